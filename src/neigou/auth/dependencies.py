@@ -1,0 +1,60 @@
+"""Authorization as a typed dependency: each endpoint names the roles that may call it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from neigou.auth.models import Role
+from neigou.auth.service import Principal, resolve
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import Forbidden, Unauthorized
+
+SESSION_COOKIE = "neigou_session"
+
+
+class Authenticator:
+    """Resolve the bearer token (or, for pages, the session cookie) and check its role."""
+
+    def __init__(self, *roles: Role, cookie: bool = False) -> None:
+        self.roles = frozenset(roles)
+        self.cookie = cookie
+
+    def __call__(self, request: Request, session: SessionDep) -> Principal:
+        secret = _bearer(request)
+        if secret is None and self.cookie:
+            secret = request.cookies.get(SESSION_COOKIE)
+        if secret is None:
+            raise Unauthorized("Sign in or send 'Authorization: Bearer <token>'. 请先登录或提供令牌。")
+        principal = resolve(session, secret)
+        if principal is None:
+            raise Unauthorized("The token is unknown, revoked or expired. 令牌无效、已撤销或已过期。",
+                               code="invalid_token")
+        if principal.role not in self.roles:
+            raise Forbidden(f"This needs the role {' or '.join(sorted(self.roles))}. 当前角色无权执行此操作。")
+        return principal
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <token>'. 认证头格式错误。", code="invalid_token")
+    return value.strip()
+
+
+def require_member_access(principal: Principal, member_id: int) -> None:
+    """A member sees only their own records; operators see all."""
+    if principal.role is Role.MEMBER and principal.member_id != member_id:
+        raise Forbidden("Members can only see their own records. 会员只能查看自己的数据。", code="other_member")
+
+
+Operator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR))]
+OperatorOrIntegration = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.INTEGRATION))]
+OperatorOrMember = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER))]
+AnyRole = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER, Role.INTEGRATION))]
+ConsoleOperator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, cookie=True))]
+WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True))]

@@ -1,0 +1,56 @@
+"""Operator accounts and API tokens (stored hashed)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from neigou.kit.db import Base, str_enum, UTCDateTime
+
+
+class Role(enum.StrEnum):
+    """What a token may do: run programs, act as one member, or feed orders in."""
+
+    OPERATOR = "operator"
+    MEMBER = "member"
+    INTEGRATION = "integration"
+
+
+class TokenKind(enum.StrEnum):
+    """API tokens live until revoked; console and workspace sessions expire."""
+
+    API = "api"
+    SESSION = "session"
+
+
+class User(Base):
+    """An operator who signs in to the console with a password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A bearer secret; only its SHA-256 is stored, the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    kind: Mapped[TokenKind] = mapped_column(str_enum(TokenKind), default=TokenKind.API)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

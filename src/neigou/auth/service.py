@@ -1,0 +1,157 @@
+"""Operator accounts, API tokens and console sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.auth.models import ApiToken, Role, TokenKind, User
+from neigou.auth.passwords import hash_password, verify_password
+from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
+from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.ids import digest, new_token
+from neigou.kit.jobs import job
+
+TOKEN_PREFIX = "ngt"
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    token_id: int
+    role: Role
+    member_id: int | None
+    user_id: int | None
+    label: str
+
+    @property
+    def actor(self) -> Actor:
+        """This caller as recorded in the audit log."""
+        ref = str(self.user_id if self.user_id is not None else self.member_id or self.token_id)
+        return Actor(kind=self.role.value, ref=ref, label=self.label)
+
+
+def create_user(session: Session, *, username: str, password: str, display_name: str | None = None,
+                actor: Actor, at: datetime | None = None) -> User:
+    """Create an operator account; usernames are unique."""
+    username = username.strip()
+    if not username:
+        raise Invalid("Username must not be empty. 用户名不能为空。", code="invalid_username")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"Password must have at least {MIN_PASSWORD_LENGTH} characters. 密码至少 {MIN_PASSWORD_LENGTH} 位。",
+            code="weak_password",
+        )
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"User {username!r} already exists. 用户名已存在。", code="username_taken")
+    user = User(username=username, display_name=display_name or username,
+                password_hash=hash_password(password), active=True, created_at=at or utcnow())
+    session.add(user)
+    session.flush()
+    audit.record(session, actor=actor, action="user.create", entity="user", entity_id=user.id,
+                 after={"username": username})
+    return user
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        return None
+    return user
+
+
+def create_token(
+    session: Session,
+    *,
+    role: Role,
+    actor: Actor,
+    member_id: int | None = None,
+    user_id: int | None = None,
+    label: str = "",
+    kind: TokenKind = TokenKind.API,
+    expires_at: datetime | None = None,
+    at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Issue a token; returns the row and the secret, which is not stored and shown only now."""
+    if role is Role.MEMBER and member_id is None:
+        raise Invalid("A member token must name its member (--member-id). 会员令牌必须绑定会员。",
+                      code="member_required")
+    if role is not Role.MEMBER and member_id is not None:
+        raise Invalid("Only member tokens are bound to a member. 只有会员令牌绑定会员。", code="member_not_allowed")
+    secret = new_token(TOKEN_PREFIX)
+    token = ApiToken(token_hash=digest(secret), role=role, kind=kind, label=label, member_id=member_id,
+                     user_id=user_id, created_at=at or utcnow(), expires_at=expires_at)
+    try:
+        with session.begin_nested():
+            session.add(token)
+            session.flush()
+    except IntegrityError as exc:
+        raise NotFound(f"Member {member_id} does not exist. 会员不存在。", code="member_not_found") from exc
+    if kind is TokenKind.API:
+        audit.record(session, actor=actor, action="token.create", entity="token", entity_id=token.id,
+                     after={"role": role.value, "member_id": member_id, "label": label})
+    return token, secret
+
+
+def create_session(session: Session, *, role: Role, hours: int, user_id: int | None = None,
+                   member_id: int | None = None, label: str = "", at: datetime | None = None) -> str:
+    """A short-lived token behind a console or workspace cookie."""
+    now = at or utcnow()
+    _, secret = create_token(session, role=role, actor=Actor(kind="session", ref=label), member_id=member_id,
+                             user_id=user_id, label=label, kind=TokenKind.SESSION, expires_at=now + timedelta(hours=hours),
+                             at=now)
+    return secret
+
+
+def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Principal | None:
+    """The principal behind a bearer secret, or None if unknown, revoked or expired."""
+    if not secret.startswith(TOKEN_PREFIX + "_"):
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    now = at or utcnow()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    return Principal(token_id=token.id, role=token.role, member_id=token.member_id, user_id=token.user_id,
+                     label=token.label)
+
+
+def revoke(session: Session, *, token_id: int, at: datetime | None = None) -> None:
+    """Revoke a token (sign-out, leaked secret); revoking twice is harmless."""
+    token = session.get(ApiToken, token_id)
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = at or utcnow()
+
+
+def revoke_audited(session: Session, *, token_id: int, actor: Actor, at: datetime | None = None) -> None:
+    """Revoke an API token on an operator's request."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"Token {token_id} does not exist. 令牌不存在。", code="token_not_found")
+    revoke(session, token_id=token_id, at=at)
+    audit.record(session, actor=actor, action="token.revoke", entity="token", entity_id=token_id,
+                 after={"revoked": True})
+
+
+@job("auth.purge_expired_sessions", cron={"minute": "17", "hour": "3"})
+def purge_expired_sessions(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Delete console and workspace sessions that expired or were revoked more than a day ago."""
+    cutoff = at - timedelta(days=1)
+    session.execute(
+        delete(ApiToken).where(
+            ApiToken.kind == TokenKind.SESSION,
+            ((ApiToken.expires_at < cutoff) | (ApiToken.revoked_at < cutoff)),
+        )
+    )

@@ -1,0 +1,135 @@
+"""The ``neigou`` command line."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from neigou.auth import service as auth
+from neigou.auth.models import Role
+from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
+from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.kit.errors import ProblemError
+from neigou.kit.settings import Settings, get_settings
+from neigou.migrations import registry
+from neigou.migrations.runner import upgrade
+
+app = typer.Typer(help="neigou: social-commerce distribution programs.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="Operator accounts.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
+CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
+assert registry.MODEL_MODULES  # every table is known before the first query
+
+
+def _fail(exc: ProblemError) -> typer.Exit:
+    typer.echo(f"error [{exc.code}]: {exc.detail}", err=True)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (NEIGOU_DATABASE_URL)."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo(f"schema is up to date on {make_engine(settings.database_url).url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000,
+          workers: Annotated[int, typer.Option(help="web worker processes")] = 1) -> None:
+    """Serve the API, console and workspace."""
+    uvicorn.run("neigou.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level="info")
+
+
+@app.command()
+def worker(threads: Annotated[int, typer.Option()] = 4) -> None:
+    """Run background jobs from the Redis queue (NEIGOU_JOBS_BACKEND=redis)."""
+    from neigou.web.app import create_app  # the app registers every domain's jobs
+
+    settings = get_settings()
+    if settings.jobs_backend != "redis":
+        typer.echo("neigou worker needs NEIGOU_JOBS_BACKEND=redis; in-process jobs run inside `neigou serve`.",
+                   err=True)
+        raise typer.Exit(code=2)
+    application = create_app(settings, start_jobs=False)
+    application.state.jobs.consumer(threads).run()
+
+
+@token_app.command("create")
+def token_create(role: Annotated[Role, typer.Option(help="operator | integration | member")],
+                 member_id: Annotated[int | None, typer.Option("--member-id")] = None,
+                 label: Annotated[str, typer.Option()] = "") -> None:
+    """Issue an API token; the secret is printed alone on the last line."""
+    settings = get_settings()
+    factory = make_session_factory(make_engine(settings.database_url))
+    try:
+        with transaction(factory) as session:
+            token, secret = auth.create_token(session, role=role, member_id=member_id, label=label, actor=CLI_ACTOR)
+    except ProblemError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"created {token.role.value} token #{token.id}" + (f" for member {member_id}" if member_id else ""))
+    typer.echo(secret)
+
+
+@user_app.command("create")
+def user_create(username: Annotated[str, typer.Option()],
+                password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+                display_name: Annotated[str | None, typer.Option()] = None) -> None:
+    """Create an operator account for the console."""
+    settings = get_settings()
+    factory = make_session_factory(make_engine(settings.database_url))
+    try:
+        with transaction(factory) as session:
+            user = auth.create_user(session, username=username, password=password, display_name=display_name,
+                                    actor=CLI_ACTOR)
+    except ProblemError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"created operator {user.username} (#{user.id})")
+
+
+@app.command()
+def demo(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000,
+         path: Annotated[Path, typer.Option(help="SQLite file, recreated")] = Path(".neigou/demo.db"),
+         serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True) -> None:
+    """Build a fresh seeded SQLite database, print a login and a token, and serve it."""
+    from neigou.demo.seed import seed
+
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    settings = Settings(database_url=url, jobs_path=str(path.with_name("demo-jobs.db")))
+    typer.echo(f"creating the demo database at {path} …")
+    upgrade(url)
+    password = secrets.token_urlsafe(9)
+    factory = make_session_factory(make_engine(url))
+    with transaction(factory) as session:
+        world = seed(session, now=utcnow(), password=password, secret_key=settings.secret_key)
+    base = f"http://{host}:{port}"
+    typer.echo(
+        f"\nneigou demo is ready\n"
+        f"  console:    {base}/console   (user {world.username}, password {password})\n"
+        f"  workspace:  {base}/m/login?token={world.sample_member_token}\n"
+        f"  API docs:   {base}/docs\n"
+        f"  try:        curl -H 'Authorization: Bearer {world.operator_token}' {base}/api/v1/programs\n"
+        f"operator token:\n{world.operator_token}"
+    )
+    if serve_after:
+        import os
+
+        os.environ["NEIGOU_DATABASE_URL"] = url
+        os.environ["NEIGOU_JOBS_PATH"] = settings.jobs_path
+        get_settings.cache_clear()
+        uvicorn.run("neigou.web.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,28 @@
+"""FastAPI dependencies shared by every domain's endpoints: the request's unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request owns the transaction: commit when the endpoint returns, roll back on error."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# scope="function": the commit happens before the response is sent, so a failed commit is
+# never reported to the caller as a success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

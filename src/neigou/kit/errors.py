@@ -1,0 +1,63 @@
+"""Errors that carry their HTTP status and a stable machine code (RFC 9457 problem+json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ProblemError(Exception):
+    """An expected failure shown to the caller; never a 500."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.extra = extra or {}
+
+
+class NotFound(ProblemError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ProblemError):
+    """The request clashes with the current state (duplicate, sold out, limit reached)."""
+
+    status = 409
+    code = "conflict"
+
+
+class Invalid(ProblemError):
+    """Well-formed request whose content breaks a business rule."""
+
+    status = 422
+    code = "invalid"
+
+
+class Unauthorized(ProblemError):
+    """No valid credentials."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(ProblemError):
+    """Valid credentials that may not do this."""
+
+    status = 403
+    code = "forbidden"

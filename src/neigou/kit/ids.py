@@ -1,0 +1,31 @@
+"""Identifiers and secrets: random, unguessable, URL-safe."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_token(prefix: str) -> str:
+    """A bearer secret such as ``ngt_…`` (256 bits of randomness)."""
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def digest(value: str) -> str:
+    """SHA-256 of a high-entropy secret (tokens), used as its stored form."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def keyed_hash(secret_key: str, value: str) -> str:
+    """HMAC-SHA256 of personal data (phone, openid) so it can be matched but not read back."""
+    return hmac.new(secret_key.encode(), value.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def mask(value: str) -> str:
+    """A display form of personal data: ``13812345678`` → ``138****5678``."""
+    value = value.strip()
+    if len(value) <= 4:
+        return "*" * len(value)
+    keep = 3 if len(value) >= 8 else 1
+    return value[:keep] + "****" + value[-4:]

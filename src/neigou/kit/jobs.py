@@ -1,0 +1,184 @@
+"""Background and scheduled jobs on huey.
+
+Jobs are named handlers registered by the domains. A request or task *defers* a job on its
+session; the job is handed to the queue only after that session commits and is dropped if it
+rolls back. Every job run carries a key; a key that has run once is never run again, so a job
+delivered twice (retry, duplicate enqueue, two workers) does its work once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+from huey.consumer import Consumer
+from sqlalchemy import String, event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from neigou.kit.clock import utcnow
+from neigou.kit.db import Base, UTCDateTime
+
+log = structlog.get_logger(__name__)
+
+JobHandler = Callable[[Session, dict[str, Any], datetime], None]
+_PENDING = "neigou_pending_jobs"
+
+
+class JobRun(Base):
+    """A job key that has completed; its presence makes re-delivery a no-op."""
+
+    __tablename__ = "job_runs"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A registered job: its handler and, for scheduled jobs, a cron schedule (UTC)."""
+
+    name: str
+    handler: JobHandler
+    cron: dict[str, str] = field(default_factory=dict)
+
+
+REGISTRY: dict[str, JobSpec] = {}
+
+
+def job(name: str, *, cron: dict[str, str] | None = None) -> Callable[[JobHandler], JobHandler]:
+    """Register a job handler under ``name``; ``cron`` (huey crontab fields) schedules it."""
+
+    def register(handler: JobHandler) -> JobHandler:
+        REGISTRY[name] = JobSpec(name=name, handler=handler, cron=cron or {})
+        return handler
+
+    return register
+
+
+def defer(session: Session, name: str, *, key: str, payload: dict[str, Any] | None = None) -> None:
+    """Queue job ``name`` once ``session`` commits; nothing is queued if it rolls back."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown job {name!r}")
+    session.info.setdefault(_PENDING, []).append((name, key, payload or {}))
+
+
+class _InProcessConsumer(Consumer):  # type: ignore[misc]
+    """A huey consumer on threads of the web process: the server owns the signals."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+class JobRunner:
+    """Binds the registry to a huey queue and to the sessions jobs run in."""
+
+    def __init__(self, huey: Huey, session_factory: sessionmaker[Session]) -> None:
+        self.huey = huey
+        self.session_factory = session_factory
+        self._consumer: _InProcessConsumer | None = None
+        self._task = huey.task(retries=5, retry_delay=10, name="neigou.run_job")(self._run)
+        for spec in REGISTRY.values():
+            if spec.cron:
+                self._schedule(spec)
+
+    def _schedule(self, spec: JobSpec) -> None:
+        def periodic() -> None:
+            at = utcnow()
+            # One run per schedule slot, even if two schedulers fire.
+            self.run(spec.name, key=f"{spec.name}@{at:%Y-%m-%dT%H:%M}", payload={}, at=at)
+
+        self.huey.periodic_task(crontab(**spec.cron), name=f"periodic:{spec.name}")(periodic)
+
+    def _run(self, name: str, key: str, payload: dict[str, Any]) -> None:
+        self.run(name, key=key, payload=payload, at=utcnow())
+
+    def run(self, name: str, *, key: str, payload: dict[str, Any], at: datetime) -> bool:
+        """Run a job now in its own transaction; False when the key already ran."""
+        spec = REGISTRY[name]
+        session = self.session_factory()
+        try:
+            if session.get(JobRun, key) is not None:
+                return False
+            spec.handler(session, payload, at)
+            session.add(JobRun(key=key, name=name, finished_at=utcnow()))
+            session.commit()
+        except IntegrityError:
+            # Another worker finished the same key first; its work stands.
+            session.rollback()
+            if session.get(JobRun, key) is None:
+                raise
+            return False
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        log.info("job.done", job=name, key=key)
+        return True
+
+    def enqueue(self, name: str, key: str, payload: dict[str, Any]) -> None:
+        """Hand a job to the queue (called after commit)."""
+        self._task(name, key, payload)
+
+    def start_in_process(self, workers: int = 2) -> None:
+        """Consume on background threads of this process (embedded setup)."""
+        if self.huey.immediate or self._consumer is not None:
+            return
+        self._consumer = _InProcessConsumer(self.huey, workers=workers, worker_type="thread", periodic=True)
+        self._consumer.start()
+
+    def stop(self) -> None:
+        """Stop in-process consumers, letting running jobs finish."""
+        if self._consumer is not None:
+            self._consumer.stop(graceful=True)
+            self._consumer = None
+
+    def consumer(self, workers: int) -> Consumer:
+        """A standalone consumer for ``neigou worker`` (handles its own signals)."""
+        return Consumer(self.huey, workers=workers, worker_type="thread", periodic=True)
+
+
+_runner: JobRunner | None = None
+
+
+def make_huey(backend: str, *, redis_url: str | None, jobs_path: str) -> Huey:
+    """The huey queue for a backend name (in-process | redis | immediate)."""
+    if backend == "immediate":
+        return MemoryHuey("neigou", immediate=True)
+    if backend == "redis":
+        if not redis_url:
+            raise ValueError("NEIGOU_JOBS_BACKEND=redis needs NEIGOU_REDIS_URL")
+        return RedisHuey("neigou", url=redis_url)
+    return SqliteHuey("neigou", filename=jobs_path)
+
+
+def install(runner: JobRunner | None) -> None:
+    """Make ``runner`` the process's job runner (None: jobs are refused)."""
+    global _runner  # noqa: PLW0603 - one runner per process, set at start-up
+    _runner = runner
+
+
+def current_runner() -> JobRunner:
+    """The installed runner; raises if start-up did not install one."""
+    if _runner is None:
+        raise RuntimeError("no job runner installed")
+    return _runner
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    for name, key, payload in pending:
+        current_runner().enqueue(name, key, payload)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,35 @@
+"""Settings read from the environment (``NEIGOU_*``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".neigou")
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration; every field maps to ``NEIGOU_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEIGOU_", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite:///{DEFAULT_DATA_DIR / 'neigou.db'}")
+    redis_url: str | None = None
+    # Keyed hashing of personal data (phone, openid) and signing; set a long random value in production.
+    secret_key: str = "dev-insecure-secret-change-me"
+    # in-process: jobs run on threads of the web process, queued in a SQLite file beside the data.
+    # redis: jobs queued on NEIGOU_REDIS_URL and run by `neigou worker`.
+    jobs_backend: str = Field(default="in-process", pattern="^(in-process|redis|immediate)$")
+    jobs_path: str = str(DEFAULT_DATA_DIR / "jobs.db")
+    log_json: bool = False
+    default_timezone: str = "Asia/Shanghai"
+    session_hours: int = 12
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process (cached; tests clear the cache)."""
+    return Settings()

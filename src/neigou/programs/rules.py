@@ -1,0 +1,110 @@
+"""Pure program rules: legal depth of paid levels, tier-ladder validation, invite loops.
+
+No I/O here: these functions take plain values and are tested exhaustively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from neigou.kit.money import BP_SCALE
+
+# China's rules against pyramid selling (and the chat platforms' own rules) make more than
+# three paid levels illegal or banned; a program may pay at most this many.
+MAX_LEGAL_LEVELS = 3
+METRICS = frozenset({"direct_recruits", "orders", "gmv_fen"})
+
+
+@dataclass(frozen=True)
+class UpgradeCondition:
+    """One condition of an upgrade rule: ``metric >= gte`` (recruits optionally at a tier or higher)."""
+
+    metric: str
+    gte: int
+    tier: str | None = None
+
+
+@dataclass(frozen=True)
+class TierRule:
+    """A tier as the ladder validation sees it."""
+
+    code: str
+    rank: int
+    share_bp: int
+    override_bp: int
+    upgrade: Sequence[UpgradeCondition] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class LadderProblem:
+    """Why a ladder is refused: a stable code and a sentence for people."""
+
+    code: str
+    message: str
+
+
+def levels_problem(max_levels: int) -> LadderProblem | None:
+    """A problem when ``max_levels`` is outside 1..3."""
+    if 1 <= max_levels <= MAX_LEGAL_LEVELS:
+        return None
+    return LadderProblem(
+        "too_many_levels" if max_levels > MAX_LEGAL_LEVELS else "invalid_max_levels",
+        f"max_levels must be between 1 and {MAX_LEGAL_LEVELS}: multi-level distribution beyond "
+        f"{MAX_LEGAL_LEVELS} paid levels is pyramid selling under Chinese law and banned by chat platforms. "
+        f"分销层级必须在 1 到 {MAX_LEGAL_LEVELS} 级之间：超过 {MAX_LEGAL_LEVELS} 级的多级分销属于传销，法律与平台规则均禁止。",
+    )
+
+
+def ladder_problems(tiers: Sequence[TierRule], *, max_levels: int) -> list[LadderProblem]:
+    """Everything wrong with a ladder; empty when it may be stored."""
+    problems: list[LadderProblem] = []
+    codes = [t.code for t in tiers]
+    ranks = [t.rank for t in tiers]
+    if not tiers:
+        problems.append(LadderProblem("empty_ladder", "A ladder needs at least one tier. 至少需要一个等级。"))
+    if len(set(codes)) != len(codes):
+        problems.append(LadderProblem("duplicate_tier_code", "Tier codes must be unique. 等级代码不能重复。"))
+    if len(set(ranks)) != len(ranks):
+        problems.append(LadderProblem("duplicate_tier_rank", "Tier ranks must be unique. 等级序号不能重复。"))
+    for tier in tiers:
+        if not (0 <= tier.share_bp <= BP_SCALE and 0 <= tier.override_bp <= BP_SCALE):
+            problems.append(LadderProblem("rate_out_of_range",
+                                          f"{tier.code}: rates are 0–10000 bp. 比例须在 0–10000 bp 之间。"))
+        if max_levels == 1 and tier.override_bp > 0:
+            problems.append(LadderProblem(
+                "override_without_levels",
+                f"{tier.code}: the program pays one level only, so no override. 该计划只有一级分佣，不能设置上级奖励。"))
+        for cond in tier.upgrade:
+            problems.extend(_condition_problems(tier.code, cond, set(codes)))
+    if tiers and not problems:
+        worst = max(t.share_bp for t in tiers) + (max_levels - 1) * max(t.override_bp for t in tiers)
+        if worst > BP_SCALE:
+            problems.append(LadderProblem(
+                "shares_exceed_pool",
+                f"The seller's share plus {max_levels - 1} upline override(s) can reach {worst} bp, more than the "
+                f"whole commission pool (10000 bp). 销售分成加上级奖励最多可达 {worst} bp，超过佣金池 100%。"))
+    return problems
+
+
+def _condition_problems(code: str, cond: UpgradeCondition, codes: set[str]) -> list[LadderProblem]:
+    found: list[LadderProblem] = []
+    if cond.metric not in METRICS:
+        found.append(LadderProblem("unknown_metric", f"{code}: unknown metric {cond.metric!r}. 未知指标。"))
+    if cond.gte < 0:
+        found.append(LadderProblem("negative_threshold", f"{code}: thresholds are ≥ 0. 门槛不能为负。"))
+    if cond.tier is not None:
+        if cond.metric != "direct_recruits":
+            found.append(LadderProblem("tier_on_wrong_metric",
+                                       f"{code}: 'tier' only qualifies direct_recruits. 仅直推人数可限定等级。"))
+        elif cond.tier not in codes:
+            found.append(LadderProblem("unknown_tier", f"{code}: no tier {cond.tier!r} in this ladder. 等级不存在。"))
+    return found
+
+
+def would_loop(member_id: int, inviter_id: int, inviter_upline: Sequence[int]) -> bool:
+    """True when binding ``member_id`` under ``inviter_id`` makes a cycle in the invite tree.
+
+    ``inviter_upline`` is the chain above the inviter (its inviter, that one's inviter, …).
+    """
+    return member_id == inviter_id or member_id in inviter_upline

@@ -1,0 +1,119 @@
+"""Request and response bodies of the programs API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from neigou.programs.models import AttributionModel
+
+Code = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class AttributionIn(BaseModel):
+    """Attribution model and look-back window of a program."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: AttributionModel = AttributionModel.LAST_CLICK
+    window_days: int = Field(default=30, ge=1, le=365)
+
+
+class ProgramCreate(BaseModel):
+    """A new program."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Code
+    name: str = Field(min_length=1, max_length=120)
+    timezone: str | None = None
+    attribution: AttributionIn = Field(default_factory=AttributionIn)
+    freeze_days: int = Field(default=7, ge=0, le=365)
+    # Checked by the service, so a deeper plan gets its own error code and the legal reason.
+    max_levels: int = 2
+    self_purchase_commission: bool = True
+
+
+class ProgramOut(BaseModel):
+    """A program as the API shows it."""
+
+    id: int
+    code: str
+    name: str
+    timezone: str
+    attribution: AttributionIn
+    freeze_days: int
+    max_levels: int
+    self_purchase_commission: bool
+    created_at: datetime
+
+
+class ConditionIn(BaseModel):
+    """``metric >= gte`` over the period; ``tier`` narrows direct_recruits to that tier or higher."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: Literal["direct_recruits", "orders", "gmv_fen"]
+    gte: int = Field(ge=0)
+    tier: str | None = None
+
+
+class UpgradeIn(BaseModel):
+    """All conditions must hold over one calendar period of the program's time zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: Literal["month"] = "month"
+    all: list[ConditionIn] = Field(min_length=1)
+
+
+class TierIn(BaseModel):
+    """One tier of a ladder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Code
+    name: str = Field(min_length=1, max_length=120)
+    rank: int = Field(ge=0, le=1000)
+    share_bp: int = Field(ge=0, le=10_000)
+    override_bp: int = Field(default=0, ge=0, le=10_000)
+    upgrade: UpgradeIn | None = None
+
+
+class TierOut(TierIn):
+    """A stored tier."""
+
+
+class MemberCreate(BaseModel):
+    """A member joining a program, optionally under an inviter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    customer_ref: str | None = Field(default=None, min_length=1, max_length=128)
+    inviter_id: int | None = None
+    tier: str | None = None
+    joined_at: AwareDatetime | None = None
+
+
+class InviterChange(BaseModel):
+    """Rebind a member under another inviter (operator correction)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inviter_id: int | None
+
+
+class MemberOut(BaseModel):
+    """A member as the API shows it; personal data only masked."""
+
+    id: int
+    program_id: int
+    name: str
+    tier: str | None
+    inviter_id: int | None
+    joined_at: datetime
+    customer_ref_masked: str | None
+    direct_recruits: int | None = None

@@ -1,0 +1,76 @@
+"""The ASGI application: API, console, member workspace, static assets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth.endpoints import router as auth_router
+from neigou.kit import jobs
+from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.deps import SessionDep
+from neigou.kit.logging import configure_logging
+from neigou.kit.settings import Settings, get_settings
+from neigou.programs.endpoints import router as programs_router
+from neigou.web import console, problems, workspace
+from neigou.web.audit_api import router as audit_router
+from neigou.web.paths import STATIC_DIR
+
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    """Every domain's endpoints under ``/api/v1``."""
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(auth_router)
+    router.include_router(programs_router)
+    router.include_router(audit_router)
+    return router
+
+
+def create_app(settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None,
+               start_jobs: bool = True) -> FastAPI:
+    """Build the application; tests pass their own settings and session factory."""
+    settings = settings or get_settings()
+    configure_logging(json=settings.log_json)
+    factory = session_factory or make_session_factory(make_engine(settings.database_url))
+    runner = jobs.JobRunner(
+        jobs.make_huey(settings.jobs_backend, redis_url=settings.redis_url, jobs_path=settings.jobs_path), factory
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jobs.install(runner)
+        if start_jobs and settings.jobs_backend == "in-process":
+            runner.start_in_process()
+        try:
+            yield
+        finally:
+            runner.stop()
+
+    app = FastAPI(title="neigou", version="0.1.0", lifespan=lifespan,
+                  description="Social-commerce distribution programs: share links, hidden coupons, tiered commission.")
+    app.state.settings = settings
+    app.state.session_factory = factory
+    app.state.jobs = runner
+    jobs.install(runner)
+    problems.install(app)
+    app.include_router(api_router())
+    app.include_router(console.router)
+    app.include_router(workspace.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(session: SessionDep) -> dict[str, str]:
+        """Liveness and database reachability."""
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": session.get_bind().dialect.name}
+
+    return app

@@ -1,0 +1,100 @@
+"""The operator console: sign-in, programs, members with their invite tree, audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from neigou.audit import service as audit
+from neigou.auth import service as auth
+from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator
+from neigou.auth.models import Role
+from neigou.kit.deps import SessionDep
+from neigou.programs import repository as programs
+from neigou.programs.service import require_program
+from neigou.web.i18n import LANG_COOKIE, LOCALES
+from neigou.web.pages import render, safe_next
+from neigou.web.tree import build_forest
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    """The console is the front door."""
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.get("/lang")
+def switch_language(to: str, next: str | None = None) -> RedirectResponse:  # noqa: A002 - query name
+    """Remember the chosen language in a cookie."""
+    response = RedirectResponse(safe_next(next, "/console"), status_code=303)
+    if to in LOCALES:
+        response.set_cookie(LANG_COOKIE, to, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/console/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
+    """The sign-in form."""
+    return render(request, "console/login.html", next=safe_next(next, "/console"), failed=False)
+
+
+@router.post("/console/login", response_model=None)
+def login(request: Request, session: SessionDep, username: Annotated[str, Form()],
+          password: Annotated[str, Form()], next: Annotated[str, Form()] = "/console") -> Response:  # noqa: A002
+    """Check the password and open a console session."""
+    user = auth.authenticate(session, username=username, password=password)
+    if user is None:
+        return render(request, "console/login.html", status_code=401, next=safe_next(next, "/console"),
+                      failed=True, username=username)
+    secret = auth.create_session(session, role=Role.OPERATOR, user_id=user.id, label=user.username,
+                                 hours=request.app.state.settings.session_hours)
+    response = RedirectResponse(safe_next(next, "/console"), status_code=303)
+    response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="strict",
+                        max_age=request.app.state.settings.session_hours * 3600)
+    return response
+
+
+@router.post("/console/logout")
+def logout(session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
+    """Close the console session."""
+    auth.revoke(session, token_id=principal.token_id)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/console", response_class=HTMLResponse)
+def programs_page(request: Request, session: SessionDep, principal: ConsoleOperator) -> HTMLResponse:
+    """All programs with their member counts."""
+    rows = [(p, programs.count_members(session, p.id)) for p in programs.list_programs(session)]
+    return render(request, "console/programs.html", principal=principal, rows=rows)
+
+
+@router.get("/console/programs/{program_id}", response_class=HTMLResponse)
+def program_page(request: Request, program_id: int, session: SessionDep, principal: ConsoleOperator,
+                 page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+    """A program: its rules, tier ladder, members and invite tree."""
+    program = require_program(session, program_id)
+    tiers = programs.list_tiers(session, program_id)
+    total = programs.count_members(session, program_id)
+    members = programs.list_members(session, program_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    recruits = programs.direct_recruit_counts(session, [m.id for m in members])
+    names = {m.id: m.name for m in members}
+    tier_counts = programs.tier_counts(session, program_id)
+    forest, truncated = build_forest(programs.tree(session, program_id))
+    return render(request, "console/program.html", principal=principal, program=program, tiers=tiers,
+                  members=members, recruits=recruits, names=names, total=total, page=page,
+                  pages=max(1, -(-total // PAGE_SIZE)), tier_counts=tier_counts, tier_values=[tier_counts.get(t.code, 0) for t in tiers], forest=forest,
+                  truncated=truncated)
+
+
+@router.get("/console/audit", response_class=HTMLResponse)
+def audit_page(request: Request, session: SessionDep, principal: ConsoleOperator) -> HTMLResponse:
+    """The latest audited writes."""
+    return render(request, "console/audit.html", principal=principal,
+                  entries=audit.list_entries(session, limit=200))

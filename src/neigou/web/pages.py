@@ -1,0 +1,36 @@
+"""Server-rendered pages: templates with the request's locale and money formatting."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from neigou.kit.money import format_bp, format_yuan
+from neigou.web.i18n import locale_of, translator
+from neigou.web.paths import TEMPLATE_DIR
+
+templates = Jinja2Templates(directory=TEMPLATE_DIR)
+templates.env.filters["yuan"] = format_yuan
+templates.env.filters["pct"] = format_bp
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page in the caller's locale."""
+    locale = locale_of(request)
+    return templates.TemplateResponse(
+        request, name, {"t": translator(locale), "locale": locale, **context}, status_code=status_code
+    )
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A local path to go back to; anything pointing off-site falls back to ``default``."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
