@@ -29,10 +29,13 @@ class Authenticator:
             raise Unauthorized("Sign in or send 'Authorization: Bearer <token>'. 请先登录或提供令牌。")
         principal = resolve(session, secret)
         if principal is None:
-            raise Unauthorized("The token is unknown, revoked or expired. 令牌无效、已撤销或已过期。",
-                               code="invalid_token")
+            raise Unauthorized(
+                "The token is unknown, revoked or expired. 令牌无效、已撤销或已过期。", code="invalid_token"
+            )
         if principal.role not in self.roles:
-            raise Forbidden(f"This needs the role {' or '.join(sorted(self.roles))}. 当前角色无权执行此操作。")
+            raise Forbidden(
+                f"This needs the role {' or '.join(sorted(self.roles))}. 当前角色无权执行此操作。"
+            )
         return principal
 
 
@@ -49,7 +52,9 @@ def _bearer(request: Request) -> str | None:
 def require_member_access(principal: Principal, member_id: int) -> None:
     """A member sees only their own records; operators see all."""
     if principal.role is Role.MEMBER and principal.member_id != member_id:
-        raise Forbidden("Members can only see their own records. 会员只能查看自己的数据。", code="other_member")
+        raise Forbidden(
+            "Members can only see their own records. 会员只能查看自己的数据。", code="other_member"
+        )
 
 
 Operator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR))]

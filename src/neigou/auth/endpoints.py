@@ -15,14 +15,17 @@ router = APIRouter(tags=["auth"])
 @router.get("/me", response_model=Me)
 def me(principal: AnyRole) -> Me:
     """The role and binding of the calling token."""
-    return Me(role=principal.role, member_id=principal.member_id, user_id=principal.user_id, label=principal.label)
+    return Me(
+        role=principal.role, member_id=principal.member_id, user_id=principal.user_id, label=principal.label
+    )
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
 def create_token(body: TokenCreate, session: SessionDep, principal: Operator) -> TokenCreated:
     """Issue an API token (operators only); the secret is in this response and nowhere else."""
-    token, secret = service.create_token(session, role=body.role, member_id=body.member_id, label=body.label,
-                                         actor=principal.actor)
+    token, secret = service.create_token(
+        session, role=body.role, member_id=body.member_id, label=body.label, actor=principal.actor
+    )
     return TokenCreated(id=token.id, role=token.role, member_id=token.member_id, token=secret)
 
 

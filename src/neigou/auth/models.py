@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, str_enum, UTCDateTime
+from neigou.kit.db import Base, UTCDateTime, str_enum
 
 
 class Role(enum.StrEnum):

@@ -19,7 +19,7 @@ from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.ids import digest, new_token
 from neigou.kit.jobs import job
 
-TOKEN_PREFIX = "ngt"
+TOKEN_PREFIX = "ngt"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -40,8 +40,15 @@ class Principal:
         return Actor(kind=self.role.value, ref=ref, label=self.label)
 
 
-def create_user(session: Session, *, username: str, password: str, display_name: str | None = None,
-                actor: Actor, at: datetime | None = None) -> User:
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    actor: Actor,
+    at: datetime | None = None,
+) -> User:
     """Create an operator account; usernames are unique."""
     username = username.strip()
     if not username:
@@ -53,12 +60,23 @@ def create_user(session: Session, *, username: str, password: str, display_name:
         )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"User {username!r} already exists. 用户名已存在。", code="username_taken")
-    user = User(username=username, display_name=display_name or username,
-                password_hash=hash_password(password), active=True, created_at=at or utcnow())
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=at or utcnow(),
+    )
     session.add(user)
     session.flush()
-    audit.record(session, actor=actor, action="user.create", entity="user", entity_id=user.id,
-                 after={"username": username})
+    audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        entity="user",
+        entity_id=user.id,
+        after={"username": username},
+    )
     return user
 
 
@@ -85,13 +103,25 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """Issue a token; returns the row and the secret, which is not stored and shown only now."""
     if role is Role.MEMBER and member_id is None:
-        raise Invalid("A member token must name its member (--member-id). 会员令牌必须绑定会员。",
-                      code="member_required")
+        raise Invalid(
+            "A member token must name its member (--member-id). 会员令牌必须绑定会员。",
+            code="member_required",
+        )
     if role is not Role.MEMBER and member_id is not None:
-        raise Invalid("Only member tokens are bound to a member. 只有会员令牌绑定会员。", code="member_not_allowed")
+        raise Invalid(
+            "Only member tokens are bound to a member. 只有会员令牌绑定会员。", code="member_not_allowed"
+        )
     secret = new_token(TOKEN_PREFIX)
-    token = ApiToken(token_hash=digest(secret), role=role, kind=kind, label=label, member_id=member_id,
-                     user_id=user_id, created_at=at or utcnow(), expires_at=expires_at)
+    token = ApiToken(
+        token_hash=digest(secret),
+        role=role,
+        kind=kind,
+        label=label,
+        member_id=member_id,
+        user_id=user_id,
+        created_at=at or utcnow(),
+        expires_at=expires_at,
+    )
     try:
         with session.begin_nested():
             session.add(token)
@@ -99,18 +129,40 @@ def create_token(
     except IntegrityError as exc:
         raise NotFound(f"Member {member_id} does not exist. 会员不存在。", code="member_not_found") from exc
     if kind is TokenKind.API:
-        audit.record(session, actor=actor, action="token.create", entity="token", entity_id=token.id,
-                     after={"role": role.value, "member_id": member_id, "label": label})
+        audit.record(
+            session,
+            actor=actor,
+            action="token.create",
+            entity="token",
+            entity_id=token.id,
+            after={"role": role.value, "member_id": member_id, "label": label},
+        )
     return token, secret
 
 
-def create_session(session: Session, *, role: Role, hours: int, user_id: int | None = None,
-                   member_id: int | None = None, label: str = "", at: datetime | None = None) -> str:
+def create_session(
+    session: Session,
+    *,
+    role: Role,
+    hours: int,
+    user_id: int | None = None,
+    member_id: int | None = None,
+    label: str = "",
+    at: datetime | None = None,
+) -> str:
     """A short-lived token behind a console or workspace cookie."""
     now = at or utcnow()
-    _, secret = create_token(session, role=role, actor=Actor(kind="session", ref=label), member_id=member_id,
-                             user_id=user_id, label=label, kind=TokenKind.SESSION, expires_at=now + timedelta(hours=hours),
-                             at=now)
+    _, secret = create_token(
+        session,
+        role=role,
+        actor=Actor(kind="session", ref=label),
+        member_id=member_id,
+        user_id=user_id,
+        label=label,
+        kind=TokenKind.SESSION,
+        expires_at=now + timedelta(hours=hours),
+        at=now,
+    )
     return secret
 
 
@@ -124,8 +176,13 @@ def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Pri
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    return Principal(token_id=token.id, role=token.role, member_id=token.member_id, user_id=token.user_id,
-                     label=token.label)
+    return Principal(
+        token_id=token.id,
+        role=token.role,
+        member_id=token.member_id,
+        user_id=token.user_id,
+        label=token.label,
+    )
 
 
 def revoke(session: Session, *, token_id: int, at: datetime | None = None) -> None:
@@ -141,8 +198,14 @@ def revoke_audited(session: Session, *, token_id: int, actor: Actor, at: datetim
     if token is None:
         raise NotFound(f"Token {token_id} does not exist. 令牌不存在。", code="token_not_found")
     revoke(session, token_id=token_id, at=at)
-    audit.record(session, actor=actor, action="token.revoke", entity="token", entity_id=token_id,
-                 after={"revoked": True})
+    audit.record(
+        session,
+        actor=actor,
+        action="token.revoke",
+        entity="token",
+        entity_id=token_id,
+        after={"revoked": True},
+    )
 
 
 @job("auth.purge_expired_sessions", cron={"minute": "17", "hour": "3"})

@@ -19,8 +19,11 @@ from neigou.kit.settings import Settings, get_settings
 from neigou.migrations import registry
 from neigou.migrations.runner import upgrade
 
-app = typer.Typer(help="neigou: social-commerce distribution programs.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="neigou: social-commerce distribution programs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 user_app = typer.Typer(help="Operator accounts.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -39,15 +42,27 @@ def migrate() -> None:
     """Create or upgrade the database schema (NEIGOU_DATABASE_URL)."""
     settings = get_settings()
     upgrade(settings.database_url)
-    typer.echo(f"schema is up to date on {make_engine(settings.database_url).url.render_as_string(hide_password=True)}")
+    typer.echo(
+        f"schema is up to date on {make_engine(settings.database_url).url.render_as_string(hide_password=True)}"
+    )
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000,
-          workers: Annotated[int, typer.Option(help="web worker processes")] = 1) -> None:
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="web worker processes")] = 1,
+) -> None:
     """Serve the API, console and workspace."""
-    uvicorn.run("neigou.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level="info")
+    uvicorn.run(
+        "neigou.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -57,49 +72,63 @@ def worker(threads: Annotated[int, typer.Option()] = 4) -> None:
 
     settings = get_settings()
     if settings.jobs_backend != "redis":
-        typer.echo("neigou worker needs NEIGOU_JOBS_BACKEND=redis; in-process jobs run inside `neigou serve`.",
-                   err=True)
+        typer.echo(
+            "neigou worker needs NEIGOU_JOBS_BACKEND=redis; in-process jobs run inside `neigou serve`.",
+            err=True,
+        )
         raise typer.Exit(code=2)
     application = create_app(settings, start_jobs=False)
     application.state.jobs.consumer(threads).run()
 
 
 @token_app.command("create")
-def token_create(role: Annotated[Role, typer.Option(help="operator | integration | member")],
-                 member_id: Annotated[int | None, typer.Option("--member-id")] = None,
-                 label: Annotated[str, typer.Option()] = "") -> None:
+def token_create(
+    role: Annotated[Role, typer.Option(help="operator | integration | member")],
+    member_id: Annotated[int | None, typer.Option("--member-id")] = None,
+    label: Annotated[str, typer.Option()] = "",
+) -> None:
     """Issue an API token; the secret is printed alone on the last line."""
     settings = get_settings()
     factory = make_session_factory(make_engine(settings.database_url))
     try:
         with transaction(factory) as session:
-            token, secret = auth.create_token(session, role=role, member_id=member_id, label=label, actor=CLI_ACTOR)
+            token, secret = auth.create_token(
+                session, role=role, member_id=member_id, label=label, actor=CLI_ACTOR
+            )
     except ProblemError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"created {token.role.value} token #{token.id}" + (f" for member {member_id}" if member_id else ""))
+    typer.echo(
+        f"created {token.role.value} token #{token.id}" + (f" for member {member_id}" if member_id else "")
+    )
     typer.echo(secret)
 
 
 @user_app.command("create")
-def user_create(username: Annotated[str, typer.Option()],
-                password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-                display_name: Annotated[str | None, typer.Option()] = None) -> None:
+def user_create(
+    username: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    display_name: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Create an operator account for the console."""
     settings = get_settings()
     factory = make_session_factory(make_engine(settings.database_url))
     try:
         with transaction(factory) as session:
-            user = auth.create_user(session, username=username, password=password, display_name=display_name,
-                                    actor=CLI_ACTOR)
+            user = auth.create_user(
+                session, username=username, password=password, display_name=display_name, actor=CLI_ACTOR
+            )
     except ProblemError as exc:
         raise _fail(exc) from exc
     typer.echo(f"created operator {user.username} (#{user.id})")
 
 
 @app.command()
-def demo(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000,
-         path: Annotated[Path, typer.Option(help="SQLite file, recreated")] = Path(".neigou/demo.db"),
-         serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True) -> None:
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    path: Annotated[Path, typer.Option(help="SQLite file, recreated")] = Path(".neigou/demo.db"),
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
     """Build a fresh seeded SQLite database, print a login and a token, and serve it."""
     from neigou.demo.seed import seed
 

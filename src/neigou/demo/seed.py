@@ -19,7 +19,23 @@ from neigou.programs.schemas import AttributionIn, ConditionIn, MemberCreate, Pr
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 DEMO_USERNAME = "operator"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = ["小美", "阿强", "丽丽", "建国", "芳芳", "晓东", "婷婷", "志明", "静", "海燕", "磊", "雪", "宁宁", "伟", "霞"]
+GIVEN = [
+    "小美",
+    "阿强",
+    "丽丽",
+    "建国",
+    "芳芳",
+    "晓东",
+    "婷婷",
+    "志明",
+    "静",
+    "海燕",
+    "磊",
+    "雪",
+    "宁宁",
+    "伟",
+    "霞",
+]
 
 
 @dataclass(frozen=True)
@@ -42,54 +58,160 @@ def _name(rng: random.Random, role: str) -> str:
 def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> DemoWorld:
     """Create the demo world in an empty database."""
     rng = random.Random(20260324)
-    auth.create_user(session, username=DEMO_USERNAME, password=password, display_name="演示运营", actor=DEMO_ACTOR)
+    auth.create_user(
+        session, username=DEMO_USERNAME, password=password, display_name="演示运营", actor=DEMO_ACTOR
+    )
     _, op_token = auth.create_token(session, role=Role.OPERATOR, label="demo operator", actor=DEMO_ACTOR)
-    partner = programs.create_program(session, data=ProgramCreate(
-        code="fenxiang-partners", name="芬香合伙人计划 Partner program", timezone="Asia/Shanghai",
-        attribution=AttributionIn(model="last_click", window_days=15), freeze_days=7, max_levels=2,
-        self_purchase_commission=True), default_timezone="Asia/Shanghai", actor=DEMO_ACTOR)
-    programs.replace_tiers(session, program_id=partner.id, actor=DEMO_ACTOR, tiers=[
-        TierIn(code="super_member", name="超级会员", rank=1, share_bp=2000, override_bp=500),
-        TierIn(code="mentor", name="导师", rank=2, share_bp=3000, override_bp=1000, upgrade=UpgradeIn(all=[
-            ConditionIn(metric="direct_recruits", gte=10, tier="super_member"),
-            ConditionIn(metric="orders", gte=100)])),
-    ])
-    founders = [_join(session, partner.id, _name(rng, "导师"), None, "mentor", now - timedelta(days=200),
-                      secret_key, rng) for _ in range(3)]
+    partner = programs.create_program(
+        session,
+        data=ProgramCreate(
+            code="fenxiang-partners",
+            name="芬香合伙人计划 Partner program",
+            timezone="Asia/Shanghai",
+            attribution=AttributionIn(model="last_click", window_days=15),
+            freeze_days=7,
+            max_levels=2,
+            self_purchase_commission=True,
+        ),
+        default_timezone="Asia/Shanghai",
+        actor=DEMO_ACTOR,
+    )
+    programs.replace_tiers(
+        session,
+        program_id=partner.id,
+        actor=DEMO_ACTOR,
+        tiers=[
+            TierIn(code="super_member", name="超级会员", rank=1, share_bp=2000, override_bp=500),
+            TierIn(
+                code="mentor",
+                name="导师",
+                rank=2,
+                share_bp=3000,
+                override_bp=1000,
+                upgrade=UpgradeIn(
+                    all=[
+                        ConditionIn(metric="direct_recruits", gte=10, tier="super_member"),
+                        ConditionIn(metric="orders", gte=100),
+                    ]
+                ),
+            ),
+        ],
+    )
+    founders = [
+        _join(
+            session,
+            program_id=partner.id,
+            name=_name(rng, "导师"),
+            inviter_id=None,
+            tier="mentor",
+            joined_at=now - timedelta(days=200),
+            secret_key=secret_key,
+            rng=rng,
+        )
+        for _ in range(3)
+    ]
     owners: list[Member] = []
     for index in range(24):
         inviter = founders[index % len(founders)]
-        owners.append(_join(session, partner.id, _name(rng, "群主"), inviter.id, "super_member",
-                            now - timedelta(days=150 - index * 3), secret_key, rng))
+        owners.append(
+            _join(
+                session,
+                program_id=partner.id,
+                name=_name(rng, "群主"),
+                inviter_id=inviter.id,
+                tier="super_member",
+                joined_at=now - timedelta(days=150 - index * 3),
+                secret_key=secret_key,
+                rng=rng,
+            )
+        )
     for index in range(36):
         inviter = owners[rng.randrange(len(owners))]
-        _join(session, partner.id, _name(rng, "会员"), inviter.id, None, now - timedelta(days=90 - index * 2),
-              secret_key, rng)
+        _join(
+            session,
+            program_id=partner.id,
+            name=_name(rng, "会员"),
+            inviter_id=inviter.id,
+            tier=None,
+            joined_at=now - timedelta(days=90 - index * 2),
+            secret_key=secret_key,
+            rng=rng,
+        )
 
-    brand = programs.create_program(session, data=ProgramCreate(
-        code="brand-yundian", name="品牌云店导购 Brand salespeople", timezone="Asia/Shanghai",
-        attribution=AttributionIn(model="locked", window_days=30), freeze_days=14, max_levels=1,
-        self_purchase_commission=False), default_timezone="Asia/Shanghai", actor=DEMO_ACTOR)
-    programs.replace_tiers(session, program_id=brand.id, actor=DEMO_ACTOR, tiers=[
-        TierIn(code="guide", name="导购", rank=1, share_bp=1500),
-        TierIn(code="gold_guide", name="金牌导购", rank=2, share_bp=2500, upgrade=UpgradeIn(all=[
-            ConditionIn(metric="gmv_fen", gte=5_000_000)])),
-    ])
+    brand = programs.create_program(
+        session,
+        data=ProgramCreate(
+            code="brand-yundian",
+            name="品牌云店导购 Brand salespeople",
+            timezone="Asia/Shanghai",
+            attribution=AttributionIn(model="locked", window_days=30),
+            freeze_days=14,
+            max_levels=1,
+            self_purchase_commission=False,
+        ),
+        default_timezone="Asia/Shanghai",
+        actor=DEMO_ACTOR,
+    )
+    programs.replace_tiers(
+        session,
+        program_id=brand.id,
+        actor=DEMO_ACTOR,
+        tiers=[
+            TierIn(code="guide", name="导购", rank=1, share_bp=1500),
+            TierIn(
+                code="gold_guide",
+                name="金牌导购",
+                rank=2,
+                share_bp=2500,
+                upgrade=UpgradeIn(all=[ConditionIn(metric="gmv_fen", gte=5_000_000)]),
+            ),
+        ],
+    )
     for index in range(12):
-        _join(session, brand.id, _name(rng, "导购"), None, "gold_guide" if index < 3 else "guide",
-              now - timedelta(days=60 - index), secret_key, rng)
+        _join(
+            session,
+            program_id=brand.id,
+            name=_name(rng, "导购"),
+            inviter_id=None,
+            tier="gold_guide" if index < 3 else "guide",
+            joined_at=now - timedelta(days=60 - index),
+            secret_key=secret_key,
+            rng=rng,
+        )
 
     sample = owners[0]
-    _, member_token = auth.create_token(session, role=Role.MEMBER, member_id=sample.id, label=sample.name,
-                                        actor=DEMO_ACTOR)
-    return DemoWorld(username=DEMO_USERNAME, password=password, operator_token=op_token,
-                     partner_program_id=partner.id, brand_program_id=brand.id, sample_member_id=sample.id,
-                     sample_member_token=member_token)
+    _, member_token = auth.create_token(
+        session, role=Role.MEMBER, member_id=sample.id, label=sample.name, actor=DEMO_ACTOR
+    )
+    return DemoWorld(
+        username=DEMO_USERNAME,
+        password=password,
+        operator_token=op_token,
+        partner_program_id=partner.id,
+        brand_program_id=brand.id,
+        sample_member_id=sample.id,
+        sample_member_token=member_token,
+    )
 
 
-def _join(session: Session, program_id: int, name: str, inviter_id: int | None, tier: str | None,
-          joined_at: datetime, secret_key: str, rng: random.Random) -> Member:
+def _join(
+    session: Session,
+    *,
+    program_id: int,
+    name: str,
+    inviter_id: int | None,
+    tier: str | None,
+    joined_at: datetime,
+    secret_key: str,
+    rng: random.Random,
+) -> Member:
     phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
-    return programs.create_member(session, program_id=program_id, secret_key=secret_key, actor=DEMO_ACTOR,
-                                  data=MemberCreate(name=name, customer_ref=phone, inviter_id=inviter_id, tier=tier,
-                                                    joined_at=joined_at))
+    return programs.create_member(
+        session,
+        program_id=program_id,
+        secret_key=secret_key,
+        actor=DEMO_ACTOR,
+        data=MemberCreate(
+            name=name, customer_ref=phone, inviter_id=inviter_id, tier=tier, joined_at=joined_at
+        ),
+    )

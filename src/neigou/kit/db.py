@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import enum
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -95,5 +94,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def str_enum(enum_cls: type[enum.StrEnum]) -> Enum:
     """A portable enum column storing the members' values (``"last_click"``), not their names."""
-    return Enum(enum_cls, native_enum=False, length=20, values_callable=lambda cls: [m.value for m in cls],
-                validate_strings=True)
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=20,
+        values_callable=lambda cls: [m.value for m in cls],
+        validate_strings=True,
+    )

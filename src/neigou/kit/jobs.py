@@ -100,21 +100,24 @@ class JobRunner:
         self.run(name, key=key, payload=payload, at=utcnow())
 
     def run(self, name: str, *, key: str, payload: dict[str, Any], at: datetime) -> bool:
-        """Run a job now in its own transaction; False when the key already ran."""
+        """Run a job now in its own transaction; False when the key already ran (or is running)."""
         spec = REGISTRY[name]
         session = self.session_factory()
         try:
             if session.get(JobRun, key) is not None:
                 return False
+            # Claim the key before working: a second worker blocks on the unique key until the
+            # first commits, then gives up, so the handler runs once even with parallel deliveries.
+            claim = JobRun(key=key, name=name, finished_at=at)
+            session.add(claim)
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                return False
             spec.handler(session, payload, at)
-            session.add(JobRun(key=key, name=name, finished_at=utcnow()))
+            claim.finished_at = utcnow()
             session.commit()
-        except IntegrityError:
-            # Another worker finished the same key first; its work stands.
-            session.rollback()
-            if session.get(JobRun, key) is None:
-                raise
-            return False
         except BaseException:
             session.rollback()
             raise

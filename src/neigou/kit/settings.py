@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default=f"sqlite:///{DEFAULT_DATA_DIR / 'neigou.db'}")
     redis_url: str | None = None
     # Keyed hashing of personal data (phone, openid) and signing; set a long random value in production.
-    secret_key: str = "dev-insecure-secret-change-me"
+    secret_key: str = "dev-insecure-secret-change-me"  # noqa: S105 - development default
     # in-process: jobs run on threads of the web process, queued in a SQLite file beside the data.
     # redis: jobs queued on NEIGOU_REDIS_URL and run by `neigou worker`.
     jobs_backend: str = Field(default="in-process", pattern="^(in-process|redis|immediate)$")

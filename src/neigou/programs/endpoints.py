@@ -31,39 +31,68 @@ router = APIRouter(tags=["programs"])
 def program_out(program: Program) -> ProgramOut:
     """The API view of a program."""
     return ProgramOut(
-        id=program.id, code=program.code, name=program.name, timezone=program.timezone,
-        attribution=AttributionIn(model=program.attribution_model, window_days=program.attribution_window_days),
-        freeze_days=program.freeze_days, max_levels=program.max_levels,
-        self_purchase_commission=program.self_purchase_commission, created_at=program.created_at,
+        id=program.id,
+        code=program.code,
+        name=program.name,
+        timezone=program.timezone,
+        attribution=AttributionIn(
+            model=program.attribution_model, window_days=program.attribution_window_days
+        ),
+        freeze_days=program.freeze_days,
+        max_levels=program.max_levels,
+        self_purchase_commission=program.self_purchase_commission,
+        created_at=program.created_at,
     )
 
 
 def member_out(member: Member, direct_recruits: int | None = None) -> MemberOut:
     """The API view of a member (personal data masked)."""
-    return MemberOut(id=member.id, program_id=member.program_id, name=member.name, tier=member.tier_code,
-                     inviter_id=member.inviter_id, joined_at=member.joined_at,
-                     customer_ref_masked=member.customer_ref_masked, direct_recruits=direct_recruits)
+    return MemberOut(
+        id=member.id,
+        program_id=member.program_id,
+        name=member.name,
+        tier=member.tier_code,
+        inviter_id=member.inviter_id,
+        joined_at=member.joined_at,
+        customer_ref_masked=member.customer_ref_masked,
+        direct_recruits=direct_recruits,
+    )
 
 
 def tier_out(tier: Tier) -> TierOut:
     """The API view of a tier."""
-    return TierOut.model_validate({"code": tier.code, "name": tier.name, "rank": tier.rank,
-                                   "share_bp": tier.share_bp, "override_bp": tier.override_bp,
-                                   "upgrade": tier.upgrade})
+    return TierOut.model_validate(
+        {
+            "code": tier.code,
+            "name": tier.name,
+            "rank": tier.rank,
+            "share_bp": tier.share_bp,
+            "override_bp": tier.override_bp,
+            "upgrade": tier.upgrade,
+        }
+    )
 
 
 def _member_of_program(principal: Principal, session: SessionDep, program_id: int) -> None:
     if principal.role is Role.MEMBER:
         member = repo.get_member(session, principal.member_id or 0)
         if member is None or member.program_id != program_id:
-            raise Forbidden("Members can only see their own program. 会员只能查看自己的计划。", code="other_program")
+            raise Forbidden(
+                "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
+            )
 
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED, response_model=ProgramOut)
-def create_program(body: ProgramCreate, request: Request, session: SessionDep, principal: Operator) -> ProgramOut:
+def create_program(
+    body: ProgramCreate, request: Request, session: SessionDep, principal: Operator
+) -> ProgramOut:
     """Create a distribution program."""
-    program = service.create_program(session, data=body, actor=principal.actor,
-                                     default_timezone=request.app.state.settings.default_timezone)
+    program = service.create_program(
+        session,
+        data=body,
+        actor=principal.actor,
+        default_timezone=request.app.state.settings.default_timezone,
+    )
     return program_out(program)
 
 
@@ -84,8 +113,10 @@ def get_program(program_id: int, session: SessionDep, principal: OperatorOrMembe
 @router.put("/programs/{program_id}/tiers", response_model=list[TierOut])
 def put_tiers(program_id: int, body: list[TierIn], session: SessionDep, principal: Operator) -> list[TierOut]:
     """Replace the tier ladder (validated whole)."""
-    return [tier_out(t) for t in service.replace_tiers(session, program_id=program_id, tiers=body,
-                                                       actor=principal.actor)]
+    return [
+        tier_out(t)
+        for t in service.replace_tiers(session, program_id=program_id, tiers=body, actor=principal.actor)
+    ]
 
 
 @router.get("/programs/{program_id}/tiers", response_model=list[TierOut])
@@ -97,18 +128,32 @@ def get_tiers(program_id: int, session: SessionDep, principal: OperatorOrMember)
 
 
 @router.post("/programs/{program_id}/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut)
-def create_member(program_id: int, body: MemberCreate, request: Request, session: SessionDep,
-                  principal: OperatorOrIntegration) -> MemberOut:
+def create_member(
+    program_id: int,
+    body: MemberCreate,
+    request: Request,
+    session: SessionDep,
+    principal: OperatorOrIntegration,
+) -> MemberOut:
     """Add a member, bound to their inviter."""
-    member = service.create_member(session, program_id=program_id, data=body, actor=principal.actor,
-                                   secret_key=request.app.state.settings.secret_key)
+    member = service.create_member(
+        session,
+        program_id=program_id,
+        data=body,
+        actor=principal.actor,
+        secret_key=request.app.state.settings.secret_key,
+    )
     return member_out(member)
 
 
 @router.get("/programs/{program_id}/members", response_model=list[MemberOut])
-def list_members(program_id: int, session: SessionDep, _principal: Operator,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> list[MemberOut]:
+def list_members(
+    program_id: int,
+    session: SessionDep,
+    _principal: Operator,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[MemberOut]:
     """Members of a program in joining order, with their direct-recruit counts."""
     service.require_program(session, program_id)
     members = repo.list_members(session, program_id, limit=limit, offset=offset)
@@ -125,7 +170,12 @@ def get_member(member_id: int, session: SessionDep, principal: OperatorOrMember)
 
 
 @router.put("/members/{member_id}/inviter", response_model=MemberOut)
-def change_inviter(member_id: int, body: InviterChange, session: SessionDep, principal: Operator) -> MemberOut:
+def change_inviter(
+    member_id: int, body: InviterChange, session: SessionDep, principal: Operator
+) -> MemberOut:
     """Rebind a member under another inviter; loops and other programs are refused."""
-    return member_out(service.change_inviter(session, member_id=member_id, inviter_id=body.inviter_id,
-                                             actor=principal.actor))
+    return member_out(
+        service.change_inviter(
+            session, member_id=member_id, inviter_id=body.inviter_id, actor=principal.actor
+        )
+    )

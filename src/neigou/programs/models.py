@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, str_enum, JSONType, UTCDateTime
+from neigou.kit.db import Base, JSONType, UTCDateTime, str_enum
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -31,9 +31,7 @@ class Program(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64))
-    attribution_model: Mapped[AttributionModel] = mapped_column(
-        str_enum(AttributionModel)
-    )
+    attribution_model: Mapped[AttributionModel] = mapped_column(str_enum(AttributionModel))
     attribution_window_days: Mapped[int] = mapped_column(Integer)
     freeze_days: Mapped[int] = mapped_column(Integer)
     max_levels: Mapped[int] = mapped_column(Integer)

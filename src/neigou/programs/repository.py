@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, literal, select
 from sqlalchemy.orm import Session
 
 from neigou.programs.models import Member, Program, Tier
@@ -42,7 +42,9 @@ def find_member_by_ref(session: Session, program_id: int, ref_hash: str) -> Memb
 
 def list_members(session: Session, program_id: int, *, limit: int, offset: int) -> list[Member]:
     """Members of a program in joining order."""
-    query = select(Member).where(Member.program_id == program_id).order_by(Member.id).limit(limit).offset(offset)
+    query = (
+        select(Member).where(Member.program_id == program_id).order_by(Member.id).limit(limit).offset(offset)
+    )
     return list(session.scalars(query))
 
 
@@ -66,7 +68,9 @@ def direct_recruit_counts(session: Session, member_ids: list[int]) -> dict[int, 
 def tier_counts(session: Session, program_id: int) -> dict[str | None, int]:
     """Members per tier code in a program."""
     rows = session.execute(
-        select(Member.tier_code, func.count(Member.id)).where(Member.program_id == program_id).group_by(Member.tier_code)
+        select(Member.tier_code, func.count(Member.id))
+        .where(Member.program_id == program_id)
+        .group_by(Member.tier_code)
     )
     return {code: int(n) for code, n in rows}
 
@@ -74,12 +78,14 @@ def tier_counts(session: Session, program_id: int) -> dict[str | None, int]:
 def upline(session: Session, member_id: int, *, depth: int | None = None) -> list[int]:
     """The chain of inviters above a member, nearest first (a recursive query, bounded by ``depth``)."""
     chain = (
-        select(Member.inviter_id.label("id"), func.cast(1, Member.id.type).label("level"))
+        select(Member.inviter_id.label("id"), literal(1, Integer).label("level"))
         .where(Member.id == member_id, Member.inviter_id.is_not(None))
         .cte("chain", recursive=True)
     )
-    step = select(Member.inviter_id, (chain.c.level + 1)).join(chain, Member.id == chain.c.id).where(
-        Member.inviter_id.is_not(None)
+    step = (
+        select(Member.inviter_id, (chain.c.level + 1))
+        .join(chain, Member.id == chain.c.id)
+        .where(Member.inviter_id.is_not(None))
     )
     # Loops are refused on write; the bound keeps a corrupt tree from recursing forever.
     step = step.where(chain.c.level < (depth if depth is not None else 10_000))

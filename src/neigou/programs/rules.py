@@ -69,21 +69,30 @@ def ladder_problems(tiers: Sequence[TierRule], *, max_levels: int) -> list[Ladde
         problems.append(LadderProblem("duplicate_tier_rank", "Tier ranks must be unique. 等级序号不能重复。"))
     for tier in tiers:
         if not (0 <= tier.share_bp <= BP_SCALE and 0 <= tier.override_bp <= BP_SCALE):
-            problems.append(LadderProblem("rate_out_of_range",
-                                          f"{tier.code}: rates are 0–10000 bp. 比例须在 0–10000 bp 之间。"))
+            problems.append(
+                LadderProblem(
+                    "rate_out_of_range", f"{tier.code}: rates are 0–10000 bp. 比例须在 0–10000 bp 之间。"
+                )
+            )
         if max_levels == 1 and tier.override_bp > 0:
-            problems.append(LadderProblem(
-                "override_without_levels",
-                f"{tier.code}: the program pays one level only, so no override. 该计划只有一级分佣，不能设置上级奖励。"))
+            problems.append(
+                LadderProblem(
+                    "override_without_levels",
+                    f"{tier.code}: the program pays one level only, so no override. 该计划只有一级分佣，不能设置上级奖励。",
+                )
+            )
         for cond in tier.upgrade:
             problems.extend(_condition_problems(tier.code, cond, set(codes)))
     if tiers and not problems:
         worst = max(t.share_bp for t in tiers) + (max_levels - 1) * max(t.override_bp for t in tiers)
         if worst > BP_SCALE:
-            problems.append(LadderProblem(
-                "shares_exceed_pool",
-                f"The seller's share plus {max_levels - 1} upline override(s) can reach {worst} bp, more than the "
-                f"whole commission pool (10000 bp). 销售分成加上级奖励最多可达 {worst} bp，超过佣金池 100%。"))
+            problems.append(
+                LadderProblem(
+                    "shares_exceed_pool",
+                    f"The seller's share plus {max_levels - 1} upline override(s) can reach {worst} bp, more than the "
+                    f"whole commission pool (10000 bp). 销售分成加上级奖励最多可达 {worst} bp，超过佣金池 100%。",
+                )
+            )
     return problems
 
 
@@ -95,10 +104,16 @@ def _condition_problems(code: str, cond: UpgradeCondition, codes: set[str]) -> l
         found.append(LadderProblem("negative_threshold", f"{code}: thresholds are ≥ 0. 门槛不能为负。"))
     if cond.tier is not None:
         if cond.metric != "direct_recruits":
-            found.append(LadderProblem("tier_on_wrong_metric",
-                                       f"{code}: 'tier' only qualifies direct_recruits. 仅直推人数可限定等级。"))
+            found.append(
+                LadderProblem(
+                    "tier_on_wrong_metric",
+                    f"{code}: 'tier' only qualifies direct_recruits. 仅直推人数可限定等级。",
+                )
+            )
         elif cond.tier not in codes:
-            found.append(LadderProblem("unknown_tier", f"{code}: no tier {cond.tier!r} in this ladder. 等级不存在。"))
+            found.append(
+                LadderProblem("unknown_tier", f"{code}: no tier {cond.tier!r} in this ladder. 等级不存在。")
+            )
     return found
 
 

@@ -18,27 +18,44 @@ from neigou.programs.rules import TierRule, UpgradeCondition, ladder_problems, l
 from neigou.programs.schemas import MemberCreate, ProgramCreate, TierIn
 
 
-def create_program(session: Session, *, data: ProgramCreate, default_timezone: str, actor: Actor,
-                   at: datetime | None = None) -> Program:
+def create_program(
+    session: Session, *, data: ProgramCreate, default_timezone: str, actor: Actor, at: datetime | None = None
+) -> Program:
     """Create a program; refuses more paid levels than the law allows."""
     problem = levels_problem(data.max_levels)
     if problem is not None:
         raise Invalid(problem.message, code=problem.code)
     timezone = data.timezone or default_timezone
     if not is_valid_timezone(timezone):
-        raise Invalid(f"Unknown time zone {timezone!r}; use an IANA name such as Asia/Shanghai. 未知时区。",
-                      code="invalid_timezone")
+        raise Invalid(
+            f"Unknown time zone {timezone!r}; use an IANA name such as Asia/Shanghai. 未知时区。",
+            code="invalid_timezone",
+        )
     if repo.get_program_by_code(session, data.code) is not None:
-        raise Conflict(f"A program with code {data.code!r} exists already. 计划代码已存在。", code="program_code_taken")
-    program = Program(code=data.code, name=data.name, timezone=timezone,
-                      attribution_model=AttributionModel(data.attribution.model),
-                      attribution_window_days=data.attribution.window_days, freeze_days=data.freeze_days,
-                      max_levels=data.max_levels, self_purchase_commission=data.self_purchase_commission,
-                      created_at=at or utcnow())
+        raise Conflict(
+            f"A program with code {data.code!r} exists already. 计划代码已存在。", code="program_code_taken"
+        )
+    program = Program(
+        code=data.code,
+        name=data.name,
+        timezone=timezone,
+        attribution_model=AttributionModel(data.attribution.model),
+        attribution_window_days=data.attribution.window_days,
+        freeze_days=data.freeze_days,
+        max_levels=data.max_levels,
+        self_purchase_commission=data.self_purchase_commission,
+        created_at=at or utcnow(),
+    )
     session.add(program)
     session.flush()
-    audit.record(session, actor=actor, action="program.create", entity="program", entity_id=program.id,
-                 after=data.model_dump(mode="json"))
+    audit.record(
+        session,
+        actor=actor,
+        action="program.create",
+        entity="program",
+        entity_id=program.id,
+        after=data.model_dump(mode="json"),
+    )
     return program
 
 
@@ -59,66 +76,126 @@ def require_member(session: Session, member_id: int) -> Member:
 
 
 def _tier_dump(tier: Tier) -> dict[str, object]:
-    return {"code": tier.code, "name": tier.name, "rank": tier.rank, "share_bp": tier.share_bp,
-            "override_bp": tier.override_bp, "upgrade": tier.upgrade}
+    return {
+        "code": tier.code,
+        "name": tier.name,
+        "rank": tier.rank,
+        "share_bp": tier.share_bp,
+        "override_bp": tier.override_bp,
+        "upgrade": tier.upgrade,
+    }
 
 
 def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], actor: Actor) -> list[Tier]:
     """Replace a program's ladder after validating it whole; tiers held by members cannot vanish."""
     program = require_program(session, program_id)
     rules = [
-        TierRule(code=t.code, rank=t.rank, share_bp=t.share_bp, override_bp=t.override_bp,
-                 upgrade=tuple(UpgradeCondition(c.metric, c.gte, c.tier) for c in (t.upgrade.all if t.upgrade else [])))
+        TierRule(
+            code=t.code,
+            rank=t.rank,
+            share_bp=t.share_bp,
+            override_bp=t.override_bp,
+            upgrade=tuple(
+                UpgradeCondition(c.metric, c.gte, c.tier) for c in (t.upgrade.all if t.upgrade else [])
+            ),
+        )
         for t in tiers
     ]
     problems = ladder_problems(rules, max_levels=program.max_levels)
     if problems:
-        raise Invalid(" ".join(p.message for p in problems), code=problems[0].code,
-                      extra={"problems": [{"code": p.code, "message": p.message} for p in problems]})
+        raise Invalid(
+            " ".join(p.message for p in problems),
+            code=problems[0].code,
+            extra={"problems": [{"code": p.code, "message": p.message} for p in problems]},
+        )
     held = {code for code, n in repo.tier_counts(session, program_id).items() if code is not None and n > 0}
     missing = held - {t.code for t in tiers}
     if missing:
-        raise Conflict(f"Tiers {sorted(missing)} are still held by members. 仍有会员处于这些等级，不能删除。",
-                       code="tier_in_use")
+        raise Conflict(
+            f"Tiers {sorted(missing)} are still held by members. 仍有会员处于这些等级，不能删除。",
+            code="tier_in_use",
+        )
     before = [_tier_dump(t) for t in repo.list_tiers(session, program_id)]
     session.execute(delete(Tier).where(Tier.program_id == program_id))
-    rows = [Tier(program_id=program_id, code=t.code, name=t.name, rank=t.rank, share_bp=t.share_bp,
-                 override_bp=t.override_bp, upgrade=t.upgrade.model_dump() if t.upgrade else None) for t in tiers]
+    rows = [
+        Tier(
+            program_id=program_id,
+            code=t.code,
+            name=t.name,
+            rank=t.rank,
+            share_bp=t.share_bp,
+            override_bp=t.override_bp,
+            upgrade=t.upgrade.model_dump() if t.upgrade else None,
+        )
+        for t in tiers
+    ]
     session.add_all(rows)
     session.flush()
-    audit.record(session, actor=actor, action="program.tiers.replace", entity="program", entity_id=program_id,
-                 before={"tiers": before}, after={"tiers": [_tier_dump(t) for t in rows]})
+    audit.record(
+        session,
+        actor=actor,
+        action="program.tiers.replace",
+        entity="program",
+        entity_id=program_id,
+        before={"tiers": before},
+        after={"tiers": [_tier_dump(t) for t in rows]},
+    )
     return sorted(rows, key=lambda t: t.rank)
 
 
-def create_member(session: Session, *, program_id: int, data: MemberCreate, secret_key: str, actor: Actor,
-                  at: datetime | None = None) -> Member:
+def create_member(
+    session: Session,
+    *,
+    program_id: int,
+    data: MemberCreate,
+    secret_key: str,
+    actor: Actor,
+    at: datetime | None = None,
+) -> Member:
     """Add a member under an optional inviter of the same program, at the given or the lowest tier."""
     program = require_program(session, program_id)
     joined_at = ensure_aware(data.joined_at) if data.joined_at else (at or utcnow())
     ref_hash = keyed_hash(secret_key, data.customer_ref) if data.customer_ref else None
     if ref_hash is not None and repo.find_member_by_ref(session, program.id, ref_hash) is not None:
-        raise Conflict("This customer is a member of the program already. 该用户已是本计划会员。", code="member_exists")
+        raise Conflict(
+            "This customer is a member of the program already. 该用户已是本计划会员。", code="member_exists"
+        )
     if data.inviter_id is not None:
         inviter = repo.get_member(session, data.inviter_id)
         if inviter is None or inviter.program_id != program.id:
-            raise Invalid(f"Inviter {data.inviter_id} is not a member of this program. 邀请人不属于本计划。",
-                          code="inviter_not_in_program")
+            raise Invalid(
+                f"Inviter {data.inviter_id} is not a member of this program. 邀请人不属于本计划。",
+                code="inviter_not_in_program",
+            )
         if ref_hash is not None and inviter.customer_ref_hash == ref_hash:
             raise Invalid("A member cannot invite themselves. 不能邀请自己。", code="self_invite")
     tiers = repo.list_tiers(session, program.id)
     tier_code = _initial_tier(tiers, data.tier)
-    member = Member(program_id=program.id, name=data.name, customer_ref_hash=ref_hash,
-                    customer_ref_masked=mask(data.customer_ref) if data.customer_ref else None,
-                    inviter_id=data.inviter_id, tier_code=tier_code, joined_at=joined_at)
+    member = Member(
+        program_id=program.id,
+        name=data.name,
+        customer_ref_hash=ref_hash,
+        customer_ref_masked=mask(data.customer_ref) if data.customer_ref else None,
+        inviter_id=data.inviter_id,
+        tier_code=tier_code,
+        joined_at=joined_at,
+    )
     session.add(member)
     session.flush()
     if tier_code is not None:
-        session.add(MemberTierPeriod(member_id=member.id, tier_code=tier_code, effective_from=joined_at,
-                                     reason="joined"))
-    audit.record(session, actor=actor, action="member.create", entity="member", entity_id=member.id,
-                 after={"program_id": program.id, "name": data.name, "inviter_id": data.inviter_id,
-                        "tier": tier_code})
+        session.add(
+            MemberTierPeriod(
+                member_id=member.id, tier_code=tier_code, effective_from=joined_at, reason="joined"
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="member.create",
+        entity="member",
+        entity_id=member.id,
+        after={"program_id": program.id, "name": data.name, "inviter_id": data.inviter_id, "tier": tier_code},
+    )
     return member
 
 
@@ -136,22 +213,39 @@ def change_inviter(session: Session, *, member_id: int, inviter_id: int | None, 
     if inviter_id is not None:
         inviter = repo.get_member(session, inviter_id)
         if inviter is None or inviter.program_id != member.program_id:
-            raise Invalid(f"Inviter {inviter_id} is not a member of this program. 邀请人不属于本计划。",
-                          code="inviter_not_in_program")
+            raise Invalid(
+                f"Inviter {inviter_id} is not a member of this program. 邀请人不属于本计划。",
+                code="inviter_not_in_program",
+            )
         if member.id == inviter_id:
             raise Invalid("A member cannot invite themselves. 不能邀请自己。", code="self_invite")
         if would_loop(member.id, inviter_id, repo.upline(session, inviter_id)):
-            raise Conflict("This inviter is in the member's own downline: the invite tree would loop. "
-                           "邀请人位于该会员的下线中，会形成循环。", code="invite_loop")
+            raise Conflict(
+                "This inviter is in the member's own downline: the invite tree would loop. "
+                "邀请人位于该会员的下线中，会形成循环。",
+                code="invite_loop",
+            )
     before = {"inviter_id": member.inviter_id}
     member.inviter_id = inviter_id
     session.flush()
-    audit.record(session, actor=actor, action="member.inviter.change", entity="member", entity_id=member.id,
-                 before=before, after={"inviter_id": inviter_id})
+    audit.record(
+        session,
+        actor=actor,
+        action="member.inviter.change",
+        entity="member",
+        entity_id=member.id,
+        before=before,
+        after={"inviter_id": inviter_id},
+    )
     return member
 
 
 def tier_history(session: Session, member_id: int) -> list[MemberTierPeriod]:
     """A member's tier periods, oldest first."""
-    return list(session.scalars(select(MemberTierPeriod).where(MemberTierPeriod.member_id == member_id)
-                                .order_by(MemberTierPeriod.effective_from, MemberTierPeriod.id)))
+    return list(
+        session.scalars(
+            select(MemberTierPeriod)
+            .where(MemberTierPeriod.member_id == member_id)
+            .order_by(MemberTierPeriod.effective_from, MemberTierPeriod.id)
+        )
+    )

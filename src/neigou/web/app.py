@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -22,7 +21,6 @@ from neigou.web import console, problems, workspace
 from neigou.web.audit_api import router as audit_router
 from neigou.web.paths import STATIC_DIR
 
-
 API_PREFIX = "/api/v1"
 
 
@@ -35,14 +33,19 @@ def api_router() -> APIRouter:
     return router
 
 
-def create_app(settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None,
-               start_jobs: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    start_jobs: bool = True,
+) -> FastAPI:
     """Build the application; tests pass their own settings and session factory."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
     factory = session_factory or make_session_factory(make_engine(settings.database_url))
     runner = jobs.JobRunner(
-        jobs.make_huey(settings.jobs_backend, redis_url=settings.redis_url, jobs_path=settings.jobs_path), factory
+        jobs.make_huey(settings.jobs_backend, redis_url=settings.redis_url, jobs_path=settings.jobs_path),
+        factory,
     )
 
     @asynccontextmanager
@@ -55,8 +58,12 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         finally:
             runner.stop()
 
-    app = FastAPI(title="neigou", version="0.1.0", lifespan=lifespan,
-                  description="Social-commerce distribution programs: share links, hidden coupons, tiered commission.")
+    app = FastAPI(
+        title="neigou",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Social-commerce distribution programs: share links, hidden coupons, tiered commission.",
+    )
     app.state.settings = settings
     app.state.session_factory = factory
     app.state.jobs = runner

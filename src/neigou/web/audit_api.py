@@ -31,8 +31,15 @@ class AuditEntryOut(BaseModel):
 
 
 @router.get("/audit-log", response_model=list[AuditEntryOut])
-def audit_log(session: SessionDep, _principal: Operator, entity: str | None = None, entity_id: str | None = None,
-              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditEntryOut]:
+def audit_log(
+    session: SessionDep,
+    _principal: Operator,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AuditEntryOut]:
     """Newest audited writes first."""
-    return [AuditEntryOut.model_validate(e, from_attributes=True)
-            for e in audit.list_entries(session, entity=entity, entity_id=entity_id, limit=limit)]
+    return [
+        AuditEntryOut.model_validate(e, from_attributes=True)
+        for e in audit.list_entries(session, entity=entity, entity_id=entity_id, limit=limit)
+    ]

@@ -29,7 +29,7 @@ def root() -> RedirectResponse:
 
 
 @router.get("/lang")
-def switch_language(to: str, next: str | None = None) -> RedirectResponse:  # noqa: A002 - query name
+def switch_language(to: str, next: str | None = None) -> RedirectResponse:
     """Remember the chosen language in a cookie."""
     response = RedirectResponse(safe_next(next, "/console"), status_code=303)
     if to in LOCALES:
@@ -38,24 +38,45 @@ def switch_language(to: str, next: str | None = None) -> RedirectResponse:  # no
 
 
 @router.get("/console/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     """The sign-in form."""
     return render(request, "console/login.html", next=safe_next(next, "/console"), failed=False)
 
 
 @router.post("/console/login", response_model=None)
-def login(request: Request, session: SessionDep, username: Annotated[str, Form()],
-          password: Annotated[str, Form()], next: Annotated[str, Form()] = "/console") -> Response:  # noqa: A002
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/console",
+) -> Response:
     """Check the password and open a console session."""
     user = auth.authenticate(session, username=username, password=password)
     if user is None:
-        return render(request, "console/login.html", status_code=401, next=safe_next(next, "/console"),
-                      failed=True, username=username)
-    secret = auth.create_session(session, role=Role.OPERATOR, user_id=user.id, label=user.username,
-                                 hours=request.app.state.settings.session_hours)
+        return render(
+            request,
+            "console/login.html",
+            status_code=401,
+            next=safe_next(next, "/console"),
+            failed=True,
+            username=username,
+        )
+    secret = auth.create_session(
+        session,
+        role=Role.OPERATOR,
+        user_id=user.id,
+        label=user.username,
+        hours=request.app.state.settings.session_hours,
+    )
     response = RedirectResponse(safe_next(next, "/console"), status_code=303)
-    response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="strict",
-                        max_age=request.app.state.settings.session_hours * 3600)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        max_age=request.app.state.settings.session_hours * 3600,
+    )
     return response
 
 
@@ -76,8 +97,13 @@ def programs_page(request: Request, session: SessionDep, principal: ConsoleOpera
 
 
 @router.get("/console/programs/{program_id}", response_class=HTMLResponse)
-def program_page(request: Request, program_id: int, session: SessionDep, principal: ConsoleOperator,
-                 page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+def program_page(
+    request: Request,
+    program_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
     """A program: its rules, tier ladder, members and invite tree."""
     program = require_program(session, program_id)
     tiers = programs.list_tiers(session, program_id)
@@ -87,14 +113,28 @@ def program_page(request: Request, program_id: int, session: SessionDep, princip
     names = {m.id: m.name for m in members}
     tier_counts = programs.tier_counts(session, program_id)
     forest, truncated = build_forest(programs.tree(session, program_id))
-    return render(request, "console/program.html", principal=principal, program=program, tiers=tiers,
-                  members=members, recruits=recruits, names=names, total=total, page=page,
-                  pages=max(1, -(-total // PAGE_SIZE)), tier_counts=tier_counts, tier_values=[tier_counts.get(t.code, 0) for t in tiers], forest=forest,
-                  truncated=truncated)
+    return render(
+        request,
+        "console/program.html",
+        principal=principal,
+        program=program,
+        tiers=tiers,
+        members=members,
+        recruits=recruits,
+        names=names,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        tier_counts=tier_counts,
+        tier_values=[tier_counts.get(t.code, 0) for t in tiers],
+        forest=forest,
+        truncated=truncated,
+    )
 
 
 @router.get("/console/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: SessionDep, principal: ConsoleOperator) -> HTMLResponse:
     """The latest audited writes."""
-    return render(request, "console/audit.html", principal=principal,
-                  entries=audit.list_entries(session, limit=200))
+    return render(
+        request, "console/audit.html", principal=principal, entries=audit.list_entries(session, limit=200)
+    )

@@ -19,7 +19,14 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticate
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     """A problem+json response."""
-    body = {"type": PROBLEM_TYPE + code, "title": title, "status": status, "detail": detail, "code": code, **extra}
+    body = {
+        "type": PROBLEM_TYPE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
@@ -41,13 +48,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
         errors = [
-            {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"), "message": err.get("msg", ""),
-             "type": err.get("type", "")}
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
             for err in exc.errors()
         ]
         fields = ", ".join(e["field"] or "body" for e in errors)
-        return problem(422, "validation_error", "Invalid request",
-                       f"Some fields are missing or malformed: {fields}. 请求字段缺失或格式错误。", errors=errors)
+        return problem(
+            422,
+            "validation_error",
+            "Invalid request",
+            f"Some fields are missing or malformed: {fields}. 请求字段缺失或格式错误。",
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -57,5 +72,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("request.failed", path=request.url.path, error=repr(exc))
-        return problem(500, "internal_error", "Internal error",
-                       "Something went wrong on our side; nothing was saved. 服务器内部错误，本次操作未保存。")
+        return problem(
+            500,
+            "internal_error",
+            "Internal error",
+            "Something went wrong on our side; nothing was saved. 服务器内部错误，本次操作未保存。",
+        )

@@ -22,12 +22,21 @@ def member_login(request: Request, token: str, session: SessionDep) -> Response:
     principal = auth.resolve(session, token)
     if principal is None or principal.role is not Role.MEMBER or principal.member_id is None:
         return render(request, "m/expired.html", status_code=401)
-    secret = auth.create_session(session, role=Role.MEMBER, member_id=principal.member_id,
-                                 label=principal.label or f"member {principal.member_id}",
-                                 hours=request.app.state.settings.session_hours)
+    secret = auth.create_session(
+        session,
+        role=Role.MEMBER,
+        member_id=principal.member_id,
+        label=principal.label or f"member {principal.member_id}",
+        hours=request.app.state.settings.session_hours,
+    )
     response = RedirectResponse("/m/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="lax",
-                        max_age=request.app.state.settings.session_hours * 3600)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="lax",
+        max_age=request.app.state.settings.session_hours * 3600,
+    )
     return response
 
 
@@ -45,5 +54,13 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
     tiers = {t.code: t for t in programs.list_tiers(session, program.id)}
     inviter = programs.get_member(session, member.inviter_id) if member.inviter_id else None
     team = programs.list_direct_recruits(session, member.id)
-    return render(request, "m/home.html", member=member, program=program, tier=tiers.get(member.tier_code or ""),
-                  inviter=inviter, team=team, tiers=tiers)
+    return render(
+        request,
+        "m/home.html",
+        member=member,
+        program=program,
+        tier=tiers.get(member.tier_code or ""),
+        inviter=inviter,
+        team=team,
+        tiers=tiers,
+    )

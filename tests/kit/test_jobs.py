@@ -1,0 +1,125 @@
+"""Jobs run after commit, never after rollback, once per key, in-process and on Redis."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from huey import RedisHuey, SqliteHuey
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth import service as auth
+from neigou.auth.models import ApiToken, Role
+from neigou.kit import jobs
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from neigou.kit.jobs import JobRun
+from tests.conftest import TEST_ACTOR
+
+CALLS: list[dict[str, Any]] = []
+
+
+@jobs.job("tests.record")
+def _record(_session: Session, payload: dict[str, Any], _at: Any) -> None:
+    CALLS.append(payload)
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls() -> None:
+    CALLS.clear()
+
+
+def test_deferred_job_runs_after_commit_only(
+    jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as session:
+        jobs.defer(session, "tests.record", key="k-commit", payload={"n": 1})
+        assert CALLS == []  # not before the commit
+    assert CALLS == [{"n": 1}]
+
+    def failing_request() -> None:
+        with transaction(factory) as session:
+            jobs.defer(session, "tests.record", key="k-rollback", payload={"n": 2})
+            raise RuntimeError("the request failed")
+
+    with pytest.raises(RuntimeError):
+        failing_request()
+    assert CALLS == [{"n": 1}]
+    with factory() as session:
+        assert session.get(JobRun, "k-rollback") is None
+
+
+def test_same_key_runs_once(jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]) -> None:
+    for _ in range(3):
+        with transaction(factory) as session:
+            jobs.defer(session, "tests.record", key="same-key", payload={"n": 7})
+    assert CALLS == [{"n": 7}]
+    assert jobs_runner.run("tests.record", key="same-key", payload={}, at=utcnow()) is False
+
+
+def test_unknown_job_is_refused(factory: sessionmaker[Session]) -> None:
+    with factory() as session, pytest.raises(KeyError):
+        jobs.defer(session, "no.such.job", key="x")
+
+
+def test_purge_expired_sessions(jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]) -> None:
+    now = utcnow()
+    with transaction(factory) as session:
+        auth.create_session(session, role=Role.OPERATOR, hours=1, label="old", at=now - timedelta(days=3))
+        auth.create_session(session, role=Role.OPERATOR, hours=12, label="fresh", at=now)
+        auth.create_token(session, role=Role.INTEGRATION, actor=TEST_ACTOR, at=now - timedelta(days=400))
+    assert jobs_runner.run("auth.purge_expired_sessions", key="purge-1", payload={}, at=now)
+    with factory() as session:
+        labels = set(session.scalars(select(ApiToken.label)))
+    assert labels == {"fresh", ""}
+
+
+def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def _runs(factory: sessionmaker[Session], key: str) -> int:
+    with factory() as session:
+        return int(session.scalar(select(func.count()).select_from(JobRun).where(JobRun.key == key)) or 0)
+
+
+def test_in_process_consumer_runs_queued_jobs(factory: sessionmaker[Session], tmp_path: Path) -> None:
+    runner = jobs.JobRunner(SqliteHuey("neigou-test", filename=str(tmp_path / "q.db")), factory)
+    jobs.install(runner)
+    runner.start_in_process(workers=2)
+    try:
+        with transaction(factory) as session:
+            jobs.defer(session, "tests.record", key="threaded", payload={"n": 3})
+            jobs.defer(session, "tests.record", key="threaded", payload={"n": 3})
+        _wait_for(lambda: _runs(factory, "threaded") == 1)
+    finally:
+        runner.stop()
+    assert CALLS == [{"n": 3}]
+
+
+def test_redis_queue_with_worker(factory: sessionmaker[Session]) -> None:
+    url = "redis://127.0.0.1:6379/15"
+    redis.Redis.from_url(url).ping()
+    runner = jobs.JobRunner(RedisHuey(f"neigou-test-{uuid.uuid4().hex[:8]}", url=url), factory)
+    jobs.install(runner)
+    with transaction(factory) as session:
+        jobs.defer(session, "tests.record", key="via-redis", payload={"n": 5})
+    assert runner.huey.pending_count() == 1  # queued in Redis, not run by the web process
+    runner.start_in_process(workers=1)
+    try:
+        _wait_for(lambda: _runs(factory, "via-redis") == 1)
+    finally:
+        runner.stop()
+        runner.huey.storage.flush_all()
+    assert CALLS == [{"n": 5}]

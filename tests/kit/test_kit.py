@@ -1,0 +1,65 @@
+"""Money formatting, identifiers, personal-data hashing and time handling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone
+from neigou.kit.ids import digest, keyed_hash, mask, new_token
+from neigou.kit.money import format_bp, format_yuan
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [(4990, "¥49.90"), (0, "¥0.00"), (5, "¥0.05"), (-100, "-¥1.00"), (150_000_000, "¥1,500,000.00")],
+)
+def test_format_yuan(fen: int, text: str) -> None:
+    assert format_yuan(fen) == text
+
+
+@pytest.mark.parametrize(("bp", "text"), [(2000, "20%"), (1250, "12.5%"), (1, "0.01%"), (10_000, "100%")])
+def test_format_bp(bp: int, text: str) -> None:
+    assert format_bp(bp) == text
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12))
+def test_format_yuan_round_trips(fen: int) -> None:
+    text = format_yuan(fen).replace("¥", "").replace(",", "")
+    sign = -1 if text.startswith("-") else 1
+    yuan, cents = text.lstrip("-").split(".")
+    assert sign * (int(yuan) * 100 + int(cents)) == fen
+
+
+def test_tokens_are_random_and_hashes_keyed() -> None:
+    first, second = new_token("ngt"), new_token("ngt")
+    assert first != second
+    assert first.startswith("ngt_")
+    assert len(first) > 40
+    assert digest(first) != digest(second)
+    assert keyed_hash("k1", "13812345678") == keyed_hash("k1", " 13812345678 ")
+    assert keyed_hash("k1", "13812345678") != keyed_hash("k2", "13812345678")
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [("13812345678", "138****5678"), ("oAbc1234xyz9", "oAb****xyz9"), ("12345", "1****2345"), ("abc", "***")],
+)
+def test_mask(raw: str, shown: str) -> None:
+    assert mask(raw) == shown
+
+
+def test_times_must_carry_a_zone() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        ensure_aware(datetime(2026, 3, 24, 12, 0))  # noqa: DTZ001 - the naive value is the point
+    shanghai = timezone(timedelta(hours=8))
+    assert ensure_aware(datetime(2026, 3, 24, 8, 0, tzinfo=shanghai)) == datetime(
+        2026, 3, 24, 0, 0, tzinfo=UTC
+    )
+    assert as_utc(datetime(2026, 3, 24, 0, 0)).tzinfo is UTC  # noqa: DTZ001 - SQLite hands back naive UTC
+    assert is_valid_timezone("Asia/Shanghai")
+    assert not is_valid_timezone("Mars/Olympus")
+    assert not is_valid_timezone("../etc/passwd")
