@@ -125,8 +125,10 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
                 rng=rng,
             )
         )
+    recruits = dict.fromkeys((o.id for o in owners), 0)
     for index in range(36):
         inviter = owners[rng.randrange(len(owners))]
+        recruits[inviter.id] += 1
         _join(
             session,
             program_id=partner.id,
@@ -179,7 +181,8 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
             rng=rng,
         )
 
-    sample = owners[0]
+    # The workspace link goes to the busiest group owner, so the team view has people in it.
+    sample = max(owners, key=lambda o: (recruits[o.id], -o.id))
     _, member_token = auth.create_token(
         session, role=Role.MEMBER, member_id=sample.id, label=sample.name, actor=DEMO_ACTOR
     )

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,6 +65,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         description="Social-commerce distribution programs: share links, hidden coupons, tiered commission.",
+        # The stock pages load their scripts from a CDN; ours are served from /static.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.session_factory = factory
@@ -73,6 +78,17 @@ def create_app(
     app.include_router(console.router)
     app.include_router(workspace.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        """Interactive API documentation with locally served assets."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="neigou API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -1,0 +1,57 @@
+"""Sign in to the console and read the demo program; open the member workspace on a phone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.demo.seed import DemoWorld, seed
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import SECRET
+
+pytestmark = pytest.mark.browser
+PASSWORD = "demo-password-1"
+
+
+@pytest.fixture
+def world(factory: sessionmaker[Session]) -> DemoWorld:
+    with transaction(factory) as session:
+        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
+
+
+def test_operator_reads_the_demo_program(browser: Browser, live_server: str, world: DemoWorld) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server}/console")
+    expect(page).to_have_url(f"{live_server}/console/login?next=/console")
+    page.get_by_label("用户名").fill(world.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="分销计划")).to_be_visible()
+    page.get_by_test_id("program-card").filter(has_text="芬香合伙人计划").click()
+    expect(page.get_by_test_id("program-name")).to_have_text("芬香合伙人计划 Partner program")
+    expect(page.get_by_test_id("member-total")).to_have_text("63")
+    expect(page.get_by_test_id("tiers")).to_contain_text("导师")
+    expect(page.get_by_test_id("tiers")).to_contain_text("30%")
+    expect(page.locator("#tier-chart canvas")).to_have_count(1)
+    expect(page.get_by_test_id("invite-tree")).to_contain_text("群主")
+    page.screenshot(path=str(ARTIFACTS / "console-program-zh.png"), full_page=False)
+    page.get_by_test_id("lang-switch").click()
+    expect(page.get_by_role("heading", name="Tiers")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "console-program-en.png"), full_page=False)
+    page.close()
+
+
+def test_member_workspace_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    expect(page).to_have_url(f"{live_server}/m/")
+    expect(page.get_by_test_id("member-tier")).to_have_text("超级会员")
+    expect(page.get_by_test_id("member-name")).to_contain_text("群主")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the workspace must not scroll sideways on a phone"
+    page.screenshot(path=str(ARTIFACTS / "workspace-phone.png"), full_page=True)
+    context.close()

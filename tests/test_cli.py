@@ -1,0 +1,84 @@
+"""The command line: migrate, token create, user create, demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from neigou.auth import service as auth
+from neigou.auth.models import Role
+from neigou.cli.main import app
+from neigou.kit.settings import get_settings
+from tests.conftest import TEST_ACTOR
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(database_url: str, engine: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_migrate_is_repeatable(env: None) -> None:
+    first = runner.invoke(app, ["migrate"])
+    assert first.exit_code == 0, first.output
+    assert "up to date" in first.output
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+
+
+def test_token_create_prints_the_secret_alone_on_the_last_line(
+    env: None, factory: sessionmaker[Session]
+) -> None:
+    result = runner.invoke(app, ["token", "create", "--role", "integration", "--label", "shop"])
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().splitlines()[-1]
+    with factory() as session:
+        principal = auth.resolve(session, secret)
+    assert principal is not None
+    assert principal.role is Role.INTEGRATION
+
+
+def test_member_token_needs_an_existing_member(env: None) -> None:
+    missing = runner.invoke(app, ["token", "create", "--role", "member"])
+    assert missing.exit_code == 2
+    assert "member_required" in missing.output
+    unknown = runner.invoke(app, ["token", "create", "--role", "member", "--member-id", "987654"])
+    assert unknown.exit_code == 2
+    assert "member_not_found" in unknown.output
+    bad_role = runner.invoke(app, ["token", "create", "--role", "admin"])
+    assert bad_role.exit_code != 0
+
+
+def test_user_create_then_login(env: None, factory: sessionmaker[Session]) -> None:
+    result = runner.invoke(
+        app, ["user", "create", "--username", "ops"], input="correct horse\ncorrect horse\n"
+    )
+    assert result.exit_code == 0, result.output
+    with factory() as session:
+        assert auth.authenticate(session, username="ops", password="correct horse") is not None
+        assert auth.authenticate(session, username="ops", password="wrong horse") is None
+    weak = runner.invoke(app, ["user", "create", "--username", "weak", "--password", "short"])
+    assert weak.exit_code == 2
+    assert "weak_password" in weak.output
+    dup = runner.invoke(app, ["user", "create", "--username", "ops", "--password", "another-pass"])
+    assert "username_taken" in dup.output
+    assert TEST_ACTOR.kind == "cli"
+
+
+def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "demo.db"
+    for _ in range(2):  # a second run starts again from nothing
+        result = runner.invoke(app, ["demo", "--no-serve", "--path", str(path)])
+        assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("ngt_")
+    assert "password" in result.output
+    assert "/m/login?token=ngt_" in result.output

@@ -1,0 +1,137 @@
+"""Console and workspace pages through HTTP: sign-in, programs, members, language, sessions."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth import service as auth
+from neigou.auth.models import Role
+from neigou.kit.db import transaction
+from neigou.web.i18n import MESSAGES
+from neigou.web.pages import safe_next
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.factories import create_member, create_program
+
+PASSWORD = "s3cret-pass"
+
+
+def _user(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
+
+
+def _login(client: TestClient) -> None:
+    response = client.post(
+        "/console/login",
+        data={"username": "ops", "password": PASSWORD, "next": "/console"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert "neigou_session" in response.cookies
+
+
+def test_console_requires_sign_in(client: TestClient) -> None:
+    response = client.get("/console/audit", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login?next=/console/audit"
+    page = client.get("/console/login")
+    assert page.status_code == 200
+    assert "登录" in page.text
+    assert 'lang="zh-CN"' in page.text
+
+
+def test_wrong_password_is_refused(client: TestClient, factory: sessionmaker[Session]) -> None:
+    _user(factory)
+    response = client.post("/console/login", data={"username": "ops", "password": "nope-nope"})
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+    assert "neigou_session" not in response.cookies
+
+
+def test_programs_and_program_detail(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    program = create_program(client, operator, code="fx", name="芬香合伙人")
+    root = create_member(client, operator, program["id"], name="导师·王丽丽", tier="mentor")
+    create_member(client, operator, program["id"], name="群主·李小美", inviter_id=root["id"])
+    _user(factory)
+    _login(client)
+    listing = client.get("/console")
+    assert "芬香合伙人" in listing.text
+    detail = client.get(f"/console/programs/{program['id']}")
+    assert detail.status_code == 200
+    assert "导师·王丽丽" in detail.text
+    assert 'data-testid="invite-tree"' in detail.text
+    assert "20%" in detail.text
+    assert "30%" in detail.text
+    missing = client.get("/console/programs/999999")
+    assert (missing.status_code, missing.json()["code"]) == (404, "program_not_found")
+
+
+def test_language_switch_and_safe_redirects(client: TestClient, factory: sessionmaker[Session]) -> None:
+    _user(factory)
+    _login(client)
+    switched = client.get("/lang?to=en&next=/console", follow_redirects=False)
+    assert switched.headers["location"] == "/console"
+    client.cookies.set("neigou_lang", switched.cookies["neigou_lang"])
+    assert "Programs" in client.get("/console").text
+    assert (
+        client.get("/lang?to=en&next=https://evil.example/", follow_redirects=False).headers["location"]
+        == "/console"
+    )
+    assert safe_next("//evil.example/x", "/console") == "/console"
+    assert safe_next("/console/audit", "/console") == "/console/audit"
+
+
+def test_logout_revokes_the_session(client: TestClient, factory: sessionmaker[Session]) -> None:
+    _user(factory)
+    _login(client)
+    secret = client.cookies["neigou_session"]
+    client.post("/console/logout", follow_redirects=False)
+    with factory() as session:
+        assert auth.resolve(session, secret) is None
+
+
+def test_member_cookie_does_not_open_the_console(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    program = create_program(client, operator)
+    member = create_member(client, operator, program["id"], name="群主·小美")
+    token = make_token(Role.MEMBER, member["id"])
+    signed_in = client.get(f"/m/login?token={token}", follow_redirects=False)
+    assert signed_in.status_code == 303
+    client.cookies.set("neigou_session", signed_in.cookies["neigou_session"])
+    workspace = client.get("/m/")
+    assert "群主·小美" in workspace.text
+    assert "超级会员" in workspace.text
+    console = client.get("/console")
+    assert console.status_code == 403
+
+
+def test_workspace_link_with_a_bad_or_non_member_token(client: TestClient, make_token: TokenMaker) -> None:
+    assert client.get("/m/login?token=ngt_bogus").status_code == 401
+    operator_token = make_token(Role.OPERATOR)
+    assert client.get(f"/m/login?token={operator_token}").status_code == 401
+    assert client.get("/m/", follow_redirects=False).headers["location"] == "/m/expired"
+
+
+def test_every_message_has_both_languages() -> None:
+    assert set(MESSAGES["zh-CN"]) == set(MESSAGES["en"])
+
+
+def test_health_and_docs(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert client.get("/openapi.json").status_code == 200
+    unknown = client.get("/api/v1/nothing-here")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+
+
+def test_api_docs_use_local_assets_only(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    for asset in ("htmx.min.js", "echarts.min.js"):
+        assert client.get(f"/static/vendor/{asset}").status_code == 200
