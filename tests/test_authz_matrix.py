@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth.models import Role
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import PARTNER_TIERS, create_member, create_program
+from tests.groups import builders as groups
+from tests.links import builders as links
+from tests.offers import factories as offers
+from tests.orders import matrix as orders
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,13 @@ class Case:
     body: Any = None
     member_scoped: bool = False
     ok: frozenset[int] = field(default_factory=lambda: frozenset({200, 201, 204}))
+    files: Any = None
 
 
 ALL = frozenset(Role)
 OPERATOR = frozenset({Role.OPERATOR})
+OPERATOR_OR_MEMBER = frozenset({Role.OPERATOR, Role.MEMBER})
+OPERATOR_OR_INTEGRATION = frozenset({Role.OPERATOR, Role.INTEGRATION})
 CASES = [
     Case("POST", "/api/v1/programs", OPERATOR, {"code": "new-program", "name": "New"}),
     Case("GET", "/api/v1/programs", OPERATOR),
@@ -53,6 +60,79 @@ CASES = [
     Case("POST", "/api/v1/tokens", OPERATOR, {"role": "integration", "label": "shop"}),
     Case("DELETE", "/api/v1/tokens/{token}", OPERATOR),
     Case("GET", "/api/v1/audit-log", OPERATOR),
+    Case("POST", "/api/v1/brands", OPERATOR, {"code": "matrix-brand", "name": "品牌"}),
+    Case("GET", "/api/v1/brands", ALL),
+    Case("POST", "/api/v1/categories", OPERATOR, {"code": "matrix-category", "name": "类目"}),
+    Case("GET", "/api/v1/categories", ALL),
+    Case("POST", "/api/v1/products", OPERATOR, offers.MATRIX_PRODUCT),
+    Case("GET", "/api/v1/products", ALL),
+    Case("GET", "/api/v1/products/{product_id}", ALL),
+    Case("PATCH", "/api/v1/products/{product_id}", OPERATOR, {"title": "改名"}),
+    Case("POST", "/api/v1/products/import", OPERATOR, files=offers.MATRIX_IMPORT),
+    Case("POST", "/api/v1/coupons", OPERATOR, offers.MATRIX_COUPON),
+    Case("GET", "/api/v1/coupons", ALL),
+    Case("GET", "/api/v1/coupons/{coupon_id}", ALL),
+    Case("POST", "/api/v1/promotions", OPERATOR, offers.MATRIX_PROMOTION),
+    Case("GET", "/api/v1/promotions", ALL),
+    Case("GET", "/api/v1/promotions/{promotion_id}", ALL),
+    Case("POST", "/api/v1/quotes", ALL, {"items": [{"sku": offers.MATRIX_SKU, "quantity": 2}]}),
+    Case("POST", "/api/v1/links", OPERATOR_OR_MEMBER, {"sku": offers.MATRIX_SKU}),
+    Case("GET", "/api/v1/links", OPERATOR_OR_MEMBER),
+    Case("GET", "/api/v1/links/{code}", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("PATCH", "/api/v1/links/{code}", OPERATOR_OR_MEMBER, {"active": False}, member_scoped=True),
+    Case("GET", "/api/v1/links/{code}/poster.png", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("POST", "/api/v1/coupons/{claim_coupon_id}/claims", OPERATOR_OR_INTEGRATION, links.MATRIX_CLAIM),
+    Case("POST", "/api/v1/groups", OPERATOR_OR_MEMBER, {"name": "新群", "platform": "wechat"}),
+    Case("GET", "/api/v1/groups", OPERATOR_OR_MEMBER),
+    Case("GET", "/api/v1/groups/{group_id}", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("PATCH", "/api/v1/groups/{group_id}", OPERATOR_OR_MEMBER, {"name": "改名群"}, member_scoped=True),
+    Case("POST", "/api/v1/groups/{group_id}/counts", ALL, groups.MATRIX_COUNT, member_scoped=True),
+    Case("GET", "/api/v1/groups/{group_id}/counts", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("POST", "/api/v1/groups/{group_id}/counts/{count_id}/review", OPERATOR, {"accept": True}),
+    Case("PUT", "/api/v1/programs/{program}/group-targets", OPERATOR, groups.FIELD_SCHEDULE),
+    Case("GET", "/api/v1/programs/{program}/group-targets", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/programs/{program}/group-compliance", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/programs/{program}/group-alerts", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case(
+        "POST",
+        "/api/v1/programs/{program}/group-alerts/run",
+        OPERATOR,
+        {"date": "2026-03-24"},
+        ok=frozenset({202}),
+    ),
+    Case("GET", "/api/v1/programs/{program}/group-settings", OPERATOR),
+    Case("PUT", "/api/v1/programs/{program}/group-settings", OPERATOR, {"jump_members_per_day": 60}),
+    Case(
+        "POST",
+        "/api/v1/programs/{program}/group-counts/import",
+        OPERATOR_OR_INTEGRATION,
+        groups.MATRIX_IMPORT,
+    ),
+    Case("GET", "/api/v1/programs/{program}/group-counts/needs-review", OPERATOR),
+    Case("POST", "/api/v1/orders", OPERATOR_OR_INTEGRATION, orders.MATRIX_ORDER),
+    Case("GET", "/api/v1/orders/{external_id}", OPERATOR_OR_INTEGRATION),
+    Case("POST", "/api/v1/orders/{external_id}/complete", OPERATOR_OR_INTEGRATION, {}),
+    Case("POST", "/api/v1/orders/{external_id}/refunds", OPERATOR_OR_INTEGRATION, orders.MATRIX_REFUND),
+    Case("POST", "/api/v1/programs/{program}/settlements", OPERATOR, {}),
+    Case("PUT", "/api/v1/sku-commissions/{sku}", OPERATOR, {"fixed_commission_fen": 10}),
+    Case("GET", "/api/v1/sku-commissions", OPERATOR),
+    Case("POST", "/api/v1/programs/{program}/integrations", OPERATOR, {"name": "新商城"}),
+    Case("GET", "/api/v1/programs/{program}/integrations", OPERATOR),
+    Case("GET", "/api/v1/integrations/{integration_id}/deliveries", OPERATOR),
+    Case("GET", "/api/v1/members/{member}/balance", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/members/{member}/statement", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case(
+        "POST", "/api/v1/members/{member}/withdrawals", OPERATOR_OR_MEMBER, orders.MATRIX_WITHDRAWAL, member_scoped=True
+    ),
+    Case("GET", "/api/v1/members/{member}/withdrawals", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/withdrawals", OPERATOR),
+    Case("POST", "/api/v1/withdrawals/{withdrawal_id}/approve", OPERATOR),
+    Case("POST", "/api/v1/withdrawals/{withdrawal_id}/reject", OPERATOR, {"reason": "账户信息不全"}),
+    Case("GET", "/api/v1/programs/{program}/payout-settings", OPERATOR),
+    Case("PUT", "/api/v1/programs/{program}/payout-settings", OPERATOR, {"min_withdrawal_fen": 100, "fee_bp": 50}),
+    Case("POST", "/api/v1/programs/{program}/payout-batches", OPERATOR),
+    Case("GET", "/api/v1/payout-batches/{batch_id}/export", OPERATOR),
+    Case("POST", "/api/v1/payout-batches/{batch_id}/paid", OPERATOR, {}),
 ]
 
 
@@ -72,7 +152,15 @@ def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
     other = create_member(client, operator, other_program["id"], name="other")
     spare = client.post("/api/v1/tokens", json={"role": "integration"}, headers=operator).json()
     return World(
-        ids={"program": own_program["id"], "member": own["id"], "token": spare["id"]},
+        ids={
+            "program": own_program["id"],
+            "member": own["id"],
+            "token": spare["id"],
+            **offers.matrix_world(client, operator),
+            **groups.matrix_world(client, operator, own["id"]),
+            **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
+            **orders.matrix_world(client, operator, own_program["id"], own["id"]),
+        },
         tokens={
             "operator": make_token(Role.OPERATOR),
             "integration": make_token(Role.INTEGRATION),
@@ -83,7 +171,9 @@ def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
 
 
 def _call(client: TestClient, case: Case, world: World, headers: dict[str, str]) -> Any:
-    return client.request(case.method, case.path.format(**world.ids), json=case.body, headers=headers)
+    return client.request(
+        case.method, case.path.format(**world.ids), json=case.body, files=case.files, headers=headers
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path}")
@@ -125,7 +215,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             c.method,
             c.path.replace("{program}", "{program_id}")
             .replace("{member}", "{member_id}")
-            .replace("{token}", "{token_id}"),
+            .replace("{token}", "{token_id}")
+            .replace("{claim_coupon_id}", "{coupon_id}"),
         )
         for c in CASES
     }

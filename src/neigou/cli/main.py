@@ -11,6 +11,8 @@ import uvicorn
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
+from neigou.cli import orders, products
+from neigou.cli.groups import app as groups_app
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
@@ -28,6 +30,9 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 user_app = typer.Typer(help="Operator accounts.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
+app.add_typer(groups_app, name="groups")
+app.add_typer(products.app, name="products")
+app.add_typer(orders.app, name="orders")
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
 assert registry.MODEL_MODULES  # every table is known before the first query
 

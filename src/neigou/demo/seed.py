@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
+from neigou.demo.groups import seed_groups
+from neigou.demo.links import seed_links
+from neigou.demo.offers import seed_offers
+from neigou.demo.orders import seed_orders
 from neigou.kit.actor import Actor
 from neigou.programs import service as programs
 from neigou.programs.models import Member
@@ -185,6 +189,19 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
     sample = max(owners, key=lambda o: (recruits[o.id], -o.id))
     _, member_token = auth.create_token(
         session, role=Role.MEMBER, member_id=sample.id, label=sample.name, actor=DEMO_ACTOR
+    )
+    seed_offers(session, now=now, actor=DEMO_ACTOR)
+    seed_groups(
+        session, program_id=partner.id, owner_ids=[o.id for o in owners], sample_owner_id=sample.id, now=now
+    )
+    seed_links(session, member_id=sample.id, now=now, secret_key=secret_key)
+    seed_orders(
+        session,
+        program_id=partner.id,
+        owner_ids=[o.id for o in owners],
+        sample_owner_id=sample.id,
+        now=now,
+        secret_key=secret_key,
     )
     return DemoWorld(
         username=DEMO_USERNAME,

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from neigou.audit import models as audit_models
 from neigou.auth import models as auth_models
+from neigou.groups import models as groups_models
 from neigou.kit import jobs
 from neigou.kit.db import Base
+from neigou.ledger import models as ledger_models
+from neigou.links import models as links_models
+from neigou.offers import models as offers_models
+from neigou.orders import models as orders_models
 from neigou.programs import models as programs_models
 
-MODEL_MODULES = (audit_models, auth_models, programs_models, jobs)
+MODEL_MODULES = (audit_models, auth_models, programs_models, offers_models, groups_models, links_models, ledger_models, orders_models, jobs)
 metadata = Base.metadata

@@ -13,15 +13,35 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.endpoints import router as auth_router
+from neigou.groups.endpoints import router as groups_router
 from neigou.kit import jobs
 from neigou.kit.db import make_engine, make_session_factory
 from neigou.kit.deps import SessionDep
 from neigou.kit.logging import configure_logging
 from neigou.kit.settings import Settings, get_settings
+from neigou.ledger.endpoints import router as ledger_router
+from neigou.links.endpoints import router as links_router
+from neigou.links.runtime import LinksRuntime
+from neigou.offers.endpoints import router as catalog_router
+from neigou.offers.offer_endpoints import router as offers_router
+from neigou.orders.endpoints import router as orders_router
+from neigou.orders.webhook_endpoints import router as order_webhooks_router
 from neigou.programs.endpoints import router as programs_router
-from neigou.web import console, problems, workspace
+from neigou.web import (
+    console,
+    console_links,
+    console_offers,
+    console_orders,
+    landing,
+    problems,
+    workspace,
+    workspace_earnings,
+    workspace_links,
+)
 from neigou.web.audit_api import router as audit_router
+from neigou.web.console_groups import router as console_groups_router
 from neigou.web.paths import STATIC_DIR
+from neigou.web.workspace_groups import router as workspace_groups_router
 
 API_PREFIX = "/api/v1"
 
@@ -32,6 +52,12 @@ def api_router() -> APIRouter:
     router.include_router(auth_router)
     router.include_router(programs_router)
     router.include_router(audit_router)
+    router.include_router(groups_router)
+    router.include_router(catalog_router)
+    router.include_router(offers_router)
+    router.include_router(links_router)
+    router.include_router(orders_router)
+    router.include_router(ledger_router)
     return router
 
 
@@ -49,15 +75,18 @@ def create_app(
         jobs.make_huey(settings.jobs_backend, redis_url=settings.redis_url, jobs_path=settings.jobs_path),
         factory,
     )
+    links = LinksRuntime.from_settings(settings, factory)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         jobs.install(runner)
         if start_jobs and settings.jobs_backend == "in-process":
             runner.start_in_process()
+        links.start()
         try:
             yield
         finally:
+            links.stop()  # the click buffer's last flush: a clean shutdown loses no click
             runner.stop()
 
     app = FastAPI(
@@ -72,12 +101,27 @@ def create_app(
     app.state.settings = settings
     app.state.session_factory = factory
     app.state.jobs = runner
+    app.state.links = links
+    app.state.clicks = links.clicks
+    app.state.static_dir = STATIC_DIR
     jobs.install(runner)
     problems.install(app)
     app.include_router(api_router())
     app.include_router(console.router)
+    app.include_router(console_offers.router)
     app.include_router(workspace.router)
+    app.include_router(console_groups_router)
+    app.include_router(workspace_groups_router)
+    app.include_router(landing.router)
+    app.include_router(workspace_links.router)
+    app.include_router(console_links.router)
+    app.include_router(order_webhooks_router)
+    app.include_router(console_orders.router)
+    app.include_router(workspace_earnings.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The share-link redirect is the hottest path: first in line, a plain route (see web.landing).
+    app.router.routes.insert(0, landing.REDIRECT_ROUTE)
+    app.add_middleware(landing.ShortLinkFastPath)
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:

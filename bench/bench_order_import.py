@@ -1,0 +1,167 @@
+"""Benchmark: importing paid orders (attributed, priced, commission computed for two levels and
+posted to the ledger) into PostgreSQL, against a plain COPY of the same order lines into a bare
+table in the same run. Reports both times and their ratio.
+
+    .venv/bin/python bench/bench_order_import.py                 # 1,000,000 orders
+    .venv/bin/python bench/bench_order_import.py --smoke         # 5,000 orders (scripts/test)
+    .venv/bin/python bench/bench_order_import.py --orders 200000
+
+Needs PostgreSQL (NEIGOU_BENCH_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/postgres);
+a throwaway database is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.orm import Session
+
+from neigou.kit.actor import Actor
+from neigou.kit.db import make_engine, make_session_factory
+from neigou.ledger import repository as ledger
+from neigou.links.models import ShareLink
+from neigou.migrations.runner import upgrade
+from neigou.offers.models import Product
+from neigou.orders.importer import import_file
+from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
+
+ADMIN_URL = os.environ.get("NEIGOU_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ACTOR = Actor(kind="cli", ref="bench", label="benchmark")
+MEMBERS = 3000
+SKUS = 60
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _setup(session: Session, rng: random.Random) -> list[str]:
+    """A two-level program, members in invite chains, products and one share link per member."""
+    now = START - timedelta(days=30)
+    program = Program(code="bench", name="bench", timezone="Asia/Shanghai", attribution_model="last_click",
+                      attribution_window_days=15, freeze_days=7, max_levels=2, self_purchase_commission=True,
+                      created_at=now)
+    session.add(program)
+    session.flush()
+    session.add_all([
+        Tier(program_id=program.id, code="super_member", name="超级会员", rank=1, share_bp=2000, override_bp=500),
+        Tier(program_id=program.id, code="mentor", name="导师", rank=2, share_bp=3000, override_bp=1000),
+    ])
+    ids: list[int] = []
+    for n in range(MEMBERS):
+        inviter = ids[rng.randrange(len(ids))] if ids and n % 10 else None
+        member = Member(program_id=program.id, name=f"m{n}", inviter_id=inviter,
+                        tier_code="mentor" if n % 10 == 0 else "super_member", joined_at=now)
+        session.add(member)
+        session.flush()
+        ids.append(member.id)
+    session.execute(insert(MemberTierPeriod), [
+        {"member_id": m, "tier_code": "mentor" if i % 10 == 0 else "super_member", "effective_from": now, "reason": "bench"}
+        for i, m in enumerate(ids)
+    ])
+    products = [
+        {"sku": f"SKU-{n:03d}", "title": f"商品 {n}", "price_fen": rng.randrange(990, 29_900), "commission_rate_bp":
+         rng.choice([800, 1500, 2000, 2500]), "active": True, "created_at": now, "updated_at": now}
+        for n in range(SKUS)
+    ]
+    product_ids = list(session.scalars(insert(Product).returning(Product.id, sort_by_parameter_order=True), products))
+    codes = [uuid.uuid4().hex[:12] for _ in ids]
+    session.execute(insert(ShareLink), [
+        {"code": code, "program_id": program.id, "member_id": m, "product_id": product_ids[i % SKUS],
+         "sku": products[i % SKUS]["sku"], "active": True, "created_at": now, "updated_at": now}
+        for i, (m, code) in enumerate(zip(ids, codes, strict=True))
+    ])
+    session.commit()
+    return codes
+
+
+def _write_orders(path: Path, orders: int, codes: list[str], rng: random.Random) -> int:
+    """CSV of ``orders`` orders with 1-3 lines, nine in ten through a share link; returns line count."""
+    lines = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["external_id", "program_id", "customer_ref", "link_code", "paid_at", "sku", "quantity", "paid_fen"])
+        for n in range(orders):
+            code = codes[rng.randrange(len(codes))] if rng.random() < 0.9 else ""
+            at = (START + timedelta(seconds=n * 7)).isoformat()
+            for _ in range(rng.randint(1, 3)):
+                qty = rng.randint(1, 3)
+                writer.writerow([f"B{n}", 1, f"c{rng.randrange(orders)}", code, at, f"SKU-{rng.randrange(SKUS):03d}",
+                                 qty, qty * rng.randrange(500, 20_000)])
+                lines += 1
+    return lines
+
+
+def _copy_baseline(url: str, path: Path) -> float:
+    """COPY the same order lines into a plain table; seconds taken."""
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("CREATE TABLE bench_order_lines (external_id text, program_id bigint, customer_ref text,"
+                     " link_code text, paid_at timestamptz, sku text, quantity int, paid_fen bigint)")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur, cur.copy("COPY bench_order_lines FROM STDIN WITH (FORMAT csv, HEADER true)") as copy, \
+                path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                copy.write(block)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--smoke", action="store_true", help="5,000 orders, for the test script")
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    args = parser.parse_args()
+    orders = 5000 if args.smoke else args.orders
+    rng = random.Random(20260324)
+    name = f"neigou_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        with factory() as session:
+            codes = _setup(session, rng)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "orders.csv"
+            lines = _write_orders(path, orders, codes, rng)
+            copy_s = _copy_baseline(url, path)
+            started = time.perf_counter()
+            report = import_file(factory, path, secret_key="bench", actor=ACTOR, batch_size=args.batch_size)
+            import_s = time.perf_counter() - started
+        with factory() as session:
+            stored = session.scalar(text("SELECT count(*) FROM orders"))
+            commissions = session.scalar(text("SELECT count(*) FROM commissions"))
+            attributed = session.scalar(text("SELECT count(*) FROM orders WHERE member_id IS NOT NULL"))
+            assert ledger.unbalanced_postings(session) == [], "unbalanced postings"
+            assert sum(ledger.ledger_sums(session).values()) == 0
+        assert stored == orders and not report.errors, (stored, report.errors[:3])
+        engine.dispose()
+        print(f"orders {orders:,} ({lines:,} lines, {attributed:,} attributed, {commissions:,} commissions)")
+        print(f"COPY of the order lines into a plain table: {copy_s:.2f} s")
+        print(f"neigou orders import:                      {import_s:.2f} s ({orders / import_s:,.0f} orders/s)")
+        print(f"ratio import / COPY: {import_s / copy_s:.1f}")
+    finally:
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

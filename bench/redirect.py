@@ -1,0 +1,174 @@
+"""Benchmark: ``GET /l/{code}`` through the real neigou app against a bare Starlette app returning the
+same 302, on the same uvicorn settings, in the same run; clicks really recorded (rows counted after
+each app run must equal the requests it answered).
+
+    .venv/bin/python bench/redirect.py            # full: 3 rounds of 60,000 requests each
+    .venv/bin/python bench/redirect.py --smoke    # a few seconds, for scripts/test
+
+Each server is one uvicorn worker (httptools, uvloop, no access log) pinned to CPU 0; the load
+generator (bench/loadgen.py) is a separate process pinned to CPU 1. Rounds alternate bare/app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
+from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.links import service
+from neigou.links.models import LinkClick
+from neigou.links.schemas import LinkCreate
+from neigou.migrations.runner import upgrade
+from neigou.offers import catalog_service
+from neigou.offers.schemas import ProductCreate
+from neigou.programs import service as programs
+from neigou.programs.schemas import MemberCreate, ProgramCreate
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTOR = Actor(kind="cli", ref="bench", label="bench")
+TARGET = 0.70
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pin(cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if (os.cpu_count() or 1) >= 2 and _has("taskset") else []
+
+
+def _has(tool: str) -> bool:
+    return any((Path(d) / tool).exists() for d in os.environ.get("PATH", "").split(os.pathsep))
+
+
+def seed(url: str) -> str:
+    """A program, a member, a product and one share link; returns its code."""
+    upgrade(url)
+    factory = make_session_factory(make_engine(url))
+    with transaction(factory) as session:
+        program = programs.create_program(
+            session, data=ProgramCreate(code="bench", name="bench"), default_timezone="Asia/Shanghai", actor=ACTOR
+        )
+        member = programs.create_member(
+            session, program_id=program.id, data=MemberCreate(name="群主"), secret_key="bench", actor=ACTOR
+        )
+        catalog_service.create_product(
+            session,
+            data=ProductCreate(sku="BENCH-1", title="洗发水", price_fen=4990, commission_rate_bp=2000),
+            actor=ACTOR,
+        )
+        link = service.create_link(session, data=LinkCreate(member_id=member.id, sku="BENCH-1"), actor=ACTOR)
+        return link.code
+
+
+def serve(target: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """Start one uvicorn worker and wait until it answers."""
+    command = [*_pin(0), sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--log-level", "warning", "--no-access-log", "--http", "httptools", "--loop", "uvloop"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server {target} did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """A clean shutdown (SIGINT): neigou's lifespan flushes the click buffer here."""
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+
+
+def load(port: int, path: str, requests: int, connections: int) -> dict[str, object]:
+    """Run the load generator in its own process."""
+    command = [*_pin(1), sys.executable, str(ROOT / "bench" / "loadgen.py"), "--port", str(port), "--path", path]
+    command += ["--requests", str(requests), "--connections", str(connections)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def count_clicks(url: str) -> int:
+    with make_session_factory(make_engine(url))() as session:
+        return int(session.scalar(select(func.count(LinkClick.id))) or 0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="small size, one round")
+    parser.add_argument("--requests", type=int, default=60_000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--redis-url", default=None, help="record clicks through Redis Streams")
+    args = parser.parse_args()
+    requests, rounds = (3_000, 1) if args.smoke else (args.requests, args.rounds)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        code = seed(url)
+        env = {**os.environ, "NEIGOU_DATABASE_URL": url, "NEIGOU_JOBS_PATH": f"{tmp}/jobs.db", "PYTHONPATH": str(ROOT)}
+        env.pop("NEIGOU_REDIS_URL", None)
+        if args.redis_url:
+            env["NEIGOU_REDIS_URL"] = args.redis_url
+        path = f"/l/{code}"
+        bare_rps: list[float] = []
+        app_rps: list[float] = []
+        answered = 0
+        for round_no in range(1, rounds + 1):
+            port = _free_port()
+            bare = serve(["bench.bare_app:app"], env, port)
+            try:
+                result = load(port, path, requests, args.connections)
+            finally:
+                stop(bare)
+            bare_rps.append(float(result["rps"]))  # type: ignore[arg-type]
+            port = _free_port()
+            app = serve(["neigou.web.app:create_app", "--factory"], env, port)
+            try:
+                mine = load(port, path, requests, args.connections)
+            finally:
+                stop(app)
+            assert mine["statuses"] == {"302": requests}, mine
+            answered += requests
+            app_rps.append(float(mine["rps"]))  # type: ignore[arg-type]
+            if args.redis_url:  # the stream's consumers stored what the web process handed over on shutdown
+                time.sleep(0.5)
+            stored = count_clicks(url)
+            print(
+                f"round {round_no}: bare {bare_rps[-1]:,.0f} req/s · neigou {app_rps[-1]:,.0f} req/s · "
+                f"ratio {app_rps[-1] / bare_rps[-1]:.2f} · clicks stored {stored:,} of {answered:,} answered"
+            )
+            if stored != answered:
+                print(f"FAIL: {answered - stored} clicks lost", file=sys.stderr)
+                return 1
+        ratio = statistics.median(a / b for a, b in zip(app_rps, bare_rps, strict=True))
+        print(
+            f"redirect: neigou {statistics.median(app_rps):,.0f} req/s against bare Starlette "
+            f"{statistics.median(bare_rps):,.0f} req/s → median ratio {ratio:.2f} (target ≥ {TARGET:.2f}); "
+            f"{answered:,} clicks recorded, none lost"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

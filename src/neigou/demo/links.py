@@ -1,0 +1,122 @@
+"""Demo share links: the sample group owner's links to the shampoo with its hidden ¥25 coupon, one per
+group for a few of their groups, plus a link without coupon; three weeks of clicks (WeChat mostly,
+some link-preview bots) and claims by shoppers who came through them.
+
+The demo's hidden coupon opened a day before the demo was built, so its claims fall in that last day;
+the clicks go back three weeks. Built through the services (claims take stock, make touches).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from neigou.demo.offers import SHAMPOO_SKU
+from neigou.groups import repository as groups
+from neigou.groups.models import GroupStatus
+from neigou.kit.actor import Actor
+from neigou.kit.errors import ProblemError
+from neigou.links import claims, service
+from neigou.links.clicks import ClickEvent, new_click_ref, store_clicks
+from neigou.links.models import ClaimSource, ShareLink
+from neigou.links.schemas import LinkCreate
+from neigou.links.useragent import UaClass
+from neigou.offers import repository as offers
+from neigou.offers.offer_rules import CouponVisibility
+
+DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
+LINKED_GROUPS = 4
+CLICK_DAYS = 21
+UA_WEIGHTS = [(UaClass.WECHAT, 70), (UaClass.MOBILE, 15), (UaClass.DESKTOP, 5), (UaClass.BOT, 10)]
+
+
+def seed_links(session: Session, *, member_id: int, now: datetime, secret_key: str) -> list[ShareLink]:
+    """The sample member's links with their clicks and claims; returns the links."""
+    rng = random.Random(20260415)
+    hidden = next(
+        c
+        for c in offers.list_coupons(
+            session, visibility=CouponVisibility.HIDDEN, active_at=now, limit=50, offset=0
+        )
+        if c.skus is not None and SHAMPOO_SKU in c.skus
+    )
+    own = groups.list_groups(
+        session, owner_member_id=member_id, status=GroupStatus.ACTIVE, limit=LINKED_GROUPS
+    )
+    links = [
+        service.create_link(
+            session,
+            data=LinkCreate(member_id=member_id, sku=SHAMPOO_SKU, coupon_id=hidden.id, group_id=group.id),
+            actor=DEMO_ACTOR,
+            at=now - timedelta(days=CLICK_DAYS),
+        )
+        for group in own
+    ]
+    links.append(
+        service.create_link(
+            session,
+            data=LinkCreate(member_id=member_id, sku="LQ-CONDITIONER-400"),
+            actor=DEMO_ACTOR,
+            at=now - timedelta(days=CLICK_DAYS),
+        )
+    )
+    for index, link in enumerate(links):
+        _clicks_and_claims(
+            session, rng, link, now=now, busy=index == 0, coupon_id=hidden.id, secret_key=secret_key
+        )
+    return links
+
+
+def _clicks_and_claims(
+    session: Session,
+    rng: random.Random,
+    link: ShareLink,
+    *,
+    now: datetime,
+    busy: bool,
+    coupon_id: int,
+    secret_key: str,
+) -> None:
+    events: list[ClickEvent] = []
+    claimers: list[tuple[str, datetime]] = []
+    for number in range(rng.randint(90, 140) if busy else rng.randint(20, 60)):
+        recent = number % 3 == 0
+        at = (
+            now - timedelta(minutes=rng.randint(5, 20 * 60))
+            if recent
+            else now - timedelta(minutes=rng.randint(24 * 60, CLICK_DAYS * 24 * 60))
+        )
+        visitor = f"demo{link.id:04d}v{number:05d}x"
+        ua = rng.choices([u for u, _ in UA_WEIGHTS], weights=[w for _, w in UA_WEIGHTS])[0]
+        events.append(
+            ClickEvent(
+                ref=new_click_ref(),
+                link_id=link.id,
+                program_id=link.program_id,
+                member_id=link.member_id,
+                clicked_at=at,
+                visitor_id=visitor,
+                ua_class=ua,
+            )
+        )
+        if link.coupon_id is not None and recent and ua is not UaClass.BOT and rng.random() < 0.45:
+            claimers.append((visitor, at + timedelta(minutes=1)))
+    store_clicks(session, sorted(events, key=lambda e: e.clicked_at))
+    for visitor, at in claimers:
+        phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+        try:
+            with session.begin_nested():
+                claims.claim_coupon(
+                    session,
+                    coupon_id=coupon_id,
+                    customer=claims.Customer.from_ref(secret_key, phone),
+                    link_code=link.code,
+                    source=ClaimSource.LANDING,
+                    actor=DEMO_ACTOR,
+                    visitor_id=visitor,
+                    at=min(at, now),
+                )
+        except ProblemError:
+            continue

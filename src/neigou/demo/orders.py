@@ -1,0 +1,223 @@
+"""Demo orders and money: four months of group sales through the owners' share links, completions,
+refunds (some after payout, so one owner's available balance goes negative for a while), weekly
+settlements, monthly withdrawals paid in batches, and this week's requests waiting for review.
+
+Played day by day through the services, so every fen follows the same rules as production.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neigou.kit.actor import Actor
+from neigou.kit.errors import ProblemError
+from neigou.ledger import payouts, withdrawals
+from neigou.ledger import repository as ledger
+from neigou.ledger.models import Account, PayoutSettings, WithdrawalStatus
+from neigou.links import repository as links_repo
+from neigou.links import service as links
+from neigou.links.schemas import LinkCreate
+from neigou.offers import repository as offers
+from neigou.orders import service, settlement
+from neigou.orders.ingest import ingest
+from neigou.orders.inputs import ItemIn, OrderIn
+from neigou.orders.models import CommissionState, Order, OrderSource
+from neigou.programs.models import Member
+from neigou.programs.service import require_program
+
+DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
+DAYS = 120
+SKUS = [
+    "LQ-SHAMPOO-500",
+    "LQ-CONDITIONER-400",
+    "YD-TEE-CREW",
+    "YD-JEANS-HW",
+    "HS-NUTS-30",
+    "MM-WIPES-80",
+    "HS-PODS-52",
+]
+
+
+def _links(
+    session: Session, owner_ids: list[int], sample_owner_id: int, rng: random.Random, at: datetime
+) -> list[str]:
+    codes = [link.code for link in links_repo.list_links(session, member_id=sample_owner_id)]
+    for owner in owner_ids:
+        for sku in rng.sample(SKUS, 2):
+            link = links.create_link(
+                session, data=LinkCreate(member_id=owner, sku=sku), actor=DEMO_ACTOR, at=at
+            )
+            codes.append(link.code)
+    return codes
+
+
+def _orders_of_day(
+    day: datetime,
+    *,
+    count: int,
+    codes: list[str],
+    program_id: int,
+    prices: dict[str, int],
+    rng: random.Random,
+    serial: int,
+) -> list[OrderIn]:
+    out: list[OrderIn] = []
+    for n in range(count):
+        items = []
+        for sku in rng.sample(SKUS, rng.randint(1, 3)):
+            qty = rng.choice([1, 1, 1, 2, 3])
+            items.append(ItemIn(sku, qty, prices[sku] * qty * rng.randint(60, 100) // 100))
+        out.append(
+            OrderIn(
+                external_id=f"JD{day:%Y%m%d}{serial + n:05d}",
+                program_id=program_id,
+                customer_ref=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                link_code=rng.choice(codes) if rng.random() < 0.9 else None,
+                items=tuple(items),
+                paid_at=day + timedelta(minutes=rng.randrange(8 * 60, 23 * 60)),
+            )
+        )
+    return out
+
+
+def seed_orders(
+    session: Session,
+    *,
+    program_id: int,
+    owner_ids: list[int],
+    sample_owner_id: int,
+    now: datetime,
+    secret_key: str,
+) -> None:
+    """Four months of the partner program's orders, refunds, settlements and payouts."""
+    rng = random.Random(20260501)
+    program = require_program(session, program_id)
+    start = (now - timedelta(days=DAYS)).replace(hour=0, minute=0, second=0, microsecond=0)
+    session.add(
+        PayoutSettings(
+            program_id=program.id, min_withdrawal_fen=1000, fee_fixed_fen=0, fee_bp=60, updated_at=start
+        )
+    )
+    codes = _links(session, owner_ids, sample_owner_id, rng, start)
+    prices = {p.sku: p.price_fen for p in offers.products_by_sku(session, SKUS).values()}
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.program_id == program.id))}
+    completions: dict[int, datetime] = {}
+    refunds: list[tuple[datetime, int, bool]] = []
+    serial = 0
+    for offset in range(DAYS + 1):
+        day = start + timedelta(days=offset)
+        batch = _orders_of_day(
+            day,
+            count=rng.randint(6, 14),
+            codes=codes,
+            program_id=program.id,
+            prices=prices,
+            rng=rng,
+            serial=serial,
+        )
+        serial += len(batch)
+        taken = ingest(session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=day)
+        for result in taken.created:
+            order = session.get(Order, result)
+            assert order is not None
+            completions[order.id] = order.paid_at + timedelta(days=rng.randint(2, 6))
+            if rng.random() < 0.12:
+                refunds.append(
+                    (order.paid_at + timedelta(days=rng.randint(1, 30)), order.id, rng.random() < 0.4)
+                )
+        for order_id, at in sorted(completions.items()):
+            if at <= day + timedelta(days=1):
+                order = session.get(Order, order_id)
+                assert order is not None
+                service.complete(session, order=order, at=at, actor=DEMO_ACTOR)
+                del completions[order_id]
+        for due in [r for r in refunds if r[0] <= day + timedelta(days=1)]:
+            refunds.remove(due)
+            _refund(session, due, rng)
+        if day.weekday() == 0:
+            settlement.settle(session, program=program, as_of=day, actor=DEMO_ACTOR, now=day)
+        if day.day == 5 or offset == DAYS:
+            _withdrawals(session, members, day, rng, pay=offset < DAYS - 3)
+    _clawback(session, sample_owner_id, now - timedelta(hours=2))
+
+
+def _clawback(session: Session, member_id: int, at: datetime) -> None:
+    """A refund after payout: the sample owner's biggest released order comes back in full."""
+    order = session.scalar(
+        select(Order)
+        .where(Order.member_id == member_id, Order.commission_state == CommissionState.AVAILABLE)
+        .where(Order.refunded_fen == 0)
+        .order_by(Order.commission_fen.desc())
+        .limit(1)
+    )
+    if order is not None:
+        service.refund(
+            session,
+            order=order,
+            refund_id=f"RF{order.external_id}-late",
+            amount_fen=order.paid_fen,
+            at=at,
+            actor=DEMO_ACTOR,
+        )
+
+
+def _refund(session: Session, due: tuple[datetime, int, bool], rng: random.Random) -> None:
+    at, order_id, full = due
+    order = session.get(Order, order_id)
+    assert order is not None
+    left = order.paid_fen - order.refunded_fen
+    amount = left if full else max(1, left * rng.randint(20, 60) // 100)
+    if left > 0:
+        service.refund(
+            session,
+            order=order,
+            refund_id=f"RF{order.external_id}",
+            amount_fen=amount,
+            at=max(at, order.paid_at),
+            actor=DEMO_ACTOR,
+        )
+
+
+def _withdrawals(
+    session: Session, members: dict[int, Member], day: datetime, rng: random.Random, *, pay: bool
+) -> None:
+    for member in members.values():
+        available = ledger.account_total(session, member.id, Account.AVAILABLE)
+        if available < 5000 or rng.random() < 0.3:
+            continue
+        amount = available * rng.randint(50, 90) // 100
+        try:
+            withdrawals.request(
+                session,
+                member=member,
+                amount_fen=amount,
+                request_id=f"WD{day:%Y%m%d}-{member.id}",
+                actor=DEMO_ACTOR,
+                at=day + timedelta(hours=10),
+            )
+        except ProblemError:
+            continue
+    if not pay:
+        return
+    program_id = next(iter(members.values())).program_id
+    requested = ledger.list_withdrawals(session, program_id=program_id, status=WithdrawalStatus.REQUESTED)
+    for w in requested:
+        if rng.random() < 0.08:
+            withdrawals.reject(
+                session,
+                withdrawal_id=w.id,
+                reason="收款账户信息不全",
+                actor=DEMO_ACTOR,
+                at=day + timedelta(days=1),
+            )
+        else:
+            withdrawals.approve(session, withdrawal_id=w.id, actor=DEMO_ACTOR, at=day + timedelta(days=1))
+    if withdrawals.ids_approved_unbatched(session, program_id):
+        batch = payouts.create_batch(
+            session, program_id=program_id, actor=DEMO_ACTOR, at=day + timedelta(days=2)
+        )
+        payouts.pay_batch(session, batch_id=batch.id, actor=DEMO_ACTOR, at=day + timedelta(days=3))

@@ -1,0 +1,205 @@
+"""Daily group-target alerts: stored rows for the console and workspace, and one robot message.
+
+Every hour (``groups.alert_tick``) each program with a schedule whose local time is past
+``ALERT_HOUR`` gets its alert for the day that just ended: the groups that missed their target
+that day and the groups that will miss the next checkpoint at their pace. The alert of a program
+and date runs under the job key ``groups.alert:{program}:{date}``, so it is built and sent once;
+a failed delivery is recorded and retried by later ticks under ``…#2``, ``…#3`` (at most
+``MAX_ATTEMPTS``), and a date whose message was sent is never sent again whatever the key.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.groups import repository as repo
+from neigou.groups import webhook
+from neigou.groups.compliance import Compliance, compliance
+from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, GroupAlert
+from neigou.groups.service import settings_of
+from neigou.kit import jobs
+from neigou.kit.actor import SYSTEM, Actor
+from neigou.programs.models import Program
+from neigou.programs.service import require_program
+
+TICK_JOB = "groups.alert_tick"
+ALERT_JOB = "groups.send_alert"
+ALERT_HOUR = 9
+MAX_ATTEMPTS = 5
+
+
+def alert_key(program_id: int, on: date, attempt: int = 1) -> str:
+    """The job key of a program's alert for a date (retries get their own)."""
+    base = f"groups.alert:{program_id}:{on.isoformat()}"
+    return base if attempt == 1 else f"{base}#{attempt}"
+
+
+def queue_alert(session: Session, *, program_id: int, on: date, actor: Actor = SYSTEM) -> str | None:
+    """Defer the alert of a program and date unless it was delivered (or gave up); its key."""
+    delivery = repo.get_delivery(session, program_id, on)
+    if delivery is not None and (
+        delivery.status is not DeliveryStatus.FAILED or delivery.attempts >= MAX_ATTEMPTS
+    ):
+        return None
+    key = alert_key(program_id, on, 1 if delivery is None else delivery.attempts + 1)
+    jobs.defer(session, ALERT_JOB, key=key, payload={"program_id": program_id, "date": on.isoformat()})
+    if actor is not SYSTEM:
+        audit.record(
+            session,
+            actor=actor,
+            action="group.alerts.run",
+            entity="program",
+            entity_id=program_id,
+            after={"date": on.isoformat(), "key": key},
+        )
+    return key
+
+
+@jobs.job(TICK_JOB, cron={"minute": "5"})
+def alert_tick(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Queue yesterday's alert of every program whose morning has come."""
+    for program_id in repo.programs_with_schedules(session):
+        program = require_program(session, program_id)
+        local = at.astimezone(ZoneInfo(program.timezone))
+        if local.hour >= ALERT_HOUR:
+            queue_alert(session, program_id=program_id, on=local.date() - timedelta(days=1))
+
+
+@jobs.job(ALERT_JOB)
+def send_alert(session: Session, payload: dict[str, Any], at: datetime) -> None:
+    """Build and deliver one program's alert for one date."""
+    deliver_alert(
+        session, program_id=int(payload["program_id"]), on=date.fromisoformat(payload["date"]), at=at
+    )
+
+
+def build_alerts(
+    session: Session, *, program: Program, on: date, at: datetime
+) -> tuple[Compliance, list[GroupAlert]]:
+    """Store the alert rows of a program and date (replacing earlier ones of that date)."""
+    report = compliance(session, program=program, on=on)
+    session.execute(
+        delete(GroupAlert).where(GroupAlert.program_id == program.id, GroupAlert.alert_date == on)
+    )
+    rows: list[GroupAlert] = []
+    for standing in report.missed:
+        if standing.required is not None:
+            rows.append(
+                GroupAlert(
+                    program_id=program.id,
+                    group_id=standing.group_id,
+                    owner_member_id=standing.owner_member_id,
+                    alert_date=on,
+                    kind=AlertKind.MISSED,
+                    required=standing.required,
+                    actual=standing.actual,
+                    created_at=at,
+                )
+            )
+    for standing in report.at_risk:
+        forecast = standing.forecast
+        if forecast is not None:
+            rows.append(
+                GroupAlert(
+                    program_id=program.id,
+                    group_id=standing.group_id,
+                    owner_member_id=standing.owner_member_id,
+                    alert_date=on,
+                    kind=AlertKind.AT_RISK,
+                    required=forecast.required,
+                    actual=standing.actual,
+                    checkpoint_on=forecast.on,
+                    projected=forecast.projected,
+                    created_at=at,
+                )
+            )
+    session.add_all(rows)
+    session.flush()
+    return report, rows
+
+
+def deliver_alert(
+    session: Session,
+    *,
+    program_id: int,
+    on: date,
+    at: datetime,
+    transport: httpx.BaseTransport | None = None,
+) -> AlertDelivery:
+    """Build the alert and send it to the program's robot, once per program and date."""
+    program = require_program(session, program_id)
+    delivery = repo.get_delivery(session, program_id, on)
+    if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
+        return delivery
+    report, rows = build_alerts(session, program=program, on=on, at=at)
+    settings = settings_of(session, program_id)
+    if delivery is None:
+        delivery = AlertDelivery(program_id=program_id, alert_date=on, attempts=0)
+    delivery.attempts += 1
+    delivery.attempted_at = at
+    delivery.http_status = None
+    if not rows:
+        delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "nothing to report"
+    elif not settings.webhook_url:
+        delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "no webhook configured"
+    else:
+        outcome = webhook.send_markdown(
+            settings.webhook_url,
+            message(program, report),
+            secret=settings.webhook_secret,
+            at=at,
+            transport=transport,
+        )
+        delivery.status = DeliveryStatus.SENT if outcome.ok else DeliveryStatus.FAILED
+        delivery.http_status, delivery.detail = outcome.http_status, outcome.detail
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def _day(on: date) -> str:
+    return f"{on.month}月{on.day}日"
+
+
+def message(program: Program, report: Compliance) -> str:
+    """The robot's markdown: who missed the day's target, who will miss the next checkpoint."""
+    missed = [s for s in report.missed if s.required is not None]
+    at_risk = report.at_risk
+    head = [
+        f"## 群目标提醒 · {program.name}",
+        f"{_day(report.on)}要求 **{report.required}** 人" if report.required is not None else _day(report.on),
+        f'<font color="warning">未达标 {len(missed)} 个群</font>'
+        + (
+            f"，按当前速度{_day(report.checkpoint[0])}将有 {len(at_risk)} 个群达不到 {report.checkpoint[1]} 人"
+            if report.checkpoint is not None and at_risk
+            else ""
+        ),
+    ]
+    lines: list[str] = []
+    if missed:
+        lines.append("**未达标**")
+        lines.extend(
+            f"> {s.owner_name} · {s.name}：要求 {s.required}，"
+            + (
+                f"实际 {s.actual}，差 {(s.required or 0) - s.actual}"
+                if s.actual is not None
+                else "未上报人数"
+            )
+            for s in missed
+        )
+    if at_risk:
+        lines.append("**按当前速度将未达标**")
+        lines.extend(
+            f"> {s.owner_name} · {s.name}：{_day(s.forecast.on)}预计 {s.forecast.projected}，"
+            f"差 {s.forecast.short_by}"
+            for s in at_risk
+            if s.forecast is not None
+        )
+    return webhook.fit([*head, *lines], more="…另有 {n} 条，请在后台查看")

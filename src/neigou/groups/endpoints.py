@@ -1,0 +1,314 @@
+"""HTTP endpoints of chat groups, member counts, group targets and compliance (``/api/v1``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from neigou.auth.dependencies import AnyRole, Operator, OperatorOrIntegration, OperatorOrMember
+from neigou.auth.models import Role
+from neigou.auth.service import Principal
+from neigou.groups import counts as counts_service
+from neigou.groups import repository as repo
+from neigou.groups import service
+from neigou.groups.alerts import queue_alert
+from neigou.groups.compliance import compliance, local_date
+from neigou.groups.models import Group, GroupCount, GroupStatus
+from neigou.groups.schemas import (
+    AlertOut,
+    AlertRunIn,
+    AlertRunOut,
+    AlertsOut,
+    ComplianceOut,
+    CountIn,
+    CountOut,
+    GroupCreate,
+    GroupOut,
+    GroupUpdate,
+    ImportIn,
+    ImportOut,
+    ReviewIn,
+    ScheduleOut,
+    SettingsIn,
+    SettingsOut,
+    TargetsIn,
+)
+from neigou.groups.views import compliance_out
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import Forbidden, Invalid, NotFound
+from neigou.programs import repository as programs
+from neigou.programs.models import Program
+from neigou.programs.service import require_program
+
+router = APIRouter(tags=["groups"])
+
+
+def group_out(group: Group) -> GroupOut:
+    """The API view of a group."""
+    return GroupOut.model_validate(group, from_attributes=True)
+
+
+def count_out(count: GroupCount) -> CountOut:
+    """The API view of an observation."""
+    return CountOut.model_validate(count, from_attributes=True)
+
+
+def _own_group(principal: Principal, group: Group) -> None:
+    if principal.role is Role.MEMBER and principal.member_id != group.owner_member_id:
+        raise Forbidden("Members can only reach their own groups. 只能操作自己的群。", code="other_member")
+
+
+def _visible_program(principal: Principal, session: SessionDep, program_id: int) -> Program:
+    program = require_program(session, program_id)
+    if principal.role is Role.MEMBER:
+        member = programs.get_member(session, principal.member_id or 0)
+        if member is None or member.program_id != program_id:
+            raise Forbidden(
+                "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
+            )
+    return program
+
+
+def _group_for(principal: Principal, session: SessionDep, group_id: int) -> Group:
+    group = service.require_group(session, group_id)
+    _own_group(principal, group)
+    return group
+
+
+@router.post("/groups", status_code=status.HTTP_201_CREATED, response_model=GroupOut)
+def create_group(body: GroupCreate, session: SessionDep, principal: OperatorOrMember) -> GroupOut:
+    """Register a chat group: operators for any member, members for themselves."""
+    owner_id = body.owner_member_id
+    if principal.role is Role.MEMBER:
+        if owner_id is not None and owner_id != principal.member_id:
+            raise Forbidden(
+                "Members can only register their own groups. 只能登记自己的群。", code="other_member"
+            )
+        owner_id = principal.member_id
+    if owner_id is None:
+        raise Invalid("owner_member_id is required. 请指定群主。", code="owner_required")
+    return group_out(
+        service.create_group(session, data=body, owner_member_id=owner_id, actor=principal.actor)
+    )
+
+
+@router.get("/groups", response_model=list[GroupOut])
+def list_groups(
+    *,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    program_id: int | None = None,
+    owner_member_id: int | None = None,
+    group_status: Annotated[GroupStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[GroupOut]:
+    """Groups of a program or an owner; a member sees only their own."""
+    if principal.role is Role.MEMBER:
+        if owner_member_id is not None and owner_member_id != principal.member_id:
+            raise Forbidden("Members can only list their own groups. 只能查看自己的群。", code="other_member")
+        owner_member_id = principal.member_id
+    rows = repo.list_groups(
+        session,
+        program_id=program_id,
+        owner_member_id=owner_member_id,
+        status=group_status,
+        limit=limit,
+        offset=offset,
+    )
+    return [group_out(g) for g in rows]
+
+
+@router.get("/groups/{group_id}", response_model=GroupOut)
+def get_group(group_id: int, session: SessionDep, principal: OperatorOrMember) -> GroupOut:
+    """One group: operators, or its owner."""
+    return group_out(_group_for(principal, session, group_id))
+
+
+@router.patch("/groups/{group_id}", response_model=GroupOut)
+def update_group(
+    group_id: int, body: GroupUpdate, session: SessionDep, principal: OperatorOrMember
+) -> GroupOut:
+    """Rename, archive or re-identify a group: operators, or its owner."""
+    group = _group_for(principal, session, group_id)
+    return group_out(service.update_group(session, group=group, data=body, actor=principal.actor))
+
+
+@router.post("/groups/{group_id}/counts", status_code=status.HTTP_201_CREATED, response_model=CountOut)
+def record_count(
+    group_id: int, body: CountIn, response: Response, session: SessionDep, principal: AnyRole
+) -> CountOut:
+    """Record a member count (201); the same time again returns the stored one (200)."""
+    group = _group_for(principal, session, group_id)
+    count, created = counts_service.record_count(
+        session,
+        group=group,
+        member_count=body.member_count,
+        observed_at=body.observed_at,
+        actor=principal.actor,
+        source="api",
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return count_out(count)
+
+
+@router.get("/groups/{group_id}/counts", response_model=list[CountOut])
+def list_counts(
+    group_id: int,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[CountOut]:
+    """A group's observations, newest first, with their review state."""
+    _group_for(principal, session, group_id)
+    return [count_out(c) for c in repo.list_counts(session, group_id, limit=limit)]
+
+
+@router.post("/groups/{group_id}/counts/{count_id}/review", response_model=CountOut)
+def review_count(
+    group_id: int, count_id: int, body: ReviewIn, session: SessionDep, principal: Operator
+) -> CountOut:
+    """Accept or reject a count held for review."""
+    count = repo.get_count(session, count_id)
+    if count is None or count.group_id != group_id:
+        raise NotFound(
+            f"Count {count_id} of group {group_id} does not exist. 记录不存在。", code="count_not_found"
+        )
+    return count_out(
+        counts_service.review_count(session, count=count, accept=body.accept, actor=principal.actor)
+    )
+
+
+def schedule_out(row: object) -> ScheduleOut:
+    """The API view of a stored schedule."""
+    return ScheduleOut.model_validate(row, from_attributes=True)
+
+
+@router.put("/programs/{program_id}/group-targets", response_model=ScheduleOut)
+def put_group_targets(
+    program_id: int, body: TargetsIn, session: SessionDep, principal: Operator
+) -> ScheduleOut:
+    """Store a target schedule in force from its start date (the same start replaces it)."""
+    return schedule_out(
+        service.put_schedule(session, program_id=program_id, data=body, actor=principal.actor)
+    )
+
+
+@router.get("/programs/{program_id}/group-targets", response_model=list[ScheduleOut])
+def get_group_targets(program_id: int, session: SessionDep, principal: OperatorOrMember) -> list[ScheduleOut]:
+    """A program's target schedules, earliest start first."""
+    _visible_program(principal, session, program_id)
+    return [schedule_out(r) for r in repo.list_schedules(session, program_id)]
+
+
+@router.get("/programs/{program_id}/group-compliance", response_model=ComplianceOut)
+def get_group_compliance(
+    program_id: int,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    on: Annotated[dt.date | None, Query(alias="date")] = None,
+) -> ComplianceOut:
+    """Required against actual per group on a date (default: today in the program's zone)."""
+    program = _visible_program(principal, session, program_id)
+    day = on or local_date(utcnow(), program.timezone)
+    owner = principal.member_id if principal.role is Role.MEMBER else None
+    return compliance_out(compliance(session, program=program, on=day, owner_member_id=owner))
+
+
+@router.get("/programs/{program_id}/group-alerts", response_model=AlertsOut)
+def get_group_alerts(
+    program_id: int,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    on: Annotated[dt.date | None, Query(alias="date")] = None,
+) -> AlertsOut:
+    """The alerts of a date (default: yesterday); a member sees their own groups' only."""
+    program = _visible_program(principal, session, program_id)
+    day = on or local_date(utcnow(), program.timezone) - dt.timedelta(days=1)
+    owner = principal.member_id if principal.role is Role.MEMBER else None
+    delivery = repo.get_delivery(session, program_id, day)
+    return AlertsOut(
+        date=day,
+        delivery=delivery.status if delivery else None,
+        alerts=[
+            AlertOut(
+                id=a.id,
+                group_id=a.group_id,
+                owner_member_id=a.owner_member_id,
+                date=a.alert_date,
+                kind=a.kind.value,
+                required=a.required,
+                actual=a.actual,
+                checkpoint=a.checkpoint_on,
+                projected=a.projected,
+            )
+            for a in repo.list_alerts(session, program_id, day, owner)
+        ],
+    )
+
+
+@router.post(
+    "/programs/{program_id}/group-alerts/run",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AlertRunOut,
+)
+def run_group_alerts(
+    program_id: int, body: AlertRunIn, session: SessionDep, principal: Operator
+) -> AlertRunOut:
+    """Build and send a date's alert now; a date already delivered is not sent again."""
+    require_program(session, program_id)
+    key = queue_alert(session, program_id=program_id, on=body.date, actor=principal.actor)
+    return AlertRunOut(key=key or "", queued=key is not None)
+
+
+def settings_out(settings: service.EffectiveSettings) -> SettingsOut:
+    """The API view of a program's groups settings (no secrets)."""
+    return SettingsOut(
+        program_id=settings.program_id,
+        webhook_configured=bool(settings.webhook_url),
+        webhook_url_masked=settings.webhook_url_masked,
+        signed=bool(settings.webhook_secret),
+        size_limits=settings.size_limits,
+        jump_members_per_day=settings.jump_members_per_day,
+        jump_bp_per_day=settings.jump_bp_per_day,
+    )
+
+
+@router.get("/programs/{program_id}/group-settings", response_model=SettingsOut)
+def get_group_settings(program_id: int, session: SessionDep, _principal: Operator) -> SettingsOut:
+    """Alert webhook and plausibility thresholds of a program."""
+    require_program(session, program_id)
+    return settings_out(service.settings_of(session, program_id))
+
+
+@router.put("/programs/{program_id}/group-settings", response_model=SettingsOut)
+def put_group_settings(
+    program_id: int, body: SettingsIn, session: SessionDep, principal: Operator
+) -> SettingsOut:
+    """Change the alert webhook or the plausibility thresholds."""
+    return settings_out(
+        service.put_settings(session, program_id=program_id, data=body, actor=principal.actor)
+    )
+
+
+@router.post("/programs/{program_id}/group-counts/import", response_model=ImportOut)
+def import_group_counts(
+    program_id: int, body: ImportIn, session: SessionDep, principal: OperatorOrIntegration
+) -> ImportOut:
+    """Import a member-count CSV whole; any bad row refuses the file with every row's error."""
+    require_program(session, program_id)
+    result = counts_service.import_counts(
+        session, text=body.csv, actor=principal.actor, program_id=program_id
+    )
+    return ImportOut(imported=result.imported, needs_review=result.needs_review, duplicates=result.duplicates)
+
+
+@router.get("/programs/{program_id}/group-counts/needs-review", response_model=list[CountOut])
+def list_counts_for_review(program_id: int, session: SessionDep, _principal: Operator) -> list[CountOut]:
+    """Counts of a program held for review, oldest first."""
+    require_program(session, program_id)
+    return [count_out(c) for c, _group in repo.counts_for_review(session, program_id)]

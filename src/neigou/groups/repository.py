@@ -1,0 +1,268 @@
+"""Queries of the groups domain: every read is one statement, whatever the number of groups."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neigou.groups.models import (
+    COUNTED,
+    AlertDelivery,
+    CountReview,
+    Group,
+    GroupAlert,
+    GroupCount,
+    GroupSettings,
+    GroupStatus,
+    TargetScheduleRow,
+)
+from neigou.programs.models import Member
+
+
+def get_group(session: Session, group_id: int) -> Group | None:
+    """The group with this id."""
+    return session.get(Group, group_id)
+
+
+def get_count(session: Session, count_id: int) -> GroupCount | None:
+    """The observation with this id."""
+    return session.get(GroupCount, count_id)
+
+
+def find_group_by_name(session: Session, owner_member_id: int, name: str) -> Group | None:
+    """An owner's group with this name."""
+    return session.scalar(select(Group).where(Group.owner_member_id == owner_member_id, Group.name == name))
+
+
+def find_group_by_external_id(
+    session: Session, program_id: int, platform: str, external_id: str
+) -> Group | None:
+    """The group of a program with this platform id."""
+    return session.scalar(
+        select(Group).where(
+            Group.program_id == program_id, Group.platform == platform, Group.external_id == external_id
+        )
+    )
+
+
+def list_groups(
+    session: Session,
+    *,
+    program_id: int | None = None,
+    owner_member_id: int | None = None,
+    status: GroupStatus | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[Group]:
+    """Groups filtered by program, owner and status, oldest first."""
+    query = select(Group).order_by(Group.id).limit(limit).offset(offset)
+    if program_id is not None:
+        query = query.where(Group.program_id == program_id)
+    if owner_member_id is not None:
+        query = query.where(Group.owner_member_id == owner_member_id)
+    if status is not None:
+        query = query.where(Group.status == status)
+    return list(session.scalars(query))
+
+
+def active_groups_with_owners(
+    session: Session, program_id: int, owner_member_id: int | None = None
+) -> list[tuple[Group, str]]:
+    """Active groups of a program with their owner's name, by owner then group."""
+    query = (
+        select(Group, Member.name)
+        .join(Member, Member.id == Group.owner_member_id)
+        .where(Group.program_id == program_id, Group.status == GroupStatus.ACTIVE)
+        .order_by(Group.owner_member_id, Group.id)
+    )
+    if owner_member_id is not None:
+        query = query.where(Group.owner_member_id == owner_member_id)
+    return [(group, str(name)) for group, name in session.execute(query)]
+
+
+def groups_of_owners(session: Session, owner_ids: Collection[int]) -> list[Group]:
+    """Every group of these owners (for matching CSV rows)."""
+    if not owner_ids:
+        return []
+    return list(session.scalars(select(Group).where(Group.owner_member_id.in_(sorted(owner_ids)))))
+
+
+def members_by_id(session: Session, member_ids: Collection[int]) -> dict[int, Member]:
+    """Members by id, one query."""
+    if not member_ids:
+        return {}
+    return {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(sorted(member_ids))))}
+
+
+def latest_counts(
+    session: Session,
+    *,
+    before: datetime,
+    program_id: int | None = None,
+    group_ids: Collection[int] | None = None,
+) -> dict[int, tuple[int, datetime]]:
+    """Per group, the latest counted observation strictly before ``before``: (count, observed_at).
+
+    One windowed query over the program (or the given groups), never one query per group.
+    """
+    ranked = select(
+        GroupCount.group_id,
+        GroupCount.member_count,
+        GroupCount.observed_at,
+        func.row_number()
+        .over(
+            partition_by=GroupCount.group_id,
+            order_by=(GroupCount.observed_at.desc(), GroupCount.id.desc()),
+        )
+        .label("rank"),
+    ).where(GroupCount.observed_at < before, GroupCount.review.in_(COUNTED))
+    if program_id is not None:
+        ranked = ranked.where(GroupCount.program_id == program_id)
+    if group_ids is not None:
+        if not group_ids:
+            return {}
+        ranked = ranked.where(GroupCount.group_id.in_(sorted(group_ids)))
+    sub = ranked.subquery()
+    rows = session.execute(
+        select(sub.c.group_id, sub.c.member_count, sub.c.observed_at).where(sub.c.rank == 1)
+    )
+    return {int(gid): (int(count), observed_at) for gid, count, observed_at in rows}
+
+
+def counted_between(
+    session: Session,
+    *,
+    program_id: int,
+    start: datetime,
+    before: datetime,
+    owner_member_id: int | None = None,
+) -> list[tuple[int, int, datetime]]:
+    """Counted observations of a program's groups in ``[start, before)``: (group, count, time)."""
+    query = (
+        select(GroupCount.group_id, GroupCount.member_count, GroupCount.observed_at)
+        .where(
+            GroupCount.program_id == program_id,
+            GroupCount.observed_at >= start,
+            GroupCount.observed_at < before,
+            GroupCount.review.in_(COUNTED),
+        )
+        .order_by(GroupCount.observed_at, GroupCount.id)
+    )
+    if owner_member_id is not None:
+        query = query.join(Group, Group.id == GroupCount.group_id).where(
+            Group.owner_member_id == owner_member_id
+        )
+    return [(int(g), int(c), at) for g, c, at in session.execute(query)]
+
+
+def counts_in_range(
+    session: Session, group_ids: Collection[int], start: datetime, end: datetime
+) -> list[GroupCount]:
+    """Every observation (any review state) of these groups in ``[start, end]``."""
+    if not group_ids:
+        return []
+    return list(
+        session.scalars(
+            select(GroupCount)
+            .where(
+                GroupCount.group_id.in_(sorted(group_ids)),
+                GroupCount.observed_at >= start,
+                GroupCount.observed_at <= end,
+            )
+            .order_by(GroupCount.observed_at, GroupCount.id)
+        )
+    )
+
+
+def list_counts(session: Session, group_id: int, *, limit: int = 200) -> list[GroupCount]:
+    """A group's observations, newest first."""
+    return list(
+        session.scalars(
+            select(GroupCount)
+            .where(GroupCount.group_id == group_id)
+            .order_by(GroupCount.observed_at.desc(), GroupCount.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def counts_for_review(
+    session: Session, program_id: int, *, limit: int = 200
+) -> list[tuple[GroupCount, Group]]:
+    """Observations of a program held for review, oldest first, with their groups."""
+    query = (
+        select(GroupCount, Group)
+        .join(Group, Group.id == GroupCount.group_id)
+        .where(GroupCount.program_id == program_id, GroupCount.review == CountReview.NEEDS_REVIEW)
+        .order_by(GroupCount.observed_at, GroupCount.id)
+        .limit(limit)
+    )
+    return [(count, group) for count, group in session.execute(query)]
+
+
+def list_schedules(session: Session, program_id: int) -> list[TargetScheduleRow]:
+    """A program's target schedules, earliest start first."""
+    return list(
+        session.scalars(
+            select(TargetScheduleRow)
+            .where(TargetScheduleRow.program_id == program_id)
+            .order_by(TargetScheduleRow.starts_on)
+        )
+    )
+
+
+def programs_with_schedules(session: Session) -> list[int]:
+    """Ids of programs that have a group-target schedule."""
+    return [int(p) for p in session.scalars(select(TargetScheduleRow.program_id).distinct())]
+
+
+def get_settings(session: Session, program_id: int) -> GroupSettings | None:
+    """A program's groups settings, if any were stored."""
+    return session.get(GroupSettings, program_id)
+
+
+def list_alerts(
+    session: Session, program_id: int, alert_date: date, owner_member_id: int | None = None
+) -> list[GroupAlert]:
+    """A program's alerts for a date (optionally one owner's)."""
+    query = (
+        select(GroupAlert)
+        .where(GroupAlert.program_id == program_id, GroupAlert.alert_date == alert_date)
+        .order_by(GroupAlert.kind.desc(), GroupAlert.owner_member_id, GroupAlert.group_id)
+    )
+    if owner_member_id is not None:
+        query = query.where(GroupAlert.owner_member_id == owner_member_id)
+    return list(session.scalars(query))
+
+
+def latest_alert_date(session: Session, program_id: int, on: date) -> date | None:
+    """The latest date on or before ``on`` that has alerts for the program."""
+    return session.scalar(
+        select(func.max(GroupAlert.alert_date)).where(
+            GroupAlert.program_id == program_id, GroupAlert.alert_date <= on
+        )
+    )
+
+
+def recent_alerts_of_owner(session: Session, owner_member_id: int, *, limit: int = 20) -> list[GroupAlert]:
+    """An owner's latest alerts, newest date first."""
+    return list(
+        session.scalars(
+            select(GroupAlert)
+            .where(GroupAlert.owner_member_id == owner_member_id)
+            .order_by(GroupAlert.alert_date.desc(), GroupAlert.id)
+            .limit(limit)
+        )
+    )
+
+
+def get_delivery(session: Session, program_id: int, alert_date: date) -> AlertDelivery | None:
+    """The alert message record of a program and date."""
+    return session.scalar(
+        select(AlertDelivery).where(
+            AlertDelivery.program_id == program_id, AlertDelivery.alert_date == alert_date
+        )
+    )

@@ -1,0 +1,256 @@
+"""Request and response bodies of the groups API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from neigou.groups.models import CountReview, DeliveryStatus, GroupPlatform, GroupStatus
+
+Name = Field(min_length=1, max_length=120)
+
+
+class GroupCreate(BaseModel):
+    """A new chat group; a member creating their own may leave out ``owner_member_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner_member_id: int | None = None
+    name: str = Name
+    platform: GroupPlatform
+    external_id: str | None = Field(default=None, min_length=1, max_length=120)
+    status: GroupStatus = GroupStatus.ACTIVE
+
+
+class GroupUpdate(BaseModel):
+    """Rename, archive or re-identify a group; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    status: GroupStatus | None = None
+    external_id: str | None = Field(default=None, min_length=1, max_length=120)
+
+
+class GroupOut(BaseModel):
+    """A group as the API shows it."""
+
+    id: int
+    program_id: int
+    owner_member_id: int
+    name: str
+    platform: GroupPlatform
+    external_id: str | None
+    status: GroupStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CountIn(BaseModel):
+    """One observation of a group's member count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_count: int = Field(ge=0, le=100_000)
+    observed_at: AwareDatetime
+
+
+class CountOut(BaseModel):
+    """A stored observation; ``review`` says whether it counts towards compliance."""
+
+    id: int
+    group_id: int
+    member_count: int
+    observed_at: dt.datetime
+    recorded_at: dt.datetime
+    source: str
+    review: CountReview
+    review_reason: str | None
+    reviewed_at: dt.datetime | None
+
+
+class ReviewIn(BaseModel):
+    """An operator's decision on a count held for review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accept: bool
+
+
+class TargetPointIn(BaseModel):
+    """``min_members`` required from ``date`` on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date
+    min_members: int = Field(ge=0, le=100_000)
+
+
+class TargetsIn(BaseModel):
+    """A target schedule; it applies from ``starts_on`` (default: its first point's date)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: list[TargetPointIn] = Field(min_length=1, max_length=100)
+    daily_increase_after: int = Field(default=0, ge=0, le=10_000)
+    starts_on: dt.date | None = None
+
+
+class ScheduleOut(BaseModel):
+    """A stored schedule."""
+
+    id: int
+    program_id: int
+    starts_on: dt.date
+    points: list[TargetPointIn]
+    daily_increase_after: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ForecastOut(BaseModel):
+    """At this pace the group has ``projected`` members on ``date``, ``short_by`` below target."""
+
+    date: dt.date
+    required: int
+    projected: int
+    short_by: int
+    at_risk: bool
+    pace_per_week: int | None
+
+
+class GroupStandingOut(BaseModel):
+    """One group's compliance on the date."""
+
+    group_id: int
+    name: str
+    platform: GroupPlatform
+    owner_member_id: int
+    owner_name: str
+    required: int | None
+    actual: int | None
+    observed_at: dt.datetime | None
+    met: bool
+    forecast: ForecastOut | None
+
+
+class OwnerSummaryOut(BaseModel):
+    """One owner's groups on the date."""
+
+    owner_member_id: int
+    owner_name: str
+    groups: int
+    met: int
+    missed: int
+    at_risk: int
+    members: int
+
+
+class ComplianceSummaryOut(BaseModel):
+    """The program's groups on the date at a glance."""
+
+    groups: int
+    met: int
+    missed: int
+    without_count: int
+    at_risk: int
+    members: int
+
+
+class CheckpointOut(BaseModel):
+    """The next date forecasts are judged against and its requirement."""
+
+    date: dt.date
+    required: int
+
+
+class ComplianceOut(BaseModel):
+    """Required against actual for every active group on ``date`` (program time zone)."""
+
+    program_id: int
+    date: dt.date
+    timezone: str
+    required: int | None
+    checkpoint: CheckpointOut | None
+    groups: list[GroupStandingOut]
+    owners: list[OwnerSummaryOut]
+    at_risk: list[int]
+    summary: ComplianceSummaryOut
+
+
+class SettingsIn(BaseModel):
+    """Alert webhook and plausibility thresholds of a program; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    webhook_secret: str | None = Field(default=None, max_length=200)
+    size_limits: dict[GroupPlatform, int | None] | None = None
+    jump_members_per_day: int | None = Field(default=None, ge=1, le=100_000)
+    jump_bp_per_day: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class SettingsOut(BaseModel):
+    """Effective settings; the webhook key and secret are never shown back."""
+
+    program_id: int
+    webhook_configured: bool
+    webhook_url_masked: str | None
+    signed: bool
+    size_limits: dict[str, int | None]
+    jump_members_per_day: int
+    jump_bp_per_day: int
+
+
+class ImportIn(BaseModel):
+    """A member-count CSV sent as text (see ``groups.csv_rows`` for the columns)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    csv: str = Field(max_length=20_000_000)
+
+
+class ImportOut(BaseModel):
+    """What an import stored: new observations, held ones, and repeats of stored ones."""
+
+    imported: int
+    needs_review: int
+    duplicates: int
+
+
+class AlertOut(BaseModel):
+    """A group listed in a daily alert."""
+
+    id: int
+    group_id: int
+    owner_member_id: int
+    date: dt.date
+    kind: str
+    required: int
+    actual: int | None
+    checkpoint: dt.date | None
+    projected: int | None
+
+
+class AlertsOut(BaseModel):
+    """A program's alerts for a date and what happened to the message."""
+
+    date: dt.date
+    delivery: DeliveryStatus | None
+    alerts: list[AlertOut]
+
+
+class AlertRunIn(BaseModel):
+    """Build and send the alert for ``date`` now (once per program and date)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date
+
+
+class AlertRunOut(BaseModel):
+    """The queued alert job."""
+
+    key: str
+    queued: bool

@@ -1,0 +1,299 @@
+"""Groups, target schedules and per-program settings: the writes, operator ones audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.groups import repository as repo
+from neigou.groups.models import Group, GroupPlatform, GroupSettings, GroupStatus, TargetScheduleRow
+from neigou.groups.plausibility import (
+    DEFAULT_JUMP_BP_PER_DAY,
+    DEFAULT_JUMP_MEMBERS_PER_DAY,
+    DEFAULT_SIZE_LIMITS,
+    PlausibilityRule,
+)
+from neigou.groups.schemas import GroupCreate, GroupUpdate, SettingsIn, TargetsIn
+from neigou.groups.targets import TargetPoint, TargetSchedule, schedule_problems
+from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
+from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.programs.service import require_member, require_program
+
+
+def require_group(session: Session, group_id: int) -> Group:
+    """The group or a 404."""
+    group = repo.get_group(session, group_id)
+    if group is None:
+        raise NotFound(f"Group {group_id} does not exist. 群不存在。", code="group_not_found")
+    return group
+
+
+def group_dump(group: Group) -> dict[str, Any]:
+    """The audited state of a group."""
+    return {
+        "program_id": group.program_id,
+        "owner_member_id": group.owner_member_id,
+        "name": group.name,
+        "platform": group.platform.value,
+        "external_id": group.external_id,
+        "status": group.status.value,
+    }
+
+
+def _check_unique(
+    session: Session,
+    *,
+    program_id: int,
+    owner_member_id: int,
+    name: str,
+    platform: str,
+    external_id: str | None,
+    group_id: int | None = None,
+) -> None:
+    same_name = repo.find_group_by_name(session, owner_member_id, name)
+    if same_name is not None and same_name.id != group_id:
+        raise Conflict(
+            f"This owner already has a group named {name!r}. 该群主已有同名的群。", code="group_name_taken"
+        )
+    if external_id is not None:
+        same_id = repo.find_group_by_external_id(session, program_id, platform, external_id)
+        if same_id is not None and same_id.id != group_id:
+            raise Conflict(
+                f"Group {external_id!r} on {platform} is registered already. 该群已登记。",
+                code="external_id_taken",
+            )
+
+
+def create_group(
+    session: Session, *, data: GroupCreate, owner_member_id: int, actor: Actor, at: datetime | None = None
+) -> Group:
+    """Register a member's chat group in the member's program."""
+    owner = require_member(session, owner_member_id)
+    _check_unique(
+        session,
+        program_id=owner.program_id,
+        owner_member_id=owner.id,
+        name=data.name,
+        platform=data.platform.value,
+        external_id=data.external_id,
+    )
+    now = at or utcnow()
+    group = Group(
+        program_id=owner.program_id,
+        owner_member_id=owner.id,
+        name=data.name,
+        platform=GroupPlatform(data.platform),
+        external_id=data.external_id,
+        status=GroupStatus(data.status),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(group)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="group.create",
+        entity="group",
+        entity_id=group.id,
+        after=group_dump(group),
+    )
+    return group
+
+
+def update_group(
+    session: Session, *, group: Group, data: GroupUpdate, actor: Actor, at: datetime | None = None
+) -> Group:
+    """Change a group's name, status or external id (fields not sent stay as they are)."""
+    before = group_dump(group)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("name") is None:
+        changes.pop("name", None)
+    if changes.get("status") is None:
+        changes.pop("status", None)
+    name = changes.get("name", group.name)
+    external_id = changes.get("external_id", group.external_id)
+    _check_unique(
+        session,
+        program_id=group.program_id,
+        owner_member_id=group.owner_member_id,
+        name=name,
+        platform=group.platform.value,
+        external_id=external_id,
+        group_id=group.id,
+    )
+    group.name = name
+    group.external_id = external_id
+    if "status" in changes:
+        group.status = GroupStatus(changes["status"])
+    group.updated_at = at or utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="group.update",
+        entity="group",
+        entity_id=group.id,
+        before=before,
+        after=group_dump(group),
+    )
+    return group
+
+
+def schedule_of(row: TargetScheduleRow) -> TargetSchedule:
+    """The pure view of a stored schedule."""
+    return TargetSchedule(
+        starts_on=row.starts_on,
+        points=tuple(
+            sorted(TargetPoint(date.fromisoformat(p["date"]), int(p["min_members"])) for p in row.points)
+        ),
+        daily_increase_after=row.daily_increase_after,
+    )
+
+
+def schedules(session: Session, program_id: int) -> list[TargetSchedule]:
+    """A program's schedules as the target rules read them."""
+    return [schedule_of(row) for row in repo.list_schedules(session, program_id)]
+
+
+def put_schedule(
+    session: Session, *, program_id: int, data: TargetsIn, actor: Actor, at: datetime | None = None
+) -> TargetScheduleRow:
+    """Store a schedule in force from its start date; one with the same start is replaced."""
+    require_program(session, program_id)
+    points = sorted(TargetPoint(p.date, p.min_members) for p in data.points)
+    problems = schedule_problems(points, data.daily_increase_after)
+    if problems:
+        raise Invalid(
+            " ".join(p.message for p in problems),
+            code=problems[0].code,
+            extra={"problems": [{"code": p.code, "message": p.message} for p in problems]},
+        )
+    starts_on = data.starts_on or points[0].on
+    stored = [{"date": p.on.isoformat(), "min_members": p.min_members} for p in points]
+    now = at or utcnow()
+    row = next((r for r in repo.list_schedules(session, program_id) if r.starts_on == starts_on), None)
+    before = None
+    if row is None:
+        row = TargetScheduleRow(program_id=program_id, starts_on=starts_on, created_at=now)
+        session.add(row)
+    else:
+        before = {"points": row.points, "daily_increase_after": row.daily_increase_after}
+    row.points = stored
+    row.daily_increase_after = data.daily_increase_after
+    row.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="group.targets.put",
+        entity="program",
+        entity_id=program_id,
+        before=before,
+        after={
+            "starts_on": starts_on.isoformat(),
+            "points": stored,
+            "daily_increase_after": data.daily_increase_after,
+        },
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class EffectiveSettings:
+    """A program's groups settings with defaults filled in."""
+
+    program_id: int
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    size_limits: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_SIZE_LIMITS))
+    jump_members_per_day: int = DEFAULT_JUMP_MEMBERS_PER_DAY
+    jump_bp_per_day: int = DEFAULT_JUMP_BP_PER_DAY
+
+    def rule_for(self, platform: str) -> PlausibilityRule:
+        """The plausibility thresholds of one platform."""
+        return PlausibilityRule(
+            size_limit=self.size_limits.get(platform),
+            jump_members_per_day=self.jump_members_per_day,
+            jump_bp_per_day=self.jump_bp_per_day,
+        )
+
+    @property
+    def webhook_url_masked(self) -> str | None:
+        """The webhook's host and path only: its key is a credential."""
+        if not self.webhook_url:
+            return None
+        parts = urlsplit(self.webhook_url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+
+
+def settings_of(session: Session, program_id: int) -> EffectiveSettings:
+    """A program's settings, defaults where nothing was stored."""
+    row = repo.get_settings(session, program_id)
+    if row is None:
+        return EffectiveSettings(program_id=program_id)
+    return EffectiveSettings(
+        program_id=program_id,
+        webhook_url=row.webhook_url,
+        webhook_secret=row.webhook_secret,
+        size_limits={**DEFAULT_SIZE_LIMITS, **row.size_limits},
+        jump_members_per_day=row.jump_members_per_day,
+        jump_bp_per_day=row.jump_bp_per_day,
+    )
+
+
+def put_settings(
+    session: Session, *, program_id: int, data: SettingsIn, actor: Actor, at: datetime | None = None
+) -> EffectiveSettings:
+    """Change a program's webhook or thresholds; an empty string clears the webhook or secret."""
+    require_program(session, program_id)
+    row = repo.get_settings(session, program_id)
+    before = None if row is None else _settings_dump(row)
+    if row is None:
+        row = GroupSettings(
+            program_id=program_id,
+            size_limits={},
+            jump_members_per_day=DEFAULT_JUMP_MEMBERS_PER_DAY,
+            jump_bp_per_day=DEFAULT_JUMP_BP_PER_DAY,
+        )
+        session.add(row)
+    sent = data.model_dump(exclude_unset=True)
+    if "webhook_url" in sent:
+        row.webhook_url = data.webhook_url or None
+    if "webhook_secret" in sent:
+        row.webhook_secret = data.webhook_secret or None
+    if data.size_limits is not None:
+        row.size_limits = {**row.size_limits, **{str(k): v for k, v in data.size_limits.items()}}
+    if data.jump_members_per_day is not None:
+        row.jump_members_per_day = data.jump_members_per_day
+    if data.jump_bp_per_day is not None:
+        row.jump_bp_per_day = data.jump_bp_per_day
+    row.updated_at = at or utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="group.settings.put",
+        entity="program",
+        entity_id=program_id,
+        before=before,
+        after=_settings_dump(row),
+    )
+    return settings_of(session, program_id)
+
+
+def _settings_dump(row: GroupSettings) -> dict[str, Any]:
+    # Secrets never enter the audit log: only whether they are set.
+    return {
+        "webhook_configured": bool(row.webhook_url),
+        "signed": bool(row.webhook_secret),
+        "size_limits": dict(row.size_limits or {}),
+        "jump_members_per_day": row.jump_members_per_day,
+        "jump_bp_per_day": row.jump_bp_per_day,
+    }

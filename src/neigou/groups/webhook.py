@@ -1,0 +1,91 @@
+"""Delivering a markdown message to a WeCom group robot (企业微信群机器人).
+
+The robot's URL carries its key: ``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY``.
+The message is ``POST``ed as JSON ``{"msgtype": "markdown", "markdown": {"content": …}}``; the
+content is at most 4096 bytes of UTF-8, and the robot answers ``{"errcode": 0, "errmsg": "ok"}``.
+
+WeCom robots are not signed. When a program configures a signing secret (for a relay or a robot
+that checks DingTalk-style signatures), the URL gets two more query parameters:
+``timestamp`` (milliseconds since the epoch) and ``sign`` = URL-encoded
+Base64(HMAC-SHA256(key=secret, message=f"{timestamp}\\n{secret}")), as DingTalk's custom robots
+expect (the receiver refuses timestamps more than an hour off).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote_plus
+
+import httpx
+
+MAX_CONTENT_BYTES = 4096
+TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the robot answered."""
+
+    ok: bool
+    http_status: int | None
+    detail: str
+
+
+def sign(secret: str, timestamp_ms: int) -> str:
+    """The URL-encoded signature of ``timestamp_ms`` with ``secret`` (DingTalk's scheme)."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return quote_plus(base64.b64encode(digest).decode())
+
+
+def signed_url(url: str, secret: str | None, at: datetime) -> str:
+    """``url`` with ``timestamp`` and ``sign`` appended when a secret is set."""
+    if not secret:
+        return url
+    timestamp_ms = int(at.timestamp()) * 1000 + at.microsecond // 1000
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign(secret, timestamp_ms)}"
+
+
+def fit(lines: list[str], *, more: str, limit: int = MAX_CONTENT_BYTES) -> str:
+    """Join as many lines as fit in ``limit`` UTF-8 bytes; ``more`` (with ``{n}``) tells what was cut."""
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        candidate = "\n".join([*kept, line])
+        rest = len(lines) - index - 1
+        tail = "\n" + more.format(n=rest) if rest else ""
+        if len((candidate + tail).encode()) > limit:
+            return "\n".join([*kept, more.format(n=len(lines) - index)])
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def send_markdown(
+    url: str,
+    content: str,
+    *,
+    secret: str | None,
+    at: datetime,
+    transport: httpx.BaseTransport | None = None,
+) -> Outcome:
+    """Post ``content`` to the robot; network errors and refusals come back as a failed outcome."""
+    body = {"msgtype": "markdown", "markdown": {"content": content}}
+    try:
+        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
+            response = client.post(signed_url(url, secret, at), json=body)
+    except httpx.HTTPError as exc:
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+    if response.status_code // 100 != 2:
+        return Outcome(False, response.status_code, response.text[:500])
+    try:
+        answer = response.json()
+    except ValueError:
+        return Outcome(True, response.status_code, response.text[:500])
+    if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
+        return Outcome(
+            False, response.status_code, f"errcode {answer.get('errcode')}: {answer.get('errmsg')}"[:500]
+        )
+    return Outcome(True, response.status_code, "ok")

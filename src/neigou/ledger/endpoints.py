@@ -1,0 +1,260 @@
+"""HTTP endpoints of balances, statements, withdrawals, payout settings and batches (``/api/v1``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from neigou.audit import service as audit
+from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.deps import SessionDep
+from neigou.ledger import payouts, withdrawals
+from neigou.ledger import repository as repo
+from neigou.ledger.models import PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
+from neigou.ledger.payout_rules import PayoutRules
+from neigou.ledger.schemas import (
+    BalanceOut,
+    BatchOut,
+    PaidBody,
+    PayoutSettingsBody,
+    PayoutSettingsOut,
+    RejectBody,
+    StatementLineOut,
+    WithdrawalBody,
+    WithdrawalOut,
+)
+from neigou.programs.service import require_member, require_program
+
+router = APIRouter(tags=["ledger"])
+
+
+def balance_out(member_id: int, b: repo.Balance) -> BalanceOut:
+    """The API view of a balance."""
+    return BalanceOut(
+        member_id=member_id,
+        pending_fen=b.pending_fen,
+        frozen_fen=b.frozen_fen,
+        available_fen=b.available_fen,
+        withdrawing_fen=b.withdrawing_fen,
+        withdrawn_fen=b.withdrawn_fen,
+    )
+
+
+def withdrawal_out(w: Withdrawal) -> WithdrawalOut:
+    """The API view of a withdrawal."""
+    return WithdrawalOut(
+        id=w.id,
+        program_id=w.program_id,
+        member_id=w.member_id,
+        request_id=w.request_id,
+        amount_fen=w.amount_fen,
+        fee_fen=w.fee_fen,
+        net_fen=w.net_fen,
+        status=w.status.value,
+        requested_at=w.requested_at,
+        decided_at=w.decided_at,
+        paid_at=w.paid_at,
+        reason=w.reason,
+        batch_id=w.batch_id,
+    )
+
+
+def batch_out(b: PayoutBatch) -> BatchOut:
+    """The API view of a payout batch."""
+    return BatchOut(
+        id=b.id,
+        program_id=b.program_id,
+        created_at=b.created_at,
+        paid_at=b.paid_at,
+        count=b.count,
+        total_net_fen=b.total_net_fen,
+    )
+
+
+@router.get("/members/{member_id}/balance", response_model=BalanceOut)
+def get_balance(member_id: int, session: SessionDep, principal: OperatorOrMember) -> BalanceOut:
+    """Pending, frozen, available (may be negative after a clawback), withdrawing and withdrawn."""
+    require_member_access(principal, member_id)
+    require_member(session, member_id)
+    return balance_out(member_id, repo.balance(session, member_id))
+
+
+@router.get("/members/{member_id}/statement", response_model=list[StatementLineOut])
+def get_statement(
+    member_id: int,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before_id: int | None = None,
+) -> list[StatementLineOut]:
+    """The member's ledger entries, newest first."""
+    require_member_access(principal, member_id)
+    require_member(session, member_id)
+    return [
+        StatementLineOut(
+            entry_id=s.entry_id,
+            at=s.at,
+            kind=s.kind.value,
+            account=s.account.value,
+            amount_fen=s.amount_fen,
+            source=s.source,
+            source_id=s.source_id,
+            memo=s.memo,
+        )
+        for s in repo.statement(session, member_id, limit=limit, before_id=before_id)
+    ]
+
+
+@router.post(
+    "/members/{member_id}/withdrawals", status_code=status.HTTP_201_CREATED, response_model=WithdrawalOut
+)
+def request_withdrawal(
+    member_id: int, body: WithdrawalBody, response: Response, session: SessionDep, principal: OperatorOrMember
+) -> WithdrawalOut:
+    """Withdraw from available (409 insufficient_balance); a repeated request_id returns the first (200)."""
+    require_member_access(principal, member_id)
+    member = require_member(session, member_id)
+    at = ensure_aware(body.at) if body.at else utcnow()
+    w, created = withdrawals.request(
+        session,
+        member=member,
+        amount_fen=body.amount_fen,
+        request_id=body.request_id,
+        actor=principal.actor,
+        at=at,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return withdrawal_out(w)
+
+
+@router.get("/members/{member_id}/withdrawals", response_model=list[WithdrawalOut])
+def member_withdrawals(
+    member_id: int, session: SessionDep, principal: OperatorOrMember
+) -> list[WithdrawalOut]:
+    """A member's withdrawals, newest first."""
+    require_member_access(principal, member_id)
+    require_member(session, member_id)
+    return [withdrawal_out(w) for w in repo.list_withdrawals(session, member_id=member_id)]
+
+
+@router.get("/withdrawals", response_model=list[WithdrawalOut])
+def list_withdrawals(
+    session: SessionDep,
+    _principal: Operator,
+    program_id: int | None = None,
+    status_: Annotated[WithdrawalStatus | None, Query(alias="status")] = None,
+) -> list[WithdrawalOut]:
+    """Withdrawals to review, newest first."""
+    return [withdrawal_out(w) for w in repo.list_withdrawals(session, program_id=program_id, status=status_)]
+
+
+@router.post("/withdrawals/{withdrawal_id}/approve", response_model=WithdrawalOut)
+def approve_withdrawal(withdrawal_id: int, session: SessionDep, principal: Operator) -> WithdrawalOut:
+    """Approve a requested withdrawal for the next payout batch."""
+    return withdrawal_out(
+        withdrawals.approve(session, withdrawal_id=withdrawal_id, actor=principal.actor, at=utcnow())
+    )
+
+
+@router.post("/withdrawals/{withdrawal_id}/reject", response_model=WithdrawalOut)
+def reject_withdrawal(
+    withdrawal_id: int, body: RejectBody, session: SessionDep, principal: Operator
+) -> WithdrawalOut:
+    """Reject a withdrawal: the amount returns to available."""
+    return withdrawal_out(
+        withdrawals.reject(
+            session, withdrawal_id=withdrawal_id, reason=body.reason, actor=principal.actor, at=utcnow()
+        )
+    )
+
+
+def _settings_out(program_id: int, row: PayoutSettings | None) -> PayoutSettingsOut:
+    rules = (
+        PayoutRules() if row is None else PayoutRules(row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp)
+    )
+    return PayoutSettingsOut(
+        program_id=program_id,
+        min_withdrawal_fen=rules.min_withdrawal_fen,
+        fee_fixed_fen=rules.fee_fixed_fen,
+        fee_bp=rules.fee_bp,
+    )
+
+
+@router.get("/programs/{program_id}/payout-settings", response_model=PayoutSettingsOut)
+def get_payout_settings(program_id: int, session: SessionDep, _principal: Operator) -> PayoutSettingsOut:
+    """The program's minimum withdrawal and fee."""
+    require_program(session, program_id)
+    return _settings_out(program_id, repo.payout_settings(session, program_id))
+
+
+@router.put("/programs/{program_id}/payout-settings", response_model=PayoutSettingsOut)
+def put_payout_settings(
+    program_id: int, body: PayoutSettingsBody, session: SessionDep, principal: Operator
+) -> PayoutSettingsOut:
+    """Set the program's minimum withdrawal and fee (fixed fen plus basis points of the amount)."""
+    require_program(session, program_id)
+    row = repo.payout_settings(session, program_id)
+    before = _settings_out(program_id, row).model_dump()
+    now = utcnow()
+    if row is None:
+        row = PayoutSettings(program_id=program_id, updated_at=now, **body.model_dump())
+        session.add(row)
+    else:
+        row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp = (
+            body.min_withdrawal_fen,
+            body.fee_fixed_fen,
+            body.fee_bp,
+        )
+        row.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="payout_settings.put",
+        entity="program",
+        entity_id=program_id,
+        before=before,
+        after=body.model_dump(),
+        at=now,
+    )
+    return _settings_out(program_id, row)
+
+
+@router.post(
+    "/programs/{program_id}/payout-batches", status_code=status.HTTP_201_CREATED, response_model=BatchOut
+)
+def create_batch(program_id: int, session: SessionDep, principal: Operator) -> BatchOut:
+    """Put every approved withdrawal of the program into a new batch for finance."""
+    require_program(session, program_id)
+    return batch_out(payouts.create_batch(session, program_id=program_id, actor=principal.actor, at=utcnow()))
+
+
+@router.get("/payout-batches/{batch_id}/export")
+def export_batch(
+    batch_id: int, session: SessionDep, _principal: Operator, format: Literal["csv", "xlsx"] = "csv"
+) -> Response:
+    """The batch as a CSV or Excel file for the bank transfer."""
+    if format == "xlsx":
+        content, media = (
+            payouts.export_xlsx(session, batch_id),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+    else:
+        content, media = payouts.export_csv(session, batch_id), "text/csv; charset=utf-8"
+    return Response(
+        content,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="payout-batch-{batch_id}.{format}"'},
+    )
+
+
+@router.post("/payout-batches/{batch_id}/paid", response_model=BatchOut)
+def mark_batch_paid(
+    batch_id: int, session: SessionDep, principal: Operator, body: PaidBody | None = None
+) -> BatchOut:
+    """The bank paid the batch: every withdrawal in it is paid."""
+    at = ensure_aware(body.at) if body and body.at else utcnow()
+    return batch_out(payouts.pay_batch(session, batch_id=batch_id, actor=principal.actor, at=at))

@@ -1,0 +1,141 @@
+"""Payout batches: approved withdrawals handed to finance as CSV or Excel, then marked paid."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Conflict, NotFound
+from neigou.ledger import repository as repo
+from neigou.ledger import withdrawals
+from neigou.ledger.models import PayoutBatch, Withdrawal, WithdrawalStatus
+from neigou.programs.models import Member
+
+COLUMNS = (
+    "withdrawal_id",
+    "member_id",
+    "member_name",
+    "amount_fen",
+    "fee_fen",
+    "net_fen",
+    "net_yuan",
+    "requested_at",
+    "request_id",
+)
+
+
+def create_batch(session: Session, *, program_id: int, actor: Actor, at: datetime) -> PayoutBatch:
+    """Gather every approved withdrawal of a program not yet batched; refuses an empty batch."""
+    ids = withdrawals.ids_approved_unbatched(session, program_id)
+    if not ids:
+        raise Conflict("No approved withdrawals are waiting. 没有待打款的已审核提现。", code="nothing_to_pay")
+    rows = list(session.scalars(select(Withdrawal).where(Withdrawal.id.in_(ids))))
+    batch = PayoutBatch(
+        program_id=program_id, created_at=at, count=len(rows), total_net_fen=sum(w.net_fen for w in rows)
+    )
+    session.add(batch)
+    session.flush()
+    for w in rows:
+        w.batch_id = batch.id
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_batch.create",
+        entity="payout_batch",
+        entity_id=batch.id,
+        after={"withdrawals": ids, "total_net_fen": batch.total_net_fen},
+        at=at,
+    )
+    return batch
+
+
+def require_batch(session: Session, batch_id: int, *, lock: bool = False) -> PayoutBatch:
+    """The batch or a 404."""
+    batch = repo.get_batch(session, batch_id, lock=lock)
+    if batch is None:
+        raise NotFound(f"Payout batch {batch_id} does not exist. 打款批次不存在。", code="batch_not_found")
+    return batch
+
+
+def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) -> PayoutBatch:
+    """Mark a batch paid: each withdrawal paid, its net withdrawn (idempotent)."""
+    batch = require_batch(session, batch_id, lock=True)
+    if batch.paid_at is not None:
+        return batch
+    rows = list(
+        session.scalars(
+            select(Withdrawal)
+            .where(Withdrawal.batch_id == batch.id)
+            .order_by(Withdrawal.id)
+            .with_for_update()
+        )
+    )
+    withdrawals.mark_paid(session, [w for w in rows if w.status is WithdrawalStatus.APPROVED], at)
+    batch.paid_at = at
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_batch.pay",
+        entity="payout_batch",
+        entity_id=batch.id,
+        after={"paid_at": at.isoformat(), "count": len(rows)},
+        at=at,
+    )
+    return batch
+
+
+def batch_rows(session: Session, batch_id: int) -> list[tuple[object, ...]]:
+    """The finance file's rows, one per withdrawal of the batch."""
+    rows = session.execute(
+        select(Withdrawal, Member.name)
+        .join(Member, Member.id == Withdrawal.member_id)
+        .where(Withdrawal.batch_id == batch_id)
+        .order_by(Withdrawal.id)
+    )
+    return [
+        (
+            w.id,
+            w.member_id,
+            name,
+            w.amount_fen,
+            w.fee_fen,
+            w.net_fen,
+            f"{w.net_fen // 100}.{w.net_fen % 100:02d}",
+            w.requested_at.isoformat(),
+            w.request_id,
+        )
+        for w, name in rows
+    ]
+
+
+def export_csv(session: Session, batch_id: int) -> bytes:
+    """The batch as UTF-8 CSV with a BOM (Excel opens it with the Chinese names intact)."""
+    require_batch(session, batch_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(batch_rows(session, batch_id))
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def export_xlsx(session: Session, batch_id: int) -> bytes:
+    """The batch as an Excel workbook."""
+    batch = require_batch(session, batch_id)
+    book = Workbook()
+    sheet = book.create_sheet(f"payout-{batch.id}", 0)
+    book.remove(book.worksheets[1])
+    sheet.append(list(COLUMNS))
+    for row in batch_rows(session, batch_id):
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,186 @@
+"""Queries of the ledger: balances derived from entries, statements, withdrawals, batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neigou.ledger.models import (
+    MEMBER_ACCOUNTS,
+    Account,
+    Entry,
+    PayoutBatch,
+    PayoutSettings,
+    Posting,
+    PostingKind,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from neigou.offers.repository import chunks
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A member's money by state, in fen (available may be negative after a clawback)."""
+
+    pending_fen: int = 0
+    frozen_fen: int = 0
+    available_fen: int = 0
+    withdrawing_fen: int = 0
+    withdrawn_fen: int = 0
+
+    @property
+    def total_fen(self) -> int:
+        """Everything the member earned and kept, whatever its state."""
+        return (
+            self.pending_fen
+            + self.frozen_fen
+            + self.available_fen
+            + self.withdrawing_fen
+            + self.withdrawn_fen
+        )
+
+
+def _balance(sums: dict[Account, int]) -> Balance:
+    return Balance(**{f"{account.value}_fen": sums.get(account, 0) for account in MEMBER_ACCOUNTS})
+
+
+def balance(session: Session, member_id: int) -> Balance:
+    """One member's balance, summed from the ledger."""
+    rows = session.execute(
+        select(Entry.account, func.sum(Entry.amount_fen))
+        .where(Entry.member_id == member_id)
+        .group_by(Entry.account)
+    )
+    return _balance({account: int(total) for account, total in rows})
+
+
+def balances(session: Session, member_ids: Iterable[int]) -> dict[int, Balance]:
+    """Balances of many members in one grouped query per chunk."""
+    sums: dict[int, dict[Account, int]] = {}
+    for part in chunks(sorted(set(member_ids))):
+        rows = session.execute(
+            select(Entry.member_id, Entry.account, func.sum(Entry.amount_fen))
+            .where(Entry.member_id.in_(part))
+            .group_by(Entry.member_id, Entry.account)
+        )
+        for member_id, account, total in rows:
+            sums.setdefault(int(member_id or 0), {})[account] = int(total)
+    return {member: _balance(sums.get(member, {})) for member in member_ids}
+
+
+def account_total(session: Session, member_id: int, account: Account) -> int:
+    """The balance of one account of a member."""
+    total = session.scalar(
+        select(func.sum(Entry.amount_fen)).where(Entry.member_id == member_id, Entry.account == account)
+    )
+    return int(total or 0)
+
+
+def ledger_sums(session: Session, program_id: int | None = None) -> dict[str, int]:
+    """Totals per account over every entry (a balanced ledger's totals sum to zero)."""
+    query = select(Entry.account, func.sum(Entry.amount_fen)).group_by(Entry.account)
+    if program_id is not None:
+        query = query.where(Entry.program_id == program_id)
+    return {account.value: int(total) for account, total in session.execute(query)}
+
+
+def unbalanced_postings(session: Session) -> list[int]:
+    """Ids of postings whose entries do not sum to zero (always empty, checked by the tests)."""
+    query = select(Entry.posting_id).group_by(Entry.posting_id).having(func.sum(Entry.amount_fen) != 0)
+    return [int(i) for i in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One entry on a member's statement, with the posting that made it."""
+
+    entry_id: int
+    at: datetime
+    kind: PostingKind
+    account: Account
+    amount_fen: int
+    source: str
+    source_id: int
+    memo: str
+
+
+def statement(
+    session: Session, member_id: int, *, limit: int = 100, before_id: int | None = None
+) -> list[StatementLine]:
+    """A member's entries, newest first (page with ``before_id``)."""
+    query = (
+        select(Entry, Posting)
+        .join(Posting, Posting.id == Entry.posting_id)
+        .where(Entry.member_id == member_id)
+        .order_by(Entry.at.desc(), Entry.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(Entry.id < before_id)
+    return [
+        StatementLine(e.id, e.at, p.kind, e.account, e.amount_fen, p.source, p.source_id, p.memo)
+        for e, p in session.execute(query)
+    ]
+
+
+def payout_settings(session: Session, program_id: int) -> PayoutSettings | None:
+    """A program's withdrawal rules, if set."""
+    return session.get(PayoutSettings, program_id)
+
+
+def get_withdrawal(session: Session, withdrawal_id: int, *, lock: bool = False) -> Withdrawal | None:
+    """A withdrawal, optionally locked for a state change."""
+    query = select(Withdrawal).where(Withdrawal.id == withdrawal_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def find_withdrawal(session: Session, member_id: int, request_id: str) -> Withdrawal | None:
+    """The withdrawal a member requested under ``request_id``."""
+    return session.scalar(
+        select(Withdrawal).where(Withdrawal.member_id == member_id, Withdrawal.request_id == request_id)
+    )
+
+
+def list_withdrawals(
+    session: Session,
+    *,
+    program_id: int | None = None,
+    member_id: int | None = None,
+    status: WithdrawalStatus | None = None,
+    batch_id: int | None = None,
+    limit: int = 200,
+) -> list[Withdrawal]:
+    """Withdrawals, newest first."""
+    query = select(Withdrawal).order_by(Withdrawal.id.desc()).limit(limit)
+    if program_id is not None:
+        query = query.where(Withdrawal.program_id == program_id)
+    if member_id is not None:
+        query = query.where(Withdrawal.member_id == member_id)
+    if status is not None:
+        query = query.where(Withdrawal.status == status)
+    if batch_id is not None:
+        query = query.where(Withdrawal.batch_id == batch_id)
+    return list(session.scalars(query))
+
+
+def get_batch(session: Session, batch_id: int, *, lock: bool = False) -> PayoutBatch | None:
+    """A payout batch."""
+    query = select(PayoutBatch).where(PayoutBatch.id == batch_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def list_batches(session: Session, program_id: int | None = None, limit: int = 50) -> list[PayoutBatch]:
+    """Payout batches, newest first."""
+    query = select(PayoutBatch).order_by(PayoutBatch.id.desc()).limit(limit)
+    if program_id is not None:
+        query = query.where(PayoutBatch.program_id == program_id)
+    return list(session.scalars(query))

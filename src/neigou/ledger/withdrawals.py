@@ -1,0 +1,220 @@
+"""Withdrawals: requested (out of available at once) → approved → paid in a batch, or rejected."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.ledger import legs
+from neigou.ledger import repository as repo
+from neigou.ledger.models import Account, PostingKind, Wallet, Withdrawal, WithdrawalStatus
+from neigou.ledger.payout_rules import PayoutRules, fee, refusal
+from neigou.ledger.service import draft, post
+from neigou.programs.models import Member
+
+
+def rules_of(session: Session, program_id: int) -> PayoutRules:
+    """The program's withdrawal terms (defaults when none were set)."""
+    row = repo.payout_settings(session, program_id)
+    if row is None:
+        return PayoutRules()
+    return PayoutRules(row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp)
+
+
+def lock_wallet(session: Session, member: Member) -> None:
+    """Hold the member's wallet row until commit, so withdrawals of one member run one at a time."""
+    values = {"member_id": member.id, "program_id": member.program_id, "withdrawals": 0}
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert(Wallet) if dialect == "postgresql" else sqlite.insert(Wallet)).values(values)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["member_id"]))
+    # An UPDATE takes the row lock on PostgreSQL and the write lock on SQLite before we read.
+    session.execute(
+        update(Wallet).where(Wallet.member_id == member.id).values(withdrawals=Wallet.withdrawals + 0)
+    )
+    session.execute(select(Wallet.member_id).where(Wallet.member_id == member.id).with_for_update())
+
+
+def _dump(w: Withdrawal) -> dict[str, object]:
+    return {"status": w.status.value, "amount_fen": w.amount_fen, "fee_fen": w.fee_fen, "reason": w.reason}
+
+
+def request(
+    session: Session, *, member: Member, amount_fen: int, request_id: str, actor: Actor, at: datetime
+) -> tuple[Withdrawal, bool]:
+    """Take ``amount_fen`` out of available; (withdrawal, created). Idempotent on ``request_id``."""
+    existing = repo.find_withdrawal(session, member.id, request_id)
+    if existing is None:
+        rules = rules_of(session, member.program_id)
+        problem = refusal(rules, amount_fen)
+        if problem is not None:
+            raise Invalid(problem[1], code=problem[0])
+        lock_wallet(session, member)
+        existing = repo.find_withdrawal(session, member.id, request_id)
+    if existing is not None:
+        if existing.amount_fen != amount_fen:
+            raise Conflict(
+                f"Request {request_id!r} was used for another amount. 请求号已用于其他金额。",
+                code="request_id_reused",
+            )
+        return existing, False
+    available = repo.account_total(session, member.id, Account.AVAILABLE)
+    problem = refusal(rules, amount_fen, available)
+    if problem is not None:
+        raise Conflict(problem[1], code=problem[0], extra={"available_fen": available})
+    charged = fee(rules, amount_fen)
+    withdrawal = Withdrawal(
+        program_id=member.program_id,
+        member_id=member.id,
+        request_id=request_id,
+        amount_fen=amount_fen,
+        fee_fen=charged,
+        net_fen=amount_fen - charged,
+        status=WithdrawalStatus.REQUESTED,
+        requested_at=at,
+    )
+    session.add(withdrawal)
+    session.flush()
+    _post(
+        session,
+        withdrawal,
+        PostingKind.WITHDRAWAL_REQUESTED,
+        at,
+        legs.move({member.id: amount_fen}, source=Account.AVAILABLE, target=Account.WITHDRAWING),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="withdrawal.request",
+        entity="withdrawal",
+        entity_id=withdrawal.id,
+        after=_dump(withdrawal),
+        at=at,
+    )
+    return withdrawal, True
+
+
+def _post(
+    session: Session, w: Withdrawal, kind: PostingKind, at: datetime, moved: tuple[legs.Leg, ...]
+) -> None:
+    post(
+        session,
+        draft(
+            program_id=w.program_id,
+            kind=kind,
+            key=f"withdrawal:{w.id}:{kind.value}",
+            source="withdrawal",
+            source_id=w.id,
+            at=at,
+            legs=moved,
+        ),
+    )
+
+
+def require(session: Session, withdrawal_id: int) -> Withdrawal:
+    """The withdrawal, locked for a decision, or a 404."""
+    withdrawal = repo.get_withdrawal(session, withdrawal_id, lock=True)
+    if withdrawal is None:
+        raise NotFound(
+            f"Withdrawal {withdrawal_id} does not exist. 提现申请不存在。", code="withdrawal_not_found"
+        )
+    return withdrawal
+
+
+def _wrong_state(w: Withdrawal, wanted: str) -> Conflict:
+    return Conflict(
+        f"Withdrawal {w.id} is {w.status.value}; it must be {wanted}. 提现申请状态不允许此操作。",
+        code="withdrawal_state",
+        extra={"status": w.status.value},
+    )
+
+
+def approve(session: Session, *, withdrawal_id: int, actor: Actor, at: datetime) -> Withdrawal:
+    """Approve a request (approving twice is harmless)."""
+    w = require(session, withdrawal_id)
+    if w.status is WithdrawalStatus.APPROVED:
+        return w
+    if w.status is not WithdrawalStatus.REQUESTED:
+        raise _wrong_state(w, "requested")
+    before = _dump(w)
+    w.status, w.decided_at = WithdrawalStatus.APPROVED, at
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="withdrawal.approve",
+        entity="withdrawal",
+        entity_id=w.id,
+        before=before,
+        after=_dump(w),
+        at=at,
+    )
+    return w
+
+
+def reject(session: Session, *, withdrawal_id: int, reason: str, actor: Actor, at: datetime) -> Withdrawal:
+    """Reject a request not yet in a payout batch: the amount goes back to available."""
+    w = require(session, withdrawal_id)
+    if w.status is WithdrawalStatus.REJECTED:
+        return w
+    if w.status not in (WithdrawalStatus.REQUESTED, WithdrawalStatus.APPROVED) or w.batch_id is not None:
+        raise _wrong_state(w, "requested or approved, outside a payout batch")
+    before = _dump(w)
+    w.status, w.decided_at, w.reason = WithdrawalStatus.REJECTED, at, reason
+    session.flush()
+    _post(
+        session,
+        w,
+        PostingKind.WITHDRAWAL_REJECTED,
+        at,
+        legs.move({w.member_id: w.amount_fen}, source=Account.WITHDRAWING, target=Account.AVAILABLE),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="withdrawal.reject",
+        entity="withdrawal",
+        entity_id=w.id,
+        before=before,
+        after=_dump(w),
+        at=at,
+    )
+    return w
+
+
+def mark_paid(session: Session, withdrawals: list[Withdrawal], at: datetime) -> None:
+    """Record that finance paid these approved withdrawals: net to withdrawn, the fee to the platform."""
+    for w in withdrawals:
+        if w.status is not WithdrawalStatus.APPROVED:
+            raise _wrong_state(w, "approved")
+        w.status, w.paid_at = WithdrawalStatus.PAID, at
+        moved = legs.balanced(
+            [
+                legs.Leg(w.member_id, Account.WITHDRAWING, -w.amount_fen),
+                legs.Leg(w.member_id, Account.WITHDRAWN, w.net_fen),
+                legs.Leg(legs.PLATFORM, Account.PAYOUT_FEES, w.fee_fen),
+            ]
+        )
+        _post(session, w, PostingKind.WITHDRAWAL_PAID, at, moved)
+    session.flush()
+
+
+def ids_approved_unbatched(session: Session, program_id: int) -> list[int]:
+    """Approved withdrawals of a program waiting for a payout batch."""
+    return list(
+        session.scalars(
+            select(Withdrawal.id)
+            .where(
+                Withdrawal.program_id == program_id,
+                Withdrawal.status == WithdrawalStatus.APPROVED,
+                Withdrawal.batch_id.is_(None),
+            )
+            .order_by(Withdrawal.id)
+            .with_for_update()
+        )
+    )

@@ -1,0 +1,265 @@
+"""Coupon claims: a shopper takes one unit of a coupon's stock, hidden coupons only through their link.
+
+Stock and per-customer limits are enforced by conditional UPDATEs in the claim's transaction
+(``claimed = claimed + 1 WHERE claimed < limit``): concurrent claims queue on the row and re-check,
+so no interleaving oversells or double-claims. With Redis, ``stock_gate`` refuses the hopeless ones
+first. Idempotency: a claim may carry a ``request_id`` (body) or ``Idempotency-Key`` (header); the
+same key for the same coupon returns the first claim and takes nothing more, even when the two
+requests race (the unique key decides, the loser finds the winner's claim).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
+from neigou.kit.ids import keyed_hash, mask
+from neigou.links import repository as repo
+from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
+from neigou.links.stock_gate import GateAnswer, GateKeys, StockGate
+from neigou.links.touches import NewTouch, identify_visitor, record_touches
+from neigou.offers import repository as offers
+from neigou.offers.models import CouponTemplate
+from neigou.offers.offer_rules import CouponVisibility
+
+_GATE_UNDO = "neigou_stock_gate_undo"
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A shopper as stored: the keyed hash of their reference and its masked form."""
+
+    ref_hash: str
+    masked: str
+
+    @classmethod
+    def from_ref(cls, secret_key: str, customer_ref: str) -> Customer:
+        """From the shop's openid or a phone number."""
+        return cls(ref_hash=keyed_hash(secret_key, customer_ref), masked=mask(customer_ref))
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The claim, and whether this call made it (False: an idempotent replay)."""
+
+    claim: CouponClaim
+    created: bool
+
+
+def refused(code: str) -> Conflict:
+    """The 409 of a claim that cannot be made, with its stable code."""
+    messages = {
+        "sold_out": "This coupon is sold out. 优惠券已抢光。",
+        "limit_reached": "This customer holds as many of this coupon as allowed. 已达每人限领数量。",
+        "link_required": "This coupon can only be claimed through a share link that carries it. 该券仅限分享链接领取。",
+        "not_active": "This coupon is not open for claims at this time. 优惠券不在领取时间内。",
+        "link_disabled": "This share link has been disabled. 分享链接已停用。",
+    }
+    return Conflict(messages[code], code=code)
+
+
+def resolve_link(session: Session, link_code: str) -> ShareLink:
+    """The active link of a code: 422 unknown_link, 409 link_disabled."""
+    link = repo.get_link_by_code(session, link_code)
+    if link is None:
+        raise Invalid(f"Unknown share link {link_code!r}. 分享链接不存在。", code="unknown_link")
+    if not link.active:
+        raise refused("link_disabled")
+    return link
+
+
+def claim_coupon(
+    session: Session,
+    *,
+    coupon_id: int,
+    customer: Customer,
+    actor: Actor,
+    source: ClaimSource,
+    link_code: str | None = None,
+    request_id: str | None = None,
+    visitor_id: str | None = None,
+    gate: StockGate | None = None,
+    at: datetime | None = None,
+) -> ClaimResult:
+    """Claim one unit of a coupon for a customer."""
+    at = ensure_aware(at) if at is not None else utcnow()
+    coupon = offers.get_coupon(session, coupon_id)
+    if coupon is None:
+        raise NotFound(f"Coupon {coupon_id} does not exist. 优惠券不存在。", code="coupon_not_found")
+    if (
+        request_id is not None
+        and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None
+    ):
+        return replay
+    link = resolve_link(session, link_code) if link_code is not None else None
+    if coupon.visibility is CouponVisibility.HIDDEN and (link is None or link.coupon_id != coupon.id):
+        raise refused("link_required")
+    if not coupon.starts_at <= at < coupon.ends_at:
+        raise refused("not_active")
+    keys = _through_gate(session, gate, coupon, customer.ref_hash)
+    try:
+        with session.begin_nested():
+            claim = _take(
+                session,
+                coupon=coupon,
+                customer=customer,
+                link=link,
+                request_id=request_id,
+                source=source,
+                visitor_id=visitor_id,
+                at=at,
+            )
+    except (ProblemError, IntegrityError) as exc:
+        if gate is not None and keys is not None:
+            gate.release(keys)
+        if (
+            request_id is not None
+            and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None
+        ):
+            return replay
+        if isinstance(exc, IntegrityError):
+            raise Conflict(
+                "The claim clashed with another; try again. 领取冲突，请重试。", code="claim_conflict"
+            ) from exc
+        raise
+    if gate is not None and keys is not None:
+        session.info.setdefault(_GATE_UNDO, []).append((gate, keys))
+    # The visitor's earlier clicks first: under the locked model the first touch ever binds for good.
+    if visitor_id is not None:
+        identify_visitor(
+            session,
+            visitor_id=visitor_id,
+            customer_ref_hash=customer.ref_hash,
+            customer_ref_masked=customer.masked,
+            at=at,
+        )
+    if link is not None:
+        record_touches(
+            session,
+            [NewTouch(link.program_id, customer.ref_hash, link, TouchKind.CLAIM, f"claim:{claim.id}", at)],
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="coupon.claim",
+        entity="coupon",
+        entity_id=coupon.id,
+        after={
+            "claim_id": claim.id,
+            "customer": claim.customer_ref_masked,
+            "link_code": link.code if link else None,
+            "request_id": request_id,
+        },
+        at=at,
+    )
+    return ClaimResult(claim=claim, created=True)
+
+
+def _replay(session: Session, coupon_id: int, request_id: str, customer: str) -> ClaimResult | None:
+    existing = repo.claim_by_request(session, coupon_id, request_id)
+    if existing is None:
+        return None
+    if existing.customer_ref_hash != customer:
+        raise Invalid(
+            "This request_id was used for another customer's claim. 请求编号已被其他领取使用。",
+            code="request_id_reused",
+        )
+    return ClaimResult(claim=existing, created=False)
+
+
+def _through_gate(
+    session: Session, gate: StockGate | None, coupon: CouponTemplate, customer: str
+) -> GateKeys | None:
+    if gate is None:
+        return None
+    counter = session.get(ClaimCounter, (coupon.id, customer))
+    held = counter.claimed if counter is not None else 0
+    answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=held)
+    if answer is GateAnswer.LIMIT_REACHED and held < coupon.per_customer_limit:
+        # Redis counts more than the database: a claim was lost between the two (a crash). Heal and retry.
+        gate.reconcile(coupon, customer, db_count=held)
+        answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=held)
+    if answer is not GateAnswer.TAKEN:
+        raise refused(answer.value)
+    return gate.keys(coupon, customer)
+
+
+def _take(
+    session: Session,
+    *,
+    coupon: CouponTemplate,
+    customer: Customer,
+    link: ShareLink | None,
+    request_id: str | None,
+    source: ClaimSource,
+    visitor_id: str | None,
+    at: datetime,
+) -> CouponClaim:
+    """The database side: both counters by conditional UPDATE, then the claim row."""
+    repo.insert_ignoring_duplicates(
+        session,
+        ClaimCounter,
+        [{"coupon_id": coupon.id, "customer_ref_hash": customer.ref_hash, "claimed": 0}],
+    )
+    mine = session.execute(
+        update(ClaimCounter)
+        .where(
+            ClaimCounter.coupon_id == coupon.id,
+            ClaimCounter.customer_ref_hash == customer.ref_hash,
+            ClaimCounter.claimed < coupon.per_customer_limit,
+        )
+        .values(claimed=ClaimCounter.claimed + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(mine) == 0:
+        raise refused("limit_reached")
+    stock = session.execute(
+        update(CouponTemplate)
+        .where(
+            CouponTemplate.id == coupon.id, CouponTemplate.claimed_quantity < CouponTemplate.total_quantity
+        )
+        .values(claimed_quantity=CouponTemplate.claimed_quantity + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(stock) == 0:
+        raise refused("sold_out")
+    claim = CouponClaim(
+        coupon_id=coupon.id,
+        customer_ref_hash=customer.ref_hash,
+        customer_ref_masked=customer.masked,
+        link_id=link.id if link else None,
+        program_id=link.program_id if link else None,
+        member_id=link.member_id if link else None,
+        group_id=link.group_id if link else None,
+        request_id=request_id,
+        source=source,
+        visitor_id=visitor_id,
+        claimed_at=at,
+    )
+    session.add(claim)
+    session.flush()
+    return claim
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+@event.listens_for(Session, "after_commit")
+def _gate_kept(session: Session) -> None:
+    session.info.pop(_GATE_UNDO, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _gate_given_back(session: Session) -> None:
+    for gate, keys in session.info.pop(_GATE_UNDO, []):
+        gate.release(keys)

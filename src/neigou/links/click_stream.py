@@ -1,0 +1,168 @@
+"""Clicks through Redis Streams when ``NEIGOU_REDIS_URL`` is set.
+
+Web processes XADD their flushed batches to one stream (a pipeline per batch). Consumers in a
+consumer group (a thread of each web process, and the ``links.drain_click_stream`` job that
+``neigou worker`` runs every five minutes) read batches with XREADGROUP, store them with one set-based
+INSERT, and only then XACK and XDEL them: a consumer that dies before acknowledging leaves its
+entries pending, and another claims them after ``CLAIM_IDLE_MS`` (XAUTOCLAIM). Delivery is at
+least once; the click's ``ref`` is unique in the database, so a redelivered click is stored once.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import redis
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.ids import digest
+from neigou.kit.jobs import job
+from neigou.kit.settings import get_settings
+from neigou.links.clicks import ClickEvent, store_clicks
+
+log = structlog.get_logger(__name__)
+GROUP = "neigou-click-writers"
+CLAIM_IDLE_MS = 60_000
+BATCH = 2000
+
+
+def namespace(database_url: str) -> str:
+    """A Redis key prefix per database, so deployments (and test runs) sharing a Redis never mix."""
+    return "neigou:" + digest(database_url)[:10]
+
+
+def stream_key(database_url: str) -> str:
+    """The click stream of a database."""
+    return namespace(database_url) + ":clicks"
+
+
+class RedisStreamSink:
+    """A recorder sink that appends each batch to the stream in one round trip."""
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.client = client
+        self.key = key
+
+    def write(self, clicks: Sequence[ClickEvent]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for click in clicks:
+            pipe.xadd(self.key, cast(Any, click.to_fields()))
+        pipe.execute()
+
+
+class StreamConsumer:
+    """Moves clicks from the stream into the database in batches."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        key: str,
+        session_factory: sessionmaker[Session],
+        *,
+        name: str | None = None,
+        batch: int = BATCH,
+    ) -> None:
+        self.client = client
+        self.key = key
+        self.factory = session_factory
+        self.name = name or f"{socket.gethostname()}-{threading.get_native_id()}"
+        self.batch = batch
+        self.stored = 0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._group_ready = False
+
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self.client.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def _store(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
+        if not entries:
+            return 0
+        clicks = [
+            ClickEvent.from_fields({k.decode(): v.decode() for k, v in fields.items()})
+            for _, fields in entries
+        ]
+        with self.factory() as session, session.begin():
+            store_clicks(session, clicks)
+        ids = [entry_id for entry_id, _ in entries]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xack(self.key, GROUP, *ids)
+        pipe.xdel(self.key, *ids)
+        pipe.execute()
+        self.stored += len(clicks)
+        return len(clicks)
+
+    def drain_once(self, block_ms: int | None = None) -> int:
+        """Store one batch (first entries abandoned by dead consumers); returns clicks stored."""
+        self._ensure_group()
+        claimed: Any = self.client.xautoclaim(
+            self.key, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch
+        )
+        stale = [e for e in claimed[1] if e[1]] if claimed else []
+        if stale:
+            return self._store(stale)
+        answer: Any = self.client.xreadgroup(
+            GROUP, self.name, {self.key: ">"}, count=self.batch, block=block_ms
+        )
+        entries = answer[0][1] if answer else []
+        return self._store(entries)
+
+    def drain(self) -> int:
+        """Store everything in the stream now (shutdown, tests, the scheduled job)."""
+        total = 0
+        while (stored := self.drain_once()) > 0:
+            total += stored
+        return total
+
+    def start(self) -> None:
+        """Consume on a daemon thread until ``stop``."""
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._loop, name="neigou-click-consumer", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.drain_once(block_ms=500)
+            except Exception as exc:
+                log.warning("clicks.consume_failed", error=repr(exc))
+                self._stopping.wait(1.0)
+
+    def stop(self) -> None:
+        """Stop the thread and store what is in the stream (best effort: what remains waits there)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        try:
+            self.drain()
+        except Exception as exc:
+            log.warning("clicks.final_drain_failed", error=repr(exc))
+
+
+@job("links.drain_click_stream", cron={"minute": "*/5"})
+def drain_click_stream(session: Session, _payload: dict[str, Any], _at: datetime) -> None:
+    """Move clicks from the Redis stream into the database (a safety net: web processes consume continuously)."""
+    settings = get_settings()
+    if not settings.redis_url:
+        return
+    bind = session.get_bind()
+    factory = sessionmaker(bind=bind, expire_on_commit=False)
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        StreamConsumer(client, stream_key(settings.database_url), factory, name="scheduled-drain").drain()
+    finally:
+        client.close()

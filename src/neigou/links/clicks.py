@@ -1,0 +1,234 @@
+"""Clicks off the request path: the redirect appends to an in-memory buffer; a background flusher
+writes the buffer in batches, either straight into the database (one set-based INSERT per batch) or
+onto a Redis stream (``click_stream``) from which consumers move them into the database.
+
+``ClickRecorder.stop()`` flushes what is left, and the app calls it on shutdown, so a clean stop
+loses no click. A failed write keeps the batch for the next attempt (up to ``max_buffer`` clicks;
+beyond that the oldest are dropped and counted in ``dropped``: memory must stay bounded).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.links import repository as repo
+from neigou.links.models import LinkClick, ShareLink, TouchKind, Visitor
+from neigou.links.touches import NewTouch, record_touches
+from neigou.links.useragent import UaClass
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class ClickEvent:
+    """One open of a share link, as the redirect saw it (not frozen: built on the hottest path)."""
+
+    ref: str
+    link_id: int
+    program_id: int
+    member_id: int
+    clicked_at: datetime
+    visitor_id: str | None
+    ua_class: UaClass
+    customer_ref_hash: str | None = None
+
+    def to_fields(self) -> dict[str, str]:
+        """Flat string fields (for a Redis stream entry)."""
+        fields = asdict(self)
+        fields["clicked_at"] = self.clicked_at.isoformat()
+        fields["ua_class"] = self.ua_class.value
+        return {k: str(v) for k, v in fields.items() if v is not None}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> ClickEvent:
+        """The inverse of ``to_fields``."""
+        return cls(
+            ref=fields["ref"],
+            link_id=int(fields["link_id"]),
+            program_id=int(fields["program_id"]),
+            member_id=int(fields["member_id"]),
+            clicked_at=datetime.fromisoformat(fields["clicked_at"]),
+            visitor_id=fields.get("visitor_id"),
+            ua_class=UaClass(fields["ua_class"]),
+            customer_ref_hash=fields.get("customer_ref_hash"),
+        )
+
+
+def new_click_ref() -> str:
+    """A random reference made at click time: the click's identity through buffers and streams."""
+    return secrets.token_urlsafe(12)
+
+
+class ClickSink(Protocol):
+    """Where a flushed batch goes."""
+
+    def write(self, clicks: Sequence[ClickEvent]) -> None:
+        """Store the batch or raise (the recorder keeps it and retries)."""
+
+
+def store_clicks(session: Session, clicks: Sequence[ClickEvent]) -> int:
+    """Insert clicks (duplicates skipped) and the touches of identified ones; returns clicks kept."""
+    known = repo.existing_link_ids(session, {c.link_id for c in clicks})
+    kept = [c for c in clicks if c.link_id in known]
+    if len(kept) < len(clicks):
+        log.warning("clicks.unknown_links", dropped=len(clicks) - len(kept))
+    repo.insert_ignoring_duplicates(
+        session,
+        LinkClick,
+        [
+            {
+                "ref": c.ref,
+                "link_id": c.link_id,
+                "program_id": c.program_id,
+                "member_id": c.member_id,
+                "clicked_at": c.clicked_at,
+                "visitor_id": c.visitor_id,
+                "ua_class": c.ua_class,
+                "customer_ref_hash": c.customer_ref_hash,
+            }
+            for c in kept
+        ],
+    )
+    # A click is a touch when the shopper is known: it carried their reference, or its visitor
+    # cookie identified itself earlier (by a claim).
+    identified = repo.visitors(
+        session, {c.visitor_id for c in kept if c.visitor_id and not c.customer_ref_hash}
+    )
+    touched = [(c, customer) for c in kept if (customer := _customer_of(c, identified)) is not None]
+    if touched:
+        links = {link.id: link for link in _links(session, {c.link_id for c, _ in touched})}
+        record_touches(
+            session,
+            [
+                NewTouch(
+                    program_id=c.program_id,
+                    customer_ref_hash=customer,
+                    link=links[c.link_id],
+                    kind=TouchKind.CLICK,
+                    source_ref=f"click:{c.ref}",
+                    at=c.clicked_at,
+                )
+                for c, customer in touched
+            ],
+        )
+    return len(kept)
+
+
+def _customer_of(click: ClickEvent, identified: dict[str, Visitor]) -> str | None:
+    if click.customer_ref_hash:
+        return click.customer_ref_hash
+    visitor = identified.get(click.visitor_id) if click.visitor_id else None
+    return visitor.customer_ref_hash if visitor else None
+
+
+def _links(session: Session, ids: set[int]) -> list[ShareLink]:
+    return [link for link_id in sorted(ids) if (link := repo.get_link(session, link_id)) is not None]
+
+
+class DatabaseSink:
+    """Writes each batch in its own transaction."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+
+    def write(self, clicks: Sequence[ClickEvent]) -> None:
+        with self._factory() as session, session.begin():
+            store_clicks(session, clicks)
+
+
+class ClickRecorder:
+    """The in-memory click buffer and its flusher thread."""
+
+    def __init__(
+        self, sink: ClickSink, *, interval: float = 1.0, max_batch: int = 2000, max_buffer: int = 200_000
+    ) -> None:
+        self.sink = sink
+        self.interval = interval
+        self.max_batch = max_batch
+        self.max_buffer = max_buffer
+        self._buffer: list[ClickEvent] = []
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.dropped = 0
+
+    def record(self, click: ClickEvent) -> None:
+        """Buffer a click (no I/O); wakes the flusher once a batch is full."""
+        with self._lock:
+            self._buffer.append(click)
+            full = len(self._buffer) >= self.max_batch
+        if full:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        """Clicks waiting in memory."""
+        return len(self._buffer)
+
+    def flush(self) -> int:
+        """Write everything buffered now, batch by batch; returns the clicks written."""
+        written = 0
+        with self._flush_lock:
+            while True:
+                with self._lock:
+                    batch, self._buffer = self._buffer[: self.max_batch], self._buffer[self.max_batch :]
+                if not batch:
+                    return written
+                try:
+                    self.sink.write(batch)
+                except Exception as exc:
+                    self._put_back(batch)
+                    log.warning("clicks.flush_failed", error=repr(exc), pending=self.pending)
+                    raise
+                written += len(batch)
+                self.written += len(batch)
+
+    def _put_back(self, batch: list[ClickEvent]) -> None:
+        with self._lock:
+            self._buffer[:0] = batch
+            excess = len(self._buffer) - self.max_buffer
+            if excess > 0:
+                del self._buffer[:excess]
+                self.dropped += excess
+
+    def start(self) -> None:
+        """Flush every ``interval`` seconds (or when a batch fills) on a daemon thread."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name="neigou-click-flusher", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: S112 - logged in flush; the batch waits for the next round
+                continue
+
+    def stop(self) -> None:
+        """Stop the thread and write what is left (the app's shutdown calls this)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        self.flush()
+
+
+def snapshot(recorder: ClickRecorder) -> dict[str, Any]:
+    """Counters of a recorder (for logs and the benchmark)."""
+    return {"pending": recorder.pending, "written": recorder.written, "dropped": recorder.dropped}

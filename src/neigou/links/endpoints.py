@@ -1,0 +1,193 @@
+"""HTTP endpoints of share links, coupon claims, posters and quotes through a link (``/api/v1``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from neigou.auth.dependencies import AnyRole, OperatorOrIntegration, OperatorOrMember, require_member_access
+from neigou.auth.models import Role
+from neigou.auth.service import Principal
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import Forbidden, Invalid
+from neigou.links import claims, service
+from neigou.links import repository as repo
+from neigou.links.models import ClaimSource, CouponClaim, ShareLink
+from neigou.links.offer_view import link_offer
+from neigou.links.poster import PosterData, render_poster
+from neigou.links.schemas import ClaimCreate, ClaimOut, LinkCreate, LinkOut, LinkUpdate
+from neigou.offers.quote_schemas import QuoteOut, QuoteRequest
+from neigou.offers.quotes import price_quote
+from neigou.programs import repository as programs
+
+router = APIRouter(tags=["links"])
+
+
+def base_url(request: Request) -> str:
+    """Where this deployment is reached (links and posters point here)."""
+    return str(request.base_url).rstrip("/")
+
+
+def _own_link(principal: Principal, link: ShareLink) -> ShareLink:
+    require_member_access(principal, link.member_id)
+    return link
+
+
+@router.post("/links", status_code=status.HTTP_201_CREATED, response_model=LinkOut)
+def create_link(
+    body: LinkCreate, request: Request, session: SessionDep, principal: OperatorOrMember
+) -> LinkOut:
+    """A share link for a member and a product, maybe with a coupon and one of the member's groups."""
+    if body.member_id is None:
+        if principal.member_id is None:
+            raise Invalid("member_id is required. 请指定会员。", code="member_required")
+        body = body.model_copy(update={"member_id": principal.member_id})
+    require_member_access(principal, body.member_id or 0)
+    link = service.create_link(session, data=body, actor=principal.actor)
+    return service.links_out(session, [link], base_url(request))[0]
+
+
+@router.get("/links", response_model=list[LinkOut])
+def list_links(
+    *,
+    request: Request,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    member_id: int | None = None,
+    program_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[LinkOut]:
+    """Links, newest first, with clicks and claims; a member sees only their own."""
+    if principal.role is Role.MEMBER:
+        if member_id is not None and member_id != principal.member_id:
+            raise Forbidden(
+                "Members can only see their own records. 会员只能查看自己的数据。", code="other_member"
+            )
+        member_id, program_id = principal.member_id, None
+    links = repo.list_links(session, member_id=member_id, program_id=program_id, limit=limit, offset=offset)
+    return service.links_out(session, links, base_url(request))
+
+
+@router.get("/links/{code}", response_model=LinkOut)
+def get_link(code: str, request: Request, session: SessionDep, principal: OperatorOrMember) -> LinkOut:
+    """One link with its stats."""
+    link = _own_link(principal, service.require_link(session, code))
+    return service.links_out(session, [link], base_url(request))[0]
+
+
+@router.patch("/links/{code}", response_model=LinkOut)
+def update_link(
+    code: str, body: LinkUpdate, request: Request, session: SessionDep, principal: OperatorOrMember
+) -> LinkOut:
+    """Disable or enable a link: a disabled link's redirect answers 410 within seconds everywhere."""
+    link = _own_link(principal, service.require_link(session, code))
+    service.set_active(session, link=link, active=body.active, actor=principal.actor)
+    return service.links_out(session, [link], base_url(request))[0]
+
+
+def local_image(image_url: str | None, static_dir: Path | None) -> Path | None:
+    """The file behind a product image URL when it is one of our static files (never fetched)."""
+    if not image_url or static_dir is None:
+        return None
+    path = urlsplit(image_url).path
+    if not path.startswith("/static/"):
+        return None
+    candidate = (static_dir / path.removeprefix("/static/")).resolve()
+    return candidate if candidate.is_relative_to(static_dir.resolve()) and candidate.is_file() else None
+
+
+def poster_png(request: Request, session: SessionDep, link: ShareLink) -> Response:
+    """Render a link's poster (shared by the API and the member workspace)."""
+    offer = link_offer(session, link)
+    member = programs.get_member(session, link.member_id)
+    data = PosterData(
+        title=offer.product.title,
+        url=service.link_url(base_url(request), link.code),
+        code=link.code,
+        app_price_fen=offer.app_price_fen,
+        group_price_fen=offer.group_price_fen,
+        coupon_name=offer.coupon.name if offer.claimable and offer.coupon else None,
+        sharer=member.name if member else None,
+        image_path=local_image(offer.product.image_url, getattr(request.app.state, "static_dir", None)),
+    )
+    return Response(
+        render_poster(data),
+        media_type="image/png",
+        headers={
+            "Content-Disposition": f'inline; filename="neigou-{link.code}.png"',
+            "Cache-Control": "private, max-age=60",
+        },
+    )
+
+
+@router.get("/links/{code}/poster.png", response_class=Response)
+def get_poster(code: str, request: Request, session: SessionDep, principal: OperatorOrMember) -> Response:
+    """The link's share poster (PNG): product, group price against app price, QR code of the link."""
+    return poster_png(request, session, _own_link(principal, service.require_link(session, code)))
+
+
+def claim_out(claim: CouponClaim, link_code: str | None, *, replayed: bool) -> ClaimOut:
+    """The API view of a claim."""
+    return ClaimOut(
+        id=claim.id,
+        coupon_id=claim.coupon_id,
+        customer_ref_masked=claim.customer_ref_masked,
+        link_code=link_code,
+        member_id=claim.member_id,
+        claimed_at=claim.claimed_at,
+        replayed=replayed,
+    )
+
+
+@router.post(
+    "/coupons/{coupon_id}/claims",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClaimOut,
+    responses={
+        200: {"model": ClaimOut, "description": "a replay of an earlier claim with the same request_id"}
+    },
+)
+def create_claim(
+    *,
+    coupon_id: int,
+    body: ClaimCreate,
+    request: Request,
+    session: SessionDep,
+    principal: OperatorOrIntegration,
+    idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
+) -> Response:
+    """Claim a coupon for a customer: 201, or 409 sold_out | limit_reached | link_required | not_active."""
+    request_id = body.request_id or idempotency_key
+    if body.request_id and idempotency_key and body.request_id != idempotency_key:
+        raise Invalid("request_id and Idempotency-Key differ. 请求编号不一致。", code="request_id_mismatch")
+    result = claims.claim_coupon(
+        session,
+        coupon_id=coupon_id,
+        customer=claims.Customer.from_ref(request.app.state.settings.secret_key, body.customer_ref),
+        link_code=body.link_code,
+        request_id=request_id,
+        source=ClaimSource.API,
+        actor=principal.actor,
+        gate=request.app.state.links.gate,
+    )
+    link = repo.get_link(session, result.claim.link_id) if result.claim.link_id else None
+    out = claim_out(result.claim, link.code if link else None, replayed=not result.created)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
+
+
+@router.post("/quotes", response_model=QuoteOut)
+def create_quote(body: QuoteRequest, session: SessionDep, _principal: AnyRole) -> QuoteOut:
+    """Price a basket: promotions, then coupons; a link's coupon (hidden ones too) applies through its code."""
+    linked: list[int] = []
+    if body.link_code is not None:
+        link = claims.resolve_link(session, body.link_code)
+        linked = [link.coupon_id] if link.coupon_id is not None else []
+    result = price_quote(
+        session, items=body.items, coupon_ids=body.coupon_ids or [], at=body.at, link_coupon_ids=linked
+    )
+    return result.response

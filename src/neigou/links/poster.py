@@ -1,0 +1,146 @@
+"""Share posters: a PNG with the product, the group price against the app price, and the link's QR code.
+
+Rendered with Pillow and the CJK font shipped in this package (a GB2312 subset of Noto Sans SC,
+SIL OFL), so Chinese renders on a fresh machine. Product images are used only when they are local
+files; nothing is fetched from the network while rendering — a drawn placeholder stands in.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import qrcode  # type: ignore[import-untyped]
+from PIL import Image, ImageDraw, ImageFont
+from qrcode.constants import ERROR_CORRECT_M  # type: ignore[import-untyped]
+
+from neigou.kit.money import format_yuan
+
+FONT_PATH = Path(__file__).parent / "fonts" / "NotoSansSC-Regular-GB2312.otf"
+WIDTH, HEIGHT = 750, 1200
+ACCENT = (217, 72, 15)
+INK = (31, 35, 40)
+MUTED = (110, 119, 129)
+PAPER = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class PosterData:
+    """What a poster shows."""
+
+    title: str
+    url: str
+    code: str
+    app_price_fen: int
+    group_price_fen: int
+    coupon_name: str | None = None
+    sharer: str | None = None
+    image_path: Path | None = None
+
+
+@lru_cache(maxsize=16)
+def font(size: int) -> ImageFont.FreeTypeFont:
+    """The shipped CJK font at a size."""
+    return ImageFont.truetype(str(FONT_PATH), size)
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, size: int, width: int, lines: int) -> list[str]:
+    """Break CJK text by characters to fit ``width``; the last line ends with … when cut."""
+    out: list[str] = []
+    current = ""
+    for char in text:
+        if draw.textlength(current + char, font=font(size)) > width:
+            out.append(current)
+            current = char
+            if len(out) == lines:
+                break
+        else:
+            current += char
+    else:
+        out.append(current)
+        return out[:lines]
+    last = out[lines - 1]
+    while last and draw.textlength(last + "…", font=font(size)) > width:
+        last = last[:-1]
+    out[lines - 1] = last + "…"
+    return out[:lines]
+
+
+def _product_image(data: PosterData, box: tuple[int, int]) -> Image.Image:
+    if data.image_path is not None and data.image_path.is_file():
+        try:
+            with Image.open(data.image_path) as source:
+                image = source.convert("RGB")
+            image.thumbnail(box)
+            return image
+        except OSError:
+            pass
+    return _placeholder(data.title, box)
+
+
+def _placeholder(title: str, box: tuple[int, int]) -> Image.Image:
+    """A drawn stand-in: the title's first character on a warm background."""
+    image = Image.new("RGB", box, (255, 244, 230))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, box[0] - 1, box[1] - 1), radius=24, outline=(250, 210, 170), width=4)
+    initial = (title.strip() or "?")[0]
+    big = font(220)
+    left, top, right, bottom = draw.textbbox((0, 0), initial, font=big)
+    draw.text(
+        ((box[0] - (right - left)) / 2 - left, (box[1] - (bottom - top)) / 2 - top),
+        initial,
+        font=big,
+        fill=ACCENT,
+    )
+    return image
+
+
+def qr_image(url: str, size: int) -> Image.Image:
+    """The QR code of ``url``, ``size`` pixels square."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=2)
+    code.add_data(url)
+    code.make(fit=True)
+    image: Image.Image = code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    return image.resize((size, size), Image.Resampling.NEAREST)
+
+
+def render_poster(data: PosterData) -> bytes:
+    """The poster as PNG bytes."""
+    canvas = Image.new("RGB", (WIDTH, HEIGHT), PAPER)
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, WIDTH, 96), fill=ACCENT)
+    header = f"{data.sharer} 的群内专享" if data.sharer else "群内专享价"
+    draw.text((40, 26), header[:24], font=font(36), fill=PAPER)
+    picture = _product_image(data, (670, 560))
+    canvas.paste(picture, ((WIDTH - picture.width) // 2, 126 + (560 - picture.height) // 2))
+    y = 716
+    for line in _wrap(draw, data.title, 34, 670, 2):
+        draw.text((40, y), line, font=font(34), fill=INK)
+        y += 48
+    y = max(y + 12, 830)
+    saved = data.app_price_fen - data.group_price_fen
+    label = "券后 " if data.coupon_name or saved > 0 else ""
+    draw.text((40, y), label, font=font(36), fill=ACCENT)
+    price_x = 40 + draw.textlength(label, font=font(36))
+    draw.text((price_x, y - 18), format_yuan(data.group_price_fen), font=font(64), fill=ACCENT)
+    if saved > 0:
+        app = f"App {format_yuan(data.app_price_fen)}"
+        app_x = price_x + draw.textlength(format_yuan(data.group_price_fen), font=font(64)) + 24
+        draw.text((app_x, y + 8), app, font=font(30), fill=MUTED)
+        width = draw.textlength(app, font=font(30))
+        draw.line((app_x, y + 28, app_x + width, y + 28), fill=MUTED, width=2)
+        draw.rounded_rectangle((40, y + 66, 40 + 230, y + 112), radius=10, fill=(255, 244, 230))
+        draw.text((56, y + 72), f"省 {format_yuan(saved)}", font=font(30), fill=ACCENT)
+    qr = qr_image(data.url, 240)
+    canvas.paste(qr, (WIDTH - 40 - 240, HEIGHT - 40 - 240))
+    draw.text((40, HEIGHT - 250), "长按识别二维码", font=font(34), fill=INK)
+    draw.text((40, HEIGHT - 200), "领券购买" if data.coupon_name else "立即购买", font=font(34), fill=INK)
+    if data.coupon_name:
+        for index, line in enumerate(_wrap(draw, data.coupon_name, 24, 380, 2)):
+            draw.text((40, HEIGHT - 140 + index * 34), line, font=font(24), fill=MUTED)
+    draw.text((40, HEIGHT - 64), data.url, font=font(20), fill=MUTED)
+    out = io.BytesIO()
+    canvas.save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -1,0 +1,40 @@
+"""Rate limits of the anonymous landing page (claims per IP and per visitor), with ``limits``.
+
+In memory per process by default; on Redis (shared by every web process) when ``NEIGOU_REDIS_URL``
+is set. A moving window: 20 claims a minute from one IP (a whole office behind one NAT still fits),
+5 a minute from one visitor cookie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from limits import RateLimitItem, parse, storage, strategies
+
+DEFAULT_PER_IP = "20/minute"
+DEFAULT_PER_VISITOR = "5/minute"
+
+
+@dataclass
+class ClaimLimiter:
+    """Counts landing-page claim attempts."""
+
+    per_ip: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_IP))
+    per_visitor: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_VISITOR))
+    storage_uri: str = "memory://"
+
+    def __post_init__(self) -> None:
+        self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(self.storage_uri))
+
+    @classmethod
+    def for_redis(
+        cls, redis_url: str | None, *, per_ip: str = DEFAULT_PER_IP, per_visitor: str = DEFAULT_PER_VISITOR
+    ) -> ClaimLimiter:
+        """Shared counters on Redis when configured, else in memory."""
+        return cls(per_ip=parse(per_ip), per_visitor=parse(per_visitor), storage_uri=redis_url or "memory://")
+
+    def allow(self, *, ip: str, visitor_id: str | None) -> bool:
+        """Count one attempt; False when the IP or the visitor is over its limit."""
+        if not self._limiter.hit(self.per_ip, "neigou-claim-ip", ip):
+            return False
+        return visitor_id is None or self._limiter.hit(self.per_visitor, "neigou-claim-visitor", visitor_id)

@@ -1,0 +1,165 @@
+"""Queries of the links domain: one statement per page or batch, never one per row."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from neigou.kit.db import Base
+from neigou.links.models import CouponClaim, LinkClick, ShareLink, Touch, Visitor
+from neigou.links.useragent import UaClass
+
+
+def insert_ignoring_duplicates(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """One set-based INSERT of ``rows``; rows clashing with a unique key are skipped (at-least-once input)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(model).on_conflict_do_nothing(), list(rows))
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(model).on_conflict_do_nothing(), list(rows))
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database {dialect}")
+
+
+def get_link(session: Session, link_id: int) -> ShareLink | None:
+    """The link with this id."""
+    return session.get(ShareLink, link_id)
+
+
+def get_link_by_code(session: Session, code: str) -> ShareLink | None:
+    """The link with this code."""
+    return session.scalar(select(ShareLink).where(ShareLink.code == code))
+
+
+def code_taken(session: Session, code: str) -> bool:
+    """True when a link has this code already."""
+    return session.scalar(select(ShareLink.id).where(ShareLink.code == code)) is not None
+
+
+def list_links(
+    session: Session,
+    *,
+    member_id: int | None = None,
+    program_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[ShareLink]:
+    """Links, newest first, of a member or a program."""
+    query = select(ShareLink).order_by(ShareLink.id.desc()).limit(limit).offset(offset)
+    if member_id is not None:
+        query = query.where(ShareLink.member_id == member_id)
+    if program_id is not None:
+        query = query.where(ShareLink.program_id == program_id)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    """What a link brought: clicks by people (bots left out), all opens, and coupon claims."""
+
+    clicks: int = 0
+    opens: int = 0
+    claims: int = 0
+    last_click_at: datetime | None = None
+
+
+def link_stats(session: Session, link_ids: Collection[int]) -> dict[int, LinkStats]:
+    """Stats of these links in two grouped queries."""
+    if not link_ids:
+        return {}
+    ids = sorted(link_ids)
+    people = func.sum(case((LinkClick.ua_class != UaClass.BOT, 1), else_=0), type_=Integer)
+    clicks = {
+        int(link_id): (int(p or 0), int(n or 0), last)
+        for link_id, p, n, last in session.execute(
+            select(LinkClick.link_id, people, func.count(LinkClick.id), func.max(LinkClick.clicked_at))
+            .where(LinkClick.link_id.in_(ids))
+            .group_by(LinkClick.link_id)
+        )
+    }
+    claims = {
+        int(link_id): int(n)
+        for link_id, n in session.execute(
+            select(CouponClaim.link_id, func.count(CouponClaim.id))
+            .where(CouponClaim.link_id.in_(ids))
+            .group_by(CouponClaim.link_id)
+        )
+        if link_id is not None
+    }
+    stats: dict[int, LinkStats] = {}
+    for link_id in ids:
+        p, n, last = clicks.get(link_id, (0, 0, None))
+        stats[link_id] = LinkStats(clicks=p, opens=n, claims=claims.get(link_id, 0), last_click_at=last)
+    return stats
+
+
+def existing_link_ids(session: Session, link_ids: Collection[int]) -> set[int]:
+    """Which of these link ids exist (stream entries may outlive a link)."""
+    if not link_ids:
+        return set()
+    return set(session.scalars(select(ShareLink.id).where(ShareLink.id.in_(sorted(link_ids)))))
+
+
+def visitors(session: Session, visitor_ids: Collection[str]) -> dict[str, Visitor]:
+    """Identified visitors among these cookie ids."""
+    if not visitor_ids:
+        return {}
+    rows = session.scalars(select(Visitor).where(Visitor.visitor_id.in_(sorted(visitor_ids))))
+    return {v.visitor_id: v for v in rows}
+
+
+def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple[LinkClick, ShareLink]]:
+    """A visitor's stored clicks that are not touches yet, with their links."""
+    query = (
+        select(LinkClick, ShareLink)
+        .join(ShareLink, ShareLink.id == LinkClick.link_id)
+        .outerjoin(Touch, Touch.source_ref == literal("click:") + LinkClick.ref)
+        .where(and_(LinkClick.visitor_id == visitor_id, Touch.id.is_(None)))
+        .order_by(LinkClick.clicked_at)
+    )
+    return [(click, link) for click, link in session.execute(query)]
+
+
+def touches_of(
+    session: Session, *, program_id: int, customer_ref_hash: str, since: datetime | None, until: datetime
+) -> list[Touch]:
+    """A customer's touches in a program up to ``until`` (and from ``since``), oldest first."""
+    query = (
+        select(Touch)
+        .where(
+            Touch.program_id == program_id,
+            Touch.customer_ref_hash == customer_ref_hash,
+            Touch.touched_at <= until,
+        )
+        .order_by(Touch.touched_at, Touch.id)
+    )
+    if since is not None:
+        query = query.where(Touch.touched_at >= since)
+    return list(session.scalars(query))
+
+
+def claim_by_request(session: Session, coupon_id: int, request_id: str) -> CouponClaim | None:
+    """The claim a caller made with this idempotency key."""
+    return session.scalar(
+        select(CouponClaim).where(CouponClaim.coupon_id == coupon_id, CouponClaim.request_id == request_id)
+    )
+
+
+def claims_of_customer(session: Session, coupon_id: int, customer_ref_hash: str) -> int:
+    """How many claims of a coupon a customer holds."""
+    return (
+        session.scalar(
+            select(func.count(CouponClaim.id)).where(
+                CouponClaim.coupon_id == coupon_id, CouponClaim.customer_ref_hash == customer_ref_hash
+            )
+        )
+        or 0
+    )

@@ -1,0 +1,70 @@
+"""The links domain's moving parts in a process: click recorder (and stream consumer), code cache,
+Redis stock gate and landing-page rate limits; the app starts them in its lifespan and stops them
+on shutdown (the recorder's last flush happens there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.settings import Settings
+from neigou.links.cache import LinkCache
+from neigou.links.click_stream import RedisStreamSink, StreamConsumer, namespace, stream_key
+from neigou.links.clicks import ClickRecorder, DatabaseSink
+from neigou.links.ratelimit import ClaimLimiter
+from neigou.links.stock_gate import StockGate
+
+
+@dataclass
+class LinksRuntime:
+    """Everything the redirect, landing page and claims need beyond a session."""
+
+    clicks: ClickRecorder
+    cache: LinkCache
+    limiter: ClaimLimiter
+    gate: StockGate | None = None
+    consumer: StreamConsumer | None = None
+    redis: redis.Redis | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, factory: sessionmaker[Session]) -> LinksRuntime:
+        """Database-only by default; clicks, stock and rate limits on Redis when it is configured."""
+        if not settings.redis_url:
+            return cls(
+                clicks=ClickRecorder(DatabaseSink(factory)),
+                cache=LinkCache(factory),
+                limiter=ClaimLimiter(),
+            )
+        client = redis.Redis.from_url(settings.redis_url)
+        key = stream_key(settings.database_url)
+        return cls(
+            clicks=ClickRecorder(RedisStreamSink(client, key)),
+            cache=LinkCache(factory),
+            limiter=ClaimLimiter.for_redis(settings.redis_url),
+            gate=StockGate(client, namespace(settings.database_url)),
+            consumer=StreamConsumer(client, key, factory),
+            redis=client,
+        )
+
+    def start(self) -> None:
+        """Start the flusher (and the stream consumer)."""
+        self.clicks.start()
+        if self.consumer is not None:
+            self.consumer.start()
+
+    def flush(self) -> int:
+        """Write every buffered click to the database now (through the stream when there is one)."""
+        written = self.clicks.flush()
+        if self.consumer is not None:
+            written = self.consumer.drain()
+        return written
+
+    def stop(self) -> None:
+        """Flush what is buffered, then let the consumer store what is in the stream."""
+        self.clicks.stop()
+        if self.consumer is not None:
+            self.consumer.stop()
+        if self.redis is not None:
+            self.redis.close()

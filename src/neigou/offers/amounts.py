@@ -1,0 +1,75 @@
+"""Amounts typed by people (``49.90`` yuan, ``12.5`` percent, a local time) turned into fen, bp and UTC.
+
+Pure: used by the CSV import and the console forms, never by the JSON API, which takes fen and bp.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+
+class AmountError(ValueError):
+    """A typed amount that is not a valid number of fen, bp or a time; ``code`` is stable."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+def _decimal(text: str, *, places: int, what: str) -> Decimal:
+    cleaned = text.strip().replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥")
+    cleaned = cleaned.removesuffix("%").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise AmountError("invalid_amount", f"{text!r} is not a number ({what}). 不是有效数字。") from exc
+    if not value.is_finite():
+        raise AmountError("invalid_amount", f"{text!r} is not a number ({what}). 不是有效数字。")
+    if value < 0:
+        raise AmountError("negative_amount", f"{text!r} must not be negative. 不能为负数。")
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        raise AmountError(
+            "too_many_decimals", f"{text!r} has more than {places} decimals ({what}). 小数位过多。"
+        )
+    return value
+
+
+def yuan_to_fen(text: str) -> int:
+    """``"49.90"`` → 4990; at most two decimals, never a float on the way."""
+    return int(_decimal(text, places=2, what="yuan") * 100)
+
+
+def percent_to_bp(text: str) -> int:
+    """``"20"`` or ``"12.5%"`` → 2000 / 1250 basis points; at most two decimals."""
+    value = int(_decimal(text, places=2, what="percent") * 100)
+    if value > 10_000:
+        raise AmountError("percent_out_of_range", f"{text!r} is above 100%. 比例不能超过 100%。")
+    return value
+
+
+def fen_to_yuan_text(fen: int) -> str:
+    """4990 → ``"49.90"`` (the inverse of :func:`yuan_to_fen`, for refilling forms)."""
+    sign = "-" if fen < 0 else ""
+    yuan, rest = divmod(abs(fen), 100)
+    return f"{sign}{yuan}.{rest:02d}"
+
+
+def bp_to_percent_text(bp: int) -> str:
+    """1250 → ``"12.5"`` (the inverse of :func:`percent_to_bp`)."""
+    whole, rest = divmod(bp, 100)
+    return str(whole) if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
+
+
+def local_to_utc(text: str, timezone: str) -> datetime:
+    """A time typed without a zone (``2026-03-24T10:00``) read in ``timezone``; one with a zone as given."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise AmountError("invalid_datetime", f"{text!r} is not a date and time. 时间格式错误。") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(timezone))
+    return value.astimezone(UTC)

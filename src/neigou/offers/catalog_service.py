@@ -1,0 +1,210 @@
+"""The catalog: brands, categories and products; every write audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
+from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.offers import repository as repo
+from neigou.offers.models import Brand, Category, Product
+from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
+
+AUDITED_FIELDS = (
+    "title",
+    "price_fen",
+    "commission_rate_bp",
+    "image_url",
+    "shop_url",
+    "brand_id",
+    "category_id",
+    "active",
+)
+
+
+def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datetime | None = None) -> Brand:
+    """Add a brand; codes are unique."""
+    brand = Brand(code=data.code, name=data.name, created_at=at or utcnow())
+    _insert_unique(
+        session,
+        brand,
+        Conflict(f"Brand {data.code!r} exists already. 品牌代码已存在。", code="brand_code_taken"),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="brand.create",
+        entity="brand",
+        entity_id=brand.id,
+        after=data.model_dump(),
+    )
+    return brand
+
+
+def create_category(
+    session: Session, *, data: CategoryCreate, actor: Actor, at: datetime | None = None
+) -> Category:
+    """Add a category; codes are unique."""
+    category = Category(code=data.code, name=data.name, created_at=at or utcnow())
+    _insert_unique(
+        session,
+        category,
+        Conflict(f"Category {data.code!r} exists already. 类目代码已存在。", code="category_code_taken"),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="category.create",
+        entity="category",
+        entity_id=category.id,
+        after=data.model_dump(),
+    )
+    return category
+
+
+def _insert_unique(session: Session, row: object, conflict: Conflict) -> None:
+    # A savepoint, so that losing a race on a unique key is a 409 and the request's other work survives.
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
+
+
+def resolve_brand(session: Session, code: str | None) -> int | None:
+    """The id of brand ``code`` (None for None), or a 422 unknown_brand."""
+    if code is None:
+        return None
+    found = repo.brand_ids_by_code(session, [code]).get(code)
+    if found is None:
+        raise Invalid(f"Unknown brand {code!r}. 品牌不存在。", code="unknown_brand")
+    return found
+
+
+def resolve_category(session: Session, code: str | None) -> int | None:
+    """The id of category ``code`` (None for None), or a 422 unknown_category."""
+    if code is None:
+        return None
+    found = repo.category_ids_by_code(session, [code]).get(code)
+    if found is None:
+        raise Invalid(f"Unknown category {code!r}. 类目不存在。", code="unknown_category")
+    return found
+
+
+def sku_taken(sku: str) -> Conflict:
+    """The conflict of a second product with the same sku."""
+    return Conflict(f"A product with sku {sku!r} exists already. 商品编码已存在。", code="sku_taken")
+
+
+def create_product(
+    session: Session, *, data: ProductCreate, actor: Actor, at: datetime | None = None
+) -> Product:
+    """Add a product; skus are unique."""
+    now = at or utcnow()
+    brand_id = resolve_brand(session, data.brand_code)
+    category_id = resolve_category(session, data.category_code)
+    if repo.existing_skus(session, [data.sku]):
+        raise sku_taken(data.sku)
+    product = Product(
+        sku=data.sku,
+        title=data.title,
+        price_fen=data.price_fen,
+        commission_rate_bp=data.commission_rate_bp,
+        image_url=data.image_url,
+        shop_url=data.shop_url,
+        brand_id=brand_id,
+        category_id=category_id,
+        active=data.active,
+        created_at=now,
+        updated_at=now,
+    )
+    _insert_unique(session, product, sku_taken(data.sku))
+    audit.record(
+        session,
+        actor=actor,
+        action="product.create",
+        entity="product",
+        entity_id=product.id,
+        after=data.model_dump(mode="json"),
+        at=now,
+    )
+    return product
+
+
+def require_product(session: Session, product_id: int) -> Product:
+    """The product or a 404."""
+    product = repo.get_product(session, product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} does not exist. 商品不存在。", code="product_not_found")
+    return product
+
+
+def _state(product: Product) -> dict[str, Any]:
+    return {name: getattr(product, name) for name in AUDITED_FIELDS}
+
+
+def update_product(
+    session: Session, *, product_id: int, data: ProductUpdate, actor: Actor, at: datetime | None = None
+) -> Product:
+    """Change the fields sent (``null`` clears an optional one); the sku stays."""
+    product = require_product(session, product_id)
+    sent = data.model_fields_set
+    changes: dict[str, Any] = {
+        name: getattr(data, name) for name in sent if name not in {"brand_code", "category_code"}
+    }
+    if "brand_code" in sent:
+        changes["brand_id"] = resolve_brand(session, data.brand_code)
+    if "category_code" in sent:
+        changes["category_id"] = resolve_category(session, data.category_code)
+    before = _state(product)
+    for name, value in changes.items():
+        setattr(product, name, value)
+    after = _state(product)
+    if after == before:
+        return product
+    product.updated_at = at or utcnow()
+    session.flush()
+    changed = sorted(name for name in after if after[name] != before[name])
+    audit.record(
+        session,
+        actor=actor,
+        action="product.update",
+        entity="product",
+        entity_id=product.id,
+        before={name: before[name] for name in changed},
+        after={name: after[name] for name in changed},
+        at=product.updated_at,
+    )
+    return product
+
+
+def product_out(product: Product, brands: dict[int, str], categories: dict[int, str]) -> ProductOut:
+    """The API view of a product, brand and category by code."""
+    return ProductOut(
+        id=product.id,
+        sku=product.sku,
+        title=product.title,
+        price_fen=product.price_fen,
+        commission_rate_bp=product.commission_rate_bp,
+        image_url=product.image_url,
+        shop_url=product.shop_url,
+        brand_code=brands.get(product.brand_id) if product.brand_id is not None else None,
+        category_code=categories.get(product.category_id) if product.category_id is not None else None,
+        active=product.active,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+    )
+
+
+def products_out(session: Session, products: list[Product]) -> list[ProductOut]:
+    """API views of a page of products, with two lookups for the whole page."""
+    brands = repo.brand_codes(session, [p.brand_id for p in products])
+    categories = repo.category_codes(session, [p.category_id for p in products])
+    return [product_out(p, brands, categories) for p in products]

@@ -1,0 +1,108 @@
+"""Coupon templates: validated against the catalog and audited. Claims come later, from this stock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.errors import Invalid, NotFound
+from neigou.offers import repository as repo
+from neigou.offers.models import CouponTemplate
+from neigou.offers.offer_rules import BP_SCALE, CouponKind, CouponVisibility
+from neigou.offers.offer_schemas import CouponCreate, CouponOut
+
+
+def require_window(starts_at: datetime, ends_at: datetime) -> None:
+    """An offer must end after it starts."""
+    if ends_at <= starts_at:
+        raise Invalid("ends_at must be after starts_at. 结束时间必须晚于开始时间。", code="invalid_window")
+
+
+def require_skus(session: Session, skus: Iterable[str] | None) -> list[str] | None:
+    """The skus, de-duplicated and sorted, once every one is in the catalog (else 422 unknown_sku)."""
+    if skus is None:
+        return None
+    wanted = sorted(set(skus))
+    missing = sorted(set(wanted) - set(repo.existing_skus(session, wanted)))
+    if missing:
+        raise Invalid(
+            f"Unknown sku {', '.join(missing)}. 商品编码不存在。", code="unknown_sku", extra={"skus": missing}
+        )
+    return wanted
+
+
+def create_coupon(
+    session: Session, *, data: CouponCreate, actor: Actor, at: datetime | None = None
+) -> CouponTemplate:
+    """Add a coupon template with its stock; hidden ones will be claimable only through a share link."""
+    require_window(data.starts_at, data.ends_at)
+    if data.kind is CouponKind.PERCENT_OFF and data.value > BP_SCALE:
+        raise Invalid(
+            "A percent_off value is in basis points, at most 10000 (100%). 折扣比例不能超过 100%。",
+            code="invalid_percent",
+        )
+    if data.kind is CouponKind.AMOUNT_OFF and data.cap_fen is not None:
+        raise Invalid(
+            "cap_fen only limits percent_off coupons. 仅折扣券可设置封顶金额。", code="cap_not_allowed"
+        )
+    skus = require_skus(session, data.skus)
+    coupon = CouponTemplate(
+        name=data.name,
+        kind=data.kind,
+        value=data.value,
+        cap_fen=data.cap_fen,
+        min_spend_fen=data.min_spend_fen,
+        visibility=data.visibility,
+        skus=skus,
+        total_quantity=data.total_quantity,
+        claimed_quantity=0,
+        per_customer_limit=data.per_customer_limit,
+        starts_at=ensure_aware(data.starts_at),
+        ends_at=ensure_aware(data.ends_at),
+        created_at=at or utcnow(),
+    )
+    session.add(coupon)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="coupon.create",
+        entity="coupon",
+        entity_id=coupon.id,
+        after=data.model_dump(mode="json"),
+    )
+    return coupon
+
+
+def require_coupon(session: Session, coupon_id: int, *, see_hidden: bool) -> CouponTemplate:
+    """The coupon or a 404; a hidden coupon is a 404 to whoever may not see hidden coupons."""
+    coupon = repo.get_coupon(session, coupon_id)
+    if coupon is None or (coupon.visibility is CouponVisibility.HIDDEN and not see_hidden):
+        raise NotFound(f"Coupon {coupon_id} does not exist. 优惠券不存在。", code="coupon_not_found")
+    return coupon
+
+
+def coupon_out(coupon: CouponTemplate) -> CouponOut:
+    """The API view of a coupon template."""
+    return CouponOut(
+        id=coupon.id,
+        name=coupon.name,
+        skus=coupon.skus,
+        kind=coupon.kind,
+        value=coupon.value,
+        cap_fen=coupon.cap_fen,
+        min_spend_fen=coupon.min_spend_fen,
+        visibility=coupon.visibility,
+        total_quantity=coupon.total_quantity,
+        claimed_quantity=coupon.claimed_quantity,
+        remaining_quantity=coupon.total_quantity - coupon.claimed_quantity,
+        per_customer_limit=coupon.per_customer_limit,
+        starts_at=coupon.starts_at,
+        ends_at=coupon.ends_at,
+        created_at=coupon.created_at,
+    )

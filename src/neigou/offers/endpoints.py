@@ -1,0 +1,105 @@
+"""HTTP endpoints of the catalog: brands, categories, products and CSV imports (``/api/v1``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile, status
+
+from neigou.auth.dependencies import AnyRole, Operator
+from neigou.kit.deps import SessionDep
+from neigou.offers import catalog_service as catalog
+from neigou.offers import csv_import
+from neigou.offers import repository as repo
+from neigou.offers.schemas import (
+    BrandCreate,
+    BrandOut,
+    CategoryCreate,
+    CategoryOut,
+    ImportResult,
+    ProductCreate,
+    ProductOut,
+    ProductUpdate,
+)
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.post("/brands", status_code=status.HTTP_201_CREATED, response_model=BrandOut)
+def create_brand(body: BrandCreate, session: SessionDep, principal: Operator) -> BrandOut:
+    """Add a merchant or brand."""
+    return BrandOut.model_validate(catalog.create_brand(session, data=body, actor=principal.actor))
+
+
+@router.get("/brands", response_model=list[BrandOut])
+def list_brands(session: SessionDep, _principal: AnyRole) -> list[BrandOut]:
+    """Every brand."""
+    return [BrandOut.model_validate(b) for b in repo.list_brands(session)]
+
+
+@router.post("/categories", status_code=status.HTTP_201_CREATED, response_model=CategoryOut)
+def create_category(body: CategoryCreate, session: SessionDep, principal: Operator) -> CategoryOut:
+    """Add a catalog category."""
+    return CategoryOut.model_validate(catalog.create_category(session, data=body, actor=principal.actor))
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+def list_categories(session: SessionDep, _principal: AnyRole) -> list[CategoryOut]:
+    """Every category."""
+    return [CategoryOut.model_validate(c) for c in repo.list_categories(session)]
+
+
+@router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
+def create_product(body: ProductCreate, session: SessionDep, principal: Operator) -> ProductOut:
+    """Add a product (sku, title, price_fen, commission_rate_bp, …)."""
+    product = catalog.create_product(session, data=body, actor=principal.actor)
+    return catalog.products_out(session, [product])[0]
+
+
+@router.get("/products", response_model=list[ProductOut])
+def list_products(
+    *,
+    session: SessionDep,
+    _principal: AnyRole,
+    q: Annotated[str | None, Query(max_length=100, description="part of the title or sku")] = None,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    brand: Annotated[str | None, Query(max_length=40, description="brand code")] = None,
+    category: Annotated[str | None, Query(max_length=40, description="category code")] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ProductOut]:
+    """Products, oldest first, narrowed by text, sku, brand, category and being on sale."""
+    brand_id = repo.brand_ids_by_code(session, [brand]).get(brand) if brand else None
+    category_id = repo.category_ids_by_code(session, [category]).get(category) if category else None
+    if (brand and brand_id is None) or (category and category_id is None):
+        return []
+    where = repo.ProductFilter(q=q, sku=sku, brand_id=brand_id, category_id=category_id, active=active)
+    return catalog.products_out(session, repo.list_products(session, where, limit=limit, offset=offset))
+
+
+@router.post("/products/import", response_model=ImportResult)
+def import_products(
+    file: Annotated[UploadFile, File(description="CSV: sku,title,price_fen|price_yuan,commission_rate_bp,…")],
+    session: SessionDep,
+    principal: Operator,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import a catalog CSV whole or not at all; existing skus are updated. 422 lists every bad row."""
+    content = file.file.read(csv_import.MAX_BYTES + 1)
+    return csv_import.import_products(session, content=content, actor=principal.actor, dry_run=dry_run)
+
+
+@router.get("/products/{product_id}", response_model=ProductOut)
+def get_product(product_id: int, session: SessionDep, _principal: AnyRole) -> ProductOut:
+    """One product."""
+    return catalog.products_out(session, [catalog.require_product(session, product_id)])[0]
+
+
+@router.patch("/products/{product_id}", response_model=ProductOut)
+def update_product(
+    product_id: int, body: ProductUpdate, session: SessionDep, principal: Operator
+) -> ProductOut:
+    """Change a product's fields; the sku stays."""
+    product = catalog.update_product(session, product_id=product_id, data=body, actor=principal.actor)
+    return catalog.products_out(session, [product])[0]

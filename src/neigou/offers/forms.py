@@ -1,0 +1,222 @@
+"""What an operator types into the console (yuan, percent, local times, sku lists) as API schemas.
+
+No web framework here: the console hands in plain strings and gets a schema or every field error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from neigou.offers.amounts import AmountError, local_to_utc, percent_to_bp, yuan_to_fen
+from neigou.offers.offer_rules import CouponKind, PromotionKind
+from neigou.offers.offer_schemas import CouponCreate, PromotionCreate
+from neigou.offers.quote_schemas import QuoteItem
+from neigou.offers.schemas import ProductCreate, ProductUpdate
+
+M = TypeVar("M", bound=BaseModel)
+TRUTHY = {"on", "true", "1", "yes"}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field, by stable code."""
+
+    field: str | None
+    code: str
+    message: str
+
+
+class FormInvalid(Exception):
+    """The form cannot become a request; ``errors`` says why, field by field."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.code}" for e in errors))
+        self.errors = errors
+
+
+class _Reader:
+    """Reads fields of a form, collecting every error instead of stopping at the first."""
+
+    def __init__(self, form: Mapping[str, str]) -> None:
+        self.form = form
+        self.errors: list[FieldError] = []
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        value = (self.form.get(name) or "").strip()
+        if required and not value:
+            self.errors.append(FieldError(name, "required", "This field is required. 此项必填。"))
+        return value or None
+
+    def flag(self, name: str) -> bool:
+        return (self.form.get(name) or "").strip().lower() in TRUTHY
+
+    def convert(self, name: str, parse: Callable[[str], Any], *, required: bool = True) -> Any:
+        raw = self.text(name)
+        if raw is None:
+            if required:
+                self.errors.append(FieldError(name, "required", "This field is required. 此项必填。"))
+            return None
+        try:
+            return parse(raw)
+        except AmountError as exc:
+            self.errors.append(FieldError(name, exc.code, str(exc)))
+            return None
+
+    def whole(self, name: str, *, required: bool = True) -> int | None:
+        def parse(raw: str) -> int:
+            if not re.fullmatch(r"-?\d+", raw):
+                raise AmountError("invalid_integer", f"{raw!r} is not a whole number. 必须是整数。")
+            return int(raw)
+
+        result: int | None = self.convert(name, parse, required=required)
+        return result
+
+    def build(self, model: type[M], data: dict[str, Any]) -> M:
+        if self.errors:
+            raise FormInvalid(self.errors)
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise FormInvalid(
+                [
+                    FieldError(".".join(str(p) for p in err["loc"]) or None, "validation_error", err["msg"])
+                    for err in exc.errors()
+                ]
+            ) from exc
+
+
+def sku_list(text: str | None) -> list[str] | None:
+    """``"A, B\\nC"`` → ["A", "B", "C"]; blank means every sku (None)."""
+    skus = [part for part in re.split(r"[\s,，、;；]+", text or "") if part]
+    return skus or None
+
+
+def product_input(form: Mapping[str, str], *, update: bool = False) -> ProductCreate | ProductUpdate:
+    """The product form (price in yuan, commission in percent) as a create or a full update."""
+    read = _Reader(form)
+    data: dict[str, Any] = {
+        "title": read.text("title", required=True),
+        "price_fen": read.convert("price_yuan", yuan_to_fen),
+        "commission_rate_bp": read.convert("commission_percent", percent_to_bp),
+        "image_url": read.text("image_url"),
+        "shop_url": read.text("shop_url"),
+        "brand_code": read.text("brand_code"),
+        "category_code": read.text("category_code"),
+        "active": read.flag("active"),
+    }
+    if update:
+        return read.build(ProductUpdate, data)
+    return read.build(ProductCreate, {"sku": read.text("sku", required=True), **data})
+
+
+def coupon_input(form: Mapping[str, str], *, timezone: str) -> CouponCreate:
+    """The coupon form: value in yuan (amount_off) or percent (percent_off); times in ``timezone``."""
+    read = _Reader(form)
+    kind = read.text("kind")
+    by_percent = kind == CouponKind.PERCENT_OFF.value
+    data: dict[str, Any] = {
+        "name": read.text("name", required=True),
+        "kind": kind,
+        "value": read.convert("value", percent_to_bp if by_percent else yuan_to_fen),
+        "cap_fen": read.convert("cap_yuan", yuan_to_fen, required=False),
+        "min_spend_fen": read.convert("min_spend_yuan", yuan_to_fen, required=False) or 0,
+        "visibility": read.text("visibility"),
+        "skus": sku_list(read.text("skus")),
+        "total_quantity": read.whole("total_quantity"),
+        "per_customer_limit": read.whole("per_customer_limit"),
+        "starts_at": read.convert("starts_at", lambda v: local_to_utc(v, timezone)),
+        "ends_at": read.convert("ends_at", lambda v: local_to_utc(v, timezone)),
+    }
+    return read.build(CouponCreate, data)
+
+
+def _event_prices(read: _Reader) -> dict[str, int] | None:
+    prices: dict[str, int] = {}
+    for line in (read.text("event_prices") or "").splitlines():
+        if not line.strip():
+            continue
+        sku, sep, price = line.replace("：", "=").replace(":", "=").partition("=")
+        if not sep or not sku.strip():
+            read.errors.append(
+                FieldError(
+                    "event_prices", "invalid_value", f"{line!r}: write SKU=price. 格式应为 编码=价格。"
+                )
+            )
+            continue
+        try:
+            prices[sku.strip()] = yuan_to_fen(price)
+        except AmountError as exc:
+            read.errors.append(FieldError("event_prices", exc.code, str(exc)))
+    return prices
+
+
+def promotion_input(form: Mapping[str, str], *, timezone: str) -> PromotionCreate:
+    """The promotion form: the kind's terms in yuan and percent; times in ``timezone``."""
+    read = _Reader(form)
+    kind = read.text("kind")
+    params: dict[str, Any] = {}
+    if kind == PromotionKind.QUANTITY_DISCOUNT.value:
+        params = {
+            "min_quantity": read.whole("min_quantity"),
+            "pay_rate_bp": read.convert("pay_rate_percent", percent_to_bp),
+        }
+    elif kind == PromotionKind.SPEND_THRESHOLD_OFF.value:
+        params = {
+            "min_spend_fen": read.convert("min_spend_yuan", yuan_to_fen),
+            "off_fen": read.convert("off_yuan", yuan_to_fen),
+        }
+    elif kind == PromotionKind.EVENT_PRICE.value:
+        params = {"prices": _event_prices(read)}
+    data: dict[str, Any] = {
+        "name": read.text("name", required=True),
+        "kind": kind,
+        "params": params,
+        "skus": sku_list(read.text("skus")),
+        "priority": read.whole("priority", required=False) or 0,
+        "exclusive": read.flag("exclusive"),
+        "starts_at": read.convert("starts_at", lambda v: local_to_utc(v, timezone)),
+        "ends_at": read.convert("ends_at", lambda v: local_to_utc(v, timezone)),
+    }
+    return read.build(PromotionCreate, data)
+
+
+@dataclass(frozen=True)
+class QuoteForm:
+    """The quote preview form as service arguments."""
+
+    items: list[QuoteItem]
+    coupon_ids: list[int]
+    at: datetime | None
+
+
+def quote_input(
+    skus: Sequence[str], quantities: Sequence[str], coupon_ids: Sequence[str], at: str, *, timezone: str
+) -> QuoteForm:
+    """The quote form's rows (blank rows skipped), chosen coupons and optional time."""
+    items: list[QuoteItem] = []
+    errors: list[FieldError] = []
+    for row, (sku, quantity) in enumerate(zip(skus, quantities, strict=False), start=1):
+        if not sku.strip():
+            continue
+        try:
+            items.append(QuoteItem.model_validate({"sku": sku, "quantity": int(quantity.strip() or "1")}))
+        except ValueError:
+            errors.append(FieldError(f"row {row}", "validation_error", f"{sku} × {quantity}"))
+    if not items and not errors:
+        errors.append(FieldError("items", "required", "Add at least one sku. 请至少添加一个商品。"))
+    ids = [int(value) for value in coupon_ids if value.strip().isdigit()]
+    when: datetime | None = None
+    if at.strip():
+        try:
+            when = local_to_utc(at, timezone)
+        except AmountError as exc:
+            errors.append(FieldError("at", exc.code, str(exc)))
+    if errors:
+        raise FormInvalid(errors)
+    return QuoteForm(items=items, coupon_ids=ids, at=when)

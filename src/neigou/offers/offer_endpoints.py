@@ -1,0 +1,90 @@
+"""HTTP endpoints of coupon templates and promotions (``/api/v1``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from neigou.auth.dependencies import AnyRole, Operator
+from neigou.auth.models import Role
+from neigou.auth.service import Principal
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.offers import coupons_service as coupons
+from neigou.offers import promotions_service as promotions
+from neigou.offers import repository as repo
+from neigou.offers.offer_rules import CouponVisibility
+from neigou.offers.offer_schemas import CouponCreate, CouponOut, PromotionCreate, PromotionOut
+
+router = APIRouter(tags=["offers"])
+
+
+def sees_hidden_coupons(principal: Principal) -> bool:
+    """Hidden coupons are channel-exclusive: only operators list them; shoppers meet them through links."""
+    return principal.role is Role.OPERATOR
+
+
+@router.post("/coupons", status_code=status.HTTP_201_CREATED, response_model=CouponOut)
+def create_coupon(body: CouponCreate, session: SessionDep, principal: Operator) -> CouponOut:
+    """Add a coupon template (public, or hidden: claimable only through a share link)."""
+    return coupons.coupon_out(coupons.create_coupon(session, data=body, actor=principal.actor))
+
+
+@router.get("/coupons", response_model=list[CouponOut])
+def list_coupons(
+    *,
+    session: SessionDep,
+    principal: AnyRole,
+    visibility: CouponVisibility | None = None,
+    active: Annotated[bool, Query(description="only coupons open now")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CouponOut]:
+    """Coupon templates, newest first; hidden ones only for operators."""
+    if not sees_hidden_coupons(principal):
+        if visibility is CouponVisibility.HIDDEN:
+            return []
+        visibility = CouponVisibility.PUBLIC
+    rows = repo.list_coupons(
+        session, visibility=visibility, active_at=utcnow() if active else None, limit=limit, offset=offset
+    )
+    return [coupons.coupon_out(c) for c in rows]
+
+
+@router.get("/coupons/{coupon_id}", response_model=CouponOut)
+def get_coupon(coupon_id: int, session: SessionDep, principal: AnyRole) -> CouponOut:
+    """One coupon template; a hidden one is not found for anyone but operators."""
+    return coupons.coupon_out(
+        coupons.require_coupon(session, coupon_id, see_hidden=sees_hidden_coupons(principal))
+    )
+
+
+@router.post("/promotions", status_code=status.HTTP_201_CREATED, response_model=PromotionOut)
+def create_promotion(body: PromotionCreate, session: SessionDep, principal: Operator) -> PromotionOut:
+    """Add a promotion: quantity_discount (满N件X折), spend_threshold_off (满X减Y) or event_price."""
+    return promotions.promotion_out(promotions.create_promotion(session, data=body, actor=principal.actor))
+
+
+@router.get("/promotions", response_model=list[PromotionOut])
+def list_promotions(
+    *,
+    session: SessionDep,
+    _principal: AnyRole,
+    active: Annotated[bool, Query(description="only promotions open now")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PromotionOut]:
+    """Promotions, newest first."""
+    rows = repo.list_promotions(session, active_at=utcnow() if active else None, limit=limit, offset=offset)
+    return [promotions.promotion_out(p) for p in rows]
+
+
+@router.get("/promotions/{promotion_id}", response_model=PromotionOut)
+def get_promotion(promotion_id: int, session: SessionDep, _principal: AnyRole) -> PromotionOut:
+    """One promotion."""
+    return promotions.promotion_out(promotions.require_promotion(session, promotion_id))
+
+
+# POST /quotes lives in neigou.links.endpoints: a quote's link_code is resolved by the links domain,
+# which hands the link's coupons to offers.quotes.price_quote as link_coupon_ids.

@@ -1,0 +1,155 @@
+"""Request and response bodies of coupon templates and promotions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from neigou.offers.offer_rules import CouponKind, CouponVisibility, PromotionKind
+from neigou.offers.schemas import MAX_FEN, Name, PriceFen, Sku
+
+Skus = Annotated[list[Sku], Field(min_length=1, max_length=1000)]
+Count = Annotated[int, Field(ge=1, le=100_000_000, strict=True)]
+
+
+class CouponCreate(BaseModel):
+    """A coupon template: ``value`` is fen for amount_off, basis points (1–10000) for percent_off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    skus: Skus | None = None
+    kind: CouponKind
+    value: Annotated[int, Field(ge=1, le=MAX_FEN, strict=True)]
+    cap_fen: PriceFen | None = None
+    min_spend_fen: PriceFen = 0
+    visibility: CouponVisibility = CouponVisibility.PUBLIC
+    total_quantity: Count
+    per_customer_limit: Count = 1
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class CouponOut(BaseModel):
+    """A coupon template with its stock."""
+
+    id: int
+    name: str
+    skus: list[str] | None
+    kind: CouponKind
+    value: int
+    cap_fen: int | None
+    min_spend_fen: int
+    visibility: CouponVisibility
+    total_quantity: int
+    claimed_quantity: int
+    remaining_quantity: int
+    per_customer_limit: int
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+
+
+class QuantityDiscountIn(BaseModel):
+    """满N件X折: ``min_quantity`` items or more in scope pay ``pay_rate_bp`` of their price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_quantity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    pay_rate_bp: Annotated[int, Field(ge=0, lt=10_000, strict=True)]
+
+
+class SpendThresholdOffIn(BaseModel):
+    """满X减Y: ``off_fen`` off once the in-scope amount reaches ``min_spend_fen``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_spend_fen: PriceFen
+    off_fen: Annotated[int, Field(ge=1, le=MAX_FEN, strict=True)]
+
+
+class EventPriceIn(BaseModel):
+    """Fixed event unit prices (fen) by sku."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prices: Annotated[dict[Sku, PriceFen], Field(min_length=1, max_length=1000)]
+
+
+PromotionParamsIn = QuantityDiscountIn | SpendThresholdOffIn | EventPriceIn
+PARAMS_OF_KIND: dict[PromotionKind, type[BaseModel]] = {
+    PromotionKind.QUANTITY_DISCOUNT: QuantityDiscountIn,
+    PromotionKind.SPEND_THRESHOLD_OFF: SpendThresholdOffIn,
+    PromotionKind.EVENT_PRICE: EventPriceIn,
+}
+_KIND_FIELDS = ("type", "kind")
+
+
+def _normalise_kind(data: Any) -> Any:
+    """Accept the kind's terms as ``params``, beside ``kind``, or inside it; keep one shape inside.
+
+    ``{"kind": "quantity_discount", "params": {...}}`` is the shape we answer with; callers may also send
+    ``{"kind": "quantity_discount", "min_quantity": 10, ...}``, ``{"kind": {"quantity_discount": {...}}}``
+    or ``{"kind": {"type": "quantity_discount", ...}}``.
+    """
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    kind = data.get("kind")
+    if isinstance(kind, dict):
+        inner = dict(kind)
+        tag = next((inner.pop(f) for f in _KIND_FIELDS if isinstance(inner.get(f), str)), None)
+        if tag is None and len(inner) == 1:
+            tag, terms = next(iter(inner.items()))
+            inner = dict(terms) if isinstance(terms, dict) else {}
+        data["kind"] = tag
+        data.setdefault("params", inner)
+    if "params" not in data and isinstance(data.get("kind"), str):
+        known = {kind.value: model for kind, model in PARAMS_OF_KIND.items()}
+        wanted = known.get(data["kind"])
+        if wanted is not None:
+            data["params"] = {f: data.pop(f) for f in list(data) if f in wanted.model_fields}
+    return data
+
+
+class PromotionCreate(BaseModel):
+    """A promotion: its kind and terms, sku scope (``null``: everything), window, priority, exclusivity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    kind: PromotionKind
+    params: PromotionParamsIn
+    skus: Skus | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    priority: Annotated[int, Field(ge=-1000, le=1000, strict=True)] = 0
+    exclusive: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_kind_shapes(cls, data: Any) -> Any:
+        return _normalise_kind(data)
+
+    @model_validator(mode="after")
+    def _params_match_kind(self) -> PromotionCreate:
+        if not isinstance(self.params, PARAMS_OF_KIND[self.kind]):
+            raise ValueError(f"params do not match kind {self.kind.value}")
+        return self
+
+
+class PromotionOut(BaseModel):
+    """A stored promotion."""
+
+    id: int
+    name: str
+    kind: PromotionKind
+    params: dict[str, Any]
+    skus: list[str] | None
+    starts_at: datetime
+    ends_at: datetime
+    priority: int
+    exclusive: bool
+    created_at: datetime

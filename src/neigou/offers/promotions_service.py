@@ -1,0 +1,81 @@
+"""Promotions: validated against the catalog and audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.errors import Invalid, NotFound
+from neigou.offers import repository as repo
+from neigou.offers.coupons_service import require_skus, require_window
+from neigou.offers.models import Promotion
+from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate, PromotionOut
+
+
+def create_promotion(
+    session: Session, *, data: PromotionCreate, actor: Actor, at: datetime | None = None
+) -> Promotion:
+    """Add a promotion; its skus and event-priced skus must be in the catalog."""
+    require_window(data.starts_at, data.ends_at)
+    skus = require_skus(session, data.skus)
+    params = data.params.model_dump(mode="json")
+    if isinstance(data.params, EventPriceIn):
+        priced = require_skus(session, data.params.prices) or []
+        outside = sorted(set(priced) - set(skus)) if skus is not None else []
+        if outside:
+            raise Invalid(
+                f"Event prices for {', '.join(outside)} lie outside the promotion's skus. "
+                "活动价商品不在活动范围内。",
+                code="price_out_of_scope",
+                extra={"skus": outside},
+            )
+    promotion = Promotion(
+        name=data.name,
+        kind=data.kind,
+        params=params,
+        skus=skus,
+        priority=data.priority,
+        exclusive=data.exclusive,
+        starts_at=ensure_aware(data.starts_at),
+        ends_at=ensure_aware(data.ends_at),
+        created_at=at or utcnow(),
+    )
+    session.add(promotion)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="promotion.create",
+        entity="promotion",
+        entity_id=promotion.id,
+        after=data.model_dump(mode="json"),
+    )
+    return promotion
+
+
+def require_promotion(session: Session, promotion_id: int) -> Promotion:
+    """The promotion or a 404."""
+    promotion = repo.get_promotion(session, promotion_id)
+    if promotion is None:
+        raise NotFound(f"Promotion {promotion_id} does not exist. 促销不存在。", code="promotion_not_found")
+    return promotion
+
+
+def promotion_out(promotion: Promotion) -> PromotionOut:
+    """The API view of a promotion."""
+    return PromotionOut(
+        id=promotion.id,
+        name=promotion.name,
+        kind=promotion.kind,
+        params=promotion.params,
+        skus=promotion.skus,
+        starts_at=promotion.starts_at,
+        ends_at=promotion.ends_at,
+        priority=promotion.priority,
+        exclusive=promotion.exclusive,
+        created_at=promotion.created_at,
+    )

@@ -1,0 +1,178 @@
+"""Quotes: a basket priced by the pure engine with products, promotions and coupons from the database.
+
+The same call gives the API response and the snapshot an order stores, so what a shopper was quoted
+and what an order records can never drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.errors import Invalid
+from neigou.offers import pricing
+from neigou.offers import repository as repo
+from neigou.offers.models import CouponTemplate, Product, Promotion
+from neigou.offers.offer_rules import PromotionParams
+from neigou.offers.quote_schemas import AppliedOut, QuoteItem, QuoteLineOut, QuoteOut, RefusedOut
+
+_PARAMS_FROM_STORED: dict[pricing.PromotionKind, Callable[[dict[str, Any]], PromotionParams]] = {
+    pricing.PromotionKind.QUANTITY_DISCOUNT: lambda p: pricing.QuantityDiscountParams(**p),
+    pricing.PromotionKind.SPEND_THRESHOLD_OFF: lambda p: pricing.SpendThresholdOffParams(**p),
+    pricing.PromotionKind.EVENT_PRICE: lambda p: pricing.EventPriceParams(prices=p["prices"]),
+}
+
+
+@dataclass(frozen=True)
+class QuoteResult:
+    """A priced basket as the API answers it and as an order will snapshot it."""
+
+    response: QuoteOut
+    snapshot: dict[str, object]
+    basket: pricing.PricedBasket
+
+
+def _products(session: Session, items: Sequence[QuoteItem]) -> dict[str, Product]:
+    skus = [item.sku for item in items]
+    products = repo.products_by_sku(session, skus)
+    missing = sorted(set(skus) - set(products))
+    if missing:
+        raise Invalid(
+            f"Unknown sku {', '.join(missing)}. 商品编码不存在。", code="unknown_sku", extra={"skus": missing}
+        )
+    inactive = sorted(sku for sku, product in products.items() if not product.active)
+    if inactive:
+        raise Invalid(
+            f"Sku {', '.join(inactive)} is not on sale. 商品已下架。",
+            code="product_inactive",
+            extra={"skus": inactive},
+        )
+    return products
+
+
+def _coupons(session: Session, wanted: Sequence[int]) -> list[CouponTemplate]:
+    repeated = sorted({i for i in wanted if wanted.count(i) > 1})
+    if repeated:
+        raise Invalid(
+            f"Coupon {repeated[0]} is given more than once. 同一张优惠券只能使用一次。",
+            code="duplicate_coupon",
+            extra={"coupon_ids": repeated},
+        )
+    found = repo.coupons_by_id(session, wanted)
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise Invalid(
+            f"Unknown coupon {', '.join(map(str, missing))}. 优惠券不存在。",
+            code="unknown_coupon",
+            extra={"coupon_ids": missing},
+        )
+    return [found[i] for i in wanted]
+
+
+def _promotion(row: Promotion) -> pricing.Promotion:
+    return pricing.Promotion(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        params=_PARAMS_FROM_STORED[row.kind](row.params),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        skus=None if row.skus is None else frozenset(row.skus),
+        priority=row.priority,
+        exclusive=row.exclusive,
+    )
+
+
+def _coupon(row: CouponTemplate) -> pricing.Coupon:
+    return pricing.Coupon(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        value=row.value,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        min_spend_fen=row.min_spend_fen,
+        cap_fen=row.cap_fen,
+        visibility=row.visibility,
+        skus=None if row.skus is None else frozenset(row.skus),
+    )
+
+
+def _link_ids(link_coupon_ids: Iterable[int | str]) -> list[int]:
+    ids: list[int] = []
+    for value in link_coupon_ids:
+        try:
+            ids.append(int(value))
+        except ValueError as exc:
+            raise Invalid(f"Unknown coupon {value}. 优惠券不存在。", code="unknown_coupon") from exc
+    return ids
+
+
+def price_quote(
+    session: Session,
+    *,
+    items: Sequence[QuoteItem],
+    coupon_ids: Sequence[int] = (),
+    at: datetime | None = None,
+    link_coupon_ids: Iterable[int | str] = (),
+) -> QuoteResult:
+    """Price a basket at ``at``: promotions open then, then ``coupon_ids`` in order.
+
+    ``link_coupon_ids`` are the coupons the shopper's share link carries (the links domain resolves
+    them): they unlock hidden coupons and are applied after the requested ones. Without them a hidden
+    coupon is refused with ``link_required``.
+    """
+    at = ensure_aware(at) if at is not None else utcnow()
+    products = _products(session, items)
+    linked = _link_ids(link_coupon_ids)
+    wanted = list(coupon_ids) + [i for i in dict.fromkeys(linked) if i not in coupon_ids]
+    coupons = _coupons(session, wanted)
+    basket_skus = {item.sku for item in items}
+    # Promotions that cannot touch this basket stay out of the refusals: they are not news to the shopper.
+    promotions = [
+        row
+        for row in repo.promotions_open_at(session, at)
+        if row.skus is None or basket_skus.intersection(row.skus)
+    ]
+    basket = pricing.price_basket(
+        lines=[pricing.BasketLine(item.sku, products[item.sku].price_fen, item.quantity) for item in items],
+        promotions=[_promotion(row) for row in promotions],
+        coupons=[_coupon(row) for row in coupons],
+        at=at,
+        link_coupon_ids=frozenset(linked),
+    )
+    snapshot = basket.to_snapshot()
+    return QuoteResult(response=_response(basket, snapshot, products, at), snapshot=snapshot, basket=basket)
+
+
+def _response(
+    basket: pricing.PricedBasket, snapshot: dict[str, Any], products: dict[str, Product], at: datetime
+) -> QuoteOut:
+    return QuoteOut(
+        at=at,
+        lines=[
+            QuoteLineOut(
+                index=line.index,
+                sku=line.sku,
+                title=products[line.sku].title,
+                quantity=line.quantity,
+                unit_price_fen=line.unit_price_fen,
+                list_fen=line.list_fen,
+                promotion_discount_fen=line.promotion_discount_fen,
+                coupon_discount_fen=line.coupon_discount_fen,
+                payable_fen=line.payable_fen,
+            )
+            for line in basket.lines
+        ],
+        list_total_fen=basket.list_total_fen,
+        promotion_discount_fen=basket.promotion_discount_fen,
+        coupon_discount_fen=basket.coupon_discount_fen,
+        payable_fen=basket.payable_fen,
+        applied=[AppliedOut.model_validate(offer) for offer in snapshot["applied"]],
+        refused=[RefusedOut.model_validate(offer) for offer in snapshot["refused"]],
+    )

@@ -1,0 +1,183 @@
+"""Queries of the offers domain: catalog, coupon templates, promotions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from neigou.offers.models import Brand, Category, CouponTemplate, Product, Promotion
+from neigou.offers.offer_rules import CouponVisibility
+
+# Far below every backend's bound-parameter limit, so an IN list never fails on a big file.
+CHUNK = 500
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterable[list[T]]:
+    """``values`` in slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def list_brands(session: Session) -> list[Brand]:
+    """Every brand, by name."""
+    return list(session.scalars(select(Brand).order_by(Brand.name, Brand.id)))
+
+
+def list_categories(session: Session) -> list[Category]:
+    """Every category, by name."""
+    return list(session.scalars(select(Category).order_by(Category.name, Category.id)))
+
+
+K = TypeVar("K", str, int)
+V = TypeVar("V", str, int)
+
+
+def _lookup(
+    session: Session, key: InstrumentedAttribute[K], value: InstrumentedAttribute[V], keys: Iterable[K | None]
+) -> dict[K, V]:
+    """``key → value`` for the rows whose key is in ``keys``: one query per chunk, never one per key."""
+    wanted = sorted({k for k in keys if k is not None})
+    found: dict[K, V] = {}
+    for part in chunks(wanted):
+        for found_key, found_value in session.execute(select(key, value).where(key.in_(part))):
+            found[found_key] = found_value
+    return found
+
+
+def brand_ids_by_code(session: Session, codes: Iterable[str | None]) -> dict[str, int]:
+    """Ids of the brands with these codes (unknown codes are left out)."""
+    return _lookup(session, Brand.code, Brand.id, codes)
+
+
+def category_ids_by_code(session: Session, codes: Iterable[str | None]) -> dict[str, int]:
+    """Ids of the categories with these codes (unknown codes are left out)."""
+    return _lookup(session, Category.code, Category.id, codes)
+
+
+def brand_codes(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Code of each of these brands by id."""
+    return _lookup(session, Brand.id, Brand.code, ids)
+
+
+def category_codes(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Code of each of these categories by id."""
+    return _lookup(session, Category.id, Category.code, ids)
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """What a product listing narrows to."""
+
+    q: str | None = None
+    sku: str | None = None
+    brand_id: int | None = None
+    category_id: int | None = None
+    active: bool | None = None
+
+
+def _filtered(query: Select[tuple[Product]], where: ProductFilter) -> Select[tuple[Product]]:
+    if where.q:
+        pattern = "%" + where.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(Product.title.ilike(pattern, escape="\\"), Product.sku.ilike(pattern, escape="\\"))
+        )
+    if where.sku is not None:
+        query = query.where(Product.sku == where.sku)
+    if where.brand_id is not None:
+        query = query.where(Product.brand_id == where.brand_id)
+    if where.category_id is not None:
+        query = query.where(Product.category_id == where.category_id)
+    if where.active is not None:
+        query = query.where(Product.active.is_(where.active))
+    return query
+
+
+def list_products(session: Session, where: ProductFilter, *, limit: int, offset: int) -> list[Product]:
+    """Products matching ``where``, oldest first."""
+    query = _filtered(select(Product), where).order_by(Product.id).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def count_products(session: Session, where: ProductFilter) -> int:
+    """How many products match ``where``."""
+    query = _filtered(select(Product), where).with_only_columns(func.count(Product.id))
+    return session.scalar(query) or 0
+
+
+def get_product(session: Session, product_id: int) -> Product | None:
+    """The product with this id."""
+    return session.get(Product, product_id)
+
+
+def products_by_sku(session: Session, skus: Iterable[str]) -> dict[str, Product]:
+    """The products with these skus (unknown skus are left out), in one query per chunk."""
+    wanted = sorted(set(skus))
+    found: dict[str, Product] = {}
+    for part in chunks(wanted):
+        found.update({p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(part)))})
+    return found
+
+
+def existing_skus(session: Session, skus: Iterable[str]) -> dict[str, int]:
+    """Id of each of these skus that exists."""
+    return _lookup(session, Product.sku, Product.id, skus)
+
+
+def list_coupons(
+    session: Session,
+    *,
+    visibility: CouponVisibility | None,
+    active_at: datetime | None,
+    limit: int,
+    offset: int,
+) -> list[CouponTemplate]:
+    """Coupon templates, newest first, narrowed by visibility and by being open at an instant."""
+    query = select(CouponTemplate).order_by(CouponTemplate.id.desc()).limit(limit).offset(offset)
+    if visibility is not None:
+        query = query.where(CouponTemplate.visibility == visibility)
+    if active_at is not None:
+        query = query.where(CouponTemplate.starts_at <= active_at, CouponTemplate.ends_at > active_at)
+    return list(session.scalars(query))
+
+
+def get_coupon(session: Session, coupon_id: int) -> CouponTemplate | None:
+    """The coupon template with this id."""
+    return session.get(CouponTemplate, coupon_id)
+
+
+def coupons_by_id(session: Session, ids: Iterable[int]) -> dict[int, CouponTemplate]:
+    """The coupon templates with these ids (unknown ids are left out)."""
+    wanted = sorted(set(ids))
+    found: dict[int, CouponTemplate] = {}
+    for part in chunks(wanted):
+        found.update(
+            {c.id: c for c in session.scalars(select(CouponTemplate).where(CouponTemplate.id.in_(part)))}
+        )
+    return found
+
+
+def list_promotions(
+    session: Session, *, active_at: datetime | None, limit: int, offset: int
+) -> list[Promotion]:
+    """Promotions, newest first, optionally only those open at an instant."""
+    query = select(Promotion).order_by(Promotion.id.desc()).limit(limit).offset(offset)
+    if active_at is not None:
+        query = query.where(Promotion.starts_at <= active_at, Promotion.ends_at > active_at)
+    return list(session.scalars(query))
+
+
+def promotions_open_at(session: Session, at: datetime) -> list[Promotion]:
+    """Every promotion whose window ``[starts_at, ends_at)`` holds ``at``."""
+    query = select(Promotion).where(Promotion.starts_at <= at, Promotion.ends_at > at).order_by(Promotion.id)
+    return list(session.scalars(query))
+
+
+def get_promotion(session: Session, promotion_id: int) -> Promotion | None:
+    """The promotion with this id."""
+    return session.get(Promotion, promotion_id)

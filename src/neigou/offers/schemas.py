@@ -1,0 +1,126 @@
+"""Request and response bodies of the catalog API: brands, categories, products, CSV imports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+Sku = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.\-]*$"),
+]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://\S+$")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# ¥100,000,000.00: far above any real price, far below integer overflow.
+MAX_FEN = 10_000_000_000
+PriceFen = Annotated[int, Field(ge=0, le=MAX_FEN, strict=True)]
+RateBp = Annotated[int, Field(ge=0, le=10_000, strict=True)]
+
+
+class BrandCreate(BaseModel):
+    """A merchant or brand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+    name: Name
+
+
+class BrandOut(BaseModel):
+    """A stored brand."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+
+
+class CategoryCreate(BrandCreate):
+    """A catalog category."""
+
+
+class CategoryOut(BrandOut):
+    """A stored category."""
+
+
+class ProductCreate(BaseModel):
+    """A new sku; brand and category are named by code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    title: Title
+    price_fen: PriceFen
+    commission_rate_bp: RateBp
+    image_url: Url | None = None
+    shop_url: Url | None = None
+    brand_code: Code | None = None
+    category_code: Code | None = None
+    active: bool = True
+
+
+class ProductUpdate(BaseModel):
+    """Fields to change; the sku never changes. Send ``null`` to clear an optional field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    price_fen: PriceFen | None = None
+    commission_rate_bp: RateBp | None = None
+    image_url: Url | None = None
+    shop_url: Url | None = None
+    brand_code: Code | None = None
+    category_code: Code | None = None
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> ProductUpdate:
+        cleared = [
+            name
+            for name in ("title", "price_fen", "commission_rate_bp", "active")
+            if name in self.model_fields_set and getattr(self, name) is None
+        ]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be cleared")
+        return self
+
+
+class ProductOut(BaseModel):
+    """A product as the API shows it."""
+
+    id: int
+    sku: str
+    title: str
+    price_fen: int
+    commission_rate_bp: int
+    image_url: str | None
+    shop_url: str | None
+    brand_code: str | None
+    category_code: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ImportRowError(BaseModel):
+    """Why one row of a CSV file was refused; ``row`` is the line number in the file (header = 1)."""
+
+    row: int
+    sku: str | None
+    field: str | None
+    code: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    """What an import did (or, in a dry run, would do)."""
+
+    rows: int
+    created: int
+    updated: int
+    dry_run: bool

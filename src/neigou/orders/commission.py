@@ -1,0 +1,130 @@
+"""Commission maths as pure code: who earns what on an order, and what a refund takes back.
+
+* The pool of a line is ``paid_fen × commission_rate_bp / 10^4``, or, where the sku has a fixed
+  commission, ``fixed_commission_fen × quantity`` (never more than the line paid).
+* The seller (level 1) earns their tier's ``share_bp`` of the pool; each upline (levels 2 … max_levels)
+  their own tier's ``override_bp``. Each amount is ``floor(paid_fen × rate_bp × bp / 10^8)`` per line
+  (``floor(pool × bp / 10^4)`` for a fixed pool), summed per member and level; the rest stays with the
+  platform.
+* An order attributed to nobody pays nothing. A self-purchase pays the seller nothing when the program
+  says so; the uplines still earn their override (they brought the buyer into the team).
+* After refunds totalling R of paid P, a commission of original amount A is worth
+  ``A − floor(A × R / P)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+BP = 10_000
+MAX_LEVELS = 3
+
+
+@dataclass(frozen=True)
+class Line:
+    """A paid line's commission terms."""
+
+    paid_fen: int
+    quantity: int
+    commission_rate_bp: int
+    fixed_commission_fen: int | None = None
+
+    @property
+    def pool_fen(self) -> int:
+        """The line's commission pool in whole fen (the exact pool may carry a fraction)."""
+        if self.fixed_commission_fen is not None:
+            return min(self.fixed_commission_fen * self.quantity, self.paid_fen)
+        return self.paid_fen * self.commission_rate_bp // BP
+
+    def share(self, bp: int) -> int:
+        """``floor(pool × bp)`` computed exactly, without rounding the pool first."""
+        if self.fixed_commission_fen is not None:
+            return self.pool_fen * bp // BP
+        return self.paid_fen * self.commission_rate_bp * bp // (BP * BP)
+
+
+@dataclass(frozen=True)
+class Earner:
+    """A member in the order's chain: level 1 is the seller, 2 and 3 their uplines."""
+
+    member_id: int
+    level: int
+    tier_code: str | None
+    bp: int
+
+
+@dataclass(frozen=True)
+class Earning:
+    """What one member earns at one level."""
+
+    member_id: int
+    level: int
+    tier_code: str | None
+    bp: int
+    amount_fen: int
+
+
+def earners(
+    *,
+    seller: tuple[int, str | None, int] | None,
+    uplines: Sequence[tuple[int, str | None, int]],
+    max_levels: int,
+    self_purchase: bool,
+    self_purchase_commission: bool,
+) -> list[Earner]:
+    """The chain that earns: (member, tier, share_bp) of the seller, (member, tier, override_bp) above."""
+    if seller is None:
+        return []
+    if not 1 <= max_levels <= MAX_LEVELS:
+        raise ValueError("max_levels must be 1-3")
+    chain: list[Earner] = []
+    if not (self_purchase and not self_purchase_commission):
+        chain.append(Earner(seller[0], 1, seller[1], seller[2]))
+    for level, (member_id, tier, bp) in enumerate(uplines[: max_levels - 1], start=2):
+        chain.append(Earner(member_id, level, tier, bp))
+    return chain
+
+
+def compute(lines: Sequence[Line], chain: Sequence[Earner]) -> list[Earning]:
+    """Per member and level, the sum of the per-line floors; zero amounts are left out."""
+    out: list[Earning] = []
+    for earner in chain:
+        if earner.bp < 0 or earner.bp > BP:
+            raise ValueError("bp must be 0-10000")
+        amount = sum(line.share(earner.bp) for line in lines)
+        if amount > 0:
+            out.append(Earning(earner.member_id, earner.level, earner.tier_code, earner.bp, amount))
+    return out
+
+
+def worth_after_refunds(amount_fen: int, refunded_fen: int, paid_fen: int) -> int:
+    """What a commission of ``amount_fen`` is worth after refunds of ``refunded_fen`` of ``paid_fen``."""
+    if not 0 <= refunded_fen <= paid_fen:
+        raise ValueError("refunds must lie between 0 and the paid amount")
+    if paid_fen == 0:
+        return amount_fen
+    return amount_fen - amount_fen * refunded_fen // paid_fen
+
+
+def reversal(amount_fen: int, reversed_fen: int, refunded_fen: int, paid_fen: int) -> int:
+    """What a refund bringing the total refunded to ``refunded_fen`` takes back now."""
+    return amount_fen - worth_after_refunds(amount_fen, refunded_fen, paid_fen) - reversed_fen
+
+
+def tier_at(periods: Sequence[tuple[datetime, str]], at: datetime, fallback: str | None) -> str | None:
+    """The tier held at ``at`` from (effective_from, tier) periods sorted oldest first.
+
+    An instant before the first period falls back to the first period's tier (the tier the member
+    joined with); a member without history keeps ``fallback``.
+    """
+    if not periods:
+        return fallback
+    current = periods[0][1]
+    for effective_from, tier in periods:
+        if effective_from <= at:
+            current = tier
+        else:
+            break
+    return current

@@ -1,0 +1,209 @@
+"""HTTP endpoints of orders, refunds, settlements, fixed sku commissions and integrations (``/api/v1``).
+
+Orders are addressed by the shop's ``external_id``, unique within a program. Calls that name an
+order take ``?program_id=``; without it the id must be unique across programs (else 409
+``ambiguous_external_id``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy import select
+
+from neigou.auth.dependencies import Operator, OperatorOrIntegration
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.deps import SessionDep
+from neigou.orders import integrations, service, settlement, sku_commissions
+from neigou.orders.models import Integration, OrderSource, WebhookDelivery
+from neigou.orders.schemas import (
+    CompleteBody,
+    DeliveryOut,
+    IntegrationBody,
+    IntegrationOut,
+    OrderBody,
+    OrderOut,
+    RefundBody,
+    RefundOut,
+    SettlementBody,
+    SettlementOut,
+    SkuCommissionBody,
+    SkuCommissionOut,
+)
+from neigou.orders.views import order_in, order_out, refund_out, settlement_out
+from neigou.programs.service import require_program
+
+router = APIRouter(tags=["orders"])
+ProgramQuery = Annotated[int | None, Query(description="the program the external id belongs to")]
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
+def create_order(
+    body: OrderBody,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OperatorOrIntegration,
+) -> OrderOut:
+    """Take a paid order: attribute, price, compute and post commission (200 with the stored order on a repeat)."""
+    order, created = service.take_order(
+        session,
+        data=order_in(body),
+        secret_key=request.app.state.settings.secret_key,
+        source=OrderSource.API,
+        actor=principal.actor,
+        now=utcnow(),
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return order_out(session, order)
+
+
+@router.get("/orders/{external_id}", response_model=OrderOut)
+def get_order(
+    external_id: str, session: SessionDep, _principal: OperatorOrIntegration, program_id: ProgramQuery = None
+) -> OrderOut:
+    """One order with its commission breakdown."""
+    return order_out(session, service.find_order(session, external_id=external_id, program_id=program_id))
+
+
+@router.post("/orders/{external_id}/complete", response_model=OrderOut)
+def complete_order(
+    external_id: str,
+    session: SessionDep,
+    principal: OperatorOrIntegration,
+    body: CompleteBody | None = None,
+    program_id: ProgramQuery = None,
+) -> OrderOut:
+    """The order completed: its commission freezes until the program's freeze ends."""
+    order = service.find_order(session, external_id=external_id, program_id=program_id, lock=True)
+    at = ensure_aware(body.at) if body and body.at else utcnow()
+    return order_out(session, service.complete(session, order=order, at=at, actor=principal.actor))
+
+
+@router.post("/orders/{external_id}/refunds", status_code=status.HTTP_201_CREATED, response_model=RefundOut)
+def refund_order(
+    *,
+    external_id: str,
+    body: RefundBody,
+    response: Response,
+    session: SessionDep,
+    principal: OperatorOrIntegration,
+    program_id: ProgramQuery = None,
+) -> RefundOut:
+    """A refund: commission is reversed exactly (200 with the stored refund on a repeat)."""
+    order = service.find_order(session, external_id=external_id, program_id=program_id, lock=True)
+    at = ensure_aware(body.at) if body.at else utcnow()
+    row, created = service.refund(
+        session,
+        order=order,
+        refund_id=body.refund_id,
+        amount_fen=body.amount_fen,
+        at=at,
+        actor=principal.actor,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return refund_out(row, order)
+
+
+@router.post(
+    "/programs/{program_id}/settlements", status_code=status.HTTP_201_CREATED, response_model=SettlementOut
+)
+def run_settlement(
+    program_id: int, session: SessionDep, principal: Operator, body: SettlementBody | None = None
+) -> SettlementOut:
+    """Release frozen commission whose freeze ended by ``as_of``."""
+    program = require_program(session, program_id)
+    as_of = ensure_aware(body.as_of) if body and body.as_of else utcnow()
+    return settlement_out(
+        settlement.settle(session, program=program, as_of=as_of, actor=principal.actor, now=utcnow())
+    )
+
+
+@router.put("/sku-commissions/{sku}", response_model=SkuCommissionOut)
+def put_sku_commission(
+    sku: str, body: SkuCommissionBody, session: SessionDep, principal: Operator
+) -> SkuCommissionOut:
+    """Set (or clear) a sku's fixed commission pool per unit; it overrides the product's rate."""
+    sku_commissions.set_fixed(
+        session, sku=sku, fen=body.fixed_commission_fen, actor=principal.actor, at=utcnow()
+    )
+    return SkuCommissionOut(sku=sku, fixed_commission_fen=body.fixed_commission_fen)
+
+
+@router.get("/sku-commissions", response_model=list[SkuCommissionOut])
+def list_sku_commissions(session: SessionDep, _principal: Operator) -> list[SkuCommissionOut]:
+    """Skus paid by a fixed commission."""
+    return [
+        SkuCommissionOut(sku=row.sku, fixed_commission_fen=row.fixed_commission_fen)
+        for row in sku_commissions.list_fixed(session)
+    ]
+
+
+def integration_out(row: Integration, *, secrets: bool = False) -> IntegrationOut:
+    """An integration; secrets only when just created."""
+    return IntegrationOut(
+        id=row.id,
+        program_id=row.program_id,
+        name=row.name,
+        outbound_url=row.outbound_url,
+        active=row.active,
+        created_at=row.created_at,
+        inbound_secret=row.inbound_secret if secrets else None,
+        outbound_secret=row.outbound_secret if secrets else None,
+    )
+
+
+@router.post(
+    "/programs/{program_id}/integrations", status_code=status.HTTP_201_CREATED, response_model=IntegrationOut
+)
+def create_integration(
+    program_id: int, body: IntegrationBody, session: SessionDep, principal: Operator
+) -> IntegrationOut:
+    """Register a shop feeding the program: the answer shows its webhook secrets, once."""
+    row = integrations.create(session, program_id=program_id, data=body, actor=principal.actor, at=utcnow())
+    return integration_out(row, secrets=True)
+
+
+@router.get("/programs/{program_id}/integrations", response_model=list[IntegrationOut])
+def list_integrations(program_id: int, session: SessionDep, _principal: Operator) -> list[IntegrationOut]:
+    """The program's integrations (without secrets)."""
+    require_program(session, program_id)
+    rows = session.scalars(
+        select(Integration).where(Integration.program_id == program_id).order_by(Integration.id)
+    )
+    return [integration_out(row) for row in rows]
+
+
+@router.get("/integrations/{integration_id}/deliveries", response_model=list[DeliveryOut])
+def list_deliveries(
+    integration_id: int,
+    session: SessionDep,
+    _principal: Operator,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DeliveryOut]:
+    """The delivery log of an integration's commission events, newest first."""
+    integrations.require(session, integration_id)
+    rows = session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.integration_id == integration_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    return [
+        DeliveryOut(
+            id=d.id,
+            event_id=d.event_id,
+            event_type=d.event_type,
+            status=d.status.value,
+            attempts=d.attempts,
+            last_http_status=d.last_http_status,
+            last_error=d.last_error,
+            next_attempt_at=d.next_attempt_at,
+            delivered_at=d.delivered_at,
+            created_at=d.created_at,
+        )
+        for d in rows
+    ]

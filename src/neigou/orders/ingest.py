@@ -1,0 +1,341 @@
+"""Order ingestion, set-based: a batch of orders (one for the API, thousands for a file) is checked,
+attributed, priced, paid commission and posted to the ledger in a few statements per batch.
+
+Idempotent on (program, external_id): an order stored before is returned and nothing is posted; an
+order inserted by a concurrent request meanwhile is skipped by ``ON CONFLICT DO NOTHING``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.kit.ids import keyed_hash
+from neigou.ledger import legs
+from neigou.ledger.bulk import insert_new, insert_rows
+from neigou.ledger.models import Account, PostingKind
+from neigou.ledger.service import Draft, draft, post_many
+from neigou.links.attribution import Basis
+from neigou.links.touches import attribute_order
+from neigou.orders import commission, lookups
+from neigou.orders.inputs import OrderIn, RowError, shape_error
+from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
+from neigou.orders.offer_snapshot import OfferBook
+from neigou.programs.models import Program, Tier
+
+
+@dataclass(frozen=True)
+class Taken:
+    """An order stored now (``created``) or found stored before."""
+
+    order_id: int
+    created: bool
+
+
+@dataclass
+class BatchResult:
+    """Per input order, in input order: what happened to it."""
+
+    results: list[Taken | RowError] = field(default_factory=list)
+
+    @property
+    def created(self) -> list[int]:
+        """Ids of the orders stored by this batch."""
+        return [r.order_id for r in self.results if isinstance(r, Taken) and r.created]
+
+    @property
+    def errors(self) -> list[RowError]:
+        """The orders refused."""
+        return [r for r in self.results if isinstance(r, RowError)]
+
+    @property
+    def duplicates(self) -> int:
+        """Orders that were stored before."""
+        return sum(1 for r in self.results if isinstance(r, Taken) and not r.created)
+
+
+@dataclass(frozen=True)
+class _Attributed:
+    member_id: int | None
+    group_id: int | None
+    basis: str
+    self_purchase: bool
+    coupon_id: int | None
+
+
+class _Batch:
+    """Everything looked up once for a batch."""
+
+    def __init__(self, session: Session, orders: Sequence[OrderIn], secret_key: str) -> None:
+        self.session = session
+        self.hashes = [keyed_hash(secret_key, o.customer_ref) for o in orders]
+        self.programs = lookups.programs(session, {o.program_id for o in orders})
+        self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
+        self.existing = lookups.existing_orders(session, [(o.program_id, o.external_id) for o in orders])
+        self.links = lookups.links(session, {o.link_code for o in orders if o.link_code})
+        keys = list(zip((o.program_id for o in orders), self.hashes, strict=True))
+        self.touched = lookups.customers_with_touches(
+            session, [k for k, o in zip(keys, orders, strict=True) if not o.link_code]
+        )
+        self.buyers = {(p, h): m for p, h, m in lookups.buyer_members(session, keys)}
+        self.tiers = lookups.tiers(session, self.programs.keys())
+
+    def attribute(self, order: OrderIn, ref_hash: str) -> _Attributed | RowError:
+        if order.link_code:
+            link = self.links.get(order.link_code)
+            if link is None or link.program_id != order.program_id:
+                return RowError(
+                    order.row,
+                    order.external_id,
+                    "unknown_link",
+                    f"Unknown share link {order.link_code!r}. 分享链接不存在。",
+                )
+            buyer = self.buyers.get((order.program_id, ref_hash))
+            return _Attributed(
+                link.member_id, link.group_id, Basis.ORDER_LINK.value, buyer == link.member_id, link.coupon_id
+            )
+        if (order.program_id, ref_hash) not in self.touched:
+            return _Attributed(None, None, Basis.NO_TOUCH.value, False, None)
+        found = attribute_order(
+            self.session,
+            program_id=order.program_id,
+            customer_ref_hash=ref_hash,
+            link_code=None,
+            ordered_at=order.paid_at,
+        )
+        return _Attributed(found.member_id, found.group_id, found.basis.value, found.self_purchase, None)
+
+    def check(self, order: OrderIn) -> RowError | None:
+        problem = shape_error(order)
+        if problem is not None:
+            return problem
+        if order.program_id not in self.programs:
+            return RowError(
+                order.row,
+                order.external_id,
+                "program_not_found",
+                f"Program {order.program_id} does not exist. 计划不存在。",
+            )
+        missing = sorted({i.sku for i in order.items} - self.products.keys())
+        if missing:
+            return RowError(
+                order.row,
+                order.external_id,
+                "unknown_sku",
+                f"Unknown sku {', '.join(missing)}. 商品编码不存在。",
+            )
+        return None
+
+
+def _chain(
+    program: Program,
+    *,
+    seller: int | None,
+    paid_at: datetime,
+    facts: dict[int, lookups.MemberFacts],
+    tiers: dict[tuple[int, str], Tier],
+    self_purchase: bool,
+) -> list[commission.Earner]:
+    def bp(member: int, attr: str) -> tuple[int, str | None, int]:
+        tier_code = facts[member].tier_at(paid_at) if member in facts else None
+        tier = tiers.get((program.id, tier_code or ""))
+        return member, tier_code, int(getattr(tier, attr)) if tier is not None else 0
+
+    if seller is None:
+        return []
+    uplines: list[tuple[int, str | None, int]] = []
+    current = facts[seller].inviter_id if seller in facts else None
+    while current is not None and len(uplines) < program.max_levels - 1:
+        uplines.append(bp(current, "override_bp"))
+        current = facts[current].inviter_id if current in facts else None
+    return commission.earners(
+        seller=bp(seller, "share_bp"),
+        uplines=uplines,
+        max_levels=program.max_levels,
+        self_purchase=self_purchase,
+        self_purchase_commission=program.self_purchase_commission,
+    )
+
+
+def _insert_orders(session: Session, rows: list[dict[str, object]]) -> dict[tuple[int, str], int]:
+    inserted = insert_new(session, Order, rows, unique=("program_id", "external_id"))
+    return {(int(p), str(e)): int(i) for p, e, i in inserted}
+
+
+def ingest(
+    session: Session, orders: Sequence[OrderIn], *, secret_key: str, source: OrderSource, now: datetime
+) -> BatchResult:
+    """Take a batch of paid orders; returns, per order, its id (new or stored) or why it was refused."""
+    batch = _Batch(session, orders, secret_key)
+    result = BatchResult()
+    pending: dict[int, tuple[OrderIn, str, _Attributed]] = {}
+    seen: dict[tuple[int, str], int] = {}
+    for index, (order, ref_hash) in enumerate(zip(orders, batch.hashes, strict=True)):
+        key = (order.program_id, order.external_id)
+        if key in batch.existing:
+            result.results.append(Taken(batch.existing[key], created=False))
+            continue
+        problem = batch.check(order)
+        if problem is not None:
+            result.results.append(problem)
+            continue
+        if key in seen:
+            result.results.append(Taken(0, created=False))  # the same order twice in one batch
+            continue
+        attributed = batch.attribute(order, ref_hash)
+        if isinstance(attributed, RowError):
+            result.results.append(attributed)
+            continue
+        result.results.append(Taken(0, created=False))  # filled in once inserted
+        seen[key] = index
+        pending[index] = (order, ref_hash, attributed)
+    if not pending:
+        _fill_duplicates(result, orders, seen, {}, batch)
+        return result
+    sellers = {a.member_id for _, _, a in pending.values() if a.member_id is not None}
+    depth = max((batch.programs[o.program_id].max_levels for o, _, _ in pending.values()), default=1) - 1
+    facts = lookups.member_facts(session, sellers, depth)
+    book = OfferBook(
+        session,
+        start=min(o.paid_at for o, _, _ in pending.values()),
+        end=max(o.paid_at for o, _, _ in pending.values()),
+        coupon_ids={a.coupon_id for _, _, a in pending.values() if a.coupon_id is not None},
+    )
+    earnings: dict[int, list[commission.Earning]] = {}
+    lines: dict[int, list[commission.Line]] = {}
+    rows: list[dict[str, object]] = []
+    prices = {sku: terms.price_fen for sku, terms in batch.products.items()}
+    for index, (order, ref_hash, attributed) in pending.items():
+        program = batch.programs[order.program_id]
+        lines[index] = [
+            commission.Line(
+                i.paid_fen,
+                i.quantity,
+                batch.products[i.sku].commission_rate_bp,
+                batch.products[i.sku].fixed_commission_fen,
+            )
+            for i in order.items
+        ]
+        chain = _chain(
+            program,
+            seller=attributed.member_id,
+            paid_at=order.paid_at,
+            facts=facts,
+            tiers=batch.tiers,
+            self_purchase=attributed.self_purchase,
+        )
+        earnings[index] = commission.compute(lines[index], chain)
+        rows.append(
+            {
+                "program_id": order.program_id,
+                "external_id": order.external_id,
+                "customer_ref_hash": ref_hash,
+                "link_code": order.link_code,
+                "member_id": attributed.member_id,
+                "group_id": attributed.group_id,
+                "attribution_basis": attributed.basis,
+                "self_purchase": attributed.self_purchase,
+                "paid_fen": sum(i.paid_fen for i in order.items),
+                "refunded_fen": 0,
+                "commission_fen": sum(e.amount_fen for e in earnings[index]),
+                "paid_at": order.paid_at,
+                "completed_at": None,
+                "commission_state": CommissionState.PENDING,
+                "settlement_id": None,
+                "pricing": book.snapshot(order.items, prices, order.paid_at, attributed.coupon_id),
+                "source": source,
+                "created_at": now,
+            }
+        )
+    inserted = _insert_orders(session, rows)
+    _write_children(session, pending=pending, inserted=inserted, lines=lines, earnings=earnings, batch=batch)
+    _fill_duplicates(result, orders, seen, inserted, batch)
+    return result
+
+
+def _write_children(
+    session: Session,
+    *,
+    pending: dict[int, tuple[OrderIn, str, _Attributed]],
+    inserted: dict[tuple[int, str], int],
+    lines: dict[int, list[commission.Line]],
+    earnings: dict[int, list[commission.Earning]],
+    batch: _Batch,
+) -> None:
+    line_rows: list[dict[str, object]] = []
+    commission_rows: list[dict[str, object]] = []
+    drafts: list[Draft] = []
+    for index, (order, _, _) in pending.items():
+        order_id = inserted.get((order.program_id, order.external_id))
+        if order_id is None:
+            continue  # a concurrent request stored it first
+        for number, (item, line) in enumerate(zip(order.items, lines[index], strict=True), start=1):
+            line_rows.append(
+                {
+                    "order_id": order_id,
+                    "line_no": number,
+                    "sku": item.sku,
+                    "quantity": item.quantity,
+                    "list_fen": batch.products[item.sku].price_fen * item.quantity,
+                    "paid_fen": item.paid_fen,
+                    "commission_rate_bp": line.commission_rate_bp,
+                    "fixed_commission_fen": line.fixed_commission_fen,
+                    "pool_fen": line.pool_fen,
+                }
+            )
+        for e in earnings[index]:
+            commission_rows.append(
+                {
+                    "order_id": order_id,
+                    "program_id": order.program_id,
+                    "member_id": e.member_id,
+                    "level": e.level,
+                    "tier_code": e.tier_code,
+                    "bp": e.bp,
+                    "amount_fen": e.amount_fen,
+                    "reversed_fen": 0,
+                }
+            )
+        per_member: dict[int, int] = {}
+        for e in earnings[index]:
+            per_member[e.member_id] = per_member.get(e.member_id, 0) + e.amount_fen
+        if per_member:
+            drafts.append(
+                draft(
+                    program_id=order.program_id,
+                    kind=PostingKind.COMMISSION_EARNED,
+                    key=f"order:{order_id}:earned",
+                    source="order",
+                    source_id=order_id,
+                    at=order.paid_at,
+                    legs=legs.earned(per_member, to=Account.PENDING, expense=Account.COMMISSION_EXPENSE),
+                    memo=order.external_id,
+                )
+            )
+    if line_rows:
+        insert_rows(session, OrderLine, line_rows)
+    if commission_rows:
+        insert_rows(session, Commission, commission_rows)
+    post_many(session, drafts)
+
+
+def _fill_duplicates(
+    result: BatchResult,
+    orders: Sequence[OrderIn],
+    seen: dict[tuple[int, str], int],
+    inserted: dict[tuple[int, str], int],
+    batch: _Batch,
+) -> None:
+    late = [k for k in seen if k not in inserted]
+    stored = lookups.existing_orders(batch.session, late) if late else {}
+    for index, entry in enumerate(result.results):
+        if not isinstance(entry, Taken) or entry.order_id:
+            continue
+        key = (orders[index].program_id, orders[index].external_id)
+        if key in inserted and seen.get(key) == index:
+            result.results[index] = Taken(inserted[key], created=True)
+        else:
+            result.results[index] = Taken(inserted.get(key) or stored[key], created=False)

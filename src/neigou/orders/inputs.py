@@ -1,0 +1,87 @@
+"""Orders as they come in (API, webhook, file), checked before anything is looked up or written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+MAX_ITEMS = 200
+MAX_LINE_FEN = 10_000_000_000
+
+
+@dataclass(frozen=True)
+class ItemIn:
+    """``quantity`` units of ``sku`` for which the shopper paid ``paid_fen`` in all."""
+
+    sku: str
+    quantity: int
+    paid_fen: int
+
+
+@dataclass(frozen=True)
+class OrderIn:
+    """A paid order reported by the shop; ``row`` is its line in an import file (0 for the API)."""
+
+    external_id: str
+    program_id: int
+    customer_ref: str
+    link_code: str | None
+    items: tuple[ItemIn, ...]
+    paid_at: datetime
+    total_fen: int | None = None
+    row: int = 0
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one order was not taken: a stable code and a sentence in English and Chinese."""
+
+    row: int
+    external_id: str
+    code: str
+    message: str
+
+
+def _item_error(order: OrderIn) -> tuple[str, str] | None:
+    for item in order.items:
+        if item.quantity < 1:
+            return "invalid_quantity", f"Quantity of {item.sku} must be at least 1. 数量至少为 1。"
+        if item.paid_fen < 0 or item.paid_fen > MAX_LINE_FEN:
+            return "invalid_amount", f"paid_fen of {item.sku} must be 0 or more. 支付金额不能为负。"
+    if order.total_fen is not None and order.total_fen != sum(i.paid_fen for i in order.items):
+        return (
+            "inconsistent_amounts",
+            f"total_fen {order.total_fen} is not the sum of the lines' paid_fen. 订单总额与各行之和不符。",
+        )
+    return None
+
+
+def shape_error(order: OrderIn) -> RowError | None:
+    """The first thing wrong with an order on its face (no lookups), or None."""
+    checks: list[tuple[bool, str, str]] = [
+        (
+            not order.external_id or len(order.external_id) > 64,
+            "invalid_external_id",
+            "external_id must have 1-64 characters. 外部订单号无效。",
+        ),
+        (
+            not order.customer_ref or len(order.customer_ref) > 128,
+            "invalid_customer_ref",
+            "customer_ref must have 1-128 characters. 顾客标识无效。",
+        ),
+        (
+            order.paid_at.tzinfo is None or order.paid_at.utcoffset() is None,
+            "naive_datetime",
+            "paid_at must carry a time zone. 支付时间必须带时区。",
+        ),
+        (
+            not order.items or len(order.items) > MAX_ITEMS,
+            "invalid_items",
+            f"An order has 1-{MAX_ITEMS} items. 订单行数无效。",
+        ),
+    ]
+    for failed, code, message in checks:
+        if failed:
+            return RowError(order.row, order.external_id, code, message)
+    item = _item_error(order)
+    return None if item is None else RowError(order.row, order.external_id, *item)

@@ -1,0 +1,159 @@
+"""Integrations (shops) and the orders they send as signed webhooks."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Conflict, Invalid, NotFound, Unauthorized
+from neigou.kit.jobs import job
+from neigou.orders import signing
+from neigou.orders.models import Integration, WebhookReceipt
+from neigou.orders.schemas import CompleteBody, IntegrationBody, OrderBody, RefundBody
+from neigou.programs.service import require_program
+
+
+def create(
+    session: Session, *, program_id: int, data: IntegrationBody, actor: Actor, at: datetime
+) -> Integration:
+    """Register a shop for a program, with fresh inbound and outbound secrets."""
+    require_program(session, program_id)
+    row = Integration(
+        program_id=program_id,
+        name=data.name,
+        inbound_secret=f"whsec_{secrets.token_urlsafe(32)}",
+        outbound_url=data.outbound_url,
+        outbound_secret=f"whsec_{secrets.token_urlsafe(32)}",
+        active=True,
+        created_at=at,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="integration.create",
+        entity="integration",
+        entity_id=row.id,
+        after={"program_id": row.program_id, "name": row.name, "outbound_url": row.outbound_url},
+        at=at,
+    )
+    return row
+
+
+def require(session: Session, integration_id: int) -> Integration:
+    """The integration or a 404."""
+    row = session.get(Integration, integration_id)
+    if row is None:
+        raise NotFound(
+            f"Integration {integration_id} does not exist. 对接方不存在。", code="integration_not_found"
+        )
+    return row
+
+
+def actor_of(integration: Integration) -> Actor:
+    """An integration as recorded in the audit log."""
+    return Actor(kind="integration", ref=f"integration:{integration.id}", label=integration.name)
+
+
+class Envelope(BaseModel):
+    """A webhook: ``type`` is order.paid, order.completed or order.refunded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    data: dict[str, Any]
+
+
+M = TypeVar("M", bound=BaseModel)
+PAID, COMPLETED, REFUNDED = "order.paid", "order.completed", "order.refunded"
+
+
+def verified(
+    session: Session,
+    *,
+    integration_id: int,
+    timestamp: str | None,
+    signed: str | None,
+    body: bytes,
+    now: datetime,
+) -> tuple[Integration, Envelope]:
+    """Check the signature, the clock and replays, then parse the envelope."""
+    integration = session.get(Integration, integration_id)
+    if integration is None or not integration.active:
+        raise Unauthorized("Unknown integration. 对接方不存在或已停用。", code="bad_signature")
+    outcome = signing.verify(
+        integration.inbound_secret, timestamp=timestamp, signed=signed, body=body, now=now
+    )
+    if outcome[0] == "error":
+        messages = {
+            "missing_signature": "Send X-Neigou-Timestamp and X-Neigou-Signature. 缺少签名。",
+            "stale_timestamp": "The timestamp is outside the 5-minute window. 时间戳超出允许范围。",
+            "bad_signature": "The signature does not match. 签名不匹配。",
+        }
+        raise Unauthorized(messages[outcome[1]], code=outcome[1])
+    try:
+        with session.begin_nested():
+            session.add(WebhookReceipt(integration_id=integration.id, signature=outcome[1], received_at=now))
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "This webhook was delivered before. 重复投递的回调。", code="webhook_replayed"
+        ) from exc
+    try:
+        envelope = Envelope.model_validate(json.loads(body))
+    except (ValueError, ValidationError) as exc:
+        raise Invalid(
+            "The body is not a webhook envelope. 回调内容格式错误。", code="validation_error"
+        ) from exc
+    if envelope.type not in (PAID, COMPLETED, REFUNDED):
+        raise Invalid(f"Unknown event type {envelope.type!r}. 未知事件类型。", code="unknown_event")
+    return integration, envelope
+
+
+def parse_order(integration: Integration, data: dict[str, Any]) -> OrderBody:
+    """An order.paid payload, bound to the integration's program."""
+    payload = {"program_id": integration.program_id, **data}
+    body = _validated(OrderBody, payload)
+    if body.program_id != integration.program_id:
+        raise Invalid("This integration feeds another program. 对接方不属于该计划。", code="other_program")
+    return body
+
+
+def parse_complete(data: dict[str, Any]) -> tuple[str, CompleteBody]:
+    """An order.completed payload: the external id and the completion time."""
+    external_id = str(data.get("external_id", ""))
+    return external_id, _validated(CompleteBody, {k: v for k, v in data.items() if k != "external_id"})
+
+
+def parse_refund(data: dict[str, Any]) -> tuple[str, RefundBody]:
+    """An order.refunded payload: the external id and the refund."""
+    external_id = str(data.get("external_id", ""))
+    return external_id, _validated(RefundBody, {k: v for k, v in data.items() if k != "external_id"})
+
+
+def _validated(model: type[M], payload: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        raise Invalid(f"Invalid fields: {fields}. 字段无效。", code="validation_error") from exc
+
+
+@job("orders.purge_webhook_receipts", cron={"minute": "41", "hour": "4"})
+def purge_receipts(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Forget signatures older than the tolerance window: a replay that old fails on its timestamp."""
+    session.execute(
+        delete(WebhookReceipt).where(
+            WebhookReceipt.received_at < at - timedelta(seconds=2 * signing.TOLERANCE_SECONDS)
+        )
+    )

@@ -1,0 +1,157 @@
+"""Set-based look-ups for a batch of orders: one query per chunk, never one per order."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from neigou.links.models import Binding, ShareLink, Touch
+from neigou.offers.models import Product
+from neigou.offers.repository import chunks
+from neigou.orders.commission import tier_at
+from neigou.orders.models import Order, SkuCommission
+from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
+
+
+def programs(session: Session, ids: Iterable[int]) -> dict[int, Program]:
+    """The programs with these ids."""
+    wanted = sorted(set(ids))
+    return {p.id: p for p in session.scalars(select(Program).where(Program.id.in_(wanted)))} if wanted else {}
+
+
+def tiers(session: Session, program_ids: Collection[int]) -> dict[tuple[int, str], Tier]:
+    """Every tier of these programs by (program, code)."""
+    if not program_ids:
+        return {}
+    rows = session.scalars(select(Tier).where(Tier.program_id.in_(sorted(program_ids))))
+    return {(t.program_id, t.code): t for t in rows}
+
+
+@dataclass(frozen=True)
+class ProductTerms:
+    """What a sku pays in commission: its rate, or a fixed pool per unit."""
+
+    sku: str
+    price_fen: int
+    commission_rate_bp: int
+    fixed_commission_fen: int | None
+
+
+def product_terms(session: Session, skus: Iterable[str]) -> dict[str, ProductTerms]:
+    """Commission terms of these skus (unknown skus are left out)."""
+    wanted = sorted(set(skus))
+    found: dict[str, ProductTerms] = {}
+    for part in chunks(wanted):
+        rows = session.execute(
+            select(
+                Product.sku, Product.price_fen, Product.commission_rate_bp, SkuCommission.fixed_commission_fen
+            )
+            .outerjoin(SkuCommission, SkuCommission.sku == Product.sku)
+            .where(Product.sku.in_(part))
+        )
+        for sku, price, rate, fixed in rows:
+            found[sku] = ProductTerms(sku, int(price), int(rate), None if fixed is None else int(fixed))
+    return found
+
+
+def existing_orders(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """Ids of the orders already stored under these (program, external_id) keys."""
+    wanted = sorted(set(keys))
+    found: dict[tuple[int, str], int] = {}
+    for part in chunks(wanted):
+        rows = session.execute(
+            select(Order.program_id, Order.external_id, Order.id).where(
+                tuple_(Order.program_id, Order.external_id).in_(part)
+            )
+        )
+        found.update({(int(p), e): int(i) for p, e, i in rows})
+    return found
+
+
+def links(session: Session, codes: Iterable[str]) -> dict[str, ShareLink]:
+    """Share links by code."""
+    wanted = sorted(set(codes))
+    found: dict[str, ShareLink] = {}
+    for part in chunks(wanted):
+        found.update(
+            {link.code: link for link in session.scalars(select(ShareLink).where(ShareLink.code.in_(part)))}
+        )
+    return found
+
+
+def customers_with_touches(session: Session, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which (program, customer hash) pairs have any touch or binding: only they can be attributed."""
+    wanted = sorted(set(keys))
+    found: set[tuple[int, str]] = set()
+    for part in chunks(wanted):
+        for model in (Touch, Binding):
+            rows = session.execute(
+                select(model.program_id, model.customer_ref_hash)
+                .where(tuple_(model.program_id, model.customer_ref_hash).in_(part))
+                .distinct()
+            )
+            found.update((int(p), h) for p, h in rows)
+    return found
+
+
+def buyer_members(session: Session, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str, int]]:
+    """(program, customer hash, member) for buyers who are members themselves (self-purchase)."""
+    wanted = sorted(set(keys))
+    found: set[tuple[int, str, int]] = set()
+    for part in chunks(wanted):
+        rows = session.execute(
+            select(Member.program_id, Member.customer_ref_hash, Member.id).where(
+                tuple_(Member.program_id, Member.customer_ref_hash).in_(part)
+            )
+        )
+        found.update((int(p), str(h), int(m)) for p, h, m in rows)
+    return found
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What commission needs of a member: inviter, current tier and dated tier history."""
+
+    member_id: int
+    inviter_id: int | None
+    tier_code: str | None
+    periods: tuple[tuple[datetime, str], ...]
+
+    def tier_at(self, at: datetime) -> str | None:
+        """The tier held at ``at``."""
+        return tier_at(self.periods, at, self.tier_code)
+
+
+def member_facts(session: Session, seller_ids: Iterable[int], depth: int) -> dict[int, MemberFacts]:
+    """The sellers and their uplines ``depth`` levels up, with tier histories: one query per level."""
+    members: dict[int, tuple[int | None, str | None]] = {}
+    frontier = sorted(set(seller_ids))
+    for _ in range(depth + 1):
+        frontier = [m for m in frontier if m not in members]
+        if not frontier:
+            break
+        found: list[int] = []
+        for part in chunks(frontier):
+            for member_id, inviter_id, tier in session.execute(
+                select(Member.id, Member.inviter_id, Member.tier_code).where(Member.id.in_(part))
+            ):
+                members[int(member_id)] = (inviter_id, tier)
+                if inviter_id is not None:
+                    found.append(int(inviter_id))
+        frontier = sorted(set(found))
+    periods: dict[int, list[tuple[datetime, str]]] = {}
+    for part in chunks(sorted(members)):
+        rows = session.execute(
+            select(MemberTierPeriod.member_id, MemberTierPeriod.effective_from, MemberTierPeriod.tier_code)
+            .where(MemberTierPeriod.member_id.in_(part))
+            .order_by(MemberTierPeriod.member_id, MemberTierPeriod.effective_from, MemberTierPeriod.id)
+        )
+        for member_id, effective_from, tier in rows:
+            periods.setdefault(int(member_id), []).append((effective_from, tier))
+    return {
+        m: MemberFacts(m, inviter, tier, tuple(periods.get(m, ()))) for m, (inviter, tier) in members.items()
+    }

@@ -1,0 +1,239 @@
+"""Orders reported by the shop, their priced lines, the commission they pay, refunds and settlements."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from neigou.kit.db import Base, JSONType, UTCDateTime, str_enum
+from neigou.programs.models import BigId
+
+
+class CommissionState(enum.StrEnum):
+    """Where an order's commission sits: pending (paid), frozen (completed), available (released)."""
+
+    PENDING = "pending"
+    FROZEN = "frozen"
+    AVAILABLE = "available"
+
+
+class OrderSource(enum.StrEnum):
+    """How the order reached us."""
+
+    API = "api"
+    WEBHOOK = "webhook"
+    IMPORT = "import"
+
+
+class Order(Base):
+    """A paid order; ``external_id`` is the shop's id, unique within a program."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("program_id", "external_id"),
+        Index("ix_orders_member_paid", "member_id", "paid_at"),
+        Index("ix_orders_program_state", "program_id", "commission_state", "completed_at"),
+        CheckConstraint("paid_fen >= 0 AND refunded_fen >= 0 AND refunded_fen <= paid_fen", name="amounts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    customer_ref_hash: Mapped[str] = mapped_column(String(64))
+    link_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    group_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attribution_basis: Mapped[str] = mapped_column(String(20))
+    self_purchase: Mapped[bool] = mapped_column(Boolean, default=False)
+    paid_fen: Mapped[int] = mapped_column(BigInteger)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    commission_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    commission_state: Mapped[CommissionState] = mapped_column(str_enum(CommissionState))
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), nullable=True)
+    # The quote at paid_at: applied promotions and coupons with their terms as they stood.
+    pricing: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    source: Mapped[OrderSource] = mapped_column(str_enum(OrderSource))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OrderLine(Base):
+    """A priced line as paid, with the product's commission terms at the time."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    list_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_fen: Mapped[int] = mapped_column(BigInteger)
+    commission_rate_bp: Mapped[int] = mapped_column(Integer)
+    fixed_commission_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    pool_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class Commission(Base):
+    """What one member earns on one order at one level; ``reversed_fen`` grows with refunds."""
+
+    __tablename__ = "commissions"
+    __table_args__ = (
+        UniqueConstraint("order_id", "member_id", "level"),
+        Index("ix_commissions_member_id", "member_id"),
+        CheckConstraint("reversed_fen >= 0 AND reversed_fen <= amount_fen", name="reversed_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    tier_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    bp: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reversed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Refund(Base):
+    """A refund the shop reported; ``refund_id`` is unique within a program."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        UniqueConstraint("program_id", "refund_id"),
+        CheckConstraint("amount_fen > 0", name="positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    refund_id: Mapped[str] = mapped_column(String(64))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reversed_fen: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Settlement(Base):
+    """One release run: frozen commission whose freeze ended by ``as_of`` became available."""
+
+    __tablename__ = "settlements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    orders: Mapped[int] = mapped_column(Integer)
+    released_fen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Integration(Base):
+    """A shop feeding a program: signs its order webhooks and receives our commission events."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # HMAC needs the secret itself, so it is stored; it is shown once and never listed.
+    inbound_secret: Mapped[str] = mapped_column(String(100))
+    outbound_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    outbound_secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookReceipt(Base):
+    """An inbound webhook's signature, kept for the tolerance window so a replay is refused."""
+
+    __tablename__ = "webhook_receipts"
+    __table_args__ = (UniqueConstraint("integration_id", "signature"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    signature: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DeliveryStatus(enum.StrEnum):
+    """An outbound event: waiting for (another) attempt, delivered, or given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(Base):
+    """One commission event for one integration, with its attempts so far."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebhookAttempt(Base):
+    """The delivery log: every attempt and what the receiver answered."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(String(500))
+
+
+class ImportCheckpoint(Base):
+    """How far a batch import of one file got: resuming skips what was committed."""
+
+    __tablename__ = "order_import_checkpoints"
+
+    file_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(300))
+    rows_done: Mapped[int] = mapped_column(BigInteger)
+    imported: Mapped[int] = mapped_column(BigInteger)
+    duplicates: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SkuCommission(Base):
+    """A fixed commission pool per unit of a sku, which overrides the product's rate where set."""
+
+    __tablename__ = "sku_commissions"
+    __table_args__ = (CheckConstraint("fixed_commission_fen >= 0", name="not_negative"),)
+
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), primary_key=True)
+    fixed_commission_fen: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,61 @@
+"""The offers an order was priced with, snapshotted from the pricing engine at the order's paid_at.
+
+Promotions and the link's coupons are loaded once per batch and priced in memory, so a file of a
+million orders costs a handful of queries here, not one per order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neigou.offers import pricing
+from neigou.offers import repository as offers
+from neigou.offers.models import Promotion
+from neigou.offers.quotes import _coupon, _promotion  # the offers domain's own row → rule mapping
+from neigou.orders.inputs import ItemIn
+
+
+class OfferBook:
+    """Promotions open during a batch's time span, and the coupons its links carry."""
+
+    def __init__(
+        self, session: Session, *, start: datetime, end: datetime, coupon_ids: Iterable[int]
+    ) -> None:
+        rows = session.scalars(
+            select(Promotion)
+            .where(Promotion.starts_at <= end, Promotion.ends_at > start)
+            .order_by(Promotion.id)
+        )
+        self.promotions = [(row.skus, _promotion(row)) for row in rows]
+        self.coupons = {cid: _coupon(row) for cid, row in offers.coupons_by_id(session, coupon_ids).items()}
+
+    def snapshot(
+        self, items: Sequence[ItemIn], prices: dict[str, int], at: datetime, link_coupon_id: int | None
+    ) -> dict[str, object]:
+        """What the basket cost at ``at`` with the promotions then open and the link's coupon."""
+        skus = {item.sku for item in items}
+        open_now = [
+            promo
+            for scope, promo in self.promotions
+            if promo.starts_at <= at < promo.ends_at and (scope is None or skus.intersection(scope))
+        ]
+        coupon = self.coupons.get(link_coupon_id) if link_coupon_id is not None else None
+        basket = pricing.price_basket(
+            lines=[pricing.BasketLine(item.sku, prices[item.sku], item.quantity) for item in items],
+            promotions=open_now,
+            coupons=[coupon] if coupon is not None else [],
+            at=at,
+            link_coupon_ids=frozenset({coupon.id}) if coupon is not None else frozenset(),
+        )
+        return {
+            "quoted_at": at.isoformat(),
+            "list_total_fen": basket.list_total_fen,
+            "promotion_discount_fen": basket.promotion_discount_fen,
+            "coupon_discount_fen": basket.coupon_discount_fen,
+            "payable_fen": basket.payable_fen,
+            "applied": [offer.to_snapshot() for offer in basket.applied],
+        }

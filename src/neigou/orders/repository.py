@@ -1,0 +1,55 @@
+"""Queries of orders for listings: pages of orders with their members, refunds, settlements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neigou.offers.repository import chunks
+from neigou.orders.models import Order, Refund
+from neigou.programs.models import Member
+
+
+def list_orders(
+    session: Session,
+    *,
+    program_id: int | None = None,
+    member_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Order]:
+    """Orders, newest paid first."""
+    query = select(Order).order_by(Order.paid_at.desc(), Order.id.desc()).limit(limit).offset(offset)
+    if program_id is not None:
+        query = query.where(Order.program_id == program_id)
+    if member_id is not None:
+        query = query.where(Order.member_id == member_id)
+    return list(session.scalars(query))
+
+
+def count_orders(session: Session, *, program_id: int | None = None) -> int:
+    """How many orders (of a program)."""
+    query = select(func.count(Order.id))
+    if program_id is not None:
+        query = query.where(Order.program_id == program_id)
+    return int(session.scalar(query) or 0)
+
+
+def refunds_of(session: Session, order_id: int) -> list[Refund]:
+    """An order's refunds, oldest first."""
+    return list(
+        session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.at, Refund.id))
+    )
+
+
+def member_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Names of these members."""
+    wanted = sorted({i for i in ids if i is not None})
+    names: dict[int, str] = {}
+    for part in chunks(wanted):
+        names.update(
+            {int(i): n for i, n in session.execute(select(Member.id, Member.name).where(Member.id.in_(part)))}
+        )
+    return names

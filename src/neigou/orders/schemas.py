@@ -1,0 +1,182 @@
+"""Request and response bodies of orders, refunds, settlements and integrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
+
+
+class ItemBody(BaseModel):
+    """A paid line: ``paid_fen`` is what the shopper paid for all ``quantity`` units."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    paid_fen: Fen
+
+
+class OrderBody(BaseModel):
+    """A paid order; ``total_fen``, when sent, must equal the sum of the lines."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    external_id: ExternalId
+    program_id: int
+    customer_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    link_code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
+    items: Annotated[list[ItemBody], Field(min_length=1, max_length=200)]
+    paid_at: AwareDatetime
+    total_fen: Fen | None = None
+
+
+class CompleteBody(BaseModel):
+    """When the order completed (default now)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime | None = None
+
+
+class RefundBody(BaseModel):
+    """A refund; ``refund_id`` is the shop's id, unique within the program."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    refund_id: ExternalId
+    amount_fen: Annotated[int, Field(gt=0, le=10_000_000_000, strict=True)]
+    at: AwareDatetime | None = None
+
+
+class CommissionOut(BaseModel):
+    """What one member earns on the order at one level."""
+
+    member_id: int
+    level: int
+    amount_fen: int
+    reversed_fen: int
+    tier: str | None
+    bp: int
+
+
+class LineOut(BaseModel):
+    """A stored line."""
+
+    sku: str
+    quantity: int
+    list_fen: int
+    paid_fen: int
+    commission_rate_bp: int
+    fixed_commission_fen: int | None
+    pool_fen: int
+
+
+class OrderOut(BaseModel):
+    """An order with its commission breakdown."""
+
+    id: int
+    external_id: str
+    program_id: int
+    member_id: int | None
+    group_id: int | None
+    attribution: str
+    self_purchase: bool
+    paid_fen: int
+    refunded_fen: int
+    commission_fen: int
+    commission_state: str
+    paid_at: datetime
+    completed_at: datetime | None
+    commissions: list[CommissionOut]
+    lines: list[LineOut]
+    pricing: dict[str, Any]
+
+
+class RefundOut(BaseModel):
+    """A stored refund and what it took back."""
+
+    id: int
+    refund_id: str
+    order_id: int
+    external_id: str
+    amount_fen: int
+    reversed_fen: int
+    refunded_fen: int
+    at: datetime
+
+
+class SettlementBody(BaseModel):
+    """Release what finished its freeze by ``as_of`` (default now)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: AwareDatetime | None = None
+
+
+class SettlementOut(BaseModel):
+    """A release run."""
+
+    id: int
+    program_id: int
+    as_of: datetime
+    orders: int
+    released_fen: int
+
+
+class SkuCommissionBody(BaseModel):
+    """A fixed commission pool per unit; null goes back to the product's rate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fixed_commission_fen: Fen | None
+
+
+class SkuCommissionOut(BaseModel):
+    """A sku's fixed commission."""
+
+    sku: str
+    fixed_commission_fen: int | None
+
+
+class IntegrationBody(BaseModel):
+    """A shop feeding a program; ``outbound_url`` receives our signed commission events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    outbound_url: Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://\S+$")] | None = None
+
+
+class IntegrationOut(BaseModel):
+    """An integration; the secrets appear only in the answer that created it."""
+
+    id: int
+    program_id: int
+    name: str
+    outbound_url: str | None
+    active: bool
+    created_at: datetime
+    inbound_secret: str | None = None
+    outbound_secret: str | None = None
+
+
+class DeliveryOut(BaseModel):
+    """An outbound event and how its delivery went."""
+
+    id: int
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_http_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,218 @@
+"""One order's life after it is paid: taken in, completed, refunded — each posted to the ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
+from neigou.ledger import legs
+from neigou.ledger.models import Account, PostingKind
+from neigou.ledger.service import draft, post
+from neigou.orders import commission, events
+from neigou.orders.ingest import ingest
+from neigou.orders.inputs import OrderIn, RowError
+from neigou.orders.models import Commission, CommissionState, Order, OrderSource, Refund
+
+STATE_ACCOUNT = {
+    CommissionState.PENDING: Account.PENDING,
+    CommissionState.FROZEN: Account.FROZEN,
+    CommissionState.AVAILABLE: Account.AVAILABLE,
+}
+
+
+def _problem(error: RowError) -> ProblemError:
+    if error.code == "program_not_found":
+        return NotFound(error.message, code=error.code)
+    return Invalid(error.message, code=error.code)
+
+
+def take_order(
+    session: Session, *, data: OrderIn, secret_key: str, source: OrderSource, actor: Actor, now: datetime
+) -> tuple[Order, bool]:
+    """Store a paid order and post its commission; the same external_id again returns the stored order."""
+    outcome = ingest(session, [data], secret_key=secret_key, source=source, now=now).results[0]
+    if isinstance(outcome, RowError):
+        raise _problem(outcome)
+    order = session.get(Order, outcome.order_id)
+    if order is None:  # pragma: no cover - the id was just returned
+        raise NotFound("The order vanished. 订单不存在。", code="order_not_found")
+    if outcome.created:
+        audit.record(
+            session,
+            actor=actor,
+            action="order.create",
+            entity="order",
+            entity_id=order.id,
+            after={
+                "external_id": order.external_id,
+                "paid_fen": order.paid_fen,
+                "member_id": order.member_id,
+                "commission_fen": order.commission_fen,
+            },
+            at=now,
+        )
+        events.order_event(session, order, "commission.earned", commissions(session, order.id), at=now)
+    return order, outcome.created
+
+
+def find_order(session: Session, *, external_id: str, program_id: int | None, lock: bool = False) -> Order:
+    """The order with this external id (in this program, when given); ambiguity is refused."""
+    query = select(Order.id).where(Order.external_id == external_id).limit(2)
+    if program_id is not None:
+        query = query.where(Order.program_id == program_id)
+    ids = list(session.scalars(query))
+    if not ids:
+        raise NotFound(f"Order {external_id!r} does not exist. 订单不存在。", code="order_not_found")
+    if len(ids) > 1:
+        raise Conflict(
+            f"Order {external_id!r} exists in several programs: pass program_id. 多个计划存在该订单号，请指定 program_id。",
+            code="ambiguous_external_id",
+        )
+    order = session.scalar(
+        select(Order).where(Order.id == ids[0]).with_for_update()
+        if lock
+        else select(Order).where(Order.id == ids[0])
+    )
+    assert order is not None
+    return order
+
+
+def commissions(session: Session, order_id: int, *, lock: bool = False) -> list[Commission]:
+    """An order's commissions by level."""
+    query = (
+        select(Commission).where(Commission.order_id == order_id).order_by(Commission.level, Commission.id)
+    )
+    if lock:
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
+def _remaining(rows: list[Commission]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for c in rows:
+        out[c.member_id] = out.get(c.member_id, 0) + c.amount_fen - c.reversed_fen
+    return out
+
+
+def complete(session: Session, *, order: Order, at: datetime, actor: Actor) -> Order:
+    """The order is complete: its commission freezes (completing twice changes nothing)."""
+    if order.completed_at is not None:
+        return order
+    if at < order.paid_at:
+        raise Invalid(
+            "An order cannot complete before it was paid. 完成时间早于支付时间。",
+            code="completed_before_paid",
+        )
+    order.completed_at, order.commission_state = at, CommissionState.FROZEN
+    session.flush()
+    post(
+        session,
+        draft(
+            program_id=order.program_id,
+            kind=PostingKind.COMMISSION_FROZEN,
+            key=f"order:{order.id}:frozen",
+            source="order",
+            source_id=order.id,
+            at=at,
+            memo=order.external_id,
+            legs=legs.move(
+                _remaining(commissions(session, order.id)), source=Account.PENDING, target=Account.FROZEN
+            ),
+        ),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="order.complete",
+        entity="order",
+        entity_id=order.id,
+        after={"completed_at": at.isoformat()},
+        at=at,
+    )
+    return order
+
+
+def refund(
+    session: Session, *, order: Order, refund_id: str, amount_fen: int, at: datetime, actor: Actor
+) -> tuple[Refund, bool]:
+    """Take back exactly what refunds totalling R of paid P cost each commission: A − floor(A × R / P).
+
+    The reversal comes from where the commission sits now; after release or payout that is the
+    member's available balance, which may go negative and nets against later earnings.
+    """
+    existing = session.scalar(
+        select(Refund).where(Refund.program_id == order.program_id, Refund.refund_id == refund_id)
+    )
+    if existing is not None:
+        if existing.order_id != order.id or existing.amount_fen != amount_fen:
+            raise Conflict(
+                f"Refund {refund_id!r} was reported with other terms. 退款单号已用于其他退款。",
+                code="refund_id_reused",
+            )
+        return existing, False
+    if amount_fen <= 0:
+        raise Invalid("A refund must be positive. 退款金额必须大于 0。", code="invalid_amount")
+    refundable = order.paid_fen - order.refunded_fen
+    if amount_fen > refundable:
+        raise Conflict(
+            f"Only {refundable} fen are left to refund. 退款金额超过可退金额。",
+            code="refund_exceeds_paid",
+            extra={"refundable_fen": refundable},
+        )
+    total = order.refunded_fen + amount_fen
+    rows = commissions(session, order.id, lock=True)
+    taken: dict[int, int] = {}
+    for c in rows:
+        delta = commission.reversal(c.amount_fen, c.reversed_fen, total, order.paid_fen)
+        c.reversed_fen += delta
+        taken[c.member_id] = taken.get(c.member_id, 0) + delta
+    row = Refund(
+        program_id=order.program_id,
+        order_id=order.id,
+        refund_id=refund_id,
+        amount_fen=amount_fen,
+        reversed_fen=sum(taken.values()),
+        at=at,
+    )
+    session.add(row)
+    order.refunded_fen = total
+    session.flush()
+    post(
+        session,
+        draft(
+            program_id=order.program_id,
+            kind=PostingKind.COMMISSION_REVERSED,
+            key=f"refund:{row.id}",
+            source="order",
+            source_id=order.id,
+            at=at,
+            memo=f"{order.external_id} {refund_id}",
+            legs=legs.reversed_from(
+                taken, source=STATE_ACCOUNT[order.commission_state], expense=Account.COMMISSION_EXPENSE
+            ),
+        ),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="order.refund",
+        entity="order",
+        entity_id=order.id,
+        after={"refund_id": refund_id, "amount_fen": amount_fen, "reversed_fen": row.reversed_fen},
+        at=at,
+    )
+    if row.reversed_fen:
+        events.order_event(
+            session,
+            order,
+            "commission.reversed",
+            rows,
+            at=at,
+            extra={"refund_id": refund_id, "refund_fen": amount_fen, "reversed": taken},
+        )
+    return row, True

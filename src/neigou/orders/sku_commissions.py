@@ -1,0 +1,45 @@
+"""Fixed commission per sku: a pool of ``fixed_commission_fen`` per unit instead of the product's rate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.errors import NotFound
+from neigou.offers import repository as offers
+from neigou.orders.models import SkuCommission
+
+
+def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: datetime) -> None:
+    """Set or clear (None) the fixed commission of a sku; orders already taken keep their terms."""
+    if not offers.existing_skus(session, [sku]):
+        raise NotFound(f"Unknown sku {sku}. 商品编码不存在。", code="unknown_sku")
+    row = session.get(SkuCommission, sku)
+    before = {"fixed_commission_fen": row.fixed_commission_fen if row else None}
+    if fen is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(SkuCommission(sku=sku, fixed_commission_fen=fen, updated_at=at))
+    else:
+        row.fixed_commission_fen, row.updated_at = fen, at
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="sku_commission.set",
+        entity="product",
+        entity_id=sku,
+        before=before,
+        after={"fixed_commission_fen": fen},
+        at=at,
+    )
+
+
+def list_fixed(session: Session) -> list[SkuCommission]:
+    """Every sku with a fixed commission."""
+    return list(session.scalars(select(SkuCommission).order_by(SkuCommission.sku)))

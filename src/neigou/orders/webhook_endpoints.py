@@ -1,0 +1,73 @@
+"""Signed order webhooks from shops: ``POST /webhooks/v1/integrations/{id}``.
+
+They authenticate by signature (see ``orders.signing``), not by bearer token, so they live outside
+``/api/v1``. The envelope is ``{"type": "order.paid" | "order.completed" | "order.refunded",
+"data": {…}}`` where data is the body of the matching API call (plus ``external_id`` for
+completions and refunds); the program is the integration's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response, status
+
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.deps import SessionDep
+from neigou.orders import integrations, service
+from neigou.orders.models import OrderSource
+from neigou.orders.views import order_in, order_out, refund_out
+
+router = APIRouter(prefix="/webhooks/v1", tags=["webhooks"])
+
+
+@router.post("/integrations/{integration_id}", status_code=status.HTTP_200_OK)
+async def receive(
+    *,
+    integration_id: int,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    timestamp: Annotated[str | None, Header(alias="X-Neigou-Timestamp")] = None,
+    signature: Annotated[str | None, Header(alias="X-Neigou-Signature")] = None,
+) -> dict[str, Any]:
+    """Verify and apply one order event; the answer is the order (or refund) as stored."""
+    body = await request.body()
+    now = utcnow()
+    integration, envelope = integrations.verified(
+        session, integration_id=integration_id, timestamp=timestamp, signed=signature, body=body, now=now
+    )
+    actor = integrations.actor_of(integration)
+    if envelope.type == integrations.PAID:
+        data = integrations.parse_order(integration, envelope.data)
+        order, created = service.take_order(
+            session,
+            data=order_in(data),
+            secret_key=request.app.state.settings.secret_key,
+            source=OrderSource.WEBHOOK,
+            actor=actor,
+            now=now,
+        )
+        response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return order_out(session, order).model_dump(mode="json")
+    if envelope.type == integrations.COMPLETED:
+        external_id, done = integrations.parse_complete(envelope.data)
+        order = service.find_order(
+            session, external_id=external_id, program_id=integration.program_id, lock=True
+        )
+        at = ensure_aware(done.at) if done.at else now
+        return order_out(session, service.complete(session, order=order, at=at, actor=actor)).model_dump(
+            mode="json"
+        )
+    external_id, refund = integrations.parse_refund(envelope.data)
+    order = service.find_order(session, external_id=external_id, program_id=integration.program_id, lock=True)
+    row, created = service.refund(
+        session,
+        order=order,
+        refund_id=refund.refund_id,
+        amount_fen=refund.amount_fen,
+        at=ensure_aware(refund.at) if refund.at else now,
+        actor=actor,
+    )
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return refund_out(row, order).model_dump(mode="json")

@@ -1,0 +1,217 @@
+"""Console pages of group targets: compliance by date, owners, at-risk list, alerts, charts,
+counts held for review and the member-count CSV upload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from neigou.auth.dependencies import ConsoleOperator
+from neigou.groups import counts, csv_rows
+from neigou.groups import repository as repo
+from neigou.groups.compliance import Compliance, compliance, history, local_date
+from neigou.groups.service import schedules, settings_of
+from neigou.groups.targets import required_on
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import NotFound, ProblemError
+from neigou.programs import repository as programs
+from neigou.programs.models import Program
+from neigou.programs.service import require_program
+from neigou.web.i18n import locale_of
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+CHART_DAYS = 30
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def day_labeller(request: Request) -> Callable[[date], str]:
+    """Dates as people read them in the page's language: 4月2日, 2 April."""
+    if locale_of(request) == "en":
+        return lambda d: f"{d.day} {MONTHS[d.month - 1]}"
+    return lambda d: f"{d.month}月{d.day}日"
+
+
+@router.get("/console/groups", response_class=HTMLResponse)
+def groups_index(request: Request, session: SessionDep, principal: ConsoleOperator) -> HTMLResponse:
+    """Programs with their groups, each linking to its compliance page."""
+    rows = [(p, len(repo.list_groups(session, program_id=p.id))) for p in programs.list_programs(session)]
+    return render(request, "console/groups/index.html", principal=principal, rows=rows)
+
+
+def _chart_days(report: Compliance) -> list[date]:
+    end = report.checkpoint[0] if report.checkpoint else report.on
+    start = report.on - timedelta(days=CHART_DAYS - 1)
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _charts(
+    session: Session, program: Program, report: Compliance, group_id: int | None, owner_id: int | None
+) -> dict[str, Any]:
+    """Series for the per-group and per-owner charts: daily counts, the target curve, the forecast."""
+    days = _chart_days(report)
+    plan = schedules(session, program.id)
+    counted = history(session, program=program, until=report.on, days=CHART_DAYS)
+    by_id = {s.group_id: s for s in report.groups}
+    candidates = report.at_risk or report.groups
+    focus = by_id.get(group_id or 0) or (candidates[0] if candidates else None)
+    owner = owner_id or (focus.owner_member_id if focus else None)
+    target = [required_on(plan, d) for d in days]
+
+    def series(gid: int) -> list[int | None]:
+        return [counted.get(gid, {}).get(d) for d in days]
+
+    group_chart: dict[str, Any] = {"name": "", "actual": [], "forecast": []}
+    if focus is not None:
+        forecast: list[int | None] = [None] * len(days)
+        if focus.forecast is not None and focus.actual is not None and focus.observed_at is not None:
+            last_day = local_date(focus.observed_at, program.timezone)
+            for day, value in ((last_day, focus.actual), (focus.forecast.on, focus.forecast.projected)):
+                if day in days:
+                    forecast[days.index(day)] = value
+        group_chart = {"name": focus.name, "actual": series(focus.group_id), "forecast": forecast}
+    owned = [s for s in report.groups if s.owner_member_id == owner]
+    return {
+        "focus": focus,
+        "owner_id": owner,
+        "owner_name": owned[0].owner_name if owned else "",
+        "data": {
+            "labels": [d.strftime("%m-%d") for d in days],
+            "target": target,
+            "group": group_chart,
+            "owner": [{"name": s.name, "data": series(s.group_id)} for s in owned],
+        },
+    }
+
+
+def _page(
+    request: Request,
+    *,
+    session: Session,
+    principal: Any,
+    program_id: int,
+    on: date | None,
+    group_id: int | None = None,
+    owner_id: int | None = None,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    program = require_program(session, program_id)
+    day = on or local_date(utcnow(), program.timezone)
+    report = compliance(session, program=program, on=day)
+    alerts_day = repo.latest_alert_date(session, program.id, day) or day
+    return render(
+        request,
+        "console/groups/compliance.html",
+        status_code=status_code,
+        principal=principal,
+        program=program,
+        on=day,
+        report=report,
+        schedules=schedules(session, program.id),
+        charts=_charts(session, program, report, group_id, owner_id),
+        alerts=repo.list_alerts(session, program.id, alerts_day),
+        delivery=repo.get_delivery(session, program.id, alerts_day),
+        alerts_day=alerts_day,
+        names={s.group_id: (s.owner_name, s.name) for s in report.groups},
+        held=repo.counts_for_review(session, program.id),
+        settings=settings_of(session, program.id),
+        day_label=day_labeller(request),
+        zone=ZoneInfo(program.timezone),
+        **extra,
+    )
+
+
+@router.get("/console/programs/{program_id}/groups", response_class=HTMLResponse)
+def compliance_page(
+    request: Request,
+    *,
+    program_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    on: Annotated[date | None, Query(alias="date")] = None,
+    group: int | None = None,
+    owner: int | None = None,
+) -> HTMLResponse:
+    """A program's groups on a date: compliance, owners, at-risk list, alerts and charts."""
+    return _page(
+        request,
+        session=session,
+        principal=principal,
+        program_id=program_id,
+        on=on,
+        group_id=group,
+        owner_id=owner,
+    )
+
+
+@router.post("/console/programs/{program_id}/groups/import", response_class=HTMLResponse)
+def import_page(
+    request: Request,
+    program_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    file: UploadFile,
+) -> HTMLResponse:
+    """Upload a member-count CSV: imported whole, or refused whole with every row's error."""
+    text = csv_rows.decode(file.file.read())
+    require_program(session, program_id)
+    try:
+        with session.begin_nested():
+            result = counts.import_counts(session, text=text, actor=principal.actor, program_id=program_id)
+    except ProblemError as exc:
+        return _page(
+            request,
+            session=session,
+            principal=principal,
+            program_id=program_id,
+            on=None,
+            status_code=422,
+            import_error=exc,
+            import_result=None,
+        )
+    return _page(
+        request,
+        session=session,
+        principal=principal,
+        program_id=program_id,
+        on=None,
+        import_result=result,
+        import_error=None,
+    )
+
+
+@router.post("/console/groups/{group_id}/counts/{count_id}/review")
+def review_page(
+    group_id: int,
+    count_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    accept: Annotated[bool, Form()],
+) -> RedirectResponse:
+    """Accept or reject a count held for review, then go back to the program's page."""
+    count = repo.get_count(session, count_id)
+    if count is None or count.group_id != group_id:
+        raise NotFound(f"Count {count_id} does not exist. 记录不存在。", code="count_not_found")
+    counts.review_count(session, count=count, accept=accept, actor=principal.actor)
+    return RedirectResponse(f"/console/programs/{count.program_id}/groups#review", status_code=303)

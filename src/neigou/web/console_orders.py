@@ -1,0 +1,181 @@
+"""Console pages of orders (with their commission breakdown), a member's ledger, and withdrawals to
+approve, batch, export and mark paid."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from neigou.auth.dependencies import ConsoleOperator
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import NotFound
+from neigou.ledger import payouts, withdrawals
+from neigou.ledger import repository as ledger
+from neigou.ledger.models import WithdrawalStatus
+from neigou.orders import repository as orders
+from neigou.orders import settlement
+from neigou.orders.models import Order
+from neigou.orders.views import order_out
+from neigou.programs import repository as programs
+from neigou.programs.service import require_member, require_program
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+@router.get("/console/orders", response_class=HTMLResponse)
+def orders_page(
+    request: Request,
+    *,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    program_id: int | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    settled: str | None = None,
+) -> HTMLResponse:
+    """Orders, newest first, with member, amounts, commission and its state."""
+    rows = orders.list_orders(session, program_id=program_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    total = orders.count_orders(session, program_id=program_id)
+    return render(
+        request,
+        "console/orders/index.html",
+        principal=principal,
+        programs=programs.list_programs(session),
+        program_id=program_id,
+        rows=rows,
+        names=orders.member_names(session, [o.member_id for o in rows]),
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        total=total,
+        settled=settled,
+    )
+
+
+@router.get("/console/orders/{order_id}", response_class=HTMLResponse)
+def order_page(
+    request: Request, order_id: int, session: SessionDep, principal: ConsoleOperator
+) -> HTMLResponse:
+    """One order: priced lines, offers snapshot, commission breakdown and refunds."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist. 订单不存在。", code="order_not_found")
+    view = order_out(session, order)
+    return render(
+        request,
+        "console/orders/detail.html",
+        principal=principal,
+        order=view,
+        program=require_program(session, order.program_id),
+        names=orders.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
+        refunds=orders.refunds_of(session, order.id),
+    )
+
+
+@router.post("/console/programs/{program_id}/settle")
+def settle_now(program_id: int, session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
+    """Release what finished its freeze, now."""
+    program = require_program(session, program_id)
+    row = settlement.settle(session, program=program, as_of=utcnow(), actor=principal.actor, now=utcnow())
+    return RedirectResponse(
+        f"/console/orders?program_id={program_id}&settled={row.orders}:{row.released_fen}", status_code=303
+    )
+
+
+@router.get("/console/members/{member_id}/ledger", response_class=HTMLResponse)
+def member_ledger(
+    request: Request, member_id: int, session: SessionDep, principal: ConsoleOperator
+) -> HTMLResponse:
+    """A member's balance by state, statement and withdrawals."""
+    member = require_member(session, member_id)
+    return render(
+        request,
+        "console/orders/ledger.html",
+        principal=principal,
+        member=member,
+        program=require_program(session, member.program_id),
+        balance=ledger.balance(session, member_id),
+        lines=ledger.statement(session, member_id, limit=200),
+        withdrawals=ledger.list_withdrawals(session, member_id=member_id),
+        orders=orders.list_orders(session, member_id=member_id, limit=20),
+    )
+
+
+@router.get("/console/withdrawals", response_class=HTMLResponse)
+def withdrawals_page(
+    request: Request, session: SessionDep, principal: ConsoleOperator, program_id: int | None = None
+) -> HTMLResponse:
+    """Requests to review, approved ones waiting for a batch, and the batches."""
+    requested = ledger.list_withdrawals(session, program_id=program_id, status=WithdrawalStatus.REQUESTED)
+    approved = [
+        w
+        for w in ledger.list_withdrawals(session, program_id=program_id, status=WithdrawalStatus.APPROVED)
+        if w.batch_id is None
+    ]
+    return render(
+        request,
+        "console/orders/withdrawals.html",
+        principal=principal,
+        programs=programs.list_programs(session),
+        program_id=program_id,
+        requested=requested,
+        approved=approved,
+        batches=ledger.list_batches(session, program_id),
+        names=orders.member_names(session, [w.member_id for w in requested + approved]),
+        balances=ledger.balances(session, [w.member_id for w in requested]),
+    )
+
+
+@router.post("/console/withdrawals/{withdrawal_id}/approve")
+def approve(withdrawal_id: int, session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
+    """Approve a request."""
+    withdrawals.approve(session, withdrawal_id=withdrawal_id, actor=principal.actor, at=utcnow())
+    return RedirectResponse("/console/withdrawals", status_code=303)
+
+
+@router.post("/console/withdrawals/{withdrawal_id}/reject")
+def reject(
+    withdrawal_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    reason: Annotated[str, Form(min_length=1, max_length=200)],
+) -> RedirectResponse:
+    """Reject a request: the amount returns to the member's available balance."""
+    withdrawals.reject(
+        session, withdrawal_id=withdrawal_id, reason=reason, actor=principal.actor, at=utcnow()
+    )
+    return RedirectResponse("/console/withdrawals", status_code=303)
+
+
+@router.post("/console/programs/{program_id}/payout-batches")
+def create_batch(program_id: int, session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
+    """Batch every approved withdrawal of the program."""
+    payouts.create_batch(session, program_id=program_id, actor=principal.actor, at=utcnow())
+    return RedirectResponse("/console/withdrawals#batches", status_code=303)
+
+
+@router.post("/console/payout-batches/{batch_id}/paid")
+def mark_paid(batch_id: int, session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
+    """The bank paid the batch."""
+    payouts.pay_batch(session, batch_id=batch_id, actor=principal.actor, at=utcnow())
+    return RedirectResponse("/console/withdrawals#batches", status_code=303)
+
+
+@router.get("/console/payout-batches/{batch_id}/export")
+def export(
+    batch_id: int, session: SessionDep, _principal: ConsoleOperator, format: Literal["csv", "xlsx"] = "csv"
+) -> Response:
+    """Download the batch for finance."""
+    if format == "xlsx":
+        body = payouts.export_xlsx(session, batch_id)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, media = payouts.export_csv(session, batch_id), "text/csv; charset=utf-8"
+    return Response(
+        body,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="payout-batch-{batch_id}.{format}"'},
+    )

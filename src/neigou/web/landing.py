@@ -1,0 +1,261 @@
+"""What a shopper meets: ``/l/{code}`` (the redirect, our hottest path) and the landing page ``/p/{code}``
+with the group price against the app price, the hidden coupon's claim button and the buy button.
+
+The redirect is a plain Starlette route placed first in the app's routes: no dependency injection,
+no template, no database (codes come from ``LinkCache``), and the click goes to the in-memory
+recorder. Only an unknown code (once per cache period) reaches the database, off the event loop.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import ProblemError
+from neigou.kit.ids import keyed_hash
+from neigou.links import claims
+from neigou.links import repository as links
+from neigou.links.clicks import ClickEvent, new_click_ref
+from neigou.links.codes import buy_url, is_code
+from neigou.links.models import ClaimSource, ShareLink, Visitor
+from neigou.links.offer_view import link_offer
+from neigou.links.runtime import LinksRuntime
+from neigou.links.useragent import classify
+from neigou.programs import repository as programs
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+VISITOR_COOKIE = "nv"
+VISITOR_MAX_AGE = 2 * 365 * 86400
+_VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def visitor_of(request: Request) -> str | None:
+    """The anonymous visitor id from its cookie, if it is well-formed."""
+    value = request.cookies.get(VISITOR_COOKIE)
+    return value if value is not None and _VISITOR.match(value) else None
+
+
+def new_visitor() -> str:
+    """A random visitor id."""
+    return secrets.token_urlsafe(12)
+
+
+def visitor_cookie(visitor_id: str) -> str:
+    """The Set-Cookie value of a visitor id (built by hand: this is on the redirect path)."""
+    return f"{VISITOR_COOKIE}={visitor_id}; Max-Age={VISITOR_MAX_AGE}; Path=/; HttpOnly; SameSite=lax"
+
+
+def _gone(request: Request, code: str, status_code: int) -> HTMLResponse:
+    return render(request, "links/missing.html", status_code=status_code, code=code, gone=status_code == 410)
+
+
+async def follow_link(request: Request) -> Response:
+    """``GET /l/{code}``: record the click in memory and send the shopper to the landing page."""
+    code: str = request.path_params["code"]
+    runtime: LinksRuntime = request.app.state.links
+    if not is_code(code):
+        return _gone(request, code, 404)
+    found, link = runtime.cache.peek(code)
+    if not found:
+        link = await run_in_threadpool(runtime.cache.load, code)
+    if link is None:
+        return _gone(request, code, 404)
+    if not link.active:
+        return _gone(request, code, 410)
+    visitor = visitor_of(request)
+    fresh = visitor is None
+    if visitor is None:
+        visitor = new_visitor()
+    customer_ref = request.query_params.get("customer_ref")
+    runtime.clicks.record(
+        ClickEvent(
+            ref=new_click_ref(),
+            link_id=link.id,
+            program_id=link.program_id,
+            member_id=link.member_id,
+            clicked_at=utcnow(),
+            visitor_id=visitor,
+            ua_class=classify(request.headers.get("user-agent", "")),
+            customer_ref_hash=(
+                keyed_hash(request.app.state.settings.secret_key, customer_ref) if customer_ref else None
+            ),
+        )
+    )
+    location = f"/p/{code}" + ("?" + urlencode({"customer_ref": customer_ref}) if customer_ref else "")
+    headers = {"location": location, "cache-control": "no-store"}
+    if fresh:
+        headers["set-cookie"] = visitor_cookie(visitor)
+    return Response(status_code=302, headers=headers)
+
+
+class ShortLinkFastPath:
+    """The redirect of a cached, active code answered in plain ASGI, ahead of the framework's layers.
+
+    Anything else under ``/l/`` (unknown, disabled or uncached codes, a ``customer_ref``, HEAD) goes
+    on to ``follow_link`` and the full stack; both paths build the same response and the same click.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/l/") or scope["method"] != "GET" or scope["query_string"]:
+            await self.app(scope, receive, send)
+            return
+        runtime: LinksRuntime = scope["app"].state.links
+        code = path[3:]
+        found, link = runtime.cache.peek(code)
+        if not found or link is None or not link.active:
+            await self.app(scope, receive, send)
+            return
+        agent, visitor = b"", None
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                agent = value
+            elif name == b"cookie":
+                visitor = _visitor_in(value)
+        fresh = visitor is None
+        if visitor is None:
+            visitor = new_visitor()
+        runtime.clicks.record(
+            ClickEvent(
+                new_click_ref(),
+                link.id,
+                link.program_id,
+                link.member_id,
+                utcnow(),
+                visitor,
+                classify(agent.decode("latin-1")),
+            )
+        )
+        headers = [(b"location", b"/p/" + code.encode()), (b"cache-control", b"no-store"), (b"content-length", b"0")]
+        if fresh:
+            headers.append((b"set-cookie", visitor_cookie(visitor).encode()))
+        await send({"type": "http.response.start", "status": 302, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _visitor_in(cookie_header: bytes) -> str | None:
+    for part in cookie_header.decode("latin-1").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == VISITOR_COOKIE:
+            return value if _VISITOR.match(value) else None
+    return None
+
+
+REDIRECT_ROUTE = Route("/l/{code}", follow_link, methods=["GET"], name="follow_link")
+
+
+def _landing_link(session: SessionDep, code: str) -> ShareLink | None:
+    return links.get_link_by_code(session, code) if is_code(code) else None
+
+
+@router.get("/p/{code}", response_class=HTMLResponse)
+def landing(
+    *,
+    code: str,
+    request: Request,
+    session: SessionDep,
+    customer_ref: str | None = None,
+    claimed: bool = False,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The landing page: product, group price against app price, claim and buy buttons."""
+    link = _landing_link(session, code)
+    if link is None:
+        return _gone(request, code, 404)
+    if not link.active:
+        return _gone(request, code, 410)
+    offer = link_offer(session, link)
+    visitor_id = visitor_of(request)
+    visitor = session.get(Visitor, visitor_id) if visitor_id else None
+    holds = (
+        offer.coupon is not None
+        and visitor is not None
+        and links.claims_of_customer(session, offer.coupon.id, visitor.customer_ref_hash) > 0
+    )
+    member = programs.get_member(session, link.member_id)
+    program = programs.get_program(session, link.program_id)
+    response = render(
+        request,
+        "links/landing.html",
+        link=link,
+        offer=offer,
+        sharer=member.name if member else None,
+        tz=ZoneInfo(program.timezone if program else "Asia/Shanghai"),
+        visitor=visitor,
+        customer_ref=customer_ref if customer_ref and len(customer_ref) <= 128 else None,
+        holds=holds or claimed,
+        claimed=claimed,
+        error=error if error and re.fullmatch(r"[a-z_]{1,40}", error) else None,
+        buy=buy_url(offer.product.shop_url, link.code) if offer.product.shop_url else None,
+    )
+    if visitor_id is None:
+        response.headers.append("set-cookie", visitor_cookie(new_visitor()))
+    return response
+
+
+@router.post("/p/{code}/claim", response_model=None)
+def claim_on_landing(
+    code: str,
+    request: Request,
+    session: SessionDep,
+    phone: Annotated[str | None, Form(max_length=20)] = None,
+    customer_ref: Annotated[str | None, Form(max_length=128)] = None,
+) -> Response:
+    """Claim the link's coupon for the shopper (phone, the shop's reference, or a known visitor)."""
+    link = _landing_link(session, code)
+    if link is None or link.coupon_id is None:
+        return _gone(request, code, 404)
+    runtime: LinksRuntime = request.app.state.links
+    visitor_id = visitor_of(request)
+    ip = request.client.host if request.client else "unknown"
+    if not runtime.limiter.allow(ip=ip, visitor_id=visitor_id):
+        return render(request, "links/missing.html", status_code=429, code=code, gone=False, limited=True)
+    secret_key = request.app.state.settings.secret_key
+    customer: claims.Customer | None = None
+    if phone and phone.strip():
+        if not _PHONE.match(phone.strip()):
+            return _back(code, error="invalid_phone")
+        customer = claims.Customer.from_ref(secret_key, phone.strip())
+    elif customer_ref and customer_ref.strip():
+        customer = claims.Customer.from_ref(secret_key, customer_ref.strip())
+    elif visitor_id is not None and (known := session.get(Visitor, visitor_id)) is not None:
+        customer = claims.Customer(ref_hash=known.customer_ref_hash, masked=known.customer_ref_masked)
+    if customer is None:
+        return _back(code, error="phone_required")
+    try:
+        with session.begin_nested():
+            claims.claim_coupon(
+                session,
+                coupon_id=link.coupon_id,
+                customer=customer,
+                link_code=link.code,
+                source=ClaimSource.LANDING,
+                actor=Actor(kind="shopper", ref=visitor_id or ip),
+                visitor_id=visitor_id,
+                gate=runtime.gate,
+            )
+    except ProblemError as exc:
+        return _back(code, error=exc.code)
+    return _back(code, claimed=True)
+
+
+def _back(code: str, *, error: str | None = None, claimed: bool = False) -> RedirectResponse:
+    query = urlencode({"error": error} if error else {"claimed": 1} if claimed else {})
+    return RedirectResponse(f"/p/{code}?{query}#coupon", status_code=303)

@@ -1,0 +1,82 @@
+"""The member's earnings on a phone: money by state, the statement, and a withdrawal form."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from neigou.auth.dependencies import WorkspaceMember
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import ProblemError
+from neigou.ledger import repository as ledger
+from neigou.ledger import withdrawals
+from neigou.programs.service import require_member, require_program
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
+
+
+def yuan_to_fen(text: str) -> int | None:
+    """``"12.3"`` → 1230, without floats; None when it is not an amount."""
+    match = YUAN.match(text)
+    if match is None:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+@router.get("/m/earnings", response_class=HTMLResponse)
+def earnings(
+    request: Request,
+    session: SessionDep,
+    principal: WorkspaceMember,
+    done: bool = False,
+    error: Annotated[str | None, Query(max_length=60)] = None,
+) -> HTMLResponse:
+    """Pending, frozen, available and withdrawn; the statement; the withdrawal form."""
+    member = require_member(session, principal.member_id or 0)
+    return render(
+        request,
+        "m/earnings/index.html",
+        member=member,
+        program=require_program(session, member.program_id),
+        balance=ledger.balance(session, member.id),
+        lines=ledger.statement(session, member.id, limit=50),
+        withdrawals=ledger.list_withdrawals(session, member_id=member.id, limit=20),
+        rules=withdrawals.rules_of(session, member.program_id),
+        request_id=uuid.uuid4().hex,
+        done=done,
+        error=error,
+    )
+
+
+@router.post("/m/earnings/withdrawals")
+def withdraw(
+    session: SessionDep,
+    principal: WorkspaceMember,
+    amount: Annotated[str, Form(max_length=20)],
+    request_id: Annotated[str, Form(min_length=1, max_length=64)],
+) -> RedirectResponse:
+    """Request a withdrawal; a double tap sends the same request id and withdraws once."""
+    fen = yuan_to_fen(amount)
+    if fen is None or fen <= 0:
+        return RedirectResponse("/m/earnings?error=invalid_amount", status_code=303)
+    member = require_member(session, principal.member_id or 0)
+    try:
+        with session.begin_nested():
+            withdrawals.request(
+                session,
+                member=member,
+                amount_fen=fen,
+                request_id=request_id,
+                actor=principal.actor,
+                at=utcnow(),
+            )
+    except ProblemError as exc:
+        return RedirectResponse(f"/m/earnings?error={exc.code}", status_code=303)
+    return RedirectResponse("/m/earnings?done=1", status_code=303)

@@ -1,0 +1,104 @@
+"""The member's groups on a phone: required against actual today, the pace, alerts, and a form
+to record today's member count (or register a group)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from neigou.auth.dependencies import WorkspaceMember
+from neigou.groups import counts, service
+from neigou.groups import repository as repo
+from neigou.groups.compliance import compliance, local_date
+from neigou.groups.models import CountReview, GroupPlatform
+from neigou.groups.schemas import GroupCreate
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import ProblemError
+from neigou.programs.service import require_member, require_program
+from neigou.web.console_groups import day_labeller
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/m/groups", response_class=HTMLResponse)
+def my_groups(
+    request: Request,
+    *,
+    session: SessionDep,
+    principal: WorkspaceMember,
+    saved: int | None = None,
+    held: bool = False,
+    error: Annotated[str | None, Query(max_length=60)] = None,
+) -> HTMLResponse:
+    """The owner's groups today with required, actual and met, and the count form."""
+    member = require_member(session, principal.member_id or 0)
+    program = require_program(session, member.program_id)
+    today = local_date(utcnow(), program.timezone)
+    report = compliance(session, program=program, on=today, owner_member_id=member.id)
+    return render(
+        request,
+        "m/groups/index.html",
+        member=member,
+        program=program,
+        today=today,
+        report=report,
+        alerts=repo.recent_alerts_of_owner(session, member.id, limit=10),
+        names={s.group_id: s.name for s in report.groups},
+        platforms=[p.value for p in GroupPlatform],
+        saved=saved,
+        held=held,
+        error=error,
+        day_label=day_labeller(request),
+    )
+
+
+@router.post("/m/groups/{group_id}/counts")
+def record_today(
+    group_id: int,
+    session: SessionDep,
+    principal: WorkspaceMember,
+    member_count: Annotated[int, Form(ge=0, le=100_000)],
+) -> RedirectResponse:
+    """Record the group's member count now; implausible ones wait for the operator."""
+    group = service.require_group(session, group_id)
+    if group.owner_member_id != principal.member_id:
+        return RedirectResponse("/m/groups?error=other_member", status_code=303)
+    try:
+        with session.begin_nested():
+            count, _ = counts.record_count(
+                session,
+                group=group,
+                member_count=member_count,
+                observed_at=utcnow(),
+                actor=principal.actor,
+                source="workspace",
+            )
+    except ProblemError as exc:
+        return RedirectResponse(f"/m/groups?error={exc.code}", status_code=303)
+    held = "&held=1" if count.review is CountReview.NEEDS_REVIEW else ""
+    return RedirectResponse(f"/m/groups?saved={group.id}{held}#group-{group.id}", status_code=303)
+
+
+@router.post("/m/groups")
+def register_group(
+    session: SessionDep,
+    principal: WorkspaceMember,
+    name: Annotated[str, Form(min_length=1, max_length=120)],
+    platform: Annotated[GroupPlatform, Form()] = GroupPlatform.WECHAT,
+) -> RedirectResponse:
+    """Register one of the member's own groups."""
+    try:
+        with session.begin_nested():
+            group = service.create_group(
+                session,
+                data=GroupCreate(name=name.strip() or name, platform=platform),
+                owner_member_id=principal.member_id or 0,
+                actor=principal.actor,
+            )
+    except ProblemError as exc:
+        return RedirectResponse(f"/m/groups?error={exc.code}", status_code=303)
+    return RedirectResponse(f"/m/groups#group-{group.id}", status_code=303)

@@ -1,0 +1,69 @@
+"""Group targets in a real browser: the console's compliance page with its charts, and the
+owner's groups on a phone, where today's count is recorded."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.demo.seed import DemoWorld, seed
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import SECRET
+
+pytestmark = pytest.mark.browser
+PASSWORD = "demo-password-1"
+
+
+@pytest.fixture
+def world(factory: sessionmaker[Session]) -> DemoWorld:
+    with transaction(factory) as session:
+        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
+
+
+def test_operator_reads_group_compliance_with_charts(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server}/console/login?next=/console/groups")
+    page.get_by_label("用户名").fill(world.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="群目标")).to_be_visible()
+    page.get_by_test_id("groups-program-card").filter(has_text="芬香合伙人计划").click()
+    expect(page.get_by_test_id("groups-title")).to_contain_text("芬香合伙人计划")
+    expect(page.get_by_test_id("required")).to_have_text("250")
+    expect(page.locator("#group-chart canvas")).to_have_count(1)
+    expect(page.locator("#owner-chart canvas")).to_have_count(1)
+    expect(page.get_by_test_id("groups-table")).to_contain_text("宝妈好物1群")
+    expect(page.get_by_test_id("at-risk")).to_contain_text("按当前速度")
+    expect(page.get_by_test_id("review")).to_contain_text("人数增长异常")
+    page.screenshot(path=str(ARTIFACTS / "console-groups-zh.png"), full_page=False)
+    page.get_by_test_id("lang-switch").click()
+    expect(page.get_by_test_id("at-risk")).to_contain_text("At this pace it reaches")
+    page.close()
+
+
+def test_owner_records_todays_count_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    page.goto(f"{live_server}/m/groups")
+    expect(page.get_by_test_id("my-groups-title")).to_have_text("我的群")
+    cards = page.get_by_test_id("my-group")
+    expect(cards.first).to_be_visible()
+    assert cards.count() >= 20
+    first = cards.first
+    grown = str(int(first.get_by_test_id("actual").inner_text()) + 3)
+    first.get_by_test_id("count-input").fill(grown)
+    first.get_by_role("button", name="保存").click()
+    expect(page.get_by_test_id("saved")).to_have_text("已记录。")
+    saved_card = page.get_by_test_id("my-group").filter(has=page.get_by_test_id("saved"))
+    expect(saved_card.get_by_test_id("actual")).to_have_text(grown)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the workspace must not scroll sideways on a phone"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "workspace-groups-phone.png"), full_page=False)
+    context.close()

@@ -1,0 +1,198 @@
+"""Daily alerts: stored rows, one WeCom robot message per program and date, retries after failures."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote_plus, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from neigou.auth.models import Role
+from neigou.groups import webhook
+from neigou.groups.alerts import TICK_JOB
+from neigou.kit import jobs
+from tests.conftest import TokenMaker, bearer
+from tests.factories import create_member, create_program
+from tests.groups.builders import FIELD_SCHEDULE, create_group, post_count, put_targets
+
+MORNING = datetime(2026, 3, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai on 25 March
+
+
+class Robot:
+    """A WeCom group robot on 127.0.0.1 that records what it receives."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.answers: list[dict[str, Any]] = []
+        robot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["content-length"])
+                robot.received.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
+                answer = robot.answers.pop(0) if robot.answers else {"errcode": 0, "errmsg": "ok"}
+                payload = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/webhook/send?key=robot-key"
+
+
+@pytest.fixture
+def robot() -> Iterator[Robot]:
+    receiver = Robot()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def world(client: TestClient, operator: dict[str, str], robot: Robot) -> dict[str, Any]:
+    program = create_program(client, operator, code="fx", name="芬香合伙人")
+    put_targets(client, operator, program["id"], FIELD_SCHEDULE)
+    owner = create_member(client, operator, program["id"], name="群主·王")
+    behind = create_group(client, operator, owner["id"], name="落后群")
+    ahead = create_group(client, operator, owner["id"], name="领先群")
+    for day, (low, high) in enumerate([(230, 380), (236, 390), (240, 400)], start=22):
+        post_count(client, operator, behind["id"], low, f"2026-03-{day}T21:00:00+08:00")
+        post_count(client, operator, ahead["id"], high, f"2026-03-{day}T21:00:00+08:00")
+    settings = client.put(
+        f"/api/v1/programs/{program['id']}/group-settings", json={"webhook_url": robot.url}, headers=operator
+    )
+    assert settings.status_code == 200
+    return {"program": program, "owner": owner, "behind": behind, "ahead": ahead}
+
+
+def _tick(runner: jobs.JobRunner, at: datetime, key: str) -> None:
+    assert runner.run(TICK_JOB, key=key, payload={}, at=at)
+
+
+def test_the_morning_tick_sends_one_markdown_message(
+    *,
+    jobs_runner: jobs.JobRunner,
+    client: TestClient,
+    operator: dict[str, str],
+    world: dict[str, Any],
+    robot: Robot,
+    make_token: TokenMaker,
+) -> None:
+    _tick(jobs_runner, datetime(2026, 3, 25, 0, 30, tzinfo=UTC), "tick-early")  # 08:30 local: too early
+    assert robot.received == []
+    _tick(jobs_runner, MORNING, "tick-1")
+    assert len(robot.received) == 1
+    request = robot.received[0]
+    assert parse_qs(urlsplit(request["path"]).query) == {"key": ["robot-key"]}
+    assert request["body"]["msgtype"] == "markdown"
+    content = request["body"]["markdown"]["content"]
+    assert content.startswith("## 群目标提醒 · 芬香合伙人\n3月24日要求 **250** 人\n")
+    assert "> 群主·王 · 落后群：要求 250，实际 240，差 10" in content
+    assert "> 群主·王 · 落后群：4月2日预计 285，差 115" in content
+    assert "领先群：4月2日预计 490" not in content
+    _tick(jobs_runner, datetime(2026, 3, 25, 3, 5, tzinfo=UTC), "tick-2")
+    _tick(jobs_runner, datetime(2026, 3, 25, 4, 5, tzinfo=UTC), "tick-3")
+    assert len(robot.received) == 1, "the same program and date is alerted once"
+    alerts = client.get(
+        f"/api/v1/programs/{world['program']['id']}/group-alerts?date=2026-03-24", headers=operator
+    )
+    body = alerts.json()
+    assert body["delivery"] == "sent"
+    assert [
+        (a["group_id"], a["kind"], a["required"], a["actual"], a["projected"]) for a in body["alerts"]
+    ] == [
+        (world["behind"]["id"], "missed", 250, 240, None),
+        (world["behind"]["id"], "at_risk", 400, 240, 285),
+    ]
+    owner_view = client.get(
+        f"/api/v1/programs/{world['program']['id']}/group-alerts?date=2026-03-24",
+        headers=bearer(make_token(Role.MEMBER, world["owner"]["id"])),
+    )
+    assert len(owner_view.json()["alerts"]) == 2
+
+
+def test_a_failed_delivery_is_recorded_and_retried_until_sent(
+    jobs_runner: jobs.JobRunner,
+    client: TestClient,
+    operator: dict[str, str],
+    world: dict[str, Any],
+    robot: Robot,
+) -> None:
+    robot.answers.append({"errcode": 93000, "errmsg": "invalid webhook url"})
+    _tick(jobs_runner, MORNING, "tick-1")
+    url = f"/api/v1/programs/{world['program']['id']}/group-alerts?date=2026-03-24"
+    assert client.get(url, headers=operator).json()["delivery"] == "failed"
+    _tick(jobs_runner, datetime(2026, 3, 25, 3, 5, tzinfo=UTC), "tick-2")
+    assert client.get(url, headers=operator).json()["delivery"] == "sent"
+    _tick(jobs_runner, datetime(2026, 3, 25, 4, 5, tzinfo=UTC), "tick-3")
+    assert len(robot.received) == 2
+
+
+def test_an_operator_can_send_a_date_now_but_not_twice(
+    jobs_runner: jobs.JobRunner,
+    client: TestClient,
+    operator: dict[str, str],
+    world: dict[str, Any],
+    robot: Robot,
+) -> None:
+    url = f"/api/v1/programs/{world['program']['id']}/group-alerts/run"
+    first = client.post(url, json={"date": "2026-03-23"}, headers=operator)
+    assert (first.status_code, first.json()) == (
+        202,
+        {"key": f"groups.alert:{world['program']['id']}:2026-03-23", "queued": True},
+    )
+    assert len(robot.received) == 1
+    assert "落后群：3月24日预计 242，差 8" in robot.received[0]["body"]["markdown"]["content"]
+    second = client.post(url, json={"date": "2026-03-23"}, headers=operator)
+    assert second.json() == {"key": "", "queued": False}
+    assert len(robot.received) == 1
+
+
+def test_a_signing_secret_adds_timestamp_and_sign(
+    jobs_runner: jobs.JobRunner,
+    client: TestClient,
+    operator: dict[str, str],
+    world: dict[str, Any],
+    robot: Robot,
+) -> None:
+    client.put(
+        f"/api/v1/programs/{world['program']['id']}/group-settings",
+        json={"webhook_secret": "SECtest"},
+        headers=operator,
+    )
+    _tick(jobs_runner, MORNING, "tick-1")
+    query = parse_qs(urlsplit(robot.received[0]["path"]).query)
+    timestamp = int(query["timestamp"][0])
+    assert query["key"] == ["robot-key"]
+    # parse_qs decodes the URL encoding that sign() applied.
+    assert webhook.sign("SECtest", timestamp) == quote_plus(query["sign"][0])
+
+
+def test_known_signature_and_message_fitting() -> None:
+    # HMAC-SHA256("SECtest", "1700000000000\nSECtest"), Base64, URL-encoded.
+    # (checked with: printf '1700000000000\nSECtest' | openssl dgst -sha256 -hmac SECtest -binary | base64)
+    assert webhook.sign("SECtest", 1_700_000_000_000) == "aZLLrriXgn05YbwaGR7knYsLeJADjr9NwLaNNKpxh4g%3D"
+    at = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert webhook.signed_url("http://x/send?key=k", "s", at).startswith(
+        "http://x/send?key=k&timestamp=1700000000000&sign="
+    )
+    assert webhook.signed_url("http://x/send?key=k", None, at) == "http://x/send?key=k"
+    lines = [f"> 群主 · 内购{i}群：要求 400，实际 300，差 100" for i in range(400)]
+    fitted = webhook.fit(lines, more="…另有 {n} 条")
+    assert len(fitted.encode()) <= webhook.MAX_CONTENT_BYTES
+    kept = fitted.count("\n")
+    assert fitted.endswith(f"…另有 {400 - kept} 条")
+    assert webhook.fit(["a", "b"], more="…{n}") == "a\nb"

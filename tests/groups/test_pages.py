@@ -1,0 +1,122 @@
+"""Group pages through HTTP: the console's compliance page and upload, the member's /m/groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth import service as auth
+from neigou.auth.models import Role
+from neigou.kit.db import transaction
+from tests.conftest import TEST_ACTOR, TokenMaker, row_counts
+from tests.factories import create_member, create_program
+from tests.groups.builders import FIELD_SCHEDULE, create_group, post_count, put_targets
+
+PASSWORD = "s3cret-pass"
+
+
+@pytest.fixture
+def world(client: TestClient, operator: dict[str, str]) -> dict[str, Any]:
+    program = create_program(client, operator, code="fx", name="芬香合伙人")
+    put_targets(client, operator, program["id"], FIELD_SCHEDULE)
+    owner = create_member(client, operator, program["id"], name="群主·王小美")
+    neighbour = create_member(client, operator, program["id"], name="群主·李")
+    behind = create_group(client, operator, owner["id"], name="内购1群")
+    theirs = create_group(client, operator, neighbour["id"], name="邻居群")
+    for day, count in ((22, 230), (23, 236), (24, 240)):
+        post_count(client, operator, behind["id"], count, f"2026-03-{day}T21:00:00+08:00")
+    held = post_count(client, operator, behind["id"], 900, "2026-03-25T21:00:00+08:00").json()
+    return {"program": program, "owner": owner, "behind": behind, "theirs": theirs, "held": held}
+
+
+def _console(client: TestClient, factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
+    signed_in = client.post(
+        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
+    )
+    assert signed_in.status_code == 303
+
+
+def test_the_compliance_page(
+    client: TestClient, factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    assert client.get("/console/groups", follow_redirects=False).status_code == 303
+    _console(client, factory)
+    index = client.get("/console/groups")
+    assert "芬香合伙人" in index.text
+    page = client.get(f"/console/programs/{world['program']['id']}/groups?date=2026-03-24")
+    assert page.status_code == 200
+    text = page.text
+    assert 'data-testid="required">250<' in text
+    assert 'data-testid="groups-missed">2<' in text
+    assert "按当前速度，4月2日将达到 285 人，还差 115 人" in text
+    assert 'id="group-chart"' in text
+    assert "animation: false" in text
+    assert "超过平台群人数上限" in text
+    english = client.get(f"/console/programs/{world['program']['id']}/groups?date=2026-03-24&lang=en")
+    assert "At this pace it reaches 285 by 2 April, 115 short" in english.text
+    focus = client.get(
+        f"/console/programs/{world['program']['id']}/groups?date=2026-03-24&group={world['theirs']['id']}"
+    )
+    assert "群人数与目标 · 邻居群" in focus.text
+
+
+def test_the_console_upload_and_review(
+    client: TestClient, factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    _console(client, factory)
+    url = f"/console/programs/{world['program']['id']}/groups/import"
+    owner = world["owner"]["id"]
+    good = f"owner_member_id,group,member_count,observed_at\n{owner},内购1群,250,2026-03-26T21:00:00+08:00\n"
+    done = client.post(url, files={"file": ("counts.csv", good.encode(), "text/csv")})
+    assert done.status_code == 200
+    assert "已导入 1 条，0 条待审核，0 条已存在。" in done.text
+    before = row_counts(factory)
+    bad = f"owner_member_id,group,member_count,observed_at\n{owner},没有的群,250,2026-03-26T21:00:00+08:00\n"
+    refused = client.post(url, files={"file": ("counts.csv", bad.encode(), "text/csv")})
+    assert refused.status_code == 422
+    assert "unknown_group" in refused.text
+    assert row_counts(factory) == before
+    held = world["held"]
+    reviewed = client.post(
+        f"/console/groups/{world['behind']['id']}/counts/{held['id']}/review",
+        data={"accept": "false"},
+        follow_redirects=False,
+    )
+    assert reviewed.status_code == 303
+    assert "超过平台群人数上限" not in client.get(f"/console/programs/{world['program']['id']}/groups").text
+
+
+def test_the_member_records_todays_count_on_their_phone(
+    client: TestClient, make_token: TokenMaker, world: dict[str, Any], factory: sessionmaker[Session]
+) -> None:
+    token = make_token(Role.MEMBER, world["owner"]["id"])
+    assert client.get(f"/m/login?token={token}", follow_redirects=False).status_code == 303
+    page = client.get("/m/groups")
+    assert page.status_code == 200
+    assert "内购1群" in page.text
+    assert "邻居群" not in page.text
+    saved = client.post(
+        f"/m/groups/{world['behind']['id']}/counts", data={"member_count": "260"}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"].startswith(f"/m/groups?saved={world['behind']['id']}")
+    after = client.get(saved.headers["location"])
+    assert 'data-testid="actual">260<' in after.text
+    assert "已记录。" in after.text
+    before = row_counts(factory)
+    stolen = client.post(
+        f"/m/groups/{world['theirs']['id']}/counts", data={"member_count": "300"}, follow_redirects=False
+    )
+    assert stolen.headers["location"] == "/m/groups?error=other_member"
+    assert row_counts(factory) == before
+    assert "只能操作自己的群。" in client.get(stolen.headers["location"]).text
+    added = client.post("/m/groups", data={"name": "内购2群", "platform": "wecom"}, follow_redirects=False)
+    assert added.status_code == 303
+    assert "内购2群" in client.get("/m/groups").text
+    again = client.post("/m/groups", data={"name": "内购2群", "platform": "wecom"}, follow_redirects=False)
+    assert again.headers["location"] == "/m/groups?error=group_name_taken"

@@ -1,0 +1,130 @@
+"""Withdrawals: minimum and fee, out of available at once, back on rejection, paid in a batch and
+exported for finance; never more than available, also with parallel requests on PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth.models import Role
+from neigou.kit.db import transaction
+from neigou.kit.errors import Conflict
+from neigou.ledger import withdrawals
+from neigou.ledger.models import Withdrawal
+from neigou.programs.models import Member
+from tests.conftest import TEST_ACTOR, TokenMaker, bearer, row_counts
+from tests.orders.builders import PAID_AT, SKU, World, assert_ledger_balanced, balance, build, order_body, post_order
+
+
+def _earn(client: TestClient, operator: dict[str, str], w: World, paid_fen: int = 100_000) -> None:
+    """An order of the seller, completed and settled: 20% × 20% of ``paid_fen`` becomes available."""
+    post_order(client, operator, order_body(w, f"E-{paid_fen}", (SKU, 1, paid_fen)))
+    client.post(f"/api/v1/orders/E-{paid_fen}/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
+    as_of = (PAID_AT + timedelta(days=30)).isoformat()
+    assert client.post(f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator).status_code == 201
+
+
+def test_request_approve_batch_export_pay(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)  # 4000 available
+    settings = {"min_withdrawal_fen": 1000, "fee_fixed_fen": 100, "fee_bp": 100}
+    assert client.put(f"/api/v1/programs/{w.program_id}/payout-settings", json=settings, headers=operator).status_code == 200
+    member = bearer(make_token(Role.MEMBER, w.seller))
+    path = f"/api/v1/members/{w.seller}/withdrawals"
+    before = row_counts(factory)
+    small = client.post(path, json={"amount_fen": 999, "request_id": "small"}, headers=member)
+    assert (small.status_code, small.json()["code"]) == (422, "below_minimum")
+    big = client.post(path, json={"amount_fen": 4001, "request_id": "big"}, headers=member)
+    assert (big.status_code, big.json()["code"]) == (409, "insufficient_balance")
+    assert row_counts(factory) == before
+    created = client.post(path, json={"amount_fen": 3000, "request_id": "w-1"}, headers=member)
+    assert created.status_code == 201, created.text
+    w1 = created.json()
+    assert (w1["fee_fen"], w1["net_fen"], w1["status"]) == (130, 2870, "requested")
+    repeat = client.post(path, json={"amount_fen": 3000, "request_id": "w-1"}, headers=member)
+    assert (repeat.status_code, repeat.json()["id"]) == (200, w1["id"])
+    b = client.get(f"/api/v1/members/{w.seller}/balance", headers=member).json()
+    assert (b["available_fen"], b["withdrawing_fen"], b["withdrawn_fen"]) == (1000, 3000, 0)
+
+    second = client.post(path, json={"amount_fen": 1000, "request_id": "w-2"}, headers=member).json()
+    rejected = client.post(f"/api/v1/withdrawals/{second['id']}/reject", json={"reason": "银行卡信息不全"}, headers=operator)
+    assert rejected.json()["status"] == "rejected"
+    assert balance(client, operator, w.seller)["available_fen"] == 1000
+
+    assert client.post(f"/api/v1/withdrawals/{w1['id']}/approve", headers=operator).json()["status"] == "approved"
+    batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator).json()
+    assert (batch["count"], batch["total_net_fen"]) == (1, 2870)
+    empty = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator)
+    assert (empty.status_code, empty.json()["code"]) == (409, "nothing_to_pay")
+    exported = client.get(f"/api/v1/payout-batches/{batch['id']}/export?format=csv", headers=operator)
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[1][:7] == [str(w1["id"]), str(w.seller), "seller", "3000", "130", "2870", "28.70"]
+    excel = client.get(f"/api/v1/payout-batches/{batch['id']}/export?format=xlsx", headers=operator)
+    sheet = load_workbook(io.BytesIO(excel.content)).worksheets[0]
+    assert [c.value for c in sheet[2]][:6] == [w1["id"], w.seller, "seller", 3000, 130, 2870]
+    paid = client.post(f"/api/v1/payout-batches/{batch['id']}/paid", json={}, headers=operator)
+    assert paid.json()["paid_at"] is not None
+    assert balance(client, operator, w.seller) == {
+        "pending_fen": 0, "frozen_fen": 0, "available_fen": 1000, "withdrawn_fen": 2870,
+    }
+    assert client.get(f"/api/v1/members/{w.seller}/withdrawals", headers=member).json()[1]["status"] == "paid"
+    assert_ledger_balanced(factory)
+
+
+def test_member_cannot_withdraw_for_another(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory)
+    _earn(client, operator, w)
+    other = bearer(make_token(Role.MEMBER, w.owner))
+    before = row_counts(factory)
+    denied = client.post(f"/api/v1/members/{w.seller}/withdrawals", json={"amount_fen": 500, "request_id": "x"}, headers=other)
+    assert (denied.status_code, denied.json()["code"]) == (403, "other_member")
+    assert row_counts(factory) == before
+
+
+@pytest.mark.postgres_only
+def test_parallel_withdrawals_never_exceed_available(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)  # 4000 available: at most four of ten parallel 1000s may pass
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+
+    def attempt(n: int) -> None:
+        with factory() as session:
+            member = session.get(Member, w.seller)
+            assert member is not None
+            barrier.wait()
+            try:
+                withdrawals.request(
+                    session, member=member, amount_fen=1000, request_id=f"p-{n}", actor=TEST_ACTOR, at=PAID_AT
+                )
+                session.commit()
+                outcomes.append("ok")
+            except Conflict as exc:
+                session.rollback()
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["insufficient_balance"] * 6 + ["ok"] * 4
+    assert balance(client, operator, w.seller)["available_fen"] == 0
+    with transaction(factory) as session:
+        assert session.query(Withdrawal).count() == 4
+    assert_ledger_balanced(factory)

@@ -1,0 +1,112 @@
+"""A small world for the links tests, built through the API: a program, members, the shampoo with its
+hidden ¥25 coupon, a group; plus helpers to follow links and read what was recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import TokenMaker, bearer
+from tests.factories import create_member, create_program
+from tests.groups.builders import create_group
+from neigou.kit.clock import utcnow
+from tests.offers.factories import coupon, product
+
+SHAMPOO = "LQ-SHAMPOO-500"
+PHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mobile/15E148 MicroMessenger/8.0.40"
+)
+
+
+@dataclass
+class LinkWorld:
+    """Ids and tokens of the links tests."""
+
+    program_id: int
+    member_id: int
+    other_member_id: int
+    group_id: int
+    other_group_id: int
+    hidden_id: int
+    public_id: int
+    member_token: dict[str, str]
+    integration: dict[str, str]
+
+
+def build(client: TestClient, operator: dict[str, str], make_token: TokenMaker, **program: Any) -> LinkWorld:
+    """The shampoo (¥49.90), its hidden ¥25 coupon (stock 5, one each), a public ¥5 coupon, two owners."""
+    prog = create_program(client, operator, code="partners", **program)
+    owner = create_member(client, operator, prog["id"], name="群主·王小美")
+    other = create_member(client, operator, prog["id"], name="群主·李阿强")
+    product(
+        client,
+        operator,
+        SHAMPOO,
+        4990,
+        title="澜泉 氨基酸控油蓬松洗发水 500ml",
+        shop_url="https://shop.example/item/LQ-SHAMPOO-500?from=app",
+    )
+    window = {
+        "starts_at": (utcnow() - timedelta(days=20)).isoformat(),
+        "ends_at": (utcnow() + timedelta(days=30)).isoformat(),
+    }
+    hidden = coupon(
+        client,
+        operator,
+        2500,
+        name="澜泉洗发水 群内专享券 ¥25",
+        skus=[SHAMPOO],
+        visibility="hidden",
+        total_quantity=5,
+        min_spend_fen=4900,
+        **window,
+    )
+    public = coupon(client, operator, 500, name="新人立减5元", **window)
+    group = create_group(client, operator, owner["id"], name="宝妈好物1群")
+    other_group = create_group(client, operator, other["id"], name="芬香内购1群")
+    return LinkWorld(
+        program_id=prog["id"],
+        member_id=owner["id"],
+        other_member_id=other["id"],
+        group_id=group["id"],
+        other_group_id=other_group["id"],
+        hidden_id=hidden["id"],
+        public_id=public["id"],
+        member_token=bearer(make_token("member", owner["id"])),
+        integration=bearer(make_token("integration")),
+    )
+
+
+def make_link(client: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    """POST /links and insist on 201."""
+    response = client.post("/api/v1/links", json={"sku": SHAMPOO, **body}, headers=headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def claim(client: TestClient, headers: dict[str, str], coupon_id: int, **body: Any) -> Any:
+    """POST a claim (the response)."""
+    return client.post(f"/api/v1/coupons/{coupon_id}/claims", json=body, headers=headers)
+
+
+def matrix_world(client: TestClient, operator: dict[str, str], member_id: int, sku: str) -> dict[str, Any]:
+    """A link of the matrix's own member and a coupon open now, for tests/test_authz_matrix.py."""
+    now = utcnow()
+    open_coupon = coupon(
+        client,
+        operator,
+        100,
+        name="matrix claim",
+        starts_at=(now - timedelta(days=1)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
+    )
+    link = make_link(client, operator, member_id=member_id, sku=sku)
+    return {"code": link["code"], "claim_coupon_id": open_coupon["id"]}
+
+
+MATRIX_CLAIM = {"customer_ref": "13800000000"}

@@ -1,0 +1,151 @@
+"""``attribute_order``: touches from identified clicks and claims, the program's model and window,
+the permanent binding of the locked model, the order's own link, self-purchase."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from neigou.kit.errors import Invalid
+from neigou.kit.ids import keyed_hash
+from neigou.links import claims, clicks
+from neigou.links.attribution import Basis
+from neigou.links.models import ClaimSource
+from neigou.links.touches import attribute_order, identify_visitor
+from neigou.links.useragent import UaClass
+from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
+from tests.factories import create_member
+from tests.links.builders import build, make_link
+
+NOW = utcnow()
+SHOPPER = "13900001111"
+CUSTOMER = keyed_hash(SECRET, SHOPPER)
+
+
+def _click(
+    factory: sessionmaker[Session],
+    link: dict[str, Any],
+    at: datetime,
+    visitor: str | None = None,
+    *,
+    known: bool = False,
+) -> None:
+    with transaction(factory) as session:
+        clicks.store_clicks(
+            session,
+            [
+                clicks.ClickEvent(
+                    ref=clicks.new_click_ref(),
+                    link_id=link["id"],
+                    program_id=link["program_id"],
+                    member_id=link["member_id"],
+                    clicked_at=at,
+                    visitor_id=visitor,
+                    ua_class=UaClass.WECHAT,
+                    customer_ref_hash=CUSTOMER if known else None,
+                )
+            ],
+        )
+
+
+def _attribute(
+    factory: sessionmaker[Session], program_id: int, at: datetime, link_code: str | None = None
+) -> Any:
+    with factory() as session:
+        return attribute_order(
+            session, program_id=program_id, customer_ref_hash=CUSTOMER, link_code=link_code, ordered_at=at
+        )
+
+
+@pytest.mark.parametrize(
+    ("model", "member", "basis"),
+    [
+        ("last_click", "second", Basis.LAST_TOUCH),
+        ("first_click", "first", Basis.FIRST_TOUCH),
+        ("locked", "first", Basis.LOCKED_BINDING),
+    ],
+)
+def test_models_pick_among_identified_touches(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    model: str,
+    member: str,
+    basis: Basis,
+) -> None:
+    world = build(client, operator, make_token, attribution={"model": model, "window_days": 15})
+    first = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
+    second = make_link(client, operator, member_id=world.other_member_id, coupon_id=world.hidden_id)
+    # An anonymous click 10 days ago; the visitor identifies itself later by claiming through the second link.
+    _click(factory, first, NOW - timedelta(days=10), visitor="visitor-aaaaaaaaaaaa")
+    assert _attribute(factory, world.program_id, NOW).basis is Basis.NO_TOUCH
+    with transaction(factory) as session:
+        claims.claim_coupon(
+            session,
+            coupon_id=world.hidden_id,
+            customer=claims.Customer.from_ref(SECRET, SHOPPER),
+            link_code=second["code"],
+            actor=TEST_ACTOR,
+            source=ClaimSource.LANDING,
+            visitor_id="visitor-aaaaaaaaaaaa",
+            at=NOW - timedelta(days=2),
+        )
+    found = _attribute(factory, world.program_id, NOW)
+    expected = {"first": (world.member_id, world.group_id), "second": (world.other_member_id, None)}[member]
+    assert (found.member_id, found.group_id, found.basis) == (*expected, basis)
+    assert found.self_purchase is False
+    # Twenty days on, the first touch has left a 15-day window; the locked binding stays for good.
+    later = _attribute(factory, world.program_id, NOW + timedelta(days=10))
+    if model == "locked":
+        assert (later.member_id, later.basis) == (world.member_id, Basis.LOCKED_BINDING)
+    else:
+        assert (later.member_id, later.basis) == (world.other_member_id, basis)
+    assert _attribute(factory, world.program_id, NOW + timedelta(days=30)).member_id == (
+        world.member_id if model == "locked" else None
+    )
+
+
+def test_order_link_wins_and_self_purchase_is_flagged(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    world = build(client, operator, make_token)
+    buyer = create_member(client, operator, world.program_id, name="自购的会员", customer_ref=SHOPPER)
+    own = make_link(client, operator, member_id=buyer["id"])
+    other = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
+    _click(factory, other, NOW - timedelta(hours=3), known=True)
+    by_touch = _attribute(factory, world.program_id, NOW)
+    assert (by_touch.member_id, by_touch.group_id, by_touch.basis, by_touch.link_code) == (
+        world.member_id,
+        world.group_id,
+        Basis.LAST_TOUCH,
+        other["code"],
+    )
+    by_link = _attribute(factory, world.program_id, NOW, link_code=own["code"])
+    assert (by_link.member_id, by_link.basis, by_link.self_purchase) == (buyer["id"], Basis.ORDER_LINK, True)
+    with pytest.raises(Invalid) as refused:
+        _attribute(factory, world.program_id, NOW, link_code="nope0000")
+    assert refused.value.code == "unknown_link"
+
+
+def test_clicks_flushed_after_the_claim_still_become_touches(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    world = build(client, operator, make_token)
+    link = make_link(client, operator, member_id=world.member_id)
+    with transaction(factory) as session:
+        identify_visitor(
+            session,
+            visitor_id="visitor-bbbbbbbbbbbb",
+            customer_ref_hash=CUSTOMER,
+            customer_ref_masked="139****1111",
+            at=NOW,
+        )
+    _click(factory, link, NOW - timedelta(minutes=5), visitor="visitor-bbbbbbbbbbbb")
+    assert _attribute(factory, world.program_id, NOW).member_id == world.member_id

@@ -1,0 +1,273 @@
+"""The redirect and its clicks: no database write on the request path, batches, shutdown flush, Redis
+streams with at-least-once consumers, visitor cookies, user-agent classes, the code cache."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.clock import utcnow
+from neigou.links.cache import LinkCache
+from neigou.links import click_stream
+from neigou.links.click_stream import RedisStreamSink, StreamConsumer
+from neigou.links.clicks import ClickEvent, ClickRecorder, DatabaseSink, new_click_ref
+from neigou.links.models import LinkClick, ShareLink, Touch
+from neigou.links.useragent import UaClass, classify
+from neigou.web.app import create_app
+from tests.conftest import TokenMaker, bearer
+from tests.links.builders import PHONE_UA, LinkWorld, build, make_link
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> LinkWorld:
+    return build(client, operator, make_token)
+
+
+def _clicks(factory: sessionmaker[Session]) -> list[LinkClick]:
+    with factory() as session:
+        return list(session.scalars(select(LinkClick).order_by(LinkClick.id)))
+
+
+def test_redirect_records_the_click_off_the_request_path(
+    client: TestClient,
+    app: FastAPI,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    response = client.get(f"/l/{link['code']}", headers={"user-agent": PHONE_UA}, follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == f"/p/{link['code']}"
+    assert response.headers["cache-control"] == "no-store"
+    visitor = response.cookies["nv"]
+    assert _clicks(factory) == []  # buffered, not written by the request
+    assert app.state.clicks.pending == 1
+    again = client.get(f"/l/{link['code']}", headers={"user-agent": "curl/8.5"}, follow_redirects=False)
+    assert "set-cookie" not in again.headers  # the visitor keeps its id
+    assert app.state.links.flush() == 2
+    stored = _clicks(factory)
+    assert [(c.link_id, c.member_id, c.visitor_id) for c in stored] == [
+        (link["id"], world.member_id, visitor)
+    ] * 2
+    assert [c.ua_class for c in stored] == [UaClass.WECHAT, UaClass.BOT]
+    stats = client.get(f"/api/v1/links/{link['code']}", headers=operator).json()
+    assert (stats["clicks"], stats["opens"]) == (1, 2)
+
+
+def test_unknown_and_disabled_codes_get_a_friendly_page(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, app: FastAPI
+) -> None:
+    for path in ("/l/zzzzzzzz", "/l/not-a-code!", "/p/zzzzzzzz"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/html")
+        assert "链接不存在" in response.text
+    link = make_link(client, operator, member_id=world.member_id)
+    client.patch(f"/api/v1/links/{link['code']}", json={"active": False}, headers=operator)
+    gone = client.get(f"/l/{link['code']}?lang=en", follow_redirects=False)
+    assert gone.status_code == 410
+    assert "Link disabled" in gone.text
+    assert client.get(f"/p/{link['code']}").status_code == 410
+    assert app.state.clicks.pending == 0
+
+
+def test_the_cache_answers_without_the_database(
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    app: FastAPI,
+    factory: sessionmaker[Session],
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id)
+    cache: LinkCache = app.state.links.cache
+    loads = cache.loads
+    for _ in range(20):
+        client.get(f"/l/{link['code']}", follow_redirects=False)
+    assert cache.loads == loads + 1
+    now = [0.0]
+    elsewhere = LinkCache(factory, ttl=5, clock=lambda: now[0])
+    assert _active(elsewhere, link["code"]) is True
+    # A change made by another process is seen once the entry expires …
+    with factory.begin() as session:
+        session.execute(ShareLink.__table__.update().values(active=False))
+    assert client.get(f"/l/{link['code']}", follow_redirects=False).status_code == 302
+    assert _active(elsewhere, link["code"]) is True
+    now[0] = 5.5
+    assert _active(elsewhere, link["code"]) is False
+    # … and a change made through this process at once.
+    client.patch(f"/api/v1/links/{link['code']}", json={"active": True}, headers=operator)
+    assert client.get(f"/l/{link['code']}", follow_redirects=False).status_code == 302
+    client.patch(f"/api/v1/links/{link['code']}", json={"active": False}, headers=operator)
+    assert client.get(f"/l/{link['code']}", follow_redirects=False).status_code == 410
+
+
+def _active(cache: LinkCache, code: str) -> bool | None:
+    link = cache.get(code)
+    return None if link is None else link.active
+
+
+def test_customer_ref_on_the_link_makes_a_touch(
+    client: TestClient,
+    app: FastAPI,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
+    response = client.get(f"/l/{link['code']}?customer_ref=openid-42", follow_redirects=False)
+    assert response.headers["location"] == f"/p/{link['code']}?customer_ref=openid-42"
+    app.state.links.flush()
+    with factory() as session:
+        touch = session.scalars(select(Touch)).one()
+    assert (touch.member_id, touch.group_id, touch.kind.value) == (world.member_id, world.group_id, "click")
+
+
+def test_a_clean_shutdown_loses_no_click(
+    settings: object, factory: sessionmaker[Session], operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    app = create_app(settings, session_factory=factory)  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        world = build(client, operator, make_token)
+        link = make_link(client, operator, member_id=world.member_id)
+        app.state.clicks.interval = 3600  # the flusher would not run again before the end
+        for _ in range(37):
+            assert client.get(f"/l/{link['code']}", follow_redirects=False).status_code == 302
+        assert len(_clicks(factory)) < 37
+    assert len(_clicks(factory)) == 37
+
+
+class FlakySink:
+    """Fails the first write."""
+
+    def __init__(self, inner: DatabaseSink) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def write(self, clicks: list[ClickEvent]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("database away")
+        self.inner.write(clicks)
+
+
+def _event(link_id: int, member_id: int, program_id: int) -> ClickEvent:
+    return ClickEvent(
+        ref=new_click_ref(),
+        link_id=link_id,
+        program_id=program_id,
+        member_id=member_id,
+        clicked_at=utcnow(),
+        visitor_id=None,
+        ua_class=classify(PHONE_UA),
+    )
+
+
+def test_batches_and_a_failed_write_keeps_the_clicks(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id)
+    recorder = ClickRecorder(FlakySink(DatabaseSink(factory)), max_batch=10)
+    for _ in range(25):
+        recorder.record(_event(link["id"], world.member_id, world.program_id))
+    with pytest.raises(RuntimeError):
+        recorder.flush()
+    assert recorder.pending == 25
+    assert recorder.flush() == 25
+    assert len(_clicks(factory)) == 25
+    recorder.record(_event(999_999, world.member_id, world.program_id))  # a link that no longer exists
+    recorder.flush()
+    assert len(_clicks(factory)) == 25
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/test and CI start it)")
+    yield client
+    client.close()
+
+
+def test_clicks_through_a_redis_stream(
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id)
+    key = f"neigou-test:{uuid.uuid4().hex[:8]}:clicks"
+    try:
+        recorder = ClickRecorder(RedisStreamSink(redis_client, key), max_batch=50)
+        events = [_event(link["id"], world.member_id, world.program_id) for _ in range(120)]
+        for event in events:
+            recorder.record(event)
+        recorder.stop()
+        assert redis_client.xlen(key) == 120
+        # A consumer that read a batch and died before acknowledging it: its entries stay pending.
+        dead = StreamConsumer(redis_client, key, factory, name="dead", batch=30)
+        dead._ensure_group()
+        redis_client.xreadgroup("neigou-click-writers", "dead", {key: ">"}, count=30)
+        live = StreamConsumer(redis_client, key, factory, name="live", batch=40)
+        assert live.drain() == 90
+        assert len(_clicks(factory)) == 90
+        click_stream.CLAIM_IDLE_MS, idle = 0, click_stream.CLAIM_IDLE_MS
+        try:
+            assert live.drain() == 30  # claimed from the dead consumer
+        finally:
+            click_stream.CLAIM_IDLE_MS = idle
+        # The same click delivered again is stored once.
+        RedisStreamSink(redis_client, key).write(events[:5])
+        assert live.drain() == 5
+        assert len(_clicks(factory)) == 120
+        assert redis_client.xlen(key) == 0
+    finally:
+        redis_client.delete(key)
+
+
+def test_app_on_redis_flushes_through_the_stream(
+    settings: object, factory: sessionmaker[Session], make_token: TokenMaker, redis_client: redis.Redis
+) -> None:
+    configured = settings.model_copy(update={"redis_url": REDIS_URL})  # type: ignore[attr-defined]
+    app = create_app(configured, session_factory=factory)
+    operator = bearer(make_token("operator"))
+    with TestClient(app) as client:
+        world = build(client, operator, make_token)
+        link = make_link(client, operator, member_id=world.member_id)
+        for _ in range(15):
+            client.get(f"/l/{link['code']}", follow_redirects=False)
+    assert len(_clicks(factory)) == 15
+    assert app.state.links.redis is not None
+
+
+@pytest.mark.parametrize(
+    ("agent", "expected"),
+    [
+        (PHONE_UA, UaClass.WECHAT),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36",
+            UaClass.MOBILE,
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120 Safari/537.36",
+            UaClass.DESKTOP,
+        ),
+        ("Mozilla/5.0 (compatible; Googlebot/2.1)", UaClass.BOT),
+        ("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120", UaClass.BOT),
+        ("", UaClass.BOT),
+    ],
+)
+def test_user_agent_classes(agent: str, expected: UaClass) -> None:
+    assert classify(agent) is expected

@@ -1,0 +1,27 @@
+"""The demo world has the sample owner's share links, with clicks and claims the workspace shows."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.demo.seed import seed
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from neigou.links import repository as links
+from neigou.links.models import Touch
+from tests.conftest import SECRET
+
+
+def test_demo_links(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        world = seed(session, now=utcnow(), password="demo-password-1", secret_key=SECRET)
+    with factory() as session:
+        rows = links.list_links(session, member_id=world.sample_member_id)
+        stats = links.link_stats(session, [link.id for link in rows])
+        touches = session.scalar(select(func.count(Touch.id))) or 0
+    assert len(rows) == 5
+    assert sum(1 for link in rows if link.coupon_id is not None and link.group_id is not None) == 4
+    assert all(stats[link.id].clicks > 0 for link in rows)
+    assert sum(stats[link.id].claims for link in rows) > 10
+    assert touches > sum(stats[link.id].claims for link in rows)  # claims and the identified clicks before them

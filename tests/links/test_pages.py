@@ -1,0 +1,134 @@
+"""The landing page, its claim form and rate limits, the member's links page and the console page."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth import service as auth
+from neigou.auth.models import Role
+from neigou.kit.db import transaction
+from neigou.links.models import CouponClaim, Visitor
+from neigou.links.ratelimit import ClaimLimiter
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.links.builders import PHONE_UA, LinkWorld, build, make_link
+
+
+@pytest.fixture
+def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> LinkWorld:
+    return build(client, operator, make_token)
+
+
+def test_landing_shows_group_price_against_app_price(
+    client: TestClient, operator: dict[str, str], world: LinkWorld
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    page = client.get(f"/l/{link['code']}", headers={"user-agent": PHONE_UA})
+    assert page.status_code == 200
+    assert 'data-testid="group-price">¥24.90<' in page.text
+    assert 'data-testid="app-price">¥49.90<' in page.text
+    assert "省 ¥25.00" in page.text
+    assert "群主·王小美 的群内专享" in page.text
+    buy = page.text.split('data-testid="buy"')[0].rsplit('href="', 1)[1].split('"')[0]
+    parts = urlsplit(buy.replace("&amp;", "&"))
+    assert parse_qs(parts.query) == {"from": ["app"], "sub_id": [link["code"]]}
+    english = client.get(f"/p/{link['code']}?lang=en")
+    assert "With coupon" in english.text and "Claim the group coupon" in english.text
+
+
+def test_claim_on_the_landing_page(
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+    app: FastAPI,
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    client.get(f"/l/{link['code']}", headers={"user-agent": PHONE_UA}, follow_redirects=False)
+    bad = client.post(f"/p/{link['code']}/claim", data={"phone": "12345"}, follow_redirects=False)
+    assert bad.headers["location"].startswith(f"/p/{link['code']}?error=invalid_phone")
+    done = client.post(f"/p/{link['code']}/claim", data={"phone": "13812345678"})
+    assert 'data-testid="claimed"' in done.text
+    with factory() as session:
+        stored = session.scalars(select(CouponClaim)).one()
+        visitor = session.scalars(select(Visitor)).one()
+    assert (stored.link_id, stored.source.value, stored.customer_ref_masked) == (
+        link["id"],
+        "landing",
+        "138****5678",
+    )
+    assert visitor.customer_ref_masked == "138****5678"
+    # The known visitor claims again in one tap and is told it holds the coupon already.
+    again = client.post(f"/p/{link['code']}/claim", data={}, follow_redirects=False)
+    assert again.headers["location"].startswith(f"/p/{link['code']}?error=limit_reached")
+    app.state.links.flush()
+    stats = client.get(f"/api/v1/links/{link['code']}", headers=operator).json()
+    assert (stats["clicks"], stats["claims"]) == (1, 1)
+
+
+def test_claims_are_rate_limited(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, app: FastAPI
+) -> None:
+    app.state.links.limiter = ClaimLimiter.for_redis(None, per_ip="3/minute", per_visitor="2/minute")
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    statuses = [
+        client.post(
+            f"/p/{link['code']}/claim", data={"phone": f"1381234567{n}"}, follow_redirects=False
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [303, 303, 303, 429]
+
+
+def test_member_workspace_lists_and_makes_links(
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+    app: FastAPI,
+) -> None:
+    with transaction(factory) as session:
+        _, secret = auth.create_token(session, role=Role.MEMBER, member_id=world.member_id, actor=TEST_ACTOR)
+    client.get(f"/m/login?token={secret}")
+    page = client.get("/m/links")
+    assert page.status_code == 200
+    assert "【隐藏券】澜泉洗发水 群内专享券 ¥25" in page.text
+    assert "宝妈好物1群" in page.text and "芬香内购1群" not in page.text
+    made = client.post(
+        "/m/links",
+        data={"sku": "LQ-SHAMPOO-500", "coupon_id": str(world.hidden_id), "group_id": str(world.group_id)},
+    )
+    assert 'data-testid="link-created"' in made.text
+    code = made.text.split('data-testid="my-link" data-code="')[1].split('"')[0]
+    foreign = client.post("/m/links", data={"sku": "LQ-SHAMPOO-500", "group_id": str(world.other_group_id)})
+    assert 'data-code="group_not_owned"' in foreign.text
+    client.get(f"/l/{code}", headers={"user-agent": PHONE_UA}, follow_redirects=False)
+    app.state.links.flush()
+    listed = client.get("/m/links").text
+    assert 'data-testid="link-clicks">1<' in listed
+    poster = client.get(f"/m/links/{code}/poster.png")
+    assert (poster.status_code, poster.headers["content-type"]) == (200, "image/png")
+    client.post(f"/m/links/{code}/active", data={"active": "false"})
+    assert 'data-testid="link-disabled"' in client.get("/m/links").text
+    other = make_link(client, operator, member_id=world.other_member_id)
+    client.post(f"/m/links/{other['code']}/active", data={"active": "false"})
+    assert client.get(f"/api/v1/links/{other['code']}", headers=operator).json()["active"] is True
+
+
+def test_console_lists_links(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    with transaction(factory) as session:
+        auth.create_user(session, username="ops", password="secret-password", actor=TEST_ACTOR)
+    client.post("/console/login", data={"username": "ops", "password": "secret-password"})
+    page = client.get(f"/console/links?program={world.program_id}")
+    assert page.status_code == 200
+    assert link["code"] in page.text and "群主·王小美" in page.text
+    client.post(f"/console/links/{link['code']}/active", data={"active": "false"})
+    assert client.get(f"/api/v1/links/{link['code']}", headers=operator).json()["active"] is False

@@ -1,0 +1,107 @@
+"""Batch import: CSV and JSON lines, per-row errors, duplicates, resuming after a crash."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from neigou.cli.main import app
+from neigou.kit.settings import get_settings
+from neigou.ledger.models import Posting
+from neigou.orders import importer
+from neigou.orders.models import ImportCheckpoint, Order
+from tests.conftest import SECRET, TEST_ACTOR
+from tests.orders.builders import SKU, World, assert_ledger_balanced, balance, build
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    monkeypatch.setenv("NEIGOU_SECRET_KEY", SECRET)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _csv(w: World, path: Path, orders: int) -> Path:
+    rows = ["external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"]
+    for n in range(orders):
+        rows.append(f"CSV-{n},{w.program_id},c{n},{w.link},2026-03-01T12:00:00+08:00,{SKU},1,10000")
+        if n % 2:
+            rows.append(f"CSV-{n},{w.program_id},c{n},{w.link},2026-03-01T12:00:00+08:00,YD-TEE,2,5000")
+    rows.append(f"BAD-1,{w.program_id},c,{w.link},2026-03-01T12:00:00+08:00,NO-SUCH-SKU,1,100")
+    rows.append(f"BAD-2,{w.program_id},c,,not-a-date,{SKU},1,100")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _count(factory: sessionmaker[Session], model: type[Order] | type[Posting]) -> int:
+    with factory() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_cli_imports_csv_with_a_row_error_report(
+    env: None, client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    path = _csv(w, tmp_path / "orders.csv", 5)
+    report = tmp_path / "errors.csv"
+    result = runner.invoke(app, ["orders", "import", str(path), "--batch-size", "2", "--errors", str(report)])
+    assert result.exit_code == 1, result.output
+    assert "imported 5 orders, 0 already there, 2 refused" in result.output
+    assert report.read_text().splitlines()[1:] == [
+        "9,BAD-1,unknown_sku,Unknown sku NO-SUCH-SKU. 商品编码不存在。",
+        "10,BAD-2,parse_error,Invalid isoformat string: 'not-a-date'. 无法解析该行。",
+    ]
+    # 5 × 400 seller commission, plus 2 × (5000 × 25% × 20%) = 2 × 250 on the YD-TEE lines
+    assert balance(client, operator, w.seller)["pending_fen"] == 5 * 400 + 2 * 250
+    again = runner.invoke(app, ["orders", "import", str(path)])
+    assert "imported 0 orders" in again.output
+    assert _count(factory, Order) == 5
+    assert_ledger_balanced(factory)
+
+
+def test_jsonl_import_resumes_after_a_crash_without_duplicates(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    path = tmp_path / "orders.jsonl"
+    lines = [
+        json.dumps({"external_id": f"J-{n}", "customer_ref": f"c{n}", "link_code": w.link,
+                    "paid_at": "2026-03-01T04:00:00Z", "items": [{"sku": SKU, "quantity": 1, "paid_fen": 10_000}]})
+        for n in range(10)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    real = importer.ingest
+    calls = {"n": 0}
+
+    def crash_on_third_batch(*args: object, **kwargs: object) -> importer.ingest.__class__:  # type: ignore[name-defined]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("the machine went away")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "ingest", crash_on_third_batch)
+    with pytest.raises(RuntimeError):
+        importer.import_file(factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3)
+    assert _count(factory, Order) == 6
+    with factory() as session:
+        checkpoint = session.scalars(select(ImportCheckpoint)).one()
+        assert (checkpoint.rows_done, checkpoint.finished) == (6, False)
+    monkeypatch.setattr(importer, "ingest", real)
+    report = importer.import_file(factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3)
+    assert (report.resumed_from, report.imported, report.duplicates, report.finished) == (6, 4, 0, True)
+    assert _count(factory, Order) == 10
+    assert _count(factory, Posting) == 10
+    assert balance(client, operator, w.seller)["pending_fen"] == 10 * 400
+    assert_ledger_balanced(factory)
