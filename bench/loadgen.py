@@ -32,14 +32,21 @@ async def _worker(host: str, port: int, request: bytes, jobs: list[int], statuse
 
 
 async def run(host: str, port: int, path: str, requests: int, connections: int) -> dict[str, object]:
-    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {UA}\r\nAccept: */*\r\n\r\n").encode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {UA}\r\nAccept: */*\r\n\r\n"
+    ).encode()
     jobs = list(range(requests))
     statuses: Counter[int] = Counter()
     started = time.perf_counter()
     await asyncio.gather(*(_worker(host, port, request, jobs, statuses) for _ in range(connections)))
     seconds = time.perf_counter() - started
     done = sum(statuses.values())
-    return {"requests": done, "seconds": round(seconds, 3), "rps": round(done / seconds, 1), "statuses": dict(statuses)}
+    return {
+        "requests": done,
+        "seconds": round(seconds, 3),
+        "rps": round(done / seconds, 1),
+        "statuses": dict(statuses),
+    }
 
 
 def main() -> None:

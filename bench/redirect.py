@@ -21,13 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from neigou.kit.actor import Actor
-from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.links import service
 from neigou.links.models import LinkClick
@@ -41,6 +39,7 @@ from neigou.programs.schemas import MemberCreate, ProgramCreate
 ROOT = Path(__file__).resolve().parent.parent
 ACTOR = Actor(kind="cli", ref="bench", label="bench")
 TARGET = 0.70
+BENCH_KEY = "bench-only-key"  # hashes nothing personal here
 
 
 def _free_port() -> int:
@@ -63,10 +62,13 @@ def seed(url: str) -> str:
     factory = make_session_factory(make_engine(url))
     with transaction(factory) as session:
         program = programs.create_program(
-            session, data=ProgramCreate(code="bench", name="bench"), default_timezone="Asia/Shanghai", actor=ACTOR
+            session,
+            data=ProgramCreate(code="bench", name="bench"),
+            default_timezone="Asia/Shanghai",
+            actor=ACTOR,
         )
         member = programs.create_member(
-            session, program_id=program.id, data=MemberCreate(name="群主"), secret_key="bench", actor=ACTOR
+            session, program_id=program.id, data=MemberCreate(name="群主"), secret_key=BENCH_KEY, actor=ACTOR
         )
         catalog_service.create_product(
             session,
@@ -77,11 +79,12 @@ def seed(url: str) -> str:
         return link.code
 
 
-def serve(target: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """Start one uvicorn worker and wait until it answers."""
+def serve(target: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Start one uvicorn worker (its output to ``log``) and wait until it answers."""
     command = [*_pin(0), sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--log-level", "warning", "--no-access-log", "--http", "httptools", "--loop", "uvloop"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=out)  # noqa: S603 - our own modules
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -90,7 +93,7 @@ def serve(target: list[str], env: dict[str, str], port: int) -> subprocess.Popen
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"server {target} did not start")
+    raise RuntimeError(f"server {target} did not start; see {log}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -101,9 +104,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def load(port: int, path: str, requests: int, connections: int) -> dict[str, object]:
     """Run the load generator in its own process."""
-    command = [*_pin(1), sys.executable, str(ROOT / "bench" / "loadgen.py"), "--port", str(port), "--path", path]
+    command = [
+        *_pin(1),
+        sys.executable,
+        str(ROOT / "bench" / "loadgen.py"),
+        "--port",
+        str(port),
+        "--path",
+        path,
+    ]
     command += ["--requests", str(requests), "--connections", str(connections)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout  # noqa: S603
     result: dict[str, object] = json.loads(out)
     return result
 
@@ -114,7 +125,9 @@ def count_clicks(url: str) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--smoke", action="store_true", help="small size, one round")
     parser.add_argument("--requests", type=int, default=60_000)
     parser.add_argument("--connections", type=int, default=32)
@@ -126,7 +139,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
         code = seed(url)
-        env = {**os.environ, "NEIGOU_DATABASE_URL": url, "NEIGOU_JOBS_PATH": f"{tmp}/jobs.db", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "NEIGOU_DATABASE_URL": url,
+            "NEIGOU_JOBS_PATH": f"{tmp}/jobs.db",
+            "PYTHONPATH": str(ROOT),
+        }
         env.pop("NEIGOU_REDIS_URL", None)
         if args.redis_url:
             env["NEIGOU_REDIS_URL"] = args.redis_url
@@ -136,14 +154,14 @@ def main() -> int:
         answered = 0
         for round_no in range(1, rounds + 1):
             port = _free_port()
-            bare = serve(["bench.bare_app:app"], env, port)
+            bare = serve(["bench.bare_app:app"], env, port, Path(tmp) / "bare.log")
             try:
                 result = load(port, path, requests, args.connections)
             finally:
                 stop(bare)
             bare_rps.append(float(result["rps"]))  # type: ignore[arg-type]
             port = _free_port()
-            app = serve(["neigou.web.app:create_app", "--factory"], env, port)
+            app = serve(["neigou.web.app:create_app", "--factory"], env, port, Path(tmp) / "neigou.log")
             try:
                 mine = load(port, path, requests, args.connections)
             finally:
@@ -160,6 +178,7 @@ def main() -> int:
             )
             if stored != answered:
                 print(f"FAIL: {answered - stored} clicks lost", file=sys.stderr)
+                print((Path(tmp) / "neigou.log").read_text()[-3000:], file=sys.stderr)
                 return 1
         ratio = statistics.median(a / b for a, b in zip(app_rps, bare_rps, strict=True))
         print(

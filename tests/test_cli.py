@@ -75,9 +75,9 @@ def test_user_create_then_login(env: None, factory: sessionmaker[Session]) -> No
 def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "demo.db"
-    for _ in range(2):  # a second run starts again from nothing
-        result = runner.invoke(app, ["demo", "--no-serve", "--path", str(path)])
-        assert result.exit_code == 0, result.output
+    path.write_bytes(b"an old demo database that must be replaced")
+    result = runner.invoke(app, ["demo", "--no-serve", "--path", str(path)])
+    assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("ngt_")
     assert "password" in result.output

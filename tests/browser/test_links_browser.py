@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Route, expect
+from playwright.sync_api import Browser, Route, ViewportSize, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.demo.seed import DemoWorld, seed
@@ -25,7 +25,7 @@ from tests.browser.conftest import ARTIFACTS, _free_port
 from tests.conftest import SECRET
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 IPHONE_WECHAT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Mobile/15E148 MicroMessenger/8.0.47"
@@ -69,7 +69,8 @@ def test_shopper_claims_the_hidden_coupon_and_the_member_sees_it(
     base, app = served
     with factory() as session:
         demo_link = session.query(ShareLink).filter(ShareLink.member_id == world.sample_member_id).first()
-        assert demo_link is not None and demo_link.coupon_id is not None
+        assert demo_link is not None
+        assert demo_link.coupon_id is not None
         coupon_id, group_id = demo_link.coupon_id, demo_link.group_id
     made = httpx.post(
         f"{base}/api/v1/links",

@@ -37,9 +37,12 @@ def test_fee_and_refusals(amount: int, minimum: int, fixed: int, bp: int) -> Non
     assert charged == fixed + amount * bp // 10_000
     problem = refusal(rules, amount, available_fen=amount - 1)
     if amount < minimum:
-        assert problem is not None and problem[0] == "below_minimum"
+        assert problem is not None
+        assert problem[0] == "below_minimum"
     elif charged >= amount:
-        assert problem is not None and problem[0] == "fee_exceeds_amount"
+        assert problem is not None
+        assert problem[0] == "fee_exceeds_amount"
     else:
-        assert problem is not None and problem[0] == "insufficient_balance"
+        assert problem is not None
+        assert problem[0] == "insufficient_balance"
         assert refusal(rules, amount, available_fen=amount) is None

@@ -20,7 +20,16 @@ from neigou.ledger import withdrawals
 from neigou.ledger.models import Withdrawal
 from neigou.programs.models import Member
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer, row_counts
-from tests.orders.builders import PAID_AT, SKU, World, assert_ledger_balanced, balance, build, order_body, post_order
+from tests.orders.builders import (
+    PAID_AT,
+    SKU,
+    World,
+    assert_ledger_balanced,
+    balance,
+    build,
+    order_body,
+    post_order,
+)
 
 
 def _earn(client: TestClient, operator: dict[str, str], w: World, paid_fen: int = 100_000) -> None:
@@ -28,7 +37,12 @@ def _earn(client: TestClient, operator: dict[str, str], w: World, paid_fen: int 
     post_order(client, operator, order_body(w, f"E-{paid_fen}", (SKU, 1, paid_fen)))
     client.post(f"/api/v1/orders/E-{paid_fen}/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
     as_of = (PAID_AT + timedelta(days=30)).isoformat()
-    assert client.post(f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator).status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator
+        ).status_code
+        == 201
+    )
 
 
 def test_request_approve_batch_export_pay(
@@ -37,7 +51,12 @@ def test_request_approve_batch_export_pay(
     w = build(client, operator, factory, max_levels=2)
     _earn(client, operator, w)  # 4000 available
     settings = {"min_withdrawal_fen": 1000, "fee_fixed_fen": 100, "fee_bp": 100}
-    assert client.put(f"/api/v1/programs/{w.program_id}/payout-settings", json=settings, headers=operator).status_code == 200
+    assert (
+        client.put(
+            f"/api/v1/programs/{w.program_id}/payout-settings", json=settings, headers=operator
+        ).status_code
+        == 200
+    )
     member = bearer(make_token(Role.MEMBER, w.seller))
     path = f"/api/v1/members/{w.seller}/withdrawals"
     before = row_counts(factory)
@@ -56,11 +75,16 @@ def test_request_approve_batch_export_pay(
     assert (b["available_fen"], b["withdrawing_fen"], b["withdrawn_fen"]) == (1000, 3000, 0)
 
     second = client.post(path, json={"amount_fen": 1000, "request_id": "w-2"}, headers=member).json()
-    rejected = client.post(f"/api/v1/withdrawals/{second['id']}/reject", json={"reason": "银行卡信息不全"}, headers=operator)
+    rejected = client.post(
+        f"/api/v1/withdrawals/{second['id']}/reject", json={"reason": "银行卡信息不全"}, headers=operator
+    )
     assert rejected.json()["status"] == "rejected"
     assert balance(client, operator, w.seller)["available_fen"] == 1000
 
-    assert client.post(f"/api/v1/withdrawals/{w1['id']}/approve", headers=operator).json()["status"] == "approved"
+    assert (
+        client.post(f"/api/v1/withdrawals/{w1['id']}/approve", headers=operator).json()["status"]
+        == "approved"
+    )
     batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator).json()
     assert (batch["count"], batch["total_net_fen"]) == (1, 2870)
     empty = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator)
@@ -74,7 +98,10 @@ def test_request_approve_batch_export_pay(
     paid = client.post(f"/api/v1/payout-batches/{batch['id']}/paid", json={}, headers=operator)
     assert paid.json()["paid_at"] is not None
     assert balance(client, operator, w.seller) == {
-        "pending_fen": 0, "frozen_fen": 0, "available_fen": 1000, "withdrawn_fen": 2870,
+        "pending_fen": 0,
+        "frozen_fen": 0,
+        "available_fen": 1000,
+        "withdrawn_fen": 2870,
     }
     assert client.get(f"/api/v1/members/{w.seller}/withdrawals", headers=member).json()[1]["status"] == "paid"
     assert_ledger_balanced(factory)
@@ -87,7 +114,9 @@ def test_member_cannot_withdraw_for_another(
     _earn(client, operator, w)
     other = bearer(make_token(Role.MEMBER, w.owner))
     before = row_counts(factory)
-    denied = client.post(f"/api/v1/members/{w.seller}/withdrawals", json={"amount_fen": 500, "request_id": "x"}, headers=other)
+    denied = client.post(
+        f"/api/v1/members/{w.seller}/withdrawals", json={"amount_fen": 500, "request_id": "x"}, headers=other
+    )
     assert (denied.status_code, denied.json()["code"]) == (403, "other_member")
     assert row_counts(factory) == before
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from neigou.kit.clock import utcnow
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
-from neigou.kit.clock import utcnow
 from tests.offers.factories import coupon, product
 
 SHAMPOO = "LQ-SHAMPOO-500"

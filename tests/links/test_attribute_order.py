@@ -32,8 +32,8 @@ def _click(
     factory: sessionmaker[Session],
     link: dict[str, Any],
     at: datetime,
-    visitor: str | None = None,
     *,
+    visitor: str | None = None,
     known: bool = False,
 ) -> None:
     with transaction(factory) as session:
@@ -72,6 +72,7 @@ def _attribute(
     ],
 )
 def test_models_pick_among_identified_touches(
+    *,
     client: TestClient,
     operator: dict[str, str],
     make_token: TokenMaker,

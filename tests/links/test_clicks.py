@@ -4,18 +4,18 @@ streams with at-least-once consumers, visitor cookies, user-agent classes, the c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
-from neigou.links.cache import LinkCache
 from neigou.links import click_stream
+from neigou.links.cache import LinkCache
 from neigou.links.click_stream import RedisStreamSink, StreamConsumer
 from neigou.links.clicks import ClickEvent, ClickRecorder, DatabaseSink, new_click_ref
 from neigou.links.models import LinkClick, ShareLink, Touch
@@ -99,7 +99,7 @@ def test_the_cache_answers_without_the_database(
     assert _active(elsewhere, link["code"]) is True
     # A change made by another process is seen once the entry expires …
     with factory.begin() as session:
-        session.execute(ShareLink.__table__.update().values(active=False))
+        session.execute(update(ShareLink).values(active=False))
     assert client.get(f"/l/{link['code']}", follow_redirects=False).status_code == 302
     assert _active(elsewhere, link["code"]) is True
     now[0] = 5.5
@@ -153,7 +153,7 @@ class FlakySink:
         self.inner = inner
         self.calls = 0
 
-    def write(self, clicks: list[ClickEvent]) -> None:
+    def write(self, clicks: Sequence[ClickEvent]) -> None:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("database away")
@@ -271,3 +271,25 @@ def test_app_on_redis_flushes_through_the_stream(
 )
 def test_user_agent_classes(agent: str, expected: UaClass) -> None:
     assert classify(agent) is expected
+
+
+def test_wechat_query_parameters_keep_the_fast_path(
+    client: TestClient,
+    app: FastAPI,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id)
+    client.get(f"/l/{link['code']}", follow_redirects=False)  # loads the code into the cache
+    loads = app.state.links.cache.loads
+    shared = client.get(
+        f"/l/{link['code']}?from=singlemessage&isappinstalled=0",
+        headers={"user-agent": PHONE_UA, "cookie": "nv=visitor-cccccccccccc"},
+        follow_redirects=False,
+    )
+    assert (shared.status_code, shared.headers["location"]) == (302, f"/p/{link['code']}")
+    assert "set-cookie" not in shared.headers
+    assert app.state.links.cache.loads == loads
+    app.state.links.flush()
+    assert [c.visitor_id for c in _clicks(factory)][-1] == "visitor-cccccccccccc"

@@ -20,8 +20,11 @@ def test_demo_links(factory: sessionmaker[Session]) -> None:
         rows = links.list_links(session, member_id=world.sample_member_id)
         stats = links.link_stats(session, [link.id for link in rows])
         touches = session.scalar(select(func.count(Touch.id))) or 0
-    assert len(rows) == 5
-    assert sum(1 for link in rows if link.coupon_id is not None and link.group_id is not None) == 4
-    assert all(stats[link.id].clicks > 0 for link in rows)
+    assert len(rows) >= 5  # the orders demo may add its own
+    with_group = [link for link in rows if link.coupon_id is not None and link.group_id is not None]
+    assert len(with_group) >= 4
+    assert sum(1 for link in rows if stats[link.id].clicks > 0) >= 5
     assert sum(stats[link.id].claims for link in rows) > 10
-    assert touches > sum(stats[link.id].claims for link in rows)  # claims and the identified clicks before them
+    assert touches > sum(
+        stats[link.id].claims for link in rows
+    )  # claims and the identified clicks before them

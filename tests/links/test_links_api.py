@@ -36,7 +36,8 @@ def test_operator_makes_a_link_with_hidden_coupon_and_group(
     assert (link["clicks"], link["claims"], link["active"]) == (0, 0, True)
     with factory() as session:
         entry = session.query(AuditEntry).filter_by(action="link.create").one()
-        assert entry.after is not None and entry.after["code"] == link["code"]
+        assert entry.after is not None
+        assert entry.after["code"] == link["code"]
 
 
 def test_codes_are_random_and_unique(client: TestClient, operator: dict[str, str], world: LinkWorld) -> None:

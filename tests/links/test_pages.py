@@ -38,7 +38,8 @@ def test_landing_shows_group_price_against_app_price(
     parts = urlsplit(buy.replace("&amp;", "&"))
     assert parse_qs(parts.query) == {"from": ["app"], "sub_id": [link["code"]]}
     english = client.get(f"/p/{link['code']}?lang=en")
-    assert "With coupon" in english.text and "Claim the group coupon" in english.text
+    assert "With coupon" in english.text
+    assert "Claim the group coupon" in english.text
 
 
 def test_claim_on_the_landing_page(
@@ -98,7 +99,8 @@ def test_member_workspace_lists_and_makes_links(
     page = client.get("/m/links")
     assert page.status_code == 200
     assert "【隐藏券】澜泉洗发水 群内专享券 ¥25" in page.text
-    assert "宝妈好物1群" in page.text and "芬香内购1群" not in page.text
+    assert "宝妈好物1群" in page.text
+    assert "芬香内购1群" not in page.text
     made = client.post(
         "/m/links",
         data={"sku": "LQ-SHAMPOO-500", "coupon_id": str(world.hidden_id), "group_id": str(world.group_id)},
@@ -129,6 +131,7 @@ def test_console_lists_links(
     client.post("/console/login", data={"username": "ops", "password": "secret-password"})
     page = client.get(f"/console/links?program={world.program_id}")
     assert page.status_code == 200
-    assert link["code"] in page.text and "群主·王小美" in page.text
+    assert link["code"] in page.text
+    assert "群主·王小美" in page.text
     client.post(f"/console/links/{link['code']}/active", data={"active": "false"})
     assert client.get(f"/api/v1/links/{link['code']}", headers=operator).json()["active"] is False

@@ -32,7 +32,9 @@ def _ok(response: Any, status: int = 200) -> dict[str, Any]:
     return body
 
 
-def matrix_world(client: TestClient, headers: dict[str, str], program_id: int, member_id: int) -> dict[str, Any]:
+def matrix_world(
+    client: TestClient, headers: dict[str, str], program_id: int, member_id: int
+) -> dict[str, Any]:
     """Ids for the order and ledger cases of the matrix."""
     assert program_id == MATRIX_PROGRAM_ID
     factory: sessionmaker[Session] = client.app.state.session_factory  # type: ignore[attr-defined]
@@ -56,7 +58,10 @@ def matrix_world(client: TestClient, headers: dict[str, str], program_id: int, m
     requested = withdraw("requested", WithdrawalStatus.REQUESTED)
     withdraw("approved", WithdrawalStatus.APPROVED)
     integration = _ok(
-        client.post(f"/api/v1/programs/{program_id}/integrations", json={"name": "矩阵商城"}, headers=headers), 201
+        client.post(
+            f"/api/v1/programs/{program_id}/integrations", json={"name": "矩阵商城"}, headers=headers
+        ),
+        201,
     )
     return {
         "external_id": MATRIX_EXTERNAL_ID,

@@ -36,7 +36,9 @@ def test_the_field_example() -> None:
     # ¥100 at 20%: pool ¥20; a super member's 20% is ¥4, a mentor's 30% ¥6
     line = Line(paid_fen=10_000, quantity=1, commission_rate_bp=2000)
     assert line.pool_fen == 2000
-    assert [e.amount_fen for e in compute([line], [Earner(1, 1, "super", 2000), Earner(2, 2, "mentor", 3000)])] == [
+    assert [
+        e.amount_fen for e in compute([line], [Earner(1, 1, "super", 2000), Earner(2, 2, "mentor", 3000)])
+    ] == [
         400,
         600,
     ]
@@ -62,7 +64,9 @@ def test_the_platform_never_pays_more_than_the_pool(ls: list[Line], shares: list
     chain = [Earner(n, n, None, bp) for n, bp in enumerate(shares, start=1)]
     paid = sum(e.amount_fen for e in compute(ls, chain))
     exact_pool_times_bp = sum(
-        line.pool_fen * 10_000 if line.fixed_commission_fen is not None else line.paid_fen * line.commission_rate_bp
+        line.pool_fen * 10_000
+        if line.fixed_commission_fen is not None
+        else line.paid_fen * line.commission_rate_bp
         for line in ls
     )
     assert paid * 10**8 <= exact_pool_times_bp * total_bp
@@ -75,7 +79,9 @@ def test_the_platform_never_pays_more_than_the_pool(ls: list[Line], shares: list
     st.booleans(),
     st.booleans(),
 )
-def test_levels_and_self_purchase(max_levels: int, ups: list[tuple[int, int]], own: bool, pays_self: bool) -> None:
+def test_levels_and_self_purchase(
+    max_levels: int, ups: list[tuple[int, int]], own: bool, pays_self: bool
+) -> None:
     chain = earners(
         seller=(1, "s", 2000),
         uplines=[(m, "u", bp) for m, bp in ups],
@@ -86,26 +92,35 @@ def test_levels_and_self_purchase(max_levels: int, ups: list[tuple[int, int]], o
     assert all(e.level <= max_levels for e in chain)
     assert [e.level for e in chain if e.level > 1] == list(range(2, min(max_levels, len(ups) + 1) + 1))
     assert (1 in {e.member_id for e in chain}) == (not own or pays_self)
-    assert earners(seller=None, uplines=[], max_levels=2, self_purchase=False, self_purchase_commission=True) == []
+    assert (
+        earners(seller=None, uplines=[], max_levels=2, self_purchase=False, self_purchase_commission=True)
+        == []
+    )
 
 
 def test_more_than_three_levels_is_refused() -> None:
     with pytest.raises(ValueError, match="max_levels"):
-        earners(seller=(1, None, 0), uplines=[], max_levels=4, self_purchase=False, self_purchase_commission=True)
+        earners(
+            seller=(1, None, 0), uplines=[], max_levels=4, self_purchase=False, self_purchase_commission=True
+        )
 
 
 @given(st.integers(0, 10**7), st.integers(1, 10**9), st.lists(st.integers(1, 10**9), max_size=6))
 def test_refunds_reverse_exactly_whatever_the_split(amount: int, paid: int, parts: list[int]) -> None:
     reversed_so_far, refunded = 0, 0
-    for part in parts:
-        part = min(part, paid - refunded)
+    for wanted in parts:
+        part = min(wanted, paid - refunded)
         if part == 0:
             break
         refunded += part
         delta = reversal(amount, reversed_so_far, refunded, paid)
         assert delta >= 0
         reversed_so_far += delta
-        assert amount - reversed_so_far == amount - amount * refunded // paid == worth_after_refunds(amount, refunded, paid)
+        assert (
+            amount - reversed_so_far
+            == amount - amount * refunded // paid
+            == worth_after_refunds(amount, refunded, paid)
+        )
     assert worth_after_refunds(amount, paid, paid) == 0
     assert worth_after_refunds(amount, 0, paid) == amount
 

@@ -13,8 +13,8 @@ from neigou.kit.clock import utcnow
 from neigou.ledger.models import Posting
 from neigou.orders import service
 from neigou.orders.models import Order, OrderSource, Refund
-from neigou.orders.views import order_in
 from neigou.orders.schemas import OrderBody
+from neigou.orders.views import order_in
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders.builders import assert_ledger_balanced, build, order_body, post_order
 
@@ -85,7 +85,12 @@ def test_concurrent_refunds_never_exceed_the_paid_amount(
     def refund(session: Session) -> int:
         order = service.find_order(session, external_id="RACE-2", program_id=w.program_id, lock=True)
         row, _ = service.refund(
-            session, order=order, refund_id=f"R{next(counter)}", amount_fen=3000, at=utcnow(), actor=TEST_ACTOR
+            session,
+            order=order,
+            refund_id=f"R{next(counter)}",
+            amount_fen=3000,
+            at=utcnow(),
+            actor=TEST_ACTOR,
         )
         return row.id
 
@@ -94,5 +99,6 @@ def test_concurrent_refunds_never_exceed_the_paid_amount(
     with factory() as session:
         assert session.scalar(select(func.sum(Refund.amount_fen))) == 9000
         order = session.scalar(select(Order).where(Order.external_id == "RACE-2"))
-        assert order is not None and order.refunded_fen == 9000
+        assert order is not None
+        assert order.refunded_fen == 9000
     assert_ledger_balanced(factory)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from neigou.cli.main import app
 from neigou.kit.settings import get_settings
 from neigou.ledger.models import Posting
-from neigou.orders import importer
+from neigou.orders import importer, ingest
 from neigou.orders.models import ImportCheckpoint, Order
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders.builders import SKU, World, assert_ledger_balanced, balance, build
@@ -71,37 +72,78 @@ def test_cli_imports_csv_with_a_row_error_report(
 
 
 def test_jsonl_import_resumes_after_a_crash_without_duplicates(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], tmp_path: Path,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     w = build(client, operator, factory, max_levels=2)
     path = tmp_path / "orders.jsonl"
     lines = [
-        json.dumps({"external_id": f"J-{n}", "customer_ref": f"c{n}", "link_code": w.link,
-                    "paid_at": "2026-03-01T04:00:00Z", "items": [{"sku": SKU, "quantity": 1, "paid_fen": 10_000}]})
+        json.dumps(
+            {
+                "external_id": f"J-{n}",
+                "customer_ref": f"c{n}",
+                "link_code": w.link,
+                "paid_at": "2026-03-01T04:00:00Z",
+                "items": [{"sku": SKU, "quantity": 1, "paid_fen": 10_000}],
+            }
+        )
         for n in range(10)
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    real = importer.ingest
+    real = ingest.ingest
     calls = {"n": 0}
 
-    def crash_on_third_batch(*args: object, **kwargs: object) -> importer.ingest.__class__:  # type: ignore[name-defined]
+    def crash_on_third_batch(*args: Any, **kwargs: Any) -> ingest.BatchResult:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("the machine went away")
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(importer, "ingest", crash_on_third_batch)
     with pytest.raises(RuntimeError):
-        importer.import_file(factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3)
+        importer.import_file(
+            factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
+        )
     assert _count(factory, Order) == 6
     with factory() as session:
         checkpoint = session.scalars(select(ImportCheckpoint)).one()
         assert (checkpoint.rows_done, checkpoint.finished) == (6, False)
     monkeypatch.setattr(importer, "ingest", real)
-    report = importer.import_file(factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3)
+    report = importer.import_file(
+        factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
+    )
     assert (report.resumed_from, report.imported, report.duplicates, report.finished) == (6, 4, 0, True)
     assert _count(factory, Order) == 10
     assert _count(factory, Posting) == 10
     assert balance(client, operator, w.seller)["pending_fen"] == 10 * 400
+    assert_ledger_balanced(factory)
+
+
+def test_a_big_file_repeating_stored_orders_posts_them_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+
+    def write(name: str, count: int) -> Path:
+        path = tmp_path / name
+        rows = ["external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"]
+        rows += [
+            f"BIG-{n},{w.program_id},c{n},{w.link},2026-03-01T12:00:00+08:00,{SKU},1,10000"
+            for n in range(count)
+        ]
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        return path
+
+    first = importer.import_file(
+        factory, write("a.csv", 60), secret_key=SECRET, actor=TEST_ACTOR, batch_size=100
+    )
+    again = importer.import_file(
+        factory, write("b.csv", 65), secret_key=SECRET, actor=TEST_ACTOR, batch_size=100
+    )
+    assert (first.imported, again.imported, again.duplicates) == (60, 5, 60)
+    assert _count(factory, Order) == 65
+    assert _count(factory, Posting) == 65
     assert_ledger_balanced(factory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +13,7 @@ from neigou.auth.models import Role
 from neigou.kit.db import transaction
 from neigou.web.workspace_earnings import yuan_to_fen
 from tests.conftest import TEST_ACTOR, TokenMaker
-from tests.orders.builders import PAID_AT, SKU, balance, build, order_body, post_order
+from tests.orders.builders import PAID_AT, SKU, World, balance, build, order_body, post_order
 
 PASSWORD = "s3cret-pass"
 
@@ -20,14 +21,20 @@ PASSWORD = "s3cret-pass"
 def _console(client: TestClient, factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
         auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
-    response = client.post("/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False)
+    response = client.post(
+        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
+    )
     assert response.status_code == 303
 
 
-def _settled_world(client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> object:
+def _settled_world(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> tuple[World, dict[str, Any]]:
     w = build(client, operator, factory, max_levels=2)
     order = post_order(client, operator, order_body(w, "PG-1", (SKU, 2, 50_000)))
-    client.post("/api/v1/orders/PG-1/refunds", json={"refund_id": "R1", "amount_fen": 10_000}, headers=operator)
+    client.post(
+        "/api/v1/orders/PG-1/refunds", json={"refund_id": "R1", "amount_fen": 10_000}, headers=operator
+    )
     client.post("/api/v1/orders/PG-1/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
     as_of = (PAID_AT + timedelta(days=30)).isoformat()
     client.post(f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator)
@@ -37,17 +44,25 @@ def _settled_world(client: TestClient, operator: dict[str, str], factory: sessio
 def test_console_shows_orders_breakdown_ledger_and_approves(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    w, order = _settled_world(client, operator, factory)  # type: ignore[misc]
+    w, order = _settled_world(client, operator, factory)
     _console(client, factory)
     listing = client.get("/console/orders")
     assert listing.status_code == 200
-    assert "PG-1" in listing.text and "¥500.00" in listing.text
+    assert "PG-1" in listing.text
+    assert "¥500.00" in listing.text
     detail = client.get(f"/console/orders/{order['id']}")
     # seller: 50000 × 20% × 20% = ¥20.00, worth ¥16.00 after refunding ¥100 of ¥500
-    assert "佣金明细" in detail.text and "¥20.00" in detail.text and "¥16.00" in detail.text and "R1" in detail.text
+    assert "佣金明细" in detail.text
+    assert "¥20.00" in detail.text
+    assert "¥16.00" in detail.text
+    assert "R1" in detail.text
     ledger = client.get(f"/console/members/{w.seller}/ledger")
     assert "冻结期满，佣金可提现" in ledger.text
-    wd = client.post(f"/api/v1/members/{w.seller}/withdrawals", json={"amount_fen": 1000, "request_id": "a"}, headers=operator).json()
+    wd = client.post(
+        f"/api/v1/members/{w.seller}/withdrawals",
+        json={"amount_fen": 1000, "request_id": "a"},
+        headers=operator,
+    ).json()
     page = client.get("/console/withdrawals")
     assert 'data-testid="withdrawal-row"' in page.text
     approved = client.post(f"/console/withdrawals/{wd['id']}/approve", follow_redirects=False)
@@ -56,7 +71,8 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
     batches = client.get("/console/withdrawals")
     assert 'data-testid="batch-row"' in batches.text
     export = client.get("/console/payout-batches/1/export?format=xlsx")
-    assert export.status_code == 200 and export.content[:2] == b"PK"
+    assert export.status_code == 200
+    assert export.content[:2] == b"PK"
     client.post("/console/payout-batches/1/paid", follow_redirects=False)
     assert balance(client, operator, w.seller)["withdrawn_fen"] == 1000
     english = client.get(f"/console/members/{w.seller}/ledger?lang=en")
@@ -66,17 +82,24 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
 def test_workspace_earnings_and_withdraw_form(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
 ) -> None:
-    w, _ = _settled_world(client, operator, factory)  # type: ignore[misc]
+    w, _ = _settled_world(client, operator, factory)
     token = make_token(Role.MEMBER, w.seller)
     client.get(f"/m/login?token={token}")
     page = client.get("/m/earnings")
     assert page.status_code == 200
-    assert 'data-testid="balance-available"' in page.text and "¥16.00" in page.text
-    done = client.post("/m/earnings/withdrawals", data={"amount": "10.5", "request_id": "rq"}, follow_redirects=False)
+    assert 'data-testid="balance-available"' in page.text
+    assert "¥16.00" in page.text
+    done = client.post(
+        "/m/earnings/withdrawals", data={"amount": "10.5", "request_id": "rq"}, follow_redirects=False
+    )
     assert done.headers["location"] == "/m/earnings?done=1"
-    twice = client.post("/m/earnings/withdrawals", data={"amount": "10.5", "request_id": "rq"}, follow_redirects=False)
+    twice = client.post(
+        "/m/earnings/withdrawals", data={"amount": "10.5", "request_id": "rq"}, follow_redirects=False
+    )
     assert twice.headers["location"] == "/m/earnings?done=1"
-    too_much = client.post("/m/earnings/withdrawals", data={"amount": "999", "request_id": "r2"}, follow_redirects=False)
+    too_much = client.post(
+        "/m/earnings/withdrawals", data={"amount": "999", "request_id": "r2"}, follow_redirects=False
+    )
     assert too_much.headers["location"] == "/m/earnings?error=insufficient_balance"
     assert balance(client, operator, w.seller)["available_fen"] == 1600 - 1050
     assert "可提现余额不足" in client.get("/m/earnings?error=insufficient_balance").text
@@ -84,5 +107,11 @@ def test_workspace_earnings_and_withdraw_form(
 
 def test_yuan_amounts_never_use_floats() -> None:
     assert [yuan_to_fen(v) for v in ("12", "12.3", "12.34", " 0.01 ", "1.234", "-1", "abc")] == [
-        1200, 1230, 1234, 1, None, None, None,
+        1200,
+        1230,
+        1234,
+        1,
+        None,
+        None,
+        None,
     ]

@@ -59,7 +59,9 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-def _integration(client: TestClient, operator: dict[str, str], w: World, url: str | None = None) -> dict[str, Any]:
+def _integration(
+    client: TestClient, operator: dict[str, str], w: World, url: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"name": "品牌商城", "outbound_url": url}
     response = client.post(f"/api/v1/programs/{w.program_id}/integrations", json=body, headers=operator)
     assert response.status_code == 201, response.text
@@ -68,13 +70,19 @@ def _integration(client: TestClient, operator: dict[str, str], w: World, url: st
 
 
 def _send(
-    client: TestClient, integration: dict[str, Any], envelope: dict[str, Any], *, secret: str | None = None,
-    skew: timedelta = timedelta(0), raw: bytes | None = None,
+    client: TestClient,
+    integration: dict[str, Any],
+    envelope: dict[str, Any],
+    *,
+    secret: str | None = None,
+    skew: timedelta = timedelta(0),
+    raw: bytes | None = None,
 ) -> Any:
     body = raw if raw is not None else json.dumps(envelope).encode()
     headers = signing.headers(secret or integration["inbound_secret"], utcnow() - skew, body)
     return client.post(
-        f"/webhooks/v1/integrations/{integration['id']}", content=body,
+        f"/webhooks/v1/integrations/{integration['id']}",
+        content=body,
         headers={**headers, "content-type": "application/json"},
     )
 
@@ -90,9 +98,15 @@ def test_signed_order_webhooks_are_applied(
     assert [c["amount_fen"] for c in taken.json()["commissions"]] == [400, 100]
     done = _send(client, shop, {"type": "order.completed", "data": {"external_id": "WH-1"}})
     assert done.json()["commission_state"] == "frozen"
-    refund = _send(client, shop, {"type": "order.refunded", "data": {"external_id": "WH-1", "refund_id": "R", "amount_fen": 5000}})
+    refund = _send(
+        client,
+        shop,
+        {"type": "order.refunded", "data": {"external_id": "WH-1", "refund_id": "R", "amount_fen": 5000}},
+    )
     assert (refund.status_code, refund.json()["reversed_fen"]) == (201, 250)
-    again = _send(client, shop, {"type": "order.paid", "data": paid}, skew=timedelta(seconds=2))  # redelivered
+    again = _send(
+        client, shop, {"type": "order.paid", "data": paid}, skew=timedelta(seconds=2)
+    )  # redelivered
     assert (again.status_code, again.json()["id"]) == (200, taken.json()["id"])
 
 
@@ -101,7 +115,10 @@ def test_bad_signature_stale_timestamp_and_replay_are_refused(
 ) -> None:
     w = build(client, operator, factory)
     shop = _integration(client, operator, w)
-    envelope = {"type": "order.paid", "data": {k: v for k, v in order_body(w, "WH-2").items() if k != "program_id"}}
+    envelope = {
+        "type": "order.paid",
+        "data": {k: v for k, v in order_body(w, "WH-2").items() if k != "program_id"},
+    }
     before = row_counts(factory)
     wrong = _send(client, shop, envelope, secret="whsec_not-the-secret")
     assert (wrong.status_code, wrong.json()["code"]) == (401, "bad_signature")
@@ -127,20 +144,36 @@ def test_commission_events_are_signed_retried_and_logged(
     assert len(receiver.received) == 1
     headers, body = receiver.received[0]
     assert headers["x-neigou-event"] == "commission.earned"
-    assert signing.verify(
-        shop["outbound_secret"], timestamp=headers["x-neigou-timestamp"], signed=headers["x-neigou-signature"],
-        body=body, now=utcnow(),
-    )[0] == "ok"
+    assert (
+        signing.verify(
+            shop["outbound_secret"],
+            timestamp=headers["x-neigou-timestamp"],
+            signed=headers["x-neigou-signature"],
+            body=body,
+            now=utcnow(),
+        )[0]
+        == "ok"
+    )
     event = json.loads(body)
-    assert [(c["member_id"], c["amount_fen"]) for c in event["data"]["commissions"]] == [(w.seller, 400), (w.owner, 100)]
+    assert [(c["member_id"], c["amount_fen"]) for c in event["data"]["commissions"]] == [
+        (w.seller, 400),
+        (w.owner, 100),
+    ]
 
     receiver.status = 503
-    client.post("/api/v1/orders/EV-1/refunds", json={"refund_id": "R", "amount_fen": 10_000}, headers=operator)
+    client.post(
+        "/api/v1/orders/EV-1/refunds", json={"refund_id": "R", "amount_fen": 10_000}, headers=operator
+    )
     assert len(receiver.received) == 2
     with factory() as session:
-        failed = session.scalar(select(WebhookDelivery).where(WebhookDelivery.event_type == "commission.reversed"))
-        assert failed is not None and failed.status is DeliveryStatus.PENDING and failed.attempts == 1
-        assert failed.last_http_status == 503 and failed.next_attempt_at is not None
+        failed = session.scalar(
+            select(WebhookDelivery).where(WebhookDelivery.event_type == "commission.reversed")
+        )
+        assert failed is not None
+        assert failed.status is DeliveryStatus.PENDING
+        assert failed.attempts == 1
+        assert failed.last_http_status == 503
+        assert failed.next_attempt_at is not None
         due = failed.next_attempt_at
     with transaction(factory) as session:  # not yet due: nothing is sent
         events.retry_due(session, {}, due - timedelta(seconds=1))
@@ -151,12 +184,15 @@ def test_commission_events_are_signed_retried_and_logged(
     assert len(receiver.received) == 3
     with factory() as session:
         delivered = session.get(WebhookDelivery, failed.id)
-        assert delivered is not None and delivered.status is DeliveryStatus.DELIVERED and delivered.attempts == 2
+        assert delivered is not None
+        assert delivered.status is DeliveryStatus.DELIVERED
+        assert delivered.attempts == 2
         log = session.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == failed.id)).all()
         assert [(a.number, a.http_status, a.ok) for a in log] == [(1, 503, False), (2, 200, True)]
     listed = client.get(f"/api/v1/integrations/{shop['id']}/deliveries", headers=operator).json()
     assert [d["status"] for d in listed] == ["delivered", "delivered"]
-    assert events.backoff(1) == timedelta(seconds=30) and events.backoff(3) == timedelta(minutes=8)
+    assert events.backoff(1) == timedelta(seconds=30)
+    assert events.backoff(3) == timedelta(minutes=8)
 
 
 def test_retries_give_up_after_the_last_attempt(

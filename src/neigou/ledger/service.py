@@ -44,7 +44,7 @@ def draft(
     return Draft(program_id, kind, key, source, source_id, at, balanced(legs), memo)
 
 
-def post_many(session: Session, drafts: Sequence[Draft]) -> int:
+def post_many(session: Session, drafts: Sequence[Draft], *, known_new: bool = False) -> int:
     """Write postings whose keys are new, with their entries; returns how many were written.
 
     Empty postings (every leg zero) are skipped. Keys already posted are skipped too, so a
@@ -54,7 +54,8 @@ def post_many(session: Session, drafts: Sequence[Draft]) -> int:
     if not todo:
         return 0
     existing: set[str] = set()
-    for part in chunks([d.key for d in todo]):
+    # ``known_new``: the caller just created what the keys name (fresh orders), so no key can exist.
+    for part in [] if known_new else chunks([d.key for d in todo]):
         existing.update(session.scalars(select(Posting.key).where(Posting.key.in_(part))))
     todo = [d for d in todo if d.key not in existing]
     if not todo:

@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.links import repository as repo
-from neigou.links.models import LinkClick, ShareLink, TouchKind, Visitor
+from neigou.links.models import ShareLink, TouchKind
 from neigou.links.touches import NewTouch, record_touches
 from neigou.links.useragent import UaClass
 
@@ -80,53 +80,48 @@ def store_clicks(session: Session, clicks: Sequence[ClickEvent]) -> int:
     kept = [c for c in clicks if c.link_id in known]
     if len(kept) < len(clicks):
         log.warning("clicks.unknown_links", dropped=len(clicks) - len(kept))
-    repo.insert_ignoring_duplicates(
+    last = repo.last_click_id(session)
+    repo.insert_clicks(
         session,
-        LinkClick,
         [
-            {
-                "ref": c.ref,
-                "link_id": c.link_id,
-                "program_id": c.program_id,
-                "member_id": c.member_id,
-                "clicked_at": c.clicked_at,
-                "visitor_id": c.visitor_id,
-                "ua_class": c.ua_class,
-                "customer_ref_hash": c.customer_ref_hash,
-            }
+            (
+                c.ref,
+                c.link_id,
+                c.program_id,
+                c.member_id,
+                c.clicked_at,
+                c.visitor_id,
+                c.ua_class.value,
+                c.customer_ref_hash,
+            )
             for c in kept
         ],
     )
     # A click is a touch when the shopper is known: it carried their reference, or its visitor
     # cookie identified itself earlier (by a claim).
-    identified = repo.visitors(
-        session, {c.visitor_id for c in kept if c.visitor_id and not c.customer_ref_hash}
-    )
-    touched = [(c, customer) for c in kept if (customer := _customer_of(c, identified)) is not None]
+    touched = [
+        (c.ref, c.link_id, c.program_id, c.clicked_at, c.customer_ref_hash)
+        for c in kept
+        if c.customer_ref_hash
+    ]
+    touched += repo.identified_clicks_after(session, last)
     if touched:
-        links = {link.id: link for link in _links(session, {c.link_id for c, _ in touched})}
+        links = {link.id: link for link in _links(session, {link_id for _, link_id, *_ in touched})}
         record_touches(
             session,
             [
                 NewTouch(
-                    program_id=c.program_id,
+                    program_id=program_id,
                     customer_ref_hash=customer,
-                    link=links[c.link_id],
+                    link=links[link_id],
                     kind=TouchKind.CLICK,
-                    source_ref=f"click:{c.ref}",
-                    at=c.clicked_at,
+                    source_ref=f"click:{ref}",
+                    at=at,
                 )
-                for c, customer in touched
+                for ref, link_id, program_id, at, customer in touched
             ],
         )
     return len(kept)
-
-
-def _customer_of(click: ClickEvent, identified: dict[str, Visitor]) -> str | None:
-    if click.customer_ref_hash:
-        return click.customer_ref_hash
-    visitor = identified.get(click.visitor_id) if click.visitor_id else None
-    return visitor.customer_ref_hash if visitor else None
 
 
 def _links(session: Session, ids: set[int]) -> list[ShareLink]:

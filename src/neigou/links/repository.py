@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, func, literal, select
@@ -27,6 +27,58 @@ def insert_ignoring_duplicates(session: Session, model: type[Base], rows: Sequen
         session.execute(sqlite.insert(model).on_conflict_do_nothing(), list(rows))
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise RuntimeError(f"unsupported database {dialect}")
+
+
+_CLICK_INSERT_SQLITE = (
+    "INSERT INTO link_clicks (ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, "
+    "customer_ref_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING"
+)
+_CLICK_INSERT_PG = _CLICK_INSERT_SQLITE.replace("?", "%s")
+
+
+def insert_clicks(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Clicks in one executemany straight to the driver, duplicates (same ``ref``) skipped.
+
+    The click table is the busiest insert we have and its flusher shares the web process's CPU with
+    the redirect, so this skips SQLAlchemy's per-row parameter processing (about 20 µs a row, against
+    about 4 µs for the driver alone). ``rows`` follow the statement's columns, times aware.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    sqlite_db = connection.dialect.name == "sqlite"
+    sql = _CLICK_INSERT_SQLITE if sqlite_db else _CLICK_INSERT_PG
+    if sqlite_db:
+        rows = [(*r[:4], _sqlite_time(r[4]), *r[5:]) for r in rows]
+    connection.exec_driver_sql(sql, list(rows))
+
+
+def _sqlite_time(value: datetime) -> str:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def last_click_id(session: Session) -> int:
+    """The highest click id stored so far (0 when none)."""
+    return int(session.scalar(select(func.max(LinkClick.id))) or 0)
+
+
+def identified_clicks_after(session: Session, after_id: int) -> list[tuple[str, int, int, datetime, str]]:
+    """(ref, link, program, time, customer) of clicks stored after ``after_id`` whose visitor is known.
+
+    A range scan on the primary key joined to the (small) visitor table: no IN list of every visitor.
+    """
+    rows = session.execute(
+        select(
+            LinkClick.ref,
+            LinkClick.link_id,
+            LinkClick.program_id,
+            LinkClick.clicked_at,
+            Visitor.customer_ref_hash,
+        )
+        .join(Visitor, Visitor.visitor_id == LinkClick.visitor_id)
+        .where(LinkClick.id > after_id, LinkClick.customer_ref_hash.is_(None))
+    )
+    return [(str(a), int(b), int(c), d, str(e)) for a, b, c, d, e in rows]
 
 
 def get_link(session: Session, link_id: int) -> ShareLink | None:
@@ -106,14 +158,6 @@ def existing_link_ids(session: Session, link_ids: Collection[int]) -> set[int]:
     if not link_ids:
         return set()
     return set(session.scalars(select(ShareLink.id).where(ShareLink.id.in_(sorted(link_ids)))))
-
-
-def visitors(session: Session, visitor_ids: Collection[str]) -> dict[str, Visitor]:
-    """Identified visitors among these cookie ids."""
-    if not visitor_ids:
-        return {}
-    rows = session.scalars(select(Visitor).where(Visitor.visitor_id.in_(sorted(visitor_ids))))
-    return {v.visitor_id: v for v in rows}
 
 
 def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple[LinkClick, ShareLink]]:

@@ -13,5 +13,15 @@ from neigou.offers import models as offers_models
 from neigou.orders import models as orders_models
 from neigou.programs import models as programs_models
 
-MODEL_MODULES = (audit_models, auth_models, programs_models, offers_models, groups_models, links_models, ledger_models, orders_models, jobs)
+MODEL_MODULES = (
+    audit_models,
+    auth_models,
+    programs_models,
+    offers_models,
+    groups_models,
+    links_models,
+    ledger_models,
+    orders_models,
+    jobs,
+)
 metadata = Base.metadata

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit import service as audit
@@ -25,6 +26,7 @@ from neigou.orders.inputs import OrderIn, RowError
 from neigou.orders.models import ImportCheckpoint, OrderSource
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+ANALYZE_EVERY = 50
 
 
 @dataclass
@@ -39,6 +41,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     finished: bool = False
     counted_errors: int = 0
+    batches: int = 0
 
 
 def digest(path: Path) -> str:
@@ -121,6 +124,12 @@ def import_file(
     return report
 
 
+def _analyze(session: Session) -> None:
+    """Fresh planner statistics as the tables grow, so look-ups stay on their indexes (PostgreSQL)."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("ANALYZE orders, members, ledger_postings, ledger_entries, commissions"))
+
+
 def _commit(
     factory: sessionmaker[Session],
     path: Path,
@@ -134,6 +143,9 @@ def _commit(
 ) -> None:
     key = report.file_digest
     with factory() as session:
+        if report.batches in {1, 4} or report.batches % ANALYZE_EVERY == ANALYZE_EVERY - 1:
+            _analyze(session)
+        report.batches += 1
         result = (
             ingest(session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=at)
             if batch

@@ -26,6 +26,8 @@ from neigou.orders.models import Commission, CommissionState, Order, OrderLine, 
 from neigou.orders.offer_snapshot import OfferBook
 from neigou.programs.models import Program, Tier
 
+PRECHECK_BELOW = 50
+
 
 @dataclass(frozen=True)
 class Taken:
@@ -74,7 +76,10 @@ class _Batch:
         self.hashes = [keyed_hash(secret_key, o.customer_ref) for o in orders]
         self.programs = lookups.programs(session, {o.program_id for o in orders})
         self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
-        self.existing = lookups.existing_orders(session, [(o.program_id, o.external_id) for o in orders])
+        # A big batch (a file) rarely repeats itself: its duplicates are found by the insert's
+        # ON CONFLICT and looked up afterwards, instead of checking every key first.
+        keys = [(o.program_id, o.external_id) for o in orders]
+        self.existing = lookups.existing_orders(session, keys) if len(orders) < PRECHECK_BELOW else {}
         self.links = lookups.links(session, {o.link_code for o in orders if o.link_code})
         keys = list(zip((o.program_id for o in orders), self.hashes, strict=True))
         self.touched = lookups.customers_with_touches(
@@ -319,7 +324,7 @@ def _write_children(
         insert_rows(session, OrderLine, line_rows)
     if commission_rows:
         insert_rows(session, Commission, commission_rows)
-    post_many(session, drafts)
+    post_many(session, drafts, known_new=True)
 
 
 def _fill_duplicates(

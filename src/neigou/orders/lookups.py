@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.links.models import Binding, ShareLink, Touch
@@ -58,17 +58,25 @@ def product_terms(session: Session, skus: Iterable[str]) -> dict[str, ProductTer
     return found
 
 
+def by_program(keys: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
+    """(program, value) pairs grouped per program, so each query hits one program's index range."""
+    grouped: dict[int, set[str]] = {}
+    for program_id, value in keys:
+        grouped.setdefault(program_id, set()).add(value)
+    return {p: sorted(values) for p, values in grouped.items()}
+
+
 def existing_orders(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
     """Ids of the orders already stored under these (program, external_id) keys."""
-    wanted = sorted(set(keys))
     found: dict[tuple[int, str], int] = {}
-    for part in chunks(wanted):
-        rows = session.execute(
-            select(Order.program_id, Order.external_id, Order.id).where(
-                tuple_(Order.program_id, Order.external_id).in_(part)
+    for program_id, external_ids in by_program(keys).items():
+        for part in chunks(external_ids):
+            rows = session.execute(
+                select(Order.external_id, Order.id).where(
+                    Order.program_id == program_id, Order.external_id.in_(part)
+                )
             )
-        )
-        found.update({(int(p), e): int(i) for p, e, i in rows})
+            found.update({(program_id, e): int(i) for e, i in rows})
     return found
 
 
@@ -85,30 +93,30 @@ def links(session: Session, codes: Iterable[str]) -> dict[str, ShareLink]:
 
 def customers_with_touches(session: Session, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
     """Which (program, customer hash) pairs have any touch or binding: only they can be attributed."""
-    wanted = sorted(set(keys))
     found: set[tuple[int, str]] = set()
-    for part in chunks(wanted):
-        for model in (Touch, Binding):
-            rows = session.execute(
-                select(model.program_id, model.customer_ref_hash)
-                .where(tuple_(model.program_id, model.customer_ref_hash).in_(part))
-                .distinct()
-            )
-            found.update((int(p), h) for p, h in rows)
+    for program_id, hashes in by_program(keys).items():
+        for part in chunks(hashes):
+            for model in (Touch, Binding):
+                rows = session.scalars(
+                    select(model.customer_ref_hash)
+                    .where(model.program_id == program_id, model.customer_ref_hash.in_(part))
+                    .distinct()
+                )
+                found.update((program_id, h) for h in rows)
     return found
 
 
 def buyer_members(session: Session, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str, int]]:
     """(program, customer hash, member) for buyers who are members themselves (self-purchase)."""
-    wanted = sorted(set(keys))
     found: set[tuple[int, str, int]] = set()
-    for part in chunks(wanted):
-        rows = session.execute(
-            select(Member.program_id, Member.customer_ref_hash, Member.id).where(
-                tuple_(Member.program_id, Member.customer_ref_hash).in_(part)
+    for program_id, hashes in by_program(keys).items():
+        for part in chunks(hashes):
+            rows = session.execute(
+                select(Member.customer_ref_hash, Member.id).where(
+                    Member.program_id == program_id, Member.customer_ref_hash.in_(part)
+                )
             )
-        )
-        found.update((int(p), str(h), int(m)) for p, h, m in rows)
+            found.update((program_id, str(h), int(m)) for h, m in rows)
     return found
 
 

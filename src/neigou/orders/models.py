@@ -45,7 +45,9 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("program_id", "external_id"),
         Index("ix_orders_member_paid", "member_id", "paid_at"),
-        Index("ix_orders_program_state", "program_id", "commission_state", "completed_at"),
+        # State first: the unique (program_id, external_id) index stays the only one led by program_id,
+        # so duplicate checks never scan a whole program even before statistics exist.
+        Index("ix_orders_state_completed", "commission_state", "completed_at", "program_id"),
         CheckConstraint("paid_fen >= 0 AND refunded_fen >= 0 AND refunded_fen <= paid_fen", name="amounts"),
     )
 

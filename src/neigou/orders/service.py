@@ -56,7 +56,9 @@ def take_order(
             },
             at=now,
         )
-        events.order_event(session, order, "commission.earned", commissions(session, order.id), at=now)
+        earned = commissions(session, order.id)
+        if earned:
+            events.order_event(session, order, "commission.earned", earned, at=now)
     return order, outcome.created
 
 

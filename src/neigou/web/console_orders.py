@@ -72,6 +72,7 @@ def order_page(
         program=require_program(session, order.program_id),
         names=orders.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
         refunds=orders.refunds_of(session, order.id),
+        tiers={t.code: t.name for t in programs.list_tiers(session, order.program_id)},
     )
 
 

@@ -114,7 +114,14 @@ class ShortLinkFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/l/") or scope["method"] != "GET" or scope["query_string"]:
+        if (
+            scope["type"] != "http"
+            or not path.startswith("/l/")
+            or scope["method"] != "GET"
+            # WeChat appends ?from=singlemessage&isappinstalled=0 to shared links: those stay on the fast
+            # path; a customer reference goes to the full route, which hashes it and passes it on.
+            or b"customer_ref" in scope["query_string"]
+        ):
             await self.app(scope, receive, send)
             return
         runtime: LinksRuntime = scope["app"].state.links
@@ -143,7 +150,11 @@ class ShortLinkFastPath:
                 classify(agent.decode("latin-1")),
             )
         )
-        headers = [(b"location", b"/p/" + code.encode()), (b"cache-control", b"no-store"), (b"content-length", b"0")]
+        headers = [
+            (b"location", b"/p/" + code.encode()),
+            (b"cache-control", b"no-store"),
+            (b"content-length", b"0"),
+        ]
         if fresh:
             headers.append((b"set-cookie", visitor_cookie(visitor).encode()))
         await send({"type": "http.response.start", "status": 302, "headers": headers})

@@ -1,0 +1,83 @@
+"""Orders and money in a real browser on the demo world: the console's orders with their commission
+breakdown, a member's ledger, withdrawals to approve; the member's earnings on a phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.demo.seed import DemoWorld, seed
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import SECRET
+
+pytestmark = pytest.mark.browser
+PASSWORD = "demo-password-1"
+
+
+@pytest.fixture
+def world(factory: sessionmaker[Session]) -> DemoWorld:
+    with transaction(factory) as session:
+        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
+
+
+def test_operator_reads_orders_ledger_and_approves_a_withdrawal(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server}/console/login?next=/console/orders")
+    page.get_by_label("用户名").fill(world.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_test_id("orders-title")).to_contain_text("订单与佣金")
+    rows = page.get_by_test_id("order-row")
+    expect(rows.first).to_be_visible()
+    assert rows.count() == 50  # a full first page of four months of orders
+    page.screenshot(path=str(ARTIFACTS / "console-orders-zh.png"), full_page=False)
+    attributed = rows.filter(has=page.locator("a[href*='/ledger']")).first
+    attributed.locator("a").first.click()
+    expect(page.get_by_test_id("commission-breakdown")).to_be_visible()
+    expect(page.get_by_test_id("commission-row").first).to_contain_text("本人销售")
+    page.screenshot(path=str(ARTIFACTS / "console-order-detail-zh.png"), full_page=True)
+    page.get_by_test_id("commission-row").first.locator("a").click()
+    expect(page.get_by_test_id("ledger-title")).to_contain_text("账本")
+    expect(page.get_by_test_id("statement-row").first).to_be_visible()
+    expect(page.get_by_test_id("statement")).to_contain_text("订单佣金")
+    page.goto(f"{live_server}/console/withdrawals")
+    review = page.get_by_test_id("withdrawal-row")
+    waiting = review.count()
+    assert waiting > 0
+    page.screenshot(path=str(ARTIFACTS / "console-withdrawals-zh.png"), full_page=False)
+    review.first.get_by_test_id("approve").click()
+    expect(page.get_by_test_id("withdrawal-row")).to_have_count(waiting - 1)
+    expect(page.get_by_test_id("batch-row").first).to_be_visible()
+    page.get_by_test_id("lang-switch").click()
+    expect(page.get_by_test_id("withdrawals-title")).to_have_text("Withdrawals")
+    page.close()
+
+
+def test_member_sees_earnings_and_withdraws_on_a_phone(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    page.get_by_test_id("earnings-link").click()
+    expect(page.get_by_test_id("earnings-title")).to_have_text("我的收益")
+    available = page.get_by_test_id("balance-available").inner_text()
+    withdrawn = page.get_by_test_id("balance-withdrawn").inner_text()
+    assert re.fullmatch(r"-?¥[\d,]+\.\d\d", available), available
+    assert withdrawn != "¥0.00", "the sample owner has been paid out before"
+    expect(page.get_by_test_id("statement-row").first).to_be_visible()
+    expect(page.get_by_test_id("statement")).to_contain_text("退款冲回佣金")
+    page.screenshot(path=str(ARTIFACTS / "workspace-earnings-phone.png"), full_page=False)
+    page.get_by_test_id("withdraw-amount").fill("100000")
+    page.get_by_test_id("withdraw-submit").click()
+    expect(page.get_by_test_id("withdraw-error")).to_have_text("可提现余额不足。")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the workspace must not scroll sideways on a phone"
+    context.close()
