@@ -3,6 +3,7 @@ streams with at-least-once consumers, visitor cookies, user-agent classes, the c
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 
@@ -195,6 +196,8 @@ def redis_client() -> Iterator[redis.Redis]:
     try:
         client.ping()
     except redis.ConnectionError:
+        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
+            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
         pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/test and CI start it)")
     yield client
     client.close()

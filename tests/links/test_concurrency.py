@@ -8,6 +8,7 @@ still checked); the Redis gate alone is raced on every backend.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections import Counter
@@ -42,6 +43,8 @@ def gate() -> Iterator[StockGate]:
     try:
         client.ping()
     except redis.ConnectionError:
+        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
+            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
         pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/test and CI start it)")
     namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
     yield StockGate(client, namespace)
