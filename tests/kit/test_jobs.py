@@ -123,3 +123,10 @@ def test_redis_queue_with_worker(factory: sessionmaker[Session]) -> None:
         runner.stop()
         runner.huey.storage.flush_all()
     assert CALLS == [{"n": 5}]
+
+
+def test_in_process_queue_makes_its_directory(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "state" / "jobs.db"
+    huey = jobs.make_huey("in-process", redis_url=None, jobs_path=str(path))
+    huey.storage.enqueue(b"x")
+    assert path.exists()

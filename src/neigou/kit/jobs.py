@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -159,6 +160,8 @@ def make_huey(backend: str, *, redis_url: str | None, jobs_path: str) -> Huey:
         if not redis_url:
             raise ValueError("NEIGOU_JOBS_BACKEND=redis needs NEIGOU_REDIS_URL")
         return RedisHuey("neigou", url=redis_url)
+    # A fresh machine has no state directory yet: make it, as the SQLite database URL does.
+    Path(jobs_path).parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("neigou", filename=jobs_path)
 
 
