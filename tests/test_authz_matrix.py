@@ -20,6 +20,7 @@ from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
 from tests.orders import matrix as orders
+from tests.tiers import matrix as tiers
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ CASES = [
     Case("GET", "/api/v1/programs/{program}/group-targets", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("GET", "/api/v1/programs/{program}/group-compliance", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("GET", "/api/v1/programs/{program}/group-alerts", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/programs/{program}/group-sales", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/programs/{program}/group-leaderboard", OPERATOR),
     Case(
         "POST",
         "/api/v1/programs/{program}/group-alerts/run",
@@ -142,6 +145,22 @@ CASES = [
     Case("POST", "/api/v1/programs/{program}/payout-batches", OPERATOR),
     Case("GET", "/api/v1/payout-batches/{batch_id}/export", OPERATOR),
     Case("POST", "/api/v1/payout-batches/{batch_id}/paid", OPERATOR, {}),
+    Case("GET", "/api/v1/members/{member}/team", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/members/{member}/recruiting-link", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/members/{member}/recruiting-poster.png", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/programs/{program}/leaderboard", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("POST", "/api/v1/programs/{program}/tier-evaluations", OPERATOR, tiers.MATRIX_EVALUATION),
+    Case("GET", "/api/v1/programs/{program}/tier-evaluations", OPERATOR),
+    Case("GET", "/api/v1/programs/{program}/tier-evaluations/{period}", OPERATOR),
+    Case("PUT", "/api/v1/members/{member}/tier", OPERATOR, tiers.MATRIX_OVERRIDE),
+    Case("GET", "/api/v1/members/{member}/tier-progress", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case(
+        "POST",
+        "/api/v1/privacy/opt-outs",
+        OPERATOR_OR_INTEGRATION,
+        {"customer_ref": "matrix-shopper", "program_id": 1, "request_id": "mx-opt-out"},
+    ),
+    Case("GET", "/api/v1/privacy/opt-outs", OPERATOR),
 ]
 
 
@@ -169,6 +188,7 @@ def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
             **groups.matrix_world(client, operator, own["id"]),
             **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
             **orders.matrix_world(client, operator, own_program["id"], own["id"]),
+            **tiers.matrix_world(client, operator, own_program["id"]),
         },
         tokens={
             "operator": make_token(Role.OPERATOR),

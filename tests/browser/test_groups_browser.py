@@ -1,5 +1,6 @@
-"""Group targets in a real browser: the console's compliance page with its charts, and the
-owner's groups on a phone, where today's count is recorded."""
+"""Group targets and sales in a real browser: the console's compliance page with its charts and
+group sales, the per-owner chart, the group leaderboard, and the owner's groups on a phone, where
+today's count is recorded and each group's sales are shown."""
 
 from __future__ import annotations
 
@@ -41,7 +42,35 @@ def test_operator_reads_group_compliance_with_charts(
     expect(page.get_by_test_id("at-risk")).to_contain_text("按当前速度")
     expect(page.get_by_test_id("review")).to_contain_text("人数增长异常")
     page.screenshot(path=str(ARTIFACTS / "console-groups-zh.png"), full_page=False)
+    # Sales beside compliance: the demo's group links sold in the last 30 days.
+    sales = page.get_by_test_id("group-sales")
+    expect(sales).to_contain_text("群销售 · 近 30 天")
+    expect(sales.get_by_test_id("sales-total")).to_contain_text("¥")
+    assert any(text != "0" for text in sales.get_by_test_id("sales-orders").all_inner_texts())
+    sales.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "console-group-sales-zh.png"), full_page=False)
+    # The per-owner chart: another owner's groups against the target curve.
+    owners = page.get_by_test_id("owners").get_by_role("link")
+    second = owners.nth(1).inner_text()
+    owners.nth(1).click()
+    expect(page.locator("#owner-chart canvas")).to_have_count(1)
+    expect(page.get_by_role("heading", name=f"群主的群 · {second}")).to_be_visible()
+    page.locator("#owner-chart").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "console-owner-chart-zh.png"), full_page=False)
+    page.get_by_test_id("leaderboard-link").click()
+    expect(page.get_by_test_id("leaderboard-title")).to_contain_text("群排行榜")
+    expect(page.locator("#leaderboard-chart canvas")).to_have_count(1)
+    ranks = page.get_by_test_id("leaderboard").get_by_test_id("rank")
+    expect(ranks.first).to_have_text("1")
+    assert ranks.count() >= 20
+    page.screenshot(path=str(ARTIFACTS / "console-group-leaderboard-zh.png"), full_page=False)
+    page.get_by_label("排名依据").select_option("orders")
+    page.get_by_test_id("leaderboard-form").get_by_role("button", name="查看").click()
+    expect(page.get_by_test_id("leaderboard")).to_contain_text("订单")
+    expect(page.get_by_label("排名依据")).to_have_value("orders")
     page.get_by_test_id("lang-switch").click()
+    expect(page.get_by_test_id("leaderboard-title")).to_contain_text("Group leaderboard")
+    page.goto(f"{live_server}/console/programs/{world.partner_program_id}/groups")
     expect(page.get_by_test_id("at-risk")).to_contain_text("At this pace it reaches")
     page.close()
 
@@ -64,6 +93,8 @@ def test_owner_records_todays_count_on_a_phone(browser: Browser, live_server: st
     expect(saved_card.get_by_test_id("actual")).to_have_text(grown)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the workspace must not scroll sideways on a phone"
+    expect(page.get_by_test_id("group-sales").first).to_contain_text("订单")
+    expect(page.get_by_test_id("my-group-commission")).to_contain_text("¥")
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "workspace-groups-phone.png"), full_page=False)
     context.close()

@@ -63,3 +63,4 @@ def test_times_must_carry_a_zone() -> None:
     assert is_valid_timezone("Asia/Shanghai")
     assert not is_valid_timezone("Mars/Olympus")
     assert not is_valid_timezone("../etc/passwd")
+    assert not is_valid_timezone("x" * 10_000)  # longer than a file name: OSError, not a 500

@@ -126,6 +126,10 @@ def test_bad_signature_stale_timestamp_and_replay_are_refused(
     assert (stale.status_code, stale.json()["code"]) == (401, "stale_timestamp")
     unsigned = client.post(f"/webhooks/v1/integrations/{shop['id']}", json=envelope)
     assert (unsigned.status_code, unsigned.json()["code"]) == (401, "missing_signature")
+    raw = json.dumps(envelope).encode()
+    huge = {**signing.headers(shop["inbound_secret"], utcnow(), raw), signing.TIMESTAMP_HEADER: "9" * 400}
+    far_future = client.post(f"/webhooks/v1/integrations/{shop['id']}", content=raw, headers=huge)
+    assert (far_future.status_code, far_future.json()["code"]) == (401, "stale_timestamp")
     assert row_counts(factory) == before
     body = json.dumps(envelope).encode()
     headers = {**signing.headers(shop["inbound_secret"], utcnow(), body), "content-type": "application/json"}

@@ -13,6 +13,7 @@ from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.cli import orders, products
 from neigou.cli.groups import app as groups_app
+from neigou.cli.tiers import app as tiers_app
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
@@ -33,6 +34,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(groups_app, name="groups")
 app.add_typer(products.app, name="products")
 app.add_typer(orders.app, name="orders")
+app.add_typer(tiers_app, name="tiers")
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
 assert registry.MODEL_MODULES  # every table is known before the first query
 

@@ -1,6 +1,7 @@
-"""Demo orders and money: four months of group sales through the owners' share links, completions,
-refunds (some after payout, so one owner's available balance goes negative for a while), weekly
-settlements, monthly withdrawals paid in batches, and this week's requests waiting for review.
+"""Demo orders and money: four months of sales through the owners' share links (a link made for a
+group gives that group its sales), completions, refunds (some after payout, so one owner's available
+balance goes negative for a while), weekly settlements, monthly withdrawals paid in batches, and this
+week's requests waiting for review.
 
 Played day by day through the services, so every fen follows the same rules as production.
 """
@@ -13,6 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.groups import repository as groups_repo
+from neigou.groups.models import GroupStatus
 from neigou.kit.actor import Actor
 from neigou.kit.errors import ProblemError
 from neigou.ledger import payouts, withdrawals
@@ -47,9 +50,15 @@ def _links(
 ) -> list[str]:
     codes = [link.code for link in links_repo.list_links(session, member_id=sample_owner_id)]
     for owner in owner_ids:
-        for sku in rng.sample(SKUS, 2):
+        # Owners who run groups post their links in them: those links' sales are the groups' sales.
+        own = groups_repo.list_groups(session, owner_member_id=owner, status=GroupStatus.ACTIVE, limit=2)
+        for number, sku in enumerate(rng.sample(SKUS, 2)):
+            group_id = own[number].id if number < len(own) else None
             link = links.create_link(
-                session, data=LinkCreate(member_id=owner, sku=sku), actor=DEMO_ACTOR, at=at
+                session,
+                data=LinkCreate(member_id=owner, sku=sku, group_id=group_id),
+                actor=DEMO_ACTOR,
+                at=at,
             )
             codes.append(link.code)
     return codes

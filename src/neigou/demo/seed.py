@@ -13,8 +13,10 @@ from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.demo.groups import seed_groups
 from neigou.demo.links import seed_links
+from neigou.demo.network import seed_network
 from neigou.demo.offers import seed_offers
 from neigou.demo.orders import seed_orders
+from neigou.demo.tiers import seed_tiers
 from neigou.kit.actor import Actor
 from neigou.programs import service as programs
 from neigou.programs.models import Member
@@ -203,6 +205,15 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         now=now,
         secret_key=secret_key,
     )
+    seed_network(
+        session,
+        program_id=partner.id,
+        inviter_id=sample.id,
+        other_inviter_ids=[o.id for o in owners if o.id != sample.id],
+        now=now,
+        secret_key=secret_key,
+    )
+    seed_tiers(session, partner_id=partner.id, brand_id=brand.id, now=now, secret_key=secret_key)
     return DemoWorld(
         username=DEMO_USERNAME,
         password=password,

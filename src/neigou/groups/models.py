@@ -1,7 +1,8 @@
 """Chat groups run by members, their member-count observations, target schedules and alerts.
 
-A group's id is what share links and orders will reference (``links.group_id``) once group
-sales are attributed; nothing here depends on links.
+A group's id is what share links, coupon claims and orders carry (``share_links.group_id``,
+``coupon_claims.group_id``, ``orders.group_id``); their sums per group are ``orders.group_sales``,
+since nothing here may depend on links or orders.
 """
 
 from __future__ import annotations

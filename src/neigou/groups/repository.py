@@ -132,6 +132,28 @@ def latest_counts(
     return {int(gid): (int(count), observed_at) for gid, count, observed_at in rows}
 
 
+def first_counts(session: Session, *, program_id: int, start: datetime, before: datetime) -> dict[int, int]:
+    """Per group, the earliest counted observation in ``[start, before)`` (one windowed query)."""
+    ranked = (
+        select(
+            GroupCount.group_id,
+            GroupCount.member_count,
+            func.row_number()
+            .over(partition_by=GroupCount.group_id, order_by=(GroupCount.observed_at, GroupCount.id))
+            .label("rank"),
+        )
+        .where(
+            GroupCount.program_id == program_id,
+            GroupCount.observed_at >= start,
+            GroupCount.observed_at < before,
+            GroupCount.review.in_(COUNTED),
+        )
+        .subquery()
+    )
+    rows = session.execute(select(ranked.c.group_id, ranked.c.member_count).where(ranked.c.rank == 1))
+    return {int(gid): int(count) for gid, count in rows}
+
+
 def counted_between(
     session: Session,
     *,

@@ -29,6 +29,6 @@ def is_valid_timezone(name: str) -> bool:
     """True when ``name`` is an IANA time zone this machine knows."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         return False
     return True

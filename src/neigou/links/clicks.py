@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from neigou.links import repository as repo
 from neigou.links.models import ShareLink, TouchKind
 from neigou.links.touches import NewTouch, record_touches
 from neigou.links.useragent import UaClass
+from neigou.privacy import repository as privacy
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +81,15 @@ def store_clicks(session: Session, clicks: Sequence[ClickEvent]) -> int:
     kept = [c for c in clicks if c.link_id in known]
     if len(kept) < len(clicks):
         log.warning("clicks.unknown_links", dropped=len(clicks) - len(kept))
+    # A shopper who opted out (``neigou.privacy``) still counts as an anonymous click.
+    opted_out = privacy.suppressed(
+        session, {(c.program_id, c.customer_ref_hash) for c in kept if c.customer_ref_hash}
+    )
+    if opted_out:
+        kept = [
+            replace(c, customer_ref_hash=None) if (c.program_id, c.customer_ref_hash) in opted_out else c
+            for c in kept
+        ]
     last = repo.last_click_id(session)
     repo.insert_clicks(
         session,

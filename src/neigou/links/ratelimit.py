@@ -22,19 +22,32 @@ class ClaimLimiter:
     per_ip: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_IP))
     per_visitor: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_VISITOR))
     storage_uri: str = "memory://"
+    namespace: str = "neigou-claim"
 
     def __post_init__(self) -> None:
         self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(self.storage_uri))
 
     @classmethod
     def for_redis(
-        cls, redis_url: str | None, *, per_ip: str = DEFAULT_PER_IP, per_visitor: str = DEFAULT_PER_VISITOR
+        cls,
+        redis_url: str | None,
+        *,
+        per_ip: str = DEFAULT_PER_IP,
+        per_visitor: str = DEFAULT_PER_VISITOR,
+        namespace: str = "neigou-claim",
     ) -> ClaimLimiter:
-        """Shared counters on Redis when configured, else in memory."""
-        return cls(per_ip=parse(per_ip), per_visitor=parse(per_visitor), storage_uri=redis_url or "memory://")
+        """Shared counters on Redis when configured, else in memory; ``namespace`` keeps uses apart."""
+        return cls(
+            per_ip=parse(per_ip),
+            per_visitor=parse(per_visitor),
+            storage_uri=redis_url or "memory://",
+            namespace=namespace,
+        )
 
     def allow(self, *, ip: str, visitor_id: str | None) -> bool:
         """Count one attempt; False when the IP or the visitor is over its limit."""
-        if not self._limiter.hit(self.per_ip, "neigou-claim-ip", ip):
+        if not self._limiter.hit(self.per_ip, f"{self.namespace}-ip", ip):
             return False
-        return visitor_id is None or self._limiter.hit(self.per_visitor, "neigou-claim-visitor", visitor_id)
+        return visitor_id is None or self._limiter.hit(
+            self.per_visitor, f"{self.namespace}-visitor", visitor_id
+        )

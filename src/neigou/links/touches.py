@@ -17,6 +17,7 @@ from neigou.links import attribution
 from neigou.links import repository as repo
 from neigou.links.models import Binding, ShareLink, TouchKind, Visitor
 from neigou.links.models import Touch as TouchRow
+from neigou.privacy import repository as privacy
 from neigou.programs.models import AttributionModel, Member
 from neigou.programs.service import require_program
 
@@ -34,8 +35,15 @@ class NewTouch:
 
 
 def record_touches(session: Session, touches: Iterable[NewTouch]) -> None:
-    """Store touches (a click or claim already stored is skipped) and each customer's first binding."""
+    """Store touches (a click or claim already stored is skipped) and each customer's first binding.
+
+    Customers who opted out (``neigou.privacy``) are left out: one query for the whole batch.
+    """
     touches = list(touches)
+    if not touches:
+        return
+    opted_out = privacy.suppressed(session, {(t.program_id, t.customer_ref_hash) for t in touches})
+    touches = [t for t in touches if (t.program_id, t.customer_ref_hash) not in opted_out]
     if not touches:
         return
     repo.insert_ignoring_duplicates(

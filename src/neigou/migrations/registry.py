@@ -11,7 +11,9 @@ from neigou.ledger import models as ledger_models
 from neigou.links import models as links_models
 from neigou.offers import models as offers_models
 from neigou.orders import models as orders_models
+from neigou.privacy import models as privacy_models
 from neigou.programs import models as programs_models
+from neigou.tiers import models as tiers_models
 
 MODEL_MODULES = (
     audit_models,
@@ -22,6 +24,8 @@ MODEL_MODULES = (
     links_models,
     ledger_models,
     orders_models,
+    tiers_models,
+    privacy_models,
     jobs,
 )
 metadata = Base.metadata

@@ -42,9 +42,10 @@ def verify(
         return "error", "missing_signature"
     try:
         sent = int(timestamp)
-    except ValueError:
+        skew = abs(now.timestamp() - sent)
+    except (ValueError, OverflowError):  # OverflowError: more digits than a float holds
         return "error", "stale_timestamp"
-    if abs(now.timestamp() - sent) > TOLERANCE_SECONDS:
+    if skew > TOLERANCE_SECONDS:
         return "error", "stale_timestamp"
     expected = signature(secret, sent, body)
     for part in signed.split(","):

@@ -14,6 +14,8 @@ from neigou.kit.money import BP_SCALE
 # three paid levels illegal or banned; a program may pay at most this many.
 MAX_LEGAL_LEVELS = 3
 METRICS = frozenset({"direct_recruits", "orders", "gmv_fen"})
+# A keep rule looks back at most a year of consecutive periods.
+MAX_KEEP_PERIODS = 12
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,14 @@ class UpgradeCondition:
 
 
 @dataclass(frozen=True)
+class KeepRule:
+    """A tier's keep rule: falling short of ``conditions`` for ``periods`` consecutive periods drops a tier."""
+
+    periods: int
+    conditions: Sequence[UpgradeCondition]
+
+
+@dataclass(frozen=True)
 class TierRule:
     """A tier as the ladder validation sees it."""
 
@@ -34,6 +44,7 @@ class TierRule:
     share_bp: int
     override_bp: int
     upgrade: Sequence[UpgradeCondition] = field(default_factory=tuple)
+    keep: KeepRule | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class LadderProblem:
 
     code: str
     message: str
+    tier: str | None = None
 
 
 def levels_problem(max_levels: int) -> LadderProblem | None:
@@ -71,7 +83,9 @@ def ladder_problems(tiers: Sequence[TierRule], *, max_levels: int) -> list[Ladde
         if not (0 <= tier.share_bp <= BP_SCALE and 0 <= tier.override_bp <= BP_SCALE):
             problems.append(
                 LadderProblem(
-                    "rate_out_of_range", f"{tier.code}: rates are 0–10000 bp. 比例须在 0–10000 bp 之间。"
+                    "rate_out_of_range",
+                    f"{tier.code}: rates are 0–10000 bp. 比例须在 0–10000 bp 之间。",
+                    tier.code,
                 )
             )
         if max_levels == 1 and tier.override_bp > 0:
@@ -79,10 +93,13 @@ def ladder_problems(tiers: Sequence[TierRule], *, max_levels: int) -> list[Ladde
                 LadderProblem(
                     "override_without_levels",
                     f"{tier.code}: the program pays one level only, so no override. 该计划只有一级分佣，不能设置上级奖励。",
+                    tier.code,
                 )
             )
         for cond in tier.upgrade:
             problems.extend(_condition_problems(tier.code, cond, set(codes)))
+        if tier.keep is not None:
+            problems.extend(_keep_problems(tier, tiers, set(codes)))
     if tiers and not problems:
         worst = max(t.share_bp for t in tiers) + (max_levels - 1) * max(t.override_bp for t in tiers)
         if worst > BP_SCALE:
@@ -91,28 +108,70 @@ def ladder_problems(tiers: Sequence[TierRule], *, max_levels: int) -> list[Ladde
                     "shares_exceed_pool",
                     f"The seller's share plus {max_levels - 1} upline override(s) can reach {worst} bp, more than the "
                     f"whole commission pool (10000 bp). 销售分成加上级奖励最多可达 {worst} bp，超过佣金池 100%。",
+                    # Shown beside the best-paid seller's tier, the usual culprit.
+                    max(tiers, key=lambda t: t.share_bp).code,
                 )
             )
     return problems
 
 
+def _keep_problems(tier: TierRule, tiers: Sequence[TierRule], codes: set[str]) -> list[LadderProblem]:
+    keep = tier.keep
+    assert keep is not None
+    found: list[LadderProblem] = []
+    if not 1 <= keep.periods <= MAX_KEEP_PERIODS:
+        found.append(
+            LadderProblem(
+                "keep_periods_out_of_range",
+                f"{tier.code}: a keep rule looks back 1–{MAX_KEEP_PERIODS} periods. "
+                f"保级考核周期须在 1–{MAX_KEEP_PERIODS} 个月之间。",
+                tier.code,
+            )
+        )
+    if not keep.conditions:
+        found.append(
+            LadderProblem(
+                "empty_keep_rule",
+                f"{tier.code}: a keep rule needs a condition. 保级条件不能为空。",
+                tier.code,
+            )
+        )
+    if all(other.rank >= tier.rank for other in tiers):
+        found.append(
+            LadderProblem(
+                "keep_on_lowest_tier",
+                f"{tier.code}: the lowest tier has nowhere to drop to, so it cannot have a keep rule. "
+                "最低等级无法降级，不能设置保级条件。",
+                tier.code,
+            )
+        )
+    for cond in keep.conditions:
+        found.extend(_condition_problems(tier.code, cond, codes))
+    return found
+
+
 def _condition_problems(code: str, cond: UpgradeCondition, codes: set[str]) -> list[LadderProblem]:
     found: list[LadderProblem] = []
     if cond.metric not in METRICS:
-        found.append(LadderProblem("unknown_metric", f"{code}: unknown metric {cond.metric!r}. 未知指标。"))
+        found.append(
+            LadderProblem("unknown_metric", f"{code}: unknown metric {cond.metric!r}. 未知指标。", code)
+        )
     if cond.gte < 0:
-        found.append(LadderProblem("negative_threshold", f"{code}: thresholds are ≥ 0. 门槛不能为负。"))
+        found.append(LadderProblem("negative_threshold", f"{code}: thresholds are ≥ 0. 门槛不能为负。", code))
     if cond.tier is not None:
         if cond.metric != "direct_recruits":
             found.append(
                 LadderProblem(
                     "tier_on_wrong_metric",
                     f"{code}: 'tier' only qualifies direct_recruits. 仅直推人数可限定等级。",
+                    code,
                 )
             )
         elif cond.tier not in codes:
             found.append(
-                LadderProblem("unknown_tier", f"{code}: no tier {cond.tier!r} in this ladder. 等级不存在。")
+                LadderProblem(
+                    "unknown_tier", f"{code}: no tier {cond.tier!r} in this ladder. 等级不存在。", code
+                )
             )
     return found
 

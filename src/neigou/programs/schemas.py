@@ -60,6 +60,16 @@ class ConditionIn(BaseModel):
     tier: str | None = None
 
 
+class KeepIn(BaseModel):
+    """Keep rule: a member who misses ``all`` for ``periods`` consecutive periods drops one tier."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Range checked by the ladder rules, so the refusal carries its own code.
+    periods: int = 1
+    all: list[ConditionIn] = Field(min_length=1)
+
+
 class UpgradeIn(BaseModel):
     """All conditions must hold over one calendar period of the program's time zone."""
 
@@ -67,6 +77,7 @@ class UpgradeIn(BaseModel):
 
     period: Literal["month"] = "month"
     all: list[ConditionIn] = Field(min_length=1)
+    keep: KeepIn | None = None
 
 
 class TierIn(BaseModel):

@@ -14,8 +14,15 @@ from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.ids import keyed_hash, mask
 from neigou.programs import repository as repo
 from neigou.programs.models import AttributionModel, Member, MemberTierPeriod, Program, Tier
-from neigou.programs.rules import TierRule, UpgradeCondition, ladder_problems, levels_problem, would_loop
-from neigou.programs.schemas import MemberCreate, ProgramCreate, TierIn
+from neigou.programs.rules import (
+    KeepRule,
+    TierRule,
+    UpgradeCondition,
+    ladder_problems,
+    levels_problem,
+    would_loop,
+)
+from neigou.programs.schemas import MemberCreate, ProgramCreate, TierIn, UpgradeIn
 
 
 def create_program(
@@ -98,6 +105,7 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
             upgrade=tuple(
                 UpgradeCondition(c.metric, c.gte, c.tier) for c in (t.upgrade.all if t.upgrade else [])
             ),
+            keep=_keep_rule(t.upgrade),
         )
         for t in tiers
     ]
@@ -106,7 +114,7 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
         raise Invalid(
             " ".join(p.message for p in problems),
             code=problems[0].code,
-            extra={"problems": [{"code": p.code, "message": p.message} for p in problems]},
+            extra={"problems": [{"code": p.code, "message": p.message, "tier": p.tier} for p in problems]},
         )
     held = {code for code, n in repo.tier_counts(session, program_id).items() if code is not None and n > 0}
     missing = held - {t.code for t in tiers}
@@ -125,7 +133,9 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
             rank=t.rank,
             share_bp=t.share_bp,
             override_bp=t.override_bp,
-            upgrade=t.upgrade.model_dump() if t.upgrade else None,
+            upgrade=t.upgrade.model_dump(exclude={"keep"} if t.upgrade.keep is None else None)
+            if t.upgrade
+            else None,
         )
         for t in tiers
     ]
@@ -141,6 +151,15 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
         after={"tiers": [_tier_dump(t) for t in rows]},
     )
     return sorted(rows, key=lambda t: t.rank)
+
+
+def _keep_rule(upgrade: UpgradeIn | None) -> KeepRule | None:
+    if upgrade is None or upgrade.keep is None:
+        return None
+    return KeepRule(
+        periods=upgrade.keep.periods,
+        conditions=tuple(UpgradeCondition(c.metric, c.gte, c.tier) for c in upgrade.keep.all),
+    )
 
 
 def create_member(

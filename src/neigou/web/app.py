@@ -22,23 +22,34 @@ from neigou.kit.settings import Settings, get_settings
 from neigou.ledger.endpoints import router as ledger_router
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
+from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
 from neigou.orders.endpoints import router as orders_router
+from neigou.orders.group_sales_api import router as group_sales_router
 from neigou.orders.webhook_endpoints import router as order_webhooks_router
+from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
+from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
     console_links,
+    console_network,
     console_offers,
     console_orders,
+    console_privacy,
+    console_tiers,
+    join,
     landing,
     problems,
     workspace,
     workspace_earnings,
     workspace_links,
+    workspace_network,
+    workspace_tiers,
 )
 from neigou.web.audit_api import router as audit_router
+from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.paths import STATIC_DIR
 from neigou.web.workspace_groups import router as workspace_groups_router
@@ -53,11 +64,15 @@ def api_router() -> APIRouter:
     router.include_router(programs_router)
     router.include_router(audit_router)
     router.include_router(groups_router)
+    router.include_router(group_sales_router)
     router.include_router(catalog_router)
     router.include_router(offers_router)
     router.include_router(links_router)
     router.include_router(orders_router)
     router.include_router(ledger_router)
+    router.include_router(tiers_router)
+    router.include_router(network_router)
+    router.include_router(privacy_router)
     return router
 
 
@@ -107,17 +122,28 @@ def create_app(
     jobs.install(runner)
     problems.install(app)
     app.include_router(api_router())
-    app.include_router(console.router)
-    app.include_router(console_offers.router)
-    app.include_router(workspace.router)
-    app.include_router(console_groups_router)
-    app.include_router(workspace_groups_router)
-    app.include_router(landing.router)
-    app.include_router(workspace_links.router)
-    app.include_router(console_links.router)
-    app.include_router(order_webhooks_router)
-    app.include_router(console_orders.router)
-    app.include_router(workspace_earnings.router)
+    # Pages and webhooks, in matching order.
+    for pages in (
+        console.router,
+        console_offers.router,
+        workspace.router,
+        console_groups_router,
+        console_group_sales_router,
+        workspace_groups_router,
+        landing.router,
+        workspace_links.router,
+        console_links.router,
+        order_webhooks_router,
+        console_orders.router,
+        console_tiers.router,
+        workspace_earnings.router,
+        workspace_tiers.router,
+        workspace_network.router,
+        console_network.router,
+        console_privacy.router,
+        join.router,
+    ):
+        app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The share-link redirect is the hottest path: first in line, a plain route (see web.landing).
     app.router.routes.insert(0, landing.REDIRECT_ROUTE)

@@ -21,6 +21,7 @@ from neigou.groups.targets import required_on
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
+from neigou.orders.group_sales import DEFAULT_DAYS, Ranking, group_sales, leaderboard, window
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
@@ -104,6 +105,25 @@ def _charts(
     }
 
 
+def _sales(session: Session, program: Program, on: date) -> dict[str, Any]:
+    """The groups' sales over the 30 days ending ``on``, with their totals."""
+    span = window(program, start_on=on - timedelta(days=DEFAULT_DAYS - 1), end_on=on, at=utcnow())
+    rows = group_sales(session, program=program, span=span)
+    ranked = [row for _, row in leaderboard(rows, by=Ranking.GMV, limit=len(rows))]
+    return {
+        "span": span,
+        # Only groups that sold or were clicked, best first; the rest are counted, not listed.
+        "rows": [r for r in ranked if r.clicks or r.claims or r.orders or r.paid_fen],
+        "quiet": sum(1 for r in rows if not (r.clicks or r.claims or r.orders or r.paid_fen)),
+        "by_group": {r.group_id: r for r in rows},
+        "days": DEFAULT_DAYS,
+        "gmv_fen": sum(r.gmv_fen for r in rows),
+        "orders": sum(r.orders for r in rows),
+        "commission_fen": sum(r.commission_fen for r in rows),
+        "owner_commission_fen": sum(r.owner_commission_fen for r in rows),
+    }
+
+
 def _page(
     request: Request,
     *,
@@ -138,6 +158,7 @@ def _page(
         settings=settings_of(session, program.id),
         day_label=day_labeller(request),
         zone=ZoneInfo(program.timezone),
+        sales=_sales(session, program, day),
         **extra,
     )
 

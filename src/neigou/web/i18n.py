@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from neigou.web.i18n_group_sales import GROUP_SALES_MESSAGES
 from neigou.web.i18n_links import LINKS_MESSAGES
+from neigou.web.i18n_network import NETWORK_MESSAGES
 from neigou.web.i18n_offers import OFFERS_MESSAGES
 from neigou.web.i18n_orders import ORDERS_MESSAGES
+from neigou.web.i18n_privacy import PRIVACY_MESSAGES
+from neigou.web.i18n_tiers import TIERS_MESSAGES
 
 DEFAULT_LOCALE = "zh-CN"
 LOCALES = ("zh-CN", "en")
@@ -17,6 +21,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         **OFFERS_MESSAGES["zh-CN"],
         **LINKS_MESSAGES["zh-CN"],
         **ORDERS_MESSAGES["zh-CN"],
+        **GROUP_SALES_MESSAGES["zh-CN"],
+        **NETWORK_MESSAGES["zh-CN"],
+        **TIERS_MESSAGES["zh-CN"],
+        **PRIVACY_MESSAGES["zh-CN"],
         "app": "内购分销平台",
         "console": "运营后台",
         "login": "登录",
@@ -149,6 +157,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         **OFFERS_MESSAGES["en"],
         **LINKS_MESSAGES["en"],
         **ORDERS_MESSAGES["en"],
+        **GROUP_SALES_MESSAGES["en"],
+        **NETWORK_MESSAGES["en"],
+        **TIERS_MESSAGES["en"],
+        **PRIVACY_MESSAGES["en"],
         "app": "neigou distribution",
         "console": "Console",
         "login": "Sign in",

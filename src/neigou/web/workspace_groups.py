@@ -1,8 +1,10 @@
-"""The member's groups on a phone: required against actual today, the pace, alerts, and a form
-to record today's member count (or register a group)."""
+"""The member's groups on a phone: required against actual today, the pace, each group's sales of
+the last 30 days (only the member's own), alerts, and a form to record today's member count (or
+register a group)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,6 +19,7 @@ from neigou.groups.schemas import GroupCreate
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.orders.group_sales import DEFAULT_DAYS, group_sales, window
 from neigou.programs.service import require_member, require_program
 from neigou.web.console_groups import day_labeller
 from neigou.web.pages import render
@@ -34,11 +37,13 @@ def my_groups(
     held: bool = False,
     error: Annotated[str | None, Query(max_length=60)] = None,
 ) -> HTMLResponse:
-    """The owner's groups today with required, actual and met, and the count form."""
+    """The owner's groups today with required, actual and met, their last 30 days' sales, and the count form."""
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
     today = local_date(utcnow(), program.timezone)
     report = compliance(session, program=program, on=today, owner_member_id=member.id)
+    span = window(program, start_on=today - timedelta(days=DEFAULT_DAYS - 1), end_on=today, at=utcnow())
+    sales = group_sales(session, program=program, span=span, owner_member_id=member.id)
     return render(
         request,
         "m/groups/index.html",
@@ -53,6 +58,11 @@ def my_groups(
         held=held,
         error=error,
         day_label=day_labeller(request),
+        span=span,
+        sales={row.group_id: row for row in sales},
+        sales_days=DEFAULT_DAYS,
+        my_commission_fen=sum(row.owner_commission_fen for row in sales),
+        my_gmv_fen=sum(row.gmv_fen for row in sales),
     )
 
 

@@ -1,0 +1,1 @@
+"""The distribution network: team view, recruiting links that bind the inviter, leaderboards."""

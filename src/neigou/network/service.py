@@ -1,0 +1,144 @@
+"""Reads of the distribution network: a member's team and a program's leaderboards by period."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.kit.clock import utcnow
+from neigou.kit.errors import Invalid
+from neigou.network import repository as repo
+from neigou.network.repository import Metric
+from neigou.network.rules import Period, mask_name, parse_period, period_of
+from neigou.network.schemas import (
+    LeaderboardOut,
+    LeaderboardRowOut,
+    MyRankOut,
+    TeamLevelOut,
+    TeamMemberOut,
+    TeamOut,
+)
+from neigou.programs import repository as programs
+from neigou.programs.models import Program
+from neigou.programs.service import require_member, require_program
+
+MAX_LEADERBOARD = 100
+
+
+def resolve_period(program: Program, label: str | None, *, at: datetime | None = None) -> Period:
+    """The named month of the program's zone, or the current one; a malformed name is a 422."""
+    if label is None or not label.strip():
+        return period_of(at or utcnow(), program.timezone)
+    period = parse_period(label, program.timezone)
+    if period is None:
+        raise Invalid(
+            f"Period {label[:20]!r} is not a month such as 2026-03. 周期格式应为 2026-03 这样的年月。",
+            code="invalid_period",
+        )
+    return period
+
+
+def team_of(session: Session, *, member_id: int, period: str | None, at: datetime | None = None) -> TeamOut:
+    """A member's recruits down to the program's max_levels, with this period's orders and GMV."""
+    member = require_member(session, member_id)
+    program = require_program(session, member.program_id)
+    bounds = resolve_period(program, period, at=at)
+    rows = repo.team(
+        session, member_id=member.id, program_id=program.id, depth=program.max_levels, period=bounds
+    )
+    tier_names = {t.code: t.name for t in programs.list_tiers(session, program.id)}
+    own = repo.sales_of(session, member_id=member.id, program_id=program.id, period=bounds)
+    levels = [
+        TeamLevelOut(
+            level=level,
+            members=sum(1 for r in rows if r.level == level),
+            orders=sum(r.orders for r in rows if r.level == level),
+            gmv_fen=sum(r.gmv_fen for r in rows if r.level == level),
+        )
+        for level in range(1, program.max_levels + 1)
+    ]
+    return TeamOut(
+        member_id=member.id,
+        program_id=program.id,
+        period=bounds.label,
+        period_start=bounds.start,
+        period_end=bounds.end,
+        max_levels=program.max_levels,
+        own_orders=own.orders,
+        own_gmv_fen=own.gmv_fen,
+        levels=levels,
+        members=[
+            TeamMemberOut(
+                id=r.id,
+                name=r.name,
+                tier=r.tier_code,
+                tier_name=tier_names.get(r.tier_code or ""),
+                inviter_id=r.inviter_id,
+                level=r.level,
+                joined_at=r.joined_at,
+                orders=r.orders,
+                gmv_fen=r.gmv_fen,
+            )
+            for r in rows
+        ],
+    )
+
+
+def parse_metric(value: str) -> Metric:
+    """A leaderboard metric, or a 422 naming the accepted ones."""
+    for metric in repo.METRICS:
+        if metric == value:
+            return metric
+    raise Invalid(
+        f"Metric {value[:20]!r} is not one of orders, gmv_fen, recruits. 排行指标应为 orders、gmv_fen 或 recruits。",
+        code="invalid_metric",
+    )
+
+
+def leaderboard_of(
+    session: Session,
+    *,
+    program_id: int,
+    period: str | None,
+    metric: Metric,
+    limit: int,
+    viewer_member_id: int | None,
+    at: datetime | None = None,
+) -> LeaderboardOut:
+    """A program's leaderboard; a member viewer sees others' names masked and their own rank."""
+    program = require_program(session, program_id)
+    bounds = resolve_period(program, period, at=at)
+    limit = max(1, min(limit, MAX_LEADERBOARD))
+    rows = repo.leaderboard(session, program_id=program.id, period=bounds, metric=metric, limit=limit)
+    me: MyRankOut | None = None
+    if viewer_member_id is not None:
+        mine = repo.rank_of(
+            session, program_id=program.id, period=bounds, metric=metric, member_id=viewer_member_id
+        )
+        me = MyRankOut(
+            member_id=viewer_member_id,
+            rank=mine[0] if mine else None,
+            value=mine[1] if mine else 0,
+        )
+    masked = viewer_member_id is not None
+    return LeaderboardOut(
+        program_id=program.id,
+        period=bounds.label,
+        period_start=bounds.start,
+        period_end=bounds.end,
+        metric=metric,
+        ranked=repo.ranked_members(session, program_id=program.id, period=bounds, metric=metric),
+        rows=[
+            LeaderboardRowOut(
+                rank=r.rank,
+                # Members see other members' places, not who they are: no id, a masked name.
+                member_id=r.member_id if not masked or r.member_id == viewer_member_id else None,
+                name=mask_name(r.name) if masked and r.member_id != viewer_member_id else r.name,
+                value=r.value,
+                me=r.member_id == viewer_member_id,
+            )
+            for r in rows
+        ],
+        me=me,
+    )

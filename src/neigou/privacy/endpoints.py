@@ -1,0 +1,66 @@
+"""HTTP endpoints of opt-outs (``/api/v1/privacy``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from neigou.auth.dependencies import Operator, OperatorOrIntegration
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.deps import SessionDep
+from neigou.privacy import repository as repo
+from neigou.privacy import service
+from neigou.privacy.models import OptOut
+from neigou.privacy.schemas import MAX_ID, ErasedOut, OptOutIn, OptOutOut
+
+router = APIRouter(tags=["privacy"])
+
+
+def opt_out_out(row: OptOut) -> OptOutOut:
+    """The API view of an opt-out (without the customer's hash)."""
+    erased = {kind: int(row.erased.get(kind, 0)) for kind in service.KINDS}
+    return OptOutOut(
+        id=row.id,
+        request_id=row.request_id,
+        program_id=row.program_id,
+        requested_at=row.requested_at,
+        actor_kind=row.actor_kind,
+        erased=ErasedOut(**erased),
+    )
+
+
+@router.post("/privacy/opt-outs", status_code=status.HTTP_201_CREATED, response_model=OptOutOut)
+def create_opt_out(
+    body: OptOutIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OperatorOrIntegration,
+) -> OptOutOut:
+    """Erase a shopper's linkage (PIPL opt-out); the same request_id again answers the first (200)."""
+    result = service.opt_out(
+        session,
+        secret_key=request.app.state.settings.secret_key,
+        customer_ref=body.customer_ref,
+        program_id=body.program_id,
+        request_id=body.request_id,
+        actor=principal.actor,
+        at=ensure_aware(body.at) if body.at is not None else utcnow(),
+    )
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return opt_out_out(result.opt_out)
+
+
+@router.get("/privacy/opt-outs", response_model=list[OptOutOut])
+def list_opt_outs(
+    session: SessionDep,
+    _principal: Operator,
+    program_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> list[OptOutOut]:
+    """Opt-outs, newest first (no customer reference, clear or hashed)."""
+    rows = repo.list_opt_outs(session, program_id=program_id, limit=limit, before_id=before_id)
+    return [opt_out_out(row) for row in rows]

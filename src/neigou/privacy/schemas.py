@@ -1,0 +1,51 @@
+"""Request and response bodies of the privacy API: no clear customer reference is ever answered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_ID = 2**63 - 1  # the database's bigint: a larger id is refused as invalid, never a 500
+CustomerRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+# Printable text only: control characters (NUL among them) cannot be stored by PostgreSQL.
+RequestId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class OptOutIn(BaseModel):
+    """A shopper's opt-out as the shop relays it; ``request_id`` makes a retry safe."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ref: CustomerRef
+    program_id: RowId | None = None
+    request_id: RequestId
+    at: AwareDatetime | None = None
+
+
+class ErasedOut(BaseModel):
+    """Rows erased or redacted, per kind."""
+
+    touches: int
+    bindings: int
+    visitors: int
+    clicks: int
+    claims: int
+    claim_counters: int
+    orders: int
+    members: int
+
+
+class OptOutOut(BaseModel):
+    """An opt-out as recorded."""
+
+    id: int
+    request_id: str
+    program_id: int | None
+    requested_at: datetime
+    actor_kind: str
+    erased: ErasedOut

@@ -1,0 +1,176 @@
+"""The opt-out: one transaction of set-based statements that unlinks a shopper from everything we hold.
+
+What goes, per kind (``program_id`` narrows each to one program; null means all):
+
+- ``touches`` and ``bindings``: deleted, so no past interaction attributes a future order;
+- ``visitors``: the cookie → customer linkage is deleted (a cookie is not tied to a program);
+- ``clicks``: the customer hash on clicks is cleared; the clicks stay, as anonymous clicks;
+- ``claims``: the customer hash becomes a tombstone, the masked form becomes ``已注销``, the cookie id goes;
+- ``claim_counters``: re-keyed to the same tombstone (only for an all-program opt-out: coupons are
+  shared by programs), so counters still add up to the claims;
+- ``orders``: the customer hash becomes the tombstone; amounts, commissions and the ledger are untouched;
+- ``members``: a member who was this shopper loses the reference (hash and masked form cleared).
+
+The tombstone is random and stored nowhere else, so it cannot be recomputed from the shopper's
+reference (a keyed hash of the opt-out's id could: the opt-out row keeps the customer's hash).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Delete, Update, delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Conflict
+from neigou.kit.ids import keyed_hash
+from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
+from neigou.orders.models import Order
+from neigou.privacy import repository as repo
+from neigou.privacy.models import OptOut
+from neigou.programs.models import Member
+from neigou.programs.service import require_program
+
+REDACTED = "已注销"
+TOMBSTONE_PREFIX = "erased:"
+KINDS = ("touches", "bindings", "visitors", "clicks", "claims", "claim_counters", "orders", "members")
+
+
+@dataclass(frozen=True)
+class OptOutResult:
+    """The opt-out, and whether this call made it (False: an idempotent replay)."""
+
+    opt_out: OptOut
+    created: bool
+
+
+def new_tombstone() -> str:
+    """A customer hash that names nobody: it cannot collide with a keyed hash (those are hex)."""
+    return TOMBSTONE_PREFIX + secrets.token_hex(28)
+
+
+def opt_out(
+    session: Session,
+    *,
+    secret_key: str,
+    customer_ref: str,
+    program_id: int | None,
+    request_id: str,
+    actor: Actor,
+    at: datetime,
+) -> OptOutResult:
+    """Erase the shopper's linkage and record the opt-out; the same ``request_id`` returns the first."""
+    customer = keyed_hash(secret_key, customer_ref)
+    if (replay := _replay(session, request_id, customer, program_id)) is not None:
+        return replay
+    if program_id is not None:
+        require_program(session, program_id)
+    row = OptOut(
+        request_id=request_id,
+        program_id=program_id,
+        customer_ref_hash=customer,
+        requested_at=at,
+        actor_kind=actor.kind,
+        actor_ref=actor.ref[:64],
+        erased=dict.fromkeys(KINDS, 0),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key won: answer with its opt-out.
+        if (replay := _replay(session, request_id, customer, program_id)) is not None:
+            return replay
+        raise
+    row.erased = erase(session, customer_ref_hash=customer, program_id=program_id)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="privacy.opt_out",
+        entity="opt_out",
+        entity_id=row.id,
+        after={"program_id": program_id, "request_id": request_id, "erased": row.erased},
+        at=at,
+    )
+    return OptOutResult(opt_out=row, created=True)
+
+
+def _replay(session: Session, request_id: str, customer: str, program_id: int | None) -> OptOutResult | None:
+    existing = repo.by_request(session, request_id)
+    if existing is None:
+        return None
+    if existing.customer_ref_hash != customer or existing.program_id != program_id:
+        raise Conflict(
+            f"Request {request_id!r} was used for another opt-out. 请求编号已用于其他注销申请。",
+            code="request_id_reused",
+        )
+    return OptOutResult(opt_out=existing, created=False)
+
+
+def erase(session: Session, *, customer_ref_hash: str, program_id: int | None) -> dict[str, int]:
+    """Run the erasing statements (one per kind, never one per row); rows affected per kind."""
+    tombstone = new_tombstone()
+    h = customer_ref_hash
+
+    def scoped(statement: Update | Delete, column: Any) -> Update | Delete:
+        return statement if program_id is None else statement.where(column == program_id)
+
+    statements: list[tuple[str, Update | Delete]] = [
+        ("touches", scoped(delete(Touch).where(Touch.customer_ref_hash == h), Touch.program_id)),
+        ("bindings", scoped(delete(Binding).where(Binding.customer_ref_hash == h), Binding.program_id)),
+        ("visitors", delete(Visitor).where(Visitor.customer_ref_hash == h)),
+        (
+            "clicks",
+            scoped(
+                update(LinkClick).where(LinkClick.customer_ref_hash == h).values(customer_ref_hash=None),
+                LinkClick.program_id,
+            ),
+        ),
+        (
+            "claims",
+            scoped(
+                update(CouponClaim)
+                .where(CouponClaim.customer_ref_hash == h)
+                .values(customer_ref_hash=tombstone, customer_ref_masked=REDACTED, visitor_id=None),
+                CouponClaim.program_id,
+            ),
+        ),
+        (
+            "orders",
+            scoped(
+                update(Order).where(Order.customer_ref_hash == h).values(customer_ref_hash=tombstone),
+                Order.program_id,
+            ),
+        ),
+        (
+            "members",
+            scoped(
+                update(Member)
+                .where(Member.customer_ref_hash == h)
+                .values(customer_ref_hash=None, customer_ref_masked=None),
+                Member.program_id,
+            ),
+        ),
+    ]
+    if program_id is None:
+        statements.append(
+            (
+                "claim_counters",
+                update(ClaimCounter)
+                .where(ClaimCounter.customer_ref_hash == h)
+                .values(customer_ref_hash=tombstone),
+            )
+        )
+    counts = dict.fromkeys(KINDS, 0)
+    for kind, statement in statements:
+        result = session.execute(statement.execution_options(synchronize_session=False))
+        counts[kind] = int(getattr(result, "rowcount", 0) or 0)
+    return counts

@@ -1,0 +1,68 @@
+"""Console page of the group leaderboard: a program's groups ranked over a range of days."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from neigou.auth.dependencies import ConsoleOperator
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import ProblemError
+from neigou.orders.group_sales import (
+    Ranking,
+    group_sales,
+    leaderboard,
+    value_of,
+    window,
+)
+from neigou.programs.service import require_program
+from neigou.web.console_groups import day_labeller
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+CHART_TOP = 10
+
+
+@router.get("/console/programs/{program_id}/groups/leaderboard", response_class=HTMLResponse)
+def leaderboard_page(
+    request: Request,
+    *,
+    program_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    start_on: Annotated[date | None, Query(alias="from")] = None,
+    end_on: Annotated[date | None, Query(alias="to")] = None,
+    by: Ranking = Ranking.GMV,
+) -> HTMLResponse:
+    """The program's groups ranked by GMV, orders or member growth, with a bar chart of the top ten."""
+    program = require_program(session, program_id)
+    error: ProblemError | None = None
+    try:
+        span = window(program, start_on=start_on, end_on=end_on, at=utcnow())
+    except ProblemError as exc:
+        error = exc
+        span = window(program, start_on=None, end_on=None, at=utcnow())
+    ranked = leaderboard(group_sales(session, program=program, span=span), by=by, limit=500)
+    top = [(row, value_of(row, by)) for _rank, row in ranked[:CHART_TOP]]
+    return render(
+        request,
+        "console/groups/leaderboard.html",
+        status_code=422 if error else 200,
+        principal=principal,
+        program=program,
+        span=span,
+        by=by,
+        rankings=[r.value for r in Ranking],
+        ranked=[(rank, row, value_of(row, by)) for rank, row in ranked],
+        chart={
+            "names": [row.name for row, _ in reversed(top)],
+            "values": [value for _, value in reversed(top)],
+            "yuan": by is Ranking.GMV,
+        },
+        error=error,
+        day_label=day_labeller(request),
+    )

@@ -1,0 +1,103 @@
+"""Group sales pages through HTTP: the sales beside compliance, the leaderboard, the member's own."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth import service as auth
+from neigou.auth.models import Role
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.groups.sales_world import SKU, SalesWorld, build, order, place_activity
+
+PASSWORD = "s3cret-pass"
+
+
+@pytest.fixture
+def world(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> SalesWorld:
+    built = build(client, operator, make_token, factory)
+    place_activity(client, operator, factory, built)
+    return built
+
+
+def _console(client: TestClient, factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
+    signed_in = client.post(
+        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
+    )
+    assert signed_in.status_code == 303
+
+
+def _ranked_ids(html: str) -> list[int]:
+    table = html.split('data-testid="leaderboard"', 1)[1]
+    return [int(g) for g in re.findall(r'<tr data-group-id="(\d+)">', table)]
+
+
+def test_sales_beside_compliance_and_the_leaderboard(
+    client: TestClient, factory: sessionmaker[Session], world: SalesWorld
+) -> None:
+    _console(client, factory)
+    program = client.get(f"/console/programs/{world.program_id}")
+    assert f'href="/console/programs/{world.program_id}/groups/leaderboard"' in program.text
+    page = client.get(f"/console/programs/{world.program_id}/groups?date=2026-03-11")
+    assert page.status_code == 200
+    sales = page.text.split('data-testid="group-sales"', 1)[1].split("</section>", 1)[0]
+    assert "群销售 · 近 30 天" in sales
+    # 30 days to 11 March: A1 also has A1-BEFORE (7 000 fen on 9 March): 3 orders, ¥320.00.
+    a1 = sales.split(f'data-group-id="{world.a1}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-testid="sales-orders">3<' in a1
+    assert 'data-testid="sales-gmv">¥320.00<' in a1
+    assert "¥670.00" in sales.split('data-testid="sales-total"', 1)[1]  # 320 + 350
+    assert "另有 1 个群这段时间没有点击和订单。" in sales  # A2, not listed
+    assert sales.index(f'data-group-id="{world.b1}"') < sales.index(f'data-group-id="{world.a1}"')  # by GMV
+    board = client.get(
+        f"/console/programs/{world.program_id}/groups/leaderboard?from=2026-03-10&to=2026-03-11"
+    )
+    assert board.status_code == 200
+    assert _ranked_ids(board.text) == [world.b1, world.a1, world.a2]
+    assert 'id="leaderboard-chart"' in board.text
+    by_orders = client.get(
+        f"/console/programs/{world.program_id}/groups/leaderboard?from=2026-03-10&to=2026-03-11&by=orders&lang=en"
+    )
+    assert _ranked_ids(by_orders.text) == [world.a1, world.b1, world.a2]
+    assert "Group leaderboard" in by_orders.text
+    backwards = client.get(
+        f"/console/programs/{world.program_id}/groups/leaderboard?from=2026-03-12&to=2026-03-11"
+    )
+    assert backwards.status_code == 422
+    assert "开始日期不能晚于结束日期" in backwards.text
+
+
+def test_the_member_sees_their_own_groups_sales(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    world: SalesWorld,
+) -> None:
+    made = client.post(
+        "/api/v1/links", json={"member_id": world.owner_a, "sku": SKU, "group_id": world.a1}, headers=operator
+    )
+    assert made.status_code == 201, made.text
+    paid_at = utcnow().isoformat()
+    order(client, world.integration, world, "NOW-1", 12_000, paid_at=paid_at, link_code=made.json()["code"])
+    token = make_token(Role.MEMBER, world.owner_a)
+    assert client.get(f"/m/login?token={token}", follow_redirects=False).status_code == 303
+    home = client.get("/m/")
+    assert 'href="/m/groups"' in home.text
+    page = client.get("/m/groups")
+    assert page.status_code == 200
+    card = page.text.split(f'id="group-{world.a1}"', 1)[1].split("</section>", 1)[0]
+    # 12 000 fen at a 20% pool: the owner's 20% share is 480 fen.
+    assert 'data-testid="sales-orders">1<' in card
+    assert 'data-testid="sales-gmv">¥120.00<' in card
+    assert 'data-testid="sales-commission">¥4.80<' in card
+    assert 'data-testid="my-group-commission">¥4.80<' in page.text
+    assert "芬香内购1群" not in page.text  # another owner's group

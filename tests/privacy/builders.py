@@ -1,0 +1,132 @@
+"""A shopper with a footprint everywhere: a click carrying their reference, an anonymous click of their
+cookie, a claim on the landing page (which identifies the cookie), an attributed order with commission,
+and a member account of their own; plus readers of what is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.clock import utcnow
+from neigou.kit.ids import keyed_hash
+from neigou.ledger.models import Entry
+from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
+from neigou.orders.models import Commission, Order
+from neigou.programs.models import Member
+from tests.conftest import SECRET
+from tests.factories import create_member
+from tests.offers.factories import coupon
+from tests.orders import builders as orders
+
+SHOPPER = "13912345678"
+SHOPPER_HASH = keyed_hash(SECRET, SHOPPER)
+
+
+@dataclass
+class Footprint:
+    """Where the shopper left traces."""
+
+    world: orders.World
+    coupon_link: str
+    coupon_id: int
+    order: dict[str, Any]
+    shopper_member_id: int
+
+
+def order_body(world: orders.World, external_id: str, link: str | None = None) -> dict[str, Any]:
+    """The shopper's order of one shampoo at ¥49.90, attributed by touches unless a link is given."""
+    return {
+        "external_id": external_id,
+        "program_id": world.program_id,
+        "customer_ref": SHOPPER,
+        "link_code": link,
+        "items": [{"sku": orders.SKU, "quantity": 1, "paid_fen": 4990}],
+        "paid_at": utcnow().isoformat(),
+    }
+
+
+def build(
+    client: TestClient, app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> Footprint:
+    """The standard world of the orders tests, and the shopper's footprint in it."""
+    world = orders.build(client, operator, factory)
+    now = utcnow()
+    opened = coupon(
+        client,
+        operator,
+        500,
+        name="群内立减5元",
+        starts_at=(now - timedelta(days=1)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
+    )
+    link = client.post(
+        "/api/v1/links",
+        json={"member_id": world.seller, "sku": orders.SKU, "coupon_id": opened["id"]},
+        headers=operator,
+    )
+    assert link.status_code == 201, link.text
+    coupon_link = link.json()["code"]
+    shopper = create_member(client, operator, world.program_id, name="顾客也是会员", customer_ref=SHOPPER)
+    # A click carrying the shopper's reference (a touch), then an anonymous click of their cookie.
+    assert client.get(f"/l/{world.link}?customer_ref={SHOPPER}", follow_redirects=False).status_code == 302
+    assert client.get(f"/l/{coupon_link}", follow_redirects=False).status_code == 302
+    app.state.links.flush()
+    # The claim on the landing page identifies the cookie: its click becomes a touch too.
+    claimed = client.post(f"/p/{coupon_link}/claim", data={"customer_ref": SHOPPER}, follow_redirects=False)
+    assert claimed.status_code == 303
+    assert "claimed=1" in claimed.headers["location"]
+    order = orders.post_order(client, operator, order_body(world, "JD-1001"))
+    return Footprint(world, coupon_link, opened["id"], order, shopper["id"])
+
+
+def traces(factory: sessionmaker[Session], customer_hash: str = SHOPPER_HASH) -> dict[str, int]:
+    """Rows of each kind still naming the customer's hash."""
+    queries = {
+        "touches": select(func.count()).where(Touch.customer_ref_hash == customer_hash),
+        "bindings": select(func.count()).where(Binding.customer_ref_hash == customer_hash),
+        "visitors": select(func.count()).where(Visitor.customer_ref_hash == customer_hash),
+        "clicks": select(func.count()).where(LinkClick.customer_ref_hash == customer_hash),
+        "claims": select(func.count()).where(CouponClaim.customer_ref_hash == customer_hash),
+        "claim_counters": select(func.count()).where(ClaimCounter.customer_ref_hash == customer_hash),
+        "orders": select(func.count()).where(Order.customer_ref_hash == customer_hash),
+        "members": select(func.count()).where(Member.customer_ref_hash == customer_hash),
+    }
+    with factory() as session:
+        return {kind: int(session.scalar(query) or 0) for kind, query in queries.items()}
+
+
+def money(factory: sessionmaker[Session]) -> dict[str, Any]:
+    """The money facts: order amounts, commissions, and every ledger entry."""
+    with factory() as session:
+        return {
+            "orders": [
+                tuple(r)
+                for r in session.execute(
+                    select(Order.external_id, Order.member_id, Order.paid_fen, Order.commission_fen).order_by(
+                        Order.id
+                    )
+                )
+            ],
+            "commissions": [
+                tuple(r)
+                for r in session.execute(
+                    select(Commission.member_id, Commission.level, Commission.amount_fen).order_by(
+                        Commission.id
+                    )
+                )
+            ],
+            "entries": [
+                tuple(r)
+                for r in session.execute(
+                    select(Entry.posting_id, Entry.member_id, Entry.account, Entry.amount_fen).order_by(
+                        Entry.id
+                    )
+                )
+            ],
+        }

@@ -1,0 +1,170 @@
+"""Console pages of tiers (ladder editor with inline errors, evaluation preview and run, override) and
+the member's tier page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth import service as auth
+from neigou.auth.models import Role
+from neigou.kit.db import transaction
+from neigou.programs.models import Member, Tier
+from neigou.tiers.models import TierEvaluation
+from tests.conftest import TEST_ACTOR, TokenMaker, row_counts
+from tests.tiers.builders import build, recruit, sell
+
+PASSWORD = "s3cret-pass"
+
+
+def _console(client: TestClient, factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
+    response = client.post(
+        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 303
+
+
+def _ladder_form(rows: list[dict[str, Any]]) -> dict[str, str]:
+    form: dict[str, str] = {"rows": str(len(rows))}
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            form[f"t{i}_{key}"] = str(value)
+    return form
+
+
+SUPER = {"code": "super_member", "name": "超级会员", "rank": 1, "share_bp": 2000, "override_bp": 500}
+MENTOR = {
+    "code": "mentor",
+    "name": "导师",
+    "rank": 2,
+    "share_bp": 3000,
+    "override_bp": 1000,
+    "c0_metric": "direct_recruits",
+    "c0_gte": 3,
+    "c0_tier": "super_member",
+    "c1_metric": "orders",
+    "c1_gte": 10,
+}
+
+
+def test_ladder_editor_saves_and_shows_errors_beside_the_tier(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w = build(client, operator, factory)
+    _console(client, factory)
+    program_page = client.get(f"/console/programs/{w.program_id}")
+    assert f"/console/programs/{w.program_id}/tiers" in program_page.text
+    page = client.get(f"/console/programs/{w.program_id}/tiers")
+    assert page.status_code == 200
+    assert 'value="mentor"' in page.text
+    before = row_counts(factory)
+    greedy = {**MENTOR, "share_bp": 9600}
+    refused = client.post(f"/console/programs/{w.program_id}/tiers", data=_ladder_form([SUPER, greedy]))
+    assert refused.status_code == 422
+    assert "shares_exceed_pool" in refused.text
+    assert 'value="9600"' in refused.text  # the operator's input is kept
+    keep_on_lowest = {
+        **SUPER,
+        "c0_metric": "orders",
+        "c0_gte": 1,
+        "k0_metric": "orders",
+        "k0_gte": 1,
+        "keep_periods": 1,
+    }
+    refused = client.post(
+        f"/console/programs/{w.program_id}/tiers", data=_ladder_form([keep_on_lowest, MENTOR])
+    )
+    assert refused.status_code == 422
+    assert 'data-testid="row-errors"><li><code>keep_on_lowest_tier</code>' in refused.text
+    bad_number = client.post(
+        f"/console/programs/{w.program_id}/tiers", data=_ladder_form([{**SUPER, "rank": "x"}])
+    )
+    assert bad_number.status_code == 422
+    assert "invalid_field" in bad_number.text
+    for tampered in ("abc", "1.999", "9" * 400):
+        answer = client.post(
+            f"/console/programs/{w.program_id}/tiers", data={**_ladder_form([SUPER]), "rows": tampered}
+        )
+        assert answer.status_code == 422, tampered
+        assert "empty_ladder" in answer.text
+    assert row_counts(factory) == before
+    keep = {**MENTOR, "keep_periods": 3, "k0_metric": "orders", "k0_gte": 5}
+    saved = client.post(
+        f"/console/programs/{w.program_id}/tiers", data=_ladder_form([SUPER, keep]), follow_redirects=False
+    )
+    assert saved.status_code == 303
+    with factory() as session:
+        mentor = session.scalar(select(Tier).where(Tier.program_id == w.program_id, Tier.code == "mentor"))
+        assert mentor is not None
+        assert mentor.upgrade == {
+            "period": "month",
+            "all": [
+                {"metric": "direct_recruits", "gte": 3, "tier": "super_member"},
+                {"metric": "orders", "gte": 10, "tier": None},
+            ],
+            "keep": {"periods": 3, "all": [{"metric": "orders", "gte": 5, "tier": None}]},
+        }
+
+
+def test_evaluation_page_previews_runs_and_overrides(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w = build(client, operator, factory)
+    recruits = recruit(client, operator, w, 3)
+    sell(client, operator, w, 10)
+    _console(client, factory)
+    path = f"/console/programs/{w.program_id}/tier-evaluations"
+    assert client.get(path).status_code == 200
+    before = row_counts(factory)
+    preview = client.post(path, data={"period": "2026-03", "action": "preview"})
+    assert preview.status_code == 200
+    assert "直推超级会员及以上 3 人（要求 3 人）。" in preview.text
+    assert "预览（未保存）" in preview.text
+    assert row_counts(factory) == before
+    bad = client.post(path, data={"period": "2026-3", "action": "run"})
+    assert bad.status_code == 422
+    assert "invalid_period" in bad.text
+    run = client.post(path, data={"period": "2026-03", "action": "run"})
+    assert run.status_code == 200
+    assert "考核已完成" in run.text
+    assert "已执行" in run.text
+    with factory() as session:
+        assert session.scalar(select(TierEvaluation.changes)) == 1
+    english = client.get(f"{path}?period=2026-03&lang=en")
+    assert "Direct recruits at 超级会员 or higher: 3 (needs 3)." in english.text
+    done = client.post(
+        f"/console/programs/{w.program_id}/tier-overrides",
+        data={"member_id": str(recruits[0]), "tier": "mentor", "reason": "线下活动组织"},
+    )
+    assert done.status_code == 200
+    assert "等级已调整" in done.text
+    with factory() as session:
+        member = session.get(Member, recruits[0])
+        assert member is not None
+        assert member.tier_code == "mentor"
+    stranger = client.post(
+        f"/console/programs/{w.program_id}/tier-overrides",
+        data={"member_id": "99999", "tier": "mentor", "reason": "x"},
+    )
+    assert stranger.status_code == 404
+
+
+def test_member_tier_page_shows_progress(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory)
+    token = make_token(Role.MEMBER, w.seller)
+    assert client.get(f"/m/login?token={token}", follow_redirects=False).status_code == 303
+    home = client.get("/m/")
+    assert 'href="/m/tier"' in home.text
+    page = client.get("/m/tier")
+    assert page.status_code == 200
+    assert 'data-testid="current-tier">超级会员<' in page.text
+    assert "还差 3 位超级会员 · 10 单" in page.text
+    english = client.get("/m/tier?lang=en")
+    assert "3 more 超级会员 recruits · 10 more orders to 导师" in english.text
