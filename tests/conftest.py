@@ -33,6 +33,17 @@ def pytest_report_header() -> str:
     return f"neigou test database: {BACKEND}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser and demo-world tests run once, on SQLite: the demo they drive is a SQLite product
+    (``neigou demo``), and every rule behind those pages is tested on both databases through the API."""
+    if BACKEND != "postgresql":
+        return
+    once = pytest.mark.skip(reason="runs on SQLite only (browser and demo-world tests run once)")
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("sqlite_only"):
+            item.add_marker(once)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database for this test run, created and dropped by the suite."""

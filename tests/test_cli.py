@@ -72,6 +72,7 @@ def test_user_create_then_login(env: None, factory: sessionmaker[Session]) -> No
     assert TEST_ACTOR.kind == "cli"
 
 
+@pytest.mark.sqlite_only
 def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "demo.db"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +14,7 @@ from neigou.links.models import Touch
 from tests.conftest import SECRET
 
 
+@pytest.mark.sqlite_only
 def test_demo_links(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
         world = seed(session, now=utcnow(), password="demo-password-1", secret_key=SECRET)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +16,7 @@ from neigou.tiers.progress import member_progress
 from tests.conftest import SECRET
 
 
+@pytest.mark.sqlite_only
 def test_demo_tiers(factory: sessionmaker[Session]) -> None:
     now = utcnow()
     with transaction(factory) as session:
