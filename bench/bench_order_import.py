@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, insert, text
+from scratch import scratch_postgres
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from neigou.kit.actor import Actor
@@ -204,12 +205,7 @@ def main() -> int:
     args = parser.parse_args()
     orders = 5000 if args.smoke else args.orders
     rng = random.Random(20260324)
-    name = f"neigou_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_postgres(ADMIN_URL, "neigou_bench", keep=args.keep) as url:
         upgrade(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
@@ -239,11 +235,6 @@ def main() -> int:
             f"neigou orders import:                      {import_s:.2f} s ({orders / import_s:,.0f} orders/s)"
         )
         print(f"ratio import / COPY: {import_s / copy_s:.1f}")
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return 0
 
 

@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import redis
-from sqlalchemy import create_engine, func, select, text
+from scratch import scratch_postgres
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.actor import Actor
@@ -50,16 +51,8 @@ def database(url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{tmp}/claims.db"
         return
-    name = f"neigou_bench_claims_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(url, "neigou_bench_claims") as scratch:
+        yield scratch
 
 
 def new_coupon(factory: sessionmaker[Session], stock: int) -> CouponTemplate:

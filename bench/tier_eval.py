@@ -22,12 +22,12 @@ import argparse
 import os
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, text
+from scratch import scratch_postgres
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.actor import Actor
@@ -195,22 +195,12 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
     members = 20_000 if args.smoke else args.members
-    name = f"neigou_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_postgres(ADMIN_URL, "neigou_bench", keep=args.keep) as url:
         upgrade(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
         _run(factory, members)
         engine.dispose()
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return 0
 
 
