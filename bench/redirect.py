@@ -6,7 +6,9 @@ each app run must equal the requests it answered).
     .venv/bin/python bench/redirect.py --smoke    # a few seconds, for scripts/test
 
 Each server is one uvicorn worker (httptools, uvloop, no access log) pinned to CPU 0; the load
-generator (bench/loadgen.py) is a separate process pinned to CPU 1. Rounds alternate bare/app.
+generator (bench/loadgen.py) is a separate process pinned to CPU 1, and so (by default) is neigou's
+click writer process, which does the database writes. ``--writer-cpu 0`` puts the writer beside the
+server instead. Rounds alternate bare/app; the CPU time each process used is reported per request.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
+from scratch import scratch_postgres
 from sqlalchemy import func, select
 
 from neigou.kit.actor import Actor
@@ -119,12 +123,36 @@ def load(port: int, path: str, requests: int, connections: int) -> dict[str, obj
     return result
 
 
+def writer_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """The server's child processes: neigou's click writer (none for the bare app)."""
+    pids: list[int] = []
+    for task in Path(f"/proc/{server.pid}/task").glob("*/children"):
+        pids += [int(pid) for pid in task.read_text().split()]
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def place_writer(server: subprocess.Popen[bytes], cpu: int | None) -> list[int]:
+    """Pin the click writer process(es) to ``cpu`` (None: leave them beside the server on CPU 0)."""
+    pids = writer_pids(server)
+    if cpu is not None and (os.cpu_count() or 1) > cpu:
+        for pid in pids:
+            os.sched_setaffinity(pid, {cpu})
+    return pids
+
+
 def count_clicks(url: str) -> int:
     with make_session_factory(make_engine(url))() as session:
         return int(session.scalar(select(func.count(LinkClick.id))) or 0)
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -132,12 +160,48 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server (a scratch database is made there and dropped); default: a SQLite file",
+    )
     parser.add_argument("--redis-url", default=None, help="record clicks through Redis Streams")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--writer-cpu",
+        choices=["0", "1"],
+        default="1",
+        help="the CPU of neigou's click writer process: 1 (default) beside the load generator, "
+        "0 beside the web server",
+    )
+    return parser.parse_args()
+
+
+def measure_app(
+    env: dict[str, str], path: str, requests: int, args: argparse.Namespace, log: Path
+) -> tuple[float, float, float]:
+    """One neigou round: req/s, and CPU µs a request of the web process and of the click writer."""
+    port = _free_port()
+    app = serve(["neigou.web.app:create_app", "--factory"], env, port, log)
+    try:
+        pids = (app.pid, *place_writer(app, int(args.writer_cpu)))
+        before = [cpu_seconds(pid) for pid in pids]
+        mine = load(port, path, requests, args.connections)
+        used = [cpu_seconds(pid) - was for pid, was in zip(pids, before, strict=True)]
+    finally:
+        stop(app)
+    assert mine["statuses"] == {"302": requests}, mine
+    return float(mine["rps"]), used[0] / requests * 1e6, sum(used[1:]) / requests * 1e6  # type: ignore[arg-type]
+
+
+def main() -> int:
+    args = arguments()
     requests, rounds = (3_000, 1) if args.smoke else (args.requests, args.rounds)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        url = (
+            stack.enter_context(scratch_postgres(args.database_url, "neigou_bench_redirect"))
+            if args.database_url
+            else f"sqlite:///{tmp}/bench.db"
+        )
         code = seed(url)
         env = {
             **os.environ,
@@ -146,12 +210,15 @@ def main() -> int:
             "PYTHONPATH": str(ROOT),
         }
         env.pop("NEIGOU_REDIS_URL", None)
+        env.pop("NEIGOU_CLICK_WRITER", None)  # the default: a writer process
         if args.redis_url:
             env["NEIGOU_REDIS_URL"] = args.redis_url
         path = f"/l/{code}"
         bare_rps: list[float] = []
         app_rps: list[float] = []
         answered = 0
+        web_us: list[float] = []
+        writer_us: list[float] = []
         for round_no in range(1, rounds + 1):
             port = _free_port()
             bare = serve(["bench.bare_app:app"], env, port, Path(tmp) / "bare.log")
@@ -160,21 +227,18 @@ def main() -> int:
             finally:
                 stop(bare)
             bare_rps.append(float(result["rps"]))  # type: ignore[arg-type]
-            port = _free_port()
-            app = serve(["neigou.web.app:create_app", "--factory"], env, port, Path(tmp) / "neigou.log")
-            try:
-                mine = load(port, path, requests, args.connections)
-            finally:
-                stop(app)
-            assert mine["statuses"] == {"302": requests}, mine
+            rps, web, writer = measure_app(env, path, requests, args, Path(tmp) / "neigou.log")
+            app_rps.append(rps)
+            web_us.append(web)
+            writer_us.append(writer)
             answered += requests
-            app_rps.append(float(mine["rps"]))  # type: ignore[arg-type]
             if args.redis_url:  # the stream's consumers stored what the web process handed over on shutdown
                 time.sleep(0.5)
             stored = count_clicks(url)
             print(
                 f"round {round_no}: bare {bare_rps[-1]:,.0f} req/s · neigou {app_rps[-1]:,.0f} req/s · "
-                f"ratio {app_rps[-1] / bare_rps[-1]:.2f} · clicks stored {stored:,} of {answered:,} answered"
+                f"ratio {app_rps[-1] / bare_rps[-1]:.2f} · clicks stored {stored:,} of {answered:,} answered · "
+                f"CPU a request: web {web_us[-1]:.0f} µs, writer {writer_us[-1]:.0f} µs"
             )
             if stored != answered:
                 print(f"FAIL: {answered - stored} clicks lost", file=sys.stderr)
@@ -184,7 +248,9 @@ def main() -> int:
         print(
             f"redirect: neigou {statistics.median(app_rps):,.0f} req/s against bare Starlette "
             f"{statistics.median(bare_rps):,.0f} req/s → median ratio {ratio:.2f} (target ≥ {TARGET:.2f}); "
-            f"{answered:,} clicks recorded, none lost"
+            f"{answered:,} clicks recorded, none lost; CPU a request: web process "
+            f"{statistics.median(web_us):.0f} µs, click writer {statistics.median(writer_us):.0f} µs "
+            f"(on CPU {args.writer_cpu})"
         )
     return 0
 

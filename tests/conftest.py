@@ -103,6 +103,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=SECRET,
         jobs_backend="immediate",
         jobs_path=str(tmp_path / "jobs.db"),
+        click_writer="thread",  # a writer process per app would cost each test a fresh interpreter
     )
 
 

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # redis: jobs queued on NEIGOU_REDIS_URL and run by `neigou worker`.
     jobs_backend: str = Field(default="in-process", pattern="^(in-process|redis|immediate)$")
     jobs_path: str = str(DEFAULT_DATA_DIR / "jobs.db")
+    # process: each web process hands its clicks to a writer process (see neigou.links.click_writer).
+    # thread: the web process writes them itself, from a background thread (tests, tiny setups).
+    click_writer: str = Field(default="process", pattern="^(process|thread)$")
     log_json: bool = False
     default_timezone: str = "Asia/Shanghai"
     session_hours: int = 12

@@ -9,6 +9,8 @@ beyond that the oldest are dropped and counted in ``dropped``: memory must stay 
 
 from __future__ import annotations
 
+import itertools
+import os
 import secrets
 import threading
 from collections.abc import Sequence
@@ -26,6 +28,9 @@ from neigou.links.useragent import UaClass
 from neigou.privacy import repository as privacy
 
 log = structlog.get_logger(__name__)
+
+
+ClickRow = tuple[str, int, int, int, datetime, str | None, str, str | None]
 
 
 @dataclass(slots=True)
@@ -48,6 +53,25 @@ class ClickEvent:
         fields["ua_class"] = self.ua_class.value
         return {k: str(v) for k, v in fields.items() if v is not None}
 
+    def to_row(self) -> ClickRow:
+        """A plain tuple (cheap to pickle: how batches reach the click writer process)."""
+        return (
+            self.ref,
+            self.link_id,
+            self.program_id,
+            self.member_id,
+            self.clicked_at,
+            self.visitor_id,
+            self.ua_class.value,
+            self.customer_ref_hash,
+        )
+
+    @classmethod
+    def from_row(cls, row: ClickRow) -> ClickEvent:
+        """The inverse of ``to_row``."""
+        ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer = row
+        return cls(ref, link_id, program_id, member_id, clicked_at, visitor_id, UaClass(ua_class), customer)
+
     @classmethod
     def from_fields(cls, fields: dict[str, str]) -> ClickEvent:
         """The inverse of ``to_fields``."""
@@ -63,9 +87,28 @@ class ClickEvent:
         )
 
 
-def new_click_ref() -> str:
-    """A random reference made at click time: the click's identity through buffers and streams."""
-    return secrets.token_urlsafe(12)
+class _ClickRefs:
+    """Click references: a random prefix per process (and per fork) and a counter.
+
+    A reference is the click's identity through buffers and streams (the table's unique key, so a
+    redelivered click is stored once). Unique without a random draw per click: the redirect stays off
+    the system's random source, and one process's references land next to each other in the index.
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._prefix = ""
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        if self._pid != os.getpid():  # a forked worker must not repeat its parent's references
+            self._pid = os.getpid()
+            self._prefix = secrets.token_urlsafe(9)  # 12 characters, 72 random bits
+            self._counter = itertools.count()
+        return f"{self._prefix}{next(self._counter):x}"  # at most 24 characters for 2**48 clicks
+
+
+new_click_ref = _ClickRefs().next
 
 
 class ClickSink(Protocol):
@@ -91,22 +134,7 @@ def store_clicks(session: Session, clicks: Sequence[ClickEvent]) -> int:
             for c in kept
         ]
     last = repo.last_click_id(session)
-    repo.insert_clicks(
-        session,
-        [
-            (
-                c.ref,
-                c.link_id,
-                c.program_id,
-                c.member_id,
-                c.clicked_at,
-                c.visitor_id,
-                c.ua_class.value,
-                c.customer_ref_hash,
-            )
-            for c in kept
-        ],
-    )
+    repo.insert_clicks(session, [c.to_row() for c in kept])
     # A click is a touch when the shopper is known: it carried their reference, or its visitor
     # cookie identified itself earlier (by a claim).
     touched = [
@@ -153,7 +181,7 @@ class ClickRecorder:
     """The in-memory click buffer and its flusher thread."""
 
     def __init__(
-        self, sink: ClickSink, *, interval: float = 1.0, max_batch: int = 2000, max_buffer: int = 200_000
+        self, sink: ClickSink, *, interval: float = 1.0, max_batch: int = 5000, max_buffer: int = 200_000
     ) -> None:
         self.sink = sink
         self.interval = interval

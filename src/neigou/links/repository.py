@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, func, literal, select
@@ -30,31 +31,55 @@ def insert_ignoring_duplicates(session: Session, model: type[Base], rows: Sequen
 
 
 _CLICK_INSERT_SQLITE = (
-    "INSERT INTO link_clicks (ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, "
-    "customer_ref_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING"
+    "INSERT INTO link_clicks (ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING"
 )
-_CLICK_INSERT_PG = _CLICK_INSERT_SQLITE.replace("?", "%s")
+# PostgreSQL: COPY the batch into a session-local staging table, then move it with one statement.
+_CLICK_STAGE_PG = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS link_click_batch (ref varchar(24), link_id bigint, "
+    "program_id integer, member_id integer, clicked_at timestamptz, visitor_id varchar(32), "
+    "ua_class varchar(20), customer_ref_hash varchar(64)) ON COMMIT DELETE ROWS"
+)
+_CLICK_COPY_PG = "COPY link_click_batch (ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash) FROM STDIN"
+_CLICK_MOVE_PG = (
+    "WITH batch AS (DELETE FROM link_click_batch RETURNING ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash) "
+    "INSERT INTO link_clicks (ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash) "
+    "SELECT ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash FROM batch ON CONFLICT (ref) DO NOTHING"
+)
 
 
 def insert_clicks(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Clicks in one executemany straight to the driver, duplicates (same ``ref``) skipped.
+    """Clicks straight to the driver, duplicates (same ``ref``) skipped.
 
-    The click table is the busiest insert we have and its flusher shares the web process's CPU with
-    the redirect, so this skips SQLAlchemy's per-row parameter processing (about 20 µs a row, against
-    about 4 µs for the driver alone). ``rows`` follow the statement's columns, times aware.
+    The click table is the busiest insert we have, so this skips SQLAlchemy's per-row parameter
+    processing (about 20 µs a row). SQLite takes one executemany (a prepared statement stepped per row
+    in C); PostgreSQL takes a COPY into a temporary table and one ``INSERT … SELECT``, set-based on the
+    server instead of a statement per row. ``rows`` follow the statements' columns, times aware.
     """
     if not rows:
         return
     connection = session.connection()
-    sqlite_db = connection.dialect.name == "sqlite"
-    sql = _CLICK_INSERT_SQLITE if sqlite_db else _CLICK_INSERT_PG
-    if sqlite_db:
-        rows = [(*r[:4], _sqlite_time(r[4]), *r[5:]) for r in rows]
-    connection.exec_driver_sql(sql, list(rows))
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(_CLICK_INSERT_SQLITE, [(*r[:4], _sqlite_time(r[4]), *r[5:]) for r in rows])
+        return
+    driver: Any = connection.connection.driver_connection  # psycopg, inside this session's transaction
+    with driver.cursor() as cursor:
+        cursor.execute(_CLICK_STAGE_PG)
+        with cursor.copy(_CLICK_COPY_PG) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(_CLICK_MOVE_PG)
 
 
 def _sqlite_time(value: datetime) -> str:
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    """The text SQLAlchemy stores for a UTC time on SQLite (a batch shares a few seconds: cached)."""
+    utc = value.astimezone(UTC)
+    return f"{_utc_second(int(utc.timestamp()))}.{utc.microsecond:06d}"
+
+
+@lru_cache(maxsize=512)
+def _utc_second(epoch_second: int) -> str:
+    return datetime.fromtimestamp(epoch_second, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def last_click_id(session: Session) -> int:

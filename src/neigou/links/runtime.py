@@ -1,6 +1,6 @@
-"""The links domain's moving parts in a process: click recorder (and stream consumer), code cache,
-Redis stock gate and landing-page rate limits; the app starts them in its lifespan and stops them
-on shutdown (the recorder's last flush happens there)."""
+"""The links domain's moving parts in a process: click recorder (and its writer process or stream
+consumer), code cache, Redis stock gate and landing-page rate limits; the app starts them in its
+lifespan and stops them on shutdown (the recorder's last flush happens there)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.settings import Settings
 from neigou.links.cache import LinkCache
 from neigou.links.click_stream import RedisStreamSink, StreamConsumer, namespace, stream_key
+from neigou.links.click_writer import ClickWriterProcess
 from neigou.links.clicks import ClickRecorder, DatabaseSink
 from neigou.links.ratelimit import ClaimLimiter
 from neigou.links.stock_gate import StockGate
@@ -27,29 +28,42 @@ class LinksRuntime:
     gate: StockGate | None = None
     consumer: StreamConsumer | None = None
     redis: redis.Redis | None = None
+    writer: ClickWriterProcess | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, factory: sessionmaker[Session]) -> LinksRuntime:
-        """Database-only by default; clicks, stock and rate limits on Redis when it is configured."""
+        """Database-only by default; clicks, stock and rate limits on Redis when it is configured.
+
+        With the ``process`` click writer, the stream's consumer runs in the writer process too.
+        """
+        writer = (
+            ClickWriterProcess(settings.database_url, settings.redis_url)
+            if settings.click_writer == "process"
+            else None
+        )
         if not settings.redis_url:
             return cls(
-                clicks=ClickRecorder(DatabaseSink(factory)),
+                clicks=ClickRecorder(writer or DatabaseSink(factory)),
                 cache=LinkCache(factory),
                 limiter=ClaimLimiter(),
+                writer=writer,
             )
         client = redis.Redis.from_url(settings.redis_url)
         key = stream_key(settings.database_url)
         return cls(
-            clicks=ClickRecorder(RedisStreamSink(client, key)),
+            clicks=ClickRecorder(writer or RedisStreamSink(client, key)),
             cache=LinkCache(factory),
             limiter=ClaimLimiter.for_redis(settings.redis_url),
             gate=StockGate(client, namespace(settings.database_url)),
-            consumer=StreamConsumer(client, key, factory),
+            consumer=None if writer else StreamConsumer(client, key, factory),
             redis=client,
+            writer=writer,
         )
 
     def start(self) -> None:
-        """Start the flusher (and the stream consumer)."""
+        """Start the writer process (or the stream consumer) and the flusher."""
+        if self.writer is not None:
+            self.writer.start()
         self.clicks.start()
         if self.consumer is not None:
             self.consumer.start()
@@ -59,6 +73,8 @@ class LinksRuntime:
         written = self.clicks.flush()
         if self.consumer is not None:
             written = self.consumer.drain()
+        elif self.writer is not None and self.redis is not None:
+            written = self.writer.drain()
         return written
 
     def stop(self) -> None:
@@ -66,5 +82,7 @@ class LinksRuntime:
         self.clicks.stop()
         if self.consumer is not None:
             self.consumer.stop()
+        if self.writer is not None:
+            self.writer.stop()
         if self.redis is not None:
             self.redis.close()

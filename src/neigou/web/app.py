@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Receive, Scope, Send
 
 from neigou.auth.endpoints import router as auth_router
 from neigou.groups.endpoints import router as groups_router
@@ -55,6 +57,26 @@ from neigou.web.paths import STATIC_DIR
 from neigou.web.workspace_groups import router as workspace_groups_router
 
 API_PREFIX = "/api/v1"
+
+
+class NeigouApp(FastAPI):
+    """FastAPI with the share-link redirect answered ahead of every middleware layer.
+
+    ``GET /l/{code}`` is the hottest path we have (links go viral in bursts): a cached, active code is
+    answered by ``landing.ShortLinkFastPath`` in plain ASGI; everything else, including the redirect's
+    unusual cases, goes through the full stack.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._short_links = landing.ShortLinkFastPath(super().__call__)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/l/"):
+            scope["app"] = self
+            await self._short_links(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def api_router() -> APIRouter:
@@ -104,7 +126,7 @@ def create_app(
             links.stop()  # the click buffer's last flush: a clean shutdown loses no click
             runner.stop()
 
-    app = FastAPI(
+    app = NeigouApp(
         title="neigou",
         version="0.1.0",
         lifespan=lifespan,
@@ -147,7 +169,6 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The share-link redirect is the hottest path: first in line, a plain route (see web.landing).
     app.router.routes.insert(0, landing.REDIRECT_ROUTE)
-    app.add_middleware(landing.ShortLinkFastPath)
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
