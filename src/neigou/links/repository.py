@@ -42,10 +42,10 @@ _CLICK_STAGE_PG = (
 )
 _CLICK_COPY_PG = "COPY link_click_batch (ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash) FROM STDIN"
 _CLICK_MOVE_PG = (
-    "WITH batch AS (DELETE FROM link_click_batch RETURNING ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash) "
     "INSERT INTO link_clicks (ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash) "
-    "SELECT ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash FROM batch ON CONFLICT (ref) DO NOTHING"
+    "SELECT ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash FROM link_click_batch ON CONFLICT (ref) DO NOTHING"
 )
+_CLICK_CLEAR_PG = "TRUNCATE link_click_batch"  # a second batch in the same transaction starts empty
 
 
 def insert_clicks(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -69,6 +69,7 @@ def insert_clicks(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(_CLICK_MOVE_PG)
+        cursor.execute(_CLICK_CLEAR_PG)
 
 
 def _sqlite_time(value: datetime) -> str:
