@@ -12,11 +12,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.demo.seed import DemoWorld, seed
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from neigou.web.app import create_app
+from tests.conftest import SECRET
 
 CHROMIUM = os.environ.get("NEIGOU_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("NEIGOU_TEST_ARTIFACTS", "test-artifacts"))
@@ -29,6 +33,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+PASSWORD = "demo-password-1"  # the seeded operator's console password
 
 
 def _free_port() -> int:
@@ -68,3 +75,23 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def world(factory: sessionmaker[Session]) -> DemoWorld:
+    """The demo programs, members, products, groups and orders, seeded into the test database."""
+    with transaction(factory) as session:
+        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
+
+
+def submit_sign_in(page: Page, world: DemoWorld) -> None:
+    """Fill in and send the console's sign-in form (the page shows it already)."""
+    page.get_by_label("用户名").fill(world.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def sign_in(page: Page, live_server: str, world: DemoWorld, target: str | None = None) -> None:
+    """Sign in to the console as the seeded operator, landing on ``target`` (default: the console)."""
+    page.goto(f"{live_server}/console/login" + (f"?next={target}" if target else ""))
+    submit_sign_in(page, world)

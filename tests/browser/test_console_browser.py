@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, expect
-from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import DemoWorld, seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import SECRET
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, submit_sign_in
 
 pytestmark = pytest.mark.browser
-PASSWORD = "demo-password-1"
-
-
-@pytest.fixture
-def world(factory: sessionmaker[Session]) -> DemoWorld:
-    with transaction(factory) as session:
-        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
 
 
 def test_operator_reads_the_demo_program(browser: Browser, live_server: str, world: DemoWorld) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server}/console")
     expect(page).to_have_url(f"{live_server}/console/login?next=/console")
-    page.get_by_label("用户名").fill(world.username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    submit_sign_in(page, world)
     expect(page.get_by_role("heading", name="分销计划")).to_be_visible()
     page.get_by_test_id("program-card").filter(has_text="芬香合伙人计划").click()
     expect(page.get_by_test_id("program-name")).to_have_text("芬香合伙人计划 Partner program")

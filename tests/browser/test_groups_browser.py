@@ -6,32 +6,18 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, expect
-from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import DemoWorld, seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import SECRET
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
-PASSWORD = "demo-password-1"
-
-
-@pytest.fixture
-def world(factory: sessionmaker[Session]) -> DemoWorld:
-    with transaction(factory) as session:
-        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
 
 
 def test_operator_reads_group_compliance_with_charts(
     browser: Browser, live_server: str, world: DemoWorld
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{live_server}/console/login?next=/console/groups")
-    page.get_by_label("用户名").fill(world.username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, world, "/console/groups")
     expect(page.get_by_role("heading", name="群目标")).to_be_visible()
     page.get_by_test_id("groups-program-card").filter(has_text="芬香合伙人计划").click()
     expect(page.get_by_test_id("groups-title")).to_contain_text("芬香合伙人计划")

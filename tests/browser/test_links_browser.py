@@ -15,14 +15,11 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Route, ViewportSize, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import DemoWorld, seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
+from neigou.demo.seed import DemoWorld
 from neigou.kit.settings import Settings
 from neigou.links.models import ShareLink
 from neigou.web.app import create_app
 from tests.browser.conftest import ARTIFACTS, _free_port
-from tests.conftest import SECRET
 
 pytestmark = pytest.mark.browser
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -47,12 +44,6 @@ def served(settings: Settings, factory: sessionmaker[Session]) -> Iterator[tuple
     yield f"http://127.0.0.1:{port}", app
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture
-def world(factory: sessionmaker[Session]) -> DemoWorld:
-    with transaction(factory) as session:
-        return seed(session, now=utcnow(), password="demo-password-1", secret_key=SECRET)
 
 
 def _local_only(route: Route) -> None:

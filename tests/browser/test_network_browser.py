@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, ViewportSize, expect
-from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import DemoWorld, seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import SECRET
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -20,12 +16,6 @@ IPHONE_WECHAT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Mobile/15E148 MicroMessenger/8.0.47"
 )
-
-
-@pytest.fixture
-def world(factory: sessionmaker[Session]) -> DemoWorld:
-    with transaction(factory) as session:
-        return seed(session, now=utcnow(), password="demo-password-1", secret_key=SECRET)
 
 
 def test_a_friend_joins_through_the_recruiting_link(
@@ -90,10 +80,7 @@ def test_a_friend_joins_through_the_recruiting_link(
 
 def test_operator_reads_the_leaderboards(browser: Browser, live_server: str, world: DemoWorld) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{live_server}/console/login?next=/console/programs/{world.partner_program_id}")
-    page.get_by_label("用户名").fill(world.username)
-    page.get_by_label("密码").fill("demo-password-1")
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, world, f"/console/programs/{world.partner_program_id}")
     page.get_by_test_id("program-network-leaderboard-link").click()
     expect(page.get_by_test_id("console-board")).to_have_count(3)
     recruits = page.get_by_test_id("console-board").filter(has_text="邀请人数")

@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import DemoWorld, seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import SECRET
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
-PASSWORD = "demo-password-2"
-
-
-@pytest.fixture
-def world(factory: sessionmaker[Session]) -> DemoWorld:
-    with transaction(factory) as session:
-        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
 
 
 def _sign_in(page: Page, live_server: str, world: DemoWorld) -> None:
-    page.goto(f"{live_server}/console/login")
-    page.get_by_label("用户名").fill(world.username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, world)
     expect(page.get_by_role("heading", name="分销计划")).to_be_visible()
 
 

@@ -7,32 +7,18 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, expect
-from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import DemoWorld, seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import SECRET
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
-PASSWORD = "demo-password-1"
-
-
-@pytest.fixture
-def world(factory: sessionmaker[Session]) -> DemoWorld:
-    with transaction(factory) as session:
-        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
 
 
 def test_operator_reads_orders_ledger_and_approves_a_withdrawal(
     browser: Browser, live_server: str, world: DemoWorld
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{live_server}/console/login?next=/console/orders")
-    page.get_by_label("用户名").fill(world.username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, world, "/console/orders")
     expect(page.get_by_test_id("orders-title")).to_contain_text("订单与佣金")
     rows = page.get_by_test_id("order-row")
     expect(rows.first).to_be_visible()

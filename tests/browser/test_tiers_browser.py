@@ -5,37 +5,21 @@ reasons and previews this month; the member's tier progress on a phone."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import DemoWorld, seed
+from neigou.demo.seed import DemoWorld
 from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
 from neigou.programs.service import require_program
 from neigou.tiers.periods import period_of
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import SECRET
+from tests.browser.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
-PASSWORD = "demo-password-1"
-
-
-@pytest.fixture
-def world(factory: sessionmaker[Session]) -> DemoWorld:
-    with transaction(factory) as session:
-        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
-
-
-def _sign_in(page: Page, live_server: str, world: DemoWorld, target: str) -> None:
-    page.goto(f"{live_server}/console/login?next={target}")
-    page.get_by_label("用户名").fill(world.username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def test_operator_edits_the_ladder(browser: Browser, live_server: str, world: DemoWorld) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    _sign_in(page, live_server, world, f"/console/programs/{world.partner_program_id}")
+    sign_in(page, live_server, world, f"/console/programs/{world.partner_program_id}")
     page.get_by_test_id("manage-tiers").click()
     expect(page.get_by_test_id("ladder-title")).to_have_text("等级设置")
     mentor = page.get_by_test_id("ladder-row").nth(1)
@@ -67,7 +51,7 @@ def test_operator_reads_last_months_evaluation_and_previews_this_month(
     now = period_of(utcnow(), zone)
     last = now.previous()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    _sign_in(
+    sign_in(
         page, live_server, world, f"/console/programs/{world.brand_program_id}/tier-evaluations?period={last}"
     )
     expect(page.get_by_test_id("evaluations-title")).to_have_text("等级考核")

@@ -1,20 +1,22 @@
 """Clicks through Redis Streams when ``NEIGOU_REDIS_URL`` is set.
 
-Web processes XADD their flushed batches to one stream (a pipeline per batch). Consumers in a
-consumer group (a thread of each web process, and the ``links.drain_click_stream`` job that
-``neigou worker`` runs every five minutes) read batches with XREADGROUP, store them with one set-based
-INSERT, and only then XACK and XDEL them: a consumer that dies before acknowledging leaves its
+Click writers XADD their flushed batches to one stream, one entry per ``CLICKS_PER_ENTRY`` clicks
+(field ``clicks``: a JSON list of rows; entries of one field per click, as written by earlier
+versions, are read too). Consumers in a consumer group (beside each click writer, and the
+``links.drain_click_stream`` job that ``neigou worker`` runs every five minutes) read entries with
+XREADGROUP, store their clicks with one set-based INSERT, and only then XACK and XDEL them: a consumer that dies before acknowledging leaves its
 entries pending, and another claims them after ``CLAIM_IDLE_MS`` (XAUTOCLAIM). Delivery is at
 least once; the click's ``ref`` is unique in the database, so a redelivered click is stored once.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import redis
 import structlog
@@ -28,7 +30,8 @@ from neigou.links.clicks import ClickEvent, store_clicks
 log = structlog.get_logger(__name__)
 GROUP = "neigou-click-writers"
 CLAIM_IDLE_MS = 60_000
-BATCH = 2000
+BATCH = 10  # entries a consumer reads at a time
+CLICKS_PER_ENTRY = 1000
 
 
 def namespace(database_url: str) -> str:
@@ -44,15 +47,35 @@ def stream_key(database_url: str) -> str:
 class RedisStreamSink:
     """A recorder sink that appends each batch to the stream in one round trip."""
 
-    def __init__(self, client: redis.Redis, key: str) -> None:
+    def __init__(self, client: redis.Redis, key: str, *, per_entry: int = CLICKS_PER_ENTRY) -> None:
         self.client = client
         self.key = key
+        self.per_entry = per_entry
 
     def write(self, clicks: Sequence[ClickEvent]) -> None:
         pipe = self.client.pipeline(transaction=False)
-        for click in clicks:
-            pipe.xadd(self.key, cast(Any, click.to_fields()))
+        for start in range(0, len(clicks), self.per_entry):
+            rows = [_json_row(click) for click in clicks[start : start + self.per_entry]]
+            pipe.xadd(self.key, {"clicks": json.dumps(rows, separators=(",", ":"))})
         pipe.execute()
+
+
+def _json_row(click: ClickEvent) -> list[object]:
+    row: list[object] = list(click.to_row())
+    row[4] = click.clicked_at.isoformat()
+    return row
+
+
+def _entry_clicks(fields: dict[bytes, bytes]) -> list[ClickEvent]:
+    """The clicks of one stream entry (a batch, or one click in the earlier per-click format)."""
+    packed = fields.get(b"clicks")
+    if packed is None:
+        return [ClickEvent.from_fields({k.decode(): v.decode() for k, v in fields.items()})]
+    clicks = []
+    for ref, link_id, program_id, member_id, at, visitor, ua_class, customer in json.loads(packed):
+        row = (ref, link_id, program_id, member_id, datetime.fromisoformat(at), visitor, ua_class, customer)
+        clicks.append(ClickEvent.from_row(row))
+    return clicks
 
 
 class StreamConsumer:
@@ -76,6 +99,9 @@ class StreamConsumer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._group_ready = False
+        # Held from reading entries to storing them: once ``drain`` holds it, nothing this consumer
+        # has read is still waiting to be stored.
+        self._reading = threading.Lock()
 
     def _ensure_group(self) -> None:
         if self._group_ready:
@@ -90,10 +116,7 @@ class StreamConsumer:
     def _store(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
         if not entries:
             return 0
-        clicks = [
-            ClickEvent.from_fields({k.decode(): v.decode() for k, v in fields.items()})
-            for _, fields in entries
-        ]
+        clicks = [click for _, fields in entries for click in _entry_clicks(fields)]
         with self.factory() as session, session.begin():
             store_clicks(session, clicks)
         ids = [entry_id for entry_id, _ in entries]
@@ -106,6 +129,10 @@ class StreamConsumer:
 
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns clicks stored."""
+        with self._reading:
+            return self._drain_once(block_ms)
+
+    def _drain_once(self, block_ms: int | None) -> int:
         self._ensure_group()
         claimed: Any = self.client.xautoclaim(
             self.key, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch
@@ -136,7 +163,7 @@ class StreamConsumer:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.drain_once(block_ms=500)
+                self.drain_once(block_ms=200)
             except Exception as exc:
                 log.warning("clicks.consume_failed", error=repr(exc))
                 self._stopping.wait(1.0)
