@@ -86,6 +86,7 @@ class CouponClaim(Base):
         UniqueConstraint("coupon_id", "request_id"),
         Index("ix_coupon_claims_customer", "coupon_id", "customer_ref_hash"),
         Index("ix_coupon_claims_link", "link_id"),
+        Index("ix_coupon_claims_group_at", "group_id", "claimed_at"),  # group sales
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
