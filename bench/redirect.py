@@ -125,7 +125,8 @@ def load(port: int, path: str, requests: int, connections: int) -> dict[str, obj
 
 
 def writer_pids(server: subprocess.Popen[bytes]) -> list[int]:
-    """The server's child processes: neigou's click writer (none for the bare app)."""
+    """The server's child processes: neigou's click writer and multiprocessing's (idle) resource
+    tracker; none for the bare app."""
     pids: list[int] = []
     for task in Path(f"/proc/{server.pid}/task").glob("*/children"):
         pids += [int(pid) for pid in task.read_text().split()]
@@ -138,10 +139,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def place_writer(server: subprocess.Popen[bytes], cpu: int | None) -> list[int]:
-    """Pin the click writer process(es) to ``cpu`` (None: leave them beside the server on CPU 0)."""
+def place_writer(server: subprocess.Popen[bytes], cpu: int) -> list[int]:
+    """Pin the server's child processes to ``cpu`` (where the machine has it)."""
     pids = writer_pids(server)
-    if cpu is not None and (os.cpu_count() or 1) > cpu:
+    if (os.cpu_count() or 1) > cpu:
         for pid in pids:
             os.sched_setaffinity(pid, {cpu})
     return pids

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.ids import digest
 from neigou.kit.jobs import job
 from neigou.kit.settings import get_settings
-from neigou.links.clicks import ClickEvent, store_clicks
+from neigou.links.clicks import ClickEvent, ClickSink, DatabaseSink, store_clicks
 
 log = structlog.get_logger(__name__)
 GROUP = "neigou-click-writers"
@@ -178,6 +178,17 @@ class StreamConsumer:
             self.drain()
         except Exception as exc:
             log.warning("clicks.final_drain_failed", error=repr(exc))
+
+
+def click_sink(
+    factory: sessionmaker[Session], database_url: str, client: redis.Redis | None
+) -> tuple[ClickSink, StreamConsumer | None]:
+    """Where a recorder's batches go: the database, or (with Redis) the stream and its consumer,
+    which the caller starts."""
+    if client is None:
+        return DatabaseSink(factory), None
+    key = stream_key(database_url)
+    return RedisStreamSink(client, key), StreamConsumer(client, key, factory)
 
 
 @job("links.drain_click_stream", cron={"minute": "*/5"})

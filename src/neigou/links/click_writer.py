@@ -26,8 +26,8 @@ import redis
 import structlog
 
 from neigou.kit.db import make_engine, make_session_factory
-from neigou.links.click_stream import RedisStreamSink, StreamConsumer, stream_key
-from neigou.links.clicks import ClickEvent, ClickSink, DatabaseSink
+from neigou.links.click_stream import StreamConsumer, click_sink
+from neigou.links.clicks import ClickEvent, ClickSink
 
 log = structlog.get_logger(__name__)
 START_TIMEOUT = 120.0  # seconds for a fresh interpreter to import the app and open the database
@@ -169,14 +169,11 @@ def run_writer(conn: Connection, database_url: str, redis_url: str | None) -> No
 
 
 def _open(database_url: str, redis_url: str | None) -> tuple[ClickSink, StreamConsumer | None]:
-    factory = make_session_factory(make_engine(database_url))
-    if not redis_url:
-        return DatabaseSink(factory), None
-    client = redis.Redis.from_url(redis_url)
-    key = stream_key(database_url)
-    consumer = StreamConsumer(client, key, factory)
-    consumer.start()
-    return RedisStreamSink(client, key), consumer
+    client = redis.Redis.from_url(redis_url) if redis_url else None
+    sink, consumer = click_sink(make_session_factory(make_engine(database_url)), database_url, client)
+    if consumer is not None:
+        consumer.start()
+    return sink, consumer
 
 
 def _serve(conn: Connection, sink: ClickSink, consumer: StreamConsumer | None) -> None:

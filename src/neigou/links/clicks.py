@@ -1,6 +1,7 @@
 """Clicks off the request path: the redirect appends to an in-memory buffer; a background flusher
-writes the buffer in batches, either straight into the database (one set-based INSERT per batch) or
-onto a Redis stream (``click_stream``) from which consumers move them into the database.
+hands the buffer in batches to a sink: the click writer process (``click_writer``), or straight to
+the database (one set-based INSERT per batch), or onto a Redis stream (``click_stream``) from which
+consumers move them into the database.
 
 ``ClickRecorder.stop()`` flushes what is left, and the app calls it on shutdown, so a clean stop
 loses no click. A failed write keeps the batch for the next attempt (up to ``max_buffer`` clicks;

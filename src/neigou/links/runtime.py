@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.settings import Settings
 from neigou.links.cache import LinkCache
-from neigou.links.click_stream import RedisStreamSink, StreamConsumer, namespace, stream_key
+from neigou.links.click_stream import StreamConsumer, click_sink, namespace
 from neigou.links.click_writer import ClickWriterProcess
-from neigou.links.clicks import ClickRecorder, DatabaseSink
+from neigou.links.clicks import ClickRecorder, ClickSink
 from neigou.links.ratelimit import ClaimLimiter
 from neigou.links.stock_gate import StockGate
 
@@ -36,26 +36,27 @@ class LinksRuntime:
 
         With the ``process`` click writer, the stream's consumer runs in the writer process too.
         """
-        writer = (
-            ClickWriterProcess(settings.database_url, settings.redis_url)
-            if settings.click_writer == "process"
-            else None
-        )
-        if not settings.redis_url:
+        client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        writer: ClickWriterProcess | None = None
+        sink: ClickSink
+        consumer: StreamConsumer | None = None
+        if settings.click_writer == "process":
+            sink = writer = ClickWriterProcess(settings.database_url, settings.redis_url)
+        else:
+            sink, consumer = click_sink(factory, settings.database_url, client)
+        if client is None:
             return cls(
-                clicks=ClickRecorder(writer or DatabaseSink(factory)),
+                clicks=ClickRecorder(sink),
                 cache=LinkCache(factory),
                 limiter=ClaimLimiter(),
                 writer=writer,
             )
-        client = redis.Redis.from_url(settings.redis_url)
-        key = stream_key(settings.database_url)
         return cls(
-            clicks=ClickRecorder(writer or RedisStreamSink(client, key)),
+            clicks=ClickRecorder(sink),
             cache=LinkCache(factory),
             limiter=ClaimLimiter.for_redis(settings.redis_url),
             gate=StockGate(client, namespace(settings.database_url)),
-            consumer=None if writer else StreamConsumer(client, key, factory),
+            consumer=consumer,
             redis=client,
             writer=writer,
         )
