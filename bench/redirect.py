@@ -139,6 +139,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu() -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL server process on this machine (by pid)."""
+    used: dict[int, float] = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                used[int(comm.parent.name)] = cpu_seconds(int(comm.parent.name))
+        except (OSError, ValueError):
+            continue  # the process ended meanwhile
+    return used
+
+
+def database_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds the PostgreSQL server used since ``before`` (processes started since count whole)."""
+    return sum(now - before.get(pid, 0.0) for pid, now in database_cpu().items())
+
+
 def place_writer(server: subprocess.Popen[bytes], cpu: int) -> list[int]:
     """Pin the server's child processes to ``cpu`` (where the machine has it)."""
     pids = writer_pids(server)
@@ -180,19 +197,22 @@ def arguments() -> argparse.Namespace:
 
 def measure_app(
     env: dict[str, str], path: str, requests: int, args: argparse.Namespace, log: Path
-) -> tuple[float, float, float]:
-    """One neigou round: req/s, and CPU µs a request of the web process and of the click writer."""
+) -> tuple[float, float, float, float]:
+    """One neigou round: req/s, and CPU µs a request of the web process, of the click writer and of
+    the PostgreSQL server (0 on SQLite)."""
     port = _free_port()
     app = serve(["neigou.web.app:create_app", "--factory"], env, port, log)
     try:
         pids = (app.pid, *place_writer(app, int(args.writer_cpu)))
-        before = [cpu_seconds(pid) for pid in pids]
+        before, database_before = [cpu_seconds(pid) for pid in pids], database_cpu()
         mine = load(port, path, requests, args.connections)
         used = [cpu_seconds(pid) - was for pid, was in zip(pids, before, strict=True)]
+        database = database_cpu_since(database_before)
     finally:
         stop(app)
     assert mine["statuses"] == {"302": requests}, mine
-    return float(mine["rps"]), used[0] / requests * 1e6, sum(used[1:]) / requests * 1e6  # type: ignore[arg-type]
+    per_request = [seconds / requests * 1e6 for seconds in (used[0], sum(used[1:]), database)]
+    return float(mine["rps"]), *per_request  # type: ignore[arg-type,return-value]
 
 
 def main() -> int:
@@ -219,20 +239,25 @@ def main() -> int:
         bare_rps: list[float] = []
         app_rps: list[float] = []
         answered = 0
+        bare_us: list[float] = []
         web_us: list[float] = []
         writer_us: list[float] = []
+        database_us: list[float] = []
         for round_no in range(1, rounds + 1):
             port = _free_port()
             bare = serve(["bench.bare_app:app"], env, port, Path(tmp) / "bare.log")
             try:
+                was = cpu_seconds(bare.pid)
                 result = load(port, path, requests, args.connections)
+                bare_us.append((cpu_seconds(bare.pid) - was) / requests * 1e6)
             finally:
                 stop(bare)
             bare_rps.append(float(result["rps"]))  # type: ignore[arg-type]
-            rps, web, writer = measure_app(env, path, requests, args, Path(tmp) / "neigou.log")
+            rps, web, writer, database = measure_app(env, path, requests, args, Path(tmp) / "neigou.log")
             app_rps.append(rps)
             web_us.append(web)
             writer_us.append(writer)
+            database_us.append(database)
             answered += requests
             if args.redis_url:  # the stream's consumers stored what the web process handed over on shutdown
                 time.sleep(0.5)
@@ -240,7 +265,8 @@ def main() -> int:
             print(
                 f"round {round_no}: bare {bare_rps[-1]:,.0f} req/s · neigou {app_rps[-1]:,.0f} req/s · "
                 f"ratio {app_rps[-1] / bare_rps[-1]:.2f} · clicks stored {stored:,} of {answered:,} answered · "
-                f"CPU a request: web {web_us[-1]:.0f} µs, writer {writer_us[-1]:.0f} µs"
+                f"CPU a request: bare {bare_us[-1]:.0f} µs; web {web_us[-1]:.0f} µs, writer "
+                f"{writer_us[-1]:.0f} µs, database {database_us[-1]:.0f} µs"
             )
             if stored != answered:
                 print(f"FAIL: {answered - stored} clicks lost", file=sys.stderr)
@@ -250,9 +276,10 @@ def main() -> int:
         print(
             f"redirect: neigou {statistics.median(app_rps):,.0f} req/s against bare Starlette "
             f"{statistics.median(bare_rps):,.0f} req/s → median ratio {ratio:.2f} (target ≥ {TARGET:.2f}); "
-            f"{answered:,} clicks recorded, none lost; CPU a request: web process "
-            f"{statistics.median(web_us):.0f} µs, click writer {statistics.median(writer_us):.0f} µs "
-            f"(on CPU {args.writer_cpu})"
+            f"{answered:,} clicks recorded, none lost; CPU a request: bare app "
+            f"{statistics.median(bare_us):.0f} µs; web process {statistics.median(web_us):.0f} µs, click "
+            f"writer {statistics.median(writer_us):.0f} µs (on CPU {args.writer_cpu}), database server "
+            f"{statistics.median(database_us):.0f} µs"
         )
     return 0
 

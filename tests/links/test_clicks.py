@@ -4,6 +4,7 @@ streams with at-least-once consumers, visitor cookies, user-agent classes, the c
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 
@@ -188,6 +189,56 @@ def test_batches_and_a_failed_write_keeps_the_clicks(
     recorder.record(_event(999_999, world.member_id, world.program_id))  # a link that no longer exists
     recorder.flush()
     assert len(_clicks(factory)) == 25
+
+
+class CountingSink:
+    """Keeps the size of each batch it is handed."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def write(self, clicks: Sequence[ClickEvent]) -> None:
+        self.batches.append(len(clicks))
+
+
+def test_the_flusher_woken_by_a_full_batch_writes_full_batches_only() -> None:
+    sink = CountingSink()
+    recorder = ClickRecorder(sink, interval=3600, max_batch=10)
+    for _ in range(25):
+        recorder.record(_event(1, 1, 1))
+    assert recorder.flush(full_only=True) == 20
+    assert (sink.batches, recorder.pending) == ([10, 10], 5)
+    recorder.start()  # its thread: woken by the next full batch, it leaves the newest five waiting
+    try:
+        for _ in range(10):
+            recorder.record(_event(1, 1, 1))
+        for _ in range(200):
+            if len(sink.batches) == 3:
+                break
+            time.sleep(0.01)
+        assert (sink.batches, recorder.pending) == ([10, 10, 10], 5)
+    finally:
+        recorder.stop()  # a stop writes everything, the partial batch too
+    assert (sink.batches, recorder.pending) == ([10, 10, 10, 5], 0)
+
+
+def test_a_batch_met_again_is_stored_once_with_its_new_clicks(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
+) -> None:
+    # PostgreSQL copies a batch straight into the table; one that clashes with stored refs (a resend
+    # after a writer died) is rolled back and stored through the staging table, new clicks kept.
+    link = make_link(client, operator, member_id=world.member_id)
+    sink = DatabaseSink(factory)
+    first = [_event(link["id"], world.member_id, world.program_id) for _ in range(6)]
+    sink.write(first)
+    sink.write(first)
+    assert len(_clicks(factory)) == 6
+    later = [_event(link["id"], world.member_id, world.program_id) for _ in range(4)]
+    sink.write([*first[3:], *later])
+    sink.write(later)  # the staging table started empty again: nothing left over from the last batch
+    stored = _clicks(factory)
+    assert sorted(c.ref for c in stored) == sorted(e.ref for e in [*first, *later])
+    assert {c.link_id for c in stored} == {link["id"]}
 
 
 @pytest.fixture

@@ -134,16 +134,15 @@ def store_clicks(session: Session, clicks: Sequence[ClickEvent]) -> int:
             replace(c, customer_ref_hash=None) if (c.program_id, c.customer_ref_hash) in opted_out else c
             for c in kept
         ]
-    last = repo.last_click_id(session)
     repo.insert_clicks(session, [c.to_row() for c in kept])
     # A click is a touch when the shopper is known: it carried their reference, or its visitor
     # cookie identified itself earlier (by a claim).
+    identified = repo.identified_visitors(session, {c.visitor_id for c in kept if c.visitor_id})
     touched = [
-        (c.ref, c.link_id, c.program_id, c.clicked_at, c.customer_ref_hash)
+        (c.ref, c.link_id, c.program_id, c.clicked_at, customer)
         for c in kept
-        if c.customer_ref_hash
+        if (customer := c.customer_ref_hash or (identified.get(c.visitor_id) if c.visitor_id else None))
     ]
-    touched += repo.identified_clicks_after(session, last)
     if touched:
         links = {link.id: link for link in _links(session, {link_id for _, link_id, *_ in touched})}
         record_touches(
@@ -210,12 +209,19 @@ class ClickRecorder:
         """Clicks waiting in memory."""
         return len(self._buffer)
 
-    def flush(self) -> int:
-        """Write everything buffered now, batch by batch; returns the clicks written."""
+    def flush(self, *, full_only: bool = False) -> int:
+        """Write everything buffered now, batch by batch; returns the clicks written.
+
+        ``full_only`` leaves a last partial batch in the buffer: the flusher thread, woken by a full
+        batch under load, writes full batches instead of chasing the clicks that arrive meanwhile with
+        a stream of small ones (each batch costs a few queries however small it is).
+        """
         written = 0
         with self._flush_lock:
             while True:
                 with self._lock:
+                    if full_only and len(self._buffer) < self.max_batch:
+                        return written
                     batch, self._buffer = self._buffer[: self.max_batch], self._buffer[self.max_batch :]
                 if not batch:
                     return written
@@ -246,10 +252,10 @@ class ClickRecorder:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(self.interval)
+            woken = self._wake.wait(self.interval)  # early: a batch filled; late: the interval passed
             self._wake.clear()
             try:
-                self.flush()
+                self.flush(full_only=woken and not self._stopping.is_set())
             except Exception:  # noqa: S112 - logged in flush; the batch waits for the next round
                 continue
 
