@@ -139,12 +139,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+SERVICES = {"postgres", "redis-server"}  # process names of the servers clicks pass through
+
+
 def database_cpu() -> dict[int, float]:
-    """CPU seconds so far of every PostgreSQL server process on this machine (by pid)."""
+    """CPU seconds so far of every PostgreSQL and Redis server process on this machine (by pid)."""
     used: dict[int, float] = {}
     for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            if comm.read_text().strip() == "postgres":
+            if comm.read_text().strip() in SERVICES:
                 used[int(comm.parent.name)] = cpu_seconds(int(comm.parent.name))
         except (OSError, ValueError):
             continue  # the process ended meanwhile
@@ -152,7 +155,7 @@ def database_cpu() -> dict[int, float]:
 
 
 def database_cpu_since(before: dict[int, float]) -> float:
-    """CPU seconds the PostgreSQL server used since ``before`` (processes started since count whole)."""
+    """CPU seconds those servers used since ``before`` (processes started since count whole)."""
     return sum(now - before.get(pid, 0.0) for pid, now in database_cpu().items())
 
 
@@ -199,7 +202,7 @@ def measure_app(
     env: dict[str, str], path: str, requests: int, args: argparse.Namespace, log: Path
 ) -> tuple[float, float, float, float]:
     """One neigou round: req/s, and CPU µs a request of the web process, of the click writer and of
-    the PostgreSQL server (0 on SQLite)."""
+    the PostgreSQL and Redis servers (0 on SQLite alone)."""
     port = _free_port()
     app = serve(["neigou.web.app:create_app", "--factory"], env, port, log)
     try:
@@ -266,7 +269,7 @@ def main() -> int:
                 f"round {round_no}: bare {bare_rps[-1]:,.0f} req/s · neigou {app_rps[-1]:,.0f} req/s · "
                 f"ratio {app_rps[-1] / bare_rps[-1]:.2f} · clicks stored {stored:,} of {answered:,} answered · "
                 f"CPU a request: bare {bare_us[-1]:.0f} µs; web {web_us[-1]:.0f} µs, writer "
-                f"{writer_us[-1]:.0f} µs, database {database_us[-1]:.0f} µs"
+                f"{writer_us[-1]:.0f} µs, PostgreSQL/Redis {database_us[-1]:.0f} µs"
             )
             if stored != answered:
                 print(f"FAIL: {answered - stored} clicks lost", file=sys.stderr)
@@ -278,8 +281,8 @@ def main() -> int:
             f"{statistics.median(bare_rps):,.0f} req/s → median ratio {ratio:.2f} (target ≥ {TARGET:.2f}); "
             f"{answered:,} clicks recorded, none lost; CPU a request: bare app "
             f"{statistics.median(bare_us):.0f} µs; web process {statistics.median(web_us):.0f} µs, click "
-            f"writer {statistics.median(writer_us):.0f} µs (on CPU {args.writer_cpu}), database server "
-            f"{statistics.median(database_us):.0f} µs"
+            f"writer {statistics.median(writer_us):.0f} µs (on CPU {args.writer_cpu}), PostgreSQL and Redis "
+            f"servers {statistics.median(database_us):.0f} µs"
         )
     return 0
 

@@ -26,12 +26,13 @@ from neigou.kit.ids import digest
 from neigou.kit.jobs import job
 from neigou.kit.settings import get_settings
 from neigou.links.clicks import ClickEvent, ClickSink, DatabaseSink, store_clicks
+from neigou.links.useragent import UaClass
 
 log = structlog.get_logger(__name__)
 GROUP = "neigou-click-writers"
 CLAIM_IDLE_MS = 60_000
 BATCH = 10  # entries a consumer reads at a time
-CLICKS_PER_ENTRY = 1000
+CLICKS_PER_ENTRY = 5000  # a recorder's full batch: one entry, one store by the consumer
 
 
 def namespace(database_url: str) -> str:
@@ -60,10 +61,18 @@ class RedisStreamSink:
         pipe.execute()
 
 
-def _json_row(click: ClickEvent) -> list[object]:
-    row: list[object] = list(click.to_row())
-    row[4] = click.clicked_at.isoformat()
-    return row
+def _json_row(c: ClickEvent) -> list[object]:
+    # ua_class is a StrEnum: JSON writes its value.
+    return [
+        c.ref,
+        c.link_id,
+        c.program_id,
+        c.member_id,
+        c.clicked_at.isoformat(),
+        c.visitor_id,
+        c.ua_class,
+        c.customer_ref_hash,
+    ]
 
 
 def _entry_clicks(fields: dict[bytes, bytes]) -> list[ClickEvent]:
@@ -71,11 +80,15 @@ def _entry_clicks(fields: dict[bytes, bytes]) -> list[ClickEvent]:
     packed = fields.get(b"clicks")
     if packed is None:
         return [ClickEvent.from_fields({k.decode(): v.decode() for k, v in fields.items()})]
-    clicks = []
-    for ref, link_id, program_id, member_id, at, visitor, ua_class, customer in json.loads(packed):
-        row = (ref, link_id, program_id, member_id, datetime.fromisoformat(at), visitor, ua_class, customer)
-        clicks.append(ClickEvent.from_row(row))
-    return clicks
+    return [
+        ClickEvent(
+            ref, link_id, program_id, member_id, datetime.fromisoformat(at), visitor, _UA[ua], customer
+        )
+        for ref, link_id, program_id, member_id, at, visitor, ua, customer in json.loads(packed)
+    ]
+
+
+_UA = {ua.value: ua for ua in UaClass}
 
 
 class StreamConsumer:

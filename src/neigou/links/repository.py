@@ -120,7 +120,9 @@ def identified_visitors(session: Session, visitor_ids: Collection[str]) -> dict[
     return {str(visitor): str(customer) for visitor, customer in rows}
 
 
-_IDENTIFIED_PG = "SELECT visitor_id, customer_ref_hash FROM link_visitors WHERE visitor_id = ANY(%s)"
+_IDENTIFIED_PG = (
+    "SELECT visitor_id, customer_ref_hash FROM link_visitors WHERE visitor_id = ANY(%b)"  # binary array
+)
 _IDENTIFIED_SQLITE = "SELECT visitor_id, customer_ref_hash FROM link_visitors WHERE visitor_id IN (SELECT value FROM json_each(?))"
 
 
