@@ -222,6 +222,25 @@ def test_the_flusher_woken_by_a_full_batch_writes_full_batches_only() -> None:
     assert (sink.batches, recorder.pending) == ([10, 10, 10, 5], 0)
 
 
+def test_a_flush_leaves_the_clicks_recorded_meanwhile_for_the_next_round() -> None:
+    class BusySink(CountingSink):
+        """Three more clicks arrive while each batch is being written."""
+
+        def write(self, clicks: Sequence[ClickEvent]) -> None:
+            super().write(clicks)
+            for _ in range(3):
+                recorder.record(_event(1, 1, 1))
+
+    sink = BusySink()
+    recorder = ClickRecorder(sink, interval=3600, max_batch=10)
+    for _ in range(15):
+        recorder.record(_event(1, 1, 1))
+    assert recorder.flush() == 15  # not chasing the arrivals with batches of three
+    assert (sink.batches, recorder.pending) == ([10, 5], 6)
+    assert recorder.flush() == 6
+    assert (sink.batches, recorder.pending) == ([10, 5, 6], 3)
+
+
 def test_a_batch_met_again_is_stored_once_with_its_new_clicks(
     client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
 ) -> None:

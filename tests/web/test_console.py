@@ -49,6 +49,37 @@ def test_wrong_password_is_refused(client: TestClient, factory: sessionmaker[Ses
     assert "neigou_session" not in response.cookies
 
 
+def test_failed_sign_ins_are_throttled_per_username_and_per_ip(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    _user(factory)
+    for _ in range(10):
+        assert client.post("/console/login", data={"username": "ops", "password": "guess"}).status_code == 401
+    # The username has used up its failures: even the right password is not checked now.
+    refused = client.post("/console/login", data={"username": " OPS", "password": PASSWORD})
+    assert refused.status_code == 429
+    assert "登录失败次数过多" in refused.text
+    assert "neigou_session" not in refused.cookies
+    assert 1 <= int(refused.headers["retry-after"]) <= 15 * 60
+    english = client.post(
+        "/console/login", data={"username": "ops", "password": PASSWORD}, cookies={"neigou_lang": "en"}
+    )
+    assert "Too many failed sign-ins" in english.text
+    # Another username from the same IP still signs in, which clears only its own count ...
+    with transaction(factory) as session:
+        auth.create_user(session, username="ops2", password=PASSWORD, actor=TEST_ACTOR)
+    ok = client.post(
+        "/console/login", data={"username": "ops2", "password": PASSWORD}, follow_redirects=False
+    )
+    assert ok.status_code == 303
+    # ... until the IP has used up its own failures across usernames.
+    for n in range(20):
+        assert (
+            client.post("/console/login", data={"username": f"u{n}", "password": "guess"}).status_code == 401
+        )
+    assert client.post("/console/login", data={"username": "ops2", "password": PASSWORD}).status_code == 429
+
+
 def test_programs_and_program_detail(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

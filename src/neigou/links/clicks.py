@@ -210,21 +210,23 @@ class ClickRecorder:
         return len(self._buffer)
 
     def flush(self, *, full_only: bool = False) -> int:
-        """Write everything buffered now, batch by batch; returns the clicks written.
+        """Write the clicks buffered when it is called, batch by batch; returns the clicks written.
 
-        ``full_only`` leaves a last partial batch in the buffer: the flusher thread, woken by a full
-        batch under load, writes full batches instead of chasing the clicks that arrive meanwhile with
-        a stream of small ones (each batch costs a few queries however small it is).
+        Clicks recorded meanwhile wait for the next round: under load a flush that chased them would
+        write a stream of small batches (each batch costs a few queries however small it is).
+        ``full_only`` also leaves a last partial batch: the flusher thread passes it when woken early
+        by a full batch.
         """
         written = 0
         with self._flush_lock:
+            with self._lock:
+                due = len(self._buffer)
             while True:
                 with self._lock:
-                    if full_only and len(self._buffer) < self.max_batch:
+                    take = min(self.max_batch, due - written, len(self._buffer))
+                    if take <= 0 or (full_only and take < self.max_batch):
                         return written
-                    batch, self._buffer = self._buffer[: self.max_batch], self._buffer[self.max_batch :]
-                if not batch:
-                    return written
+                    batch, self._buffer = self._buffer[:take], self._buffer[take:]
                 try:
                     self.sink.write(batch)
                 except Exception as exc:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
 from neigou.auth.endpoints import router as auth_router
+from neigou.auth.throttle import SignInThrottle
 from neigou.groups.endpoints import router as groups_router
 from neigou.kit import jobs
 from neigou.kit.db import make_engine, make_session_factory
@@ -146,6 +147,7 @@ def create_app(
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links
+    app.state.sign_in_throttle = SignInThrottle.for_redis(settings.redis_url)
     app.state.clicks = links.clicks
     app.state.static_dir = STATIC_DIR
     jobs.install(runner)

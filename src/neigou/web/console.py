@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -11,6 +12,7 @@ from neigou.audit import service as audit
 from neigou.auth import service as auth
 from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator
 from neigou.auth.models import Role
+from neigou.auth.throttle import SignInThrottle
 from neigou.kit.deps import SessionDep
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
@@ -51,9 +53,25 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/console",
 ) -> Response:
-    """Check the password and open a console session."""
+    """Check the password and open a console session (failures are throttled per username and IP)."""
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    ip = request.client.host if request.client else "unknown"
+    if throttle.blocked(ip=ip, username=username):
+        wait = throttle.retry_after(ip=ip, username=username)
+        refused = render(
+            request,
+            "console/login.html",
+            status_code=429,
+            next=safe_next(next, "/console"),
+            failed=False,
+            throttled_minutes=math.ceil(wait / 60),
+            username=username,
+        )
+        refused.headers["retry-after"] = str(wait)
+        return refused
     user = auth.authenticate(session, username=username, password=password)
     if user is None:
+        throttle.failed(ip=ip, username=username)
         return render(
             request,
             "console/login.html",
@@ -62,6 +80,7 @@ def login(
             failed=True,
             username=username,
         )
+    throttle.succeeded(ip=ip, username=username)
     secret = auth.create_session(
         session,
         role=Role.OPERATOR,

@@ -1,0 +1,65 @@
+"""Console sign-in throttling with ``limits``: failed attempts are counted per username and per IP.
+
+Only failures count, in a moving window: 10 a quarter of an hour for one username (a password
+guesser is slowed to a crawl, an operator who mistypes is not locked out for long) and 30 from one
+IP (a guesser cycling usernames). A success clears its username's count. In memory per process by
+default; on Redis, shared by every web process, when ``NEIGOU_REDIS_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from limits import RateLimitItem, parse, storage, strategies
+
+DEFAULT_PER_USERNAME = "10 per 15 minutes"
+DEFAULT_PER_IP = "30 per 15 minutes"
+
+
+@dataclass
+class SignInThrottle:
+    """Counts failed console sign-ins; ``blocked`` says when to refuse the next one unchecked."""
+
+    per_username: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_USERNAME))
+    per_ip: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_IP))
+    storage_uri: str = "memory://"
+    namespace: str = "neigou-sign-in"
+
+    def __post_init__(self) -> None:
+        self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(self.storage_uri))
+
+    @classmethod
+    def for_redis(cls, redis_url: str | None) -> SignInThrottle:
+        """Shared counters on Redis when configured, else in memory."""
+        return cls(storage_uri=redis_url or "memory://")
+
+    def _counters(self, ip: str, username: str) -> list[tuple[RateLimitItem, str, str]]:
+        # "Admin " and "admin" are the same account to a guesser.
+        return [
+            (self.per_ip, f"{self.namespace}-ip", ip),
+            (self.per_username, f"{self.namespace}-user", username.strip().lower()),
+        ]
+
+    def blocked(self, *, ip: str, username: str) -> bool:
+        """True when this IP or this username has used up its failures."""
+        return not all(self._limiter.test(*counter) for counter in self._counters(ip, username))
+
+    def failed(self, *, ip: str, username: str) -> None:
+        """Count a failed attempt against both."""
+        for counter in self._counters(ip, username):
+            self._limiter.hit(*counter)
+
+    def succeeded(self, *, ip: str, username: str) -> None:
+        """Forget the username's failures (the IP's stay: one success must not reset a guesser)."""
+        self._limiter.clear(*self._counters(ip, username)[1])
+
+    def retry_after(self, *, ip: str, username: str) -> int:
+        """Seconds until an attempt may be checked again (at least 1)."""
+        resets = [
+            self._limiter.get_window_stats(*counter).reset_time
+            for counter in self._counters(ip, username)
+            if not self._limiter.test(*counter)
+        ]
+        return max(1, math.ceil(max(resets, default=time.time()) - time.time()))
