@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, ViewportSize, expect
 
 from neigou.demo.seed import DemoWorld
+from neigou.web import workspace_network
 from tests.browser.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
@@ -86,3 +87,25 @@ def test_operator_reads_the_leaderboards(browser: Browser, live_server: str, wor
     recruits = page.get_by_test_id("console-board").filter(has_text="邀请人数")
     expect(recruits.get_by_test_id("console-board-row").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "network-console-leaderboard-zh.png"), full_page=True)
+
+
+def test_a_large_team_pages_on_a_phone(
+    browser: Browser, live_server: str, world: DemoWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspace_network, "TEAM_PAGE", 1)  # the server runs in this process
+    context = browser.new_context(viewport=PHONE, user_agent=IPHONE_WECHAT, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    page.goto(f"{live_server}/m/team")
+    total = int(page.get_by_test_id("team-count").inner_text())
+    assert total >= 2, "the demo member should have a team of several"
+    expect(page.get_by_test_id("team-member")).to_have_count(1)
+    expect(page.get_by_test_id("team-pager")).to_contain_text(f"页 1 / {total}")
+    page.get_by_test_id("team-next").click()
+    expect(page.get_by_test_id("team-pager")).to_contain_text(f"页 2 / {total}")
+    expect(page.get_by_test_id("team-member")).to_have_count(1)
+    expect(page.get_by_test_id("team-count")).to_have_text(str(total))
+    page.screenshot(path=str(ARTIFACTS / "network-team-page-2-zh.png"), full_page=True)
+    page.get_by_test_id("team-prev").click()
+    expect(page.get_by_test_id("team-pager")).to_contain_text(f"页 1 / {total}")
+    context.close()

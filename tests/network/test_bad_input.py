@@ -13,6 +13,9 @@ BAD_QUERIES = [
     "period=" + "x" * 2_000,
     "period=%00",
     "limit=0",
+    "limit=501",
+    "offset=-1",
+    f"offset={2**63}",
     f"limit={2**63}",
     "metric=",
 ]

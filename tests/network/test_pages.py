@@ -13,6 +13,7 @@ from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.kit.db import transaction
 from neigou.network.recruit_codes import inviter_of
+from neigou.web import workspace_network
 from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
 from tests.network.builders import NetWorld, build_network
 
@@ -45,6 +46,26 @@ def test_team_page(client: TestClient, net: NetWorld, make_token: TokenMaker) ->
     fallback = client.get("/m/team?period=garbage")
     assert fallback.status_code == 200
     assert 'data-code="invalid_period"' in fallback.text
+    assert 'data-testid="team-pager"' not in page.text
+
+
+def test_team_page_pages_through_a_large_team(
+    client: TestClient, net: NetWorld, make_token: TokenMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspace_network, "TEAM_PAGE", 2)
+    _sign_in(client, make_token, net.base.mentor)
+    first = client.get("/m/team?period=2026-03")
+    assert first.text.count('data-testid="team-member"') == 2
+    assert 'data-testid="team-count">5<' in first.text  # the whole team, not the page
+    assert "页 1 / 3" in first.text
+    assert 'href="?period=2026-03&amp;page=2"' in first.text
+    last = client.get("/m/team?period=2026-03&page=3")
+    assert last.text.count('data-testid="team-member"') == 1
+    assert "页 3 / 3" in last.text
+    assert 'data-testid="team-next"' not in last.text
+    # Level 1's members are all on the first page: on the last it says so instead of "no one yet".
+    assert "这一层的成员在其他页" in last.text
+    assert client.get("/m/team?page=0").status_code == 422
 
 
 def test_recruit_page_and_poster(client: TestClient, net: NetWorld, make_token: TokenMaker) -> None:

@@ -50,12 +50,32 @@ def test_team_has_exact_march_sales_net_of_refunds(
         (2, 3, 3, 32_000),
     ]
     assert (team["own_orders"], team["own_gmv_fen"]) == (0, 0)
+    assert (team["total_members"], team["limit"], team["offset"]) == (5, 100, 0)
     seller = next(m for m in team["members"] if m["name"] == "seller")
-    assert (seller["tier"], seller["tier_name"], seller["inviter_id"]) == (
+    assert (seller["tier"], seller["tier_name"], seller["inviter_id"], seller["inviter_name"]) == (
         "super_member",
         "超级会员",
         net.base.owner,
+        "owner",
     )
+
+
+def test_team_pages_keep_the_order_and_the_level_totals(
+    client: TestClient, operator: dict[str, str], net: NetWorld
+) -> None:
+    whole = _team(client, operator, net.base.mentor, "2026-03")
+    pages = [
+        _team(client, operator, net.base.mentor, f"2026-03&limit=2&offset={offset}")
+        for offset in (0, 2, 4, 6)
+    ]
+    assert [len(page["members"]) for page in pages] == [2, 2, 1, 0]
+    assert [m for page in pages for m in page["members"]] == whole["members"]
+    for page in pages:  # every page carries the totals of the whole team
+        assert (page["levels"], page["total_members"], page["limit"]) == (whole["levels"], 5, 2)
+    for query in ("limit=0", "limit=501", "offset=-1"):
+        response = client.get(f"/api/v1/members/{net.base.mentor}/team?{query}", headers=operator)
+        assert response.status_code == 422, query
+        assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_month_boundary_in_shanghai(client: TestClient, operator: dict[str, str], net: NetWorld) -> None:

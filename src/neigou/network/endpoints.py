@@ -60,11 +60,18 @@ def recruit_poster_png(request: Request, session: SessionDep, member: Member) ->
 
 @router.get("/members/{member_id}/team", response_model=TeamOut)
 def get_team(
-    member_id: MemberId, session: SessionDep, principal: OperatorOrMember, period: PeriodQuery = None
+    *,
+    member_id: MemberId,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    period: PeriodQuery = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_TEAM_PAGE)] = service.TEAM_PAGE,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TeamOut:
-    """A member's recruits down to the program's max_levels with the period's orders and GMV."""
+    """A member's recruits down to the program's max_levels with the period's orders and GMV: every
+    level's totals and a page of the members (``limit``, ``offset``; ``total_members`` counts all)."""
     require_member_access(principal, member_id)
-    return service.team_of(session, member_id=member_id, period=period)
+    return service.team_of(session, member_id=member_id, period=period, limit=limit, offset=offset)
 
 
 @router.get("/members/{member_id}/recruiting-link", response_model=RecruitingLinkOut)

@@ -1,6 +1,7 @@
 """Queries of the distribution network: a member's team and a program's leaderboards.
 
-Set-based: the team is one bounded recursive query joined to one grouped order query; a leaderboard
+Set-based: a page of the team is one bounded recursive query joined to one grouped order query (its
+level totals one more, grouped); a leaderboard
 is one grouped query ranked with ``row_number()`` (ties go to the earlier member), so a page costs
 the same few queries whatever the team's or the program's size.
 """
@@ -12,8 +13,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Integer, Select, case, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE, Subquery
 
 from neigou.network.rules import Period
 from neigou.orders.models import Order
@@ -31,6 +33,7 @@ class TeamRow:
     name: str
     tier_code: str | None
     inviter_id: int
+    inviter_name: str
     level: int
     joined_at: datetime
     orders: int
@@ -78,44 +81,89 @@ def _sales_by_member(program_id: int, period: Period) -> Select[int | None, int,
     )
 
 
-def team(session: Session, *, member_id: int, program_id: int, depth: int, period: Period) -> list[TeamRow]:
-    """The recruits of a member down to ``depth`` levels, each with their sales in ``period``."""
-    if depth < 1:
-        return []
+def _down(member_id: int, program_id: int, depth: int) -> CTE:
+    """(id, level) of a member's recruits down to ``depth`` levels (a recursive CTE)."""
     down = (
         select(Member.id.label("id"), literal(1, Integer).label("level"))
         .where(Member.inviter_id == member_id, Member.program_id == program_id)
         .cte("down", recursive=True)
     )
-    down = down.union_all(
+    return down.union_all(
         select(Member.id, down.c.level + 1)
         .join(down, Member.inviter_id == down.c.id)
         .where(down.c.level < depth, Member.program_id == program_id)
     )
-    sales = (
+
+
+def _team_sales(down: CTE, program_id: int, period: Period) -> Subquery:
+    return (
         _sales_by_member(program_id, period)
         .where(Order.member_id.in_(select(down.c.id).scalar_subquery()))
         .subquery()
     )
+
+
+def team(
+    session: Session,
+    *,
+    member_id: int,
+    program_id: int,
+    depth: int,
+    period: Period,
+    limit: int,
+    offset: int = 0,
+) -> list[TeamRow]:
+    """A page of a member's recruits down to ``depth`` levels (by level, then joining order), each with
+    their sales in ``period`` and their inviter's name."""
+    if depth < 1:
+        return []
+    down = _down(member_id, program_id, depth)
+    sales = _team_sales(down, program_id, period)
+    inviter = aliased(Member)
     rows = session.execute(
         select(
             Member.id,
             Member.name,
             Member.tier_code,
             Member.inviter_id,
+            inviter.name,
             down.c.level,
             Member.joined_at,
             func.coalesce(sales.c.orders, 0),
             func.coalesce(sales.c.gmv_fen, 0),
         )
         .join(down, Member.id == down.c.id)
+        .join(inviter, inviter.id == Member.inviter_id)
         .outerjoin(sales, sales.c.member_id == Member.id)
         .order_by(down.c.level, Member.joined_at, Member.id)
+        .limit(limit)
+        .offset(offset)
     )
     return [
-        TeamRow(int(i), name, tier, int(inviter), int(level), joined, int(orders), int(gmv))
-        for i, name, tier, inviter, level, joined, orders, gmv in rows
+        TeamRow(int(i), name, tier, int(inviter_id), inviter_name, int(level), joined, int(orders), int(gmv))
+        for i, name, tier, inviter_id, inviter_name, level, joined, orders, gmv in rows
     ]
+
+
+def team_levels(
+    session: Session, *, member_id: int, program_id: int, depth: int, period: Period
+) -> dict[int, tuple[int, int, int]]:
+    """(members, orders, GMV) of each level of a member's team that has members, in one grouped query."""
+    if depth < 1:
+        return {}
+    down = _down(member_id, program_id, depth)
+    sales = _team_sales(down, program_id, period)
+    rows = session.execute(
+        select(
+            down.c.level,
+            func.count(down.c.id),
+            func.coalesce(func.sum(sales.c.orders), 0),
+            func.coalesce(func.sum(sales.c.gmv_fen), 0),
+        )
+        .outerjoin(sales, sales.c.member_id == down.c.id)
+        .group_by(down.c.level)
+    )
+    return {int(level): (int(n), int(orders), int(gmv)) for level, n, orders, gmv in rows}
 
 
 def sales_of(session: Session, *, member_id: int, program_id: int, period: Period) -> Sales:

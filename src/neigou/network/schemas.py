@@ -15,6 +15,7 @@ class TeamMemberOut(BaseModel):
     tier: str | None
     tier_name: str | None
     inviter_id: int
+    inviter_name: str
     level: int
     joined_at: datetime
     orders: int
@@ -42,7 +43,10 @@ class TeamOut(BaseModel):
     own_orders: int
     own_gmv_fen: int
     levels: list[TeamLevelOut]
-    members: list[TeamMemberOut]
+    total_members: int
+    limit: int
+    offset: int
+    members: list[TeamMemberOut]  # this page: by level, then joining order
 
 
 class LeaderboardRowOut(BaseModel):

@@ -24,6 +24,8 @@ from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
 
 MAX_LEADERBOARD = 100
+TEAM_PAGE = 100  # members a team page lists by default
+MAX_TEAM_PAGE = 500
 
 
 def resolve_period(program: Program, label: str | None, *, at: datetime | None = None) -> Period:
@@ -39,24 +41,38 @@ def resolve_period(program: Program, label: str | None, *, at: datetime | None =
     return period
 
 
-def team_of(session: Session, *, member_id: int, period: str | None, at: datetime | None = None) -> TeamOut:
-    """A member's recruits down to the program's max_levels, with this period's orders and GMV."""
+def team_of(
+    session: Session,
+    *,
+    member_id: int,
+    period: str | None,
+    limit: int = TEAM_PAGE,
+    offset: int = 0,
+    at: datetime | None = None,
+) -> TeamOut:
+    """A member's recruits down to the program's max_levels, with this period's orders and GMV: the
+    totals of every level, and one page of the members (by level, then joining order)."""
     member = require_member(session, member_id)
     program = require_program(session, member.program_id)
     bounds = resolve_period(program, period, at=at)
+    limit, offset = max(1, min(limit, MAX_TEAM_PAGE)), max(0, offset)
+    depth = program.max_levels
+    totals = repo.team_levels(session, member_id=member.id, program_id=program.id, depth=depth, period=bounds)
     rows = repo.team(
-        session, member_id=member.id, program_id=program.id, depth=program.max_levels, period=bounds
+        session,
+        member_id=member.id,
+        program_id=program.id,
+        depth=depth,
+        period=bounds,
+        limit=limit,
+        offset=offset,
     )
     tier_names = {t.code: t.name for t in programs.list_tiers(session, program.id)}
     own = repo.sales_of(session, member_id=member.id, program_id=program.id, period=bounds)
     levels = [
-        TeamLevelOut(
-            level=level,
-            members=sum(1 for r in rows if r.level == level),
-            orders=sum(r.orders for r in rows if r.level == level),
-            gmv_fen=sum(r.gmv_fen for r in rows if r.level == level),
-        )
+        TeamLevelOut(level=level, members=n, orders=orders, gmv_fen=gmv)
         for level in range(1, program.max_levels + 1)
+        for n, orders, gmv in [totals.get(level, (0, 0, 0))]
     ]
     return TeamOut(
         member_id=member.id,
@@ -68,6 +84,9 @@ def team_of(session: Session, *, member_id: int, period: str | None, at: datetim
         own_orders=own.orders,
         own_gmv_fen=own.gmv_fen,
         levels=levels,
+        total_members=sum(level.members for level in levels),
+        limit=limit,
+        offset=offset,
         members=[
             TeamMemberOut(
                 id=r.id,
@@ -75,6 +94,7 @@ def team_of(session: Session, *, member_id: int, period: str | None, at: datetim
                 tier=r.tier_code,
                 tier_name=tier_names.get(r.tier_code or ""),
                 inviter_id=r.inviter_id,
+                inviter_name=r.inviter_name,
                 level=r.level,
                 joined_at=r.joined_at,
                 orders=r.orders,

@@ -21,19 +21,27 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 PeriodParam = Annotated[str | None, Query(max_length=20)]
+TEAM_PAGE = 50  # members a team page shows
 
 
 @router.get("/m/team", response_class=HTMLResponse)
 def my_team(
-    request: Request, session: SessionDep, principal: WorkspaceMember, period: PeriodParam = None
+    request: Request,
+    session: SessionDep,
+    principal: WorkspaceMember,
+    period: PeriodParam = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    """Direct recruits and, down to the program's max_levels, their recruits, with the month's sales."""
+    """Direct recruits and, down to the program's max_levels, their recruits, with the month's sales
+    (every level's totals; the members a page at a time)."""
     member = require_member(session, principal.member_id or 0)
     error = None
+    offset = (page - 1) * TEAM_PAGE
     try:
-        team = service.team_of(session, member_id=member.id, period=period)
+        team = service.team_of(session, member_id=member.id, period=period, limit=TEAM_PAGE, offset=offset)
     except ProblemError as exc:
-        error, team = exc.code, service.team_of(session, member_id=member.id, period=None)
+        error = exc.code
+        team = service.team_of(session, member_id=member.id, period=None, limit=TEAM_PAGE, offset=offset)
     inviter = programs.get_member(session, member.inviter_id) if member.inviter_id else None
     program = require_program(session, member.program_id)
     return render(
@@ -45,7 +53,8 @@ def my_team(
         team=team,
         error=error,
         inviter=inviter,
-        names={m.id: m.name for m in team.members} | {member.id: member.name},
+        page=page,
+        pages=max(1, -(-team.total_members // TEAM_PAGE)),
     )
 
 
