@@ -171,8 +171,17 @@ def test_implausible_counts_wait_for_an_operator(
     )
     # Held counts do not count: 25 March still shows 340.
     assert standing(compliance(client, operator, program_id, "2026-03-25"), group["id"])["actual"] == 340
-    held = client.get(f"/api/v1/programs/{program_id}/group-counts/needs-review", headers=operator).json()
-    assert [c["id"] for c in held] == [jump.json()["id"], too_big.json()["id"]]
+    review = f"/api/v1/programs/{program_id}/group-counts/needs-review"
+    held = client.get(review, headers=operator)
+    assert [c["id"] for c in held.json()] == [jump.json()["id"], too_big.json()["id"]]
+    assert held.headers["x-total-count"] == "2"
+    second = client.get(f"{review}?limit=1&offset=1", headers=operator)
+    assert ([c["id"] for c in second.json()], second.headers["x-total-count"]) == (
+        [too_big.json()["id"]],
+        "2",
+    )
+    for bad in ("limit=0", "limit=501", "offset=-1"):
+        assert client.get(f"{review}?{bad}", headers=operator).status_code == 422
     accepted = client.post(
         f"/api/v1/groups/{group['id']}/counts/{jump.json()['id']}/review",
         json={"accept": True},

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
+from neigou.groups import repository as repo
 from neigou.kit.db import transaction
 from tests.conftest import TEST_ACTOR, TokenMaker, row_counts
 from tests.factories import create_member, create_program
@@ -82,13 +83,36 @@ def test_the_console_upload_and_review(
     assert "unknown_group" in refused.text
     assert row_counts(factory) == before
     held = world["held"]
+    page = client.get(f"/console/programs/{world['program']['id']}/groups").text
+    assert 'data-testid="review-total">1<' in page
+    assert 'data-testid="review-more"' not in page  # all of them are shown
     reviewed = client.post(
         f"/console/groups/{world['behind']['id']}/counts/{held['id']}/review",
         data={"accept": "false"},
         follow_redirects=False,
     )
     assert reviewed.status_code == 303
-    assert "超过平台群人数上限" not in client.get(f"/console/programs/{world['program']['id']}/groups").text
+    after = client.get(f"/console/programs/{world['program']['id']}/groups").text
+    assert "超过平台群人数上限" not in after
+    assert 'data-testid="review-total">0<' in after
+
+
+def test_the_review_queue_says_how_many_more_are_held(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _console(client, factory)
+    post_count(client, operator, world["behind"]["id"], 950, "2026-03-26T21:00:00+08:00")
+    oldest = repo.counts_for_review
+    monkeypatch.setattr(  # a page of one, as if two hundred older counts waited
+        repo, "counts_for_review", lambda session, program_id: oldest(session, program_id, limit=1)
+    )
+    page = client.get(f"/console/programs/{world['program']['id']}/groups").text
+    assert 'data-testid="review-total">2<' in page
+    assert "显示最早的 1 条，共 2 条" in page
 
 
 def test_the_member_records_todays_count_on_their_phone(

@@ -308,7 +308,18 @@ def import_group_counts(
 
 
 @router.get("/programs/{program_id}/group-counts/needs-review", response_model=list[CountOut])
-def list_counts_for_review(program_id: int, session: SessionDep, _principal: Operator) -> list[CountOut]:
-    """Counts of a program held for review, oldest first."""
+def list_counts_for_review(
+    *,
+    program_id: int,
+    session: SessionDep,
+    _principal: Operator,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[CountOut]:
+    """A page of the counts of a program held for review, oldest first; ``X-Total-Count`` says how
+    many are held in all."""
     require_program(session, program_id)
-    return [count_out(c) for c, _group in repo.counts_for_review(session, program_id)]
+    response.headers["X-Total-Count"] = str(repo.count_held_for_review(session, program_id))
+    held = repo.counts_for_review(session, program_id, limit=limit, offset=offset)
+    return [count_out(c) for c, _group in held]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from neigou.groups.models import (
     COUNTED,
@@ -212,17 +213,27 @@ def list_counts(session: Session, group_id: int, *, limit: int = 200) -> list[Gr
 
 
 def counts_for_review(
-    session: Session, program_id: int, *, limit: int = 200
+    session: Session, program_id: int, *, limit: int = 200, offset: int = 0
 ) -> list[tuple[GroupCount, Group]]:
-    """Observations of a program held for review, oldest first, with their groups."""
+    """A page of a program's observations held for review, oldest first, with their groups."""
     query = (
         select(GroupCount, Group)
         .join(Group, Group.id == GroupCount.group_id)
-        .where(GroupCount.program_id == program_id, GroupCount.review == CountReview.NEEDS_REVIEW)
+        .where(*_held(program_id))
         .order_by(GroupCount.observed_at, GroupCount.id)
         .limit(limit)
+        .offset(offset)
     )
     return [(count, group) for count, group in session.execute(query)]
+
+
+def count_held_for_review(session: Session, program_id: int) -> int:
+    """How many of a program's observations are held for review."""
+    return int(session.scalar(select(func.count(GroupCount.id)).where(*_held(program_id))) or 0)
+
+
+def _held(program_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (GroupCount.program_id == program_id, GroupCount.review == CountReview.NEEDS_REVIEW)
 
 
 def list_schedules(session: Session, program_id: int) -> list[TargetScheduleRow]:

@@ -155,6 +155,7 @@ def _page(
         alerts_day=alerts_day,
         names={s.group_id: (s.owner_name, s.name) for s in report.groups},
         held=repo.counts_for_review(session, program.id),
+        held_total=repo.count_held_for_review(session, program.id),
         settings=settings_of(session, program.id),
         day_label=day_labeller(request),
         zone=ZoneInfo(program.timezone),
