@@ -142,7 +142,7 @@ def cpu_seconds(pid: int) -> float:
 SERVICES = {"postgres", "redis-server"}  # process names of the servers clicks pass through
 
 
-def database_cpu() -> dict[int, float]:
+def server_cpu() -> dict[int, float]:
     """CPU seconds so far of every PostgreSQL and Redis server process on this machine (by pid)."""
     used: dict[int, float] = {}
     for comm in Path("/proc").glob("[0-9]*/comm"):
@@ -154,9 +154,9 @@ def database_cpu() -> dict[int, float]:
     return used
 
 
-def database_cpu_since(before: dict[int, float]) -> float:
+def server_cpu_since(before: dict[int, float]) -> float:
     """CPU seconds those servers used since ``before`` (processes started since count whole)."""
-    return sum(now - before.get(pid, 0.0) for pid, now in database_cpu().items())
+    return sum(now - before.get(pid, 0.0) for pid, now in server_cpu().items())
 
 
 def place_writer(server: subprocess.Popen[bytes], cpu: int) -> list[int]:
@@ -207,14 +207,14 @@ def measure_app(
     app = serve(["neigou.web.app:create_app", "--factory"], env, port, log)
     try:
         pids = (app.pid, *place_writer(app, int(args.writer_cpu)))
-        before, database_before = [cpu_seconds(pid) for pid in pids], database_cpu()
+        before, servers_before = [cpu_seconds(pid) for pid in pids], server_cpu()
         mine = load(port, path, requests, args.connections)
         used = [cpu_seconds(pid) - was for pid, was in zip(pids, before, strict=True)]
-        database = database_cpu_since(database_before)
+        servers = server_cpu_since(servers_before)
     finally:
         stop(app)
     assert mine["statuses"] == {"302": requests}, mine
-    per_request = [seconds / requests * 1e6 for seconds in (used[0], sum(used[1:]), database)]
+    per_request = [seconds / requests * 1e6 for seconds in (used[0], sum(used[1:]), servers)]
     return float(mine["rps"]), *per_request  # type: ignore[arg-type,return-value]
 
 
@@ -245,7 +245,7 @@ def main() -> int:
         bare_us: list[float] = []
         web_us: list[float] = []
         writer_us: list[float] = []
-        database_us: list[float] = []
+        servers_us: list[float] = []
         for round_no in range(1, rounds + 1):
             port = _free_port()
             bare = serve(["bench.bare_app:app"], env, port, Path(tmp) / "bare.log")
@@ -256,11 +256,11 @@ def main() -> int:
             finally:
                 stop(bare)
             bare_rps.append(float(result["rps"]))  # type: ignore[arg-type]
-            rps, web, writer, database = measure_app(env, path, requests, args, Path(tmp) / "neigou.log")
+            rps, web, writer, servers = measure_app(env, path, requests, args, Path(tmp) / "neigou.log")
             app_rps.append(rps)
             web_us.append(web)
             writer_us.append(writer)
-            database_us.append(database)
+            servers_us.append(servers)
             answered += requests
             if args.redis_url:  # the stream's consumers stored what the web process handed over on shutdown
                 time.sleep(0.5)
@@ -269,7 +269,7 @@ def main() -> int:
                 f"round {round_no}: bare {bare_rps[-1]:,.0f} req/s · neigou {app_rps[-1]:,.0f} req/s · "
                 f"ratio {app_rps[-1] / bare_rps[-1]:.2f} · clicks stored {stored:,} of {answered:,} answered · "
                 f"CPU a request: bare {bare_us[-1]:.0f} µs; web {web_us[-1]:.0f} µs, writer "
-                f"{writer_us[-1]:.0f} µs, PostgreSQL/Redis {database_us[-1]:.0f} µs"
+                f"{writer_us[-1]:.0f} µs, PostgreSQL/Redis {servers_us[-1]:.0f} µs"
             )
             if stored != answered:
                 print(f"FAIL: {answered - stored} clicks lost", file=sys.stderr)
@@ -282,7 +282,7 @@ def main() -> int:
             f"{answered:,} clicks recorded, none lost; CPU a request: bare app "
             f"{statistics.median(bare_us):.0f} µs; web process {statistics.median(web_us):.0f} µs, click "
             f"writer {statistics.median(writer_us):.0f} µs (on CPU {args.writer_cpu}), PostgreSQL and Redis "
-            f"servers {statistics.median(database_us):.0f} µs"
+            f"servers {statistics.median(servers_us):.0f} µs"
         )
     return 0
 

@@ -41,10 +41,9 @@ _CLICK_INSERT_SQLITE = (  # constant text throughout: no value is ever formatted
 # savepoint and goes the slow way, through a session-local staging table and one INSERT … SELECT
 # that skips the refs already stored.
 _CLICK_COPY_PG = f"COPY link_clicks ({_CLICK_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-_CLICK_STAGE_PG = (
-    "CREATE TEMPORARY TABLE IF NOT EXISTS link_click_batch (ref varchar(24), link_id bigint, "
-    "program_id integer, member_id integer, clicked_at timestamptz, visitor_id varchar(32), "
-    "ua_class varchar(20), customer_ref_hash varchar(64)) ON COMMIT DELETE ROWS"
+_CLICK_STAGE_PG = (  # the staging table takes its column types from link_clicks itself
+    "CREATE TEMPORARY TABLE IF NOT EXISTS link_click_batch ON COMMIT DELETE ROWS AS "  # noqa: S608
+    f"SELECT {_CLICK_COLUMNS} FROM link_clicks WITH NO DATA"
 )
 _CLICK_STAGE_COPY_PG = f"COPY link_click_batch ({_CLICK_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 # Binary COPY: a fifth of text COPY's client time, and the server parses no timestamps.

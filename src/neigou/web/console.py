@@ -17,7 +17,7 @@ from neigou.kit.deps import SessionDep
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
 from neigou.web.i18n import LANG_COOKIE, LOCALES
-from neigou.web.pages import render, safe_next
+from neigou.web.pages import client_ip, render, safe_next
 from neigou.web.tree import build_forest
 
 router = APIRouter(include_in_schema=False)
@@ -55,7 +55,7 @@ def login(
 ) -> Response:
     """Check the password and open a console session (failures are throttled per username and IP)."""
     throttle: SignInThrottle = request.app.state.sign_in_throttle
-    ip = request.client.host if request.client else "unknown"
+    ip = client_ip(request)
     if throttle.blocked(ip=ip, username=username):
         wait = throttle.retry_after(ip=ip, username=username)
         refused = render(

@@ -20,7 +20,7 @@ from neigou.network.endpoints import base_url
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.web.landing import visitor_of
-from neigou.web.pages import render
+from neigou.web.pages import client_ip, render
 
 router = APIRouter(include_in_schema=False)
 JOINS_PER_IP = "20/minute"
@@ -93,7 +93,7 @@ def join_submit(
         inviter = joins.require_inviter(session, secret_key=secret_key, code=code)
     except ProblemError:
         return _invalid(request, code)
-    ip = request.client.host if request.client else "unknown"
+    ip = client_ip(request)
     if not _limiter(request).allow(ip=ip, visitor_id=visitor_of(request)):
         return _form(request, session, inviter, code, status_code=429, error="limited", name=name)
     if len(name) > MAX_FIELD or len(phone) > MAX_FIELD:

@@ -34,7 +34,7 @@ from neigou.links.offer_view import link_offer
 from neigou.links.runtime import LinksRuntime
 from neigou.links.useragent import classify
 from neigou.programs import repository as programs
-from neigou.web.pages import render
+from neigou.web.pages import client_ip, render
 
 router = APIRouter(include_in_schema=False)
 VISITOR_COOKIE = "nv"
@@ -235,7 +235,7 @@ def claim_on_landing(
         return _gone(request, code, 404)
     runtime: LinksRuntime = request.app.state.links
     visitor_id = visitor_of(request)
-    ip = request.client.host if request.client else "unknown"
+    ip = client_ip(request)
     if not runtime.limiter.allow(ip=ip, visitor_id=visitor_id):
         return render(request, "links/missing.html", status_code=429, code=code, gone=False, limited=True)
     secret_key = request.app.state.settings.secret_key

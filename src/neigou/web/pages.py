@@ -26,6 +26,11 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     )
 
 
+def client_ip(request: Request) -> str:
+    """The peer address a rate limit counts against ("unknown" when the server gives none)."""
+    return request.client.host if request.client else "unknown"
+
+
 def safe_next(target: str | None, default: str) -> str:
     """A local path to go back to; anything pointing off-site falls back to ``default``."""
     if not target:
