@@ -18,6 +18,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.errors import ProblemError
+from neigou.kit.logging import uvicorn_log_config
 from neigou.kit.settings import Settings, get_settings
 from neigou.migrations import registry
 from neigou.migrations.runner import upgrade
@@ -69,6 +70,7 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        log_config=uvicorn_log_config(),
     )
 
 
@@ -164,7 +166,14 @@ def demo(
         os.environ["NEIGOU_DATABASE_URL"] = url
         os.environ["NEIGOU_JOBS_PATH"] = settings.jobs_path
         get_settings.cache_clear()
-        uvicorn.run("neigou.web.app:create_app", factory=True, host=host, port=port, log_level="info")
+        uvicorn.run(
+            "neigou.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=uvicorn_log_config(),
+        )
 
 
 if __name__ == "__main__":

@@ -1,27 +1,164 @@
-"""Structured logs: key=value on a terminal, JSON lines when NEIGOU_LOG_JSON is set."""
+"""Structured logs: key=value on a terminal, JSON lines when NEIGOU_LOG_JSON is set.
+
+Every log line goes through one redaction step, whichever library wrote it: bearer tokens, secrets,
+passwords, cookies, ``token=`` in URLs and mainland phone numbers never reach the log. Tracebacks are
+plain (no local variables: a local may hold a token, and a traceback with locals can run to tens of
+thousands of lines).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
 import structlog
 
+REDACTED = "[redacted]"
+
+# Keys whose value is a secret whatever it looks like.
+_SECRET_KEYS = re.compile(
+    r"(?i)^(authorization|cookie|set-cookie|x-api-key|password|passwd|secret|secret_key|token|"
+    r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid)$"
+)
+# Secrets inside free text: a header value, a query parameter, a signing secret, a phone number.
+_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
+    (
+        re.compile(
+            r"(?i)([?&;]|\b)(token|access_token|api_key|key|secret|password|signature|sig|code|phone)=[^&\s\"'#]+"
+        ),
+        r"\1\2=" + REDACTED,
+    ),
+    (
+        re.compile(r"(?i)(['\"]?(?:authorization|cookie|password|secret|token)['\"]?\s*[:=]\s*)(['\"]).*?\2"),
+        r"\1\2" + REDACTED + r"\2",
+    ),
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + REDACTED),
+    (re.compile(r"(?<![\d.])(?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?![\d.])"), "[phone]"),
+)
+
+
+def redact_text(text: str) -> str:
+    """The text with every secret it carries replaced by a marker."""
+    for pattern, replacement in _TEXT_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_value(key: str | None, value: Any) -> Any:
+    """A logged value with its secrets removed (mappings and sequences walked)."""
+    if key is not None and _SECRET_KEYS.match(key):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_value(None, v) for v in value)
+    if isinstance(value, bytes | bytearray):
+        return redact_text(value.decode("utf-8", "replace"))
+    return value
+
+
+def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: redact every field of the event (the formatted traceback included)."""
+    for key in list(event):
+        event[key] = redact_value(key, event[key])
+    return event
+
+
+class RedactingFilter(logging.Filter):
+    """Standard-library filter (uvicorn's error and access logs, libraries): the same redaction."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_value(None, a) for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: redact_value(str(k), v) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        return True
+
+
+def _install_filter(logger: logging.Logger) -> None:
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (tests and daemons swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
 
 def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
-    """Route structlog and the standard library through one structured renderer."""
+    """Route structlog and the standard library through one structured, redacted renderer."""
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # The traceback becomes plain text here (never with locals), so redaction sees it.
+            structlog.processors.format_exc_info,
+            redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        _install_filter(logging.getLogger(name))
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up with the redacting filter on its handlers (access lines carry URLs)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": RedactingFilter}},
+        "formatters": {
+            "default": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"},
+            "access": {
+                "()": "uvicorn.logging.AccessFormatter",
+                "fmt": '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s',
+            },
+        },
+        "handlers": {
+            "default": {
+                "formatter": "default",
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "filters": ["redact"],
+            },
+            "access": {
+                "formatter": "access",
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "filters": ["redact"],
+            },
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        },
+    }

@@ -1,0 +1,130 @@
+"""Logs never carry secrets, and an error's traceback is short and has no local variables."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from neigou.kit.logging import REDACTED, RedactingFilter, redact_text, redact_value
+
+TOKEN = "ngk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"Authorization: Bearer {TOKEN}", TOKEN),
+        (f"GET /m/login?token={TOKEN} HTTP/1.1", TOKEN),
+        (f"GET /x?a=1&token={TOKEN}&b=2", TOKEN),
+        (f"{{'authorization': 'Bearer {TOKEN}', 'x': 1}}", TOKEN),
+        (f"password='{TOKEN}'", TOKEN),
+        ("secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        ("customer 13812345678 joined", "13812345678"),
+        ("customer +86 138-1234-5678 joined", "1234-5678"),
+        ("customer 138 1234 5678 joined", "1234 5678"),
+    ],
+)
+def test_secrets_in_text_are_redacted(text: str, secret: str) -> None:
+    assert secret not in redact_text(text)
+
+
+def test_ordinary_text_is_kept() -> None:
+    line = "order 2026-03-24T10:00:00+08:00 paid 1733212345678 fen=4990 id=12345678901234"
+    assert redact_text(line) == line
+
+
+def test_secret_keys_are_redacted_whatever_the_value() -> None:
+    event = {"headers": {"Authorization": "x", "cookie": "neigou_session=abc"}, "phone": "+8613812345678"}
+    assert redact_value(None, event) == {
+        "headers": {"Authorization": REDACTED, "cookie": REDACTED},
+        "phone": REDACTED,
+    }
+
+
+def test_access_log_lines_lose_their_token() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/m/login?token={TOKEN}", "1.1", 302),
+        None,
+    )
+    RedactingFilter().filter(record)
+    assert TOKEN not in record.getMessage()
+    assert f"token={REDACTED}" in record.getMessage()
+
+
+def test_an_unhandled_error_logs_a_short_traceback_without_locals_or_token(
+    app: FastAPI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def explode() -> None:
+        bearer_in_a_local = f"Bearer {TOKEN}"  # a local that a traceback with locals would print
+        raise RuntimeError(f"could not use {bearer_in_a_local}")
+
+    app.add_api_route("/boom", explode)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get(f"/boom?token={TOKEN}", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    err = capfd.readouterr().err
+    assert "request.failed" in err
+    assert "RuntimeError" in err
+    assert TOKEN not in err
+    assert "bearer_in_a_local =" not in err  # no locals dump
+    assert len(err.splitlines()) < 200
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.sqlite_only
+def test_a_served_process_keeps_tokens_out_of_its_log(tmp_path: Path) -> None:
+    """The real server (uvicorn's access and error logs, our structured log) greps clean of a token."""
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "NEIGOU_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "NEIGOU_JOBS_PATH": str(tmp_path / "jobs.db"),
+        "NEIGOU_CLICK_WRITER": "thread",
+    }
+    env.pop("NEIGOU_REDIS_URL", None)
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([bin_dir / "neigou", "migrate"], env=env, check=True, capture_output=True)
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [bin_dir / "neigou", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    httpx.get(f"{base}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            assert httpx.get(f"{base}/api/v1/programs", headers=headers).status_code == 401
+            httpx.get(f"{base}/m/login?token={TOKEN}")
+            httpx.get(f"{base}/api/v1/programs?token={TOKEN}")
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    assert "/m/login?token=" in text  # the access log is there …
+    assert TOKEN not in text  # … without the token
