@@ -157,3 +157,32 @@ def test_parallel_withdrawals_never_exceed_available(
     with transaction(factory) as session:
         assert session.query(Withdrawal).count() == 4
     assert_ledger_balanced(factory)
+
+
+def test_actions_in_the_wrong_state_answer_409_invalid_state(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)
+    member = bearer(make_token(Role.MEMBER, w.seller))
+    path = f"/api/v1/members/{w.seller}/withdrawals"
+    first = client.post(path, json={"amount_fen": 1000, "request_id": "r-1"}, headers=member).json()
+    second = client.post(path, json={"amount_fen": 1000, "request_id": "r-2"}, headers=member).json()
+    reason = {"reason": "账户信息不全"}
+    assert client.post(f"/api/v1/withdrawals/{first['id']}/reject", json=reason, headers=operator).is_success
+    assert client.post(f"/api/v1/withdrawals/{second['id']}/approve", headers=operator).is_success
+    before = row_counts(factory)
+    for withdrawal_id, action, body in (
+        (first["id"], "approve", None),
+        (second["id"], "reject", reason),
+    ):
+        if action == "reject":
+            batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator)
+            assert batch.status_code == 201
+            before = row_counts(factory)
+        answer = client.post(f"/api/v1/withdrawals/{withdrawal_id}/{action}", json=body, headers=operator)
+        assert (answer.status_code, answer.json()["code"]) == (409, "invalid_state"), answer.text
+        assert answer.json()["current_status"] in {"rejected", "approved"}
+        assert row_counts(factory) == before
+    assert balance(client, operator, w.seller)["available_fen"] == 3000
+    assert_ledger_balanced(factory)

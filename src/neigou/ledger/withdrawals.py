@@ -129,8 +129,8 @@ def require(session: Session, withdrawal_id: int) -> Withdrawal:
 def _wrong_state(w: Withdrawal, wanted: str) -> Conflict:
     return Conflict(
         f"Withdrawal {w.id} is {w.status.value}; it must be {wanted}. 提现申请状态不允许此操作。",
-        code="withdrawal_state",
-        extra={"status": w.status.value},
+        code="invalid_state",
+        extra={"current_status": w.status.value},
     )
 
 
