@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Keyed hashing of personal data (phone, openid) and signing; set a long random value in production.
     secret_key: str = "dev-insecure-secret-change-me"  # noqa: S105 - development default
+    # How far past this server's clock a time that moves money may lie (another system's clock runs
+    # a little ahead); anything later is refused with 422 time_in_future.
+    clock_skew_seconds: int = Field(default=300, ge=0, le=86_400)
     # in-process: jobs run on threads of the web process, queued in a SQLite file beside the data.
     # redis: jobs queued on NEIGOU_REDIS_URL and run by `neigou worker`.
     jobs_backend: str = Field(default="in-process", pattern="^(in-process|redis|immediate)$")

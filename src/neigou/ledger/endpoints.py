@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Response, status
 
 from neigou.audit import service as audit
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
-from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.instants import MoneyClockDep
 from neigou.ledger import payouts, withdrawals
 from neigou.ledger import repository as repo
 from neigou.ledger.models import PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
@@ -111,12 +112,18 @@ def get_statement(
     "/members/{member_id}/withdrawals", status_code=status.HTTP_201_CREATED, response_model=WithdrawalOut
 )
 def request_withdrawal(
-    member_id: int, body: WithdrawalBody, response: Response, session: SessionDep, principal: OperatorOrMember
+    *,
+    member_id: int,
+    body: WithdrawalBody,
+    response: Response,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    clock: MoneyClockDep,
 ) -> WithdrawalOut:
     """Withdraw from available (409 insufficient_balance); a repeated request_id returns the first (200)."""
     require_member_access(principal, member_id)
+    at = clock.at(body.at)
     member = require_member(session, member_id)
-    at = ensure_aware(body.at) if body.at else utcnow()
     w, created = withdrawals.request(
         session,
         member=member,
@@ -253,8 +260,12 @@ def export_batch(
 
 @router.post("/payout-batches/{batch_id}/paid", response_model=BatchOut)
 def mark_batch_paid(
-    batch_id: int, session: SessionDep, principal: Operator, body: PaidBody | None = None
+    batch_id: int,
+    session: SessionDep,
+    principal: Operator,
+    clock: MoneyClockDep,
+    body: PaidBody | None = None,
 ) -> BatchOut:
     """The bank paid the batch: every withdrawal in it is paid."""
-    at = ensure_aware(body.at) if body and body.at else utcnow()
+    at = clock.at(body.at if body else None)
     return batch_out(payouts.pay_batch(session, batch_id=batch_id, actor=principal.actor, at=at))

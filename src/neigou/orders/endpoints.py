@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import select
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration
-from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.instants import MoneyClockDep
 from neigou.orders import integrations, service, settlement, sku_commissions
 from neigou.orders.models import Integration, OrderSource, WebhookDelivery
 from neigou.orders.schemas import (
@@ -40,20 +41,23 @@ ProgramQuery = Annotated[int | None, Query(description="the program the external
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
 def create_order(
+    *,
     body: OrderBody,
     request: Request,
     response: Response,
     session: SessionDep,
     principal: OperatorOrIntegration,
+    clock: MoneyClockDep,
 ) -> OrderOut:
     """Take a paid order: attribute, price, compute and post commission (200 with the stored order on a repeat)."""
+    clock.at(body.paid_at, field="paid_at")
     order, created = service.take_order(
         session,
         data=order_in(body),
         secret_key=request.app.state.settings.secret_key,
         source=OrderSource.API,
         actor=principal.actor,
-        now=utcnow(),
+        now=clock.now,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -70,15 +74,17 @@ def get_order(
 
 @router.post("/orders/{external_id}/complete", response_model=OrderOut)
 def complete_order(
+    *,
     external_id: str,
     session: SessionDep,
     principal: OperatorOrIntegration,
+    clock: MoneyClockDep,
     body: CompleteBody | None = None,
     program_id: ProgramQuery = None,
 ) -> OrderOut:
     """The order completed: its commission freezes until the program's freeze ends."""
+    at = clock.at(body.at if body else None)
     order = service.find_order(session, external_id=external_id, program_id=program_id, lock=True)
-    at = ensure_aware(body.at) if body and body.at else utcnow()
     return order_out(session, service.complete(session, order=order, at=at, actor=principal.actor))
 
 
@@ -90,11 +96,12 @@ def refund_order(
     response: Response,
     session: SessionDep,
     principal: OperatorOrIntegration,
+    clock: MoneyClockDep,
     program_id: ProgramQuery = None,
 ) -> RefundOut:
     """A refund: commission is reversed exactly (200 with the stored refund on a repeat)."""
+    at = clock.at(body.at)
     order = service.find_order(session, external_id=external_id, program_id=program_id, lock=True)
-    at = ensure_aware(body.at) if body.at else utcnow()
     row, created = service.refund(
         session,
         order=order,
@@ -112,13 +119,17 @@ def refund_order(
     "/programs/{program_id}/settlements", status_code=status.HTTP_201_CREATED, response_model=SettlementOut
 )
 def run_settlement(
-    program_id: int, session: SessionDep, principal: Operator, body: SettlementBody | None = None
+    program_id: int,
+    session: SessionDep,
+    principal: Operator,
+    clock: MoneyClockDep,
+    body: SettlementBody | None = None,
 ) -> SettlementOut:
-    """Release frozen commission whose freeze ended by ``as_of``."""
+    """Release frozen commission whose freeze ended by ``as_of`` (never later than now)."""
+    as_of = clock.at(body.as_of if body else None, field="as_of")
     program = require_program(session, program_id)
-    as_of = ensure_aware(body.as_of) if body and body.as_of else utcnow()
     return settlement_out(
-        settlement.settle(session, program=program, as_of=as_of, actor=principal.actor, now=utcnow())
+        settlement.settle(session, program=program, as_of=as_of, actor=principal.actor, now=clock.now)
     )
 
 

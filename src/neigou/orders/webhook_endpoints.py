@@ -8,12 +8,14 @@ completions and refunds); the program is the integration's.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response, status
 
-from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.instants import refuse_future
 from neigou.orders import integrations, service
 from neigou.orders.models import OrderSource
 from neigou.orders.views import order_in, order_out, refund_out
@@ -34,12 +36,14 @@ async def receive(
     """Verify and apply one order event; the answer is the order (or refund) as stored."""
     body = await request.body()
     now = utcnow()
+    skew = timedelta(seconds=request.app.state.settings.clock_skew_seconds)
     integration, envelope = integrations.verified(
         session, integration_id=integration_id, timestamp=timestamp, signed=signature, body=body, now=now
     )
     actor = integrations.actor_of(integration)
     if envelope.type == integrations.PAID:
         data = integrations.parse_order(integration, envelope.data)
+        refuse_future(data.paid_at, now=now, skew=skew, field="paid_at")
         order, created = service.take_order(
             session,
             data=order_in(data),
@@ -55,7 +59,7 @@ async def receive(
         order = service.find_order(
             session, external_id=external_id, program_id=integration.program_id, lock=True
         )
-        at = ensure_aware(done.at) if done.at else now
+        at = refuse_future(done.at, now=now, skew=skew, field="at") if done.at else now
         return order_out(session, service.complete(session, order=order, at=at, actor=actor)).model_dump(
             mode="json"
         )
@@ -66,7 +70,7 @@ async def receive(
         order=order,
         refund_id=refund.refund_id,
         amount_fen=refund.amount_fen,
-        at=ensure_aware(refund.at) if refund.at else now,
+        at=refuse_future(refund.at, now=now, skew=skew, field="at") if refund.at else now,
         actor=actor,
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -1,0 +1,52 @@
+"""Instants taken from a request where money moves: now when absent, never in the future.
+
+A settlement dated eight days ahead would release frozen commission early; an order, completion or
+refund dated ahead would start its freeze (or move money) on a day that has not come. Another system's
+clock may run a little ahead of ours, so a configurable skew (``NEIGOU_CLOCK_SKEW_SECONDS``, five
+minutes by default) is allowed, and nothing past it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.errors import Invalid
+
+
+def refuse_future(value: datetime, *, now: datetime, skew: timedelta, field: str) -> datetime:
+    """``value`` in UTC, or 422 ``time_in_future`` when it lies more than ``skew`` after ``now``."""
+    aware = ensure_aware(value)
+    if aware > now + skew:
+        raise Invalid(
+            f"{field} {aware.isoformat()} is in the future (now {now.isoformat()}); times that move money "
+            f"cannot lie ahead. {field} 晚于当前时间，涉及资金的时间不能是将来。",
+            code="time_in_future",
+            extra={"field": field, "now": now.isoformat()},
+        )
+    return aware
+
+
+@dataclass(frozen=True)
+class MoneyClock:
+    """The request's now, and the rule for instants a caller gives where money moves."""
+
+    now: datetime
+    skew: timedelta
+
+    def at(self, value: datetime | None, *, field: str = "at") -> datetime:
+        """The caller's instant (refused when in the future), or now when none was given."""
+        return self.now if value is None else refuse_future(value, now=self.now, skew=self.skew, field=field)
+
+
+def money_clock(request: Request) -> MoneyClock:
+    """A dependency: now, with the configured skew."""
+    skew = timedelta(seconds=request.app.state.settings.clock_skew_seconds)
+    return MoneyClock(now=utcnow(), skew=skew)
+
+
+MoneyClockDep = Annotated[MoneyClock, Depends(money_clock)]
