@@ -186,3 +186,28 @@ def test_actions_in_the_wrong_state_answer_409_invalid_state(
         assert row_counts(factory) == before
     assert balance(client, operator, w.seller)["available_fen"] == 3000
     assert_ledger_balanced(factory)
+
+
+def test_payout_exports_write_formula_like_names_as_text(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)
+    evil = '=HYPERLINK("http://evil.example","领取")'
+    with transaction(factory) as session:
+        member = session.get(Member, w.seller)
+        assert member is not None
+        member.name = evil
+    member_headers = bearer(make_token(Role.MEMBER, w.seller))
+    body = {"amount_fen": 1000, "request_id": "=cmd|' /C calc'!A0"}
+    created = client.post(f"/api/v1/members/{w.seller}/withdrawals", json=body, headers=member_headers)
+    assert created.status_code == 201, created.text
+    client.post(f"/api/v1/withdrawals/{created.json()['id']}/approve", headers=operator)
+    batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator).json()
+    exported = client.get(f"/api/v1/payout-batches/{batch['id']}/export?format=csv", headers=operator)
+    row = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))[1]
+    assert (row[2], row[-1]) == ("'" + evil, "'=cmd|' /C calc'!A0")
+    excel = client.get(f"/api/v1/payout-batches/{batch['id']}/export?format=xlsx", headers=operator)
+    cells = load_workbook(io.BytesIO(excel.content)).worksheets[0][2]
+    assert (cells[2].value, cells[2].data_type) == (evil, "s")
+    assert (cells[-1].value, cells[-1].data_type) == ("=cmd|' /C calc'!A0", "s")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
+from neigou.kit import exports
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, NotFound
 from neigou.ledger import repository as repo
@@ -120,22 +118,10 @@ def batch_rows(session: Session, batch_id: int) -> list[tuple[object, ...]]:
 def export_csv(session: Session, batch_id: int) -> bytes:
     """The batch as UTF-8 CSV with a BOM (Excel opens it with the Chinese names intact)."""
     require_batch(session, batch_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    writer.writerows(batch_rows(session, batch_id))
-    return ("\ufeff" + buffer.getvalue()).encode()
+    return exports.csv_bytes(COLUMNS, batch_rows(session, batch_id))
 
 
 def export_xlsx(session: Session, batch_id: int) -> bytes:
     """The batch as an Excel workbook."""
     batch = require_batch(session, batch_id)
-    book = Workbook()
-    sheet = book.create_sheet(f"payout-{batch.id}", 0)
-    book.remove(book.worksheets[1])
-    sheet.append(list(COLUMNS))
-    for row in batch_rows(session, batch_id):
-        sheet.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return exports.xlsx_bytes(f"payout-{batch.id}", COLUMNS, batch_rows(session, batch_id))
