@@ -44,6 +44,12 @@ def test_tokens_are_random_and_hashes_keyed() -> None:
     assert keyed_hash("k1", "13812345678") != keyed_hash("k2", "13812345678")
 
 
+@pytest.mark.parametrize("form", ["１３８１２３４５６７８", "\u300013812345678", "13812345678\u3000"])
+def test_identifiers_are_hashed_and_masked_in_one_canonical_form(form: str) -> None:
+    assert keyed_hash("k1", form) == keyed_hash("k1", "13812345678")
+    assert mask(form) == "138****5678"
+
+
 @pytest.mark.parametrize(
     ("raw", "shown"),
     [("13812345678", "138****5678"), ("oAbc1234xyz9", "oAb****xyz9"), ("12345", "1****2345"), ("abc", "***")],

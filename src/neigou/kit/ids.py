@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 
 def new_token(prefix: str) -> str:
@@ -17,14 +18,22 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def canonical(value: str) -> str:
+    """One form per identifier: NFKC (full-width and other compatibility forms folded), trimmed.
+
+    Without it ``１３８…`` (full-width digits) and ``138…`` are two customers to every per-customer limit.
+    """
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 def keyed_hash(secret_key: str, value: str) -> str:
     """HMAC-SHA256 of personal data (phone, openid) so it can be matched but not read back."""
-    return hmac.new(secret_key.encode(), value.strip().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret_key.encode(), canonical(value).encode(), hashlib.sha256).hexdigest()
 
 
 def mask(value: str) -> str:
     """A display form of personal data: ``13812345678`` → ``138****5678``."""
-    value = value.strip()
+    value = canonical(value)
     if len(value) <= 4:
         return "*" * len(value)
     keep = 3 if len(value) >= 8 else 1
