@@ -16,6 +16,7 @@ from neigou.offers.pricing import (
     BasketLine,
     Coupon,
     CouponKind,
+    CouponStacking,
     CouponVisibility,
     EventPriceParams,
     OfferSource,
@@ -218,9 +219,46 @@ def test_scope_and_nothing_to_discount() -> None:
 def test_coupons_apply_in_the_order_given() -> None:
     twenty = coupon("pct", 2000, kind=CouponKind.PERCENT_OFF)
     flat = coupon("flat", 1000)
-    line = [BasketLine("A", 10000, 1)]
+    line = [BasketLine("A", 10000, 1)]  # combinable coupons of two kinds
     assert price(line, coupons=(twenty, flat)).payable_fen == 7000
     assert price(line, coupons=(flat, twenty)).payable_fen == 7200
+
+
+def test_at_most_one_coupon_of_each_kind() -> None:
+    line = [BasketLine("A", 10000, 1)]
+    first, second, third = coupon("a", 1000), coupon("b", 500), coupon("c", 1000, kind=CouponKind.PERCENT_OFF)
+    basket = price(line, coupons=(first, second, third))
+    assert [a.rule_id for a in basket.applied] == ["a", "c"]
+    assert reasons(basket) == {"b": RefusalReason.ONE_PER_KIND}
+    assert basket.payable_fen == 10000 - 1000 - 900
+
+
+def test_an_exclusive_coupon_applies_alone() -> None:
+    line = [BasketLine("A", 10000, 1)]
+    alone = coupon("alone", 3000, stacking=CouponStacking.EXCLUSIVE)
+    pct = coupon("pct", 1000, kind=CouponKind.PERCENT_OFF)
+    first = price(line, coupons=(alone, pct))
+    assert ([a.rule_id for a in first.applied], reasons(first)) == (
+        ["alone"],
+        {"pct": RefusalReason.EXCLUDED_BY_EXCLUSIVE},
+    )
+    after = price(line, coupons=(pct, alone))
+    assert ([a.rule_id for a in after.applied], reasons(after)) == (
+        ["pct"],
+        {"alone": RefusalReason.EXCLUDED_BY_EXCLUSIVE},
+    )
+
+
+def test_a_refused_coupon_does_not_block_the_next() -> None:
+    """Only coupons that applied count for stacking: an inactive exclusive one blocks nothing."""
+    line = [BasketLine("A", 10000, 1)]
+    expired = coupon(
+        "old", 3000, stacking=CouponStacking.EXCLUSIVE, starts_at=OPENS - timedelta(days=9), ends_at=OPENS
+    )
+    flat = coupon("flat", 1000)
+    basket = price(line, coupons=(expired, flat))
+    assert [a.rule_id for a in basket.applied] == ["flat"]
+    assert reasons(basket) == {"old": RefusalReason.NOT_ACTIVE}
 
 
 def test_snapshot_is_plain_json() -> None:
@@ -298,6 +336,7 @@ def coupons(draw: st.DrawFn) -> Coupon:
         "min_spend_fen": draw(st.integers(0, 60000)),
         "cap_fen": draw(st.none() | st.integers(0, 20000)),
         "visibility": draw(st.sampled_from(CouponVisibility)),
+        "stacking": draw(st.sampled_from(CouponStacking)),
         "skus": draw(sku_scopes),
     }
     value = draw(st.integers(0, 10000 if kind is CouponKind.PERCENT_OFF else 60000))
@@ -362,6 +401,17 @@ def test_every_fen_is_accounted_for(scenario: Scenario) -> None:
         [*map(offer_key, scenario.promotions), *map(offer_key, scenario.coupons)]
     )
     assert json.loads(json.dumps(basket.to_snapshot())) == basket.to_snapshot()
+
+
+@given(scenarios())
+@settings(deadline=None)
+def test_applied_coupons_obey_their_stacking_rules(scenario: Scenario) -> None:
+    basket = price_scenario(scenario)
+    by_id = {str(c.id): c for c in scenario.coupons}
+    used = [by_id[str(o.rule_id)] for o in basket.applied if o.source is OfferSource.COUPON]
+    assert len({c.kind for c in used}) == len(used)  # one per kind
+    if any(c.stacking is CouponStacking.EXCLUSIVE for c in used):
+        assert len(used) == 1
 
 
 @given(scenarios(), st.data())

@@ -218,3 +218,35 @@ def test_the_same_coupon_twice_is_refused(client: TestClient, operator: dict[str
     assert (response.status_code, response.json()["code"]) == (422, "duplicate_coupon")
     as_string = quote(client, operator, [(SHAMPOO, 1)], coupon_ids=[str(five["id"])])
     assert as_string["payable_fen"] == 4490
+
+
+def test_coupons_combine_by_their_stacking_rule(client: TestClient, operator: dict[str, str]) -> None:
+    """Three coupons asked for on one order: one per kind; an exclusive coupon applies alone."""
+    product(client, operator, "COAT", 40000)
+    first = coupon(client, operator, 3000)
+    second = coupon(client, operator, 2000)
+    percent = coupon(client, operator, 1000, kind="percent_off")
+    assert (first["stacking"], percent["stacking"]) == ("combinable", "combinable")
+    body = quote(client, operator, [("COAT", 1)], coupon_ids=[first["id"], second["id"], percent["id"]])
+    assert refusals(body) == {second["id"]: "one_per_kind"}
+    assert totals(body) == (40000, 0, 3000 + 3700, 40000 - 6700)
+
+    alone = coupon(client, operator, 5000, stacking="exclusive")
+    assert alone["stacking"] == "exclusive"
+    body = quote(client, operator, [("COAT", 1)], coupon_ids=[alone["id"], percent["id"]])
+    assert refusals(body) == {percent["id"]: "excluded_by_exclusive"}
+    assert totals(body) == (40000, 0, 5000, 35000)
+    refused = client.post(
+        "/api/v1/coupons",
+        json={
+            "name": "x",
+            "kind": "amount_off",
+            "value": 100,
+            "total_quantity": 1,
+            "stacking": "sometimes",
+            "starts_at": NOW.isoformat(),
+            "ends_at": NOW.isoformat(),
+        },
+        headers=operator,
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")

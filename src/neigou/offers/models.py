@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, JSONType, UTCDateTime, str_enum
-from neigou.offers.offer_rules import CouponKind, CouponVisibility, PromotionKind
+from neigou.offers.offer_rules import CouponKind, CouponStacking, CouponVisibility, PromotionKind
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -81,6 +81,10 @@ class CouponTemplate(Base):
     cap_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     min_spend_fen: Mapped[int] = mapped_column(BigInteger)
     visibility: Mapped[CouponVisibility] = mapped_column(str_enum(CouponVisibility))
+    # exclusive: used alone on an order; combinable: with coupons of other kinds (one per kind).
+    stacking: Mapped[CouponStacking] = mapped_column(
+        str_enum(CouponStacking), default=CouponStacking.COMBINABLE, server_default="combinable"
+    )
     # None: every sku; otherwise the list of skus the coupon covers.
     skus: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     total_quantity: Mapped[int] = mapped_column(Integer)

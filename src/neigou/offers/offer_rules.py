@@ -250,6 +250,13 @@ class CouponKind(StrEnum):
     PERCENT_OFF = "percent_off"
 
 
+class CouponStacking(StrEnum):
+    """How a coupon combines with others on one order: never (exclusive), or with coupons of other kinds."""
+
+    EXCLUSIVE = "exclusive"
+    COMBINABLE = "combinable"
+
+
 class CouponVisibility(StrEnum):
     """Public coupons can be claimed by anyone; hidden ones only through a share link carrying them."""
 
@@ -271,6 +278,7 @@ class Coupon:
     cap_fen: int | None = None
     visibility: CouponVisibility = CouponVisibility.PUBLIC
     skus: frozenset[str] | None = None
+    stacking: CouponStacking = CouponStacking.COMBINABLE
 
     def __post_init__(self) -> None:
         kind = CouponKind(self.kind)
@@ -281,6 +289,7 @@ class Coupon:
         require_window(self.starts_at, self.ends_at)
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "visibility", CouponVisibility(self.visibility))
+        object.__setattr__(self, "stacking", CouponStacking(self.stacking))
         object.__setattr__(self, "skus", freeze_skus(self.skus))
 
 

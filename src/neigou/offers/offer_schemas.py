@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from neigou.offers.offer_rules import CouponKind, CouponVisibility, PromotionKind
+from neigou.offers.offer_rules import CouponKind, CouponStacking, CouponVisibility, PromotionKind
 from neigou.offers.schemas import MAX_FEN, Name, PriceFen, Sku
 
 Skus = Annotated[list[Sku], Field(min_length=1, max_length=1000)]
@@ -26,6 +26,7 @@ class CouponCreate(BaseModel):
     cap_fen: PriceFen | None = None
     min_spend_fen: PriceFen = 0
     visibility: CouponVisibility = CouponVisibility.PUBLIC
+    stacking: CouponStacking = CouponStacking.COMBINABLE
     total_quantity: Count
     per_customer_limit: Count = 1
     starts_at: AwareDatetime
@@ -43,6 +44,7 @@ class CouponOut(BaseModel):
     cap_fen: int | None
     min_spend_fen: int
     visibility: CouponVisibility
+    stacking: CouponStacking
     total_quantity: int
     claimed_quantity: int
     remaining_quantity: int

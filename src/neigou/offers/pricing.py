@@ -4,6 +4,8 @@ Rounding rules, all in integer fen and basis points:
 
 * 满N件X折 (quantity_discount): the scope pays ceil(amount × pay_rate_bp / 10000); the rest is the discount.
 * percent_off coupons: discount = floor(amount × value_bp / 10000), then capped at ``cap_fen``.
+* Coupons stack by their own rule: an exclusive coupon applies alone (refused after another coupon,
+  and every coupon after it is refused), and at most one coupon of each kind applies to an order.
 * Every discount is spread over the in-scope lines by largest remainder, in proportion to what is still
   to pay on each line, so that line sums equal totals exactly and no line goes below zero.
 """
@@ -21,6 +23,7 @@ from neigou.offers.offer_rules import (
     PROMOTION_RULES,
     Coupon,
     CouponKind,
+    CouponStacking,
     CouponTerms,
     CouponVisibility,
     EventPriceParams,
@@ -43,6 +46,7 @@ __all__ = [
     "BasketLine",
     "Coupon",
     "CouponKind",
+    "CouponStacking",
     "CouponVisibility",
     "EventPriceParams",
     "OfferSource",
@@ -78,6 +82,7 @@ class RefusalReason(StrEnum):
     LINK_REQUIRED = "link_required"
     OUT_OF_SCOPE = "out_of_scope"
     EXCLUDED_BY_EXCLUSIVE = "excluded_by_exclusive"
+    ONE_PER_KIND = "one_per_kind"
     NOTHING_TO_DISCOUNT = "nothing_to_discount"
 
 
@@ -293,12 +298,18 @@ def _apply_coupon(
     *,
     linked: frozenset[str],
     after_promotions: Sequence[int],
+    stacked: Sequence[Coupon],
 ) -> AppliedOffer | RefusalReason:
     # Checked first so a shopper without the link learns nothing else about a hidden coupon.
     if coupon.visibility is CouponVisibility.HIDDEN and str(coupon.id) not in linked:
         return RefusalReason.LINK_REQUIRED
-    if not is_active(coupon.starts_at, coupon.ends_at, at):
-        return RefusalReason.NOT_ACTIVE
+    refusal = (
+        RefusalReason.NOT_ACTIVE
+        if not is_active(coupon.starts_at, coupon.ends_at, at)
+        else _stacking_refusal(coupon, stacked)
+    )
+    if refusal is not None:
+        return refusal
     scope = ledger.scope(coupon.skus)
     if not scope:
         return RefusalReason.OUT_OF_SCOPE
@@ -326,6 +337,18 @@ def _apply_coupon(
             visibility=coupon.visibility,
         ),
     )
+
+
+def _stacking_refusal(coupon: Coupon, stacked: Sequence[Coupon]) -> RefusalReason | None:
+    """Why ``coupon`` may not join the coupons already applied (``stacked``), or None."""
+    if stacked and (
+        coupon.stacking is CouponStacking.EXCLUSIVE
+        or any(c.stacking is CouponStacking.EXCLUSIVE for c in stacked)
+    ):
+        return RefusalReason.EXCLUDED_BY_EXCLUSIVE
+    if any(c.kind is coupon.kind for c in stacked):
+        return RefusalReason.ONE_PER_KIND
+    return None
 
 
 def _require_unique_ids(what: str, offers: Sequence[Promotion] | Sequence[Coupon]) -> None:
@@ -373,12 +396,16 @@ def price_basket(
 
     after_promotions = tuple(ledger.remaining)
     linked = frozenset(str(coupon_id) for coupon_id in link_coupon_ids)
+    stacked: list[Coupon] = []
     for coupon in coupons:
-        outcome = _apply_coupon(coupon, ledger, at, linked=linked, after_promotions=after_promotions)
+        outcome = _apply_coupon(
+            coupon, ledger, at, linked=linked, after_promotions=after_promotions, stacked=stacked
+        )
         if isinstance(outcome, RefusalReason):
             refused.append(_refusal(OfferSource.COUPON, coupon, outcome))
         else:
             applied.append(outcome)
+            stacked.append(coupon)
 
     return ledger.priced(applied, refused)
 

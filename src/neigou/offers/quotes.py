@@ -100,6 +100,7 @@ def _coupon(row: CouponTemplate) -> pricing.Coupon:
         cap_fen=row.cap_fen,
         visibility=row.visibility,
         skus=None if row.skus is None else frozenset(row.skus),
+        stacking=row.stacking,
     )
 
 
