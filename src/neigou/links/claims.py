@@ -22,7 +22,7 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
-from neigou.kit.ids import keyed_hash, mask
+from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.links import repository as repo
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.stock_gate import GateAnswer, GateKeys, StockGate
@@ -44,7 +44,9 @@ class Customer:
     @classmethod
     def from_ref(cls, secret_key: str, customer_ref: str) -> Customer:
         """From the shop's openid or a phone number."""
-        return cls(ref_hash=keyed_hash(secret_key, customer_ref), masked=mask(customer_ref))
+        return cls(
+            ref_hash=customer_ref_hash(secret_key, customer_ref), masked=customer_ref_mask(customer_ref)
+        )
 
 
 @dataclass(frozen=True)

@@ -107,16 +107,6 @@ class ProductOut(BaseModel):
     updated_at: datetime
 
 
-class ImportRowError(BaseModel):
-    """Why one row of a CSV file was refused; ``row`` is the line number in the file (header = 1)."""
-
-    row: int
-    sku: str | None
-    field: str | None
-    code: str
-    message: str
-
-
 class ImportResult(BaseModel):
     """What an import did (or, in a dry run, would do)."""
 

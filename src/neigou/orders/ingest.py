@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from neigou.kit.ids import keyed_hash
+from neigou.kit.ids import customer_ref_hash
 from neigou.ledger import legs
 from neigou.ledger.bulk import insert_new, insert_rows
 from neigou.ledger.models import Account, PostingKind
@@ -73,7 +73,7 @@ class _Batch:
 
     def __init__(self, session: Session, orders: Sequence[OrderIn], secret_key: str) -> None:
         self.session = session
-        self.hashes = [keyed_hash(secret_key, o.customer_ref) for o in orders]
+        self.hashes = [customer_ref_hash(secret_key, o.customer_ref) for o in orders]
         self.programs = lookups.programs(session, {o.program_id for o in orders})
         self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
         # A big batch (a file) rarely repeats itself: its duplicates are found by the insert's
