@@ -53,12 +53,12 @@ def test_a_clean_file_imports_every_row(world: dict[str, Any], factory: sessionm
     seen: list[int] = []
     with transaction(factory) as session:
         result = counts.import_counts(
-            session, text=text, actor=TEST_ACTOR, program_id=world["program"]["id"], progress=seen.append
+            session, content=text, actor=TEST_ACTOR, program_id=world["program"]["id"], progress=seen.append
         )
     assert result == counts.ImportResult(imported=61, needs_review=1, duplicates=0)
     assert sum(seen) == 61
     with transaction(factory) as session:  # the same file again adds nothing
-        again = counts.import_counts(session, text=text, actor=TEST_ACTOR)
+        again = counts.import_counts(session, content=text, actor=TEST_ACTOR)
     assert again == counts.ImportResult(imported=0, needs_review=0, duplicates=61)
     assert _count(factory) == 61
 
@@ -67,7 +67,7 @@ def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmake
     owner, stranger = world["owner"]["id"], world["stranger"]["id"]
     with transaction(factory) as session:
         counts.import_counts(
-            session, text=HEADER + f"{owner},内购1群,300,2026-03-01T21:00:00+08:00\n", actor=TEST_ACTOR
+            session, content=HEADER + f"{owner},内购1群,300,2026-03-01T21:00:00+08:00\n", actor=TEST_ACTOR
         )
     before = row_counts(factory)
     text = (
@@ -82,7 +82,7 @@ def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmake
         + f"{owner},内购2群,3,2099-01-01T00:00:00+08:00\n"
     )
     with pytest.raises(Invalid) as refused, transaction(factory) as session:
-        counts.import_counts(session, text=text, actor=TEST_ACTOR, program_id=world["program"]["id"])
+        counts.import_counts(session, content=text, actor=TEST_ACTOR, program_id=world["program"]["id"])
     assert refused.value.code == "import_rejected"
     assert [(e["line"], e["code"]) for e in refused.value.extra["errors"]] == [
         (3, "unknown_group"),
