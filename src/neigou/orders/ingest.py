@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from neigou.kit.columns import RowError
 from neigou.kit.ids import customer_ref_hash
 from neigou.ledger import legs
 from neigou.ledger.bulk import insert_new, insert_rows
@@ -21,7 +22,7 @@ from neigou.ledger.service import Draft, draft, post_many
 from neigou.links.attribution import Basis
 from neigou.links.touches import attribute_order
 from neigou.orders import commission, lookups
-from neigou.orders.inputs import OrderIn, RowError, shape_error
+from neigou.orders.inputs import OrderIn, shape_error
 from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
 from neigou.programs.models import Program, Tier

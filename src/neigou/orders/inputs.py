@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from neigou.kit.columns import RowError
+
 MAX_ITEMS = 200
 MAX_LINE_FEN = 10_000_000_000
 
@@ -30,16 +32,6 @@ class OrderIn:
     paid_at: datetime
     total_fen: int | None = None
     row: int = 0
-
-
-@dataclass(frozen=True)
-class RowError:
-    """Why one order was not taken: a stable code and a sentence in English and Chinese."""
-
-    row: int
-    external_id: str
-    code: str
-    message: str
 
 
 def _item_error(order: OrderIn) -> tuple[str, str] | None:
