@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -125,6 +128,48 @@ def test_the_cli_imports_with_a_progress_bar_and_lists_row_errors(
     assert "import_rejected" in refused.output
     assert "line 2: [unknown_group]" in refused.output
     assert _count(factory) == 1
+
+
+def _workbook(path: Path, rows: list[list[Any]]) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def test_an_xlsx_file_imports_like_a_csv(
+    env: None, world: dict[str, Any], tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
+    owner = world["owner"]["id"]
+    header = ["群主ID", "群名称", "群人数", "统计时间", "备注"]
+    good = _workbook(
+        tmp_path / "counts.xlsx",
+        [
+            header,
+            [owner, "内购1群", 320, "2026-03-24T21:00:00+08:00", "周一"],
+            [owner, "内购2群", 330.0, "2026-03-24T21:00:00+08:00"],
+        ],
+    )
+    result = CliRunner().invoke(cli, ["groups", "import-counts", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "imported 2 count(s) from counts.xlsx: 0 held for review, 0 already recorded" in result.output
+    # A date cell carries no zone: the row is refused with the row number Excel shows.
+    naive = _workbook(
+        tmp_path / "naive.xlsx",
+        [header, [], [owner, "内购1群", 321, datetime(2026, 3, 25, 21)]],  # noqa: DTZ001 - Excel dates are naive
+    )
+    refused = CliRunner().invoke(cli, ["groups", "import-counts", str(naive)])
+    assert refused.exit_code == 2
+    assert "line 3: [naive_time]" in refused.output
+    missing = _workbook(tmp_path / "missing.xlsx", [["群主ID", "群名称"], [owner, "内购1群"]])
+    refused = CliRunner().invoke(cli, ["groups", "import-counts", str(missing)])
+    assert (refused.exit_code, "line 1: [missing_columns]" in refused.output) == (2, True)
+    assert _count(factory) == 2
 
 
 def test_the_api_imports_and_reports_row_errors(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from neigou.kit.errors import Invalid
 
@@ -86,11 +86,12 @@ class Header:
 
     def values(self, cells: Sequence[str]) -> dict[str, str]:
         """A row's cells by column name; a cell the row lacks is empty."""
+        if len(cells) >= self.width:
+            return {name: cells[i] for name, i in self.index.items()}
         return {name: cells[i] if i < len(cells) else "" for name, i in self.index.items()}
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """A data row: its number as the spreadsheet shows it, its raw cells, and its cells by column."""
 
     row: int

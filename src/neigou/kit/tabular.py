@@ -277,7 +277,7 @@ class Table:
             if isinstance(source, str) or self.kind == "csv"
             else _xlsx_records(source, self._counter, self.size)
         )
-        header = next((cells for _, cells in self._records if any(c.strip() for c in cells)), None)
+        header = next((cells for _, cells in self._records if "".join(cells).strip()), None)
         if header is None:
             raise _refused("empty_file", 1, "The file is empty.", "文件为空。")
         self.header: Header = layout.match(header)
@@ -290,10 +290,12 @@ class Table:
     def __iter__(self) -> Iterator[Row]:
         # A workbook row has no trailing empty cells; a CSV row has exactly the cells written.
         width = self.header.width if self.kind == "xlsx" else 0
+        values = self.header.values
         for number, cells in self._records:
-            if any(cell.strip() for cell in cells):
-                cells.extend([""] * (width - len(cells)))
-                yield Row(number, tuple(cells), self.header.values(cells))
+            if "".join(cells).strip():
+                if len(cells) < width:
+                    cells.extend([""] * (width - len(cells)))
+                yield Row(number, tuple(cells), values(cells))
 
 
 def read_table(source: Source, layout: Layout) -> Table:
