@@ -15,6 +15,7 @@ from neigou.auth.models import ApiToken, Role, TokenKind, User
 from neigou.auth.passwords import hash_password, verify_password
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
+from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.ids import digest, new_token
 from neigou.kit.jobs import job
@@ -194,9 +195,13 @@ def revoke(session: Session, *, token_id: int, at: datetime | None = None) -> No
 
 def revoke_audited(session: Session, *, token_id: int, actor: Actor, at: datetime | None = None) -> None:
     """Revoke an API token on an operator's request."""
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"Token {token_id} does not exist. 令牌不存在。", code="token_not_found")
+    get_or_404(
+        session,
+        ApiToken,
+        token_id,
+        code="token_not_found",
+        detail=f"Token {token_id} does not exist. 令牌不存在。",
+    )
     revoke(session, token_id=token_id, at=at)
     audit.record(
         session,

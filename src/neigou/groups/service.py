@@ -22,16 +22,20 @@ from neigou.groups.schemas import GroupCreate, GroupUpdate, SettingsIn, TargetsI
 from neigou.groups.targets import TargetPoint, TargetSchedule, schedule_problems
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
 from neigou.programs.service import require_member, require_program
 
 
 def require_group(session: Session, group_id: int) -> Group:
     """The group or a 404."""
-    group = repo.get_group(session, group_id)
-    if group is None:
-        raise NotFound(f"Group {group_id} does not exist. 群不存在。", code="group_not_found")
-    return group
+    return get_or_404(
+        session,
+        Group,
+        group_id,
+        code="group_not_found",
+        detail=f"Group {group_id} does not exist. 群不存在。",
+    )
 
 
 def group_dump(group: Group) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit import exports
 from neigou.kit.actor import Actor
-from neigou.kit.errors import Conflict, NotFound
-from neigou.ledger import repository as repo
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict
 from neigou.ledger import withdrawals
 from neigou.ledger.models import PayoutBatch, Withdrawal, WithdrawalStatus
 from neigou.programs.models import Member
@@ -57,10 +57,8 @@ def create_batch(session: Session, *, program_id: int, actor: Actor, at: datetim
 
 def require_batch(session: Session, batch_id: int, *, lock: bool = False) -> PayoutBatch:
     """The batch or a 404."""
-    batch = repo.get_batch(session, batch_id, lock=lock)
-    if batch is None:
-        raise NotFound(f"Payout batch {batch_id} does not exist. 打款批次不存在。", code="batch_not_found")
-    return batch
+    detail = f"Payout batch {batch_id} does not exist. 打款批次不存在。"
+    return get_or_404(session, PayoutBatch, batch_id, code="batch_not_found", detail=detail, lock=lock)
 
 
 def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) -> PayoutBatch:

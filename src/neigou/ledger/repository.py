@@ -133,14 +133,6 @@ def payout_settings(session: Session, program_id: int) -> PayoutSettings | None:
     return session.get(PayoutSettings, program_id)
 
 
-def get_withdrawal(session: Session, withdrawal_id: int, *, lock: bool = False) -> Withdrawal | None:
-    """A withdrawal, optionally locked for a state change."""
-    query = select(Withdrawal).where(Withdrawal.id == withdrawal_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
-
-
 def find_withdrawal(session: Session, member_id: int, request_id: str) -> Withdrawal | None:
     """The withdrawal a member requested under ``request_id``."""
     return session.scalar(
@@ -168,14 +160,6 @@ def list_withdrawals(
     if batch_id is not None:
         query = query.where(Withdrawal.batch_id == batch_id)
     return list(session.scalars(query))
-
-
-def get_batch(session: Session, batch_id: int, *, lock: bool = False) -> PayoutBatch | None:
-    """A payout batch."""
-    query = select(PayoutBatch).where(PayoutBatch.id == batch_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
 
 
 def list_batches(session: Session, program_id: int | None = None, limit: int = 50) -> list[PayoutBatch]:

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
 from neigou.ledger import legs
 from neigou.ledger import repository as repo
 from neigou.ledger.models import Account, PostingKind, Wallet, Withdrawal, WithdrawalStatus
@@ -118,12 +119,10 @@ def _post(
 
 def require(session: Session, withdrawal_id: int) -> Withdrawal:
     """The withdrawal, locked for a decision, or a 404."""
-    withdrawal = repo.get_withdrawal(session, withdrawal_id, lock=True)
-    if withdrawal is None:
-        raise NotFound(
-            f"Withdrawal {withdrawal_id} does not exist. 提现申请不存在。", code="withdrawal_not_found"
-        )
-    return withdrawal
+    detail = f"Withdrawal {withdrawal_id} does not exist. 提现申请不存在。"
+    return get_or_404(
+        session, Withdrawal, withdrawal_id, code="withdrawal_not_found", detail=detail, lock=True
+    )
 
 
 def _wrong_state(w: Withdrawal, wanted: str) -> Conflict:

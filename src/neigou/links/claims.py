@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
-from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid, ProblemError
 from neigou.kit.ids import keyed_hash, mask
 from neigou.links import repository as repo
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.stock_gate import GateAnswer, GateKeys, StockGate
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
-from neigou.offers import repository as offers
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponVisibility
 
@@ -92,9 +92,13 @@ def claim_coupon(
 ) -> ClaimResult:
     """Claim one unit of a coupon for a customer."""
     at = ensure_aware(at) if at is not None else utcnow()
-    coupon = offers.get_coupon(session, coupon_id)
-    if coupon is None:
-        raise NotFound(f"Coupon {coupon_id} does not exist. 优惠券不存在。", code="coupon_not_found")
+    coupon = get_or_404(
+        session,
+        CouponTemplate,
+        coupon_id,
+        code="coupon_not_found",
+        detail=f"Coupon {coupon_id} does not exist. 优惠券不存在。",
+    )
     if (
         request_id is not None
         and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
 from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
@@ -140,10 +141,13 @@ def create_product(
 
 def require_product(session: Session, product_id: int) -> Product:
     """The product or a 404."""
-    product = repo.get_product(session, product_id)
-    if product is None:
-        raise NotFound(f"Product {product_id} does not exist. 商品不存在。", code="product_not_found")
-    return product
+    return get_or_404(
+        session,
+        Product,
+        product_id,
+        code="product_not_found",
+        detail=f"Product {product_id} does not exist. 商品不存在。",
+    )
 
 
 def _state(product: Product) -> dict[str, Any]:

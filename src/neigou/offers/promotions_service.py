@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
-from neigou.kit.errors import Invalid, NotFound
-from neigou.offers import repository as repo
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Invalid
 from neigou.offers.coupons_service import require_skus, require_window
 from neigou.offers.models import Promotion
 from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate, PromotionOut
@@ -59,10 +59,13 @@ def create_promotion(
 
 def require_promotion(session: Session, promotion_id: int) -> Promotion:
     """The promotion or a 404."""
-    promotion = repo.get_promotion(session, promotion_id)
-    if promotion is None:
-        raise NotFound(f"Promotion {promotion_id} does not exist. 促销不存在。", code="promotion_not_found")
-    return promotion
+    return get_or_404(
+        session,
+        Promotion,
+        promotion_id,
+        code="promotion_not_found",
+        detail=f"Promotion {promotion_id} does not exist. 促销不存在。",
+    )
 
 
 def promotion_out(promotion: Promotion) -> PromotionOut:

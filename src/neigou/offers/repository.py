@@ -176,8 +176,3 @@ def promotions_open_at(session: Session, at: datetime) -> list[Promotion]:
     """Every promotion whose window ``[starts_at, ends_at)`` holds ``at``."""
     query = select(Promotion).where(Promotion.starts_at <= at, Promotion.ends_at > at).order_by(Promotion.id)
     return list(session.scalars(query))
-
-
-def get_promotion(session: Session, promotion_id: int) -> Promotion | None:
-    """The promotion with this id."""
-    return session.get(Promotion, promotion_id)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.errors import Conflict, Invalid, NotFound, Unauthorized
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid, Unauthorized
 from neigou.kit.jobs import job
 from neigou.orders import signing
 from neigou.orders.models import Integration, WebhookReceipt
@@ -52,12 +53,13 @@ def create(
 
 def require(session: Session, integration_id: int) -> Integration:
     """The integration or a 404."""
-    row = session.get(Integration, integration_id)
-    if row is None:
-        raise NotFound(
-            f"Integration {integration_id} does not exist. 对接方不存在。", code="integration_not_found"
-        )
-    return row
+    return get_or_404(
+        session,
+        Integration,
+        integration_id,
+        code="integration_not_found",
+        detail=f"Integration {integration_id} does not exist. 对接方不存在。",
+    )
 
 
 def actor_of(integration: Integration) -> Actor:

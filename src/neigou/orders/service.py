@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
@@ -38,9 +39,9 @@ def take_order(
     outcome = ingest(session, [data], secret_key=secret_key, source=source, now=now).results[0]
     if isinstance(outcome, RowError):
         raise _problem(outcome)
-    order = session.get(Order, outcome.order_id)
-    if order is None:  # pragma: no cover - the id was just returned
-        raise NotFound("The order vanished. 订单不存在。", code="order_not_found")
+    order = get_or_404(
+        session, Order, outcome.order_id, code="order_not_found", detail="The order vanished. 订单不存在。"
+    )
     if outcome.created:
         audit.record(
             session,

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, is_valid_timezone, utcnow
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.ids import keyed_hash, mask
 from neigou.programs import repository as repo
 from neigou.programs.models import AttributionModel, Member, MemberTierPeriod, Program, Tier
@@ -68,18 +69,24 @@ def create_program(
 
 def require_program(session: Session, program_id: int) -> Program:
     """The program or a 404."""
-    program = repo.get_program(session, program_id)
-    if program is None:
-        raise NotFound(f"Program {program_id} does not exist. 计划不存在。", code="program_not_found")
-    return program
+    return get_or_404(
+        session,
+        Program,
+        program_id,
+        code="program_not_found",
+        detail=f"Program {program_id} does not exist. 计划不存在。",
+    )
 
 
 def require_member(session: Session, member_id: int) -> Member:
     """The member or a 404."""
-    member = repo.get_member(session, member_id)
-    if member is None:
-        raise NotFound(f"Member {member_id} does not exist. 会员不存在。", code="member_not_found")
-    return member
+    return get_or_404(
+        session,
+        Member,
+        member_id,
+        code="member_not_found",
+        detail=f"Member {member_id} does not exist. 会员不存在。",
+    )
 
 
 def _tier_dump(tier: Tier) -> dict[str, object]:
