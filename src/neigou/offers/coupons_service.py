@@ -14,7 +14,7 @@ from neigou.kit.errors import Invalid, NotFound
 from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import BP_SCALE, CouponKind, CouponVisibility
-from neigou.offers.offer_schemas import CouponCreate, CouponOut
+from neigou.offers.offer_schemas import CouponCreate
 
 
 def require_window(starts_at: datetime, ends_at: datetime) -> None:
@@ -86,25 +86,3 @@ def require_coupon(session: Session, coupon_id: int, *, see_hidden: bool) -> Cou
     if coupon is None or (coupon.visibility is CouponVisibility.HIDDEN and not see_hidden):
         raise NotFound(f"Coupon {coupon_id} does not exist. 优惠券不存在。", code="coupon_not_found")
     return coupon
-
-
-def coupon_out(coupon: CouponTemplate) -> CouponOut:
-    """The API view of a coupon template."""
-    return CouponOut(
-        id=coupon.id,
-        name=coupon.name,
-        skus=coupon.skus,
-        kind=coupon.kind,
-        value=coupon.value,
-        cap_fen=coupon.cap_fen,
-        min_spend_fen=coupon.min_spend_fen,
-        visibility=coupon.visibility,
-        stacking=coupon.stacking,
-        total_quantity=coupon.total_quantity,
-        claimed_quantity=coupon.claimed_quantity,
-        remaining_quantity=coupon.total_quantity - coupon.claimed_quantity,
-        per_customer_limit=coupon.per_customer_limit,
-        starts_at=coupon.starts_at,
-        ends_at=coupon.ends_at,
-        created_at=coupon.created_at,
-    )

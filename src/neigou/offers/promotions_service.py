@@ -13,7 +13,7 @@ from neigou.kit.db import get_or_404
 from neigou.kit.errors import Invalid
 from neigou.offers.coupons_service import require_skus, require_window
 from neigou.offers.models import Promotion
-from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate, PromotionOut
+from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate
 
 
 def create_promotion(
@@ -65,20 +65,4 @@ def require_promotion(session: Session, promotion_id: int) -> Promotion:
         promotion_id,
         code="promotion_not_found",
         detail=f"Promotion {promotion_id} does not exist. 促销不存在。",
-    )
-
-
-def promotion_out(promotion: Promotion) -> PromotionOut:
-    """The API view of a promotion."""
-    return PromotionOut(
-        id=promotion.id,
-        name=promotion.name,
-        kind=promotion.kind,
-        params=promotion.params,
-        skus=promotion.skus,
-        starts_at=promotion.starts_at,
-        ends_at=promotion.ends_at,
-        priority=promotion.priority,
-        exclusive=promotion.exclusive,
-        created_at=promotion.created_at,
     )
