@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import Depends, Query, Request, Response
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.datastructures import URL
 
 T = TypeVar("T")
+AnySelect = Select[*tuple[Any, ...]]  # a statement of any columns
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_OFFSET = 10_000_000
@@ -53,14 +54,15 @@ class Paged(NamedTuple, Generic[T]):
 
 
 class CursorPaged(NamedTuple):
-    """One page of a log (rows of the statement's columns), its whole total, and the next cursor."""
+    """One page of a log, the number of rows of the whole log, and the next page's cursor (None on
+    the last page). ``items`` are entities when the statement selects one, else rows."""
 
-    rows: list[Row[Any]]
+    items: list[Any]
     total: int
     next_before_id: int | None
 
 
-def count_rows(session: Session, stmt: Select[Any]) -> int:
+def count_rows(session: Session, stmt: AnySelect) -> int:
     """The number of rows ``stmt`` selects, counted by the database (one COUNT over it)."""
     inner = stmt.order_by(None).limit(None).offset(None).subquery()
     return session.scalar(select(func.count()).select_from(inner)) or 0
@@ -72,25 +74,23 @@ def paginate(session: Session, stmt: Select[T], page: Page) -> Paged[T]:
     return Paged(list(session.scalars(stmt.limit(page.limit).offset(page.offset))), total)
 
 
-def paginate_rows(session: Session, stmt: Select[Any], page: Page) -> tuple[list[Any], int]:
-    """A page of ``stmt``'s rows (several columns each) and the total of the whole statement."""
-    total = count_rows(session, stmt)
-    return list(session.execute(stmt.limit(page.limit).offset(page.offset))), total
-
-
 def paginate_before(
-    session: Session, stmt: Select[Any], id_column: InstrumentedAttribute[int], cursor: Cursor
+    session: Session, stmt: AnySelect, id_column: InstrumentedAttribute[int], cursor: Cursor
 ) -> CursorPaged:
     """Rows of ``stmt`` (ordered newest first by the caller) older than the cursor; the next cursor is
-    the id of the page's last row when older rows remain (one row more is read to know)."""
+    the id of the page's last row when older rows remain (one row more is read to know). The id is
+    read from the statement's first entity."""
     total = count_rows(session, stmt)
     if cursor.before_id is not None:
         stmt = stmt.where(id_column < cursor.before_id)
-    rows = list(session.execute(stmt.limit(cursor.limit + 1)))
-    if len(rows) <= cursor.limit:
-        return CursorPaged(rows, total, None)
-    rows = rows[: cursor.limit]
-    return CursorPaged(rows, total, getattr(rows[-1][0], id_column.key))
+    stmt = stmt.limit(cursor.limit + 1)
+    entities = len(stmt.column_descriptions) == 1
+    items: list[Any] = list(session.scalars(stmt) if entities else session.execute(stmt))
+    if len(items) <= cursor.limit:
+        return CursorPaged(items, total, None)
+    items = items[: cursor.limit]
+    last = items[-1] if entities else items[-1][0]
+    return CursorPaged(items, total, getattr(last, id_column.key))
 
 
 def _next_link(url: URL, **params: int) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from neigou.auth.dependencies import AnyRole, OperatorOrIntegration, OperatorOrMember, require_member_access
@@ -14,6 +14,7 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid
+from neigou.kit.paging import PageDep
 from neigou.links import claims, service
 from neigou.links import repository as repo
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink
@@ -59,8 +60,7 @@ def list_links(
     principal: OperatorOrMember,
     member_id: int | None = None,
     program_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    page: PageDep,
 ) -> list[LinkOut]:
     """Links, newest first, with clicks and claims; a member sees only their own."""
     if principal.role is Role.MEMBER:
@@ -69,8 +69,9 @@ def list_links(
                 "Members can only see their own records. 会员只能查看自己的数据。", code="other_member"
             )
         member_id, program_id = principal.member_id, None
-    links = repo.list_links(session, member_id=member_id, program_id=program_id, limit=limit, offset=offset)
-    return service.links_out(session, links, base_url(request))
+    links = repo.page_links(session, page, member_id=member_id, program_id=program_id)
+    page.answer(links.total)
+    return service.links_out(session, links.items, base_url(request))
 
 
 @router.get("/links/{code}", response_model=LinkOut)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Invalid
+from neigou.kit.paging import MAX_LIMIT
 from neigou.network import repository as repo
 from neigou.network.repository import Metric
 from neigou.network.rules import Period, mask_name, parse_period, period_of
@@ -23,9 +24,10 @@ from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
 
-MAX_LEADERBOARD = 100
+LEADERBOARD_PAGE = 20  # places a leaderboard lists by default
+MAX_LEADERBOARD = MAX_LIMIT
 TEAM_PAGE = 100  # members a team page lists by default
-MAX_TEAM_PAGE = 500
+MAX_TEAM_PAGE = MAX_LIMIT
 
 
 def resolve_period(program: Program, label: str | None, *, at: datetime | None = None) -> Period:
@@ -124,13 +126,17 @@ def leaderboard_of(
     metric: Metric,
     limit: int,
     viewer_member_id: int | None,
+    offset: int = 0,
     at: datetime | None = None,
 ) -> LeaderboardOut:
-    """A program's leaderboard; a member viewer sees others' names masked and their own rank."""
+    """A program's leaderboard (``limit`` places after the first ``offset``); a member viewer sees
+    others' names masked and their own rank."""
     program = require_program(session, program_id)
     bounds = resolve_period(program, period, at=at)
-    limit = max(1, min(limit, MAX_LEADERBOARD))
-    rows = repo.leaderboard(session, program_id=program.id, period=bounds, metric=metric, limit=limit)
+    limit, offset = max(1, min(limit, MAX_LEADERBOARD)), max(0, offset)
+    rows = repo.leaderboard(
+        session, program_id=program.id, period=bounds, metric=metric, limit=limit, offset=offset
+    )
     me: MyRankOut | None = None
     if viewer_member_id is not None:
         mine = repo.rank_of(

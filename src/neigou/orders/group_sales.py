@@ -119,14 +119,18 @@ def value_of(row: GroupSales, by: Ranking) -> int | None:
     return row.members_growth
 
 
-def leaderboard(rows: Sequence[GroupSales], *, by: Ranking, limit: int) -> list[tuple[int, GroupSales]]:
-    """Groups best first, with their rank; ties go to the older group (smaller id), unknowns last."""
+def leaderboard(
+    rows: Sequence[GroupSales], *, by: Ranking, limit: int, offset: int = 0
+) -> list[tuple[int, GroupSales]]:
+    """Groups best first, with their rank, ``limit`` places after the first ``offset``; ties go to the
+    older group (smaller id), unknowns last."""
 
     def key(row: GroupSales) -> tuple[bool, int, int]:
         value = value_of(row, by)
         return (value is None, -(value or 0), row.group_id)
 
-    return [(n, row) for n, row in enumerate(sorted(rows, key=key)[:limit], start=1)]
+    ranked = sorted(rows, key=key)[offset : offset + limit]
+    return [(n, row) for n, row in enumerate(ranked, start=offset + 1)]
 
 
 def _scoped(query: _S, group_id: Any, program_id: int, owner: int | None) -> _S:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,8 +17,9 @@ from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, Unauthorized
 from neigou.kit.jobs import job
+from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.orders import signing
-from neigou.orders.models import Integration, WebhookReceipt
+from neigou.orders.models import Integration, WebhookDelivery, WebhookReceipt
 from neigou.orders.schemas import CompleteBody, IntegrationBody, OrderBody, RefundBody
 from neigou.programs.service import require_program
 
@@ -60,6 +61,22 @@ def require(session: Session, integration_id: int) -> Integration:
         code="integration_not_found",
         detail=f"Integration {integration_id} does not exist. 对接方不存在。",
     )
+
+
+def page_of_program(session: Session, program_id: int, page: Page) -> Paged[Integration]:
+    """A page of a program's integrations, oldest first, and their number."""
+    query = select(Integration).where(Integration.program_id == program_id).order_by(Integration.id)
+    return paginate(session, query, page)
+
+
+def deliveries(session: Session, integration_id: int, cursor: Cursor) -> CursorPaged:
+    """An integration's outbound deliveries, newest first, older than the cursor."""
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.integration_id == integration_id)
+        .order_by(WebhookDelivery.id.desc())
+    )
+    return paginate_before(session, query, WebhookDelivery.id, cursor)
 
 
 def actor_of(integration: Integration) -> Actor:

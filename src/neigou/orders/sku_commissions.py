@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import NotFound
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.offers import repository as offers
 from neigou.orders.models import SkuCommission
 
@@ -40,6 +41,6 @@ def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: 
     )
 
 
-def list_fixed(session: Session) -> list[SkuCommission]:
-    """Every sku with a fixed commission."""
-    return list(session.scalars(select(SkuCommission).order_by(SkuCommission.sku)))
+def page_fixed(session: Session, page: Page) -> Paged[SkuCommission]:
+    """A page of the skus with a fixed commission, by sku, and their number."""
+    return paginate(session, select(SkuCommission).order_by(SkuCommission.sku), page)

@@ -44,4 +44,4 @@ def audit_log(
     """Newest audited writes first; the ``Link`` header's ``before_id`` reads on into older ones."""
     entries = audit.page_entries(session, cursor, entity=entity, entity_id=entity_id)
     cursor.answer(entries.total, entries.next_before_id)
-    return [AuditEntryOut.model_validate(e) for (e,) in entries.rows]
+    return [AuditEntryOut.model_validate(e) for e in entries.items]
