@@ -127,6 +127,7 @@ def test_most_lists_hold_several_rows_in_this_world(
         > 1
     ]
     assert len(several) >= len(LISTS) // 2, several
+    assert {"/api/v1/audit-log", "/api/v1/members/{member}/statement"} <= set(several), "cursor links walked"
 
 
 def test_every_list_endpoint_is_paged(app: FastAPI) -> None:
