@@ -55,7 +55,7 @@ def import_file(
     except csv_import.ImportRefused as exc:
         table = Table("row", "sku", "field", "code", "message", title=f"{file.name}: nothing imported")
         for error in exc.errors:
-            table.add_row(str(error.row), error.sku or "", error.field or "", error.code, error.message)
+            table.add_row(str(error.row), error.sku or "", error.field or "", error.code, str(error.message))
         err.print(table)
         typer.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         raise typer.Exit(code=2) from exc

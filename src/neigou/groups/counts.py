@@ -26,6 +26,7 @@ from neigou.groups.service import EffectiveSettings, settings_of
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
 
 # Clocks drift; a count "from the future" beyond this is a mistake (wrong zone, wrong date).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -56,11 +57,11 @@ def _recorder(actor: Actor) -> str:
     return f"{actor.kind}:{actor.ref}"[:80]
 
 
-def _refusal(group: Group, observed_at: datetime, at: datetime) -> tuple[str, str] | None:
+def _refusal(group: Group, observed_at: datetime, at: datetime) -> tuple[str, Message] | None:
     if group.status is GroupStatus.ARCHIVED:
-        return "group_archived", f"Group {group.id} is archived. 该群已归档。"
+        return "group_archived", Message("Group {group_id} is archived.", group_id=group.id)
     if observed_at > at + FUTURE_TOLERANCE:
-        return "observed_in_future", "observed_at is in the future; check its zone. 统计时间晚于当前时间。"
+        return "observed_in_future", Message("observed_at is in the future; check its zone.")
     return None
 
 
@@ -134,8 +135,10 @@ def _existing(session: Session, group_id: int, observed_at: datetime) -> GroupCo
 def _same_or_conflict(stored: GroupCount, member_count: int) -> GroupCount:
     if stored.member_count != member_count:
         raise Conflict(
-            f"A count of {stored.member_count} is recorded for this group at this time already. "
-            "该群在此时间已有不同的人数记录。",
+            Message(
+                "A count of {stored_count} is recorded for this group at this time already.",
+                stored_count=stored.member_count,
+            ),
             code="observation_conflict",
             extra={"count_id": stored.id},
         )
@@ -185,7 +188,7 @@ def review_count(
     """Accept a held count (it then counts) or reject it (it never will)."""
     if count.review is not CountReview.NEEDS_REVIEW:
         raise Conflict(
-            f"This count is {count.review.value}, not awaiting review. 该记录无需审核。",
+            Message("This count is {review}, not awaiting review.", review=count.review.value),
             code="not_awaiting_review",
         )
     now = at or utcnow()
@@ -230,8 +233,12 @@ def import_counts(
     if errors:
         errors.sort(key=lambda e: e.line)
         raise Invalid(
-            f"{len(errors)} row(s) cannot be imported, so nothing was imported; first: line "
-            f"{errors[0].line}: {errors[0].message} 有 {len(errors)} 行无法导入，未导入任何数据。",
+            Message(
+                "{count} row(s) cannot be imported, so nothing was imported; first: line {line}: {message}",
+                count=len(errors),
+                line=errors[0].line,
+                message=errors[0].message,
+            ),
             code="import_rejected",
             extra={
                 "errors": [
@@ -302,7 +309,9 @@ def _resolve(
                 csv_rows.RowError(
                     row.line,
                     "unknown_owner",
-                    f"No member {row.owner_member_id} in this program. 群主不存在。",
+                    Message(
+                        "No member {owner_member_id} in this program.", owner_member_id=row.owner_member_id
+                    ),
                 )
             )
             continue
@@ -313,7 +322,7 @@ def _resolve(
                 csv_rows.RowError(
                     row.line,
                     "unknown_group",
-                    f"Member {owner.id} has no group {row.group!r}. 该群主没有这个群。",
+                    Message("Member {owner_id} has no group {group!r}.", owner_id=owner.id, group=row.group),
                 )
             )
             continue
@@ -358,7 +367,11 @@ def _split_repeats(
                 csv_rows.RowError(
                     item.line,
                     "observation_conflict",
-                    f"Group {item.group.id} already has {known} members recorded at this time. 该时间已有不同的人数。",
+                    Message(
+                        "Group {group_id} already has {known} members recorded at this time.",
+                        group_id=item.group.id,
+                        known=known,
+                    ),
                 )
             )
     return fresh, duplicates, errors

@@ -16,6 +16,8 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from neigou.kit.i18n import Message
+
 MAX_ROWS = 200_000
 MAX_COUNT = 100_000
 COLUMNS = ("owner_member_id", "group", "member_count", "observed_at")
@@ -58,7 +60,7 @@ class RowError:
 
     line: int
     code: str
-    message: str
+    message: Message
 
 
 def decode(data: bytes) -> str:
@@ -74,7 +76,7 @@ def parse(text: str) -> tuple[list[CountRow], list[RowError]]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
     if header is None:
-        return [], [RowError(1, "empty_file", "The file is empty. 文件为空。")]
+        return [], [RowError(1, "empty_file", Message("The file is empty."))]
     columns = [ALIASES.get(name.strip().lower(), "") for name in header]
     missing = [c for c in COLUMNS if c not in columns]
     if missing:
@@ -82,7 +84,11 @@ def parse(text: str) -> tuple[list[CountRow], list[RowError]]:
             RowError(
                 1,
                 "missing_columns",
-                f"Missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}. 缺少列。",
+                Message(
+                    "Missing column(s) {missing}; expected {columns}.",
+                    missing=", ".join(missing),
+                    columns=",".join(COLUMNS),
+                ),
             )
         ]
     index = {name: columns.index(name) for name in COLUMNS}
@@ -92,7 +98,11 @@ def parse(text: str) -> tuple[list[CountRow], list[RowError]]:
         if not any(cell.strip() for cell in record):
             continue
         if len(rows) + len(errors) >= MAX_ROWS:
-            errors.append(RowError(line, "too_many_rows", f"At most {MAX_ROWS} rows per file. 行数过多。"))
+            errors.append(
+                RowError(
+                    line, "too_many_rows", Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS)
+                )
+            )
             break
         row, error = _row(line, record, index)
         if error is not None:
@@ -107,14 +117,20 @@ def _row(line: int, record: list[str], index: dict[str, int]) -> tuple[CountRow 
     owner = cells["owner_member_id"]
     if not (owner.isascii() and owner.isdigit()):
         return None, RowError(
-            line, "bad_owner", f"owner_member_id {owner!r} is not a member id. 群主ID无效。"
+            line, "bad_owner", Message("owner_member_id {owner!r} is not a member id.", owner=owner)
         )
     if not cells["group"]:
-        return None, RowError(line, "bad_group", "The group name or external id is empty. 群名称为空。")
+        return None, RowError(line, "bad_group", Message("The group name or external id is empty."))
     count = cells["member_count"]
     if not (count.isascii() and count.isdigit()) or int(count) > MAX_COUNT:
         return None, RowError(
-            line, "bad_count", f"member_count {count!r} is not a whole number 0–{MAX_COUNT}. 人数无效。"
+            line,
+            "bad_count",
+            Message(
+                "member_count {count!r} is not a whole number 0–{max_count}.",
+                count=count,
+                max_count=MAX_COUNT,
+            ),
         )
     try:
         observed_at = datetime.fromisoformat(cells["observed_at"])
@@ -122,13 +138,17 @@ def _row(line: int, record: list[str], index: dict[str, int]) -> tuple[CountRow 
         return None, RowError(
             line,
             "bad_time",
-            f"observed_at {cells['observed_at']!r} is not an ISO 8601 time such as "
-            "2026-03-24T21:00:00+08:00. 时间格式错误。",
+            Message(
+                "observed_at {observed_at!r} is not an ISO 8601 time such as 2026-03-24T21:00:00+08:00.",
+                observed_at=cells["observed_at"],
+            ),
         )
     if observed_at.tzinfo is None or observed_at.utcoffset() is None:
         return None, RowError(
             line,
             "naive_time",
-            f"observed_at {cells['observed_at']!r} has no time zone; add +08:00. 时间缺少时区。",
+            Message(
+                "observed_at {observed_at!r} has no time zone; add +08:00.", observed_at=cells["observed_at"]
+            ),
         )
     return CountRow(line, int(owner), cells["group"], int(count), observed_at), None

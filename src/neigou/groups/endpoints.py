@@ -39,6 +39,7 @@ from neigou.groups.views import compliance_out
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid, NotFound
+from neigou.kit.i18n import Message
 from neigou.kit.paging import PageDep
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
@@ -49,7 +50,7 @@ router = APIRouter(tags=["groups"])
 
 def _own_group(principal: Principal, group: Group) -> None:
     if principal.role is Role.MEMBER and principal.member_id != group.owner_member_id:
-        raise Forbidden("Members can only reach their own groups. 只能操作自己的群。", code="other_member")
+        raise Forbidden(Message("Members can only reach their own groups."), code="other_member")
 
 
 def _visible_program(principal: Principal, session: SessionDep, program_id: int) -> Program:
@@ -57,9 +58,7 @@ def _visible_program(principal: Principal, session: SessionDep, program_id: int)
     if principal.role is Role.MEMBER:
         member = programs.get_member(session, principal.member_id or 0)
         if member is None or member.program_id != program_id:
-            raise Forbidden(
-                "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
-            )
+            raise Forbidden(Message("Members can only see their own program."), code="other_program")
     return program
 
 
@@ -75,12 +74,10 @@ def create_group(body: GroupCreate, session: SessionDep, principal: OperatorOrMe
     owner_id = body.owner_member_id
     if principal.role is Role.MEMBER:
         if owner_id is not None and owner_id != principal.member_id:
-            raise Forbidden(
-                "Members can only register their own groups. 只能登记自己的群。", code="other_member"
-            )
+            raise Forbidden(Message("Members can only register their own groups."), code="other_member")
         owner_id = principal.member_id
     if owner_id is None:
-        raise Invalid("owner_member_id is required. 请指定群主。", code="owner_required")
+        raise Invalid(Message("owner_member_id is required."), code="owner_required")
     return GroupOut.model_validate(
         service.create_group(session, data=body, owner_member_id=owner_id, actor=principal.actor)
     )
@@ -99,7 +96,7 @@ def list_groups(
     """Groups of a program or an owner; a member sees only their own."""
     if principal.role is Role.MEMBER:
         if owner_member_id is not None and owner_member_id != principal.member_id:
-            raise Forbidden("Members can only list their own groups. 只能查看自己的群。", code="other_member")
+            raise Forbidden(Message("Members can only list their own groups."), code="other_member")
         owner_member_id = principal.member_id
     groups = repo.page_groups(
         session, page, program_id=program_id, owner_member_id=owner_member_id, status=group_status
@@ -163,7 +160,10 @@ def review_count(
     count = repo.get_count(session, count_id)
     if count is None or count.group_id != group_id:
         raise NotFound(
-            f"Count {count_id} of group {group_id} does not exist. 记录不存在。", code="count_not_found"
+            Message(
+                "Count {count_id} of group {group_id} does not exist.", count_id=count_id, group_id=group_id
+            ),
+            code="count_not_found",
         )
     return CountOut.model_validate(
         counts_service.review_count(session, count=count, accept=body.accept, actor=principal.actor)

@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeDecorator
 
 from neigou.kit.clock import as_utc, ensure_aware
 from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Text
 
 ModelT = TypeVar("ModelT")
 
@@ -109,7 +110,7 @@ def str_enum(enum_cls: type[enum.StrEnum]) -> Enum:
 
 
 def get_or_404(
-    session: Session, model: type[ModelT], ident: Any, *, code: str, detail: str, lock: bool = False
+    session: Session, model: type[ModelT], ident: Any, *, code: str, detail: Text, lock: bool = False
 ) -> ModelT:
     """The row of ``model`` with primary key ``ident``, or ``NotFound`` with the caller's stable code;
     ``lock`` reads it ``FOR UPDATE`` (a state change follows)."""

@@ -14,6 +14,7 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid
+from neigou.kit.i18n import Message
 from neigou.kit.paging import PageDep
 from neigou.links import claims, service
 from neigou.links import repository as repo
@@ -45,7 +46,7 @@ def create_link(
     """A share link for a member and a product, maybe with a coupon and one of the member's groups."""
     if body.member_id is None:
         if principal.member_id is None:
-            raise Invalid("member_id is required. 请指定会员。", code="member_required")
+            raise Invalid(Message("member_id is required."), code="member_required")
         body = body.model_copy(update={"member_id": principal.member_id})
     require_member_access(principal, body.member_id or 0)
     link = service.create_link(session, data=body, actor=principal.actor)
@@ -65,9 +66,7 @@ def list_links(
     """Links, newest first, with clicks and claims; a member sees only their own."""
     if principal.role is Role.MEMBER:
         if member_id is not None and member_id != principal.member_id:
-            raise Forbidden(
-                "Members can only see their own records. 会员只能查看自己的数据。", code="other_member"
-            )
+            raise Forbidden(Message("Members can only see their own records."), code="other_member")
         member_id, program_id = principal.member_id, None
     links = repo.page_links(session, page, member_id=member_id, program_id=program_id)
     page.answer(links.total)
@@ -165,7 +164,7 @@ def create_claim(
     """Claim a coupon for a customer: 201, or 409 sold_out | limit_reached | link_required | not_active."""
     request_id = body.request_id or idempotency_key
     if body.request_id and idempotency_key and body.request_id != idempotency_key:
-        raise Invalid("request_id and Idempotency-Key differ. 请求编号不一致。", code="request_id_mismatch")
+        raise Invalid(Message("request_id and Idempotency-Key differ."), code="request_id_mismatch")
     result = claims.claim_coupon(
         session,
         coupon_id=coupon_id,

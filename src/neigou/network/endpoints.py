@@ -11,6 +11,7 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
+from neigou.kit.i18n import Message
 from neigou.kit.paging import PageQuery, paging
 from neigou.network import service
 from neigou.network.joins import recruiting_code
@@ -103,9 +104,7 @@ def _viewer(principal: Principal, session: SessionDep, program_id: int) -> int |
         return None
     member = programs.get_member(session, principal.member_id or 0)
     if member is None or member.program_id != program_id:
-        raise Forbidden(
-            "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
-        )
+        raise Forbidden(Message("Members can only see their own program."), code="other_program")
     return member.id
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 from neigou.kit.paging import MAX_LIMIT
 from neigou.network import repository as repo
 from neigou.network.repository import Metric
@@ -37,7 +38,7 @@ def resolve_period(program: Program, label: str | None, *, at: datetime | None =
     period = parse_period(label, program.timezone)
     if period is None:
         raise Invalid(
-            f"Period {label[:20]!r} is not a month such as 2026-03. 周期格式应为 2026-03 这样的年月。",
+            Message("Period {label!r} is not a month such as 2026-03.", label=label[:20]),
             code="invalid_period",
         )
     return period
@@ -113,7 +114,7 @@ def parse_metric(value: str) -> Metric:
         if metric == value:
             return metric
     raise Invalid(
-        f"Metric {value[:20]!r} is not one of orders, gmv_fen, recruits. 排行指标应为 orders、gmv_fen 或 recruits。",
+        Message("Metric {value!r} is not one of orders, gmv_fen, recruits.", value=value[:20]),
         code="invalid_metric",
     )
 

@@ -13,6 +13,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
 from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
@@ -35,7 +36,7 @@ def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datet
     _insert_unique(
         session,
         brand,
-        Conflict(f"Brand {data.code!r} exists already. 品牌代码已存在。", code="brand_code_taken"),
+        Conflict(Message("Brand {code!r} exists already.", code=data.code), code="brand_code_taken"),
     )
     audit.record(
         session,
@@ -56,7 +57,7 @@ def create_category(
     _insert_unique(
         session,
         category,
-        Conflict(f"Category {data.code!r} exists already. 类目代码已存在。", code="category_code_taken"),
+        Conflict(Message("Category {code!r} exists already.", code=data.code), code="category_code_taken"),
     )
     audit.record(
         session,
@@ -85,7 +86,7 @@ def resolve_brand(session: Session, code: str | None) -> int | None:
         return None
     found = repo.brand_ids_by_code(session, [code]).get(code)
     if found is None:
-        raise Invalid(f"Unknown brand {code!r}. 品牌不存在。", code="unknown_brand")
+        raise Invalid(Message("Unknown brand {code!r}.", code=code), code="unknown_brand")
     return found
 
 
@@ -95,13 +96,13 @@ def resolve_category(session: Session, code: str | None) -> int | None:
         return None
     found = repo.category_ids_by_code(session, [code]).get(code)
     if found is None:
-        raise Invalid(f"Unknown category {code!r}. 类目不存在。", code="unknown_category")
+        raise Invalid(Message("Unknown category {code!r}.", code=code), code="unknown_category")
     return found
 
 
 def sku_taken(sku: str) -> Conflict:
     """The conflict of a second product with the same sku."""
-    return Conflict(f"A product with sku {sku!r} exists already. 商品编码已存在。", code="sku_taken")
+    return Conflict(Message("A product with sku {sku!r} exists already.", sku=sku), code="sku_taken")
 
 
 def create_product(
@@ -146,7 +147,7 @@ def require_product(session: Session, product_id: int) -> Product:
         Product,
         product_id,
         code="product_not_found",
-        detail=f"Product {product_id} does not exist. 商品不存在。",
+        detail=Message("Product {product_id} does not exist.", product_id=product_id),
     )
 
 

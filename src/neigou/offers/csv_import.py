@@ -26,6 +26,7 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict, Invalid, ProblemError
+from neigou.kit.i18n import N_, Message
 from neigou.offers import repository as repo
 from neigou.offers.amounts import AmountError, yuan_to_fen
 from neigou.offers.models import Product
@@ -50,11 +51,12 @@ class ImportRefused(ProblemError):
 
     status = 422
     code = "import_invalid"
+    title = N_("ImportRefused")
 
     def __init__(self, errors: list[ImportRowError], *, total: int) -> None:
         shown = errors[:MAX_REPORTED]
         super().__init__(
-            f"{total} row error(s); nothing was imported. 导入文件有 {total} 处错误，未导入任何商品。",
+            Message("{total} row error(s); nothing was imported.", total=total),
             extra={"errors": [e.model_dump() for e in shown], "error_count": total},
         )
         self.errors = shown
@@ -74,15 +76,17 @@ def decode(content: bytes) -> str:
         try:
             return content.decode("gb18030")
         except UnicodeDecodeError as exc:
-            raise Invalid(
-                "The file is neither UTF-8 nor GBK text. 文件编码无法识别。", code="bad_encoding"
-            ) from exc
+            raise Invalid(Message("The file is neither UTF-8 nor GBK text."), code="bad_encoding") from exc
 
 
 def _header_errors(header: list[str]) -> list[ImportRowError]:
     errors = [
         ImportRowError(
-            row=1, sku=None, field=name, code="unknown_column", message=f"Unknown column {name!r}. 未知列。"
+            row=1,
+            sku=None,
+            field=name,
+            code="unknown_column",
+            message=Message("Unknown column {name!r}.", name=name),
         )
         for name in header
         if name not in KNOWN
@@ -95,7 +99,7 @@ def _header_errors(header: list[str]) -> list[ImportRowError]:
                     sku=None,
                     field=name,
                     code="missing_column",
-                    message=f"Column {name!r} is required. 缺少必填列。",
+                    message=Message("Column {name!r} is required.", name=name),
                 )
             )
     if not any(name in header for name in PRICE_COLUMNS):
@@ -105,7 +109,7 @@ def _header_errors(header: list[str]) -> list[ImportRowError]:
                 sku=None,
                 field="price_fen",
                 code="missing_column",
-                message="Column price_fen or price_yuan is required. 缺少价格列。",
+                message=Message("Column price_fen or price_yuan is required."),
             )
         )
     seen: set[str] = set()
@@ -117,7 +121,7 @@ def _header_errors(header: list[str]) -> list[ImportRowError]:
                     sku=None,
                     field=name,
                     code="duplicate_column",
-                    message=f"Column {name!r} appears twice. 列名重复。",
+                    message=Message("Column {name!r} appears twice.", name=name),
                 )
             )
         seen.add(name)
@@ -127,7 +131,10 @@ def _header_errors(header: list[str]) -> list[ImportRowError]:
 def _integer(text: str, field: str) -> int:
     cleaned = text.strip()
     if not cleaned.isascii() or not cleaned.isdigit():
-        raise AmountError("invalid_integer", f"{field} must be a whole number, got {text!r}. 必须是整数。")
+        raise AmountError(
+            "invalid_integer",
+            Message("{field} must be a whole number, got {text!r}.", field=field, text=text),
+        )
     return int(cleaned)
 
 
@@ -142,7 +149,7 @@ def _fields(raw: dict[str, str]) -> dict[str, Any]:
             field = "price_yuan"
             data["price_fen"] = yuan_to_fen(raw["price_yuan"])
         else:
-            raise AmountError("required", "A price (price_fen or price_yuan) is required. 价格必填。")
+            raise AmountError("required", Message("A price (price_fen or price_yuan) is required."))
         field = "commission_rate_bp"
         data["commission_rate_bp"] = _integer(raw.get("commission_rate_bp", ""), field)
         field = "active"
@@ -150,7 +157,7 @@ def _fields(raw: dict[str, str]) -> dict[str, Any]:
         if active:
             if active not in TRUE | FALSE:
                 raise AmountError(
-                    "invalid_boolean", f"active must be true or false, got {active!r}. 上架状态无效。"
+                    "invalid_boolean", Message("active must be true or false, got {active!r}.", active=active)
                 )
             data["active"] = active in TRUE
     except AmountError as exc:
@@ -167,7 +174,7 @@ def _check_row(line: int, raw: dict[str, str]) -> _Row | list[ImportRowError]:
     try:
         return _Row(line=line, product=ProductCreate.model_validate(_fields(raw)))
     except AmountError as exc:
-        return [ImportRowError(row=line, sku=sku, field=exc.field, code=exc.code, message=str(exc))]
+        return [ImportRowError(row=line, sku=sku, field=exc.field, code=exc.code, message=exc.message)]
     except ValidationError as exc:
         return [
             ImportRowError(
@@ -187,18 +194,19 @@ def check_file(
     """Parse and check every row; raises ImportRefused listing every bad row, else the header and rows."""
     if len(content) > MAX_BYTES:
         raise Invalid(
-            f"The file is larger than {MAX_BYTES // 1024 // 1024} MB. 文件过大。", code="file_too_large"
+            Message("The file is larger than {megabytes} MB.", megabytes=MAX_BYTES // 1024 // 1024),
+            code="file_too_large",
         )
     reader = csv.reader(io.StringIO(decode(content), newline=""))
     header = [name.strip().lower() for name in next(reader, [])]
     if not header:
-        raise Invalid("The file is empty. 文件为空。", code="empty_file")
+        raise Invalid(Message("The file is empty."), code="empty_file")
     errors = _header_errors(header)
     if errors:
         raise ImportRefused(errors, total=len(errors))
     records = [(reader.line_num, cells) for cells in reader if any(cell.strip() for cell in cells)]
     if len(records) > MAX_ROWS:
-        raise Invalid(f"At most {MAX_ROWS} rows per file. 单个文件最多 {MAX_ROWS} 行。", code="too_many_rows")
+        raise Invalid(Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS), code="too_many_rows")
     rows: list[_Row] = []
     first_line: dict[str, int] = {}
     for done, (line, cells) in enumerate(records, start=1):
@@ -209,7 +217,9 @@ def check_file(
                     sku=None,
                     field=None,
                     code="wrong_column_count",
-                    message=f"Expected {len(header)} cells, got {len(cells)}. 列数不符。",
+                    message=Message(
+                        "Expected {expected} cells, got {got}.", expected=len(header), got=len(cells)
+                    ),
                 )
             )
             continue
@@ -224,7 +234,9 @@ def check_file(
                     sku=sku,
                     field="sku",
                     code="duplicate_sku",
-                    message=f"Sku {sku!r} is already on row {first_line[sku]}. 与第 {first_line[sku]} 行商品编码重复。",
+                    message=Message(
+                        "Sku {sku!r} is already on row {first_row}.", sku=sku, first_row=first_line[sku]
+                    ),
                 )
             )
         else:
@@ -253,7 +265,7 @@ def _reference_errors(session: Session, rows: list[_Row]) -> list[ImportRowError
                     sku=p.sku,
                     field="brand_code",
                     code="unknown_brand",
-                    message=f"Unknown brand {p.brand_code!r}. 品牌不存在。",
+                    message=Message("Unknown brand {brand_code!r}.", brand_code=p.brand_code),
                 )
             )
         if p.category_code and p.category_code not in categories:
@@ -263,7 +275,7 @@ def _reference_errors(session: Session, rows: list[_Row]) -> list[ImportRowError
                     sku=p.sku,
                     field="category_code",
                     code="unknown_category",
-                    message=f"Unknown category {p.category_code!r}. 类目不存在。",
+                    message=Message("Unknown category {category_code!r}.", category_code=p.category_code),
                 )
             )
     return errors
@@ -347,7 +359,8 @@ def _write(
                     progress("write", done, total)
     except IntegrityError as exc:
         raise Conflict(
-            "Another import or edit created some of these skus meanwhile; nothing was imported, try again. "
-            "其他操作同时创建了部分商品，本次未导入，请重试。",
+            Message(
+                "Another import or edit created some of these skus meanwhile; nothing was imported, try again."
+            ),
             code="sku_taken",
         ) from exc

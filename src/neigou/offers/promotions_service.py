@@ -11,6 +11,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 from neigou.offers.coupons_service import require_skus, require_window
 from neigou.offers.models import Promotion
 from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate
@@ -28,8 +29,7 @@ def create_promotion(
         outside = sorted(set(priced) - set(skus)) if skus is not None else []
         if outside:
             raise Invalid(
-                f"Event prices for {', '.join(outside)} lie outside the promotion's skus. "
-                "活动价商品不在活动范围内。",
+                Message("Event prices for {skus} lie outside the promotion's skus.", skus=", ".join(outside)),
                 code="price_out_of_scope",
                 extra={"skus": outside},
             )
@@ -64,5 +64,5 @@ def require_promotion(session: Session, promotion_id: int) -> Promotion:
         Promotion,
         promotion_id,
         code="promotion_not_found",
-        detail=f"Promotion {promotion_id} does not exist. 促销不存在。",
+        detail=Message("Promotion {promotion_id} does not exist.", promotion_id=promotion_id),
     )

@@ -19,6 +19,7 @@ from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
+from neigou.kit.i18n import Message
 from neigou.kit.paging import PageDep
 from neigou.orders.group_sales import (
     GroupSales,
@@ -122,9 +123,7 @@ def _program_for(session: Session, principal: Principal, program_id: int) -> Pro
     if principal.role is Role.MEMBER:
         member = programs.get_member(session, principal.member_id or 0)
         if member is None or member.program_id != program_id:
-            raise Forbidden(
-                "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
-            )
+            raise Forbidden(Message("Members can only see their own program."), code="other_program")
     return program
 
 
@@ -144,7 +143,7 @@ def get_group_sales(
     program = _program_for(session, principal, program_id)
     if principal.role is Role.MEMBER:
         if owner_member_id is not None and owner_member_id != principal.member_id:
-            raise Forbidden("Members can only see their own groups. 只能查看自己的群。", code="other_member")
+            raise Forbidden(Message("Members can only see their own groups."), code="other_member")
         owner_member_id = principal.member_id
     span = window(program, start_on=start_on, end_on=end_on, at=utcnow())
     rows = group_sales(session, program=program, span=span, owner_member_id=owner_member_id)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from neigou.kit.i18n import Message
 from neigou.kit.ids import keyed_hash
 from neigou.ledger import legs
 from neigou.ledger.bulk import insert_new, insert_rows
@@ -96,7 +97,7 @@ class _Batch:
                     order.row,
                     order.external_id,
                     "unknown_link",
-                    f"Unknown share link {order.link_code!r}. 分享链接不存在。",
+                    Message("Unknown share link {link_code!r}.", link_code=order.link_code),
                 )
             buyer = self.buyers.get((order.program_id, ref_hash))
             return _Attributed(
@@ -122,7 +123,7 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "program_not_found",
-                f"Program {order.program_id} does not exist. 计划不存在。",
+                Message("Program {program_id} does not exist.", program_id=order.program_id),
             )
         missing = sorted({i.sku for i in order.items} - self.products.keys())
         if missing:
@@ -130,7 +131,7 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "unknown_sku",
-                f"Unknown sku {', '.join(missing)}. 商品编码不存在。",
+                Message("Unknown sku {missing}.", missing=", ".join(missing)),
             )
         return None
 

@@ -16,6 +16,7 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, Unauthorized
+from neigou.kit.i18n import Message
 from neigou.kit.jobs import job
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.orders import signing
@@ -59,7 +60,7 @@ def require(session: Session, integration_id: int) -> Integration:
         Integration,
         integration_id,
         code="integration_not_found",
-        detail=f"Integration {integration_id} does not exist. 对接方不存在。",
+        detail=Message("Integration {integration_id} does not exist.", integration_id=integration_id),
     )
 
 
@@ -109,15 +110,15 @@ def verified(
     """Check the signature, the clock and replays, then parse the envelope."""
     integration = session.get(Integration, integration_id)
     if integration is None or not integration.active:
-        raise Unauthorized("Unknown integration. 对接方不存在或已停用。", code="bad_signature")
+        raise Unauthorized(Message("Unknown integration."), code="bad_signature")
     outcome = signing.verify(
         integration.inbound_secret, timestamp=timestamp, signed=signed, body=body, now=now
     )
     if outcome[0] == "error":
         messages = {
-            "missing_signature": "Send X-Neigou-Timestamp and X-Neigou-Signature. 缺少签名。",
-            "stale_timestamp": "The timestamp is outside the 5-minute window. 时间戳超出允许范围。",
-            "bad_signature": "The signature does not match. 签名不匹配。",
+            "missing_signature": Message("Send X-Neigou-Timestamp and X-Neigou-Signature."),
+            "stale_timestamp": Message("The timestamp is outside the 5-minute window."),
+            "bad_signature": Message("The signature does not match."),
         }
         raise Unauthorized(messages[outcome[1]], code=outcome[1])
     try:
@@ -125,17 +126,13 @@ def verified(
             session.add(WebhookReceipt(integration_id=integration.id, signature=outcome[1], received_at=now))
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(
-            "This webhook was delivered before. 重复投递的回调。", code="webhook_replayed"
-        ) from exc
+        raise Conflict(Message("This webhook was delivered before."), code="webhook_replayed") from exc
     try:
         envelope = Envelope.model_validate(json.loads(body))
     except (ValueError, ValidationError) as exc:
-        raise Invalid(
-            "The body is not a webhook envelope. 回调内容格式错误。", code="validation_error"
-        ) from exc
+        raise Invalid(Message("The body is not a webhook envelope."), code="validation_error") from exc
     if envelope.type not in (PAID, COMPLETED, REFUNDED):
-        raise Invalid(f"Unknown event type {envelope.type!r}. 未知事件类型。", code="unknown_event")
+        raise Invalid(Message("Unknown event type {type!r}.", type=envelope.type), code="unknown_event")
     return integration, envelope
 
 
@@ -144,7 +141,7 @@ def parse_order(integration: Integration, data: dict[str, Any]) -> OrderBody:
     payload = {"program_id": integration.program_id, **data}
     body = _validated(OrderBody, payload)
     if body.program_id != integration.program_id:
-        raise Invalid("This integration feeds another program. 对接方不属于该计划。", code="other_program")
+        raise Invalid(Message("This integration feeds another program."), code="other_program")
     return body
 
 
@@ -165,7 +162,7 @@ def _validated(model: type[M], payload: dict[str, Any]) -> M:
         return model.model_validate(payload)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        raise Invalid(f"Invalid fields: {fields}. 字段无效。", code="validation_error") from exc
+        raise Invalid(Message("Invalid fields: {fields}.", fields=fields), code="validation_error") from exc
 
 
 @job("orders.purge_webhook_receipts", cron={"minute": "41", "hour": "4"})

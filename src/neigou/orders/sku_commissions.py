@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.offers import repository as offers
 from neigou.orders.models import SkuCommission
@@ -18,7 +19,7 @@ from neigou.orders.models import SkuCommission
 def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: datetime) -> None:
     """Set or clear (None) the fixed commission of a sku; orders already taken keep their terms."""
     if not offers.existing_skus(session, [sku]):
-        raise NotFound(f"Unknown sku {sku}. 商品编码不存在。", code="unknown_sku")
+        raise NotFound(Message("Unknown sku {sku}.", sku=sku), code="unknown_sku")
     row = session.get(SkuCommission, sku)
     before = {"fixed_commission_fen": row.fixed_commission_fen if row else None}
     if fen is None:

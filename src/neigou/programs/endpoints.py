@@ -9,6 +9,7 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
+from neigou.kit.i18n import Message
 from neigou.kit.paging import PageDep
 from neigou.programs import repository as repo
 from neigou.programs import service
@@ -62,9 +63,7 @@ def _member_of_program(principal: Principal, session: SessionDep, program_id: in
     if principal.role is Role.MEMBER:
         member = repo.get_member(session, principal.member_id or 0)
         if member is None or member.program_id != program_id:
-            raise Forbidden(
-                "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
-            )
+            raise Forbidden(Message("Members can only see their own program."), code="other_program")
 
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED, response_model=ProgramOut)

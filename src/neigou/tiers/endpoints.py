@@ -8,6 +8,7 @@ from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Message
 from neigou.kit.paging import PageDep
 from neigou.programs.service import require_member, require_program
 from neigou.tiers import jobs as _jobs  # noqa: F401 - registers the scheduled evaluation
@@ -100,7 +101,7 @@ def get_evaluation(program_id: int, period: str, session: SessionDep, _principal
     result = service.stored_result(session, program_id=program_id, period_text=period)
     if result is None:
         raise NotFound(
-            f"Period {period} has not been evaluated. 该周期尚未考核。", code="evaluation_not_found"
+            Message("Period {period} has not been evaluated.", period=period), code="evaluation_not_found"
         )
     return evaluation_out(result)
 

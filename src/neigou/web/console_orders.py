@@ -12,6 +12,7 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.deps import SessionDep
+from neigou.kit.i18n import Message
 from neigou.ledger import payouts, withdrawals
 from neigou.ledger import repository as ledger
 from neigou.ledger.models import WithdrawalStatus
@@ -65,7 +66,7 @@ def order_page(
         Order,
         order_id,
         code="order_not_found",
-        detail=f"Order {order_id} does not exist. 订单不存在。",
+        detail=Message("Order {order_id} does not exist.", order_id=order_id),
     )
     view = order_out(session, order)
     return render(
