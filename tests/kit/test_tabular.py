@@ -122,7 +122,7 @@ def test_missing_repeated_and_unknown_columns_refuse_the_file_with_each_problem(
         (1, "unknown_column", "price"),
         (1, "missing_column", "title"),
     ]
-    assert "商品名称" in refused.value.errors[-1].message  # the message names the aliases
+    assert "商品名称" in str(refused.value.errors[-1].message)  # the message names the aliases
     either = Layout(Column("fen", required=False), Column("yuan", required=False), either=[("fen", "yuan")])
     with pytest.raises(FileRefused) as none:
         read_table("other\n1\n", Layout(*either.columns, either=either.either, unknown="ignore"))

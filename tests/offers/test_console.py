@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
 from neigou.kit.db import transaction
-from neigou.web.i18n_offers import OFFERS_MESSAGES
 from tests.conftest import TEST_ACTOR, row_counts
 from tests.offers.factories import coupon, garments, post, product, promotion
 
@@ -235,7 +234,3 @@ def test_csv_import_from_the_console(console: TestClient, factory: sessionmaker[
     assert done.status_code == 200
     assert 'data-testid="import-result"' in done.text
     assert "商品一" in done.text
-
-
-def test_offers_messages_exist_in_both_languages() -> None:
-    assert set(OFFERS_MESSAGES["zh-CN"]) == set(OFFERS_MESSAGES["en"])

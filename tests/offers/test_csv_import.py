@@ -94,7 +94,7 @@ def test_one_bad_row_imports_nothing_and_names_the_row(
         (7, "GHOST", "title", "required"),
         (8, "NOBRAND", "brand_code", "unknown_brand"),
     ]
-    assert "第 3 行" in body["errors"][1]["message"]
+    assert body["errors"][1]["message"] == "与第 3 行商品编码重复。"
     assert row_counts(factory) == before
 
 

@@ -62,8 +62,8 @@ def test_cli_imports_csv_with_a_row_error_report(
     assert result.exit_code == 1, result.output
     assert "imported 5 orders, 0 already there, 2 refused" in result.output
     assert report.read_text().splitlines()[1:] == [
-        "9,BAD-1,unknown_sku,Unknown sku NO-SUCH-SKU. 商品编码不存在。",
-        "10,BAD-2,parse_error,Invalid isoformat string: 'not-a-date'. 无法解析该行。",
+        "9,BAD-1,unknown_sku,Unknown sku NO-SUCH-SKU.",
+        "10,BAD-2,parse_error,Invalid isoformat string: 'not-a-date'.",
     ]
     # 5 × 400 seller commission, plus 2 × (5000 × 25% × 20%) = 2 × 250 on the YD-TEE lines
     assert balance(client, operator, w.seller)["pending_fen"] == 5 * 400 + 2 * 250

@@ -33,8 +33,20 @@ def test_more_than_three_levels_is_refused_citing_the_law(
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "too_many_levels"
-    assert "pyramid" in response.json()["detail"]
-    assert "传销" in response.json()["detail"]
+    assert (
+        response.json()["detail"]
+        == "分销层级必须在 1 到 3 级之间：超过 3 级的多级分销属于传销，法律与平台规则均禁止。"
+    )
+    english = client.post(
+        "/api/v1/programs",
+        json={"code": "deep", "name": "Deep", "max_levels": 4},
+        headers={**operator, "Accept-Language": "en"},
+    )
+    assert (english.json()["code"], english.json()["detail"]) == (
+        "too_many_levels",
+        "max_levels must be between 1 and 3: multi-level distribution beyond 3 paid levels is pyramid selling "
+        "under Chinese law and banned by chat platforms.",
+    )
     zero = client.post(
         "/api/v1/programs", json={"code": "zero", "name": "Zero", "max_levels": 0}, headers=operator
     )

@@ -10,7 +10,6 @@ from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.auth.throttle import SignInThrottle
 from neigou.kit.db import transaction
-from neigou.web.i18n import MESSAGES
 from neigou.web.pages import safe_next
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.factories import create_member, create_program
@@ -153,10 +152,6 @@ def test_workspace_link_with_a_bad_or_non_member_token(client: TestClient, make_
     operator_token = make_token(Role.OPERATOR)
     assert client.get(f"/m/login?token={operator_token}").status_code == 401
     assert client.get("/m/", follow_redirects=False).headers["location"] == "/m/expired"
-
-
-def test_every_message_has_both_languages() -> None:
-    assert set(MESSAGES["zh-CN"]) == set(MESSAGES["en"])
 
 
 def test_health_and_docs(client: TestClient) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from neigou.audit.models import AuditEntry
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
+from neigou.kit.paging import Cursor, CursorPaged, paginate_before
 
 
 def record(
@@ -42,13 +43,24 @@ def record(
     )
 
 
-def list_entries(
-    session: Session, *, entity: str | None = None, entity_id: str | None = None, limit: int = 100
-) -> list[AuditEntry]:
-    """Newest entries first, optionally for one entity."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+def _entries(entity: str | None, entity_id: str | None) -> Select[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if entity is not None:
         query = query.where(AuditEntry.entity == entity)
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == entity_id)
-    return list(session.scalars(query))
+    return query
+
+
+def list_entries(
+    session: Session, *, entity: str | None = None, entity_id: str | None = None, limit: int = 100
+) -> list[AuditEntry]:
+    """Newest entries first, optionally for one entity."""
+    return list(session.scalars(_entries(entity, entity_id).limit(limit)))
+
+
+def page_entries(
+    session: Session, cursor: Cursor, *, entity: str | None = None, entity_id: str | None = None
+) -> CursorPaged:
+    """Newest entries first, older than the cursor, with the number of entries in all."""
+    return paginate_before(session, _entries(entity, entity_id), AuditEntry.id, cursor)

@@ -10,6 +10,7 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal, resolve
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Unauthorized
+from neigou.kit.i18n import Message
 
 SESSION_COOKIE = "neigou_session"
 
@@ -26,16 +27,12 @@ class Authenticator:
         if secret is None and self.cookie:
             secret = request.cookies.get(SESSION_COOKIE)
         if secret is None:
-            raise Unauthorized("Sign in or send 'Authorization: Bearer <token>'. 请先登录或提供令牌。")
+            raise Unauthorized(Message("Sign in or send 'Authorization: Bearer <token>'."))
         principal = resolve(session, secret)
         if principal is None:
-            raise Unauthorized(
-                "The token is unknown, revoked or expired. 令牌无效、已撤销或已过期。", code="invalid_token"
-            )
+            raise Unauthorized(Message("The token is unknown, revoked or expired."), code="invalid_token")
         if principal.role not in self.roles:
-            raise Forbidden(
-                f"This needs the role {' or '.join(sorted(self.roles))}. 当前角色无权执行此操作。"
-            )
+            raise Forbidden(Message("This needs the role {roles}.", roles=" or ".join(sorted(self.roles))))
         return principal
 
 
@@ -45,16 +42,14 @@ def _bearer(request: Request) -> str | None:
         return None
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("Use 'Authorization: Bearer <token>'. 认证头格式错误。", code="invalid_token")
+        raise Unauthorized(Message("Use 'Authorization: Bearer <token>'."), code="invalid_token")
     return value.strip()
 
 
 def require_member_access(principal: Principal, member_id: int) -> None:
     """A member sees only their own records; operators see all."""
     if principal.role is Role.MEMBER and principal.member_id != member_id:
-        raise Forbidden(
-            "Members can only see their own records. 会员只能查看自己的数据。", code="other_member"
-        )
+        raise Forbidden(Message("Members can only see their own records."), code="other_member")
 
 
 Operator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR))]

@@ -15,7 +15,9 @@ from neigou.auth.models import ApiToken, Role, TokenKind, User
 from neigou.auth.passwords import hash_password, verify_password
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
+from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, new_token
 from neigou.kit.jobs import job
 
@@ -52,14 +54,17 @@ def create_user(
     """Create an operator account; usernames are unique."""
     username = username.strip()
     if not username:
-        raise Invalid("Username must not be empty. 用户名不能为空。", code="invalid_username")
+        raise Invalid(Message("Username must not be empty."), code="invalid_username")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
-            f"Password must have at least {MIN_PASSWORD_LENGTH} characters. 密码至少 {MIN_PASSWORD_LENGTH} 位。",
+            Message(
+                "Password must have at least {min_password_length} characters.",
+                min_password_length=MIN_PASSWORD_LENGTH,
+            ),
             code="weak_password",
         )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"User {username!r} already exists. 用户名已存在。", code="username_taken")
+        raise Conflict(Message("User {username!r} already exists.", username=username), code="username_taken")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -104,13 +109,11 @@ def create_token(
     """Issue a token; returns the row and the secret, which is not stored and shown only now."""
     if role is Role.MEMBER and member_id is None:
         raise Invalid(
-            "A member token must name its member (--member-id). 会员令牌必须绑定会员。",
+            Message("A member token must name its member (--member-id)."),
             code="member_required",
         )
     if role is not Role.MEMBER and member_id is not None:
-        raise Invalid(
-            "Only member tokens are bound to a member. 只有会员令牌绑定会员。", code="member_not_allowed"
-        )
+        raise Invalid(Message("Only member tokens are bound to a member."), code="member_not_allowed")
     secret = new_token(TOKEN_PREFIX)
     token = ApiToken(
         token_hash=digest(secret),
@@ -127,7 +130,9 @@ def create_token(
             session.add(token)
             session.flush()
     except IntegrityError as exc:
-        raise NotFound(f"Member {member_id} does not exist. 会员不存在。", code="member_not_found") from exc
+        raise NotFound(
+            Message("Member {member_id} does not exist.", member_id=member_id), code="member_not_found"
+        ) from exc
     if kind is TokenKind.API:
         audit.record(
             session,
@@ -194,9 +199,13 @@ def revoke(session: Session, *, token_id: int, at: datetime | None = None) -> No
 
 def revoke_audited(session: Session, *, token_id: int, actor: Actor, at: datetime | None = None) -> None:
     """Revoke an API token on an operator's request."""
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"Token {token_id} does not exist. 令牌不存在。", code="token_not_found")
+    get_or_404(
+        session,
+        ApiToken,
+        token_id,
+        code="token_not_found",
+        detail=Message("Token {token_id} does not exist.", token_id=token_id),
+    )
     revoke(session, token_id=token_id, at=at)
     audit.record(
         session,

@@ -75,11 +75,11 @@ def import_orders(
     if report.errors:
         table = Table("row", "external_id", "code", "message", title=f"{file.name}: refused rows")
         for e in report.errors[:SHOWN_ERRORS]:
-            table.add_row(str(e.row), e.key or "", e.code, e.message)
+            table.add_row(str(e.row), e.key or "", e.code, str(e.message))
         err.print(table)
         if errors is not None:
             with errors.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["row", "external_id", "code", "message"])
-                writer.writerows((e.row, e.key or "", e.code, e.message) for e in report.errors)
+                writer.writerows((e.row, e.key or "", e.code, str(e.message)) for e in report.errors)
         raise typer.Exit(code=1)

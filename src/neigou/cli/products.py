@@ -58,7 +58,7 @@ def import_file(
     except ImportRefused as exc:
         table = Table("row", "sku", "field", "code", "message", title=f"{file.name}: nothing imported")
         for error in exc.errors:
-            table.add_row(str(error.row), error.key or "", error.column or "", error.code, error.message)
+            table.add_row(str(error.row), error.key or "", error.column or "", error.code, str(error.message))
         err.print(table)
         typer.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         raise typer.Exit(code=2) from exc

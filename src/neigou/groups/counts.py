@@ -27,6 +27,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.columns import ErrorReport, FileRefused, ImportRefused, RowError
 from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
 from neigou.kit.tabular import Source, read_table
 
 # Clocks drift; a count "from the future" beyond this is a mistake (wrong zone, wrong date).
@@ -58,11 +59,11 @@ def _recorder(actor: Actor) -> str:
     return f"{actor.kind}:{actor.ref}"[:80]
 
 
-def _refusal(group: Group, observed_at: datetime, at: datetime) -> tuple[str, str] | None:
+def _refusal(group: Group, observed_at: datetime, at: datetime) -> tuple[str, Message] | None:
     if group.status is GroupStatus.ARCHIVED:
-        return "group_archived", f"Group {group.id} is archived. 该群已归档。"
+        return "group_archived", Message("Group {group_id} is archived.", group_id=group.id)
     if observed_at > at + FUTURE_TOLERANCE:
-        return "observed_in_future", "observed_at is in the future; check its zone. 统计时间晚于当前时间。"
+        return "observed_in_future", Message("observed_at is in the future; check its zone.")
     return None
 
 
@@ -136,8 +137,10 @@ def _existing(session: Session, group_id: int, observed_at: datetime) -> GroupCo
 def _same_or_conflict(stored: GroupCount, member_count: int) -> GroupCount:
     if stored.member_count != member_count:
         raise Conflict(
-            f"A count of {stored.member_count} is recorded for this group at this time already. "
-            "该群在此时间已有不同的人数记录。",
+            Message(
+                "A count of {stored_count} is recorded for this group at this time already.",
+                stored_count=stored.member_count,
+            ),
             code="observation_conflict",
             extra={"count_id": stored.id},
         )
@@ -187,7 +190,7 @@ def review_count(
     """Accept a held count (it then counts) or reject it (it never will)."""
     if count.review is not CountReview.NEEDS_REVIEW:
         raise Conflict(
-            f"This count is {count.review.value}, not awaiting review. 该记录无需审核。",
+            Message("This count is {review}, not awaiting review.", review=count.review.value),
             code="not_awaiting_review",
         )
     now = at or utcnow()
@@ -228,8 +231,12 @@ def error_view(error: RowError) -> dict[str, Any]:
 def _refused(report: ErrorReport) -> ImportRefused:
     first, total = report.listed(1)[0], len(report)
     return ImportRefused(
-        f"{total} row(s) cannot be imported, so nothing was imported; first: line "
-        f"{first.row}: {first.message} 有 {total} 行无法导入，未导入任何数据。",
+        Message(
+            "{count} row(s) cannot be imported, so nothing was imported; first: line {line}: {message}",
+            count=total,
+            line=first.row,
+            message=first.message,
+        ),
         code="import_rejected",
         report=report,
         limit=MAX_REPORTED_ERRORS,
@@ -320,7 +327,9 @@ def _resolve(
                     row.line,
                     None,
                     "unknown_owner",
-                    f"No member {row.owner_member_id} in this program. 群主不存在。",
+                    Message(
+                        "No member {owner_member_id} in this program.", owner_member_id=row.owner_member_id
+                    ),
                 )
             )
             continue
@@ -332,7 +341,7 @@ def _resolve(
                     row.line,
                     None,
                     "unknown_group",
-                    f"Member {owner.id} has no group {row.group!r}. 该群主没有这个群。",
+                    Message("Member {owner_id} has no group {group!r}.", owner_id=owner.id, group=row.group),
                 )
             )
             continue
@@ -376,7 +385,11 @@ def _split_repeats(session: Session, pending: list[Pending]) -> tuple[list[Pendi
                     item.line,
                     None,
                     "observation_conflict",
-                    f"Group {item.group.id} already has {known} members recorded at this time. 该时间已有不同的人数。",
+                    Message(
+                        "Group {group_id} already has {known} members recorded at this time.",
+                        group_id=item.group.id,
+                        known=known,
+                    ),
                 )
             )
     return fresh, duplicates, errors

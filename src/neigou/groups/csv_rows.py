@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from neigou.kit.columns import HEADER_ROW, Column, FileRefused, Layout, Row, RowError
+from neigou.kit.i18n import Message
 
 MAX_ROWS = 200_000
 MAX_COUNT = 100_000
@@ -52,7 +53,11 @@ def file_errors(refused: FileRefused) -> list[RowError]:
             HEADER_ROW,
             None,
             "missing_columns",
-            f"Missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}. 缺少列。",
+            Message(
+                "Missing column(s) {missing}; expected {columns}.",
+                missing=", ".join(missing),
+                columns=",".join(COLUMNS),
+            ),
         ),
         *others,
     ]
@@ -65,7 +70,12 @@ def parse(records: Iterable[Row]) -> tuple[list[CountRow], list[RowError]]:
     for record in records:
         if len(rows) + len(errors) >= MAX_ROWS:
             errors.append(
-                RowError(record.row, None, "too_many_rows", f"At most {MAX_ROWS} rows per file. 行数过多。")
+                RowError(
+                    record.row,
+                    None,
+                    "too_many_rows",
+                    Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS),
+                )
             )
             break
         row, error = _row(record.row, record.values)
@@ -81,14 +91,21 @@ def _row(line: int, values: dict[str, str]) -> tuple[CountRow | None, RowError |
     owner = cells["owner_member_id"]
     if not (owner.isascii() and owner.isdigit()):
         return None, RowError(
-            line, None, "bad_owner", f"owner_member_id {owner!r} is not a member id. 群主ID无效。"
+            line, None, "bad_owner", Message("owner_member_id {owner!r} is not a member id.", owner=owner)
         )
     if not cells["group"]:
-        return None, RowError(line, None, "bad_group", "The group name or external id is empty. 群名称为空。")
+        return None, RowError(line, None, "bad_group", Message("The group name or external id is empty."))
     count = cells["member_count"]
     if not (count.isascii() and count.isdigit()) or int(count) > MAX_COUNT:
         return None, RowError(
-            line, None, "bad_count", f"member_count {count!r} is not a whole number 0–{MAX_COUNT}. 人数无效。"
+            line,
+            None,
+            "bad_count",
+            Message(
+                "member_count {count!r} is not a whole number 0–{max_count}.",
+                count=count,
+                max_count=MAX_COUNT,
+            ),
         )
     try:
         observed_at = datetime.fromisoformat(cells["observed_at"])
@@ -97,14 +114,18 @@ def _row(line: int, values: dict[str, str]) -> tuple[CountRow | None, RowError |
             line,
             None,
             "bad_time",
-            f"observed_at {cells['observed_at']!r} is not an ISO 8601 time such as "
-            "2026-03-24T21:00:00+08:00. 时间格式错误。",
+            Message(
+                "observed_at {observed_at!r} is not an ISO 8601 time such as 2026-03-24T21:00:00+08:00.",
+                observed_at=cells["observed_at"],
+            ),
         )
     if observed_at.tzinfo is None or observed_at.utcoffset() is None:
         return None, RowError(
             line,
             None,
             "naive_time",
-            f"observed_at {cells['observed_at']!r} has no time zone; add +08:00. 时间缺少时区。",
+            Message(
+                "observed_at {observed_at!r} has no time zone; add +08:00.", observed_at=cells["observed_at"]
+            ),
         )
     return CountRow(line, int(owner), cells["group"], int(count), observed_at), None

@@ -15,7 +15,7 @@ from neigou.groups import repository as repo
 from neigou.groups import service
 from neigou.groups.alerts import queue_alert
 from neigou.groups.compliance import compliance, local_date
-from neigou.groups.models import Group, GroupCount, GroupStatus
+from neigou.groups.models import Group, GroupStatus
 from neigou.groups.schemas import (
     AlertOut,
     AlertRunIn,
@@ -39,6 +39,8 @@ from neigou.groups.views import compliance_out
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid, NotFound
+from neigou.kit.i18n import Message
+from neigou.kit.paging import PageDep
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
@@ -46,19 +48,9 @@ from neigou.programs.service import require_program
 router = APIRouter(tags=["groups"])
 
 
-def group_out(group: Group) -> GroupOut:
-    """The API view of a group."""
-    return GroupOut.model_validate(group, from_attributes=True)
-
-
-def count_out(count: GroupCount) -> CountOut:
-    """The API view of an observation."""
-    return CountOut.model_validate(count, from_attributes=True)
-
-
 def _own_group(principal: Principal, group: Group) -> None:
     if principal.role is Role.MEMBER and principal.member_id != group.owner_member_id:
-        raise Forbidden("Members can only reach their own groups. 只能操作自己的群。", code="other_member")
+        raise Forbidden(Message("Members can only reach their own groups."), code="other_member")
 
 
 def _visible_program(principal: Principal, session: SessionDep, program_id: int) -> Program:
@@ -66,9 +58,7 @@ def _visible_program(principal: Principal, session: SessionDep, program_id: int)
     if principal.role is Role.MEMBER:
         member = programs.get_member(session, principal.member_id or 0)
         if member is None or member.program_id != program_id:
-            raise Forbidden(
-                "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
-            )
+            raise Forbidden(Message("Members can only see their own program."), code="other_program")
     return program
 
 
@@ -84,13 +74,11 @@ def create_group(body: GroupCreate, session: SessionDep, principal: OperatorOrMe
     owner_id = body.owner_member_id
     if principal.role is Role.MEMBER:
         if owner_id is not None and owner_id != principal.member_id:
-            raise Forbidden(
-                "Members can only register their own groups. 只能登记自己的群。", code="other_member"
-            )
+            raise Forbidden(Message("Members can only register their own groups."), code="other_member")
         owner_id = principal.member_id
     if owner_id is None:
-        raise Invalid("owner_member_id is required. 请指定群主。", code="owner_required")
-    return group_out(
+        raise Invalid(Message("owner_member_id is required."), code="owner_required")
+    return GroupOut.model_validate(
         service.create_group(session, data=body, owner_member_id=owner_id, actor=principal.actor)
     )
 
@@ -102,30 +90,25 @@ def list_groups(
     principal: OperatorOrMember,
     program_id: int | None = None,
     owner_member_id: int | None = None,
+    page: PageDep,
     group_status: Annotated[GroupStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[GroupOut]:
     """Groups of a program or an owner; a member sees only their own."""
     if principal.role is Role.MEMBER:
         if owner_member_id is not None and owner_member_id != principal.member_id:
-            raise Forbidden("Members can only list their own groups. 只能查看自己的群。", code="other_member")
+            raise Forbidden(Message("Members can only list their own groups."), code="other_member")
         owner_member_id = principal.member_id
-    rows = repo.list_groups(
-        session,
-        program_id=program_id,
-        owner_member_id=owner_member_id,
-        status=group_status,
-        limit=limit,
-        offset=offset,
+    groups = repo.page_groups(
+        session, page, program_id=program_id, owner_member_id=owner_member_id, status=group_status
     )
-    return [group_out(g) for g in rows]
+    page.answer(groups.total)
+    return [GroupOut.model_validate(g) for g in groups.items]
 
 
 @router.get("/groups/{group_id}", response_model=GroupOut)
 def get_group(group_id: int, session: SessionDep, principal: OperatorOrMember) -> GroupOut:
     """One group: operators, or its owner."""
-    return group_out(_group_for(principal, session, group_id))
+    return GroupOut.model_validate(_group_for(principal, session, group_id))
 
 
 @router.patch("/groups/{group_id}", response_model=GroupOut)
@@ -134,7 +117,9 @@ def update_group(
 ) -> GroupOut:
     """Rename, archive or re-identify a group: operators, or its owner."""
     group = _group_for(principal, session, group_id)
-    return group_out(service.update_group(session, group=group, data=body, actor=principal.actor))
+    return GroupOut.model_validate(
+        service.update_group(session, group=group, data=body, actor=principal.actor)
+    )
 
 
 @router.post("/groups/{group_id}/counts", status_code=status.HTTP_201_CREATED, response_model=CountOut)
@@ -153,19 +138,18 @@ def record_count(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return count_out(count)
+    return CountOut.model_validate(count)
 
 
 @router.get("/groups/{group_id}/counts", response_model=list[CountOut])
 def list_counts(
-    group_id: int,
-    session: SessionDep,
-    principal: OperatorOrMember,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    group_id: int, session: SessionDep, principal: OperatorOrMember, page: PageDep
 ) -> list[CountOut]:
     """A group's observations, newest first, with their review state."""
     _group_for(principal, session, group_id)
-    return [count_out(c) for c in repo.list_counts(session, group_id, limit=limit)]
+    counts = repo.page_counts(session, group_id, page)
+    page.answer(counts.total)
+    return [CountOut.model_validate(c) for c in counts.items]
 
 
 @router.post("/groups/{group_id}/counts/{count_id}/review", response_model=CountOut)
@@ -176,16 +160,14 @@ def review_count(
     count = repo.get_count(session, count_id)
     if count is None or count.group_id != group_id:
         raise NotFound(
-            f"Count {count_id} of group {group_id} does not exist. 记录不存在。", code="count_not_found"
+            Message(
+                "Count {count_id} of group {group_id} does not exist.", count_id=count_id, group_id=group_id
+            ),
+            code="count_not_found",
         )
-    return count_out(
+    return CountOut.model_validate(
         counts_service.review_count(session, count=count, accept=body.accept, actor=principal.actor)
     )
-
-
-def schedule_out(row: object) -> ScheduleOut:
-    """The API view of a stored schedule."""
-    return ScheduleOut.model_validate(row, from_attributes=True)
 
 
 @router.put("/programs/{program_id}/group-targets", response_model=ScheduleOut)
@@ -193,16 +175,20 @@ def put_group_targets(
     program_id: int, body: TargetsIn, session: SessionDep, principal: Operator
 ) -> ScheduleOut:
     """Store a target schedule in force from its start date (the same start replaces it)."""
-    return schedule_out(
+    return ScheduleOut.model_validate(
         service.put_schedule(session, program_id=program_id, data=body, actor=principal.actor)
     )
 
 
 @router.get("/programs/{program_id}/group-targets", response_model=list[ScheduleOut])
-def get_group_targets(program_id: int, session: SessionDep, principal: OperatorOrMember) -> list[ScheduleOut]:
+def get_group_targets(
+    program_id: int, session: SessionDep, principal: OperatorOrMember, page: PageDep
+) -> list[ScheduleOut]:
     """A program's target schedules, earliest start first."""
     _visible_program(principal, session, program_id)
-    return [schedule_out(r) for r in repo.list_schedules(session, program_id)]
+    schedules = repo.page_schedules(session, program_id, page)
+    page.answer(schedules.total)
+    return [ScheduleOut.model_validate(r) for r in schedules.items]
 
 
 @router.get("/programs/{program_id}/group-compliance", response_model=ComplianceOut)
@@ -313,13 +299,11 @@ def list_counts_for_review(
     program_id: int,
     session: SessionDep,
     _principal: Operator,
-    response: Response,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    page: PageDep,
 ) -> list[CountOut]:
     """A page of the counts of a program held for review, oldest first; ``X-Total-Count`` says how
     many are held in all."""
     require_program(session, program_id)
-    response.headers["X-Total-Count"] = str(repo.count_held_for_review(session, program_id))
-    held = repo.counts_for_review(session, program_id, limit=limit, offset=offset)
-    return [count_out(c) for c, _group in held]
+    held = repo.page_held_for_review(session, program_id, page)
+    page.answer(held.total)
+    return [CountOut.model_validate(c) for c in held.items]

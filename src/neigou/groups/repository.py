@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -20,6 +20,7 @@ from neigou.groups.models import (
     GroupStatus,
     TargetScheduleRow,
 )
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.programs.models import Member
 
 
@@ -59,14 +60,30 @@ def list_groups(
     offset: int = 0,
 ) -> list[Group]:
     """Groups filtered by program, owner and status, oldest first."""
-    query = select(Group).order_by(Group.id).limit(limit).offset(offset)
+    return list(session.scalars(_groups(program_id, owner_member_id, status).limit(limit).offset(offset)))
+
+
+def page_groups(
+    session: Session,
+    page: Page,
+    *,
+    program_id: int | None = None,
+    owner_member_id: int | None = None,
+    status: GroupStatus | None = None,
+) -> Paged[Group]:
+    """A page of :func:`list_groups` and how many groups match."""
+    return paginate(session, _groups(program_id, owner_member_id, status), page)
+
+
+def _groups(program_id: int | None, owner_member_id: int | None, status: GroupStatus | None) -> Select[Group]:
+    query = select(Group).order_by(Group.id)
     if program_id is not None:
         query = query.where(Group.program_id == program_id)
     if owner_member_id is not None:
         query = query.where(Group.owner_member_id == owner_member_id)
     if status is not None:
         query = query.where(Group.status == status)
-    return list(session.scalars(query))
+    return query
 
 
 def active_groups_with_owners(
@@ -200,16 +217,14 @@ def counts_in_range(
     )
 
 
-def list_counts(session: Session, group_id: int, *, limit: int = 200) -> list[GroupCount]:
-    """A group's observations, newest first."""
-    return list(
-        session.scalars(
-            select(GroupCount)
-            .where(GroupCount.group_id == group_id)
-            .order_by(GroupCount.observed_at.desc(), GroupCount.id.desc())
-            .limit(limit)
-        )
+def page_counts(session: Session, group_id: int, page: Page) -> Paged[GroupCount]:
+    """A page of a group's observations, newest first, and their number."""
+    query = (
+        select(GroupCount)
+        .where(GroupCount.group_id == group_id)
+        .order_by(GroupCount.observed_at.desc(), GroupCount.id.desc())
     )
+    return paginate(session, query, page)
 
 
 def counts_for_review(
@@ -227,6 +242,12 @@ def counts_for_review(
     return [(count, group) for count, group in session.execute(query)]
 
 
+def page_held_for_review(session: Session, program_id: int, page: Page) -> Paged[GroupCount]:
+    """A page of a program's observations held for review, oldest first, and how many are held."""
+    query = select(GroupCount).where(*_held(program_id)).order_by(GroupCount.observed_at, GroupCount.id)
+    return paginate(session, query, page)
+
+
 def count_held_for_review(session: Session, program_id: int) -> int:
     """How many of a program's observations are held for review."""
     return int(session.scalar(select(func.count(GroupCount.id)).where(*_held(program_id))) or 0)
@@ -236,15 +257,22 @@ def _held(program_id: int) -> tuple[ColumnElement[bool], ...]:
     return (GroupCount.program_id == program_id, GroupCount.review == CountReview.NEEDS_REVIEW)
 
 
+def _schedules(program_id: int) -> Select[TargetScheduleRow]:
+    return (
+        select(TargetScheduleRow)
+        .where(TargetScheduleRow.program_id == program_id)
+        .order_by(TargetScheduleRow.starts_on)
+    )
+
+
 def list_schedules(session: Session, program_id: int) -> list[TargetScheduleRow]:
     """A program's target schedules, earliest start first."""
-    return list(
-        session.scalars(
-            select(TargetScheduleRow)
-            .where(TargetScheduleRow.program_id == program_id)
-            .order_by(TargetScheduleRow.starts_on)
-        )
-    )
+    return list(session.scalars(_schedules(program_id)))
+
+
+def page_schedules(session: Session, program_id: int, page: Page) -> Paged[TargetScheduleRow]:
+    """A page of a program's target schedules, earliest start first, and their number."""
+    return paginate(session, _schedules(program_id), page)
 
 
 def programs_with_schedules(session: Session) -> list[int]:

@@ -36,6 +36,8 @@ class GroupUpdate(BaseModel):
 class GroupOut(BaseModel):
     """A group as the API shows it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     program_id: int
     owner_member_id: int
@@ -58,6 +60,8 @@ class CountIn(BaseModel):
 
 class CountOut(BaseModel):
     """A stored observation; ``review`` says whether it counts towards compliance."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     group_id: int
@@ -99,6 +103,8 @@ class TargetsIn(BaseModel):
 
 class ScheduleOut(BaseModel):
     """A stored schedule."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     program_id: int

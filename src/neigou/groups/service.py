@@ -22,16 +22,21 @@ from neigou.groups.schemas import GroupCreate, GroupUpdate, SettingsIn, TargetsI
 from neigou.groups.targets import TargetPoint, TargetSchedule, schedule_problems
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message, Sentences
 from neigou.programs.service import require_member, require_program
 
 
 def require_group(session: Session, group_id: int) -> Group:
     """The group or a 404."""
-    group = repo.get_group(session, group_id)
-    if group is None:
-        raise NotFound(f"Group {group_id} does not exist. 群不存在。", code="group_not_found")
-    return group
+    return get_or_404(
+        session,
+        Group,
+        group_id,
+        code="group_not_found",
+        detail=Message("Group {group_id} does not exist.", group_id=group_id),
+    )
 
 
 def group_dump(group: Group) -> dict[str, Any]:
@@ -59,13 +64,17 @@ def _check_unique(
     same_name = repo.find_group_by_name(session, owner_member_id, name)
     if same_name is not None and same_name.id != group_id:
         raise Conflict(
-            f"This owner already has a group named {name!r}. 该群主已有同名的群。", code="group_name_taken"
+            Message("This owner already has a group named {name!r}.", name=name), code="group_name_taken"
         )
     if external_id is not None:
         same_id = repo.find_group_by_external_id(session, program_id, platform, external_id)
         if same_id is not None and same_id.id != group_id:
             raise Conflict(
-                f"Group {external_id!r} on {platform} is registered already. 该群已登记。",
+                Message(
+                    "Group {external_id!r} on {platform} is registered already.",
+                    external_id=external_id,
+                    platform=platform,
+                ),
                 code="external_id_taken",
             )
 
@@ -171,7 +180,7 @@ def put_schedule(
     problems = schedule_problems(points, data.daily_increase_after)
     if problems:
         raise Invalid(
-            " ".join(p.message for p in problems),
+            Sentences([p.message for p in problems]),
             code=problems[0].code,
             extra={"problems": [{"code": p.code, "message": p.message} for p in problems]},
         )

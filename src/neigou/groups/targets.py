@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from neigou.kit.i18n import Message
+
 # Past the final point the forecast looks this far ahead (the requirement keeps rising daily).
 FORECAST_HORIZON_DAYS = 7
 
@@ -43,7 +45,7 @@ class ScheduleProblem:
     """Why a schedule is refused: a stable code and a sentence for people."""
 
     code: str
-    message: str
+    message: Message
 
 
 def required_members(points: Sequence[TargetPoint], daily_increase_after: int, on: date) -> int | None:
@@ -107,18 +109,12 @@ def schedule_problems(points: Sequence[TargetPoint], daily_increase_after: int) 
     """Everything wrong with a schedule; empty when it may be stored."""
     problems: list[ScheduleProblem] = []
     if not points:
-        problems.append(
-            ScheduleProblem("empty_schedule", "A schedule needs at least one point. 至少需要一个目标点。")
-        )
+        problems.append(ScheduleProblem("empty_schedule", Message("A schedule needs at least one point.")))
     dates = [p.on for p in points]
     if len(set(dates)) != len(dates):
-        problems.append(
-            ScheduleProblem("duplicate_point_date", "Each point needs its own date. 目标点日期不能重复。")
-        )
+        problems.append(ScheduleProblem("duplicate_point_date", Message("Each point needs its own date.")))
     if any(p.min_members < 0 for p in points):
-        problems.append(ScheduleProblem("negative_target", "Targets are ≥ 0 members. 目标人数不能为负。"))
+        problems.append(ScheduleProblem("negative_target", Message("Targets are ≥ 0 members.")))
     if daily_increase_after < 0:
-        problems.append(
-            ScheduleProblem("negative_increase", "daily_increase_after is ≥ 0. 每日增长不能为负。")
-        )
+        problems.append(ScheduleProblem("negative_increase", Message("daily_increase_after is ≥ 0.")))
     return problems

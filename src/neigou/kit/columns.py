@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import N_, Message, Text
 
 HEADER_ROW = 1
 
@@ -35,14 +36,14 @@ def header_key(name: str) -> str:
 class RowError:
     """Why one row (or, with ``row`` 0, one order sent through the API) was refused.
 
-    ``key`` is what names the row in its import (the sku, the order's external id), ``message`` a
-    sentence in English and Chinese, ``column`` the column at fault when there is one.
+    ``key`` is what names the row in its import (the sku, the order's external id), ``message`` an
+    English ``Message`` translated where it is shown, ``column`` the column at fault when there is one.
     """
 
     row: int
     key: str | None
     code: str
-    message: str
+    message: Text
     column: str | None = None
 
 
@@ -50,7 +51,7 @@ class FileRefused(Invalid):
     """The file cannot be read as a table (empty, undecodable, unreadable, a header that does not
     match its import); ``errors`` says where, as row errors."""
 
-    def __init__(self, detail: str, *, code: str, errors: Sequence[RowError]) -> None:
+    def __init__(self, detail: Text, *, code: str, errors: Sequence[RowError]) -> None:
         super().__init__(
             detail,
             code=code,
@@ -138,7 +139,11 @@ class Layout:
                 if self.unknown == "refuse":
                     errors.append(
                         RowError(
-                            HEADER_ROW, None, "unknown_column", f"Unknown column {text!r}. 未知列。", text
+                            HEADER_ROW,
+                            None,
+                            "unknown_column",
+                            Message("Unknown column {name!r}.", name=text),
+                            text,
                         )
                     )
             elif name in index:
@@ -147,7 +152,7 @@ class Layout:
                         HEADER_ROW,
                         None,
                         "duplicate_column",
-                        f"Column {name!r} appears twice. 列名重复。",
+                        Message("Column {name!r} appears twice.", name=name),
                         name,
                     )
                 )
@@ -156,9 +161,10 @@ class Layout:
         errors.extend(self._missing(index.keys()))
         if errors:
             raise FileRefused(
-                "The header row does not match this import: "
-                + "; ".join(f"{e.code} {e.column!r}" for e in errors)
-                + ". 表头与导入格式不符。",
+                Message(
+                    "The header row does not match this import: {problems}.",
+                    problems="; ".join(f"{e.code} {e.column!r}" for e in errors),
+                ),
                 code="bad_header",
                 errors=errors,
             )
@@ -171,7 +177,7 @@ class Layout:
                 HEADER_ROW,
                 None,
                 "missing_column",
-                f"Column {c.name!r}{_also(c.aliases)} is required. 缺少必填列。",
+                _required(c),
                 c.name,
             )
             for c in self.columns
@@ -184,15 +190,19 @@ class Layout:
                         HEADER_ROW,
                         None,
                         "missing_column",
-                        f"Column {' or '.join(group)} is required. 缺少必填列（{' 或 '.join(group)}）。",
+                        Message("One of the columns {columns} is required.", columns=", ".join(group)),
                         group[0],
                     )
                 )
         return errors
 
 
-def _also(aliases: tuple[str, ...]) -> str:
-    return f" (or {', '.join(aliases)})" if aliases else ""
+def _required(column: Column) -> Message:
+    if not column.aliases:
+        return Message("Column {name!r} is required.", name=column.name)
+    return Message(
+        "Column {name!r} (or {aliases}) is required.", name=column.name, aliases=", ".join(column.aliases)
+    )
 
 
 @dataclass
@@ -222,9 +232,11 @@ class ImportRefused(Invalid):
     """A file refused whole because of its rows: ``errors`` are those listed (at most ``limit``),
     ``error_count`` all of them; each import renders a row error in its own documented shape."""
 
+    title = N_("ImportRefused")
+
     def __init__(
         self,
-        detail: str,
+        detail: Text,
         *,
         code: str,
         report: ErrorReport,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -16,6 +16,10 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from neigou.kit.clock import as_utc, ensure_aware
+from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Text
+
+ModelT = TypeVar("ModelT")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -103,3 +107,14 @@ def str_enum(enum_cls: type[enum.StrEnum]) -> Enum:
         values_callable=lambda cls: [m.value for m in cls],
         validate_strings=True,
     )
+
+
+def get_or_404(
+    session: Session, model: type[ModelT], ident: Any, *, code: str, detail: Text, lock: bool = False
+) -> ModelT:
+    """The row of ``model`` with primary key ``ident``, or ``NotFound`` with the caller's stable code;
+    ``lock`` reads it ``FOR UPDATE`` (a state change follows)."""
+    row = session.get(model, ident, with_for_update=True if lock else None)
+    if row is None:
+        raise NotFound(detail, code=code)
+    return row

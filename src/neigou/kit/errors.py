@@ -1,8 +1,14 @@
-"""Errors that carry their HTTP status and a stable machine code (RFC 9457 problem+json)."""
+"""Errors that carry their HTTP status and a stable machine code (RFC 9457 problem+json).
+
+The detail is an English ``Message`` (a msgid with named values); the problem handler shows it, and the
+title, in the caller's language.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from neigou.kit.i18n import N_, Text
 
 
 class ProblemError(Exception):
@@ -10,16 +16,17 @@ class ProblemError(Exception):
 
     status: int = 400
     code: str = "bad_request"
+    title: str = N_("Bad request")
 
     def __init__(
         self,
-        detail: str,
+        detail: Text,
         *,
         code: str | None = None,
         status: int | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(str(detail))
         self.detail = detail
         if code is not None:
             self.code = code
@@ -33,6 +40,7 @@ class NotFound(ProblemError):
 
     status = 404
     code = "not_found"
+    title = N_("NotFound")
 
 
 class Conflict(ProblemError):
@@ -40,6 +48,7 @@ class Conflict(ProblemError):
 
     status = 409
     code = "conflict"
+    title = N_("Conflict")
 
 
 class Invalid(ProblemError):
@@ -47,6 +56,7 @@ class Invalid(ProblemError):
 
     status = 422
     code = "invalid"
+    title = N_("Invalid")
 
 
 class Unauthorized(ProblemError):
@@ -54,6 +64,7 @@ class Unauthorized(ProblemError):
 
     status = 401
     code = "unauthenticated"
+    title = N_("Unauthorized")
 
 
 class Forbidden(ProblemError):
@@ -61,3 +72,4 @@ class Forbidden(ProblemError):
 
     status = 403
     code = "forbidden"
+    title = N_("Forbidden")

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 
 
 def refuse_future(value: datetime, *, now: datetime, skew: timedelta, field: str) -> datetime:
@@ -23,8 +24,12 @@ def refuse_future(value: datetime, *, now: datetime, skew: timedelta, field: str
     aware = ensure_aware(value)
     if aware > now + skew:
         raise Invalid(
-            f"{field} {aware.isoformat()} is in the future (now {now.isoformat()}); times that move money "
-            f"cannot lie ahead. {field} 晚于当前时间，涉及资金的时间不能是将来。",
+            Message(
+                "{field} {value} is in the future (now {now}); times that move money cannot lie ahead.",
+                field=field,
+                value=aware.isoformat(),
+                now=now.isoformat(),
+            ),
             code="time_in_future",
             extra={"field": field, "now": now.isoformat()},
         )

@@ -27,6 +27,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from neigou.kit.columns import FileRefused, Header, Layout, Row, RowError
+from neigou.kit.i18n import Message
 
 Source = bytes | str | Path | BinaryIO
 """File content, text already decoded (a CSV sent in JSON), a path, or a seekable binary file."""
@@ -41,8 +42,7 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 _OTHER_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
-def _refused(code: str, row: int, english: str, chinese: str) -> FileRefused:
-    message = f"{english} {chinese}"
+def _refused(code: str, row: int, message: Message) -> FileRefused:
     return FileRefused(message, code=code, errors=[RowError(row, None, code, message)])
 
 
@@ -100,7 +100,9 @@ def split_lines(chunks: Iterable[str]) -> Iterator[str]:
         if lines and (not lines[-1].endswith(("\n", "\r")) or lines[-1].endswith("\r")):
             pending = lines.pop()  # an unfinished line, or a \r whose \n may come next
         if len(pending) > MAX_LINE:
-            raise _refused("line_too_long", 0, "A line is longer than 4 MB.", "单行超过 4 MB。")
+            raise _refused(
+                "line_too_long", 0, Message("A line is longer than {megabytes} MB.", megabytes=MAX_LINE >> 20)
+            )
         yield from lines
     if pending:
         yield pending
@@ -135,12 +137,7 @@ def _text_chunks(source: Source, counter: list[int]) -> Iterator[str]:
 
 def _bad_encoding() -> FileRefused:
     # Text is decoded a chunk ahead of the rows, so the row at fault is not known: row 0, the file.
-    return _refused(
-        "bad_encoding",
-        0,
-        "The file is neither UTF-8 nor GB18030 (GBK) text.",
-        "文件编码无法识别（应为 UTF-8 或 GB18030/GBK）。",
-    )
+    return _refused("bad_encoding", 0, Message("The file is neither UTF-8 nor GB18030 (GBK) text."))
 
 
 def text_lines(source: Source, counter: list[int] | None = None) -> Iterator[str]:
@@ -166,10 +163,7 @@ def _kind(source: Source) -> str:
         return "xlsx"
     if start == XLS_MAGIC:
         raise _refused(
-            "unsupported_file",
-            0,
-            "Old .xls workbooks are not read; save the sheet as .xlsx or CSV.",
-            "不支持旧版 .xls 文件，请另存为 .xlsx 或 CSV。",
+            "unsupported_file", 0, Message("Old .xls workbooks are not read; save the sheet as .xlsx or CSV.")
         )
     return "csv"
 
@@ -188,8 +182,7 @@ def _csv_records(source: Source, counter: list[int]) -> Iterator[tuple[int, list
             raise _refused(
                 "unreadable_file",
                 number + 1,
-                f"Row {number + 1} is not valid CSV: {exc}.",
-                "该行不是有效的 CSV。",
+                Message("Row {row} is not valid CSV: {error}.", row=number + 1, error=str(exc)),
             ) from exc
         number += 1
         yield number, cells
@@ -220,9 +213,7 @@ _XLSX_ERRORS = (
 
 
 def _unreadable_workbook() -> FileRefused:
-    return _refused(
-        "unreadable_file", 0, "The workbook cannot be read as .xlsx.", "无法读取该 Excel (.xlsx) 文件。"
-    )
+    return _refused("unreadable_file", 0, Message("The workbook cannot be read as .xlsx."))
 
 
 def _xlsx_records(
@@ -279,7 +270,7 @@ class Table:
         )
         header = next((cells for _, cells in self._records if "".join(cells).strip()), None)
         if header is None:
-            raise _refused("empty_file", 1, "The file is empty.", "文件为空。")
+            raise _refused("empty_file", 1, Message("The file is empty."))
         self.header: Header = layout.match(header)
 
     @property

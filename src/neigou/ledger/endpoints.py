@@ -11,9 +11,10 @@ from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.instants import MoneyClockDep
+from neigou.kit.paging import CursorDep, PageDep
 from neigou.ledger import payouts, withdrawals
 from neigou.ledger import repository as repo
-from neigou.ledger.models import PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
+from neigou.ledger.models import PayoutSettings, WithdrawalStatus
 from neigou.ledger.payout_rules import PayoutRules
 from neigou.ledger.schemas import (
     BalanceOut,
@@ -43,37 +44,6 @@ def balance_out(member_id: int, b: repo.Balance) -> BalanceOut:
     )
 
 
-def withdrawal_out(w: Withdrawal) -> WithdrawalOut:
-    """The API view of a withdrawal."""
-    return WithdrawalOut(
-        id=w.id,
-        program_id=w.program_id,
-        member_id=w.member_id,
-        request_id=w.request_id,
-        amount_fen=w.amount_fen,
-        fee_fen=w.fee_fen,
-        net_fen=w.net_fen,
-        status=w.status.value,
-        requested_at=w.requested_at,
-        decided_at=w.decided_at,
-        paid_at=w.paid_at,
-        reason=w.reason,
-        batch_id=w.batch_id,
-    )
-
-
-def batch_out(b: PayoutBatch) -> BatchOut:
-    """The API view of a payout batch."""
-    return BatchOut(
-        id=b.id,
-        program_id=b.program_id,
-        created_at=b.created_at,
-        paid_at=b.paid_at,
-        count=b.count,
-        total_net_fen=b.total_net_fen,
-    )
-
-
 @router.get("/members/{member_id}/balance", response_model=BalanceOut)
 def get_balance(member_id: int, session: SessionDep, principal: OperatorOrMember) -> BalanceOut:
     """Pending, frozen, available (may be negative after a clawback), withdrawing and withdrawn."""
@@ -87,25 +57,14 @@ def get_statement(
     member_id: int,
     session: SessionDep,
     principal: OperatorOrMember,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: int | None = None,
+    cursor: CursorDep,
 ) -> list[StatementLineOut]:
     """The member's ledger entries, newest first."""
     require_member_access(principal, member_id)
     require_member(session, member_id)
-    return [
-        StatementLineOut(
-            entry_id=s.entry_id,
-            at=s.at,
-            kind=s.kind.value,
-            account=s.account.value,
-            amount_fen=s.amount_fen,
-            source=s.source,
-            source_id=s.source_id,
-            memo=s.memo,
-        )
-        for s in repo.statement(session, member_id, limit=limit, before_id=before_id)
-    ]
+    lines = repo.page_statement(session, member_id, cursor)
+    cursor.answer(lines.total, lines.next_before_id)
+    return [StatementLineOut.model_validate(line) for line in lines.items]
 
 
 @router.post(
@@ -134,34 +93,39 @@ def request_withdrawal(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return withdrawal_out(w)
+    return WithdrawalOut.model_validate(w)
 
 
 @router.get("/members/{member_id}/withdrawals", response_model=list[WithdrawalOut])
 def member_withdrawals(
-    member_id: int, session: SessionDep, principal: OperatorOrMember
+    member_id: int, session: SessionDep, principal: OperatorOrMember, page: PageDep
 ) -> list[WithdrawalOut]:
     """A member's withdrawals, newest first."""
     require_member_access(principal, member_id)
     require_member(session, member_id)
-    return [withdrawal_out(w) for w in repo.list_withdrawals(session, member_id=member_id)]
+    rows = repo.page_withdrawals(session, page, member_id=member_id)
+    page.answer(rows.total)
+    return [WithdrawalOut.model_validate(w) for w in rows.items]
 
 
 @router.get("/withdrawals", response_model=list[WithdrawalOut])
 def list_withdrawals(
     session: SessionDep,
     _principal: Operator,
+    page: PageDep,
     program_id: int | None = None,
     status_: Annotated[WithdrawalStatus | None, Query(alias="status")] = None,
 ) -> list[WithdrawalOut]:
     """Withdrawals to review, newest first."""
-    return [withdrawal_out(w) for w in repo.list_withdrawals(session, program_id=program_id, status=status_)]
+    rows = repo.page_withdrawals(session, page, program_id=program_id, status=status_)
+    page.answer(rows.total)
+    return [WithdrawalOut.model_validate(w) for w in rows.items]
 
 
 @router.post("/withdrawals/{withdrawal_id}/approve", response_model=WithdrawalOut)
 def approve_withdrawal(withdrawal_id: int, session: SessionDep, principal: Operator) -> WithdrawalOut:
     """Approve a requested withdrawal for the next payout batch."""
-    return withdrawal_out(
+    return WithdrawalOut.model_validate(
         withdrawals.approve(session, withdrawal_id=withdrawal_id, actor=principal.actor, at=utcnow())
     )
 
@@ -171,7 +135,7 @@ def reject_withdrawal(
     withdrawal_id: int, body: RejectBody, session: SessionDep, principal: Operator
 ) -> WithdrawalOut:
     """Reject a withdrawal: the amount returns to available."""
-    return withdrawal_out(
+    return WithdrawalOut.model_validate(
         withdrawals.reject(
             session, withdrawal_id=withdrawal_id, reason=body.reason, actor=principal.actor, at=utcnow()
         )
@@ -236,7 +200,9 @@ def put_payout_settings(
 def create_batch(program_id: int, session: SessionDep, principal: Operator) -> BatchOut:
     """Put every approved withdrawal of the program into a new batch for finance."""
     require_program(session, program_id)
-    return batch_out(payouts.create_batch(session, program_id=program_id, actor=principal.actor, at=utcnow()))
+    return BatchOut.model_validate(
+        payouts.create_batch(session, program_id=program_id, actor=principal.actor, at=utcnow())
+    )
 
 
 @router.get("/payout-batches/{batch_id}/export")
@@ -268,4 +234,6 @@ def mark_batch_paid(
 ) -> BatchOut:
     """The bank paid the batch: every withdrawal in it is paid."""
     at = clock.at(body.at if body else None)
-    return batch_out(payouts.pay_batch(session, batch_id=batch_id, actor=principal.actor, at=at))
+    return BatchOut.model_validate(
+        payouts.pay_batch(session, batch_id=batch_id, actor=principal.actor, at=at)
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neigou.kit.i18n import Message
+
 DEFAULT_MIN_WITHDRAWAL_FEN = 100  # ¥1.00
 BP_SCALE = 10_000
 
@@ -22,20 +24,22 @@ def fee(rules: PayoutRules, amount_fen: int) -> int:
     return rules.fee_fixed_fen + amount_fen * rules.fee_bp // BP_SCALE
 
 
-def refusal(rules: PayoutRules, amount_fen: int, available_fen: int | None = None) -> tuple[str, str] | None:
+def refusal(
+    rules: PayoutRules, amount_fen: int, available_fen: int | None = None
+) -> tuple[str, Message] | None:
     """(code, message) when a withdrawal of ``amount_fen`` may not be requested, else None."""
     if amount_fen <= 0:
-        return "invalid_amount", "The amount must be positive. 提现金额必须大于 0。"
+        return "invalid_amount", Message("The amount must be positive.")
     if amount_fen < rules.min_withdrawal_fen:
         return (
             "below_minimum",
-            f"The smallest withdrawal is {rules.min_withdrawal_fen} fen. 低于最低提现金额。",
+            Message("The smallest withdrawal is {minimum_fen} fen.", minimum_fen=rules.min_withdrawal_fen),
         )
     if fee(rules, amount_fen) >= amount_fen:
-        return "fee_exceeds_amount", "The fee would take the whole amount. 手续费不低于提现金额。"
+        return "fee_exceeds_amount", Message("The fee would take the whole amount.")
     if available_fen is not None and amount_fen > available_fen:
         return (
             "insufficient_balance",
-            f"Only {max(available_fen, 0)} fen are available. 可提现余额不足。",
+            Message("Only {available} fen are available.", available=max(available_fen, 0)),
         )
     return None

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit import exports
 from neigou.kit.actor import Actor
-from neigou.kit.errors import Conflict, NotFound
-from neigou.ledger import repository as repo
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict
+from neigou.kit.i18n import Message
 from neigou.ledger import withdrawals
 from neigou.ledger.models import PayoutBatch, Withdrawal, WithdrawalStatus
 from neigou.programs.models import Member
@@ -33,7 +34,7 @@ def create_batch(session: Session, *, program_id: int, actor: Actor, at: datetim
     """Gather every approved withdrawal of a program not yet batched; refuses an empty batch."""
     ids = withdrawals.ids_approved_unbatched(session, program_id)
     if not ids:
-        raise Conflict("No approved withdrawals are waiting. 没有待打款的已审核提现。", code="nothing_to_pay")
+        raise Conflict(Message("No approved withdrawals are waiting."), code="nothing_to_pay")
     rows = list(session.scalars(select(Withdrawal).where(Withdrawal.id.in_(ids))))
     batch = PayoutBatch(
         program_id=program_id, created_at=at, count=len(rows), total_net_fen=sum(w.net_fen for w in rows)
@@ -57,10 +58,8 @@ def create_batch(session: Session, *, program_id: int, actor: Actor, at: datetim
 
 def require_batch(session: Session, batch_id: int, *, lock: bool = False) -> PayoutBatch:
     """The batch or a 404."""
-    batch = repo.get_batch(session, batch_id, lock=lock)
-    if batch is None:
-        raise NotFound(f"Payout batch {batch_id} does not exist. 打款批次不存在。", code="batch_not_found")
-    return batch
+    detail = Message("Payout batch {batch_id} does not exist.", batch_id=batch_id)
+    return get_or_404(session, PayoutBatch, batch_id, code="batch_not_found", detail=detail, lock=lock)
 
 
 def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) -> PayoutBatch:

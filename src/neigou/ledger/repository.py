@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.ledger.models import (
     MEMBER_ACCOUNTS,
     Account,
@@ -109,36 +110,38 @@ class StatementLine:
     memo: str
 
 
-def statement(
-    session: Session, member_id: int, *, limit: int = 100, before_id: int | None = None
-) -> list[StatementLine]:
-    """A member's entries, newest first (page with ``before_id``)."""
-    query = (
+def _statement(member_id: int) -> Select[Entry, Posting]:
+    return (
         select(Entry, Posting)
         .join(Posting, Posting.id == Entry.posting_id)
         .where(Entry.member_id == member_id)
         .order_by(Entry.at.desc(), Entry.id.desc())
-        .limit(limit)
     )
+
+
+def _line(e: Entry, p: Posting) -> StatementLine:
+    return StatementLine(e.id, e.at, p.kind, e.account, e.amount_fen, p.source, p.source_id, p.memo)
+
+
+def statement(
+    session: Session, member_id: int, *, limit: int = 100, before_id: int | None = None
+) -> list[StatementLine]:
+    """A member's entries, newest first (page with ``before_id``)."""
+    query = _statement(member_id).limit(limit)
     if before_id is not None:
         query = query.where(Entry.id < before_id)
-    return [
-        StatementLine(e.id, e.at, p.kind, e.account, e.amount_fen, p.source, p.source_id, p.memo)
-        for e, p in session.execute(query)
-    ]
+    return [_line(e, p) for e, p in session.execute(query)]
+
+
+def page_statement(session: Session, member_id: int, cursor: Cursor) -> CursorPaged:
+    """A page of :func:`statement` (``items`` are lines), the member's number of entries and the next cursor."""
+    page = paginate_before(session, _statement(member_id), Entry.id, cursor)
+    return CursorPaged([_line(e, p) for e, p in page.items], page.total, page.next_before_id)
 
 
 def payout_settings(session: Session, program_id: int) -> PayoutSettings | None:
     """A program's withdrawal rules, if set."""
     return session.get(PayoutSettings, program_id)
-
-
-def get_withdrawal(session: Session, withdrawal_id: int, *, lock: bool = False) -> Withdrawal | None:
-    """A withdrawal, optionally locked for a state change."""
-    query = select(Withdrawal).where(Withdrawal.id == withdrawal_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
 
 
 def find_withdrawal(session: Session, member_id: int, request_id: str) -> Withdrawal | None:
@@ -158,7 +161,30 @@ def list_withdrawals(
     limit: int = 200,
 ) -> list[Withdrawal]:
     """Withdrawals, newest first."""
-    query = select(Withdrawal).order_by(Withdrawal.id.desc()).limit(limit)
+    query = _withdrawals(program_id=program_id, member_id=member_id, status=status, batch_id=batch_id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def page_withdrawals(
+    session: Session,
+    page: Page,
+    *,
+    program_id: int | None = None,
+    member_id: int | None = None,
+    status: WithdrawalStatus | None = None,
+) -> Paged[Withdrawal]:
+    """A page of :func:`list_withdrawals` and how many withdrawals match."""
+    return paginate(session, _withdrawals(program_id=program_id, member_id=member_id, status=status), page)
+
+
+def _withdrawals(
+    *,
+    program_id: int | None,
+    member_id: int | None,
+    status: WithdrawalStatus | None,
+    batch_id: int | None = None,
+) -> Select[Withdrawal]:
+    query = select(Withdrawal).order_by(Withdrawal.id.desc())
     if program_id is not None:
         query = query.where(Withdrawal.program_id == program_id)
     if member_id is not None:
@@ -167,15 +193,7 @@ def list_withdrawals(
         query = query.where(Withdrawal.status == status)
     if batch_id is not None:
         query = query.where(Withdrawal.batch_id == batch_id)
-    return list(session.scalars(query))
-
-
-def get_batch(session: Session, batch_id: int, *, lock: bool = False) -> PayoutBatch | None:
-    """A payout batch."""
-    query = select(PayoutBatch).where(PayoutBatch.id == batch_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
+    return query
 
 
 def list_batches(session: Session, program_id: int | None = None, limit: int = 50) -> list[PayoutBatch]:

@@ -24,6 +24,8 @@ class BalanceOut(BaseModel):
 class StatementLineOut(BaseModel):
     """One entry of a member's statement."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     entry_id: int
     at: datetime
     kind: str
@@ -46,6 +48,8 @@ class WithdrawalBody(BaseModel):
 
 class WithdrawalOut(BaseModel):
     """A withdrawal and where it stands."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     program_id: int
@@ -88,6 +92,8 @@ class PayoutSettingsOut(PayoutSettingsBody):
 
 class BatchOut(BaseModel):
     """A payout batch."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     program_id: int

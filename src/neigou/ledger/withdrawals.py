@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
 from neigou.ledger import legs
 from neigou.ledger import repository as repo
 from neigou.ledger.models import Account, PostingKind, Wallet, Withdrawal, WithdrawalStatus
@@ -59,7 +61,7 @@ def request(
     if existing is not None:
         if existing.amount_fen != amount_fen:
             raise Conflict(
-                f"Request {request_id!r} was used for another amount. 请求号已用于其他金额。",
+                Message("Request {request_id!r} was used for another amount.", request_id=request_id),
                 code="request_id_reused",
             )
         return existing, False
@@ -118,17 +120,20 @@ def _post(
 
 def require(session: Session, withdrawal_id: int) -> Withdrawal:
     """The withdrawal, locked for a decision, or a 404."""
-    withdrawal = repo.get_withdrawal(session, withdrawal_id, lock=True)
-    if withdrawal is None:
-        raise NotFound(
-            f"Withdrawal {withdrawal_id} does not exist. 提现申请不存在。", code="withdrawal_not_found"
-        )
-    return withdrawal
+    detail = Message("Withdrawal {withdrawal_id} does not exist.", withdrawal_id=withdrawal_id)
+    return get_or_404(
+        session, Withdrawal, withdrawal_id, code="withdrawal_not_found", detail=detail, lock=True
+    )
 
 
 def _wrong_state(w: Withdrawal, wanted: str) -> Conflict:
     return Conflict(
-        f"Withdrawal {w.id} is {w.status.value}; it must be {wanted}. 提现申请状态不允许此操作。",
+        Message(
+            "Withdrawal {withdrawal_id} is {status}; it must be {wanted}.",
+            withdrawal_id=w.id,
+            status=w.status.value,
+            wanted=wanted,
+        ),
         code="invalid_state",
         extra={"current_status": w.status.value},
     )

@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
-from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid, ProblemError
+from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.links import repository as repo
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.stock_gate import GateAnswer, GateKeys, StockGate
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
-from neigou.offers import repository as offers
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponVisibility
 
@@ -60,11 +61,11 @@ class ClaimResult:
 def refused(code: str) -> Conflict:
     """The 409 of a claim that cannot be made, with its stable code."""
     messages = {
-        "sold_out": "This coupon is sold out. 优惠券已抢光。",
-        "limit_reached": "This customer holds as many of this coupon as allowed. 已达每人限领数量。",
-        "link_required": "This coupon can only be claimed through a share link that carries it. 该券仅限分享链接领取。",
-        "not_active": "This coupon is not open for claims at this time. 优惠券不在领取时间内。",
-        "link_disabled": "This share link has been disabled. 分享链接已停用。",
+        "sold_out": Message("This coupon is sold out."),
+        "limit_reached": Message("This customer holds as many of this coupon as allowed."),
+        "link_required": Message("This coupon can only be claimed through a share link that carries it."),
+        "not_active": Message("This coupon is not open for claims at this time."),
+        "link_disabled": Message("This share link has been disabled."),
     }
     return Conflict(messages[code], code=code)
 
@@ -73,7 +74,7 @@ def resolve_link(session: Session, link_code: str) -> ShareLink:
     """The active link of a code: 422 unknown_link, 409 link_disabled."""
     link = repo.get_link_by_code(session, link_code)
     if link is None:
-        raise Invalid(f"Unknown share link {link_code!r}. 分享链接不存在。", code="unknown_link")
+        raise Invalid(Message("Unknown share link {link_code!r}.", link_code=link_code), code="unknown_link")
     if not link.active:
         raise refused("link_disabled")
     return link
@@ -94,9 +95,13 @@ def claim_coupon(
 ) -> ClaimResult:
     """Claim one unit of a coupon for a customer."""
     at = ensure_aware(at) if at is not None else utcnow()
-    coupon = offers.get_coupon(session, coupon_id)
-    if coupon is None:
-        raise NotFound(f"Coupon {coupon_id} does not exist. 优惠券不存在。", code="coupon_not_found")
+    coupon = get_or_404(
+        session,
+        CouponTemplate,
+        coupon_id,
+        code="coupon_not_found",
+        detail=Message("Coupon {coupon_id} does not exist.", coupon_id=coupon_id),
+    )
     if (
         request_id is not None
         and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None
@@ -130,7 +135,7 @@ def claim_coupon(
             return replay
         if isinstance(exc, IntegrityError):
             raise Conflict(
-                "The claim clashed with another; try again. 领取冲突，请重试。", code="claim_conflict"
+                Message("The claim clashed with another; try again."), code="claim_conflict"
             ) from exc
         raise
     if gate is not None and keys is not None:
@@ -172,7 +177,7 @@ def _replay(session: Session, coupon_id: int, request_id: str, customer: str) ->
         return None
     if existing.customer_ref_hash != customer:
         raise Invalid(
-            "This request_id was used for another customer's claim. 请求编号已被其他领取使用。",
+            Message("This request_id was used for another customer's claim."),
             code="request_id_reused",
         )
     return ClaimResult(claim=existing, created=False)

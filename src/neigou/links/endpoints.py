@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from neigou.auth.dependencies import AnyRole, OperatorOrIntegration, OperatorOrMember, require_member_access
@@ -14,6 +14,8 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid
+from neigou.kit.i18n import Message
+from neigou.kit.paging import PageDep
 from neigou.links import claims, service
 from neigou.links import repository as repo
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink
@@ -44,7 +46,7 @@ def create_link(
     """A share link for a member and a product, maybe with a coupon and one of the member's groups."""
     if body.member_id is None:
         if principal.member_id is None:
-            raise Invalid("member_id is required. 请指定会员。", code="member_required")
+            raise Invalid(Message("member_id is required."), code="member_required")
         body = body.model_copy(update={"member_id": principal.member_id})
     require_member_access(principal, body.member_id or 0)
     link = service.create_link(session, data=body, actor=principal.actor)
@@ -59,18 +61,16 @@ def list_links(
     principal: OperatorOrMember,
     member_id: int | None = None,
     program_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    page: PageDep,
 ) -> list[LinkOut]:
     """Links, newest first, with clicks and claims; a member sees only their own."""
     if principal.role is Role.MEMBER:
         if member_id is not None and member_id != principal.member_id:
-            raise Forbidden(
-                "Members can only see their own records. 会员只能查看自己的数据。", code="other_member"
-            )
+            raise Forbidden(Message("Members can only see their own records."), code="other_member")
         member_id, program_id = principal.member_id, None
-    links = repo.list_links(session, member_id=member_id, program_id=program_id, limit=limit, offset=offset)
-    return service.links_out(session, links, base_url(request))
+    links = repo.page_links(session, page, member_id=member_id, program_id=program_id)
+    page.answer(links.total)
+    return service.links_out(session, links.items, base_url(request))
 
 
 @router.get("/links/{code}", response_model=LinkOut)
@@ -164,7 +164,7 @@ def create_claim(
     """Claim a coupon for a customer: 201, or 409 sold_out | limit_reached | link_required | not_active."""
     request_id = body.request_id or idempotency_key
     if body.request_id and idempotency_key and body.request_id != idempotency_key:
-        raise Invalid("request_id and Idempotency-Key differ. 请求编号不一致。", code="request_id_mismatch")
+        raise Invalid(Message("request_id and Idempotency-Key differ."), code="request_id_mismatch")
     result = claims.claim_coupon(
         session,
         coupon_id=coupon_id,

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, literal, select
+from sqlalchemy import Integer, Select, and_, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from neigou.kit.db import Base
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import CouponClaim, LinkClick, ShareLink, Touch
 from neigou.links.useragent import UaClass
 
@@ -149,12 +150,23 @@ def list_links(
     offset: int = 0,
 ) -> list[ShareLink]:
     """Links, newest first, of a member or a program."""
-    query = select(ShareLink).order_by(ShareLink.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(_links(member_id, program_id).limit(limit).offset(offset)))
+
+
+def page_links(
+    session: Session, page: Page, *, member_id: int | None = None, program_id: int | None = None
+) -> Paged[ShareLink]:
+    """A page of :func:`list_links` and how many links match."""
+    return paginate(session, _links(member_id, program_id), page)
+
+
+def _links(member_id: int | None, program_id: int | None) -> Select[ShareLink]:
+    query = select(ShareLink).order_by(ShareLink.id.desc())
     if member_id is not None:
         query = query.where(ShareLink.member_id == member_id)
     if program_id is not None:
         query = query.where(ShareLink.program_id == program_id)
-    return list(session.scalars(query))
+    return query
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from neigou.groups.models import GroupStatus
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.i18n import Message
 from neigou.links import cache
 from neigou.links import repository as repo
 from neigou.links.codes import new_code
@@ -28,7 +29,7 @@ def require_link(session: Session, code: str) -> ShareLink:
     """The link of a code or a 404."""
     link = repo.get_link_by_code(session, code)
     if link is None:
-        raise NotFound(f"Share link {code!r} does not exist. 分享链接不存在。", code="link_not_found")
+        raise NotFound(Message("Share link {code!r} does not exist.", code=code), code="link_not_found")
     return link
 
 
@@ -46,13 +47,14 @@ def _dump(link: ShareLink) -> dict[str, object]:
 def _check_coupon(session: Session, coupon_id: int, sku: str, now: datetime) -> None:
     coupon = offers.get_coupon(session, coupon_id)
     if coupon is None:
-        raise Invalid(f"Unknown coupon {coupon_id}. 优惠券不存在。", code="unknown_coupon")
+        raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=coupon_id), code="unknown_coupon")
     if coupon.skus is not None and sku not in coupon.skus:
         raise Invalid(
-            f"Coupon {coupon.id} does not cover {sku}. 该券不适用于此商品。", code="coupon_not_for_sku"
+            Message("Coupon {coupon_id} does not cover {sku}.", coupon_id=coupon.id, sku=sku),
+            code="coupon_not_for_sku",
         )
     if coupon.ends_at <= now:
-        raise Invalid(f"Coupon {coupon.id} has ended. 优惠券已结束。", code="coupon_ended")
+        raise Invalid(Message("Coupon {coupon_id} has ended.", coupon_id=coupon.id), code="coupon_ended")
 
 
 def _check_group(session: Session, group_id: int, member_id: int) -> None:
@@ -60,23 +62,24 @@ def _check_group(session: Session, group_id: int, member_id: int) -> None:
     group = groups.get_group(session, group_id)
     if group is None or group.owner_member_id != member_id:
         raise Invalid(
-            f"Group {group_id} is not one of this member's groups. 只能选择自己的群。", code="group_not_owned"
+            Message("Group {group_id} is not one of this member's groups.", group_id=group_id),
+            code="group_not_owned",
         )
     if group.status is not GroupStatus.ACTIVE:
-        raise Invalid(f"Group {group.id} is archived. 该群已归档。", code="group_archived")
+        raise Invalid(Message("Group {group_id} is archived.", group_id=group.id), code="group_archived")
 
 
 def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetime | None = None) -> ShareLink:
     """A new link with a fresh random code; the coupon must cover the sku, the group must be the member's."""
     now = at or utcnow()
     if data.member_id is None:
-        raise Invalid("member_id is required. 请指定会员。", code="member_required")
+        raise Invalid(Message("member_id is required."), code="member_required")
     member = require_member(session, data.member_id)
     product = offers.products_by_sku(session, [data.sku]).get(data.sku)
     if product is None:
-        raise Invalid(f"Unknown sku {data.sku}. 商品编码不存在。", code="unknown_sku")
+        raise Invalid(Message("Unknown sku {sku}.", sku=data.sku), code="unknown_sku")
     if not product.active:
-        raise Invalid(f"Sku {data.sku} is not on sale. 商品已下架。", code="product_inactive")
+        raise Invalid(Message("Sku {sku} is not on sale.", sku=data.sku), code="product_inactive")
     if data.coupon_id is not None:
         _check_coupon(session, data.coupon_id, data.sku, now)
     if data.group_id is not None:
@@ -104,7 +107,7 @@ def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetim
             continue
         break
     else:  # pragma: no cover - 8 collisions in a 62^8 space
-        raise Conflict("Could not find a free link code; try again. 请重试。", code="code_exhausted")
+        raise Conflict(Message("Could not find a free link code; try again."), code="code_exhausted")
     audit.record(
         session, actor=actor, action="link.create", entity="link", entity_id=link.id, after=_dump(link)
     )

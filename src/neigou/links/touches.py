@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 from neigou.links import attribution
 from neigou.links import repository as repo
 from neigou.links.models import Binding, ShareLink, TouchKind, Visitor
@@ -148,7 +149,9 @@ def attribute_order(
     if link_code is not None:
         link = repo.get_link_by_code(session, link_code)
         if link is None or link.program_id != program.id:
-            raise Invalid(f"Unknown share link {link_code!r}. 分享链接不存在。", code="unknown_link")
+            raise Invalid(
+                Message("Unknown share link {link_code!r}.", link_code=link_code), code="unknown_link"
+            )
         order_link = attribution.Touch(
             member_id=link.member_id, at=at, link_code=link.code, group_id=link.group_id
         )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from neigou.auth.dependencies import OperatorOrMember, require_member_access
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
+from neigou.kit.i18n import Message
+from neigou.kit.paging import PageQuery, paging
 from neigou.network import service
 from neigou.network.joins import recruiting_code
 from neigou.network.poster import RecruitPosterData, render_recruit_poster
@@ -24,6 +26,9 @@ router = APIRouter(tags=["network"])
 MAX_ID = 2**63 - 1
 MemberId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ProgramId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# The documented defaults of these two lists: a team page of 100 members, a top-20 board.
+TeamPage = Annotated[PageQuery, Depends(paging(service.TEAM_PAGE))]
+LeaderboardPage = Annotated[PageQuery, Depends(paging(service.LEADERBOARD_PAGE))]
 PeriodQuery = Annotated[str | None, Query(max_length=20, description="YYYY-MM in the program's time zone")]
 
 
@@ -64,14 +69,15 @@ def get_team(
     member_id: MemberId,
     session: SessionDep,
     principal: OperatorOrMember,
+    page: TeamPage,
     period: PeriodQuery = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_TEAM_PAGE)] = service.TEAM_PAGE,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TeamOut:
     """A member's recruits down to the program's max_levels with the period's orders and GMV: every
     level's totals and a page of the members (``limit``, ``offset``; ``total_members`` counts all)."""
     require_member_access(principal, member_id)
-    return service.team_of(session, member_id=member_id, period=period, limit=limit, offset=offset)
+    team = service.team_of(session, member_id=member_id, period=period, limit=page.limit, offset=page.offset)
+    page.answer(team.total_members)
+    return team
 
 
 @router.get("/members/{member_id}/recruiting-link", response_model=RecruitingLinkOut)
@@ -98,9 +104,7 @@ def _viewer(principal: Principal, session: SessionDep, program_id: int) -> int |
         return None
     member = programs.get_member(session, principal.member_id or 0)
     if member is None or member.program_id != program_id:
-        raise Forbidden(
-            "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
-        )
+        raise Forbidden(Message("Members can only see their own program."), code="other_program")
     return member.id
 
 
@@ -111,17 +115,20 @@ def get_leaderboard(
     session: SessionDep,
     principal: OperatorOrMember,
     period: PeriodQuery = None,
+    page: LeaderboardPage,
     metric: Annotated[str, Query(max_length=20)] = "gmv_fen",
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LEADERBOARD)] = 20,
 ) -> LeaderboardOut:
     """Top members by orders, GMV (paid minus refunded) or recruits in one month of the program's zone."""
     require_program(session, program_id)
     viewer = _viewer(principal, session, program_id)
-    return service.leaderboard_of(
+    board = service.leaderboard_of(
         session,
         program_id=program_id,
         period=period,
         metric=service.parse_metric(metric),
-        limit=limit,
+        limit=page.limit,
+        offset=page.offset,
         viewer_member_id=viewer,
     )
+    page.answer(board.ranked)
+    return board

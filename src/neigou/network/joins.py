@@ -16,6 +16,7 @@ from neigou.auth.models import Role
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.phones import mainland_mobile
 from neigou.network.recruit_codes import inviter_of, recruit_code
@@ -42,7 +43,7 @@ def require_inviter(session: Session, *, secret_key: str, code: str) -> Member:
     inviter = programs.get_member(session, member_id) if member_id is not None else None
     if inviter is None:
         raise NotFound(
-            "This recruiting link is not valid; ask the inviter to send it again. 邀请链接无效，请向邀请人重新索取。",
+            Message("This recruiting link is not valid; ask the inviter to send it again."),
             code="invalid_recruit_code",
         )
     return inviter
@@ -58,7 +59,7 @@ def clean_name(raw: str) -> str:
     name = " ".join(raw.split())
     if not name or len(name) > MAX_NAME or any(unicodedata.category(c).startswith("C") for c in name):
         raise Invalid(
-            f"Enter your name (1–{MAX_NAME} characters). 请填写姓名（1–{MAX_NAME} 个字）。",
+            Message("Enter your name (1–{max_name} characters).", max_name=MAX_NAME),
             code="invalid_name",
         )
     return name
@@ -69,7 +70,7 @@ def clean_phone(raw: str) -> str:
     otherwise."""
     phone = mainland_mobile(raw)
     if phone is None:
-        raise Invalid("Enter an 11-digit mobile number. 请填写 11 位手机号。", code="invalid_phone")
+        raise Invalid(Message("Enter an 11-digit mobile number."), code="invalid_phone")
     return phone.domestic
 
 

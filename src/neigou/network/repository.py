@@ -212,14 +212,15 @@ def _ranked(program_id: int, period: Period, metric: Metric) -> Select[Any]:
 
 
 def leaderboard(
-    session: Session, *, program_id: int, period: Period, metric: Metric, limit: int
+    session: Session, *, program_id: int, period: Period, metric: Metric, limit: int, offset: int = 0
 ) -> list[RankRow]:
-    """The top ``limit`` members of a program by ``metric`` in ``period``; ties go to the earlier member."""
+    """Members of a program ranked ``offset + 1`` to ``offset + limit`` by ``metric`` in ``period``;
+    ties go to the earlier member."""
     ranked = _ranked(program_id, period, metric).subquery()
     rows = session.execute(
         select(ranked.c.rank, ranked.c.member_id, Member.name, ranked.c.value)
         .join(Member, Member.id == ranked.c.member_id)
-        .where(ranked.c.rank <= limit)
+        .where(ranked.c.rank > offset, ranked.c.rank <= offset + limit)
         .order_by(ranked.c.rank)
     )
     return [RankRow(int(rank), int(member), name, int(value)) for rank, member, name, value in rows]

@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
+from neigou.kit.paging import MAX_LIMIT
 from neigou.network import repository as repo
 from neigou.network.repository import Metric
 from neigou.network.rules import Period, mask_name, parse_period, period_of
@@ -23,9 +25,10 @@ from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
 
-MAX_LEADERBOARD = 100
+LEADERBOARD_PAGE = 20  # places a leaderboard lists by default
+MAX_LEADERBOARD = MAX_LIMIT
 TEAM_PAGE = 100  # members a team page lists by default
-MAX_TEAM_PAGE = 500
+MAX_TEAM_PAGE = MAX_LIMIT
 
 
 def resolve_period(program: Program, label: str | None, *, at: datetime | None = None) -> Period:
@@ -35,7 +38,7 @@ def resolve_period(program: Program, label: str | None, *, at: datetime | None =
     period = parse_period(label, program.timezone)
     if period is None:
         raise Invalid(
-            f"Period {label[:20]!r} is not a month such as 2026-03. 周期格式应为 2026-03 这样的年月。",
+            Message("Period {label!r} is not a month such as 2026-03.", label=label[:20]),
             code="invalid_period",
         )
     return period
@@ -111,7 +114,7 @@ def parse_metric(value: str) -> Metric:
         if metric == value:
             return metric
     raise Invalid(
-        f"Metric {value[:20]!r} is not one of orders, gmv_fen, recruits. 排行指标应为 orders、gmv_fen 或 recruits。",
+        Message("Metric {value!r} is not one of orders, gmv_fen, recruits.", value=value[:20]),
         code="invalid_metric",
     )
 
@@ -124,13 +127,17 @@ def leaderboard_of(
     metric: Metric,
     limit: int,
     viewer_member_id: int | None,
+    offset: int = 0,
     at: datetime | None = None,
 ) -> LeaderboardOut:
-    """A program's leaderboard; a member viewer sees others' names masked and their own rank."""
+    """A program's leaderboard (``limit`` places after the first ``offset``); a member viewer sees
+    others' names masked and their own rank."""
     program = require_program(session, program_id)
     bounds = resolve_period(program, period, at=at)
-    limit = max(1, min(limit, MAX_LEADERBOARD))
-    rows = repo.leaderboard(session, program_id=program.id, period=bounds, metric=metric, limit=limit)
+    limit, offset = max(1, min(limit, MAX_LEADERBOARD)), max(0, offset)
+    rows = repo.leaderboard(
+        session, program_id=program.id, period=bounds, metric=metric, limit=limit, offset=offset
+    )
     me: MyRankOut | None = None
     if viewer_member_id is not None:
         mine = repo.rank_of(

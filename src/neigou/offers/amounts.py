@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from neigou.kit.i18n import Message
+
 
 class AmountError(ValueError):
     """A typed amount that is not a valid number of fen, bp or a time; ``code`` is stable."""
 
-    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: Message, *, field: str | None = None) -> None:
+        super().__init__(str(message))
         self.code = code
+        self.message = message
         self.field = field
 
 
@@ -25,15 +28,22 @@ def _decimal(text: str, *, places: int, what: str) -> Decimal:
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
-        raise AmountError("invalid_amount", f"{text!r} is not a number ({what}). 不是有效数字。") from exc
+        raise AmountError(
+            "invalid_amount", Message("{text!r} is not a number ({what}).", text=text, what=what)
+        ) from exc
     if not value.is_finite():
-        raise AmountError("invalid_amount", f"{text!r} is not a number ({what}). 不是有效数字。")
+        raise AmountError(
+            "invalid_amount", Message("{text!r} is not a number ({what}).", text=text, what=what)
+        )
     if value < 0:
-        raise AmountError("negative_amount", f"{text!r} must not be negative. 不能为负数。")
+        raise AmountError("negative_amount", Message("{text!r} must not be negative.", text=text))
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
         raise AmountError(
-            "too_many_decimals", f"{text!r} has more than {places} decimals ({what}). 小数位过多。"
+            "too_many_decimals",
+            Message(
+                "{text!r} has more than {places} decimals ({what}).", text=text, places=places, what=what
+            ),
         )
     return value
 
@@ -47,7 +57,7 @@ def percent_to_bp(text: str) -> int:
     """``"20"`` or ``"12.5%"`` → 2000 / 1250 basis points; at most two decimals."""
     value = int(_decimal(text, places=2, what="percent") * 100)
     if value > 10_000:
-        raise AmountError("percent_out_of_range", f"{text!r} is above 100%. 比例不能超过 100%。")
+        raise AmountError("percent_out_of_range", Message("{text!r} is above 100%.", text=text))
     return value
 
 
@@ -69,7 +79,7 @@ def local_to_utc(text: str, timezone: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError as exc:
-        raise AmountError("invalid_datetime", f"{text!r} is not a date and time. 时间格式错误。") from exc
+        raise AmountError("invalid_datetime", Message("{text!r} is not a date and time.", text=text)) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(timezone))
     return value.astimezone(UTC)

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
 from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
@@ -34,7 +36,7 @@ def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datet
     _insert_unique(
         session,
         brand,
-        Conflict(f"Brand {data.code!r} exists already. 品牌代码已存在。", code="brand_code_taken"),
+        Conflict(Message("Brand {code!r} exists already.", code=data.code), code="brand_code_taken"),
     )
     audit.record(
         session,
@@ -55,7 +57,7 @@ def create_category(
     _insert_unique(
         session,
         category,
-        Conflict(f"Category {data.code!r} exists already. 类目代码已存在。", code="category_code_taken"),
+        Conflict(Message("Category {code!r} exists already.", code=data.code), code="category_code_taken"),
     )
     audit.record(
         session,
@@ -84,7 +86,7 @@ def resolve_brand(session: Session, code: str | None) -> int | None:
         return None
     found = repo.brand_ids_by_code(session, [code]).get(code)
     if found is None:
-        raise Invalid(f"Unknown brand {code!r}. 品牌不存在。", code="unknown_brand")
+        raise Invalid(Message("Unknown brand {code!r}.", code=code), code="unknown_brand")
     return found
 
 
@@ -94,13 +96,13 @@ def resolve_category(session: Session, code: str | None) -> int | None:
         return None
     found = repo.category_ids_by_code(session, [code]).get(code)
     if found is None:
-        raise Invalid(f"Unknown category {code!r}. 类目不存在。", code="unknown_category")
+        raise Invalid(Message("Unknown category {code!r}.", code=code), code="unknown_category")
     return found
 
 
 def sku_taken(sku: str) -> Conflict:
     """The conflict of a second product with the same sku."""
-    return Conflict(f"A product with sku {sku!r} exists already. 商品编码已存在。", code="sku_taken")
+    return Conflict(Message("A product with sku {sku!r} exists already.", sku=sku), code="sku_taken")
 
 
 def create_product(
@@ -140,10 +142,13 @@ def create_product(
 
 def require_product(session: Session, product_id: int) -> Product:
     """The product or a 404."""
-    product = repo.get_product(session, product_id)
-    if product is None:
-        raise NotFound(f"Product {product_id} does not exist. 商品不存在。", code="product_not_found")
-    return product
+    return get_or_404(
+        session,
+        Product,
+        product_id,
+        code="product_not_found",
+        detail=Message("Product {product_id} does not exist.", product_id=product_id),
+    )
 
 
 def _state(product: Product) -> dict[str, Any]:

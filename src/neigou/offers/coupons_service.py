@@ -11,16 +11,17 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid, NotFound
+from neigou.kit.i18n import Message
 from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import BP_SCALE, CouponKind, CouponVisibility
-from neigou.offers.offer_schemas import CouponCreate, CouponOut
+from neigou.offers.offer_schemas import CouponCreate
 
 
 def require_window(starts_at: datetime, ends_at: datetime) -> None:
     """An offer must end after it starts."""
     if ends_at <= starts_at:
-        raise Invalid("ends_at must be after starts_at. 结束时间必须晚于开始时间。", code="invalid_window")
+        raise Invalid(Message("ends_at must be after starts_at."), code="invalid_window")
 
 
 def require_skus(session: Session, skus: Iterable[str] | None) -> list[str] | None:
@@ -31,7 +32,9 @@ def require_skus(session: Session, skus: Iterable[str] | None) -> list[str] | No
     missing = sorted(set(wanted) - set(repo.existing_skus(session, wanted)))
     if missing:
         raise Invalid(
-            f"Unknown sku {', '.join(missing)}. 商品编码不存在。", code="unknown_sku", extra={"skus": missing}
+            Message("Unknown sku {missing}.", missing=", ".join(missing)),
+            code="unknown_sku",
+            extra={"skus": missing},
         )
     return wanted
 
@@ -43,13 +46,11 @@ def create_coupon(
     require_window(data.starts_at, data.ends_at)
     if data.kind is CouponKind.PERCENT_OFF and data.value > BP_SCALE:
         raise Invalid(
-            "A percent_off value is in basis points, at most 10000 (100%). 折扣比例不能超过 100%。",
+            Message("A percent_off value is in basis points, at most 10000 (100%)."),
             code="invalid_percent",
         )
     if data.kind is CouponKind.AMOUNT_OFF and data.cap_fen is not None:
-        raise Invalid(
-            "cap_fen only limits percent_off coupons. 仅折扣券可设置封顶金额。", code="cap_not_allowed"
-        )
+        raise Invalid(Message("cap_fen only limits percent_off coupons."), code="cap_not_allowed")
     skus = require_skus(session, data.skus)
     coupon = CouponTemplate(
         name=data.name,
@@ -84,27 +85,7 @@ def require_coupon(session: Session, coupon_id: int, *, see_hidden: bool) -> Cou
     """The coupon or a 404; a hidden coupon is a 404 to whoever may not see hidden coupons."""
     coupon = repo.get_coupon(session, coupon_id)
     if coupon is None or (coupon.visibility is CouponVisibility.HIDDEN and not see_hidden):
-        raise NotFound(f"Coupon {coupon_id} does not exist. 优惠券不存在。", code="coupon_not_found")
+        raise NotFound(
+            Message("Coupon {coupon_id} does not exist.", coupon_id=coupon_id), code="coupon_not_found"
+        )
     return coupon
-
-
-def coupon_out(coupon: CouponTemplate) -> CouponOut:
-    """The API view of a coupon template."""
-    return CouponOut(
-        id=coupon.id,
-        name=coupon.name,
-        skus=coupon.skus,
-        kind=coupon.kind,
-        value=coupon.value,
-        cap_fen=coupon.cap_fen,
-        min_spend_fen=coupon.min_spend_fen,
-        visibility=coupon.visibility,
-        stacking=coupon.stacking,
-        total_quantity=coupon.total_quantity,
-        claimed_quantity=coupon.claimed_quantity,
-        remaining_quantity=coupon.total_quantity - coupon.claimed_quantity,
-        per_customer_limit=coupon.per_customer_limit,
-        starts_at=coupon.starts_at,
-        ends_at=coupon.ends_at,
-        created_at=coupon.created_at,
-    )

@@ -25,6 +25,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, Row, RowError
 from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
 from neigou.kit.tabular import read_table
 from neigou.offers import repository as repo
 from neigou.offers.amounts import AmountError, yuan_to_fen
@@ -61,7 +62,7 @@ class _Row:
 
 
 def error_view(error: RowError) -> dict[str, Any]:
-    """A refused row as the API, the console and the CLI show it."""
+    """A refused row as the API, the console and the CLI show it (its message translated where shown)."""
     return {
         "row": error.row,
         "sku": error.key,
@@ -75,7 +76,7 @@ def _refused(report: ErrorReport) -> ImportRefused:
     """The whole file refused, listing every bad row (at most MAX_REPORTED)."""
     total = len(report)
     return ImportRefused(
-        f"{total} row error(s); nothing was imported. 导入文件有 {total} 处错误，未导入任何商品。",
+        Message("{total} row error(s); nothing was imported.", total=total),
         code="import_invalid",
         report=report,
         limit=MAX_REPORTED,
@@ -86,7 +87,10 @@ def _refused(report: ErrorReport) -> ImportRefused:
 def _integer(text: str, field: str) -> int:
     cleaned = text.strip()
     if not cleaned.isascii() or not cleaned.isdigit():
-        raise AmountError("invalid_integer", f"{field} must be a whole number, got {text!r}. 必须是整数。")
+        raise AmountError(
+            "invalid_integer",
+            Message("{field} must be a whole number, got {text!r}.", field=field, text=text),
+        )
     return int(cleaned)
 
 
@@ -101,7 +105,7 @@ def _fields(raw: dict[str, str]) -> dict[str, Any]:
             field = "price_yuan"
             data["price_fen"] = yuan_to_fen(raw["price_yuan"])
         else:
-            raise AmountError("required", "A price (price_fen or price_yuan) is required. 价格必填。")
+            raise AmountError("required", Message("A price (price_fen or price_yuan) is required."))
         field = "commission_rate_bp"
         data["commission_rate_bp"] = _integer(raw.get("commission_rate_bp", ""), field)
         field = "active"
@@ -109,7 +113,7 @@ def _fields(raw: dict[str, str]) -> dict[str, Any]:
         if active:
             if active not in TRUE | FALSE:
                 raise AmountError(
-                    "invalid_boolean", f"active must be true or false, got {active!r}. 上架状态无效。"
+                    "invalid_boolean", Message("active must be true or false, got {active!r}.", active=active)
                 )
             data["active"] = active in TRUE
     except AmountError as exc:
@@ -126,7 +130,7 @@ def _check_row(line: int, raw: dict[str, str]) -> _Row | list[RowError]:
     try:
         return _Row(line=line, product=ProductCreate.model_validate(_fields(raw)))
     except AmountError as exc:
-        return [RowError(line, sku, exc.code, str(exc), exc.field)]
+        return [RowError(line, sku, exc.code, exc.message, exc.field)]
     except ValidationError as exc:
         return [
             RowError(
@@ -144,7 +148,8 @@ def _rows(content: bytes) -> tuple[frozenset[str], int, list[Row]]:
     """The columns the file carries, its header's width, and its rows; header problems refuse it."""
     if len(content) > MAX_BYTES:
         raise Invalid(
-            f"The file is larger than {MAX_BYTES // 1024 // 1024} MB. 文件过大。", code="file_too_large"
+            Message("The file is larger than {megabytes} MB.", megabytes=MAX_BYTES // 1024 // 1024),
+            code="file_too_large",
         )
     try:
         table = read_table(content, LAYOUT)
@@ -156,7 +161,7 @@ def _rows(content: bytes) -> tuple[frozenset[str], int, list[Row]]:
     for row in table:
         if len(rows) == MAX_ROWS:
             raise Invalid(
-                f"At most {MAX_ROWS} rows per file. 单个文件最多 {MAX_ROWS} 行。", code="too_many_rows"
+                Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS), code="too_many_rows"
             )
         rows.append(row)
     return table.header.names, table.header.width, rows
@@ -179,7 +184,7 @@ def check_file(
                     line,
                     None,
                     "wrong_column_count",
-                    f"Expected {width} cells, got {len(record.cells)}. 列数不符。",
+                    Message("Expected {expected} cells, got {got}.", expected=width, got=len(record.cells)),
                 )
             )
             continue
@@ -193,7 +198,7 @@ def check_file(
                     line,
                     sku,
                     "duplicate_sku",
-                    f"Sku {sku!r} is already on row {first_line[sku]}. 与第 {first_line[sku]} 行商品编码重复。",
+                    Message("Sku {sku!r} is already on row {first_row}.", sku=sku, first_row=first_line[sku]),
                     "sku",
                 )
             )
@@ -222,7 +227,7 @@ def _reference_errors(session: Session, rows: list[_Row]) -> list[RowError]:
                     row.line,
                     p.sku,
                     "unknown_brand",
-                    f"Unknown brand {p.brand_code!r}. 品牌不存在。",
+                    Message("Unknown brand {brand_code!r}.", brand_code=p.brand_code),
                     "brand_code",
                 )
             )
@@ -232,7 +237,7 @@ def _reference_errors(session: Session, rows: list[_Row]) -> list[RowError]:
                     row.line,
                     p.sku,
                     "unknown_category",
-                    f"Unknown category {p.category_code!r}. 类目不存在。",
+                    Message("Unknown category {category_code!r}.", category_code=p.category_code),
                     "category_code",
                 )
             )
@@ -317,7 +322,8 @@ def _write(
                     progress("write", done, total)
     except IntegrityError as exc:
         raise Conflict(
-            "Another import or edit created some of these skus meanwhile; nothing was imported, try again. "
-            "其他操作同时创建了部分商品，本次未导入，请重试。",
+            Message(
+                "Another import or edit created some of these skus meanwhile; nothing was imported, try again."
+            ),
             code="sku_taken",
         ) from exc

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Query, UploadFile, status
 
 from neigou.auth.dependencies import AnyRole, Operator
 from neigou.kit.deps import SessionDep
+from neigou.kit.paging import PageDep
 from neigou.offers import catalog_service as catalog
 from neigou.offers import csv_import
 from neigou.offers import repository as repo
@@ -32,9 +33,11 @@ def create_brand(body: BrandCreate, session: SessionDep, principal: Operator) ->
 
 
 @router.get("/brands", response_model=list[BrandOut])
-def list_brands(session: SessionDep, _principal: AnyRole) -> list[BrandOut]:
-    """Every brand."""
-    return [BrandOut.model_validate(b) for b in repo.list_brands(session)]
+def list_brands(session: SessionDep, _principal: AnyRole, page: PageDep) -> list[BrandOut]:
+    """Brands, by name."""
+    brands = repo.page_brands(session, page)
+    page.answer(brands.total)
+    return [BrandOut.model_validate(b) for b in brands.items]
 
 
 @router.post("/categories", status_code=status.HTTP_201_CREATED, response_model=CategoryOut)
@@ -44,9 +47,11 @@ def create_category(body: CategoryCreate, session: SessionDep, principal: Operat
 
 
 @router.get("/categories", response_model=list[CategoryOut])
-def list_categories(session: SessionDep, _principal: AnyRole) -> list[CategoryOut]:
-    """Every category."""
-    return [CategoryOut.model_validate(c) for c in repo.list_categories(session)]
+def list_categories(session: SessionDep, _principal: AnyRole, page: PageDep) -> list[CategoryOut]:
+    """Categories, by name."""
+    categories = repo.page_categories(session, page)
+    page.answer(categories.total)
+    return [CategoryOut.model_validate(c) for c in categories.items]
 
 
 @router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
@@ -65,17 +70,19 @@ def list_products(
     sku: Annotated[str | None, Query(max_length=64)] = None,
     brand: Annotated[str | None, Query(max_length=40, description="brand code")] = None,
     category: Annotated[str | None, Query(max_length=40, description="category code")] = None,
+    page: PageDep,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ProductOut]:
     """Products, oldest first, narrowed by text, sku, brand, category and being on sale."""
     brand_id = repo.brand_ids_by_code(session, [brand]).get(brand) if brand else None
     category_id = repo.category_ids_by_code(session, [category]).get(category) if category else None
     if (brand and brand_id is None) or (category and category_id is None):
+        page.answer(0)
         return []
     where = repo.ProductFilter(q=q, sku=sku, brand_id=brand_id, category_id=category_id, active=active)
-    return catalog.products_out(session, repo.list_products(session, where, limit=limit, offset=offset))
+    products = repo.page_products(session, where, page)
+    page.answer(products.total)
+    return catalog.products_out(session, products.items)
 
 
 @router.post("/products/import", response_model=ImportResult)

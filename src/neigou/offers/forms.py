@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from neigou.kit.i18n import Message, Text
 from neigou.offers.amounts import AmountError, local_to_utc, percent_to_bp, yuan_to_fen
 from neigou.offers.offer_rules import CouponKind, PromotionKind
 from neigou.offers.offer_schemas import CouponCreate, PromotionCreate
@@ -29,7 +30,7 @@ class FieldError:
 
     field: str | None
     code: str
-    message: str
+    message: Text
 
 
 class FormInvalid(Exception):
@@ -50,7 +51,7 @@ class _Reader:
     def text(self, name: str, *, required: bool = False) -> str | None:
         value = (self.form.get(name) or "").strip()
         if required and not value:
-            self.errors.append(FieldError(name, "required", "This field is required. 此项必填。"))
+            self.errors.append(FieldError(name, "required", Message("This field is required.")))
         return value or None
 
     def flag(self, name: str) -> bool:
@@ -60,18 +61,18 @@ class _Reader:
         raw = self.text(name)
         if raw is None:
             if required:
-                self.errors.append(FieldError(name, "required", "This field is required. 此项必填。"))
+                self.errors.append(FieldError(name, "required", Message("This field is required.")))
             return None
         try:
             return parse(raw)
         except AmountError as exc:
-            self.errors.append(FieldError(name, exc.code, str(exc)))
+            self.errors.append(FieldError(name, exc.code, exc.message))
             return None
 
     def whole(self, name: str, *, required: bool = True) -> int | None:
         def parse(raw: str) -> int:
             if not re.fullmatch(r"-?\d+", raw):
-                raise AmountError("invalid_integer", f"{raw!r} is not a whole number. 必须是整数。")
+                raise AmountError("invalid_integer", Message("{raw!r} is not a whole number.", raw=raw))
             return int(raw)
 
         result: int | None = self.convert(name, parse, required=required)
@@ -144,15 +145,13 @@ def _event_prices(read: _Reader) -> dict[str, int] | None:
         sku, sep, price = line.replace("：", "=").replace(":", "=").partition("=")
         if not sep or not sku.strip():
             read.errors.append(
-                FieldError(
-                    "event_prices", "invalid_value", f"{line!r}: write SKU=price. 格式应为 编码=价格。"
-                )
+                FieldError("event_prices", "invalid_value", Message("{line!r}: write SKU=price.", line=line))
             )
             continue
         try:
             prices[sku.strip()] = yuan_to_fen(price)
         except AmountError as exc:
-            read.errors.append(FieldError("event_prices", exc.code, str(exc)))
+            read.errors.append(FieldError("event_prices", exc.code, exc.message))
     return prices
 
 
@@ -209,14 +208,14 @@ def quote_input(
         except ValueError:
             errors.append(FieldError(f"row {row}", "validation_error", f"{sku} × {quantity}"))
     if not items and not errors:
-        errors.append(FieldError("items", "required", "Add at least one sku. 请至少添加一个商品。"))
+        errors.append(FieldError("items", "required", Message("Add at least one sku.")))
     ids = [int(value) for value in coupon_ids if value.strip().isdigit()]
     when: datetime | None = None
     if at.strip():
         try:
             when = local_to_utc(at, timezone)
         except AmountError as exc:
-            errors.append(FieldError("at", exc.code, str(exc)))
+            errors.append(FieldError("at", exc.code, exc.message))
     if errors:
         raise FormInvalid(errors)
     return QuoteForm(items=items, coupon_ids=ids, at=when)

@@ -11,6 +11,7 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.paging import PageDep
 from neigou.offers import coupons_service as coupons
 from neigou.offers import promotions_service as promotions
 from neigou.offers import repository as repo
@@ -28,7 +29,7 @@ def sees_hidden_coupons(principal: Principal) -> bool:
 @router.post("/coupons", status_code=status.HTTP_201_CREATED, response_model=CouponOut)
 def create_coupon(body: CouponCreate, session: SessionDep, principal: Operator) -> CouponOut:
     """Add a coupon template (public, or hidden: claimable only through a share link)."""
-    return coupons.coupon_out(coupons.create_coupon(session, data=body, actor=principal.actor))
+    return CouponOut.model_validate(coupons.create_coupon(session, data=body, actor=principal.actor))
 
 
 @router.get("/coupons", response_model=list[CouponOut])
@@ -37,25 +38,24 @@ def list_coupons(
     session: SessionDep,
     principal: AnyRole,
     visibility: CouponVisibility | None = None,
+    page: PageDep,
     active: Annotated[bool, Query(description="only coupons open now")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[CouponOut]:
     """Coupon templates, newest first; hidden ones only for operators."""
     if not sees_hidden_coupons(principal):
         if visibility is CouponVisibility.HIDDEN:
+            page.answer(0)
             return []
         visibility = CouponVisibility.PUBLIC
-    rows = repo.list_coupons(
-        session, visibility=visibility, active_at=utcnow() if active else None, limit=limit, offset=offset
-    )
-    return [coupons.coupon_out(c) for c in rows]
+    rows = repo.page_coupons(session, page, visibility=visibility, active_at=utcnow() if active else None)
+    page.answer(rows.total)
+    return [CouponOut.model_validate(c) for c in rows.items]
 
 
 @router.get("/coupons/{coupon_id}", response_model=CouponOut)
 def get_coupon(coupon_id: int, session: SessionDep, principal: AnyRole) -> CouponOut:
     """One coupon template; a hidden one is not found for anyone but operators."""
-    return coupons.coupon_out(
+    return CouponOut.model_validate(
         coupons.require_coupon(session, coupon_id, see_hidden=sees_hidden_coupons(principal))
     )
 
@@ -63,7 +63,7 @@ def get_coupon(coupon_id: int, session: SessionDep, principal: AnyRole) -> Coupo
 @router.post("/promotions", status_code=status.HTTP_201_CREATED, response_model=PromotionOut)
 def create_promotion(body: PromotionCreate, session: SessionDep, principal: Operator) -> PromotionOut:
     """Add a promotion: quantity_discount (满N件X折), spend_threshold_off (满X减Y) or event_price."""
-    return promotions.promotion_out(promotions.create_promotion(session, data=body, actor=principal.actor))
+    return PromotionOut.model_validate(promotions.create_promotion(session, data=body, actor=principal.actor))
 
 
 @router.get("/promotions", response_model=list[PromotionOut])
@@ -71,19 +71,19 @@ def list_promotions(
     *,
     session: SessionDep,
     _principal: AnyRole,
+    page: PageDep,
     active: Annotated[bool, Query(description="only promotions open now")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[PromotionOut]:
     """Promotions, newest first."""
-    rows = repo.list_promotions(session, active_at=utcnow() if active else None, limit=limit, offset=offset)
-    return [promotions.promotion_out(p) for p in rows]
+    rows = repo.page_promotions(session, page, active_at=utcnow() if active else None)
+    page.answer(rows.total)
+    return [PromotionOut.model_validate(p) for p in rows.items]
 
 
 @router.get("/promotions/{promotion_id}", response_model=PromotionOut)
 def get_promotion(promotion_id: int, session: SessionDep, _principal: AnyRole) -> PromotionOut:
     """One promotion."""
-    return promotions.promotion_out(promotions.require_promotion(session, promotion_id))
+    return PromotionOut.model_validate(promotions.require_promotion(session, promotion_id))
 
 
 # POST /quotes lives in neigou.links.endpoints: a quote's link_code is resolved by the links domain,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from neigou.offers.offer_rules import CouponKind, CouponStacking, CouponVisibility, PromotionKind
 from neigou.offers.schemas import MAX_FEN, Name, PriceFen, Sku
@@ -36,6 +36,8 @@ class CouponCreate(BaseModel):
 class CouponOut(BaseModel):
     """A coupon template with its stock."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     skus: list[str] | None
@@ -47,11 +49,16 @@ class CouponOut(BaseModel):
     stacking: CouponStacking
     total_quantity: int
     claimed_quantity: int
-    remaining_quantity: int
     per_customer_limit: int
     starts_at: datetime
     ends_at: datetime
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def remaining_quantity(self) -> int:
+        """Units still to claim."""
+        return self.total_quantity - self.claimed_quantity
 
 
 class QuantityDiscountIn(BaseModel):
@@ -144,6 +151,8 @@ class PromotionCreate(BaseModel):
 
 class PromotionOut(BaseModel):
     """A stored promotion."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
-from neigou.kit.errors import Invalid, NotFound
-from neigou.offers import repository as repo
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 from neigou.offers.coupons_service import require_skus, require_window
 from neigou.offers.models import Promotion
-from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate, PromotionOut
+from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate
 
 
 def create_promotion(
@@ -28,8 +29,7 @@ def create_promotion(
         outside = sorted(set(priced) - set(skus)) if skus is not None else []
         if outside:
             raise Invalid(
-                f"Event prices for {', '.join(outside)} lie outside the promotion's skus. "
-                "活动价商品不在活动范围内。",
+                Message("Event prices for {skus} lie outside the promotion's skus.", skus=", ".join(outside)),
                 code="price_out_of_scope",
                 extra={"skus": outside},
             )
@@ -59,23 +59,10 @@ def create_promotion(
 
 def require_promotion(session: Session, promotion_id: int) -> Promotion:
     """The promotion or a 404."""
-    promotion = repo.get_promotion(session, promotion_id)
-    if promotion is None:
-        raise NotFound(f"Promotion {promotion_id} does not exist. 促销不存在。", code="promotion_not_found")
-    return promotion
-
-
-def promotion_out(promotion: Promotion) -> PromotionOut:
-    """The API view of a promotion."""
-    return PromotionOut(
-        id=promotion.id,
-        name=promotion.name,
-        kind=promotion.kind,
-        params=promotion.params,
-        skus=promotion.skus,
-        starts_at=promotion.starts_at,
-        ends_at=promotion.ends_at,
-        priority=promotion.priority,
-        exclusive=promotion.exclusive,
-        created_at=promotion.created_at,
+    return get_or_404(
+        session,
+        Promotion,
+        promotion_id,
+        code="promotion_not_found",
+        detail=Message("Promotion {promotion_id} does not exist.", promotion_id=promotion_id),
     )

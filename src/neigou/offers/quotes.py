@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 from neigou.offers import pricing
 from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate, Product, Promotion
@@ -43,12 +44,14 @@ def _products(session: Session, items: Sequence[QuoteItem]) -> dict[str, Product
     missing = sorted(set(skus) - set(products))
     if missing:
         raise Invalid(
-            f"Unknown sku {', '.join(missing)}. 商品编码不存在。", code="unknown_sku", extra={"skus": missing}
+            Message("Unknown sku {missing}.", missing=", ".join(missing)),
+            code="unknown_sku",
+            extra={"skus": missing},
         )
     inactive = sorted(sku for sku, product in products.items() if not product.active)
     if inactive:
         raise Invalid(
-            f"Sku {', '.join(inactive)} is not on sale. 商品已下架。",
+            Message("Sku {skus} is not on sale.", skus=", ".join(inactive)),
             code="product_inactive",
             extra={"skus": inactive},
         )
@@ -59,7 +62,7 @@ def _coupons(session: Session, wanted: Sequence[int]) -> list[CouponTemplate]:
     repeated = sorted({i for i in wanted if wanted.count(i) > 1})
     if repeated:
         raise Invalid(
-            f"Coupon {repeated[0]} is given more than once. 同一张优惠券只能使用一次。",
+            Message("Coupon {coupon} is given more than once.", coupon=repeated[0]),
             code="duplicate_coupon",
             extra={"coupon_ids": repeated},
         )
@@ -67,7 +70,7 @@ def _coupons(session: Session, wanted: Sequence[int]) -> list[CouponTemplate]:
     missing = [i for i in wanted if i not in found]
     if missing:
         raise Invalid(
-            f"Unknown coupon {', '.join(map(str, missing))}. 优惠券不存在。",
+            Message("Unknown coupon {coupons}.", coupons=", ".join(map(str, missing))),
             code="unknown_coupon",
             extra={"coupon_ids": missing},
         )
@@ -110,7 +113,7 @@ def _link_ids(link_coupon_ids: Iterable[int | str]) -> list[int]:
         try:
             ids.append(int(value))
         except ValueError as exc:
-            raise Invalid(f"Unknown coupon {value}. 优惠券不存在。", code="unknown_coupon") from exc
+            raise Invalid(Message("Unknown coupon {value}.", value=value), code="unknown_coupon") from exc
     return ids
 
 

@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.offers.models import Brand, Category, CouponTemplate, Product, Promotion
 from neigou.offers.offer_rules import CouponVisibility
 
@@ -29,9 +30,19 @@ def list_brands(session: Session) -> list[Brand]:
     return list(session.scalars(select(Brand).order_by(Brand.name, Brand.id)))
 
 
+def page_brands(session: Session, page: Page) -> Paged[Brand]:
+    """A page of the brands, by name, and their number."""
+    return paginate(session, select(Brand).order_by(Brand.name, Brand.id), page)
+
+
 def list_categories(session: Session) -> list[Category]:
     """Every category, by name."""
     return list(session.scalars(select(Category).order_by(Category.name, Category.id)))
+
+
+def page_categories(session: Session, page: Page) -> Paged[Category]:
+    """A page of the categories, by name, and their number."""
+    return paginate(session, select(Category).order_by(Category.name, Category.id), page)
 
 
 K = TypeVar("K", str, int)
@@ -81,7 +92,7 @@ class ProductFilter:
     active: bool | None = None
 
 
-def _filtered(query: Select[tuple[Product]], where: ProductFilter) -> Select[tuple[Product]]:
+def _filtered(query: Select[Product], where: ProductFilter) -> Select[Product]:
     if where.q:
         pattern = "%" + where.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
@@ -102,6 +113,11 @@ def list_products(session: Session, where: ProductFilter, *, limit: int, offset:
     """Products matching ``where``, oldest first."""
     query = _filtered(select(Product), where).order_by(Product.id).limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def page_products(session: Session, where: ProductFilter, page: Page) -> Paged[Product]:
+    """A page of the products matching ``where``, oldest first, and how many match."""
+    return paginate(session, _filtered(select(Product), where).order_by(Product.id), page)
 
 
 def count_products(session: Session, where: ProductFilter) -> int:
@@ -129,6 +145,15 @@ def existing_skus(session: Session, skus: Iterable[str]) -> dict[str, int]:
     return _lookup(session, Product.sku, Product.id, skus)
 
 
+def _coupons(visibility: CouponVisibility | None, active_at: datetime | None) -> Select[CouponTemplate]:
+    query = select(CouponTemplate).order_by(CouponTemplate.id.desc())
+    if visibility is not None:
+        query = query.where(CouponTemplate.visibility == visibility)
+    if active_at is not None:
+        query = query.where(CouponTemplate.starts_at <= active_at, CouponTemplate.ends_at > active_at)
+    return query
+
+
 def list_coupons(
     session: Session,
     *,
@@ -138,12 +163,14 @@ def list_coupons(
     offset: int,
 ) -> list[CouponTemplate]:
     """Coupon templates, newest first, narrowed by visibility and by being open at an instant."""
-    query = select(CouponTemplate).order_by(CouponTemplate.id.desc()).limit(limit).offset(offset)
-    if visibility is not None:
-        query = query.where(CouponTemplate.visibility == visibility)
-    if active_at is not None:
-        query = query.where(CouponTemplate.starts_at <= active_at, CouponTemplate.ends_at > active_at)
-    return list(session.scalars(query))
+    return list(session.scalars(_coupons(visibility, active_at).limit(limit).offset(offset)))
+
+
+def page_coupons(
+    session: Session, page: Page, *, visibility: CouponVisibility | None, active_at: datetime | None
+) -> Paged[CouponTemplate]:
+    """A page of :func:`list_coupons` and how many coupon templates match."""
+    return paginate(session, _coupons(visibility, active_at), page)
 
 
 def get_coupon(session: Session, coupon_id: int) -> CouponTemplate | None:
@@ -162,22 +189,26 @@ def coupons_by_id(session: Session, ids: Iterable[int]) -> dict[int, CouponTempl
     return found
 
 
+def _promotions(active_at: datetime | None) -> Select[Promotion]:
+    query = select(Promotion).order_by(Promotion.id.desc())
+    if active_at is not None:
+        query = query.where(Promotion.starts_at <= active_at, Promotion.ends_at > active_at)
+    return query
+
+
 def list_promotions(
     session: Session, *, active_at: datetime | None, limit: int, offset: int
 ) -> list[Promotion]:
     """Promotions, newest first, optionally only those open at an instant."""
-    query = select(Promotion).order_by(Promotion.id.desc()).limit(limit).offset(offset)
-    if active_at is not None:
-        query = query.where(Promotion.starts_at <= active_at, Promotion.ends_at > active_at)
-    return list(session.scalars(query))
+    return list(session.scalars(_promotions(active_at).limit(limit).offset(offset)))
+
+
+def page_promotions(session: Session, page: Page, *, active_at: datetime | None) -> Paged[Promotion]:
+    """A page of :func:`list_promotions` and how many promotions match."""
+    return paginate(session, _promotions(active_at), page)
 
 
 def promotions_open_at(session: Session, at: datetime) -> list[Promotion]:
     """Every promotion whose window ``[starts_at, ends_at)`` holds ``at``."""
     query = select(Promotion).where(Promotion.starts_at <= at, Promotion.ends_at > at).order_by(Promotion.id)
     return list(session.scalars(query))
-
-
-def get_promotion(session: Session, promotion_id: int) -> Promotion | None:
-    """The promotion with this id."""
-    return session.get(Promotion, promotion_id)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import select
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.instants import MoneyClockDep
+from neigou.kit.paging import CursorDep, PageDep
 from neigou.orders import integrations, service, settlement, sku_commissions
-from neigou.orders.models import Integration, OrderSource, WebhookDelivery
+from neigou.orders.models import Integration, OrderSource
 from neigou.orders.schemas import (
     CompleteBody,
     DeliveryOut,
@@ -32,7 +32,7 @@ from neigou.orders.schemas import (
     SkuCommissionBody,
     SkuCommissionOut,
 )
-from neigou.orders.views import order_in, order_out, refund_out, settlement_out
+from neigou.orders.views import order_in, order_out, refund_out
 from neigou.programs.service import require_program
 
 router = APIRouter(tags=["orders"])
@@ -128,7 +128,7 @@ def run_settlement(
     """Release frozen commission whose freeze ended by ``as_of`` (never later than now)."""
     as_of = clock.at(body.as_of if body else None, field="as_of")
     program = require_program(session, program_id)
-    return settlement_out(
+    return SettlementOut.model_validate(
         settlement.settle(session, program=program, as_of=as_of, actor=principal.actor, now=clock.now)
     )
 
@@ -145,16 +145,15 @@ def put_sku_commission(
 
 
 @router.get("/sku-commissions", response_model=list[SkuCommissionOut])
-def list_sku_commissions(session: SessionDep, _principal: Operator) -> list[SkuCommissionOut]:
+def list_sku_commissions(session: SessionDep, _principal: Operator, page: PageDep) -> list[SkuCommissionOut]:
     """Skus paid by a fixed commission."""
-    return [
-        SkuCommissionOut(sku=row.sku, fixed_commission_fen=row.fixed_commission_fen)
-        for row in sku_commissions.list_fixed(session)
-    ]
+    rows = sku_commissions.page_fixed(session, page)
+    page.answer(rows.total)
+    return [SkuCommissionOut.model_validate(row) for row in rows.items]
 
 
 def integration_out(row: Integration, *, secrets: bool = False) -> IntegrationOut:
-    """An integration; secrets only when just created."""
+    """An integration; secrets only when just created (so not a plain copy of the row)."""
     return IntegrationOut(
         id=row.id,
         program_id=row.program_id,
@@ -179,42 +178,22 @@ def create_integration(
 
 
 @router.get("/programs/{program_id}/integrations", response_model=list[IntegrationOut])
-def list_integrations(program_id: int, session: SessionDep, _principal: Operator) -> list[IntegrationOut]:
+def list_integrations(
+    program_id: int, session: SessionDep, _principal: Operator, page: PageDep
+) -> list[IntegrationOut]:
     """The program's integrations (without secrets)."""
     require_program(session, program_id)
-    rows = session.scalars(
-        select(Integration).where(Integration.program_id == program_id).order_by(Integration.id)
-    )
-    return [integration_out(row) for row in rows]
+    rows = integrations.page_of_program(session, program_id, page)
+    page.answer(rows.total)
+    return [integration_out(row) for row in rows.items]
 
 
 @router.get("/integrations/{integration_id}/deliveries", response_model=list[DeliveryOut])
 def list_deliveries(
-    integration_id: int,
-    session: SessionDep,
-    _principal: Operator,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    integration_id: int, session: SessionDep, _principal: Operator, cursor: CursorDep
 ) -> list[DeliveryOut]:
     """The delivery log of an integration's commission events, newest first."""
     integrations.require(session, integration_id)
-    rows = session.scalars(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.integration_id == integration_id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit)
-    )
-    return [
-        DeliveryOut(
-            id=d.id,
-            event_id=d.event_id,
-            event_type=d.event_type,
-            status=d.status.value,
-            attempts=d.attempts,
-            last_http_status=d.last_http_status,
-            last_error=d.last_error,
-            next_attempt_at=d.next_attempt_at,
-            delivered_at=d.delivered_at,
-            created_at=d.created_at,
-        )
-        for d in rows
-    ]
+    rows = integrations.deliveries(session, integration_id, cursor)
+    cursor.answer(rows.total, rows.next_before_id)
+    return [DeliveryOut.model_validate(d) for d in rows.items]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from neigou.groups import repository as groups_repo
 from neigou.groups.models import Group
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Commission, Order
@@ -60,11 +61,11 @@ def window(program: Program, *, start_on: date | None, end_on: date | None, at: 
     end = end_on or at.astimezone(ZoneInfo(program.timezone)).date()
     start = start_on or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
-        raise Invalid(f"'from' ({start}) is after 'to' ({end}). 开始日期不能晚于结束日期。", code="bad_range")
-    if (end - start).days + 1 > MAX_DAYS:
         raise Invalid(
-            f"At most {MAX_DAYS} days at a time. 查询范围最多 {MAX_DAYS} 天。", code="range_too_long"
+            Message("'from' ({start}) is after 'to' ({end}).", start=start, end=end), code="bad_range"
         )
+    if (end - start).days + 1 > MAX_DAYS:
+        raise Invalid(Message("At most {max_days} days at a time.", max_days=MAX_DAYS), code="range_too_long")
     return Window(start_on=start, end_on=end, timezone=program.timezone)
 
 
@@ -119,14 +120,18 @@ def value_of(row: GroupSales, by: Ranking) -> int | None:
     return row.members_growth
 
 
-def leaderboard(rows: Sequence[GroupSales], *, by: Ranking, limit: int) -> list[tuple[int, GroupSales]]:
-    """Groups best first, with their rank; ties go to the older group (smaller id), unknowns last."""
+def leaderboard(
+    rows: Sequence[GroupSales], *, by: Ranking, limit: int, offset: int = 0
+) -> list[tuple[int, GroupSales]]:
+    """Groups best first, with their rank, ``limit`` places after the first ``offset``; ties go to the
+    older group (smaller id), unknowns last."""
 
     def key(row: GroupSales) -> tuple[bool, int, int]:
         value = value_of(row, by)
         return (value is None, -(value or 0), row.group_id)
 
-    return [(n, row) for n, row in enumerate(sorted(rows, key=key)[:limit], start=1)]
+    ranked = sorted(rows, key=key)[offset : offset + limit]
+    return [(n, row) for n, row in enumerate(ranked, start=offset + 1)]
 
 
 def _scoped(query: _S, group_id: Any, program_id: int, owner: int | None) -> _S:

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from neigou.auth.dependencies import Operator, OperatorOrMember
@@ -19,6 +19,8 @@ from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
+from neigou.kit.i18n import Message
+from neigou.kit.paging import PageDep
 from neigou.orders.group_sales import (
     GroupSales,
     Ranking,
@@ -39,6 +41,8 @@ ToQuery = Annotated[dt.date | None, Query(alias="to", description="last day (inc
 
 class GroupSalesOut(BaseModel):
     """One group's sales over the range; ``gmv_fen`` = ``paid_fen`` − ``refunded_fen``."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     group_id: int
     name: str
@@ -101,30 +105,6 @@ class LeaderboardOut(BaseModel):
     groups: list[RankedGroupOut]
 
 
-def sales_out(row: GroupSales) -> GroupSalesOut:
-    """The API view of one group's sales."""
-    return GroupSalesOut(
-        group_id=row.group_id,
-        name=row.name,
-        platform=row.platform,
-        status=row.status,
-        owner_member_id=row.owner_member_id,
-        owner_name=row.owner_name,
-        clicks=row.clicks,
-        claims=row.claims,
-        orders=row.orders,
-        fully_refunded_orders=row.fully_refunded_orders,
-        paid_fen=row.paid_fen,
-        refunded_fen=row.refunded_fen,
-        gmv_fen=row.gmv_fen,
-        commission_fen=row.commission_fen,
-        owner_commission_fen=row.owner_commission_fen,
-        members_start=row.members_start,
-        members_end=row.members_end,
-        members_growth=row.members_growth,
-    )
-
-
 def totals_out(rows: list[GroupSales]) -> SalesTotalsOut:
     """Sums over the rows."""
     return SalesTotalsOut(
@@ -143,9 +123,7 @@ def _program_for(session: Session, principal: Principal, program_id: int) -> Pro
     if principal.role is Role.MEMBER:
         member = programs.get_member(session, principal.member_id or 0)
         if member is None or member.program_id != program_id:
-            raise Forbidden(
-                "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
-            )
+            raise Forbidden(Message("Members can only see their own program."), code="other_program")
     return program
 
 
@@ -165,7 +143,7 @@ def get_group_sales(
     program = _program_for(session, principal, program_id)
     if principal.role is Role.MEMBER:
         if owner_member_id is not None and owner_member_id != principal.member_id:
-            raise Forbidden("Members can only see their own groups. 只能查看自己的群。", code="other_member")
+            raise Forbidden(Message("Members can only see their own groups."), code="other_member")
         owner_member_id = principal.member_id
     span = window(program, start_on=start_on, end_on=end_on, at=utcnow())
     rows = group_sales(session, program=program, span=span, owner_member_id=owner_member_id)
@@ -178,7 +156,7 @@ def _report(program: Program, span: Window, rows: list[GroupSales]) -> GroupSale
         from_=span.start_on,
         to=span.end_on,
         timezone=span.timezone,
-        groups=[sales_out(r) for r in rows],
+        groups=[GroupSalesOut.model_validate(r) for r in rows],
         totals=totals_out(rows),
     )
 
@@ -193,13 +171,15 @@ def get_group_leaderboard(
     _principal: Operator,
     start_on: FromQuery = None,
     end_on: ToQuery = None,
+    page: PageDep,
     by: Ranking = Ranking.GMV,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LeaderboardOut:
     """The program's groups ranked by GMV, orders or member growth over a range of days."""
     program = require_program(session, program_id)
     span = window(program, start_on=start_on, end_on=end_on, at=utcnow())
     rows = group_sales(session, program=program, span=span)
+    # The report is computed for every group of the program, so its length is the total.
+    page.answer(len(rows))
     return LeaderboardOut(
         program_id=program.id,
         from_=span.start_on,
@@ -207,7 +187,9 @@ def get_group_leaderboard(
         timezone=span.timezone,
         by=by,
         groups=[
-            RankedGroupOut(rank=rank, value=value_of(row, by), **sales_out(row).model_dump())
-            for rank, row in leaderboard(rows, by=by, limit=limit)
+            RankedGroupOut(
+                rank=rank, value=value_of(row, by), **GroupSalesOut.model_validate(row).model_dump()
+            )
+            for rank, row in leaderboard(rows, by=by, limit=page.limit, offset=page.offset)
         ],
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from neigou.kit.columns import Column, Layout, Row, RowError
+from neigou.kit.i18n import Message
 from neigou.orders.inputs import ItemIn, OrderIn
 
 LAYOUT = Layout(
@@ -55,7 +56,7 @@ def _program(value: object, default: int | None) -> int:
 
 
 def _refused(row: int, external_id: object, exc: Exception) -> RowError:
-    return RowError(row, str(external_id or ""), "parse_error", f"{exc}. 无法解析该行。")
+    return RowError(row, str(external_id or ""), "parse_error", Message("{error}.", error=str(exc)))
 
 
 def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0) -> Iterator[Parsed]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from neigou.kit.columns import RowError
+from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.ledger import legs
 from neigou.ledger.bulk import insert_new, insert_rows
@@ -97,7 +98,7 @@ class _Batch:
                     order.row,
                     order.external_id,
                     "unknown_link",
-                    f"Unknown share link {order.link_code!r}. 分享链接不存在。",
+                    Message("Unknown share link {link_code!r}.", link_code=order.link_code),
                 )
             buyer = self.buyers.get((order.program_id, ref_hash))
             return _Attributed(
@@ -123,7 +124,7 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "program_not_found",
-                f"Program {order.program_id} does not exist. 计划不存在。",
+                Message("Program {program_id} does not exist.", program_id=order.program_id),
             )
         missing = sorted({i.sku for i in order.items} - self.products.keys())
         if missing:
@@ -131,7 +132,7 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "unknown_sku",
-                f"Unknown sku {', '.join(missing)}. 商品编码不存在。",
+                Message("Unknown sku {missing}.", missing=", ".join(missing)),
             )
         return None
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from neigou.kit.columns import RowError
+from neigou.kit.i18n import Message
 
 MAX_ITEMS = 200
 MAX_LINE_FEN = 10_000_000_000
@@ -34,42 +35,44 @@ class OrderIn:
     row: int = 0
 
 
-def _item_error(order: OrderIn) -> tuple[str, str] | None:
+def _item_error(order: OrderIn) -> tuple[str, Message] | None:
     for item in order.items:
         if item.quantity < 1:
-            return "invalid_quantity", f"Quantity of {item.sku} must be at least 1. 数量至少为 1。"
+            return "invalid_quantity", Message("Quantity of {sku} must be at least 1.", sku=item.sku)
         if item.paid_fen < 0 or item.paid_fen > MAX_LINE_FEN:
-            return "invalid_amount", f"paid_fen of {item.sku} must be 0 or more. 支付金额不能为负。"
+            return "invalid_amount", Message("paid_fen of {sku} must be 0 or more.", sku=item.sku)
     if order.total_fen is not None and order.total_fen != sum(i.paid_fen for i in order.items):
         return (
             "inconsistent_amounts",
-            f"total_fen {order.total_fen} is not the sum of the lines' paid_fen. 订单总额与各行之和不符。",
+            Message(
+                "total_fen {total_fen} is not the sum of the lines' paid_fen.", total_fen=order.total_fen
+            ),
         )
     return None
 
 
 def shape_error(order: OrderIn) -> RowError | None:
     """The first thing wrong with an order on its face (no lookups), or None."""
-    checks: list[tuple[bool, str, str]] = [
+    checks: list[tuple[bool, str, Message]] = [
         (
             not order.external_id or len(order.external_id) > 64,
             "invalid_external_id",
-            "external_id must have 1-64 characters. 外部订单号无效。",
+            Message("external_id must have 1-64 characters."),
         ),
         (
             not order.customer_ref or len(order.customer_ref) > 128,
             "invalid_customer_ref",
-            "customer_ref must have 1-128 characters. 顾客标识无效。",
+            Message("customer_ref must have 1-128 characters."),
         ),
         (
             order.paid_at.tzinfo is None or order.paid_at.utcoffset() is None,
             "naive_datetime",
-            "paid_at must carry a time zone. 支付时间必须带时区。",
+            Message("paid_at must carry a time zone."),
         ),
         (
             not order.items or len(order.items) > MAX_ITEMS,
             "invalid_items",
-            f"An order has 1-{MAX_ITEMS} items. 订单行数无效。",
+            Message("An order has 1-{max_items} items.", max_items=MAX_ITEMS),
         ),
     ]
     for failed, code, message in checks:

@@ -8,16 +8,19 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.errors import Conflict, Invalid, NotFound, Unauthorized
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid, Unauthorized
+from neigou.kit.i18n import Message
 from neigou.kit.jobs import job
+from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.orders import signing
-from neigou.orders.models import Integration, WebhookReceipt
+from neigou.orders.models import Integration, WebhookDelivery, WebhookReceipt
 from neigou.orders.schemas import CompleteBody, IntegrationBody, OrderBody, RefundBody
 from neigou.programs.service import require_program
 
@@ -52,12 +55,29 @@ def create(
 
 def require(session: Session, integration_id: int) -> Integration:
     """The integration or a 404."""
-    row = session.get(Integration, integration_id)
-    if row is None:
-        raise NotFound(
-            f"Integration {integration_id} does not exist. 对接方不存在。", code="integration_not_found"
-        )
-    return row
+    return get_or_404(
+        session,
+        Integration,
+        integration_id,
+        code="integration_not_found",
+        detail=Message("Integration {integration_id} does not exist.", integration_id=integration_id),
+    )
+
+
+def page_of_program(session: Session, program_id: int, page: Page) -> Paged[Integration]:
+    """A page of a program's integrations, oldest first, and their number."""
+    query = select(Integration).where(Integration.program_id == program_id).order_by(Integration.id)
+    return paginate(session, query, page)
+
+
+def deliveries(session: Session, integration_id: int, cursor: Cursor) -> CursorPaged:
+    """An integration's outbound deliveries, newest first, older than the cursor."""
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.integration_id == integration_id)
+        .order_by(WebhookDelivery.id.desc())
+    )
+    return paginate_before(session, query, WebhookDelivery.id, cursor)
 
 
 def actor_of(integration: Integration) -> Actor:
@@ -90,15 +110,15 @@ def verified(
     """Check the signature, the clock and replays, then parse the envelope."""
     integration = session.get(Integration, integration_id)
     if integration is None or not integration.active:
-        raise Unauthorized("Unknown integration. 对接方不存在或已停用。", code="bad_signature")
+        raise Unauthorized(Message("Unknown integration."), code="bad_signature")
     outcome = signing.verify(
         integration.inbound_secret, timestamp=timestamp, signed=signed, body=body, now=now
     )
     if outcome[0] == "error":
         messages = {
-            "missing_signature": "Send X-Neigou-Timestamp and X-Neigou-Signature. 缺少签名。",
-            "stale_timestamp": "The timestamp is outside the 5-minute window. 时间戳超出允许范围。",
-            "bad_signature": "The signature does not match. 签名不匹配。",
+            "missing_signature": Message("Send X-Neigou-Timestamp and X-Neigou-Signature."),
+            "stale_timestamp": Message("The timestamp is outside the 5-minute window."),
+            "bad_signature": Message("The signature does not match."),
         }
         raise Unauthorized(messages[outcome[1]], code=outcome[1])
     try:
@@ -106,17 +126,13 @@ def verified(
             session.add(WebhookReceipt(integration_id=integration.id, signature=outcome[1], received_at=now))
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(
-            "This webhook was delivered before. 重复投递的回调。", code="webhook_replayed"
-        ) from exc
+        raise Conflict(Message("This webhook was delivered before."), code="webhook_replayed") from exc
     try:
         envelope = Envelope.model_validate(json.loads(body))
     except (ValueError, ValidationError) as exc:
-        raise Invalid(
-            "The body is not a webhook envelope. 回调内容格式错误。", code="validation_error"
-        ) from exc
+        raise Invalid(Message("The body is not a webhook envelope."), code="validation_error") from exc
     if envelope.type not in (PAID, COMPLETED, REFUNDED):
-        raise Invalid(f"Unknown event type {envelope.type!r}. 未知事件类型。", code="unknown_event")
+        raise Invalid(Message("Unknown event type {type!r}.", type=envelope.type), code="unknown_event")
     return integration, envelope
 
 
@@ -125,7 +141,7 @@ def parse_order(integration: Integration, data: dict[str, Any]) -> OrderBody:
     payload = {"program_id": integration.program_id, **data}
     body = _validated(OrderBody, payload)
     if body.program_id != integration.program_id:
-        raise Invalid("This integration feeds another program. 对接方不属于该计划。", code="other_program")
+        raise Invalid(Message("This integration feeds another program."), code="other_program")
     return body
 
 
@@ -146,7 +162,7 @@ def _validated(model: type[M], payload: dict[str, Any]) -> M:
         return model.model_validate(payload)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        raise Invalid(f"Invalid fields: {fields}. 字段无效。", code="validation_error") from exc
+        raise Invalid(Message("Invalid fields: {fields}.", fields=fields), code="validation_error") from exc
 
 
 @job("orders.purge_webhook_receipts", cron={"minute": "41", "hour": "4"})

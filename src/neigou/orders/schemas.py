@@ -123,6 +123,8 @@ class SettlementBody(BaseModel):
 class SettlementOut(BaseModel):
     """A release run."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     program_id: int
     as_of: datetime
@@ -140,6 +142,8 @@ class SkuCommissionBody(BaseModel):
 
 class SkuCommissionOut(BaseModel):
     """A sku's fixed commission."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     sku: str
     fixed_commission_fen: int | None
@@ -169,6 +173,8 @@ class IntegrationOut(BaseModel):
 
 class DeliveryOut(BaseModel):
     """An outbound event and how its delivery went."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     event_id: str

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.columns import RowError
+from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
+from neigou.kit.i18n import Message
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
@@ -39,9 +41,9 @@ def take_order(
     outcome = ingest(session, [data], secret_key=secret_key, source=source, now=now).results[0]
     if isinstance(outcome, RowError):
         raise _problem(outcome)
-    order = session.get(Order, outcome.order_id)
-    if order is None:  # pragma: no cover - the id was just returned
-        raise NotFound("The order vanished. 订单不存在。", code="order_not_found")
+    order = get_or_404(
+        session, Order, outcome.order_id, code="order_not_found", detail=Message("The order vanished.")
+    )
     if outcome.created:
         audit.record(
             session,
@@ -70,10 +72,14 @@ def find_order(session: Session, *, external_id: str, program_id: int | None, lo
         query = query.where(Order.program_id == program_id)
     ids = list(session.scalars(query))
     if not ids:
-        raise NotFound(f"Order {external_id!r} does not exist. 订单不存在。", code="order_not_found")
+        raise NotFound(
+            Message("Order {external_id!r} does not exist.", external_id=external_id), code="order_not_found"
+        )
     if len(ids) > 1:
         raise Conflict(
-            f"Order {external_id!r} exists in several programs: pass program_id. 多个计划存在该订单号，请指定 program_id。",
+            Message(
+                "Order {external_id!r} exists in several programs: pass program_id.", external_id=external_id
+            ),
             code="ambiguous_external_id",
         )
     order = session.scalar(
@@ -108,7 +114,7 @@ def complete(session: Session, *, order: Order, at: datetime, actor: Actor) -> O
         return order
     if at < order.paid_at:
         raise Invalid(
-            "An order cannot complete before it was paid. 完成时间早于支付时间。",
+            Message("An order cannot complete before it was paid."),
             code="completed_before_paid",
         )
     order.completed_at, order.commission_state = at, CommissionState.FROZEN
@@ -154,16 +160,16 @@ def refund(
     if existing is not None:
         if existing.order_id != order.id or existing.amount_fen != amount_fen:
             raise Conflict(
-                f"Refund {refund_id!r} was reported with other terms. 退款单号已用于其他退款。",
+                Message("Refund {refund_id!r} was reported with other terms.", refund_id=refund_id),
                 code="refund_id_reused",
             )
         return existing, False
     if amount_fen <= 0:
-        raise Invalid("A refund must be positive. 退款金额必须大于 0。", code="invalid_amount")
+        raise Invalid(Message("A refund must be positive."), code="invalid_amount")
     refundable = order.paid_fen - order.refunded_fen
     if amount_fen > refundable:
         raise Conflict(
-            f"Only {refundable} fen are left to refund. 退款金额超过可退金额。",
+            Message("Only {refundable} fen are left to refund.", refundable=refundable),
             code="refund_exceeds_paid",
             extra={"refundable_fen": refundable},
         )

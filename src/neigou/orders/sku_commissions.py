@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Message
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.offers import repository as offers
 from neigou.orders.models import SkuCommission
 
@@ -17,7 +19,7 @@ from neigou.orders.models import SkuCommission
 def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: datetime) -> None:
     """Set or clear (None) the fixed commission of a sku; orders already taken keep their terms."""
     if not offers.existing_skus(session, [sku]):
-        raise NotFound(f"Unknown sku {sku}. 商品编码不存在。", code="unknown_sku")
+        raise NotFound(Message("Unknown sku {sku}.", sku=sku), code="unknown_sku")
     row = session.get(SkuCommission, sku)
     before = {"fixed_commission_fen": row.fixed_commission_fen if row else None}
     if fen is None:
@@ -40,6 +42,6 @@ def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: 
     )
 
 
-def list_fixed(session: Session) -> list[SkuCommission]:
-    """Every sku with a fixed commission."""
-    return list(session.scalars(select(SkuCommission).order_by(SkuCommission.sku)))
+def page_fixed(session: Session, page: Page) -> Paged[SkuCommission]:
+    """A page of the skus with a fixed commission, by sku, and their number."""
+    return paginate(session, select(SkuCommission).order_by(SkuCommission.sku), page)

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.orders.inputs import ItemIn, OrderIn
-from neigou.orders.models import Order, OrderLine, Refund, Settlement
-from neigou.orders.schemas import CommissionOut, LineOut, OrderBody, OrderOut, RefundOut, SettlementOut
+from neigou.orders.models import Order, OrderLine, Refund
+from neigou.orders.schemas import CommissionOut, LineOut, OrderBody, OrderOut, RefundOut
 from neigou.orders.service import commissions
 
 
@@ -81,15 +81,4 @@ def refund_out(refund: Refund, order: Order) -> RefundOut:
         reversed_fen=refund.reversed_fen,
         refunded_fen=order.refunded_fen,
         at=refund.at,
-    )
-
-
-def settlement_out(row: Settlement) -> SettlementOut:
-    """A settlement run."""
-    return SettlementOut(
-        id=row.id,
-        program_id=row.program_id,
-        as_of=row.as_of,
-        orders=row.orders,
-        released_fen=row.released_fen,
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from neigou.auth.dependencies import Operator, OperatorOrIntegration
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.paging import CursorDep
 from neigou.privacy import repository as repo
 from neigou.privacy import service
 from neigou.privacy.models import OptOut
@@ -18,7 +19,7 @@ router = APIRouter(tags=["privacy"])
 
 
 def opt_out_out(row: OptOut) -> OptOutOut:
-    """The API view of an opt-out (without the customer's hash)."""
+    """The API view of an opt-out (without the customer's hash; every kind named in ``erased``)."""
     erased = {kind: int(row.erased.get(kind, 0)) for kind in service.KINDS}
     return OptOutOut(
         id=row.id,
@@ -57,10 +58,10 @@ def create_opt_out(
 def list_opt_outs(
     session: SessionDep,
     _principal: Operator,
+    cursor: CursorDep,
     program_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[OptOutOut]:
     """Opt-outs, newest first (no customer reference, clear or hashed)."""
-    rows = repo.list_opt_outs(session, program_id=program_id, limit=limit, before_id=before_id)
-    return [opt_out_out(row) for row in rows]
+    rows = repo.page_opt_outs(session, cursor, program_id=program_id)
+    cursor.answer(rows.total, rows.next_before_id)
+    return [opt_out_out(row) for row in rows.items]

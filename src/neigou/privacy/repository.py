@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from neigou.kit.paging import Cursor, CursorPaged, paginate_before
 from neigou.privacy.models import OptOut
 
 
@@ -34,13 +35,16 @@ def by_request(session: Session, request_id: str) -> OptOut | None:
     return session.scalars(select(OptOut).where(OptOut.request_id == request_id)).one_or_none()
 
 
-def list_opt_outs(
-    session: Session, *, program_id: int | None = None, limit: int = 100, before_id: int | None = None
-) -> list[OptOut]:
+def _opt_outs(program_id: int | None) -> Select[OptOut]:
+    query = select(OptOut).order_by(OptOut.id.desc())
+    return query.where(OptOut.program_id == program_id) if program_id is not None else query
+
+
+def list_opt_outs(session: Session, *, program_id: int | None = None, limit: int = 100) -> list[OptOut]:
     """Opt-outs, newest first, optionally those naming one program."""
-    query = select(OptOut).order_by(OptOut.id.desc()).limit(limit)
-    if program_id is not None:
-        query = query.where(OptOut.program_id == program_id)
-    if before_id is not None:
-        query = query.where(OptOut.id < before_id)
-    return list(session.scalars(query))
+    return list(session.scalars(_opt_outs(program_id).limit(limit)))
+
+
+def page_opt_outs(session: Session, cursor: Cursor, *, program_id: int | None = None) -> CursorPaged:
+    """A page of :func:`list_opt_outs` older than the cursor, and how many opt-outs match."""
+    return paginate_before(session, _opt_outs(program_id), OptOut.id, cursor)

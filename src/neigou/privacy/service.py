@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict
+from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
 from neigou.orders.models import Order
@@ -109,7 +110,7 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
         return None
     if existing.customer_ref_hash != customer or existing.program_id != program_id:
         raise Conflict(
-            f"Request {request_id!r} was used for another opt-out. 请求编号已用于其他注销申请。",
+            Message("Request {request_id!r} was used for another opt-out.", request_id=request_id),
             code="request_id_reused",
         )
     return OptOutResult(opt_out=existing, created=False)

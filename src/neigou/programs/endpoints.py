@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Request, status
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration, OperatorOrMember, require_member_access
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
+from neigou.kit.i18n import Message
+from neigou.kit.paging import PageDep
 from neigou.programs import repository as repo
 from neigou.programs import service
-from neigou.programs.models import Member, Program, Tier
+from neigou.programs.models import Member, Program
 from neigou.programs.schemas import (
     AttributionIn,
     InviterChange,
@@ -29,7 +29,7 @@ router = APIRouter(tags=["programs"])
 
 
 def program_out(program: Program) -> ProgramOut:
-    """The API view of a program."""
+    """The API view of a program (two columns make its ``attribution``)."""
     return ProgramOut(
         id=program.id,
         code=program.code,
@@ -46,7 +46,7 @@ def program_out(program: Program) -> ProgramOut:
 
 
 def member_out(member: Member, direct_recruits: int | None = None) -> MemberOut:
-    """The API view of a member (personal data masked)."""
+    """The API view of a member (personal data masked; recruits counted by the caller's query)."""
     return MemberOut(
         id=member.id,
         program_id=member.program_id,
@@ -59,27 +59,11 @@ def member_out(member: Member, direct_recruits: int | None = None) -> MemberOut:
     )
 
 
-def tier_out(tier: Tier) -> TierOut:
-    """The API view of a tier."""
-    return TierOut.model_validate(
-        {
-            "code": tier.code,
-            "name": tier.name,
-            "rank": tier.rank,
-            "share_bp": tier.share_bp,
-            "override_bp": tier.override_bp,
-            "upgrade": tier.upgrade,
-        }
-    )
-
-
 def _member_of_program(principal: Principal, session: SessionDep, program_id: int) -> None:
     if principal.role is Role.MEMBER:
         member = repo.get_member(session, principal.member_id or 0)
         if member is None or member.program_id != program_id:
-            raise Forbidden(
-                "Members can only see their own program. 会员只能查看自己的计划。", code="other_program"
-            )
+            raise Forbidden(Message("Members can only see their own program."), code="other_program")
 
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED, response_model=ProgramOut)
@@ -97,9 +81,11 @@ def create_program(
 
 
 @router.get("/programs", response_model=list[ProgramOut])
-def list_programs(session: SessionDep, _principal: Operator) -> list[ProgramOut]:
-    """All programs."""
-    return [program_out(p) for p in repo.list_programs(session)]
+def list_programs(session: SessionDep, _principal: Operator, page: PageDep) -> list[ProgramOut]:
+    """Programs, oldest first."""
+    programs = repo.page_programs(session, page)
+    page.answer(programs.total)
+    return [program_out(p) for p in programs.items]
 
 
 @router.get("/programs/{program_id}", response_model=ProgramOut)
@@ -113,18 +99,20 @@ def get_program(program_id: int, session: SessionDep, principal: OperatorOrMembe
 @router.put("/programs/{program_id}/tiers", response_model=list[TierOut])
 def put_tiers(program_id: int, body: list[TierIn], session: SessionDep, principal: Operator) -> list[TierOut]:
     """Replace the tier ladder (validated whole)."""
-    return [
-        tier_out(t)
-        for t in service.replace_tiers(session, program_id=program_id, tiers=body, actor=principal.actor)
-    ]
+    tiers = service.replace_tiers(session, program_id=program_id, tiers=body, actor=principal.actor)
+    return [TierOut.model_validate(t) for t in tiers]
 
 
 @router.get("/programs/{program_id}/tiers", response_model=list[TierOut])
-def get_tiers(program_id: int, session: SessionDep, principal: OperatorOrMember) -> list[TierOut]:
+def get_tiers(
+    program_id: int, session: SessionDep, principal: OperatorOrMember, page: PageDep
+) -> list[TierOut]:
     """The tier ladder, lowest rank first."""
     service.require_program(session, program_id)
     _member_of_program(principal, session, program_id)
-    return [tier_out(t) for t in repo.list_tiers(session, program_id)]
+    tiers = repo.page_tiers(session, program_id, page)
+    page.answer(tiers.total)
+    return [TierOut.model_validate(t) for t in tiers.items]
 
 
 @router.post("/programs/{program_id}/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut)
@@ -151,14 +139,14 @@ def list_members(
     program_id: int,
     session: SessionDep,
     _principal: Operator,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    page: PageDep,
 ) -> list[MemberOut]:
     """Members of a program in joining order, with their direct-recruit counts."""
     service.require_program(session, program_id)
-    members = repo.list_members(session, program_id, limit=limit, offset=offset)
-    counts = repo.direct_recruit_counts(session, [m.id for m in members])
-    return [member_out(m, counts.get(m.id, 0)) for m in members]
+    members = repo.page_members(session, program_id, page)
+    page.answer(members.total)
+    counts = repo.direct_recruit_counts(session, [m.id for m in members.items])
+    return [member_out(m, counts.get(m.id, 0)) for m in members.items]
 
 
 @router.get("/members/{member_id}", response_model=MemberOut)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, func, literal, select
+from sqlalchemy import Integer, Select, func, literal, select
 from sqlalchemy.orm import Session
 
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.programs.models import Member, Program, Tier
 
 
@@ -23,9 +24,23 @@ def list_programs(session: Session) -> list[Program]:
     return list(session.scalars(select(Program).order_by(Program.id)))
 
 
+def page_programs(session: Session, page: Page) -> Paged[Program]:
+    """A page of the programs, oldest first, and their number."""
+    return paginate(session, select(Program).order_by(Program.id), page)
+
+
+def _tiers(program_id: int) -> Select[Tier]:
+    return select(Tier).where(Tier.program_id == program_id).order_by(Tier.rank)
+
+
 def list_tiers(session: Session, program_id: int) -> list[Tier]:
     """The ladder of a program, lowest rank first."""
-    return list(session.scalars(select(Tier).where(Tier.program_id == program_id).order_by(Tier.rank)))
+    return list(session.scalars(_tiers(program_id)))
+
+
+def page_tiers(session: Session, program_id: int, page: Page) -> Paged[Tier]:
+    """A page of a program's ladder, lowest rank first, and the number of tiers."""
+    return paginate(session, _tiers(program_id), page)
 
 
 def get_member(session: Session, member_id: int) -> Member | None:
@@ -40,12 +55,18 @@ def find_member_by_ref(session: Session, program_id: int, ref_hash: str) -> Memb
     )
 
 
+def _members(program_id: int) -> Select[Member]:
+    return select(Member).where(Member.program_id == program_id).order_by(Member.id)
+
+
 def list_members(session: Session, program_id: int, *, limit: int, offset: int) -> list[Member]:
     """Members of a program in joining order."""
-    query = (
-        select(Member).where(Member.program_id == program_id).order_by(Member.id).limit(limit).offset(offset)
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_members(program_id).limit(limit).offset(offset)))
+
+
+def page_members(session: Session, program_id: int, page: Page) -> Paged[Member]:
+    """A page of a program's members in joining order, and their number."""
+    return paginate(session, _members(program_id), page)
 
 
 def count_members(session: Session, program_id: int) -> int:

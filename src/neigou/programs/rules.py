@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from neigou.kit.i18n import Message
 from neigou.kit.money import BP_SCALE
 
 # China's rules against pyramid selling (and the chat platforms' own rules) make more than
@@ -52,7 +53,7 @@ class LadderProblem:
     """Why a ladder is refused: a stable code and a sentence for people."""
 
     code: str
-    message: str
+    message: Message
     tier: str | None = None
 
 
@@ -62,9 +63,10 @@ def levels_problem(max_levels: int) -> LadderProblem | None:
         return None
     return LadderProblem(
         "too_many_levels" if max_levels > MAX_LEGAL_LEVELS else "invalid_max_levels",
-        f"max_levels must be between 1 and {MAX_LEGAL_LEVELS}: multi-level distribution beyond "
-        f"{MAX_LEGAL_LEVELS} paid levels is pyramid selling under Chinese law and banned by chat platforms. "
-        f"分销层级必须在 1 到 {MAX_LEGAL_LEVELS} 级之间：超过 {MAX_LEGAL_LEVELS} 级的多级分销属于传销，法律与平台规则均禁止。",
+        Message(
+            "max_levels must be between 1 and {max_legal_levels}: multi-level distribution beyond {max_legal_levels} paid levels is pyramid selling under Chinese law and banned by chat platforms.",
+            max_legal_levels=MAX_LEGAL_LEVELS,
+        ),
     )
 
 
@@ -74,17 +76,17 @@ def ladder_problems(tiers: Sequence[TierRule], *, max_levels: int) -> list[Ladde
     codes = [t.code for t in tiers]
     ranks = [t.rank for t in tiers]
     if not tiers:
-        problems.append(LadderProblem("empty_ladder", "A ladder needs at least one tier. 至少需要一个等级。"))
+        problems.append(LadderProblem("empty_ladder", Message("A ladder needs at least one tier.")))
     if len(set(codes)) != len(codes):
-        problems.append(LadderProblem("duplicate_tier_code", "Tier codes must be unique. 等级代码不能重复。"))
+        problems.append(LadderProblem("duplicate_tier_code", Message("Tier codes must be unique.")))
     if len(set(ranks)) != len(ranks):
-        problems.append(LadderProblem("duplicate_tier_rank", "Tier ranks must be unique. 等级序号不能重复。"))
+        problems.append(LadderProblem("duplicate_tier_rank", Message("Tier ranks must be unique.")))
     for tier in tiers:
         if not (0 <= tier.share_bp <= BP_SCALE and 0 <= tier.override_bp <= BP_SCALE):
             problems.append(
                 LadderProblem(
                     "rate_out_of_range",
-                    f"{tier.code}: rates are 0–10000 bp. 比例须在 0–10000 bp 之间。",
+                    Message("{tier}: rates are 0–10000 bp.", tier=tier.code),
                     tier.code,
                 )
             )
@@ -92,7 +94,7 @@ def ladder_problems(tiers: Sequence[TierRule], *, max_levels: int) -> list[Ladde
             problems.append(
                 LadderProblem(
                     "override_without_levels",
-                    f"{tier.code}: the program pays one level only, so no override. 该计划只有一级分佣，不能设置上级奖励。",
+                    Message("{tier}: the program pays one level only, so no override.", tier=tier.code),
                     tier.code,
                 )
             )
@@ -106,8 +108,11 @@ def ladder_problems(tiers: Sequence[TierRule], *, max_levels: int) -> list[Ladde
             problems.append(
                 LadderProblem(
                     "shares_exceed_pool",
-                    f"The seller's share plus {max_levels - 1} upline override(s) can reach {worst} bp, more than the "
-                    f"whole commission pool (10000 bp). 销售分成加上级奖励最多可达 {worst} bp，超过佣金池 100%。",
+                    Message(
+                        "The seller's share plus {uplines} upline override(s) can reach {worst} bp, more than the whole commission pool (10000 bp).",
+                        uplines=max_levels - 1,
+                        worst=worst,
+                    ),
                     # Shown beside the best-paid seller's tier, the usual culprit.
                     max(tiers, key=lambda t: t.share_bp).code,
                 )
@@ -123,8 +128,11 @@ def _keep_problems(tier: TierRule, tiers: Sequence[TierRule], codes: set[str]) -
         found.append(
             LadderProblem(
                 "keep_periods_out_of_range",
-                f"{tier.code}: a keep rule looks back 1–{MAX_KEEP_PERIODS} periods. "
-                f"保级考核周期须在 1–{MAX_KEEP_PERIODS} 个月之间。",
+                Message(
+                    "{tier}: a keep rule looks back 1–{max_keep_periods} periods.",
+                    tier=tier.code,
+                    max_keep_periods=MAX_KEEP_PERIODS,
+                ),
                 tier.code,
             )
         )
@@ -132,7 +140,7 @@ def _keep_problems(tier: TierRule, tiers: Sequence[TierRule], codes: set[str]) -
         found.append(
             LadderProblem(
                 "empty_keep_rule",
-                f"{tier.code}: a keep rule needs a condition. 保级条件不能为空。",
+                Message("{tier}: a keep rule needs a condition.", tier=tier.code),
                 tier.code,
             )
         )
@@ -140,8 +148,10 @@ def _keep_problems(tier: TierRule, tiers: Sequence[TierRule], codes: set[str]) -
         found.append(
             LadderProblem(
                 "keep_on_lowest_tier",
-                f"{tier.code}: the lowest tier has nowhere to drop to, so it cannot have a keep rule. "
-                "最低等级无法降级，不能设置保级条件。",
+                Message(
+                    "{tier}: the lowest tier has nowhere to drop to, so it cannot have a keep rule.",
+                    tier=tier.code,
+                ),
                 tier.code,
             )
         )
@@ -154,23 +164,31 @@ def _condition_problems(code: str, cond: UpgradeCondition, codes: set[str]) -> l
     found: list[LadderProblem] = []
     if cond.metric not in METRICS:
         found.append(
-            LadderProblem("unknown_metric", f"{code}: unknown metric {cond.metric!r}. 未知指标。", code)
+            LadderProblem(
+                "unknown_metric",
+                Message("{code}: unknown metric {metric!r}.", code=code, metric=cond.metric),
+                code,
+            )
         )
     if cond.gte < 0:
-        found.append(LadderProblem("negative_threshold", f"{code}: thresholds are ≥ 0. 门槛不能为负。", code))
+        found.append(
+            LadderProblem("negative_threshold", Message("{code}: thresholds are ≥ 0.", code=code), code)
+        )
     if cond.tier is not None:
         if cond.metric != "direct_recruits":
             found.append(
                 LadderProblem(
                     "tier_on_wrong_metric",
-                    f"{code}: 'tier' only qualifies direct_recruits. 仅直推人数可限定等级。",
+                    Message("{code}: 'tier' only qualifies direct_recruits.", code=code),
                     code,
                 )
             )
         elif cond.tier not in codes:
             found.append(
                 LadderProblem(
-                    "unknown_tier", f"{code}: no tier {cond.tier!r} in this ladder. 等级不存在。", code
+                    "unknown_tier",
+                    Message("{code}: no tier {tier_code!r} in this ladder.", code=code, tier_code=cond.tier),
+                    code,
                 )
             )
     return found

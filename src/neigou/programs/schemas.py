@@ -96,6 +96,8 @@ class TierIn(BaseModel):
 class TierOut(TierIn):
     """A stored tier."""
 
+    model_config = ConfigDict(from_attributes=True)
+
 
 class MemberCreate(BaseModel):
     """A member joining a program, optionally under an inviter."""

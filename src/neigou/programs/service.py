@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, is_valid_timezone, utcnow
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message, Sentences
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.programs import repository as repo
 from neigou.programs.models import AttributionModel, Member, MemberTierPeriod, Program, Tier
@@ -35,12 +37,14 @@ def create_program(
     timezone = data.timezone or default_timezone
     if not is_valid_timezone(timezone):
         raise Invalid(
-            f"Unknown time zone {timezone!r}; use an IANA name such as Asia/Shanghai. 未知时区。",
+            Message(
+                "Unknown time zone {timezone!r}; use an IANA name such as Asia/Shanghai.", timezone=timezone
+            ),
             code="invalid_timezone",
         )
     if repo.get_program_by_code(session, data.code) is not None:
         raise Conflict(
-            f"A program with code {data.code!r} exists already. 计划代码已存在。", code="program_code_taken"
+            Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
         )
     program = Program(
         code=data.code,
@@ -68,18 +72,24 @@ def create_program(
 
 def require_program(session: Session, program_id: int) -> Program:
     """The program or a 404."""
-    program = repo.get_program(session, program_id)
-    if program is None:
-        raise NotFound(f"Program {program_id} does not exist. 计划不存在。", code="program_not_found")
-    return program
+    return get_or_404(
+        session,
+        Program,
+        program_id,
+        code="program_not_found",
+        detail=Message("Program {program_id} does not exist.", program_id=program_id),
+    )
 
 
 def require_member(session: Session, member_id: int) -> Member:
     """The member or a 404."""
-    member = repo.get_member(session, member_id)
-    if member is None:
-        raise NotFound(f"Member {member_id} does not exist. 会员不存在。", code="member_not_found")
-    return member
+    return get_or_404(
+        session,
+        Member,
+        member_id,
+        code="member_not_found",
+        detail=Message("Member {member_id} does not exist.", member_id=member_id),
+    )
 
 
 def _tier_dump(tier: Tier) -> dict[str, object]:
@@ -112,7 +122,7 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
     problems = ladder_problems(rules, max_levels=program.max_levels)
     if problems:
         raise Invalid(
-            " ".join(p.message for p in problems),
+            Sentences([p.message for p in problems]),
             code=problems[0].code,
             extra={"problems": [{"code": p.code, "message": p.message, "tier": p.tier} for p in problems]},
         )
@@ -120,7 +130,7 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
     missing = held - {t.code for t in tiers}
     if missing:
         raise Conflict(
-            f"Tiers {sorted(missing)} are still held by members. 仍有会员处于这些等级，不能删除。",
+            Message("Tiers {tiers} are still held by members.", tiers=sorted(missing)),
             code="tier_in_use",
         )
     before = [_tier_dump(t) for t in repo.list_tiers(session, program_id)]
@@ -176,18 +186,16 @@ def create_member(
     joined_at = ensure_aware(data.joined_at) if data.joined_at else (at or utcnow())
     ref_hash = customer_ref_hash(secret_key, data.customer_ref) if data.customer_ref else None
     if ref_hash is not None and repo.find_member_by_ref(session, program.id, ref_hash) is not None:
-        raise Conflict(
-            "This customer is a member of the program already. 该用户已是本计划会员。", code="member_exists"
-        )
+        raise Conflict(Message("This customer is a member of the program already."), code="member_exists")
     if data.inviter_id is not None:
         inviter = repo.get_member(session, data.inviter_id)
         if inviter is None or inviter.program_id != program.id:
             raise Invalid(
-                f"Inviter {data.inviter_id} is not a member of this program. 邀请人不属于本计划。",
+                Message("Inviter {inviter_id} is not a member of this program.", inviter_id=data.inviter_id),
                 code="inviter_not_in_program",
             )
         if ref_hash is not None and inviter.customer_ref_hash == ref_hash:
-            raise Invalid("A member cannot invite themselves. 不能邀请自己。", code="self_invite")
+            raise Invalid(Message("A member cannot invite themselves."), code="self_invite")
     tiers = repo.list_tiers(session, program.id)
     tier_code = _initial_tier(tiers, data.tier)
     member = Member(
@@ -222,7 +230,9 @@ def _initial_tier(tiers: list[Tier], wanted: str | None) -> str | None:
     if wanted is None:
         return tiers[0].code if tiers else None
     if wanted not in {t.code for t in tiers}:
-        raise Invalid(f"Tier {wanted!r} is not in this program's ladder. 等级不存在。", code="unknown_tier")
+        raise Invalid(
+            Message("Tier {wanted!r} is not in this program's ladder.", wanted=wanted), code="unknown_tier"
+        )
     return wanted
 
 
@@ -233,15 +243,14 @@ def change_inviter(session: Session, *, member_id: int, inviter_id: int | None, 
         inviter = repo.get_member(session, inviter_id)
         if inviter is None or inviter.program_id != member.program_id:
             raise Invalid(
-                f"Inviter {inviter_id} is not a member of this program. 邀请人不属于本计划。",
+                Message("Inviter {inviter_id} is not a member of this program.", inviter_id=inviter_id),
                 code="inviter_not_in_program",
             )
         if member.id == inviter_id:
-            raise Invalid("A member cannot invite themselves. 不能邀请自己。", code="self_invite")
+            raise Invalid(Message("A member cannot invite themselves."), code="self_invite")
         if would_loop(member.id, inviter_id, repo.upline(session, inviter_id)):
             raise Conflict(
-                "This inviter is in the member's own downline: the invite tree would loop. "
-                "邀请人位于该会员的下线中，会形成循环。",
+                Message("This inviter is in the member's own downline: the invite tree would loop."),
                 code="invite_loop",
             )
     before = {"inviter_id": member.inviter_id}

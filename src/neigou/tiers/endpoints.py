@@ -8,6 +8,8 @@ from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Message
+from neigou.kit.paging import PageDep
 from neigou.programs.service import require_member, require_program
 from neigou.tiers import jobs as _jobs  # noqa: F401 - registers the scheduled evaluation
 from neigou.tiers import repository as repo
@@ -72,9 +74,13 @@ def evaluate(
 
 
 @router.get("/programs/{program_id}/tier-evaluations", response_model=list[EvaluationSummary])
-def list_evaluations(program_id: int, session: SessionDep, _principal: Operator) -> list[EvaluationSummary]:
+def list_evaluations(
+    program_id: int, session: SessionDep, _principal: Operator, page: PageDep
+) -> list[EvaluationSummary]:
     """Past evaluations, newest period first."""
     require_program(session, program_id)
+    evaluations = repo.page_evaluations(session, program_id, page)
+    page.answer(evaluations.total)
     return [
         EvaluationSummary(
             id=e.id,
@@ -85,7 +91,7 @@ def list_evaluations(program_id: int, session: SessionDep, _principal: Operator)
             changes=e.changes,
             actor=f"{e.actor_kind}:{e.actor_ref}",
         )
-        for e in repo.list_evaluations(session, program_id)
+        for e in evaluations.items
     ]
 
 
@@ -95,7 +101,7 @@ def get_evaluation(program_id: int, period: str, session: SessionDep, _principal
     result = service.stored_result(session, program_id=program_id, period_text=period)
     if result is None:
         raise NotFound(
-            f"Period {period} has not been evaluated. 该周期尚未考核。", code="evaluation_not_found"
+            Message("Period {period} has not been evaluated.", period=period), code="evaluation_not_found"
         )
     return evaluation_out(result)
 

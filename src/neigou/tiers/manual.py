@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
 from neigou.programs.models import MemberTierPeriod
 from neigou.programs.service import require_member
 from neigou.tiers import repository as repo
@@ -36,11 +37,14 @@ def override_tier(
     target = next((t for t in ladder if t.code == tier_code), None)
     if target is None:
         raise Invalid(
-            f"Tier {tier_code!r} is not in this program's ladder. 等级不存在。", code="unknown_tier"
+            Message("Tier {tier_code!r} is not in this program's ladder.", tier_code=tier_code),
+            code="unknown_tier",
         )
     before = member.tier_code
     if before == tier_code:
-        raise Conflict(f"The member is {tier_code} already. 会员已是该等级。", code="tier_unchanged")
+        raise Conflict(
+            Message("The member is {tier_code} already.", tier_code=tier_code), code="tier_unchanged"
+        )
     reason = {
         "code": "manual_override",
         "metric": None,

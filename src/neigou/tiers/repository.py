@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.programs.models import Member, MemberTierPeriod, Tier
 from neigou.tiers.models import TierChange, TierEvaluation
 from neigou.tiers.rules import LadderTier, ladder_from_rows
@@ -37,16 +38,22 @@ def latest_period(session: Session, program_id: int) -> str | None:
     )
 
 
+def _evaluations(program_id: int) -> Select[TierEvaluation]:
+    return (
+        select(TierEvaluation)
+        .where(TierEvaluation.program_id == program_id)
+        .order_by(TierEvaluation.period.desc())
+    )
+
+
 def list_evaluations(session: Session, program_id: int, *, limit: int = 24) -> list[TierEvaluation]:
     """A program's evaluations, newest period first."""
-    return list(
-        session.scalars(
-            select(TierEvaluation)
-            .where(TierEvaluation.program_id == program_id)
-            .order_by(TierEvaluation.period.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_evaluations(program_id).limit(limit)))
+
+
+def page_evaluations(session: Session, program_id: int, page: Page) -> Paged[TierEvaluation]:
+    """A page of a program's evaluations, newest period first, and their number."""
+    return paginate(session, _evaluations(program_id), page)
 
 
 def evaluated_periods(session: Session, period: str) -> set[int]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
 from neigou.programs.models import MemberTierPeriod, Program
 from neigou.programs.service import require_program
 from neigou.tiers import repository as repo
@@ -65,7 +66,7 @@ def require_period(text: str) -> Period:
     period = parse_period(text)
     if period is None:
         raise Invalid(
-            f"Period {text!r} is not a month written YYYY-MM. 考核周期须写作 YYYY-MM（如 2026-03）。",
+            Message("Period {text!r} is not a month written YYYY-MM.", text=text),
             code="invalid_period",
         )
     return period
@@ -169,7 +170,7 @@ def evaluate(
     start, end = period.start(zone), period.end(zone)
     if start > at:
         raise Invalid(
-            f"Period {period} has not started. 考核周期 {period} 尚未开始。",
+            Message("Period {period} has not started.", period=period),
             code="future_period",
         )
     existing = repo.get_evaluation(session, program.id, str(period))
@@ -178,14 +179,15 @@ def evaluate(
     if not dry_run:
         if end > at:
             raise Conflict(
-                f"Period {period} is not over yet; preview it with dry_run. 考核周期 {period} 尚未结束，只能预览。",
+                Message("Period {period} is not over yet; preview it with dry_run.", period=period),
                 code="period_not_over",
             )
         latest = repo.latest_period(session, program.id)
         if latest is not None and latest > str(period):
             raise Conflict(
-                f"{latest} has been evaluated already; an earlier period can no longer be. "
-                f"已考核 {latest}，不能再考核更早的周期。",
+                Message(
+                    "{latest} has been evaluated already; an earlier period can no longer be.", latest=latest
+                ),
                 code="later_period_evaluated",
             )
     evaluated, found = decisions(session, program=program, period=period)
@@ -235,7 +237,7 @@ def _record(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"Period {period} is being evaluated by another request. 该周期正在考核中，请稍后查看结果。",
+            Message("Period {period} is being evaluated by another request.", period=period),
             code="evaluation_in_progress",
         ) from exc
     effective = result.effective_from

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
 
 from neigou.audit import service as audit
 from neigou.auth.dependencies import Operator
 from neigou.kit.deps import SessionDep
+from neigou.kit.paging import CursorDep
 
 router = APIRouter(tags=["audit"])
 
 
 class AuditEntryOut(BaseModel):
     """One audited write."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     at: datetime
@@ -34,12 +37,11 @@ class AuditEntryOut(BaseModel):
 def audit_log(
     session: SessionDep,
     _principal: Operator,
+    cursor: CursorDep,
     entity: str | None = None,
     entity_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditEntryOut]:
-    """Newest audited writes first."""
-    return [
-        AuditEntryOut.model_validate(e, from_attributes=True)
-        for e in audit.list_entries(session, entity=entity, entity_id=entity_id, limit=limit)
-    ]
+    """Newest audited writes first; the ``Link`` header's ``before_id`` reads on into older ones."""
+    entries = audit.page_entries(session, cursor, entity=entity, entity_id=entity_id)
+    cursor.answer(entries.total, entries.next_before_id)
+    return [AuditEntryOut.model_validate(e) for e in entries.items]

@@ -14,9 +14,10 @@ from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator
 from neigou.auth.models import Role
 from neigou.auth.throttle import SignInThrottle
 from neigou.kit.deps import SessionDep
+from neigou.kit.i18n import LOCALES
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
-from neigou.web.i18n import LANG_COOKIE, LOCALES
+from neigou.web.i18n import LANG_COOKIE
 from neigou.web.pages import client_ip, render, safe_next
 from neigou.web.tree import build_forest
 

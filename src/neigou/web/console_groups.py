@@ -21,6 +21,7 @@ from neigou.groups.targets import required_on
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
+from neigou.kit.i18n import Message
 from neigou.orders.group_sales import DEFAULT_DAYS, Ranking, group_sales, leaderboard, window
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
@@ -235,6 +236,6 @@ def review_page(
     """Accept or reject a count held for review, then go back to the program's page."""
     count = repo.get_count(session, count_id)
     if count is None or count.group_id != group_id:
-        raise NotFound(f"Count {count_id} does not exist. 记录不存在。", code="count_not_found")
+        raise NotFound(Message("Count {count_id} does not exist.", count_id=count_id), code="count_not_found")
     counts.review_count(session, count=count, accept=accept, actor=principal.actor)
     return RedirectResponse(f"/console/programs/{count.program_id}/groups#review", status_code=303)

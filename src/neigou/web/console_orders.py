@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
+from neigou.kit.db import get_or_404
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Message
 from neigou.ledger import payouts, withdrawals
 from neigou.ledger import repository as ledger
 from neigou.ledger.models import WithdrawalStatus
@@ -60,9 +61,13 @@ def order_page(
     request: Request, order_id: int, session: SessionDep, principal: ConsoleOperator
 ) -> HTMLResponse:
     """One order: priced lines, offers snapshot, commission breakdown and refunds."""
-    order = session.get(Order, order_id)
-    if order is None:
-        raise NotFound(f"Order {order_id} does not exist. 订单不存在。", code="order_not_found")
+    order = get_or_404(
+        session,
+        Order,
+        order_id,
+        code="order_not_found",
+        detail=Message("Order {order_id} does not exist.", order_id=order_id),
+    )
     view = order_out(session, order)
     return render(
         request,

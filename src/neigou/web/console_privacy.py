@@ -15,6 +15,7 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.kit.i18n import Text
 from neigou.privacy import repository as repo
 from neigou.privacy import service
 from neigou.privacy.models import OptOut
@@ -35,7 +36,7 @@ def _page(
     *,
     done: OptOut | None = None,
     replayed: bool = False,
-    error: str | None = None,
+    error: Text | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     listed = programs.list_programs(session)
@@ -83,11 +84,11 @@ def submit_opt_out(
 ) -> Response:
     """Opt a shopper out (audited); answers with the result page, or the form and its error."""
     if not customer_ref.strip():
-        return _page(request, session, error="pv_error_customer_required", status_code=422)
+        return _page(request, session, error="customer_required", status_code=422)
     if confirm != "yes":
-        return _page(request, session, error="pv_error_confirm_required", status_code=422)
+        return _page(request, session, error="confirm_required", status_code=422)
     if program_id and not _PROGRAM_ID.fullmatch(program_id):
-        return _page(request, session, error="pv_error_invalid_program", status_code=422)
+        return _page(request, session, error="invalid_program", status_code=422)
     if not _CONSOLE_REQUEST.fullmatch(request_id):
         request_id = "console-" + secrets.token_urlsafe(16)
     try:

@@ -16,6 +16,7 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.kit.i18n import Message
 from neigou.programs import repository as programs
 from neigou.programs import service as program_service
 from neigou.programs.models import Tier
@@ -298,7 +299,7 @@ def override(
     try:
         if member is None or member.program_id != program_id:
             raise ProblemError(
-                f"Member {member_id} is not in this program. 该会员不属于本计划。",
+                Message("Member {member_id} is not in this program.", member_id=member_id),
                 code="member_not_found",
                 status=404,
             )

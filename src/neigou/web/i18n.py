@@ -1,307 +1,98 @@
-"""Interface text in Chinese (default) and English."""
+"""The reader's language and the gettext callables a page is rendered with.
+
+Text comes from the gettext catalogs (``neigou/locale``, see ``kit.i18n``); each request gets the
+callables of its own language in its template context, so concurrent requests never share a mutable
+"current language".
+"""
 
 from __future__ import annotations
 
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from babel.support import NullTranslations
 from fastapi import Request
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import escape
 
-from neigou.web.i18n_group_sales import GROUP_SALES_MESSAGES
-from neigou.web.i18n_links import LINKS_MESSAGES
-from neigou.web.i18n_network import NETWORK_MESSAGES
-from neigou.web.i18n_offers import OFFERS_MESSAGES
-from neigou.web.i18n_orders import ORDERS_MESSAGES
-from neigou.web.i18n_privacy import PRIVACY_MESSAGES
-from neigou.web.i18n_tiers import TIERS_MESSAGES
+from neigou.kit.i18n import DEFAULT_LOCALE, LOCALES, Text, translate, translations
+from neigou.web.labels import FAMILIES
 
-DEFAULT_LOCALE = "zh-CN"
-LOCALES = ("zh-CN", "en")
 LANG_COOKIE = "neigou_lang"
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        **OFFERS_MESSAGES["zh-CN"],
-        **LINKS_MESSAGES["zh-CN"],
-        **ORDERS_MESSAGES["zh-CN"],
-        **GROUP_SALES_MESSAGES["zh-CN"],
-        **NETWORK_MESSAGES["zh-CN"],
-        **TIERS_MESSAGES["zh-CN"],
-        **PRIVACY_MESSAGES["zh-CN"],
-        "app": "内购分销平台",
-        "console": "运营后台",
-        "login": "登录",
-        "logout": "退出",
-        "username": "用户名",
-        "password": "密码",
-        "login_failed": "用户名或密码错误",
-        "login_throttled": "登录失败次数过多，请 {minutes} 分钟后再试",
-        "programs": "分销计划",
-        "program": "计划",
-        "code": "代码",
-        "name": "名称",
-        "timezone": "时区",
-        "attribution": "归因模式",
-        "window_days": "归因窗口（天）",
-        "freeze_days": "冻结期（天）",
-        "max_levels": "分佣层级",
-        "self_purchase": "自购返佣",
-        "members": "会员",
-        "member_count": "会员数",
-        "tiers": "等级",
-        "rank": "序号",
-        "share": "销售分成",
-        "override": "上级奖励",
-        "upgrade": "升级条件",
-        "tier": "等级",
-        "inviter": "邀请人",
-        "joined_at": "加入时间",
-        "recruits": "直推",
-        "invite_tree": "邀请关系树",
-        "audit_log": "操作日志",
-        "when": "时间",
-        "who": "操作人",
-        "action": "操作",
-        "yes": "是",
-        "no": "否",
-        "none": "无",
-        "no_programs": "还没有分销计划。用 API 或 neigou demo 创建。",
-        "no_tiers": "尚未设置等级。",
-        "workspace": "我的工作台",
-        "my_tier": "当前等级",
-        "my_team": "我的团队",
-        "my_inviter": "我的邀请人",
-        "direct_recruits": "直推人数",
-        "link_expired": "登录链接无效或已过期，请向运营索取新链接。",
-        "api_docs": "API 文档",
-        "last_click": "末次点击",
-        "first_click": "首次点击",
-        "locked": "永久锁定",
-        "metric_direct_recruits": "直推",
-        "metric_orders": "订单",
-        "metric_gmv_fen": "成交额（分）",
-        "page": "页",
-        "next": "下一页",
-        "prev": "上一页",
-        "overview": "概览",
-        "g_groups": "群目标",
-        "g_compliance": "达标情况",
-        "g_date": "日期",
-        "g_show": "查看",
-        "g_summary": "概况",
-        "g_required": "要求人数",
-        "g_actual": "实际人数",
-        "g_gap": "还差",
-        "g_met": "达标",
-        "g_missed": "未达标",
-        "g_no_requirement": "无要求",
-        "g_no_count": "未上报",
-        "g_group": "群",
-        "g_platform": "平台",
-        "g_platform_wechat": "微信",
-        "g_platform_wecom": "企业微信",
-        "g_platform_qq": "QQ",
-        "g_platform_other": "其他",
-        "g_owner": "群主",
-        "g_owners": "群主汇总",
-        "g_groups_total": "群数",
-        "g_members_total": "总人数",
-        "g_checkpoint": "下一个目标",
-        "g_forecast": "预测",
-        "g_pace_short": "按当前速度，{day}将达到 {projected} 人，还差 {short} 人",
-        "g_pace_ok": "按当前速度，{day}将达到 {projected} 人",
-        "g_at_risk": "预计未达标",
-        "g_at_risk_hint": "按最近的增长速度，这些群达不到下一个目标。",
-        "g_none_at_risk": "没有预计未达标的群。",
-        "g_chart_group": "群人数与目标",
-        "g_chart_owner": "群主的群",
-        "g_target_curve": "目标",
-        "g_alerts": "提醒",
-        "g_no_alerts": "暂无提醒。",
-        "g_delivery": "机器人推送",
-        "g_delivery_sent": "已推送",
-        "g_delivery_failed": "推送失败",
-        "g_delivery_skipped": "未推送",
-        "g_webhook": "企业微信机器人",
-        "g_kind_missed": "未达标",
-        "g_kind_at_risk": "预计未达标",
-        "g_review": "待审核人数",
-        "g_review_more": "显示最早的 {shown} 条，共 {total} 条；审核后会显示后面的。",
-        "g_reason": "原因",
-        "g_reason_over_platform_limit": "超过平台群人数上限",
-        "g_reason_implausible_jump": "人数增长异常",
-        "g_observed": "统计时间",
-        "g_accept": "接受",
-        "g_reject": "拒绝",
-        "g_upload": "导入群人数（CSV）",
-        "g_upload_hint": "列：owner_member_id,group,member_count,observed_at；group 为群名称或群外部 ID，时间须带时区，如 2026-03-24T21:00:00+08:00。有一行出错则整份文件不导入。",
-        "g_csv_file": "CSV 文件",
-        "g_upload_button": "导入",
-        "g_imported": "已导入 {imported} 条，{held} 条待审核，{dup} 条已存在。",
-        "g_import_errors": "以下行有错误，未导入任何数据：",
-        "g_line": "行",
-        "g_no_groups": "还没有登记群。",
-        "g_no_schedule": "尚未设置群目标。",
-        "g_my_groups": "我的群",
-        "g_today": "今天",
-        "g_record_count": "今日群人数",
-        "g_save": "保存",
-        "g_count_saved": "已记录。",
-        "g_count_held": "已记录；人数变化异常，等待运营审核后计入。",
-        "g_count_failed": "未能记录：",
-        "g_error_observation_conflict": "这一时间已有不同的人数记录。",
-        "g_error_observed_in_future": "统计时间晚于当前时间。",
-        "g_error_group_archived": "该群已归档。",
-        "g_error_group_name_taken": "你已有同名的群。",
-        "g_error_other_member": "只能操作自己的群。",
-        "g_add_group": "登记新群",
-        "g_group_name": "群名称",
-        "language": "English",
-    },
-    "en": {
-        **OFFERS_MESSAGES["en"],
-        **LINKS_MESSAGES["en"],
-        **ORDERS_MESSAGES["en"],
-        **GROUP_SALES_MESSAGES["en"],
-        **NETWORK_MESSAGES["en"],
-        **TIERS_MESSAGES["en"],
-        **PRIVACY_MESSAGES["en"],
-        "app": "neigou distribution",
-        "console": "Console",
-        "login": "Sign in",
-        "logout": "Sign out",
-        "username": "Username",
-        "password": "Password",
-        "login_failed": "Wrong username or password",
-        "login_throttled": "Too many failed sign-ins: try again in {minutes} minutes",
-        "programs": "Programs",
-        "program": "Program",
-        "code": "Code",
-        "name": "Name",
-        "timezone": "Time zone",
-        "attribution": "Attribution",
-        "window_days": "Window (days)",
-        "freeze_days": "Freeze (days)",
-        "max_levels": "Paid levels",
-        "self_purchase": "Self-purchase commission",
-        "members": "Members",
-        "member_count": "Members",
-        "tiers": "Tiers",
-        "rank": "Rank",
-        "share": "Seller share",
-        "override": "Upline override",
-        "upgrade": "Upgrade rule",
-        "tier": "Tier",
-        "inviter": "Inviter",
-        "joined_at": "Joined",
-        "recruits": "Recruits",
-        "invite_tree": "Invite tree",
-        "audit_log": "Audit log",
-        "when": "When",
-        "who": "Who",
-        "action": "Action",
-        "yes": "Yes",
-        "no": "No",
-        "none": "None",
-        "no_programs": "No programs yet. Create one through the API or run neigou demo.",
-        "no_tiers": "No tiers yet.",
-        "workspace": "My workspace",
-        "my_tier": "Current tier",
-        "my_team": "My team",
-        "my_inviter": "My inviter",
-        "direct_recruits": "Direct recruits",
-        "link_expired": "This sign-in link is invalid or expired; ask your operator for a new one.",
-        "api_docs": "API docs",
-        "last_click": "Last click",
-        "first_click": "First click",
-        "locked": "Locked",
-        "metric_direct_recruits": "recruits",
-        "metric_orders": "orders",
-        "metric_gmv_fen": "GMV (fen)",
-        "page": "Page",
-        "next": "Next",
-        "prev": "Previous",
-        "overview": "Overview",
-        "g_groups": "Group targets",
-        "g_compliance": "Compliance",
-        "g_date": "Date",
-        "g_show": "Show",
-        "g_summary": "Summary",
-        "g_required": "Required",
-        "g_actual": "Actual",
-        "g_gap": "Short by",
-        "g_met": "Met",
-        "g_missed": "Missed",
-        "g_no_requirement": "No target",
-        "g_no_count": "Not reported",
-        "g_group": "Group",
-        "g_platform": "Platform",
-        "g_platform_wechat": "WeChat",
-        "g_platform_wecom": "WeCom",
-        "g_platform_qq": "QQ",
-        "g_platform_other": "Other",
-        "g_owner": "Owner",
-        "g_owners": "Owners",
-        "g_groups_total": "Groups",
-        "g_members_total": "Members",
-        "g_checkpoint": "Next target",
-        "g_forecast": "Forecast",
-        "g_pace_short": "At this pace it reaches {projected} by {day}, {short} short",
-        "g_pace_ok": "At this pace it reaches {projected} by {day}",
-        "g_at_risk": "At risk",
-        "g_at_risk_hint": "At their recent pace these groups will miss the next target.",
-        "g_none_at_risk": "No group is at risk.",
-        "g_chart_group": "Group size against target",
-        "g_chart_owner": "Owner's groups",
-        "g_target_curve": "Target",
-        "g_alerts": "Alerts",
-        "g_no_alerts": "No alerts.",
-        "g_delivery": "Robot message",
-        "g_delivery_sent": "sent",
-        "g_delivery_failed": "failed",
-        "g_delivery_skipped": "not sent",
-        "g_webhook": "WeCom robot",
-        "g_kind_missed": "Missed",
-        "g_kind_at_risk": "At risk",
-        "g_review": "Counts to review",
-        "g_review_more": "The oldest {shown} of {total} are shown; the rest appear as these are reviewed.",
-        "g_reason": "Reason",
-        "g_reason_over_platform_limit": "Above the platform's group size limit",
-        "g_reason_implausible_jump": "Implausible jump",
-        "g_observed": "Observed",
-        "g_accept": "Accept",
-        "g_reject": "Reject",
-        "g_upload": "Import member counts (CSV)",
-        "g_upload_hint": "Columns: owner_member_id,group,member_count,observed_at; group is the group's name or external id, and times carry their zone, e.g. 2026-03-24T21:00:00+08:00. One bad row and nothing is imported.",
-        "g_csv_file": "CSV file",
-        "g_upload_button": "Import",
-        "g_imported": "Imported {imported}, {held} held for review, {dup} already recorded.",
-        "g_import_errors": "These rows have errors; nothing was imported:",
-        "g_line": "Line",
-        "g_no_groups": "No groups registered yet.",
-        "g_no_schedule": "No group targets set yet.",
-        "g_my_groups": "My groups",
-        "g_today": "Today",
-        "g_record_count": "Members today",
-        "g_save": "Save",
-        "g_count_saved": "Saved.",
-        "g_count_held": "Saved; the change looks unusual and counts once the operator accepts it.",
-        "g_count_failed": "Not saved:",
-        "g_error_observation_conflict": "A different count is recorded for this time.",
-        "g_error_observed_in_future": "The time is in the future.",
-        "g_error_group_archived": "This group is archived.",
-        "g_error_group_name_taken": "You already have a group with this name.",
-        "g_error_other_member": "You can only change your own groups.",
-        "g_add_group": "Register a group",
-        "g_group_name": "Group name",
-        "language": "中文",
-    },
-}
 
 
 def locale_of(request: Request) -> str:
-    """The locale from ``?lang=``, then the cookie, then zh-CN."""
+    """The page language: ``?lang=``, then the cookie, then zh-CN."""
     wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or DEFAULT_LOCALE
     return wanted if wanted in LOCALES else DEFAULT_LOCALE
 
 
-def translator(locale: str) -> dict[str, str]:
-    """The message table of a locale (keys missing in English fall back to Chinese)."""
-    return {**MESSAGES[DEFAULT_LOCALE], **MESSAGES[locale]}
+def accepted_locale(header: str | None) -> str | None:
+    """The first of our languages an ``Accept-Language`` header asks for (by weight), or None."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        language = tag.strip().lower().split("-")[0]
+        if weight > 0 and language in ("zh", "en"):
+            weighted.append((-weight, position, "zh-CN" if language == "zh" else "en"))
+    return min(weighted)[2] if weighted else None
+
+
+def problem_locale(request: Request) -> str:
+    """The language of an error: the language cookie, then ``Accept-Language``, then zh-CN."""
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in LOCALES:
+        return cookie
+    return accepted_locale(request.headers.get("accept-language")) or DEFAULT_LOCALE
+
+
+def _format(context: Context, text: str, values: dict[str, Any]) -> str:
+    # Like Jinja's newstyle gettext: always a %-format string; the catalog's text is escaped as text.
+    if context.eval_ctx.autoescape:
+        return escape(text) % values
+    return text % values
+
+
+def _label_key(value: Any) -> str:
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+@cache
+def page_callables(locale: str) -> dict[str, Any]:
+    """``gettext``/``ngettext``/``pgettext`` (newstyle: ``_("%(n)s left", n=3)``), ``label`` for values
+    looked up in ``web.labels`` and ``tr`` for messages raised by domains, all in ``locale``."""
+    catalog: NullTranslations = translations(locale)
+
+    @pass_context
+    def gettext(context: Context, msgid: str, /, **values: Any) -> str:
+        return _format(context, catalog.gettext(msgid), values)
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, n: int, /, **values: Any) -> str:
+        values.setdefault("num", n)
+        return _format(context, catalog.ngettext(singular, plural, n), values)
+
+    @pass_context
+    def pgettext(context: Context, message_context: str, msgid: str, /, **values: Any) -> str:
+        return _format(context, str(catalog.pgettext(message_context, msgid)), values)
+
+    def label(family: str, value: Any) -> str:
+        entry = FAMILIES[family].get(_label_key(value))
+        if entry is None:
+            return ""
+        if isinstance(entry, tuple):
+            return str(catalog.pgettext(*entry))
+        return catalog.gettext(entry)
+
+    def tr(text: Text) -> str:
+        return translate(text, locale)
+
+    return {"gettext": gettext, "ngettext": ngettext, "pgettext": pgettext, "label": label, "tr": tr}

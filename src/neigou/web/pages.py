@@ -10,19 +10,21 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from neigou.kit.money import format_bp, format_yuan
-from neigou.web.i18n import locale_of, translator
+from neigou.web.i18n import locale_of, page_callables
 from neigou.web.paths import TEMPLATE_DIR
 
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
 templates.env.filters["yuan"] = format_yuan
 templates.env.filters["pct"] = format_bp
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.newstyle_gettext = True  # type: ignore[attr-defined]  # set by the i18n extension
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page in the caller's locale."""
     locale = locale_of(request)
     return templates.TemplateResponse(
-        request, name, {"t": translator(locale), "locale": locale, **context}, status_code=status_code
+        request, name, {**page_callables(locale), "locale": locale, **context}, status_code=status_code
     )
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.errors import ProblemError, Unauthorized
+from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
+from neigou.web.i18n import problem_locale
 
 log = structlog.get_logger(__name__)
 PROBLEM_TYPE = "https://neigou.dev/problems/"
@@ -22,11 +24,16 @@ _OUT_OF_RANGE_SQLSTATES = frozenset({"22003", "22001", "22008"})
 _SQLITE_OVERFLOW = "too large to convert to SQLite INTEGER"
 _NUL = "cannot contain NUL"  # psycopg refuses a text parameter holding "\x00"
 _UNSTORABLE = {
-    "value_out_of_range": "A number or text in the request is too large to store; ids and amounts stop at "
-    "9223372036854775807. 请求中的数字或文字超出可保存的范围。",
-    "nul_character": "Text in the request contains a NUL character (\\u0000), which cannot be stored. "
-    "请求中的文字含有空字符（\\u0000），无法保存。",
+    "value_out_of_range": Message(
+        "A number or text in the request is too large to store; ids and amounts stop at {largest}.",
+        largest=2**63 - 1,
+    ),
+    "nul_character": Message(
+        "Text in the request contains a NUL character ({nul}), which cannot be stored.", nul="\\u0000"
+    ),
 }
+# Starlette's own errors (unknown path, wrong method), titled in its words.
+_HTTP_TITLES = (N_("Not Found"), N_("Method Not Allowed"))
 
 
 def unstorable(exc: BaseException) -> str | None:
@@ -40,15 +47,16 @@ def unstorable(exc: BaseException) -> str | None:
     return None
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """A problem+json response."""
+def problem(request: Request, status: int, code: str, title: str, detail: Text, **extra: Any) -> JSONResponse:
+    """A problem+json response, its title, detail and messages in the caller's language; ``code`` stays."""
+    locale = problem_locale(request)
     body = {
         "type": PROBLEM_TYPE + code,
-        "title": title,
+        "title": translations(locale).gettext(title),
         "status": status,
-        "detail": detail,
+        "detail": translate(detail, locale),
         "code": code,
-        **extra,
+        **translate_tree(extra, locale),
     }
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
@@ -66,10 +74,10 @@ def install(app: FastAPI) -> None:
             return RedirectResponse("/console/login?next=" + request.url.path, status_code=303)
         if isinstance(exc, Unauthorized) and request.url.path.startswith("/m/"):
             return RedirectResponse("/m/expired", status_code=303)
-        return problem(exc.status, exc.code, type(exc).__name__, exc.detail, **exc.extra)
+        return problem(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {
                 "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
@@ -80,10 +88,11 @@ def install(app: FastAPI) -> None:
         ]
         fields = ", ".join(e["field"] or "body" for e in errors)
         return problem(
+            request,
             422,
             "validation_error",
-            "Invalid request",
-            f"Some fields are missing or malformed: {fields}. 请求字段缺失或格式错误。",
+            N_("Invalid request"),
+            Message("Some fields are missing or malformed: {fields}.", fields=fields),
             errors=errors,
         )
 
@@ -95,19 +104,21 @@ def install(app: FastAPI) -> None:
         if code is None:
             raise exc
         log.warning("request.unstorable_value", path=request.url.path, code=code, error=repr(exc)[:500])
-        return problem(422, code, "Value cannot be stored", _UNSTORABLE[code])
+        return problem(request, 422, code, N_("Value cannot be stored"), _UNSTORABLE[code])
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        text = translations(problem_locale(request)).gettext(str(exc.detail))
+        return problem(request, exc.status_code, code, text, text)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("request.failed", path=request.url.path, error=repr(exc))
         return problem(
+            request,
             500,
             "internal_error",
-            "Internal error",
-            "Something went wrong on our side; nothing was saved. 服务器内部错误，本次操作未保存。",
+            N_("Internal error"),
+            Message("Something went wrong on our side; nothing was saved."),
         )

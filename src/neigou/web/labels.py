@@ -1,0 +1,251 @@
+"""Labels the pages look up by a value (an enum member, an error code, a field name): English msgids,
+translated where they are shown: ``label("g_kind", a.kind.value)`` in a template."""
+
+from __future__ import annotations
+
+from neigou.kit.i18n import N_, NP_, Label
+
+g_delivery: dict[str, Label] = {
+    "sent": N_("sent"),
+    "failed": N_("failed"),
+    "skipped": N_("not sent"),
+}
+g_kind: dict[str, Label] = {
+    "missed": N_("Missed"),
+    "at_risk": N_("At risk"),
+}
+g_platform: dict[str, Label] = {
+    "wechat": N_("WeChat"),
+    "wecom": N_("WeCom"),
+    "qq": N_("QQ"),
+    "other": N_("Other"),
+}
+g_reason: dict[str, Label] = {
+    "over_platform_limit": N_("Above the platform's group size limit"),
+    "implausible_jump": N_("Implausible jump"),
+}
+gs_by: dict[str, Label] = {
+    "gmv": N_("GMV"),
+    "orders": NP_("count", "Orders"),
+    "growth": N_("Member growth"),
+}
+l_state: dict[str, Label] = {
+    "sold_out": N_("Coupon sold out"),
+    "expired": N_("Coupon expired"),
+    "not_started": N_("Not started yet"),
+    "off_sale": N_("Product off sale"),
+}
+metric: dict[str, Label] = {
+    "direct_recruits": N_("recruits"),
+    "orders": N_("orders"),
+    "gmv_fen": N_("GMV (fen)"),
+}
+n_metric: dict[str, Label] = {
+    "orders": NP_("count", "Orders"),
+    "gmv_fen": N_("Sales"),
+    "recruits": N_("Recruits"),
+}
+o_account: dict[str, Label] = {
+    "pending": N_("Pending"),
+    "frozen": N_("Frozen"),
+    "available": N_("Available"),
+    "withdrawing": N_("Being withdrawn"),
+    "withdrawn": N_("Withdrawn"),
+    "commission_expense": N_("Platform commission expense"),
+    "payout_fees": N_("Withdrawal fees"),
+}
+o_kind: dict[str, Label] = {
+    "commission_earned": N_("Order commission"),
+    "commission_frozen": N_("Order completed, commission frozen"),
+    "commission_released": N_("Freeze over, commission available"),
+    "commission_reversed": N_("Refund, commission reversed"),
+    "withdrawal_requested": N_("Withdrawal requested"),
+    "withdrawal_rejected": N_("Withdrawal rejected, returned"),
+    "withdrawal_paid": N_("Withdrawal paid"),
+}
+o_level: dict[str, Label] = {
+    "1": N_("Own sale"),
+    "2": N_("Upline 1"),
+    "3": N_("Upline 2"),
+}
+o_state: dict[str, Label] = {
+    "pending": N_("Pending"),
+    "frozen": N_("Frozen"),
+    "available": N_("Released"),
+}
+o_status: dict[str, Label] = {
+    "requested": N_("Requested"),
+    "approved": N_("Approved"),
+    "paid": NP_("payout status", "Paid"),
+    "rejected": N_("Rejected"),
+}
+pv_kind: dict[str, Label] = {
+    "touches": N_("Attribution touches"),
+    "bindings": N_("Locked bindings"),
+    "visitors": N_("Visitor linkage"),
+    "clicks": N_("Clicks (now anonymous)"),
+    "claims": N_("Coupon claims"),
+    "claim_counters": N_("Claim counters"),
+    "orders": N_("Orders"),
+    "members": N_("Member identity"),
+}
+tr_kind: dict[str, Label] = {
+    "upgrade": N_("Upgrade"),
+    "demotion": N_("Demotion"),
+    "manual": N_("Manual change"),
+}
+n_error: dict[str, Label] = {
+    "invalid_name": N_("Enter your name (1–40 characters)."),
+    "invalid_phone": N_("Enter an 11-digit mobile number."),
+    "failed": N_("Joining failed; please try again."),
+    "invalid_period": N_("A month looks like 2026-03; showing this month instead."),
+}
+o_error: dict[str, Label] = {
+    "insufficient_balance": N_("Not enough available balance."),
+    "below_minimum": N_("Below the minimum withdrawal."),
+    "fee_exceeds_amount": N_("The fee would take the whole amount."),
+    "invalid_amount": N_("Enter a valid amount."),
+    "request_id_reused": N_("This request was sent already."),
+}
+l_error: dict[str, Label] = {
+    "sold_out": N_("Too late: the coupon is sold out."),
+    "limit_reached": N_("You already hold this coupon."),
+    "link_required": N_("This coupon can only be claimed through a share link."),
+    "not_active": N_("The coupon is not open for claims now."),
+    "link_disabled": N_("This share link has been disabled."),
+    "invalid_phone": N_("Enter a valid 11-digit mainland mobile number."),
+    "phone_required": N_("Enter your mobile number first."),
+    "unknown_sku": N_("Unknown product."),
+    "product_inactive": N_("The product is off sale."),
+    "unknown_coupon": N_("Unknown coupon."),
+    "coupon_not_for_sku": N_("This coupon does not cover the chosen product."),
+    "coupon_ended": N_("This coupon has ended."),
+    "group_not_owned": N_("You can only pick your own groups."),
+    "group_archived": NP_("share link", "This group is archived."),
+    "failed": N_("Not done:"),
+}
+g_error: dict[str, Label] = {
+    "observation_conflict": N_("A different count is recorded for this time."),
+    "observed_in_future": N_("The time is in the future."),
+    "group_archived": N_("This group is archived."),
+    "group_name_taken": N_("You already have a group with this name."),
+    "other_member": N_("You can only change your own groups."),
+}
+code: dict[str, Label] = {
+    "validation_error": N_("Malformed value"),
+    "required": N_("Required"),
+    "invalid_amount": N_("Not a valid amount or number"),
+    "too_many_decimals": N_("Too many decimals (two at most for money)"),
+    "negative_amount": N_("Must not be negative"),
+    "percent_out_of_range": N_("A percentage cannot exceed 100%"),
+    "invalid_integer": N_("Must be a whole number"),
+    "invalid_boolean": N_("active must be true or false"),
+    "invalid_datetime": N_("Not a valid date and time"),
+    "invalid_value": N_("Invalid value"),
+    "sku_taken": N_("This sku exists already"),
+    "unknown_sku": N_("Unknown sku"),
+    "unknown_brand": N_("Unknown brand"),
+    "unknown_category": N_("Unknown category"),
+    "unknown_coupon": N_("Unknown coupon"),
+    "duplicate_coupon": N_("A coupon can be used once per basket"),
+    "product_inactive": N_("This product is off sale"),
+    "product_not_found": N_("No such product"),
+    "invalid_window": N_("The end must be after the start"),
+    "invalid_percent": NP_("discount", "A percentage cannot exceed 100%"),
+    "cap_not_allowed": N_("Only percent-off coupons take a cap"),
+    "price_out_of_scope": N_("An event-priced sku lies outside the promotion's skus"),
+    "import_invalid": N_("The file has errors; nothing was imported"),
+    "duplicate_sku": N_("This sku appears twice in the file"),
+    "missing_column": N_("A required column is missing"),
+    "unknown_column": N_("Unknown column"),
+    "duplicate_column": N_("A column appears twice"),
+    "wrong_column_count": N_("The row does not have as many cells as the header"),
+    "empty_file": N_("The file is empty"),
+    "bad_encoding": N_("Unreadable encoding (use UTF-8 or GBK)"),
+    "file_too_large": N_("The file is too large"),
+    "too_many_rows": N_("Too many rows"),
+    "link_required": N_("Hidden coupon: only through a share link"),
+    "not_active": N_("Not open at this time"),
+    "condition_not_met": N_("Condition not met"),
+    "min_spend_not_met": N_("Minimum spend not reached (after promotions)"),
+    "out_of_scope": N_("Does not cover these skus"),
+    "excluded_by_exclusive": N_("Excluded by an exclusive promotion"),
+    "nothing_to_discount": N_("Nothing left to discount"),
+}
+field: dict[str, Label] = {
+    "sku": N_("Sku"),
+    "title": N_("Title"),
+    "price_yuan": N_("List price"),
+    "price_fen": N_("List price (fen)"),
+    "commission_percent": N_("Commission rate"),
+    "commission_rate_bp": N_("Commission rate (bp)"),
+    "value": NP_("coupon value", "Value"),
+    "starts_at": N_("Starts"),
+    "ends_at": N_("Ends"),
+    "name": N_("Name"),
+    "kind": N_("Kind"),
+    "skus": N_("Skus"),
+    "at": N_("Price at"),
+}
+pv_error: dict[str, Label] = {
+    "customer_required": N_("Enter the customer reference."),
+    "confirm_required": N_("Tick the confirmation first."),
+    "invalid_program": N_("The chosen program is not valid."),
+}
+visibility: dict[str, Label] = {
+    "public": N_("Public"),
+    "hidden": N_("Hidden"),
+}
+coupon_kind: dict[str, Label] = {
+    "amount_off": NP_("coupon kind", "Amount off"),
+    "percent_off": N_("Percent off"),
+}
+promotion_kind: dict[str, Label] = {
+    "quantity_discount": N_("Quantity discount"),
+    "spend_threshold_off": N_("Spend threshold off"),
+    "event_price": N_("Event price"),
+}
+attribution: dict[str, Label] = {
+    "last_click": N_("Last click"),
+    "first_click": N_("First click"),
+    "locked": N_("Locked"),
+}
+offer_source: dict[str, Label] = {
+    "promotion": N_("Promotion"),
+    "coupon": N_("Coupon"),
+}
+gs_error: dict[str, Label] = {
+    "bad_range": N_("The start date is after the end date; showing the last 30 days."),
+    "range_too_long": N_("At most 366 days at a time; showing the last 30 days."),
+}
+
+FAMILIES: dict[str, dict[str, Label]] = {
+    "gs_error": gs_error,
+    "g_delivery": g_delivery,
+    "g_kind": g_kind,
+    "g_platform": g_platform,
+    "g_reason": g_reason,
+    "gs_by": gs_by,
+    "l_state": l_state,
+    "metric": metric,
+    "n_metric": n_metric,
+    "o_account": o_account,
+    "o_kind": o_kind,
+    "o_level": o_level,
+    "o_state": o_state,
+    "o_status": o_status,
+    "pv_kind": pv_kind,
+    "tr_kind": tr_kind,
+    "n_error": n_error,
+    "o_error": o_error,
+    "l_error": l_error,
+    "g_error": g_error,
+    "code": code,
+    "field": field,
+    "pv_error": pv_error,
+    "visibility": visibility,
+    "coupon_kind": coupon_kind,
+    "promotion_kind": promotion_kind,
+    "attribution": attribution,
+    "offer_source": offer_source,
+}
