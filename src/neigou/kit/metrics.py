@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -93,18 +94,27 @@ def sample_pool(engine: Engine) -> None:
         POOL_SIZE.set(pool.size())
 
 
-def route_of(scope: Scope) -> str:
-    """The template of the route that answered (set by the router), never the raw path."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED
-
-
 class RequestMetrics:
     """ASGI layer counting and timing every HTTP request by method, route template and status."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._templates: dict[int, str] | None = None
+
+    def route_of(self, scope: Scope) -> str:
+        """The full template of the route that answered, never the raw path.
+
+        The router puts the matched route in the scope; a route of an included router carries its own
+        path only, so the full one (prefixes included) is looked up in the app's route contexts.
+        """
+        route = scope.get("route")
+        if route is None:
+            return UNMATCHED
+        if self._templates is None:  # every route exists once requests arrive
+            routes = scope["app"].routes
+            self._templates = {id(c.original_route): c.path for c in iter_route_contexts(routes) if c.path}
+        template = self._templates.get(id(route), getattr(route, "path", None))
+        return template if isinstance(template, str) else UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,6 +133,6 @@ class RequestMetrics:
             await self.app(scope, receive, send_status)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            labels = (method, route_of(scope), str(status))
+            labels = (method, self.route_of(scope), str(status))
             REQUESTS.labels(*labels).inc()
             LATENCY.labels(*labels).observe(time.perf_counter() - started)

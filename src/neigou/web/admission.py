@@ -66,6 +66,11 @@ class AdmissionControl:
         # finishing request hands it its slot, False when its wait runs out.
         self._waiters: deque[asyncio.Future[bool]] = deque()
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a slot."""
+        return len(self._waiters)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
