@@ -46,8 +46,10 @@ class Operations:
     jobs: JobRunner
     links: LinksRuntime
     # Probes run on threads of their own: a burst that takes every default thread cannot starve them.
-    _probe_threads: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(4))
-    _sampler: asyncio.Task[None] | None = None
+    _probe_threads: anyio.CapacityLimiter = field(
+        init=False, default_factory=lambda: anyio.CapacityLimiter(4)
+    )
+    _sampler: asyncio.Task[None] | None = field(init=False, default=None)
 
     @property
     def engine(self) -> Engine:
