@@ -149,6 +149,7 @@ async def readyz(request: Request) -> Response:
     if all(state == "ok" for state in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     return problem(
+        request,
         503,
         "not_ready",
         "Not ready",
