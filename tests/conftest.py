@@ -147,6 +147,12 @@ def module_database(
         _empty(engine)  # no rows are left; this restarts PostgreSQL's id sequences for the next module
 
 
+@pytest.fixture(scope="module")
+def module_factory(module_database: ModuleDatabase) -> sessionmaker[Session]:
+    """Session factory for building a ``world_per_module`` module's world."""
+    return module_database.factory
+
+
 @pytest.fixture
 def factory(request: pytest.FixtureRequest, engine_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     """Session factory of the test (in a ``world_per_module`` module, on the module's connection)."""

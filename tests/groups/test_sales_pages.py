@@ -14,13 +14,18 @@ from tests.conftest import TokenMaker
 from tests.groups.sales_world import SKU, SalesWorld, build, order, place_activity
 from tests.sign_in import console_sign_in, member_sign_in
 
+pytestmark = pytest.mark.world_per_module
 
-@pytest.fixture
+
+@pytest.fixture(scope="module")
 def world(
-    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+    module_client: TestClient,
+    module_operator: dict[str, str],
+    module_make_token: TokenMaker,
+    module_factory: sessionmaker[Session],
 ) -> SalesWorld:
-    built = build(client, operator, make_token, factory)
-    place_activity(client, operator, factory, built)
+    built = build(module_client, module_operator, module_make_token, module_factory)
+    place_activity(module_client, module_operator, module_factory, built)
     return built
 
 

@@ -16,10 +16,14 @@ from tests.conftest import SECRET, TokenMaker
 from tests.network.builders import NetWorld, build_network
 from tests.sign_in import console_sign_in, member_sign_in
 
+pytestmark = pytest.mark.world_per_module
 
-@pytest.fixture
-def net(client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> NetWorld:
-    return build_network(client, operator, factory)
+
+@pytest.fixture(scope="module")
+def net(
+    module_client: TestClient, module_operator: dict[str, str], module_factory: sessionmaker[Session]
+) -> NetWorld:
+    return build_network(module_client, module_operator, module_factory)
 
 
 def test_team_page(client: TestClient, net: NetWorld, make_token: TokenMaker) -> None:
