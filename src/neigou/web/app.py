@@ -23,6 +23,7 @@ from neigou.kit.logging import configure_logging
 from neigou.kit.metrics import REDIRECTS
 from neigou.kit.settings import Settings, get_settings
 from neigou.ledger.endpoints import router as ledger_router
+from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
 from neigou.network.endpoints import router as network_router
@@ -152,7 +153,9 @@ def create_app(
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links
-    app.state.sign_in_throttle = SignInThrottle.for_redis(settings.redis_url)
+    app.state.sign_in_throttle = SignInThrottle.for_redis(
+        settings.redis_url, namespace=redis_namespace(settings.database_url) + ":sign-in"
+    )
     app.state.clicks = links.clicks
     app.state.static_dir = STATIC_DIR
     jobs.install(runner)
