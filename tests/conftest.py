@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
@@ -74,18 +76,13 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def factory(engine: Engine) -> sessionmaker[Session]:
-    """Session factory bound to the test database."""
+def engine_factory(engine: Engine) -> sessionmaker[Session]:
+    """Session factory bound to the test database's engine (each session its own connection)."""
     return make_session_factory(engine)
 
 
-@pytest.fixture(autouse=True)
-def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test starts from empty tables."""
-    yield
-    if "engine" not in request.fixturenames:
-        return
-    eng: Engine = request.getfixturevalue("engine")
+def _empty(eng: Engine) -> None:
+    """Empty every table (on PostgreSQL, restart the id sequences too)."""
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
@@ -95,44 +92,164 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
                 conn.execute(table.delete())
 
 
+def world_per_module(request: pytest.FixtureRequest) -> bool:
+    """True in a module marked ``world_per_module`` (see ``module_database``)."""
+    return request.node.get_closest_marker("world_per_module") is not None
+
+
+@dataclass(frozen=True)
+class ModuleDatabase:
+    """One connection held for a whole module, inside a transaction rolled back at the module's end."""
+
+    connection: Connection
+    factory: sessionmaker[Session]
+
+
+def _savepoint_engine(database_url: str) -> Engine:
+    """An engine whose connections nest savepoints inside an outer transaction. SQLite's driver would
+    begin transactions its own way and let a savepoint escape: SQLAlchemy emits BEGIN instead."""
+    eng = make_engine(database_url)
+    if eng.dialect.name == "sqlite":
+
+        @event.listens_for(eng, "connect")
+        def _no_driver_begin(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(eng, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    return eng
+
+
+@pytest.fixture(scope="module")
+def module_database(
+    request: pytest.FixtureRequest, database_url: str, engine: Engine
+) -> Iterator[ModuleDatabase]:
+    """The database of a ``world_per_module`` module: one connection and an outer transaction. The
+    module's world is written into it once; each test runs in a savepoint rolled back after it
+    (``_clean``). Every session (the app's and the test's) joins with a savepoint of its own, so its
+    ``commit`` releases that savepoint and nothing reaches another connection."""
+    if not world_per_module(request):
+        raise pytest.UsageError(f"{request.node.nodeid}: module_database needs pytest.mark.world_per_module")
+    eng = _savepoint_engine(database_url)
+    connection = eng.connect()
+    outer = connection.begin()
+    module_factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=True
+    )
+    try:
+        yield ModuleDatabase(connection, module_factory)
+    finally:
+        outer.rollback()
+        connection.close()
+        eng.dispose()
+        _empty(engine)  # no rows are left; this restarts PostgreSQL's id sequences for the next module
+
+
+@pytest.fixture(scope="module")
+def module_factory(module_database: ModuleDatabase) -> sessionmaker[Session]:
+    """Session factory for building a ``world_per_module`` module's world."""
+    return module_database.factory
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for an app under test: jobs run immediately after commit."""
+def factory(request: pytest.FixtureRequest, engine_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Session factory of the test (in a ``world_per_module`` module, on the module's connection)."""
+    if world_per_module(request):
+        database: ModuleDatabase = request.getfixturevalue("module_database")
+        return database.factory
+    return engine_factory
+
+
+@pytest.fixture(autouse=True)
+def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts from empty tables; in a ``world_per_module`` module, from the module's world:
+    the test runs in a savepoint rolled back after it, and the client's cookies are restored."""
+    if world_per_module(request):
+        database: ModuleDatabase = request.getfixturevalue("module_database")
+        module_client: TestClient = request.getfixturevalue("module_client")
+        cookies = dict(module_client.cookies)
+        savepoint = database.connection.begin_nested()
+        yield
+        if savepoint.is_active:
+            savepoint.rollback()
+        module_client.cookies.clear()
+        module_client.cookies.update(cookies)
+        return
+    yield
+    if "engine" in request.fixturenames:
+        _empty(request.getfixturevalue("engine"))
+
+
+def app_settings(database_url: str, directory: Path) -> Settings:
+    """Settings of an app under test: jobs run immediately after commit, clicks written by a thread."""
     return Settings(
         database_url=database_url,
         secret_key=SECRET,
         jobs_backend="immediate",
-        jobs_path=str(tmp_path / "jobs.db"),
+        jobs_path=str(directory / "jobs.db"),
         click_writer="thread",  # a writer process per app would cost each test a fresh interpreter
     )
 
 
 @pytest.fixture
-def app(settings: Settings, factory: sessionmaker[Session]) -> FastAPI:
-    """The application wired to the test database."""
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for an app under test: jobs run immediately after commit."""
+    return app_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, settings: Settings, factory: sessionmaker[Session]) -> FastAPI:
+    """The application wired to the test database (in a ``world_per_module`` module, the module's)."""
+    if world_per_module(request):
+        module_app: FastAPI = request.getfixturevalue("module_app")
+        return module_app
     return create_app(settings, session_factory=factory)
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """An HTTP client for the app (lifespan included)."""
+def client(request: pytest.FixtureRequest, app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for the app, lifespan included (in a ``world_per_module`` module, the module's)."""
+    if world_per_module(request):
+        yield request.getfixturevalue("module_client")
+        return
     with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def module_app(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, module_database: ModuleDatabase
+) -> FastAPI:
+    """The app of a ``world_per_module`` module, on the module's connection."""
+    directory = tmp_path_factory.mktemp("app")
+    return create_app(app_settings(database_url, directory), session_factory=module_database.factory)
+
+
+@pytest.fixture(scope="module")
+def module_client(module_app: FastAPI) -> Iterator[TestClient]:
+    """The HTTP client of a ``world_per_module`` module, for building its world."""
+    with TestClient(module_app) as test_client:
         yield test_client
 
 
 TokenMaker = Callable[..., str]
 
 
-@pytest.fixture
-def make_token(factory: sessionmaker[Session]) -> TokenMaker:
-    """Issue a token of a role (member tokens name their member)."""
-
+def _token_maker(factory: sessionmaker[Session]) -> TokenMaker:
     def make(role: Role | str, member_id: int | None = None) -> str:
         with transaction(factory) as session:
             _, secret = auth.create_token(session, role=Role(role), member_id=member_id, actor=TEST_ACTOR)
         return secret
 
     return make
+
+
+@pytest.fixture
+def make_token(factory: sessionmaker[Session]) -> TokenMaker:
+    """Issue a token of a role (member tokens name their member)."""
+    return _token_maker(factory)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -144,6 +261,18 @@ def bearer(token: str) -> dict[str, str]:
 def operator(make_token: TokenMaker) -> dict[str, str]:
     """Headers of an operator."""
     return bearer(make_token(Role.OPERATOR))
+
+
+@pytest.fixture(scope="module")
+def module_make_token(module_database: ModuleDatabase) -> TokenMaker:
+    """``make_token`` for building a ``world_per_module`` module's world."""
+    return _token_maker(module_database.factory)
+
+
+@pytest.fixture(scope="module")
+def module_operator(module_make_token: TokenMaker) -> dict[str, str]:
+    """Operator headers for building a ``world_per_module`` module's world."""
+    return bearer(module_make_token(Role.OPERATOR))
 
 
 def row_counts(factory: sessionmaker[Session]) -> dict[str, int]:

@@ -172,8 +172,12 @@ class World:
     tokens: dict[str, str]
 
 
-@pytest.fixture
-def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> World:
+pytestmark = pytest.mark.world_per_module
+
+
+@pytest.fixture(scope="module")
+def world(module_client: TestClient, module_operator: dict[str, str], module_make_token: TokenMaker) -> World:
+    client, operator, make_token = module_client, module_operator, module_make_token
     own_program = create_program(client, operator, code="own")
     other_program = create_program(client, operator, code="other")
     own = create_member(client, operator, own_program["id"], name="own")

@@ -1,11 +1,13 @@
-"""The command line: migrate, token create, user create, demo."""
+"""The command line: migrate, token create, user create, demo, serve."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -83,3 +85,26 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert lines[-1].startswith("ngt_")
     assert "password" in result.output
     assert "/m/login?token=ngt_" in result.output
+
+
+def test_serve_clears_the_metrics_directory_of_an_earlier_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    (shared / "counter_4242.db").write_bytes(b"stale")
+    (shared / "keep.txt").write_text("not ours")
+    served: dict[str, Any] = {}
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: served.update(options, target=target))
+    result = runner.invoke(app, ["serve", "--workers", "3", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in shared.iterdir()) == ["keep.txt"]
+    assert (served["target"], served["workers"], served["port"]) == ("neigou.web.app:create_app", 3, 8123)
+
+
+def test_serve_with_workers_says_how_to_sum_their_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: None)
+    assert "PROMETHEUS_MULTIPROC_DIR" in runner.invoke(app, ["serve", "--workers", "2"]).output
+    assert "PROMETHEUS_MULTIPROC_DIR" not in runner.invoke(app, ["serve"]).output

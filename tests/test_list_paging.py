@@ -52,6 +52,7 @@ REPORTS = {
     "/api/v1/programs/{program}/group-sales",
 }
 LINK = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
+pytestmark = pytest.mark.world_per_module  # the matrix's world, built once; each test rolls back
 
 
 def _write_everything_again(client: TestClient, built: World) -> None:

@@ -25,18 +25,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
 from neigou.orders import signing
 from neigou.web import problems
-from tests.conftest import TEST_ACTOR, TokenMaker, bearer
+from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
 from tests.orders import matrix as orders
+from tests.sign_in import console_sign_in, member_sign_in
 from tests.test_authz_matrix import CASES, Case
 from tests.tiers import matrix as tiers
 
@@ -504,12 +503,9 @@ def test_malformed_form_posts_never_get_a_server_error(
     client: TestClient, world: World, factory: sessionmaker[Session]
 ) -> None:
     """Console and workspace forms with bad numbers, dates and very long text re-render or answer 4xx."""
-    with transaction(factory) as session:
-        auth.create_user(session, username="forms", password="forms-password", actor=TEST_ACTOR)
-    login = client.post("/console/login", data={"username": "forms", "password": "forms-password"})
-    assert login.status_code == 200, login.text
+    console_sign_in(client, factory, "forms", "forms-password")
     failures = _form_failures(client, CONSOLE_FORMS, world.ids)
     member_token = world.tokens["member"]["Authorization"].removeprefix("Bearer ")
-    assert client.get(f"/m/login?token={member_token}").status_code == 200
+    member_sign_in(client, member_token)
     failures += _form_failures(client, WORKSPACE_FORMS, world.ids)
     assert not failures, f"{len(failures)} form posts went wrong:\n" + "\n".join(failures)

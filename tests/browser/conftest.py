@@ -1,26 +1,35 @@
-"""A real server on a free port and Debian's headless Chromium driven by Playwright."""
+"""A real server on a free port and Debian's headless Chromium driven by Playwright, on the demo world.
+
+The demo world is seeded once per test process into a template SQLite file; each test gets a copy of
+it (SQLite's backup API, a few milliseconds) as its own database, so a test may change anything. The
+sign-in steps live here: ``sign_in`` (console) and ``member_sign_in`` (workspace)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.demo.seed import DemoWorld, seed
 from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
+from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.settings import Settings
 from neigou.web.app import create_app
-from tests.conftest import SECRET
+from tests.conftest import SECRET, app_settings
 
 CHROMIUM = os.environ.get("NEIGOU_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("NEIGOU_TEST_ARTIFACTS", "test-artifacts"))
@@ -45,14 +54,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(settings: Settings, factory: sessionmaker[Session]) -> Iterator[str]:
-    """The app served by uvicorn on a background thread."""
+def served(settings: Settings, factory: sessionmaker[Session]) -> Iterator[tuple[str, FastAPI]]:
+    """The app served by uvicorn on a background thread (on a free port), and the app itself."""
+    app = create_app(settings, session_factory=factory)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, session_factory=factory), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -60,9 +66,15 @@ def live_server(settings: Settings, factory: sessionmaker[Session]) -> Iterator[
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", app
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(served: tuple[str, FastAPI]) -> str:
+    """The base URL of the served app."""
+    return served[0]
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +89,69 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+@dataclass(frozen=True)
+class DemoTemplate:
+    """A SQLite file holding the seeded demo world, and the world's ids and tokens."""
+
+    path: Path
+    world: DemoWorld
+
+
+def _copy(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(
+    database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> DemoTemplate:
+    """The demo world, seeded once per test process into a copy of the migrated, empty test database."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the demo world is a SQLite product (browser tests run on SQLite)")
+    empty = make_url(database_url).database
+    assert empty is not None
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    _copy(Path(empty), path)
+    demo_engine = make_engine(f"sqlite:///{path}")
+    try:
+        with transaction(make_session_factory(demo_engine)) as session:
+            world = seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
+    finally:
+        demo_engine.dispose()
+    return DemoTemplate(path, world)
+
+
 @pytest.fixture
-def world(factory: sessionmaker[Session]) -> DemoWorld:
-    """The demo programs, members, products, groups and orders, seeded into the test database."""
-    with transaction(factory) as session:
-        return seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
+def demo_url(demo_template: DemoTemplate, tmp_path: Path) -> str:
+    """A fresh copy of the demo database for this test."""
+    path = tmp_path / "demo.db"
+    _copy(demo_template.path, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(demo_url: str, tmp_path: Path) -> Settings:
+    """Settings of an app on this test's copy of the demo database."""
+    return app_settings(demo_url, tmp_path)
+
+
+@pytest.fixture
+def factory(demo_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on this test's copy of the demo database."""
+    demo_engine = make_engine(demo_url)
+    yield make_session_factory(demo_engine)
+    demo_engine.dispose()
+
+
+@pytest.fixture
+def world(demo_template: DemoTemplate) -> DemoWorld:
+    """The demo programs, members, products, groups and orders (in this test's database)."""
+    return demo_template.world
 
 
 def submit_sign_in(page: Page, world: DemoWorld) -> None:
@@ -92,6 +162,14 @@ def submit_sign_in(page: Page, world: DemoWorld) -> None:
 
 
 def sign_in(page: Page, live_server: str, world: DemoWorld, target: str | None = None) -> None:
-    """Sign in to the console as the seeded operator, landing on ``target`` (default: the console)."""
+    """Sign in to the console as the seeded operator, landing on ``target`` (default: the console's
+    program list, awaited)."""
     page.goto(f"{live_server}/console/login" + (f"?next={target}" if target else ""))
     submit_sign_in(page, world)
+    if target is None:
+        expect(page.get_by_role("heading", name="分销计划")).to_be_visible()
+
+
+def member_sign_in(page: Page, live_server: str, world: DemoWorld) -> None:
+    """Open the member workspace as the demo's sample member (the link ``neigou demo`` prints)."""
+    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")

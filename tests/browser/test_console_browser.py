@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from neigou.demo.seed import DemoWorld
-from tests.browser.conftest import ARTIFACTS, submit_sign_in
+from tests.browser.conftest import ARTIFACTS, member_sign_in, submit_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,7 @@ def test_operator_reads_the_demo_program(browser: Browser, live_server: str, wor
 def test_member_workspace_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    member_sign_in(page, live_server, world)
     expect(page).to_have_url(f"{live_server}/m/")
     expect(page.get_by_test_id("member-tier")).to_have_text("超级会员")
     expect(page.get_by_test_id("member-name")).to_contain_text("群主")

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from neigou.demo.seed import DemoWorld
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def test_operator_reads_group_compliance_with_charts(
 def test_owner_records_todays_count_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    member_sign_in(page, live_server, world)
     page.goto(f"{live_server}/m/groups")
     expect(page.get_by_test_id("my-groups-title")).to_have_text("我的群")
     cards = page.get_by_test_id("my-group")

@@ -3,23 +3,17 @@ the hidden coupon; the member's workspace then shows the click and the claim."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Route, ViewportSize, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.demo.seed import DemoWorld
-from neigou.kit.settings import Settings
 from neigou.links.models import ShareLink
-from neigou.web.app import create_app
-from tests.browser.conftest import ARTIFACTS, _free_port
+from tests.browser.conftest import ARTIFACTS, member_sign_in
 
 pytestmark = pytest.mark.browser
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -27,23 +21,6 @@ IPHONE_WECHAT = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Mobile/15E148 MicroMessenger/8.0.47"
 )
-
-
-@pytest.fixture
-def served(settings: Settings, factory: sessionmaker[Session]) -> Iterator[tuple[str, FastAPI]]:
-    """The app on uvicorn, and the app itself (to force the click buffer to flush)."""
-    app = create_app(settings, session_factory=factory)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _local_only(route: Route) -> None:
@@ -93,7 +70,7 @@ def test_shopper_claims_the_hidden_coupon_and_the_member_sees_it(
     member = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     member.route("**/*", _local_only)
     workspace = member.new_page()
-    workspace.goto(f"{base}/m/login?token={world.sample_member_token}")
+    member_sign_in(workspace, base, world)
     workspace.goto(f"{base}/m/links")
     expect(workspace.get_by_test_id("my-links-title")).to_have_text("我的分享链接")
     card = workspace.locator(f'[data-testid="my-link"][data-code="{link["code"]}"]')

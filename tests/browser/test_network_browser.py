@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, ViewportSize, expect
 
 from neigou.demo.seed import DemoWorld
 from neigou.web import workspace_network
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
 
 pytestmark = pytest.mark.browser
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -24,7 +24,7 @@ def test_a_friend_joins_through_the_recruiting_link(
 ) -> None:
     inviter = browser.new_context(viewport=PHONE, user_agent=IPHONE_WECHAT, device_scale_factor=2)
     page = inviter.new_page()
-    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    member_sign_in(page, live_server, world)
     inviter_name = page.get_by_test_id("member-name").inner_text()
     expect(page.get_by_test_id("network-links")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "network-home-zh.png"), full_page=True)
@@ -95,7 +95,7 @@ def test_a_large_team_pages_on_a_phone(
     monkeypatch.setattr(workspace_network, "TEAM_PAGE", 1)  # the server runs in this process
     context = browser.new_context(viewport=PHONE, user_agent=IPHONE_WECHAT, device_scale_factor=2)
     page = context.new_page()
-    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    member_sign_in(page, live_server, world)
     page.goto(f"{live_server}/m/team")
     total = int(page.get_by_test_id("team-count").inner_text())
     assert total >= 2, "the demo member should have a team of several"

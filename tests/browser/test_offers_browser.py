@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from neigou.demo.seed import DemoWorld
 from tests.browser.conftest import ARTIFACTS, sign_in
@@ -11,14 +11,9 @@ from tests.browser.conftest import ARTIFACTS, sign_in
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page: Page, live_server: str, world: DemoWorld) -> None:
-    sign_in(page, live_server, world)
-    expect(page.get_by_role("heading", name="分销计划")).to_be_visible()
-
-
 def test_offer_screens_and_the_shampoo_quote(browser: Browser, live_server: str, world: DemoWorld) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    _sign_in(page, live_server, world)
+    sign_in(page, live_server, world)
     page.goto(f"{live_server}/console/products")
     expect(page.get_by_test_id("products")).to_contain_text("LQ-SHAMPOO-500")
     expect(page.get_by_test_id("products")).to_contain_text("¥49.90")
@@ -44,7 +39,7 @@ def test_offer_screens_and_the_shampoo_quote(browser: Browser, live_server: str,
 
 def test_create_a_product_through_the_form(browser: Browser, live_server: str, world: DemoWorld) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
-    _sign_in(page, live_server, world)
+    sign_in(page, live_server, world)
     page.goto(f"{live_server}/console/products/new")
     page.locator("input[name=sku]").fill("YD-SCARF")
     page.locator("input[name=title]").fill("衣朵 羊毛围巾")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from neigou.demo.seed import DemoWorld
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,7 @@ def test_member_sees_earnings_and_withdraws_on_a_phone(
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    member_sign_in(page, live_server, world)
     page.get_by_test_id("earnings-link").click()
     expect(page.get_by_test_id("earnings-title")).to_have_text("我的收益")
     available = page.get_by_test_id("balance-available").inner_text()

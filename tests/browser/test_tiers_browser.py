@@ -12,7 +12,7 @@ from neigou.demo.seed import DemoWorld
 from neigou.kit.clock import utcnow
 from neigou.programs.service import require_program
 from neigou.tiers.periods import period_of
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -75,7 +75,7 @@ def test_operator_reads_last_months_evaluation_and_previews_this_month(
 def test_member_reads_tier_progress_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    member_sign_in(page, live_server, world)
     page.get_by_test_id("tier-link").click()
     expect(page.get_by_test_id("tier-title")).to_have_text("等级进度")
     expect(page.get_by_test_id("current-tier")).to_have_text("超级会员")

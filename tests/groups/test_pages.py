@@ -8,15 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.groups import repository as repo
-from neigou.kit.db import transaction
-from tests.conftest import TEST_ACTOR, TokenMaker, row_counts
+from tests.conftest import TokenMaker, row_counts
 from tests.factories import create_member, create_program
 from tests.groups.builders import FIELD_SCHEDULE, create_group, post_count, put_targets
-
-PASSWORD = "s3cret-pass"
+from tests.sign_in import console_sign_in, member_sign_in
 
 
 @pytest.fixture
@@ -33,20 +30,11 @@ def world(client: TestClient, operator: dict[str, str]) -> dict[str, Any]:
     return {"program": program, "owner": owner, "behind": behind, "theirs": theirs, "held": held}
 
 
-def _console(client: TestClient, factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
-    signed_in = client.post(
-        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
-    )
-    assert signed_in.status_code == 303
-
-
 def test_the_compliance_page(
     client: TestClient, factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
     assert client.get("/console/groups", follow_redirects=False).status_code == 303
-    _console(client, factory)
+    console_sign_in(client, factory)
     index = client.get("/console/groups")
     assert "芬香合伙人" in index.text
     page = client.get(f"/console/programs/{world['program']['id']}/groups?date=2026-03-24")
@@ -69,7 +57,7 @@ def test_the_compliance_page(
 def test_the_console_upload_and_review(
     client: TestClient, factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
-    _console(client, factory)
+    console_sign_in(client, factory)
     url = f"/console/programs/{world['program']['id']}/groups/import"
     owner = world["owner"]["id"]
     good = f"owner_member_id,group,member_count,observed_at\n{owner},内购1群,250,2026-03-26T21:00:00+08:00\n"
@@ -104,7 +92,7 @@ def test_the_review_queue_says_how_many_more_are_held(
     world: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _console(client, factory)
+    console_sign_in(client, factory)
     post_count(client, operator, world["behind"]["id"], 950, "2026-03-26T21:00:00+08:00")
     oldest = repo.counts_for_review
     monkeypatch.setattr(  # a page of one, as if two hundred older counts waited
@@ -119,7 +107,7 @@ def test_the_member_records_todays_count_on_their_phone(
     client: TestClient, make_token: TokenMaker, world: dict[str, Any], factory: sessionmaker[Session]
 ) -> None:
     token = make_token(Role.MEMBER, world["owner"]["id"])
-    assert client.get(f"/m/login?token={token}", follow_redirects=False).status_code == 303
+    member_sign_in(client, token)
     page = client.get("/m/groups")
     assert page.status_code == 200
     assert "内购1群" in page.text

@@ -21,12 +21,17 @@ from tests.factories import create_member
 from tests.groups.sales_world import FROM, TO, SalesWorld, build, order, place_activity
 from tests.offers.factories import coupon
 
+pytestmark = pytest.mark.world_per_module
 
-@pytest.fixture
+
+@pytest.fixture(scope="module")
 def world(
-    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+    module_client: TestClient,
+    module_operator: dict[str, str],
+    module_make_token: TokenMaker,
+    module_factory: sessionmaker[Session],
 ) -> SalesWorld:
-    return build(client, operator, make_token, factory)
+    return build(module_client, module_operator, module_make_token, module_factory)
 
 
 def _sales(

@@ -8,32 +8,25 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
-from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.conftest import TokenMaker
 from tests.groups.sales_world import SKU, SalesWorld, build, order, place_activity
+from tests.sign_in import console_sign_in, member_sign_in
 
-PASSWORD = "s3cret-pass"
+pytestmark = pytest.mark.world_per_module
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def world(
-    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+    module_client: TestClient,
+    module_operator: dict[str, str],
+    module_make_token: TokenMaker,
+    module_factory: sessionmaker[Session],
 ) -> SalesWorld:
-    built = build(client, operator, make_token, factory)
-    place_activity(client, operator, factory, built)
+    built = build(module_client, module_operator, module_make_token, module_factory)
+    place_activity(module_client, module_operator, module_factory, built)
     return built
-
-
-def _console(client: TestClient, factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
-    signed_in = client.post(
-        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
-    )
-    assert signed_in.status_code == 303
 
 
 def _ranked_ids(html: str) -> list[int]:
@@ -44,7 +37,7 @@ def _ranked_ids(html: str) -> list[int]:
 def test_sales_beside_compliance_and_the_leaderboard(
     client: TestClient, factory: sessionmaker[Session], world: SalesWorld
 ) -> None:
-    _console(client, factory)
+    console_sign_in(client, factory)
     program = client.get(f"/console/programs/{world.program_id}")
     assert f'href="/console/programs/{world.program_id}/groups/leaderboard"' in program.text
     page = client.get(f"/console/programs/{world.program_id}/groups?date=2026-03-11")
@@ -89,7 +82,7 @@ def test_the_member_sees_their_own_groups_sales(
     paid_at = utcnow().isoformat()
     order(client, world.integration, world, "NOW-1", 12_000, paid_at=paid_at, link_code=made.json()["code"])
     token = make_token(Role.MEMBER, world.owner_a)
-    assert client.get(f"/m/login?token={token}", follow_redirects=False).status_code == 303
+    member_sign_in(client, token)
     home = client.get("/m/")
     assert 'href="/m/groups"' in home.text
     page = client.get("/m/groups")

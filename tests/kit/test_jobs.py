@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 from huey import RedisHuey, SqliteHuey
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,11 @@ CALLS: list[dict[str, Any]] = []
 @jobs.job("tests.record")
 def _record(_session: Session, payload: dict[str, Any], _at: Any) -> None:
     CALLS.append(payload)
+
+
+@jobs.job("tests.fail")
+def _fail(_session: Session, _payload: dict[str, Any], _at: Any) -> None:
+    raise RuntimeError("the job failed")
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +67,18 @@ def test_same_key_runs_once(jobs_runner: jobs.JobRunner, factory: sessionmaker[S
             jobs.defer(session, "tests.record", key="same-key", payload={"n": 7})
     assert CALLS == [{"n": 7}]
     assert jobs_runner.run("tests.record", key="same-key", payload={}, at=utcnow()) is False
+
+
+def test_a_failed_run_is_counted_and_leaves_the_key_free(
+    jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]
+) -> None:
+    labels = {"job": "tests.fail"}
+    before = REGISTRY.get_sample_value("neigou_job_failures_total", labels) or 0.0
+    with pytest.raises(RuntimeError):
+        jobs_runner.run("tests.fail", key="fails-once", payload={}, at=utcnow())
+    assert REGISTRY.get_sample_value("neigou_job_failures_total", labels) == before + 1
+    with factory() as session:
+        assert session.get(JobRun, "fails-once") is None  # a retry may run it
 
 
 def test_unknown_job_is_refused(factory: sessionmaker[Session]) -> None:

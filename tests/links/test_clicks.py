@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.clock import utcnow
 from neigou.links import click_stream
 from neigou.links.cache import LinkCache
-from neigou.links.click_stream import RedisStreamSink, StreamConsumer
+from neigou.links.click_stream import RedisStreamSink, StreamConsumer, namespace
 from neigou.links.clicks import ClickEvent, ClickRecorder, DatabaseSink, new_click_ref
 from neigou.links.models import LinkClick, ShareLink, Touch
 from neigou.links.useragent import UaClass, classify
@@ -337,6 +337,9 @@ def test_app_on_redis_flushes_through_the_stream(
             client.get(f"/l/{link['code']}", follow_redirects=False)
     assert len(_clicks(factory)) == 19  # the shutdown's flush and final drain
     assert app.state.links.redis is not None
+    prefix = namespace(configured.database_url)  # every Redis key of this database under its prefix
+    assert app.state.links.limiter.namespace == f"{prefix}:claim"
+    assert app.state.sign_in_throttle.namespace == f"{prefix}:sign-in"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from neigou.links.models import CouponClaim, Visitor
 from neigou.links.ratelimit import ClaimLimiter
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.links.builders import PHONE_UA, LinkWorld, build, make_link
+from tests.sign_in import console_sign_in, member_sign_in
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_member_workspace_lists_and_makes_links(
 ) -> None:
     with transaction(factory) as session:
         _, secret = auth.create_token(session, role=Role.MEMBER, member_id=world.member_id, actor=TEST_ACTOR)
-    client.get(f"/m/login?token={secret}")
+    member_sign_in(client, secret)
     page = client.get("/m/links")
     assert page.status_code == 200
     assert "【隐藏券】澜泉洗发水 群内专享券 ¥25" in page.text
@@ -126,9 +127,7 @@ def test_console_lists_links(
     client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
 ) -> None:
     link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password="secret-password", actor=TEST_ACTOR)
-    client.post("/console/login", data={"username": "ops", "password": "secret-password"})
+    console_sign_in(client, factory)
     page = client.get(f"/console/links?program={world.program_id}")
     assert page.status_code == 200
     assert link["code"] in page.text

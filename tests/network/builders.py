@@ -5,6 +5,7 @@ API on both sides of it (one partly and one fully refunded)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,3 +74,11 @@ def build_network(
     order("S-E", 7_000, MARCH_FIRST_MIDNIGHT, w.link)
     order("O-F", 5_000, "2026-03-10T10:00:00+08:00", w.owner_link)
     return net
+
+
+def get_team(client: TestClient, headers: dict[str, str], member_id: int, period: str) -> dict[str, Any]:
+    """A member's team for a month (``GET /api/v1/members/{id}/team``), asserted 200."""
+    response = client.get(f"/api/v1/members/{member_id}/team?period={period}", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -12,10 +12,14 @@ from neigou.auth.models import Role
 from tests.conftest import TokenMaker, bearer
 from tests.network.builders import NetWorld, build_network
 
+pytestmark = pytest.mark.world_per_module
 
-@pytest.fixture
-def net(client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> NetWorld:
-    return build_network(client, operator, factory)
+
+@pytest.fixture(scope="module")
+def net(
+    module_client: TestClient, module_operator: dict[str, str], module_factory: sessionmaker[Session]
+) -> NetWorld:
+    return build_network(module_client, module_operator, module_factory)
 
 
 def _board(client: TestClient, headers: dict[str, str], program_id: int, query: str) -> dict[str, Any]:

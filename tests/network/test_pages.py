@@ -9,27 +9,25 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
 from neigou.auth.models import Role
-from neigou.kit.db import transaction
 from neigou.network.recruit_codes import inviter_of
 from neigou.web import workspace_network
-from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
+from tests.conftest import SECRET, TokenMaker
 from tests.network.builders import NetWorld, build_network
+from tests.sign_in import console_sign_in, member_sign_in
+
+pytestmark = pytest.mark.world_per_module
 
 
-@pytest.fixture
-def net(client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> NetWorld:
-    return build_network(client, operator, factory)
-
-
-def _sign_in(client: TestClient, make_token: TokenMaker, member_id: int) -> None:
-    response = client.get(f"/m/login?token={make_token(Role.MEMBER, member_id)}", follow_redirects=False)
-    assert response.status_code == 303
+@pytest.fixture(scope="module")
+def net(
+    module_client: TestClient, module_operator: dict[str, str], module_factory: sessionmaker[Session]
+) -> NetWorld:
+    return build_network(module_client, module_operator, module_factory)
 
 
 def test_team_page(client: TestClient, net: NetWorld, make_token: TokenMaker) -> None:
-    _sign_in(client, make_token, net.base.owner)
+    member_sign_in(client, make_token(Role.MEMBER, net.base.owner))
     home = client.get("/m/")
     for target in ("/m/team", "/m/recruit", "/m/leaderboard"):
         assert f'href="{target}"' in home.text
@@ -53,7 +51,7 @@ def test_team_page_pages_through_a_large_team(
     client: TestClient, net: NetWorld, make_token: TokenMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(workspace_network, "TEAM_PAGE", 2)
-    _sign_in(client, make_token, net.base.mentor)
+    member_sign_in(client, make_token(Role.MEMBER, net.base.mentor))
     first = client.get("/m/team?period=2026-03")
     assert first.text.count('data-testid="team-member"') == 2
     assert 'data-testid="team-count">5<' in first.text  # the whole team, not the page
@@ -69,7 +67,7 @@ def test_team_page_pages_through_a_large_team(
 
 
 def test_recruit_page_and_poster(client: TestClient, net: NetWorld, make_token: TokenMaker) -> None:
-    _sign_in(client, make_token, net.base.seller)
+    member_sign_in(client, make_token(Role.MEMBER, net.base.seller))
     page = client.get("/m/recruit")
     assert page.status_code == 200
     url = page.text.split('data-testid="recruit-url"')[0].rsplit('value="', 1)[1].split('"')[0]
@@ -84,7 +82,7 @@ def test_recruit_page_and_poster(client: TestClient, net: NetWorld, make_token: 
 
 
 def test_leaderboard_page_shows_own_rank(client: TestClient, net: NetWorld, make_token: TokenMaker) -> None:
-    _sign_in(client, make_token, net.base.owner)
+    member_sign_in(client, make_token(Role.MEMBER, net.base.owner))
     page = client.get("/m/leaderboard?period=2026-03&metric=gmv_fen")
     assert page.status_code == 200
     assert 'data-rank="2"' in page.text
@@ -99,9 +97,7 @@ def test_leaderboard_page_shows_own_rank(client: TestClient, net: NetWorld, make
 def test_console_leaderboard(client: TestClient, net: NetWorld, factory: sessionmaker[Session]) -> None:
     path = f"/console/programs/{net.program_id}/leaderboard"
     assert client.get(path, follow_redirects=False).status_code == 303
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password="s3cret-pass", actor=TEST_ACTOR)
-    client.post("/console/login", data={"username": "ops", "password": "s3cret-pass"}, follow_redirects=False)
+    console_sign_in(client, factory)
     program = client.get(f"/console/programs/{net.program_id}")
     assert f'href="{path}"' in program.text
     page = client.get(f"{path}?period=2026-03")

@@ -10,29 +10,27 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from tests.conftest import TokenMaker, bearer
-from tests.network.builders import NetWorld, build_network
-
-
-def _team(client: TestClient, headers: dict[str, str], member_id: int, period: str) -> dict[str, Any]:
-    response = client.get(f"/api/v1/members/{member_id}/team?period={period}", headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests.network.builders import NetWorld, build_network, get_team
 
 
 def _rows(team: dict[str, Any]) -> list[tuple[str, int, int, int]]:
     return [(m["name"], m["level"], m["orders"], m["gmv_fen"]) for m in team["members"]]
 
 
-@pytest.fixture
-def net(client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> NetWorld:
-    return build_network(client, operator, factory, max_levels=2)
+pytestmark = pytest.mark.world_per_module
+
+
+@pytest.fixture(scope="module")
+def net(
+    module_client: TestClient, module_operator: dict[str, str], module_factory: sessionmaker[Session]
+) -> NetWorld:
+    return build_network(module_client, module_operator, module_factory, max_levels=2)
 
 
 def test_team_has_exact_march_sales_net_of_refunds(
     client: TestClient, operator: dict[str, str], net: NetWorld
 ) -> None:
-    team = _team(client, operator, net.base.mentor, "2026-03")
+    team = get_team(client, operator, net.base.mentor, "2026-03")
     assert team["period"] == "2026-03"
     assert team["period_start"].startswith("2026-02-28T16:00:00")
     assert team["period_end"].startswith("2026-03-31T16:00:00")
@@ -63,9 +61,9 @@ def test_team_has_exact_march_sales_net_of_refunds(
 def test_team_pages_keep_the_order_and_the_level_totals(
     client: TestClient, operator: dict[str, str], net: NetWorld
 ) -> None:
-    whole = _team(client, operator, net.base.mentor, "2026-03")
+    whole = get_team(client, operator, net.base.mentor, "2026-03")
     pages = [
-        _team(client, operator, net.base.mentor, f"2026-03&limit=2&offset={offset}")
+        get_team(client, operator, net.base.mentor, f"2026-03&limit=2&offset={offset}")
         for offset in (0, 2, 4, 6)
     ]
     assert [len(page["members"]) for page in pages] == [2, 2, 1, 0]
@@ -79,7 +77,7 @@ def test_team_pages_keep_the_order_and_the_level_totals(
 
 
 def test_month_boundary_in_shanghai(client: TestClient, operator: dict[str, str], net: NetWorld) -> None:
-    april = _team(client, operator, net.base.owner, "2026-04")
+    april = get_team(client, operator, net.base.owner, "2026-04")
     # 00:00 on 1 April (Shanghai) is April's; 23:59:59 on 31 March stayed in March.
     assert _rows(april) == [
         ("seller", 1, 1, 40_000),
@@ -87,35 +85,11 @@ def test_month_boundary_in_shanghai(client: TestClient, operator: dict[str, str]
         ("新人乙", 1, 0, 0),
         ("新人丁", 2, 0, 0),
     ]
-    march = _team(client, operator, net.base.owner, "2026-03")
+    march = get_team(client, operator, net.base.owner, "2026-03")
     assert (march["own_orders"], march["own_gmv_fen"]) == (1, 5_000)
     assert _rows(march)[0] == ("seller", 1, 3, 32_000)
-    february = _team(client, operator, net.base.owner, "2026-02")
+    february = get_team(client, operator, net.base.owner, "2026-02")
     assert _rows(february)[0] == ("seller", 1, 0, 0)
-
-
-@pytest.mark.parametrize(("max_levels", "levels"), [(2, [1, 2]), (3, [1, 2, 3])])
-def test_depth_is_bounded_by_max_levels(
-    client: TestClient,
-    operator: dict[str, str],
-    factory: sessionmaker[Session],
-    max_levels: int,
-    levels: list[int],
-) -> None:
-    net = build_network(client, operator, factory, max_levels=max_levels)
-    # One more generation under the level-3 recruit: never shown, whatever the program allows.
-    deeper = client.post(
-        f"/api/v1/programs/{net.program_id}/members",
-        json={"name": "第四级", "inviter_id": net.r4},
-        headers=operator,
-    )
-    assert deeper.status_code == 201
-    team = _team(client, operator, net.base.mentor, "2026-03")
-    assert sorted({m["level"] for m in team["members"]}) == levels
-    assert [lv["level"] for lv in team["levels"]] == levels
-    names = {m["name"] for m in team["members"]}
-    assert ("新人丁" in names) is (max_levels == 3)
-    assert "第四级" not in names
 
 
 def test_one_level_program_shows_direct_recruits_only(client: TestClient, operator: dict[str, str]) -> None:
@@ -128,7 +102,7 @@ def test_one_level_program_shows_direct_recruits_only(client: TestClient, operat
         ids[name] = client.post(
             f"/api/v1/programs/{program['id']}/members", json=body, headers=operator
         ).json()["id"]
-    team = _team(client, operator, ids["店长"], "2026-03")
+    team = get_team(client, operator, ids["店长"], "2026-03")
     assert _rows(team) == [("导购甲", 1, 0, 0)]
     assert [lv["level"] for lv in team["levels"]] == [1]
 
@@ -137,7 +111,9 @@ def test_member_sees_own_team_only(
     client: TestClient, operator: dict[str, str], net: NetWorld, make_token: TokenMaker
 ) -> None:
     owner = bearer(make_token(Role.MEMBER, net.base.owner))
-    assert [m["name"] for m in _team(client, owner, net.base.owner, "2026-03")["members"]][:1] == ["seller"]
+    assert [m["name"] for m in get_team(client, owner, net.base.owner, "2026-03")["members"]][:1] == [
+        "seller"
+    ]
     denied = client.get(f"/api/v1/members/{net.base.mentor}/team", headers=owner)
     assert (denied.status_code, denied.json()["code"]) == (403, "other_member")
 

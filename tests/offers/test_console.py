@@ -8,23 +8,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
-from neigou.kit.db import transaction
-from tests.conftest import TEST_ACTOR, row_counts
+from tests.conftest import row_counts
 from tests.offers.factories import coupon, garments, post, product, promotion
-
-PASSWORD = "correct horse battery"
+from tests.sign_in import console_sign_in
 
 
 @pytest.fixture
 def console(client: TestClient, factory: sessionmaker[Session]) -> TestClient:
     """The test client signed in to the console."""
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
-    response = client.post(
-        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
-    )
-    assert response.status_code == 303
+    console_sign_in(client, factory)
     return client
 
 

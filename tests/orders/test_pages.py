@@ -8,23 +8,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
 from neigou.auth.models import Role
-from neigou.kit.db import transaction
 from neigou.web.workspace_earnings import yuan_to_fen
-from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.conftest import TokenMaker
 from tests.orders.builders import PAID_AT, SKU, World, balance, build, order_body, post_order
-
-PASSWORD = "s3cret-pass"
-
-
-def _console(client: TestClient, factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
-    response = client.post(
-        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
-    )
-    assert response.status_code == 303
+from tests.sign_in import console_sign_in, member_sign_in
 
 
 def _settled_world(
@@ -45,7 +33,7 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     w, order = _settled_world(client, operator, factory)
-    _console(client, factory)
+    console_sign_in(client, factory)
     listing = client.get("/console/orders")
     assert listing.status_code == 200
     assert "PG-1" in listing.text
@@ -84,7 +72,7 @@ def test_workspace_earnings_and_withdraw_form(
 ) -> None:
     w, _ = _settled_world(client, operator, factory)
     token = make_token(Role.MEMBER, w.seller)
-    client.get(f"/m/login?token={token}")
+    member_sign_in(client, token)
     page = client.get("/m/earnings")
     assert page.status_code == 200
     assert 'data-testid="balance-available"' in page.text

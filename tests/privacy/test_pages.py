@@ -9,24 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
-from neigou.kit.db import transaction
 from neigou.privacy.models import OptOut
-from tests.conftest import TEST_ACTOR, row_counts
+from tests.conftest import row_counts
 from tests.privacy.builders import SHOPPER, build, traces
-
-PASSWORD = "s3cret-pass"
-
-
-def _login(client: TestClient, factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
-    response = client.post(
-        "/console/login",
-        data={"username": "ops", "password": PASSWORD, "next": "/console"},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
+from tests.sign_in import console_sign_in
 
 
 def _request_id(page: str) -> str:
@@ -45,7 +31,7 @@ def test_an_operator_opts_a_shopper_out_from_the_console(
     client: TestClient, app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     build(client, app, operator, factory)
-    _login(client, factory)
+    console_sign_in(client, factory, next_page="/console")
     page = client.get("/console/privacy")
     assert page.status_code == 200
     assert 'data-testid="nav-privacy"' in page.text
@@ -79,7 +65,7 @@ def test_an_operator_opts_a_shopper_out_from_the_console(
 def test_the_console_refuses_incomplete_forms_and_writes_nothing(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
-    _login(client, factory)
+    console_sign_in(client, factory, next_page="/console")
     before = row_counts(factory)
     cases = [
         ({"customer_ref": "  ", "confirm": "yes"}, 422, "请输入顾客标识。"),

@@ -9,24 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
 from neigou.auth.models import Role
-from neigou.kit.db import transaction
 from neigou.programs.models import Member, Tier
 from neigou.tiers.models import TierEvaluation
-from tests.conftest import TEST_ACTOR, TokenMaker, row_counts
+from tests.conftest import TokenMaker, row_counts
+from tests.sign_in import console_sign_in, member_sign_in
 from tests.tiers.builders import build, recruit, sell
-
-PASSWORD = "s3cret-pass"
-
-
-def _console(client: TestClient, factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
-    response = client.post(
-        "/console/login", data={"username": "ops", "password": PASSWORD}, follow_redirects=False
-    )
-    assert response.status_code == 303
 
 
 def _ladder_form(rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -56,7 +44,7 @@ def test_ladder_editor_saves_and_shows_errors_beside_the_tier(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     w = build(client, operator, factory)
-    _console(client, factory)
+    console_sign_in(client, factory)
     program_page = client.get(f"/console/programs/{w.program_id}")
     assert f"/console/programs/{w.program_id}/tiers" in program_page.text
     page = client.get(f"/console/programs/{w.program_id}/tiers")
@@ -117,7 +105,7 @@ def test_evaluation_page_previews_runs_and_overrides(
     w = build(client, operator, factory)
     recruits = recruit(client, operator, w, 3)
     sell(client, operator, w, 10)
-    _console(client, factory)
+    console_sign_in(client, factory)
     path = f"/console/programs/{w.program_id}/tier-evaluations"
     assert client.get(path).status_code == 200
     before = row_counts(factory)
@@ -159,7 +147,7 @@ def test_member_tier_page_shows_progress(
 ) -> None:
     w = build(client, operator, factory)
     token = make_token(Role.MEMBER, w.seller)
-    assert client.get(f"/m/login?token={token}", follow_redirects=False).status_code == 303
+    member_sign_in(client, token)
     home = client.get("/m/")
     assert 'href="/m/tier"' in home.text
     page = client.get("/m/tier")

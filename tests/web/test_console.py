@@ -9,27 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.auth.throttle import SignInThrottle
-from neigou.kit.db import transaction
 from neigou.web.pages import safe_next
-from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.conftest import TokenMaker
 from tests.factories import create_member, create_program
-
-PASSWORD = "s3cret-pass"
-
-
-def _user(factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops", password=PASSWORD, actor=TEST_ACTOR)
-
-
-def _login(client: TestClient) -> None:
-    response = client.post(
-        "/console/login",
-        data={"username": "ops", "password": PASSWORD, "next": "/console"},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-    assert "neigou_session" in response.cookies
+from tests.sign_in import PASSWORD, console_sign_in, create_operator
 
 
 def test_console_requires_sign_in(client: TestClient) -> None:
@@ -43,7 +26,7 @@ def test_console_requires_sign_in(client: TestClient) -> None:
 
 
 def test_wrong_password_is_refused(client: TestClient, factory: sessionmaker[Session]) -> None:
-    _user(factory)
+    create_operator(factory)
     response = client.post("/console/login", data={"username": "ops", "password": "nope-nope"})
     assert response.status_code == 401
     assert "用户名或密码错误" in response.text
@@ -59,7 +42,7 @@ def test_failed_sign_ins_are_throttled_per_username_and_per_ip(
     client.app.state.sign_in_throttle = SignInThrottle(  # type: ignore[attr-defined]
         per_username=parse("3 per 15 minutes"), per_ip=parse("6 per 15 minutes")
     )
-    _user(factory)
+    create_operator(factory)
     for _ in range(3):
         assert client.post("/console/login", data={"username": "ops", "password": "guess"}).status_code == 401
     # The username has used up its failures: even the right password is not checked now.
@@ -73,8 +56,7 @@ def test_failed_sign_ins_are_throttled_per_username_and_per_ip(
     assert "Too many failed sign-ins" in english.text
     client.cookies.delete("neigou_lang")
     # Another username from the same IP still signs in, which clears only its own count ...
-    with transaction(factory) as session:
-        auth.create_user(session, username="ops2", password=PASSWORD, actor=TEST_ACTOR)
+    create_operator(factory, "ops2")
     ok = client.post(
         "/console/login", data={"username": "ops2", "password": PASSWORD}, follow_redirects=False
     )
@@ -93,8 +75,7 @@ def test_programs_and_program_detail(
     program = create_program(client, operator, code="fx", name="芬香合伙人")
     root = create_member(client, operator, program["id"], name="导师·王丽丽", tier="mentor")
     create_member(client, operator, program["id"], name="群主·李小美", inviter_id=root["id"])
-    _user(factory)
-    _login(client)
+    console_sign_in(client, factory, next_page="/console")
     listing = client.get("/console")
     assert "芬香合伙人" in listing.text
     detail = client.get(f"/console/programs/{program['id']}")
@@ -108,8 +89,7 @@ def test_programs_and_program_detail(
 
 
 def test_language_switch_and_safe_redirects(client: TestClient, factory: sessionmaker[Session]) -> None:
-    _user(factory)
-    _login(client)
+    console_sign_in(client, factory, next_page="/console")
     switched = client.get("/lang?to=en&next=/console", follow_redirects=False)
     assert switched.headers["location"] == "/console"
     client.cookies.set("neigou_lang", switched.cookies["neigou_lang"])
@@ -123,8 +103,7 @@ def test_language_switch_and_safe_redirects(client: TestClient, factory: session
 
 
 def test_logout_revokes_the_session(client: TestClient, factory: sessionmaker[Session]) -> None:
-    _user(factory)
-    _login(client)
+    console_sign_in(client, factory, next_page="/console")
     secret = client.cookies["neigou_session"]
     client.post("/console/logout", follow_redirects=False)
     with factory() as session:

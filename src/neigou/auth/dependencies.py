@@ -1,14 +1,21 @@
-"""Authorization as a typed dependency: each endpoint names the roles that may call it."""
+"""Authorization as a typed dependency: each endpoint names the roles that may call it.
+
+The token lookup runs in a session of its own, closed before the endpoint starts: FastAPI runs this
+dependency and the endpoint in separate threadpool hops, and a connection held across the wait for
+the next hop is one a burst of requests can deadlock on (see CONVENTIONS.md, "no session held across
+a wait").
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.auth.service import Principal, resolve
-from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Unauthorized
 from neigou.kit.i18n import Message
 
@@ -22,13 +29,15 @@ class Authenticator:
         self.roles = frozenset(roles)
         self.cookie = cookie
 
-    def __call__(self, request: Request, session: SessionDep) -> Principal:
+    def __call__(self, request: Request) -> Principal:
         secret = _bearer(request)
         if secret is None and self.cookie:
             secret = request.cookies.get(SESSION_COOKIE)
         if secret is None:
             raise Unauthorized(Message("Sign in or send 'Authorization: Bearer <token>'."))
-        principal = resolve(session, secret)
+        factory: sessionmaker[Session] = request.app.state.session_factory
+        with factory() as session:  # one short read; the connection goes back before the endpoint runs
+            principal = resolve(session, secret)
         if principal is None:
             raise Unauthorized(Message("The token is unknown, revoked or expired."), code="invalid_token")
         if principal.role not in self.roles:
@@ -52,9 +61,22 @@ def require_member_access(principal: Principal, member_id: int) -> None:
         raise Forbidden(Message("Members can only see their own records."), code="other_member")
 
 
-Operator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR))]
+_operator = Authenticator(Role.OPERATOR)
+Operator = Annotated[Principal, Depends(_operator)]
 OperatorOrIntegration = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.INTEGRATION))]
 OperatorOrMember = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER))]
 AnyRole = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER, Role.INTEGRATION))]
 ConsoleOperator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, cookie=True))]
 WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True))]
+
+
+def metrics_reader(request: Request) -> None:
+    """``/metrics``: a scraper presenting ``NEIGOU_METRICS_TOKEN``, or an operator."""
+    expected: str | None = request.app.state.settings.metrics_token
+    secret = _bearer(request)
+    if expected and secret is not None and hmac.compare_digest(secret.encode(), expected.encode()):
+        return
+    _operator(request)
+
+
+MetricsReader = Depends(metrics_reader)

@@ -31,9 +31,9 @@ class SignInThrottle:
         self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(self.storage_uri))
 
     @classmethod
-    def for_redis(cls, redis_url: str | None) -> SignInThrottle:
-        """Shared counters on Redis when configured, else in memory."""
-        return cls(storage_uri=redis_url or "memory://")
+    def for_redis(cls, redis_url: str | None, *, namespace: str = "neigou-sign-in") -> SignInThrottle:
+        """Shared counters on Redis when configured, else in memory; ``namespace`` keeps databases apart."""
+        return cls(storage_uri=redis_url or "memory://", namespace=namespace)
 
     def _counters(self, ip: str, username: str) -> list[tuple[RateLimitItem, str, str]]:
         # "Admin " and "admin" are the same account to a guesser.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -62,6 +63,19 @@ def serve(
     workers: Annotated[int, typer.Option(help="web worker processes")] = 1,
 ) -> None:
     """Serve the API, console and workspace."""
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if shared:
+        # prometheus_client's multiprocess mode: the workers write their metrics here; an earlier
+        # run's files would be summed with this run's.
+        Path(shared).mkdir(parents=True, exist_ok=True)
+        for stale in Path(shared).glob("*.db"):
+            stale.unlink()
+    elif workers > 1:
+        typer.echo(
+            "note: /metrics covers only the worker that answers it; set PROMETHEUS_MULTIPROC_DIR to an "
+            "empty directory to sum every worker's.",
+            err=True,
+        )
     uvicorn.run(
         "neigou.web.app:create_app",
         factory=True,
@@ -161,8 +175,6 @@ def demo(
         f"operator token:\n{world.operator_token}"
     )
     if serve_after:
-        import os
-
         os.environ["NEIGOU_DATABASE_URL"] = url
         os.environ["NEIGOU_JOBS_PATH"] = settings.jobs_path
         get_settings.cache_clear()

@@ -18,6 +18,7 @@ from sqlalchemy.types import TypeDecorator
 from neigou.kit.clock import as_utc, ensure_aware
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Text
+from neigou.kit.settings import Settings
 
 ModelT = TypeVar("ModelT")
 
@@ -77,6 +78,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def engine_for(settings: Settings) -> Engine:
+    """A web process's engine: its pool holds a connection for every admitted request plus a reserve,
+    and a checkout that still finds none gives up after ``db_pool_timeout_s`` (answered 503)."""
+    parsed = make_url(settings.database_url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return make_engine(settings.database_url)  # one shared connection: nothing to size
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

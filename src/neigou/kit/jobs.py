@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.db import Base, UTCDateTime
+from neigou.kit.metrics import JOB_FAILURES
 
 log = structlog.get_logger(__name__)
 
@@ -119,13 +120,19 @@ class JobRunner:
             spec.handler(session, payload, at)
             claim.finished_at = utcnow()
             session.commit()
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            if isinstance(exc, Exception):
+                JOB_FAILURES.labels(job=name).inc()
             raise
         finally:
             session.close()
         log.info("job.done", job=name, key=key)
         return True
+
+    def queued(self) -> int:
+        """Jobs waiting in the queue (a query of the queue's store)."""
+        return int(self.huey.pending_count())
 
     def enqueue(self, name: str, key: str, payload: dict[str, Any]) -> None:
         """Hand a job to the queue (called after commit)."""

@@ -9,6 +9,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".neigou")
+# Connections beyond the admitted requests: two in-process job threads, the click flusher, the
+# readiness probe, a metrics scrape and one spare.
+POOL_RESERVE = 6
 
 
 class Settings(BaseSettings):
@@ -33,6 +36,24 @@ class Settings(BaseSettings):
     log_json: bool = False
     default_timezone: str = "Asia/Shanghai"
     session_hours: int = 12
+    # Admission control (per web process): requests served at once, and how long one more may wait for
+    # a slot before it is answered 503 ``overloaded`` with Retry-After (seconds) and Retry-After-Ms.
+    max_in_flight: int = Field(default=16, ge=1)
+    queue_wait_ms: int = Field(default=1000, ge=0)
+    retry_after_ms: int = Field(default=1000, ge=1)
+    # Database pool (per web process). Unset: ``max_in_flight`` plus POOL_RESERVE, so an admitted
+    # request never waits for a connection (each holds at most one at a time) while the in-process
+    # job threads, the click flusher and the probes take theirs.
+    db_pool_size: int | None = Field(default=None, ge=1)
+    db_max_overflow: int = Field(default=4, ge=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # Bearer secret a Prometheus scraper may present at /metrics instead of an operator token.
+    metrics_token: str | None = None
+
+    @property
+    def pool_size(self) -> int:
+        """Connections each process keeps: the setting, or one per admitted request plus the reserve."""
+        return self.db_pool_size or self.max_in_flight + POOL_RESERVE
 
 
 @lru_cache(maxsize=1)

@@ -36,7 +36,8 @@ CLICKS_PER_ENTRY = 5000  # a recorder's full batch: one entry, one store by the 
 
 
 def namespace(database_url: str) -> str:
-    """A Redis key prefix per database, so deployments (and test runs) sharing a Redis never mix."""
+    """The Redis key prefix of a database (click stream, stock gate, rate limits), so deployments and
+    test runs (each worker its own database) sharing a Redis never mix."""
     return "neigou:" + digest(database_url)[:10]
 
 

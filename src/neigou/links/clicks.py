@@ -209,6 +209,11 @@ class ClickRecorder:
         """Clicks waiting in memory."""
         return len(self._buffer)
 
+    @property
+    def running(self) -> bool:
+        """Whether the flusher thread is alive (the readiness probe asks)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def flush(self, *, full_only: bool = False) -> int:
         """Write the clicks buffered when it is called, batch by batch; returns the clicks written.
 

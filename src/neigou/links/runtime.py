@@ -54,7 +54,9 @@ class LinksRuntime:
         return cls(
             clicks=ClickRecorder(sink),
             cache=LinkCache(factory),
-            limiter=ClaimLimiter.for_redis(settings.redis_url),
+            limiter=ClaimLimiter.for_redis(
+                settings.redis_url, namespace=namespace(settings.database_url) + ":claim"
+            ),
             gate=StockGate(client, namespace(settings.database_url)),
             consumer=consumer,
             redis=client,

@@ -11,7 +11,6 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
@@ -19,11 +18,12 @@ from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.groups.endpoints import router as groups_router
 from neigou.kit import jobs
-from neigou.kit.db import make_engine, make_session_factory
-from neigou.kit.deps import SessionDep
+from neigou.kit.db import engine_for, make_session_factory
 from neigou.kit.logging import configure_logging
+from neigou.kit.metrics import REDIRECTS
 from neigou.kit.settings import Settings, get_settings
 from neigou.ledger.endpoints import router as ledger_router
+from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
 from neigou.network.endpoints import router as network_router
@@ -55,6 +55,7 @@ from neigou.web import (
 from neigou.web.audit_api import router as audit_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
+from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.workspace_groups import router as workspace_groups_router
 
@@ -66,7 +67,8 @@ class NeigouApp(FastAPI):
 
     ``GET /l/{code}`` is the hottest path we have (links go viral in bursts): a cached, active code is
     answered by ``landing.ShortLinkFastPath`` in plain ASGI; everything else, including the redirect's
-    unusual cases, goes through the full stack.
+    unusual cases, goes through the full stack. Its only metric is one counter increment; admission
+    control does not apply to it (it holds no thread and no connection).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -75,6 +77,7 @@ class NeigouApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/l/"):
+            REDIRECTS.inc()
             scope["app"] = self
             await self._short_links(scope, receive, send)
             return
@@ -109,12 +112,13 @@ def create_app(
     """Build the application; tests pass their own settings and session factory."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
-    factory = session_factory or make_session_factory(make_engine(settings.database_url))
+    factory = session_factory or make_session_factory(engine_for(settings))
     runner = jobs.JobRunner(
         jobs.make_huey(settings.jobs_backend, redis_url=settings.redis_url, jobs_path=settings.jobs_path),
         factory,
     )
     links = LinksRuntime.from_settings(settings, factory)
+    operations = Operations(settings, factory, runner, links)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -122,6 +126,7 @@ def create_app(
         if start_jobs and settings.jobs_backend == "in-process":
             runner.start_in_process()
         links.start()
+        await operations.start()
         # What exists now (routes, models, metadata, caches) lives as long as the app: keep it out of
         # the cyclic collector's scans, which otherwise revisit all of it (about 200,000 objects) on
         # every full collection while the redirect allocates a few objects per request. Handed back
@@ -131,6 +136,7 @@ def create_app(
             yield
         finally:
             gc.unfreeze()
+            await operations.stop()
             links.stop()  # the click buffer's last flush: a clean shutdown loses no click
             runner.stop()
 
@@ -147,11 +153,14 @@ def create_app(
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links
-    app.state.sign_in_throttle = SignInThrottle.for_redis(settings.redis_url)
+    app.state.sign_in_throttle = SignInThrottle.for_redis(
+        settings.redis_url, namespace=redis_namespace(settings.database_url) + ":sign-in"
+    )
     app.state.clicks = links.clicks
     app.state.static_dir = STATIC_DIR
     jobs.install(runner)
     problems.install(app)
+    operations.install(app)
     app.include_router(api_router())
     # Pages and webhooks, in matching order.
     for pages in (
@@ -189,11 +198,5 @@ def create_app(
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
         )
-
-    @app.get("/healthz", tags=["health"])
-    def healthz(session: SessionDep) -> dict[str, str]:
-        """Liveness and database reachability."""
-        session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": session.get_bind().dialect.name}
 
     return app

@@ -14,6 +14,7 @@ from neigou.auth.dependencies import SESSION_COOKIE
 from neigou.auth.models import Role
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.ratelimit import ClaimLimiter
 from neigou.network import joins
 from neigou.network.endpoints import base_url
@@ -35,7 +36,7 @@ def _limiter(request: Request) -> ClaimLimiter:
             request.app.state.settings.redis_url,
             per_ip=JOINS_PER_IP,
             per_visitor=JOINS_PER_VISITOR,
-            namespace="neigou-join",
+            namespace=redis_namespace(request.app.state.settings.database_url) + ":join",
         )
         request.app.state.join_limiter = limiter
     return limiter

@@ -1,0 +1,138 @@
+"""Prometheus metrics of a process (the official ``prometheus_client``), and the request-metrics layer.
+
+Requests are counted and timed by route template (``/api/v1/programs/{program_id}``), never by raw
+path, so ids cannot multiply the series. With ``neigou serve --workers N`` set
+``PROMETHEUS_MULTIPROC_DIR`` to an empty directory before starting: every worker then writes its
+values there and a scrape of any worker sums them (``prometheus_client``'s multiprocess mode, chosen
+when the library is imported). Gauges say how they combine across workers (``multiprocess_mode``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from fastapi.routing import iter_route_contexts
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+REQUESTS = Counter(
+    "neigou_http_requests",
+    "HTTP requests answered, by route template and status",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "neigou_http_request_duration_seconds",
+    "Time from admission to the end of the response, by route template and status",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+IN_FLIGHT = Gauge(
+    "neigou_http_requests_in_flight", "Requests admitted and not yet answered", multiprocess_mode="livesum"
+)
+SHED = Counter("neigou_http_requests_shed", "Requests answered 503 overloaded by admission control")
+REDIRECTS = Counter("neigou_share_link_redirects", "Share-link redirects (GET /l/{code}) received")
+POOL_IN_USE = Gauge(
+    "neigou_db_pool_connections_in_use", "Database connections checked out", multiprocess_mode="livesum"
+)
+POOL_OVERFLOW = Gauge(
+    "neigou_db_pool_overflow_in_use", "Connections open beyond the pool size", multiprocess_mode="livesum"
+)
+POOL_SIZE = Gauge("neigou_db_pool_size", "Connections the pool keeps", multiprocess_mode="livesum")
+POOL_TIMEOUTS = Counter("neigou_db_pool_timeouts", "Requests that found no free connection in time (503)")
+JOBS_QUEUED = Gauge("neigou_jobs_queued", "Jobs waiting in the queue", multiprocess_mode="mostrecent")
+JOB_FAILURES = Counter("neigou_job_failures", "Job runs that raised (each retry counts)", ["job"])
+CLICK_BACKLOG = Gauge(
+    "neigou_click_backlog",
+    "Share-link clicks buffered in memory, not yet handed to the writer",
+    multiprocess_mode="livesum",
+)
+
+
+def multiprocess_mode() -> bool:
+    """Whether the library chose multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set when imported)."""
+    return values.ValueClass is not values.MutexValue
+
+
+def exposition() -> bytes:
+    """Every metric in the Prometheus text format (summed over the workers in multiprocess mode)."""
+    if not multiprocess_mode():
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def process_exited() -> None:
+    """Drop this process's live gauges from the shared directory (a worker shutting down)."""
+    if multiprocess_mode():
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def sample_pool(engine: Engine) -> None:
+    """Copy the pool's state into its gauges (no I/O)."""
+    pool = engine.pool
+    if isinstance(pool, QueuePool):
+        POOL_IN_USE.set(pool.checkedout())
+        POOL_OVERFLOW.set(max(0, pool.overflow()))
+        POOL_SIZE.set(pool.size())
+
+
+class RequestMetrics:
+    """ASGI layer counting and timing every HTTP request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._templates: dict[int, str] | None = None
+
+    def route_of(self, scope: Scope) -> str:
+        """The full template of the route that answered, never the raw path.
+
+        The router puts the matched route in the scope; a route of an included router carries its own
+        path only, so the full one (prefixes included) is looked up in the app's route contexts.
+        """
+        route = scope.get("route")
+        if route is None:
+            return UNMATCHED
+        if self._templates is None:  # every route exists once requests arrive
+            routes = scope["app"].routes
+            self._templates = {id(c.original_route): c.path for c in iter_route_contexts(routes) if c.path}
+        template = self._templates.get(id(route), getattr(route, "path", None))
+        return template if isinstance(template, str) else UNMATCHED
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # an exception that escapes everything is answered 500 by the server
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            labels = (method, self.route_of(scope), str(status))
+            REQUESTS.labels(*labels).inc()
+            LATENCY.labels(*labels).observe(time.perf_counter() - started)

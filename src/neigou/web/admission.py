@@ -1,0 +1,131 @@
+"""Admission control: a process serves at most ``max_in_flight`` requests at once; one more waits up to
+``queue_wait_ms`` for a slot, first come first served, and is then answered 503 ``overloaded`` at once.
+
+Past capacity a caller gets a quick, honest answer instead of a stall: the pool holds a connection for
+every admitted request (``Settings.pool_size``), so an admitted request never waits for one, and a
+burst queues here, on the event loop, holding neither a thread nor a connection. A pool timeout that
+still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections import deque
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from neigou.kit.metrics import IN_FLIGHT, POOL_TIMEOUTS, SHED
+from neigou.web.problems import PROBLEM_TYPE
+
+log = structlog.get_logger(__name__)
+OVERLOADED = "overloaded"
+
+
+def overloaded(retry_after_ms: int) -> Response:
+    """503 problem+json ``overloaded`` with ``Retry-After`` (whole seconds) and ``Retry-After-Ms``."""
+    body = {
+        "type": PROBLEM_TYPE + OVERLOADED,
+        "title": "Service overloaded",
+        "status": 503,
+        "detail": f"The server is at capacity; retry in {retry_after_ms} ms. "
+        f"服务器繁忙，请在 {retry_after_ms} 毫秒后重试。",
+        "code": OVERLOADED,
+        "retry_after_ms": retry_after_ms,
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status_code=503,
+        media_type="application/problem+json",
+        headers={
+            "Retry-After": str(math.ceil(retry_after_ms / 1000)),
+            "Retry-After-Ms": str(retry_after_ms),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+class AdmissionControl:
+    """ASGI layer bounding the requests in flight; the paths in ``exempt`` (probes, metrics) pass."""
+
+    def __init__(
+        self, app: ASGIApp, *, limit: int, queue_wait_ms: int, retry_after_ms: int, exempt: frozenset[str]
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.queue_wait = queue_wait_ms / 1000
+        self.retry_after_ms = retry_after_ms
+        self.exempt = exempt
+        self.in_flight = 0
+        # Touched from the event loop only: no lock. A waiter's future is resolved True when a
+        # finishing request hands it its slot, False when its wait runs out.
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a slot."""
+        return len(self._waiters)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if not await self._admit():
+            SHED.inc()
+            await overloaded(self.retry_after_ms)(scope, receive, send)
+            return
+        IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            IN_FLIGHT.dec()
+            self._release()
+
+    async def _admit(self) -> bool:
+        if self.in_flight < self.limit and not self._waiters:
+            self.in_flight += 1
+            return True
+        if self.queue_wait <= 0:
+            return False
+        loop = asyncio.get_running_loop()
+        ticket: asyncio.Future[bool] = loop.create_future()
+        self._waiters.append(ticket)
+        timer = loop.call_later(self.queue_wait, self._expire, ticket)
+        try:
+            return await ticket
+        except asyncio.CancelledError:
+            # The caller went away; a slot handed over meanwhile passes on.
+            if ticket.done() and not ticket.cancelled() and ticket.result():
+                self._release()
+            raise
+        finally:
+            timer.cancel()
+            if ticket in self._waiters:
+                self._waiters.remove(ticket)
+
+    def _expire(self, ticket: asyncio.Future[bool]) -> None:
+        if not ticket.done():
+            ticket.set_result(False)
+
+    def _release(self) -> None:
+        while self._waiters:
+            ticket = self._waiters.popleft()
+            if not ticket.done():
+                ticket.set_result(True)  # the slot goes to the longest waiter
+                return
+        self.in_flight -= 1
+
+
+def install(app: FastAPI, *, retry_after_ms: int) -> None:
+    """Answer a pool timeout like a shed request: 503 ``overloaded``, never a 500."""
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
+        POOL_TIMEOUTS.inc()
+        log.warning("request.pool_timeout", path=request.url.path, error=str(exc)[:300])
+        return overloaded(retry_after_ms)

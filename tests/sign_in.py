@@ -1,0 +1,42 @@
+"""Signing a test client in to the console and to the member workspace (browser tests: tests/browser/conftest.py)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth import service as auth
+from neigou.kit.db import transaction
+from tests.conftest import TEST_ACTOR
+
+USERNAME = "ops"
+PASSWORD = "s3cret-pass"
+
+
+def create_operator(
+    factory: sessionmaker[Session], username: str = USERNAME, password: str = PASSWORD
+) -> None:
+    """A console account."""
+    with transaction(factory) as session:
+        auth.create_user(session, username=username, password=password, actor=TEST_ACTOR)
+
+
+def console_sign_in(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    username: str = USERNAME,
+    password: str = PASSWORD,
+    next_page: str | None = None,
+) -> None:
+    """Create a console account and sign the client in with it (the session cookie is kept)."""
+    create_operator(factory, username, password)
+    form = {"username": username, "password": password} | ({"next": next_page} if next_page else {})
+    response = client.post("/console/login", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert "neigou_session" in response.cookies
+
+
+def member_sign_in(client: TestClient, token: str) -> None:
+    """Open the member workspace with a member token (the link ``neigou token create`` prints)."""
+    response = client.get(f"/m/login?token={token}", follow_redirects=False)
+    assert response.status_code == 303, response.text
