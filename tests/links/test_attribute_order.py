@@ -40,7 +40,7 @@ def _click(
         clicks.store_clicks(
             session,
             [
-                clicks.ClickEvent(
+                clicks.click_row(
                     ref=clicks.new_click_ref(),
                     link_id=link["id"],
                     program_id=link["program_id"],
@@ -141,12 +141,13 @@ def test_clicks_flushed_after_the_claim_still_become_touches(
     world = build(client, operator, make_token)
     link = make_link(client, operator, member_id=world.member_id)
     with transaction(factory) as session:
-        identify_visitor(
+        earlier = identify_visitor(
             session,
             visitor_id="visitor-bbbbbbbbbbbb",
             customer_ref_hash=CUSTOMER,
             customer_ref_masked="139****1111",
             at=NOW,
         )
+    assert earlier == []  # the visitor's click is still in the recorder's buffer
     _click(factory, link, NOW - timedelta(minutes=5), visitor="visitor-bbbbbbbbbbbb")
     assert _attribute(factory, world.program_id, NOW).member_id == world.member_id

@@ -209,11 +209,13 @@ def link_stats(session: Session, link_ids: Collection[int]) -> dict[int, LinkSta
     return stats
 
 
-def existing_link_ids(session: Session, link_ids: Collection[int]) -> set[int]:
-    """Which of these link ids exist (stream entries may outlive a link)."""
+def links_by_id(session: Session, link_ids: Collection[int]) -> dict[int, ShareLink]:
+    """Those of these links that exist, by id (stream entries may outlive a link)."""
     if not link_ids:
-        return set()
-    return set(session.scalars(select(ShareLink.id).where(ShareLink.id.in_(sorted(link_ids)))))
+        return {}
+    return {
+        link.id: link for link in session.scalars(select(ShareLink).where(ShareLink.id.in_(sorted(link_ids))))
+    }
 
 
 def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple[LinkClick, ShareLink]]:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,15 +35,19 @@ class NewTouch:
     at: datetime
 
 
-def record_touches(session: Session, touches: Iterable[NewTouch]) -> None:
+def record_touches(
+    session: Session, touches: Iterable[NewTouch], *, opted_out: Collection[tuple[int, str]] | None = None
+) -> None:
     """Store touches (a click or claim already stored is skipped) and each customer's first binding.
 
-    Customers who opted out (``neigou.privacy``) are left out: one query for the whole batch.
+    Customers who opted out (``neigou.privacy``) are left out: one query for the whole batch, or none
+    when the caller passes the batch's ``opted_out`` pairs it looked up already.
     """
     touches = list(touches)
     if not touches:
         return
-    opted_out = privacy.suppressed(session, {(t.program_id, t.customer_ref_hash) for t in touches})
+    if opted_out is None:
+        opted_out = privacy.suppressed(session, {(t.program_id, t.customer_ref_hash) for t in touches})
     touches = [t for t in touches if (t.program_id, t.customer_ref_hash) not in opted_out]
     if not touches:
         return
@@ -90,8 +94,9 @@ def record_touches(session: Session, touches: Iterable[NewTouch]) -> None:
 
 def identify_visitor(
     session: Session, *, visitor_id: str, customer_ref_hash: str, customer_ref_masked: str, at: datetime
-) -> None:
-    """Bind a visitor cookie to the customer it turned out to be; its stored clicks become touches.
+) -> list[NewTouch]:
+    """Bind a visitor cookie to the customer it turned out to be; returns its stored clicks as touches,
+    for the caller to record together with its own (one batch: one suppression check, one binding).
 
     Clicks still in the recorder's buffer become touches when they are written (see ``clicks``).
     """
@@ -108,20 +113,17 @@ def identify_visitor(
                 }
             ],
         )
-    record_touches(
-        session,
-        [
-            NewTouch(
-                program_id=link.program_id,
-                customer_ref_hash=customer_ref_hash,
-                link=link,
-                kind=TouchKind.CLICK,
-                source_ref=f"click:{click.ref}",
-                at=click.clicked_at,
-            )
-            for click, link in repo.untouched_clicks_of_visitor(session, visitor_id)
-        ],
-    )
+    return [
+        NewTouch(
+            program_id=link.program_id,
+            customer_ref_hash=customer_ref_hash,
+            link=link,
+            kind=TouchKind.CLICK,
+            source_ref=f"click:{click.ref}",
+            at=click.clicked_at,
+        )
+        for click, link in repo.untouched_clicks_of_visitor(session, visitor_id)
+    ]
 
 
 def _as_touch(row: TouchRow | Binding) -> attribution.Touch:
