@@ -230,24 +230,6 @@ def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple
     return [(click, link) for click, link in session.execute(query)]
 
 
-def touches_of(
-    session: Session, *, program_id: int, customer_ref_hash: str, since: datetime | None, until: datetime
-) -> list[Touch]:
-    """A customer's touches in a program up to ``until`` (and from ``since``), oldest first."""
-    query = (
-        select(Touch)
-        .where(
-            Touch.program_id == program_id,
-            Touch.customer_ref_hash == customer_ref_hash,
-            Touch.touched_at <= until,
-        )
-        .order_by(Touch.touched_at, Touch.id)
-    )
-    if since is not None:
-        query = query.where(Touch.touched_at >= since)
-    return list(session.scalars(query))
-
-
 def claim_by_request(session: Session, coupon_id: int, request_id: str) -> CouponClaim | None:
     """The claim a caller made with this idempotency key."""
     return session.scalar(
