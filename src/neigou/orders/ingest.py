@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from neigou.kit.i18n import Message
 from neigou.kit.ids import keyed_hash
 from neigou.ledger import legs
 from neigou.ledger.bulk import insert_new, insert_rows
@@ -95,7 +96,7 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "program_not_found",
-                f"Program {order.program_id} does not exist. 计划不存在。",
+                Message("Program {program_id} does not exist.", program_id=order.program_id),
             )
         missing = sorted({i.sku for i in order.items} - self.products.keys())
         if missing:
@@ -103,7 +104,7 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "unknown_sku",
-                f"Unknown sku {', '.join(missing)}. 商品编码不存在。",
+                Message("Unknown sku {missing}.", missing=", ".join(missing)),
             )
         return None
 
