@@ -209,11 +209,13 @@ def link_stats(session: Session, link_ids: Collection[int]) -> dict[int, LinkSta
     return stats
 
 
-def existing_link_ids(session: Session, link_ids: Collection[int]) -> set[int]:
-    """Which of these link ids exist (stream entries may outlive a link)."""
+def links_by_id(session: Session, link_ids: Collection[int]) -> dict[int, ShareLink]:
+    """Those of these links that exist, by id (stream entries may outlive a link)."""
     if not link_ids:
-        return set()
-    return set(session.scalars(select(ShareLink.id).where(ShareLink.id.in_(sorted(link_ids)))))
+        return {}
+    return {
+        link.id: link for link in session.scalars(select(ShareLink).where(ShareLink.id.in_(sorted(link_ids))))
+    }
 
 
 def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple[LinkClick, ShareLink]]:
@@ -226,24 +228,6 @@ def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple
         .order_by(LinkClick.clicked_at)
     )
     return [(click, link) for click, link in session.execute(query)]
-
-
-def touches_of(
-    session: Session, *, program_id: int, customer_ref_hash: str, since: datetime | None, until: datetime
-) -> list[Touch]:
-    """A customer's touches in a program up to ``until`` (and from ``since``), oldest first."""
-    query = (
-        select(Touch)
-        .where(
-            Touch.program_id == program_id,
-            Touch.customer_ref_hash == customer_ref_hash,
-            Touch.touched_at <= until,
-        )
-        .order_by(Touch.touched_at, Touch.id)
-    )
-    if since is not None:
-        query = query.where(Touch.touched_at >= since)
-    return list(session.scalars(query))
 
 
 def claim_by_request(session: Session, coupon_id: int, request_id: str) -> CouponClaim | None:
