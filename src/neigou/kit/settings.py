@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # process: each web process hands its clicks to a writer process (see neigou.links.click_writer).
     # thread: the web process writes them itself, from a background thread (tests, tiny setups).
     click_writer: str = Field(default="process", pattern="^(process|thread)$")
+    # How often buffered clicks are written when no batch has filled (seconds).
+    click_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
     log_json: bool = False
     default_timezone: str = "Asia/Shanghai"
     session_hours: int = 12
