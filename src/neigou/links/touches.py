@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
@@ -47,7 +48,7 @@ def record_touches(session: Session, touches: Iterable[NewTouch]) -> None:
     touches = [t for t in touches if (t.program_id, t.customer_ref_hash) not in opted_out]
     if not touches:
         return
-    repo.insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         TouchRow,
         [
@@ -70,7 +71,7 @@ def record_touches(session: Session, touches: Iterable[NewTouch]) -> None:
     first: dict[tuple[int, str], NewTouch] = {}
     for t in sorted(touches, key=lambda t: t.at):
         first.setdefault((t.program_id, t.customer_ref_hash), t)
-    repo.insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         Binding,
         [
@@ -96,7 +97,7 @@ def identify_visitor(
     Clicks still in the recorder's buffer become touches when they are written (see ``clicks``).
     """
     if session.get(Visitor, visitor_id) is None:
-        repo.insert_ignoring_duplicates(
+        insert_ignoring_duplicates(
             session,
             Visitor,
             [

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import chunks
 from neigou.links.models import Binding, ShareLink, Touch
 from neigou.offers.models import Product
-from neigou.offers.repository import chunks
 from neigou.orders.commission import tier_at
 from neigou.orders.models import Order, SkuCommission
 from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
