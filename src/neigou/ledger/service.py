@@ -9,10 +9,9 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from neigou.ledger.bulk import insert_rows, next_ids, table_of
+from neigou.kit.bulk import chunks, insert_rows, next_ids, table_of
 from neigou.ledger.legs import Leg, balanced
 from neigou.ledger.models import Account, Entry, Posting, PostingKind
-from neigou.offers.repository import chunks
 
 
 @dataclass(frozen=True)

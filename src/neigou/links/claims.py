@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, ProblemError
@@ -226,7 +227,7 @@ def _take(
     at: datetime,
 ) -> CouponClaim:
     """The database side: both counters by conditional UPDATE, then the claim row."""
-    repo.insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         ClaimCounter,
         [{"coupon_id": coupon.id, "customer_ref_hash": customer.ref_hash, "claimed": 0}],

@@ -22,6 +22,7 @@ import redis
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.bulk import chunks
 from neigou.kit.ids import digest
 from neigou.kit.jobs import job
 from neigou.kit.settings import get_settings
@@ -55,8 +56,8 @@ class RedisStreamSink:
 
     def write(self, clicks: Sequence[ClickRow]) -> None:
         pipe = self.client.pipeline(transaction=False)
-        for start in range(0, len(clicks), self.per_entry):
-            pipe.xadd(self.key, {"clicks": pack(clicks[start : start + self.per_entry])})
+        for part in chunks(clicks, self.per_entry):
+            pipe.xadd(self.key, {"clicks": pack(part)})
         pipe.execute()
 
 

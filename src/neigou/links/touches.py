@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.links import repository as repo
 from neigou.links.models import Binding, ShareLink, TouchKind, Visitor
 from neigou.links.models import Touch as TouchRow
@@ -44,7 +45,7 @@ def record_touches(
     touches = [t for t in touches if (t.program_id, t.customer_ref_hash) not in opted_out]
     if not touches:
         return
-    repo.insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         TouchRow,
         [
@@ -67,7 +68,7 @@ def record_touches(
     first: dict[tuple[int, str], NewTouch] = {}
     for t in sorted(touches, key=lambda t: t.at):
         first.setdefault((t.program_id, t.customer_ref_hash), t)
-    repo.insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         Binding,
         [
@@ -94,7 +95,7 @@ def identify_visitor(
     Clicks still in the recorder's buffer become touches when they are written (see ``clicks``).
     """
     if session.get(Visitor, visitor_id) is None:
-        repo.insert_ignoring_duplicates(
+        insert_ignoring_duplicates(
             session,
             Visitor,
             [

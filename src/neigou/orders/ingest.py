@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import insert_new, insert_rows
 from neigou.kit.i18n import Message
 from neigou.kit.ids import keyed_hash
 from neigou.ledger import legs
-from neigou.ledger.bulk import insert_new, insert_rows
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import Draft, draft, post_many
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders

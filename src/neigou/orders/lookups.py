@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import chunks
 from neigou.offers.models import Product
-from neigou.offers.repository import chunks
 from neigou.orders.commission import tier_at
 from neigou.orders.models import Order, SkuCommission
 from neigou.programs.models import Member, MemberTierPeriod, Program, Tier

@@ -18,8 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, JSONType, UTCDateTime, str_enum
-from neigou.programs.models import BigId
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 
 
 class CommissionState(enum.StrEnum):
