@@ -30,10 +30,10 @@ from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
 from neigou.orders.endpoints import router as orders_router
-from neigou.orders.group_sales_api import router as group_sales_router
 from neigou.orders.webhook_endpoints import router as order_webhooks_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
+from neigou.reporting.endpoints import router as group_sales_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
