@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.integrations import signing
 from neigou.kit.clock import utcnow
-from neigou.orders import signing
 from neigou.web import problems
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
