@@ -2,9 +2,8 @@
 
 Orders announce commission events (``orders.commission_events``); the listener here turns each into a
 delivery per integration of the program, in the order's transaction. Deliveries are signed by the
-Standard Webhooks scheme, ``webhook-id`` being the event id (the same on every retry, so receivers
-deduplicate by it; ``standard``), and by the first scheme as well, for receivers built on it
-(``signing``).
+Standard Webhooks scheme (``standard``; ``webhook-id`` is the event id, the same on every retry, so
+receivers deduplicate by it) and by the first scheme as well (``signing``), for receivers built on it.
 The first attempt is a job deferred on the session (so nothing is sent if the request rolls back);
 failed deliveries are retried by a scheduled job after 30 s, 2 min, 8 min, 32 min, ~2 h and ~8.5 h
 (×4 each time), then marked failed. Every attempt is kept in ``webhook_attempts``.
