@@ -72,6 +72,14 @@ class Order(Base):
     source: Mapped[OrderSource] = mapped_column(str_enum(OrderSource))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    @property
+    def shown_commission_state(self) -> str:
+        """Where the commission stands for people: ``reversed`` once the whole order is refunded (the
+        stored state still says which account the last refund took it from)."""
+        if self.paid_fen > 0 and self.refunded_fen >= self.paid_fen:
+            return "reversed"
+        return self.commission_state.value
+
 
 class OrderLine(Base):
     """A priced line as paid, with the product's commission terms at the time."""

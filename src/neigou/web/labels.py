@@ -72,6 +72,7 @@ o_state: dict[str, Label] = {
     "pending": N_("Pending"),
     "frozen": N_("Frozen"),
     "available": N_("Released"),
+    "reversed": N_("Reversed (fully refunded)"),
 }
 o_status: dict[str, Label] = {
     "requested": N_("Requested"),
