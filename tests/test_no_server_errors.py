@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.integrations import signing, standard
 from neigou.kit.clock import utcnow
-from neigou.orders import signing
 from neigou.web import problems
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
@@ -312,6 +312,18 @@ def _webhook_calls(op: Operation, world: World) -> Iterator[Call]:
         url,
         raw=envelope,
         headers={**_signed(secret, envelope), signing.SIGNATURE_HEADER: LONG},
+    )
+    signed = standard.headers(secret, "msg_fuzz", utcnow(), envelope)
+    for header, values in (
+        (standard.ID_HEADER, [LONG]),
+        (standard.TIMESTAMP_HEADER, ["abc", "9" * 400, "-1", "1e9", ""]),
+        (standard.SIGNATURE_HEADER, [LONG, "v1", "v1,", "v1,@@@", "v1,a,b", "v2,abc", "v1,a  v1,b", " "]),
+    ):
+        for value in values:
+            headers = {**signed, header: value, "content-type": "application/json"}
+            yield Call("shop", op.method, url, raw=envelope, headers=headers)
+    yield Call(
+        "shop", op.method, url, raw=b"\xff\xfe", headers={**signed, "content-type": "application/json"}
     )
     bodies: list[Any] = [[], "text", BIG, {}, {"type": "order.unknown", "data": {}}]
     for kind, data in (

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neigou.links.attribution import Attribution, Basis, Model, Touch, attribute
+from neigou.links.attribution import Attribution, Basis, Model, Touch, attribute, needs_touches
 
 T0 = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 A = Touch(member_id=1, at=T0 - timedelta(days=20), link_code="aaa", group_id=10)
@@ -81,3 +81,41 @@ def test_properties(touches: list[Touch], model: Model, window: int) -> None:
         assert any(t.member_id == result.member_id and t.at <= T0 for t in touches)
     if model is Model.LOCKED and eligible:
         assert result.member_id == min(eligible, key=lambda t: (t.at, t.link_code, t.member_id)).member_id
+
+
+@given(
+    touch_lists,
+    st.sampled_from(list(Model)),
+    st.integers(0, 30),
+    touch_lists.filter(bool),
+    st.frozensets(st.integers(1, 5)),
+)
+def test_an_order_link_makes_touches_irrelevant(
+    touches: list[Touch], model: Model, window: int, links: list[Touch], buyers: frozenset[int]
+) -> None:
+    order_link = links[0]
+    assert needs_touches(order_link) is False
+    assert needs_touches(None) is True
+    with_touches = attribute(
+        model=model,
+        window_days=window,
+        ordered_at=T0,
+        touches=touches,
+        order_link=order_link,
+        buyer_member_ids=buyers,
+    )
+    without = attribute(
+        model=model,
+        window_days=window,
+        ordered_at=T0,
+        touches=[],
+        order_link=order_link,
+        buyer_member_ids=buyers,
+    )
+    assert with_touches == without
+    assert (with_touches.member_id, with_touches.basis, with_touches.link_code) == (
+        order_link.member_id,
+        Basis.ORDER_LINK,
+        order_link.link_code,
+    )
+    assert with_touches.self_purchase is (order_link.member_id in buyers)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.clock import utcnow
 from neigou.kit.settings import Settings
 from neigou.links.click_writer import ClickWriterError, ClickWriterProcess
-from neigou.links.clicks import ClickEvent, ClickRecorder, new_click_ref
+from neigou.links.clicks import ClickRecorder, ClickRow, click_row, new_click_ref
 from neigou.links.models import LinkClick
 from neigou.links.useragent import UaClass
 from neigou.web.app import create_app
@@ -30,10 +30,16 @@ def _stored(factory: sessionmaker[Session]) -> int:
         return int(session.scalar(select(func.count(LinkClick.id))) or 0)
 
 
-def _events(world: LinkWorld, link_id: int, count: int) -> list[ClickEvent]:
+def _events(world: LinkWorld, link_id: int, count: int) -> list[ClickRow]:
     return [
-        ClickEvent(
-            new_click_ref(), link_id, world.program_id, world.member_id, utcnow(), None, UaClass.MOBILE
+        click_row(
+            ref=new_click_ref(),
+            link_id=link_id,
+            program_id=world.program_id,
+            member_id=world.member_id,
+            clicked_at=utcnow(),
+            visitor_id=None,
+            ua_class=UaClass.MOBILE,
         )
         for _ in range(count)
     ]

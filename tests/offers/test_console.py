@@ -226,3 +226,27 @@ def test_csv_import_from_the_console(console: TestClient, factory: sessionmaker[
     assert done.status_code == 200
     assert 'data-testid="import-result"' in done.text
     assert "商品一" in done.text
+
+
+def test_coupon_form_sets_the_stacking_rule(console: TestClient, operator: dict[str, str]) -> None:
+    form = console.get("/console/coupons/new").text
+    assert 'data-testid="coupon-stacking"' in form
+    assert "可叠加（每类券限一张）" in form
+    created = console.post(
+        "/console/coupons/new",
+        data={
+            "name": "独享券",
+            "kind": "amount_off",
+            "value": "10",
+            "visibility": "public",
+            "stacking": "exclusive",
+            "total_quantity": "10",
+            "per_customer_limit": "1",
+            "starts_at": "2026-03-20T10:00",
+            "ends_at": "2026-03-24T10:00",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    stored = console.get("/api/v1/coupons", headers=operator).json()
+    assert [(c["name"], c["stacking"]) for c in stored] == [("独享券", "exclusive")]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, JSONType, UTCDateTime
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime
 
 
 class AuditEntry(Base):
@@ -17,7 +17,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_entity", "entity", "entity_id"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     actor_kind: Mapped[str] = mapped_column(String(20))
     actor_ref: Mapped[str] = mapped_column(String(64))

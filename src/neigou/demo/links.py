@@ -19,7 +19,7 @@ from neigou.groups.models import GroupStatus
 from neigou.kit.actor import Actor
 from neigou.kit.errors import ProblemError
 from neigou.links import claims, service
-from neigou.links.clicks import ClickEvent, new_click_ref, store_clicks
+from neigou.links.clicks import ClickRow, click_row, new_click_ref, store_clicks
 from neigou.links.models import ClaimSource, ShareLink
 from neigou.links.schemas import LinkCreate
 from neigou.links.useragent import UaClass
@@ -79,7 +79,7 @@ def _clicks_and_claims(
     coupon_id: int,
     secret_key: str,
 ) -> None:
-    events: list[ClickEvent] = []
+    events: list[ClickRow] = []
     claimers: list[tuple[str, datetime]] = []
     for number in range(rng.randint(90, 140) if busy else rng.randint(20, 60)):
         recent = number % 3 == 0
@@ -91,7 +91,7 @@ def _clicks_and_claims(
         visitor = f"demo{link.id:04d}v{number:05d}x"
         ua = rng.choices([u for u, _ in UA_WEIGHTS], weights=[w for _, w in UA_WEIGHTS])[0]
         events.append(
-            ClickEvent(
+            click_row(
                 ref=new_click_ref(),
                 link_id=link.id,
                 program_id=link.program_id,
@@ -103,7 +103,7 @@ def _clicks_and_claims(
         )
         if link.coupon_id is not None and recent and ua is not UaClass.BOT and rng.random() < 0.45:
             claimers.append((visitor, at + timedelta(minutes=1)))
-    store_clicks(session, sorted(events, key=lambda e: e.clicked_at))
+    store_clicks(session, sorted(events, key=lambda row: row[4]))  # by clicked_at
     for visitor, at in claimers:
         phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
         try:

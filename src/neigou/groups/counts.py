@@ -24,6 +24,7 @@ from neigou.groups.models import CountReview, Group, GroupCount, GroupStatus
 from neigou.groups.plausibility import review_reason
 from neigou.groups.service import EffectiveSettings, settings_of
 from neigou.kit.actor import Actor
+from neigou.kit.bulk import chunks
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.columns import ErrorReport, FileRefused, ImportRefused, RowError
 from neigou.kit.errors import Conflict, Invalid
@@ -276,10 +277,10 @@ def import_counts(
             _values(item, reason, source=source, actor=actor, at=now)
             for item, reason in zip(items, reasons, strict=True)
         ]
-        for start in range(0, len(values), BATCH):
-            session.execute(insert(GroupCount), values[start : start + BATCH])
+        for part in chunks(values, BATCH):
+            session.execute(insert(GroupCount), part)
             if progress is not None:
-                progress(len(values[start : start + BATCH]))
+                progress(len(part))
         audit.record(
             session,
             actor=actor,

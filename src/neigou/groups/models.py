@@ -1,7 +1,7 @@
 """Chat groups run by members, their member-count observations, target schedules and alerts.
 
 A group's id is what share links, coupon claims and orders carry (``share_links.group_id``,
-``coupon_claims.group_id``, ``orders.group_id``); their sums per group are ``orders.group_sales``,
+``coupon_claims.group_id``, ``orders.group_id``); their sums per group are ``reporting.group_sales``,
 since nothing here may depend on links or orders.
 """
 
@@ -22,8 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, JSONType, UTCDateTime, str_enum
-from neigou.programs.models import BigId
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 
 
 class GroupPlatform(enum.StrEnum):

@@ -33,12 +33,16 @@ class Settings(BaseSettings):
     # process: each web process hands its clicks to a writer process (see neigou.links.click_writer).
     # thread: the web process writes them itself, from a background thread (tests, tiny setups).
     click_writer: str = Field(default="process", pattern="^(process|thread)$")
+    # How often buffered clicks are written when no batch has filled (seconds).
+    click_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
     log_json: bool = False
     default_timezone: str = "Asia/Shanghai"
     session_hours: int = 12
     # Admission control (per web process): requests served at once, and how long one more may wait for
     # a slot before it is answered 503 ``overloaded`` with Retry-After (seconds) and Retry-After-Ms.
     max_in_flight: int = Field(default=16, ge=1)
+    # Largest request body accepted (bytes); past it 413 body_too_large, before anything reads it.
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     queue_wait_ms: int = Field(default=1000, ge=0)
     retry_after_ms: int = Field(default=1000, ge=1)
     # Database pool (per web process). Unset: ``max_in_flight`` plus POOL_RESERVE, so an admitted

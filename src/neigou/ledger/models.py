@@ -22,8 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, UTCDateTime, str_enum
-from neigou.programs.models import BigId
+from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
 
 
 class Account(enum.StrEnum):

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import chunks
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.ledger.models import (
     MEMBER_ACCOUNTS,
@@ -21,7 +22,6 @@ from neigou.ledger.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from neigou.offers.repository import chunks
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from neigou.ledger.bulk import insert_rows, next_ids, table_of
+from neigou.kit.bulk import chunks, insert_rows, next_ids, table_of
 from neigou.ledger.legs import Leg, balanced
 from neigou.ledger.models import Account, Entry, Posting, PostingKind
-from neigou.offers.repository import chunks
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,14 @@ def post_many(session: Session, drafts: Sequence[Draft], *, known_new: bool = Fa
     ]
     ids = next_ids(session, Posting, len(values))
     if ids is None:
-        returned = session.execute(
-            insert(table_of(Posting)).returning(table_of(Posting).c.id, sort_by_parameter_order=True), values
-        )
-        ids = [row[0] for row in returned]
+        # One executemany, then the ids by key: an INSERT … RETURNING bound to keep the rows' order
+        # would be sent row by row on SQLite.
+        session.execute(insert(table_of(Posting)), values)
+        by_key: dict[str, int] = {}
+        for part in chunks([d.key for d in todo]):
+            rows = session.execute(select(Posting.key, Posting.id).where(Posting.key.in_(part)))
+            by_key.update((str(key), int(posting_id)) for key, posting_id in rows)
+        ids = [by_key[d.key] for d in todo]
     else:
         insert_rows(session, Posting, [{"id": i, **v} for i, v in zip(ids, values, strict=True)])
     entries = [

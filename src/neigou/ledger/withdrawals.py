@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
@@ -31,10 +31,12 @@ def rules_of(session: Session, program_id: int) -> PayoutRules:
 
 def lock_wallet(session: Session, member: Member) -> None:
     """Hold the member's wallet row until commit, so withdrawals of one member run one at a time."""
-    values = {"member_id": member.id, "program_id": member.program_id, "withdrawals": 0}
-    dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert(Wallet) if dialect == "postgresql" else sqlite.insert(Wallet)).values(values)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["member_id"]))
+    insert_ignoring_duplicates(
+        session,
+        Wallet,
+        [{"member_id": member.id, "program_id": member.program_id, "withdrawals": 0}],
+        index_elements=["member_id"],
+    )
     # An UPDATE takes the row lock on PostgreSQL and the write lock on SQLite before we read.
     session.execute(
         update(Wallet).where(Wallet.member_id == member.id).values(withdrawals=Wallet.withdrawals + 0)

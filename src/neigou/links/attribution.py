@@ -85,10 +85,16 @@ def attribute(
     )
 
 
+def needs_touches(order_link: Touch | None) -> bool:
+    """Whether the shopper's touches can change the answer: not when the order carries its own link,
+    which wins whatever the model (callers leave such orders' touches unloaded)."""
+    return order_link is None
+
+
 def _choose(
     model: Model, window_days: int, ordered_at: datetime, touches: Sequence[Touch], order_link: Touch | None
 ) -> tuple[Touch | None, Basis]:
-    if order_link is not None:
+    if not needs_touches(order_link):
         return order_link, Basis.ORDER_LINK
     before = sorted(
         (t for t in touches if t.at <= ordered_at), key=lambda t: (t.at, t.link_code, t.member_id)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, ProblemError
@@ -72,7 +73,11 @@ def refused(code: str) -> Conflict:
 
 def resolve_link(session: Session, link_code: str) -> ShareLink:
     """The active link of a code: 422 unknown_link, 409 link_disabled."""
-    link = repo.get_link_by_code(session, link_code)
+    return usable_link(repo.get_link_by_code(session, link_code), link_code)
+
+
+def usable_link(link: ShareLink | None, link_code: str) -> ShareLink:
+    """The link found for a code if it is active: 422 unknown_link, 409 link_disabled."""
     if link is None:
         raise Invalid(Message("Unknown share link {link_code!r}.", link_code=link_code), code="unknown_link")
     if not link.active:
@@ -88,12 +93,17 @@ def claim_coupon(
     actor: Actor,
     source: ClaimSource,
     link_code: str | None = None,
+    loaded_link: ShareLink | None = None,
     request_id: str | None = None,
     visitor_id: str | None = None,
     gate: StockGate | None = None,
     at: datetime | None = None,
 ) -> ClaimResult:
-    """Claim one unit of a coupon for a customer."""
+    """Claim one unit of a coupon for a customer.
+
+    ``loaded_link`` is the link of ``link_code`` when the caller holds it already (the landing page
+    loaded it to find the coupon): a claim looks its link up once.
+    """
     at = ensure_aware(at) if at is not None else utcnow()
     coupon = get_or_404(
         session,
@@ -107,7 +117,10 @@ def claim_coupon(
         and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None
     ):
         return replay
-    link = resolve_link(session, link_code) if link_code is not None else None
+    link = None
+    if link_code is not None:
+        found = loaded_link if loaded_link is not None and loaded_link.code == link_code else None
+        link = usable_link(found or repo.get_link_by_code(session, link_code), link_code)
     if coupon.visibility is CouponVisibility.HIDDEN and (link is None or link.coupon_id != coupon.id):
         raise refused("link_required")
     if not coupon.starts_at <= at < coupon.ends_at:
@@ -140,8 +153,9 @@ def claim_coupon(
         raise
     if gate is not None and keys is not None:
         session.info.setdefault(_GATE_UNDO, []).append((gate, keys))
-    # The visitor's earlier clicks first: under the locked model the first touch ever binds for good.
-    if visitor_id is not None:
+    # The visitor's earlier clicks and the claim are touches of one batch: under the locked model the
+    # earliest of them binds for good.
+    touches = (
         identify_visitor(
             session,
             visitor_id=visitor_id,
@@ -149,11 +163,14 @@ def claim_coupon(
             customer_ref_masked=customer.masked,
             at=at,
         )
+        if visitor_id is not None
+        else []
+    )
     if link is not None:
-        record_touches(
-            session,
-            [NewTouch(link.program_id, customer.ref_hash, link, TouchKind.CLAIM, f"claim:{claim.id}", at)],
+        touches.append(
+            NewTouch(link.program_id, customer.ref_hash, link, TouchKind.CLAIM, f"claim:{claim.id}", at)
         )
+    record_touches(session, touches)
     audit.record(
         session,
         actor=actor,
@@ -212,7 +229,7 @@ def _take(
     at: datetime,
 ) -> CouponClaim:
     """The database side: both counters by conditional UPDATE, then the claim row."""
-    repo.insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         ClaimCounter,
         [{"coupon_id": coupon.id, "customer_ref_hash": customer.ref_hash, "claimed": 0}],

@@ -1,7 +1,7 @@
 """Clicks through Redis Streams when ``NEIGOU_REDIS_URL`` is set.
 
 Click writers XADD their flushed batches to one stream, one entry per ``CLICKS_PER_ENTRY`` clicks
-(field ``clicks``: a JSON list of rows; entries of one field per click, as written by earlier
+(field ``clicks``: a JSON list of click rows, ``clicks.ClickRow`` with the time in ISO 8601; entries of one field per click, as written by earlier
 versions, are read too). Consumers in a consumer group (beside each click writer, and the
 ``links.drain_click_stream`` job that ``neigou worker`` runs every five minutes) read entries with
 XREADGROUP, store their clicks with one set-based INSERT, and only then XACK and XDEL them: a consumer that dies before acknowledging leaves its
@@ -22,11 +22,11 @@ import redis
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.bulk import chunks
 from neigou.kit.ids import digest
 from neigou.kit.jobs import job
 from neigou.kit.settings import get_settings
-from neigou.links.clicks import ClickEvent, ClickSink, DatabaseSink, store_clicks
-from neigou.links.useragent import UaClass
+from neigou.links.clicks import ClickRow, ClickSink, DatabaseSink, store_clicks
 
 log = structlog.get_logger(__name__)
 GROUP = "neigou-click-writers"
@@ -54,42 +54,47 @@ class RedisStreamSink:
         self.key = key
         self.per_entry = per_entry
 
-    def write(self, clicks: Sequence[ClickEvent]) -> None:
+    def write(self, clicks: Sequence[ClickRow]) -> None:
         pipe = self.client.pipeline(transaction=False)
-        for start in range(0, len(clicks), self.per_entry):
-            rows = [_json_row(click) for click in clicks[start : start + self.per_entry]]
-            pipe.xadd(self.key, {"clicks": json.dumps(rows, separators=(",", ":"))})
+        for part in chunks(clicks, self.per_entry):
+            pipe.xadd(self.key, {"clicks": pack(part)})
         pipe.execute()
 
 
-def _json_row(c: ClickEvent) -> list[object]:
-    # ua_class is a StrEnum: JSON writes its value.
-    return [
-        c.ref,
-        c.link_id,
-        c.program_id,
-        c.member_id,
-        c.clicked_at.isoformat(),
-        c.visitor_id,
-        c.ua_class,
-        c.customer_ref_hash,
-    ]
+def pack(clicks: Sequence[ClickRow]) -> str:
+    """The ``clicks`` field of an entry: the rows as a JSON list, times in ISO 8601."""
+    return json.dumps(
+        [
+            (ref, link, program, member, at.isoformat(), *rest)
+            for ref, link, program, member, at, *rest in clicks
+        ],
+        separators=(",", ":"),
+    )
 
 
-def _entry_clicks(fields: dict[bytes, bytes]) -> list[ClickEvent]:
-    """The clicks of one stream entry (a batch, or one click in the earlier per-click format)."""
+def unpack(fields: dict[bytes, bytes]) -> list[ClickRow]:
+    """The click rows of one stream entry (a batch, or one click in the earlier per-click format)."""
     packed = fields.get(b"clicks")
     if packed is None:
-        return [ClickEvent.from_fields({k.decode(): v.decode() for k, v in fields.items()})]
+        return [_legacy_row({k.decode(): v.decode() for k, v in fields.items()})]
     return [
-        ClickEvent(
-            ref, link_id, program_id, member_id, datetime.fromisoformat(at), visitor, _UA[ua], customer
-        )
+        (ref, link_id, program_id, member_id, datetime.fromisoformat(at), visitor, ua, customer)
         for ref, link_id, program_id, member_id, at, visitor, ua, customer in json.loads(packed)
     ]
 
 
-_UA = {ua.value: ua for ua in UaClass}
+def _legacy_row(fields: dict[str, str]) -> ClickRow:
+    """A click of the earlier one-entry-per-click format (field per column, absent when null)."""
+    return (
+        fields["ref"],
+        int(fields["link_id"]),
+        int(fields["program_id"]),
+        int(fields["member_id"]),
+        datetime.fromisoformat(fields["clicked_at"]),
+        fields.get("visitor_id"),
+        fields["ua_class"],
+        fields.get("customer_ref_hash"),
+    )
 
 
 class StreamConsumer:
@@ -130,7 +135,7 @@ class StreamConsumer:
     def _store(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
         if not entries:
             return 0
-        clicks = [click for _, fields in entries for click in _entry_clicks(fields)]
+        clicks = [click for _, fields in entries for click in unpack(fields)]
         with self.factory() as session, session.begin():
             store_clicks(session, clicks)
         ids = [entry_id for entry_id, _ in entries]

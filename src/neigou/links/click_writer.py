@@ -1,7 +1,8 @@
 """The click writer: a process beside each web process that stores the clicks its recorder hands over.
 
 The redirect only appends to the recorder's buffer; the recorder's flusher thread pickles each batch
-(plain tuples) down a pipe and waits, without holding the interpreter lock, for the writer to answer.
+(its click rows as they are, ``clicks.ClickRow``) down a pipe and waits, without holding the
+interpreter lock, for the writer to answer.
 The writer does everything that costs CPU (set-based INSERTs and touches, or the Redis stream and its
 consumer), so the web process's event loop never competes with a database write for the lock.
 
@@ -27,7 +28,7 @@ import structlog
 
 from neigou.kit.db import make_engine, make_session_factory
 from neigou.links.click_stream import StreamConsumer, click_sink
-from neigou.links.clicks import ClickEvent, ClickSink
+from neigou.links.clicks import ClickRow, ClickSink
 
 log = structlog.get_logger(__name__)
 START_TIMEOUT = 120.0  # seconds for a fresh interpreter to import the app and open the database
@@ -118,9 +119,9 @@ class ClickWriterProcess:
             raise ClickWriterError(str(detail))
         return detail
 
-    def write(self, clicks: Sequence[ClickEvent]) -> None:
+    def write(self, clicks: Sequence[ClickRow]) -> None:
         """Store a batch through the writer; raises (the recorder keeps the batch) unless it is stored."""
-        self._request("batch", [click.to_row() for click in clicks])
+        self._request("batch", clicks)
 
     def drain(self) -> int:
         """With Redis: have the writer's consumer move everything in the stream to the database now."""
@@ -186,7 +187,7 @@ def _serve(conn: Connection, sink: ClickSink, consumer: StreamConsumer | None) -
             return
         try:
             if kind == "batch":
-                sink.write([ClickEvent.from_row(row) for row in payload])
+                sink.write(payload)
                 conn.send(("ok", len(payload)))
             elif kind == "drain":
                 conn.send(("ok", consumer.drain() if consumer is not None else 0))

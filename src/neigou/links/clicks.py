@@ -15,7 +15,6 @@ import os
 import secrets
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,7 +22,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.links import repository as repo
-from neigou.links.models import ShareLink, TouchKind
+from neigou.links.models import TouchKind
 from neigou.links.touches import NewTouch, record_touches
 from neigou.links.useragent import UaClass
 from neigou.privacy import repository as privacy
@@ -31,61 +30,28 @@ from neigou.privacy import repository as privacy
 log = structlog.get_logger(__name__)
 
 
+# The one form a click takes from the redirect to the database: a plain tuple in the column order of
+# ``link_clicks`` (``repository.insert_clicks`` takes it as it is). The redirect builds it, the recorder
+# buffers it, the pipe to the click writer pickles it (a plain tuple pickles in C; a NamedTuple or a
+# dataclass costs a Python call per click on the web process's flusher thread), and a stream entry
+# carries it as a JSON list. Times are aware; ``ua_class`` is the plain value of a ``UaClass``.
 ClickRow = tuple[str, int, int, int, datetime, str | None, str, str | None]
+"""(ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash)"""
 
 
-@dataclass(slots=True)
-class ClickEvent:
-    """One open of a share link, as the redirect saw it (not frozen: built on the hottest path)."""
-
-    ref: str
-    link_id: int
-    program_id: int
-    member_id: int
-    clicked_at: datetime
-    visitor_id: str | None
-    ua_class: UaClass
-    customer_ref_hash: str | None = None
-
-    def to_fields(self) -> dict[str, str]:
-        """Flat string fields (for a Redis stream entry)."""
-        fields = asdict(self)
-        fields["clicked_at"] = self.clicked_at.isoformat()
-        fields["ua_class"] = self.ua_class.value
-        return {k: str(v) for k, v in fields.items() if v is not None}
-
-    def to_row(self) -> ClickRow:
-        """A plain tuple (cheap to pickle: how batches reach the click writer process)."""
-        return (
-            self.ref,
-            self.link_id,
-            self.program_id,
-            self.member_id,
-            self.clicked_at,
-            self.visitor_id,
-            self.ua_class.value,
-            self.customer_ref_hash,
-        )
-
-    @classmethod
-    def from_row(cls, row: ClickRow) -> ClickEvent:
-        """The inverse of ``to_row``."""
-        ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer = row
-        return cls(ref, link_id, program_id, member_id, clicked_at, visitor_id, UaClass(ua_class), customer)
-
-    @classmethod
-    def from_fields(cls, fields: dict[str, str]) -> ClickEvent:
-        """The inverse of ``to_fields``."""
-        return cls(
-            ref=fields["ref"],
-            link_id=int(fields["link_id"]),
-            program_id=int(fields["program_id"]),
-            member_id=int(fields["member_id"]),
-            clicked_at=datetime.fromisoformat(fields["clicked_at"]),
-            visitor_id=fields.get("visitor_id"),
-            ua_class=UaClass(fields["ua_class"]),
-            customer_ref_hash=fields.get("customer_ref_hash"),
-        )
+def click_row(
+    *,
+    ref: str,
+    link_id: int,
+    program_id: int,
+    member_id: int,
+    clicked_at: datetime,
+    visitor_id: str | None,
+    ua_class: UaClass,
+    customer_ref_hash: str | None = None,
+) -> ClickRow:
+    """A click row by name (the redirect's fast path writes the tuple itself)."""
+    return (ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class.value, customer_ref_hash)
 
 
 class _ClickRefs:
@@ -115,55 +81,47 @@ new_click_ref = _ClickRefs().next
 class ClickSink(Protocol):
     """Where a flushed batch goes."""
 
-    def write(self, clicks: Sequence[ClickEvent]) -> None:
+    def write(self, clicks: Sequence[ClickRow]) -> None:
         """Store the batch or raise (the recorder keeps it and retries)."""
 
 
-def store_clicks(session: Session, clicks: Sequence[ClickEvent]) -> int:
-    """Insert clicks (duplicates skipped) and the touches of identified ones; returns clicks kept."""
-    known = repo.existing_link_ids(session, {c.link_id for c in clicks})
-    kept = [c for c in clicks if c.link_id in known]
+def store_clicks(session: Session, clicks: Sequence[ClickRow]) -> int:
+    """Insert clicks (duplicates skipped) and the touches of identified ones; returns clicks kept.
+
+    A batch costs the same few queries whatever its size: its links, the visitors among it that
+    identified themselves, the opted-out shoppers among both (``neigou.privacy``, asked once), the
+    insert, and the touches.
+    """
+    links = repo.links_by_id(session, {row[1] for row in clicks})
+    kept = [row for row in clicks if row[1] in links]
     if len(kept) < len(clicks):
         log.warning("clicks.unknown_links", dropped=len(clicks) - len(kept))
-    # A shopper who opted out (``neigou.privacy``) still counts as an anonymous click.
-    opted_out = privacy.suppressed(
-        session, {(c.program_id, c.customer_ref_hash) for c in kept if c.customer_ref_hash}
-    )
-    if opted_out:
-        kept = [
-            replace(c, customer_ref_hash=None) if (c.program_id, c.customer_ref_hash) in opted_out else c
-            for c in kept
-        ]
-    repo.insert_clicks(session, [c.to_row() for c in kept])
     # A click is a touch when the shopper is known: it carried their reference, or its visitor
     # cookie identified itself earlier (by a claim).
-    identified = repo.identified_visitors(session, {c.visitor_id for c in kept if c.visitor_id})
-    touched = [
-        (c.ref, c.link_id, c.program_id, c.clicked_at, customer)
-        for c in kept
-        if (customer := c.customer_ref_hash or (identified.get(c.visitor_id) if c.visitor_id else None))
-    ]
-    if touched:
-        links = {link.id: link for link in _links(session, {link_id for _, link_id, *_ in touched})}
-        record_touches(
-            session,
-            [
-                NewTouch(
-                    program_id=program_id,
-                    customer_ref_hash=customer,
-                    link=links[link_id],
-                    kind=TouchKind.CLICK,
-                    source_ref=f"click:{ref}",
-                    at=at,
-                )
-                for ref, link_id, program_id, at, customer in touched
-            ],
-        )
+    identified = repo.identified_visitors(session, {row[5] for row in kept if row[5]})
+    customers = {(row[2], row[7]) for row in kept if row[7]}
+    customers |= {(row[2], identified[row[5]]) for row in kept if row[5] in identified}
+    opted_out = privacy.suppressed(session, customers)
+    if opted_out:  # a shopper who opted out still counts as an anonymous click
+        kept = [(*row[:7], None) if (row[2], row[7]) in opted_out else row for row in kept]
+    repo.insert_clicks(session, kept)
+    record_touches(
+        session,
+        [
+            NewTouch(
+                program_id=program_id,
+                customer_ref_hash=customer,
+                link=links[link_id],
+                kind=TouchKind.CLICK,
+                source_ref=f"click:{ref}",
+                at=at,
+            )
+            for ref, link_id, program_id, _, at, visitor, _, known in kept
+            if (customer := known or (identified.get(visitor) if visitor else None))
+        ],
+        opted_out=opted_out,
+    )
     return len(kept)
-
-
-def _links(session: Session, ids: set[int]) -> list[ShareLink]:
-    return [link for link_id in sorted(ids) if (link := repo.get_link(session, link_id)) is not None]
 
 
 class DatabaseSink:
@@ -172,7 +130,7 @@ class DatabaseSink:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
 
-    def write(self, clicks: Sequence[ClickEvent]) -> None:
+    def write(self, clicks: Sequence[ClickRow]) -> None:
         with self._factory() as session, session.begin():
             store_clicks(session, clicks)
 
@@ -187,7 +145,7 @@ class ClickRecorder:
         self.interval = interval
         self.max_batch = max_batch
         self.max_buffer = max_buffer
-        self._buffer: list[ClickEvent] = []
+        self._buffer: list[ClickRow] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -196,7 +154,7 @@ class ClickRecorder:
         self.written = 0
         self.dropped = 0
 
-    def record(self, click: ClickEvent) -> None:
+    def record(self, click: ClickRow) -> None:
         """Buffer a click (no I/O); wakes the flusher once a batch is full."""
         with self._lock:
             self._buffer.append(click)
@@ -241,7 +199,7 @@ class ClickRecorder:
                 written += len(batch)
                 self.written += len(batch)
 
-    def _put_back(self, batch: list[ClickEvent]) -> None:
+    def _put_back(self, batch: list[ClickRow]) -> None:
         with self._lock:
             self._buffer[:0] = batch
             excess = len(self._buffer) - self.max_buffer

@@ -12,9 +12,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, UTCDateTime, str_enum
+from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
 from neigou.links.useragent import UaClass
-from neigou.programs.models import BigId
 
 
 class TouchKind(enum.StrEnum):

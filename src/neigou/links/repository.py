@@ -10,51 +10,25 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, case, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from neigou.kit.db import Base
+from neigou.kit import bulk
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import CouponClaim, LinkClick, ShareLink, Touch
 from neigou.links.useragent import UaClass
 
-
-def insert_ignoring_duplicates(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
-    """One set-based INSERT of ``rows``; rows clashing with a unique key are skipped (at-least-once input)."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(model).on_conflict_do_nothing(), list(rows))
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(model).on_conflict_do_nothing(), list(rows))
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database {dialect}")
-
-
-_CLICK_COLUMNS = "ref, link_id, program_id, member_id, clicked_at, visitor_id, ua_class, customer_ref_hash"
-_CLICK_INSERT_SQLITE = (  # constant text throughout: no value is ever formatted into these statements
-    f"INSERT INTO link_clicks ({_CLICK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
-    "ON CONFLICT (ref) DO NOTHING"
+_CLICK_COLUMNS = (
+    "ref",
+    "link_id",
+    "program_id",
+    "member_id",
+    "clicked_at",
+    "visitor_id",
+    "ua_class",
+    "customer_ref_hash",
 )
-# PostgreSQL: COPY straight into the table inside a savepoint. A batch met before (a resend after a
-# writer died, a stream entry delivered twice) breaks the unique ref: it is rolled back to the
-# savepoint and goes the slow way, through a session-local staging table and one INSERT … SELECT
-# that skips the refs already stored.
-_CLICK_COPY_PG = f"COPY link_clicks ({_CLICK_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-_CLICK_STAGE_PG = (  # the staging table takes its column types from link_clicks itself
-    "CREATE TEMPORARY TABLE IF NOT EXISTS link_click_batch ON COMMIT DELETE ROWS AS "  # noqa: S608
-    f"SELECT {_CLICK_COLUMNS} FROM link_clicks WITH NO DATA"
-)
-_CLICK_STAGE_COPY_PG = f"COPY link_click_batch ({_CLICK_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-# Binary COPY: a fifth of text COPY's client time, and the server parses no timestamps.
-_CLICK_TYPES_PG = ["varchar", "int8", "int4", "int4", "timestamptz", "varchar", "varchar", "varchar"]
-_CLICK_MOVE_PG = (
-    f"INSERT INTO link_clicks ({_CLICK_COLUMNS}) SELECT {_CLICK_COLUMNS} FROM link_click_batch "  # noqa: S608
-    "ON CONFLICT (ref) DO NOTHING"
-)
-_CLICK_CLEAR_PG = "TRUNCATE link_click_batch"  # a second batch in the same transaction starts empty
-_UNIQUE_VIOLATION = "23505"
+# Binary COPY takes the columns' PostgreSQL types.
+_CLICK_TYPES_PG = ("varchar", "int8", "int4", "int4", "timestamptz", "varchar", "varchar", "varchar")
 
 
 def insert_clicks(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -62,35 +36,19 @@ def insert_clicks(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
 
     The click table is the busiest insert we have, so this skips SQLAlchemy's per-row parameter
     processing (about 20 µs a row). SQLite takes one executemany (a prepared statement stepped per row
-    in C); PostgreSQL takes a COPY (see above). ``rows`` follow ``_CLICK_COLUMNS``, times aware.
+    in C); PostgreSQL takes a binary COPY inside a savepoint, and a batch met before (a resend after a
+    writer died, a stream entry delivered twice) goes through a staging table that skips the refs
+    already stored. ``rows`` follow ``_CLICK_COLUMNS``, times aware.
     """
     if not rows:
         return
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(_CLICK_INSERT_SQLITE, [(*r[:4], _sqlite_time(r[4]), *r[5:]) for r in rows])
+    if session.connection().dialect.name == "sqlite":
+        sqlite_rows = [(*r[:4], _sqlite_time(r[4]), *r[5:]) for r in rows]
+        bulk.insert_driver_rows(session, "link_clicks", _CLICK_COLUMNS, sqlite_rows, unique=("ref",))
         return
-    driver: Any = connection.connection.driver_connection  # psycopg, inside this session's transaction
-    with driver.cursor() as cursor:
-        cursor.execute("SAVEPOINT click_copy")
-        try:
-            _copy(cursor, _CLICK_COPY_PG, rows)
-        except Exception as exc:  # psycopg is an optional dependency: the error is told by its SQLSTATE
-            if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
-                raise
-            cursor.execute("ROLLBACK TO SAVEPOINT click_copy")
-            cursor.execute(_CLICK_STAGE_PG)
-            _copy(cursor, _CLICK_STAGE_COPY_PG, rows)
-            cursor.execute(_CLICK_MOVE_PG)
-            cursor.execute(_CLICK_CLEAR_PG)
-        cursor.execute("RELEASE SAVEPOINT click_copy")
-
-
-def _copy(cursor: Any, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    with cursor.copy(statement) as copy:
-        copy.set_types(_CLICK_TYPES_PG)
-        for row in rows:
-            copy.write_row(row)
+    bulk.copy_ignoring_duplicates(
+        session, "link_clicks", _CLICK_COLUMNS, rows, unique=("ref",), types=_CLICK_TYPES_PG
+    )
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -209,11 +167,13 @@ def link_stats(session: Session, link_ids: Collection[int]) -> dict[int, LinkSta
     return stats
 
 
-def existing_link_ids(session: Session, link_ids: Collection[int]) -> set[int]:
-    """Which of these link ids exist (stream entries may outlive a link)."""
+def links_by_id(session: Session, link_ids: Collection[int]) -> dict[int, ShareLink]:
+    """Those of these links that exist, by id (stream entries may outlive a link)."""
     if not link_ids:
-        return set()
-    return set(session.scalars(select(ShareLink.id).where(ShareLink.id.in_(sorted(link_ids)))))
+        return {}
+    return {
+        link.id: link for link in session.scalars(select(ShareLink).where(ShareLink.id.in_(sorted(link_ids))))
+    }
 
 
 def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple[LinkClick, ShareLink]]:
@@ -226,24 +186,6 @@ def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple
         .order_by(LinkClick.clicked_at)
     )
     return [(click, link) for click, link in session.execute(query)]
-
-
-def touches_of(
-    session: Session, *, program_id: int, customer_ref_hash: str, since: datetime | None, until: datetime
-) -> list[Touch]:
-    """A customer's touches in a program up to ``until`` (and from ``since``), oldest first."""
-    query = (
-        select(Touch)
-        .where(
-            Touch.program_id == program_id,
-            Touch.customer_ref_hash == customer_ref_hash,
-            Touch.touched_at <= until,
-        )
-        .order_by(Touch.touched_at, Touch.id)
-    )
-    if since is not None:
-        query = query.where(Touch.touched_at >= since)
-    return list(session.scalars(query))
 
 
 def claim_by_request(session: Session, coupon_id: int, request_id: str) -> CouponClaim | None:

@@ -46,13 +46,13 @@ class LinksRuntime:
             sink, consumer = click_sink(factory, settings.database_url, client)
         if client is None:
             return cls(
-                clicks=ClickRecorder(sink),
+                clicks=ClickRecorder(sink, interval=settings.click_flush_seconds),
                 cache=LinkCache(factory),
                 limiter=ClaimLimiter(),
                 writer=writer,
             )
         return cls(
-            clicks=ClickRecorder(sink),
+            clicks=ClickRecorder(sink, interval=settings.click_flush_seconds),
             cache=LinkCache(factory),
             limiter=ClaimLimiter.for_redis(
                 settings.redis_url, namespace=namespace(settings.database_url) + ":claim"

@@ -1,26 +1,20 @@
-"""Touches and attribution: identified clicks and claims become touches keyed by (program, customer);
-``attribute_order`` names the member (and group) an order pays, by the program's model and window.
+"""Touches: identified clicks and claims become touches keyed by (program, customer), and the first
+one ever binds the customer for the locked model. Orders read them in ``order_attribution``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neigou.kit.clock import ensure_aware, utcnow
-from neigou.kit.errors import Invalid
-from neigou.kit.i18n import Message
-from neigou.links import attribution
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.links import repository as repo
 from neigou.links.models import Binding, ShareLink, TouchKind, Visitor
 from neigou.links.models import Touch as TouchRow
 from neigou.privacy import repository as privacy
-from neigou.programs.models import AttributionModel, Member
-from neigou.programs.service import require_program
 
 
 @dataclass(frozen=True)
@@ -35,19 +29,23 @@ class NewTouch:
     at: datetime
 
 
-def record_touches(session: Session, touches: Iterable[NewTouch]) -> None:
+def record_touches(
+    session: Session, touches: Iterable[NewTouch], *, opted_out: Collection[tuple[int, str]] | None = None
+) -> None:
     """Store touches (a click or claim already stored is skipped) and each customer's first binding.
 
-    Customers who opted out (``neigou.privacy``) are left out: one query for the whole batch.
+    Customers who opted out (``neigou.privacy``) are left out: one query for the whole batch, or none
+    when the caller passes the batch's ``opted_out`` pairs it looked up already.
     """
     touches = list(touches)
     if not touches:
         return
-    opted_out = privacy.suppressed(session, {(t.program_id, t.customer_ref_hash) for t in touches})
+    if opted_out is None:
+        opted_out = privacy.suppressed(session, {(t.program_id, t.customer_ref_hash) for t in touches})
     touches = [t for t in touches if (t.program_id, t.customer_ref_hash) not in opted_out]
     if not touches:
         return
-    repo.insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         TouchRow,
         [
@@ -70,7 +68,7 @@ def record_touches(session: Session, touches: Iterable[NewTouch]) -> None:
     first: dict[tuple[int, str], NewTouch] = {}
     for t in sorted(touches, key=lambda t: t.at):
         first.setdefault((t.program_id, t.customer_ref_hash), t)
-    repo.insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         Binding,
         [
@@ -90,13 +88,14 @@ def record_touches(session: Session, touches: Iterable[NewTouch]) -> None:
 
 def identify_visitor(
     session: Session, *, visitor_id: str, customer_ref_hash: str, customer_ref_masked: str, at: datetime
-) -> None:
-    """Bind a visitor cookie to the customer it turned out to be; its stored clicks become touches.
+) -> list[NewTouch]:
+    """Bind a visitor cookie to the customer it turned out to be; returns its stored clicks as touches,
+    for the caller to record together with its own (one batch: one suppression check, one binding).
 
     Clicks still in the recorder's buffer become touches when they are written (see ``clicks``).
     """
     if session.get(Visitor, visitor_id) is None:
-        repo.insert_ignoring_duplicates(
+        insert_ignoring_duplicates(
             session,
             Visitor,
             [
@@ -108,75 +107,14 @@ def identify_visitor(
                 }
             ],
         )
-    record_touches(
-        session,
-        [
-            NewTouch(
-                program_id=link.program_id,
-                customer_ref_hash=customer_ref_hash,
-                link=link,
-                kind=TouchKind.CLICK,
-                source_ref=f"click:{click.ref}",
-                at=click.clicked_at,
-            )
-            for click, link in repo.untouched_clicks_of_visitor(session, visitor_id)
-        ],
-    )
-
-
-def _as_touch(row: TouchRow | Binding) -> attribution.Touch:
-    at = row.touched_at if isinstance(row, TouchRow) else row.bound_at
-    return attribution.Touch(member_id=row.member_id, at=at, link_code=row.link_code, group_id=row.group_id)
-
-
-def attribute_order(
-    session: Session,
-    *,
-    program_id: int,
-    customer_ref_hash: str,
-    link_code: str | None,
-    ordered_at: datetime | None = None,
-) -> attribution.Attribution:
-    """The member and group an order of this customer pays, and why (see ``links.attribution``).
-
-    A link code on the order wins whatever the model (an unknown code or another program's is
-    refused with ``unknown_link``); otherwise the program's model picks among the customer's touches
-    in the window, or, for ``locked``, the binding stored at their first touch.
-    """
-    program = require_program(session, program_id)
-    at = ensure_aware(ordered_at) if ordered_at is not None else utcnow()
-    order_link = None
-    if link_code is not None:
-        link = repo.get_link_by_code(session, link_code)
-        if link is None or link.program_id != program.id:
-            raise Invalid(
-                Message("Unknown share link {link_code!r}.", link_code=link_code), code="unknown_link"
-            )
-        order_link = attribution.Touch(
-            member_id=link.member_id, at=at, link_code=link.code, group_id=link.group_id
+    return [
+        NewTouch(
+            program_id=link.program_id,
+            customer_ref_hash=customer_ref_hash,
+            link=link,
+            kind=TouchKind.CLICK,
+            source_ref=f"click:{click.ref}",
+            at=click.clicked_at,
         )
-    model = attribution.Model(program.attribution_model.value)
-    if program.attribution_model is AttributionModel.LOCKED:
-        binding = session.get(Binding, (program.id, customer_ref_hash))
-        touches = [_as_touch(binding)] if binding is not None else []
-    else:
-        since = at - timedelta(days=program.attribution_window_days)
-        rows = repo.touches_of(
-            session, program_id=program.id, customer_ref_hash=customer_ref_hash, since=since, until=at
-        )
-        touches = [_as_touch(r) for r in rows]
-    buyers = frozenset(
-        session.scalars(
-            select(Member.id).where(
-                Member.program_id == program.id, Member.customer_ref_hash == customer_ref_hash
-            )
-        )
-    )
-    return attribution.attribute(
-        model=model,
-        window_days=program.attribution_window_days,
-        ordered_at=at,
-        touches=touches,
-        order_link=order_link,
-        buyer_member_ids=buyers,
-    )
+        for click, link in repo.untouched_clicks_of_visitor(session, visitor_id)
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from neigou.audit import models as audit_models
 from neigou.auth import models as auth_models
 from neigou.groups import models as groups_models
+from neigou.integrations import models as integrations_models
 from neigou.kit import jobs
 from neigou.kit.db import Base
 from neigou.ledger import models as ledger_models
@@ -24,6 +25,7 @@ MODEL_MODULES = (
     links_models,
     ledger_models,
     orders_models,
+    integrations_models,
     tiers_models,
     privacy_models,
     jobs,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.bulk import chunks
 from neigou.kit.clock import utcnow
 from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, Row, RowError
 from neigou.kit.errors import Conflict, Invalid
@@ -309,13 +310,13 @@ def _write(
     total, done = len(created) + len(updated), 0
     try:
         with session.begin_nested():
-            for part in repo.chunks(created):
+            for part in chunks(created):
                 session.execute(insert(Product), part)
                 done += len(part)
                 if progress is not None:
                     progress("write", done, total)
             # Updates with their primary key form one executemany per chunk (ORM bulk UPDATE by id).
-            for part in repo.chunks(updated):
+            for part in chunks(updated):
                 session.execute(update(Product), part)
                 done += len(part)
                 if progress is not None:

@@ -128,6 +128,7 @@ def coupon_input(form: Mapping[str, str], *, timezone: str) -> CouponCreate:
         "cap_fen": read.convert("cap_yuan", yuan_to_fen, required=False),
         "min_spend_fen": read.convert("min_spend_yuan", yuan_to_fen, required=False) or 0,
         "visibility": read.text("visibility"),
+        "stacking": read.text("stacking") or "combinable",
         "skus": sku_list(read.text("skus")),
         "total_quantity": read.whole("total_quantity"),
         "per_customer_limit": read.whole("per_customer_limit"),

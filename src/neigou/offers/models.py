@@ -8,10 +8,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, JSONType, UTCDateTime, str_enum
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 from neigou.offers.offer_rules import CouponKind, CouponStacking, CouponVisibility, PromotionKind
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Brand(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -10,19 +10,10 @@ from typing import TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from neigou.kit.bulk import chunks
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.offers.models import Brand, Category, CouponTemplate, Product, Promotion
 from neigou.offers.offer_rules import CouponVisibility
-
-# Far below every backend's bound-parameter limit, so an IN list never fails on a big file.
-CHUNK = 500
-T = TypeVar("T")
-
-
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterable[list[T]]:
-    """``values`` in slices of at most ``size``."""
-    for start in range(0, len(values), size):
-        yield list(values[start : start + size])
 
 
 def list_brands(session: Session) -> list[Brand]:

@@ -1,4 +1,4 @@
-"""HTTP endpoints of orders, refunds, settlements, fixed sku commissions and integrations (``/api/v1``).
+"""HTTP endpoints of orders, refunds, settlements and fixed sku commissions (``/api/v1``).
 
 Orders are addressed by the shop's ``external_id``, unique within a program. Calls that name an
 order take ``?program_id=``; without it the id must be unique across programs (else 409
@@ -15,14 +15,11 @@ from neigou.auth.dependencies import Operator, OperatorOrIntegration
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.instants import MoneyClockDep
-from neigou.kit.paging import CursorDep, PageDep
-from neigou.orders import integrations, service, settlement, sku_commissions
-from neigou.orders.models import Integration, OrderSource
+from neigou.kit.paging import PageDep
+from neigou.orders import service, settlement, sku_commissions
+from neigou.orders.models import OrderSource
 from neigou.orders.schemas import (
     CompleteBody,
-    DeliveryOut,
-    IntegrationBody,
-    IntegrationOut,
     OrderBody,
     OrderOut,
     RefundBody,
@@ -150,50 +147,3 @@ def list_sku_commissions(session: SessionDep, _principal: Operator, page: PageDe
     rows = sku_commissions.page_fixed(session, page)
     page.answer(rows.total)
     return [SkuCommissionOut.model_validate(row) for row in rows.items]
-
-
-def integration_out(row: Integration, *, secrets: bool = False) -> IntegrationOut:
-    """An integration; secrets only when just created (so not a plain copy of the row)."""
-    return IntegrationOut(
-        id=row.id,
-        program_id=row.program_id,
-        name=row.name,
-        outbound_url=row.outbound_url,
-        active=row.active,
-        created_at=row.created_at,
-        inbound_secret=row.inbound_secret if secrets else None,
-        outbound_secret=row.outbound_secret if secrets else None,
-    )
-
-
-@router.post(
-    "/programs/{program_id}/integrations", status_code=status.HTTP_201_CREATED, response_model=IntegrationOut
-)
-def create_integration(
-    program_id: int, body: IntegrationBody, session: SessionDep, principal: Operator
-) -> IntegrationOut:
-    """Register a shop feeding the program: the answer shows its webhook secrets, once."""
-    row = integrations.create(session, program_id=program_id, data=body, actor=principal.actor, at=utcnow())
-    return integration_out(row, secrets=True)
-
-
-@router.get("/programs/{program_id}/integrations", response_model=list[IntegrationOut])
-def list_integrations(
-    program_id: int, session: SessionDep, _principal: Operator, page: PageDep
-) -> list[IntegrationOut]:
-    """The program's integrations (without secrets)."""
-    require_program(session, program_id)
-    rows = integrations.page_of_program(session, program_id, page)
-    page.answer(rows.total)
-    return [integration_out(row) for row in rows.items]
-
-
-@router.get("/integrations/{integration_id}/deliveries", response_model=list[DeliveryOut])
-def list_deliveries(
-    integration_id: int, session: SessionDep, _principal: Operator, cursor: CursorDep
-) -> list[DeliveryOut]:
-    """The delivery log of an integration's commission events, newest first."""
-    integrations.require(session, integration_id)
-    rows = integrations.deliveries(session, integration_id, cursor)
-    cursor.answer(rows.total, rows.next_before_id)
-    return [DeliveryOut.model_validate(d) for d in rows.items]

@@ -13,15 +13,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import insert_new, insert_rows
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.ledger import legs
-from neigou.ledger.bulk import insert_new, insert_rows
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import Draft, draft, post_many
-from neigou.links.attribution import Basis
-from neigou.links.touches import attribute_order
+from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
 from neigou.orders import commission, lookups
 from neigou.orders.inputs import OrderIn, shape_error
 from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
@@ -61,15 +60,6 @@ class BatchResult:
         return sum(1 for r in self.results if isinstance(r, Taken) and not r.created)
 
 
-@dataclass(frozen=True)
-class _Attributed:
-    member_id: int | None
-    group_id: int | None
-    basis: str
-    self_purchase: bool
-    coupon_id: int | None
-
-
 class _Batch:
     """Everything looked up once for a batch."""
 
@@ -82,38 +72,21 @@ class _Batch:
         # ON CONFLICT and looked up afterwards, instead of checking every key first.
         keys = [(o.program_id, o.external_id) for o in orders]
         self.existing = lookups.existing_orders(session, keys) if len(orders) < PRECHECK_BELOW else {}
-        self.links = lookups.links(session, {o.link_code for o in orders if o.link_code})
-        keys = list(zip((o.program_id for o in orders), self.hashes, strict=True))
-        self.touched = lookups.customers_with_touches(
-            session, [k for k, o in zip(keys, orders, strict=True) if not o.link_code]
-        )
-        self.buyers = {(p, h): m for p, h, m in lookups.buyer_members(session, keys)}
         self.tiers = lookups.tiers(session, self.programs.keys())
 
-    def attribute(self, order: OrderIn, ref_hash: str) -> _Attributed | RowError:
-        if order.link_code:
-            link = self.links.get(order.link_code)
-            if link is None or link.program_id != order.program_id:
-                return RowError(
-                    order.row,
-                    order.external_id,
-                    "unknown_link",
-                    Message("Unknown share link {link_code!r}.", link_code=order.link_code),
-                )
-            buyer = self.buyers.get((order.program_id, ref_hash))
-            return _Attributed(
-                link.member_id, link.group_id, Basis.ORDER_LINK.value, buyer == link.member_id, link.coupon_id
-            )
-        if (order.program_id, ref_hash) not in self.touched:
-            return _Attributed(None, None, Basis.NO_TOUCH.value, False, None)
-        found = attribute_order(
+    def attribute(
+        self, indexes: Sequence[int], orders: Sequence[OrderIn]
+    ) -> dict[int, OrderAttribution | UnknownLink]:
+        """The attribution of these orders (checked, so their programs are known), by index."""
+        found = attribute_orders(
             self.session,
-            program_id=order.program_id,
-            customer_ref_hash=ref_hash,
-            link_code=None,
-            ordered_at=order.paid_at,
+            [
+                OrderToAttribute(orders[i].program_id, self.hashes[i], orders[i].link_code, orders[i].paid_at)
+                for i in indexes
+            ],
+            self.programs,
         )
-        return _Attributed(found.member_id, found.group_id, found.basis.value, found.self_purchase, None)
+        return dict(zip(indexes, found, strict=True))
 
     def check(self, order: OrderIn) -> RowError | None:
         problem = shape_error(order)
@@ -177,24 +150,30 @@ def ingest(
 ) -> BatchResult:
     """Take a batch of paid orders; returns, per order, its id (new or stored) or why it was refused."""
     batch = _Batch(session, orders, secret_key)
+    problems = {
+        index: batch.check(order)
+        for index, order in enumerate(orders)
+        if (order.program_id, order.external_id) not in batch.existing
+    }
+    attributions = batch.attribute([i for i, problem in problems.items() if problem is None], orders)
     result = BatchResult()
-    pending: dict[int, tuple[OrderIn, str, _Attributed]] = {}
+    pending: dict[int, tuple[OrderIn, str, OrderAttribution]] = {}
     seen: dict[tuple[int, str], int] = {}
     for index, (order, ref_hash) in enumerate(zip(orders, batch.hashes, strict=True)):
         key = (order.program_id, order.external_id)
         if key in batch.existing:
             result.results.append(Taken(batch.existing[key], created=False))
             continue
-        problem = batch.check(order)
+        problem = problems[index]
         if problem is not None:
             result.results.append(problem)
             continue
         if key in seen:
             result.results.append(Taken(0, created=False))  # the same order twice in one batch
             continue
-        attributed = batch.attribute(order, ref_hash)
-        if isinstance(attributed, RowError):
-            result.results.append(attributed)
+        attributed = attributions[index]
+        if isinstance(attributed, UnknownLink):
+            result.results.append(RowError(order.row, order.external_id, attributed.code, attributed.message))
             continue
         result.results.append(Taken(0, created=False))  # filled in once inserted
         seen[key] = index
@@ -202,14 +181,14 @@ def ingest(
     if not pending:
         _fill_duplicates(result, orders, seen, {}, batch)
         return result
-    sellers = {a.member_id for _, _, a in pending.values() if a.member_id is not None}
+    sellers = {a.attribution.member_id for _, _, a in pending.values() if a.attribution.member_id is not None}
     depth = max((batch.programs[o.program_id].max_levels for o, _, _ in pending.values()), default=1) - 1
     facts = lookups.member_facts(session, sellers, depth)
     book = OfferBook(
         session,
         start=min(o.paid_at for o, _, _ in pending.values()),
         end=max(o.paid_at for o, _, _ in pending.values()),
-        coupon_ids={a.coupon_id for _, _, a in pending.values() if a.coupon_id is not None},
+        coupon_ids={a.link_coupon_id for _, _, a in pending.values() if a.link_coupon_id is not None},
     )
     earnings: dict[int, list[commission.Earning]] = {}
     lines: dict[int, list[commission.Line]] = {}
@@ -228,11 +207,11 @@ def ingest(
         ]
         chain = _chain(
             program,
-            seller=attributed.member_id,
+            seller=attributed.attribution.member_id,
             paid_at=order.paid_at,
             facts=facts,
             tiers=batch.tiers,
-            self_purchase=attributed.self_purchase,
+            self_purchase=attributed.attribution.self_purchase,
         )
         earnings[index] = commission.compute(lines[index], chain)
         rows.append(
@@ -241,10 +220,10 @@ def ingest(
                 "external_id": order.external_id,
                 "customer_ref_hash": ref_hash,
                 "link_code": order.link_code,
-                "member_id": attributed.member_id,
-                "group_id": attributed.group_id,
-                "attribution_basis": attributed.basis,
-                "self_purchase": attributed.self_purchase,
+                "member_id": attributed.attribution.member_id,
+                "group_id": attributed.attribution.group_id,
+                "attribution_basis": attributed.attribution.basis.value,
+                "self_purchase": attributed.attribution.self_purchase,
                 "paid_fen": sum(i.paid_fen for i in order.items),
                 "refunded_fen": 0,
                 "commission_fen": sum(e.amount_fen for e in earnings[index]),
@@ -252,7 +231,7 @@ def ingest(
                 "completed_at": None,
                 "commission_state": CommissionState.PENDING,
                 "settlement_id": None,
-                "pricing": book.snapshot(order.items, prices, order.paid_at, attributed.coupon_id),
+                "pricing": book.snapshot(order.items, prices, order.paid_at, attributed.link_coupon_id),
                 "source": source,
                 "created_at": now,
             }
@@ -266,7 +245,7 @@ def ingest(
 def _write_children(
     session: Session,
     *,
-    pending: dict[int, tuple[OrderIn, str, _Attributed]],
+    pending: dict[int, tuple[OrderIn, str, OrderAttribution]],
     inserted: dict[tuple[int, str], int],
     lines: dict[int, list[commission.Line]],
     earnings: dict[int, list[commission.Earning]],

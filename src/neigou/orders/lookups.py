@@ -9,9 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neigou.links.models import Binding, ShareLink, Touch
+from neigou.kit.bulk import chunks
 from neigou.offers.models import Product
-from neigou.offers.repository import chunks
 from neigou.orders.commission import tier_at
 from neigou.orders.models import Order, SkuCommission
 from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
@@ -77,46 +76,6 @@ def existing_orders(session: Session, keys: Iterable[tuple[int, str]]) -> dict[t
                 )
             )
             found.update({(program_id, e): int(i) for e, i in rows})
-    return found
-
-
-def links(session: Session, codes: Iterable[str]) -> dict[str, ShareLink]:
-    """Share links by code."""
-    wanted = sorted(set(codes))
-    found: dict[str, ShareLink] = {}
-    for part in chunks(wanted):
-        found.update(
-            {link.code: link for link in session.scalars(select(ShareLink).where(ShareLink.code.in_(part)))}
-        )
-    return found
-
-
-def customers_with_touches(session: Session, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Which (program, customer hash) pairs have any touch or binding: only they can be attributed."""
-    found: set[tuple[int, str]] = set()
-    for program_id, hashes in by_program(keys).items():
-        for part in chunks(hashes):
-            for model in (Touch, Binding):
-                rows = session.scalars(
-                    select(model.customer_ref_hash)
-                    .where(model.program_id == program_id, model.customer_ref_hash.in_(part))
-                    .distinct()
-                )
-                found.update((program_id, h) for h in rows)
-    return found
-
-
-def buyer_members(session: Session, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str, int]]:
-    """(program, customer hash, member) for buyers who are members themselves (self-purchase)."""
-    found: set[tuple[int, str, int]] = set()
-    for program_id, hashes in by_program(keys).items():
-        for part in chunks(hashes):
-            rows = session.execute(
-                select(Member.customer_ref_hash, Member.id).where(
-                    Member.program_id == program_id, Member.customer_ref_hash.in_(part)
-                )
-            )
-            found.update((program_id, str(h), int(m)) for h, m in rows)
     return found
 
 

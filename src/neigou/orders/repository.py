@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from neigou.offers.repository import chunks
+from neigou.kit.bulk import chunks
 from neigou.orders.models import Order, Refund
 from neigou.programs.models import Member
 

@@ -16,7 +16,7 @@ from neigou.kit.i18n import Message
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
-from neigou.orders import commission, events
+from neigou.orders import commission, commission_events
 from neigou.orders.ingest import ingest
 from neigou.orders.inputs import OrderIn
 from neigou.orders.models import Commission, CommissionState, Order, OrderSource, Refund
@@ -61,7 +61,7 @@ def take_order(
         )
         earned = commissions(session, order.id)
         if earned:
-            events.order_event(session, order, "commission.earned", earned, at=now)
+            commission_events.announce(session, order, commission_events.EARNED, earned, at=now)
     return order, outcome.created
 
 
@@ -216,10 +216,10 @@ def refund(
         at=at,
     )
     if row.reversed_fen:
-        events.order_event(
+        commission_events.announce(
             session,
             order,
-            "commission.reversed",
+            commission_events.REVERSED,
             rows,
             at=at,
             extra={"refund_id": refund_id, "refund_fen": amount_fen, "reversed": taken},

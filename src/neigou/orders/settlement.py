@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import SYSTEM, Actor
+from neigou.kit.bulk import chunks
 from neigou.kit.jobs import job
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
-from neigou.offers.repository import chunks
 from neigou.orders.models import Commission, CommissionState, Order, Settlement
 from neigou.programs.models import Program
 

@@ -40,7 +40,7 @@ def order_out(session: Session, order: Order) -> OrderOut:
         paid_fen=order.paid_fen,
         refunded_fen=order.refunded_fen,
         commission_fen=order.commission_fen,
-        commission_state=order.commission_state.value,
+        commission_state=order.shown_commission_state,
         paid_at=order.paid_at,
         completed_at=order.completed_at,
         commissions=[

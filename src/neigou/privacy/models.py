@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, JSONType, UTCDateTime
-from neigou.programs.models import BigId
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime
 
 
 class OptOut(Base):

@@ -6,12 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, JSONType, UTCDateTime, str_enum
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 
 
 class AttributionModel(enum.StrEnum):

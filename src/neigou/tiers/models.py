@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, JSONType, UTCDateTime, str_enum
-from neigou.programs.models import BigId
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 
 
 class TierChangeKind(enum.StrEnum):

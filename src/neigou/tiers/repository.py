@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import chunks
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.programs.models import Member, MemberTierPeriod, Tier
 from neigou.tiers.models import TierChange, TierEvaluation
@@ -92,8 +93,7 @@ def set_current_tier(
     later = exists().where(
         MemberTierPeriod.member_id == Member.id, MemberTierPeriod.effective_from > effective_from
     )
-    for i in range(0, len(member_ids), CHUNK):
-        part = list(member_ids[i : i + CHUNK])
+    for part in chunks(member_ids, CHUNK):
         session.execute(
             update(Member).where(Member.id.in_(part), ~later).values(tier_code=tier_code),
             execution_options={"synchronize_session": False},
@@ -103,8 +103,7 @@ def set_current_tier(
 def member_names(session: Session, member_ids: Sequence[int]) -> dict[int, str]:
     """Names of members by id (one query per chunk)."""
     names: dict[int, str] = {}
-    ids = sorted(set(member_ids))
-    for i in range(0, len(ids), CHUNK):
-        rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(ids[i : i + CHUNK])))
+    for part in chunks(sorted(set(member_ids)), CHUNK):
+        rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(part)))
         names.update((int(m), str(n)) for m, n in rows)
     return names

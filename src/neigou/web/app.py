@@ -17,6 +17,8 @@ from starlette.types import Receive, Scope, Send
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.groups.endpoints import router as groups_router
+from neigou.integrations.endpoints import router as integrations_router
+from neigou.integrations.webhook_endpoints import router as integration_webhooks_router
 from neigou.kit import jobs
 from neigou.kit.db import engine_for, make_session_factory
 from neigou.kit.logging import configure_logging
@@ -30,10 +32,9 @@ from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
 from neigou.orders.endpoints import router as orders_router
-from neigou.orders.group_sales_api import router as group_sales_router
-from neigou.orders.webhook_endpoints import router as order_webhooks_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
+from neigou.reporting.endpoints import router as group_sales_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
@@ -96,6 +97,7 @@ def api_router() -> APIRouter:
     router.include_router(offers_router)
     router.include_router(links_router)
     router.include_router(orders_router)
+    router.include_router(integrations_router)
     router.include_router(ledger_router)
     router.include_router(tiers_router)
     router.include_router(network_router)
@@ -173,7 +175,7 @@ def create_app(
         landing.router,
         workspace_links.router,
         console_links.router,
-        order_webhooks_router,
+        integration_webhooks_router,
         console_orders.router,
         console_tiers.router,
         workspace_earnings.router,

@@ -12,14 +12,14 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.orders.group_sales import (
+from neigou.programs.service import require_program
+from neigou.reporting.group_sales import (
     Ranking,
     group_sales,
     leaderboard,
     value_of,
     window,
 )
-from neigou.programs.service import require_program
 from neigou.web.console_groups import day_labeller
 from neigou.web.pages import render
 

@@ -22,10 +22,10 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.i18n import Message
-from neigou.orders.group_sales import DEFAULT_DAYS, Ranking, group_sales, leaderboard, window
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
+from neigou.reporting.group_sales import DEFAULT_DAYS, Ranking, group_sales, leaderboard, window
 from neigou.web.i18n import locale_of
 from neigou.web.pages import render
 

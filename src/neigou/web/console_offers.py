@@ -234,6 +234,7 @@ def new_coupon(request: Request, principal: ConsoleOperator) -> HTMLResponse:
     defaults = {
         "kind": "amount_off",
         "visibility": "public",
+        "stacking": "combinable",
         "per_customer_limit": "1",
         "total_quantity": "1000",
     }

@@ -72,6 +72,7 @@ o_state: dict[str, Label] = {
     "pending": N_("Pending"),
     "frozen": N_("Frozen"),
     "available": N_("Released"),
+    "reversed": N_("Reversed (fully refunded)"),
 }
 o_status: dict[str, Label] = {
     "requested": N_("Requested"),
@@ -169,7 +170,8 @@ code: dict[str, Label] = {
     "condition_not_met": N_("Condition not met"),
     "min_spend_not_met": N_("Minimum spend not reached (after promotions)"),
     "out_of_scope": N_("Does not cover these skus"),
-    "excluded_by_exclusive": N_("Excluded by an exclusive promotion"),
+    "excluded_by_exclusive": N_("Excluded by an exclusive offer"),
+    "one_per_kind": N_("Another coupon of this kind is already used"),
     "nothing_to_discount": N_("Nothing left to discount"),
 }
 field: dict[str, Label] = {
@@ -195,6 +197,10 @@ pv_error: dict[str, Label] = {
 visibility: dict[str, Label] = {
     "public": N_("Public"),
     "hidden": N_("Hidden"),
+}
+stacking: dict[str, Label] = {
+    "combinable": N_("Combinable (one coupon per kind)"),
+    "exclusive": N_("Exclusive (no other coupon)"),
 }
 coupon_kind: dict[str, Label] = {
     "amount_off": NP_("coupon kind", "Amount off"),
@@ -244,6 +250,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "field": field,
     "pv_error": pv_error,
     "visibility": visibility,
+    "stacking": stacking,
     "coupon_kind": coupon_kind,
     "promotion_kind": promotion_kind,
     "attribution": attribution,

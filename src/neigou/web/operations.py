@@ -27,7 +27,7 @@ from neigou.kit import metrics
 from neigou.kit.jobs import JobRunner
 from neigou.kit.settings import POOL_RESERVE, Settings
 from neigou.links.runtime import LinksRuntime
-from neigou.web import admission
+from neigou.web import admission, body_limit
 from neigou.web.problems import problem
 
 router = APIRouter(tags=["health"])
@@ -70,6 +70,7 @@ class Operations:
             retry_after_ms=self.settings.retry_after_ms,
             exempt=PROBES,
         )
+        app.add_middleware(body_limit.BodyLimit, max_bytes=self.settings.max_body_bytes)
 
     async def start(self) -> None:
         """Enough threads for every admitted request plus the reserve; a sampler in multiprocess mode."""

@@ -19,8 +19,8 @@ from neigou.groups.schemas import GroupCreate
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.orders.group_sales import DEFAULT_DAYS, group_sales, window
 from neigou.programs.service import require_member, require_program
+from neigou.reporting.group_sales import DEFAULT_DAYS, group_sales, window
 from neigou.web.console_groups import day_labeller
 from neigou.web.pages import render
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
 from tests.conftest import TokenMaker
-from tests.groups.sales_world import SKU, SalesWorld, build, order, place_activity
+from tests.reporting.sales_world import SKU, SalesWorld, build, order, place_activity
 from tests.sign_in import console_sign_in, member_sign_in
 
 pytestmark = pytest.mark.world_per_module

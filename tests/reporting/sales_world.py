@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.db import transaction
 from neigou.links import claims
 from neigou.links import service as links
-from neigou.links.clicks import ClickEvent, new_click_ref, store_clicks
+from neigou.links.clicks import click_row, new_click_ref, store_clicks
 from neigou.links.models import ClaimSource
 from neigou.links.repository import get_link_by_code
 from neigou.links.schemas import LinkCreate
@@ -177,7 +177,7 @@ def place_activity(
         store_clicks(
             session,
             [
-                ClickEvent(
+                click_row(
                     ref=new_click_ref(),
                     link_id=ids[code],
                     program_id=world.program_id,

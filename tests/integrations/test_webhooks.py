@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.integrations import events, signing
+from neigou.integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
-from neigou.orders import events, signing
-from neigou.orders.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from tests.conftest import row_counts
 from tests.orders.builders import SKU, World, build, order_body
 

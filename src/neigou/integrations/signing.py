@@ -1,6 +1,7 @@
-"""Webhook signatures (HMAC-SHA256), both ways.
+"""Webhook signatures of the first scheme (HMAC-SHA256, hex), both ways.
 
-A signed request carries two headers:
+Standard Webhooks (``integrations.standard``) is the scheme to use; this one is kept, both ways,
+for shops built on it. A signed request carries two headers:
 
 * ``X-Neigou-Timestamp``: seconds since the epoch when it was sent;
 * ``X-Neigou-Signature``: ``v1=<hex>``, where hex is HMAC-SHA256 with the shared secret over the

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.groups.compliance import local_date
 from neigou.kit.clock import utcnow
-from neigou.orders.group_sales import GroupSales, Ranking, leaderboard
 from neigou.orders.models import Commission, Order
+from neigou.reporting.group_sales import GroupSales, Ranking, leaderboard
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_member
-from tests.groups.sales_world import FROM, TO, SalesWorld, build, order, place_activity
 from tests.offers.factories import coupon
+from tests.reporting.sales_world import FROM, TO, SalesWorld, build, order, place_activity
 
 pytestmark = pytest.mark.world_per_module
 

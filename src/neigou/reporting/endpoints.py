@@ -21,7 +21,10 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
 from neigou.kit.i18n import Message
 from neigou.kit.paging import PageDep
-from neigou.orders.group_sales import (
+from neigou.programs import repository as programs
+from neigou.programs.models import Program
+from neigou.programs.service import require_program
+from neigou.reporting.group_sales import (
     GroupSales,
     Ranking,
     Window,
@@ -30,9 +33,6 @@ from neigou.orders.group_sales import (
     value_of,
     window,
 )
-from neigou.programs import repository as programs
-from neigou.programs.models import Program
-from neigou.programs.service import require_program
 
 router = APIRouter(tags=["groups"])
 FromQuery = Annotated[dt.date | None, Query(alias="from", description="first day, program time zone")]

@@ -1,5 +1,9 @@
 """Outbound commission events: a delivery per integration, signed, retried with backoff, logged.
 
+Orders announce commission events (``orders.commission_events``); the listener here turns each into a
+delivery per integration of the program, in the order's transaction. Deliveries are signed by the
+Standard Webhooks scheme (``standard``; ``webhook-id`` is the event id, the same on every retry, so
+receivers deduplicate by it) and by the first scheme as well (``signing``), for receivers built on it.
 The first attempt is a job deferred on the session (so nothing is sent if the request rolls back);
 failed deliveries are retried by a scheduled job after 30 s, 2 min, 8 min, 32 min, ~2 h and ~8.5 h
 (×4 each time), then marked failed. Every attempt is kept in ``webhook_attempts``.
@@ -9,7 +13,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,21 +20,17 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.integrations import signing, standard
+from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
+from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
-from neigou.orders import signing
-from neigou.orders.models import (
-    Commission,
-    DeliveryStatus,
-    Integration,
-    Order,
-    WebhookAttempt,
-    WebhookDelivery,
-)
+from neigou.orders import commission_events
 
 MAX_ATTEMPTS = 7
 FIRST_RETRY_SECONDS = 30
 TIMEOUT_SECONDS = 10.0
+# Job names predate the integrations package; queued jobs and job keys carry them, so they stay.
 DELIVER_JOB = "orders.deliver_webhook"
 
 
@@ -40,55 +39,34 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=FIRST_RETRY_SECONDS * 4 ** max(attempts - 1, 0))
 
 
-def order_event(
-    session: Session,
-    order: Order,
-    event_type: str,
-    rows: Sequence[Commission],
-    *,
-    at: datetime,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    """Queue ``event_type`` about an order's commission for every integration of its program."""
+@listen(commission_events.EARNED, commission_events.REVERSED)
+def queue_deliveries(session: Session, event: Event) -> None:
+    """Queue a commission event for every integration of its program that takes them."""
     targets = list(
         session.scalars(
             select(Integration).where(
-                Integration.program_id == order.program_id,
+                Integration.program_id == event.data["program_id"],
                 Integration.active.is_(True),
                 Integration.outbound_url.is_not(None),
             )
         )
     )
-    if not targets:
-        return
-    data = {
-        "order_id": order.id,
-        "external_id": order.external_id,
-        "program_id": order.program_id,
-        "paid_fen": order.paid_fen,
-        "refunded_fen": order.refunded_fen,
-        "commissions": [
-            {
-                "member_id": c.member_id,
-                "level": c.level,
-                "amount_fen": c.amount_fen,
-                "reversed_fen": c.reversed_fen,
-            }
-            for c in rows
-        ],
-        **(extra or {}),
-    }
     for integration in targets:
         event_id = f"evt_{uuid.uuid4().hex}"
         delivery = WebhookDelivery(
             integration_id=integration.id,
             event_id=event_id,
-            event_type=event_type,
-            payload={"id": event_id, "type": event_type, "created_at": at.isoformat(), "data": data},
+            event_type=event.type,
+            payload={
+                "id": event_id,
+                "type": event.type,
+                "created_at": event.at.isoformat(),
+                "data": event.data,
+            },
             status=DeliveryStatus.PENDING,
             attempts=0,
-            next_attempt_at=at,
-            created_at=at,
+            next_attempt_at=event.at,
+            created_at=event.at,
         )
         session.add(delivery)
         session.flush()
@@ -107,6 +85,7 @@ def attempt(
     headers = {
         "content-type": "application/json",
         signing.EVENT_HEADER: delivery.event_type,
+        **standard.headers(integration.outbound_secret, delivery.event_id, at, body),
         **signing.headers(integration.outbound_secret, at, body),
     }
     status: int | None = None

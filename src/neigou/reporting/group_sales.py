@@ -7,7 +7,7 @@ group's sales pay (net of reversals) and the part of it the group's owner earns,
 count at the start and end of the range. Orders, refunds and reversals are counted by the order's
 paid day, with every refund known now. Seven statements whatever the number of groups.
 
-This lives in ``orders`` because ``groups`` sits below ``links`` and ``orders`` in the layers.
+A read across domains, so it lives in ``reporting``, above ``orders``, ``links`` and ``groups``.
 """
 
 from __future__ import annotations

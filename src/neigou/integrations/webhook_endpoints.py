@@ -1,6 +1,7 @@
 """Signed order webhooks from shops: ``POST /webhooks/v1/integrations/{id}``.
 
-They authenticate by signature (see ``orders.signing``), not by bearer token, so they live outside
+They authenticate by signature (Standard Webhooks, see ``integrations.standard``, or the first
+scheme, ``integrations.signing``), not by bearer token, so they live outside
 ``/api/v1``. The envelope is ``{"type": "order.paid" | "order.completed" | "order.refunded",
 "data": {…}}`` where data is the body of the matching API call (plus ``external_id`` for
 completions and refunds); the program is the integration's.
@@ -13,10 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response, status
 
+from neigou.integrations import service as integrations
+from neigou.integrations import signing, standard
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.instants import refuse_future
-from neigou.orders import integrations, service
+from neigou.orders import service
 from neigou.orders.models import OrderSource
 from neigou.orders.views import order_in, order_out, refund_out
 
@@ -30,15 +33,19 @@ async def receive(
     request: Request,
     response: Response,
     session: SessionDep,
-    timestamp: Annotated[str | None, Header(alias="X-Neigou-Timestamp")] = None,
-    signature: Annotated[str | None, Header(alias="X-Neigou-Signature")] = None,
+    webhook_id: Annotated[str | None, Header(alias=standard.ID_HEADER)] = None,
+    webhook_timestamp: Annotated[str | None, Header(alias=standard.TIMESTAMP_HEADER)] = None,
+    webhook_signature: Annotated[str | None, Header(alias=standard.SIGNATURE_HEADER)] = None,
+    timestamp: Annotated[str | None, Header(alias=signing.TIMESTAMP_HEADER)] = None,
+    signature: Annotated[str | None, Header(alias=signing.SIGNATURE_HEADER)] = None,
 ) -> dict[str, Any]:
     """Verify and apply one order event; the answer is the order (or refund) as stored."""
     body = await request.body()
     now = utcnow()
     skew = timedelta(seconds=request.app.state.settings.clock_skew_seconds)
+    presented = standard.Presented(webhook_id, webhook_timestamp, webhook_signature, timestamp, signature)
     integration, envelope = integrations.verified(
-        session, integration_id=integration_id, timestamp=timestamp, signed=signature, body=body, now=now
+        session, integration_id=integration_id, presented=presented, body=body, now=now
     )
     actor = integrations.actor_of(integration)
     if envelope.type == integrations.PAID:

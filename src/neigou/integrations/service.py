@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -13,15 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
+from neigou.integrations import signing, standard
+from neigou.integrations.models import Integration, WebhookDelivery, WebhookReceipt
+from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, Unauthorized
 from neigou.kit.i18n import Message
 from neigou.kit.jobs import job
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
-from neigou.orders import signing
-from neigou.orders.models import Integration, WebhookDelivery, WebhookReceipt
-from neigou.orders.schemas import CompleteBody, IntegrationBody, OrderBody, RefundBody
+from neigou.orders.schemas import CompleteBody, OrderBody, RefundBody
 from neigou.programs.service import require_program
 
 
@@ -33,9 +33,9 @@ def create(
     row = Integration(
         program_id=program_id,
         name=data.name,
-        inbound_secret=f"whsec_{secrets.token_urlsafe(32)}",
+        inbound_secret=standard.new_secret(),
         outbound_url=data.outbound_url,
-        outbound_secret=f"whsec_{secrets.token_urlsafe(32)}",
+        outbound_secret=standard.new_secret(),
         active=True,
         created_at=at,
     )
@@ -102,8 +102,7 @@ def verified(
     session: Session,
     *,
     integration_id: int,
-    timestamp: str | None,
-    signed: str | None,
+    presented: standard.Presented,
     body: bytes,
     now: datetime,
 ) -> tuple[Integration, Envelope]:
@@ -111,9 +110,7 @@ def verified(
     integration = session.get(Integration, integration_id)
     if integration is None or not integration.active:
         raise Unauthorized(Message("Unknown integration."), code="bad_signature")
-    outcome = signing.verify(
-        integration.inbound_secret, timestamp=timestamp, signed=signed, body=body, now=now
-    )
+    outcome = standard.check(integration.inbound_secret, presented, body=body, now=now)
     if outcome[0] == "error":
         messages = {
             "missing_signature": Message("Send X-Neigou-Timestamp and X-Neigou-Signature."),

@@ -1,5 +1,5 @@
-"""``attribute_order``: touches from identified clicks and claims, the program's model and window,
-the permanent binding of the locked model, the order's own link, self-purchase."""
+"""``attribute_orders`` with a batch of one: touches from identified clicks and claims, the program's
+model and window, the permanent binding of the locked model, the order's own link, self-purchase."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
-from neigou.kit.errors import Invalid
 from neigou.kit.ids import keyed_hash
 from neigou.links import claims, clicks
 from neigou.links.attribution import Basis
 from neigou.links.models import ClaimSource
-from neigou.links.touches import attribute_order, identify_visitor
+from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
+from neigou.links.touches import identify_visitor
 from neigou.links.useragent import UaClass
+from neigou.programs.models import Program
 from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
 from tests.factories import create_member
 from tests.links.builders import build, make_link
@@ -40,7 +41,7 @@ def _click(
         clicks.store_clicks(
             session,
             [
-                clicks.ClickEvent(
+                clicks.click_row(
                     ref=clicks.new_click_ref(),
                     link_id=link["id"],
                     program_id=link["program_id"],
@@ -58,9 +59,12 @@ def _attribute(
     factory: sessionmaker[Session], program_id: int, at: datetime, link_code: str | None = None
 ) -> Any:
     with factory() as session:
-        return attribute_order(
-            session, program_id=program_id, customer_ref_hash=CUSTOMER, link_code=link_code, ordered_at=at
+        program = session.get(Program, program_id)
+        assert program is not None
+        [found] = attribute_orders(
+            session, [OrderToAttribute(program_id, CUSTOMER, link_code, at)], {program_id: program}
         )
+        return found.attribution if isinstance(found, OrderAttribution) else found
 
 
 @pytest.mark.parametrize(
@@ -130,9 +134,13 @@ def test_order_link_wins_and_self_purchase_is_flagged(
     )
     by_link = _attribute(factory, world.program_id, NOW, link_code=own["code"])
     assert (by_link.member_id, by_link.basis, by_link.self_purchase) == (buyer["id"], Basis.ORDER_LINK, True)
-    with pytest.raises(Invalid) as refused:
-        _attribute(factory, world.program_id, NOW, link_code="nope0000")
-    assert refused.value.code == "unknown_link"
+    refused = _attribute(factory, world.program_id, NOW, link_code="nope0000")
+    assert isinstance(refused, UnknownLink)
+    assert (refused.code, refused.message.msgid, refused.message.values) == (
+        "unknown_link",
+        "Unknown share link {link_code!r}.",
+        {"link_code": "nope0000"},
+    )
 
 
 def test_clicks_flushed_after_the_claim_still_become_touches(
@@ -141,12 +149,13 @@ def test_clicks_flushed_after_the_claim_still_become_touches(
     world = build(client, operator, make_token)
     link = make_link(client, operator, member_id=world.member_id)
     with transaction(factory) as session:
-        identify_visitor(
+        earlier = identify_visitor(
             session,
             visitor_id="visitor-bbbbbbbbbbbb",
             customer_ref_hash=CUSTOMER,
             customer_ref_masked="139****1111",
             at=NOW,
         )
+    assert earlier == []  # the visitor's click is still in the recorder's buffer
     _click(factory, link, NOW - timedelta(minutes=5), visitor="visitor-bbbbbbbbbbbb")
     assert _attribute(factory, world.program_id, NOW).member_id == world.member_id

@@ -1,0 +1,125 @@
+"""Standard Webhooks signatures (https://www.standardwebhooks.com), both ways, made and checked
+with the ``standardwebhooks`` library so that a shop can use any off-the-shelf implementation.
+
+A signed request carries three headers:
+
+* ``webhook-id``: the message id, the same on every retry of one message;
+* ``webhook-timestamp``: seconds since the epoch when it was sent;
+* ``webhook-signature``: ``v1,<base64>``, HMAC-SHA256 over ``f"{id}.{timestamp}."`` and the raw
+  body, keyed with the base64-decoded part of a ``whsec_<base64>`` secret. Several signatures
+  separated by spaces are accepted (while a secret is being rotated).
+
+Secrets issued before this scheme are ``whsec_`` and 43 URL-safe characters, not standard base64;
+the first scheme (``signing``) keys its HMAC with the whole secret string. ``standard_secret`` turns
+such a secret into the standard form with the same key bytes, ``whsec_`` + base64 of the whole
+string, so one stored secret serves both schemes.
+
+A receiver refuses a timestamp more than ``signing.TOLERANCE_SECONDS`` away from its clock, and a
+signature it has seen before (a replay).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from neigou.integrations import signing
+
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the scheme's prefix, not a secret
+SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Presented:
+    """The signature headers a request carried, of either scheme."""
+
+    webhook_id: str | None = None
+    webhook_timestamp: str | None = None
+    webhook_signature: str | None = None
+    timestamp: str | None = None
+    signature: str | None = None
+
+
+def new_secret() -> str:
+    """A fresh ``whsec_<base64>`` secret of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def standard_secret(secret: str) -> str:
+    """The secret as Standard Webhooks libraries take it; a secret of the first scheme converted."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    if secret.startswith(SECRET_PREFIX) and encoded:
+        try:
+            if base64.b64encode(base64.b64decode(encoded, validate=True)).decode() == encoded:
+                return secret
+        except binascii.Error:
+            pass
+    return SECRET_PREFIX + base64.b64encode(secret.encode()).decode()
+
+
+def headers(secret: str, message_id: str, at: datetime, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers signing message ``message_id`` with ``body`` at ``at``."""
+    sent = datetime.fromtimestamp(int(at.timestamp()), tz=UTC)
+    signed = Webhook(standard_secret(secret)).sign(message_id, sent, body.decode())
+    return {
+        ID_HEADER: message_id,
+        TIMESTAMP_HEADER: str(int(sent.timestamp())),
+        SIGNATURE_HEADER: signed,
+    }
+
+
+def verify(
+    secret: str,
+    *,
+    message_id: str | None,
+    timestamp: str | None,
+    signed: str | None,
+    body: bytes,
+    now: datetime,
+) -> tuple[str, str]:
+    """The request's own signature (for replay checks) as ("ok", base64), or ("error", code) when refused.
+
+    The window is checked against ``now`` first, so a stale message says so; the library then
+    checks the signature (and the window again, against its own clock).
+    """
+    if not message_id or not timestamp or not signed:
+        return "error", "missing_signature"
+    try:
+        sent = int(timestamp)
+        skew = abs(now.timestamp() - sent)
+    except (ValueError, OverflowError):
+        return "error", "stale_timestamp"
+    if skew > signing.TOLERANCE_SECONDS:
+        return "error", "stale_timestamp"
+    webhook = Webhook(standard_secret(secret))
+    sent_headers = {ID_HEADER: message_id, TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signed}
+    try:
+        webhook.verify(body, sent_headers, json_parse=False)
+    except (WebhookVerificationError, ValueError):  # ValueError: a malformed signature list or body
+        return "error", "bad_signature"
+    own = webhook.sign(message_id, datetime.fromtimestamp(sent, tz=UTC), body.decode())
+    return "ok", own.partition(",")[2]
+
+
+def check(secret: str, presented: Presented, *, body: bytes, now: datetime) -> tuple[str, str]:
+    """Verify by the scheme the request used (Standard Webhooks when it sent any of its headers)."""
+    if presented.webhook_id or presented.webhook_timestamp or presented.webhook_signature:
+        return verify(
+            secret,
+            message_id=presented.webhook_id,
+            timestamp=presented.webhook_timestamp,
+            signed=presented.webhook_signature,
+            body=body,
+            now=now,
+        )
+    return signing.verify(
+        secret, timestamp=presented.timestamp, signed=presented.signature, body=body, now=now
+    )

@@ -1,0 +1,249 @@
+"""Many rows at once: slices for IN lists, COPY on PostgreSQL, one executemany elsewhere, and the one
+"insert, skip duplicates" statement of both databases.
+
+Everything runs in the caller's transaction, like any other statement. Table and column names are
+formatted into SQL here: they come from our own table metadata and code, never from input.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Table, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session
+
+# Far below every backend's bound-parameter limit, so an IN list never fails on a big file.
+CHUNK = 500
+# Below this many rows a plain INSERT … ON CONFLICT is cheaper than COPY to a staging table.
+STAGE_FROM = 50
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE for a broken unique key
+
+T = TypeVar("T")
+Target = Table | type[DeclarativeBase]
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``values`` in slices of at most ``size``."""
+    if size < 1:
+        raise ValueError(f"chunk size must be positive, not {size}")
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def table_of(target: Target) -> Table:
+    """The Core table of a mapped class (a table is its own)."""
+    return target if isinstance(target, Table) else cast(Table, target.__table__)
+
+
+def insert_ignoring_duplicates(
+    session: Session,
+    target: Target,
+    rows: Sequence[dict[str, Any]],
+    *,
+    index_elements: Sequence[str] | None = None,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """One INSERT of ``rows`` that skips every row clashing with a unique key (with
+    ``index_elements``, with that key only), on PostgreSQL and SQLite alike; returns the
+    ``returning`` columns of the rows it inserted (nothing when none are asked for)."""
+    if not rows:
+        return []
+    table = table_of(target)
+    dialect = session.connection().dialect.name
+    stmt: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database {dialect}")
+    if not returning:
+        session.execute(stmt, list(rows))
+        return []
+    result = session.execute(stmt.returning(*(table.c[name] for name in returning)), list(rows))
+    return [tuple(row) for row in result]
+
+
+def insert_new(
+    session: Session, target: Target, rows: Sequence[dict[str, Any]], *, unique: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Insert the rows whose ``unique`` key is not taken (concurrent inserts included) and return
+    ``(*unique, id)`` of each inserted row. Large batches on PostgreSQL are COPYed to a staging table
+    first and moved with one ``INSERT … SELECT … ON CONFLICT DO NOTHING``."""
+    if not rows:
+        return []
+    returned = [*unique, "id"]
+    if session.connection().dialect.name != "postgresql" or len(rows) < STAGE_FROM:
+        return insert_ignoring_duplicates(session, target, rows, index_elements=unique, returning=returned)
+    table = table_of(target)
+    columns = list(rows[0])
+    return _stage_and_move(
+        session, table.name, columns, _copy_values(rows, columns), unique=unique, returning=returned
+    )
+
+
+def insert_rows(session: Session, target: Target, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys): COPY on PostgreSQL, one executemany elsewhere."""
+    if not rows:
+        return
+    table = table_of(target)
+    if session.connection().dialect.name != "postgresql":
+        session.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    copy_rows(session, table.name, columns, _copy_values(rows, columns))
+
+
+def next_ids(session: Session, target: Target, count: int) -> list[int] | None:
+    """``count`` fresh ids from the table's sequence (PostgreSQL), or None where ids come on insert."""
+    if session.connection().dialect.name != "postgresql" or count == 0:
+        return None
+    rows = session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+        {"t": table_of(target).name, "n": count},
+    )
+    return [int(r[0]) for r in rows]
+
+
+def copy_rows(
+    session: Session,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    types: Sequence[str] | None = None,
+) -> None:
+    """COPY ``rows`` (values in ``columns`` order) into a table (PostgreSQL). With the columns'
+    PostgreSQL ``types`` the COPY is binary: a fifth of text COPY's client time, and the server
+    parses nothing; without them it is text, and the values must be what text COPY takes."""
+    form = " (FORMAT BINARY)" if types is not None else ""
+    driver: Any = session.connection().connection.driver_connection  # psycopg, in this transaction
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table_name}" ({_names(columns)}) FROM STDIN{form}') as copy,
+    ):
+        if types is not None:
+            copy.set_types(list(types))
+        for row in rows:
+            copy.write_row(row)
+
+
+def copy_ignoring_duplicates(
+    session: Session,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    unique: Sequence[str],
+    types: Sequence[str] | None = None,
+) -> None:
+    """COPY ``rows`` into a table, skipping the rows whose ``unique`` key is taken (PostgreSQL).
+
+    The fast way first: COPY straight into the table inside a savepoint. A row met before (a batch
+    sent again) breaks the unique key: back to the savepoint, and the slow way, through a staging
+    table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
+    """
+    driver: Any = session.connection().connection.driver_connection
+    driver.execute("SAVEPOINT bulk_copy")
+    try:
+        copy_rows(session, table_name, columns, rows, types=types)
+    except Exception as exc:  # psycopg is an optional dependency: the error is told by its SQLSTATE
+        if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        driver.execute("ROLLBACK TO SAVEPOINT bulk_copy")
+        _stage_and_move(session, table_name, columns, rows, unique=unique, types=types)
+    driver.execute("RELEASE SAVEPOINT bulk_copy")
+
+
+def insert_driver_rows(
+    session: Session,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    unique: Sequence[str] | None = None,
+) -> None:
+    """One executemany of ``rows`` (values in ``columns`` order) straight to the driver, skipping
+    SQLAlchemy's per-row parameter processing: values must be what the driver stores as they are.
+    With ``unique``, rows whose key is taken are skipped."""
+    if not rows:
+        return
+    connection = session.connection()
+    statement = _insert_statement(
+        connection.dialect.paramstyle, table_name, tuple(columns), tuple(unique) if unique else None
+    )
+    connection.exec_driver_sql(statement, list(rows))
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(
+    paramstyle: str, table_name: str, columns: tuple[str, ...], unique: tuple[str, ...] | None
+) -> str:
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}[paramstyle]
+    skip = f" ON CONFLICT ({_names(unique)}) DO NOTHING" if unique else ""
+    return (
+        f'INSERT INTO "{table_name}" ({_names(columns)}) VALUES ({", ".join([marker] * len(columns))}){skip}'  # noqa: S608
+    )
+
+
+def _stage_and_move(
+    session: Session,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    unique: Sequence[str],
+    returning: Sequence[str] = (),
+    types: Sequence[str] | None = None,
+) -> list[tuple[Any, ...]]:
+    """COPY ``rows`` to a session-local staging table typed from ``table_name``, then move the rows
+    whose ``unique`` key is free with one statement; the staging table is left empty."""
+    stage = f"stage_{table_name}"
+    names = _names(columns)
+    session.execute(
+        text(
+            f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage}" ON COMMIT DELETE ROWS '  # noqa: S608
+            f'AS SELECT {names} FROM "{table_name}" WITH NO DATA'
+        )
+    )
+    copy_rows(session, stage, columns, rows, types=types)
+    move = (
+        f'INSERT INTO "{table_name}" ({names}) SELECT {names} FROM "{stage}" '  # noqa: S608
+        f"ON CONFLICT ({_names(unique)}) DO NOTHING"
+    )
+    if returning:
+        moved = [tuple(r) for r in session.execute(text(f"{move} RETURNING {_names(returning)}"))]
+    else:
+        session.execute(text(move))
+        moved = []
+    session.execute(text(f'TRUNCATE "{stage}"'))  # a second batch in the same transaction starts empty
+    return moved
+
+
+def _names(columns: Iterable[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _copy_values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[Any]]:
+    """The values of dict rows in ``columns`` order, in the form text COPY takes."""
+    first = rows[0]
+    plain = {c for c in columns if isinstance(first[c], enum.Enum | dict | list)}
+    if not plain:
+        for row in rows:
+            yield [row[c] for c in columns]
+        return
+    for row in rows:
+        yield [_plain(row[c]) if c in plain else row[c] for c in columns]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)  # COPY's text form of a JSON column
+    return value
