@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from neigou.web.admission import AdmissionControl
+from tests import aio
 
 RETRY_MS = 1500
 
@@ -69,7 +70,7 @@ def test_past_the_limit_a_request_waits_briefly_then_is_shed() -> None:
             assert (await client.get("/slow")).status_code == 200
         assert app.in_flight == 0
 
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 def test_a_waiting_request_takes_the_slot_a_finished_one_hands_over() -> None:
@@ -87,7 +88,7 @@ def test_a_waiting_request_takes_the_slot_a_finished_one_hands_over() -> None:
             assert (await waiting).status_code == 200
         assert app.in_flight == 0
 
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 def test_a_caller_that_gives_up_while_waiting_frees_its_place() -> None:
@@ -107,7 +108,7 @@ def test_a_caller_that_gives_up_while_waiting_frees_its_place() -> None:
             assert (await client.get("/slow")).status_code == 200
         assert app.in_flight == 0
 
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 def test_without_a_queue_wait_a_full_process_sheds_at_once() -> None:
@@ -122,4 +123,4 @@ def test_without_a_queue_wait_a_full_process_sheds_at_once() -> None:
             assert [(await r).status_code for r in running] == [200, 200]
         assert app.in_flight == 0
 
-    asyncio.run(scenario())
+    aio.run(scenario())

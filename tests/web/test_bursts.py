@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.clock import utcnow
 from neigou.links.models import CouponClaim
 from neigou.offers.models import CouponTemplate
+from tests import aio
 from tests.conftest import SECRET, TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.links.builders import SHAMPOO, make_link
@@ -173,7 +174,7 @@ def test_a_burst_of_program_reads(
     base, log_path = server
     program = create_program(client, operator, code="burst")
     path = f"/api/v1/programs/{program['id']}"
-    answers, polls = asyncio.run(_fire(base, [("GET", path, None)] * BURST, operator))
+    answers, polls = aio.run(_fire(base, [("GET", path, None)] * BURST, operator))
     statuses = _check_answers(answers, polls, log_path)
     assert statuses[200] > 0
     assert all(a.body["id"] == program["id"] for a in answers if a.status == 200)
@@ -206,7 +207,7 @@ def test_a_burst_of_hidden_coupon_claims(
     requests = [
         ("POST", path, {"customer_ref": f"burst-{i}", "link_code": link["code"]}) for i in range(BURST)
     ]
-    answers, polls = asyncio.run(_fire(base, requests, bearer(make_token("integration"))))
+    answers, polls = aio.run(_fire(base, requests, bearer(make_token("integration"))))
     statuses = _check_answers(answers, polls, log_path)
     assert {a.body["code"] for a in answers if a.status == 409} <= {"sold_out"}
     with factory() as session:
