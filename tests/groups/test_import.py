@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -53,12 +56,12 @@ def test_a_clean_file_imports_every_row(world: dict[str, Any], factory: sessionm
     seen: list[int] = []
     with transaction(factory) as session:
         result = counts.import_counts(
-            session, text=text, actor=TEST_ACTOR, program_id=world["program"]["id"], progress=seen.append
+            session, content=text, actor=TEST_ACTOR, program_id=world["program"]["id"], progress=seen.append
         )
     assert result == counts.ImportResult(imported=61, needs_review=1, duplicates=0)
     assert sum(seen) == 61
     with transaction(factory) as session:  # the same file again adds nothing
-        again = counts.import_counts(session, text=text, actor=TEST_ACTOR)
+        again = counts.import_counts(session, content=text, actor=TEST_ACTOR)
     assert again == counts.ImportResult(imported=0, needs_review=0, duplicates=61)
     assert _count(factory) == 61
 
@@ -67,7 +70,7 @@ def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmake
     owner, stranger = world["owner"]["id"], world["stranger"]["id"]
     with transaction(factory) as session:
         counts.import_counts(
-            session, text=HEADER + f"{owner},内购1群,300,2026-03-01T21:00:00+08:00\n", actor=TEST_ACTOR
+            session, content=HEADER + f"{owner},内购1群,300,2026-03-01T21:00:00+08:00\n", actor=TEST_ACTOR
         )
     before = row_counts(factory)
     text = (
@@ -82,7 +85,7 @@ def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmake
         + f"{owner},内购2群,3,2099-01-01T00:00:00+08:00\n"
     )
     with pytest.raises(Invalid) as refused, transaction(factory) as session:
-        counts.import_counts(session, text=text, actor=TEST_ACTOR, program_id=world["program"]["id"])
+        counts.import_counts(session, content=text, actor=TEST_ACTOR, program_id=world["program"]["id"])
     assert refused.value.code == "import_rejected"
     assert [(e["line"], e["code"]) for e in refused.value.extra["errors"]] == [
         (3, "unknown_group"),
@@ -125,6 +128,48 @@ def test_the_cli_imports_with_a_progress_bar_and_lists_row_errors(
     assert "import_rejected" in refused.output
     assert "line 2: [unknown_group]" in refused.output
     assert _count(factory) == 1
+
+
+def _workbook(path: Path, rows: list[list[Any]]) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def test_an_xlsx_file_imports_like_a_csv(
+    env: None, world: dict[str, Any], tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
+    owner = world["owner"]["id"]
+    header = ["群主ID", "群名称", "群人数", "统计时间", "备注"]
+    good = _workbook(
+        tmp_path / "counts.xlsx",
+        [
+            header,
+            [owner, "内购1群", 320, "2026-03-24T21:00:00+08:00", "周一"],
+            [owner, "内购2群", 330.0, "2026-03-24T21:00:00+08:00"],
+        ],
+    )
+    result = CliRunner().invoke(cli, ["groups", "import-counts", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "imported 2 count(s) from counts.xlsx: 0 held for review, 0 already recorded" in result.output
+    # A date cell carries no zone: the row is refused with the row number Excel shows.
+    naive = _workbook(
+        tmp_path / "naive.xlsx",
+        [header, [], [owner, "内购1群", 321, datetime(2026, 3, 25, 21)]],  # noqa: DTZ001 - Excel dates are naive
+    )
+    refused = CliRunner().invoke(cli, ["groups", "import-counts", str(naive)])
+    assert refused.exit_code == 2
+    assert "line 3: [naive_time]" in refused.output
+    missing = _workbook(tmp_path / "missing.xlsx", [["群主ID", "群名称"], [owner, "内购1群"]])
+    refused = CliRunner().invoke(cli, ["groups", "import-counts", str(missing)])
+    assert (refused.exit_code, "line 1: [missing_columns]" in refused.output) == (2, True)
+    assert _count(factory) == 2
 
 
 def test_the_api_imports_and_reports_row_errors(

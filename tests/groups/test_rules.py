@@ -8,9 +8,10 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neigou.groups import csv_rows
+from neigou.groups import counts, csv_rows
 from neigou.groups.forecast import pace, project, recent
 from neigou.groups.plausibility import IMPLAUSIBLE_JUMP, OVER_PLATFORM_LIMIT, PlausibilityRule, review_reason
+from neigou.kit.tabular import read_table
 
 DAY = date(2026, 3, 27)
 T0 = datetime(2026, 3, 24, 12, tzinfo=UTC)
@@ -123,16 +124,16 @@ def test_csv_rows_and_their_errors() -> None:
         "12,内购1群,363,2026-03-24 21:00\n"
         "12,内购1群,363,yesterday\n"
     )
-    rows, errors = csv_rows.parse(text)
+    rows, errors = csv_rows.parse(read_table(text, csv_rows.LAYOUT))
     assert rows == [csv_rows.CountRow(2, 12, "内购1群", 363, datetime(2026, 3, 24, 13, tzinfo=UTC))]
-    assert [(e.line, e.code) for e in errors] == [
+    assert [(e.row, e.code) for e in errors] == [
         (4, "bad_owner"),
         (5, "bad_group"),
         (6, "bad_count"),
         (7, "naive_time"),
         (8, "bad_time"),
     ]
-    assert csv_rows.parse("")[1][0].code == "empty_file"
-    assert csv_rows.parse("owner_member_id,count\n1,2\n")[1][0].code == "missing_columns"
-    assert csv_rows.decode("群主ID,群名称,人数".encode("gb18030")) == "群主ID,群名称,人数"
-    assert csv_rows.decode("\ufeff群".encode()) == "群"
+    assert counts.parse_file("")[1][0].code == "empty_file"
+    assert counts.parse_file("owner_member_id,count\n1,2\n")[1][0].code == "missing_columns"
+    assert counts.parse_file("群主ID,群名称,人数,统计时间\n".encode("gb18030"))[1] == []
+    assert counts.parse_file("\ufeff群主ID,群名称,人数,统计时间\n".encode())[1] == []

@@ -100,6 +100,28 @@ def test_limit_and_stock(
     assert _claimed(factory, world.hidden_id) == 5
 
 
+def test_one_phone_written_seven_ways_is_one_customer(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    first = claim(client, operator, world.hidden_id, customer_ref="13812345678", link_code=link["code"])
+    assert first.status_code == 201, first.text
+    before = row_counts(factory)
+    for written in (
+        "+8613812345678",
+        "+86 138 1234 5678",
+        "138-1234-5678",
+        "１３８１２３４５６７８",
+        "0086 138 1234 5678",
+        "86 13812345678",
+        "(+86) 138.1234.5678",
+    ):
+        again = claim(client, operator, world.hidden_id, customer_ref=written, link_code=link["code"])
+        assert (again.status_code, again.json()["code"]) == (409, "limit_reached"), written
+    assert row_counts(factory) == before
+    assert _claimed(factory, world.hidden_id) == 1
+
+
 def test_not_active_and_disabled_link(
     client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
 ) -> None:

@@ -78,6 +78,24 @@ def test_joining_twice_is_idempotent(
         assert len(session.scalars(select(ApiToken)).all()) == before["api_tokens"]
 
 
+def test_the_same_phone_written_another_way_is_the_same_member(
+    client: TestClient, inviter: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    code = _code(inviter["member"])
+    first = client.post(f"/j/{code}", data={"name": "小李", "phone": "１３８１２３４００００"})
+    assert first.status_code == 201, first.text
+    before = row_counts(factory)
+    for written in ("+86 138-1234-0000", "0086 13812340000", " 138 1234 0000 ", PHONE):
+        again = client.post(f"/j/{code}", data={"name": "小李", "phone": written})
+        assert again.status_code == 200, written
+        assert 'data-testid="already-member"' in again.text
+    assert row_counts(factory) == before
+    with factory() as session:
+        member = session.scalars(select(Member).where(Member.inviter_id == inviter["member"])).one()
+        assert member.customer_ref_hash == keyed_hash(SECRET, PHONE)
+        assert member.customer_ref_masked == "138****0000"
+
+
 def test_the_inviter_joining_their_own_link_creates_nothing(
     client: TestClient, inviter: dict[str, int], factory: sessionmaker[Session]
 ) -> None:
@@ -113,7 +131,9 @@ def test_forged_and_tampered_codes_get_the_friendly_page(
     ("name", "phone", "error"),
     [
         ("小李", "12345", "invalid_phone"),
-        ("小李", "１３８１２３４００００", "invalid_phone"),
+        ("小李", "１３８１２３４０００", "invalid_phone"),  # ten digits, full width
+        ("小李", "+852 9123 4567", "invalid_phone"),  # a mobile, but not a mainland one
+        ("小李", "oAbc13812340000", "invalid_phone"),
         ("小李", "", "invalid_phone"),
         ("", PHONE, "invalid_name"),
         ("   ", PHONE, "invalid_name"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -151,6 +153,79 @@ def test_dry_run_and_gbk_files(
     assert row_counts(factory) == before
     assert upload(client, operator, gbk).status_code == 200
     assert catalog(client, operator)["TEA"]["title"] == "西湖龙井 250g"
+
+
+def workbook(rows: list[list[Any]]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_with_chinese_headers_imports_like_csv(
+    client: TestClient, operator: dict[str, str], refs: None, factory: sessionmaker[Session]
+) -> None:
+    header = ["商品编码", "商品名称", "价格（元）", "佣金比例(bp)", "品牌编码", "上架"]
+    good = workbook(
+        [
+            header,
+            ["LQ-SHAMPOO-500", "澜泉 氨基酸控油洗发水 500ml", 49.9, 2000, "lanquan", "是"],
+            ["RICE-5KG", "东北五常大米 5kg", 39.9, 800, None, "否"],
+        ]
+    )
+    response = upload(client, operator, good)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"rows": 2, "created": 2, "updated": 0, "dry_run": False}
+    products = catalog(client, operator)
+    assert [
+        (
+            products[s]["price_fen"],
+            products[s]["commission_rate_bp"],
+            products[s]["brand_code"],
+            products[s]["active"],
+        )
+        for s in ("LQ-SHAMPOO-500", "RICE-5KG")
+    ] == [(4990, 2000, "lanquan", True), (3990, 800, None, False)]
+    before = row_counts(factory)
+    bad = workbook([header, ["A-1", "一", 1, 100], [], ["A-2", "二", "abc", 100]])
+    refused = upload(client, operator, bad)
+    assert refused.status_code == 422
+    assert [(e["row"], e["sku"], e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        (4, "A-2", "price_yuan", "invalid_amount")  # the row number Excel shows
+    ]
+    assert row_counts(factory) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "code"),
+    [
+        (b"sku,title,price_fen,commission_rate_bp\rCR-1,\xe5\x8f\xa4,100,0\rCR-2,x,1,0\r", 200, None),
+        (b"sku,title,price_fen,commission_rate_bp\n\xff\xfe\x80,x,1,0\n", 422, "bad_encoding"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), 422, "unsupported_file"),
+        (b"PK\x03\x04" + bytes(600), 422, "unreadable_file"),
+        (
+            b'sku,title,price_fen,commission_rate_bp\nA,"' + b"x" * 200_000 + b'",1,0\n',
+            422,
+            "unreadable_file",
+        ),
+        (b"\n\n,,\n", 422, "empty_file"),
+    ],
+    ids=["bare-cr", "undecodable", "xls", "bad-zip", "huge-cell", "blank"],
+)
+def test_odd_files_are_answered_never_a_500(
+    client: TestClient, operator: dict[str, str], content: bytes, status: int, code: str | None
+) -> None:
+    response = upload(client, operator, content)
+    assert response.status_code == status, response.text
+    if code is None:
+        assert response.json()["rows"] == 2
+        assert catalog(client, operator)["CR-1"]["title"] == "古"
+    else:
+        assert response.json()["code"] == code
 
 
 @pytest.fixture

@@ -12,13 +12,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
+from neigou.kit.columns import RowError
 from neigou.kit.db import transaction
 from neigou.kit.ids import keyed_hash
 from neigou.links.clicks import click_row, new_click_ref, store_clicks
 from neigou.links.models import ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.ingest import BatchResult, Taken, ingest
-from neigou.orders.inputs import ItemIn, OrderIn, RowError
+from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Order, OrderSource
 from tests.conftest import SECRET
 from tests.factories import create_member, create_program
@@ -97,7 +98,7 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
             result = _ingest(factory, orders)
         counts[size] = len(seen)
         assert len(result.created) == 6 * size
-        assert [(e.external_id, e.code) for e in result.errors] == [(f"s{size}-badlink", "unknown_link")]
+        assert [(e.key, e.code) for e in result.errors] == [(f"s{size}-badlink", "unknown_link")]
         assert result.duplicates == 2
         assert isinstance(result.results[-2], Taken)
         assert not isinstance(result.results[-1], RowError)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -147,3 +149,85 @@ def test_a_big_file_repeating_stored_orders_posts_them_once(
     assert _count(factory, Order) == 65
     assert _count(factory, Posting) == 65
     assert_ledger_balanced(factory)
+
+
+CHINESE_HEADER = ["订单号", "顾客标识", "链接码", "支付时间", "商品编码", "数量", "实付(分)", "渠道"]
+
+
+def _rows(w: World, prefix: str, orders: int) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for n in range(orders):
+        at = "2026-03-01T12:00:00+08:00"
+        rows.append([f"{prefix}-{n}", f"c{n}", w.link, at, SKU, 1, 10000, "微信"])
+        if n % 2:
+            rows.append([f"{prefix}-{n}", f"c{n}", w.link, at, "YD-TEE", 2, 5000, "微信"])
+    return rows
+
+
+def _xlsx(path: Path, rows: list[list[Any]]) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def test_xlsx_and_gb18030_files_with_chinese_headers_import_and_resume(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    book = _xlsx(tmp_path / "orders.xlsx", [CHINESE_HEADER, *_rows(w, "X", 6)])
+    real = ingest.ingest
+    calls = {"n": 0}
+
+    def crash_on_second_batch(*args: Any, **kwargs: Any) -> ingest.BatchResult:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the machine went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "ingest", crash_on_second_batch)
+    with pytest.raises(RuntimeError):
+        importer.import_file(
+            factory, book, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
+        )
+    with factory() as session:
+        checkpoint = session.scalars(select(ImportCheckpoint)).one()
+        assert (checkpoint.rows_done, checkpoint.finished) == (5, False)  # X-0..X-2 end on sheet row 5
+    monkeypatch.setattr(importer, "ingest", real)
+    resumed = importer.import_file(
+        factory, book, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
+    )
+    assert (resumed.resumed_from, resumed.imported, resumed.errors, resumed.finished) == (5, 3, [], True)
+    text = "\r".join(",".join(str(c) for c in row) for row in [CHINESE_HEADER, *_rows(w, "G", 3)]) + "\r"
+    gbk = tmp_path / "orders-gbk.csv"
+    gbk.write_bytes(text.encode("gb18030"))
+    report = importer.import_file(factory, gbk, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id)
+    assert (report.imported, report.errors) == (3, [])
+    assert _count(factory, Order) == 9
+    # 9 × 400 seller commission, plus 4 YD-TEE lines × 250
+    assert balance(client, operator, w.seller)["pending_fen"] == 9 * 400 + 4 * 250
+    assert_ledger_balanced(factory)
+
+
+def test_a_file_missing_a_column_is_refused_before_anything_is_written(
+    env: None, client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    path = tmp_path / "orders.csv"
+    path.write_text(f"external_id,customer_ref,paid_at,sku,quantity\nM-1,c,2026-03-01T12:00:00Z,{SKU},1\n")
+    result = runner.invoke(app, ["orders", "import", str(path), "--program-id", str(w.program_id)])
+    assert result.exit_code == 2, result.output
+    assert "row 1: [missing_column]" in result.output
+    assert "bad_header" in result.output
+    assert _count(factory, Order) == 0
+    with factory() as session:
+        assert session.scalars(select(ImportCheckpoint)).all() == []

@@ -9,9 +9,11 @@ import typer
 
 from neigou.groups import counts, csv_rows
 from neigou.kit.actor import Actor
+from neigou.kit.columns import FileRefused
 from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.settings import get_settings
+from neigou.kit.tabular import read_table
 
 app = typer.Typer(help="Chat groups: member counts.", no_args_is_help=True)
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
@@ -20,17 +22,21 @@ SHOWN_ERRORS = 50
 
 @app.command("import-counts")
 def import_counts(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or .xlsx file")
+    ],
     program_id: Annotated[
         int | None, typer.Option("--program-id", help="refuse rows of other programs")
     ] = None,
 ) -> None:
-    """Import member counts from a CSV (owner_member_id,group,member_count,observed_at).
+    """Import member counts from a CSV or .xlsx (owner_member_id,group,member_count,observed_at).
 
     Every row is checked first; if any is wrong, each error is listed and nothing is imported.
     """
-    text = csv_rows.decode(file.read_bytes())
-    total = max(0, sum(1 for line in text.splitlines()[1:] if line.strip()))
+    try:
+        total = sum(1 for _ in read_table(file, csv_rows.LAYOUT))
+    except FileRefused:
+        total = 0  # the import reports why, in its own words
     factory = make_session_factory(make_engine(get_settings().database_url))
     try:
         with (
@@ -38,7 +44,12 @@ def import_counts(
             transaction(factory) as session,
         ):
             result = counts.import_counts(
-                session, text=text, actor=CLI_ACTOR, program_id=program_id, source="csv", progress=bar.update
+                session,
+                content=file,
+                actor=CLI_ACTOR,
+                program_id=program_id,
+                source="csv",
+                progress=bar.update,
             )
     except ProblemError as exc:
         typer.echo(f"error [{exc.code}]: {exc.detail}", err=True)

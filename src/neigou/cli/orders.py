@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from neigou.kit.actor import Actor
+from neigou.kit.columns import FileRefused
 from neigou.kit.db import make_engine, make_session_factory
 from neigou.kit.settings import get_settings
 from neigou.orders.importer import import_file
@@ -31,7 +32,7 @@ SHOWN_ERRORS = 20
 @app.command("import")
 def import_orders(
     file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or .jsonl file")
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, .xlsx or .jsonl file")
     ],
     program_id: Annotated[int | None, typer.Option(help="program of rows that name none")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 2000,
@@ -51,15 +52,21 @@ def import_orders(
         transient=True,
     ) as bar:
         task = bar.add_task("import", total=file.stat().st_size)
-        report = import_file(
-            factory,
-            file,
-            secret_key=settings.secret_key,
-            actor=CLI_ACTOR,
-            program_id=program_id,
-            batch_size=batch_size,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+        try:
+            report = import_file(
+                factory,
+                file,
+                secret_key=settings.secret_key,
+                actor=CLI_ACTOR,
+                program_id=program_id,
+                batch_size=batch_size,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except FileRefused as exc:
+            for error in exc.errors:
+                err.print(f"  row {error.row}: [{error.code}] {error.message}", markup=False)
+            err.print(f"error [{exc.code}]: {exc.detail}", markup=False)
+            raise typer.Exit(code=2) from exc
     if report.resumed_from:
         out.print(f"resumed after row {report.resumed_from}")
     out.print(
@@ -68,11 +75,11 @@ def import_orders(
     if report.errors:
         table = Table("row", "external_id", "code", "message", title=f"{file.name}: refused rows")
         for e in report.errors[:SHOWN_ERRORS]:
-            table.add_row(str(e.row), e.external_id, e.code, str(e.message))
+            table.add_row(str(e.row), e.key or "", e.code, str(e.message))
         err.print(table)
         if errors is not None:
             with errors.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["row", "external_id", "code", "message"])
-                writer.writerows((e.row, e.external_id, e.code, str(e.message)) for e in report.errors)
+                writer.writerows((e.row, e.key or "", e.code, str(e.message)) for e in report.errors)
         raise typer.Exit(code=1)

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from neigou.kit.actor import Actor
+from neigou.kit.columns import ImportRefused
 from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.settings import get_settings
@@ -23,10 +24,12 @@ PHASES = {"check": "checking rows 校验", "write": "writing 写入"}
 
 @app.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or .xlsx file")
+    ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check every row, write nothing")] = False,
 ) -> None:
-    """Import a catalog CSV: all rows or none; skus that exist are updated from the file."""
+    """Import a catalog CSV or .xlsx file: all rows or none; skus that exist are updated from the file."""
     out, err = Console(), Console(stderr=True)
     factory = make_session_factory(make_engine(get_settings().database_url))
     content = file.read_bytes()
@@ -52,10 +55,10 @@ def import_file(
             result = csv_import.import_products(
                 session, content=content, actor=CLI_ACTOR, dry_run=dry_run, progress=progress
             )
-    except csv_import.ImportRefused as exc:
+    except ImportRefused as exc:
         table = Table("row", "sku", "field", "code", "message", title=f"{file.name}: nothing imported")
         for error in exc.errors:
-            table.add_row(str(error.row), error.sku or "", error.field or "", error.code, str(error.message))
+            table.add_row(str(error.row), error.key or "", error.column or "", error.code, str(error.message))
         err.print(table)
         typer.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         raise typer.Exit(code=2) from exc

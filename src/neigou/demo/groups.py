@@ -80,7 +80,7 @@ def seed_groups(
     spike_at = min(_at(today, time(9, 30), zone), now.astimezone(zone) - timedelta(minutes=10))
     lines.append(f"{spike[0]},{spike[1]},{yesterday_count + 160},{spike_at.isoformat()}")
     counts.import_counts(
-        session, text="\n".join(lines) + "\n", actor=DEMO_ACTOR, program_id=program_id, at=now
+        session, content="\n".join(lines) + "\n", actor=DEMO_ACTOR, program_id=program_id, at=now
     )
     alerts.deliver_alert(session, program_id=program_id, on=today - timedelta(days=1), at=now)
 

@@ -1,4 +1,4 @@
-"""Member-count observations: one at a time (API, workspace) or a whole CSV file at once.
+"""Member-count observations: one at a time (API, workspace) or a whole file (CSV or .xlsx) at once.
 
 Both paths share one evaluation: the same (group, time) is stored once (a repeat with the same
 count is a no-op, with another count a conflict), and implausible counts are stored but held for
@@ -26,8 +26,10 @@ from neigou.groups.service import EffectiveSettings, settings_of
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import chunks
 from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.columns import ErrorReport, FileRefused, ImportRefused, RowError
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.tabular import Source, read_table
 
 # Clocks drift; a count "from the future" beyond this is a mistake (wrong zone, wrong date).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -214,41 +216,56 @@ def review_count(
     return count
 
 
+def parse_file(content: Source) -> tuple[list[csv_rows.CountRow], list[RowError]]:
+    """The rows of a member-count file, or why it (or each bad row) cannot be read."""
+    try:
+        return csv_rows.parse(read_table(content, csv_rows.LAYOUT))
+    except FileRefused as exc:
+        return [], csv_rows.file_errors(exc)
+
+
+def error_view(error: RowError) -> dict[str, Any]:
+    """A refused row as the API, the console and the CLI show it."""
+    return {"line": error.row, "code": error.code, "message": error.message}
+
+
+def _refused(report: ErrorReport) -> ImportRefused:
+    first, total = report.listed(1)[0], len(report)
+    return ImportRefused(
+        Message(
+            "{count} row(s) cannot be imported, so nothing was imported; first: line {line}: {message}",
+            count=total,
+            line=first.row,
+            message=first.message,
+        ),
+        code="import_rejected",
+        report=report,
+        limit=MAX_REPORTED_ERRORS,
+        render=error_view,
+    )
+
+
 def import_counts(
     session: Session,
     *,
-    text: str,
+    content: Source,
     actor: Actor,
     program_id: int | None = None,
     source: str = "csv",
     at: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Import a member-count CSV whole, or refuse it whole with every row's error."""
+    """Import a member-count file (CSV text or bytes, or .xlsx) whole, or refuse it whole with
+    every row's error."""
     now = at or utcnow()
-    rows, errors = csv_rows.parse(text)
+    rows, errors = parse_file(content)
+    report = ErrorReport(errors)
     pending, resolve_errors = _resolve(session, rows, program_id=program_id, at=now)
-    errors.extend(resolve_errors)
+    report.extend(resolve_errors)
     fresh, duplicates, dup_errors = _split_repeats(session, pending)
-    errors.extend(dup_errors)
-    if errors:
-        errors.sort(key=lambda e: e.line)
-        raise Invalid(
-            Message(
-                "{count} row(s) cannot be imported, so nothing was imported; first: line {line}: {message}",
-                count=len(errors),
-                line=errors[0].line,
-                message=errors[0].message,
-            ),
-            code="import_rejected",
-            extra={
-                "errors": [
-                    {"line": e.line, "code": e.code, "message": e.message}
-                    for e in errors[:MAX_REPORTED_ERRORS]
-                ],
-                "error_count": len(errors),
-            },
-        )
+    report.extend(dup_errors)
+    if len(report):
+        raise _refused(report)
     by_program: dict[int, list[Pending]] = {}
     for item in fresh:
         by_program.setdefault(item.group.program_id, []).append(item)
@@ -293,7 +310,7 @@ def _values(item: Pending, reason: str | None, *, source: str, actor: Actor, at:
 
 def _resolve(
     session: Session, rows: list[csv_rows.CountRow], *, program_id: int | None, at: datetime
-) -> tuple[list[Pending], list[csv_rows.RowError]]:
+) -> tuple[list[Pending], list[RowError]]:
     owners = repo.members_by_id(session, {r.owner_member_id for r in rows})
     by_external: dict[tuple[int, str], Group] = {}
     by_name: dict[tuple[int, str], Group] = {}
@@ -302,13 +319,14 @@ def _resolve(
         if group.external_id is not None:
             by_external[(group.owner_member_id, group.external_id)] = group
     pending: list[Pending] = []
-    errors: list[csv_rows.RowError] = []
+    errors: list[RowError] = []
     for row in rows:
         owner = owners.get(row.owner_member_id)
         if owner is None or (program_id is not None and owner.program_id != program_id):
             errors.append(
-                csv_rows.RowError(
+                RowError(
                     row.line,
+                    None,
                     "unknown_owner",
                     Message(
                         "No member {owner_member_id} in this program.", owner_member_id=row.owner_member_id
@@ -320,8 +338,9 @@ def _resolve(
         found = by_external.get(key) or by_name.get(key)
         if found is None:
             errors.append(
-                csv_rows.RowError(
+                RowError(
                     row.line,
+                    None,
                     "unknown_group",
                     Message("Member {owner_id} has no group {group!r}.", owner_id=owner.id, group=row.group),
                 )
@@ -330,15 +349,13 @@ def _resolve(
         observed_at = ensure_aware(row.observed_at)
         refusal = _refusal(found, observed_at, at)
         if refusal is not None:
-            errors.append(csv_rows.RowError(row.line, *refusal))
+            errors.append(RowError(row.line, None, *refusal))
             continue
         pending.append(Pending(found, row.member_count, observed_at, row.line))
     return pending, errors
 
 
-def _split_repeats(
-    session: Session, pending: list[Pending]
-) -> tuple[list[Pending], int, list[csv_rows.RowError]]:
+def _split_repeats(session: Session, pending: list[Pending]) -> tuple[list[Pending], int, list[RowError]]:
     """New observations; repeats of stored (or earlier-row) ones are skipped, clashes refused."""
     if not pending:
         return [], 0, []
@@ -354,7 +371,7 @@ def _split_repeats(
     seen: dict[tuple[int, datetime], int] = {}
     fresh: list[Pending] = []
     duplicates = 0
-    errors: list[csv_rows.RowError] = []
+    errors: list[RowError] = []
     for item in pending:
         key = (item.group.id, item.observed_at)
         known = stored.get(key, seen.get(key))
@@ -365,8 +382,9 @@ def _split_repeats(
             duplicates += 1
         else:
             errors.append(
-                csv_rows.RowError(
+                RowError(
                     item.line,
+                    None,
                     "observation_conflict",
                     Message(
                         "Group {group_id} already has {known} members recorded at this time.",

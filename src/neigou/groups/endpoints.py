@@ -288,7 +288,7 @@ def import_group_counts(
     """Import a member-count CSV whole; any bad row refuses the file with every row's error."""
     require_program(session, program_id)
     result = counts_service.import_counts(
-        session, text=body.csv, actor=principal.actor, program_id=program_id
+        session, content=body.csv, actor=principal.actor, program_id=program_id
     )
     return ImportOut(imported=result.imported, needs_review=result.needs_review, duplicates=result.duplicates)
 

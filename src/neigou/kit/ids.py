@@ -7,6 +7,8 @@ import hmac
 import secrets
 import unicodedata
 
+from neigou.kit.phones import customer_ref
+
 
 def new_token(prefix: str) -> str:
     """A bearer secret such as ``ngt_…`` (256 bits of randomness)."""
@@ -38,3 +40,13 @@ def mask(value: str) -> str:
         return "*" * len(value)
     keep = 3 if len(value) >= 8 else 1
     return value[:keep] + "****" + value[-4:]
+
+
+def customer_ref_hash(secret_key: str, ref: str) -> str:
+    """The stored form of a shopper's reference: a mobile number hashes the same however it is written."""
+    return keyed_hash(secret_key, customer_ref(ref))
+
+
+def customer_ref_mask(ref: str) -> str:
+    """The shown form of a shopper's reference (a mobile number masked in its canonical form)."""
+    return mask(customer_ref(ref))

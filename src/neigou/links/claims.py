@@ -25,7 +25,7 @@ from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, ProblemError
 from neigou.kit.i18n import Message
-from neigou.kit.ids import keyed_hash, mask
+from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.links import repository as repo
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.stock_gate import GateAnswer, GateKeys, StockGate
@@ -46,7 +46,9 @@ class Customer:
     @classmethod
     def from_ref(cls, secret_key: str, customer_ref: str) -> Customer:
         """From the shop's openid or a phone number."""
-        return cls(ref_hash=keyed_hash(secret_key, customer_ref), masked=mask(customer_ref))
+        return cls(
+            ref_hash=customer_ref_hash(secret_key, customer_ref), masked=customer_ref_mask(customer_ref)
+        )
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ the same member."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,14 +17,14 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
-from neigou.kit.ids import keyed_hash
+from neigou.kit.ids import customer_ref_hash
+from neigou.kit.phones import mainland_mobile
 from neigou.network.recruit_codes import inviter_of, recruit_code
 from neigou.programs import repository as programs
 from neigou.programs import service as program_service
 from neigou.programs.models import Member
 from neigou.programs.schemas import MemberCreate
 
-PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 MAX_NAME = 40
 
 
@@ -67,11 +66,12 @@ def clean_name(raw: str) -> str:
 
 
 def clean_phone(raw: str) -> str:
-    """A mainland mobile number, digits only; a 422 otherwise."""
-    phone = raw.strip().replace(" ", "").replace("-", "")
-    if not PHONE.match(phone):
+    """A mainland mobile number as its 11 digits (``+86``, spaces, full-width digits accepted); a 422
+    otherwise."""
+    phone = mainland_mobile(raw)
+    if phone is None:
         raise Invalid(Message("Enter an 11-digit mobile number."), code="invalid_phone")
-    return phone
+    return phone.domestic
 
 
 def join(
@@ -81,7 +81,7 @@ def join(
     inviter = require_inviter(session, secret_key=secret_key, code=code)
     clean = clean_name(name)
     number = clean_phone(phone)
-    existing = programs.find_member_by_ref(session, inviter.program_id, keyed_hash(secret_key, number))
+    existing = programs.find_member_by_ref(session, inviter.program_id, customer_ref_hash(secret_key, number))
     if existing is not None:
         return JoinResult(member=existing, created=False, login_token=None)
     actor = Actor(kind="recruit", ref=f"inviter:{inviter.id}", label="recruiting link")
@@ -97,7 +97,9 @@ def join(
             )
     except (IntegrityError, Conflict) as exc:
         # The same phone joined at the same moment in another request: that join won.
-        existing = programs.find_member_by_ref(session, inviter.program_id, keyed_hash(secret_key, number))
+        existing = programs.find_member_by_ref(
+            session, inviter.program_id, customer_ref_hash(secret_key, number)
+        )
         if existing is None or (isinstance(exc, Conflict) and exc.code != "member_exists"):
             raise
         return JoinResult(member=existing, created=False, login_token=None)

@@ -1,6 +1,6 @@
-"""Catalog import from CSV: every row is checked before anything is written, then all rows are
-written together in the caller's transaction with set-based statements. A file with a bad row
-writes nothing and reports each bad row by its line number.
+"""Catalog import from CSV or Excel (``.xlsx``, read by ``kit.tabular``): every row is checked
+before anything is written, then all rows are written together in the caller's transaction with
+set-based statements. A file with a bad row writes nothing and reports each bad row by its number.
 
 Re-importing a sku that exists updates it: the file is the truth for the columns it has. A column
 the file leaves out keeps its stored value; a column present with an empty cell clears an optional
@@ -9,9 +9,7 @@ field (image_url, shop_url, brand_code, category_code).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,19 +24,30 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import chunks
 from neigou.kit.clock import utcnow
-from neigou.kit.errors import Conflict, Invalid, ProblemError
-from neigou.kit.i18n import N_, Message
+from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, Row, RowError
+from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
+from neigou.kit.tabular import read_table
 from neigou.offers import repository as repo
 from neigou.offers.amounts import AmountError, yuan_to_fen
 from neigou.offers.models import Product
-from neigou.offers.schemas import ImportResult, ImportRowError, ProductCreate
+from neigou.offers.schemas import ImportResult, ProductCreate
 
 MAX_ROWS = 20_000
 MAX_BYTES = 8 * 1024 * 1024
-REQUIRED = ("sku", "title", "commission_rate_bp")
-PRICE_COLUMNS = ("price_fen", "price_yuan")
-OPTIONAL = ("image_url", "shop_url", "brand_code", "category_code", "active")
-KNOWN = (*REQUIRED, *PRICE_COLUMNS, *OPTIONAL)
+LAYOUT = Layout(
+    Column("sku", ("商品编码", "货号")),
+    Column("title", ("商品名称", "商品标题", "标题")),
+    Column("price_fen", ("价格(分)", "售价(分)"), required=False),
+    Column("price_yuan", ("价格(元)", "售价(元)", "价格", "售价"), required=False),
+    Column("commission_rate_bp", ("佣金比例(bp)", "佣金率(bp)", "佣金比例(基点)")),
+    Column("image_url", ("图片", "图片链接", "主图"), required=False),
+    Column("shop_url", ("商品链接", "店铺链接"), required=False),
+    Column("brand_code", ("品牌编码",), required=False),
+    Column("category_code", ("类目编码",), required=False),
+    Column("active", ("上架", "是否上架"), required=False),
+    either=[("price_fen", "price_yuan")],
+)
 TRUE = {"1", "true", "yes", "y", "是", "上架"}
 FALSE = {"0", "false", "no", "n", "否", "下架"}
 MAX_REPORTED = 200
@@ -47,86 +56,33 @@ Progress = Callable[[str, int, int], None]
 """Called as (phase, done, total) while validating ("check") and writing ("write")."""
 
 
-class ImportRefused(ProblemError):
-    """The file was refused whole; ``errors`` lists every bad row (at most MAX_REPORTED)."""
-
-    status = 422
-    code = "import_invalid"
-    title = N_("ImportRefused")
-
-    def __init__(self, errors: list[ImportRowError], *, total: int) -> None:
-        shown = errors[:MAX_REPORTED]
-        super().__init__(
-            Message("{total} row error(s); nothing was imported.", total=total),
-            extra={"errors": [e.model_dump() for e in shown], "error_count": total},
-        )
-        self.errors = shown
-
-
 @dataclass(frozen=True)
 class _Row:
     line: int
     product: ProductCreate
 
 
-def decode(content: bytes) -> str:
-    """UTF-8 (with or without the BOM Excel writes), else GB18030 as saved by Chinese Excel."""
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return content.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise Invalid(Message("The file is neither UTF-8 nor GBK text."), code="bad_encoding") from exc
+def error_view(error: RowError) -> dict[str, Any]:
+    """A refused row as the API, the console and the CLI show it (its message translated where shown)."""
+    return {
+        "row": error.row,
+        "sku": error.key,
+        "field": error.column,
+        "code": error.code,
+        "message": error.message,
+    }
 
 
-def _header_errors(header: list[str]) -> list[ImportRowError]:
-    errors = [
-        ImportRowError(
-            row=1,
-            sku=None,
-            field=name,
-            code="unknown_column",
-            message=Message("Unknown column {name!r}.", name=name),
-        )
-        for name in header
-        if name not in KNOWN
-    ]
-    for name in REQUIRED:
-        if name not in header:
-            errors.append(
-                ImportRowError(
-                    row=1,
-                    sku=None,
-                    field=name,
-                    code="missing_column",
-                    message=Message("Column {name!r} is required.", name=name),
-                )
-            )
-    if not any(name in header for name in PRICE_COLUMNS):
-        errors.append(
-            ImportRowError(
-                row=1,
-                sku=None,
-                field="price_fen",
-                code="missing_column",
-                message=Message("Column price_fen or price_yuan is required."),
-            )
-        )
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            errors.append(
-                ImportRowError(
-                    row=1,
-                    sku=None,
-                    field=name,
-                    code="duplicate_column",
-                    message=Message("Column {name!r} appears twice.", name=name),
-                )
-            )
-        seen.add(name)
-    return errors
+def _refused(report: ErrorReport) -> ImportRefused:
+    """The whole file refused, listing every bad row (at most MAX_REPORTED)."""
+    total = len(report)
+    return ImportRefused(
+        Message("{total} row error(s); nothing was imported.", total=total),
+        code="import_invalid",
+        report=report,
+        limit=MAX_REPORTED,
+        render=error_view,
+    )
 
 
 def _integer(text: str, field: str) -> int:
@@ -170,74 +126,81 @@ def _fields(raw: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def _check_row(line: int, raw: dict[str, str]) -> _Row | list[ImportRowError]:
+def _check_row(line: int, raw: dict[str, str]) -> _Row | list[RowError]:
     sku = (raw.get("sku") or "").strip() or None
     try:
         return _Row(line=line, product=ProductCreate.model_validate(_fields(raw)))
     except AmountError as exc:
-        return [ImportRowError(row=line, sku=sku, field=exc.field, code=exc.code, message=exc.message)]
+        return [RowError(line, sku, exc.code, exc.message, exc.field)]
     except ValidationError as exc:
         return [
-            ImportRowError(
-                row=line,
-                sku=sku,
-                field=".".join(str(p) for p in err["loc"]) or None,
-                code="required" if err["type"] == "string_too_short" else "invalid_value",
-                message=err["msg"],
+            RowError(
+                line,
+                sku,
+                "required" if err["type"] == "string_too_short" else "invalid_value",
+                err["msg"],
+                ".".join(str(p) for p in err["loc"]) or None,
             )
             for err in exc.errors()
         ]
 
 
-def check_file(
-    session: Session, content: bytes, progress: Progress | None = None
-) -> tuple[list[str], list[_Row]]:
-    """Parse and check every row; raises ImportRefused listing every bad row, else the header and rows."""
+def _rows(content: bytes) -> tuple[frozenset[str], int, list[Row]]:
+    """The columns the file carries, its header's width, and its rows; header problems refuse it."""
     if len(content) > MAX_BYTES:
         raise Invalid(
             Message("The file is larger than {megabytes} MB.", megabytes=MAX_BYTES // 1024 // 1024),
             code="file_too_large",
         )
-    reader = csv.reader(io.StringIO(decode(content), newline=""))
-    header = [name.strip().lower() for name in next(reader, [])]
-    if not header:
-        raise Invalid(Message("The file is empty."), code="empty_file")
-    errors = _header_errors(header)
-    if errors:
-        raise ImportRefused(errors, total=len(errors))
-    records = [(reader.line_num, cells) for cells in reader if any(cell.strip() for cell in cells)]
-    if len(records) > MAX_ROWS:
-        raise Invalid(Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS), code="too_many_rows")
+    try:
+        table = read_table(content, LAYOUT)
+    except FileRefused as exc:
+        if exc.code != "bad_header":
+            raise
+        raise _refused(ErrorReport(exc.errors)) from exc
+    rows: list[Row] = []
+    for row in table:
+        if len(rows) == MAX_ROWS:
+            raise Invalid(
+                Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS), code="too_many_rows"
+            )
+        rows.append(row)
+    return table.header.names, table.header.width, rows
+
+
+def check_file(
+    session: Session, content: bytes, progress: Progress | None = None
+) -> tuple[frozenset[str], list[_Row]]:
+    """Parse and check every row (CSV or .xlsx); raises ImportRefused listing every bad row, else the
+    columns the file carries and its rows."""
+    columns, width, records = _rows(content)
+    report = ErrorReport()
     rows: list[_Row] = []
     first_line: dict[str, int] = {}
-    for done, (line, cells) in enumerate(records, start=1):
-        if len(cells) != len(header):
-            errors.append(
-                ImportRowError(
-                    row=line,
-                    sku=None,
-                    field=None,
-                    code="wrong_column_count",
-                    message=Message(
-                        "Expected {expected} cells, got {got}.", expected=len(header), got=len(cells)
-                    ),
+    for done, record in enumerate(records, start=1):
+        line = record.row
+        if len(record.cells) != width:
+            report.add(
+                RowError(
+                    line,
+                    None,
+                    "wrong_column_count",
+                    Message("Expected {expected} cells, got {got}.", expected=width, got=len(record.cells)),
                 )
             )
             continue
-        checked = _check_row(line, dict(zip(header, cells, strict=True)))
+        checked = _check_row(line, record.values)
         if isinstance(checked, list):
-            errors.extend(checked)
+            report.extend(checked)
         elif checked.product.sku in first_line:
             sku = checked.product.sku
-            errors.append(
-                ImportRowError(
-                    row=line,
-                    sku=sku,
-                    field="sku",
-                    code="duplicate_sku",
-                    message=Message(
-                        "Sku {sku!r} is already on row {first_row}.", sku=sku, first_row=first_line[sku]
-                    ),
+            report.add(
+                RowError(
+                    line,
+                    sku,
+                    "duplicate_sku",
+                    Message("Sku {sku!r} is already on row {first_row}.", sku=sku, first_row=first_line[sku]),
+                    "sku",
                 )
             )
         else:
@@ -245,38 +208,38 @@ def check_file(
             rows.append(checked)
         if progress is not None:
             progress("check", done, len(records))
-    errors.extend(_reference_errors(session, rows))
-    if errors:
-        raise ImportRefused(sorted(errors, key=lambda e: e.row), total=len(errors))
-    return header, rows
+    report.extend(_reference_errors(session, rows))
+    if len(report):
+        raise _refused(report)
+    return columns, rows
 
 
-def _reference_errors(session: Session, rows: list[_Row]) -> list[ImportRowError]:
+def _reference_errors(session: Session, rows: list[_Row]) -> list[RowError]:
     brands = repo.brand_ids_by_code(session, [r.product.brand_code for r in rows if r.product.brand_code])
     categories = repo.category_ids_by_code(
         session, [r.product.category_code for r in rows if r.product.category_code]
     )
-    errors: list[ImportRowError] = []
+    errors: list[RowError] = []
     for row in rows:
         p = row.product
         if p.brand_code and p.brand_code not in brands:
             errors.append(
-                ImportRowError(
-                    row=row.line,
-                    sku=p.sku,
-                    field="brand_code",
-                    code="unknown_brand",
-                    message=Message("Unknown brand {brand_code!r}.", brand_code=p.brand_code),
+                RowError(
+                    row.line,
+                    p.sku,
+                    "unknown_brand",
+                    Message("Unknown brand {brand_code!r}.", brand_code=p.brand_code),
+                    "brand_code",
                 )
             )
         if p.category_code and p.category_code not in categories:
             errors.append(
-                ImportRowError(
-                    row=row.line,
-                    sku=p.sku,
-                    field="category_code",
-                    code="unknown_category",
-                    message=Message("Unknown category {category_code!r}.", category_code=p.category_code),
+                RowError(
+                    row.line,
+                    p.sku,
+                    "unknown_category",
+                    Message("Unknown category {category_code!r}.", category_code=p.category_code),
+                    "category_code",
                 )
             )
     return errors
@@ -292,7 +255,7 @@ def import_products(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Check the whole file, then create new skus and update existing ones in one go (or, dry, count them)."""
-    header, rows = check_file(session, content, progress)
+    columns, rows = check_file(session, content, progress)
     now = at or utcnow()
     existing = repo.existing_skus(session, [r.product.sku for r in rows])
     brands = repo.brand_ids_by_code(session, [r.product.brand_code for r in rows if r.product.brand_code])
@@ -316,8 +279,8 @@ def import_products(
         }
         if p.sku in existing:
             # Only the columns the file carries overwrite what is stored.
-            kept = {"image_url", "shop_url", "active"} - set(header)
-            kept |= {f"{name}_id" for name in ("brand", "category") if f"{name}_code" not in header}
+            kept = {"image_url", "shop_url", "active"} - columns
+            kept |= {f"{name}_id" for name in ("brand", "category") if f"{name}_code" not in columns}
             updated.append({"id": existing[p.sku], **{k: v for k, v in values.items() if k not in kept}})
         else:
             created.append({"sku": p.sku, "created_at": now, **values})

@@ -87,12 +87,17 @@ def list_products(
 
 @router.post("/products/import", response_model=ImportResult)
 def import_products(
-    file: Annotated[UploadFile, File(description="CSV: sku,title,price_fen|price_yuan,commission_rate_bp,…")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="CSV (UTF-8 or GB18030) or .xlsx: sku,title,price_fen|price_yuan,commission_rate_bp,…"
+        ),
+    ],
     session: SessionDep,
     principal: Operator,
     dry_run: bool = False,
 ) -> ImportResult:
-    """Import a catalog CSV whole or not at all; existing skus are updated. 422 lists every bad row."""
+    """Import a catalog CSV or .xlsx file whole or not at all; existing skus are updated. 422 lists every bad row."""
     content = file.file.read(csv_import.MAX_BYTES + 1)
     return csv_import.import_products(session, content=content, actor=principal.actor, dry_run=dry_run)
 

@@ -7,8 +7,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from neigou.kit.i18n import Text
-
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Sku = Annotated[
     str,
@@ -107,18 +105,6 @@ class ProductOut(BaseModel):
     active: bool
     created_at: datetime
     updated_at: datetime
-
-
-class ImportRowError(BaseModel):
-    """Why one row of a CSV file was refused; ``row`` is the line number in the file (header = 1)."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)  # the message is translated where it is shown
-
-    row: int
-    sku: str | None
-    field: str | None
-    code: str
-    message: Text
 
 
 class ImportResult(BaseModel):

@@ -1,29 +1,32 @@
-"""Order files as rows: CSV (one line per order line, consecutive lines of one order grouped) and
-JSON lines (one order per line). Pure parsing: every bad row becomes a RowError with its number.
+"""Order files as rows: a table (CSV or .xlsx, one row per order line, consecutive rows of one order
+grouped) and JSON lines (one order per line). Pure parsing: every bad row becomes a RowError with
+its number; the file itself is read by ``kit.tabular``.
 
-CSV columns: ``external_id, program_id, customer_ref, link_code, paid_at, sku, quantity, paid_fen``
-(``program_id`` may be left out when the import names the program; ``link_code`` may be empty).
+Columns: ``external_id, program_id, customer_ref, link_code, paid_at, sku, quantity, paid_fen``
+(``program_id`` may be left out when the import names the program; ``link_code`` may be left out or
+empty; other columns are ignored).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.i18n import Message
-from neigou.orders.inputs import ItemIn, OrderIn, RowError
+from neigou.orders.inputs import ItemIn, OrderIn
 
-CSV_COLUMNS = (
-    "external_id",
-    "program_id",
-    "customer_ref",
-    "link_code",
-    "paid_at",
-    "sku",
-    "quantity",
-    "paid_fen",
+LAYOUT = Layout(
+    Column("external_id", ("外部订单号", "订单号")),
+    Column("program_id", ("计划id",), required=False),
+    Column("customer_ref", ("顾客标识", "买家")),
+    Column("link_code", ("链接码", "分享码"), required=False),
+    Column("paid_at", ("支付时间", "付款时间")),
+    Column("sku", ("商品编码", "货号")),
+    Column("quantity", ("数量",)),
+    Column("paid_fen", ("实付(分)", "实付金额(分)")),
+    unknown="ignore",
 )
 Parsed = tuple[OrderIn | RowError, int]
 """An order (or why a row is refused) and the number of the last file row it used."""
@@ -91,27 +94,27 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
             yield _refused(number, raw.get("external_id") if isinstance(raw, dict) else "", exc), number
 
 
-def parse_csv(lines: Iterable[str], *, program_id: int | None, start: int = 0) -> Iterator[Parsed]:
-    """Orders from CSV rows (row 1 is the header); ``start`` rows were consumed before (skipped)."""
-    reader = csv.DictReader(iter(lines))
-    group: list[tuple[int, dict[str, str]]] = []
-    for number, row in enumerate(reader, start=2):
-        if number <= start:
+def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) -> Iterator[Parsed]:
+    """Orders from table rows (row 1 is the header); rows up to ``start`` were consumed before."""
+    group: list[Row] = []
+    for row in rows:
+        if row.row <= start:
             continue
-        if group and (row.get("external_id"), row.get("program_id")) != (
-            group[0][1].get("external_id"),
-            group[0][1].get("program_id"),
-        ):
+        if group and _order_key(row) != _order_key(group[0]):
             yield _group(group, program_id)
             group = []
-        group.append((number, row))
+        group.append(row)
     if group:
         yield _group(group, program_id)
 
 
-def _group(rows: list[tuple[int, dict[str, str]]], program_id: int | None) -> Parsed:
-    first_row, first = rows[0]
-    last_row = rows[-1][0]
+def _order_key(row: Row) -> tuple[str | None, str | None]:
+    return row.values.get("external_id"), row.values.get("program_id")
+
+
+def _group(rows: list[Row], program_id: int | None) -> Parsed:
+    first = rows[0].values
+    first_row, last_row = rows[0].row, rows[-1].row
     try:
         return (
             OrderIn(
@@ -121,11 +124,11 @@ def _group(rows: list[tuple[int, dict[str, str]]], program_id: int | None) -> Pa
                 link_code=(first.get("link_code") or "").strip() or None,
                 items=tuple(
                     ItemIn(
-                        (r.get("sku") or "").strip(),
-                        _int(r.get("quantity"), "quantity"),
-                        _int(r.get("paid_fen"), "paid_fen"),
+                        (r.values.get("sku") or "").strip(),
+                        _int(r.values.get("quantity"), "quantity"),
+                        _int(r.values.get("paid_fen"), "paid_fen"),
                     )
-                    for _, r in rows
+                    for r in rows
                 ),
                 paid_at=_at(first.get("paid_at")),
                 row=first_row,

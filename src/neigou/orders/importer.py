@@ -1,9 +1,11 @@
-"""Batch import of an order file, resumable: like a job, it owns one transaction per batch.
+"""Batch import of an order file (CSV, .xlsx or JSON lines), resumable: like a job, it owns one
+transaction per batch.
 
 Each batch commits its orders together with the checkpoint (the last file row it consumed), so a
 crash loses at most the batch in flight and a rerun of the same file starts after the checkpoint.
 Orders are idempotent on (program, external_id) anyway, so even a rerun from the start posts
-nothing twice. Lines of one order must be consecutive in a CSV file.
+nothing twice. Rows of one order must be consecutive in a CSV or .xlsx file, which is read by
+``kit.tabular`` (UTF-8 or GB18030, streamed: a file of any size costs one batch of memory).
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.orders.import_rows import Parsed, parse_csv, parse_jsonl
+from neigou.kit.columns import RowError
+from neigou.kit.tabular import read_table, text_lines
+from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl, parse_table
 from neigou.orders.ingest import ingest
-from neigou.orders.inputs import OrderIn, RowError
+from neigou.orders.inputs import OrderIn
 from neigou.orders.models import ImportCheckpoint, OrderSource
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 ANALYZE_EVERY = 50
+JSON_LINES = {".jsonl", ".ndjson", ".json"}
 
 
 @dataclass
@@ -55,20 +60,18 @@ def digest(path: Path) -> str:
 
 def _parsed(path: Path, program_id: int | None, start: int, progress: Progress | None) -> Iterator[Parsed]:
     total = path.stat().st_size
-    done = 0
-
-    def lines() -> Iterator[str]:
-        nonlocal done
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for line in handle:
-                done += len(line.encode())
-                yield line
-
-    parse = parse_jsonl if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else parse_csv
-    for index, item in enumerate(parse(lines(), program_id=program_id, start=start)):
+    read = [0]
+    jsonl = path.suffix.lower() in JSON_LINES
+    if jsonl:
+        items = parse_jsonl(text_lines(path, read), program_id=program_id, start=start)
+    else:
+        table = read_table(path, LAYOUT)  # a header that does not match refuses the file here
+        items = parse_table(table, program_id=program_id, start=start)
+    for index, item in enumerate(items):
         yield item
         if progress is not None and index % 1000 == 0:
-            progress(done, total)
+            done = read[0] if jsonl else table.bytes_read
+            progress(min(done, total), total)
     if progress is not None:
         progress(total, total)
 

@@ -14,14 +14,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from neigou.kit.bulk import insert_new, insert_rows
+from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
-from neigou.kit.ids import keyed_hash
+from neigou.kit.ids import customer_ref_hash
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import Draft, draft, post_many
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
 from neigou.orders import commission, lookups
-from neigou.orders.inputs import OrderIn, RowError, shape_error
+from neigou.orders.inputs import OrderIn, shape_error
 from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
 from neigou.programs.models import Program, Tier
@@ -64,7 +65,7 @@ class _Batch:
 
     def __init__(self, session: Session, orders: Sequence[OrderIn], secret_key: str) -> None:
         self.session = session
-        self.hashes = [keyed_hash(secret_key, o.customer_ref) for o in orders]
+        self.hashes = [customer_ref_hash(secret_key, o.customer_ref) for o in orders]
         self.programs = lookups.programs(session, {o.program_id for o in orders})
         self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
         # A big batch (a file) rarely repeats itself: its duplicates are found by the insert's

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
 
 MAX_ITEMS = 200
@@ -32,16 +33,6 @@ class OrderIn:
     paid_at: datetime
     total_fen: int | None = None
     row: int = 0
-
-
-@dataclass(frozen=True)
-class RowError:
-    """Why one order was not taken: a stable code and a sentence in English and Chinese."""
-
-    row: int
-    external_id: str
-    code: str
-    message: Message
 
 
 def _item_error(order: OrderIn) -> tuple[str, Message] | None:

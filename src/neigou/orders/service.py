@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.columns import RowError
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
 from neigou.kit.i18n import Message
@@ -17,7 +18,7 @@ from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
 from neigou.orders import commission, commission_events
 from neigou.orders.ingest import ingest
-from neigou.orders.inputs import OrderIn, RowError
+from neigou.orders.inputs import OrderIn
 from neigou.orders.models import Commission, CommissionState, Order, OrderSource, Refund
 
 STATE_ACCOUNT = {

@@ -30,7 +30,7 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
-from neigou.kit.ids import keyed_hash
+from neigou.kit.ids import customer_ref_hash
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
 from neigou.orders.models import Order
 from neigou.privacy import repository as repo
@@ -67,7 +67,7 @@ def opt_out(
     at: datetime,
 ) -> OptOutResult:
     """Erase the shopper's linkage and record the opt-out; the same ``request_id`` returns the first."""
-    customer = keyed_hash(secret_key, customer_ref)
+    customer = customer_ref_hash(secret_key, customer_ref)
     if (replay := _replay(session, request_id, customer, program_id)) is not None:
         return replay
     if program_id is not None:

@@ -13,7 +13,7 @@ from neigou.kit.clock import ensure_aware, is_valid_timezone, utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
-from neigou.kit.ids import keyed_hash, mask
+from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.programs import repository as repo
 from neigou.programs.models import AttributionModel, Member, MemberTierPeriod, Program, Tier
 from neigou.programs.rules import (
@@ -184,7 +184,7 @@ def create_member(
     """Add a member under an optional inviter of the same program, at the given or the lowest tier."""
     program = require_program(session, program_id)
     joined_at = ensure_aware(data.joined_at) if data.joined_at else (at or utcnow())
-    ref_hash = keyed_hash(secret_key, data.customer_ref) if data.customer_ref else None
+    ref_hash = customer_ref_hash(secret_key, data.customer_ref) if data.customer_ref else None
     if ref_hash is not None and repo.find_member_by_ref(session, program.id, ref_hash) is not None:
         raise Conflict(Message("This customer is a member of the program already."), code="member_exists")
     if data.inviter_id is not None:
@@ -202,7 +202,7 @@ def create_member(
         program_id=program.id,
         name=data.name,
         customer_ref_hash=ref_hash,
-        customer_ref_masked=mask(data.customer_ref) if data.customer_ref else None,
+        customer_ref_masked=customer_ref_mask(data.customer_ref) if data.customer_ref else None,
         inviter_id=data.inviter_id,
         tier_code=tier_code,
         joined_at=joined_at,

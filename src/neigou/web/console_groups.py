@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from neigou.auth.dependencies import ConsoleOperator
-from neigou.groups import counts, csv_rows
+from neigou.groups import counts
 from neigou.groups import repository as repo
 from neigou.groups.compliance import Compliance, compliance, history, local_date
 from neigou.groups.service import schedules, settings_of
@@ -196,12 +196,13 @@ def import_page(
     principal: ConsoleOperator,
     file: UploadFile,
 ) -> HTMLResponse:
-    """Upload a member-count CSV: imported whole, or refused whole with every row's error."""
-    text = csv_rows.decode(file.file.read())
+    """Upload a member-count CSV or .xlsx: imported whole, or refused whole with every row's error."""
     require_program(session, program_id)
     try:
         with session.begin_nested():
-            result = counts.import_counts(session, text=text, actor=principal.actor, program_id=program_id)
+            result = counts.import_counts(
+                session, content=file.file, actor=principal.actor, program_id=program_id
+            )
     except ProblemError as exc:
         return _page(
             request,

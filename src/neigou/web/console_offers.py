@@ -12,6 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
+from neigou.kit.columns import ImportRefused
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.offers import catalog_service as catalog
@@ -92,7 +93,7 @@ def products_page(
 def import_products(
     request: Request, session: SessionDep, principal: ConsoleOperator, form: FormDep
 ) -> HTMLResponse:
-    """Import a CSV file from the console: all rows or none, each bad row listed."""
+    """Import a CSV or .xlsx file from the console: all rows or none, each bad row listed."""
     upload = form.get("file")
     content = upload.file.read(csv_import.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
     try:
@@ -102,10 +103,10 @@ def import_products(
             actor=principal.actor,
             dry_run=str(form.get("dry_run") or "") in forms.TRUTHY,
         )
-    except csv_import.ImportRefused as exc:
+    except ImportRefused as exc:
         session.rollback()
         summary = [forms.FieldError(None, exc.code, exc.detail)]
-        rows = [e.model_dump() for e in exc.errors]
+        rows = [csv_import.error_view(e) for e in exc.errors]
         return _products_page(request, session, principal, q=None, page=1, errors=summary, import_errors=rows)
     except ProblemError as exc:
         return _products_page(request, session, principal, q=None, page=1, errors=_problem(session, exc))

@@ -24,7 +24,8 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.kit.ids import keyed_hash
+from neigou.kit.ids import customer_ref_hash
+from neigou.kit.phones import mainland_mobile
 from neigou.links import claims
 from neigou.links import repository as links
 from neigou.links.clicks import click_row, new_click_ref
@@ -40,7 +41,6 @@ router = APIRouter(include_in_schema=False)
 VISITOR_COOKIE = "nv"
 VISITOR_MAX_AGE = 2 * 365 * 86400
 _VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
 def visitor_of(request: Request) -> str | None:
@@ -91,7 +91,9 @@ async def follow_link(request: Request) -> Response:
             visitor_id=visitor,
             ua_class=classify(request.headers.get("user-agent", "")),
             customer_ref_hash=(
-                keyed_hash(request.app.state.settings.secret_key, customer_ref) if customer_ref else None
+                customer_ref_hash(request.app.state.settings.secret_key, customer_ref)
+                if customer_ref
+                else None
             ),
         )
     )
@@ -243,9 +245,10 @@ def claim_on_landing(
     secret_key = request.app.state.settings.secret_key
     customer: claims.Customer | None = None
     if phone and phone.strip():
-        if not _PHONE.match(phone.strip()):
+        number = mainland_mobile(phone)
+        if number is None:
             return _back(code, error="invalid_phone")
-        customer = claims.Customer.from_ref(secret_key, phone.strip())
+        customer = claims.Customer.from_ref(secret_key, number.domestic)
     elif customer_ref and customer_ref.strip():
         customer = claims.Customer.from_ref(secret_key, customer_ref.strip())
     elif visitor_id is not None and (known := session.get(Visitor, visitor_id)) is not None:

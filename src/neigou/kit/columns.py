@@ -1,0 +1,252 @@
+"""The columns of an import file and the one way a row is refused. Pure: no I/O.
+
+Each import declares its columns, with the header names people write in both languages; the header
+row is matched to them once (case, spaces, underscores and full-width forms do not matter):
+
+    LAYOUT = Layout(
+        Column("sku", ("商品编码", "货号")),
+        Column("title", ("商品名称", "标题")),
+        Column("image_url", ("图片",), required=False),
+    )
+
+A refused row is a :class:`RowError`, numbered as the spreadsheet shows it (the header is row 1),
+and a file refused whole lists them through :class:`ErrorReport` and :class:`ImportRefused`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+from neigou.kit.errors import Invalid
+from neigou.kit.i18n import N_, Message, Text
+
+HEADER_ROW = 1
+
+
+def header_key(name: str) -> str:
+    """What a header name is matched by: NFKC, case-folded, without spaces, ``_`` or ``-``."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(c for c in folded if not (c.isspace() or c in "_-"))
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row (or, with ``row`` 0, one order sent through the API) was refused.
+
+    ``key`` is what names the row in its import (the sku, the order's external id), ``message`` an
+    English ``Message`` translated where it is shown, ``column`` the column at fault when there is one.
+    """
+
+    row: int
+    key: str | None
+    code: str
+    message: Text
+    column: str | None = None
+
+
+class FileRefused(Invalid):
+    """The file cannot be read as a table (empty, undecodable, unreadable, a header that does not
+    match its import); ``errors`` says where, as row errors."""
+
+    def __init__(self, detail: Text, *, code: str, errors: Sequence[RowError]) -> None:
+        super().__init__(
+            detail,
+            code=code,
+            extra={
+                "errors": [
+                    {"row": e.row, "column": e.column, "code": e.code, "message": e.message} for e in errors
+                ]
+            },
+        )
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column an import reads, by its name and the other names people give it."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Header:
+    """A matched header row: where each known column is, and how many cells the row had."""
+
+    index: Mapping[str, int]
+    width: int
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The columns the file carries."""
+        return frozenset(self.index)
+
+    def values(self, cells: Sequence[str]) -> dict[str, str]:
+        """A row's cells by column name; a cell the row lacks is empty."""
+        if len(cells) >= self.width:
+            return {name: cells[i] for name, i in self.index.items()}
+        return {name: cells[i] if i < len(cells) else "" for name, i in self.index.items()}
+
+
+class Row(NamedTuple):
+    """A data row: its number as the spreadsheet shows it, its raw cells, and its cells by column."""
+
+    row: int
+    cells: tuple[str, ...]
+    values: dict[str, str]
+
+
+class Layout:
+    """The columns of one import. ``either`` lists groups of optional columns of which at least one
+    must be present (``price_fen`` or ``price_yuan``); ``unknown`` says whether a column the import
+    does not know refuses the file or is ignored."""
+
+    def __init__(
+        self,
+        *columns: Column,
+        either: Sequence[tuple[str, ...]] = (),
+        unknown: Literal["refuse", "ignore"] = "refuse",
+    ) -> None:
+        self.columns = columns
+        self.either = tuple(either)
+        self.unknown = unknown
+        self._by_key: dict[str, str] = {}
+        for column in columns:
+            for name in (column.name, *column.aliases):
+                key = header_key(name)
+                if self._by_key.get(key, column.name) != column.name:
+                    raise ValueError(f"header {name!r} names both {self._by_key[key]} and {column.name}")
+                self._by_key[key] = column.name
+
+    def column_of(self, header_name: str) -> str | None:
+        """The column a header cell names, or None."""
+        return self._by_key.get(header_key(header_name))
+
+    def match(self, header: Sequence[str]) -> Header:
+        """Where each column is; raises FileRefused with every unknown, missing or repeated column."""
+        index: dict[str, int] = {}
+        errors: list[RowError] = []
+        for position, raw in enumerate(header):
+            text = raw.strip()
+            if not text:
+                continue
+            name = self.column_of(text)
+            if name is None:
+                if self.unknown == "refuse":
+                    errors.append(
+                        RowError(
+                            HEADER_ROW,
+                            None,
+                            "unknown_column",
+                            Message("Unknown column {name!r}.", name=text),
+                            text,
+                        )
+                    )
+            elif name in index:
+                errors.append(
+                    RowError(
+                        HEADER_ROW,
+                        None,
+                        "duplicate_column",
+                        Message("Column {name!r} appears twice.", name=name),
+                        name,
+                    )
+                )
+            else:
+                index[name] = position
+        errors.extend(self._missing(index.keys()))
+        if errors:
+            raise FileRefused(
+                Message(
+                    "The header row does not match this import: {problems}.",
+                    problems="; ".join(f"{e.code} {e.column!r}" for e in errors),
+                ),
+                code="bad_header",
+                errors=errors,
+            )
+        return Header(index=index, width=len(header))
+
+    def _missing(self, present: Iterable[str]) -> list[RowError]:
+        found = set(present)
+        errors = [
+            RowError(
+                HEADER_ROW,
+                None,
+                "missing_column",
+                _required(c),
+                c.name,
+            )
+            for c in self.columns
+            if c.required and c.name not in found
+        ]
+        for group in self.either:
+            if not found.intersection(group):
+                errors.append(
+                    RowError(
+                        HEADER_ROW,
+                        None,
+                        "missing_column",
+                        Message("One of the columns {columns} is required.", columns=", ".join(group)),
+                        group[0],
+                    )
+                )
+        return errors
+
+
+def _required(column: Column) -> Message:
+    if not column.aliases:
+        return Message("Column {name!r} is required.", name=column.name)
+    return Message(
+        "Column {name!r} (or {aliases}) is required.", name=column.name, aliases=", ".join(column.aliases)
+    )
+
+
+@dataclass
+class ErrorReport:
+    """The row errors of one file, listed in row order (a stable sort: a row's errors keep their order)."""
+
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, error: RowError) -> None:
+        """One more refused row."""
+        self.errors.append(error)
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        """More refused rows."""
+        self.errors.extend(errors)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def listed(self, limit: int | None = None) -> list[RowError]:
+        """The errors by row number, at most ``limit`` of them."""
+        ordered = sorted(self.errors, key=lambda e: e.row)
+        return ordered if limit is None else ordered[:limit]
+
+
+class ImportRefused(Invalid):
+    """A file refused whole because of its rows: ``errors`` are those listed (at most ``limit``),
+    ``error_count`` all of them; each import renders a row error in its own documented shape."""
+
+    title = N_("ImportRefused")
+
+    def __init__(
+        self,
+        detail: Text,
+        *,
+        code: str,
+        report: ErrorReport,
+        limit: int,
+        render: Callable[[RowError], dict[str, Any]],
+    ) -> None:
+        self.errors = report.listed(limit)
+        self.error_count = len(report)
+        super().__init__(
+            detail,
+            code=code,
+            extra={"errors": [render(e) for e in self.errors], "error_count": self.error_count},
+        )

@@ -1,0 +1,98 @@
+"""The one phone-number rule: parse what people type (any digits, ``+86``, spaces, dashes) with
+Google's libphonenumber metadata, mainland China by default, and give E.164.
+
+Pure: no I/O. Customer references that are phone numbers go through :func:`customer_ref` before
+they are hashed, so one phone written seven ways is one customer. The hashed form of a mainland
+number stays its domestic digits (``13812345678``), which is what was hashed before this rule, so
+stored hashes keep matching; numbers of other countries hash as E.164.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+DEFAULT_REGION = "CN"
+MAINLAND = 86
+MAX_LENGTH = 40
+_SEPARATORS = frozenset(".()/")
+_SHAPE = re.compile(r"\+?[0-9]{3,20}")
+_MOBILE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A valid phone number: ``e164`` (``+8613812345678``), the domestic digits as dialled in its
+    own country (``13812345678``, ``02112345678``), and whether it reaches a mobile."""
+
+    e164: str
+    country_code: int
+    domestic: str
+    mobile: bool
+
+    @property
+    def key(self) -> str:
+        """The form a customer reference is hashed in: domestic digits for mainland numbers."""
+        return self.domestic if self.country_code == MAINLAND else self.e164
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with full-width and every other Unicode decimal digit as ASCII (NFKC first)."""
+    normal = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(c)) if not c.isascii() and c.isdecimal() else c for c in normal)
+
+
+def _compact(text: str) -> str | None:
+    """Digits with an optional leading ``+``, separators dropped; None when anything else is there."""
+    kept = "".join(
+        c
+        for c in ascii_digits(text)
+        if not (c.isspace() or c in _SEPARATORS or unicodedata.category(c) == "Pd")
+    )
+    return kept if _SHAPE.fullmatch(kept) else None
+
+
+def parse_phone(text: str, region: str = DEFAULT_REGION) -> Phone | None:
+    """The phone number ``text`` is, read as dialled from ``region``; None when it is not a valid one.
+
+    Letters are never read as digits (no ``1-800-FLOWERS``), so an openid is never a phone number.
+    """
+    if len(text) > MAX_LENGTH:
+        return None
+    compact = _compact(text)
+    if compact is None:
+        return None
+    try:
+        number = phonenumbers.parse(compact, region)
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    return Phone(
+        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        country_code=number.country_code or 0,
+        domestic="".join(c for c in national if c.isdigit()),
+        mobile=phonenumbers.number_type(number) in _MOBILE,
+    )
+
+
+def mainland_mobile(text: str) -> Phone | None:
+    """A mainland China mobile number (what the join page and the claim form ask for), or None."""
+    phone = parse_phone(text)
+    return phone if phone is not None and phone.mobile and phone.country_code == MAINLAND else None
+
+
+def customer_ref(ref: str) -> str:
+    """A shopper's reference as it is hashed: a mobile number however written becomes its key,
+    anything else (an openid, the shop's own id) is kept as given, without surrounding spaces.
+
+    Only mobiles: a shop's numeric customer id can look like a mainland landline without its
+    trunk ``0``, and must not change meaning.
+    """
+    phone = parse_phone(ref)
+    return phone.key if phone is not None and phone.mobile else ref.strip()

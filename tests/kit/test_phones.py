@@ -1,0 +1,119 @@
+"""The one phone-number rule: any way of writing a number gives one E.164 form and one hashed key."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neigou.kit.ids import customer_ref_hash, customer_ref_mask, keyed_hash
+from neigou.kit.phones import ascii_digits, customer_ref, mainland_mobile, parse_phone
+
+# Zeros of decimal digit runs: ASCII, full-width, Arabic-Indic, Devanagari, Bengali, Thai, math bold.
+ZEROS = ["0", "\uff10", "\u0660", "\u0966", "\u09e6", "\u0e50", "\U0001d7ce"]
+SEPARATORS = ["", " ", "-", "\u3000", "\u2011", "\u2014", "\uff0d", ".", "\u00a0"]
+PREFIXES = ["", "+86", "+86 ", "＋86-", "0086", "0086 ", "86", "(+86)"]
+# Mainland mobile prefixes libphonenumber knows as allocated.
+MOBILE_PREFIXES = [
+    "130",
+    "133",
+    "135",
+    "138",
+    "139",
+    "150",
+    "152",
+    "157",
+    "166",
+    "170",
+    "178",
+    "182",
+    "188",
+    "199",
+]
+
+mobiles = st.builds(
+    lambda prefix, rest: prefix + rest,
+    st.sampled_from(MOBILE_PREFIXES),
+    st.text(alphabet="0123456789", min_size=8, max_size=8),
+)
+
+
+@st.composite
+def written(draw: st.DrawFn, number: str) -> str:
+    """``number`` as a person might type it: any digit script, separators anywhere, a country prefix."""
+    zero = draw(st.sampled_from(ZEROS))
+    out = draw(st.sampled_from(PREFIXES))
+    for digit in number:
+        out += chr(ord(zero) + int(digit)) + draw(st.sampled_from(SEPARATORS))
+    return draw(st.sampled_from(["", " ", "\t"])) + out + draw(st.sampled_from(["", " "]))
+
+
+@given(st.data(), mobiles)
+def test_every_way_of_writing_a_mobile_gives_one_number(data: st.DataObject, number: str) -> None:
+    text = data.draw(written(number))
+    phone = parse_phone(text)
+    assert phone is not None, text
+    assert (phone.e164, phone.domestic, phone.mobile) == (f"+86{number}", number, True)
+    assert phone.key == number  # what was hashed before the rule: stored hashes still match
+    assert mainland_mobile(text) == phone
+    assert customer_ref(text) == number
+    assert customer_ref_hash("k", text) == keyed_hash("k", number)
+    assert customer_ref_mask(text) == f"{number[:3]}****{number[-4:]}"
+
+
+@given(mobiles)
+def test_the_canonical_form_is_a_fixed_point(number: str) -> None:
+    assert customer_ref(customer_ref(number)) == customer_ref(number) == number
+
+
+@given(st.text(max_size=40))
+def test_anything_else_is_kept_as_given(text: str) -> None:
+    phone = parse_phone(text)
+    if phone is None or not phone.mobile:
+        assert customer_ref(text) == text.strip()
+    else:
+        assert customer_ref(text) == phone.key
+        assert parse_phone(phone.e164) == phone
+
+
+@given(st.text(alphabet=st.characters(categories=["L"]), min_size=1, max_size=12), mobiles)
+def test_letters_are_never_read_as_digits(letters: str, number: str) -> None:
+    assert parse_phone(letters + number) is None
+    assert customer_ref("o" + number) == "o" + number  # an openid stays an openid
+
+
+@pytest.mark.parametrize(
+    ("text", "e164", "key", "mobile"),
+    [
+        ("+852 9123 4567", "+85291234567", "+85291234567", True),
+        ("021-1234-5678", "+862112345678", "02112345678", False),
+        ("(010) 8765 4321", "+861087654321", "01087654321", False),
+    ],
+)
+def test_other_countries_and_landlines(text: str, e164: str, key: str, mobile: bool) -> None:
+    phone = parse_phone(text)
+    assert phone is not None
+    assert (phone.e164, phone.key, phone.mobile) == (e164, key, mobile)
+    assert mainland_mobile(text) is None
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "2112345678",  # a shop's numeric id that looks like a Shanghai landline stays as it is
+        "12345",
+        "14012345678",  # an unallocated range
+        "c1",
+        "oAbc1234xyz9",
+        "+86 1381234567",  # one digit short
+        "1" * 200,
+    ],
+)
+def test_refs_that_are_not_mobiles_keep_their_hash(ref: str) -> None:
+    assert customer_ref(ref) == ref
+    assert customer_ref_hash("k", ref) == keyed_hash("k", ref)
+    assert mainland_mobile(ref) is None
+
+
+def test_unicode_digits_become_ascii() -> None:
+    assert ascii_digits("１３８\u0661\u0662 x²") == "13812 x2"
