@@ -61,8 +61,12 @@ def test_past_the_limit_a_request_waits_briefly_then_is_shed() -> None:
             assert shed.headers["retry-after-ms"] == str(RETRY_MS)
             body = shed.json()
             assert (body["code"], body["status"], body["retry_after_ms"]) == ("overloaded", 503, RETRY_MS)
-            assert "服务器繁忙" in body["detail"]
-            assert "at capacity" in body["detail"]
+            assert (body["title"], body["detail"]) == (
+                "服务繁忙",
+                f"服务器繁忙，请在 {RETRY_MS} 毫秒后重试。",
+            )
+            english = await client.get("/slow", headers={"accept-language": "en"})
+            assert english.json()["detail"] == f"The server is at capacity; retry in {RETRY_MS} ms."
             probe = await client.get("/healthz")
             assert (probe.status_code, probe.text) == (200, "alive")
             gate.set()

@@ -113,7 +113,9 @@ def verified(
     outcome = standard.check(integration.inbound_secret, presented, body=body, now=now)
     if outcome[0] == "error":
         messages = {
-            "missing_signature": Message("Send X-Neigou-Timestamp and X-Neigou-Signature."),
+            "missing_signature": Message(
+                "Sign the request: webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks), or X-Neigou-Timestamp and X-Neigou-Signature."
+            ),
             "stale_timestamp": Message("The timestamp is outside the 5-minute window."),
             "bad_signature": Message("The signature does not match."),
         }

@@ -10,7 +10,6 @@ still happens (a reserve taken by jobs, a very slow query) gets the same 503, ne
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from collections import deque
 
@@ -20,34 +19,29 @@ from fastapi.responses import Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from neigou.kit.i18n import N_, Message
 from neigou.kit.metrics import IN_FLIGHT, POOL_TIMEOUTS, SHED
-from neigou.web.problems import PROBLEM_TYPE
+from neigou.web.problems import problem
 
 log = structlog.get_logger(__name__)
 OVERLOADED = "overloaded"
 
 
-def overloaded(retry_after_ms: int) -> Response:
-    """503 problem+json ``overloaded`` with ``Retry-After`` (whole seconds) and ``Retry-After-Ms``."""
-    body = {
-        "type": PROBLEM_TYPE + OVERLOADED,
-        "title": "Service overloaded",
-        "status": 503,
-        "detail": f"The server is at capacity; retry in {retry_after_ms} ms. "
-        f"服务器繁忙，请在 {retry_after_ms} 毫秒后重试。",
-        "code": OVERLOADED,
-        "retry_after_ms": retry_after_ms,
-    }
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status_code=503,
-        media_type="application/problem+json",
-        headers={
-            "Retry-After": str(math.ceil(retry_after_ms / 1000)),
-            "Retry-After-Ms": str(retry_after_ms),
-            "Cache-Control": "no-store",
-        },
+def overloaded(request: Request, retry_after_ms: int) -> Response:
+    """503 problem+json ``overloaded`` in the caller's language, with ``Retry-After`` (whole seconds)
+    and ``Retry-After-Ms``."""
+    response = problem(
+        request,
+        503,
+        OVERLOADED,
+        N_("Service overloaded"),
+        Message("The server is at capacity; retry in {retry_after_ms} ms.", retry_after_ms=retry_after_ms),
+        retry_after_ms=retry_after_ms,
     )
+    response.headers["Retry-After"] = str(math.ceil(retry_after_ms / 1000))
+    response.headers["Retry-After-Ms"] = str(retry_after_ms)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 class AdmissionControl:
@@ -77,7 +71,7 @@ class AdmissionControl:
             return
         if not await self._admit():
             SHED.inc()
-            await overloaded(self.retry_after_ms)(scope, receive, send)
+            await overloaded(Request(scope), self.retry_after_ms)(scope, receive, send)
             return
         IN_FLIGHT.inc()
         try:
@@ -128,4 +122,4 @@ def install(app: FastAPI, *, retry_after_ms: int) -> None:
     async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
         POOL_TIMEOUTS.inc()
         log.warning("request.pool_timeout", path=request.url.path, error=str(exc)[:300])
-        return overloaded(retry_after_ms)
+        return overloaded(request, retry_after_ms)

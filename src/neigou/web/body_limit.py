@@ -7,11 +7,12 @@ arrives and refused the moment it passes the limit, before the application sees 
 
 from __future__ import annotations
 
-import json
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from neigou.web.problems import PROBLEM_TYPE
+from neigou.kit.i18n import N_, Message
+from neigou.web.problems import problem
 
 TOO_LARGE = "body_too_large"
 
@@ -20,36 +21,18 @@ class _TooLarge(BaseException):  # not Exception: body parsers turn those into 4
     pass
 
 
-def _problem(limit: int) -> bytes:
+async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
     megabytes = max(1, limit // (1024 * 1024))
-    return json.dumps(
-        {
-            "type": PROBLEM_TYPE + TOO_LARGE,
-            "title": "Request body too large",
-            "status": 413,
-            "detail": f"The request body is larger than {limit} bytes (about {megabytes} MB). "
-            f"请求内容超过 {megabytes} MB 上限。",
-            "code": TOO_LARGE,
-            "max_bytes": limit,
-        },
-        ensure_ascii=False,
-    ).encode()
-
-
-async def _refuse(send: Send, limit: int) -> None:
-    body = _problem(limit)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+    response = problem(
+        Request(scope),
+        413,
+        TOO_LARGE,
+        N_("Request body too large"),
+        Message("The request body is larger than {megabytes} MB.", megabytes=megabytes),
+        max_bytes=limit,
     )
-    await send({"type": "http.response.body", "body": body})
+    response.headers["Connection"] = "close"
+    await response(scope, receive, send)
 
 
 class BodyLimit:
@@ -65,12 +48,12 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _refuse(send, self.max_bytes)
+            await _refuse(scope, receive, send, self.max_bytes)
             return
         seen = 0
         started = False
 
-        async def limited_receive() -> Message:
+        async def limited_receive() -> AsgiMessage:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -79,7 +62,7 @@ class BodyLimit:
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def tracking_send(message: AsgiMessage) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -89,4 +72,4 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _refuse(send, self.max_bytes)
+                await _refuse(scope, receive, send, self.max_bytes)

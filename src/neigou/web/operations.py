@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.dependencies import MetricsReader
 from neigou.kit import metrics
+from neigou.kit.i18n import N_, Message
 from neigou.kit.jobs import JobRunner
 from neigou.kit.settings import POOL_RESERVE, Settings
 from neigou.links.runtime import LinksRuntime
@@ -153,8 +154,8 @@ async def readyz(request: Request) -> Response:
         request,
         503,
         "not_ready",
-        "Not ready",
-        "A dependency of this process is down; see checks. 依赖的服务不可用，详见 checks。",
+        N_("Not ready"),
+        Message("A dependency of this process is down; see checks."),
         checks=checks,
     )
 
