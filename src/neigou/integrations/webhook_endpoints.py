@@ -9,16 +9,14 @@ completions and refunds); the program is the integration's.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response, status
 
 from neigou.integrations import service as integrations
 from neigou.integrations import signing, standard
-from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.instants import refuse_future
+from neigou.kit.instants import MoneyClockDep
 from neigou.orders import service
 from neigou.orders.models import OrderSource
 from neigou.orders.views import order_in, order_out, refund_out
@@ -33,6 +31,7 @@ async def receive(
     request: Request,
     response: Response,
     session: SessionDep,
+    clock: MoneyClockDep,
     webhook_id: Annotated[str | None, Header(alias=standard.ID_HEADER)] = None,
     webhook_timestamp: Annotated[str | None, Header(alias=standard.TIMESTAMP_HEADER)] = None,
     webhook_signature: Annotated[str | None, Header(alias=standard.SIGNATURE_HEADER)] = None,
@@ -41,8 +40,7 @@ async def receive(
 ) -> dict[str, Any]:
     """Verify and apply one order event; the answer is the order (or refund) as stored."""
     body = await request.body()
-    now = utcnow()
-    skew = timedelta(seconds=request.app.state.settings.clock_skew_seconds)
+    now = clock.now
     presented = standard.Presented(webhook_id, webhook_timestamp, webhook_signature, timestamp, signature)
     integration, envelope = integrations.verified(
         session, integration_id=integration_id, presented=presented, body=body, now=now
@@ -50,7 +48,7 @@ async def receive(
     actor = integrations.actor_of(integration)
     if envelope.type == integrations.PAID:
         data = integrations.parse_order(integration, envelope.data)
-        refuse_future(data.paid_at, now=now, skew=skew, field="paid_at")
+        clock.at(data.paid_at, field="paid_at")
         order, created = service.take_order(
             session,
             data=order_in(data),
@@ -66,7 +64,7 @@ async def receive(
         order = service.find_order(
             session, external_id=external_id, program_id=integration.program_id, lock=True
         )
-        at = refuse_future(done.at, now=now, skew=skew, field="at") if done.at else now
+        at = clock.at(done.at)
         return order_out(session, service.complete(session, order=order, at=at, actor=actor)).model_dump(
             mode="json"
         )
@@ -77,7 +75,7 @@ async def receive(
         order=order,
         refund_id=refund.refund_id,
         amount_fen=refund.amount_fen,
-        at=refuse_future(refund.at, now=now, skew=skew, field="at") if refund.at else now,
+        at=clock.at(refund.at),
         actor=actor,
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -48,8 +48,8 @@ class MoneyClock:
         return self.now if value is None else refuse_future(value, now=self.now, skew=self.skew, field=field)
 
 
-def money_clock(request: Request) -> MoneyClock:
-    """A dependency: now, with the configured skew."""
+async def money_clock(request: Request) -> MoneyClock:
+    """A dependency: now, with the configured skew (async: no thread hop for a clock read)."""
     skew = timedelta(seconds=request.app.state.settings.clock_skew_seconds)
     return MoneyClock(now=utcnow(), skew=skew)
 

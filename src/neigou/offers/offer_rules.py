@@ -333,3 +333,28 @@ def coupon_discount(coupon: Coupon, amount_fen: int) -> int:
     if coupon.cap_fen is not None:
         discount = min(discount, coupon.cap_fen)
     return min(discount, amount_fen)
+
+
+class RefusalReason(StrEnum):
+    """Stable codes telling why an offer did not apply."""
+
+    NOT_ACTIVE = "not_active"
+    CONDITION_NOT_MET = "condition_not_met"
+    MIN_SPEND_NOT_MET = "min_spend_not_met"
+    LINK_REQUIRED = "link_required"
+    OUT_OF_SCOPE = "out_of_scope"
+    EXCLUDED_BY_EXCLUSIVE = "excluded_by_exclusive"
+    ONE_PER_KIND = "one_per_kind"
+    NOTHING_TO_DISCOUNT = "nothing_to_discount"
+
+
+def stacking_refusal(coupon: Coupon, stacked: Sequence[Coupon]) -> RefusalReason | None:
+    """Why ``coupon`` may not join the coupons already applied (``stacked``), or None."""
+    if stacked and (
+        coupon.stacking is CouponStacking.EXCLUSIVE
+        or any(c.stacking is CouponStacking.EXCLUSIVE for c in stacked)
+    ):
+        return RefusalReason.EXCLUDED_BY_EXCLUSIVE
+    if any(c.kind is coupon.kind for c in stacked):
+        return RefusalReason.ONE_PER_KIND
+    return None

@@ -32,12 +32,14 @@ from neigou.offers.offer_rules import (
     PromotionKind,
     PromotionParams,
     QuantityDiscountParams,
+    RefusalReason,
     ScopeLine,
     SpendThresholdOffParams,
     coupon_discount,
     is_active,
     require_aware,
     require_int,
+    stacking_refusal,
 )
 
 # The offer types are re-exported so callers price baskets from this one module.
@@ -71,19 +73,6 @@ class OfferSource(StrEnum):
 
     PROMOTION = "promotion"
     COUPON = "coupon"
-
-
-class RefusalReason(StrEnum):
-    """Stable codes telling why an offer did not apply."""
-
-    NOT_ACTIVE = "not_active"
-    CONDITION_NOT_MET = "condition_not_met"
-    MIN_SPEND_NOT_MET = "min_spend_not_met"
-    LINK_REQUIRED = "link_required"
-    OUT_OF_SCOPE = "out_of_scope"
-    EXCLUDED_BY_EXCLUSIVE = "excluded_by_exclusive"
-    ONE_PER_KIND = "one_per_kind"
-    NOTHING_TO_DISCOUNT = "nothing_to_discount"
 
 
 @dataclass(frozen=True)
@@ -306,7 +295,7 @@ def _apply_coupon(
     refusal = (
         RefusalReason.NOT_ACTIVE
         if not is_active(coupon.starts_at, coupon.ends_at, at)
-        else _stacking_refusal(coupon, stacked)
+        else stacking_refusal(coupon, stacked)
     )
     if refusal is not None:
         return refusal
@@ -337,18 +326,6 @@ def _apply_coupon(
             visibility=coupon.visibility,
         ),
     )
-
-
-def _stacking_refusal(coupon: Coupon, stacked: Sequence[Coupon]) -> RefusalReason | None:
-    """Why ``coupon`` may not join the coupons already applied (``stacked``), or None."""
-    if stacked and (
-        coupon.stacking is CouponStacking.EXCLUSIVE
-        or any(c.stacking is CouponStacking.EXCLUSIVE for c in stacked)
-    ):
-        return RefusalReason.EXCLUDED_BY_EXCLUSIVE
-    if any(c.kind is coupon.kind for c in stacked):
-        return RefusalReason.ONE_PER_KIND
-    return None
 
 
 def _require_unique_ids(what: str, offers: Sequence[Promotion] | Sequence[Coupon]) -> None:
