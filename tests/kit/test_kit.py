@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone
+from neigou.kit.errors import Conflict
+from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, keyed_hash, mask, new_token
 from neigou.kit.money import format_bp, format_yuan
 
@@ -70,3 +72,11 @@ def test_times_must_carry_a_zone() -> None:
     assert not is_valid_timezone("Mars/Olympus")
     assert not is_valid_timezone("../etc/passwd")
     assert not is_valid_timezone("x" * 10_000)  # longer than a file name: OSError, not a 500
+
+
+def test_problem_extras_cannot_override_the_documents_own_fields() -> None:
+    with pytest.raises(ValueError, match="status"):
+        Conflict(Message("x"), code="x", extra={"status": "rejected"})
+    assert Conflict(Message("x"), code="x", extra={"current_status": "rejected"}).extra == {
+        "current_status": "rejected"
+    }

@@ -10,6 +10,9 @@ from typing import Any
 
 from neigou.kit.i18n import N_, Text
 
+# RFC 9457 members every problem document carries; an error's extra fields may not reuse them.
+RESERVED_FIELDS = frozenset({"type", "title", "status", "detail", "code"})
+
 
 class ProblemError(Exception):
     """An expected failure shown to the caller; never a 500."""
@@ -32,6 +35,9 @@ class ProblemError(Exception):
             self.code = code
         if status is not None:
             self.status = status
+        clash = RESERVED_FIELDS.intersection(extra or {})
+        if clash:  # a programming error: the problem document's own fields cannot be overridden
+            raise ValueError(f"extra fields {sorted(clash)} clash with the problem document's own")
         self.extra = extra or {}
 
 
