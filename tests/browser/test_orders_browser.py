@@ -59,7 +59,11 @@ def test_member_sees_earnings_and_withdraws_on_a_phone(
     assert re.fullmatch(r"-?¥[\d,]+\.\d\d", available), available
     assert withdrawn != "¥0.00", "the sample owner has been paid out before"
     expect(page.get_by_test_id("statement-row").first).to_be_visible()
-    expect(page.get_by_test_id("statement")).to_contain_text("退款冲回佣金")
+    expect(page.get_by_test_id("statement")).to_contain_text(
+        re.compile("赚取佣金|退款扣回|订单完成|冻结期满|提现")
+    )
+    expect(page.get_by_test_id("pager")).to_be_visible()
+    expect(page.get_by_test_id("bn-earnings")).to_have_class("current")
     page.screenshot(path=str(ARTIFACTS / "workspace-earnings-phone.png"), full_page=False)
     page.get_by_test_id("withdraw-amount").fill("100000")
     page.get_by_test_id("withdraw-submit").click()

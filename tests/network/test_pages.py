@@ -28,9 +28,9 @@ def net(
 
 def test_team_page(client: TestClient, net: NetWorld, make_token: TokenMaker) -> None:
     member_sign_in(client, make_token(Role.MEMBER, net.base.owner))
-    home = client.get("/m/")
+    me = client.get("/m/me")
     for target in ("/m/team", "/m/recruit", "/m/leaderboard"):
-        assert f'href="{target}"' in home.text
+        assert f'href="{target}"' in me.text
     page = client.get("/m/team?period=2026-03")
     assert page.status_code == 200
     assert page.text.count('data-testid="team-member"') == 4

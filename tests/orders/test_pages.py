@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.web import workspace_earnings
 from neigou.web.workspace_earnings import yuan_to_fen
 from tests.conftest import TokenMaker
 from tests.orders.builders import PAID_AT, SKU, World, balance, build, order_body, post_order
@@ -91,6 +94,37 @@ def test_workspace_earnings_and_withdraw_form(
     assert too_much.headers["location"] == "/m/earnings?error=insufficient_balance"
     assert balance(client, operator, w.seller)["available_fen"] == 1600 - 1050
     assert "可提现余额不足" in client.get("/m/earnings?error=insufficient_balance").text
+
+
+def test_workspace_earnings_show_one_line_per_movement_paged(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    make_token: TokenMaker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w, order = _settled_world(client, operator, factory)
+    member_sign_in(client, make_token(Role.MEMBER, w.seller))
+    text = client.get("/m/earnings").text
+    rows = re.findall(r'data-testid="statement-row">(.*?)</li>', text, re.S)
+    # earned, clawed back by the refund, frozen at completion, released by the settlement: four
+    # movements, each shown once (the ledger holds six member entries for them)
+    assert len(rows) == 4
+    amounts = [re.search(r'data-testid="movement-amount">([^<]+)<', r).group(1) for r in rows]  # type: ignore[union-attr]
+    assert sorted(amounts) == sorted(["+¥20.00", "-¥4.00", "¥16.00", "¥16.00"])
+    assert "赚取佣金" in text
+    assert "退款扣回" in text
+    assert f"订单 #{order['id']}" in text
+    assert "+00:00" not in text
+    monkeypatch.setattr(workspace_earnings, "MOVEMENTS_PER_PAGE", 3)
+    first = client.get("/m/earnings").text
+    assert first.count('data-testid="statement-row"') == 3
+    assert "第 1 / 2 页" in first
+    assert 'data-testid="pager-next"' in first
+    second = client.get("/m/earnings?page=2").text
+    assert second.count('data-testid="statement-row"') == 1
+    assert 'data-testid="pager-previous"' in second
+    assert 'data-testid="pager-next"' not in second
 
 
 def test_yuan_amounts_never_use_floats() -> None:

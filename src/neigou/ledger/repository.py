@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from neigou.kit.bulk import chunks
-from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
+from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, count_rows, paginate, paginate_before
 from neigou.ledger.models import (
     MEMBER_ACCOUNTS,
     Account,
@@ -137,6 +137,66 @@ def page_statement(session: Session, member_id: int, cursor: Cursor) -> CursorPa
     """A page of :func:`statement` (``items`` are lines), the member's number of entries and the next cursor."""
     page = paginate_before(session, _statement(member_id), Entry.id, cursor)
     return CursorPaged([_line(e, p) for e, p in page.items], page.total, page.next_before_id)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One posting as the member sees it: what happened and how much, both sides merged.
+
+    ``net_fen`` is what it changed in the member's total (commission earned +, clawed back or a
+    fee −, 0 when money only changed state); ``moved_fen`` is how much changed state.
+    """
+
+    posting_id: int
+    at: datetime
+    kind: PostingKind
+    net_fen: int
+    moved_fen: int
+    source: str
+    source_id: int
+
+
+MEMBER_EARNING_KINDS = (PostingKind.COMMISSION_EARNED, PostingKind.COMMISSION_REVERSED)
+
+
+def _movements(member_id: int) -> Select[int, datetime, PostingKind, int, int, str, int]:
+    positive = func.sum(case((Entry.amount_fen > 0, Entry.amount_fen), else_=0))
+    return (
+        select(
+            Posting.id,
+            Posting.at,
+            Posting.kind,
+            func.sum(Entry.amount_fen),
+            positive,
+            Posting.source,
+            Posting.source_id,
+        )
+        .join(Entry, Entry.posting_id == Posting.id)
+        .where(Entry.member_id == member_id)
+        .group_by(Posting.id, Posting.at, Posting.kind, Posting.source, Posting.source_id)
+        .order_by(Posting.at.desc(), Posting.id.desc())
+    )
+
+
+def page_movements(session: Session, member_id: int, page: Page) -> Paged[Movement]:
+    """A member's movements, newest first: one line per posting, never both sides of it."""
+    stmt = _movements(member_id)
+    rows = session.execute(stmt.limit(page.limit).offset(page.offset))
+    items = [
+        Movement(int(pid), at, kind, int(net), int(moved), source, int(source_id))
+        for pid, at, kind, net, moved, source, source_id in rows
+    ]
+    return Paged(items, count_rows(session, stmt))
+
+
+def earned_since(session: Session, member_id: int, since: datetime) -> int:
+    """Commission a member earned from ``since`` on, net of what refunds took back."""
+    total = session.scalar(
+        select(func.sum(Entry.amount_fen))
+        .join(Posting, Posting.id == Entry.posting_id)
+        .where(Entry.member_id == member_id, Posting.kind.in_(MEMBER_EARNING_KINDS), Posting.at >= since)
+    )
+    return int(total or 0)
 
 
 def payout_settings(session: Session, program_id: int) -> PayoutSettings | None:

@@ -63,6 +63,15 @@ o_kind: dict[str, Label] = {
     "withdrawal_rejected": N_("Withdrawal rejected, returned"),
     "withdrawal_paid": N_("Withdrawal paid"),
 }
+m_kind: dict[str, Label] = {  # a movement as a member reads it on their phone
+    "commission_earned": N_("Earned"),
+    "commission_frozen": N_("Frozen: order completed"),
+    "commission_released": N_("Available: freeze over"),
+    "commission_reversed": N_("Clawed back: refund"),
+    "withdrawal_requested": N_("Withdrawal requested"),
+    "withdrawal_rejected": N_("Withdrawal returned"),
+    "withdrawal_paid": N_("Withdrawn"),
+}
 o_level: dict[str, Label] = {
     "1": N_("Own sale"),
     "2": N_("Upline 1"),
@@ -237,6 +246,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "n_metric": n_metric,
     "o_account": o_account,
     "o_kind": o_kind,
+    "m_kind": m_kind,
     "o_level": o_level,
     "o_state": o_state,
     "o_status": o_status,

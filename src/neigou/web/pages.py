@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from neigou.kit.clock import as_utc
 from neigou.kit.money import format_bp, format_yuan
 from neigou.web.i18n import locale_of, page_callables
 from neigou.web.paths import TEMPLATE_DIR
@@ -16,6 +19,14 @@ from neigou.web.paths import TEMPLATE_DIR
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
 templates.env.filters["yuan"] = format_yuan
 templates.env.filters["pct"] = format_bp
+
+
+def local_time(value: datetime, zone: str, pattern: str = "%m-%d %H:%M") -> str:
+    """A stored instant as the program's people read it: in the program's time zone."""
+    return as_utc(value).astimezone(ZoneInfo(zone)).strftime(pattern)
+
+
+templates.env.filters["local"] = local_time
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.newstyle_gettext = True  # type: ignore[attr-defined]  # set by the i18n extension
 

@@ -1,15 +1,24 @@
-"""The member's mobile workspace: sign-in by token link, own tier, inviter and team."""
+"""The member's mobile workspace: sign-in by token link, home (today's figures and tasks), and me."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from neigou.auth import service as auth
 from neigou.auth.dependencies import SESSION_COOKIE, WorkspaceMember
 from neigou.auth.models import Role
+from neigou.groups.compliance import compliance, day_start, local_date
+from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.ledger import repository as ledger
+from neigou.links import repository as links_repo
 from neigou.programs import repository as programs
+from neigou.programs.models import Member, Program
 from neigou.programs.service import require_member, require_program
 from neigou.web.pages import render
 
@@ -46,21 +55,55 @@ def expired(request: Request) -> HTMLResponse:
     return render(request, "m/expired.html", status_code=401)
 
 
+def _profile(session: Session, member: Member, program: Program) -> dict[str, Any]:
+    tiers = {t.code: t for t in programs.list_tiers(session, program.id)}
+    return {
+        "member": member,
+        "program": program,
+        "tier": tiers.get(member.tier_code or ""),
+        "tiers": tiers,
+        "inviter": programs.get_member(session, member.inviter_id) if member.inviter_id else None,
+    }
+
+
+def _month_start(at: datetime, timezone: str) -> datetime:
+    return day_start(local_date(at, timezone).replace(day=1), timezone)
+
+
 @router.get("/m/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> HTMLResponse:
-    """The member's own page: tier, inviter and direct recruits."""
+    """Today at a glance: earnings today and this month, what is available, and today's tasks."""
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
-    tiers = {t.code: t for t in programs.list_tiers(session, program.id)}
-    inviter = programs.get_member(session, member.inviter_id) if member.inviter_id else None
-    team = programs.list_direct_recruits(session, member.id)
+    now = utcnow()
+    today = local_date(now, program.timezone)
+    groups = compliance(session, program=program, on=today, owner_member_id=member.id)
     return render(
         request,
         "m/home.html",
-        member=member,
-        program=program,
-        tier=tiers.get(member.tier_code or ""),
-        inviter=inviter,
-        team=team,
-        tiers=tiers,
+        **_profile(session, member, program),
+        today_fen=ledger.earned_since(session, member.id, day_start(today, program.timezone)),
+        month_fen=ledger.earned_since(session, member.id, _month_start(now, program.timezone)),
+        balance=ledger.balance(session, member.id),
+        uncounted=[
+            g
+            for g in groups.groups
+            if g.observed_at is None or local_date(g.observed_at, program.timezone) != today
+        ],
+        missed=groups.missed,
+        at_risk=groups.at_risk,
+        has_links=bool(links_repo.list_links(session, member_id=member.id, limit=1)),
+    )
+
+
+@router.get("/m/me", response_class=HTMLResponse)
+def me(request: Request, session: SessionDep, principal: WorkspaceMember) -> HTMLResponse:
+    """The member's own profile: tier, inviter, direct recruits, and where to grow the team."""
+    member = require_member(session, principal.member_id or 0)
+    program = require_program(session, member.program_id)
+    return render(
+        request,
+        "m/me.html",
+        **_profile(session, member, program),
+        team=programs.list_direct_recruits(session, member.id),
     )

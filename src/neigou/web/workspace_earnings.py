@@ -16,9 +16,11 @@ from neigou.kit.errors import ProblemError
 from neigou.ledger import repository as ledger
 from neigou.ledger import withdrawals
 from neigou.programs.service import require_member, require_program
+from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
+MOVEMENTS_PER_PAGE = 20
 YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
 
 
@@ -33,20 +35,24 @@ def yuan_to_fen(text: str) -> int | None:
 @router.get("/m/earnings", response_class=HTMLResponse)
 def earnings(
     request: Request,
+    *,
     session: SessionDep,
     principal: WorkspaceMember,
     done: bool = False,
     error: Annotated[str | None, Query(max_length=60)] = None,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
-    """Pending, frozen, available and withdrawn; the statement; the withdrawal form."""
+    """Pending, frozen, available and withdrawn; one line per movement, paged; the withdrawal form."""
     member = require_member(session, principal.member_id or 0)
+    movements = ledger.page_movements(session, member.id, page_of(page, MOVEMENTS_PER_PAGE))
     return render(
         request,
         "m/earnings/index.html",
         member=member,
         program=require_program(session, member.program_id),
         balance=ledger.balance(session, member.id),
-        lines=ledger.statement(session, member.id, limit=50),
+        movements=movements.items,
+        pager=pager(request, page, MOVEMENTS_PER_PAGE, movements.total),
         withdrawals=ledger.list_withdrawals(session, member_id=member.id, limit=20),
         rules=withdrawals.rules_of(session, member.program_id),
         request_id=uuid.uuid4().hex,

@@ -1,0 +1,49 @@
+"""Numbered pages for long server-rendered lists: ``?page=N`` in, a pager bar out.
+
+The API pages with ``kit.paging`` (limit and offset); a page of HTML asks for page N of a fixed size
+and shows where it is, the total, and links to the pages beside it that keep every other query
+parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Query, Request
+
+from neigou.kit.paging import Page
+
+PageNumber = Annotated[int, Query(ge=1, le=100_000, description="page number, from 1")]
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page sits in its list; ``None`` links are pages that do not exist."""
+
+    number: int
+    pages: int
+    total: int
+    previous_url: str | None
+    next_url: str | None
+
+
+def page_of(number: int, size: int) -> Page:
+    """The rows of page ``number`` (from 1) of ``size`` rows."""
+    return Page(limit=size, offset=(number - 1) * size)
+
+
+def pager(request: Request, number: int, size: int, total: int) -> Pager:
+    """The pager of page ``number`` of a list of ``total`` rows shown ``size`` at a time."""
+    pages = max(1, -(-total // size))
+
+    def url(n: int) -> str:
+        return str(request.url.include_query_params(page=n))
+
+    return Pager(
+        number=number,
+        pages=pages,
+        total=total,
+        previous_url=url(number - 1) if number > 1 else None,
+        next_url=url(number + 1) if number < pages else None,
+    )
