@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import row_counts
+from tests.factories import create_program
 from tests.orders.builders import PAID_AT, SKU, assert_ledger_balanced, balance, build, order_body, post_order
 
 
@@ -146,7 +147,7 @@ def test_external_ids_are_scoped_by_program(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     w = build(client, operator, factory)
-    other = client.post("/api/v1/programs", json={"code": "other", "name": "Other"}, headers=operator).json()
+    other = create_program(client, operator, code="other")
     post_order(client, operator, order_body(w, "SAME"))
     post_order(
         client, operator, {**order_body(w, "SAME", link=""), "program_id": other["id"], "link_code": None}

@@ -20,9 +20,16 @@ from neigou.links.codes import new_code
 from neigou.links.models import ShareLink
 from neigou.links.schemas import LinkCreate, LinkOut
 from neigou.offers import repository as offers
+from neigou.programs import repository as programs
 from neigou.programs.service import require_member
 
 CODE_ATTEMPTS = 8
+
+
+NO_TIERS = Message(
+    "The program has no tier ladder yet, so a sale through this link would pay no commission: "
+    "its operator sets the tiers first."
+)
 
 
 def require_link(session: Session, code: str) -> ShareLink:
@@ -75,6 +82,8 @@ def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetim
     if data.member_id is None:
         raise Invalid(Message("member_id is required."), code="member_required")
     member = require_member(session, data.member_id)
+    if not programs.list_tiers(session, member.program_id):
+        raise Conflict(NO_TIERS, code="no_tiers")
     product = offers.products_by_sku(session, [data.sku]).get(data.sku)
     if product is None:
         raise Invalid(Message("Unknown sku {sku}.", sku=data.sku), code="unknown_sku")

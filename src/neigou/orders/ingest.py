@@ -60,6 +60,11 @@ class BatchResult:
         return sum(1 for r in self.results if isinstance(r, Taken) and not r.created)
 
 
+NO_TIERS = Message(
+    "The program has no tier ladder yet, so it would pay no commission: set its tiers before it takes links or orders."
+)
+
+
 class _Batch:
     """Everything looked up once for a batch."""
 
@@ -73,6 +78,7 @@ class _Batch:
         keys = [(o.program_id, o.external_id) for o in orders]
         self.existing = lookups.existing_orders(session, keys) if len(orders) < PRECHECK_BELOW else {}
         self.tiers = lookups.tiers(session, self.programs.keys())
+        self.laddered = {program_id for program_id, _code in self.tiers}
 
     def attribute(
         self, indexes: Sequence[int], orders: Sequence[OrderIn]
@@ -99,6 +105,8 @@ class _Batch:
                 "program_not_found",
                 Message("Program {program_id} does not exist.", program_id=order.program_id),
             )
+        if order.program_id not in self.laddered:
+            return RowError(order.row, order.external_id, "no_tiers", NO_TIERS)
         missing = sorted({i.sku for i in order.items} - self.products.keys())
         if missing:
             return RowError(

@@ -31,6 +31,8 @@ STATE_ACCOUNT = {
 def _problem(error: RowError) -> ProblemError:
     if error.code == "program_not_found":
         return NotFound(error.message, code=error.code)
+    if error.code == "no_tiers":
+        return Conflict(error.message, code=error.code)
     return Invalid(error.message, code=error.code)
 
 

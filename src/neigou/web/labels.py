@@ -132,6 +132,7 @@ l_error: dict[str, Label] = {
     "coupon_ended": N_("This coupon has ended."),
     "group_not_owned": N_("You can only pick your own groups."),
     "group_archived": NP_("share link", "This group is archived."),
+    "no_tiers": N_("The program has no tier ladder yet; ask its operator to set the tiers."),
     "failed": N_("Not done:"),
 }
 g_error: dict[str, Label] = {
