@@ -24,7 +24,8 @@ def test_operator_reads_the_demo_program(browser: Browser, live_server: str, wor
     expect(page.get_by_test_id("tiers")).to_contain_text("导师")
     expect(page.get_by_test_id("tiers")).to_contain_text("30%")
     expect(page.locator("#tier-chart canvas")).to_have_count(1)
-    expect(page.get_by_test_id("invite-tree")).to_contain_text("群主")
+    expect(page.get_by_test_id("invite-tree")).to_contain_text("超级会员")
+    expect(page.get_by_test_id("invite-tree")).not_to_contain_text("super_member")
     page.screenshot(path=str(ARTIFACTS / "console-program-zh.png"), full_page=False)
     page.get_by_test_id("lang-switch").click()
     expect(page.get_by_role("heading", name="Tiers")).to_be_visible()
@@ -38,8 +39,37 @@ def test_member_workspace_on_a_phone(browser: Browser, live_server: str, world: 
     member_sign_in(page, live_server, world)
     expect(page).to_have_url(f"{live_server}/m/")
     expect(page.get_by_test_id("member-tier")).to_have_text("超级会员")
-    expect(page.get_by_test_id("member-name")).to_contain_text("群主")
+    expect(page.get_by_test_id("member-name")).not_to_contain_text("·")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the workspace must not scroll sideways on a phone"
     page.screenshot(path=str(ARTIFACTS / "workspace-phone.png"), full_page=True)
     context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_operator_creates_a_program_with_its_ladder(
+    browser: Browser, live_server: str, world: DemoWorld, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{live_server}/console/login")
+    submit_sign_in(page, world)
+    expect(page.get_by_test_id("dashboard")).to_be_visible()
+    expect(page.get_by_test_id("trend-chart").locator("canvas")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / f"console-home-{width}.png"), full_page=True)
+    page.get_by_test_id("new-program").click()
+    page.get_by_test_id("program-code").fill(f"spring-{width}")
+    page.get_by_test_id("program-name-input").fill("春季内购会")
+    page.get_by_test_id("tier-share-0").fill("abc")
+    page.get_by_test_id("program-submit").click()
+    expect(page.get_by_test_id("error-tier_0")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / f"console-new-program-error-{width}.png"), full_page=True)
+    page.get_by_test_id("tier-share-0").fill("20")
+    page.get_by_test_id("program-submit").click()
+    expect(page.get_by_test_id("program-name")).to_have_text("春季内购会")
+    expect(page.get_by_test_id("no-tiers")).to_have_count(0)
+    wide = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1"
+        " && !e.closest('.scroll')).map(e => e.tagName + '.' + e.className + '#' + (e.dataset.testid || '')).slice(0, 5)"
+    )
+    assert not wide, f"the console must not scroll sideways: {wide}"
+    page.close()

@@ -25,13 +25,13 @@ def _ladder_form(rows: list[dict[str, Any]]) -> dict[str, str]:
     return form
 
 
-SUPER = {"code": "super_member", "name": "超级会员", "rank": 1, "share_bp": 2000, "override_bp": 500}
+SUPER = {"code": "super_member", "name": "超级会员", "rank": 1, "share_pct": "20", "override_pct": "5"}
 MENTOR = {
     "code": "mentor",
     "name": "导师",
     "rank": 2,
-    "share_bp": 3000,
-    "override_bp": 1000,
+    "share_pct": "30",
+    "override_pct": "10",
     "c0_metric": "direct_recruits",
     "c0_gte": 3,
     "c0_tier": "super_member",
@@ -51,11 +51,11 @@ def test_ladder_editor_saves_and_shows_errors_beside_the_tier(
     assert page.status_code == 200
     assert 'value="mentor"' in page.text
     before = row_counts(factory)
-    greedy = {**MENTOR, "share_bp": 9600}
+    greedy = {**MENTOR, "share_pct": "96"}
     refused = client.post(f"/console/programs/{w.program_id}/tiers", data=_ladder_form([SUPER, greedy]))
     assert refused.status_code == 422
     assert "shares_exceed_pool" in refused.text
-    assert 'value="9600"' in refused.text  # the operator's input is kept
+    assert 'value="96"' in refused.text  # the operator's input is kept
     keep_on_lowest = {
         **SUPER,
         "c0_metric": "orders",
@@ -156,3 +156,34 @@ def test_member_tier_page_shows_progress(
     assert "还差 3 位超级会员 · 10 单" in page.text
     english = client.get("/m/tier?lang=en")
     assert "3 more 超级会员 recruits · 10 more orders to 导师" in english.text
+
+
+def test_ladder_editor_speaks_percent_and_yuan(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w = build(client, operator, factory)
+    console_sign_in(client, factory)
+    gold = {**MENTOR, "share_pct": "30.5", "c1_metric": "gmv_fen", "c1_gte": "50000"}
+    saved = client.post(
+        f"/console/programs/{w.program_id}/tiers", data=_ladder_form([SUPER, gold]), follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    tiers = {
+        t["code"]: t for t in client.get(f"/api/v1/programs/{w.program_id}/tiers", headers=operator).json()
+    }
+    assert tiers["mentor"]["share_bp"] == 3050
+    assert {"metric": "gmv_fen", "gte": 5_000_000} in [
+        {k: c[k] for k in ("metric", "gte")} for c in tiers["mentor"]["upgrade"]["all"]
+    ]
+    page = client.get(f"/console/programs/{w.program_id}/tiers").text
+    assert 'name="t1_share_pct" value="30.5"' in page
+    assert 'name="t1_c1_gte" value="50000"' in page
+    assert "超级会员+" in page  # recruit tiers by name, not code
+    program = client.get(f"/console/programs/{w.program_id}").text
+    assert "¥50,000.00" in program
+    assert "super_member+" not in program
+    bad = client.post(
+        f"/console/programs/{w.program_id}/tiers", data=_ladder_form([{**SUPER, "share_pct": "abc"}])
+    )
+    assert bad.status_code == 422
+    assert 'value="abc"' in bad.text

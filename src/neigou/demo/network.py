@@ -22,8 +22,8 @@ from neigou.programs.models import Member
 from neigou.programs.schemas import MemberCreate
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
-NEW_RECRUITS = ("会员·新人小周", "会员·新人阿杰", "会员·新人晓彤")
-OTHER_RECRUITS = ("会员·新人可欣", "会员·新人浩然", "会员·新人思琪")
+NEW_RECRUITS = ("周若溪", "邱俊熙", "葛晓雯")
+OTHER_RECRUITS = ("常可馨", "龚浩宇", "侯思源")
 SKU, PRICE_FEN = "HS-NUTS-30", 8990
 
 

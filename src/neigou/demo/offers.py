@@ -82,7 +82,7 @@ def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
                 commission_rate_bp=rate,
                 brand_code=brand,
                 category_code=category,
-                image_url=f"https://img.neigou.example/{sku.lower()}.jpg",
+                image_url=None,  # the landing page and posters draw a tile with its name and price
                 shop_url=f"https://shop.neigou.example/item/{sku}",
             ),
             actor=actor,

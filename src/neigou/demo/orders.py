@@ -51,12 +51,13 @@ def _links(
     codes = [link.code for link in links_repo.list_links(session, member_id=sample_owner_id)]
     for owner in owner_ids:
         # Owners who run groups post their links in them: those links' sales are the groups' sales.
-        own = groups_repo.list_groups(session, owner_member_id=owner, status=GroupStatus.ACTIVE, limit=2)
-        for number, sku in enumerate(rng.sample(SKUS, 2)):
-            group_id = own[number].id if number < len(own) else None
+        # Each of an owner's groups gets a link of its own, so sales spread over most groups.
+        own = groups_repo.list_groups(session, owner_member_id=owner, status=GroupStatus.ACTIVE, limit=100)
+        targets: list[int | None] = [g.id for g in own] or [None, None]
+        for group_id in targets:
             link = links.create_link(
                 session,
-                data=LinkCreate(member_id=owner, sku=sku, group_id=group_id),
+                data=LinkCreate(member_id=owner, sku=rng.choice(SKUS), group_id=group_id),
                 actor=DEMO_ACTOR,
                 at=at,
             )

@@ -24,7 +24,7 @@ from neigou.programs.schemas import AttributionIn, ConditionIn, MemberCreate, Pr
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 DEMO_USERNAME = "operator"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁沈"
 GIVEN = [
     "小美",
     "阿强",
@@ -41,7 +41,45 @@ GIVEN = [
     "宁宁",
     "伟",
     "霞",
+    "佳怡",
+    "子涵",
+    "浩然",
+    "思琪",
+    "欣怡",
+    "雨桐",
+    "梓萱",
+    "一鸣",
+    "俊杰",
+    "嘉豪",
+    "诗涵",
+    "晓彤",
+    "可欣",
+    "宇航",
+    "明轩",
+    "语嫣",
+    "秀英",
+    "桂兰",
+    "玉梅",
+    "建华",
+    "国强",
+    "红梅",
+    "丽娟",
+    "春燕",
+    "文博",
 ]
+
+
+class Names:
+    """Realistic Chinese names, each used once in a world (no role prefixes, no repeats)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        pool = [surname + given for surname in SURNAMES for given in GIVEN]
+        rng.shuffle(pool)
+        self._pool = pool
+
+    def take(self) -> str:
+        """The next unused name."""
+        return self._pool.pop()
 
 
 @dataclass(frozen=True)
@@ -57,13 +95,10 @@ class DemoWorld:
     sample_member_token: str
 
 
-def _name(rng: random.Random, role: str) -> str:
-    return f"{role}·{rng.choice(SURNAMES)}{rng.choice(GIVEN)}"
-
-
 def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> DemoWorld:
     """Create the demo world in an empty database."""
     rng = random.Random(20260324)
+    names = Names(rng)
     auth.create_user(
         session, username=DEMO_USERNAME, password=password, display_name="演示运营", actor=DEMO_ACTOR
     )
@@ -107,7 +142,7 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         _join(
             session,
             program_id=partner.id,
-            name=_name(rng, "导师"),
+            name=names.take(),
             inviter_id=None,
             tier="mentor",
             joined_at=now - timedelta(days=200),
@@ -123,7 +158,7 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
             _join(
                 session,
                 program_id=partner.id,
-                name=_name(rng, "群主"),
+                name=names.take(),
                 inviter_id=inviter.id,
                 tier="super_member",
                 joined_at=now - timedelta(days=150 - index * 3),
@@ -138,7 +173,7 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         _join(
             session,
             program_id=partner.id,
-            name=_name(rng, "会员"),
+            name=names.take(),
             inviter_id=inviter.id,
             tier=None,
             joined_at=now - timedelta(days=90 - index * 2),
@@ -179,7 +214,7 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         _join(
             session,
             program_id=brand.id,
-            name=_name(rng, "导购"),
+            name=names.take(),
             inviter_id=None,
             tier="gold_guide" if index < 3 else "guide",
             joined_at=now - timedelta(days=60 - index),

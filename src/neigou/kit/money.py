@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 BP_SCALE = 10_000
 
 
@@ -18,3 +20,36 @@ def format_bp(bp: int) -> str:
     if rest == 0:
         return f"{whole}%"
     return f"{whole}.{rest:02d}".rstrip("0") + "%"
+
+
+_YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
+_PERCENT = re.compile(r"^\s*(\d{1,3})(?:\.(\d{1,2}))?\s*%?\s*$")
+
+
+def parse_yuan(text: str) -> int | None:
+    """What a person types as yuan, in fen: ``"12.3"`` → 1230, without floats; None when it is not an amount."""
+    match = _YUAN.match(text)
+    if match is None:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+def parse_percent(text: str) -> int | None:
+    """A percentage as basis points: ``"20"`` → 2000, ``"12.5%"`` → 1250, without floats; None past 100%."""
+    match = _PERCENT.match(text)
+    if match is None:
+        return None
+    bp = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    return bp if bp <= 10_000 else None
+
+
+def yuan_text(fen: int) -> str:
+    """Fen as a person types yuan into a form: 500000 → ``"5000"``, 1250 → ``"12.5"``."""
+    sign = "-" if fen < 0 else ""
+    whole, rest = divmod(abs(fen), 100)
+    return f"{sign}{whole}" if rest == 0 else f"{sign}{whole}.{rest:02d}".rstrip("0")
+
+
+def percent_text(bp: int) -> str:
+    """Basis points as a person types a percentage: 2000 → ``"20"``, 1250 → ``"12.5"``."""
+    return format_bp(bp).removesuffix("%")

@@ -80,21 +80,58 @@ def _product_image(data: PosterData, box: tuple[int, int]) -> Image.Image:
     return _placeholder(data.title, box)
 
 
-def _placeholder(title: str, box: tuple[int, int]) -> Image.Image:
-    """A drawn stand-in: the title's first character on a warm background."""
-    image = Image.new("RGB", box, (255, 244, 230))
+TILE_COLOURS = (
+    (217, 72, 15),
+    (12, 133, 153),
+    (47, 158, 68),
+    (132, 94, 247),
+    (230, 119, 0),
+    (214, 51, 108),
+    (25, 113, 194),
+    (102, 168, 15),
+)
+
+
+def _tile_colour(key: str) -> tuple[int, int, int]:
+    return TILE_COLOURS[sum(key.encode("utf-8")) % len(TILE_COLOURS)]
+
+
+def product_tile(title: str, price_fen: int | None, box: tuple[int, int], key: str = "") -> Image.Image:
+    """A drawn product picture for a product without one: its name and price on a colour of its own."""
+    colour = _tile_colour(key or title)
+    image = Image.new("RGB", box, colour)
     draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((0, 0, box[0] - 1, box[1] - 1), radius=24, outline=(250, 210, 170), width=4)
-    initial = (title.strip() or "?")[0]
-    big = font(220)
-    left, top, right, bottom = draw.textbbox((0, 0), initial, font=big)
-    draw.text(
-        ((box[0] - (right - left)) / 2 - left, (box[1] - (bottom - top)) / 2 - top),
-        initial,
-        font=big,
-        fill=ACCENT,
+    width, height = box
+    pad = max(16, width // 12)
+    draw.rounded_rectangle(
+        (pad // 2, pad // 2, width - pad // 2, height - pad // 2),
+        radius=pad,
+        outline=PAPER,
+        width=max(2, width // 150),
     )
+    size = max(18, width // 9)
+    lines = _wrap(draw, title.strip() or "?", size, width - 2 * pad, 3)
+    y = pad * 2
+    for line in lines:
+        draw.text((pad, y), line, font=font(size), fill=PAPER)
+        y += int(size * 1.35)
+    if price_fen is not None:
+        price = format_yuan(price_fen)
+        big = max(22, width // 7)
+        draw.text((pad, height - pad * 2 - big), price, font=font(big), fill=PAPER)
     return image
+
+
+def product_tile_png(title: str, price_fen: int | None, size: int = 600, key: str = "") -> bytes:
+    """:func:`product_tile` as PNG bytes, ``size`` pixels square."""
+    buffer = io.BytesIO()
+    product_tile(title, price_fen, (size, size), key).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _placeholder(title: str, box: tuple[int, int]) -> Image.Image:
+    """A drawn stand-in for a product without a local picture: its tile, without the price."""
+    return product_tile(title, None, box)
 
 
 def qr_image(url: str, size: int) -> Image.Image:

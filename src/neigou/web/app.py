@@ -38,6 +38,7 @@ from neigou.reporting.endpoints import router as group_sales_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
+    console_home,
     console_links,
     console_network,
     console_offers,
@@ -58,6 +59,7 @@ from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
+from neigou.web.product_images import router as product_images_router
 from neigou.web.workspace_groups import router as workspace_groups_router
 
 API_PREFIX = "/api/v1"
@@ -166,6 +168,7 @@ def create_app(
     app.include_router(api_router())
     # Pages and webhooks, in matching order.
     for pages in (
+        console_home.router,
         console.router,
         console_offers.router,
         workspace.router,
@@ -184,6 +187,7 @@ def create_app(
         console_network.router,
         console_privacy.router,
         join.router,
+        product_images_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

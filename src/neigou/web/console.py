@@ -109,13 +109,6 @@ def logout(session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
     return response
 
 
-@router.get("/console", response_class=HTMLResponse)
-def programs_page(request: Request, session: SessionDep, principal: ConsoleOperator) -> HTMLResponse:
-    """All programs with their member counts."""
-    rows = [(p, programs.count_members(session, p.id)) for p in programs.list_programs(session)]
-    return render(request, "console/programs.html", principal=principal, rows=rows)
-
-
 @router.get("/console/programs/{program_id}", response_class=HTMLResponse)
 def program_page(
     request: Request,

@@ -17,6 +17,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.i18n import Message
+from neigou.kit.money import parse_percent, parse_yuan, percent_text, yuan_text
 from neigou.programs import repository as programs
 from neigou.programs import service as program_service
 from neigou.programs.models import Tier
@@ -30,6 +31,7 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 CONDITIONS = 3
+MONEY_METRICS = frozenset({"gmv_fen"})  # thresholds the form shows and takes in yuan
 KEEP_CONDITIONS = 2
 SHOWN_CHANGES = 500
 LADDER = TypeAdapter(list[TierIn])
@@ -40,8 +42,8 @@ def _blank_row() -> dict[str, Any]:
         "code": "",
         "name": "",
         "rank": "",
-        "share_bp": "",
-        "override_bp": "0",
+        "share_pct": "",
+        "override_pct": "0",
         "conds": [{"metric": "", "gte": "", "tier": ""} for _ in range(CONDITIONS)],
         "keep_periods": "",
         "keeps": [{"metric": "", "gte": "", "tier": ""} for _ in range(KEEP_CONDITIONS)],
@@ -54,17 +56,17 @@ def _row_of(tier: Tier) -> dict[str, Any]:
         code=tier.code,
         name=tier.name,
         rank=str(tier.rank),
-        share_bp=str(tier.share_bp),
-        override_bp=str(tier.override_bp),
+        share_pct=percent_text(tier.share_bp),
+        override_pct=percent_text(tier.override_bp),
     )
     upgrade = tier.upgrade or {}
     for slot, cond in zip(row["conds"], upgrade.get("all") or [], strict=False):
-        slot.update(metric=cond["metric"], gte=str(cond["gte"]), tier=cond.get("tier") or "")
+        slot.update(metric=cond["metric"], gte=_threshold_text(cond), tier=cond.get("tier") or "")
     keep = upgrade.get("keep") or {}
     if keep:
         row["keep_periods"] = str(keep.get("periods", ""))
         for slot, cond in zip(row["keeps"], keep.get("all") or [], strict=False):
-            slot.update(metric=cond["metric"], gte=str(cond["gte"]), tier=cond.get("tier") or "")
+            slot.update(metric=cond["metric"], gte=_threshold_text(cond), tier=cond.get("tier") or "")
     return row
 
 
@@ -75,7 +77,7 @@ def _rows_from_form(form: FormData) -> list[dict[str, Any]]:
     rows = []
     for i in range(count):
         row = _blank_row()
-        for key in ("code", "name", "rank", "share_bp", "override_bp", "keep_periods"):
+        for key in ("code", "name", "rank", "share_pct", "override_pct", "keep_periods"):
             row[key] = str(form.get(f"t{i}_{key}") or "").strip()
         for prefix, slots in (("c", row["conds"]), ("k", row["keeps"])):
             for j, slot in enumerate(slots):
@@ -86,9 +88,33 @@ def _rows_from_form(form: FormData) -> list[dict[str, Any]]:
     return rows
 
 
+def _threshold_text(cond: dict[str, Any]) -> str:
+    """A threshold as the form shows it: money in yuan, counts as they are."""
+    return yuan_text(int(cond["gte"])) if cond["metric"] in MONEY_METRICS else str(cond["gte"])
+
+
+def _threshold(metric: str, text: str) -> int | str | None:
+    """What the operator typed as the API's threshold: yuan become fen; unreadable text goes on as
+    it is, so that validation names the field."""
+    if not text:
+        return None
+    if metric in MONEY_METRICS:
+        fen = parse_yuan(text)
+        return text if fen is None else fen
+    return text
+
+
+def _rate(text: str) -> int | str | None:
+    """A percentage as basis points; unreadable text goes on as it is, for validation to name."""
+    if not text:
+        return None
+    bp = parse_percent(text)
+    return text if bp is None else bp
+
+
 def _conditions(slots: list[dict[str, str]]) -> list[dict[str, Any]]:
     return [
-        {"metric": s["metric"], "gte": s["gte"] or None, "tier": s["tier"] or None}
+        {"metric": s["metric"], "gte": _threshold(s["metric"], s["gte"]), "tier": s["tier"] or None}
         for s in slots
         if s["metric"]
     ]
@@ -102,8 +128,8 @@ def _body(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "code": row["code"],
             "name": row["name"],
             "rank": row["rank"] or None,
-            "share_bp": row["share_bp"] or None,
-            "override_bp": row["override_bp"] or "0",
+            "share_bp": _rate(row["share_pct"]),
+            "override_bp": _rate(row["override_pct"] or "0"),
         }
         conds = _conditions(row["conds"])
         keeps = _conditions(row["keeps"])
@@ -139,6 +165,7 @@ def _ladder_page(
         program=program,
         rows=rows,
         codes=[r["code"] for r in rows if r["code"]],
+        tier_names={r["code"]: r["name"] or r["code"] for r in rows if r["code"]},
         errors=errors,
         row_errors={i: [e for e in errors if e.get("row") == i] for i in range(len(rows))},
         saved=saved,

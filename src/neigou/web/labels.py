@@ -38,7 +38,7 @@ l_state: dict[str, Label] = {
 metric: dict[str, Label] = {
     "direct_recruits": N_("recruits"),
     "orders": N_("orders"),
-    "gmv_fen": N_("GMV (fen)"),
+    "gmv_fen": N_("GMV"),
 }
 n_metric: dict[str, Label] = {
     "orders": NP_("count", "Orders"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from neigou.auth.dependencies import WorkspaceMember
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.kit.money import parse_yuan
 from neigou.ledger import repository as ledger
 from neigou.ledger import withdrawals
 from neigou.programs.service import require_member, require_program
@@ -21,15 +21,11 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 MOVEMENTS_PER_PAGE = 20
-YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
 
 
 def yuan_to_fen(text: str) -> int | None:
     """``"12.3"`` → 1230, without floats; None when it is not an amount."""
-    match = YUAN.match(text)
-    if match is None:
-        return None
-    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    return parse_yuan(text)
 
 
 @router.get("/m/earnings", response_class=HTMLResponse)

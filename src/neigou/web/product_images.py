@@ -1,0 +1,34 @@
+"""Drawn product pictures: a product without an image of its own gets a tile with its name and price."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from neigou.kit.deps import SessionDep
+from neigou.links.poster import product_tile_png
+from neigou.offers import repository as offers
+
+router = APIRouter(include_in_schema=False)
+TILE_SIZE = 600
+
+
+@lru_cache(maxsize=512)
+def _tile(sku: str, title: str, price_fen: int) -> bytes:
+    return product_tile_png(title, price_fen, TILE_SIZE, key=sku)
+
+
+@router.get("/img/products/{sku}.png", response_model=None)
+def product_image(sku: Annotated[str, Path(min_length=1, max_length=64)], session: SessionDep) -> Response:
+    """The product's tile as PNG (a day in caches); an unknown sku is a 404."""
+    product = offers.products_by_sku(session, [sku]).get(sku)
+    if product is None:
+        return Response(status_code=404)
+    return Response(
+        _tile(product.sku, product.title, product.price_fen),
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
