@@ -39,7 +39,7 @@ from neigou.migrations.runner import upgrade
 from neigou.offers import catalog_service
 from neigou.offers.schemas import ProductCreate
 from neigou.programs import service as programs
-from neigou.programs.schemas import MemberCreate, ProgramCreate
+from neigou.programs.schemas import MemberCreate, ProgramCreate, TierIn
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTOR = Actor(kind="cli", ref="bench", label="bench")
@@ -70,6 +70,12 @@ def seed(url: str) -> str:
             session,
             data=ProgramCreate(code="bench", name="bench"),
             default_timezone="Asia/Shanghai",
+            actor=ACTOR,
+        )
+        programs.replace_tiers(  # a program without a ladder takes no links
+            session,
+            program_id=program.id,
+            tiers=[TierIn(code="member", name="会员", rank=1, share_bp=2000)],
             actor=ACTOR,
         )
         member = programs.create_member(
