@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.kit.money import parse_yuan
 from neigou.web import workspace_earnings
-from neigou.web.workspace_earnings import yuan_to_fen
 from tests.conftest import TokenMaker
 from tests.orders.builders import PAID_AT, SKU, World, balance, build, order_body, post_order
 from tests.sign_in import console_sign_in, member_sign_in
@@ -128,7 +128,7 @@ def test_workspace_earnings_show_one_line_per_movement_paged(
 
 
 def test_yuan_amounts_never_use_floats() -> None:
-    assert [yuan_to_fen(v) for v in ("12", "12.3", "12.34", " 0.01 ", "1.234", "-1", "abc")] == [
+    assert [parse_yuan(v) for v in ("12", "12.3", "12.34", " 0.01 ", "1.234", "-1", "abc")] == [
         1200,
         1230,
         1234,

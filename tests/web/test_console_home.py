@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
-from neigou.kit.money import parse_percent, percent_text, yuan_text
+from neigou.kit.money import parse_percent, yuan_text
+from neigou.offers.amounts import bp_to_percent_text
 from tests.conftest import TokenMaker, row_counts
 from tests.orders.builders import SKU, build, order_body, post_order
 from tests.sign_in import console_sign_in, member_sign_in
@@ -167,4 +168,4 @@ def test_form_texts_round_trip() -> None:
         "0",
         "-1.5",
     ]
-    assert [percent_text(b) for b in (2000, 1250, 1255, 0)] == ["20", "12.5", "12.55", "0"]
+    assert [bp_to_percent_text(b) for b in (2000, 1250, 1255, 0)] == ["20", "12.5", "12.55", "0"]

@@ -48,8 +48,3 @@ def yuan_text(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, rest = divmod(abs(fen), 100)
     return f"{sign}{whole}" if rest == 0 else f"{sign}{whole}.{rest:02d}".rstrip("0")
-
-
-def percent_text(bp: int) -> str:
-    """Basis points as a person types a percentage: 2000 → ``"20"``, 1250 → ``"12.5"``."""
-    return format_bp(bp).removesuffix("%")

@@ -17,7 +17,8 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.i18n import Message
-from neigou.kit.money import parse_percent, parse_yuan, percent_text, yuan_text
+from neigou.kit.money import parse_percent, parse_yuan, yuan_text
+from neigou.offers.amounts import bp_to_percent_text
 from neigou.programs import repository as programs
 from neigou.programs import service as program_service
 from neigou.programs.models import Tier
@@ -56,8 +57,8 @@ def _row_of(tier: Tier) -> dict[str, Any]:
         code=tier.code,
         name=tier.name,
         rank=str(tier.rank),
-        share_pct=percent_text(tier.share_bp),
-        override_pct=percent_text(tier.override_bp),
+        share_pct=bp_to_percent_text(tier.share_bp),
+        override_pct=bp_to_percent_text(tier.override_bp),
     )
     upgrade = tier.upgrade or {}
     for slot, cond in zip(row["conds"], upgrade.get("all") or [], strict=False):

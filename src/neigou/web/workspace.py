@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -66,24 +65,19 @@ def _profile(session: Session, member: Member, program: Program) -> dict[str, An
     }
 
 
-def _month_start(at: datetime, timezone: str) -> datetime:
-    return day_start(local_date(at, timezone).replace(day=1), timezone)
-
-
 @router.get("/m/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> HTMLResponse:
     """Today at a glance: earnings today and this month, what is available, and today's tasks."""
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
-    now = utcnow()
-    today = local_date(now, program.timezone)
+    today = local_date(utcnow(), program.timezone)
     groups = compliance(session, program=program, on=today, owner_member_id=member.id)
     return render(
         request,
         "m/home.html",
         **_profile(session, member, program),
         today_fen=ledger.earned_since(session, member.id, day_start(today, program.timezone)),
-        month_fen=ledger.earned_since(session, member.id, _month_start(now, program.timezone)),
+        month_fen=ledger.earned_since(session, member.id, day_start(today.replace(day=1), program.timezone)),
         balance=ledger.balance(session, member.id),
         uncounted=[
             g

@@ -65,7 +65,7 @@ def withdraw(
     request_id: Annotated[str, Form(min_length=1, max_length=64)],
 ) -> RedirectResponse:
     """Request a withdrawal; a double tap sends the same request id and withdraws once."""
-    fen = yuan_to_fen(amount)
+    fen = parse_yuan(amount)
     if fen is None or fen <= 0:
         return RedirectResponse("/m/earnings?error=invalid_amount", status_code=303)
     member = require_member(session, principal.member_id or 0)
