@@ -10,6 +10,11 @@ g_delivery: dict[str, Label] = {
     "failed": N_("failed"),
     "skipped": N_("not sent"),
 }
+# Why a robot message was not sent (stored as these English words on the delivery).
+g_delivery_detail: dict[str, Label] = {
+    "nothing to report": N_("nothing to report"),
+    "no webhook configured": N_("no robot webhook configured"),
+}
 g_kind: dict[str, Label] = {
     "missed": N_("Missed"),
     "at_risk": N_("At risk"),
@@ -238,6 +243,7 @@ gs_error: dict[str, Label] = {
 FAMILIES: dict[str, dict[str, Label]] = {
     "gs_error": gs_error,
     "g_delivery": g_delivery,
+    "g_delivery_detail": g_delivery_detail,
     "g_kind": g_kind,
     "g_platform": g_platform,
     "g_reason": g_reason,
