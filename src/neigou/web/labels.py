@@ -240,7 +240,30 @@ gs_error: dict[str, Label] = {
     "range_too_long": N_("At most 366 days at a time; showing the last 30 days."),
 }
 
+# What an audit entry is about (audit.record's ``entity``).
+entity: dict[str, Label] = {
+    "brand": N_("Brand"),
+    "category": N_("Category"),
+    "coupon": N_("Coupon"),
+    "group": NP_("chat group", "Group"),
+    "integration": N_("Integration"),
+    "link": N_("Share link"),
+    "member": NP_("seller", "Member"),
+    "opt_out": N_("Opt-out"),
+    "order": N_("Order"),
+    "order_import": N_("Order import"),
+    "payout_batch": N_("Payout batch"),
+    "product": N_("Product"),
+    "product_import": N_("Product import"),
+    "program": N_("Program"),
+    "promotion": N_("Promotion"),
+    "token": N_("API token"),
+    "user": N_("Console user"),
+    "withdrawal": N_("Withdrawal"),
+}
+
 FAMILIES: dict[str, dict[str, Label]] = {
+    "entity": entity,
     "gs_error": gs_error,
     "g_delivery": g_delivery,
     "g_delivery_detail": g_delivery_detail,
