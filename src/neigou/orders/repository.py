@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from neigou.kit.bulk import chunks
@@ -53,3 +53,18 @@ def member_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
             {int(i): n for i, n in session.execute(select(Member.id, Member.name).where(Member.id.in_(part)))}
         )
     return names
+
+
+def link_sales(session: Session, member_id: int, codes: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Orders and GMV (paid − refunded) through each of a member's links, by link code; fully refunded
+    orders are not counted (one grouped query, on the member's orders)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    counted = func.sum(case((Order.refunded_fen < Order.paid_fen, 1), else_=0))
+    rows = session.execute(
+        select(Order.link_code, counted, func.sum(Order.paid_fen - Order.refunded_fen))
+        .where(Order.member_id == member_id, Order.link_code.in_(wanted))
+        .group_by(Order.link_code)
+    )
+    return {str(code): (int(n or 0), int(gmv or 0)) for code, n, gmv in rows}

@@ -27,6 +27,7 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+LEDGER_LINES_PER_PAGE = 25
 
 
 @router.get("/console/orders", response_class=HTMLResponse)
@@ -98,7 +99,7 @@ def member_ledger(
 ) -> HTMLResponse:
     """A member's balance by state, statement (paged) and withdrawals."""
     member = require_member(session, member_id)
-    lines = ledger.page_statement_lines(session, member_id, page_of(page, PAGE_SIZE))
+    lines = ledger.page_statement_lines(session, member_id, page_of(page, LEDGER_LINES_PER_PAGE))
     return render(
         request,
         "console/orders/ledger.html",
@@ -107,9 +108,9 @@ def member_ledger(
         program=require_program(session, member.program_id),
         balance=ledger.balance(session, member_id),
         lines=lines.items,
-        pager=pager(request, page, PAGE_SIZE, lines.total),
+        pager=pager(request, page, LEDGER_LINES_PER_PAGE, lines.total),
         withdrawals=ledger.list_withdrawals(session, member_id=member_id),
-        orders=orders.list_orders(session, member_id=member_id, limit=20),
+        orders=orders.list_orders(session, member_id=member_id, limit=10),
     )
 
 
