@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from neigou.kit.bulk import chunks
 from neigou.orders.models import Order, Refund
-from neigou.programs.models import Member
 
 
 def list_orders(
@@ -42,17 +40,6 @@ def refunds_of(session: Session, order_id: int) -> list[Refund]:
     return list(
         session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.at, Refund.id))
     )
-
-
-def member_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    """Names of these members."""
-    wanted = sorted({i for i in ids if i is not None})
-    names: dict[int, str] = {}
-    for part in chunks(wanted):
-        names.update(
-            {int(i): n for i, n in session.execute(select(Member.id, Member.name).where(Member.id.in_(part)))}
-        )
-    return names
 
 
 def link_sales(session: Session, member_id: int, codes: Iterable[str]) -> dict[str, tuple[int, int]]:

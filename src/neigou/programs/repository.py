@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Integer, Select, func, literal, select
 from sqlalchemy.orm import Session
 
+from neigou.kit.bulk import chunks
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.programs.models import Member, Program, Tier
 
@@ -75,12 +78,14 @@ def members_statement(program_id: int, tier_code: str | None = None) -> Select[M
     return stmt if tier_code is None else stmt.where(Member.tier_code == tier_code)
 
 
-def member_names(session: Session, member_ids: list[int]) -> dict[int, str]:
-    """The names of these members, by id."""
-    if not member_ids:
-        return {}
-    rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids)))
-    return {int(i): name for i, name in rows}
+def member_names(session: Session, member_ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of these members, by id (``None`` ids are skipped; any number of ids)."""
+    wanted = sorted({i for i in member_ids if i is not None})
+    names: dict[int, str] = {}
+    for part in chunks(wanted):
+        rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(part)))
+        names.update({int(i): name for i, name in rows})
+    return names
 
 
 def list_members(session: Session, program_id: int, *, limit: int, offset: int) -> list[Member]:

@@ -50,7 +50,7 @@ def orders_page(
         programs=programs.list_programs(session),
         program_id=program_id,
         rows=rows,
-        names=orders.member_names(session, [o.member_id for o in rows]),
+        names=programs.member_names(session, [o.member_id for o in rows]),
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         total=total,
@@ -77,7 +77,7 @@ def order_page(
         principal=principal,
         order=view,
         program=require_program(session, order.program_id),
-        names=orders.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
+        names=programs.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
         refunds=orders.refunds_of(session, order.id),
         tiers={t.code: t.name for t in programs.list_tiers(session, order.program_id)},
     )
@@ -134,7 +134,7 @@ def withdrawals_page(
         requested=requested,
         approved=approved,
         batches=ledger.list_batches(session, program_id),
-        names=orders.member_names(session, [w.member_id for w in requested + approved]),
+        names=programs.member_names(session, [w.member_id for w in requested + approved]),
         balances=ledger.balances(session, [w.member_id for w in requested]),
     )
 
