@@ -132,3 +132,28 @@ def test_operator_adds_a_console_user_and_issues_a_token(
     page.goto(f"{live_server}/console/access")
     expect(page.get_by_test_id("token-issued")).to_have_count(0)  # shown once
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_operator_sets_withdrawal_terms_and_adds_an_integration(
+    browser: Browser, live_server: str, world: DemoWorld, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{live_server}/console/login?next=/console/programs/{world.partner_program_id}")
+    submit_sign_in(page, world)
+    page.get_by_test_id("program-settings").click()
+    page.get_by_test_id("payout-min").fill("1.234")
+    page.get_by_test_id("payout-submit").click()
+    expect(page.get_by_test_id("error-min_withdrawal")).to_be_visible()
+    page.get_by_test_id("payout-min").fill("20")
+    page.get_by_test_id("payout-rate").fill("0.6")
+    page.get_by_test_id("payout-submit").click()
+    expect(page.get_by_test_id("done")).to_be_visible()
+    expect(page.get_by_test_id("payout-now")).to_contain_text("¥20.00")
+    page.get_by_test_id("integration-name").fill(f"澜泉商城 {width}")
+    page.get_by_test_id("integration-submit").click()
+    expect(page.get_by_test_id("inbound-secret")).not_to_have_value("")
+    expect(page.get_by_test_id("integrations")).to_contain_text(f"澜泉商城 {width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(ARTIFACTS / f"console-settings-{width}.png"), full_page=True)
+    page.close()
