@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
+from neigou.analytics.endpoints import router as analytics_router
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.groups.endpoints import router as groups_router
@@ -104,6 +105,7 @@ def api_router() -> APIRouter:
     router.include_router(tiers_router)
     router.include_router(network_router)
     router.include_router(privacy_router)
+    router.include_router(analytics_router)
     return router
 
 
