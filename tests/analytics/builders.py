@@ -48,8 +48,8 @@ def order(
     program_id: int,
     external_id: str,
     customer: str,
-    paid_at: str,
     *,
+    at: str,
     link: str | None = None,
 ) -> dict[str, Any]:
     """One shampoo at the link price (through a link) or the list price."""
@@ -58,7 +58,7 @@ def order(
         "program_id": program_id,
         "customer_ref": customer,
         "items": [{"sku": SKU, "quantity": 1, "paid_fen": LINK_FEN if link else LIST_FEN}],
-        "paid_at": paid_at,
+        "paid_at": at,
     }
     if link:
         body["link_code"] = link
@@ -69,7 +69,7 @@ def order(
 
 
 def refund(
-    client: TestClient, headers: dict[str, str], program_id: int, external_id: str, amount: int, at: str
+    client: TestClient, headers: dict[str, str], program_id: int, external_id: str, amount: int, *, at: str
 ) -> None:
     """A refund of ``amount`` fen."""
     response = client.post(
@@ -128,18 +128,18 @@ def build(
         link = links.create_link(
             session, data=data, actor=TEST_ACTOR, at=datetime.fromisoformat("2026-02-20T09:00:00+08:00")
         ).code
-    order(client, operator, pid, "o1", "c1", "2026-03-05T10:00:00+08:00", link=link)
-    refund(client, operator, pid, "o1", 1000, "2026-03-06T10:00:00+08:00")
-    order(client, operator, pid, "o2", "c1", "2026-03-20T10:00:00+08:00")
-    order(client, operator, pid, "o3", "c2", "2026-03-06T23:59:59+08:00")
-    order(client, operator, pid, "o4", "c2", "2026-05-01T10:00:00+08:00")
-    order(client, operator, pid, "o5", "c3", "2026-03-07T10:00:00+08:00", link=link)
-    refund(client, operator, pid, "o5", LINK_FEN, "2026-03-08T10:00:00+08:00")
-    order(client, operator, pid, "o6", "c3", "2026-03-10T10:00:00+08:00")
-    order(client, operator, pid, "o7", "c3", "2026-03-15T10:00:00+08:00")
-    order(client, operator, pid, "o8", "c4", "2026-02-28T23:30:00+08:00", link=link)
-    order(client, operator, pid, "o9", "c4", "2026-03-08T10:00:00+08:00")
-    order(client, operator, other["id"], "x1", "c1", "2026-03-05T11:00:00+08:00")
+    order(client, operator, pid, "o1", "c1", at="2026-03-05T10:00:00+08:00", link=link)
+    refund(client, operator, pid, "o1", 1000, at="2026-03-06T10:00:00+08:00")
+    order(client, operator, pid, "o2", "c1", at="2026-03-20T10:00:00+08:00")
+    order(client, operator, pid, "o3", "c2", at="2026-03-06T23:59:59+08:00")
+    order(client, operator, pid, "o4", "c2", at="2026-05-01T10:00:00+08:00")
+    order(client, operator, pid, "o5", "c3", at="2026-03-07T10:00:00+08:00", link=link)
+    refund(client, operator, pid, "o5", LINK_FEN, at="2026-03-08T10:00:00+08:00")
+    order(client, operator, pid, "o6", "c3", at="2026-03-10T10:00:00+08:00")
+    order(client, operator, pid, "o7", "c3", at="2026-03-15T10:00:00+08:00")
+    order(client, operator, pid, "o8", "c4", at="2026-02-28T23:30:00+08:00", link=link)
+    order(client, operator, pid, "o9", "c4", at="2026-03-08T10:00:00+08:00")
+    order(client, operator, other["id"], "x1", "c1", at="2026-03-05T11:00:00+08:00")
     return AnalyticsWorld(
         program_id=pid,
         other_program_id=other["id"],

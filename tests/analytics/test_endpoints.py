@@ -116,6 +116,7 @@ def test_economics_equal_the_orders_and_the_ledger(
             )
         )
     assert (body["gmv_fen"], body["refund_fen"]) == (paid, refunded)
+    assert ledger is not None
     assert body["commission_fen"] == commission == abs(ledger)
 
 

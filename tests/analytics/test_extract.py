@@ -59,7 +59,8 @@ def test_a_refresh_killed_midway_resumes_without_duplicates(
     duck.run(
         "INSERT INTO orders (id, program_id, customer, channel, hidden_coupon, paid_fen, list_fen, "
         "promotion_fen, coupon_fen, paid_at, paid_us, paid_on) VALUES "
-        f"({fact_rows[0]}, 1, 'x', 'organic', false, 1, 1, 0, 0, TIMESTAMP '2026-01-01', 0, DATE '2026-01-01')"
+        "(:id, 1, 'x', 'organic', false, 1, 1, 0, 0, TIMESTAMP '2026-01-01', 0, DATE '2026-01-01')",
+        id=fact_rows[0],
     )
     with factory() as session:
         copied = refresh(session, duck, chunk=2)
@@ -98,7 +99,7 @@ def test_opt_out_reaches_the_store_in_the_same_refresh(
     assert reports.repeat(duck, span, window_days=30) == before
 
 
-def test_chdb_gives_the_same_figures_as_duckdb(
+def test_chdb_gives_the_same_figures_as_duckdb(  # noqa: PLR0917 - fixtures
     client: TestClient,
     operator: dict[str, str],
     make_token: TokenMaker,

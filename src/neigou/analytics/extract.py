@@ -125,7 +125,13 @@ def _copy_programs(session: Session, store: Store) -> dict[int, str]:
 
 
 def _copy(
-    session: Session, store: Store, fact: Fact, zones: dict[int, str], chunk: int, progress: Progress | None
+    session: Session,
+    store: Store,
+    fact: Fact,
+    *,
+    zones: dict[int, str],
+    chunk: int,
+    progress: Progress | None,
 ) -> int:
     last = watermark(store, fact.name)
     store.run(f"DELETE FROM {fact.name} WHERE id > :last", last=last)  # noqa: S608 - our table names
@@ -152,7 +158,7 @@ def _erase(store: Store, customer: str, program_id: int | None) -> None:
     for table in ("orders", "claims"):
         if store.dialect == "clickhouse":
             store.engine.execute(
-                f"ALTER TABLE {table} UPDATE customer = '{tombstone}' "  # noqa: S608 - hex and int only
+                f"ALTER TABLE {table} UPDATE customer = '{tombstone}' "
                 f"WHERE customer = {_quoted(customer)}{scope} SETTINGS mutations_sync = 2"
             )
         else:
@@ -187,6 +193,6 @@ def refresh(
         zones = _copy_programs(session, store)
         copied = {"programs": len(zones)}
         for fact in FACTS:
-            copied[fact.name] = _copy(session, store, fact, zones, chunk, progress)
+            copied[fact.name] = _copy(session, store, fact, zones=zones, chunk=chunk, progress=progress)
         copied["opt_outs"] = _apply_opt_outs(session, store)
     return copied

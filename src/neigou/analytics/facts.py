@@ -16,7 +16,8 @@ from sqlalchemy import Select, and_, case, literal, select
 
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
-from neigou.offers.models import CouponTemplate, CouponVisibility, Product
+from neigou.offers.models import CouponTemplate, Product
+from neigou.offers.offer_rules import CouponVisibility
 from neigou.orders.models import Commission, Order, OrderLine, Refund
 from neigou.programs.models import Member, Program
 
@@ -47,7 +48,7 @@ class Fact:
 
     name: str
     columns: tuple[Column, ...]
-    source: Select[Any]
+    source: Select[*tuple[Any, ...]]
     id_column: Any
 
     def ddl(self, dialect: str) -> str:

@@ -121,7 +121,7 @@ class ChdbEngine:
 
         if path != ":memory:":
             Path(path).mkdir(parents=True, exist_ok=True)
-        self._connection = chdb.connect(path)
+        self._connection = chdb.connect(path)  # type: ignore[no-untyped-call]
 
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         cursor = self._connection.cursor()
