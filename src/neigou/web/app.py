@@ -39,6 +39,7 @@ from neigou.reporting.endpoints import router as group_sales_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
+    console_analytics,
     console_home,
     console_links,
     console_network,
@@ -188,6 +189,7 @@ def create_app(
         workspace_network.router,
         console_network.router,
         console_privacy.router,
+        console_analytics.router,
         join.router,
         product_images_router,
     ):

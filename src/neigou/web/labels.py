@@ -29,6 +29,14 @@ gs_by: dict[str, Label] = {
     "orders": NP_("count", "Orders"),
     "growth": N_("Member growth"),
 }
+an_channel: dict[str, Label] = {
+    "group_link": N_("Share link"),
+    "organic": N_("Organic"),
+    "push": N_("Push"),
+    "event": N_("Live event"),
+    "hidden_coupon": N_("Hidden coupon price"),
+    "public": N_("Public price"),
+}
 l_state: dict[str, Label] = {
     "sold_out": N_("Coupon sold out"),
     "expired": N_("Coupon expired"),
@@ -236,6 +244,7 @@ gs_error: dict[str, Label] = {
 }
 
 FAMILIES: dict[str, dict[str, Label]] = {
+    "an_channel": an_channel,
     "gs_error": gs_error,
     "g_delivery": g_delivery,
     "g_kind": g_kind,
