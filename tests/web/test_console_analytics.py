@@ -42,7 +42,8 @@ def test_console_page_refresh_and_figures(
     assert 'data-testid="econ-orders">7<' in page.text
     assert 'data-testid="econ-commission">¥0.90<' in page.text
     assert 'data-testid="fission-recruits">1<' in page.text
-    assert "分享链接" in page.text and "自然流量" in page.text
+    assert "分享链接" in page.text
+    assert "自然流量" in page.text
     assert 'id="repeat-chart"' in page.text
     english = client.get(f"/console/programs/{world.program_id}/analytics?{MARCH}&lang=en")
     assert "Repeat purchase by channel" in english.text
@@ -67,7 +68,9 @@ def test_excel_export(client: TestClient, factory: sessionmaker[Session], world:
     assert rows[0] == ("渠道", "顾客数", "复购顾客数", "复购率（基点）")
     assert ("organic", 2, 1, 5000) in rows
     economics = client.get(f"/console/programs/{world.program_id}/analytics/export?report=economics&{MARCH}")
-    values = dict(r for r in load_workbook(io.BytesIO(economics.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    economics_sheet = load_workbook(io.BytesIO(economics.content)).active
+    assert economics_sheet is not None
+    values = {r[0]: r[1] for r in economics_sheet.iter_rows(values_only=True)}
     assert values["net_fen"] == 2 * 2490 + 5 * 4990 - 3490 - 90
 
 
