@@ -186,6 +186,19 @@ CASES = [
         OPERATOR_OR_MEMBER,
         member_scoped=True,
     ),
+    Case("GET", "/api/v1/programs/{program}/analytics/customers?from=2026-03-01&to=2026-03-31", OPERATOR),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/prices?from=2026-03-01&to=2026-03-31",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/funnel?from=2026-03-01&to=2026-03-31&by=member",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
     Case(
         "POST",
         "/api/v1/programs/{program}/analytics/simulations",

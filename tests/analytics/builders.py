@@ -39,6 +39,7 @@ class AnalyticsWorld:
     b: int
     c: int
     a_token: dict[str, str]
+    b_token: dict[str, str]
     integration: dict[str, str]
 
 
@@ -148,5 +149,6 @@ def build(
         b=b["id"],
         c=c["id"],
         a_token=bearer(make_token("member", a["id"])),
+        b_token=bearer(make_token("member", b["id"])),
         integration=bearer(make_token("integration")),
     )

@@ -202,3 +202,48 @@ def test_bad_input_is_422(
 
 def test_unknown_program_is_404(client: TestClient, operator: dict[str, str], world: AnalyticsWorld) -> None:
     _get(client, f"programs/999999/analytics/economics?{MARCH}", operator, 404)
+
+
+def test_customer_value(client: TestClient, operator: dict[str, str], world: AnalyticsWorld) -> None:
+    body = _get(client, f"programs/{world.program_id}/analytics/customers?{MARCH}", operator)
+    # c1: o1 2490 − 1000 refunded − 90 commission, o2 4990; c2 and c3: 9980 each (o5 fully refunded).
+    assert body["channels"] == [
+        {
+            "channel": "group_link",
+            "customers": 1,
+            "net_fen": 6390,
+            "average_net_fen": 6390,
+            "coupon_fen": 2500,
+            "promotion_fen": 0,
+            "percentiles": {"p10": 6390, "p25": 6390, "p50": 6390, "p75": 6390, "p90": 6390},
+        },
+        {
+            "channel": "organic",
+            "customers": 2,
+            "net_fen": 19960,
+            "average_net_fen": 9980,
+            "coupon_fen": 2500,
+            "promotion_fen": 0,
+            "percentiles": {"p10": 9980, "p25": 9980, "p50": 9980, "p75": 9980, "p90": 9980},
+        },
+    ]
+    assert [t["net_fen"] for t in body["top"]] == [9980, 9980, 6390]
+    assert all(t["reference"].startswith("C-") and len(t["reference"]) == 8 for t in body["top"])
+    _get(client, f"programs/{world.program_id}/analytics/customers?{MARCH}", world.a_token, 403)
+
+
+def test_prices_and_funnel(client: TestClient, operator: dict[str, str], world: AnalyticsWorld) -> None:
+    prices = _get(client, f"programs/{world.program_id}/analytics/prices?{MARCH}", operator)
+    assert (prices["list_fen"], prices["paid_fen"]) == (7 * 4990, 2 * 2490 + 5 * 4990)
+    assert prices["discount_bp"] == 5000 * 10_000 // (7 * 4990)
+    assert prices["hidden_share_bp"] == 4980 * 10_000 // 29930
+    assert [(s["sku"], s["units"], s["hidden_units"]) for s in prices["skus"]] == [("LQ-SHAMPOO-500", 7, 2)]
+    funnel = _get(client, f"programs/{world.program_id}/analytics/funnel?{MARCH}&by=member", operator)
+    assert funnel["rows"] == [{"key": world.a, "clicks": 0, "claims": 0, "orders": 2, "net_fen": 1490}]
+    assert (
+        _get(client, f"programs/{world.program_id}/analytics/funnel?{MARCH}&by=group", operator)["rows"] == []
+    )
+    own = _get(client, f"programs/{world.program_id}/analytics/funnel?{MARCH}&by=member", world.b_token)
+    assert own["rows"] == []
+    bad = client.get(f"/api/v1/programs/{world.program_id}/analytics/funnel?{MARCH}&by=tv", headers=operator)
+    assert bad.status_code == 422

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
@@ -20,18 +20,25 @@ from neigou.analytics.extract import refresh
 from neigou.analytics.reports import Span
 from neigou.analytics.runtime import store_for
 from neigou.analytics.schemas import (
+    ChannelValueOut,
     CohortOut,
     CohortsOut,
+    CustomerValueOut,
     DepthOut,
     EconomicsOut,
     FissionOut,
+    FunnelOut,
+    FunnelRowOut,
     LevelOut,
     PriceRowOut,
+    PricesOut,
     RefreshOut,
     RepeatOut,
     RepeatRowOut,
     SimulationIn,
     SimulationOut,
+    SkuPriceOut,
+    TopCustomerOut,
 )
 from neigou.analytics.store import Store
 from neigou.auth.dependencies import Operator, OperatorOrMember
@@ -254,3 +261,87 @@ def post_simulation(
         adjusted_commission_fen=result.adjusted_commission_fen,
         assumption=assumption,
     )
+
+
+@router.get("/programs/{program_id}/analytics/customers", response_model=CustomerValueOut)
+def get_customer_value(
+    *,
+    program_id: int,
+    request: Request,
+    session: SessionDep,
+    _principal: Operator,
+    start_on: FromQuery,
+    end_on: ToQuery,
+) -> CustomerValueOut:
+    """Net contribution per customer by channel: total, average, exact percentiles, the top ten (masked)."""
+    require_program(session, program_id)
+    channels, top = reports.customer_value(_store(request), checked_span(program_id, start_on, end_on, 0))
+    return CustomerValueOut(
+        program_id=program_id,
+        channels=[
+            ChannelValueOut(
+                channel=c.channel,
+                customers=c.customers,
+                net_fen=c.net_fen,
+                average_net_fen=c.average_net_fen,
+                coupon_fen=c.coupon_fen,
+                promotion_fen=c.promotion_fen,
+                percentiles={f"p{p}": v for p, v in c.percentiles.items()},
+            )
+            for c in channels
+        ],
+        top=[TopCustomerOut(**vars(t)) for t in top],
+    )
+
+
+@router.get("/programs/{program_id}/analytics/prices", response_model=PricesOut)
+def get_prices(
+    *,
+    program_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    start_on: FromQuery,
+    end_on: ToQuery,
+) -> PricesOut:
+    """Group price against list price per sku, the hidden-coupon share of GMV, average discount depth."""
+    span = checked_span(program_id, start_on, end_on, _member_scope(session, principal, program_id))
+    rows = reports.prices(_store(request), span)
+    list_fen, paid_fen = sum(r.list_fen for r in rows), sum(r.paid_fen for r in rows)
+    return PricesOut(
+        program_id=program_id,
+        list_fen=list_fen,
+        paid_fen=paid_fen,
+        discount_bp=reports.rate_bp(list_fen - paid_fen, list_fen),
+        hidden_share_bp=reports.rate_bp(sum(r.hidden_paid_fen for r in rows), paid_fen),
+        skus=[
+            SkuPriceOut(
+                sku=r.sku,
+                units=r.units,
+                list_fen=r.list_fen,
+                paid_fen=r.paid_fen,
+                discount_bp=r.discount_bp,
+                hidden_units=r.hidden_units,
+                hidden_paid_fen=r.hidden_paid_fen,
+                hidden_share_bp=r.hidden_share_bp,
+            )
+            for r in rows
+        ],
+    )
+
+
+@router.get("/programs/{program_id}/analytics/funnel", response_model=FunnelOut)
+def get_funnel(
+    *,
+    program_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    start_on: FromQuery,
+    end_on: ToQuery,
+    by: Literal["link", "member", "group"] = "link",
+) -> FunnelOut:
+    """Clicks → claims → orders → net GMV per link, member or group (top 200 by net GMV)."""
+    span = checked_span(program_id, start_on, end_on, _member_scope(session, principal, program_id))
+    rows = reports.funnel(_store(request), span, by=by)
+    return FunnelOut(program_id=program_id, by=by, rows=[FunnelRowOut(**vars(r)) for r in rows])

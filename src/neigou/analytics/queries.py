@@ -159,3 +159,96 @@ recruits AS (SELECT id, joined_at FROM tree WHERE level > 1 AND joined_on >= :st
 SELECT count(DISTINCT rc.id) FROM recruits AS rc JOIN orders AS o ON o.member_id = rc.id
 WHERE o.program_id = :program_id AND o.paid_at >= rc.joined_at + INTERVAL 30 DAY
 """
+
+# Per customer with a counted first order in the range: paid − refunds − commission (net of
+# reversals) over all their orders, coupon and promotion cost beside; by the first order's channel.
+_PER_CUSTOMER = (
+    "WITH"
+    + _LIVE_ORDERS
+    + """,
+all_orders AS (
+    SELECT o.id AS id, o.customer AS customer, o.paid_fen AS paid_fen, o.coupon_fen AS coupon_fen,
+           o.promotion_fen AS promotion_fen, coalesce(r.refund_fen, 0) AS refund_fen
+    FROM orders AS o LEFT JOIN refunded AS r ON r.order_id = o.id
+    WHERE o.program_id = :program_id AND (:member_id = 0 OR o.member_id = :member_id)
+      AND o.customer IN (SELECT customer FROM firsts)
+),
+paid_commission AS (
+    SELECT c.order_id, sum(c.amount_fen - c.amount_fen * a.refund_fen // greatest(a.paid_fen, 1)) AS fen
+    FROM commissions AS c JOIN all_orders AS a ON a.id = c.order_id
+    WHERE c.program_id = :program_id GROUP BY c.order_id
+),
+per_customer AS (
+    SELECT f.customer AS customer, f.channel AS channel,
+           sum(a.paid_fen - a.refund_fen - coalesce(pc.fen, 0)) AS net_fen,
+           sum(a.coupon_fen) AS coupon_fen, sum(a.promotion_fen) AS promotion_fen, count(*) AS orders
+    FROM firsts AS f JOIN all_orders AS a ON a.customer = f.customer
+    LEFT JOIN paid_commission AS pc ON pc.order_id = a.id
+    GROUP BY f.customer, f.channel
+)
+"""
+)
+
+CUSTOMER_VALUE = (
+    _PER_CUSTOMER
+    + """,
+value_ranks AS (
+    SELECT channel, customer, net_fen, row_number() OVER (PARTITION BY channel ORDER BY net_fen, customer) AS rn,
+           count(*) OVER (PARTITION BY channel) AS n
+    FROM per_customer
+)
+SELECT 'total' AS part, channel, count(*) AS customers, sum(net_fen) AS net_fen, sum(coupon_fen) AS coupon_fen,
+       sum(promotion_fen) AS promotion_fen, 0 AS rn, 0 AS n
+FROM per_customer GROUP BY channel
+UNION ALL
+SELECT 'rank' AS part, channel, 0, net_fen, 0, 0, rn, n FROM value_ranks
+WHERE rn IN ((n * 10 + 99) // 100, (n * 25 + 99) // 100, (n * 50 + 99) // 100, (n * 75 + 99) // 100,
+             (n * 90 + 99) // 100)
+"""
+)
+
+TOP_CUSTOMERS = (
+    _PER_CUSTOMER
+    + """
+SELECT customer, channel, orders, net_fen, coupon_fen, promotion_fen FROM per_customer
+ORDER BY net_fen DESC, customer LIMIT 10
+"""
+)
+
+# Per sku over lines of orders paid in the range: units, list and paid amounts, split by whether the
+# order used a hidden coupon.
+PRICES = """
+SELECT l.sku, sum(l.quantity) AS units, sum(l.list_fen) AS list_fen, sum(l.paid_fen) AS paid_fen,
+       sum(CASE WHEN o.hidden_coupon THEN l.paid_fen ELSE 0 END) AS hidden_paid_fen,
+       sum(CASE WHEN o.hidden_coupon THEN l.list_fen ELSE 0 END) AS hidden_list_fen,
+       sum(CASE WHEN o.hidden_coupon THEN l.quantity ELSE 0 END) AS hidden_units
+FROM order_lines AS l JOIN orders AS o ON o.id = l.order_id
+WHERE o.program_id = :program_id AND o.paid_on >= :start_on AND o.paid_on <= :end_on
+  AND (:member_id = 0 OR o.member_id = :member_id)
+GROUP BY l.sku ORDER BY paid_fen DESC, l.sku LIMIT 200
+"""
+
+# Clicks (people, not bots) → claims → orders → net GMV, per {key}: the statement is built with the
+# key's column for each fact (see reports.FUNNEL_KEYS).
+FUNNEL = """
+WITH refunded AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE program_id = :program_id GROUP BY order_id
+),
+k AS (
+    SELECT {click_key} AS key, 1 AS clicks, 0 AS claims, 0 AS orders, 0 AS net_fen
+    FROM clicks AS c JOIN links AS l ON l.id = c.link_id
+    WHERE c.program_id = :program_id AND c.human AND c.clicked_on >= :start_on AND c.clicked_on <= :end_on
+      AND (:member_id = 0 OR c.member_id = :member_id)
+    UNION ALL
+    SELECT {claim_key}, 0, 1, 0, 0 FROM claims AS c
+    WHERE c.program_id = :program_id AND c.claimed_on >= :start_on AND c.claimed_on <= :end_on
+      AND (:member_id = 0 OR c.member_id = :member_id)
+    UNION ALL
+    SELECT {order_key}, 0, 0, 1, o.paid_fen - coalesce(r.refund_fen, 0)
+    FROM orders AS o LEFT JOIN refunded AS r ON r.order_id = o.id LEFT JOIN links AS l ON l.code = o.link_code
+    WHERE o.program_id = :program_id AND o.paid_on >= :start_on AND o.paid_on <= :end_on
+      AND (:member_id = 0 OR o.member_id = :member_id)
+)
+SELECT key, sum(clicks) AS clicks, sum(claims) AS claims, sum(orders) AS orders, sum(net_fen) AS net_fen
+FROM k WHERE key IS NOT NULL GROUP BY key ORDER BY net_fen DESC, key LIMIT 200
+"""

@@ -223,3 +223,121 @@ def fission(store: Store, span: Span) -> Fission:
         depth=[(int(level), int(members)) for level, members, _, _ in rows],
         recruits_active_after_30_days=int(active),
     )
+
+
+PERCENTILES = (10, 25, 50, 75, 90)
+
+
+@dataclass(frozen=True)
+class ChannelValue:
+    """Net contribution of a channel's customers: total, floor average and exact percentiles."""
+
+    channel: str
+    customers: int
+    net_fen: int
+    coupon_fen: int
+    promotion_fen: int
+    percentiles: dict[int, int]
+
+    @property
+    def average_net_fen(self) -> int:
+        return self.net_fen // self.customers if self.customers else 0
+
+
+@dataclass(frozen=True)
+class TopCustomer:
+    """One of the most valuable customers, by a reference that names nobody."""
+
+    reference: str
+    channel: str
+    orders: int
+    net_fen: int
+    coupon_fen: int
+    promotion_fen: int
+
+
+def masked(customer: str) -> str:
+    """A short, stable reference to a customer's keyed hash (an opted-out one shows as erased)."""
+    if customer.startswith("erased:"):
+        return "erased"
+    return f"C-{customer[:6]}"
+
+
+def customer_value(store: Store, span: Span) -> tuple[list[ChannelValue], list[TopCustomer]]:
+    """Customers whose first counted order lies in the span: paid − refunds − commission over all their
+    orders (coupon and promotion cost beside), by channel, and the ten most valuable."""
+    totals: dict[str, tuple[int, int, int, int]] = {}
+    ranks: dict[str, dict[int, int]] = defaultdict(dict)
+    for part, channel, customers, net, coupon, promotion, rn, n in store.query(
+        queries.CUSTOMER_VALUE, **span.params()
+    ):
+        if part == "total":
+            totals[str(channel)] = (int(customers), int(net), int(coupon), int(promotion))
+        else:
+            for p in PERCENTILES:
+                if int(rn) == (int(n) * p + 99) // 100:
+                    ranks[str(channel)][p] = int(net)
+    channels = [
+        ChannelValue(channel, *figures, percentiles=dict(sorted(ranks[channel].items())))
+        for channel, figures in sorted(totals.items())
+    ]
+    top = [
+        TopCustomer(masked(str(c)), str(ch), int(o), int(net), int(cp), int(pr))
+        for c, ch, o, net, cp, pr in store.query(queries.TOP_CUSTOMERS, **span.params())
+    ]
+    return channels, top
+
+
+@dataclass(frozen=True)
+class SkuPrice:
+    """A sku's list price against what was paid, through hidden coupons and overall."""
+
+    sku: str
+    units: int
+    list_fen: int
+    paid_fen: int
+    hidden_paid_fen: int
+    hidden_list_fen: int
+    hidden_units: int
+
+    @property
+    def discount_bp(self) -> int:
+        """Average depth of discount: ``floor((list − paid) × 10^4 / list)``."""
+        return rate_bp(self.list_fen - self.paid_fen, self.list_fen)
+
+    @property
+    def hidden_share_bp(self) -> int:
+        """Share of the sku's GMV bought through hidden coupons."""
+        return rate_bp(self.hidden_paid_fen, self.paid_fen)
+
+
+def prices(store: Store, span: Span) -> list[SkuPrice]:
+    """Group price against list price per sku, the hidden-coupon share of GMV, discount depth."""
+    return [
+        SkuPrice(str(r[0]), *(int(v) for v in r[1:])) for r in store.query(queries.PRICES, **span.params())
+    ]
+
+
+FUNNEL_KEYS = {
+    "link": ("c.link_id", "c.link_id", "l.id"),
+    "member": ("c.member_id", "c.member_id", "o.member_id"),
+    "group": ("l.group_id", "c.group_id", "o.group_id"),
+}
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    """Clicks by people, claims, orders and net GMV (paid − refunded) of one link, member or group."""
+
+    key: int
+    clicks: int
+    claims: int
+    orders: int
+    net_fen: int
+
+
+def funnel(store: Store, span: Span, *, by: str) -> list[FunnelRow]:
+    """The funnel per link, member or group over the span (top 200 by net GMV)."""
+    click_key, claim_key, order_key = FUNNEL_KEYS[by]
+    statement = queries.FUNNEL.format(click_key=click_key, claim_key=claim_key, order_key=order_key)
+    return [FunnelRow(*(int(v) for v in row)) for row in store.query(statement, **span.params())]

@@ -137,3 +137,76 @@ class SimulationOut(BaseModel):
     volume_change_bp: int | None
     adjusted_commission_fen: int | None
     assumption: str
+
+
+class ChannelValueOut(BaseModel):
+    """Net contribution (paid − refunds − commission) of a channel's customers, with exact percentiles."""
+
+    channel: str
+    customers: int
+    net_fen: int
+    average_net_fen: int
+    coupon_fen: int
+    promotion_fen: int
+    percentiles: dict[str, int] = Field(description='"p10", "p25", "p50", "p75", "p90": net fen per customer')
+
+
+class TopCustomerOut(BaseModel):
+    """A valuable customer by a masked reference."""
+
+    reference: str
+    channel: str
+    orders: int
+    net_fen: int
+    coupon_fen: int
+    promotion_fen: int
+
+
+class CustomerValueOut(BaseModel):
+    """Customers whose first order lies in the range, valued over all their orders."""
+
+    program_id: int
+    channels: list[ChannelValueOut]
+    top: list[TopCustomerOut]
+
+
+class SkuPriceOut(BaseModel):
+    """Group price against list price for one sku."""
+
+    sku: str
+    units: int
+    list_fen: int
+    paid_fen: int
+    discount_bp: int
+    hidden_units: int
+    hidden_paid_fen: int
+    hidden_share_bp: int
+
+
+class PricesOut(BaseModel):
+    """Price comparison over orders paid in the range."""
+
+    program_id: int
+    list_fen: int
+    paid_fen: int
+    discount_bp: int
+    hidden_share_bp: int
+    skus: list[SkuPriceOut]
+
+
+class FunnelRowOut(BaseModel):
+    """Clicks by people → claims → orders → net GMV for one link, member or group."""
+
+    key: int
+    clicks: int
+    claims: int
+    orders: int
+    net_fen: int
+
+
+class FunnelOut(BaseModel):
+    """The funnel per link, member or group."""
+
+    program_id: int
+    by: str
+    rows: list[FunnelRowOut]
