@@ -8,7 +8,9 @@ its paid amount (an order paid 0 is never "fully refunded").
 
 from __future__ import annotations
 
-# Orders that count, with what was refunded of each (refunds known now).
+# Orders that count, with what was refunded of each (refunds known now); each customer's first counted
+# order in the range, and when their next counted order came (the earliest other order: repeat within
+# N days is that order within N days).
 _LIVE_ORDERS = """
 refunded AS (
     SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE program_id = :program_id GROUP BY order_id
@@ -22,11 +24,13 @@ live AS (
 ),
 ranked AS (
     SELECT id, customer, channel, hidden_coupon, paid_us, paid_on,
-           row_number() OVER (PARTITION BY customer ORDER BY paid_us, id) AS nth
+           row_number() OVER (PARTITION BY customer ORDER BY paid_us, id) AS nth,
+           -- the customer's next counted order (-1: none; ClickHouse's lead has no NULL)
+           lead(paid_us, 1, -1) OVER (PARTITION BY customer ORDER BY paid_us, id) AS next_us
     FROM live
 ),
 firsts AS (
-    SELECT id, customer, channel, hidden_coupon, paid_us, paid_on FROM ranked
+    SELECT id, customer, channel, hidden_coupon, paid_us, paid_on, next_us FROM ranked
     WHERE nth = 1 AND paid_on >= :start_on AND paid_on <= :end_on
 )
 """
@@ -34,16 +38,12 @@ firsts AS (
 REPEAT = (
     "WITH"
     + _LIVE_ORDERS
-    + """,
-repeaters AS (
-    SELECT f.customer FROM firsts AS f JOIN live AS l ON l.customer = f.customer
-    WHERE l.id <> f.id AND l.paid_us >= f.paid_us AND l.paid_us <= f.paid_us + :window_us
-    GROUP BY f.customer
-)
-SELECT f.channel, f.hidden_coupon, count(*) AS customers, count(r.customer) AS repeat_customers
-FROM firsts AS f LEFT JOIN repeaters AS r ON r.customer = f.customer
-GROUP BY f.channel, f.hidden_coupon
-ORDER BY f.channel, f.hidden_coupon
+    + """
+SELECT channel, hidden_coupon, count(*) AS customers,
+       count(CASE WHEN next_us >= paid_us AND next_us <= paid_us + :window_us THEN 1 END) AS repeat_customers
+FROM firsts
+GROUP BY channel, hidden_coupon
+ORDER BY channel, hidden_coupon
 """
 )
 
