@@ -117,9 +117,15 @@ WHERE o.paid_on BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
 """
 
 BASE_FISSION = """
+WITH RECURSIVE tree(id, joined_on, level) AS (
+    SELECT id, joined_on, 1 FROM members WHERE program_id = 1 AND inviter_id IS NULL AND joined_on <= DATE '2025-03-31'
+    UNION ALL
+    SELECT m.id, m.joined_on, t.level + 1 FROM members m JOIN tree t ON m.inviter_id = t.id
+    WHERE m.joined_on <= DATE '2025-03-31'
+)
 SELECT count(*) FILTER (WHERE joined_on < DATE '2025-03-01'),
-       count(*) FILTER (WHERE joined_on >= DATE '2025-03-01' AND inviter_id IS NOT NULL)
-FROM members WHERE program_id = 1 AND joined_on <= DATE '2025-03-31'
+       count(*) FILTER (WHERE joined_on >= DATE '2025-03-01' AND level > 1), max(level)
+FROM tree
 """
 
 
@@ -162,7 +168,7 @@ def compare(store: Store, base: duckdb.DuckDBPyConnection, label: str) -> list[t
             "fission",
             lambda: reports.fission(store, fission_span),
             BASE_FISSION,
-            lambda r: (r.members_at_start, r.recruits),
+            lambda r: (r.members_at_start, r.recruits, len(r.depth)),
             lambda rows: tuple(int(v) for v in rows[0]),
         ),
     ]
