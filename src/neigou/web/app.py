@@ -57,6 +57,7 @@ from neigou.web import (
     workspace_tiers,
 )
 from neigou.web.audit_api import router as audit_router
+from neigou.web.console_access import router as console_access_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.operations import Operations
@@ -192,6 +193,7 @@ def create_app(
         console_analytics.router,
         join.router,
         product_images_router,
+        console_access_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
