@@ -161,6 +161,55 @@ CASES = [
         {"customer_ref": "matrix-shopper", "program_id": 1, "request_id": "mx-opt-out"},
     ),
     Case("GET", "/api/v1/privacy/opt-outs", OPERATOR),
+    Case("POST", "/api/v1/analytics/refresh", OPERATOR),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/repeat?from=2026-03-01&to=2026-03-31&window_days=30",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/cohorts?from=2026-03-01&to=2026-03-31",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/economics?from=2026-03-01&to=2026-03-31",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/fission?period=2026-03",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case("GET", "/api/v1/programs/{program}/analytics/customers?from=2026-03-01&to=2026-03-31", OPERATOR),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/prices?from=2026-03-01&to=2026-03-31",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/funnel?from=2026-03-01&to=2026-03-31&by=member",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "POST",
+        "/api/v1/programs/{program}/analytics/simulations",
+        OPERATOR_OR_MEMBER,
+        {
+            "from": "2026-03-01",
+            "to": "2026-03-31",
+            "tiers": [{"code": "mentor", "share_bp": 3500, "override_bp": 1000}],
+        },
+        member_scoped=True,
+    ),
 ]
 
 
@@ -246,7 +295,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
     covered = {
         (
             c.method,
-            c.path.replace("{program}", "{program_id}")
+            c.path.split("?")[0]
+            .replace("{program}", "{program_id}")
             .replace("{member}", "{member_id}")
             .replace("{token}", "{token_id}")
             .replace("{claim_coupon_id}", "{coupon_id}"),

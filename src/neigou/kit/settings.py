@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     # Bearer secret a Prometheus scraper may present at /metrics instead of an operator token.
     metrics_token: str | None = None
+    # The analytics store: duckdb:///PATH (default: analytics.duckdb beside jobs_path, i.e.
+    # .neigou/analytics.duckdb) or chdb:///PATH (ClickHouse in process).
+    analytics_url: str | None = None
+    # How often the scheduled extract copies new facts into it (minutes, 1-59).
+    analytics_refresh_minutes: int = Field(default=5, ge=1, le=59)
 
     @property
     def pool_size(self) -> int:

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
+from neigou.analytics.endpoints import router as analytics_router
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.groups.endpoints import router as groups_router
@@ -38,6 +39,7 @@ from neigou.reporting.endpoints import router as group_sales_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
+    console_analytics,
     console_home,
     console_links,
     console_network,
@@ -107,6 +109,7 @@ def api_router() -> APIRouter:
     router.include_router(tiers_router)
     router.include_router(network_router)
     router.include_router(privacy_router)
+    router.include_router(analytics_router)
     return router
 
 
@@ -189,6 +192,7 @@ def create_app(
         workspace_network.router,
         console_network.router,
         console_privacy.router,
+        console_analytics.router,
         join.router,
         product_images_router,
         console_access_router,

@@ -34,6 +34,14 @@ gs_by: dict[str, Label] = {
     "orders": NP_("count", "Orders"),
     "growth": N_("Member growth"),
 }
+an_channel: dict[str, Label] = {
+    "group_link": N_("Share link"),
+    "organic": N_("Organic"),
+    "push": N_("Push"),
+    "event": N_("Live event"),
+    "hidden_coupon": N_("Hidden coupon price"),
+    "public": N_("Public price"),
+}
 l_state: dict[str, Label] = {
     "sold_out": N_("Coupon sold out"),
     "expired": N_("Coupon expired"),
@@ -285,6 +293,7 @@ member_done: dict[str, Label] = {
 
 FAMILIES: dict[str, dict[str, Label]] = {
     "member_done": member_done,
+    "an_channel": an_channel,
     "role": role,
     "access_done": access_done,
     "entity": entity,
