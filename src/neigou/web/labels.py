@@ -176,6 +176,7 @@ code: dict[str, Label] = {
     "file_too_large": N_("The file is too large"),
     "too_many_rows": N_("Too many rows"),
     "link_required": N_("Hidden coupon: only through a share link"),
+    "not_claimed": N_("Hidden coupon not claimed by this customer"),
     "not_active": N_("Not open at this time"),
     "condition_not_met": N_("Condition not met"),
     "min_spend_not_met": N_("Minimum spend not reached (after promotions)"),
