@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     # Bearer secret a Prometheus scraper may present at /metrics instead of an operator token.
     metrics_token: str | None = None
+    # Fernet keys (comma-separated; the first seals, all open) for payee accounts kept encrypted at
+    # rest. Unset: a key derived from secret_key, with a warning at start (development only).
+    payee_keys: str | None = None
+
+    @property
+    def sealing_keys(self) -> list[str]:
+        """The configured payee keys, first one sealing; empty when unset."""
+        return [k.strip() for k in (self.payee_keys or "").split(",") if k.strip()]
 
     @property
     def pool_size(self) -> int:

@@ -209,6 +209,11 @@ visibility: dict[str, Label] = {
     "public": N_("Public"),
     "hidden": N_("Hidden"),
 }
+payee_kind: dict[str, Label] = {
+    "wechat": N_("WeChat"),
+    "alipay": N_("Alipay"),
+    "bank_card": N_("Bank card"),
+}
 stacking: dict[str, Label] = {
     "combinable": N_("Combinable (one coupon per kind)"),
     "exclusive": N_("Exclusive (no other coupon)"),
@@ -263,6 +268,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "pv_error": pv_error,
     "visibility": visibility,
     "stacking": stacking,
+    "payee_kind": payee_kind,
     "coupon_kind": coupon_kind,
     "promotion_kind": promotion_kind,
     "attribution": attribution,
