@@ -20,7 +20,7 @@ from neigou.ledger.models import PayeeAccount
 from neigou.ledger.payee_rules import Payee, PayeeKind, check_payee, luhn_ok
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.orders.builders import PAID_AT, SKU, build, order_body, post_order
-from tests.sign_in import console_sign_in
+from tests.sign_in import console_sign_in, member_sign_in
 
 CARD = "6222 0212 3456 7894"  # passes the Luhn check
 
@@ -126,3 +126,25 @@ def test_payee_is_sealed_at_rest_masked_in_the_api_and_whole_in_the_payout_file(
     assert [(r["payee_kind"], r["payee_account"], r["payee_name"]) for r in rows] == [
         ("bank_card", "6222021234567894", "王小美")
     ]
+
+
+def test_the_member_sets_the_payee_on_the_earnings_page_and_sees_it_masked(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    member_sign_in(client, make_token(Role.MEMBER, w.seller))
+    page = client.get("/m/earnings")
+    assert 'data-testid="payee-missing"' in page.text
+    bad = client.post(
+        "/m/earnings/payee",
+        data={"kind": "bank_card", "account": "1234", "holder_name": "王小美"},
+        follow_redirects=False,
+    )
+    assert bad.headers["location"].startswith("/m/earnings?error=invalid_account")
+    saved = client.post(
+        "/m/earnings/payee", data={"kind": "alipay", "account": "+86 138 1234 5678", "holder_name": "王小美"}
+    )
+    assert 'data-testid="payee-saved"' in saved.text
+    shown = saved.text.split('data-testid="payee"', 1)[1].split("</p>", 1)[0]
+    assert shown == ">支付宝 138****5678 · *小美"
+    assert "13812345678" not in saved.text

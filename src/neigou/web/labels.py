@@ -115,6 +115,8 @@ o_error: dict[str, Label] = {
     "below_minimum": N_("Below the minimum withdrawal."),
     "fee_exceeds_amount": N_("The fee would take the whole amount."),
     "invalid_amount": N_("Enter a valid amount."),
+    "invalid_account": N_("That is not an account of this kind: check the number."),
+    "invalid_holder": N_("Enter the account holder's name."),
     "request_id_reused": N_("This request was sent already."),
 }
 l_error: dict[str, Label] = {
