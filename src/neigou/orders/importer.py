@@ -170,7 +170,9 @@ def _commit(
             _analyze(session)
         report.batches += 1
         result = (
-            ingest(session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=at, skew=skew)
+            ingest(
+                session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=at, clock=at, skew=skew
+            )
             if batch
             else None
         )
