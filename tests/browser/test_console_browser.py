@@ -157,3 +157,27 @@ def test_operator_sets_withdrawal_terms_and_adds_an_integration(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(ARTIFACTS / f"console-settings-{width}.png"), full_page=True)
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_operator_adds_a_member_and_finds_them(
+    browser: Browser, live_server: str, world: DemoWorld, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{live_server}/console/login?next=/console/programs/{world.partner_program_id}")
+    submit_sign_in(page, world)
+    page.get_by_test_id("new-member").click()
+    page.get_by_test_id("member-name").fill(f"新会员{width}")
+    page.get_by_test_id("member-inviter").fill("abc")
+    page.get_by_test_id("member-submit").click()
+    expect(page.get_by_test_id("error-inviter_id")).to_be_visible()
+    page.get_by_test_id("member-inviter").fill(str(world.sample_member_id))
+    page.get_by_test_id("member-submit").click()
+    expect(page.get_by_test_id("member-title")).to_have_text(f"新会员{width}")
+    expect(page.get_by_test_id("invite-url")).to_have_value(re.compile(r"/j/"))
+    page.screenshot(path=str(ARTIFACTS / f"console-member-{width}.png"), full_page=True)
+    page.goto(f"{live_server}/console/programs/{world.partner_program_id}")
+    page.get_by_test_id("list-q").fill(f"新会员{width}")
+    expect(page.get_by_test_id("member-row")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.close()

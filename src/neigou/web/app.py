@@ -59,6 +59,7 @@ from neigou.web.audit_api import router as audit_router
 from neigou.web.console_access import router as console_access_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
+from neigou.web.console_members import router as console_members_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
@@ -199,6 +200,7 @@ def create_app(
         product_images_router,
         console_access_router,
         console_settings_router,
+        console_members_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

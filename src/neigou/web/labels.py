@@ -284,7 +284,15 @@ access_done: dict[str, Label] = {
     "token_revoked": N_("Token revoked; calls with it are refused from now on."),
 }
 
+# What a member's card says after a change (?done=).
+member_done: dict[str, Label] = {
+    "created": N_("Member added. Send them their invite link, or issue them a sign-in under Access."),
+    "tier": N_("Tier changed from now on; the change is in the tier history."),
+    "inviter": N_("Inviter changed."),
+}
+
 FAMILIES: dict[str, dict[str, Label]] = {
+    "member_done": member_done,
     "role": role,
     "access_done": access_done,
     "entity": entity,
