@@ -132,6 +132,20 @@ CASES = [
         member_scoped=True,
     ),
     Case("GET", "/api/v1/members/{member}/withdrawals", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case(
+        "PUT",
+        "/api/v1/members/{member}/payee",
+        OPERATOR_OR_MEMBER,
+        {"kind": "alipay", "account": "13812345678", "holder_name": "王小美"},
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/members/{member}/payee",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+        ok=frozenset({200, 404}),  # 404 payee_not_set: the world's member has not said yet
+    ),
     Case("GET", "/api/v1/withdrawals", OPERATOR),
     Case("POST", "/api/v1/withdrawals/{withdrawal_id}/approve", OPERATOR),
     Case("POST", "/api/v1/withdrawals/{withdrawal_id}/reject", OPERATOR, {"reason": "账户信息不全"}),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from neigou.groups.models import CountReview, DeliveryStatus, GroupPlatform, GroupStatus
 
@@ -195,6 +196,14 @@ class SettingsIn(BaseModel):
     size_limits: dict[GroupPlatform, int | None] | None = None
     jump_members_per_day: int | None = Field(default=None, ge=1, le=100_000)
     jump_bp_per_day: int | None = Field(default=None, ge=1, le=1_000_000)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _parsable(cls, value: str | None) -> str | None:
+        # urlsplit refuses a host that NFKC would change (full-width "＠"): a 422, never a 500 later.
+        if value:
+            urlsplit(value)
+        return value
 
 
 class SettingsOut(BaseModel):

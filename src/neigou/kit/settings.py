@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     # How often the scheduled extract copies new facts into it (minutes, 1-59).
     analytics_refresh_minutes: int = Field(default=5, ge=1, le=59)
 
+    # Fernet keys (comma-separated; the first seals, all open) for payee accounts kept encrypted at
+    # rest. Unset: a key derived from secret_key, with a warning at start (development only).
+    payee_keys: str | None = None
+
+    @property
+    def sealing_keys(self) -> list[str]:
+        """The configured payee keys, first one sealing; empty when unset."""
+        return [k.strip() for k in (self.payee_keys or "").split(",") if k.strip()]
+
     @property
     def pool_size(self) -> int:
         """Connections each process keeps: the setting, or one per admitted request plus the reserve."""

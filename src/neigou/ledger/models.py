@@ -18,11 +18,13 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
+from neigou.ledger.payee_rules import PayeeKind
 
 
 class Account(enum.StrEnum):
@@ -165,3 +167,19 @@ class PayoutBatch(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     count: Mapped[int] = mapped_column(Integer)
     total_net_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class PayeeAccount(Base):
+    """Where a member is paid; the account and the holder's name are sealed (``kit.sealed``), and only
+    their masked forms are stored in the clear."""
+
+    __tablename__ = "payee_accounts"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[PayeeKind] = mapped_column(str_enum(PayeeKind))
+    account_sealed: Mapped[str] = mapped_column(Text)
+    account_masked: Mapped[str] = mapped_column(String(40))
+    holder_sealed: Mapped[str] = mapped_column(Text)
+    holder_masked: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

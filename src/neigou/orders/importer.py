@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -23,6 +23,7 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.columns import RowError
+from neigou.kit.instants import DEFAULT_SKEW
 from neigou.kit.tabular import read_table, text_lines
 from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl, parse_table
 from neigou.orders.ingest import ingest
@@ -86,6 +87,7 @@ def import_file(
     batch_size: int = 2000,
     progress: Progress | None = None,
     now: Callable[[], datetime] = utcnow,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> ImportReport:
     """Import ``path`` (CSV or JSON lines) from its checkpoint on; returns counts and row errors."""
     key = digest(path)
@@ -102,10 +104,27 @@ def import_file(
         else:
             batch.append(item)
         if len(batch) >= batch_size:
-            _commit(factory, path, batch, last_row=last_row, report=report, secret_key=secret_key, at=now())
+            _commit(
+                factory,
+                path,
+                batch,
+                last_row=last_row,
+                report=report,
+                secret_key=secret_key,
+                at=now(),
+                skew=skew,
+            )
             batch = []
     _commit(
-        factory, path, batch, last_row=last_row, report=report, secret_key=secret_key, at=now(), finished=True
+        factory,
+        path,
+        batch,
+        last_row=last_row,
+        report=report,
+        secret_key=secret_key,
+        at=now(),
+        skew=skew,
+        finished=True,
     )
     with factory() as session:
         audit.record(
@@ -142,6 +161,7 @@ def _commit(
     report: ImportReport,
     secret_key: str,
     at: datetime,
+    skew: timedelta,
     finished: bool = False,
 ) -> None:
     key = report.file_digest
@@ -150,7 +170,9 @@ def _commit(
             _analyze(session)
         report.batches += 1
         result = (
-            ingest(session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=at)
+            ingest(
+                session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=at, clock=at, skew=skew
+            )
             if batch
             else None
         )

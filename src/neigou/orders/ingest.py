@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -17,12 +17,13 @@ from neigou.kit.bulk import insert_new, insert_rows
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
+from neigou.kit.instants import DEFAULT_SKEW, future_message
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import Draft, draft, post_many
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
 from neigou.orders import commission, lookups
-from neigou.orders.inputs import OrderIn, shape_error
+from neigou.orders.inputs import OrderIn, reused, shape_error, terms_of
 from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
 from neigou.programs.models import Program, Tier
@@ -68,8 +69,18 @@ NO_TIERS = Message(
 class _Batch:
     """Everything looked up once for a batch."""
 
-    def __init__(self, session: Session, orders: Sequence[OrderIn], secret_key: str) -> None:
+    def __init__(
+        self,
+        session: Session,
+        orders: Sequence[OrderIn],
+        secret_key: str,
+        *,
+        clock: datetime | None,
+        skew: timedelta,
+    ) -> None:
         self.session = session
+        self.clock = clock
+        self.latest = None if clock is None else clock + skew
         self.hashes = [customer_ref_hash(secret_key, o.customer_ref) for o in orders]
         self.programs = lookups.programs(session, {o.program_id for o in orders})
         self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
@@ -98,6 +109,13 @@ class _Batch:
         problem = shape_error(order)
         if problem is not None:
             return problem
+        if self.clock is not None and self.latest is not None and order.paid_at > self.latest:
+            return RowError(
+                order.row,
+                order.external_id,
+                "time_in_future",
+                future_message("paid_at", order.paid_at, self.clock),
+            )
         if order.program_id not in self.programs:
             return RowError(
                 order.row,
@@ -154,10 +172,21 @@ def _insert_orders(session: Session, rows: list[dict[str, object]]) -> dict[tupl
 
 
 def ingest(
-    session: Session, orders: Sequence[OrderIn], *, secret_key: str, source: OrderSource, now: datetime
+    session: Session,
+    orders: Sequence[OrderIn],
+    *,
+    secret_key: str,
+    source: OrderSource,
+    now: datetime,
+    clock: datetime | None = None,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> BatchResult:
-    """Take a batch of paid orders; returns, per order, its id (new or stored) or why it was refused."""
-    batch = _Batch(session, orders, secret_key)
+    """Take a batch of paid orders; returns, per order, its id (new or stored) or why it was refused.
+
+    ``now`` is when they are recorded. ``clock``, when given, is the real time: a ``paid_at`` more
+    than ``skew`` after it is refused ``time_in_future`` (files; the API checks before calling, and
+    the demo records simulated days)."""
+    batch = _Batch(session, orders, secret_key, clock=clock, skew=skew)
     problems = {
         index: batch.check(order)
         for index, order in enumerate(orders)
@@ -188,6 +217,7 @@ def ingest(
         pending[index] = (order, ref_hash, attributed)
     if not pending:
         _fill_duplicates(result, orders, seen, {}, batch)
+        _refuse_reused(result, orders, batch)
         return result
     sellers = {a.attribution.member_id for _, _, a in pending.values() if a.attribution.member_id is not None}
     depth = max((batch.programs[o.program_id].max_levels for o, _, _ in pending.values()), default=1) - 1
@@ -247,6 +277,7 @@ def ingest(
     inserted = _insert_orders(session, rows)
     _write_children(session, pending=pending, inserted=inserted, lines=lines, earnings=earnings, batch=batch)
     _fill_duplicates(result, orders, seen, inserted, batch)
+    _refuse_reused(result, orders, batch)
     return result
 
 
@@ -333,3 +364,16 @@ def _fill_duplicates(
             result.results[index] = Taken(inserted[key], created=True)
         else:
             result.results[index] = Taken(inserted.get(key) or stored[key], created=False)
+
+
+def _refuse_reused(result: BatchResult, orders: Sequence[OrderIn], batch: _Batch) -> None:
+    """A repeated external id is a retry only with the same terms; with others it is refused
+    (``external_id_reused``) instead of silently answering the first order."""
+    repeated = {i: r.order_id for i, r in enumerate(result.results) if isinstance(r, Taken) and not r.created}
+    if not repeated:
+        return
+    stored = lookups.stored_terms(batch.session, repeated.values())
+    for index, order_id in repeated.items():
+        terms = stored.get(order_id)
+        if terms is not None and not terms_of(orders[index], batch.hashes[index]).same_as(terms):
+            result.results[index] = reused(orders[index])

@@ -31,7 +31,7 @@ STATE_ACCOUNT = {
 def _problem(error: RowError) -> ProblemError:
     if error.code == "program_not_found":
         return NotFound(error.message, code=error.code)
-    if error.code == "no_tiers":
+    if error.code in {"no_tiers", "external_id_reused"}:
         return Conflict(error.message, code=error.code)
     return Invalid(error.message, code=error.code)
 

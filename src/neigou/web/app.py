@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -160,6 +161,12 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    if not settings.sealing_keys:
+        structlog.get_logger(__name__).warning(
+            "payee_keys.unset",
+            detail="payee accounts are sealed with a key derived from NEIGOU_SECRET_KEY; "
+            "set NEIGOU_PAYEE_KEYS (Fernet keys) in production",
+        )
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links

@@ -128,6 +128,8 @@ o_error: dict[str, Label] = {
     "below_minimum": N_("Below the minimum withdrawal."),
     "fee_exceeds_amount": N_("The fee would take the whole amount."),
     "invalid_amount": N_("Enter a valid amount."),
+    "invalid_account": N_("That is not an account of this kind: check the number."),
+    "invalid_holder": N_("Enter the account holder's name."),
     "request_id_reused": N_("This request was sent already."),
 }
 l_error: dict[str, Label] = {
@@ -189,6 +191,7 @@ code: dict[str, Label] = {
     "file_too_large": N_("The file is too large"),
     "too_many_rows": N_("Too many rows"),
     "link_required": N_("Hidden coupon: only through a share link"),
+    "not_claimed": N_("Hidden coupon not claimed by this customer"),
     "not_active": N_("Not open at this time"),
     "condition_not_met": N_("Condition not met"),
     "min_spend_not_met": N_("Minimum spend not reached (after promotions)"),
@@ -220,6 +223,11 @@ pv_error: dict[str, Label] = {
 visibility: dict[str, Label] = {
     "public": N_("Public"),
     "hidden": N_("Hidden"),
+}
+payee_kind: dict[str, Label] = {
+    "wechat": N_("WeChat"),
+    "alipay": N_("Alipay"),
+    "bank_card": N_("Bank card"),
 }
 stacking: dict[str, Label] = {
     "combinable": N_("Combinable (one coupon per kind)"),
@@ -324,6 +332,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "pv_error": pv_error,
     "visibility": visibility,
     "stacking": stacking,
+    "payee_kind": payee_kind,
     "coupon_kind": coupon_kind,
     "promotion_kind": promotion_kind,
     "attribution": attribution,
