@@ -79,6 +79,7 @@ class _Batch:
         self.existing = lookups.existing_orders(session, keys) if len(orders) < PRECHECK_BELOW else {}
         self.tiers = lookups.tiers(session, self.programs.keys())
         self.laddered = {program_id for program_id, _code in self.tiers}
+        self.events = lookups.event_programs(session, {o.event_id for o in orders if o.event_id is not None})
 
     def attribute(
         self, indexes: Sequence[int], orders: Sequence[OrderIn]
@@ -107,6 +108,13 @@ class _Batch:
             )
         if order.program_id not in self.laddered:
             return RowError(order.row, order.external_id, "no_tiers", NO_TIERS)
+        if order.event_id is not None and self.events.get(order.event_id) != order.program_id:
+            return RowError(
+                order.row,
+                order.external_id,
+                "event_not_found",
+                Message("Event {event_id} does not exist in this program.", event_id=order.event_id),
+            )
         missing = sorted({i.sku for i in order.items} - self.products.keys())
         if missing:
             return RowError(
@@ -228,6 +236,7 @@ def ingest(
                 "external_id": order.external_id,
                 "customer_ref_hash": ref_hash,
                 "link_code": order.link_code,
+                "event_id": order.event_id,
                 "member_id": attributed.attribution.member_id,
                 "group_id": attributed.attribution.group_id,
                 "attribution_basis": attributed.attribution.basis.value,

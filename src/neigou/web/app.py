@@ -25,6 +25,8 @@ from neigou.kit.logging import configure_logging
 from neigou.kit.metrics import REDIRECTS
 from neigou.kit.settings import Settings, get_settings
 from neigou.ledger.endpoints import router as ledger_router
+from neigou.events.endpoints import router as events_router
+from neigou.events.runtime import EventsRuntime
 from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
@@ -104,6 +106,7 @@ def api_router() -> APIRouter:
     router.include_router(tiers_router)
     router.include_router(network_router)
     router.include_router(privacy_router)
+    router.include_router(events_router)
     return router
 
 
@@ -122,6 +125,7 @@ def create_app(
         factory,
     )
     links = LinksRuntime.from_settings(settings, factory)
+    events = EventsRuntime.from_settings(settings, factory)
     operations = Operations(settings, factory, runner, links)
 
     @asynccontextmanager
@@ -130,6 +134,7 @@ def create_app(
         if start_jobs and settings.jobs_backend == "in-process":
             runner.start_in_process()
         links.start()
+        events.start()
         await operations.start()
         # What exists now (routes, models, metadata, caches) lives as long as the app: keep it out of
         # the cyclic collector's scans, which otherwise revisit all of it (about 200,000 objects) on
@@ -141,6 +146,7 @@ def create_app(
         finally:
             gc.unfreeze()
             await operations.stop()
+            events.stop()  # the reservation stream's last drain
             links.stop()  # the click buffer's last flush: a clean shutdown loses no click
             runner.stop()
 
@@ -157,6 +163,7 @@ def create_app(
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links
+    app.state.events = events
     app.state.sign_in_throttle = SignInThrottle.for_redis(
         settings.redis_url, namespace=redis_namespace(settings.database_url) + ":sign-in"
     )

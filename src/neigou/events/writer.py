@@ -1,0 +1,219 @@
+"""Reservations from the gate's stream into the database, in batches (as clicks are moved).
+
+A consumer in a consumer group reads entries with XREADGROUP, stores a batch with one INSERT that
+skips ids already stored, raises the items' and shoppers' counters by what was new, binds the
+invitations, and only then XACKs and XDELs the entries. A consumer that dies before acknowledging
+leaves its entries pending; another claims them after ``CLAIM_IDLE_MS``. Delivery is at least once;
+a reservation's id is its stream id, so a redelivered reservation is stored (and counted) once.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import redis
+import structlog
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events.gate import reservation_id
+from neigou.events.models import CustomerCount, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
+from neigou.kit.bulk import insert_ignoring_duplicates, upsert_adding
+
+log = structlog.get_logger(__name__)
+
+GROUP = "neigou-reservation-writers"
+CLAIM_IDLE_MS = 60_000
+BATCH = 1000
+
+
+def rows_of(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[dict[str, Any]]:
+    """Reservation rows from stream entries (employee and invitation still by number and code)."""
+    rows = []
+    for entry_id, fields in entries:
+        r = json.loads(fields[b"r"])
+        rows.append(
+            {
+                "id": reservation_id(entry_id.decode()),
+                "event_id": r["e"],
+                "item_id": r["i"],
+                "sku": r["s"],
+                "quantity": r["q"],
+                "price_fen": r["p"],
+                "customer_ref_hash": r["c"],
+                "customer_ref_masked": r["m"],
+                "employee_no": r["en"],
+                "invitation_code": r["ic"],
+                "link_id": r["l"],
+                "member_id": r["mb"],
+                "status": ReservationStatus.HELD,
+                "reserved_at": datetime.fromisoformat(r["at"]),
+                "expires_at": datetime.fromisoformat(r["x"]),
+            }
+        )
+    return rows
+
+
+def store(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Store a batch of reservations (a few statements whatever its size); returns how many were new."""
+    if not rows:
+        return 0
+    employees = {(r["event_id"], r["employee_no"]) for r in rows if r["employee_no"] is not None}
+    codes = {r["invitation_code"] for r in rows if r["invitation_code"] is not None}
+    employee_ids: dict[tuple[int, str], int] = {}
+    if employees:
+        events = {e for e, _ in employees}
+        employee_ids = {
+            (e, no): i
+            for i, e, no in session.execute(
+                select(EventEmployee.id, EventEmployee.event_id, EventEmployee.employee_no).where(
+                    EventEmployee.event_id.in_(events),
+                    EventEmployee.employee_no.in_(bindparam("nos", [no for _, no in employees], expanding=True)),
+                )
+            )
+        }
+    invitation_ids: dict[str, int] = {}
+    if codes:
+        invitation_ids = {
+            code: i
+            for i, code in session.execute(
+                select(Invitation.id, Invitation.code).where(
+                    Invitation.code.in_(bindparam("codes", sorted(codes), expanding=True))
+                )
+            )
+        }
+    table_rows = [
+        {
+            **{k: v for k, v in r.items() if k not in ("employee_no", "invitation_code")},
+            "employee_id": employee_ids.get((r["event_id"], r["employee_no"])) if r["employee_no"] else None,
+            "invitation_id": invitation_ids.get(r["invitation_code"]) if r["invitation_code"] else None,
+        }
+        for r in rows
+    ]
+    new_ids = {row[0] for row in insert_ignoring_duplicates(session, Reservation, table_rows, returning=["id"])}
+    new = [r for r in table_rows if r["id"] in new_ids]
+    if not new:
+        return 0
+    items = Counter[int]()
+    customers = Counter[tuple[int, str]]()
+    for r in new:
+        items[r["item_id"]] += r["quantity"]
+        customers[(r["item_id"], r["customer_ref_hash"])] += r["quantity"]
+    session.execute(
+        update(EventItem)
+        .where(EventItem.id == bindparam("item"))
+        .values(reserved=EventItem.reserved + bindparam("units"))
+        .execution_options(synchronize_session=False),
+        [{"item": item, "units": units} for item, units in items.items()],
+    )
+    upsert_adding(
+        session,
+        CustomerCount,
+        [{"item_id": i, "customer_ref_hash": c, "reserved": n} for (i, c), n in customers.items()],
+        key=("item_id", "customer_ref_hash"),
+        add="reserved",
+    )
+    bindings = [
+        {"inv": r["invitation_id"], "customer": r["customer_ref_hash"], "at": r["reserved_at"]}
+        for r in new
+        if r["invitation_id"] is not None
+    ]
+    if bindings:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id == bindparam("inv"), Invitation.customer_ref_hash.is_(None))
+            .values(customer_ref_hash=bindparam("customer"), bound_at=bindparam("at"))
+            .execution_options(synchronize_session=False),
+            bindings,
+        )
+    return len(new)
+
+
+class ReservationWriter:
+    """Moves reservations from the stream into the database."""
+
+    def __init__(
+        self, client: redis.Redis, key: str, factory: sessionmaker[Session], *, name: str | None = None, batch: int = BATCH
+    ) -> None:
+        self.client = client
+        self.key = key
+        self.factory = factory
+        self.name = name or f"{socket.gethostname()}-{threading.get_native_id()}"
+        self.batch = batch
+        self.stored = 0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._group_ready = False
+        self._reading = threading.Lock()
+
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self.client.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def _store(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
+        if not entries:
+            return 0
+        with self.factory() as session, session.begin():
+            stored = store(session, rows_of(entries))
+        ids = [entry_id for entry_id, _ in entries]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xack(self.key, GROUP, *ids)
+        pipe.xdel(self.key, *ids)
+        pipe.execute()
+        self.stored += stored
+        return len(entries)
+
+    def drain_once(self, block_ms: int | None = None) -> int:
+        """Store one batch (first entries abandoned by dead consumers); returns entries handled."""
+        with self._reading:
+            self._ensure_group()
+            claimed: Any = self.client.xautoclaim(self.key, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch)
+            stale = [e for e in claimed[1] if e[1]] if claimed else []
+            if stale:
+                return self._store(stale)
+            answer: Any = self.client.xreadgroup(GROUP, self.name, {self.key: ">"}, count=self.batch, block=block_ms)
+            return self._store(answer[0][1] if answer else [])
+
+    def drain(self) -> int:
+        """Store everything in the stream now (shutdown, tests, the scheduled job)."""
+        total = 0
+        while (handled := self.drain_once()) > 0:
+            total += handled
+        return total
+
+    def start(self) -> None:
+        """Consume on a daemon thread until ``stop``."""
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._loop, name="neigou-reservation-writer", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.drain_once(block_ms=200)
+            except Exception as exc:
+                log.warning("events.reservations_write_failed", error=repr(exc))
+                self._stopping.wait(1.0)
+
+    def stop(self) -> None:
+        """Stop the thread and store what is in the stream (best effort: what remains waits there)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        try:
+            self.drain()
+        except Exception as exc:
+            log.warning("events.final_drain_failed", error=repr(exc))
