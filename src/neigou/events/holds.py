@@ -16,10 +16,14 @@ from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
 from neigou.events.models import CustomerCount, Event, EventItem, Reservation, ReservationStatus
 from neigou.events.writer import ReservationWriter
+from neigou.kit.bulk import table_of
 from neigou.kit.jobs import job
 from neigou.kit.settings import get_settings
 from neigou.links.click_stream import namespace
 from neigou.orders.models import Order
+
+ITEMS = table_of(EventItem)
+COUNTS = table_of(CustomerCount)
 
 
 def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None = None) -> tuple[int, int]:
@@ -57,21 +61,17 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         customers[(item_id, customer)] += quantity
         by_event.setdefault(event_id, Counter())[(sku, customer)] += quantity
     session.execute(
-        update(EventItem)
-        .where(EventItem.id == bindparam("item"))
-        .values(reserved=EventItem.reserved - bindparam("units"))
-        .execution_options(synchronize_session=False),
+        update(ITEMS).where(ITEMS.c.id == bindparam("item")).values(reserved=ITEMS.c.reserved - bindparam("units")),
         [{"item": i, "units": n} for i, n in items.items()],
     )
     session.execute(
-        update(CustomerCount)
-        .where(CustomerCount.item_id == bindparam("item"), CustomerCount.customer_ref_hash == bindparam("customer"))
-        .values(reserved=CustomerCount.reserved - bindparam("units"))
-        .execution_options(synchronize_session=False),
+        update(COUNTS)
+        .where(COUNTS.c.item_id == bindparam("item"), COUNTS.c.customer_ref_hash == bindparam("customer"))
+        .values(reserved=COUNTS.c.reserved - bindparam("units")),
         [{"item": i, "customer": c, "units": n} for (i, c), n in customers.items()],
     )
     if gate is not None:
-        created = dict(session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event)))).tuples())
+        created = {e: c for e, c in session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event))))}
 
         def give_back() -> None:
             for event_id, units in by_event.items():

@@ -23,7 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.gate import reservation_id
 from neigou.events.models import CustomerCount, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
-from neigou.kit.bulk import insert_ignoring_duplicates, upsert_adding
+from neigou.kit.bulk import insert_ignoring_duplicates, table_of, upsert_adding
+
+ITEMS = table_of(EventItem)
+INVITATIONS = table_of(Invitation)
 
 log = structlog.get_logger(__name__)
 
@@ -105,10 +108,7 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
         items[r["item_id"]] += r["quantity"]
         customers[(r["item_id"], r["customer_ref_hash"])] += r["quantity"]
     session.execute(
-        update(EventItem)
-        .where(EventItem.id == bindparam("item"))
-        .values(reserved=EventItem.reserved + bindparam("units"))
-        .execution_options(synchronize_session=False),
+        update(ITEMS).where(ITEMS.c.id == bindparam("item")).values(reserved=ITEMS.c.reserved + bindparam("units")),
         [{"item": item, "units": units} for item, units in items.items()],
     )
     upsert_adding(
@@ -125,10 +125,9 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
     ]
     if bindings:
         session.execute(
-            update(Invitation)
-            .where(Invitation.id == bindparam("inv"), Invitation.customer_ref_hash.is_(None))
-            .values(customer_ref_hash=bindparam("customer"), bound_at=bindparam("at"))
-            .execution_options(synchronize_session=False),
+            update(INVITATIONS)
+            .where(INVITATIONS.c.id == bindparam("inv"), INVITATIONS.c.customer_ref_hash.is_(None))
+            .values(customer_ref_hash=bindparam("customer"), bound_at=bindparam("at")),
             bindings,
         )
     return len(new)
