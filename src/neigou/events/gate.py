@@ -142,6 +142,8 @@ class ReservationGate:
         if not self.client.set(lock, "1", nx=True, ex=SEED_LOCK_SECONDS):
             return False
         try:
+            if self.seeded(base):  # seeded by another caller since this one looked
+                return True
             stock, cust, emp, inv, _, marker = self._keys(base)
             pipe = self.client.pipeline(transaction=True)
             pipe.delete(stock, cust, emp, inv)
