@@ -97,7 +97,9 @@ def new_event(factory: sessionmaker[Session], shoppers: int, stock: int) -> int:
         return event.id
 
 
-def timed(attempts: int, threads: int, attempt: Callable[[int], str]) -> tuple[float, Counter[str], list[float]]:
+def timed(
+    attempts: int, threads: int, attempt: Callable[[int], str]
+) -> tuple[float, Counter[str], list[float]]:
     barrier = threading.Barrier(threads)
     latencies: list[float] = []
 
@@ -115,8 +117,10 @@ def timed(attempts: int, threads: int, attempt: Callable[[int], str]) -> tuple[f
     return attempts / (time.perf_counter() - started), outcomes, latencies
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
@@ -128,7 +132,9 @@ def main() -> int:
     client = redis.Redis.from_url(args.redis_url)
     gate = ReservationGate(client, f"neigou-bench:{uuid.uuid4().hex[:8]}")
     rng = random.Random(7)
-    plan = [(rng.randrange(shoppers), rng.randrange(SKUS), rng.randrange(salespeople)) for _ in range(attempts)]
+    plan = [
+        (rng.randrange(shoppers), rng.randrange(SKUS), rng.randrange(salespeople)) for _ in range(attempts)
+    ]
     with database(args.database_url) as url:
         upgrade(url)
         engine = make_engine(url, pool_size=args.threads + 4)
@@ -136,19 +142,37 @@ def main() -> int:
         events = [new_event(factory, shoppers, stock) for _ in range(2)]
         with factory() as session:
             raw_event, served_event = (load_snapshot(session, e) for e in events)
-        assert raw_event is not None and served_event is not None
+        assert raw_event is not None
+        assert served_event is not None
         skus = sorted(served_event.items)
         # The raw script: seeded by the service's first call, then timed alone with the same arguments.
         with factory() as session:
-            reserve(session, event=raw_event, event_id=raw_event.id, shopper=Shopper("warm", "w", employee_no="E0"),
-                    sku=skus[0], quantity=1, at=utcnow(), gate=gate)
+            reserve(
+                session,
+                event=raw_event,
+                event_id=raw_event.id,
+                shopper=Shopper("warm", "w", employee_no="E0"),
+                sku=skus[0],
+                quantity=1,
+                at=utcnow(),
+                gate=gate,
+            )
         raw_base = gate.base(raw_event.id, raw_event.created_at)
 
         def raw(i: int) -> str:
             shopper, sku, _ = plan[i]
             terms = raw_event.items[skus[sku]]
-            return gate.reserve(raw_base, sku=skus[sku], customer=f"c{shopper}", quantity=1, stock=terms.stock,
-                                limit=terms.limit, employee_no=f"E{shopper}", invitation_code=None, record={"bench": i}).code
+            return gate.reserve(
+                raw_base,
+                sku=skus[sku],
+                customer=f"c{shopper}",
+                quantity=1,
+                stock=terms.stock,
+                limit=terms.limit,
+                employee_no=f"E{shopper}",
+                invitation_code=None,
+                record={"bench": i},
+            ).code
 
         lua_rate, lua, _ = timed(attempts, args.threads, raw)
         client.delete(gate.stream)  # the raw script's entries are not reservations
@@ -158,12 +182,26 @@ def main() -> int:
 
         def served(i: int) -> str:
             shopper, sku, seller = plan[i]
-            link = CachedLink(id=seller + 1, code=f"L{seller}", program_id=served_event.program_id, member_id=seller + 1, active=True)
+            link = CachedLink(
+                id=seller + 1,
+                code=f"L{seller}",
+                program_id=served_event.program_id,
+                member_id=seller + 1,
+                active=True,
+            )
             try:
                 with factory() as session:
-                    made = reserve(session, event=served_event, event_id=served_event.id,
-                                   shopper=Shopper(f"c{shopper}", "c", employee_no=f"E{shopper}"),
-                                   sku=skus[sku], quantity=1, at=utcnow(), link=link, gate=gate)
+                    made = reserve(
+                        session,
+                        event=served_event,
+                        event_id=served_event.id,
+                        shopper=Shopper(f"c{shopper}", "c", employee_no=f"E{shopper}"),
+                        sku=skus[sku],
+                        quantity=1,
+                        at=utcnow(),
+                        link=link,
+                        gate=gate,
+                    )
                 answered.append(made.id)
                 return "taken"
             except Conflict as exc:
@@ -172,12 +210,24 @@ def main() -> int:
         rate, outcomes, latencies = timed(attempts, args.threads, served)
         writer.stop()
         with factory() as session:
-            rows = session.scalar(select(func.count(Reservation.id)).where(Reservation.event_id == served_event.id))
-            stored = set(session.scalars(select(Reservation.id).where(Reservation.event_id == served_event.id)))
-            per_item = dict(session.execute(
-                select(Reservation.item_id, func.sum(Reservation.quantity)).where(Reservation.event_id == served_event.id).group_by(Reservation.item_id)
-            ).all())
-            counters = dict(session.execute(select(EventItem.id, EventItem.reserved).where(EventItem.event_id == served_event.id)).all())
+            rows = session.scalar(
+                select(func.count(Reservation.id)).where(Reservation.event_id == served_event.id)
+            )
+            stored = set(
+                session.scalars(select(Reservation.id).where(Reservation.event_id == served_event.id))
+            )
+            per_item = dict(
+                session.execute(
+                    select(Reservation.item_id, func.sum(Reservation.quantity))
+                    .where(Reservation.event_id == served_event.id)
+                    .group_by(Reservation.item_id)
+                ).all()
+            )
+            counters = dict(
+                session.execute(
+                    select(EventItem.id, EventItem.reserved).where(EventItem.event_id == served_event.id)
+                ).all()
+            )
         engine.dispose()
     for key in client.scan_iter(f"{gate.namespace}:*"):
         client.delete(key)
@@ -188,15 +238,24 @@ def main() -> int:
     ok = oversold == 0 and lost == 0 and consistent and rows == outcomes["taken"]
     average_fen = statistics.mean(t.price_fen for t in served_event.items.values())
     needed = TARGET_FEN / average_fen / TARGET_SECONDS
-    p50, p99 = statistics.quantiles(latencies, n=100)[49] * 1000, statistics.quantiles(latencies, n=100)[98] * 1000
+    p50, p99 = (
+        statistics.quantiles(latencies, n=100)[49] * 1000,
+        statistics.quantiles(latencies, n=100)[98] * 1000,
+    )
     print(f"raw Lua script: {lua_rate:,.0f} attempts/s {dict(lua)}")
-    print(f"reservation service ({url.split(':')[0]}, {args.threads} threads, writer behind): {rate:,.0f} attempts/s "
-          f"{dict(outcomes)}; p50 {p50:.2f} ms, p99 {p99:.2f} ms")
-    print(f"stored {rows} rows for {outcomes['taken']} taken; oversold skus {oversold}, lost {lost}, "
-          f"counters {'equal rows' if consistent else 'DIFFER'} → {'ok' if ok else 'FAILED'}")
+    print(
+        f"reservation service ({url.split(':')[0]}, {args.threads} threads, writer behind): {rate:,.0f} attempts/s "
+        f"{dict(outcomes)}; p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    print(
+        f"stored {rows} rows for {outcomes['taken']} taken; oversold skus {oversold}, lost {lost}, "
+        f"counters {'equal rows' if consistent else 'DIFFER'} → {'ok' if ok else 'FAILED'}"
+    )
     print(f"reservations: service at {rate / lua_rate:.2f} of the raw script's rate")
-    print(f"¥1.5M in ten minutes at an average ¥{average_fen / 100:,.0f} is {needed:,.1f} reservations/s: "
-          f"this run carries {rate / needed:,.0f} times that")
+    print(
+        f"¥1.5M in ten minutes at an average ¥{average_fen / 100:,.0f} is {needed:,.1f} reservations/s: "
+        f"this run carries {rate / needed:,.0f} times that"
+    )
     return 0 if ok else 1
 
 

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from tests.conftest import TokenMaker, bearer, row_counts
-from tests.factories import PARTNER_TIERS, create_member, create_program
 from tests.events import builders as events
+from tests.factories import PARTNER_TIERS, create_member, create_program
 from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
@@ -168,7 +168,9 @@ CASES = [
     Case("GET", "/api/v1/events/{event_id}/items", OPERATOR_OR_INTEGRATION),
     Case("POST", "/api/v1/events/{event_id}/employees", OPERATOR, [{"employee_no": "E2", "name": "二"}]),
     Case("POST", "/api/v1/events/{event_id}/invitations", OPERATOR, {"employee_no": "E1", "count": 1}),
-    Case("POST", "/api/v1/events/{event_id}/reservations", OPERATOR_OR_INTEGRATION, events.MATRIX_RESERVATION),
+    Case(
+        "POST", "/api/v1/events/{event_id}/reservations", OPERATOR_OR_INTEGRATION, events.MATRIX_RESERVATION
+    ),
     Case("GET", "/api/v1/events/{event_id}/board", OPERATOR),
     Case("GET", "/api/v1/events/{event_id}/leaderboard", OPERATOR),
     Case(

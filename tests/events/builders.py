@@ -45,9 +45,13 @@ def add_employees(
     return added
 
 
-def invite(client: TestClient, operator: dict[str, str], event_id: int, employee_no: str, count: int) -> list[str]:
+def invite(
+    client: TestClient, operator: dict[str, str], event_id: int, employee_no: str, count: int
+) -> list[str]:
     response = client.post(
-        f"/api/v1/events/{event_id}/invitations", json={"employee_no": employee_no, "count": count}, headers=operator
+        f"/api/v1/events/{event_id}/invitations",
+        json={"employee_no": employee_no, "count": count},
+        headers=operator,
     )
     assert response.status_code == 201, response.text
     codes: list[str] = response.json()["codes"]

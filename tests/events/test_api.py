@@ -26,7 +26,10 @@ def _world(client: TestClient, operator: dict[str, str]) -> dict[str, Any]:
         client,
         operator,
         event_id,
-        [{"employee_no": "E1", "name": "员工一", "member_id": seller["id"]}, {"employee_no": "E2", "name": "员工二"}],
+        [
+            {"employee_no": "E1", "name": "员工一", "member_id": seller["id"]},
+            {"employee_no": "E2", "name": "员工二"},
+        ],
     )
     return {"program": program["id"], "seller": seller["id"], "event": event_id}
 
@@ -44,25 +47,33 @@ def api(request: pytest.FixtureRequest, client: TestClient) -> TestClient:
 
 
 def _flush(client: TestClient) -> None:
-    client.app.state.events.flush()  # type: ignore[attr-defined]
+    app: Any = client.app
+    app.state.events.flush()
 
 
 def test_create_event_and_quota(client: TestClient, operator: dict[str, str]) -> None:
     world = _world(client, operator)
     assert add_employees(client, operator, world["event"], [{"employee_no": "E1", "name": "again"}]) == 0
     codes = invite(client, operator, world["event"], "E1", 2)
-    assert len(codes) == 2 and len(set(codes)) == 2
+    assert len(codes) == 2
+    assert len(set(codes)) == 2
     over = client.post(
-        f"/api/v1/events/{world['event']}/invitations", json={"employee_no": "E1", "count": 1}, headers=operator
+        f"/api/v1/events/{world['event']}/invitations",
+        json={"employee_no": "E1", "count": 1},
+        headers=operator,
     )
     assert (over.status_code, over.json()["code"]) == (409, "guest_quota_exceeded")
     nobody = client.post(
-        f"/api/v1/events/{world['event']}/invitations", json={"employee_no": "E9", "count": 1}, headers=operator
+        f"/api/v1/events/{world['event']}/invitations",
+        json={"employee_no": "E9", "count": 1},
+        headers=operator,
     )
     assert (nobody.status_code, nobody.json()["code"]) == (422, "employee_not_found")
 
 
-def test_refused_event_bodies_write_nothing(client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> None:
+def test_refused_event_bodies_write_nothing(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
     program = create_program(client, operator)
     now = utcnow()
     before = row_counts(factory)
@@ -106,24 +117,37 @@ def test_reservations_hold_stock_limits_and_invitations(
     one = _reserve(api, operator, event, customer_ref="13800000004", invitation_code=code_b)
     assert one.status_code == 201
     late = _reserve(
-        api, operator, event, customer_ref="13800000001", employee_no="E2", at=(utcnow() + timedelta(days=2)).isoformat()
+        api,
+        operator,
+        event,
+        customer_ref="13800000001",
+        employee_no="E2",
+        at=(utcnow() + timedelta(days=2)).isoformat(),
     )
     assert late.json()["code"] == "not_live"
     _flush(api)
     with factory() as session:
         assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 5
         assert session.scalar(select(func.sum(Reservation.quantity))) == 5
-        assert session.scalar(select(func.count()).select_from(Invitation).where(Invitation.customer_ref_hash.is_not(None))) == 2
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Invitation).where(Invitation.customer_ref_hash.is_not(None))
+            )
+            == 2
+        )
         assert session.scalar(select(func.sum(CustomerCount.reserved))) == 5
 
 
-def test_unpaid_holds_expire_and_return_stock(api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> None:
+def test_unpaid_holds_expire_and_return_stock(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
     world = _world(api, operator)
     event = world["event"]
     assert _reserve(api, operator, event, customer_ref="c1", employee_no="E1", quantity=2).status_code == 201
     assert _reserve(api, operator, event, customer_ref="c2", employee_no="E2", quantity=2).status_code == 201
     _flush(api)
-    gate = api.app.state.events.gate  # type: ignore[attr-defined]
+    app: Any = api.app
+    gate = app.state.events.gate
     with factory() as session, session.begin():
         assert settle_holds(session, at=utcnow() + timedelta(minutes=16), gate=gate) == (0, 2)
     with factory() as session:
@@ -132,4 +156,7 @@ def test_unpaid_holds_expire_and_return_stock(api: TestClient, operator: dict[st
     # The units are back: the same shopper may reserve again, up to the limit.
     assert _reserve(api, operator, event, customer_ref="c1", employee_no="E1", quantity=2).status_code == 201
     assert _reserve(api, operator, event, customer_ref="c3", employee_no="E2", quantity=2).status_code == 201
-    assert _reserve(api, operator, event, customer_ref="c4", employee_no="E2", quantity=2).json()["code"] == "sold_out"
+    assert (
+        _reserve(api, operator, event, customer_ref="c4", employee_no="E2", quantity=2).json()["code"]
+        == "sold_out"
+    )

@@ -42,7 +42,10 @@ def test_parallel_reservations_never_oversell(
             at=now,
         )
         service.add_employees(
-            session, event_id=event.id, employees=[service.EmployeeIn(f"E{i}", "e") for i in range(40)], actor=ACTOR
+            session,
+            event_id=event.id,
+            employees=[service.EmployeeIn(f"E{i}", "e") for i in range(40)],
+            actor=ACTOR,
         )
         event_id = event.id
     with factory() as session:
@@ -53,7 +56,15 @@ def test_parallel_reservations_never_oversell(
         shopper = Shopper(ref_hash=f"c{i % 40}", masked="c", employee_no=f"E{i % 40}")
         try:
             with transaction(factory) as session:
-                reserve(session, event=snapshot, event_id=event_id, shopper=shopper, sku="HOT", quantity=1 + (i % 3 == 0), at=utcnow())
+                reserve(
+                    session,
+                    event=snapshot,
+                    event_id=event_id,
+                    shopper=shopper,
+                    sku="HOT",
+                    quantity=1 + (i % 3 == 0),
+                    at=utcnow(),
+                )
             return "taken"
         except Conflict as exc:
             return exc.code
@@ -65,6 +76,7 @@ def test_parallel_reservations_never_oversell(
         units = session.scalar(select(func.sum(Reservation.quantity)))
         most = session.scalar(select(func.max(CustomerCount.reserved)))
     assert reserved == units == 20
-    assert most is not None and most <= 2
+    assert most is not None
+    assert most <= 2
     assert outcomes.count("taken") >= 10
     assert set(outcomes) <= {"taken", "sold_out", "limit_reached"}

@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, status
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration, OperatorOrMember, require_member_access
-from neigou.events import holds  # noqa: F401 - registers the hold-settling job
+from neigou.events import (
+    holds,  # noqa: F401 - registers the hold-settling job
+    service,
+)
 from neigou.events import leaderboard as ranks
 from neigou.events import repository as repo
-from neigou.events import service
 from neigou.events.reservations import Shopper, reserve
 from neigou.events.runtime import EventsRuntime
 from neigou.events.schemas import (
@@ -66,7 +68,10 @@ def create_event(body: EventBody, session: SessionDep, principal: Operator) -> C
 
 @router.get("/events", response_model=list[EventOut])
 def list_events(
-    session: SessionDep, _principal: Operator, page: PageDep, program_id: Annotated[int | None, Query()] = None
+    session: SessionDep,
+    _principal: Operator,
+    page: PageDep,
+    program_id: Annotated[int | None, Query()] = None,
 ) -> list[EventOut]:
     """Events, latest start first."""
     events = repo.page_events(session, page, program_id=program_id)
@@ -123,9 +128,15 @@ def issue_invitations(
     return CodesOut(codes=codes)
 
 
-@router.post("/events/{event_id}/reservations", status_code=status.HTTP_201_CREATED, response_model=ReservedOut)
+@router.post(
+    "/events/{event_id}/reservations", status_code=status.HTTP_201_CREATED, response_model=ReservedOut
+)
 def create_reservation(
-    event_id: int, body: ReservationBody, request: Request, session: SessionDep, _principal: OperatorOrIntegration
+    event_id: int,
+    body: ReservationBody,
+    request: Request,
+    session: SessionDep,
+    _principal: OperatorOrIntegration,
 ) -> ReservedOut:
     """Reserve event stock at the event price (409 not_invited, not_live, sold_out, limit_reached)."""
     runtime = _runtime(request)
@@ -133,7 +144,9 @@ def create_reservation(
     if body.link_code is not None:
         link = request.app.state.links.cache.get(body.link_code)
         if link is None:
-            raise Invalid(Message("Unknown share link {link_code!r}.", link_code=body.link_code), code="unknown_link")
+            raise Invalid(
+                Message("Unknown share link {link_code!r}.", link_code=body.link_code), code="unknown_link"
+            )
     secret = request.app.state.settings.secret_key
     reserved = reserve(
         session,
@@ -162,7 +175,9 @@ def get_board(event_id: int, session: SessionDep, _principal: Operator) -> Board
 
 
 @router.get("/events/{event_id}/leaderboard", response_model=list[StandingOut])
-def get_leaderboard(event_id: int, request: Request, session: SessionDep, _principal: Operator, page: PageDep) -> list[StandingOut]:
+def get_leaderboard(
+    event_id: int, request: Request, session: SessionDep, _principal: Operator, page: PageDep
+) -> list[StandingOut]:
     """Salespeople ranked by the GMV of the event's orders they brought."""
     service.require_event(session, event_id)
     board = _runtime(request).leaderboard

@@ -15,7 +15,7 @@ the event's creation instant, so a restored or re-numbered database never meets 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,13 +72,14 @@ class Seed:
     invitations: dict[str, str]
 
 
+_CODES = {1: "taken", -1: "limit_reached", -2: "sold_out", -3: "not_seeded", -4: "not_invited"}
+
+
 class GateResult:
     """What the script answered: ``code`` (taken, limit_reached, sold_out, not_seeded, not_invited)."""
 
-    CODES = {1: "taken", -1: "limit_reached", -2: "sold_out", -3: "not_seeded", -4: "not_invited"}
-
     def __init__(self, answer: list[Any]) -> None:
-        self.code = self.CODES[int(answer[0])]
+        self.code = _CODES[int(answer[0])]
         self.stream_id = answer[1].decode() if len(answer) > 1 else None
 
     @property
@@ -86,6 +87,11 @@ class GateResult:
         """The reservation's id, made from its stream entry's id."""
         assert self.stream_id is not None
         return reservation_id(self.stream_id)
+
+
+def _any(mapping: Mapping[str, Any]) -> Mapping[Any, Any]:
+    """A mapping as redis-py's invariant key type takes it."""
+    return mapping
 
 
 def reservation_id(stream_id: str) -> int:
@@ -147,13 +153,13 @@ class ReservationGate:
             stock, cust, emp, inv, _, marker = self._keys(base)
             pipe = self.client.pipeline(transaction=True)
             pipe.delete(stock, cust, emp, inv)
-            pipe.hset(stock, mapping={"": 0, **seed.stock})
+            pipe.hset(stock, mapping=_any({"": 0, **seed.stock}))
             if seed.customers:
-                pipe.hset(cust, mapping=seed.customers)
+                pipe.hset(cust, mapping=_any(seed.customers))
             if seed.employees:
                 pipe.sadd(emp, *seed.employees)
             if seed.invitations:
-                pipe.hset(inv, mapping=seed.invitations)
+                pipe.hset(inv, mapping=_any(seed.invitations))
             at = int(expire_at.timestamp())
             for key in (stock, cust, emp, inv):
                 pipe.expireat(key, at)
@@ -173,7 +179,7 @@ class ReservationGate:
         """Put new, unbound invitation codes into a seeded event."""
         mapping = dict.fromkeys(codes, "")
         if mapping and self.seeded(base):
-            self.client.hset(f"{base}:inv", mapping=mapping)
+            self.client.hset(f"{base}:inv", mapping=_any(mapping))
 
     def give_back(self, base: str, units: Iterable[tuple[str, str, int]]) -> None:
         """Return the units of expired holds: (sku, customer, units)."""

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import redis
-
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +46,13 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
             update(Reservation)
             .where(Reservation.status == ReservationStatus.HELD, Reservation.expires_at <= at)
             .values(status=ReservationStatus.EXPIRED)
-            .returning(Reservation.event_id, Reservation.item_id, Reservation.sku, Reservation.customer_ref_hash, Reservation.quantity)
+            .returning(
+                Reservation.event_id,
+                Reservation.item_id,
+                Reservation.sku,
+                Reservation.customer_ref_hash,
+                Reservation.quantity,
+            )
             .execution_options(synchronize_session=False)
         )
     )
@@ -61,7 +66,9 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         customers[(item_id, customer)] += quantity
         by_event.setdefault(event_id, Counter())[(sku, customer)] += quantity
     session.execute(
-        update(ITEMS).where(ITEMS.c.id == bindparam("item")).values(reserved=ITEMS.c.reserved - bindparam("units")),
+        update(ITEMS)
+        .where(ITEMS.c.id == bindparam("item"))
+        .values(reserved=ITEMS.c.reserved - bindparam("units")),
         [{"item": i, "units": n} for i, n in items.items()],
     )
     session.execute(
@@ -71,7 +78,9 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         [{"item": i, "customer": c, "units": n} for (i, c), n in customers.items()],
     )
     if gate is not None:
-        created = {e: c for e, c in session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event))))}
+        created = dict(
+            session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event))))
+        )
 
         def give_back() -> None:
             for event_id, units in by_event.items():

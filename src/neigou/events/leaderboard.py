@@ -27,7 +27,7 @@ class Standing:
     rank: int
 
 
-def ranking(event_id: int) -> Select[tuple[int, int]]:
+def ranking(event_id: int) -> Select[int | None, int]:
     """(member, GMV) of an event's orders, largest first."""
     gmv = func.sum(Order.paid_fen)
     return (
@@ -38,11 +38,13 @@ def ranking(event_id: int) -> Select[tuple[int, int]]:
     )
 
 
-def page_from_database(session: Session, event_id: int, *, limit: int, offset: int) -> tuple[list[Standing], int]:
+def page_from_database(
+    session: Session, event_id: int, *, limit: int, offset: int
+) -> tuple[list[Standing], int]:
     """A page of the ranking and how many salespeople it holds."""
     rows = list(session.execute(ranking(event_id).limit(limit).offset(offset)))
     total = session.scalar(select(func.count()).select_from(ranking(event_id).order_by(None).subquery())) or 0
-    return [Standing(int(m), int(g), offset + i + 1) for i, (m, g) in enumerate(rows)], int(total)
+    return [Standing(int(m or 0), int(g), offset + i + 1) for i, (m, g) in enumerate(rows)], int(total)
 
 
 def standing_from_database(session: Session, event_id: int, member_id: int) -> Standing | None:
@@ -76,15 +78,17 @@ class Leaderboard:
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(key)
         if scores:
-            pipe.zadd(key, scores)  # type: ignore[arg-type]
+            pipe.zadd(key, scores)
         pipe.execute()
 
     def page(self, session: Session, event_id: int, *, limit: int, offset: int) -> tuple[list[Standing], int]:
         self.refresh(session, event_id)
         key = self._key(event_id)
-        rows = self.client.zrevrange(key, offset, offset + limit - 1, withscores=True)
-        total = int(self.client.zcard(key))  # type: ignore[arg-type]
-        return [Standing(int(m), int(g), offset + i + 1) for i, (m, g) in enumerate(rows)], total  # type: ignore[arg-type]
+        rows: list[tuple[bytes, float]] = self.client.zrevrange(
+            key, offset, offset + limit - 1, withscores=True
+        )  # type: ignore[assignment]
+        total = int(self.client.zcard(key))
+        return [Standing(int(m), int(g), offset + i + 1) for i, (m, g) in enumerate(rows)], total
 
     def standing(self, session: Session, event_id: int, member_id: int) -> Standing | None:
         self.refresh(session, event_id)
@@ -92,5 +96,5 @@ class Leaderboard:
         score = self.client.zscore(key, str(member_id))
         if score is None:
             return None
-        ahead = int(self.client.zcount(key, f"({int(score)}", "+inf"))  # type: ignore[arg-type]
-        return Standing(member_id, int(score), ahead + 1)  # type: ignore[arg-type]
+        ahead = int(self.client.zcount(key, f"({int(score)}", "+inf"))
+        return Standing(member_id, int(score), ahead + 1)

@@ -18,7 +18,7 @@ TOP = 10
 
 def page_events(session: Session, page: Page, *, program_id: int | None = None) -> Paged[Event]:
     """Events, latest start first."""
-    query: Select[tuple[Event]] = select(Event).order_by(Event.starts_at.desc(), Event.id.desc())
+    query: Select[Event] = select(Event).order_by(Event.starts_at.desc(), Event.id.desc())
     if program_id is not None:
         query = query.where(Event.program_id == program_id)
     return paginate(session, query, page)
@@ -31,7 +31,9 @@ def event_by_code(session: Session, code: str) -> Event | None:
 
 def items_of(session: Session, event_id: int) -> list[EventItem]:
     """An event's price list by sku."""
-    return list(session.scalars(select(EventItem).where(EventItem.event_id == event_id).order_by(EventItem.sku)))
+    return list(
+        session.scalars(select(EventItem).where(EventItem.event_id == event_id).order_by(EventItem.sku))
+    )
 
 
 @dataclass(frozen=True)
@@ -48,14 +50,16 @@ class Board:
 def board(session: Session, event_id: int) -> Board:
     """Orders and GMV of the event's orders, live reservations, top salespeople and skus."""
     orders, gmv = session.execute(
-        select(func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0)).where(Order.event_id == event_id)
+        select(func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0)).where(
+            Order.event_id == event_id
+        )
     ).one()
     reservations = session.scalar(
         select(func.count(Reservation.id)).where(
             Reservation.event_id == event_id, Reservation.status != ReservationStatus.EXPIRED
         )
     )
-    members = [(int(m), int(g)) for m, g in session.execute(ranking(event_id).limit(TOP))]
+    members = [(int(m or 0), int(g)) for m, g in session.execute(ranking(event_id).limit(TOP))]
     units = func.sum(OrderLine.quantity)
     paid = func.sum(OrderLine.paid_fen)
     skus = [
@@ -82,7 +86,7 @@ class ReportLine:
     refunded_fen: int
 
 
-def _refunds_by_order(event_id: int, until: datetime) -> Select[tuple[int, int]]:
+def _refunds_by_order(event_id: int, until: datetime) -> Select[int, int]:
     return (
         select(Refund.order_id, func.sum(Refund.amount_fen).label("refunded"))
         .join(Order, Order.id == Refund.order_id)
@@ -101,11 +105,17 @@ def report(session: Session, event: Event, *, refund_days: int) -> dict[str, lis
         .where(Order.event_id == event.id)
     )
     members = session.execute(
-        base.add_columns(Order.member_id).where(Order.member_id.is_not(None)).group_by(Order.member_id).order_by(Order.member_id)
+        base.add_columns(Order.member_id)
+        .where(Order.member_id.is_not(None))
+        .group_by(Order.member_id)
+        .order_by(Order.member_id)
     )
     guests = session.execute(
         base.add_columns(EventEmployee.employee_no)
-        .join(Invitation, (Invitation.customer_ref_hash == Order.customer_ref_hash) & (Invitation.event_id == event.id))
+        .join(
+            Invitation,
+            (Invitation.customer_ref_hash == Order.customer_ref_hash) & (Invitation.event_id == event.id),
+        )
         .join(EventEmployee, EventEmployee.id == Invitation.employee_id)
         .group_by(EventEmployee.employee_no)
         .order_by(EventEmployee.employee_no)

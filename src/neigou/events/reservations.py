@@ -84,9 +84,9 @@ def load_snapshot(session: Session, event_id: int) -> EventSnapshot | None:
     if event is None:
         return None
     items = session.execute(
-        select(EventItem.sku, EventItem.id, EventItem.price_fen, EventItem.stock, EventItem.per_person_limit).where(
-            EventItem.event_id == event_id
-        )
+        select(
+            EventItem.sku, EventItem.id, EventItem.price_fen, EventItem.stock, EventItem.per_person_limit
+        ).where(EventItem.event_id == event_id)
     )
     return EventSnapshot(
         id=event.id,
@@ -135,7 +135,13 @@ def refused(code: str) -> Conflict:
 
 
 def _checked(
-    event: EventSnapshot | None, event_id: int, sku: str, quantity: int, at: datetime, link: CachedLink | None
+    event: EventSnapshot | None,
+    *,
+    event_id: int,
+    sku: str,
+    quantity: int,
+    at: datetime,
+    link: CachedLink | None,
 ) -> tuple[EventSnapshot, ItemTerms]:
     if event is None:
         raise NotFound(Message("Event {event_id} does not exist.", event_id=event_id), code="event_not_found")
@@ -166,17 +172,30 @@ def reserve(
     gate: ReservationGate | None = None,
 ) -> Reserved:
     """Reserve ``quantity`` units of ``sku`` for the shopper, or raise why not (409 with its code)."""
-    snapshot, item = _checked(event, event_id, sku, quantity, at, link)
+    snapshot, item = _checked(event, event_id=event_id, sku=sku, quantity=quantity, at=at, link=link)
     if shopper.employee_no is None and shopper.invitation_code is None:
         raise refused("not_invited")
     if gate is not None:
-        return _through_gate(session, gate, snapshot, item, shopper, sku, quantity, at, link)
-    return _in_database(session, snapshot, item, shopper, sku, quantity, at, link)
+        return _through_gate(
+            session,
+            gate,
+            event=snapshot,
+            item=item,
+            shopper=shopper,
+            sku=sku,
+            quantity=quantity,
+            at=at,
+            link=link,
+        )
+    return _in_database(
+        session, event=snapshot, item=item, shopper=shopper, sku=sku, quantity=quantity, at=at, link=link
+    )
 
 
 def _through_gate(
     session: Session,
     gate: ReservationGate,
+    *,
     event: EventSnapshot,
     item: ItemTerms,
     shopper: Shopper,
@@ -202,7 +221,7 @@ def _through_gate(
         "at": at.isoformat(),
         "x": expires.isoformat(),
     }
-    for _ in range(3):
+    for _ in range(40):
         result = gate.reserve(
             base,
             sku=sku,
@@ -237,7 +256,7 @@ def seed_state(session: Session, event_id: int) -> Seed:
     )
     session.rollback()  # give the connection back before Redis is written
     return Seed(
-        stock={sku: n for sku, n in stock},
+        stock=dict(stock),
         customers={f"{sku}|{customer}": n for sku, customer, n in customers},
         employees=list(employees),
         invitations={code: bound or "" for code, bound in invitations},
@@ -246,6 +265,7 @@ def seed_state(session: Session, event_id: int) -> Seed:
 
 def _in_database(
     session: Session,
+    *,
     event: EventSnapshot,
     item: ItemTerms,
     shopper: Shopper,
@@ -302,7 +322,9 @@ def _in_database(
     return Reserved(id=reservation_id, price_fen=item.price_fen, expires_at=expires)
 
 
-def _eligible(session: Session, event_id: int, shopper: Shopper, at: datetime) -> tuple[int | None, int | None]:
+def _eligible(
+    session: Session, event_id: int, shopper: Shopper, at: datetime
+) -> tuple[int | None, int | None]:
     """(employee id, invitation id) of an invited shopper; binds an unbound invitation to them."""
     if shopper.employee_no is not None:
         employee = session.scalar(

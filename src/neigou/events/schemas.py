@@ -34,7 +34,9 @@ class EventBody(BaseModel):
     ends_at: AwareDatetime
     guests_per_employee: Annotated[int, Field(ge=0, le=1000, strict=True)]
     hold_minutes: Annotated[int, Field(ge=1, le=10_080, strict=True)] = 15
-    stream_url: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://", max_length=500)] | None = None
+    stream_url: (
+        Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://", max_length=500)] | None
+    ) = None
     items: Annotated[list[ItemBody], Field(min_length=1, max_length=200)]
 
 

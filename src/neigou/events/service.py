@@ -160,7 +160,12 @@ def add_employees(
         base = gate.base(event.id, event.created_at)
         after_commit(session, lambda: gate.add_employees(base, new))
     audit.record(
-        session, actor=actor, action="event.employees", entity="event", entity_id=event_id, after={"added": len(new)}
+        session,
+        actor=actor,
+        action="event.employees",
+        entity="event",
+        entity_id=event_id,
+        after={"added": len(new)},
     )
     return len(new)
 

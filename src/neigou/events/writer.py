@@ -22,7 +22,14 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.gate import reservation_id
-from neigou.events.models import CustomerCount, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
+from neigou.events.models import (
+    CustomerCount,
+    EventEmployee,
+    EventItem,
+    Invitation,
+    Reservation,
+    ReservationStatus,
+)
 from neigou.kit.bulk import insert_ignoring_duplicates, table_of, upsert_adding
 
 ITEMS = table_of(EventItem)
@@ -76,7 +83,9 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
             for i, e, no in session.execute(
                 select(EventEmployee.id, EventEmployee.event_id, EventEmployee.employee_no).where(
                     EventEmployee.event_id.in_(events),
-                    EventEmployee.employee_no.in_(bindparam("nos", [no for _, no in employees], expanding=True)),
+                    EventEmployee.employee_no.in_(
+                        bindparam("nos", [no for _, no in employees], expanding=True)
+                    ),
                 )
             )
         }
@@ -98,7 +107,9 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
         }
         for r in rows
     ]
-    new_ids = {row[0] for row in insert_ignoring_duplicates(session, Reservation, table_rows, returning=["id"])}
+    new_ids = {
+        row[0] for row in insert_ignoring_duplicates(session, Reservation, table_rows, returning=["id"])
+    }
     new = [r for r in table_rows if r["id"] in new_ids]
     if not new:
         return 0
@@ -108,7 +119,9 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
         items[r["item_id"]] += r["quantity"]
         customers[(r["item_id"], r["customer_ref_hash"])] += r["quantity"]
     session.execute(
-        update(ITEMS).where(ITEMS.c.id == bindparam("item")).values(reserved=ITEMS.c.reserved + bindparam("units")),
+        update(ITEMS)
+        .where(ITEMS.c.id == bindparam("item"))
+        .values(reserved=ITEMS.c.reserved + bindparam("units")),
         [{"item": item, "units": units} for item, units in items.items()],
     )
     upsert_adding(
@@ -137,7 +150,13 @@ class ReservationWriter:
     """Moves reservations from the stream into the database."""
 
     def __init__(
-        self, client: redis.Redis, key: str, factory: sessionmaker[Session], *, name: str | None = None, batch: int = BATCH
+        self,
+        client: redis.Redis,
+        key: str,
+        factory: sessionmaker[Session],
+        *,
+        name: str | None = None,
+        batch: int = BATCH,
     ) -> None:
         self.client = client
         self.key = key
@@ -177,11 +196,15 @@ class ReservationWriter:
         """Store one batch (first entries abandoned by dead consumers); returns entries handled."""
         with self._reading:
             self._ensure_group()
-            claimed: Any = self.client.xautoclaim(self.key, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch)
+            claimed: Any = self.client.xautoclaim(
+                self.key, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch
+            )
             stale = [e for e in claimed[1] if e[1]] if claimed else []
             if stale:
                 return self._store(stale)
-            answer: Any = self.client.xreadgroup(GROUP, self.name, {self.key: ">"}, count=self.batch, block=block_ms)
+            answer: Any = self.client.xreadgroup(
+                GROUP, self.name, {self.key: ">"}, count=self.batch, block=block_ms
+            )
             return self._store(answer[0][1] if answer else [])
 
     def drain(self) -> int:

@@ -16,6 +16,8 @@ from starlette.types import Receive, Scope, Send
 
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
+from neigou.events.endpoints import router as events_router
+from neigou.events.runtime import EventsRuntime
 from neigou.groups.endpoints import router as groups_router
 from neigou.integrations.endpoints import router as integrations_router
 from neigou.integrations.webhook_endpoints import router as integration_webhooks_router
@@ -25,8 +27,6 @@ from neigou.kit.logging import configure_logging
 from neigou.kit.metrics import REDIRECTS
 from neigou.kit.settings import Settings, get_settings
 from neigou.ledger.endpoints import router as ledger_router
-from neigou.events.endpoints import router as events_router
-from neigou.events.runtime import EventsRuntime
 from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
@@ -40,6 +40,7 @@ from neigou.reporting.endpoints import router as group_sales_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
+    console_events,
     console_home,
     console_links,
     console_network,
@@ -193,6 +194,7 @@ def create_app(
         workspace_network.router,
         console_network.router,
         console_privacy.router,
+        console_events.router,
         join.router,
         product_images_router,
     ):

@@ -66,7 +66,9 @@ def upgrade() -> None:
         "event_invitations",
         sa.Column("id", BigId, primary_key=True),
         sa.Column("event_id", BigId, sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("employee_id", BigId, sa.ForeignKey("event_employees.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "employee_id", BigId, sa.ForeignKey("event_employees.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("code", sa.String(16), nullable=False, unique=True),
         sa.Column("customer_ref_hash", sa.String(64), nullable=True),
         sa.Column("bound_at", UTCDateTime(), nullable=True),
