@@ -79,7 +79,7 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
     )
     if gate is not None:
         created = dict(
-            session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event))))
+            session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event)))).all()
         )
 
         def give_back() -> None:

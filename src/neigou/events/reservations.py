@@ -244,19 +244,23 @@ def _through_gate(
 
 def seed_state(session: Session, event_id: int) -> Seed:
     """An event's counters, whitelist and invitations as the database holds them."""
-    stock = session.execute(select(EventItem.sku, EventItem.reserved).where(EventItem.event_id == event_id))
+    stock = session.execute(
+        select(EventItem.sku, EventItem.reserved).where(EventItem.event_id == event_id)
+    ).all()
     customers = session.execute(
         select(EventItem.sku, CustomerCount.customer_ref_hash, CustomerCount.reserved)
         .join(EventItem, EventItem.id == CustomerCount.item_id)
         .where(EventItem.event_id == event_id, CustomerCount.reserved > 0)
-    )
-    employees = session.scalars(select(EventEmployee.employee_no).where(EventEmployee.event_id == event_id))
+    ).all()
+    employees = session.scalars(
+        select(EventEmployee.employee_no).where(EventEmployee.event_id == event_id)
+    ).all()
     invitations = session.execute(
         select(Invitation.code, Invitation.customer_ref_hash).where(Invitation.event_id == event_id)
-    )
+    ).all()
     session.rollback()  # give the connection back before Redis is written
     return Seed(
-        stock=dict(stock),
+        stock={sku: n for sku, n in stock},  # noqa: C416 - rows, not pairs
         customers={f"{sku}|{customer}": n for sku, customer, n in customers},
         employees=list(employees),
         invitations={code: bound or "" for code, bound in invitations},
