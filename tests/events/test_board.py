@@ -120,7 +120,7 @@ def test_board_leaderboard_holds_and_report(
             {"key": str(world.seller), "orders": 2, "gmv_fen": 5000, "refunded_fen": 0},
             {"key": str(world.owner), "orders": 1, "gmv_fen": 6000, "refunded_fen": 1500},
         ],
-        key=lambda line: int(line["key"]),
+        key=lambda line: int(str(line["key"])),
     )
     assert report["skus"] == [{"key": SKU, "orders": 3, "gmv_fen": 11000, "refunded_fen": 1500}]
     assert report["employees"] == []

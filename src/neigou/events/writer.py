@@ -10,14 +10,11 @@ a reservation's id is its stream id, so a redelivered reservation is stored (and
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import redis
-import structlog
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,18 +28,16 @@ from neigou.events.models import (
     ReservationStatus,
 )
 from neigou.kit.bulk import insert_ignoring_duplicates, table_of, upsert_adding
+from neigou.kit.streams import Entry, StreamWriter
 
 ITEMS = table_of(EventItem)
 INVITATIONS = table_of(Invitation)
 
-log = structlog.get_logger(__name__)
-
 GROUP = "neigou-reservation-writers"
-CLAIM_IDLE_MS = 60_000
 BATCH = 1000
 
 
-def rows_of(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[dict[str, Any]]:
+def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
     """Reservation rows from stream entries (employee and invitation still by number and code)."""
     rows = []
     for entry_id, fields in entries:
@@ -146,96 +141,15 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
     return len(new)
 
 
-class ReservationWriter:
-    """Moves reservations from the stream into the database."""
+def store_entries(session: Session, entries: list[Entry]) -> int:
+    """A batch of stream entries into the database."""
+    return store(session, rows_of(entries))
+
+
+class ReservationWriter(StreamWriter):
+    """Moves reservations from the gate's stream into the database."""
 
     def __init__(
-        self,
-        client: redis.Redis,
-        key: str,
-        factory: sessionmaker[Session],
-        *,
-        name: str | None = None,
-        batch: int = BATCH,
+        self, client: redis.Redis, key: str, factory: sessionmaker[Session], *, name: str | None = None
     ) -> None:
-        self.client = client
-        self.key = key
-        self.factory = factory
-        self.name = name or f"{socket.gethostname()}-{threading.get_native_id()}"
-        self.batch = batch
-        self.stored = 0
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._group_ready = False
-        self._reading = threading.Lock()
-
-    def _ensure_group(self) -> None:
-        if self._group_ready:
-            return
-        try:
-            self.client.xgroup_create(self.key, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._group_ready = True
-
-    def _store(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
-        if not entries:
-            return 0
-        with self.factory() as session, session.begin():
-            stored = store(session, rows_of(entries))
-        ids = [entry_id for entry_id, _ in entries]
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xack(self.key, GROUP, *ids)
-        pipe.xdel(self.key, *ids)
-        pipe.execute()
-        self.stored += stored
-        return len(entries)
-
-    def drain_once(self, block_ms: int | None = None) -> int:
-        """Store one batch (first entries abandoned by dead consumers); returns entries handled."""
-        with self._reading:
-            self._ensure_group()
-            claimed: Any = self.client.xautoclaim(
-                self.key, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch
-            )
-            stale = [e for e in claimed[1] if e[1]] if claimed else []
-            if stale:
-                return self._store(stale)
-            answer: Any = self.client.xreadgroup(
-                GROUP, self.name, {self.key: ">"}, count=self.batch, block=block_ms
-            )
-            return self._store(answer[0][1] if answer else [])
-
-    def drain(self) -> int:
-        """Store everything in the stream now (shutdown, tests, the scheduled job)."""
-        total = 0
-        while (handled := self.drain_once()) > 0:
-            total += handled
-        return total
-
-    def start(self) -> None:
-        """Consume on a daemon thread until ``stop``."""
-        if self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._loop, name="neigou-reservation-writer", daemon=True)
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.drain_once(block_ms=200)
-            except Exception as exc:
-                log.warning("events.reservations_write_failed", error=repr(exc))
-                self._stopping.wait(1.0)
-
-    def stop(self) -> None:
-        """Stop the thread and store what is in the stream (best effort: what remains waits there)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        try:
-            self.drain()
-        except Exception as exc:
-            log.warning("events.final_drain_failed", error=repr(exc))
+        super().__init__(client, key, GROUP, factory, store_entries, name=name, batch=BATCH)
