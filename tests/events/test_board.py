@@ -39,7 +39,7 @@ def _event(client: TestClient, operator: dict[str, str], world: World) -> int:
 
 
 def _order(
-    world: World, external_id: str, event_id: int, customer: str, paid_fen: int, link: str
+    world: World, external_id: str, event_id: int, *, customer: str, paid_fen: int, link: str
 ) -> dict[str, Any]:
     return {
         "external_id": external_id,
@@ -83,7 +83,9 @@ def test_board_leaderboard_holds_and_report(
         ("EV-3", "shopper-3", 2000, world.link),
     ]:
         made = api.post(
-            "/api/v1/orders", json=_order(world, external_id, event_id, customer, fen, link), headers=operator
+            "/api/v1/orders",
+            json=_order(world, external_id, event_id, customer=customer, paid_fen=fen, link=link),
+            headers=operator,
         )
         assert made.status_code == 201, made.text
     refund = api.post(
@@ -130,7 +132,7 @@ def test_order_of_another_programs_event_is_refused(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     world = build(client, operator, factory)
-    body = _order(world, "EV-X", 999_999, "shopper-9", 100, world.link)
+    body = _order(world, "EV-X", 999_999, customer="shopper-9", paid_fen=100, link=world.link)
     refused = client.post("/api/v1/orders", json=body, headers=operator)
     assert (refused.status_code, refused.json()["code"]) == (422, "event_not_found")
 
@@ -141,12 +143,16 @@ def test_pages(client: TestClient, operator: dict[str, str], factory: sessionmak
     code = client.get(f"/api/v1/events/{event_id}", headers=operator).json()["code"]
     live = client.get(f"/e/{code}")
     assert live.status_code == 200
-    assert "春季内购会" in live.text and 'data-testid="live-now"' in live.text
-    assert "https://live.example.com/room/1" in live.text and "正在直播" in live.text
+    assert "春季内购会" in live.text
+    assert 'data-testid="live-now"' in live.text
+    assert "https://live.example.com/room/1" in live.text
+    assert "正在直播" in live.text
     assert client.get("/e/nope0000").status_code == 404
     assert client.get("/console/events", follow_redirects=False).status_code in {303, 401}
     console_sign_in(client, factory)
     listing = client.get("/console/events")
-    assert listing.status_code == 200 and f"/console/events/{event_id}" in listing.text
+    assert listing.status_code == 200
+    assert f"/console/events/{event_id}" in listing.text
     page = client.get(f"/console/events/{event_id}")
-    assert page.status_code == 200 and "data-board-stream=" in page.text
+    assert page.status_code == 200
+    assert "data-board-stream=" in page.text

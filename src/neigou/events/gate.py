@@ -22,6 +22,8 @@ from typing import Any
 
 import redis
 
+from neigou.kit.streams import id_from_stream
+
 # KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees set,
 # invitations hash (code → bound customer or ""), reservation stream, seeded marker.
 # ARGV: sku, customer, quantity, stock, per-person limit, mode ("e" employee, "i" invitation),
@@ -56,8 +58,7 @@ for i = 1, #ARGV, 3 do
 end
 return 1
 """
-# Reservation ids from stream ids: milliseconds since this epoch times 2**16 plus the entry's sequence
-# number (below 2**53, so any JSON client reads them exactly).
+# Reservation ids are made from stream ids (``kit.streams.id_from_stream``) counted from this epoch.
 ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEED_LOCK_SECONDS = 30
 
@@ -95,9 +96,8 @@ def _any(mapping: Mapping[str, Any]) -> Mapping[Any, Any]:
 
 
 def reservation_id(stream_id: str) -> int:
-    """``ms-seq`` → an integer id, increasing with the stream."""
-    ms, _, seq = stream_id.partition("-")
-    return (int(ms) - ID_EPOCH_MS) * 65_536 + int(seq)
+    """The id of the reservation recorded under a stream id."""
+    return id_from_stream(stream_id, ID_EPOCH_MS)
 
 
 class ReservationGate:
