@@ -86,10 +86,14 @@ def get_event(event_id: int, session: SessionDep, _principal: Operator) -> Event
 
 
 @router.get("/events/{event_id}/items", response_model=list[ItemOut])
-def list_items(event_id: int, session: SessionDep, _principal: OperatorOrIntegration) -> list[ItemOut]:
+def list_items(
+    event_id: int, session: SessionDep, _principal: OperatorOrIntegration, page: PageDep
+) -> list[ItemOut]:
     """The price list with what is reserved of each sku."""
     service.require_event(session, event_id)
-    return [ItemOut.model_validate(i) for i in repo.items_of(session, event_id)]
+    items = repo.page_items(session, page, event_id)
+    page.answer(items.total)
+    return [ItemOut.model_validate(i) for i in items.items]
 
 
 @router.post("/events/{event_id}/employees", response_model=AddedOut)

@@ -29,6 +29,12 @@ def event_by_code(session: Session, code: str) -> Event | None:
     return session.scalar(select(Event).where(Event.code == code))
 
 
+def page_items(session: Session, page: Page, event_id: int) -> Paged[EventItem]:
+    """A page of an event's price list by sku."""
+    query: Select[EventItem] = select(EventItem).where(EventItem.event_id == event_id).order_by(EventItem.sku)
+    return paginate(session, query, page)
+
+
 def items_of(session: Session, event_id: int) -> list[EventItem]:
     """An event's price list by sku."""
     return list(
