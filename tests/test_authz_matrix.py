@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from tests.conftest import TokenMaker, bearer, row_counts
+from tests.events import builders as events
 from tests.factories import PARTNER_TIERS, create_member, create_program
 from tests.groups import builders as groups
 from tests.links import builders as links
@@ -224,6 +225,25 @@ CASES = [
         },
         member_scoped=True,
     ),
+    Case("POST", "/api/v1/events", OPERATOR, events.MATRIX_EVENT),
+    Case("GET", "/api/v1/events", OPERATOR),
+    Case("GET", "/api/v1/events/{event_id}", OPERATOR),
+    Case("GET", "/api/v1/events/{event_id}/items", OPERATOR_OR_INTEGRATION),
+    Case("POST", "/api/v1/events/{event_id}/employees", OPERATOR, [{"employee_no": "E2", "name": "二"}]),
+    Case("POST", "/api/v1/events/{event_id}/invitations", OPERATOR, {"employee_no": "E1", "count": 1}),
+    Case(
+        "POST", "/api/v1/events/{event_id}/reservations", OPERATOR_OR_INTEGRATION, events.MATRIX_RESERVATION
+    ),
+    Case("GET", "/api/v1/events/{event_id}/board", OPERATOR),
+    Case("GET", "/api/v1/events/{event_id}/leaderboard", OPERATOR),
+    Case(
+        "GET",
+        "/api/v1/events/{event_id}/leaderboard/{member}",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+        ok=frozenset({200, 404}),
+    ),
+    Case("GET", "/api/v1/events/{event_id}/report", OPERATOR),
 ]
 
 
@@ -256,6 +276,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
             **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
             **orders.matrix_world(client, operator, own_program["id"], own["id"]),
             **tiers.matrix_world(client, operator, own_program["id"]),
+            **events.matrix_world(client, operator, own_program["id"]),
         },
         tokens={
             "operator": make_token(Role.OPERATOR),
@@ -266,9 +287,23 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
     )
 
 
+def _filled(body: Any, ids: dict[str, int]) -> Any:
+    """A body whose values written "{name}" take the world's id of that name."""
+    if isinstance(body, dict):
+        return {
+            k: ids[v[1:-1]] if isinstance(v, str) and v.startswith("{") and v[1:-1] in ids else v
+            for k, v in body.items()
+        }
+    return body
+
+
 def _call(client: TestClient, case: Case, world: World, headers: dict[str, str]) -> Any:
     return client.request(
-        case.method, case.path.format(**world.ids), json=case.body, files=case.files, headers=headers
+        case.method,
+        case.path.format(**world.ids),
+        json=_filled(case.body, world.ids),
+        files=case.files,
+        headers=headers,
     )
 
 

@@ -44,6 +44,9 @@ LISTS: dict[str, str | None] = {
     "/api/v1/programs/{program}/leaderboard": "rows",
     "/api/v1/programs/{program}/tier-evaluations": None,
     "/api/v1/privacy/opt-outs": None,
+    "/api/v1/events": None,
+    "/api/v1/events/{event_id}/items": None,
+    "/api/v1/events/{event_id}/leaderboard": None,
 }
 # Reports: one answer about a program on a date or over a range, with summaries over all of it.
 REPORTS = {

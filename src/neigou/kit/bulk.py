@@ -69,6 +69,29 @@ def insert_ignoring_duplicates(
     return [tuple(row) for row in result]
 
 
+def upsert_adding(
+    session: Session, target: Target, rows: Sequence[dict[str, Any]], *, key: Sequence[str], add: str
+) -> None:
+    """One INSERT of ``rows`` that, where ``key`` is taken, adds the row's ``add`` column to the stored
+    one (a counter raised by a batch), on PostgreSQL and SQLite alike."""
+    if not rows:
+        return
+    table = table_of(target)
+    dialect = session.connection().dialect.name
+    if dialect == "postgresql":
+        pg = postgresql.insert(table)
+        session.execute(
+            pg.on_conflict_do_update(index_elements=list(key), set_={add: table.c[add] + pg.excluded[add]}),
+            list(rows),
+        )
+        return
+    lite = sqlite.insert(table)
+    session.execute(
+        lite.on_conflict_do_update(index_elements=list(key), set_={add: table.c[add] + lite.excluded[add]}),
+        list(rows),
+    )
+
+
 def insert_new(
     session: Session, target: Target, rows: Sequence[dict[str, Any]], *, unique: Sequence[str]
 ) -> list[tuple[Any, ...]]:

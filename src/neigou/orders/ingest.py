@@ -90,6 +90,7 @@ class _Batch:
         self.existing = lookups.existing_orders(session, keys) if len(orders) < PRECHECK_BELOW else {}
         self.tiers = lookups.tiers(session, self.programs.keys())
         self.laddered = {program_id for program_id, _code in self.tiers}
+        self.events = lookups.event_programs(session, {o.event_id for o in orders if o.event_id is not None})
 
     def attribute(
         self, indexes: Sequence[int], orders: Sequence[OrderIn]
@@ -106,16 +107,9 @@ class _Batch:
         return dict(zip(indexes, found, strict=True))
 
     def check(self, order: OrderIn) -> RowError | None:
-        problem = shape_error(order)
+        problem = shape_error(order) or self._timely(order)
         if problem is not None:
             return problem
-        if self.clock is not None and self.latest is not None and order.paid_at > self.latest:
-            return RowError(
-                order.row,
-                order.external_id,
-                "time_in_future",
-                future_message("paid_at", order.paid_at, self.clock),
-            )
         if order.program_id not in self.programs:
             return RowError(
                 order.row,
@@ -125,6 +119,13 @@ class _Batch:
             )
         if order.program_id not in self.laddered:
             return RowError(order.row, order.external_id, "no_tiers", NO_TIERS)
+        if order.event_id is not None and self.events.get(order.event_id) != order.program_id:
+            return RowError(
+                order.row,
+                order.external_id,
+                "event_not_found",
+                Message("Event {event_id} does not exist in this program.", event_id=order.event_id),
+            )
         missing = sorted({i.sku for i in order.items} - self.products.keys())
         if missing:
             return RowError(
@@ -132,6 +133,17 @@ class _Batch:
                 order.external_id,
                 "unknown_sku",
                 Message("Unknown sku {missing}.", missing=", ".join(missing)),
+            )
+        return None
+
+    def _timely(self, order: OrderIn) -> RowError | None:
+        """A paid time past the clock (and its skew) is refused where money moves."""
+        if self.clock is not None and self.latest is not None and order.paid_at > self.latest:
+            return RowError(
+                order.row,
+                order.external_id,
+                "time_in_future",
+                future_message("paid_at", order.paid_at, self.clock),
             )
         return None
 
@@ -258,6 +270,7 @@ def ingest(
                 "external_id": order.external_id,
                 "customer_ref_hash": ref_hash,
                 "link_code": order.link_code,
+                "event_id": order.event_id,
                 "member_id": attributed.attribution.member_id,
                 "group_id": attributed.attribution.group_id,
                 "attribution_basis": attributed.attribution.basis.value,

@@ -33,6 +33,7 @@ class OrderIn:
     paid_at: datetime
     total_fen: int | None = None
     row: int = 0
+    event_id: int | None = None
 
 
 def _item_error(order: OrderIn) -> tuple[str, Message] | None:

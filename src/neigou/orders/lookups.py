@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.events.models import Event
 from neigou.kit.bulk import chunks
 from neigou.offers.models import Product
 from neigou.orders.commission import tier_at
@@ -144,3 +145,11 @@ def member_facts(session: Session, seller_ids: Iterable[int], depth: int) -> dic
     return {
         m: MemberFacts(m, inviter, tier, tuple(periods.get(m, ()))) for m, (inviter, tier) in members.items()
     }
+
+
+def event_programs(session: Session, event_ids: set[int]) -> dict[int, int]:
+    """event id → its program, for the events a batch of orders names."""
+    if not event_ids:
+        return {}
+    rows = session.execute(select(Event.id, Event.program_id).where(Event.id.in_(sorted(event_ids))))
+    return {int(e): int(p) for e, p in rows}

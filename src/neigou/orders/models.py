@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from neigou.events import models as _events  # noqa: F401 - the events table orders point at
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 
 
@@ -44,7 +45,10 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("program_id", "external_id"),
         Index("ix_orders_member_paid", "member_id", "paid_at"),
-        Index("ix_orders_group_paid", "group_id", "paid_at"),  # group sales and leaderboards
+        Index("ix_orders_group_paid", "group_id", "paid_at"),
+        Index(
+            "ix_orders_event_member", "event_id", "member_id"
+        ),  # live boards and leaderboards  # group sales and leaderboards
         # State first: the unique (program_id, external_id) index stays the only one led by program_id,
         # so duplicate checks never scan a whole program even before statistics exist.
         Index("ix_orders_state_completed", "commission_state", "completed_at", "program_id"),
@@ -56,6 +60,8 @@ class Order(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     customer_ref_hash: Mapped[str] = mapped_column(String(64))
     link_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The employee-purchase event the order counts for (events.models sits below orders).
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
     group_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attribution_basis: Mapped[str] = mapped_column(String(20))

@@ -18,6 +18,8 @@ from starlette.types import Receive, Scope, Send
 from neigou.analytics.endpoints import router as analytics_router
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
+from neigou.events.endpoints import router as events_router
+from neigou.events.runtime import EventsRuntime
 from neigou.groups.endpoints import router as groups_router
 from neigou.integrations.endpoints import router as integrations_router
 from neigou.integrations.webhook_endpoints import router as integration_webhooks_router
@@ -41,6 +43,7 @@ from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
     console_analytics,
+    console_events,
     console_home,
     console_links,
     console_network,
@@ -111,6 +114,8 @@ def api_router() -> APIRouter:
     router.include_router(network_router)
     router.include_router(privacy_router)
     router.include_router(analytics_router)
+
+    router.include_router(events_router)
     return router
 
 
@@ -129,6 +134,7 @@ def create_app(
         factory,
     )
     links = LinksRuntime.from_settings(settings, factory)
+    events = EventsRuntime.from_settings(settings, factory)
     operations = Operations(settings, factory, runner, links)
 
     @asynccontextmanager
@@ -137,6 +143,7 @@ def create_app(
         if start_jobs and settings.jobs_backend == "in-process":
             runner.start_in_process()
         links.start()
+        events.start()
         await operations.start()
         # What exists now (routes, models, metadata, caches) lives as long as the app: keep it out of
         # the cyclic collector's scans, which otherwise revisit all of it (about 200,000 objects) on
@@ -148,6 +155,7 @@ def create_app(
         finally:
             gc.unfreeze()
             await operations.stop()
+            events.stop()  # the reservation stream's last drain
             links.stop()  # the click buffer's last flush: a clean shutdown loses no click
             runner.stop()
 
@@ -170,6 +178,7 @@ def create_app(
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links
+    app.state.events = events
     app.state.sign_in_throttle = SignInThrottle.for_redis(
         settings.redis_url, namespace=redis_namespace(settings.database_url) + ":sign-in"
     )
@@ -200,6 +209,7 @@ def create_app(
         console_network.router,
         console_privacy.router,
         console_analytics.router,
+        console_events.router,
         join.router,
         product_images_router,
         console_access_router,
