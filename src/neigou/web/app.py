@@ -16,7 +16,10 @@ from starlette.types import Receive, Scope, Send
 
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
+from neigou.campaigns.endpoints import router as campaigns_router
+from neigou.feed.endpoints import router as feed_router
 from neigou.groups.endpoints import router as groups_router
+from neigou.groups.live_code_endpoints import router as live_codes_router
 from neigou.integrations.endpoints import router as integrations_router
 from neigou.integrations.webhook_endpoints import router as integration_webhooks_router
 from neigou.kit import jobs
@@ -93,6 +96,7 @@ def api_router() -> APIRouter:
     router.include_router(auth_router)
     router.include_router(programs_router)
     router.include_router(audit_router)
+    router.include_router(live_codes_router)
     router.include_router(groups_router)
     router.include_router(group_sales_router)
     router.include_router(catalog_router)
@@ -104,6 +108,8 @@ def api_router() -> APIRouter:
     router.include_router(tiers_router)
     router.include_router(network_router)
     router.include_router(privacy_router)
+    router.include_router(campaigns_router)
+    router.include_router(feed_router)
     return router
 
 
