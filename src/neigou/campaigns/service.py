@@ -58,8 +58,9 @@ def _check(session: Session, data: CampaignCreate) -> None:
     coupon = offers.get_coupon(session, data.coupon_id)
     if coupon is None:
         raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=data.coupon_id), code="unknown_coupon")
+    # A campaign's coupon may cover some of its products only; covering none is a mistake.
     uncovered = [s for s in data.skus if coupon.skus is not None and s not in coupon.skus]
-    if uncovered:
+    if len(uncovered) == len(data.skus):
         raise Invalid(
             Message(
                 "Coupon {coupon_id} does not cover {sku}.", coupon_id=coupon.id, sku=", ".join(uncovered)
@@ -69,7 +70,7 @@ def _check(session: Session, data: CampaignCreate) -> None:
 
 
 def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at: datetime) -> Campaign:
-    """Publish a campaign; every sku must exist and the coupon must cover them all."""
+    """Publish a campaign; every sku must exist and the coupon must cover at least one of them."""
     require_program(session, data.program_id)
     _check(session, data)
     products = offers.products_by_sku(session, data.skus)

@@ -58,6 +58,7 @@ from neigou.web import (
     workspace_tiers,
 )
 from neigou.web.audit_api import router as audit_router
+from neigou.web.live_code import router as live_code_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.operations import Operations
@@ -193,6 +194,7 @@ def create_app(
         console_network.router,
         console_privacy.router,
         join.router,
+        live_code_router,
         product_images_router,
     ):
         app.include_router(pages)
