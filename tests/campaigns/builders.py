@@ -94,7 +94,9 @@ def build(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
     )
 
 
-def feed(client: TestClient, headers: dict[str, str], member_id: int, at: datetime, **query: Any) -> dict[str, Any]:
+def feed(
+    client: TestClient, headers: dict[str, str], member_id: int, at: datetime, **query: Any
+) -> dict[str, Any]:
     """GET the member's feed at ``at``."""
     params = {"at": at.isoformat(), **query}
     response = client.get(f"/api/v1/members/{member_id}/feed", params=params, headers=headers)

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.world_per_module
 
 
 @pytest.fixture(scope="module")
-def world(module_client: TestClient, module_operator: dict[str, str], module_make_token: TokenMaker) -> b.FeedWorld:
+def world(
+    module_client: TestClient, module_operator: dict[str, str], module_make_token: TokenMaker
+) -> b.FeedWorld:
     return b.build(module_client, module_operator, module_make_token)
 
 

@@ -58,7 +58,13 @@ def test_estimate_grows_with_the_boost(price: int, rate: int, boost: int, share:
     assert low <= high
 
 
-@given(price=fen, value=fen, cap=st.none() | fen, min_spend=fen, kind=st.sampled_from(["amount_off", "percent_off"]))
+@given(
+    price=fen,
+    value=fen,
+    cap=st.none() | fen,
+    min_spend=fen,
+    kind=st.sampled_from(["amount_off", "percent_off"]),
+)
 def test_group_price_stays_between_zero_and_the_app_price(
     price: int, value: int, cap: int | None, min_spend: int, kind: str
 ) -> None:
@@ -76,7 +82,10 @@ def test_group_price_stays_between_zero_and_the_app_price(
 @given(price=fen)
 def test_a_coupon_outside_its_window_or_for_other_skus_takes_nothing(price: int) -> None:
     assert group_price_fen(coupon("amount_off", 100, ends_at=AT), sku="X", price_fen=price, at=AT) == price
-    assert group_price_fen(coupon("amount_off", 100, skus=frozenset({"Y"})), sku="X", price_fen=price, at=AT) == price
+    assert (
+        group_price_fen(coupon("amount_off", 100, skus=frozenset({"Y"})), sku="X", price_fen=price, at=AT)
+        == price
+    )
     assert group_price_fen(None, sku="X", price_fen=price, at=AT) == price
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Request, status
 from pydantic import AwareDatetime
 
@@ -19,7 +21,6 @@ from neigou.kit.deps import SessionDep
 from neigou.programs.service import require_member
 
 router = APIRouter(tags=["feed"])
-Fen = Query(default=None, ge=0, le=10**12)
 
 
 def _base(request: Request) -> str:
@@ -34,8 +35,8 @@ def get_feed(
     principal: OperatorOrMember,
     at: AwareDatetime | None = None,
     category_id: int | None = None,
-    min_price_fen: int | None = Fen,
-    max_price_fen: int | None = Fen,
+    min_price_fen: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+    max_price_fen: Annotated[int | None, Query(ge=0, le=10**12)] = None,
 ) -> FeedOut:
     """Campaign products live at ``at`` in the member's program, best first, with the estimated commission."""
     require_member_access(principal, member_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from neigou.feed.models import GroupPost, GroupPostLink, GroupRobot, PostStatus
@@ -113,23 +114,21 @@ def post_stats(session: Session, post_ids: Collection[int]) -> dict[int, PostSta
     base = select(GroupPostLink.post_id).join(ShareLink, ShareLink.id == GroupPostLink.link_id)
     base = base.where(GroupPostLink.post_id.in_(ids)).group_by(GroupPostLink.post_id)
     people = func.sum(case((LinkClick.ua_class != UaClass.BOT, 1), else_=0))
-    clicks: dict[int, int] = dict(
-        session.execute(base.add_columns(people).join(LinkClick, LinkClick.link_id == ShareLink.id)).tuples()
+    clicks = _counts(session, base.add_columns(people).join(LinkClick, LinkClick.link_id == ShareLink.id))
+    claims = _counts(
+        session,
+        base.add_columns(func.count(CouponClaim.id)).join(CouponClaim, CouponClaim.link_id == ShareLink.id),
     )
-    claims: dict[int, int] = dict(
-        session.execute(
-            base.add_columns(func.count(CouponClaim.id)).join(
-                CouponClaim, CouponClaim.link_id == ShareLink.id
-            )
-        ).tuples()
-    )
-    orders: dict[int, int] = dict(
-        session.execute(
-            base.add_columns(func.count(Order.id)).join(
-                Order, (Order.link_code == ShareLink.code) & (Order.program_id == ShareLink.program_id)
-            )
-        ).tuples()
+    orders = _counts(
+        session,
+        base.add_columns(func.count(Order.id)).join(
+            Order, (Order.link_code == ShareLink.code) & (Order.program_id == ShareLink.program_id)
+        ),
     )
     return {
         p: PostStats(int(clicks.get(p) or 0), int(claims.get(p) or 0), int(orders.get(p) or 0)) for p in ids
     }
+
+
+def _counts(session: Session, stmt: Select[Any]) -> dict[int, int]:
+    return {int(row[0]): int(row[1] or 0) for row in session.execute(stmt)}
