@@ -64,6 +64,7 @@ def test_live_at_keeps_the_campaigns_live_then(
     ],
 )
 def test_bad_campaigns_are_refused_and_write_nothing(
+    *,
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],

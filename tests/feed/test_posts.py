@@ -79,6 +79,7 @@ def test_one_post_per_group_with_the_groups_own_links(
     ],
 )
 def test_bad_posts_are_refused_and_write_nothing(
+    *,
     client: TestClient,
     factory: sessionmaker[Session],
     world: b.FeedWorld,
@@ -155,7 +156,8 @@ def test_robot_groups_get_their_posts_at_the_slot(
     with transaction(factory) as session:
         done = deliver_due(session, at=b.AT + timedelta(hours=8), transport=transport)
         assert [(p.id, p.status.value) for p in done] == [(post["id"], "sent")]
-    assert len(sent) == 1 and sent[0]["url"] == ROBOT
+    assert len(sent) == 1
+    assert sent[0]["url"] == ROBOT
     assert "衣朵 纯棉圆领T恤" in sent[0]["body"]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ def campaign_traffic(session: Session, campaign_ids: Collection[int]) -> dict[in
             .join(LinkClick, LinkClick.link_id == ShareLink.id)
             .where(ShareLink.campaign_id.in_(ids))
             .group_by(ShareLink.campaign_id)
-        ).tuples()
+        )
     }
     orders = {
         int(cid or 0): int(n or 0)
@@ -38,7 +38,7 @@ def campaign_traffic(session: Session, campaign_ids: Collection[int]) -> dict[in
             .join(Order, (Order.link_code == ShareLink.code) & (Order.program_id == ShareLink.program_id))
             .where(ShareLink.campaign_id.in_(ids))
             .group_by(ShareLink.campaign_id)
-        ).tuples()
+        )
     }
     return {cid: (int(clicks.get(cid) or 0), int(orders.get(cid) or 0)) for cid in ids}
 
@@ -92,7 +92,7 @@ def post_links(session: Session, post_ids: Collection[int]) -> dict[int, list[Sh
         .join(ShareLink, ShareLink.id == GroupPostLink.link_id)
         .where(GroupPostLink.post_id.in_(sorted(post_ids)))
         .order_by(GroupPostLink.post_id, GroupPostLink.position)
-    ).tuples():
+    ):
         found[post_id].append(link)
     return found
 

@@ -58,9 +58,9 @@ from neigou.web import (
     workspace_tiers,
 )
 from neigou.web.audit_api import router as audit_router
-from neigou.web.live_code import router as live_code_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
+from neigou.web.live_code import router as live_code_router
 from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
