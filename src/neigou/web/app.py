@@ -41,6 +41,7 @@ from neigou.reporting.endpoints import router as group_sales_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
+    console_campaigns,
     console_home,
     console_links,
     console_network,
@@ -53,7 +54,9 @@ from neigou.web import (
     problems,
     workspace,
     workspace_earnings,
+    workspace_feed,
     workspace_links,
+    workspace_live_codes,
     workspace_network,
     workspace_tiers,
 )
@@ -195,6 +198,9 @@ def create_app(
         console_privacy.router,
         join.router,
         live_code_router,
+        workspace_feed.router,
+        console_campaigns.router,
+        workspace_live_codes.router,
         product_images_router,
     ):
         app.include_router(pages)
