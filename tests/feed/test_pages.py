@@ -58,7 +58,8 @@ def test_the_feed_page_shows_todays_products_with_the_estimate(
     assert page.status_code == 200
     assert "今日选品" in page.text
     assert "飘柔 去屑洗发水 500ml" in page.text
-    assert "¥24.90" in page.text and "¥49.90" in page.text
+    assert "¥24.90" in page.text
+    assert "¥49.90" in page.text
     assert "¥1.24" in page.text  # floor(2490 × 2500 × 2000 / 10^8) fen
     cheap = client.get("/m/feed?max_yuan=30")
     assert 'data-sku="LQ-SHAMPOO"' in cheap.text
