@@ -58,7 +58,7 @@ def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime)
             Message("Sku {skus} is listed twice.", skus=", ".join(sorted(skus))), code="duplicate_sku"
         )
     best: dict[str, FeedItem] = {}
-    for item in feed_items(session, member=member, at=at):  # ranked: the first is the best campaign
+    for item in feed_items(session, member=member, at=at, only_skus=set(skus)):  # ranked: best campaign first
         best.setdefault(item.sku, item)
     missing = [s for s in skus if s not in best]
     if missing:

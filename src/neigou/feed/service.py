@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,15 +88,24 @@ def _sold_out(coupon: CouponTemplate | None) -> bool:
 
 
 def feed_items(
-    session: Session, *, member: Member, at: datetime, where: FeedFilter | None = None
+    session: Session,
+    *,
+    member: Member,
+    at: datetime,
+    where: FeedFilter | None = None,
+    only_skus: Collection[str] | None = None,
 ) -> list[FeedItem]:
-    """The campaigns live at ``at`` in the member's program, item by item, best first.
+    """The campaigns live at ``at`` in the member's program, item by item, best first; ``only_skus``
+    keeps these products (and reads the traffic of their campaigns only).
 
     Products no longer on sale and products whose campaign coupon is sold out drop out.
     """
     where = where or FeedFilter()
     live = campaigns.live_campaigns(session, program_id=member.program_id, at=at)
     items = campaigns.items_of(session, [c.id for c in live])
+    if only_skus is not None:
+        items = {cid: [i for i in rows if i.sku in only_skus] for cid, rows in items.items()}
+        live = [c for c in live if items[c.id]]
     products = offers.products_by_sku(session, {i.sku for rows in items.values() for i in rows})
     coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
     traffic = repo.campaign_traffic(session, [c.id for c in live])
