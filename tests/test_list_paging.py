@@ -44,6 +44,9 @@ LISTS: dict[str, str | None] = {
     "/api/v1/programs/{program}/leaderboard": "rows",
     "/api/v1/programs/{program}/tier-evaluations": None,
     "/api/v1/privacy/opt-outs": None,
+    "/api/v1/campaigns": None,
+    "/api/v1/members/{member}/posts": None,
+    "/api/v1/members/{member}/live-codes": None,
 }
 # Reports: one answer about a program on a date or over a range, with summaries over all of it.
 REPORTS = {
@@ -64,7 +67,7 @@ def _write_everything_again(client: TestClient, built: World) -> None:
         client.request(
             case.method,
             case.path.format(**built.ids),
-            json=case.body,
+            json=case.body(built.ids) if callable(case.body) else case.body,
             files=case.files,
             headers=bearer(built.tokens[role.value]),
         )

@@ -18,6 +18,7 @@ from neigou.feed.views import feed_item_out, posts_out
 from neigou.groups import service as groups
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.paging import PageDep
 from neigou.programs.service import require_member
 
 router = APIRouter(tags=["feed"])
@@ -70,12 +71,14 @@ def create_posts(
 
 @router.get("/members/{member_id}/posts", response_model=list[PostOut])
 def list_posts(
-    member_id: int, request: Request, session: SessionDep, principal: OperatorOrMember
+    member_id: int, request: Request, session: SessionDep, principal: OperatorOrMember, page: PageDep
 ) -> list[PostOut]:
-    """A member's latest 50 posts with their clicks, claims and orders."""
+    """A member's posts, latest slot first, with their clicks, claims and orders."""
     require_member_access(principal, member_id)
     require_member(session, member_id)
-    return posts_out(session, repo.recent_posts(session, member_id), _base(request))
+    found = repo.page_posts(session, page, member_id=member_id)
+    page.answer(found.total)
+    return posts_out(session, list(found.items), _base(request))
 
 
 @router.post("/members/{member_id}/posts/{post_id}/copied", response_model=PostOut)

@@ -11,6 +11,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from neigou.feed.models import GroupPost, GroupPostLink, GroupRobot, PostStatus
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Order
@@ -68,6 +69,16 @@ def recent_posts(session: Session, member_id: int, *, limit: int = 50) -> list[G
             .limit(limit)
         )
     )
+
+
+def page_posts(session: Session, page: Page, *, member_id: int) -> Paged[GroupPost]:
+    """A page of a member's posts, latest slot first, and their number."""
+    stmt = (
+        select(GroupPost)
+        .where(GroupPost.member_id == member_id)
+        .order_by(GroupPost.scheduled_at.desc(), GroupPost.id.desc())
+    )
+    return paginate(session, stmt, page)
 
 
 def due_posts(session: Session, at: datetime, *, limit: int = 200) -> list[GroupPost]:

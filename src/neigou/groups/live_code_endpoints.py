@@ -12,6 +12,7 @@ from neigou.groups.live_views import live_codes_out
 from neigou.groups.schemas import LiveCodeCreate, LiveCodeOut
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.paging import PageDep
 from neigou.programs.service import require_member
 
 router = APIRouter(tags=["live codes"])
@@ -41,14 +42,14 @@ def create_live_code(
 
 @router.get("/members/{member_id}/live-codes", response_model=list[LiveCodeOut])
 def list_live_codes(
-    member_id: int, request: Request, session: SessionDep, principal: OperatorOrMember
+    member_id: int, request: Request, session: SessionDep, principal: OperatorOrMember, page: PageDep
 ) -> list[LiveCodeOut]:
-    """A member's live codes with each group's latest count and scans."""
+    """A member's live codes, newest first, with each group's latest count and scans."""
     require_member_access(principal, member_id)
     require_member(session, member_id)
-    return live_codes_out(
-        session, repo.live_codes_of_owner(session, member_id), base_url=_base(request), at=utcnow()
-    )
+    found = repo.page_live_codes(session, page, owner_member_id=member_id)
+    page.answer(found.total)
+    return live_codes_out(session, list(found.items), base_url=_base(request), at=utcnow())
 
 
 @router.put("/groups/live-codes/{code}/groups/{group_id}/qr", response_model=LiveCodeOut)

@@ -351,6 +351,12 @@ def live_code_groups(session: Session, live_code_ids: Collection[int]) -> dict[i
     return found
 
 
+def page_live_codes(session: Session, page: Page, *, owner_member_id: int) -> Paged[LiveCode]:
+    """A page of an owner's live codes, newest first, and their number."""
+    stmt = select(LiveCode).where(LiveCode.owner_member_id == owner_member_id).order_by(LiveCode.id.desc())
+    return paginate(session, stmt, page)
+
+
 def live_codes_of_owner(session: Session, owner_member_id: int) -> list[LiveCode]:
     """An owner's live codes, newest first."""
     return list(

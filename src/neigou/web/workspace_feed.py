@@ -81,7 +81,9 @@ def post_builder(
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
     chosen = [s[:64] for s in (sku or [])]
-    picks = {i.sku: i for i in reversed(feed_items(session, member=member, at=utcnow(), only_skus=set(chosen)))}
+    picks = {
+        i.sku: i for i in reversed(feed_items(session, member=member, at=utcnow(), only_skus=set(chosen)))
+    }
     posts = feed_repo.recent_posts(session, member.id, limit=30)
     names = {g.id: g.name for g in groups_repo.groups_of_owners(session, [member.id])}
     return render(
