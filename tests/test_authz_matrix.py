@@ -14,9 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.events import builders as events
 from tests.factories import PARTNER_TIERS, create_member, create_program
+from tests.feed import matrix as feed
 from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
@@ -244,6 +246,23 @@ CASES = [
         ok=frozenset({200, 404}),
     ),
     Case("GET", "/api/v1/events/{event_id}/report", OPERATOR),
+    Case("POST", "/api/v1/campaigns", OPERATOR, lambda ids: campaigns.matrix_campaign(ids["program"])),
+    Case("GET", "/api/v1/campaigns", OPERATOR),
+    Case("GET", "/api/v1/campaigns/{campaign_id}", OPERATOR),
+    Case("GET", "/api/v1/members/{member}/feed", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("POST", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, feed.matrix_posts, member_scoped=True),
+    Case("GET", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("POST", "/api/v1/members/{member}/posts/{post_id}/copied", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("PUT", "/api/v1/groups/{group_id}/robot", OPERATOR_OR_MEMBER, feed.MATRIX_ROBOT, member_scoped=True),
+    Case("POST", "/api/v1/groups/live-codes", OPERATOR_OR_MEMBER, feed.matrix_live_code, member_scoped=True),
+    Case("GET", "/api/v1/members/{member}/live-codes", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case(
+        "PUT",
+        "/api/v1/groups/live-codes/{live_code}/groups/{group_id}/qr",
+        OPERATOR_OR_MEMBER,
+        files=feed.MATRIX_QR,
+        member_scoped=True,
+    ),
 ]
 
 
@@ -251,7 +270,7 @@ CASES = [
 class World:
     """Two programs, a member in each, and a token per role."""
 
-    ids: dict[str, int]
+    ids: dict[str, Any]
     tokens: dict[str, str]
 
 
@@ -266,6 +285,16 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
     own = create_member(client, operator, own_program["id"], name="own")
     other = create_member(client, operator, other_program["id"], name="other")
     spare = client.post("/api/v1/tokens", json={"role": "integration"}, headers=operator).json()
+    ids: dict[str, Any] = {
+        "program": own_program["id"],
+        "member": own["id"],
+        "token": spare["id"],
+        **offers.matrix_world(client, operator),
+        **groups.matrix_world(client, operator, own["id"]),
+        **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
+        **orders.matrix_world(client, operator, own_program["id"], own["id"]),
+        **tiers.matrix_world(client, operator, own_program["id"]),
+    }
     return World(
         ids={
             "program": own_program["id"],
@@ -278,6 +307,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
             **tiers.matrix_world(client, operator, own_program["id"]),
             **events.matrix_world(client, operator, own_program["id"]),
         },
+        ids={**ids, **feed.matrix_world(client, operator, ids)},
         tokens={
             "operator": make_token(Role.OPERATOR),
             "integration": make_token(Role.INTEGRATION),
@@ -298,10 +328,11 @@ def _filled(body: Any, ids: dict[str, int]) -> Any:
 
 
 def _call(client: TestClient, case: Case, world: World, headers: dict[str, str]) -> Any:
+    body = case.body(world.ids) if callable(case.body) else case.body
     return client.request(
         case.method,
         case.path.format(**world.ids),
-        json=_filled(case.body, world.ids),
+        json=_filled(body, world.ids),
         files=case.files,
         headers=headers,
     )
@@ -348,7 +379,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             .replace("{program}", "{program_id}")
             .replace("{member}", "{member_id}")
             .replace("{token}", "{token_id}")
-            .replace("{claim_coupon_id}", "{coupon_id}"),
+            .replace("{claim_coupon_id}", "{coupon_id}")
+            .replace("{live_code}", "{code}"),
         )
         for c in CASES
     }

@@ -47,6 +47,9 @@ LISTS: dict[str, str | None] = {
     "/api/v1/events": None,
     "/api/v1/events/{event_id}/items": None,
     "/api/v1/events/{event_id}/leaderboard": None,
+    "/api/v1/campaigns": None,
+    "/api/v1/members/{member}/posts": None,
+    "/api/v1/members/{member}/live-codes": None,
 }
 # Reports: one answer about a program on a date or over a range, with summaries over all of it.
 REPORTS = {
@@ -67,7 +70,7 @@ def _write_everything_again(client: TestClient, built: World) -> None:
         client.request(
             case.method,
             case.path.format(**built.ids),
-            json=case.body,
+            json=case.body(built.ids) if callable(case.body) else case.body,
             files=case.files,
             headers=bearer(built.tokens[role.value]),
         )

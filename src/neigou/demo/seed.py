@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
+from neigou.demo.feed import seed_feed
 from neigou.demo.groups import seed_groups
 from neigou.demo.links import seed_links
 from neigou.demo.network import seed_network
@@ -227,11 +228,19 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
     _, member_token = auth.create_token(
         session, role=Role.MEMBER, member_id=sample.id, label=sample.name, actor=DEMO_ACTOR
     )
-    seed_offers(session, now=now, actor=DEMO_ACTOR)
+    offers_demo = seed_offers(session, now=now, actor=DEMO_ACTOR)
     seed_groups(
         session, program_id=partner.id, owner_ids=[o.id for o in owners], sample_owner_id=sample.id, now=now
     )
     seed_links(session, member_id=sample.id, now=now, secret_key=secret_key)
+    seed_feed(
+        session,
+        program_id=partner.id,
+        sample_owner_id=sample.id,
+        hidden_coupon_id=offers_demo.hidden_coupon_id,
+        now=now,
+        actor=DEMO_ACTOR,
+    )
     seed_orders(
         session,
         program_id=partner.id,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from neigou.audit import models as audit_models
 from neigou.auth import models as auth_models
+from neigou.campaigns import models as campaigns_models
+from neigou.feed import models as feed_models
 from neigou.groups import models as groups_models
 from neigou.integrations import models as integrations_models
 from neigou.kit import jobs
@@ -22,12 +24,14 @@ MODEL_MODULES = (
     programs_models,
     offers_models,
     groups_models,
+    campaigns_models,
     links_models,
     ledger_models,
     orders_models,
     integrations_models,
     tiers_models,
     privacy_models,
+    feed_models,
     jobs,
 )
 metadata = Base.metadata

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from neigou.campaigns import repository as campaigns
+from neigou.campaigns.estimate import boosted_rate_bp
 from neigou.kit.bulk import insert_new, insert_rows
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
@@ -240,17 +242,23 @@ def ingest(
         end=max(o.paid_at for o, _, _ in pending.values()),
         coupon_ids={a.link_coupon_id for _, _, a in pending.values() if a.link_coupon_id is not None},
     )
+    boosts = campaigns.boost_terms(
+        session, {a.link_campaign_id for _, _, a in pending.values() if a.link_campaign_id is not None}
+    )
     earnings: dict[int, list[commission.Earning]] = {}
     lines: dict[int, list[commission.Line]] = {}
     rows: list[dict[str, object]] = []
     prices = {sku: terms.price_fen for sku, terms in batch.products.items()}
     for index, (order, ref_hash, attributed) in pending.items():
         program = batch.programs[order.program_id]
+        boost = boosts.get(attributed.link_campaign_id or 0)
         lines[index] = [
             commission.Line(
                 i.paid_fen,
                 i.quantity,
-                batch.products[i.sku].commission_rate_bp,
+                boosted_rate_bp(
+                    batch.products[i.sku].commission_rate_bp, boost, sku=i.sku, paid_at=order.paid_at
+                ),
                 batch.products[i.sku].fixed_commission_fen,
             )
             for i in order.items

@@ -45,10 +45,9 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("program_id", "external_id"),
         Index("ix_orders_member_paid", "member_id", "paid_at"),
-        Index("ix_orders_group_paid", "group_id", "paid_at"),
-        Index(
-            "ix_orders_event_member", "event_id", "member_id"
-        ),  # live boards and leaderboards  # group sales and leaderboards
+        Index("ix_orders_group_paid", "group_id", "paid_at"),  # group sales and leaderboards
+        Index("ix_orders_event_member", "event_id", "member_id"),  # live boards and leaderboards
+        Index("ix_orders_program_link", "program_id", "link_code"),  # orders per post and per campaign
         # State first: the unique (program_id, external_id) index stays the only one led by program_id,
         # so duplicate checks never scan a whole program even before statistics exist.
         Index("ix_orders_state_completed", "commission_state", "completed_at", "program_id"),

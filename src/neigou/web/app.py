@@ -18,9 +18,12 @@ from starlette.types import Receive, Scope, Send
 from neigou.analytics.endpoints import router as analytics_router
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
+from neigou.campaigns.endpoints import router as campaigns_router
 from neigou.events.endpoints import router as events_router
 from neigou.events.runtime import EventsRuntime
+from neigou.feed.endpoints import router as feed_router
 from neigou.groups.endpoints import router as groups_router
+from neigou.groups.live_code_endpoints import router as live_codes_router
 from neigou.integrations.endpoints import router as integrations_router
 from neigou.integrations.webhook_endpoints import router as integration_webhooks_router
 from neigou.kit import jobs
@@ -43,6 +46,7 @@ from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
     console_analytics,
+    console_campaigns,
     console_events,
     console_home,
     console_links,
@@ -56,7 +60,9 @@ from neigou.web import (
     problems,
     workspace,
     workspace_earnings,
+    workspace_feed,
     workspace_links,
+    workspace_live_codes,
     workspace_network,
     workspace_tiers,
 )
@@ -66,6 +72,7 @@ from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
 from neigou.web.console_settings import router as console_settings_router
+from neigou.web.live_code import router as live_code_router
 from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
@@ -102,6 +109,7 @@ def api_router() -> APIRouter:
     router.include_router(auth_router)
     router.include_router(programs_router)
     router.include_router(audit_router)
+    router.include_router(live_codes_router)
     router.include_router(groups_router)
     router.include_router(group_sales_router)
     router.include_router(catalog_router)
@@ -116,6 +124,9 @@ def api_router() -> APIRouter:
     router.include_router(analytics_router)
 
     router.include_router(events_router)
+
+    router.include_router(campaigns_router)
+    router.include_router(feed_router)
     return router
 
 
@@ -211,6 +222,10 @@ def create_app(
         console_analytics.router,
         console_events.router,
         join.router,
+        live_code_router,
+        workspace_feed.router,
+        console_campaigns.router,
+        workspace_live_codes.router,
         product_images_router,
         console_access_router,
         console_settings_router,

@@ -177,6 +177,9 @@ code: dict[str, Label] = {
     "product_inactive": N_("This product is off sale"),
     "product_not_found": N_("No such product"),
     "invalid_window": N_("The end must be after the start"),
+    "boost_too_high": N_("The boost would take a product's commission rate above 100%"),
+    "coupon_not_for_sku": N_("The coupon covers none of these skus"),
+    "program_not_found": N_("No such program"),
     "invalid_percent": NP_("discount", "A percentage cannot exceed 100%"),
     "cap_not_allowed": N_("Only percent-off coupons take a cap"),
     "price_out_of_scope": N_("An event-priced sku lies outside the promotion's skus"),
@@ -256,14 +259,46 @@ gs_error: dict[str, Label] = {
     "range_too_long": N_("At most 366 days at a time; showing the last 30 days."),
 }
 
+post_slot: dict[str, Label] = {
+    "now": NP_("post slot", "Now"),
+    "morning": NP_("post slot", "Morning (08:00)"),
+    "noon": NP_("post slot", "Noon (12:00)"),
+    "evening": NP_("post slot", "Evening (20:00)"),
+}
+post_status: dict[str, Label] = {
+    "scheduled": NP_("post status", "Scheduled for the robot"),
+    "to_copy": NP_("post status", "To copy"),
+    "sent": NP_("post status", "Sent by the robot"),
+    "copied": NP_("post status", "Posted"),
+    "failed": NP_("post status", "Robot failed: copy it"),
+}
+feed_error: dict[str, Label] = {
+    "group_not_found": N_("That group is not one of yours."),
+    "group_archived": N_("That group is archived."),
+    "not_in_feed": N_("A chosen product is no longer in today's selection."),
+    "duplicate_sku": N_("A product was chosen twice."),
+    "duplicate_group": N_("A group was chosen twice."),
+    "no_tiers": N_("The program has no tier ladder yet."),
+    "post_not_found": N_("That post is not one of yours."),
+    "robot_post": N_("That post goes out through the group's robot."),
+    "image_type": N_("The QR image must be a PNG or JPEG picture."),
+    "image_too_large": N_("The QR image is larger than 1 MB."),
+    "live_code_not_found": N_("That live code is not one of yours."),
+    "no_groups": N_("Choose at least one group."),
+    "capacity": N_("The capacity must be a whole number from 1 to 100000."),
+}
+
+
 # What an audit entry is about (audit.record's ``entity``).
 entity: dict[str, Label] = {
     "brand": N_("Brand"),
+    "campaign": N_("Campaign"),
     "category": N_("Category"),
     "coupon": N_("Coupon"),
     "group": NP_("chat group", "Group"),
     "integration": N_("Integration"),
     "link": N_("Share link"),
+    "live_code": N_("Group live code"),
     "member": NP_("seller", "Member"),
     "opt_out": N_("Opt-out"),
     "order": N_("Order"),
@@ -337,4 +372,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "promotion_kind": promotion_kind,
     "attribution": attribution,
     "offer_source": offer_source,
+    "post_slot": post_slot,
+    "post_status": post_status,
+    "feed_error": feed_error,
 }

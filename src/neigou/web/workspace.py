@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from neigou.auth import service as auth
 from neigou.auth.dependencies import SESSION_COOKIE, WorkspaceMember
 from neigou.auth.models import Role
+from neigou.groups import repository as groups_repo
 from neigou.groups.compliance import compliance, day_start, local_date
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -87,6 +88,9 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
         missed=groups.missed,
         at_risk=groups.at_risk,
         has_links=bool(links_repo.list_links(session, member_id=member.id, limit=1)),
+        full_codes=sum(
+            1 for c in groups_repo.live_codes_of_owner(session, member.id) if c.full_since is not None
+        ),
     )
 
 
