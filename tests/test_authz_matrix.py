@@ -294,19 +294,9 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
         **orders.matrix_world(client, operator, own_program["id"], own["id"]),
         **tiers.matrix_world(client, operator, own_program["id"]),
+        **events.matrix_world(client, operator, own_program["id"]),
     }
     return World(
-        ids={
-            "program": own_program["id"],
-            "member": own["id"],
-            "token": spare["id"],
-            **offers.matrix_world(client, operator),
-            **groups.matrix_world(client, operator, own["id"]),
-            **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
-            **orders.matrix_world(client, operator, own_program["id"], own["id"]),
-            **tiers.matrix_world(client, operator, own_program["id"]),
-            **events.matrix_world(client, operator, own_program["id"]),
-        },
         ids={**ids, **feed.matrix_world(client, operator, ids)},
         tokens={
             "operator": make_token(Role.OPERATOR),
