@@ -24,6 +24,7 @@ from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, ProblemError
+from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.links import repository as repo
@@ -57,6 +58,9 @@ class ClaimResult:
 
     claim: CouponClaim
     created: bool
+
+
+CLAIMED = "coupon.claimed"
 
 
 def refused(code: str) -> Conflict:
@@ -185,6 +189,10 @@ def claim_coupon(
         },
         at=at,
     )
+    if claim.program_id is not None and visitor_id is not None:
+        # Higher domains (risk) check the visitor's claims of this coupon in the same transaction.
+        data = {"coupon_id": coupon.id, "program_id": claim.program_id, "visitor_id": visitor_id}
+        publish(session, Event(type=CLAIMED, at=at, data=data))
     return ClaimResult(claim=claim, created=True)
 
 

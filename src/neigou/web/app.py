@@ -35,6 +35,7 @@ from neigou.orders.endpoints import router as orders_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
 from neigou.reporting.endpoints import router as group_sales_router
+from neigou.risk.endpoints import router as risk_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
@@ -104,6 +105,7 @@ def api_router() -> APIRouter:
     router.include_router(tiers_router)
     router.include_router(network_router)
     router.include_router(privacy_router)
+    router.include_router(risk_router)
     return router
 
 
