@@ -135,3 +135,13 @@ def member_history(session: Session, member_id: int) -> dict[str, int]:
         "cases_cleared": int(by_status.get(CaseStatus.CLEARED, 0)),
         "cases_confirmed": int(by_status.get(CaseStatus.CONFIRMED, 0)),
     }
+
+
+def status_counts(session: Session, program_id: int) -> dict[str, int]:
+    """How many cases the program has in each status."""
+    rows = session.execute(
+        select(RiskCase.status, func.count(RiskCase.id))
+        .where(RiskCase.program_id == program_id)
+        .group_by(RiskCase.status)
+    )
+    return {CaseStatus(s).value: int(n) for s, n in rows}

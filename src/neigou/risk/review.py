@@ -60,7 +60,7 @@ def resolve(
                 status=case.status.value,
             ),
             code="case_resolved",
-            extra={"status": case.status.value},
+            extra={"case_status": case.status.value},
         )
     before = _dump(case)
     case.held_fen = repo.remaining_commission(session, case.id)

@@ -23,6 +23,9 @@ from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, RiskSettings, Se
 from neigou.risk.thresholds import NAMES, Thresholds, as_dict, merged
 
 
+RANK = (Severity.LOW, Severity.MEDIUM, Severity.HIGH)
+
+
 @dataclass(frozen=True)
 class ScanResult:
     """How many cases a scan opened, and how many open ones took more orders."""
@@ -124,6 +127,7 @@ def scan(
                 if fresh:
                     _hold(session, open_case, fresh)
                     open_case.evidence = finding.evidence
+                    open_case.severity = max(open_case.severity, Severity(finding.severity), key=RANK.index)
                     open_case.explanation = _explanation(finding.explanation)
                     extended += 1
                 continue

@@ -45,6 +45,7 @@ from neigou.web import (
     console_offers,
     console_orders,
     console_privacy,
+    console_risk,
     console_tiers,
     join,
     landing,
@@ -188,6 +189,7 @@ def create_app(
         workspace_network.router,
         console_network.router,
         console_privacy.router,
+        console_risk.router,
         join.router,
         product_images_router,
     ):
