@@ -274,8 +274,9 @@ def shared_orders(session: Session, scope: Scope, t: Thresholds) -> list[rules.S
 
 
 def ring_facts(session: Session, scope: Scope, t: Thresholds) -> list[rules.RingFact]:
-    """Recruits (joined in the window) sharing a phone or a device with another recruit of the same
-    inviter, and recruits who never bought inside a burst of ``ring_burst_joins`` joins."""
+    """Recruits (joined in the window) sharing a device with another recruit of the same inviter (a
+    phone is one member per program), and recruits who never bought inside a burst of
+    ``ring_burst_joins`` joins."""
     recruit, other = aliased(Member, name="recruit"), aliased(Member, name="other_recruit")
     joined = [
         recruit.program_id == scope.program_id,
@@ -284,18 +285,6 @@ def ring_facts(session: Session, scope: Scope, t: Thresholds) -> list[rules.Ring
         recruit.joined_at <= scope.as_of,
         _members(scope, recruit.inviter_id),
     ]
-    phone = (
-        select(recruit.inviter_id, recruit.id, literal("shared_phone"))
-        .join(
-            other,
-            and_(
-                other.inviter_id == recruit.inviter_id,
-                other.id != recruit.id,
-                other.customer_ref_hash == recruit.customer_ref_hash,
-            ),
-        )
-        .where(*joined, recruit.customer_ref_hash.is_not(None))
-    )
     devices = _member_devices(scope)
     device = (
         select(recruit.inviter_id, recruit.id, literal("shared_device"))
@@ -341,7 +330,7 @@ def ring_facts(session: Session, scope: Scope, t: Thresholds) -> list[rules.Ring
     burst = select(marked.c.inviter_id, marked.c.id, literal("idle_burst")).where(
         marked.c.covered_until >= marked.c.joined_at
     )
-    rows = session.execute(union(phone, device, burst))
+    rows = session.execute(union(device, burst))
     return [rules.RingFact(int(i), int(r), str(why)) for i, r, why in rows]
 
 

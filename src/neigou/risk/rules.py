@@ -73,7 +73,7 @@ class RingFact:
 
     inviter_id: int
     recruit_id: int
-    why: str  # "shared_phone", "shared_device", "idle_burst"
+    why: str  # "shared_device" or "idle_burst"
 
 
 @dataclass(frozen=True)
@@ -236,14 +236,14 @@ def shared_identity(ctx: Context, t: Thresholds) -> list[Finding]:
 
 
 def invite_ring(ctx: Context, t: Thresholds) -> list[Finding]:
-    """Recruits sharing phones or devices, or bursts of joins that never buy."""
+    """Recruits sharing devices, or bursts of joins that never buy."""
     per_inviter: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     for f in ctx.ring_facts:
         per_inviter[f.inviter_id][f.why].add(f.recruit_id)
     found = []
     for inviter_id in sorted(per_inviter):
         why = per_inviter[inviter_id]
-        shared = why.get("shared_phone", set()) | why.get("shared_device", set())
+        shared = why.get("shared_device", set())
         idle = why.get("idle_burst", set())
         if len(shared) < t.ring_min_shared:
             shared = set()
@@ -264,7 +264,7 @@ def invite_ring(ctx: Context, t: Thresholds) -> list[Finding]:
                     "burst_hours": t.ring_burst_hours,
                 },
                 Message(
-                    "{shared} recruits share a phone or a device; {idle} recruits joined within {hours} "
+                    "{shared} recruits share a device with another recruit; {idle} recruits joined within {hours} "
                     "hours and never bought.",
                     shared=len(shared),
                     idle=len(idle),

@@ -14,7 +14,7 @@ class Thresholds:
     Defaults: ``order_brushing`` opens when one member's links bring ≥ 10 orders of ≤ ¥5 paid
     each within 1 hour (or ≥ 3 orders paid in the month before a tier upgrade are refunded in
     full after it); ``coupon_hoarding`` when one visitor claims one coupon under ≥ 5 customer
-    references; ``invite_ring`` when ≥ 2 of one inviter's recruits share a phone or a device, or
+    references; ``invite_ring`` when ≥ 2 of one inviter's recruits share a device, or
     ≥ 10 recruits who never buy join within 24 hours; ``refund_abuse`` when ≥ 3 of a member's
     ≥ 5 released orders are refunded after release and that rate is ≥ 20% and ≥ 3× the
     program's. Scans look back 35 days.
