@@ -20,6 +20,7 @@ from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
 from tests.orders import matrix as orders
+from tests.risk import builders as risk
 from tests.tiers import matrix as tiers
 
 
@@ -161,6 +162,12 @@ CASES = [
         {"customer_ref": "matrix-shopper", "program_id": 1, "request_id": "mx-opt-out"},
     ),
     Case("GET", "/api/v1/privacy/opt-outs", OPERATOR),
+    Case("POST", "/api/v1/programs/{program}/risk/scan", OPERATOR, {}),
+    Case("GET", "/api/v1/programs/{program}/risk/cases", OPERATOR),
+    Case("GET", "/api/v1/risk/cases/{risk_case_id}", OPERATOR),
+    Case("POST", "/api/v1/risk/cases/{risk_case_id}/resolve", OPERATOR, {"decision": "clear"}),
+    Case("GET", "/api/v1/programs/{program}/risk/thresholds", OPERATOR),
+    Case("PUT", "/api/v1/programs/{program}/risk/thresholds", OPERATOR, {"hoarding_min_refs": 6}),
 ]
 
 
@@ -193,6 +200,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
             **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
             **orders.matrix_world(client, operator, own_program["id"], own["id"]),
             **tiers.matrix_world(client, operator, own_program["id"]),
+            **risk.matrix_world(client, operator, own_program["id"]),
         },
         tokens={
             "operator": make_token(Role.OPERATOR),
@@ -249,7 +257,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             c.path.replace("{program}", "{program_id}")
             .replace("{member}", "{member_id}")
             .replace("{token}", "{token_id}")
-            .replace("{claim_coupon_id}", "{coupon_id}"),
+            .replace("{claim_coupon_id}", "{coupon_id}")
+            .replace("{risk_case_id}", "{case_id}"),
         )
         for c in CASES
     }

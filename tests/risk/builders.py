@@ -105,3 +105,27 @@ def claim_from_device(
                 link_code=link_code,
                 visitor_id=visitor_id,
             )
+
+
+def matrix_world(client: TestClient, headers: dict[str, str], program_id: int) -> dict[str, Any]:
+    """An open case in the matrix's own program (an implausible group count), for the authz matrix."""
+    member = client.post(f"/api/v1/programs/{program_id}/members", json={"name": "padded"}, headers=headers)
+    assert member.status_code == 201, member.text
+    group = client.post(
+        "/api/v1/groups",
+        json={"name": "虚报群", "platform": "wechat", "owner_member_id": member.json()["id"]},
+        headers=headers,
+    ).json()
+    for count, day in ((300, 23), (340, 24), (420, 25)):
+        observed = f"2026-03-{day}T20:00:00+08:00"
+        response = client.post(
+            f"/api/v1/groups/{group['id']}/counts",
+            json={"member_count": count, "observed_at": observed},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+    scan = client.post(
+        f"/api/v1/programs/{program_id}/risk/scan", json={"rules": ["padded_group"]}, headers=headers
+    )
+    assert scan.json()["opened"] >= 1, scan.text
+    return {"risk_case_id": cases(client, headers, program_id, "open")[0]["id"]}
