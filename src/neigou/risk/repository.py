@@ -100,6 +100,21 @@ def remaining_commission(session: Session, case_id: int) -> int:
     )
 
 
+def remaining_commission_of(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
+    """What each case's orders still pay, for many cases in one query."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(CaseOrder.case_id, func.sum(Commission.amount_fen - Commission.reversed_fen))
+        .join(Commission, Commission.order_id == CaseOrder.order_id)
+        .where(CaseOrder.case_id.in_(case_ids))
+        .group_by(CaseOrder.case_id)
+    )
+    out = {int(i): 0 for i in case_ids}
+    out.update({int(i): int(fen or 0) for i, fen in rows})
+    return out
+
+
 def stored_thresholds(session: Session, program_id: int) -> RiskSettings | None:
     """The program's stored thresholds row, if any."""
     return session.get(RiskSettings, program_id)

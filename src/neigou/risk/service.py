@@ -22,7 +22,6 @@ from neigou.risk import repository as repo
 from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, RiskSettings, Severity
 from neigou.risk.thresholds import NAMES, Thresholds, as_dict, merged
 
-
 RANK = (Severity.LOW, Severity.MEDIUM, Severity.HIGH)
 
 
@@ -110,7 +109,8 @@ def scan(
     if not findings:
         return ScanResult(opened=0, extended=0, findings=0)
     session.scalar(select(Program.id).where(Program.id == program.id).with_for_update())
-    opened = extended = 0
+    new: list[tuple[RiskCase, list[int]]] = []
+    extended: list[tuple[RiskCase, list[int]]] = []
     for rule in wanted:
         mine = [f for f in findings if f.rule == rule]
         existing = repo.cases_with_subject(
@@ -125,11 +125,10 @@ def scan(
             open_case = next((c for c in same if c.status is CaseStatus.OPEN), None)
             if open_case is not None:
                 if fresh:
-                    _hold(session, open_case, fresh)
                     open_case.evidence = finding.evidence
                     open_case.severity = max(open_case.severity, Severity(finding.severity), key=RANK.index)
                     open_case.explanation = _explanation(finding.explanation)
-                    extended += 1
+                    extended.append((open_case, fresh))
                 continue
             if same and not fresh:
                 continue  # resolved before, and nothing new since
@@ -147,28 +146,36 @@ def scan(
                 reversed_fen=0,
                 suspended=False,
             )
-            session.add(case)
-            session.flush()
-            _hold(session, case, fresh)
-            opened += 1
-    session.flush()
-    if opened or extended:
+            new.append((case, fresh))
+    session.add_all([case for case, _ in new])
+    session.flush()  # one batched INSERT … RETURNING for the new cases' ids
+    _hold(session, new + extended)
+    if new or extended:
         audit.record(
             session,
             actor=actor,
             action="risk.scan",
             entity="program",
             entity_id=program.id,
-            after={"as_of": as_of.isoformat(), "opened": opened, "extended": extended, "rules": wanted},
+            after={
+                "as_of": as_of.isoformat(),
+                "opened": len(new),
+                "extended": len(extended),
+                "rules": wanted,
+            },
             at=now,
         )
-    return ScanResult(opened=opened, extended=extended, findings=len(findings))
+    return ScanResult(opened=len(new), extended=len(extended), findings=len(findings))
 
 
-def _hold(session: Session, case: RiskCase, order_ids: Sequence[int]) -> None:
-    if order_ids:
-        insert_rows(session, CaseOrder, [{"case_id": case.id, "order_id": i} for i in order_ids])
-    case.held_fen = repo.remaining_commission(session, case.id)
+def _hold(session: Session, held: Sequence[tuple[RiskCase, Sequence[int]]]) -> None:
+    """Link the cases to their orders in one insert and set what each holds from one aggregate."""
+    rows = [{"case_id": case.id, "order_id": i} for case, ids in held for i in ids]
+    insert_rows(session, CaseOrder, rows)
+    totals = repo.remaining_commission_of(session, sorted({case.id for case, ids in held if ids}))
+    for case, _ in held:
+        case.held_fen = totals.get(case.id, case.held_fen)
+    session.flush()
 
 
 def require_case(session: Session, case_id: int, *, lock: bool = False) -> RiskCase:
