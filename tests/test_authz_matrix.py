@@ -23,6 +23,7 @@ from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
 from tests.orders import matrix as orders
+from tests.risk import builders as risk
 from tests.tiers import matrix as tiers
 
 
@@ -263,6 +264,12 @@ CASES = [
         files=feed.MATRIX_QR,
         member_scoped=True,
     ),
+    Case("POST", "/api/v1/programs/{program}/risk/scan", OPERATOR, {}),
+    Case("GET", "/api/v1/programs/{program}/risk/cases", OPERATOR),
+    Case("GET", "/api/v1/risk/cases/{risk_case_id}", OPERATOR),
+    Case("POST", "/api/v1/risk/cases/{risk_case_id}/resolve", OPERATOR, {"decision": "clear"}),
+    Case("GET", "/api/v1/programs/{program}/risk/thresholds", OPERATOR),
+    Case("PUT", "/api/v1/programs/{program}/risk/thresholds", OPERATOR, {"hoarding_min_refs": 6}),
 ]
 
 
@@ -295,6 +302,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         **orders.matrix_world(client, operator, own_program["id"], own["id"]),
         **tiers.matrix_world(client, operator, own_program["id"]),
         **events.matrix_world(client, operator, own_program["id"]),
+        **risk.matrix_world(client, operator, own_program["id"]),
     }
     return World(
         ids={**ids, **feed.matrix_world(client, operator, ids)},
@@ -370,7 +378,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             .replace("{member}", "{member_id}")
             .replace("{token}", "{token_id}")
             .replace("{claim_coupon_id}", "{coupon_id}")
-            .replace("{live_code}", "{code}"),
+            .replace("{live_code}", "{code}")
+            .replace("{risk_case_id}", "{case_id}"),
         )
         for c in CASES
     }

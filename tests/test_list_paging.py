@@ -33,6 +33,7 @@ LISTS: dict[str, str | None] = {
     "/api/v1/groups/{group_id}/counts": None,
     "/api/v1/programs/{program}/group-targets": None,
     "/api/v1/programs/{program}/group-counts/needs-review": None,
+    "/api/v1/programs/{program}/risk/cases": None,
     "/api/v1/programs/{program}/group-leaderboard": "groups",
     "/api/v1/sku-commissions": None,
     "/api/v1/programs/{program}/integrations": None,

@@ -24,6 +24,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.bulk import table_of
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
+from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.links import claim_stream
@@ -60,6 +61,9 @@ class ClaimResult:
     created: bool
 
 
+CLAIMED = "coupon.claimed"
+
+
 def refused(code: str) -> Conflict:
     """The 409 of a claim that cannot be made, with its stable code."""
     messages = {
@@ -83,6 +87,26 @@ def usable_link(link: ShareLink | None, link_code: str) -> ShareLink:
         raise Invalid(Message("Unknown share link {link_code!r}.", link_code=link_code), code="unknown_link")
     if not link.active:
         raise refused("link_disabled")
+    return link
+
+
+def _claimable(
+    session: Session,
+    coupon: CouponTemplate | CouponTerms,
+    link_code: str | None,
+    loaded_link: ShareLink | None,
+    at: datetime,
+) -> ShareLink | None:
+    """The claim's link (looked up once), after the checks that need no stock: a hidden coupon only
+    through its own link, and only while the coupon runs."""
+    link = None
+    if link_code is not None:
+        found = loaded_link if loaded_link is not None and loaded_link.code == link_code else None
+        link = usable_link(found or repo.get_link_by_code(session, link_code), link_code)
+    if coupon.visibility is CouponVisibility.HIDDEN and (link is None or link.coupon_id != coupon.id):
+        raise refused("link_required")
+    if not coupon.starts_at <= at < coupon.ends_at:
+        raise refused("not_active")
     return link
 
 
@@ -119,14 +143,7 @@ def claim_coupon(
         and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None
     ):
         return replay
-    link = None
-    if link_code is not None:
-        found = loaded_link if loaded_link is not None and loaded_link.code == link_code else None
-        link = usable_link(found or repo.get_link_by_code(session, link_code), link_code)
-    if coupon.visibility is CouponVisibility.HIDDEN and (link is None or link.coupon_id != coupon.id):
-        raise refused("link_required")
-    if not coupon.starts_at <= at < coupon.ends_at:
-        raise refused("not_active")
+    link = _claimable(session, coupon, link_code, loaded_link, at)
     if (
         gate is not None
         and gate.stream is not None
@@ -196,6 +213,10 @@ def claim_coupon(
         },
         at=at,
     )
+    if claim.program_id is not None and visitor_id is not None:
+        # Higher domains (risk) check the visitor's claims of this coupon in the same transaction.
+        data = {"coupon_id": coupon.id, "program_id": claim.program_id, "visitor_id": visitor_id}
+        publish(session, Event(type=CLAIMED, at=at, data=data))
     return ClaimResult(claim=claim, created=True)
 
 

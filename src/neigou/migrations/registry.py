@@ -16,6 +16,7 @@ from neigou.offers import models as offers_models
 from neigou.orders import models as orders_models
 from neigou.privacy import models as privacy_models
 from neigou.programs import models as programs_models
+from neigou.risk import models as risk_models
 from neigou.tiers import models as tiers_models
 
 MODEL_MODULES = (
@@ -32,6 +33,7 @@ MODEL_MODULES = (
     tiers_models,
     privacy_models,
     feed_models,
+    risk_models,
     jobs,
 )
 metadata = Base.metadata

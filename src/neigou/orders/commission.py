@@ -109,8 +109,9 @@ def worth_after_refunds(amount_fen: int, refunded_fen: int, paid_fen: int) -> in
 
 
 def reversal(amount_fen: int, reversed_fen: int, refunded_fen: int, paid_fen: int) -> int:
-    """What a refund bringing the total refunded to ``refunded_fen`` takes back now."""
-    return amount_fen - worth_after_refunds(amount_fen, refunded_fen, paid_fen) - reversed_fen
+    """What a refund bringing the total refunded to ``refunded_fen`` takes back now (nothing when more
+    was taken back already, as when a confirmed risk case reversed the whole commission)."""
+    return max(0, amount_fen - worth_after_refunds(amount_fen, refunded_fen, paid_fen) - reversed_fen)
 
 
 def tier_at(periods: Sequence[tuple[datetime, str]], at: datetime, fallback: str | None) -> str | None:

@@ -42,6 +42,7 @@ from neigou.orders.endpoints import router as orders_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
 from neigou.reporting.endpoints import router as group_sales_router
+from neigou.risk.endpoints import router as risk_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
@@ -54,6 +55,7 @@ from neigou.web import (
     console_offers,
     console_orders,
     console_privacy,
+    console_risk,
     console_tiers,
     join,
     landing,
@@ -127,6 +129,8 @@ def api_router() -> APIRouter:
 
     router.include_router(campaigns_router)
     router.include_router(feed_router)
+
+    router.include_router(risk_router)
     return router
 
 
@@ -221,6 +225,7 @@ def create_app(
         console_privacy.router,
         console_analytics.router,
         console_events.router,
+        console_risk.router,
         join.router,
         live_code_router,
         workspace_feed.router,

@@ -258,6 +258,27 @@ gs_error: dict[str, Label] = {
     "bad_range": N_("The start date is after the end date; showing the last 30 days."),
     "range_too_long": N_("At most 366 days at a time; showing the last 30 days."),
 }
+rk_rule: dict[str, Label] = {
+    "order_brushing": N_("Order brushing"),
+    "coupon_hoarding": N_("Coupon hoarding"),
+    "shared_identity": N_("Shared identity"),
+    "invite_ring": N_("Invite ring"),
+    "refund_abuse": N_("Refund abuse"),
+    "padded_group": N_("Padded group"),
+}
+rk_status: dict[str, Label] = {
+    "open": NP_("risk case", "Open"),
+    "cleared": N_("Cleared"),
+    "confirmed": N_("Confirmed"),
+}
+rk_error: dict[str, Label] = {
+    "bad_decision": N_("Choose clear or confirm for an existing case."),
+}
+rk_severity: dict[str, Label] = {
+    "low": N_("Low"),
+    "medium": N_("Medium"),
+    "high": N_("High"),
+}
 
 post_slot: dict[str, Label] = {
     "now": NP_("post slot", "Now"),
@@ -375,4 +396,8 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "post_slot": post_slot,
     "post_status": post_status,
     "feed_error": feed_error,
+    "rk_rule": rk_rule,
+    "rk_status": rk_status,
+    "rk_severity": rk_severity,
+    "rk_error": rk_error,
 }
