@@ -22,7 +22,7 @@ from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import Draft, draft, post_many
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
 from neigou.orders import commission, lookups
-from neigou.orders.inputs import OrderIn, shape_error
+from neigou.orders.inputs import ItemIn, OrderIn, shape_error
 from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
 from neigou.programs.models import Program, Tier
@@ -107,7 +107,7 @@ class _Batch:
             )
         if order.program_id not in self.laddered:
             return RowError(order.row, order.external_id, "no_tiers", NO_TIERS)
-        missing = sorted({i.sku for i in order.items} - self.products.keys())
+        missing = sorted({i.sku for i in order.items if i.pool_fen is None} - self.products.keys())
         if missing:
             return RowError(
                 order.row,
@@ -146,6 +146,35 @@ def _chain(
         self_purchase=self_purchase,
         self_purchase_commission=program.self_purchase_commission,
     )
+
+
+def _line(item: ItemIn, terms: lookups.ProductTerms | None) -> commission.Line:
+    if item.pool_fen is not None or terms is None:
+        return commission.Line(item.paid_fen, item.quantity, 0, platform_pool_fen=item.pool_fen or 0)
+    return commission.Line(item.paid_fen, item.quantity, terms.commission_rate_bp, terms.fixed_commission_fen)
+
+
+def _list_fen(item: ItemIn, terms: lookups.ProductTerms | None) -> int:
+    return item.paid_fen if item.pool_fen is not None or terms is None else terms.price_fen * item.quantity
+
+
+def _pricing(
+    book: OfferBook, order: OrderIn, prices: dict[str, int], link_coupon_id: int | None
+) -> dict[str, object]:
+    """The offers snapshot; a platform's order (lines with the platform's fee) is recorded as paid:
+    the platform priced it, and our promotions and coupons never applied to it."""
+    if any(item.pool_fen is not None for item in order.items):
+        paid = sum(item.paid_fen for item in order.items)
+        return {
+            "quoted_at": order.paid_at.isoformat(),
+            "list_total_fen": paid,
+            "promotion_discount_fen": 0,
+            "coupon_discount_fen": 0,
+            "payable_fen": paid,
+            "applied": [],
+            "priced_by": "platform",
+        }
+    return book.snapshot(order.items, prices, order.paid_at, link_coupon_id)
 
 
 def _insert_orders(session: Session, rows: list[dict[str, object]]) -> dict[tuple[int, str], int]:
@@ -204,15 +233,7 @@ def ingest(
     prices = {sku: terms.price_fen for sku, terms in batch.products.items()}
     for index, (order, ref_hash, attributed) in pending.items():
         program = batch.programs[order.program_id]
-        lines[index] = [
-            commission.Line(
-                i.paid_fen,
-                i.quantity,
-                batch.products[i.sku].commission_rate_bp,
-                batch.products[i.sku].fixed_commission_fen,
-            )
-            for i in order.items
-        ]
+        lines[index] = [_line(i, batch.products.get(i.sku)) for i in order.items]
         chain = _chain(
             program,
             seller=attributed.attribution.member_id,
@@ -239,7 +260,7 @@ def ingest(
                 "completed_at": None,
                 "commission_state": CommissionState.PENDING,
                 "settlement_id": None,
-                "pricing": book.snapshot(order.items, prices, order.paid_at, attributed.link_coupon_id),
+                "pricing": _pricing(book, order, prices, attributed.link_coupon_id),
                 "source": source,
                 "created_at": now,
             }
@@ -273,7 +294,7 @@ def _write_children(
                     "line_no": number,
                     "sku": item.sku,
                     "quantity": item.quantity,
-                    "list_fen": batch.products[item.sku].price_fen * item.quantity,
+                    "list_fen": _list_fen(item, batch.products.get(item.sku)),
                     "paid_fen": item.paid_fen,
                     "commission_rate_bp": line.commission_rate_bp,
                     "fixed_commission_fen": line.fixed_commission_fen,

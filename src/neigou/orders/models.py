@@ -35,6 +35,7 @@ class OrderSource(enum.StrEnum):
     API = "api"
     WEBHOOK = "webhook"
     IMPORT = "import"
+    PLATFORM = "platform"
 
 
 class Order(Base):

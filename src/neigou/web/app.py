@@ -32,6 +32,7 @@ from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
 from neigou.orders.endpoints import router as orders_router
+from neigou.platforms.endpoints import router as platforms_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
 from neigou.reporting.endpoints import router as group_sales_router
@@ -100,6 +101,7 @@ def api_router() -> APIRouter:
     router.include_router(links_router)
     router.include_router(orders_router)
     router.include_router(integrations_router)
+    router.include_router(platforms_router)
     router.include_router(ledger_router)
     router.include_router(tiers_router)
     router.include_router(network_router)

@@ -1,0 +1,107 @@
+"""platform feeds: JD 联盟, 多多进宝 and 淘宝联盟 orders as the platforms report them, line by line
+
+Revision ID: 0016
+Revises: 0010
+Create Date: 2026-12-04 05:40:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import neigou.kit.db
+
+revision: str = "0016"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+TS = neigou.kit.db.UTCDateTime(timezone=True)
+STATUS = sa.Enum(
+    "unpaid", "paid", "completed", "settled", "invalid", name="linestatus", native_enum=False, length=20
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "platform_orders",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("program_id", ID, nullable=False),
+        sa.Column("integration_id", ID, nullable=False),
+        sa.Column(
+            "platform",
+            sa.Enum("jd_union", "pdd", "taobao", name="platform", native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column("external_id", sa.String(length=64), nullable=False),
+        sa.Column("order_id", ID, nullable=True),
+        sa.Column("link_code", sa.String(length=64), nullable=True),
+        sa.Column("status", STATUS, nullable=False),
+        sa.Column("paid_at", TS, nullable=False),
+        sa.Column("skip_code", sa.String(length=40), nullable=True),
+        sa.Column("updated_at", TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["integration_id"],
+            ["integrations.id"],
+            name=op.f("fk_platform_orders_integration_id_integrations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_platform_orders_order_id_orders"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["program_id"],
+            ["programs.id"],
+            name=op.f("fk_platform_orders_program_id_programs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_platform_orders")),
+        sa.UniqueConstraint(
+            "program_id",
+            "platform",
+            "external_id",
+            name=op.f("uq_platform_orders_program_id_platform_external_id"),
+        ),
+    )
+    op.create_index(
+        op.f("ix_platform_orders_integration_id"), "platform_orders", ["integration_id"], unique=False
+    )
+    op.create_index("ix_platform_orders_month", "platform_orders", ["program_id", "platform", "paid_at"])
+    op.create_table(
+        "platform_order_lines",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("platform_order_id", ID, nullable=False),
+        sa.Column("line_key", sa.String(length=64), nullable=False),
+        sa.Column("status", STATUS, nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("returned", sa.Integer(), nullable=False),
+        sa.Column("paid_fen", sa.BigInteger(), nullable=False),
+        sa.Column("estimate_fee_fen", sa.BigInteger(), nullable=False),
+        sa.Column("actual_fee_fen", sa.BigInteger(), nullable=True),
+        sa.Column("taken_fen", sa.BigInteger(), nullable=True),
+        sa.Column("refunded_fen", sa.BigInteger(), nullable=False),
+        sa.Column("completed_at", TS, nullable=True),
+        sa.Column("settled_at", TS, nullable=True),
+        sa.Column("modified_at", TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["platform_order_id"],
+            ["platform_orders.id"],
+            name=op.f("fk_platform_order_lines_platform_order_id_platform_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_platform_order_lines")),
+        sa.UniqueConstraint(
+            "platform_order_id", "line_key", name=op.f("uq_platform_order_lines_platform_order_id_line_key")
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("platform_order_lines")
+    op.drop_index("ix_platform_orders_month", table_name="platform_orders")
+    op.drop_index(op.f("ix_platform_orders_integration_id"), table_name="platform_orders")
+    op.drop_table("platform_orders")
