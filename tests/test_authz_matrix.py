@@ -122,6 +122,14 @@ CASES = [
     Case("POST", "/api/v1/programs/{program}/integrations", OPERATOR, {"name": "新商城"}),
     Case("GET", "/api/v1/programs/{program}/integrations", OPERATOR),
     Case("GET", "/api/v1/integrations/{integration_id}/deliveries", OPERATOR),
+    Case(
+        "POST",
+        "/api/v1/integrations/{integration_id}/feeds/{platform}",
+        OPERATOR_OR_INTEGRATION,
+        {"rows": []},
+    ),
+    Case("GET", "/api/v1/programs/{program}/reconciliation?platform=jd_union&month=2026-11", OPERATOR),
+    Case("GET", "/api/v1/programs/{program}/reconciliation.xlsx?platform=pdd&month=2026-11", OPERATOR),
     Case("GET", "/api/v1/members/{member}/balance", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("GET", "/api/v1/members/{member}/statement", OPERATOR_OR_MEMBER, member_scoped=True),
     Case(
@@ -168,7 +176,7 @@ CASES = [
 class World:
     """Two programs, a member in each, and a token per role."""
 
-    ids: dict[str, int]
+    ids: dict[str, int | str]
     tokens: dict[str, str]
 
 
@@ -188,6 +196,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
             "program": own_program["id"],
             "member": own["id"],
             "token": spare["id"],
+            "platform": "taobao",
             **offers.matrix_world(client, operator),
             **groups.matrix_world(client, operator, own["id"]),
             **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
@@ -246,7 +255,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
     covered = {
         (
             c.method,
-            c.path.replace("{program}", "{program_id}")
+            c.path.split("?")[0]
+            .replace("{program}", "{program_id}")
             .replace("{member}", "{member_id}")
             .replace("{token}", "{token_id}")
             .replace("{claim_coupon_id}", "{coupon_id}"),

@@ -126,7 +126,9 @@ def text(row: Mapping[str, Any], name: str, *, required: bool = True, max_length
     return out
 
 
-def integer(row: Mapping[str, Any], name: str, *, default: int | None = None, low: int = 0) -> int:
+def integer(
+    row: Mapping[str, Any], name: str, *, default: int | None = None, low: int = 0, high: int = MAX_FEN
+) -> int:
     """A whole number field (numbers or digit strings)."""
     value = row.get(name)
     if (value is None or value == "") and default is not None:
@@ -136,7 +138,7 @@ def integer(row: Mapping[str, Any], name: str, *, default: int | None = None, lo
         number = Decimal(str(value)) if not isinstance(value, bool) else Decimal("nan")
     except InvalidOperation:
         number = Decimal("nan")
-    if not number.is_finite() or number != number.to_integral_value() or not low <= number <= MAX_FEN:
+    if not number.is_finite() or number != number.to_integral_value() or not low <= number <= high:
         raise RowProblem(
             "invalid_field",
             Message("The field {field} must be a whole number from {low}.", field=name, low=low),
@@ -196,7 +198,7 @@ def unix_time(
         if required:
             field(row, name)
         return None
-    seconds = integer(row, name, low=1)
+    seconds = integer(row, name, low=1, high=10**14)
     try:
         return datetime.fromtimestamp(seconds / 1000 if millis else seconds, UTC)
     except (OverflowError, OSError, ValueError) as exc:
