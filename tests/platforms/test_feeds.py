@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import row_counts
 from tests.orders.builders import World, assert_ledger_balanced, build
 from tests.platforms.builders import feed, integration, jd_row, pdd_row, taobao_row
+from tests.sign_in import console_sign_in
 
 pytestmark = pytest.mark.world_per_module
 
@@ -293,3 +295,29 @@ def test_unknown_platform_and_integration(client: TestClient, operator: dict[str
     )
     missing = client.post("/api/v1/integrations/999999/feeds/pdd", json={"rows": []}, headers=operator)
     assert (missing.status_code, missing.json()["code"]) == (404, "integration_not_found")
+
+
+def test_console_shows_the_differences_first_and_exports_them(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: Feeds
+) -> None:
+    rows = [jd_row(300040, sub_union_id=world.w.link), jd_row(300041, sub_union_id="no-such-link")]
+    feed(client, operator, world.integration_id, "jd_union", rows)
+    anonymous = client.get(f"/console/programs/{world.w.program_id}/reconciliation", follow_redirects=False)
+    assert anonymous.status_code in {303, 401}
+    console_sign_in(client, factory)
+    page = client.get(
+        f"/console/programs/{world.w.program_id}/reconciliation?platform=jd_union&month=2026-03"
+    )
+    assert page.status_code == 200
+    causes = re.findall(r'data-testid="reconciliation-row" data-cause="([a-z]*)"', page.text)
+    assert causes == ["missing", ""]
+    assert "300041" in page.text
+    english = client.get(
+        f"/console/programs/{world.w.program_id}/reconciliation?platform=jd_union&month=2026-03&lang=en"
+    )
+    assert "Missing in neigou" in english.text
+    sheet = client.get(
+        f"/console/programs/{world.w.program_id}/reconciliation.xlsx?platform=jd_union&month=2026-03"
+    )
+    assert sheet.status_code == 200
+    assert len(list(load_workbook(io.BytesIO(sheet.content)).active.values)) == 3  # type: ignore[union-attr]

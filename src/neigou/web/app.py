@@ -58,6 +58,7 @@ from neigou.web import (
 from neigou.web.audit_api import router as audit_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
+from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
@@ -176,6 +177,7 @@ def create_app(
         workspace.router,
         console_groups_router,
         console_group_sales_router,
+        console_reconciliation_router,
         workspace_groups_router,
         landing.router,
         workspace_links.router,
