@@ -12,7 +12,7 @@ import uvicorn
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
-from neigou.cli import orders, products
+from neigou.cli import orders, platforms, products
 from neigou.cli.groups import app as groups_app
 from neigou.cli.tiers import app as tiers_app
 from neigou.kit.actor import Actor
@@ -36,6 +36,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(groups_app, name="groups")
 app.add_typer(products.app, name="products")
 app.add_typer(orders.app, name="orders")
+app.add_typer(platforms.app, name="platforms")
 app.add_typer(tiers_app, name="tiers")
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
 assert registry.MODEL_MODULES  # every table is known before the first query

@@ -59,3 +59,16 @@ class PlatformOrderLine(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PlatformWatermark(Base):
+    """How far a poller has read a platform's orders for an integration (by modification time)."""
+
+    __tablename__ = "platform_watermarks"
+
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), primary_key=True
+    )
+    platform: Mapped[Platform] = mapped_column(str_enum(Platform), primary_key=True)
+    synced_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -98,9 +98,28 @@ def upgrade() -> None:
             "platform_order_id", "line_key", name=op.f("uq_platform_order_lines_platform_order_id_line_key")
         ),
     )
+    op.create_table(
+        "platform_watermarks",
+        sa.Column("integration_id", ID, nullable=False),
+        sa.Column(
+            "platform",
+            sa.Enum("jd_union", "pdd", "taobao", name="platform", native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column("synced_until", TS, nullable=False),
+        sa.Column("updated_at", TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["integration_id"],
+            ["integrations.id"],
+            name=op.f("fk_platform_watermarks_integration_id_integrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("integration_id", "platform", name=op.f("pk_platform_watermarks")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("platform_watermarks")
     op.drop_table("platform_order_lines")
     op.drop_index("ix_platform_orders_month", table_name="platform_orders")
     op.drop_index(op.f("ix_platform_orders_integration_id"), table_name="platform_orders")
