@@ -11,6 +11,8 @@ nothing twice. Rows of one order must be consecutive in a CSV or .xlsx file, whi
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,6 +78,67 @@ def _parsed(path: Path, program_id: int | None, start: int, progress: Progress |
         progress(total, total)
 
 
+@dataclass
+class _Prepared:
+    """A batch read and checked on its face, ready for ``ingest``; ``last`` ends the file."""
+
+    orders: list[OrderIn]
+    errors: list[RowError]
+    last_row: int
+    last: bool = False
+
+
+def _batches(items: Iterator[Parsed], start: int, size: int) -> Iterator[_Prepared]:
+    batch = _Prepared([], [], start)
+    for item, row in items:
+        batch.last_row = row
+        if isinstance(item, RowError):
+            batch.errors.append(item)
+        else:
+            batch.orders.append(item)
+        if len(batch.orders) >= size:
+            yield batch
+            batch = _Prepared([], [], row)
+    batch.last = True
+    yield batch
+
+
+def _prefetched(batches: Iterator[_Prepared], depth: int = 2) -> Iterator[_Prepared]:
+    """The batches, read by a thread of their own: the file is read and parsed for batch N+1 while the
+    database writes batch N (the driver releases the GIL while it waits for the server)."""
+    ready: queue.Queue[_Prepared | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ready.put(batch, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            ready.put(exc)
+
+    reader = threading.Thread(target=read, name="order-import-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
 def import_file(
     factory: sessionmaker[Session],
     path: Path,
@@ -93,20 +156,18 @@ def import_file(
         checkpoint = session.get(ImportCheckpoint, key)
         start = checkpoint.rows_done if checkpoint else 0
     report = ImportReport(file_digest=key, resumed_from=start, rows_done=start)
-    batch: list[OrderIn] = []
-    last_row = start
-    for item, row in _parsed(path, program_id, start, progress):
-        last_row = row
-        if isinstance(item, RowError):
-            report.errors.append(item)
-        else:
-            batch.append(item)
-        if len(batch) >= batch_size:
-            _commit(factory, path, batch, last_row=last_row, report=report, secret_key=secret_key, at=now())
-            batch = []
-    _commit(
-        factory, path, batch, last_row=last_row, report=report, secret_key=secret_key, at=now(), finished=True
-    )
+    for prepared in _prefetched(_batches(_parsed(path, program_id, start, progress), start, batch_size)):
+        report.errors.extend(prepared.errors)
+        _commit(
+            factory,
+            path,
+            prepared.orders,
+            last_row=prepared.last_row,
+            report=report,
+            secret_key=secret_key,
+            at=now(),
+            finished=prepared.last,
+        )
     with factory() as session:
         audit.record(
             session,

@@ -1,4 +1,16 @@
-"""platform feeds: JD 联盟, 多多进宝 and 淘宝联盟 orders as the platforms report them, line by line
+"""platform feeds, and bulk order tables without per-row foreign keys
+
+Platform feeds: JD 联盟, 多多进宝 and 淘宝联盟 orders as the platforms report them, line by line, and the
+pollers' watermarks.
+
+The order import writes orders, order lines, commissions, ledger postings and ledger entries in bulk;
+their per-row foreign-key checks cost the server more than the writes. The batch validates every
+reference before it writes (programs, members and links are looked up once per batch; lines,
+commissions and entries point at rows inserted in the same transaction) and those rows are never
+deleted, so the keys go. What stays: primary keys, the unique keys that make writes idempotent
+(orders per program and external id, commissions per order, member and level, posting keys), the
+CHECK constraints on amounts, and ``orders.settlement_id`` (NULL when an order is written, set by a
+settlement run).
 
 Revision ID: 0016
 Revises: 0010
@@ -116,9 +128,49 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("integration_id", "platform", name=op.f("pk_platform_watermarks")),
     )
+    _drop_bulk_keys()
+
+
+# (table, column, referenced table.column, on delete) of the keys dropped.
+BULK_KEYS = (
+    ("orders", "program_id", "programs.id", "CASCADE"),
+    ("orders", "member_id", "members.id", None),
+    ("order_lines", "order_id", "orders.id", "CASCADE"),
+    ("commissions", "order_id", "orders.id", "CASCADE"),
+    ("commissions", "program_id", "programs.id", "CASCADE"),
+    ("commissions", "member_id", "members.id", None),
+    ("ledger_postings", "program_id", "programs.id", "CASCADE"),
+    ("ledger_entries", "posting_id", "ledger_postings.id", "CASCADE"),
+    ("ledger_entries", "program_id", "programs.id", "CASCADE"),
+    ("ledger_entries", "member_id", "members.id", None),
+)
+
+
+def _key_name(table: str, column: str, target: str) -> str:
+    return op.f(f"fk_{table}_{column}_{target.split('.', maxsplit=1)[0]}")
+
+
+def _drop_bulk_keys() -> None:
+    for table in dict.fromkeys(t for t, *_ in BULK_KEYS):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for name, column, target, _ondelete in BULK_KEYS:
+                if name == table:
+                    batch_op.drop_constraint(_key_name(table, column, target), type_="foreignkey")
+
+
+def _restore_bulk_keys() -> None:
+    for table in dict.fromkeys(t for t, *_ in BULK_KEYS):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for name, column, target, ondelete in BULK_KEYS:
+                if name == table:
+                    referent, remote = target.split(".")
+                    batch_op.create_foreign_key(
+                        _key_name(table, column, target), referent, [column], [remote], ondelete=ondelete
+                    )
 
 
 def downgrade() -> None:
+    _restore_bulk_keys()
     op.drop_table("platform_watermarks")
     op.drop_table("platform_order_lines")
     op.drop_index("ix_platform_orders_month", table_name="platform_orders")
