@@ -10,6 +10,7 @@ nothing twice. Rows of one order must be consecutive in a CSV or .xlsx file, whi
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import queue
 import threading
@@ -156,18 +157,23 @@ def import_file(
         checkpoint = session.get(ImportCheckpoint, key)
         start = checkpoint.rows_done if checkpoint else 0
     report = ImportReport(file_digest=key, resumed_from=start, rows_done=start)
-    for prepared in _prefetched(_batches(_parsed(path, program_id, start, progress), start, batch_size)):
-        report.errors.extend(prepared.errors)
-        _commit(
+    # Everything alive now (modules, mappers, metadata) lives as long as the import: kept out of the
+    # collector's generations, each collection scans only the batch's own objects.
+    gc.freeze()
+    try:
+        _import_batches(
             factory,
             path,
-            prepared.orders,
-            last_row=prepared.last_row,
-            report=report,
+            report,
+            program_id=program_id,
+            start=start,
+            batch_size=batch_size,
+            progress=progress,
             secret_key=secret_key,
-            at=now(),
-            finished=prepared.last,
+            now=now,
         )
+    finally:
+        gc.unfreeze()
     with factory() as session:
         audit.record(
             session,
@@ -186,6 +192,33 @@ def import_file(
         )
         session.commit()
     return report
+
+
+def _import_batches(
+    factory: sessionmaker[Session],
+    path: Path,
+    report: ImportReport,
+    *,
+    program_id: int | None,
+    start: int,
+    batch_size: int,
+    progress: Progress | None,
+    secret_key: str,
+    now: Callable[[], datetime],
+) -> None:
+    """Commit the file's batches one by one, the next batch read while the current one is written."""
+    for prepared in _prefetched(_batches(_parsed(path, program_id, start, progress), start, batch_size)):
+        report.errors.extend(prepared.errors)
+        _commit(
+            factory,
+            path,
+            prepared.orders,
+            last_row=prepared.last_row,
+            report=report,
+            secret_key=secret_key,
+            at=now(),
+            finished=prepared.last,
+        )
 
 
 def _analyze(session: Session) -> None:
