@@ -126,6 +126,14 @@ CASES = [
     Case("POST", "/api/v1/programs/{program}/integrations", OPERATOR, {"name": "新商城"}),
     Case("GET", "/api/v1/programs/{program}/integrations", OPERATOR),
     Case("GET", "/api/v1/integrations/{integration_id}/deliveries", OPERATOR),
+    Case(
+        "POST",
+        "/api/v1/integrations/{integration_id}/feeds/{platform}",
+        OPERATOR_OR_INTEGRATION,
+        {"rows": []},
+    ),
+    Case("GET", "/api/v1/programs/{program}/reconciliation?platform=jd_union&month=2026-11", OPERATOR),
+    Case("GET", "/api/v1/programs/{program}/reconciliation.xlsx?platform=pdd&month=2026-11", OPERATOR),
     Case("GET", "/api/v1/members/{member}/balance", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("GET", "/api/v1/members/{member}/statement", OPERATOR_OR_MEMBER, member_scoped=True),
     Case(
@@ -296,6 +304,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         "program": own_program["id"],
         "member": own["id"],
         "token": spare["id"],
+        "platform": "taobao",
         **offers.matrix_world(client, operator),
         **groups.matrix_world(client, operator, own["id"]),
         **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),

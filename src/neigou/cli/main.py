@@ -12,7 +12,7 @@ import uvicorn
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
-from neigou.cli import analytics, orders, products
+from neigou.cli import analytics, orders, platforms, products
 from neigou.cli.groups import app as groups_app
 from neigou.cli.tiers import app as tiers_app
 from neigou.kit.actor import Actor
@@ -36,6 +36,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(groups_app, name="groups")
 app.add_typer(products.app, name="products")
 app.add_typer(orders.app, name="orders")
+app.add_typer(platforms.app, name="platforms")
 app.add_typer(tiers_app, name="tiers")
 app.add_typer(analytics.app, name="analytics")
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")

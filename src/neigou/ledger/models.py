@@ -67,7 +67,9 @@ class Posting(Base):
     __table_args__ = (Index("ix_ledger_postings_source", "source", "source_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
+    # Postings and entries are append-only and written in bulk: no per-row foreign keys (the poster
+    # checks the program and the members; entries are written with their posting).
+    program_id: Mapped[int] = mapped_column(BigInteger, index=True)
     kind: Mapped[PostingKind] = mapped_column(str_enum(PostingKind))
     key: Mapped[str] = mapped_column(String(120), unique=True)
     # What caused it: ("order", id), ("withdrawal", id), ("settlement", id).
@@ -88,9 +90,9 @@ class Entry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    posting_id: Mapped[int] = mapped_column(ForeignKey("ledger_postings.id", ondelete="CASCADE"))
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    posting_id: Mapped[int] = mapped_column(BigInteger)
+    program_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     account: Mapped[Account] = mapped_column(str_enum(Account))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,6 +14,7 @@ from neigou.ledger import models as ledger_models
 from neigou.links import models as links_models
 from neigou.offers import models as offers_models
 from neigou.orders import models as orders_models
+from neigou.platforms import models as platforms_models
 from neigou.privacy import models as privacy_models
 from neigou.programs import models as programs_models
 from neigou.risk import models as risk_models
@@ -30,6 +31,7 @@ MODEL_MODULES = (
     ledger_models,
     orders_models,
     integrations_models,
+    platforms_models,
     tiers_models,
     privacy_models,
     feed_models,

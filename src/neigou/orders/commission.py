@@ -30,17 +30,20 @@ class Line:
     quantity: int
     commission_rate_bp: int
     fixed_commission_fen: int | None = None
+    platform_pool_fen: int | None = None
 
     @property
     def pool_fen(self) -> int:
         """The line's commission pool in whole fen (the exact pool may carry a fraction)."""
+        if self.platform_pool_fen is not None:
+            return self.platform_pool_fen
         if self.fixed_commission_fen is not None:
             return min(self.fixed_commission_fen * self.quantity, self.paid_fen)
         return self.paid_fen * self.commission_rate_bp // BP
 
     def share(self, bp: int) -> int:
         """``floor(pool × bp)`` computed exactly, without rounding the pool first."""
-        if self.fixed_commission_fen is not None:
+        if self.platform_pool_fen is not None or self.fixed_commission_fen is not None:
             return self.pool_fen * bp // BP
         return self.paid_fen * self.commission_rate_bp * bp // (BP * BP)
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from neigou.campaigns import repository as campaigns
-from neigou.campaigns.estimate import boosted_rate_bp
+from neigou.campaigns.estimate import BoostTerms, boosted_rate_bp
 from neigou.kit.bulk import insert_new, insert_rows
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
@@ -25,7 +25,7 @@ from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import Draft, draft, post_many
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
 from neigou.orders import commission, lookups
-from neigou.orders.inputs import OrderIn, reused, shape_error, terms_of
+from neigou.orders.inputs import ItemIn, OrderIn, reused, shape_error, terms_of
 from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
 from neigou.programs.models import Program, Tier
@@ -128,7 +128,7 @@ class _Batch:
                 "event_not_found",
                 Message("Event {event_id} does not exist in this program.", event_id=order.event_id),
             )
-        missing = sorted({i.sku for i in order.items} - self.products.keys())
+        missing = sorted({i.sku for i in order.items if i.pool_fen is None} - self.products.keys())
         if missing:
             return RowError(
                 order.row,
@@ -178,6 +178,40 @@ def _chain(
         self_purchase=self_purchase,
         self_purchase_commission=program.self_purchase_commission,
     )
+
+
+def _line(
+    item: ItemIn, terms: lookups.ProductTerms | None, boost: BoostTerms | None, paid_at: datetime
+) -> commission.Line:
+    """A line's commission terms: a platform's fee as the pool, else the product's rate (boosted by the
+    link's campaign inside its window) and fixed commission."""
+    if item.pool_fen is not None or terms is None:
+        return commission.Line(item.paid_fen, item.quantity, 0, platform_pool_fen=item.pool_fen or 0)
+    rate = boosted_rate_bp(terms.commission_rate_bp, boost, sku=item.sku, paid_at=paid_at)
+    return commission.Line(item.paid_fen, item.quantity, rate, terms.fixed_commission_fen)
+
+
+def _list_fen(item: ItemIn, terms: lookups.ProductTerms | None) -> int:
+    return item.paid_fen if item.pool_fen is not None or terms is None else terms.price_fen * item.quantity
+
+
+def _pricing(
+    book: OfferBook, order: OrderIn, prices: dict[str, int], link_coupon_id: int | None
+) -> dict[str, object]:
+    """The offers snapshot; a platform's order (lines with the platform's fee) is recorded as paid:
+    the platform priced it, and our promotions and coupons never applied to it."""
+    if any(item.pool_fen is not None for item in order.items):
+        paid = sum(item.paid_fen for item in order.items)
+        return {
+            "quoted_at": order.paid_at.isoformat(),
+            "list_total_fen": paid,
+            "promotion_discount_fen": 0,
+            "coupon_discount_fen": 0,
+            "payable_fen": paid,
+            "applied": [],
+            "priced_by": "platform",
+        }
+    return book.snapshot(order.items, prices, order.paid_at, link_coupon_id)
 
 
 def _insert_orders(session: Session, rows: list[dict[str, object]]) -> dict[tuple[int, str], int]:
@@ -252,17 +286,7 @@ def ingest(
     for index, (order, ref_hash, attributed) in pending.items():
         program = batch.programs[order.program_id]
         boost = boosts.get(attributed.link_campaign_id or 0)
-        lines[index] = [
-            commission.Line(
-                i.paid_fen,
-                i.quantity,
-                boosted_rate_bp(
-                    batch.products[i.sku].commission_rate_bp, boost, sku=i.sku, paid_at=order.paid_at
-                ),
-                batch.products[i.sku].fixed_commission_fen,
-            )
-            for i in order.items
-        ]
+        lines[index] = [_line(i, batch.products.get(i.sku), boost, order.paid_at) for i in order.items]
         chain = _chain(
             program,
             seller=attributed.attribution.member_id,
@@ -290,7 +314,7 @@ def ingest(
                 "completed_at": None,
                 "commission_state": CommissionState.PENDING,
                 "settlement_id": None,
-                "pricing": book.snapshot(order.items, prices, order.paid_at, attributed.link_coupon_id),
+                "pricing": _pricing(book, order, prices, attributed.link_coupon_id),
                 "source": source,
                 "created_at": now,
             }
@@ -325,7 +349,7 @@ def _write_children(
                     "line_no": number,
                     "sku": item.sku,
                     "quantity": item.quantity,
-                    "list_fen": batch.products[item.sku].price_fen * item.quantity,
+                    "list_fen": _list_fen(item, batch.products.get(item.sku)),
                     "paid_fen": item.paid_fen,
                     "commission_rate_bp": line.commission_rate_bp,
                     "fixed_commission_fen": line.fixed_commission_fen,

@@ -14,11 +14,16 @@ MAX_LINE_FEN = 10_000_000_000
 
 @dataclass(frozen=True)
 class ItemIn:
-    """``quantity`` units of ``sku`` for which the shopper paid ``paid_fen`` in all."""
+    """``quantity`` units of ``sku`` for which the shopper paid ``paid_fen`` in all.
+
+    ``pool_fen`` is a commission pool fixed by the shop for the line (a platform's fee on it); such a
+    line needs no product in the catalog and is not priced by our offers.
+    """
 
     sku: str
     quantity: int
     paid_fen: int
+    pool_fen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ def _item_error(order: OrderIn) -> tuple[str, Message] | None:
             return "invalid_quantity", Message("Quantity of {sku} must be at least 1.", sku=item.sku)
         if item.paid_fen < 0 or item.paid_fen > MAX_LINE_FEN:
             return "invalid_amount", Message("paid_fen of {sku} must be 0 or more.", sku=item.sku)
+        if item.pool_fen is not None and not 0 <= item.pool_fen <= MAX_LINE_FEN:
+            return "invalid_amount", Message("The commission of {sku} must be 0 or more.", sku=item.sku)
     if order.total_fen is not None and order.total_fen != sum(i.paid_fen for i in order.items):
         return (
             "inconsistent_amounts",

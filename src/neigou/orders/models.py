@@ -36,6 +36,7 @@ class OrderSource(enum.StrEnum):
     API = "api"
     WEBHOOK = "webhook"
     IMPORT = "import"
+    PLATFORM = "platform"
 
 
 class Order(Base):
@@ -55,13 +56,15 @@ class Order(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    # No foreign keys on the bulk-written tables (orders, lines, commissions, ledger postings and
+    # entries): the batch checks programs and members once, and none of these rows is ever deleted.
+    program_id: Mapped[int] = mapped_column(BigInteger)
     external_id: Mapped[str] = mapped_column(String(64))
     customer_ref_hash: Mapped[str] = mapped_column(String(64))
     link_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # The employee-purchase event the order counts for (events.models sits below orders).
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    member_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     group_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attribution_basis: Mapped[str] = mapped_column(String(20))
     self_purchase: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -93,7 +96,7 @@ class OrderLine(Base):
     __table_args__ = (UniqueConstraint("order_id", "line_no"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(BigInteger)  # written with its order, in the same batch
     line_no: Mapped[int] = mapped_column(Integer)
     sku: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
@@ -115,9 +118,9 @@ class Commission(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    order_id: Mapped[int] = mapped_column(BigInteger)  # written with its order, in the same batch
+    program_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(BigInteger)
     level: Mapped[int] = mapped_column(Integer)
     tier_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     bp: Mapped[int] = mapped_column(Integer)

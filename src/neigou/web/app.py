@@ -39,6 +39,7 @@ from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
 from neigou.orders.endpoints import router as orders_router
+from neigou.platforms.endpoints import router as platforms_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
 from neigou.reporting.endpoints import router as group_sales_router
@@ -75,6 +76,8 @@ from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.live_code import router as live_code_router
+
+from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
@@ -119,6 +122,7 @@ def api_router() -> APIRouter:
     router.include_router(links_router)
     router.include_router(orders_router)
     router.include_router(integrations_router)
+    router.include_router(platforms_router)
     router.include_router(ledger_router)
     router.include_router(tiers_router)
     router.include_router(network_router)
@@ -211,6 +215,7 @@ def create_app(
         workspace.router,
         console_groups_router,
         console_group_sales_router,
+        console_reconciliation_router,
         workspace_groups_router,
         landing.router,
         workspace_links.router,

@@ -254,6 +254,23 @@ offer_source: dict[str, Label] = {
     "promotion": N_("Promotion"),
     "coupon": N_("Coupon"),
 }
+pf_platform: dict[str, Label] = {
+    "jd_union": N_("JD Union"),
+    "pdd": N_("Duoduo Jinbao"),
+    "taobao": N_("Taobao Union"),
+}
+pf_status: dict[str, Label] = {
+    "unpaid": N_("Awaiting payment"),
+    "paid": NP_("platform order", "Paid"),
+    "completed": NP_("platform order", "Completed"),
+    "settled": NP_("platform order", "Settled"),
+    "invalid": NP_("platform order", "Invalid"),
+}
+pf_cause: dict[str, Label] = {
+    "missing": N_("Missing in neigou"),
+    "amount": N_("Amount differs"),
+    "status": N_("Status differs"),
+}
 gs_error: dict[str, Label] = {
     "bad_range": N_("The start date is after the end date; showing the last 30 days."),
     "range_too_long": N_("At most 366 days at a time; showing the last 30 days."),
@@ -400,4 +417,8 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "rk_status": rk_status,
     "rk_severity": rk_severity,
     "rk_error": rk_error,
+
+    "pf_platform": pf_platform,
+    "pf_status": pf_status,
+    "pf_cause": pf_cause,
 }
