@@ -74,10 +74,9 @@ from neigou.web.console_access import router as console_access_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
+from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.live_code import router as live_code_router
-
-from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router

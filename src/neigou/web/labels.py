@@ -417,7 +417,6 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "rk_status": rk_status,
     "rk_severity": rk_severity,
     "rk_error": rk_error,
-
     "pf_platform": pf_platform,
     "pf_status": pf_status,
     "pf_cause": pf_cause,
