@@ -45,6 +45,8 @@ from neigou.web import (
     console_orders,
     console_privacy,
     console_tiers,
+    forms,
+    hosts,
     join,
     landing,
     problems,
@@ -57,7 +59,7 @@ from neigou.web import (
 from neigou.web.audit_api import router as audit_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
-from neigou.web.operations import Operations
+from neigou.web.operations import PROBES, Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
 from neigou.web.workspace_groups import router as workspace_groups_router
@@ -164,7 +166,9 @@ def create_app(
     app.state.static_dir = STATIC_DIR
     jobs.install(runner)
     problems.install(app)
+    forms.install(app, settings)  # inside the body-size limit: it reads form bodies
     operations.install(app)
+    hosts.install(app, allowed_hosts=settings.allowed_hosts, exempt=PROBES)  # outermost
     app.include_router(api_router())
     # Pages and webhooks, in matching order.
     for pages in (
