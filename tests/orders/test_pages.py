@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,28 +12,14 @@ from neigou.auth.models import Role
 from neigou.kit.money import parse_yuan
 from neigou.web import workspace_earnings
 from tests.conftest import TokenMaker
-from tests.orders.builders import PAID_AT, SKU, World, balance, build, order_body, post_order
+from tests.orders.builders import balance, settled_world
 from tests.sign_in import console_sign_in, member_sign_in
-
-
-def _settled_world(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
-) -> tuple[World, dict[str, Any]]:
-    w = build(client, operator, factory, max_levels=2)
-    order = post_order(client, operator, order_body(w, "PG-1", (SKU, 2, 50_000)))
-    client.post(
-        "/api/v1/orders/PG-1/refunds", json={"refund_id": "R1", "amount_fen": 10_000}, headers=operator
-    )
-    client.post("/api/v1/orders/PG-1/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
-    as_of = (PAID_AT + timedelta(days=30)).isoformat()
-    client.post(f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator)
-    return w, order
 
 
 def test_console_shows_orders_breakdown_ledger_and_approves(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    w, order = _settled_world(client, operator, factory)
+    w, order = settled_world(client, operator, factory)
     console_sign_in(client, factory)
     listing = client.get("/console/orders")
     assert listing.status_code == 200
@@ -73,7 +57,7 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
 def test_workspace_earnings_and_withdraw_form(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
 ) -> None:
-    w, _ = _settled_world(client, operator, factory)
+    w, _ = settled_world(client, operator, factory)
     token = make_token(Role.MEMBER, w.seller)
     member_sign_in(client, token)
     page = client.get("/m/earnings")
@@ -103,7 +87,7 @@ def test_workspace_earnings_show_one_line_per_movement_paged(
     make_token: TokenMaker,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    w, order = _settled_world(client, operator, factory)
+    w, order = settled_world(client, operator, factory)
     member_sign_in(client, make_token(Role.MEMBER, w.seller))
     text = client.get("/m/earnings").text
     rows = re.findall(r'data-testid="statement-row">(.*?)</li>', text, re.S)
