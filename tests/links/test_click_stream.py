@@ -41,7 +41,7 @@ def _consume_and_die(database_url: str, redis_url: str, key: str, when: str) -> 
         os.kill(os.getpid(), signal.SIGKILL)
 
     if when == "before_write":
-        click_stream.store_clicks = die  # type: ignore[assignment]
+        click_stream.store_clicks = die  # type: ignore[attr-defined,assignment]
     else:
         consumer._acknowledge = die  # type: ignore[method-assign]
     consumer.drain_once()
