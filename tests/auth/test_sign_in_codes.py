@@ -71,7 +71,9 @@ def test_a_code_for_an_unknown_member_is_refused(factory: sessionmaker[Session],
     assert refused.value.code == "member_not_found"
 
 
-def test_used_and_expired_codes_are_purged_after_a_day(factory: sessionmaker[Session], member_id: int) -> None:
+def test_used_and_expired_codes_are_purged_after_a_day(
+    factory: sessionmaker[Session], member_id: int
+) -> None:
     used, fresh = _issue(factory, member_id), _issue(factory, member_id)
     with transaction(factory) as session:
         sign_in_codes.redeem(session, used)
@@ -107,9 +109,7 @@ def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def test_cli_prints_a_one_time_link_on_the_public_url(
-    env: None, client: TestClient, member_id: int
-) -> None:
+def test_cli_prints_a_one_time_link_on_the_public_url(env: None, client: TestClient, member_id: int) -> None:
     result = runner.invoke(cli, ["token", "sign-in-link", "--member-id", str(member_id), "--minutes", "30"])
     assert result.exit_code == 0, result.output
     link = result.output.strip().splitlines()[-1]

@@ -14,7 +14,9 @@ from tests.links.builders import build, make_link
 EVIL = {"Host": "evil.example"}
 
 
-def test_an_unknown_host_is_refused_but_the_probes_answer(client: TestClient, operator: dict[str, str]) -> None:
+def test_an_unknown_host_is_refused_but_the_probes_answer(
+    client: TestClient, operator: dict[str, str]
+) -> None:
     assert client.get("/api/v1/programs", headers={**operator, **EVIL}).status_code == 400
     assert client.get("/console/login", headers=EVIL).status_code == 400
     assert client.get("/healthz", headers=EVIL).status_code == 200  # orchestrators call probes by address
