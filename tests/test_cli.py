@@ -88,7 +88,8 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("ngt_")
     assert "password" in result.output
-    assert "/m/login?token=ngt_" in result.output
+    assert "/m/login?code=ngc_" in result.output
+    assert "/m/login?token=" not in result.output
 
 
 def test_serve_clears_the_metrics_directory_of_an_earlier_run(

@@ -32,7 +32,8 @@ router = APIRouter(tags=["links"])
 
 def base_url(request: Request) -> str:
     """Where this deployment is reached (links and posters point here)."""
-    return str(request.base_url).rstrip("/")
+    base: str = request.app.state.settings.public_base  # NEIGOU_PUBLIC_URL, never the Host header
+    return base
 
 
 def _own_link(principal: Principal, link: ShareLink) -> ShareLink:

@@ -58,6 +58,8 @@ from neigou.web import (
     console_privacy,
     console_risk,
     console_tiers,
+    forms,
+    hosts,
     join,
     landing,
     problems,
@@ -77,7 +79,7 @@ from neigou.web.console_members import router as console_members_router
 from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.live_code import router as live_code_router
-from neigou.web.operations import Operations
+from neigou.web.operations import PROBES, Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
 from neigou.web.workspace_groups import router as workspace_groups_router
@@ -204,7 +206,9 @@ def create_app(
     app.state.static_dir = STATIC_DIR
     jobs.install(runner)
     problems.install(app)
+    forms.install(app, settings)  # inside the body-size limit: it reads form bodies
     operations.install(app)
+    hosts.install(app, allowed_hosts=settings.allowed_hosts, exempt=PROBES)  # outermost
     app.include_router(api_router())
     # Pages and webhooks, in matching order.
     for pages in (
