@@ -173,3 +173,32 @@ def test_the_member_records_todays_count_on_their_phone(
     assert "内购2群" in client.get("/m/groups").text
     again = client.post("/m/groups", data={"name": "内购2群", "platform": "wecom"}, follow_redirects=False)
     assert again.headers["location"] == "/m/groups?error=group_name_taken"
+
+
+def test_console_registers_a_group_for_a_member(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    url = f"/console/programs/{world['program']['id']}/groups"
+    form = {"owner_member_id": str(world["owner"]["id"]), "name": "内购3群", "platform": "wecom"}
+    assert (
+        client.post(url, data=form, follow_redirects=False).headers["location"].startswith("/console/login")
+    )
+    console_sign_in(client, factory)
+    made = client.post(url, data=form, follow_redirects=False)
+    assert made.status_code == 303
+    listed = client.get(made.headers["location"]).text
+    assert 'data-testid="group-created"' in listed
+    assert "内购3群" in listed.split('data-testid="groups-table"', 1)[1]
+    groups = client.get(f"/api/v1/groups?owner_member_id={world['owner']['id']}", headers=operator).json()
+    assert ("内购3群", "wecom") in {(g["name"], g["platform"]) for g in groups}
+    stranger = create_program(client, operator, code="other", name="别的计划")
+    outsider = create_member(client, operator, stranger["id"], name="外人")
+    before = row_counts(factory)
+    again = client.get(client.post(url, data=form, follow_redirects=False).headers["location"]).text
+    assert 'data-code="group_name_taken"' in again
+    assert 'value="内购3群"' in again  # what was typed stays
+    foreign = client.post(url, data=form | {"owner_member_id": str(outsider["id"])}, follow_redirects=False)
+    assert "error=owner_not_in_program" in foreign.headers["location"]
+    typed = client.post(url, data=form | {"owner_member_id": "王"}, follow_redirects=False)
+    assert "error=owner_not_in_program" in typed.headers["location"]
+    assert row_counts(factory) == before

@@ -16,6 +16,7 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.groups import counts
 from neigou.groups import repository as repo
 from neigou.groups.compliance import Compliance, Standing, compliance, history, local_date
+from neigou.groups.models import GroupPlatform
 from neigou.groups.service import schedules, settings_of
 from neigou.groups.targets import required_on
 from neigou.kit.clock import utcnow
@@ -193,6 +194,7 @@ def _page(
     status_code: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
+    extra = {"form_error": "", "created": None, "typed": {}} | extra
     program = require_program(session, program_id)
     day = on or local_date(utcnow(), program.timezone)
     report = compliance(session, program=program, on=day)
@@ -258,6 +260,7 @@ def _page(
         held_total=repo.count_held_for_review(session, program.id),
         day_label=day_labeller(request),
         at_risk_shown=AT_RISK_SHOWN,
+        platforms=[p.value for p in GroupPlatform],
         **context,
         **extra,
     )
@@ -280,7 +283,11 @@ def compliance_page(
     view: View = "overview",
     status: GroupStatus = "",
     group: int | None = None,
-    owner: int | None = None,
+    owner: Annotated[str, Query(max_length=20)] = "",
+    error: Annotated[str, Query(max_length=40)] = "",
+    created: int | None = None,
+    name: Annotated[str, Query(max_length=200)] = "",
+    platform: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     """A program's groups on a date, one view at a time: overview (summary, charts, the worst at-risk
     groups), every group's compliance, owners, sales, and alerts with counts to review and the upload."""
@@ -294,7 +301,10 @@ def compliance_page(
         query=query,
         status=status,
         group_id=group,
-        owner_id=owner,
+        owner_id=int(owner) if owner.isdigit() and len(owner) <= 18 else None,
+        form_error=error,
+        created=created,
+        typed={"owner": owner, "name": name, "platform": platform},
     )
 
 

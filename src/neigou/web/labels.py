@@ -157,6 +157,13 @@ g_error: dict[str, Label] = {
     "group_name_taken": N_("You already have a group with this name."),
     "other_member": N_("You can only change your own groups."),
 }
+# Why the console's "register a group" form was refused (?error=).
+cg_error: dict[str, Label] = {
+    "owner_not_in_program": N_("No member of this program has that ID."),
+    "group_name_taken": N_("This owner already has a group with this name."),
+    "invalid_name": N_("Give the group a name (up to 120 characters)."),
+    "member_not_found": N_("No member of this program has that ID."),
+}
 code: dict[str, Label] = {
     "validation_error": N_("Malformed value"),
     "required": N_("Required"),
@@ -400,6 +407,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "o_error": o_error,
     "l_error": l_error,
     "g_error": g_error,
+    "cg_error": cg_error,
     "code": code,
     "field": field,
     "pv_error": pv_error,
