@@ -23,7 +23,7 @@ from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-MOVEMENTS_PER_PAGE = 20
+MOVEMENTS_PER_PAGE = 12
 
 
 def yuan_to_fen(text: str) -> int | None:
