@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
-from tests.conftest import TokenMaker, row_counts
+from tests.conftest import TokenMaker, page_client, row_counts
 from tests.factories import create_member, create_program
 from tests.sign_in import console_sign_in, member_sign_in
 
@@ -87,7 +87,7 @@ def test_operator_adds_a_console_user_stops_them_and_lets_them_back(
         follow_redirects=False,
     )
     assert made.headers["location"] == "/console/access?done=user_created"
-    colleague = TestClient(client.app)
+    colleague = page_client(client.app)  # type: ignore[arg-type]
     login = {"username": "li.qiang", "password": "long-enough-1"}
     assert colleague.post("/console/login", data=login, follow_redirects=False).status_code == 303
     assert colleague.get("/console/access", follow_redirects=False).status_code == 200

@@ -26,7 +26,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgres
 
 
 def _enum(name: str, *values: str) -> sa.Enum:
-    return sa.Enum(*values, name=name, native_enum=False, length=max(len(v) for v in values))
+    return sa.Enum(*values, name=name, native_enum=False, length=20)  # as kit.db.str_enum
 
 
 def upgrade() -> None:
