@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
@@ -20,7 +20,9 @@ from neigou.auth.models import Role
 from neigou.kit import jobs
 from neigou.kit.actor import Actor
 from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.kit.clock import utcnow
 from neigou.kit.settings import Settings
+from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.migrations.registry import metadata
 from neigou.migrations.runner import upgrade
 from neigou.web.app import create_app
@@ -90,6 +92,10 @@ def _empty(eng: Engine) -> None:
         else:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
+        # The migration's default organization: where unscoped callers' programs and catalog go.
+        conn.execute(
+            insert(Organization).values(code=DEFAULT_ORGANIZATION_CODE, name="Default", created_at=utcnow())
+        )
 
 
 def world_per_module(request: pytest.FixtureRequest) -> bool:

@@ -12,11 +12,13 @@ from neigou.ledger import models as ledger_models
 from neigou.links import models as links_models
 from neigou.offers import models as offers_models
 from neigou.orders import models as orders_models
+from neigou.organizations import models as organizations_models
 from neigou.privacy import models as privacy_models
 from neigou.programs import models as programs_models
 from neigou.tiers import models as tiers_models
 
 MODEL_MODULES = (
+    organizations_models,
     audit_models,
     auth_models,
     programs_models,

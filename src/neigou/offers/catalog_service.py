@@ -17,6 +17,7 @@ from neigou.kit.i18n import Message
 from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
+from neigou.programs.scope import organization_for_write
 
 AUDITED_FIELDS = (
     "title",
@@ -32,7 +33,12 @@ AUDITED_FIELDS = (
 
 def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datetime | None = None) -> Brand:
     """Add a brand; codes are unique."""
-    brand = Brand(code=data.code, name=data.name, created_at=at or utcnow())
+    brand = Brand(
+        organization_id=organization_for_write(session),
+        code=data.code,
+        name=data.name,
+        created_at=at or utcnow(),
+    )
     _insert_unique(
         session,
         brand,
@@ -53,7 +59,12 @@ def create_category(
     session: Session, *, data: CategoryCreate, actor: Actor, at: datetime | None = None
 ) -> Category:
     """Add a category; codes are unique."""
-    category = Category(code=data.code, name=data.name, created_at=at or utcnow())
+    category = Category(
+        organization_id=organization_for_write(session),
+        code=data.code,
+        name=data.name,
+        created_at=at or utcnow(),
+    )
     _insert_unique(
         session,
         category,
@@ -115,6 +126,7 @@ def create_product(
     if repo.existing_skus(session, [data.sku]):
         raise sku_taken(data.sku)
     product = Product(
+        organization_id=organization_for_write(session),
         sku=data.sku,
         title=data.title,
         price_fen=data.price_fen,

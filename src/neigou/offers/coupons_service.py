@@ -16,6 +16,7 @@ from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import BP_SCALE, CouponKind, CouponVisibility
 from neigou.offers.offer_schemas import CouponCreate
+from neigou.programs.scope import organization_for_write
 
 
 def require_window(starts_at: datetime, ends_at: datetime) -> None:
@@ -53,6 +54,7 @@ def create_coupon(
         raise Invalid(Message("cap_fen only limits percent_off coupons."), code="cap_not_allowed")
     skus = require_skus(session, data.skus)
     coupon = CouponTemplate(
+        organization_id=organization_for_write(session),
         name=data.name,
         kind=data.kind,
         value=data.value,

@@ -15,6 +15,7 @@ from neigou.kit.i18n import Message
 from neigou.offers.coupons_service import require_skus, require_window
 from neigou.offers.models import Promotion
 from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate
+from neigou.programs.scope import organization_for_write
 
 
 def create_promotion(
@@ -34,6 +35,7 @@ def create_promotion(
                 extra={"skus": outside},
             )
     promotion = Promotion(
+        organization_id=organization_for_write(session),
         name=data.name,
         kind=data.kind,
         params=params,

@@ -32,6 +32,7 @@ from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
 from neigou.orders.endpoints import router as orders_router
+from neigou.organizations.endpoints import router as organizations_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
 from neigou.reporting.endpoints import router as group_sales_router
@@ -104,6 +105,7 @@ def api_router() -> APIRouter:
     router.include_router(tiers_router)
     router.include_router(network_router)
     router.include_router(privacy_router)
+    router.include_router(organizations_router)
     return router
 
 

@@ -87,6 +87,7 @@ def login(
         role=Role.OPERATOR,
         user_id=user.id,
         label=user.username,
+        organization_id=user.organization_id,
         hours=request.app.state.settings.session_hours,
     )
     response = RedirectResponse(safe_next(next, "/console"), status_code=303)

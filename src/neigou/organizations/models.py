@@ -1,0 +1,28 @@
+"""Organizations (tenants): a platform or a brand that owns its programs, catalog and money.
+
+Every row of a tenant table belongs to one organization, directly (``organization_id``) or through
+its program; ``programs.scope`` turns that into the criteria of every query of a scoped principal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from neigou.kit.db import Base, BigId, UTCDateTime
+
+DEFAULT_ORGANIZATION_CODE = "default"
+
+
+class Organization(Base):
+    """A tenant; deleting it (``deleted_at``) stops its tokens at once and hides nothing else."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
