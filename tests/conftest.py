@@ -250,7 +250,11 @@ def _token_maker(factory: sessionmaker[Session]) -> TokenMaker:
     def make(role: Role | str, member_id: int | None = None, organization_id: int | None = None) -> str:
         with transaction(factory) as session:
             _, secret = auth.create_token(
-                session, role=Role(role), member_id=member_id, organization_id=organization_id, actor=TEST_ACTOR
+                session,
+                role=Role(role),
+                member_id=member_id,
+                organization_id=organization_id,
+                actor=TEST_ACTOR,
             )
         return secret
 
