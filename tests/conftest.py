@@ -19,12 +19,12 @@ from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.kit import jobs
 from neigou.kit.actor import Actor
-from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.clock import utcnow
+from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.settings import Settings
-from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.migrations.registry import metadata
 from neigou.migrations.runner import upgrade
+from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.web.app import create_app
 
 BACKEND = os.environ.get("NEIGOU_TEST_DATABASE", "sqlite")

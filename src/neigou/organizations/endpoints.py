@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from neigou.auth.dependencies import PlatformAdmin
 from neigou.kit.deps import SessionDep
+from neigou.kit.paging import PageDep
 from neigou.organizations import service
 from neigou.organizations.schemas import OrganizationCreate, OrganizationOut
 
@@ -23,9 +24,13 @@ def create_organization(
 
 
 @router.get("/organizations", response_model=list[OrganizationOut])
-def list_organizations(session: SessionDep, principal: PlatformAdmin) -> list[OrganizationOut]:
-    """Every organization, deleted ones included (``deleted_at`` set)."""
-    return [OrganizationOut.model_validate(o) for o in service.list_organizations(session)]
+def list_organizations(
+    session: SessionDep, _principal: PlatformAdmin, page: PageDep
+) -> list[OrganizationOut]:
+    """Organizations, oldest first, deleted ones included (``deleted_at`` set)."""
+    organizations = service.page_organizations(session, page)
+    page.answer(organizations.total)
+    return [OrganizationOut.model_validate(o) for o in organizations.items]
 
 
 @router.delete("/organizations/{organization_id}", response_model=OrganizationOut)

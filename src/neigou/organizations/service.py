@@ -14,6 +14,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.paging import Page, Paged, paginate
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.organizations.schemas import OrganizationCreate
 
@@ -82,6 +83,6 @@ def organization_id_by_code(session: Session, code: str) -> int:
     return int(found)
 
 
-def list_organizations(session: Session) -> list[Organization]:
-    """Every organization, oldest first."""
-    return list(session.scalars(select(Organization).order_by(Organization.id)))
+def page_organizations(session: Session, page: Page) -> Paged[Organization]:
+    """A page of the organizations, oldest first, and their number."""
+    return paginate(session, select(Organization).order_by(Organization.id), page)

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, event, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy.orm.util import LoaderCriteriaOption
 
 from neigou.kit.db import Base
 from neigou.kit.errors import NotFound
@@ -88,7 +88,7 @@ def _owned(column: ColumnElement[Any], by: str, organization_id: int) -> ColumnE
     return column.in_(select(key).where(_owned(parent.c[parent_by], parent_by, organization_id)))
 
 
-def criteria(scope: Scope) -> list[LoaderOption]:
+def criteria(scope: Scope) -> list[LoaderCriteriaOption]:
     """The loader criteria that confine a statement to ``scope``'s organization."""
     return [
         with_loader_criteria(cls, _owned(getattr(cls, by), by, scope.organization_id), include_aliases=True)
