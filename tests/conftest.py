@@ -247,12 +247,18 @@ TokenMaker = Callable[..., str]
 
 
 def _token_maker(factory: sessionmaker[Session]) -> TokenMaker:
-    def make(role: Role | str, member_id: int | None = None, organization_id: int | None = None) -> str:
+    def make(
+        role: Role | str,
+        member_id: int | None = None,
+        organization_id: int | None = None,
+        merchant_id: int | None = None,
+    ) -> str:
         with transaction(factory) as session:
             _, secret = auth.create_token(
                 session,
                 role=Role(role),
                 member_id=member_id,
+                merchant_id=merchant_id,
                 organization_id=organization_id,
                 actor=TEST_ACTOR,
             )

@@ -55,6 +55,8 @@ ALL = frozenset(Role)
 OPERATOR = frozenset({Role.OPERATOR})
 OPERATOR_OR_MEMBER = frozenset({Role.OPERATOR, Role.MEMBER})
 OPERATOR_OR_INTEGRATION = frozenset({Role.OPERATOR, Role.INTEGRATION})
+OPERATOR_OR_MERCHANT = frozenset({Role.OPERATOR, Role.MERCHANT})
+NOT_MERCHANT = frozenset({Role.OPERATOR, Role.MEMBER, Role.INTEGRATION})
 # Organizations are managed by platform administrators (operators of no organization) alone: an
 # organization's own operator is refused (403), like a wrong role.
 PLATFORM: frozenset[Role] = frozenset()
@@ -83,18 +85,18 @@ CASES = [
     Case("GET", "/api/v1/brands", ALL),
     Case("POST", "/api/v1/categories", OPERATOR, {"code": "matrix-category", "name": "类目"}, other="own"),
     Case("GET", "/api/v1/categories", ALL),
-    Case("POST", "/api/v1/products", OPERATOR, offers.MATRIX_PRODUCT, other="own"),
+    Case("POST", "/api/v1/products", OPERATOR_OR_MERCHANT, offers.MATRIX_PRODUCT, other="own"),
     Case("GET", "/api/v1/products", ALL),
-    Case("GET", "/api/v1/products/{product_id}", ALL),
-    Case("PATCH", "/api/v1/products/{product_id}", OPERATOR, {"title": "改名"}),
+    Case("GET", "/api/v1/products/{merchant_product_id}", ALL),
+    Case("PATCH", "/api/v1/products/{merchant_product_id}", OPERATOR_OR_MERCHANT, {"title": "改名"}),
     Case("POST", "/api/v1/products/import", OPERATOR, files=offers.MATRIX_IMPORT, other="own"),
-    Case("POST", "/api/v1/coupons", OPERATOR, offers.MATRIX_COUPON, other="own"),
+    Case("POST", "/api/v1/coupons", OPERATOR_OR_MERCHANT, offers.MATRIX_COUPON, other="own"),
     Case("GET", "/api/v1/coupons", ALL),
-    Case("GET", "/api/v1/coupons/{coupon_id}", ALL),
-    Case("POST", "/api/v1/promotions", OPERATOR, offers.MATRIX_PROMOTION, other="own"),
+    Case("GET", "/api/v1/coupons/{merchant_coupon_id}", ALL),
+    Case("POST", "/api/v1/promotions", OPERATOR_OR_MERCHANT, offers.MATRIX_PROMOTION, other="own"),
     Case("GET", "/api/v1/promotions", ALL),
-    Case("GET", "/api/v1/promotions/{promotion_id}", ALL),
-    Case("POST", "/api/v1/quotes", ALL, {"items": [{"sku": offers.MATRIX_SKU, "quantity": 2}]}),
+    Case("GET", "/api/v1/promotions/{merchant_promotion_id}", ALL),
+    Case("POST", "/api/v1/quotes", NOT_MERCHANT, {"items": [{"sku": offers.MATRIX_SKU, "quantity": 2}]}),
     Case("POST", "/api/v1/links", OPERATOR_OR_MEMBER, {"sku": offers.MATRIX_SKU}),
     Case("GET", "/api/v1/links", OPERATOR_OR_MEMBER),
     Case("GET", "/api/v1/links/{code}", OPERATOR_OR_MEMBER, member_scoped=True),
@@ -105,7 +107,7 @@ CASES = [
     Case("GET", "/api/v1/groups", OPERATOR_OR_MEMBER),
     Case("GET", "/api/v1/groups/{group_id}", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("PATCH", "/api/v1/groups/{group_id}", OPERATOR_OR_MEMBER, {"name": "改名群"}, member_scoped=True),
-    Case("POST", "/api/v1/groups/{group_id}/counts", ALL, groups.MATRIX_COUNT, member_scoped=True),
+    Case("POST", "/api/v1/groups/{group_id}/counts", NOT_MERCHANT, groups.MATRIX_COUNT, member_scoped=True),
     Case("GET", "/api/v1/groups/{group_id}/counts", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("POST", "/api/v1/groups/{group_id}/counts/{count_id}/review", OPERATOR, {"accept": True}),
     Case("PUT", "/api/v1/programs/{program}/group-targets", OPERATOR, groups.FIELD_SCHEDULE),
@@ -181,6 +183,10 @@ CASES = [
     Case("GET", "/api/v1/privacy/opt-outs", OPERATOR),
     Case("POST", "/api/v1/organizations", PLATFORM, {"code": "matrix-org", "name": "租户"}),
     Case("GET", "/api/v1/organizations", PLATFORM),
+    Case("POST", "/api/v1/merchants", OPERATOR, {"code": "matrix-shop", "name": "店"}, other="own"),
+    Case("GET", "/api/v1/merchants", OPERATOR, other="own"),
+    Case("DELETE", "/api/v1/merchants/{doomed_merchant}", OPERATOR),
+    Case("GET", "/api/v1/merchants/{merchant}/sales?from=2026-03-01&to=2026-03-31", OPERATOR_OR_MERCHANT),
     Case("DELETE", "/api/v1/organizations/{doomed_organization}", PLATFORM),
 ]
 
@@ -209,12 +215,33 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
     own = create_member(client, operator, own_program["id"], name="own")
     other = create_member(client, operator, other_program["id"], name="other")
     spare = client.post("/api/v1/tokens", json={"role": "integration"}, headers=operator).json()
+    shop = client.post("/api/v1/merchants", json={"code": "shop", "name": "店"}, headers=operator).json()
+    doomed_shop = client.post(
+        "/api/v1/merchants", json={"code": "doomed-shop", "name": "店"}, headers=operator
+    )
+    merchant = bearer(make_token(Role.MERCHANT, merchant_id=shop["id"]))
+    merchant_product = client.post(
+        "/api/v1/products",
+        json={"sku": "SHOP-SKU", "title": "店品", "price_fen": 500, "commission_rate_bp": 1000},
+        headers=merchant,
+    ).json()
+    merchant_coupon = client.post(
+        "/api/v1/coupons", json={**offers.MATRIX_COUPON, "skus": ["SHOP-SKU"]}, headers=merchant
+    ).json()
+    merchant_promotion = client.post(
+        "/api/v1/promotions", json={**offers.MATRIX_PROMOTION, "skus": ["SHOP-SKU"]}, headers=merchant
+    ).json()
     elsewhere = client.post(
         "/api/v1/organizations", json={"code": "elsewhere", "name": "他租户"}, headers=admin
     )
     doomed = client.post("/api/v1/organizations", json={"code": "doomed", "name": "将删"}, headers=admin)
     stranger_program = create_program(client, admin, code="stranger", organization_id=elsewhere.json()["id"])
     stranger = create_member(client, admin, stranger_program["id"], name="stranger")
+    stranger_shop = client.post(
+        "/api/v1/merchants",
+        json={"code": "stranger-shop", "name": "店", "organization_id": elsewhere.json()["id"]},
+        headers=admin,
+    ).json()
     elsewhere_id = elsewhere.json()["id"]
     return World(
         ids={
@@ -222,6 +249,11 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
             "member": own["id"],
             "token": spare["id"],
             "doomed_organization": doomed.json()["id"],
+            "merchant": shop["id"],
+            "doomed_merchant": doomed_shop.json()["id"],
+            "merchant_product_id": merchant_product["id"],
+            "merchant_coupon_id": merchant_coupon["id"],
+            "merchant_promotion_id": merchant_promotion["id"],
             **offers.matrix_world(client, operator),
             **groups.matrix_world(client, operator, own["id"]),
             **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
@@ -233,11 +265,13 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
             "integration": make_token(Role.INTEGRATION, organization_id=home["id"]),
             "member": make_token(Role.MEMBER, own["id"]),
             "other_member": make_token(Role.MEMBER, other["id"]),
+            "merchant": merchant["Authorization"].removeprefix("Bearer "),
         },
         other_tokens={
             "operator": make_token(Role.OPERATOR, organization_id=elsewhere_id),
             "integration": make_token(Role.INTEGRATION, organization_id=elsewhere_id),
             "member": make_token(Role.MEMBER, stranger["id"]),
+            "merchant": make_token(Role.MERCHANT, merchant_id=stranger_shop["id"]),
         },
         admin=admin,
     )
@@ -273,7 +307,7 @@ def test_authorization_matrix(
         allowed = _call(client, case, world, world.admin)
         assert allowed.status_code in case.ok, allowed.text
         return
-    for role in sorted(case.allowed):
+    for role in sorted(case.allowed, key=lambda r: (r is Role.MERCHANT, r.value)):
         allowed = _call(client, case, world, bearer(world.tokens[role.value]))
         assert allowed.status_code in case.ok, (role, allowed.text)
         if case.method != "GET":
@@ -318,7 +352,13 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             .replace("{member}", "{member_id}")
             .replace("{token}", "{token_id}")
             .replace("{claim_coupon_id}", "{coupon_id}")
-            .replace("{doomed_organization}", "{organization_id}"),
+            .replace("{doomed_organization}", "{organization_id}")
+            .replace("{doomed_merchant}", "{merchant_id}")
+            .replace("{merchant}", "{merchant_id}")
+            .replace("{merchant_product_id}", "{product_id}")
+            .replace("{merchant_coupon_id}", "{coupon_id}")
+            .replace("{merchant_promotion_id}", "{promotion_id}")
+            .split("?")[0],
         )
         for c in CASES
     }

@@ -45,6 +45,7 @@ LISTS: dict[str, str | None] = {
     "/api/v1/programs/{program}/tier-evaluations": None,
     "/api/v1/privacy/opt-outs": None,
     "/api/v1/organizations": None,
+    "/api/v1/merchants": None,
 }
 # Reports: one answer about a program on a date or over a range, with summaries over all of it.
 REPORTS = {

@@ -42,7 +42,11 @@ class Authenticator:
         if principal is None:
             raise Unauthorized(Message("The token is unknown, revoked or expired."), code="invalid_token")
         # Every statement of this request's session now carries the caller's organization.
-        scope = None if principal.organization_id is None else Scope(principal.organization_id)
+        scope = (
+            None
+            if principal.organization_id is None
+            else Scope(principal.organization_id, merchant_id=principal.merchant_id)
+        )
         set_request_scope(request.state, scope)
         if principal.role not in self.roles:
             raise Forbidden(Message("This needs the role {roles}.", roles=" or ".join(sorted(self.roles))))
@@ -70,6 +74,11 @@ Operator = Annotated[Principal, Depends(_operator)]
 OperatorOrIntegration = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.INTEGRATION))]
 OperatorOrMember = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER))]
 AnyRole = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER, Role.INTEGRATION))]
+# Merchants manage their own products, coupons and promotions and read the catalog they sell in.
+OperatorOrMerchant = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MERCHANT))]
+CatalogReader = Annotated[
+    Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER, Role.INTEGRATION, Role.MERCHANT))
+]
 ConsoleOperator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, cookie=True))]
 WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True))]
 

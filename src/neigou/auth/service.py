@@ -21,7 +21,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, new_token
 from neigou.kit.jobs import job
 from neigou.kit.scoping import current_scope
-from neigou.organizations.models import Organization
+from neigou.organizations.models import Merchant, Organization
 
 TOKEN_PREFIX = "ngt"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD_LENGTH = 8
@@ -38,6 +38,8 @@ class Principal:
     label: str
     # None: a platform administrator (operator) or a platform-wide integration; else its tenant.
     organization_id: int | None = None
+    # The shop of a merchant's account or token.
+    merchant_id: int | None = None
 
     @property
     def actor(self) -> Actor:
@@ -54,6 +56,7 @@ def create_user(
     display_name: str | None = None,
     actor: Actor,
     organization_id: int | None = None,
+    merchant_id: int | None = None,
     at: datetime | None = None,
 ) -> User:
     """Create an operator account; usernames are unique."""
@@ -75,7 +78,10 @@ def create_user(
         display_name=display_name or username,
         password_hash=hash_password(password),
         active=True,
-        organization_id=organization_id,
+        organization_id=organization_id
+        if merchant_id is None
+        else _merchant_organization(session, merchant_id),
+        merchant_id=merchant_id,
         created_at=at or utcnow(),
     )
     session.add(user)
@@ -86,7 +92,7 @@ def create_user(
         action="user.create",
         entity="user",
         entity_id=user.id,
-        after={"username": username, "organization_id": organization_id},
+        after={"username": username, "organization_id": user.organization_id, "merchant_id": merchant_id},
     )
     return user
 
@@ -110,6 +116,7 @@ def create_token(
     label: str = "",
     kind: TokenKind = TokenKind.API,
     organization_id: int | None = None,
+    merchant_id: int | None = None,
     expires_at: datetime | None = None,
     at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
@@ -121,6 +128,11 @@ def create_token(
         )
     if role is not Role.MEMBER and member_id is not None:
         raise Invalid(Message("Only member tokens are bound to a member."), code="member_not_allowed")
+    if (role is Role.MERCHANT) != (merchant_id is not None):
+        raise Invalid(
+            Message("A merchant token names its merchant (--merchant-id), and only a merchant token does."),
+            code="merchant_required",
+        )
     scope = current_scope(session)
     if member_id is not None:
         organization_id = _member_organization(session, member_id)
@@ -128,6 +140,8 @@ def create_token(
             raise NotFound(
                 Message("Member {member_id} does not exist.", member_id=member_id), code="member_not_found"
             )
+    elif merchant_id is not None:
+        organization_id = _merchant_organization(session, merchant_id)
     elif scope is not None:
         organization_id = scope.organization_id  # a scoped operator's tokens are of its organization
     secret = new_token(TOKEN_PREFIX)
@@ -139,6 +153,7 @@ def create_token(
         member_id=member_id,
         user_id=user_id,
         organization_id=organization_id,
+        merchant_id=merchant_id,
         created_at=at or utcnow(),
         expires_at=expires_at,
     )
@@ -162,6 +177,7 @@ def create_token(
                 "member_id": member_id,
                 "label": label,
                 "organization_id": organization_id,
+                "merchant_id": merchant_id,
             },
         )
     return token, secret
@@ -180,6 +196,20 @@ def _member_organization(session: Session, member_id: int) -> int | None:
     return None if found is None else int(found)
 
 
+def _merchant_organization(session: Session, merchant_id: int) -> int:
+    """The organization of a live merchant the caller may see, else a 404 (``merchant_not_found``)."""
+    found = session.scalar(
+        select(Merchant.organization_id).where(Merchant.id == merchant_id, Merchant.deleted_at.is_(None))
+    )
+    scope = current_scope(session)
+    if found is None or (scope is not None and scope.organization_id != found):
+        raise NotFound(
+            Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id),
+            code="merchant_not_found",
+        )
+    return int(found)
+
+
 def create_session(
     session: Session,
     *,
@@ -189,6 +219,7 @@ def create_session(
     member_id: int | None = None,
     label: str = "",
     organization_id: int | None = None,
+    merchant_id: int | None = None,
     at: datetime | None = None,
 ) -> str:
     """A short-lived token behind a console or workspace cookie."""
@@ -202,6 +233,7 @@ def create_session(
         label=label,
         kind=TokenKind.SESSION,
         organization_id=organization_id,
+        merchant_id=merchant_id,
         expires_at=now + timedelta(hours=hours),
         at=now,
     )
@@ -214,12 +246,13 @@ def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Pri
     if not secret.startswith(TOKEN_PREFIX + "_"):
         return None
     found = session.execute(
-        select(ApiToken, Organization.deleted_at)
+        select(ApiToken, Organization.deleted_at, Merchant.deleted_at)
         .outerjoin(Organization, Organization.id == ApiToken.organization_id)
+        .outerjoin(Merchant, Merchant.id == ApiToken.merchant_id)
         .where(ApiToken.token_hash == digest(secret))
     ).first()
     now = at or utcnow()
-    if found is None or found[1] is not None:
+    if found is None or found[1] is not None or found[2] is not None:
         return None
     token = found[0]
     if token.revoked_at is not None:
@@ -233,6 +266,7 @@ def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Pri
         user_id=token.user_id,
         label=token.label,
         organization_id=token.organization_id,
+        merchant_id=token.merchant_id,
     )
 
 

@@ -113,6 +113,9 @@ def token_create(
     organization: Annotated[
         str | None, typer.Option("--organization", help="organization code; none: a platform administrator")
     ] = None,
+    merchant_id: Annotated[
+        int | None, typer.Option("--merchant-id", help="the shop of a merchant token")
+    ] = None,
 ) -> None:
     """Issue an API token; the secret is printed alone on the last line."""
     settings = get_settings()
@@ -124,6 +127,7 @@ def token_create(
                 session,
                 role=role,
                 member_id=member_id,
+                merchant_id=merchant_id,
                 label=label,
                 organization_id=organization_id,
                 actor=CLI_ACTOR,
@@ -144,8 +148,9 @@ def user_create(
     organization: Annotated[
         str | None, typer.Option("--organization", help="organization code; none: a platform administrator")
     ] = None,
+    merchant_id: Annotated[int | None, typer.Option("--merchant-id", help="a merchant's account")] = None,
 ) -> None:
-    """Create an operator account for the console."""
+    """Create an operator account for the console (a merchant's account with --merchant-id)."""
     settings = get_settings()
     factory = make_session_factory(make_engine(settings.database_url))
     try:
@@ -157,6 +162,7 @@ def user_create(
                 password=password,
                 display_name=display_name,
                 organization_id=organization_id,
+                merchant_id=merchant_id,
                 actor=CLI_ACTOR,
             )
     except ProblemError as exc:

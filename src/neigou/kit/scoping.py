@@ -19,9 +19,11 @@ STATE_ATTRIBUTE = "tenant_scope"
 
 @dataclass(frozen=True)
 class Scope:
-    """What a scoped principal may see: one organization's rows."""
+    """What a scoped principal may see: one organization's rows, and of a merchant's caller only
+    that merchant's where a row names its merchant."""
 
     organization_id: int
+    merchant_id: int | None = None
 
 
 def link_request(session: Session, state: Any) -> None:

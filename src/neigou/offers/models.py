@@ -49,6 +49,7 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     # The sku is the key orders, links and the shop use; it never changes once created.
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -76,6 +77,7 @@ class CouponTemplate(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[CouponKind] = mapped_column(str_enum(CouponKind))
     # fen for amount_off, basis points for percent_off
@@ -105,6 +107,7 @@ class Promotion(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[PromotionKind] = mapped_column(str_enum(PromotionKind))
     # The kind's terms, as in offer_rules: {"min_quantity", "pay_rate_bp"} and so on.

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, event, select
+from sqlalchemy import ColumnElement, Table, and_, event, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.util import LoaderCriteriaOption
 
@@ -29,7 +29,7 @@ from neigou.kit.db import Base
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.scoping import Scope, current_scope
-from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
+from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Merchant, Organization
 
 # Parent tables and the column that names the organization or the program of their rows.
 _PARENTS: dict[str, tuple[str, str]] = {
@@ -88,11 +88,18 @@ def _owned(column: ColumnElement[Any], by: str, organization_id: int) -> ColumnE
     return column.in_(select(key).where(_owned(parent.c[parent_by], parent_by, organization_id)))
 
 
+def _merchant(cls: type[Any], by: str, scope: Scope) -> ColumnElement[bool]:
+    owned = _owned(getattr(cls, by), by, scope.organization_id)
+    if scope.merchant_id is not None and "merchant_id" in cls.__table__.c:
+        return and_(owned, cls.merchant_id == scope.merchant_id)
+    return owned
+
+
 def criteria(scope: Scope) -> list[LoaderCriteriaOption]:
-    """The loader criteria that confine a statement to ``scope``'s organization."""
+    """The loader criteria that confine a statement to ``scope``'s organization (and, for a
+    merchant's caller, the rows that name a merchant to that merchant's)."""
     return [
-        with_loader_criteria(cls, _owned(getattr(cls, by), by, scope.organization_id), include_aliases=True)
-        for cls, by in _rules()
+        with_loader_criteria(cls, _merchant(cls, by, scope), include_aliases=True) for cls, by in _rules()
     ]
 
 
@@ -141,3 +148,34 @@ def organization_of_caller(session: Session) -> int | None:
     """The caller's organization, or None for a platform administrator (rows of every organization)."""
     scope = current_scope(session)
     return None if scope is None else scope.organization_id
+
+
+def is_merchant(session: Session) -> bool:
+    """Whether the caller acts for one merchant (a merchant's account or token)."""
+    scope = current_scope(session)
+    return scope is not None and scope.merchant_id is not None
+
+
+def owner_for_write(session: Session, merchant_id: int | None) -> tuple[int, int | None]:
+    """(organization, merchant) of a new product, coupon or promotion: a merchant's caller writes
+    for its own merchant; an operator may name a merchant of its organization (a 404
+    ``merchant_not_found`` otherwise), whose organization the row then belongs to."""
+    scope = current_scope(session)
+    if scope is not None and scope.merchant_id is not None:
+        if merchant_id not in (None, scope.merchant_id):
+            raise _merchant_not_found(merchant_id)
+        return scope.organization_id, scope.merchant_id
+    if merchant_id is None:
+        return organization_for_write(session), None
+    found = session.scalar(
+        select(Merchant.organization_id).where(Merchant.id == merchant_id, Merchant.deleted_at.is_(None))
+    )
+    if found is None:
+        raise _merchant_not_found(merchant_id)
+    return int(found), merchant_id
+
+
+def _merchant_not_found(merchant_id: int | None) -> NotFound:
+    return NotFound(
+        Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id), code="merchant_not_found"
+    )

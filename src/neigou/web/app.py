@@ -28,6 +28,7 @@ from neigou.ledger.endpoints import router as ledger_router
 from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
+from neigou.merchants.endpoints import router as merchants_router
 from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
@@ -106,6 +107,7 @@ def api_router() -> APIRouter:
     router.include_router(network_router)
     router.include_router(privacy_router)
     router.include_router(organizations_router)
+    router.include_router(merchants_router)
     return router
 
 

@@ -1,4 +1,4 @@
-"""organizations: every program, catalog row, account and token belongs to a tenant
+"""organizations and merchants: every program, catalog row, account and token belongs to a tenant
 
 A deployment hosts several organizations (a platform, a brand) that never see each other's
 programs, members, orders or money. Programs and the catalog (brands, categories, products,
@@ -29,6 +29,7 @@ depends_on: str | Sequence[str] | None = None
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 OWNED = ("programs", "brands", "categories", "products", "coupon_templates", "promotions")
 OPTIONAL = ("users", "api_tokens", "audit_entries", "opt_outs")
+MERCHANT_OWNED = ("products", "coupon_templates", "promotions", "users", "api_tokens")
 
 
 def _organization_column(batch_op: Any, table: str, *, nullable: bool) -> None:
@@ -64,9 +65,38 @@ def upgrade() -> None:
     for table in OPTIONAL:
         with op.batch_alter_table(table, schema=None) as batch_op:
             _organization_column(batch_op, table, nullable=True)
+    op.create_table(
+        "merchants",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("organization_id", ID, nullable=False),
+        sa.Column("code", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organization_id"], ["organizations.id"], name=op.f("fk_merchants_organization_id_organizations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_merchants")),
+        sa.UniqueConstraint("code", name=op.f("uq_merchants_code")),
+    )
+    op.create_index("ix_merchants_organization_id", "merchants", ["organization_id"], unique=False)
+    for table in MERCHANT_OWNED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("merchant_id", ID, nullable=True))
+            batch_op.create_foreign_key(
+                f"fk_{table}_merchant_id_merchants", "merchants", ["merchant_id"], ["id"]
+            )
+            batch_op.create_index(f"ix_{table}_merchant_id", ["merchant_id"], unique=False)
 
 
 def downgrade() -> None:
+    for table in MERCHANT_OWNED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f"ix_{table}_merchant_id")
+            batch_op.drop_constraint(f"fk_{table}_merchant_id_merchants", type_="foreignkey")
+            batch_op.drop_column("merchant_id")
+    op.drop_index("ix_merchants_organization_id", table_name="merchants")
+    op.drop_table("merchants")
     for table in (*OPTIONAL, *OWNED):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(f"ix_{table}_organization_id")
