@@ -19,6 +19,7 @@ parents were read through this scope; none selects.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, event, select
@@ -95,12 +96,18 @@ def _merchant(cls: type[Any], by: str, scope: Scope) -> ColumnElement[bool]:
     return owned
 
 
-def criteria(scope: Scope) -> list[LoaderCriteriaOption]:
+def criteria(scope: Scope) -> tuple[LoaderCriteriaOption, ...]:
     """The loader criteria that confine a statement to ``scope``'s organization (and, for a
-    merchant's caller, the rows that name a merchant to that merchant's)."""
-    return [
+    merchant's caller, the rows that name a merchant to that merchant's). Built once per scope:
+    the organization is a bound value, so every scope's statements share one compiled form."""
+    return _criteria(scope, len(_rules()))
+
+
+@lru_cache(maxsize=4096)
+def _criteria(scope: Scope, _rule_count: int) -> tuple[LoaderCriteriaOption, ...]:
+    return tuple(
         with_loader_criteria(cls, _merchant(cls, by, scope), include_aliases=True) for cls, by in _rules()
-    ]
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")
