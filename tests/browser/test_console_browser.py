@@ -73,3 +73,31 @@ def test_operator_creates_a_program_with_its_ladder(
     )
     assert not wide, f"the console must not scroll sideways: {wide}"
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_operator_searches_sorts_and_pages_the_audit_log(
+    browser: Browser, live_server: str, world: DemoWorld, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{live_server}/console/login?next=/console/audit")
+    submit_sign_in(page, world)
+    expect(page.get_by_test_id("audit")).to_be_visible()
+    total = page.get_by_test_id("list-total").inner_text()
+    assert total.startswith("共 ")
+    # typing filters the list in place (htmx swaps #list; the address follows)
+    page.evaluate("window.__kept = 1")
+    page.get_by_test_id("list-q").fill("no-such-entry-anywhere")
+    expect(page.get_by_test_id("list-total")).to_contain_text("no-such-entry-anywhere")
+    expect(page.get_by_test_id("audit-row")).to_have_count(0)
+    expect(page).to_have_url(f"{live_server}/console/audit?q=no-such-entry-anywhere")
+    assert page.evaluate("window.__kept") == 1, "the search must not reload the page"
+    page.get_by_test_id("list-q").fill("")
+    expect(page.get_by_test_id("list-total")).to_have_text(total)
+    page.get_by_test_id("sort-at").click()
+    expect(page.locator('th[aria-sort="ascending"]')).to_have_count(1)
+    assert page.evaluate("window.__kept") == 1
+    width_used = page.evaluate("document.documentElement.scrollWidth")
+    assert width_used <= width, "the audit log must fit the window"
+    page.screenshot(path=str(ARTIFACTS / f"console-audit-{width}.png"), full_page=True)
+    page.close()

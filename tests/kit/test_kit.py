@@ -12,7 +12,7 @@ from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, keyed_hash, mask, new_token
-from neigou.kit.money import format_bp, format_yuan
+from neigou.kit.money import format_bp, format_fold, format_yuan
 
 
 @pytest.mark.parametrize(
@@ -26,6 +26,13 @@ def test_format_yuan(fen: int, text: str) -> None:
 @pytest.mark.parametrize(("bp", "text"), [(2000, "20%"), (1250, "12.5%"), (1, "0.01%"), (10_000, "100%")])
 def test_format_bp(bp: int, text: str) -> None:
     assert format_bp(bp) == text
+
+
+@pytest.mark.parametrize(
+    ("bp", "text"), [(1000, "9"), (1500, "8.5"), (1250, "8.75"), (5, "9.995"), (9000, "1")]
+)
+def test_format_fold(bp: int, text: str) -> None:
+    assert format_fold(bp) == text
 
 
 @given(st.integers(min_value=-(10**12), max_value=10**12))

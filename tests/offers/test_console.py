@@ -162,6 +162,21 @@ def test_coupon_and_promotion_forms_create(console: TestClient, operator: dict[s
         "hidden",
         "2026-03-24T02:00:00Z",
     )
+    percent = {
+        "name": "九折券",
+        "kind": "percent_off",
+        "value": "10",
+        "min_spend_yuan": "",
+        "visibility": "public",
+    }
+    percent |= {"skus": "", "total_quantity": "100", "per_customer_limit": "1"}
+    percent |= {"starts_at": "2026-03-24T10:00", "ends_at": "2026-04-24T10:00"}
+    assert console.post("/console/coupons/new", data=percent, follow_redirects=False).status_code == 303
+    listing = console.get("/console/coupons").text
+    assert "9折" in listing
+    assert "2026-03-24 10:00" in listing
+    assert "UTC" not in listing
+    assert "10% off (pays 9/10)" in console.get("/console/coupons?lang=en").text
     event = console.post(
         "/console/promotions/new",
         data={

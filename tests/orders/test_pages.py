@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.kit.money import parse_yuan
-from neigou.web import workspace_earnings
+from neigou.web import console_orders, workspace_earnings
 from tests.conftest import TokenMaker
 from tests.orders.builders import PAID_AT, SKU, World, balance, build, order_body, post_order
 from tests.sign_in import console_sign_in, member_sign_in
@@ -137,3 +138,33 @@ def test_yuan_amounts_never_use_floats() -> None:
         None,
         None,
     ]
+
+
+def test_console_ledger_is_paged_in_the_programs_time_with_readable_references(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w, order = _settled_world(client, operator, factory)
+    console_sign_in(client, factory)
+    text = client.get(f"/console/members/{w.seller}/ledger").text
+    rows = re.findall(r'data-testid="statement-row">(.*?)</tr>', text, re.S)
+    # the member's side of each posting: earned, reversed, frozen (2 legs), released (2 legs)
+    assert len(rows) == 6
+    assert "<th>账户</th>" in text
+    assert "余额</th>" not in text
+    assert "+00:00" not in text
+    assert "as of" not in text
+    assert "结算 #" in text
+    paid_local = PAID_AT.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert paid_local in text
+    monkeypatch.setattr(console_orders, "PAGE_SIZE", 4)
+    first = client.get(f"/console/members/{w.seller}/ledger").text
+    assert first.count('data-testid="statement-row"') == 4
+    assert "第 1 / 2 页" in first
+    second = client.get(f"/console/members/{w.seller}/ledger?page=2").text
+    assert second.count('data-testid="statement-row"') == 2
+    detail = client.get(f"/console/orders/{order['id']}").text
+    assert "退款时间" in detail
+    assert "UTC" not in detail

@@ -82,7 +82,7 @@ def test_a_problem_speaks_the_language_asked_and_keeps_its_code(
     by_cookie = client.get(path, headers={**operator, "Accept-Language": "en"}).json()
     client.cookies.set("neigou_lang", "en")
     english_cookie = client.get(path, headers=operator).json()
-    assert (english["title"], english["detail"]) == ("NotFound", "Program 987654 does not exist.")
+    assert (english["title"], english["detail"]) == ("Not found", "Program 987654 does not exist.")
     assert (chinese["title"], chinese["detail"]) == ("未找到", "计划不存在。")
     assert by_cookie == chinese
     assert english_cookie == english

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from neigou.audit.models import AuditEntry
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.paging import Cursor, CursorPaged, paginate_before
+from neigou.kit.paging import Cursor, CursorPaged, Sortable, paginate_before
 from neigou.kit.scoping import current_scope
 
 
@@ -43,6 +43,31 @@ def record(
             after=after,
         )
     )
+
+
+# What the console's audit list may be sorted and searched by.
+SORTS: dict[str, Sortable] = {
+    "at": AuditEntry.at,
+    "action": AuditEntry.action,
+    "entity": AuditEntry.entity,
+    "actor": AuditEntry.actor_label,
+}
+SEARCH: tuple[Sortable, ...] = (
+    AuditEntry.action,
+    AuditEntry.actor_label,
+    AuditEntry.entity,
+    AuditEntry.entity_id,
+)
+
+
+def entries_statement(entity: str | None = None) -> Select[AuditEntry]:
+    """Every entry (of one kind of entity), newest first: what the console's list pages through."""
+    return _entries(entity, None)
+
+
+def entities(session: Session) -> list[str]:
+    """The kinds of entity the log has entries for, by name."""
+    return list(session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)))
 
 
 def _entries(entity: str | None, entity_id: str | None) -> Select[AuditEntry]:

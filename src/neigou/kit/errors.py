@@ -46,7 +46,7 @@ class NotFound(ProblemError):
 
     status = 404
     code = "not_found"
-    title = N_("NotFound")
+    title = N_("Not found")
 
 
 class Conflict(ProblemError):
@@ -54,7 +54,7 @@ class Conflict(ProblemError):
 
     status = 409
     code = "conflict"
-    title = N_("Conflict")
+    title = N_("Conflicts with the current state")
 
 
 class Invalid(ProblemError):
@@ -62,7 +62,7 @@ class Invalid(ProblemError):
 
     status = 422
     code = "invalid"
-    title = N_("Invalid")
+    title = N_("Request not accepted")
 
 
 class Unauthorized(ProblemError):
@@ -70,7 +70,7 @@ class Unauthorized(ProblemError):
 
     status = 401
     code = "unauthenticated"
-    title = N_("Unauthorized")
+    title = N_("Sign-in required")
 
 
 class Forbidden(ProblemError):
@@ -78,4 +78,4 @@ class Forbidden(ProblemError):
 
     status = 403
     code = "forbidden"
-    title = N_("Forbidden")
+    title = N_("Not allowed")

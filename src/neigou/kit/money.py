@@ -22,6 +22,16 @@ def format_bp(bp: int) -> str:
     return f"{whole}.{rest:02d}".rstrip("0") + "%"
 
 
+def format_fold(bp: int) -> str:
+    """A percentage off as Chinese shoppers read it, in tenths of the price paid: ``1000`` (10% off) → ``9``,
+    ``1500`` → ``8.5``, ``1250`` → ``8.75`` (so "9折")."""
+    paid = 10_000 - bp
+    whole, rest = divmod(paid, 1000)
+    if rest == 0:
+        return str(whole)
+    return f"{whole}.{rest:03d}".rstrip("0")
+
+
 _YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
 _PERCENT = re.compile(r"^\s*(\d{1,3})(?:\.(\d{1,2}))?\s*%?\s*$")
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import Depends, Query, Request, Response
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.datastructures import URL
 
 T = TypeVar("T")
 AnySelect = Select[*tuple[Any, ...]]  # a statement of any columns
+Sortable = ColumnElement[Any] | InstrumentedAttribute[Any]  # a column a list may be sorted or searched by
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_OFFSET = 10_000_000

@@ -139,6 +139,13 @@ def page_statement(session: Session, member_id: int, cursor: Cursor) -> CursorPa
     return CursorPaged([_line(e, p) for e, p in page.items], page.total, page.next_before_id)
 
 
+def page_statement_lines(session: Session, member_id: int, page: Page) -> Paged[StatementLine]:
+    """Page ``page`` of :func:`statement` and the member's number of entries (numbered pages)."""
+    stmt = _statement(member_id)
+    rows = session.execute(stmt.limit(page.limit).offset(page.offset))
+    return Paged([_line(e, p) for e, p in rows], count_rows(session, stmt))
+
+
 @dataclass(frozen=True)
 class Movement:
     """One posting as the member sees it: what happened and how much, both sides merged.

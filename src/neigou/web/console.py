@@ -18,6 +18,7 @@ from neigou.kit.i18n import LOCALES
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
 from neigou.web.i18n import LANG_COOKIE
+from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import client_ip, render, safe_next
 from neigou.web.tree import build_forest
 
@@ -148,8 +149,30 @@ def program_page(
 
 
 @router.get("/console/audit", response_class=HTMLResponse)
-def audit_page(request: Request, session: SessionDep, principal: ConsoleOperator) -> HTMLResponse:
-    """The latest audited writes."""
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    query: ListQueryDep,
+    entity: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    """Audited writes, newest first: searchable, sortable, one kind of entity at a time, paged."""
+    kinds = audit.entities(session)
+    chosen = entity if entity in kinds else None
+    entries = fetch(
+        session,
+        request,
+        audit.entries_statement(chosen),
+        query,
+        sorts=audit.SORTS,
+        default_sort="-at",
+        search=audit.SEARCH,
+    )
     return render(
-        request, "console/audit.html", principal=principal, entries=audit.list_entries(session, limit=200)
+        request,
+        "console/audit.html",
+        principal=principal,
+        entries=entries,
+        entities=kinds,
+        entity=chosen or "",
     )

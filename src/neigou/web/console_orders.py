@@ -22,6 +22,7 @@ from neigou.orders.models import Order
 from neigou.orders.views import order_out
 from neigou.programs import repository as programs
 from neigou.programs.service import require_member, require_program
+from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -93,10 +94,11 @@ def settle_now(program_id: int, session: SessionDep, principal: ConsoleOperator)
 
 @router.get("/console/members/{member_id}/ledger", response_class=HTMLResponse)
 def member_ledger(
-    request: Request, member_id: int, session: SessionDep, principal: ConsoleOperator
+    request: Request, member_id: int, session: SessionDep, principal: ConsoleOperator, page: PageNumber = 1
 ) -> HTMLResponse:
-    """A member's balance by state, statement and withdrawals."""
+    """A member's balance by state, statement (paged) and withdrawals."""
     member = require_member(session, member_id)
+    lines = ledger.page_statement_lines(session, member_id, page_of(page, PAGE_SIZE))
     return render(
         request,
         "console/orders/ledger.html",
@@ -104,7 +106,8 @@ def member_ledger(
         member=member,
         program=require_program(session, member.program_id),
         balance=ledger.balance(session, member_id),
-        lines=ledger.statement(session, member_id, limit=200),
+        lines=lines.items,
+        pager=pager(request, page, PAGE_SIZE, lines.total),
         withdrawals=ledger.list_withdrawals(session, member_id=member_id),
         orders=orders.list_orders(session, member_id=member_id, limit=20),
     )

@@ -10,6 +10,11 @@ g_delivery: dict[str, Label] = {
     "failed": N_("failed"),
     "skipped": N_("not sent"),
 }
+# Why a robot message was not sent (stored as these English words on the delivery).
+g_delivery_detail: dict[str, Label] = {
+    "nothing to report": N_("nothing to report"),
+    "no webhook configured": N_("no robot webhook configured"),
+}
 g_kind: dict[str, Label] = {
     "missed": N_("Missed"),
     "at_risk": N_("At risk"),
@@ -235,9 +240,33 @@ gs_error: dict[str, Label] = {
     "range_too_long": N_("At most 366 days at a time; showing the last 30 days."),
 }
 
+# What an audit entry is about (audit.record's ``entity``).
+entity: dict[str, Label] = {
+    "brand": N_("Brand"),
+    "category": N_("Category"),
+    "coupon": N_("Coupon"),
+    "group": NP_("chat group", "Group"),
+    "integration": N_("Integration"),
+    "link": N_("Share link"),
+    "member": NP_("seller", "Member"),
+    "opt_out": N_("Opt-out"),
+    "order": N_("Order"),
+    "order_import": N_("Order import"),
+    "payout_batch": N_("Payout batch"),
+    "product": N_("Product"),
+    "product_import": N_("Product import"),
+    "program": N_("Program"),
+    "promotion": N_("Promotion"),
+    "token": N_("API token"),
+    "user": N_("Console user"),
+    "withdrawal": N_("Withdrawal"),
+}
+
 FAMILIES: dict[str, dict[str, Label]] = {
+    "entity": entity,
     "gs_error": gs_error,
     "g_delivery": g_delivery,
+    "g_delivery_detail": g_delivery_detail,
     "g_kind": g_kind,
     "g_platform": g_platform,
     "g_reason": g_reason,

@@ -12,18 +12,21 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from neigou.kit.clock import as_utc
-from neigou.kit.money import format_bp, format_yuan
+from neigou.kit.money import format_bp, format_fold, format_yuan
+from neigou.kit.settings import get_settings
 from neigou.web.i18n import locale_of, page_callables
 from neigou.web.paths import TEMPLATE_DIR
 
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
 templates.env.filters["yuan"] = format_yuan
 templates.env.filters["pct"] = format_bp
+templates.env.filters["fold"] = format_fold
 
 
-def local_time(value: datetime, zone: str, pattern: str = "%m-%d %H:%M") -> str:
-    """A stored instant as the program's people read it: in the program's time zone."""
-    return as_utc(value).astimezone(ZoneInfo(zone)).strftime(pattern)
+def local_time(value: datetime, zone: str | None = None, pattern: str = "%m-%d %H:%M") -> str:
+    """A stored instant as the program's people read it: in the program's time zone (the deployment's
+    default zone on pages that span programs)."""
+    return as_utc(value).astimezone(ZoneInfo(zone or get_settings().default_timezone)).strftime(pattern)
 
 
 templates.env.filters["local"] = local_time

@@ -1,0 +1,126 @@
+"""Console lists people can work with: search, sort by a column, page, and the total, in one place.
+
+A page takes :class:`ListQuery` from its query string (``q``, ``sort``, ``page``), gives
+:func:`fetch` its statement with the columns it may be sorted and searched by, and renders the rows
+with the macros of ``_listing.html``. The list sits in ``<div id="list">``; htmx swaps only that
+element when the search box changes or a sort or page link is followed (the server renders the whole
+page either way, so the same URL works without JavaScript, bookmarked or reloaded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.orm import Session
+from starlette.datastructures import URL
+
+from neigou.kit.paging import AnySelect, Sortable, count_rows
+from neigou.web.pager import PageNumber, Pager, pager
+
+SEARCH_MAX = 100
+DEFAULT_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What the reader asked of a list: a search text, a sort key (``-`` first for descending), a page."""
+
+    q: str
+    sort: str
+    page: int
+
+
+def list_query(
+    q: Annotated[str, Query(max_length=SEARCH_MAX, description="search text")] = "",
+    sort: Annotated[
+        str, Query(max_length=40, pattern=r"^-?[a-z_]*$", description="column, - for descending")
+    ] = "",
+    page: PageNumber = 1,
+) -> ListQuery:
+    """The list query of a request (FastAPI dependency)."""
+    return ListQuery(q=q.strip(), sort=sort, page=page)
+
+
+ListQueryDep = Annotated[ListQuery, Depends(list_query)]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a list and what the template needs to draw its search box, headers and pager."""
+
+    rows: list[Any]
+    total: int
+    query: ListQuery
+    sort: str
+    pager: Pager
+    base_url: str
+
+    def sort_url(self, key: str) -> str:
+        """The link a column header follows: sort by ``key``, the other way round if it already is."""
+        target = f"-{key}" if self.sort == key else key
+        return _with(self.base_url, sort=target, page=1)
+
+    def sorted_by(self, key: str) -> str:
+        """``ascending``, ``descending`` or ``none``: the header's ``aria-sort``."""
+        if self.sort == key:
+            return "ascending"
+        return "descending" if self.sort == f"-{key}" else "none"
+
+
+def _with(url: str, **params: Any) -> str:
+    return str(URL(url).include_query_params(**params))
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def fetch(
+    session: Session,
+    request: Request,
+    stmt: AnySelect,
+    query: ListQuery,
+    *,
+    sorts: Mapping[str, Sortable],
+    default_sort: str,
+    search: Sequence[Sortable] = (),
+    size: int | None = None,
+    scalars: bool = True,
+) -> Listing:
+    """Page ``query.page`` of ``stmt`` filtered by the search text over ``search`` (case-insensitive
+    substring) and sorted by one of ``sorts`` (an unknown key falls back to ``default_sort``); ties
+    keep the statement's own order. The total counts the filtered list."""
+    if query.q and search:
+        pattern = _like(query.q)
+        stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in search)))
+    sort = query.sort if query.sort.lstrip("-") in sorts else default_sort
+    column = sorts[sort.lstrip("-")]
+    stmt = stmt.order_by(None).order_by(column.desc() if sort.startswith("-") else column.asc(), *_ties(stmt))
+    total = count_rows(session, stmt)
+    size = size or DEFAULT_SIZE
+    window = stmt.limit(size).offset((query.page - 1) * size)
+    rows: list[Any] = (
+        list(session.scalars(window)) if scalars else [tuple(r) for r in session.execute(window)]
+    )
+    return Listing(
+        rows=rows,
+        total=total,
+        query=query,
+        sort=sort,
+        pager=pager(request, query.page, size, total),
+        base_url=str(request.url),
+    )
+
+
+def _ties(stmt: AnySelect) -> list[ColumnElement[Any]]:
+    """The primary key of the statement's first entity, newest first: a stable order between equal keys."""
+    entity = stmt.column_descriptions[0].get("entity")
+    table = getattr(entity, "__table__", None)
+    if table is None:
+        return []
+    return [column.desc() for column in table.primary_key.columns]
