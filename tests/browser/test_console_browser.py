@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -100,4 +102,82 @@ def test_operator_searches_sorts_and_pages_the_audit_log(
     width_used = page.evaluate("document.documentElement.scrollWidth")
     assert width_used <= width, "the audit log must fit the window"
     page.screenshot(path=str(ARTIFACTS / f"console-audit-{width}.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_operator_adds_a_console_user_and_issues_a_token(
+    browser: Browser, live_server: str, world: DemoWorld, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{live_server}/console/login?next=/console/access")
+    submit_sign_in(page, world)
+    page.get_by_test_id("user-username").fill(f"li-{width}")
+    page.get_by_test_id("user-password").fill("short")
+    page.get_by_test_id("user-submit").click()
+    # the browser refuses a short password before the server does
+    expect(page.get_by_test_id("done")).to_have_count(0)
+    page.get_by_test_id("user-password").fill("long-enough-1")
+    page.get_by_test_id("user-submit").click()
+    expect(page.get_by_test_id("done")).to_contain_text("后台账号已创建")
+    expect(page.get_by_test_id("users")).to_contain_text(f"li-{width}")
+    page.get_by_test_id("token-role").select_option("integration")
+    page.get_by_test_id("token-label").fill("商城订单推送")
+    page.get_by_test_id("token-submit").click()
+    secret = page.get_by_test_id("token-secret")
+    expect(secret).to_have_value(re.compile(r"^ngt_"))
+    expect(page.get_by_test_id("tokens")).to_contain_text("商城订单推送")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(ARTIFACTS / f"console-access-{width}.png"), full_page=True)
+    page.goto(f"{live_server}/console/access")
+    expect(page.get_by_test_id("token-issued")).to_have_count(0)  # shown once
+    page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_operator_sets_withdrawal_terms_and_adds_an_integration(
+    browser: Browser, live_server: str, world: DemoWorld, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{live_server}/console/login?next=/console/programs/{world.partner_program_id}")
+    submit_sign_in(page, world)
+    page.get_by_test_id("program-settings").click()
+    page.get_by_test_id("payout-min").fill("1.234")
+    page.get_by_test_id("payout-submit").click()
+    expect(page.get_by_test_id("error-min_withdrawal")).to_be_visible()
+    page.get_by_test_id("payout-min").fill("20")
+    page.get_by_test_id("payout-rate").fill("0.6")
+    page.get_by_test_id("payout-submit").click()
+    expect(page.get_by_test_id("done")).to_be_visible()
+    expect(page.get_by_test_id("payout-now")).to_contain_text("¥20.00")
+    page.get_by_test_id("integration-name").fill(f"澜泉商城 {width}")
+    page.get_by_test_id("integration-submit").click()
+    expect(page.get_by_test_id("inbound-secret")).not_to_have_value("")
+    expect(page.get_by_test_id("integrations")).to_contain_text(f"澜泉商城 {width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(ARTIFACTS / f"console-settings-{width}.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_operator_adds_a_member_and_finds_them(
+    browser: Browser, live_server: str, world: DemoWorld, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{live_server}/console/login?next=/console/programs/{world.partner_program_id}")
+    submit_sign_in(page, world)
+    page.get_by_test_id("new-member").click()
+    page.get_by_test_id("member-name").fill(f"新会员{width}")
+    page.get_by_test_id("member-inviter").fill("abc")
+    page.get_by_test_id("member-submit").click()
+    expect(page.get_by_test_id("error-inviter_id")).to_be_visible()
+    page.get_by_test_id("member-inviter").fill(str(world.sample_member_id))
+    page.get_by_test_id("member-submit").click()
+    expect(page.get_by_test_id("member-title")).to_have_text(f"新会员{width}")
+    expect(page.get_by_test_id("invite-url")).to_have_value(re.compile(r"/j/"))
+    page.screenshot(path=str(ARTIFACTS / f"console-member-{width}.png"), full_page=True)
+    page.goto(f"{live_server}/console/programs/{world.partner_program_id}")
+    page.get_by_test_id("list-q").fill(f"新会员{width}")
+    expect(page.get_by_test_id("member-row")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.groups import repository as repo
+from neigou.web import console_groups, listing
 from tests.conftest import TokenMaker, row_counts
 from tests.factories import create_member, create_program
 from tests.groups.builders import FIELD_SCHEDULE, create_group, post_count, put_targets
@@ -45,13 +47,51 @@ def test_the_compliance_page(
     assert "按当前速度，4月2日将达到 285 人，还差 115 人" in text
     assert 'id="group-chart"' in text
     assert "animation: false" in text
-    assert "超过平台群人数上限" in text
+    assert "超过平台群人数上限" not in text  # held counts are under "alerts and review"
+    assert 'data-testid="view-alerts">告警与审核 · 1<' in text
+    review = client.get(f"/console/programs/{world['program']['id']}/groups?view=alerts").text
+    assert "超过平台群人数上限" in review
     english = client.get(f"/console/programs/{world['program']['id']}/groups?date=2026-03-24&lang=en")
     assert "At this pace it reaches 285 by 2 April, 115 short" in english.text
     focus = client.get(
         f"/console/programs/{world['program']['id']}/groups?date=2026-03-24&group={world['theirs']['id']}"
     )
     assert "群人数与目标 · 邻居群" in focus.text
+
+
+def _group_ids(text: str) -> list[str]:
+    table = text.split('data-testid="groups-table"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr data-group-id="(\d+)"', table)
+
+
+def test_the_groups_view_filters_searches_sorts_and_pages(
+    client: TestClient, factory: sessionmaker[Session], world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console_sign_in(client, factory)
+    base = f"/console/programs/{world['program']['id']}/groups?date=2026-03-24&view=groups"
+    behind, theirs = str(world["behind"]["id"]), str(world["theirs"]["id"])
+    every = client.get(base).text
+    assert 'data-testid="at-risk"' not in every  # the at-risk list is the overview's, not repeated here
+    # furthest from the target first: 邻居群 has no count (250 short), 内购1群 has 240 (10 short)
+    assert _group_ids(every) == [theirs, behind]
+    assert _group_ids(client.get(base + "&sort=behind").text) == [behind, theirs]
+    assert _group_ids(client.get(base + "&status=at_risk").text) == [theirs, behind]
+    assert _group_ids(client.get(base + "&status=met").text) == []
+    assert _group_ids(client.get(base + "&status=unreported").text) == [theirs]
+    assert _group_ids(client.get(base + "&q=王小美").text) == [behind]
+    assert "没有符合的记录" in client.get(base + "&q=无此群").text
+    monkeypatch.setattr(listing, "DEFAULT_SIZE", 1)
+    second = client.get(base + "&page=2").text
+    assert _group_ids(second) == [behind]
+    assert "第 2 / 2 页" in second
+    monkeypatch.setattr(console_groups, "AT_RISK_SHOWN", 0)
+    overview = client.get(f"/console/programs/{world['program']['id']}/groups?date=2026-03-24").text
+    assert 'data-testid="all-at-risk"' in overview
+    assert 'data-testid="groups-table"' not in overview
+    owners = client.get(base.replace("view=groups", "view=owners") + "&sort=owner").text
+    table = owners.split('data-testid="owners"', 1)[1]
+    assert "群主·李" in table.split("</table>", 1)[0]  # a page of one, by name
+    assert "王小美" not in table.split("</table>", 1)[0]
 
 
 def test_the_console_upload_and_review(
@@ -71,7 +111,7 @@ def test_the_console_upload_and_review(
     assert "unknown_group" in refused.text
     assert row_counts(factory) == before
     held = world["held"]
-    page = client.get(f"/console/programs/{world['program']['id']}/groups").text
+    page = client.get(f"/console/programs/{world['program']['id']}/groups?view=alerts").text
     assert 'data-testid="review-total">1<' in page
     assert 'data-testid="review-more"' not in page  # all of them are shown
     reviewed = client.post(
@@ -80,7 +120,8 @@ def test_the_console_upload_and_review(
         follow_redirects=False,
     )
     assert reviewed.status_code == 303
-    after = client.get(f"/console/programs/{world['program']['id']}/groups").text
+    assert reviewed.headers["location"].endswith("/groups?view=alerts#review")
+    after = client.get(f"/console/programs/{world['program']['id']}/groups?view=alerts").text
     assert "超过平台群人数上限" not in after
     assert 'data-testid="review-total">0<' in after
 
@@ -98,7 +139,7 @@ def test_the_review_queue_says_how_many_more_are_held(
     monkeypatch.setattr(  # a page of one, as if two hundred older counts waited
         repo, "counts_for_review", lambda session, program_id: oldest(session, program_id, limit=1)
     )
-    page = client.get(f"/console/programs/{world['program']['id']}/groups").text
+    page = client.get(f"/console/programs/{world['program']['id']}/groups?view=alerts").text
     assert 'data-testid="review-total">2<' in page
     assert "显示最早的 1 条，共 2 条" in page
 

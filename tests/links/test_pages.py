@@ -15,7 +15,7 @@ from neigou.auth.models import Role
 from neigou.kit.db import transaction
 from neigou.links.models import CouponClaim, Visitor
 from neigou.links.ratelimit import ClaimLimiter
-from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.conftest import TEST_ACTOR, TokenMaker, row_counts
 from tests.links.builders import PHONE_UA, LinkWorld, build, make_link
 from tests.sign_in import console_sign_in, member_sign_in
 
@@ -134,3 +134,35 @@ def test_console_lists_links(
     assert "群主·王小美" in page.text
     client.post(f"/console/links/{link['code']}/active", data={"active": "false"})
     assert client.get(f"/api/v1/links/{link['code']}", headers=operator).json()["active"] is False
+
+
+def test_console_makes_a_link_for_a_member(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
+) -> None:
+    form = {"member_id": str(world.member_id), "sku": "LQ-SHAMPOO-500", "coupon_id": str(world.hidden_id)}
+    anonymous = client.post("/console/links", data=form, follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/console/login")
+    console_sign_in(client, factory)
+    made = client.post(
+        "/console/links", data=form | {"group_id": str(world.group_id)}, follow_redirects=False
+    )
+    assert made.status_code == 303
+    code = made.headers["location"].split("created=", 1)[1]
+    stored = client.get(f"/api/v1/links/{code}", headers=operator).json()
+    assert (stored["member_id"], stored["coupon_id"], stored["group_id"]) == (
+        world.member_id,
+        world.hidden_id,
+        world.group_id,
+    )
+    assert 'data-testid="link-created"' in client.get(made.headers["location"]).text
+    before = row_counts(factory)
+    theirs = client.post("/console/links", data=form | {"group_id": str(world.other_group_id)})
+    assert theirs.status_code == 422
+    assert 'data-code="group_not_owned"' in theirs.text
+    typed = client.post("/console/links", data=form | {"member_id": "王芳"})
+    assert typed.status_code == 422
+    assert 'data-code="invalid_integer"' in typed.text
+    unknown = client.post("/console/links", data=form | {"member_id": "999999"})
+    assert unknown.status_code == 404
+    assert row_counts(factory) == before

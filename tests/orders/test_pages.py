@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.kit.money import parse_yuan
-from neigou.web import console_orders, workspace_earnings
+from neigou.web import console_orders, workspace_earnings, workspace_links
 from tests.conftest import TokenMaker
 from tests.orders.builders import PAID_AT, SKU, World, balance, build, order_body, post_order
 from tests.sign_in import console_sign_in, member_sign_in
@@ -159,7 +159,7 @@ def test_console_ledger_is_paged_in_the_programs_time_with_readable_references(
     assert "结算 #" in text
     paid_local = PAID_AT.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     assert paid_local in text
-    monkeypatch.setattr(console_orders, "PAGE_SIZE", 4)
+    monkeypatch.setattr(console_orders, "LEDGER_LINES_PER_PAGE", 4)
     first = client.get(f"/console/members/{w.seller}/ledger").text
     assert first.count('data-testid="statement-row"') == 4
     assert "第 1 / 2 页" in first
@@ -168,3 +168,34 @@ def test_console_ledger_is_paged_in_the_programs_time_with_readable_references(
     detail = client.get(f"/console/orders/{order['id']}").text
     assert "退款时间" in detail
     assert "UTC" not in detail
+
+
+def test_workspace_links_show_orders_and_gmv_per_link_paged(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    make_token: TokenMaker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w, _ = _settled_world(client, operator, factory)
+    # a second order through the same link, then fully refunded: not counted, adds nothing to GMV
+    post_order(client, operator, order_body(w, "PG-2", (SKU, 1, 9_000)))
+    refund = {"refund_id": "R2", "amount_fen": 9_000}
+    assert client.post("/api/v1/orders/PG-2/refunds", json=refund, headers=operator).status_code == 201
+    member_sign_in(client, make_token(Role.MEMBER, w.seller))
+    text = client.get("/m/links").text
+    card = text.split(f'data-code="{w.link}"', 1)[1].split("</section>", 1)[0]
+    assert 'data-testid="link-orders">1<' in card
+    assert 'data-testid="link-gmv">¥400.00<' in card
+    made = client.post("/m/links", data={"sku": SKU}, follow_redirects=False)
+    assert made.status_code == 303
+    monkeypatch.setattr(workspace_links, "LINKS_PER_PAGE", 1)
+    first = client.get("/m/links").text
+    assert first.count('data-testid="my-link"') == 1
+    assert f'data-code="{w.link}"' not in first  # newest first: the new link
+    second = client.get("/m/links?page=2").text
+    assert f'data-code="{w.link}"' in second
+    toggled = client.post(
+        f"/m/links/{w.link}/active", data={"active": "false", "page": "2"}, follow_redirects=False
+    )
+    assert toggled.headers["location"] == f"/m/links?page=2#link-{w.link}"

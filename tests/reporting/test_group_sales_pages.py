@@ -40,7 +40,7 @@ def test_sales_beside_compliance_and_the_leaderboard(
     console_sign_in(client, factory)
     program = client.get(f"/console/programs/{world.program_id}")
     assert f'href="/console/programs/{world.program_id}/groups/leaderboard"' in program.text
-    page = client.get(f"/console/programs/{world.program_id}/groups?date=2026-03-11")
+    page = client.get(f"/console/programs/{world.program_id}/groups?date=2026-03-11&view=sales")
     assert page.status_code == 200
     sales = page.text.split('data-testid="group-sales"', 1)[1].split("</section>", 1)[0]
     assert "群销售 · 近 30 天" in sales
@@ -56,6 +56,11 @@ def test_sales_beside_compliance_and_the_leaderboard(
     )
     assert board.status_code == 200
     assert _ranked_ids(board.text) == [world.b1, world.a1, world.a2]
+    found = client.get(
+        f"/console/programs/{world.program_id}/groups/leaderboard?from=2026-03-10&to=2026-03-11&q=宝妈好物2"
+    ).text
+    assert _ranked_ids(found) == [world.a2]
+    assert 'data-testid="rank">3<' in found  # found, it keeps its rank
     assert 'id="leaderboard-chart"' in board.text
     by_orders = client.get(
         f"/console/programs/{world.program_id}/groups/leaderboard?from=2026-03-10&to=2026-03-11&by=orders&lang=en"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from limits import parse
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,6 +86,14 @@ def test_programs_and_program_detail(
     assert 'data-testid="invite-tree"' in detail.text
     assert "20%" in detail.text
     assert "30%" in detail.text
+    base = f"/console/programs/{program['id']}"
+    rows = re.findall(r'data-testid="member-row"><td>(\d+)</td>', client.get(base + "?sort=-name").text)
+    assert rows == [str(root["id"] + 1), str(root["id"])]  # 群主 sorts after 导师 by code point
+    found = client.get(base + "?q=李小美").text
+    assert re.findall(r'data-testid="member-row"><td>(\d+)</td>', found) == [str(root["id"] + 1)]
+    assert "导师·王丽丽</td>" in found  # the inviter's name, though not on the page
+    mentors = client.get(base + "?tier=mentor").text
+    assert re.findall(r'data-testid="member-row"><td>(\d+)</td>', mentors) == [str(root["id"])]
     missing = client.get("/console/programs/999999")
     assert (missing.status_code, missing.json()["code"]) == (404, "program_not_found")
 

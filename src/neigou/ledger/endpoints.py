@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from neigou.audit import service as audit
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -143,9 +142,7 @@ def reject_withdrawal(
 
 
 def _settings_out(program_id: int, row: PayoutSettings | None) -> PayoutSettingsOut:
-    rules = (
-        PayoutRules() if row is None else PayoutRules(row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp)
-    )
+    rules = payouts.rules_of(row)
     return PayoutSettingsOut(
         program_id=program_id,
         min_withdrawal_fen=rules.min_withdrawal_fen,
@@ -167,31 +164,9 @@ def put_payout_settings(
 ) -> PayoutSettingsOut:
     """Set the program's minimum withdrawal and fee (fixed fen plus basis points of the amount)."""
     require_program(session, program_id)
-    row = repo.payout_settings(session, program_id)
-    before = _settings_out(program_id, row).model_dump()
-    now = utcnow()
-    if row is None:
-        row = PayoutSettings(program_id=program_id, updated_at=now, **body.model_dump())
-        session.add(row)
-    else:
-        row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp = (
-            body.min_withdrawal_fen,
-            body.fee_fixed_fen,
-            body.fee_bp,
-        )
-        row.updated_at = now
-    session.flush()
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="payout_settings.put",
-        entity="program",
-        entity_id=program_id,
-        before=before,
-        after=body.model_dump(),
-        at=now,
-    )
-    return _settings_out(program_id, row)
+    rules = PayoutRules(body.min_withdrawal_fen, body.fee_fixed_fen, body.fee_bp)
+    payouts.set_payout_rules(session, program_id=program_id, rules=rules, actor=principal.actor, at=utcnow())
+    return _settings_out(program_id, repo.payout_settings(session, program_id))
 
 
 @router.post(

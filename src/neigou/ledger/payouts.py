@@ -14,7 +14,8 @@ from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.ledger import withdrawals
-from neigou.ledger.models import PayoutBatch, Withdrawal, WithdrawalStatus
+from neigou.ledger.models import PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
+from neigou.ledger.payout_rules import PayoutRules
 from neigou.programs.models import Member
 
 COLUMNS = (
@@ -124,3 +125,47 @@ def export_xlsx(session: Session, batch_id: int) -> bytes:
     """The batch as an Excel workbook."""
     batch = require_batch(session, batch_id)
     return exports.xlsx_bytes(f"payout-{batch.id}", COLUMNS, batch_rows(session, batch_id))
+
+
+def set_payout_rules(
+    session: Session, *, program_id: int, rules: PayoutRules, actor: Actor, at: datetime
+) -> PayoutRules:
+    """Put a program's withdrawal terms (minimum, fixed fee, fee rate); audited with before and after."""
+    row = session.get(PayoutSettings, program_id)
+    before = rules_of(row)
+    if row is None:
+        row = PayoutSettings(program_id=program_id, updated_at=at)
+        session.add(row)
+    row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp = (
+        rules.min_withdrawal_fen,
+        rules.fee_fixed_fen,
+        rules.fee_bp,
+    )
+    row.updated_at = at
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_settings.put",
+        entity="program",
+        entity_id=program_id,
+        before=_terms(before),
+        after=_terms(rules),
+        at=at,
+    )
+    return rules
+
+
+def rules_of(row: PayoutSettings | None) -> PayoutRules:
+    """The terms a settings row sets (the defaults when a program has none)."""
+    return (
+        PayoutRules() if row is None else PayoutRules(row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp)
+    )
+
+
+def _terms(rules: PayoutRules) -> dict[str, int]:
+    return {
+        "min_withdrawal_fen": rules.min_withdrawal_fen,
+        "fee_fixed_fen": rules.fee_fixed_fen,
+        "fee_bp": rules.fee_bp,
+    }

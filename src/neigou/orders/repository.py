@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from neigou.kit.bulk import chunks
 from neigou.orders.models import Order, Refund
-from neigou.programs.models import Member
 
 
 def list_orders(
@@ -44,12 +42,16 @@ def refunds_of(session: Session, order_id: int) -> list[Refund]:
     )
 
 
-def member_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    """Names of these members."""
-    wanted = sorted({i for i in ids if i is not None})
-    names: dict[int, str] = {}
-    for part in chunks(wanted):
-        names.update(
-            {int(i): n for i, n in session.execute(select(Member.id, Member.name).where(Member.id.in_(part)))}
-        )
-    return names
+def link_sales(session: Session, member_id: int, codes: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Orders and GMV (paid − refunded) through each of a member's links, by link code; fully refunded
+    orders are not counted (one grouped query, on the member's orders)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    counted = func.sum(case((Order.refunded_fen < Order.paid_fen, 1), else_=0))
+    rows = session.execute(
+        select(Order.link_code, counted, func.sum(Order.paid_fen - Order.refunded_fen))
+        .where(Order.member_id == member_id, Order.link_code.in_(wanted))
+        .group_by(Order.link_code)
+    )
+    return {str(code): (int(n or 0), int(gmv or 0)) for code, n, gmv in rows}

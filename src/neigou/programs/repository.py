@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Integer, Select, func, literal, select
 from sqlalchemy.orm import Session
 
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.bulk import chunks
+from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.programs.models import Member, Program, Tier
 
 
@@ -57,6 +60,32 @@ def find_member_by_ref(session: Session, program_id: int, ref_hash: str) -> Memb
 
 def _members(program_id: int) -> Select[Member]:
     return select(Member).where(Member.program_id == program_id).order_by(Member.id)
+
+
+# What the console's member list may be sorted and searched by.
+MEMBER_SORTS: dict[str, Sortable] = {
+    "id": Member.id,
+    "name": Member.name,
+    "tier": Member.tier_code,
+    "joined": Member.joined_at,
+}
+MEMBER_SEARCH: tuple[Sortable, ...] = (Member.name,)
+
+
+def members_statement(program_id: int, tier_code: str | None = None) -> Select[Member]:
+    """A program's members (of one tier) in joining order: what the console's list pages through."""
+    stmt = _members(program_id)
+    return stmt if tier_code is None else stmt.where(Member.tier_code == tier_code)
+
+
+def member_names(session: Session, member_ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of these members, by id (``None`` ids are skipped; any number of ids)."""
+    wanted = sorted({i for i in member_ids if i is not None})
+    names: dict[int, str] = {}
+    for part in chunks(wanted):
+        rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(part)))
+        names.update({int(i): name for i, name in rows})
+    return names
 
 
 def list_members(session: Session, program_id: int, *, limit: int, offset: int) -> list[Member]:

@@ -98,12 +98,3 @@ def set_current_tier(
             update(Member).where(Member.id.in_(part), ~later).values(tier_code=tier_code),
             execution_options={"synchronize_session": False},
         )
-
-
-def member_names(session: Session, member_ids: Sequence[int]) -> dict[int, str]:
-    """Names of members by id (one query per chunk)."""
-    names: dict[int, str] = {}
-    for part in chunks(sorted(set(member_ids)), CHUNK):
-        rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(part)))
-        names.update((int(m), str(n)) for m, n in rows)
-    return names

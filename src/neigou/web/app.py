@@ -57,8 +57,11 @@ from neigou.web import (
     workspace_tiers,
 )
 from neigou.web.audit_api import router as audit_router
+from neigou.web.console_access import router as console_access_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
+from neigou.web.console_members import router as console_members_router
+from neigou.web.console_settings import router as console_settings_router
 from neigou.web.operations import Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
@@ -192,6 +195,9 @@ def create_app(
         console_privacy.router,
         join.router,
         product_images_router,
+        console_access_router,
+        console_settings_router,
+        console_members_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -16,6 +16,7 @@ from neigou.auth.throttle import SignInThrottle
 from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import LOCALES
 from neigou.programs import repository as programs
+from neigou.programs.models import Member
 from neigou.programs.service import require_program
 from neigou.web.i18n import LANG_COOKIE
 from neigou.web.listing import ListQueryDep, fetch
@@ -23,7 +24,7 @@ from neigou.web.pages import client_ip, render, safe_next
 from neigou.web.tree import build_forest
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 50
+MEMBERS_PER_PAGE = 20
 
 
 @router.get("/")
@@ -115,18 +116,30 @@ def logout(session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
 @router.get("/console/programs/{program_id}", response_class=HTMLResponse)
 def program_page(
     request: Request,
+    *,
     program_id: int,
     session: SessionDep,
     principal: ConsoleOperator,
-    page: Annotated[int, Query(ge=1)] = 1,
+    query: ListQueryDep,
+    tier: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
-    """A program: its rules, tier ladder, members and invite tree."""
+    """A program: its rules, tier ladder, members (searchable, sortable, by tier, paged) and invite tree."""
     program = require_program(session, program_id)
     tiers = programs.list_tiers(session, program_id)
-    total = programs.count_members(session, program_id)
-    members = programs.list_members(session, program_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    recruits = programs.direct_recruit_counts(session, [m.id for m in members])
-    names = {m.id: m.name for m in members}
+    chosen = tier if tier in {t.code for t in tiers} else None
+    members = fetch(
+        session,
+        request,
+        programs.members_statement(program_id, chosen),
+        query,
+        sorts=programs.MEMBER_SORTS,
+        default_sort="id",
+        search=programs.MEMBER_SEARCH,
+        size=MEMBERS_PER_PAGE,
+    )
+    shown: list[Member] = members.rows
+    recruits = programs.direct_recruit_counts(session, [m.id for m in shown])
+    names = programs.member_names(session, [m.inviter_id for m in shown if m.inviter_id is not None])
     tier_counts = programs.tier_counts(session, program_id)
     forest, truncated = build_forest(programs.tree(session, program_id))
     return render(
@@ -135,12 +148,11 @@ def program_page(
         principal=principal,
         program=program,
         tiers=tiers,
+        tier=chosen or "",
         members=members,
         recruits=recruits,
         names=names,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        total=programs.count_members(session, program_id),
         tier_counts=tier_counts,
         tier_values=[tier_counts.get(t.code, 0) for t in tiers],
         forest=forest,

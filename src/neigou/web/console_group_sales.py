@@ -21,10 +21,12 @@ from neigou.reporting.group_sales import (
     window,
 )
 from neigou.web.console_groups import day_labeller
+from neigou.web.listing import ListQueryDep, arrange
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 CHART_TOP = 10
+RANKS_PER_PAGE = 30
 
 
 @router.get("/console/programs/{program_id}/groups/leaderboard", response_class=HTMLResponse)
@@ -36,9 +38,11 @@ def leaderboard_page(
     principal: ConsoleOperator,
     start_on: Annotated[date | None, Query(alias="from")] = None,
     end_on: Annotated[date | None, Query(alias="to")] = None,
+    query: ListQueryDep,
     by: Ranking = Ranking.GMV,
 ) -> HTMLResponse:
-    """The program's groups ranked by GMV, orders or member growth, with a bar chart of the top ten."""
+    """The program's groups ranked by GMV, orders or member growth, with a bar chart of the top ten;
+    the ranking is paged and searchable by owner or group (a group keeps its rank when found)."""
     program = require_program(session, program_id)
     error: ProblemError | None = None
     try:
@@ -57,7 +61,15 @@ def leaderboard_page(
         span=span,
         by=by,
         rankings=[r.value for r in Ranking],
-        ranked=[(rank, row, value_of(row, by)) for rank, row in ranked],
+        ranked=arrange(
+            request,
+            [(rank, row, value_of(row, by)) for rank, row in ranked],
+            query,
+            sorts={"rank": lambda entry: entry[0]},
+            default_sort="rank",
+            text=lambda entry: f"{entry[1].owner_name} {entry[1].name}",
+            size=RANKS_PER_PAGE,
+        ),
         chart={
             "names": [row.name for row, _ in reversed(top)],
             "values": [value for _, value in reversed(top)],

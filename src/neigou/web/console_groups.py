@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.groups import counts
 from neigou.groups import repository as repo
-from neigou.groups.compliance import Compliance, compliance, history, local_date
+from neigou.groups.compliance import Compliance, Standing, compliance, history, local_date
 from neigou.groups.service import schedules, settings_of
 from neigou.groups.targets import required_on
 from neigou.kit.clock import utcnow
@@ -27,6 +27,7 @@ from neigou.programs.models import Program
 from neigou.programs.service import require_program
 from neigou.reporting.group_sales import DEFAULT_DAYS, Ranking, group_sales, leaderboard, window
 from neigou.web.i18n import locale_of
+from neigou.web.listing import ListQuery, ListQueryDep, arrange
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -93,15 +94,18 @@ def _charts(
                     forecast[days.index(day)] = value
         group_chart = {"name": focus.name, "actual": series(focus.group_id), "forecast": forecast}
     owned = [s for s in report.groups if s.owner_member_id == owner]
+    drawn = sorted(owned, key=lambda s: (-_behind(s), s.name))[:OWNER_CHART_LINES]
     return {
         "focus": focus,
         "owner_id": owner,
         "owner_name": owned[0].owner_name if owned else "",
+        "owner_groups": len(owned),
+        "owner_drawn": len(drawn),
         "data": {
             "labels": [d.strftime("%m-%d") for d in days],
             "target": target,
             "group": group_chart,
-            "owner": [{"name": s.name, "data": series(s.group_id)} for s in owned],
+            "owner": [{"name": s.name, "data": series(s.group_id)} for s in drawn],
         },
     }
 
@@ -125,6 +129,55 @@ def _sales(session: Session, program: Program, on: date) -> dict[str, Any]:
     }
 
 
+View = Literal["overview", "groups", "owners", "sales", "alerts"]
+GroupStatus = Literal["", "met", "missed", "at_risk", "unreported", "no_target"]
+AT_RISK_SHOWN = 10  # the overview lists the worst few; the groups view lists them all
+OWNER_CHART_LINES = 6  # the owner chart draws the groups furthest behind, not every group
+
+
+def _status_of(s: Standing, status: GroupStatus) -> bool:
+    if status == "met":
+        return s.required is not None and s.met
+    if status == "missed":
+        return s.required is not None and not s.met
+    if status == "at_risk":
+        return s.forecast is not None and s.forecast.at_risk
+    if status == "unreported":
+        return s.actual is None
+    if status == "no_target":
+        return s.required is None
+    return True
+
+
+def _behind(s: Standing) -> int:
+    """How far a group is from its target on the day (larger is further behind)."""
+    return (s.required or 0) - (s.actual or 0)
+
+
+GROUP_SORTS: dict[str, Callable[[Any], Any]] = {
+    "owner": lambda s: s.owner_name,
+    "name": lambda s: s.name,
+    "actual": lambda s: s.actual,
+    "behind": _behind,
+    "short": lambda s: s.forecast.short_by if s.forecast else None,
+}
+OWNER_SORTS: dict[str, Callable[[Any], Any]] = {
+    "owner": lambda o: o.owner_name,
+    "groups": lambda o: o.groups,
+    "missed": lambda o: o.missed,
+    "at_risk": lambda o: o.at_risk,
+    "members": lambda o: o.members,
+}
+SALES_SORTS: dict[str, Callable[[Any], Any]] = {
+    "owner": lambda r: r.owner_name,
+    "name": lambda r: r.name,
+    "clicks": lambda r: r.clicks,
+    "orders": lambda r: r.orders,
+    "gmv": lambda r: r.gmv_fen,
+    "commission": lambda r: r.commission_fen,
+}
+
+
 def _page(
     request: Request,
     *,
@@ -132,6 +185,9 @@ def _page(
     principal: Any,
     program_id: int,
     on: date | None,
+    view: View = "overview",
+    query: ListQuery | None = None,
+    status: GroupStatus = "",
     group_id: int | None = None,
     owner_id: int | None = None,
     status_code: int = 200,
@@ -140,7 +196,54 @@ def _page(
     program = require_program(session, program_id)
     day = on or local_date(utcnow(), program.timezone)
     report = compliance(session, program=program, on=day)
-    alerts_day = repo.latest_alert_date(session, program.id, day) or day
+    query = query or ListQuery(q="", sort="", page=1)
+    context: dict[str, Any] = {}
+    if view == "overview":
+        context["charts"] = _charts(session, program, report, group_id, owner_id)
+        context["at_risk"] = sorted(report.at_risk, key=lambda s: -s.forecast.short_by if s.forecast else 0)
+    elif view == "groups":
+        sales = _sales(session, program, day)
+        rows = [s for s in report.groups if _status_of(s, status)]
+        context["sales"] = sales
+        context["groups"] = arrange(
+            request,
+            rows,
+            query,
+            sorts=GROUP_SORTS | {"gmv": lambda s: _gmv(sales, s.group_id)},
+            default_sort="-behind",
+            text=lambda s: f"{s.owner_name} {s.name}",
+        )
+    elif view == "owners":
+        context["owners"] = arrange(
+            request,
+            report.owners,
+            query,
+            sorts=OWNER_SORTS,
+            default_sort="-missed",
+            text=lambda o: o.owner_name,
+        )
+    elif view == "sales":
+        sales = _sales(session, program, day)
+        context["sales"] = sales
+        context["sold"] = arrange(
+            request,
+            sales["rows"],
+            query,
+            sorts=SALES_SORTS,
+            default_sort="-gmv",
+            text=lambda r: f"{r.owner_name} {r.name}",
+        )
+    else:
+        alerts_day = repo.latest_alert_date(session, program.id, day) or day
+        context |= {
+            "alerts": repo.list_alerts(session, program.id, alerts_day),
+            "delivery": repo.get_delivery(session, program.id, alerts_day),
+            "alerts_day": alerts_day,
+            "names": {s.group_id: (s.owner_name, s.name) for s in report.groups},
+            "held": repo.counts_for_review(session, program.id),
+            "settings": settings_of(session, program.id),
+            "zone": ZoneInfo(program.timezone),
+        }
     return render(
         request,
         "console/groups/compliance.html",
@@ -148,21 +251,21 @@ def _page(
         principal=principal,
         program=program,
         on=day,
+        view=view,
+        status=status,
         report=report,
         schedules=schedules(session, program.id),
-        charts=_charts(session, program, report, group_id, owner_id),
-        alerts=repo.list_alerts(session, program.id, alerts_day),
-        delivery=repo.get_delivery(session, program.id, alerts_day),
-        alerts_day=alerts_day,
-        names={s.group_id: (s.owner_name, s.name) for s in report.groups},
-        held=repo.counts_for_review(session, program.id),
         held_total=repo.count_held_for_review(session, program.id),
-        settings=settings_of(session, program.id),
         day_label=day_labeller(request),
-        zone=ZoneInfo(program.timezone),
-        sales=_sales(session, program, day),
+        at_risk_shown=AT_RISK_SHOWN,
+        **context,
         **extra,
     )
+
+
+def _gmv(sales: dict[str, Any], group_id: int) -> int:
+    row = sales["by_group"].get(group_id)
+    return int(row.gmv_fen) if row else 0
 
 
 @router.get("/console/programs/{program_id}/groups", response_class=HTMLResponse)
@@ -172,17 +275,24 @@ def compliance_page(
     program_id: int,
     session: SessionDep,
     principal: ConsoleOperator,
+    query: ListQueryDep,
     on: Annotated[date | None, Query(alias="date")] = None,
+    view: View = "overview",
+    status: GroupStatus = "",
     group: int | None = None,
     owner: int | None = None,
 ) -> HTMLResponse:
-    """A program's groups on a date: compliance, owners, at-risk list, alerts and charts."""
+    """A program's groups on a date, one view at a time: overview (summary, charts, the worst at-risk
+    groups), every group's compliance, owners, sales, and alerts with counts to review and the upload."""
     return _page(
         request,
         session=session,
         principal=principal,
         program_id=program_id,
         on=on,
+        view=view,
+        query=query,
+        status=status,
         group_id=group,
         owner_id=owner,
     )
@@ -210,6 +320,7 @@ def import_page(
             principal=principal,
             program_id=program_id,
             on=None,
+            view="alerts",
             status_code=422,
             import_error=exc,
             import_result=None,
@@ -220,6 +331,7 @@ def import_page(
         principal=principal,
         program_id=program_id,
         on=None,
+        view="alerts",
         import_result=result,
         import_error=None,
     )
@@ -238,4 +350,6 @@ def review_page(
     if count is None or count.group_id != group_id:
         raise NotFound(Message("Count {count_id} does not exist.", count_id=count_id), code="count_not_found")
     counts.review_count(session, count=count, accept=accept, actor=principal.actor)
-    return RedirectResponse(f"/console/programs/{count.program_id}/groups#review", status_code=303)
+    return RedirectResponse(
+        f"/console/programs/{count.program_id}/groups?view=alerts#review", status_code=303
+    )

@@ -27,6 +27,7 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+LEDGER_LINES_PER_PAGE = 25
 
 
 @router.get("/console/orders", response_class=HTMLResponse)
@@ -49,7 +50,7 @@ def orders_page(
         programs=programs.list_programs(session),
         program_id=program_id,
         rows=rows,
-        names=orders.member_names(session, [o.member_id for o in rows]),
+        names=programs.member_names(session, [o.member_id for o in rows]),
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         total=total,
@@ -76,7 +77,7 @@ def order_page(
         principal=principal,
         order=view,
         program=require_program(session, order.program_id),
-        names=orders.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
+        names=programs.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
         refunds=orders.refunds_of(session, order.id),
         tiers={t.code: t.name for t in programs.list_tiers(session, order.program_id)},
     )
@@ -98,7 +99,7 @@ def member_ledger(
 ) -> HTMLResponse:
     """A member's balance by state, statement (paged) and withdrawals."""
     member = require_member(session, member_id)
-    lines = ledger.page_statement_lines(session, member_id, page_of(page, PAGE_SIZE))
+    lines = ledger.page_statement_lines(session, member_id, page_of(page, LEDGER_LINES_PER_PAGE))
     return render(
         request,
         "console/orders/ledger.html",
@@ -107,9 +108,9 @@ def member_ledger(
         program=require_program(session, member.program_id),
         balance=ledger.balance(session, member_id),
         lines=lines.items,
-        pager=pager(request, page, PAGE_SIZE, lines.total),
+        pager=pager(request, page, LEDGER_LINES_PER_PAGE, lines.total),
         withdrawals=ledger.list_withdrawals(session, member_id=member_id),
-        orders=orders.list_orders(session, member_id=member_id, limit=20),
+        orders=orders.list_orders(session, member_id=member_id, limit=10),
     )
 
 
@@ -133,7 +134,7 @@ def withdrawals_page(
         requested=requested,
         approved=approved,
         batches=ledger.list_batches(session, program_id),
-        names=orders.member_names(session, [w.member_id for w in requested + approved]),
+        names=programs.member_names(session, [w.member_id for w in requested + approved]),
         balances=ledger.balances(session, [w.member_id for w in requested]),
     )
 

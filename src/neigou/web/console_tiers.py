@@ -235,7 +235,7 @@ def _evaluation_page(
         except ProblemError as exc:
             error = exc
     changes = result.changes[:SHOWN_CHANGES] if result else []
-    names = repo.member_names(session, [c.member_id for c in changes])
+    names = programs.member_names(session, [c.member_id for c in changes])
     tiers = programs.list_tiers(session, program_id)
     return render(
         request,

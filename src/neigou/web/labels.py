@@ -262,7 +262,31 @@ entity: dict[str, Label] = {
     "withdrawal": N_("Withdrawal"),
 }
 
+role: dict[str, Label] = {
+    "operator": N_("Operator"),
+    "member": NP_("seller", "Member"),
+    "integration": N_("Integration"),
+}
+# What the access page says after a change (?done=).
+access_done: dict[str, Label] = {
+    "user_created": N_("Console user created; they can sign in now."),
+    "user_stopped": N_("Console user stopped; their sessions have ended."),
+    "user_activated": N_("Console user can sign in again."),
+    "not_yourself": N_("You cannot stop your own account."),
+    "token_revoked": N_("Token revoked; calls with it are refused from now on."),
+}
+
+# What a member's card says after a change (?done=).
+member_done: dict[str, Label] = {
+    "created": N_("Member added. Send them their invite link, or issue them a sign-in under Access."),
+    "tier": N_("Tier changed from now on; the change is in the tier history."),
+    "inviter": N_("Inviter changed."),
+}
+
 FAMILIES: dict[str, dict[str, Label]] = {
+    "member_done": member_done,
+    "role": role,
+    "access_done": access_done,
     "entity": entity,
     "gs_error": gs_error,
     "g_delivery": g_delivery,

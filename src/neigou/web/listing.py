@@ -9,7 +9,7 @@ page either way, so the same URL works without JavaScript, bookmarked or reloade
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import URL
 
 from neigou.kit.paging import AnySelect, Sortable, count_rows
-from neigou.web.pager import PageNumber, Pager, pager
+from neigou.web.pager import PageNumber, Pager, pager, relative
 
 SEARCH_MAX = 100
 DEFAULT_SIZE = 50
@@ -72,7 +72,7 @@ class Listing:
 
 
 def _with(url: str, **params: Any) -> str:
-    return str(URL(url).include_query_params(**params))
+    return relative(URL(url).include_query_params(**params))
 
 
 def _like(text: str) -> str:
@@ -113,7 +113,7 @@ def fetch(
         query=query,
         sort=sort,
         pager=pager(request, query.page, size, total),
-        base_url=str(request.url),
+        base_url=relative(request.url),
     )
 
 
@@ -124,3 +124,35 @@ def _ties(stmt: AnySelect) -> list[ColumnElement[Any]]:
     if table is None:
         return []
     return [column.desc() for column in table.primary_key.columns]
+
+
+def arrange(
+    request: Request,
+    rows: Sequence[Any],
+    query: ListQuery,
+    *,
+    sorts: Mapping[str, Callable[[Any], Any]],
+    default_sort: str,
+    text: Callable[[Any], str] = str,
+    size: int | None = None,
+) -> Listing:
+    """:func:`fetch` for a list already computed in memory (a report's rows): the search text is matched
+    case-insensitively against ``text(row)``, rows sort by ``sorts[key](row)`` (``None`` sorts last)."""
+    if query.q:
+        needle = query.q.casefold()
+        rows = [row for row in rows if needle in text(row).casefold()]
+    sort = query.sort if query.sort.lstrip("-") in sorts else default_sort
+    key = sorts[sort.lstrip("-")]
+    present = [row for row in rows if key(row) is not None]
+    missing = [row for row in rows if key(row) is None]
+    ordered = sorted(present, key=key, reverse=sort.startswith("-")) + missing
+    size = size or DEFAULT_SIZE
+    start = (query.page - 1) * size
+    return Listing(
+        rows=ordered[start : start + size],
+        total=len(ordered),
+        query=query,
+        sort=sort,
+        pager=pager(request, query.page, size, len(ordered)),
+        base_url=relative(request.url),
+    )

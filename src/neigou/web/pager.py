@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Query, Request
+from starlette.datastructures import URL
 
 from neigou.kit.paging import Page
 
@@ -33,12 +34,17 @@ def page_of(number: int, size: int) -> Page:
     return Page(limit=size, offset=(number - 1) * size)
 
 
+def relative(url: URL) -> str:
+    """A link to ``url`` on this site without its scheme and host (the Host header is not ours to echo)."""
+    return f"{url.path}?{url.query}" if url.query else url.path
+
+
 def pager(request: Request, number: int, size: int, total: int) -> Pager:
     """The pager of page ``number`` of a list of ``total`` rows shown ``size`` at a time."""
     pages = max(1, -(-total // size))
 
     def url(n: int) -> str:
-        return str(request.url.include_query_params(page=n))
+        return relative(request.url.include_query_params(page=n))
 
     return Pager(
         number=number,

@@ -22,9 +22,12 @@ from neigou.kit.errors import ProblemError
 from neigou.programs.service import require_member, require_program
 from neigou.reporting.group_sales import DEFAULT_DAYS, group_sales, window
 from neigou.web.console_groups import day_labeller
+from neigou.web.pager import PageNumber, pager
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
+GROUPS_PER_PAGE = 5  # a phone shows a few groups, each with its count form
+ALERTS_SHOWN = 5
 
 
 @router.get("/m/groups", response_class=HTMLResponse)
@@ -36,14 +39,19 @@ def my_groups(
     saved: int | None = None,
     held: bool = False,
     error: Annotated[str | None, Query(max_length=60)] = None,
+    page: PageNumber | None = None,
 ) -> HTMLResponse:
-    """The owner's groups today with required, actual and met, their last 30 days' sales, and the count form."""
+    """The owner's groups today with required, actual and met, their last 30 days' sales, and the count form,
+    a few to a page (the page holding a group just saved, if no page is asked for)."""
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
     today = local_date(utcnow(), program.timezone)
     report = compliance(session, program=program, on=today, owner_member_id=member.id)
     span = window(program, start_on=today - timedelta(days=DEFAULT_DAYS - 1), end_on=today, at=utcnow())
     sales = group_sales(session, program=program, span=span, owner_member_id=member.id)
+    ids = [s.group_id for s in report.groups]
+    number = page or (ids.index(saved) // GROUPS_PER_PAGE + 1 if saved in ids else 1)
+    start = (number - 1) * GROUPS_PER_PAGE
     return render(
         request,
         "m/groups/index.html",
@@ -51,7 +59,10 @@ def my_groups(
         program=program,
         today=today,
         report=report,
-        alerts=repo.recent_alerts_of_owner(session, member.id, limit=10),
+        shown=report.groups[start : start + GROUPS_PER_PAGE],
+        pager=pager(request, number, GROUPS_PER_PAGE, len(ids)),
+        to_count=sum(1 for s in report.groups if s.actual is None),
+        alerts=repo.recent_alerts_of_owner(session, member.id, limit=ALERTS_SHOWN),
         names={s.group_id: s.name for s in report.groups},
         platforms=[p.value for p in GroupPlatform],
         saved=saved,
@@ -111,4 +122,4 @@ def register_group(
             )
     except ProblemError as exc:
         return RedirectResponse(f"/m/groups?error={exc.code}", status_code=303)
-    return RedirectResponse(f"/m/groups#group-{group.id}", status_code=303)
+    return RedirectResponse(f"/m/groups?saved={group.id}#group-{group.id}", status_code=303)

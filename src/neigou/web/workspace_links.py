@@ -19,11 +19,13 @@ from neigou.links import service
 from neigou.links.endpoints import base_url, poster_png
 from neigou.links.schemas import LinkCreate
 from neigou.offers import repository as offers
+from neigou.orders import repository as orders
 from neigou.programs.service import require_member, require_program
+from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-PAGE = 100
+LINKS_PER_PAGE = 5  # a phone shows a few links, each with its figures and actions
 
 
 @router.get("/m/links", response_class=HTMLResponse)
@@ -34,11 +36,14 @@ def my_links(
     principal: WorkspaceMember,
     created: Annotated[str | None, Query(max_length=16)] = None,
     error: Annotated[str | None, Query(max_length=40)] = None,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
-    """The member's links with clicks and claims, and the form to make one."""
+    """The member's links, newest first and a few to a page, with clicks, claims, orders and GMV, and the
+    form to make one."""
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
-    rows = links.list_links(session, member_id=member.id, limit=PAGE)
+    paged = links.page_links(session, page_of(page, LINKS_PER_PAGE), member_id=member.id)
+    rows = paged.items
     now = utcnow()
     products = offers.list_products(session, offers.ProductFilter(active=True), limit=500, offset=0)
     coupons = offers.list_coupons(session, visibility=None, active_at=now, limit=200, offset=0)
@@ -51,6 +56,8 @@ def my_links(
         program=program,
         links=rows,
         stats=links.link_stats(session, [link.id for link in rows]),
+        sold=orders.link_sales(session, member.id, [link.code for link in rows]),
+        pager=pager(request, page, LINKS_PER_PAGE, paged.total),
         products=products,
         titles=titles,
         coupons=coupons,
@@ -90,14 +97,18 @@ def make_link(
 
 @router.post("/m/links/{code}/active")
 def toggle_link(
-    code: str, session: SessionDep, principal: WorkspaceMember, active: Annotated[bool, Form()]
+    code: str,
+    session: SessionDep,
+    principal: WorkspaceMember,
+    active: Annotated[bool, Form()],
+    page: Annotated[int, Form(ge=1, le=100_000)] = 1,
 ) -> RedirectResponse:
     """Disable or enable one of the member's links."""
     link = links.get_link_by_code(session, code)
     if link is None or link.member_id != principal.member_id:
         return RedirectResponse("/m/links?error=link_not_found", status_code=303)
     service.set_active(session, link=link, active=active, actor=principal.actor)
-    return RedirectResponse(f"/m/links#link-{code}", status_code=303)
+    return RedirectResponse(f"/m/links?page={page}#link-{code}", status_code=303)
 
 
 @router.get("/m/links/{code}/poster.png", response_class=Response)

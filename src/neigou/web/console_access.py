@@ -1,0 +1,121 @@
+"""Console screens of access: console accounts (create, stop, let back in) and API tokens (issued with
+their secret shown once, revoked)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from neigou.auth import service as auth
+from neigou.auth.dependencies import ConsoleOperator
+from neigou.auth.models import Role
+from neigou.auth.service import Principal
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import ProblemError
+from neigou.programs.repository import member_names
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store"}  # a page that shows a secret is never cached
+
+
+def _page(
+    request: Request, session: Session, principal: Principal, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    tokens = auth.list_api_tokens(session)
+    response = render(
+        request,
+        "console/access/index.html",
+        status_code=status_code,
+        principal=principal,
+        users=auth.list_users(session),
+        tokens=tokens,
+        member_names=member_names(session, [t.member_id for t in tokens]),
+        roles=[r.value for r in Role],
+        min_password=auth.MIN_PASSWORD_LENGTH,
+        **({"user_values": {}, "token_values": {}} | extra),
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.get("/console/access", response_class=HTMLResponse)
+def access_page(
+    request: Request, session: SessionDep, principal: ConsoleOperator, done: str | None = None
+) -> HTMLResponse:
+    """Console accounts and API tokens."""
+    return _page(request, session, principal, done=done)
+
+
+@router.post("/console/users", response_class=HTMLResponse, response_model=None)
+def create_user(
+    request: Request,
+    *,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    display_name: Annotated[str, Form(max_length=120)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Open a console account; a refused one is shown with its reason and nothing is written."""
+    try:
+        with session.begin_nested():
+            auth.create_user(
+                session,
+                username=username,
+                password=password,
+                display_name=display_name.strip() or None,
+                actor=principal.actor,
+            )
+    except ProblemError as exc:
+        values = {"username": username, "display_name": display_name}
+        return _page(request, session, principal, status_code=exc.status, user_error=exc, user_values=values)
+    return RedirectResponse("/console/access?done=user_created", status_code=303)
+
+
+@router.post("/console/users/{user_id}/active")
+def set_user_active(
+    user_id: int, session: SessionDep, principal: ConsoleOperator, active: Annotated[bool, Form()]
+) -> RedirectResponse:
+    """Stop a console account (its sessions end now) or let it sign in again; an operator cannot stop
+    their own account."""
+    if not active and principal.user_id == user_id:
+        return RedirectResponse("/console/access?done=not_yourself", status_code=303)
+    auth.set_user_active(session, user_id=user_id, active=active, actor=principal.actor, at=utcnow())
+    return RedirectResponse(f"/console/access?done={'user_activated' if active else 'user_stopped'}", 303)
+
+
+@router.post("/console/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request,
+    *,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    role: Annotated[Role, Form()],
+    label: Annotated[str, Form(max_length=120)] = "",
+    member_id: Annotated[str, Form(max_length=20)] = "",
+) -> HTMLResponse:
+    """Issue an API token; the page that answers shows its secret this once (never in a URL)."""
+    values = {"role": role.value, "label": label, "member_id": member_id}
+    member = int(member_id) if member_id.strip().isdigit() else None
+    try:
+        with session.begin_nested():
+            token, secret = auth.create_token(
+                session, role=role, member_id=member, label=label.strip(), actor=principal.actor
+            )
+    except ProblemError as exc:
+        return _page(
+            request, session, principal, status_code=exc.status, token_error=exc, token_values=values
+        )
+    return _page(request, session, principal, status_code=201, issued=token, secret=secret)
+
+
+@router.post("/console/tokens/{token_id}/revoke")
+def revoke_token(token_id: int, session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
+    """Revoke an API token: every call with it is refused from now on."""
+    auth.revoke_audited(session, token_id=token_id, actor=principal.actor)
+    return RedirectResponse("/console/access?done=token_revoked", status_code=303)

@@ -1,0 +1,183 @@
+"""Console screens of members: add one to a program, a member's card with their invite link, and the
+corrections an operator makes (tier, inviter)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from neigou.auth.dependencies import ConsoleOperator
+from neigou.auth.service import Principal
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import ProblemError
+from neigou.network.endpoints import recruiting_link
+from neigou.programs import repository as programs
+from neigou.programs import service
+from neigou.programs.schemas import MemberCreate
+from neigou.programs.service import require_member, require_program
+from neigou.tiers.manual import override_tier
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _member_id(text: str) -> int | None:
+    """A member id typed into a form ("" is none; anything else that is not a number is refused later)."""
+    text = text.strip().lstrip("#")
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def _new_form(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    program_id: int,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    return render(
+        request,
+        "console/members/new.html",
+        status_code=status_code,
+        principal=principal,
+        program=require_program(session, program_id),
+        tiers=programs.list_tiers(session, program_id),
+        **({"values": {}, "error": None} | extra),
+    )
+
+
+@router.get("/console/programs/{program_id}/members/new", response_class=HTMLResponse)
+def new_member(
+    request: Request, program_id: int, session: SessionDep, principal: ConsoleOperator
+) -> HTMLResponse:
+    """The form to add a member."""
+    return _new_form(request, session, principal, program_id)
+
+
+@router.post("/console/programs/{program_id}/members", response_model=None)
+def create_member(
+    request: Request,
+    *,
+    program_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    name: Annotated[str, Form(max_length=200)],
+    tier: Annotated[str, Form(max_length=40)] = "",
+    inviter_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Add a member (starting tier, inviter); a refused one says why in place and writes nothing."""
+    values = {"name": name, "tier": tier, "inviter_id": inviter_id}
+    require_program(session, program_id)
+    inviter = _member_id(inviter_id)
+    try:
+        if inviter_id.strip() and inviter is None:
+            raise ValueError(inviter_id)
+        data = MemberCreate(name=name.strip(), tier=tier or None, inviter_id=inviter)
+    except (ValidationError, ValueError):
+        field = "inviter_id" if inviter_id.strip() and inviter is None else "name"
+        return _new_form(request, session, principal, program_id, status_code=422, values=values, field=field)
+    try:
+        with session.begin_nested():
+            member = service.create_member(
+                session,
+                program_id=program_id,
+                data=data,
+                secret_key=request.app.state.settings.secret_key,
+                actor=principal.actor,
+            )
+    except ProblemError as exc:
+        return _new_form(
+            request, session, principal, program_id, status_code=exc.status, values=values, error=exc
+        )
+    return RedirectResponse(f"/console/members/{member.id}?done=created", status_code=303)
+
+
+def _card(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    member_id: int,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    member = require_member(session, member_id)
+    names = programs.member_names(session, [member.inviter_id])
+    return render(
+        request,
+        "console/members/detail.html",
+        status_code=status_code,
+        principal=principal,
+        member=member,
+        program=require_program(session, member.program_id),
+        tiers=programs.list_tiers(session, member.program_id),
+        inviter_name=names.get(member.inviter_id or 0),
+        recruits=programs.direct_recruit_counts(session, [member.id]).get(member.id, 0),
+        invite=recruiting_link(request, member),
+        **({"done": None, "error": None} | extra),
+    )
+
+
+@router.get("/console/members/{member_id}", response_class=HTMLResponse)
+def member_card(
+    request: Request, member_id: int, session: SessionDep, principal: ConsoleOperator, done: str | None = None
+) -> HTMLResponse:
+    """A member: tier, inviter, recruits, their invite link, and the corrections an operator may make."""
+    return _card(request, session, principal, member_id, done=done)
+
+
+@router.post("/console/members/{member_id}/tier", response_model=None)
+def change_tier(
+    request: Request,
+    *,
+    member_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    tier: Annotated[str, Form(max_length=40)],
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Put the member on another tier from now on (kept in their tier history with the reason)."""
+    try:
+        with session.begin_nested():
+            override_tier(
+                session,
+                member_id=member_id,
+                tier_code=tier,
+                note=reason.strip(),
+                actor=principal.actor,
+                at=utcnow(),
+            )
+    except ProblemError as exc:
+        return _card(request, session, principal, member_id, status_code=exc.status, error=exc, form="tier")
+    return RedirectResponse(f"/console/members/{member_id}?done=tier", status_code=303)
+
+
+@router.post("/console/members/{member_id}/inviter", response_model=None)
+def change_inviter(
+    request: Request,
+    *,
+    member_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    inviter_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Put the member under another inviter (or none): an operator's correction, audited."""
+    inviter = _member_id(inviter_id)
+    if inviter_id.strip() and inviter is None:
+        return _card(
+            request, session, principal, member_id, status_code=422, form="inviter", bad_inviter=True
+        )
+    try:
+        with session.begin_nested():
+            service.change_inviter(session, member_id=member_id, inviter_id=inviter, actor=principal.actor)
+    except ProblemError as exc:
+        return _card(
+            request, session, principal, member_id, status_code=exc.status, error=exc, form="inviter"
+        )
+    return RedirectResponse(f"/console/members/{member_id}?done=inviter", status_code=303)

@@ -1,0 +1,78 @@
+"""No page of the demo world is taller than three screens: long lists are paged, not cut or piled up."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser
+
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
+
+pytestmark = pytest.mark.browser
+
+SCREENS = 3
+
+
+def _console_pages(world: DemoWorld) -> list[str]:
+    partner, brand = world.partner_program_id, world.brand_program_id
+    pages = ["/console", "/console/audit", "/console/coupons", "/console/promotions", "/console/products"]
+    pages += [
+        "/console/groups",
+        "/console/links",
+        "/console/orders",
+        "/console/withdrawals",
+        "/console/privacy",
+    ]
+    pages += [f"/console/members/{world.sample_member_id}/ledger"]
+    for program in (partner, brand):
+        pages += [f"/console/programs/{program}", f"/console/programs/{program}/groups"]
+        pages += [
+            f"/console/programs/{program}/groups/leaderboard",
+            f"/console/programs/{program}/leaderboard",
+        ]
+        pages += [f"/console/programs/{program}/tiers", f"/console/programs/{program}/tier-evaluations"]
+    return pages
+
+
+WORKSPACE = ["/m/", "/m/links", "/m/groups", "/m/earnings", "/m/me", "/m/team", "/m/leaderboard", "/m/tier"]
+
+
+def _too_tall(page_heights: dict[str, int], screen: int) -> dict[str, int]:
+    return {path: h for path, h in page_heights.items() if h > SCREENS * screen}
+
+
+def test_console_pages_fit_three_screens(browser: Browser, live_server: str, world: DemoWorld) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    sign_in(page, live_server, world)
+    heights = {}
+    for path in _console_pages(world):
+        response = page.goto(f"{live_server}{path}")
+        assert response is not None
+        assert response.status == 200, path
+        heights[path] = page.evaluate("document.documentElement.scrollHeight")
+    tall = _too_tall(heights, 900)
+    for path in tall:
+        page.goto(f"{live_server}{path}")
+        page.screenshot(path=str(ARTIFACTS / f"too-tall{path.replace('/', '_')}.png"), full_page=True)
+    assert tall == {}
+    page.close()
+
+
+def test_workspace_pages_fit_three_phone_screens(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    member_sign_in(page, live_server, world)
+    heights = {}
+    for path in WORKSPACE:
+        response = page.goto(f"{live_server}{path}")
+        assert response is not None
+        assert response.status == 200, path
+        heights[path] = page.evaluate("document.documentElement.scrollHeight")
+    tall = _too_tall(heights, 844)
+    for path in tall:
+        page.goto(f"{live_server}{path}")
+        page.screenshot(path=str(ARTIFACTS / f"too-tall-m{path.replace('/', '_')}.png"), full_page=True)
+    assert tall == {}
+    context.close()

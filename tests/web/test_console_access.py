@@ -1,0 +1,108 @@
+"""The console's access page: console users made, stopped and let back in; API tokens issued with their
+secret shown once, and revoked."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth.models import Role
+from tests.conftest import TokenMaker, row_counts
+from tests.factories import create_member, create_program
+from tests.sign_in import console_sign_in, member_sign_in
+
+
+def test_pages_and_forms_need_an_operator(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    assert client.get("/console/access", follow_redirects=False).status_code == 303
+    posted = client.post("/console/tokens", data={"role": "operator"}, follow_redirects=False)
+    assert posted.status_code == 303  # to the sign-in page, nothing issued
+    assert posted.headers["location"].startswith("/console/login")
+    program = create_program(client, operator, code="fx", name="芬香")
+    member = create_member(client, operator, program["id"], name="王芳")
+    member_sign_in(client, make_token(Role.MEMBER, member["id"]))
+    assert client.get("/console/access", follow_redirects=False).status_code == 403
+    assert client.post("/console/tokens", data={"role": "operator"}).status_code == 403
+
+
+def test_operator_issues_a_token_shown_once_and_revokes_it(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    program = create_program(client, operator, code="fx", name="芬香")
+    member = create_member(client, operator, program["id"], name="王芳")
+    console_sign_in(client, factory)
+    issued = client.post(
+        "/console/tokens", data={"role": "member", "label": "王芳的手机", "member_id": str(member["id"])}
+    )
+    assert issued.status_code == 201
+    assert issued.headers["cache-control"] == "no-store"
+    secret = re.search(r'value="(ngt_[^"]+)" data-testid="token-secret"', issued.text)
+    assert secret is not None
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"}).json()
+    assert (me["role"], me["member_id"]) == ("member", member["id"])
+    listing = client.get("/console/access").text
+    assert secret.group(1) not in listing  # never again
+    assert "王芳的手机" in listing
+    assert "王芳</td>" in listing
+    token_id = re.search(r'action="/console/tokens/(\d+)/revoke"', listing)
+    assert token_id is not None
+    revoked = client.post(f"/console/tokens/{token_id.group(1)}/revoke", follow_redirects=False)
+    assert revoked.headers["location"] == "/console/access?done=token_revoked"
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"}).status_code == 401
+    assert "令牌已吊销" in client.get(revoked.headers["location"]).text
+
+
+def test_a_refused_token_or_user_writes_nothing_and_says_why(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    console_sign_in(client, factory)
+    before = row_counts(factory)
+    no_member = client.post("/console/tokens", data={"role": "member", "label": "x", "member_id": ""})
+    assert no_member.status_code == 422
+    assert 'data-code="member_required"' in no_member.text
+    unknown = client.post("/console/tokens", data={"role": "member", "member_id": "999999"})
+    assert unknown.status_code == 404
+    assert 'data-code="member_not_found"' in unknown.text
+    weak = client.post("/console/users", data={"username": "li", "password": "short"})
+    assert weak.status_code == 422
+    assert 'data-code="weak_password"' in weak.text
+    assert 'value="li"' in weak.text  # the form keeps what was typed, never the password
+    taken = client.post("/console/users", data={"username": "ops", "password": "long-enough-1"})
+    assert taken.status_code == 409
+    assert row_counts(factory) == before
+    bad_role = client.post("/console/tokens", data={"role": "root"})
+    assert bad_role.status_code == 422
+
+
+def test_operator_adds_a_console_user_stops_them_and_lets_them_back(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    console_sign_in(client, factory)
+    made = client.post(
+        "/console/users",
+        data={"username": "li.qiang", "display_name": "李强", "password": "long-enough-1"},
+        follow_redirects=False,
+    )
+    assert made.headers["location"] == "/console/access?done=user_created"
+    colleague = TestClient(client.app)
+    login = {"username": "li.qiang", "password": "long-enough-1"}
+    assert colleague.post("/console/login", data=login, follow_redirects=False).status_code == 303
+    assert colleague.get("/console/access", follow_redirects=False).status_code == 200
+    page = client.get("/console/access").text
+    user_id = re.search(r'action="/console/users/(\d+)/active"', page)
+    assert user_id is not None
+    stopped = client.post(
+        f"/console/users/{user_id.group(1)}/active", data={"active": "false"}, follow_redirects=False
+    )
+    assert stopped.headers["location"] == "/console/access?done=user_stopped"
+    # their open session ends at once, and they cannot sign in again
+    assert colleague.get("/console/access", follow_redirects=False).status_code == 303
+    assert colleague.post("/console/login", data=login, follow_redirects=False).status_code == 401
+    client.post(f"/console/users/{user_id.group(1)}/active", data={"active": "true"})
+    assert colleague.post("/console/login", data=login, follow_redirects=False).status_code == 303
+    # an operator cannot lock themself out
+    own = re.findall(r'action="/console/users/(\d+)/active"', client.get("/console/access").text)
+    assert len(own) == 1  # only the colleague has the button
