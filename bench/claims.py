@@ -35,6 +35,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.errors import Conflict
 from neigou.links import claims
+from neigou.links.claim_stream import ClaimWriter
 from neigou.links.models import ClaimSource, CouponClaim
 from neigou.links.stock_gate import StockGate
 from neigou.migrations.runner import upgrade
@@ -120,6 +121,10 @@ def main() -> int:
         lua_ok = lua["taken"] == stock and gate.counts(raw, "")[0] == stock
 
         served = new_coupon(factory, stock)
+        behind = StockGate(client, namespace, write_behind=True)
+        assert behind.stream is not None
+        writer = ClaimWriter(client, behind.stream, factory)
+        writer.start()
 
         def claim(i: int) -> str:
             try:
@@ -130,13 +135,14 @@ def main() -> int:
                         customer=claims.Customer.from_ref("bench", f"c{i}"),
                         actor=ACTOR,
                         source=ClaimSource.API,
-                        gate=gate,
+                        gate=behind,
                     )
                 return "taken"
             except Conflict as exc:
                 return exc.code
 
         service_rate, service = timed(attempts, threads, claim)
+        writer.stop()  # the claims still in the stream reach the database before the check
         with factory() as session:
             claimed = session.scalar(
                 select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == served.id)

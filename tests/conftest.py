@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +28,7 @@ from neigou.migrations.registry import metadata
 from neigou.migrations.runner import upgrade
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.web.app import create_app
+from neigou.web.forms import CSRF_COOKIE
 
 BACKEND = os.environ.get("NEIGOU_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("NEIGOU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -199,6 +202,7 @@ def app_settings(database_url: str, directory: Path) -> Settings:
         # Tests flush clicks themselves: a background flush in the middle of a test makes what a flush
         # returns, and what is still buffered, depend on the machine's load.
         click_flush_seconds=3600,
+        public_url="http://testserver",  # the test client's host: links read as before
     )
 
 
@@ -223,8 +227,26 @@ def client(request: pytest.FixtureRequest, app: FastAPI) -> Iterator[TestClient]
     if world_per_module(request):
         yield request.getfixturevalue("module_client")
         return
-    with TestClient(app) as test_client:
+    with page_client(app) as test_client:
         yield test_client
+
+
+def page_client(app: FastAPI) -> TestClient:
+    """A test client that sends the CSRF token of the pages it opened with each request (header
+    ``X-CSRFToken``), as a browser sends a form's hidden field. The refusals are tested with a bare
+    ``TestClient`` (``tests/web/test_forms.py``), the forms themselves by the browser tests."""
+    client = TestClient(app)
+    # As if a page with a form had been opened: the cookie asgi-csrf would have set.
+    signer = URLSafeSerializer(app.state.settings.secret_key)
+    client.cookies.set(CSRF_COOKIE, signer.dumps(uuid.uuid4().hex, "csrftoken"))
+
+    def send_token(request: httpx.Request) -> None:
+        token = client.cookies.get(CSRF_COOKIE)
+        if token and "x-csrftoken" not in request.headers:
+            request.headers["x-csrftoken"] = token
+
+    client.event_hooks["request"].append(send_token)
+    return client
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +261,7 @@ def module_app(
 @pytest.fixture(scope="module")
 def module_client(module_app: FastAPI) -> Iterator[TestClient]:
     """The HTTP client of a ``world_per_module`` module, for building its world."""
-    with TestClient(module_app) as test_client:
+    with page_client(module_app) as test_client:
         yield test_client
 
 

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
+from neigou.auth import sign_in_codes
 from neigou.kit.db import transaction
 from tests.conftest import TEST_ACTOR
 
@@ -37,6 +38,13 @@ def console_sign_in(
 
 
 def member_sign_in(client: TestClient, token: str) -> None:
-    """Open the member workspace with a member token (the link ``neigou token create`` prints)."""
-    response = client.get(f"/m/login?token={token}", follow_redirects=False)
+    """Open the member workspace as the member behind a member API token, through a one-time sign-in
+    link (what ``neigou token sign-in-link`` prints)."""
+    factory: sessionmaker[Session] = client.app.state.session_factory  # type: ignore[attr-defined]
+    with transaction(factory) as session:
+        principal = auth.resolve(session, token)
+        assert principal is not None
+        assert principal.member_id is not None
+        code = sign_in_codes.issue(session, member_id=principal.member_id, minutes=15, actor=TEST_ACTOR)
+    response = client.get(f"/m/login?code={code}", follow_redirects=False)
     assert response.status_code == 303, response.text

@@ -18,12 +18,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer, row_counts
+from tests.events import builders as events
 from tests.factories import PARTNER_TIERS, create_member, create_program
+from tests.feed import matrix as feed
 from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
 from tests.orders import matrix as orders
+from tests.risk import builders as risk
 from tests.tiers import matrix as tiers
 
 
@@ -142,6 +146,14 @@ CASES = [
     Case("POST", "/api/v1/programs/{program}/integrations", OPERATOR, {"name": "新商城"}),
     Case("GET", "/api/v1/programs/{program}/integrations", OPERATOR),
     Case("GET", "/api/v1/integrations/{integration_id}/deliveries", OPERATOR),
+    Case(
+        "POST",
+        "/api/v1/integrations/{integration_id}/feeds/{platform}",
+        OPERATOR_OR_INTEGRATION,
+        {"rows": []},
+    ),
+    Case("GET", "/api/v1/programs/{program}/reconciliation?platform=jd_union&month=2026-11", OPERATOR),
+    Case("GET", "/api/v1/programs/{program}/reconciliation.xlsx?platform=pdd&month=2026-11", OPERATOR),
     Case("GET", "/api/v1/members/{member}/balance", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("GET", "/api/v1/members/{member}/statement", OPERATOR_OR_MEMBER, member_scoped=True),
     Case(
@@ -152,6 +164,20 @@ CASES = [
         member_scoped=True,
     ),
     Case("GET", "/api/v1/members/{member}/withdrawals", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case(
+        "PUT",
+        "/api/v1/members/{member}/payee",
+        OPERATOR_OR_MEMBER,
+        {"kind": "alipay", "account": "13812345678", "holder_name": "王小美"},
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/members/{member}/payee",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+        ok=frozenset({200, 404}),  # 404 payee_not_set: the world's member has not said yet
+    ),
     Case("GET", "/api/v1/withdrawals", OPERATOR),
     Case("POST", "/api/v1/withdrawals/{withdrawal_id}/approve", OPERATOR),
     Case("POST", "/api/v1/withdrawals/{withdrawal_id}/reject", OPERATOR, {"reason": "账户信息不全"}),
@@ -188,6 +214,97 @@ CASES = [
     Case("DELETE", "/api/v1/merchants/{doomed_merchant}", OPERATOR),
     Case("GET", "/api/v1/merchants/{merchant}/sales?from=2026-03-01&to=2026-03-31", OPERATOR_OR_MERCHANT),
     Case("DELETE", "/api/v1/organizations/{doomed_organization}", PLATFORM),
+    Case("POST", "/api/v1/analytics/refresh", OPERATOR, other="own"),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/repeat?from=2026-03-01&to=2026-03-31&window_days=30",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/cohorts?from=2026-03-01&to=2026-03-31",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/economics?from=2026-03-01&to=2026-03-31",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/fission?period=2026-03",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case("GET", "/api/v1/programs/{program}/analytics/customers?from=2026-03-01&to=2026-03-31", OPERATOR),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/prices?from=2026-03-01&to=2026-03-31",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "GET",
+        "/api/v1/programs/{program}/analytics/funnel?from=2026-03-01&to=2026-03-31&by=member",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+    ),
+    Case(
+        "POST",
+        "/api/v1/programs/{program}/analytics/simulations",
+        OPERATOR_OR_MEMBER,
+        {
+            "from": "2026-03-01",
+            "to": "2026-03-31",
+            "tiers": [{"code": "mentor", "share_bp": 3500, "override_bp": 1000}],
+        },
+        member_scoped=True,
+    ),
+    Case("POST", "/api/v1/events", OPERATOR, events.MATRIX_EVENT),
+    Case("GET", "/api/v1/events", OPERATOR),
+    Case("GET", "/api/v1/events/{event_id}", OPERATOR),
+    Case("GET", "/api/v1/events/{event_id}/items", OPERATOR_OR_INTEGRATION),
+    Case("POST", "/api/v1/events/{event_id}/employees", OPERATOR, [{"employee_no": "E2", "name": "二"}]),
+    Case("POST", "/api/v1/events/{event_id}/invitations", OPERATOR, {"employee_no": "E1", "count": 1}),
+    Case(
+        "POST", "/api/v1/events/{event_id}/reservations", OPERATOR_OR_INTEGRATION, events.MATRIX_RESERVATION
+    ),
+    Case("GET", "/api/v1/events/{event_id}/board", OPERATOR),
+    Case("GET", "/api/v1/events/{event_id}/leaderboard", OPERATOR),
+    Case(
+        "GET",
+        "/api/v1/events/{event_id}/leaderboard/{member}",
+        OPERATOR_OR_MEMBER,
+        member_scoped=True,
+        ok=frozenset({200, 404}),
+    ),
+    Case("GET", "/api/v1/events/{event_id}/report", OPERATOR),
+    Case("POST", "/api/v1/campaigns", OPERATOR, lambda ids: campaigns.matrix_campaign(ids["program"])),
+    Case("GET", "/api/v1/campaigns", OPERATOR),
+    Case("GET", "/api/v1/campaigns/{campaign_id}", OPERATOR),
+    Case("GET", "/api/v1/members/{member}/feed", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("POST", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, feed.matrix_posts, member_scoped=True),
+    Case("GET", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("POST", "/api/v1/members/{member}/posts/{post_id}/copied", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("PUT", "/api/v1/groups/{group_id}/robot", OPERATOR_OR_MEMBER, feed.MATRIX_ROBOT, member_scoped=True),
+    Case("POST", "/api/v1/groups/live-codes", OPERATOR_OR_MEMBER, feed.matrix_live_code, member_scoped=True),
+    Case("GET", "/api/v1/members/{member}/live-codes", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case(
+        "PUT",
+        "/api/v1/groups/live-codes/{live_code}/groups/{group_id}/qr",
+        OPERATOR_OR_MEMBER,
+        files=feed.MATRIX_QR,
+        member_scoped=True,
+    ),
+    Case("POST", "/api/v1/programs/{program}/risk/scan", OPERATOR, {}),
+    Case("GET", "/api/v1/programs/{program}/risk/cases", OPERATOR),
+    Case("GET", "/api/v1/risk/cases/{risk_case_id}", OPERATOR),
+    Case("POST", "/api/v1/risk/cases/{risk_case_id}/resolve", OPERATOR, {"decision": "clear"}),
+    Case("GET", "/api/v1/programs/{program}/risk/thresholds", OPERATOR),
+    Case("PUT", "/api/v1/programs/{program}/risk/thresholds", OPERATOR, {"hoarding_min_refs": 6}),
 ]
 
 
@@ -196,7 +313,7 @@ class World:
     """Two programs and a member in each, in one organization, with a token per role; a second
     organization with a program, a member and its own tokens; platform administrator headers."""
 
-    ids: dict[str, int]
+    ids: dict[str, Any]
     tokens: dict[str, str]
     other_tokens: dict[str, str]
     admin: dict[str, str]
@@ -243,23 +360,27 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         headers=admin,
     ).json()
     elsewhere_id = elsewhere.json()["id"]
+    ids: dict[str, Any] = {
+        "program": own_program["id"],
+        "member": own["id"],
+        "token": spare["id"],
+        "platform": "taobao",
+        "doomed_organization": doomed.json()["id"],
+        "merchant": shop["id"],
+        "doomed_merchant": doomed_shop.json()["id"],
+        "merchant_product_id": merchant_product["id"],
+        "merchant_coupon_id": merchant_coupon["id"],
+        "merchant_promotion_id": merchant_promotion["id"],
+        **offers.matrix_world(client, operator),
+        **groups.matrix_world(client, operator, own["id"]),
+        **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
+        **orders.matrix_world(client, operator, own_program["id"], own["id"]),
+        **tiers.matrix_world(client, operator, own_program["id"]),
+        **events.matrix_world(client, operator, own_program["id"]),
+        **risk.matrix_world(client, operator, own_program["id"]),
+    }
     return World(
-        ids={
-            "program": own_program["id"],
-            "member": own["id"],
-            "token": spare["id"],
-            "doomed_organization": doomed.json()["id"],
-            "merchant": shop["id"],
-            "doomed_merchant": doomed_shop.json()["id"],
-            "merchant_product_id": merchant_product["id"],
-            "merchant_coupon_id": merchant_coupon["id"],
-            "merchant_promotion_id": merchant_promotion["id"],
-            **offers.matrix_world(client, operator),
-            **groups.matrix_world(client, operator, own["id"]),
-            **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
-            **orders.matrix_world(client, operator, own_program["id"], own["id"]),
-            **tiers.matrix_world(client, operator, own_program["id"]),
-        },
+        ids={**ids, **feed.matrix_world(client, operator, ids)},
         tokens={
             "operator": operator["Authorization"].removeprefix("Bearer "),
             "integration": make_token(Role.INTEGRATION, organization_id=home["id"]),
@@ -277,9 +398,24 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
     )
 
 
+def _filled(body: Any, ids: dict[str, int]) -> Any:
+    """A body whose values written "{name}" take the world's id of that name."""
+    if isinstance(body, dict):
+        return {
+            k: ids[v[1:-1]] if isinstance(v, str) and v.startswith("{") and v[1:-1] in ids else v
+            for k, v in body.items()
+        }
+    return body
+
+
 def _call(client: TestClient, case: Case, world: World, headers: dict[str, str]) -> Any:
+    body = case.body(world.ids) if callable(case.body) else case.body
     return client.request(
-        case.method, case.path.format(**world.ids), json=case.body, files=case.files, headers=headers
+        case.method,
+        case.path.format(**world.ids),
+        json=_filled(body, world.ids),
+        files=case.files,
+        headers=headers,
     )
 
 
@@ -348,7 +484,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
     covered = {
         (
             c.method,
-            c.path.replace("{program}", "{program_id}")
+            c.path.split("?")[0]
+            .replace("{program}", "{program_id}")
             .replace("{member}", "{member_id}")
             .replace("{token}", "{token_id}")
             .replace("{claim_coupon_id}", "{coupon_id}")
@@ -358,7 +495,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             .replace("{merchant_product_id}", "{product_id}")
             .replace("{merchant_coupon_id}", "{coupon_id}")
             .replace("{merchant_promotion_id}", "{promotion_id}")
-            .split("?")[0],
+            .replace("{live_code}", "{code}")
+            .replace("{risk_case_id}", "{case_id}"),
         )
         for c in CASES
     }

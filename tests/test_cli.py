@@ -11,10 +11,14 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from neigou.analytics.runtime import close_all
 from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.cli.main import app
+from neigou.kit.db import transaction
 from neigou.kit.settings import get_settings
+from neigou.programs import service as programs
+from neigou.programs.schemas import ProgramCreate
 from tests.conftest import TEST_ACTOR
 
 runner = CliRunner()
@@ -84,7 +88,8 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("ngt_")
     assert "password" in result.output
-    assert "/m/login?token=ngt_" in result.output
+    assert "/m/login?code=ngc_" in result.output
+    assert "/m/login?token=" not in result.output
 
 
 def test_serve_clears_the_metrics_directory_of_an_earlier_run(
@@ -108,3 +113,26 @@ def test_serve_with_workers_says_how_to_sum_their_metrics(monkeypatch: pytest.Mo
     monkeypatch.setattr(uvicorn, "run", lambda target, **options: None)
     assert "PROMETHEUS_MULTIPROC_DIR" in runner.invoke(app, ["serve", "--workers", "2"]).output
     assert "PROMETHEUS_MULTIPROC_DIR" not in runner.invoke(app, ["serve"]).output
+
+
+def test_analytics_refresh_copies_once(
+    env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
+    monkeypatch.setenv("NEIGOU_ANALYTICS_URL", f"duckdb:///{tmp_path / 'cli.duckdb'}")
+    get_settings.cache_clear()
+    with transaction(factory) as session:
+        program = programs.create_program(
+            session,
+            data=ProgramCreate(code="cli", name="CLI"),
+            default_timezone="Asia/Shanghai",
+            actor=TEST_ACTOR,
+        ).id
+    first = runner.invoke(app, ["analytics", "refresh"])
+    assert first.exit_code == 0, first.output
+    assert "programs\t1" in first.output.splitlines()
+    assert program > 0
+    close_all()
+    second = runner.invoke(app, ["analytics", "refresh"])
+    assert second.exit_code == 0, second.output
+    assert "orders\t0" in second.output.splitlines()
+    close_all()

@@ -33,6 +33,7 @@ LISTS: dict[str, str | None] = {
     "/api/v1/groups/{group_id}/counts": None,
     "/api/v1/programs/{program}/group-targets": None,
     "/api/v1/programs/{program}/group-counts/needs-review": None,
+    "/api/v1/programs/{program}/risk/cases": None,
     "/api/v1/programs/{program}/group-leaderboard": "groups",
     "/api/v1/sku-commissions": None,
     "/api/v1/programs/{program}/integrations": None,
@@ -46,6 +47,12 @@ LISTS: dict[str, str | None] = {
     "/api/v1/privacy/opt-outs": None,
     "/api/v1/organizations": None,
     "/api/v1/merchants": None,
+    "/api/v1/events": None,
+    "/api/v1/events/{event_id}/items": None,
+    "/api/v1/events/{event_id}/leaderboard": None,
+    "/api/v1/campaigns": None,
+    "/api/v1/members/{member}/posts": None,
+    "/api/v1/members/{member}/live-codes": None,
 }
 # Reports: one answer about a program on a date or over a range, with summaries over all of it.
 REPORTS = {
@@ -65,7 +72,7 @@ def _write_everything_again(client: TestClient, built: World) -> None:
         client.request(
             case.method,
             case.path.format(**built.ids),
-            json=case.body,
+            json=case.body(built.ids) if callable(case.body) else case.body,
             files=case.files,
             headers=_headers(built, case.path),
         )

@@ -56,8 +56,9 @@ def _free_port() -> int:
 @pytest.fixture
 def served(settings: Settings, factory: sessionmaker[Session]) -> Iterator[tuple[str, FastAPI]]:
     """The app served by uvicorn on a background thread (on a free port), and the app itself."""
-    app = create_app(settings, session_factory=factory)
     port = _free_port()
+    public = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    app = create_app(public, session_factory=factory)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -171,5 +172,5 @@ def sign_in(page: Page, live_server: str, world: DemoWorld, target: str | None =
 
 
 def member_sign_in(page: Page, live_server: str, world: DemoWorld) -> None:
-    """Open the member workspace as the demo's sample member (the link ``neigou demo`` prints)."""
-    page.goto(f"{live_server}/m/login?token={world.sample_member_token}")
+    """Open the member workspace as the demo's sample member (the one-time link ``neigou demo`` prints)."""
+    page.goto(f"{live_server}/m/login?code={world.sample_member_sign_in_code}")

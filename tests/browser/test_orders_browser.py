@@ -68,6 +68,13 @@ def test_member_sees_earnings_and_withdraws_on_a_phone(
     page.get_by_test_id("withdraw-amount").fill("100000")
     page.get_by_test_id("withdraw-submit").click()
     expect(page.get_by_test_id("withdraw-error")).to_have_text("可提现余额不足。")
+    page.get_by_test_id("payee-kind").select_option("bank_card")
+    page.get_by_test_id("payee-account").fill("6222 0212 3456 7894")
+    page.get_by_test_id("payee-holder").fill("王小美")
+    page.get_by_test_id("payee-submit").click()
+    expect(page.get_by_test_id("payee")).to_have_text("银行卡 **** 7894 · *小美")
+    page.get_by_test_id("payee").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "workspace-payee-phone.png"), full_page=False)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the workspace must not scroll sideways on a phone"
     context.close()

@@ -238,3 +238,16 @@ def test_settings_change_the_size_limit_and_hide_the_webhook_key(
         f"/api/v1/programs/{program_id}/group-settings", json={"webhook_url": "ftp://x"}, headers=operator
     )
     assert bad.status_code == 422
+
+
+def test_a_webhook_url_with_a_host_nfkc_would_change_is_422(
+    client: TestClient, operator: dict[str, str], world: dict[str, Any]
+) -> None:
+    """Schemathesis found it: a full-width ``＠`` in the host made masking the URL raise (500)."""
+    program_id = world["program"]["id"]
+    answer = client.put(
+        f"/api/v1/programs/{program_id}/group-settings",
+        json={"webhook_url": "https://＠\x83example.com/hook"},
+        headers=operator,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "validation_error"), answer.text

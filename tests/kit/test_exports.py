@@ -48,3 +48,11 @@ def test_excel_cells_are_text_never_formulas() -> None:
     assert [c.value for c in cells] == ATTACKS
     assert {c.data_type for c in cells} == {"s"}
     assert [row[1].value for row in sheet.iter_rows(min_row=2)] == [1] * len(ATTACKS)
+
+
+def test_control_characters_excel_cannot_hold_are_dropped_not_a_500() -> None:
+    """Schemathesis found it: a member name with a backspace made the payout workbook raise."""
+    book = load_workbook(io.BytesIO(xlsx_bytes("t", ["name"], [["王\x08小美\x00"], ["=1+1\x1f"]])))
+    sheet = book.worksheets[0]
+    assert [sheet.cell(row=r, column=1).value for r in (2, 3)] == ["王小美", "=1+1"]
+    assert sheet.cell(row=3, column=1).data_type == "s"

@@ -206,8 +206,8 @@ def test_payout_exports_write_formula_like_names_as_text(
     batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator).json()
     exported = client.get(f"/api/v1/payout-batches/{batch['id']}/export?format=csv", headers=operator)
     row = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))[1]
-    assert (row[2], row[-1]) == ("'" + evil, "'=cmd|' /C calc'!A0")
+    assert (row[2], row[8]) == ("'" + evil, "'=cmd|' /C calc'!A0")
     excel = client.get(f"/api/v1/payout-batches/{batch['id']}/export?format=xlsx", headers=operator)
     cells = load_workbook(io.BytesIO(excel.content)).worksheets[0][2]
     assert (cells[2].value, cells[2].data_type) == (evil, "s")
-    assert (cells[-1].value, cells[-1].data_type) == ("=cmd|' /C calc'!A0", "s")
+    assert (cells[8].value, cells[8].data_type) == ("=cmd|' /C calc'!A0", "s")

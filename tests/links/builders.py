@@ -10,6 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from neigou.kit.clock import utcnow
+from neigou.links.clicks import ClickRow, click_row, new_click_ref
+from neigou.links.useragent import classify
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
@@ -110,3 +112,16 @@ def matrix_world(client: TestClient, operator: dict[str, str], member_id: int, s
 
 
 MATRIX_CLAIM = {"customer_ref": "13800000000"}
+
+
+def click_event(link_id: int, member_id: int, program_id: int) -> ClickRow:
+    """A click on a link from a phone, now, as the redirect records it."""
+    return click_row(
+        ref=new_click_ref(),
+        link_id=link_id,
+        program_id=program_id,
+        member_id=member_id,
+        clicked_at=utcnow(),
+        visitor_id=None,
+        ua_class=classify(PHONE_UA),
+    )

@@ -14,16 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.kit.clock import utcnow
 from neigou.links import click_stream
 from neigou.links.cache import LinkCache
 from neigou.links.click_stream import RedisStreamSink, StreamConsumer, namespace
-from neigou.links.clicks import ClickRecorder, ClickRow, DatabaseSink, click_row, new_click_ref
+from neigou.links.clicks import ClickRecorder, ClickRow, DatabaseSink
 from neigou.links.models import LinkClick, ShareLink, Touch
 from neigou.links.useragent import UaClass, classify
 from neigou.web.app import create_app
 from tests.conftest import TokenMaker, bearer
-from tests.links.builders import PHONE_UA, LinkWorld, build, make_link
+from tests.links.builders import PHONE_UA, LinkWorld, build, click_event, make_link
 from tests.links.conftest import REDIS_URL
 
 
@@ -125,7 +124,8 @@ def test_customer_ref_on_the_link_makes_a_touch(
 ) -> None:
     link = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
     response = client.get(f"/l/{link['code']}?customer_ref=openid-42", follow_redirects=False)
-    assert response.headers["location"] == f"/p/{link['code']}?customer_ref=openid-42"
+    # The reference makes the touch; it is not carried to the landing page's claim form.
+    assert response.headers["location"] == f"/p/{link['code']}"
     app.state.links.flush()
     with factory() as session:
         touch = session.scalars(select(Touch)).one()
@@ -160,31 +160,19 @@ class FlakySink:
         self.inner.write(clicks)
 
 
-def _event(link_id: int, member_id: int, program_id: int) -> ClickRow:
-    return click_row(
-        ref=new_click_ref(),
-        link_id=link_id,
-        program_id=program_id,
-        member_id=member_id,
-        clicked_at=utcnow(),
-        visitor_id=None,
-        ua_class=classify(PHONE_UA),
-    )
-
-
 def test_batches_and_a_failed_write_keeps_the_clicks(
     client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
 ) -> None:
     link = make_link(client, operator, member_id=world.member_id)
     recorder = ClickRecorder(FlakySink(DatabaseSink(factory)), max_batch=10)
     for _ in range(25):
-        recorder.record(_event(link["id"], world.member_id, world.program_id))
+        recorder.record(click_event(link["id"], world.member_id, world.program_id))
     with pytest.raises(RuntimeError):
         recorder.flush()
     assert recorder.pending == 25
     assert recorder.flush() == 25
     assert len(_clicks(factory)) == 25
-    recorder.record(_event(999_999, world.member_id, world.program_id))  # a link that no longer exists
+    recorder.record(click_event(999_999, world.member_id, world.program_id))  # a link that no longer exists
     recorder.flush()
     assert len(_clicks(factory)) == 25
 
@@ -203,13 +191,13 @@ def test_the_flusher_woken_by_a_full_batch_writes_full_batches_only() -> None:
     sink = CountingSink()
     recorder = ClickRecorder(sink, interval=3600, max_batch=10)
     for _ in range(25):
-        recorder.record(_event(1, 1, 1))
+        recorder.record(click_event(1, 1, 1))
     assert recorder.flush(full_only=True) == 20
     assert (sink.batches, recorder.pending) == ([10, 10], 5)
     recorder.start()  # its thread: woken by the next full batch, it leaves the newest five waiting
     try:
         for _ in range(10):
-            recorder.record(_event(1, 1, 1))
+            recorder.record(click_event(1, 1, 1))
         for _ in range(200):
             if len(sink.batches) == 3:
                 break
@@ -227,12 +215,12 @@ def test_a_flush_leaves_the_clicks_recorded_meanwhile_for_the_next_round() -> No
         def write(self, clicks: Sequence[ClickRow]) -> None:
             super().write(clicks)
             for _ in range(3):
-                recorder.record(_event(1, 1, 1))
+                recorder.record(click_event(1, 1, 1))
 
     sink = BusySink()
     recorder = ClickRecorder(sink, interval=3600, max_batch=10)
     for _ in range(15):
-        recorder.record(_event(1, 1, 1))
+        recorder.record(click_event(1, 1, 1))
     assert recorder.flush() == 15  # not chasing the arrivals with batches of three
     assert (sink.batches, recorder.pending) == ([10, 5], 6)
     assert recorder.flush() == 6
@@ -246,11 +234,11 @@ def test_a_batch_met_again_is_stored_once_with_its_new_clicks(
     # after a writer died) is rolled back and stored through the staging table, new clicks kept.
     link = make_link(client, operator, member_id=world.member_id)
     sink = DatabaseSink(factory)
-    first = [_event(link["id"], world.member_id, world.program_id) for _ in range(6)]
+    first = [click_event(link["id"], world.member_id, world.program_id) for _ in range(6)]
     sink.write(first)
     sink.write(first)
     assert len(_clicks(factory)) == 6
-    later = [_event(link["id"], world.member_id, world.program_id) for _ in range(4)]
+    later = [click_event(link["id"], world.member_id, world.program_id) for _ in range(4)]
     sink.write([*first[3:], *later])
     sink.write(later)  # the staging table started empty again: nothing left over from the last batch
     stored = _clicks(factory)
@@ -269,30 +257,37 @@ def test_clicks_through_a_redis_stream(
     key = f"neigou-test:{uuid.uuid4().hex[:8]}:clicks"
     try:
         recorder = ClickRecorder(RedisStreamSink(redis_client, key), max_batch=50)
-        events = [_event(link["id"], world.member_id, world.program_id) for _ in range(120)]
+        events = [click_event(link["id"], world.member_id, world.program_id) for _ in range(120)]
         for event in events:
             recorder.record(event)
         recorder.stop()
         assert redis_client.xlen(key) == 3  # one entry per flushed batch: 50, 50 and 20 clicks
-        # A consumer that read an entry and died before acknowledging it: the entry stays pending.
-        dead = StreamConsumer(redis_client, key, factory, name="dead", batch=1)
-        dead._ensure_group()
-        redis_client.xreadgroup("neigou-click-writers", "dead", {key: ">"}, count=1)
+        # A consumer that read an entry and has not acknowledged it yet: while its lease runs, the
+        # entry stays its own.
+        busy = StreamConsumer(redis_client, key, factory, name="busy", batch=1)
+        busy._ensure_group()
+        busy._renew_lease()
+        redis_client.xreadgroup("neigou-click-writers", "busy", {key: ">"}, count=1)
         live = StreamConsumer(redis_client, key, factory, name="live", batch=1)
         assert live.drain() == 70
         assert len(_clicks(factory)) == 70
+        assert live.recovered == 0
+        # An older consumer with no lease: claimed once idle past CLAIM_IDLE_MS (XAUTOCLAIM).
+        redis_client.delete(f"{key}:lease:busy")
         click_stream.CLAIM_IDLE_MS, idle = 0, click_stream.CLAIM_IDLE_MS
+        click_stream.RECOVER_MIN_IDLE_MS, min_idle = 10**9, click_stream.RECOVER_MIN_IDLE_MS
         try:
-            assert live.drain() == 50  # claimed from the dead consumer
+            assert live.drain() == 50  # claimed from the silent consumer
         finally:
             click_stream.CLAIM_IDLE_MS = idle
+            click_stream.RECOVER_MIN_IDLE_MS = min_idle
         # The same click delivered again is stored once.
         RedisStreamSink(redis_client, key).write(events[:5])
         assert live.drain() == 5
         assert len(_clicks(factory)) == 120
         # An entry in the earlier one-click-per-entry format (a string field per column, none when null)
         # is still read.
-        ref, link_id, program_id, member_id, at, _, ua, _ = _event(
+        ref, link_id, program_id, member_id, at, _, ua, _ = click_event(
             link["id"], world.member_id, world.program_id
         )
         redis_client.xadd(
@@ -310,7 +305,7 @@ def test_clicks_through_a_redis_stream(
         assert len(_clicks(factory)) == 121
         assert redis_client.xlen(key) == 0
     finally:
-        redis_client.delete(key)
+        redis_client.delete(key, f"{key}:lease:live", f"{key}:lease:busy")
 
 
 @pytest.mark.parametrize("writer", ["thread", "process"])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.audit.models import AuditEntry
 from neigou.links.models import ShareLink
 from tests.conftest import TokenMaker, row_counts
-from tests.links.builders import SHAMPOO, LinkWorld, build, make_link
+from tests.links.builders import SHAMPOO, LinkWorld, build, claim, make_link
 
 
 @pytest.fixture
@@ -121,11 +121,26 @@ def test_quote_through_a_link_unlocks_its_hidden_coupon(
     link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
     items = [{"sku": SHAMPOO, "quantity": 1}]
     app_price = client.post("/api/v1/quotes", json={"items": items}, headers=world.integration).json()
-    group_price = client.post(
+    through_link = {"items": items, "link_code": link["code"], "customer_ref": "138 1234 5678"}
+    unclaimed = client.post("/api/v1/quotes", json=through_link, headers=world.integration).json()
+    anyone = client.post(
         "/api/v1/quotes", json={"items": items, "link_code": link["code"]}, headers=world.integration
     ).json()
+    # The link alone does not give its hidden coupon: the customer must have claimed it.
+    for refused in (unclaimed, anyone):
+        assert refused["payable_fen"] == 4990
+        assert [(r["id"], r["reason"]) for r in refused["refused"]] == [(world.hidden_id, "not_claimed")]
+    claimed = claim(
+        client, world.integration, world.hidden_id, customer_ref="13812345678", link_code=link["code"]
+    )
+    assert claimed.status_code == 201, claimed.text
+    group_price = client.post("/api/v1/quotes", json=through_link, headers=world.integration).json()
     assert (app_price["payable_fen"], group_price["payable_fen"]) == (4990, 2490)
     assert group_price["coupon_discount_fen"] == 2500
+    other = client.post(
+        "/api/v1/quotes", json={**through_link, "customer_ref": "13900000000"}, headers=world.integration
+    ).json()
+    assert other["payable_fen"] == 4990
     unknown = client.post("/api/v1/quotes", json={"items": items, "link_code": "nope1234"}, headers=operator)
     assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_link")
     with factory.begin() as session:

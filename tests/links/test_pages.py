@@ -73,6 +73,41 @@ def test_claim_on_the_landing_page(
     assert (stats["clicks"], stats["claims"]) == (1, 1)
 
 
+def test_the_landing_form_takes_a_mobile_number_only_and_one_phone_is_one_customer(
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+    app: FastAPI,
+) -> None:
+    app.state.links.limiter = ClaimLimiter.for_redis(None, per_ip="100/minute", per_visitor="100/minute")
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    page = client.get(f"/l/{link['code']}?customer_ref=anyone", headers={"user-agent": PHONE_UA})
+    assert 'name="customer_ref"' not in page.text
+    assert 'data-testid="phone"' in page.text
+    # A free-text reference is not a customer on an anonymous form.
+    typed = client.post(f"/p/{link['code']}/claim", data={"customer_ref": "x-1"}, follow_redirects=False)
+    assert typed.headers["location"].startswith(f"/p/{link['code']}?error=phone_required")
+    with factory() as session:
+        assert session.scalars(select(CouponClaim)).all() == []
+    first = client.post(f"/p/{link['code']}/claim", data={"phone": "13812345678"}, follow_redirects=False)
+    assert first.headers["location"].startswith(f"/p/{link['code']}?claimed=1")
+    for written in (
+        "+86 138 1234 5678",
+        "138-1234-5678",
+        "１３８１２３４５６７８",
+        "١٣٨١٢٣٤٥٦٧٨",
+        "۱۳۸۱۲۳۴۵۶۷۸",
+        "0086 138 1234 5678",
+        "(+86) 138.1234.5678",
+    ):
+        client.cookies.clear()  # a new browser each time: only the number says who it is
+        again = client.post(f"/p/{link['code']}/claim", data={"phone": written}, follow_redirects=False)
+        assert again.headers["location"].startswith(f"/p/{link['code']}?error=limit_reached"), written
+    with factory() as session:
+        assert len(session.scalars(select(CouponClaim)).all()) == 1
+
+
 def test_claims_are_rate_limited(
     client: TestClient, operator: dict[str, str], world: LinkWorld, app: FastAPI
 ) -> None:

@@ -51,9 +51,11 @@ def test_join_binds_the_inviter_and_opens_the_workspace(
     assert 'data-testid="member-name">新人 小李<' in client.get("/m/").text  # signed in on this phone already
     client.cookies.clear()
     login = joined.text.split('data-testid="open-workspace"')[0].rsplit('href="', 1)[1].split('"')[0]
-    assert login.startswith("http://testserver/m/login?token=ngt_")
+    assert login.startswith("http://testserver/m/login?code=ngc_")  # a one-time code, no API token
+    assert "ngt_" not in joined.text
     signed_in = client.get(login.removeprefix("http://testserver"), follow_redirects=False)
     assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/m/")
+    assert client.get(login.removeprefix("http://testserver"), follow_redirects=False).status_code == 401
     home = client.get("/m/")
     assert 'data-testid="member-name">新人 小李<' in home.text
     team = client.get("/m/team")
@@ -69,7 +71,7 @@ def test_joining_twice_is_idempotent(
     again = client.post(f"/j/{code}", data={"name": "别的名字", "phone": PHONE})
     assert again.status_code == 200
     assert 'data-testid="already-member"' in again.text
-    assert "ngt_" not in again.text  # a phone number alone never hands out a sign-in link
+    assert "ngc_" not in again.text  # a phone number alone never hands out a sign-in link
     assert row_counts(factory) == before
     with factory() as session:
         assert session.scalars(select(Member.name).where(Member.inviter_id == inviter["member"])).all() == [

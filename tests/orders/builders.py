@@ -122,3 +122,19 @@ def assert_ledger_balanced(factory: sessionmaker[Session]) -> None:
     with factory() as session:
         assert ledger.unbalanced_postings(session) == []
         assert sum(ledger.ledger_sums(session).values()) == 0
+
+
+def settled_world(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> tuple[World, dict[str, Any]]:
+    """An order of ¥500 (¥100 refunded), completed and settled 30 days later: the seller has ¥16.00
+    available."""
+    w = build(client, operator, factory, max_levels=2)
+    order = post_order(client, operator, order_body(w, "PG-1", (SKU, 2, 50_000)))
+    client.post(
+        "/api/v1/orders/PG-1/refunds", json={"refund_id": "R1", "amount_fen": 10_000}, headers=operator
+    )
+    client.post("/api/v1/orders/PG-1/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
+    as_of = (PAID_AT + timedelta(days=30)).isoformat()
+    client.post(f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator)
+    return w, order

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,28 +13,14 @@ from neigou.auth.models import Role
 from neigou.kit.money import parse_yuan
 from neigou.web import console_orders, workspace_earnings, workspace_links
 from tests.conftest import TokenMaker
-from tests.orders.builders import PAID_AT, SKU, World, balance, build, order_body, post_order
+from tests.orders.builders import PAID_AT, SKU, balance, order_body, post_order, settled_world
 from tests.sign_in import console_sign_in, member_sign_in
-
-
-def _settled_world(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
-) -> tuple[World, dict[str, Any]]:
-    w = build(client, operator, factory, max_levels=2)
-    order = post_order(client, operator, order_body(w, "PG-1", (SKU, 2, 50_000)))
-    client.post(
-        "/api/v1/orders/PG-1/refunds", json={"refund_id": "R1", "amount_fen": 10_000}, headers=operator
-    )
-    client.post("/api/v1/orders/PG-1/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
-    as_of = (PAID_AT + timedelta(days=30)).isoformat()
-    client.post(f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator)
-    return w, order
 
 
 def test_console_shows_orders_breakdown_ledger_and_approves(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    w, order = _settled_world(client, operator, factory)
+    w, order = settled_world(client, operator, factory)
     console_sign_in(client, factory)
     listing = client.get("/console/orders")
     assert listing.status_code == 200
@@ -74,7 +58,7 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
 def test_workspace_earnings_and_withdraw_form(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
 ) -> None:
-    w, _ = _settled_world(client, operator, factory)
+    w, _ = settled_world(client, operator, factory)
     token = make_token(Role.MEMBER, w.seller)
     member_sign_in(client, token)
     page = client.get("/m/earnings")
@@ -104,7 +88,7 @@ def test_workspace_earnings_show_one_line_per_movement_paged(
     make_token: TokenMaker,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    w, order = _settled_world(client, operator, factory)
+    w, order = settled_world(client, operator, factory)
     member_sign_in(client, make_token(Role.MEMBER, w.seller))
     text = client.get("/m/earnings").text
     rows = re.findall(r'data-testid="statement-row">(.*?)</li>', text, re.S)
@@ -146,7 +130,7 @@ def test_console_ledger_is_paged_in_the_programs_time_with_readable_references(
     factory: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    w, order = _settled_world(client, operator, factory)
+    w, order = settled_world(client, operator, factory)
     console_sign_in(client, factory)
     text = client.get(f"/console/members/{w.seller}/ledger").text
     rows = re.findall(r'data-testid="statement-row">(.*?)</tr>', text, re.S)
@@ -177,7 +161,7 @@ def test_workspace_links_show_orders_and_gmv_per_link_paged(
     make_token: TokenMaker,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    w, _ = _settled_world(client, operator, factory)
+    w, _ = settled_world(client, operator, factory)
     # a second order through the same link, then fully refunded: not counted, adds nothing to GMV
     post_order(client, operator, order_body(w, "PG-2", (SKU, 1, 9_000)))
     refund = {"refund_id": "R2", "amount_fen": 9_000}

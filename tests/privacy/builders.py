@@ -78,7 +78,7 @@ def build(
     assert client.get(f"/l/{coupon_link}", follow_redirects=False).status_code == 302
     app.state.links.flush()
     # The claim on the landing page identifies the cookie: its click becomes a touch too.
-    claimed = client.post(f"/p/{coupon_link}/claim", data={"customer_ref": SHOPPER}, follow_redirects=False)
+    claimed = client.post(f"/p/{coupon_link}/claim", data={"phone": SHOPPER}, follow_redirects=False)
     assert claimed.status_code == 303
     assert "claimed=1" in claimed.headers["location"]
     order = orders.post_order(client, operator, order_body(world, "JD-1001"))

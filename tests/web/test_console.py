@@ -14,7 +14,7 @@ from neigou.auth.throttle import SignInThrottle
 from neigou.web.pages import safe_next
 from tests.conftest import TokenMaker
 from tests.factories import create_member, create_program
-from tests.sign_in import PASSWORD, console_sign_in, create_operator
+from tests.sign_in import PASSWORD, console_sign_in, create_operator, member_sign_in
 
 
 def test_console_requires_sign_in(client: TestClient) -> None:
@@ -125,10 +125,7 @@ def test_member_cookie_does_not_open_the_console(
 ) -> None:
     program = create_program(client, operator)
     member = create_member(client, operator, program["id"], name="群主·小美")
-    token = make_token(Role.MEMBER, member["id"])
-    signed_in = client.get(f"/m/login?token={token}", follow_redirects=False)
-    assert signed_in.status_code == 303
-    client.cookies.set("neigou_session", signed_in.cookies["neigou_session"])
+    member_sign_in(client, make_token(Role.MEMBER, member["id"]))
     workspace = client.get("/m/")
     assert "群主·小美" in workspace.text
     assert "超级会员" in workspace.text
@@ -136,10 +133,16 @@ def test_member_cookie_does_not_open_the_console(
     assert console.status_code == 403
 
 
-def test_workspace_link_with_a_bad_or_non_member_token(client: TestClient, make_token: TokenMaker) -> None:
-    assert client.get("/m/login?token=ngt_bogus").status_code == 401
-    operator_token = make_token(Role.OPERATOR)
-    assert client.get(f"/m/login?token={operator_token}").status_code == 401
+def test_workspace_link_with_a_bad_code_or_a_token(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    assert client.get("/m/login?code=ngc_bogus").status_code == 401
+    assert client.get("/m/login").status_code == 401
+    program = create_program(client, operator)
+    member_token = make_token(Role.MEMBER, create_member(client, operator, program["id"])["id"])
+    # An API token opens nothing through a link, neither as the code nor as the old ?token=.
+    assert client.get(f"/m/login?code={member_token}").status_code == 401
+    assert client.get(f"/m/login?token={member_token}").status_code == 401
     assert client.get("/m/", follow_redirects=False).headers["location"] == "/m/expired"
 
 

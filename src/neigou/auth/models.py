@@ -21,10 +21,12 @@ class Role(enum.StrEnum):
 
 
 class TokenKind(enum.StrEnum):
-    """API tokens live until revoked; console and workspace sessions expire."""
+    """API tokens live until revoked; console and workspace sessions expire; a sign-in code opens one
+    workspace session, once, within minutes (``auth.sign_in_codes``)."""
 
     API = "api"
     SESSION = "session"
+    SIGN_IN = "sign_in"
 
 
 class User(Base):

@@ -255,7 +255,7 @@ def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Pri
     if found is None or found[1] is not None or found[2] is not None:
         return None
     token = found[0]
-    if token.revoked_at is not None:
+    if token.revoked_at is not None or token.kind is TokenKind.SIGN_IN:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
@@ -299,11 +299,12 @@ def revoke_audited(session: Session, *, token_id: int, actor: Actor, at: datetim
 
 @job("auth.purge_expired_sessions", cron={"minute": "17", "hour": "3"})
 def purge_expired_sessions(session: Session, _payload: dict[str, Any], at: datetime) -> None:
-    """Delete console and workspace sessions that expired or were revoked more than a day ago."""
+    """Delete console and workspace sessions and sign-in codes that expired or were used or revoked
+    more than a day ago."""
     cutoff = at - timedelta(days=1)
     session.execute(
         delete(ApiToken).where(
-            ApiToken.kind == TokenKind.SESSION,
+            ApiToken.kind.in_([TokenKind.SESSION, TokenKind.SIGN_IN]),
             ((ApiToken.expires_at < cutoff) | (ApiToken.revoked_at < cutoff)),
         )
     )

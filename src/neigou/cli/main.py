@@ -11,8 +11,9 @@ import typer
 import uvicorn
 
 from neigou.auth import service as auth
+from neigou.auth import sign_in_codes
 from neigou.auth.models import Role
-from neigou.cli import orders, products
+from neigou.cli import analytics, orders, platforms, products
 from neigou.cli.groups import app as groups_app
 from neigou.cli.tiers import app as tiers_app
 from neigou.kit.actor import Actor
@@ -37,7 +38,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(groups_app, name="groups")
 app.add_typer(products.app, name="products")
 app.add_typer(orders.app, name="orders")
+app.add_typer(platforms.app, name="platforms")
 app.add_typer(tiers_app, name="tiers")
+app.add_typer(analytics.app, name="analytics")
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
 assert registry.MODEL_MODULES  # every table is known before the first query
 
@@ -140,6 +143,27 @@ def token_create(
     typer.echo(secret)
 
 
+@token_app.command("sign-in-link")
+def token_sign_in_link(
+    member_id: Annotated[int, typer.Option("--member-id")],
+    minutes: Annotated[
+        int | None,
+        typer.Option(min=1, max=7 * 24 * 60, help="valid for (default NEIGOU_SIGN_IN_CODE_MINUTES)"),
+    ] = None,
+) -> None:
+    """Print a one-time workspace sign-in link for a member (it carries no API token)."""
+    settings = get_settings()
+    factory = make_session_factory(make_engine(settings.database_url))
+    valid = minutes or settings.sign_in_code_minutes
+    try:
+        with transaction(factory) as session:
+            code = sign_in_codes.issue(session, member_id=member_id, minutes=valid, actor=CLI_ACTOR)
+    except ProblemError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"sign-in link for member {member_id}, valid once for {valid} minutes:")
+    typer.echo(settings.public_base + sign_in_codes.LOGIN_PATH + code)
+
+
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Option()],
@@ -183,18 +207,18 @@ def demo(
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{path}"
-    settings = Settings(database_url=url, jobs_path=str(path.with_name("demo-jobs.db")))
+    base = f"http://{host}:{port}"
+    settings = Settings(database_url=url, jobs_path=str(path.with_name("demo-jobs.db")), public_url=base)
     typer.echo(f"creating the demo database at {path} …")
     upgrade(url)
     password = secrets.token_urlsafe(9)
     factory = make_session_factory(make_engine(url))
     with transaction(factory) as session:
         world = seed(session, now=utcnow(), password=password, secret_key=settings.secret_key)
-    base = f"http://{host}:{port}"
     typer.echo(
         f"\nneigou demo is ready\n"
         f"  console:    {base}/console   (user {world.username}, password {password})\n"
-        f"  workspace:  {base}/m/login?token={world.sample_member_token}\n"
+        f"  workspace:  {base}{sign_in_codes.LOGIN_PATH}{world.sample_member_sign_in_code}   (works once)\n"
         f"  API docs:   {base}/docs\n"
         f"  try:        curl -H 'Authorization: Bearer {world.operator_token}' {base}/api/v1/programs\n"
         f"operator token:\n{world.operator_token}"
@@ -202,6 +226,7 @@ def demo(
     if serve_after:
         os.environ["NEIGOU_DATABASE_URL"] = url
         os.environ["NEIGOU_JOBS_PATH"] = settings.jobs_path
+        os.environ["NEIGOU_PUBLIC_URL"] = base
         get_settings.cache_clear()
         uvicorn.run(
             "neigou.web.app:create_app",

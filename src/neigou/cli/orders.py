@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +61,7 @@ def import_orders(
                 actor=CLI_ACTOR,
                 program_id=program_id,
                 batch_size=batch_size,
+                skew=timedelta(seconds=settings.clock_skew_seconds),
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         except FileRefused as exc:

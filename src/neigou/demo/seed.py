@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from neigou.auth import service as auth
+from neigou.auth import sign_in_codes
 from neigou.auth.models import Role
+from neigou.demo.feed import seed_feed
 from neigou.demo.groups import seed_groups
 from neigou.demo.links import seed_links
 from neigou.demo.network import seed_network
@@ -82,6 +84,9 @@ class Names:
         return self._pool.pop()
 
 
+DEMO_SIGN_IN_MINUTES = 7 * 24 * 60
+
+
 @dataclass(frozen=True)
 class DemoWorld:
     """What the demo prints: the sign-in and the ids worth trying."""
@@ -93,6 +98,8 @@ class DemoWorld:
     brand_program_id: int
     sample_member_id: int
     sample_member_token: str
+    # A one-time workspace sign-in for the sample member, valid for a week (the demo is local).
+    sample_member_sign_in_code: str
 
 
 def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> DemoWorld:
@@ -227,11 +234,27 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
     _, member_token = auth.create_token(
         session, role=Role.MEMBER, member_id=sample.id, label=sample.name, actor=DEMO_ACTOR
     )
-    seed_offers(session, now=now, actor=DEMO_ACTOR)
+    sign_in_code = sign_in_codes.issue(
+        session,
+        member_id=sample.id,
+        minutes=DEMO_SIGN_IN_MINUTES,
+        label=sample.name,
+        actor=DEMO_ACTOR,
+        at=now,
+    )
+    offers_demo = seed_offers(session, now=now, actor=DEMO_ACTOR)
     seed_groups(
         session, program_id=partner.id, owner_ids=[o.id for o in owners], sample_owner_id=sample.id, now=now
     )
     seed_links(session, member_id=sample.id, now=now, secret_key=secret_key)
+    seed_feed(
+        session,
+        program_id=partner.id,
+        sample_owner_id=sample.id,
+        hidden_coupon_id=offers_demo.hidden_coupon_id,
+        now=now,
+        actor=DEMO_ACTOR,
+    )
     seed_orders(
         session,
         program_id=partner.id,
@@ -257,6 +280,7 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         brand_program_id=brand.id,
         sample_member_id=sample.id,
         sample_member_token=member_token,
+        sample_member_sign_in_code=sign_in_code,
     )
 
 

@@ -26,6 +26,7 @@ from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, Group
 from neigou.groups.service import settings_of
 from neigou.kit import jobs
 from neigou.kit.actor import SYSTEM, Actor
+from neigou.kit.dates import check_day
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
 
@@ -43,6 +44,7 @@ def alert_key(program_id: int, on: date, attempt: int = 1) -> str:
 
 def queue_alert(session: Session, *, program_id: int, on: date, actor: Actor = SYSTEM) -> str | None:
     """Defer the alert of a program and date unless it was delivered (or gave up); its key."""
+    check_day(on, "date")
     delivery = repo.get_delivery(session, program_id, on)
     if delivery is not None and (
         delivery.status is not DeliveryStatus.FAILED or delivery.attempts >= MAX_ATTEMPTS

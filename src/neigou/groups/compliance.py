@@ -20,6 +20,7 @@ from neigou.groups import repository as repo
 from neigou.groups.forecast import FORECAST_WINDOW_DAYS, Projection, pace, project, recent
 from neigou.groups.service import schedules
 from neigou.groups.targets import TargetSchedule, next_checkpoint, required_on
+from neigou.kit.dates import check_day
 from neigou.programs.models import Program
 
 
@@ -97,6 +98,7 @@ def compliance(
     session: Session, *, program: Program, on: date, owner_member_id: int | None = None
 ) -> Compliance:
     """Compliance of a program's active groups (or one owner's) on ``on``."""
+    check_day(on, "date")
     plan: list[TargetSchedule] = schedules(session, program.id)
     required = required_on(plan, on)
     checkpoint = next_checkpoint(plan, on)

@@ -27,6 +27,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.bulk import chunks
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.columns import ErrorReport, FileRefused, ImportRefused, RowError
+from neigou.kit.dates import in_range, range_message
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.tabular import Source, read_table
@@ -63,6 +64,8 @@ def _recorder(actor: Actor) -> str:
 def _refusal(group: Group, observed_at: datetime, at: datetime) -> tuple[str, Message] | None:
     if group.status is GroupStatus.ARCHIVED:
         return "group_archived", Message("Group {group_id} is archived.", group_id=group.id)
+    if not in_range(observed_at.date()):
+        return "date_out_of_range", range_message(observed_at.date(), "observed_at")
     if observed_at > at + FUTURE_TOLERANCE:
         return "observed_in_future", Message("observed_at is in the future; check its zone.")
     return None

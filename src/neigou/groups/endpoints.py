@@ -37,6 +37,7 @@ from neigou.groups.schemas import (
 )
 from neigou.groups.views import compliance_out
 from neigou.kit.clock import utcnow
+from neigou.kit.dates import check_day
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid, NotFound
 from neigou.kit.i18n import Message
@@ -213,6 +214,7 @@ def get_group_alerts(
     on: Annotated[dt.date | None, Query(alias="date")] = None,
 ) -> AlertsOut:
     """The alerts of a date (default: yesterday); a member sees their own groups' only."""
+    check_day(on, "date")
     program = _visible_program(principal, session, program_id)
     day = on or local_date(utcnow(), program.timezone) - dt.timedelta(days=1)
     owner = principal.member_id if principal.role is Role.MEMBER else None

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -184,3 +185,58 @@ class AlertDelivery(Base):
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LiveCode(Base):
+    """A group live code (活码): one stable link and QR for a family of groups, rotating as each fills."""
+
+    __tablename__ = "group_live_codes"
+    __table_args__ = (
+        Index("ix_group_live_codes_owner", "owner_member_id"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    owner_member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    capacity: Mapped[int] = mapped_column(Integer)
+    # Set when a visitor first found every group full; cleared when a group has room again.
+    full_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    full_scans: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LiveCodeGroup(Base):
+    """A group behind a live code, in rotation order, with its own join QR image and its scans."""
+
+    __tablename__ = "group_live_code_groups"
+    __table_args__ = (
+        UniqueConstraint("live_code_id", "group_id"),
+        UniqueConstraint("live_code_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    live_code_id: Mapped[int] = mapped_column(ForeignKey("group_live_codes.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    scans: Mapped[int] = mapped_column(Integer, default=0)
+    qr_image: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    qr_content_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    qr_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class LiveCodeAlert(Base):
+    """The owner's alert that every group of a live code is full (one per full spell)."""
+
+    __tablename__ = "group_live_code_alerts"
+    __table_args__ = (
+        UniqueConstraint("live_code_id", "full_since"),
+        Index("ix_group_live_code_alerts_owner", "owner_member_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    live_code_id: Mapped[int] = mapped_column(ForeignKey("group_live_codes.id", ondelete="CASCADE"))
+    owner_member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    full_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

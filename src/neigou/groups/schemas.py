@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from neigou.groups.models import CountReview, DeliveryStatus, GroupPlatform, GroupStatus
 
@@ -196,6 +197,14 @@ class SettingsIn(BaseModel):
     jump_members_per_day: int | None = Field(default=None, ge=1, le=100_000)
     jump_bp_per_day: int | None = Field(default=None, ge=1, le=1_000_000)
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _parsable(cls, value: str | None) -> str | None:
+        # urlsplit refuses a host that NFKC would change (full-width "＠"): a 422, never a 500 later.
+        if value:
+            urlsplit(value)
+        return value
+
 
 class SettingsOut(BaseModel):
     """Effective settings; the webhook key and secret are never shown back."""
@@ -260,3 +269,38 @@ class AlertRunOut(BaseModel):
 
     key: str
     queued: bool
+
+
+class LiveCodeCreate(BaseModel):
+    """A live code over an owner's groups, in rotation order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner_member_id: int
+    group_ids: list[int] = Field(min_length=1, max_length=50)
+    capacity: int = Field(ge=1, le=100_000)
+
+
+class LiveCodeGroupOut(BaseModel):
+    """A group behind a live code: its latest count, its scans, whether its QR is uploaded."""
+
+    group_id: int
+    name: str
+    latest_count: int | None
+    full: bool
+    scans: int
+    has_qr: bool
+
+
+class LiveCodeOut(BaseModel):
+    """A live code: its public link, its groups and whether every group is full."""
+
+    id: int
+    code: str
+    url: str
+    owner_member_id: int
+    capacity: int
+    all_full: bool
+    full_since: dt.datetime | None
+    full_scans: int
+    groups: list[LiveCodeGroupOut]

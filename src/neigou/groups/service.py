@@ -22,6 +22,7 @@ from neigou.groups.schemas import GroupCreate, GroupUpdate, SettingsIn, TargetsI
 from neigou.groups.targets import TargetPoint, TargetSchedule, schedule_problems
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
+from neigou.kit.dates import check_day
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
@@ -176,6 +177,9 @@ def put_schedule(
 ) -> TargetScheduleRow:
     """Store a schedule in force from its start date; one with the same start is replaced."""
     require_program(session, program_id)
+    check_day(data.starts_on, "starts_on")
+    for point in data.points:
+        check_day(point.date, "points.date")
     points = sorted(TargetPoint(p.date, p.min_members) for p in data.points)
     problems = schedule_problems(points, data.daily_increase_after)
     if problems:

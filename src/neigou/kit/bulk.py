@@ -69,6 +69,29 @@ def insert_ignoring_duplicates(
     return [tuple(row) for row in result]
 
 
+def upsert_adding(
+    session: Session, target: Target, rows: Sequence[dict[str, Any]], *, key: Sequence[str], add: str
+) -> None:
+    """One INSERT of ``rows`` that, where ``key`` is taken, adds the row's ``add`` column to the stored
+    one (a counter raised by a batch), on PostgreSQL and SQLite alike."""
+    if not rows:
+        return
+    table = table_of(target)
+    dialect = session.connection().dialect.name
+    if dialect == "postgresql":
+        pg = postgresql.insert(table)
+        session.execute(
+            pg.on_conflict_do_update(index_elements=list(key), set_={add: table.c[add] + pg.excluded[add]}),
+            list(rows),
+        )
+        return
+    lite = sqlite.insert(table)
+    session.execute(
+        lite.on_conflict_do_update(index_elements=list(key), set_={add: table.c[add] + lite.excluded[add]}),
+        list(rows),
+    )
+
+
 def insert_new(
     session: Session, target: Target, rows: Sequence[dict[str, Any]], *, unique: Sequence[str]
 ) -> list[tuple[Any, ...]]:
@@ -96,7 +119,37 @@ def insert_rows(session: Session, target: Target, rows: Sequence[dict[str, Any]]
         session.execute(insert(table), list(rows))
         return
     columns = list(rows[0])
-    copy_rows(session, table.name, columns, _copy_values(rows, columns))
+    copy_rows(session, table.name, columns, _copy_values(rows, columns), types=binary_types(table, columns))
+
+
+# PostgreSQL type names for binary COPY, by the SQLAlchemy type's visit name (enums are stored as
+# text, JSON is left to text COPY).
+_BINARY = {
+    "big_integer": "int8",
+    "integer": "int4",
+    "small_integer": "int2",
+    "string": "varchar",
+    "unicode": "varchar",
+    "text": "text",
+    "enum": "text",
+    "boolean": "bool",
+    "datetime": "timestamptz",
+}
+
+
+def binary_types(table: Table, columns: Sequence[str]) -> list[str] | None:
+    """The columns' types for binary COPY, or None when one of them has no binary form here."""
+    out: list[str] = []
+    for name in columns:
+        column_type = table.c[name].type
+        stored = getattr(column_type, "impl", column_type)
+        visit = getattr(stored, "__visit_name__", "")
+        if visit == "datetime" and not getattr(stored, "timezone", False):
+            return None
+        if visit not in _BINARY:
+            return None
+        out.append(_BINARY[visit])
+    return out
 
 
 def next_ids(session: Session, target: Target, count: int) -> list[int] | None:

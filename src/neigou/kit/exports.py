@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 # Characters that make a spreadsheet read a cell as a formula or a command, ASCII and full width.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -39,6 +40,12 @@ def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
+def xlsx_cell(value: object) -> object:
+    """The value as an Excel cell: control characters the file format cannot hold are dropped
+    (openpyxl refuses them, and a member's name may carry one)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def xlsx_bytes(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """An Excel workbook of one sheet; text is always stored as text, never as a formula."""
     book = Workbook(write_only=False)
@@ -46,7 +53,7 @@ def xlsx_bytes(title: str, columns: Sequence[str], rows: Iterable[Sequence[objec
     assert sheet is not None  # a new workbook has its first sheet
     sheet.title = title[:31]  # Excel's limit on sheet names
     for row in [columns, *rows]:
-        sheet.append(list(row))
+        sheet.append([xlsx_cell(v) for v in row])
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula

@@ -18,18 +18,25 @@ from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 
+DEFAULT_SKEW = timedelta(minutes=5)
+
+
+def future_message(field: str, value: datetime, now: datetime) -> Message:
+    """Why a time that moves money is refused: it lies ahead of ``now`` (code ``time_in_future``)."""
+    return Message(
+        "{field} {value} is in the future (now {now}); times that move money cannot lie ahead.",
+        field=field,
+        value=value.isoformat(),
+        now=now.isoformat(),
+    )
+
 
 def refuse_future(value: datetime, *, now: datetime, skew: timedelta, field: str) -> datetime:
     """``value`` in UTC, or 422 ``time_in_future`` when it lies more than ``skew`` after ``now``."""
     aware = ensure_aware(value)
     if aware > now + skew:
         raise Invalid(
-            Message(
-                "{field} {value} is in the future (now {now}); times that move money cannot lie ahead.",
-                field=field,
-                value=aware.isoformat(),
-                now=now.isoformat(),
-            ),
+            future_message(field, aware, now),
             code="time_in_future",
             extra={"field": field, "now": now.isoformat()},
         )

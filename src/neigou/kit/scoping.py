@@ -7,6 +7,8 @@ the request, and the listener in ``programs.scope`` reads it back here for every
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,3 +54,19 @@ def current_scope(session: Session) -> Scope | None:
         return None
     found: Scope | None = getattr(state, STATE_ATTRIBUTE, None)
     return found
+
+
+@contextmanager
+def unscoped(session: Session) -> Iterator[None]:
+    """Run the block's statements without the tenant criteria: for set-based reads confined to a
+    program the caller has already loaded through its scope (the criteria cannot be put into some
+    CTE-and-UNION statements)."""
+    had, saved = _SCOPE in session.info, session.info.get(_SCOPE)
+    session.info[_SCOPE] = None
+    try:
+        yield
+    finally:
+        if had:
+            session.info[_SCOPE] = saved
+        else:
+            session.info.pop(_SCOPE, None)

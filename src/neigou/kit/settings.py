@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,15 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default=f"sqlite:///{DEFAULT_DATA_DIR / 'neigou.db'}")
     redis_url: str | None = None
+    # Where people reach this deployment: every absolute URL (share and recruiting links, posters,
+    # sign-in links) starts with it, never with a request's Host header. An https URL also makes every
+    # cookie Secure.
+    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#\s]+/?$")
+    # Host names the server answers (comma-separated; "*" any, "*.example.com" a domain's hosts);
+    # another Host header is refused with 400. Unset: the public URL's host, localhost and 127.0.0.1.
+    trusted_hosts: str | None = None
+    # How long a one-time workspace sign-in link works (minutes).
+    sign_in_code_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     # Keyed hashing of personal data (phone, openid) and signing; set a long random value in production.
     secret_key: str = "dev-insecure-secret-change-me"  # noqa: S105 - development default
     # How far past this server's clock a time that moves money may lie (another system's clock runs
@@ -53,6 +63,37 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     # Bearer secret a Prometheus scraper may present at /metrics instead of an operator token.
     metrics_token: str | None = None
+    # The analytics store: duckdb:///PATH (default: analytics.duckdb beside jobs_path, i.e.
+    # .neigou/analytics.duckdb) or chdb:///PATH (ClickHouse in process).
+    analytics_url: str | None = None
+    # How often the scheduled extract copies new facts into it (minutes, 1-59).
+    analytics_refresh_minutes: int = Field(default=5, ge=1, le=59)
+
+    # Fernet keys (comma-separated; the first seals, all open) for payee accounts kept encrypted at
+    # rest. Unset: a key derived from secret_key, with a warning at start (development only).
+    payee_keys: str | None = None
+
+    @property
+    def sealing_keys(self) -> list[str]:
+        """The configured payee keys, first one sealing; empty when unset."""
+        return [k.strip() for k in (self.payee_keys or "").split(",") if k.strip()]
+
+    @property
+    def public_base(self) -> str:
+        """The public URL without its trailing slash, to put a path after."""
+        return self.public_url.rstrip("/")
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """The Host headers answered (``trusted_hosts``, or the public URL's host and loopback)."""
+        if self.trusted_hosts is not None:
+            return [h.strip() for h in self.trusted_hosts.split(",") if h.strip()]
+        return [urlsplit(self.public_url).hostname or "127.0.0.1", "localhost", "127.0.0.1"]
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` when the deployment is served over HTTPS."""
+        return self.public_url.startswith("https://")
 
     @property
     def pool_size(self) -> int:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import CursorDep, PageDep
-from neigou.ledger import payouts, withdrawals
+from neigou.kit.sealed import Sealer
+from neigou.ledger import payees, payouts, withdrawals
 from neigou.ledger import repository as repo
 from neigou.ledger.models import PayoutSettings, WithdrawalStatus
 from neigou.ledger.payout_rules import PayoutRules
@@ -19,6 +20,8 @@ from neigou.ledger.schemas import (
     BalanceOut,
     BatchOut,
     PaidBody,
+    PayeeBody,
+    PayeeOut,
     PayoutSettingsBody,
     PayoutSettingsOut,
     RejectBody,
@@ -93,6 +96,34 @@ def request_withdrawal(
     if not created:
         response.status_code = status.HTTP_200_OK
     return WithdrawalOut.model_validate(w)
+
+
+@router.put("/members/{member_id}/payee", response_model=PayeeOut)
+def put_payee(
+    member_id: int, body: PayeeBody, request: Request, session: SessionDep, principal: OperatorOrMember
+) -> PayeeOut:
+    """Say where the member is paid (the member, or an operator); stored sealed, answered masked."""
+    require_member_access(principal, member_id)
+    member = require_member(session, member_id)
+    row = payees.put_payee(
+        session,
+        member=member,
+        kind=body.kind,
+        account=body.account,
+        holder=body.holder_name,
+        sealer=Sealer.from_settings(request.app.state.settings),
+        actor=principal.actor,
+        at=utcnow(),
+    )
+    return PayeeOut.model_validate(row)
+
+
+@router.get("/members/{member_id}/payee", response_model=PayeeOut)
+def get_payee(member_id: int, session: SessionDep, principal: OperatorOrMember) -> PayeeOut:
+    """Where the member is paid, masked (404 payee_not_set before the member says)."""
+    require_member_access(principal, member_id)
+    require_member(session, member_id)
+    return PayeeOut.model_validate(payees.require_payee(session, member_id))
 
 
 @router.get("/members/{member_id}/withdrawals", response_model=list[WithdrawalOut])
@@ -182,16 +213,21 @@ def create_batch(program_id: int, session: SessionDep, principal: Operator) -> B
 
 @router.get("/payout-batches/{batch_id}/export")
 def export_batch(
-    batch_id: int, session: SessionDep, _principal: Operator, format: Literal["csv", "xlsx"] = "csv"
+    batch_id: int,
+    request: Request,
+    session: SessionDep,
+    _principal: Operator,
+    format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
-    """The batch as a CSV or Excel file for the bank transfer."""
+    """The batch as a CSV or Excel file for the bank transfer, with each payee's account in full."""
+    sealer = Sealer.from_settings(request.app.state.settings)
     if format == "xlsx":
         content, media = (
-            payouts.export_xlsx(session, batch_id),
+            payouts.export_xlsx(session, batch_id, sealer),
             ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )
     else:
-        content, media = payouts.export_csv(session, batch_id), "text/csv; charset=utf-8"
+        content, media = payouts.export_csv(session, batch_id, sealer), "text/csv; charset=utf-8"
     return Response(
         content,
         media_type=media,

@@ -18,11 +18,13 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
+from neigou.ledger.payee_rules import PayeeKind
 
 
 class Account(enum.StrEnum):
@@ -65,7 +67,9 @@ class Posting(Base):
     __table_args__ = (Index("ix_ledger_postings_source", "source", "source_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
+    # Postings and entries are append-only and written in bulk: no per-row foreign keys (the poster
+    # checks the program and the members; entries are written with their posting).
+    program_id: Mapped[int] = mapped_column(BigInteger, index=True)
     kind: Mapped[PostingKind] = mapped_column(str_enum(PostingKind))
     key: Mapped[str] = mapped_column(String(120), unique=True)
     # What caused it: ("order", id), ("withdrawal", id), ("settlement", id).
@@ -86,9 +90,9 @@ class Entry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    posting_id: Mapped[int] = mapped_column(ForeignKey("ledger_postings.id", ondelete="CASCADE"))
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    posting_id: Mapped[int] = mapped_column(BigInteger)
+    program_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     account: Mapped[Account] = mapped_column(str_enum(Account))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -165,3 +169,19 @@ class PayoutBatch(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     count: Mapped[int] = mapped_column(Integer)
     total_net_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class PayeeAccount(Base):
+    """Where a member is paid; the account and the holder's name are sealed (``kit.sealed``), and only
+    their masked forms are stored in the clear."""
+
+    __tablename__ = "payee_accounts"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[PayeeKind] = mapped_column(str_enum(PayeeKind))
+    account_sealed: Mapped[str] = mapped_column(Text)
+    account_masked: Mapped[str] = mapped_column(String(40))
+    holder_sealed: Mapped[str] = mapped_column(Text)
+    holder_masked: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,8 +13,9 @@ from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
+from neigou.kit.sealed import Sealer
 from neigou.ledger import withdrawals
-from neigou.ledger.models import PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
+from neigou.ledger.models import PayeeAccount, PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
 from neigou.ledger.payout_rules import PayoutRules
 from neigou.programs.models import Member
 
@@ -28,6 +29,9 @@ COLUMNS = (
     "net_yuan",
     "requested_at",
     "request_id",
+    "payee_kind",
+    "payee_account",
+    "payee_name",
 )
 
 
@@ -91,11 +95,13 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
     return batch
 
 
-def batch_rows(session: Session, batch_id: int) -> list[tuple[object, ...]]:
-    """The finance file's rows, one per withdrawal of the batch."""
+def batch_rows(session: Session, batch_id: int, sealer: Sealer) -> list[tuple[object, ...]]:
+    """The finance file's rows, one per withdrawal of the batch, with the account to pay in full
+    (unsealed here only; empty when the member has not said where to be paid)."""
     rows = session.execute(
-        select(Withdrawal, Member.name)
+        select(Withdrawal, Member.name, PayeeAccount)
         .join(Member, Member.id == Withdrawal.member_id)
+        .outerjoin(PayeeAccount, PayeeAccount.member_id == Withdrawal.member_id)
         .where(Withdrawal.batch_id == batch_id)
         .order_by(Withdrawal.id)
     )
@@ -110,21 +116,32 @@ def batch_rows(session: Session, batch_id: int) -> list[tuple[object, ...]]:
             f"{w.net_fen // 100}.{w.net_fen % 100:02d}",
             w.requested_at.isoformat(),
             w.request_id,
+            *_payee_cells(payee, sealer),
         )
-        for w, name in rows
+        for w, name, payee in rows
     ]
 
 
-def export_csv(session: Session, batch_id: int) -> bytes:
+def _payee_cells(payee: PayeeAccount | None, sealer: Sealer) -> tuple[str, str, str]:
+    if payee is None:
+        return "", "", ""
+    return (
+        payee.kind.value,
+        sealer.unseal(payee.account_sealed) or "",
+        sealer.unseal(payee.holder_sealed) or "",
+    )
+
+
+def export_csv(session: Session, batch_id: int, sealer: Sealer) -> bytes:
     """The batch as UTF-8 CSV with a BOM (Excel opens it with the Chinese names intact)."""
     require_batch(session, batch_id)
-    return exports.csv_bytes(COLUMNS, batch_rows(session, batch_id))
+    return exports.csv_bytes(COLUMNS, batch_rows(session, batch_id, sealer))
 
 
-def export_xlsx(session: Session, batch_id: int) -> bytes:
+def export_xlsx(session: Session, batch_id: int, sealer: Sealer) -> bytes:
     """The batch as an Excel workbook."""
     batch = require_batch(session, batch_id)
-    return exports.xlsx_bytes(f"payout-{batch.id}", COLUMNS, batch_rows(session, batch_id))
+    return exports.xlsx_bytes(f"payout-{batch.id}", COLUMNS, batch_rows(session, batch_id, sealer))
 
 
 def set_payout_rules(

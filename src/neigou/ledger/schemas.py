@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from neigou.ledger.payee_rules import PayeeKind
+
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
 
 
@@ -109,3 +111,25 @@ class PaidBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     at: AwareDatetime | None = None
+
+
+class PayeeBody(BaseModel):
+    """Where the member is paid: a WeChat ID or mobile, an Alipay mobile or email, or a bank card."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: PayeeKind
+    account: str = Field(min_length=1, max_length=64)
+    holder_name: str = Field(min_length=1, max_length=64)
+
+
+class PayeeOut(BaseModel):
+    """The payee account as screens show it: masked, never in full."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    member_id: int
+    kind: PayeeKind
+    account_masked: str
+    holder_masked: str
+    updated_at: datetime

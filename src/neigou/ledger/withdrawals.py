@@ -19,6 +19,7 @@ from neigou.ledger.models import Account, PostingKind, Wallet, Withdrawal, Withd
 from neigou.ledger.payout_rules import PayoutRules, fee, refusal
 from neigou.ledger.service import draft, post
 from neigou.programs.models import Member
+from neigou.risk import holds
 
 
 def rules_of(session: Session, program_id: int) -> PayoutRules:
@@ -60,6 +61,8 @@ def request(
             raise Invalid(problem[1], code=problem[0])
         lock_wallet(session, member)
         existing = repo.find_withdrawal(session, member.id, request_id)
+        if existing is None:
+            holds.check_withdrawals_allowed(session, member.id)
     if existing is not None:
         if existing.amount_fen != amount_fen:
             raise Conflict(

@@ -14,21 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import event, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.kit.bulk import table_of
 from neigou.kit.clock import ensure_aware, utcnow
-from neigou.kit.db import get_or_404
-from neigou.kit.errors import Conflict, Invalid, ProblemError
+from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
+from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
+from neigou.links import claim_stream
 from neigou.links import repository as repo
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
-from neigou.links.stock_gate import GateAnswer, GateKeys, StockGate
+from neigou.links.stock_gate import CouponTerms, GateAnswer, GateKeys, StockGate
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponVisibility
@@ -59,6 +61,9 @@ class ClaimResult:
     created: bool
 
 
+CLAIMED = "coupon.claimed"
+
+
 def refused(code: str) -> Conflict:
     """The 409 of a claim that cannot be made, with its stable code."""
     messages = {
@@ -85,6 +90,26 @@ def usable_link(link: ShareLink | None, link_code: str) -> ShareLink:
     return link
 
 
+def _claimable(
+    session: Session,
+    coupon: CouponTemplate | CouponTerms,
+    link_code: str | None,
+    loaded_link: ShareLink | None,
+    at: datetime,
+) -> ShareLink | None:
+    """The claim's link (looked up once), after the checks that need no stock: a hidden coupon only
+    through its own link, and only while the coupon runs."""
+    link = None
+    if link_code is not None:
+        found = loaded_link if loaded_link is not None and loaded_link.code == link_code else None
+        link = usable_link(found or repo.get_link_by_code(session, link_code), link_code)
+    if coupon.visibility is CouponVisibility.HIDDEN and (link is None or link.coupon_id != coupon.id):
+        raise refused("link_required")
+    if not coupon.starts_at <= at < coupon.ends_at:
+        raise refused("not_active")
+    return link
+
+
 def claim_coupon(
     session: Session,
     *,
@@ -105,27 +130,30 @@ def claim_coupon(
     loaded it to find the coupon): a claim looks its link up once.
     """
     at = ensure_aware(at) if at is not None else utcnow()
-    coupon = get_or_404(
-        session,
-        CouponTemplate,
-        coupon_id,
-        code="coupon_not_found",
-        detail=Message("Coupon {coupon_id} does not exist.", coupon_id=coupon_id),
-    )
+    # With the gate, the coupon's terms come from the gate's in-process copy: a burst reads the
+    # coupon once per process, and sold-out or over-limit attempts are refused without a query.
+    terms = gate.terms(session, coupon_id) if gate is not None else session.get(CouponTemplate, coupon_id)
+    if terms is None:
+        raise NotFound(
+            Message("Coupon {coupon_id} does not exist.", coupon_id=coupon_id), code="coupon_not_found"
+        )
+    coupon = terms
     if (
         request_id is not None
         and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None
     ):
         return replay
-    link = None
-    if link_code is not None:
-        found = loaded_link if loaded_link is not None and loaded_link.code == link_code else None
-        link = usable_link(found or repo.get_link_by_code(session, link_code), link_code)
-    if coupon.visibility is CouponVisibility.HIDDEN and (link is None or link.coupon_id != coupon.id):
-        raise refused("link_required")
-    if not coupon.starts_at <= at < coupon.ends_at:
-        raise refused("not_active")
-    keys = _through_gate(session, gate, coupon, customer.ref_hash)
+    link = _claimable(session, coupon, link_code, loaded_link, at)
+    if (
+        gate is not None
+        and gate.stream is not None
+        and request_id is None
+        and isinstance(coupon, CouponTerms)
+    ):
+        return _claim_behind(
+            gate, coupon, customer, link=link, source=source, visitor_id=visitor_id, actor=actor, at=at
+        )
+    keys = _through_gate(gate, coupon, customer.ref_hash)
     try:
         with session.begin_nested():
             claim = _take(
@@ -185,7 +213,43 @@ def claim_coupon(
         },
         at=at,
     )
+    if claim.program_id is not None and visitor_id is not None:
+        # Higher domains (risk) check the visitor's claims of this coupon in the same transaction.
+        data = {"coupon_id": coupon.id, "program_id": claim.program_id, "visitor_id": visitor_id}
+        publish(session, Event(type=CLAIMED, at=at, data=data))
     return ClaimResult(claim=claim, created=True)
+
+
+def _claim_behind(
+    gate: StockGate,
+    coupon: CouponTerms,
+    customer: Customer,
+    *,
+    link: ShareLink | None,
+    source: ClaimSource,
+    visitor_id: str | None,
+    actor: Actor,
+    at: datetime,
+) -> ClaimResult:
+    """Take and record the claim in one Redis script; ``claim_stream.ClaimWriter`` stores it (with its
+    touches and audit entry) in the next batch."""
+    values: dict[str, Any] = {
+        "coupon_id": coupon.id,
+        "customer_ref_hash": customer.ref_hash,
+        "customer_ref_masked": customer.masked,
+        "link_id": link.id if link else None,
+        "program_id": link.program_id if link else None,
+        "member_id": link.member_id if link else None,
+        "group_id": link.group_id if link else None,
+        "request_id": None,
+        "source": source,
+        "visitor_id": visitor_id,
+        "claimed_at": at,
+    }
+    answer = gate.take_and_record(coupon, customer.ref_hash, claim_stream.pack(values, actor))
+    if isinstance(answer, GateAnswer):
+        raise refused(answer.value)
+    return ClaimResult(claim=CouponClaim(id=claim_stream.claim_id(answer), **values), created=True)
 
 
 def _replay(session: Session, coupon_id: int, request_id: str, customer: str) -> ClaimResult | None:
@@ -201,17 +265,14 @@ def _replay(session: Session, coupon_id: int, request_id: str, customer: str) ->
 
 
 def _through_gate(
-    session: Session, gate: StockGate | None, coupon: CouponTemplate, customer: str
+    gate: StockGate | None, coupon: CouponTemplate | CouponTerms, customer: str
 ) -> GateKeys | None:
+    """Take the units in Redis before any database read. Counters missing from Redis start from the
+    coupon's claimed count and zero for the customer: a low start only lets an attempt reach the
+    database's conditional UPDATEs, which refuse it (and give the units back)."""
     if gate is None:
         return None
-    counter = session.get(ClaimCounter, (coupon.id, customer))
-    held = counter.claimed if counter is not None else 0
-    answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=held)
-    if answer is GateAnswer.LIMIT_REACHED and held < coupon.per_customer_limit:
-        # Redis counts more than the database: a claim was lost between the two (a crash). Heal and retry.
-        gate.reconcile(coupon, customer, db_count=held)
-        answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=held)
+    answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=0)
     if answer is not GateAnswer.TAKEN:
         raise refused(answer.value)
     return gate.keys(coupon, customer)
@@ -220,7 +281,7 @@ def _through_gate(
 def _take(
     session: Session,
     *,
-    coupon: CouponTemplate,
+    coupon: CouponTemplate | CouponTerms,
     customer: Customer,
     link: ShareLink | None,
     request_id: str | None,
@@ -228,24 +289,37 @@ def _take(
     visitor_id: str | None,
     at: datetime,
 ) -> CouponClaim:
-    """The database side: both counters by conditional UPDATE, then the claim row."""
-    insert_ignoring_duplicates(
-        session,
-        ClaimCounter,
-        [{"coupon_id": coupon.id, "customer_ref_hash": customer.ref_hash, "claimed": 0}],
-    )
+    """The database side in three Core statements: the customer's counter (one upsert that raises it
+    only below the limit), the claim row, then the coupon's stock by conditional UPDATE last, so the
+    coupon's row, which every claim of a burst waits for, is locked only until the commit."""
+    counters = table_of(ClaimCounter)
+    dialect = session.connection().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(counters)
     mine = session.execute(
-        update(ClaimCounter)
-        .where(
-            ClaimCounter.coupon_id == coupon.id,
-            ClaimCounter.customer_ref_hash == customer.ref_hash,
-            ClaimCounter.claimed < coupon.per_customer_limit,
+        upsert.values(coupon_id=coupon.id, customer_ref_hash=customer.ref_hash, claimed=1)
+        .on_conflict_do_update(
+            index_elements=["coupon_id", "customer_ref_hash"],
+            set_={"claimed": counters.c.claimed + 1},
+            where=counters.c.claimed < coupon.per_customer_limit,
         )
-        .values(claimed=ClaimCounter.claimed + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(mine) == 0:
+        .returning(counters.c.claimed)
+    ).first()
+    if mine is None:
         raise refused("limit_reached")
+    values = {
+        "coupon_id": coupon.id,
+        "customer_ref_hash": customer.ref_hash,
+        "customer_ref_masked": customer.masked,
+        "link_id": link.id if link else None,
+        "program_id": link.program_id if link else None,
+        "member_id": link.member_id if link else None,
+        "group_id": link.group_id if link else None,
+        "request_id": request_id,
+        "source": source,
+        "visitor_id": visitor_id,
+        "claimed_at": at,
+    }
+    claim_id = session.execute(insert(CouponClaim).values(**values).returning(CouponClaim.id)).scalar_one()
     stock = session.execute(
         update(CouponTemplate)
         .where(
@@ -256,22 +330,7 @@ def _take(
     )
     if _rowcount(stock) == 0:
         raise refused("sold_out")
-    claim = CouponClaim(
-        coupon_id=coupon.id,
-        customer_ref_hash=customer.ref_hash,
-        customer_ref_masked=customer.masked,
-        link_id=link.id if link else None,
-        program_id=link.program_id if link else None,
-        member_id=link.member_id if link else None,
-        group_id=link.group_id if link else None,
-        request_id=request_id,
-        source=source,
-        visitor_id=visitor_id,
-        claimed_at=at,
-    )
-    session.add(claim)
-    session.flush()
-    return claim
+    return CouponClaim(id=claim_id, **values)
 
 
 def _rowcount(result: Any) -> int:

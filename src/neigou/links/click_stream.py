@@ -4,9 +4,17 @@ Click writers XADD their flushed batches to one stream, one entry per ``CLICKS_P
 (field ``clicks``: a JSON list of click rows, ``clicks.ClickRow`` with the time in ISO 8601; entries of one field per click, as written by earlier
 versions, are read too). Consumers in a consumer group (beside each click writer, and the
 ``links.drain_click_stream`` job that ``neigou worker`` runs every five minutes) read entries with
-XREADGROUP, store their clicks with one set-based INSERT, and only then XACK and XDEL them: a consumer that dies before acknowledging leaves its
-entries pending, and another claims them after ``CLAIM_IDLE_MS`` (XAUTOCLAIM). Delivery is at
-least once; the click's ``ref`` is unique in the database, so a redelivered click is stored once.
+XREADGROUP, store their clicks with one set-based INSERT, and only then XACK and XDEL them: the
+stream is the durable hand-off, and an entry leaves it only once its clicks are in the database.
+
+A consumer that dies before acknowledging (kill -9, a crashed host) leaves its entries pending. Each
+consumer holds a lease, a key that expires ``lease_ms`` after its last read (renewed on every read,
+at least every ``BLOCK_MS`` while it runs). A consumer starting up, and every running one each half
+lease, claims the pending entries of consumers whose lease has lapsed (XPENDING, XCLAIM), stores
+them and acknowledges them, then forgets those consumers; so a restarted writer replays what its
+predecessor read and did not store. Entries idle past ``CLAIM_IDLE_MS`` are claimed whatever their
+owner (XAUTOCLAIM), for consumers of earlier versions that held no lease. Delivery is at least
+once; the click's ``ref`` is unique in the database, so a redelivered click is stored once.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +40,9 @@ from neigou.links.clicks import ClickRow, ClickSink, DatabaseSink, store_clicks
 log = structlog.get_logger(__name__)
 GROUP = "neigou-click-writers"
 CLAIM_IDLE_MS = 60_000
+LEASE_MS = 10_000  # a consumer not heard of for this long is dead: its pending entries are taken over
+RECOVER_MIN_IDLE_MS = 1_000  # two consumers taking over the same dead one: the second claims nothing
+BLOCK_MS = 200  # longest wait for new entries, so a running consumer renews its lease this often
 BATCH = 10  # entries a consumer reads at a time
 CLICKS_PER_ENTRY = 5000  # a recorder's full batch: one entry, one store by the consumer
 
@@ -108,13 +120,16 @@ class StreamConsumer:
         *,
         name: str | None = None,
         batch: int = BATCH,
+        lease_ms: int = LEASE_MS,
     ) -> None:
         self.client = client
         self.key = key
         self.factory = session_factory
         self.name = name or f"{socket.gethostname()}-{threading.get_native_id()}"
         self.batch = batch
+        self.lease_ms = lease_ms
         self.stored = 0
+        self.recovered = 0  # clicks taken over from consumers whose lease lapsed
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._group_ready = False
@@ -132,19 +147,64 @@ class StreamConsumer:
                 raise
         self._group_ready = True
 
+    def _lease_key(self, name: str) -> str:
+        return f"{self.key}:lease:{name}"
+
+    def _renew_lease(self) -> None:
+        self.client.set(self._lease_key(self.name), b"1", px=self.lease_ms)
+
     def _store(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
+        """Store the entries' clicks in one transaction, then acknowledge them (never before)."""
         if not entries:
             return 0
         clicks = [click for _, fields in entries for click in unpack(fields)]
         with self.factory() as session, session.begin():
             store_clicks(session, clicks)
-        ids = [entry_id for entry_id, _ in entries]
+        self._acknowledge([entry_id for entry_id, _ in entries])
+        self.stored += len(clicks)
+        return len(clicks)
+
+    def _acknowledge(self, ids: list[bytes]) -> None:
         pipe = self.client.pipeline(transaction=False)
         pipe.xack(self.key, GROUP, *ids)
         pipe.xdel(self.key, *ids)
         pipe.execute()
-        self.stored += len(clicks)
-        return len(clicks)
+
+    def recover(self) -> int:
+        """Take over, store and acknowledge the pending entries of consumers whose lease lapsed;
+        returns the clicks stored."""
+        with self._reading:
+            self._ensure_group()
+            self._renew_lease()
+            total = 0
+            consumers: Any = self.client.xinfo_consumers(self.key, GROUP)
+            for consumer in consumers:
+                name = _text(consumer["name"])
+                if name == self.name or self.client.exists(self._lease_key(name)):
+                    continue
+                if int(consumer["pending"]):
+                    total += self._take_over(name)
+                else:
+                    self.client.xgroup_delconsumer(self.key, GROUP, name)
+            self.recovered += total
+            return total
+
+    def _take_over(self, name: str) -> int:
+        total = 0
+        while True:
+            pending: Any = self.client.xpending_range(
+                self.key, GROUP, min="-", max="+", count=self.batch, consumername=name
+            )
+            if not pending:
+                return total
+            claimed: Any = self.client.xclaim(
+                self.key, GROUP, self.name, RECOVER_MIN_IDLE_MS, [p["message_id"] for p in pending]
+            )
+            entries = [e for e in claimed if e[1]]
+            if not entries:  # another consumer took them a moment ago, or they were deleted
+                return total
+            log.info("clicks.recovered", consumer=name, entries=len(entries))
+            total += self._store(entries)
 
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns clicks stored."""
@@ -153,6 +213,7 @@ class StreamConsumer:
 
     def _drain_once(self, block_ms: int | None) -> int:
         self._ensure_group()
+        self._renew_lease()
         claimed: Any = self.client.xautoclaim(
             self.key, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch
         )
@@ -166,8 +227,9 @@ class StreamConsumer:
         return self._store(entries)
 
     def drain(self) -> int:
-        """Store everything in the stream now (shutdown, tests, the scheduled job)."""
-        total = 0
+        """Store everything in the stream now, and what dead consumers left (shutdown, tests, the
+        scheduled job)."""
+        total = self.recover()
         while (stored := self.drain_once()) > 0:
             total += stored
         return total
@@ -180,9 +242,13 @@ class StreamConsumer:
             self._thread.start()
 
     def _loop(self) -> None:
+        next_recovery = 0.0  # at once: replay what a predecessor read and did not store
         while not self._stopping.is_set():
             try:
-                self.drain_once(block_ms=200)
+                if time.monotonic() >= next_recovery:
+                    self.recover()
+                    next_recovery = time.monotonic() + self.lease_ms / 2000
+                self.drain_once(block_ms=BLOCK_MS)
             except Exception as exc:
                 log.warning("clicks.consume_failed", error=repr(exc))
                 self._stopping.wait(1.0)
@@ -195,8 +261,13 @@ class StreamConsumer:
             self._thread = None
         try:
             self.drain()
+            self.client.delete(self._lease_key(self.name))  # nothing of ours is pending
         except Exception as exc:
             log.warning("clicks.final_drain_failed", error=repr(exc))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def click_sink(

@@ -15,6 +15,7 @@ from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.ids import customer_ref_hash
 from neigou.kit.paging import PageDep
 from neigou.links import claims, service
 from neigou.links import repository as repo
@@ -31,7 +32,8 @@ router = APIRouter(tags=["links"])
 
 def base_url(request: Request) -> str:
     """Where this deployment is reached (links and posters point here)."""
-    return str(request.base_url).rstrip("/")
+    base: str = request.app.state.settings.public_base  # NEIGOU_PUBLIC_URL, never the Host header
+    return base
 
 
 def _own_link(principal: Principal, link: ShareLink) -> ShareLink:
@@ -181,13 +183,23 @@ def create_claim(
 
 
 @router.post("/quotes", response_model=QuoteOut)
-def create_quote(body: QuoteRequest, session: SessionDep, _principal: AnyRole) -> QuoteOut:
-    """Price a basket: promotions, then coupons; a link's coupon (hidden ones too) applies through its code."""
+def create_quote(body: QuoteRequest, request: Request, session: SessionDep, _principal: AnyRole) -> QuoteOut:
+    """Price a basket: promotions, then coupons. A link's hidden coupon applies through its code for
+    the ``customer_ref`` that claimed it; for anyone else it is refused ``not_claimed``."""
     linked: list[int] = []
+    claimed: list[int] = []
     if body.link_code is not None:
         link = claims.resolve_link(session, body.link_code)
         linked = [link.coupon_id] if link.coupon_id is not None else []
+    if linked and body.customer_ref is not None:
+        ref_hash = customer_ref_hash(request.app.state.settings.secret_key, body.customer_ref)
+        claimed = [c for c in linked if repo.claims_of_customer(session, c, ref_hash) > 0]
     result = price_quote(
-        session, items=body.items, coupon_ids=body.coupon_ids or [], at=body.at, link_coupon_ids=linked
+        session,
+        items=body.items,
+        coupon_ids=body.coupon_ids or [],
+        at=body.at,
+        link_coupon_ids=linked,
+        claimed_coupon_ids=claimed,
     )
     return result.response

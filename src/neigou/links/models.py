@@ -50,6 +50,10 @@ class ShareLink(Base):
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("chat_groups.id", ondelete="SET NULL"), nullable=True
     )
+    # The campaign the link was made from (a post of the feed): its boost and its conversion.
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -35,6 +35,8 @@ class OrderAttribution:
 
     attribution: attribution.Attribution
     link_coupon_id: int | None
+    # The campaign of the order's own link: its boost applies to the campaign's skus in its window.
+    link_campaign_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,13 @@ def attribute_orders(
             order_link=order_link,
             buyer_member_ids=buyers.get(key, frozenset()),
         )
-        results.append(OrderAttribution(found, link.coupon_id if link is not None else None))
+        results.append(
+            OrderAttribution(
+                found,
+                link.coupon_id if link is not None else None,
+                link.campaign_id if link is not None else None,
+            )
+        )
     return results
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.settings import Settings
 from neigou.links.cache import LinkCache
+from neigou.links.claim_stream import ClaimWriter
 from neigou.links.click_stream import StreamConsumer, click_sink, namespace
 from neigou.links.click_writer import ClickWriterProcess
 from neigou.links.clicks import ClickRecorder, ClickSink
@@ -29,6 +30,7 @@ class LinksRuntime:
     consumer: StreamConsumer | None = None
     redis: redis.Redis | None = None
     writer: ClickWriterProcess | None = None
+    claims: ClaimWriter | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, factory: sessionmaker[Session]) -> LinksRuntime:
@@ -51,13 +53,16 @@ class LinksRuntime:
                 limiter=ClaimLimiter(),
                 writer=writer,
             )
+        gate = StockGate(client, namespace(settings.database_url), write_behind=True)
+        assert gate.stream is not None
         return cls(
             clicks=ClickRecorder(sink, interval=settings.click_flush_seconds),
             cache=LinkCache(factory),
             limiter=ClaimLimiter.for_redis(
                 settings.redis_url, namespace=namespace(settings.database_url) + ":claim"
             ),
-            gate=StockGate(client, namespace(settings.database_url)),
+            gate=gate,
+            claims=ClaimWriter(client, gate.stream, factory),
             consumer=consumer,
             redis=client,
             writer=writer,
@@ -70,6 +75,8 @@ class LinksRuntime:
         self.clicks.start()
         if self.consumer is not None:
             self.consumer.start()
+        if self.claims is not None:
+            self.claims.start()
 
     def flush(self) -> int:
         """Write every buffered click to the database now (through the stream when there is one)."""
@@ -78,6 +85,8 @@ class LinksRuntime:
             written = self.consumer.drain()
         elif self.writer is not None and self.redis is not None:
             written = self.writer.drain()
+        if self.claims is not None:
+            self.claims.drain()
         return written
 
     def stop(self) -> None:
@@ -87,5 +96,7 @@ class LinksRuntime:
             self.consumer.stop()
         if self.writer is not None:
             self.writer.stop()
+        if self.claims is not None:
+            self.claims.stop()  # the claim stream's last drain
         if self.redis is not None:
             self.redis.close()

@@ -22,6 +22,7 @@ from neigou.links.schemas import LinkCreate, LinkOut
 from neigou.offers import repository as offers
 from neigou.programs import repository as programs
 from neigou.programs.service import require_member
+from neigou.risk import holds
 
 CODE_ATTEMPTS = 8
 
@@ -84,6 +85,7 @@ def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetim
     member = require_member(session, data.member_id)
     if not programs.list_tiers(session, member.program_id):
         raise Conflict(NO_TIERS, code="no_tiers")
+    holds.check_not_suspended(session, member.id)
     product = offers.products_by_sku(session, [data.sku]).get(data.sku)
     if product is None:
         raise Invalid(Message("Unknown sku {sku}.", sku=data.sku), code="unknown_sku")

@@ -34,7 +34,8 @@ PeriodQuery = Annotated[str | None, Query(max_length=20, description="YYYY-MM in
 
 def base_url(request: Request) -> str:
     """Where this deployment is reached (recruiting links point here)."""
-    return str(request.base_url).rstrip("/")
+    base: str = request.app.state.settings.public_base  # NEIGOU_PUBLIC_URL, never the Host header
+    return base
 
 
 def recruiting_link(request: Request, member: Member) -> RecruitingLinkOut:

@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from neigou.auth import service as auth
-from neigou.auth.models import Role
+from neigou.auth import sign_in_codes
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound
@@ -30,11 +29,12 @@ MAX_NAME = 40
 
 @dataclass(frozen=True)
 class JoinResult:
-    """The member behind a join; ``login_token`` only when this join created them."""
+    """The member behind a join; ``sign_in_code`` (a one-time workspace sign-in, for another phone)
+    only when this join created them."""
 
     member: Member
     created: bool
-    login_token: str | None
+    sign_in_code: str | None
 
 
 def require_inviter(session: Session, *, secret_key: str, code: str) -> Member:
@@ -75,7 +75,14 @@ def clean_phone(raw: str) -> str:
 
 
 def join(
-    session: Session, *, code: str, name: str, phone: str, secret_key: str, at: datetime | None = None
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    phone: str,
+    secret_key: str,
+    code_minutes: int = 15,
+    at: datetime | None = None,
 ) -> JoinResult:
     """Join the inviter's program under the inviter; the same phone again returns the existing member."""
     inviter = require_inviter(session, secret_key=secret_key, code=code)
@@ -83,7 +90,7 @@ def join(
     number = clean_phone(phone)
     existing = programs.find_member_by_ref(session, inviter.program_id, customer_ref_hash(secret_key, number))
     if existing is not None:
-        return JoinResult(member=existing, created=False, login_token=None)
+        return JoinResult(member=existing, created=False, sign_in_code=None)
     actor = Actor(kind="recruit", ref=f"inviter:{inviter.id}", label="recruiting link")
     try:
         with session.begin_nested():
@@ -102,8 +109,8 @@ def join(
         )
         if existing is None or (isinstance(exc, Conflict) and exc.code != "member_exists"):
             raise
-        return JoinResult(member=existing, created=False, login_token=None)
-    _, secret = auth.create_token(
-        session, role=Role.MEMBER, member_id=member.id, label=member.name, actor=actor, at=at
+        return JoinResult(member=existing, created=False, sign_in_code=None)
+    sign_in = sign_in_codes.issue(
+        session, member_id=member.id, minutes=code_minutes, label=member.name, actor=actor, at=at
     )
-    return JoinResult(member=member, created=True, login_token=secret)
+    return JoinResult(member=member, created=True, sign_in_code=sign_in)

@@ -342,6 +342,7 @@ class RefusalReason(StrEnum):
     CONDITION_NOT_MET = "condition_not_met"
     MIN_SPEND_NOT_MET = "min_spend_not_met"
     LINK_REQUIRED = "link_required"
+    NOT_CLAIMED = "not_claimed"
     OUT_OF_SCOPE = "out_of_scope"
     EXCLUDED_BY_EXCLUSIVE = "excluded_by_exclusive"
     ONE_PER_KIND = "one_per_kind"

@@ -280,19 +280,31 @@ def _apply_promotion(
     )
 
 
+def _hidden_refusal(
+    coupon: Coupon, linked: frozenset[str], claimed: frozenset[str] | None
+) -> RefusalReason | None:
+    """A hidden coupon applies only through its link and, when claims are known, to one who claimed it."""
+    if coupon.visibility is not CouponVisibility.HIDDEN:
+        return None
+    if str(coupon.id) not in linked:
+        return RefusalReason.LINK_REQUIRED
+    if claimed is not None and str(coupon.id) not in claimed:
+        return RefusalReason.NOT_CLAIMED
+    return None
+
+
 def _apply_coupon(
     coupon: Coupon,
     ledger: _Ledger,
     at: datetime,
     *,
     linked: frozenset[str],
+    claimed: frozenset[str] | None,
     after_promotions: Sequence[int],
     stacked: Sequence[Coupon],
 ) -> AppliedOffer | RefusalReason:
-    # Checked first so a shopper without the link learns nothing else about a hidden coupon.
-    if coupon.visibility is CouponVisibility.HIDDEN and str(coupon.id) not in linked:
-        return RefusalReason.LINK_REQUIRED
-    refusal = (
+    # Checked first so a shopper without the link (or the claim) learns nothing else about a hidden coupon.
+    refusal = _hidden_refusal(coupon, linked, claimed) or (
         RefusalReason.NOT_ACTIVE
         if not is_active(coupon.starts_at, coupon.ends_at, at)
         else stacking_refusal(coupon, stacked)
@@ -346,8 +358,13 @@ def price_basket(
     coupons: Sequence[Coupon],
     at: datetime,
     link_coupon_ids: frozenset[OfferId] = frozenset(),
+    claimed_coupon_ids: frozenset[OfferId] | None = None,
 ) -> PricedBasket:
-    """Price ``lines`` at instant ``at``: promotions by priority, then ``coupons`` in the order given."""
+    """Price ``lines`` at instant ``at``: promotions by priority, then ``coupons`` in the order given.
+
+    ``claimed_coupon_ids``, when given, are the coupons the shopper holds: a hidden coupon outside them
+    is refused ``not_claimed`` even through its link (a shop's checkout quotes its customer). None
+    prices what the link would give anyone who claims (the landing page's group price)."""
     require_aware("at", at)
     for position, line in enumerate(lines):
         if not isinstance(line, BasketLine):
@@ -373,10 +390,17 @@ def price_basket(
 
     after_promotions = tuple(ledger.remaining)
     linked = frozenset(str(coupon_id) for coupon_id in link_coupon_ids)
+    claimed = None if claimed_coupon_ids is None else frozenset(str(c) for c in claimed_coupon_ids)
     stacked: list[Coupon] = []
     for coupon in coupons:
         outcome = _apply_coupon(
-            coupon, ledger, at, linked=linked, after_promotions=after_promotions, stacked=stacked
+            coupon,
+            ledger,
+            at,
+            linked=linked,
+            claimed=claimed,
+            after_promotions=after_promotions,
+            stacked=stacked,
         )
         if isinstance(outcome, RefusalReason):
             refused.append(_refusal(OfferSource.COUPON, coupon, outcome))

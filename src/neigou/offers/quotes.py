@@ -124,12 +124,14 @@ def price_quote(
     coupon_ids: Sequence[int] = (),
     at: datetime | None = None,
     link_coupon_ids: Iterable[int | str] = (),
+    claimed_coupon_ids: Iterable[int] | None = None,
 ) -> QuoteResult:
     """Price a basket at ``at``: promotions open then, then ``coupon_ids`` in order.
 
     ``link_coupon_ids`` are the coupons the shopper's share link carries (the links domain resolves
     them): they unlock hidden coupons and are applied after the requested ones. Without them a hidden
-    coupon is refused with ``link_required``.
+    coupon is refused with ``link_required``; with ``claimed_coupon_ids`` (the shopper's claims) a
+    hidden coupon the shopper has not claimed is refused with ``not_claimed``.
     """
     at = ensure_aware(at) if at is not None else utcnow()
     products = _products(session, items)
@@ -149,6 +151,7 @@ def price_quote(
         coupons=[_coupon(row) for row in coupons],
         at=at,
         link_coupon_ids=frozenset(linked),
+        claimed_coupon_ids=None if claimed_coupon_ids is None else frozenset(claimed_coupon_ids),
     )
     snapshot = basket.to_snapshot()
     return QuoteResult(response=_response(basket, snapshot, products, at), snapshot=snapshot, basket=basket)

@@ -30,17 +30,20 @@ class Line:
     quantity: int
     commission_rate_bp: int
     fixed_commission_fen: int | None = None
+    platform_pool_fen: int | None = None
 
     @property
     def pool_fen(self) -> int:
         """The line's commission pool in whole fen (the exact pool may carry a fraction)."""
+        if self.platform_pool_fen is not None:
+            return self.platform_pool_fen
         if self.fixed_commission_fen is not None:
             return min(self.fixed_commission_fen * self.quantity, self.paid_fen)
         return self.paid_fen * self.commission_rate_bp // BP
 
     def share(self, bp: int) -> int:
         """``floor(pool × bp)`` computed exactly, without rounding the pool first."""
-        if self.fixed_commission_fen is not None:
+        if self.platform_pool_fen is not None or self.fixed_commission_fen is not None:
             return self.pool_fen * bp // BP
         return self.paid_fen * self.commission_rate_bp * bp // (BP * BP)
 
@@ -109,8 +112,9 @@ def worth_after_refunds(amount_fen: int, refunded_fen: int, paid_fen: int) -> in
 
 
 def reversal(amount_fen: int, reversed_fen: int, refunded_fen: int, paid_fen: int) -> int:
-    """What a refund bringing the total refunded to ``refunded_fen`` takes back now."""
-    return amount_fen - worth_after_refunds(amount_fen, refunded_fen, paid_fen) - reversed_fen
+    """What a refund bringing the total refunded to ``refunded_fen`` takes back now (nothing when more
+    was taken back already, as when a confirmed risk case reversed the whole commission)."""
+    return max(0, amount_fen - worth_after_refunds(amount_fen, refunded_fen, paid_fen) - reversed_fen)
 
 
 def tier_at(periods: Sequence[tuple[datetime, str]], at: datetime, fallback: str | None) -> str | None:

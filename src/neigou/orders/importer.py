@@ -10,10 +10,13 @@ nothing twice. Rows of one order must be consecutive in a CSV or .xlsx file, whi
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -23,6 +26,7 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.columns import RowError
+from neigou.kit.instants import DEFAULT_SKEW
 from neigou.kit.tabular import read_table, text_lines
 from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl, parse_table
 from neigou.orders.ingest import ingest
@@ -76,6 +80,67 @@ def _parsed(path: Path, program_id: int | None, start: int, progress: Progress |
         progress(total, total)
 
 
+@dataclass
+class _Prepared:
+    """A batch read and checked on its face, ready for ``ingest``; ``last`` ends the file."""
+
+    orders: list[OrderIn]
+    errors: list[RowError]
+    last_row: int
+    last: bool = False
+
+
+def _batches(items: Iterator[Parsed], start: int, size: int) -> Iterator[_Prepared]:
+    batch = _Prepared([], [], start)
+    for item, row in items:
+        batch.last_row = row
+        if isinstance(item, RowError):
+            batch.errors.append(item)
+        else:
+            batch.orders.append(item)
+        if len(batch.orders) >= size:
+            yield batch
+            batch = _Prepared([], [], row)
+    batch.last = True
+    yield batch
+
+
+def _prefetched(batches: Iterator[_Prepared], depth: int = 2) -> Iterator[_Prepared]:
+    """The batches, read by a thread of their own: the file is read and parsed for batch N+1 while the
+    database writes batch N (the driver releases the GIL while it waits for the server)."""
+    ready: queue.Queue[_Prepared | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ready.put(batch, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            ready.put(exc)
+
+    reader = threading.Thread(target=read, name="order-import-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
 def import_file(
     factory: sessionmaker[Session],
     path: Path,
@@ -86,6 +151,7 @@ def import_file(
     batch_size: int = 2000,
     progress: Progress | None = None,
     now: Callable[[], datetime] = utcnow,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> ImportReport:
     """Import ``path`` (CSV or JSON lines) from its checkpoint on; returns counts and row errors."""
     key = digest(path)
@@ -93,20 +159,24 @@ def import_file(
         checkpoint = session.get(ImportCheckpoint, key)
         start = checkpoint.rows_done if checkpoint else 0
     report = ImportReport(file_digest=key, resumed_from=start, rows_done=start)
-    batch: list[OrderIn] = []
-    last_row = start
-    for item, row in _parsed(path, program_id, start, progress):
-        last_row = row
-        if isinstance(item, RowError):
-            report.errors.append(item)
-        else:
-            batch.append(item)
-        if len(batch) >= batch_size:
-            _commit(factory, path, batch, last_row=last_row, report=report, secret_key=secret_key, at=now())
-            batch = []
-    _commit(
-        factory, path, batch, last_row=last_row, report=report, secret_key=secret_key, at=now(), finished=True
-    )
+    # Everything alive now (modules, mappers, metadata) lives as long as the import: kept out of the
+    # collector's generations, each collection scans only the batch's own objects.
+    gc.freeze()
+    try:
+        _import_batches(
+            factory,
+            path,
+            report,
+            program_id=program_id,
+            start=start,
+            batch_size=batch_size,
+            progress=progress,
+            secret_key=secret_key,
+            now=now,
+            skew=skew,
+        )
+    finally:
+        gc.unfreeze()
     with factory() as session:
         audit.record(
             session,
@@ -127,6 +197,35 @@ def import_file(
     return report
 
 
+def _import_batches(
+    factory: sessionmaker[Session],
+    path: Path,
+    report: ImportReport,
+    *,
+    program_id: int | None,
+    start: int,
+    batch_size: int,
+    progress: Progress | None,
+    secret_key: str,
+    now: Callable[[], datetime],
+    skew: timedelta,
+) -> None:
+    """Commit the file's batches one by one, the next batch read while the current one is written."""
+    for prepared in _prefetched(_batches(_parsed(path, program_id, start, progress), start, batch_size)):
+        report.errors.extend(prepared.errors)
+        _commit(
+            factory,
+            path,
+            prepared.orders,
+            last_row=prepared.last_row,
+            report=report,
+            secret_key=secret_key,
+            at=now(),
+            skew=skew,
+            finished=prepared.last,
+        )
+
+
 def _analyze(session: Session) -> None:
     """Fresh planner statistics as the tables grow, so look-ups stay on their indexes (PostgreSQL)."""
     if session.connection().dialect.name == "postgresql":
@@ -142,6 +241,7 @@ def _commit(
     report: ImportReport,
     secret_key: str,
     at: datetime,
+    skew: timedelta,
     finished: bool = False,
 ) -> None:
     key = report.file_digest
@@ -150,7 +250,9 @@ def _commit(
             _analyze(session)
         report.batches += 1
         result = (
-            ingest(session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=at)
+            ingest(
+                session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=at, clock=at, skew=skew
+            )
             if batch
             else None
         )

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from neigou.campaigns import repository as campaigns
+from neigou.campaigns.estimate import BoostTerms, boosted_rate_bp
 from neigou.kit.bulk import insert_new, insert_rows
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
+from neigou.kit.instants import DEFAULT_SKEW, future_message
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import Draft, draft, post_many
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
 from neigou.orders import commission, lookups
-from neigou.orders.inputs import OrderIn, shape_error
+from neigou.orders.inputs import ItemIn, OrderIn, reused, shape_error, terms_of
 from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
 from neigou.programs.models import Program, Tier
@@ -68,8 +71,18 @@ NO_TIERS = Message(
 class _Batch:
     """Everything looked up once for a batch."""
 
-    def __init__(self, session: Session, orders: Sequence[OrderIn], secret_key: str) -> None:
+    def __init__(
+        self,
+        session: Session,
+        orders: Sequence[OrderIn],
+        secret_key: str,
+        *,
+        clock: datetime | None,
+        skew: timedelta,
+    ) -> None:
         self.session = session
+        self.clock = clock
+        self.latest = None if clock is None else clock + skew
         self.hashes = [customer_ref_hash(secret_key, o.customer_ref) for o in orders]
         self.programs = lookups.programs(session, {o.program_id for o in orders})
         self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
@@ -79,6 +92,7 @@ class _Batch:
         self.existing = lookups.existing_orders(session, keys) if len(orders) < PRECHECK_BELOW else {}
         self.tiers = lookups.tiers(session, self.programs.keys())
         self.laddered = {program_id for program_id, _code in self.tiers}
+        self.events = lookups.event_programs(session, {o.event_id for o in orders if o.event_id is not None})
 
     def attribute(
         self, indexes: Sequence[int], orders: Sequence[OrderIn]
@@ -95,7 +109,7 @@ class _Batch:
         return dict(zip(indexes, found, strict=True))
 
     def check(self, order: OrderIn) -> RowError | None:
-        problem = shape_error(order)
+        problem = shape_error(order) or self._timely(order)
         if problem is not None:
             return problem
         if order.program_id not in self.programs:
@@ -107,13 +121,31 @@ class _Batch:
             )
         if order.program_id not in self.laddered:
             return RowError(order.row, order.external_id, "no_tiers", NO_TIERS)
-        missing = sorted({i.sku for i in order.items} - self.products.keys())
+        if order.event_id is not None and self.events.get(order.event_id) != order.program_id:
+            return RowError(
+                order.row,
+                order.external_id,
+                "event_not_found",
+                Message("Event {event_id} does not exist in this program.", event_id=order.event_id),
+            )
+        missing = sorted({i.sku for i in order.items if i.pool_fen is None} - self.products.keys())
         if missing:
             return RowError(
                 order.row,
                 order.external_id,
                 "unknown_sku",
                 Message("Unknown sku {missing}.", missing=", ".join(missing)),
+            )
+        return None
+
+    def _timely(self, order: OrderIn) -> RowError | None:
+        """A paid time past the clock (and its skew) is refused where money moves."""
+        if self.clock is not None and self.latest is not None and order.paid_at > self.latest:
+            return RowError(
+                order.row,
+                order.external_id,
+                "time_in_future",
+                future_message("paid_at", order.paid_at, self.clock),
             )
         return None
 
@@ -148,16 +180,61 @@ def _chain(
     )
 
 
+def _line(
+    item: ItemIn, terms: lookups.ProductTerms | None, boost: BoostTerms | None, paid_at: datetime
+) -> commission.Line:
+    """A line's commission terms: a platform's fee as the pool, else the product's rate (boosted by the
+    link's campaign inside its window) and fixed commission."""
+    if item.pool_fen is not None or terms is None:
+        return commission.Line(item.paid_fen, item.quantity, 0, platform_pool_fen=item.pool_fen or 0)
+    rate = boosted_rate_bp(terms.commission_rate_bp, boost, sku=item.sku, paid_at=paid_at)
+    return commission.Line(item.paid_fen, item.quantity, rate, terms.fixed_commission_fen)
+
+
+def _list_fen(item: ItemIn, terms: lookups.ProductTerms | None) -> int:
+    return item.paid_fen if item.pool_fen is not None or terms is None else terms.price_fen * item.quantity
+
+
+def _pricing(
+    book: OfferBook, order: OrderIn, prices: dict[str, int], link_coupon_id: int | None
+) -> dict[str, object]:
+    """The offers snapshot; a platform's order (lines with the platform's fee) is recorded as paid:
+    the platform priced it, and our promotions and coupons never applied to it."""
+    if any(item.pool_fen is not None for item in order.items):
+        paid = sum(item.paid_fen for item in order.items)
+        return {
+            "quoted_at": order.paid_at.isoformat(),
+            "list_total_fen": paid,
+            "promotion_discount_fen": 0,
+            "coupon_discount_fen": 0,
+            "payable_fen": paid,
+            "applied": [],
+            "priced_by": "platform",
+        }
+    return book.snapshot(order.items, prices, order.paid_at, link_coupon_id)
+
+
 def _insert_orders(session: Session, rows: list[dict[str, object]]) -> dict[tuple[int, str], int]:
     inserted = insert_new(session, Order, rows, unique=("program_id", "external_id"))
     return {(int(p), str(e)): int(i) for p, e, i in inserted}
 
 
 def ingest(
-    session: Session, orders: Sequence[OrderIn], *, secret_key: str, source: OrderSource, now: datetime
+    session: Session,
+    orders: Sequence[OrderIn],
+    *,
+    secret_key: str,
+    source: OrderSource,
+    now: datetime,
+    clock: datetime | None = None,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> BatchResult:
-    """Take a batch of paid orders; returns, per order, its id (new or stored) or why it was refused."""
-    batch = _Batch(session, orders, secret_key)
+    """Take a batch of paid orders; returns, per order, its id (new or stored) or why it was refused.
+
+    ``now`` is when they are recorded. ``clock``, when given, is the real time: a ``paid_at`` more
+    than ``skew`` after it is refused ``time_in_future`` (files; the API checks before calling, and
+    the demo records simulated days)."""
+    batch = _Batch(session, orders, secret_key, clock=clock, skew=skew)
     problems = {
         index: batch.check(order)
         for index, order in enumerate(orders)
@@ -188,6 +265,7 @@ def ingest(
         pending[index] = (order, ref_hash, attributed)
     if not pending:
         _fill_duplicates(result, orders, seen, {}, batch)
+        _refuse_reused(result, orders, batch)
         return result
     sellers = {a.attribution.member_id for _, _, a in pending.values() if a.attribution.member_id is not None}
     depth = max((batch.programs[o.program_id].max_levels for o, _, _ in pending.values()), default=1) - 1
@@ -198,21 +276,17 @@ def ingest(
         end=max(o.paid_at for o, _, _ in pending.values()),
         coupon_ids={a.link_coupon_id for _, _, a in pending.values() if a.link_coupon_id is not None},
     )
+    boosts = campaigns.boost_terms(
+        session, {a.link_campaign_id for _, _, a in pending.values() if a.link_campaign_id is not None}
+    )
     earnings: dict[int, list[commission.Earning]] = {}
     lines: dict[int, list[commission.Line]] = {}
     rows: list[dict[str, object]] = []
     prices = {sku: terms.price_fen for sku, terms in batch.products.items()}
     for index, (order, ref_hash, attributed) in pending.items():
         program = batch.programs[order.program_id]
-        lines[index] = [
-            commission.Line(
-                i.paid_fen,
-                i.quantity,
-                batch.products[i.sku].commission_rate_bp,
-                batch.products[i.sku].fixed_commission_fen,
-            )
-            for i in order.items
-        ]
+        boost = boosts.get(attributed.link_campaign_id or 0)
+        lines[index] = [_line(i, batch.products.get(i.sku), boost, order.paid_at) for i in order.items]
         chain = _chain(
             program,
             seller=attributed.attribution.member_id,
@@ -228,6 +302,7 @@ def ingest(
                 "external_id": order.external_id,
                 "customer_ref_hash": ref_hash,
                 "link_code": order.link_code,
+                "event_id": order.event_id,
                 "member_id": attributed.attribution.member_id,
                 "group_id": attributed.attribution.group_id,
                 "attribution_basis": attributed.attribution.basis.value,
@@ -239,7 +314,7 @@ def ingest(
                 "completed_at": None,
                 "commission_state": CommissionState.PENDING,
                 "settlement_id": None,
-                "pricing": book.snapshot(order.items, prices, order.paid_at, attributed.link_coupon_id),
+                "pricing": _pricing(book, order, prices, attributed.link_coupon_id),
                 "source": source,
                 "created_at": now,
             }
@@ -247,6 +322,7 @@ def ingest(
     inserted = _insert_orders(session, rows)
     _write_children(session, pending=pending, inserted=inserted, lines=lines, earnings=earnings, batch=batch)
     _fill_duplicates(result, orders, seen, inserted, batch)
+    _refuse_reused(result, orders, batch)
     return result
 
 
@@ -273,7 +349,7 @@ def _write_children(
                     "line_no": number,
                     "sku": item.sku,
                     "quantity": item.quantity,
-                    "list_fen": batch.products[item.sku].price_fen * item.quantity,
+                    "list_fen": _list_fen(item, batch.products.get(item.sku)),
                     "paid_fen": item.paid_fen,
                     "commission_rate_bp": line.commission_rate_bp,
                     "fixed_commission_fen": line.fixed_commission_fen,
@@ -333,3 +409,16 @@ def _fill_duplicates(
             result.results[index] = Taken(inserted[key], created=True)
         else:
             result.results[index] = Taken(inserted.get(key) or stored[key], created=False)
+
+
+def _refuse_reused(result: BatchResult, orders: Sequence[OrderIn], batch: _Batch) -> None:
+    """A repeated external id is a retry only with the same terms; with others it is refused
+    (``external_id_reused``) instead of silently answering the first order."""
+    repeated = {i: r.order_id for i, r in enumerate(result.results) if isinstance(r, Taken) and not r.created}
+    if not repeated:
+        return
+    stored = lookups.stored_terms(batch.session, repeated.values())
+    for index, order_id in repeated.items():
+        terms = stored.get(order_id)
+        if terms is not None and not terms_of(orders[index], batch.hashes[index]).same_as(terms):
+            result.results[index] = reused(orders[index])

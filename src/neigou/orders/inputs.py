@@ -14,11 +14,16 @@ MAX_LINE_FEN = 10_000_000_000
 
 @dataclass(frozen=True)
 class ItemIn:
-    """``quantity`` units of ``sku`` for which the shopper paid ``paid_fen`` in all."""
+    """``quantity`` units of ``sku`` for which the shopper paid ``paid_fen`` in all.
+
+    ``pool_fen`` is a commission pool fixed by the shop for the line (a platform's fee on it); such a
+    line needs no product in the catalog and is not priced by our offers.
+    """
 
     sku: str
     quantity: int
     paid_fen: int
+    pool_fen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class OrderIn:
     paid_at: datetime
     total_fen: int | None = None
     row: int = 0
+    event_id: int | None = None
 
 
 def _item_error(order: OrderIn) -> tuple[str, Message] | None:
@@ -41,6 +47,8 @@ def _item_error(order: OrderIn) -> tuple[str, Message] | None:
             return "invalid_quantity", Message("Quantity of {sku} must be at least 1.", sku=item.sku)
         if item.paid_fen < 0 or item.paid_fen > MAX_LINE_FEN:
             return "invalid_amount", Message("paid_fen of {sku} must be 0 or more.", sku=item.sku)
+        if item.pool_fen is not None and not 0 <= item.pool_fen <= MAX_LINE_FEN:
+            return "invalid_amount", Message("The commission of {sku} must be 0 or more.", sku=item.sku)
     if order.total_fen is not None and order.total_fen != sum(i.paid_fen for i in order.items):
         return (
             "inconsistent_amounts",
@@ -80,3 +88,44 @@ def shape_error(order: OrderIn) -> RowError | None:
             return RowError(order.row, order.external_id, code, message)
     item = _item_error(order)
     return None if item is None else RowError(order.row, order.external_id, *item)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an order says, compared when its ``external_id`` comes again: the customer (its keyed hash),
+    the link, the instant paid and the lines in their order. A stored customer that is not a keyed hash
+    (erased on an opt-out) matches any customer."""
+
+    customer_ref_hash: str
+    link_code: str | None
+    paid_at: datetime
+    items: tuple[ItemIn, ...]
+
+    def same_as(self, stored: Terms) -> bool:
+        """True when these terms repeat the stored ones (a retry), False when they say something else."""
+        erased = not stored.customer_ref_hash.isalnum()
+        return (
+            (erased or self.customer_ref_hash == stored.customer_ref_hash)
+            and (self.link_code or None) == (stored.link_code or None)
+            and self.paid_at == stored.paid_at
+            and self.items == stored.items
+        )
+
+
+def terms_of(order: OrderIn, ref_hash: str) -> Terms:
+    """The terms of an incoming order whose customer hashes to ``ref_hash``."""
+    return Terms(ref_hash, order.link_code, order.paid_at, order.items)
+
+
+def reused(order: OrderIn) -> RowError:
+    """The refusal of an ``external_id`` already stored with other terms."""
+    return RowError(
+        order.row,
+        order.external_id,
+        "external_id_reused",
+        Message(
+            "Order {external_id} was reported before with other terms (customer, link, paid_at or lines); "
+            "an external id names one order.",
+            external_id=order.external_id,
+        ),
+    )

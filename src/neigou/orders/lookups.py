@@ -9,10 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.events.models import Event
 from neigou.kit.bulk import chunks
 from neigou.offers.models import Product
 from neigou.orders.commission import tier_at
-from neigou.orders.models import Order, SkuCommission
+from neigou.orders.inputs import ItemIn, Terms
+from neigou.orders.models import Order, OrderLine, SkuCommission
 from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
 
 
@@ -79,6 +81,27 @@ def existing_orders(session: Session, keys: Iterable[tuple[int, str]]) -> dict[t
     return found
 
 
+def stored_terms(session: Session, order_ids: Iterable[int]) -> dict[int, Terms]:
+    """The terms of these stored orders (two queries per chunk: the orders, then their lines)."""
+    found: dict[int, Terms] = {}
+    for part in chunks(sorted(set(order_ids))):
+        heads = session.execute(
+            select(Order.id, Order.customer_ref_hash, Order.link_code, Order.paid_at).where(
+                Order.id.in_(part)
+            )
+        )
+        items: dict[int, list[ItemIn]] = {}
+        for order_id, sku, quantity, paid_fen in session.execute(
+            select(OrderLine.order_id, OrderLine.sku, OrderLine.quantity, OrderLine.paid_fen)
+            .where(OrderLine.order_id.in_(part))
+            .order_by(OrderLine.order_id, OrderLine.line_no)
+        ):
+            items.setdefault(int(order_id), []).append(ItemIn(sku, int(quantity), int(paid_fen)))
+        for order_id, ref_hash, link_code, paid_at in heads:
+            found[int(order_id)] = Terms(ref_hash, link_code, paid_at, tuple(items.get(int(order_id), ())))
+    return found
+
+
 @dataclass(frozen=True)
 class MemberFacts:
     """What commission needs of a member: inviter, current tier and dated tier history."""
@@ -122,3 +145,11 @@ def member_facts(session: Session, seller_ids: Iterable[int], depth: int) -> dic
     return {
         m: MemberFacts(m, inviter, tier, tuple(periods.get(m, ()))) for m, (inviter, tier) in members.items()
     }
+
+
+def event_programs(session: Session, event_ids: set[int]) -> dict[int, int]:
+    """event id → its program, for the events a batch of orders names."""
+    if not event_ids:
+        return {}
+    rows = session.execute(select(Event.id, Event.program_id).where(Event.id.in_(sorted(event_ids))))
+    return {int(e): int(p) for e, p in rows}

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from neigou.events import models as _events  # noqa: F401 - the events table orders point at
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 
 
@@ -35,6 +36,7 @@ class OrderSource(enum.StrEnum):
     API = "api"
     WEBHOOK = "webhook"
     IMPORT = "import"
+    PLATFORM = "platform"
 
 
 class Order(Base):
@@ -45,6 +47,8 @@ class Order(Base):
         UniqueConstraint("program_id", "external_id"),
         Index("ix_orders_member_paid", "member_id", "paid_at"),
         Index("ix_orders_group_paid", "group_id", "paid_at"),  # group sales and leaderboards
+        Index("ix_orders_event_member", "event_id", "member_id"),  # live boards and leaderboards
+        Index("ix_orders_program_link", "program_id", "link_code"),  # orders per post and per campaign
         # State first: the unique (program_id, external_id) index stays the only one led by program_id,
         # so duplicate checks never scan a whole program even before statistics exist.
         Index("ix_orders_state_completed", "commission_state", "completed_at", "program_id"),
@@ -52,11 +56,15 @@ class Order(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    # No foreign keys on the bulk-written tables (orders, lines, commissions, ledger postings and
+    # entries): the batch checks programs and members once, and none of these rows is ever deleted.
+    program_id: Mapped[int] = mapped_column(BigInteger)
     external_id: Mapped[str] = mapped_column(String(64))
     customer_ref_hash: Mapped[str] = mapped_column(String(64))
     link_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    # The employee-purchase event the order counts for (events.models sits below orders).
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
+    member_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     group_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attribution_basis: Mapped[str] = mapped_column(String(20))
     self_purchase: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -88,7 +96,7 @@ class OrderLine(Base):
     __table_args__ = (UniqueConstraint("order_id", "line_no"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(BigInteger)  # written with its order, in the same batch
     line_no: Mapped[int] = mapped_column(Integer)
     sku: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
@@ -110,9 +118,9 @@ class Commission(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    order_id: Mapped[int] = mapped_column(BigInteger)  # written with its order, in the same batch
+    program_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int] = mapped_column(BigInteger)
     level: Mapped[int] = mapped_column(Integer)
     tier_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     bp: Mapped[int] = mapped_column(Integer)

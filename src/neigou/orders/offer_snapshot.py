@@ -44,6 +44,8 @@ class OfferBook:
             if promo.starts_at <= at < promo.ends_at and (scope is None or skus.intersection(scope))
         ]
         coupon = self.coupons.get(link_coupon_id) if link_coupon_id is not None else None
+        if not open_now and coupon is None:
+            return plain_snapshot(items, prices, at)
         basket = pricing.price_basket(
             lines=[pricing.BasketLine(item.sku, prices[item.sku], item.quantity) for item in items],
             promotions=open_now,
@@ -59,3 +61,17 @@ class OfferBook:
             "payable_fen": basket.payable_fen,
             "applied": [offer.to_snapshot() for offer in basket.applied],
         }
+
+
+def plain_snapshot(items: Sequence[ItemIn], prices: dict[str, int], at: datetime) -> dict[str, object]:
+    """The snapshot of a basket no offer applies to: list prices, nothing off (what the pricing engine
+    answers for it, without building the basket)."""
+    total = sum(prices[item.sku] * item.quantity for item in items)
+    return {
+        "quoted_at": at.isoformat(),
+        "list_total_fen": total,
+        "promotion_discount_fen": 0,
+        "coupon_discount_fen": 0,
+        "payable_fen": total,
+        "applied": [],
+    }

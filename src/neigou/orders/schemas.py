@@ -35,6 +35,7 @@ class OrderBody(BaseModel):
     items: Annotated[list[ItemBody], Field(min_length=1, max_length=200)]
     paid_at: AwareDatetime
     total_fen: Fen | None = None
+    event_id: int | None = None
 
 
 class CompleteBody(BaseModel):

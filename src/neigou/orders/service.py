@@ -31,7 +31,7 @@ STATE_ACCOUNT = {
 def _problem(error: RowError) -> ProblemError:
     if error.code == "program_not_found":
         return NotFound(error.message, code=error.code)
-    if error.code == "no_tiers":
+    if error.code in {"no_tiers", "external_id_reused"}:
         return Conflict(error.message, code=error.code)
     return Invalid(error.message, code=error.code)
 
@@ -47,24 +47,34 @@ def take_order(
         session, Order, outcome.order_id, code="order_not_found", detail=Message("The order vanished.")
     )
     if outcome.created:
-        audit.record(
-            session,
-            actor=actor,
-            action="order.create",
-            entity="order",
-            entity_id=order.id,
-            after={
-                "external_id": order.external_id,
-                "paid_fen": order.paid_fen,
-                "member_id": order.member_id,
-                "commission_fen": order.commission_fen,
-            },
-            at=now,
-        )
-        earned = commissions(session, order.id)
-        if earned:
-            commission_events.announce(session, order, commission_events.EARNED, earned, at=now)
+        announce_taken(session, order, actor=actor, now=now)
     return order, outcome.created
+
+
+def get(session: Session, order_id: int) -> Order:
+    """The order with this id (it must exist)."""
+    return get_or_404(session, Order, order_id, code="order_not_found", detail=Message("The order vanished."))
+
+
+def announce_taken(session: Session, order: Order, *, actor: Actor, now: datetime) -> None:
+    """Audit a new order and announce the commission it earned."""
+    audit.record(
+        session,
+        actor=actor,
+        action="order.create",
+        entity="order",
+        entity_id=order.id,
+        after={
+            "external_id": order.external_id,
+            "paid_fen": order.paid_fen,
+            "member_id": order.member_id,
+            "commission_fen": order.commission_fen,
+        },
+        at=now,
+    )
+    earned = commissions(session, order.id)
+    if earned:
+        commission_events.announce(session, order, commission_events.EARNED, earned, at=now)
 
 
 def find_order(session: Session, *, external_id: str, program_id: int | None, lock: bool = False) -> Order:

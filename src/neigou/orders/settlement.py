@@ -17,12 +17,13 @@ from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
 from neigou.orders.models import Commission, CommissionState, Order, Settlement
 from neigou.programs.models import Program
+from neigou.risk import holds
 
 
 def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor, now: datetime) -> Settlement:
     """Release every order of ``program`` completed at least ``freeze_days`` before ``as_of``.
 
-    The orders are locked while they are released, so a parallel settlement or refund waits and
+    Orders an open risk case holds stay frozen until the case is resolved. The orders are locked while they are released, so a parallel settlement or refund waits and
     then sees them as they now are; one posting moves each member's total from frozen to available.
     """
     cutoff = as_of - timedelta(days=program.freeze_days)
@@ -33,6 +34,7 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
                 Order.program_id == program.id,
                 Order.commission_state == CommissionState.FROZEN,
                 Order.completed_at <= cutoff,
+                holds.not_held(Order.id),
             )
             .order_by(Order.id)
             .with_for_update()

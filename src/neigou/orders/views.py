@@ -21,6 +21,7 @@ def order_in(body: OrderBody) -> OrderIn:
         items=tuple(ItemIn(i.sku, i.quantity, i.paid_fen) for i in body.items),
         paid_at=body.paid_at,
         total_fen=body.total_fen,
+        event_id=body.event_id,
     )
 
 

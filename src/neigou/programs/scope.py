@@ -8,7 +8,9 @@ derived rules, where a null would hide a row its owner reaches through another c
 2. ``program_id``: a program of the organization (members, groups, links, orders, ledger, tiers …);
 3. ``member_id``, ``integration_id``, ``coupon_id``, ``sku``: a member, integration, coupon or
    product of the organization (tier history, webhook deliveries, claim counters, sku commissions);
-4. ``order_id``, ``delivery_id``: an order or delivery of the organization (lines, attempts).
+4. ``order_id``, ``delivery_id``: an order or delivery of the organization (lines, attempts);
+5. ``event_id`` (first of all derived rules), ``live_code_id``, ``group_id``, ``post_id``, ``platform_order_id``, ``item_id``: an
+   event, live code, group, post, platform order or event item of the organization.
 
 ``with_loader_criteria`` puts the criteria wherever the entity appears: the FROM list, joins,
 subqueries and ORM-enabled UPDATE and DELETE. A row of another organization therefore does not
@@ -34,15 +36,22 @@ from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Merchant, Org
 
 # Parent tables and the column that names the organization or the program of their rows.
 _PARENTS: dict[str, tuple[str, str]] = {
+    # An event's rows name skus that need not be products: they follow their event.
+    "event_id": ("events", "program_id"),
     "member_id": ("members", "program_id"),
     "integration_id": ("integrations", "program_id"),
     "coupon_id": ("coupon_templates", "organization_id"),
     "sku": ("products", "organization_id"),
     "order_id": ("orders", "program_id"),
     "delivery_id": ("webhook_deliveries", "integration_id"),
+    # Rows under a live code, a group, a post, a platform order or an event item of the organization.
+    "live_code_id": ("group_live_codes", "program_id"),
+    "group_id": ("chat_groups", "program_id"),
+    "post_id": ("group_posts", "program_id"),
+    "platform_order_id": ("platform_orders", "program_id"),
+    "item_id": ("event_items", "event_id"),
 }
-_KEYS = {"member_id": "id", "integration_id": "id", "coupon_id": "id", "sku": "sku", "order_id": "id"}
-_KEYS["delivery_id"] = "id"
+_KEYS = dict.fromkeys(_PARENTS, "id") | {"sku": "sku"}
 
 _rules_cache: tuple[int, list[tuple[type[Any], str]]] | None = None
 

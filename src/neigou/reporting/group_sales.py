@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from neigou.groups import repository as groups_repo
 from neigou.groups.models import Group
+from neigou.kit.dates import check_day
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
@@ -58,6 +59,8 @@ class Window:
 
 def window(program: Program, *, start_on: date | None, end_on: date | None, at: datetime) -> Window:
     """The days asked for (default: the 30 days ending today in the program's zone), checked."""
+    check_day(start_on, "from")
+    check_day(end_on, "to")
     end = end_on or at.astimezone(ZoneInfo(program.timezone)).date()
     start = start_on or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:

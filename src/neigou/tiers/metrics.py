@@ -5,6 +5,7 @@ Per member, over ``[start, end)`` (a calendar month in the program's time zone):
 * ``orders``: orders attributed to the member and paid in the period that are not fully refunded,
   as the refunds stand when the query runs (a refund before evaluation can undo a promotion);
 * ``gmv_fen``: the same orders' ``paid_fen − refunded_fen``;
+* orders a confirmed risk case names count for nothing;
 * ``direct_recruits``: members the member invited who joined in the period, and
   ``recruits_by_tier`` the same recruits by the tier they hold at the period's end (the dated
   history, so re-running an evaluation later sees the same tiers).
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from neigou.orders.models import Order
 from neigou.programs.models import Member, MemberTierPeriod
+from neigou.risk import holds
 from neigou.tiers.rules import Metrics
 
 
@@ -89,6 +91,7 @@ def period_figures(
             Order.member_id.is_not(None),
             Order.paid_at >= start,
             Order.paid_at < end,
+            holds.not_confirmed(Order.id),
         )
         .group_by(Order.member_id)
     )

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -14,9 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
+from neigou.analytics.endpoints import router as analytics_router
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
+from neigou.campaigns.endpoints import router as campaigns_router
+from neigou.events.endpoints import router as events_router
+from neigou.events.runtime import EventsRuntime
+from neigou.feed.endpoints import router as feed_router
 from neigou.groups.endpoints import router as groups_router
+from neigou.groups.live_code_endpoints import router as live_codes_router
 from neigou.integrations.endpoints import router as integrations_router
 from neigou.integrations.webhook_endpoints import router as integration_webhooks_router
 from neigou.kit import jobs
@@ -34,25 +41,35 @@ from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
 from neigou.orders.endpoints import router as orders_router
 from neigou.organizations.endpoints import router as organizations_router
+from neigou.platforms.endpoints import router as platforms_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
 from neigou.reporting.endpoints import router as group_sales_router
+from neigou.risk.endpoints import router as risk_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
+    console_analytics,
+    console_campaigns,
+    console_events,
     console_home,
     console_links,
     console_network,
     console_offers,
     console_orders,
     console_privacy,
+    console_risk,
     console_tiers,
+    forms,
+    hosts,
     join,
     landing,
     problems,
     workspace,
     workspace_earnings,
+    workspace_feed,
     workspace_links,
+    workspace_live_codes,
     workspace_network,
     workspace_tiers,
 )
@@ -61,8 +78,10 @@ from neigou.web.console_access import router as console_access_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
+from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.console_settings import router as console_settings_router
-from neigou.web.operations import Operations
+from neigou.web.live_code import router as live_code_router
+from neigou.web.operations import PROBES, Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
 from neigou.web.workspace_groups import router as workspace_groups_router
@@ -98,6 +117,7 @@ def api_router() -> APIRouter:
     router.include_router(auth_router)
     router.include_router(programs_router)
     router.include_router(audit_router)
+    router.include_router(live_codes_router)
     router.include_router(groups_router)
     router.include_router(group_sales_router)
     router.include_router(catalog_router)
@@ -105,12 +125,21 @@ def api_router() -> APIRouter:
     router.include_router(links_router)
     router.include_router(orders_router)
     router.include_router(integrations_router)
+    router.include_router(platforms_router)
     router.include_router(ledger_router)
     router.include_router(tiers_router)
     router.include_router(network_router)
     router.include_router(privacy_router)
     router.include_router(organizations_router)
     router.include_router(merchants_router)
+    router.include_router(analytics_router)
+
+    router.include_router(events_router)
+
+    router.include_router(campaigns_router)
+    router.include_router(feed_router)
+
+    router.include_router(risk_router)
     return router
 
 
@@ -129,6 +158,7 @@ def create_app(
         factory,
     )
     links = LinksRuntime.from_settings(settings, factory)
+    events = EventsRuntime.from_settings(settings, factory)
     operations = Operations(settings, factory, runner, links)
 
     @asynccontextmanager
@@ -137,6 +167,7 @@ def create_app(
         if start_jobs and settings.jobs_backend == "in-process":
             runner.start_in_process()
         links.start()
+        events.start()
         await operations.start()
         # What exists now (routes, models, metadata, caches) lives as long as the app: keep it out of
         # the cyclic collector's scans, which otherwise revisit all of it (about 200,000 objects) on
@@ -148,6 +179,7 @@ def create_app(
         finally:
             gc.unfreeze()
             await operations.stop()
+            events.stop()  # the reservation stream's last drain
             links.stop()  # the click buffer's last flush: a clean shutdown loses no click
             runner.stop()
 
@@ -161,9 +193,16 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    if not settings.sealing_keys:
+        structlog.get_logger(__name__).warning(
+            "payee_keys.unset",
+            detail="payee accounts are sealed with a key derived from NEIGOU_SECRET_KEY; "
+            "set NEIGOU_PAYEE_KEYS (Fernet keys) in production",
+        )
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links
+    app.state.events = events
     app.state.sign_in_throttle = SignInThrottle.for_redis(
         settings.redis_url, namespace=redis_namespace(settings.database_url) + ":sign-in"
     )
@@ -171,7 +210,9 @@ def create_app(
     app.state.static_dir = STATIC_DIR
     jobs.install(runner)
     problems.install(app)
+    forms.install(app, settings)  # inside the body-size limit: it reads form bodies
     operations.install(app)
+    hosts.install(app, allowed_hosts=settings.allowed_hosts, exempt=PROBES)  # outermost
     app.include_router(api_router())
     # Pages and webhooks, in matching order.
     for pages in (
@@ -181,6 +222,7 @@ def create_app(
         workspace.router,
         console_groups_router,
         console_group_sales_router,
+        console_reconciliation_router,
         workspace_groups_router,
         landing.router,
         workspace_links.router,
@@ -193,7 +235,14 @@ def create_app(
         workspace_network.router,
         console_network.router,
         console_privacy.router,
+        console_analytics.router,
+        console_events.router,
+        console_risk.router,
         join.router,
+        live_code_router,
+        workspace_feed.router,
+        console_campaigns.router,
+        workspace_live_codes.router,
         product_images_router,
         console_access_router,
         console_settings_router,

@@ -18,6 +18,7 @@ from neigou.kit.i18n import LOCALES
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.programs.service import require_program
+from neigou.web.forms import is_secure, set_session_cookie
 from neigou.web.i18n import LANG_COOKIE
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import client_ip, render, safe_next
@@ -34,11 +35,11 @@ def root() -> RedirectResponse:
 
 
 @router.get("/lang")
-def switch_language(to: str, next: str | None = None) -> RedirectResponse:
+def switch_language(request: Request, to: str, next: str | None = None) -> RedirectResponse:
     """Remember the chosen language in a cookie."""
     response = RedirectResponse(safe_next(next, "/console"), status_code=303)
     if to in LOCALES:
-        response.set_cookie(LANG_COOKIE, to, max_age=365 * 86400, samesite="lax")
+        response.set_cookie(LANG_COOKIE, to, max_age=365 * 86400, samesite="lax", secure=is_secure(request))
     return response
 
 
@@ -94,13 +95,7 @@ def login(
         hours=request.app.state.settings.session_hours,
     )
     response = RedirectResponse(safe_next(next, "/console"), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        httponly=True,
-        samesite="strict",
-        max_age=request.app.state.settings.session_hours * 3600,
-    )
+    set_session_cookie(request, response, SESSION_COOKIE, secret, samesite="strict")
     return response
 
 

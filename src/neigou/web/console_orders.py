@@ -13,7 +13,8 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import Message
-from neigou.ledger import payouts, withdrawals
+from neigou.kit.sealed import Sealer
+from neigou.ledger import payees, payouts, withdrawals
 from neigou.ledger import repository as ledger
 from neigou.ledger.models import WithdrawalStatus
 from neigou.orders import repository as orders
@@ -136,6 +137,7 @@ def withdrawals_page(
         batches=ledger.list_batches(session, program_id),
         names=programs.member_names(session, [w.member_id for w in requested + approved]),
         balances=ledger.balances(session, [w.member_id for w in requested]),
+        payees=payees.masked_payees(session, [w.member_id for w in requested + approved]),
     )
 
 
@@ -176,14 +178,19 @@ def mark_paid(batch_id: int, session: SessionDep, principal: ConsoleOperator) ->
 
 @router.get("/console/payout-batches/{batch_id}/export")
 def export(
-    batch_id: int, session: SessionDep, _principal: ConsoleOperator, format: Literal["csv", "xlsx"] = "csv"
+    batch_id: int,
+    request: Request,
+    session: SessionDep,
+    _principal: ConsoleOperator,
+    format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
-    """Download the batch for finance."""
+    """Download the batch for finance (each payee's account in full, the one place it is shown)."""
+    sealer = Sealer.from_settings(request.app.state.settings)
     if format == "xlsx":
-        body = payouts.export_xlsx(session, batch_id)
+        body = payouts.export_xlsx(session, batch_id, sealer)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
-        body, media = payouts.export_csv(session, batch_id), "text/csv; charset=utf-8"
+        body, media = payouts.export_csv(session, batch_id, sealer), "text/csv; charset=utf-8"
     return Response(
         body,
         media_type=media,

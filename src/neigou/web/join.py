@@ -12,14 +12,16 @@ from fastapi.responses import HTMLResponse
 from neigou.auth import service as auth
 from neigou.auth.dependencies import SESSION_COOKIE
 from neigou.auth.models import Role
+from neigou.auth.sign_in_codes import LOGIN_PATH
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.ratelimit import ClaimLimiter
 from neigou.network import joins
-from neigou.network.endpoints import base_url
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
+from neigou.web.forms import set_session_cookie
+from neigou.web.hosts import public_url
 from neigou.web.landing import visitor_of
 from neigou.web.pages import client_ip, render
 
@@ -100,7 +102,14 @@ def join_submit(
     if len(name) > MAX_FIELD or len(phone) > MAX_FIELD:
         return _form(request, session, inviter, code, status_code=422, error="invalid_name", name="")
     try:
-        result = joins.join(session, code=code, name=name, phone=phone, secret_key=secret_key)
+        result = joins.join(
+            session,
+            code=code,
+            name=name,
+            phone=phone,
+            secret_key=secret_key,
+            code_minutes=request.app.state.settings.sign_in_code_minutes,
+        )
     except ProblemError as exc:
         return _form(request, session, inviter, code, status_code=422, error=exc.code, name=name)
     program = programs.get_program(session, result.member.program_id)
@@ -112,7 +121,8 @@ def join_submit(
         inviter=inviter,
         program=program,
         created=result.created,
-        login_url=f"{base_url(request)}/m/login?token={result.login_token}" if result.login_token else None,
+        login_url=public_url(request, LOGIN_PATH + result.sign_in_code) if result.sign_in_code else None,
+        code_minutes=request.app.state.settings.sign_in_code_minutes,
     )
     response.headers["Cache-Control"] = "no-store"
     if result.created:
@@ -121,5 +131,5 @@ def join_submit(
         cookie = auth.create_session(
             session, role=Role.MEMBER, member_id=result.member.id, label=result.member.name, hours=hours
         )
-        response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=hours * 3600)
+        set_session_cookie(request, response, SESSION_COOKIE, cookie)
     return response

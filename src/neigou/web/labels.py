@@ -34,6 +34,14 @@ gs_by: dict[str, Label] = {
     "orders": NP_("count", "Orders"),
     "growth": N_("Member growth"),
 }
+an_channel: dict[str, Label] = {
+    "group_link": N_("Share link"),
+    "organic": N_("Organic"),
+    "push": N_("Push"),
+    "event": N_("Live event"),
+    "hidden_coupon": N_("Hidden coupon price"),
+    "public": N_("Public price"),
+}
 l_state: dict[str, Label] = {
     "sold_out": N_("Coupon sold out"),
     "expired": N_("Coupon expired"),
@@ -120,6 +128,8 @@ o_error: dict[str, Label] = {
     "below_minimum": N_("Below the minimum withdrawal."),
     "fee_exceeds_amount": N_("The fee would take the whole amount."),
     "invalid_amount": N_("Enter a valid amount."),
+    "invalid_account": N_("That is not an account of this kind: check the number."),
+    "invalid_holder": N_("Enter the account holder's name."),
     "request_id_reused": N_("This request was sent already."),
 }
 l_error: dict[str, Label] = {
@@ -167,6 +177,9 @@ code: dict[str, Label] = {
     "product_inactive": N_("This product is off sale"),
     "product_not_found": N_("No such product"),
     "invalid_window": N_("The end must be after the start"),
+    "boost_too_high": N_("The boost would take a product's commission rate above 100%"),
+    "coupon_not_for_sku": N_("The coupon covers none of these skus"),
+    "program_not_found": N_("No such program"),
     "invalid_percent": NP_("discount", "A percentage cannot exceed 100%"),
     "cap_not_allowed": N_("Only percent-off coupons take a cap"),
     "price_out_of_scope": N_("An event-priced sku lies outside the promotion's skus"),
@@ -181,6 +194,7 @@ code: dict[str, Label] = {
     "file_too_large": N_("The file is too large"),
     "too_many_rows": N_("Too many rows"),
     "link_required": N_("Hidden coupon: only through a share link"),
+    "not_claimed": N_("Hidden coupon not claimed by this customer"),
     "not_active": N_("Not open at this time"),
     "condition_not_met": N_("Condition not met"),
     "min_spend_not_met": N_("Minimum spend not reached (after promotions)"),
@@ -213,6 +227,11 @@ visibility: dict[str, Label] = {
     "public": N_("Public"),
     "hidden": N_("Hidden"),
 }
+payee_kind: dict[str, Label] = {
+    "wechat": N_("WeChat"),
+    "alipay": N_("Alipay"),
+    "bank_card": N_("Bank card"),
+}
 stacking: dict[str, Label] = {
     "combinable": N_("Combinable (one coupon per kind)"),
     "exclusive": N_("Exclusive (no other coupon)"),
@@ -235,19 +254,89 @@ offer_source: dict[str, Label] = {
     "promotion": N_("Promotion"),
     "coupon": N_("Coupon"),
 }
+pf_platform: dict[str, Label] = {
+    "jd_union": N_("JD Union"),
+    "pdd": N_("Duoduo Jinbao"),
+    "taobao": N_("Taobao Union"),
+}
+pf_status: dict[str, Label] = {
+    "unpaid": N_("Awaiting payment"),
+    "paid": NP_("platform order", "Paid"),
+    "completed": NP_("platform order", "Completed"),
+    "settled": NP_("platform order", "Settled"),
+    "invalid": NP_("platform order", "Invalid"),
+}
+pf_cause: dict[str, Label] = {
+    "missing": N_("Missing in neigou"),
+    "amount": N_("Amount differs"),
+    "status": N_("Status differs"),
+}
 gs_error: dict[str, Label] = {
     "bad_range": N_("The start date is after the end date; showing the last 30 days."),
     "range_too_long": N_("At most 366 days at a time; showing the last 30 days."),
 }
+rk_rule: dict[str, Label] = {
+    "order_brushing": N_("Order brushing"),
+    "coupon_hoarding": N_("Coupon hoarding"),
+    "shared_identity": N_("Shared identity"),
+    "invite_ring": N_("Invite ring"),
+    "refund_abuse": N_("Refund abuse"),
+    "padded_group": N_("Padded group"),
+}
+rk_status: dict[str, Label] = {
+    "open": NP_("risk case", "Open"),
+    "cleared": N_("Cleared"),
+    "confirmed": N_("Confirmed"),
+}
+rk_error: dict[str, Label] = {
+    "bad_decision": N_("Choose clear or confirm for an existing case."),
+}
+rk_severity: dict[str, Label] = {
+    "low": N_("Low"),
+    "medium": N_("Medium"),
+    "high": N_("High"),
+}
+
+post_slot: dict[str, Label] = {
+    "now": NP_("post slot", "Now"),
+    "morning": NP_("post slot", "Morning (08:00)"),
+    "noon": NP_("post slot", "Noon (12:00)"),
+    "evening": NP_("post slot", "Evening (20:00)"),
+}
+post_status: dict[str, Label] = {
+    "scheduled": NP_("post status", "Scheduled for the robot"),
+    "to_copy": NP_("post status", "To copy"),
+    "sent": NP_("post status", "Sent by the robot"),
+    "copied": NP_("post status", "Posted"),
+    "failed": NP_("post status", "Robot failed: copy it"),
+}
+feed_error: dict[str, Label] = {
+    "group_not_found": N_("That group is not one of yours."),
+    "group_archived": N_("That group is archived."),
+    "not_in_feed": N_("A chosen product is no longer in today's selection."),
+    "duplicate_sku": N_("A product was chosen twice."),
+    "duplicate_group": N_("A group was chosen twice."),
+    "no_tiers": N_("The program has no tier ladder yet."),
+    "post_not_found": N_("That post is not one of yours."),
+    "robot_post": N_("That post goes out through the group's robot."),
+    "image_type": N_("The QR image must be a PNG or JPEG picture."),
+    "image_too_large": N_("The QR image is larger than 1 MB."),
+    "live_code_not_found": N_("That live code is not one of yours."),
+    "no_groups": N_("Choose at least one group."),
+    "capacity": N_("The capacity must be a whole number from 1 to 100000."),
+}
+
 
 # What an audit entry is about (audit.record's ``entity``).
 entity: dict[str, Label] = {
     "brand": N_("Brand"),
+    "campaign": N_("Campaign"),
     "category": N_("Category"),
     "coupon": N_("Coupon"),
     "group": NP_("chat group", "Group"),
     "integration": N_("Integration"),
     "link": N_("Share link"),
+    "live_code": N_("Group live code"),
     "member": NP_("seller", "Member"),
     "opt_out": N_("Opt-out"),
     "order": N_("Order"),
@@ -285,6 +374,7 @@ member_done: dict[str, Label] = {
 
 FAMILIES: dict[str, dict[str, Label]] = {
     "member_done": member_done,
+    "an_channel": an_channel,
     "role": role,
     "access_done": access_done,
     "entity": entity,
@@ -315,8 +405,19 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "pv_error": pv_error,
     "visibility": visibility,
     "stacking": stacking,
+    "payee_kind": payee_kind,
     "coupon_kind": coupon_kind,
     "promotion_kind": promotion_kind,
     "attribution": attribution,
     "offer_source": offer_source,
+    "post_slot": post_slot,
+    "post_status": post_status,
+    "feed_error": feed_error,
+    "rk_rule": rk_rule,
+    "rk_status": rk_status,
+    "rk_severity": rk_severity,
+    "rk_error": rk_error,
+    "pf_platform": pf_platform,
+    "pf_status": pf_status,
+    "pf_cause": pf_cause,
 }

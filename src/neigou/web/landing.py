@@ -97,7 +97,7 @@ async def follow_link(request: Request) -> Response:
             ),
         )
     )
-    location = f"/p/{code}" + ("?" + urlencode({"customer_ref": customer_ref}) if customer_ref else "")
+    location = f"/p/{code}"
     headers = {"location": location, "cache-control": "no-store"}
     if fresh:
         headers["set-cookie"] = visitor_cookie(visitor)
@@ -186,7 +186,6 @@ def landing(
     code: str,
     request: Request,
     session: SessionDep,
-    customer_ref: str | None = None,
     claimed: bool = False,
     error: str | None = None,
 ) -> HTMLResponse:
@@ -214,7 +213,6 @@ def landing(
         sharer=member.name if member else None,
         tz=ZoneInfo(program.timezone if program else "Asia/Shanghai"),
         visitor=visitor,
-        customer_ref=customer_ref if customer_ref and len(customer_ref) <= 128 else None,
         holds=holds or claimed,
         claimed=claimed,
         error=error if error and re.fullmatch(r"[a-z_]{1,40}", error) else None,
@@ -230,10 +228,11 @@ def claim_on_landing(
     code: str,
     request: Request,
     session: SessionDep,
-    phone: Annotated[str | None, Form(max_length=20)] = None,
-    customer_ref: Annotated[str | None, Form(max_length=128)] = None,
+    phone: Annotated[str | None, Form(max_length=40)] = None,
 ) -> Response:
-    """Claim the link's coupon for the shopper (phone, the shop's reference, or a known visitor)."""
+    """Claim the link's coupon for the shopper: a mainland mobile number, or the visitor known by an
+    earlier claim. An anonymous form takes nothing else: a free-text reference would let one person
+    claim as many "customers" as they can type (a shop claims for its own references through the API)."""
     link = _landing_link(session, code)
     if link is None or link.coupon_id is None:
         return _gone(request, code, 404)
@@ -249,8 +248,6 @@ def claim_on_landing(
         if number is None:
             return _back(code, error="invalid_phone")
         customer = claims.Customer.from_ref(secret_key, number.domestic)
-    elif customer_ref and customer_ref.strip():
-        customer = claims.Customer.from_ref(secret_key, customer_ref.strip())
     elif visitor_id is not None and (known := session.get(Visitor, visitor_id)) is not None:
         customer = claims.Customer(ref_hash=known.customer_ref_hash, masked=known.customer_ref_masked)
     if customer is None:

@@ -1,4 +1,4 @@
-"""The member's mobile workspace: sign-in by token link, home (today's figures and tasks), and me."""
+"""The member's mobile workspace: sign-in by one-time link, home (today's figures and tasks), and me."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from neigou.auth import service as auth
+from neigou.auth import sign_in_codes
 from neigou.auth.dependencies import SESSION_COOKIE, WorkspaceMember
 from neigou.auth.models import Role
+from neigou.groups import repository as groups_repo
 from neigou.groups.compliance import compliance, day_start, local_date
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -19,32 +21,32 @@ from neigou.links import repository as links_repo
 from neigou.programs import repository as programs
 from neigou.programs.models import Member, Program
 from neigou.programs.service import require_member, require_program
+from neigou.web.forms import set_session_cookie
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/m/login", response_model=None)
-def member_login(request: Request, token: str, session: SessionDep) -> Response:
-    """Exchange a member token link for a workspace session cookie."""
-    principal = auth.resolve(session, token)
-    if principal is None or principal.role is not Role.MEMBER or principal.member_id is None:
-        return render(request, "m/expired.html", status_code=401)
-    secret = auth.create_session(
-        session,
-        role=Role.MEMBER,
-        member_id=principal.member_id,
-        label=principal.label or f"member {principal.member_id}",
-        hours=request.app.state.settings.session_hours,
-    )
-    response = RedirectResponse("/m/", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        httponly=True,
-        samesite="lax",
-        max_age=request.app.state.settings.session_hours * 3600,
-    )
+def member_login(request: Request, session: SessionDep, code: str = "") -> Response:
+    """Exchange a one-time sign-in code for a workspace session cookie (the code is spent)."""
+    member_id = sign_in_codes.redeem(session, code)
+    member = programs.get_member(session, member_id) if member_id is not None else None
+    if member is None:
+        response: Response = render(request, "m/expired.html", status_code=401)
+    else:
+        secret = auth.create_session(
+            session,
+            role=Role.MEMBER,
+            member_id=member.id,
+            label=member.name,
+            hours=request.app.state.settings.session_hours,
+        )
+        response = RedirectResponse("/m/", status_code=303)
+        set_session_cookie(request, response, SESSION_COOKIE, secret)
+    # The address held a secret: neither cache it nor send it on to another site.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -87,6 +89,9 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
         missed=groups.missed,
         at_risk=groups.at_risk,
         has_links=bool(links_repo.list_links(session, member_id=member.id, limit=1)),
+        full_codes=sum(
+            1 for c in groups_repo.live_codes_of_owner(session, member.id) if c.full_since is not None
+        ),
     )
 
 

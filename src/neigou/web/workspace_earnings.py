@@ -13,8 +13,11 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.money import parse_yuan
+from neigou.kit.sealed import Sealer
+from neigou.ledger import payees, withdrawals
 from neigou.ledger import repository as ledger
-from neigou.ledger import withdrawals
+from neigou.ledger.models import PayeeAccount
+from neigou.ledger.payee_rules import PayeeKind
 from neigou.programs.service import require_member, require_program
 from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
@@ -35,6 +38,7 @@ def earnings(
     session: SessionDep,
     principal: WorkspaceMember,
     done: bool = False,
+    payee_saved: bool = False,
     error: Annotated[str | None, Query(max_length=60)] = None,
     page: PageNumber = 1,
 ) -> HTMLResponse:
@@ -52,6 +56,9 @@ def earnings(
         withdrawals=ledger.list_withdrawals(session, member_id=member.id, limit=20),
         rules=withdrawals.rules_of(session, member.program_id),
         request_id=uuid.uuid4().hex,
+        payee=session.get(PayeeAccount, member.id),
+        payee_kinds=[k.value for k in PayeeKind],
+        payee_saved=payee_saved,
         done=done,
         error=error,
     )
@@ -82,3 +89,32 @@ def withdraw(
     except ProblemError as exc:
         return RedirectResponse(f"/m/earnings?error={exc.code}", status_code=303)
     return RedirectResponse("/m/earnings?done=1", status_code=303)
+
+
+@router.post("/m/earnings/payee")
+def set_payee(
+    *,
+    request: Request,
+    session: SessionDep,
+    principal: WorkspaceMember,
+    kind: Annotated[PayeeKind, Form()],
+    account: Annotated[str, Form(max_length=64)],
+    holder_name: Annotated[str, Form(max_length=64)],
+) -> RedirectResponse:
+    """Say where to be paid; the page shows it masked from then on."""
+    member = require_member(session, principal.member_id or 0)
+    try:
+        with session.begin_nested():
+            payees.put_payee(
+                session,
+                member=member,
+                kind=kind,
+                account=account,
+                holder=holder_name,
+                sealer=Sealer.from_settings(request.app.state.settings),
+                actor=principal.actor,
+                at=utcnow(),
+            )
+    except ProblemError as exc:
+        return RedirectResponse(f"/m/earnings?error={exc.code}#payee", status_code=303)
+    return RedirectResponse("/m/earnings?payee_saved=1#payee", status_code=303)

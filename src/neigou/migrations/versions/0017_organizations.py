@@ -7,8 +7,8 @@ Console accounts, tokens, audit entries and opt-outs carry an optional organizat
 platform administrator (every organization), as every existing account and token stays.
 Existing rows move into the organization ``default``; downgrading drops the columns again.
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-04 06:00:00.000000
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0010"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,273 @@
+"""Benchmark: the analytics reports on DuckDB and chDB against hand-written DuckDB queries over the
+same tables in the same run, and an incremental refresh of new orders from the OLTP database.
+
+    .venv/bin/python bench/analytics.py --smoke                     # 20,000 customers (scripts/test)
+    .venv/bin/python bench/analytics.py --customers 1000000         # 5 orders each on average
+
+The generator writes the facts set-based into a DuckDB store (``range()``): customers order 1–9
+times over 2024–2026, a third through share links, one order in twenty fully refunded and one in
+ten partly; each order pays two commission levels; members form an invite tree. The chDB store gets
+the same rows through Arrow. Each report is timed (best of 3) beside a hand-written DuckDB query
+that computes the same figures its own way, and the answers must agree. The refresh part builds a
+SQLite OLTP database with ``--new-orders`` orders (lines, commissions) and times the extract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import text
+
+from neigou.analytics import reports
+from neigou.analytics.extract import ensure_schema, refresh
+from neigou.analytics.reports import Span, TierRates
+from neigou.analytics.store import Store, open_store
+from neigou.kit.db import make_engine, make_session_factory
+from neigou.migrations.runner import upgrade
+
+PROGRAM = 1
+SPAN = Span(PROGRAM, date(2025, 1, 1), date(2025, 12, 31))
+RATES = [TierRates("super_member", 3000, 500)]
+
+
+def generate(store: Store, customers: int) -> None:
+    """Members, orders, lines, commissions, refunds for one program, all set-based."""
+    ensure_schema(store)
+    members = max(customers // 50, 10)
+    run = store.engine.execute
+    run("INSERT INTO programs VALUES (1, 'Asia/Shanghai')")
+    run(f"""INSERT INTO members SELECT i, 1, CASE WHEN i <= 10 THEN NULL ELSE (hash(i) % (i - 1)) + 1 END,
+        TIMESTAMP '2023-01-01' + to_days(CAST(i * 1000 // {members} AS INTEGER)),
+        CAST(TIMESTAMP '2023-01-01' + to_days(CAST(i * 1000 // {members} AS INTEGER)) AS DATE)
+        FROM range(1, {members} + 1) t(i)""")
+    run(f"""CREATE TABLE gen AS
+        SELECT row_number() OVER () AS id, c, n,
+               TIMESTAMP '2024-01-01' + to_microseconds(CAST(hash(c, n) % (1000 * 86400000000) AS BIGINT)) AS ts,
+               hash(c, n, 7) % 100 AS roll
+        FROM range(1, {customers} + 1) a(c), LATERAL (SELECT unnest(range(1, CAST(2 + hash(c) % 9 AS BIGINT))) AS n)""")
+    run(f"""INSERT INTO orders SELECT id, 1, 'c' || c,
+        CASE WHEN roll < 33 THEN 1 + hash(c) % {members} END, NULL,
+        CASE WHEN roll < 33 THEN 'L' || (hash(c) % 1000) END,
+        CASE WHEN roll < 33 THEN 'group_link' ELSE 'organic' END, roll < 20,
+        CASE WHEN roll < 33 THEN 2490 ELSE 4990 END, 4990, 0, CASE WHEN roll < 20 THEN 2500 ELSE 0 END,
+        ts, epoch_us(ts), CAST(ts + INTERVAL 8 HOUR AS DATE) FROM gen""")
+    run("""INSERT INTO order_lines SELECT id, 1, id, 'SKU' || (id % 500), id % 20, 1, list_fen, paid_fen, 2000, NULL
+        FROM orders""")
+    run("""INSERT INTO commissions SELECT id * 2, 1, id, member_id, 1, 'super_member', 2000,
+            paid_fen * 2000 * 2000 // 100000000 FROM orders WHERE member_id IS NOT NULL
+        UNION ALL SELECT id * 2 + 1, 1, id, 1, 2, 'mentor', 1000,
+            paid_fen * 2000 * 1000 // 100000000 FROM orders WHERE member_id IS NOT NULL""")
+    run("""INSERT INTO refunds SELECT id, 1, id, CASE WHEN hash(id) % 20 = 0 THEN paid_fen ELSE paid_fen // 3 END,
+        paid_at + INTERVAL 3 DAY, CAST(paid_at + INTERVAL 3 DAY AS DATE)
+        FROM orders WHERE hash(id) % 10 = 0""")
+    run("DROP TABLE gen")
+
+
+def copy_store(source: duckdb.DuckDBPyConnection, target: Store) -> None:
+    """Every table of the DuckDB store into another store, through Arrow."""
+    ensure_schema(target)
+    for table in ("programs", "members", "orders", "order_lines", "commissions", "refunds"):
+        rows = source.sql(f"SELECT * FROM {table}").to_arrow_table()
+        for batch in rows.to_batches(max_chunksize=1_000_000):
+            target.engine.load(table, pa.Table.from_batches([batch]))
+
+
+BASE_REPEAT = """
+WITH refunded AS (SELECT order_id, sum(amount_fen) r FROM refunds GROUP BY order_id),
+live AS (SELECT o.* FROM orders o LEFT JOIN refunded f ON f.order_id = o.id
+         WHERE o.program_id = 1 AND (o.paid_fen = 0 OR coalesce(f.r, 0) < o.paid_fen)),
+firsts AS (SELECT customer, arg_min(channel, (paid_us, id)) channel, min(paid_us) first_us,
+                  arg_min(id, (paid_us, id)) first_id, arg_min(paid_on, (paid_us, id)) first_on
+           FROM live GROUP BY customer)
+SELECT channel, count(*), count(*) FILTER (WHERE EXISTS (
+    SELECT 1 FROM live l WHERE l.customer = f.customer AND l.id <> f.first_id
+      AND l.paid_us BETWEEN f.first_us AND f.first_us + 30 * 86400000000))
+FROM firsts f WHERE first_on BETWEEN DATE '2025-01-01' AND DATE '2025-12-31' GROUP BY channel ORDER BY channel
+"""
+
+BASE_ECONOMICS = """
+SELECT count(*), sum(o.paid_fen), sum(coalesce(r.r, 0)), sum(coalesce(c.net, 0)) FROM orders o
+LEFT JOIN (SELECT order_id, sum(amount_fen) r FROM refunds GROUP BY order_id) r ON r.order_id = o.id
+LEFT JOIN (SELECT c.order_id, sum(c.amount_fen - c.amount_fen * coalesce(rf.r, 0) // greatest(o2.paid_fen, 1)) net
+           FROM commissions c JOIN orders o2 ON o2.id = c.order_id
+           LEFT JOIN (SELECT order_id, sum(amount_fen) r FROM refunds GROUP BY order_id) rf ON rf.order_id = c.order_id
+           GROUP BY c.order_id) c ON c.order_id = o.id
+WHERE o.program_id = 1 AND o.paid_on BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
+"""
+
+BASE_SIMULATION = """
+SELECT sum(x.amount_fen - x.amount_fen * coalesce(r.r, 0) // greatest(o.paid_fen, 1)),
+       sum(x.sim - x.sim * coalesce(r.r, 0) // greatest(o.paid_fen, 1))
+FROM (SELECT c.id, c.order_id, any_value(c.amount_fen) amount_fen,
+             sum(l.paid_fen * l.commission_rate_bp * CASE WHEN c.tier_code = 'super_member'
+                 THEN (CASE WHEN c.level = 1 THEN 3000 ELSE 500 END) ELSE c.bp END // 100000000) sim
+      FROM commissions c JOIN order_lines l ON l.order_id = c.order_id GROUP BY c.id, c.order_id) x
+JOIN orders o ON o.id = x.order_id
+LEFT JOIN (SELECT order_id, sum(amount_fen) r FROM refunds GROUP BY order_id) r ON r.order_id = o.id
+WHERE o.paid_on BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
+"""
+
+BASE_FISSION = """
+WITH RECURSIVE tree(id, joined_on, level) AS (
+    SELECT id, joined_on, 1 FROM members WHERE program_id = 1 AND inviter_id IS NULL AND joined_on <= DATE '2025-03-31'
+    UNION ALL
+    SELECT m.id, m.joined_on, t.level + 1 FROM members m JOIN tree t ON m.inviter_id = t.id
+    WHERE m.joined_on <= DATE '2025-03-31'
+)
+SELECT count(*) FILTER (WHERE joined_on < DATE '2025-03-01'),
+       count(*) FILTER (WHERE joined_on >= DATE '2025-03-01' AND level > 1), max(level)
+FROM tree
+"""
+
+
+def best(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    """Best wall time of ``repeat`` runs, and the answer."""
+    times, answer = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        answer = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), answer
+
+
+def compare(store: Store, base: duckdb.DuckDBPyConnection, label: str) -> list[tuple[str, float, float]]:
+    """Each report beside its hand-written baseline; the answers must agree."""
+    fission_span = reports.month_span(PROGRAM, "2025-03")
+    cases: list[tuple[str, Callable[[], Any], str, Callable[[Any], Any], Callable[[Any], Any]]] = [
+        (
+            "repeat",
+            lambda: reports.repeat(store, SPAN, window_days=30),
+            BASE_REPEAT,
+            lambda r: [(x.key, x.customers, x.repeat_customers) for x in r.channels],
+            lambda rows: [(str(a), int(b), int(c)) for a, b, c in rows],
+        ),
+        (
+            "economics",
+            lambda: reports.economics(store, SPAN),
+            BASE_ECONOMICS,
+            lambda r: (r.orders, r.gmv_fen, r.refund_fen, r.commission_fen),
+            lambda rows: tuple(int(v) for v in rows[0]),
+        ),
+        (
+            "simulation",
+            lambda: reports.simulate(store, SPAN, RATES),
+            BASE_SIMULATION,
+            lambda r: (r.actual_commission_fen, r.simulated_commission_fen),
+            lambda rows: tuple(int(v) for v in rows[0]),
+        ),
+        (
+            "fission",
+            lambda: reports.fission(store, fission_span),
+            BASE_FISSION,
+            lambda r: (r.members_at_start, r.recruits, len(r.depth)),
+            lambda rows: tuple(int(v) for v in rows[0]),
+        ),
+    ]
+    out = []
+    for name, report, baseline, shape, base_shape in cases:
+        report_s, answer = best(report)
+        base_s, rows = best(lambda q=baseline: base.execute(q).fetchall())  # type: ignore[misc]
+        if shape(answer) != base_shape(rows):
+            sys.exit(f"{label} {name}: report {shape(answer)} != baseline {base_shape(rows)}")
+        out.append((name, report_s, base_s))
+        print(
+            f"{label:8} {name:11} report {report_s * 1000:8.1f} ms  baseline {base_s * 1000:8.1f} ms  "
+            f"ratio {report_s / base_s:5.2f}"
+        )
+    return out
+
+
+def oltp_refresh(directory: Path, new_orders: int) -> float:
+    """An OLTP SQLite database with ``new_orders`` orders; the time an incremental refresh takes."""
+    url = f"sqlite:///{directory / 'oltp.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO programs (id, code, name, timezone, attribution_model, "
+                "attribution_window_days, freeze_days, max_levels, self_purchase_commission, created_at) "
+                "VALUES (1, 'bench', 'bench', 'Asia/Shanghai', 'last_click', 30, 7, 2, 0, '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO members (id, program_id, name, joined_at) VALUES "
+                "(1, 1, 'm', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(f"""WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {new_orders})
+            INSERT INTO orders (id, program_id, external_id, customer_ref_hash, member_id, attribution_basis,
+                self_purchase, paid_fen, refunded_fen, commission_fen, paid_at, commission_state, pricing,
+                source, created_at)
+            SELECT i, 1, 'e' || i, 'c' || (i % 20000), 1, 'link', 0, 4990, 0, 199,
+                datetime('2026-02-01', '+' || (i % 86400) || ' seconds'), 'pending',
+                '{{"list_total_fen": 4990, "promotion_discount_fen": 0, "coupon_discount_fen": 0}}', 'api',
+                '2026-02-01 00:00:00' FROM n""")
+        )
+        conn.execute(
+            text("""INSERT INTO order_lines (id, order_id, line_no, sku, quantity, list_fen, paid_fen,
+            commission_rate_bp, pool_fen) SELECT id, id, 1, 'SKU', 1, 4990, 4990, 2000, 998 FROM orders""")
+        )
+        conn.execute(
+            text("""INSERT INTO commissions (id, order_id, program_id, member_id, level, tier_code, bp,
+            amount_fen, reversed_fen) SELECT id, id, 1, 1, 1, 'super_member', 2000, 199, 0 FROM orders""")
+        )
+    store = open_store(f"duckdb:///{directory / 'refresh.duckdb'}")
+    factory = make_session_factory(engine)
+    with factory() as session:
+        start = time.perf_counter()
+        copied = refresh(session, store)
+        elapsed = time.perf_counter() - start
+    assert copied["orders"] == new_orders, copied
+    store.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--new-orders", type=int, default=100_000)
+    parser.add_argument("--smoke", action="store_true", help="20,000 customers, 5,000 new orders")
+    parser.add_argument("--no-chdb", action="store_true", help="DuckDB only")
+    args = parser.parse_args()
+    if args.smoke:
+        args.customers, args.new_orders = 20_000, 5_000
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        store = open_store(f"duckdb:///{directory / 'a.duckdb'}")
+        start = time.perf_counter()
+        generate(store, args.customers)
+        orders = store.query("SELECT count(*) FROM orders")[0][0]
+        print(
+            f"generated {args.customers:,} customers, {orders:,} orders in {time.perf_counter() - start:.1f} s"
+        )
+        store.close()
+        base = duckdb.connect(str(directory / "a.duckdb"))
+        duck = open_store(f"duckdb:///{directory / 'a.duckdb'}")
+        results = compare(duck, base, "duckdb")
+        if not args.no_chdb:
+            clickhouse = open_store(f"chdb:///{directory / 'chdb'}")
+            copy_store(base, clickhouse)
+            results += compare(clickhouse, base, "chdb")
+            clickhouse.close()
+        base.close()
+        duck.close()
+        refresh_s = oltp_refresh(directory, args.new_orders)
+        print(f"refresh  {args.new_orders:,} new orders (lines, commissions) from SQLite: {refresh_s:.2f} s")
+    slowest = max(r for _, r, _ in results)
+    print(f"slowest report {slowest * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

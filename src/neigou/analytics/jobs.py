@@ -1,0 +1,23 @@
+"""The scheduled extract: every few minutes (``NEIGOU_ANALYTICS_REFRESH_MINUTES``, default 5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session
+
+from neigou.analytics.extract import refresh
+from neigou.analytics.runtime import store_for
+from neigou.kit.jobs import job
+from neigou.kit.settings import get_settings
+
+log = structlog.get_logger(__name__)
+
+
+@job("analytics.refresh", cron={"minute": f"*/{get_settings().analytics_refresh_minutes}"})
+def refresh_analytics(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Copy the facts written since the last refresh into the analytics store."""
+    copied = refresh(session, store_for(get_settings()))
+    log.info("analytics.refreshed", at=at.isoformat(), **copied)

@@ -1,0 +1,254 @@
+"""The report statements, written once in DuckDB's SQL (``:name`` placeholders, ``//`` for floor
+division of non-negative integers) and transpiled for ClickHouse by ``analytics.store``.
+
+Conventions: a member-scoped figure passes ``:member_id`` (0 for the whole program: ids start at 1);
+ranges are local days ``[:start_on, :end_on]``; a fully refunded order is one whose refunds reach
+its paid amount (an order paid 0 is never "fully refunded").
+"""
+
+from __future__ import annotations
+
+# Orders that count, with what was refunded of each (refunds known now); each customer's first counted
+# order in the range, and when their next counted order came (the earliest other order: repeat within
+# N days is that order within N days).
+_LIVE_ORDERS = """
+refunded AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE program_id = :program_id GROUP BY order_id
+),
+live AS (
+    SELECT o.id, o.customer, o.channel, o.hidden_coupon, o.paid_us, o.paid_on
+    FROM orders AS o LEFT JOIN refunded AS r ON r.order_id = o.id
+    WHERE o.program_id = :program_id
+      AND (:member_id = 0 OR o.member_id = :member_id)
+      AND NOT (o.paid_fen > 0 AND coalesce(r.refund_fen, 0) >= o.paid_fen)
+),
+ranked AS (
+    SELECT id, customer, channel, hidden_coupon, paid_us, paid_on,
+           row_number() OVER (PARTITION BY customer ORDER BY paid_us, id) AS nth,
+           -- the customer's next counted order (-1: none; ClickHouse's lead has no NULL)
+           lead(paid_us, 1, -1) OVER (PARTITION BY customer ORDER BY paid_us, id) AS next_us
+    FROM live
+),
+firsts AS (
+    SELECT id, customer, channel, hidden_coupon, paid_us, paid_on, next_us FROM ranked
+    WHERE nth = 1 AND paid_on >= :start_on AND paid_on <= :end_on
+)
+"""
+
+REPEAT = (
+    "WITH"
+    + _LIVE_ORDERS
+    + """
+SELECT channel, hidden_coupon, count(*) AS customers,
+       count(CASE WHEN next_us >= paid_us AND next_us <= paid_us + :window_us THEN 1 END) AS repeat_customers
+FROM firsts
+GROUP BY channel, hidden_coupon
+ORDER BY channel, hidden_coupon
+"""
+)
+
+# Month k after the first order's month: customers of the cohort with a counted order in it.
+COHORTS = (
+    "WITH"
+    + _LIVE_ORDERS
+    + """,
+months AS (
+    SELECT DISTINCT f.customer, f.channel, year(f.paid_on) * 12 + month(f.paid_on) AS cohort,
+           year(l.paid_on) * 12 + month(l.paid_on) - year(f.paid_on) * 12 - month(f.paid_on) AS k
+    FROM firsts AS f JOIN live AS l ON l.customer = f.customer
+)
+SELECT cohort, channel, k, count(*) AS customers FROM months
+GROUP BY cohort, channel, k ORDER BY cohort, channel, k
+"""
+)
+
+# A commission's worth after the order's refunds: A − floor(A × R / P) (P = 0: nothing refunded).
+_WORTH = "{a} - {a} * coalesce(r.refund_fen, 0) // greatest(o.paid_fen, 1)"
+
+ECONOMICS = f"""
+WITH o AS (
+    SELECT id, paid_fen, coupon_fen, promotion_fen FROM orders
+    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
+      AND (:member_id = 0 OR member_id = :member_id)
+),
+r AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds
+    WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
+),
+c AS (
+    SELECT c.order_id, c.level, c.amount_fen FROM commissions AS c
+    WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM o)
+      AND (:member_id = 0 OR c.member_id = :member_id)
+),
+per_level AS (
+    SELECT c.level, sum({_WORTH.format(a="c.amount_fen")}) AS commission_fen
+    FROM c JOIN o ON o.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id
+    GROUP BY c.level
+)
+SELECT 'total' AS part, count(*) AS orders, coalesce(sum(o.paid_fen), 0) AS gmv_fen,
+       coalesce(sum(r.refund_fen), 0) AS refund_fen, coalesce(sum(o.coupon_fen), 0) AS coupon_fen,
+       coalesce(sum(o.promotion_fen), 0) AS promotion_fen, 0 AS level
+FROM o LEFT JOIN r ON r.order_id = o.id
+UNION ALL
+SELECT 'level' AS part, 0, commission_fen, 0, 0, 0, level FROM per_level
+"""
+
+SIMULATED_WORTH = _WORTH
+
+# Commission rows of the orders paid in the range, each recomputed line by line with a new rate
+# (the pure rule: floor(paid × rate × bp / 10^8) per line, or floor(pool × bp / 10^4) for a
+# fixed pool), then worth after refunds, beside what was actually earned. {new_bp} is a CASE built
+# from the simulated tiers.
+SIMULATION = """
+WITH o AS (
+    SELECT id, paid_fen FROM orders
+    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
+),
+r AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds
+    WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
+),
+c AS (
+    SELECT c.id, c.order_id, c.amount_fen, {new_bp} AS new_bp FROM commissions AS c
+    WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM o)
+      AND (:member_id = 0 OR c.member_id = :member_id)
+),
+s AS (
+    SELECT c.id, c.order_id, c.amount_fen,
+           sum(CASE WHEN l.fixed_commission_fen IS NULL
+                    THEN l.paid_fen * l.commission_rate_bp * c.new_bp // 100000000
+                    ELSE least(l.fixed_commission_fen * l.quantity, l.paid_fen) * c.new_bp // 10000 END)
+               AS simulated_fen
+    FROM c JOIN order_lines AS l ON l.order_id = c.order_id
+    GROUP BY c.id, c.order_id, c.amount_fen
+)
+SELECT coalesce(sum({actual}), 0) AS actual_fen, coalesce(sum({simulated}), 0) AS simulated_fen
+FROM s JOIN o ON o.id = s.order_id LEFT JOIN r ON r.order_id = s.order_id
+"""
+
+# The invite tree from its roots (members without an inviter, or one member for their own team),
+# level 1 at the roots, over members who joined by the end of the period.
+FISSION_TREE = """
+WITH RECURSIVE tree AS (
+    SELECT id, joined_on, 1 AS level FROM members
+    WHERE program_id = :program_id AND joined_on <= :end_on
+      AND (CASE WHEN :member_id = 0 THEN inviter_id IS NULL ELSE id = :member_id END)
+    UNION ALL
+    SELECT m.id, m.joined_on, t.level + 1 AS level FROM members AS m JOIN tree AS t ON m.inviter_id = t.id
+    WHERE m.program_id = :program_id AND m.joined_on <= :end_on
+)
+SELECT level, count(*) AS members,
+       count(CASE WHEN joined_on < :start_on THEN 1 END) AS at_start,
+       count(CASE WHEN joined_on >= :start_on AND level > 1 THEN 1 END) AS recruits
+FROM tree GROUP BY level ORDER BY level
+"""
+
+# Recruits of the period (joined in it with an inviter in scope) who sold something 30 days or
+# more after joining.
+FISSION_ACTIVE = """
+WITH RECURSIVE tree AS (
+    SELECT id, joined_at, joined_on, 1 AS level FROM members
+    WHERE program_id = :program_id AND joined_on <= :end_on
+      AND (CASE WHEN :member_id = 0 THEN inviter_id IS NULL ELSE id = :member_id END)
+    UNION ALL
+    SELECT m.id, m.joined_at, m.joined_on, t.level + 1 AS level FROM members AS m
+    JOIN tree AS t ON m.inviter_id = t.id
+    WHERE m.program_id = :program_id AND m.joined_on <= :end_on
+),
+recruits AS (SELECT id, joined_at FROM tree WHERE level > 1 AND joined_on >= :start_on)
+SELECT count(DISTINCT rc.id) FROM recruits AS rc JOIN orders AS o ON o.member_id = rc.id
+WHERE o.program_id = :program_id AND o.paid_at >= rc.joined_at + INTERVAL 30 DAY
+"""
+
+# Per customer with a counted first order in the range: paid − refunds − commission (net of
+# reversals) over all their orders, coupon and promotion cost beside; by the first order's channel.
+_PER_CUSTOMER = (
+    "WITH"
+    + _LIVE_ORDERS
+    + """,
+all_orders AS (
+    SELECT o.id AS id, o.customer AS customer, o.paid_fen AS paid_fen, o.coupon_fen AS coupon_fen,
+           o.promotion_fen AS promotion_fen, coalesce(r.refund_fen, 0) AS refund_fen
+    FROM orders AS o LEFT JOIN refunded AS r ON r.order_id = o.id
+    WHERE o.program_id = :program_id AND (:member_id = 0 OR o.member_id = :member_id)
+      AND o.customer IN (SELECT customer FROM firsts)
+),
+paid_commission AS (
+    SELECT c.order_id, sum(c.amount_fen - c.amount_fen * a.refund_fen // greatest(a.paid_fen, 1)) AS fen
+    FROM commissions AS c JOIN all_orders AS a ON a.id = c.order_id
+    WHERE c.program_id = :program_id GROUP BY c.order_id
+),
+per_customer AS (
+    SELECT f.customer AS customer, f.channel AS channel,
+           sum(a.paid_fen - a.refund_fen - coalesce(pc.fen, 0)) AS net_fen,
+           sum(a.coupon_fen) AS coupon_fen, sum(a.promotion_fen) AS promotion_fen, count(*) AS orders
+    FROM firsts AS f JOIN all_orders AS a ON a.customer = f.customer
+    LEFT JOIN paid_commission AS pc ON pc.order_id = a.id
+    GROUP BY f.customer, f.channel
+)
+"""
+)
+
+CUSTOMER_VALUE = (
+    _PER_CUSTOMER
+    + """,
+value_ranks AS (
+    SELECT channel, customer, net_fen, row_number() OVER (PARTITION BY channel ORDER BY net_fen, customer) AS rn,
+           count(*) OVER (PARTITION BY channel) AS n
+    FROM per_customer
+)
+SELECT 'total' AS part, channel, count(*) AS customers, sum(net_fen) AS net_fen, sum(coupon_fen) AS coupon_fen,
+       sum(promotion_fen) AS promotion_fen, 0 AS rn, 0 AS n
+FROM per_customer GROUP BY channel
+UNION ALL
+SELECT 'rank' AS part, channel, 0, net_fen, 0, 0, rn, n FROM value_ranks
+WHERE rn IN ((n * 10 + 99) // 100, (n * 25 + 99) // 100, (n * 50 + 99) // 100, (n * 75 + 99) // 100,
+             (n * 90 + 99) // 100)
+"""
+)
+
+TOP_CUSTOMERS = (
+    _PER_CUSTOMER
+    + """
+SELECT customer, channel, orders, net_fen, coupon_fen, promotion_fen FROM per_customer
+ORDER BY net_fen DESC, customer LIMIT 10
+"""
+)
+
+# Per sku over lines of orders paid in the range: units, list and paid amounts, split by whether the
+# order used a hidden coupon.
+PRICES = """
+SELECT l.sku, sum(l.quantity) AS units, sum(l.list_fen) AS list_fen, sum(l.paid_fen) AS paid_fen,
+       sum(CASE WHEN o.hidden_coupon THEN l.paid_fen ELSE 0 END) AS hidden_paid_fen,
+       sum(CASE WHEN o.hidden_coupon THEN l.list_fen ELSE 0 END) AS hidden_list_fen,
+       sum(CASE WHEN o.hidden_coupon THEN l.quantity ELSE 0 END) AS hidden_units
+FROM order_lines AS l JOIN orders AS o ON o.id = l.order_id
+WHERE o.program_id = :program_id AND o.paid_on >= :start_on AND o.paid_on <= :end_on
+  AND (:member_id = 0 OR o.member_id = :member_id)
+GROUP BY l.sku ORDER BY paid_fen DESC, l.sku LIMIT 200
+"""
+
+# Clicks (people, not bots) → claims → orders → net GMV, per {key}: the statement is built with the
+# key's column for each fact (see reports.FUNNEL_KEYS).
+FUNNEL = """
+WITH refunded AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE program_id = :program_id GROUP BY order_id
+),
+k AS (
+    SELECT {click_key} AS key, 1 AS clicks, 0 AS claims, 0 AS orders, 0 AS net_fen
+    FROM clicks AS c JOIN links AS l ON l.id = c.link_id
+    WHERE c.program_id = :program_id AND c.human AND c.clicked_on >= :start_on AND c.clicked_on <= :end_on
+      AND (:member_id = 0 OR c.member_id = :member_id)
+    UNION ALL
+    SELECT {claim_key}, 0, 1, 0, 0 FROM claims AS c
+    WHERE c.program_id = :program_id AND c.claimed_on >= :start_on AND c.claimed_on <= :end_on
+      AND (:member_id = 0 OR c.member_id = :member_id)
+    UNION ALL
+    SELECT {order_key}, 0, 0, 1, o.paid_fen - coalesce(r.refund_fen, 0)
+    FROM orders AS o LEFT JOIN refunded AS r ON r.order_id = o.id LEFT JOIN links AS l ON l.code = o.link_code
+    WHERE o.program_id = :program_id AND o.paid_on >= :start_on AND o.paid_on <= :end_on
+      AND (:member_id = 0 OR o.member_id = :member_id)
+)
+SELECT key, sum(clicks) AS clicks, sum(claims) AS claims, sum(orders) AS orders, sum(net_fen) AS net_fen
+FROM k WHERE key IS NOT NULL GROUP BY key ORDER BY net_fen DESC, key LIMIT 200
+"""

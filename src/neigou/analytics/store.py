@@ -1,0 +1,196 @@
+"""The analytics store: DuckDB (embedded default) or ClickHouse (chDB in process), one query dialect.
+
+Reports are written in DuckDB's SQL with ``:name`` placeholders; ``Store.query`` binds the values as
+literals through SQLGlot (typed values only: ints, dates, strings) and, on ClickHouse, transpiles the
+statement. Two rewrites keep ClickHouse exact: ``a // b`` becomes ``intDiv(a, b)`` (SQLGlot would
+divide in floating point and cast back), and ``count(DISTINCT …)`` runs as ``uniqExact`` (the
+session's ``count_distinct_implementation``), never the approximate ``uniq``.
+
+The engines are imported when a store is opened, not when the application starts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from neigou.kit.settings import Settings
+
+Value = int | str | date | datetime | None
+
+
+class Engine(Protocol):
+    """What a store needs of an engine."""
+
+    dialect: str
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]: ...
+
+    def load(self, table: str, rows: pa.Table) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _literal(value: Value) -> exp.Expression:
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMP"))
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+    return exp.Literal.string(value)
+
+
+def _bind(node: exp.Expression, params: Mapping[str, Value | Sequence[int]]) -> exp.Expression:
+    if isinstance(node, exp.Placeholder) and node.name:
+        value = params[node.name]
+        if isinstance(value, list | tuple):
+            return exp.Tuple(expressions=[_literal(v) for v in value])
+        return _literal(value)  # type: ignore[arg-type]
+    return node
+
+
+def _exact_division(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.IntDiv):
+        return exp.Anonymous(this="intDiv", expressions=[node.this, node.expression])
+    return node
+
+
+def render(sql: str, params: Mapping[str, Value | Sequence[int]], dialect: str) -> str:
+    """The statement with its values bound, in the engine's dialect."""
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(lambda n: _bind(n, params))
+    if dialect == "clickhouse":
+        tree = tree.transform(_exact_division)
+    return tree.sql(dialect=dialect)
+
+
+class DuckDBEngine:
+    """An embedded DuckDB file (or ``:memory:``); one connection, a cursor per statement."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str) -> None:
+        import duckdb  # the engine loads when a store opens, not at application start
+
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._connection = duckdb.connect(path)
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        cursor = self._connection.cursor()
+        try:
+            return cursor.execute(sql).fetchall()
+        finally:
+            cursor.close()
+
+    def load(self, table: str, rows: pa.Table) -> None:
+        cursor = self._connection.cursor()
+        try:
+            cursor.register("incoming", rows)
+            cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")  # noqa: S608 - our names
+            cursor.unregister("incoming")
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class ChdbEngine:
+    """ClickHouse in process (chDB) over a data directory; MergeTree tables, exact aggregates."""
+
+    dialect = "clickhouse"
+    SETTINGS = "SETTINGS join_use_nulls = 1, count_distinct_implementation = 'uniqExact'"
+
+    def __init__(self, path: str) -> None:
+        import chdb  # the engine loads when a store opens, not at application start
+
+        if path != ":memory:":
+            Path(path).mkdir(parents=True, exist_ok=True)
+        self._connection = chdb.connect(path)  # type: ignore[no-untyped-call]
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        cursor = self._connection.cursor()
+        try:
+            statement = sql
+            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                statement = f"{statement} {self.SETTINGS}"
+            cursor.execute(statement)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def load(self, table: str, rows: pa.Table) -> None:
+        incoming = rows  # read by name from this frame by chDB's Python() table function
+        columns = ", ".join(rows.column_names)
+        self._connection.query(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(incoming)"  # noqa: S608
+        )
+        del incoming
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+@dataclass
+class Store:
+    """An analytics store: the engine, and a lock that lets one refresh write at a time."""
+
+    engine: Engine
+    lock: threading.Lock
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect
+
+    def query(self, sql: str, **params: Value | Sequence[int]) -> list[tuple[Any, ...]]:
+        """Run a report statement written in DuckDB's SQL."""
+        return self.engine.execute(render(sql, params, self.engine.dialect))
+
+    def run(self, sql: str, **params: Value | Sequence[int]) -> None:
+        """Run a statement that changes the store."""
+        self.engine.execute(render(sql, params, self.engine.dialect))
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's write lock."""
+        with self.lock:
+            yield
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def store_url(settings: Settings) -> str:
+    """``NEIGOU_ANALYTICS_URL``, or a DuckDB file beside the data (``.neigou/analytics.duckdb``)."""
+    if settings.analytics_url:
+        return settings.analytics_url
+    return "duckdb:///" + str(Path(settings.jobs_path).parent / "analytics.duckdb")
+
+
+def open_store(url: str) -> Store:
+    """``duckdb:///PATH``, ``duckdb:///:memory:``, ``chdb:///PATH`` or ``clickhouse+chdb:///PATH``."""
+    scheme, _, rest = url.partition("://")
+    path = rest[1:] if rest.startswith("/") else rest
+    engine: Engine
+    if scheme == "duckdb":
+        engine = DuckDBEngine(path or ":memory:")
+    elif scheme in ("chdb", "clickhouse+chdb"):
+        engine = ChdbEngine(path or ":memory:")
+    else:
+        raise ValueError(f"unsupported analytics store {scheme!r}: use duckdb:// or chdb://")
+    return Store(engine=engine, lock=threading.Lock())

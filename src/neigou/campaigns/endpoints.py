@@ -1,0 +1,43 @@
+"""HTTP endpoints of campaigns (``/api/v1``): operators publish and list them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from pydantic import AwareDatetime
+
+from neigou.auth.dependencies import Operator
+from neigou.campaigns import repository as repo
+from neigou.campaigns import service
+from neigou.campaigns.schemas import CampaignCreate, CampaignOut
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.paging import PageDep
+
+router = APIRouter(tags=["campaigns"])
+
+
+@router.post("/campaigns", status_code=status.HTTP_201_CREATED, response_model=CampaignOut)
+def create_campaign(body: CampaignCreate, session: SessionDep, principal: Operator) -> CampaignOut:
+    """Publish a campaign (选品库) for a program's group owners."""
+    campaign = service.create_campaign(session, data=body, actor=principal.actor, at=utcnow())
+    return service.campaigns_out(session, [campaign])[0]
+
+
+@router.get("/campaigns", response_model=list[CampaignOut])
+def list_campaigns(
+    session: SessionDep,
+    principal: Operator,
+    page: PageDep,
+    program_id: int | None = None,
+    live_at: AwareDatetime | None = None,
+) -> list[CampaignOut]:
+    """Campaigns, newest start first; ``live_at`` keeps those live at that moment."""
+    found = repo.page_campaigns(session, page, program_id=program_id, live_at=live_at)
+    page.answer(found.total)
+    return service.campaigns_out(session, list(found.items))
+
+
+@router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
+def get_campaign(campaign_id: int, session: SessionDep, principal: Operator) -> CampaignOut:
+    """One campaign with its skus."""
+    return service.campaigns_out(session, [service.require_campaign(session, campaign_id)])[0]

@@ -1,0 +1,25 @@
+"""``neigou analytics …``: copy new facts into the analytics store now."""
+
+from __future__ import annotations
+
+import typer
+
+from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.settings import get_settings
+
+app = typer.Typer(help="Analytics: the extract into the analytics store.", no_args_is_help=True)
+
+
+@app.command("refresh")
+def refresh() -> None:
+    """Copy every fact written since the last refresh (NEIGOU_ANALYTICS_URL, default DuckDB beside the data)."""
+    # The engines load only for this command, not on every start of the CLI.
+    from neigou.analytics.extract import refresh as run_refresh
+    from neigou.analytics.runtime import store_for
+
+    settings = get_settings()
+    factory = make_session_factory(make_engine(settings.database_url))
+    with factory() as session:
+        copied = run_refresh(session, store_for(settings))
+    for table, rows in copied.items():
+        typer.echo(f"{table}\t{rows}")

@@ -1,0 +1,109 @@
+"""Holds run out: a reservation whose shopper paid (an order of the event) is kept, an unpaid one
+expires after the event's hold time and gives its units back to the item and the shopper."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import redis
+from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events import after_commit
+from neigou.events.gate import ReservationGate
+from neigou.events.models import CustomerCount, Event, EventItem, Reservation, ReservationStatus
+from neigou.events.writer import ReservationWriter
+from neigou.kit.bulk import table_of
+from neigou.kit.jobs import job
+from neigou.kit.settings import get_settings
+from neigou.links.click_stream import namespace
+from neigou.orders.models import Order
+
+ITEMS = table_of(EventItem)
+COUNTS = table_of(CustomerCount)
+
+
+def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None = None) -> tuple[int, int]:
+    """Mark held reservations paid when their shopper has an order of the event, expire the unpaid ones
+    past their hold and return their stock; returns (paid, expired)."""
+    paid = session.execute(
+        update(Reservation)
+        .where(
+            Reservation.status == ReservationStatus.HELD,
+            exists().where(
+                Order.event_id == Reservation.event_id,
+                Order.customer_ref_hash == Reservation.customer_ref_hash,
+                Order.paid_at >= Reservation.reserved_at,
+            ),
+        )
+        .values(status=ReservationStatus.PAID)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    expired = list(
+        session.execute(
+            update(Reservation)
+            .where(Reservation.status == ReservationStatus.HELD, Reservation.expires_at <= at)
+            .values(status=ReservationStatus.EXPIRED)
+            .returning(
+                Reservation.event_id,
+                Reservation.item_id,
+                Reservation.sku,
+                Reservation.customer_ref_hash,
+                Reservation.quantity,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not expired:
+        return int(paid), 0
+    items = Counter[int]()
+    customers = Counter[tuple[int, str]]()
+    by_event: dict[int, Counter[tuple[str, str]]] = {}
+    for event_id, item_id, sku, customer, quantity in expired:
+        items[item_id] += quantity
+        customers[(item_id, customer)] += quantity
+        by_event.setdefault(event_id, Counter())[(sku, customer)] += quantity
+    session.execute(
+        update(ITEMS)
+        .where(ITEMS.c.id == bindparam("item"))
+        .values(reserved=ITEMS.c.reserved - bindparam("units")),
+        [{"item": i, "units": n} for i, n in items.items()],
+    )
+    session.execute(
+        update(COUNTS)
+        .where(COUNTS.c.item_id == bindparam("item"), COUNTS.c.customer_ref_hash == bindparam("customer"))
+        .values(reserved=COUNTS.c.reserved - bindparam("units")),
+        [{"item": i, "customer": c, "units": n} for (i, c), n in customers.items()],
+    )
+    if gate is not None:
+        created = dict(
+            session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event)))).all()
+        )
+
+        def give_back() -> None:
+            for event_id, units in by_event.items():
+                gate.give_back(
+                    gate.base(event_id, created[event_id]), [(s, c, n) for (s, c), n in units.items()]
+                )
+
+        after_commit(session, give_back)
+    return int(paid), len(expired)
+
+
+@job("events.settle_holds", cron={"minute": "*"})
+def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Every minute: paid reservations kept, unpaid ones past their hold expired (stock returned)."""
+    settings = get_settings()
+    if not settings.redis_url:
+        settle_holds(session, at=at)
+        return
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        gate = ReservationGate(client, namespace(settings.database_url))
+        factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
+        ReservationWriter(client, gate.stream, factory, name="scheduled-settle").drain()
+        settle_holds(session, at=at, gate=gate)
+    finally:
+        client.close()

@@ -1,0 +1,149 @@
+"""Queries of events: lists, the live board and the after-event report (each one set-based statement)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from neigou.events.leaderboard import ranking
+from neigou.events.models import Event, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
+from neigou.kit.paging import Page, Paged, paginate
+from neigou.orders.models import Order, OrderLine, Refund
+
+TOP = 10
+
+
+def page_events(session: Session, page: Page, *, program_id: int | None = None) -> Paged[Event]:
+    """Events, latest start first."""
+    query: Select[Event] = select(Event).order_by(Event.starts_at.desc(), Event.id.desc())
+    if program_id is not None:
+        query = query.where(Event.program_id == program_id)
+    return paginate(session, query, page)
+
+
+def event_by_code(session: Session, code: str) -> Event | None:
+    """The event of a public live-page code."""
+    return session.scalar(select(Event).where(Event.code == code))
+
+
+def page_items(session: Session, page: Page, event_id: int) -> Paged[EventItem]:
+    """A page of an event's price list by sku."""
+    query: Select[EventItem] = select(EventItem).where(EventItem.event_id == event_id).order_by(EventItem.sku)
+    return paginate(session, query, page)
+
+
+def items_of(session: Session, event_id: int) -> list[EventItem]:
+    """An event's price list by sku."""
+    return list(
+        session.scalars(select(EventItem).where(EventItem.event_id == event_id).order_by(EventItem.sku))
+    )
+
+
+@dataclass(frozen=True)
+class Board:
+    """The live figures of an event."""
+
+    orders: int
+    gmv_fen: int
+    reservations: int
+    top_members: list[tuple[int, int]]
+    top_skus: list[tuple[str, int, int]]
+
+
+def board(session: Session, event_id: int) -> Board:
+    """Orders and GMV of the event's orders, live reservations, top salespeople and skus."""
+    orders, gmv = session.execute(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0)).where(
+            Order.event_id == event_id
+        )
+    ).one()
+    reservations = session.scalar(
+        select(func.count(Reservation.id)).where(
+            Reservation.event_id == event_id, Reservation.status != ReservationStatus.EXPIRED
+        )
+    )
+    members = [(int(m or 0), int(g)) for m, g in session.execute(ranking(event_id).limit(TOP))]
+    units = func.sum(OrderLine.quantity)
+    paid = func.sum(OrderLine.paid_fen)
+    skus = [
+        (str(s), int(q), int(p))
+        for s, q, p in session.execute(
+            select(OrderLine.sku, units, paid)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.event_id == event_id)
+            .group_by(OrderLine.sku)
+            .order_by(paid.desc(), OrderLine.sku)
+            .limit(TOP)
+        )
+    ]
+    return Board(int(orders), int(gmv), int(reservations or 0), members, skus)
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One line of the after-event report: who or what, orders, GMV and refunds within the window."""
+
+    key: str
+    orders: int
+    gmv_fen: int
+    refunded_fen: int
+
+
+def _refunds_by_order(event_id: int, until: datetime) -> Select[int, int]:
+    return (
+        select(Refund.order_id, func.sum(Refund.amount_fen).label("refunded"))
+        .join(Order, Order.id == Refund.order_id)
+        .where(Order.event_id == event_id, Refund.at <= until)
+        .group_by(Refund.order_id)
+    )
+
+
+def report(session: Session, event: Event, *, refund_days: int) -> dict[str, list[ReportLine]]:
+    """Per salesperson, per employee's guests and per sku, with refunds made within ``refund_days`` of the end."""
+    refunds = _refunds_by_order(event.id, event.ends_at + timedelta(days=refund_days)).subquery()
+    refunded = func.coalesce(func.sum(refunds.c.refunded), 0)
+    base = (
+        select(func.count(Order.id), func.sum(Order.paid_fen), refunded)
+        .outerjoin(refunds, refunds.c.order_id == Order.id)
+        .where(Order.event_id == event.id)
+    )
+    members = session.execute(
+        base.add_columns(Order.member_id)
+        .where(Order.member_id.is_not(None))
+        .group_by(Order.member_id)
+        .order_by(Order.member_id)
+    )
+    guests = session.execute(
+        base.add_columns(EventEmployee.employee_no)
+        .join(
+            Invitation,
+            (Invitation.customer_ref_hash == Order.customer_ref_hash) & (Invitation.event_id == event.id),
+        )
+        .join(EventEmployee, EventEmployee.id == Invitation.employee_id)
+        .group_by(EventEmployee.employee_no)
+        .order_by(EventEmployee.employee_no)
+    )
+    # An order's refund falls on its lines in proportion to what each line paid (integer fen, floor).
+    share = OrderLine.paid_fen * func.coalesce(refunds.c.refunded, 0) / func.nullif(Order.paid_fen, 0)
+    line_refunds = (
+        select(
+            OrderLine.sku,
+            func.count(func.distinct(Order.id)),
+            func.sum(OrderLine.paid_fen),
+            func.coalesce(func.sum(share), 0),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .outerjoin(refunds, refunds.c.order_id == Order.id)
+        .where(Order.event_id == event.id)
+        .group_by(OrderLine.sku)
+        .order_by(OrderLine.sku)
+    )
+    skus = session.execute(line_refunds)
+    return {
+        "members": [ReportLine(str(k), int(n), int(g or 0), int(r)) for n, g, r, k in members],
+        "employees": [ReportLine(str(k), int(n), int(g or 0), int(r)) for n, g, r, k in guests],
+        "skus": [ReportLine(str(k), int(n), int(g or 0), int(r)) for k, n, g, r in skus],
+    }

@@ -1,0 +1,355 @@
+"""Reservations: an invited shopper holds event stock at the event price within the per-person limit.
+
+Two paths, one answer. With Redis (``gate``) nothing is read from the database on the way: the event
+comes from an in-process snapshot (``EventBook``), the link from the links cache, and the gate's one
+script decides and appends the reservation to a stream that ``writer`` stores in batches. Without
+Redis the database decides with conditional statements in the request's transaction: the invitation
+binds only if unbound or already this shopper's, the shopper's counter and the item's stock rise only
+while under their limits, so concurrent requests never oversell nor pass the per-person limit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events.gate import ReservationGate, Seed
+from neigou.events.models import (
+    CustomerCount,
+    Event,
+    EventEmployee,
+    EventItem,
+    Invitation,
+    Reservation,
+    ReservationStatus,
+)
+from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.i18n import Message
+from neigou.links.cache import CachedLink
+
+SNAPSHOT_TTL_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTerms:
+    """A price-list line as reservations need it."""
+
+    id: int
+    price_fen: int
+    stock: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventSnapshot:
+    """What a reservation needs to know about its event."""
+
+    id: int
+    program_id: int
+    starts_at: datetime
+    ends_at: datetime
+    hold: timedelta
+    created_at: datetime
+    items: dict[str, ItemTerms]
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    """Who reserves: the hashed customer reference, its mask, and how they are invited."""
+
+    ref_hash: str
+    masked: str
+    employee_no: str | None = None
+    invitation_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    """A reservation made."""
+
+    id: int
+    price_fen: int
+    expires_at: datetime
+
+
+def load_snapshot(session: Session, event_id: int) -> EventSnapshot | None:
+    """The event and its price list (two queries), or None."""
+    event = session.get(Event, event_id)
+    if event is None:
+        return None
+    items = session.execute(
+        select(
+            EventItem.sku, EventItem.id, EventItem.price_fen, EventItem.stock, EventItem.per_person_limit
+        ).where(EventItem.event_id == event_id)
+    )
+    return EventSnapshot(
+        id=event.id,
+        program_id=event.program_id,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        hold=timedelta(minutes=event.hold_minutes),
+        created_at=event.created_at,
+        items={sku: ItemTerms(i, price, stock, limit) for sku, i, price, stock, limit in items},
+    )
+
+
+class EventBook:
+    """event id → snapshot, each for ``ttl`` seconds: a burst reads its event once per process."""
+
+    def __init__(self, factory: sessionmaker[Session], ttl: float = SNAPSHOT_TTL_SECONDS) -> None:
+        self.factory = factory
+        self.ttl = ttl
+        self._entries: dict[int, tuple[float, EventSnapshot | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, event_id: int) -> EventSnapshot | None:
+        now = time.monotonic()
+        entry = self._entries.get(event_id)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        with self.factory() as session:
+            snapshot = load_snapshot(session, event_id)
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[event_id] = (now + self.ttl, snapshot)
+        return snapshot
+
+
+def refused(code: str) -> Conflict:
+    """The 409 of a reservation that cannot be made, with its stable code."""
+    messages = {
+        "not_invited": Message("This shopper is not invited to this event."),
+        "not_live": Message("This event is not live at this time."),
+        "sold_out": Message("This item is sold out at this event."),
+        "limit_reached": Message("This shopper holds as many of this item as one person may."),
+        "link_disabled": Message("This share link has been disabled."),
+    }
+    return Conflict(messages[code], code=code)
+
+
+def _checked(
+    event: EventSnapshot | None,
+    *,
+    event_id: int,
+    sku: str,
+    quantity: int,
+    at: datetime,
+    link: CachedLink | None,
+) -> tuple[EventSnapshot, ItemTerms]:
+    if event is None:
+        raise NotFound(Message("Event {event_id} does not exist.", event_id=event_id), code="event_not_found")
+    item = event.items.get(sku)
+    if item is None:
+        raise Invalid(Message("{sku} is not on this event's price list.", sku=sku), code="unknown_sku")
+    if link is not None and link.program_id != event.program_id:
+        raise Invalid(Message("This share link belongs to another program."), code="link_program_mismatch")
+    if link is not None and not link.active:
+        raise refused("link_disabled")
+    if not event.starts_at <= at < event.ends_at:
+        raise refused("not_live")
+    if quantity > item.limit:
+        raise refused("limit_reached")
+    return event, item
+
+
+def reserve(
+    session: Session,
+    *,
+    event: EventSnapshot | None,
+    event_id: int,
+    shopper: Shopper,
+    sku: str,
+    quantity: int,
+    at: datetime,
+    link: CachedLink | None = None,
+    gate: ReservationGate | None = None,
+) -> Reserved:
+    """Reserve ``quantity`` units of ``sku`` for the shopper, or raise why not (409 with its code)."""
+    snapshot, item = _checked(event, event_id=event_id, sku=sku, quantity=quantity, at=at, link=link)
+    if shopper.employee_no is None and shopper.invitation_code is None:
+        raise refused("not_invited")
+    if gate is not None:
+        return _through_gate(
+            session,
+            gate,
+            event=snapshot,
+            item=item,
+            shopper=shopper,
+            sku=sku,
+            quantity=quantity,
+            at=at,
+            link=link,
+        )
+    return _in_database(
+        session, event=snapshot, item=item, shopper=shopper, sku=sku, quantity=quantity, at=at, link=link
+    )
+
+
+def _through_gate(
+    session: Session,
+    gate: ReservationGate,
+    *,
+    event: EventSnapshot,
+    item: ItemTerms,
+    shopper: Shopper,
+    sku: str,
+    quantity: int,
+    at: datetime,
+    link: CachedLink | None,
+) -> Reserved:
+    base = gate.base(event.id, event.created_at)
+    expires = at + event.hold
+    record = {
+        "e": event.id,
+        "i": item.id,
+        "s": sku,
+        "q": quantity,
+        "p": item.price_fen,
+        "c": shopper.ref_hash,
+        "m": shopper.masked,
+        "en": shopper.employee_no,
+        "ic": shopper.invitation_code,
+        "l": link.id if link else None,
+        "mb": link.member_id if link else None,
+        "at": at.isoformat(),
+        "x": expires.isoformat(),
+    }
+    for _ in range(40):
+        result = gate.reserve(
+            base,
+            sku=sku,
+            customer=shopper.ref_hash,
+            quantity=quantity,
+            stock=item.stock,
+            limit=item.limit,
+            employee_no=shopper.employee_no,
+            invitation_code=shopper.invitation_code,
+            record=record,
+        )
+        if result.code != "not_seeded":
+            break
+        if not gate.seed(base, seed_state(session, event.id), expire_at=gate.expiry(event.ends_at)):
+            time.sleep(0.05)  # another process is seeding
+    if result.code != "taken":
+        raise refused("not_live" if result.code == "not_seeded" else result.code)
+    return Reserved(id=result.reservation_id, price_fen=item.price_fen, expires_at=expires)
+
+
+def seed_state(session: Session, event_id: int) -> Seed:
+    """An event's counters, whitelist and invitations as the database holds them."""
+    stock = session.execute(
+        select(EventItem.sku, EventItem.reserved).where(EventItem.event_id == event_id)
+    ).all()
+    customers = session.execute(
+        select(EventItem.sku, CustomerCount.customer_ref_hash, CustomerCount.reserved)
+        .join(EventItem, EventItem.id == CustomerCount.item_id)
+        .where(EventItem.event_id == event_id, CustomerCount.reserved > 0)
+    ).all()
+    employees = session.scalars(
+        select(EventEmployee.employee_no).where(EventEmployee.event_id == event_id)
+    ).all()
+    invitations = session.execute(
+        select(Invitation.code, Invitation.customer_ref_hash).where(Invitation.event_id == event_id)
+    ).all()
+    session.rollback()  # give the connection back before Redis is written
+    return Seed(
+        stock={sku: n for sku, n in stock},  # noqa: C416 - rows, not pairs
+        customers={f"{sku}|{customer}": n for sku, customer, n in customers},
+        employees=list(employees),
+        invitations={code: bound or "" for code, bound in invitations},
+    )
+
+
+def _in_database(
+    session: Session,
+    *,
+    event: EventSnapshot,
+    item: ItemTerms,
+    shopper: Shopper,
+    sku: str,
+    quantity: int,
+    at: datetime,
+    link: CachedLink | None,
+) -> Reserved:
+    employee_id, invitation_id = _eligible(session, event.id, shopper, at)
+    insert_ignoring_duplicates(
+        session, CustomerCount, [{"item_id": item.id, "customer_ref_hash": shopper.ref_hash, "reserved": 0}]
+    )
+    mine = session.execute(
+        update(CustomerCount)
+        .where(
+            CustomerCount.item_id == item.id,
+            CustomerCount.customer_ref_hash == shopper.ref_hash,
+            CustomerCount.reserved + quantity <= item.limit,
+        )
+        .values(reserved=CustomerCount.reserved + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if mine.rowcount == 0:  # type: ignore[attr-defined]
+        raise refused("limit_reached")
+    stock = session.execute(
+        update(EventItem)
+        .where(EventItem.id == item.id, EventItem.reserved + quantity <= EventItem.stock)
+        .values(reserved=EventItem.reserved + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if stock.rowcount == 0:  # type: ignore[attr-defined]
+        raise refused("sold_out")
+    expires = at + event.hold
+    reservation_id = session.execute(
+        insert(Reservation)
+        .values(
+            event_id=event.id,
+            item_id=item.id,
+            sku=sku,
+            quantity=quantity,
+            price_fen=item.price_fen,
+            customer_ref_hash=shopper.ref_hash,
+            customer_ref_masked=shopper.masked,
+            employee_id=employee_id,
+            invitation_id=invitation_id,
+            link_id=link.id if link else None,
+            member_id=link.member_id if link else None,
+            status=ReservationStatus.HELD,
+            reserved_at=at,
+            expires_at=expires,
+        )
+        .returning(Reservation.id)
+    ).scalar_one()
+    return Reserved(id=reservation_id, price_fen=item.price_fen, expires_at=expires)
+
+
+def _eligible(
+    session: Session, event_id: int, shopper: Shopper, at: datetime
+) -> tuple[int | None, int | None]:
+    """(employee id, invitation id) of an invited shopper; binds an unbound invitation to them."""
+    if shopper.employee_no is not None:
+        employee = session.scalar(
+            select(EventEmployee.id).where(
+                EventEmployee.event_id == event_id, EventEmployee.employee_no == shopper.employee_no
+            )
+        )
+        if employee is None:
+            raise refused("not_invited")
+        return employee, None
+    bound = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.event_id == event_id,
+            Invitation.code == shopper.invitation_code,
+            or_(Invitation.customer_ref_hash.is_(None), Invitation.customer_ref_hash == shopper.ref_hash),
+        )
+        .values(customer_ref_hash=shopper.ref_hash, bound_at=func.coalesce(Invitation.bound_at, at))
+        .returning(Invitation.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if bound is None:
+        raise refused("not_invited")
+    return None, bound

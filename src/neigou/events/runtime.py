@@ -1,0 +1,52 @@
+"""The events domain's moving parts in a process: the event snapshots, and with Redis the reservation
+gate, its stream writer and the leaderboard; the app starts them in its lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events.gate import ReservationGate
+from neigou.events.leaderboard import Leaderboard
+from neigou.events.reservations import EventBook
+from neigou.events.writer import ReservationWriter
+from neigou.kit.settings import Settings
+from neigou.links.click_stream import namespace
+
+
+@dataclass
+class EventsRuntime:
+    """Everything reservations and the live board need beyond a session."""
+
+    book: EventBook
+    gate: ReservationGate | None = None
+    writer: ReservationWriter | None = None
+    leaderboard: Leaderboard | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, factory: sessionmaker[Session]) -> EventsRuntime:
+        """Database-only by default; gate, writer and leaderboard on Redis when it is configured."""
+        if not settings.redis_url:
+            return cls(book=EventBook(factory))
+        client = redis.Redis.from_url(settings.redis_url)
+        gate = ReservationGate(client, namespace(settings.database_url))
+        return cls(
+            book=EventBook(factory),
+            gate=gate,
+            writer=ReservationWriter(client, gate.stream, factory),
+            leaderboard=Leaderboard(client, namespace(settings.database_url)),
+        )
+
+    def start(self) -> None:
+        if self.writer is not None:
+            self.writer.start()
+
+    def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+
+    def flush(self) -> int:
+        """Store every reservation still in the stream now (tests, shutdown)."""
+        return self.writer.drain() if self.writer is not None else 0

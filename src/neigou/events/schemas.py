@@ -1,0 +1,154 @@
+"""Request and response bodies of events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
+
+
+class ItemBody(BaseModel):
+    """A price-list line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Code
+    price_fen: Fen
+    stock: Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+    per_person_limit: Annotated[int, Field(ge=1, le=10_000, strict=True)]
+
+
+class EventBody(BaseModel):
+    """A new event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program_id: int
+    name: Text
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    guests_per_employee: Annotated[int, Field(ge=0, le=1000, strict=True)]
+    hold_minutes: Annotated[int, Field(ge=1, le=10_080, strict=True)] = 15
+    stream_url: (
+        Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://", max_length=500)] | None
+    ) = None
+    items: Annotated[list[ItemBody], Field(min_length=1, max_length=200)]
+
+
+class CreatedOut(BaseModel):
+    id: int
+
+
+class EmployeeBody(BaseModel):
+    """A whitelist entry."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    employee_no: Code
+    name: Text
+    member_id: int | None = None
+
+
+class AddedOut(BaseModel):
+    added: int
+
+
+class InvitationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    employee_no: Code
+    count: Annotated[int, Field(ge=1, le=1000, strict=True)]
+
+
+class CodesOut(BaseModel):
+    codes: list[str]
+
+
+class ReservationBody(BaseModel):
+    """A shopper reserves: an employee by number, a guest by invitation code."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    customer_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    employee_no: Code | None = None
+    invitation_code: Code | None = None
+    link_code: Code | None = None
+    sku: Code
+    quantity: Annotated[int, Field(ge=1, le=10_000, strict=True)] = 1
+    at: AwareDatetime | None = None
+
+
+class ReservedOut(BaseModel):
+    id: int
+    price_fen: int
+    expires_at: datetime
+
+
+class ItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku: str
+    price_fen: int
+    stock: int
+    per_person_limit: int
+    reserved: int
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    program_id: int
+    code: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    guests_per_employee: int
+    hold_minutes: int
+    stream_url: str | None
+
+
+class MemberGmvOut(BaseModel):
+    member_id: int
+    gmv_fen: int
+
+
+class SkuSalesOut(BaseModel):
+    sku: str
+    quantity: int
+    gmv_fen: int
+
+
+class BoardOut(BaseModel):
+    orders: int
+    gmv_fen: int
+    reservations: int
+    top_members: list[MemberGmvOut]
+    top_skus: list[SkuSalesOut]
+
+
+class StandingOut(BaseModel):
+    member_id: int
+    gmv_fen: int
+    rank: int
+
+
+class ReportLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key: str
+    orders: int
+    gmv_fen: int
+    refunded_fen: int
+
+
+class ReportOut(BaseModel):
+    refund_days: int
+    members: list[ReportLineOut]
+    employees: list[ReportLineOut]
+    skus: list[ReportLineOut]

@@ -1,0 +1,230 @@
+"""Setting an event up: the event and its price list, the employee whitelist, invitation codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.events import after_commit
+from neigou.events.gate import ReservationGate
+from neigou.events.models import Event, EventEmployee, EventItem, Invitation
+from neigou.kit.actor import Actor
+from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
+from neigou.links.codes import new_code
+from neigou.programs.models import Member
+from neigou.programs.service import require_program
+
+DEFAULT_HOLD_MINUTES = 15
+MAX_ITEMS = 200
+
+
+@dataclass(frozen=True)
+class ItemIn:
+    """A price-list line as asked for."""
+
+    sku: str
+    price_fen: int
+    stock: int
+    per_person_limit: int
+
+
+@dataclass(frozen=True)
+class EmployeeIn:
+    """A whitelist entry as imported."""
+
+    employee_no: str
+    name: str
+    member_id: int | None = None
+
+
+def require_event(session: Session, event_id: int, *, lock: bool = False) -> Event:
+    """The event or a 404."""
+    return get_or_404(
+        session,
+        Event,
+        event_id,
+        code="event_not_found",
+        detail=Message("Event {event_id} does not exist.", event_id=event_id),
+        lock=lock,
+    )
+
+
+def create_event(
+    session: Session,
+    *,
+    program_id: int,
+    name: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    guests_per_employee: int,
+    items: list[ItemIn],
+    actor: Actor,
+    at: datetime,
+    hold_minutes: int = DEFAULT_HOLD_MINUTES,
+    stream_url: str | None = None,
+) -> Event:
+    """A new event with its price list."""
+    require_program(session, program_id)
+    if starts_at >= ends_at:
+        raise Invalid(Message("An event must end after it starts."), code="invalid_window")
+    skus = [i.sku for i in items]
+    if len(set(skus)) != len(skus):
+        raise Invalid(Message("Each sku appears once in an event's price list."), code="duplicate_sku")
+    event = Event(
+        program_id=program_id,
+        code=new_code(),
+        name=name,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        guests_per_employee=guests_per_employee,
+        hold_minutes=hold_minutes,
+        stream_url=stream_url,
+        created_at=at,
+    )
+    session.add(event)
+    session.flush()
+    session.add_all(
+        EventItem(
+            event_id=event.id,
+            sku=i.sku,
+            price_fen=i.price_fen,
+            stock=i.stock,
+            per_person_limit=i.per_person_limit,
+            reserved=0,
+        )
+        for i in items
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="event.create",
+        entity="event",
+        entity_id=event.id,
+        after={"name": name, "program_id": program_id, "items": len(items)},
+        at=at,
+    )
+    return event
+
+
+def add_employees(
+    session: Session,
+    *,
+    event_id: int,
+    employees: list[EmployeeIn],
+    actor: Actor,
+    gate: ReservationGate | None = None,
+) -> int:
+    """Add whitelist entries (an employee number already there is kept as it was); returns how many were new."""
+    event = require_event(session, event_id)
+    numbers = [e.employee_no for e in employees]
+    if len(set(numbers)) != len(numbers):
+        raise Invalid(Message("Each employee number appears once."), code="duplicate_employee")
+    members = {e.member_id for e in employees if e.member_id is not None}
+    if members:
+        found = set(
+            session.scalars(
+                select(Member.id).where(Member.id.in_(members), Member.program_id == event.program_id)
+            )
+        )
+        if missing := sorted(members - found):
+            raise Invalid(
+                Message("Member {member_id} is not in this event's program.", member_id=missing[0]),
+                code="member_not_found",
+            )
+    added = insert_ignoring_duplicates(
+        session,
+        EventEmployee,
+        [
+            {
+                "event_id": event_id,
+                "employee_no": e.employee_no,
+                "name": e.name,
+                "member_id": e.member_id,
+                "invitations": 0,
+            }
+            for e in employees
+        ],
+        index_elements=["event_id", "employee_no"],
+        returning=["employee_no"],
+    )
+    new = [str(row[0]) for row in added]
+    if gate is not None and new:
+        base = gate.base(event.id, event.created_at)
+        after_commit(session, lambda: gate.add_employees(base, new))
+    audit.record(
+        session,
+        actor=actor,
+        action="event.employees",
+        entity="event",
+        entity_id=event_id,
+        after={"added": len(new)},
+    )
+    return len(new)
+
+
+def issue_invitations(
+    session: Session,
+    *,
+    event_id: int,
+    employee_no: str,
+    count: int,
+    actor: Actor,
+    at: datetime,
+    gate: ReservationGate | None = None,
+) -> list[str]:
+    """``count`` new invitation codes of an employee, within the event's guest quota (409 beyond it)."""
+    event = require_event(session, event_id)
+    # One conditional UPDATE takes the quota: concurrent requests for one employee never exceed it.
+    taken = session.execute(
+        update(EventEmployee)
+        .where(
+            EventEmployee.event_id == event_id,
+            EventEmployee.employee_no == employee_no,
+            EventEmployee.invitations + count <= event.guests_per_employee,
+        )
+        .values(invitations=EventEmployee.invitations + count)
+        .returning(EventEmployee.id)
+    ).scalar_one_or_none()
+    if taken is None:
+        employee = session.scalar(
+            select(func.count(EventEmployee.id)).where(
+                EventEmployee.event_id == event_id, EventEmployee.employee_no == employee_no
+            )
+        )
+        if not employee:
+            raise Invalid(
+                Message("Employee {employee_no} is not on this event's list.", employee_no=employee_no),
+                code="employee_not_found",
+            )
+        raise Conflict(
+            Message(
+                "Each employee may invite {quota} guests to this event.", quota=event.guests_per_employee
+            ),
+            code="guest_quota_exceeded",
+        )
+    codes = [new_code(10) for _ in range(count)]
+    session.add_all(
+        Invitation(event_id=event_id, employee_id=taken, code=code, created_at=at) for code in codes
+    )
+    session.flush()
+    if gate is not None:
+        base = gate.base(event.id, event.created_at)
+        after_commit(session, lambda: gate.add_invitations(base, codes))
+    audit.record(
+        session,
+        actor=actor,
+        action="event.invitations",
+        entity="event",
+        entity_id=event_id,
+        after={"employee_no": employee_no, "count": count},
+        at=at,
+    )
+    return codes

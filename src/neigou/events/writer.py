@@ -1,0 +1,155 @@
+"""Reservations from the gate's stream into the database, in batches (as clicks are moved).
+
+A consumer in a consumer group reads entries with XREADGROUP, stores a batch with one INSERT that
+skips ids already stored, raises the items' and shoppers' counters by what was new, binds the
+invitations, and only then XACKs and XDELs the entries. A consumer that dies before acknowledging
+leaves its entries pending; another claims them after ``CLAIM_IDLE_MS``. Delivery is at least once;
+a reservation's id is its stream id, so a redelivered reservation is stored (and counted) once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import redis
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events.gate import reservation_id
+from neigou.events.models import (
+    CustomerCount,
+    EventEmployee,
+    EventItem,
+    Invitation,
+    Reservation,
+    ReservationStatus,
+)
+from neigou.kit.bulk import insert_ignoring_duplicates, table_of, upsert_adding
+from neigou.kit.streams import Entry, StreamWriter
+
+ITEMS = table_of(EventItem)
+INVITATIONS = table_of(Invitation)
+
+GROUP = "neigou-reservation-writers"
+BATCH = 1000
+
+
+def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
+    """Reservation rows from stream entries (employee and invitation still by number and code)."""
+    rows = []
+    for entry_id, fields in entries:
+        r = json.loads(fields[b"r"])
+        rows.append(
+            {
+                "id": reservation_id(entry_id.decode()),
+                "event_id": r["e"],
+                "item_id": r["i"],
+                "sku": r["s"],
+                "quantity": r["q"],
+                "price_fen": r["p"],
+                "customer_ref_hash": r["c"],
+                "customer_ref_masked": r["m"],
+                "employee_no": r["en"],
+                "invitation_code": r["ic"],
+                "link_id": r["l"],
+                "member_id": r["mb"],
+                "status": ReservationStatus.HELD,
+                "reserved_at": datetime.fromisoformat(r["at"]),
+                "expires_at": datetime.fromisoformat(r["x"]),
+            }
+        )
+    return rows
+
+
+def store(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Store a batch of reservations (a few statements whatever its size); returns how many were new."""
+    if not rows:
+        return 0
+    employees = {(r["event_id"], r["employee_no"]) for r in rows if r["employee_no"] is not None}
+    codes = {r["invitation_code"] for r in rows if r["invitation_code"] is not None}
+    employee_ids: dict[tuple[int, str], int] = {}
+    if employees:
+        events = {e for e, _ in employees}
+        employee_ids = {
+            (e, no): i
+            for i, e, no in session.execute(
+                select(EventEmployee.id, EventEmployee.event_id, EventEmployee.employee_no).where(
+                    EventEmployee.event_id.in_(events),
+                    EventEmployee.employee_no.in_(
+                        bindparam("nos", [no for _, no in employees], expanding=True)
+                    ),
+                )
+            )
+        }
+    invitation_ids: dict[str, int] = {}
+    if codes:
+        invitation_ids = {
+            code: i
+            for i, code in session.execute(
+                select(Invitation.id, Invitation.code).where(
+                    Invitation.code.in_(bindparam("codes", sorted(codes), expanding=True))
+                )
+            )
+        }
+    table_rows = [
+        {
+            **{k: v for k, v in r.items() if k not in ("employee_no", "invitation_code")},
+            "employee_id": employee_ids.get((r["event_id"], r["employee_no"])) if r["employee_no"] else None,
+            "invitation_id": invitation_ids.get(r["invitation_code"]) if r["invitation_code"] else None,
+        }
+        for r in rows
+    ]
+    new_ids = {
+        row[0] for row in insert_ignoring_duplicates(session, Reservation, table_rows, returning=["id"])
+    }
+    new = [r for r in table_rows if r["id"] in new_ids]
+    if not new:
+        return 0
+    items = Counter[int]()
+    customers = Counter[tuple[int, str]]()
+    for r in new:
+        items[r["item_id"]] += r["quantity"]
+        customers[(r["item_id"], r["customer_ref_hash"])] += r["quantity"]
+    session.execute(
+        update(ITEMS)
+        .where(ITEMS.c.id == bindparam("item"))
+        .values(reserved=ITEMS.c.reserved + bindparam("units")),
+        [{"item": item, "units": units} for item, units in items.items()],
+    )
+    upsert_adding(
+        session,
+        CustomerCount,
+        [{"item_id": i, "customer_ref_hash": c, "reserved": n} for (i, c), n in customers.items()],
+        key=("item_id", "customer_ref_hash"),
+        add="reserved",
+    )
+    bindings = [
+        {"inv": r["invitation_id"], "customer": r["customer_ref_hash"], "at": r["reserved_at"]}
+        for r in new
+        if r["invitation_id"] is not None
+    ]
+    if bindings:
+        session.execute(
+            update(INVITATIONS)
+            .where(INVITATIONS.c.id == bindparam("inv"), INVITATIONS.c.customer_ref_hash.is_(None))
+            .values(customer_ref_hash=bindparam("customer"), bound_at=bindparam("at")),
+            bindings,
+        )
+    return len(new)
+
+
+def store_entries(session: Session, entries: list[Entry]) -> int:
+    """A batch of stream entries into the database."""
+    return store(session, rows_of(entries))
+
+
+class ReservationWriter(StreamWriter):
+    """Moves reservations from the gate's stream into the database."""
+
+    def __init__(
+        self, client: redis.Redis, key: str, factory: sessionmaker[Session], *, name: str | None = None
+    ) -> None:
+        super().__init__(client, key, GROUP, factory, store_entries, name=name, batch=BATCH)

@@ -1,0 +1,49 @@
+"""Posts whose slot has come go out through their group's WeCom robot (a job every five minutes).
+
+A refused or unreachable robot is tried again on the next runs, three times in all; then the post is
+failed and the owner copies it by hand. A group robot without a URL any more turns the post into a task.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from neigou.feed import repository as repo
+from neigou.feed.models import Delivery, GroupPost, PostStatus
+from neigou.groups.webhook import send_markdown
+from neigou.kit import jobs
+
+DELIVER_JOB = "feed.deliver_posts"
+MAX_ATTEMPTS = 3
+
+
+@jobs.job(DELIVER_JOB, cron={"minute": "*/5"})
+def deliver_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Send every robot post whose slot has come."""
+    deliver_due(session, at=at)
+
+
+def deliver_due(
+    session: Session, *, at: datetime, transport: httpx.BaseTransport | None = None
+) -> list[GroupPost]:
+    """Send the due posts; returns them with their new status."""
+    due = repo.due_posts(session, at)
+    robots = repo.robots(session, {p.group_id for p in due})
+    for post in due:
+        robot = robots.get(post.group_id)
+        if robot is None:
+            post.delivery, post.status = Delivery.TASK, PostStatus.TO_COPY
+            continue
+        outcome = send_markdown(robot.webhook_url, post.text, secret=None, at=at, transport=transport)
+        post.attempts += 1
+        post.detail = outcome.detail
+        if outcome.ok:
+            post.status, post.done_at = PostStatus.SENT, at
+        elif post.attempts >= MAX_ATTEMPTS:
+            post.status = PostStatus.FAILED
+    session.flush()
+    return due

@@ -1,0 +1,103 @@
+"""HTTP endpoints of the member's feed, posts and group robots (``/api/v1``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import AwareDatetime
+
+from neigou.auth.dependencies import OperatorOrMember, require_member_access
+from neigou.feed import delivery as _delivery  # noqa: F401 - registers the delivery job
+from neigou.feed import posts as post_service
+from neigou.feed import repository as repo
+from neigou.feed import robots
+from neigou.feed.schemas import FeedOut, PostOut, PostsCreate, PostsOut, RobotIn, RobotOut
+from neigou.feed.service import FeedFilter, feed_items, member_share
+from neigou.feed.views import feed_item_out, posts_out
+from neigou.groups import service as groups
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.paging import PageDep
+from neigou.programs.service import require_member
+
+router = APIRouter(tags=["feed"])
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/members/{member_id}/feed", response_model=FeedOut)
+def get_feed(
+    *,
+    member_id: int,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    at: AwareDatetime | None = None,
+    category_id: int | None = None,
+    min_price_fen: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+    max_price_fen: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+) -> FeedOut:
+    """Campaign products live at ``at`` in the member's program, best first, with the estimated commission."""
+    require_member_access(principal, member_id)
+    member = require_member(session, member_id)
+    when = at or utcnow()
+    where = FeedFilter(category_id=category_id, min_price_fen=min_price_fen, max_price_fen=max_price_fen)
+    tier_code, share_bp = member_share(session, member, when)
+    items = feed_items(session, member=member, at=when, where=where)
+    return FeedOut(at=when, tier_code=tier_code, share_bp=share_bp, items=[feed_item_out(i) for i in items])
+
+
+@router.post("/members/{member_id}/posts", status_code=status.HTTP_201_CREATED, response_model=PostsOut)
+def create_posts(
+    member_id: int, body: PostsCreate, request: Request, session: SessionDep, principal: OperatorOrMember
+) -> PostsOut:
+    """For each group one post with links made for it; another owner's group is a 404."""
+    require_member_access(principal, member_id)
+    member = require_member(session, member_id)
+    made = post_service.create_posts(
+        session,
+        member=member,
+        group_ids=body.group_ids,
+        skus=body.skus,
+        slot=body.slot,
+        at=body.at or utcnow(),
+        base_url=_base(request),
+        actor=principal.actor,
+    )
+    return PostsOut(posts=posts_out(session, [m.post for m in made], _base(request)))
+
+
+@router.get("/members/{member_id}/posts", response_model=list[PostOut])
+def list_posts(
+    member_id: int, request: Request, session: SessionDep, principal: OperatorOrMember, page: PageDep
+) -> list[PostOut]:
+    """A member's posts, latest slot first, with their clicks, claims and orders."""
+    require_member_access(principal, member_id)
+    require_member(session, member_id)
+    found = repo.page_posts(session, page, member_id=member_id)
+    page.answer(found.total)
+    return posts_out(session, list(found.items), _base(request))
+
+
+@router.post("/members/{member_id}/posts/{post_id}/copied", response_model=PostOut)
+def mark_copied(
+    member_id: int, post_id: int, request: Request, session: SessionDep, principal: OperatorOrMember
+) -> PostOut:
+    """The owner pasted a task post into its group."""
+    require_member_access(principal, member_id)
+    post = post_service.require_post(session, post_id, member_id=member_id)
+    post_service.mark_copied(session, post=post, at=utcnow())
+    return posts_out(session, [post], _base(request))[0]
+
+
+@router.put("/groups/{group_id}/robot", response_model=RobotOut)
+def set_robot(group_id: int, body: RobotIn, session: SessionDep, principal: OperatorOrMember) -> RobotOut:
+    """Set or remove (null) the group's WeCom robot: operators, or the group's owner."""
+    group = groups.require_group(session, group_id)
+    require_member_access(principal, group.owner_member_id)
+    robots.set_robot(
+        session, group_id=group.id, webhook_url=body.webhook_url, actor=principal.actor, at=utcnow()
+    )
+    return RobotOut(group_id=group.id, configured=body.webhook_url is not None)

@@ -1,0 +1,184 @@
+"""Posts for many groups at once: for each group one post with links made for that group, so clicks,
+claims and orders carry the group and the campaign; delivered by the group's robot or copied by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.feed import copy, slots
+from neigou.feed import repository as repo
+from neigou.feed.models import Delivery, GroupPost, GroupPostLink, PostStatus, Slot
+from neigou.feed.service import FeedItem, feed_items
+from neigou.groups import repository as groups
+from neigou.groups.models import Group, GroupStatus
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.i18n import Message
+from neigou.links.codes import new_code
+from neigou.links.models import ShareLink
+from neigou.links.service import NO_TIERS, link_url
+from neigou.offers import repository as offers
+from neigou.programs import repository as programs
+from neigou.programs.models import Member
+
+CODE_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class MadePost:
+    """A post with its links."""
+
+    post: GroupPost
+    links: list[ShareLink]
+
+
+def _owned_groups(session: Session, member: Member, group_ids: list[int]) -> list[Group]:
+    if len(set(group_ids)) != len(group_ids):
+        raise Invalid(Message("A group is listed twice."), code="duplicate_group")
+    mine = {g.id: g for g in groups.groups_of_owners(session, [member.id])}
+    for group_id in group_ids:
+        group = mine.get(group_id)
+        if group is None:  # another owner's group is not there for this member
+            raise NotFound(
+                Message("Group {group_id} does not exist.", group_id=group_id), code="group_not_found"
+            )
+        if group.status is not GroupStatus.ACTIVE:
+            raise Invalid(Message("Group {group_id} is archived.", group_id=group_id), code="group_archived")
+    return [mine[g] for g in group_ids]
+
+
+def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime) -> list[FeedItem]:
+    if len(set(skus)) != len(skus):
+        raise Invalid(
+            Message("Sku {skus} is listed twice.", skus=", ".join(sorted(skus))), code="duplicate_sku"
+        )
+    best: dict[str, FeedItem] = {}
+    for item in feed_items(session, member=member, at=at, only_skus=set(skus)):  # ranked: best campaign first
+        best.setdefault(item.sku, item)
+    missing = [s for s in skus if s not in best]
+    if missing:
+        raise Invalid(
+            Message("Sku {skus} is in no live campaign of the program.", skus=", ".join(missing)),
+            code="not_in_feed",
+        )
+    return [best[s] for s in skus]
+
+
+def _insert_links(session: Session, links: list[ShareLink]) -> None:
+    for _ in range(CODE_ATTEMPTS):
+        for link in links:
+            link.code = new_code()
+        try:
+            with session.begin_nested():
+                session.add_all(links)
+                session.flush()
+        except IntegrityError:  # pragma: no cover - a code taken in a 62^8 space
+            continue
+        return
+    raise Conflict(
+        Message("Could not find a free link code; try again."), code="code_exhausted"
+    )  # pragma: no cover
+
+
+def create_posts(
+    session: Session,
+    *,
+    member: Member,
+    group_ids: list[int],
+    skus: list[str],
+    slot: Slot,
+    at: datetime,
+    base_url: str,
+    actor: Actor,
+) -> list[MadePost]:
+    """One post per group, each with its own links for the skus; checked whole before writing."""
+    program = programs.get_program(session, member.program_id)
+    if program is None or not programs.list_tiers(session, member.program_id):
+        raise Conflict(NO_TIERS, code="no_tiers")
+    targets = _owned_groups(session, member, group_ids)
+    picks = _feed_picks(session, member, skus, at)
+    products = offers.products_by_sku(session, skus)
+    robots = repo.robots(session, group_ids)
+    when = slots.scheduled_at(slot.value, at, program.timezone)
+    made: list[MadePost] = []
+    links: list[ShareLink] = []
+    for group in targets:
+        group_links = [
+            ShareLink(
+                program_id=member.program_id,
+                member_id=member.id,
+                product_id=products[p.sku].id,
+                sku=p.sku,
+                coupon_id=p.coupon_id,
+                group_id=group.id,
+                campaign_id=p.campaign_id,
+                active=True,
+                created_at=at,
+                updated_at=at,
+            )
+            for p in picks
+        ]
+        links.extend(group_links)
+        delivery = Delivery.ROBOT if group.id in robots else Delivery.TASK
+        post = GroupPost(
+            program_id=member.program_id,
+            member_id=member.id,
+            group_id=group.id,
+            text="",
+            slot=slot,
+            scheduled_at=when,
+            delivery=delivery,
+            status=PostStatus.SCHEDULED if delivery is Delivery.ROBOT else PostStatus.TO_COPY,
+            attempts=0,
+            created_at=at,
+        )
+        made.append(MadePost(post, group_links))
+    _insert_links(session, links)
+    for entry in made:
+        entry.post.text = copy.post_text(
+            [
+                copy.PostItem(p.title, p.price_fen, p.group_price_fen, p.copy, link_url(base_url, link.code))
+                for p, link in zip(picks, entry.links, strict=True)
+            ]
+        )
+    session.add_all(m.post for m in made)
+    session.flush()
+    session.add_all(
+        GroupPostLink(post_id=m.post.id, link_id=link.id, position=n)
+        for m in made
+        for n, link in enumerate(m.links)
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="posts.create",
+        entity="member",
+        entity_id=member.id,
+        after={"group_ids": group_ids, "skus": skus, "slot": slot.value},
+        at=at,
+    )
+    return made
+
+
+def mark_copied(session: Session, *, post: GroupPost, at: datetime) -> GroupPost:
+    """The owner pasted a task post into the group."""
+    if post.delivery is not Delivery.TASK:
+        raise Conflict(Message("This post goes out through the group's robot."), code="robot_post")
+    if post.status is PostStatus.TO_COPY:
+        post.status, post.done_at = PostStatus.COPIED, at
+        session.flush()
+    return post
+
+
+def require_post(session: Session, post_id: int, *, member_id: int) -> GroupPost:
+    """A post of this member or a 404."""
+    post = repo.get_post(session, post_id)
+    if post is None or post.member_id != member_id:
+        raise NotFound(Message("Post {post_id} does not exist.", post_id=post_id), code="post_not_found")
+    return post

@@ -1,0 +1,145 @@
+"""Every query of the feed domain: campaign conversion, posts, their links and stats, robots."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session
+
+from neigou.feed.models import GroupPost, GroupPostLink, GroupRobot, PostStatus
+from neigou.kit.paging import Page, Paged, paginate
+from neigou.links.models import CouponClaim, LinkClick, ShareLink
+from neigou.links.useragent import UaClass
+from neigou.orders.models import Order
+
+
+def campaign_traffic(session: Session, campaign_ids: Collection[int]) -> dict[int, tuple[int, int]]:
+    """Per campaign, (clicks by people, orders) through its links in every group of the program."""
+    if not campaign_ids:
+        return {}
+    ids = sorted(campaign_ids)
+    people = func.sum(case((LinkClick.ua_class != UaClass.BOT, 1), else_=0))
+    clicks = {
+        int(cid or 0): int(n or 0)
+        for cid, n in session.execute(
+            select(ShareLink.campaign_id, people)
+            .join(LinkClick, LinkClick.link_id == ShareLink.id)
+            .where(ShareLink.campaign_id.in_(ids))
+            .group_by(ShareLink.campaign_id)
+        )
+    }
+    orders = {
+        int(cid or 0): int(n or 0)
+        for cid, n in session.execute(
+            select(ShareLink.campaign_id, func.count(Order.id))
+            .join(Order, (Order.link_code == ShareLink.code) & (Order.program_id == ShareLink.program_id))
+            .where(ShareLink.campaign_id.in_(ids))
+            .group_by(ShareLink.campaign_id)
+        )
+    }
+    return {cid: (int(clicks.get(cid) or 0), int(orders.get(cid) or 0)) for cid in ids}
+
+
+def robots(session: Session, group_ids: Collection[int]) -> dict[int, GroupRobot]:
+    """The WeCom robots of these groups."""
+    if not group_ids:
+        return {}
+    return {
+        r.group_id: r
+        for r in session.scalars(select(GroupRobot).where(GroupRobot.group_id.in_(sorted(group_ids))))
+    }
+
+
+def get_post(session: Session, post_id: int) -> GroupPost | None:
+    """A post by id."""
+    return session.get(GroupPost, post_id)
+
+
+def recent_posts(session: Session, member_id: int, *, limit: int = 50) -> list[GroupPost]:
+    """A member's latest posts, latest slot first."""
+    return list(
+        session.scalars(
+            select(GroupPost)
+            .where(GroupPost.member_id == member_id)
+            .order_by(GroupPost.scheduled_at.desc(), GroupPost.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def page_posts(session: Session, page: Page, *, member_id: int) -> Paged[GroupPost]:
+    """A page of a member's posts, latest slot first, and their number."""
+    stmt = (
+        select(GroupPost)
+        .where(GroupPost.member_id == member_id)
+        .order_by(GroupPost.scheduled_at.desc(), GroupPost.id.desc())
+    )
+    return paginate(session, stmt, page)
+
+
+def due_posts(session: Session, at: datetime, *, limit: int = 200) -> list[GroupPost]:
+    """Robot posts whose slot has come, oldest first."""
+    return list(
+        session.scalars(
+            select(GroupPost)
+            .where(GroupPost.status == PostStatus.SCHEDULED, GroupPost.scheduled_at <= at)
+            .order_by(GroupPost.scheduled_at, GroupPost.id)
+            .limit(limit)
+        )
+    )
+
+
+def post_links(session: Session, post_ids: Collection[int]) -> dict[int, list[ShareLink]]:
+    """Each post's links in their order (one query)."""
+    found: dict[int, list[ShareLink]] = {p: [] for p in post_ids}
+    if not post_ids:
+        return found
+    for post_id, link in session.execute(
+        select(GroupPostLink.post_id, ShareLink)
+        .join(ShareLink, ShareLink.id == GroupPostLink.link_id)
+        .where(GroupPostLink.post_id.in_(sorted(post_ids)))
+        .order_by(GroupPostLink.post_id, GroupPostLink.position)
+    ):
+        found[post_id].append(link)
+    return found
+
+
+@dataclass(frozen=True)
+class PostStats:
+    """What a post's links brought: clicks by people, coupon claims, orders."""
+
+    clicks: int = 0
+    claims: int = 0
+    orders: int = 0
+
+
+def post_stats(session: Session, post_ids: Collection[int]) -> dict[int, PostStats]:
+    """Per post, its links' clicks, claims and orders (three grouped queries)."""
+    if not post_ids:
+        return {}
+    ids = sorted(post_ids)
+    base = select(GroupPostLink.post_id).join(ShareLink, ShareLink.id == GroupPostLink.link_id)
+    base = base.where(GroupPostLink.post_id.in_(ids)).group_by(GroupPostLink.post_id)
+    people = func.sum(case((LinkClick.ua_class != UaClass.BOT, 1), else_=0))
+    clicks = _counts(session, base.add_columns(people).join(LinkClick, LinkClick.link_id == ShareLink.id))
+    claims = _counts(
+        session,
+        base.add_columns(func.count(CouponClaim.id)).join(CouponClaim, CouponClaim.link_id == ShareLink.id),
+    )
+    orders = _counts(
+        session,
+        base.add_columns(func.count(Order.id)).join(
+            Order, (Order.link_code == ShareLink.code) & (Order.program_id == ShareLink.program_id)
+        ),
+    )
+    return {
+        p: PostStats(int(clicks.get(p) or 0), int(claims.get(p) or 0), int(orders.get(p) or 0)) for p in ids
+    }
+
+
+def _counts(session: Session, stmt: Select[Any]) -> dict[int, int]:
+    return {int(row[0]): int(row[1] or 0) for row in session.execute(stmt)}

@@ -1,0 +1,37 @@
+"""A group's WeCom robot: the URL the group's posts are delivered to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.feed.models import GroupRobot
+from neigou.kit.actor import Actor
+
+
+def set_robot(
+    session: Session, *, group_id: int, webhook_url: str | None, actor: Actor, at: datetime
+) -> None:
+    """Set, replace or (None) remove a group's robot; the key is never written to the audit log."""
+    row = session.get(GroupRobot, group_id)
+    before = {"configured": row is not None}
+    if webhook_url is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(GroupRobot(group_id=group_id, webhook_url=webhook_url, updated_at=at))
+    else:
+        row.webhook_url, row.updated_at = webhook_url, at
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="group.robot",
+        entity="group",
+        entity_id=group_id,
+        before=before,
+        after={"configured": webhook_url is not None},
+        at=at,
+    )

@@ -1,0 +1,165 @@
+"""A member's feed: today's campaign products of their program, priced for the group and ranked."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.campaigns import estimate
+from neigou.campaigns import repository as campaigns
+from neigou.feed import ranking
+from neigou.feed import repository as repo
+from neigou.offers import repository as offers
+from neigou.offers.models import CouponTemplate
+from neigou.orders import lookups
+from neigou.programs import repository as programs
+from neigou.programs.models import Member
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A campaign product in a member's feed."""
+
+    campaign_id: int
+    campaign_name: str
+    sku: str
+    title: str
+    image_url: str | None
+    category_id: int | None
+    price_fen: int
+    group_price_fen: int
+    coupon_id: int | None
+    commission_rate_bp: int
+    boost_bp: int
+    est_commission_fen: int
+    conversion_bp: int
+    score: int
+    ends_at: datetime
+    copy: str | None
+
+
+@dataclass(frozen=True)
+class FeedFilter:
+    """Optional narrowing of the feed: a category and a group-price range (fen)."""
+
+    category_id: int | None = None
+    min_price_fen: int | None = None
+    max_price_fen: int | None = None
+
+    def keeps(self, category_id: int | None, group_price_fen: int) -> bool:
+        """True when an item passes the filter."""
+        if self.category_id is not None and category_id != self.category_id:
+            return False
+        if self.min_price_fen is not None and group_price_fen < self.min_price_fen:
+            return False
+        return self.max_price_fen is None or group_price_fen <= self.max_price_fen
+
+
+def member_share(session: Session, member: Member, at: datetime) -> tuple[str | None, int]:
+    """The member's tier at ``at`` and its share of the pool in bp (0 without a tier)."""
+    facts = lookups.member_facts(session, [member.id], 0)
+    tier_code = facts[member.id].tier_at(at) if member.id in facts else member.tier_code
+    share = next(
+        (t.share_bp for t in programs.list_tiers(session, member.program_id) if t.code == tier_code), 0
+    )
+    return tier_code, share
+
+
+def unit_coupon(coupon: CouponTemplate | None) -> estimate.UnitCoupon | None:
+    """The terms of a coupon row that price one unit."""
+    if coupon is None:
+        return None
+    return estimate.UnitCoupon(
+        kind=coupon.kind.value,
+        value=coupon.value,
+        cap_fen=coupon.cap_fen,
+        min_spend_fen=coupon.min_spend_fen,
+        skus=None if coupon.skus is None else frozenset(coupon.skus),
+        starts_at=coupon.starts_at,
+        ends_at=coupon.ends_at,
+    )
+
+
+def _sold_out(coupon: CouponTemplate | None) -> bool:
+    return coupon is not None and coupon.claimed_quantity >= coupon.total_quantity
+
+
+def feed_items(
+    session: Session,
+    *,
+    member: Member,
+    at: datetime,
+    where: FeedFilter | None = None,
+    only_skus: Collection[str] | None = None,
+) -> list[FeedItem]:
+    """The campaigns live at ``at`` in the member's program, item by item, best first; ``only_skus``
+    keeps these products (and reads the traffic of their campaigns only).
+
+    Products no longer on sale and products whose campaign coupon is sold out drop out.
+    """
+    where = where or FeedFilter()
+    live = campaigns.live_campaigns(session, program_id=member.program_id, at=at)
+    items = campaigns.items_of(session, [c.id for c in live])
+    if only_skus is not None:
+        items = {cid: [i for i in rows if i.sku in only_skus] for cid, rows in items.items()}
+        live = [c for c in live if items[c.id]]
+    products = offers.products_by_sku(session, {i.sku for rows in items.values() for i in rows})
+    coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
+    traffic = repo.campaign_traffic(session, [c.id for c in live])
+    _, share_bp = member_share(session, member, at)
+    found: dict[tuple[int, str], FeedItem] = {}
+    candidates: list[ranking.Candidate] = []
+    for campaign in live:
+        coupon = coupons.get(campaign.coupon_id or 0)
+        if _sold_out(coupon):
+            continue
+        terms = unit_coupon(coupon)
+        clicks, orders = traffic.get(campaign.id, (0, 0))
+        for item in items[campaign.id]:
+            product = products.get(item.sku)
+            if product is None or not product.active:
+                continue
+            group_price = estimate.group_price_fen(terms, sku=item.sku, price_fen=product.price_fen, at=at)
+            if not where.keeps(product.category_id, group_price):
+                continue
+            est = estimate.est_commission_fen(
+                group_price_fen=group_price,
+                rate_bp=product.commission_rate_bp,
+                boost_bp=campaign.commission_boost_bp,
+                share_bp=share_bp,
+            )
+            candidate = ranking.Candidate(
+                campaign.id,
+                item.position,
+                product.price_fen,
+                group_price,
+                est,
+                clicks,
+                orders,
+                campaign.starts_at,
+            )
+            candidates.append(candidate)
+            found[(campaign.id, item.sku)] = FeedItem(
+                campaign_id=campaign.id,
+                campaign_name=campaign.name,
+                sku=item.sku,
+                title=product.title,
+                image_url=product.image_url,
+                category_id=product.category_id,
+                price_fen=product.price_fen,
+                group_price_fen=group_price,
+                coupon_id=campaign.coupon_id,
+                commission_rate_bp=product.commission_rate_bp,
+                boost_bp=campaign.commission_boost_bp,
+                est_commission_fen=est,
+                conversion_bp=ranking.conversion_bp(clicks, orders),
+                score=ranking.score(candidate, at),
+                ends_at=campaign.ends_at,
+                copy=campaign.copy,
+            )
+    ranked = ranking.rank(candidates, at)
+    position_key = {(i.campaign_id, i.position): i.sku for rows in items.values() for i in rows}
+    return [found[(c.campaign_id, position_key[(c.campaign_id, c.position)])] for c in ranked]

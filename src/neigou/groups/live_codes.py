@@ -1,0 +1,160 @@
+"""Group live codes (活码): made by an owner for their groups, scanned by visitors, alerting when full.
+
+A scan counts on the group it opened (``scans = scans + 1`` in the database, never read-modify-write);
+a scan that finds every group full counts on the code and, the first time in a full spell, leaves the
+owner an alert. The spell ends when a later scan finds a group with room.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.groups import live_rules
+from neigou.groups import repository as repo
+from neigou.groups.models import Group, LiveCode, LiveCodeAlert, LiveCodeGroup
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.i18n import Message
+from neigou.programs.service import require_member
+
+CODE_ATTEMPTS = 8
+
+
+def require_live_code(session: Session, code: str) -> LiveCode:
+    """The live code of a public code or a 404."""
+    live = repo.get_live_code_by_code(session, code) if live_rules.is_code(code) else None
+    if live is None:
+        raise NotFound(Message("Live code {code!r} does not exist.", code=code), code="live_code_not_found")
+    return live
+
+
+def create_live_code(
+    session: Session, *, owner_member_id: int, group_ids: list[int], capacity: int, actor: Actor, at: datetime
+) -> LiveCode:
+    """A live code over the owner's groups in the given order; another owner's group is a 404."""
+    owner = require_member(session, owner_member_id)
+    if len(set(group_ids)) != len(group_ids):
+        raise Invalid(Message("A group is listed twice."), code="duplicate_group")
+    groups = {g.id: g for g in repo.groups_of_owners(session, [owner.id])}
+    for group_id in group_ids:
+        if group_id not in groups:
+            raise NotFound(
+                Message("Group {group_id} does not exist.", group_id=group_id), code="group_not_found"
+            )
+    live = LiveCode(
+        program_id=owner.program_id, owner_member_id=owner.id, capacity=capacity, full_scans=0, created_at=at
+    )
+    for _ in range(CODE_ATTEMPTS):
+        live.code = live_rules.new_live_code()
+        try:
+            with session.begin_nested():
+                session.add(live)
+                session.flush()
+        except IntegrityError:  # the same random code taken in parallel
+            continue
+        break
+    else:  # pragma: no cover - 8 collisions in a 62^8 space
+        raise Conflict(Message("Could not find a free link code; try again."), code="code_exhausted")
+    session.add_all(
+        LiveCodeGroup(live_code_id=live.id, group_id=g, position=n, scans=0) for n, g in enumerate(group_ids)
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="live_code.create",
+        entity="live_code",
+        entity_id=live.id,
+        after={"code": live.code, "group_ids": group_ids, "capacity": capacity},
+        at=at,
+    )
+    return live
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Where a scan of a live code sends the visitor: a group, or nowhere (all full)."""
+
+    live_code: LiveCode
+    group: Group | None
+    has_qr: bool
+
+
+def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
+    """Choose the open group for a visitor now and count the scan."""
+    rows = repo.live_code_groups(session, [live_code.id])[live_code.id]
+    ids = [r.group_id for r in rows]
+    counts = {gid: count for gid, (count, _) in repo.latest_counts(session, before=at, group_ids=ids).items()}
+    chosen = live_rules.open_group(ids, counts, live_code.capacity)
+    if chosen is None:
+        session.execute(
+            update(LiveCode).where(LiveCode.id == live_code.id).values(full_scans=LiveCode.full_scans + 1)
+        )
+        opened = session.execute(
+            update(LiveCode)
+            .where(LiveCode.id == live_code.id, LiveCode.full_since.is_(None))
+            .values(full_since=at)
+        )
+        if getattr(opened, "rowcount", 0) == 1:
+            session.add(
+                LiveCodeAlert(
+                    live_code_id=live_code.id,
+                    owner_member_id=live_code.owner_member_id,
+                    full_since=at,
+                    created_at=at,
+                )
+            )
+        session.flush()
+        return Scan(live_code, None, False)
+    row = next(r for r in rows if r.group_id == chosen)
+    session.execute(
+        update(LiveCodeGroup).where(LiveCodeGroup.id == row.id).values(scans=LiveCodeGroup.scans + 1)
+    )
+    if live_code.full_since is not None:
+        session.execute(update(LiveCode).where(LiveCode.id == live_code.id).values(full_since=None))
+    session.flush()
+    return Scan(live_code, repo.get_group(session, chosen), row.qr_content_type is not None)
+
+
+def upload_qr(
+    session: Session, *, live_code: LiveCode, group_id: int, data: bytes, actor: Actor, at: datetime
+) -> LiveCodeGroup:
+    """Store a group's own join QR image: a PNG or JPEG that decodes, at most 1 MB."""
+    rows = repo.live_code_groups(session, [live_code.id])[live_code.id]
+    row = next((r for r in rows if r.group_id == group_id), None)
+    if row is None:
+        raise NotFound(Message("Group {group_id} does not exist.", group_id=group_id), code="group_not_found")
+    if len(data) > live_rules.MAX_QR_BYTES:
+        raise Invalid(Message("The QR image is larger than 1 MB."), code="image_too_large")
+    content_type = live_rules.image_type(data)
+    if content_type is None or not _decodes(data):
+        raise Invalid(Message("The QR image must be a PNG or JPEG picture."), code="image_type")
+    row.qr_image, row.qr_content_type, row.qr_uploaded_at = data, content_type, at
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="live_code.qr_upload",
+        entity="live_code",
+        entity_id=live_code.id,
+        after={"group_id": group_id, "bytes": len(data), "content_type": content_type},
+        at=at,
+    )
+    return row
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        return False
+    return True

@@ -1,0 +1,53 @@
+"""Live codes as the API and the workspace show them: groups, latest counts, scans (a few queries)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.groups import repository as repo
+from neigou.groups.models import LiveCode
+from neigou.groups.schemas import LiveCodeGroupOut, LiveCodeOut
+
+
+def live_url(base_url: str, code: str) -> str:
+    """The public stable link of a live code."""
+    return f"{base_url.rstrip('/')}/g/{code}"
+
+
+def live_codes_out(
+    session: Session, codes: list[LiveCode], *, base_url: str, at: datetime
+) -> list[LiveCodeOut]:
+    """Views of these live codes with each group's latest count at ``at``."""
+    rows = repo.live_code_groups(session, [c.id for c in codes])
+    group_ids = {r.group_id for group_rows in rows.values() for r in group_rows}
+    counts = repo.latest_counts(session, before=at, group_ids=group_ids)
+    names = {g.id: g.name for g in repo.groups_by_id(session, group_ids)}
+    out = []
+    for live in codes:
+        groups = [
+            LiveCodeGroupOut(
+                group_id=r.group_id,
+                name=names.get(r.group_id, ""),
+                latest_count=counts[r.group_id][0] if r.group_id in counts else None,
+                full=counts.get(r.group_id, (0, at))[0] >= live.capacity,
+                scans=r.scans,
+                has_qr=r.qr_content_type is not None,
+            )
+            for r in rows[live.id]
+        ]
+        out.append(
+            LiveCodeOut(
+                id=live.id,
+                code=live.code,
+                url=live_url(base_url, live.code),
+                owner_member_id=live.owner_member_id,
+                capacity=live.capacity,
+                all_full=all(g.full for g in groups),
+                full_since=live.full_since,
+                full_scans=live.full_scans,
+                groups=groups,
+            )
+        )
+    return out

@@ -1,0 +1,48 @@
+"""The days the product works with: from 1970-01-01 to 2999-12-31.
+
+Reports turn a day into instants in a program's time zone and step a month back or a day on; at the
+edges of the calendar (``0001-01-01``, ``9999-12-31``) that overflows. A day a caller gives is checked
+here first, so anything outside the range is a 422 ``date_out_of_range`` and never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
+
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def in_range(value: date) -> bool:
+    """True when ``value`` lies in the supported range."""
+    return FIRST_DAY <= value <= LAST_DAY
+
+
+def range_message(value: date, field: str) -> Message:
+    """Why a day is refused (code ``date_out_of_range``)."""
+    return Message(
+        "{field} {value} is outside the supported range {first} to {last}.",
+        field=field,
+        value=value.isoformat(),
+        first=FIRST_DAY.isoformat(),
+        last=LAST_DAY.isoformat(),
+    )
+
+
+def out_of_range(value: date, field: str) -> Invalid:
+    """The refusal of a day outside the supported range."""
+    return Invalid(
+        range_message(value, field),
+        code="date_out_of_range",
+        extra={"field": field, "first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+    )
+
+
+def check_day(value: date | None, field: str) -> date | None:
+    """``value`` when it lies in the supported range (or is None); else 422 ``date_out_of_range``."""
+    if value is not None and not in_range(value):
+        raise out_of_range(value, field)
+    return value

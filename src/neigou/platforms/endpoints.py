@@ -1,0 +1,120 @@
+"""HTTP endpoints of platform order feeds and their reconciliation (``/api/v1``).
+
+``POST /integrations/{id}/feeds/{platform}`` takes ``{"rows": [...]}``, the platform's own order rows
+with the platform's field names. The body is parsed with decimals, so amounts in yuan never pass
+through a float.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from neigou.auth.dependencies import Operator, OperatorOrIntegration
+from neigou.integrations import service as integrations
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
+from neigou.kit.instants import MoneyClockDep
+from neigou.platforms import feeds, reconciliation
+from neigou.platforms.rows import Platform
+from neigou.platforms.schemas import FeedOut, ReconciliationOut, SkippedRow
+from neigou.programs.service import require_program
+
+router = APIRouter(tags=["platforms"])
+MAX_ROWS = 1000
+FEED_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["rows"],
+                    "properties": {
+                        "rows": {"type": "array", "maxItems": MAX_ROWS, "items": {"type": "object"}}
+                    },
+                }
+            }
+        },
+    }
+}
+MonthQuery = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM in the program's time zone")]
+
+
+def feed_rows(body: bytes) -> list[Any]:
+    """The rows of a feed body, amounts as decimals; a body of another shape is a 422."""
+    try:
+        parsed = json.loads(body, parse_float=Decimal, parse_constant=lambda _c: None)
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(Message("The body is not JSON."), code="validation_error") from exc
+    rows = parsed.get("rows") if isinstance(parsed, dict) else None
+    if not isinstance(rows, list) or set(parsed) != {"rows"}:
+        raise Invalid(Message('The body must be {{"rows": [...]}}.'), code="validation_error")
+    if len(rows) > MAX_ROWS:
+        raise Invalid(Message("At most {max_rows} rows at a time.", max_rows=MAX_ROWS), code="too_many_rows")
+    return rows
+
+
+async def _rows(request: Request) -> list[Any]:
+    return feed_rows(await request.body())
+
+
+@router.post(
+    "/integrations/{integration_id}/feeds/{platform}", response_model=FeedOut, openapi_extra=FEED_BODY
+)
+def post_feed(
+    *,
+    integration_id: int,
+    platform: Platform,
+    request: Request,
+    rows: Annotated[list[Any], Depends(_rows)],
+    session: SessionDep,
+    principal: OperatorOrIntegration,
+    clock: MoneyClockDep,
+) -> FeedOut:
+    """Apply a platform's order rows to the integration's program: new orders, completions, refunds."""
+    integration = integrations.require(session, integration_id)
+    result = feeds.apply_rows(
+        session,
+        integration=integration,
+        platform=platform,
+        rows=rows,
+        secret_key=request.app.state.settings.secret_key,
+        now=clock.now,
+        latest=clock.now + clock.skew,
+        actor=principal.actor,
+    )
+    return FeedOut(
+        created=result.created,
+        updated=result.updated,
+        refunds=result.refunds,
+        skipped=[SkippedRow(index=s.index, reason=s.code, message=str(s.message)) for s in result.skipped],
+    )
+
+
+@router.get("/programs/{program_id}/reconciliation", response_model=ReconciliationOut)
+def get_reconciliation(
+    program_id: int, platform: Platform, month: MonthQuery, session: SessionDep, _principal: Operator
+) -> ReconciliationOut:
+    """The platform's commission against neigou's, order by order, for orders paid in the month."""
+    program = require_program(session, program_id)
+    return reconciliation.month(session, program=program, platform=platform, month=month)
+
+
+@router.get("/programs/{program_id}/reconciliation.xlsx")
+def get_reconciliation_xlsx(
+    program_id: int, platform: Platform, month: MonthQuery, session: SessionDep, _principal: Operator
+) -> Response:
+    """The same reconciliation as an Excel workbook."""
+    program = require_program(session, program_id)
+    report = reconciliation.month(session, program=program, platform=platform, month=month)
+    name = f"reconciliation-{platform.value}-{month}.xlsx"
+    return Response(
+        reconciliation.workbook(report),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

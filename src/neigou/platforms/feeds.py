@@ -1,0 +1,335 @@
+"""A platform's order rows applied to a program: new orders taken in, later rows moving them forward.
+
+Rows arrive in any order and any number of times. Each line keeps the newest thing the platform said
+about it (by modification time, then by how far along it is), and the effects only ever move forward:
+an order is created once (``orders.ingest``, idempotent on the platform's order id), completed once,
+and a line's refund grows to its target (all of it when invalid, the returned share otherwise) with a
+refund id naming that target, so a repeat posts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neigou.integrations.models import Integration
+from neigou.kit.actor import Actor
+from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.kit.columns import RowError
+from neigou.kit.i18n import Message, Text
+from neigou.orders import service as orders_service
+from neigou.orders.ingest import ingest
+from neigou.orders.inputs import ItemIn, OrderIn
+from neigou.orders.models import Order, OrderSource
+from neigou.platforms.adapters import read_rows
+from neigou.platforms.models import PlatformOrder, PlatformOrderLine
+from neigou.platforms.rows import RANK, LineStatus, Platform, PlatformLine, Skip, refund_target
+
+NOT_PAID = Message("The order is not paid yet, so it is not an order.")
+TAKEN = Message("Another order of the program already has this id.")
+LATE_LINE = Message("The order was taken in without this line; a line cannot be added to it later.")
+NEVER_PAID = Message("The platform says the order is invalid and it was never seen paid.")
+DONE = (LineStatus.COMPLETED, LineStatus.SETTLED)
+PAID = (LineStatus.PAID, *DONE)
+
+
+@dataclass
+class FeedResult:
+    """What a batch of rows did: orders created, existing ones moved forward, refunds, rows skipped."""
+
+    created: int = 0
+    updated: int = 0
+    refunds: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+
+
+def _merge(lines: Sequence[PlatformLine]) -> dict[str, dict[str, PlatformLine]]:
+    """Per order, per line, the newest row of this batch."""
+    out: dict[str, dict[str, PlatformLine]] = {}
+    for line in lines:
+        known = out.setdefault(line.external_id, {}).get(line.line_key)
+        if known is None or line.newer_than(known):
+            out[line.external_id][line.line_key] = line
+    return out
+
+
+def _lock_orders(
+    session: Session,
+    integration: Integration,
+    platform: Platform,
+    merged: dict[str, dict[str, PlatformLine]],
+    now: datetime,
+) -> dict[str, PlatformOrder]:
+    """The platform orders of the batch, created where new, locked for this transaction."""
+    rows = []
+    for external_id, lines in merged.items():
+        first = min(lines.values(), key=lambda line: line.paid_at)
+        rows.append(
+            {
+                "program_id": integration.program_id,
+                "integration_id": integration.id,
+                "platform": platform,
+                "external_id": external_id,
+                "order_id": None,
+                "link_code": first.link_code,
+                "status": LineStatus.UNPAID,
+                "paid_at": first.paid_at,
+                "skip_code": None,
+                "updated_at": now,
+            }
+        )
+    insert_ignoring_duplicates(
+        session, PlatformOrder, rows, index_elements=("program_id", "platform", "external_id")
+    )
+    found = session.scalars(
+        select(PlatformOrder)
+        .where(
+            PlatformOrder.program_id == integration.program_id,
+            PlatformOrder.platform == platform,
+            PlatformOrder.external_id.in_(list(merged)),
+        )
+        .order_by(PlatformOrder.id)
+        .with_for_update()
+    )
+    return {row.external_id: row for row in found}
+
+
+def _stored_lines(
+    session: Session, orders: dict[str, PlatformOrder]
+) -> dict[int, dict[str, PlatformOrderLine]]:
+    out: dict[int, dict[str, PlatformOrderLine]] = {}
+    ids = [row.id for row in orders.values()]
+    for line in session.scalars(
+        select(PlatformOrderLine).where(PlatformOrderLine.platform_order_id.in_(ids))
+    ):
+        out.setdefault(line.platform_order_id, {})[line.line_key] = line
+    return out
+
+
+def _apply_line(stored: PlatformOrderLine, line: PlatformLine) -> bool:
+    """Take the row when it says more than what is stored; returns whether anything changed."""
+    if (line.modified_at, RANK[line.status]) <= (stored.modified_at, RANK[stored.status]):
+        return False
+    stored.status, stored.quantity, stored.returned = line.status, line.quantity, line.returned
+    stored.paid_fen, stored.estimate_fee_fen = line.paid_fen, line.estimate_fee_fen
+    stored.actual_fee_fen, stored.modified_at = line.actual_fee_fen, line.modified_at
+    stored.completed_at = stored.completed_at or line.completed_at
+    stored.settled_at = stored.settled_at or line.settled_at
+    return True
+
+
+def _new_line(order: PlatformOrder, line: PlatformLine) -> PlatformOrderLine:
+    return PlatformOrderLine(
+        platform_order_id=order.id,
+        line_key=line.line_key,
+        status=line.status,
+        quantity=line.quantity,
+        returned=line.returned,
+        paid_fen=line.paid_fen,
+        estimate_fee_fen=line.estimate_fee_fen,
+        actual_fee_fen=line.actual_fee_fen,
+        refunded_fen=0,
+        completed_at=line.completed_at,
+        settled_at=line.settled_at,
+        modified_at=line.modified_at,
+    )
+
+
+def order_status(lines: Sequence[PlatformOrderLine]) -> LineStatus:
+    """An order's status from its lines: invalid when every line is, else the furthest valid line."""
+    valid = [line.status for line in lines if line.status is not LineStatus.INVALID]
+    return max(valid, key=RANK.__getitem__) if valid else LineStatus.INVALID
+
+
+@dataclass
+class _Feed:
+    """One batch of rows being applied, with what was looked up for it."""
+
+    session: Session
+    integration: Integration
+    platform: Platform
+    secret_key: str
+    now: datetime
+    actor: Actor
+    result: FeedResult = field(default_factory=FeedResult)
+    orders: dict[str, PlatformOrder] = field(default_factory=dict)
+    stored: dict[int, dict[str, PlatformOrderLine]] = field(default_factory=dict)
+    indexes: dict[str, list[int]] = field(default_factory=dict)
+
+    def store(self, merged: dict[str, dict[str, PlatformLine]]) -> set[str]:
+        """Record each line's newest row; returns the orders something changed on."""
+        changed: set[str] = set()
+        for external_id, incoming in merged.items():
+            order = self.orders[external_id]
+            have = self.stored.setdefault(order.id, {})
+            for key, line in incoming.items():
+                if key in have:
+                    if _apply_line(have[key], line):
+                        changed.add(external_id)
+                elif order.order_id is not None:
+                    self.result.skipped.append(Skip(line.index, "line_after_order", LATE_LINE))
+                else:
+                    have[key] = _new_line(order, line)
+                    self.session.add(have[key])
+                    changed.add(external_id)
+        self.session.flush()
+        return changed
+
+    def skip(self, external_id: str, code: str, message: Text) -> None:
+        """Skip every row of an order, with one reason."""
+        self.orders[external_id].skip_code = code
+        self.result.skipped.extend(Skip(i, code, message) for i in self.indexes[external_id])
+
+    def order_in(self, external_id: str, order: PlatformOrder, paid: list[PlatformOrderLine]) -> OrderIn:
+        """The neigou order a platform order becomes: a line per paid line, its pool the platform's fee."""
+        items = tuple(
+            ItemIn(
+                f"{self.platform.value}:{line.line_key}"[:64],
+                line.quantity,
+                line.paid_fen,
+                pool_fen=_fee(line),
+            )
+            for line in sorted(paid, key=lambda line: line.line_key)
+        )
+        return OrderIn(
+            external_id=external_id,
+            program_id=self.integration.program_id,
+            customer_ref=f"{self.platform.value}:{external_id}",
+            link_code=order.link_code,
+            items=items,
+            paid_at=order.paid_at,
+        )
+
+    def create_orders(self) -> set[int]:
+        """Take in, in one batch, the platform orders that have a paid line and no neigou order yet."""
+        wanted: list[tuple[PlatformOrder, list[PlatformOrderLine], OrderIn]] = []
+        for external_id, order in self.orders.items():
+            if order.order_id is not None:
+                continue
+            lines = list(self.stored[order.id].values())
+            paid = [line for line in lines if line.status in PAID]
+            if paid:
+                wanted.append((order, paid, self.order_in(external_id, order, paid)))
+            elif any(line.status is LineStatus.UNPAID for line in lines):
+                self.skip(external_id, "not_paid", NOT_PAID)
+            else:
+                self.skip(external_id, "invalid", NEVER_PAID)
+        if not wanted:
+            return set()
+        batch = ingest(
+            self.session,
+            [o for _, _, o in wanted],
+            secret_key=self.secret_key,
+            source=OrderSource.PLATFORM,
+            now=self.now,
+        )
+        created: set[int] = set()
+        for (order, paid, data), outcome in zip(wanted, batch.results, strict=True):
+            if isinstance(outcome, RowError):
+                self.skip(data.external_id, outcome.code, outcome.message)
+            elif not outcome.created:
+                self.skip(data.external_id, "external_id_taken", TAKEN)
+            else:
+                order.order_id, order.skip_code = outcome.order_id, None
+                for line in paid:
+                    line.taken_fen = line.paid_fen
+                created.add(outcome.order_id)
+        self.result.created += len(created)
+        self.session.flush()
+        return created
+
+
+def apply_rows(
+    session: Session,
+    *,
+    integration: Integration,
+    platform: Platform,
+    rows: Sequence[object],
+    secret_key: str,
+    now: datetime,
+    latest: datetime,
+    actor: Actor,
+) -> FeedResult:
+    """Apply a platform's order rows to the integration's program (times after ``latest`` are refused)."""
+    feed = _Feed(session, integration, platform, secret_key, now, actor)
+    lines: list[PlatformLine] = []
+    for item in read_rows(platform, rows, latest):
+        if isinstance(item, Skip):
+            feed.result.skipped.append(item)
+        else:
+            lines.append(item)
+            feed.indexes.setdefault(item.external_id, []).append(item.index)
+    merged = _merge(lines)
+    if merged:
+        feed.orders = _lock_orders(session, integration, platform, merged, now)
+        feed.stored = _stored_lines(session, feed.orders)
+        changed = feed.store(merged)
+        created = feed.create_orders()
+        for order_id in sorted(created):
+            orders_service.announce_taken(
+                session, orders_service.get(session, order_id), actor=actor, now=now
+            )
+        for external_id, order in feed.orders.items():
+            order_lines = list(feed.stored[order.id].values())
+            order.status = order_status(order_lines)
+            if external_id in changed:
+                order.updated_at = now
+            if order.order_id is None:
+                continue
+            moved = _move_forward(session, order, order_lines, actor=actor, result=feed.result)
+            if order.order_id not in created and (moved or external_id in changed):
+                feed.result.updated += 1
+        session.flush()
+    feed.result.skipped.sort(key=lambda skip: skip.index)
+    return feed.result
+
+
+def _fee(line: PlatformOrderLine) -> int:
+    """The line's commission pool: the settled fee once settled, the estimate before."""
+    if line.status is LineStatus.SETTLED and line.actual_fee_fen is not None:
+        return line.actual_fee_fen
+    return line.estimate_fee_fen
+
+
+def _move_forward(
+    session: Session, row: PlatformOrder, lines: list[PlatformOrderLine], *, actor: Actor, result: FeedResult
+) -> bool:
+    """Refund each line up to its target, complete the order once a line completed."""
+    assert row.order_id is not None
+    order = session.get_one(Order, row.order_id, with_for_update=True)
+    moved = False
+    for line in sorted(lines, key=lambda line: line.line_key):
+        if line.taken_fen is None:
+            continue
+        target = refund_target(
+            status=line.status,
+            quantity=line.quantity,
+            returned=line.returned,
+            paid_fen=line.paid_fen,
+            taken_fen=line.taken_fen,
+        )
+        if target <= line.refunded_fen:
+            continue
+        amount = min(target - line.refunded_fen, order.paid_fen - order.refunded_fen)
+        if amount > 0:
+            at = max(line.modified_at, order.paid_at)
+            orders_service.refund(
+                session,
+                order=order,
+                refund_id=f"{row.platform.value}:{line.line_key}:{target}"[:64],
+                amount_fen=amount,
+                at=at,
+                actor=actor,
+            )
+            result.refunds += 1
+            moved = True
+        line.refunded_fen = target
+    finished = [line.completed_at for line in lines if line.status in DONE and line.completed_at is not None]
+    if finished and order.completed_at is None:
+        orders_service.complete(session, order=order, at=max(min(finished), order.paid_at), actor=actor)
+        moved = True
+    return moved

@@ -1,0 +1,102 @@
+"""JD 联盟 order rows (``jd.union.open.order.row.query``): one row per sku of an order.
+
+* ``orderId`` is the order (``parentId`` only says it was split from another), ``skuId`` the line,
+  ``skuNum`` its quantity and ``skuReturnNum`` the units returned.
+* ``estimateCosPrice`` is what the shopper paid for the line (the amount commission is computed on),
+  ``estimateFee`` the promoter's estimated commission on it; ``actualCosPrice`` / ``actualFee`` are the
+  amounts once the order completed and settled. All in yuan.
+* ``validCode``: 15 awaiting payment (not an order yet), 16 paid, 17 completed (the shopper received it),
+  24 deposit paid (not an order yet), -1 unknown; every other code is a 无效 (invalid) reason: 2 split,
+  3 cancelled, 4 京东帮 order, 5 account problem, 6 gift category, 7 campus, 8 company, 9 group buy,
+  11 village promoter, 13 violation, 14 source differs from the registered site, 19 commission rate 0,
+  20 repurchase of an invalid first order, 21 cloud-shop order, 22 PLUS rate 0, 23 pay-with-gift,
+  25 ride-hailing and later codes.
+* ``payMonth`` is the settlement date (``yyyyMMdd``), 0 while not settled.
+* ``subUnionId`` carries the share link's code; ``positionId`` is the promotion slot.
+* Times (``orderTime``, ``finishTime``, ``modifyTime``) are Beijing wall-clock text, or epoch
+  milliseconds in the older order query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from neigou.kit.i18n import Message
+from neigou.platforms.rows import (
+    BEIJING,
+    LineStatus,
+    PlatformLine,
+    RowProblem,
+    amount,
+    first_time,
+    integer,
+    required_time,
+    text,
+    when,
+    yuan_to_fen,
+)
+
+NOT_YET_ORDERS = frozenset({15, 24})
+PAID, COMPLETED = 16, 17
+
+
+def _status(code: int) -> LineStatus:
+    if code in NOT_YET_ORDERS:
+        return LineStatus.UNPAID
+    if code == PAID:
+        return LineStatus.PAID
+    if code == COMPLETED:
+        return LineStatus.COMPLETED
+    if code in (-1, 0, 1):
+        raise RowProblem("unknown_status", Message("validCode {code} is not a known status.", code=code))
+    return LineStatus.INVALID
+
+
+def _settled_at(row: Mapping[str, Any]) -> datetime | None:
+    raw = row.get("payMonth")
+    if raw in (None, "", 0, "0"):
+        return None
+    try:
+        day = datetime.strptime(str(raw), "%Y%m%d").replace(tzinfo=BEIJING)
+    except ValueError as exc:
+        raise RowProblem("invalid_time", Message("payMonth must be yyyyMMdd or 0.")) from exc
+    return day
+
+
+def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
+    """A JD 联盟 order row as a neigou order line (raises ``RowProblem`` when it cannot be mapped)."""
+    code = int(integer(row, "validCode", low=-1))
+    status = _status(code)
+    quantity = integer(row, "skuNum", low=1)
+    returned = integer(row, "skuReturnNum", default=0)
+    if returned > quantity:
+        raise RowProblem("invalid_field", Message("skuReturnNum is more than skuNum."))
+    paid_at = required_time(row, "orderTime")
+    modified_at = when(row, "modifyTime", required=False) or paid_at
+    finished = when(row, "finishTime", required=False)
+    settled = _settled_at(row)
+    if status is LineStatus.COMPLETED and settled is not None and settled <= now:
+        status = LineStatus.SETTLED
+    else:
+        settled = None
+    if status in (LineStatus.COMPLETED, LineStatus.SETTLED) and finished is None:
+        finished = modified_at
+    paid_fen, estimate = amount(row, "estimateCosPrice"), amount(row, "estimateFee")
+    return PlatformLine(
+        index=index,
+        external_id=str(text(row, "orderId")),
+        line_key=str(text(row, "skuId")),
+        quantity=quantity,
+        returned=returned,
+        paid_fen=paid_fen,
+        estimate_fee_fen=estimate,
+        actual_fee_fen=yuan_to_fen(row, "actualFee", required=False),
+        status=status,
+        link_code=text(row, "subUnionId", required=False),
+        paid_at=paid_at,
+        completed_at=finished if status in (LineStatus.COMPLETED, LineStatus.SETTLED) else None,
+        settled_at=first_time(settled) if status is LineStatus.SETTLED else None,
+        modified_at=modified_at,
+    )

@@ -1,0 +1,82 @@
+"""多多进宝 order lists (``pdd.ddk.order.list.increment.get``): one row per order (one goods each).
+
+* ``order_sn`` is the order, ``goods_id`` the line, ``goods_quantity`` its quantity.
+* ``order_amount`` (what the shopper paid) and ``promotion_amount`` (the promoter's commission) are
+  in fen already: the platform counts in 分.
+* ``order_status``: -1 not paid (not an order yet), 0 paid, 1 group formed, 2 received, 3 audited,
+  5 settled; 4 audit failed, 8 not a 多多进宝 goods (no commission) and 10 penalised are invalid.
+* ``custom_parameters`` is what the link carried: the share link's code, as text or as a JSON object
+  whose ``uid`` (or ``code``) holds it.
+* Times (``order_pay_time``, ``order_receive_time``, ``order_settle_time``, ``order_modify_at``) are
+  epoch seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from neigou.kit.i18n import Message
+from neigou.platforms.rows import LineStatus, PlatformLine, RowProblem, integer, text, unix_time
+
+STATUSES = {
+    -1: LineStatus.UNPAID,
+    0: LineStatus.PAID,
+    1: LineStatus.PAID,
+    2: LineStatus.COMPLETED,
+    3: LineStatus.COMPLETED,
+    5: LineStatus.SETTLED,
+    4: LineStatus.INVALID,
+    8: LineStatus.INVALID,
+    10: LineStatus.INVALID,
+}
+
+
+def link_code(raw: str | None) -> str | None:
+    """The share link's code in ``custom_parameters``: plain text, or a JSON object's uid/code."""
+    if raw is None or not raw.startswith("{"):
+        return raw
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise RowProblem("invalid_field", Message("custom_parameters is not valid JSON.")) from exc
+    value = parsed.get("uid") or parsed.get("code") if isinstance(parsed, dict) else None
+    return str(value)[:64] if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
+    """A 多多进宝 order as a neigou order line (raises ``RowProblem`` when it cannot be mapped)."""
+    code = integer(row, "order_status", low=-1)
+    if code not in STATUSES:
+        raise RowProblem("unknown_status", Message("order_status {code} is not a known status.", code=code))
+    status = STATUSES[code]
+    pay = unix_time(row, "order_pay_time", required=status is not LineStatus.UNPAID)
+    created = unix_time(row, "order_create_time", required=False)
+    paid_at = pay or created or unix_time(row, "order_modify_at")
+    assert paid_at is not None
+    modified = unix_time(row, "order_modify_at", required=False) or paid_at
+    received = unix_time(row, "order_receive_time", required=False)
+    settled = unix_time(row, "order_settle_time", required=False)
+    if status is LineStatus.SETTLED and (settled is None or settled > now):
+        status = LineStatus.COMPLETED
+    done = status in (LineStatus.COMPLETED, LineStatus.SETTLED)
+    paid_fen, fee = integer(row, "order_amount"), integer(row, "promotion_amount")
+    custom = text(row, "custom_parameters", required=False, max_length=500)
+    return PlatformLine(
+        index=index,
+        external_id=str(text(row, "order_sn")),
+        line_key=str(text(row, "goods_id")),
+        quantity=integer(row, "goods_quantity", low=1),
+        returned=0,
+        paid_fen=paid_fen,
+        estimate_fee_fen=fee,
+        actual_fee_fen=fee if status is LineStatus.SETTLED else None,
+        status=status,
+        link_code=link_code(custom),
+        paid_at=paid_at,
+        completed_at=(received or modified) if done else None,
+        settled_at=settled if status is LineStatus.SETTLED else None,
+        modified_at=modified,
+    )

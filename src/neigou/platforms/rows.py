@@ -1,0 +1,237 @@
+"""A platform's order row in neigou's words: one line of one order, its status, amounts and times.
+
+Pure: the adapters of each platform (``jd_union``, ``pdd``, ``taobao``) turn the platform's own row into
+a ``PlatformLine`` or a ``Skip`` with its reason; nothing here reads or writes a database.
+
+Amounts in yuan arrive as JSON numbers or decimal strings and become fen exactly: the body is parsed
+with decimals (never floats), and an amount with a fraction of a fen is refused, not rounded.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from neigou.kit.i18n import Message, Text
+
+# The platforms report times as Beijing wall-clock time.
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+MAX_FEN = 10_000_000_000
+
+
+class Platform(enum.StrEnum):
+    """The platforms whose order feeds neigou reads."""
+
+    JD_UNION = "jd_union"
+    PDD = "pdd"
+    TAOBAO = "taobao"
+
+
+class LineStatus(enum.StrEnum):
+    """Where a platform's order line stands, in the order it moves (invalid ends it at any point)."""
+
+    UNPAID = "unpaid"
+    PAID = "paid"
+    COMPLETED = "completed"
+    SETTLED = "settled"
+    INVALID = "invalid"
+
+
+RANK = {status: rank for rank, status in enumerate(LineStatus)}
+
+
+@dataclass(frozen=True)
+class PlatformLine:
+    """One line (a sku of an order) as the platform reports it now."""
+
+    index: int
+    external_id: str
+    line_key: str
+    quantity: int
+    returned: int
+    paid_fen: int
+    estimate_fee_fen: int
+    actual_fee_fen: int | None
+    status: LineStatus
+    link_code: str | None
+    paid_at: datetime
+    completed_at: datetime | None
+    settled_at: datetime | None
+    modified_at: datetime
+
+    @property
+    def fee_fen(self) -> int:
+        """The line's commission pool: the platform's settled fee once it settled, its estimate before."""
+        if self.status is LineStatus.SETTLED and self.actual_fee_fen is not None:
+            return self.actual_fee_fen
+        return self.estimate_fee_fen
+
+    def newer_than(self, other: PlatformLine) -> bool:
+        """Whether this row says more than ``other``: modified later, or as late and further along."""
+        return (self.modified_at, RANK[self.status]) > (other.modified_at, RANK[other.status])
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A row that cannot be mapped, with its reason."""
+
+    index: int
+    code: str
+    message: Text
+
+
+class RowProblem(Exception):
+    """A field of a row is missing or malformed (caught by the adapter's caller into a ``Skip``)."""
+
+    def __init__(self, code: str, message: Message) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+def refund_target(*, status: LineStatus, quantity: int, returned: int, paid_fen: int, taken_fen: int) -> int:
+    """What of a line taken in for ``taken_fen`` should be refunded by now: all of it when invalid, else
+    the returned share, or what the platform took off the line's paid amount, whichever is more."""
+    if status is LineStatus.INVALID or returned >= quantity:
+        return taken_fen
+    returned_share = taken_fen * returned // quantity
+    return max(returned_share, min(taken_fen, max(taken_fen - paid_fen, 0)))
+
+
+def field(row: Mapping[str, Any], name: str) -> Any:
+    """A required field."""
+    value = row.get(name)
+    if value is None or value == "":
+        raise RowProblem("missing_field", Message("The field {field} is missing.", field=name))
+    return value
+
+
+def text(row: Mapping[str, Any], name: str, *, required: bool = True, max_length: int = 64) -> str | None:
+    """A field as text (ids may come as numbers)."""
+    value = field(row, name) if required else row.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise RowProblem("invalid_field", Message("The field {field} must be text.", field=name))
+    out = str(value).strip()
+    if not out or len(out) > max_length or "\x00" in out:
+        raise RowProblem(
+            "invalid_field",
+            Message("The field {field} must have 1-{n} characters.", field=name, n=max_length),
+        )
+    return out
+
+
+def integer(
+    row: Mapping[str, Any], name: str, *, default: int | None = None, low: int = 0, high: int = MAX_FEN
+) -> int:
+    """A whole number field (numbers or digit strings)."""
+    value = row.get(name)
+    if (value is None or value == "") and default is not None:
+        return default
+    value = field(row, name)
+    try:
+        number = Decimal(str(value)) if not isinstance(value, bool) else Decimal("nan")
+    except InvalidOperation:
+        number = Decimal("nan")
+    if not number.is_finite() or number != number.to_integral_value() or not low <= number <= high:
+        raise RowProblem(
+            "invalid_field",
+            Message("The field {field} must be a whole number from {low}.", field=name, low=low),
+        )
+    return int(number)
+
+
+def yuan_to_fen(row: Mapping[str, Any], name: str, *, required: bool = True) -> int | None:
+    """An amount in yuan (``12.34``, ``"12.34"``) as fen, exactly; a fraction of a fen is refused."""
+    value = row.get(name)
+    if value is None or value == "":
+        if required:
+            field(row, name)
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise RowProblem(
+            "invalid_amount", Message("The amount {field} must be a decimal number.", field=name)
+        )
+    try:
+        fen = Decimal(str(value).strip()) * 100
+    except InvalidOperation:
+        fen = Decimal("nan")
+    if not fen.is_finite() or fen != fen.to_integral_value() or not 0 <= fen <= MAX_FEN:
+        raise RowProblem(
+            "invalid_amount",
+            Message("The amount {field} must be 0 or more yuan in whole fen.", field=name),
+        )
+    return int(fen)
+
+
+def wall_time(row: Mapping[str, Any], name: str, *, required: bool = True) -> datetime | None:
+    """A Beijing time as ``yyyy-MM-dd HH:mm:ss`` (or ISO 8601 with an offset), zone-aware."""
+    value = row.get(name)
+    if _blank(value):
+        if required:
+            field(row, name)
+        return None
+    if not isinstance(value, str):
+        raise RowProblem("invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name))
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise RowProblem(
+            "invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name)
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=BEIJING)
+    return parsed.astimezone(UTC)
+
+
+def unix_time(
+    row: Mapping[str, Any], name: str, *, required: bool = True, millis: bool = False
+) -> datetime | None:
+    """A time as seconds (or milliseconds) since the epoch."""
+    value = row.get(name)
+    if _blank(value):
+        if required:
+            field(row, name)
+        return None
+    seconds = integer(row, name, low=1, high=10**14)
+    try:
+        return datetime.fromtimestamp(seconds / 1000 if millis else seconds, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise RowProblem("invalid_time", Message("The time {field} is out of range.", field=name)) from exc
+
+
+def when(row: Mapping[str, Any], name: str, *, required: bool = True) -> datetime | None:
+    """A time as the platform wrote it: wall-clock text or epoch milliseconds."""
+    value = row.get(name)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool) and value != 0:
+        return unix_time(row, name, required=required, millis=True)
+    return wall_time(row, name, required=required)
+
+
+def amount(row: Mapping[str, Any], name: str) -> int:
+    """A required amount in yuan, as fen."""
+    fen = yuan_to_fen(row, name)
+    assert fen is not None  # required: a missing amount raised
+    return fen
+
+
+def required_time(row: Mapping[str, Any], name: str) -> datetime:
+    """A required time (wall-clock text or epoch milliseconds)."""
+    at = when(row, name)
+    assert at is not None  # required: a missing time raised
+    return at
+
+
+def _blank(value: object) -> bool:
+    """No value: absent, empty, or the platforms' 0 for "not yet"."""
+    return value is None or (isinstance(value, str | int | Decimal) and str(value) in {"", "0"})
+
+
+def first_time(*times: datetime | None) -> datetime | None:
+    """The first of these times that is known."""
+    return next((t for t in times if t is not None), None)

@@ -1,0 +1,70 @@
+"""淘宝联盟 order details (``taobao.tbk.order.details.get``): one row per sub-order (``trade_id``).
+
+* ``trade_parent_id`` is the shopper's order (one neigou order), ``trade_id`` the line, ``item_id`` the
+  goods and ``item_num`` its quantity.
+* ``alipay_total_price`` is what the shopper paid; ``pub_share_pre_fee`` the promoter's estimated
+  income at payment, ``pub_share_fee`` the income once settled. All in yuan, as decimal text.
+* ``tk_status``: 12 paid, 14 received, 3 settled, 13 closed (invalid).
+* The share link's code travels in the channel fields: ``external_id`` when the link set one, else
+  ``relation_id`` (渠道关系 id), else ``special_id`` (会员运营 id).
+* Times (``tk_paid_time``, ``tk_earning_time``, ``modified_time``, ``tk_create_time``) are Beijing
+  wall-clock text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from neigou.kit.i18n import Message
+from neigou.platforms.rows import (
+    LineStatus,
+    PlatformLine,
+    RowProblem,
+    amount,
+    integer,
+    text,
+    wall_time,
+    yuan_to_fen,
+)
+
+STATUSES = {12: LineStatus.PAID, 14: LineStatus.COMPLETED, 3: LineStatus.SETTLED, 13: LineStatus.INVALID}
+
+
+def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
+    """A 淘宝联盟 sub-order as a neigou order line (raises ``RowProblem`` when it cannot be mapped)."""
+    code = integer(row, "tk_status", low=0)
+    if code not in STATUSES:
+        raise RowProblem("unknown_status", Message("tk_status {code} is not a known status.", code=code))
+    status = STATUSES[code]
+    paid_at = wall_time(row, "tk_paid_time", required=False) or wall_time(row, "tk_create_time")
+    assert paid_at is not None
+    modified = wall_time(row, "modified_time", required=False) or paid_at
+    earned = wall_time(row, "tk_earning_time", required=False)
+    if status is LineStatus.SETTLED and (earned is None or earned > now):
+        status = LineStatus.COMPLETED
+    paid_fen, estimate = amount(row, "alipay_total_price"), amount(row, "pub_share_pre_fee")
+    trade = str(text(row, "trade_id"))
+    link = (
+        text(row, "external_id", required=False)
+        or text(row, "relation_id", required=False)
+        or text(row, "special_id", required=False)
+    )
+    done = status in (LineStatus.COMPLETED, LineStatus.SETTLED)
+    return PlatformLine(
+        index=index,
+        external_id=text(row, "trade_parent_id", required=False) or trade,
+        line_key=trade,
+        quantity=integer(row, "item_num", low=1),
+        returned=0,
+        paid_fen=paid_fen,
+        estimate_fee_fen=estimate,
+        actual_fee_fen=yuan_to_fen(row, "pub_share_fee", required=False),
+        status=status,
+        link_code=link,
+        paid_at=paid_at,
+        completed_at=modified if done else None,
+        settled_at=earned if status is LineStatus.SETTLED else None,
+        modified_at=modified,
+    )

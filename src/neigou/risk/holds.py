@@ -1,0 +1,91 @@
+"""What an open or confirmed case means to the rest of the system, as queries other domains call.
+
+* settlement leaves the orders of an open case frozen (``not_held``);
+* withdrawals are refused while a high-severity case is open or the member is suspended;
+* tier evaluation leaves out the orders of confirmed cases (``confirmed_orders``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy.orm import Session
+
+from neigou.kit.errors import Conflict
+from neigou.kit.i18n import Message
+from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, Severity, Suspension
+
+
+def held_orders() -> Select[int]:
+    """Ids of orders an open case holds."""
+    return (
+        select(CaseOrder.order_id)
+        .join(RiskCase, RiskCase.id == CaseOrder.case_id)
+        .where(RiskCase.status == CaseStatus.OPEN)
+    )
+
+
+def confirmed_orders() -> Select[int]:
+    """Ids of orders a confirmed case names: fraud that counts for nothing."""
+    return (
+        select(CaseOrder.order_id)
+        .join(RiskCase, RiskCase.id == CaseOrder.case_id)
+        .where(RiskCase.status == CaseStatus.CONFIRMED)
+    )
+
+
+def not_held(order_id: Any) -> ColumnElement[bool]:
+    """True for an order no open case holds (settlement's filter)."""
+    return ~exists(
+        select(CaseOrder.order_id)
+        .join(RiskCase, RiskCase.id == CaseOrder.case_id)
+        .where(CaseOrder.order_id == order_id, RiskCase.status == CaseStatus.OPEN)
+    )
+
+
+def not_confirmed(order_id: Any) -> ColumnElement[bool]:
+    """True for an order no confirmed case names (tier metrics' filter)."""
+    return ~exists(
+        select(CaseOrder.order_id)
+        .join(RiskCase, RiskCase.id == CaseOrder.case_id)
+        .where(CaseOrder.order_id == order_id, RiskCase.status == CaseStatus.CONFIRMED)
+    )
+
+
+def is_suspended(session: Session, member_id: int) -> bool:
+    """Whether a confirmed case suspended the member."""
+    return session.get(Suspension, member_id) is not None
+
+
+def check_withdrawals_allowed(session: Session, member_id: int) -> None:
+    """Raise 409 while the member is suspended or a high-severity case against them is open."""
+    if is_suspended(session, member_id):
+        raise Conflict(
+            Message("Member {member_id} is suspended after a confirmed risk case.", member_id=member_id),
+            code="member_suspended",
+        )
+    held = session.scalar(
+        select(RiskCase.id)
+        .where(
+            RiskCase.member_id == member_id,
+            RiskCase.status == CaseStatus.OPEN,
+            RiskCase.severity == Severity.HIGH,
+        )
+        .limit(1)
+    )
+    if held is not None:
+        raise Conflict(
+            Message("Withdrawals are held while risk case {case_id} is under review.", case_id=int(held)),
+            code="withdrawals_held",
+            extra={"case_id": int(held)},
+        )
+
+
+def check_not_suspended(session: Session, member_id: int) -> None:
+    """Raise 409 ``member_suspended`` for a suspended member (no new share links)."""
+    if is_suspended(session, member_id):
+        raise Conflict(
+            Message("Member {member_id} is suspended after a confirmed risk case.", member_id=member_id),
+            code="member_suspended",
+        )

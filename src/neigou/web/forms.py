@@ -1,0 +1,153 @@
+"""Forms that cannot be sent from another site: a CSRF token in every POST form and an Origin check.
+
+The token is ``asgi-csrf``'s signed double-submit cookie: the layer sets the ``neigou_csrf`` cookie
+when a page asks for the token, and refuses a POST that carries cookies unless its ``csrftoken``
+form field (the first field of the form, before any file) or ``X-CSRFToken`` header matches the
+cookie. Every POST form starts with ``{{ csrf_field() }}``; ``tests/web/test_forms.py`` reads every
+template and fails on a form without it. A request whose ``Origin`` (or, without one, ``Referer``)
+names another site is refused before the token is looked at. Both refusals are a readable 403
+page in the caller's language.
+
+The API (``/api/``, bearer tokens only) and the signed webhooks (``/webhooks/``) never read a cookie,
+so they are exempt. Cookies are ``Secure`` when the request came over HTTPS or the deployment's
+public URL is https.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from asgi_csrf import Errors, asgi_csrf_decorator
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from neigou.kit.i18n import N_
+from neigou.kit.settings import Settings
+from neigou.web.pages import render, templates
+
+CSRF_COOKIE = "neigou_csrf"
+CSRF_FIELD = "csrftoken"  # the name asgi-csrf reads in multipart bodies
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+EXEMPT_PREFIXES = ("/api/", "/webhooks/")
+REASONS = {
+    "cross_origin": N_("This form was sent from another site, so it was not accepted."),
+    "csrf_failed": N_(
+        "This form has expired or did not come from this site, so it was not accepted. "
+        "Go back, reload the page and send it again."
+    ),
+}
+
+
+@pass_context
+def csrf_field(context: Context) -> Markup:
+    """The hidden input carrying this visitor's CSRF token: the first thing in every POST form."""
+    request: Request = context["request"]
+    token = request.scope.get("csrftoken")
+    if token is None:
+        raise RuntimeError("csrf_field() needs the FormProtection layer (web.forms.install)")
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, escape(token()))
+
+
+def is_secure(request: Request) -> bool:
+    """Whether cookies set on this response must be ``Secure``."""
+    settings: Settings = request.app.state.settings
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+def set_session_cookie(
+    request: Request, response: Response, name: str, secret: str, *, samesite: str = "lax"
+) -> None:
+    """A sign-in cookie: HTTP only, ``Secure`` over HTTPS, as long-lived as the session."""
+    hours: int = request.app.state.settings.session_hours
+    response.set_cookie(
+        name,
+        secret,
+        httponly=True,
+        secure=is_secure(request),
+        samesite=samesite,  # type: ignore[arg-type]  # "lax" or "strict"
+        max_age=hours * 3600,
+    )
+
+
+def _origin(value: str) -> str | None:
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or []:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _exempt(scope: Scope) -> bool:
+    return str(scope["path"]).startswith(EXEMPT_PREFIXES)
+
+
+async def _nothing_to_receive() -> dict[str, Any]:
+    return {"type": "http.disconnect"}
+
+
+async def _refuse(scope: Scope, send: Send, reason: str) -> None:
+    request = Request(scope)
+    response = render(request, "forbidden.html", status_code=403, reason=REASONS[reason], code=reason)
+    response.headers["Cache-Control"] = "no-store"
+    await response(scope, _nothing_to_receive, send)
+
+
+async def _csrf_failed(scope: Scope, send: Send, _error: Errors) -> None:
+    await _refuse(scope, send, "csrf_failed")
+
+
+class FormProtection:
+    """ASGI layer: the Origin check, then asgi-csrf's token check, on every unsafe page request."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.protect = asgi_csrf_decorator(
+            cookie_name=CSRF_COOKIE,
+            signing_secret=settings.secret_key,
+            skip_if_scope=_exempt,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="Lax",
+            send_csrf_failed=_csrf_failed,
+        )
+        self.public_origin = _origin(settings.public_url)
+
+    def _allowed(self, scope: Scope, origin: str) -> bool:
+        host = _header(scope, b"host")
+        own = f"{scope.get('scheme', 'http')}://{host}".lower() if host else None
+        return origin in {self.public_origin, own}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and not _exempt(scope):
+            claimed = _header(scope, b"origin")
+            if claimed is None and (referer := _header(scope, b"referer")) is not None:
+                claimed = _origin(referer) or "null"
+            if claimed is not None and not self._allowed(scope, claimed.lower()):
+                await _refuse(scope, send, "cross_origin")
+                return
+
+        async def forward(inner: Scope, receive: Receive, send: Send) -> None:
+            try:
+                await self.app(inner, receive, send)
+            finally:
+                # asgi-csrf hands on a copy of the scope: what the router adds to it (the matched route
+                # the request metrics label by) goes back to the outer layers' scope.
+                scope.update({key: value for key, value in inner.items() if key not in scope})
+
+        await self.protect(forward)(scope, receive, send)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """The ``csrf_field()`` template global and the protecting layer (inside the body-size limit)."""
+    templates.env.globals["csrf_field"] = csrf_field
+    app.add_middleware(FormProtection, settings=settings)

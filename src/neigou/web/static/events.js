@@ -1,0 +1,28 @@
+// Countdowns on the live page, and the console's live board over Server-Sent Events.
+(function () {
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = Math.max(0, Math.floor((Date.parse(el.dataset.countdown) - Date.now()) / 1000));
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      el.textContent = h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
+    });
+  }
+  function yuan(fen) { return "¥" + (fen / 100).toFixed(2); }
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 1000);
+    var board = document.querySelector("[data-board-stream]");
+    if (!board || !window.EventSource) return;
+    var source = new EventSource(board.dataset.boardStream);
+    source.addEventListener("board", function (e) {
+      var b = JSON.parse(e.data);
+      board.querySelector("[data-board=gmv]").textContent = yuan(b.gmv_fen);
+      board.querySelector("[data-board=orders]").textContent = b.orders;
+      board.querySelector("[data-board=reservations]").textContent = b.reservations;
+      board.querySelector("[data-board=members]").innerHTML = b.top_members.map(function (m) {
+        return "<li>#" + m.member_id + " · " + yuan(m.gmv_fen) + "</li>"; }).join("");
+      board.querySelector("[data-board=skus]").innerHTML = b.top_skus.map(function (s) {
+        return "<li>" + s.sku.replace(/[<>&]/g, "") + " · " + s.quantity + " · " + yuan(s.gmv_fen) + "</li>"; }).join("");
+    });
+  });
+})();

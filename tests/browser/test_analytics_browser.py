@@ -1,0 +1,35 @@
+"""Analytics in a real browser: the operator refreshes the store and reads the demo program's
+economics, repeat purchase chart and cohorts; a member reads their own figures on a phone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_operator_reads_analytics(browser: Browser, live_server: str, world: DemoWorld) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, live_server, world, f"/console/programs/{world.partner_program_id}/analytics")
+    expect(page.get_by_test_id("analytics-title")).to_contain_text("数据分析")
+    page.get_by_test_id("analytics-refresh").click()
+    expect(page.get_by_test_id("analytics-title")).to_contain_text("数据分析")
+    assert page.get_by_test_id("econ-orders").inner_text() != "0"
+    expect(page.locator("#repeat-chart canvas")).to_have_count(1)
+    expect(page.get_by_test_id("repeat-table")).to_contain_text("分享链接")
+    page.screenshot(path=str(ARTIFACTS / "console-analytics-zh.png"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_test_id("export-repeat").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+
+def test_member_reads_own_figures_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    member_sign_in(page, live_server, world)
+    page.goto(f"{live_server}/m/analytics")
+    expect(page.get_by_test_id("my-analytics-title")).to_have_text("我的数据")
+    page.screenshot(path=str(ARTIFACTS / "workspace-analytics-zh.png"), full_page=True)

@@ -1,0 +1,48 @@
+"""Forms in a real browser: the member's withdrawal form goes through with its token; the same form
+with its token taken out, or a copy posted from another site, is refused with a readable page and
+withdraws nothing."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, member_sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_withdrawal_form_without_its_token_or_from_another_site_is_refused(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    member_sign_in(page, live_server, world)
+    page.goto(f"{live_server}/m/earnings")
+    available = page.get_by_test_id("balance-available").inner_text()
+    form = page.locator("form[action='/m/earnings/withdrawals']")
+    assert form.locator("input[name=csrftoken]").count() == 1
+    form.locator("input[name=amount]").fill("100")
+    form.locator("input[name=csrftoken]").evaluate("input => input.remove()")
+    form.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("forbidden")).to_be_visible()
+    expect(page.get_by_test_id("forbidden")).to_contain_text("表单已过期或并非来自本站")
+    page.screenshot(path=str(ARTIFACTS / "form-refused-zh.png"), full_page=False)
+    # A copy of the form on another origin (the browser sends that origin along).
+    cross = context.request.post(
+        f"{live_server}/m/earnings/withdrawals",
+        form={"amount": "100", "request_id": "evil-1"},
+        headers={"Origin": "http://evil.example"},
+        max_redirects=0,
+    )
+    assert cross.status == 403
+    assert 'data-code="cross_origin"' in cross.text()
+    page.goto(f"{live_server}/m/earnings")
+    expect(page.get_by_test_id("balance-available")).to_have_text(available)
+    # The form as the page serves it withdraws.
+    page.get_by_test_id("withdraw-amount").fill("100")
+    page.get_by_test_id("withdraw-submit").click()
+    expect(page.get_by_test_id("withdraw-done")).to_be_visible()
+    expect(page.get_by_test_id("balance-available")).not_to_have_text(available)
+    context.close()

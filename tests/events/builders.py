@@ -1,0 +1,76 @@
+"""Worlds of the events tests: a live event with a price list, employees and invitations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from neigou.kit.clock import utcnow
+
+SKU = "EV-TEA"
+
+
+def event_body(program_id: int, **extra: Any) -> dict[str, Any]:
+    """A live event (started an hour ago, ends in a day) of two skus."""
+    now = utcnow()
+    return {
+        "program_id": program_id,
+        "name": "内购会",
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+        "guests_per_employee": 2,
+        "items": [
+            {"sku": SKU, "price_fen": 9900, "stock": 5, "per_person_limit": 2},
+            {"sku": "EV-CUP", "price_fen": 2500, "stock": 100, "per_person_limit": 1},
+        ],
+        **extra,
+    }
+
+
+def create_event(client: TestClient, operator: dict[str, str], program_id: int, **extra: Any) -> int:
+    response = client.post("/api/v1/events", json=event_body(program_id, **extra), headers=operator)
+    assert response.status_code == 201, response.text
+    event_id: int = response.json()["id"]
+    return event_id
+
+
+def add_employees(
+    client: TestClient, operator: dict[str, str], event_id: int, rows: list[dict[str, Any]]
+) -> int:
+    response = client.post(f"/api/v1/events/{event_id}/employees", json=rows, headers=operator)
+    assert response.status_code == 200, response.text
+    added: int = response.json()["added"]
+    return added
+
+
+def invite(
+    client: TestClient, operator: dict[str, str], event_id: int, employee_no: str, count: int
+) -> list[str]:
+    response = client.post(
+        f"/api/v1/events/{event_id}/invitations",
+        json={"employee_no": employee_no, "count": count},
+        headers=operator,
+    )
+    assert response.status_code == 201, response.text
+    codes: list[str] = response.json()["codes"]
+    return codes
+
+
+def matrix_world(client: TestClient, operator: dict[str, str], program_id: int) -> dict[str, int]:
+    """An event with one employee, for the authorization matrix."""
+    event_id = create_event(client, operator, program_id)
+    add_employees(client, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    return {"event_id": event_id}
+
+
+MATRIX_EVENT = {
+    "program_id": "{program}",
+    "name": "matrix event",
+    "starts_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
+    "ends_at": datetime(2026, 1, 2, tzinfo=UTC).isoformat(),
+    "guests_per_employee": 1,
+    "items": [{"sku": "MX", "price_fen": 100, "stock": 1, "per_person_limit": 1}],
+}
+MATRIX_RESERVATION = {"customer_ref": "matrix-employee", "employee_no": "E1", "sku": SKU}

@@ -1,0 +1,162 @@
+"""Events through the API, on the database path and on the Redis gate: the same answers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events.holds import settle_holds
+from neigou.events.models import CustomerCount, EventItem, Invitation, Reservation, ReservationStatus
+from neigou.kit.clock import utcnow
+from tests.conftest import row_counts
+from tests.events.builders import SKU, add_employees, create_event, invite
+from tests.factories import create_member, create_program
+
+
+def _world(client: TestClient, operator: dict[str, str]) -> dict[str, Any]:
+    program = create_program(client, operator)
+    seller = create_member(client, operator, program["id"], name="销售")
+    event_id = create_event(client, operator, program["id"])
+    add_employees(
+        client,
+        operator,
+        event_id,
+        [
+            {"employee_no": "E1", "name": "员工一", "member_id": seller["id"]},
+            {"employee_no": "E2", "name": "员工二"},
+        ],
+    )
+    return {"program": program["id"], "seller": seller["id"], "event": event_id}
+
+
+def _reserve(client: TestClient, operator: dict[str, str], event_id: int, **body: Any) -> Any:
+    return client.post(f"/api/v1/events/{event_id}/reservations", json={"sku": SKU, **body}, headers=operator)
+
+
+@pytest.fixture(params=["database", "redis"])
+def api(request: pytest.FixtureRequest, client: TestClient) -> TestClient:
+    if request.param == "redis":
+        redis_client: TestClient = request.getfixturevalue("redis_client_app")
+        return redis_client
+    return client
+
+
+def _flush(client: TestClient) -> None:
+    app: Any = client.app
+    app.state.events.flush()
+
+
+def test_create_event_and_quota(client: TestClient, operator: dict[str, str]) -> None:
+    world = _world(client, operator)
+    assert add_employees(client, operator, world["event"], [{"employee_no": "E1", "name": "again"}]) == 0
+    codes = invite(client, operator, world["event"], "E1", 2)
+    assert len(codes) == 2
+    assert len(set(codes)) == 2
+    over = client.post(
+        f"/api/v1/events/{world['event']}/invitations",
+        json={"employee_no": "E1", "count": 1},
+        headers=operator,
+    )
+    assert (over.status_code, over.json()["code"]) == (409, "guest_quota_exceeded")
+    nobody = client.post(
+        f"/api/v1/events/{world['event']}/invitations",
+        json={"employee_no": "E9", "count": 1},
+        headers=operator,
+    )
+    assert (nobody.status_code, nobody.json()["code"]) == (422, "employee_not_found")
+
+
+def test_refused_event_bodies_write_nothing(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    program = create_program(client, operator)
+    now = utcnow()
+    before = row_counts(factory)
+    body = {
+        "program_id": program["id"],
+        "name": "x",
+        "starts_at": now.isoformat(),
+        "ends_at": (now - timedelta(hours=1)).isoformat(),
+        "guests_per_employee": 1,
+        "items": [{"sku": "A", "price_fen": 1, "stock": 1, "per_person_limit": 1}],
+    }
+    assert client.post("/api/v1/events", json=body, headers=operator).json()["code"] == "invalid_window"
+    body["ends_at"] = (now + timedelta(hours=1)).isoformat()
+    body["items"] = body["items"] * 2
+    assert client.post("/api/v1/events", json=body, headers=operator).json()["code"] == "duplicate_sku"
+    assert row_counts(factory) == before
+
+
+def test_reservations_hold_stock_limits_and_invitations(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    world = _world(api, operator)
+    event = world["event"]
+    code_a, code_b = invite(api, operator, event, "E2", 2)
+    first = _reserve(api, operator, event, customer_ref="13800000001", employee_no="E1", quantity=2)
+    assert first.status_code == 201, first.text
+    assert first.json()["price_fen"] == 9900
+    again = _reserve(api, operator, event, customer_ref="13800000001", employee_no="E1")
+    assert (again.status_code, again.json()["code"]) == (409, "limit_reached")
+    stranger = _reserve(api, operator, event, customer_ref="13800000002")
+    assert stranger.json()["code"] == "not_invited"
+    unknown_employee = _reserve(api, operator, event, customer_ref="13800000002", employee_no="E404")
+    assert unknown_employee.json()["code"] == "not_invited"
+    guest = _reserve(api, operator, event, customer_ref="13800000003", invitation_code=code_a, quantity=2)
+    assert guest.status_code == 201, guest.text
+    # The code is bound to its first shopper; another shopper with it is not invited.
+    taken_code = _reserve(api, operator, event, customer_ref="13800000004", invitation_code=code_a)
+    assert taken_code.json()["code"] == "not_invited"
+    last = _reserve(api, operator, event, customer_ref="13800000004", invitation_code=code_b, quantity=2)
+    assert last.json()["code"] == "sold_out"  # 4 of 5 taken
+    one = _reserve(api, operator, event, customer_ref="13800000004", invitation_code=code_b)
+    assert one.status_code == 201
+    late = _reserve(
+        api,
+        operator,
+        event,
+        customer_ref="13800000001",
+        employee_no="E2",
+        at=(utcnow() + timedelta(days=2)).isoformat(),
+    )
+    assert late.json()["code"] == "not_live"
+    _flush(api)
+    with factory() as session:
+        assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 5
+        assert session.scalar(select(func.sum(Reservation.quantity))) == 5
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Invitation).where(Invitation.customer_ref_hash.is_not(None))
+            )
+            == 2
+        )
+        assert session.scalar(select(func.sum(CustomerCount.reserved))) == 5
+
+
+def test_unpaid_holds_expire_and_return_stock(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    world = _world(api, operator)
+    event = world["event"]
+    assert _reserve(api, operator, event, customer_ref="c1", employee_no="E1", quantity=2).status_code == 201
+    assert _reserve(api, operator, event, customer_ref="c2", employee_no="E2", quantity=2).status_code == 201
+    _flush(api)
+    app: Any = api.app
+    gate = app.state.events.gate
+    with factory() as session, session.begin():
+        assert settle_holds(session, at=utcnow() + timedelta(minutes=16), gate=gate) == (0, 2)
+    with factory() as session:
+        assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 0
+        assert set(session.scalars(select(Reservation.status))) == {ReservationStatus.EXPIRED}
+    # The units are back: the same shopper may reserve again, up to the limit.
+    assert _reserve(api, operator, event, customer_ref="c1", employee_no="E1", quantity=2).status_code == 201
+    assert _reserve(api, operator, event, customer_ref="c3", employee_no="E2", quantity=2).status_code == 201
+    assert (
+        _reserve(api, operator, event, customer_ref="c4", employee_no="E2", quantity=2).json()["code"]
+        == "sold_out"
+    )

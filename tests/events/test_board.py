@@ -1,0 +1,158 @@
+"""Orders of an event: the live board, the leaderboard, paid holds and the after-event report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events.holds import settle_holds
+from neigou.events.models import Reservation, ReservationStatus
+from neigou.kit.clock import utcnow
+from tests.events.builders import add_employees
+from tests.orders.builders import SKU, World, build
+from tests.sign_in import console_sign_in
+
+
+def _event(client: TestClient, operator: dict[str, str], world: World) -> int:
+    now = utcnow()
+    body = {
+        "program_id": world.program_id,
+        "name": "春季内购会",
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(hours=1)).isoformat(),
+        "guests_per_employee": 1,
+        "stream_url": "https://live.example.com/room/1",
+        "items": [{"sku": SKU, "price_fen": 3000, "stock": 10, "per_person_limit": 2}],
+    }
+    response = client.post("/api/v1/events", json=body, headers=operator)
+    assert response.status_code == 201, response.text
+    event_id: int = response.json()["id"]
+    add_employees(
+        client, operator, event_id, [{"employee_no": "E1", "name": "员工", "member_id": world.seller}]
+    )
+    return event_id
+
+
+def _order(
+    world: World, external_id: str, event_id: int, *, customer: str, paid_fen: int, link: str
+) -> dict[str, Any]:
+    return {
+        "external_id": external_id,
+        "program_id": world.program_id,
+        "customer_ref": customer,
+        "link_code": link,
+        "event_id": event_id,
+        "items": [{"sku": SKU, "quantity": 1, "paid_fen": paid_fen}],
+        "paid_at": (utcnow() - timedelta(minutes=1)).isoformat(),
+    }
+
+
+@pytest.fixture(params=["database", "redis"])
+def api(request: pytest.FixtureRequest, client: TestClient) -> TestClient:
+    if request.param == "redis":
+        redis_client: TestClient = request.getfixturevalue("redis_client_app")
+        return redis_client
+    return client
+
+
+def test_board_leaderboard_holds_and_report(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    world = build(api, operator, factory)
+    event_id = _event(api, operator, world)
+    reserved = api.post(
+        f"/api/v1/events/{event_id}/reservations",
+        json={
+            "customer_ref": "shopper-1",
+            "employee_no": "E1",
+            "sku": SKU,
+            "link_code": world.link,
+            "at": (utcnow() - timedelta(minutes=5)).isoformat(),
+        },
+        headers=operator,
+    )
+    assert reserved.status_code == 201, reserved.text
+    for external_id, customer, fen, link in [
+        ("EV-1", "shopper-1", 3000, world.link),
+        ("EV-2", "shopper-2", 6000, world.owner_link),
+        ("EV-3", "shopper-3", 2000, world.link),
+    ]:
+        made = api.post(
+            "/api/v1/orders",
+            json=_order(world, external_id, event_id, customer=customer, paid_fen=fen, link=link),
+            headers=operator,
+        )
+        assert made.status_code == 201, made.text
+    refund = api.post(
+        "/api/v1/orders/EV-2/refunds", json={"refund_id": "R1", "amount_fen": 1500}, headers=operator
+    )
+    assert refund.status_code in {200, 201}, refund.text
+    app: Any = api.app
+    app.state.events.flush()
+    board = api.get(f"/api/v1/events/{event_id}/board", headers=operator).json()
+    assert board == {
+        "orders": 3,
+        "gmv_fen": 11000,
+        "reservations": 1,
+        "top_members": [
+            {"member_id": world.owner, "gmv_fen": 6000},
+            {"member_id": world.seller, "gmv_fen": 5000},
+        ],
+        "top_skus": [{"sku": SKU, "quantity": 3, "gmv_fen": 11000}],
+    }
+    ranks = api.get(f"/api/v1/events/{event_id}/leaderboard", headers=operator)
+    assert ranks.headers["X-Total-Count"] == "2"
+    assert [(r["member_id"], r["rank"]) for r in ranks.json()] == [(world.owner, 1), (world.seller, 2)]
+    mine = api.get(f"/api/v1/events/{event_id}/leaderboard/{world.seller}", headers=operator).json()
+    assert mine == {"member_id": world.seller, "gmv_fen": 5000, "rank": 2}
+    nobody = api.get(f"/api/v1/events/{event_id}/leaderboard/{world.mentor}", headers=operator)
+    assert (nobody.status_code, nobody.json()["code"]) == (404, "no_standing")
+    with factory() as session, session.begin():
+        assert settle_holds(session, at=utcnow() + timedelta(hours=1), gate=app.state.events.gate) == (1, 0)
+    with factory() as session:
+        assert session.scalar(select(Reservation.status)) is ReservationStatus.PAID
+    report = api.get(f"/api/v1/events/{event_id}/report?refund_days=3", headers=operator).json()
+    assert report["members"] == sorted(
+        [
+            {"key": str(world.seller), "orders": 2, "gmv_fen": 5000, "refunded_fen": 0},
+            {"key": str(world.owner), "orders": 1, "gmv_fen": 6000, "refunded_fen": 1500},
+        ],
+        key=lambda line: int(str(line["key"])),
+    )
+    assert report["skus"] == [{"key": SKU, "orders": 3, "gmv_fen": 11000, "refunded_fen": 1500}]
+    assert report["employees"] == []
+
+
+def test_order_of_another_programs_event_is_refused(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    world = build(client, operator, factory)
+    body = _order(world, "EV-X", 999_999, customer="shopper-9", paid_fen=100, link=world.link)
+    refused = client.post("/api/v1/orders", json=body, headers=operator)
+    assert (refused.status_code, refused.json()["code"]) == (422, "event_not_found")
+
+
+def test_pages(client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> None:
+    world = build(client, operator, factory)
+    event_id = _event(client, operator, world)
+    code = client.get(f"/api/v1/events/{event_id}", headers=operator).json()["code"]
+    live = client.get(f"/e/{code}")
+    assert live.status_code == 200
+    assert "春季内购会" in live.text
+    assert 'data-testid="live-now"' in live.text
+    assert "https://live.example.com/room/1" in live.text
+    assert "正在直播" in live.text
+    assert client.get("/e/nope0000").status_code == 404
+    assert client.get("/console/events", follow_redirects=False).status_code in {303, 401}
+    console_sign_in(client, factory)
+    listing = client.get("/console/events")
+    assert listing.status_code == 200
+    assert f"/console/events/{event_id}" in listing.text
+    page = client.get(f"/console/events/{event_id}")
+    assert page.status_code == 200
+    assert "data-board-stream=" in page.text

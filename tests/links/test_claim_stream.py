@@ -1,0 +1,109 @@
+"""Claims written behind the stock gate: refused ones read nothing, taken ones reach the database in
+a batch with their counters and audit entries, and a redelivered entry is stored once."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.audit.models import AuditEntry
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from neigou.kit.errors import Conflict
+from neigou.links import claim_stream, claims
+from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim
+from neigou.links.stock_gate import StockGate
+from neigou.offers.models import CouponTemplate
+from neigou.offers.offer_rules import CouponKind, CouponVisibility
+from tests.conftest import SECRET, TEST_ACTOR
+from tests.links.conftest import REDIS_URL
+from tests.statements import statements
+
+
+@pytest.fixture
+def gate() -> Iterator[StockGate]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
+            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
+    yield StockGate(client, namespace, write_behind=True)
+    for key in client.scan_iter(f"{namespace}:*"):
+        client.delete(key)
+    client.close()
+
+
+def _coupon(factory: sessionmaker[Session], total: int) -> int:
+    now = utcnow()
+    with transaction(factory) as session:
+        row = CouponTemplate(
+            name="限量券",
+            kind=CouponKind.AMOUNT_OFF,
+            value=100,
+            min_spend_fen=0,
+            visibility=CouponVisibility.PUBLIC,
+            total_quantity=total,
+            claimed_quantity=0,
+            per_customer_limit=1,
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=1),
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _claim(factory: sessionmaker[Session], gate: StockGate, coupon_id: int, who: str) -> str:
+    try:
+        with transaction(factory) as session:
+            made = claims.claim_coupon(
+                session,
+                coupon_id=coupon_id,
+                customer=claims.Customer.from_ref(SECRET, who),
+                actor=TEST_ACTOR,
+                source=ClaimSource.API,
+                gate=gate,
+            )
+            return f"taken:{made.claim.id}"
+    except Conflict as exc:
+        return exc.code
+
+
+def test_claims_behind_the_gate(factory: sessionmaker[Session], engine: Engine, gate: StockGate) -> None:
+    coupon_id = _coupon(factory, total=3)
+    first = _claim(factory, gate, coupon_id, "13800000001")  # reads the coupon's terms once
+    with statements(engine) as seen:
+        outcomes = [_claim(factory, gate, coupon_id, f"1380000000{i}") for i in (1, 2, 3, 4, 5)]
+    assert seen == [], "claims behind the gate must not touch the database"
+    assert Counter(o.split(":")[0] for o in [first, *outcomes]) == Counter(
+        {"taken": 3, "limit_reached": 1, "sold_out": 2}
+    )
+    with factory() as session:
+        assert session.scalar(select(func.count(CouponClaim.id))) == 0  # not yet stored
+    assert gate.stream is not None
+    entries: Any = gate.client.xrange(gate.stream)
+    writer = claim_stream.ClaimWriter(gate.client, gate.stream, factory)
+    assert writer.drain() == 3
+    with transaction(factory) as session:
+        assert claim_stream.store_entries(session, entries) == 0  # redelivered: stored once
+    with factory() as session:
+        ids = set(session.scalars(select(CouponClaim.id)))
+        assert ids == {int(o.split(":")[1]) for o in [first, *outcomes] if o.startswith("taken")}
+        assert session.scalar(select(CouponTemplate.claimed_quantity)) == 3
+        assert session.scalar(select(func.sum(ClaimCounter.claimed))) == 3
+        assert (
+            session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "coupon.claim")) == 3
+        )

@@ -1,0 +1,55 @@
+"""The same platform rows fed in parallel on PostgreSQL: one order, one refund, the ledger balanced."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.integrations.models import Integration
+from neigou.kit.clock import utcnow
+from neigou.orders.models import Order, Refund
+from neigou.platforms.feeds import FeedResult, apply_rows
+from neigou.platforms.rows import Platform
+from tests.conftest import SECRET, TEST_ACTOR
+from tests.orders.builders import assert_ledger_balanced, build
+from tests.orders.test_concurrency import PARALLEL, _parallel
+from tests.platforms.builders import integration, jd_row
+
+
+@pytest.mark.postgres_only
+def test_parallel_feeds_of_the_same_rows_take_the_order_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+    w = build(client, operator, factory)
+    integration_id = integration(client, operator, w)
+    rows = [
+        jd_row(700001, sku_num=2, sub_union_id=w.link),
+        jd_row(700001, sku_num=2, returned=1, sub_union_id=w.link, modified=timedelta(days=1)),
+    ]
+
+    def feed(session: Session) -> FeedResult:
+        now = utcnow()
+        return apply_rows(
+            session,
+            integration=session.get_one(Integration, integration_id),
+            platform=Platform.JD_UNION,
+            rows=rows,
+            secret_key=SECRET,
+            now=now,
+            latest=now,
+            actor=TEST_ACTOR,
+        )
+
+    results = _parallel(factory, feed)
+    assert all(isinstance(r, FeedResult) for r in results), results
+    assert sorted(r.created for r in results) == [0] * (PARALLEL - 1) + [1]  # type: ignore[attr-defined]
+    with factory() as session:
+        assert session.scalar(select(func.count(Order.id))) == 1
+        assert session.scalar(select(func.count(Refund.id))) == 1
+    assert_ledger_balanced(factory)

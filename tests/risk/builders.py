@@ -1,0 +1,131 @@
+"""Risk worlds: the order world of ``tests.orders.builders`` plus planted patterns, and helpers
+that read cases and resolve them through the API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.db import transaction
+from neigou.links import claims
+from neigou.links.models import ClaimSource
+from tests.conftest import TEST_ACTOR
+from tests.orders.builders import PAID_AT, SKU, World, order_body, post_order
+
+SMALL_FEN = 500  # ¥5: the largest order the default brushing rule counts as small
+# Commission of one 500-fen order at 20% through seller (20%) → owner (5%) → mentor (10%).
+SELLER_FEN, OWNER_FEN, MENTOR_FEN = 20, 5, 10
+
+
+def brush(
+    client: TestClient,
+    headers: dict[str, str],
+    world: World,
+    n: int,
+    *,
+    prefix: str = "B",
+    paid_fen: int = SMALL_FEN,
+    step: timedelta = timedelta(minutes=6),
+    start: datetime = PAID_AT,
+) -> list[dict[str, Any]]:
+    """``n`` small orders through the seller's link, ``step`` apart, each from another customer."""
+    return [
+        post_order(
+            client,
+            headers,
+            order_body(
+                world, f"{prefix}-{i}", (SKU, 1, paid_fen), at=start + i * step, customer=f"c-{prefix}-{i}"
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+def cases(
+    client: TestClient, headers: dict[str, str], program_id: int, status: str | None = None
+) -> list[Any]:
+    """GET the program's cases (one status or all)."""
+    query = f"?status={status}" if status else ""
+    response = client.get(f"/api/v1/programs/{program_id}/risk/cases{query}", headers=headers)
+    assert response.status_code == 200, response.text
+    out: list[Any] = response.json()
+    return out
+
+
+def resolve(client: TestClient, headers: dict[str, str], case_id: int, decision: str, **extra: Any) -> Any:
+    """POST a decision (the response)."""
+    return client.post(
+        f"/api/v1/risk/cases/{case_id}/resolve", json={"decision": decision, **extra}, headers=headers
+    )
+
+
+def settle(client: TestClient, headers: dict[str, str], program_id: int, as_of: datetime) -> dict[str, Any]:
+    """Run a settlement as of ``as_of``."""
+    response = client.post(
+        f"/api/v1/programs/{program_id}/settlements", json={"as_of": as_of.isoformat()}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    out: dict[str, Any] = response.json()
+    return out
+
+
+def complete(
+    client: TestClient, headers: dict[str, str], program_id: int, external_id: str, at: datetime
+) -> None:
+    """Complete an order."""
+    response = client.post(
+        f"/api/v1/orders/{external_id}/complete?program_id={program_id}",
+        json={"at": at.isoformat()},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+
+
+def claim_from_device(
+    factory: sessionmaker[Session],
+    secret_key: str,
+    *,
+    coupon_id: int,
+    link_code: str,
+    visitor_id: str,
+    refs: list[str],
+) -> None:
+    """One device (visitor cookie) claims a coupon once under each customer reference."""
+    for ref in refs:
+        with transaction(factory) as session:
+            claims.claim_coupon(
+                session,
+                coupon_id=coupon_id,
+                customer=claims.Customer.from_ref(secret_key, ref),
+                actor=TEST_ACTOR,
+                source=ClaimSource.LANDING,
+                link_code=link_code,
+                visitor_id=visitor_id,
+            )
+
+
+def matrix_world(client: TestClient, headers: dict[str, str], program_id: int) -> dict[str, Any]:
+    """An open case in the matrix's own program (an implausible group count), for the authz matrix."""
+    member = client.post(f"/api/v1/programs/{program_id}/members", json={"name": "padded"}, headers=headers)
+    assert member.status_code == 201, member.text
+    group = client.post(
+        "/api/v1/groups",
+        json={"name": "虚报群", "platform": "wechat", "owner_member_id": member.json()["id"]},
+        headers=headers,
+    ).json()
+    for count, day in ((300, 23), (340, 24), (420, 25)):
+        observed = f"2026-03-{day}T20:00:00+08:00"
+        response = client.post(
+            f"/api/v1/groups/{group['id']}/counts",
+            json={"member_count": count, "observed_at": observed},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+    scan = client.post(
+        f"/api/v1/programs/{program_id}/risk/scan", json={"rules": ["padded_group"]}, headers=headers
+    )
+    assert scan.json()["opened"] >= 1, scan.text
+    return {"risk_case_id": cases(client, headers, program_id, "open")[0]["id"]}

@@ -1,0 +1,106 @@
+"""The analytics pages: the console's (zh-CN by default, English on request, Excel exports, refresh
+now, simulator) and the member's own figures."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.analytics.builders import AnalyticsWorld, build
+from tests.conftest import TokenMaker
+from tests.sign_in import console_sign_in, member_sign_in
+
+pytestmark = pytest.mark.world_per_module
+MARCH = "from=2026-03-01&to=2026-03-31"
+
+
+@pytest.fixture(scope="module")
+def world(
+    module_client: TestClient,
+    module_operator: dict[str, str],
+    module_make_token: TokenMaker,
+    module_factory: sessionmaker[Session],
+) -> AnalyticsWorld:
+    return build(module_client, module_operator, module_make_token, module_factory)
+
+
+def test_console_page_refresh_and_figures(
+    client: TestClient, factory: sessionmaker[Session], world: AnalyticsWorld
+) -> None:
+    console_sign_in(client, factory)
+    program = client.get(f"/console/programs/{world.program_id}")
+    assert f'href="/console/programs/{world.program_id}/analytics"' in program.text
+    refreshed = client.post(f"/console/programs/{world.program_id}/analytics/refresh", follow_redirects=False)
+    assert refreshed.status_code == 303
+    page = client.get(f"/console/programs/{world.program_id}/analytics?{MARCH}")
+    assert page.status_code == 200
+    assert "数据分析" in page.text
+    assert 'data-testid="econ-orders">7<' in page.text
+    assert 'data-testid="econ-commission">¥0.90<' in page.text
+    assert 'data-testid="fission-recruits">1<' in page.text
+    assert "分享链接" in page.text
+    assert "自然流量" in page.text
+    assert 'id="repeat-chart"' in page.text
+    english = client.get(f"/console/programs/{world.program_id}/analytics?{MARCH}&lang=en")
+    assert "Repeat purchase by channel" in english.text
+    simulated = client.get(
+        f"/console/programs/{world.program_id}/analytics?{MARCH}&tier=super_member&share_bp=3000&override_bp=500"
+    )
+    assert 'data-testid="sim-simulated">¥1.20<' in simulated.text
+    inverted = client.get(f"/console/programs/{world.program_id}/analytics?from=2026-03-31&to=2026-03-01")
+    assert inverted.status_code == 422
+    assert 'data-testid="range-error"' in inverted.text
+
+
+def test_excel_export(client: TestClient, factory: sessionmaker[Session], world: AnalyticsWorld) -> None:
+    console_sign_in(client, factory)
+    client.post(f"/console/programs/{world.program_id}/analytics/refresh")
+    response = client.get(f"/console/programs/{world.program_id}/analytics/export?report=repeat&{MARCH}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0] == ("渠道", "顾客数", "复购顾客数", "复购率（基点）")
+    assert ("organic", 2, 1, 5000) in rows
+    economics = client.get(f"/console/programs/{world.program_id}/analytics/export?report=economics&{MARCH}")
+    economics_sheet = load_workbook(io.BytesIO(economics.content)).active
+    assert economics_sheet is not None
+    values = {r[0]: r[1] for r in economics_sheet.iter_rows(values_only=True)}
+    assert values["net_fen"] == 2 * 2490 + 5 * 4990 - 3490 - 90
+
+
+def test_pages_need_the_right_person(
+    client: TestClient, world: AnalyticsWorld, make_token: TokenMaker
+) -> None:
+    anonymous = client.get(f"/console/programs/{world.program_id}/analytics", follow_redirects=False)
+    assert anonymous.status_code in (303, 401)
+    member_sign_in(client, make_token("member", world.a))
+    assert client.get(
+        f"/console/programs/{world.program_id}/analytics", follow_redirects=False
+    ).status_code in (
+        303,
+        401,
+        403,
+    )
+    assert client.post(
+        f"/console/programs/{world.program_id}/analytics/refresh", follow_redirects=False
+    ).status_code in (303, 401, 403)
+
+
+def test_member_sees_own_figures(
+    client: TestClient, operator: dict[str, str], world: AnalyticsWorld, make_token: TokenMaker
+) -> None:
+    client.post("/api/v1/analytics/refresh", headers=operator)
+    member_sign_in(client, make_token("member", world.a))
+    page = client.get(f"/m/analytics?{MARCH}")
+    assert page.status_code == 200
+    assert 'data-testid="my-orders">2<' in page.text
+    assert 'data-testid="my-commission">¥0.60<' in page.text  # A's own, not the mentor's override
+    assert 'data-testid="my-recruits">1<' in page.text
+    home = client.get("/m/")
+    assert 'href="/m/analytics"' in home.text

@@ -1,0 +1,58 @@
+"""Absolute URLs come from NEIGOU_PUBLIC_URL, never from the Host header; unknown hosts are refused."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.settings import Settings
+from neigou.network.recruit_codes import recruit_code
+from neigou.web.app import create_app
+from tests.conftest import SECRET, TokenMaker, bearer
+from tests.links.builders import build, make_link
+
+EVIL = {"Host": "evil.example"}
+
+
+def test_an_unknown_host_is_refused_but_the_probes_answer(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    assert client.get("/api/v1/programs", headers={**operator, **EVIL}).status_code == 400
+    assert client.get("/console/login", headers=EVIL).status_code == 400
+    assert client.get("/healthz", headers=EVIL).status_code == 200  # orchestrators call probes by address
+    assert client.get("/api/v1/programs", headers=operator).status_code == 200
+
+
+def test_links_point_at_the_public_url_whatever_the_host(
+    settings: Settings, factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    # Every host trusted: the links still never name the one a request claims.
+    configured = settings.model_copy(update={"public_url": "https://shop.example/", "trusted_hosts": "*"})
+    with TestClient(create_app(configured, session_factory=factory)) as client:
+        operator = bearer(make_token("operator"))
+        world = build(client, operator, make_token)
+        link = make_link(client, {**operator, **EVIL}, member_id=world.member_id)
+        assert link["url"] == f"https://shop.example/l/{link['code']}"
+        recruiting = client.get(
+            f"/api/v1/members/{world.member_id}/recruiting-link", headers={**operator, **EVIL}
+        ).json()
+        assert recruiting["url"] == f"https://shop.example/j/{recruit_code(SECRET, world.member_id)}"
+        assert recruiting["poster_url"].startswith("https://shop.example/api/v1/members/")
+        code = recruit_code(SECRET, world.member_id)
+        joined = client.post(f"/j/{code}", data={"name": "小李", "phone": "13812340000"}, headers=EVIL)
+        assert joined.status_code == 201, joined.text
+        assert "https://shop.example/m/login?code=ngc_" in joined.text
+        assert "evil.example" not in joined.text + str(link) + str(recruiting)
+
+
+def test_trusted_hosts_default_to_the_public_url_and_loopback(
+    settings: Settings, factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    configured = settings.model_copy(update={"public_url": "https://shop.example"})
+    assert configured.allowed_hosts == ["shop.example", "localhost", "127.0.0.1"]
+    listed = settings.model_copy(update={"trusted_hosts": "shop.example, *.shop.example"})
+    assert listed.allowed_hosts == ["shop.example", "*.shop.example"]
+    with TestClient(create_app(listed, session_factory=factory), base_url="https://m.shop.example") as client:
+        assert client.get("/console/login").status_code == 200
+        assert client.get("/console/login", headers={"Host": "shop.example"}).status_code == 200
+        assert client.get("/console/login", headers={"Host": "testserver"}).status_code == 400
