@@ -9,7 +9,7 @@ derived rules, where a null would hide a row its owner reaches through another c
 3. ``member_id``, ``integration_id``, ``coupon_id``, ``sku``: a member, integration, coupon or
    product of the organization (tier history, webhook deliveries, claim counters, sku commissions);
 4. ``order_id``, ``delivery_id``: an order or delivery of the organization (lines, attempts);
-5. ``event_id`` (first of all derived rules), ``live_code_id``, ``group_id``, ``post_id``, ``platform_order_id``, ``item_id``: an
+5. ``event_id`` (before ``sku``), ``live_code_id``, ``group_id``, ``post_id``, ``platform_order_id``, ``item_id``: an
    event, live code, group, post, platform order or event item of the organization.
 
 ``with_loader_criteria`` puts the criteria wherever the entity appears: the FROM list, joins,
@@ -36,10 +36,11 @@ from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Merchant, Org
 
 # Parent tables and the column that names the organization or the program of their rows.
 _PARENTS: dict[str, tuple[str, str]] = {
-    # An event's rows name skus that need not be products: they follow their event.
-    "event_id": ("events", "program_id"),
     "member_id": ("members", "program_id"),
     "integration_id": ("integrations", "program_id"),
+    # An event's rows name skus that need not be products: they follow their event (after
+    # integration_id: a webhook delivery's event_id is the id of what it announces).
+    "event_id": ("events", "program_id"),
     "coupon_id": ("coupon_templates", "organization_id"),
     "sku": ("products", "organization_id"),
     "order_id": ("orders", "program_id"),
