@@ -36,6 +36,7 @@ from neigou.migrations.runner import upgrade
 from neigou.offers.models import Product
 from neigou.orders.importer import import_file
 from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
+from neigou.programs.scope import organization_for_write
 
 ADMIN_URL = os.environ.get("NEIGOU_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ACTOR = Actor(kind="cli", ref="bench", label="benchmark")
@@ -48,7 +49,9 @@ BENCH_SECRET = "bench-only-key"  # noqa: S105 - keys the shoppers' hashes in a t
 def _setup(session: Session, rng: random.Random) -> list[str]:
     """A two-level program, members in invite chains, products and one share link per member."""
     now = START - timedelta(days=30)
+    organization_id = organization_for_write(session)  # the default organization
     program = Program(
+        organization_id=organization_id,
         code="bench",
         name="bench",
         timezone="Asia/Shanghai",
@@ -106,6 +109,7 @@ def _setup(session: Session, rng: random.Random) -> list[str]:
             "price_fen": rng.randrange(990, 29_900),
             "commission_rate_bp": rng.choice([800, 1500, 2000, 2500]),
             "active": True,
+            "organization_id": organization_id,
             "created_at": now,
             "updated_at": now,
         }

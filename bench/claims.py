@@ -41,6 +41,7 @@ from neigou.links.stock_gate import StockGate
 from neigou.migrations.runner import upgrade
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
+from neigou.programs.scope import organization_for_write
 
 ACTOR = Actor(kind="cli", ref="bench", label="bench")
 
@@ -60,6 +61,7 @@ def new_coupon(factory: sessionmaker[Session], stock: int) -> CouponTemplate:
     now = utcnow()
     with transaction(factory) as session:
         coupon = CouponTemplate(
+            organization_id=organization_for_write(session),
             name="bench",
             kind=CouponKind.AMOUNT_OFF,
             value=100,

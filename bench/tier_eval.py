@@ -120,9 +120,10 @@ FROM held h LEFT JOIN sales s ON s.member_id = h.id LEFT JOIN rec ON rec.inviter
 def _generate(session: Session, members: int) -> None:
     session.execute(
         text(
-            "INSERT INTO programs (id, code, name, timezone, attribution_model, attribution_window_days,"
-            " freeze_days, max_levels, self_purchase_commission, created_at) VALUES"
-            " (1, 'bench', 'bench', 'Asia/Shanghai', 'last_click', 15, 7, 2, true, '2025-01-01T00:00:00Z')"
+            "INSERT INTO programs (id, organization_id, code, name, timezone, attribution_model,"
+            " attribution_window_days, freeze_days, max_levels, self_purchase_commission, created_at)"
+            " SELECT 1, id, 'bench', 'bench', 'Asia/Shanghai', 'last_click', 15, 7, 2, true,"
+            " '2025-01-01T00:00:00Z' FROM organizations WHERE code = 'default'"
         )
     )
     session.execute(text(LADDER))

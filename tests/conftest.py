@@ -14,17 +14,19 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.kit import jobs
 from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.settings import Settings
 from neigou.migrations.registry import metadata
 from neigou.migrations.runner import upgrade
+from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.web.app import create_app
 from neigou.web.forms import CSRF_COOKIE
 
@@ -93,6 +95,10 @@ def _empty(eng: Engine) -> None:
         else:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
+        # The migration's default organization: where unscoped callers' programs and catalog go.
+        conn.execute(
+            insert(Organization).values(code=DEFAULT_ORGANIZATION_CODE, name="Default", created_at=utcnow())
+        )
 
 
 def world_per_module(request: pytest.FixtureRequest) -> bool:
@@ -263,9 +269,21 @@ TokenMaker = Callable[..., str]
 
 
 def _token_maker(factory: sessionmaker[Session]) -> TokenMaker:
-    def make(role: Role | str, member_id: int | None = None) -> str:
+    def make(
+        role: Role | str,
+        member_id: int | None = None,
+        organization_id: int | None = None,
+        merchant_id: int | None = None,
+    ) -> str:
         with transaction(factory) as session:
-            _, secret = auth.create_token(session, role=Role(role), member_id=member_id, actor=TEST_ACTOR)
+            _, secret = auth.create_token(
+                session,
+                role=Role(role),
+                member_id=member_id,
+                merchant_id=merchant_id,
+                organization_id=organization_id,
+                actor=TEST_ACTOR,
+            )
         return secret
 
     return make

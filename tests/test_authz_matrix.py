@@ -1,6 +1,10 @@
-"""Every endpoint against every kind of caller: anonymous, wrong role, other member, right role.
+"""Every endpoint against every kind of caller: anonymous, wrong role, other member, right role, and
+each role of another organization (tenant).
 
-A denied call must change nothing: every table keeps its row count.
+The world lives in one organization and is reached by that organization's scoped operator,
+integration and members; a second organization has its own program, member and tokens. Another
+organization's caller finds nothing: ids answer 404 (nothing leaks that they exist), lists are
+empty. A denied or hidden call changes nothing: every table keeps its row count.
 """
 
 from __future__ import annotations
@@ -38,15 +42,31 @@ class Case:
     member_scoped: bool = False
     ok: frozenset[int] = field(default_factory=lambda: frozenset({200, 201, 204}))
     files: Any = None
+    # What another organization's caller (of an allowed role) gets: "hidden" (404: the ids are
+    # this organization's), "empty" (a list without this organization's rows) or "own" (the call
+    # acts in the caller's own organization, or on the caller alone).
+    other: str = ""
+
+    @property
+    def other_organization(self) -> str:
+        """The expectation for another organization's caller."""
+        if self.other:
+            return self.other
+        return "hidden" if "{" in self.path or self.method != "GET" else "empty"
 
 
 ALL = frozenset(Role)
 OPERATOR = frozenset({Role.OPERATOR})
 OPERATOR_OR_MEMBER = frozenset({Role.OPERATOR, Role.MEMBER})
 OPERATOR_OR_INTEGRATION = frozenset({Role.OPERATOR, Role.INTEGRATION})
+OPERATOR_OR_MERCHANT = frozenset({Role.OPERATOR, Role.MERCHANT})
+NOT_MERCHANT = frozenset({Role.OPERATOR, Role.MEMBER, Role.INTEGRATION})
+# Organizations are managed by platform administrators (operators of no organization) alone: an
+# organization's own operator is refused (403), like a wrong role.
+PLATFORM: frozenset[Role] = frozenset()
 CASES = [
-    Case("POST", "/api/v1/programs", OPERATOR, {"code": "new-program", "name": "New"}),
-    Case("GET", "/api/v1/programs", OPERATOR),
+    Case("POST", "/api/v1/programs", OPERATOR, {"code": "new-program", "name": "New"}, other="own"),
+    Case("GET", "/api/v1/programs", OPERATOR, other="own"),
     Case("GET", "/api/v1/programs/{program}", frozenset({Role.OPERATOR, Role.MEMBER}), member_scoped=True),
     Case("PUT", "/api/v1/programs/{program}/tiers", OPERATOR, PARTNER_TIERS),
     Case(
@@ -61,37 +81,37 @@ CASES = [
     Case("GET", "/api/v1/programs/{program}/members", OPERATOR),
     Case("GET", "/api/v1/members/{member}", frozenset({Role.OPERATOR, Role.MEMBER}), member_scoped=True),
     Case("PUT", "/api/v1/members/{member}/inviter", OPERATOR, {"inviter_id": None}),
-    Case("GET", "/api/v1/me", ALL),
-    Case("POST", "/api/v1/tokens", OPERATOR, {"role": "integration", "label": "shop"}),
+    Case("GET", "/api/v1/me", ALL, other="own"),
+    Case("POST", "/api/v1/tokens", OPERATOR, {"role": "integration", "label": "shop"}, other="own"),
     Case("DELETE", "/api/v1/tokens/{token}", OPERATOR),
     Case("GET", "/api/v1/audit-log", OPERATOR),
-    Case("POST", "/api/v1/brands", OPERATOR, {"code": "matrix-brand", "name": "品牌"}),
+    Case("POST", "/api/v1/brands", OPERATOR, {"code": "matrix-brand", "name": "品牌"}, other="own"),
     Case("GET", "/api/v1/brands", ALL),
-    Case("POST", "/api/v1/categories", OPERATOR, {"code": "matrix-category", "name": "类目"}),
+    Case("POST", "/api/v1/categories", OPERATOR, {"code": "matrix-category", "name": "类目"}, other="own"),
     Case("GET", "/api/v1/categories", ALL),
-    Case("POST", "/api/v1/products", OPERATOR, offers.MATRIX_PRODUCT),
+    Case("POST", "/api/v1/products", OPERATOR_OR_MERCHANT, offers.MATRIX_PRODUCT, other="own"),
     Case("GET", "/api/v1/products", ALL),
-    Case("GET", "/api/v1/products/{product_id}", ALL),
-    Case("PATCH", "/api/v1/products/{product_id}", OPERATOR, {"title": "改名"}),
-    Case("POST", "/api/v1/products/import", OPERATOR, files=offers.MATRIX_IMPORT),
-    Case("POST", "/api/v1/coupons", OPERATOR, offers.MATRIX_COUPON),
+    Case("GET", "/api/v1/products/{merchant_product_id}", ALL),
+    Case("PATCH", "/api/v1/products/{merchant_product_id}", OPERATOR_OR_MERCHANT, {"title": "改名"}),
+    Case("POST", "/api/v1/products/import", OPERATOR, files=offers.MATRIX_IMPORT, other="own"),
+    Case("POST", "/api/v1/coupons", OPERATOR_OR_MERCHANT, offers.MATRIX_COUPON, other="own"),
     Case("GET", "/api/v1/coupons", ALL),
-    Case("GET", "/api/v1/coupons/{coupon_id}", ALL),
-    Case("POST", "/api/v1/promotions", OPERATOR, offers.MATRIX_PROMOTION),
+    Case("GET", "/api/v1/coupons/{merchant_coupon_id}", ALL),
+    Case("POST", "/api/v1/promotions", OPERATOR_OR_MERCHANT, offers.MATRIX_PROMOTION, other="own"),
     Case("GET", "/api/v1/promotions", ALL),
-    Case("GET", "/api/v1/promotions/{promotion_id}", ALL),
-    Case("POST", "/api/v1/quotes", ALL, {"items": [{"sku": offers.MATRIX_SKU, "quantity": 2}]}),
+    Case("GET", "/api/v1/promotions/{merchant_promotion_id}", ALL),
+    Case("POST", "/api/v1/quotes", NOT_MERCHANT, {"items": [{"sku": offers.MATRIX_SKU, "quantity": 2}]}),
     Case("POST", "/api/v1/links", OPERATOR_OR_MEMBER, {"sku": offers.MATRIX_SKU}),
     Case("GET", "/api/v1/links", OPERATOR_OR_MEMBER),
     Case("GET", "/api/v1/links/{code}", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("PATCH", "/api/v1/links/{code}", OPERATOR_OR_MEMBER, {"active": False}, member_scoped=True),
     Case("GET", "/api/v1/links/{code}/poster.png", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("POST", "/api/v1/coupons/{claim_coupon_id}/claims", OPERATOR_OR_INTEGRATION, links.MATRIX_CLAIM),
-    Case("POST", "/api/v1/groups", OPERATOR_OR_MEMBER, {"name": "新群", "platform": "wechat"}),
+    Case("POST", "/api/v1/groups", OPERATOR_OR_MEMBER, {"name": "新群", "platform": "wechat"}, other="own"),
     Case("GET", "/api/v1/groups", OPERATOR_OR_MEMBER),
     Case("GET", "/api/v1/groups/{group_id}", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("PATCH", "/api/v1/groups/{group_id}", OPERATOR_OR_MEMBER, {"name": "改名群"}, member_scoped=True),
-    Case("POST", "/api/v1/groups/{group_id}/counts", ALL, groups.MATRIX_COUNT, member_scoped=True),
+    Case("POST", "/api/v1/groups/{group_id}/counts", NOT_MERCHANT, groups.MATRIX_COUNT, member_scoped=True),
     Case("GET", "/api/v1/groups/{group_id}/counts", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("POST", "/api/v1/groups/{group_id}/counts/{count_id}/review", OPERATOR, {"accept": True}),
     Case("PUT", "/api/v1/programs/{program}/group-targets", OPERATOR, groups.FIELD_SCHEDULE),
@@ -187,7 +207,14 @@ CASES = [
         {"customer_ref": "matrix-shopper", "program_id": 1, "request_id": "mx-opt-out"},
     ),
     Case("GET", "/api/v1/privacy/opt-outs", OPERATOR),
-    Case("POST", "/api/v1/analytics/refresh", OPERATOR),
+    Case("POST", "/api/v1/organizations", PLATFORM, {"code": "matrix-org", "name": "租户"}),
+    Case("GET", "/api/v1/organizations", PLATFORM),
+    Case("POST", "/api/v1/merchants", OPERATOR, {"code": "matrix-shop", "name": "店"}, other="own"),
+    Case("GET", "/api/v1/merchants", OPERATOR, other="own"),
+    Case("DELETE", "/api/v1/merchants/{doomed_merchant}", OPERATOR),
+    Case("GET", "/api/v1/merchants/{merchant}/sales?from=2026-03-01&to=2026-03-31", OPERATOR_OR_MERCHANT),
+    Case("DELETE", "/api/v1/organizations/{doomed_organization}", PLATFORM),
+    Case("POST", "/api/v1/analytics/refresh", OPERATOR, other="own"),
     Case(
         "GET",
         "/api/v1/programs/{program}/analytics/repeat?from=2026-03-01&to=2026-03-31&window_days=30",
@@ -283,10 +310,13 @@ CASES = [
 
 @dataclass
 class World:
-    """Two programs, a member in each, and a token per role."""
+    """Two programs and a member in each, in one organization, with a token per role; a second
+    organization with a program, a member and its own tokens; platform administrator headers."""
 
     ids: dict[str, Any]
     tokens: dict[str, str]
+    other_tokens: dict[str, str]
+    admin: dict[str, str]
 
 
 pytestmark = pytest.mark.world_per_module
@@ -294,17 +324,53 @@ pytestmark = pytest.mark.world_per_module
 
 @pytest.fixture(scope="module")
 def world(module_client: TestClient, module_operator: dict[str, str], module_make_token: TokenMaker) -> World:
-    client, operator, make_token = module_client, module_operator, module_make_token
+    client, admin, make_token = module_client, module_operator, module_make_token
+    home = client.post("/api/v1/organizations", json={"code": "home", "name": "本租户"}, headers=admin).json()
+    operator = bearer(make_token(Role.OPERATOR, organization_id=home["id"]))
     own_program = create_program(client, operator, code="own")
     other_program = create_program(client, operator, code="other")
     own = create_member(client, operator, own_program["id"], name="own")
     other = create_member(client, operator, other_program["id"], name="other")
     spare = client.post("/api/v1/tokens", json={"role": "integration"}, headers=operator).json()
+    shop = client.post("/api/v1/merchants", json={"code": "shop", "name": "店"}, headers=operator).json()
+    doomed_shop = client.post(
+        "/api/v1/merchants", json={"code": "doomed-shop", "name": "店"}, headers=operator
+    )
+    merchant = bearer(make_token(Role.MERCHANT, merchant_id=shop["id"]))
+    merchant_product = client.post(
+        "/api/v1/products",
+        json={"sku": "SHOP-SKU", "title": "店品", "price_fen": 500, "commission_rate_bp": 1000},
+        headers=merchant,
+    ).json()
+    merchant_coupon = client.post(
+        "/api/v1/coupons", json={**offers.MATRIX_COUPON, "skus": ["SHOP-SKU"]}, headers=merchant
+    ).json()
+    merchant_promotion = client.post(
+        "/api/v1/promotions", json={**offers.MATRIX_PROMOTION, "skus": ["SHOP-SKU"]}, headers=merchant
+    ).json()
+    elsewhere = client.post(
+        "/api/v1/organizations", json={"code": "elsewhere", "name": "他租户"}, headers=admin
+    )
+    doomed = client.post("/api/v1/organizations", json={"code": "doomed", "name": "将删"}, headers=admin)
+    stranger_program = create_program(client, admin, code="stranger", organization_id=elsewhere.json()["id"])
+    stranger = create_member(client, admin, stranger_program["id"], name="stranger")
+    stranger_shop = client.post(
+        "/api/v1/merchants",
+        json={"code": "stranger-shop", "name": "店", "organization_id": elsewhere.json()["id"]},
+        headers=admin,
+    ).json()
+    elsewhere_id = elsewhere.json()["id"]
     ids: dict[str, Any] = {
         "program": own_program["id"],
         "member": own["id"],
         "token": spare["id"],
         "platform": "taobao",
+        "doomed_organization": doomed.json()["id"],
+        "merchant": shop["id"],
+        "doomed_merchant": doomed_shop.json()["id"],
+        "merchant_product_id": merchant_product["id"],
+        "merchant_coupon_id": merchant_coupon["id"],
+        "merchant_promotion_id": merchant_promotion["id"],
         **offers.matrix_world(client, operator),
         **groups.matrix_world(client, operator, own["id"]),
         **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
@@ -316,11 +382,19 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
     return World(
         ids={**ids, **feed.matrix_world(client, operator, ids)},
         tokens={
-            "operator": make_token(Role.OPERATOR),
-            "integration": make_token(Role.INTEGRATION),
+            "operator": operator["Authorization"].removeprefix("Bearer "),
+            "integration": make_token(Role.INTEGRATION, organization_id=home["id"]),
             "member": make_token(Role.MEMBER, own["id"]),
             "other_member": make_token(Role.MEMBER, other["id"]),
+            "merchant": merchant["Authorization"].removeprefix("Bearer "),
         },
+        other_tokens={
+            "operator": make_token(Role.OPERATOR, organization_id=elsewhere_id),
+            "integration": make_token(Role.INTEGRATION, organization_id=elsewhere_id),
+            "member": make_token(Role.MEMBER, stranger["id"]),
+            "merchant": make_token(Role.MERCHANT, merchant_id=stranger_shop["id"]),
+        },
+        admin=admin,
     )
 
 
@@ -363,12 +437,40 @@ def test_authorization_matrix(
         other = _call(client, case, world, bearer(world.tokens["other_member"]))
         assert other.status_code == 403
         assert other.json()["code"] in {"other_member", "other_program"}
+    _other_organization(client, case, world)
     assert row_counts(factory) == before, "a denied call changed the database"
-    for role in sorted(case.allowed):
+    if not case.allowed:
+        allowed = _call(client, case, world, world.admin)
+        assert allowed.status_code in case.ok, allowed.text
+        return
+    for role in sorted(case.allowed, key=lambda r: (r is Role.MERCHANT, r.value)):
         allowed = _call(client, case, world, bearer(world.tokens[role.value]))
         assert allowed.status_code in case.ok, (role, allowed.text)
         if case.method != "GET":
             break  # one successful write is enough; a second may legitimately conflict
+    if case.method == "GET" and Role.OPERATOR in case.allowed:
+        admin = _call(client, case, world, world.admin)  # a platform administrator sees every organization
+        assert admin.status_code in case.ok, admin.text
+
+
+def _other_organization(client: TestClient, case: Case, world: World) -> None:
+    """Another organization's callers of an allowed role find none of this organization's rows."""
+    for role in sorted(case.allowed):
+        if case.other_organization == "own":
+            break  # acts in the caller's own organization: checked in tests/organizations
+        answer = _call(client, case, world, bearer(world.other_tokens[role.value]))
+        if case.other_organization == "empty":
+            assert answer.status_code == 200, (role, answer.text)
+            assert answer.json() in ([], {}) or answer.headers.get("x-total-count") == "0", (
+                role,
+                answer.text,
+            )
+        elif role is Role.MEMBER and case.member_scoped:
+            assert answer.status_code in {403, 404}, (role, answer.text)
+        else:
+            # 404; a sku named in the body is as unknown (422) as one that does not exist
+            assert answer.status_code in {404, 422}, (role, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
 
 
 def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
@@ -387,6 +489,12 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             .replace("{member}", "{member_id}")
             .replace("{token}", "{token_id}")
             .replace("{claim_coupon_id}", "{coupon_id}")
+            .replace("{doomed_organization}", "{organization_id}")
+            .replace("{doomed_merchant}", "{merchant_id}")
+            .replace("{merchant}", "{merchant_id}")
+            .replace("{merchant_product_id}", "{product_id}")
+            .replace("{merchant_coupon_id}", "{coupon_id}")
+            .replace("{merchant_promotion_id}", "{promotion_id}")
             .replace("{live_code}", "{code}")
             .replace("{risk_case_id}", "{case_id}"),
         )

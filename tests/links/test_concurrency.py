@@ -29,6 +29,7 @@ from neigou.links.models import ClaimSource, CouponClaim
 from neigou.links.stock_gate import GateAnswer, StockGate
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
+from neigou.programs.scope import organization_for_write
 from tests.conftest import BACKEND, SECRET, TEST_ACTOR
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -57,6 +58,7 @@ def _coupon(factory: sessionmaker[Session], *, total: int, per_customer: int) ->
     now = utcnow()
     with transaction(factory) as session:
         row = CouponTemplate(
+            organization_id=organization_for_write(session),
             name="限量券",
             kind=CouponKind.AMOUNT_OFF,
             value=100,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime
@@ -18,6 +18,9 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_entries_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), index=True, nullable=True
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     actor_kind: Mapped[str] = mapped_column(String(20))
     actor_ref: Mapped[str] = mapped_column(String(64))

@@ -12,6 +12,7 @@ from neigou.audit.models import AuditEntry
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.paging import Cursor, CursorPaged, Sortable, paginate_before
+from neigou.kit.scoping import current_scope
 
 
 def record(
@@ -35,6 +36,7 @@ def record(
             actor_ref=actor.ref,
             actor_label=actor.label,
             action=action,
+            organization_id=_organization(session),
             entity=entity,
             entity_id=str(entity_id),
             before=before,
@@ -89,3 +91,9 @@ def page_entries(
 ) -> CursorPaged:
     """Newest entries first, older than the cursor, with the number of entries in all."""
     return paginate_before(session, _entries(entity, entity_id), AuditEntry.id, cursor)
+
+
+def _organization(session: Session) -> int | None:
+    """A scoped caller's entries belong to its organization; a platform administrator's to none."""
+    scope = current_scope(session)
+    return None if scope is None else scope.organization_id

@@ -18,6 +18,7 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal, resolve
 from neigou.kit.errors import Forbidden, Unauthorized
 from neigou.kit.i18n import Message
+from neigou.kit.scoping import Scope, set_request_scope
 
 SESSION_COOKIE = "neigou_session"
 
@@ -40,6 +41,13 @@ class Authenticator:
             principal = resolve(session, secret)
         if principal is None:
             raise Unauthorized(Message("The token is unknown, revoked or expired."), code="invalid_token")
+        # Every statement of this request's session now carries the caller's organization.
+        scope = (
+            None
+            if principal.organization_id is None
+            else Scope(principal.organization_id, merchant_id=principal.merchant_id)
+        )
+        set_request_scope(request.state, scope)
         if principal.role not in self.roles:
             raise Forbidden(Message("This needs the role {roles}.", roles=" or ".join(sorted(self.roles))))
         return principal
@@ -66,8 +74,23 @@ Operator = Annotated[Principal, Depends(_operator)]
 OperatorOrIntegration = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.INTEGRATION))]
 OperatorOrMember = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER))]
 AnyRole = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER, Role.INTEGRATION))]
+# Merchants manage their own products, coupons and promotions and read the catalog they sell in.
+OperatorOrMerchant = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MERCHANT))]
+CatalogReader = Annotated[
+    Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER, Role.INTEGRATION, Role.MERCHANT))
+]
 ConsoleOperator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, cookie=True))]
 WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True))]
+
+
+def platform_admin(principal: Annotated[Principal, Depends(_operator)]) -> Principal:
+    """An operator of no organization: sees and manages every organization."""
+    if principal.organization_id is not None:
+        raise Forbidden(Message("Only a platform administrator may do this."))
+    return principal
+
+
+PlatformAdmin = Annotated[Principal, Depends(platform_admin)]
 
 
 def metrics_reader(request: Request) -> None:

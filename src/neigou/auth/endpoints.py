@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from neigou.auth import service
-from neigou.auth.dependencies import AnyRole, Operator
+from neigou.auth.dependencies import CatalogReader, Operator
 from neigou.auth.schemas import Me, TokenCreate, TokenCreated
 from neigou.kit.deps import SessionDep
 
@@ -13,7 +13,7 @@ router = APIRouter(tags=["auth"])
 
 
 @router.get("/me", response_model=Me)
-def me(principal: AnyRole) -> Me:
+def me(principal: CatalogReader) -> Me:
     """The role and binding of the calling token."""
     return Me(
         role=principal.role, member_id=principal.member_id, user_id=principal.user_id, label=principal.label

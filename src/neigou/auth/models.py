@@ -12,11 +12,12 @@ from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
 
 
 class Role(enum.StrEnum):
-    """What a token may do: run programs, act as one member, or feed orders in."""
+    """What a token may do: run programs, act as one member, feed orders in, or run one shop."""
 
     OPERATOR = "operator"
     MEMBER = "member"
     INTEGRATION = "integration"
+    MERCHANT = "merchant"
 
 
 class TokenKind(enum.StrEnum):
@@ -34,6 +35,10 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), index=True, nullable=True
+    )
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -47,6 +52,10 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), index=True, nullable=True
+    )
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[Role] = mapped_column(str_enum(Role))
     kind: Mapped[TokenKind] = mapped_column(str_enum(TokenKind), default=TokenKind.API)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import column, delete, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,8 @@ from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, new_token
 from neigou.kit.jobs import job
+from neigou.kit.scoping import current_scope
+from neigou.organizations.models import Merchant, Organization
 
 TOKEN_PREFIX = "ngt"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD_LENGTH = 8
@@ -34,6 +36,10 @@ class Principal:
     member_id: int | None
     user_id: int | None
     label: str
+    # None: a platform administrator (operator) or a platform-wide integration; else its tenant.
+    organization_id: int | None = None
+    # The shop of a merchant's account or token.
+    merchant_id: int | None = None
 
     @property
     def actor(self) -> Actor:
@@ -49,6 +55,8 @@ def create_user(
     password: str,
     display_name: str | None = None,
     actor: Actor,
+    organization_id: int | None = None,
+    merchant_id: int | None = None,
     at: datetime | None = None,
 ) -> User:
     """Create an operator account; usernames are unique."""
@@ -70,6 +78,10 @@ def create_user(
         display_name=display_name or username,
         password_hash=hash_password(password),
         active=True,
+        organization_id=organization_id
+        if merchant_id is None
+        else _merchant_organization(session, merchant_id),
+        merchant_id=merchant_id,
         created_at=at or utcnow(),
     )
     session.add(user)
@@ -80,7 +92,7 @@ def create_user(
         action="user.create",
         entity="user",
         entity_id=user.id,
-        after={"username": username},
+        after={"username": username, "organization_id": user.organization_id, "merchant_id": merchant_id},
     )
     return user
 
@@ -103,6 +115,8 @@ def create_token(
     user_id: int | None = None,
     label: str = "",
     kind: TokenKind = TokenKind.API,
+    organization_id: int | None = None,
+    merchant_id: int | None = None,
     expires_at: datetime | None = None,
     at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
@@ -114,6 +128,22 @@ def create_token(
         )
     if role is not Role.MEMBER and member_id is not None:
         raise Invalid(Message("Only member tokens are bound to a member."), code="member_not_allowed")
+    if (role is Role.MERCHANT) != (merchant_id is not None):
+        raise Invalid(
+            Message("A merchant token names its merchant (--merchant-id), and only a merchant token does."),
+            code="merchant_required",
+        )
+    scope = current_scope(session)
+    if member_id is not None:
+        organization_id = _member_organization(session, member_id)
+        if organization_id is None or (scope is not None and scope.organization_id != organization_id):
+            raise NotFound(
+                Message("Member {member_id} does not exist.", member_id=member_id), code="member_not_found"
+            )
+    elif merchant_id is not None:
+        organization_id = _merchant_organization(session, merchant_id)
+    elif scope is not None:
+        organization_id = scope.organization_id  # a scoped operator's tokens are of its organization
     secret = new_token(TOKEN_PREFIX)
     token = ApiToken(
         token_hash=digest(secret),
@@ -122,6 +152,8 @@ def create_token(
         label=label,
         member_id=member_id,
         user_id=user_id,
+        organization_id=organization_id,
+        merchant_id=merchant_id,
         created_at=at or utcnow(),
         expires_at=expires_at,
     )
@@ -140,9 +172,42 @@ def create_token(
             action="token.create",
             entity="token",
             entity_id=token.id,
-            after={"role": role.value, "member_id": member_id, "label": label},
+            after={
+                "role": role.value,
+                "member_id": member_id,
+                "label": label,
+                "organization_id": organization_id,
+                "merchant_id": merchant_id,
+            },
         )
     return token, secret
+
+
+def _member_organization(session: Session, member_id: int) -> int | None:
+    """The organization of a member's program (a member token is bound to it), None if no such member.
+    Read from the tables by name: members and programs live in a domain above this one."""
+    members = table("members", column("id"), column("program_id"))
+    programs = table("programs", column("id"), column("organization_id"))
+    found = session.execute(
+        select(programs.c.organization_id)
+        .join(members, members.c.program_id == programs.c.id)
+        .where(members.c.id == member_id)
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def _merchant_organization(session: Session, merchant_id: int) -> int:
+    """The organization of a live merchant the caller may see, else a 404 (``merchant_not_found``)."""
+    found = session.scalar(
+        select(Merchant.organization_id).where(Merchant.id == merchant_id, Merchant.deleted_at.is_(None))
+    )
+    scope = current_scope(session)
+    if found is None or (scope is not None and scope.organization_id != found):
+        raise NotFound(
+            Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id),
+            code="merchant_not_found",
+        )
+    return int(found)
 
 
 def create_session(
@@ -153,6 +218,8 @@ def create_session(
     user_id: int | None = None,
     member_id: int | None = None,
     label: str = "",
+    organization_id: int | None = None,
+    merchant_id: int | None = None,
     at: datetime | None = None,
 ) -> str:
     """A short-lived token behind a console or workspace cookie."""
@@ -165,6 +232,8 @@ def create_session(
         user_id=user_id,
         label=label,
         kind=TokenKind.SESSION,
+        organization_id=organization_id,
+        merchant_id=merchant_id,
         expires_at=now + timedelta(hours=hours),
         at=now,
     )
@@ -172,12 +241,21 @@ def create_session(
 
 
 def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Principal | None:
-    """The principal behind a bearer secret, or None if unknown, revoked or expired."""
+    """The principal behind a bearer secret, or None if unknown, revoked, expired, or of a deleted
+    organization (its tokens stop working at once)."""
     if not secret.startswith(TOKEN_PREFIX + "_"):
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    found = session.execute(
+        select(ApiToken, Organization.deleted_at, Merchant.deleted_at)
+        .outerjoin(Organization, Organization.id == ApiToken.organization_id)
+        .outerjoin(Merchant, Merchant.id == ApiToken.merchant_id)
+        .where(ApiToken.token_hash == digest(secret))
+    ).first()
     now = at or utcnow()
-    if token is None or token.revoked_at is not None or token.kind is TokenKind.SIGN_IN:
+    if found is None or found[1] is not None or found[2] is not None:
+        return None
+    token = found[0]
+    if token.revoked_at is not None or token.kind is TokenKind.SIGN_IN:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
@@ -187,6 +265,8 @@ def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Pri
         member_id=token.member_id,
         user_id=token.user_id,
         label=token.label,
+        organization_id=token.organization_id,
+        merchant_id=token.merchant_id,
     )
 
 

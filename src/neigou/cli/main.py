@@ -24,6 +24,7 @@ from neigou.kit.logging import uvicorn_log_config
 from neigou.kit.settings import Settings, get_settings
 from neigou.migrations import registry
 from neigou.migrations.runner import upgrade
+from neigou.organizations.service import organization_id_by_code
 
 app = typer.Typer(
     help="neigou: social-commerce distribution programs.",
@@ -112,14 +113,27 @@ def token_create(
     role: Annotated[Role, typer.Option(help="operator | integration | member")],
     member_id: Annotated[int | None, typer.Option("--member-id")] = None,
     label: Annotated[str, typer.Option()] = "",
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="organization code; none: a platform administrator")
+    ] = None,
+    merchant_id: Annotated[
+        int | None, typer.Option("--merchant-id", help="the shop of a merchant token")
+    ] = None,
 ) -> None:
     """Issue an API token; the secret is printed alone on the last line."""
     settings = get_settings()
     factory = make_session_factory(make_engine(settings.database_url))
     try:
         with transaction(factory) as session:
+            organization_id = None if organization is None else organization_id_by_code(session, organization)
             token, secret = auth.create_token(
-                session, role=role, member_id=member_id, label=label, actor=CLI_ACTOR
+                session,
+                role=role,
+                member_id=member_id,
+                merchant_id=merchant_id,
+                label=label,
+                organization_id=organization_id,
+                actor=CLI_ACTOR,
             )
     except ProblemError as exc:
         raise _fail(exc) from exc
@@ -155,14 +169,25 @@ def user_create(
     username: Annotated[str, typer.Option()],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     display_name: Annotated[str | None, typer.Option()] = None,
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="organization code; none: a platform administrator")
+    ] = None,
+    merchant_id: Annotated[int | None, typer.Option("--merchant-id", help="a merchant's account")] = None,
 ) -> None:
-    """Create an operator account for the console."""
+    """Create an operator account for the console (a merchant's account with --merchant-id)."""
     settings = get_settings()
     factory = make_session_factory(make_engine(settings.database_url))
     try:
         with transaction(factory) as session:
+            organization_id = None if organization is None else organization_id_by_code(session, organization)
             user = auth.create_user(
-                session, username=username, password=password, display_name=display_name, actor=CLI_ACTOR
+                session,
+                username=username,
+                password=password,
+                display_name=display_name,
+                organization_id=organization_id,
+                merchant_id=merchant_id,
+                actor=CLI_ACTOR,
             )
     except ProblemError as exc:
         raise _fail(exc) from exc

@@ -38,6 +38,7 @@ from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.kit.paging import PageDep
+from neigou.kit.scoping import current_scope
 
 router = APIRouter(tags=["events"])
 
@@ -144,6 +145,8 @@ def create_reservation(
 ) -> ReservedOut:
     """Reserve event stock at the event price (409 not_invited, not_live, sold_out, limit_reached)."""
     runtime = _runtime(request)
+    if current_scope(session) is not None:
+        service.require_event(session, event_id)  # the runtime's book knows every organization's events
     link = None
     if body.link_code is not None:
         link = request.app.state.links.cache.get(body.link_code)

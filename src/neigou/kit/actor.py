@@ -15,8 +15,8 @@ class Actor:
 
     @property
     def audited(self) -> bool:
-        """Operator and integration writes (and the CLI acting as operator) are audited."""
-        return self.kind in {"operator", "integration", "cli", "system"}
+        """Operator, integration and merchant writes (and the CLI acting as operator) are audited."""
+        return self.kind in {"operator", "integration", "merchant", "cli", "system"}
 
 
 SYSTEM = Actor(kind="system", ref="system", label="scheduler")

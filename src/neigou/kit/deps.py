@@ -8,11 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.scoping import link_request
+
 
 def get_session(request: Request) -> Iterator[Session]:
     """The request owns the transaction: commit when the endpoint returns, roll back on error."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
+    link_request(session, request.state)  # queries follow the caller's organization (programs.scope)
     try:
         yield session
         session.commit()

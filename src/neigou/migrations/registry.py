@@ -14,6 +14,7 @@ from neigou.ledger import models as ledger_models
 from neigou.links import models as links_models
 from neigou.offers import models as offers_models
 from neigou.orders import models as orders_models
+from neigou.organizations import models as organizations_models
 from neigou.platforms import models as platforms_models
 from neigou.privacy import models as privacy_models
 from neigou.programs import models as programs_models
@@ -21,6 +22,7 @@ from neigou.risk import models as risk_models
 from neigou.tiers import models as tiers_models
 
 MODEL_MODULES = (
+    organizations_models,
     audit_models,
     auth_models,
     programs_models,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import column, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,11 +13,12 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
-from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
+from neigou.programs.scope import is_merchant, organization_for_write, owner_for_write
 
 AUDITED_FIELDS = (
     "title",
@@ -27,12 +29,18 @@ AUDITED_FIELDS = (
     "brand_id",
     "category_id",
     "active",
+    "merchant_id",
 )
 
 
 def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datetime | None = None) -> Brand:
     """Add a brand; codes are unique."""
-    brand = Brand(code=data.code, name=data.name, created_at=at or utcnow())
+    brand = Brand(
+        organization_id=organization_for_write(session),
+        code=data.code,
+        name=data.name,
+        created_at=at or utcnow(),
+    )
     _insert_unique(
         session,
         brand,
@@ -53,7 +61,12 @@ def create_category(
     session: Session, *, data: CategoryCreate, actor: Actor, at: datetime | None = None
 ) -> Category:
     """Add a category; codes are unique."""
-    category = Category(code=data.code, name=data.name, created_at=at or utcnow())
+    category = Category(
+        organization_id=organization_for_write(session),
+        code=data.code,
+        name=data.name,
+        created_at=at or utcnow(),
+    )
     _insert_unique(
         session,
         category,
@@ -114,7 +127,10 @@ def create_product(
     category_id = resolve_category(session, data.category_code)
     if repo.existing_skus(session, [data.sku]):
         raise sku_taken(data.sku)
+    organization_id, merchant_id = owner_for_write(session, data.merchant_id)
     product = Product(
+        organization_id=organization_id,
+        merchant_id=merchant_id,
         sku=data.sku,
         title=data.title,
         price_fen=data.price_fen,
@@ -162,12 +178,16 @@ def update_product(
     product = require_product(session, product_id)
     sent = data.model_fields_set
     changes: dict[str, Any] = {
-        name: getattr(data, name) for name in sent if name not in {"brand_code", "category_code"}
+        name: getattr(data, name)
+        for name in sent
+        if name not in {"brand_code", "category_code", "merchant_id"}
     }
     if "brand_code" in sent:
         changes["brand_id"] = resolve_brand(session, data.brand_code)
     if "category_code" in sent:
         changes["category_id"] = resolve_category(session, data.category_code)
+    if "merchant_id" in sent and data.merchant_id != product.merchant_id:
+        changes["merchant_id"] = _new_merchant(session, product, data.merchant_id)
     before = _state(product)
     for name, value in changes.items():
         setattr(product, name, value)
@@ -190,6 +210,28 @@ def update_product(
     return product
 
 
+def _new_merchant(session: Session, product: Product, merchant_id: int | None) -> int | None:
+    """The merchant a product moves to: operators only, within its organization, and never once
+    it has orders (its sales would change hands)."""
+    if is_merchant(session):
+        raise Forbidden(
+            Message("A merchant cannot move a product to another merchant."), code="merchant_move"
+        )
+    organization_id, merchant = owner_for_write(session, merchant_id)
+    if merchant is not None and organization_id != product.organization_id:
+        raise NotFound(
+            Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id),
+            code="merchant_not_found",
+        )
+    lines = table("order_lines", column("sku"))  # orders live above the catalog: read by name
+    if session.execute(select(lines.c.sku).where(lines.c.sku == product.sku).limit(1)).first() is not None:
+        raise Conflict(
+            Message("Product {sku!r} has orders; it cannot move to another merchant.", sku=product.sku),
+            code="product_has_orders",
+        )
+    return merchant
+
+
 def product_out(product: Product, brands: dict[int, str], categories: dict[int, str]) -> ProductOut:
     """The API view of a product, brand and category by code."""
     return ProductOut(
@@ -203,6 +245,7 @@ def product_out(product: Product, brands: dict[int, str], categories: dict[int, 
         brand_code=brands.get(product.brand_id) if product.brand_id is not None else None,
         category_code=categories.get(product.category_id) if product.category_id is not None else None,
         active=product.active,
+        merchant_id=product.merchant_id,
         created_at=product.created_at,
         updated_at=product.updated_at,
     )

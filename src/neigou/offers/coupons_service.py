@@ -16,6 +16,7 @@ from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import BP_SCALE, CouponKind, CouponVisibility
 from neigou.offers.offer_schemas import CouponCreate
+from neigou.programs.scope import is_merchant, owner_for_write
 
 
 def require_window(starts_at: datetime, ends_at: datetime) -> None:
@@ -27,9 +28,18 @@ def require_window(starts_at: datetime, ends_at: datetime) -> None:
 def require_skus(session: Session, skus: Iterable[str] | None) -> list[str] | None:
     """The skus, de-duplicated and sorted, once every one is in the catalog (else 422 unknown_sku)."""
     if skus is None:
+        if is_merchant(session):
+            raise Invalid(Message("A merchant's offer names its skus."), code="skus_required")
         return None
     wanted = sorted(set(skus))
     missing = sorted(set(wanted) - set(repo.existing_skus(session, wanted)))
+    if missing and is_merchant(session):
+        # Another merchant's sku does not exist for this one.
+        raise NotFound(
+            Message("Product {sku!r} does not exist.", sku=missing[0]),
+            code="product_not_found",
+            extra={"skus": missing},
+        )
     if missing:
         raise Invalid(
             Message("Unknown sku {missing}.", missing=", ".join(missing)),
@@ -52,7 +62,10 @@ def create_coupon(
     if data.kind is CouponKind.AMOUNT_OFF and data.cap_fen is not None:
         raise Invalid(Message("cap_fen only limits percent_off coupons."), code="cap_not_allowed")
     skus = require_skus(session, data.skus)
+    organization_id, merchant_id = owner_for_write(session, data.merchant_id)
     coupon = CouponTemplate(
+        organization_id=organization_id,
+        merchant_id=merchant_id,
         name=data.name,
         kind=data.kind,
         value=data.value,

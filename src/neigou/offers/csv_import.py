@@ -32,6 +32,7 @@ from neigou.offers import repository as repo
 from neigou.offers.amounts import AmountError, yuan_to_fen
 from neigou.offers.models import Product
 from neigou.offers.schemas import ImportResult, ProductCreate
+from neigou.programs.scope import organization_for_write
 
 MAX_ROWS = 20_000
 MAX_BYTES = 8 * 1024 * 1024
@@ -264,6 +265,7 @@ def import_products(
     )
     created: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []
+    organization_id = organization_for_write(session)
     for row in rows:
         p = row.product
         values: dict[str, Any] = {
@@ -283,7 +285,7 @@ def import_products(
             kept |= {f"{name}_id" for name in ("brand", "category") if f"{name}_code" not in columns}
             updated.append({"id": existing[p.sku], **{k: v for k, v in values.items() if k not in kept}})
         else:
-            created.append({"sku": p.sku, "created_at": now, **values})
+            created.append({"sku": p.sku, "organization_id": organization_id, "created_at": now, **values})
     result = ImportResult(rows=len(rows), created=len(created), updated=len(updated), dry_run=dry_run)
     if dry_run:
         return result

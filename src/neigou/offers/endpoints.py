@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile, status
 
-from neigou.auth.dependencies import AnyRole, Operator
+from neigou.auth.dependencies import CatalogReader, Operator, OperatorOrMerchant
 from neigou.kit.deps import SessionDep
 from neigou.kit.paging import PageDep
 from neigou.offers import catalog_service as catalog
@@ -33,7 +33,7 @@ def create_brand(body: BrandCreate, session: SessionDep, principal: Operator) ->
 
 
 @router.get("/brands", response_model=list[BrandOut])
-def list_brands(session: SessionDep, _principal: AnyRole, page: PageDep) -> list[BrandOut]:
+def list_brands(session: SessionDep, _principal: CatalogReader, page: PageDep) -> list[BrandOut]:
     """Brands, by name."""
     brands = repo.page_brands(session, page)
     page.answer(brands.total)
@@ -47,7 +47,7 @@ def create_category(body: CategoryCreate, session: SessionDep, principal: Operat
 
 
 @router.get("/categories", response_model=list[CategoryOut])
-def list_categories(session: SessionDep, _principal: AnyRole, page: PageDep) -> list[CategoryOut]:
+def list_categories(session: SessionDep, _principal: CatalogReader, page: PageDep) -> list[CategoryOut]:
     """Categories, by name."""
     categories = repo.page_categories(session, page)
     page.answer(categories.total)
@@ -55,7 +55,7 @@ def list_categories(session: SessionDep, _principal: AnyRole, page: PageDep) -> 
 
 
 @router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
-def create_product(body: ProductCreate, session: SessionDep, principal: Operator) -> ProductOut:
+def create_product(body: ProductCreate, session: SessionDep, principal: OperatorOrMerchant) -> ProductOut:
     """Add a product (sku, title, price_fen, commission_rate_bp, …)."""
     product = catalog.create_product(session, data=body, actor=principal.actor)
     return catalog.products_out(session, [product])[0]
@@ -65,7 +65,7 @@ def create_product(body: ProductCreate, session: SessionDep, principal: Operator
 def list_products(
     *,
     session: SessionDep,
-    _principal: AnyRole,
+    _principal: CatalogReader,
     q: Annotated[str | None, Query(max_length=100, description="part of the title or sku")] = None,
     sku: Annotated[str | None, Query(max_length=64)] = None,
     brand: Annotated[str | None, Query(max_length=40, description="brand code")] = None,
@@ -103,14 +103,14 @@ def import_products(
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
-def get_product(product_id: int, session: SessionDep, _principal: AnyRole) -> ProductOut:
+def get_product(product_id: int, session: SessionDep, _principal: CatalogReader) -> ProductOut:
     """One product."""
     return catalog.products_out(session, [catalog.require_product(session, product_id)])[0]
 
 
 @router.patch("/products/{product_id}", response_model=ProductOut)
 def update_product(
-    product_id: int, body: ProductUpdate, session: SessionDep, principal: Operator
+    product_id: int, body: ProductUpdate, session: SessionDep, principal: OperatorOrMerchant
 ) -> ProductOut:
     """Change a product's fields; the sku stays."""
     product = catalog.update_product(session, product_id=product_id, data=body, actor=principal.actor)

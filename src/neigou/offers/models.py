@@ -18,6 +18,7 @@ class Brand(Base):
     __tablename__ = "brands"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -29,6 +30,7 @@ class Category(Base):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -46,6 +48,8 @@ class Product(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     # The sku is the key orders, links and the shop use; it never changes once created.
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -72,6 +76,8 @@ class CouponTemplate(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[CouponKind] = mapped_column(str_enum(CouponKind))
     # fen for amount_off, basis points for percent_off
@@ -100,6 +106,8 @@ class Promotion(Base):
     __table_args__ = (Index("ix_promotions_window", "starts_at", "ends_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[PromotionKind] = mapped_column(str_enum(PromotionKind))
     # The kind's terms, as in offer_rules: {"min_quantity", "pay_rate_bp"} and so on.

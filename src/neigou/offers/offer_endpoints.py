@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from neigou.auth.dependencies import AnyRole, Operator
+from neigou.auth.dependencies import CatalogReader, OperatorOrMerchant
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
@@ -23,11 +23,11 @@ router = APIRouter(tags=["offers"])
 
 def sees_hidden_coupons(principal: Principal) -> bool:
     """Hidden coupons are channel-exclusive: only operators list them; shoppers meet them through links."""
-    return principal.role is Role.OPERATOR
+    return principal.role in {Role.OPERATOR, Role.MERCHANT}  # a merchant's own coupons, by the scope
 
 
 @router.post("/coupons", status_code=status.HTTP_201_CREATED, response_model=CouponOut)
-def create_coupon(body: CouponCreate, session: SessionDep, principal: Operator) -> CouponOut:
+def create_coupon(body: CouponCreate, session: SessionDep, principal: OperatorOrMerchant) -> CouponOut:
     """Add a coupon template (public, or hidden: claimable only through a share link)."""
     return CouponOut.model_validate(coupons.create_coupon(session, data=body, actor=principal.actor))
 
@@ -36,7 +36,7 @@ def create_coupon(body: CouponCreate, session: SessionDep, principal: Operator) 
 def list_coupons(
     *,
     session: SessionDep,
-    principal: AnyRole,
+    principal: CatalogReader,
     visibility: CouponVisibility | None = None,
     page: PageDep,
     active: Annotated[bool, Query(description="only coupons open now")] = False,
@@ -53,7 +53,7 @@ def list_coupons(
 
 
 @router.get("/coupons/{coupon_id}", response_model=CouponOut)
-def get_coupon(coupon_id: int, session: SessionDep, principal: AnyRole) -> CouponOut:
+def get_coupon(coupon_id: int, session: SessionDep, principal: CatalogReader) -> CouponOut:
     """One coupon template; a hidden one is not found for anyone but operators."""
     return CouponOut.model_validate(
         coupons.require_coupon(session, coupon_id, see_hidden=sees_hidden_coupons(principal))
@@ -61,7 +61,9 @@ def get_coupon(coupon_id: int, session: SessionDep, principal: AnyRole) -> Coupo
 
 
 @router.post("/promotions", status_code=status.HTTP_201_CREATED, response_model=PromotionOut)
-def create_promotion(body: PromotionCreate, session: SessionDep, principal: Operator) -> PromotionOut:
+def create_promotion(
+    body: PromotionCreate, session: SessionDep, principal: OperatorOrMerchant
+) -> PromotionOut:
     """Add a promotion: quantity_discount (满N件X折), spend_threshold_off (满X减Y) or event_price."""
     return PromotionOut.model_validate(promotions.create_promotion(session, data=body, actor=principal.actor))
 
@@ -70,7 +72,7 @@ def create_promotion(body: PromotionCreate, session: SessionDep, principal: Oper
 def list_promotions(
     *,
     session: SessionDep,
-    _principal: AnyRole,
+    _principal: CatalogReader,
     page: PageDep,
     active: Annotated[bool, Query(description="only promotions open now")] = False,
 ) -> list[PromotionOut]:
@@ -81,7 +83,7 @@ def list_promotions(
 
 
 @router.get("/promotions/{promotion_id}", response_model=PromotionOut)
-def get_promotion(promotion_id: int, session: SessionDep, _principal: AnyRole) -> PromotionOut:
+def get_promotion(promotion_id: int, session: SessionDep, _principal: CatalogReader) -> PromotionOut:
     """One promotion."""
     return PromotionOut.model_validate(promotions.require_promotion(session, promotion_id))
 

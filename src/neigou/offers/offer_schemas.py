@@ -31,6 +31,8 @@ class CouponCreate(BaseModel):
     per_customer_limit: Count = 1
     starts_at: AwareDatetime
     ends_at: AwareDatetime
+    # The shop whose coupon it is (operators; a merchant's coupons are its own, on its own skus).
+    merchant_id: int | None = None
 
 
 class CouponOut(BaseModel):
@@ -52,6 +54,7 @@ class CouponOut(BaseModel):
     per_customer_limit: int
     starts_at: datetime
     ends_at: datetime
+    merchant_id: int | None = None
     created_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]
@@ -136,6 +139,8 @@ class PromotionCreate(BaseModel):
     ends_at: AwareDatetime
     priority: Annotated[int, Field(ge=-1000, le=1000, strict=True)] = 0
     exclusive: bool = False
+    # The shop whose promotion it is (operators; a merchant's are its own, on its own skus).
+    merchant_id: int | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -163,4 +168,5 @@ class PromotionOut(BaseModel):
     ends_at: datetime
     priority: int
     exclusive: bool
+    merchant_id: int | None = None
     created_at: datetime

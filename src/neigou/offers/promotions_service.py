@@ -15,6 +15,7 @@ from neigou.kit.i18n import Message
 from neigou.offers.coupons_service import require_skus, require_window
 from neigou.offers.models import Promotion
 from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate
+from neigou.programs.scope import owner_for_write
 
 
 def create_promotion(
@@ -33,7 +34,10 @@ def create_promotion(
                 code="price_out_of_scope",
                 extra={"skus": outside},
             )
+    organization_id, merchant_id = owner_for_write(session, data.merchant_id)
     promotion = Promotion(
+        organization_id=organization_id,
+        merchant_id=merchant_id,
         name=data.name,
         kind=data.kind,
         params=params,

@@ -62,6 +62,8 @@ class ProductCreate(BaseModel):
     brand_code: Code | None = None
     category_code: Code | None = None
     active: bool = True
+    # The shop that owns it (operators; a merchant's products are its own).
+    merchant_id: int | None = None
 
 
 class ProductUpdate(BaseModel):
@@ -77,6 +79,8 @@ class ProductUpdate(BaseModel):
     brand_code: Code | None = None
     category_code: Code | None = None
     active: bool | None = None
+    # Moving a product to another merchant (operators), refused once it has orders.
+    merchant_id: int | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> ProductUpdate:
@@ -103,6 +107,7 @@ class ProductOut(BaseModel):
     brand_code: str | None
     category_code: str | None
     active: bool
+    merchant_id: int | None = None
     created_at: datetime
     updated_at: datetime
 

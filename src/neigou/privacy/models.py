@@ -21,6 +21,9 @@ class OptOut(Base):
     __table_args__ = (Index("ix_opt_outs_customer", "customer_ref_hash"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), index=True, nullable=True
+    )
     request_id: Mapped[str] = mapped_column(String(64), unique=True)
     program_id: Mapped[int | None] = mapped_column(
         ForeignKey("programs.id", ondelete="CASCADE"), nullable=True

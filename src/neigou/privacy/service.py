@@ -36,6 +36,7 @@ from neigou.orders.models import Order
 from neigou.privacy import repository as repo
 from neigou.privacy.models import OptOut
 from neigou.programs.models import Member
+from neigou.programs.scope import organization_of_caller
 from neigou.programs.service import require_program
 
 REDACTED = "已注销"
@@ -73,6 +74,7 @@ def opt_out(
     if program_id is not None:
         require_program(session, program_id)
     row = OptOut(
+        organization_id=organization_of_caller(session),
         request_id=request_id,
         program_id=program_id,
         customer_ref_hash=customer,

@@ -34,6 +34,9 @@ class ProgramCreate(BaseModel):
     # Checked by the service, so a deeper plan gets its own error code and the legal reason.
     max_levels: int = 2
     self_purchase_commission: bool = True
+    # A platform administrator names the organization (default: the default organization); a
+    # scoped operator's programs are always its own.
+    organization_id: int | None = None
 
 
 class ProgramOut(BaseModel):

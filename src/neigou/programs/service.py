@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -25,6 +26,7 @@ from neigou.programs.rules import (
     would_loop,
 )
 from neigou.programs.schemas import MemberCreate, ProgramCreate, TierIn, UpgradeIn
+from neigou.programs.scope import organization_for_write
 
 
 def create_program(
@@ -47,6 +49,7 @@ def create_program(
             Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
         )
     program = Program(
+        organization_id=organization_for_write(session, data.organization_id),
         code=data.code,
         name=data.name,
         timezone=timezone,
@@ -57,8 +60,14 @@ def create_program(
         self_purchase_commission=data.self_purchase_commission,
         created_at=at or utcnow(),
     )
-    session.add(program)
-    session.flush()
+    try:
+        with session.begin_nested():  # the code may be taken in an organization the caller cannot see
+            session.add(program)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
+        ) from exc
     audit.record(
         session,
         actor=actor,

@@ -16,6 +16,7 @@ from neigou.kit.bulk import insert_rows
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.scoping import unscoped
 from neigou.programs.models import Program
 from neigou.risk import context, rules
 from neigou.risk import repository as repo
@@ -105,7 +106,9 @@ def scan(
         member_ids=member_ids,
         coupon_id=coupon_id,
     )
-    findings = rules.run(context.prepare(session, scope, t, wanted), t, wanted)
+    with unscoped(session):  # the program was read through the caller's scope; every query names it
+        prepared = context.prepare(session, scope, t, wanted)
+    findings = rules.run(prepared, t, wanted)
     if not findings:
         return ScanResult(opened=0, extended=0, findings=0)
     session.scalar(select(Program.id).where(Program.id == program.id).with_for_update())

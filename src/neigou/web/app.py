@@ -35,10 +35,12 @@ from neigou.ledger.endpoints import router as ledger_router
 from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
+from neigou.merchants.endpoints import router as merchants_router
 from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
 from neigou.orders.endpoints import router as orders_router
+from neigou.organizations.endpoints import router as organizations_router
 from neigou.platforms.endpoints import router as platforms_router
 from neigou.privacy.endpoints import router as privacy_router
 from neigou.programs.endpoints import router as programs_router
@@ -129,6 +131,8 @@ def api_router() -> APIRouter:
     router.include_router(tiers_router)
     router.include_router(network_router)
     router.include_router(privacy_router)
+    router.include_router(organizations_router)
+    router.include_router(merchants_router)
     router.include_router(analytics_router)
 
     router.include_router(events_router)

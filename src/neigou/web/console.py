@@ -87,9 +87,11 @@ def login(
     throttle.succeeded(ip=ip, username=username)
     secret = auth.create_session(
         session,
-        role=Role.OPERATOR,
+        role=Role.OPERATOR if user.merchant_id is None else Role.MERCHANT,
         user_id=user.id,
         label=user.username,
+        organization_id=user.organization_id,
+        merchant_id=user.merchant_id,
         hours=request.app.state.settings.session_hours,
     )
     response = RedirectResponse(safe_next(next, "/console"), status_code=303)

@@ -1,0 +1,1 @@
+"""Merchants (shops, 店家) of an organization: their accounts, and their sales."""

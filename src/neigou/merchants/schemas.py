@@ -1,0 +1,45 @@
+"""Request and response bodies of the merchants API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MerchantCreate(BaseModel):
+    """A new merchant (shop) of the caller's organization."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1, max_length=120)
+    # A platform administrator names the organization (default: the default organization).
+    organization_id: int | None = None
+
+
+class MerchantOut(BaseModel):
+    """A merchant as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    organization_id: int
+    code: str
+    name: str
+    created_at: dt.datetime
+    deleted_at: dt.datetime | None
+
+
+class MerchantSalesOut(BaseModel):
+    """A merchant's sales over days (each order's program time zone), its own lines only."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    merchant_id: int
+    from_: dt.date = Field(serialization_alias="from")
+    to: dt.date
+    orders: int
+    gmv_fen: int
+    refund_fen: int
+    commission_fen: int

@@ -1,0 +1,87 @@
+"""Creating, listing and deleting merchants; every write audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
+from neigou.kit.errors import Conflict, NotFound
+from neigou.kit.i18n import Message
+from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.scoping import current_scope
+from neigou.merchants.schemas import MerchantCreate
+from neigou.organizations.models import Merchant
+from neigou.programs.scope import organization_for_write
+
+
+def create_merchant(
+    session: Session, *, data: MerchantCreate, actor: Actor, at: datetime | None = None
+) -> Merchant:
+    """Add a merchant to the caller's organization; codes are unique."""
+    merchant = Merchant(
+        organization_id=organization_for_write(session, data.organization_id),
+        code=data.code,
+        name=data.name,
+        created_at=at or utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(merchant)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            Message("Merchant {code!r} exists already.", code=data.code), code="merchant_code_taken"
+        ) from exc
+    audit.record(
+        session,
+        actor=actor,
+        action="merchant.create",
+        entity="merchant",
+        entity_id=merchant.id,
+        after=data.model_dump(),
+    )
+    return merchant
+
+
+def require_merchant(session: Session, merchant_id: int) -> Merchant:
+    """A live merchant the caller may see (its organization's; a merchant's caller only its own),
+    else a 404 ``merchant_not_found``."""
+    scope = current_scope(session)
+    merchant = session.scalar(
+        select(Merchant).where(Merchant.id == merchant_id, Merchant.deleted_at.is_(None))
+    )
+    if merchant is None or (scope is not None and scope.merchant_id not in (None, merchant_id)):
+        raise NotFound(
+            Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id),
+            code="merchant_not_found",
+        )
+    return merchant
+
+
+def page_merchants(session: Session, page: Page) -> Paged[Merchant]:
+    """A page of the live merchants, oldest first, and their number."""
+    query = select(Merchant).where(Merchant.deleted_at.is_(None)).order_by(Merchant.id)
+    return paginate(session, query, page)
+
+
+def delete_merchant(
+    session: Session, *, merchant_id: int, actor: Actor, at: datetime | None = None
+) -> Merchant:
+    """Delete a merchant: its accounts' tokens stop at once; its products and sales stay."""
+    merchant = require_merchant(session, merchant_id)
+    merchant.deleted_at = at or utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="merchant.delete",
+        entity="merchant",
+        entity_id=merchant.id,
+        after={"deleted_at": merchant.deleted_at.isoformat()},
+    )
+    return merchant

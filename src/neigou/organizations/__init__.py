@@ -1,0 +1,1 @@
+"""Organizations (tenants) and the merchants (shops) inside them."""

@@ -1,0 +1,28 @@
+"""Request and response bodies of the organizations API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OrganizationCreate(BaseModel):
+    """A new organization (tenant)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1, max_length=120)
+
+
+class OrganizationOut(BaseModel):
+    """An organization as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    created_at: datetime
+    deleted_at: datetime | None

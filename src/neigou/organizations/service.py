@@ -1,0 +1,88 @@
+"""Creating and deleting organizations (platform administrators only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
+from neigou.kit.db import get_or_404
+from neigou.kit.errors import Conflict, NotFound
+from neigou.kit.i18n import Message
+from neigou.kit.paging import Page, Paged, paginate
+from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
+from neigou.organizations.schemas import OrganizationCreate
+
+
+def create_organization(
+    session: Session, *, data: OrganizationCreate, actor: Actor, at: datetime | None = None
+) -> Organization:
+    """Add an organization; codes are unique (a deleted organization keeps its code)."""
+    organization = Organization(code=data.code, name=data.name, created_at=at or utcnow())
+    try:
+        with session.begin_nested():
+            session.add(organization)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            Message("Organization {code!r} exists already.", code=data.code), code="organization_code_taken"
+        ) from exc
+    audit.record(
+        session,
+        actor=actor,
+        action="organization.create",
+        entity="organization",
+        entity_id=organization.id,
+        after=data.model_dump(),
+    )
+    return organization
+
+
+def delete_organization(
+    session: Session, *, organization_id: int, actor: Actor, at: datetime | None = None
+) -> Organization:
+    """Delete an organization: its tokens and console sessions stop working at once; its rows stay
+    (money and orders are never erased by deleting a tenant). The default organization stays."""
+    organization = get_or_404(
+        session,
+        Organization,
+        organization_id,
+        code="organization_not_found",
+        detail=Message("Organization {organization_id} does not exist.", organization_id=organization_id),
+        lock=True,
+    )
+    if organization.code == DEFAULT_ORGANIZATION_CODE:
+        raise Conflict(Message("The default organization cannot be deleted."), code="default_organization")
+    if organization.deleted_at is None:
+        organization.deleted_at = at or utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action="organization.delete",
+            entity="organization",
+            entity_id=organization.id,
+            after={"deleted_at": organization.deleted_at.isoformat()},
+        )
+    return organization
+
+
+def organization_id_by_code(session: Session, code: str) -> int:
+    """The id of live organization ``code``, or a 404 (``organization_not_found``)."""
+    found = session.scalar(
+        select(Organization.id).where(Organization.code == code, Organization.deleted_at.is_(None))
+    )
+    if found is None:
+        raise NotFound(
+            Message("Organization {code!r} does not exist.", code=code), code="organization_not_found"
+        )
+    return int(found)
+
+
+def page_organizations(session: Session, page: Page) -> Paged[Organization]:
+    """A page of the organizations, oldest first, and their number."""
+    return paginate(session, select(Organization).order_by(Organization.id), page)

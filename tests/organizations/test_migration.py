@@ -1,0 +1,78 @@
+"""Migration 0012 puts every existing row into the default organization, and downgrading keeps
+every row (SQLite and PostgreSQL, on a database of its own)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+
+from neigou.kit.db import make_engine
+from neigou.migrations.runner import alembic_config, upgrade
+from tests.conftest import BACKEND, PG_ADMIN_URL
+
+BEFORE = "0010"
+
+
+@pytest.fixture
+def scratch_url(tmp_path: Path) -> Iterator[str]:
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    name = f"neigou_test_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_existing_rows_join_the_default_organization_and_survive_a_downgrade(scratch_url: str) -> None:
+    upgrade(scratch_url, BEFORE)
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO programs (code, name, timezone, attribution_model, attribution_window_days,"
+                " freeze_days, max_levels, self_purchase_commission, created_at)"
+                " VALUES ('old', 'Old', 'Asia/Shanghai', 'last_click', 30, 7, 2, true, '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO products (sku, title, price_fen, commission_rate_bp, active, created_at, updated_at)"
+                " VALUES ('OLD-SKU', 'old', 100, 100, true, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO api_tokens (token_hash, role, kind, label, created_at)"
+                " VALUES ('h', 'operator', 'api', '', '2026-01-01 00:00:00')"
+            )
+        )
+    upgrade(scratch_url)
+    with engine.connect() as conn:
+        default = conn.execute(text("SELECT id FROM organizations WHERE code = 'default'")).scalar_one()
+        assert conn.execute(text("SELECT organization_id FROM programs")).scalars().all() == [default]
+        assert conn.execute(text("SELECT organization_id FROM products")).scalars().all() == [default]
+        # existing tokens stay platform administrators'
+        assert conn.execute(text("SELECT organization_id FROM api_tokens")).scalars().all() == [None]
+    command.downgrade(alembic_config(scratch_url), BEFORE)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT code FROM programs")).scalars().all() == ["old"]
+        assert conn.execute(text("SELECT sku FROM products")).scalars().all() == ["OLD-SKU"]
+        assert conn.execute(text("SELECT count(*) FROM api_tokens")).scalar_one() == 1
+    tables = inspect(engine).get_table_names()
+    assert "organizations" not in tables
+    assert "merchants" not in tables
+    assert "organization_id" not in {c["name"] for c in inspect(engine).get_columns("programs")}
+    upgrade(scratch_url)  # and up again
+    engine.dispose()
