@@ -24,6 +24,7 @@ from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim
 from neigou.links.stock_gate import StockGate
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
+from neigou.programs.scope import organization_for_write
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.links.conftest import REDIS_URL
 from tests.statements import statements
@@ -60,6 +61,7 @@ def _coupon(factory: sessionmaker[Session], total: int) -> int:
             starts_at=now - timedelta(days=1),
             ends_at=now + timedelta(days=1),
             created_at=now,
+            organization_id=organization_for_write(session),
         )
         session.add(row)
         session.flush()
