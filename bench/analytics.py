@@ -194,9 +194,10 @@ def oltp_refresh(directory: Path, new_orders: int) -> float:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO programs (id, code, name, timezone, attribution_model, "
+                "INSERT INTO programs (id, organization_id, code, name, timezone, attribution_model, "
                 "attribution_window_days, freeze_days, max_levels, self_purchase_commission, created_at) "
-                "VALUES (1, 'bench', 'bench', 'Asia/Shanghai', 'last_click', 30, 7, 2, 0, '2026-01-01')"
+                "VALUES (1, (SELECT id FROM organizations WHERE code = 'default'), 'bench', 'bench', "
+                "'Asia/Shanghai', 'last_click', 30, 7, 2, 0, '2026-01-01')"
             )
         )
         conn.execute(

@@ -44,6 +44,7 @@ from neigou.kit.errors import Conflict
 from neigou.links.cache import CachedLink
 from neigou.migrations.runner import upgrade
 from neigou.programs.models import AttributionModel, Program
+from neigou.programs.scope import organization_for_write
 
 ACTOR = Actor(kind="cli", ref="bench", label="bench")
 SKUS = 30
@@ -65,6 +66,7 @@ def new_event(factory: sessionmaker[Session], shoppers: int, stock: int) -> int:
     now = utcnow()
     with transaction(factory) as session:
         program = Program(
+            organization_id=organization_for_write(session),  # the default organization
             code=f"bench-{uuid.uuid4().hex[:6]}",
             name="bench",
             timezone="Asia/Shanghai",

@@ -44,8 +44,9 @@ GROUPS = 20
 SKUS_PER_POST = 10
 
 SETUP = [
-    "INSERT INTO programs (id, code, name, timezone, attribution_model, attribution_window_days, freeze_days,"
-    " max_levels, self_purchase_commission, created_at) VALUES (1, 'bench', 'bench', 'Asia/Shanghai',"
+    "INSERT INTO programs (id, organization_id, code, name, timezone, attribution_model, attribution_window_days, freeze_days,"
+    " max_levels, self_purchase_commission, created_at) VALUES (1, (SELECT id FROM organizations WHERE code = 'default'),"
+    " 'bench', 'bench', 'Asia/Shanghai',"
     " 'last_click', 15, 7, 2, true, '2025-01-01T00:00:00Z')",
     "INSERT INTO tiers (program_id, code, name, rank, share_bp, override_bp) VALUES"
     " (1, 'super_member', '超级会员', 1, 2000, 500)",
@@ -54,12 +55,13 @@ SETUP = [
     "SELECT setval(pg_get_serial_sequence('members', 'id'), 1000)",
     "INSERT INTO chat_groups (program_id, owner_member_id, name, platform, status, created_at, updated_at)"
     " SELECT 1, 1 + (j - 1) / 20, 'g' || j, 'wechat', 'active', now(), now() FROM generate_series(1, 20000) AS j",
-    "INSERT INTO products (sku, title, price_fen, commission_rate_bp, active, created_at, updated_at)"
-    " SELECT 'SKU-' || j, '商品 ' || j, 990 + (j * 37) % 20000, 500 + (j * 13) % 2500, j % 50 <> 0, now(), now()"
+    "INSERT INTO products (organization_id, sku, title, price_fen, commission_rate_bp, active, created_at,"
+    " updated_at) SELECT (SELECT id FROM organizations WHERE code = 'default'), 'SKU-' || j, '商品 ' || j,"
+    " 990 + (j * 37) % 20000, 500 + (j * 13) % 2500, j % 50 <> 0, now(), now()"
     " FROM generate_series(1, :products) AS j",
-    "INSERT INTO coupon_templates (name, kind, value, min_spend_fen, visibility, stacking, skus, total_quantity,"
-    " claimed_quantity, per_customer_limit, starts_at, ends_at, created_at)"
-    " SELECT 'c' || j, 'amount_off', 100 + j % 900, 0, 'hidden', 'combinable', NULL, 1000, j % 7 * 100, 1,"
+    "INSERT INTO coupon_templates (organization_id, name, kind, value, min_spend_fen, visibility, stacking, skus,"
+    " total_quantity, claimed_quantity, per_customer_limit, starts_at, ends_at, created_at)"
+    " SELECT (SELECT id FROM organizations WHERE code = 'default'), 'c' || j, 'amount_off', 100 + j % 900, 0, 'hidden', 'combinable', NULL, 1000, j % 7 * 100, 1,"
     " :at - interval '3 days', :at + interval '3 days', now() FROM generate_series(1, :campaigns) AS j",
     # half the campaigns live at AT, half ended a week before
     "INSERT INTO campaigns (program_id, name, coupon_id, commission_boost_bp, starts_at, ends_at, created_by,"

@@ -50,11 +50,13 @@ ROUNDS = 3
 DAY_S = 86400
 
 SETUP = [
-    "INSERT INTO programs (id, code, name, timezone, attribution_model, attribution_window_days, freeze_days,"
-    " max_levels, self_purchase_commission, created_at) VALUES (1, 'bench', 'bench', 'Asia/Shanghai',"
+    "INSERT INTO programs (id, organization_id, code, name, timezone, attribution_model, attribution_window_days, freeze_days,"
+    " max_levels, self_purchase_commission, created_at) VALUES (1, (SELECT id FROM organizations WHERE code = 'default'),"
+    " 'bench', 'bench', 'Asia/Shanghai',"
     " 'last_click', 15, 7, 2, false, '2025-01-01T00:00:00Z')",
-    "INSERT INTO coupon_templates (id, name, kind, value, min_spend_fen, visibility, stacking, skus, total_quantity,"
-    " claimed_quantity, per_customer_limit, starts_at, ends_at, created_at) VALUES (1, 'hidden', 'amount_off',"
+    "INSERT INTO coupon_templates (id, organization_id, name, kind, value, min_spend_fen, visibility, stacking,"
+    " skus, total_quantity, claimed_quantity, per_customer_limit, starts_at, ends_at, created_at) VALUES (1,"
+    " (SELECT id FROM organizations WHERE code = 'default'), 'hidden', 'amount_off',"
     " 500, 0, 'hidden', 'combinable', NULL, 100000000, 0, 1, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z',"
     " '2026-01-01T00:00:00Z')",
     # Members: ids 1..100 have no inviter; a fiftieth joined in March (recruits), the rest long ago.
