@@ -98,6 +98,24 @@ def test_purge_expired_sessions(jobs_runner: jobs.JobRunner, factory: sessionmak
     assert labels == {"fresh", ""}
 
 
+def test_purge_job_runs_forgets_only_old_keys(
+    jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]
+) -> None:
+    now = utcnow()
+    with transaction(factory) as session:
+        session.add(
+            JobRun(
+                key="old-run", name="tests.record", finished_at=now - jobs.JOB_RUNS_KEPT - timedelta(hours=1)
+            )
+        )
+        session.add(JobRun(key="recent-run", name="tests.record", finished_at=now - timedelta(days=2)))
+    assert jobs_runner.run("kit.purge_job_runs", key="purge-runs-1", payload={}, at=now)
+    with factory() as session:
+        keys = set(session.scalars(select(JobRun.key)))
+    assert "old-run" not in keys
+    assert {"recent-run", "purge-runs-1"} <= keys
+
+
 def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

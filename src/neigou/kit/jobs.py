@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import structlog
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
-from sqlalchemy import String, event
+from sqlalchemy import String, delete, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -62,6 +62,16 @@ def job(name: str, *, cron: dict[str, str] | None = None) -> Callable[[JobHandle
         return handler
 
     return register
+
+
+# Long past any redelivery (huey retries for under a minute), short enough that the table stays small.
+JOB_RUNS_KEPT = timedelta(days=30)
+
+
+@job("kit.purge_job_runs", cron={"minute": "53", "hour": "4"})
+def purge_job_runs(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Forget the keys of runs finished more than ``JOB_RUNS_KEPT`` ago."""
+    session.execute(delete(JobRun).where(JobRun.finished_at < at - JOB_RUNS_KEPT))
 
 
 def defer(session: Session, name: str, *, key: str, payload: dict[str, Any] | None = None) -> None:
