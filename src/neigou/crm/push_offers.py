@@ -1,0 +1,83 @@
+"""What each pushed product costs the customer: the app price, and the group price through the
+program's live campaign that prices it lowest (its coupon then rides on the message's link)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.campaigns import estimate
+from neigou.campaigns import repository as campaigns
+from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
+from neigou.offers import repository as offers
+from neigou.offers.models import CouponTemplate
+
+
+@dataclass(frozen=True)
+class PushedProduct:
+    """A product of a push, priced at the push's time."""
+
+    product_id: int
+    sku: str
+    title: str
+    price_fen: int
+    group_price_fen: int
+    campaign_id: int | None
+    coupon_id: int | None
+
+
+def _terms(coupon: CouponTemplate | None) -> estimate.UnitCoupon | None:
+    if coupon is None or coupon.claimed_quantity >= coupon.total_quantity:
+        return None  # a sold-out coupon prices nothing
+    return estimate.UnitCoupon(
+        kind=coupon.kind.value,
+        value=coupon.value,
+        cap_fen=coupon.cap_fen,
+        min_spend_fen=coupon.min_spend_fen,
+        skus=None if coupon.skus is None else frozenset(coupon.skus),
+        starts_at=coupon.starts_at,
+        ends_at=coupon.ends_at,
+    )
+
+
+def priced_products(session: Session, *, program_id: int, skus: Sequence[str], at: datetime) -> list[PushedProduct]:
+    """The products in the order given; an unknown, repeated or withdrawn sku is refused (422)."""
+    if len(set(skus)) != len(skus):
+        raise Invalid(Message("Sku {skus} is listed twice.", skus=", ".join(sorted(skus))), code="duplicate_sku")
+    products = offers.products_by_sku(session, skus)
+    for sku in skus:
+        product = products.get(sku)
+        if product is None:
+            raise Invalid(Message("Unknown sku {sku}.", sku=sku), code="unknown_sku")
+        if not product.active:
+            raise Invalid(Message("Sku {sku} is not on sale.", sku=sku), code="product_inactive")
+    live = campaigns.live_campaigns(session, program_id=program_id, at=at)
+    items = campaigns.items_of(session, [c.id for c in live])
+    coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
+    best: dict[str, PushedProduct] = {
+        sku: PushedProduct(p.id, sku, p.title, p.price_fen, p.price_fen, None, None)
+        for sku, p in products.items()
+    }
+    for campaign in live:
+        coupon = coupons.get(campaign.coupon_id or 0)
+        terms = _terms(coupon)
+        for item in items[campaign.id]:
+            current = best.get(item.sku)
+            if current is None:
+                continue
+            price = estimate.group_price_fen(terms, sku=item.sku, price_fen=current.price_fen, at=at)
+            if price < current.group_price_fen or current.campaign_id is None:
+                best[item.sku] = PushedProduct(
+                    current.product_id,
+                    item.sku,
+                    current.title,
+                    current.price_fen,
+                    price,
+                    campaign.id,
+                    campaign.coupon_id if terms is not None and price < current.price_fen else None,
+                )
+    return [best[sku] for sku in skus]

@@ -1,0 +1,113 @@
+"""The reads a push needs: the member's customers, their marketing consent, their pushes so far,
+and a push's messages and skips."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from neigou.crm.models import (
+    ConsentPurpose,
+    Consent,
+    Customer,
+    Push,
+    PushMessage,
+    PushSkip,
+)
+from neigou.kit.bulk import chunks
+from neigou.kit.paging import Page, Paged, paginate
+from neigou.links.models import ShareLink
+
+
+def customers_of(session: Session, member_id: int, ids: Collection[int]) -> dict[int, Customer]:
+    """The member's customers among ``ids`` (another member's are left out)."""
+    found: dict[int, Customer] = {}
+    for part in chunks(sorted(set(ids))):
+        stmt = select(Customer).where(Customer.member_id == member_id, Customer.id.in_(part))
+        found.update((c.id, c) for c in session.scalars(stmt))
+    return found
+
+
+def consenting(session: Session, customer_ids: Collection[int]) -> set[int]:
+    """The customers whose newest marketing decision is a grant not withdrawn."""
+    granted: set[int] = set()
+    for part in chunks(sorted(set(customer_ids))):
+        newest = (
+            select(func.max(Consent.id))
+            .where(Consent.customer_id.in_(part), Consent.purpose == ConsentPurpose.MARKETING)
+            .group_by(Consent.customer_id)
+        )
+        stmt = select(Consent.customer_id).where(
+            Consent.id.in_(newest), Consent.granted.is_(True), Consent.withdrawn_at.is_(None)
+        )
+        granted.update(session.scalars(stmt))
+    return granted
+
+
+def push_times(session: Session, customer_ids: Collection[int]) -> dict[int, list[datetime]]:
+    """Each customer's pushes so far (sent or scheduled), as the time of the push's first message."""
+    times: dict[int, list[datetime]] = {}
+    for part in chunks(sorted(set(customer_ids))):
+        stmt = (
+            select(PushMessage.customer_id, func.min(PushMessage.send_at))
+            .where(PushMessage.customer_id.in_(part))
+            .group_by(PushMessage.customer_id, PushMessage.push_id)
+        )
+        for customer_id, at in session.execute(stmt):
+            times.setdefault(customer_id, []).append(at)
+    return times
+
+
+def by_request(session: Session, member_id: int, request_id: str) -> Push | None:
+    """The member's push made under this idempotency key."""
+    return session.scalar(select(Push).where(Push.member_id == member_id, Push.request_id == request_id))
+
+
+def messages_of(session: Session, push_ids: Collection[int]) -> dict[int, list[PushMessage]]:
+    """Each push's messages, in the order written."""
+    found: dict[int, list[PushMessage]] = {pid: [] for pid in push_ids}
+    for part in chunks(sorted(set(push_ids))):
+        stmt = select(PushMessage).where(PushMessage.push_id.in_(part)).order_by(PushMessage.id)
+        for message in session.scalars(stmt):
+            found[message.push_id].append(message)
+    return found
+
+
+def skips_of(session: Session, push_id: int) -> list[PushSkip]:
+    """A push's skipped customers, in the order written."""
+    return list(session.scalars(select(PushSkip).where(PushSkip.push_id == push_id).order_by(PushSkip.id)))
+
+
+def _pushes(member_id: int | None, program_id: int | None) -> Select[tuple[Push]]:
+    stmt = select(Push).order_by(Push.created_at.desc(), Push.id.desc())
+    if member_id is not None:
+        stmt = stmt.where(Push.member_id == member_id)
+    if program_id is not None:
+        stmt = stmt.where(Push.program_id == program_id)
+    return stmt
+
+
+def page_pushes(
+    session: Session, page: Page, *, member_id: int | None = None, program_id: int | None = None
+) -> Paged[Push]:
+    """A page of pushes, newest first, and their number."""
+    return paginate(session, _pushes(member_id, program_id), page)
+
+
+def customer_rows(session: Session, ids: Collection[int]) -> dict[int, Customer]:
+    """Customers by id."""
+    found: dict[int, Customer] = {}
+    for part in chunks(sorted(set(ids))):
+        found.update((c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(part))))
+    return found
+
+
+def link_codes(session: Session, link_ids: Collection[int]) -> dict[int, str]:
+    """The codes of these links."""
+    found: dict[int, str] = {}
+    for part in chunks(sorted(set(link_ids))):
+        found.update(session.execute(select(ShareLink.id, ShareLink.code).where(ShareLink.id.in_(part))).tuples())
+    return found

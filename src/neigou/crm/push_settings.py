@@ -1,0 +1,136 @@
+"""A program's push settings: channel, frequency cap, quiet hours and the robot's or webhook's target.
+
+A program without a row has the defaults (task list, 2 pushes in 7 days, quiet 22:00–08:00). The
+target URL carries the robot's key, so it is sealed (``kit.sealed``) and shown masked; a webhook's
+signing secret is made here and shown once, when the channel first becomes ``webhook``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.crm.models import (
+    DEFAULT_CAP_DAYS,
+    DEFAULT_CAP_PUSHES,
+    DEFAULT_CHANNEL,
+    DEFAULT_QUIET_END,
+    DEFAULT_QUIET_START,
+    CrmSettings,
+    PushChannel,
+)
+from neigou.crm.push_rules import Cap, QuietHours
+from neigou.integrations import standard
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
+from neigou.kit.sealed import Sealer
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """The settings a push and its delivery read (the defaults when the program has no row)."""
+
+    program_id: int
+    channel: PushChannel
+    cap: Cap
+    quiet: QuietHours
+    target_masked: str | None
+    target_sealed: str | None
+    secret_sealed: str | None
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """An operator's new settings; ``target`` None keeps the stored one, "" removes it."""
+
+    channel: PushChannel
+    cap_pushes: int
+    cap_days: int
+    quiet_start: time
+    quiet_end: time
+    target: str | None
+
+
+def read(session: Session, program_id: int) -> PushSettings:
+    """The program's settings, or the defaults."""
+    row = session.get(CrmSettings, program_id)
+    if row is None:
+        return PushSettings(
+            program_id,
+            DEFAULT_CHANNEL,
+            Cap(DEFAULT_CAP_PUSHES, DEFAULT_CAP_DAYS),
+            QuietHours(DEFAULT_QUIET_START, DEFAULT_QUIET_END),
+            None,
+            None,
+            None,
+        )
+    return PushSettings(
+        program_id,
+        row.channel,
+        Cap(row.cap_pushes, row.cap_days),
+        QuietHours(row.quiet_start, row.quiet_end),
+        row.target_masked,
+        row.target_sealed,
+        row.secret_sealed,
+    )
+
+
+def mask_url(url: str) -> str:
+    """The URL's scheme, host and path: a robot's key (its query) is never shown."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"[:200] + ("?…" if parts.query else "")
+
+
+def _dump(row: CrmSettings) -> dict[str, object]:
+    return {
+        "channel": row.channel.value,
+        "cap_pushes": row.cap_pushes,
+        "cap_days": row.cap_days,
+        "quiet_start": row.quiet_start.isoformat(),
+        "quiet_end": row.quiet_end.isoformat(),
+        "target": row.target_masked,
+    }
+
+
+def update(
+    session: Session, *, program_id: int, change: SettingsChange, sealer: Sealer, actor: Actor, at: datetime
+) -> tuple[CrmSettings, str | None]:
+    """Store the settings; returns them with the webhook's new signing secret when one was made."""
+    row = session.get(CrmSettings, program_id)
+    before = None if row is None else _dump(row)
+    keeps_target = change.target is None and row is not None and row.target_sealed is not None
+    if change.channel is not PushChannel.TASK and not (change.target or keeps_target):
+        raise Invalid(
+            Message("The {channel} channel needs a target URL.", channel=change.channel.value),
+            code="target_required",
+        )
+    if row is None:
+        row = CrmSettings(program_id=program_id, target_sealed=None, target_masked=None, secret_sealed=None)
+        session.add(row)
+    if change.target == "":
+        row.target_sealed = row.target_masked = None
+    elif change.target is not None:
+        row.target_sealed, row.target_masked = sealer.seal(change.target), mask_url(change.target)
+    new_secret = None
+    if change.channel is PushChannel.WEBHOOK and row.secret_sealed is None:
+        new_secret = standard.new_secret()
+        row.secret_sealed = sealer.seal(new_secret)
+    row.channel, row.cap_pushes, row.cap_days = change.channel, change.cap_pushes, change.cap_days
+    row.quiet_start, row.quiet_end, row.updated_at = change.quiet_start, change.quiet_end, at
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="crm.settings",
+        entity="program",
+        entity_id=program_id,
+        before=before,
+        after=_dump(row),
+        at=at,
+    )
+    return row, new_secret

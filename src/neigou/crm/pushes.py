@@ -1,0 +1,229 @@
+"""A salesperson's push: for each chosen customer who may be reached, one personalised message per
+product with a tracked link carrying the push; every customer left out is a skip with its reason.
+
+Checked whole before anything is written. A customer who opted out (or was erased) is ``opted_out``;
+without a current marketing consent ``no_consent``; past the program's cap ``frequency_cap``. The
+messages are due at the push's ``at`` (now, or later to schedule), moved to the end of quiet hours.
+A retry under the same idempotency key returns the first push; other terms under it are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.crm import push_copy, push_rules, push_settings
+from neigou.crm import push_queries as repo
+from neigou.crm.models import Customer, Push, PushMessage, PushSkip, SkipReason
+from neigou.crm.push_offers import PushedProduct, priced_products
+from neigou.kit.actor import Actor
+from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.i18n import Message
+from neigou.links.codes import new_code
+from neigou.links.models import ShareLink
+from neigou.links.service import NO_TIERS, link_url
+from neigou.privacy import repository as privacy
+from neigou.programs import repository as programs
+from neigou.programs.models import Member
+from neigou.risk import holds
+
+CODE_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """What the salesperson asked for: customers, products, their words, when, and the retry key."""
+
+    customer_ids: Sequence[int]
+    skus: Sequence[str]
+    template: str | None
+    due: datetime
+    request_id: str | None
+    segment_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MadePush:
+    """A push with its messages (and their links' codes) and its skips."""
+
+    push: Push
+    messages: list[PushMessage]
+    codes: dict[int, str]
+    skips: list[PushSkip]
+
+
+def _same_terms(session: Session, push: Push, ask: PushRequest) -> bool:
+    messages = repo.messages_of(session, [push.id])[push.id]
+    reached = {m.customer_id for m in messages} | {s.customer_id for s in repo.skips_of(session, push.id)}
+    customers_match = ask.segment_id is not None or reached == set(ask.customer_ids)
+    return (
+        list(push.skus) == list(ask.skus)
+        and push.template == ask.template
+        and push.segment_id == ask.segment_id
+        and customers_match
+    )
+
+
+def _retry(session: Session, push: Push, ask: PushRequest) -> MadePush:
+    if not _same_terms(session, push, ask):
+        raise Conflict(
+            Message("This Idempotency-Key was used for another push."), code="idempotency_key_reused"
+        )
+    return load(session, push)
+
+
+def load(session: Session, push: Push) -> MadePush:
+    """A stored push with its messages, their link codes and its skips."""
+    messages = repo.messages_of(session, [push.id])[push.id]
+    codes = repo.link_codes(session, [m.link_id for m in messages if m.link_id is not None])
+    return MadePush(push, messages, {m.id: codes.get(m.link_id or 0, "") for m in messages}, repo.skips_of(session, push.id))
+
+
+def _skip_reasons(
+    session: Session, *, program_id: int, customers: dict[int, Customer], send_at: datetime, cap: push_rules.Cap
+) -> dict[int, SkipReason]:
+    rows = customers
+    suppressed = privacy.suppressed(session, {(program_id, c.customer_ref_hash) for c in rows.values()})
+    consenting = repo.consenting(session, list(customers))
+    times = repo.push_times(session, list(customers))
+    reasons: dict[int, SkipReason] = {}
+    for cid, customer in rows.items():
+        if customer.erased_at is not None or (program_id, customer.customer_ref_hash) in suppressed:
+            reasons[cid] = SkipReason.OPTED_OUT
+        elif cid not in consenting:
+            reasons[cid] = SkipReason.NO_CONSENT
+        elif not push_rules.within_cap(times.get(cid, []), send_at, cap):
+            reasons[cid] = SkipReason.FREQUENCY_CAP
+    return reasons
+
+
+def _insert_links(session: Session, links: list[ShareLink]) -> None:
+    for _ in range(CODE_ATTEMPTS):
+        for link in links:
+            link.code = new_code()
+        try:
+            with session.begin_nested():
+                session.add_all(links)
+                session.flush()
+        except IntegrityError:  # pragma: no cover - a code taken in a 62^8 space
+            continue
+        return
+    raise Conflict(
+        Message("Could not find a free link code; try again."), code="code_exhausted"
+    )  # pragma: no cover
+
+
+def _link(member: Member, product: PushedProduct, push: Push, now: datetime) -> ShareLink:
+    return ShareLink(
+        program_id=member.program_id,
+        member_id=member.id,
+        product_id=product.product_id,
+        sku=product.sku,
+        coupon_id=product.coupon_id,
+        group_id=None,
+        campaign_id=product.campaign_id,
+        push_id=push.id,
+        active=True,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def create_push(
+    session: Session, *, member: Member, ask: PushRequest, base_url: str, actor: Actor, now: datetime
+) -> MadePush:
+    """Write the push, its links and messages, and its skips (or return the push of a repeated key)."""
+    if ask.request_id is not None:
+        earlier = repo.by_request(session, member.id, ask.request_id)
+        if earlier is not None:
+            return _retry(session, earlier, ask)
+    if ask.template is not None and (problem := push_copy.template_problem(ask.template)) is not None:
+        raise Invalid(problem, code="template_invalid")
+    if len(set(ask.customer_ids)) != len(ask.customer_ids):
+        raise Invalid(Message("A customer is listed twice."), code="duplicate_customer")
+    customers = repo.customers_of(session, member.id, ask.customer_ids)
+    for cid in ask.customer_ids:
+        if cid not in customers:  # another member's customer is not there for this member
+            raise NotFound(Message("Customer {customer_id} does not exist.", customer_id=cid), code="customer_not_found")
+    if not programs.list_tiers(session, member.program_id):
+        raise Conflict(NO_TIERS, code="no_tiers")
+    holds.check_not_suspended(session, member.id)
+    products = priced_products(session, program_id=member.program_id, skus=ask.skus, at=ask.due)
+    settings = push_settings.read(session, member.program_id)
+    program = programs.get_program(session, member.program_id)
+    timezone = program.timezone if program is not None else "Asia/Shanghai"
+    send_at = push_rules.send_at(ask.due, settings.quiet, timezone)
+    reasons = _skip_reasons(
+        session, program_id=member.program_id, customers=customers, send_at=send_at, cap=settings.cap
+    )
+    push = Push(
+        program_id=member.program_id,
+        member_id=member.id,
+        request_id=ask.request_id,
+        template=ask.template,
+        skus=list(ask.skus),
+        segment_id=ask.segment_id,
+        channel=settings.channel,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(push)
+            session.flush()
+    except IntegrityError:  # a parallel retry under the same key stored its push first
+        earlier = repo.by_request(session, member.id, ask.request_id or "")
+        if earlier is None:  # pragma: no cover - the unique key is (member, request_id)
+            raise
+        return _retry(session, earlier, ask)
+    reached = [customers[cid] for cid in ask.customer_ids if cid not in reasons]
+    pairs = [(c, p, _link(member, p, push, now)) for c in reached for p in products]
+    _insert_links(session, [link for _, _, link in pairs])
+    messages = [
+        PushMessage(
+            push_id=push.id,
+            program_id=member.program_id,
+            member_id=member.id,
+            customer_id=customer.id,
+            sku=product.sku,
+            text=push_copy.render(
+                ask.template,
+                push_copy.MessageItem(
+                    customer.name, product.title, product.price_fen, product.group_price_fen, link_url(base_url, link.code)
+                ),
+            ),
+            link_id=link.id,
+            send_at=send_at,
+            attempts=0,
+        )
+        for customer, product, link in pairs
+    ]
+    skips = [
+        PushSkip(push_id=push.id, program_id=member.program_id, customer_id=cid, reason=reasons[cid].value)
+        for cid in ask.customer_ids
+        if cid in reasons
+    ]
+    session.add_all([*messages, *skips])
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="push.create",
+        entity="push",
+        entity_id=push.id,
+        after={"member_id": member.id, "skus": list(ask.skus), "messages": len(messages), "skipped": len(skips)},
+        at=now,
+    )
+    return MadePush(push, messages, {m.id: link.code for m, (_, _, link) in zip(messages, pairs, strict=True)}, skips)
+
+
+def require_push(session: Session, push_id: int) -> Push:
+    """A push by id or a 404."""
+    push = session.get(Push, push_id)
+    if push is None:
+        raise NotFound(Message("Push {push_id} does not exist.", push_id=push_id), code="push_not_found")
+    return push
