@@ -44,10 +44,14 @@ def _terms(coupon: CouponTemplate | None) -> estimate.UnitCoupon | None:
     )
 
 
-def priced_products(session: Session, *, program_id: int, skus: Sequence[str], at: datetime) -> list[PushedProduct]:
+def priced_products(
+    session: Session, *, program_id: int, skus: Sequence[str], at: datetime
+) -> list[PushedProduct]:
     """The products in the order given; an unknown, repeated or withdrawn sku is refused (422)."""
     if len(set(skus)) != len(skus):
-        raise Invalid(Message("Sku {skus} is listed twice.", skus=", ".join(sorted(skus))), code="duplicate_sku")
+        raise Invalid(
+            Message("Sku {skus} is listed twice.", skus=", ".join(sorted(skus))), code="duplicate_sku"
+        )
     products = offers.products_by_sku(session, skus)
     for sku in skus:
         product = products.get(sku)

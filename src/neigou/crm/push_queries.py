@@ -10,8 +10,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from neigou.crm.models import (
-    ConsentPurpose,
     Consent,
+    ConsentPurpose,
     Customer,
     Push,
     PushMessage,
@@ -81,7 +81,7 @@ def skips_of(session: Session, push_id: int) -> list[PushSkip]:
     return list(session.scalars(select(PushSkip).where(PushSkip.push_id == push_id).order_by(PushSkip.id)))
 
 
-def _pushes(member_id: int | None, program_id: int | None) -> Select[tuple[Push]]:
+def _pushes(member_id: int | None, program_id: int | None) -> Select[Push]:
     stmt = select(Push).order_by(Push.created_at.desc(), Push.id.desc())
     if member_id is not None:
         stmt = stmt.where(Push.member_id == member_id)
@@ -109,5 +109,19 @@ def link_codes(session: Session, link_ids: Collection[int]) -> dict[int, str]:
     """The codes of these links."""
     found: dict[int, str] = {}
     for part in chunks(sorted(set(link_ids))):
-        found.update(session.execute(select(ShareLink.id, ShareLink.code).where(ShareLink.id.in_(part))).tuples())
+        stmt = select(ShareLink.id, ShareLink.code).where(ShareLink.id.in_(part))
+        found.update((int(lid), str(code)) for lid, code in session.execute(stmt))
+    return found
+
+
+def skip_counts(session: Session, push_ids: Collection[int]) -> dict[int, int]:
+    """How many customers each push skipped."""
+    found: dict[int, int] = {}
+    for part in chunks(sorted(set(push_ids))):
+        stmt = (
+            select(PushSkip.push_id, func.count(PushSkip.id))
+            .where(PushSkip.push_id.in_(part))
+            .group_by(PushSkip.push_id)
+        )
+        found.update((int(p), int(n)) for p, n in session.execute(stmt))
     return found

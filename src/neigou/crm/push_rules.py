@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -19,14 +18,6 @@ DEFAULT_CAP = 2
 DEFAULT_CAP_DAYS = 7
 DEFAULT_QUIET_START = time(22, 0)
 DEFAULT_QUIET_END = time(8, 0)
-
-
-class SkipReason(enum.StrEnum):
-    """Why a customer picked for a push gets no message."""
-
-    NO_CONSENT = "no_consent"
-    OPTED_OUT = "opted_out"
-    FREQUENCY_CAP = "frequency_cap"
 
 
 @dataclass(frozen=True)

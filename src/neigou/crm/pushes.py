@@ -19,11 +19,20 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.crm import push_copy, push_rules, push_settings
 from neigou.crm import push_queries as repo
-from neigou.crm.models import Customer, Push, PushMessage, PushSkip, SkipReason
+from neigou.crm.models import (
+    Customer,
+    MessageStatus,
+    Push,
+    PushChannel,
+    PushMessage,
+    PushSkip,
+    SkipReason,
+)
 from neigou.crm.push_offers import PushedProduct, priced_products
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.scoping import unscoped
 from neigou.links.codes import new_code
 from neigou.links.models import ShareLink
 from neigou.links.service import NO_TIERS, link_url
@@ -81,14 +90,27 @@ def load(session: Session, push: Push) -> MadePush:
     """A stored push with its messages, their link codes and its skips."""
     messages = repo.messages_of(session, [push.id])[push.id]
     codes = repo.link_codes(session, [m.link_id for m in messages if m.link_id is not None])
-    return MadePush(push, messages, {m.id: codes.get(m.link_id or 0, "") for m in messages}, repo.skips_of(session, push.id))
+    return MadePush(
+        push,
+        messages,
+        {m.id: codes.get(m.link_id or 0, "") for m in messages},
+        repo.skips_of(session, push.id),
+    )
 
 
 def _skip_reasons(
-    session: Session, *, program_id: int, customers: dict[int, Customer], send_at: datetime, cap: push_rules.Cap
+    session: Session,
+    *,
+    program_id: int,
+    customers: dict[int, Customer],
+    send_at: datetime,
+    cap: push_rules.Cap,
 ) -> dict[int, SkipReason]:
     rows = customers
-    suppressed = privacy.suppressed(session, {(program_id, c.customer_ref_hash) for c in rows.values()})
+    # An opt-out binds whoever recorded it (a platform administrator's has no organization): the
+    # customers were read through the caller's scope, and the check names their program and hashes.
+    with unscoped(session):
+        suppressed = privacy.suppressed(session, {(program_id, c.customer_ref_hash) for c in rows.values()})
     consenting = repo.consenting(session, list(customers))
     times = repo.push_times(session, list(customers))
     reasons: dict[int, SkipReason] = {}
@@ -149,7 +171,9 @@ def create_push(
     customers = repo.customers_of(session, member.id, ask.customer_ids)
     for cid in ask.customer_ids:
         if cid not in customers:  # another member's customer is not there for this member
-            raise NotFound(Message("Customer {customer_id} does not exist.", customer_id=cid), code="customer_not_found")
+            raise NotFound(
+                Message("Customer {customer_id} does not exist.", customer_id=cid), code="customer_not_found"
+            )
     if not programs.list_tiers(session, member.program_id):
         raise Conflict(NO_TIERS, code="no_tiers")
     holds.check_not_suspended(session, member.id)
@@ -193,7 +217,11 @@ def create_push(
             text=push_copy.render(
                 ask.template,
                 push_copy.MessageItem(
-                    customer.name, product.title, product.price_fen, product.group_price_fen, link_url(base_url, link.code)
+                    customer.name,
+                    product.title,
+                    product.price_fen,
+                    product.group_price_fen,
+                    link_url(base_url, link.code),
                 ),
             ),
             link_id=link.id,
@@ -215,10 +243,17 @@ def create_push(
         action="push.create",
         entity="push",
         entity_id=push.id,
-        after={"member_id": member.id, "skus": list(ask.skus), "messages": len(messages), "skipped": len(skips)},
+        after={
+            "member_id": member.id,
+            "skus": list(ask.skus),
+            "messages": len(messages),
+            "skipped": len(skips),
+        },
         at=now,
     )
-    return MadePush(push, messages, {m.id: link.code for m, (_, _, link) in zip(messages, pairs, strict=True)}, skips)
+    return MadePush(
+        push, messages, {m.id: link.code for m, (_, _, link) in zip(messages, pairs, strict=True)}, skips
+    )
 
 
 def require_push(session: Session, push_id: int) -> Push:
@@ -227,3 +262,21 @@ def require_push(session: Session, push_id: int) -> Push:
     if push is None:
         raise NotFound(Message("Push {push_id} does not exist.", push_id=push_id), code="push_not_found")
     return push
+
+
+def mark_sent(session: Session, *, made: MadePush, message_id: int, at: datetime) -> PushMessage:
+    """The salesperson sent a task message themselves; marking it twice changes nothing."""
+    message = next((m for m in made.messages if m.id == message_id), None)
+    if message is None:
+        raise NotFound(
+            Message("Message {message_id} does not exist.", message_id=message_id), code="message_not_found"
+        )
+    if made.push.channel is not PushChannel.TASK:
+        raise Conflict(
+            Message("This message goes out through the program's channel, not by hand."), code="not_a_task"
+        )
+    if message.status is MessageStatus.PENDING:
+        message.status, message.sent_at, message.attempts = MessageStatus.SENT, at, message.attempts + 1
+        session.flush()
+    return message
+

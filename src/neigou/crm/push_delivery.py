@@ -1,0 +1,144 @@
+"""Push messages whose time has come go out by their push's channel (a job every minute).
+
+* ``task``: the salesperson sends the text from their own chat app and marks it sent; nothing here.
+* ``wecom_robot``: the text is posted to the program's WeCom group robot (``groups.webhook``).
+* ``webhook``: the message is POSTed as JSON to the program's endpoint, signed as commission events
+  are (Standard Webhooks and the first scheme; ``webhook-id`` is ``pmsg_<id>`` on every retry, so a
+  receiver deduplicates by it): a WeCom external-contact integration sends it to the customer.
+
+A refused or unreachable target is tried again after the integrations' backoff (30 s × 4ⁿ), counted
+from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. Each attempt's answer is kept in
+``last_error``; a target removed from the settings fails the message at once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neigou.crm import push_settings
+from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage
+from neigou.groups.webhook import send_markdown
+from neigou.integrations import signing, standard
+from neigou.integrations.events import backoff
+from neigou.kit import jobs
+from neigou.kit.sealed import Sealer
+from neigou.kit.settings import get_settings
+from neigou.links.models import ShareLink
+from neigou.links.service import link_url
+
+DELIVER_JOB = "crm.deliver_push_messages"
+MAX_ATTEMPTS = 5
+BATCH = 200
+TIMEOUT_SECONDS = 10.0
+EVENT_TYPE = "crm.push_message"
+
+
+def next_attempt_at(message: PushMessage) -> datetime:
+    """When a pending message is next tried: its ``send_at``, later by each failed attempt's backoff."""
+    waited = sum((backoff(n) for n in range(1, message.attempts + 1)), timedelta())
+    return message.send_at + waited
+
+
+def webhook_body(message: PushMessage, push: Push, link_url: str | None) -> dict[str, Any]:
+    """What the webhook receives for one message."""
+    return {
+        "id": f"pmsg_{message.id}",
+        "type": EVENT_TYPE,
+        "created_at": message.send_at.isoformat(),
+        "data": {
+            "push_id": push.id,
+            "message_id": message.id,
+            "program_id": message.program_id,
+            "member_id": message.member_id,
+            "customer_id": message.customer_id,
+            "sku": message.sku,
+            "text": message.text,
+            "link_url": link_url,
+        },
+    }
+
+
+def _post_webhook(
+    url: str, secret: str, body: dict[str, Any], *, at: datetime, transport: httpx.BaseTransport | None
+) -> tuple[bool, str]:
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {
+        "content-type": "application/json",
+        signing.EVENT_HEADER: EVENT_TYPE,
+        **standard.headers(secret, str(body["id"]), at, raw),
+        **signing.headers(secret, at, raw),
+    }
+    try:
+        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
+            response = client.post(url, content=raw, headers=headers)
+    except httpx.HTTPError as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    return (
+        response.is_success,
+        "ok" if response.is_success else f"HTTP {response.status_code}: {response.text}",
+    )
+
+
+def _due(session: Session, at: datetime) -> list[tuple[PushMessage, Push, str | None]]:
+    stmt = (
+        select(PushMessage, Push, ShareLink.code)
+        .join(Push, Push.id == PushMessage.push_id)
+        .outerjoin(ShareLink, ShareLink.id == PushMessage.link_id)
+        .where(
+            PushMessage.status == MessageStatus.PENDING,
+            PushMessage.send_at <= at,
+            Push.channel != PushChannel.TASK,
+        )
+        .order_by(PushMessage.send_at, PushMessage.id)
+        .limit(BATCH)
+    )
+    return [(m, p, c) for m, p, c in session.execute(stmt) if next_attempt_at(m) <= at]
+
+
+def deliver_due(
+    session: Session,
+    *,
+    at: datetime,
+    sealer: Sealer | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> list[PushMessage]:
+    """Send the robot and webhook messages that are due; returns them with their new status."""
+    config = get_settings()
+    sealer = sealer or Sealer.from_settings(config)
+    due = _due(session, at)
+    settings = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
+    for message, push, code in due:
+        found = settings[message.program_id]
+        target = sealer.unseal(found.target_sealed) if found.target_sealed else None
+        if target is None:
+            ok, detail = False, "no target: the program's push settings have no robot or webhook URL"
+            message.attempts = MAX_ATTEMPTS - 1
+        elif push.channel is PushChannel.WECOM_ROBOT:
+            outcome = send_markdown(target, message.text, secret=None, at=at, transport=transport)
+            ok, detail = outcome.ok, outcome.detail
+        else:
+            secret = sealer.unseal(found.secret_sealed) if found.secret_sealed else None
+            url = None if code is None else link_url(config.public_base, code)
+            ok, detail = _post_webhook(
+                target, secret or "", webhook_body(message, push, url), at=at, transport=transport
+            )
+        message.attempts += 1
+        message.last_error = None if ok else detail[:200]
+        if ok:
+            message.status, message.sent_at = MessageStatus.SENT, at
+        elif message.attempts >= MAX_ATTEMPTS:
+            message.status = MessageStatus.FAILED
+    session.flush()
+    return [m for m, _, _ in due]
+
+
+@jobs.job(DELIVER_JOB, cron={"minute": "*"})
+def deliver_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Send every robot and webhook push message whose time has come."""
+    deliver_due(session, at=at)

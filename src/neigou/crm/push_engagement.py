@@ -1,0 +1,208 @@
+"""How pushes and customers respond: per push and per message sent, clicks, claims, orders and GMV
+(an order through a push's link counts for it); customers gone quiet; groups that muted us.
+
+* dormant customer: no identified click and no order in the program for ``days`` days (a customer
+  never seen counts from the day they entered the book).
+* muted group: an active group whose clicks per member over ``days`` days are below
+  ``MUTED_SHARE_BP`` of the program's median over its counted groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+
+from sqlalchemy import Integer, and_, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
+
+from neigou.crm.models import Customer, MessageStatus, PushMessage
+from neigou.groups import repository as groups_repo
+from neigou.groups.models import Group, GroupStatus
+from neigou.kit.bulk import chunks
+from neigou.kit.paging import Page, Paged, paginate
+from neigou.links import repository as links_repo
+from neigou.links.models import CouponClaim, LinkClick, ShareLink, Touch
+from neigou.links.useragent import UaClass
+from neigou.orders.models import Order
+
+MUTED_SHARE_BP = 2500  # a quarter of the median
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a push (or one message) brought."""
+
+    messages: int = 0
+    sent: int = 0
+    clicks: int = 0
+    claims: int = 0
+    orders: int = 0
+    gmv_fen: int = 0
+
+
+def _orders_by_link(session: Session, link_ids: Collection[int]) -> dict[int, tuple[int, int]]:
+    found: dict[int, tuple[int, int]] = {}
+    for part in chunks(sorted(set(link_ids))):
+        stmt = (
+            select(ShareLink.id, func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0))
+            .join(Order, Order.link_code == ShareLink.code)
+            .where(ShareLink.id.in_(part))
+            .group_by(ShareLink.id)
+        )
+        found.update((int(lid), (int(n), int(fen))) for lid, n, fen in session.execute(stmt))
+    return found
+
+
+def message_figures(session: Session, messages: Collection[PushMessage]) -> dict[int, Figures]:
+    """Each message's figures: a few grouped queries for all of them."""
+    link_ids = [m.link_id for m in messages if m.link_id is not None]
+    stats = links_repo.link_stats(session, link_ids)
+    orders = _orders_by_link(session, link_ids)
+    result: dict[int, Figures] = {}
+    for m in messages:
+        s = stats.get(m.link_id or 0)
+        n, fen = orders.get(m.link_id or 0, (0, 0))
+        result[m.id] = Figures(
+            messages=1,
+            sent=int(m.status is MessageStatus.SENT),
+            clicks=s.clicks if s else 0,
+            claims=s.claims if s else 0,
+            orders=n,
+            gmv_fen=fen,
+        )
+    return result
+
+
+def total(figures: Collection[Figures]) -> Figures:
+    """The sum of several figures."""
+    return Figures(
+        messages=sum(f.messages for f in figures),
+        sent=sum(f.sent for f in figures),
+        clicks=sum(f.clicks for f in figures),
+        claims=sum(f.claims for f in figures),
+        orders=sum(f.orders for f in figures),
+        gmv_fen=sum(f.gmv_fen for f in figures),
+    )
+
+
+def program_figures(session: Session, program_id: int) -> Figures:
+    """The program's pushes altogether, in four aggregate queries."""
+    messages, sent = session.execute(
+        select(
+            func.count(PushMessage.id),
+            func.coalesce(func.sum((PushMessage.status == MessageStatus.SENT).cast(Integer)), 0),
+        ).where(PushMessage.program_id == program_id)
+    ).one()
+    pushed = select(ShareLink.id).where(ShareLink.program_id == program_id, ShareLink.push_id.is_not(None))
+    clicks = session.scalar(
+        select(func.count(LinkClick.id)).where(
+            LinkClick.link_id.in_(pushed), LinkClick.ua_class != UaClass.BOT
+        )
+    )
+    claims = session.scalar(
+        select(func.count())
+        .select_from(ShareLink)
+        .join(CouponClaim, CouponClaim.link_id == ShareLink.id)
+        .where(ShareLink.program_id == program_id, ShareLink.push_id.is_not(None))
+    )
+    orders, gmv = session.execute(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0))
+        .join(ShareLink, ShareLink.code == Order.link_code)
+        .where(ShareLink.program_id == program_id, ShareLink.push_id.is_not(None))
+    ).one()
+    return Figures(int(messages), int(sent), int(clicks or 0), int(claims or 0), int(orders), int(gmv))
+
+
+def _last_seen(program_id: int) -> tuple[Subquery, Subquery]:
+    touches = (
+        select(Touch.customer_ref_hash.label("ref"), func.max(Touch.touched_at).label("at"))
+        .where(Touch.program_id == program_id)
+        .group_by(Touch.customer_ref_hash)
+        .subquery()
+    )
+    orders = (
+        select(Order.customer_ref_hash.label("ref"), func.max(Order.paid_at).label("at"))
+        .where(Order.program_id == program_id)
+        .group_by(Order.customer_ref_hash)
+        .subquery()
+    )
+    return touches, orders
+
+
+def page_dormant(
+    session: Session, page: Page, *, program_id: int, days: int, at: datetime, member_id: int | None = None
+) -> Paged[Customer]:
+    """The program's (or a member's) customers with no click and no order since ``at − days``."""
+    since = at - timedelta(days=days)
+    touches, orders = _last_seen(program_id)
+    stmt = (
+        select(Customer)
+        .outerjoin(touches, touches.c.ref == Customer.customer_ref_hash)
+        .outerjoin(orders, orders.c.ref == Customer.customer_ref_hash)
+        .where(
+            Customer.program_id == program_id,
+            Customer.erased_at.is_(None),
+            Customer.created_at < since,
+            or_(touches.c.at.is_(None), touches.c.at < since),
+            or_(orders.c.at.is_(None), orders.c.at < since),
+        )
+        .order_by(Customer.id)
+    )
+    if member_id is not None:
+        stmt = stmt.where(Customer.member_id == member_id)
+    return paginate(session, stmt, page)
+
+
+@dataclass(frozen=True)
+class GroupEngagement:
+    """A group's clicks per member against the program's median (per 100 members, integers)."""
+
+    group_id: int
+    owner_member_id: int
+    name: str
+    member_count: int
+    clicks: int
+    clicks_per_100: int
+    median_per_100: int
+
+
+def muted_groups(session: Session, *, program_id: int, days: int, at: datetime) -> list[GroupEngagement]:
+    """The program's groups whose clicks per member fell far below the median, quietest first."""
+    counts = groups_repo.latest_counts(session, before=at, program_id=program_id)
+    active = {
+        g.id: g
+        for g in session.scalars(
+            select(Group).where(Group.program_id == program_id, Group.status == GroupStatus.ACTIVE)
+        )
+        if counts.get(g.id, (0, at))[0] > 0
+    }
+    since = at - timedelta(days=days)
+    clicks: dict[int, int] = {
+        int(gid): int(n)
+        for gid, n in session.execute(
+            select(ShareLink.group_id, func.count(LinkClick.id))
+            .join(LinkClick, LinkClick.link_id == ShareLink.id)
+            .where(
+                ShareLink.program_id == program_id,
+                ShareLink.group_id.is_not(None),
+                and_(LinkClick.clicked_at >= since, LinkClick.clicked_at < at),
+                LinkClick.ua_class != UaClass.BOT,
+            )
+            .group_by(ShareLink.group_id)
+        )
+    }
+    rates = {gid: clicks.get(gid, 0) * 100 // counts[gid][0] for gid in active}
+    if not rates:
+        return []
+    middle = int(median(rates.values()))
+    muted = [
+        GroupEngagement(
+            gid, g.owner_member_id, g.name, counts[gid][0], clicks.get(gid, 0), rates[gid], middle
+        )
+        for gid, g in active.items()
+        if rates[gid] * 10_000 < middle * MUTED_SHARE_BP
+    ]
+    return sorted(muted, key=lambda e: (e.clicks_per_100, e.group_id))

@@ -1,0 +1,31 @@
+"""A push to a segment: the member's customers a saved filter holds when the push is made."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.crm.models import Segment
+from neigou.crm.repository import CustomerFilter, customer_ids_matching
+from neigou.kit.errors import Invalid, NotFound
+from neigou.kit.i18n import Message
+from neigou.programs.models import Member
+def segment_customers(session: Session, *, member: Member, segment_id: int, at: datetime) -> list[int]:
+    """The member's customers a segment (theirs, or their program's) holds at ``at``."""
+    segment = session.get(Segment, segment_id)
+    if (
+        segment is None
+        or segment.program_id != member.program_id
+        or segment.member_id not in (None, member.id)
+    ):
+        raise NotFound(
+            Message("Segment {segment_id} does not exist.", segment_id=segment_id), code="segment_not_found"
+        )
+    ids = customer_ids_matching(session, member.id, CustomerFilter.of(segment), at)
+    if not ids:
+        raise Invalid(
+            Message("Segment {segment_id} holds none of your customers.", segment_id=segment_id),
+            code="segment_empty",
+        )
+    return ids

@@ -1,0 +1,110 @@
+"""A world for pushes: the feed's world (a partner program, products, a live campaign with a hidden
+coupon) and customers in the owner's and another member's books, with or without marketing consent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm.models import ConsentPurpose, Consent, Customer, CustomerSource
+from neigou.kit.db import transaction
+from neigou.kit.ids import customer_ref_hash, customer_ref_mask
+from tests.campaigns import builders as b
+from tests.conftest import TokenMaker
+
+AT = b.AT
+
+
+@dataclass
+class PushWorld:
+    """The feed's world and the customers of its members."""
+
+    feed: b.FeedWorld
+    wang: int  # consented, named 王女士
+    li: int  # consented, no name
+    zhao: int  # never consented
+    chen: int  # consented, then withdrew
+    other_customer: int  # in the other owner's book
+    refs: dict[int, str]
+
+
+def add_customer(
+    factory: sessionmaker[Session],
+    *,
+    program_id: int,
+    member_id: int,
+    ref: str,
+    secret_key: str,
+    name: str | None = None,
+    consent: bool | None = True,
+    withdrawn: bool = False,
+) -> int:
+    """A customer in a member's book, with a marketing decision a month before AT (or none)."""
+    with transaction(factory) as session:
+        customer = Customer(
+            program_id=program_id,
+            member_id=member_id,
+            customer_ref_hash=customer_ref_hash(secret_key, ref),
+            customer_ref_masked=customer_ref_mask(ref),
+            name=name,
+            tags=[],
+            source=CustomerSource.MANUAL,
+            preferred_categories=[],
+            created_at=AT - timedelta(days=60),
+            updated_at=AT - timedelta(days=60),
+        )
+        session.add(customer)
+        session.flush()
+        if consent is not None:
+            decided = AT - timedelta(days=30)
+            session.add(
+                Consent(
+                    program_id=program_id,
+                    customer_id=customer.id,
+                    purpose=ConsentPurpose.MARKETING,
+                    granted=consent,
+                    at=decided,
+                    source="store",
+                    withdrawn_at=decided + timedelta(days=1) if withdrawn else None,
+                    recorded_at=decided,
+                )
+            )
+        return customer.id
+
+
+def build(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> PushWorld:
+    """The world; customers' references are phone numbers."""
+    feed = b.build(client, operator, make_token)
+    secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
+    refs: dict[int, str] = {}
+
+    def customer(member: int, ref: str, **extra: Any) -> int:
+        cid = add_customer(factory, program_id=feed.program_id, member_id=member, ref=ref, secret_key=secret, **extra)
+        refs[cid] = ref
+        return cid
+
+    return PushWorld(
+        feed=feed,
+        wang=customer(feed.owner, "13800000001", name="王女士"),
+        li=customer(feed.owner, "13800000002"),
+        zhao=customer(feed.owner, "13800000003", name="赵先生", consent=None),
+        chen=customer(feed.owner, "13800000004", name="陈女士", withdrawn=True),
+        other_customer=customer(feed.other_owner, "13800000005", name="别人的客户"),
+        refs=refs,
+    )
+
+
+def push(client: TestClient, world: PushWorld, status: int = 201, headers: dict[str, str] | None = None, **body: Any) -> Any:
+    """POST a push for the owner and insist on ``status``."""
+    body.setdefault("at", AT.isoformat())
+    response = client.post(
+        f"/api/v1/members/{world.feed.owner}/pushes", json=body, headers=headers or world.feed.owner_headers
+    )
+    assert response.status_code == status, response.text
+    return response.json()
