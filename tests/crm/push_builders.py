@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm.models import ConsentPurpose, Consent, Customer, CustomerSource
+from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource
 from neigou.kit.db import transaction
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from tests.campaigns import builders as b
@@ -85,7 +85,9 @@ def build(
     refs: dict[int, str] = {}
 
     def customer(member: int, ref: str, **extra: Any) -> int:
-        cid = add_customer(factory, program_id=feed.program_id, member_id=member, ref=ref, secret_key=secret, **extra)
+        cid = add_customer(
+            factory, program_id=feed.program_id, member_id=member, ref=ref, secret_key=secret, **extra
+        )
         refs[cid] = ref
         return cid
 
@@ -100,7 +102,13 @@ def build(
     )
 
 
-def push(client: TestClient, world: PushWorld, status: int = 201, headers: dict[str, str] | None = None, **body: Any) -> Any:
+def push(
+    client: TestClient,
+    world: PushWorld,
+    status: int = 201,
+    headers: dict[str, str] | None = None,
+    **body: Any,
+) -> Any:
     """POST a push for the owner and insist on ``status``."""
     body.setdefault("at", AT.isoformat())
     response = client.post(

@@ -33,7 +33,9 @@ def world(
 def test_one_message_per_customer_and_product_with_its_own_link(
     client: TestClient, factory: sessionmaker[Session], world: PushWorld
 ) -> None:
-    made = push(client, world, customer_ids=[world.wang, world.zhao, world.li, world.chen], skus=[fb.SHAMPOO, fb.TEE])
+    made = push(
+        client, world, customer_ids=[world.wang, world.zhao, world.li, world.chen], skus=[fb.SHAMPOO, fb.TEE]
+    )
     assert [(m["customer_id"], m["sku"]) for m in made["messages"]] == [
         (world.wang, fb.SHAMPOO),
         (world.wang, fb.TEE),
@@ -70,23 +72,45 @@ def test_inside_quiet_hours_the_messages_wait_for_the_morning(client: TestClient
 
 def test_the_cap_allows_two_pushes_a_week(client: TestClient, world: PushWorld) -> None:
     for days in (0, 2):
-        made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE], at=(AT + timedelta(days=days)).isoformat())
+        made = push(
+            client,
+            world,
+            customer_ids=[world.wang],
+            skus=[fb.TEE],
+            at=(AT + timedelta(days=days)).isoformat(),
+        )
         assert made["skipped"] == []
-    third = push(client, world, customer_ids=[world.wang, world.li], skus=[fb.TEE], at=(AT + timedelta(days=4)).isoformat())
+    third = push(
+        client,
+        world,
+        customer_ids=[world.wang, world.li],
+        skus=[fb.TEE],
+        at=(AT + timedelta(days=4)).isoformat(),
+    )
     assert third["skipped"] == [{"customer_id": world.wang, "reason": "frequency_cap"}]
     assert [m["customer_id"] for m in third["messages"]] == [world.li]
-    later = push(client, world, customer_ids=[world.wang], skus=[fb.TEE], at=(AT + timedelta(days=7)).isoformat())
+    later = push(
+        client, world, customer_ids=[world.wang], skus=[fb.TEE], at=(AT + timedelta(days=7)).isoformat()
+    )
     assert later["skipped"] == []
 
 
-def test_an_opted_out_customer_gets_nothing(client: TestClient, operator: dict[str, str], world: PushWorld) -> None:
-    opt_out = {"customer_ref": world.refs[world.li], "request_id": "optout-li", "program_id": world.feed.program_id}
+def test_an_opted_out_customer_gets_nothing(
+    client: TestClient, operator: dict[str, str], world: PushWorld
+) -> None:
+    opt_out = {
+        "customer_ref": world.refs[world.li],
+        "request_id": "optout-li",
+        "program_id": world.feed.program_id,
+    }
     assert client.post("/api/v1/privacy/opt-outs", json=opt_out, headers=operator).status_code == 201
     made = push(client, world, customer_ids=[world.li, world.wang], skus=[fb.TEE])
     assert made["skipped"] == [{"customer_id": world.li, "reason": "opted_out"}]
 
 
-def test_a_repeated_key_returns_the_first_push(client: TestClient, factory: sessionmaker[Session], world: PushWorld) -> None:
+def test_a_repeated_key_returns_the_first_push(
+    client: TestClient, factory: sessionmaker[Session], world: PushWorld
+) -> None:
     key = {**world.feed.owner_headers, "Idempotency-Key": "push-0001"}
     first = push(client, world, headers=key, customer_ids=[world.wang, world.zhao], skus=[fb.SHAMPOO])
     before = row_counts(factory)
@@ -99,7 +123,7 @@ def test_a_repeated_key_returns_the_first_push(client: TestClient, factory: sess
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "code"),
+    "refusal",
     [
         ({"skus": [fb.TEE]}, 422, "validation_error"),
         ({"customer_ids": [1], "segment_id": 1, "skus": [fb.TEE]}, 422, "validation_error"),
@@ -108,22 +132,35 @@ def test_a_repeated_key_returns_the_first_push(client: TestClient, factory: sess
         ({"customer_ids": ["{wang}"], "skus": [fb.TEE, fb.TEE]}, 422, "duplicate_sku"),
         ({"customer_ids": ["{wang}", "{wang}"], "skus": [fb.TEE]}, 422, "duplicate_customer"),
         ({"customer_ids": ["{wang}"], "skus": [fb.TEE], "template": "{phone}"}, 422, "template_invalid"),
-        ({"customer_ids": ["{wang}"], "skus": [fb.TEE], "at": "3500-01-01T00:00:00Z"}, 422, "date_out_of_range"),
+        (
+            {"customer_ids": ["{wang}"], "skus": [fb.TEE], "at": "3500-01-01T00:00:00Z"},
+            422,
+            "date_out_of_range",
+        ),
     ],
 )
 def test_refused_pushes_write_nothing(
-    client: TestClient, factory: sessionmaker[Session], world: PushWorld, body: dict[str, Any], status: int, code: str
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    refusal: tuple[dict[str, Any], int, str],
 ) -> None:
+    body, status, code = refusal
     ids = {"{other}": world.other_customer, "{wang}": world.wang}
     if "customer_ids" in body:
-        body = {**body, "customer_ids": [ids.get(c, c) if isinstance(c, str) else c for c in body["customer_ids"]]}
+        body = {
+            **body,
+            "customer_ids": [ids.get(c, c) if isinstance(c, str) else c for c in body["customer_ids"]],
+        }
     before = row_counts(factory)
     answer = push(client, world, status, **body)
     assert answer["code"] == code
     assert row_counts(factory) == before
 
 
-def test_a_member_reaches_only_their_own_pushes(client: TestClient, make_token: TokenMaker, world: PushWorld) -> None:
+def test_a_member_reaches_only_their_own_pushes(
+    client: TestClient, make_token: TokenMaker, world: PushWorld
+) -> None:
     made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
     other = bearer(make_token("member", world.feed.other_owner))
     assert client.get(f"/api/v1/pushes/{made['id']}", headers=other).status_code == 404
@@ -148,7 +185,9 @@ def test_figures_count_clicks_claims_and_orders_through_the_push(
         "paid_at": (AT + timedelta(hours=1)).isoformat(),
     }
     assert client.post("/api/v1/orders", json=order, headers=operator).status_code == 201
-    sent = client.post(f"/api/v1/pushes/{made['id']}/messages/{li['id']}/sent", headers=world.feed.owner_headers)
+    sent = client.post(
+        f"/api/v1/pushes/{made['id']}/messages/{li['id']}/sent", headers=world.feed.owner_headers
+    )
     assert (sent.status_code, sent.json()["status"]) == (200, "sent")
     report = client.get(f"/api/v1/pushes/{made['id']}", headers=world.feed.owner_headers).json()
     assert (report["sent"], report["orders"], report["gmv_fen"]) == (1, 1, 4980)
@@ -157,6 +196,17 @@ def test_figures_count_clicks_claims_and_orders_through_the_push(
     assert (by_customer[world.li]["orders"], by_customer[world.li]["status"]) == (0, "sent")
     listed = client.get(f"/api/v1/members/{world.feed.owner}/pushes", headers=world.feed.owner_headers)
     assert listed.headers["x-total-count"] == "1"
-    assert (listed.json()[0]["orders"], listed.json()[0]["gmv_fen"], listed.json()[0]["messages"]) == (1, 4980, 2)
+    assert (listed.json()[0]["orders"], listed.json()[0]["gmv_fen"], listed.json()[0]["messages"]) == (
+        1,
+        4980,
+        2,
+    )
     figures = client.get(f"/api/v1/programs/{world.feed.program_id}/crm/figures", headers=operator).json()
-    assert figures == {"messages": 2, "sent": 1, "clicks": figures["clicks"], "claims": 0, "orders": 1, "gmv_fen": 4980}
+    assert figures == {
+        "messages": 2,
+        "sent": 1,
+        "clicks": figures["clicks"],
+        "claims": 0,
+        "orders": 1,
+        "gmv_fen": 4980,
+    }

@@ -77,7 +77,9 @@ def create_push(
     due = _instant(body.at) if body.at is not None else now
     customer_ids = list(body.customer_ids or ())
     if body.segment_id is not None:
-        customer_ids = push_segments.segment_customers(session, member=member, segment_id=body.segment_id, at=due)
+        customer_ids = push_segments.segment_customers(
+            session, member=member, segment_id=body.segment_id, at=due
+        )
     made = pushes.create_push(
         session,
         member=member,

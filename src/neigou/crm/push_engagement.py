@@ -181,7 +181,7 @@ def muted_groups(session: Session, *, program_id: int, days: int, at: datetime) 
     }
     since = at - timedelta(days=days)
     clicks: dict[int, int] = {
-        int(gid): int(n)
+        int(gid or 0): int(n)
         for gid, n in session.execute(
             select(ShareLink.group_id, func.count(LinkClick.id))
             .join(LinkClick, LinkClick.link_id == ShareLink.id)

@@ -11,6 +11,8 @@ from neigou.crm.repository import CustomerFilter, customer_ids_matching
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.programs.models import Member
+
+
 def segment_customers(session: Session, *, member: Member, segment_id: int, at: datetime) -> list[int]:
     """The member's customers a segment (theirs, or their program's) holds at ``at``."""
     segment = session.get(Segment, segment_id)

@@ -279,4 +279,3 @@ def mark_sent(session: Session, *, made: MadePush, message_id: int, at: datetime
         message.status, message.sent_at, message.attempts = MessageStatus.SENT, at, message.attempts + 1
         session.flush()
     return message
-
