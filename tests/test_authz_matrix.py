@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth.models import Role
 from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer, row_counts
+from tests.crm import push_matrix as crm_push
 from tests.events import builders as events
 from tests.factories import PARTNER_TIERS, create_member, create_program
 from tests.feed import matrix as feed
@@ -305,6 +306,22 @@ CASES = [
     Case("POST", "/api/v1/risk/cases/{risk_case_id}/resolve", OPERATOR, {"decision": "clear"}),
     Case("GET", "/api/v1/programs/{program}/risk/thresholds", OPERATOR),
     Case("PUT", "/api/v1/programs/{program}/risk/thresholds", OPERATOR, {"hoarding_min_refs": 6}),
+    Case(
+        "POST",
+        "/api/v1/members/{member}/pushes",
+        OPERATOR_OR_MEMBER,
+        crm_push.matrix_push,
+        member_scoped=True,
+    ),
+    Case("GET", "/api/v1/members/{member}/pushes", OPERATOR_OR_MEMBER, member_scoped=True),
+    # Another member's push is a 404 (tests/crm/test_pushes_api.py), not a 403.
+    Case("GET", "/api/v1/pushes/{push_id}", OPERATOR_OR_MEMBER),
+    Case("POST", "/api/v1/pushes/{push_id}/messages/{message_id}/sent", OPERATOR_OR_MEMBER),
+    Case("GET", "/api/v1/programs/{program}/crm/settings", OPERATOR),
+    Case("PUT", "/api/v1/programs/{program}/crm/settings", OPERATOR, crm_push.MATRIX_SETTINGS),
+    Case("GET", "/api/v1/programs/{program}/crm/figures", OPERATOR),
+    Case("GET", "/api/v1/programs/{program}/crm/dormant-customers", OPERATOR),
+    Case("GET", "/api/v1/programs/{program}/crm/muted-groups", OPERATOR),
 ]
 
 
@@ -380,7 +397,11 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         **risk.matrix_world(client, operator, own_program["id"]),
     }
     return World(
-        ids={**ids, **feed.matrix_world(client, operator, ids)},
+        ids={
+            **ids,
+            **feed.matrix_world(client, operator, ids),
+            **crm_push.matrix_world(client, operator, ids),
+        },
         tokens={
             "operator": operator["Authorization"].removeprefix("Bearer "),
             "integration": make_token(Role.INTEGRATION, organization_id=home["id"]),
