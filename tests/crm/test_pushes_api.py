@@ -210,3 +210,26 @@ def test_figures_count_clicks_claims_and_orders_through_the_push(
         "orders": 1,
         "gmv_fen": 4980,
     }
+
+
+def test_an_order_through_a_push_is_the_push_channel_in_analytics(
+    client: TestClient, operator: dict[str, str], world: PushWorld
+) -> None:
+    made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
+    order = {
+        "external_id": "push-order-analytics",
+        "program_id": world.feed.program_id,
+        "customer_ref": world.refs[world.wang],
+        "link_code": made["messages"][0]["link_code"],
+        "items": [{"sku": fb.TEE, "quantity": 1, "paid_fen": 5900}],
+        "paid_at": (AT + timedelta(hours=2)).isoformat(),
+    }
+    assert client.post("/api/v1/orders", json=order, headers=operator).status_code == 201
+    assert client.post("/api/v1/analytics/refresh", headers=operator).status_code == 200
+    repeat = client.get(
+        f"/api/v1/programs/{world.feed.program_id}/analytics/repeat?from=2026-03-01&to=2026-03-31&window_days=30",
+        headers=operator,
+    )
+    assert repeat.json()["channels"] == [
+        {"channel": "push", "customers": 1, "repeat_customers": 0, "repeat_rate_bp": 0}
+    ]

@@ -181,9 +181,11 @@ FACTS: tuple[Fact, ...] = (
             Order.member_id,
             Order.group_id,
             Order.link_code,
-            case((Order.member_id.is_(None), literal("organic")), else_=literal("group_link")).label(
-                "channel"
-            ),
+            case(
+                (Order.member_id.is_(None), literal("organic")),
+                (ShareLink.push_id.is_not(None), literal("push")),  # a CRM push's link
+                else_=literal("group_link"),
+            ).label("channel"),
             and_(_hidden_coupon, ShareLink.id.is_not(None)).label("hidden_coupon"),
             Order.paid_fen,
             Order.pricing,

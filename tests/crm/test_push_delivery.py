@@ -1,0 +1,207 @@
+"""Push settings and delivery: the WeCom robot and the signed webhook, retried with backoff, and the
+task list left to the salesperson."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm.push_delivery import MAX_ATTEMPTS, deliver_due
+from neigou.integrations import signing, standard
+from neigou.kit.db import transaction
+from neigou.kit.sealed import Sealer
+from tests.campaigns import builders as fb
+from tests.conftest import TokenMaker, row_counts
+from tests.crm import push_builders as pb
+from tests.crm.push_builders import AT, PushWorld, push
+
+pytestmark = pytest.mark.world_per_module
+ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
+HOOK = "https://crm.brand.example/neigou/pushes"
+
+
+@pytest.fixture(scope="module")
+def world(
+    module_client: TestClient,
+    module_operator: dict[str, str],
+    module_make_token: TokenMaker,
+    module_factory: sessionmaker[Session],
+) -> PushWorld:
+    return pb.build(module_client, module_operator, module_make_token, module_factory)
+
+
+def _settings(
+    client: TestClient, operator: dict[str, str], world: PushWorld, status: int = 200, **body: Any
+) -> Any:
+    response = client.put(
+        f"/api/v1/programs/{world.feed.program_id}/crm/settings", json=body, headers=operator
+    )
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _sealer(client: TestClient) -> Sealer:
+    return Sealer.from_settings(client.app.state.settings)  # type: ignore[attr-defined]
+
+
+def test_defaults_and_a_masked_target(client: TestClient, operator: dict[str, str], world: PushWorld) -> None:
+    path = f"/api/v1/programs/{world.feed.program_id}/crm/settings"
+    assert client.get(path, headers=operator).json() == {
+        "program_id": world.feed.program_id,
+        "channel": "task",
+        "cap_pushes": 2,
+        "cap_days": 7,
+        "quiet_start": "22:00:00",
+        "quiet_end": "08:00:00",
+        "target_masked": None,
+        "webhook_secret": None,
+    }
+    saved = _settings(client, operator, world, channel="wecom_robot", target=ROBOT, cap_pushes=3)
+    assert saved["target_masked"] == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…"
+    assert "abc-123" not in client.get(path, headers=operator).text
+
+
+def test_refused_settings_change_nothing(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    before = row_counts(factory)
+    assert _settings(client, operator, world, 422, channel="webhook")["code"] == "target_required"
+    assert _settings(client, operator, world, 422, cap_pushes=0)["code"] == "validation_error"
+    assert _settings(client, operator, world, 422, quiet_start="22:00:30")["code"] == "validation_error"
+    assert (
+        _settings(client, operator, world, 422, channel="webhook", target="ftp://x")["code"]
+        == "validation_error"
+    )
+    assert row_counts(factory) == before
+
+
+def test_the_robot_sends_when_the_time_comes_and_retries_with_backoff(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    _settings(client, operator, world, channel="wecom_robot", target=ROBOT)
+    night = AT + timedelta(hours=11)  # 23:00 in Shanghai: sent at 08:00
+    made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE], at=night.isoformat())
+    morning = AT + timedelta(hours=20)
+    answers = iter(
+        [httpx.Response(500, text="busy"), httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})]
+    )
+    sent: list[httpx.Request] = []
+
+    def robot(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return next(answers)
+
+    transport = httpx.MockTransport(robot)
+    with transaction(factory) as session:
+        assert (
+            deliver_due(
+                session, at=morning - timedelta(minutes=1), sealer=_sealer(client), transport=transport
+            )
+            == []
+        )
+        failed = deliver_due(session, at=morning, sealer=_sealer(client), transport=transport)
+        assert [(m.status.value, m.attempts, m.last_error) for m in failed] == [("pending", 1, "busy")]
+        assert (
+            deliver_due(
+                session, at=morning + timedelta(seconds=29), sealer=_sealer(client), transport=transport
+            )
+            == []
+        )
+        done = deliver_due(
+            session, at=morning + timedelta(seconds=30), sealer=_sealer(client), transport=transport
+        )
+        assert [(m.status.value, m.attempts, m.sent_at) for m in done] == [
+            ("sent", 2, morning + timedelta(seconds=30))
+        ]
+    assert str(sent[0].url) == ROBOT
+    assert json.loads(sent[0].content)["markdown"]["content"] == made["messages"][0]["text"]
+    report = client.get(f"/api/v1/pushes/{made['id']}", headers=world.feed.owner_headers).json()
+    assert report["sent"] == 1
+
+
+def test_a_robot_that_keeps_refusing_fails_the_message(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    _settings(client, operator, world, channel="wecom_robot", target=ROBOT)
+    push(client, world, customer_ids=[world.li], skus=[fb.TEE])
+    transport = httpx.MockTransport(
+        lambda _: httpx.Response(200, json={"errcode": 93000, "errmsg": "invalid key"})
+    )
+    with transaction(factory) as session:
+        for n in range(MAX_ATTEMPTS):
+            done = deliver_due(
+                session,
+                at=AT + timedelta(days=1, minutes=n * 60),
+                sealer=_sealer(client),
+                transport=transport,
+            )
+            assert len(done) == 1
+        assert (done[0].status.value, done[0].attempts, done[0].last_error) == (
+            "failed",
+            MAX_ATTEMPTS,
+            "errcode 93000: invalid key",
+        )
+        assert (
+            deliver_due(session, at=AT + timedelta(days=2), sealer=_sealer(client), transport=transport) == []
+        )
+
+
+def test_the_webhook_is_signed_and_names_the_message(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    saved = _settings(client, operator, world, channel="webhook", target=HOOK)
+    secret = saved["webhook_secret"]
+    assert secret.startswith("whsec_")
+    again = _settings(client, operator, world, channel="webhook")
+    assert (again["webhook_secret"], again["target_masked"]) == (None, HOOK)  # shown once; the target kept
+    made = push(client, world, customer_ids=[world.wang], skus=[fb.SHAMPOO])
+    received: list[httpx.Request] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(204)
+
+    with transaction(factory) as session:
+        done = deliver_due(session, at=AT, sealer=_sealer(client), transport=httpx.MockTransport(hook))
+        assert [m.status.value for m in done] == ["sent"]
+    request = received[0]
+    message = made["messages"][0]
+    body = json.loads(request.content)
+    assert body["id"] == f"pmsg_{message['id']}"
+    assert body["type"] == "crm.push_message"
+    assert body["data"]["customer_id"] == world.wang
+    assert body["data"]["text"] == message["text"]
+    assert body["data"]["link_url"].endswith(f"/l/{message['link_code']}")
+    signed = standard.headers(secret, body["id"], AT, request.content)
+    assert {k: request.headers[k] for k in signed} == signed
+    first_scheme = signing.verify(
+        secret,
+        timestamp=request.headers[signing.TIMESTAMP_HEADER],
+        signed=request.headers[signing.SIGNATURE_HEADER],
+        body=request.content,
+        now=AT,
+    )
+    assert first_scheme[0] == "ok"
+
+
+def test_task_messages_wait_for_the_salesperson(
+    client: TestClient, factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
+    with transaction(factory) as session:
+        assert deliver_due(session, at=AT + timedelta(days=1), sealer=_sealer(client)) == []
+    message = made["messages"][0]["id"]
+    path = f"/api/v1/pushes/{made['id']}/messages/{message}/sent"
+    first = client.post(path, headers=world.feed.owner_headers).json()
+    assert (first["status"], first["attempts"]) == ("sent", 1)
+    assert client.post(path, headers=world.feed.owner_headers).json() == first
+    missing = client.post(
+        f"/api/v1/pushes/{made['id']}/messages/999999/sent", headers=world.feed.owner_headers
+    )
+    assert (missing.status_code, missing.json()["code"]) == (404, "message_not_found")
