@@ -61,6 +61,7 @@ from neigou.web import (
     console_offers,
     console_orders,
     console_privacy,
+    console_pushes,
     console_risk,
     console_tiers,
     forms,
@@ -74,6 +75,7 @@ from neigou.web import (
     workspace_links,
     workspace_live_codes,
     workspace_network,
+    workspace_pushes,
     workspace_tiers,
 )
 from neigou.web.audit_api import router as audit_router
@@ -248,6 +250,8 @@ def create_app(
         join.router,
         live_code_router,
         workspace_feed.router,
+        workspace_pushes.router,
+        console_pushes.router,
         console_campaigns.router,
         workspace_live_codes.router,
         product_images_router,
