@@ -214,7 +214,13 @@ def demo(
     password = secrets.token_urlsafe(9)
     factory = make_session_factory(make_engine(url))
     with transaction(factory) as session:
-        world = seed(session, now=utcnow(), password=password, secret_key=settings.secret_key)
+        world = seed(
+            session,
+            now=utcnow(),
+            password=password,
+            secret_key=settings.secret_key,
+            public_base=settings.public_base,
+        )
     typer.echo(
         f"\nneigou demo is ready\n"
         f"  console:    {base}/console   (user {world.username}, password {password})\n"

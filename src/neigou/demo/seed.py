@@ -18,6 +18,7 @@ from neigou.demo.links import seed_links
 from neigou.demo.network import seed_network
 from neigou.demo.offers import seed_offers
 from neigou.demo.orders import seed_orders
+from neigou.demo.pushes import seed_pushes
 from neigou.demo.tiers import seed_tiers
 from neigou.kit.actor import Actor
 from neigou.programs import service as programs
@@ -102,8 +103,15 @@ class DemoWorld:
     sample_member_sign_in_code: str
 
 
-def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> DemoWorld:
-    """Create the demo world in an empty database."""
+def seed(
+    session: Session,
+    *,
+    now: datetime,
+    password: str,
+    secret_key: str,
+    public_base: str = "http://127.0.0.1:8000",
+) -> DemoWorld:
+    """Create the demo world in an empty database; ``public_base`` is where its links point."""
     rng = random.Random(20260324)
     names = Names(rng)
     auth.create_user(
@@ -272,6 +280,9 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         secret_key=secret_key,
     )
     seed_tiers(session, partner_id=partner.id, brand_id=brand.id, now=now, secret_key=secret_key)
+    seed_pushes(
+        session, brand_id=brand.id, base_url=public_base, take_name=names.take, now=now, secret_key=secret_key
+    )
     return DemoWorld(
         username=DEMO_USERNAME,
         password=password,
