@@ -1,0 +1,87 @@
+"""The same push retried in parallel on PostgreSQL: one push, one set of messages and links, the same
+answer for every retry."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm import pushes
+from neigou.crm.models import Push, PushMessage
+from neigou.kit.clock import utcnow
+from neigou.links.models import ShareLink
+from neigou.programs.models import Member
+from tests.campaigns import builders as fb
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.crm import push_builders as pb
+from tests.crm.push_builders import AT
+
+PARALLEL = 6
+
+
+@pytest.fixture
+def postgres(factory: sessionmaker[Session]) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+
+
+def _parallel(factory: sessionmaker[Session], work: Callable[[Session], int]) -> list[object]:
+    barrier = threading.Barrier(PARALLEL)
+    results: list[object] = []
+
+    def run() -> None:
+        with factory() as session:
+            barrier.wait()
+            try:
+                results.append(work(session))
+                session.commit()
+            except Exception as exc:
+                session.rollback()
+                results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(PARALLEL)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres")
+def test_parallel_retries_under_one_key_make_one_push(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    world = pb.build(client, operator, make_token, factory)
+
+    def send(session: Session) -> int:
+        member = session.get(Member, world.feed.owner)
+        assert member is not None
+        made = pushes.create_push(
+            session,
+            member=member,
+            ask=pushes.PushRequest(
+                customer_ids=[world.wang, world.li],
+                skus=[fb.TEE],
+                template=None,
+                due=AT,
+                request_id="race-1",
+            ),
+            base_url="https://n.example",
+            actor=TEST_ACTOR,
+            now=utcnow(),
+        )
+        return made.push.id
+
+    results = _parallel(factory, send)
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 1
+    with factory() as session:
+        assert session.scalar(select(func.count(Push.id))) == 1
+        assert session.scalar(select(func.count(PushMessage.id))) == 2
+        assert session.scalar(select(func.count(ShareLink.id)).where(ShareLink.push_id.is_not(None))) == 2
