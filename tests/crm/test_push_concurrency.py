@@ -85,3 +85,33 @@ def test_parallel_retries_under_one_key_make_one_push(
         assert session.scalar(select(func.count(Push.id))) == 1
         assert session.scalar(select(func.count(PushMessage.id))) == 2
         assert session.scalar(select(func.count(ShareLink.id)).where(ShareLink.push_id.is_not(None))) == 2
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres")
+def test_parallel_pushes_to_one_customer_keep_the_cap(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    world = pb.build(client, operator, make_token, factory)
+    keys = iter(range(PARALLEL))
+    lock = threading.Lock()
+
+    def send(session: Session) -> int:
+        with lock:
+            key = next(keys)
+        member = session.get(Member, world.feed.owner)
+        assert member is not None
+        made = pushes.create_push(
+            session,
+            member=member,
+            ask=pushes.PushRequest(
+                customer_ids=[world.wang], skus=[fb.TEE], template=None, due=AT, request_id=f"cap-{key}"
+            ),
+            base_url="https://n.example",
+            actor=TEST_ACTOR,
+            now=utcnow(),
+        )
+        return len(made.messages)
+
+    results = _parallel(factory, send)
+    assert sorted(results) == [0] * (PARALLEL - 2) + [1, 1], results  # type: ignore[type-var]

@@ -22,11 +22,20 @@ from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import ShareLink
 
 
-def customers_of(session: Session, member_id: int, ids: Collection[int]) -> dict[int, Customer]:
-    """The member's customers among ``ids`` (another member's are left out)."""
+def customers_of(
+    session: Session, member_id: int, ids: Collection[int], *, lock: bool = False
+) -> dict[int, Customer]:
+    """The member's customers among ``ids`` (another member's are left out); ``lock`` holds their rows
+    (in id order) until commit, so two pushes to one customer check the frequency cap one after the other."""
     found: dict[int, Customer] = {}
     for part in chunks(sorted(set(ids))):
-        stmt = select(Customer).where(Customer.member_id == member_id, Customer.id.in_(part))
+        stmt = (
+            select(Customer)
+            .where(Customer.member_id == member_id, Customer.id.in_(part))
+            .order_by(Customer.id)
+        )
+        if lock:
+            stmt = stmt.with_for_update()
         found.update((c.id, c) for c in session.scalars(stmt))
     return found
 

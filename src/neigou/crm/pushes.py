@@ -168,7 +168,7 @@ def create_push(
         raise Invalid(problem, code="template_invalid")
     if len(set(ask.customer_ids)) != len(ask.customer_ids):
         raise Invalid(Message("A customer is listed twice."), code="duplicate_customer")
-    customers = repo.customers_of(session, member.id, ask.customer_ids)
+    customers = repo.customers_of(session, member.id, ask.customer_ids, lock=True)
     for cid in ask.customer_ids:
         if cid not in customers:  # another member's customer is not there for this member
             raise NotFound(
