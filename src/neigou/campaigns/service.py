@@ -15,6 +15,7 @@ from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.offers import repository as offers
 from neigou.offers.models import Brand
+from neigou.offers.review import require_live
 from neigou.programs.service import require_program
 
 BP = 10_000
@@ -58,6 +59,7 @@ def _check(session: Session, data: CampaignCreate) -> None:
     coupon = offers.get_coupon(session, data.coupon_id)
     if coupon is None:
         raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=data.coupon_id), code="unknown_coupon")
+    require_live(coupon)
     # A campaign's coupon may cover some of its products only; covering none is a mistake.
     uncovered = [s for s in data.skus if coupon.skus is not None and s not in coupon.skus]
     if len(uncovered) == len(data.skus):

@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from neigou.organizations.models import ReviewKind, ReviewStatus
+
 
 class MerchantCreate(BaseModel):
     """A new merchant (shop) of the caller's organization."""
@@ -43,3 +45,31 @@ class MerchantSalesOut(BaseModel):
     gmv_fen: int
     refund_fen: int
     commission_fen: int
+
+
+class ReviewDecision(BaseModel):
+    """An operator's approval or rejection, with an optional note for the merchant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class ReviewOut(BaseModel):
+    """A merchant's change held for review, as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    merchant_id: int
+    kind: ReviewKind
+    coupon_id: int | None
+    product_id: int | None
+    rate_before_bp: int | None
+    rate_after_bp: int | None
+    status: ReviewStatus
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    note: str | None

@@ -36,6 +36,7 @@ from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
 from neigou.merchants.endpoints import router as merchants_router
+from neigou.merchants.review_endpoints import router as merchant_reviews_router
 from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
@@ -133,6 +134,7 @@ def api_router() -> APIRouter:
     router.include_router(privacy_router)
     router.include_router(organizations_router)
     router.include_router(merchants_router)
+    router.include_router(merchant_reviews_router)
     router.include_router(analytics_router)
 
     router.include_router(events_router)
