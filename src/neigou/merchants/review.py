@@ -19,7 +19,7 @@ from neigou.offers.models import CouponTemplate, Product
 from neigou.organizations.models import MerchantReview, ReviewKind, ReviewStatus
 
 
-def reviews_statement(status: ReviewStatus | None = None) -> Select[tuple[MerchantReview]]:
+def reviews_statement(status: ReviewStatus | None = None) -> Select[MerchantReview]:
     """The caller's reviews (a merchant's caller: its own), newest first, one status or all."""
     query = select(MerchantReview).order_by(MerchantReview.id.desc())
     if status is not None:
