@@ -287,9 +287,14 @@ CASES = [
         ok=frozenset({200, 404}),
     ),
     Case("GET", "/api/v1/events/{event_id}/report", OPERATOR),
-    Case("POST", "/api/v1/campaigns", OPERATOR, lambda ids: campaigns.matrix_campaign(ids["program"])),
-    Case("GET", "/api/v1/campaigns", OPERATOR),
-    Case("GET", "/api/v1/campaigns/{campaign_id}", OPERATOR),
+    Case(
+        "POST",
+        "/api/v1/campaigns",
+        OPERATOR_OR_MERCHANT,
+        lambda ids: campaigns.matrix_campaign(ids["program"]),
+    ),
+    Case("GET", "/api/v1/campaigns", OPERATOR_OR_MERCHANT),
+    Case("GET", "/api/v1/campaigns/{merchant_campaign_id}", OPERATOR_OR_MERCHANT),
     Case("GET", "/api/v1/members/{member}/feed", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("POST", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, feed.matrix_posts, member_scoped=True),
     Case("GET", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, member_scoped=True),
@@ -354,6 +359,11 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         "/api/v1/promotions", json={**offers.MATRIX_PROMOTION, "skus": ["SHOP-SKU"]}, headers=merchant
     ).json()
     reviews = _merchant_reviews(client, operator, merchant, home["id"])
+    merchant_campaign = client.post(
+        "/api/v1/campaigns",
+        json={**campaigns.matrix_campaign(own_program["id"]), "skus": ["SHOP-SKU"]},
+        headers=merchant,
+    ).json()
     neighbour = client.post("/api/v1/merchants", json={"code": "next-door", "name": "邻店"}, headers=operator)
     elsewhere = client.post(
         "/api/v1/organizations", json={"code": "elsewhere", "name": "他租户"}, headers=admin
@@ -380,6 +390,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         "merchant_promotion_id": merchant_promotion["id"],
         "organization": home["id"],
         "neighbour": neighbour.json()["id"],
+        "merchant_campaign_id": merchant_campaign["id"],
         **reviews,
         **offers.matrix_world(client, operator),
         **groups.matrix_world(client, operator, own["id"]),
@@ -504,7 +515,7 @@ def _other_organization(client: TestClient, case: Case, world: World) -> None:
 
 # Path ids of the home merchant's rows; another merchant of the same organization finds none of them.
 MERCHANT_OWNED = ("{merchant}", "{merchant_product_id}", "{merchant_coupon_id}", "{merchant_promotion_id}")
-MERCHANT_OWNED_TOO = ("{merchant_review}",)
+MERCHANT_OWNED_TOO = ("{merchant_review}", "{merchant_campaign_id}")
 
 
 @pytest.mark.parametrize(
@@ -552,6 +563,7 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             .replace("{doomed_organization}", "{organization_id}")
             .replace("{doomed_merchant}", "{merchant_id}")
             .replace("{merchant_review}", "{review_id}")
+            .replace("{merchant_campaign_id}", "{campaign_id}")
             .replace("{doomed_review}", "{review_id}")
             .replace("{organization}", "{organization_id}")
             .replace("{merchant}", "{merchant_id}")

@@ -2,7 +2,8 @@
 
 ``organizations.review_merchant_changes`` switches the review on; ``merchant_reviews`` records each
 request (pending → approved | rejected) and ``coupon_templates.live`` keeps a coupon under review out
-of links, claims, quotes and campaigns. Existing coupons are live, existing organizations review
+of links, claims, quotes and campaigns. ``campaigns.merchant_id`` names the merchant that published
+a campaign on its own skus. Existing coupons are live, existing organizations review
 nothing; downgrading drops the table and the columns.
 
 Revision ID: 0019
@@ -32,6 +33,12 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("coupon_templates", schema=None) as batch_op:
         batch_op.add_column(sa.Column("live", sa.Boolean(), server_default=sa.true(), nullable=False))
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("merchant_id", ID, nullable=True))
+        batch_op.create_foreign_key(
+            "fk_campaigns_merchant_id_merchants", "merchants", ["merchant_id"], ["id"]
+        )
+        batch_op.create_index("ix_campaigns_merchant_id", ["merchant_id"], unique=False)
     op.create_table(
         "merchant_reviews",
         sa.Column("id", ID, nullable=False),
@@ -86,6 +93,10 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_merchant_reviews_merchant_id"), table_name="merchant_reviews")
     op.drop_index("ix_merchant_reviews_status", table_name="merchant_reviews")
     op.drop_table("merchant_reviews")
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.drop_index("ix_campaigns_merchant_id")
+        batch_op.drop_constraint("fk_campaigns_merchant_id_merchants", type_="foreignkey")
+        batch_op.drop_column("merchant_id")
     with op.batch_alter_table("coupon_templates", schema=None) as batch_op:
         batch_op.drop_column("live")
     with op.batch_alter_table("organizations", schema=None) as batch_op:
