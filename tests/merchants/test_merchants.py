@@ -88,7 +88,14 @@ def world(
     _order(client, operator, program["id"], "O-2", items=one, paid_at="2026-03-20T12:00:00+08:00")
     # 16:30 UTC on 31 March: 1 April in Shanghai, outside a March range in the program's time zone.
     _order(client, operator, program["id"], "O-3", items=one, paid_at="2026-04-01T00:30:00+08:00")
-    return {"a": a, "b": b, "shop_a": shop_a["id"], "shop_b": shop_b["id"], "a_product": a_product["id"]}
+    return {
+        "a": a,
+        "b": b,
+        "shop_a": shop_a["id"],
+        "shop_b": shop_b["id"],
+        "a_product": a_product["id"],
+        "program": program["id"],
+    }
 
 
 def _sales(client: TestClient, headers: dict[str, str], merchant_id: int) -> Any:
@@ -194,3 +201,26 @@ def test_bad_ranges_are_refused(client: TestClient, world: dict[str, Any]) -> No
         f"/api/v1/merchants/{world['shop_a']}/sales?from=2026-03-31&to=2026-03-01", headers=world["a"]
     )
     assert (backwards.status_code, backwards.json()["code"]) == (422, "invalid_range")
+
+
+def test_a_merchant_publishes_campaigns_of_its_own_skus_only(
+    client: TestClient, operator: dict[str, str], world: dict[str, Any]
+) -> None:
+    body = {
+        "program_id": world["program"],
+        "name": "店铺上新",
+        "skus": ["A-SKU"],
+        "starts_at": "2026-03-01T00:00:00+08:00",
+        "ends_at": "2026-04-01T00:00:00+08:00",
+    }
+    own = _ok(client.post("/api/v1/campaigns", json=body, headers=world["a"]))
+    assert own["merchant_id"] == world["shop_a"]
+    for sku in ("B-SKU", "PLATFORM-SKU"):
+        other = client.post("/api/v1/campaigns", json={**body, "skus": [sku]}, headers=world["a"])
+        assert (other.status_code, other.json()["code"]) == (404, "product_not_found"), sku
+    assert [c["id"] for c in _ok(client.get("/api/v1/campaigns", headers=world["a"]), 200)] == [own["id"]]
+    assert _ok(client.get("/api/v1/campaigns", headers=world["b"]), 200) == []
+    hidden = client.get(f"/api/v1/campaigns/{own['id']}", headers=world["b"])
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "campaign_not_found")
+    operators = _ok(client.get("/api/v1/campaigns", headers=operator), 200)
+    assert [c["merchant_id"] for c in operators] == [world["shop_a"]]
