@@ -213,6 +213,11 @@ CASES = [
     Case("GET", "/api/v1/merchants", OPERATOR, other="own"),
     Case("DELETE", "/api/v1/merchants/{doomed_merchant}", OPERATOR),
     Case("GET", "/api/v1/merchants/{merchant}/sales?from=2026-03-01&to=2026-03-31", OPERATOR_OR_MERCHANT),
+    Case(
+        "GET",
+        "/api/v1/merchants/{merchant}/sales.xlsx?from=2026-03-01&to=2026-03-31&by=day",
+        OPERATOR_OR_MERCHANT,
+    ),
     Case("GET", "/api/v1/merchant-reviews", OPERATOR_OR_MERCHANT),
     Case("GET", "/api/v1/merchant-reviews/{merchant_review}", OPERATOR_OR_MERCHANT),
     Case("POST", "/api/v1/merchant-reviews/{merchant_review}/approve", OPERATOR, {}),

@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from neigou.organizations.models import ReviewKind, ReviewStatus
+from neigou.reporting.merchant_sales import SalesBy
 
 
 class MerchantCreate(BaseModel):
@@ -33,8 +34,20 @@ class MerchantOut(BaseModel):
     deleted_at: dt.datetime | None
 
 
+class SalesRowOut(BaseModel):
+    """The figures of one day (``YYYY-MM-DD``), group or program (its id; ``null``: no group)."""
+
+    key: str | None
+    orders: int
+    gmv_fen: int
+    refund_fen: int
+    commission_fen: int
+    coupon_cost_fen: int
+
+
 class MerchantSalesOut(BaseModel):
-    """A merchant's sales over days (each order's program time zone), its own lines only."""
+    """A merchant's sales over days (each order's program time zone), its own lines only; with
+    ``by``, broken down by day, group or program."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -45,6 +58,9 @@ class MerchantSalesOut(BaseModel):
     gmv_fen: int
     refund_fen: int
     commission_fen: int
+    coupon_cost_fen: int
+    by: SalesBy | None = None
+    rows: list[SalesRowOut] = []
 
 
 class ReviewDecision(BaseModel):
