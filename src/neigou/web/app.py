@@ -82,7 +82,9 @@ from neigou.web.console_group_create import router as console_group_create_route
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
+from neigou.web.console_merchant import router as console_merchant_router
 from neigou.web.console_reconciliation import router as console_reconciliation_router
+from neigou.web.console_reviews import router as console_reviews_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.live_code import router as live_code_router
 from neigou.web.operations import PROBES, Operations
@@ -255,6 +257,8 @@ def create_app(
         console_settings_router,
         console_members_router,
         console_group_create_router,
+        console_merchant_router,
+        console_reviews_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
