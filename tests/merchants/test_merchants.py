@@ -282,3 +282,31 @@ def test_sales_export_as_a_workbook(client: TestClient, world: dict[str, Any]) -
     ]
     other = client.get(path.format(world["shop_b"]), headers=world["a"])
     assert (other.status_code, other.json()["code"]) == (404, "merchant_not_found")
+
+
+def test_every_merchant_write_is_audited_as_the_merchant(
+    client: TestClient, world: dict[str, Any], factory: sessionmaker[Session]
+) -> None:
+    made = _product(client, world["a"], "A-NEW")
+    _ok(client.patch(f"/api/v1/products/{made['id']}", json={"price_fen": 900}, headers=world["a"]), 200)
+    _ok(client.post("/api/v1/coupons", json={**COUPON, "skus": ["A-NEW"]}, headers=world["a"]))
+    _ok(client.post("/api/v1/promotions", json={**_promotion(), "skus": ["A-NEW"]}, headers=world["a"]))
+    campaign = {
+        "program_id": world["program"],
+        "name": "新品",
+        "skus": ["A-NEW"],
+        "starts_at": "2026-03-01T00:00:00+08:00",
+        "ends_at": "2026-04-01T00:00:00+08:00",
+    }
+    _ok(client.post("/api/v1/campaigns", json=campaign, headers=world["a"]))
+    with factory() as session:
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.actor_kind).order_by(AuditEntry.id.desc()).limit(5)
+        ).all()
+    assert sorted(rows) == [
+        ("campaign.create", "merchant"),
+        ("coupon.create", "merchant"),
+        ("product.create", "merchant"),
+        ("product.update", "merchant"),
+        ("promotion.create", "merchant"),
+    ]

@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
+from neigou.auth.models import Role
 from neigou.kit.db import transaction
-from tests.conftest import TEST_ACTOR
+from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_program
 from tests.sign_in import PASSWORD, console_sign_in
 
@@ -204,3 +205,20 @@ def test_an_operator_is_not_a_merchant(
     console_sign_in(client, factory)
     assert client.get("/console/merchant", follow_redirects=False).status_code == 403
     assert client.get("/console/reviews").status_code == 200
+
+
+def test_a_deleted_organizations_merchant_stops_at_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    brand = client.post(
+        "/api/v1/organizations", json={"code": "gone", "name": "将删"}, headers=operator
+    ).json()
+    shop = _shop(client, operator, "gone-shop", organization_id=brand["id"])
+    token = bearer(make_token(Role.MERCHANT, merchant_id=shop))
+    _merchant_sign_in(client, factory, shop)
+    assert client.get("/console/merchant").status_code == 200
+    assert client.delete(f"/api/v1/organizations/{brand['id']}", headers=operator).status_code == 200
+    gone = client.get("/console/merchant", follow_redirects=False)
+    assert (gone.status_code, gone.headers["location"]) == (303, "/console/login?next=/console/merchant")
+    refused = client.get("/api/v1/products", headers=token)
+    assert (refused.status_code, refused.json()["code"]) == (401, "invalid_token")
