@@ -47,6 +47,7 @@ LISTS: dict[str, str | None] = {
     "/api/v1/privacy/opt-outs": None,
     "/api/v1/organizations": None,
     "/api/v1/merchants": None,
+    "/api/v1/merchant-reviews": None,
     "/api/v1/events": None,
     "/api/v1/events/{event_id}/items": None,
     "/api/v1/events/{event_id}/leaderboard": None,
