@@ -112,7 +112,8 @@ def test_every_group_full_is_announced_once_per_spell(
 
     with factory() as session:
         outcome = send_robot_alert(session, data, at=NOW, transport=httpx.MockTransport(robot))
-    assert outcome is not None and outcome.ok
+    assert outcome is not None
+    assert outcome.ok
     [request] = sent
     assert str(request.url) == ROBOT
     content = json.loads(request.content)["markdown"]["content"]
