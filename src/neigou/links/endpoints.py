@@ -133,7 +133,7 @@ def get_poster(code: str, request: Request, session: SessionDep, principal: Oper
     return poster_png(request, session, _own_link(principal, service.require_link(session, code)))
 
 
-def claim_out(claim: CouponClaim, link_code: str | None, *, replayed: bool) -> ClaimOut:
+def claim_out(claim: CouponClaim | claims.TakenClaim, link_code: str | None, *, replayed: bool) -> ClaimOut:
     """The API view of a claim."""
     return ClaimOut(
         id=claim.id,
@@ -177,8 +177,11 @@ def create_claim(
         actor=principal.actor,
         gate=request.app.state.links.gate,
     )
-    link = repo.get_link(session, result.claim.link_id) if result.claim.link_id else None
-    out = claim_out(result.claim, link.code if link else None, replayed=not result.created)
+    link_code = result.link_code
+    if link_code is None and result.claim.link_id:
+        link = repo.get_link(session, result.claim.link_id)
+        link_code = link.code if link else None
+    out = claim_out(result.claim, link_code, replayed=not result.created)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 
