@@ -22,6 +22,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.scoping import Scope, current_request_scope, use_scope
+from neigou.offers import repository as offers
 from neigou.programs.service import require_program
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import render
@@ -106,12 +107,14 @@ def live_page(
         raise NotFound(Message("This event does not exist."), code="event_not_found")
     found = events.invitation(session, invite) if invite else None
     now = utcnow()
+    items = events.items_of(session, event.id)
     return render(
         request,
         "events/live.html",
         event=event,
         zone=require_program(session, event.program_id).timezone,
-        items=events.items_of(session, event.id),
+        items=items,
+        titles={sku: p.title for sku, p in offers.products_by_sku(session, [i.sku for i in items]).items()},
         invitation=found if found is not None and found[2].id == event.id else None,
         state="upcoming" if now < event.starts_at else "live" if now < event.ends_at else "ended",
     )
