@@ -183,14 +183,17 @@ def dormant_customers(
 
 @router.get("/programs/{program_id}/crm/muted-groups", response_model=list[MutedGroupOut])
 def muted_groups(
+    *,
     program_id: int,
     session: SessionDep,
     principal: Operator,
+    page: PageDep,
     days: Days = 30,
     at: AwareDatetime | None = None,
 ) -> list[MutedGroupOut]:
-    """Groups whose clicks per member are far below the program's median."""
+    """Groups whose clicks per member are far below the program's median, quietest first."""
     require_program(session, program_id)
     when: datetime = _instant(at) if at is not None else utcnow()
     found = engagement.muted_groups(session, program_id=program_id, days=days, at=when)
-    return [MutedGroupOut.model_validate(g) for g in found]
+    page.answer(len(found))
+    return [MutedGroupOut.model_validate(g) for g in found[page.offset : page.offset + page.limit]]
