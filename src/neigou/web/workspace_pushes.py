@@ -263,6 +263,7 @@ def push_page(
         program=require_program(session, member.program_id),
         push=made.push,
         report=push_report(session, made),
+        titles={sku: p.title for sku, p in offers.products_by_sku(session, made.push.skus).items()},
         customers={**customers, **skipped},
         error=error,
     )
