@@ -186,6 +186,9 @@ def write(
     session.execute(text(_ORDER_STAGE))
     session.execute(text("TRUNCATE import_orders"))
     copy_rows(session, "import_orders", ORDER_COLUMNS, orders, types=ORDER_TYPES)
+    # Temporary tables are never analyzed by autovacuum: without their sizes the planner joins the
+    # staged rows with nested loops.
+    session.execute(text("ANALYZE import_orders, import_lines, import_earners"))
     inserted = {(int(p), str(e)): int(i) for p, e, i in session.execute(text(_WRITE))}
     session.execute(text("TRUNCATE import_orders, import_lines, import_earners"))
     return inserted
