@@ -147,6 +147,18 @@ class _Batch:
         return None
 
 
+@dataclass
+class Prepared:
+    """A batch checked, attributed and priced, its new orders ready to be written (``finish``)."""
+
+    orders: Sequence[OrderIn]
+    hashes: list[str]
+    result: BatchResult
+    seen: dict[tuple[int, str], int]
+    todo: list[row_writes.NewOrder]
+    ids: list[int] | None
+
+
 def ingest(
     session: Session,
     orders: Sequence[OrderIn],
@@ -162,6 +174,23 @@ def ingest(
     ``now`` is when they are recorded. ``clock``, when given, is the real time: a ``paid_at`` more
     than ``skew`` after it is refused ``time_in_future`` (files; the API checks before calling, and
     the demo records simulated days)."""
+    prepared = prepare(session, orders, secret_key=secret_key, source=source, now=now, clock=clock, skew=skew)
+    return finish(session, prepared)
+
+
+def prepare(
+    session: Session,
+    orders: Sequence[OrderIn],
+    *,
+    secret_key: str,
+    source: OrderSource,
+    now: datetime,
+    clock: datetime | None = None,
+    skew: timedelta = DEFAULT_SKEW,
+) -> Prepared:
+    """Everything ``ingest`` does before it writes: it only reads (and takes ids from the sequence), so
+    a file's next batch is prepared while the previous one is written by another connection; nothing
+    it reads is written by an order batch (links, touches, bindings, members, tiers, offers)."""
     batch = _Batch(session, orders, secret_key, clock=clock, skew=skew)
     problems = {
         index: batch.check(order)
@@ -191,22 +220,33 @@ def ingest(
         result.results.append(Taken(0, created=False))  # filled in once inserted
         seen[key] = index
         pending[index] = (order, ref_hash, attributed)
-    inserted = _write(session, batch, pending, source=source, now=now) if pending else {}
-    _fill_duplicates(result, orders, seen, inserted, batch)
-    _refuse_reused(result, orders, batch)
-    return result
+    todo = _build(session, batch, pending, source=source, now=now) if pending else []
+    ids = next_ids(session, Order, len(todo)) if len(todo) >= SET_BASED_FROM else None
+    return Prepared(orders, batch.hashes, result, seen, todo, ids)
 
 
-def _write(
+def finish(session: Session, prepared: Prepared) -> BatchResult:
+    """Write a prepared batch's new orders (set-based on PostgreSQL for a large batch, with the ids
+    taken beforehand, row by row otherwise) and answer for every order of the batch."""
+    inserted: dict[tuple[int, str], int] = {}
+    if prepared.ids is not None:
+        inserted = _write_set_based(session, prepared.todo, prepared.ids)
+    elif prepared.todo:
+        inserted = row_writes.write(session, prepared.todo)
+    _fill_duplicates(session, prepared, inserted)
+    _refuse_reused(session, prepared)
+    return prepared.result
+
+
+def _build(
     session: Session,
     batch: _Batch,
     pending: dict[int, tuple[OrderIn, str, OrderAttribution]],
     *,
     source: OrderSource,
     now: datetime,
-) -> dict[tuple[int, str], int]:
-    """Build each pending order's head, lines and earners, and write them: set-based on PostgreSQL
-    for a large batch (ids taken from the sequence first), row by row otherwise."""
+) -> list[row_writes.NewOrder]:
+    """Each pending order's head, lines and earners."""
     sellers = {a.attribution.member_id for _, _, a in pending.values() if a.attribution.member_id is not None}
     depth = max((batch.programs[o.program_id].max_levels for o, _, _ in pending.values()), default=1) - 1
     facts = lookups.member_facts(session, sellers, depth)
@@ -255,9 +295,12 @@ def _write(
             "created_at": now,
         }
         todo.append(row_writes.NewOrder(head, lines, chain))
-    ids = next_ids(session, Order, len(todo)) if len(todo) >= SET_BASED_FROM else None
-    if ids is None:
-        return row_writes.write(session, todo)
+    return todo
+
+
+def _write_set_based(
+    session: Session, todo: list[row_writes.NewOrder], ids: list[int]
+) -> dict[tuple[int, str], int]:
     heads = [(i, *(o.head[c] for c in set_writes.ORDER_COLUMNS[1:])) for i, o in zip(ids, todo, strict=True)]
     staged = [(i, *line) for i, o in zip(ids, todo, strict=True) for line in o.lines]
     earners = [
@@ -268,15 +311,10 @@ def _write(
     return set_writes.write(session, heads, staged, earners)
 
 
-def _fill_duplicates(
-    result: BatchResult,
-    orders: Sequence[OrderIn],
-    seen: dict[tuple[int, str], int],
-    inserted: dict[tuple[int, str], int],
-    batch: _Batch,
-) -> None:
+def _fill_duplicates(session: Session, prepared: Prepared, inserted: dict[tuple[int, str], int]) -> None:
+    result, orders, seen = prepared.result, prepared.orders, prepared.seen
     late = [k for k in seen if k not in inserted]
-    stored = lookups.existing_orders(batch.session, late) if late else {}
+    stored = lookups.existing_orders(session, late) if late else {}
     for index, entry in enumerate(result.results):
         if not isinstance(entry, Taken) or entry.order_id:
             continue
@@ -287,14 +325,15 @@ def _fill_duplicates(
             result.results[index] = Taken(inserted.get(key) or stored[key], created=False)
 
 
-def _refuse_reused(result: BatchResult, orders: Sequence[OrderIn], batch: _Batch) -> None:
+def _refuse_reused(session: Session, prepared: Prepared) -> None:
     """A repeated external id is a retry only with the same terms; with others it is refused
     (``external_id_reused``) instead of silently answering the first order."""
+    result, orders = prepared.result, prepared.orders
     repeated = {i: r.order_id for i, r in enumerate(result.results) if isinstance(r, Taken) and not r.created}
     if not repeated:
         return
-    stored = lookups.stored_terms(batch.session, repeated.values())
+    stored = lookups.stored_terms(session, repeated.values())
     for index, order_id in repeated.items():
         terms = stored.get(order_id)
-        if terms is not None and not terms_of(orders[index], batch.hashes[index]).same_as(terms):
+        if terms is not None and not terms_of(orders[index], prepared.hashes[index]).same_as(terms):
             result.results[index] = reused(orders[index])
