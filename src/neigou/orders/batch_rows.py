@@ -24,8 +24,13 @@ def chain(
     facts: dict[int, lookups.MemberFacts],
     tiers: dict[tuple[int, str], Tier],
     self_purchase: bool,
+    known: dict[tuple[int, int, bool], list[commission.Earner]] | None = None,
 ) -> list[commission.Earner]:
-    """The members who earn on an order, each with the rate of the tier they held when it was paid."""
+    """The members who earn on an order, each with the rate of the tier they held when it was paid.
+
+    A chain whose members have at most one tier period each is the same whenever the order was paid
+    (``tier_at`` answers that period's tier for any instant): it is kept in ``known`` for the
+    batch's other orders through the same seller."""
 
     def bp(member: int, attr: str) -> tuple[int, str | None, int]:
         tier_code = facts[member].tier_at(paid_at) if member in facts else None
@@ -34,18 +39,25 @@ def chain(
 
     if seller is None:
         return []
+    key = (program.id, seller, self_purchase)
+    if known is not None and key in known:
+        return known[key]
     uplines: list[tuple[int, str | None, int]] = []
     current = facts[seller].inviter_id if seller in facts else None
     while current is not None and len(uplines) < program.max_levels - 1:
         uplines.append(bp(current, "override_bp"))
         current = facts[current].inviter_id if current in facts else None
-    return commission.earners(
+    earners = commission.earners(
         seller=bp(seller, "share_bp"),
         uplines=uplines,
         max_levels=program.max_levels,
         self_purchase=self_purchase,
         self_purchase_commission=program.self_purchase_commission,
     )
+    members = [seller, *(member for member, _, _ in uplines)]
+    if known is not None and all(m not in facts or len(facts[m].periods) <= 1 for m in members):
+        known[key] = earners
+    return earners
 
 
 def line_rows(

@@ -20,7 +20,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.instants import DEFAULT_SKEW, future_message
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
-from neigou.orders import batch_rows, lookups, row_writes, set_writes
+from neigou.orders import batch_rows, commission, lookups, row_writes, set_writes
 from neigou.orders.inputs import OrderIn, reused, shape_error, terms_of
 from neigou.orders.models import CommissionState, Order, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
@@ -261,6 +261,7 @@ def _build(
     )
     prices = {sku: terms.price_fen for sku, terms in batch.products.items()}
     todo: list[row_writes.NewOrder] = []
+    known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
     for order, ref_hash, attributed in pending.values():
         found = attributed.attribution
         lines = batch_rows.line_rows(
@@ -273,6 +274,7 @@ def _build(
             facts=facts,
             tiers=batch.tiers,
             self_purchase=found.self_purchase,
+            known=known,
         )
         head = {
             "program_id": order.program_id,
