@@ -17,6 +17,7 @@ from neigou.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
+from neigou.offers.review import hold_rate, under_review
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
 from neigou.programs.scope import is_merchant, organization_for_write, owner_for_write
 
@@ -29,6 +30,7 @@ AUDITED_FIELDS = (
     "brand_id",
     "category_id",
     "active",
+    "tags",
     "merchant_id",
 )
 
@@ -140,6 +142,7 @@ def create_product(
         brand_id=brand_id,
         category_id=category_id,
         active=data.active,
+        tags=data.tags,
         created_at=now,
         updated_at=now,
     )
@@ -182,19 +185,26 @@ def update_product(
         for name in sent
         if name not in {"brand_code", "category_code", "merchant_id"}
     }
+    if "tags" in sent:
+        changes["tags"] = data.tags or []
     if "brand_code" in sent:
         changes["brand_id"] = resolve_brand(session, data.brand_code)
     if "category_code" in sent:
         changes["category_id"] = resolve_category(session, data.category_code)
     if "merchant_id" in sent and data.merchant_id != product.merchant_id:
         changes["merchant_id"] = _new_merchant(session, product, data.merchant_id)
+    at = at or utcnow()
+    rate = changes.get("commission_rate_bp")
+    if rate is not None and rate != product.commission_rate_bp and under_review(session):
+        # The rate waits for an operator's approval; the rest of the change applies now.
+        hold_rate(session, product, changes.pop("commission_rate_bp"), actor=actor, at=at)
     before = _state(product)
     for name, value in changes.items():
         setattr(product, name, value)
     after = _state(product)
     if after == before:
         return product
-    product.updated_at = at or utcnow()
+    product.updated_at = at
     session.flush()
     changed = sorted(name for name in after if after[name] != before[name])
     audit.record(
@@ -245,6 +255,7 @@ def product_out(product: Product, brands: dict[int, str], categories: dict[int, 
         brand_code=brands.get(product.brand_id) if product.brand_id is not None else None,
         category_code=categories.get(product.category_id) if product.category_id is not None else None,
         active=product.active,
+        tags=list(product.tags or []),
         merchant_id=product.merchant_id,
         created_at=product.created_at,
         updated_at=product.updated_at,

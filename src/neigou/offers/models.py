@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
@@ -59,6 +59,8 @@ class Product(Base):
     shop_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"), nullable=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), nullable=True)
+    # Style, size and season words a salesperson's customers are matched against (``crm``).
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -94,6 +96,9 @@ class CouponTemplate(Base):
     total_quantity: Mapped[int] = mapped_column(Integer)
     claimed_quantity: Mapped[int] = mapped_column(Integer, default=0)
     per_customer_limit: Mapped[int] = mapped_column(Integer)
+    # False while a merchant's coupon waits for (or was refused) an operator's approval: no link,
+    # claim, quote, campaign or shopper's list uses it.
+    live: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -19,6 +19,8 @@ from neigou.analytics.endpoints import router as analytics_router
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.campaigns.endpoints import router as campaigns_router
+from neigou.crm.endpoints import router as crm_router
+from neigou.crm.segment_endpoints import router as segments_router
 from neigou.events.endpoints import router as events_router
 from neigou.events.runtime import EventsRuntime
 from neigou.feed.endpoints import router as feed_router
@@ -36,6 +38,7 @@ from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
 from neigou.merchants.endpoints import router as merchants_router
+from neigou.merchants.review_endpoints import router as merchant_reviews_router
 from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
@@ -79,7 +82,9 @@ from neigou.web.console_group_create import router as console_group_create_route
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
+from neigou.web.console_merchant import router as console_merchant_router
 from neigou.web.console_reconciliation import router as console_reconciliation_router
+from neigou.web.console_reviews import router as console_reviews_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.live_code import router as live_code_router
 from neigou.web.operations import PROBES, Operations
@@ -133,12 +138,15 @@ def api_router() -> APIRouter:
     router.include_router(privacy_router)
     router.include_router(organizations_router)
     router.include_router(merchants_router)
+    router.include_router(merchant_reviews_router)
     router.include_router(analytics_router)
 
     router.include_router(events_router)
 
     router.include_router(campaigns_router)
     router.include_router(feed_router)
+    router.include_router(crm_router)
+    router.include_router(segments_router)
 
     router.include_router(risk_router)
     return router
@@ -249,6 +257,8 @@ def create_app(
         console_settings_router,
         console_members_router,
         console_group_create_router,
+        console_merchant_router,
+        console_reviews_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -4,6 +4,7 @@ translated where they are shown: ``label("g_kind", a.kind.value)`` in a template
 from __future__ import annotations
 
 from neigou.kit.i18n import N_, NP_, Label
+from neigou.web.merchant_labels import FAMILIES as MERCHANT_FAMILIES
 
 g_delivery: dict[str, Label] = {
     "sent": N_("sent"),
@@ -111,6 +112,9 @@ pv_kind: dict[str, Label] = {
     "claim_counters": N_("Claim counters"),
     "orders": N_("Orders"),
     "members": N_("Member identity"),
+    "customers": N_("Customer book entries"),
+    "consents": N_("Consent records"),
+    "push_messages": N_("Pushed messages"),
 }
 tr_kind: dict[str, Label] = {
     "upgrade": N_("Upgrade"),
@@ -428,4 +432,5 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "pf_platform": pf_platform,
     "pf_status": pf_status,
     "pf_cause": pf_cause,
+    **MERCHANT_FAMILIES,
 }
