@@ -57,7 +57,7 @@ class Order(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # No foreign keys on the bulk-written tables (orders, lines, commissions, ledger postings and
     # entries) but ``settlement_id`` (NULL when written): the batch checks programs, members and
-    # events once, and none of these rows is ever deleted (migrations 0016 and 0018).
+    # events once, and none of these rows is ever deleted (migrations 0016 and 0020).
     program_id: Mapped[int] = mapped_column(BigInteger)
     external_id: Mapped[str] = mapped_column(String(64))
     customer_ref_hash: Mapped[str] = mapped_column(String(64))

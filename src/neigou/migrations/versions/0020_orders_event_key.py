@@ -11,8 +11,8 @@ external id, lines per order and number, commissions per order, member and level
 the CHECK constraints on amounts; and ``orders.settlement_id``, which is NULL when an order is written
 and set later by a settlement run, where the key checks a real reference once per settled order.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-04 14:10:00.000000
 """
 
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
