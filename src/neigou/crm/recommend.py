@@ -53,7 +53,7 @@ class Profile:
     """The customer as the scoring sees them."""
 
     tags: frozenset[str]
-    preferred_categories: frozenset[str]
+    preferred_categories: frozenset[str]  # category codes
     spending_power: str | None
 
 
@@ -78,9 +78,10 @@ class Candidate:
     sku: str
     title: str
     price_fen: int
-    category: str | None
+    category: str | None  # the category's code
     tags: frozenset[str]
     added_at: datetime
+    category_name: str | None = None
     co_buyers: int = 0
     bought_with: str | None = None
     campaign: str | None = None
@@ -123,7 +124,8 @@ def score(profile: Profile, candidate: Candidate, bands: PriceBands, at: datetim
         reasons.append(Message("Matches their taste: {tags}", tags=TAG_SEPARATOR.join(shared)))
     if candidate.category is not None and candidate.category in profile.preferred_categories:
         points += CATEGORY_POINTS
-        reasons.append(Message("A category they buy: {category}", category=candidate.category))
+        name = candidate.category_name or candidate.category
+        reasons.append(Message("A category they buy: {category}", category=name))
     if candidate.co_buyers > 0 and candidate.bought_with is not None:
         points += CO_BUYER_POINTS * min(candidate.co_buyers, MAX_CO_BUYERS)
         reasons.append(

@@ -19,6 +19,7 @@ from neigou.analytics.endpoints import router as analytics_router
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.campaigns.endpoints import router as campaigns_router
+from neigou.crm.recommendation_endpoints import router as recommendations_router
 from neigou.events.endpoints import router as events_router
 from neigou.events.runtime import EventsRuntime
 from neigou.feed.endpoints import router as feed_router
@@ -139,6 +140,7 @@ def api_router() -> APIRouter:
 
     router.include_router(campaigns_router)
     router.include_router(feed_router)
+    router.include_router(recommendations_router)
 
     router.include_router(risk_router)
     return router
