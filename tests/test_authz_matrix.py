@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth.models import Role
 from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer, row_counts
+from tests.crm import builders as crm
 from tests.events import builders as events
 from tests.factories import PARTNER_TIERS, create_member, create_program
 from tests.feed import matrix as feed
@@ -305,6 +306,8 @@ CASES = [
     Case("POST", "/api/v1/risk/cases/{risk_case_id}/resolve", OPERATOR, {"decision": "clear"}),
     Case("GET", "/api/v1/programs/{program}/risk/thresholds", OPERATOR),
     Case("PUT", "/api/v1/programs/{program}/risk/thresholds", OPERATOR, {"hoarding_min_refs": 6}),
+    # Another member's customer is a 404 (tests/crm/test_recommendations_api.py), not a 403.
+    Case("GET", "/api/v1/customers/{customer_id}/recommendations", OPERATOR_OR_MEMBER),
 ]
 
 
@@ -378,6 +381,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         **tiers.matrix_world(client, operator, own_program["id"]),
         **events.matrix_world(client, operator, own_program["id"]),
         **risk.matrix_world(client, operator, own_program["id"]),
+        **crm.matrix_world(client, operator, own["id"]),
     }
     return World(
         ids={**ids, **feed.matrix_world(client, operator, ids)},

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
-from neigou.crm.models import Customer, CustomerSource, SpendingPower
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
-from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.offers.models import Product
 from tests.campaigns.builders import create_campaign
 from tests.conftest import TokenMaker, bearer
+from tests.crm.builders import add_customer
 from tests.factories import create_member, create_program
 from tests.offers import factories as offers
 
@@ -48,33 +46,6 @@ class RecoWorld:
     other_customer_id: int
     member: dict[str, str]
     other_member: dict[str, str]
-
-
-def add_customer(
-    factory: sessionmaker[Session],
-    secret_key: str,
-    *,
-    program_id: int,
-    member_id: int,
-    ref: str,
-    **extra: Any,
-) -> int:
-    """A customer in a member's book, stored as the book stores them (hashed and masked reference)."""
-    now = utcnow()
-    with transaction(factory) as session:
-        customer = Customer(
-            program_id=program_id,
-            member_id=member_id,
-            customer_ref_hash=customer_ref_hash(secret_key, ref),
-            customer_ref_masked=customer_ref_mask(ref),
-            source=CustomerSource.MANUAL,
-            created_at=now,
-            updated_at=now,
-            **extra,
-        )
-        session.add(customer)
-        session.flush()
-        return customer.id
 
 
 def _order(
@@ -142,20 +113,16 @@ def build(
     )
     member = create_member(client, operator, program["id"], "导购小林")
     other = create_member(client, operator, program["id"], "导购小周")
-    secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
     customer = add_customer(
-        factory,
-        secret,
-        program_id=program["id"],
-        member_id=member["id"],
-        ref=CUSTOMER_REF,
+        client,
+        operator,
+        member["id"],
+        CUSTOMER_REF,
         name="王女士",
         tags=["羊毛", "通勤"],
-        spending_power=SpendingPower.HIGH,
-    )
-    other_customer = add_customer(
-        factory, secret, program_id=program["id"], member_id=other["id"], ref="13900000001", name="李先生"
-    )
+        spending_power="high",
+    )["id"]
+    other_customer = add_customer(client, operator, other["id"], "13900000001", name="李先生")["id"]
     return RecoWorld(
         program_id=program["id"],
         member_id=member["id"],

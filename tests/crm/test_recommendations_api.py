@@ -75,12 +75,13 @@ def test_never_what_was_just_bought_or_is_off_sale(client: TestClient, world: Re
     assert "SCARF" not in skus  # bought together and a category they buy, but priced far below them
 
 
-def test_an_erased_customer_gets_nothing(
+def test_an_erased_customer_is_gone(
     client: TestClient, world: RecoWorld, factory: sessionmaker[Session]
 ) -> None:
     with transaction(factory) as session:
         session.execute(update(Customer).where(Customer.id == world.customer_id).values(erased_at=utcnow()))
-    assert _get(client, world, world.member) == []
+    gone = client.get(f"/api/v1/customers/{world.customer_id}/recommendations", headers=world.member)
+    assert (gone.status_code, gone.json()["code"]) == (404, "customer_not_found")
 
 
 def test_a_member_reaches_only_their_own_customers(

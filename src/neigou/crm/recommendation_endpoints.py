@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from neigou.auth.dependencies import OperatorOrMember
-from neigou.crm.customer_access import require_customer
 from neigou.crm.recommendation_schemas import RecommendationOut, RecommendationsOut
 from neigou.crm.recommendations import DEFAULT_LIMIT, MAX_LIMIT, recommendations
+from neigou.crm.service import require_customer
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import ReaderLocale, SessionDep
 from neigou.kit.i18n import translate
