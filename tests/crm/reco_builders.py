@@ -46,6 +46,7 @@ class RecoWorld:
     other_customer_id: int
     member: dict[str, str]
     other_member: dict[str, str]
+    member_token: str
 
 
 def _order(
@@ -123,12 +124,14 @@ def build(
         spending_power="high",
     )["id"]
     other_customer = add_customer(client, operator, other["id"], "13900000001", name="李先生")["id"]
+    token = make_token(Role.MEMBER, member["id"])
     return RecoWorld(
         program_id=program["id"],
         member_id=member["id"],
         other_member_id=other["id"],
         customer_id=customer,
         other_customer_id=other_customer,
-        member=bearer(make_token(Role.MEMBER, member["id"])),
+        member=bearer(token),
         other_member=bearer(make_token(Role.MEMBER, other["id"])),
+        member_token=token,
     )

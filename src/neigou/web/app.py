@@ -69,6 +69,7 @@ from neigou.web import (
     landing,
     problems,
     workspace,
+    workspace_customers,
     workspace_earnings,
     workspace_feed,
     workspace_links,
@@ -255,6 +256,7 @@ def create_app(
         console_settings_router,
         console_members_router,
         console_group_create_router,
+        workspace_customers.router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
