@@ -201,5 +201,7 @@ def titles(session: Session, skus: Collection[str]) -> dict[str, str]:
     if not skus:
         return {}
     return dict(
-        session.execute(select(Product.sku, Product.title).where(Product.sku.in_(sorted(skus)))).tuples()
+        session.execute(select(Product.sku, Product.title).where(Product.sku.in_(sorted(skus))))
+        .tuples()
+        .all()
     )
