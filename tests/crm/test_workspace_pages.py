@@ -78,6 +78,7 @@ def test_the_list_filters_by_tag_power_and_dormancy(client: TestClient, world: R
     assert (_testids(wool, "customer"), "王女士" in wool) == (1, True)
     low = client.get("/m/customers?power=low").text
     assert (_testids(low, "customer"), "赵小姐" in low) == (1, True)
+    assert _testids(client.get("/m/customers?tag=&power=&dormant=").text, "customer") == 2  # the form's "any"
     dormant = client.get("/m/customers?dormant=30").text
     assert _testids(dormant, "customer") == 0  # both were added today
     assert "没有符合筛选条件的顾客。" in dormant

@@ -184,10 +184,8 @@ def seed_customers(
 
 def _birthday(rng: random.Random, today: date, in_days: int | None) -> date | None:
     if in_days is None:
-        return (
-            date(rng.randrange(1975, 2002), rng.randrange(1, 13), rng.randrange(1, 29))
-            if rng.random() < 0.7
-            else None
-        )
+        # Two to eleven months away: only the chosen customers have a birthday this week.
+        month = (today.month + 1 + rng.randrange(10)) % 12 + 1
+        return date(rng.randrange(1975, 2002), month, rng.randrange(1, 29)) if rng.random() < 0.7 else None
     soon = today + timedelta(days=in_days)
     return date(1988, soon.month, soon.day)  # a leap year: every day of the calendar exists

@@ -32,6 +32,7 @@ from neigou.web.pages import render
 router = APIRouter(include_in_schema=False)
 CUSTOMERS_PER_PAGE = 10
 DORMANT_DAYS = 30  # the dormant customers today's tasks suggest waking
+MAX_DORMANT_DAYS = 3650
 TASK_ROWS = 10
 SUGGESTIONS = 5
 NEW_SEASON_ROWS = 5
@@ -46,15 +47,17 @@ def customers(
     principal: WorkspaceMember,
     tag: Text40 = "",
     power: Text40 = "",
-    dormant: Annotated[int | None, Query(ge=1, le=3650)] = None,
+    dormant: Text40 = "",
     page: PageNumber = 1,
 ) -> HTMLResponse:
-    """The member's customers, a page at a time, filtered by tag, spending power and dormancy."""
+    """The member's customers, a page at a time, filtered by tag, spending power and dormancy (days
+    without a click or an order; the form sends an empty value for "any")."""
     member = require_member(session, principal.member_id or 0)
+    days = int(dormant) if dormant.isdecimal() and 1 <= int(dormant) <= MAX_DORMANT_DAYS else None
     program = require_program(session, member.program_id)
     chosen = SpendingPower(power) if power in {p.value for p in SpendingPower} else None
     where = book.CustomerFilter(
-        tags=(tag.strip(),) if tag.strip() else (), spending_power=chosen, dormant_days=dormant
+        tags=(tag.strip(),) if tag.strip() else (), spending_power=chosen, dormant_days=days
     )
     paged = book.page_customers(
         session, page_of(page, CUSTOMERS_PER_PAGE), member_id=member.id, where=where, at=utcnow()
@@ -70,9 +73,9 @@ def customers(
         pager=pager(request, page, CUSTOMERS_PER_PAGE, paged.total),
         tag=tag.strip(),
         power=chosen.value if chosen else "",
-        dormant=dormant,
+        dormant=days,
         powers=[p.value for p in SpendingPower],
-        filtered=bool(where.tags or chosen or dormant),
+        filtered=bool(where.tags or chosen or days),
     )
 
 
