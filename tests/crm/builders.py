@@ -16,6 +16,7 @@ from tests.factories import create_member, create_program
 # The matrix's customer (added to the world's member) and the body that adds another one.
 MATRIX_CUSTOMER = {"customer_ref": "13900001111", "name": "王女士", "tags": ["通勤"]}
 MATRIX_SEGMENT = {"name": "通勤客户", "tags": ["通勤"]}
+MATRIX_IMPORT = {"file": ("vip.csv", "手机号,姓名\n13900003333,张女士\n".encode())}
 
 
 @dataclass
@@ -64,7 +65,9 @@ def listed(client: TestClient, headers: dict[str, str], member_id: int, query: s
 
 def matrix_world(client: TestClient, operator: dict[str, str], member_id: int) -> dict[str, int]:
     """A customer and a segment of the matrix's member."""
-    customer = add_customer(client, operator, member_id, "13900002222", name="李先生", tags=["通勤"])
+    customer = add_customer(
+        client, operator, member_id, "13900002222", name="李先生", tags=["通勤"], consent={"marketing": True}
+    )
     segment = client.post(f"/api/v1/members/{member_id}/segments", json=MATRIX_SEGMENT, headers=operator)
     assert segment.status_code == 201, segment.text
     return {"customer_id": customer["id"], "segment_id": segment.json()["id"]}

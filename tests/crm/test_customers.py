@@ -3,7 +3,7 @@ list with filters, read and edit (404 for another member's customer), consent wi
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -120,7 +120,7 @@ def test_edit_and_refusals_write_nothing(
         "mid",
     )
     before = row_counts(factory)
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
     for body, code in (
         ({"birthday": tomorrow}, "invalid_birthday"),
         ({"spending_power": "rich"}, "validation_error"),
