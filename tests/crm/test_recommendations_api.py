@@ -96,3 +96,16 @@ def test_a_member_reaches_only_their_own_customers(
     assert (missing.status_code, missing.json()["code"]) == (404, "customer_not_found")
     bad = client.get(f"/api/v1/customers/{world.customer_id}/recommendations?limit=51", headers=operator)
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_error")
+
+
+def test_a_fully_refunded_order_is_no_co_purchase(
+    client: TestClient, world: RecoWorld, operator: dict[str, str]
+) -> None:
+    paid = reco_builders.CATALOG["SNEAKER"][1] + reco_builders.CATALOG["BOOTS"][1]
+    refund = client.post(
+        "/api/v1/orders/reco-3/refunds", json={"refund_id": "R-reco-3", "amount_fen": paid}, headers=operator
+    )
+    assert refund.status_code == 201, refund.text
+    boots = next(i for i in _get(client, world, world.member) if i["sku"] == "BOOTS")
+    assert boots["score"] == 40 + 15 + 40
+    assert boots["reasons"] == ["常买品类：鞋靴", "1 位顾客与白色板鞋一起买过", "价位合其消费力（高）"]
