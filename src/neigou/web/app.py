@@ -20,8 +20,8 @@ from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.campaigns.endpoints import router as campaigns_router
 from neigou.crm.endpoints import router as crm_router
-from neigou.crm.recommendation_endpoints import router as recommendations_router
 from neigou.crm.push_endpoints import router as crm_push_router
+from neigou.crm.recommendation_endpoints import router as recommendations_router
 from neigou.crm.segment_endpoints import router as segments_router
 from neigou.events.endpoints import router as events_router
 from neigou.events.runtime import EventsRuntime
