@@ -4,6 +4,7 @@ translated where they are shown: ``label("g_kind", a.kind.value)`` in a template
 from __future__ import annotations
 
 from neigou.kit.i18n import N_, NP_, Label
+from neigou.web.merchant_labels import FAMILIES as MERCHANT_FAMILIES
 
 g_delivery: dict[str, Label] = {
     "sent": N_("sent"),
@@ -437,4 +438,5 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "pf_platform": pf_platform,
     "pf_status": pf_status,
     "pf_cause": pf_cause,
+    **MERCHANT_FAMILIES,
 }
