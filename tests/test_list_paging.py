@@ -53,6 +53,9 @@ LISTS: dict[str, str | None] = {
     "/api/v1/campaigns": None,
     "/api/v1/members/{member}/posts": None,
     "/api/v1/members/{member}/live-codes": None,
+    "/api/v1/members/{member}/customers": None,
+    "/api/v1/members/{member}/segments": None,
+    "/api/v1/segments/{segment_id}/customers": None,
 }
 # Reports: one answer about a program on a date or over a range, with summaries over all of it.
 REPORTS = {
