@@ -135,7 +135,7 @@ def get_poster(code: str, request: Request, session: SessionDep, principal: Oper
     return poster_png(request, session, _own_link(principal, service.require_link(session, code)))
 
 
-def claim_out(claim: CouponClaim, link_code: str | None, *, replayed: bool) -> ClaimOut:
+def claim_out(claim: CouponClaim | claims.TakenClaim, link_code: str | None, *, replayed: bool) -> ClaimOut:
     """The API view of a claim."""
     return ClaimOut(
         id=claim.id,
@@ -182,21 +182,25 @@ def create_claim(
         actor=principal.actor,
         gate=request.app.state.links.gate,
     )
-    link = repo.get_link(session, result.claim.link_id) if result.claim.link_id else None
-    if result.created and link is not None and consent is not None and consented_at is not None:
-        announce_consent(
-            session,
-            program_id=link.program_id,
-            member_id=link.member_id,
-            link_id=link.id,
-            customer_ref_hash=result.claim.customer_ref_hash,
-            customer_ref_masked=result.claim.customer_ref_masked,
-            via="claim",
-            consented_at=consented_at,
-            source=consent.source,
-            at=clock.now,
-        )
-    out = claim_out(result.claim, link.code if link else None, replayed=not result.created)
+    link_code = result.link_code
+    wants_consent = result.created and consent is not None and consented_at is not None
+    if result.claim.link_id and (link_code is None or wants_consent):
+        link = repo.get_link(session, result.claim.link_id)
+        link_code = link_code or (link.code if link else None)
+        if link is not None and consent is not None and consented_at is not None and result.created:
+            announce_consent(
+                session,
+                program_id=link.program_id,
+                member_id=link.member_id,
+                link_id=link.id,
+                customer_ref_hash=result.claim.customer_ref_hash,
+                customer_ref_masked=result.claim.customer_ref_masked,
+                via="claim",
+                consented_at=consented_at,
+                source=consent.source,
+                at=clock.now,
+            )
+    out = claim_out(result.claim, link_code, replayed=not result.created)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 
