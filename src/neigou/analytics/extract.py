@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from neigou.analytics.facts import FACTS, PROGRAMS, Column, Fact
+from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.store import Store
 from neigou.privacy.models import OptOut
 
@@ -33,9 +33,22 @@ Progress = Callable[[str, int], None]
 _ARROW = {"int": pa.int64(), "str": pa.string(), "date": pa.date32(), "bool": pa.bool_()}
 
 
+def _layout(store: Store) -> int:
+    if store.dialect == "clickhouse":
+        store.engine.execute("CREATE TABLE IF NOT EXISTS layout (version Int64) ENGINE = MergeTree ORDER BY version")
+    else:
+        store.engine.execute("CREATE TABLE IF NOT EXISTS layout (version BIGINT)")
+    return int(store.query("SELECT coalesce(max(version), 0) FROM layout")[0][0])
+
+
 def ensure_schema(store: Store) -> None:
-    """Create the store's tables if they are missing."""
+    """Create the store's tables if they are missing; a store of another layout starts over empty."""
     clickhouse = store.dialect == "clickhouse"
+    if _layout(store) != LAYOUT:
+        for name in (*(fact.name for fact in FACTS), "watermarks", "programs", "layout"):
+            store.engine.execute(f"DROP TABLE IF EXISTS {name}")
+        _layout(store)
+        store.engine.load("layout", pa.table({"version": pa.array([LAYOUT], pa.int64())}))
     for fact in FACTS:
         store.engine.execute(fact.ddl(store.dialect))
     if clickhouse:
@@ -81,7 +94,19 @@ def _local_dates(instants: pa.Array, zones: pa.Array) -> pa.Array:
     return result
 
 
-def _column(column: Column, values: Sequence[Any]) -> pa.Array:
+def group_price(list_fen: pa.Array, kind: pa.Array, value: pa.Array, cap_fen: pa.Array) -> pa.Array:
+    """One unit's price after a claimed coupon (the offers rule for a single item, column-wise):
+    amount off ``max(list − value, 0)``; percent off ``list − min(floor(list × value / 10^4), cap)``."""
+    amount = pc.max_element_wise(pc.subtract(list_fen, value), 0)
+    percent_off = pc.divide(pc.multiply(list_fen, value), 10_000)
+    percent_off = pc.min_element_wise(percent_off, pc.fill_null(cap_fen, percent_off))
+    percent = pc.subtract(list_fen, percent_off)
+    return pc.if_else(pc.equal(kind, "amount_off"), amount, percent)
+
+
+def _column(column: Column, values: Sequence[Any] | pa.Array) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values
     if column.kind == "ts":
         return pa.array(values, pa.timestamp("us", tz="UTC"))
     if column.kind == "bool":
@@ -91,12 +116,17 @@ def _column(column: Column, values: Sequence[Any]) -> pa.Array:
 
 def to_arrow(fact: Fact, rows: Sequence[Row[Any]], zones: dict[int, str]) -> pa.Table:
     """A chunk of OLTP rows as one Arrow table in the fact's column order, local days computed."""
-    by_name: dict[str, Sequence[Any]] = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
+    by_name: dict[str, Any] = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
     if "pricing" in by_name:  # the order's priced basket as it was quoted
         pricing = by_name.pop("pricing")
         by_name["list_fen"] = [p.get("list_total_fen", 0) if p else 0 for p in pricing]
         by_name["promotion_fen"] = [p.get("promotion_discount_fen", 0) if p else 0 for p in pricing]
         by_name["coupon_fen"] = [p.get("coupon_discount_fen", 0) if p else 0 for p in pricing]
+    if "coupon_kind" in by_name:  # a claim: the price of its link's sku after the coupon
+        kinds = pa.array([str(k) for k in by_name.pop("coupon_kind")], pa.string())
+        values = pa.array(by_name.pop("coupon_value"), pa.int64())
+        caps = pa.array(by_name.pop("coupon_cap_fen"), pa.int64())
+        by_name["group_fen"] = group_price(pa.array(by_name["list_fen"], pa.int64()), kinds, values, caps)
     arrays: dict[str, pa.Array] = {}
     for column in fact.columns:
         if column.local_date_of is None and column.name in by_name:

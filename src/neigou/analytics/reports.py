@@ -15,7 +15,8 @@ from neigou.analytics import queries
 from neigou.analytics.store import Store
 
 DAY_US = 86_400 * 1_000_000
-CHANNELS = ("group_link", "organic", "push", "event")
+# The channels of a customer's first order; ``push`` joins when links record the push they carry.
+CHANNELS = ("group_link", "organic", "event")
 PRICES = ("hidden_coupon", "public")
 
 
@@ -249,7 +250,7 @@ class TopCustomer:
     """One of the most valuable customers, by a reference that names nobody."""
 
     reference: str
-    channel: str
+    key: str
     orders: int
     net_fen: int
     coupon_fen: int
@@ -263,13 +264,24 @@ def masked(customer: str) -> str:
     return f"C-{customer[:6]}"
 
 
-def customer_value(store: Store, span: Span) -> tuple[list[ChannelValue], list[TopCustomer]]:
+# The customer's first counted order decides their channel, their seller's tier and their group.
+VALUE_KEYS = {
+    "channel": "f.channel",
+    "tier": "coalesce(f.tier_code, '')",
+    "group": "coalesce(CAST(f.group_id AS VARCHAR), '')",
+}
+
+
+def customer_value(
+    store: Store, span: Span, *, by: str = "channel"
+) -> tuple[list[ChannelValue], list[TopCustomer]]:
     """Customers whose first counted order lies in the span: paid − refunds − commission over all their
-    orders (coupon and promotion cost beside), by channel, and the ten most valuable."""
+    orders (coupon and promotion cost beside), by channel, tier or group, and the ten most valuable."""
+    key = VALUE_KEYS[by]
     totals: dict[str, tuple[int, int, int, int]] = {}
     ranks: dict[str, dict[int, int]] = defaultdict(dict)
     for part, channel, customers, net, coupon, promotion, rn, n in store.query(
-        queries.CUSTOMER_VALUE, **span.params()
+        queries.CUSTOMER_VALUE.format(key=key), **span.params()
     ):
         if part == "total":
             totals[str(channel)] = (int(customers), int(net), int(coupon), int(promotion))
@@ -283,7 +295,7 @@ def customer_value(store: Store, span: Span) -> tuple[list[ChannelValue], list[T
     ]
     top = [
         TopCustomer(masked(str(c)), str(ch), int(o), int(net), int(cp), int(pr))
-        for c, ch, o, net, cp, pr in store.query(queries.TOP_CUSTOMERS, **span.params())
+        for c, ch, o, net, cp, pr in store.query(queries.TOP_CUSTOMERS.format(key=key), **span.params())
     ]
     return channels, top
 
