@@ -135,7 +135,9 @@ def test_customer_value_by_channel_and_tier(
     assert client.get(f"/api/v1/{path}&by=sku", headers=operator).status_code == 422
 
 
-def test_prices_from_claims_and_quotes(client: TestClient, operator: dict[str, str], world: AnalyticsWorld) -> None:
+def test_prices_from_claims_and_quotes(
+    client: TestClient, operator: dict[str, str], world: AnalyticsWorld
+) -> None:
     prices = _get(client, f"programs/{world.program_id}/analytics/prices?{MARCH}", operator)
     assert prices["claims"] == 1
     assert prices["claimed_skus"] == [
@@ -173,7 +175,9 @@ def test_breakdowns_are_the_same_on_chdb(
                 assert reports.customer_value(clickhouse, span, by=by) == reports.customer_value(
                     duck, span, by=by
                 )
-            assert reports.repeat(clickhouse, span, window_days=30) == reports.repeat(duck, span, window_days=30)
+            assert reports.repeat(clickhouse, span, window_days=30) == reports.repeat(
+                duck, span, window_days=30
+            )
         assert breakdowns.claim_prices(duck, Span(world.program_id, date(2026, 3, 1), date(2026, 3, 31)))
     finally:
         duck.close()

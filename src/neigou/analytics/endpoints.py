@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
-from neigou.analytics import jobs as _jobs  # noqa: F401 - registers the scheduled extract
 from neigou.analytics import breakdowns, reports
+from neigou.analytics import jobs as _jobs  # noqa: F401 - registers the scheduled extract
 from neigou.analytics.extract import refresh
 from neigou.analytics.reports import Span
 from neigou.analytics.runtime import store_for

@@ -35,7 +35,9 @@ _ARROW = {"int": pa.int64(), "str": pa.string(), "date": pa.date32(), "bool": pa
 
 def _layout(store: Store) -> int:
     if store.dialect == "clickhouse":
-        store.engine.execute("CREATE TABLE IF NOT EXISTS layout (version Int64) ENGINE = MergeTree ORDER BY version")
+        store.engine.execute(
+            "CREATE TABLE IF NOT EXISTS layout (version Int64) ENGINE = MergeTree ORDER BY version"
+        )
     else:
         store.engine.execute("CREATE TABLE IF NOT EXISTS layout (version BIGINT)")
     return int(store.query("SELECT coalesce(max(version), 0) FROM layout")[0][0])
