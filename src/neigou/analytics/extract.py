@@ -1,7 +1,8 @@
 """The extract: copies new OLTP rows into the analytics store, incrementally, idempotently, resumably.
 
-Per fact table the store keeps a watermark, the highest OLTP id copied (``watermarks`` is itself
-append-only: the watermark is the largest value logged, so moving it is one insert on every engine).
+Per fact table the store keeps a watermark, the OLTP id up to which every row is copied (``watermarks``
+is itself append-only: the watermark is the largest value logged, so moving it is one insert on every
+engine; on PostgreSQL, where ids can commit out of order, ``analytics.horizon`` decides how far it moves).
 A refresh, per table: deletes whatever lies above the watermark (rows a refresh that died after
 loading but before logging its watermark left behind), then copies chunks of ``id > watermark`` in id
 order, each read in one statement, turned into one Arrow table column by column and loaded in one
@@ -23,6 +24,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
+from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.store import Store
 from neigou.privacy.models import OptOut
 
@@ -55,35 +57,69 @@ def ensure_schema(store: Store) -> None:
         store.engine.execute(fact.ddl(store.dialect))
     if clickhouse:
         store.engine.execute(
-            "CREATE TABLE IF NOT EXISTS watermarks (name String, last_id Int64, logged_at DateTime64(6, 'UTC')) "
-            "ENGINE = MergeTree ORDER BY (name, last_id)"
+            "CREATE TABLE IF NOT EXISTS watermarks (name String, last_id Int64, seen_id Int64, horizon Int64, "
+            "logged_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (name, last_id)"
         )
         store.engine.execute(
             "CREATE TABLE IF NOT EXISTS programs (id Int64, timezone String) ENGINE = MergeTree ORDER BY id"
         )
     else:
         store.engine.execute(
-            "CREATE TABLE IF NOT EXISTS watermarks (name VARCHAR, last_id BIGINT, logged_at TIMESTAMP)"
+            "CREATE TABLE IF NOT EXISTS watermarks "
+            "(name VARCHAR, last_id BIGINT, seen_id BIGINT, horizon BIGINT, logged_at TIMESTAMP)"
         )
         store.engine.execute("CREATE TABLE IF NOT EXISTS programs (id BIGINT, timezone VARCHAR)")
 
 
 def watermark(store: Store, name: str) -> int:
-    """The highest OLTP id of ``name`` copied so far (0 before the first)."""
+    """The OLTP id of ``name`` up to which every row is in the store (0 before the first)."""
     rows = store.query("SELECT coalesce(max(last_id), 0) FROM watermarks WHERE name = :name", name=name)
     return int(rows[0][0])
 
 
-def _log_watermark(store: Store, name: str, last_id: int) -> None:
+def _seen(store: Store, name: str) -> int:
+    rows = store.query("SELECT coalesce(max(seen_id), 0) FROM watermarks WHERE name = :name", name=name)
+    return int(rows[0][0])
+
+
+def _log_watermark(store: Store, name: str, last_id: int, seen_id: int, now: Snapshot | None) -> None:
     at = datetime.now(UTC).replace(tzinfo=None)
     rows = pa.table(
         {
             "name": pa.array([name]),
             "last_id": pa.array([last_id], pa.int64()),
+            "seen_id": pa.array([seen_id], pa.int64()),
+            "horizon": pa.array([now.xmax if now else 0], pa.int64()),
             "logged_at": pa.array([at], pa.timestamp("us")),
         }
     )
     store.engine.load("watermarks", rows)
+
+
+class _Watermark:
+    """How far a table's watermark moves in this refresh (see ``analytics.horizon``)."""
+
+    def __init__(self, store: Store, name: str, now: Snapshot | None) -> None:
+        self.store, self.name, self.now = store, name, now
+        self.final = watermark(store, name)
+        self.seen_before = _seen(store, name)
+        self.settled = settled(store, name, now) if now else 0
+        self.blocked = False
+        self.logged = False
+
+    def moved(self, ids: pa.Array, seen: int) -> None:
+        """A chunk of ids (in order) is in the store: move and log the watermark."""
+        if self.now is None:
+            self.final = seen
+        elif not self.blocked:
+            self.final, self.blocked = advance(self.final, self.settled, ids)
+        _log_watermark(self.store, self.name, self.final, seen, self.now)
+        self.logged = True
+
+    def close(self) -> None:
+        """On PostgreSQL, a refresh that copied nothing still logs its horizon, so gaps settle."""
+        if self.now is not None and not self.logged:
+            _log_watermark(self.store, self.name, self.final, self.seen_before, self.now)
 
 
 def _local_dates(instants: pa.Array, zones: pa.Array) -> pa.Array:
@@ -164,23 +200,34 @@ def _copy(
     zones: dict[int, str],
     chunk: int,
     progress: Progress | None,
+    now: Snapshot | None,
 ) -> int:
-    last = watermark(store, fact.name)
+    """Copy the rows above the watermark; the count leaves out rows that were in the store already."""
+    mark = _Watermark(store, fact.name, now)
+    last = mark.final
+    ((provisional,),) = store.query(  # copied and logged by an earlier refresh, copied again now
+        f"SELECT count(*) FROM {fact.name} WHERE id > :last AND id <= :seen",  # noqa: S608 - our names
+        last=last,
+        seen=mark.seen_before,
+    )
     store.run(f"DELETE FROM {fact.name} WHERE id > :last", last=last)  # noqa: S608 - our table names
-    copied = 0
+    copied = -int(provisional)
     while True:
         statement = fact.source.where(fact.id_column > last).order_by(fact.id_column).limit(chunk)
         rows = session.execute(statement).all()
         if not rows:
-            return copied
-        store.engine.load(fact.name, to_arrow(fact, rows, zones))
+            break
+        table = to_arrow(fact, rows, zones)
+        store.engine.load(fact.name, table)
         last = int(rows[-1].id)
-        _log_watermark(store, fact.name, last)
+        mark.moved(table.column("id").combine_chunks(), last)
         copied += len(rows)
         if progress is not None:
             progress(fact.name, copied)
         if len(rows) < chunk:
-            return copied
+            break
+    mark.close()
+    return max(copied, 0)
 
 
 def _erase(store: Store, customer: str, program_id: int | None) -> None:
@@ -203,17 +250,18 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _apply_opt_outs(session: Session, store: Store) -> int:
-    last = watermark(store, "opt_outs")
+def _apply_opt_outs(session: Session, store: Store, now: Snapshot | None) -> int:
+    mark = _Watermark(store, "opt_outs", now)
     rows = session.execute(
         select(OptOut.id, OptOut.customer_ref_hash, OptOut.program_id)
-        .where(OptOut.id > last)
+        .where(OptOut.id > mark.final)
         .order_by(OptOut.id)
     ).all()
     for opt_out_id, customer, program_id in rows:
         _erase(store, customer, program_id)  # idempotent: a second pass finds the hash gone
-        _log_watermark(store, "opt_outs", int(opt_out_id))
-    return len(rows)
+        mark.moved(pa.array([int(opt_out_id)], pa.int64()), int(opt_out_id))
+    mark.close()
+    return sum(1 for row in rows if row.id > mark.seen_before)
 
 
 def refresh(
@@ -222,9 +270,12 @@ def refresh(
     """Copy what is new since the last refresh; rows copied per table (``opt_outs``: opt-outs applied)."""
     with store.writing():
         ensure_schema(store)
+        now = snapshot(session)  # before any read: what commits after it is for the next refresh
         zones = _copy_programs(session, store)
         copied = {"programs": len(zones)}
         for fact in FACTS:
-            copied[fact.name] = _copy(session, store, fact, zones=zones, chunk=chunk, progress=progress)
-        copied["opt_outs"] = _apply_opt_outs(session, store)
+            copied[fact.name] = _copy(
+                session, store, fact, zones=zones, chunk=chunk, progress=progress, now=now
+            )
+        copied["opt_outs"] = _apply_opt_outs(session, store, now)
     return copied
