@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
 import sqlglot
@@ -146,6 +147,54 @@ class ChdbEngine:
         self._connection.close()
 
 
+# Exact aggregates and SQL's NULLs for outer joins, as the chDB engine sets them per statement.
+CLICKHOUSE_SETTINGS = {"join_use_nulls": 1, "count_distinct_implementation": "uniqExact"}
+
+
+def clickhouse_params(url: str) -> dict[str, Any]:
+    """``clickhouse://user:password@host:port/database?secure=1`` as clickhouse-connect's arguments
+    (HTTP port 8123 by default, 8443 with ``secure``)."""
+    parts = urlsplit(url)
+    secure = parse_qs(parts.query).get("secure", ["0"])[0] in ("1", "true")
+    return {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or (8443 if secure else 8123),
+        "username": unquote(parts.username or "default"),
+        "password": unquote(parts.password or ""),
+        "database": parts.path.lstrip("/") or "default",
+        "secure": secure,
+        "settings": dict(CLICKHOUSE_SETTINGS),
+        # one store serves a process's threads: no server session to share
+        "autogenerate_session_id": False,
+    }
+
+
+class ClickHouseEngine:
+    """A ClickHouse server (``NEIGOU_ANALYTICS_URL=clickhouse://…``) through clickhouse-connect over
+    HTTP; facts arrive as Arrow. A cluster, its replication and its sharding are the deployment's own."""
+
+    dialect = "clickhouse"
+
+    def __init__(self, url: str, connect: Any = None) -> None:
+        if connect is None:
+            import clickhouse_connect  # the analytics extra; loads when a store opens
+
+            connect = clickhouse_connect.get_client
+        self._client = connect(**clickhouse_params(url))
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            return [tuple(row) for row in self._client.query(sql).result_rows]
+        self._client.command(sql)
+        return []
+
+    def load(self, table: str, rows: pa.Table) -> None:
+        self._client.insert_arrow(table, rows)
+
+    def close(self) -> None:
+        self._client.close()
+
+
 @dataclass
 class Store:
     """An analytics store: the engine, and a lock that lets one refresh write at a time."""
@@ -183,7 +232,8 @@ def store_url(settings: Settings) -> str:
 
 
 def open_store(url: str) -> Store:
-    """``duckdb:///PATH``, ``duckdb:///:memory:``, ``chdb:///PATH`` or ``clickhouse+chdb:///PATH``."""
+    """``duckdb:///PATH``, ``duckdb:///:memory:``, ``chdb:///PATH`` or ``clickhouse+chdb:///PATH`` (in
+    process), ``clickhouse://user:password@host:port/database`` (a server)."""
     scheme, _, rest = url.partition("://")
     path = rest[1:] if rest.startswith("/") else rest
     engine: Engine
@@ -191,6 +241,8 @@ def open_store(url: str) -> Store:
         engine = DuckDBEngine(path or ":memory:")
     elif scheme in ("chdb", "clickhouse+chdb"):
         engine = ChdbEngine(path or ":memory:")
+    elif scheme == "clickhouse":
+        engine = ClickHouseEngine(url)
     else:
-        raise ValueError(f"unsupported analytics store {scheme!r}: use duckdb:// or chdb://")
+        raise ValueError(f"unsupported analytics store {scheme!r}: use duckdb://, chdb:// or clickhouse://")
     return Store(engine=engine, lock=threading.Lock())
