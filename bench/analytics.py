@@ -55,7 +55,8 @@ def generate(store: Store, customers: int) -> None:
                hash(c, n, 7) % 100 AS roll
         FROM range(1, {customers} + 1) a(c), LATERAL (SELECT unnest(range(1, CAST(2 + hash(c) % 9 AS BIGINT))) AS n)""")
     run(f"""INSERT INTO orders SELECT id, 1, 'c' || c,
-        CASE WHEN roll < 33 THEN 1 + hash(c) % {members} END, NULL,
+        CASE WHEN roll < 33 THEN 1 + hash(c) % {members} END, NULL, NULL,
+        CASE WHEN roll < 33 THEN 'super_member' END,
         CASE WHEN roll < 33 THEN 'L' || (hash(c) % 1000) END,
         CASE WHEN roll < 33 THEN 'group_link' ELSE 'organic' END, roll < 20,
         CASE WHEN roll < 33 THEN 2490 ELSE 4990 END, 4990, 0, CASE WHEN roll < 20 THEN 2500 ELSE 0 END,
