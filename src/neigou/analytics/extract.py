@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from neigou.analytics import firsts
 from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.store import Store
@@ -49,12 +50,14 @@ def ensure_schema(store: Store) -> None:
     """Create the store's tables if they are missing; a store of another layout starts over empty."""
     clickhouse = store.dialect == "clickhouse"
     if _layout(store) != LAYOUT:
-        for name in (*(fact.name for fact in FACTS), "watermarks", "programs", "layout"):
+        derived = ("customer_firsts", "touched_customers")
+        for name in (*(fact.name for fact in FACTS), *derived, "watermarks", "programs", "layout"):
             store.engine.execute(f"DROP TABLE IF EXISTS {name}")
         _layout(store)
         store.engine.load("layout", pa.table({"version": pa.array([LAYOUT], pa.int64())}))
     for fact in FACTS:
         store.engine.execute(fact.ddl(store.dialect))
+    firsts.ensure(store)
     if clickhouse:
         store.engine.execute(
             "CREATE TABLE IF NOT EXISTS watermarks (name String, last_id Int64, seen_id Int64, horizon Int64, "
@@ -234,7 +237,7 @@ def _erase(store: Store, customer: str, program_id: int | None) -> None:
     """The opted-out customer's rows keep their amounts under a tombstone that names nobody."""
     tombstone = TOMBSTONE_PREFIX + secrets.token_hex(28)
     scope = "" if program_id is None else f" AND program_id = {int(program_id)}"
-    for table in ("orders", "claims"):
+    for table in ("orders", "claims", "customer_firsts"):
         if store.dialect == "clickhouse":
             store.engine.execute(
                 f"ALTER TABLE {table} UPDATE customer = '{tombstone}' "
@@ -264,6 +267,19 @@ def _apply_opt_outs(session: Session, store: Store, now: Snapshot | None) -> int
     return sum(1 for row in rows if row.id > mark.seen_before)
 
 
+def _keep_firsts(store: Store) -> int:
+    """Recompute the customers touched since the last recomputation; then log how far it reached."""
+    orders_final, refunds_final = watermark(store, "orders"), watermark(store, "refunds")
+    touched = firsts.recompute(
+        store,
+        orders_mark=watermark(store, "firsts.orders"),
+        refunds_mark=watermark(store, "firsts.refunds"),
+    )
+    _log_watermark(store, "firsts.orders", orders_final, orders_final, None)
+    _log_watermark(store, "firsts.refunds", refunds_final, refunds_final, None)
+    return touched
+
+
 def refresh(
     session: Session, store: Store, *, chunk: int = CHUNK, progress: Progress | None = None
 ) -> dict[str, int]:
@@ -278,4 +294,5 @@ def refresh(
                 session, store, fact, zones=zones, chunk=chunk, progress=progress, now=now
             )
         copied["opt_outs"] = _apply_opt_outs(session, store, now)
+        copied["customer_firsts"] = _keep_firsts(store)
     return copied

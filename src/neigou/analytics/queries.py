@@ -22,6 +22,9 @@ live AS (
       AND (:member_id = 0 OR o.member_id = :member_id)
       AND NOT (o.paid_fen > 0 AND coalesce(r.refund_fen, 0) >= o.paid_fen)
 ),
+"""
+
+_RANKED_FIRSTS = """
 ranked AS (
     SELECT id, customer, channel, hidden_coupon, tier_code, group_id, paid_us, paid_on,
            row_number() OVER (PARTITION BY customer ORDER BY paid_us, id) AS nth,
@@ -34,6 +37,24 @@ firsts AS (
     WHERE nth = 1 AND paid_on >= :start_on AND paid_on <= :end_on
 )
 """
+
+_LIVE_ORDERS = _LIVE_ORDERS + _RANKED_FIRSTS
+
+
+# Program-wide, the first orders come from the pre-aggregated ``customer_firsts`` (analytics.firsts).
+_STORED_FIRSTS = """
+firsts AS (
+    SELECT id, customer, channel, hidden_coupon, tier_code, group_id, paid_us, paid_on, next_us
+    FROM customer_firsts
+    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
+)
+"""
+
+
+def stored(sql: str) -> str:
+    """The statement with each customer's first order read from ``customer_firsts``."""
+    return sql.replace(_RANKED_FIRSTS, _STORED_FIRSTS)
+
 
 REPEAT = (
     "WITH"

@@ -20,6 +20,11 @@ CHANNELS = ("group_link", "organic", "event")
 PRICES = ("hidden_coupon", "public")
 
 
+def _firsts(sql: str, span: Span) -> str:
+    """Program-wide, first orders come from the pre-aggregated table; a member's from their orders."""
+    return sql if span.member_id else queries.stored(sql)
+
+
 def rate_bp(part: int, whole: int) -> int:
     """``floor(part × 10^4 / whole)``, 0 for an empty whole."""
     return part * 10_000 // whole if whole else 0
@@ -70,7 +75,7 @@ def _rows(totals: dict[str, list[int]]) -> list[RepeatRow]:
 
 def repeat(store: Store, span: Span, *, window_days: int, channel: str | None = None) -> Repeat:
     """Customers whose first counted order lies in the span, by channel of that order."""
-    rows = store.query(queries.REPEAT, **span.params(), window_us=window_days * DAY_US)
+    rows = store.query(_firsts(queries.REPEAT, span), **span.params(), window_us=window_days * DAY_US)
     channels: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     prices: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for name, hidden, customers, repeaters in rows:
@@ -99,7 +104,7 @@ class Cohort:
 def cohorts(store: Store, span: Span) -> list[Cohort]:
     """Monthly cohorts by channel; ``active[k]`` counts month k after the first (``active[0]`` = all)."""
     table: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
-    for cohort, channel, k, customers in store.query(queries.COHORTS, **span.params()):
+    for cohort, channel, k, customers in store.query(_firsts(queries.COHORTS, span), **span.params()):
         table[(int(cohort), str(channel))][int(k)] = int(customers)
     out = []
     for (cohort, channel), months in sorted(table.items()):
@@ -281,7 +286,7 @@ def customer_value(
     totals: dict[str, tuple[int, int, int, int]] = {}
     ranks: dict[str, dict[int, int]] = defaultdict(dict)
     for part, channel, customers, net, coupon, promotion, rn, n in store.query(
-        queries.CUSTOMER_VALUE.format(key=key), **span.params()
+        _firsts(queries.CUSTOMER_VALUE.format(key=key), span), **span.params()
     ):
         if part == "total":
             totals[str(channel)] = (int(customers), int(net), int(coupon), int(promotion))
@@ -295,7 +300,9 @@ def customer_value(
     ]
     top = [
         TopCustomer(masked(str(c)), str(ch), int(o), int(net), int(cp), int(pr))
-        for c, ch, o, net, cp, pr in store.query(queries.TOP_CUSTOMERS.format(key=key), **span.params())
+        for c, ch, o, net, cp, pr in store.query(
+            _firsts(queries.TOP_CUSTOMERS.format(key=key), span), **span.params()
+        )
     ]
     return channels, top
 

@@ -138,7 +138,7 @@ class ChdbEngine:
         self._connection = chdb.connect(path)  # type: ignore[no-untyped-call]
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        assert params is None, "ClickHouse statements arrive bound"  # noqa: S101
+        assert params is None, "ClickHouse statements arrive bound"
         cursor = self._connection.cursor()
         try:
             statement = sql
@@ -197,7 +197,7 @@ class ClickHouseEngine:
         self._client = connect(**clickhouse_params(url))
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        assert params is None, "ClickHouse statements arrive bound"  # noqa: S101
+        assert params is None, "ClickHouse statements arrive bound"
         if sql.lstrip().upper().startswith(("SELECT", "WITH")):
             return [tuple(row) for row in self._client.query(sql).result_rows]
         self._client.command(sql)
