@@ -20,10 +20,13 @@ from tests.conftest import TokenMaker
 
 def _same(store: Store, span: Span) -> None:
     params = span.params() | {"window_us": 30 * reports.DAY_US}
-    for sql in (queries.REPEAT, queries.COHORTS, queries.CUSTOMER_VALUE.format(key="f.tier_code")):
-        window = sorted(store.query(sql, **params), key=str)
-        assert sorted(store.query(queries.stored(sql), **params), key=str) == window
-    assert queries.stored(queries.REPEAT) != queries.REPEAT
+    pairs = [(sql, queries.stored(sql)) for sql in (queries.REPEAT, queries.COHORTS)]
+    for key in reports.VALUE_KEYS.values():
+        pairs.append((queries.CUSTOMER_VALUE.format(key=key), queries.CUSTOMER_VALUE_STORED.format(key=key)))
+        pairs.append((queries.TOP_CUSTOMERS.format(key=key), queries.TOP_CUSTOMERS_STORED.format(key=key)))
+    for window, kept in pairs:
+        assert kept != window
+        assert sorted(store.query(kept, **params), key=str) == sorted(store.query(window, **params), key=str)
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "chdb"])

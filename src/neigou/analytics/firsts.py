@@ -1,4 +1,6 @@
-"""A pre-aggregated fact kept by the refresh: each customer's first counted order, per program.
+"""A pre-aggregated fact kept by the refresh: each customer's first counted order, per program, and
+what the customer is worth over all their orders there (paid − refunds − commission net of
+reversals; coupon and promotion cost beside).
 
 The repeat, customer-value and cohort reports start from every customer's first counted order (not
 fully refunded) and when their next counted order came; over all orders that is a window pass per
@@ -16,16 +18,20 @@ from __future__ import annotations
 
 from neigou.analytics.store import Store
 
-COLUMNS = "program_id, customer, id, channel, hidden_coupon, tier_code, group_id, paid_us, paid_on, next_us"
+COLUMNS = (
+    "program_id, customer, id, channel, hidden_coupon, tier_code, group_id, paid_us, paid_on, next_us, "
+    "orders, net_fen, coupon_fen, promotion_fen"
+)
 DUCK_DDL = (
     "CREATE TABLE IF NOT EXISTS customer_firsts (program_id BIGINT, customer VARCHAR, id BIGINT, "
     "channel VARCHAR, hidden_coupon BOOLEAN, tier_code VARCHAR, group_id BIGINT, paid_us BIGINT, "
-    "paid_on DATE, next_us BIGINT)"
+    "paid_on DATE, next_us BIGINT, orders BIGINT, net_fen BIGINT, coupon_fen BIGINT, promotion_fen BIGINT)"
 )
 CLICKHOUSE_DDL = (
     "CREATE TABLE IF NOT EXISTS customer_firsts (program_id Int64, customer String, id Int64, "
     "channel String, hidden_coupon Bool, tier_code Nullable(String), group_id Nullable(Int64), "
-    "paid_us Int64, paid_on Date32, next_us Int64) ENGINE = MergeTree ORDER BY (program_id, paid_on, customer)"
+    "paid_us Int64, paid_on Date32, next_us Int64, orders Int64, net_fen Int64, coupon_fen Int64, "
+    "promotion_fen Int64) ENGINE = MergeTree ORDER BY (program_id, paid_on, customer)"
 )
 TOUCHED_DDL = {
     "duckdb": "CREATE TABLE IF NOT EXISTS touched_customers (customer VARCHAR)",
@@ -42,7 +48,8 @@ SELECT DISTINCT o.customer FROM refunds AS r JOIN orders AS o ON o.id = r.order_
 _RECOMPUTE = f"""
 INSERT INTO customer_firsts ({COLUMNS})
 WITH mine AS (
-    SELECT id, program_id, customer, channel, hidden_coupon, tier_code, group_id, paid_fen, paid_us, paid_on
+    SELECT id, program_id, customer, channel, hidden_coupon, tier_code, group_id, paid_fen, coupon_fen,
+           promotion_fen, paid_us, paid_on
     FROM orders WHERE customer IN (SELECT customer FROM touched_customers)
 ),
 refunded AS (
@@ -57,8 +64,24 @@ ranked AS (
            lead(m.paid_us, 1, -1) OVER (PARTITION BY m.program_id, m.customer ORDER BY m.paid_us, m.id) AS next_us
     FROM mine AS m LEFT JOIN refunded AS r ON r.order_id = m.id
     WHERE NOT (m.paid_fen > 0 AND coalesce(r.refund_fen, 0) >= m.paid_fen)
+),
+commission AS (
+    SELECT c.order_id AS order_id,
+           sum(c.amount_fen - c.amount_fen * coalesce(r.refund_fen, 0) // greatest(m.paid_fen, 1)) AS worth
+    FROM commissions AS c JOIN mine AS m ON m.id = c.order_id LEFT JOIN refunded AS r ON r.order_id = c.order_id
+    GROUP BY c.order_id
+),
+totals AS (
+    SELECT m.program_id AS t_program, m.customer AS t_customer, count(*) AS n,
+           sum(m.paid_fen - coalesce(r.refund_fen, 0) - coalesce(c.worth, 0)) AS net_sum,
+           sum(m.coupon_fen) AS coupon_sum, sum(m.promotion_fen) AS promotion_sum
+    FROM mine AS m LEFT JOIN refunded AS r ON r.order_id = m.id LEFT JOIN commission AS c ON c.order_id = m.id
+    GROUP BY m.program_id, m.customer
 )
-SELECT {COLUMNS} FROM ranked WHERE nth = 1
+SELECT k.program_id, k.customer, k.id, k.channel, k.hidden_coupon, k.tier_code, k.group_id, k.paid_us, k.paid_on,
+       k.next_us, t.n, t.net_sum, t.coupon_sum, t.promotion_sum
+FROM ranked AS k JOIN totals AS t ON t.t_program = k.program_id AND t.t_customer = k.customer
+WHERE k.nth = 1
 """
 
 

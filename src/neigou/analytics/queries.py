@@ -278,6 +278,16 @@ WHERE rn IN ((n * 10 + 99) // 100, (n * 25 + 99) // 100, (n * 50 + 99) // 100, (
 """
 )
 
+# Program-wide, each customer's worth is kept in ``customer_firsts`` too (analytics.firsts).
+_STORED_PER_CUSTOMER = """
+WITH per_customer AS (
+    SELECT f.customer AS customer, {key} AS channel, f.net_fen AS net_fen, f.coupon_fen AS coupon_fen,
+           f.promotion_fen AS promotion_fen, f.orders AS orders
+    FROM customer_firsts AS f
+    WHERE f.program_id = :program_id AND f.paid_on >= :start_on AND f.paid_on <= :end_on
+)
+"""
+
 TOP_CUSTOMERS = (
     _PER_CUSTOMER
     + """
@@ -285,6 +295,9 @@ SELECT customer, channel, orders, net_fen, coupon_fen, promotion_fen FROM per_cu
 ORDER BY net_fen DESC, customer LIMIT 10
 """
 )
+
+CUSTOMER_VALUE_STORED = _STORED_PER_CUSTOMER + CUSTOMER_VALUE[len(_PER_CUSTOMER) :]
+TOP_CUSTOMERS_STORED = _STORED_PER_CUSTOMER + TOP_CUSTOMERS[len(_PER_CUSTOMER) :]
 
 # Per sku over lines of orders paid in the range: units, list and paid amounts, split by whether the
 # order used a hidden coupon.

@@ -25,6 +25,11 @@ def _firsts(sql: str, span: Span) -> str:
     return sql if span.member_id else queries.stored(sql)
 
 
+def _worth(window: str, kept: str, span: Span, key: str) -> str:
+    """Program-wide, customers' worth is read from the pre-aggregated table."""
+    return (window if span.member_id else kept).format(key=key)
+
+
 def rate_bp(part: int, whole: int) -> int:
     """``floor(part × 10^4 / whole)``, 0 for an empty whole."""
     return part * 10_000 // whole if whole else 0
@@ -286,7 +291,7 @@ def customer_value(
     totals: dict[str, tuple[int, int, int, int]] = {}
     ranks: dict[str, dict[int, int]] = defaultdict(dict)
     for part, channel, customers, net, coupon, promotion, rn, n in store.query(
-        _firsts(queries.CUSTOMER_VALUE.format(key=key), span), **span.params()
+        _worth(queries.CUSTOMER_VALUE, queries.CUSTOMER_VALUE_STORED, span, key), **span.params()
     ):
         if part == "total":
             totals[str(channel)] = (int(customers), int(net), int(coupon), int(promotion))
