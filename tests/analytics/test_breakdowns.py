@@ -1,5 +1,6 @@
 """Economics per day, tier and sku; customer value per channel and tier; prices from claims; the
-event channel — over the analytics world with an event order and a claim added, on DuckDB and chDB."""
+event and push channels — over the analytics world with an event order, an order through a link made
+for a push, and a claim added, on DuckDB and chDB."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ from neigou.analytics.reports import Span
 from neigou.analytics.store import open_store
 from neigou.kit.db import transaction
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
+from neigou.crm.models import Push, PushChannel
+from neigou.links import service as links
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink
+from neigou.links.schemas import LinkCreate
 from tests.analytics.builders import LINK_FEN, LIST_FEN, SKU, AnalyticsWorld, build
-from tests.conftest import SECRET, TokenMaker
+from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
 from tests.events.builders import create_event
 
 pytestmark = pytest.mark.world_per_module
@@ -45,6 +49,22 @@ def world(
         "event_id": event_id,
         "items": [{"sku": SKU, "quantity": 1, "paid_fen": EVENT_FEN}],
         "paid_at": "2026-03-12T10:00:00+08:00",
+    }
+    response = module_client.post("/api/v1/orders", json=body, headers=module_operator)
+    assert response.status_code == 201, response.text
+    at = datetime.fromisoformat("2026-03-01T09:00:00+08:00")
+    with transaction(module_factory) as session:
+        push = Push(program_id=built.program_id, member_id=built.b, channel=PushChannel.TASK, created_at=at)
+        session.add(push)
+        session.flush()
+        pushed = links.create_link(
+            session, data=LinkCreate(member_id=built.b, sku=SKU), actor=TEST_ACTOR, at=at
+        )
+        pushed.push_id = push.id
+    body |= {"external_id": "p1", "customer_ref": "c7", "link_code": pushed.code, "event_id": None}
+    body |= {
+        "items": [{"sku": SKU, "quantity": 1, "paid_fen": LIST_FEN}],
+        "paid_at": "2026-03-14T10:00:00+08:00",
     }
     response = module_client.post("/api/v1/orders", json=body, headers=module_operator)
     assert response.status_code == 201, response.text
@@ -82,7 +102,7 @@ def test_economics_by_day_tier_and_sku_add_up_to_the_totals(
     path = f"programs/{world.program_id}/analytics/economics?{MARCH}"
     total = _get(client, path, operator)
     assert total["rows"] is None
-    assert total["orders"] == 8
+    assert total["orders"] == 9
     by_day = _get(client, f"{path}&by=day", operator)["rows"]
     assert [r["key"] for r in by_day] == sorted(r["key"] for r in by_day)
     fifth = next(r for r in by_day if r["key"] == "2026-03-05")
@@ -91,8 +111,8 @@ def test_economics_by_day_tier_and_sku_add_up_to_the_totals(
     assert next(r for r in by_day if r["key"] == "2026-03-06")["gmv_fen"] == LIST_FEN
     by_tier = {r["key"]: r for r in _get(client, f"{path}&by=tier", operator)["rows"]}
     assert set(by_tier) == {"super_member", ""}
-    assert by_tier["super_member"]["orders"] == 2
-    assert by_tier["super_member"]["commission_fen"] == total["commission_fen"] == 90
+    assert by_tier["super_member"]["orders"] == 3  # A's two through the link, B's through the push
+    assert by_tier["super_member"]["commission_fen"] == total["commission_fen"]
     for by in ("day", "tier", "group", "sku", "brand"):
         rows = _get(client, f"{path}&by={by}", operator)["rows"]
         for figure in FIGURES:
@@ -106,12 +126,12 @@ def test_economics_by_day_tier_and_sku_add_up_to_the_totals(
     assert sum(r["orders"] for r in own) == 2
 
 
-def test_event_orders_are_their_own_channel(
+def test_event_and_push_orders_are_their_own_channels(
     client: TestClient, operator: dict[str, str], world: AnalyticsWorld
 ) -> None:
     body = _get(client, f"programs/{world.program_id}/analytics/repeat?{MARCH}", operator)
     channels = {r["channel"]: r["customers"] for r in body["channels"]}
-    assert channels == {"event": 1, "group_link": 1, "organic": 2}
+    assert channels == {"event": 1, "push": 1, "group_link": 1, "organic": 2}
     only = _get(client, f"programs/{world.program_id}/analytics/repeat?{MARCH}&channel=event", operator)
     assert [r["channel"] for r in only["channels"]] == ["event"]
 
@@ -128,8 +148,8 @@ def test_customer_value_by_channel_and_tier(
     tiers = {c["key"]: c for c in by_tier["channels"]}
     assert set(tiers) == {"super_member", ""}
     assert all(c["channel"] is None for c in by_tier["channels"])
-    assert tiers["super_member"]["customers"] == 1  # c1, through A's link
-    assert sum(c["customers"] for c in by_tier["channels"]) == 4
+    assert tiers["super_member"]["customers"] == 2  # c1 through A's link, c7 through B's push
+    assert sum(c["customers"] for c in by_tier["channels"]) == 5
     assert sum(c["net_fen"] for c in by_tier["channels"]) == sum(c["net_fen"] for c in by_channel["channels"])
     assert all(t["reference"].startswith("C-") for t in by_tier["top"])
     assert client.get(f"/api/v1/{path}&by=sku", headers=operator).status_code == 422

@@ -13,6 +13,7 @@ after the facts, so a row copied in this refresh is erased too.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Row, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from neigou.analytics import firsts
@@ -149,17 +150,34 @@ def _column(column: Column, values: Sequence[Any] | pa.Array) -> pa.Array:
     if isinstance(values, pa.Array):
         return values
     if column.kind == "ts":
+        if any(isinstance(v, str) for v in values[:1]):  # SQLite keeps UTC instants as text
+            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
         return pa.array(values, pa.timestamp("us", tz="UTC"))
     if column.kind == "bool":
         return pa.array([bool(v) for v in values], pa.bool_())
     return pa.array(values, _ARROW[column.kind])
 
 
-def to_arrow(fact: Fact, rows: Sequence[Row[Any]], zones: dict[int, str]) -> pa.Table:
+def fetch(session: Session, statement: Select[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """A chunk's rows as the database driver gives them: one statement, no per-value conversion by
+    SQLAlchemy (instants come as text from SQLite, JSON as text or dicts; ``to_arrow`` reads both)."""
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    cursor = connection.exec_driver_sql(str(compiled)).cursor
+    try:
+        names = [d[0] for d in cursor.description]
+        return names, list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def to_arrow(
+    fact: Fact, names: list[str], rows: Sequence[tuple[Any, ...]], zones: dict[int, str]
+) -> pa.Table:
     """A chunk of OLTP rows as one Arrow table in the fact's column order, local days computed."""
-    by_name: dict[str, Any] = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
+    by_name: dict[str, Any] = dict(zip(names, zip(*rows, strict=True), strict=True))
     if "pricing" in by_name:  # the order's priced basket as it was quoted
-        pricing = by_name.pop("pricing")
+        pricing = [json.loads(p) if isinstance(p, str) else p for p in by_name.pop("pricing")]
         by_name["list_fen"] = [p.get("list_total_fen", 0) if p else 0 for p in pricing]
         by_name["promotion_fen"] = [p.get("promotion_discount_fen", 0) if p else 0 for p in pricing]
         by_name["coupon_fen"] = [p.get("coupon_discount_fen", 0) if p else 0 for p in pricing]
@@ -217,12 +235,12 @@ def _copy(
     copied = -int(provisional)
     while True:
         statement = fact.source.where(fact.id_column > last).order_by(fact.id_column).limit(chunk)
-        rows = session.execute(statement).all()
+        names, rows = fetch(session, statement)
         if not rows:
             break
-        table = to_arrow(fact, rows, zones)
+        table = to_arrow(fact, names, rows, zones)
         store.engine.load(fact.name, table)
-        last = int(rows[-1].id)
+        last = int(rows[-1][names.index("id")])
         mark.moved(table.column("id").combine_chunks(), last)
         copied += len(rows)
         if progress is not None:

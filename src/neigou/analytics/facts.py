@@ -23,7 +23,7 @@ from neigou.programs.models import Member, Program
 
 # The store's layout: a store written by another version is dropped and copied again by the next
 # refresh (it holds nothing the OLTP database does not).
-LAYOUT = 4
+LAYOUT = 5
 
 # kind: int | str | date | ts | bool | json (a dict read in Python into derived int columns)
 DUCK_TYPES = {"int": "BIGINT", "str": "VARCHAR", "date": "DATE", "ts": "TIMESTAMP", "bool": "BOOLEAN"}
@@ -211,6 +211,7 @@ FACTS: tuple[Fact, ...] = (
             Order.link_code,
             case(
                 (Order.event_id.is_not(None), literal("event")),
+                (ShareLink.push_id.is_not(None), literal("push")),
                 (Order.member_id.is_(None), literal("organic")),
                 else_=literal("group_link"),
             ).label("channel"),

@@ -15,8 +15,9 @@ from neigou.analytics import queries
 from neigou.analytics.store import Store
 
 DAY_US = 86_400 * 1_000_000
-# The channels of a customer's first order; ``push`` joins when links record the push they carry.
-CHANNELS = ("group_link", "organic", "event")
+# The channel of a customer's first order: an event's, through a link made for a CRM push, through
+# another share link (a member attributed), or none.
+CHANNELS = ("event", "push", "group_link", "organic")
 PRICES = ("hidden_coupon", "public")
 
 
