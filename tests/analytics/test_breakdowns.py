@@ -17,9 +17,9 @@ from neigou.analytics import breakdowns, reports
 from neigou.analytics.extract import refresh
 from neigou.analytics.reports import Span
 from neigou.analytics.store import open_store
+from neigou.crm.models import Push, PushChannel
 from neigou.kit.db import transaction
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
-from neigou.crm.models import Push, PushChannel
 from neigou.links import service as links
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink
 from neigou.links.schemas import LinkCreate
