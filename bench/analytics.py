@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import text
 
-from neigou.analytics import reports
+from neigou.analytics import breakdowns, firsts, reports
 from neigou.analytics.extract import ensure_schema, refresh
 from neigou.analytics.reports import Span, TierRates
 from neigou.analytics.store import Store, open_store
@@ -55,7 +55,8 @@ def generate(store: Store, customers: int) -> None:
                hash(c, n, 7) % 100 AS roll
         FROM range(1, {customers} + 1) a(c), LATERAL (SELECT unnest(range(1, CAST(2 + hash(c) % 9 AS BIGINT))) AS n)""")
     run(f"""INSERT INTO orders SELECT id, 1, 'c' || c,
-        CASE WHEN roll < 33 THEN 1 + hash(c) % {members} END, NULL,
+        CASE WHEN roll < 33 THEN 1 + hash(c) % {members} END, NULL, NULL,
+        CASE WHEN roll < 33 THEN 'super_member' END,
         CASE WHEN roll < 33 THEN 'L' || (hash(c) % 1000) END,
         CASE WHEN roll < 33 THEN 'group_link' ELSE 'organic' END, roll < 20,
         CASE WHEN roll < 33 THEN 2490 ELSE 4990 END, 4990, 0, CASE WHEN roll < 20 THEN 2500 ELSE 0 END,
@@ -72,10 +73,25 @@ def generate(store: Store, customers: int) -> None:
     run("DROP TABLE gen")
 
 
+def first_orders(store: Store) -> float:
+    """The pre-aggregated first orders over every customer, as a first refresh builds them; seconds."""
+    start = time.perf_counter()
+    firsts.recompute(store, orders_mark=0, refunds_mark=0)
+    return time.perf_counter() - start
+
+
 def copy_store(source: duckdb.DuckDBPyConnection, target: Store) -> None:
     """Every table of the DuckDB store into another store, through Arrow."""
     ensure_schema(target)
-    for table in ("programs", "members", "orders", "order_lines", "commissions", "refunds"):
+    for table in (
+        "programs",
+        "members",
+        "orders",
+        "order_lines",
+        "commissions",
+        "refunds",
+        "customer_firsts",
+    ):
         rows = source.sql(f"SELECT * FROM {table}").to_arrow_table()
         for batch in rows.to_batches(max_chunksize=1_000_000):
             target.engine.load(table, pa.Table.from_batches([batch]))
@@ -186,6 +202,24 @@ def compare(store: Store, base: duckdb.DuckDBPyConnection, label: str) -> list[t
     return out
 
 
+def timed_only(store: Store, label: str) -> list[tuple[str, float, float]]:
+    """Reports without a hand-written twin here: their time alone (best of 3)."""
+    cases: list[tuple[str, Callable[[], Any]]] = [
+        ("cohorts", lambda: reports.cohorts(store, SPAN)),
+        ("customers", lambda: reports.customer_value(store, SPAN)),
+        ("customers/tier", lambda: reports.customer_value(store, SPAN, by="tier")),
+        ("econ/day", lambda: breakdowns.economics_by(store, SPAN, by="day")),
+        ("econ/sku", lambda: breakdowns.economics_by(store, SPAN, by="sku")),
+        ("prices", lambda: reports.prices(store, SPAN)),
+    ]
+    out = []
+    for name, report in cases:
+        seconds, _answer = best(report)
+        out.append((name, seconds, 0.0))
+        print(f"{label:8} {name:14} report {seconds * 1000:8.1f} ms")
+    return out
+
+
 def oltp_refresh(directory: Path, new_orders: int) -> float:
     """An OLTP SQLite database with ``new_orders`` orders; the time an incremental refresh takes."""
     url = f"sqlite:///{directory / 'oltp.db'}"
@@ -253,14 +287,15 @@ def main() -> None:
         print(
             f"generated {args.customers:,} customers, {orders:,} orders in {time.perf_counter() - start:.1f} s"
         )
+        print(f"first orders of every customer (a first refresh's share) in {first_orders(store):.2f} s")
         store.close()
         base = duckdb.connect(str(directory / "a.duckdb"))
         duck = open_store(f"duckdb:///{directory / 'a.duckdb'}")
-        results = compare(duck, base, "duckdb")
+        results = compare(duck, base, "duckdb") + timed_only(duck, "duckdb")
         if not args.no_chdb:
             clickhouse = open_store(f"chdb:///{directory / 'chdb'}")
             copy_store(base, clickhouse)
-            results += compare(clickhouse, base, "chdb")
+            results += compare(clickhouse, base, "chdb") + timed_only(clickhouse, "chdb")
             clickhouse.close()
         base.close()
         duck.close()

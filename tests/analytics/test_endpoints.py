@@ -209,6 +209,7 @@ def test_customer_value(client: TestClient, operator: dict[str, str], world: Ana
     # c1: o1 2490 − 1000 refunded − 90 commission, o2 4990; c2 and c3: 9980 each (o5 fully refunded).
     assert body["channels"] == [
         {
+            "key": "group_link",
             "channel": "group_link",
             "customers": 1,
             "net_fen": 6390,
@@ -218,6 +219,7 @@ def test_customer_value(client: TestClient, operator: dict[str, str], world: Ana
             "percentiles": {"p10": 6390, "p25": 6390, "p50": 6390, "p75": 6390, "p90": 6390},
         },
         {
+            "key": "organic",
             "channel": "organic",
             "customers": 2,
             "net_fen": 19960,

@@ -25,6 +25,17 @@ def test_operator_reads_analytics(browser: Browser, live_server: str, world: Dem
     with page.expect_download() as download:
         page.get_by_test_id("export-repeat").click()
     assert download.value.suggested_filename.endswith(".xlsx")
+    # The breakdowns: economics per sku, customer value per tier, group price against app price.
+    page.get_by_test_id("econ-by").get_by_role("link", name="商品编码").click()
+    expect(page.get_by_test_id("econ-by")).to_contain_text("商品编码")
+    assert page.get_by_test_id("econ-by-row").count() > 0
+    page.get_by_test_id("value-by").get_by_role("link", name="等级").click()
+    expect(page.get_by_test_id("value-table")).to_be_visible()
+    expect(page.get_by_test_id("price-table")).to_be_visible()
+    page.get_by_test_id("econ-by-table").screenshot(path=str(ARTIFACTS / "console-analytics-by-sku-zh.png"))
+    with page.expect_download() as download:
+        page.get_by_test_id("export-economics-by").click()
+    assert "economics_by" in download.value.suggested_filename
 
 
 def test_member_reads_own_figures_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:

@@ -56,6 +56,12 @@ def test_console_page_refresh_and_figures(
     assert 'data-testid="range-error"' in inverted.text
 
 
+def _rows(content: bytes) -> list[tuple[object, ...]]:
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet is not None
+    return [tuple(r) for r in sheet.iter_rows(values_only=True)]
+
+
 def test_excel_export(client: TestClient, factory: sessionmaker[Session], world: AnalyticsWorld) -> None:
     console_sign_in(client, factory)
     client.post(f"/console/programs/{world.program_id}/analytics/refresh")
@@ -104,3 +110,29 @@ def test_member_sees_own_figures(
     assert 'data-testid="my-recruits">1<' in page.text
     home = client.get("/m/")
     assert 'href="/m/analytics"' in home.text
+
+
+def test_breakdowns_on_the_page_and_in_excel(
+    client: TestClient, factory: sessionmaker[Session], world: AnalyticsWorld
+) -> None:
+    console_sign_in(client, factory)
+    client.post(f"/console/programs/{world.program_id}/analytics/refresh")
+    base = f"/console/programs/{world.program_id}/analytics"
+    page = client.get(f"{base}?{MARCH}&econ_by=tier&value_by=tier")
+    assert page.status_code == 200
+    assert "按等级的经营数据" in page.text
+    assert page.text.count('data-testid="econ-by-row"') == 2
+    assert 'data-testid="value-table"' in page.text
+    assert 'data-testid="price-row"' in page.text
+    assert client.get(f"{base}?{MARCH}&econ_by=week").status_code == 422
+    rows = _rows(client.get(f"{base}/export?report=economics_by&by=day&{MARCH}").content)
+    assert rows[0][0] == "day"
+    assert sum(int(str(r[1])) for r in rows[1:]) == 7
+    assert ("2026-03-05", 1, 2490, 1000, 90, 2490 - 1000 - 90, 2500, 0) in rows
+    values = _rows(client.get(f"{base}/export?report=customers&{MARCH}").content)
+    assert [r[0] for r in values[1:]] == ["group_link", "organic"]
+    prices = client.get(f"{base}/export?report=prices&{MARCH}")
+    assert prices.status_code == 200
+    bad = client.get(f"{base}/export?report=customers&by=sku&{MARCH}")
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "bad_split"

@@ -14,18 +14,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
+from neigou.analytics import breakdowns, reports
 from neigou.analytics import jobs as _jobs  # noqa: F401 - registers the scheduled extract
-from neigou.analytics import reports
 from neigou.analytics.extract import refresh
 from neigou.analytics.reports import Span
 from neigou.analytics.runtime import store_for
 from neigou.analytics.schemas import (
     ChannelValueOut,
+    ClaimPriceOut,
     CohortOut,
     CohortsOut,
     CustomerValueOut,
     DepthOut,
     EconomicsOut,
+    EconomicsRowOut,
     FissionOut,
     FunnelOut,
     FunnelRowOut,
@@ -189,10 +191,18 @@ def get_economics(
     principal: OperatorOrMember,
     start_on: FromQuery,
     end_on: ToQuery,
+    by: Literal["day", "tier", "group", "sku", "brand"] | None = None,
 ) -> EconomicsOut:
-    """GMV, refunds, commission net of reversals and what is left, for orders paid in the range."""
+    """GMV, refunds, commission net of reversals and what is left, for orders paid in the range; with
+    ``by``, the same per day, seller's tier, group, sku or brand."""
     span = checked_span(program_id, start_on, end_on, _member_scope(session, principal, program_id))
-    result = reports.economics(_store(request), span)
+    store = _store(request)
+    result = reports.economics(store, span)
+    rows = None
+    if by is not None:
+        rows = [
+            EconomicsRowOut(net_fen=r.net_fen, **vars(r)) for r in breakdowns.economics_by(store, span, by=by)
+        ]
     return EconomicsOut(
         program_id=program_id,
         from_=span.start_on,
@@ -207,6 +217,8 @@ def get_economics(
         commission_by_level=[
             LevelOut(level=k, commission_fen=v) for k, v in result.commission_by_level.items()
         ],
+        by=by,
+        rows=rows,
     )
 
 
@@ -278,15 +290,20 @@ def get_customer_value(
     _principal: Operator,
     start_on: FromQuery,
     end_on: ToQuery,
+    by: Literal["channel", "tier", "group"] = "channel",
 ) -> CustomerValueOut:
-    """Net contribution per customer by channel: total, average, exact percentiles, the top ten (masked)."""
+    """Net contribution per customer by the channel, seller's tier or group of their first order: total,
+    average, exact percentiles, the top ten (masked)."""
     require_program(session, program_id)
-    channels, top = reports.customer_value(_store(request), checked_span(program_id, start_on, end_on, 0))
+    span = checked_span(program_id, start_on, end_on, 0)
+    channels, top = reports.customer_value(_store(request), span, by=by)
     return CustomerValueOut(
         program_id=program_id,
+        by=by,
         channels=[
             ChannelValueOut(
-                channel=c.channel,
+                key=c.channel,
+                channel=c.channel if by == "channel" else None,
                 customers=c.customers,
                 net_fen=c.net_fen,
                 average_net_fen=c.average_net_fen,
@@ -310,9 +327,13 @@ def get_prices(
     start_on: FromQuery,
     end_on: ToQuery,
 ) -> PricesOut:
-    """Group price against list price per sku, the hidden-coupon share of GMV, average discount depth."""
+    """Group price against list price per sku, from the orders' quoted lines and from claims; the
+    hidden-coupon share of GMV, average discount depth."""
     span = checked_span(program_id, start_on, end_on, _member_scope(session, principal, program_id))
-    rows = reports.prices(_store(request), span)
+    store = _store(request)
+    rows = reports.prices(store, span)
+    claimed = breakdowns.claim_prices(store, span)
+    claimed_list = sum(c.list_fen for c in claimed)
     list_fen, paid_fen = sum(r.list_fen for r in rows), sum(r.paid_fen for r in rows)
     return PricesOut(
         program_id=program_id,
@@ -332,6 +353,19 @@ def get_prices(
                 hidden_share_bp=r.hidden_share_bp,
             )
             for r in rows
+        ],
+        claims=sum(c.claims for c in claimed),
+        claim_discount_bp=reports.rate_bp(claimed_list - sum(c.group_fen for c in claimed), claimed_list),
+        claimed_skus=[
+            ClaimPriceOut(
+                sku=c.sku,
+                claims=c.claims,
+                hidden_claims=c.hidden_claims,
+                average_list_fen=c.average_list_fen,
+                average_group_fen=c.average_group_fen,
+                discount_bp=c.discount_bp,
+            )
+            for c in claimed
         ],
     )
 

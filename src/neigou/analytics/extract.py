@@ -1,7 +1,8 @@
 """The extract: copies new OLTP rows into the analytics store, incrementally, idempotently, resumably.
 
-Per fact table the store keeps a watermark, the highest OLTP id copied (``watermarks`` is itself
-append-only: the watermark is the largest value logged, so moving it is one insert on every engine).
+Per fact table the store keeps a watermark, the OLTP id up to which every row is copied (``watermarks``
+is itself append-only: the watermark is the largest value logged, so moving it is one insert on every
+engine; on PostgreSQL, where ids can commit out of order, ``analytics.horizon`` decides how far it moves).
 A refresh, per table: deletes whatever lies above the watermark (rows a refresh that died after
 loading but before logging its watermark left behind), then copies chunks of ``id > watermark`` in id
 order, each read in one statement, turned into one Arrow table column by column and loaded in one
@@ -12,6 +13,7 @@ after the facts, so a row copied in this refresh is erased too.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -19,10 +21,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Row, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from neigou.analytics.facts import FACTS, PROGRAMS, Column, Fact
+from neigou.analytics import firsts
+from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
+from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.store import Store
 from neigou.privacy.models import OptOut
 
@@ -33,42 +37,93 @@ Progress = Callable[[str, int], None]
 _ARROW = {"int": pa.int64(), "str": pa.string(), "date": pa.date32(), "bool": pa.bool_()}
 
 
+def _layout(store: Store) -> int:
+    if store.dialect == "clickhouse":
+        store.engine.execute(
+            "CREATE TABLE IF NOT EXISTS layout (version Int64) ENGINE = MergeTree ORDER BY version"
+        )
+    else:
+        store.engine.execute("CREATE TABLE IF NOT EXISTS layout (version BIGINT)")
+    return int(store.query("SELECT coalesce(max(version), 0) FROM layout")[0][0])
+
+
 def ensure_schema(store: Store) -> None:
-    """Create the store's tables if they are missing."""
+    """Create the store's tables if they are missing; a store of another layout starts over empty."""
     clickhouse = store.dialect == "clickhouse"
+    if _layout(store) != LAYOUT:
+        derived = ("customer_firsts", "touched_customers")
+        for name in (*(fact.name for fact in FACTS), *derived, "watermarks", "programs", "layout"):
+            store.engine.execute(f"DROP TABLE IF EXISTS {name}")
+        _layout(store)
+        store.engine.load("layout", pa.table({"version": pa.array([LAYOUT], pa.int64())}))
     for fact in FACTS:
         store.engine.execute(fact.ddl(store.dialect))
+    firsts.ensure(store)
     if clickhouse:
         store.engine.execute(
-            "CREATE TABLE IF NOT EXISTS watermarks (name String, last_id Int64, logged_at DateTime64(6, 'UTC')) "
-            "ENGINE = MergeTree ORDER BY (name, last_id)"
+            "CREATE TABLE IF NOT EXISTS watermarks (name String, last_id Int64, seen_id Int64, horizon Int64, "
+            "logged_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (name, last_id)"
         )
         store.engine.execute(
             "CREATE TABLE IF NOT EXISTS programs (id Int64, timezone String) ENGINE = MergeTree ORDER BY id"
         )
     else:
         store.engine.execute(
-            "CREATE TABLE IF NOT EXISTS watermarks (name VARCHAR, last_id BIGINT, logged_at TIMESTAMP)"
+            "CREATE TABLE IF NOT EXISTS watermarks "
+            "(name VARCHAR, last_id BIGINT, seen_id BIGINT, horizon BIGINT, logged_at TIMESTAMP)"
         )
         store.engine.execute("CREATE TABLE IF NOT EXISTS programs (id BIGINT, timezone VARCHAR)")
 
 
 def watermark(store: Store, name: str) -> int:
-    """The highest OLTP id of ``name`` copied so far (0 before the first)."""
+    """The OLTP id of ``name`` up to which every row is in the store (0 before the first)."""
     rows = store.query("SELECT coalesce(max(last_id), 0) FROM watermarks WHERE name = :name", name=name)
     return int(rows[0][0])
 
 
-def _log_watermark(store: Store, name: str, last_id: int) -> None:
+def _seen(store: Store, name: str) -> int:
+    rows = store.query("SELECT coalesce(max(seen_id), 0) FROM watermarks WHERE name = :name", name=name)
+    return int(rows[0][0])
+
+
+def _log_watermark(store: Store, name: str, last_id: int, seen_id: int, now: Snapshot | None) -> None:
     at = datetime.now(UTC).replace(tzinfo=None)
     rows = pa.table(
         {
             "name": pa.array([name]),
             "last_id": pa.array([last_id], pa.int64()),
+            "seen_id": pa.array([seen_id], pa.int64()),
+            "horizon": pa.array([now.xmax if now else 0], pa.int64()),
             "logged_at": pa.array([at], pa.timestamp("us")),
         }
     )
     store.engine.load("watermarks", rows)
+
+
+class _Watermark:
+    """How far a table's watermark moves in this refresh (see ``analytics.horizon``)."""
+
+    def __init__(self, store: Store, name: str, now: Snapshot | None) -> None:
+        self.store, self.name, self.now = store, name, now
+        self.final = watermark(store, name)
+        self.seen_before = _seen(store, name)
+        self.settled = settled(store, name, now) if now else 0
+        self.blocked = False
+        self.logged = False
+
+    def moved(self, ids: pa.Array, seen: int) -> None:
+        """A chunk of ids (in order) is in the store: move and log the watermark."""
+        if self.now is None:
+            self.final = seen
+        elif not self.blocked:
+            self.final, self.blocked = advance(self.final, self.settled, ids)
+        _log_watermark(self.store, self.name, self.final, seen, self.now)
+        self.logged = True
+
+    def close(self) -> None:
+        """On PostgreSQL, a refresh that copied nothing still logs its horizon, so gaps settle."""
+        if self.now is not None and not self.logged:
+            _log_watermark(self.store, self.name, self.final, self.seen_before, self.now)
 
 
 def _local_dates(instants: pa.Array, zones: pa.Array) -> pa.Array:
@@ -81,22 +136,56 @@ def _local_dates(instants: pa.Array, zones: pa.Array) -> pa.Array:
     return result
 
 
-def _column(column: Column, values: Sequence[Any]) -> pa.Array:
+def group_price(list_fen: pa.Array, kind: pa.Array, value: pa.Array, cap_fen: pa.Array) -> pa.Array:
+    """One unit's price after a claimed coupon (the offers rule for a single item, column-wise):
+    amount off ``max(list − value, 0)``; percent off ``list − min(floor(list × value / 10^4), cap)``."""
+    amount = pc.max_element_wise(pc.subtract(list_fen, value), 0)
+    percent_off = pc.divide(pc.multiply(list_fen, value), 10_000)
+    percent_off = pc.min_element_wise(percent_off, pc.fill_null(cap_fen, percent_off))
+    percent = pc.subtract(list_fen, percent_off)
+    return pc.if_else(pc.equal(kind, "amount_off"), amount, percent)
+
+
+def _column(column: Column, values: Sequence[Any] | pa.Array) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values
     if column.kind == "ts":
+        if any(isinstance(v, str) for v in values[:1]):  # SQLite keeps UTC instants as text
+            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
         return pa.array(values, pa.timestamp("us", tz="UTC"))
     if column.kind == "bool":
         return pa.array([bool(v) for v in values], pa.bool_())
     return pa.array(values, _ARROW[column.kind])
 
 
-def to_arrow(fact: Fact, rows: Sequence[Row[Any]], zones: dict[int, str]) -> pa.Table:
+def fetch(session: Session, statement: Select[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """A chunk's rows as the database driver gives them: one statement, no per-value conversion by
+    SQLAlchemy (instants come as text from SQLite, JSON as text or dicts; ``to_arrow`` reads both)."""
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    cursor = connection.exec_driver_sql(str(compiled)).cursor
+    try:
+        names = [d[0] for d in cursor.description]
+        return names, list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def to_arrow(
+    fact: Fact, names: list[str], rows: Sequence[tuple[Any, ...]], zones: dict[int, str]
+) -> pa.Table:
     """A chunk of OLTP rows as one Arrow table in the fact's column order, local days computed."""
-    by_name: dict[str, Sequence[Any]] = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
+    by_name: dict[str, Any] = dict(zip(names, zip(*rows, strict=True), strict=True))
     if "pricing" in by_name:  # the order's priced basket as it was quoted
-        pricing = by_name.pop("pricing")
+        pricing = [json.loads(p) if isinstance(p, str) else p for p in by_name.pop("pricing")]
         by_name["list_fen"] = [p.get("list_total_fen", 0) if p else 0 for p in pricing]
         by_name["promotion_fen"] = [p.get("promotion_discount_fen", 0) if p else 0 for p in pricing]
         by_name["coupon_fen"] = [p.get("coupon_discount_fen", 0) if p else 0 for p in pricing]
+    if "coupon_kind" in by_name:  # a claim: the price of its link's sku after the coupon
+        kinds = pa.array([str(k) for k in by_name.pop("coupon_kind")], pa.string())
+        values = pa.array(by_name.pop("coupon_value"), pa.int64())
+        caps = pa.array(by_name.pop("coupon_cap_fen"), pa.int64())
+        by_name["group_fen"] = group_price(pa.array(by_name["list_fen"], pa.int64()), kinds, values, caps)
     arrays: dict[str, pa.Array] = {}
     for column in fact.columns:
         if column.local_date_of is None and column.name in by_name:
@@ -132,30 +221,41 @@ def _copy(
     zones: dict[int, str],
     chunk: int,
     progress: Progress | None,
+    now: Snapshot | None,
 ) -> int:
-    last = watermark(store, fact.name)
+    """Copy the rows above the watermark; the count leaves out rows that were in the store already."""
+    mark = _Watermark(store, fact.name, now)
+    last = mark.final
+    ((provisional,),) = store.query(  # copied and logged by an earlier refresh, copied again now
+        f"SELECT count(*) FROM {fact.name} WHERE id > :last AND id <= :seen",  # noqa: S608 - our names
+        last=last,
+        seen=mark.seen_before,
+    )
     store.run(f"DELETE FROM {fact.name} WHERE id > :last", last=last)  # noqa: S608 - our table names
-    copied = 0
+    copied = -int(provisional)
     while True:
         statement = fact.source.where(fact.id_column > last).order_by(fact.id_column).limit(chunk)
-        rows = session.execute(statement).all()
+        names, rows = fetch(session, statement)
         if not rows:
-            return copied
-        store.engine.load(fact.name, to_arrow(fact, rows, zones))
-        last = int(rows[-1].id)
-        _log_watermark(store, fact.name, last)
+            break
+        table = to_arrow(fact, names, rows, zones)
+        store.engine.load(fact.name, table)
+        last = int(rows[-1][names.index("id")])
+        mark.moved(table.column("id").combine_chunks(), last)
         copied += len(rows)
         if progress is not None:
             progress(fact.name, copied)
         if len(rows) < chunk:
-            return copied
+            break
+    mark.close()
+    return max(copied, 0)
 
 
 def _erase(store: Store, customer: str, program_id: int | None) -> None:
     """The opted-out customer's rows keep their amounts under a tombstone that names nobody."""
     tombstone = TOMBSTONE_PREFIX + secrets.token_hex(28)
     scope = "" if program_id is None else f" AND program_id = {int(program_id)}"
-    for table in ("orders", "claims"):
+    for table in ("orders", "claims", "customer_firsts"):
         if store.dialect == "clickhouse":
             store.engine.execute(
                 f"ALTER TABLE {table} UPDATE customer = '{tombstone}' "
@@ -171,17 +271,31 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _apply_opt_outs(session: Session, store: Store) -> int:
-    last = watermark(store, "opt_outs")
+def _apply_opt_outs(session: Session, store: Store, now: Snapshot | None) -> int:
+    mark = _Watermark(store, "opt_outs", now)
     rows = session.execute(
         select(OptOut.id, OptOut.customer_ref_hash, OptOut.program_id)
-        .where(OptOut.id > last)
+        .where(OptOut.id > mark.final)
         .order_by(OptOut.id)
     ).all()
     for opt_out_id, customer, program_id in rows:
         _erase(store, customer, program_id)  # idempotent: a second pass finds the hash gone
-        _log_watermark(store, "opt_outs", int(opt_out_id))
-    return len(rows)
+        mark.moved(pa.array([int(opt_out_id)], pa.int64()), int(opt_out_id))
+    mark.close()
+    return sum(1 for row in rows if row.id > mark.seen_before)
+
+
+def _keep_firsts(store: Store) -> int:
+    """Recompute the customers touched since the last recomputation; then log how far it reached."""
+    orders_final, refunds_final = watermark(store, "orders"), watermark(store, "refunds")
+    touched = firsts.recompute(
+        store,
+        orders_mark=watermark(store, "firsts.orders"),
+        refunds_mark=watermark(store, "firsts.refunds"),
+    )
+    _log_watermark(store, "firsts.orders", orders_final, orders_final, None)
+    _log_watermark(store, "firsts.refunds", refunds_final, refunds_final, None)
+    return touched
 
 
 def refresh(
@@ -190,9 +304,13 @@ def refresh(
     """Copy what is new since the last refresh; rows copied per table (``opt_outs``: opt-outs applied)."""
     with store.writing():
         ensure_schema(store)
+        now = snapshot(session)  # before any read: what commits after it is for the next refresh
         zones = _copy_programs(session, store)
         copied = {"programs": len(zones)}
         for fact in FACTS:
-            copied[fact.name] = _copy(session, store, fact, zones=zones, chunk=chunk, progress=progress)
-        copied["opt_outs"] = _apply_opt_outs(session, store)
+            copied[fact.name] = _copy(
+                session, store, fact, zones=zones, chunk=chunk, progress=progress, now=now
+            )
+        copied["opt_outs"] = _apply_opt_outs(session, store, now)
+        copied["customer_firsts"] = _keep_firsts(store)
     return copied

@@ -21,6 +21,10 @@ from neigou.offers.offer_rules import CouponVisibility
 from neigou.orders.models import Commission, Order, OrderLine, Refund
 from neigou.programs.models import Member, Program
 
+# The store's layout: a store written by another version is dropped and copied again by the next
+# refresh (it holds nothing the OLTP database does not).
+LAYOUT = 5
+
 # kind: int | str | date | ts | bool | json (a dict read in Python into derived int columns)
 DUCK_TYPES = {"int": "BIGINT", "str": "VARCHAR", "date": "DATE", "ts": "TIMESTAMP", "bool": "BOOLEAN"}
 CLICKHOUSE_TYPES = {
@@ -71,6 +75,14 @@ def _c(name: str, kind: str = "int", *, nullable: bool = False, local: str | Non
 
 
 _hidden_coupon = case((CouponTemplate.visibility == CouponVisibility.HIDDEN, True), else_=False)
+
+# The seller's tier when the order was attributed: the tier of its level-1 commission.
+_seller_tier = (
+    select(Commission.tier_code)
+    .where(Commission.order_id == Order.id, Commission.level == 1)
+    .limit(1)
+    .scalar_subquery()
+)
 
 FACTS: tuple[Fact, ...] = (
     Fact(
@@ -138,9 +150,14 @@ FACTS: tuple[Fact, ...] = (
             _c("group_id", nullable=True),
             _c("customer", "str"),
             _c("hidden_coupon", "bool"),
+            _c("sku", "str", nullable=True),
+            _c("list_fen", nullable=True),
+            _c("group_fen", nullable=True),
             _c("claimed_at", "ts"),
             _c("claimed_on", "date", local="claimed_at"),
         ),
+        # The claim's link names the sku; its price after the claimed coupon is the group price
+        # (``group_price`` in ``analytics.extract``: one unit at the list price as it is now).
         select(
             CouponClaim.id,
             CouponClaim.program_id,
@@ -149,9 +166,16 @@ FACTS: tuple[Fact, ...] = (
             CouponClaim.group_id,
             CouponClaim.customer_ref_hash.label("customer"),
             _hidden_coupon.label("hidden_coupon"),
+            ShareLink.sku,
+            Product.price_fen.label("list_fen"),
+            CouponTemplate.kind.label("coupon_kind"),
+            CouponTemplate.value.label("coupon_value"),
+            CouponTemplate.cap_fen.label("coupon_cap_fen"),
             CouponClaim.claimed_at,
         )
         .join(CouponTemplate, CouponTemplate.id == CouponClaim.coupon_id)
+        .outerjoin(ShareLink, ShareLink.id == CouponClaim.link_id)
+        .outerjoin(Product, Product.sku == ShareLink.sku)
         .where(CouponClaim.program_id.is_not(None)),
         CouponClaim.id,
     ),
@@ -163,6 +187,8 @@ FACTS: tuple[Fact, ...] = (
             _c("customer", "str"),
             _c("member_id", nullable=True),
             _c("group_id", nullable=True),
+            _c("event_id", nullable=True),
+            _c("tier_code", "str", nullable=True),
             _c("link_code", "str", nullable=True),
             _c("channel", "str"),
             _c("hidden_coupon", "bool"),
@@ -180,10 +206,13 @@ FACTS: tuple[Fact, ...] = (
             Order.customer_ref_hash.label("customer"),
             Order.member_id,
             Order.group_id,
+            Order.event_id,
+            _seller_tier.label("tier_code"),
             Order.link_code,
             case(
+                (Order.event_id.is_not(None), literal("event")),
+                (ShareLink.push_id.is_not(None), literal("push")),
                 (Order.member_id.is_(None), literal("organic")),
-                (ShareLink.push_id.is_not(None), literal("push")),  # a CRM push's link
                 else_=literal("group_link"),
             ).label("channel"),
             and_(_hidden_coupon, ShareLink.id.is_not(None)).label("hidden_coupon"),

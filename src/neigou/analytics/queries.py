@@ -16,24 +16,45 @@ refunded AS (
     SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE program_id = :program_id GROUP BY order_id
 ),
 live AS (
-    SELECT o.id, o.customer, o.channel, o.hidden_coupon, o.paid_us, o.paid_on
+    SELECT o.id, o.customer, o.channel, o.hidden_coupon, o.tier_code, o.group_id, o.paid_us, o.paid_on
     FROM orders AS o LEFT JOIN refunded AS r ON r.order_id = o.id
     WHERE o.program_id = :program_id
       AND (:member_id = 0 OR o.member_id = :member_id)
       AND NOT (o.paid_fen > 0 AND coalesce(r.refund_fen, 0) >= o.paid_fen)
 ),
+"""
+
+_RANKED_FIRSTS = """
 ranked AS (
-    SELECT id, customer, channel, hidden_coupon, paid_us, paid_on,
+    SELECT id, customer, channel, hidden_coupon, tier_code, group_id, paid_us, paid_on,
            row_number() OVER (PARTITION BY customer ORDER BY paid_us, id) AS nth,
            -- the customer's next counted order (-1: none; ClickHouse's lead has no NULL)
            lead(paid_us, 1, -1) OVER (PARTITION BY customer ORDER BY paid_us, id) AS next_us
     FROM live
 ),
 firsts AS (
-    SELECT id, customer, channel, hidden_coupon, paid_us, paid_on, next_us FROM ranked
+    SELECT id, customer, channel, hidden_coupon, tier_code, group_id, paid_us, paid_on, next_us FROM ranked
     WHERE nth = 1 AND paid_on >= :start_on AND paid_on <= :end_on
 )
 """
+
+_LIVE_ORDERS = _LIVE_ORDERS + _RANKED_FIRSTS
+
+
+# Program-wide, the first orders come from the pre-aggregated ``customer_firsts`` (analytics.firsts).
+_STORED_FIRSTS = """
+firsts AS (
+    SELECT id, customer, channel, hidden_coupon, tier_code, group_id, paid_us, paid_on, next_us
+    FROM customer_firsts
+    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
+)
+"""
+
+
+def stored(sql: str) -> str:
+    """The statement with each customer's first order read from ``customer_firsts``."""
+    return sql.replace(_RANKED_FIRSTS, _STORED_FIRSTS)
+
 
 REPEAT = (
     "WITH"
@@ -92,6 +113,56 @@ FROM o LEFT JOIN r ON r.order_id = o.id
 UNION ALL
 SELECT 'level' AS part, 0, commission_fen, 0, 0, 0, level FROM per_level
 """
+
+# The same figures per day, tier, group (order by order) or per sku, brand (line by line: an order's
+# refunds, coupon, promotion and commission are shared among its lines in proportion to what each
+# line was paid, floored, so the rows of a many-sku order may sum to a few fen under its totals).
+# {key} is the key's expression (reports.ECONOMICS_KEYS).
+_ECONOMICS_PER_ORDER = f"""
+WITH o AS (
+    SELECT id, paid_on, tier_code, group_id, paid_fen, coupon_fen, promotion_fen FROM orders
+    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
+      AND (:member_id = 0 OR member_id = :member_id)
+),
+r AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds
+    WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
+),
+c AS (
+    SELECT c.order_id, sum({_WORTH.format(a="c.amount_fen")}) AS commission_fen
+    FROM commissions AS c JOIN o ON o.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id
+    WHERE c.program_id = :program_id AND (:member_id = 0 OR c.member_id = :member_id)
+    GROUP BY c.order_id
+),
+p AS (
+    SELECT o.id, o.paid_on, o.tier_code, o.group_id, o.paid_fen, o.coupon_fen, o.promotion_fen,
+           coalesce(r.refund_fen, 0) AS refund_fen, coalesce(c.commission_fen, 0) AS commission_fen
+    FROM o LEFT JOIN r ON r.order_id = o.id LEFT JOIN c ON c.order_id = o.id
+)
+"""
+
+ECONOMICS_BY_ORDER = (
+    _ECONOMICS_PER_ORDER
+    + """
+SELECT {key} AS key, count(*) AS orders, sum(paid_fen) AS gmv_fen_sum, sum(refund_fen) AS refund_fen_sum,
+       sum(coupon_fen) AS coupon_fen_sum, sum(promotion_fen) AS promotion_fen_sum, sum(commission_fen) AS commission_fen_sum
+FROM p GROUP BY {key} ORDER BY gmv_fen_sum DESC, key LIMIT 1200
+"""
+)
+
+ECONOMICS_BY_LINE = (
+    _ECONOMICS_PER_ORDER
+    + """
+SELECT {key} AS key, count(DISTINCT p.id) AS orders, sum(l.paid_fen) AS gmv_fen_sum,
+       sum(p.refund_fen * l.paid_fen // greatest(p.paid_fen, 1)) AS refund_fen_sum,
+       sum(p.coupon_fen * l.paid_fen // greatest(p.paid_fen, 1)) AS coupon_fen_sum,
+       sum(p.promotion_fen * l.paid_fen // greatest(p.paid_fen, 1)) AS promotion_fen_sum,
+       sum(p.commission_fen * l.paid_fen // greatest(p.paid_fen, 1)) AS commission_fen_sum
+FROM order_lines AS l JOIN p ON p.id = l.order_id
+WHERE l.program_id = :program_id
+GROUP BY {key} ORDER BY gmv_fen_sum DESC, key LIMIT 1200
+"""
+)
 
 SIMULATED_WORTH = _WORTH
 
@@ -179,12 +250,12 @@ paid_commission AS (
     WHERE c.program_id = :program_id GROUP BY c.order_id
 ),
 per_customer AS (
-    SELECT f.customer AS customer, f.channel AS channel,
+    SELECT f.customer AS customer, {key} AS channel,
            sum(a.paid_fen - a.refund_fen - coalesce(pc.fen, 0)) AS net_fen,
            sum(a.coupon_fen) AS coupon_fen, sum(a.promotion_fen) AS promotion_fen, count(*) AS orders
     FROM firsts AS f JOIN all_orders AS a ON a.customer = f.customer
     LEFT JOIN paid_commission AS pc ON pc.order_id = a.id
-    GROUP BY f.customer, f.channel
+    GROUP BY f.customer, {key}
 )
 """
 )
@@ -207,6 +278,16 @@ WHERE rn IN ((n * 10 + 99) // 100, (n * 25 + 99) // 100, (n * 50 + 99) // 100, (
 """
 )
 
+# Program-wide, each customer's worth is kept in ``customer_firsts`` too (analytics.firsts).
+_STORED_PER_CUSTOMER = """
+WITH per_customer AS (
+    SELECT f.customer AS customer, {key} AS channel, f.net_fen AS net_fen, f.coupon_fen AS coupon_fen,
+           f.promotion_fen AS promotion_fen, f.orders AS orders
+    FROM customer_firsts AS f
+    WHERE f.program_id = :program_id AND f.paid_on >= :start_on AND f.paid_on <= :end_on
+)
+"""
+
 TOP_CUSTOMERS = (
     _PER_CUSTOMER
     + """
@@ -214,6 +295,9 @@ SELECT customer, channel, orders, net_fen, coupon_fen, promotion_fen FROM per_cu
 ORDER BY net_fen DESC, customer LIMIT 10
 """
 )
+
+CUSTOMER_VALUE_STORED = _STORED_PER_CUSTOMER + CUSTOMER_VALUE[len(_PER_CUSTOMER) :]
+TOP_CUSTOMERS_STORED = _STORED_PER_CUSTOMER + TOP_CUSTOMERS[len(_PER_CUSTOMER) :]
 
 # Per sku over lines of orders paid in the range: units, list and paid amounts, split by whether the
 # order used a hidden coupon.
@@ -226,6 +310,17 @@ FROM order_lines AS l JOIN orders AS o ON o.id = l.order_id
 WHERE o.program_id = :program_id AND o.paid_on >= :start_on AND o.paid_on <= :end_on
   AND (:member_id = 0 OR o.member_id = :member_id)
 GROUP BY l.sku ORDER BY paid_fen DESC, l.sku LIMIT 200
+"""
+
+# Per sku over claims made in the range through a link: claims, hidden-coupon claims, the app (list)
+# price and the group price after the claimed coupon, summed (averages are floored in Python).
+CLAIM_PRICES = """
+SELECT sku, count(*) AS claims, count(CASE WHEN hidden_coupon THEN 1 END) AS hidden_claims,
+       sum(list_fen) AS list_sum, sum(group_fen) AS group_sum
+FROM claims
+WHERE program_id = :program_id AND claimed_on >= :start_on AND claimed_on <= :end_on
+  AND (:member_id = 0 OR member_id = :member_id) AND sku IS NOT NULL AND list_fen IS NOT NULL
+GROUP BY sku ORDER BY claims DESC, sku LIMIT 200
 """
 
 # Clicks (people, not bots) → claims → orders → net GMV, per {key}: the statement is built with the

@@ -15,8 +15,20 @@ from neigou.analytics import queries
 from neigou.analytics.store import Store
 
 DAY_US = 86_400 * 1_000_000
-CHANNELS = ("group_link", "organic", "push", "event")
+# The channel of a customer's first order: an event's, through a link made for a CRM push, through
+# another share link (a member attributed), or none.
+CHANNELS = ("event", "push", "group_link", "organic")
 PRICES = ("hidden_coupon", "public")
+
+
+def _firsts(sql: str, span: Span) -> str:
+    """Program-wide, first orders come from the pre-aggregated table; a member's from their orders."""
+    return sql if span.member_id else queries.stored(sql)
+
+
+def _worth(window: str, kept: str, span: Span, key: str) -> str:
+    """Program-wide, customers' worth is read from the pre-aggregated table."""
+    return (window if span.member_id else kept).format(key=key)
 
 
 def rate_bp(part: int, whole: int) -> int:
@@ -69,7 +81,7 @@ def _rows(totals: dict[str, list[int]]) -> list[RepeatRow]:
 
 def repeat(store: Store, span: Span, *, window_days: int, channel: str | None = None) -> Repeat:
     """Customers whose first counted order lies in the span, by channel of that order."""
-    rows = store.query(queries.REPEAT, **span.params(), window_us=window_days * DAY_US)
+    rows = store.query(_firsts(queries.REPEAT, span), **span.params(), window_us=window_days * DAY_US)
     channels: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     prices: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for name, hidden, customers, repeaters in rows:
@@ -98,7 +110,7 @@ class Cohort:
 def cohorts(store: Store, span: Span) -> list[Cohort]:
     """Monthly cohorts by channel; ``active[k]`` counts month k after the first (``active[0]`` = all)."""
     table: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
-    for cohort, channel, k, customers in store.query(queries.COHORTS, **span.params()):
+    for cohort, channel, k, customers in store.query(_firsts(queries.COHORTS, span), **span.params()):
         table[(int(cohort), str(channel))][int(k)] = int(customers)
     out = []
     for (cohort, channel), months in sorted(table.items()):
@@ -249,7 +261,7 @@ class TopCustomer:
     """One of the most valuable customers, by a reference that names nobody."""
 
     reference: str
-    channel: str
+    key: str
     orders: int
     net_fen: int
     coupon_fen: int
@@ -263,13 +275,24 @@ def masked(customer: str) -> str:
     return f"C-{customer[:6]}"
 
 
-def customer_value(store: Store, span: Span) -> tuple[list[ChannelValue], list[TopCustomer]]:
+# The customer's first counted order decides their channel, their seller's tier and their group.
+VALUE_KEYS = {
+    "channel": "f.channel",
+    "tier": "coalesce(f.tier_code, '')",
+    "group": "coalesce(CAST(f.group_id AS VARCHAR), '')",
+}
+
+
+def customer_value(
+    store: Store, span: Span, *, by: str = "channel"
+) -> tuple[list[ChannelValue], list[TopCustomer]]:
     """Customers whose first counted order lies in the span: paid − refunds − commission over all their
-    orders (coupon and promotion cost beside), by channel, and the ten most valuable."""
+    orders (coupon and promotion cost beside), by channel, tier or group, and the ten most valuable."""
+    key = VALUE_KEYS[by]
     totals: dict[str, tuple[int, int, int, int]] = {}
     ranks: dict[str, dict[int, int]] = defaultdict(dict)
     for part, channel, customers, net, coupon, promotion, rn, n in store.query(
-        queries.CUSTOMER_VALUE, **span.params()
+        _worth(queries.CUSTOMER_VALUE, queries.CUSTOMER_VALUE_STORED, span, key), **span.params()
     ):
         if part == "total":
             totals[str(channel)] = (int(customers), int(net), int(coupon), int(promotion))
@@ -283,7 +306,9 @@ def customer_value(store: Store, span: Span) -> tuple[list[ChannelValue], list[T
     ]
     top = [
         TopCustomer(masked(str(c)), str(ch), int(o), int(net), int(cp), int(pr))
-        for c, ch, o, net, cp, pr in store.query(queries.TOP_CUSTOMERS, **span.params())
+        for c, ch, o, net, cp, pr in store.query(
+            _firsts(queries.TOP_CUSTOMERS.format(key=key), span), **span.params()
+        )
     ]
     return channels, top
 

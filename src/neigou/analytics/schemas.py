@@ -66,6 +66,19 @@ class LevelOut(BaseModel):
     commission_fen: int
 
 
+class EconomicsRowOut(BaseModel):
+    """The economics of one day, tier, group, sku or brand (sku and brand: shared line by line)."""
+
+    key: str
+    orders: int
+    gmv_fen: int
+    refund_fen: int
+    commission_fen: int
+    net_fen: int
+    coupon_fen: int
+    promotion_fen: int
+
+
 class EconomicsOut(BaseModel):
     """Orders paid in the range (program time zone) and what they cost and earned."""
 
@@ -80,6 +93,10 @@ class EconomicsOut(BaseModel):
     coupon_fen: int = Field(description="coupon discounts given on these orders (beside, not subtracted)")
     promotion_fen: int = Field(description="promotion discounts given on these orders (beside)")
     commission_by_level: list[LevelOut]
+    by: str | None = Field(default=None, description="the key of ``rows``: day, tier, group, sku or brand")
+    rows: list[EconomicsRowOut] | None = Field(
+        default=None, description="the same figures per key when ``by`` is given (empty key: none)"
+    )
 
 
 class DepthOut(BaseModel):
@@ -140,9 +157,11 @@ class SimulationOut(BaseModel):
 
 
 class ChannelValueOut(BaseModel):
-    """Net contribution (paid − refunds − commission) of a channel's customers, with exact percentiles."""
+    """Net contribution (paid − refunds − commission) of the customers of one channel, tier or group
+    (their first order's), with exact percentiles."""
 
-    channel: str
+    key: str = Field(description="the channel, the seller's tier code or the group id; empty: none")
+    channel: str | None = Field(description="the key when the split is by channel")
     customers: int
     net_fen: int
     average_net_fen: int
@@ -155,7 +174,7 @@ class TopCustomerOut(BaseModel):
     """A valuable customer by a masked reference."""
 
     reference: str
-    channel: str
+    key: str
     orders: int
     net_fen: int
     coupon_fen: int
@@ -166,6 +185,7 @@ class CustomerValueOut(BaseModel):
     """Customers whose first order lies in the range, valued over all their orders."""
 
     program_id: int
+    by: str
     channels: list[ChannelValueOut]
     top: list[TopCustomerOut]
 
@@ -183,8 +203,19 @@ class SkuPriceOut(BaseModel):
     hidden_share_bp: int
 
 
+class ClaimPriceOut(BaseModel):
+    """App (list) price against the group price after the claimed coupon, over a sku's claims."""
+
+    sku: str
+    claims: int
+    hidden_claims: int
+    average_list_fen: int
+    average_group_fen: int
+    discount_bp: int
+
+
 class PricesOut(BaseModel):
-    """Price comparison over orders paid in the range."""
+    """Price comparison over orders paid (their quoted lines) and claims made in the range."""
 
     program_id: int
     list_fen: int
@@ -192,6 +223,9 @@ class PricesOut(BaseModel):
     discount_bp: int
     hidden_share_bp: int
     skus: list[SkuPriceOut]
+    claims: int
+    claim_discount_bp: int = Field(description="average depth of the claimed discounts, list-weighted")
+    claimed_skus: list[ClaimPriceOut]
 
 
 class FunnelRowOut(BaseModel):

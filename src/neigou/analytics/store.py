@@ -1,8 +1,8 @@
 """The analytics store: DuckDB (embedded default) or ClickHouse (chDB in process), one query dialect.
 
-Reports are written in DuckDB's SQL with ``:name`` placeholders; ``Store.query`` binds the values as
-literals through SQLGlot (typed values only: ints, dates, strings) and, on ClickHouse, transpiles the
-statement. Two rewrites keep ClickHouse exact: ``a // b`` becomes ``intDiv(a, b)`` (SQLGlot would
+Reports are written in DuckDB's SQL with ``:name`` placeholders. Each statement is parsed once per
+process (SQLGlot); on DuckDB it runs as a prepared statement with its values as parameters, on
+ClickHouse it is transpiled and its values bound as typed literals (ints, dates, strings). Two rewrites keep ClickHouse exact: ``a // b`` becomes ``intDiv(a, b)`` (SQLGlot would
 divide in floating point and cast back), and ``count(DISTINCT …)`` runs as ``uniqExact`` (the
 session's ``count_distinct_implementation``), never the approximate ``uniq``.
 
@@ -11,6 +11,7 @@ The engines are imported when a store is opened, not when the application starts
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
 import sqlglot
@@ -33,7 +35,7 @@ class Engine(Protocol):
 
     dialect: str
 
-    def execute(self, sql: str) -> list[tuple[Any, ...]]: ...
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
     def load(self, table: str, rows: pa.Table) -> None: ...
 
@@ -70,12 +72,24 @@ def _exact_division(node: exp.Expression) -> exp.Expression:
     return node
 
 
+@functools.lru_cache(maxsize=512)
+def _parsed(sql: str, dialect: str) -> exp.Expr:
+    """A statement parsed once per process (and rewritten for ClickHouse); binding copies it."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    return tree.transform(_exact_division) if dialect == "clickhouse" else tree
+
+
+@functools.lru_cache(maxsize=512)
+def prepared(sql: str) -> tuple[str, frozenset[str]]:
+    """For DuckDB: the statement as DuckDB reads it with ``$name`` parameters, and their names."""
+    tree = _parsed(sql, "duckdb")
+    names = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
+    return tree.sql(dialect="duckdb"), names
+
+
 def render(sql: str, params: Mapping[str, Value | Sequence[int]], dialect: str) -> str:
-    """The statement with its values bound, in the engine's dialect."""
-    tree = sqlglot.parse_one(sql, read="duckdb").transform(lambda n: _bind(n, params))
-    if dialect == "clickhouse":
-        tree = tree.transform(_exact_division)
-    return tree.sql(dialect=dialect)
+    """The statement with its values bound as literals, in the engine's dialect."""
+    return _parsed(sql, dialect).transform(lambda n: _bind(n, params)).sql(dialect=dialect)
 
 
 class DuckDBEngine:
@@ -90,10 +104,10 @@ class DuckDBEngine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._connection = duckdb.connect(path)
 
-    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         cursor = self._connection.cursor()
         try:
-            return cursor.execute(sql).fetchall()
+            return cursor.execute(sql, params).fetchall()
         finally:
             cursor.close()
 
@@ -123,7 +137,8 @@ class ChdbEngine:
             Path(path).mkdir(parents=True, exist_ok=True)
         self._connection = chdb.connect(path)  # type: ignore[no-untyped-call]
 
-    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        assert params is None, "ClickHouse statements arrive bound"
         cursor = self._connection.cursor()
         try:
             statement = sql
@@ -146,6 +161,55 @@ class ChdbEngine:
         self._connection.close()
 
 
+# Exact aggregates and SQL's NULLs for outer joins, as the chDB engine sets them per statement.
+CLICKHOUSE_SETTINGS = {"join_use_nulls": 1, "count_distinct_implementation": "uniqExact"}
+
+
+def clickhouse_params(url: str) -> dict[str, Any]:
+    """``clickhouse://user:password@host:port/database?secure=1`` as clickhouse-connect's arguments
+    (HTTP port 8123 by default, 8443 with ``secure``)."""
+    parts = urlsplit(url)
+    secure = parse_qs(parts.query).get("secure", ["0"])[0] in ("1", "true")
+    return {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or (8443 if secure else 8123),
+        "username": unquote(parts.username or "default"),
+        "password": unquote(parts.password or ""),
+        "database": parts.path.lstrip("/") or "default",
+        "secure": secure,
+        "settings": dict(CLICKHOUSE_SETTINGS),
+        # one store serves a process's threads: no server session to share
+        "autogenerate_session_id": False,
+    }
+
+
+class ClickHouseEngine:
+    """A ClickHouse server (``NEIGOU_ANALYTICS_URL=clickhouse://…``) through clickhouse-connect over
+    HTTP; facts arrive as Arrow. A cluster, its replication and its sharding are the deployment's own."""
+
+    dialect = "clickhouse"
+
+    def __init__(self, url: str, connect: Any = None) -> None:
+        if connect is None:
+            import clickhouse_connect  # the analytics extra; loads when a store opens
+
+            connect = clickhouse_connect.get_client
+        self._client = connect(**clickhouse_params(url))
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        assert params is None, "ClickHouse statements arrive bound"
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            return [tuple(row) for row in self._client.query(sql).result_rows]
+        self._client.command(sql)
+        return []
+
+    def load(self, table: str, rows: pa.Table) -> None:
+        self._client.insert_arrow(table, rows)
+
+    def close(self) -> None:
+        self._client.close()
+
+
 @dataclass
 class Store:
     """An analytics store: the engine, and a lock that lets one refresh write at a time."""
@@ -158,12 +222,16 @@ class Store:
         return self.engine.dialect
 
     def query(self, sql: str, **params: Value | Sequence[int]) -> list[tuple[Any, ...]]:
-        """Run a report statement written in DuckDB's SQL."""
+        """Run a report statement written in DuckDB's SQL: on DuckDB prepared once and given its values
+        as parameters; on ClickHouse transpiled once and its values bound as literals."""
+        if self.engine.dialect == "duckdb":
+            statement, names = prepared(sql)
+            return self.engine.execute(statement, {name: params[name] for name in names})
         return self.engine.execute(render(sql, params, self.engine.dialect))
 
     def run(self, sql: str, **params: Value | Sequence[int]) -> None:
         """Run a statement that changes the store."""
-        self.engine.execute(render(sql, params, self.engine.dialect))
+        self.query(sql, **params)
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -183,7 +251,8 @@ def store_url(settings: Settings) -> str:
 
 
 def open_store(url: str) -> Store:
-    """``duckdb:///PATH``, ``duckdb:///:memory:``, ``chdb:///PATH`` or ``clickhouse+chdb:///PATH``."""
+    """``duckdb:///PATH``, ``duckdb:///:memory:``, ``chdb:///PATH`` or ``clickhouse+chdb:///PATH`` (in
+    process), ``clickhouse://user:password@host:port/database`` (a server)."""
     scheme, _, rest = url.partition("://")
     path = rest[1:] if rest.startswith("/") else rest
     engine: Engine
@@ -191,6 +260,8 @@ def open_store(url: str) -> Store:
         engine = DuckDBEngine(path or ":memory:")
     elif scheme in ("chdb", "clickhouse+chdb"):
         engine = ChdbEngine(path or ":memory:")
+    elif scheme == "clickhouse":
+        engine = ClickHouseEngine(url)
     else:
-        raise ValueError(f"unsupported analytics store {scheme!r}: use duckdb:// or chdb://")
+        raise ValueError(f"unsupported analytics store {scheme!r}: use duckdb://, chdb:// or clickhouse://")
     return Store(engine=engine, lock=threading.Lock())

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from neigou.analytics import reports
+from neigou.analytics import breakdowns, reports
 from neigou.analytics.endpoints import checked_span
 from neigou.analytics.extract import refresh, watermark
 from neigou.analytics.reports import Span
@@ -24,8 +24,8 @@ from neigou.auth.dependencies import ConsoleOperator, WorkspaceMember
 from neigou.kit import exports
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
-from neigou.kit.i18n import N_, translations
+from neigou.kit.errors import Invalid, ProblemError
+from neigou.kit.i18n import N_, Message, translations
 from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
 from neigou.web.i18n import locale_of
@@ -35,6 +35,8 @@ router = APIRouter(include_in_schema=False)
 DEFAULT_DAYS = 90
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DateQuery = Annotated[date | None, Query()]
+EconomicsKey = Literal["day", "tier", "group", "sku", "brand"]
+ValueKey = Literal["channel", "tier", "group"]
 
 
 def _store(request: Request) -> Store:
@@ -82,6 +84,8 @@ def analytics_page(
     tier: Annotated[str | None, Query(max_length=40)] = None,
     share_bp: Annotated[int | None, Query(ge=0, le=10_000)] = None,
     override_bp: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    econ_by: EconomicsKey = "day",
+    value_by: ValueKey = "channel",
 ) -> HTMLResponse:
     """The program's analytics over a range of days (default: the last 90)."""
     program = require_program(session, program_id)
@@ -102,7 +106,25 @@ def analytics_page(
         simulation=simulation,
         sim={"tier": tier or "", "share_bp": share_bp, "override_bp": override_bp},
         **_figures(store, span, window_days),
+        **_breakdowns(store, span, econ_by, value_by),
     )
+
+
+def _breakdowns(store: Store, span: Span, econ_by: str, value_by: str) -> dict[str, object]:
+    values, top = reports.customer_value(store, span, by=value_by)
+    prices = reports.prices(store, span)
+    claimed = breakdowns.claim_prices(store, span)
+    return {
+        "econ_by": econ_by,
+        "value_by": value_by,
+        "economics_rows": breakdowns.economics_by(store, span, by=econ_by),
+        "values": values,
+        "top": top,
+        "prices": prices,
+        "claim_prices": claimed,
+        "claims_by_sku": {c.sku: c for c in claimed},
+        "sold_skus": {p.sku for p in prices},
+    }
 
 
 @router.post("/console/programs/{program_id}/analytics/refresh")
@@ -113,6 +135,52 @@ def refresh_now(
     require_program(session, program_id)
     refresh(session, _store(request))
     return RedirectResponse(f"/console/programs/{program_id}/analytics", status_code=303)
+
+
+def _breakdown_sheet(
+    request: Request, store: Store, span: Span, report: str, by: str
+) -> tuple[list[str], list[list[object]]]:
+    _ = translations(locale_of(request)).gettext
+    if report == "economics_by":
+        columns = [by, _(N_("Orders")), "gmv_fen", "refund_fen", "commission_fen", "net_fen", "coupon_fen"]
+        columns.append("promotion_fen")
+        return columns, [
+            [
+                r.key,
+                r.orders,
+                r.gmv_fen,
+                r.refund_fen,
+                r.commission_fen,
+                r.net_fen,
+                r.coupon_fen,
+                r.promotion_fen,
+            ]
+            for r in breakdowns.economics_by(store, span, by=by)
+        ]
+    if report == "customers":
+        values, _top = reports.customer_value(store, span, by=by)
+        columns = [by, _(N_("Customers")), "net_fen", "average_net_fen", "coupon_fen", "promotion_fen"]
+        columns += [f"p{p}_fen" for p in reports.PERCENTILES]
+        return columns, [
+            [v.channel, v.customers, v.net_fen, v.average_net_fen, v.coupon_fen, v.promotion_fen]
+            + [v.percentiles.get(p, 0) for p in reports.PERCENTILES]
+            for v in values
+        ]
+    claimed = {c.sku: c for c in breakdowns.claim_prices(store, span)}
+    columns = ["sku", "units", "list_fen", "paid_fen", "discount_bp", "hidden_share_bp", "claims"]
+    columns += ["average_list_fen", "average_group_fen", "claim_discount_bp"]
+    rows: list[list[object]] = []
+    for p in reports.prices(store, span):
+        c = claimed.pop(p.sku, None)
+        claim = (
+            [c.claims, c.average_list_fen, c.average_group_fen, c.discount_bp] if c else [0, None, None, None]
+        )
+        rows.append([p.sku, p.units, p.list_fen, p.paid_fen, p.discount_bp, p.hidden_share_bp, *claim])
+    for c in claimed.values():
+        rows.append(
+            [c.sku, 0, 0, 0, None, None, c.claims, c.average_list_fen, c.average_group_fen, c.discount_bp]
+        )
+    return columns, rows
 
 
 def _sheet(
@@ -156,14 +224,25 @@ def export(
     start_on: Annotated[date | None, Query(alias="from")] = None,
     end_on: Annotated[date | None, Query(alias="to")] = None,
     window_days: Annotated[int, Query(ge=1, le=3650)] = 30,
-    report: Literal["economics", "repeat", "cohorts"] = "economics",
+    report: Literal["economics", "repeat", "cohorts", "economics_by", "customers", "prices"] = "economics",
+    by: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """One report as an Excel workbook."""
     program = require_program(session, program_id)
     span, error = _span(program, start_on, end_on, 0)
     if error is not None:
         raise error
-    columns, rows = _sheet(request, _store(request), span, report, window_days)
+    if report in ("economics_by", "customers", "prices"):
+        by = by or ("channel" if report == "customers" else "day")
+        if (report == "economics_by" and by not in breakdowns.ECONOMICS_KEYS) or (
+            report == "customers" and by not in reports.VALUE_KEYS
+        ):
+            raise Invalid(
+                Message("Report {report} cannot be split by {by}.", report=report, by=by), code="bad_split"
+            )
+        columns, rows = _breakdown_sheet(request, _store(request), span, report, by)
+    else:
+        columns, rows = _sheet(request, _store(request), span, report, window_days)
     name = f"{report}-{span.start_on}-{span.end_on}"
     return Response(
         exports.xlsx_bytes(report, columns, rows),
