@@ -10,10 +10,30 @@ from sqlalchemy.orm import Session
 
 from neigou.events.leaderboard import ranking
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.orders.models import Order, OrderLine, Refund
 
 TOP = 10
+
+
+SORTS: dict[str, Sortable] = {"starts": Event.starts_at, "ends": Event.ends_at, "name": Event.name}
+SEARCH: tuple[Sortable, ...] = (Event.name, Event.code)
+STATES = ("upcoming", "live", "ended")
+
+
+def events_statement(*, program_id: int | None, state: str | None, at: datetime) -> Select[Event]:
+    """Events (of a program) ``upcoming``, ``live`` or ``ended`` at ``at`` (``None``: all), latest start
+    first: what the console's list pages through."""
+    stmt: Select[Event] = select(Event).order_by(Event.starts_at.desc(), Event.id.desc())
+    if program_id is not None:
+        stmt = stmt.where(Event.program_id == program_id)
+    if state == "upcoming":
+        stmt = stmt.where(Event.starts_at > at)
+    elif state == "live":
+        stmt = stmt.where(Event.starts_at <= at, Event.ends_at > at)
+    elif state == "ended":
+        stmt = stmt.where(Event.ends_at <= at)
+    return stmt
 
 
 def page_events(session: Session, page: Page, *, program_id: int | None = None) -> Paged[Event]:

@@ -21,11 +21,11 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
-from neigou.kit.paging import Page
+from neigou.programs import repository as programs
+from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 50
 BOARD_SECONDS = 2.0
 
 
@@ -35,17 +35,33 @@ def events_page(
     *,
     session: SessionDep,
     principal: ConsoleOperator,
-    page: Annotated[int, Query(ge=1)] = 1,
+    query: ListQueryDep,
+    program: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    state: Annotated[str, Query(max_length=10)] = "",
 ) -> HTMLResponse:
-    """Events, latest start first."""
-    rows = events.page_events(session, Page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
+    """Events, latest start first: searchable by name or code, sortable, by program and state, paged."""
+    now = utcnow()
+    window = state if state in events.STATES else None
+    listing = fetch(
+        session,
+        request,
+        events.events_statement(program_id=program, state=window, at=now),
+        query,
+        sorts=events.SORTS,
+        default_sort="-starts",
+        search=events.SEARCH,
+    )
+    listed = programs.list_programs(session)
     return render(
         request,
         "console/events/index.html",
         principal=principal,
-        rows=rows.items,
-        total=rows.total,
-        now=utcnow(),
+        listing=listing,
+        programs=listed,
+        names={p.id: p.name for p in listed},
+        zones={p.id: p.timezone for p in listed},
+        filters={"program": program or "", "state": window or ""},
+        now=now,
     )
 
 
