@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth.models import Role
 from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer, row_counts
+from tests.crm import builders as crm
 from tests.events import builders as events
 from tests.factories import PARTNER_TIERS, create_member, create_program
 from tests.feed import matrix as feed
@@ -40,6 +41,8 @@ class Case:
     allowed: frozenset[Role]
     body: Any = None
     member_scoped: bool = False
+    # Another member's record answers 404 (its id is not theirs to learn about), not 403.
+    member_hidden: bool = False
     ok: frozenset[int] = field(default_factory=lambda: frozenset({200, 201, 204}))
     files: Any = None
     # What another organization's caller (of an allowed role) gets: "hidden" (404: the ids are
@@ -305,6 +308,46 @@ CASES = [
     Case("POST", "/api/v1/risk/cases/{risk_case_id}/resolve", OPERATOR, {"decision": "clear"}),
     Case("GET", "/api/v1/programs/{program}/risk/thresholds", OPERATOR),
     Case("PUT", "/api/v1/programs/{program}/risk/thresholds", OPERATOR, {"hoarding_min_refs": 6}),
+    Case(
+        "POST",
+        "/api/v1/members/{member}/customers",
+        OPERATOR_OR_MEMBER,
+        crm.MATRIX_CUSTOMER,
+        member_scoped=True,
+    ),
+    Case("GET", "/api/v1/members/{member}/customers", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case(
+        "POST",
+        "/api/v1/members/{member}/customers/import",
+        OPERATOR_OR_MEMBER,
+        files=crm.MATRIX_IMPORT,
+        member_scoped=True,
+    ),
+    Case("GET", "/api/v1/customers/{customer_id}", OPERATOR_OR_MEMBER, member_hidden=True),
+    Case("PATCH", "/api/v1/customers/{customer_id}", OPERATOR_OR_MEMBER, {"job": "教师"}, member_hidden=True),
+    Case("GET", "/api/v1/customers/{customer_id}/consents", OPERATOR_OR_MEMBER, member_hidden=True),
+    Case("POST", "/api/v1/customers/{customer_id}/consents", OPERATOR_OR_MEMBER, {}, member_hidden=True),
+    Case(
+        "POST",
+        "/api/v1/customers/{customer_id}/consents/withdrawal",
+        OPERATOR_OR_MEMBER,
+        {},
+        member_hidden=True,
+    ),
+    Case("GET", "/api/v1/customers/{customer_id}/export", OPERATOR_OR_MEMBER, member_hidden=True),
+    Case("POST", "/api/v1/programs/{program}/customers/derive", OPERATOR),
+    Case(
+        "POST",
+        "/api/v1/members/{member}/segments",
+        OPERATOR_OR_MEMBER,
+        crm.MATRIX_SEGMENT,
+        member_scoped=True,
+    ),
+    Case("GET", "/api/v1/members/{member}/segments", OPERATOR_OR_MEMBER, member_scoped=True),
+    Case("GET", "/api/v1/segments/{segment_id}", OPERATOR_OR_MEMBER, member_hidden=True),
+    Case("PUT", "/api/v1/segments/{segment_id}", OPERATOR_OR_MEMBER, crm.MATRIX_SEGMENT, member_hidden=True),
+    Case("DELETE", "/api/v1/segments/{segment_id}", OPERATOR_OR_MEMBER, member_hidden=True),
+    Case("GET", "/api/v1/segments/{segment_id}/customers", OPERATOR_OR_MEMBER, member_hidden=True),
 ]
 
 
@@ -378,6 +421,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         **tiers.matrix_world(client, operator, own_program["id"]),
         **events.matrix_world(client, operator, own_program["id"]),
         **risk.matrix_world(client, operator, own_program["id"]),
+        **crm.matrix_world(client, operator, own["id"]),
     }
     return World(
         ids={**ids, **feed.matrix_world(client, operator, ids)},
@@ -437,6 +481,10 @@ def test_authorization_matrix(
         other = _call(client, case, world, bearer(world.tokens["other_member"]))
         assert other.status_code == 403
         assert other.json()["code"] in {"other_member", "other_program"}
+    if case.member_hidden:
+        other = _call(client, case, world, bearer(world.tokens["other_member"]))
+        assert other.status_code == 404, other.text
+        assert other.json()["code"] in {"customer_not_found", "segment_not_found"}
     _other_organization(client, case, world)
     assert row_counts(factory) == before, "a denied call changed the database"
     if not case.allowed:

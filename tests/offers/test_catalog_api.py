@@ -146,3 +146,13 @@ def test_patch_changes_only_what_is_sent_and_is_audited(
     assert entries[1].before == {"brand_id": brand_id, "price_fen": 4990}
     assert entries[1].after == {"brand_id": None, "price_fen": 3990}
     assert entries[1].actor_kind == "operator"
+
+
+def test_product_tags_are_tidied_replaced_and_cleared(client: TestClient, operator: dict[str, str]) -> None:
+    made = product(client, operator, "TAGGED-1", 9900, tags=[" 通勤 ", "尺码：M", "通勤", ""])
+    assert made["tags"] == ["通勤", "尺码:M"]  # NFKC folds the full-width colon
+    path = f"/api/v1/products/{made['id']}"
+    assert client.patch(path, json={"tags": ["冬装"]}, headers=operator).json()["tags"] == ["冬装"]
+    assert client.patch(path, json={"tags": None}, headers=operator).json()["tags"] == []
+    too_many = client.patch(path, json={"tags": [f"t{i}" for i in range(21)]}, headers=operator)
+    assert (too_many.status_code, too_many.json()["code"]) == (422, "validation_error")

@@ -1,6 +1,7 @@
 """A shopper with a footprint everywhere: a click carrying their reference, an anonymous click of their
 cookie, a claim on the landing page (which identifies the cookie), an attributed order with commission,
-and a member account of their own; plus readers of what is stored."""
+a member account of their own, and an entry in the seller's customer book with consent and a pushed
+message; plus readers of what is stored."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.crm.models import Consent, Customer, Push, PushChannel, PushMessage
 from neigou.kit.clock import utcnow
 from neigou.kit.ids import keyed_hash
 from neigou.ledger.models import Entry
@@ -82,7 +84,40 @@ def build(
     assert claimed.status_code == 303
     assert "claimed=1" in claimed.headers["location"]
     order = orders.post_order(client, operator, order_body(world, "JD-1001"))
+    customer = client.post(
+        f"/api/v1/members/{world.seller}/customers",
+        json={"customer_ref": SHOPPER, "name": "王女士", "consent": {"marketing": True}},
+        headers=operator,
+    )
+    assert customer.status_code == 201, customer.text
+    _pushed(factory, world, customer.json()["id"])
     return Footprint(world, coupon_link, opened["id"], order, shopper["id"])
+
+
+def _pushed(factory: sessionmaker[Session], world: orders.World, customer_id: int) -> None:
+    """A message pushed to the shopper as a customer of the seller."""
+    now = utcnow()
+    with factory() as session, session.begin():
+        push = Push(
+            program_id=world.program_id,
+            member_id=world.seller,
+            skus=[orders.SKU],
+            channel=PushChannel.TASK,
+            created_at=now,
+        )
+        session.add(push)
+        session.flush()
+        session.add(
+            PushMessage(
+                push_id=push.id,
+                program_id=world.program_id,
+                member_id=world.seller,
+                customer_id=customer_id,
+                sku=orders.SKU,
+                text="王女士，您好：洗发水群内价 ¥24.90",
+                send_at=now,
+            )
+        )
 
 
 def traces(factory: sessionmaker[Session], customer_hash: str = SHOPPER_HASH) -> dict[str, int]:
@@ -96,6 +131,15 @@ def traces(factory: sessionmaker[Session], customer_hash: str = SHOPPER_HASH) ->
         "claim_counters": select(func.count()).where(ClaimCounter.customer_ref_hash == customer_hash),
         "orders": select(func.count()).where(Order.customer_ref_hash == customer_hash),
         "members": select(func.count()).where(Member.customer_ref_hash == customer_hash),
+        "customers": select(func.count()).where(Customer.customer_ref_hash == customer_hash),
+        "consents": select(func.count())
+        .select_from(Consent)
+        .join(Customer, Customer.id == Consent.customer_id)
+        .where(Customer.customer_ref_hash == customer_hash),
+        "push_messages": select(func.count())
+        .select_from(PushMessage)
+        .join(Customer, Customer.id == PushMessage.customer_id)
+        .where(Customer.customer_ref_hash == customer_hash),
     }
     with factory() as session:
         return {kind: int(session.scalar(query) or 0) for kind, query in queries.items()}

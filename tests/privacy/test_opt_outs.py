@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
 from neigou.auth.models import Role
+from neigou.crm.models import Customer, PushMessage
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
 from neigou.orders.models import Order
 from neigou.privacy.models import OptOut
@@ -32,6 +33,9 @@ ERASED = {
     "claim_counters": 1,
     "orders": 1,
     "members": 1,
+    "customers": 1,  # the seller's customer book: the row, its consent, the message pushed
+    "consents": 1,
+    "push_messages": 1,
 }
 
 
@@ -79,6 +83,7 @@ def test_opt_out_erases_exactly_the_shoppers_linkage(
         "attribution_touches": (3, 0),
         "attribution_bindings": (1, 0),
         "link_visitors": (1, 0),
+        "customer_consents": (1, 0),
         "opt_outs": (0, 1),
         "audit_entries": (before["audit_entries"], before["audit_entries"] + 1),
     }
@@ -95,6 +100,14 @@ def test_opt_out_erases_exactly_the_shoppers_linkage(
         assert claim.customer_ref_hash.startswith("erased:")
         # One tombstone per opt-out: orders and claims stay countable together, naming nobody.
         assert order.customer_ref_hash == claim.customer_ref_hash == counter.customer_ref_hash
+        # The customer book keeps the row (a push's counts) with nothing personal in it.
+        customer = session.scalars(select(Customer)).one()
+        assert (customer.customer_ref_hash, customer.customer_ref_masked) == (
+            order.customer_ref_hash,
+            "已注销",
+        )
+        assert (customer.name, customer.tags, customer.erased_at is not None) == (None, [], True)
+        assert session.scalars(select(PushMessage.text)).one() == "已注销"
         assert counter.claimed == 1
         shopper = session.get(Member, footprint.shopper_member_id)
         assert shopper is not None

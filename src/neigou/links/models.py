@@ -54,6 +54,10 @@ class ShareLink(Base):
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    # The CRM push the link was made for: its clicks, claims and orders count for that push.
+    push_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pushes.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from neigou.audit import models as audit_models
 from neigou.auth import models as auth_models
 from neigou.campaigns import models as campaigns_models
+from neigou.crm import models as crm_models
 from neigou.feed import models as feed_models
 from neigou.groups import models as groups_models
 from neigou.integrations import models as integrations_models
@@ -38,6 +39,7 @@ MODEL_MODULES = (
     privacy_models,
     feed_models,
     risk_models,
+    crm_models,
     jobs,
 )
 metadata = Base.metadata

@@ -29,6 +29,7 @@ AUDITED_FIELDS = (
     "brand_id",
     "category_id",
     "active",
+    "tags",
     "merchant_id",
 )
 
@@ -140,6 +141,7 @@ def create_product(
         brand_id=brand_id,
         category_id=category_id,
         active=data.active,
+        tags=data.tags,
         created_at=now,
         updated_at=now,
     )
@@ -182,6 +184,8 @@ def update_product(
         for name in sent
         if name not in {"brand_code", "category_code", "merchant_id"}
     }
+    if "tags" in sent:
+        changes["tags"] = data.tags or []
     if "brand_code" in sent:
         changes["brand_id"] = resolve_brand(session, data.brand_code)
     if "category_code" in sent:
@@ -245,6 +249,7 @@ def product_out(product: Product, brands: dict[int, str], categories: dict[int, 
         brand_code=brands.get(product.brand_id) if product.brand_id is not None else None,
         category_code=categories.get(product.category_id) if product.category_id is not None else None,
         active=product.active,
+        tags=list(product.tags or []),
         merchant_id=product.merchant_id,
         created_at=product.created_at,
         updated_at=product.updated_at,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Sku = Annotated[
@@ -19,6 +20,18 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 MAX_FEN = 10_000_000_000
 PriceFen = Annotated[int, Field(ge=0, le=MAX_FEN, strict=True)]
 RateBp = Annotated[int, Field(ge=0, le=10_000, strict=True)]
+MAX_TAGS = 20
+
+
+def tidy_tags(tags: list[str]) -> list[str]:
+    """One form per tag (NFKC, trimmed), blanks dropped, each once in the order given."""
+    tidy = (unicodedata.normalize("NFKC", t).strip() for t in tags)
+    return list(dict.fromkeys(t for t in tidy if t))
+
+
+# Taste words (style, size, season) a product or a customer carries: 风格:通勤, 尺码:M, 冬装.
+Tag = Annotated[str, StringConstraints(max_length=40, pattern=r"^[^\x00-\x1f]*$")]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(tidy_tags)]
 
 
 class BrandCreate(BaseModel):
@@ -62,6 +75,7 @@ class ProductCreate(BaseModel):
     brand_code: Code | None = None
     category_code: Code | None = None
     active: bool = True
+    tags: Tags = Field(default_factory=list)
     # The shop that owns it (operators; a merchant's products are its own).
     merchant_id: int | None = None
 
@@ -79,6 +93,7 @@ class ProductUpdate(BaseModel):
     brand_code: Code | None = None
     category_code: Code | None = None
     active: bool | None = None
+    tags: Tags | None = None  # replaces the list; null clears it
     # Moving a product to another merchant (operators), refused once it has orders.
     merchant_id: int | None = None
 
@@ -107,6 +122,7 @@ class ProductOut(BaseModel):
     brand_code: str | None
     category_code: str | None
     active: bool
+    tags: list[str] = Field(default_factory=list)
     merchant_id: int | None = None
     created_at: datetime
     updated_at: datetime

@@ -38,6 +38,10 @@ class ErasedOut(BaseModel):
     claim_counters: int
     orders: int
     members: int
+    # The customer book (opt-outs recorded before it existed count none).
+    customers: int = 0
+    consents: int = 0
+    push_messages: int = 0
 
 
 class OptOutOut(BaseModel):

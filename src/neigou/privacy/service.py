@@ -9,7 +9,10 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
 - ``claim_counters``: re-keyed to the same tombstone (only for an all-program opt-out: coupons are
   shared by programs), so counters still add up to the claims;
 - ``orders``: the customer hash becomes the tombstone; amounts, commissions and the ledger are untouched;
-- ``members``: a member who was this shopper loses the reference (hash and masked form cleared).
+- ``members``: a member who was this shopper loses the reference (hash and masked form cleared);
+- ``customers``, ``consents``, ``push_messages``: the salesperson's customer book (``crm.erasure``):
+  the customer rows are redacted in place, their consent history deleted, the messages pushed to them
+  blanked.
 
 The tombstone is random and stored nowhere else, so it cannot be recomputed from the shopper's
 reference (a keyed hash of the opt-out's id could: the opt-out row keeps the customer's hash).
@@ -27,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
+from neigou.crm import erasure as crm_erasure
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
@@ -41,7 +45,17 @@ from neigou.programs.service import require_program
 
 REDACTED = "已注销"
 TOMBSTONE_PREFIX = "erased:"
-KINDS = ("touches", "bindings", "visitors", "clicks", "claims", "claim_counters", "orders", "members")
+KINDS = (
+    "touches",
+    "bindings",
+    "visitors",
+    "clicks",
+    "claims",
+    "claim_counters",
+    "orders",
+    "members",
+    *crm_erasure.KINDS,
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,7 @@ def opt_out(
         if (replay := _replay(session, request_id, customer, program_id)) is not None:
             return replay
         raise
-    row.erased = erase(session, customer_ref_hash=customer, program_id=program_id)
+    row.erased = erase(session, customer_ref_hash=customer, program_id=program_id, at=at)
     session.flush()
     audit.record(
         session,
@@ -118,7 +132,9 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
     return OptOutResult(opt_out=existing, created=False)
 
 
-def erase(session: Session, *, customer_ref_hash: str, program_id: int | None) -> dict[str, int]:
+def erase(
+    session: Session, *, customer_ref_hash: str, program_id: int | None, at: datetime
+) -> dict[str, int]:
     """Run the erasing statements (one per kind, never one per row); rows affected per kind."""
     tombstone = new_tombstone()
     h = customer_ref_hash
@@ -176,4 +192,9 @@ def erase(session: Session, *, customer_ref_hash: str, program_id: int | None) -
     for kind, statement in statements:
         result = session.execute(statement.execution_options(synchronize_session=False))
         counts[kind] = int(getattr(result, "rowcount", 0) or 0)
+    counts.update(
+        crm_erasure.erase_customers(
+            session, customer_ref_hash=h, program_id=program_id, tombstone=tombstone, at=at
+        )
+    )
     return counts

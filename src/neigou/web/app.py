@@ -19,6 +19,8 @@ from neigou.analytics.endpoints import router as analytics_router
 from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.campaigns.endpoints import router as campaigns_router
+from neigou.crm.endpoints import router as crm_router
+from neigou.crm.segment_endpoints import router as segments_router
 from neigou.events.endpoints import router as events_router
 from neigou.events.runtime import EventsRuntime
 from neigou.feed.endpoints import router as feed_router
@@ -140,6 +142,8 @@ def api_router() -> APIRouter:
 
     router.include_router(campaigns_router)
     router.include_router(feed_router)
+    router.include_router(crm_router)
+    router.include_router(segments_router)
 
     router.include_router(risk_router)
     return router

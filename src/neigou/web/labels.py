@@ -111,6 +111,9 @@ pv_kind: dict[str, Label] = {
     "claim_counters": N_("Claim counters"),
     "orders": N_("Orders"),
     "members": N_("Member identity"),
+    "customers": N_("Customer book entries"),
+    "consents": N_("Consent records"),
+    "push_messages": N_("Pushed messages"),
 }
 tr_kind: dict[str, Label] = {
     "upgrade": N_("Upgrade"),

@@ -1,0 +1,53 @@
+"""What the opt-out erases of the customer book (``privacy.service.erase`` calls it in its transaction).
+
+Set-based, one statement per kind: the customer rows of the shopper are redacted in place (name,
+job, birthday, tags, derived taste and the reference go; ``erased_at`` is stamped, so the row is
+gone from every list and lookup while a push's counts still add up), their consent history is
+deleted, and the text of every message pushed to them is replaced.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from neigou.crm.models import Consent, Customer, PushMessage
+
+REDACTED = "已注销"
+KINDS = ("customers", "consents", "push_messages")
+
+
+def erase_customers(
+    session: Session, *, customer_ref_hash: str, program_id: int | None, tombstone: str, at: datetime
+) -> dict[str, int]:
+    """Redact the shopper's customer rows (in one program, or all), delete their consents and blank
+    the messages pushed to them; rows affected per kind."""
+    ids = select(Customer.id).where(Customer.customer_ref_hash == customer_ref_hash)
+    if program_id is not None:
+        ids = ids.where(Customer.program_id == program_id)
+    statements = {
+        "consents": delete(Consent).where(Consent.customer_id.in_(ids)),
+        "push_messages": update(PushMessage).where(PushMessage.customer_id.in_(ids)).values(text=REDACTED),
+        "customers": update(Customer)
+        .where(Customer.id.in_(ids))
+        .values(
+            customer_ref_hash=tombstone,
+            customer_ref_masked=REDACTED,
+            name=None,
+            job=None,
+            birthday=None,
+            tags=[],
+            preferred_categories=[],
+            spending_power=None,
+            spending_power_derived=None,
+            erased_at=at,
+            updated_at=at,
+        ),
+    }
+    counts: dict[str, int] = {}
+    for kind, statement in statements.items():  # customers last: the others find them by the hash
+        result = session.execute(statement.execution_options(synchronize_session=False))
+        counts[kind] = int(getattr(result, "rowcount", 0) or 0)
+    return counts

@@ -1,0 +1,109 @@
+"""Segments: a member's saved filters over their customer book, and the HTTP endpoints that keep them
+and resolve one to the customers it holds now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy.orm import Session
+
+from neigou.auth.dependencies import OperatorOrMember, require_member_access
+from neigou.auth.models import Role
+from neigou.auth.service import Principal
+from neigou.crm import repository as repo
+from neigou.crm import service
+from neigou.crm.models import Segment
+from neigou.crm.schemas import CustomerOut, SegmentIn, SegmentOut
+from neigou.kit.clock import utcnow
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Message
+from neigou.kit.paging import PageDep
+from neigou.programs.service import require_member
+
+router = APIRouter(tags=["crm"])
+FIELDS = ("name", "spending_power", "tags", "dormant_days", "category", "birthday_month")
+
+
+def require_segment(session: Session, principal: Principal, segment_id: int) -> Segment:
+    """A segment the caller may reach: a member's own (404 for anyone else's), any for operators."""
+    segment = session.get(Segment, segment_id)
+    if segment is None or (principal.role is Role.MEMBER and segment.member_id != principal.member_id):
+        raise NotFound(
+            Message("Segment {segment_id} does not exist.", segment_id=segment_id), code="segment_not_found"
+        )
+    return segment
+
+
+def _apply(segment: Segment, body: SegmentIn, at: datetime) -> None:
+    for name in FIELDS:
+        value = getattr(body, name)
+        setattr(segment, name, list(value) if name == "tags" else value)
+    segment.updated_at = at
+
+
+@router.post("/members/{member_id}/segments", status_code=status.HTTP_201_CREATED, response_model=SegmentOut)
+def create_segment(
+    member_id: int, body: SegmentIn, session: SessionDep, principal: OperatorOrMember
+) -> SegmentOut:
+    """Save a filter over the member's customers."""
+    require_member_access(principal, member_id)
+    member = require_member(session, member_id)
+    now = utcnow()
+    segment = Segment(program_id=member.program_id, member_id=member.id, created_at=now)
+    _apply(segment, body, now)
+    session.add(segment)
+    session.flush()
+    return SegmentOut.model_validate(segment)
+
+
+@router.get("/members/{member_id}/segments", response_model=list[SegmentOut])
+def list_segments(
+    member_id: int, session: SessionDep, principal: OperatorOrMember, page: PageDep
+) -> list[SegmentOut]:
+    """The member's segments, oldest first."""
+    require_member_access(principal, member_id)
+    require_member(session, member_id)
+    segments = repo.page_segments(session, page, member_id=member_id)
+    page.answer(segments.total)
+    return [SegmentOut.model_validate(s) for s in segments.items]
+
+
+@router.get("/segments/{segment_id}", response_model=SegmentOut)
+def get_segment(segment_id: int, session: SessionDep, principal: OperatorOrMember) -> SegmentOut:
+    """One segment (404 ``segment_not_found`` for another member's)."""
+    return SegmentOut.model_validate(require_segment(session, principal, segment_id))
+
+
+@router.put("/segments/{segment_id}", response_model=SegmentOut)
+def replace_segment(
+    segment_id: int, body: SegmentIn, session: SessionDep, principal: OperatorOrMember
+) -> SegmentOut:
+    """Replace a segment's name and criteria."""
+    segment = require_segment(session, principal, segment_id)
+    _apply(segment, body, utcnow())
+    session.flush()
+    return SegmentOut.model_validate(segment)
+
+
+@router.delete("/segments/{segment_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_segment(segment_id: int, session: SessionDep, principal: OperatorOrMember) -> Response:
+    """Forget a segment (pushes made from it keep their messages)."""
+    session.delete(require_segment(session, principal, segment_id))
+    session.flush()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/segments/{segment_id}/customers", response_model=list[CustomerOut])
+def segment_customers(
+    segment_id: int, session: SessionDep, principal: OperatorOrMember, page: PageDep
+) -> list[CustomerOut]:
+    """The customers the segment holds now, oldest first."""
+    segment = require_segment(session, principal, segment_id)
+    if segment.member_id is None:
+        return []
+    where = repo.CustomerFilter.of(segment)
+    customers = repo.page_customers(session, page, member_id=segment.member_id, where=where, at=utcnow())
+    page.answer(customers.total)
+    return service.customers_out(session, customers.items)

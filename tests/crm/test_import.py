@@ -1,0 +1,133 @@
+"""Importing a store's VIP records: UTF-8 and GB18030 CSV and .xlsx, Chinese headers, a per-row error
+report, and nothing written when any row is bad."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import openpyxl
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm.models import Consent, Customer
+from tests.conftest import TokenMaker, row_counts
+from tests.crm.builders import add_customer, build
+
+CSV = (
+    "手机号,姓名,职业,消费能力,标签,生日,同意营销\n"
+    "138 0000 0041,王女士,律师,高,通勤、尺码:M,1990/5/17,是\n"
+    "13800000042,李先生,,low,,,\n"
+)
+
+
+def _upload(
+    client: TestClient,
+    headers: dict[str, str],
+    member_id: int,
+    content: bytes,
+    *,
+    name: str = "vip.csv",
+    query: str = "",
+) -> tuple[int, dict[str, Any]]:
+    response = client.post(
+        f"/api/v1/members/{member_id}/customers/import{query}",
+        files={"file": (name, content)},
+        headers=headers,
+    )
+    return response.status_code, response.json()
+
+
+def test_gb18030_csv_with_chinese_headers(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    book = build(client, operator, make_token)
+    before = row_counts(factory)
+    status, body = _upload(
+        client, book.member_headers, book.member, CSV.encode("gb18030"), query="?dry_run=true"
+    )
+    assert (status, body) == (200, {"rows": 2, "created": 2, "dry_run": True})
+    assert row_counts(factory) == before
+    status, body = _upload(client, book.member_headers, book.member, CSV.encode("gb18030"))
+    assert (status, body) == (200, {"rows": 2, "created": 2, "dry_run": False})
+    listed = client.get(f"/api/v1/members/{book.member}/customers", headers=book.member_headers).json()
+    assert [
+        (
+            c["name"],
+            c["job"],
+            c["spending_power"],
+            c["tags"],
+            c["birthday"],
+            c["source"],
+            c["marketing_consent"],
+        )
+        for c in listed
+    ] == [
+        ("王女士", "律师", "high", ["通勤", "尺码:M"], "1990-05-17", "import", True),
+        ("李先生", None, "low", [], None, "import", False),
+    ]
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Consent)) == 1
+
+
+def test_xlsx_and_utf8_csv_read_alike(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    book = build(client, operator, make_token)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for line in CSV.splitlines():
+        sheet.append(line.split(","))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert _upload(client, book.member_headers, book.member, buffer.getvalue(), name="vip.xlsx")[0] == 200
+    assert _upload(client, book.other_headers, book.other, ("\ufeff" + CSV).encode())[0] == 200
+    with factory() as session:
+        refs = session.execute(
+            select(Customer.member_id, Customer.customer_ref_masked).order_by(Customer.id)
+        ).all()
+    assert [r[1] for r in refs] == ["138****0041", "138****0042"] * 2
+
+
+def test_bad_rows_are_each_reported_and_nothing_is_written(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    book = build(client, operator, make_token)
+    add_customer(client, book.member_headers, book.member, "13800000045")
+    content = (
+        b"customer_ref,name,spending_power,birthday,marketing_consent\n"
+        b"13800000041,ok,mid,,\n"
+        b",blank,,,\n"
+        b"13800000043,power,rich,,\n"
+        b"13800000044,day,,1990-13-01,\n"
+        b"+86 138-0000-0041,again,,,\n"
+        b"13800000045,held,,,\n"
+        b"13800000046,consent,,,maybe\n"
+    )
+    before = row_counts(factory)
+    status, body = _upload(client, book.member_headers, book.member, content)
+    assert status == 422
+    assert body["code"] == "import_invalid"
+    assert body["error_count"] == 6
+    assert [(e["row"], e["customer"], e["field"], e["code"]) for e in body["errors"]] == [
+        (3, None, "customer_ref", "required"),
+        (4, None, "spending_power", "invalid_spending_power"),
+        (5, None, "birthday", "invalid_date"),
+        (6, "138****0041", "customer_ref", "duplicate_customer"),
+        (7, "138****0045", "customer_ref", "customer_exists"),
+        (8, None, "marketing_consent", "invalid_boolean"),
+    ]
+    assert "13800000041" not in str(body)
+    assert row_counts(factory) == before
+
+
+def test_a_file_without_the_reference_column_is_refused(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    book = build(client, operator, make_token)
+    status, body = _upload(client, book.member_headers, book.member, "姓名,职业\n王,律师\n".encode())
+    assert status == 422
+    assert body["code"] == "import_invalid"
+    assert body["errors"][0]["code"] == "missing_column"
