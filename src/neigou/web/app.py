@@ -79,6 +79,7 @@ from neigou.web import (
 from neigou.web.audit_api import router as audit_router
 from neigou.web.console_access import router as console_access_router
 from neigou.web.console_group_create import router as console_group_create_router
+from neigou.web.console_group_edit import router as console_group_edit_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
@@ -255,6 +256,7 @@ def create_app(
         console_settings_router,
         console_members_router,
         console_group_create_router,
+        console_group_edit_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
