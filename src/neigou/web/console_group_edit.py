@@ -91,8 +91,7 @@ def update_group(
         with session.begin_nested():
             service.update_group(session, group=group, data=data, actor=principal.actor)
     except ProblemError as exc:
-        return _form(
-            request, session, principal, group, values, refusal(session, exc), status_code=exc.status
-        )
+        errors = refusal(session, exc)
+        return _form(request, session, principal, group, values=values, errors=errors, status_code=exc.status)
     back = f"/console/programs/{group.program_id}/groups?view=groups&group={group.id}"
     return RedirectResponse(back, status_code=303)
