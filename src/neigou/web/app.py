@@ -83,6 +83,7 @@ from neigou.web.console_group_edit import router as console_group_edit_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
+from neigou.web.console_program_edit import router as console_program_edit_router
 from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.live_code import router as live_code_router
@@ -257,6 +258,7 @@ def create_app(
         console_members_router,
         console_group_create_router,
         console_group_edit_router,
+        console_program_edit_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
