@@ -217,6 +217,16 @@ CASES = [
     Case("GET", "/api/v1/merchants", OPERATOR, other="own"),
     Case("DELETE", "/api/v1/merchants/{doomed_merchant}", OPERATOR),
     Case("GET", "/api/v1/merchants/{merchant}/sales?from=2026-03-01&to=2026-03-31", OPERATOR_OR_MERCHANT),
+    Case(
+        "GET",
+        "/api/v1/merchants/{merchant}/sales.xlsx?from=2026-03-01&to=2026-03-31&by=day",
+        OPERATOR_OR_MERCHANT,
+    ),
+    Case("GET", "/api/v1/merchant-reviews", OPERATOR_OR_MERCHANT),
+    Case("GET", "/api/v1/merchant-reviews/{merchant_review}", OPERATOR_OR_MERCHANT),
+    Case("POST", "/api/v1/merchant-reviews/{merchant_review}/approve", OPERATOR, {}),
+    Case("POST", "/api/v1/merchant-reviews/{doomed_review}/reject", OPERATOR, {}),
+    Case("PATCH", "/api/v1/organizations/{organization}", OPERATOR, {"review_merchant_changes": True}),
     Case("DELETE", "/api/v1/organizations/{doomed_organization}", PLATFORM),
     Case("POST", "/api/v1/analytics/refresh", OPERATOR, other="own"),
     Case(
@@ -286,9 +296,14 @@ CASES = [
         ok=frozenset({200, 404}),
     ),
     Case("GET", "/api/v1/events/{event_id}/report", OPERATOR),
-    Case("POST", "/api/v1/campaigns", OPERATOR, lambda ids: campaigns.matrix_campaign(ids["program"])),
-    Case("GET", "/api/v1/campaigns", OPERATOR),
-    Case("GET", "/api/v1/campaigns/{campaign_id}", OPERATOR),
+    Case(
+        "POST",
+        "/api/v1/campaigns",
+        OPERATOR_OR_MERCHANT,
+        lambda ids: campaigns.matrix_campaign(ids["program"]),
+    ),
+    Case("GET", "/api/v1/campaigns", OPERATOR_OR_MERCHANT),
+    Case("GET", "/api/v1/campaigns/{merchant_campaign_id}", OPERATOR_OR_MERCHANT),
     Case("GET", "/api/v1/members/{member}/feed", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("POST", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, feed.matrix_posts, member_scoped=True),
     Case("GET", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, member_scoped=True),
@@ -392,6 +407,13 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
     merchant_promotion = client.post(
         "/api/v1/promotions", json={**offers.MATRIX_PROMOTION, "skus": ["SHOP-SKU"]}, headers=merchant
     ).json()
+    reviews = _merchant_reviews(client, operator, merchant, home["id"])
+    merchant_campaign = client.post(
+        "/api/v1/campaigns",
+        json={**campaigns.matrix_campaign(own_program["id"]), "skus": ["SHOP-SKU"]},
+        headers=merchant,
+    ).json()
+    neighbour = client.post("/api/v1/merchants", json={"code": "next-door", "name": "邻店"}, headers=operator)
     elsewhere = client.post(
         "/api/v1/organizations", json={"code": "elsewhere", "name": "他租户"}, headers=admin
     )
@@ -415,6 +437,10 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         "merchant_product_id": merchant_product["id"],
         "merchant_coupon_id": merchant_coupon["id"],
         "merchant_promotion_id": merchant_promotion["id"],
+        "organization": home["id"],
+        "neighbour": neighbour.json()["id"],
+        "merchant_campaign_id": merchant_campaign["id"],
+        **reviews,
         **offers.matrix_world(client, operator),
         **groups.matrix_world(client, operator, own["id"]),
         **links.matrix_world(client, operator, own["id"], offers.MATRIX_SKU),
@@ -432,6 +458,7 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
             "member": make_token(Role.MEMBER, own["id"]),
             "other_member": make_token(Role.MEMBER, other["id"]),
             "merchant": merchant["Authorization"].removeprefix("Bearer "),
+            "neighbour": make_token(Role.MERCHANT, merchant_id=neighbour.json()["id"]),
         },
         other_tokens={
             "operator": make_token(Role.OPERATOR, organization_id=elsewhere_id),
@@ -441,6 +468,24 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
         },
         admin=admin,
     )
+
+
+def _merchant_reviews(
+    client: TestClient, operator: dict[str, str], merchant: dict[str, str], organization_id: int
+) -> dict[str, int]:
+    """Two coupons of the merchant held for review (the organization reviews while they are made)."""
+    setting = f"/api/v1/organizations/{organization_id}"
+    client.patch(setting, json={"review_merchant_changes": True}, headers=operator)
+    held = [
+        client.post(
+            "/api/v1/coupons", json={**offers.MATRIX_COUPON, "skus": ["SHOP-SKU"]}, headers=merchant
+        ).json()["id"]
+        for _ in range(2)
+    ]
+    client.patch(setting, json={"review_merchant_changes": False}, headers=operator)
+    found = client.get("/api/v1/merchant-reviews", headers=operator).json()
+    ids = sorted(r["id"] for r in found if r["coupon_id"] in held)
+    return {"merchant_review": ids[0], "doomed_review": ids[1]}
 
 
 def _filled(body: Any, ids: dict[str, int]) -> Any:
@@ -522,6 +567,37 @@ def _other_organization(client: TestClient, case: Case, world: World) -> None:
             assert answer.headers["content-type"] == "application/problem+json"
 
 
+# Path ids of the home merchant's rows; another merchant of the same organization finds none of them.
+MERCHANT_OWNED = ("{merchant}", "{merchant_product_id}", "{merchant_coupon_id}", "{merchant_promotion_id}")
+MERCHANT_OWNED_TOO = ("{merchant_review}", "{merchant_campaign_id}")
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if Role.MERCHANT in c.allowed], ids=lambda c: f"{c.method} {c.path}"
+)
+def test_another_merchant_of_the_organization_finds_nothing(
+    client: TestClient, world: World, factory: sessionmaker[Session], case: Case
+) -> None:
+    before = row_counts(factory)
+    neighbour = bearer(world.tokens["neighbour"])
+    if any(p in case.path for p in MERCHANT_OWNED + MERCHANT_OWNED_TOO):
+        answer = _call(client, case, world, neighbour)
+        assert answer.status_code == 404, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+    elif case.method == "GET":
+        answer = _call(client, case, world, neighbour)
+        assert answer.status_code == 200, answer.text
+        rows = answer.json() if isinstance(answer.json(), list) else [answer.json()]
+        assert all(r.get("merchant_id", world.ids["neighbour"]) == world.ids["neighbour"] for r in rows)
+    elif case.path in {"/api/v1/coupons", "/api/v1/promotions"}:
+        body = {**case.body, "skus": ["SHOP-SKU"]}  # the home merchant's sku
+        answer = client.post(case.path, json=body, headers=neighbour)
+        assert (answer.status_code, answer.json()["code"]) == (404, "product_not_found")
+    else:
+        return  # acts for the caller's own merchant (POST /products)
+    assert row_counts(factory) == before
+
+
 def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
     routes = {
         (method.upper(), path)
@@ -540,6 +616,10 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             .replace("{claim_coupon_id}", "{coupon_id}")
             .replace("{doomed_organization}", "{organization_id}")
             .replace("{doomed_merchant}", "{merchant_id}")
+            .replace("{merchant_review}", "{review_id}")
+            .replace("{merchant_campaign_id}", "{campaign_id}")
+            .replace("{doomed_review}", "{review_id}")
+            .replace("{organization}", "{organization_id}")
             .replace("{merchant}", "{merchant_id}")
             .replace("{merchant_product_id}", "{product_id}")
             .replace("{merchant_coupon_id}", "{coupon_id}")

@@ -89,6 +89,7 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert lines[-1].startswith("ngt_")
     assert "password" in result.output
     assert "/m/login?code=ngc_" in result.output
+    assert "(user lanquan-shop, password" in result.output  # the demo shop's portal
     assert "/m/login?token=" not in result.output
 
 

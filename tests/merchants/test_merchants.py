@@ -3,10 +3,12 @@ their lines only, by day in the program's time zone; every merchant write audite
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -88,7 +90,14 @@ def world(
     _order(client, operator, program["id"], "O-2", items=one, paid_at="2026-03-20T12:00:00+08:00")
     # 16:30 UTC on 31 March: 1 April in Shanghai, outside a March range in the program's time zone.
     _order(client, operator, program["id"], "O-3", items=one, paid_at="2026-04-01T00:30:00+08:00")
-    return {"a": a, "b": b, "shop_a": shop_a["id"], "shop_b": shop_b["id"], "a_product": a_product["id"]}
+    return {
+        "a": a,
+        "b": b,
+        "shop_a": shop_a["id"],
+        "shop_b": shop_b["id"],
+        "a_product": a_product["id"],
+        "program": program["id"],
+    }
 
 
 def _sales(client: TestClient, headers: dict[str, str], merchant_id: int) -> Any:
@@ -194,3 +203,110 @@ def test_bad_ranges_are_refused(client: TestClient, world: dict[str, Any]) -> No
         f"/api/v1/merchants/{world['shop_a']}/sales?from=2026-03-31&to=2026-03-01", headers=world["a"]
     )
     assert (backwards.status_code, backwards.json()["code"]) == (422, "invalid_range")
+
+
+def test_a_merchant_publishes_campaigns_of_its_own_skus_only(
+    client: TestClient, operator: dict[str, str], world: dict[str, Any]
+) -> None:
+    body = {
+        "program_id": world["program"],
+        "name": "店铺上新",
+        "skus": ["A-SKU"],
+        "starts_at": "2026-03-01T00:00:00+08:00",
+        "ends_at": "2026-04-01T00:00:00+08:00",
+    }
+    own = _ok(client.post("/api/v1/campaigns", json=body, headers=world["a"]))
+    assert own["merchant_id"] == world["shop_a"]
+    for sku in ("B-SKU", "PLATFORM-SKU"):
+        other = client.post("/api/v1/campaigns", json={**body, "skus": [sku]}, headers=world["a"])
+        assert (other.status_code, other.json()["code"]) == (404, "product_not_found"), sku
+    assert [c["id"] for c in client.get("/api/v1/campaigns", headers=world["a"]).json()] == [own["id"]]
+    assert client.get("/api/v1/campaigns", headers=world["b"]).json() == []
+    hidden = client.get(f"/api/v1/campaigns/{own['id']}", headers=world["b"])
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "campaign_not_found")
+    operators = client.get("/api/v1/campaigns", headers=operator).json()
+    assert [c["merchant_id"] for c in operators] == [world["shop_a"]]
+
+
+def _rows(client: TestClient, headers: dict[str, str], merchant_id: int, by: str) -> Any:
+    path = f"/api/v1/merchants/{merchant_id}/sales?from=2026-03-01&to=2026-03-31&by={by}"
+    return _ok(client.get(path, headers=headers), 200)
+
+
+def test_sales_by_day_group_and_program_with_coupon_cost(
+    client: TestClient, operator: dict[str, str], world: dict[str, Any]
+) -> None:
+    # 23:30 in Shanghai on 20 March (15:30 UTC): the same day as O-2. Two at ¥10 list, paid ¥15.
+    two = [{"sku": "A-SKU", "quantity": 2, "paid_fen": 1500}]
+    _order(client, operator, world["program"], "O-5", items=two, paid_at="2026-03-20T23:30:00+08:00")
+    by_day = _rows(client, world["a"], world["shop_a"], "day")
+    assert (by_day["orders"], by_day["gmv_fen"], by_day["coupon_cost_fen"]) == (3, 5500, 500)
+    assert by_day["rows"] == [
+        {
+            "key": "2026-03-10",
+            "orders": 1,
+            "gmv_fen": 3000,
+            "refund_fen": 600,
+            "commission_fen": 60,
+            "coupon_cost_fen": 0,
+        },
+        {
+            "key": "2026-03-20",
+            "orders": 2,
+            "gmv_fen": 2500,
+            "refund_fen": 0,
+            "commission_fen": 0,
+            "coupon_cost_fen": 500,
+        },
+    ]
+    by_program = _rows(client, operator, world["shop_a"], "program")
+    assert [(r["key"], r["orders"], r["gmv_fen"]) for r in by_program["rows"]] == [
+        (str(world["program"]), 3, 5500)
+    ]
+    by_group = _rows(client, world["a"], world["shop_a"], "group")
+    assert [(r["key"], r["orders"], r["commission_fen"]) for r in by_group["rows"]] == [(None, 3, 60)]
+    assert "customer" not in str(by_day)
+
+
+def test_sales_export_as_a_workbook(client: TestClient, world: dict[str, Any]) -> None:
+    path = "/api/v1/merchants/{}/sales.xlsx?from=2026-03-01&to=2026-03-31&by=day"
+    answer = client.get(path.format(world["shop_a"]), headers=world["a"])
+    assert answer.status_code == 200, answer.text
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    assert sheet is not None
+    assert [list(r) for r in sheet.iter_rows(values_only=True)] == [
+        ["key", "orders", "gmv_fen", "refund_fen", "commission_fen", "coupon_cost_fen"],
+        ["2026-03-10", 1, 3000, 600, 60, 0],
+        ["2026-03-20", 1, 1000, 0, 0, 0],
+        ["total", 2, 4000, 600, 60, 0],
+    ]
+    other = client.get(path.format(world["shop_b"]), headers=world["a"])
+    assert (other.status_code, other.json()["code"]) == (404, "merchant_not_found")
+
+
+def test_every_merchant_write_is_audited_as_the_merchant(
+    client: TestClient, world: dict[str, Any], factory: sessionmaker[Session]
+) -> None:
+    made = _product(client, world["a"], "A-NEW")
+    _ok(client.patch(f"/api/v1/products/{made['id']}", json={"price_fen": 900}, headers=world["a"]), 200)
+    _ok(client.post("/api/v1/coupons", json={**COUPON, "skus": ["A-NEW"]}, headers=world["a"]))
+    _ok(client.post("/api/v1/promotions", json={**_promotion(), "skus": ["A-NEW"]}, headers=world["a"]))
+    campaign = {
+        "program_id": world["program"],
+        "name": "新品",
+        "skus": ["A-NEW"],
+        "starts_at": "2026-03-01T00:00:00+08:00",
+        "ends_at": "2026-04-01T00:00:00+08:00",
+    }
+    _ok(client.post("/api/v1/campaigns", json=campaign, headers=world["a"]))
+    with factory() as session:
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.actor_kind).order_by(AuditEntry.id.desc()).limit(5)
+        ).all()
+    assert sorted(rows) == [
+        ("campaign.create", "merchant"),
+        ("coupon.create", "merchant"),
+        ("product.create", "merchant"),
+        ("product.update", "merchant"),
+        ("promotion.create", "merchant"),
+    ]

@@ -116,7 +116,7 @@ def test_campaigns_and_events_lists_answer_with_filters(
     console_sign_in(client, factory)
     for path in (
         f"/console/campaigns?program={world.program_id}&state=live&sort=-boost&q=x",
-        f"/console/events?program={world.program_id}&state=upcoming&sort=name&q=x",
+        f"/console/events?program={world.program_id}&state=upcoming&sort=starts_at&q=x",
         "/console/promotions?kind=quantity_discount&state=ended",
     ):
         page = client.get(f"{path}&lang=en")

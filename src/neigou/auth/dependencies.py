@@ -80,6 +80,8 @@ CatalogReader = Annotated[
     Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER, Role.INTEGRATION, Role.MERCHANT))
 ]
 ConsoleOperator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, cookie=True))]
+# The merchant portal of the console: a merchant account's session.
+ConsoleMerchant = Annotated[Principal, Depends(Authenticator(Role.MERCHANT, cookie=True))]
 WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True))]
 
 

@@ -1,11 +1,12 @@
-"""HTTP endpoints of campaigns (``/api/v1``): operators publish and list them."""
+"""HTTP endpoints of campaigns (``/api/v1``): operators publish and list them; a merchant publishes
+campaigns of its own skus and sees its own."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 from pydantic import AwareDatetime
 
-from neigou.auth.dependencies import Operator
+from neigou.auth.dependencies import OperatorOrMerchant
 from neigou.campaigns import repository as repo
 from neigou.campaigns import service
 from neigou.campaigns.schemas import CampaignCreate, CampaignOut
@@ -17,7 +18,7 @@ router = APIRouter(tags=["campaigns"])
 
 
 @router.post("/campaigns", status_code=status.HTTP_201_CREATED, response_model=CampaignOut)
-def create_campaign(body: CampaignCreate, session: SessionDep, principal: Operator) -> CampaignOut:
+def create_campaign(body: CampaignCreate, session: SessionDep, principal: OperatorOrMerchant) -> CampaignOut:
     """Publish a campaign (选品库) for a program's group owners."""
     campaign = service.create_campaign(session, data=body, actor=principal.actor, at=utcnow())
     return service.campaigns_out(session, [campaign])[0]
@@ -26,7 +27,7 @@ def create_campaign(body: CampaignCreate, session: SessionDep, principal: Operat
 @router.get("/campaigns", response_model=list[CampaignOut])
 def list_campaigns(
     session: SessionDep,
-    principal: Operator,
+    principal: OperatorOrMerchant,
     page: PageDep,
     program_id: int | None = None,
     live_at: AwareDatetime | None = None,
@@ -38,6 +39,6 @@ def list_campaigns(
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
-def get_campaign(campaign_id: int, session: SessionDep, principal: Operator) -> CampaignOut:
+def get_campaign(campaign_id: int, session: SessionDep, principal: OperatorOrMerchant) -> CampaignOut:
     """One campaign with its skus."""
     return service.campaigns_out(session, [service.require_campaign(session, campaign_id)])[0]

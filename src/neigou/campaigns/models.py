@@ -24,7 +24,9 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
-    # The merchant (店家) behind the campaign, when it is one merchant's.
+    # The merchant (店家) that published it (its own skus only); None: the organization's operators.
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
+    # The brand behind the campaign, when it is one brand's.
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"), nullable=True)
     coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_templates.id"), nullable=True)
     # Added to the product's commission rate for orders through the campaign's links inside the window.

@@ -32,6 +32,7 @@ class CampaignOut(BaseModel):
 
     id: int
     program_id: int
+    merchant_id: int | None = None
     name: str
     skus: list[str]
     brand_id: int | None

@@ -13,8 +13,11 @@ from neigou.campaigns.schemas import CampaignCreate, CampaignOut
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.scoping import current_scope
 from neigou.offers import repository as offers
 from neigou.offers.models import Brand
+from neigou.offers.review import require_live
+from neigou.programs.scope import is_merchant
 from neigou.programs.service import require_program
 
 BP = 10_000
@@ -41,6 +44,13 @@ def _check(session: Session, data: CampaignCreate) -> None:
         )
     products = offers.products_by_sku(session, data.skus)
     missing = [s for s in data.skus if s not in products]
+    if missing and is_merchant(session):
+        # Another merchant's sku, or the organization's own, does not exist for a merchant.
+        raise NotFound(
+            Message("Product {sku!r} does not exist.", sku=missing[0]),
+            code="product_not_found",
+            extra={"skus": missing},
+        )
     if missing:
         raise Invalid(Message("Unknown sku {sku}.", sku=", ".join(missing)), code="unknown_sku")
     if data.brand_id is not None and session.get(Brand, data.brand_id) is None:
@@ -58,6 +68,7 @@ def _check(session: Session, data: CampaignCreate) -> None:
     coupon = offers.get_coupon(session, data.coupon_id)
     if coupon is None:
         raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=data.coupon_id), code="unknown_coupon")
+    require_live(coupon)
     # A campaign's coupon may cover some of its products only; covering none is a mistake.
     uncovered = [s for s in data.skus if coupon.skus is not None and s not in coupon.skus]
     if len(uncovered) == len(data.skus):
@@ -74,8 +85,10 @@ def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at:
     require_program(session, data.program_id)
     _check(session, data)
     products = offers.products_by_sku(session, data.skus)
+    scope = current_scope(session)
     campaign = Campaign(
         program_id=data.program_id,
+        merchant_id=scope.merchant_id if scope is not None else None,
         name=data.name,
         brand_id=data.brand_id,
         coupon_id=data.coupon_id,
@@ -99,7 +112,12 @@ def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at:
         action="campaign.create",
         entity="campaign",
         entity_id=campaign.id,
-        after={"name": data.name, "skus": data.skus, "boost_bp": data.commission_boost_bp},
+        after={
+            "name": data.name,
+            "skus": data.skus,
+            "boost_bp": data.commission_boost_bp,
+            "merchant_id": campaign.merchant_id,
+        },
         at=at,
     )
     return campaign
@@ -112,6 +130,7 @@ def campaigns_out(session: Session, campaigns: list[Campaign]) -> list[CampaignO
         CampaignOut(
             id=c.id,
             program_id=c.program_id,
+            merchant_id=c.merchant_id,
             name=c.name,
             skus=[i.sku for i in items[c.id]],
             brand_id=c.brand_id,

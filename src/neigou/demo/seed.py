@@ -15,6 +15,7 @@ from neigou.auth.models import Role
 from neigou.demo.feed import seed_feed
 from neigou.demo.groups import seed_groups
 from neigou.demo.links import seed_links
+from neigou.demo.merchants import seed_merchant
 from neigou.demo.network import seed_network
 from neigou.demo.offers import seed_offers
 from neigou.demo.orders import seed_orders
@@ -94,6 +95,8 @@ class DemoWorld:
     username: str
     password: str
     operator_token: str
+    # The shop's console account (the merchant portal), with the same password.
+    merchant_username: str
     partner_program_id: int
     brand_program_id: int
     sample_member_id: int
@@ -243,6 +246,7 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         at=now,
     )
     offers_demo = seed_offers(session, now=now, actor=DEMO_ACTOR)
+    merchant_username = seed_merchant(session, now=now, password=password, actor=DEMO_ACTOR)
     seed_groups(
         session, program_id=partner.id, owner_ids=[o.id for o in owners], sample_owner_id=sample.id, now=now
     )
@@ -276,6 +280,7 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         username=DEMO_USERNAME,
         password=password,
         operator_token=op_token,
+        merchant_username=merchant_username,
         partner_program_id=partner.id,
         brand_program_id=brand.id,
         sample_member_id=sample.id,

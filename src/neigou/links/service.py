@@ -20,6 +20,7 @@ from neigou.links.codes import new_code
 from neigou.links.models import ShareLink
 from neigou.links.schemas import LinkCreate, LinkOut
 from neigou.offers import repository as offers
+from neigou.offers.review import require_live
 from neigou.programs import repository as programs
 from neigou.programs.service import require_member
 from neigou.risk import holds
@@ -56,6 +57,7 @@ def _check_coupon(session: Session, coupon_id: int, sku: str, now: datetime) -> 
     coupon = offers.get_coupon(session, coupon_id)
     if coupon is None:
         raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=coupon_id), code="unknown_coupon")
+    require_live(coupon)
     if coupon.skus is not None and sku not in coupon.skus:
         raise Invalid(
             Message("Coupon {coupon_id} does not cover {sku}.", coupon_id=coupon.id, sku=sku),

@@ -72,6 +72,7 @@ class CouponTerms:
     claimed_quantity: int
     per_customer_limit: int
     created_at: datetime
+    live: bool = True
 
     @classmethod
     def of(cls, coupon: CouponTemplate) -> CouponTerms:
@@ -84,6 +85,7 @@ class CouponTerms:
             claimed_quantity=coupon.claimed_quantity,
             per_customer_limit=coupon.per_customer_limit,
             created_at=coupon.created_at,
+            live=coupon.live,
         )
 
 

@@ -6,6 +6,9 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from neigou.organizations.models import ReviewKind, ReviewStatus
+from neigou.reporting.merchant_sales import SalesBy
+
 
 class MerchantCreate(BaseModel):
     """A new merchant (shop) of the caller's organization."""
@@ -31,8 +34,20 @@ class MerchantOut(BaseModel):
     deleted_at: dt.datetime | None
 
 
+class SalesRowOut(BaseModel):
+    """The figures of one day (``YYYY-MM-DD``), group or program (its id; ``null``: no group)."""
+
+    key: str | None
+    orders: int
+    gmv_fen: int
+    refund_fen: int
+    commission_fen: int
+    coupon_cost_fen: int
+
+
 class MerchantSalesOut(BaseModel):
-    """A merchant's sales over days (each order's program time zone), its own lines only."""
+    """A merchant's sales over days (each order's program time zone), its own lines only; with
+    ``by``, broken down by day, group or program."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -43,3 +58,34 @@ class MerchantSalesOut(BaseModel):
     gmv_fen: int
     refund_fen: int
     commission_fen: int
+    coupon_cost_fen: int
+    by: SalesBy | None = None
+    rows: list[SalesRowOut] = []
+
+
+class ReviewDecision(BaseModel):
+    """An operator's approval or rejection, with an optional note for the merchant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class ReviewOut(BaseModel):
+    """A merchant's change held for review, as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    merchant_id: int
+    kind: ReviewKind
+    coupon_id: int | None
+    product_id: int | None
+    rate_before_bp: int | None
+    rate_after_bp: int | None
+    status: ReviewStatus
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    note: str | None

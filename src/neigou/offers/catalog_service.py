@@ -17,6 +17,7 @@ from neigou.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
+from neigou.offers.review import hold_rate, under_review
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
 from neigou.programs.scope import is_merchant, organization_for_write, owner_for_write
 
@@ -192,13 +193,18 @@ def update_product(
         changes["category_id"] = resolve_category(session, data.category_code)
     if "merchant_id" in sent and data.merchant_id != product.merchant_id:
         changes["merchant_id"] = _new_merchant(session, product, data.merchant_id)
+    at = at or utcnow()
+    rate = changes.get("commission_rate_bp")
+    if rate is not None and rate != product.commission_rate_bp and under_review(session):
+        # The rate waits for an operator's approval; the rest of the change applies now.
+        hold_rate(session, product, changes.pop("commission_rate_bp"), actor=actor, at=at)
     before = _state(product)
     for name, value in changes.items():
         setattr(product, name, value)
     after = _state(product)
     if after == before:
         return product
-    product.updated_at = at or utcnow()
+    product.updated_at = at
     session.flush()
     changed = sorted(name for name in after if after[name] != before[name])
     audit.record(

@@ -16,6 +16,7 @@ from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import BP_SCALE, CouponKind, CouponVisibility
 from neigou.offers.offer_schemas import CouponCreate
+from neigou.offers.review import hold_coupon, under_review
 from neigou.programs.scope import is_merchant, owner_for_write
 
 
@@ -63,6 +64,7 @@ def create_coupon(
         raise Invalid(Message("cap_fen only limits percent_off coupons."), code="cap_not_allowed")
     skus = require_skus(session, data.skus)
     organization_id, merchant_id = owner_for_write(session, data.merchant_id)
+    at = at or utcnow()
     coupon = CouponTemplate(
         organization_id=organization_id,
         merchant_id=merchant_id,
@@ -79,7 +81,7 @@ def create_coupon(
         per_customer_limit=data.per_customer_limit,
         starts_at=ensure_aware(data.starts_at),
         ends_at=ensure_aware(data.ends_at),
-        created_at=at or utcnow(),
+        created_at=at,
     )
     session.add(coupon)
     session.flush()
@@ -91,13 +93,18 @@ def create_coupon(
         entity_id=coupon.id,
         after=data.model_dump(mode="json"),
     )
+    if under_review(session):
+        hold_coupon(session, coupon, actor=actor, at=at)
     return coupon
 
 
 def require_coupon(session: Session, coupon_id: int, *, see_hidden: bool) -> CouponTemplate:
-    """The coupon or a 404; a hidden coupon is a 404 to whoever may not see hidden coupons."""
+    """The coupon or a 404; a hidden coupon, or one not live (under review), is a 404 to whoever
+    may not see hidden coupons."""
     coupon = repo.get_coupon(session, coupon_id)
-    if coupon is None or (coupon.visibility is CouponVisibility.HIDDEN and not see_hidden):
+    if coupon is None or (
+        not see_hidden and (coupon.visibility is CouponVisibility.HIDDEN or not coupon.live)
+    ):
         raise NotFound(
             Message("Coupon {coupon_id} does not exist.", coupon_id=coupon_id), code="coupon_not_found"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
@@ -96,6 +96,9 @@ class CouponTemplate(Base):
     total_quantity: Mapped[int] = mapped_column(Integer)
     claimed_quantity: Mapped[int] = mapped_column(Integer, default=0)
     per_customer_limit: Mapped[int] = mapped_column(Integer)
+    # False while a merchant's coupon waits for (or was refused) an operator's approval: no link,
+    # claim, quote, campaign or shopper's list uses it.
+    live: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

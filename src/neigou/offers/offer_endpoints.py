@@ -47,7 +47,13 @@ def list_coupons(
             page.answer(0)
             return []
         visibility = CouponVisibility.PUBLIC
-    rows = repo.page_coupons(session, page, visibility=visibility, active_at=utcnow() if active else None)
+    rows = repo.page_coupons(
+        session,
+        page,
+        visibility=visibility,
+        active_at=utcnow() if active else None,
+        live_only=not sees_hidden_coupons(principal),
+    )
     page.answer(rows.total)
     return [CouponOut.model_validate(c) for c in rows.items]
 

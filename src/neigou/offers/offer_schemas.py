@@ -55,6 +55,8 @@ class CouponOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     merchant_id: int | None = None
+    # False while a merchant's coupon waits for (or was refused) an operator's approval.
+    live: bool = True
     created_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]

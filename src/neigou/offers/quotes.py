@@ -21,6 +21,7 @@ from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate, Product, Promotion
 from neigou.offers.offer_rules import PromotionParams
 from neigou.offers.quote_schemas import AppliedOut, QuoteItem, QuoteLineOut, QuoteOut, RefusedOut
+from neigou.offers.review import require_live
 
 _PARAMS_FROM_STORED: dict[pricing.PromotionKind, Callable[[dict[str, Any]], PromotionParams]] = {
     pricing.PromotionKind.QUANTITY_DISCOUNT: lambda p: pricing.QuantityDiscountParams(**p),
@@ -74,6 +75,8 @@ def _coupons(session: Session, wanted: Sequence[int]) -> list[CouponTemplate]:
             code="unknown_coupon",
             extra={"coupon_ids": missing},
         )
+    for i in wanted:
+        require_live(found[i])
     return [found[i] for i in wanted]
 
 

@@ -136,10 +136,14 @@ def existing_skus(session: Session, skus: Iterable[str]) -> dict[str, int]:
     return _lookup(session, Product.sku, Product.id, skus)
 
 
-def _coupons(visibility: CouponVisibility | None, active_at: datetime | None) -> Select[CouponTemplate]:
+def _coupons(
+    visibility: CouponVisibility | None, active_at: datetime | None, live_only: bool = False
+) -> Select[CouponTemplate]:
     query = select(CouponTemplate).order_by(CouponTemplate.id.desc())
     if visibility is not None:
         query = query.where(CouponTemplate.visibility == visibility)
+    if live_only:
+        query = query.where(CouponTemplate.live.is_(True))
     if active_at is not None:
         query = query.where(CouponTemplate.starts_at <= active_at, CouponTemplate.ends_at > active_at)
     return query
@@ -158,10 +162,16 @@ def list_coupons(
 
 
 def page_coupons(
-    session: Session, page: Page, *, visibility: CouponVisibility | None, active_at: datetime | None
+    session: Session,
+    page: Page,
+    *,
+    visibility: CouponVisibility | None,
+    active_at: datetime | None,
+    live_only: bool = False,
 ) -> Paged[CouponTemplate]:
-    """A page of :func:`list_coupons` and how many coupon templates match."""
-    return paginate(session, _coupons(visibility, active_at), page)
+    """A page of :func:`list_coupons` and how many coupon templates match (``live_only``: none
+    under review)."""
+    return paginate(session, _coupons(visibility, active_at, live_only), page)
 
 
 def get_coupon(session: Session, coupon_id: int) -> CouponTemplate | None:

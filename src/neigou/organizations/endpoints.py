@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from neigou.auth.dependencies import PlatformAdmin
+from neigou.auth.dependencies import Operator, PlatformAdmin
 from neigou.kit.deps import SessionDep
 from neigou.kit.paging import PageDep
 from neigou.organizations import service
-from neigou.organizations.schemas import OrganizationCreate, OrganizationOut
+from neigou.organizations.schemas import OrganizationCreate, OrganizationOut, OrganizationSettings
 
 router = APIRouter(tags=["organizations"])
 
@@ -40,4 +40,14 @@ def delete_organization(
     """Delete an organization: its accounts and tokens stop working at once."""
     return OrganizationOut.model_validate(
         service.delete_organization(session, organization_id=organization_id, actor=principal.actor)
+    )
+
+
+@router.patch("/organizations/{organization_id}", response_model=OrganizationOut)
+def update_organization(
+    organization_id: int, body: OrganizationSettings, session: SessionDep, principal: Operator
+) -> OrganizationOut:
+    """Change an organization's settings (its own operators, or a platform administrator)."""
+    return OrganizationOut.model_validate(
+        service.update_settings(session, organization_id=organization_id, data=body, actor=principal.actor)
     )

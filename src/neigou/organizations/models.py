@@ -6,12 +6,13 @@ its program; ``programs.scope`` turns that into the criteria of every query of a
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, BigId, UTCDateTime
+from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
 
 DEFAULT_ORGANIZATION_CODE = "default"
 
@@ -24,6 +25,8 @@ class Organization(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # A merchant's new coupon or commission change waits for an operator's approval.
+    review_merchant_changes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -40,3 +43,43 @@ class Merchant(Base):
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ReviewKind(enum.StrEnum):
+    """What a merchant asked for."""
+
+    COUPON = "coupon"
+    COMMISSION_RATE = "commission_rate"
+
+
+class ReviewStatus(enum.StrEnum):
+    """pending → approved | rejected, once."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class MerchantReview(Base):
+    """A merchant's new coupon or commission rate waiting for (or decided by) an operator of an
+    organization that reviews merchants' changes. A coupon under review is not live; a rate under
+    review is not the product's until approved."""
+
+    __tablename__ = "merchant_reviews"
+    __table_args__ = (Index("ix_merchant_reviews_status", "organization_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    kind: Mapped[ReviewKind] = mapped_column(str_enum(ReviewKind))
+    # The catalog sits above this module: its rows are named by table.
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_templates.id"), nullable=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), nullable=True)
+    rate_before_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rate_after_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[ReviewStatus] = mapped_column(str_enum(ReviewStatus))
+    requested_by: Mapped[str] = mapped_column(String(80))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)

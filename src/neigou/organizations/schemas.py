@@ -24,5 +24,15 @@ class OrganizationOut(BaseModel):
     id: int
     code: str
     name: str
+    review_merchant_changes: bool
     created_at: datetime
     deleted_at: datetime | None
+
+
+class OrganizationSettings(BaseModel):
+    """What an organization's operator may change about it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A merchant's new coupon or commission change waits for an operator's approval.
+    review_merchant_changes: bool

@@ -15,8 +15,9 @@ from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.scoping import current_scope
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
-from neigou.organizations.schemas import OrganizationCreate
+from neigou.organizations.schemas import OrganizationCreate, OrganizationSettings
 
 
 def create_organization(
@@ -86,3 +87,41 @@ def organization_id_by_code(session: Session, code: str) -> int:
 def page_organizations(session: Session, page: Page) -> Paged[Organization]:
     """A page of the organizations, oldest first, and their number."""
     return paginate(session, select(Organization).order_by(Organization.id), page)
+
+
+def require_organization(session: Session, organization_id: int, *, lock: bool = False) -> Organization:
+    """A live organization the caller may see (a scoped caller: its own), else a 404."""
+    scope = current_scope(session)
+    organization = session.get(Organization, organization_id, with_for_update=True if lock else None)
+    if (
+        organization is None
+        or organization.deleted_at is not None
+        or (scope is not None and scope.organization_id != organization_id)
+    ):
+        raise NotFound(
+            Message("Organization {organization_id} does not exist.", organization_id=organization_id),
+            code="organization_not_found",
+        )
+    return organization
+
+
+def update_settings(
+    session: Session, *, organization_id: int, data: OrganizationSettings, actor: Actor
+) -> Organization:
+    """Switch the review of merchants' changes on or off (audited when it changes). Switching it off
+    leaves pending requests to be decided."""
+    organization = require_organization(session, organization_id, lock=True)
+    if organization.review_merchant_changes != data.review_merchant_changes:
+        before = organization.review_merchant_changes
+        organization.review_merchant_changes = data.review_merchant_changes
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="organization.update",
+            entity="organization",
+            entity_id=organization.id,
+            before={"review_merchant_changes": before},
+            after={"review_merchant_changes": data.review_merchant_changes},
+        )
+    return organization

@@ -1,26 +1,33 @@
 """A merchant's sales: orders paid over days (each order's program time zone) with lines of the
-merchant's skus, counting only those lines.
+merchant's skus, counting only those lines, in total or by day, group or program.
 
 - ``gmv_fen``: the lines' paid amounts;
 - ``refund_fen``: each line's part of its order's refunds, ``floor(line paid × refunded / paid)``
   (refunds are reported per order and spread over its lines by what they paid);
 - ``commission_fen``: what the order's commissions earn on these lines, each commission row's
   per-line share ``floor(pool × bp)`` as ``orders.commission`` computes it, less the part its
-  refunds reversed, ``A − floor(A × refunded / paid)``.
+  refunds reversed, ``A − floor(A × refunded / paid)``;
+- ``coupon_cost_fen``: what the merchant's coupons and promotions took off its list prices on
+  these lines, ``list − paid``.
 
-One statement; the scope of the caller's session keeps other organizations out.
+A few set-based statements whatever the number of orders: the days of the range in each program
+time zone are a ``VALUES`` list the orders join; the scope of the caller's session keeps other
+organizations out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, column, false, func, literal, or_, select, values
 from sqlalchemy.orm import Session
 
+from neigou.kit.db import UTCDateTime
 from neigou.offers.models import Product
 from neigou.orders.models import Commission, Order, OrderLine
 from neigou.programs.models import Program
@@ -28,57 +35,127 @@ from neigou.programs.models import Program
 BP = 10_000
 
 
+class SalesBy(enum.StrEnum):
+    """How the figures are broken down."""
+
+    DAY = "day"
+    GROUP = "group"
+    PROGRAM = "program"
+
+
 @dataclass(frozen=True)
 class MerchantSales:
-    """The merchant's figures over the range."""
+    """The merchant's figures over the range (or one day, group or program of it: ``key``)."""
 
     orders: int
     gmv_fen: int
     refund_fen: int
     commission_fen: int
+    coupon_cost_fen: int
+    key: str | None = None
 
 
-def _paid_in_range(session: Session, start: dt.date, end: dt.date) -> ColumnElement[bool]:
-    """Orders paid from ``start`` to ``end`` inclusive, each in its program's time zone."""
+def _zones(session: Session) -> dict[str, list[int]]:
     by_zone: dict[str, list[int]] = defaultdict(list)
-    for program_id, zone in session.execute(select(Program.id, Program.timezone)).tuples():
+    for program_id, zone in session.execute(select(Program.id, Program.timezone)).all():
         by_zone[zone].append(program_id)
+    return by_zone
+
+
+def _bounds(zone: str, start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = ZoneInfo(zone)
+    return (
+        dt.datetime.combine(start, dt.time(), tzinfo=tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+    )
+
+
+def _paid_in_range(by_zone: dict[str, list[int]], start: dt.date, end: dt.date) -> ColumnElement[bool]:
+    """Orders paid from ``start`` to ``end`` inclusive, each in its program's time zone."""
     ranges = []
     for zone, program_ids in by_zone.items():
-        tz = ZoneInfo(zone)
-        low = dt.datetime.combine(start, dt.time(), tzinfo=tz)
-        high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+        low, high = _bounds(zone, start, end)
         ranges.append(and_(Order.program_id.in_(program_ids), Order.paid_at >= low, Order.paid_at < high))
     return or_(*ranges) if ranges else false()
 
 
-def merchant_sales(session: Session, *, merchant_id: int, start: dt.date, end: dt.date) -> MerchantSales:
-    """The figures of ``merchant_id``'s lines in orders paid from ``start`` to ``end``."""
-    lines = (
-        select(
-            OrderLine.order_id,
-            OrderLine.paid_fen,
-            OrderLine.quantity,
-            OrderLine.commission_rate_bp,
-            OrderLine.fixed_commission_fen,
-            Order.paid_fen.label("order_paid"),
-            Order.refunded_fen.label("order_refunded"),
-        )
+def _days(by_zone: dict[str, list[int]], start: dt.date, end: dt.date) -> Any:
+    """Every day of the range in every program time zone: (zone, day, low, high)."""
+    rows = []
+    for zone in by_zone:
+        day = start
+        while day <= end:
+            low, high = _bounds(zone, day, day)
+            rows.append((zone, day.isoformat(), low, high))
+            day += dt.timedelta(days=1)
+    days = values(
+        column("zone", String(64)),
+        column("day", String(10)),
+        column("low", UTCDateTime()),
+        column("high", UTCDateTime()),
+        name="days",
+    )
+    if not rows:  # no program yet: one empty day (low == high) that no order falls in
+        low = _bounds("UTC", start, start)[0]
+        rows.append(("", start.isoformat(), low, low))
+    return days.data(rows).cte("days")
+
+
+def _zone_of(by_zone: dict[str, list[int]]) -> ColumnElement[Any]:
+    return case(*((Order.program_id.in_(ids), zone) for zone, ids in by_zone.items()), else_=literal(""))
+
+
+def merchant_sales_by(
+    session: Session, *, merchant_id: int, start: dt.date, end: dt.date, by: SalesBy | None = None
+) -> list[MerchantSales]:
+    """The figures of ``merchant_id``'s lines in orders paid from ``start`` to ``end``: one row
+    (``by`` None) or one per day, group (``key`` None: orders of no group) or program that sold."""
+    by_zone = _zones(session)
+    key: ColumnElement[Any]
+    query = (
+        select(OrderLine.order_id)
         .join(Order, Order.id == OrderLine.order_id)
         .join(Product, Product.sku == OrderLine.sku)
-        .where(Product.merchant_id == merchant_id, _paid_in_range(session, start, end))
-        .subquery()
+        .where(Product.merchant_id == merchant_id, _paid_in_range(by_zone, start, end))
     )
+    if by is SalesBy.DAY:
+        days = _days(by_zone, start, end)
+        key = days.c.day
+        query = query.join(
+            days,
+            and_(days.c.zone == _zone_of(by_zone), Order.paid_at >= days.c.low, Order.paid_at < days.c.high),
+        )
+    elif by is SalesBy.GROUP:
+        key = func.cast(Order.group_id, String)
+    elif by is SalesBy.PROGRAM:
+        key = func.cast(Order.program_id, String)
+    else:
+        key = literal("").cast(String)
+    lines = query.add_columns(
+        key.label("key"),
+        OrderLine.paid_fen,
+        OrderLine.list_fen,
+        OrderLine.quantity,
+        OrderLine.commission_rate_bp,
+        OrderLine.fixed_commission_fen,
+        Order.paid_fen.label("order_paid"),
+        Order.refunded_fen.label("order_refunded"),
+    ).subquery()
     refund = case(
         (lines.c.order_paid > 0, lines.c.paid_fen * lines.c.order_refunded // lines.c.order_paid), else_=0
     )
-    totals = session.execute(
-        select(
-            func.count(func.distinct(lines.c.order_id)),
-            func.coalesce(func.sum(lines.c.paid_fen), 0),
-            func.coalesce(func.sum(refund), 0),
+    totals = {
+        row.key: row
+        for row in session.execute(
+            select(
+                lines.c.key,
+                func.count(func.distinct(lines.c.order_id)).label("orders"),
+                func.coalesce(func.sum(lines.c.paid_fen), 0).label("gmv"),
+                func.coalesce(func.sum(refund), 0).label("refund"),
+                func.coalesce(func.sum(lines.c.list_fen - lines.c.paid_fen), 0).label("cost"),
+            ).group_by(lines.c.key)
         )
-    ).one()
+    }
     fixed_pool = lines.c.fixed_commission_fen * lines.c.quantity
     share = case(
         (
@@ -89,21 +166,51 @@ def merchant_sales(session: Session, *, merchant_id: int, start: dt.date, end: d
     )
     earned = (
         select(
+            lines.c.key,
             func.sum(share).label("amount"),
             func.max(lines.c.order_paid).label("paid"),
             func.max(lines.c.order_refunded).label("refunded"),
         )
         .join(Commission, Commission.order_id == lines.c.order_id)
-        .group_by(Commission.id)
+        .group_by(Commission.id, lines.c.key)
         .subquery()
     )
     net = earned.c.amount - case(
         (earned.c.paid > 0, earned.c.amount * earned.c.refunded // earned.c.paid), else_=0
     )
-    commission = session.scalar(select(func.coalesce(func.sum(net), 0)).select_from(earned))
-    return MerchantSales(
-        orders=int(totals[0]),
-        gmv_fen=int(totals[1]),
-        refund_fen=int(totals[2]),
-        commission_fen=int(commission or 0),
+    commissions: dict[str | None, int] = {
+        k: int(v)
+        for k, v in session.execute(
+            select(earned.c.key, func.coalesce(func.sum(net), 0)).group_by(earned.c.key)
+        )
+    }
+    if by is None:
+        row = next(iter(totals.values()), None)
+        return [
+            MerchantSales(
+                orders=int(row.orders) if row else 0,
+                gmv_fen=int(row.gmv) if row else 0,
+                refund_fen=int(row.refund) if row else 0,
+                commission_fen=int(sum(commissions.values())),
+                coupon_cost_fen=int(row.cost) if row else 0,
+            )
+        ]
+    return sorted(
+        (
+            MerchantSales(
+                key=k,
+                orders=int(row.orders),
+                gmv_fen=int(row.gmv),
+                refund_fen=int(row.refund),
+                commission_fen=int(commissions.get(k, 0)),
+                coupon_cost_fen=int(row.cost),
+            )
+            for k, row in totals.items()
+        ),
+        key=lambda s: (s.key is None, int(s.key) if by is not SalesBy.DAY and s.key else s.key or ""),
     )
+
+
+def merchant_sales(session: Session, *, merchant_id: int, start: dt.date, end: dt.date) -> MerchantSales:
+    """The figures of ``merchant_id``'s lines in orders paid from ``start`` to ``end``."""
+    return merchant_sales_by(session, merchant_id=merchant_id, start=start, end=end)[0]

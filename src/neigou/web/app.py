@@ -38,6 +38,7 @@ from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
 from neigou.merchants.endpoints import router as merchants_router
+from neigou.merchants.review_endpoints import router as merchant_reviews_router
 from neigou.network.endpoints import router as network_router
 from neigou.offers.endpoints import router as catalog_router
 from neigou.offers.offer_endpoints import router as offers_router
@@ -70,6 +71,7 @@ from neigou.web import (
     problems,
     workspace,
     workspace_earnings,
+    workspace_events,
     workspace_feed,
     workspace_links,
     workspace_live_codes,
@@ -84,7 +86,9 @@ from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
 from neigou.web.console_program_edit import router as console_program_edit_router
+from neigou.web.console_merchant import router as console_merchant_router
 from neigou.web.console_reconciliation import router as console_reconciliation_router
+from neigou.web.console_reviews import router as console_reviews_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.live_code import router as live_code_router
 from neigou.web.operations import PROBES, Operations
@@ -138,6 +142,7 @@ def api_router() -> APIRouter:
     router.include_router(privacy_router)
     router.include_router(organizations_router)
     router.include_router(merchants_router)
+    router.include_router(merchant_reviews_router)
     router.include_router(analytics_router)
 
     router.include_router(events_router)
@@ -252,6 +257,7 @@ def create_app(
         workspace_feed.router,
         console_campaigns.router,
         workspace_live_codes.router,
+        workspace_events.router,
         product_images_router,
         console_access_router,
         console_settings_router,
@@ -259,6 +265,8 @@ def create_app(
         console_group_create_router,
         console_group_edit_router,
         console_program_edit_router,
+        console_merchant_router,
+        console_reviews_router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

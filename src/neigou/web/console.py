@@ -94,7 +94,10 @@ def login(
         merchant_id=user.merchant_id,
         hours=request.app.state.settings.session_hours,
     )
-    response = RedirectResponse(safe_next(next, "/console"), status_code=303)
+    target = safe_next(next, "/console")
+    if user.merchant_id is not None and not target.startswith("/console/merchant"):
+        target = "/console/merchant"  # a merchant's account has the merchant portal only
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, SESSION_COOKIE, secret, samesite="strict")
     return response
 

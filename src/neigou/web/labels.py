@@ -4,6 +4,7 @@ translated where they are shown: ``label("g_kind", a.kind.value)`` in a template
 from __future__ import annotations
 
 from neigou.kit.i18n import N_, NP_, Label
+from neigou.web.merchant_labels import FAMILIES as MERCHANT_FAMILIES
 
 g_delivery: dict[str, Label] = {
     "sent": N_("sent"),
@@ -138,6 +139,11 @@ o_error: dict[str, Label] = {
     "invalid_account": N_("That is not an account of this kind: check the number."),
     "invalid_holder": N_("Enter the account holder's name."),
     "request_id_reused": N_("This request was sent already."),
+}
+ev_error: dict[str, Label] = {
+    "guest_quota_exceeded": N_("You have used every guest invitation of this event."),
+    "event_not_found": N_("You are not on this event's employee list."),
+    "invitation_not_found": N_("This invitation code is not yours."),
 }
 l_error: dict[str, Label] = {
     "sold_out": N_("Too late: the coupon is sold out."),
@@ -414,6 +420,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "n_error": n_error,
     "o_error": o_error,
     "l_error": l_error,
+    "ev_error": ev_error,
     "g_error": g_error,
     "cg_error": cg_error,
     "code": code,
@@ -436,4 +443,5 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "pf_platform": pf_platform,
     "pf_status": pf_status,
     "pf_cause": pf_cause,
+    **MERCHANT_FAMILIES,
 }
