@@ -41,7 +41,7 @@ def events_statement(
 ) -> Select[tuple[Event]]:
     """Every event the caller may see (of a program; ``upcoming``, ``live`` or ``ended`` at ``at``):
     the console list sorts, searches and pages it."""
-    stmt = select(Event)
+    stmt: Select[tuple[Event]] = select(Event)
     if program_id is not None:
         stmt = stmt.where(Event.program_id == program_id)
     if at is not None and state == "upcoming":
