@@ -29,7 +29,7 @@ from neigou.web.listing import ListQuery, ListQueryDep, fetch, list_query
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-ORDERS_SHOWN = 20
+ORDERS_SHOWN = 10
 
 
 ACTIVE = {"on": True, "off": False}
