@@ -364,6 +364,7 @@ CASES = [
     Case("PUT", "/api/v1/segments/{segment_id}", OPERATOR_OR_MEMBER, crm.MATRIX_SEGMENT, member_hidden=True),
     Case("DELETE", "/api/v1/segments/{segment_id}", OPERATOR_OR_MEMBER, member_hidden=True),
     Case("GET", "/api/v1/segments/{segment_id}/customers", OPERATOR_OR_MEMBER, member_hidden=True),
+    Case("GET", "/api/v1/customers/{customer_id}/recommendations", OPERATOR_OR_MEMBER, member_hidden=True),
 ]
 
 
