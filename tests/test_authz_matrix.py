@@ -72,6 +72,7 @@ CASES = [
     Case("POST", "/api/v1/programs", OPERATOR, {"code": "new-program", "name": "New"}, other="own"),
     Case("GET", "/api/v1/programs", OPERATOR, other="own"),
     Case("GET", "/api/v1/programs/{program}", frozenset({Role.OPERATOR, Role.MEMBER}), member_scoped=True),
+    Case("PATCH", "/api/v1/programs/{program}", OPERATOR, {"name": "改名计划"}),
     Case("PUT", "/api/v1/programs/{program}/tiers", OPERATOR, PARTNER_TIERS),
     Case(
         "GET", "/api/v1/programs/{program}/tiers", frozenset({Role.OPERATOR, Role.MEMBER}), member_scoped=True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from neigou.demo.seed import DemoWorld
 from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
@@ -22,6 +22,15 @@ def _console_pages(world: DemoWorld) -> list[str]:
         "/console/orders",
         "/console/withdrawals",
         "/console/privacy",
+        "/console/campaigns",
+        "/console/events",
+        "/console/risk",
+        "/console/access",
+        "/console/quote",
+        "/console/coupons/new",
+        "/console/promotions/new",
+        "/console/products/new",
+        "/console/programs/new",
     ]
     pages += [f"/console/members/{world.sample_member_id}/ledger"]
     for program in (partner, brand):
@@ -31,10 +40,45 @@ def _console_pages(world: DemoWorld) -> list[str]:
             f"/console/programs/{program}/leaderboard",
         ]
         pages += [f"/console/programs/{program}/tiers", f"/console/programs/{program}/tier-evaluations"]
+        pages += [
+            f"/console/programs/{program}/analytics",
+            f"/console/programs/{program}/reconciliation",
+            f"/console/programs/{program}/settings",
+            f"/console/programs/{program}/members/new",
+        ]
     return pages
 
 
-WORKSPACE = ["/m/", "/m/links", "/m/groups", "/m/earnings", "/m/me", "/m/team", "/m/leaderboard", "/m/tier"]
+def _detail_pages(page: Page, live_server: str) -> list[str]:
+    """The first row's page of the lists whose rows have one (a link, an order, an event, a member)."""
+    found = []
+    for path, selector in (
+        ("/console/links", "[data-testid=link-detail]"),
+        ("/console/orders", "a[href^='/console/orders/']"),
+        ("/console/events", "a[href^='/console/events/']"),
+    ):
+        page.goto(f"{live_server}{path}")
+        first = page.locator(selector).first
+        if first.count():
+            found.append(str(first.get_attribute("href")))
+    return found
+
+
+WORKSPACE = [
+    "/m/",
+    "/m/links",
+    "/m/groups",
+    "/m/earnings",
+    "/m/me",
+    "/m/team",
+    "/m/leaderboard",
+    "/m/tier",
+    "/m/feed",
+    "/m/posts",
+    "/m/recruit",
+    "/m/live-codes",
+    "/m/analytics",
+]
 
 
 def _too_tall(page_heights: dict[str, int], screen: int) -> dict[str, int]:
@@ -45,7 +89,7 @@ def test_console_pages_fit_three_screens(browser: Browser, live_server: str, wor
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     sign_in(page, live_server, world)
     heights = {}
-    for path in _console_pages(world):
+    for path in _console_pages(world) + _detail_pages(page, live_server):
         response = page.goto(f"{live_server}{path}")
         assert response is not None
         assert response.status == 200, path

@@ -193,3 +193,48 @@ def test_unknown_tier_and_unknown_program(client: TestClient, operator: dict[str
         headers=operator,
     )
     assert naive.json()["code"] == "validation_error"
+
+
+def test_update_a_program_profile_and_rules(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    program = create_program(client, operator, code="editable")
+    path = f"/api/v1/programs/{program['id']}"
+    before = row_counts(factory)
+    for body, code in (
+        ({"timezone": "Mars/Olympus"}, "invalid_timezone"),
+        ({"max_levels": 4}, "too_many_levels"),
+        ({"code": "renamed"}, "validation_error"),
+        ({"name": ""}, "validation_error"),
+    ):
+        refused = client.patch(path, json=body, headers=operator)
+        assert (refused.status_code, refused.json()["code"]) == (422, code), body
+    assert row_counts(factory) == before, "a refused update writes nothing"
+    changed = client.patch(
+        path,
+        json={
+            "name": "春季内购",
+            "timezone": "Asia/Tokyo",
+            "freeze_days": 14,
+            "attribution": {"window_days": 7},
+        },
+        headers=operator,
+    )
+    assert changed.status_code == 200, changed.text
+    out = changed.json()
+    assert (out["name"], out["timezone"], out["freeze_days"], out["code"]) == (
+        "春季内购",
+        "Asia/Tokyo",
+        14,
+        "editable",
+    )
+    assert out["attribution"] == {"model": "last_click", "window_days": 7}
+    assert out["max_levels"] == program["max_levels"]  # left out: unchanged
+    [entry] = client.get(
+        f"/api/v1/audit-log?entity=program&entity_id={program['id']}", headers=operator
+    ).json()[:1]
+    assert (entry["action"], entry["before"]["name"], entry["after"]["freeze_days"]) == (
+        "program.update",
+        program["name"],
+        14,
+    )

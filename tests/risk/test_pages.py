@@ -55,3 +55,25 @@ def test_scan_from_the_page(
     page = client.get(scanned.headers["location"])
     assert 'data-testid="risk-notice"' in page.text
     assert 'data-testid="risk-empty"' in page.text
+
+
+def test_the_queue_is_filtered_searched_and_counted_on_the_home_page(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    world = orders.build(client, operator, factory)
+    brush(client, operator, world, 10)
+    [case] = cases(client, operator, world.program_id, "open")
+    console_sign_in(client, factory)
+    home = client.get(f"/console?program={world.program_id}&lang=en").text
+    held = f"¥{case['held_fen'] // 100}.{case['held_fen'] % 100:02d}"
+    assert f'data-testid="queue-risk">1 · {held}<' in home
+    base = f"/console/risk?program_id={world.program_id}"
+    assert 'data-testid="risk-case"' in client.get(f"{base}&q={case['rule'][:4]}").text
+    assert 'data-testid="risk-empty"' in client.get(f"{base}&q=no-such-rule").text
+    other = "low" if case["severity"] != "low" else "high"
+    assert 'data-testid="risk-empty"' in client.get(f"{base}&severity={other}").text
+    shown = client.get(f"{base}&severity={case['severity']}&sort=-held")
+    assert shown.status_code == 200
+    assert 'data-testid="risk-case"' in shown.text
+    assert 'data-testid="list-total"' in shown.text
+    assert client.get(f"{base}&severity=extreme").status_code == 422

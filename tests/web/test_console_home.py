@@ -169,3 +169,46 @@ def test_form_texts_round_trip() -> None:
         "-1.5",
     ]
     assert [bp_to_percent_text(b) for b in (2000, 1250, 1255, 0)] == ["20", "12.5", "12.55", "0"]
+
+
+def test_edit_a_program_from_the_console(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory)
+    path = f"/console/programs/{w.program_id}/edit"
+    assert client.get(path, follow_redirects=False).status_code in {303, 401}
+    member_sign_in(client, make_token(Role.MEMBER, w.seller))
+    assert client.get(path).status_code == 403
+    console_sign_in(client, factory)
+    assert f'href="{path}"' in client.get(f"/console/programs/{w.program_id}").text
+    form = client.get(path)
+    assert form.status_code == 200
+    assert 'value="partners"' in form.text  # the code, shown and never posted
+    body = {
+        "name": "春季内购",
+        "timezone": "Asia/Tokyo",
+        "attribution_model": "last_click",
+        "window_days": "7",
+        "freeze_days": "abc",
+        "max_levels": "3",
+        "self_purchase": "on",
+    }
+    before = row_counts(factory)
+    refused = client.post(path, data=body)
+    assert refused.status_code == 422
+    assert 'data-testid="error-freeze_days"' in refused.text
+    assert 'value="春季内购"' in refused.text  # what was typed stays
+    too_deep = client.post(path, data={**body, "freeze_days": "14", "max_levels": "4"})
+    assert too_deep.status_code == 422
+    assert 'data-code="too_many_levels"' in too_deep.text
+    assert row_counts(factory) == before, "a refused form writes nothing"
+    saved = client.post(path, data={**body, "freeze_days": "14"}, follow_redirects=False)
+    assert saved.status_code == 303
+    stored = client.get(f"/api/v1/programs/{w.program_id}", headers=operator).json()
+    assert (stored["name"], stored["timezone"], stored["freeze_days"], stored["max_levels"]) == (
+        "春季内购",
+        "Asia/Tokyo",
+        14,
+        3,
+    )
+    assert stored["attribution"]["window_days"] == 7

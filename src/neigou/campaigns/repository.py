@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from neigou.campaigns.estimate import BoostTerms
 from neigou.campaigns.models import Campaign, CampaignItem
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.paging import Page, Paged, Sortable, paginate
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign | None:
@@ -69,3 +69,24 @@ def boost_terms(session: Session, campaign_ids: Collection[int]) -> dict[int, Bo
         )
         for c in campaigns
     }
+
+
+SORTS: dict[str, Sortable] = {
+    "starts": Campaign.starts_at,
+    "ends": Campaign.ends_at,
+    "name": Campaign.name,
+    "boost": Campaign.commission_boost_bp,
+}
+SEARCH: tuple[Sortable, ...] = (Campaign.name,)
+STATES = ("live", "upcoming", "ended")
+
+
+def campaigns_statement(*, program_id: int | None, state: str | None, at: datetime) -> Select[Campaign]:
+    """Campaigns (of a program) that are ``live``, ``upcoming`` or ``ended`` at ``at`` (``None``: all),
+    newest start first: what the console's list pages through."""
+    stmt = _campaigns(program_id, at if state == "live" else None)
+    if state == "upcoming":
+        stmt = stmt.where(Campaign.starts_at > at)
+    elif state == "ended":
+        stmt = stmt.where(Campaign.ends_at <= at)
+    return stmt

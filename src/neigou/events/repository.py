@@ -33,9 +33,24 @@ SORTS: dict[str, Sortable] = {
 SEARCH: tuple[Sortable, ...] = (Event.name, Event.code)
 
 
-def events_statement() -> Select[tuple[Event]]:
-    """Every event the caller may see (the console list sorts, searches and pages it)."""
-    return select(Event)
+STATES = ("upcoming", "live", "ended")
+
+
+def events_statement(
+    *, program_id: int | None = None, state: str | None = None, at: datetime | None = None
+) -> Select[tuple[Event]]:
+    """Every event the caller may see (of a program; ``upcoming``, ``live`` or ``ended`` at ``at``):
+    the console list sorts, searches and pages it."""
+    stmt: Select[tuple[Event]] = select(Event)
+    if program_id is not None:
+        stmt = stmt.where(Event.program_id == program_id)
+    if at is not None and state == "upcoming":
+        stmt = stmt.where(Event.starts_at > at)
+    elif at is not None and state == "live":
+        stmt = stmt.where(Event.starts_at <= at, Event.ends_at > at)
+    elif at is not None and state == "ended":
+        stmt = stmt.where(Event.ends_at <= at)
+    return stmt
 
 
 def event_by_code(session: Session, code: str) -> Event | None:

@@ -13,9 +13,10 @@ from sqlalchemy import Integer, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from neigou.kit import bulk
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.links.models import CouponClaim, LinkClick, ShareLink, Touch
 from neigou.links.useragent import UaClass
+from neigou.programs.models import Member
 
 _CLICK_COLUMNS = (
     "ref",
@@ -116,6 +117,22 @@ def page_links(
 ) -> Paged[ShareLink]:
     """A page of :func:`list_links` and how many links match."""
     return paginate(session, _links(member_id, program_id), page)
+
+
+SORTS: dict[str, Sortable] = {
+    "created": ShareLink.id,
+    "code": ShareLink.code,
+    "sku": ShareLink.sku,
+    "member": Member.name,
+}
+SEARCH: tuple[Sortable, ...] = (ShareLink.code, ShareLink.sku, Member.name)
+
+
+def links_statement(*, program_id: int | None, active: bool | None) -> Select[ShareLink]:
+    """Links (of a program; enabled or disabled) with their member joined for search and sort, newest
+    first: what the console's list pages through."""
+    stmt = _links(None, program_id).join(Member, Member.id == ShareLink.member_id)
+    return stmt if active is None else stmt.where(ShareLink.active.is_(active))
 
 
 def _links(member_id: int | None, program_id: int | None) -> Select[ShareLink]:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from neigou.kit.bulk import chunks
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.offers.models import Brand, Category, CouponTemplate, Product, Promotion
-from neigou.offers.offer_rules import CouponVisibility
+from neigou.offers.offer_rules import CouponVisibility, PromotionKind
 
 
 def list_brands(session: Session) -> list[Brand]:
@@ -213,3 +213,80 @@ def promotions_open_at(session: Session, at: datetime) -> list[Promotion]:
     """Every promotion whose window ``[starts_at, ends_at)`` holds ``at``."""
     query = select(Promotion).where(Promotion.starts_at <= at, Promotion.ends_at > at).order_by(Promotion.id)
     return list(session.scalars(query))
+
+
+# Console lists: the statements the console pages through, and the columns a reader may sort and search by.
+
+PRODUCT_SORTS: dict[str, Sortable] = {
+    "sku": Product.sku,
+    "title": Product.title,
+    "price": Product.price_fen,
+    "rate": Product.commission_rate_bp,
+    "id": Product.id,
+}
+PRODUCT_SEARCH: tuple[Sortable, ...] = (Product.sku, Product.title)
+COUPON_SORTS: dict[str, Sortable] = {
+    "id": CouponTemplate.id,
+    "name": CouponTemplate.name,
+    "min_spend": CouponTemplate.min_spend_fen,
+    "left": CouponTemplate.total_quantity - CouponTemplate.claimed_quantity,
+    "starts": CouponTemplate.starts_at,
+    "ends": CouponTemplate.ends_at,
+}
+COUPON_SEARCH: tuple[Sortable, ...] = (CouponTemplate.name,)
+PROMOTION_SORTS: dict[str, Sortable] = {
+    "id": Promotion.id,
+    "name": Promotion.name,
+    "priority": Promotion.priority,
+    "starts": Promotion.starts_at,
+    "ends": Promotion.ends_at,
+}
+PROMOTION_SEARCH: tuple[Sortable, ...] = (Promotion.name,)
+WINDOW_STATES = ("running", "upcoming", "ended")
+
+
+def products_statement(where: ProductFilter) -> Select[Product]:
+    """The products matching ``where``, oldest first: what the console's list pages through."""
+    return _filtered(select(Product), where).order_by(Product.id)
+
+
+def _in_window(
+    starts: Sortable, ends: Sortable, state: str | None, at: datetime
+) -> list[ColumnElement[bool]]:
+    """The criteria of a window ``[starts, ends)`` being ``running``, ``upcoming`` or ``ended`` at ``at``."""
+    if state == "running":
+        return [starts <= at, ends > at]
+    if state == "upcoming":
+        return [starts > at]
+    if state == "ended":
+        return [ends <= at]
+    return []
+
+
+def coupons_statement(
+    *, visibility: CouponVisibility | None, state: str | None, at: datetime
+) -> Select[CouponTemplate]:
+    """Coupon templates of one visibility whose window is in ``state`` at ``at`` (``None``: any), newest first."""
+    stmt = _coupons(visibility, None)
+    return stmt.where(*_in_window(CouponTemplate.starts_at, CouponTemplate.ends_at, state, at))
+
+
+def promotions_statement(*, kind: PromotionKind | None, state: str | None, at: datetime) -> Select[Promotion]:
+    """Promotions of one kind whose window is in ``state`` at ``at`` (``None``: any), newest first."""
+    stmt = _promotions(None).where(*_in_window(Promotion.starts_at, Promotion.ends_at, state, at))
+    return stmt if kind is None else stmt.where(Promotion.kind == kind)
+
+
+def brand_names(session: Session) -> dict[int, str]:
+    """Name of every brand by id (a catalog has tens of brands, not thousands)."""
+    return dict(session.execute(select(Brand.id, Brand.name)).all())
+
+
+def category_names(session: Session) -> dict[int, str]:
+    """Name of every category by id."""
+    return dict(session.execute(select(Category.id, Category.name)).all())
+
+
+def coupon_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """Name of each of these coupon templates by id."""
+    return _lookup(session, CouponTemplate.id, CouponTemplate.name, ids)

@@ -55,3 +55,14 @@ def link_sales(session: Session, member_id: int, codes: Iterable[str]) -> dict[s
         .group_by(Order.link_code)
     )
     return {str(code): (int(n or 0), int(gmv or 0)) for code, n, gmv in rows}
+
+
+def orders_of_link(session: Session, *, program_id: int, code: str, limit: int) -> list[Order]:
+    """The latest orders a share link brought, newest paid first."""
+    query = (
+        select(Order)
+        .where(Order.program_id == program_id, Order.link_code == code)
+        .order_by(Order.paid_at.desc(), Order.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -21,6 +21,7 @@ from neigou.programs.schemas import (
     MemberOut,
     ProgramCreate,
     ProgramOut,
+    ProgramUpdate,
     TierIn,
     TierOut,
 )
@@ -94,6 +95,15 @@ def get_program(program_id: int, session: SessionDep, principal: OperatorOrMembe
     program = service.require_program(session, program_id)
     _member_of_program(principal, session, program_id)
     return program_out(program)
+
+
+@router.patch("/programs/{program_id}", response_model=ProgramOut)
+def update_program(
+    program_id: int, body: ProgramUpdate, session: SessionDep, principal: Operator
+) -> ProgramOut:
+    """Change a program's name, time zone or rules (fields left out stay as they are)."""
+    program = service.require_program(session, program_id)
+    return program_out(service.update_program(session, program=program, data=body, actor=principal.actor))
 
 
 @router.put("/programs/{program_id}/tiers", response_model=list[TierOut])

@@ -39,6 +39,19 @@ class ProgramCreate(BaseModel):
     organization_id: int | None = None
 
 
+class ProgramUpdate(BaseModel):
+    """A program's profile and rules; fields left out stay as they are (the code never changes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    attribution: AttributionIn | None = None
+    freeze_days: int | None = Field(default=None, ge=0, le=365)
+    max_levels: int | None = Field(default=None, ge=-1000, le=1000)
+    self_purchase_commission: bool | None = None
+
+
 class ProgramOut(BaseModel):
     """A program as the API shows it."""
 

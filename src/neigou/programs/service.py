@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,7 @@ from neigou.programs.rules import (
     levels_problem,
     would_loop,
 )
-from neigou.programs.schemas import MemberCreate, ProgramCreate, TierIn, UpgradeIn
+from neigou.programs.schemas import MemberCreate, ProgramCreate, ProgramUpdate, TierIn, UpgradeIn
 from neigou.programs.scope import organization_for_write
 
 
@@ -75,6 +76,62 @@ def create_program(
         entity="program",
         entity_id=program.id,
         after=data.model_dump(mode="json"),
+    )
+    return program
+
+
+def _profile(program: Program) -> dict[str, Any]:
+    return {
+        "name": program.name,
+        "timezone": program.timezone,
+        "attribution": {
+            "model": program.attribution_model.value,
+            "window_days": program.attribution_window_days,
+        },
+        "freeze_days": program.freeze_days,
+        "max_levels": program.max_levels,
+        "self_purchase_commission": program.self_purchase_commission,
+    }
+
+
+def update_program(session: Session, *, program: Program, data: ProgramUpdate, actor: Actor) -> Program:
+    """Change a program's name, time zone and rules (fields not sent stay as they are); audited. The
+    rules apply to orders ingested from now on: commission already earned is never recomputed."""
+    if data.max_levels is not None:
+        problem = levels_problem(data.max_levels)
+        if problem is not None:
+            raise Invalid(problem.message, code=problem.code)
+    if data.timezone is not None and not is_valid_timezone(data.timezone):
+        raise Invalid(
+            Message(
+                "Unknown time zone {timezone!r}; use an IANA name such as Asia/Shanghai.",
+                timezone=data.timezone,
+            ),
+            code="invalid_timezone",
+        )
+    before = _profile(program)
+    if data.name is not None:
+        program.name = data.name
+    if data.timezone is not None:
+        program.timezone = data.timezone
+    if data.attribution is not None:
+        program.attribution_model = AttributionModel(data.attribution.model)
+        program.attribution_window_days = data.attribution.window_days
+    if data.freeze_days is not None:
+        program.freeze_days = data.freeze_days
+    if data.max_levels is not None:
+        program.max_levels = data.max_levels
+    if data.self_purchase_commission is not None:
+        program.self_purchase_commission = data.self_purchase_commission
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="program.update",
+        entity="program",
+        entity_id=program.id,
+        before=before,
+        after=_profile(program),
     )
     return program
 

@@ -17,6 +17,7 @@ from neigou.links.models import CouponClaim, LinkClick
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Commission, Order
 from neigou.programs.models import Program
+from neigou.risk.models import CaseStatus, RiskCase
 
 TREND_DAYS = 30
 
@@ -48,6 +49,8 @@ class Dashboard:
     groups_at_risk: int
     groups_missed: int
     counts_held: int
+    risk_cases_open: int
+    risk_held_fen: int
     trend_days: list[date]
     trend_orders: list[int]
     trend_gmv_fen: list[int]
@@ -136,6 +139,11 @@ def dashboard(session: Session, *, program: Program, at: datetime) -> Dashboard:
             Withdrawal.status.in_((WithdrawalStatus.REQUESTED, WithdrawalStatus.APPROVED)),
         )
     ).one()
+    cases_open, held_fen = session.execute(
+        select(func.count(RiskCase.id), func.sum(RiskCase.held_fen)).where(
+            RiskCase.program_id == program.id, RiskCase.status == CaseStatus.OPEN
+        )
+    ).one()
     groups = compliance(session, program=program, on=today)
     days, orders, gmv = _trend(session, program, today)
     return Dashboard(
@@ -151,6 +159,8 @@ def dashboard(session: Session, *, program: Program, at: datetime) -> Dashboard:
         groups_at_risk=len(groups.at_risk),
         groups_missed=len(groups.missed),
         counts_held=groups_repo.count_held_for_review(session, program.id),
+        risk_cases_open=int(cases_open or 0),
+        risk_held_fen=int(held_fen or 0),
         trend_days=days,
         trend_orders=orders,
         trend_gmv_fen=gmv,

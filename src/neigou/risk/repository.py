@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.orders.models import Commission, Order
-from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, RiskSettings
+from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, RiskSettings, Severity
 
 
 def _cases(program_id: int, status: CaseStatus | None, member_id: int | None) -> Select[RiskCase]:
@@ -19,6 +19,21 @@ def _cases(program_id: int, status: CaseStatus | None, member_id: int | None) ->
     if member_id is not None:
         query = query.where(RiskCase.member_id == member_id)
     return query.order_by(RiskCase.id.desc())
+
+
+SORTS: dict[str, Sortable] = {
+    "opened": RiskCase.opened_at,
+    "held": RiskCase.held_fen,
+    "severity": case({Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}, value=RiskCase.severity),
+    "rule": RiskCase.rule,
+}
+SEARCH: tuple[Sortable, ...] = (RiskCase.rule, RiskCase.subject)
+
+
+def cases_statement(*, program_id: int, status: CaseStatus, severity: Severity | None) -> Select[RiskCase]:
+    """A program's cases of one status (and severity), newest first: the console's review queue."""
+    stmt = _cases(program_id, status, None)
+    return stmt if severity is None else stmt.where(RiskCase.severity == severity)
 
 
 def page_cases(

@@ -63,6 +63,7 @@ from neigou.web import (
     console_offers,
     console_orders,
     console_privacy,
+    console_products,
     console_pushes,
     console_risk,
     console_tiers,
@@ -85,10 +86,12 @@ from neigou.web import (
 from neigou.web.audit_api import router as audit_router
 from neigou.web.console_access import router as console_access_router
 from neigou.web.console_group_create import router as console_group_create_router
+from neigou.web.console_group_edit import router as console_group_edit_router
 from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
 from neigou.web.console_merchant import router as console_merchant_router
+from neigou.web.console_program_edit import router as console_program_edit_router
 from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.console_reviews import router as console_reviews_router
 from neigou.web.console_settings import router as console_settings_router
@@ -236,6 +239,7 @@ def create_app(
         console_home.router,
         console.router,
         console_offers.router,
+        console_products.router,
         workspace.router,
         console_groups_router,
         console_group_sales_router,
@@ -268,6 +272,8 @@ def create_app(
         console_settings_router,
         console_members_router,
         console_group_create_router,
+        console_group_edit_router,
+        console_program_edit_router,
         console_merchant_router,
         console_reviews_router,
         workspace_customers.router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -17,32 +17,55 @@ from neigou.feed import repository as feed_repo
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.kit.paging import Page
 from neigou.offers import repository as offers
 from neigou.offers.amounts import AmountError, local_to_utc, percent_to_bp
 from neigou.programs import repository as programs
+from neigou.web.listing import ListQuery, ListQueryDep, fetch, list_query
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=1000)]
 
 
-def _page(request: Request, session: SessionDep, *, program_id: int | None, **form: object) -> HTMLResponse:
-    listed = campaigns_repo.page_campaigns(session, Page(limit=100, offset=0), program_id=program_id)
-    rows = service.campaigns_out(session, list(listed.items))
+def _page(
+    request: Request,
+    session: SessionDep,
+    *,
+    program_id: int | None,
+    query: ListQuery | None = None,
+    state: str = "",
+    **form: object,
+) -> HTMLResponse:
+    now = utcnow()
+    window = state if state in campaigns_repo.STATES else None
+    listed = fetch(
+        session,
+        request,
+        campaigns_repo.campaigns_statement(program_id=program_id, state=window, at=now),
+        query or list_query(),
+        sorts=campaigns_repo.SORTS,
+        default_sort="-starts",
+        search=campaigns_repo.SEARCH,
+        path="/console/campaigns",
+    )
+    rows = service.campaigns_out(session, list(listed.rows))
     all_programs = programs.list_programs(session)
+    coupons = offers.list_coupons(session, visibility=None, active_at=None, limit=200, offset=0)
     return render(
         request,
         "console/campaigns/index.html",
         status_code=422 if form.get("error") else 200,
+        listing=listed,
         campaigns=rows,
         traffic=feed_repo.campaign_traffic(session, [c.id for c in rows]),
         programs=all_programs,
         zones={p.id: p.timezone for p in all_programs},
         names={p.id: p.name for p in all_programs},
-        coupons=offers.list_coupons(session, visibility=None, active_at=None, limit=200, offset=0),
+        coupons=coupons,
+        coupon_names=offers.coupon_names(session, [c.coupon_id for c in rows if c.coupon_id]),
         program=program_id,
-        now=utcnow(),
+        filters={"program": program_id or "", "state": window or ""},
+        now=now,
         values=form.get("values") or {},
         error=form.get("error"),
     )
@@ -50,10 +73,16 @@ def _page(request: Request, session: SessionDep, *, program_id: int | None, **fo
 
 @router.get("/console/campaigns", response_class=HTMLResponse)
 def campaigns_page(
-    request: Request, session: SessionDep, _principal: ConsoleOperator, program: int | None = None
+    request: Request,
+    session: SessionDep,
+    _principal: ConsoleOperator,
+    query: ListQueryDep,
+    program: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    state: Annotated[str, Query(max_length=10)] = "",
 ) -> HTMLResponse:
-    """Campaigns, newest start first, narrowed to a program, and the form for a new one."""
-    return _page(request, session, program_id=program)
+    """Campaigns, newest start first: searchable, sortable, by program and window, paged; and the form
+    for a new one."""
+    return _page(request, session, program_id=program, query=query, state=state)
 
 
 @router.post("/console/campaigns", response_model=None)

@@ -23,6 +23,7 @@ from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.scoping import Scope, current_request_scope, use_scope
 from neigou.offers import repository as offers
+from neigou.programs import repository as programs
 from neigou.programs.service import require_program
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import render
@@ -33,19 +34,38 @@ BOARD_SECONDS = 2.0
 
 @router.get("/console/events", response_class=HTMLResponse)
 def events_page(
-    request: Request, *, session: SessionDep, principal: ConsoleOperator, query: ListQueryDep
+    request: Request,
+    *,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    query: ListQueryDep,
+    program: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    state: Annotated[str, Query(max_length=10)] = "",
 ) -> HTMLResponse:
-    """Events, latest start first: searchable by name or code, sortable, paged."""
+    """Events, latest start first: searchable by name or code, sortable, by program and state, paged."""
+    now = utcnow()
+    window = state if state in events.STATES else None
     listing = fetch(
         session,
         request,
-        events.events_statement(),
+        events.events_statement(program_id=program, state=window, at=now),
         query,
         sorts=events.SORTS,
         default_sort="-starts_at",
         search=events.SEARCH,
     )
-    return render(request, "console/events/index.html", principal=principal, events=listing, now=utcnow())
+    listed = programs.list_programs(session)
+    return render(
+        request,
+        "console/events/index.html",
+        principal=principal,
+        events=listing,
+        programs=listed,
+        names={p.id: p.name for p in listed},
+        zones={p.id: p.timezone for p in listed},
+        filters={"program": program or "", "state": window or ""},
+        now=now,
+    )
 
 
 @router.get("/console/events/{event_id}", response_class=HTMLResponse)

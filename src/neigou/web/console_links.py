@@ -1,4 +1,5 @@
-"""Console page of share links: every program's links with clicks and claims; disable or enable one."""
+"""Console pages of share links: every program's links with clicks and claims, a link's own page;
+disable or enable one."""
 
 from __future__ import annotations
 
@@ -18,13 +19,20 @@ from neigou.kit.i18n import Message
 from neigou.links import repository as links
 from neigou.links import service
 from neigou.links.endpoints import base_url
+from neigou.links.models import ShareLink
 from neigou.links.schemas import LinkCreate
 from neigou.offers import repository as offers
+from neigou.orders import repository as orders
 from neigou.programs import repository as programs
+from neigou.programs.service import require_program
+from neigou.web.listing import ListQuery, ListQueryDep, fetch, list_query
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 50
+ORDERS_SHOWN = 10
+
+
+ACTIVE = {"on": True, "off": False}
 
 
 @router.get("/console/links", response_class=HTMLResponse)
@@ -33,25 +41,37 @@ def links_page(
     *,
     session: SessionDep,
     _principal: ConsoleOperator,
-    program: int | None = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    query: ListQueryDep,
+    program: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    status: Annotated[str, Query(max_length=4)] = "",
     created: Annotated[str | None, Query(max_length=16)] = None,
 ) -> HTMLResponse:
-    """Links, newest first, narrowed to a program, and the form to make one for a member."""
-    return _page(request, session, program=program, page=page, created=created)
+    """Links, newest first: searchable by code, sku or member, sortable, by program and status, paged;
+    and the form to make one for a member."""
+    return _page(request, session, query=query, program=program, status=status, created=created)
 
 
 def _page(
     request: Request,
     session: Session,
     *,
+    query: ListQuery | None = None,
     program: int | None = None,
-    page: int = 1,
+    status: str = "",
     status_code: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
-    rows = links.list_links(session, program_id=program, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+    listing = fetch(
+        session,
+        request,
+        links.links_statement(program_id=program, active=ACTIVE.get(status)),
+        query or list_query(),
+        sorts=links.SORTS,
+        default_sort="-created",
+        search=links.SEARCH,
+        path="/console/links",
+    )
+    rows: list[ShareLink] = listing.rows
     members = groups.members_by_id(session, {link.member_id for link in rows})
     products = offers.products_by_sku(session, [link.sku for link in rows])
     now = utcnow()
@@ -61,16 +81,44 @@ def _page(
         status_code=status_code,
         products=offers.list_products(session, offers.ProductFilter(active=True), limit=500, offset=0),
         coupons=offers.list_coupons(session, visibility=None, active_at=now, limit=200, offset=0),
+        listing=listing,
         links=rows,
         stats=links.link_stats(session, [link.id for link in rows]),
         members={i: m.name for i, m in members.items()},
         titles={sku: p.title for sku, p in products.items()},
+        coupon_names=offers.coupon_names(session, [link.coupon_id for link in rows if link.coupon_id]),
         programs=programs.list_programs(session),
         program=program,
-        page=page,
-        more=more,
+        filters={"program": program or "", "status": status if status in ACTIVE else ""},
         base=base_url(request),
         **({"values": {}, "error": None, "created": None} | extra),
+    )
+
+
+@router.get("/console/links/{code}", response_class=HTMLResponse)
+def link_page(
+    request: Request, code: str, *, session: SessionDep, _principal: ConsoleOperator
+) -> HTMLResponse:
+    """A share link: whose, for what, what it brought (clicks, claims, orders) and its latest orders."""
+    link = service.require_link(session, code[:16])
+    program = require_program(session, link.program_id)
+    product = offers.products_by_sku(session, [link.sku]).get(link.sku)
+    coupon = offers.get_coupon(session, link.coupon_id) if link.coupon_id else None
+    group = groups.get_group(session, link.group_id) if link.group_id else None
+    sold = orders.link_sales(session, link.member_id, [link.code]).get(link.code, (0, 0))
+    return render(
+        request,
+        "console/links/detail.html",
+        link=link,
+        program=program,
+        member_name=programs.member_names(session, [link.member_id]).get(link.member_id, ""),
+        product=product,
+        coupon=coupon,
+        group=group,
+        stats=links.link_stats(session, [link.id])[link.id],
+        sold=sold,
+        orders=orders.orders_of_link(session, program_id=link.program_id, code=link.code, limit=ORDERS_SHOWN),
+        base=base_url(request),
     )
 
 

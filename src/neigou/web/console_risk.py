@@ -13,18 +13,18 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.i18n import Message, Text
-from neigou.kit.paging import Page
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
 from neigou.risk import repository as repo
 from neigou.risk import review, service
-from neigou.risk.models import CaseStatus
+from neigou.risk.models import CaseStatus, RiskCase, Severity
 from neigou.risk.thresholds import as_dict
 from neigou.risk.views import explanation
+from neigou.web.listing import ListQuery, ListQueryDep, fetch, list_query
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-SHOWN = 50
+SHOWN = 10  # a case is a card with its evidence and form: ten fill a few screens
 MAX_ID = 2**63 - 1
 
 
@@ -34,17 +34,32 @@ def _page(
     *,
     program_id: int | None,
     status: CaseStatus,
+    query: ListQuery | None = None,
+    severity: Severity | None = None,
     error: Text | None = None,
     notice: Text | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     listed = programs.list_programs(session)
     program = next((p for p in listed if p.id == program_id), listed[0] if listed else None)
-    cases, orders, external, history = [], {}, {}, {}
+    cases: list[RiskCase] = []
+    orders, external, history, members = {}, {}, {}, {}
     counts: dict[str, int] = {}
+    listing = None
     if program is not None:
-        page = repo.page_cases(session, Page(limit=SHOWN), program_id=program.id, status=status)
-        cases = page.items
+        listing = fetch(
+            session,
+            request,
+            repo.cases_statement(program_id=program.id, status=status, severity=severity),
+            query or list_query(),
+            sorts=repo.SORTS,
+            default_sort="-opened",
+            search=repo.SEARCH,
+            size=SHOWN,
+            path="/console/risk",
+        )
+        cases = listing.rows
+        members = programs.member_names(session, [c.member_id for c in cases if c.member_id is not None])
         orders = repo.order_ids_of(session, [c.id for c in cases])
         external = repo.external_ids_of(session, [i for ids in orders.values() for i in ids])
         history = {m: repo.member_history(session, m) for m in {c.member_id for c in cases} if m is not None}
@@ -59,6 +74,10 @@ def _page(
         statuses=[s.value for s in CaseStatus],
         counts=counts,
         cases=cases,
+        listing=listing,
+        members=members,
+        severity=severity.value if severity else "",
+        severities=[s.value for s in Severity],
         orders=orders,
         external=external,
         history=history,
@@ -76,12 +95,23 @@ def risk_page(
     session: SessionDep,
     _principal: ConsoleOperator,
     program_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    query: ListQueryDep,
     status: CaseStatus = CaseStatus.OPEN,
+    severity: Severity | None = None,
     opened: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> HTMLResponse:
-    """The review queue of one program (the first by default), open cases first."""
+    """The review queue of one program (the first by default): one status at a time, by severity,
+    searchable by rule or subject, sortable, paged."""
     notice = Message("The scan opened {n} cases.", n=opened) if opened is not None else None
-    return _page(request, session, program_id=program_id, status=status, notice=notice)
+    return _page(
+        request,
+        session,
+        program_id=program_id,
+        status=status,
+        query=query,
+        severity=severity,
+        notice=notice,
+    )
 
 
 @router.post("/console/risk/cases/{case_id}/resolve", response_model=None)

@@ -26,6 +26,10 @@ g_platform: dict[str, Label] = {
     "qq": N_("QQ"),
     "other": N_("Other"),
 }
+g_status: dict[str, Label] = {
+    "active": NP_("group status", "Active"),
+    "archived": NP_("group status", "Archived"),
+}
 g_reason: dict[str, Label] = {
     "over_platform_limit": N_("Above the platform's group size limit"),
     "implausible_jump": N_("Implausible jump"),
@@ -452,6 +456,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "g_delivery_detail": g_delivery_detail,
     "g_kind": g_kind,
     "g_platform": g_platform,
+    "g_status": g_status,
     "g_reason": g_reason,
     "gs_by": gs_by,
     "l_state": l_state,

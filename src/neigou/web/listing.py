@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import URL
 
 from neigou.kit.paging import AnySelect, Sortable, count_rows
-from neigou.web.pager import PageNumber, Pager, pager, relative
+from neigou.web.pager import PageNumber, Pager, pager_at, relative
 
 SEARCH_MAX = 100
 DEFAULT_SIZE = 50
@@ -64,6 +64,11 @@ class Listing:
         target = f"-{key}" if self.sort == key else key
         return _with(self.base_url, sort=target, page=1)
 
+    def filter_url(self, **params: str) -> str:
+        """The link of a filter tab: this list with ``params`` set (an empty value drops one), from page 1."""
+        url = URL(self.base_url).remove_query_params(["page", *params])
+        return _with(str(url), **{k: v for k, v in params.items() if v}, page=1)
+
     def sorted_by(self, key: str) -> str:
         """``ascending``, ``descending`` or ``none``: the header's ``aria-sort``."""
         if self.sort == key:
@@ -91,10 +96,12 @@ def fetch(
     search: Sequence[Sortable] = (),
     size: int | None = None,
     scalars: bool = True,
+    path: str | None = None,
 ) -> Listing:
     """Page ``query.page`` of ``stmt`` filtered by the search text over ``search`` (case-insensitive
     substring) and sorted by one of ``sorts`` (an unknown key falls back to ``default_sort``); ties
-    keep the statement's own order. The total counts the filtered list."""
+    keep the statement's own order. The total counts the filtered list. ``path`` is where the list's
+    links point when it is shown in answer to a form posted elsewhere."""
     if query.q and search:
         pattern = _like(query.q)
         stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in search)))
@@ -102,6 +109,7 @@ def fetch(
     column = sorts[sort.lstrip("-")]
     stmt = stmt.order_by(None).order_by(column.desc() if sort.startswith("-") else column.asc(), *_ties(stmt))
     total = count_rows(session, stmt)
+    at = request.url if path is None else request.url.replace(path=path, query="")
     size = size or DEFAULT_SIZE
     window = stmt.limit(size).offset((query.page - 1) * size)
     rows: list[Any] = (
@@ -112,8 +120,8 @@ def fetch(
         total=total,
         query=query,
         sort=sort,
-        pager=pager(request, query.page, size, total),
-        base_url=relative(request.url),
+        pager=pager_at(at, query.page, size, total),
+        base_url=relative(at),
     )
 
 
@@ -153,6 +161,6 @@ def arrange(
         total=len(ordered),
         query=query,
         sort=sort,
-        pager=pager(request, query.page, size, len(ordered)),
+        pager=pager_at(request.url, query.page, size, len(ordered)),
         base_url=relative(request.url),
     )

@@ -41,10 +41,15 @@ def relative(url: URL) -> str:
 
 def pager(request: Request, number: int, size: int, total: int) -> Pager:
     """The pager of page ``number`` of a list of ``total`` rows shown ``size`` at a time."""
+    return pager_at(request.url, number, size, total)
+
+
+def pager_at(at: URL, number: int, size: int, total: int) -> Pager:
+    """:func:`pager` for a list shown at ``at`` (a form's POST answer shows the list of its GET page)."""
     pages = max(1, -(-total // size))
 
     def url(n: int) -> str:
-        return relative(request.url.include_query_params(page=n))
+        return relative(at.include_query_params(page=n))
 
     return Pager(
         number=number,

@@ -1,0 +1,97 @@
+"""Console form that edits a chat group: its name, its id on the platform, and whether it is archived
+(archived groups keep their history but leave compliance and alerts)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from neigou.auth.dependencies import ConsoleOperator
+from neigou.auth.service import Principal
+from neigou.groups import service
+from neigou.groups.models import Group, GroupStatus
+from neigou.groups.schemas import GroupUpdate
+from neigou.kit.deps import SessionDep
+from neigou.kit.errors import ProblemError
+from neigou.kit.i18n import Message
+from neigou.offers.forms import FieldError
+from neigou.programs import repository as programs
+from neigou.programs.service import require_program
+from neigou.web.form_pages import FormDep, fields, refusal
+from neigou.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+MAX_ID = 2**63 - 1
+
+
+def _form(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    group: Group,
+    *,
+    values: dict[str, str],
+    errors: list[FieldError] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "console/groups/edit.html",
+        status_code=status_code,
+        principal=principal,
+        group=group,
+        program=require_program(session, group.program_id),
+        owner_name=programs.member_names(session, [group.owner_member_id]).get(group.owner_member_id, ""),
+        statuses=[s.value for s in GroupStatus],
+        values=values,
+        errors=errors or [],
+    )
+
+
+@router.get("/console/groups/{group_id}/edit", response_class=HTMLResponse)
+def edit_group(
+    request: Request, group_id: int, session: SessionDep, principal: ConsoleOperator
+) -> HTMLResponse:
+    """The group form, filled in."""
+    group = service.require_group(session, min(group_id, MAX_ID))
+    values = {"name": group.name, "external_id": group.external_id or "", "status": group.status.value}
+    return _form(request, session, principal, group, values=values)
+
+
+_INVALID = {
+    "name": Message("Give the group a name (up to 120 characters)."),
+    "external_id": Message("The platform's group id is up to 120 characters."),
+    "status": Message("Choose active or archived."),
+}
+
+
+@router.post("/console/groups/{group_id}/edit", response_model=None)
+def update_group(
+    request: Request, group_id: int, session: SessionDep, principal: ConsoleOperator, form: FormDep
+) -> Response:
+    """Save the group (audited), or show the form again with each error beside its field."""
+    group = service.require_group(session, min(group_id, MAX_ID))
+    values = fields(form)
+    external_id = (values.get("external_id") or "").strip()
+    try:
+        data = GroupUpdate(
+            name=(values.get("name") or "").strip(),
+            status=values.get("status") or None,
+            external_id=external_id or None,
+        )
+    except ValidationError as exc:
+        wrong = dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"])
+        errors = [
+            FieldError(f, "validation_error", _INVALID.get(f, Message("Check this field."))) for f in wrong
+        ]
+        return _form(request, session, principal, group, values=values, errors=errors, status_code=422)
+    try:
+        with session.begin_nested():
+            service.update_group(session, group=group, data=data, actor=principal.actor)
+    except ProblemError as exc:
+        errors = refusal(session, exc)
+        return _form(request, session, principal, group, values=values, errors=errors, status_code=exc.status)
+    back = f"/console/programs/{group.program_id}/groups?view=groups&group={group.id}"
+    return RedirectResponse(back, status_code=303)

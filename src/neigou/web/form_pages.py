@@ -1,0 +1,45 @@
+"""What every console form does on submit: read the posted fields, and turn a refusal into messages
+shown beside the fields they concern (``_form_errors.html``: a summary on top, ``field_error`` in place).
+
+A refused form is rendered again with the reader's values and status 422 (or the refusal's own 4xx);
+nothing of it is committed, because the request's transaction is rolled back first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from neigou.kit.errors import ProblemError
+from neigou.offers.forms import FieldError
+
+
+async def _read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(_read_form)]
+
+
+def fields(form: FormData) -> dict[str, str]:
+    """The text fields of a posted form (files left out)."""
+    return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+
+
+def refusal(session: Session, exc: ProblemError) -> list[FieldError]:
+    """The field errors of a refused write (a validation problem lists one per field), after rolling
+    back whatever the request wrote before it was refused."""
+    session.rollback()
+    rows = exc.extra.get("errors")
+    if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "code" in rows[0]:
+        return [FieldError(_field(r.get("field")), r["code"], r.get("message", "")) for r in rows]
+    return [FieldError(None, exc.code, exc.detail)]
+
+
+def _field(value: object) -> str | None:
+    if isinstance(value, list):  # pydantic's location: ("body", "name") → "name"
+        names = [str(part) for part in value if part != "body"]
+        return names[-1] if names else None
+    return value if isinstance(value, str) else None

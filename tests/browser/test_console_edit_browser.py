@@ -1,0 +1,52 @@
+"""Console edit forms in Chromium, at desktop and phone sizes: a refusal is shown beside its field with
+what was typed kept, then the corrected form saves. Screenshots are kept as artifacts."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, sign_in
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_edit_a_program(browser: Browser, live_server: str, world: DemoWorld, size: str) -> None:
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    program = world.brand_program_id
+    sign_in(page, live_server, world, target=f"/console/programs/{program}")
+    page.get_by_test_id("edit-program").click()
+    page.get_by_test_id("program-edit-freeze").fill("十四")
+    page.get_by_test_id("program-edit-name").fill("品牌云店导购 春季")
+    page.get_by_test_id("program-edit-save").click()
+    expect(page.get_by_test_id("error-freeze_days")).to_be_visible()
+    expect(page.get_by_test_id("program-edit-name")).to_have_value("品牌云店导购 春季")
+    page.screenshot(path=str(ARTIFACTS / f"program-edit-refused-{size}.png"), full_page=True)
+    page.get_by_test_id("program-edit-freeze").fill("14")
+    page.get_by_test_id("program-edit-save").click()
+    expect(page.get_by_test_id("program-name")).to_have_text("品牌云店导购 春季")
+    page.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_edit_a_group(browser: Browser, live_server: str, world: DemoWorld, size: str) -> None:
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    program = world.partner_program_id
+    sign_in(page, live_server, world, target=f"/console/programs/{program}/groups?view=groups")
+    page.get_by_test_id("group-edit").first.click()
+    name = page.get_by_test_id("group-name")
+    name.fill(" ")
+    page.get_by_test_id("group-save").click()
+    expect(page.get_by_test_id("error-name")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / f"group-edit-refused-{size}.png"), full_page=True)
+    name.fill("宝妈好物 旗舰群")
+    page.get_by_test_id("group-external-id").fill("wx-flagship")
+    page.get_by_test_id("group-save").click()
+    expect(page.locator("body")).to_contain_text("宝妈好物 旗舰群")
+    page.close()

@@ -1,0 +1,49 @@
+"""The console's group form: rename, re-identify or archive a group (audited); errors beside their
+fields and nothing written; anonymous callers and members refused."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth.models import Role
+from tests.conftest import TokenMaker, row_counts
+from tests.factories import create_member, create_program
+from tests.groups.builders import create_group
+from tests.sign_in import console_sign_in, member_sign_in
+
+
+def test_edit_a_group_from_the_console(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    program = create_program(client, operator)
+    owner = create_member(client, operator, program["id"], name="王小美")
+    group = create_group(client, operator, owner["id"], name="内购1群")
+    create_group(client, operator, owner["id"], name="内购2群")
+    path = f"/console/groups/{group['id']}/edit"
+    assert client.get(path, follow_redirects=False).status_code in {303, 401}
+    member_sign_in(client, make_token(Role.MEMBER, owner["id"]))
+    assert client.get(path).status_code == 403
+    console_sign_in(client, factory)
+    form = client.get(path)
+    assert form.status_code == 200
+    assert 'value="内购1群"' in form.text
+    assert "王小美" in form.text
+    before = row_counts(factory)
+    empty = client.post(path, data={"name": "  ", "status": "active"})
+    assert empty.status_code == 422
+    assert 'data-testid="error-name"' in empty.text
+    taken = client.post(path, data={"name": "内购2群", "status": "active"})
+    assert taken.status_code == 409
+    assert 'data-testid="form-errors"' in taken.text
+    assert 'value="内购2群"' in taken.text  # what was typed stays in the form
+    assert row_counts(factory) == before, "a refused form writes nothing"
+    saved = client.post(
+        path, data={"name": "内购一群", "external_id": "wx-123", "status": "archived"}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    stored = client.get(f"/api/v1/groups/{group['id']}", headers=operator).json()
+    assert (stored["name"], stored["external_id"], stored["status"]) == ("内购一群", "wx-123", "archived")
+    audit = client.get(f"/api/v1/audit-log?entity=group&entity_id={group['id']}", headers=operator).json()
+    assert audit[0]["after"]["name"] == "内购一群"
+    assert client.get("/console/groups/999999/edit").status_code == 404
