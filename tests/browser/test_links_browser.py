@@ -59,8 +59,18 @@ def test_shopper_claims_the_hidden_coupon_and_the_member_sees_it(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(ARTIFACTS / "landing-phone.png"), full_page=True)
     page.get_by_test_id("phone").fill("13812345678")
+    expect(page.get_by_test_id("marketing-consent")).not_to_be_checked()
+    page.get_by_test_id("marketing-consent").check()
     page.get_by_test_id("claim").click()
     expect(page.get_by_test_id("claimed")).to_contain_text("已领取")
+    # The tick put the shopper into the sharer's customer book, consenting.
+    book = httpx.get(
+        f"{base}/api/v1/members/{world.sample_member_id}/customers",
+        headers={"Authorization": f"Bearer {world.sample_member_token}"},
+    ).json()
+    assert [(c["customer_ref_masked"], c["marketing_consent"]) for c in book if c["source"] == "claim"] == [
+        ("138****5678", True)
+    ]
     buy = page.get_by_test_id("buy").get_attribute("href") or ""
     assert f"sub_id={link['code']}" in buy
     page.screenshot(path=str(ARTIFACTS / "landing-claimed-phone.png"), full_page=True)

@@ -6,14 +6,18 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.db import transaction
+from neigou.links.clicks import store_clicks
+from neigou.links.models import ShareLink
 from neigou.offers.models import CouponTemplate, Product
 from tests.campaigns import builders as b
-from tests.conftest import TokenMaker
+from tests.conftest import TokenMaker, bearer
 from tests.factories import create_program
+from tests.groups.builders import post_count
+from tests.links.builders import click_event
 
 pytestmark = pytest.mark.world_per_module
 
@@ -121,3 +125,84 @@ def test_bad_queries_are_problems(client: TestClient, world: b.FeedWorld) -> Non
     assert (naive.status_code, naive.json()["code"]) == (422, "validation_error")
     negative = client.get(f"/api/v1/members/{world.owner}/feed?min_price_fen=-1", headers=world.owner_headers)
     assert negative.status_code == 422
+
+
+def _traffic(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: b.FeedWorld,
+    *,
+    member_id: int,
+    headers: dict[str, str],
+    group_id: int,
+    clicks: int,
+    orders: int,
+) -> None:
+    """A post of the campaign's shampoo for a group, with clicks on its link and orders through it."""
+    made = client.post(
+        f"/api/v1/members/{member_id}/posts",
+        json={"group_ids": [group_id], "skus": [b.SHAMPOO], "at": b.AT.isoformat()},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    [link] = made.json()["posts"][0]["links"]
+    with transaction(factory) as session:
+        link_id = session.scalar(select(ShareLink.id).where(ShareLink.code == link["code"]))
+        assert link_id is not None
+        store_clicks(session, [click_event(link_id, member_id, world.program_id) for _ in range(clicks)])
+    for n in range(orders):
+        order = {
+            "external_id": f"PEER-{link['code']}-{n}",
+            "program_id": world.program_id,
+            "customer_ref": f"peer-shopper-{n}",
+            "link_code": link["code"],
+            "items": [{"sku": b.SHAMPOO, "quantity": 1, "paid_fen": 2490}],
+            "paid_at": (b.AT - timedelta(hours=1)).isoformat(),
+        }
+        assert client.post("/api/v1/orders", json=order, headers=operator).status_code == 201
+
+
+def test_conversion_is_the_campaigns_in_groups_of_the_members_size(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    make_token: TokenMaker,
+    world: b.FeedWorld,
+) -> None:
+    seen = (b.AT - timedelta(hours=2)).isoformat()
+    for group_id in world.groups:  # the owner's groups are large (400+)
+        assert post_count(client, operator, group_id, 420, seen).status_code == 201
+    assert post_count(client, operator, world.other_group, 60, seen).status_code == 201  # small
+    other_headers = bearer(make_token("member", world.other_owner))
+    _traffic(
+        client,
+        operator,
+        factory,
+        world,
+        member_id=world.owner,
+        headers=world.owner_headers,
+        group_id=world.groups[0],
+        clicks=20,
+        orders=10,
+    )
+    _traffic(
+        client,
+        operator,
+        factory,
+        world,
+        member_id=world.other_owner,
+        headers=other_headers,
+        group_id=world.other_group,
+        clicks=100,
+        orders=0,
+    )
+    # Every group: 120 clicks, 10 orders → (10 × 10⁴ + 300 × 50) // 170 = 676 bp.
+    # Large groups: 20 clicks, 10 orders → (10 × 10⁴ + 676 × 50) // 70 = 1,911 bp.
+    # Small groups: 100 clicks, no order → (0 + 676 × 50) // 150 = 225 bp.
+    large = _by_sku(b.feed(client, world.owner_headers, world.owner, b.AT))[b.SHAMPOO]
+    small = _by_sku(b.feed(client, other_headers, world.other_owner, b.AT))[b.SHAMPOO]
+    assert (large["conversion_bp"], small["conversion_bp"]) == (1911, 225)
+    # Counts taken after the moment asked for do not place the groups: every group's conversion.
+    before = _by_sku(b.feed(client, world.owner_headers, world.owner, b.AT - timedelta(hours=3)))
+    assert before[b.SHAMPOO]["conversion_bp"] == 676

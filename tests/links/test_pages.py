@@ -201,3 +201,25 @@ def test_console_makes_a_link_for_a_member(
     unknown = client.post("/console/links", data=form | {"member_id": "999999"})
     assert unknown.status_code == 404
     assert row_counts(factory) == before
+
+
+def test_the_claim_form_tick_adds_the_shopper_to_the_sharers_customer_book(
+    client: TestClient, operator: dict[str, str], world: LinkWorld
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    page = client.get(f"/p/{link['code']}")
+    assert 'data-testid="marketing-consent"' in page.text
+    assert "checked" not in page.text.split('data-testid="marketing-consent"')[0].rsplit("<input", 1)[1]
+    client.post(f"/p/{link['code']}/claim", data={"phone": "13812345670"})
+    book = f"/api/v1/members/{world.member_id}/customers"
+    assert client.get(book, headers=operator).json() == []
+    client.cookies.clear()
+    client.post(f"/p/{link['code']}/claim", data={"phone": "138 1234 5671", "marketing": "true"})
+    [customer] = client.get(book, headers=operator).json()
+    assert (customer["customer_ref_masked"], customer["source"], customer["marketing_consent"]) == (
+        "138****5671",
+        "claim",
+        True,
+    )
+    history = client.get(f"/api/v1/customers/{customer['id']}/consents", headers=operator).json()["history"]
+    assert [(c["granted"], c["source"]) for c in history] == [(True, "landing")]

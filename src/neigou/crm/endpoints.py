@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile, status
 
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
+from neigou.crm import capture as _capture  # noqa: F401 - registers the consent listener
 from neigou.crm import derive, imports, service
 from neigou.crm import repository as repo
 from neigou.crm.models import ConsentPurpose, CustomerSource, SpendingPower

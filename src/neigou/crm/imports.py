@@ -12,13 +12,14 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.crm import repository as repo
 from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource, SpendingPower
 from neigou.crm.schemas import CustomerCreate, ImportOut
-from neigou.crm.service import NewCustomer
+from neigou.crm.service import NewCustomer, customer_exists
 from neigou.kit.actor import Actor
 from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, RowError
 from neigou.kit.errors import Invalid
@@ -235,8 +236,12 @@ def import_customers(
         )
         for r in rows
     ]
-    session.add_all(customers)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add_all(customers)
+            session.flush()
+    except IntegrityError as exc:  # a customer of the file added by another request meanwhile
+        raise customer_exists() from exc
     session.add_all(
         Consent(
             program_id=member.program_id,

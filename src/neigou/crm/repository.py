@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +40,7 @@ class CustomerFilter:
 def _contains(session: Session, column: InstrumentedAttribute[list[str]], value: str) -> ColumnElement[bool]:
     """The JSON list in ``column`` holds ``value`` (JSONB ``@>`` on PostgreSQL, ``json_each`` on SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
-        return type_coerce(column, JSONB).contains(literal(json.dumps([value]), JSONB))
+        return type_coerce(column, JSONB).contains([value])
     each = func.json_each(column).table_valued("value")
     return exists(select(literal(1)).select_from(each).where(each.c.value == value))
 

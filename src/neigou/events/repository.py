@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from neigou.events.leaderboard import ranking
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.paging import Page, Paged, Sortable, count_rows, paginate
 from neigou.orders.models import Order, OrderLine, Refund
 
 TOP = 10
@@ -22,6 +22,20 @@ def page_events(session: Session, page: Page, *, program_id: int | None = None) 
     if program_id is not None:
         query = query.where(Event.program_id == program_id)
     return paginate(session, query, page)
+
+
+SORTS: dict[str, Sortable] = {
+    "name": Event.name,
+    "starts_at": Event.starts_at,
+    "ends_at": Event.ends_at,
+    "code": Event.code,
+}
+SEARCH: tuple[Sortable, ...] = (Event.name, Event.code)
+
+
+def events_statement() -> Select[tuple[Event]]:
+    """Every event the caller may see (the console list sorts, searches and pages it)."""
+    return select(Event)
 
 
 def event_by_code(session: Session, code: str) -> Event | None:
@@ -147,3 +161,48 @@ def report(session: Session, event: Event, *, refund_days: int) -> dict[str, lis
         "employees": [ReportLine(str(k), int(n), int(g or 0), int(r)) for n, g, r, k in guests],
         "skus": [ReportLine(str(k), int(n), int(g or 0), int(r)) for k, n, g, r in skus],
     }
+
+
+def page_member_events(session: Session, page: Page, member_id: int) -> Paged[tuple[Event, EventEmployee]]:
+    """The events a salesperson is on the employee list of, latest start first, with their entry."""
+    query = (
+        select(Event, EventEmployee)
+        .join(EventEmployee, EventEmployee.event_id == Event.id)
+        .where(EventEmployee.member_id == member_id)
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+    )
+    total = count_rows(session, query)
+    rows = session.execute(query.limit(page.limit).offset(page.offset))
+    return Paged([(event, employee) for event, employee in rows], total)
+
+
+def member_entry(session: Session, event_id: int, member_id: int) -> EventEmployee | None:
+    """A salesperson's entry on an event's employee list."""
+    return session.scalar(
+        select(EventEmployee).where(EventEmployee.event_id == event_id, EventEmployee.member_id == member_id)
+    )
+
+
+def invitations_of(session: Session, employee_ids: list[int]) -> dict[int, list[Invitation]]:
+    """The invitation codes of some employees' entries, oldest first, by entry."""
+    found: dict[int, list[Invitation]] = {i: [] for i in employee_ids}
+    if employee_ids:
+        rows = session.scalars(
+            select(Invitation)
+            .where(Invitation.employee_id.in_(employee_ids))
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+        for row in rows:
+            found[row.employee_id].append(row)
+    return found
+
+
+def invitation(session: Session, code: str) -> tuple[Invitation, EventEmployee, Event] | None:
+    """An invitation code with the employee who holds it and its event."""
+    row = session.execute(
+        select(Invitation, EventEmployee, Event)
+        .join(EventEmployee, EventEmployee.id == Invitation.employee_id)
+        .join(Event, Event.id == Invitation.event_id)
+        .where(Invitation.code == code)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])

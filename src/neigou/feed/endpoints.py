@@ -9,6 +9,7 @@ from pydantic import AwareDatetime
 
 from neigou.auth.dependencies import OperatorOrMember, require_member_access
 from neigou.feed import delivery as _delivery  # noqa: F401 - registers the delivery job
+from neigou.feed import full_alerts as _full_alerts  # noqa: F401 - registers the live-code-full alert
 from neigou.feed import posts as post_service
 from neigou.feed import repository as repo
 from neigou.feed import robots

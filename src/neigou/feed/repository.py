@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from neigou.feed import ranking
 from neigou.feed.models import GroupPost, GroupPostLink, GroupRobot, PostStatus
+from neigou.groups.repository import latest_counts_subquery
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
@@ -39,6 +41,44 @@ def campaign_traffic(session: Session, campaign_ids: Collection[int]) -> dict[in
             .join(Order, (Order.link_code == ShareLink.code) & (Order.program_id == ShareLink.program_id))
             .where(ShareLink.campaign_id.in_(ids))
             .group_by(ShareLink.campaign_id)
+        )
+    }
+    return {cid: (int(clicks.get(cid) or 0), int(orders.get(cid) or 0)) for cid in ids}
+
+
+def band_traffic(
+    session: Session, campaign_ids: Collection[int], *, program_id: int, band: int, at: datetime
+) -> dict[int, tuple[int, int]]:
+    """Per campaign, (clicks by people, orders) through its links in the program's groups whose latest
+    count before ``at`` falls in the size ``band`` (two grouped queries, the counts a windowed subquery)."""
+    if not campaign_ids:
+        return {}
+    ids = sorted(campaign_ids)
+    low, high = ranking.band_range(band)
+    latest = latest_counts_subquery(before=at, program_id=program_id)
+    in_band = latest.c.member_count >= low if high is None else latest.c.member_count.between(low, high - 1)
+    peers = select(latest.c.group_id).where(in_band).subquery()
+    links = (
+        select(ShareLink.id, ShareLink.code, ShareLink.campaign_id)
+        .join(peers, peers.c.group_id == ShareLink.group_id)
+        .where(ShareLink.campaign_id.in_(ids), ShareLink.program_id == program_id)
+        .subquery()
+    )
+    people = func.sum(case((LinkClick.ua_class != UaClass.BOT, 1), else_=0))
+    clicks = {
+        int(cid): int(n or 0)
+        for cid, n in session.execute(
+            select(links.c.campaign_id, people)
+            .join(LinkClick, LinkClick.link_id == links.c.id)
+            .group_by(links.c.campaign_id)
+        )
+    }
+    orders = {
+        int(cid): int(n or 0)
+        for cid, n in session.execute(
+            select(links.c.campaign_id, func.count(Order.id))
+            .join(Order, (Order.link_code == links.c.code) & (Order.program_id == program_id))
+            .group_by(links.c.campaign_id)
         )
     }
     return {cid: (int(clicks.get(cid) or 0), int(orders.get(cid) or 0)) for cid in ids}

@@ -12,6 +12,8 @@ from neigou.campaigns import estimate
 from neigou.campaigns import repository as campaigns
 from neigou.feed import ranking
 from neigou.feed import repository as repo
+from neigou.groups import repository as groups
+from neigou.groups.models import GroupStatus
 from neigou.offers import repository as offers
 from neigou.offers.models import CouponTemplate
 from neigou.orders import lookups
@@ -68,6 +70,13 @@ def member_share(session: Session, member: Member, at: datetime) -> tuple[str | 
     return tier_code, share
 
 
+def member_band(session: Session, member: Member, at: datetime) -> int | None:
+    """The size band of the member's own active groups (their median latest count before ``at``)."""
+    own = [g.id for g in groups.list_groups(session, owner_member_id=member.id, status=GroupStatus.ACTIVE)]
+    counts = groups.latest_counts(session, before=at, group_ids=own)
+    return ranking.typical_band([count for count, _ in counts.values()])
+
+
 def unit_coupon(coupon: CouponTemplate | None) -> estimate.UnitCoupon | None:
     """The terms of a coupon row that price one unit."""
     if coupon is None:
@@ -109,6 +118,12 @@ def feed_items(
     products = offers.products_by_sku(session, {i.sku for rows in items.values() for i in rows})
     coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
     traffic = repo.campaign_traffic(session, [c.id for c in live])
+    band = member_band(session, member, at)
+    peers = (
+        {}
+        if band is None
+        else repo.band_traffic(session, [c.id for c in live], program_id=member.program_id, band=band, at=at)
+    )
     _, share_bp = member_share(session, member, at)
     found: dict[tuple[int, str], FeedItem] = {}
     candidates: list[ranking.Candidate] = []
@@ -118,6 +133,7 @@ def feed_items(
             continue
         terms = unit_coupon(coupon)
         clicks, orders = traffic.get(campaign.id, (0, 0))
+        peer_clicks, peer_orders = peers.get(campaign.id, (0, 0))
         for item in items[campaign.id]:
             product = products.get(item.sku)
             if product is None or not product.active:
@@ -140,6 +156,8 @@ def feed_items(
                 clicks,
                 orders,
                 campaign.starts_at,
+                peer_clicks,
+                peer_orders,
             )
             candidates.append(candidate)
             found[(campaign.id, item.sku)] = FeedItem(
@@ -155,7 +173,7 @@ def feed_items(
                 commission_rate_bp=product.commission_rate_bp,
                 boost_bp=campaign.commission_boost_bp,
                 est_commission_fen=est,
-                conversion_bp=ranking.conversion_bp(clicks, orders),
+                conversion_bp=ranking.conversion(candidate),
                 score=ranking.score(candidate, at),
                 ends_at=campaign.ends_at,
                 copy=campaign.copy,

@@ -2,7 +2,10 @@
 
 A scan counts on the group it opened (``scans = scans + 1`` in the database, never read-modify-write);
 a scan that finds every group full counts on the code and, the first time in a full spell, leaves the
-owner an alert. The spell ends when a later scan finds a group with room.
+owner an alert and announces ``group.live_code_full`` (:data:`LIVE_CODE_FULL`): the program's
+integrations get it as an outbound webhook and the code's first group with a WeCom robot as a message
+(``feed.full_alerts``), once per spell however many visitors find it full. The spell ends when a later
+scan finds a group with room.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from neigou.groups import repository as repo
 from neigou.groups.models import Group, LiveCode, LiveCodeAlert, LiveCodeGroup
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.programs.service import require_member
 
 CODE_ATTEMPTS = 8
+LIVE_CODE_FULL = "group.live_code_full"
 
 
 def require_live_code(session: Session, code: str) -> LiveCode:
@@ -104,14 +109,15 @@ def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
             .values(full_since=at)
         )
         if getattr(opened, "rowcount", 0) == 1:
-            session.add(
-                LiveCodeAlert(
-                    live_code_id=live_code.id,
-                    owner_member_id=live_code.owner_member_id,
-                    full_since=at,
-                    created_at=at,
-                )
+            alert = LiveCodeAlert(
+                live_code_id=live_code.id,
+                owner_member_id=live_code.owner_member_id,
+                full_since=at,
+                created_at=at,
             )
+            session.add(alert)
+            session.flush()
+            _announce_full(session, live_code, alert, ids, counts)
         session.flush()
         return Scan(live_code, None, False)
     row = next(r for r in rows if r.group_id == chosen)
@@ -122,6 +128,22 @@ def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
         session.execute(update(LiveCode).where(LiveCode.id == live_code.id).values(full_since=None))
     session.flush()
     return Scan(live_code, repo.get_group(session, chosen), row.qr_content_type is not None)
+
+
+def _announce_full(
+    session: Session, live: LiveCode, alert: LiveCodeAlert, group_ids: list[int], counts: dict[int, int]
+) -> None:
+    """Tell the listeners outside the app (webhook deliveries, group robots) that every group is full."""
+    data = {
+        "alert_id": alert.id,
+        "program_id": live.program_id,
+        "live_code": live.code,
+        "owner_member_id": live.owner_member_id,
+        "capacity": live.capacity,
+        "groups": [{"group_id": g, "members": counts.get(g, 0)} for g in group_ids],
+        "full_since": alert.full_since.isoformat(),
+    }
+    publish(session, Event(type=LIVE_CODE_FULL, at=alert.created_at, data=data))
 
 
 def upload_qr(

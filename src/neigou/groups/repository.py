@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Subquery, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -118,17 +118,11 @@ def members_by_id(session: Session, member_ids: Collection[int]) -> dict[int, Me
     return {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(sorted(member_ids))))}
 
 
-def latest_counts(
-    session: Session,
-    *,
-    before: datetime,
-    program_id: int | None = None,
-    group_ids: Collection[int] | None = None,
-) -> dict[int, tuple[int, datetime]]:
-    """Per group, the latest counted observation strictly before ``before``: (count, observed_at).
-
-    One windowed query over the program (or the given groups), never one query per group.
-    """
+def latest_counts_subquery(
+    *, before: datetime, program_id: int | None = None, group_ids: Collection[int] | None = None
+) -> Subquery:
+    """Per group, the latest counted observation strictly before ``before`` as a subquery of
+    ``group_id``, ``member_count``, ``observed_at`` (for set-based reads joining groups by size)."""
     ranked = select(
         GroupCount.group_id,
         GroupCount.member_count,
@@ -143,13 +137,26 @@ def latest_counts(
     if program_id is not None:
         ranked = ranked.where(GroupCount.program_id == program_id)
     if group_ids is not None:
-        if not group_ids:
-            return {}
         ranked = ranked.where(GroupCount.group_id.in_(sorted(group_ids)))
     sub = ranked.subquery()
-    rows = session.execute(
-        select(sub.c.group_id, sub.c.member_count, sub.c.observed_at).where(sub.c.rank == 1)
-    )
+    return select(sub.c.group_id, sub.c.member_count, sub.c.observed_at).where(sub.c.rank == 1).subquery()
+
+
+def latest_counts(
+    session: Session,
+    *,
+    before: datetime,
+    program_id: int | None = None,
+    group_ids: Collection[int] | None = None,
+) -> dict[int, tuple[int, datetime]]:
+    """Per group, the latest counted observation strictly before ``before``: (count, observed_at).
+
+    One windowed query over the program (or the given groups), never one query per group.
+    """
+    if group_ids is not None and not group_ids:
+        return {}
+    latest = latest_counts_subquery(before=before, program_id=program_id, group_ids=group_ids)
+    rows = session.execute(select(latest.c.group_id, latest.c.member_count, latest.c.observed_at))
     return {int(gid): (int(count), observed_at) for gid, count, observed_at in rows}
 
 

@@ -1,4 +1,4 @@
-"""Outbound commission events: a delivery per integration, signed, retried with backoff, logged.
+"""Outbound events (commissions, and a group live code whose groups are all full): a delivery per integration, signed, retried with backoff, logged.
 
 Orders announce commission events (``orders.commission_events``); the listener here turns each into a
 delivery per integration of the program, in the order's transaction. Deliveries are signed by the
@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.groups.live_codes import LIVE_CODE_FULL
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
@@ -39,9 +40,10 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=FIRST_RETRY_SECONDS * 4 ** max(attempts - 1, 0))
 
 
-@listen(commission_events.EARNED, commission_events.REVERSED)
+@listen(commission_events.EARNED, commission_events.REVERSED, LIVE_CODE_FULL)
 def queue_deliveries(session: Session, event: Event) -> None:
-    """Queue a commission event for every integration of its program that takes them."""
+    """Queue a commission event, or a live code's "every group is full", for every integration of its
+    program that takes outbound events."""
     targets = list(
         session.scalars(
             select(Integration).where(

@@ -39,6 +39,12 @@ def set_request_scope(state: Any, scope: Scope | None) -> None:
     setattr(state, STATE_ATTRIBUTE, scope)
 
 
+def current_request_scope(state: Any) -> Scope | None:
+    """The scope its authenticator recorded on a request's state (None: every organization)."""
+    found: Scope | None = getattr(state, STATE_ATTRIBUTE, None)
+    return found
+
+
 def use_scope(session: Session, scope: Scope | None) -> None:
     """Scope a session directly (a CLI command or a test acting for one organization)."""
     session.info[_SCOPE] = scope

@@ -26,7 +26,8 @@ from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
 from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
-from neigou.kit.ids import customer_ref_hash, customer_ref_mask
+from neigou.kit.ids import keyed_hash, mask
+from neigou.kit.phones import customer_ref
 from neigou.links import claim_stream
 from neigou.links import repository as repo
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
@@ -46,19 +47,40 @@ class Customer:
     masked: str
 
     @classmethod
-    def from_ref(cls, secret_key: str, customer_ref: str) -> Customer:
+    def from_ref(cls, secret_key: str, customer_ref_: str) -> Customer:
         """From the shop's openid or a phone number."""
-        return cls(
-            ref_hash=customer_ref_hash(secret_key, customer_ref), masked=customer_ref_mask(customer_ref)
-        )
+        ref = customer_ref(customer_ref_)  # a phone number is parsed once, for both forms
+        return cls(ref_hash=keyed_hash(secret_key, ref), masked=mask(ref))
+
+
+@dataclass(frozen=True, slots=True)
+class TakenClaim:
+    """A claim taken behind the gate, as the shopper is answered: the row the claim writer stores
+    carries the same values (a plain object: building an ORM instance per claim costs more than the
+    gate's round trip)."""
+
+    id: int
+    coupon_id: int
+    customer_ref_hash: str
+    customer_ref_masked: str
+    link_id: int | None
+    program_id: int | None
+    member_id: int | None
+    group_id: int | None
+    request_id: str | None
+    source: ClaimSource
+    visitor_id: str | None
+    claimed_at: datetime
 
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """The claim, and whether this call made it (False: an idempotent replay)."""
+    """The claim, and whether this call made it (False: an idempotent replay); ``link_code`` is its
+    link's code when the claim loaded the link (None: look it up by ``claim.link_id`` if any)."""
 
-    claim: CouponClaim
+    claim: CouponClaim | TakenClaim
     created: bool
+    link_code: str | None = None
 
 
 CLAIMED = "coupon.claimed"
@@ -217,7 +239,7 @@ def claim_coupon(
         # Higher domains (risk) check the visitor's claims of this coupon in the same transaction.
         data = {"coupon_id": coupon.id, "program_id": claim.program_id, "visitor_id": visitor_id}
         publish(session, Event(type=CLAIMED, at=at, data=data))
-    return ClaimResult(claim=claim, created=True)
+    return ClaimResult(claim=claim, created=True, link_code=link.code if link else None)
 
 
 def _claim_behind(
@@ -249,7 +271,11 @@ def _claim_behind(
     answer = gate.take_and_record(coupon, customer.ref_hash, claim_stream.pack(values, actor))
     if isinstance(answer, GateAnswer):
         raise refused(answer.value)
-    return ClaimResult(claim=CouponClaim(id=claim_stream.claim_id(answer), **values), created=True)
+    return ClaimResult(
+        claim=TakenClaim(id=claim_stream.claim_id(answer), **values),
+        created=True,
+        link_code=link.code if link else None,
+    )
 
 
 def _replay(session: Session, coupon_id: int, request_id: str, customer: str) -> ClaimResult | None:

@@ -16,9 +16,11 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
+from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import PageDep
 from neigou.links import claims, service
 from neigou.links import repository as repo
+from neigou.links.consent import announce_consent
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink
 from neigou.links.offer_view import link_offer
 from neigou.links.poster import PosterData, render_poster
@@ -133,7 +135,7 @@ def get_poster(code: str, request: Request, session: SessionDep, principal: Oper
     return poster_png(request, session, _own_link(principal, service.require_link(session, code)))
 
 
-def claim_out(claim: CouponClaim, link_code: str | None, *, replayed: bool) -> ClaimOut:
+def claim_out(claim: CouponClaim | claims.TakenClaim, link_code: str | None, *, replayed: bool) -> ClaimOut:
     """The API view of a claim."""
     return ClaimOut(
         id=claim.id,
@@ -161,12 +163,15 @@ def create_claim(
     request: Request,
     session: SessionDep,
     principal: OperatorOrIntegration,
+    clock: MoneyClockDep,
     idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
 ) -> Response:
     """Claim a coupon for a customer: 201, or 409 sold_out | limit_reached | link_required | not_active."""
     request_id = body.request_id or idempotency_key
     if body.request_id and idempotency_key and body.request_id != idempotency_key:
         raise Invalid(Message("request_id and Idempotency-Key differ."), code="request_id_mismatch")
+    consent = body.consent if body.consent is not None and body.consent.marketing else None
+    consented_at = clock.at(consent.at, field="consent.at") if consent is not None else None
     result = claims.claim_coupon(
         session,
         coupon_id=coupon_id,
@@ -177,8 +182,25 @@ def create_claim(
         actor=principal.actor,
         gate=request.app.state.links.gate,
     )
-    link = repo.get_link(session, result.claim.link_id) if result.claim.link_id else None
-    out = claim_out(result.claim, link.code if link else None, replayed=not result.created)
+    link_code = result.link_code
+    wants_consent = result.created and consent is not None and consented_at is not None
+    if result.claim.link_id and (link_code is None or wants_consent):
+        link = repo.get_link(session, result.claim.link_id)
+        link_code = link_code or (link.code if link else None)
+        if link is not None and consent is not None and consented_at is not None and result.created:
+            announce_consent(
+                session,
+                program_id=link.program_id,
+                member_id=link.member_id,
+                link_id=link.id,
+                customer_ref_hash=result.claim.customer_ref_hash,
+                customer_ref_masked=result.claim.customer_ref_masked,
+                via="claim",
+                consented_at=consented_at,
+                source=consent.source,
+                at=clock.now,
+            )
+    out = claim_out(result.claim, link_code, replayed=not result.created)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 

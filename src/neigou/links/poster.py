@@ -68,6 +68,28 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, size: int, width: int, lines: in
     return out[:lines]
 
 
+def fit_line(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> str:
+    """``text`` cut with … to fit on one line ``width`` pixels wide."""
+    if draw.textlength(text, font=font(size)) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font(size)) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def centred_line(draw: ImageDraw.ImageDraw, y: int, text: str, size: int, fill: tuple[int, int, int]) -> None:
+    """One line of text centred across the poster at ``y`` (cut with … to fit its margins)."""
+    line = fit_line(draw, text, size, WIDTH - 80)
+    draw.text(((WIDTH - draw.textlength(line, font=font(size))) / 2, y), line, font=font(size), fill=fill)
+
+
+def png_bytes(canvas: Image.Image) -> bytes:
+    """A drawn poster as PNG bytes."""
+    out = io.BytesIO()
+    canvas.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def _product_image(data: PosterData, box: tuple[int, int]) -> Image.Image:
     if data.image_path is not None and data.image_path.is_file():
         try:
@@ -178,6 +200,4 @@ def render_poster(data: PosterData) -> bytes:
         for index, line in enumerate(_wrap(draw, data.coupon_name, 24, 380, 2)):
             draw.text((40, HEIGHT - 140 + index * 34), line, font=font(24), fill=MUTED)
     draw.text((40, HEIGHT - 64), data.url, font=font(20), fill=MUTED)
-    out = io.BytesIO()
-    canvas.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    return png_bytes(canvas)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.offers.schemas import Sku
 
@@ -54,6 +54,19 @@ class LinkOut(BaseModel):
     claims: int
 
 
+class ShopperConsent(BaseModel):
+    """The shopper's answer to "may this salesperson send me offers?", given with a claim or an order
+    through the member's link; ``true`` adds them to the member's customer book with the consent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    marketing: bool
+    at: AwareDatetime | None = None
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = (
+        None
+    )
+
+
 class ClaimCreate(BaseModel):
     """A claim of one unit of a coupon for a customer (openid or phone), through a link or not."""
 
@@ -63,6 +76,7 @@ class ClaimCreate(BaseModel):
     link_code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     # Idempotency key (the Idempotency-Key header works too): a retry returns the first claim.
     request_id: RequestId | None = None
+    consent: ShopperConsent | None = None
 
 
 class ClaimOut(BaseModel):

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from neigou.links.schemas import ShopperConsent
+
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
 
@@ -36,6 +38,8 @@ class OrderBody(BaseModel):
     paid_at: AwareDatetime
     total_fen: Fen | None = None
     event_id: int | None = None
+    # The shopper's marketing consent: true adds them to the attributed member's customer book.
+    consent: ShopperConsent | None = None
 
 
 class CompleteBody(BaseModel):

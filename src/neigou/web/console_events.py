@@ -21,32 +21,31 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
-from neigou.kit.paging import Page
+from neigou.kit.scoping import Scope, current_request_scope, use_scope
+from neigou.offers import repository as offers
+from neigou.programs.service import require_program
+from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 50
 BOARD_SECONDS = 2.0
 
 
 @router.get("/console/events", response_class=HTMLResponse)
 def events_page(
-    request: Request,
-    *,
-    session: SessionDep,
-    principal: ConsoleOperator,
-    page: Annotated[int, Query(ge=1)] = 1,
+    request: Request, *, session: SessionDep, principal: ConsoleOperator, query: ListQueryDep
 ) -> HTMLResponse:
-    """Events, latest start first."""
-    rows = events.page_events(session, Page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
-    return render(
+    """Events, latest start first: searchable by name or code, sortable, paged."""
+    listing = fetch(
+        session,
         request,
-        "console/events/index.html",
-        principal=principal,
-        rows=rows.items,
-        total=rows.total,
-        now=utcnow(),
+        events.events_statement(),
+        query,
+        sorts=events.SORTS,
+        default_sort="-starts_at",
+        search=events.SEARCH,
     )
+    return render(request, "console/events/index.html", principal=principal, events=listing, now=utcnow())
 
 
 @router.get("/console/events/{event_id}", response_class=HTMLResponse)
@@ -60,44 +59,62 @@ def event_page(
         "console/events/detail.html",
         principal=principal,
         event=event,
+        zone=require_program(session, event.program_id).timezone,
         items=events.items_of(session, event_id),
         board=board_out(events.board(session, event_id)),
     )
 
 
-def _board_json(factory: sessionmaker[Session], event_id: int) -> str:
+def _board_json(factory: sessionmaker[Session], scope: Scope | None, event_id: int) -> str:
     with factory() as session:  # one short read per tick: no connection held across the wait
+        use_scope(session, scope)
+        require_event(session, event_id)
         return board_out(events.board(session, event_id)).model_dump_json()
 
 
 @router.get("/console/events/{event_id}/board/stream")
-async def board_stream(request: Request, event_id: int, _principal: ConsoleOperator) -> EventSourceResponse:
-    """The live board as Server-Sent Events: a ``board`` event every two seconds while it changes."""
+async def board_stream(request: Request, event_id: int, principal: ConsoleOperator) -> EventSourceResponse:
+    """The live board as Server-Sent Events: a ``board`` event every two seconds while it changes.
+    The event is looked up in the caller's organization first (another organization's is a 404)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
+    scope = current_request_scope(request.state)
+    first = await run_in_threadpool(_board_json, factory, scope, event_id)
 
     async def ticks() -> AsyncIterator[dict[str, str]]:
-        last = ""
+        data, last = first, ""
         while not await request.is_disconnected():
-            data = await run_in_threadpool(_board_json, factory, event_id)
             if data != last:
                 last = data
                 yield {"event": "board", "data": data}
             await asyncio.sleep(BOARD_SECONDS)
+            data = await run_in_threadpool(_board_json, factory, scope, event_id)
 
     return EventSourceResponse(ticks(), ping=15)
 
 
 @router.get("/e/{code}", response_class=HTMLResponse)
-def live_page(request: Request, code: str, *, session: SessionDep) -> HTMLResponse:
-    """The event's public live page: countdown to the start, the stream's link, the price list."""
+def live_page(
+    request: Request,
+    code: str,
+    *,
+    session: SessionDep,
+    invite: Annotated[str, Query(max_length=16)] = "",
+) -> HTMLResponse:
+    """The event's public live page: countdown to the start, the stream's link, the price list, and
+    who invites the guest when it is opened through an invitation code's poster."""
     event = events.event_by_code(session, code)
     if event is None:
         raise NotFound(Message("This event does not exist."), code="event_not_found")
+    found = events.invitation(session, invite) if invite else None
     now = utcnow()
+    items = events.items_of(session, event.id)
     return render(
         request,
         "events/live.html",
         event=event,
-        items=events.items_of(session, event.id),
+        zone=require_program(session, event.program_id).timezone,
+        items=items,
+        titles={sku: p.title for sku, p in offers.products_by_sku(session, [i.sku for i in items]).items()},
+        invitation=found if found is not None and found[2].id == event.id else None,
         state="upcoming" if now < event.starts_at else "live" if now < event.ends_at else "ended",
     )

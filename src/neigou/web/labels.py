@@ -136,6 +136,11 @@ o_error: dict[str, Label] = {
     "invalid_holder": N_("Enter the account holder's name."),
     "request_id_reused": N_("This request was sent already."),
 }
+ev_error: dict[str, Label] = {
+    "guest_quota_exceeded": N_("You have used every guest invitation of this event."),
+    "event_not_found": N_("You are not on this event's employee list."),
+    "invitation_not_found": N_("This invitation code is not yours."),
+}
 l_error: dict[str, Label] = {
     "sold_out": N_("Too late: the coupon is sold out."),
     "limit_reached": N_("You already hold this coupon."),
@@ -410,6 +415,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "n_error": n_error,
     "o_error": o_error,
     "l_error": l_error,
+    "ev_error": ev_error,
     "g_error": g_error,
     "cg_error": cg_error,
     "code": code,

@@ -30,6 +30,7 @@ from neigou.links import claims
 from neigou.links import repository as links
 from neigou.links.clicks import click_row, new_click_ref
 from neigou.links.codes import buy_url, is_code
+from neigou.links.consent import announce_consent
 from neigou.links.models import ClaimSource, ShareLink, Visitor
 from neigou.links.offer_view import link_offer
 from neigou.links.runtime import LinksRuntime
@@ -229,6 +230,7 @@ def claim_on_landing(
     request: Request,
     session: SessionDep,
     phone: Annotated[str | None, Form(max_length=40)] = None,
+    marketing: Annotated[bool, Form()] = False,
 ) -> Response:
     """Claim the link's coupon for the shopper: a mainland mobile number, or the visitor known by an
     earlier claim. An anonymous form takes nothing else: a free-text reference would let one person
@@ -254,7 +256,7 @@ def claim_on_landing(
         return _back(code, error="phone_required")
     try:
         with session.begin_nested():
-            claims.claim_coupon(
+            result = claims.claim_coupon(
                 session,
                 coupon_id=link.coupon_id,
                 customer=customer,
@@ -267,6 +269,21 @@ def claim_on_landing(
             )
     except ProblemError as exc:
         return _back(code, error=exc.code)
+    if marketing and result.created:
+        # The tick (never pre-ticked) lets the sharer send offers: the shopper joins their customer book.
+        now = utcnow()
+        announce_consent(
+            session,
+            program_id=link.program_id,
+            member_id=link.member_id,
+            link_id=link.id,
+            customer_ref_hash=customer.ref_hash,
+            customer_ref_masked=customer.masked,
+            via="claim",
+            consented_at=now,
+            source="landing",
+            at=now,
+        )
     return _back(code, claimed=True)
 
 

@@ -1,0 +1,44 @@
+"""A shopper's marketing consent given with a claim or an order through a member's link.
+
+Links and orders do not know the customer book above them: they announce the consent
+(``customer.consented``, ``kit.events``) and ``crm.capture`` adds the shopper to the member's book in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.kit.events import Event, publish
+
+CONSENTED = "customer.consented"
+
+
+def announce_consent(
+    session: Session,
+    *,
+    program_id: int,
+    member_id: int,
+    link_id: int | None,
+    customer_ref_hash: str,
+    customer_ref_masked: str,
+    via: str,
+    consented_at: datetime,
+    source: str | None,
+    at: datetime,
+) -> None:
+    """Tell the customer book that this shopper consented to the member's marketing (``via`` is
+    ``claim`` or ``order``)."""
+    data = {
+        "program_id": program_id,
+        "member_id": member_id,
+        "link_id": link_id,
+        "customer_ref_hash": customer_ref_hash,
+        "customer_ref_masked": customer_ref_masked,
+        "via": via,
+        "consented_at": consented_at.isoformat(),
+        "source": source or via,
+    }
+    publish(session, Event(type=CONSENTED, at=at, data=data))

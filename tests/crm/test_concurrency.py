@@ -1,0 +1,69 @@
+"""The same customer, written several ways, added to one book in parallel on PostgreSQL: one row, the
+others 409 ``customer_exists`` (never a server error)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm import service
+from neigou.crm.models import Customer, CustomerSource
+from neigou.crm.schemas import CustomerCreate
+from neigou.kit.clock import utcnow
+from neigou.kit.errors import Conflict
+from neigou.programs.models import Member
+from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
+from tests.crm.builders import build
+
+PARALLEL = 6
+
+
+@pytest.fixture
+def postgres(factory: sessionmaker[Session]) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres")
+def test_parallel_adds_of_one_customer_make_one_row(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    book = build(client, operator, make_token)
+    barrier = threading.Barrier(PARALLEL)
+    results: list[str] = []
+    written = ["13800000091", "138 0000 0091", "+86 138-0000-0091", "１３８００００００９１"]
+
+    def run(n: int) -> None:
+        with factory() as session:
+            member = session.get(Member, book.member)
+            assert member is not None
+            data = CustomerCreate(customer_ref=written[n % len(written)], name=f"客{n}")
+            barrier.wait()
+            try:
+                service.add_customer(
+                    session,
+                    member=member,
+                    new=service.NewCustomer.of(SECRET, data),
+                    source=CustomerSource.MANUAL,
+                    actor=TEST_ACTOR,
+                    at=utcnow(),
+                )
+                session.commit()
+                results.append("created")
+            except Conflict as exc:
+                session.rollback()
+                results.append(exc.code)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(PARALLEL)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["created"] + ["customer_exists"] * (PARALLEL - 1)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Customer)) == 1
