@@ -198,6 +198,21 @@ def _copy_baseline(url: str, path: Path) -> float:
         return time.perf_counter() - started
 
 
+def _server_cpu(session: Session) -> float:
+    """CPU seconds of the server processes serving this scratch database so far (user and system, read
+    from /proc: the server runs on this machine)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = session.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -219,17 +234,25 @@ def main() -> int:
             path = Path(tmp) / "orders.csv"
             lines = _write_orders(path, orders, codes, rng)
             copy_s = _copy_baseline(url, path)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             report = import_file(
                 factory, path, secret_key=BENCH_SECRET, actor=ACTOR, batch_size=args.batch_size
             )
-            import_s = time.perf_counter() - started
+            import_s, client_s = time.perf_counter() - started, time.process_time() - cpu
         with factory() as session:
             stored = session.scalar(text("SELECT count(*) FROM orders"))
             commissions = session.scalar(text("SELECT count(*) FROM commissions"))
             attributed = session.scalar(text("SELECT count(*) FROM orders WHERE member_id IS NOT NULL"))
             assert ledger.unbalanced_postings(session) == [], "unbalanced postings"
             assert sum(ledger.ledger_sums(session).values()) == 0
+            earned = session.execute(
+                text(
+                    "SELECT (SELECT sum(commission_fen) FROM orders), (SELECT sum(amount_fen) FROM commissions),"
+                    " (SELECT sum(amount_fen) FROM ledger_entries WHERE account = 'pending')"
+                )
+            ).one()
+            assert len(set(earned)) == 1, f"commission totals disagree: {earned}"
+            server_s = _server_cpu(session)
         assert stored == orders, stored
         assert not report.errors, report.errors[:3]
         engine.dispose()
@@ -239,6 +262,7 @@ def main() -> int:
             f"neigou orders import:                      {import_s:.2f} s ({orders / import_s:,.0f} orders/s)"
         )
         print(f"ratio import / COPY: {import_s / copy_s:.1f}")
+        print(f"CPU of the import: client {client_s:.2f} s, database server {server_s:.2f} s")
     return 0
 
 

@@ -361,8 +361,9 @@ CASES = [
     Case("GET", "/api/v1/members/{member}/segments", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("GET", "/api/v1/segments/{segment_id}", OPERATOR_OR_MEMBER, member_hidden=True),
     Case("PUT", "/api/v1/segments/{segment_id}", OPERATOR_OR_MEMBER, crm.MATRIX_SEGMENT, member_hidden=True),
-    Case("DELETE", "/api/v1/segments/{segment_id}", OPERATOR_OR_MEMBER, member_hidden=True),
+    Case("DELETE", "/api/v1/segments/{doomed_segment}", OPERATOR_OR_MEMBER, member_hidden=True),
     Case("GET", "/api/v1/segments/{segment_id}/customers", OPERATOR_OR_MEMBER, member_hidden=True),
+    Case("GET", "/api/v1/customers/{customer_id}/recommendations", OPERATOR_OR_MEMBER, member_hidden=True),
 ]
 
 
@@ -624,7 +625,8 @@ def test_every_api_route_is_in_the_matrix(app: FastAPI) -> None:
             .replace("{merchant_coupon_id}", "{coupon_id}")
             .replace("{merchant_promotion_id}", "{promotion_id}")
             .replace("{live_code}", "{code}")
-            .replace("{risk_case_id}", "{case_id}"),
+            .replace("{risk_case_id}", "{case_id}")
+            .replace("{doomed_segment}", "{segment_id}"),
         )
         for c in CASES
     }

@@ -64,13 +64,19 @@ def listed(client: TestClient, headers: dict[str, str], member_id: int, query: s
 
 
 def matrix_world(client: TestClient, operator: dict[str, str], member_id: int) -> dict[str, int]:
-    """A customer and a segment of the matrix's member."""
+    """A customer and a segment of the matrix's member, and a segment the matrix deletes."""
     customer = add_customer(
         client, operator, member_id, "13900002222", name="李先生", tags=["通勤"], consent={"marketing": True}
     )
     segment = client.post(f"/api/v1/members/{member_id}/segments", json=MATRIX_SEGMENT, headers=operator)
     assert segment.status_code == 201, segment.text
-    return {"customer_id": customer["id"], "segment_id": segment.json()["id"]}
+    doomed = client.post(f"/api/v1/members/{member_id}/segments", json=MATRIX_SEGMENT, headers=operator)
+    assert doomed.status_code == 201, doomed.text
+    return {
+        "customer_id": customer["id"],
+        "segment_id": segment.json()["id"],
+        "doomed_segment": doomed.json()["id"],
+    }
 
 
 def set_times(factory: sessionmaker[Session], customer_id: int, **values: Any) -> None:

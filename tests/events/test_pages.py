@@ -129,6 +129,13 @@ def test_employee_sees_codes_asks_for_more_and_downloads_posters(
     assert Image.open(io.BytesIO(poster.content)).size == (750, 1200)
     foreign = client.get(f"/m/events/invitations/{theirs}/poster.png", follow_redirects=False)
     assert foreign.headers["location"] == "/m/events?error=invitation_not_found"
+    for bad in ("abc", "0", "101", "9" * 40):
+        refused = client.post(
+            f"/m/events/{event_id}/invitations", data={"count": bad}, follow_redirects=False
+        )
+        assert refused.status_code == 422, bad
+    with factory() as session:
+        assert session.scalar(select(func.count(Invitation.id))) == 4
     not_mine = client.post("/m/events/999999/invitations", data={"count": "1"}, follow_redirects=False)
     assert not_mine.headers["location"] == "/m/events?error=event_not_found"
 

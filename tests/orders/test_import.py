@@ -95,7 +95,7 @@ def test_jsonl_import_resumes_after_a_crash_without_duplicates(
         for n in range(10)
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    real = ingest.ingest
+    real = ingest.finish
     calls = {"n": 0}
 
     def crash_on_third_batch(*args: Any, **kwargs: Any) -> ingest.BatchResult:
@@ -104,7 +104,7 @@ def test_jsonl_import_resumes_after_a_crash_without_duplicates(
             raise RuntimeError("the machine went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(importer, "ingest", crash_on_third_batch)
+    monkeypatch.setattr(importer, "finish", crash_on_third_batch)
     with pytest.raises(RuntimeError):
         importer.import_file(
             factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
@@ -113,7 +113,7 @@ def test_jsonl_import_resumes_after_a_crash_without_duplicates(
     with factory() as session:
         checkpoint = session.scalars(select(ImportCheckpoint)).one()
         assert (checkpoint.rows_done, checkpoint.finished) == (6, False)
-    monkeypatch.setattr(importer, "ingest", real)
+    monkeypatch.setattr(importer, "finish", real)
     report = importer.import_file(
         factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
     )
@@ -185,7 +185,7 @@ def test_xlsx_and_gb18030_files_with_chinese_headers_import_and_resume(
 ) -> None:
     w = build(client, operator, factory, max_levels=2)
     book = _xlsx(tmp_path / "orders.xlsx", [CHINESE_HEADER, *_rows(w, "X", 6)])
-    real = ingest.ingest
+    real = ingest.finish
     calls = {"n": 0}
 
     def crash_on_second_batch(*args: Any, **kwargs: Any) -> ingest.BatchResult:
@@ -194,7 +194,7 @@ def test_xlsx_and_gb18030_files_with_chinese_headers_import_and_resume(
             raise RuntimeError("the machine went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(importer, "ingest", crash_on_second_batch)
+    monkeypatch.setattr(importer, "finish", crash_on_second_batch)
     with pytest.raises(RuntimeError):
         importer.import_file(
             factory, book, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
@@ -202,7 +202,7 @@ def test_xlsx_and_gb18030_files_with_chinese_headers_import_and_resume(
     with factory() as session:
         checkpoint = session.scalars(select(ImportCheckpoint)).one()
         assert (checkpoint.rows_done, checkpoint.finished) == (5, False)  # X-0..X-2 end on sheet row 5
-    monkeypatch.setattr(importer, "ingest", real)
+    monkeypatch.setattr(importer, "finish", real)
     resumed = importer.import_file(
         factory, book, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
     )

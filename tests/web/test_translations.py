@@ -10,8 +10,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from neigou.kit.i18n import LOCALE_DIR, Message, Sentences, translate
-from neigou.web.i18n import accepted_locale
+from neigou.kit.i18n import LOCALE_DIR, Message, Sentences, accepted_locale, translate
 from tests.factories import create_member, create_program
 
 ROOT = Path(__file__).resolve().parents[2]

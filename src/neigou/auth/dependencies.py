@@ -48,6 +48,7 @@ class Authenticator:
             else Scope(principal.organization_id, merchant_id=principal.merchant_id)
         )
         set_request_scope(request.state, scope)
+        request.state.principal = principal  # pages read who is signed in (the workspace's navigation)
         if principal.role not in self.roles:
             raise Forbidden(Message("This needs the role {roles}.", roles=" or ".join(sorted(self.roles))))
         return principal

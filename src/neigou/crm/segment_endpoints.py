@@ -102,6 +102,7 @@ def segment_customers(
     """The customers the segment holds now, oldest first."""
     segment = require_segment(session, principal, segment_id)
     if segment.member_id is None:
+        page.answer(0)
         return []
     where = repo.CustomerFilter.of(segment)
     customers = repo.page_customers(session, page, member_id=segment.member_id, where=where, at=utcnow())

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
 from neigou.auth.models import Role
+from neigou.demo.customers import seed_customers
 from neigou.demo.feed import seed_feed
 from neigou.demo.groups import seed_groups
 from neigou.demo.links import seed_links
@@ -103,6 +104,9 @@ class DemoWorld:
     sample_member_token: str
     # A one-time workspace sign-in for the sample member, valid for a week (the demo is local).
     sample_member_sign_in_code: str
+    # The brand program's salesperson who keeps a customer book, and their one-time workspace sign-in.
+    salesperson_member_id: int
+    salesperson_sign_in_code: str
 
 
 def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> DemoWorld:
@@ -220,7 +224,7 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
             ),
         ],
     )
-    for index in range(12):
+    guides = [
         _join(
             session,
             program_id=brand.id,
@@ -231,6 +235,8 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
             secret_key=secret_key,
             rng=rng,
         )
+        for index in range(12)
+    ]
 
     # The workspace link goes to the busiest group owner, so the team view has people in it.
     sample = max(owners, key=lambda o: (recruits[o.id], -o.id))
@@ -276,6 +282,11 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         secret_key=secret_key,
     )
     seed_tiers(session, partner_id=partner.id, brand_id=brand.id, now=now, secret_key=secret_key)
+    guide = guides[0]
+    seed_customers(session, brand=brand, guide=guide, take_name=names.take, now=now, secret_key=secret_key)
+    guide_code = sign_in_codes.issue(
+        session, member_id=guide.id, minutes=DEMO_SIGN_IN_MINUTES, label=guide.name, actor=DEMO_ACTOR, at=now
+    )
     return DemoWorld(
         username=DEMO_USERNAME,
         password=password,
@@ -286,6 +297,8 @@ def seed(session: Session, *, now: datetime, password: str, secret_key: str) -> 
         sample_member_id=sample.id,
         sample_member_token=member_token,
         sample_member_sign_in_code=sign_in_code,
+        salesperson_member_id=guide.id,
+        salesperson_sign_in_code=guide_code,
     )
 
 

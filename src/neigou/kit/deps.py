@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.i18n import LANG_COOKIE, reader_locale
 from neigou.kit.scoping import link_request
 
 
@@ -29,3 +30,11 @@ def get_session(request: Request) -> Iterator[Session]:
 # scope="function": the commit happens before the response is sent, so a failed commit is
 # never reported to the caller as a success.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _reader_locale(request: Request) -> str:
+    return reader_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+# The reader's language for text in an answer (reasons, explanations): as errors choose it.
+ReaderLocale = Annotated[str, Depends(_reader_locale)]

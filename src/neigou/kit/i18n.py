@@ -17,6 +17,7 @@ DEFAULT_LOCALE = "zh-CN"
 LOCALES = ("zh-CN", "en")
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
+LANG_COOKIE = "neigou_lang"
 
 
 def N_(msgid: str) -> str:  # noqa: N802 - the gettext name for "mark only"
@@ -116,3 +117,27 @@ def translate_tree(value: Any, locale: str) -> Any:
     if isinstance(value, list | tuple):
         return [translate_tree(v, locale) for v in value]
     return value
+
+
+def accepted_locale(header: str | None) -> str | None:
+    """The first of our languages an ``Accept-Language`` header asks for (by weight), or None."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        language = tag.strip().lower().split("-")[0]
+        if weight > 0 and language in ("zh", "en"):
+            weighted.append((-weight, position, "zh-CN" if language == "zh" else "en"))
+    return min(weighted)[2] if weighted else None
+
+
+def reader_locale(cookie: str | None, accept_language: str | None) -> str:
+    """The language of an API answer or error: the language cookie, then ``Accept-Language``, then zh-CN."""
+    if cookie in LOCALES:
+        return cookie
+    return accepted_locale(accept_language) or DEFAULT_LOCALE

@@ -42,8 +42,9 @@ class PosterData:
 
 @lru_cache(maxsize=16)
 def font(size: int) -> ImageFont.FreeTypeFont:
-    """The shipped CJK font at a size."""
-    return ImageFont.truetype(str(FONT_PATH), size)
+    """The shipped CJK font at a size, laid out by Pillow's own engine: Chinese needs no shaping, and
+    libraqm refuses some input (stray control or combining characters in a title) with an error."""
+    return ImageFont.truetype(str(FONT_PATH), size, layout_engine=ImageFont.Layout.BASIC)
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, size: int, width: int, lines: int) -> list[str]:

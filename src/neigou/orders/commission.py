@@ -35,17 +35,35 @@ class Line:
     @property
     def pool_fen(self) -> int:
         """The line's commission pool in whole fen (the exact pool may carry a fraction)."""
-        if self.platform_pool_fen is not None:
-            return self.platform_pool_fen
-        if self.fixed_commission_fen is not None:
-            return min(self.fixed_commission_fen * self.quantity, self.paid_fen)
-        return self.paid_fen * self.commission_rate_bp // BP
+        return pool_of(
+            self.paid_fen,
+            self.quantity,
+            self.commission_rate_bp,
+            self.fixed_commission_fen,
+            self.platform_pool_fen,
+        )
 
     def share(self, bp: int) -> int:
         """``floor(pool × bp)`` computed exactly, without rounding the pool first."""
         if self.platform_pool_fen is not None or self.fixed_commission_fen is not None:
             return self.pool_fen * bp // BP
         return self.paid_fen * self.commission_rate_bp * bp // (BP * BP)
+
+
+def pool_of(
+    paid_fen: int,
+    quantity: int,
+    rate_bp: int,
+    fixed_commission_fen: int | None,
+    platform_pool_fen: int | None,
+) -> int:
+    """A line's commission pool in whole fen: the platform's fee, else the fixed commission per unit
+    (never more than the line paid), else the rate's share of what was paid, rounded down."""
+    if platform_pool_fen is not None:
+        return platform_pool_fen
+    if fixed_commission_fen is not None:
+        return min(fixed_commission_fen * quantity, paid_fen)
+    return paid_fen * rate_bp // BP
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import text
@@ -29,7 +31,7 @@ from neigou.kit.columns import RowError
 from neigou.kit.instants import DEFAULT_SKEW
 from neigou.kit.tabular import read_table, text_lines
 from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl, parse_table
-from neigou.orders.ingest import ingest
+from neigou.orders.ingest import Prepared, finish, prepare
 from neigou.orders.inputs import OrderIn
 from neigou.orders.models import ImportCheckpoint, OrderSource
 
@@ -210,20 +212,41 @@ def _import_batches(
     now: Callable[[], datetime],
     skew: timedelta,
 ) -> None:
-    """Commit the file's batches one by one, the next batch read while the current one is written."""
-    for prepared in _prefetched(_batches(_parsed(path, program_id, start, progress), start, batch_size)):
-        report.errors.extend(prepared.errors)
-        _commit(
-            factory,
-            path,
-            prepared.orders,
-            last_row=prepared.last_row,
-            report=report,
-            secret_key=secret_key,
-            at=now(),
-            skew=skew,
-            finished=prepared.last,
-        )
+    """Commit the file's batches one by one. The next batch is read by a thread while the current one
+    is prepared; on PostgreSQL a writer thread writes and commits batch N on its own connection while
+    batch N+1 is prepared (the driver releases the GIL while it waits for the server)."""
+    with factory() as session:
+        pipelined = session.get_bind().dialect.name == "postgresql"
+    writer = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-import-writer") if pipelined else None
+    )
+    in_flight: Future[None] | None = None
+    try:
+        for item in _prefetched(_batches(_parsed(path, program_id, start, progress), start, batch_size)):
+            at = now()
+            prepared = None
+            if item.orders:
+                with factory() as session:
+                    prepared = prepare(
+                        session,
+                        item.orders,
+                        secret_key=secret_key,
+                        source=OrderSource.IMPORT,
+                        now=at,
+                        clock=at,
+                        skew=skew,
+                    )
+            if in_flight is not None:
+                in_flight.result()  # batch N is committed before batch N+1 is written
+            job = partial(_commit, factory, path, item, prepared, report=report, at=at)
+            in_flight = writer.submit(job) if writer is not None else None
+            if writer is None:
+                job()
+        if in_flight is not None:
+            in_flight.result()
+    finally:
+        if writer is not None:
+            writer.shutdown(wait=True)  # a batch being written is committed (or not) before this returns
 
 
 def _analyze(session: Session) -> None:
@@ -235,27 +258,20 @@ def _analyze(session: Session) -> None:
 def _commit(
     factory: sessionmaker[Session],
     path: Path,
-    batch: list[OrderIn],
+    item: _Prepared,
+    prepared: Prepared | None,
     *,
-    last_row: int,
     report: ImportReport,
-    secret_key: str,
     at: datetime,
-    skew: timedelta,
-    finished: bool = False,
 ) -> None:
+    """Write a prepared batch and the checkpoint past it in one transaction."""
     key = report.file_digest
+    report.errors.extend(item.errors)
     with factory() as session:
         if report.batches in {1, 4} or report.batches % ANALYZE_EVERY == ANALYZE_EVERY - 1:
             _analyze(session)
         report.batches += 1
-        result = (
-            ingest(
-                session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=at, clock=at, skew=skew
-            )
-            if batch
-            else None
-        )
+        result = finish(session, prepared) if prepared is not None else None
         if result is not None:
             report.imported += len(result.created)
             report.duplicates += result.duplicates
@@ -273,10 +289,10 @@ def _commit(
                 updated_at=at,
             )
             session.add(checkpoint)
-        checkpoint.rows_done, checkpoint.updated_at, checkpoint.finished = last_row, at, finished
+        checkpoint.rows_done, checkpoint.updated_at, checkpoint.finished = item.last_row, at, item.last
         checkpoint.imported += len(result.created) if result else 0
         checkpoint.duplicates += result.duplicates if result else 0
         checkpoint.errors += len(report.errors) - report.counted_errors
         report.counted_errors = len(report.errors)
         session.commit()
-    report.rows_done, report.finished = last_row, finished
+    report.rows_done, report.finished = item.last_row, item.last

@@ -14,23 +14,20 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from neigou.campaigns import repository as campaigns
-from neigou.campaigns.estimate import BoostTerms, boosted_rate_bp
-from neigou.kit.bulk import insert_new, insert_rows
+from neigou.kit.bulk import next_ids
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.instants import DEFAULT_SKEW, future_message
-from neigou.ledger import legs
-from neigou.ledger.models import Account, PostingKind
-from neigou.ledger.service import Draft, draft, post_many
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
-from neigou.orders import commission, lookups
-from neigou.orders.inputs import ItemIn, OrderIn, reused, shape_error, terms_of
-from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
+from neigou.orders import batch_rows, commission, lookups, row_writes, set_writes
+from neigou.orders.inputs import OrderIn, reused, shape_error, terms_of
+from neigou.orders.models import CommissionState, Order, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
-from neigou.programs.models import Program, Tier
 
 PRECHECK_BELOW = 50
+# From this many new orders on, PostgreSQL writes them set-based (``orders.set_writes``).
+SET_BASED_FROM = 50
 
 
 @dataclass(frozen=True)
@@ -150,73 +147,16 @@ class _Batch:
         return None
 
 
-def _chain(
-    program: Program,
-    *,
-    seller: int | None,
-    paid_at: datetime,
-    facts: dict[int, lookups.MemberFacts],
-    tiers: dict[tuple[int, str], Tier],
-    self_purchase: bool,
-) -> list[commission.Earner]:
-    def bp(member: int, attr: str) -> tuple[int, str | None, int]:
-        tier_code = facts[member].tier_at(paid_at) if member in facts else None
-        tier = tiers.get((program.id, tier_code or ""))
-        return member, tier_code, int(getattr(tier, attr)) if tier is not None else 0
+@dataclass
+class Prepared:
+    """A batch checked, attributed and priced, its new orders ready to be written (``finish``)."""
 
-    if seller is None:
-        return []
-    uplines: list[tuple[int, str | None, int]] = []
-    current = facts[seller].inviter_id if seller in facts else None
-    while current is not None and len(uplines) < program.max_levels - 1:
-        uplines.append(bp(current, "override_bp"))
-        current = facts[current].inviter_id if current in facts else None
-    return commission.earners(
-        seller=bp(seller, "share_bp"),
-        uplines=uplines,
-        max_levels=program.max_levels,
-        self_purchase=self_purchase,
-        self_purchase_commission=program.self_purchase_commission,
-    )
-
-
-def _line(
-    item: ItemIn, terms: lookups.ProductTerms | None, boost: BoostTerms | None, paid_at: datetime
-) -> commission.Line:
-    """A line's commission terms: a platform's fee as the pool, else the product's rate (boosted by the
-    link's campaign inside its window) and fixed commission."""
-    if item.pool_fen is not None or terms is None:
-        return commission.Line(item.paid_fen, item.quantity, 0, platform_pool_fen=item.pool_fen or 0)
-    rate = boosted_rate_bp(terms.commission_rate_bp, boost, sku=item.sku, paid_at=paid_at)
-    return commission.Line(item.paid_fen, item.quantity, rate, terms.fixed_commission_fen)
-
-
-def _list_fen(item: ItemIn, terms: lookups.ProductTerms | None) -> int:
-    return item.paid_fen if item.pool_fen is not None or terms is None else terms.price_fen * item.quantity
-
-
-def _pricing(
-    book: OfferBook, order: OrderIn, prices: dict[str, int], link_coupon_id: int | None
-) -> dict[str, object]:
-    """The offers snapshot; a platform's order (lines with the platform's fee) is recorded as paid:
-    the platform priced it, and our promotions and coupons never applied to it."""
-    if any(item.pool_fen is not None for item in order.items):
-        paid = sum(item.paid_fen for item in order.items)
-        return {
-            "quoted_at": order.paid_at.isoformat(),
-            "list_total_fen": paid,
-            "promotion_discount_fen": 0,
-            "coupon_discount_fen": 0,
-            "payable_fen": paid,
-            "applied": [],
-            "priced_by": "platform",
-        }
-    return book.snapshot(order.items, prices, order.paid_at, link_coupon_id)
-
-
-def _insert_orders(session: Session, rows: list[dict[str, object]]) -> dict[tuple[int, str], int]:
-    inserted = insert_new(session, Order, rows, unique=("program_id", "external_id"))
-    return {(int(p), str(e)): int(i) for p, e, i in inserted}
+    orders: Sequence[OrderIn]
+    hashes: list[str]
+    result: BatchResult
+    seen: dict[tuple[int, str], int]
+    todo: list[row_writes.NewOrder]
+    ids: list[int] | None
 
 
 def ingest(
@@ -234,6 +174,23 @@ def ingest(
     ``now`` is when they are recorded. ``clock``, when given, is the real time: a ``paid_at`` more
     than ``skew`` after it is refused ``time_in_future`` (files; the API checks before calling, and
     the demo records simulated days)."""
+    prepared = prepare(session, orders, secret_key=secret_key, source=source, now=now, clock=clock, skew=skew)
+    return finish(session, prepared)
+
+
+def prepare(
+    session: Session,
+    orders: Sequence[OrderIn],
+    *,
+    secret_key: str,
+    source: OrderSource,
+    now: datetime,
+    clock: datetime | None = None,
+    skew: timedelta = DEFAULT_SKEW,
+) -> Prepared:
+    """Everything ``ingest`` does before it writes: it only reads (and takes ids from the sequence), so
+    a file's next batch is prepared while the previous one is written by another connection; nothing
+    it reads is written by an order batch (links, touches, bindings, members, tiers, offers)."""
     batch = _Batch(session, orders, secret_key, clock=clock, skew=skew)
     problems = {
         index: batch.check(order)
@@ -263,10 +220,33 @@ def ingest(
         result.results.append(Taken(0, created=False))  # filled in once inserted
         seen[key] = index
         pending[index] = (order, ref_hash, attributed)
-    if not pending:
-        _fill_duplicates(result, orders, seen, {}, batch)
-        _refuse_reused(result, orders, batch)
-        return result
+    todo = _build(session, batch, pending, source=source, now=now) if pending else []
+    ids = next_ids(session, Order, len(todo)) if len(todo) >= SET_BASED_FROM else None
+    return Prepared(orders, batch.hashes, result, seen, todo, ids)
+
+
+def finish(session: Session, prepared: Prepared) -> BatchResult:
+    """Write a prepared batch's new orders (set-based on PostgreSQL for a large batch, with the ids
+    taken beforehand, row by row otherwise) and answer for every order of the batch."""
+    inserted: dict[tuple[int, str], int] = {}
+    if prepared.ids is not None:
+        inserted = _write_set_based(session, prepared.todo, prepared.ids)
+    elif prepared.todo:
+        inserted = row_writes.write(session, prepared.todo)
+    _fill_duplicates(session, prepared, inserted)
+    _refuse_reused(session, prepared)
+    return prepared.result
+
+
+def _build(
+    session: Session,
+    batch: _Batch,
+    pending: dict[int, tuple[OrderIn, str, OrderAttribution]],
+    *,
+    source: OrderSource,
+    now: datetime,
+) -> list[row_writes.NewOrder]:
+    """Each pending order's head, lines and earners."""
     sellers = {a.attribution.member_id for _, _, a in pending.values() if a.attribution.member_id is not None}
     depth = max((batch.programs[o.program_id].max_levels for o, _, _ in pending.values()), default=1) - 1
     facts = lookups.member_facts(session, sellers, depth)
@@ -279,128 +259,64 @@ def ingest(
     boosts = campaigns.boost_terms(
         session, {a.link_campaign_id for _, _, a in pending.values() if a.link_campaign_id is not None}
     )
-    earnings: dict[int, list[commission.Earning]] = {}
-    lines: dict[int, list[commission.Line]] = {}
-    rows: list[dict[str, object]] = []
     prices = {sku: terms.price_fen for sku, terms in batch.products.items()}
-    for index, (order, ref_hash, attributed) in pending.items():
-        program = batch.programs[order.program_id]
-        boost = boosts.get(attributed.link_campaign_id or 0)
-        lines[index] = [_line(i, batch.products.get(i.sku), boost, order.paid_at) for i in order.items]
-        chain = _chain(
-            program,
-            seller=attributed.attribution.member_id,
+    todo: list[row_writes.NewOrder] = []
+    known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
+    for order, ref_hash, attributed in pending.values():
+        found = attributed.attribution
+        lines = batch_rows.line_rows(
+            order.items, batch.products, boosts.get(attributed.link_campaign_id or 0), order.paid_at
+        )
+        chain = batch_rows.chain(
+            batch.programs[order.program_id],
+            seller=found.member_id,
             paid_at=order.paid_at,
             facts=facts,
             tiers=batch.tiers,
-            self_purchase=attributed.attribution.self_purchase,
+            self_purchase=found.self_purchase,
+            known=known,
         )
-        earnings[index] = commission.compute(lines[index], chain)
-        rows.append(
-            {
-                "program_id": order.program_id,
-                "external_id": order.external_id,
-                "customer_ref_hash": ref_hash,
-                "link_code": order.link_code,
-                "event_id": order.event_id,
-                "member_id": attributed.attribution.member_id,
-                "group_id": attributed.attribution.group_id,
-                "attribution_basis": attributed.attribution.basis.value,
-                "self_purchase": attributed.attribution.self_purchase,
-                "paid_fen": sum(i.paid_fen for i in order.items),
-                "refunded_fen": 0,
-                "commission_fen": sum(e.amount_fen for e in earnings[index]),
-                "paid_at": order.paid_at,
-                "completed_at": None,
-                "commission_state": CommissionState.PENDING,
-                "settlement_id": None,
-                "pricing": _pricing(book, order, prices, attributed.link_coupon_id),
-                "source": source,
-                "created_at": now,
-            }
-        )
-    inserted = _insert_orders(session, rows)
-    _write_children(session, pending=pending, inserted=inserted, lines=lines, earnings=earnings, batch=batch)
-    _fill_duplicates(result, orders, seen, inserted, batch)
-    _refuse_reused(result, orders, batch)
-    return result
+        head = {
+            "program_id": order.program_id,
+            "external_id": order.external_id,
+            "customer_ref_hash": ref_hash,
+            "link_code": order.link_code,
+            "event_id": order.event_id,
+            "member_id": found.member_id,
+            "group_id": found.group_id,
+            "attribution_basis": found.basis.value,
+            "self_purchase": found.self_purchase,
+            "paid_fen": sum(i.paid_fen for i in order.items),
+            "refunded_fen": 0,
+            "paid_at": order.paid_at,
+            "completed_at": None,
+            "commission_state": CommissionState.PENDING,
+            "settlement_id": None,
+            "pricing": batch_rows.pricing(book, order, prices, attributed.link_coupon_id),
+            "source": source,
+            "created_at": now,
+        }
+        todo.append(row_writes.NewOrder(head, lines, chain))
+    return todo
 
 
-def _write_children(
-    session: Session,
-    *,
-    pending: dict[int, tuple[OrderIn, str, OrderAttribution]],
-    inserted: dict[tuple[int, str], int],
-    lines: dict[int, list[commission.Line]],
-    earnings: dict[int, list[commission.Earning]],
-    batch: _Batch,
-) -> None:
-    line_rows: list[dict[str, object]] = []
-    commission_rows: list[dict[str, object]] = []
-    drafts: list[Draft] = []
-    for index, (order, _, _) in pending.items():
-        order_id = inserted.get((order.program_id, order.external_id))
-        if order_id is None:
-            continue  # a concurrent request stored it first
-        for number, (item, line) in enumerate(zip(order.items, lines[index], strict=True), start=1):
-            line_rows.append(
-                {
-                    "order_id": order_id,
-                    "line_no": number,
-                    "sku": item.sku,
-                    "quantity": item.quantity,
-                    "list_fen": _list_fen(item, batch.products.get(item.sku)),
-                    "paid_fen": item.paid_fen,
-                    "commission_rate_bp": line.commission_rate_bp,
-                    "fixed_commission_fen": line.fixed_commission_fen,
-                    "pool_fen": line.pool_fen,
-                }
-            )
-        for e in earnings[index]:
-            commission_rows.append(
-                {
-                    "order_id": order_id,
-                    "program_id": order.program_id,
-                    "member_id": e.member_id,
-                    "level": e.level,
-                    "tier_code": e.tier_code,
-                    "bp": e.bp,
-                    "amount_fen": e.amount_fen,
-                    "reversed_fen": 0,
-                }
-            )
-        per_member: dict[int, int] = {}
-        for e in earnings[index]:
-            per_member[e.member_id] = per_member.get(e.member_id, 0) + e.amount_fen
-        if per_member:
-            drafts.append(
-                draft(
-                    program_id=order.program_id,
-                    kind=PostingKind.COMMISSION_EARNED,
-                    key=f"order:{order_id}:earned",
-                    source="order",
-                    source_id=order_id,
-                    at=order.paid_at,
-                    legs=legs.earned(per_member, to=Account.PENDING, expense=Account.COMMISSION_EXPENSE),
-                    memo=order.external_id,
-                )
-            )
-    if line_rows:
-        insert_rows(session, OrderLine, line_rows)
-    if commission_rows:
-        insert_rows(session, Commission, commission_rows)
-    post_many(session, drafts, known_new=True)
+def _write_set_based(
+    session: Session, todo: list[row_writes.NewOrder], ids: list[int]
+) -> dict[tuple[int, str], int]:
+    heads = [(i, *(o.head[c] for c in set_writes.ORDER_COLUMNS[1:])) for i, o in zip(ids, todo, strict=True)]
+    staged = [(i, *line) for i, o in zip(ids, todo, strict=True) for line in o.lines]
+    earners = [
+        (i, o.head["program_id"], e.member_id, e.level, e.tier_code, e.bp)
+        for i, o in zip(ids, todo, strict=True)
+        for e in o.chain
+    ]
+    return set_writes.write(session, heads, staged, earners)
 
 
-def _fill_duplicates(
-    result: BatchResult,
-    orders: Sequence[OrderIn],
-    seen: dict[tuple[int, str], int],
-    inserted: dict[tuple[int, str], int],
-    batch: _Batch,
-) -> None:
+def _fill_duplicates(session: Session, prepared: Prepared, inserted: dict[tuple[int, str], int]) -> None:
+    result, orders, seen = prepared.result, prepared.orders, prepared.seen
     late = [k for k in seen if k not in inserted]
-    stored = lookups.existing_orders(batch.session, late) if late else {}
+    stored = lookups.existing_orders(session, late) if late else {}
     for index, entry in enumerate(result.results):
         if not isinstance(entry, Taken) or entry.order_id:
             continue
@@ -411,14 +327,15 @@ def _fill_duplicates(
             result.results[index] = Taken(inserted.get(key) or stored[key], created=False)
 
 
-def _refuse_reused(result: BatchResult, orders: Sequence[OrderIn], batch: _Batch) -> None:
+def _refuse_reused(session: Session, prepared: Prepared) -> None:
     """A repeated external id is a retry only with the same terms; with others it is refused
     (``external_id_reused``) instead of silently answering the first order."""
+    result, orders = prepared.result, prepared.orders
     repeated = {i: r.order_id for i, r in enumerate(result.results) if isinstance(r, Taken) and not r.created}
     if not repeated:
         return
-    stored = lookups.stored_terms(batch.session, repeated.values())
+    stored = lookups.stored_terms(session, repeated.values())
     for index, order_id in repeated.items():
         terms = stored.get(order_id)
-        if terms is not None and not terms_of(orders[index], batch.hashes[index]).same_as(terms):
+        if terms is not None and not terms_of(orders[index], prepared.hashes[index]).same_as(terms):
             result.results[index] = reused(orders[index])

@@ -93,7 +93,7 @@ def shape_error(order: OrderIn) -> RowError | None:
 @dataclass(frozen=True)
 class Terms:
     """What an order says, compared when its ``external_id`` comes again: the customer (its keyed hash),
-    the link, the instant paid and the lines in their order. A stored customer that is not a keyed hash
+    the link, the instant paid and the lines (sku, quantity, paid) in their order. A stored customer that is not a keyed hash
     (erased on an opt-out) matches any customer."""
 
     customer_ref_hash: str
@@ -108,8 +108,13 @@ class Terms:
             (erased or self.customer_ref_hash == stored.customer_ref_hash)
             and (self.link_code or None) == (stored.link_code or None)
             and self.paid_at == stored.paid_at
-            and self.items == stored.items
+            and _lines(self.items) == _lines(stored.items)
         )
+
+
+def _lines(items: tuple[ItemIn, ...]) -> list[tuple[str, int, int]]:
+    """What a line says (a platform's fee on it is the platform's, and may change as it settles)."""
+    return [(item.sku, item.quantity, item.paid_fen) for item in items]
 
 
 def terms_of(order: OrderIn, ref_hash: str) -> Terms:

@@ -18,7 +18,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.events import models as _events  # noqa: F401 - the events table orders point at
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 
 
@@ -57,13 +56,14 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # No foreign keys on the bulk-written tables (orders, lines, commissions, ledger postings and
-    # entries): the batch checks programs and members once, and none of these rows is ever deleted.
+    # entries) but ``settlement_id`` (NULL when written): the batch checks programs, members and
+    # events once, and none of these rows is ever deleted (migrations 0016 and 0020).
     program_id: Mapped[int] = mapped_column(BigInteger)
     external_id: Mapped[str] = mapped_column(String(64))
     customer_ref_hash: Mapped[str] = mapped_column(String(64))
     link_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # The employee-purchase event the order counts for (events.models sits below orders).
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
+    # The employee-purchase event the order counts for; the batch checks it is the program's (no key).
+    event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     member_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     group_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attribution_basis: Mapped[str] = mapped_column(String(20))

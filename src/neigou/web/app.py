@@ -20,6 +20,7 @@ from neigou.auth.endpoints import router as auth_router
 from neigou.auth.throttle import SignInThrottle
 from neigou.campaigns.endpoints import router as campaigns_router
 from neigou.crm.endpoints import router as crm_router
+from neigou.crm.recommendation_endpoints import router as recommendations_router
 from neigou.crm.segment_endpoints import router as segments_router
 from neigou.events.endpoints import router as events_router
 from neigou.events.runtime import EventsRuntime
@@ -69,6 +70,7 @@ from neigou.web import (
     landing,
     problems,
     workspace,
+    workspace_customers,
     workspace_earnings,
     workspace_events,
     workspace_feed,
@@ -148,6 +150,7 @@ def api_router() -> APIRouter:
     router.include_router(feed_router)
     router.include_router(crm_router)
     router.include_router(segments_router)
+    router.include_router(recommendations_router)
 
     router.include_router(risk_router)
     return router
@@ -261,6 +264,7 @@ def create_app(
         console_group_create_router,
         console_merchant_router,
         console_reviews_router,
+        workspace_customers.router,
     ):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -14,12 +14,11 @@ from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator
 from neigou.auth.models import Role
 from neigou.auth.throttle import SignInThrottle
 from neigou.kit.deps import SessionDep
-from neigou.kit.i18n import LOCALES
+from neigou.kit.i18n import LANG_COOKIE, LOCALES
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.programs.service import require_program
 from neigou.web.forms import is_secure, set_session_cookie
-from neigou.web.i18n import LANG_COOKIE
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import client_ip, render, safe_next
 from neigou.web.tree import build_forest

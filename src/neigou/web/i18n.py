@@ -17,10 +17,16 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import escape
 
-from neigou.kit.i18n import DEFAULT_LOCALE, LOCALES, Text, translate, translations
+from neigou.kit.i18n import (
+    DEFAULT_LOCALE,
+    LANG_COOKIE,
+    LOCALES,
+    Text,
+    reader_locale,
+    translate,
+    translations,
+)
 from neigou.web.labels import FAMILIES
-
-LANG_COOKIE = "neigou_lang"
 
 
 def locale_of(request: Request) -> str:
@@ -29,29 +35,9 @@ def locale_of(request: Request) -> str:
     return wanted if wanted in LOCALES else DEFAULT_LOCALE
 
 
-def accepted_locale(header: str | None) -> str | None:
-    """The first of our languages an ``Accept-Language`` header asks for (by weight), or None."""
-    weighted: list[tuple[float, int, str]] = []
-    for position, part in enumerate((header or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                continue
-        language = tag.strip().lower().split("-")[0]
-        if weight > 0 and language in ("zh", "en"):
-            weighted.append((-weight, position, "zh-CN" if language == "zh" else "en"))
-    return min(weighted)[2] if weighted else None
-
-
 def problem_locale(request: Request) -> str:
     """The language of an error: the language cookie, then ``Accept-Language``, then zh-CN."""
-    cookie = request.cookies.get(LANG_COOKIE)
-    if cookie in LOCALES:
-        return cookie
-    return accepted_locale(request.headers.get("accept-language")) or DEFAULT_LOCALE
+    return reader_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
 
 
 def _format(context: Context, text: str, values: dict[str, Any]) -> str:

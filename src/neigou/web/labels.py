@@ -388,7 +388,22 @@ member_done: dict[str, Label] = {
     "inviter": N_("Inviter changed."),
 }
 
+cu_power: dict[str, Label] = {
+    "low": NP_("spending power", "Low"),
+    "mid": NP_("spending power", "Mid"),
+    "high": NP_("spending power", "High"),
+}
+
+cu_error: dict[str, Label] = {
+    "customer_exists": N_("This customer is already in your book."),
+    "invalid_customer_ref": N_("Enter the customer's mobile number."),
+    "invalid_birthday": N_("That birthday is not a plausible date of birth."),
+    "invalid": N_("Check the fields and try again."),
+}
+
 FAMILIES: dict[str, dict[str, Label]] = {
+    "cu_power": cu_power,
+    "cu_error": cu_error,
     "member_done": member_done,
     "an_channel": an_channel,
     "role": role,

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.crm.workspace_repository import has_customer_book
 from neigou.kit.clock import as_utc
 from neigou.kit.money import format_bp, format_fold, format_yuan
 from neigou.kit.settings import get_settings
@@ -38,8 +40,22 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     """Render a page in the caller's locale."""
     locale = locale_of(request)
     return templates.TemplateResponse(
-        request, name, {**page_callables(locale), "locale": locale, **context}, status_code=status_code
+        request,
+        name,
+        {**page_callables(locale), "locale": locale, **_workspace(request, name), **context},
+        status_code=status_code,
     )
+
+
+def _workspace(request: Request, name: str) -> dict[str, Any]:
+    """What every workspace page's navigation needs: whether the member keeps a customer book."""
+    principal = getattr(request.state, "principal", None)
+    member_id = getattr(principal, "member_id", None)
+    if not name.startswith("m/") or member_id is None:
+        return {}
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:  # one short read, like the sign-in's
+        return {"customer_book": has_customer_book(session, member_id)}
 
 
 def client_ip(request: Request) -> str:

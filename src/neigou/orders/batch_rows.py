@@ -1,0 +1,110 @@
+"""What each order of a batch becomes before it is written: its earners, its lines' commission terms
+and its offers snapshot, from what the batch looked up once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from neigou.campaigns.estimate import BoostTerms, boosted_rate_bp
+from neigou.orders import commission, lookups
+from neigou.orders.inputs import ItemIn, OrderIn
+from neigou.orders.offer_snapshot import OfferBook
+from neigou.programs.models import Program, Tier
+
+# A line as stored, without its order: (line_no, sku, quantity, list_fen, paid_fen, commission_rate_bp,
+# fixed_commission_fen, pool_fen).
+LineRow = tuple[int, str, int, int, int, int, int | None, int]
+
+
+def chain(
+    program: Program,
+    *,
+    seller: int | None,
+    paid_at: datetime,
+    facts: dict[int, lookups.MemberFacts],
+    tiers: dict[tuple[int, str], Tier],
+    self_purchase: bool,
+    known: dict[tuple[int, int, bool], list[commission.Earner]] | None = None,
+) -> list[commission.Earner]:
+    """The members who earn on an order, each with the rate of the tier they held when it was paid.
+
+    A chain whose members have at most one tier period each is the same whenever the order was paid
+    (``tier_at`` answers that period's tier for any instant): it is kept in ``known`` for the
+    batch's other orders through the same seller."""
+
+    def bp(member: int, attr: str) -> tuple[int, str | None, int]:
+        tier_code = facts[member].tier_at(paid_at) if member in facts else None
+        tier = tiers.get((program.id, tier_code or ""))
+        return member, tier_code, int(getattr(tier, attr)) if tier is not None else 0
+
+    if seller is None:
+        return []
+    key = (program.id, seller, self_purchase)
+    if known is not None and key in known:
+        return known[key]
+    uplines: list[tuple[int, str | None, int]] = []
+    current = facts[seller].inviter_id if seller in facts else None
+    while current is not None and len(uplines) < program.max_levels - 1:
+        uplines.append(bp(current, "override_bp"))
+        current = facts[current].inviter_id if current in facts else None
+    earners = commission.earners(
+        seller=bp(seller, "share_bp"),
+        uplines=uplines,
+        max_levels=program.max_levels,
+        self_purchase=self_purchase,
+        self_purchase_commission=program.self_purchase_commission,
+    )
+    members = [seller, *(member for member, _, _ in uplines)]
+    if known is not None and all(m not in facts or len(facts[m].periods) <= 1 for m in members):
+        known[key] = earners
+    return earners
+
+
+def line_rows(
+    items: tuple[ItemIn, ...],
+    products: dict[str, lookups.ProductTerms],
+    boost: BoostTerms | None,
+    paid_at: datetime,
+) -> list[LineRow]:
+    """The order's lines with their commission terms: a platform's fee as the pool (no rate), else the
+    product's rate (boosted by the link's campaign inside its window) and fixed commission."""
+    out: list[LineRow] = []
+    for number, item in enumerate(items, start=1):
+        terms = products.get(item.sku)
+        if item.pool_fen is not None or terms is None:
+            pool = item.pool_fen or 0
+            out.append((number, item.sku, item.quantity, item.paid_fen, item.paid_fen, 0, None, pool))
+            continue
+        rate = boosted_rate_bp(terms.commission_rate_bp, boost, sku=item.sku, paid_at=paid_at)
+        fixed = terms.fixed_commission_fen
+        pool = commission.pool_of(item.paid_fen, item.quantity, rate, fixed, None)
+        list_fen = terms.price_fen * item.quantity
+        out.append((number, item.sku, item.quantity, list_fen, item.paid_fen, rate, fixed, pool))
+    return out
+
+
+def as_line(row: LineRow) -> commission.Line:
+    """A stored line's terms for the pure commission rule (a pool without rate or fixed commission is
+    the platform's fee)."""
+    _, _, quantity, _, paid_fen, rate, fixed, pool = row
+    platform = pool if fixed is None and rate == 0 else None
+    return commission.Line(paid_fen, quantity, rate, fixed, platform_pool_fen=platform)
+
+
+def pricing(
+    book: OfferBook, order: OrderIn, prices: dict[str, int], link_coupon_id: int | None
+) -> dict[str, object]:
+    """The offers snapshot; a platform's order (lines with the platform's fee) is recorded as paid:
+    the platform priced it, and our promotions and coupons never applied to it."""
+    if any(item.pool_fen is not None for item in order.items):
+        paid = sum(item.paid_fen for item in order.items)
+        return {
+            "quoted_at": order.paid_at.isoformat(),
+            "list_total_fen": paid,
+            "promotion_discount_fen": 0,
+            "coupon_discount_fen": 0,
+            "payable_fen": paid,
+            "applied": [],
+            "priced_by": "platform",
+        }
+    return book.snapshot(order.items, prices, order.paid_at, link_coupon_id)

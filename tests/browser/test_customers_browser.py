@@ -1,0 +1,72 @@
+"""The salesperson's customer book on a phone (390×844): the navigation entry, the list and its
+filters, a customer's card with suggestions and reasons, today's tasks, and adding a customer."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect
+
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def _fits(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    nav = page.get_by_test_id("bottom-nav").bounding_box()
+    assert nav is not None
+    assert nav["height"] < 60  # six entries, one row
+
+
+def test_the_salesperson_works_their_customer_book(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/m/login?code={world.salesperson_sign_in_code}")
+    page.get_by_test_id("bn-customers").click()
+    expect(page.get_by_test_id("customers-title")).to_have_text("我的顾客")
+    expect(page.get_by_test_id("customer")).to_have_count(10)  # fourteen customers, ten to a page
+    expect(page.get_by_test_id("pager")).to_contain_text("共 14")
+    _fits(page)
+    page.screenshot(path=str(ARTIFACTS / "customers-phone.png"), full_page=True)
+
+    page.get_by_test_id("filter-power").select_option("high")
+    page.get_by_test_id("filter-tag").fill("羊毛")
+    page.get_by_test_id("filter-apply").click()
+    expect(page.get_by_test_id("customer")).to_have_count(2)
+    page.get_by_test_id("customer").first.click()
+    expect(page.get_by_test_id("customer-card")).to_be_visible()
+    first = page.get_by_test_id("suggestion").first
+    expect(first).to_have_attribute("data-sku", "YD-WOOL-COAT")
+    expect(first.get_by_test_id("reason").first).to_have_text("合其喜好：羊毛 / 通勤")
+    expect(first).to_contain_text("价位合其消费力（高）")
+    _fits(page)
+    page.screenshot(path=str(ARTIFACTS / "customer-card-phone.png"), full_page=True)
+    page.goto(page.url + "?lang=en")
+    expect(page.get_by_test_id("suggestion").first).to_contain_text("Priced for a big spender")
+    page.goto(page.url.split("?")[0] + "?lang=zh-CN")
+
+    page.get_by_test_id("bn-customers").click()
+    page.get_by_test_id("tab-today").click()
+    expect(page.get_by_test_id("task-birthdays").get_by_test_id("customer")).to_have_count(2)
+    expect(page.get_by_test_id("task-dormant")).to_be_visible()
+    _fits(page)
+    page.screenshot(path=str(ARTIFACTS / "customer-tasks-phone.png"), full_page=True)
+
+    page.get_by_test_id("tab-new").click()
+    page.get_by_test_id("customer-phone").fill("139 1234 5678")
+    page.get_by_test_id("customer-name").fill("顾女士")
+    page.get_by_test_id("customer-job").fill("建筑设计师")
+    page.get_by_test_id("customer-power-input").select_option("high")
+    page.get_by_test_id("customer-tags").fill("羊绒，简约")
+    page.get_by_test_id("customer-consent").check()
+    _fits(page)
+    page.screenshot(path=str(ARTIFACTS / "customer-new-phone.png"), full_page=True)
+    page.get_by_test_id("customer-save").click()
+    expect(page.get_by_test_id("customer-added")).to_have_text("顾客已加入你的顾客簿。")
+    expect(page.get_by_test_id("consent-state")).to_have_attribute("data-state", "granted")
+    expect(page.get_by_test_id("suggestion").first).to_have_attribute("data-sku", "YD-CASHMERE-SCARF")
+    context.close()
