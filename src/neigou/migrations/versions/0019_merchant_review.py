@@ -27,18 +27,26 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("review_merchant_changes", sa.Boolean(), server_default=sa.false(), nullable=False)
+    # Columns are added in place, never by copying a table (SQLite's batch mode would drop and copy
+    # organizations, coupons and campaigns, which other tables' rows refer to).
+    op.add_column(
+        "organizations",
+        sa.Column("review_merchant_changes", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "coupon_templates", sa.Column("live", sa.Boolean(), server_default=sa.true(), nullable=False)
+    )
+    if op.get_bind().dialect.name == "sqlite":  # a column with its reference, added in place
+        op.execute(
+            "ALTER TABLE campaigns ADD COLUMN merchant_id INTEGER"
+            " CONSTRAINT fk_campaigns_merchant_id_merchants REFERENCES merchants (id)"
         )
-    with op.batch_alter_table("coupon_templates", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("live", sa.Boolean(), server_default=sa.true(), nullable=False))
-    with op.batch_alter_table("campaigns", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("merchant_id", ID, nullable=True))
-        batch_op.create_foreign_key(
-            "fk_campaigns_merchant_id_merchants", "merchants", ["merchant_id"], ["id"]
+    else:
+        op.add_column("campaigns", sa.Column("merchant_id", ID, nullable=True))
+        op.create_foreign_key(
+            "fk_campaigns_merchant_id_merchants", "campaigns", "merchants", ["merchant_id"], ["id"]
         )
-        batch_op.create_index("ix_campaigns_merchant_id", ["merchant_id"], unique=False)
+    op.create_index("ix_campaigns_merchant_id", "campaigns", ["merchant_id"], unique=False)
     op.create_table(
         "merchant_reviews",
         sa.Column("id", ID, nullable=False),
@@ -93,11 +101,11 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_merchant_reviews_merchant_id"), table_name="merchant_reviews")
     op.drop_index("ix_merchant_reviews_status", table_name="merchant_reviews")
     op.drop_table("merchant_reviews")
+    op.drop_index("ix_campaigns_merchant_id", table_name="campaigns")
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
-        batch_op.drop_index("ix_campaigns_merchant_id")
-        batch_op.drop_constraint("fk_campaigns_merchant_id_merchants", type_="foreignkey")
+        if op.get_bind().dialect.name != "sqlite":  # SQLite's copy of the table leaves it out
+            batch_op.drop_constraint("fk_campaigns_merchant_id_merchants", type_="foreignkey")
         batch_op.drop_column("merchant_id")
-    with op.batch_alter_table("coupon_templates", schema=None) as batch_op:
-        batch_op.drop_column("live")
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.drop_column("review_merchant_changes")
+    # Natively, not by copying the table: other tables refer to coupons and organizations.
+    op.drop_column("coupon_templates", "live")
+    op.drop_column("organizations", "review_merchant_changes")
