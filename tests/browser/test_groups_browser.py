@@ -31,7 +31,7 @@ def test_operator_reads_group_compliance_with_charts(
     page.get_by_test_id("view-groups").click()
     table = page.get_by_test_id("groups-table")
     expect(table).to_contain_text("群")
-    first_group = table.locator("tbody tr").first.locator("td").nth(1).inner_text()
+    first_group = table.locator("tbody tr").first.locator("td").nth(1).locator("a").first.inner_text()
     page.evaluate("window.__kept = 1")
     page.get_by_test_id("list-q").fill(first_group)
     expect(page.get_by_test_id("list-total")).to_contain_text(first_group)

@@ -24,7 +24,6 @@ from neigou.links.models import ClaimSource, ShareLink
 from neigou.links.schemas import LinkCreate
 from neigou.links.useragent import UaClass
 from neigou.offers import repository as offers
-from neigou.offers.offer_rules import CouponVisibility
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 LINKED_GROUPS = 4
@@ -32,16 +31,13 @@ CLICK_DAYS = 21
 UA_WEIGHTS = [(UaClass.WECHAT, 70), (UaClass.MOBILE, 15), (UaClass.DESKTOP, 5), (UaClass.BOT, 10)]
 
 
-def seed_links(session: Session, *, member_id: int, now: datetime, secret_key: str) -> list[ShareLink]:
+def seed_links(
+    session: Session, *, member_id: int, hidden_coupon_id: int, now: datetime, secret_key: str
+) -> list[ShareLink]:
     """The sample member's links with their clicks and claims; returns the links."""
     rng = random.Random(20260415)
-    hidden = next(
-        c
-        for c in offers.list_coupons(
-            session, visibility=CouponVisibility.HIDDEN, active_at=now, limit=50, offset=0
-        )
-        if c.skus is not None and SHAMPOO_SKU in c.skus
-    )
+    hidden = offers.get_coupon(session, hidden_coupon_id)
+    assert hidden is not None
     own = groups.list_groups(
         session, owner_member_id=member_id, status=GroupStatus.ACTIVE, limit=LINKED_GROUPS
     )

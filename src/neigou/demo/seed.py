@@ -264,7 +264,13 @@ def seed(
     seed_groups(
         session, program_id=partner.id, owner_ids=[o.id for o in owners], sample_owner_id=sample.id, now=now
     )
-    seed_links(session, member_id=sample.id, now=now, secret_key=secret_key)
+    seed_links(
+        session,
+        member_id=sample.id,
+        hidden_coupon_id=offers_demo.hidden_coupon_id,
+        now=now,
+        secret_key=secret_key,
+    )
     seed_feed(
         session,
         program_id=partner.id,
