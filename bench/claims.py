@@ -1,6 +1,7 @@
-"""Benchmark: coupon claims per second through the claim service with Redis (Lua gate, then the
-database's conditional UPDATEs and the claim row) against the raw Lua script alone, from the same
-client threads, in the same run; both with the oversell check (counts must equal the stock exactly).
+"""Benchmark: coupon claims per second through the claim service with Redis (the Lua gate takes the
+unit and appends the claim to the stream; the claim writer stores it behind) against the raw Lua script
+alone — the same script, called directly with a small record, as the reservation benchmark does — from
+the same client threads, in the same run; both with the oversell check (counts must equal the stock).
 
     .venv/bin/python bench/claims.py                                   # SQLite file, 1 thread
     .venv/bin/python bench/claims.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -37,7 +38,7 @@ from neigou.kit.errors import Conflict
 from neigou.links import claims
 from neigou.links.claim_stream import ClaimWriter
 from neigou.links.models import ClaimSource, CouponClaim
-from neigou.links.stock_gate import StockGate
+from neigou.links.stock_gate import CouponTerms, GateAnswer, StockGate
 from neigou.migrations.runner import upgrade
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
@@ -115,10 +116,15 @@ def main() -> int:
         threads = args.threads if engine.dialect.name == "postgresql" else 1
 
         raw = new_coupon(factory, stock)
-        lua_rate, lua = timed(
-            attempts, threads, lambda i: gate.take(raw, f"c{i}", db_claimed=0, db_customer=0).value
-        )
-        lua_ok = lua["taken"] == stock and gate.counts(raw, "")[0] == stock
+        raw_terms = CouponTerms.of(raw)
+        raw_gate = StockGate(client, f"{namespace}:raw", write_behind=True)
+
+        def raw_take(i: int) -> str:
+            answer = raw_gate.take_and_record(raw_terms, f"c{i}", f'{{"bench":{i}}}')
+            return answer.value if isinstance(answer, GateAnswer) else "taken"
+
+        lua_rate, lua = timed(attempts, threads, raw_take)
+        lua_ok = lua["taken"] == stock and raw_gate.counts(raw, "")[0] == stock
 
         served = new_coupon(factory, stock)
         behind = StockGate(client, namespace, write_behind=True)

@@ -18,6 +18,7 @@ from sqlalchemy.types import TypeDecorator
 from neigou.kit.clock import as_utc, ensure_aware
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Text
+from neigou.kit.scoping import holds_only_scope
 from neigou.kit.settings import Settings
 
 ModelT = TypeVar("ModelT")
@@ -108,12 +109,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
-        session.commit()
+        commit_if_used(session)
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def commit_if_used(session: Session) -> None:
+    """Commit the session's transaction; a session that never began one and holds no after-commit work
+    (a claim answered by the Redis gate alone) has nothing to commit and skips the round of hooks."""
+    if session.in_transaction() or not holds_only_scope(session):
+        session.commit()
 
 
 def str_enum(enum_cls: type[enum.StrEnum]) -> Enum:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.db import commit_if_used
 from neigou.kit.i18n import LANG_COOKIE, reader_locale
 from neigou.kit.scoping import link_request
 
@@ -19,7 +20,7 @@ def get_session(request: Request) -> Iterator[Session]:
     link_request(session, request.state)  # queries follow the caller's organization (programs.scope)
     try:
         yield session
-        session.commit()
+        commit_if_used(session)
     except BaseException:
         session.rollback()
         raise

@@ -28,6 +28,11 @@ class Scope:
     merchant_id: int | None = None
 
 
+def holds_only_scope(session: Session) -> bool:
+    """True when the session's ``info`` carries nothing but its scope: no work waiting for a commit."""
+    return set(session.info) <= {_REQUEST_STATE, _SCOPE}
+
+
 def link_request(session: Session, state: Any) -> None:
     """Let ``session`` follow the scope its request's authenticator records (set after the session
     is made: FastAPI resolves the dependencies in either order)."""
