@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import CursorDep, PageDep
 from neigou.kit.sealed import Sealer
@@ -224,7 +225,7 @@ def export_batch(
     if format == "xlsx":
         content, media = (
             payouts.export_xlsx(session, batch_id, sealer),
-            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            XLSX_MEDIA_TYPE,
         )
     else:
         content, media = payouts.export_csv(session, batch_id, sealer), "text/csv; charset=utf-8"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from neigou.auth.dependencies import Operator, OperatorOrMerchant
 from neigou.kit.deps import SessionDep
+from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.paging import PageDep
 from neigou.merchants import service
 from neigou.merchants.sales import sales_out, sales_xlsx
@@ -16,7 +17,6 @@ from neigou.merchants.schemas import MerchantCreate, MerchantOut, MerchantSalesO
 from neigou.reporting.merchant_sales import SalesBy
 
 router = APIRouter(tags=["merchants"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 From = Annotated[dt.date, Query(alias="from", description="first day, each order's program time zone")]
 To = Annotated[dt.date, Query(alias="to", description="last day (inclusive)")]
 
@@ -71,6 +71,6 @@ def export_merchant_sales(
     sales = sales_out(session, merchant_id=merchant_id, start=start, end=end, by=by)
     return Response(
         sales_xlsx(sales),
-        media_type=XLSX,
+        media_type=XLSX_MEDIA_TYPE,
         headers={"content-disposition": f'attachment; filename="sales-{merchant_id}-{start}-{end}.xlsx"'},
     )

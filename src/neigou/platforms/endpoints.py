@@ -17,6 +17,7 @@ from neigou.auth.dependencies import Operator, OperatorOrIntegration
 from neigou.integrations import service as integrations
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid
+from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import Message
 from neigou.kit.instants import MoneyClockDep
 from neigou.platforms import feeds, reconciliation
@@ -115,6 +116,6 @@ def get_reconciliation_xlsx(
     name = f"reconciliation-{platform.value}-{month}.xlsx"
     return Response(
         reconciliation.workbook(report),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

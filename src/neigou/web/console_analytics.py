@@ -25,6 +25,7 @@ from neigou.kit import exports
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid, ProblemError
+from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import N_, Message, translations
 from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
@@ -33,7 +34,6 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 DEFAULT_DAYS = 90
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DateQuery = Annotated[date | None, Query()]
 EconomicsKey = Literal["day", "tier", "group", "sku", "brand"]
 ValueKey = Literal["channel", "tier", "group"]
@@ -246,7 +246,7 @@ def export(
     name = f"{report}-{span.start_on}-{span.end_on}"
     return Response(
         exports.xlsx_bytes(report, columns, rows),
-        media_type=XLSX,
+        media_type=XLSX_MEDIA_TYPE,
         headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
     )
 

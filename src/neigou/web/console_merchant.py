@@ -8,16 +8,16 @@ import datetime as dt
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from neigou.auth.dependencies import ConsoleMerchant
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.merchants import portal
 from neigou.merchants.sales import sales_out, sales_xlsx
 from neigou.merchants.schemas import MerchantSalesOut
@@ -28,28 +28,12 @@ from neigou.offers import promotions_service as promotions
 from neigou.offers.amounts import AmountError, percent_to_bp, yuan_to_fen
 from neigou.offers.schemas import ProductCreate, ProductUpdate
 from neigou.reporting.merchant_sales import SalesBy
+from neigou.web.form_pages import FormDep, default_timezone, fields
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NAV = "console/merchant/_nav.html"
-
-
-async def _read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_read_form)]
-
-
-def _fields(form: FormData) -> dict[str, str]:
-    return {key: value for key, value in form.multi_items() if isinstance(value, str)}
-
-
-def _timezone(request: Request) -> str:
-    timezone: str = request.app.state.settings.default_timezone
-    return timezone
 
 
 def _merchant_id(principal: Principal) -> int:
@@ -64,7 +48,7 @@ def _refused(session: Session, exc: ProblemError) -> list[forms.FieldError]:
 @router.get("/console/merchant", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, principal: ConsoleMerchant) -> HTMLResponse:
     """This month's orders, GMV, refunds, commission and coupon cost; products and coupons on offer."""
-    today = utcnow().astimezone(ZoneInfo(_timezone(request))).date()
+    today = utcnow().astimezone(ZoneInfo(default_timezone(request))).date()
     figures = portal.overview(session, merchant_id=_merchant_id(principal), today=today)
     return render(request, "console/merchant/home.html", principal=principal, nav=NAV, o=figures)
 
@@ -119,7 +103,7 @@ def create_product(
     request: Request, session: SessionDep, principal: ConsoleMerchant, query: ListQueryDep, form: FormDep
 ) -> Response:
     """Add a product of the merchant, or show the list again with every error."""
-    values = _fields(form)
+    values = fields(form)
     try:
         data = forms.product_input({**values, "active": "on"})
         assert isinstance(data, ProductCreate)
@@ -143,7 +127,7 @@ def update_product(
     form: FormDep,
 ) -> Response:
     """Change a product's price and commission rate (the rate may wait for the operator's review)."""
-    values = _fields(form)
+    values = fields(form)
     try:
         data = ProductUpdate(
             price_fen=yuan_to_fen(values.get("price_yuan", "")),
@@ -176,7 +160,7 @@ def coupons_page(
         coupons=listing,
         reviews=portal.coupon_reviews(session, [c.id for c in listing.rows]),
         now=utcnow(),
-        timezone=_timezone(request),
+        timezone=default_timezone(request),
     )
 
 
@@ -199,7 +183,7 @@ def promotions_page(
         principal=principal,
         nav=NAV,
         promotions=listing,
-        timezone=_timezone(request),
+        timezone=default_timezone(request),
     )
 
 
@@ -219,7 +203,7 @@ def _offer_form(
         action=f"/console/merchant/{kind}s/new",
         values=values,
         errors=errors or [],
-        timezone=_timezone(request),
+        timezone=default_timezone(request),
     )
 
 
@@ -240,9 +224,9 @@ def create_coupon(
     request: Request, session: SessionDep, principal: ConsoleMerchant, form: FormDep
 ) -> Response:
     """Create a coupon on the merchant's skus, or show the form again with every error."""
-    values = _fields(form)
+    values = fields(form)
     try:
-        data = forms.coupon_input(values, timezone=_timezone(request))
+        data = forms.coupon_input(values, timezone=default_timezone(request))
         coupons.create_coupon(session, data=data, actor=principal.actor)
     except forms.FormInvalid as exc:
         return _offer_form(request, principal, "coupon", values, exc.errors)
@@ -262,9 +246,9 @@ def create_promotion(
     request: Request, session: SessionDep, principal: ConsoleMerchant, form: FormDep
 ) -> Response:
     """Create a promotion on the merchant's skus, or show the form again with every error."""
-    values = _fields(form)
+    values = fields(form)
     try:
-        data = forms.promotion_input(values, timezone=_timezone(request))
+        data = forms.promotion_input(values, timezone=default_timezone(request))
         promotions.create_promotion(session, data=data, actor=principal.actor)
     except forms.FormInvalid as exc:
         return _offer_form(request, principal, "promotion", values, exc.errors)
@@ -274,7 +258,7 @@ def create_promotion(
 
 
 def _range(request: Request, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
-    today = utcnow().astimezone(ZoneInfo(_timezone(request))).date()
+    today = utcnow().astimezone(ZoneInfo(default_timezone(request))).date()
     end = end or today
     return start or end - dt.timedelta(days=29), end
 
@@ -328,6 +312,6 @@ def sales_export(
     sales = sales_out(session, merchant_id=_merchant_id(principal), start=start, end=end, by=by)
     return Response(
         sales_xlsx(sales),
-        media_type=XLSX,
+        media_type=XLSX_MEDIA_TYPE,
         headers={"content-disposition": f'attachment; filename="sales-{start}-{end}-{by.value}.xlsx"'},
     )

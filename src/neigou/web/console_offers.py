@@ -20,16 +20,11 @@ from neigou.offers import promotions_service as promotions
 from neigou.offers import repository as repo
 from neigou.offers.offer_rules import CouponVisibility, PromotionKind
 from neigou.offers.quotes import price_quote
-from neigou.web.form_pages import FormDep, fields, refusal
+from neigou.web.form_pages import FormDep, default_timezone, fields, refusal
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-
-
-def _timezone(request: Request) -> str:
-    timezone: str = request.app.state.settings.default_timezone
-    return timezone
 
 
 # Coupons and promotions ---------------------------------------------------------------------------
@@ -85,7 +80,7 @@ def _offer_form(
         principal=principal,
         values=values,
         errors=errors or [],
-        timezone=_timezone(request),
+        timezone=default_timezone(request),
     )
 
 
@@ -110,7 +105,9 @@ def create_coupon(
     values = fields(form)
     try:
         coupons.create_coupon(
-            session, data=forms.coupon_input(values, timezone=_timezone(request)), actor=principal.actor
+            session,
+            data=forms.coupon_input(values, timezone=default_timezone(request)),
+            actor=principal.actor,
         )
     except forms.FormInvalid as exc:
         return _offer_form(request, principal, "console/offers/coupon_form.html", values, exc.errors)
@@ -169,7 +166,7 @@ def create_promotion(
     """Create a promotion, or show the form again with every error."""
     values = fields(form)
     try:
-        data = forms.promotion_input(values, timezone=_timezone(request))
+        data = forms.promotion_input(values, timezone=default_timezone(request))
         promotions.create_promotion(session, data=data, actor=principal.actor)
     except forms.FormInvalid as exc:
         return _offer_form(request, principal, "console/offers/promotion_form.html", values, exc.errors)
@@ -192,7 +189,7 @@ def _quote_page(request: Request, session: Session, principal: Principal, **extr
         principal=principal,
         coupons=repo.list_coupons(session, visibility=None, active_at=None, limit=200, offset=0),
         rows=QUOTE_ROWS,
-        timezone=_timezone(request),
+        timezone=default_timezone(request),
         **{"skus": [""] * QUOTE_ROWS, "quantities": ["1"] * QUOTE_ROWS, "chosen": [], **extra},
     )
 
@@ -215,7 +212,7 @@ def preview_quote(
     at = str(form.get("at") or "")
     kept = {"skus": skus, "quantities": quantities, "chosen": chosen, "via_link": via_link, "at": at}
     try:
-        asked = forms.quote_input(skus, quantities, chosen, at, timezone=_timezone(request))
+        asked = forms.quote_input(skus, quantities, chosen, at, timezone=default_timezone(request))
     except forms.FormInvalid as exc:
         return _quote_page(request, session, principal, errors=exc.errors, **kept)
     try:

@@ -12,6 +12,7 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.deps import SessionDep
+from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.ledger import payees, payouts, withdrawals
@@ -188,7 +189,7 @@ def export(
     sealer = Sealer.from_settings(request.app.state.settings)
     if format == "xlsx":
         body = payouts.export_xlsx(session, batch_id, sealer)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        media = XLSX_MEDIA_TYPE
     else:
         body, media = payouts.export_csv(session, batch_id, sealer), "text/csv; charset=utf-8"
     return Response(

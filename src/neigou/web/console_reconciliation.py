@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.platforms import reconciliation
 from neigou.platforms.rows import Platform
 from neigou.programs.service import require_program
@@ -71,7 +72,7 @@ def reconciliation_workbook(
     report = reconciliation.month(session, program=program, platform=platform, month=shown)
     return Response(
         reconciliation.workbook(report),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX_MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="reconciliation-{platform.value}-{shown}.xlsx"'
         },

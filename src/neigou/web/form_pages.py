@@ -23,6 +23,12 @@ async def _read_form(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(_read_form)]
 
 
+def default_timezone(request: Request) -> str:
+    """The deployment's time zone, in which a console form's dates and times are read."""
+    timezone: str = request.app.state.settings.default_timezone
+    return timezone
+
+
 def fields(form: FormData) -> dict[str, str]:
     """The text fields of a posted form (files left out)."""
     return {key: value for key, value in form.multi_items() if isinstance(value, str)}
