@@ -4,7 +4,6 @@ answer for every retry."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +19,7 @@ from tests.campaigns import builders as fb
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT
+from tests.parallel import in_parallel
 
 PARALLEL = 6
 
@@ -28,28 +28,6 @@ PARALLEL = 6
 def postgres(factory: sessionmaker[Session]) -> None:
     if factory.kw["bind"].dialect.name != "postgresql":
         pytest.skip("needs real parallel connections (PostgreSQL)")
-
-
-def _parallel(factory: sessionmaker[Session], work: Callable[[Session], int]) -> list[object]:
-    barrier = threading.Barrier(PARALLEL)
-    results: list[object] = []
-
-    def run() -> None:
-        with factory() as session:
-            barrier.wait()
-            try:
-                results.append(work(session))
-                session.commit()
-            except Exception as exc:
-                session.rollback()
-                results.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(PARALLEL)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.mark.postgres_only
@@ -78,7 +56,7 @@ def test_parallel_retries_under_one_key_make_one_push(
         )
         return made.push.id
 
-    results = _parallel(factory, send)
+    results = in_parallel(factory, send, PARALLEL)
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1
     with factory() as session:
@@ -113,5 +91,5 @@ def test_parallel_pushes_to_one_customer_keep_the_cap(
         )
         return len(made.messages)
 
-    results = _parallel(factory, send)
+    results = in_parallel(factory, send, PARALLEL)
     assert sorted(results) == [0] * (PARALLEL - 2) + [1, 1], results  # type: ignore[type-var]

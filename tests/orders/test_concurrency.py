@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -17,30 +15,9 @@ from neigou.orders.schemas import OrderBody
 from neigou.orders.views import order_in
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders.builders import assert_ledger_balanced, build, order_body, post_order
+from tests.parallel import in_parallel
 
 PARALLEL = 8
-
-
-def _parallel(factory: sessionmaker[Session], work: object) -> list[object]:
-    barrier = threading.Barrier(PARALLEL)
-    results: list[object] = []
-
-    def run() -> None:
-        with factory() as session:
-            barrier.wait()
-            try:
-                results.append(work(session))  # type: ignore[operator]
-                session.commit()
-            except Exception as exc:
-                session.rollback()
-                results.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(PARALLEL)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.fixture
@@ -63,7 +40,7 @@ def test_concurrent_duplicate_orders_store_one_and_post_once(
         )
         return order.id, created
 
-    results = _parallel(factory, take)
+    results = in_parallel(factory, take, PARALLEL)
     assert all(isinstance(r, tuple) for r in results), results
     assert len({r[0] for r in results}) == 1  # type: ignore[index]
     assert sorted(r[1] for r in results) == [False] * (PARALLEL - 1) + [True]  # type: ignore[index]
@@ -94,7 +71,7 @@ def test_concurrent_refunds_never_exceed_the_paid_amount(
         )
         return row.id
 
-    results = _parallel(factory, refund)
+    results = in_parallel(factory, refund, PARALLEL)
     assert sum(isinstance(r, int) for r in results) == 3
     with factory() as session:
         assert session.scalar(select(func.sum(Refund.amount_fen))) == 9000

@@ -16,7 +16,8 @@ from neigou.platforms.feeds import FeedResult, apply_rows
 from neigou.platforms.rows import Platform
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders.builders import assert_ledger_balanced, build
-from tests.orders.test_concurrency import PARALLEL, _parallel
+from tests.orders.test_concurrency import PARALLEL
+from tests.parallel import in_parallel
 from tests.platforms.builders import integration, jd_row
 
 
@@ -46,7 +47,7 @@ def test_parallel_feeds_of_the_same_rows_take_the_order_once(
             actor=TEST_ACTOR,
         )
 
-    results = _parallel(factory, feed)
+    results = in_parallel(factory, feed, PARALLEL)
     assert all(isinstance(r, FeedResult) for r in results), results
     assert sorted(r.created for r in results) == [0] * (PARALLEL - 1) + [1]  # type: ignore[attr-defined]
     with factory() as session:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -18,31 +16,10 @@ from neigou.risk import review, service
 from tests.conftest import TEST_ACTOR
 from tests.orders import builders as orders
 from tests.orders.builders import PAID_AT, assert_ledger_balanced, balance
+from tests.parallel import in_parallel
 from tests.risk.builders import brush, cases
 
 PARALLEL = 6
-
-
-def _parallel(factory: sessionmaker[Session], work: Callable[[Session], object]) -> list[object]:
-    barrier = threading.Barrier(PARALLEL)
-    results: list[object] = []
-
-    def run() -> None:
-        with factory() as session:
-            barrier.wait()
-            try:
-                results.append(work(session))
-                session.commit()
-            except Exception as exc:
-                session.rollback()
-                results.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(PARALLEL)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.fixture
@@ -72,7 +49,7 @@ def test_parallel_confirmations_reverse_once(
         )
         return done.reversed_fen
 
-    results = _parallel(factory, confirm)
+    results = in_parallel(factory, confirm, PARALLEL)
     assert results == [case["held_fen"]] * PARALLEL
     with factory() as session:
         postings = session.scalar(select(func.count()).where(Posting.source == "risk_case"))
@@ -99,7 +76,7 @@ def test_parallel_scans_open_one_case(
         at = PAID_AT + timedelta(days=2)
         return service.scan(session, program=program, as_of=at, actor=TEST_ACTOR, now=at).opened
 
-    results = _parallel(factory, scan)
+    results = in_parallel(factory, scan, PARALLEL)
     assert sorted(results) == [0] * (PARALLEL - 1) + [1]  # type: ignore[type-var]
     [case] = cases(client, operator, world.program_id, "open")
     assert len(case["order_ids"]) == 10
