@@ -4,7 +4,10 @@ translated where they are shown: ``label("g_kind", a.kind.value)`` in a template
 from __future__ import annotations
 
 from neigou.kit.i18n import N_, NP_, Label
+from neigou.web.crm_labels import FAMILIES as CRM_FAMILIES
+from neigou.web.feed_labels import FAMILIES as FEED_FAMILIES
 from neigou.web.merchant_labels import FAMILIES as MERCHANT_FAMILIES
+from neigou.web.risk_labels import FAMILIES as RISK_FAMILIES
 
 g_delivery: dict[str, Label] = {
     "sent": N_("sent"),
@@ -295,56 +298,6 @@ gs_error: dict[str, Label] = {
     "bad_range": N_("The start date is after the end date; showing the last 30 days."),
     "range_too_long": N_("At most 366 days at a time; showing the last 30 days."),
 }
-rk_rule: dict[str, Label] = {
-    "order_brushing": N_("Order brushing"),
-    "coupon_hoarding": N_("Coupon hoarding"),
-    "shared_identity": N_("Shared identity"),
-    "invite_ring": N_("Invite ring"),
-    "refund_abuse": N_("Refund abuse"),
-    "padded_group": N_("Padded group"),
-}
-rk_status: dict[str, Label] = {
-    "open": NP_("risk case", "Open"),
-    "cleared": N_("Cleared"),
-    "confirmed": N_("Confirmed"),
-}
-rk_error: dict[str, Label] = {
-    "bad_decision": N_("Choose clear or confirm for an existing case."),
-}
-rk_severity: dict[str, Label] = {
-    "low": N_("Low"),
-    "medium": N_("Medium"),
-    "high": N_("High"),
-}
-
-post_slot: dict[str, Label] = {
-    "now": NP_("post slot", "Now"),
-    "morning": NP_("post slot", "Morning (08:00)"),
-    "noon": NP_("post slot", "Noon (12:00)"),
-    "evening": NP_("post slot", "Evening (20:00)"),
-}
-post_status: dict[str, Label] = {
-    "scheduled": NP_("post status", "Scheduled for the robot"),
-    "to_copy": NP_("post status", "To copy"),
-    "sent": NP_("post status", "Sent by the robot"),
-    "copied": NP_("post status", "Posted"),
-    "failed": NP_("post status", "Robot failed: copy it"),
-}
-feed_error: dict[str, Label] = {
-    "group_not_found": N_("That group is not one of yours."),
-    "group_archived": N_("That group is archived."),
-    "not_in_feed": N_("A chosen product is no longer in today's selection."),
-    "duplicate_sku": N_("A product was chosen twice."),
-    "duplicate_group": N_("A group was chosen twice."),
-    "no_tiers": N_("The program has no tier ladder yet."),
-    "post_not_found": N_("That post is not one of yours."),
-    "robot_post": N_("That post goes out through the group's robot."),
-    "image_type": N_("The QR image must be a PNG or JPEG picture."),
-    "image_too_large": N_("The QR image is larger than 1 MB."),
-    "live_code_not_found": N_("That live code is not one of yours."),
-    "no_groups": N_("Choose at least one group."),
-    "capacity": N_("The capacity must be a whole number from 1 to 100000."),
-}
 
 
 # What an audit entry is about (audit.record's ``entity``).
@@ -392,60 +345,8 @@ member_done: dict[str, Label] = {
     "inviter": N_("Inviter changed."),
 }
 
-cu_power: dict[str, Label] = {
-    "low": NP_("spending power", "Low"),
-    "mid": NP_("spending power", "Mid"),
-    "high": NP_("spending power", "High"),
-}
-
-cu_error: dict[str, Label] = {
-    "customer_exists": N_("This customer is already in your book."),
-    "invalid_customer_ref": N_("Enter the customer's mobile number."),
-    "invalid_birthday": N_("That birthday is not a plausible date of birth."),
-    "invalid": N_("Check the fields and try again."),
-}
-
-# Pushes to customers (crm): errors on the composer, channels, message states, skip reasons.
-push_error: dict[str, Label] = {
-    "no_products": N_("Choose at least one product."),
-    "no_customers": N_("Choose customers or a segment."),
-    "customer_not_found": N_("A chosen customer is not in your book."),
-    "segment_not_found": N_("That segment is not yours."),
-    "segment_empty": N_("That segment holds none of your customers."),
-    "unknown_sku": N_("A chosen product does not exist."),
-    "product_inactive": N_("A chosen product is no longer on sale."),
-    "duplicate_sku": N_("A product was chosen twice."),
-    "duplicate_customer": N_("A customer was chosen twice."),
-    "template_invalid": N_(
-        "The words use a field that does not exist: use {name}, {product}, {group_price}, {app_price}, {link}."
-    ),
-    "no_tiers": N_("The program has no tier ladder yet."),
-    "member_suspended": N_("Your account is on hold; pushes are paused."),
-    "not_a_task": N_("This message goes out through the program's channel."),
-    "message_not_found": N_("That message is not in this push."),
-    "idempotency_key_reused": N_("This form was already sent with other choices; open the composer again."),
-    "target_required": N_("The robot and webhook channels need a target URL."),
-}
-push_channel: dict[str, Label] = {
-    "task": N_("Task list"),
-    "wecom_robot": N_("WeCom group robot"),
-    "webhook": N_("Signed webhook"),
-}
-push_status: dict[str, Label] = {
-    "pending": N_("To send"),
-    "sent": NP_("push message", "Sent"),
-    "failed": NP_("push message", "Failed"),
-}
-skip_reason: dict[str, Label] = {
-    "no_consent": N_("No marketing consent"),
-    "opted_out": N_("Opted out"),
-    "frequency_cap": N_("Frequency cap reached"),
-}
-
 
 FAMILIES: dict[str, dict[str, Label]] = {
-    "cu_power": cu_power,
-    "cu_error": cu_error,
     "member_done": member_done,
     "an_channel": an_channel,
     "role": role,
@@ -486,19 +387,11 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "promotion_kind": promotion_kind,
     "attribution": attribution,
     "offer_source": offer_source,
-    "post_slot": post_slot,
-    "post_status": post_status,
-    "feed_error": feed_error,
-    "push_error": push_error,
-    "push_channel": push_channel,
-    "push_status": push_status,
-    "skip_reason": skip_reason,
-    "rk_rule": rk_rule,
-    "rk_status": rk_status,
-    "rk_severity": rk_severity,
-    "rk_error": rk_error,
     "pf_platform": pf_platform,
     "pf_status": pf_status,
     "pf_cause": pf_cause,
+    **CRM_FAMILIES,
     **MERCHANT_FAMILIES,
+    **FEED_FAMILIES,
+    **RISK_FAMILIES,
 }
