@@ -8,14 +8,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm.workspace_repository import has_customer_book
 from neigou.kit.clock import as_utc
+from neigou.kit.i18n import LANG_COOKIE
 from neigou.kit.money import format_bp, format_fold, format_yuan
-from neigou.kit.settings import get_settings
+from neigou.kit.settings import Settings, get_settings
 from neigou.web.i18n import locale_of, page_callables
 from neigou.web.paths import TEMPLATE_DIR
 
@@ -39,12 +40,26 @@ templates.env.newstyle_gettext = True  # type: ignore[attr-defined]  # set by th
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page in the caller's locale."""
     locale = locale_of(request)
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         name,
         {**page_callables(locale), "locale": locale, **_workspace(request, name), **context},
         status_code=status_code,
     )
+    if request.query_params.get("lang") == locale and request.cookies.get(LANG_COOKIE) != locale:
+        remember_language(request, response, locale)  # ?lang= holds for the pages the reader goes on to
+    return response
+
+
+def is_secure(request: Request) -> bool:
+    """Whether cookies set on this response must be ``Secure``."""
+    settings: Settings = request.app.state.settings
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+def remember_language(request: Request, response: Response, locale: str) -> None:
+    """Keep ``locale`` in the language cookie: every later page, link and redirect is in it."""
+    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax", secure=is_secure(request))
 
 
 def _workspace(request: Request, name: str) -> dict[str, Any]:
