@@ -129,7 +129,12 @@ def test_a_link_switched_off_answers_with_the_whole_list_page(
     w, _order = settled_world(client, operator, factory)
     console_sign_in(client, factory)
     off = "/console/links?status=off&lang=en"
-    assert "0 in all" in _testid(client.get(off).text, "list-total")
+    listed = client.get(off).text
+    assert "0 in all" in _testid(listed, "list-total")
+    sort = re.search(r'<a href="([^"]*)" class="sort[^"]*" data-testid="sort-created"', listed)
+    assert sort is not None
+    assert "status=off" in sort.group(1)  # a sort link keeps the filter and the language
+    assert "lang=en" in sort.group(1)
     page = client.get("/console/links?status=on").text
     assert re.search(rf'action="/console/links/{w.link}/active" class="inline" hx-boost="false"', page)
     after = client.post(f"/console/links/{w.link}/active", data={"active": "false", "back": off})

@@ -64,6 +64,7 @@ def test_the_form_converts_yuan_and_percent_and_refuses_in_place(
     refused = client.post(f"{url}?lang=en", data=typed)
     assert refused.status_code == 422
     assert 'data-testid="form-errors"' in refused.text
+    assert "<strong>Refund abuse: lowest refund rate</strong>:" in refused.text  # by its name, not its key
     assert 'data-testid="error-refund_abuse_min_rate_bp" data-code="invalid_amount"' in refused.text
     assert _value(refused.text, "refund_abuse_min_rate_bp") == "abc"  # what was typed is kept
     assert _value(refused.text, "brushing_max_paid_fen") == "12.5"

@@ -12,7 +12,7 @@ through :func:`attempt`::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -62,14 +62,22 @@ def refusal(session: Session, exc: ProblemError) -> list[FieldError]:
     return [FieldError(None, exc.code, exc.detail)]
 
 
-def attempt(session: Session, write: Callable[[], T]) -> T | Refused:
+def attempt(
+    session: Session, write: Callable[[], T], *, placed: Mapping[str, str] | None = None
+) -> T | Refused:
     """Run one form's write in a savepoint: what it returns, or, when the domain refuses it
-    (``ProblemError``), nothing written and the refusal's field errors with its status."""
+    (``ProblemError``), nothing written and the refusal's field errors with its status. ``placed``
+    puts a refusal that names no field beside the field its code is about (``{"self_invite": "inviter_id"}``)."""
     try:
         with session.begin_nested():
             return write()
     except ProblemError as exc:
-        return Refused(refusal(session, exc), exc.status)
+        where = placed or {}
+        errors = [
+            FieldError(where.get(e.code), e.code, e.message) if e.field is None else e
+            for e in refusal(session, exc)
+        ]
+        return Refused(errors, exc.status)
 
 
 def _field(value: object) -> str | None:

@@ -240,6 +240,17 @@ field: dict[str, Label] = {
     "kind": N_("Kind"),
     "skus": N_("Skus"),
     "at": N_("Price at"),
+    "tier": N_("Tier"),
+    "inviter_id": N_("Inviter"),
+    "member_id": N_("Member ID"),
+    "username": N_("Username"),
+    "password": N_("Password"),
+    "min_withdrawal": N_("Smallest withdrawal (yuan)"),
+    "fee_fixed": N_("Fixed fee (yuan)"),
+    "fee_percent": N_("Fee rate (percent)"),
+    "outbound_url": N_("Commission events to (optional)"),
+    "coupon_id": N_("Coupon"),
+    "group_id": N_("Group ID (optional, the member's own)"),
 }
 pv_error: dict[str, Label] = {
     "customer_required": N_("Enter the customer reference."),

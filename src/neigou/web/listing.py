@@ -20,8 +20,8 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import Session
 from starlette.datastructures import URL
 
-from neigou.kit.i18n import LOCALES
 from neigou.kit.paging import AnySelect, Sortable, count_rows
+from neigou.web.i18n import query_language
 from neigou.web.pager import PageNumber, Pager, pager_at, relative
 
 SEARCH_MAX = 100
@@ -80,12 +80,6 @@ class Listing:
         return "descending" if self.sort == f"-{key}" else "none"
 
 
-def query_language(request: Request) -> str:
-    """The ``?lang=`` a page was asked in ("" when none or not a language we speak)."""
-    wanted = request.query_params.get("lang", "")
-    return wanted if wanted in LOCALES else ""
-
-
 def _with(url: str, **params: Any) -> str:
     return relative(URL(url).include_query_params(**params))
 
@@ -120,11 +114,9 @@ def fetch(
     stmt = stmt.order_by(None).order_by(column.desc() if sort.startswith("-") else column.asc(), *_ties(stmt))
     total = count_rows(session, stmt)
     lang = query_language(request)
-    at = (
-        request.url
-        if path is None
-        else request.url.replace(path=path, query=urlencode({"lang": lang} if lang else {}))
-    )
+    at = request.url
+    if path is not None and at.path != path:  # a form's answer: the list's links go to its own page
+        at = at.replace(path=path, query=urlencode({"lang": lang} if lang else {}))
     size = size or DEFAULT_SIZE
     window = stmt.limit(size).offset((query.page - 1) * size)
     rows: list[Any] = (
