@@ -77,6 +77,10 @@ def _form(
     status_code: int = 200,
 ) -> HTMLResponse:
     now = utcnow()
+    coupons = offers.list_coupons(session, visibility=None, active_at=None, limit=200, offset=0)
+    current = offers.get_coupon(session, campaign.coupon_id) if campaign.coupon_id else None
+    if current is not None and current.id not in {c.id for c in coupons}:
+        coupons.append(current)  # saving the form must never drop a coupon the list did not show
     return render(
         request,
         "console/campaigns/edit.html",
@@ -84,7 +88,7 @@ def _form(
         principal=principal,
         campaign=campaign,
         program=require_program(session, campaign.program_id),
-        coupons=offers.list_coupons(session, visibility=None, active_at=None, limit=200, offset=0),
+        coupons=coupons,
         started=campaign.starts_at <= now,
         ended=campaign.ends_at <= now,
         values=values,
