@@ -251,6 +251,9 @@ field: dict[str, Label] = {
     "outbound_url": N_("Commission events to (optional)"),
     "coupon_id": N_("Coupon"),
     "group_id": N_("Group ID (optional, the member's own)"),
+    "boost_percent": N_("Commission boost"),
+    "copy_text": N_("Selling copy"),
+    "owner_member_id": N_("Owner"),
 }
 pv_error: dict[str, Label] = {
     "customer_required": N_("Enter the customer reference."),
