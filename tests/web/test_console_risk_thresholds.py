@@ -14,8 +14,8 @@ from neigou.auth.models import Role
 from neigou.kit.db import transaction
 from neigou.offers.amounts import AmountError, bp_to_multiple_text, multiple_to_bp
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer, row_counts
-from tests.factories import create_program
-from tests.sign_in import PASSWORD, console_sign_in
+from tests.factories import create_member, create_program
+from tests.sign_in import PASSWORD, console_sign_in, member_sign_in
 
 
 def _shown(page: str, name: str) -> str:
@@ -114,6 +114,10 @@ def test_only_the_programs_operators_see_its_thresholds(
     url = f"/console/programs/{theirs['id']}/risk/thresholds"
     assert client.get(url, follow_redirects=False).status_code == 303  # anonymous: to the sign-in
     assert client.post(url, data={"hoarding_min_refs": "7"}, follow_redirects=False).status_code in {303, 403}
+    member = create_member(client, operator, theirs["id"], name="成员")
+    member_sign_in(client, make_token(Role.MEMBER, member["id"]))  # a member is not an operator
+    assert client.get(url).status_code == 403
+    assert client.post(url, data={"hoarding_min_refs": "7"}).status_code == 403
     with transaction(factory) as session:
         auth.create_user(
             session, username="mine-ops", password=PASSWORD, actor=TEST_ACTOR, organization_id=mine["id"]
