@@ -22,6 +22,7 @@ from neigou.demo.offers import seed_offers
 from neigou.demo.orders import seed_orders
 from neigou.demo.pushes import seed_pushes
 from neigou.demo.tiers import seed_tiers
+from neigou.demo.traffic import seed_traffic
 from neigou.kit.actor import Actor
 from neigou.programs import service as programs
 from neigou.programs.models import Member
@@ -287,6 +288,7 @@ def seed(
         now=now,
         secret_key=secret_key,
     )
+    seed_traffic(session, program_id=partner.id, now=now)
     seed_network(
         session,
         program_id=partner.id,
