@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
 from neigou.auth.models import Role
+from neigou.demo.brand_sales import seed_brand_sales
 from neigou.demo.customers import seed_customers
 from neigou.demo.feed import seed_feed
 from neigou.demo.groups import seed_groups
@@ -297,6 +298,7 @@ def seed(
         now=now,
         secret_key=secret_key,
     )
+    seed_brand_sales(session, program_id=brand.id, now=now, secret_key=secret_key)
     seed_tiers(session, partner_id=partner.id, brand_id=brand.id, now=now, secret_key=secret_key)
     guide = guides[0]
     seed_customers(session, brand=brand, guide=guide, take_name=names.take, now=now, secret_key=secret_key)
