@@ -16,6 +16,7 @@ from neigou.audit.models import AuditEntry
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
 from tests.conftest import TokenMaker, bearer, row_counts
+from tests.factories import create_member, create_program
 
 pytestmark = pytest.mark.world_per_module
 SKU = "EDIT-SKU"
@@ -161,6 +162,32 @@ def test_terms_change_before_the_first_claim_and_are_locked_after(
         0,
         "已领完",
         1500,
+    )
+
+
+def test_an_order_through_a_link_with_the_coupon_locks_its_terms(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    coupon = _ok(client.post("/api/v1/coupons", json=_coupon(), headers=world["operator"]), 201)
+    path = f"/api/v1/coupons/{coupon['id']}"
+    program = create_program(client, world["operator"], code="edit-orders")
+    member = create_member(client, world["operator"], program["id"], name="seller")
+    link = {"member_id": member["id"], "sku": SKU, "coupon_id": coupon["id"]}
+    made = _ok(client.post("/api/v1/links", json=link, headers=world["operator"]), 201)
+    assert _ok(client.patch(path, json={"value": 1200}, headers=world["operator"]))["value"] == 1200
+    order = {
+        "external_id": "EDIT-1",
+        "program_id": program["id"],
+        "customer_ref": "13800000009",
+        "link_code": made["code"],
+        "paid_at": utcnow().isoformat(),
+        "items": [{"sku": SKU, "quantity": 1, "paid_fen": 18800}],
+    }
+    _ok(client.post("/api/v1/orders", json=order, headers=world["operator"]), 201)
+    assert _ok(client.get(path, headers=world["operator"]))["claimed_quantity"] == 0
+    assert _refused(client.patch(path, json={"value": 1300}, headers=world["operator"])) == (
+        409,
+        "terms_locked",
     )
 
 
