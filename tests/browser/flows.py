@@ -16,10 +16,13 @@ RAW_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b")  # e.g. invalid_amount, never shown
 
 
 def open_page(browser: Browser, size: str) -> Page:
+    """A page of its own browser context (close with ``page.context.close()``), as a Chinese reader's
+    browser at this size: a phone is a mobile one."""
     width, height = SIZES[size]
-    if size == "phone":
-        return browser.new_context(viewport={"width": width, "height": height}, is_mobile=True).new_page()
-    return browser.new_page(viewport={"width": width, "height": height})
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=size == "phone", locale="zh-CN"
+    )
+    return context.new_page()
 
 
 def total(page: Page) -> int:
