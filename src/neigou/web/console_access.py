@@ -27,6 +27,8 @@ TOKEN_FIELDS = {
     "member_not_found": "member_id",
     "member_not_allowed": "member_id",
 }
+# A merchant token names its shop, which this form does not ask for: it is issued with the CLI (--merchant-id).
+CONSOLE_ROLES = [role for role in Role if role is not Role.MERCHANT]
 
 
 def _page(
@@ -41,7 +43,7 @@ def _page(
         users=auth.list_users(session),
         tokens=tokens,
         member_names=member_names(session, [t.member_id for t in tokens]),
-        roles=[r.value for r in Role],
+        roles=[r.value for r in CONSOLE_ROLES],
         min_password=auth.MIN_PASSWORD_LENGTH,
         **({"user_values": {}, "token_values": {}, "user_errors": [], "token_errors": []} | extra),
     )
