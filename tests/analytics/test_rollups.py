@@ -183,6 +183,7 @@ def _same(store: Store) -> None:
             kept_sql, _ = simulation_statement(rates, kept=True)
             assert _rows(store, kept_sql, **params, **values) == _rows(store, scan, **params, **values), rates
         assert _rows(store, rollup_queries.COHORTS, **params) == _rows(store, queries.COHORTS, **params)
+        assert _rows(store, rollup_queries.PRICES, **params) == _rows(store, queries.PRICES, **params)
 
 
 def _marks(facts: Facts) -> dict[str, int]:

@@ -353,7 +353,8 @@ class SkuPrice:
 def prices(store: Store, span: Span) -> list[SkuPrice]:
     """Group price against list price per sku, the hidden-coupon share of GMV, discount depth."""
     return [
-        SkuPrice(str(r[0]), *(int(v) for v in r[1:])) for r in store.query(queries.PRICES, **span.params())
+        SkuPrice(str(r[0]), *(int(v) for v in r[1:]))
+        for r in store.query(_kept(queries.PRICES, rollup_queries.PRICES, span), **span.params())
     ]
 
 

@@ -64,3 +64,13 @@ FROM customer_months
 WHERE program_id = :program_id AND first_on >= :start_on AND first_on <= :end_on
 GROUP BY cohort, channel, k ORDER BY cohort, channel, k
 """
+
+# The shape of queries.PRICES.
+PRICES = """
+SELECT key AS sku, sum(units) AS units, sum(list_fen) AS list_fen, sum(gmv_fen) AS paid_fen,
+       sum(hidden_paid_fen) AS hidden_paid_fen, sum(hidden_list_fen) AS hidden_list_fen,
+       sum(hidden_units) AS hidden_units
+FROM sku_days
+WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on AND kind = 'sku'
+GROUP BY key ORDER BY paid_fen DESC, sku LIMIT 200
+"""

@@ -5,7 +5,8 @@ and the commission simulation read a few rows per day instead of the range's ord
   (orders, paid, refunds, coupon, promotion, commission net of reversals); ``level`` k ≥ 1 holds the
   commission of that level alone.
 * ``sku_days``: per program, day and sku (``kind = 'sku'``) or brand (``kind = 'brand'``), the line by
-  line figures of the sku and brand economics, each line's share floored as the report floors it.
+  line figures of the sku and brand economics, each line's share floored as the report floors it,
+  and the prices report's units, list and paid amounts (all and through hidden coupons).
 * ``commission_lines``: what the simulation needs to recompute commission with other rates exactly.
   A commission row's simulated worth is ``S − floor(S × R / P)`` with ``S = Σ floor(w × bp / 10^8)``
   over the order's lines (``w = paid × rate``, or ``pool × 10^4`` for a fixed pool, which gives
@@ -36,7 +37,8 @@ _DDL = {
     ),
     "sku_days": (
         "program_id BIGINT, paid_on DATE, kind VARCHAR, key VARCHAR, orders BIGINT, gmv_fen BIGINT, refund_fen BIGINT, "
-        "coupon_fen BIGINT, promotion_fen BIGINT, commission_fen BIGINT",
+        "coupon_fen BIGINT, promotion_fen BIGINT, commission_fen BIGINT, units BIGINT, list_fen BIGINT, "
+        "hidden_paid_fen BIGINT, hidden_list_fen BIGINT, hidden_units BIGINT",
         "program_id, kind, paid_on, key",
     ),
     "commission_lines": (
@@ -82,8 +84,8 @@ _TOUCHED = (
 # (A − floor(A × R / P)) per level.
 _ORDERS = f"""
 WITH o AS (
-    SELECT id, program_id, paid_on, tier_code, group_id, paid_fen, coupon_fen, promotion_fen FROM orders
-    WHERE {_TOUCHED}
+    SELECT id, program_id, paid_on, tier_code, group_id, hidden_coupon, paid_fen, coupon_fen, promotion_fen
+    FROM orders WHERE {_TOUCHED}
 ),
 r AS (
     SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE order_id IN (SELECT id FROM o) GROUP BY order_id
@@ -98,7 +100,7 @@ per_level AS (
 per_order AS (SELECT order_id, sum(fen) AS fen FROM per_level GROUP BY order_id),
 p AS (
     SELECT o.id AS id, o.program_id AS program_id, o.paid_on AS paid_on, o.tier_code AS tier_code,
-           o.group_id AS group_id, o.paid_fen AS paid_fen, o.coupon_fen AS coupon_fen,
+           o.group_id AS group_id, o.hidden_coupon AS hidden_coupon, o.paid_fen AS paid_fen, o.coupon_fen AS coupon_fen,
            o.promotion_fen AS promotion_fen, coalesce(r.refund_fen, 0) AS refund_fen,
            coalesce(pc.fen, 0) AS commission_fen
     FROM o LEFT JOIN r ON r.order_id = o.id LEFT JOIN per_order AS pc ON pc.order_id = o.id
@@ -124,7 +126,7 @@ GROUP BY p.program_id, p.paid_on, p.tier_code, p.group_id, pl.level
 # proportion to what each line was paid, floored per line (as ``queries.ECONOMICS_BY_LINE``).
 _SKUS = (
     "INSERT INTO sku_days (program_id, paid_on, kind, key, orders, gmv_fen, refund_fen, coupon_fen, "
-    "promotion_fen, commission_fen)"
+    "promotion_fen, commission_fen, units, list_fen, hidden_paid_fen, hidden_list_fen, hidden_units)"
     + _ORDERS
     + """,
 lines AS (
@@ -133,21 +135,29 @@ lines AS (
            p.refund_fen * l.paid_fen // greatest(p.paid_fen, 1) AS refund_fen,
            p.coupon_fen * l.paid_fen // greatest(p.paid_fen, 1) AS coupon_fen,
            p.promotion_fen * l.paid_fen // greatest(p.paid_fen, 1) AS promotion_fen,
-           p.commission_fen * l.paid_fen // greatest(p.paid_fen, 1) AS commission_fen
+           p.commission_fen * l.paid_fen // greatest(p.paid_fen, 1) AS commission_fen,
+           l.quantity AS units, l.list_fen AS list_fen,
+           CASE WHEN p.hidden_coupon THEN l.paid_fen ELSE 0 END AS hidden_paid_fen,
+           CASE WHEN p.hidden_coupon THEN l.list_fen ELSE 0 END AS hidden_list_fen,
+           CASE WHEN p.hidden_coupon THEN l.quantity ELSE 0 END AS hidden_units
     FROM order_lines AS l JOIN p ON p.id = l.order_id
     WHERE l.program_id = p.program_id
 ),
 per_sku AS (
     SELECT program_id, paid_on, 'sku' AS kind, sku AS key, id, sum(gmv_fen) AS gmv_fen, sum(refund_fen) AS refund_fen,
-           sum(coupon_fen) AS coupon_fen, sum(promotion_fen) AS promotion_fen, sum(commission_fen) AS commission_fen
+           sum(coupon_fen) AS coupon_fen, sum(promotion_fen) AS promotion_fen, sum(commission_fen) AS commission_fen,
+           sum(units) AS units, sum(list_fen) AS list_fen, sum(hidden_paid_fen) AS hidden_paid_fen,
+           sum(hidden_list_fen) AS hidden_list_fen, sum(hidden_units) AS hidden_units
     FROM lines GROUP BY program_id, paid_on, sku, id
     UNION ALL
     SELECT program_id, paid_on, 'brand' AS kind, brand AS key, id, sum(gmv_fen), sum(refund_fen), sum(coupon_fen),
-           sum(promotion_fen), sum(commission_fen)
+           sum(promotion_fen), sum(commission_fen), sum(units), sum(list_fen), sum(hidden_paid_fen),
+           sum(hidden_list_fen), sum(hidden_units)
     FROM lines GROUP BY program_id, paid_on, brand, id
 )
 SELECT program_id, paid_on, kind, key, count(*), sum(gmv_fen), sum(refund_fen), sum(coupon_fen),
-       sum(promotion_fen), sum(commission_fen)
+       sum(promotion_fen), sum(commission_fen), sum(units), sum(list_fen), sum(hidden_paid_fen),
+       sum(hidden_list_fen), sum(hidden_units)
 FROM per_sku GROUP BY program_id, paid_on, kind, key
 """
 )
