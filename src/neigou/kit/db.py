@@ -136,9 +136,9 @@ class Transaction:
 
 
 def close_if_used(session: Session) -> None:
-    """Close the session; one that never began a transaction and holds no instance (a claim answered
-    by the Redis gate alone) has no connection or object to give back, and is left to the collector
-    instead of paying for SQLAlchemy's detach round over an empty identity map."""
+    """Close the session unless it is out of any transaction and holds no instance (a claim answered
+    by the Redis gate alone, a unit whose commit gave its connection back and loaded nothing): such a
+    session has nothing to give back, and SQLAlchemy's close would still walk its empty identity map."""
     if session.in_transaction() or next(iter(session), None) is not None:
         session.close()
 
