@@ -37,6 +37,24 @@ def console_sign_in(
     assert "neigou_session" in response.cookies
 
 
+def merchant_sign_in(client: TestClient, factory: sessionmaker[Session], merchant_id: int) -> None:
+    """Create a console account of a merchant and sign the client in to its portal."""
+    with transaction(factory) as session:
+        auth.create_user(
+            session,
+            username=f"shop-{merchant_id}",
+            password=PASSWORD,
+            actor=TEST_ACTOR,
+            merchant_id=merchant_id,
+        )
+    answer = client.post(
+        "/console/login",
+        data={"username": f"shop-{merchant_id}", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/console/merchant")
+
+
 def member_sign_in(client: TestClient, token: str) -> None:
     """Open the member workspace as the member behind a member API token, through a one-time sign-in
     link (what ``neigou token sign-in-link`` prints)."""

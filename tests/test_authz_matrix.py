@@ -102,9 +102,11 @@ CASES = [
     Case("POST", "/api/v1/coupons", OPERATOR_OR_MERCHANT, offers.MATRIX_COUPON, other="own"),
     Case("GET", "/api/v1/coupons", ALL),
     Case("GET", "/api/v1/coupons/{merchant_coupon_id}", ALL),
+    Case("PATCH", "/api/v1/coupons/{merchant_coupon_id}", OPERATOR_OR_MERCHANT, {"name": "改名"}),
     Case("POST", "/api/v1/promotions", OPERATOR_OR_MERCHANT, offers.MATRIX_PROMOTION, other="own"),
     Case("GET", "/api/v1/promotions", ALL),
     Case("GET", "/api/v1/promotions/{merchant_promotion_id}", ALL),
+    Case("PATCH", "/api/v1/promotions/{merchant_promotion_id}", OPERATOR_OR_MERCHANT, {"name": "改名"}),
     Case("POST", "/api/v1/quotes", NOT_MERCHANT, {"items": [{"sku": offers.MATRIX_SKU, "quantity": 2}]}),
     Case("POST", "/api/v1/links", OPERATOR_OR_MEMBER, {"sku": offers.MATRIX_SKU}),
     Case("GET", "/api/v1/links", OPERATOR_OR_MEMBER),
@@ -305,6 +307,7 @@ CASES = [
     ),
     Case("GET", "/api/v1/campaigns", OPERATOR_OR_MERCHANT),
     Case("GET", "/api/v1/campaigns/{merchant_campaign_id}", OPERATOR_OR_MERCHANT),
+    Case("PATCH", "/api/v1/campaigns/{merchant_campaign_id}", OPERATOR_OR_MERCHANT, {"name": "矩阵活动改"}),
     Case("GET", "/api/v1/members/{member}/feed", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("POST", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, feed.matrix_posts, member_scoped=True),
     Case("GET", "/api/v1/members/{member}/posts", OPERATOR_OR_MEMBER, member_scoped=True),
@@ -429,7 +432,12 @@ def world(module_client: TestClient, module_operator: dict[str, str], module_mak
     reviews = _merchant_reviews(client, operator, merchant, home["id"])
     merchant_campaign = client.post(
         "/api/v1/campaigns",
-        json={**campaigns.matrix_campaign(own_program["id"]), "skus": ["SHOP-SKU"]},
+        # Open until 2099: an ended campaign can no longer be edited.
+        json={
+            **campaigns.matrix_campaign(own_program["id"]),
+            "skus": ["SHOP-SKU"],
+            "ends_at": "2099-01-01T00:00:00+00:00",
+        },
         headers=merchant,
     ).json()
     neighbour = client.post("/api/v1/merchants", json={"code": "next-door", "name": "邻店"}, headers=operator)

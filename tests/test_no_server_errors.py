@@ -483,6 +483,32 @@ CONSOLE_FORMS: list[tuple[str, dict[str, str]]] = [
             "event_prices": "",
         },
     ),
+    (
+        "/console/coupons/{coupon_id}/edit",
+        {
+            "name": "c",
+            "status": "active",
+            "total_quantity": "20",
+            "value": "5",
+            "min_spend_yuan": "1",
+            "cap_yuan": "",
+            "visibility": "public",
+            "ends_at": "2099-01-01T10:00",
+        },
+    ),
+    (
+        "/console/promotions/{promotion_id}/edit",
+        {
+            "name": "p",
+            "status": "paused",
+            "min_spend_yuan": "100",
+            "off_yuan": "10",
+            "min_quantity": "2",
+            "pay_rate_percent": "80",
+            "event_prices": "",
+            "ends_at": "2099-01-01T10:00",
+        },
+    ),
     ("/console/quote", {"sku": offers.MATRIX_SKU, "quantity": "1", "coupon_id": "", "at": ""}),
     ("/console/withdrawals/{withdrawal_id}/reject", {"reason": "r"}),
 ]

@@ -50,3 +50,51 @@ def test_edit_a_group(browser: Browser, live_server: str, world: DemoWorld, size
     page.get_by_test_id("group-save").click()
     expect(page.locator("body")).to_contain_text("宝妈好物 旗舰群")
     page.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_edit_a_campaign(browser: Browser, live_server: str, world: DemoWorld, size: str) -> None:
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    program = world.partner_program_id
+    sign_in(page, live_server, world, target=f"/console/campaigns?program={program}")
+    page.get_by_test_id("campaign-edit").first.click()
+    expect(page.get_by_test_id("campaign-edit-starts")).to_have_attribute("readonly", "")  # it is live
+    page.get_by_test_id("campaign-edit-name").fill("澜泉洗护周")
+    page.get_by_test_id("campaign-edit-boost").fill("八")
+    page.get_by_test_id("campaign-edit-save").click()
+    expect(page.get_by_test_id("error-boost_percent")).to_be_visible()
+    expect(page.get_by_test_id("campaign-edit-name")).to_have_value("澜泉洗护周")
+    page.screenshot(path=str(ARTIFACTS / f"campaign-edit-refused-{size}.png"), full_page=True)
+    page.get_by_test_id("campaign-edit-boost").fill("8")
+    page.get_by_test_id("campaign-edit-save").click()
+    row = page.get_by_test_id("campaign-row").filter(has_text="澜泉洗护周")
+    expect(row).to_contain_text("8")
+    page.screenshot(path=str(ARTIFACTS / f"campaign-edited-{size}.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hand_a_group_over(browser: Browser, live_server: str, world: DemoWorld, size: str) -> None:
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    program = world.partner_program_id
+    sign_in(page, live_server, world, target=f"/console/programs/{program}/groups?view=groups")
+    page.get_by_test_id("group-edit").first.click()
+    edit_url = page.url
+    owner = page.get_by_test_id("group-owner")
+    current = owner.input_value()
+    choices = page.locator("#owner-options option").evaluate_all("options => options.map(o => o.value)")
+    heir = next(value for value in choices if value != current)
+    owner.fill("王小美")
+    page.get_by_test_id("group-save").click()
+    expect(page.get_by_test_id("error-owner_member_id")).to_be_visible()
+    expect(page.get_by_test_id("group-owner")).to_have_value("王小美")
+    page.screenshot(path=str(ARTIFACTS / f"group-transfer-refused-{size}.png"), full_page=True)
+    page.get_by_test_id("group-owner").fill(heir)
+    page.get_by_test_id("group-save").click()
+    expect(page).not_to_have_url(edit_url)
+    page.goto(edit_url)
+    expect(page.get_by_test_id("group-owner")).to_have_value(heir)
+    page.screenshot(path=str(ARTIFACTS / f"group-transferred-{size}.png"), full_page=True)
+    page.close()

@@ -47,3 +47,37 @@ def test_edit_a_group_from_the_console(
     audit = client.get(f"/api/v1/audit-log?entity=group&entity_id={group['id']}", headers=operator).json()
     assert audit[0]["after"]["name"] == "内购一群"
     assert client.get("/console/groups/999999/edit").status_code == 404
+
+
+def test_hand_a_group_over_from_the_console(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    program = create_program(client, operator)
+    owner = create_member(client, operator, program["id"], name="王小美")
+    heir = create_member(client, operator, program["id"], name="李大强")
+    stranger = create_member(
+        client, operator, create_program(client, operator, code="other")["id"], name="外人"
+    )
+    group = create_group(client, operator, owner["id"], name="内购1群")
+    path = f"/console/groups/{group['id']}/edit"
+    console_sign_in(client, factory)
+    form = client.get(path)
+    assert f'value="{owner["id"]}"' in form.text
+    assert (
+        f'<option value="{heir["id"]}">李大强</option>' in form.text
+    )  # the picker lists the program's members
+    before = row_counts(factory)
+    typed = {"name": "内购1群", "status": "active"}
+    for value, code in (("小美", "validation_error"), (str(stranger["id"]), "owner_not_in_program")):
+        refused = client.post(path, data={**typed, "owner_member_id": value})
+        assert refused.status_code == 422, value
+        assert f'data-testid="error-owner_member_id" data-code="{code}"' in refused.text
+        assert f'value="{value}"' in refused.text
+    assert row_counts(factory) == before, "a refused form writes nothing"
+    saved = client.post(path, data={**typed, "owner_member_id": f"#{heir['id']}"}, follow_redirects=False)
+    assert saved.status_code == 303
+    assert (
+        client.get(f"/api/v1/groups/{group['id']}", headers=operator).json()["owner_member_id"] == heir["id"]
+    )
+    audit = client.get(f"/api/v1/audit-log?entity=group&entity_id={group['id']}", headers=operator).json()
+    assert audit[0]["action"] == "group.transfer"

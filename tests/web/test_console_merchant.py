@@ -17,7 +17,7 @@ from neigou.auth.models import Role
 from neigou.kit.db import transaction
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_program
-from tests.sign_in import PASSWORD, console_sign_in
+from tests.sign_in import PASSWORD, console_sign_in, merchant_sign_in
 
 PRODUCT = {"title": "店品", "price_fen": 1000, "commission_rate_bp": 1000}
 
@@ -27,23 +27,6 @@ def _shop(client: TestClient, operator: dict[str, str], code: str, **extra: Any)
     assert made.status_code == 201, made.text
     shop_id: int = made.json()["id"]
     return shop_id
-
-
-def _merchant_sign_in(client: TestClient, factory: sessionmaker[Session], merchant_id: int) -> None:
-    with transaction(factory) as session:
-        auth.create_user(
-            session,
-            username=f"shop-{merchant_id}",
-            password=PASSWORD,
-            actor=TEST_ACTOR,
-            merchant_id=merchant_id,
-        )
-    answer = client.post(
-        "/console/login",
-        data={"username": f"shop-{merchant_id}", "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert (answer.status_code, answer.headers["location"]) == (303, "/console/merchant")
 
 
 def _world(client: TestClient, operator: dict[str, str]) -> tuple[int, int, dict[str, Any]]:
@@ -72,7 +55,7 @@ def test_a_merchant_sees_its_own_shop_only(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     mine, _theirs, _program = _world(client, operator)
-    _merchant_sign_in(client, factory, mine)
+    merchant_sign_in(client, factory, mine)
     home = client.get("/console/merchant")
     assert home.status_code == 200
     assert 'data-testid="count-products">1<' in home.text
@@ -108,7 +91,7 @@ def test_a_merchant_adds_products_coupons_and_promotions_in_the_portal(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     mine, _theirs, _program = _world(client, operator)
-    _merchant_sign_in(client, factory, mine)
+    merchant_sign_in(client, factory, mine)
     added = client.post(
         "/console/merchant/products",
         data={"sku": "MINE-2", "title": "新品", "price_yuan": "19.90", "commission_percent": "12.5"},
@@ -170,7 +153,7 @@ def test_the_review_queue_holds_and_approves_a_merchants_rate(
     sign_in = {"username": "brand-ops", "password": PASSWORD}
     assert client.post("/console/login", data=sign_in).status_code == 200
     assert client.post("/console/review-setting", data={"review_merchant_changes": "on"}).status_code == 200
-    _merchant_sign_in(client, factory, shop)
+    merchant_sign_in(client, factory, shop)
     held = client.post(
         f"/console/merchant/products/{product['id']}", data={"price_yuan": "10", "commission_percent": "30"}
     )
@@ -191,7 +174,7 @@ def test_a_deleted_merchants_console_session_stops_at_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     mine, _theirs, _program = _world(client, operator)
-    _merchant_sign_in(client, factory, mine)
+    merchant_sign_in(client, factory, mine)
     assert client.get("/console/merchant").status_code == 200
     assert client.delete(f"/api/v1/merchants/{mine}", headers=operator).status_code == 200
     gone = client.get("/console/merchant", follow_redirects=False)
@@ -215,7 +198,7 @@ def test_a_deleted_organizations_merchant_stops_at_once(
     ).json()
     shop = _shop(client, operator, "gone-shop", organization_id=brand["id"])
     token = bearer(make_token(Role.MERCHANT, merchant_id=shop))
-    _merchant_sign_in(client, factory, shop)
+    merchant_sign_in(client, factory, shop)
     assert client.get("/console/merchant").status_code == 200
     assert client.delete(f"/api/v1/organizations/{brand['id']}", headers=operator).status_code == 200
     gone = client.get("/console/merchant", follow_redirects=False)

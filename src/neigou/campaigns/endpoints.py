@@ -1,5 +1,5 @@
-"""HTTP endpoints of campaigns (``/api/v1``): operators publish and list them; a merchant publishes
-campaigns of its own skus and sees its own."""
+"""HTTP endpoints of campaigns (``/api/v1``): operators publish, edit and list them; a merchant
+publishes and edits campaigns of its own skus and sees its own."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 from neigou.auth.dependencies import OperatorOrMerchant
 from neigou.campaigns import repository as repo
 from neigou.campaigns import service
-from neigou.campaigns.schemas import CampaignCreate, CampaignOut
+from neigou.campaigns.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.paging import PageDep
@@ -42,3 +42,13 @@ def list_campaigns(
 def get_campaign(campaign_id: int, session: SessionDep, principal: OperatorOrMerchant) -> CampaignOut:
     """One campaign with its skus."""
     return service.campaigns_out(session, [service.require_campaign(session, campaign_id)])[0]
+
+
+@router.patch("/campaigns/{campaign_id}", response_model=CampaignOut)
+def update_campaign(
+    campaign_id: int, body: CampaignUpdate, session: SessionDep, principal: OperatorOrMerchant
+) -> CampaignOut:
+    """Edit a campaign that has not ended: its name, copy, boost, window, coupon or skus."""
+    campaign = service.require_campaign(session, campaign_id)
+    service.update_campaign(session, campaign=campaign, data=body, actor=principal.actor, at=utcnow())
+    return service.campaigns_out(session, [campaign])[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from neigou.campaigns.estimate import BoostTerms
@@ -52,6 +52,12 @@ def items_of(session: Session, campaign_ids: Collection[int]) -> dict[int, list[
     for item in rows:
         found[item.campaign_id].append(item)
     return found
+
+
+def delete_items(session: Session, campaign_id: int) -> None:
+    """Remove a campaign's items (before its new list is added)."""
+    session.execute(delete(CampaignItem).where(CampaignItem.campaign_id == campaign_id))
+    session.flush()
 
 
 def boost_terms(session: Session, campaign_ids: Collection[int]) -> dict[int, BoostTerms]:

@@ -25,6 +25,21 @@ class CampaignCreate(BaseModel):
     copy_text: str | None = Field(default=None, alias="copy", min_length=1, max_length=1000)
 
 
+class CampaignUpdate(BaseModel):
+    """Changes to a campaign; fields left out stay as they are. ``coupon_id`` and ``copy`` may be
+    set to ``null`` to drop them; the program, merchant and brand never change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    skus: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    coupon_id: int | None = None
+    commission_boost_bp: int | None = Field(default=None, ge=0, le=10_000)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    copy_text: str | None = Field(default=None, alias="copy", min_length=1, max_length=1000)
+
+
 class CampaignOut(BaseModel):
     """A campaign as the API shows it."""
 

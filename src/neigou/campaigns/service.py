@@ -1,17 +1,18 @@
-"""Publishing a campaign: checked whole before anything is written."""
+"""Publishing and editing a campaign: checked whole before anything is written."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.campaigns import repository as repo
 from neigou.campaigns.models import Campaign, CampaignItem
-from neigou.campaigns.schemas import CampaignCreate, CampaignOut
+from neigou.campaigns.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 from neigou.kit.actor import Actor
-from neigou.kit.errors import Invalid, NotFound
+from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.scoping import current_scope
 from neigou.offers import repository as offers
@@ -118,6 +119,115 @@ def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at:
             "boost_bp": data.commission_boost_bp,
             "merchant_id": campaign.merchant_id,
         },
+        at=at,
+    )
+    return campaign
+
+
+def _dump(campaign: Campaign, skus: list[str]) -> dict[str, Any]:
+    return {
+        "name": campaign.name,
+        "skus": skus,
+        "coupon_id": campaign.coupon_id,
+        "boost_bp": campaign.commission_boost_bp,
+        "starts_at": campaign.starts_at.isoformat(),
+        "ends_at": campaign.ends_at.isoformat(),
+        "copy": campaign.copy,
+    }
+
+
+def _editable(campaign: Campaign, data: CampaignUpdate, at: datetime) -> None:
+    """An ended campaign is history; a started one keeps its start and cannot end in the past."""
+    if campaign.ends_at <= at:
+        raise Conflict(
+            Message("Campaign {campaign_id} has ended and can no longer be edited.", campaign_id=campaign.id),
+            code="campaign_ended",
+        )
+    if campaign.starts_at > at:
+        return
+    if data.starts_at is not None and data.starts_at != campaign.starts_at:
+        raise Conflict(
+            Message(
+                "Campaign {campaign_id} has started: its start can no longer move.", campaign_id=campaign.id
+            ),
+            code="campaign_started",
+        )
+    if data.ends_at is not None and data.ends_at < at:
+        raise Invalid(
+            Message("A campaign that has started can end now at the earliest, not in the past."),
+            code="ends_in_past",
+        )
+
+
+def _merged(campaign: Campaign, skus: list[str], data: CampaignUpdate) -> CampaignCreate:
+    """The campaign as it would be after the change, in the shape creation checks."""
+    sent = data.model_fields_set
+    return CampaignCreate.model_validate(
+        {
+            "program_id": campaign.program_id,
+            "name": data.name if data.name is not None else campaign.name,
+            "skus": data.skus if data.skus is not None else skus,
+            "brand_id": campaign.brand_id,
+            "coupon_id": data.coupon_id if "coupon_id" in sent else campaign.coupon_id,
+            "commission_boost_bp": (
+                data.commission_boost_bp
+                if data.commission_boost_bp is not None
+                else campaign.commission_boost_bp
+            ),
+            "starts_at": data.starts_at or campaign.starts_at,
+            "ends_at": data.ends_at or campaign.ends_at,
+            "copy": data.copy_text if "copy_text" in sent else campaign.copy,
+        }
+    )
+
+
+def _same_merchant(session: Session, campaign: Campaign, skus: list[str]) -> None:
+    """A merchant's campaign holds that merchant's products only, whoever edits it."""
+    if campaign.merchant_id is None:
+        return
+    products = offers.products_by_sku(session, skus)
+    others = [s for s in skus if products[s].merchant_id != campaign.merchant_id]
+    if others:
+        raise Invalid(
+            Message("Sku {sku} is not a product of the campaign's merchant.", sku=", ".join(others)),
+            code="sku_of_other_merchant",
+            extra={"skus": others},
+        )
+
+
+def update_campaign(
+    session: Session, *, campaign: Campaign, data: CampaignUpdate, actor: Actor, at: datetime
+) -> Campaign:
+    """Change a campaign's name, copy, boost, window, coupon or products, checked like a new one;
+    an ended campaign, or the start of a started one, is refused (409)."""
+    _editable(campaign, data, at)
+    old_skus = [i.sku for i in repo.items_of(session, [campaign.id])[campaign.id]]
+    merged = _merged(campaign, old_skus, data)
+    _check(session, merged)
+    _same_merchant(session, campaign, merged.skus)
+    before = _dump(campaign, old_skus)
+    campaign.name = merged.name
+    campaign.coupon_id = merged.coupon_id
+    campaign.commission_boost_bp = merged.commission_boost_bp
+    campaign.starts_at = merged.starts_at
+    campaign.ends_at = merged.ends_at
+    campaign.copy = merged.copy_text
+    if merged.skus != old_skus:
+        repo.delete_items(session, campaign.id)
+        products = offers.products_by_sku(session, merged.skus)
+        session.add_all(
+            CampaignItem(campaign_id=campaign.id, product_id=products[sku].id, sku=sku, position=n)
+            for n, sku in enumerate(merged.skus)
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="campaign.update",
+        entity="campaign",
+        entity_id=campaign.id,
+        before=before,
+        after=_dump(campaign, merged.skus),
         at=at,
     )
     return campaign

@@ -116,8 +116,15 @@ def get_group(group_id: int, session: SessionDep, principal: OperatorOrMember) -
 def update_group(
     group_id: int, body: GroupUpdate, session: SessionDep, principal: OperatorOrMember
 ) -> GroupOut:
-    """Rename, archive or re-identify a group: operators, or its owner."""
+    """Rename, archive or re-identify a group: operators, or its owner; hand it over to another member
+    of its program: operators only."""
     group = _group_for(principal, session, group_id)
+    giving_away = body.owner_member_id is not None and body.owner_member_id != group.owner_member_id
+    if principal.role is not Role.OPERATOR and giving_away:
+        raise Forbidden(
+            Message("Only an operator can hand a group over to another member."),
+            code="owner_change_forbidden",
+        )
     return GroupOut.model_validate(
         service.update_group(session, group=group, data=body, actor=principal.actor)
     )

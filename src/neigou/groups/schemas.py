@@ -25,13 +25,15 @@ class GroupCreate(BaseModel):
 
 
 class GroupUpdate(BaseModel):
-    """Rename, archive or re-identify a group; fields left out stay as they are."""
+    """Rename, archive, re-identify or (operators only) hand over a group to another member of its
+    program; fields left out stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
     status: GroupStatus | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=120)
+    owner_member_id: int | None = None
 
 
 class GroupOut(BaseModel):

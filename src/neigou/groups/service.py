@@ -120,40 +120,65 @@ def create_group(
 def update_group(
     session: Session, *, group: Group, data: GroupUpdate, actor: Actor, at: datetime | None = None
 ) -> Group:
-    """Change a group's name, status or external id (fields not sent stay as they are)."""
+    """Change a group's name, status, external id or owner (fields not sent stay as they are). A new
+    owner must have joined the group's program; what the group carries (its counts, targets, robot,
+    sales) goes with it, what a member made (links, live codes, alerts) stays that member's."""
     before = group_dump(group)
+    now = at or utcnow()
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("name") is None:
-        changes.pop("name", None)
-    if changes.get("status") is None:
-        changes.pop("status", None)
+    for key in ("name", "status", "owner_member_id"):
+        if changes.get(key) is None:
+            changes.pop(key, None)
     name = changes.get("name", group.name)
     external_id = changes.get("external_id", group.external_id)
+    owner_id = group.owner_member_id
+    if changes.get("owner_member_id", owner_id) != owner_id:
+        owner_id = _new_owner(session, group, changes["owner_member_id"], now)
     _check_unique(
         session,
         program_id=group.program_id,
-        owner_member_id=group.owner_member_id,
+        owner_member_id=owner_id,
         name=name,
         platform=group.platform.value,
         external_id=external_id,
         group_id=group.id,
     )
+    transferred = owner_id != group.owner_member_id
     group.name = name
     group.external_id = external_id
+    group.owner_member_id = owner_id
     if "status" in changes:
         group.status = GroupStatus(changes["status"])
-    group.updated_at = at or utcnow()
+    group.updated_at = now
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="group.update",
+        action="group.transfer" if transferred else "group.update",
         entity="group",
         entity_id=group.id,
         before=before,
         after=group_dump(group),
     )
     return group
+
+
+def _new_owner(session: Session, group: Group, member_id: int, at: datetime) -> int:
+    """The id of the group's new owner: a member of the group's program who has joined it."""
+    member = require_member(session, member_id)
+    if member.program_id != group.program_id:
+        raise Invalid(
+            Message(
+                "Member {member_id} is not in the group's program and cannot own it.", member_id=member_id
+            ),
+            code="owner_not_in_program",
+        )
+    if member.joined_at > at:
+        raise Conflict(
+            Message("Member {member_id} has not joined the program yet.", member_id=member_id),
+            code="owner_not_joined",
+        )
+    return member.id
 
 
 def schedule_of(row: TargetScheduleRow) -> TargetSchedule:

@@ -129,7 +129,9 @@ def _claimable(
         link = usable_link(found or repo.get_link_by_code(session, link_code), link_code)
     if coupon.visibility is CouponVisibility.HIDDEN and (link is None or link.coupon_id != coupon.id):
         raise refused("link_required")
-    if not coupon.live or not coupon.starts_at <= at < coupon.ends_at:  # live: not under review
+    if (
+        not coupon.live or coupon.paused or not coupon.starts_at <= at < coupon.ends_at
+    ):  # live: not under review
         raise refused("not_active")
     return link
 

@@ -16,16 +16,20 @@ from __future__ import annotations
 import enum
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from neigou.offers.models import CouponTemplate
+from neigou.offers.offer_edit import TERMS_CHANGED
 from neigou.offers.offer_rules import CouponVisibility
 
 TERMS_TTL_SECONDS = 5.0
+_GATES: weakref.WeakSet[StockGate] = weakref.WeakSet()
 
 # KEYS: stock counter, customer counter. ARGV: total, per-customer limit, claimed in the database,
 # the customer's claims in the database, expiry (unix seconds).
@@ -73,6 +77,7 @@ class CouponTerms:
     per_customer_limit: int
     created_at: datetime
     live: bool = True
+    paused: bool = False
 
     @classmethod
     def of(cls, coupon: CouponTemplate) -> CouponTerms:
@@ -86,6 +91,7 @@ class CouponTerms:
             per_customer_limit=coupon.per_customer_limit,
             created_at=coupon.created_at,
             live=coupon.live,
+            paused=coupon.paused,
         )
 
 
@@ -119,6 +125,7 @@ class StockGate:
         self._release = client.register_script(RELEASE_SCRIPT)
         self._terms: dict[int, tuple[float, CouponTerms | None]] = {}
         self._terms_lock = threading.Lock()
+        _GATES.add(self)
 
     def terms(self, session: Session, coupon_id: int) -> CouponTerms | None:
         """A coupon's terms from the in-process copy (read from the database when older than the TTL)."""
@@ -133,6 +140,12 @@ class StockGate:
                 self._terms.clear()
             self._terms[coupon_id] = (now + TERMS_TTL_SECONDS, terms)
         return terms
+
+    def forget(self, coupon_ids: set[int]) -> None:
+        """Drop the copies of these coupons' terms (they were just changed in this process)."""
+        with self._terms_lock:
+            for coupon_id in coupon_ids:
+                self._terms.pop(coupon_id, None)
 
     def keys(self, coupon: CouponTemplate | CouponTerms, customer_ref_hash: str) -> GateKeys:
         """Counter keys of a coupon incarnation and one of its customers."""
@@ -212,3 +225,18 @@ class StockGate:
         key = keys.customer if customer_ref_hash is not None else keys.stock
         old = self.client.set(key, db_count, keepttl=True, get=True)
         return int(old or 0)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_terms(session: Session) -> None:
+    """A coupon edited in this process is read afresh by its next claim here; other processes keep
+    their copy for at most ``TERMS_TTL_SECONDS``."""
+    changed = session.info.pop(TERMS_CHANGED, None)
+    if changed:
+        for gate in list(_GATES):
+            gate.forget(changed)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_terms_after_rollback(session: Session) -> None:
+    session.info.pop(TERMS_CHANGED, None)

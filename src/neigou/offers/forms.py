@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from neigou.kit.i18n import Message, Text
 from neigou.offers.amounts import AmountError, local_to_utc, percent_to_bp, yuan_to_fen
 from neigou.offers.offer_rules import CouponKind, PromotionKind
-from neigou.offers.offer_schemas import CouponCreate, PromotionCreate
+from neigou.offers.offer_schemas import CouponCreate, CouponUpdate, PromotionCreate, PromotionUpdate
 from neigou.offers.quote_schemas import QuoteItem
 from neigou.offers.schemas import ProductCreate, ProductUpdate
 
@@ -138,6 +138,59 @@ def coupon_input(form: Mapping[str, str], *, timezone: str) -> CouponCreate:
     return read.build(CouponCreate, data)
 
 
+def coupon_update_input(
+    form: Mapping[str, str], *, kind: CouponKind, timezone: str, with_terms: bool
+) -> CouponUpdate:
+    """The coupon edit form: what may change at any time, and the terms while ``with_terms`` (value in
+    yuan or percent by the coupon's kind); times in ``timezone``."""
+    read = _Reader(form)
+    data: dict[str, Any] = {
+        "name": read.text("name", required=True),
+        "ends_at": read.convert("ends_at", lambda v: local_to_utc(v, timezone)),
+        "total_quantity": read.whole("total_quantity"),
+        "status": read.text("status") or None,
+    }
+    if with_terms:
+        data["value"] = read.convert(
+            "value", percent_to_bp if kind is CouponKind.PERCENT_OFF else yuan_to_fen
+        )
+        data["cap_fen"] = read.convert("cap_yuan", yuan_to_fen, required=False)
+        data["min_spend_fen"] = read.convert("min_spend_yuan", yuan_to_fen, required=False) or 0
+        data["visibility"] = read.text("visibility")
+    return read.build(CouponUpdate, data)
+
+
+def _params(read: _Reader, kind: str | None) -> dict[str, Any]:
+    if kind == PromotionKind.QUANTITY_DISCOUNT.value:
+        return {
+            "min_quantity": read.whole("min_quantity"),
+            "pay_rate_bp": read.convert("pay_rate_percent", percent_to_bp),
+        }
+    if kind == PromotionKind.SPEND_THRESHOLD_OFF.value:
+        return {
+            "min_spend_fen": read.convert("min_spend_yuan", yuan_to_fen),
+            "off_fen": read.convert("off_yuan", yuan_to_fen),
+        }
+    if kind == PromotionKind.EVENT_PRICE.value:
+        return {"prices": _event_prices(read)}
+    return {}
+
+
+def promotion_update_input(
+    form: Mapping[str, str], *, kind: PromotionKind, timezone: str, with_terms: bool
+) -> PromotionUpdate:
+    """The promotion edit form: name, end and running state; the kind's terms while ``with_terms``."""
+    read = _Reader(form)
+    data: dict[str, Any] = {
+        "name": read.text("name", required=True),
+        "ends_at": read.convert("ends_at", lambda v: local_to_utc(v, timezone)),
+        "status": read.text("status") or None,
+    }
+    if with_terms:
+        data["params"] = _params(read, kind.value)
+    return read.build(PromotionUpdate, data)
+
+
 def _event_prices(read: _Reader) -> dict[str, int] | None:
     prices: dict[str, int] = {}
     for line in (read.text("event_prices") or "").splitlines():
@@ -160,19 +213,7 @@ def promotion_input(form: Mapping[str, str], *, timezone: str) -> PromotionCreat
     """The promotion form: the kind's terms in yuan and percent; times in ``timezone``."""
     read = _Reader(form)
     kind = read.text("kind")
-    params: dict[str, Any] = {}
-    if kind == PromotionKind.QUANTITY_DISCOUNT.value:
-        params = {
-            "min_quantity": read.whole("min_quantity"),
-            "pay_rate_bp": read.convert("pay_rate_percent", percent_to_bp),
-        }
-    elif kind == PromotionKind.SPEND_THRESHOLD_OFF.value:
-        params = {
-            "min_spend_fen": read.convert("min_spend_yuan", yuan_to_fen),
-            "off_fen": read.convert("off_yuan", yuan_to_fen),
-        }
-    elif kind == PromotionKind.EVENT_PRICE.value:
-        params = {"prices": _event_prices(read)}
+    params = _params(read, kind)
     data: dict[str, Any] = {
         "name": read.text("name", required=True),
         "kind": kind,

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
@@ -99,6 +110,8 @@ class CouponTemplate(Base):
     # False while a merchant's coupon waits for (or was refused) an operator's approval: no link,
     # claim, quote, campaign or shopper's list uses it.
     live: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # True while the organization or the merchant paused it: no claim or quote uses it (window kept).
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -120,6 +133,8 @@ class Promotion(Base):
     skus: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True while paused: no quote or order pricing applies it (window kept).
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

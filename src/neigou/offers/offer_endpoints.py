@@ -13,10 +13,18 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.paging import PageDep
 from neigou.offers import coupons_service as coupons
+from neigou.offers import offer_edit
 from neigou.offers import promotions_service as promotions
 from neigou.offers import repository as repo
 from neigou.offers.offer_rules import CouponVisibility
-from neigou.offers.offer_schemas import CouponCreate, CouponOut, PromotionCreate, PromotionOut
+from neigou.offers.offer_schemas import (
+    CouponCreate,
+    CouponOut,
+    CouponUpdate,
+    PromotionCreate,
+    PromotionOut,
+    PromotionUpdate,
+)
 
 router = APIRouter(tags=["offers"])
 
@@ -66,6 +74,16 @@ def get_coupon(coupon_id: int, session: SessionDep, principal: CatalogReader) ->
     )
 
 
+@router.patch("/coupons/{coupon_id}", response_model=CouponOut)
+def update_coupon(
+    coupon_id: int, body: CouponUpdate, session: SessionDep, principal: OperatorOrMerchant
+) -> CouponOut:
+    """Change a coupon's name, end, stock or running state (pause, resume, end); its value, cap,
+    threshold and visibility only until it is first claimed or ordered with (409 ``terms_locked``)."""
+    coupon = offer_edit.update_coupon(session, coupon_id=coupon_id, data=body, actor=principal.actor)
+    return CouponOut.model_validate(coupon)
+
+
 @router.post("/promotions", status_code=status.HTTP_201_CREATED, response_model=PromotionOut)
 def create_promotion(
     body: PromotionCreate, session: SessionDep, principal: OperatorOrMerchant
@@ -92,6 +110,18 @@ def list_promotions(
 def get_promotion(promotion_id: int, session: SessionDep, _principal: CatalogReader) -> PromotionOut:
     """One promotion."""
     return PromotionOut.model_validate(promotions.require_promotion(session, promotion_id))
+
+
+@router.patch("/promotions/{promotion_id}", response_model=PromotionOut)
+def update_promotion(
+    promotion_id: int, body: PromotionUpdate, session: SessionDep, principal: OperatorOrMerchant
+) -> PromotionOut:
+    """Change a promotion's name, end or running state (pause, resume, end); its terms only until it
+    opens (409 ``terms_locked``)."""
+    promotion = offer_edit.update_promotion(
+        session, promotion_id=promotion_id, data=body, actor=principal.actor
+    )
+    return PromotionOut.model_validate(promotion)
 
 
 # POST /quotes lives in neigou.links.endpoints: a quote's link_code is resolved by the links domain,

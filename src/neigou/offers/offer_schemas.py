@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -57,6 +57,7 @@ class CouponOut(BaseModel):
     merchant_id: int | None = None
     # False while a merchant's coupon waits for (or was refused) an operator's approval.
     live: bool = True
+    paused: bool = False
     created_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]
@@ -171,4 +172,54 @@ class PromotionOut(BaseModel):
     priority: int
     exclusive: bool
     merchant_id: int | None = None
+    paused: bool = False
     created_at: datetime
+
+
+# What a PATCH may do to an offer's running state: pause it, resume it, or end it now.
+OfferStatus = Literal["active", "paused", "ended"]
+_KEPT_SET = ("name", "ends_at", "status", "total_quantity", "value", "min_spend_fen", "visibility", "params")
+
+
+def _no_cleared(model: BaseModel) -> None:
+    cleared = [n for n in _KEPT_SET if n in model.model_fields_set and getattr(model, n, 0) is None]
+    if cleared:
+        raise ValueError(f"{', '.join(cleared)} cannot be cleared")
+
+
+class CouponUpdate(BaseModel):
+    """What may change on a coupon: name, end, stock (never below what is claimed), running state;
+    and, until anything is claimed or ordered with it, its terms. ``cap_fen: null`` clears the cap."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    ends_at: AwareDatetime | None = None
+    total_quantity: Count | None = None
+    status: OfferStatus | None = None
+    value: Annotated[int, Field(ge=1, le=MAX_FEN, strict=True)] | None = None
+    cap_fen: PriceFen | None = None
+    min_spend_fen: PriceFen | None = None
+    visibility: CouponVisibility | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> CouponUpdate:
+        _no_cleared(self)
+        return self
+
+
+class PromotionUpdate(BaseModel):
+    """What may change on a promotion: name, end, running state; and, until it opens, its terms
+    (``params`` of its own kind)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    ends_at: AwareDatetime | None = None
+    status: OfferStatus | None = None
+    params: PromotionParamsIn | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> PromotionUpdate:
+        _no_cleared(self)
+        return self

@@ -145,7 +145,11 @@ def _coupons(
     if live_only:
         query = query.where(CouponTemplate.live.is_(True))
     if active_at is not None:
-        query = query.where(CouponTemplate.starts_at <= active_at, CouponTemplate.ends_at > active_at)
+        query = query.where(
+            CouponTemplate.starts_at <= active_at,
+            CouponTemplate.ends_at > active_at,
+            CouponTemplate.paused.is_(False),
+        )
     return query
 
 
@@ -193,7 +197,9 @@ def coupons_by_id(session: Session, ids: Iterable[int]) -> dict[int, CouponTempl
 def _promotions(active_at: datetime | None) -> Select[Promotion]:
     query = select(Promotion).order_by(Promotion.id.desc())
     if active_at is not None:
-        query = query.where(Promotion.starts_at <= active_at, Promotion.ends_at > active_at)
+        query = query.where(
+            Promotion.starts_at <= active_at, Promotion.ends_at > active_at, Promotion.paused.is_(False)
+        )
     return query
 
 
@@ -210,8 +216,12 @@ def page_promotions(session: Session, page: Page, *, active_at: datetime | None)
 
 
 def promotions_open_at(session: Session, at: datetime) -> list[Promotion]:
-    """Every promotion whose window ``[starts_at, ends_at)`` holds ``at``."""
-    query = select(Promotion).where(Promotion.starts_at <= at, Promotion.ends_at > at).order_by(Promotion.id)
+    """Every promotion, not paused, whose window ``[starts_at, ends_at)`` holds ``at``."""
+    query = (
+        select(Promotion)
+        .where(Promotion.starts_at <= at, Promotion.ends_at > at, Promotion.paused.is_(False))
+        .order_by(Promotion.id)
+    )
     return list(session.scalars(query))
 
 

@@ -105,11 +105,22 @@ def hold_rate(
     )
 
 
+def pending_review(session: Session, coupon: CouponTemplate) -> int | None:
+    """The id of the coupon's review still waiting for a decision, if any."""
+    return session.scalar(
+        select(MerchantReview.id).where(
+            MerchantReview.coupon_id == coupon.id, MerchantReview.status == ReviewStatus.PENDING
+        )
+    )
+
+
 def require_live(coupon: CouponTemplate) -> None:
     """A coupon under review (or refused) is used by no link, quote or campaign: 409
-    ``coupon_under_review``."""
+    ``coupon_under_review``; nor is a paused one: 409 ``coupon_paused``."""
     if not coupon.live:
         raise Conflict(
             Message("Coupon {coupon_id} waits for an operator's approval.", coupon_id=coupon.id),
             code="coupon_under_review",
         )
+    if coupon.paused:
+        raise Conflict(Message("Coupon {coupon_id} is paused.", coupon_id=coupon.id), code="coupon_paused")

@@ -27,7 +27,7 @@ class OfferBook:
     ) -> None:
         rows = session.scalars(
             select(Promotion)
-            .where(Promotion.starts_at <= end, Promotion.ends_at > start)
+            .where(Promotion.starts_at <= end, Promotion.ends_at > start, Promotion.paused.is_(False))
             .order_by(Promotion.id)
         )
         self.promotions = [(row.skus, _promotion(row)) for row in rows]

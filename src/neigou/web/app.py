@@ -85,6 +85,7 @@ from neigou.web import (
 )
 from neigou.web.audit_api import router as audit_router
 from neigou.web.console_access import router as console_access_router
+from neigou.web.console_campaign_edit import router as console_campaign_edit_router
 from neigou.web.console_group_create import router as console_group_create_router
 from neigou.web.console_group_edit import router as console_group_edit_router
 from neigou.web.console_group_sales import router as console_group_sales_router
@@ -273,6 +274,7 @@ def create_app(
         console_members_router,
         console_group_create_router,
         console_group_edit_router,
+        console_campaign_edit_router,
         console_program_edit_router,
         console_merchant_router,
         console_reviews_router,

@@ -1,5 +1,6 @@
-"""Console form that edits a chat group: its name, its id on the platform, and whether it is archived
-(archived groups keep their history but leave compliance and alerts)."""
+"""Console form that edits a chat group: its name, its id on the platform, whether it is archived
+(archived groups keep their history but leave compliance and alerts) and its owner (handed over to
+another member of the program, picked from a list or typed by id)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2**63 - 1
+PICKER_SIZE = 200  # members offered in the owner picker; any other is typed by id
+OWNER_CODES = {"member_not_found", "owner_not_in_program", "owner_not_joined", "group_name_taken"}
 
 
 def _form(
@@ -44,6 +47,7 @@ def _form(
         group=group,
         program=require_program(session, group.program_id),
         owner_name=programs.member_names(session, [group.owner_member_id]).get(group.owner_member_id, ""),
+        members=programs.list_members(session, group.program_id, limit=PICKER_SIZE, offset=0),
         statuses=[s.value for s in GroupStatus],
         values=values,
         errors=errors or [],
@@ -56,7 +60,12 @@ def edit_group(
 ) -> HTMLResponse:
     """The group form, filled in."""
     group = service.require_group(session, min(group_id, MAX_ID))
-    values = {"name": group.name, "external_id": group.external_id or "", "status": group.status.value}
+    values = {
+        "name": group.name,
+        "external_id": group.external_id or "",
+        "status": group.status.value,
+        "owner_member_id": str(group.owner_member_id),
+    }
     return _form(request, session, principal, group, values=values)
 
 
@@ -64,6 +73,7 @@ _INVALID = {
     "name": Message("Give the group a name (up to 120 characters)."),
     "external_id": Message("The platform's group id is up to 120 characters."),
     "status": Message("Choose active or archived."),
+    "owner_member_id": Message("Pick a member of the program, or type a member id."),
 }
 
 
@@ -75,11 +85,15 @@ def update_group(
     group = service.require_group(session, min(group_id, MAX_ID))
     values = fields(form)
     external_id = (values.get("external_id") or "").strip()
+    owner = (values.get("owner_member_id") or "").strip().lstrip("#")
     try:
-        data = GroupUpdate(
-            name=(values.get("name") or "").strip(),
-            status=values.get("status") or None,
-            external_id=external_id or None,
+        data = GroupUpdate.model_validate(
+            {
+                "name": (values.get("name") or "").strip(),
+                "status": values.get("status") or None,
+                "external_id": external_id or None,
+                "owner_member_id": owner or None,
+            }
         )
     except ValidationError as exc:
         wrong = dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"])
@@ -91,7 +105,10 @@ def update_group(
         with session.begin_nested():
             service.update_group(session, group=group, data=data, actor=principal.actor)
     except ProblemError as exc:
-        errors = refusal(session, exc)
+        errors = [
+            FieldError("owner_member_id" if e.code in OWNER_CODES else e.field, e.code, e.message)
+            for e in refusal(session, exc)
+        ]
         return _form(request, session, principal, group, values=values, errors=errors, status_code=exc.status)
     back = f"/console/programs/{group.program_id}/groups?view=groups&group={group.id}"
     return RedirectResponse(back, status_code=303)

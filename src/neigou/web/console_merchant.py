@@ -22,14 +22,14 @@ from neigou.merchants import portal
 from neigou.merchants.sales import sales_out, sales_xlsx
 from neigou.merchants.schemas import MerchantSalesOut
 from neigou.offers import catalog_service as catalog
-from neigou.offers import coupons_service as coupons
 from neigou.offers import forms
-from neigou.offers import promotions_service as promotions
 from neigou.offers.amounts import AmountError, percent_to_bp, yuan_to_fen
 from neigou.offers.schemas import ProductCreate, ProductUpdate
 from neigou.reporting.merchant_sales import SalesBy
+from neigou.web import offer_pages
 from neigou.web.form_pages import FormDep, default_timezone, fields
 from neigou.web.listing import ListQueryDep, fetch
+from neigou.web.offer_pages import OfferConsole
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -187,24 +187,7 @@ def promotions_page(
     )
 
 
-def _offer_form(
-    request: Request,
-    principal: Principal,
-    kind: str,
-    values: dict[str, str],
-    errors: list[forms.FieldError] | None = None,
-) -> HTMLResponse:
-    return render(
-        request,
-        f"console/offers/{kind}_form.html",
-        status_code=422 if errors else 200,
-        principal=principal,
-        nav=NAV,
-        action=f"/console/merchant/{kind}s/new",
-        values=values,
-        errors=errors or [],
-        timezone=default_timezone(request),
-    )
+PORTAL = OfferConsole(prefix="/console/merchant", nav=NAV)
 
 
 @router.get("/console/merchant/coupons/new", response_class=HTMLResponse)
@@ -216,7 +199,7 @@ def new_coupon(request: Request, principal: ConsoleMerchant) -> HTMLResponse:
         "stacking": "combinable",
         "per_customer_limit": "1",
     }
-    return _offer_form(request, principal, "coupon", defaults)
+    return offer_pages.new_form(request, principal, PORTAL, kind="coupon", values=defaults)
 
 
 @router.post("/console/merchant/coupons/new", response_model=None)
@@ -224,21 +207,33 @@ def create_coupon(
     request: Request, session: SessionDep, principal: ConsoleMerchant, form: FormDep
 ) -> Response:
     """Create a coupon on the merchant's skus, or show the form again with every error."""
-    values = fields(form)
-    try:
-        data = forms.coupon_input(values, timezone=default_timezone(request))
-        coupons.create_coupon(session, data=data, actor=principal.actor)
-    except forms.FormInvalid as exc:
-        return _offer_form(request, principal, "coupon", values, exc.errors)
-    except ProblemError as exc:
-        return _offer_form(request, principal, "coupon", values, _refused(session, exc))
-    return RedirectResponse("/console/merchant/coupons", status_code=303)
+    return offer_pages.create(request, session, principal, PORTAL, kind="coupon", values=fields(form))
+
+
+@router.get("/console/merchant/coupons/{coupon_id}/edit", response_class=HTMLResponse)
+def edit_coupon(
+    request: Request, coupon_id: int, session: SessionDep, principal: ConsoleMerchant
+) -> HTMLResponse:
+    """One of the merchant's coupons to change (new terms may wait for the operator's review)."""
+    return offer_pages.edit_form(request, session, principal, PORTAL, kind="coupon", offer_id=coupon_id)
+
+
+@router.post("/console/merchant/coupons/{coupon_id}/edit", response_model=None)
+def save_coupon(
+    request: Request, coupon_id: int, session: SessionDep, principal: ConsoleMerchant, form: FormDep
+) -> Response:
+    """Save the merchant's changes to its coupon, or show the form again with every error."""
+    return offer_pages.save(
+        request, session, principal, PORTAL, kind="coupon", offer_id=coupon_id, values=fields(form)
+    )
 
 
 @router.get("/console/merchant/promotions/new", response_class=HTMLResponse)
 def new_promotion(request: Request, principal: ConsoleMerchant) -> HTMLResponse:
     """An empty promotion form."""
-    return _offer_form(request, principal, "promotion", {"kind": "spend_threshold_off"})
+    return offer_pages.new_form(
+        request, principal, PORTAL, kind="promotion", values={"kind": "spend_threshold_off"}
+    )
 
 
 @router.post("/console/merchant/promotions/new", response_model=None)
@@ -246,15 +241,25 @@ def create_promotion(
     request: Request, session: SessionDep, principal: ConsoleMerchant, form: FormDep
 ) -> Response:
     """Create a promotion on the merchant's skus, or show the form again with every error."""
-    values = fields(form)
-    try:
-        data = forms.promotion_input(values, timezone=default_timezone(request))
-        promotions.create_promotion(session, data=data, actor=principal.actor)
-    except forms.FormInvalid as exc:
-        return _offer_form(request, principal, "promotion", values, exc.errors)
-    except ProblemError as exc:
-        return _offer_form(request, principal, "promotion", values, _refused(session, exc))
-    return RedirectResponse("/console/merchant/promotions", status_code=303)
+    return offer_pages.create(request, session, principal, PORTAL, kind="promotion", values=fields(form))
+
+
+@router.get("/console/merchant/promotions/{promotion_id}/edit", response_class=HTMLResponse)
+def edit_promotion(
+    request: Request, promotion_id: int, session: SessionDep, principal: ConsoleMerchant
+) -> HTMLResponse:
+    """One of the merchant's promotions to change."""
+    return offer_pages.edit_form(request, session, principal, PORTAL, kind="promotion", offer_id=promotion_id)
+
+
+@router.post("/console/merchant/promotions/{promotion_id}/edit", response_model=None)
+def save_promotion(
+    request: Request, promotion_id: int, session: SessionDep, principal: ConsoleMerchant, form: FormDep
+) -> Response:
+    """Save the merchant's changes to its promotion, or show the form again with every error."""
+    return offer_pages.save(
+        request, session, principal, PORTAL, kind="promotion", offer_id=promotion_id, values=fields(form)
+    )
 
 
 def _range(request: Request, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from neigou.auth.dependencies import ConsoleOperator
@@ -14,14 +14,14 @@ from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.offers import coupons_service as coupons
 from neigou.offers import forms
-from neigou.offers import promotions_service as promotions
 from neigou.offers import repository as repo
 from neigou.offers.offer_rules import CouponVisibility, PromotionKind
 from neigou.offers.quotes import price_quote
+from neigou.web import offer_pages
 from neigou.web.form_pages import FormDep, default_timezone, fields, refusal
 from neigou.web.listing import ListQueryDep, fetch
+from neigou.web.offer_pages import OfferConsole
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -66,22 +66,7 @@ def _values(kind: type[StrEnum]) -> set[str]:
     return {member.value for member in kind}
 
 
-def _offer_form(
-    request: Request,
-    principal: Principal,
-    template: str,
-    values: dict[str, str],
-    errors: list[forms.FieldError] | None = None,
-) -> HTMLResponse:
-    return render(
-        request,
-        template,
-        status_code=422 if errors else 200,
-        principal=principal,
-        values=values,
-        errors=errors or [],
-        timezone=default_timezone(request),
-    )
+CONSOLE = OfferConsole(prefix="/console")
 
 
 @router.get("/console/coupons/new", response_class=HTMLResponse)
@@ -94,7 +79,7 @@ def new_coupon(request: Request, principal: ConsoleOperator) -> HTMLResponse:
         "per_customer_limit": "1",
         "total_quantity": "1000",
     }
-    return _offer_form(request, principal, "console/offers/coupon_form.html", defaults)
+    return offer_pages.new_form(request, principal, CONSOLE, kind="coupon", values=defaults)
 
 
 @router.post("/console/coupons/new", response_model=None)
@@ -102,19 +87,25 @@ def create_coupon(
     request: Request, session: SessionDep, principal: ConsoleOperator, form: FormDep
 ) -> Response:
     """Create a coupon template, or show the form again with every error."""
-    values = fields(form)
-    try:
-        coupons.create_coupon(
-            session,
-            data=forms.coupon_input(values, timezone=default_timezone(request)),
-            actor=principal.actor,
-        )
-    except forms.FormInvalid as exc:
-        return _offer_form(request, principal, "console/offers/coupon_form.html", values, exc.errors)
-    except ProblemError as exc:
-        errors = refusal(session, exc)
-        return _offer_form(request, principal, "console/offers/coupon_form.html", values, errors)
-    return RedirectResponse("/console/coupons", status_code=303)
+    return offer_pages.create(request, session, principal, CONSOLE, kind="coupon", values=fields(form))
+
+
+@router.get("/console/coupons/{coupon_id}/edit", response_class=HTMLResponse)
+def edit_coupon(
+    request: Request, coupon_id: int, session: SessionDep, principal: ConsoleOperator
+) -> HTMLResponse:
+    """A coupon's edit form: name, end, stock, running state; its terms until first claimed."""
+    return offer_pages.edit_form(request, session, principal, CONSOLE, kind="coupon", offer_id=coupon_id)
+
+
+@router.post("/console/coupons/{coupon_id}/edit", response_model=None)
+def save_coupon(
+    request: Request, coupon_id: int, session: SessionDep, principal: ConsoleOperator, form: FormDep
+) -> Response:
+    """Save a coupon's changes, or show the form again with every error in place."""
+    return offer_pages.save(
+        request, session, principal, CONSOLE, kind="coupon", offer_id=coupon_id, values=fields(form)
+    )
 
 
 @router.get("/console/promotions", response_class=HTMLResponse)
@@ -156,7 +147,7 @@ def promotions_page(
 def new_promotion(request: Request, principal: ConsoleOperator) -> HTMLResponse:
     """An empty promotion form."""
     defaults = {"kind": "quantity_discount", "priority": "0"}
-    return _offer_form(request, principal, "console/offers/promotion_form.html", defaults)
+    return offer_pages.new_form(request, principal, CONSOLE, kind="promotion", values=defaults)
 
 
 @router.post("/console/promotions/new", response_model=None)
@@ -164,16 +155,27 @@ def create_promotion(
     request: Request, session: SessionDep, principal: ConsoleOperator, form: FormDep
 ) -> Response:
     """Create a promotion, or show the form again with every error."""
-    values = fields(form)
-    try:
-        data = forms.promotion_input(values, timezone=default_timezone(request))
-        promotions.create_promotion(session, data=data, actor=principal.actor)
-    except forms.FormInvalid as exc:
-        return _offer_form(request, principal, "console/offers/promotion_form.html", values, exc.errors)
-    except ProblemError as exc:
-        errors = refusal(session, exc)
-        return _offer_form(request, principal, "console/offers/promotion_form.html", values, errors)
-    return RedirectResponse("/console/promotions", status_code=303)
+    return offer_pages.create(request, session, principal, CONSOLE, kind="promotion", values=fields(form))
+
+
+@router.get("/console/promotions/{promotion_id}/edit", response_class=HTMLResponse)
+def edit_promotion(
+    request: Request, promotion_id: int, session: SessionDep, principal: ConsoleOperator
+) -> HTMLResponse:
+    """A promotion's edit form: name, end, running state; its terms until it opens."""
+    return offer_pages.edit_form(
+        request, session, principal, CONSOLE, kind="promotion", offer_id=promotion_id
+    )
+
+
+@router.post("/console/promotions/{promotion_id}/edit", response_model=None)
+def save_promotion(
+    request: Request, promotion_id: int, session: SessionDep, principal: ConsoleOperator, form: FormDep
+) -> Response:
+    """Save a promotion's changes, or show the form again with every error in place."""
+    return offer_pages.save(
+        request, session, principal, CONSOLE, kind="promotion", offer_id=promotion_id, values=fields(form)
+    )
 
 
 # Quote preview --------------------------------------------------------------------------------------

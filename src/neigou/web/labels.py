@@ -240,6 +240,10 @@ field: dict[str, Label] = {
     "kind": N_("Kind"),
     "skus": N_("Skus"),
     "at": N_("Price at"),
+    "boost_percent": N_("Commission boost"),
+    "coupon_id": N_("Coupon"),
+    "copy_text": N_("Selling copy"),
+    "owner_member_id": N_("Owner"),
 }
 pv_error: dict[str, Label] = {
     "customer_required": N_("Enter the customer reference."),
