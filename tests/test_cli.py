@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
@@ -91,6 +92,10 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "/m/login?code=ngc_" in result.output
     assert "(user lanquan-shop, password" in result.output  # the demo shop's portal
     assert "/m/login?token=" not in result.output
+    # The demo's own analytics store holds the seeded history, so its charts have data at once.
+    with duckdb.connect(str(tmp_path / "demo-analytics.duckdb"), read_only=True) as store:
+        days = store.execute("SELECT count(DISTINCT CAST(paid_at AS DATE)) FROM orders").fetchall()
+    assert days[0][0] >= 28
 
 
 def test_serve_clears_the_metrics_directory_of_an_earlier_run(

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,7 @@ class DemoTemplate:
 
     path: Path
     world: DemoWorld
+    built_at: datetime  # the ``now`` the world was seeded at
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -119,12 +121,13 @@ def demo_template(
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     _copy(Path(empty), path)
     demo_engine = make_engine(f"sqlite:///{path}")
+    built_at = utcnow()
     try:
         with transaction(make_session_factory(demo_engine)) as session:
-            world = seed(session, now=utcnow(), password=PASSWORD, secret_key=SECRET)
+            world = seed(session, now=built_at, password=PASSWORD, secret_key=SECRET)
     finally:
         demo_engine.dispose()
-    return DemoTemplate(path, world)
+    return DemoTemplate(path, world, built_at)
 
 
 @pytest.fixture

@@ -78,7 +78,33 @@ WORKSPACE = [
     "/m/recruit",
     "/m/live-codes",
     "/m/analytics",
+    "/m/pushes",
+    "/m/events",
 ]
+# The salesperson's pages: the customer book, its tasks and form, pushes and the push composer.
+SALESPERSON_WORKSPACE = [
+    "/m/",
+    "/m/customers",
+    "/m/customers/today",
+    "/m/customers/new",
+    "/m/pushes",
+    "/m/pushes/new",
+    "/m/events",
+    "/m/earnings",
+    "/m/tier",
+    "/m/me",
+]
+
+
+def _first_hrefs(page: Page, live_server: str, lists: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in lists:
+        page.goto(f"{live_server}{path}")
+        first = page.locator(f"main a[href^='{path}/']:not([href$='/new']):not([href$='/today'])").first
+        if first.count():
+            found.append(str(first.get_attribute("href")))
+    assert len(found) == len(lists), found
+    return found
 
 
 def _too_tall(page_heights: dict[str, int], screen: int) -> dict[str, int]:
@@ -102,14 +128,21 @@ def test_console_pages_fit_three_screens(browser: Browser, live_server: str, wor
     page.close()
 
 
+@pytest.mark.parametrize("who", ["owner", "salesperson"])
 def test_workspace_pages_fit_three_phone_screens(
-    browser: Browser, live_server: str, world: DemoWorld
+    browser: Browser, live_server: str, world: DemoWorld, who: str
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
-    member_sign_in(page, live_server, world)
+    if who == "owner":
+        member_sign_in(page, live_server, world)
+    else:
+        page.goto(f"{live_server}/m/login?code={world.salesperson_sign_in_code}")
+    paths = WORKSPACE if who == "owner" else SALESPERSON_WORKSPACE
+    if who == "salesperson":  # a customer's card: the first of the book
+        paths = paths + _first_hrefs(page, live_server, ("/m/customers",))
     heights = {}
-    for path in WORKSPACE:
+    for path in paths:
         response = page.goto(f"{live_server}{path}")
         assert response is not None
         assert response.status == 200, path
@@ -117,6 +150,6 @@ def test_workspace_pages_fit_three_phone_screens(
     tall = _too_tall(heights, 844)
     for path in tall:
         page.goto(f"{live_server}{path}")
-        page.screenshot(path=str(ARTIFACTS / f"too-tall-m{path.replace('/', '_')}.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"too-tall-{who}{path.replace('/', '_')}.png"), full_page=True)
     assert tall == {}
     context.close()

@@ -152,3 +152,18 @@ def test_todays_tasks(client: TestClient, world: RecoWorld) -> None:
     today = local_date(utcnow(), "Asia/Shanghai")
     assert ('data-testid="task-season"' in page.text) == (calendar.season_change(today) is not None)
     assert "30 天无点击、无订单：共 0 位顾客。" in page.text
+
+
+def test_the_home_lists_the_customer_books_tasks(client: TestClient, world: RecoWorld) -> None:
+    member_sign_in(client, world.member_token)
+    today_page = client.get("/m/customers/today").text
+    born = _testids(today_page.split('data-testid="task-birthdays"')[1].split("</section>")[0], "customer")
+    assert born >= 1  # 赵小姐's birthday is in three days
+    home = client.get("/m/").text
+    tasks = home.split('data-testid="tasks"')[1].split("</section>")[0]
+    assert f"{born} 位顾客本周过生日" in tasks
+    assert 'href="/m/customers/today"' in tasks
+    assert "天没有下单" not in tasks  # nobody in the book is dormant
+    today = local_date(utcnow(), "Asia/Shanghai")
+    assert ("换季" in tasks) == (calendar.season_change(today) is not None)
+    assert 'data-testid="no-tasks"' not in tasks

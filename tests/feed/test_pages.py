@@ -167,3 +167,11 @@ def test_the_console_publishes_campaigns(
     refused = client.post("/console/campaigns", data={**form, "boost_percent": "95"})
     assert refused.status_code == 422
     assert "超过 100%" in refused.text
+    # a time that is not one is shown beside its field, focused, with what was typed kept
+    bad_time = client.post("/console/campaigns", data={**form, "name": "双12返场", "ends_at": "12月12日"})
+    assert bad_time.status_code == 422
+    assert 'data-testid="error-ends_at" data-code="invalid_datetime"' in bad_time.text
+    assert 'data-testid="campaign-ends" autofocus' in bad_time.text
+    assert 'value="双12返场"' in bad_time.text
+    with factory() as session:
+        assert session.scalar(select(Campaign).where(Campaign.name == "双12返场")) is None

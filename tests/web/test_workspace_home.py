@@ -68,3 +68,30 @@ def test_home_shows_today_month_and_tasks_and_every_page_has_the_bottom_navigati
 def test_home_and_me_need_a_member_session(client: TestClient) -> None:
     for path in ("/m/", "/m/me"):
         assert client.get(path, follow_redirects=False).headers["location"] == "/m/expired"
+
+
+def test_every_page_marks_the_navigation_item_it_belongs_to(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory)
+    member_sign_in(client, make_token(Role.MEMBER, w.seller))
+    belongs = {
+        "/m/": "/m/",
+        "/m/feed": "/m/",
+        "/m/posts": "/m/",
+        "/m/pushes": "/m/",  # no customer book: the owner's day
+        "/m/events": "/m/",
+        "/m/links": "/m/links",
+        "/m/groups": "/m/groups",
+        "/m/live-codes": "/m/groups",
+        "/m/earnings": "/m/earnings",
+        "/m/me": "/m/me",
+        "/m/tier": "/m/me",
+        "/m/team": "/m/me",
+        "/m/analytics": "/m/me",
+    }
+    for path, item in belongs.items():
+        page = client.get(path)
+        assert page.status_code == 200, path
+        nav = page.text.split('data-testid="bottom-nav"', 1)[1].split("</nav>", 1)[0]
+        assert re.findall(r'href="([^"]+)"[^>]*class="current"', nav) == [item], path

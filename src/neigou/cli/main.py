@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
@@ -204,11 +205,24 @@ def demo(
     """Build a fresh seeded SQLite database, print a login and a token, and serve it."""
     from neigou.demo.seed import seed
 
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    # The demo's analytics store is its own, rebuilt with the database (a store holds watermarks).
+    analytics = path.with_name(path.stem + "-analytics.duckdb")
+    for stale in (
+        path,
+        path.with_name(path.name + "-wal"),
+        path.with_name(path.name + "-shm"),
+        analytics,
+        analytics.with_name(analytics.name + ".wal"),
+    ):
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{path}"
     base = f"http://{host}:{port}"
-    settings = Settings(database_url=url, jobs_path=str(path.with_name("demo-jobs.db")), public_url=base)
+    settings = Settings(
+        database_url=url,
+        jobs_path=str(path.with_name("demo-jobs.db")),
+        public_url=base,
+        analytics_url=f"duckdb:///{analytics}",
+    )
     typer.echo(f"creating the demo database at {path} …")
     upgrade(url)
     password = secrets.token_urlsafe(9)
@@ -221,6 +235,7 @@ def demo(
             secret_key=settings.secret_key,
             public_base=settings.public_base,
         )
+    _fill_analytics(settings, factory)
     typer.echo(
         f"\nneigou demo is ready\n"
         f"  console:    {base}/console   (user {world.username}, password {password})\n"
@@ -235,6 +250,7 @@ def demo(
         os.environ["NEIGOU_DATABASE_URL"] = url
         os.environ["NEIGOU_JOBS_PATH"] = settings.jobs_path
         os.environ["NEIGOU_PUBLIC_URL"] = base
+        os.environ["NEIGOU_ANALYTICS_URL"] = settings.analytics_url or ""
         get_settings.cache_clear()
         uvicorn.run(
             "neigou.web.app:create_app",
@@ -244,6 +260,18 @@ def demo(
             log_level="info",
             log_config=uvicorn_log_config(),
         )
+
+
+def _fill_analytics(settings: Settings, factory: sessionmaker[Session]) -> None:
+    """Copy the seeded month into the demo's analytics store, so its charts have data from the start."""
+    from neigou.analytics.extract import refresh
+    from neigou.analytics.runtime import close_all, store_for
+
+    try:
+        with factory() as session:
+            refresh(session, store_for(settings))
+    finally:
+        close_all()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,8 @@
 """Demo share links: the sample group owner's links to the shampoo with its hidden ¥25 coupon, one per
-group for a few of their groups, plus a link without coupon; three weeks of clicks (WeChat mostly,
-some link-preview bots) and claims by shoppers who came through them.
-
-The demo's hidden coupon opened a day before the demo was built, so its claims fall in that last day;
-the clicks go back three weeks. Built through the services (claims take stock, make touches).
+group for a few of their groups, plus a link without coupon; a month of clicks (WeChat mostly,
+some link-preview bots, a fifth of them in the last day) and claims by shoppers who came through them, spread
+over the month the hidden coupon has been open. Built through the services (claims take stock, make
+touches).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from neigou.offers import repository as offers
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 LINKED_GROUPS = 4
-CLICK_DAYS = 21
+CLICK_DAYS = 30  # the hidden coupon opened a day before (demo.offers.HIDDEN_COUPON_DAYS)
 UA_WEIGHTS = [(UaClass.WECHAT, 70), (UaClass.MOBILE, 15), (UaClass.DESKTOP, 5), (UaClass.BOT, 10)]
 
 
@@ -77,8 +76,8 @@ def _clicks_and_claims(
 ) -> None:
     events: list[ClickRow] = []
     claimers: list[tuple[str, datetime]] = []
-    for number in range(rng.randint(90, 140) if busy else rng.randint(20, 60)):
-        recent = number % 3 == 0
+    for number in range(rng.randint(150, 220) if busy else rng.randint(40, 80)):
+        recent = number % 5 == 0
         at = (
             now - timedelta(minutes=rng.randint(5, 20 * 60))
             if recent
@@ -97,7 +96,7 @@ def _clicks_and_claims(
                 ua_class=ua,
             )
         )
-        if link.coupon_id is not None and recent and ua is not UaClass.BOT and rng.random() < 0.45:
+        if link.coupon_id is not None and ua is not UaClass.BOT and rng.random() < 0.3:
             claimers.append((visitor, at + timedelta(minutes=1)))
     store_clicks(session, sorted(events, key=lambda row: row[4]))  # by clicked_at
     for visitor, at in claimers:

@@ -57,6 +57,9 @@ PRODUCTS = [
 GARMENTS = ["YD-TEE-CREW", "YD-JEANS-HW", "YD-HOODIE", "YD-SUNCOAT", "YD-SOCKS-5"]
 
 
+HIDDEN_COUPON_DAYS = 31
+
+
 @dataclass(frozen=True)
 class OffersDemo:
     """Ids worth trying in the demo."""
@@ -92,7 +95,7 @@ def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
     hidden = _coupon(
         session,
         actor,
-        month,
+        (now - timedelta(days=HIDDEN_COUPON_DAYS), month[1]),  # open a month: its claims have a history
         name="澜泉洗发水 群内专享券 ¥25",
         kind=CouponKind.AMOUNT_OFF,
         value=2500,

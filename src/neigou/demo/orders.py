@@ -1,15 +1,18 @@
-"""Demo orders and money: four months of sales through the owners' share links (a link made for a
-group gives that group its sales), completions, refunds (some after payout, so one owner's available
+"""Demo orders and money: four months of sales (growing, busier at weekends, in the shoppers' hours in
+the program's zone, a third of them from a returning shopper) through the owners' share links (a
+link made for a group gives that group its sales), completions, refunds (some after payout, so one owner's available
 balance goes negative for a while), weekly settlements, monthly withdrawals paid in batches, and this
 week's requests waiting for review.
 
-Played day by day through the services, so every fen follows the same rules as production.
+Played day by day through the services, so every fen follows the same rules as production; nothing
+is dated after ``now`` (what would fall later has not happened yet).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,6 +68,23 @@ def _links(
     return codes
 
 
+class Shoppers:
+    """Who buys: mostly new shoppers, and about a third of the orders from someone who bought in the
+    last weeks (so repeat purchase and cohorts have something to show)."""
+
+    RECENT = 250  # buyers a repeat order is drawn from
+
+    def __init__(self) -> None:
+        self._recent: list[str] = []
+
+    def next(self, rng: random.Random) -> str:
+        if self._recent and rng.random() < 0.33:
+            return rng.choice(self._recent)
+        phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+        self._recent = [*self._recent[-(self.RECENT - 1) :], phone]
+        return phone
+
+
 def _orders_of_day(
     day: datetime,
     *,
@@ -74,6 +94,7 @@ def _orders_of_day(
     prices: dict[str, int],
     rng: random.Random,
     serial: int,
+    shoppers: Shoppers,
 ) -> list[OrderIn]:
     out: list[OrderIn] = []
     for n in range(count):
@@ -85,10 +106,10 @@ def _orders_of_day(
             OrderIn(
                 external_id=f"JD{day:%Y%m%d}{serial + n:05d}",
                 program_id=program_id,
-                customer_ref=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                customer_ref=shoppers.next(rng),
                 link_code=rng.choice(codes) if rng.random() < 0.9 else None,
                 items=tuple(items),
-                paid_at=day + timedelta(minutes=rng.randrange(8 * 60, 23 * 60)),
+                paid_at=day + timedelta(minutes=rng.randrange(8 * 60, 23 * 60)),  # 08:00–23:00 there
             )
         )
     return out
@@ -106,7 +127,9 @@ def seed_orders(
     """Four months of the partner program's orders, refunds, settlements and payouts."""
     rng = random.Random(20260501)
     program = require_program(session, program_id)
-    start = (now - timedelta(days=DAYS)).replace(hour=0, minute=0, second=0, microsecond=0)
+    zone = ZoneInfo(program.timezone)
+    today = now.astimezone(zone).date()
+    start = _midnight(today - timedelta(days=DAYS), zone)
     session.add(
         PayoutSettings(
             program_id=program.id, min_withdrawal_fen=1000, fee_fixed_fen=0, fee_bp=60, updated_at=start
@@ -118,20 +141,23 @@ def seed_orders(
     completions: dict[int, datetime] = {}
     refunds: list[tuple[datetime, int, bool]] = []
     serial = 0
+    shoppers = Shoppers()
     for offset in range(DAYS + 1):
-        day = start + timedelta(days=offset)
+        day = _midnight(today - timedelta(days=DAYS - offset), zone)
+        horizon = min(day + timedelta(days=1), now)  # what has happened by the end of the day
         batch = _orders_of_day(
             day,
-            count=rng.randint(6, 14),
+            count=_orders_on(day.date(), offset, rng),
             codes=codes,
             program_id=program.id,
             prices=prices,
             rng=rng,
             serial=serial,
+            shoppers=shoppers,
         )
         serial += len(batch)
         batch = [o for o in batch if o.paid_at < now - timedelta(minutes=5)]  # nothing from the future
-        taken = ingest(session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=day)
+        taken = ingest(session, batch, secret_key=secret_key, source=OrderSource.IMPORT, now=horizon)
         for result in taken.created:
             order = session.get(Order, result)
             assert order is not None
@@ -141,19 +167,30 @@ def seed_orders(
                     (order.paid_at + timedelta(days=rng.randint(1, 30)), order.id, rng.random() < 0.4)
                 )
         for order_id, at in sorted(completions.items()):
-            if at <= day + timedelta(days=1):
+            if at <= horizon:
                 order = session.get(Order, order_id)
                 assert order is not None
                 service.complete(session, order=order, at=at, actor=DEMO_ACTOR)
                 del completions[order_id]
-        for due in [r for r in refunds if r[0] <= day + timedelta(days=1)]:
+        for due in [r for r in refunds if r[0] <= horizon]:
             refunds.remove(due)
             _refund(session, due, rng)
         if day.weekday() == 0:
             settlement.settle(session, program=program, as_of=day, actor=DEMO_ACTOR, now=day)
         if day.day == 5 or offset == DAYS:
-            _withdrawals(session, members, day, rng, pay=offset < DAYS - 3)
+            _withdrawals(session, members, day, rng, pay=offset < DAYS - 3, now=now)
     _clawback(session, sample_owner_id, now - timedelta(hours=2))
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def _orders_on(day: date, offset: int, rng: random.Random) -> int:
+    """A day's orders: the program grows over the months, weekends sell more, and no two days match."""
+    growth = 60 + 40 * offset // DAYS  # percent of today's pace
+    weekend = 135 if day.weekday() >= 5 else 100
+    return max(2, rng.randint(7, 15) * growth * weekend // 10_000)
 
 
 def _clawback(session: Session, member_id: int, at: datetime) -> None:
@@ -194,7 +231,13 @@ def _refund(session: Session, due: tuple[datetime, int, bool], rng: random.Rando
 
 
 def _withdrawals(
-    session: Session, members: dict[int, Member], day: datetime, rng: random.Random, *, pay: bool
+    session: Session,
+    members: dict[int, Member],
+    day: datetime,
+    rng: random.Random,
+    *,
+    pay: bool,
+    now: datetime,
 ) -> None:
     for member in members.values():
         available = ledger.account_total(session, member.id, Account.AVAILABLE)
@@ -208,7 +251,7 @@ def _withdrawals(
                 amount_fen=amount,
                 request_id=f"WD{day:%Y%m%d}-{member.id}",
                 actor=DEMO_ACTOR,
-                at=day + timedelta(hours=10),
+                at=min(day + timedelta(hours=10), now - timedelta(minutes=30)),
             )
         except ProblemError:
             continue

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
 from neigou.auth.models import Role
+from neigou.demo.brand_sales import seed_brand_sales
 from neigou.demo.customers import seed_customers
 from neigou.demo.feed import seed_feed
 from neigou.demo.groups import seed_groups
@@ -22,6 +23,7 @@ from neigou.demo.offers import seed_offers
 from neigou.demo.orders import seed_orders
 from neigou.demo.pushes import seed_pushes
 from neigou.demo.tiers import seed_tiers
+from neigou.demo.traffic import seed_traffic
 from neigou.kit.actor import Actor
 from neigou.programs import service as programs
 from neigou.programs.models import Member
@@ -287,6 +289,7 @@ def seed(
         now=now,
         secret_key=secret_key,
     )
+    seed_traffic(session, program_id=partner.id, now=now)
     seed_network(
         session,
         program_id=partner.id,
@@ -295,6 +298,7 @@ def seed(
         now=now,
         secret_key=secret_key,
     )
+    seed_brand_sales(session, program_id=brand.id, now=now, secret_key=secret_key)
     seed_tiers(session, partner_id=partner.id, brand_id=brand.id, now=now, secret_key=secret_key)
     guide = guides[0]
     seed_customers(session, brand=brand, guide=guide, take_name=names.take, now=now, secret_key=secret_key)

@@ -21,6 +21,8 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}  # a page that shows a secret is never cached
+# A merchant token names its shop, which this form does not ask for: it is issued with the CLI (--merchant-id).
+CONSOLE_ROLES = [role for role in Role if role is not Role.MERCHANT]
 
 
 def _page(
@@ -35,7 +37,7 @@ def _page(
         users=auth.list_users(session),
         tokens=tokens,
         member_names=member_names(session, [t.member_id for t in tokens]),
-        roles=[r.value for r in Role],
+        roles=[r.value for r in CONSOLE_ROLES],
         min_password=auth.MIN_PASSWORD_LENGTH,
         **({"user_values": {}, "token_values": {}} | extra),
     )

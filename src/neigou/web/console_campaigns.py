@@ -3,6 +3,7 @@ traffic, and the form that publishes a new one (times typed in the program's tim
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -68,6 +69,7 @@ def _page(
         now=now,
         values=form.get("values") or {},
         error=form.get("error"),
+        field=form.get("field"),
     )
 
 
@@ -114,6 +116,12 @@ def publish_campaign(
     program = programs.get_program(session, program_id)
     if program is None:
         return _page(request, session, program_id=None, values=values, error="program_not_found")
+    typed: dict[str, int | datetime] = {}
+    for field, text in (("boost_percent", boost_percent), ("starts_at", starts_at), ("ends_at", ends_at)):
+        try:
+            typed[field] = _read(field, text, program.timezone)
+        except AmountError as exc:  # shown beside the field that holds it
+            return _page(request, session, program_id=program_id, values=values, error=exc.code, field=field)
     try:
         data = CampaignCreate.model_validate(
             {
@@ -123,18 +131,23 @@ def publish_campaign(
                     s.strip() for s in skus.replace("，", ",").replace("\n", ",").split(",") if s.strip()
                 ],
                 "coupon_id": int(coupon_id) if coupon_id.strip().isdigit() else None,
-                "commission_boost_bp": percent_to_bp(boost_percent) if boost_percent.strip() else 0,
-                "starts_at": local_to_utc(starts_at, program.timezone),
-                "ends_at": local_to_utc(ends_at, program.timezone),
+                "commission_boost_bp": typed["boost_percent"],
+                "starts_at": typed["starts_at"],
+                "ends_at": typed["ends_at"],
                 "copy": copy_text.strip() or None,
             }
         )
         with session.begin_nested():
             service.create_campaign(session, data=data, actor=principal.actor, at=utcnow())
-    except AmountError as exc:
-        return _page(request, session, program_id=program_id, values=values, error=exc.code)
     except ValidationError:
         return _page(request, session, program_id=program_id, values=values, error="validation_error")
     except ProblemError as exc:
         return _page(request, session, program_id=program_id, values=values, error=exc.code)
     return RedirectResponse(f"/console/campaigns?program={program_id}", status_code=303)
+
+
+def _read(field: str, text: str, timezone: str) -> int | datetime:
+    """A typed field of the form: the boost in percent (basis points; empty is none), or a local time."""
+    if field == "boost_percent":
+        return percent_to_bp(text) if text.strip() else 0
+    return local_to_utc(text, timezone)

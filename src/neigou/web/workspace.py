@@ -12,6 +12,8 @@ from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
 from neigou.auth.dependencies import SESSION_COOKIE, WorkspaceMember
 from neigou.auth.models import Role
+from neigou.crm.workspace_repository import has_customer_book
+from neigou.feed.service import feed_items
 from neigou.groups import repository as groups_repo
 from neigou.groups.compliance import compliance, day_start, local_date
 from neigou.kit.clock import utcnow
@@ -23,8 +25,10 @@ from neigou.programs.models import Member, Program
 from neigou.programs.service import require_member, require_program
 from neigou.web.forms import set_session_cookie
 from neigou.web.pages import render
+from neigou.web.workspace_customers import customer_tasks
 
 router = APIRouter(include_in_schema=False)
+HOME_PICKS = 3  # the feed's best products shown on the home
 
 
 @router.get("/m/login", response_model=None)
@@ -69,10 +73,12 @@ def _profile(session: Session, member: Member, program: Program) -> dict[str, An
 
 @router.get("/m/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> HTMLResponse:
-    """Today at a glance: earnings today and this month, what is available, and today's tasks."""
+    """Today at a glance: earnings today and this month, what is available, the feed's best products
+    and today's tasks (groups, links, live codes and, for a customer book, its customers)."""
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
-    today = local_date(utcnow(), program.timezone)
+    now = utcnow()
+    today = local_date(now, program.timezone)
     groups = compliance(session, program=program, on=today, owner_member_id=member.id)
     return render(
         request,
@@ -89,6 +95,10 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
         missed=groups.missed,
         at_risk=groups.at_risk,
         has_links=bool(links_repo.list_links(session, member_id=member.id, limit=1)),
+        picks=feed_items(session, member=member, at=now)[:HOME_PICKS],
+        customer_tasks=(
+            customer_tasks(session, member.id, today, now) if has_customer_book(session, member.id) else None
+        ),
         full_codes=sum(
             1 for c in groups_repo.live_codes_of_owner(session, member.id) if c.full_since is not None
         ),

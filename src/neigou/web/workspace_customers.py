@@ -3,7 +3,8 @@ consent, suggestions with reasons), the add-customer form, and today's customer 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -139,6 +140,35 @@ def add_customer(
     except (ValidationError, ValueError):
         return RedirectResponse("/m/customers/new?error=invalid", status_code=303)
     return RedirectResponse(f"/m/customers/{customer.id}?added=1", status_code=303)
+
+
+@dataclass(frozen=True)
+class CustomerTasks:
+    """How many of today's customer tasks wait (shown on the workspace home)."""
+
+    birthdays: int
+    dormant: int
+    season: calendar.SeasonChange | None
+    dormant_days: int = DORMANT_DAYS
+
+    def __bool__(self) -> bool:
+        return bool(self.birthdays or self.dormant or self.season)
+
+
+def customer_tasks(session: Session, member_id: int, day: date, now: datetime) -> CustomerTasks:
+    """The counts behind today's customer tasks: birthdays this week, dormant customers, the season."""
+    dormant = book.page_customers(
+        session,
+        page_of(1, 1),
+        member_id=member_id,
+        where=book.CustomerFilter(dormant_days=DORMANT_DAYS),
+        at=now,
+    )
+    return CustomerTasks(
+        birthdays=len(workspace.birthdays(session, member_id, calendar.birthday_days(day))),
+        dormant=dormant.total,
+        season=calendar.season_change(day),
+    )
 
 
 @router.get("/m/customers/today", response_class=HTMLResponse)

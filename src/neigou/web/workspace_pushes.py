@@ -32,9 +32,9 @@ from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-CUSTOMERS_PER_PAGE = 30
+CUSTOMERS_PER_PAGE = 20
 PUSHES_PER_PAGE = 20
-PRODUCTS_SHOWN = 20
+PRODUCTS_SHOWN = 12  # the first on sale; the search finds the rest
 PREVIEWS = 3
 Ids = Annotated[list[int], Form(max_length=500)]
 Skus = Annotated[list[str], Form(max_length=10)]

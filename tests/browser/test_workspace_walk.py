@@ -1,0 +1,125 @@
+"""Every workspace page on a phone (390×844), for the group owner and for the salesperson: one bottom
+navigation, the same on every page, with the current item marked; no raw codes, fen, basis points,
+UTC times or English words in the zh-CN pages; nothing wider than the screen."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect
+
+from neigou.demo.seed import DemoWorld
+from tests.browser.conftest import ARTIFACTS, member_sign_in
+
+pytestmark = pytest.mark.browser
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+# Each page and the bottom navigation's item that is marked on it.
+OWNER_PAGES = {
+    "/m/": "bn-home",
+    "/m/links": "bn-links",
+    "/m/groups": "bn-groups",
+    "/m/earnings": "bn-earnings",
+    "/m/me": "bn-me",
+    "/m/team": "bn-me",
+    "/m/leaderboard": "bn-me",
+    "/m/tier": "bn-me",
+    "/m/recruit": "bn-me",
+    "/m/analytics": "bn-me",
+    "/m/feed": "bn-home",
+    "/m/posts": "bn-home",
+    "/m/live-codes": "bn-groups",
+    "/m/pushes": "bn-home",
+    "/m/events": "bn-home",
+}
+SALESPERSON_PAGES = {
+    "/m/": "bn-home",
+    "/m/customers": "bn-customers",
+    "/m/customers/today": "bn-customers",
+    "/m/customers/new": "bn-customers",
+    "/m/pushes": "bn-customers",
+    "/m/pushes/new": "bn-customers",
+    "/m/events": "bn-home",
+    "/m/earnings": "bn-earnings",
+    "/m/me": "bn-me",
+}
+OWNER_NAV = ["bn-home", "bn-links", "bn-groups", "bn-earnings", "bn-me"]
+SALESPERSON_NAV = ["bn-home", "bn-links", "bn-customers", "bn-groups", "bn-earnings", "bn-me"]
+
+# What must never reach a member's eyes: enum codes, amounts in fen or basis points, UTC or ISO times,
+# and English words (the brand names the shop sells under are Latin too, so only whole English words
+# of the interface are looked for).
+RAW = [
+    re.compile(r"(?<!\{)\b[a-z]+_[a-z_]+\b(?!\})"),  # codes (super_member, no_consent), not {placeholders}
+    re.compile(r"\bfen\b|\bbp\b|基点|分\)"),
+    re.compile(r"\bUTC\b|\+00:00|\d{4}-\d{2}-\d{2}T\d{2}:"),
+    re.compile(
+        r"\b(?:Home|Links|Groups|Earnings|Me|Pending|Frozen|Available|Withdrawn|Earned|Clawback|Order|"
+        r"Orders|Today|Tasks|None|True|False|null|undefined|Customers|Pushes|Events|Team)\b"
+    ),
+]
+
+
+def _visible_text(page: Page) -> str:
+    return str(page.evaluate("document.body.innerText"))
+
+
+def _walk(page: Page, live_server: str, pages: dict[str, str], nav: list[str], who: str) -> list[str]:
+    problems = []
+    for path, current in pages.items():
+        response = page.goto(f"{live_server}{path}")
+        assert response is not None
+        assert response.status == 200, path
+        bars = page.get_by_test_id("bottom-nav")
+        if bars.count() != 1:
+            problems.append(f"{path}: {bars.count()} bottom navigations")
+            continue
+        items = bars.locator("a")
+        ids = [str(items.nth(i).get_attribute("data-testid")) for i in range(items.count())]
+        if ids != nav:
+            problems.append(f"{path}: navigation {ids}")
+        marked = bars.locator("[aria-current=page]")
+        marked_ids = [str(marked.nth(i).get_attribute("data-testid")) for i in range(marked.count())]
+        if marked_ids != [current]:
+            problems.append(f"{path}: marked {marked_ids}, expected {current}")
+        if page.evaluate("document.documentElement.scrollWidth") > PHONE["width"]:
+            problems.append(f"{path}: wider than the screen")
+        text = _visible_text(page)
+        for pattern in RAW:
+            found = sorted(set(pattern.findall(text)))
+            if found:
+                problems.append(f"{path}: raw text {found[:5]}")
+        page.screenshot(path=str(ARTIFACTS / f"walk-{who}{path.replace('/', '_')}.png"), full_page=True)
+    return problems
+
+
+def test_every_owner_page_has_the_one_navigation_and_no_raw_codes(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    member_sign_in(page, live_server, world)
+    problems = _walk(page, live_server, OWNER_PAGES, OWNER_NAV, "owner")
+    assert not problems, "\n".join(problems)
+    page.goto(f"{live_server}/m/")
+    expect(page.get_by_test_id("home-pick")).to_have_count(3)  # the feed's best, as /m/feed lists them
+    page.goto(f"{live_server}/m/feed")
+    best = [page.get_by_test_id("feed-item").nth(i).get_attribute("data-sku") for i in range(3)]
+    page.goto(f"{live_server}/m/")
+    assert [page.get_by_test_id("home-pick").nth(i).get_attribute("data-sku") for i in range(3)] == best
+    context.close()
+
+
+def test_every_salesperson_page_has_the_one_navigation_and_no_raw_codes(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/m/login?code={world.salesperson_sign_in_code}")
+    problems = _walk(page, live_server, SALESPERSON_PAGES, SALESPERSON_NAV, "guide")
+    assert not problems, "\n".join(problems)
+    page.goto(f"{live_server}/m/")  # the customer book's tasks are on the home too
+    expect(page.get_by_test_id("tasks")).to_contain_text("位顾客本周过生日")
+    expect(page.get_by_test_id("tasks")).to_contain_text("天没有下单")
+    context.close()
