@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import text
 
-from neigou.analytics import breakdowns, firsts, reports
+from neigou.analytics import breakdowns, firsts, reports, rollups
 from neigou.analytics.extract import ensure_schema, refresh
 from neigou.analytics.reports import Span, TierRates
 from neigou.analytics.store import Store, open_store
@@ -74,10 +74,36 @@ def generate(store: Store, customers: int) -> None:
 
 
 def first_orders(store: Store) -> float:
-    """The pre-aggregated first orders over every customer, as a first refresh builds them; seconds."""
+    """The pre-aggregated first orders (and cohort months) over every customer, as a first refresh
+    builds them; seconds."""
     start = time.perf_counter()
     firsts.recompute(store, orders_mark=0, refunds_mark=0)
     return time.perf_counter() - start
+
+
+def rollup_days(store: Store) -> float:
+    """The pre-aggregated days (economics, sku and brand, commission lines) over every order, as a
+    first refresh builds them; seconds."""
+    start = time.perf_counter()
+    rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+    return time.perf_counter() - start
+
+
+def incremental(store: Store, refunds: int = 1_000) -> tuple[int, int, float, float]:
+    """Refunds of ``refunds`` orders paid in the span's last week arrive: the days and customers
+    a refresh recomputes after copying them, and the seconds each takes."""
+    marks = {
+        name: int(store.query(f"SELECT coalesce(max(id), 0) FROM {name}")[0][0]) for name in rollups.MARKS
+    }
+    store.engine.execute(f"""INSERT INTO refunds SELECT {marks["refunds"]} + row_number() OVER (ORDER BY id), 1, id,
+        paid_fen // 4, paid_at + INTERVAL 1 DAY, CAST(paid_at + INTERVAL 1 DAY AS DATE) FROM orders
+        WHERE paid_on BETWEEN DATE '2025-12-25' AND DATE '2025-12-31' AND id NOT IN (SELECT order_id FROM refunds)
+        ORDER BY id LIMIT {refunds}""")
+    start = time.perf_counter()
+    days = rollups.recompute(store, marks=marks)
+    middle = time.perf_counter()
+    customers = firsts.recompute(store, orders_mark=marks["orders"], refunds_mark=marks["refunds"])
+    return days, customers, middle - start, time.perf_counter() - middle
 
 
 def copy_store(source: duckdb.DuckDBPyConnection, target: Store) -> None:
@@ -91,6 +117,10 @@ def copy_store(source: duckdb.DuckDBPyConnection, target: Store) -> None:
         "commissions",
         "refunds",
         "customer_firsts",
+        "customer_months",
+        "economics_days",
+        "sku_days",
+        "commission_lines",
     ):
         rows = source.sql(f"SELECT * FROM {table}").to_arrow_table()
         for batch in rows.to_batches(max_chunksize=1_000_000):
@@ -209,7 +239,10 @@ def timed_only(store: Store, label: str) -> list[tuple[str, float, float]]:
         ("customers", lambda: reports.customer_value(store, SPAN)),
         ("customers/tier", lambda: reports.customer_value(store, SPAN, by="tier")),
         ("econ/day", lambda: breakdowns.economics_by(store, SPAN, by="day")),
+        ("econ/tier", lambda: breakdowns.economics_by(store, SPAN, by="tier")),
+        ("econ/group", lambda: breakdowns.economics_by(store, SPAN, by="group")),
         ("econ/sku", lambda: breakdowns.economics_by(store, SPAN, by="sku")),
+        ("econ/brand", lambda: breakdowns.economics_by(store, SPAN, by="brand")),
         ("prices", lambda: reports.prices(store, SPAN)),
     ]
     out = []
@@ -288,6 +321,12 @@ def main() -> None:
             f"generated {args.customers:,} customers, {orders:,} orders in {time.perf_counter() - start:.1f} s"
         )
         print(f"first orders of every customer (a first refresh's share) in {first_orders(store):.2f} s")
+        print(f"pre-aggregated days of every order (a first refresh's share) in {rollup_days(store):.2f} s")
+        days, customers, days_s, customers_s = incremental(store)
+        print(
+            f"1,000 new refunds: {days} days recomputed in {days_s:.2f} s, "
+            f"{customers:,} customers in {customers_s:.2f} s"
+        )
         store.close()
         base = duckdb.connect(str(directory / "a.duckdb"))
         duck = open_store(f"duckdb:///{directory / 'a.duckdb'}")

@@ -172,6 +172,18 @@ def test_insert_new_returns_key_and_id_of_new_rows(session: Session, count: int)
     assert bulk.insert_new(session, Item, rows, unique=("code",)) == []  # the staging table starts empty
 
 
+@pytest.mark.parametrize("count", [3, bulk.STAGE_FROM + 5])  # one INSERT, then staged on PostgreSQL
+def test_upsert_adding_adds_to_taken_keys_and_inserts_the_others(session: Session, count: int) -> None:
+    bulk.insert_rows(session, Item, [row("a1", batch=1, n=10), row("a2", batch=2, n=20)])
+    rows = [row(f"a{i}", batch=i, n=i) for i in range(1, count + 1)]
+    for _ in range(2):  # the second time the staging table starts empty and every key is taken
+        bulk.upsert_adding(session, Item, rows, key=("code",), add="n")
+    got = dict(session.execute(select(Item.code, Item.n)).tuples().all())
+    assert got == {"a1": 12, "a2": 24, **{f"a{i}": 2 * i for i in range(3, count + 1)}}
+    bulk.upsert_adding(session, Item, [], key=("code",), add="n")
+    assert len(stored(session)) == count
+
+
 def test_insert_rows_keeps_enums_json_and_times(session: Session) -> None:
     bulk.insert_rows(
         session,
@@ -232,7 +244,7 @@ def test_copy_rows_text_and_binary(session: Session, types: tuple[str, ...] | No
 @pytest.mark.usefixtures("postgres")
 def test_copy_ignoring_duplicates_fast_path_then_staged(session: Session) -> None:
     bulk.insert_rows(session, Item, [row("a0", n=0)])  # written before, in the same transaction
-    bulk.copy_ignoring_duplicates(
+    first = bulk.copy_ignoring_duplicates(
         session,
         "kit_bulk_items",
         COLUMNS,
@@ -240,11 +252,15 @@ def test_copy_ignoring_duplicates_fast_path_then_staged(session: Session) -> Non
         unique=("code",),
         types=TYPES_PG,
     )
+    assert first == [("a1",), ("a2",)]  # the fast way: every row is new
     again = [("a2", 2, 2, "blue"), ("a3", 1, 3, "red"), ("a3", 2, 3, "blue"), ("a4", 1, 4, "blue")]
-    for _ in range(2):  # the second time every row is taken, and the staging table starts empty
+    inserted = [
         bulk.copy_ignoring_duplicates(
             session, "kit_bulk_items", COLUMNS, again, unique=("code",), types=TYPES_PG
         )
+        for _ in range(2)  # the second time every row is taken, and the staging table starts empty
+    ]
+    assert [sorted(keys) for keys in inserted] == [[("a3",), ("a4",)], []]
     assert stored(session) == [
         ("a0", 1, 0, Colour.RED),
         ("a1", 1, 1, Colour.RED),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -51,6 +53,13 @@ def test_tokens_are_random_and_hashes_keyed() -> None:
     assert digest(first) != digest(second)
     assert keyed_hash("k1", "13812345678") == keyed_hash("k1", " 13812345678 ")
     assert keyed_hash("k1", "13812345678") != keyed_hash("k2", "13812345678")
+
+
+@pytest.mark.parametrize("key", ["k1", "k2", "密钥", "k" * 100])  # a key longer than SHA-256's block too
+def test_keyed_hash_is_the_hmac_sha256_of_the_canonical_value(key: str) -> None:
+    for value in ("13812345678", "oAbc1234xyz9", "内购"):
+        expected = hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+        assert keyed_hash(key, value) == keyed_hash(key, value) == expected  # the prepared key is reused
 
 
 @pytest.mark.parametrize("form", ["１３８１２３４５６７８", "\u300013812345678", "13812345678\u3000"])

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neigou.kit import phones
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask, keyed_hash
 from neigou.kit.phones import ascii_digits, customer_ref, mainland_mobile, parse_phone
 
@@ -117,3 +118,10 @@ def test_refs_that_are_not_mobiles_keep_their_hash(ref: str) -> None:
 
 def test_unicode_digits_become_ascii() -> None:
     assert ascii_digits("１３８\u0661\u0662 x²") == "13812 x2"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_is_compacted_as_any_text(text: str) -> None:
+    """The ASCII shortcut drops exactly what the general path drops."""
+    general = "".join(c for c in phones.ascii_digits(text) if not phones._dropped(c))
+    assert phones._compact(text) == (general if phones._SHAPE.fullmatch(general) else None)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
+from neigou.kit.bulk import STAGE_FROM
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
@@ -109,3 +110,49 @@ def test_claims_behind_the_gate(factory: sessionmaker[Session], engine: Engine, 
         assert (
             session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "coupon.claim")) == 3
         )
+
+
+def test_a_large_batch_is_copied_and_a_partial_redelivery_stored_once(
+    factory: sessionmaker[Session], gate: StockGate
+) -> None:
+    """A batch of at least ``STAGE_FROM`` claims goes by COPY on PostgreSQL; when some of its claims
+    were stored before (a writer died before acknowledging them), only the others are counted."""
+    total = STAGE_FROM + 10
+    coupon_id = _coupon(factory, total=total)
+    outcomes = [_claim(factory, gate, coupon_id, f"openid-{i}") for i in range(total + 2)]
+    assert Counter(o.split(":")[0] for o in outcomes) == Counter({"taken": total, "sold_out": 2})
+    assert gate.stream is not None
+    entries: Any = gate.client.xrange(gate.stream)
+    with transaction(factory) as session:
+        assert claim_stream.store_entries(session, entries[:20]) == 20  # stored before, not acknowledged
+    writer = claim_stream.ClaimWriter(gate.client, gate.stream, factory)
+    assert writer.drain() == total  # every entry handled and acknowledged ...
+    assert writer.stored == total - 20  # ... the first twenty stored once
+    taken = {int(o.split(":")[1]): f"openid-{i}" for i, o in enumerate(outcomes) if o.startswith("taken")}
+    with factory() as session:
+        assert set(session.scalars(select(CouponClaim.id))) == set(taken)
+        assert session.scalar(select(CouponTemplate.claimed_quantity)) == total
+        counters = session.execute(select(ClaimCounter.customer_ref_hash, ClaimCounter.claimed)).all()
+        assert sorted(n for _, n in counters) == [1] * total
+        assert {h for h, _ in counters} == {
+            claims.Customer.from_ref(SECRET, r).ref_hash for r in taken.values()
+        }
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "coupon.claim")).all()
+        assert len(audits) == total
+        claims_by_id = {c.id: c for c in session.scalars(select(CouponClaim))}
+        for entry in audits:
+            assert entry.after is not None
+            claim = claims_by_id[entry.after["claim_id"]]
+            assert (entry.actor_kind, entry.actor_ref, entry.actor_label) == (
+                TEST_ACTOR.kind,
+                TEST_ACTOR.ref,
+                TEST_ACTOR.label,
+            )
+            assert (entry.entity, entry.entity_id, entry.at) == ("coupon", str(coupon_id), claim.claimed_at)
+            assert entry.after == {
+                "claim_id": claim.id,
+                "customer": claim.customer_ref_masked,
+                "link_id": None,
+                "request_id": None,
+            }
+            assert claim.source is ClaimSource.API

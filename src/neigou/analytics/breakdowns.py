@@ -7,8 +7,9 @@ without a brand) is the key ``""``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from neigou.analytics import queries
+from neigou.analytics import queries, rollup_queries
 from neigou.analytics.reports import Span, rate_bp
 from neigou.analytics.store import Store
 
@@ -42,10 +43,14 @@ class EconomicsRow:
 def economics_by(store: Store, span: Span, *, by: str) -> list[EconomicsRow]:
     """Economics per ``by`` (one of ``ECONOMICS_KEYS``): days in calendar order, the others by GMV."""
     statement, key = ECONOMICS_KEYS[by]
-    rows = [
-        EconomicsRow(str(r[0]), *(int(v) for v in r[1:]))
-        for r in store.query(statement.format(key=key), **span.params())
-    ]
+    params: dict[str, int | date | str] = dict(span.params())
+    if span.member_id:  # a member's own orders, from the facts
+        statement = statement.format(key=key)
+    elif statement is queries.ECONOMICS_BY_ORDER:  # program-wide, from the pre-aggregated days
+        statement = rollup_queries.ECONOMICS_BY_ORDER.format(key=key)
+    else:
+        statement, params["kind"] = rollup_queries.ECONOMICS_BY_LINE, by
+    rows = [EconomicsRow(str(r[0]), *(int(v) for v in r[1:])) for r in store.query(statement, **params)]
     if by == "day":
         rows.sort(key=lambda row: row.key)
     return rows

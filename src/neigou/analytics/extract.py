@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from neigou.analytics import firsts
+from neigou.analytics import firsts, rollups
 from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.store import Store
@@ -51,7 +51,7 @@ def ensure_schema(store: Store) -> None:
     """Create the store's tables if they are missing; a store of another layout starts over empty."""
     clickhouse = store.dialect == "clickhouse"
     if _layout(store) != LAYOUT:
-        derived = ("customer_firsts", "touched_customers")
+        derived = ("customer_firsts", "customer_months", "touched_customers", *rollups.TABLES)
         for name in (*(fact.name for fact in FACTS), *derived, "watermarks", "programs", "layout"):
             store.engine.execute(f"DROP TABLE IF EXISTS {name}")
         _layout(store)
@@ -59,6 +59,7 @@ def ensure_schema(store: Store) -> None:
     for fact in FACTS:
         store.engine.execute(fact.ddl(store.dialect))
     firsts.ensure(store)
+    rollups.ensure(store)
     if clickhouse:
         store.engine.execute(
             "CREATE TABLE IF NOT EXISTS watermarks (name String, last_id Int64, seen_id Int64, horizon Int64, "
@@ -255,7 +256,7 @@ def _erase(store: Store, customer: str, program_id: int | None) -> None:
     """The opted-out customer's rows keep their amounts under a tombstone that names nobody."""
     tombstone = TOMBSTONE_PREFIX + secrets.token_hex(28)
     scope = "" if program_id is None else f" AND program_id = {int(program_id)}"
-    for table in ("orders", "claims", "customer_firsts"):
+    for table in ("orders", "claims", "customer_firsts", "customer_months"):
         if store.dialect == "clickhouse":
             store.engine.execute(
                 f"ALTER TABLE {table} UPDATE customer = '{tombstone}' "
@@ -298,6 +299,17 @@ def _keep_firsts(store: Store) -> int:
     return touched
 
 
+def _keep_rollups(store: Store) -> int:
+    """Recompute the days touched since the last recomputation; then log how far it reached."""
+    finals = {name: watermark(store, name) for name in rollups.MARKS}
+    touched = rollups.recompute(
+        store, marks={name: watermark(store, f"rollups.{name}") for name in rollups.MARKS}
+    )
+    for name, final in finals.items():
+        _log_watermark(store, f"rollups.{name}", final, final, None)
+    return touched
+
+
 def refresh(
     session: Session, store: Store, *, chunk: int = CHUNK, progress: Progress | None = None
 ) -> dict[str, int]:
@@ -313,4 +325,5 @@ def refresh(
             )
         copied["opt_outs"] = _apply_opt_outs(session, store, now)
         copied["customer_firsts"] = _keep_firsts(store)
+        copied["rollup_days"] = _keep_rollups(store)
     return copied

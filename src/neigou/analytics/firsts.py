@@ -12,6 +12,8 @@ again, then logs the two watermarks (``firsts.orders``, ``firsts.refunds``): a r
 between the two recomputes the same customers next time, without duplicates. Rows above a fact's
 watermark (late commits on PostgreSQL) are recomputed by every refresh until it settles. The table
 answers program-wide reports; a member's own figures keep the window pass over their orders.
+``customer_months`` keeps, for the same customers, the months after their first in which they
+bought (the cohorts), recomputed with them.
 """
 
 from __future__ import annotations
@@ -27,12 +29,19 @@ DUCK_DDL = (
     "channel VARCHAR, hidden_coupon BOOLEAN, tier_code VARCHAR, group_id BIGINT, paid_us BIGINT, "
     "paid_on DATE, next_us BIGINT, orders BIGINT, net_fen BIGINT, coupon_fen BIGINT, promotion_fen BIGINT)"
 )
+# On ClickHouse the customer is no key column: an opt-out rewrites it (ALTER … UPDATE cannot).
 CLICKHOUSE_DDL = (
     "CREATE TABLE IF NOT EXISTS customer_firsts (program_id Int64, customer String, id Int64, "
     "channel String, hidden_coupon Bool, tier_code Nullable(String), group_id Nullable(Int64), "
     "paid_us Int64, paid_on Date32, next_us Int64, orders Int64, net_fen Int64, coupon_fen Int64, "
-    "promotion_fen Int64) ENGINE = MergeTree ORDER BY (program_id, paid_on, customer)"
+    "promotion_fen Int64) ENGINE = MergeTree ORDER BY (program_id, paid_on, id)"
 )
+MONTHS_DDL = {
+    "duckdb": "CREATE TABLE IF NOT EXISTS customer_months (program_id BIGINT, customer VARCHAR, first_on DATE, "
+    "channel VARCHAR, k BIGINT)",
+    "clickhouse": "CREATE TABLE IF NOT EXISTS customer_months (program_id Int64, customer String, first_on Date32, "
+    "channel String, k Int64) ENGINE = MergeTree ORDER BY (program_id, first_on, k)",
+}
 TOUCHED_DDL = {
     "duckdb": "CREATE TABLE IF NOT EXISTS touched_customers (customer VARCHAR)",
     "clickhouse": "CREATE TABLE IF NOT EXISTS touched_customers (customer String) ENGINE = MergeTree ORDER BY customer",
@@ -85,10 +94,35 @@ WHERE k.nth = 1
 """
 
 
+# Per customer (of the touched ones), each month k after their first counted order's month in which
+# they had a counted order: the cohorts report counts these rows.
+_MONTHS = """
+INSERT INTO customer_months (program_id, customer, first_on, channel, k)
+WITH mine AS (
+    SELECT id, program_id, customer, paid_fen, paid_on FROM orders
+    WHERE customer IN (SELECT customer FROM touched_customers)
+),
+refunded AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds
+    WHERE order_id IN (SELECT id FROM mine) GROUP BY order_id
+),
+live AS (
+    SELECT m.program_id AS program_id, m.customer AS customer, m.paid_on AS paid_on
+    FROM mine AS m LEFT JOIN refunded AS r ON r.order_id = m.id
+    WHERE NOT (m.paid_fen > 0 AND coalesce(r.refund_fen, 0) >= m.paid_fen)
+)
+SELECT DISTINCT f.program_id, f.customer, f.paid_on, f.channel,
+       year(l.paid_on) * 12 + month(l.paid_on) - year(f.paid_on) * 12 - month(f.paid_on)
+FROM customer_firsts AS f JOIN live AS l ON l.program_id = f.program_id AND l.customer = f.customer
+WHERE f.customer IN (SELECT customer FROM touched_customers)
+"""
+
+
 def ensure(store: Store) -> None:
-    """Create the table and its work table if they are missing."""
+    """Create the tables and their work table if they are missing."""
     clickhouse = store.dialect == "clickhouse"
     store.engine.execute(CLICKHOUSE_DDL if clickhouse else DUCK_DDL)
+    store.engine.execute(MONTHS_DDL[store.dialect])
     store.engine.execute(TOUCHED_DDL[store.dialect])
 
 
@@ -101,4 +135,6 @@ def recompute(store: Store, *, orders_mark: int, refunds_mark: int) -> int:
     if touched:
         store.run("DELETE FROM customer_firsts WHERE customer IN (SELECT customer FROM touched_customers)")
         store.run(_RECOMPUTE)
+        store.run("DELETE FROM customer_months WHERE customer IN (SELECT customer FROM touched_customers)")
+        store.run(_MONTHS)
     return int(touched)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from neigou.analytics import queries
+from neigou.analytics import queries, rollup_queries
 from neigou.analytics.store import Store
 
 DAY_US = 86_400 * 1_000_000
@@ -24,6 +24,11 @@ PRICES = ("hidden_coupon", "public")
 def _firsts(sql: str, span: Span) -> str:
     """Program-wide, first orders come from the pre-aggregated table; a member's from their orders."""
     return sql if span.member_id else queries.stored(sql)
+
+
+def _kept(scan: str, kept: str, span: Span) -> str:
+    """Program-wide, the pre-aggregated facts (``analytics.rollups``); a member's figures scan theirs."""
+    return scan if span.member_id else kept
 
 
 def _worth(window: str, kept: str, span: Span, key: str) -> str:
@@ -110,7 +115,8 @@ class Cohort:
 def cohorts(store: Store, span: Span) -> list[Cohort]:
     """Monthly cohorts by channel; ``active[k]`` counts month k after the first (``active[0]`` = all)."""
     table: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
-    for cohort, channel, k, customers in store.query(_firsts(queries.COHORTS, span), **span.params()):
+    statement = _kept(queries.COHORTS, rollup_queries.COHORTS, span)
+    for cohort, channel, k, customers in store.query(statement, **span.params()):
         table[(int(cohort), str(channel))][int(k)] = int(customers)
     out = []
     for (cohort, channel), months in sorted(table.items()):
@@ -144,9 +150,8 @@ def economics(store: Store, span: Span) -> Economics:
     """GMV, refunds, coupon and promotion cost, commission net of reversals by level, net."""
     totals = (0, 0, 0, 0, 0)
     levels: dict[int, int] = {}
-    for part, orders, gmv, refund, coupon, promotion, level in store.query(
-        queries.ECONOMICS, **span.params()
-    ):
+    statement = _kept(queries.ECONOMICS, rollup_queries.ECONOMICS, span)
+    for part, orders, gmv, refund, coupon, promotion, level in store.query(statement, **span.params()):
         if part == "total":
             totals = (int(orders), int(gmv), int(refund), int(coupon), int(promotion))
         else:
@@ -183,11 +188,10 @@ class Simulation:
         return self.simulated_commission_fen * (10_000 + self.volume_change_bp) // 10_000
 
 
-def simulate(
-    store: Store, span: Span, tiers: Sequence[TierRates], *, volume_change_bp: int | None = None
-) -> Simulation:
-    """Commission recomputed on the historical orders with ``tiers``' rates (other tiers unchanged)."""
-    params: dict[str, int | date | str] = dict(span.params())
+def simulation_statement(tiers: Sequence[TierRates], *, kept: bool) -> tuple[str, dict[str, int | str]]:
+    """The simulation's statement and its rates: over the pre-aggregated commission lines (``kept``,
+    program-wide) or over the facts (a member's own commissions)."""
+    params: dict[str, int | str] = {}
     cases = []
     for i, tier in enumerate(tiers):
         params |= {f"code_{i}": tier.code, f"share_{i}": tier.share_bp, f"override_{i}": tier.override_bp}
@@ -195,12 +199,22 @@ def simulate(
             f"WHEN c.tier_code = :code_{i} THEN (CASE WHEN c.level = 1 THEN :share_{i} ELSE :override_{i} END)"
         )
     new_bp = f"(CASE {' '.join(cases)} ELSE c.bp END)" if cases else "c.bp"
+    if kept:
+        return rollup_queries.SIMULATION.format(new_bp=new_bp), params
     statement = queries.SIMULATION.format(
         new_bp=new_bp,
         actual=queries.SIMULATED_WORTH.format(a="s.amount_fen"),
         simulated=queries.SIMULATED_WORTH.format(a="s.simulated_fen"),
     )
-    ((actual, simulated),) = store.query(statement, **params)
+    return statement, params
+
+
+def simulate(
+    store: Store, span: Span, tiers: Sequence[TierRates], *, volume_change_bp: int | None = None
+) -> Simulation:
+    """Commission recomputed on the historical orders with ``tiers``' rates (other tiers unchanged)."""
+    statement, rates = simulation_statement(tiers, kept=not span.member_id)
+    ((actual, simulated),) = store.query(statement, **span.params(), **rates)
     return Simulation(int(actual), int(simulated), volume_change_bp)
 
 
@@ -307,7 +321,7 @@ def customer_value(
     top = [
         TopCustomer(masked(str(c)), str(ch), int(o), int(net), int(cp), int(pr))
         for c, ch, o, net, cp, pr in store.query(
-            _firsts(queries.TOP_CUSTOMERS.format(key=key), span), **span.params()
+            _worth(queries.TOP_CUSTOMERS, queries.TOP_CUSTOMERS_STORED, span, key), **span.params()
         )
     ]
     return channels, top
@@ -339,7 +353,8 @@ class SkuPrice:
 def prices(store: Store, span: Span) -> list[SkuPrice]:
     """Group price against list price per sku, the hidden-coupon share of GMV, discount depth."""
     return [
-        SkuPrice(str(r[0]), *(int(v) for v in r[1:])) for r in store.query(queries.PRICES, **span.params())
+        SkuPrice(str(r[0]), *(int(v) for v in r[1:]))
+        for r in store.query(_kept(queries.PRICES, rollup_queries.PRICES, span), **span.params())
     ]
 
 

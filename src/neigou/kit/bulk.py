@@ -73,11 +73,25 @@ def upsert_adding(
     session: Session, target: Target, rows: Sequence[dict[str, Any]], *, key: Sequence[str], add: str
 ) -> None:
     """One INSERT of ``rows`` that, where ``key`` is taken, adds the row's ``add`` column to the stored
-    one (a counter raised by a batch), on PostgreSQL and SQLite alike."""
+    one (a counter raised by a batch), on PostgreSQL and SQLite alike; ``key`` must not repeat among
+    the rows. Large batches on PostgreSQL are COPYed to a staging table first (a multi-row VALUES
+    costs the driver a parse of every placeholder)."""
     if not rows:
         return
     table = table_of(target)
     dialect = session.connection().dialect.name
+    if dialect == "postgresql" and len(rows) >= STAGE_FROM:
+        columns = list(rows[0])
+        _stage_and_move(
+            session,
+            table.name,
+            columns,
+            _copy_values(rows, columns),
+            unique=key,
+            types=binary_types(table, columns),
+            adding=add,
+        )
+        return
     if dialect == "postgresql":
         pg = postgresql.insert(table)
         session.execute(
@@ -194,8 +208,9 @@ def copy_ignoring_duplicates(
     *,
     unique: Sequence[str],
     types: Sequence[str] | None = None,
-) -> None:
-    """COPY ``rows`` into a table, skipping the rows whose ``unique`` key is taken (PostgreSQL).
+) -> list[tuple[Any, ...]]:
+    """COPY ``rows`` into a table, skipping the rows whose ``unique`` key is taken (PostgreSQL);
+    returns the ``unique`` key of every row inserted.
 
     The fast way first: COPY straight into the table inside a savepoint. A row met before (a batch
     sent again) breaks the unique key: back to the savepoint, and the slow way, through a staging
@@ -205,12 +220,17 @@ def copy_ignoring_duplicates(
     driver.execute("SAVEPOINT bulk_copy")
     try:
         copy_rows(session, table_name, columns, rows, types=types)
+        positions = [list(columns).index(name) for name in unique]
+        inserted = [tuple(row[i] for i in positions) for row in rows]
     except Exception as exc:  # psycopg is an optional dependency: the error is told by its SQLSTATE
         if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
             raise
         driver.execute("ROLLBACK TO SAVEPOINT bulk_copy")
-        _stage_and_move(session, table_name, columns, rows, unique=unique, types=types)
+        inserted = _stage_and_move(
+            session, table_name, columns, rows, unique=unique, returning=unique, types=types
+        )
     driver.execute("RELEASE SAVEPOINT bulk_copy")
+    return inserted
 
 
 def insert_driver_rows(
@@ -253,9 +273,11 @@ def _stage_and_move(
     unique: Sequence[str],
     returning: Sequence[str] = (),
     types: Sequence[str] | None = None,
+    adding: str | None = None,
 ) -> list[tuple[Any, ...]]:
     """COPY ``rows`` to a session-local staging table typed from ``table_name``, then move the rows
-    whose ``unique`` key is free with one statement; the staging table is left empty."""
+    whose ``unique`` key is free with one statement (with ``adding``, a taken key adds the row's
+    ``adding`` column to the stored one instead); the staging table is left empty."""
     stage = f"stage_{table_name}"
     names = _names(columns)
     session.execute(
@@ -267,7 +289,12 @@ def _stage_and_move(
     copy_rows(session, stage, columns, rows, types=types)
     move = (
         f'INSERT INTO "{table_name}" ({names}) SELECT {names} FROM "{stage}" '  # noqa: S608
-        f"ON CONFLICT ({_names(unique)}) DO NOTHING"
+        f"ON CONFLICT ({_names(unique)}) "
+        + (
+            f'DO UPDATE SET "{adding}" = "{table_name}"."{adding}" + EXCLUDED."{adding}"'
+            if adding
+            else "DO NOTHING"
+        )
     )
     if returning:
         moved = [tuple(r) for r in session.execute(text(f"{move} RETURNING {_names(returning)}"))]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.kit.db import commit_if_used
+from neigou.kit.db import close_if_used, commit_if_used
 from neigou.kit.i18n import LANG_COOKIE, reader_locale
 from neigou.kit.scoping import link_request
 
@@ -25,7 +25,7 @@ def get_session(request: Request) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
-        session.close()
+        close_if_used(session)
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is

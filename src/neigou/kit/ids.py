@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from functools import lru_cache
 
 from neigou.kit.phones import customer_ref
 
@@ -30,7 +31,14 @@ def canonical(value: str) -> str:
 
 def keyed_hash(secret_key: str, value: str) -> str:
     """HMAC-SHA256 of personal data (phone, openid) so it can be matched but not read back."""
-    return hmac.new(secret_key.encode(), canonical(value).encode(), hashlib.sha256).hexdigest()
+    mac = _keyed(secret_key).copy()  # the key's HMAC state, prepared once: half the cost per value
+    mac.update(canonical(value).encode())
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _keyed(secret_key: str) -> hmac.HMAC:
+    return hmac.new(secret_key.encode(), digestmod=hashlib.sha256)
 
 
 def mask(value: str) -> str:

@@ -46,13 +46,22 @@ def ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(c)) if not c.isascii() and c.isdecimal() else c for c in normal)
 
 
+def _dropped(c: str) -> bool:
+    """A separator between a number's digits: white space, ``.()/`` or a dash."""
+    return c.isspace() or c in _SEPARATORS or unicodedata.category(c) == "Pd"
+
+
+# ASCII is its own NFKC form and has no other digits, so ASCII text (most references: openids and
+# numbers typed on a phone) only loses its separators, in one ``str.translate``.
+_DROPPED_ASCII = {code: None for code in range(128) if _dropped(chr(code))}
+
+
 def _compact(text: str) -> str | None:
     """Digits with an optional leading ``+``, separators dropped; None when anything else is there."""
-    kept = "".join(
-        c
-        for c in ascii_digits(text)
-        if not (c.isspace() or c in _SEPARATORS or unicodedata.category(c) == "Pd")
-    )
+    if text.isascii():
+        kept = text.translate(_DROPPED_ASCII)
+    else:
+        kept = "".join(c for c in ascii_digits(text) if not _dropped(c))
     return kept if _SHAPE.fullmatch(kept) else None
 
 

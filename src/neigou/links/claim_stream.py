@@ -4,7 +4,9 @@ Redis stream in one step; ``ClaimWriter`` stores the stream in batches, as click
 A batch costs a few statements whatever its size: one INSERT of the claims that skips ids already
 stored (a redelivered entry is stored once), one upsert of the customers' counters, one UPDATE per
 coupon of its claimed count, the claim touches of the batch's links in one ``record_touches``, and
-the audit entries. A claim's id is made from its stream id (``kit.streams.id_from_stream``), so the
+one insert of the audit entries. On PostgreSQL a large batch's claims, counters and audit entries go
+by COPY (``kit.bulk``): the writer shares the web process's interpreter lock with the claims it
+stores, so its Python work per claim is kept to a few microseconds. A claim's id is made from its stream id (``kit.streams.id_from_stream``), so the
 shopper is answered with the id the row will carry.
 """
 
@@ -16,12 +18,20 @@ from datetime import datetime
 from typing import Any
 
 import redis
+from pydantic_core import to_json
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.bulk import insert_ignoring_duplicates, table_of, upsert_adding
+from neigou.kit.bulk import (
+    STAGE_FROM,
+    binary_types,
+    copy_ignoring_duplicates,
+    insert_ignoring_duplicates,
+    table_of,
+    upsert_adding,
+)
 from neigou.kit.jobs import job
 from neigou.kit.settings import get_settings
 from neigou.kit.streams import Entry, StreamWriter, id_from_stream
@@ -33,6 +43,22 @@ from neigou.offers.models import CouponTemplate
 GROUP = "neigou-claim-writers"
 ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 COUPONS = table_of(CouponTemplate)
+CLAIM_COLUMNS = (
+    "id",
+    "coupon_id",
+    "customer_ref_hash",
+    "customer_ref_masked",
+    "link_id",
+    "program_id",
+    "member_id",
+    "group_id",
+    "request_id",
+    "source",
+    "visitor_id",
+    "claimed_at",
+)
+_SOURCE = CLAIM_COLUMNS.index("source")
+_CLAIM_TYPES = binary_types(table_of(CouponClaim), CLAIM_COLUMNS)
 
 
 def claim_id(stream_id: str) -> int:
@@ -40,17 +66,10 @@ def claim_id(stream_id: str) -> int:
     return id_from_stream(stream_id, ID_EPOCH_MS)
 
 
-def pack(values: dict[str, Any], actor: Actor) -> str:
-    """A claim's stream entry: its column values (time in ISO 8601) and who claimed."""
-    return json.dumps(
-        {
-            **values,
-            "source": values["source"].value,
-            "claimed_at": values["claimed_at"].isoformat(),
-            "actor": [actor.kind, actor.ref, actor.label],
-        },
-        separators=(",", ":"),
-    )
+def pack(values: dict[str, Any], actor: Actor) -> bytes:
+    """A claim's stream entry: its column values (time in ISO 8601) and who claimed, as JSON written by
+    pydantic's serializer (a quarter of the standard library's time per claim)."""
+    return to_json({**values, "actor": (actor.kind, actor.ref, actor.label)})
 
 
 def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
@@ -69,8 +88,7 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
     """Store a batch of claims; returns how many were new."""
     if not rows:
         return 0
-    columns = [{k: v for k, v in r.items() if k != "actor"} for r in rows]
-    new_ids = {row[0] for row in insert_ignoring_duplicates(session, CouponClaim, columns, returning=["id"])}
+    new_ids = _insert_claims(session, rows)
     new = [r for r in rows if r["id"] in new_ids]
     if not new:
         return 0
@@ -90,23 +108,42 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
         [{"coupon": c, "units": n} for c, n in per_coupon.items()],
     )
     _touches(session, new)
-    for r in new:
-        kind, ref, label = r["actor"]
-        audit.record(
-            session,
-            actor=Actor(kind=kind, ref=ref, label=label),
-            action="coupon.claim",
-            entity="coupon",
-            entity_id=r["coupon_id"],
-            after={
-                "claim_id": r["id"],
-                "customer": r["customer_ref_masked"],
-                "link_id": r["link_id"],
-                "request_id": None,
-            },
-            at=r["claimed_at"],
-        )
+    audit.record_many(
+        session,
+        action="coupon.claim",
+        entity="coupon",
+        entries=(
+            (
+                Actor(*r["actor"]),
+                r["coupon_id"],
+                {
+                    "claim_id": r["id"],
+                    "customer": r["customer_ref_masked"],
+                    "link_id": r["link_id"],
+                    "request_id": None,
+                },
+                r["claimed_at"],
+            )
+            for r in new
+        ),
+    )
     return len(new)
+
+
+def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> set[int]:
+    """The claim rows whose id is not stored yet, inserted; returns their ids. A large batch on
+    PostgreSQL is one binary COPY (a multi-row INSERT costs the driver a parse of every placeholder)."""
+    if session.connection().dialect.name == "postgresql" and len(rows) >= STAGE_FROM:
+        values = [[r[c] for c in CLAIM_COLUMNS] for r in rows]
+        for v in values:
+            v[_SOURCE] = v[_SOURCE].value  # the stored text of the enum
+        inserted = copy_ignoring_duplicates(
+            session, "coupon_claims", CLAIM_COLUMNS, values, unique=("id",), types=_CLAIM_TYPES
+        )
+    else:
+        columns = [{c: r[c] for c in CLAIM_COLUMNS} for r in rows]
+        inserted = insert_ignoring_duplicates(session, CouponClaim, columns, returning=["id"])
+    return {row[0] for row in inserted}
 
 
 def _touches(session: Session, claims: list[dict[str, Any]]) -> None:

@@ -86,16 +86,18 @@ class ClaimResult:
 CLAIMED = "coupon.claimed"
 
 
+_REFUSALS = {
+    "sold_out": Message("This coupon is sold out."),
+    "limit_reached": Message("This customer holds as many of this coupon as allowed."),
+    "link_required": Message("This coupon can only be claimed through a share link that carries it."),
+    "not_active": Message("This coupon is not open for claims at this time."),
+    "link_disabled": Message("This share link has been disabled."),
+}
+
+
 def refused(code: str) -> Conflict:
     """The 409 of a claim that cannot be made, with its stable code."""
-    messages = {
-        "sold_out": Message("This coupon is sold out."),
-        "limit_reached": Message("This customer holds as many of this coupon as allowed."),
-        "link_required": Message("This coupon can only be claimed through a share link that carries it."),
-        "not_active": Message("This coupon is not open for claims at this time."),
-        "link_disabled": Message("This share link has been disabled."),
-    }
-    return Conflict(messages[code], code=code)
+    return Conflict(_REFUSALS[code], code=code)
 
 
 def resolve_link(session: Session, link_code: str) -> ShareLink:

@@ -181,7 +181,9 @@ class StockGate:
             return GateAnswer.SOLD_OUT
         return GateAnswer.TAKEN
 
-    def take_and_record(self, coupon: CouponTerms, customer_ref_hash: str, record: str) -> GateAnswer | str:
+    def take_and_record(
+        self, coupon: CouponTerms, customer_ref_hash: str, record: str | bytes
+    ) -> GateAnswer | str:
         """Take one unit and append the claim to the stream atomically: the stream id, or why not."""
         assert self.stream is not None
         keys = self.keys(coupon, customer_ref_hash)

@@ -1,0 +1,76 @@
+"""Program-wide report statements over the pre-aggregated facts (``analytics.rollups``,
+``customer_months`` in ``analytics.firsts``): the same answers, row for row, as the statements of
+``analytics.queries`` over the facts, which a member's own figures keep using. DuckDB SQL, like them.
+"""
+
+from __future__ import annotations
+
+_DAYS = "program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on"
+
+# The shape of queries.ECONOMICS: one 'total' row, one 'level' row per commission level.
+ECONOMICS = f"""
+SELECT 'total' AS part, coalesce(sum(orders), 0) AS orders, coalesce(sum(gmv_fen), 0) AS gmv_fen,
+       coalesce(sum(refund_fen), 0) AS refund_fen, coalesce(sum(coupon_fen), 0) AS coupon_fen,
+       coalesce(sum(promotion_fen), 0) AS promotion_fen, 0 AS level
+FROM economics_days WHERE {_DAYS} AND level = 0
+UNION ALL
+SELECT 'level' AS part, 0, sum(commission_fen), 0, 0, 0, level
+FROM economics_days WHERE {_DAYS} AND level > 0 GROUP BY level
+"""
+
+# The shape of queries.ECONOMICS_BY_ORDER; {key} is over the day, tier_code and group_id columns.
+ECONOMICS_BY_ORDER = f"""
+SELECT {{key}} AS key, sum(orders) AS orders, sum(gmv_fen) AS gmv_fen_sum, sum(refund_fen) AS refund_fen_sum,
+       sum(coupon_fen) AS coupon_fen_sum, sum(promotion_fen) AS promotion_fen_sum,
+       sum(commission_fen) AS commission_fen_sum
+FROM economics_days WHERE {_DAYS} AND level = 0
+GROUP BY {{key}} ORDER BY gmv_fen_sum DESC, key LIMIT 1200
+"""
+
+# The shape of queries.ECONOMICS_BY_LINE: :kind is 'sku' or 'brand'.
+ECONOMICS_BY_LINE = f"""
+SELECT key, sum(orders) AS orders, sum(gmv_fen) AS gmv_fen_sum, sum(refund_fen) AS refund_fen_sum,
+       sum(coupon_fen) AS coupon_fen_sum, sum(promotion_fen) AS promotion_fen_sum,
+       sum(commission_fen) AS commission_fen_sum
+FROM sku_days WHERE {_DAYS} AND kind = :kind
+GROUP BY key ORDER BY gmv_fen_sum DESC, key LIMIT 1200
+"""
+
+# The shape of queries.SIMULATION. {new_bp} is the CASE over c.tier_code, c.level and c.bp. Rows with
+# commission_ref = 0 are sums of per-line terms (see analytics.rollups); the others are one
+# commission's lines, whose S is summed before the refund's floor.
+SIMULATION = f"""
+WITH s AS (
+    SELECT c.commission_ref AS commission_ref, c.paid_fen AS paid_fen, c.refund_fen AS refund_fen,
+           c.lines AS lines, c.worth_fen AS worth_fen, c.weight * {{new_bp}} // 100000000 AS line_fen
+    FROM commission_lines AS c WHERE c.{_DAYS.replace(" AND ", " AND c.")}
+),
+parts AS (
+    SELECT worth_fen AS actual_fen,
+           lines * (line_fen - line_fen * refund_fen // greatest(paid_fen, 1)) AS simulated_fen
+    FROM s WHERE commission_ref = 0
+    UNION ALL
+    SELECT sum(worth_fen) AS actual_fen,
+           sum(lines * line_fen) - sum(lines * line_fen) * refund_fen // greatest(paid_fen, 1) AS simulated_fen
+    FROM s WHERE commission_ref <> 0 GROUP BY commission_ref, paid_fen, refund_fen
+)
+SELECT coalesce(sum(actual_fen), 0) AS actual_fen, coalesce(sum(simulated_fen), 0) AS simulated_fen FROM parts
+"""
+
+# The shape of queries.COHORTS.
+COHORTS = """
+SELECT year(first_on) * 12 + month(first_on) AS cohort, channel, k, count(*) AS customers
+FROM customer_months
+WHERE program_id = :program_id AND first_on >= :start_on AND first_on <= :end_on
+GROUP BY cohort, channel, k ORDER BY cohort, channel, k
+"""
+
+# The shape of queries.PRICES.
+PRICES = """
+SELECT key AS sku, sum(units) AS units, sum(list_fen) AS list_fen, sum(gmv_fen) AS paid_fen,
+       sum(hidden_paid_fen) AS hidden_paid_fen, sum(hidden_list_fen) AS hidden_list_fen,
+       sum(hidden_units) AS hidden_units
+FROM sku_days
+WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on AND kind = 'sku'
+GROUP BY key ORDER BY paid_fen DESC, sku LIMIT 200
+"""

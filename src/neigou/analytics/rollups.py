@@ -1,0 +1,211 @@
+"""Pre-aggregated facts per program and local day, kept by the refresh, so program-wide economics
+and the commission simulation read a few rows per day instead of the range's orders and lines.
+
+* ``economics_days``: per program, day, seller's tier and group, ``level`` 0 holds the orders' figures
+  (orders, paid, refunds, coupon, promotion, commission net of reversals); ``level`` k ≥ 1 holds the
+  commission of that level alone.
+* ``sku_days``: per program, day and sku (``kind = 'sku'``) or brand (``kind = 'brand'``), the line by
+  line figures of the sku and brand economics, each line's share floored as the report floors it,
+  and the prices report's units, list and paid amounts (all and through hidden coupons).
+* ``commission_lines``: what the simulation needs to recompute commission with other rates exactly.
+  A commission row's simulated worth is ``S − floor(S × R / P)`` with ``S = Σ floor(w × bp / 10^8)``
+  over the order's lines (``w = paid × rate``, or ``pool × 10^4`` for a fixed pool, which gives
+  ``floor(pool × bp / 10^4)``). Without a refund (R = 0) or fully refunded (R = P) that is a sum of
+  per-line terms, and so is it for a one-line order; such rows are counted per (tier, level, bp, P,
+  R, w) with ``commission_ref = 0``. A partly refunded order of several lines keeps its commission's
+  id in ``commission_ref`` (the outer floor needs that commission's S whole). ``worth_fen`` carries
+  each commission's actual worth once (on its order's first line).
+
+After the facts, the refresh finds the days it touched (orders, lines, commissions or refunds above
+the marks logged by the last recomputation, by the order's program and day), deletes every row of
+those programs and days and inserts them again from the facts, set-based; then it logs the marks
+(``rollups.<fact>``). Delete and insert use the same predicate, so a refresh killed between them
+redoes the same days without duplicates. A member's own figures keep reading the facts.
+"""
+
+from __future__ import annotations
+
+from neigou.analytics.store import Store
+
+MARKS = ("orders", "order_lines", "commissions", "refunds")
+
+_DDL = {
+    "economics_days": (
+        "program_id BIGINT, paid_on DATE, tier_code VARCHAR NULL, group_id BIGINT NULL, level BIGINT, orders BIGINT, "
+        "gmv_fen BIGINT, refund_fen BIGINT, coupon_fen BIGINT, promotion_fen BIGINT, commission_fen BIGINT",
+        "program_id, paid_on, level",
+    ),
+    "sku_days": (
+        "program_id BIGINT, paid_on DATE, kind VARCHAR, key VARCHAR, orders BIGINT, gmv_fen BIGINT, refund_fen BIGINT, "
+        "coupon_fen BIGINT, promotion_fen BIGINT, commission_fen BIGINT, units BIGINT, list_fen BIGINT, "
+        "hidden_paid_fen BIGINT, hidden_list_fen BIGINT, hidden_units BIGINT",
+        "program_id, kind, paid_on, key",
+    ),
+    "commission_lines": (
+        "program_id BIGINT, paid_on DATE, tier_code VARCHAR NULL, level BIGINT, bp BIGINT, paid_fen BIGINT, "
+        "refund_fen BIGINT, commission_ref BIGINT, weight BIGINT, lines BIGINT, worth_fen BIGINT",
+        "program_id, paid_on, commission_ref",
+    ),
+    "touched_days": ("program_id BIGINT, paid_on DATE", "program_id, paid_on"),
+}
+TABLES = tuple(_DDL)
+_CLICKHOUSE_TYPES = (("BIGINT NULL", "Nullable(Int64)"), ("VARCHAR NULL", "Nullable(String)"))
+_CLICKHOUSE_PLAIN = (("BIGINT", "Int64"), ("VARCHAR", "String"), ("DATE", "Date32"))
+
+
+def ddl(table: str, dialect: str) -> str:
+    """CREATE TABLE for the engine."""
+    columns, order = _DDL[table]
+    if dialect != "clickhouse":
+        return f"CREATE TABLE IF NOT EXISTS {table} ({columns.replace(' NULL', '')})"
+    for duck, clickhouse in (*_CLICKHOUSE_TYPES, *_CLICKHOUSE_PLAIN):
+        columns = columns.replace(duck, clickhouse)
+    return f"CREATE TABLE IF NOT EXISTS {table} ({columns}) ENGINE = MergeTree ORDER BY ({order})"
+
+
+_TOUCH = """
+INSERT INTO touched_days
+SELECT DISTINCT program_id, paid_on FROM orders WHERE id > :orders
+UNION DISTINCT
+SELECT DISTINCT o.program_id, o.paid_on FROM order_lines AS l JOIN orders AS o ON o.id = l.order_id
+WHERE l.id > :order_lines
+UNION DISTINCT
+SELECT DISTINCT o.program_id, o.paid_on FROM commissions AS c JOIN orders AS o ON o.id = c.order_id
+WHERE c.id > :commissions
+UNION DISTINCT
+SELECT DISTINCT o.program_id, o.paid_on FROM refunds AS r JOIN orders AS o ON o.id = r.order_id WHERE r.id > :refunds
+"""
+
+_TOUCHED = (
+    "program_id IN (SELECT program_id FROM touched_days) AND paid_on IN (SELECT paid_on FROM touched_days)"
+)
+
+# The touched days' orders, what was refunded of each, and each order's commission net of reversals
+# (A − floor(A × R / P)) per level.
+_ORDERS = f"""
+WITH o AS (
+    SELECT id, program_id, paid_on, tier_code, group_id, hidden_coupon, paid_fen, coupon_fen, promotion_fen
+    FROM orders WHERE {_TOUCHED}
+),
+r AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE order_id IN (SELECT id FROM o) GROUP BY order_id
+),
+per_level AS (
+    SELECT cm.order_id AS order_id, cm.level AS level,
+           sum(cm.amount_fen - cm.amount_fen * coalesce(r.refund_fen, 0) // greatest(o.paid_fen, 1)) AS fen
+    FROM commissions AS cm JOIN o ON o.id = cm.order_id LEFT JOIN r ON r.order_id = cm.order_id
+    WHERE cm.program_id = o.program_id
+    GROUP BY cm.order_id, cm.level
+),
+per_order AS (SELECT order_id, sum(fen) AS fen FROM per_level GROUP BY order_id),
+p AS (
+    SELECT o.id AS id, o.program_id AS program_id, o.paid_on AS paid_on, o.tier_code AS tier_code,
+           o.group_id AS group_id, o.hidden_coupon AS hidden_coupon, o.paid_fen AS paid_fen, o.coupon_fen AS coupon_fen,
+           o.promotion_fen AS promotion_fen, coalesce(r.refund_fen, 0) AS refund_fen,
+           coalesce(pc.fen, 0) AS commission_fen
+    FROM o LEFT JOIN r ON r.order_id = o.id LEFT JOIN per_order AS pc ON pc.order_id = o.id
+)
+"""
+
+_ECONOMICS = (
+    "INSERT INTO economics_days (program_id, paid_on, tier_code, group_id, level, orders, gmv_fen, refund_fen, "
+    "coupon_fen, promotion_fen, commission_fen)"
+    + _ORDERS
+    + """
+SELECT program_id, paid_on, tier_code, group_id, 0, count(*), sum(paid_fen), sum(refund_fen), sum(coupon_fen),
+       sum(promotion_fen), sum(commission_fen)
+FROM p GROUP BY program_id, paid_on, tier_code, group_id
+UNION ALL
+SELECT p.program_id, p.paid_on, p.tier_code, p.group_id, pl.level, 0, 0, 0, 0, 0, sum(pl.fen)
+FROM per_level AS pl JOIN p ON p.id = pl.order_id
+GROUP BY p.program_id, p.paid_on, p.tier_code, p.group_id, pl.level
+"""
+)
+
+# Line by line: an order's refunds, coupon, promotion and commission shared among its lines in
+# proportion to what each line was paid, floored per line (as ``queries.ECONOMICS_BY_LINE``).
+_SKUS = (
+    "INSERT INTO sku_days (program_id, paid_on, kind, key, orders, gmv_fen, refund_fen, coupon_fen, "
+    "promotion_fen, commission_fen, units, list_fen, hidden_paid_fen, hidden_list_fen, hidden_units)"
+    + _ORDERS
+    + """,
+lines AS (
+    SELECT p.program_id AS program_id, p.paid_on AS paid_on, p.id AS id, l.sku AS sku,
+           coalesce(CAST(l.brand_id AS VARCHAR), '') AS brand, l.paid_fen AS gmv_fen,
+           p.refund_fen * l.paid_fen // greatest(p.paid_fen, 1) AS refund_fen,
+           p.coupon_fen * l.paid_fen // greatest(p.paid_fen, 1) AS coupon_fen,
+           p.promotion_fen * l.paid_fen // greatest(p.paid_fen, 1) AS promotion_fen,
+           p.commission_fen * l.paid_fen // greatest(p.paid_fen, 1) AS commission_fen,
+           l.quantity AS units, l.list_fen AS list_fen,
+           CASE WHEN p.hidden_coupon THEN l.paid_fen ELSE 0 END AS hidden_paid_fen,
+           CASE WHEN p.hidden_coupon THEN l.list_fen ELSE 0 END AS hidden_list_fen,
+           CASE WHEN p.hidden_coupon THEN l.quantity ELSE 0 END AS hidden_units
+    FROM order_lines AS l JOIN p ON p.id = l.order_id
+    WHERE l.program_id = p.program_id
+),
+per_sku AS (
+    SELECT program_id, paid_on, 'sku' AS kind, sku AS key, id, sum(gmv_fen) AS gmv_fen, sum(refund_fen) AS refund_fen,
+           sum(coupon_fen) AS coupon_fen, sum(promotion_fen) AS promotion_fen, sum(commission_fen) AS commission_fen,
+           sum(units) AS units, sum(list_fen) AS list_fen, sum(hidden_paid_fen) AS hidden_paid_fen,
+           sum(hidden_list_fen) AS hidden_list_fen, sum(hidden_units) AS hidden_units
+    FROM lines GROUP BY program_id, paid_on, sku, id
+    UNION ALL
+    SELECT program_id, paid_on, 'brand' AS kind, brand AS key, id, sum(gmv_fen), sum(refund_fen), sum(coupon_fen),
+           sum(promotion_fen), sum(commission_fen), sum(units), sum(list_fen), sum(hidden_paid_fen),
+           sum(hidden_list_fen), sum(hidden_units)
+    FROM lines GROUP BY program_id, paid_on, brand, id
+)
+SELECT program_id, paid_on, kind, key, count(*), sum(gmv_fen), sum(refund_fen), sum(coupon_fen),
+       sum(promotion_fen), sum(commission_fen), sum(units), sum(list_fen), sum(hidden_paid_fen),
+       sum(hidden_list_fen), sum(hidden_units)
+FROM per_sku GROUP BY program_id, paid_on, kind, key
+"""
+)
+
+_COMMISSION_LINES = (
+    "INSERT INTO commission_lines (program_id, paid_on, tier_code, level, bp, paid_fen, refund_fen, "
+    "commission_ref, weight, lines, worth_fen)"
+    + _ORDERS
+    + """,
+n AS (
+    SELECT order_id, count(*) AS lines, min(id) AS first_line FROM order_lines
+    WHERE order_id IN (SELECT id FROM o) GROUP BY order_id
+),
+x AS (
+    SELECT p.program_id AS program_id, p.paid_on AS paid_on, cm.tier_code AS tier_code, cm.level AS level,
+           cm.bp AS bp, p.paid_fen AS paid_fen, p.refund_fen AS refund_fen,
+           CASE WHEN p.refund_fen = 0 OR p.refund_fen = p.paid_fen OR n.lines = 1 THEN 0 ELSE cm.id END
+               AS commission_ref,
+           CASE WHEN l.fixed_commission_fen IS NULL THEN l.paid_fen * l.commission_rate_bp
+                ELSE least(coalesce(l.fixed_commission_fen, 0) * l.quantity, l.paid_fen) * 10000 END AS weight,
+           CASE WHEN l.id = n.first_line
+                THEN cm.amount_fen - cm.amount_fen * p.refund_fen // greatest(p.paid_fen, 1) ELSE 0 END AS worth_fen
+    FROM commissions AS cm JOIN p ON p.id = cm.order_id JOIN order_lines AS l ON l.order_id = cm.order_id
+    JOIN n ON n.order_id = cm.order_id
+    WHERE cm.program_id = p.program_id
+)
+SELECT program_id, paid_on, tier_code, level, bp, paid_fen, refund_fen, commission_ref, weight, count(*),
+       sum(worth_fen)
+FROM x GROUP BY program_id, paid_on, tier_code, level, bp, paid_fen, refund_fen, commission_ref, weight
+"""
+)
+
+_RECOMPUTE = {"economics_days": _ECONOMICS, "sku_days": _SKUS, "commission_lines": _COMMISSION_LINES}
+
+
+def ensure(store: Store) -> None:
+    """Create the tables if they are missing."""
+    for table in TABLES:
+        store.engine.execute(ddl(table, store.dialect))
+
+
+def recompute(store: Store, *, marks: dict[str, int]) -> int:
+    """Recompute every program and day with a fact above its mark (``MARKS``); the days touched."""
+    store.run("DELETE FROM touched_days WHERE program_id IS NOT NULL")
+    store.run(_TOUCH, **{name: marks[name] for name in MARKS})
+    ((touched,),) = store.query("SELECT count(*) FROM touched_days")
+    if touched:
+        for table, statement in _RECOMPUTE.items():
+            store.run(f"DELETE FROM {table} WHERE {_TOUCHED}")
+            store.run(statement)
+    return int(touched)

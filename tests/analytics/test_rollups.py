@@ -1,0 +1,238 @@
+"""The pre-aggregated days answer as the statements over the facts do, exactly, on DuckDB and chDB:
+random orders of one to three lines (rate or fixed pools), partial and full refunds arriving later,
+several commission levels, simulated with other tier rates; after an incremental recomputation and
+after one killed between its delete and its insert."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from neigou.analytics import firsts, queries, rollup_queries, rollups
+from neigou.analytics.breakdowns import ECONOMICS_KEYS
+from neigou.analytics.extract import ensure_schema
+from neigou.analytics.facts import BY_NAME
+from neigou.analytics.reports import Span, TierRates, simulation_statement
+from neigou.analytics.store import Store, open_store
+
+TIERS = ("super_member", "mentor", None)
+RATE_SETS: tuple[list[TierRates], ...] = (
+    [],
+    [TierRates("super_member", 3000, 500)],
+    [TierRates("super_member", 4100, 0), TierRates("mentor", 777, 1234)],
+)
+SPANS = [
+    Span(program, start, end)
+    for program in (1, 2)
+    for start, end in ((date(2026, 3, 1), date(2026, 3, 31)), (date(2026, 2, 1), date(2026, 4, 30)))
+]
+
+
+class Killed(Exception):
+    """Stands for the process dying midway."""
+
+
+@pytest.fixture(params=["duckdb", "chdb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "chdb":
+        pytest.importorskip("chdb")
+    opened = open_store(f"{request.param}:///{tmp_path / request.param}")
+    ensure_schema(opened)
+    yield opened
+    opened.close()
+
+
+class Facts:
+    """Random facts, appended in batches with ids that keep growing."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.ids = {"orders": 0, "order_lines": 0, "commissions": 0, "refunds": 0}
+        self.orders: dict[int, tuple[int, int, date]] = {}  # id -> program, paid, day
+        self.refunded: dict[int, int] = {}
+
+    def _next(self, table: str) -> int:
+        self.ids[table] += 1
+        return self.ids[table]
+
+    def batch(self, store: Store, orders: int, days: list[date], refunds: int) -> set[tuple[int, date]]:
+        """Append orders paid on ``days`` and refunds of earlier orders; the (program, day) touched."""
+        rows: dict[str, list[dict[str, Any]]] = {table: [] for table in self.ids}
+        touched = set()
+        for _ in range(orders):
+            touched.add(self._order(rows, self.rng.choice(days)))
+        for order_id in self.rng.sample(sorted(self.orders), min(refunds, len(self.orders))):
+            program, paid, day = self.orders[order_id]
+            left = paid - self.refunded.get(order_id, 0)
+            if left <= 0:
+                continue
+            amount = left if self.rng.random() < 0.3 else self.rng.randint(1, left)
+            self.refunded[order_id] = self.refunded.get(order_id, 0) + amount
+            at = datetime.combine(day, datetime.min.time()) + timedelta(days=2)
+            rows["refunds"].append(
+                {
+                    "id": self._next("refunds"),
+                    "program_id": program,
+                    "order_id": order_id,
+                    "amount_fen": amount,
+                }
+                | {"refunded_at": at, "refunded_on": at.date()}
+            )
+            touched.add((program, day))
+        for table, table_rows in rows.items():
+            if table_rows:
+                store.engine.load(table, pa.Table.from_pylist(table_rows, schema=_schema(table)))
+        return touched
+
+    def _order(self, rows: dict[str, list[dict[str, Any]]], day: date) -> tuple[int, date]:
+        rng = self.rng
+        order_id, program = self._next("orders"), rng.choice((1, 1, 2))
+        lines = []
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            quantity, paid = rng.randint(1, 3), rng.choice((0, rng.randint(1, 9_000)))
+            fixed = rng.choice((None, None, rng.randint(1, 600)))
+            line: dict[str, Any] = {
+                "id": self._next("order_lines"),
+                "program_id": program,
+                "order_id": order_id,
+            }
+            line |= {
+                "sku": rng.choice(("A", "B", "C")),
+                "brand_id": rng.choice((None, 1, 2)),
+                "quantity": quantity,
+            }
+            line |= {
+                "list_fen": paid + 100,
+                "paid_fen": paid,
+                "commission_rate_bp": rng.choice((1500, 2000, 3333)),
+            }
+            lines.append(line | {"fixed_commission_fen": fixed})
+        paid_fen = sum(line["paid_fen"] for line in lines)
+        paid_at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=rng.randint(0, 86_399))
+        tier = rng.choice(TIERS)
+        order: dict[str, Any] = {"id": order_id, "program_id": program, "customer": f"c{rng.randint(0, 14)}"}
+        order |= {"member_id": 7 if tier else None, "group_id": rng.choice((None, 1, 2)), "event_id": None}
+        order |= {"tier_code": tier, "link_code": None, "channel": "group_link" if tier else "organic"}
+        order |= {"hidden_coupon": rng.random() < 0.2, "paid_fen": paid_fen, "list_fen": paid_fen + 500}
+        order |= {"promotion_fen": rng.randint(0, 300), "coupon_fen": rng.randint(0, 300)}
+        order |= {"paid_at": paid_at.replace(tzinfo=None), "paid_us": int(paid_at.timestamp() * 1_000_000)}
+        rows["orders"].append(order | {"paid_on": day})
+        rows["order_lines"].extend(lines)
+        if tier:
+            for level, (code, bp) in enumerate(((tier, rng.randint(0, 10_000)), ("mentor", 1000)), start=1):
+                amount = sum(_share(line, bp) for line in lines)
+                if amount > 0:
+                    commission: dict[str, Any] = {
+                        "id": self._next("commissions"),
+                        "program_id": program,
+                        "order_id": order_id,
+                    }
+                    commission |= {"member_id": 7 + level, "level": level, "tier_code": code, "bp": bp}
+                    rows["commissions"].append(commission | {"amount_fen": amount})
+        self.orders[order_id] = (program, paid_fen, day)
+        return program, day
+
+
+ARROW = {
+    "int": pa.int64(),
+    "str": pa.string(),
+    "date": pa.date32(),
+    "ts": pa.timestamp("us"),
+    "bool": pa.bool_(),
+}
+
+
+def _schema(table: str) -> pa.Schema:
+    return pa.schema([(column.name, ARROW[column.kind]) for column in BY_NAME[table].columns])
+
+
+def _share(line: dict[str, Any], bp: int) -> int:
+    """The pure commission rule (orders.commission.Line.share)."""
+    if line["fixed_commission_fen"] is not None:
+        return int(min(line["fixed_commission_fen"] * line["quantity"], line["paid_fen"]) * bp // 10_000)
+    return int(line["paid_fen"] * line["commission_rate_bp"] * bp // 100_000_000)
+
+
+def _rows(store: Store, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    return sorted(
+        (tuple(int(v) if isinstance(v, int) else str(v) for v in row) for row in store.query(sql, **params)),
+        key=str,
+    )
+
+
+def _same(store: Store) -> None:
+    for span in SPANS:
+        params = span.params()
+        assert _rows(store, rollup_queries.ECONOMICS, **params) == _rows(store, queries.ECONOMICS, **params)
+        for by, (statement, key) in ECONOMICS_KEYS.items():
+            if statement is queries.ECONOMICS_BY_ORDER:
+                kept, kind = rollup_queries.ECONOMICS_BY_ORDER.format(key=key), {}
+            else:
+                kept, kind = rollup_queries.ECONOMICS_BY_LINE, {"kind": by}
+            assert _rows(store, kept, **params, **kind) == _rows(
+                store, statement.format(key=key), **params
+            ), by
+        for rates in RATE_SETS:
+            scan, values = simulation_statement(rates, kept=False)
+            kept_sql, _ = simulation_statement(rates, kept=True)
+            assert _rows(store, kept_sql, **params, **values) == _rows(store, scan, **params, **values), rates
+        assert _rows(store, rollup_queries.COHORTS, **params) == _rows(store, queries.COHORTS, **params)
+        assert _rows(store, rollup_queries.PRICES, **params) == _rows(store, queries.PRICES, **params)
+
+
+def _marks(facts: Facts) -> dict[str, int]:
+    return dict(facts.ids)
+
+
+def test_rollups_answer_as_the_facts_do_after_new_orders_and_refunds(store: Store) -> None:
+    facts = Facts(seed=20261204)
+    march = [date(2026, 3, d) for d in range(1, 32)]
+    first = facts.batch(store, orders=160, days=[date(2026, 2, 27), *march], refunds=0)
+    assert rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0)) == len(first)
+    firsts.recompute(store, orders_mark=0, refunds_mark=0)
+    _same(store)
+    marks = _marks(facts)
+    second = facts.batch(store, orders=20, days=[date(2026, 3, 30), date(2026, 4, 2)], refunds=30)
+    assert rollups.recompute(store, marks=marks) == len(second)
+    firsts.recompute(store, orders_mark=marks["orders"], refunds_mark=marks["refunds"])
+    _same(store)
+    # Nothing new: nothing recomputed, nothing moves.
+    assert rollups.recompute(store, marks=_marks(facts)) == 0
+    _same(store)
+    sizes = store.query("SELECT count(*), coalesce(sum(lines), 0) FROM commission_lines")
+    ((pairs,),) = store.query(
+        "SELECT count(*) FROM commissions AS c JOIN order_lines AS l ON l.order_id = c.order_id"
+    )
+    assert int(sizes[0][1]) == int(pairs)  # every commission's every line, counted once
+
+
+def test_a_recomputation_killed_between_delete_and_insert_redoes_the_same_days(store: Store) -> None:
+    facts = Facts(seed=7)
+    days = [date(2026, 3, d) for d in range(1, 11)]
+    facts.batch(store, orders=80, days=days, refunds=0)
+    rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+    marks = _marks(facts)
+    facts.batch(store, orders=10, days=days[:2], refunds=15)
+    run = store.run
+    deleted: list[str] = []
+
+    def dies_after_a_delete(sql: str, **params: Any) -> None:
+        if deleted and sql.lstrip().startswith("INSERT INTO sku_days"):
+            raise Killed
+        if sql.startswith("DELETE FROM sku_days"):
+            deleted.append(sql)
+        run(sql, **params)
+
+    store.run = dies_after_a_delete  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        rollups.recompute(store, marks=marks)
+    store.run = run  # type: ignore[method-assign]
+    rollups.recompute(store, marks=marks)
+    firsts.recompute(store, orders_mark=0, refunds_mark=0)
+    _same(store)
