@@ -80,7 +80,7 @@ def test_add_a_console_user(browser: Browser, live_server: str, world: DemoWorld
     form.locator("input[name=display_name]").fill("李娜")
     page.get_by_test_id("user-password").fill("long-enough-1")
     page.get_by_test_id("user-submit").click()
-    assert_refusal(page.locator("#users").get_by_test_id("form-error"))
+    assert_refusal(page.locator("#users").get_by_test_id("form-errors"))
     expect(page.get_by_test_id("user-username")).to_have_value(world.username)
     expect(form.locator("input[name=display_name]")).to_have_value("李娜")
     expect(rows).to_have_count(before)
@@ -110,7 +110,7 @@ def test_issue_an_api_token_shown_once(
     page.get_by_test_id("token-role").select_option("member")  # a member token without its member
     page.get_by_test_id("token-label").fill("小程序会员端")
     page.get_by_test_id("token-submit").click()
-    assert_refusal(page.locator("#tokens").get_by_test_id("form-error"))
+    assert_refusal(page.locator("#tokens").get_by_test_id("form-errors"))
     expect(page.get_by_test_id("token-label")).to_have_value("小程序会员端")
     expect(page.get_by_test_id("token-role")).to_have_value("member")
     expect(page.get_by_test_id("token-issued")).to_have_count(0)

@@ -92,7 +92,7 @@ def test_make_a_share_link(browser: Browser, live_server: str, world: DemoWorld,
     page.get_by_test_id("new-link-box").locator("summary").click()
     page.get_by_test_id("link-member").fill("张三")
     page.get_by_test_id("link-submit").click()
-    assert_refusal(page.get_by_test_id("form-error"))
+    assert_refusal(page.get_by_test_id("form-errors"))
     expect(page.get_by_test_id("link-member")).to_have_value("张三")
     page.screenshot(path=str(ARTIFACTS / f"create-link-refused-{size}.png"), full_page=True)
     page.get_by_test_id("link-member").fill(str(world.sample_member_id))

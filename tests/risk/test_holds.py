@@ -38,7 +38,7 @@ def test_ten_small_orders_within_an_hour_open_a_case_at_ingest(
     assert case["severity"] == "medium"
     assert case["evidence"]["burst_orders"] == 10
     assert case["evidence"]["burst_paid_fen"] == 5000
-    assert case["explanation"]["en"].startswith("10 orders of at most 500 fen within 60 minutes")
+    assert case["explanation"]["en"].startswith("10 orders of at most ¥5.00 within 60 minutes")
     assert "10" in case["explanation"]["zh"]
     assert case["explanation"]["zh"] != case["explanation"]["en"]
     assert cases(client, operator, world.program_id, "cleared") == []

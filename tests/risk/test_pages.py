@@ -26,7 +26,7 @@ def test_the_queue_shows_a_case_and_confirms_it(
     assert "burst_orders=10" in page.text
     assert 'data-testid="risk-history"' in page.text
     english = client.get(f"/console/risk?program_id={world.program_id}&lang=en")
-    assert "10 orders of at most 500 fen within 60 minutes" in english.text
+    assert "10 orders of at most ¥5.00 within 60 minutes" in english.text
     done = client.post(
         f"/console/risk/cases/{case['id']}/resolve",
         data={"decision": "confirm", "note": "刷单确认"},

@@ -69,6 +69,8 @@ def test_a_refused_token_or_user_writes_nothing_and_says_why(
     weak = client.post("/console/users", data={"username": "li", "password": "short"})
     assert weak.status_code == 422
     assert 'data-code="weak_password"' in weak.text
+    assert 'data-testid="error-password" data-code="weak_password"' in weak.text
+    assert 'data-testid="error-member_id" data-code="member_required"' in no_member.text
     assert 'value="li"' in weak.text  # the form keeps what was typed, never the password
     taken = client.post("/console/users", data={"username": "ops", "password": "long-enough-1"})
     assert taken.status_code == 409

@@ -104,6 +104,18 @@ def test_links_are_searched_and_a_link_has_its_own_page(
     assert 'data-testid="link-gmv">¥49.90<' in detail.text
     assert "LINK-1" in detail.text
     assert client.get("/console/links/NOSUCH").status_code == 404
+    typed = {"member_id": "abc", "sku": SKU, "coupon_id": "", "group_id": "x"}
+    malformed = client.post("/console/links", data=typed)
+    assert malformed.status_code == 422
+    assert 'data-testid="error-member_id" data-code="invalid_integer"' in malformed.text
+    assert 'data-testid="error-group_id" data-code="invalid_integer"' in malformed.text
+    assert 'value="abc" data-testid="link-member"' in malformed.text  # what was typed stays
+    unknown = client.post(
+        "/console/links", data=typed | {"member_id": str(world.seller_id), "group_id": "999999"}
+    )
+    assert unknown.status_code in {404, 409, 422}
+    assert 'data-testid="form-errors"' in unknown.text
+    assert 'data-testid="error-group_id"' in unknown.text
     anonymous = TestClient(client.app).get(f"/console/links/{world.link}", follow_redirects=False)
     assert anonymous.status_code in {303, 401}
     member_sign_in(client, make_token(Role.MEMBER, world.seller_id))  # a member is not an operator

@@ -86,5 +86,9 @@ def test_refused_member_forms_say_why_and_write_nothing(
     self_invite = client.post(f"/console/members/{mine['id']}/inviter", data={"inviter_id": str(mine["id"])})
     assert self_invite.status_code == 422
     assert 'data-code="self_invite"' in self_invite.text
+    # the refusal stands beside the field it is about, with what was typed
+    assert 'data-testid="error-inviter_id" data-code="self_invite"' in self_invite.text
+    assert f'value="{mine["id"]}" data-testid="inviter-input"' in self_invite.text
+    assert 'data-testid="error-tier" data-code="unknown_tier"' in unknown_tier.text
     assert row_counts(factory) == before
     assert client.get("/console/members/999999").status_code == 404

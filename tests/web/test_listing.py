@@ -80,3 +80,40 @@ def test_list_parameters_are_checked(client: TestClient, factory: sessionmaker[S
 def test_the_audit_log_needs_an_operator(client: TestClient) -> None:
     response = client.get("/console/audit?q=x", follow_redirects=False)
     assert response.status_code == 303
+
+
+def _links(page: str) -> list[str]:
+    """Every link of the list region (sort headers, entity tabs, pager) with its query."""
+    region = page[page.index('<div id="list"') :]
+    return [h.replace("&amp;", "&") for h in re.findall(r'href="(/console/audit[^"]*)"', region)]
+
+
+def test_every_list_link_keeps_the_readers_language(
+    client: TestClient, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _log(factory, 7)
+    console_sign_in(client, factory)
+    monkeypatch.setattr(listing, "DEFAULT_SIZE", 3)
+    page = client.get("/console/audit?lang=en&entity=coupon&q=&sort=at")
+    assert "Page 1 of 1 · 3 in all" in page.text
+    links = _links(page.text)
+    assert any("sort=-at" in h for h in links)  # a header
+    assert any("entity=program" in h for h in links)  # a tab
+    assert all("lang=en" in h for h in links), links
+    paged = client.get("/console/audit?lang=en&sort=at")
+    assert any("page=2" in h for h in _links(paged.text))
+    assert all("lang=en" in h for h in _links(paged.text))
+    # the search box sends the language with the text it searches for
+    assert re.search(r'<input type="hidden" name="lang" value="en">', paged.text)
+    assert "Search" in client.get("/console/audit", params={"lang": "en", "q": "李强"}).text
+    # a language asked in the query holds for the pages the reader goes on to through the navigation
+    nav = page.text[: page.text.index("<main>")].replace("&amp;", "&")
+    assert 'href="/console/links?lang=en"' in nav
+    assert 'class="brand" href="/console?lang=en"' in nav
+    assert page.cookies.get("neigou_lang") is None  # the cookie stays the reader's own choice
+    plain = client.get("/console/audit").text
+    assert 'href="/console/links"' in plain
+    assert 'name="lang"' not in plain
+    assert 'href="/console/links"' in client.get("/console/audit?lang=xx").text
+    chinese = client.get("/console/audit?lang=zh-CN")
+    assert '<input type="hidden" name="lang" value="zh-CN">' in chinese.text

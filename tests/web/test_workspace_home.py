@@ -43,6 +43,9 @@ def test_home_shows_today_month_and_tasks_and_every_page_has_the_bottom_navigati
     assert 'data-testid="no-tasks"' in home  # the seller has a link and no groups to count
     english = client.get("/m/?lang=en").text
     assert "Earned today" in english
+    # the bottom navigation and the brand keep a language asked in the query
+    assert 'href="/m/earnings?lang=en" data-testid="bn-earnings"' in english
+    assert 'class="brand" href="/m/?lang=en"' in english
     for path in WORKSPACE_PAGES:
         page = client.get(path)
         assert page.status_code == 200, path

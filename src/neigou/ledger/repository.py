@@ -244,6 +244,20 @@ def page_withdrawals(
     return paginate(session, _withdrawals(program_id=program_id, member_id=member_id, status=status), page)
 
 
+def waiting_withdrawals(session: Session, program_id: int) -> dict[WithdrawalStatus, tuple[int, int]]:
+    """How many of a program's withdrawals wait for an operator, and their amount, by status: requested
+    (to approve or reject) and approved (to pay); one grouped statement."""
+    rows = session.execute(
+        select(Withdrawal.status, func.count(Withdrawal.id), func.sum(Withdrawal.amount_fen))
+        .where(
+            Withdrawal.program_id == program_id,
+            Withdrawal.status.in_((WithdrawalStatus.REQUESTED, WithdrawalStatus.APPROVED)),
+        )
+        .group_by(Withdrawal.status)
+    )
+    return {WithdrawalStatus(s): (int(n), int(fen or 0)) for s, n, fen in rows}
+
+
 def _withdrawals(
     *,
     program_id: int | None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -28,6 +28,14 @@ def reviews_statement(status: ReviewStatus | None = None) -> Select[MerchantRevi
     if status is not None:
         query = query.where(MerchantReview.status == status)
     return query
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """How many of the caller's reviews are in each status (pending: waiting for an operator)."""
+    rows = session.execute(
+        select(MerchantReview.status, func.count(MerchantReview.id)).group_by(MerchantReview.status)
+    )
+    return {ReviewStatus(s).value: int(n) for s, n in rows}
 
 
 def page_reviews(session: Session, page: Page, status: ReviewStatus | None = None) -> Paged[MerchantReview]:

@@ -61,6 +61,17 @@ def percent_to_bp(text: str) -> int:
     return value
 
 
+def multiple_to_bp(text: str) -> int:
+    """A factor as basis points: ``"3"`` → 30000, ``"1.5"`` (or ``"1.5×"``) → 15000; at most two decimals."""
+    return int(_decimal(text.strip().removesuffix("×").removesuffix("x"), places=2, what="multiple") * 10_000)
+
+
+def bp_to_multiple_text(bp: int) -> str:
+    """30000 → ``"3"``, 15000 → ``"1.5"`` (the inverse of :func:`multiple_to_bp`)."""
+    whole, rest = divmod(bp, 10_000)
+    return str(whole) if rest == 0 else f"{whole}.{rest:04d}".rstrip("0")
+
+
 def fen_to_yuan_text(fen: int) -> str:
     """4990 → ``"49.90"`` (the inverse of :func:`yuan_to_fen`, for refilling forms)."""
     sign = "-" if fen < 0 else ""

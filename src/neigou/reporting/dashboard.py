@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from neigou.groups import repository as groups_repo
 from neigou.groups.compliance import compliance, day_start, local_date
 from neigou.ledger import repository as ledger
-from neigou.ledger.models import Account, Withdrawal, WithdrawalStatus
+from neigou.ledger.models import Account, WithdrawalStatus
 from neigou.links.models import CouponClaim, LinkClick
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Commission, Order
@@ -44,8 +44,10 @@ class Dashboard:
     pending_fen: int
     frozen_fen: int
     available_fen: int
-    withdrawals_waiting: int
-    withdrawals_waiting_fen: int
+    withdrawals_to_approve: int
+    withdrawals_to_approve_fen: int
+    withdrawals_to_pay: int
+    withdrawals_to_pay_fen: int
     groups_at_risk: int
     groups_missed: int
     counts_held: int
@@ -133,12 +135,9 @@ def dashboard(session: Session, *, program: Program, at: datetime) -> Dashboard:
     tomorrow = day_start(today + timedelta(days=1), program.timezone)
     month = day_start(today.replace(day=1), program.timezone)
     sums = ledger.ledger_sums(session, program.id)
-    waiting_n, waiting_fen = session.execute(
-        select(func.count(Withdrawal.id), func.sum(Withdrawal.amount_fen)).where(
-            Withdrawal.program_id == program.id,
-            Withdrawal.status.in_((WithdrawalStatus.REQUESTED, WithdrawalStatus.APPROVED)),
-        )
-    ).one()
+    waiting = ledger.waiting_withdrawals(session, program.id)
+    to_approve = waiting.get(WithdrawalStatus.REQUESTED, (0, 0))
+    to_pay = waiting.get(WithdrawalStatus.APPROVED, (0, 0))
     cases_open, held_fen = session.execute(
         select(func.count(RiskCase.id), func.sum(RiskCase.held_fen)).where(
             RiskCase.program_id == program.id, RiskCase.status == CaseStatus.OPEN
@@ -154,8 +153,10 @@ def dashboard(session: Session, *, program: Program, at: datetime) -> Dashboard:
         pending_fen=sums.get(Account.PENDING.value, 0),
         frozen_fen=sums.get(Account.FROZEN.value, 0),
         available_fen=sums.get(Account.AVAILABLE.value, 0),
-        withdrawals_waiting=int(waiting_n or 0),
-        withdrawals_waiting_fen=int(waiting_fen or 0),
+        withdrawals_to_approve=to_approve[0],
+        withdrawals_to_approve_fen=to_approve[1],
+        withdrawals_to_pay=to_pay[0],
+        withdrawals_to_pay_fen=to_pay[1],
         groups_at_risk=len(groups.at_risk),
         groups_missed=len(groups.missed),
         counts_held=groups_repo.count_held_for_review(session, program.id),

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from neigou.kit.i18n import Message
+from neigou.kit.money import format_bp, format_yuan
 from neigou.risk.thresholds import Thresholds
 
 LOW, MEDIUM, HIGH = "low", "medium", "high"
@@ -149,18 +150,18 @@ def order_brushing(ctx: Context, t: Thresholds) -> list[Finding]:
         severity = HIGH if undone or len(burst) >= 2 * t.brushing_min_orders else MEDIUM
         if burst and undone:
             why = Message(
-                "{n} orders of at most {max_fen} fen within {minutes} minutes through this member's links, "
+                "{n} orders of at most {max_yuan} within {minutes} minutes through this member's links, "
                 "and {m} orders refunded after the tier evaluation they counted for.",
                 n=len(burst),
-                max_fen=t.brushing_max_paid_fen,
+                max_yuan=format_yuan(t.brushing_max_paid_fen),
                 minutes=t.brushing_window_minutes,
                 m=len(undone),
             )
         elif burst:
             why = Message(
-                "{n} orders of at most {max_fen} fen within {minutes} minutes through this member's links.",
+                "{n} orders of at most {max_yuan} within {minutes} minutes through this member's links.",
                 n=len(burst),
-                max_fen=t.brushing_max_paid_fen,
+                max_yuan=format_yuan(t.brushing_max_paid_fen),
                 minutes=t.brushing_window_minutes,
             )
         else:
@@ -309,11 +310,11 @@ def refund_abuse(ctx: Context, t: Thresholds) -> list[Finding]:
                 },
                 Message(
                     "{refunded} of {released} released orders were refunded after release "
-                    "({member_bp} bp against the program's {program_bp} bp).",
+                    "({member_rate} against the program's {program_rate}).",
                     refunded=r.refunded_after,
                     released=r.released,
-                    member_bp=member_bp,
-                    program_bp=program_bp,
+                    member_rate=format_bp(member_bp),
+                    program_rate=format_bp(program_bp),
                 ),
             )
         )

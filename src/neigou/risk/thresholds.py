@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -35,8 +36,36 @@ class Thresholds:
     lookback_days: int = 35
 
 
+class Unit(enum.StrEnum):
+    """What a threshold counts, so screens show and read it as people do: money in yuan, rates in
+    percent, a factor as a multiple, windows in their own unit."""
+
+    COUNT = "count"
+    FEN = "fen"
+    BP = "bp"
+    FACTOR_BP = "factor_bp"  # a multiple in basis points: 30000 is 3×
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+
+
 DEFAULTS = Thresholds()
 NAMES = tuple(f.name for f in fields(Thresholds))
+UNITS: dict[str, Unit] = {
+    "brushing_min_orders": Unit.COUNT,
+    "brushing_max_paid_fen": Unit.FEN,
+    "brushing_window_minutes": Unit.MINUTES,
+    "brushing_refunded_min_orders": Unit.COUNT,
+    "hoarding_min_refs": Unit.COUNT,
+    "ring_min_shared": Unit.COUNT,
+    "ring_burst_joins": Unit.COUNT,
+    "ring_burst_hours": Unit.HOURS,
+    "refund_abuse_min_orders": Unit.COUNT,
+    "refund_abuse_min_refunds": Unit.COUNT,
+    "refund_abuse_min_rate_bp": Unit.BP,
+    "refund_abuse_factor_bp": Unit.FACTOR_BP,
+    "lookback_days": Unit.DAYS,
+}
 
 
 def merged(stored: Mapping[str, Any] | None) -> Thresholds:

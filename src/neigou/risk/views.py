@@ -7,14 +7,32 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from neigou.kit.i18n import Message, translate
+from neigou.kit.money import format_bp, format_yuan
 from neigou.risk import repository as repo
 from neigou.risk.models import RiskCase
 from neigou.risk.schemas import CaseOut, ExplanationOut
 
+# Explanations stored before amounts read in yuan and rates in percent: the same sentence with the
+# values turned into the current placeholders, so older cases read as new ones do.
+_LEGACY = {
+    " {max_fen} fen within ": (" {max_yuan} within ", {"max_fen": ("max_yuan", format_yuan)}),
+    "({member_bp} bp against the program's {program_bp} bp)": (
+        "({member_rate} against the program's {program_rate})",
+        {"member_bp": ("member_rate", format_bp), "program_bp": ("program_rate", format_bp)},
+    ),
+}
+
 
 def explanation(case: RiskCase) -> Message:
     """The stored explanation as a catalog message."""
-    return Message(str(case.explanation["msgid"]), **dict(case.explanation.get("values", {})))
+    msgid = str(case.explanation["msgid"])
+    values = dict(case.explanation.get("values", {}))
+    for old, (new, renames) in _LEGACY.items():
+        if old in msgid:
+            msgid = msgid.replace(old, new)
+            for name, (renamed, render) in renames.items():
+                values[renamed] = render(int(values.pop(name)))
+    return Message(msgid, **values)
 
 
 def cases_out(session: Session, cases: Sequence[RiskCase]) -> list[CaseOut]:

@@ -14,13 +14,13 @@ from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator
 from neigou.auth.models import Role
 from neigou.auth.throttle import SignInThrottle
 from neigou.kit.deps import SessionDep
-from neigou.kit.i18n import LANG_COOKIE, LOCALES
+from neigou.kit.i18n import LOCALES
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.programs.service import require_program
-from neigou.web.forms import is_secure, set_session_cookie
+from neigou.web.forms import set_session_cookie
 from neigou.web.listing import ListQueryDep, fetch
-from neigou.web.pages import client_ip, render, safe_next
+from neigou.web.pages import client_ip, remember_language, render, safe_next
 from neigou.web.tree import build_forest
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ def switch_language(request: Request, to: str, next: str | None = None) -> Redir
     """Remember the chosen language in a cookie."""
     response = RedirectResponse(safe_next(next, "/console"), status_code=303)
     if to in LOCALES:
-        response.set_cookie(LANG_COOKIE, to, max_age=365 * 86400, samesite="lax", secure=is_secure(request))
+        remember_language(request, response, to)
     return response
 
 

@@ -15,12 +15,18 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
 from neigou.programs.repository import member_names
+from neigou.web.form_pages import Refused, attempt
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}  # a page that shows a secret is never cached
+USER_FIELDS = {"invalid_username": "username", "username_taken": "username", "weak_password": "password"}
+TOKEN_FIELDS = {
+    "member_required": "member_id",
+    "member_not_found": "member_id",
+    "member_not_allowed": "member_id",
+}
 # A merchant token names its shop, which this form does not ask for: it is issued with the CLI (--merchant-id).
 CONSOLE_ROLES = [role for role in Role if role is not Role.MERCHANT]
 
@@ -39,7 +45,7 @@ def _page(
         member_names=member_names(session, [t.member_id for t in tokens]),
         roles=[r.value for r in CONSOLE_ROLES],
         min_password=auth.MIN_PASSWORD_LENGTH,
-        **({"user_values": {}, "token_values": {}} | extra),
+        **({"user_values": {}, "token_values": {}, "user_errors": [], "token_errors": []} | extra),
     )
     response.headers.update(NO_STORE)
     return response
@@ -64,18 +70,22 @@ def create_user(
     display_name: Annotated[str, Form(max_length=120)] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Open a console account; a refused one is shown with its reason and nothing is written."""
-    try:
-        with session.begin_nested():
-            auth.create_user(
-                session,
-                username=username,
-                password=password,
-                display_name=display_name.strip() or None,
-                actor=principal.actor,
-            )
-    except ProblemError as exc:
-        values = {"username": username, "display_name": display_name}
-        return _page(request, session, principal, status_code=exc.status, user_error=exc, user_values=values)
+    made = attempt(
+        session,
+        lambda: auth.create_user(
+            session,
+            username=username,
+            password=password,
+            display_name=display_name.strip() or None,
+            actor=principal.actor,
+        ),
+        placed=USER_FIELDS,
+    )
+    if isinstance(made, Refused):
+        values = {"username": username, "display_name": display_name}  # never the password
+        return _page(
+            request, session, principal, status_code=made.status, user_errors=made.errors, user_values=values
+        )
     return RedirectResponse("/console/access?done=user_created", status_code=303)
 
 
@@ -104,15 +114,23 @@ def create_token(
     """Issue an API token; the page that answers shows its secret this once (never in a URL)."""
     values = {"role": role.value, "label": label, "member_id": member_id}
     member = int(member_id) if member_id.strip().isdigit() else None
-    try:
-        with session.begin_nested():
-            token, secret = auth.create_token(
-                session, role=role, member_id=member, label=label.strip(), actor=principal.actor
-            )
-    except ProblemError as exc:
+    issued = attempt(
+        session,
+        lambda: auth.create_token(
+            session, role=role, member_id=member, label=label.strip(), actor=principal.actor
+        ),
+        placed=TOKEN_FIELDS,
+    )
+    if isinstance(issued, Refused):
         return _page(
-            request, session, principal, status_code=exc.status, token_error=exc, token_values=values
+            request,
+            session,
+            principal,
+            status_code=issued.status,
+            token_errors=issued.errors,
+            token_values=values,
         )
+    token, secret = issued
     return _page(request, session, principal, status_code=201, issued=token, secret=secret)
 
 

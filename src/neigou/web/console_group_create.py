@@ -1,4 +1,7 @@
-"""Console form that registers a chat group for one of a program's members (the owner)."""
+"""Console form that registers a chat group for one of a program's members (the owner).
+
+The form is one panel of the groups page, so a refusal goes back to that page (its code and what was
+typed in the query) rather than rendering the whole page from here."""
 
 from __future__ import annotations
 
@@ -7,15 +10,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.groups import service
 from neigou.groups.models import GroupPlatform
 from neigou.groups.schemas import GroupCreate
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
+from neigou.web.form_pages import Refused, attempt
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,16 +44,14 @@ def create_group(
     if owner is None or owner.program_id != program_id:
         return RedirectResponse(back + urlencode(typed | {"error": "owner_not_in_program"}), status_code=303)
     try:
-        with session.begin_nested():
-            group = service.create_group(
-                session,
-                data=GroupCreate(name=name.strip() or name, platform=platform),
-                owner_member_id=owner.id,
-                actor=principal.actor,
-            )
-    except ProblemError as exc:
-        return RedirectResponse(back + urlencode(typed | {"error": exc.code}), status_code=303)
-    except ValueError:  # the name breaks the schema (empty, too long)
+        data = GroupCreate(name=name.strip() or name, platform=platform)
+    except ValidationError:  # the name breaks the schema (empty, too long)
         return RedirectResponse(back + urlencode(typed | {"error": "invalid_name"}), status_code=303)
+    group = attempt(
+        session,
+        lambda: service.create_group(session, data=data, owner_member_id=owner.id, actor=principal.actor),
+    )
+    if isinstance(group, Refused):
+        return RedirectResponse(back + urlencode(typed | {"error": group.errors[0].code}), status_code=303)
     found = {"view": "groups", "q": group.name, "created": group.id}
     return RedirectResponse(back + urlencode(found), status_code=303)

@@ -1,5 +1,6 @@
-"""The console's home: one program's day and month, money by state, queues, a 30-day trend; every
-program as a card; and a new program with its tier ladder in one form."""
+"""The console's home: one program's day and month, money by state, the queues waiting for an operator
+(merchant changes, member counts, withdrawals to approve and to pay, risk cases), each linking to its
+queue, a 30-day trend; every program as a card; and a new program with its tier ladder in one form."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.money import parse_percent
+from neigou.merchants import review
+from neigou.organizations.models import ReviewStatus
 from neigou.programs import repository as programs
 from neigou.programs import service as program_service
 from neigou.programs.models import AttributionModel
@@ -37,7 +40,15 @@ def home(
     rows = [(p, programs.count_members(session, p.id)) for p in programs.list_programs(session)]
     chosen = next((p for p, _ in rows if p.id == program), rows[0][0] if rows else None)
     board = dashboard(session, program=chosen, at=utcnow()) if chosen is not None else None
-    return render(request, "console/home.html", principal=principal, rows=rows, chosen=chosen, board=board)
+    return render(
+        request,
+        "console/home.html",
+        principal=principal,
+        rows=rows,
+        chosen=chosen,
+        board=board,
+        reviews_pending=review.status_counts(session).get(ReviewStatus.PENDING.value, 0),
+    )
 
 
 @router.get("/console/programs/new", response_class=HTMLResponse)

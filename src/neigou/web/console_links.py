@@ -14,7 +14,6 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.groups import repository as groups
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import Invalid, ProblemError
 from neigou.kit.i18n import Message
 from neigou.links import repository as links
 from neigou.links import service
@@ -22,9 +21,11 @@ from neigou.links.endpoints import base_url
 from neigou.links.models import ShareLink
 from neigou.links.schemas import LinkCreate
 from neigou.offers import repository as offers
+from neigou.offers.forms import FieldError
 from neigou.orders import repository as orders
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
+from neigou.web.form_pages import Refused, attempt
 from neigou.web.listing import ListQuery, ListQueryDep, fetch, list_query
 from neigou.web.pages import render
 
@@ -91,7 +92,7 @@ def _page(
         program=program,
         filters={"program": program or "", "status": status if status in ACTIVE else ""},
         base=base_url(request),
-        **({"values": {}, "error": None, "created": None} | extra),
+        **({"values": {}, "errors": [], "created": None} | extra),
     )
 
 
@@ -135,6 +136,10 @@ def create_link(
 ) -> Response:
     """Make a share link for a member (their product, maybe a coupon and one of their groups)."""
     values = {"member_id": member_id, "sku": sku, "coupon_id": coupon_id, "group_id": group_id}
+    wrong = [name for name in ("member_id", "coupon_id", "group_id") if not _readable(values[name], name)]
+    if wrong:
+        errors = [FieldError(name, "invalid_integer", _MALFORMED) for name in wrong]
+        return _page(request, session, status_code=422, values=values, errors=errors)
     try:
         data = LinkCreate(
             member_id=_number(member_id, required=True),
@@ -143,18 +148,42 @@ def create_link(
             group_id=_number(group_id),
         )
     except (ValidationError, ValueError):
-        return _page(request, session, status_code=422, values=values, error=_MALFORMED)
-    try:
-        with session.begin_nested():
-            link = service.create_link(session, data=data, actor=principal.actor)
-    except ProblemError as exc:
-        return _page(request, session, status_code=exc.status, values=values, error=exc)
+        return _page(
+            request,
+            session,
+            status_code=422,
+            values=values,
+            errors=[FieldError("sku", "invalid_value", _SKU)],
+        )
+    link = attempt(
+        session, lambda: service.create_link(session, data=data, actor=principal.actor), placed=PLACED
+    )
+    if isinstance(link, Refused):
+        return _page(request, session, status_code=link.status, values=values, errors=link.errors)
     return RedirectResponse(f"/console/links?created={link.code}", status_code=303)
 
 
-_MALFORMED = Invalid(
-    Message("Member, coupon and group are given by their numbers, e.g. 12."), code="invalid_integer"
-)
+_MALFORMED = Message("Member, coupon and group are given by their numbers, e.g. 12.")
+_SKU = Message("Pick a product.")
+PLACED = {  # refusals shown beside the field they are about
+    "member_required": "member_id",
+    "no_tiers": "member_id",
+    "unknown_sku": "sku",
+    "product_inactive": "sku",
+    "unknown_coupon": "coupon_id",
+    "coupon_ended": "coupon_id",
+    "coupon_not_for_sku": "coupon_id",
+    "group_archived": "group_id",
+    "group_not_owned": "group_id",
+}
+
+
+def _readable(text: str, name: str) -> bool:
+    try:
+        _number(text, required=name == "member_id")
+    except ValueError:
+        return False
+    return True
 
 
 def _number(text: str, *, required: bool = False) -> int | None:

@@ -3,7 +3,7 @@ corrections an operator makes (tier, inviter)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,13 +14,15 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
+from neigou.kit.i18n import Message
 from neigou.network.endpoints import recruiting_link
+from neigou.offers.forms import FieldError
 from neigou.programs import repository as programs
 from neigou.programs import service
 from neigou.programs.schemas import MemberCreate
 from neigou.programs.service import require_member, require_program
 from neigou.tiers.manual import override_tier
+from neigou.web.form_pages import Refused, attempt
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -32,14 +34,27 @@ def _member_id(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
+_NAME = FieldError("name", "invalid_name", Message("Give the member a name (up to 120 characters)."))
+_INVITER = FieldError("inviter_id", "invalid_integer", Message("A member ID is a number, e.g. 12."))
+PLACED = {  # refusals shown beside the field they are about
+    "inviter_not_in_program": "inviter_id",
+    "member_not_found": "inviter_id",
+    "self_invite": "inviter_id",
+    "invite_loop": "inviter_id",
+    "unknown_tier": "tier",
+    "tier_unchanged": "tier",
+}
+
+
 def _new_form(
     request: Request,
     session: Session,
     principal: Principal,
     program_id: int,
     *,
+    values: dict[str, str] | None = None,
+    errors: list[FieldError] | None = None,
     status_code: int = 200,
-    **extra: Any,
 ) -> HTMLResponse:
     return render(
         request,
@@ -48,7 +63,8 @@ def _new_form(
         principal=principal,
         program=require_program(session, program_id),
         tiers=programs.list_tiers(session, program_id),
-        **({"values": {}, "error": None} | extra),
+        values=values or {},
+        errors=errors or [],
     )
 
 
@@ -75,25 +91,35 @@ def create_member(
     values = {"name": name, "tier": tier, "inviter_id": inviter_id}
     require_program(session, program_id)
     inviter = _member_id(inviter_id)
+    errors = [_INVITER] if inviter_id.strip() and inviter is None else []
     try:
-        if inviter_id.strip() and inviter is None:
-            raise ValueError(inviter_id)
         data = MemberCreate(name=name.strip(), tier=tier or None, inviter_id=inviter)
-    except (ValidationError, ValueError):
-        field = "inviter_id" if inviter_id.strip() and inviter is None else "name"
-        return _new_form(request, session, principal, program_id, status_code=422, values=values, field=field)
-    try:
-        with session.begin_nested():
-            member = service.create_member(
-                session,
-                program_id=program_id,
-                data=data,
-                secret_key=request.app.state.settings.secret_key,
-                actor=principal.actor,
-            )
-    except ProblemError as exc:
+    except ValidationError:
+        errors.insert(0, _NAME)
+    if errors:
         return _new_form(
-            request, session, principal, program_id, status_code=exc.status, values=values, error=exc
+            request, session, principal, program_id, values=values, errors=errors, status_code=422
+        )
+    member = attempt(
+        session,
+        lambda: service.create_member(
+            session,
+            program_id=program_id,
+            data=data,
+            secret_key=request.app.state.settings.secret_key,
+            actor=principal.actor,
+        ),
+        placed=PLACED,
+    )
+    if isinstance(member, Refused):
+        return _new_form(
+            request,
+            session,
+            principal,
+            program_id,
+            values=values,
+            errors=member.errors,
+            status_code=member.status,
         )
     return RedirectResponse(f"/console/members/{member.id}?done=created", status_code=303)
 
@@ -104,8 +130,10 @@ def _card(
     principal: Principal,
     member_id: int,
     *,
+    done: str | None = None,
+    values: dict[str, str] | None = None,
+    errors: list[FieldError] | None = None,
     status_code: int = 200,
-    **extra: Any,
 ) -> HTMLResponse:
     member = require_member(session, member_id)
     names = programs.member_names(session, [member.inviter_id])
@@ -120,7 +148,9 @@ def _card(
         inviter_name=names.get(member.inviter_id or 0),
         recruits=programs.direct_recruit_counts(session, [member.id]).get(member.id, 0),
         invite=recruiting_link(request, member),
-        **({"done": None, "error": None} | extra),
+        done=done,
+        values=values or {},
+        errors=errors or [],
     )
 
 
@@ -143,18 +173,23 @@ def change_tier(
     reason: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Put the member on another tier from now on (kept in their tier history with the reason)."""
-    try:
-        with session.begin_nested():
-            override_tier(
-                session,
-                member_id=member_id,
-                tier_code=tier,
-                note=reason.strip(),
-                actor=principal.actor,
-                at=utcnow(),
-            )
-    except ProblemError as exc:
-        return _card(request, session, principal, member_id, status_code=exc.status, error=exc, form="tier")
+    done = attempt(
+        session,
+        lambda: override_tier(
+            session,
+            member_id=member_id,
+            tier_code=tier,
+            note=reason.strip(),
+            actor=principal.actor,
+            at=utcnow(),
+        ),
+        placed=PLACED,
+    )
+    if isinstance(done, Refused):
+        values = {"tier": tier, "reason": reason}
+        return _card(
+            request, session, principal, member_id, values=values, errors=done.errors, status_code=done.status
+        )
     return RedirectResponse(f"/console/members/{member_id}?done=tier", status_code=303)
 
 
@@ -168,16 +203,21 @@ def change_inviter(
     inviter_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Put the member under another inviter (or none): an operator's correction, audited."""
+    values = {"inviter_id": inviter_id}
     inviter = _member_id(inviter_id)
     if inviter_id.strip() and inviter is None:
         return _card(
-            request, session, principal, member_id, status_code=422, form="inviter", bad_inviter=True
+            request, session, principal, member_id, values=values, errors=[_INVITER], status_code=422
         )
-    try:
-        with session.begin_nested():
-            service.change_inviter(session, member_id=member_id, inviter_id=inviter, actor=principal.actor)
-    except ProblemError as exc:
+    done = attempt(
+        session,
+        lambda: service.change_inviter(
+            session, member_id=member_id, inviter_id=inviter, actor=principal.actor
+        ),
+        placed=PLACED,
+    )
+    if isinstance(done, Refused):
         return _card(
-            request, session, principal, member_id, status_code=exc.status, error=exc, form="inviter"
+            request, session, principal, member_id, values=values, errors=done.errors, status_code=done.status
         )
     return RedirectResponse(f"/console/members/{member_id}?done=inviter", status_code=303)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from neigou.auth.dependencies import ConsoleOperator
@@ -39,7 +39,7 @@ def orders_page(
     session: SessionDep,
     principal: ConsoleOperator,
     program_id: int | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     settled: str | None = None,
 ) -> HTMLResponse:
     """Orders, newest first, with member, amounts, commission and its state."""
@@ -53,8 +53,7 @@ def orders_page(
         program_id=program_id,
         rows=rows,
         names=programs.member_names(session, [o.member_id for o in rows]),
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pager=pager(request, page, PAGE_SIZE, total),
         total=total,
         settled=settled,
     )

@@ -50,6 +50,7 @@ def reviews_page(
         reviews=listing,
         status=chosen.value if chosen else "",
         statuses=[s.value for s in ReviewStatus],
+        counts=review.status_counts(session),
         coupons={c.id: c for c in review.rows_by_id(session, CouponTemplate, coupon_ids)},
         products={p.id: p for p in review.rows_by_id(session, Product, product_ids)},
         organization=organization,

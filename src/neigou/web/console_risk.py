@@ -18,8 +18,8 @@ from neigou.programs.service import require_program
 from neigou.risk import repository as repo
 from neigou.risk import review, service
 from neigou.risk.models import CaseStatus, RiskCase, Severity
-from neigou.risk.thresholds import as_dict
 from neigou.risk.views import explanation
+from neigou.web.console_risk_thresholds import rows
 from neigou.web.listing import ListQuery, ListQueryDep, fetch, list_query
 from neigou.web.pages import render
 
@@ -82,7 +82,7 @@ def _page(
         external=external,
         history=history,
         explanations={c.id: explanation(c) for c in cases},
-        thresholds=as_dict(service.thresholds_of(session, program.id)) if program else {},
+        thresholds=rows(service.thresholds_of(session, program.id)) if program else [],
         error=error,
         notice=notice,
     )

@@ -16,13 +16,16 @@ from neigou.integrations import service as integrations
 from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.i18n import Message
 from neigou.kit.money import parse_percent, parse_yuan, yuan_text
 from neigou.kit.paging import Page
 from neigou.ledger import payouts
 from neigou.ledger import repository as ledger
 from neigou.ledger.payout_rules import PayoutRules
 from neigou.offers.amounts import bp_to_percent_text
+from neigou.offers.forms import FieldError
 from neigou.programs.service import require_program
+from neigou.web.form_pages import Refused, attempt
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +60,7 @@ def _page(
         rules=rules,
         integrations=shops.items,
         integrations_total=shops.total,
-        **({"payout_values": values, "payout_errors": {}, "shop_values": {}, "shop_errors": {}} | extra),
+        **({"payout_values": values, "payout_errors": [], "shop_values": {}, "shop_errors": []} | extra),
     )
     response.headers.update(NO_STORE)
     return response
@@ -91,15 +94,11 @@ def save_payout_settings(
     values = {"min_withdrawal": min_withdrawal, "fee_fixed": fee_fixed, "fee_percent": fee_percent}
     minimum, fixed = parse_yuan(min_withdrawal), parse_yuan(fee_fixed or "0")
     rate = parse_percent(fee_percent or "0")
-    errors = {
-        name: code
-        for name, code in (
-            ("min_withdrawal", "invalid_amount" if minimum is None or minimum > MAX_FEN else None),
-            ("fee_fixed", "invalid_amount" if fixed is None or fixed > MAX_FEN else None),
-            ("fee_percent", "percent_out_of_range" if rate is None else None),
-        )
-        if code is not None
-    }
+    errors = [
+        *([_yuan_error("min_withdrawal")] if minimum is None or minimum > MAX_FEN else []),
+        *([_yuan_error("fee_fixed")] if fixed is None or fixed > MAX_FEN else []),
+        *([_PERCENT] if rate is None else []),
+    ]
     if errors or minimum is None or fixed is None or rate is None:
         return _page(
             request,
@@ -111,8 +110,36 @@ def save_payout_settings(
             payout_errors=errors,
         )
     rules = PayoutRules(min_withdrawal_fen=minimum, fee_fixed_fen=fixed, fee_bp=rate)
-    payouts.set_payout_rules(session, program_id=program_id, rules=rules, actor=principal.actor, at=utcnow())
+    done = attempt(
+        session,
+        lambda: payouts.set_payout_rules(
+            session, program_id=program_id, rules=rules, actor=principal.actor, at=utcnow()
+        ),
+    )
+    if isinstance(done, Refused):
+        return _page(
+            request,
+            session,
+            principal,
+            program_id,
+            status_code=done.status,
+            payout_values=values,
+            payout_errors=done.errors,
+        )
     return RedirectResponse(f"/console/programs/{program_id}/settings?done=payout_saved", status_code=303)
+
+
+def _yuan_error(field: str) -> FieldError:
+    return FieldError(
+        field, "invalid_amount", Message("An amount in yuan, at most two decimals, e.g. 10 or 9.90.")
+    )
+
+
+_PERCENT = FieldError("fee_percent", "percent_out_of_range", Message("A percentage from 0 to 100, e.g. 0.6."))
+_SHOP = {
+    "name": Message("Give the shop a name (up to 120 characters)."),
+    "outbound_url": Message("A web address starting with https:// or http://."),
+}
 
 
 @router.post("/console/programs/{program_id}/integrations", response_class=HTMLResponse)
@@ -131,9 +158,25 @@ def create_integration(
     try:
         body = IntegrationBody(name=name, outbound_url=outbound_url.strip() or None)
     except ValidationError as exc:
-        errors = {str(e["loc"][0]): "invalid_value" for e in exc.errors()}
+        wrong = dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"])
+        errors = [FieldError(f, "invalid_value", _SHOP.get(f, Message("Check this field."))) for f in wrong]
         return _page(
             request, session, principal, program_id, status_code=422, shop_values=values, shop_errors=errors
         )
-    shop = integrations.create(session, program_id=program_id, data=body, actor=principal.actor, at=utcnow())
+    shop = attempt(
+        session,
+        lambda: integrations.create(
+            session, program_id=program_id, data=body, actor=principal.actor, at=utcnow()
+        ),
+    )
+    if isinstance(shop, Refused):
+        return _page(
+            request,
+            session,
+            principal,
+            program_id,
+            status_code=shop.status,
+            shop_values=values,
+            shop_errors=shop.errors,
+        )
     return _page(request, session, principal, program_id, status_code=201, created=shop)

@@ -2,11 +2,19 @@
 shown beside the fields they concern (``_form_errors.html``: a summary on top, ``field_error`` in place).
 
 A refused form is rendered again with the reader's values and status 422 (or the refusal's own 4xx);
-nothing of it is committed, because the request's transaction is rolled back first."""
+nothing of it is committed, because the request's transaction is rolled back first. A form's write goes
+through :func:`attempt`::
+
+    done = attempt(session, lambda: service.update_program(session, program=program, data=data, ...))
+    if isinstance(done, Refused):
+        return _form(request, ..., values=values, errors=done.errors, status_code=done.status)
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -14,6 +22,16 @@ from starlette.datastructures import FormData
 
 from neigou.kit.errors import ProblemError
 from neigou.offers.forms import FieldError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A write the domain refused: its messages by field, and the status the form is shown again with."""
+
+    errors: list[FieldError]
+    status: int
 
 
 async def _read_form(request: Request) -> FormData:
@@ -42,6 +60,24 @@ def refusal(session: Session, exc: ProblemError) -> list[FieldError]:
     if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "code" in rows[0]:
         return [FieldError(_field(r.get("field")), r["code"], r.get("message", "")) for r in rows]
     return [FieldError(None, exc.code, exc.detail)]
+
+
+def attempt(
+    session: Session, write: Callable[[], T], *, placed: Mapping[str, str] | None = None
+) -> T | Refused:
+    """Run one form's write in a savepoint: what it returns, or, when the domain refuses it
+    (``ProblemError``), nothing written and the refusal's field errors with its status. ``placed``
+    puts a refusal that names no field beside the field its code is about (``{"self_invite": "inviter_id"}``)."""
+    try:
+        with session.begin_nested():
+            return write()
+    except ProblemError as exc:
+        where = placed or {}
+        errors = [
+            FieldError(where.get(e.code), e.code, e.message) if e.field is None else e
+            for e in refusal(session, exc)
+        ]
+        return Refused(errors, exc.status)
 
 
 def _field(value: object) -> str | None:

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from neigou.kit.i18n import N_
 from neigou.kit.settings import Settings
-from neigou.web.pages import render, templates
+from neigou.web.pages import is_secure, render, templates
 
 CSRF_COOKIE = "neigou_csrf"
 CSRF_FIELD = "csrftoken"  # the name asgi-csrf reads in multipart bodies
@@ -51,12 +51,6 @@ def csrf_field(context: Context) -> Markup:
     if token is None:
         raise RuntimeError("csrf_field() needs the FormProtection layer (web.forms.install)")
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, escape(token()))
-
-
-def is_secure(request: Request) -> bool:
-    """Whether cookies set on this response must be ``Secure``."""
-    settings: Settings = request.app.state.settings
-    return settings.secure_cookies or request.url.scheme == "https"
 
 
 def set_session_cookie(

@@ -35,6 +35,12 @@ def locale_of(request: Request) -> str:
     return wanted if wanted in LOCALES else DEFAULT_LOCALE
 
 
+def query_language(request: Request) -> str:
+    """The ``?lang=`` a page was asked in ("" when none or not a language we speak): kept in its links."""
+    wanted = request.query_params.get("lang", "")
+    return wanted if wanted in LOCALES else ""
+
+
 def problem_locale(request: Request) -> str:
     """The language of an error: the language cookie, then ``Accept-Language``, then zh-CN."""
     return reader_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))

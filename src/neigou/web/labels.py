@@ -7,6 +7,7 @@ from neigou.kit.i18n import N_, NP_, Label
 from neigou.web.crm_labels import FAMILIES as CRM_FAMILIES
 from neigou.web.feed_labels import FAMILIES as FEED_FAMILIES
 from neigou.web.merchant_labels import FAMILIES as MERCHANT_FAMILIES
+from neigou.web.platform_labels import FAMILIES as PLATFORM_FAMILIES
 from neigou.web.risk_labels import FAMILIES as RISK_FAMILIES
 
 g_delivery: dict[str, Label] = {
@@ -240,8 +241,18 @@ field: dict[str, Label] = {
     "kind": N_("Kind"),
     "skus": N_("Skus"),
     "at": N_("Price at"),
-    "boost_percent": N_("Commission boost"),
+    "tier": N_("Tier"),
+    "inviter_id": N_("Inviter"),
+    "member_id": N_("Member ID"),
+    "username": N_("Username"),
+    "password": N_("Password"),
+    "min_withdrawal": N_("Smallest withdrawal (yuan)"),
+    "fee_fixed": N_("Fixed fee (yuan)"),
+    "fee_percent": N_("Fee rate (percent)"),
+    "outbound_url": N_("Commission events to (optional)"),
     "coupon_id": N_("Coupon"),
+    "group_id": N_("Group ID (optional, the member's own)"),
+    "boost_percent": N_("Commission boost"),
     "copy_text": N_("Selling copy"),
     "owner_member_id": N_("Owner"),
 }
@@ -280,23 +291,6 @@ attribution: dict[str, Label] = {
 offer_source: dict[str, Label] = {
     "promotion": N_("Promotion"),
     "coupon": N_("Coupon"),
-}
-pf_platform: dict[str, Label] = {
-    "jd_union": N_("JD Union"),
-    "pdd": N_("Duoduo Jinbao"),
-    "taobao": N_("Taobao Union"),
-}
-pf_status: dict[str, Label] = {
-    "unpaid": N_("Awaiting payment"),
-    "paid": NP_("platform order", "Paid"),
-    "completed": NP_("platform order", "Completed"),
-    "settled": NP_("platform order", "Settled"),
-    "invalid": NP_("platform order", "Invalid"),
-}
-pf_cause: dict[str, Label] = {
-    "missing": N_("Missing in neigou"),
-    "amount": N_("Amount differs"),
-    "status": N_("Status differs"),
 }
 gs_error: dict[str, Label] = {
     "bad_range": N_("The start date is after the end date; showing the last 30 days."),
@@ -391,9 +385,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "promotion_kind": promotion_kind,
     "attribution": attribution,
     "offer_source": offer_source,
-    "pf_platform": pf_platform,
-    "pf_status": pf_status,
-    "pf_cause": pf_cause,
+    **PLATFORM_FAMILIES,
     **CRM_FAMILIES,
     **MERCHANT_FAMILIES,
     **FEED_FAMILIES,

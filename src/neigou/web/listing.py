@@ -4,7 +4,8 @@ A page takes :class:`ListQuery` from its query string (``q``, ``sort``, ``page``
 :func:`fetch` its statement with the columns it may be sorted and searched by, and renders the rows
 with the macros of ``_listing.html``. The list sits in ``<div id="list">``; htmx swaps only that
 element when the search box changes or a sort or page link is followed (the server renders the whole
-page either way, so the same URL works without JavaScript, bookmarked or reloaded).
+page either way, so the same URL works without JavaScript, bookmarked or reloaded). Every link and
+the search box keep the reader's ``?lang=``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import ColumnElement, or_
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import URL
 
 from neigou.kit.paging import AnySelect, Sortable, count_rows
+from neigou.web.i18n import query_language
 from neigou.web.pager import PageNumber, Pager, pager_at, relative
 
 SEARCH_MAX = 100
@@ -58,6 +61,7 @@ class Listing:
     sort: str
     pager: Pager
     base_url: str
+    lang: str = ""
 
     def sort_url(self, key: str) -> str:
         """The link a column header follows: sort by ``key``, the other way round if it already is."""
@@ -109,7 +113,10 @@ def fetch(
     column = sorts[sort.lstrip("-")]
     stmt = stmt.order_by(None).order_by(column.desc() if sort.startswith("-") else column.asc(), *_ties(stmt))
     total = count_rows(session, stmt)
-    at = request.url if path is None else request.url.replace(path=path, query="")
+    lang = query_language(request)
+    at = request.url
+    if path is not None and at.path != path:  # a form's answer: the list's links go to its own page
+        at = at.replace(path=path, query=urlencode({"lang": lang} if lang else {}))
     size = size or DEFAULT_SIZE
     window = stmt.limit(size).offset((query.page - 1) * size)
     rows: list[Any] = (
@@ -122,6 +129,7 @@ def fetch(
         sort=sort,
         pager=pager_at(at, query.page, size, total),
         base_url=relative(at),
+        lang=lang,
     )
 
 
@@ -163,4 +171,5 @@ def arrange(
         sort=sort,
         pager=pager_at(request.url, query.page, size, len(ordered)),
         base_url=relative(request.url),
+        lang=query_language(request),
     )

@@ -8,15 +8,18 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm.workspace_repository import has_customer_book
 from neigou.kit.clock import as_utc
+from neigou.kit.i18n import LANG_COOKIE
 from neigou.kit.money import format_bp, format_fold, format_yuan
-from neigou.kit.settings import get_settings
-from neigou.web.i18n import locale_of, page_callables
+from neigou.kit.settings import Settings, get_settings
+from neigou.web.i18n import locale_of, page_callables, query_language
 from neigou.web.paths import TEMPLATE_DIR
 
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
@@ -45,6 +48,32 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         {**page_callables(locale), "locale": locale, **_workspace(request, name), **context},
         status_code=status_code,
     )
+
+
+@pass_context
+def with_lang(context: Context, href: str) -> str:
+    """A link on this site that keeps the page's ``?lang=`` (navigation, tabs): a language asked in the
+    query holds for the pages the reader goes on to, without changing the language cookie."""
+    lang = query_language(context["request"])
+    if not lang:
+        return href
+    path, hash_, fragment = href.partition("#")
+    joined = f"{path}{'&' if '?' in path else '?'}lang={lang}"
+    return f"{joined}{hash_}{fragment}"
+
+
+templates.env.globals["with_lang"] = with_lang
+
+
+def is_secure(request: Request) -> bool:
+    """Whether cookies set on this response must be ``Secure``."""
+    settings: Settings = request.app.state.settings
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+def remember_language(request: Request, response: Response, locale: str) -> None:
+    """Keep ``locale`` in the language cookie (the language switch): every later page is in it."""
+    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax", secure=is_secure(request))
 
 
 def _workspace(request: Request, name: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Labels of the risk review queue: rules, case statuses, severities, errors (``label("rk_rule", c.rule)``)."""
+"""Labels of the risk review queue: rules, case statuses, severities, errors, thresholds
+(``label("rk_rule", c.rule)``)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,26 @@ rk_error: dict[str, Label] = {
     "bad_decision": N_("Choose clear or confirm for an existing case."),
 }
 
+rk_threshold: dict[str, Label] = {
+    "brushing_min_orders": N_("Order brushing: orders within the window"),
+    "brushing_max_paid_fen": N_("Order brushing: most paid per order"),
+    "brushing_window_minutes": N_("Order brushing: window"),
+    "brushing_refunded_min_orders": N_("Order brushing: orders refunded in full after a tier upgrade"),
+    "hoarding_min_refs": N_("Coupon hoarding: customers behind one visitor"),
+    "ring_min_shared": N_("Invite ring: recruits sharing a device"),
+    "ring_burst_joins": N_("Invite ring: recruits who join in a burst and never buy"),
+    "ring_burst_hours": N_("Invite ring: burst window"),
+    "refund_abuse_min_orders": N_("Refund abuse: released orders, at least"),
+    "refund_abuse_min_refunds": N_("Refund abuse: refunds after release, at least"),
+    "refund_abuse_min_rate_bp": N_("Refund abuse: lowest refund rate"),
+    "refund_abuse_factor_bp": N_("Refund abuse: times the program's refund rate"),
+    "lookback_days": N_("Scans look back"),
+}
+
 FAMILIES: dict[str, dict[str, Label]] = {
     "rk_rule": rk_rule,
     "rk_status": rk_status,
     "rk_severity": rk_severity,
     "rk_error": rk_error,
+    "rk_threshold": rk_threshold,
 }
