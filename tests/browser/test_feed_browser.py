@@ -39,6 +39,7 @@ def test_owner_posts_todays_selection_to_several_groups_on_a_phone(
     shampoo = items.filter(has_text="澜泉 氨基酸控油蓬松洗发水")
     expect(shampoo.get_by_test_id("group-price")).to_have_text("¥24.90")
     expect(shampoo.get_by_test_id("est-commission")).to_have_text("¥1.24")
+    page.wait_for_load_state("networkidle")  # images and fonts in place before the width is read
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(ARTIFACTS / "feed-phone.png"), full_page=True)
     shampoo.get_by_test_id("pick").check()
