@@ -31,6 +31,7 @@ def _console_pages(world: DemoWorld) -> list[str]:
         "/console/promotions/new",
         "/console/products/new",
         "/console/programs/new",
+        "/console/events/new",
     ]
     pages += [f"/console/members/{world.sample_member_id}/ledger"]
     for program in (partner, brand):
@@ -55,7 +56,7 @@ def _detail_pages(page: Page, live_server: str) -> list[str]:
     for path, selector in (
         ("/console/links", "[data-testid=link-detail]"),
         ("/console/orders", "a[href^='/console/orders/']"),
-        ("/console/events", "a[href^='/console/events/']"),
+        ("/console/events", "[data-testid=event-link]"),
     ):
         page.goto(f"{live_server}{path}")
         first = page.locator(selector).first

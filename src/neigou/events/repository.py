@@ -71,6 +71,12 @@ def items_of(session: Session, event_id: int) -> list[EventItem]:
     )
 
 
+def employee_count(session: Session, event_id: int) -> int:
+    """How many employees are on an event's whitelist."""
+    count = session.scalar(select(func.count(EventEmployee.id)).where(EventEmployee.event_id == event_id))
+    return int(count or 0)
+
+
 @dataclass(frozen=True)
 class Board:
     """The live figures of an event."""

@@ -87,6 +87,7 @@ from neigou.web import (
 from neigou.web.audit_api import router as audit_router
 from neigou.web.console_access import router as console_access_router
 from neigou.web.console_campaign_edit import router as console_campaign_edit_router
+from neigou.web.console_event_create import router as console_event_create_router
 from neigou.web.console_group_create import router as console_group_create_router
 from neigou.web.console_group_edit import router as console_group_edit_router
 from neigou.web.console_group_sales import router as console_group_sales_router
@@ -259,6 +260,7 @@ def create_app(
         console_network.router,
         console_privacy.router,
         console_analytics.router,
+        console_event_create_router,  # before console_events: /console/events/new
         console_events.router,
         console_risk.router,
         console_risk_thresholds.router,

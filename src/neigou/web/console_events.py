@@ -14,6 +14,7 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from neigou.auth.dependencies import ConsoleOperator
+from neigou.auth.service import Principal
 from neigou.events import repository as events
 from neigou.events.service import require_event
 from neigou.events.views import board_out
@@ -23,6 +24,7 @@ from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.scoping import Scope, current_request_scope, use_scope
 from neigou.offers import repository as offers
+from neigou.offers.forms import FieldError
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
 from neigou.web.listing import ListQueryDep, fetch
@@ -70,18 +72,43 @@ def events_page(
 
 @router.get("/console/events/{event_id}", response_class=HTMLResponse)
 def event_page(
-    request: Request, event_id: int, *, session: SessionDep, principal: ConsoleOperator
+    request: Request,
+    event_id: int,
+    *,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    added: Annotated[int | None, Query(ge=0, le=2**31)] = None,
 ) -> HTMLResponse:
-    """An event: its price list and the live board."""
+    """An event: its price list, the live board and the form that adds employees to its whitelist."""
+    return render_event(request, session, principal, event_id, added=added)
+
+
+def render_event(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    event_id: int,
+    *,
+    added: int | None = None,
+    lines: str = "",
+    errors: list[FieldError] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The event's page, with what the whitelist form added, or its refused lines and their errors."""
     event = require_event(session, event_id)
     return render(
         request,
         "console/events/detail.html",
+        status_code=status_code,
         principal=principal,
         event=event,
         zone=require_program(session, event.program_id).timezone,
         items=events.items_of(session, event_id),
         board=board_out(events.board(session, event_id)),
+        employees=events.employee_count(session, event_id),
+        added=added,
+        lines=lines,
+        errors=errors or [],
     )
 
 
