@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from analytics_baselines import BASE_ECONOMICS, BASE_FISSION, BASE_FUNNEL, BASE_REPEAT, BASE_SIMULATION
 from sqlalchemy import text
 
 from neigou.analytics import breakdowns, firsts, reports, rollups
@@ -43,6 +44,7 @@ def generate(store: Store, customers: int) -> None:
     """Members, orders, lines, commissions, refunds for one program, all set-based."""
     ensure_schema(store)
     members = max(customers // 50, 10)
+    groups = max(members // 100, 4)
     run = store.engine.execute
     run("INSERT INTO programs VALUES (1, 'Asia/Shanghai')")
     run(f"""INSERT INTO members SELECT i, 1, CASE WHEN i <= 10 THEN NULL ELSE (hash(i) % (i - 1)) + 1 END,
@@ -55,9 +57,10 @@ def generate(store: Store, customers: int) -> None:
                hash(c, n, 7) % 100 AS roll
         FROM range(1, {customers} + 1) a(c), LATERAL (SELECT unnest(range(1, CAST(2 + hash(c) % 9 AS BIGINT))) AS n)""")
     run(f"""INSERT INTO orders SELECT id, 1, 'c' || c,
-        CASE WHEN roll < 33 THEN 1 + hash(c) % {members} END, NULL, NULL,
+        CASE WHEN roll < 33 THEN 1 + hash(c) % {members} END,
+        CASE WHEN roll < 33 THEN 1 + hash(c) % {members} % {groups} END, NULL,
         CASE WHEN roll < 33 THEN 'super_member' END,
-        CASE WHEN roll < 33 THEN 'L' || (hash(c) % 1000) END,
+        CASE WHEN roll < 33 THEN 'L' || (1 + hash(c) % {members}) END,
         CASE WHEN roll < 33 THEN 'group_link' ELSE 'organic' END, roll < 20,
         CASE WHEN roll < 33 THEN 2490 ELSE 4990 END, 4990, 0, CASE WHEN roll < 20 THEN 2500 ELSE 0 END,
         ts, epoch_us(ts), CAST(ts + INTERVAL 8 HOUR AS DATE) FROM gen""")
@@ -71,6 +74,26 @@ def generate(store: Store, customers: int) -> None:
         paid_at + INTERVAL 3 DAY, CAST(paid_at + INTERVAL 3 DAY AS DATE)
         FROM orders WHERE hash(id) % 10 = 0""")
     run("DROP TABLE gen")
+    generate_clicks(store, members, groups)
+
+
+def generate_clicks(store: Store, members: int, groups: int) -> None:
+    """One share link per member (its orders carry the link's code and group), ten clicks per
+    order spread over the links and days (one in ten a bot), and a claim for every third order."""
+    run = store.engine.execute
+    run(f"""INSERT INTO links SELECT i, 1, i, 'L' || i, 'SKU' || (i % 500), 1 + (i - 1) % {groups}, i % 5 = 0
+        FROM range(1, {members} + 1) t(i)""")
+    orders = int(store.query("SELECT count(*) FROM orders")[0][0])
+    run(f"""INSERT INTO clicks SELECT i, 1, link_id, link_id, ts, CAST(ts + INTERVAL 8 HOUR AS DATE), hash(i, 5) % 10 <> 0
+        FROM (SELECT i, 1 + hash(i) % {members} AS link_id,
+                     TIMESTAMP '2024-01-01' + to_microseconds(CAST(hash(i, 3) % (1000 * 86400000000) AS BIGINT)) AS ts
+              FROM range(1, {10 * orders} + 1) t(i))""")
+    run(f"""INSERT INTO claims SELECT i, 1, l.id, l.member_id, l.group_id, 'c' || (1 + hash(i, 9) % {orders}),
+            l.hidden_coupon, l.sku, 4990, CASE WHEN l.hidden_coupon THEN 2490 ELSE 3990 END, ts,
+            CAST(ts + INTERVAL 8 HOUR AS DATE)
+        FROM (SELECT i, 1 + hash(i) % {members} AS link_id,
+                     TIMESTAMP '2024-01-01' + to_microseconds(CAST(hash(i, 3) % (1000 * 86400000000) AS BIGINT)) AS ts
+              FROM range(1, {orders // 3} + 1) t(i)) JOIN links l ON l.id = link_id""")
 
 
 def first_orders(store: Store) -> float:
@@ -82,10 +105,11 @@ def first_orders(store: Store) -> float:
 
 
 def rollup_days(store: Store) -> float:
-    """The pre-aggregated days (economics, sku and brand, commission lines) over every order, as a
-    first refresh builds them; seconds."""
+    """The pre-aggregated days (economics, sku and brand, commission lines; clicks per link) over
+    every order and click, as a first refresh builds them; seconds."""
     start = time.perf_counter()
     rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+    rollups.recompute_clicks(store, mark=0)
     return time.perf_counter() - start
 
 
@@ -116,63 +140,19 @@ def copy_store(source: duckdb.DuckDBPyConnection, target: Store) -> None:
         "order_lines",
         "commissions",
         "refunds",
+        "links",
+        "clicks",
+        "claims",
         "customer_firsts",
         "customer_months",
         "economics_days",
         "sku_days",
         "commission_lines",
+        "click_days",
     ):
         rows = source.sql(f"SELECT * FROM {table}").to_arrow_table()
         for batch in rows.to_batches(max_chunksize=1_000_000):
             target.engine.load(table, pa.Table.from_batches([batch]))
-
-
-BASE_REPEAT = """
-WITH refunded AS (SELECT order_id, sum(amount_fen) r FROM refunds GROUP BY order_id),
-live AS (SELECT o.* FROM orders o LEFT JOIN refunded f ON f.order_id = o.id
-         WHERE o.program_id = 1 AND (o.paid_fen = 0 OR coalesce(f.r, 0) < o.paid_fen)),
-firsts AS (SELECT customer, arg_min(channel, (paid_us, id)) channel, min(paid_us) first_us,
-                  arg_min(id, (paid_us, id)) first_id, arg_min(paid_on, (paid_us, id)) first_on
-           FROM live GROUP BY customer)
-SELECT channel, count(*), count(*) FILTER (WHERE EXISTS (
-    SELECT 1 FROM live l WHERE l.customer = f.customer AND l.id <> f.first_id
-      AND l.paid_us BETWEEN f.first_us AND f.first_us + 30 * 86400000000))
-FROM firsts f WHERE first_on BETWEEN DATE '2025-01-01' AND DATE '2025-12-31' GROUP BY channel ORDER BY channel
-"""
-
-BASE_ECONOMICS = """
-SELECT count(*), sum(o.paid_fen), sum(coalesce(r.r, 0)), sum(coalesce(c.net, 0)) FROM orders o
-LEFT JOIN (SELECT order_id, sum(amount_fen) r FROM refunds GROUP BY order_id) r ON r.order_id = o.id
-LEFT JOIN (SELECT c.order_id, sum(c.amount_fen - c.amount_fen * coalesce(rf.r, 0) // greatest(o2.paid_fen, 1)) net
-           FROM commissions c JOIN orders o2 ON o2.id = c.order_id
-           LEFT JOIN (SELECT order_id, sum(amount_fen) r FROM refunds GROUP BY order_id) rf ON rf.order_id = c.order_id
-           GROUP BY c.order_id) c ON c.order_id = o.id
-WHERE o.program_id = 1 AND o.paid_on BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
-"""
-
-BASE_SIMULATION = """
-SELECT sum(x.amount_fen - x.amount_fen * coalesce(r.r, 0) // greatest(o.paid_fen, 1)),
-       sum(x.sim - x.sim * coalesce(r.r, 0) // greatest(o.paid_fen, 1))
-FROM (SELECT c.id, c.order_id, any_value(c.amount_fen) amount_fen,
-             sum(l.paid_fen * l.commission_rate_bp * CASE WHEN c.tier_code = 'super_member'
-                 THEN (CASE WHEN c.level = 1 THEN 3000 ELSE 500 END) ELSE c.bp END // 100000000) sim
-      FROM commissions c JOIN order_lines l ON l.order_id = c.order_id GROUP BY c.id, c.order_id) x
-JOIN orders o ON o.id = x.order_id
-LEFT JOIN (SELECT order_id, sum(amount_fen) r FROM refunds GROUP BY order_id) r ON r.order_id = o.id
-WHERE o.paid_on BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
-"""
-
-BASE_FISSION = """
-WITH RECURSIVE tree(id, joined_on, level) AS (
-    SELECT id, joined_on, 1 FROM members WHERE program_id = 1 AND inviter_id IS NULL AND joined_on <= DATE '2025-03-31'
-    UNION ALL
-    SELECT m.id, m.joined_on, t.level + 1 FROM members m JOIN tree t ON m.inviter_id = t.id
-    WHERE m.joined_on <= DATE '2025-03-31'
-)
-SELECT count(*) FILTER (WHERE joined_on < DATE '2025-03-01'),
-       count(*) FILTER (WHERE joined_on >= DATE '2025-03-01' AND level > 1), max(level)
-FROM tree
-"""
 
 
 def best(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -214,9 +194,25 @@ def compare(store: Store, base: duckdb.DuckDBPyConnection, label: str) -> list[t
             "fission",
             lambda: reports.fission(store, fission_span),
             BASE_FISSION,
-            lambda r: (r.members_at_start, r.recruits, len(r.depth)),
-            lambda rows: tuple(int(v) for v in rows[0]),
+            lambda r: (
+                r.members_at_start,
+                r.recruits,
+                r.k_factor_bp,
+                r.recruits_active_after_30_days,
+                r.depth,
+            ),
+            lambda rows: (*(int(v) for v in rows[0][:4]), [(int(a), int(b)) for a, b in rows[0][4]]),
         ),
+    ]
+    cases += [
+        (
+            f"funnel/{by}",
+            lambda by=by: reports.funnel(store, SPAN, by=by),  # type: ignore[misc]
+            BASE_FUNNEL[by],
+            lambda r: [(x.key, x.clicks, x.claims, x.orders, x.net_fen) for x in r],
+            lambda rows: [tuple(int(v) for v in row) for row in rows],
+        )
+        for by in ("link", "member", "group")
     ]
     out = []
     for name, report, baseline, shape, base_shape in cases:
@@ -226,7 +222,7 @@ def compare(store: Store, base: duckdb.DuckDBPyConnection, label: str) -> list[t
             sys.exit(f"{label} {name}: report {shape(answer)} != baseline {base_shape(rows)}")
         out.append((name, report_s, base_s))
         print(
-            f"{label:8} {name:11} report {report_s * 1000:8.1f} ms  baseline {base_s * 1000:8.1f} ms  "
+            f"{label:8} {name:13} report {report_s * 1000:8.1f} ms  baseline {base_s * 1000:8.1f} ms  "
             f"ratio {report_s / base_s:5.2f}"
         )
     return out

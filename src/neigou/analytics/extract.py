@@ -300,13 +300,17 @@ def _keep_firsts(store: Store) -> int:
 
 
 def _keep_rollups(store: Store) -> int:
-    """Recompute the days touched since the last recomputation; then log how far it reached."""
+    """Recompute the days (orders' and clicks') touched since the last recomputation; then log how
+    far it reached."""
     finals = {name: watermark(store, name) for name in rollups.MARKS}
     touched = rollups.recompute(
         store, marks={name: watermark(store, f"rollups.{name}") for name in rollups.MARKS}
     )
     for name, final in finals.items():
         _log_watermark(store, f"rollups.{name}", final, final, None)
+    clicks_final = watermark(store, "clicks")
+    touched += rollups.recompute_clicks(store, mark=watermark(store, "rollups.clicks"))
+    _log_watermark(store, "rollups.clicks", clicks_final, clicks_final, None)
     return touched
 
 

@@ -324,16 +324,19 @@ GROUP BY sku ORDER BY claims DESC, sku LIMIT 200
 """
 
 # Clicks (people, not bots) → claims → orders → net GMV, per {key}: the statement is built with the
-# key's column for each fact (see reports.FUNNEL_KEYS).
+# key's column for each fact (see reports.FUNNEL_KEYS) and its clicks part, FUNNEL_CLICKS over the
+# facts or rollup_queries.FUNNEL_CLICKS over the kept days.
+FUNNEL_CLICKS = """
+    SELECT {click_key} AS key, 1 AS clicks, 0 AS claims, 0 AS orders, 0 AS net_fen
+    FROM clicks AS c JOIN links AS l ON l.id = c.link_id
+    WHERE c.program_id = :program_id AND c.human AND c.clicked_on >= :start_on AND c.clicked_on <= :end_on
+      AND (:member_id = 0 OR c.member_id = :member_id)"""
+
 FUNNEL = """
 WITH refunded AS (
     SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE program_id = :program_id GROUP BY order_id
 ),
-k AS (
-    SELECT {click_key} AS key, 1 AS clicks, 0 AS claims, 0 AS orders, 0 AS net_fen
-    FROM clicks AS c JOIN links AS l ON l.id = c.link_id
-    WHERE c.program_id = :program_id AND c.human AND c.clicked_on >= :start_on AND c.clicked_on <= :end_on
-      AND (:member_id = 0 OR c.member_id = :member_id)
+k AS ({clicks}
     UNION ALL
     SELECT {claim_key}, 0, 1, 0, 0 FROM claims AS c
     WHERE c.program_id = :program_id AND c.claimed_on >= :start_on AND c.claimed_on <= :end_on

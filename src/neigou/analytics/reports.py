@@ -379,5 +379,6 @@ class FunnelRow:
 def funnel(store: Store, span: Span, *, by: str) -> list[FunnelRow]:
     """The funnel per link, member or group over the span (top 200 by net GMV)."""
     click_key, claim_key, order_key = FUNNEL_KEYS[by]
-    statement = queries.FUNNEL.format(click_key=click_key, claim_key=claim_key, order_key=order_key)
+    clicks = _kept(queries.FUNNEL_CLICKS, rollup_queries.FUNNEL_CLICKS, span).format(click_key=click_key)
+    statement = queries.FUNNEL.format(clicks=clicks, claim_key=claim_key, order_key=order_key)
     return [FunnelRow(*(int(v) for v in row)) for row in store.query(statement, **span.params())]

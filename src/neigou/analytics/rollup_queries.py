@@ -74,3 +74,9 @@ FROM sku_days
 WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on AND kind = 'sku'
 GROUP BY key ORDER BY paid_fen DESC, sku LIMIT 200
 """
+
+# The clicks part of queries.FUNNEL (program-wide): the kept clicks of the range's days.
+FUNNEL_CLICKS = """
+    SELECT {click_key} AS key, c.clicks AS clicks, 0 AS claims, 0 AS orders, 0 AS net_fen
+    FROM click_days AS c JOIN links AS l ON l.id = c.link_id
+    WHERE c.program_id = :program_id AND c.clicked_on >= :start_on AND c.clicked_on <= :end_on"""

@@ -15,12 +15,16 @@ and the commission simulation read a few rows per day instead of the range's ord
   R, w) with ``commission_ref = 0``. A partly refunded order of several lines keeps its commission's
   id in ``commission_ref`` (the outer floor needs that commission's S whole). ``worth_fen`` carries
   each commission's actual worth once (on its order's first line).
+* ``click_days``: per program, local day, link and member, the clicks by people (not bots); the
+  funnel reads them beside the links (a link's group) instead of every click of the range.
 
 After the facts, the refresh finds the days it touched (orders, lines, commissions or refunds above
 the marks logged by the last recomputation, by the order's program and day), deletes every row of
 those programs and days and inserts them again from the facts, set-based; then it logs the marks
 (``rollups.<fact>``). Delete and insert use the same predicate, so a refresh killed between them
-redoes the same days without duplicates. A member's own figures keep reading the facts.
+redoes the same days without duplicates. Clicks are kept the same way on their own mark
+(``rollups.clicks``): the days of clicks above it are deleted and counted again from the facts. A
+member's own figures keep reading the facts.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ _DDL = {
         "program_id BIGINT, paid_on DATE, tier_code VARCHAR NULL, level BIGINT, bp BIGINT, paid_fen BIGINT, "
         "refund_fen BIGINT, commission_ref BIGINT, weight BIGINT, lines BIGINT, worth_fen BIGINT",
         "program_id, paid_on, commission_ref",
+    ),
+    "click_days": (
+        "program_id BIGINT, clicked_on DATE, link_id BIGINT, member_id BIGINT, clicks BIGINT",
+        "program_id, clicked_on, link_id",
     ),
     "touched_days": ("program_id BIGINT, paid_on DATE", "program_id, paid_on"),
 }
@@ -208,4 +216,31 @@ def recompute(store: Store, *, marks: dict[str, int]) -> int:
         for table, statement in _RECOMPUTE.items():
             store.run(f"DELETE FROM {table} WHERE {_TOUCHED}")
             store.run(statement)
+    return int(touched)
+
+
+# The days (per program) of clicks above the mark: delete and insert use the same predicate, so a
+# recomputation killed between them is redone whole by the next.
+_CLICK_DAYS = (
+    "program_id IN (SELECT program_id FROM clicks WHERE id > :clicks) "
+    "AND clicked_on IN (SELECT clicked_on FROM clicks WHERE id > :clicks)"
+)
+
+_CLICKS = f"""
+INSERT INTO click_days (program_id, clicked_on, link_id, member_id, clicks)
+SELECT program_id, clicked_on, link_id, member_id, count(*) FROM clicks
+WHERE human AND {_CLICK_DAYS}
+GROUP BY program_id, clicked_on, link_id, member_id
+"""
+
+
+def recompute_clicks(store: Store, *, mark: int) -> int:
+    """Count again the clicks of every program and day with a click above ``mark``; the days touched."""
+    ((touched,),) = store.query(
+        "SELECT count(*) FROM (SELECT DISTINCT program_id, clicked_on FROM clicks WHERE id > :clicks) AS d",
+        clicks=mark,
+    )
+    if touched:
+        store.run(f"DELETE FROM click_days WHERE {_CLICK_DAYS}", clicks=mark)
+        store.run(_CLICKS, clicks=mark)
     return int(touched)

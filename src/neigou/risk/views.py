@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from neigou.risk.schemas import CaseOut, ExplanationOut
 
 # Explanations stored before amounts read in yuan and rates in percent: the same sentence with the
 # values turned into the current placeholders, so older cases read as new ones do.
-_LEGACY = {
+_LEGACY: dict[str, tuple[str, dict[str, tuple[str, Callable[[int], str]]]]] = {
     " {max_fen} fen within ": (" {max_yuan} within ", {"max_fen": ("max_yuan", format_yuan)}),
     "({member_bp} bp against the program's {program_bp} bp)": (
         "({member_rate} against the program's {program_rate})",
