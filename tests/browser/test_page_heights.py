@@ -16,6 +16,7 @@ SCREENS = 3
 def _console_pages(world: DemoWorld) -> list[str]:
     partner, brand = world.partner_program_id, world.brand_program_id
     pages = ["/console", "/console/audit", "/console/coupons", "/console/promotions", "/console/products"]
+    pages += ["/console/catalog"]
     pages += [
         "/console/groups",
         "/console/links",

@@ -18,7 +18,7 @@ from neigou.offers.amounts import AmountError, local_to_utc, percent_to_bp, yuan
 from neigou.offers.offer_rules import CouponKind, PromotionKind
 from neigou.offers.offer_schemas import CouponCreate, CouponUpdate, PromotionCreate, PromotionUpdate
 from neigou.offers.quote_schemas import QuoteItem
-from neigou.offers.schemas import ProductCreate, ProductUpdate
+from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductUpdate
 
 M = TypeVar("M", bound=BaseModel)
 TRUTHY = {"on", "true", "1", "yes"}
@@ -96,6 +96,14 @@ def sku_list(text: str | None) -> list[str] | None:
     """``"A, B\\nC"`` → ["A", "B", "C"]; blank means every sku (None)."""
     skus = [part for part in re.split(r"[\s,，、;；]+", text or "") if part]
     return skus or None
+
+
+def catalog_entry_input(form: Mapping[str, str], model: type[M]) -> M:
+    """The brand or category form (code and name) as a ``BrandCreate`` or ``CategoryCreate``."""
+    assert model in (BrandCreate, CategoryCreate)
+    read = _Reader(form)
+    data = {"code": read.text("code", required=True), "name": read.text("name", required=True)}
+    return read.build(model, data)
 
 
 def product_input(form: Mapping[str, str], *, update: bool = False) -> ProductCreate | ProductUpdate:

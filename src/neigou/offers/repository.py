@@ -36,6 +36,18 @@ def page_categories(session: Session, page: Page) -> Paged[Category]:
     return paginate(session, select(Category).order_by(Category.name, Category.id), page)
 
 
+def product_counts_by_brand(session: Session) -> dict[int, int]:
+    """How many products each brand has, by brand id (brands without products left out)."""
+    query = select(Product.brand_id, func.count(Product.id)).where(Product.brand_id.is_not(None))
+    return {b: n for b, n in session.execute(query.group_by(Product.brand_id)) if b is not None}
+
+
+def product_counts_by_category(session: Session) -> dict[int, int]:
+    """How many products each category has, by category id (categories without products left out)."""
+    query = select(Product.category_id, func.count(Product.id)).where(Product.category_id.is_not(None))
+    return {c: n for c, n in session.execute(query.group_by(Product.category_id)) if c is not None}
+
+
 K = TypeVar("K", str, int)
 V = TypeVar("V", str, int)
 
