@@ -105,11 +105,13 @@ def first_orders(store: Store) -> float:
 
 
 def rollup_days(store: Store) -> float:
-    """The pre-aggregated days (economics, sku and brand, commission lines; clicks per link) over
-    every order and click, as a first refresh builds them; seconds."""
+    """The pre-aggregated days (economics, sku and brand, commission lines; the funnel's clicks,
+    claims and orders per link) over every order, click and claim, as a first refresh builds them;
+    seconds."""
     start = time.perf_counter()
     rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
-    rollups.recompute_clicks(store, mark=0)
+    for fact in rollups.COUNTED:
+        rollups.recount(store, fact, mark=0)
     return time.perf_counter() - start
 
 
@@ -149,6 +151,8 @@ def copy_store(source: duckdb.DuckDBPyConnection, target: Store) -> None:
         "sku_days",
         "commission_lines",
         "click_days",
+        "claim_days",
+        "order_link_days",
     ):
         rows = source.sql(f"SELECT * FROM {table}").to_arrow_table()
         for batch in rows.to_batches(max_chunksize=1_000_000):

@@ -308,9 +308,10 @@ def _keep_rollups(store: Store) -> int:
     )
     for name, final in finals.items():
         _log_watermark(store, f"rollups.{name}", final, final, None)
-    clicks_final = watermark(store, "clicks")
-    touched += rollups.recompute_clicks(store, mark=watermark(store, "rollups.clicks"))
-    _log_watermark(store, "rollups.clicks", clicks_final, clicks_final, None)
+    for fact in rollups.COUNTED:
+        final = watermark(store, fact)
+        touched += rollups.recount(store, fact, mark=watermark(store, f"rollups.{fact}"))
+        _log_watermark(store, f"rollups.{fact}", final, final, None)
     return touched
 
 

@@ -324,8 +324,8 @@ GROUP BY sku ORDER BY claims DESC, sku LIMIT 200
 """
 
 # Clicks (people, not bots) → claims → orders → net GMV, per {key}: the statement is built with the
-# key's column for each fact (see reports.FUNNEL_KEYS) and its clicks part, FUNNEL_CLICKS over the
-# facts or rollup_queries.FUNNEL_CLICKS over the kept days.
+# key's column for each fact (see reports.FUNNEL_KEYS) and its clicks part, FUNNEL_CLICKS; a member's
+# own funnel. Program-wide, rollup_queries.FUNNEL reads the kept days instead.
 FUNNEL_CLICKS = """
     SELECT {click_key} AS key, 1 AS clicks, 0 AS claims, 0 AS orders, 0 AS net_fen
     FROM clicks AS c JOIN links AS l ON l.id = c.link_id

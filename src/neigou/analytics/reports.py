@@ -364,6 +364,9 @@ FUNNEL_KEYS = {
     "group": ("l.group_id", "c.group_id", "o.group_id"),
 }
 
+# The kept funnel's column per key (``rollup_queries.FUNNEL``).
+KEPT_FUNNEL_KEYS = {"link": "link_id", "member": "member_id", "group": "group_id"}
+
 
 @dataclass(frozen=True)
 class FunnelRow:
@@ -378,7 +381,10 @@ class FunnelRow:
 
 def funnel(store: Store, span: Span, *, by: str) -> list[FunnelRow]:
     """The funnel per link, member or group over the span (top 200 by net GMV)."""
-    click_key, claim_key, order_key = FUNNEL_KEYS[by]
-    clicks = _kept(queries.FUNNEL_CLICKS, rollup_queries.FUNNEL_CLICKS, span).format(click_key=click_key)
-    statement = queries.FUNNEL.format(clicks=clicks, claim_key=claim_key, order_key=order_key)
+    if span.member_id:
+        click_key, claim_key, order_key = FUNNEL_KEYS[by]
+        clicks = queries.FUNNEL_CLICKS.format(click_key=click_key)
+        statement = queries.FUNNEL.format(clicks=clicks, claim_key=claim_key, order_key=order_key)
+    else:
+        statement = rollup_queries.FUNNEL.format(key=KEPT_FUNNEL_KEYS[by])
     return [FunnelRow(*(int(v) for v in row)) for row in store.query(statement, **span.params())]

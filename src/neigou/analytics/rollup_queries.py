@@ -75,8 +75,19 @@ WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on A
 GROUP BY key ORDER BY paid_fen DESC, sku LIMIT 200
 """
 
-# The clicks part of queries.FUNNEL (program-wide): the kept clicks of the range's days.
-FUNNEL_CLICKS = """
-    SELECT {click_key} AS key, c.clicks AS clicks, 0 AS claims, 0 AS orders, 0 AS net_fen
-    FROM click_days AS c JOIN links AS l ON l.id = c.link_id
-    WHERE c.program_id = :program_id AND c.clicked_on >= :start_on AND c.clicked_on <= :end_on"""
+# The shape of queries.FUNNEL (program-wide): the kept clicks, claims and orders of the range's days;
+# {key} is link_id, member_id or group_id.
+FUNNEL = """
+SELECT {key} AS key, sum(clicks) AS clicks, sum(claims) AS claims, sum(orders) AS orders, sum(net_fen) AS net_fen
+FROM (
+    SELECT {key}, clicks, 0 AS claims, 0 AS orders, 0 AS net_fen FROM click_days
+    WHERE program_id = :program_id AND clicked_on >= :start_on AND clicked_on <= :end_on
+    UNION ALL
+    SELECT {key}, 0, claims, 0, 0 FROM claim_days
+    WHERE program_id = :program_id AND claimed_on >= :start_on AND claimed_on <= :end_on
+    UNION ALL
+    SELECT {key}, 0, 0, orders, net_fen FROM order_link_days
+    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
+) AS k
+WHERE {key} IS NOT NULL GROUP BY {key} ORDER BY net_fen DESC, key LIMIT 200
+"""

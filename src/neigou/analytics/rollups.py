@@ -15,16 +15,19 @@ and the commission simulation read a few rows per day instead of the range's ord
   R, w) with ``commission_ref = 0``. A partly refunded order of several lines keeps its commission's
   id in ``commission_ref`` (the outer floor needs that commission's S whole). ``worth_fen`` carries
   each commission's actual worth once (on its order's first line).
-* ``click_days``: per program, local day, link and member, the clicks by people (not bots); the
-  funnel reads them beside the links (a link's group) instead of every click of the range.
+* ``click_days``, ``claim_days``, ``order_link_days``: the funnel's facts per program and local day,
+  by link, member and group (each as the funnel keys that fact): the clicks by people (not bots,
+  the link's group), the claims, and the orders with their net GMV (paid − every refund of the
+  order, kept on the day it was paid), so the funnel reads a few rows per link and day instead of
+  every click, claim and order of the range.
 
 After the facts, the refresh finds the days it touched (orders, lines, commissions or refunds above
 the marks logged by the last recomputation, by the order's program and day), deletes every row of
 those programs and days and inserts them again from the facts, set-based; then it logs the marks
 (``rollups.<fact>``). Delete and insert use the same predicate, so a refresh killed between them
-redoes the same days without duplicates. Clicks are kept the same way on their own mark
-(``rollups.clicks``): the days of clicks above it are deleted and counted again from the facts. A
-member's own figures keep reading the facts.
+redoes the same days without duplicates. Clicks and claims are kept the same way on their own marks
+(``rollups.clicks``, ``rollups.claims``): the days of the facts above the mark are deleted and
+counted again. A member's own figures keep reading the facts.
 """
 
 from __future__ import annotations
@@ -51,8 +54,18 @@ _DDL = {
         "program_id, paid_on, commission_ref",
     ),
     "click_days": (
-        "program_id BIGINT, clicked_on DATE, link_id BIGINT, member_id BIGINT, clicks BIGINT",
+        "program_id BIGINT, clicked_on DATE, link_id BIGINT, member_id BIGINT, group_id BIGINT NULL, clicks BIGINT",
         "program_id, clicked_on, link_id",
+    ),
+    "claim_days": (
+        "program_id BIGINT, claimed_on DATE, link_id BIGINT NULL, member_id BIGINT NULL, group_id BIGINT NULL, "
+        "claims BIGINT",
+        "program_id, claimed_on",
+    ),
+    "order_link_days": (
+        "program_id BIGINT, paid_on DATE, link_id BIGINT NULL, member_id BIGINT NULL, group_id BIGINT NULL, "
+        "orders BIGINT, net_fen BIGINT",
+        "program_id, paid_on",
     ),
     "touched_days": ("program_id BIGINT, paid_on DATE", "program_id, paid_on"),
 }
@@ -198,7 +211,27 @@ FROM x GROUP BY program_id, paid_on, tier_code, level, bp, paid_fen, refund_fen,
 """
 )
 
-_RECOMPUTE = {"economics_days": _ECONOMICS, "sku_days": _SKUS, "commission_lines": _COMMISSION_LINES}
+# The funnel's orders: per day, link (by the order's link code), member and group, the orders and
+# their net GMV (paid − every refund of the order), as ``queries.FUNNEL`` counts them.
+_ORDER_LINKS = f"""
+INSERT INTO order_link_days (program_id, paid_on, link_id, member_id, group_id, orders, net_fen)
+WITH o AS (
+    SELECT id, program_id, paid_on, member_id, group_id, link_code, paid_fen FROM orders WHERE {_TOUCHED}
+),
+r AS (
+    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE order_id IN (SELECT id FROM o) GROUP BY order_id
+)
+SELECT o.program_id, o.paid_on, l.id, o.member_id, o.group_id, count(*), sum(o.paid_fen - coalesce(r.refund_fen, 0))
+FROM o LEFT JOIN r ON r.order_id = o.id LEFT JOIN links AS l ON l.code = o.link_code
+GROUP BY o.program_id, o.paid_on, l.id, o.member_id, o.group_id
+"""
+
+_RECOMPUTE = {
+    "economics_days": _ECONOMICS,
+    "sku_days": _SKUS,
+    "commission_lines": _COMMISSION_LINES,
+    "order_link_days": _ORDER_LINKS,
+}
 
 
 def ensure(store: Store) -> None:
@@ -219,28 +252,47 @@ def recompute(store: Store, *, marks: dict[str, int]) -> int:
     return int(touched)
 
 
-# The days (per program) of clicks above the mark: delete and insert use the same predicate, so a
-# recomputation killed between them is redone whole by the next.
-_CLICK_DAYS = (
-    "program_id IN (SELECT program_id FROM clicks WHERE id > :clicks) "
-    "AND clicked_on IN (SELECT clicked_on FROM clicks WHERE id > :clicks)"
-)
+# The days (per program) of a fact's rows above the mark: delete and insert use the same predicate,
+# so a recomputation killed between them is redone whole by the next.
+def _days_above(fact: str, day: str) -> str:
+    return (
+        f"program_id IN (SELECT program_id FROM {fact} WHERE id > :mark) "
+        f"AND {day} IN (SELECT {day} FROM {fact} WHERE id > :mark)"
+    )
+
 
 _CLICKS = f"""
-INSERT INTO click_days (program_id, clicked_on, link_id, member_id, clicks)
-SELECT program_id, clicked_on, link_id, member_id, count(*) FROM clicks
-WHERE human AND {_CLICK_DAYS}
-GROUP BY program_id, clicked_on, link_id, member_id
+INSERT INTO click_days (program_id, clicked_on, link_id, member_id, group_id, clicks)
+SELECT c.program_id, c.clicked_on, c.link_id, c.member_id, l.group_id, count(*)
+FROM clicks AS c JOIN links AS l ON l.id = c.link_id
+WHERE c.human AND c.{_days_above("clicks", "clicked_on").replace(" AND ", " AND c.")}
+GROUP BY c.program_id, c.clicked_on, c.link_id, c.member_id, l.group_id
 """
 
+_CLAIMS = f"""
+INSERT INTO claim_days (program_id, claimed_on, link_id, member_id, group_id, claims)
+SELECT program_id, claimed_on, link_id, member_id, group_id, count(*) FROM claims
+WHERE {_days_above("claims", "claimed_on")}
+GROUP BY program_id, claimed_on, link_id, member_id, group_id
+"""
 
-def recompute_clicks(store: Store, *, mark: int) -> int:
-    """Count again the clicks of every program and day with a click above ``mark``; the days touched."""
+# fact: (its local day, the kept table, the statement that counts the days above the mark again)
+_RECOUNT = {
+    "clicks": ("clicked_on", "click_days", _CLICKS),
+    "claims": ("claimed_on", "claim_days", _CLAIMS),
+}
+COUNTED = tuple(_RECOUNT)
+
+
+def recount(store: Store, fact: str, *, mark: int) -> int:
+    """Count again the ``fact`` (clicks or claims) of every program and day with a row above
+    ``mark``; the days touched."""
+    day, table, insert = _RECOUNT[fact]
     ((touched,),) = store.query(
-        "SELECT count(*) FROM (SELECT DISTINCT program_id, clicked_on FROM clicks WHERE id > :clicks) AS d",
-        clicks=mark,
+        f"SELECT count(*) FROM (SELECT DISTINCT program_id, {day} FROM {fact} WHERE id > :mark) AS d",
+        mark=mark,
     )
     if touched:
-        store.run(f"DELETE FROM click_days WHERE {_CLICK_DAYS}", clicks=mark)
-        store.run(_CLICKS, clicks=mark)
+        store.run(f"DELETE FROM {table} WHERE {_days_above(fact, day)}", mark=mark)
+        store.run(insert, mark=mark)
     return int(touched)

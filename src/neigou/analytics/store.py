@@ -141,8 +141,9 @@ class ChdbEngine:
         assert params is None, "ClickHouse statements arrive bound"
         cursor = self._connection.cursor()
         try:
-            statement = sql
-            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statement, head = sql, sql.lstrip().upper()
+            # Reads, and the reads that feed an INSERT, join and count as DuckDB does.
+            if head.startswith(("SELECT", "WITH")) or (head.startswith("INSERT") and "SELECT" in head):
                 statement = f"{statement} {self.SETTINGS}"
             cursor.execute(statement)
             return list(cursor.fetchall())
