@@ -28,7 +28,7 @@ import pyarrow as pa
 from analytics_baselines import BASE_ECONOMICS, BASE_FISSION, BASE_FUNNEL, BASE_REPEAT, BASE_SIMULATION
 from sqlalchemy import text
 
-from neigou.analytics import breakdowns, firsts, reports, rollups
+from neigou.analytics import breakdowns, firsts, reports, rollups, tree
 from neigou.analytics.extract import ensure_schema, refresh
 from neigou.analytics.reports import Span, TierRates
 from neigou.analytics.store import Store, open_store
@@ -112,6 +112,8 @@ def rollup_days(store: Store) -> float:
     rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
     for fact in rollups.COUNTED:
         rollups.recount(store, fact, mark=0)
+    tree.recompute_tree(store, mark=0)
+    tree.recompute_sales(store, mark=0)
     return time.perf_counter() - start
 
 
@@ -153,6 +155,8 @@ def copy_store(source: duckdb.DuckDBPyConnection, target: Store) -> None:
         "click_days",
         "claim_days",
         "order_link_days",
+        "member_tree",
+        "member_sales",
     ):
         rows = source.sql(f"SELECT * FROM {table}").to_arrow_table()
         for batch in rows.to_batches(max_chunksize=1_000_000):

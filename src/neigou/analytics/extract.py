@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from neigou.analytics import firsts, rollups
+from neigou.analytics import firsts, rollups, tree
 from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.store import Store
@@ -307,6 +307,13 @@ def _keep_rollups(store: Store) -> int:
         store, marks={name: watermark(store, f"rollups.{name}") for name in rollups.MARKS}
     )
     for name, final in finals.items():
+        _log_watermark(store, f"rollups.{name}", final, final, None)
+    for name, fact, recompute in (
+        ("members", "members", tree.recompute_tree),
+        ("sellers", "orders", tree.recompute_sales),
+    ):
+        final = watermark(store, fact)
+        touched += recompute(store, mark=watermark(store, f"rollups.{name}"))
         _log_watermark(store, f"rollups.{name}", final, final, None)
     for fact in rollups.COUNTED:
         final = watermark(store, fact)

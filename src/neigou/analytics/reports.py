@@ -241,12 +241,16 @@ def month_span(program_id: int, period: str, member_id: int = 0) -> Span:
 
 def fission(store: Store, span: Span) -> Fission:
     """Depth histogram, members at the start, recruits and K-factor, recruits still selling after 30 days."""
-    rows = store.query(queries.FISSION_TREE, **span.params())
-    ((active,),) = store.query(queries.FISSION_ACTIVE, **span.params())
+    if span.member_id:
+        rows = store.query(queries.FISSION_TREE, **span.params())
+        ((active,),) = store.query(queries.FISSION_ACTIVE, **span.params())
+    else:  # program-wide: the kept tree, in one statement
+        rows = store.query(rollup_queries.FISSION, **span.params())
+        active = sum(int(r[4]) for r in rows)
     return Fission(
         members_at_start=sum(int(r[2]) for r in rows),
         recruits=sum(int(r[3]) for r in rows),
-        depth=[(int(level), int(members)) for level, members, _, _ in rows],
+        depth=[(int(r[0]), int(r[1])) for r in rows],
         recruits_active_after_30_days=int(active),
     )
 

@@ -91,3 +91,16 @@ FROM (
 ) AS k
 WHERE {key} IS NOT NULL GROUP BY {key} ORDER BY net_fen DESC, key LIMIT 200
 """
+
+# The shape of queries.FISSION_TREE (program-wide) over the kept tree, with a fifth column: the
+# recruits who sold something 30 days or more after joining (queries.FISSION_ACTIVE), per level.
+FISSION = """
+SELECT t.level AS level, count(*) AS members,
+       count(CASE WHEN t.joined_on < :start_on THEN 1 END) AS at_start,
+       count(CASE WHEN t.joined_on >= :start_on AND t.level > 1 THEN 1 END) AS recruits,
+       count(CASE WHEN t.joined_on >= :start_on AND t.level > 1
+                   AND s.last_paid_at >= t.joined_at + INTERVAL 30 DAY THEN 1 END) AS active
+FROM member_tree AS t LEFT JOIN member_sales AS s ON s.program_id = t.program_id AND s.member_id = t.member_id
+WHERE t.program_id = :program_id AND t.reach_on <= :end_on
+GROUP BY t.level ORDER BY t.level
+"""

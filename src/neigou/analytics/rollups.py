@@ -27,7 +27,8 @@ those programs and days and inserts them again from the facts, set-based; then i
 (``rollups.<fact>``). Delete and insert use the same predicate, so a refresh killed between them
 redoes the same days without duplicates. Clicks and claims are kept the same way on their own marks
 (``rollups.clicks``, ``rollups.claims``): the days of the facts above the mark are deleted and
-counted again. A member's own figures keep reading the facts.
+counted again. The invite tree and the members' last sales (``analytics.tree``) are kept here too.
+A member's own figures keep reading the facts.
 """
 
 from __future__ import annotations
@@ -67,11 +68,21 @@ _DDL = {
         "orders BIGINT, net_fen BIGINT",
         "program_id, paid_on",
     ),
+    "member_tree": (
+        "program_id BIGINT, member_id BIGINT, level BIGINT, reach_on DATE, joined_on DATE, joined_at TIMESTAMP",
+        "program_id, reach_on",
+    ),
+    "member_sales": ("program_id BIGINT, member_id BIGINT, last_paid_at TIMESTAMP", "program_id, member_id"),
     "touched_days": ("program_id BIGINT, paid_on DATE", "program_id, paid_on"),
 }
 TABLES = tuple(_DDL)
 _CLICKHOUSE_TYPES = (("BIGINT NULL", "Nullable(Int64)"), ("VARCHAR NULL", "Nullable(String)"))
-_CLICKHOUSE_PLAIN = (("BIGINT", "Int64"), ("VARCHAR", "String"), ("DATE", "Date32"))
+_CLICKHOUSE_PLAIN = (
+    ("BIGINT", "Int64"),
+    ("VARCHAR", "String"),
+    ("DATE", "Date32"),
+    ("TIMESTAMP", "DateTime64(6, 'UTC')"),
+)
 
 
 def ddl(table: str, dialect: str) -> str:
