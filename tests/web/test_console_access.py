@@ -3,15 +3,20 @@ secret shown once, and revoked."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
-from tests.conftest import TokenMaker, page_client, row_counts
+from neigou.kit.sealed import derived_key
+from neigou.web import once
+from tests.conftest import SECRET, TokenMaker, page_client, row_counts
 from tests.factories import create_member, create_program
 from tests.sign_in import console_sign_in, member_sign_in
 
@@ -137,3 +142,28 @@ def test_reloading_the_page_that_showed_a_token_issues_no_other(
     after = row_counts(factory)
     assert after["api_tokens"] == before["api_tokens"] + 1  # one token, however often the page loads
     assert secret.group(1) not in caplog.text + str(posted.url)
+
+
+def test_a_secret_is_shown_only_for_its_own_slot_and_only_soon(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    console_sign_in(client, factory)
+    key = Fernet(derived_key(SECRET, purpose="console-once"))
+    kept = {"slot": "s1", "path": "/console/access", "shown": {"id": 1, "label": "x", "secret": "ngt_kept"}}
+    fresh = key.encrypt(json.dumps(kept).encode()).decode()
+    stale = key.encrypt_at_time(json.dumps(kept).encode(), int(time.time()) - once.ONCE_SECONDS - 5).decode()
+    forged = Fernet(Fernet.generate_key()).encrypt(json.dumps(kept).encode()).decode()
+    elsewhere = key.encrypt(json.dumps({**kept, "path": "/console/programs/1/settings"}).encode()).decode()
+    for cookie, slot, shows in (
+        (fresh, "s1", True),
+        (fresh, "s2", False),
+        (stale, "s1", False),
+        (forged, "s1", False),
+        (elsewhere, "s1", False),
+    ):
+        client.cookies.set(once.ONCE_COOKIE, cookie, path="/console/access")
+        page = client.get(f"/console/access?shown={slot}")
+        assert ('value="ngt_kept"' in page.text) is shows, (slot, shows)
+        assert ('data-testid="secret-gone"' in page.text) is not shows
+        assert f'{once.ONCE_COOKIE}=""' in page.headers["set-cookie"]  # taken or not, it is deleted
+        client.cookies.delete(once.ONCE_COOKIE)
