@@ -129,6 +129,10 @@ def test_operator_adds_a_console_user_and_issues_a_token(
     expect(page.get_by_test_id("tokens")).to_contain_text("商城订单推送")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(ARTIFACTS / f"console-access-{width}.png"), full_page=True)
+    page.reload()  # the page it was shown on: no second token, the secret shown no more
+    expect(page.get_by_test_id("token-issued")).to_have_count(0)
+    expect(page.get_by_test_id("secret-gone")).to_be_visible()
+    expect(page.get_by_test_id("tokens").get_by_text("商城订单推送")).to_have_count(1)
     page.goto(f"{live_server}/console/access")
     expect(page.get_by_test_id("token-issued")).to_have_count(0)  # shown once
     page.close()

@@ -1,7 +1,8 @@
 """Console create flows in Chromium at desktop and phone sizes: members (with their invite link),
 console users, API tokens and integrations. Each form is reached from the console's navigation,
 refuses one bad input in place (in Chinese, with what was typed kept), then saves; a token's or an
-integration's secret is shown once and never again. Screenshots are kept as artifacts."""
+integration's secret is shown once, on the page the form redirects to (never in its URL), and never
+again: reloading that page says so and creates nothing. Screenshots are kept as artifacts."""
 
 from __future__ import annotations
 
@@ -120,12 +121,19 @@ def test_issue_an_api_token_shown_once(
     secret = page.get_by_test_id("token-secret")
     expect(secret).to_have_value(re.compile(r"^ngt_\S{20,}$"))
     shown = secret.input_value()
+    expect(page).to_have_url(re.compile(r"/console/access\?shown=[\w-]+$"))  # a GET, the secret not in it
+    assert shown not in page.url
     expect(rows).to_have_count(before + 1)
     cells = rows.filter(has_text="小程序会员端").locator("td")
     expect(cells.nth(2)).to_have_text("推广会员")  # the role's name, never its code
     expect(cells.nth(3)).not_to_have_text(re.compile(r"^(—|#\d+)$"))  # the member's name
     assert_fits(page)
     page.screenshot(path=str(ARTIFACTS / f"create-token-{size}.png"), full_page=True)
+    page.reload()  # the page that showed it: says it is gone, issues nothing
+    expect(page.get_by_test_id("secret-gone")).to_be_visible()
+    expect(page.get_by_test_id("token-issued")).to_have_count(0)
+    expect(rows).to_have_count(before + 1)
+    assert shown not in page.content()
     page.get_by_test_id("nav-access").click()  # the same page again: the secret is gone for good
     expect(rows).to_have_count(before + 1)
     expect(page.get_by_test_id("token-issued")).to_have_count(0)
@@ -160,15 +168,47 @@ def test_add_an_integration_with_its_secrets_shown_once(
     expect(outbound).to_have_value(re.compile(r"^\S{20,}$"))
     secrets = [inbound.input_value(), outbound.input_value()]
     assert secrets[0] != secrets[1]
+    expect(page).to_have_url(re.compile(r"/settings\?shown=[\w-]+$"))
+    assert all(secret not in page.url for secret in secrets)
     expect(rows).to_have_count(before + 1)
     expect(page.locator("#integrations h2")).to_have_text(re.compile(rf"^商城对接\s+{before + 1}$"))
     expect(rows.filter(has_text=name)).to_contain_text("https://shop.example/neigou/events")
     assert_fits(page)
     page.screenshot(path=str(ARTIFACTS / f"create-integration-{size}.png"), full_page=True)
+    page.reload()  # registers nothing, shows the secrets no more
+    expect(page.get_by_test_id("secrets-gone")).to_be_visible()
+    expect(page.get_by_test_id("integration-created")).to_have_count(0)
+    expect(rows).to_have_count(before + 1)
+    assert all(secret not in page.content() for secret in secrets)
     page.get_by_role("link", name=re.compile(rf"‹ {PROGRAM}")).click()
     page.get_by_test_id("program-settings").click()
     expect(rows).to_have_count(before + 1)
     expect(page.get_by_test_id("integration-created")).to_have_count(0)
     html = page.content()
     assert all(secret not in html for secret in secrets)
+    page.context.close()
+
+
+def test_reloading_after_issuing_a_token_issues_no_other(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    page = open_page(browser, "desktop")
+    sign_in(page, live_server, world)
+    page.get_by_test_id("nav-access").click()
+    rows = page.get_by_test_id("token-row")
+    before = rows.count()
+    page.get_by_test_id("token-role").select_option("operator")
+    page.get_by_test_id("token-label").fill("对账脚本")
+    page.get_by_test_id("token-submit").click()
+    expect(page.get_by_test_id("token-secret")).to_have_value(re.compile(r"^ngt_"))
+    shown = page.get_by_test_id("token-secret").input_value()
+    for _ in range(2):
+        page.reload()
+        expect(page.get_by_test_id("secret-gone")).to_be_visible()
+        expect(rows).to_have_count(before + 1)
+        expect(rows.filter(has_text="对账脚本")).to_have_count(1)
+        assert shown not in page.content()
+    page.go_back()  # back to the form's page: nothing posted again
+    page.goto(f"{live_server}/console/access")
+    expect(rows).to_have_count(before + 1)
     page.context.close()

@@ -12,6 +12,8 @@ from neigou.auth.models import Role
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.offers.factories import CLOSES, OPENS, coupon, product, promotion
 
+FAR = "2099-01-01T00:00:00Z"
+
 
 def test_coupon_round_trip_keeps_stock_for_later_claims(client: TestClient, operator: dict[str, str]) -> None:
     product(client, operator, "LQ-SHAMPOO-500", 4990)
@@ -77,8 +79,8 @@ def test_coupon_refusals_write_nothing(
 def test_hidden_coupons_are_seen_by_operators_only(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker
 ) -> None:
-    public = coupon(client, operator, 500, name="新人立减5元")
-    hidden = coupon(client, operator, 2500, name="群内专享券", visibility="hidden")
+    public = coupon(client, operator, 500, name="新人立减5元", ends_at=FAR)
+    hidden = coupon(client, operator, 2500, name="群内专享券", visibility="hidden", ends_at=FAR)
     member_id = _a_member(client, operator)
     others = [bearer(make_token(Role.INTEGRATION)), bearer(make_token(Role.MEMBER, member_id))]
 
@@ -119,6 +121,25 @@ def test_active_filter(client: TestClient, operator: dict[str, str]) -> None:
     )
     assert client.get("/api/v1/promotions?active=true", headers=operator).json() == []
     assert len(client.get("/api/v1/promotions", headers=operator).json()) == 1
+
+
+def test_members_list_no_paused_or_ended_coupons(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    running = coupon(client, operator, 100, name="running", ends_at=FAR)
+    upcoming = coupon(client, operator, 150, name="upcoming", starts_at="2098-01-01T00:00:00Z", ends_at=FAR)
+    paused = coupon(client, operator, 200, name="paused", ends_at=FAR)
+    ended = coupon(client, operator, 300, name="ended", ends_at=FAR)
+    for made, state in ((paused, "paused"), (ended, "ended")):
+        changed = client.patch(f"/api/v1/coupons/{made['id']}", json={"status": state}, headers=operator)
+        assert changed.status_code == 200, changed.text
+    member = bearer(make_token(Role.MEMBER, _a_member(client, operator)))
+    for headers in (member, bearer(make_token(Role.INTEGRATION))):
+        listed = client.get("/api/v1/coupons", headers=headers)
+        assert [c["id"] for c in listed.json()] == [upcoming["id"], running["id"]]
+        assert listed.headers["x-total-count"] == "2"
+    seen = {c["id"]: c["paused"] for c in client.get("/api/v1/coupons", headers=operator).json()}
+    assert seen == {ended["id"]: False, paused["id"]: True, upcoming["id"]: False, running["id"]: False}
 
 
 def _a_member(client: TestClient, operator: dict[str, str]) -> int:

@@ -3,13 +3,20 @@ secret shown once, and revoked."""
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import time
 
+import pytest
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
-from tests.conftest import TokenMaker, page_client, row_counts
+from neigou.kit.sealed import derived_key
+from neigou.web import once
+from tests.conftest import SECRET, TokenMaker, page_client, row_counts
 from tests.factories import create_member, create_program
 from tests.sign_in import console_sign_in, member_sign_in
 
@@ -34,13 +41,18 @@ def test_operator_issues_a_token_shown_once_and_revokes_it(
     program = create_program(client, operator, code="fx", name="芬香")
     member = create_member(client, operator, program["id"], name="王芳")
     console_sign_in(client, factory)
-    issued = client.post(
-        "/console/tokens", data={"role": "member", "label": "王芳的手机", "member_id": str(member["id"])}
+    posted = client.post(
+        "/console/tokens",
+        data={"role": "member", "label": "王芳的手机", "member_id": str(member["id"])},
+        follow_redirects=False,
     )
-    assert issued.status_code == 201
+    assert posted.status_code == 303  # Post/Redirect/Get: the page showing the secret is a GET
+    issued = client.get(posted.headers["location"])
+    assert issued.status_code == 200
     assert issued.headers["cache-control"] == "no-store"
     secret = re.search(r'value="(ngt_[^"]+)" data-testid="token-secret"', issued.text)
     assert secret is not None
+    assert secret.group(1) not in posted.headers["location"] + posted.headers["set-cookie"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"}).json()
     assert (me["role"], me["member_id"]) == ("member", member["id"])
     listing = client.get("/console/access").text
@@ -108,3 +120,50 @@ def test_operator_adds_a_console_user_stops_them_and_lets_them_back(
     # an operator cannot lock themself out
     own = re.findall(r'action="/console/users/(\d+)/active"', client.get("/console/access").text)
     assert len(own) == 1  # only the colleague has the button
+
+
+def test_reloading_the_page_that_showed_a_token_issues_no_other(
+    client: TestClient, factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    console_sign_in(client, factory)
+    before = row_counts(factory)
+    with caplog.at_level(logging.DEBUG):
+        posted = client.post("/console/tokens", data={"role": "operator", "label": "对账脚本"})
+    assert posted.history[0].status_code == 303
+    assert posted.url.path == "/console/access"
+    secret = re.search(r'value="(ngt_[^"]+)" data-testid="token-secret"', posted.text)
+    assert secret is not None
+    assert 'data-testid="secret-gone"' not in posted.text
+    reloaded = client.get(posted.url)  # what a browser's reload sends
+    assert reloaded.status_code == 200
+    assert secret.group(1) not in reloaded.text
+    assert 'data-testid="token-issued"' not in reloaded.text
+    assert 'data-testid="secret-gone"' in reloaded.text
+    after = row_counts(factory)
+    assert after["api_tokens"] == before["api_tokens"] + 1  # one token, however often the page loads
+    assert secret.group(1) not in caplog.text + str(posted.url)
+
+
+def test_a_secret_is_shown_only_for_its_own_slot_and_only_soon(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    console_sign_in(client, factory)
+    key = Fernet(derived_key(SECRET, purpose="console-once"))
+    kept = {"slot": "s1", "path": "/console/access", "shown": {"id": 1, "label": "x", "secret": "ngt_kept"}}
+    fresh = key.encrypt(json.dumps(kept).encode()).decode()
+    stale = key.encrypt_at_time(json.dumps(kept).encode(), int(time.time()) - once.ONCE_SECONDS - 5).decode()
+    forged = Fernet(Fernet.generate_key()).encrypt(json.dumps(kept).encode()).decode()
+    elsewhere = key.encrypt(json.dumps({**kept, "path": "/console/programs/1/settings"}).encode()).decode()
+    for cookie, slot, shows in (
+        (fresh, "s1", True),
+        (fresh, "s2", False),
+        (stale, "s1", False),
+        (forged, "s1", False),
+        (elsewhere, "s1", False),
+    ):
+        client.cookies.set(once.ONCE_COOKIE, cookie, path="/console/access")
+        page = client.get(f"/console/access?shown={slot}")
+        assert ('value="ngt_kept"' in page.text) is shows, (slot, shows)
+        assert ('data-testid="secret-gone"' in page.text) is not shows
+        assert f'{once.ONCE_COOKIE}=""' in page.headers["set-cookie"]  # taken or not, it is deleted
+        client.cookies.delete(once.ONCE_COOKIE)

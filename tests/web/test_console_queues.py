@@ -142,3 +142,26 @@ def test_a_link_switched_off_answers_with_the_whole_list_page(
     assert str(after.url).endswith(off)
     assert "1 in all" in _testid(after.text, "list-total")
     assert 'data-testid="links-title"' in after.text
+
+
+def test_withdrawals_to_pay_leave_the_home_count_once_batched(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w, _order = settled_world(client, operator, factory)
+    made = [
+        client.post(
+            f"/api/v1/members/{w.seller}/withdrawals",
+            json={"amount_fen": fen, "request_id": f"b{fen}"},
+            headers=operator,
+        ).json()
+        for fen in (1000, 500)
+    ]
+    console_sign_in(client, factory)
+    client.post(f"/console/withdrawals/{made[0]['id']}/approve")
+    batched = client.post(f"/console/programs/{w.program_id}/payout-batches")
+    assert batched.status_code == 200, batched.text
+    client.post(f"/console/withdrawals/{made[1]['id']}/approve")
+    home = client.get(f"/console?program={w.program_id}").text
+    assert _testid(home, "queue-pay") == "1 · ¥5.00"  # the batched one waits for the bank, not an operator
+    listed = client.get(_href(home, "queue-pay-link").split("#")[0]).text
+    assert _testid(listed, "approved-total") == "1"

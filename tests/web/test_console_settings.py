@@ -68,20 +68,33 @@ def test_an_integration_shows_its_secrets_once_and_they_work(
     program = create_program(client, operator, code="fx", name="芬香")
     console_sign_in(client, factory)
     url = f"/console/programs/{program['id']}"
-    made = client.post(
-        url + "/integrations", data={"name": "澜泉商城", "outbound_url": "https://shop.example/events"}
+    posted = client.post(
+        url + "/integrations",
+        data={"name": "澜泉商城", "outbound_url": "https://shop.example/events"},
+        follow_redirects=False,
     )
-    assert made.status_code == 201
+    assert posted.status_code == 303  # Post/Redirect/Get: the page showing the secrets is a GET
+    assert posted.headers["location"].startswith(url + "/settings?shown=")
+    made = client.get(posted.headers["location"])
+    assert made.status_code == 200
     assert made.headers["cache-control"] == "no-store"
     inbound = re.search(r'value="([^"]+)" data-testid="inbound-secret"', made.text)
     outbound = re.search(r'value="([^"]+)" data-testid="outbound-secret"', made.text)
     assert inbound is not None
     assert outbound is not None
     assert inbound.group(1) != outbound.group(1)
+    sent = posted.headers["location"] + posted.headers["set-cookie"]
+    assert inbound.group(1) not in sent
+    assert outbound.group(1) not in sent
+    before = row_counts(factory)
+    reloaded = client.get(posted.headers["location"])  # a reload registers nothing, shows nothing
+    assert 'data-testid="secrets-gone"' in reloaded.text
+    assert row_counts(factory) == before
     listed = client.get(url + "/settings").text
     assert "澜泉商城" in listed
-    assert inbound.group(1) not in listed
-    assert outbound.group(1) not in listed
+    for page in (listed, reloaded.text):
+        assert inbound.group(1) not in page
+        assert outbound.group(1) not in page
     api = client.get(f"/api/v1/programs/{program['id']}/integrations", headers=operator).json()
     assert [(i["name"], i["outbound_url"]) for i in api] == [("澜泉商城", "https://shop.example/events")]
     before = row_counts(factory)

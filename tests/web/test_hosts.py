@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.settings import Settings
 from neigou.network.recruit_codes import recruit_code
 from neigou.web.app import create_app
+from tests.campaigns import builders as feed_world
 from tests.conftest import SECRET, TokenMaker, bearer
 from tests.links.builders import build, make_link
 
@@ -43,6 +44,26 @@ def test_links_point_at_the_public_url_whatever_the_host(
         assert joined.status_code == 201, joined.text
         assert "https://shop.example/m/login?code=ngc_" in joined.text
         assert "evil.example" not in joined.text + str(link) + str(recruiting)
+
+
+def test_posts_links_point_at_the_public_url_whatever_the_host(
+    settings: Settings, factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    configured = settings.model_copy(update={"public_url": "https://shop.example/", "trusted_hosts": "*"})
+    with TestClient(create_app(configured, session_factory=factory)) as client:
+        world = feed_world.build(client, bearer(make_token("operator")), make_token)
+        path = f"/api/v1/members/{world.owner}/posts"
+        body = {"group_ids": world.groups[:1], "skus": [feed_world.SHAMPOO], "at": feed_world.AT.isoformat()}
+        made = client.post(path, json=body, headers={**world.owner_headers, **EVIL})
+        assert made.status_code == 201, made.text
+        post = made.json()["posts"][0]
+        listed = client.get(path, headers={**world.owner_headers, **EVIL}).json()[0]
+        copied = client.post(f"{path}/{post['id']}/copied", headers={**world.owner_headers, **EVIL}).json()
+        for shown in (post, listed, copied):
+            code = shown["links"][0]["code"]
+            assert shown["links"][0]["url"] == f"https://shop.example/l/{code}"
+            assert f"https://shop.example/l/{code}" in shown["text"]
+            assert "evil.example" not in str(shown)
 
 
 def test_trusted_hosts_default_to_the_public_url_and_loopback(

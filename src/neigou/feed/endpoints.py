@@ -26,7 +26,9 @@ router = APIRouter(tags=["feed"])
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """Where the posts' links point: NEIGOU_PUBLIC_URL, never the request's Host header."""
+    base: str = request.app.state.settings.public_base
+    return base
 
 
 @router.get("/members/{member_id}/feed", response_model=FeedOut)

@@ -18,9 +18,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from neigou.kit.settings import Settings
 
 
-def derived_key(secret_key: str) -> str:
-    """A Fernet key derived from the secret key (the development default)."""
-    digest = hashlib.sha256(b"neigou-payee-seal:" + secret_key.encode()).digest()
+def derived_key(secret_key: str, purpose: str = "payee-seal") -> str:
+    """A Fernet key derived from the secret key for one ``purpose`` (payee accounts' development
+    default; the console's one-time display of a new secret)."""
+    digest = hashlib.sha256(f"neigou-{purpose}:".encode() + secret_key.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
 
 
@@ -41,9 +42,10 @@ class Sealer:
         """``text`` encrypted and authenticated (a different token each time)."""
         return self._fernet.encrypt(text.encode()).decode()
 
-    def unseal(self, token: str) -> str | None:
-        """The text sealed in ``token``; None when no configured key opens it."""
+    def unseal(self, token: str, *, max_age: int | None = None) -> str | None:
+        """The text sealed in ``token``; None when no configured key opens it, or when it was sealed
+        more than ``max_age`` seconds ago."""
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._fernet.decrypt(token.encode(), ttl=max_age).decode()
         except InvalidToken:
             return None

@@ -246,12 +246,14 @@ def page_withdrawals(
 
 def waiting_withdrawals(session: Session, program_id: int) -> dict[WithdrawalStatus, tuple[int, int]]:
     """How many of a program's withdrawals wait for an operator, and their amount, by status: requested
-    (to approve or reject) and approved (to pay); one grouped statement."""
+    (to approve or reject) and approved but not yet in a payout batch (to pay: a batched one waits for
+    the bank, and the withdrawals page lists only the unbatched); one grouped statement."""
     rows = session.execute(
         select(Withdrawal.status, func.count(Withdrawal.id), func.sum(Withdrawal.amount_fen))
         .where(
             Withdrawal.program_id == program_id,
             Withdrawal.status.in_((WithdrawalStatus.REQUESTED, WithdrawalStatus.APPROVED)),
+            Withdrawal.batch_id.is_(None),
         )
         .group_by(Withdrawal.status)
     )

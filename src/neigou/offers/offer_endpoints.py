@@ -49,18 +49,22 @@ def list_coupons(
     page: PageDep,
     active: Annotated[bool, Query(description="only coupons open now")] = False,
 ) -> list[CouponOut]:
-    """Coupon templates, newest first; hidden ones only for operators."""
-    if not sees_hidden_coupons(principal):
+    """Coupon templates, newest first; hidden, paused and ended ones only for operators and merchants
+    (who manage them; members and integrations could not claim them)."""
+    manages = sees_hidden_coupons(principal)
+    if not manages:
         if visibility is CouponVisibility.HIDDEN:
             page.answer(0)
             return []
         visibility = CouponVisibility.PUBLIC
+    now = utcnow()
     rows = repo.page_coupons(
         session,
         page,
         visibility=visibility,
-        active_at=utcnow() if active else None,
-        live_only=not sees_hidden_coupons(principal),
+        active_at=now if active else None,
+        live_only=not manages,
+        running_at=None if manages else now,
     )
     page.answer(rows.total)
     return [CouponOut.model_validate(c) for c in rows.items]

@@ -149,13 +149,18 @@ def existing_skus(session: Session, skus: Iterable[str]) -> dict[str, int]:
 
 
 def _coupons(
-    visibility: CouponVisibility | None, active_at: datetime | None, live_only: bool = False
+    visibility: CouponVisibility | None,
+    active_at: datetime | None,
+    live_only: bool = False,
+    running_at: datetime | None = None,
 ) -> Select[CouponTemplate]:
     query = select(CouponTemplate).order_by(CouponTemplate.id.desc())
     if visibility is not None:
         query = query.where(CouponTemplate.visibility == visibility)
     if live_only:
         query = query.where(CouponTemplate.live.is_(True))
+    if running_at is not None:
+        query = query.where(CouponTemplate.ends_at > running_at, CouponTemplate.paused.is_(False))
     if active_at is not None:
         query = query.where(
             CouponTemplate.starts_at <= active_at,
@@ -184,10 +189,11 @@ def page_coupons(
     visibility: CouponVisibility | None,
     active_at: datetime | None,
     live_only: bool = False,
+    running_at: datetime | None = None,
 ) -> Paged[CouponTemplate]:
     """A page of :func:`list_coupons` and how many coupon templates match (``live_only``: none
-    under review)."""
-    return paginate(session, _coupons(visibility, active_at, live_only), page)
+    under review; ``running_at``: none paused or ended at that instant, upcoming ones kept)."""
+    return paginate(session, _coupons(visibility, active_at, live_only, running_at), page)
 
 
 def get_coupon(session: Session, coupon_id: int) -> CouponTemplate | None:

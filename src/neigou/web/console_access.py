@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -16,10 +16,12 @@ from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.programs.repository import member_names
+from neigou.web import once
 from neigou.web.form_pages import Refused, attempt
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
+ACCESS = "/console/access"
 NO_STORE = {"Cache-Control": "no-store"}  # a page that shows a secret is never cached
 USER_FIELDS = {"invalid_username": "username", "username_taken": "username", "weak_password": "password"}
 TOKEN_FIELDS = {
@@ -51,12 +53,23 @@ def _page(
     return response
 
 
-@router.get("/console/access", response_class=HTMLResponse)
+@router.get(ACCESS, response_class=HTMLResponse)
 def access_page(
-    request: Request, session: SessionDep, principal: ConsoleOperator, done: str | None = None
+    request: Request,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    done: str | None = None,
+    shown: Annotated[str | None, Query(max_length=once.SLOT_MAX)] = None,
 ) -> HTMLResponse:
-    """Console accounts and API tokens."""
-    return _page(request, session, principal, done=done)
+    """Console accounts and API tokens; after a token is issued (``shown``), its secret this once, or
+    that it is no longer visible."""
+    if shown is None:
+        return _page(request, session, principal, done=done)
+    issued = once.take(request, ACCESS, shown)
+    extra = {"issued": issued, "secret": issued["secret"]} if issued else {"secret_gone": True}
+    response = _page(request, session, principal, done=done, **extra)
+    once.forget(request, response, ACCESS)
+    return response
 
 
 @router.post("/console/users", response_class=HTMLResponse, response_model=None)
@@ -101,7 +114,7 @@ def set_user_active(
     return RedirectResponse(f"/console/access?done={'user_activated' if active else 'user_stopped'}", 303)
 
 
-@router.post("/console/tokens", response_class=HTMLResponse)
+@router.post("/console/tokens", response_class=HTMLResponse, response_model=None)
 def create_token(
     request: Request,
     *,
@@ -110,8 +123,9 @@ def create_token(
     role: Annotated[Role, Form()],
     label: Annotated[str, Form(max_length=120)] = "",
     member_id: Annotated[str, Form(max_length=20)] = "",
-) -> HTMLResponse:
-    """Issue an API token; the page that answers shows its secret this once (never in a URL)."""
+) -> HTMLResponse | RedirectResponse:
+    """Issue an API token and redirect to the page that shows its secret this once (never in a URL):
+    reloading that page issues nothing."""
     values = {"role": role.value, "label": label, "member_id": member_id}
     member = int(member_id) if member_id.strip().isdigit() else None
     issued = attempt(
@@ -131,7 +145,7 @@ def create_token(
             token_values=values,
         )
     token, secret = issued
-    return _page(request, session, principal, status_code=201, issued=token, secret=secret)
+    return once.redirect_showing(request, ACCESS, {"id": token.id, "label": token.label, "secret": secret})
 
 
 @router.post("/console/tokens/{token_id}/revoke")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from neigou.ledger.payout_rules import PayoutRules
 from neigou.offers.amounts import bp_to_percent_text
 from neigou.offers.forms import FieldError
 from neigou.programs.service import require_program
+from neigou.web import once
 from neigou.web.form_pages import Refused, attempt
 from neigou.web.pages import render
 
@@ -69,13 +70,27 @@ def _page(
 @router.get("/console/programs/{program_id}/settings", response_class=HTMLResponse)
 def settings_page(
     request: Request,
+    *,
     program_id: int,
     session: SessionDep,
     principal: ConsoleOperator,
     done: str | None = None,
+    shown: Annotated[str | None, Query(max_length=once.SLOT_MAX)] = None,
 ) -> HTMLResponse:
-    """A program's withdrawal terms and integrations."""
-    return _page(request, session, principal, program_id, done=done)
+    """A program's withdrawal terms and integrations; after an integration is created (``shown``), its
+    secrets this once, or that they are no longer visible."""
+    if shown is None:
+        return _page(request, session, principal, program_id, done=done)
+    path = _settings_path(program_id)
+    created = once.take(request, path, shown)
+    extra = {"created": created} if created else {"secrets_gone": True}
+    response = _page(request, session, principal, program_id, done=done, **extra)
+    once.forget(request, response, path)
+    return response
+
+
+def _settings_path(program_id: int) -> str:
+    return f"/console/programs/{program_id}/settings"
 
 
 @router.post("/console/programs/{program_id}/payout-settings", response_model=None)
@@ -126,7 +141,7 @@ def save_payout_settings(
             payout_values=values,
             payout_errors=done.errors,
         )
-    return RedirectResponse(f"/console/programs/{program_id}/settings?done=payout_saved", status_code=303)
+    return RedirectResponse(f"{_settings_path(program_id)}?done=payout_saved", status_code=303)
 
 
 def _yuan_error(field: str) -> FieldError:
@@ -142,7 +157,7 @@ _SHOP = {
 }
 
 
-@router.post("/console/programs/{program_id}/integrations", response_class=HTMLResponse)
+@router.post("/console/programs/{program_id}/integrations", response_class=HTMLResponse, response_model=None)
 def create_integration(
     request: Request,
     *,
@@ -151,8 +166,9 @@ def create_integration(
     principal: ConsoleOperator,
     name: Annotated[str, Form(max_length=200)],
     outbound_url: Annotated[str, Form(max_length=600)] = "",
-) -> HTMLResponse:
-    """Register a shop; the answer shows its inbound and outbound secrets this once."""
+) -> HTMLResponse | RedirectResponse:
+    """Register a shop and redirect to the settings page, which shows its inbound and outbound
+    secrets this once: reloading it registers nothing."""
     require_program(session, program_id)
     values = {"name": name, "outbound_url": outbound_url}
     try:
@@ -179,4 +195,13 @@ def create_integration(
             shop_values=values,
             shop_errors=shop.errors,
         )
-    return _page(request, session, principal, program_id, status_code=201, created=shop)
+    return once.redirect_showing(
+        request,
+        _settings_path(program_id),
+        {
+            "id": shop.id,
+            "name": shop.name,
+            "inbound_secret": shop.inbound_secret,
+            "outbound_secret": shop.outbound_secret,
+        },
+    )
