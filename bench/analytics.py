@@ -64,7 +64,7 @@ def generate(store: Store, customers: int) -> None:
         CASE WHEN roll < 33 THEN 'group_link' ELSE 'organic' END, roll < 20,
         CASE WHEN roll < 33 THEN 2490 ELSE 4990 END, 4990, 0, CASE WHEN roll < 20 THEN 2500 ELSE 0 END,
         ts, epoch_us(ts), CAST(ts + INTERVAL 8 HOUR AS DATE) FROM gen""")
-    run("""INSERT INTO order_lines SELECT id, 1, id, 'SKU' || (id % 500), id % 20, 1, list_fen, paid_fen, 2000, NULL
+    run("""INSERT INTO order_lines SELECT id, 1, id, 'SKU' || (id % 500), id % 20, 1, list_fen, paid_fen, 2000, NULL, NULL
         FROM orders""")
     run("""INSERT INTO commissions SELECT id * 2, 1, id, member_id, 1, 'super_member', 2000,
             paid_fen * 2000 * 2000 // 100000000 FROM orders WHERE member_id IS NOT NULL

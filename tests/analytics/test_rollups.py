@@ -1,5 +1,5 @@
 """The pre-aggregated days answer as the statements over the facts do, exactly, on DuckDB and chDB:
-random orders of one to three lines (rate or fixed pools), partial and full refunds arriving later,
+random orders of one to three lines (rate, fixed or platform pools), partial and full refunds arriving later,
 several commission levels, simulated with other tier rates; after an incremental recomputation and
 after one killed between its delete and its insert."""
 
@@ -20,6 +20,7 @@ from neigou.analytics.extract import ensure_schema
 from neigou.analytics.facts import BY_NAME
 from neigou.analytics.reports import Span, TierRates, simulation_statement
 from neigou.analytics.store import Store, open_store
+from neigou.orders.commission import Line, pool_of
 
 TIERS = ("super_member", "mentor", None)
 RATE_SETS: tuple[list[TierRates], ...] = (
@@ -112,7 +113,13 @@ class Facts:
                 "paid_fen": paid,
                 "commission_rate_bp": rng.choice((1500, 2000, 3333)),
             }
-            lines.append(line | {"fixed_commission_fen": fixed})
+            # A platform's fee is stored as the line's pool with no rate (orders.batch_rows.as_line).
+            if fixed is None and rng.random() < 0.25:
+                line |= {"commission_rate_bp": 0}
+                pool = rng.randint(0, 900)
+            else:
+                pool = pool_of(paid, quantity, line["commission_rate_bp"], fixed, None)
+            lines.append(line | {"fixed_commission_fen": fixed, "pool_fen": pool})
         paid_fen = sum(line["paid_fen"] for line in lines)
         paid_at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=rng.randint(0, 86_399))
         tier = rng.choice(TIERS)
@@ -154,9 +161,11 @@ def _schema(table: str) -> pa.Schema:
 
 def _share(line: dict[str, Any], bp: int) -> int:
     """The pure commission rule (orders.commission.Line.share)."""
-    if line["fixed_commission_fen"] is not None:
-        return int(min(line["fixed_commission_fen"] * line["quantity"], line["paid_fen"]) * bp // 10_000)
-    return int(line["paid_fen"] * line["commission_rate_bp"] * bp // 100_000_000)
+    terms = ("paid_fen", "quantity", "commission_rate_bp", "fixed_commission_fen")
+    platform = (
+        line["pool_fen"] if line["fixed_commission_fen"] is None and line["commission_rate_bp"] == 0 else None
+    )
+    return Line(**{term: line[term] for term in terms}, platform_pool_fen=platform).share(bp)
 
 
 def _rows(store: Store, sql: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -182,6 +191,10 @@ def _same(store: Store) -> None:
             scan, values = simulation_statement(rates, kept=False)
             kept_sql, _ = simulation_statement(rates, kept=True)
             assert _rows(store, kept_sql, **params, **values) == _rows(store, scan, **params, **values), rates
+        # The tiers' own rates give back what was earned: the pure rule, platform fees and fixed pools too.
+        same, values = simulation_statement([], kept=True)
+        ((actual, simulated),) = store.query(same, **params, **values)
+        assert int(simulated) == int(actual), span
         assert _rows(store, rollup_queries.COHORTS, **params) == _rows(store, queries.COHORTS, **params)
         assert _rows(store, rollup_queries.PRICES, **params) == _rows(store, queries.PRICES, **params)
 

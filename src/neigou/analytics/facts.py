@@ -23,7 +23,7 @@ from neigou.programs.models import Member, Program
 
 # The store's layout: a store written by another version is dropped and copied again by the next
 # refresh (it holds nothing the OLTP database does not).
-LAYOUT = 7
+LAYOUT = 8
 
 # kind: int | str | date | ts | bool | json (a dict read in Python into derived int columns)
 DUCK_TYPES = {"int": "BIGINT", "str": "VARCHAR", "date": "DATE", "ts": "TIMESTAMP", "bool": "BOOLEAN"}
@@ -237,6 +237,7 @@ FACTS: tuple[Fact, ...] = (
             _c("paid_fen"),
             _c("commission_rate_bp"),
             _c("fixed_commission_fen", nullable=True),
+            _c("pool_fen"),
         ),
         select(
             OrderLine.id,
@@ -249,6 +250,7 @@ FACTS: tuple[Fact, ...] = (
             OrderLine.paid_fen,
             OrderLine.commission_rate_bp,
             OrderLine.fixed_commission_fen,
+            OrderLine.pool_fen,
         )
         .join(Order, Order.id == OrderLine.order_id)
         .outerjoin(Product, Product.sku == OrderLine.sku),

@@ -168,7 +168,7 @@ SIMULATED_WORTH = _WORTH
 
 # Commission rows of the orders paid in the range, each recomputed line by line with a new rate
 # (the pure rule: floor(paid × rate × bp / 10^8) per line, or floor(pool × bp / 10^4) for a
-# fixed pool), then worth after refunds, beside what was actually earned. {new_bp} is a CASE built
+# platform's fee or a fixed pool, stored as the line's pool with no rate or with a fixed commission), then worth after refunds, beside what was actually earned. {new_bp} is a CASE built
 # from the simulated tiers.
 SIMULATION = """
 WITH o AS (
@@ -186,9 +186,9 @@ c AS (
 ),
 s AS (
     SELECT c.id, c.order_id, c.amount_fen,
-           sum(CASE WHEN l.fixed_commission_fen IS NULL
-                    THEN l.paid_fen * l.commission_rate_bp * c.new_bp // 100000000
-                    ELSE least(l.fixed_commission_fen * l.quantity, l.paid_fen) * c.new_bp // 10000 END)
+           sum(CASE WHEN l.fixed_commission_fen IS NOT NULL OR l.commission_rate_bp = 0
+                    THEN l.pool_fen * c.new_bp // 10000
+                    ELSE l.paid_fen * l.commission_rate_bp * c.new_bp // 100000000 END)
                AS simulated_fen
     FROM c JOIN order_lines AS l ON l.order_id = c.order_id
     GROUP BY c.id, c.order_id, c.amount_fen

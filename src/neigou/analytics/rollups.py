@@ -9,7 +9,7 @@ and the commission simulation read a few rows per day instead of the range's ord
   and the prices report's units, list and paid amounts (all and through hidden coupons).
 * ``commission_lines``: what the simulation needs to recompute commission with other rates exactly.
   A commission row's simulated worth is ``S − floor(S × R / P)`` with ``S = Σ floor(w × bp / 10^8)``
-  over the order's lines (``w = paid × rate``, or ``pool × 10^4`` for a fixed pool, which gives
+  over the order's lines (``w = paid × rate``, or ``pool × 10^4`` for a platform's fee or a fixed pool, which gives
   ``floor(pool × bp / 10^4)``). Without a refund (R = 0) or fully refunded (R = P) that is a sum of
   per-line terms, and so is it for a one-line order; such rows are counted per (tier, level, bp, P,
   R, w) with ``commission_ref = 0``. A partly refunded order of several lines keeps its commission's
@@ -208,8 +208,8 @@ x AS (
            cm.bp AS bp, p.paid_fen AS paid_fen, p.refund_fen AS refund_fen,
            CASE WHEN p.refund_fen = 0 OR p.refund_fen = p.paid_fen OR n.lines = 1 THEN 0 ELSE cm.id END
                AS commission_ref,
-           CASE WHEN l.fixed_commission_fen IS NULL THEN l.paid_fen * l.commission_rate_bp
-                ELSE least(coalesce(l.fixed_commission_fen, 0) * l.quantity, l.paid_fen) * 10000 END AS weight,
+           CASE WHEN l.fixed_commission_fen IS NOT NULL OR l.commission_rate_bp = 0 THEN l.pool_fen * 10000
+                ELSE l.paid_fen * l.commission_rate_bp END AS weight,
            CASE WHEN l.id = n.first_line
                 THEN cm.amount_fen - cm.amount_fen * p.refund_fen // greatest(p.paid_fen, 1) ELSE 0 END AS worth_fen
     FROM commissions AS cm JOIN p ON p.id = cm.order_id JOIN order_lines AS l ON l.order_id = cm.order_id
