@@ -29,7 +29,8 @@ from analytics_baselines import BASE_ECONOMICS, BASE_FISSION, BASE_FUNNEL, BASE_
 from sqlalchemy import text
 
 from neigou.analytics import breakdowns, firsts, reports, rollups, tree
-from neigou.analytics.extract import ensure_schema, refresh
+from neigou.analytics.extract import ensure_schema, log_watermark, refresh
+from neigou.analytics.facts import FACTS
 from neigou.analytics.reports import Span, TierRates
 from neigou.analytics.store import Store, open_store
 from neigou.kit.db import make_engine, make_session_factory
@@ -64,7 +65,8 @@ def generate(store: Store, customers: int) -> None:
         CASE WHEN roll < 33 THEN 'group_link' ELSE 'organic' END, roll < 20,
         CASE WHEN roll < 33 THEN 2490 ELSE 4990 END, 4990, 0, CASE WHEN roll < 20 THEN 2500 ELSE 0 END,
         ts, epoch_us(ts), CAST(ts + INTERVAL 8 HOUR AS DATE) FROM gen""")
-    run("""INSERT INTO order_lines SELECT id, 1, id, 'SKU' || (id % 500), id % 20, 1, list_fen, paid_fen, 2000, NULL, NULL
+    run("""INSERT INTO order_lines SELECT id, 1, id, 'SKU' || (id % 500), id % 20, 1, list_fen, paid_fen, 2000, NULL,
+        paid_fen * 2000 // 10000
         FROM orders""")
     run("""INSERT INTO commissions SELECT id * 2, 1, id, member_id, 1, 'super_member', 2000,
             paid_fen * 2000 * 2000 // 100000000 FROM orders WHERE member_id IS NOT NULL
@@ -257,9 +259,34 @@ def timed_only(store: Store, label: str) -> list[tuple[str, float, float]]:
     return out
 
 
-def oltp_refresh(directory: Path, new_orders: int) -> float:
-    """An OLTP SQLite database with ``new_orders`` orders; the time an incremental refresh takes."""
-    url = f"sqlite:///{directory / 'oltp.db'}"
+# The marks a refresh logs for its derived tables, each with the fact whose ids it follows.
+DERIVED_MARKS = {
+    "firsts.orders": "orders",
+    "firsts.refunds": "refunds",
+    **{f"rollups.{name}": name for name in (*rollups.MARKS, *rollups.COUNTED, "members")},
+    "rollups.sellers": "orders",
+}
+
+
+def as_copied(store: Store) -> int:
+    """Log every fact's and derived table's watermark at the store's largest id, as if the generated
+    rows had been copied and kept by earlier refreshes; the largest id of any fact."""
+    largest = {
+        fact.name: int(store.query(f"SELECT coalesce(max(id), 0) FROM {fact.name}")[0][0]) for fact in FACTS
+    }
+    for name, last in largest.items():
+        log_watermark(store, name, last)
+    for name, fact in DERIVED_MARKS.items():
+        log_watermark(store, name, largest[fact])
+    return max(largest.values())
+
+
+def oltp_refresh(directory: Path, new_orders: int, store_path: Path | None = None) -> float:
+    """An OLTP SQLite database with ``new_orders`` orders; the time an incremental refresh takes into
+    a fresh store, or into the store at ``store_path`` (its rows taken as copied, the new ids above)."""
+    store = open_store(f"duckdb:///{store_path or directory / 'refresh.duckdb'}")
+    first = as_copied(store) + 1 if store_path else 1
+    url = f"sqlite:///{directory / f'oltp{first}.db'}"
     upgrade(url)
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -282,7 +309,7 @@ def oltp_refresh(directory: Path, new_orders: int) -> float:
             INSERT INTO orders (id, program_id, external_id, customer_ref_hash, member_id, attribution_basis,
                 self_purchase, paid_fen, refunded_fen, commission_fen, paid_at, commission_state, pricing,
                 source, created_at)
-            SELECT i, 1, 'e' || i, 'c' || (i % 20000), 1, 'link', 0, 4990, 0, 199,
+            SELECT {first} + i, 1, 'e' || i, 'c' || (i % 20000), 1, 'link', 0, 4990, 0, 199,
                 datetime('2026-02-01', '+' || (i % 86400) || ' seconds'), 'pending',
                 '{{"list_total_fen": 4990, "promotion_discount_fen": 0, "coupon_discount_fen": 0}}', 'api',
                 '2026-02-01 00:00:00' FROM n""")
@@ -295,7 +322,6 @@ def oltp_refresh(directory: Path, new_orders: int) -> float:
             text("""INSERT INTO commissions (id, order_id, program_id, member_id, level, tier_code, bp,
             amount_fen, reversed_fen) SELECT id, id, 1, 1, 1, 'super_member', 2000, 199, 0 FROM orders""")
         )
-    store = open_store(f"duckdb:///{directory / 'refresh.duckdb'}")
     factory = make_session_factory(engine)
     with factory() as session:
         start = time.perf_counter()
@@ -344,6 +370,8 @@ def main() -> None:
         duck.close()
         refresh_s = oltp_refresh(directory, args.new_orders)
         print(f"refresh  {args.new_orders:,} new orders (lines, commissions) from SQLite: {refresh_s:.2f} s")
+        refresh_s = oltp_refresh(directory, args.new_orders, directory / "a.duckdb")
+        print(f"refresh  the same into the store of {orders:,} orders: {refresh_s:.2f} s")
     slowest = max(r for _, r, _ in results)
     print(f"slowest report {slowest * 1000:.1f} ms")
 

@@ -87,6 +87,11 @@ def _seen(store: Store, name: str) -> int:
     return int(rows[0][0])
 
 
+def log_watermark(store: Store, name: str, last_id: int) -> None:
+    """Log ``name``'s watermark at ``last_id``: every row up to it is copied (or kept)."""
+    _log_watermark(store, name, last_id, last_id, None)
+
+
 def _log_watermark(store: Store, name: str, last_id: int, seen_id: int, now: Snapshot | None) -> None:
     at = datetime.now(UTC).replace(tzinfo=None)
     rows = pa.table(
