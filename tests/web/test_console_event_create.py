@@ -65,6 +65,7 @@ def test_operator_creates_an_event_in_the_programs_zone(
     event_id = int(made.headers["location"].rsplit("/", 1)[1])
     event = client.get(f"/api/v1/events/{event_id}", headers=operator).json()
     assert (event["name"], event["guests_per_employee"]) == ("春季内购会", 2)
+    assert (event["hold_minutes"], event["stream_url"]) == (15, None)  # left out: the API's defaults
     assert event["starts_at"].startswith("2030-03-24T02:00:00")  # 10:00 in Shanghai
     items = client.get(f"/api/v1/events/{event_id}/items", headers=operator).json()
     assert [(i["sku"], i["price_fen"], i["stock"], i["per_person_limit"]) for i in items] == [
@@ -73,6 +74,20 @@ def test_operator_creates_an_event_in_the_programs_zone(
     ]
     page = client.get(made.headers["location"]).text
     assert 'data-testid="event-title">春季内购会<' in page
+
+
+def test_the_hold_time_and_stream_link_typed_are_the_events(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    program = create_program(client, operator, timezone="Asia/Shanghai")
+    console_sign_in(client, factory)
+    blank = client.get("/console/events/new").text
+    assert 'name="hold_minutes" value="15"' in blank
+    typed = _form(program["id"], hold_minutes="30", stream_url=" https://live.example/room/9 ")
+    made = client.post("/console/events/new", data=typed, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    event = client.get(made.headers["location"].replace("/console", "/api/v1"), headers=operator).json()
+    assert (event["hold_minutes"], event["stream_url"]) == (30, "https://live.example/room/9")
 
 
 @pytest.mark.parametrize(
@@ -84,6 +99,9 @@ def test_operator_creates_an_event_in_the_programs_zone(
         ({"ends_at": "2030-03-24T09:00"}, "ends_at", "invalid_window"),
         ({"guests_per_employee": "两"}, "guests_per_employee", "invalid_integer"),
         ({"guests_per_employee": "1001"}, "guests_per_employee", "validation_error"),
+        ({"hold_minutes": "半小时"}, "hold_minutes", "invalid_integer"),
+        ({"hold_minutes": "0"}, "hold_minutes", "validation_error"),
+        ({"stream_url": "ftp://live.example/1"}, "stream_url", "validation_error"),
         ({"price_yuan_2": "二十五"}, "price_yuan_2", "invalid_amount"),
         ({"stock_0": "-1"}, "stock_0", "validation_error"),
         ({"per_person_limit_2": "0"}, "per_person_limit_2", "validation_error"),

@@ -1,6 +1,6 @@
 """Console forms that set a live event up as ``POST /api/v1/events`` and
-``POST /api/v1/events/{id}/employees`` do: the new-event form (times in the program's zone, the price
-list as rows in yuan) and the whitelist pasted as lines on the event's page. Both build the API's
+``POST /api/v1/events/{id}/employees`` do: the new-event form (times in the program's zone, how long
+an order holds stock, the live stream's link, the price list as rows in yuan) and the whitelist pasted as lines on the event's page. Both build the API's
 request bodies, so the same validation applies, and write through the same service calls."""
 
 from __future__ import annotations
@@ -67,7 +67,11 @@ def _form(
 @router.get("/console/events/new", response_class=HTMLResponse)
 def new_event_page(request: Request, session: SessionDep, principal: ConsoleOperator) -> HTMLResponse:
     """The new-event form with a few empty price-list rows."""
-    return _form(request, session, principal, values={"guests_per_employee": "0"}, rows=ROWS)
+    defaults = {
+        "guests_per_employee": "0",
+        "hold_minutes": str(EventBody.model_fields["hold_minutes"].default),
+    }
+    return _form(request, session, principal, values=defaults, rows=ROWS)
 
 
 def _row_count(values: Mapping[str, str]) -> int:
@@ -102,6 +106,10 @@ def event_input(
     data["starts_at"] = read("starts_at", lambda t: local_to_utc(t, timezone))
     data["ends_at"] = read("ends_at", lambda t: local_to_utc(t, timezone))
     data["guests_per_employee"] = read("guests_per_employee", _whole)
+    if values.get("hold_minutes", "").strip():  # left empty: the API's default
+        data["hold_minutes"] = read("hold_minutes", _whole)
+    if values.get("stream_url", "").strip():
+        data["stream_url"] = values["stream_url"].strip()
     items: list[dict[str, Any]] = []
     where: list[int] = []  # the form row of each item
     for row in range(rows):
