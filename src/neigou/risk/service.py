@@ -21,6 +21,7 @@ from neigou.programs.models import Program
 from neigou.risk import context, rules
 from neigou.risk import repository as repo
 from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, RiskSettings, Severity
+from neigou.risk.scope import Scope
 from neigou.risk.thresholds import NAMES, Thresholds, as_dict, merged
 
 RANK = (Severity.LOW, Severity.MEDIUM, Severity.HIGH)
@@ -99,7 +100,7 @@ def scan(
     """
     t = thresholds_of(session, program.id)
     wanted = [n for n in rules.RULES if n in set(names)]
-    scope = context.Scope(
+    scope = Scope(
         program_id=program.id,
         since=since if since is not None else as_of - timedelta(days=t.lookback_days),
         as_of=as_of,
