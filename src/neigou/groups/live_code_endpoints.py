@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, UploadFile, status
 
 from neigou.auth.dependencies import OperatorOrMember, require_member_access
+from neigou.groups import live_code_repository as live_repo
 from neigou.groups import live_codes
-from neigou.groups import repository as repo
 from neigou.groups.live_rules import MAX_QR_BYTES
 from neigou.groups.live_views import live_codes_out
 from neigou.groups.schemas import LiveCodeCreate, LiveCodeOut
@@ -47,7 +47,7 @@ def list_live_codes(
     """A member's live codes, newest first, with each group's latest count and scans."""
     require_member_access(principal, member_id)
     require_member(session, member_id)
-    found = repo.page_live_codes(session, page, owner_member_id=member_id)
+    found = live_repo.page_live_codes(session, page, owner_member_id=member_id)
     page.answer(found.total)
     return live_codes_out(session, list(found.items), base_url=_base(request), at=utcnow())
 

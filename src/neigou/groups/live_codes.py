@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
+from neigou.groups import live_code_repository as live_repo
 from neigou.groups import live_rules
 from neigou.groups import repository as repo
 from neigou.groups.models import Group, LiveCode, LiveCodeAlert, LiveCodeGroup
@@ -35,7 +36,7 @@ LIVE_CODE_FULL = "group.live_code_full"
 
 def require_live_code(session: Session, code: str) -> LiveCode:
     """The live code of a public code or a 404."""
-    live = repo.get_live_code_by_code(session, code) if live_rules.is_code(code) else None
+    live = live_repo.get_live_code_by_code(session, code) if live_rules.is_code(code) else None
     if live is None:
         raise NotFound(Message("Live code {code!r} does not exist.", code=code), code="live_code_not_found")
     return live
@@ -95,7 +96,7 @@ class Scan:
 
 def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
     """Choose the open group for a visitor now and count the scan."""
-    rows = repo.live_code_groups(session, [live_code.id])[live_code.id]
+    rows = live_repo.live_code_groups(session, [live_code.id])[live_code.id]
     ids = [r.group_id for r in rows]
     counts = {gid: count for gid, (count, _) in repo.latest_counts(session, before=at, group_ids=ids).items()}
     chosen = live_rules.open_group(ids, counts, live_code.capacity)
@@ -150,7 +151,7 @@ def upload_qr(
     session: Session, *, live_code: LiveCode, group_id: int, data: bytes, actor: Actor, at: datetime
 ) -> LiveCodeGroup:
     """Store a group's own join QR image: a PNG or JPEG that decodes, at most 1 MB."""
-    rows = repo.live_code_groups(session, [live_code.id])[live_code.id]
+    rows = live_repo.live_code_groups(session, [live_code.id])[live_code.id]
     row = next((r for r in rows if r.group_id == group_id), None)
     if row is None:
         raise NotFound(Message("Group {group_id} does not exist.", group_id=group_id), code="group_not_found")

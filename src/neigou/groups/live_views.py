@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as repo
 from neigou.groups.models import LiveCode
 from neigou.groups.schemas import LiveCodeGroupOut, LiveCodeOut
@@ -20,7 +21,7 @@ def live_codes_out(
     session: Session, codes: list[LiveCode], *, base_url: str, at: datetime
 ) -> list[LiveCodeOut]:
     """Views of these live codes with each group's latest count at ``at``."""
-    rows = repo.live_code_groups(session, [c.id for c in codes])
+    rows = live_repo.live_code_groups(session, [c.id for c in codes])
     group_ids = {r.group_id for group_rows in rows.values() for r in group_rows}
     counts = repo.latest_counts(session, before=at, group_ids=group_ids)
     names = {g.id: g.name for g in repo.groups_by_id(session, group_ids)}

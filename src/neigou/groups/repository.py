@@ -18,9 +18,6 @@ from neigou.groups.models import (
     GroupCount,
     GroupSettings,
     GroupStatus,
-    LiveCode,
-    LiveCodeAlert,
-    LiveCodeGroup,
     TargetScheduleRow,
 )
 from neigou.kit.paging import Page, Paged, paginate
@@ -337,66 +334,6 @@ def get_delivery(session: Session, program_id: int, alert_date: date) -> AlertDe
             AlertDelivery.program_id == program_id, AlertDelivery.alert_date == alert_date
         )
     )
-
-
-def get_live_code_by_code(session: Session, code: str) -> LiveCode | None:
-    """A live code by its public code."""
-    return session.scalar(select(LiveCode).where(LiveCode.code == code))
-
-
-def live_code_groups(session: Session, live_code_ids: Collection[int]) -> dict[int, list[LiveCodeGroup]]:
-    """Each live code's groups in rotation order (one query; images stay unloaded)."""
-    found: dict[int, list[LiveCodeGroup]] = {i: [] for i in live_code_ids}
-    if not live_code_ids:
-        return found
-    for row in session.scalars(
-        select(LiveCodeGroup)
-        .where(LiveCodeGroup.live_code_id.in_(sorted(live_code_ids)))
-        .order_by(LiveCodeGroup.live_code_id, LiveCodeGroup.position)
-    ):
-        found[row.live_code_id].append(row)
-    return found
-
-
-def page_live_codes(session: Session, page: Page, *, owner_member_id: int) -> Paged[LiveCode]:
-    """A page of an owner's live codes, newest first, and their number."""
-    stmt = select(LiveCode).where(LiveCode.owner_member_id == owner_member_id).order_by(LiveCode.id.desc())
-    return paginate(session, stmt, page)
-
-
-def live_codes_of_owner(session: Session, owner_member_id: int) -> list[LiveCode]:
-    """An owner's live codes, newest first."""
-    return list(
-        session.scalars(
-            select(LiveCode).where(LiveCode.owner_member_id == owner_member_id).order_by(LiveCode.id.desc())
-        )
-    )
-
-
-def live_code_alerts_of_owner(
-    session: Session, owner_member_id: int, *, limit: int = 20
-) -> list[LiveCodeAlert]:
-    """An owner's latest "all groups full" alerts, newest first."""
-    return list(
-        session.scalars(
-            select(LiveCodeAlert)
-            .where(LiveCodeAlert.owner_member_id == owner_member_id)
-            .order_by(LiveCodeAlert.created_at.desc(), LiveCodeAlert.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def live_code_qr(session: Session, live_code_id: int, group_id: int) -> tuple[bytes, str] | None:
-    """The uploaded join QR image of a group of a live code, with its content type."""
-    row = session.execute(
-        select(LiveCodeGroup.qr_image, LiveCodeGroup.qr_content_type).where(
-            LiveCodeGroup.live_code_id == live_code_id, LiveCodeGroup.group_id == group_id
-        )
-    ).first()
-    if row is None or row[0] is None or row[1] is None:
-        return None
-    return bytes(row[0]), str(row[1])
 
 
 def groups_by_id(session: Session, group_ids: Collection[int]) -> list[Group]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from neigou.groups import live_code_repository as live_repo
 from neigou.groups import live_codes
-from neigou.groups import repository as groups
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
@@ -36,7 +36,7 @@ def live_code_qr(code: str, group_id: int, session: SessionDep) -> Response:
         live = live_codes.require_live_code(session, code)
     except ProblemError:
         return Response(status_code=404)
-    found = groups.live_code_qr(session, live.id, group_id)
+    found = live_repo.live_code_qr(session, live.id, group_id)
     if found is None:
         return Response(status_code=404)
     data, content_type = found

@@ -14,7 +14,7 @@ from neigou.auth.dependencies import SESSION_COOKIE, WorkspaceMember
 from neigou.auth.models import Role
 from neigou.crm.workspace_repository import has_customer_book
 from neigou.feed.service import feed_items
-from neigou.groups import repository as groups_repo
+from neigou.groups import live_code_repository as live_repo
 from neigou.groups.compliance import compliance, day_start, local_date
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -100,7 +100,7 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
             customer_tasks(session, member.id, today, now) if has_customer_book(session, member.id) else None
         ),
         full_codes=sum(
-            1 for c in groups_repo.live_codes_of_owner(session, member.id) if c.full_since is not None
+            1 for c in live_repo.live_codes_of_owner(session, member.id) if c.full_since is not None
         ),
     )
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from neigou.auth.dependencies import WorkspaceMember
+from neigou.groups import live_code_repository as live_repo
 from neigou.groups import live_codes
 from neigou.groups import repository as groups_repo
 from neigou.groups.live_rules import MAX_QR_BYTES
@@ -38,7 +39,7 @@ def my_live_codes(
     """Every live code of the owner with its groups, and the form for a new one."""
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
-    codes = groups_repo.live_codes_of_owner(session, member.id)
+    codes = live_repo.live_codes_of_owner(session, member.id)
     return render(
         request,
         "m/livecodes/index.html",
@@ -48,7 +49,7 @@ def my_live_codes(
         groups=[
             g for g in groups_repo.groups_of_owners(session, [member.id]) if g.status is GroupStatus.ACTIVE
         ],
-        alerts=groups_repo.live_code_alerts_of_owner(session, member.id, limit=5),
+        alerts=live_repo.live_code_alerts_of_owner(session, member.id, limit=5),
         error=error,
         saved=saved,
     )
