@@ -65,6 +65,15 @@ NO_TIERS = Message(
 )
 
 
+def _hashes(secret_key: str, refs: list[str]) -> list[str]:
+    """The refs' stored forms, each distinct ref hashed once (a batch repeats its shoppers)."""
+    known: dict[str, str] = {}
+    for ref in refs:
+        if ref not in known:
+            known[ref] = customer_ref_hash(secret_key, ref)
+    return [known[ref] for ref in refs]
+
+
 class _Batch:
     """Everything looked up once for a batch."""
 
@@ -80,7 +89,7 @@ class _Batch:
         self.session = session
         self.clock = clock
         self.latest = None if clock is None else clock + skew
-        self.hashes = [customer_ref_hash(secret_key, o.customer_ref) for o in orders]
+        self.hashes = _hashes(secret_key, [o.customer_ref for o in orders])
         self.programs = lookups.programs(session, {o.program_id for o in orders})
         self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
         # A big batch (a file) rarely repeats itself: its duplicates are found by the insert's
