@@ -75,7 +75,9 @@ def line_rows(
             pool = item.pool_fen or 0
             out.append((number, item.sku, item.quantity, item.paid_fen, item.paid_fen, 0, None, pool))
             continue
-        rate = boosted_rate_bp(terms.commission_rate_bp, boost, sku=item.sku, paid_at=paid_at)
+        rate = terms.commission_rate_bp
+        if boost is not None:
+            rate = boosted_rate_bp(rate, boost, sku=item.sku, paid_at=paid_at)
         fixed = terms.fixed_commission_fen
         pool = commission.pool_of(item.paid_fen, item.quantity, rate, fixed, None)
         list_fen = terms.price_fen * item.quantity

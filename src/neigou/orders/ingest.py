@@ -276,15 +276,18 @@ def _build(
         lines = batch_rows.line_rows(
             order.items, batch.products, boosts.get(attributed.link_campaign_id or 0), order.paid_at
         )
-        chain = batch_rows.chain(
-            batch.programs[order.program_id],
-            seller=found.member_id,
-            paid_at=order.paid_at,
-            facts=facts,
-            tiers=batch.tiers,
-            self_purchase=found.self_purchase,
-            known=known,
-        )
+        seller = found.member_id
+        chain = known.get((order.program_id, seller, found.self_purchase)) if seller is not None else []
+        if chain is None:
+            chain = batch_rows.chain(
+                batch.programs[order.program_id],
+                seller=seller,
+                paid_at=order.paid_at,
+                facts=facts,
+                tiers=batch.tiers,
+                self_purchase=found.self_purchase,
+                known=known,
+            )
         head = {
             "program_id": order.program_id,
             "external_id": order.external_id,
