@@ -257,7 +257,7 @@ def _build(
 ) -> list[row_writes.NewOrder]:
     """Each pending order's head, lines and earners."""
     sellers = {a.attribution.member_id for _, _, a in pending.values() if a.attribution.member_id is not None}
-    depth = max((batch.programs[o.program_id].max_levels for o, _, _ in pending.values()), default=1) - 1
+    depth = max(batch.programs[p].max_levels for p in {o.program_id for o, _, _ in pending.values()}) - 1
     facts = lookups.member_facts(session, sellers, depth)
     book = OfferBook(
         session,
