@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from neigou.orders.models import CommissionState, Order, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
 
 PRECHECK_BELOW = 50
+_HEAD_VALUES = itemgetter(*set_writes.ORDER_COLUMNS[1:])  # a head's values in the staged column order
 # From this many new orders on, PostgreSQL writes them set-based (``orders.set_writes``).
 SET_BASED_FROM = 50
 
@@ -315,7 +317,8 @@ def _build(
 def _write_set_based(
     session: Session, todo: list[row_writes.NewOrder], ids: list[int]
 ) -> dict[tuple[int, str], int]:
-    heads = [(i, *(o.head[c] for c in set_writes.ORDER_COLUMNS[1:])) for i, o in zip(ids, todo, strict=True)]
+    head = _HEAD_VALUES
+    heads = [(i, *head(o.head)) for i, o in zip(ids, todo, strict=True)]
     staged = [(i, *line) for i, o in zip(ids, todo, strict=True) for line in o.lines]
     earners = [
         (i, o.head["program_id"], e.member_id, e.level, e.tier_code, e.bp)
