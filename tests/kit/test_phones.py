@@ -125,3 +125,27 @@ def test_ascii_text_is_compacted_as_any_text(text: str) -> None:
     """The ASCII shortcut drops exactly what the general path drops."""
     general = "".join(c for c in phones.ascii_digits(text) if not phones._dropped(c))
     assert phones._compact(text) == (general if phones._SHAPE.fullmatch(general) else None)
+
+
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10))
+def test_eleven_plain_digits_from_a_one_are_their_own_key(rest: str) -> None:
+    """The shortcut for eleven plain digits gives what parsing gives, mobile or not."""
+    number = "1" + rest
+    assert customer_ref(number) == phones.parsed_ref(number) == number
+
+
+@given(mobiles)
+def test_the_shortcut_agrees_with_parsing_on_allocated_mobiles(number: str) -> None:
+    assert parse_phone(number) is not None
+    assert customer_ref(number) == phones.parsed_ref(number) == number
+
+
+@given(st.data(), mobiles)
+def test_written_forms_outside_the_shortcut_still_parse(data: st.DataObject, number: str) -> None:
+    text = data.draw(written(number))
+    assert customer_ref(text) == phones.parsed_ref(text)
+
+
+@given(st.one_of(st.text(alphabet="0123456789+- ", max_size=14), st.text(max_size=14)))
+def test_the_shortcut_never_changes_an_answer(text: str) -> None:
+    assert customer_ref(text) == phones.parsed_ref(text)

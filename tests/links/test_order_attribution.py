@@ -143,6 +143,32 @@ def test_order_link_wins_and_self_purchase_is_flagged(
     )
 
 
+def test_a_batch_through_one_link_answers_each_order_as_alone(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    """Orders through the same link share the rule's answer per kind of buyer: the link's member buying
+    is flagged, anyone else is not, whatever the time; each answer is the one it gets alone."""
+    world = build(client, operator, make_token)
+    buyer = create_member(client, operator, world.program_id, name="自购的会员", customer_ref=SHOPPER)
+    own = make_link(client, operator, member_id=buyer["id"], coupon_id=world.hidden_id)
+    stranger = keyed_hash(SECRET, "13900002222")
+    orders = [
+        OrderToAttribute(world.program_id, customer, own["code"], NOW + timedelta(hours=hours))
+        for customer, hours in [(CUSTOMER, 0), (stranger, 1), (CUSTOMER, 2), (stranger, 3), (stranger, -5)]
+    ]
+    with factory() as session:
+        program = session.get(Program, world.program_id)
+        assert program is not None
+        together = attribute_orders(session, orders, {world.program_id: program})
+        alone = [attribute_orders(session, [order], {world.program_id: program})[0] for order in orders]
+    assert together == alone
+    flags = [found.attribution.self_purchase for found in together if isinstance(found, OrderAttribution)]
+    assert flags == [True, False, True, False, False]
+    assert {found.link_coupon_id for found in together if isinstance(found, OrderAttribution)} == {
+        world.hidden_id
+    }
+
+
 def test_clicks_flushed_after_the_claim_still_become_touches(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
 ) -> None:

@@ -170,11 +170,11 @@ def next_ids(session: Session, target: Target, count: int) -> list[int] | None:
     """``count`` fresh ids from the table's sequence (PostgreSQL), or None where ids come on insert."""
     if session.connection().dialect.name != "postgresql" or count == 0:
         return None
-    rows = session.execute(
-        text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+    ids = session.scalar(
+        text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"),
         {"t": table_of(target).name, "n": count},
-    )
-    return [int(r[0]) for r in rows]
+    )  # one row holding them all, not one row per id
+    return [int(i) for i in ids]
 
 
 def copy_rows(

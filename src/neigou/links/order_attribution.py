@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.i18n import Message
 from neigou.links import attribution, lookups
-from neigou.links.models import ShareLink
 from neigou.programs.models import AttributionModel, Program
 
 
@@ -55,17 +54,16 @@ class UnknownLink:
 def attribute_orders(
     session: Session, orders: Sequence[OrderToAttribute], programs: Mapping[int, Program]
 ) -> list[OrderAttribution | UnknownLink]:
-    """Attribute each order (in input order); ``programs`` holds every order's program."""
+    """Attribute each order (in input order); ``programs`` holds every order's program.
+
+    An order carrying its own link is attributed to it whatever the model and the time, so its answer
+    depends only on the link and whether the buyer is the link's member: it is decided once per such
+    pair in the batch (the rule's answer, shared)."""
     links = lookups.links_by_code(session, {o.link_code for o in orders if o.link_code})
-    own: list[ShareLink | UnknownLink | None] = [_own_link(o, links) for o in orders]
-    order_links = [_as_touch(link, o.ordered_at) for o, link in zip(orders, own, strict=True)]
+    own: list[lookups.LinkFacts | UnknownLink | None] = [_own_link(o, links) for o in orders]
     touched = _touches(
         session,
-        [
-            o
-            for o, link, order_link in zip(orders, own, order_links, strict=True)
-            if not isinstance(link, UnknownLink) and attribution.needs_touches(order_link)
-        ],
+        [o for o, link in zip(orders, own, strict=True) if link is None],
         programs,
     )
     buyers = {
@@ -75,32 +73,49 @@ def attribute_orders(
         ).items()
         for customer, members in lookups.buyers(session, program_id, customers).items()
     }
+    by_link: dict[tuple[str, bool], OrderAttribution] = {}
     results: list[OrderAttribution | UnknownLink] = []
-    for order, link, order_link in zip(orders, own, order_links, strict=True):
+    for order, link in zip(orders, own, strict=True):
         if isinstance(link, UnknownLink):
             results.append(link)
             continue
-        program = programs[order.program_id]
         key = (order.program_id, order.customer_ref_hash)
-        found = attribution.attribute(
-            model=attribution.Model(program.attribution_model.value),
-            window_days=program.attribution_window_days,
-            ordered_at=order.ordered_at,
-            touches=touched.get(key, ()),
-            order_link=order_link,
-            buyer_member_ids=buyers.get(key, frozenset()),
-        )
-        results.append(
-            OrderAttribution(
-                found,
-                link.coupon_id if link is not None else None,
-                link.campaign_id if link is not None else None,
-            )
-        )
+        members = buyers.get(key, frozenset())
+        if link is not None:
+            shared = (link.code, link.member_id in members)
+            if shared not in by_link:
+                by_link[shared] = _decide(programs[order.program_id], order, link, (), members)
+            results.append(by_link[shared])
+            continue
+        results.append(_decide(programs[order.program_id], order, None, touched.get(key, ()), members))
     return results
 
 
-def _own_link(order: OrderToAttribute, links: Mapping[str, ShareLink]) -> ShareLink | UnknownLink | None:
+def _decide(
+    program: Program,
+    order: OrderToAttribute,
+    link: lookups.LinkFacts | None,
+    touches: Sequence[attribution.Touch],
+    members: frozenset[int],
+) -> OrderAttribution:
+    found = attribution.attribute(
+        model=attribution.Model(program.attribution_model.value),
+        window_days=program.attribution_window_days,
+        ordered_at=order.ordered_at,
+        touches=touches,
+        order_link=_as_touch(link, order.ordered_at),
+        buyer_member_ids=members,
+    )
+    return OrderAttribution(
+        found,
+        link.coupon_id if link is not None else None,
+        link.campaign_id if link is not None else None,
+    )
+
+
+def _own_link(
+    order: OrderToAttribute, links: Mapping[str, lookups.LinkFacts]
+) -> lookups.LinkFacts | UnknownLink | None:
     if not order.link_code:
         return None
     link = links.get(order.link_code)
@@ -109,8 +124,8 @@ def _own_link(order: OrderToAttribute, links: Mapping[str, ShareLink]) -> ShareL
     return link
 
 
-def _as_touch(link: ShareLink | UnknownLink | None, at: datetime) -> attribution.Touch | None:
-    if not isinstance(link, ShareLink):
+def _as_touch(link: lookups.LinkFacts | None, at: datetime) -> attribution.Touch | None:
+    if link is None:
         return None
     return attribution.Touch(member_id=link.member_id, at=at, link_code=link.code, group_id=link.group_id)
 

@@ -32,25 +32,27 @@ def chain(
     (``tier_at`` answers that period's tier for any instant): it is kept in ``known`` for the
     batch's other orders through the same seller."""
 
+    program_id, max_levels = program.id, program.max_levels
+
     def bp(member: int, attr: str) -> tuple[int, str | None, int]:
         tier_code = facts[member].tier_at(paid_at) if member in facts else None
-        tier = tiers.get((program.id, tier_code or ""))
+        tier = tiers.get((program_id, tier_code or ""))
         return member, tier_code, int(getattr(tier, attr)) if tier is not None else 0
 
     if seller is None:
         return []
-    key = (program.id, seller, self_purchase)
+    key = (program_id, seller, self_purchase)
     if known is not None and key in known:
         return known[key]
     uplines: list[tuple[int, str | None, int]] = []
     current = facts[seller].inviter_id if seller in facts else None
-    while current is not None and len(uplines) < program.max_levels - 1:
+    while current is not None and len(uplines) < max_levels - 1:
         uplines.append(bp(current, "override_bp"))
         current = facts[current].inviter_id if current in facts else None
     earners = commission.earners(
         seller=bp(seller, "share_bp"),
         uplines=uplines,
-        max_levels=program.max_levels,
+        max_levels=max_levels,
         self_purchase=self_purchase,
         self_purchase_commission=program.self_purchase_commission,
     )
@@ -75,7 +77,9 @@ def line_rows(
             pool = item.pool_fen or 0
             out.append((number, item.sku, item.quantity, item.paid_fen, item.paid_fen, 0, None, pool))
             continue
-        rate = boosted_rate_bp(terms.commission_rate_bp, boost, sku=item.sku, paid_at=paid_at)
+        rate = terms.commission_rate_bp
+        if boost is not None:
+            rate = boosted_rate_bp(rate, boost, sku=item.sku, paid_at=paid_at)
         fixed = terms.fixed_commission_fen
         pool = commission.pool_of(item.paid_fen, item.quantity, rate, fixed, None)
         list_fen = terms.price_fen * item.quantity

@@ -37,6 +37,7 @@ from neigou.orders.models import ImportCheckpoint, OrderSource
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 ANALYZE_EVERY = 50
+GC_YOUNG = 50_000  # allocations between collections of the youngest generation during an import
 JSON_LINES = {".jsonl", ".ndjson", ".json"}
 
 
@@ -164,6 +165,11 @@ def import_file(
     # Everything alive now (modules, mappers, metadata) lives as long as the import: kept out of the
     # collector's generations, each collection scans only the batch's own objects.
     gc.freeze()
+    # A batch allocates hundreds of thousands of small objects that live until it is written: with
+    # the default threshold (700) the young generations are collected thousands of times per batch
+    # and every survivor is walked again, for nothing (the batch holds no reference cycles).
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG, *thresholds[1:])
     try:
         _import_batches(
             factory,
@@ -178,6 +184,7 @@ def import_file(
             skew=skew,
         )
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
     with factory() as session:
         audit.record(

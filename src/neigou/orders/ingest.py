@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from neigou.orders.models import CommissionState, Order, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
 
 PRECHECK_BELOW = 50
+_HEAD_VALUES = itemgetter(*set_writes.ORDER_COLUMNS[1:])  # a head's values in the staged column order
 # From this many new orders on, PostgreSQL writes them set-based (``orders.set_writes``).
 SET_BASED_FROM = 50
 
@@ -65,6 +67,15 @@ NO_TIERS = Message(
 )
 
 
+def _hashes(secret_key: str, refs: list[str]) -> list[str]:
+    """The refs' stored forms, each distinct ref hashed once (a batch repeats its shoppers)."""
+    known: dict[str, str] = {}
+    for ref in refs:
+        if ref not in known:
+            known[ref] = customer_ref_hash(secret_key, ref)
+    return [known[ref] for ref in refs]
+
+
 class _Batch:
     """Everything looked up once for a batch."""
 
@@ -80,7 +91,7 @@ class _Batch:
         self.session = session
         self.clock = clock
         self.latest = None if clock is None else clock + skew
-        self.hashes = [customer_ref_hash(secret_key, o.customer_ref) for o in orders]
+        self.hashes = _hashes(secret_key, [o.customer_ref for o in orders])
         self.programs = lookups.programs(session, {o.program_id for o in orders})
         self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
         # A big batch (a file) rarely repeats itself: its duplicates are found by the insert's
@@ -248,7 +259,7 @@ def _build(
 ) -> list[row_writes.NewOrder]:
     """Each pending order's head, lines and earners."""
     sellers = {a.attribution.member_id for _, _, a in pending.values() if a.attribution.member_id is not None}
-    depth = max((batch.programs[o.program_id].max_levels for o, _, _ in pending.values()), default=1) - 1
+    depth = max(batch.programs[p].max_levels for p in {o.program_id for o, _, _ in pending.values()}) - 1
     facts = lookups.member_facts(session, sellers, depth)
     book = OfferBook(
         session,
@@ -267,15 +278,18 @@ def _build(
         lines = batch_rows.line_rows(
             order.items, batch.products, boosts.get(attributed.link_campaign_id or 0), order.paid_at
         )
-        chain = batch_rows.chain(
-            batch.programs[order.program_id],
-            seller=found.member_id,
-            paid_at=order.paid_at,
-            facts=facts,
-            tiers=batch.tiers,
-            self_purchase=found.self_purchase,
-            known=known,
-        )
+        seller = found.member_id
+        chain = known.get((order.program_id, seller, found.self_purchase)) if seller is not None else []
+        if chain is None:
+            chain = batch_rows.chain(
+                batch.programs[order.program_id],
+                seller=seller,
+                paid_at=order.paid_at,
+                facts=facts,
+                tiers=batch.tiers,
+                self_purchase=found.self_purchase,
+                known=known,
+            )
         head = {
             "program_id": order.program_id,
             "external_id": order.external_id,
@@ -303,7 +317,8 @@ def _build(
 def _write_set_based(
     session: Session, todo: list[row_writes.NewOrder], ids: list[int]
 ) -> dict[tuple[int, str], int]:
-    heads = [(i, *(o.head[c] for c in set_writes.ORDER_COLUMNS[1:])) for i, o in zip(ids, todo, strict=True)]
+    head = _HEAD_VALUES
+    heads = [(i, *head(o.head)) for i, o in zip(ids, todo, strict=True)]
     staged = [(i, *line) for i, o in zip(ids, todo, strict=True) for line in o.lines]
     earners = [
         (i, o.head["program_id"], e.member_id, e.level, e.tier_code, e.bp)

@@ -37,6 +37,8 @@ class OfferBook:
         self, items: Sequence[ItemIn], prices: dict[str, int], at: datetime, link_coupon_id: int | None
     ) -> dict[str, object]:
         """What the basket cost at ``at`` with the promotions then open and the link's coupon."""
+        if not self.promotions and link_coupon_id is None:
+            return plain_snapshot(items, prices, at)  # nothing open in the batch's whole span
         skus = {item.sku for item in items}
         open_now = [
             promo
