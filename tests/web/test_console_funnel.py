@@ -31,7 +31,7 @@ from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
 from tests.offers.factories import coupon, product
-from tests.sign_in import console_sign_in, member_sign_in
+from tests.sign_in import console_sign_in, member_sign_in, merchant_sign_in
 
 pytestmark = pytest.mark.world_per_module
 MARCH = "from=2026-03-01&to=2026-03-31"
@@ -286,7 +286,11 @@ def test_a_bad_split_or_period_is_refused(
 
 
 def test_only_an_operator_reads_the_funnel_and_its_exports(
-    client: TestClient, factory: sessionmaker[Session], world: FunnelWorld, make_token: TokenMaker
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: FunnelWorld,
+    make_token: TokenMaker,
 ) -> None:
     base = f"/console/programs/{world.program_id}/analytics"
     paths = [
@@ -299,6 +303,11 @@ def test_only_an_operator_reads_the_funnel_and_its_exports(
         assert anonymous.status_code == 303, path
         assert anonymous.headers["location"].startswith("/console/login")
     member_sign_in(client, make_token("member", world.jia))
+    for path in paths:
+        assert client.get(path, follow_redirects=False).status_code == 403, path
+    client.cookies.clear()
+    shop = client.post("/api/v1/merchants", json={"code": "funnel-shop", "name": "店"}, headers=operator)
+    merchant_sign_in(client, factory, shop.json()["id"])
     for path in paths:
         assert client.get(path, follow_redirects=False).status_code == 403, path
     client.cookies.clear()
