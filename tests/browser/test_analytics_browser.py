@@ -1,5 +1,6 @@
 """Analytics in a real browser: the operator refreshes the store and reads the demo program's
-economics, repeat purchase chart and cohorts; a member reads their own figures on a phone."""
+economics, repeat purchase chart and cohorts, and its funnel on a desktop and a phone; a member reads
+their own figures on a phone."""
 
 from __future__ import annotations
 
@@ -36,6 +37,33 @@ def test_operator_reads_analytics(browser: Browser, live_server: str, world: Dem
     with page.expect_download() as download:
         page.get_by_test_id("export-economics-by").click()
     assert "economics_by" in download.value.suggested_filename
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_operator_reads_the_funnel(
+    browser: Browser, live_server: str, world: DemoWorld, width: int, height: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    sign_in(page, live_server, world, f"/console/programs/{world.partner_program_id}/analytics")
+    page.get_by_test_id("analytics-refresh").click()
+    funnel = page.get_by_test_id("funnel")
+    expect(funnel).to_contain_text("按链接的转化漏斗")
+    assert page.get_by_test_id("funnel-row").count() > 0
+    expect(page.locator("#funnel-chart canvas")).to_have_count(1)
+    funnel.scroll_into_view_if_needed()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    funnel.screenshot(path=str(ARTIFACTS / f"console-analytics-funnel-{width}.png"))
+    page.get_by_test_id("funnel-by").get_by_role("link", name="群").click()
+    expect(page.get_by_test_id("funnel")).to_contain_text("按群的转化漏斗")
+    assert page.get_by_test_id("funnel-row").count() > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    with page.expect_download() as download:
+        page.get_by_test_id("export-funnel").click()
+    assert download.value.suggested_filename.startswith("funnel-group-")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-fission").click()
+    assert download.value.suggested_filename.startswith("fission-")
+    page.close()
 
 
 def test_member_reads_own_figures_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:

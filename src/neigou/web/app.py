@@ -55,6 +55,7 @@ from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
     console,
     console_analytics,
+    console_analytics_export,
     console_campaigns,
     console_catalog,
     console_events,
@@ -262,6 +263,7 @@ def create_app(
         console_network.router,
         console_privacy.router,
         console_analytics.router,
+        console_analytics_export.router,
         console_event_create_router,  # before console_events: /console/events/new
         console_events.router,
         console_risk.router,

@@ -1,5 +1,6 @@
-"""Console page of a program's analytics: economics, repeat purchase by channel, cohorts, fission, a
-commission simulator, and Excel exports; the member's own figures in the workspace (``/m/analytics``).
+"""Console page of a program's analytics: economics, repeat purchase by channel, cohorts, fission, the
+funnel, a commission simulator (the Excel exports: ``web.console_analytics_export``); the member's own
+figures in the workspace (``/m/analytics``).
 
 Figures come from the analytics store as of its last refresh; the page says when that was and has a
 button to refresh now.
@@ -7,29 +8,28 @@ button to refresh now.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from neigou.analytics import breakdowns, reports
 from neigou.analytics.endpoints import checked_span
 from neigou.analytics.extract import refresh, watermark
-from neigou.analytics.reports import Span
+from neigou.analytics.labels import funnel_labels
+from neigou.analytics.reports import FunnelRow, Span, rate_bp
 from neigou.analytics.runtime import store_for
 from neigou.analytics.store import Store
 from neigou.auth.dependencies import ConsoleOperator, WorkspaceMember
-from neigou.kit import exports
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import Invalid, ProblemError
-from neigou.kit.exports import XLSX_MEDIA_TYPE
-from neigou.kit.i18n import N_, Message, translations
+from neigou.kit.errors import ProblemError
 from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
-from neigou.web.i18n import locale_of
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,9 +37,10 @@ DEFAULT_DAYS = 90
 DateQuery = Annotated[date | None, Query()]
 EconomicsKey = Literal["day", "tier", "group", "sku", "brand"]
 ValueKey = Literal["channel", "tier", "group"]
+FunnelKey = Literal["link", "member", "group"]
 
 
-def _store(request: Request) -> Store:
+def analytics_store(request: Request) -> Store:
     return store_for(request.app.state.settings)
 
 
@@ -47,7 +48,7 @@ def _today(program: Program) -> date:
     return utcnow().astimezone(ZoneInfo(program.timezone)).date()
 
 
-def _span(
+def page_span(
     program: Program, start_on: date | None, end_on: date | None, member_id: int
 ) -> tuple[Span, ProblemError | None]:
     end = end_on or _today(program)
@@ -71,6 +72,30 @@ def _figures(store: Store, span: Span, window_days: int) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class FunnelLine:
+    """A funnel row with its readable name (the id when the database does not know it) and its
+    conversion rates in basis points, floored: claims and orders per click."""
+
+    row: FunnelRow
+    label: str
+
+    @property
+    def claim_rate_bp(self) -> int:
+        return rate_bp(self.row.claims, self.row.clicks)
+
+    @property
+    def order_rate_bp(self) -> int:
+        return rate_bp(self.row.orders, self.row.clicks)
+
+
+def funnel_lines(session: Session, store: Store, span: Span, by: str) -> list[FunnelLine]:
+    """The program's funnel split ``by`` link, member or group, named with one query for its keys."""
+    rows = reports.funnel(store, span, by=by)
+    names = funnel_labels(session, span.program_id, by, [r.key for r in rows])
+    return [FunnelLine(r, names.get(r.key, str(r.key))) for r in rows]
+
+
 @router.get("/console/programs/{program_id}/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
@@ -86,11 +111,12 @@ def analytics_page(
     override_bp: Annotated[int | None, Query(ge=0, le=10_000)] = None,
     econ_by: EconomicsKey = "day",
     value_by: ValueKey = "channel",
+    funnel_by: FunnelKey = "link",
 ) -> HTMLResponse:
     """The program's analytics over a range of days (default: the last 90)."""
     program = require_program(session, program_id)
-    span, error = _span(program, start_on, end_on, 0)
-    store = _store(request)
+    span, error = page_span(program, start_on, end_on, 0)
+    store = analytics_store(request)
     simulation = None
     if tier and share_bp is not None and override_bp is not None:
         simulation = reports.simulate(store, span, [reports.TierRates(tier, share_bp, override_bp)])
@@ -107,6 +133,8 @@ def analytics_page(
         sim={"tier": tier or "", "share_bp": share_bp, "override_bp": override_bp},
         **_figures(store, span, window_days),
         **_breakdowns(store, span, econ_by, value_by),
+        funnel_by=funnel_by,
+        funnel=funnel_lines(session, store, span, funnel_by),
     )
 
 
@@ -133,122 +161,8 @@ def refresh_now(
 ) -> RedirectResponse:
     """Run the extract now and show the page again."""
     require_program(session, program_id)
-    refresh(session, _store(request))
+    refresh(session, analytics_store(request))
     return RedirectResponse(f"/console/programs/{program_id}/analytics", status_code=303)
-
-
-def _breakdown_sheet(
-    request: Request, store: Store, span: Span, report: str, by: str
-) -> tuple[list[str], list[list[object]]]:
-    _ = translations(locale_of(request)).gettext
-    if report == "economics_by":
-        columns = [by, _(N_("Orders")), "gmv_fen", "refund_fen", "commission_fen", "net_fen", "coupon_fen"]
-        columns.append("promotion_fen")
-        return columns, [
-            [
-                r.key,
-                r.orders,
-                r.gmv_fen,
-                r.refund_fen,
-                r.commission_fen,
-                r.net_fen,
-                r.coupon_fen,
-                r.promotion_fen,
-            ]
-            for r in breakdowns.economics_by(store, span, by=by)
-        ]
-    if report == "customers":
-        values, _top = reports.customer_value(store, span, by=by)
-        columns = [by, _(N_("Customers")), "net_fen", "average_net_fen", "coupon_fen", "promotion_fen"]
-        columns += [f"p{p}_fen" for p in reports.PERCENTILES]
-        return columns, [
-            [v.channel, v.customers, v.net_fen, v.average_net_fen, v.coupon_fen, v.promotion_fen]
-            + [v.percentiles.get(p, 0) for p in reports.PERCENTILES]
-            for v in values
-        ]
-    claimed = {c.sku: c for c in breakdowns.claim_prices(store, span)}
-    columns = ["sku", "units", "list_fen", "paid_fen", "discount_bp", "hidden_share_bp", "claims"]
-    columns += ["average_list_fen", "average_group_fen", "claim_discount_bp"]
-    rows: list[list[object]] = []
-    for p in reports.prices(store, span):
-        c = claimed.pop(p.sku, None)
-        claim = (
-            [c.claims, c.average_list_fen, c.average_group_fen, c.discount_bp] if c else [0, None, None, None]
-        )
-        rows.append([p.sku, p.units, p.list_fen, p.paid_fen, p.discount_bp, p.hidden_share_bp, *claim])
-    for c in claimed.values():
-        rows.append(
-            [c.sku, 0, 0, 0, None, None, c.claims, c.average_list_fen, c.average_group_fen, c.discount_bp]
-        )
-    return columns, rows
-
-
-def _sheet(
-    request: Request, store: Store, span: Span, report: str, window_days: int
-) -> tuple[list[str], list[list[object]]]:
-    _ = translations(locale_of(request)).gettext
-    if report == "repeat":
-        result = reports.repeat(store, span, window_days=window_days)
-        columns = [_(N_("Channel")), _(N_("Customers")), _(N_("Repeat customers")), _(N_("Repeat rate (bp)"))]
-        return columns, [
-            [r.key, r.customers, r.repeat_customers, r.repeat_rate_bp]
-            for r in result.channels + result.prices
-        ]
-    if report == "cohorts":
-        cohorts = reports.cohorts(store, span)
-        width = max((len(c.active) for c in cohorts), default=1)
-        columns = [_(N_("Cohort")), _(N_("Channel")), _(N_("Customers"))] + [f"M{k}" for k in range(width)]
-        return columns, [[c.month, c.channel, c.customers, *c.active] for c in cohorts]
-    e = reports.economics(store, span)
-    columns = [_(N_("Figure")), _(N_("Amount (fen)"))]
-    rows: list[list[object]] = [
-        ["orders", e.orders],
-        ["gmv_fen", e.gmv_fen],
-        ["refund_fen", e.refund_fen],
-        ["commission_fen", e.commission_fen],
-        ["net_fen", e.net_fen],
-        ["coupon_fen", e.coupon_fen],
-        ["promotion_fen", e.promotion_fen],
-    ]
-    rows += [[f"commission_level_{level}_fen", fen] for level, fen in e.commission_by_level.items()]
-    return columns, rows
-
-
-@router.get("/console/programs/{program_id}/analytics/export")
-def export(
-    request: Request,
-    *,
-    program_id: int,
-    session: SessionDep,
-    _principal: ConsoleOperator,
-    start_on: Annotated[date | None, Query(alias="from")] = None,
-    end_on: Annotated[date | None, Query(alias="to")] = None,
-    window_days: Annotated[int, Query(ge=1, le=3650)] = 30,
-    report: Literal["economics", "repeat", "cohorts", "economics_by", "customers", "prices"] = "economics",
-    by: Annotated[str | None, Query(max_length=20)] = None,
-) -> Response:
-    """One report as an Excel workbook."""
-    program = require_program(session, program_id)
-    span, error = _span(program, start_on, end_on, 0)
-    if error is not None:
-        raise error
-    if report in ("economics_by", "customers", "prices"):
-        by = by or ("channel" if report == "customers" else "day")
-        if (report == "economics_by" and by not in breakdowns.ECONOMICS_KEYS) or (
-            report == "customers" and by not in reports.VALUE_KEYS
-        ):
-            raise Invalid(
-                Message("Report {report} cannot be split by {by}.", report=report, by=by), code="bad_split"
-            )
-        columns, rows = _breakdown_sheet(request, _store(request), span, report, by)
-    else:
-        columns, rows = _sheet(request, _store(request), span, report, window_days)
-    name = f"{report}-{span.start_on}-{span.end_on}"
-    return Response(
-        exports.xlsx_bytes(report, columns, rows),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
-    )
 
 
 @router.get("/m/analytics", response_class=HTMLResponse)
@@ -263,7 +177,7 @@ def member_analytics(
     """The member's own figures: their sales, their commission, their customers' repeat buying, their team."""
     member = require_member(session, principal.member_id or 0)
     program = require_program(session, member.program_id)
-    span, error = _span(program, start_on, end_on, member.id)
+    span, error = page_span(program, start_on, end_on, member.id)
     return render(
         request,
         "m/analytics.html",
@@ -273,5 +187,5 @@ def member_analytics(
         span=span,
         window_days=30,
         error=error,
-        **_figures(_store(request), span, 30),
+        **_figures(analytics_store(request), span, 30),
     )
