@@ -98,6 +98,26 @@ def _clicks_and_claims(
         )
         if link.coupon_id is not None and ua is not UaClass.BOT and rng.random() < 0.3:
             claimers.append((visitor, at + timedelta(minutes=1)))
+    if busy and link.coupon_id is not None:
+        # At least one shopper a day over the month claims through the busiest link, so the claims
+        # chart has no empty day whatever the hour the demo is built (a generator of its own keeps
+        # the draws above as they were).
+        daily = random.Random(link.id)
+        for day in range(1, CLICK_DAYS):
+            at = now - timedelta(days=day, minutes=daily.randint(0, 60))
+            visitor = f"demo{link.id:04d}d{day:05d}x"
+            events.append(
+                click_row(
+                    ref=new_click_ref(),
+                    link_id=link.id,
+                    program_id=link.program_id,
+                    member_id=link.member_id,
+                    clicked_at=at,
+                    visitor_id=visitor,
+                    ua_class=UaClass.WECHAT,
+                )
+            )
+            claimers.append((visitor, at + timedelta(minutes=1)))
     store_clicks(session, sorted(events, key=lambda row: row[4]))  # by clicked_at
     for visitor, at in claimers:
         phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
