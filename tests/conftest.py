@@ -42,12 +42,19 @@ def pytest_report_header() -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser and demo-world tests run once, on SQLite: the demo they drive is a SQLite product
-    (``neigou demo``), and every rule behind those pages is tested on both databases through the API."""
+    (``neigou demo``), and every rule behind those pages is tested on both databases through the API.
+    Tests marked ``no_database`` never touch the application's database (pure rules, the analytics
+    store's own engines), so they run once too; one that asks for the database is a usage error."""
+    for item in items:
+        if item.get_closest_marker("no_database") and "database_url" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} is marked no_database but uses the database")
     if BACKEND != "postgresql":
         return
-    once = pytest.mark.skip(reason="runs on SQLite only (browser and demo-world tests run once)")
+    once = pytest.mark.skip(
+        reason="runs on SQLite only (browser, demo-world and database-free tests run once)"
+    )
     for item in items:
-        if item.get_closest_marker("browser") or item.get_closest_marker("sqlite_only"):
+        if any(item.get_closest_marker(name) for name in ("browser", "sqlite_only", "no_database")):
             item.add_marker(once)
 
 

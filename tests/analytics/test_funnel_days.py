@@ -21,6 +21,8 @@ from neigou.analytics.facts import BY_NAME
 from neigou.analytics.reports import FUNNEL_KEYS, KEPT_FUNNEL_KEYS, Span
 from neigou.analytics.store import Store, open_store
 
+pytestmark = pytest.mark.no_database
+
 ARROW = {
     "int": pa.int64(),
     "str": pa.string(),

@@ -20,6 +20,8 @@ from neigou.analytics.facts import BY_NAME
 from neigou.analytics.reports import month_span
 from neigou.analytics.store import Store, open_store
 
+pytestmark = pytest.mark.no_database
+
 ARROW = {
     "int": pa.int64(),
     "str": pa.string(),

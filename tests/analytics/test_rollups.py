@@ -22,6 +22,8 @@ from neigou.analytics.reports import Span, TierRates, simulation_statement
 from neigou.analytics.store import Store, open_store
 from neigou.orders.commission import Line, pool_of
 
+pytestmark = pytest.mark.no_database
+
 TIERS = ("super_member", "mentor", None)
 RATE_SETS: tuple[list[TierRates], ...] = (
     [],

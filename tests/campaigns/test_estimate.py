@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +15,8 @@ from neigou.campaigns.estimate import (
     est_commission_fen,
     group_price_fen,
 )
+
+pytestmark = pytest.mark.no_database
 
 AT = datetime(2026, 3, 24, 4, 0, tzinfo=UTC)
 fen = st.integers(min_value=0, max_value=10**9)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.crm.calendar import SeasonChange, birthday_days, next_birthday, season_change
 from neigou.kit.i18n import Message
+
+pytestmark = pytest.mark.no_database
 
 
 def test_birthday_days_wrap_the_year_and_keep_the_leap_day() -> None:

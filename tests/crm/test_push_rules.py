@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.crm.push_rules import Cap, QuietHours, send_at, within_cap
+
+pytestmark = pytest.mark.no_database
 
 AT = datetime(2026, 3, 24, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 SHANGHAI = "Asia/Shanghai"

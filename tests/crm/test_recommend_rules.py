@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +18,8 @@ from neigou.crm.recommend import (
     score,
 )
 from neigou.kit.i18n import Message, translate
+
+pytestmark = pytest.mark.no_database
 
 AT = datetime(2026, 11, 20, 4, tzinfo=UTC)
 OLD = AT - timedelta(days=200)

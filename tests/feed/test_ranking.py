@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.feed import ranking
+
+pytestmark = pytest.mark.no_database
 
 COUNTS = st.integers(min_value=0, max_value=100_000)
 BP = st.integers(min_value=0, max_value=10_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,8 @@ from neigou.groups import counts, csv_rows
 from neigou.groups.forecast import pace, project, recent
 from neigou.groups.plausibility import IMPLAUSIBLE_JUMP, OVER_PLATFORM_LIMIT, PlausibilityRule, review_reason
 from neigou.kit.tabular import read_table
+
+pytestmark = pytest.mark.no_database
 
 DAY = date(2026, 3, 27)
 T0 = datetime(2026, 3, 24, 12, tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from neigou.groups.targets import (
     required_on,
     schedule_problems,
 )
+
+pytestmark = pytest.mark.no_database
 
 FIELD = TargetSchedule(
     starts_on=date(2026, 3, 24),

@@ -16,6 +16,8 @@ from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, keyed_hash, mask, new_token
 from neigou.kit.money import format_bp, format_fold, format_yuan
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.mark.parametrize(
     ("fen", "text"),

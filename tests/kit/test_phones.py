@@ -10,6 +10,8 @@ from neigou.kit import phones
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask, keyed_hash
 from neigou.kit.phones import ascii_digits, customer_ref, mainland_mobile, parse_phone
 
+pytestmark = pytest.mark.no_database
+
 # Zeros of decimal digit runs: ASCII, full-width, Arabic-Indic, Devanagari, Bengali, Thai, math bold.
 ZEROS = ["0", "\uff10", "\u0660", "\u0966", "\u09e6", "\u0e50", "\U0001d7ce"]
 SEPARATORS = ["", " ", "-", "\u3000", "\u2011", "\u2014", "\uff0d", ".", "\u00a0"]

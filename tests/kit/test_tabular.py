@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, RowError, header_key
 from neigou.kit.tabular import CHUNK, Decoder, read_table, split_lines, text_lines
 
+pytestmark = pytest.mark.no_database
+
 LAYOUT = Layout(
     Column("sku", ("商品编码", "货号")),
     Column("title", ("商品名称",)),

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from neigou.ledger.legs import Leg, UnbalancedPosting, balanced, earned, move, reversed_from
 from neigou.ledger.payout_rules import PayoutRules, fee, refusal
 
+pytestmark = pytest.mark.no_database
+
 amounts = st.dictionaries(st.integers(1, 50), st.integers(0, 10**9), max_size=5)
 
 

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from neigou.links.attribution import Attribution, Basis, Model, Touch, attribute, needs_touches
 
+pytestmark = pytest.mark.no_database
+
 T0 = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 A = Touch(member_id=1, at=T0 - timedelta(days=20), link_code="aaa", group_id=10)
 B = Touch(member_id=2, at=T0 - timedelta(days=5), link_code="bbb")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.network.recruit_codes import inviter_of, recruit_code
 from neigou.network.rules import mask_name, parse_period, period_of, previous_period
+
+pytestmark = pytest.mark.no_database
 
 SHANGHAI = "Asia/Shanghai"
 

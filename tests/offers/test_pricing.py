@@ -30,6 +30,8 @@ from neigou.offers.pricing import (
     price_basket,
 )
 
+pytestmark = pytest.mark.no_database
+
 NOW = datetime(2025, 11, 11, 12, 0, tzinfo=UTC)
 OPENS = NOW - timedelta(days=1)
 CLOSES = NOW + timedelta(days=1)

@@ -18,6 +18,8 @@ from neigou.orders.commission import (
     worth_after_refunds,
 )
 
+pytestmark = pytest.mark.no_database
+
 lines = st.lists(
     st.builds(
         Line,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.offers import pricing
 from neigou.orders.inputs import ItemIn
 from neigou.orders.offer_snapshot import plain_snapshot
+
+pytestmark = pytest.mark.no_database
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -23,6 +23,8 @@ from neigou.platforms.rows import (
 from tests.orders.builders import PAID_AT
 from tests.platforms.builders import jd_row, pdd_row, taobao_row
 
+pytestmark = pytest.mark.no_database
+
 NOW = datetime(2026, 12, 4, tzinfo=UTC)
 
 

@@ -15,6 +15,8 @@ from neigou.programs.rules import (
     would_loop,
 )
 
+pytestmark = pytest.mark.no_database
+
 SUPER = TierRule("super_member", 1, 2000, 500)
 MENTOR = TierRule(
     "mentor",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.risk import rules
 from neigou.risk.thresholds import DEFAULTS, merged
+
+pytestmark = pytest.mark.no_database
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

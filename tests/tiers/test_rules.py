@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +21,8 @@ from neigou.tiers.rules import (
     progress_text,
     upgrade_to,
 )
+
+pytestmark = pytest.mark.no_database
 
 SUPER = LadderTier("super_member", "超级会员", 1)
 MENTOR = LadderTier(
