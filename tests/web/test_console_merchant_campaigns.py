@@ -144,6 +144,11 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
     assert sorted(ids) == sorted([shops.my_campaign, new_id])
     found = client.get(LIST, params={"q": "两件"}).text
     assert re.findall(r'data-campaign-id="(\d+)"', found) == [str(new_id)]
+    assert ">选品活动</h1>" in listed
+    english = client.get(LIST, params={"lang": "en"}).text
+    assert ">Campaigns</h1>" in english
+    assert "New campaign" in english
+    assert "New campaign" in client.get(f"{LIST}/new", params={"lang": "en"}).text
     upcoming = client.get(LIST, params={"state": "upcoming"}).text
     assert re.findall(r'data-campaign-id="(\d+)"', upcoming) == [str(new_id)]
 
