@@ -35,6 +35,7 @@ class Shops:
     my_campaign: int
     their_campaign: int
     member_token: str
+    their_coupon: int
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -66,6 +67,19 @@ def _shops(client: TestClient, operator: dict[str, str], make_token: TokenMaker)
         body = {"sku": sku, "title": sku, "price_fen": 1000, "commission_rate_bp": 1000, "merchant_id": shop}
         _ok(client.post("/api/v1/products", json=body, headers=operator))
     mine, theirs = (bearer(make_token(Role.MERCHANT, merchant_id=s)) for s in shops)
+    coupons = []
+    for headers, sku in ((mine, "MINE-2"), (theirs, "THEIRS-1")):
+        coupon = {
+            "name": f"{sku} 群专享券",
+            "kind": "amount_off",
+            "value": 100,
+            "visibility": "hidden",
+            "skus": [sku],
+            "total_quantity": 10,
+            "starts_at": (utcnow() - timedelta(days=1)).isoformat(),
+            "ends_at": (utcnow() + timedelta(days=30)).isoformat(),
+        }
+        coupons.append(_ok(client.post("/api/v1/coupons", json=coupon, headers=headers))["id"])
     member = create_member(client, operator, program["id"], name="seller")
     return Shops(
         program=program,
@@ -75,6 +89,7 @@ def _shops(client: TestClient, operator: dict[str, str], make_token: TokenMaker)
         my_campaign=_campaign(client, mine, program["id"]),
         their_campaign=_campaign(client, theirs, program["id"], name="别家活动", skus=["THEIRS-1"]),
         member_token=make_token(Role.MEMBER, member["id"]),
+        their_coupon=coupons[1],
     )
 
 
@@ -111,6 +126,10 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
     form = client.get(f"{LIST}/new")
     assert form.status_code == 200
     assert f'<option value="{shops.program["id"]}"' in form.text
+    assert "MINE-2 群专享券" in form.text  # its own coupons only
+    assert "THEIRS-1 群专享券" not in form.text
+    mine_coupon = re.search(r'<option value="(\d+)" >#\d+ MINE-2', form.text)
+    assert mine_coupon is not None
     before = row_counts(factory)
     for typed, field, code, status in (
         ({"skus": "MINE-1\nTHEIRS-1"}, "skus", "product_not_found", 404),
@@ -118,6 +137,7 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         ({"boost_percent": "95"}, "boost_percent", "boost_too_high", 422),
         ({"ends_at": _local(utcnow(), shops.zone)}, "ends_at", "invalid_window", 422),
         ({"name": ""}, "name", "validation_error", 422),
+        ({"coupon_id": str(shops.their_coupon)}, "coupon_id", "unknown_coupon", 422),
         ({"program_id": "999999"}, "program_id", "validation_error", 422),
     ):
         refused = client.post(f"{LIST}/new", data=_new(shops, **typed))
@@ -127,7 +147,9 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         assert code is None or error.group(1) == code, (typed, error.group(1))
         assert 'value="周末两件套"' in refused.text or not typed.get("name", "x")  # what was typed stays
     assert row_counts(factory) == before, "a refused form writes nothing"
-    made = client.post(f"{LIST}/new", data=_new(shops), follow_redirects=False)
+    made = client.post(
+        f"{LIST}/new", data=_new(shops, coupon_id=mine_coupon.group(1)), follow_redirects=False
+    )
     assert (made.status_code, made.headers["location"]) == (303, LIST)
     listed = client.get(LIST).text
     assert "周末两件套" in listed
@@ -140,6 +162,7 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         350,
         "两件一起买",
     )
+    assert stored["coupon_id"] == int(mine_coupon.group(1))
     assert "别家活动" not in listed
     assert sorted(ids) == sorted([shops.my_campaign, new_id])
     found = client.get(LIST, params={"q": "两件"}).text

@@ -218,9 +218,7 @@ def create(
             service.create_campaign(session, data=data, actor=principal.actor, at=utcnow())
     except ProblemError as exc:
         return again(_placed(session, exc), exc.status)
-    return RedirectResponse(
-        console.list_url if console.nav else f"{console.list_url}?program={program.id}", 303
-    )
+    return RedirectResponse(console.list_url, status_code=303)
 
 
 def edit_form(
