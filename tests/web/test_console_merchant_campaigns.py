@@ -145,6 +145,7 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         error = re.search(rf'data-testid="error-{field}" data-code="([a-z_]+)"', refused.text)
         assert error is not None, typed
         assert code is None or error.group(1) == code, (typed, error.group(1))
+        assert "THEIRS-1 群专享券" not in refused.text  # still under the merchant's scope
         assert 'value="周末两件套"' in refused.text or not typed.get("name", "x")  # what was typed stays
     assert row_counts(factory) == before, "a refused form writes nothing"
     made = client.post(
