@@ -36,6 +36,7 @@ class Shops:
     their_campaign: int
     member_token: str
     their_coupon: int
+    brand: int
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -90,6 +91,9 @@ def _shops(client: TestClient, operator: dict[str, str], make_token: TokenMaker)
         their_campaign=_campaign(client, theirs, program["id"], name="别家活动", skus=["THEIRS-1"]),
         member_token=make_token(Role.MEMBER, member["id"]),
         their_coupon=coupons[1],
+        brand=_ok(client.post("/api/v1/brands", json={"code": "lanquan", "name": "澜泉"}, headers=operator))[
+            "id"
+        ],
     )
 
 
@@ -138,6 +142,7 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         ({"ends_at": _local(utcnow(), shops.zone)}, "ends_at", "invalid_window", 422),
         ({"name": ""}, "name", "validation_error", 422),
         ({"coupon_id": str(shops.their_coupon)}, "coupon_id", "unknown_coupon", 422),
+        ({"brand_id": "999999"}, "brand_id", "unknown_brand", 422),
         ({"program_id": "999999"}, "program_id", "validation_error", 422),
     ):
         refused = client.post(f"{LIST}/new", data=_new(shops, **typed))
@@ -149,7 +154,9 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         assert 'value="周末两件套"' in refused.text or not typed.get("name", "x")  # what was typed stays
     assert row_counts(factory) == before, "a refused form writes nothing"
     made = client.post(
-        f"{LIST}/new", data=_new(shops, coupon_id=mine_coupon.group(1)), follow_redirects=False
+        f"{LIST}/new",
+        data=_new(shops, coupon_id=mine_coupon.group(1), brand_id=str(shops.brand)),
+        follow_redirects=False,
     )
     assert (made.status_code, made.headers["location"]) == (303, LIST)
     listed = client.get(LIST).text
@@ -163,7 +170,8 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         350,
         "两件一起买",
     )
-    assert stored["coupon_id"] == int(mine_coupon.group(1))
+    assert (stored["coupon_id"], stored["brand_id"]) == (int(mine_coupon.group(1)), shops.brand)
+    assert "澜泉</p>" in client.get(f"{LIST}/{new_id}/edit").text  # the brand is shown, never changed
     assert "别家活动" not in listed
     assert sorted(ids) == sorted([shops.my_campaign, new_id])
     found = client.get(LIST, params={"q": "两件"}).text

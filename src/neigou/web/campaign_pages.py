@@ -35,6 +35,7 @@ LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> holds
 # The form field a refusal of the service concerns, by its code.
 FIELD_OF = {
     "program_not_found": "program_id",
+    "unknown_brand": "brand_id",
     "unknown_sku": "skus",
     "duplicate_sku": "skus",
     "product_not_found": "skus",
@@ -54,6 +55,7 @@ _INVALID = {
     "copy_text": Message("The selling copy is up to 1000 characters."),
     "coupon_id": Message("Pick a coupon from the list."),
     "program_id": Message("Pick a program from the list."),
+    "brand_id": Message("Pick a brand from the list."),
 }
 
 
@@ -114,6 +116,7 @@ def _form(
         campaign=campaign,
         program=program,
         programs=[] if campaign else programs.list_programs(session),
+        brands=offers.list_brands(session),
         coupons=coupons,
         started=campaign is not None and campaign.starts_at <= now,
         ended=campaign is not None and campaign.ends_at <= now,
@@ -122,6 +125,11 @@ def _form(
         action=f"{console.list_url}/{campaign.id}/edit" if campaign else f"{console.list_url}/new",
         back=console.back(campaign) if campaign else console.list_url,
     )
+
+
+def _id(typed: str | None) -> int | None:
+    text = (typed or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 def _body(
@@ -136,7 +144,7 @@ def _body(
         "name": (values.get("name") or "").strip(),
         "skus": sku_list(values.get("skus")) or [],
         "copy": (values.get("copy_text") or "").strip() or None,
-        "coupon_id": int(coupon) if coupon.isdigit() and len(coupon) <= 18 else None,
+        "coupon_id": _id(coupon),
     }
     if coupon and body["coupon_id"] is None:
         errors.append(FieldError("coupon_id", "validation_error", _INVALID["coupon_id"]))
@@ -176,8 +184,8 @@ def new_form(
 
 
 def _program(session: Session, typed: str) -> Program | None:
-    text = typed.strip()
-    return programs.get_program(session, int(text)) if text.isdigit() and len(text) <= 18 else None
+    program_id = _id(typed)
+    return programs.get_program(session, program_id) if program_id is not None else None
 
 
 def create(
@@ -206,9 +214,12 @@ def create(
     if program is None:
         return again([FieldError("program_id", "validation_error", _INVALID["program_id"])])
     body, errors = _body(values, None, program.timezone)
+    brand = (values.get("brand_id") or "").strip()
+    if brand and _id(brand) is None:
+        errors.append(FieldError("brand_id", "validation_error", _INVALID["brand_id"]))
     data: CampaignCreate | None = None
     try:
-        data = CampaignCreate.model_validate({**body, "program_id": program.id})
+        data = CampaignCreate.model_validate({**body, "program_id": program.id, "brand_id": _id(brand)})
     except ValidationError as exc:
         errors += [e for e in _invalid(exc) if e.field not in {f.field for f in errors}]
     if errors or data is None:
