@@ -152,6 +152,9 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         assert code is None or error.group(1) == code, (typed, error.group(1))
         assert "THEIRS-1 群专享券" not in refused.text  # still under the merchant's scope
         assert 'value="周末两件套"' in refused.text or not typed.get("name", "x")  # what was typed stays
+    both = client.post(f"{LIST}/new", data=_new(shops, program_id="", boost_percent="五")).text
+    assert 'data-testid="error-program_id"' in both  # every error at once
+    assert 'data-testid="error-boost_percent"' in both
     assert row_counts(factory) == before, "a refused form writes nothing"
     made = client.post(
         f"{LIST}/new",

@@ -27,7 +27,7 @@ from neigou.offers.forms import FieldError, sku_list
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
-from neigou.web.form_pages import refusal
+from neigou.web.form_pages import default_timezone, refusal
 from neigou.web.pages import local_time, render
 
 MAX_ID = 2**63 - 1
@@ -211,15 +211,17 @@ def create(
         )
 
     program = _program(session, values.get("program_id") or "")
+    body, errors = _body(values, None, program.timezone if program else default_timezone(request))
     if program is None:
-        return again([FieldError("program_id", "validation_error", _INVALID["program_id"])])
-    body, errors = _body(values, None, program.timezone)
+        errors.append(FieldError("program_id", "validation_error", _INVALID["program_id"]))
     brand = (values.get("brand_id") or "").strip()
     if brand and _id(brand) is None:
         errors.append(FieldError("brand_id", "validation_error", _INVALID["brand_id"]))
     data: CampaignCreate | None = None
     try:
-        data = CampaignCreate.model_validate({**body, "program_id": program.id, "brand_id": _id(brand)})
+        data = CampaignCreate.model_validate(
+            {**body, "program_id": program.id if program else 0, "brand_id": _id(brand)}
+        )
     except ValidationError as exc:
         errors += [e for e in _invalid(exc) if e.field not in {f.field for f in errors}]
     if errors or data is None:
