@@ -96,6 +96,7 @@ from neigou.web.console_group_sales import router as console_group_sales_router
 from neigou.web.console_groups import router as console_groups_router
 from neigou.web.console_members import router as console_members_router
 from neigou.web.console_merchant import router as console_merchant_router
+from neigou.web.console_merchant_campaigns import router as console_merchant_campaigns_router
 from neigou.web.console_program_edit import router as console_program_edit_router
 from neigou.web.console_reconciliation import router as console_reconciliation_router
 from neigou.web.console_reviews import router as console_reviews_router
@@ -285,6 +286,7 @@ def create_app(
         console_campaign_edit_router,
         console_program_edit_router,
         console_merchant_router,
+        console_merchant_campaigns_router,
         console_reviews_router,
         workspace_customers.router,
     ):

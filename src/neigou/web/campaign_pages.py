@@ -1,0 +1,294 @@
+"""The campaign forms the organization's console (``/console``) and the merchant portal
+(``/console/merchant``) share: both create and edit a campaign the way the API does, through the
+same service under the session's scope (a merchant reaches its own campaigns, skus and coupons
+only), and differ only in their addresses and menu. The boost is typed in percent, times in the
+program's time zone; refusals are shown beside their fields with what was typed kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from neigou.auth.service import Principal
+from neigou.campaigns import service
+from neigou.campaigns.models import Campaign
+from neigou.campaigns.schemas import CampaignCreate, CampaignUpdate
+from neigou.kit.clock import utcnow
+from neigou.kit.errors import ProblemError
+from neigou.kit.i18n import Message
+from neigou.offers import repository as offers
+from neigou.offers.amounts import AmountError, bp_to_percent_text, local_to_utc, percent_to_bp
+from neigou.offers.forms import FieldError, sku_list
+from neigou.programs import repository as programs
+from neigou.programs.models import Program
+from neigou.programs.service import require_program
+from neigou.web.form_pages import default_timezone, refusal
+from neigou.web.pages import local_time, render
+
+MAX_ID = 2**63 - 1
+LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> holds
+# The form field a refusal of the service concerns, by its code.
+FIELD_OF = {
+    "program_not_found": "program_id",
+    "unknown_brand": "brand_id",
+    "unknown_sku": "skus",
+    "duplicate_sku": "skus",
+    "product_not_found": "skus",
+    "sku_of_other_merchant": "skus",
+    "boost_too_high": "boost_percent",
+    "unknown_coupon": "coupon_id",
+    "coupon_under_review": "coupon_id",
+    "coupon_not_for_sku": "coupon_id",
+    "campaign_started": "starts_at",
+    "invalid_window": "ends_at",
+    "ends_in_past": "ends_at",
+}
+SCHEMA_FIELDS = {"copy": "copy_text", "commission_boost_bp": "boost_percent"}
+_INVALID = {
+    "name": Message("Give the campaign a name (up to 120 characters)."),
+    "skus": Message("List 1 to 100 skus, separated by commas or one per line."),
+    "copy_text": Message("The selling copy is up to 1000 characters."),
+    "coupon_id": Message("Pick a coupon from the list."),
+    "program_id": Message("Pick a program from the list."),
+    "brand_id": Message("Pick a brand from the list."),
+}
+
+
+@dataclass(frozen=True)
+class CampaignConsole:
+    """Where one console's campaign forms live: ``/console`` with the console's menu (``nav`` None),
+    or the merchant portal with its own."""
+
+    prefix: str
+    nav: str | None = None
+
+    @property
+    def list_url(self) -> str:
+        return f"{self.prefix}/campaigns"
+
+    def back(self, campaign: Campaign) -> str:
+        """Where a saved form goes: the list (the operators' list opens on the campaign's program)."""
+        return self.list_url if self.nav else f"{self.list_url}?program={campaign.program_id}"
+
+
+def _values(session: Session, campaign: Campaign, zone: str) -> dict[str, str]:
+    shown = service.campaigns_out(session, [campaign])[0]
+    return {
+        "name": shown.name,
+        "skus": "\n".join(shown.skus),
+        "coupon_id": str(shown.coupon_id or ""),
+        "boost_percent": bp_to_percent_text(shown.commission_boost_bp),
+        "starts_at": local_time(shown.starts_at, zone, LOCAL),
+        "ends_at": local_time(shown.ends_at, zone, LOCAL),
+        "copy_text": shown.copy_text or "",
+    }
+
+
+def _form(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    console: CampaignConsole,
+    *,
+    campaign: Campaign | None,
+    values: dict[str, str],
+    errors: list[FieldError] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The create form (``campaign`` None: a program to pick) or a campaign's edit form."""
+    now = utcnow()
+    coupons = offers.list_coupons(session, visibility=None, active_at=None, limit=200, offset=0)
+    current = offers.get_coupon(session, campaign.coupon_id) if campaign and campaign.coupon_id else None
+    if current is not None and current.id not in {c.id for c in coupons}:
+        coupons.append(current)  # saving the form must never drop a coupon the list did not show
+    program = require_program(session, campaign.program_id) if campaign else None
+    return render(
+        request,
+        "console/campaigns/edit.html",
+        status_code=status_code,
+        principal=principal,
+        nav=console.nav,
+        campaign=campaign,
+        program=program,
+        programs=[] if campaign else programs.list_programs(session),
+        brands=offers.list_brands(session),
+        coupons=coupons,
+        started=campaign is not None and campaign.starts_at <= now,
+        ended=campaign is not None and campaign.ends_at <= now,
+        values=values,
+        errors=errors or [],
+        action=f"{console.list_url}/{campaign.id}/edit" if campaign else f"{console.list_url}/new",
+        back=console.back(campaign) if campaign else console.list_url,
+    )
+
+
+def _id(typed: str | None) -> int | None:
+    text = (typed or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def _body(
+    values: dict[str, str], shown: dict[str, str] | None, zone: str
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The API body of what was typed. When editing (``shown``: the stored values), a time is sent
+    only when it was changed, so that a started campaign's start (shown to the minute) is never moved
+    by saving the form."""
+    errors: list[FieldError] = []
+    coupon = (values.get("coupon_id") or "").strip()
+    body: dict[str, Any] = {
+        "name": (values.get("name") or "").strip(),
+        "skus": sku_list(values.get("skus")) or [],
+        "copy": (values.get("copy_text") or "").strip() or None,
+        "coupon_id": _id(coupon),
+    }
+    if coupon and body["coupon_id"] is None:
+        errors.append(FieldError("coupon_id", "validation_error", _INVALID["coupon_id"]))
+    try:
+        body["commission_boost_bp"] = percent_to_bp((values.get("boost_percent") or "").strip() or "0")
+    except AmountError as exc:
+        errors.append(FieldError("boost_percent", exc.code, exc.message))
+    for name in ("starts_at", "ends_at"):
+        typed = (values.get(name) or "").strip()
+        if shown is not None and typed == shown[name]:
+            continue
+        try:
+            body[name] = local_to_utc(typed, zone)
+        except AmountError as exc:
+            errors.append(FieldError(name, exc.code, exc.message))
+    return body, errors
+
+
+def _invalid(exc: ValidationError) -> list[FieldError]:
+    wrong = dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"])
+    return [
+        FieldError(f, "validation_error", _INVALID.get(f, Message("Check this field.")))
+        for f in (SCHEMA_FIELDS.get(w, w) for w in wrong)
+    ]
+
+
+def _placed(session: Session, exc: ProblemError) -> list[FieldError]:
+    """The refusal's messages beside the fields they concern, after rolling back what was written."""
+    return [FieldError(FIELD_OF.get(e.code, e.field), e.code, e.message) for e in refusal(session, exc)]
+
+
+def new_form(
+    request: Request, session: Session, principal: Principal, console: CampaignConsole
+) -> HTMLResponse:
+    """The empty create form (no boost)."""
+    return _form(request, session, principal, console, campaign=None, values={"boost_percent": "0"})
+
+
+def _program(session: Session, typed: str) -> Program | None:
+    program_id = _id(typed)
+    return programs.get_program(session, program_id) if program_id is not None else None
+
+
+def create(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    console: CampaignConsole,
+    *,
+    values: dict[str, str],
+) -> Response:
+    """Publish the campaign typed into the form, or show the form again with every error in place."""
+
+    def again(errors: list[FieldError], status_code: int = 422) -> HTMLResponse:
+        return _form(
+            request,
+            session,
+            principal,
+            console,
+            campaign=None,
+            values=values,
+            errors=errors,
+            status_code=status_code,
+        )
+
+    program = _program(session, values.get("program_id") or "")
+    body, errors = _body(values, None, program.timezone if program else default_timezone(request))
+    if program is None:
+        errors.append(FieldError("program_id", "validation_error", _INVALID["program_id"]))
+    brand = (values.get("brand_id") or "").strip()
+    if brand and _id(brand) is None:
+        errors.append(FieldError("brand_id", "validation_error", _INVALID["brand_id"]))
+    data: CampaignCreate | None = None
+    try:
+        data = CampaignCreate.model_validate(
+            {**body, "program_id": program.id if program else 0, "brand_id": _id(brand)}
+        )
+    except ValidationError as exc:
+        errors += [e for e in _invalid(exc) if e.field not in {f.field for f in errors}]
+    if errors or data is None:
+        return again(errors)
+    try:
+        with session.begin_nested():
+            service.create_campaign(session, data=data, actor=principal.actor, at=utcnow())
+    except ProblemError as exc:
+        return again(_placed(session, exc), exc.status)
+    return RedirectResponse(console.list_url, status_code=303)
+
+
+def edit_form(
+    request: Request, session: Session, principal: Principal, console: CampaignConsole, campaign_id: int
+) -> HTMLResponse:
+    """The campaign form, filled in (an ended campaign is shown without a save button); a campaign
+    the caller's scope does not reach is a 404."""
+    campaign = service.require_campaign(session, min(campaign_id, MAX_ID))
+    zone = require_program(session, campaign.program_id).timezone
+    values = _values(session, campaign, zone)
+    return _form(request, session, principal, console, campaign=campaign, values=values)
+
+
+def save(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    console: CampaignConsole,
+    *,
+    campaign_id: int,
+    values: dict[str, str],
+) -> Response:
+    """Save the campaign (audited), or show the form again with each error beside its field and
+    nothing written (409 ``campaign_ended`` / ``campaign_started`` as the API answers)."""
+    campaign = service.require_campaign(session, min(campaign_id, MAX_ID))
+    zone = require_program(session, campaign.program_id).timezone
+    body, errors = _body(values, _values(session, campaign, zone), zone)
+    data: CampaignUpdate | None = None
+    try:
+        data = CampaignUpdate.model_validate(body)
+    except ValidationError as exc:
+        errors += _invalid(exc)
+    if errors or data is None:
+        return _form(
+            request,
+            session,
+            principal,
+            console,
+            campaign=campaign,
+            values=values,
+            errors=errors,
+            status_code=422,
+        )
+    try:
+        with session.begin_nested():
+            service.update_campaign(session, campaign=campaign, data=data, actor=principal.actor, at=utcnow())
+    except ProblemError as exc:
+        refused = _placed(session, exc)
+        campaign = service.require_campaign(session, campaign_id)
+        return _form(
+            request,
+            session,
+            principal,
+            console,
+            campaign=campaign,
+            values=values,
+            errors=refused,
+            status_code=exc.status,
+        )
+    return RedirectResponse(console.back(campaign), status_code=303)
