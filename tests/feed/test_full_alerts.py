@@ -1,5 +1,6 @@
 """A live code whose groups are all full alerts its owner outside the app, once per full spell: the
-program's integrations get ``group.live_code_full`` and the first group with a robot a message."""
+program's integrations get ``group.live_code_full`` and the first group with a robot a message
+(retries: ``test_full_alert_retries``)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,23 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.feed import robots
-from neigou.feed.full_alerts import send_robot_alert
-from neigou.groups.models import LiveCodeAlert
+from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.integrations.models import WebhookDelivery
 from neigou.kit.db import transaction
 from neigou.kit.jobs import JobRun
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group, post_count
+from tests.groups.test_alerts import Robot
 from tests.integrations.test_webhooks import Receiver
 
 NOW = datetime.now(UTC)
-ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=full-alert"
 
 
 @pytest.fixture
@@ -36,11 +35,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_every_group_full_is_announced_once_per_spell(
+    *,
     client: TestClient,
     operator: dict[str, str],
     make_token: TokenMaker,
     factory: sessionmaker[Session],
     receiver: Receiver,
+    robot: Robot,
 ) -> None:
     program = create_program(client, operator, code="full-alerts")
     owner = create_member(client, operator, program["id"], "群主")
@@ -85,44 +86,37 @@ def test_every_group_full_is_announced_once_per_spell(
     assert headers["webhook-id"] == delivery.event_id
     assert json.loads(body)["type"] == "group.live_code_full"
 
-    # Room again ends the spell; filling up again is a new spell and a new announcement.
+    # Room again ends the spell; filling up again is a new spell and a new announcement. The first
+    # spell had no robot (alerted in the app only); the second goes to the first group, in rotation
+    # order, that has one.
+    with transaction(factory) as session:
+        robots.set_robot(session, group_id=groups[1], webhook_url=robot.url, actor=TEST_ACTOR, at=NOW)
     assert (
         post_count(client, operator, groups[0], 8, (NOW - timedelta(hours=1)).isoformat()).status_code == 201
     )
     assert client.get(f"/g/{code}").text.count(f'data-group-id="{groups[0]}"') == 1
     assert (
-        post_count(client, operator, groups[0], 10, (NOW - timedelta(minutes=30)).isoformat()).status_code
+        post_count(client, operator, groups[0], 11, (NOW - timedelta(minutes=30)).isoformat()).status_code
         == 201
     )
     client.get(f"/g/{code}")
     client.get(f"/g/{code}")
     with factory() as session:
         types = session.scalars(select(WebhookDelivery.event_type)).all()
+        first, second = session.scalars(select(LiveCodeAlert).order_by(LiveCodeAlert.id)).all()
     assert types == ["group.live_code_full", "group.live_code_full"]
     assert len(receiver.received) == 2
-
-    # The robot message goes to the first group, in rotation order, that has a robot.
-    with transaction(factory) as session:
-        robots.set_robot(session, group_id=groups[1], webhook_url=ROBOT, actor=TEST_ACTOR, at=NOW)
-    sent: list[httpx.Request] = []
-
-    def robot(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
-
-    with factory() as session:
-        outcome = send_robot_alert(session, data, at=NOW, transport=httpx.MockTransport(robot))
-    assert outcome is not None
-    assert outcome.ok
-    [request] = sent
-    assert str(request.url) == ROBOT
-    content = json.loads(request.content)["markdown"]["content"]
-    assert content.splitlines() == [
+    assert (first.robot_status, first.robot_attempts) == (RobotAlertStatus.NO_ROBOT, 0)
+    assert (second.robot_status, second.robot_attempts, second.robot_detail) == (
+        RobotAlertStatus.SENT,
+        1,
+        "ok",
+    )
+    [sent] = robot.received
+    assert sent["path"] == "/cgi-bin/webhook/send?key=robot-key"
+    assert sent["body"]["markdown"]["content"].splitlines() == [
         f"**活码 {code} 的群都满了**",
         "每群上限 10 人，新访客已看到满群提示。请新建一个群，加入活码并上传它的群二维码。",
-        "> 福利1群：10 人",
+        "> 福利1群：11 人",
         "> 福利2群：12 人",
     ]
-    with factory() as session:
-        robots.set_robot(session, group_id=groups[1], webhook_url=None, actor=TEST_ACTOR, at=NOW)
-        assert send_robot_alert(session, data, at=NOW, transport=httpx.MockTransport(robot)) is None

@@ -1,10 +1,17 @@
 """A group live code whose groups are all full alerts its owner through a group robot.
 
-``groups.live_codes`` announces ``group.live_code_full`` once per full spell; the listener here defers
-a job (keyed by the alert, so a redelivered job sends nothing twice) that posts one markdown message
-through the WeCom robot of the code's first group, in rotation order, that has one. The owner sits in
-that group; the program's integrations get the same event as an outbound webhook
-(``integrations.events``). A code none of whose groups has a robot is alerted in the app only.
+``groups.live_codes`` announces ``group.live_code_full`` once per full spell; the listener here marks
+the alert's robot message pending (with the event's data, which the message is made of) and defers
+its first attempt as a job keyed by the alert, run after the scan's commit, never inside the scan.
+The message is one markdown post through the WeCom robot of the code's first group, in rotation
+order, that has one; the owner sits in that group. A refused or unreachable robot (a timeout, an HTTP
+error, ``errcode`` ≠ 0) is tried again by a job every minute after the integrations' backoff (30 s,
+2 min, 8 min, 32 min); after ``MAX_ATTEMPTS`` the message is failed, which the owner sees on
+``/m/live-codes`` and in the API. Each attempt first claims itself on the alert row (a conditional
+``robot_attempts + 1`` on a still pending row), so parallel runs never send one message twice and a
+sent message is never sent again. A code none of whose groups has a robot is alerted in the app only
+(``no_robot``). The program's integrations get the same event as an outbound webhook
+(``integrations.events``). The robot's URL carries its key: it is never logged or stored elsewhere.
 """
 
 from __future__ import annotations
@@ -14,45 +21,107 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
+from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as groups
 from neigou.groups.live_codes import LIVE_CODE_FULL
+from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import Outcome, fit, send_markdown
+from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.events import Event, listen
 
 ALERT_JOB = "feed.live_code_full"
+RETRY_JOB = "feed.retry_live_code_full"
+MAX_ATTEMPTS = 5
+BATCH = 100
 log = structlog.get_logger(__name__)
 
 
 @listen(LIVE_CODE_FULL)
 def queue_robot_alert(session: Session, event: Event) -> None:
-    """Send the alert after the scan's commit."""
-    jobs.defer(session, ALERT_JOB, key=f"live-code-full:{event.data['alert_id']}", payload=event.data)
+    """Mark the alert's robot message pending and send it after the scan's commit."""
+    alert = session.get(LiveCodeAlert, int(event.data["alert_id"]))
+    if alert is None:
+        return
+    alert.robot_status, alert.robot_attempts = RobotAlertStatus.PENDING, 0
+    alert.robot_next_attempt_at, alert.robot_payload = event.at, dict(event.data)
+    session.flush()
+    jobs.defer(session, ALERT_JOB, key=f"live-code-full:{alert.id}", payload={"alert_id": alert.id})
 
 
 @jobs.job(ALERT_JOB)
 def robot_alert_job(session: Session, payload: dict[str, Any], at: datetime) -> None:
-    """Post the alert through the first robot of the code's groups."""
-    outcome = send_robot_alert(session, payload, at=at)
-    if outcome is not None and not outcome.ok:
-        log.warning("live_code_full.robot_refused", live_code=payload["live_code"], detail=outcome.detail)
+    """The first attempt of an alert's robot message."""
+    alert = session.get(LiveCodeAlert, int(payload["alert_id"]))
+    if alert is not None and alert.robot_attempts == 0:
+        attempt(session, alert, at=at)
 
 
-def send_robot_alert(
-    session: Session, payload: dict[str, Any], *, at: datetime, transport: httpx.BaseTransport | None = None
+@jobs.job(RETRY_JOB, cron={"minute": "*"})
+def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
+    """Try again the robot messages whose backoff has passed (oldest first, ``BATCH`` per run)."""
+    for alert in live_repo.robot_alerts_due(session, at, limit=BATCH):
+        attempt(session, alert, at=at)
+
+
+def attempt(
+    session: Session, alert: LiveCodeAlert, *, at: datetime, transport: httpx.BaseTransport | None = None
 ) -> Outcome | None:
-    """Post the alert of ``payload`` (the event's data); None when no group of the code has a robot."""
+    """Send the alert's robot message once now and record the answer; None when nothing was sent
+    (not pending, no robot, or this attempt was taken by a parallel run)."""
+    payload = alert.robot_payload
+    if alert.robot_status is not RobotAlertStatus.PENDING or payload is None:
+        return None
+    url = robot_url(session, payload)
+    if url is None:
+        alert.robot_status, alert.robot_next_attempt_at = RobotAlertStatus.NO_ROBOT, None
+        session.flush()
+        return None
+    seen = alert.robot_attempts
+    claim = session.execute(
+        update(LiveCodeAlert)
+        .where(
+            LiveCodeAlert.id == alert.id,
+            LiveCodeAlert.robot_status == RobotAlertStatus.PENDING,
+            LiveCodeAlert.robot_attempts == seen,
+        )
+        .values(robot_attempts=seen + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claim, "rowcount", 0) != 1:
+        session.expire(alert)
+        return None
+    outcome = send_markdown(url, message(session, payload), secret=None, at=at, transport=transport)
+    alert.robot_attempts, alert.robot_detail = seen + 1, outcome.detail
+    if outcome.ok:
+        alert.robot_status, alert.robot_sent_at, alert.robot_next_attempt_at = RobotAlertStatus.SENT, at, None
+    elif alert.robot_attempts >= MAX_ATTEMPTS:
+        alert.robot_status, alert.robot_next_attempt_at = RobotAlertStatus.FAILED, None
+    else:
+        alert.robot_next_attempt_at = at + backoff(alert.robot_attempts)
+    session.flush()
+    if not outcome.ok:
+        log.warning(
+            "live_code_full.robot_refused",
+            alert_id=alert.id,
+            live_code=payload["live_code"],
+            attempt=alert.robot_attempts,
+            status=str(alert.robot_status),
+            detail=outcome.detail,
+        )
+    return outcome
+
+
+def robot_url(session: Session, payload: dict[str, Any]) -> str | None:
+    """The URL of the first robot among the code's groups, in rotation order."""
     order = [int(g["group_id"]) for g in payload["groups"]]
     robots = repo.robots(session, order)
     first = next((g for g in order if g in robots), None)
-    if first is None:
-        return None
-    return send_markdown(
-        robots[first].webhook_url, message(session, payload), secret=None, at=at, transport=transport
-    )
+    return None if first is None else robots[first].webhook_url
 
 
 def message(session: Session, payload: dict[str, Any]) -> str:

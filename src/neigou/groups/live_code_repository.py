@@ -4,11 +4,12 @@ statement."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from neigou.groups.models import LiveCode, LiveCodeAlert, LiveCodeGroup
+from neigou.groups.models import LiveCode, LiveCodeAlert, LiveCodeGroup, RobotAlertStatus
 from neigou.kit.paging import Page, Paged, paginate
 
 
@@ -55,6 +56,36 @@ def live_code_alerts_of_owner(
             select(LiveCodeAlert)
             .where(LiveCodeAlert.owner_member_id == owner_member_id)
             .order_by(LiveCodeAlert.created_at.desc(), LiveCodeAlert.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def latest_alerts(session: Session, live_code_ids: Collection[int]) -> dict[int, LiveCodeAlert]:
+    """The latest "all groups full" alert of each of these live codes that has one."""
+    if not live_code_ids:
+        return {}
+    latest = (
+        select(func.max(LiveCodeAlert.id))
+        .where(LiveCodeAlert.live_code_id.in_(live_code_ids))
+        .group_by(LiveCodeAlert.live_code_id)
+    )
+    return {
+        a.live_code_id: a for a in session.scalars(select(LiveCodeAlert).where(LiveCodeAlert.id.in_(latest)))
+    }
+
+
+def robot_alerts_due(session: Session, at: datetime, *, limit: int) -> list[LiveCodeAlert]:
+    """Alerts whose robot message failed and whose backoff has passed, oldest first."""
+    return list(
+        session.scalars(
+            select(LiveCodeAlert)
+            .where(
+                LiveCodeAlert.robot_status == RobotAlertStatus.PENDING,
+                LiveCodeAlert.robot_attempts > 0,
+                LiveCodeAlert.robot_next_attempt_at <= at,
+            )
+            .order_by(LiveCodeAlert.robot_next_attempt_at, LiveCodeAlert.id)
             .limit(limit)
         )
     )

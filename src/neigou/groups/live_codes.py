@@ -4,8 +4,9 @@ A scan counts on the group it opened (``scans = scans + 1`` in the database, nev
 a scan that finds every group full counts on the code and, the first time in a full spell, leaves the
 owner an alert and announces ``group.live_code_full`` (:data:`LIVE_CODE_FULL`): the program's
 integrations get it as an outbound webhook and the code's first group with a WeCom robot as a message
-(``feed.full_alerts``), once per spell however many visitors find it full. The spell ends when a later
-scan finds a group with room.
+(``feed.full_alerts``, sent after the scan's commit and retried with backoff; its state is kept on the
+alert), once per spell however many visitors find it full. The spell ends when a later scan finds a
+group with room.
 """
 
 from __future__ import annotations

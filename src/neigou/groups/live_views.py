@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as repo
-from neigou.groups.models import LiveCode
-from neigou.groups.schemas import LiveCodeGroupOut, LiveCodeOut
+from neigou.groups.models import LiveCode, LiveCodeAlert
+from neigou.groups.schemas import LiveCodeGroupOut, LiveCodeOut, LiveCodeRobotAlertOut
 
 
 def live_url(base_url: str, code: str) -> str:
@@ -25,6 +25,7 @@ def live_codes_out(
     group_ids = {r.group_id for group_rows in rows.values() for r in group_rows}
     counts = repo.latest_counts(session, before=at, group_ids=group_ids)
     names = {g.id: g.name for g in repo.groups_by_id(session, group_ids)}
+    alerts = live_repo.latest_alerts(session, [c.id for c in codes])
     out = []
     for live in codes:
         groups = [
@@ -49,6 +50,22 @@ def live_codes_out(
                 full_since=live.full_since,
                 full_scans=live.full_scans,
                 groups=groups,
+                robot_alert=robot_alert_out(alerts.get(live.id)),
             )
         )
     return out
+
+
+def robot_alert_out(alert: LiveCodeAlert | None) -> LiveCodeRobotAlertOut | None:
+    """The robot message of an alert; None without one (or made before robot messages had a state)."""
+    if alert is None or alert.robot_status is None:
+        return None
+    return LiveCodeRobotAlertOut(
+        alert_id=alert.id,
+        full_since=alert.full_since,
+        status=alert.robot_status,
+        attempts=alert.robot_attempts,
+        next_attempt_at=alert.robot_next_attempt_at,
+        sent_at=alert.robot_sent_at,
+        detail=alert.robot_detail,
+    )

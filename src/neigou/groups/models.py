@@ -226,13 +226,24 @@ class LiveCodeGroup(Base):
     qr_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class RobotAlertStatus(enum.StrEnum):
+    """Where the WeCom robot message of a live code's "all full" alert stands (``feed.full_alerts``)."""
+
+    PENDING = "pending"  # to send, or to retry at ``robot_next_attempt_at``
+    SENT = "sent"
+    FAILED = "failed"  # refused or unreachable ``MAX_ATTEMPTS`` times
+    NO_ROBOT = "no_robot"  # none of the code's groups has a robot: alerted in the app only
+
+
 class LiveCodeAlert(Base):
-    """The owner's alert that every group of a live code is full (one per full spell)."""
+    """The owner's alert that every group of a live code is full (one per full spell), with the state
+    of its robot message; ``robot_status`` is null for alerts made before robot messages were retried."""
 
     __tablename__ = "group_live_code_alerts"
     __table_args__ = (
         UniqueConstraint("live_code_id", "full_since"),
         Index("ix_group_live_code_alerts_owner", "owner_member_id", "created_at"),
+        Index("ix_group_live_code_alerts_robot_due", "robot_status", "robot_next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -240,3 +251,10 @@ class LiveCodeAlert(Base):
     owner_member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     full_since: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    robot_status: Mapped[RobotAlertStatus | None] = mapped_column(str_enum(RobotAlertStatus), nullable=True)
+    robot_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    robot_next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    robot_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The robot's last answer (no URL: the key in it is a secret) and the event's data the message is made of.
+    robot_detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    robot_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)

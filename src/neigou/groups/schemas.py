@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from neigou.groups.models import CountReview, DeliveryStatus, GroupPlatform, GroupStatus
+from neigou.groups.models import CountReview, DeliveryStatus, GroupPlatform, GroupStatus, RobotAlertStatus
 
 Name = Field(min_length=1, max_length=120)
 
@@ -294,8 +294,23 @@ class LiveCodeGroupOut(BaseModel):
     has_qr: bool
 
 
+class LiveCodeRobotAlertOut(BaseModel):
+    """The group robot message of a live code's latest "all groups full" alert: pending (retried with
+    backoff), sent, failed (gave up after its attempts) or no_robot; ``detail`` is the robot's last
+    answer."""
+
+    alert_id: int
+    full_since: dt.datetime
+    status: RobotAlertStatus
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    detail: str | None
+
+
 class LiveCodeOut(BaseModel):
-    """A live code: its public link, its groups and whether every group is full."""
+    """A live code: its public link, its groups, whether every group is full and the robot message of
+    its latest full alert."""
 
     id: int
     code: str
@@ -306,3 +321,4 @@ class LiveCodeOut(BaseModel):
     full_since: dt.datetime | None
     full_scans: int
     groups: list[LiveCodeGroupOut]
+    robot_alert: LiveCodeRobotAlertOut | None = None

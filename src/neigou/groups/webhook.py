@@ -18,7 +18,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote_plus
+from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import httpx
 
@@ -50,6 +50,14 @@ def signed_url(url: str, secret: str | None, at: datetime) -> str:
     return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign(secret, timestamp_ms)}"
 
 
+def redact(text: str, url: str) -> str:
+    """``text`` without the values of ``url``'s query (the robot's key): what is stored or logged."""
+    for _, value in parse_qsl(urlsplit(url).query):
+        if value:
+            text = text.replace(value, "***").replace(quote_plus(value), "***")
+    return text
+
+
 def fit(lines: list[str], *, more: str, limit: int = MAX_CONTENT_BYTES) -> str:
     """Join as many lines as fit in ``limit`` UTF-8 bytes; ``more`` (with ``{n}``) tells what was cut."""
     kept: list[str] = []
@@ -71,13 +79,21 @@ def send_markdown(
     at: datetime,
     transport: httpx.BaseTransport | None = None,
 ) -> Outcome:
-    """Post ``content`` to the robot; network errors and refusals come back as a failed outcome."""
+    """Post ``content`` to the robot; network errors and refusals come back as a failed outcome whose
+    detail never carries the robot's key."""
+    outcome = _post(url, content, secret=secret, at=at, transport=transport)
+    return Outcome(outcome.ok, outcome.http_status, redact(outcome.detail, url)[:500])
+
+
+def _post(
+    url: str, content: str, *, secret: str | None, at: datetime, transport: httpx.BaseTransport | None
+) -> Outcome:
     body = {"msgtype": "markdown", "markdown": {"content": content}}
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
             response = client.post(signed_url(url, secret, at), json=body)
     except httpx.HTTPError as exc:
-        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}")
     if response.status_code // 100 != 2:
         return Outcome(False, response.status_code, response.text[:500])
     try:
@@ -86,6 +102,6 @@ def send_markdown(
         return Outcome(True, response.status_code, response.text[:500])
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
         return Outcome(
-            False, response.status_code, f"errcode {answer.get('errcode')}: {answer.get('errmsg')}"[:500]
+            False, response.status_code, f"errcode {answer.get('errcode')}: {answer.get('errmsg')}"
         )
     return Outcome(True, response.status_code, "ok")

@@ -1,0 +1,197 @@
+"""The robot message of a live code's "all groups full" alert is retried with backoff after a timeout,
+an HTTP error or a refusal (errcode ≠ 0), sent once however often it is retried or raced, given up
+after ``MAX_ATTEMPTS`` and shown so to the owner; the robot's key is never stored or logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.feed import full_alerts, robots
+from neigou.feed.full_alerts import ALERT_JOB, MAX_ATTEMPTS, RETRY_JOB
+from neigou.groups import webhook
+from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
+from neigou.integrations.events import backoff
+from neigou.kit import jobs
+from neigou.kit.db import transaction
+from tests.conftest import TEST_ACTOR, TokenMaker, bearer
+from tests.factories import create_member, create_program
+from tests.groups.builders import create_group, post_count
+from tests.groups.test_alerts import Robot
+from tests.parallel import in_parallel
+from tests.sign_in import member_sign_in
+
+PARALLEL = 6
+KEY = "robot-key"  # the key in Robot.url
+SEEN = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+
+
+@dataclass(frozen=True)
+class Full:
+    """A live code over two full groups, the second with the robot."""
+
+    code: str
+    owner: int
+    token: str
+
+
+@pytest.fixture
+def full(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    robot: Robot,
+) -> Full:
+    program = create_program(client, operator, code="full-robot")
+    owner = create_member(client, operator, program["id"], "群主")
+    groups = [create_group(client, operator, owner["id"], name=f"福利{n}群")["id"] for n in (1, 2)]
+    with transaction(factory) as session:
+        robots.set_robot(
+            session, group_id=groups[1], webhook_url=robot.url, actor=TEST_ACTOR, at=datetime.now(UTC)
+        )
+    token = make_token("member", owner["id"])
+    created = client.post(
+        "/api/v1/groups/live-codes",
+        json={"owner_member_id": owner["id"], "group_ids": groups, "capacity": 10},
+        headers=bearer(token),
+    )
+    assert created.status_code == 201, created.text
+    for group_id in groups:
+        assert post_count(client, operator, group_id, 10, SEEN).status_code == 201
+    return Full(created.json()["code"], owner["id"], token)
+
+
+def the_alert(factory: sessionmaker[Session]) -> LiveCodeAlert:
+    with factory() as session:
+        return session.scalars(select(LiveCodeAlert)).one()
+
+
+def retry(factory: sessionmaker[Session], at: datetime) -> None:
+    with transaction(factory) as session:
+        full_alerts.retry_due(session, {}, at)
+
+
+def test_a_failing_robot_is_retried_with_backoff_and_the_message_sent_once(
+    *,
+    client: TestClient,
+    factory: sessionmaker[Session],
+    robot: Robot,
+    full: Full,
+    jobs_runner: jobs.JobRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(webhook, "TIMEOUT_SECONDS", 0.3)
+    robot.delays, robot.statuses = [1.0], [200, 503]  # a timeout, then an HTTP error, then taken
+
+    page = client.get(f"/g/{full.code}")  # the scan that finds every group full
+    assert page.status_code == 200
+    assert "data-group-id" not in page.text
+    first = the_alert(factory)
+    assert (first.robot_status, first.robot_attempts) == (RobotAlertStatus.PENDING, 1)
+    assert first.robot_detail is not None
+    assert first.robot_detail.startswith("ReadTimeout")
+    assert first.robot_next_attempt_at is not None
+    due = first.robot_next_attempt_at
+
+    retry(factory, due - timedelta(seconds=1))  # before its backoff: nothing
+    assert len(robot.received) == 1
+    retry(factory, due)
+    second = the_alert(factory)
+    assert (second.robot_status, second.robot_attempts) == (RobotAlertStatus.PENDING, 2)
+    assert second.robot_next_attempt_at == due + backoff(2)
+
+    sent_at = due + backoff(2)
+    retry(factory, sent_at)
+    done = the_alert(factory)
+    assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 3, sent_at)
+    assert (done.robot_detail, done.robot_next_attempt_at) == ("ok", None)
+    assert len(robot.received) == 3
+    assert robot.received[0]["body"] == robot.received[2]["body"]
+    assert robot.received[2]["path"] == f"/cgi-bin/webhook/send?key={KEY}"
+
+    # Sent is sent: later retries, a redelivered first job and a direct attempt send nothing.
+    retry(factory, sent_at + timedelta(days=1))
+    assert not jobs_runner.run(
+        ALERT_JOB, key=f"live-code-full:{done.id}", payload={"alert_id": done.id}, at=sent_at
+    )
+    assert jobs_runner.run(RETRY_JOB, key="late-retry", payload={}, at=sent_at + timedelta(days=2))
+    with transaction(factory) as session:
+        alert = session.get(LiveCodeAlert, done.id)
+        assert alert is not None
+        full_alerts.robot_alert_job(session, {"alert_id": done.id}, sent_at)
+        assert full_alerts.attempt(session, alert, at=sent_at) is None
+    assert len(robot.received) == 3
+    assert the_alert(factory).robot_attempts == 3
+
+    listed = client.get(f"/api/v1/members/{full.owner}/live-codes", headers=bearer(full.token)).json()
+    shown = listed[0]["robot_alert"]
+    assert (shown["status"], shown["attempts"], shown["detail"]) == ("sent", 3, "ok")
+    member_sign_in(client, full.token)
+    assert 'data-testid="robot-alert" data-status="sent"' in client.get("/m/live-codes").text
+
+
+def test_a_robot_that_keeps_refusing_is_given_up_shown_and_its_key_kept_secret(
+    *,
+    client: TestClient,
+    factory: sessionmaker[Session],
+    robot: Robot,
+    full: Full,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    refusal = {"errcode": 93000, "errmsg": f"invalid webhook url {KEY}, hint: [abc]"}
+    robot.answers = [refusal] * (MAX_ATTEMPTS + 2)
+
+    client.get(f"/g/{full.code}")
+    for n in range(2, MAX_ATTEMPTS + 1):
+        due = the_alert(factory).robot_next_attempt_at
+        assert due is not None
+        retry(factory, due)
+        assert the_alert(factory).robot_attempts == n
+    gave_up = the_alert(factory)
+    assert (gave_up.robot_status, gave_up.robot_attempts) == (RobotAlertStatus.FAILED, MAX_ATTEMPTS)
+    assert gave_up.robot_next_attempt_at is None
+    assert gave_up.robot_detail == "errcode 93000: invalid webhook url ***, hint: [abc]"
+    retry(factory, datetime.now(UTC) + timedelta(days=30))
+    assert len(robot.received) == MAX_ATTEMPTS
+
+    listed = client.get(f"/api/v1/members/{full.owner}/live-codes", headers=bearer(full.token)).json()
+    shown = listed[0]["robot_alert"]
+    assert (shown["status"], shown["attempts"]) == ("failed", MAX_ATTEMPTS)
+    member_sign_in(client, full.token)
+    page = client.get("/m/live-codes").text
+    assert 'data-testid="robot-alert" data-status="failed"' in page
+    assert "invalid webhook url ***" in page
+    logged = capsys.readouterr()
+    assert logged.err.count("live_code_full.robot_refused") == MAX_ATTEMPTS
+    assert KEY not in logged.err + logged.out + page
+
+
+@pytest.mark.postgres_only
+def test_parallel_retries_send_the_message_once(
+    client: TestClient, factory: sessionmaker[Session], robot: Robot, full: Full
+) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+    robot.statuses = [503]
+    client.get(f"/g/{full.code}")  # the first attempt is refused
+    refused = the_alert(factory)
+    due = refused.robot_next_attempt_at
+    assert due is not None
+    robot.delays = [0.3]  # the attempt that goes out answers slowly, the others meet it on the row
+
+    def run(session: Session) -> webhook.Outcome | None:
+        alert = session.get(LiveCodeAlert, refused.id)
+        assert alert is not None
+        return full_alerts.attempt(session, alert, at=due)
+
+    results = in_parallel(factory, run, PARALLEL)
+    assert sorted(type(r).__name__ for r in results) == ["NoneType"] * (PARALLEL - 1) + ["Outcome"]
+    assert len(robot.received) == 2
+    done = the_alert(factory)
+    assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 2, due)
