@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def in_parallel(factory: sessionmaker[Session], work: Callable[[Session], Any], count: int) -> list[object]:
     """Run ``work`` in ``count`` threads, each with its own session, released together by a barrier;
-    each commits, or rolls back and gives its exception. The results in the order they finished."""
+    each commits and gives its result, or rolls back and gives its exception (one entry per thread).
+    The results in the order they finished."""
     barrier = threading.Barrier(count)
     results: list[object] = []
 
@@ -19,8 +20,9 @@ def in_parallel(factory: sessionmaker[Session], work: Callable[[Session], Any], 
         with factory() as session:
             barrier.wait()
             try:
-                results.append(work(session))
-                session.commit()
+                result = work(session)
+                session.commit()  # a result counts only once committed
+                results.append(result)
             except Exception as exc:
                 session.rollback()
                 results.append(exc)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,6 +13,7 @@ from neigou.kit.clock import utcnow
 from neigou.privacy import service
 from neigou.privacy.models import OptOut
 from tests.conftest import SECRET, TEST_ACTOR
+from tests.parallel import in_parallel
 from tests.privacy.builders import SHOPPER, build, traces
 
 PARALLEL = 6
@@ -32,35 +31,22 @@ def test_parallel_deliveries_of_one_opt_out_erase_once(
     client: TestClient, app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     build(client, app, operator, factory)
-    barrier = threading.Barrier(PARALLEL)
-    results: list[tuple[int, bool] | BaseException] = []
 
-    def run() -> None:
-        with factory() as session:
-            barrier.wait()
-            try:
-                result = service.opt_out(
-                    session,
-                    secret_key=SECRET,
-                    customer_ref=SHOPPER,
-                    program_id=None,
-                    request_id="race-1",
-                    actor=TEST_ACTOR,
-                    at=utcnow(),
-                )
-                session.commit()
-                results.append((result.opt_out.id, result.created))
-            except Exception as exc:
-                session.rollback()
-                results.append(exc)
+    def opt_out(session: Session) -> tuple[int, bool]:
+        result = service.opt_out(
+            session,
+            secret_key=SECRET,
+            customer_ref=SHOPPER,
+            program_id=None,
+            request_id="race-1",
+            actor=TEST_ACTOR,
+            at=utcnow(),
+        )
+        return result.opt_out.id, result.created
 
-    threads = [threading.Thread(target=run) for _ in range(PARALLEL)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = in_parallel(factory, opt_out, PARALLEL)
     answers = [r for r in results if isinstance(r, tuple)]
-    assert len(answers) == PARALLEL, results
+    assert len(results) == len(answers) == PARALLEL, results
     assert len({opt_out_id for opt_out_id, _ in answers}) == 1
     assert sorted(created for _, created in answers) == [False] * (PARALLEL - 1) + [True]
     assert set(traces(factory).values()) == {0}
