@@ -8,7 +8,8 @@ strings, text holding NUL, naive datetimes and impossible dates; path ids that d
 or past 2**63; query parameters and headers of the wrong type. The webhook gets the same, correctly signed.
 Every answer must be below 500, and every 4xx a problem+json with a ``code``. Failures are collected and
 reported together, each with the request that caused it. Hypothesis adds random JSON in the schema's field
-names, and console and workspace forms get bad numbers, dates and long text (a re-rendered form or a 4xx).
+names, and console and workspace forms (campaigns' create and edit among them) get bad numbers, dates and long
+text (a re-rendered form or a 4xx).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from neigou.auth.models import Role
 from neigou.integrations import signing, standard
 from neigou.kit.clock import utcnow
 from neigou.web import problems
+from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups import builders as groups
@@ -511,6 +513,31 @@ CONSOLE_FORMS: list[tuple[str, dict[str, str]]] = [
     ),
     ("/console/quote", {"sku": offers.MATRIX_SKU, "quantity": "1", "coupon_id": "", "at": ""}),
     ("/console/withdrawals/{withdrawal_id}/reject", {"reason": "r"}),
+    (
+        "/console/campaigns",
+        {
+            "program_id": "{program_id}",
+            "name": "活动",
+            "skus": offers.MATRIX_SKU,
+            "starts_at": "2099-01-01T10:00",
+            "ends_at": "2099-02-01T10:00",
+            "coupon_id": "",
+            "boost_percent": "5",
+            "copy_text": "",
+        },
+    ),
+    (
+        "/console/campaigns/{campaign_id}/edit",
+        {
+            "name": "活动改",
+            "skus": offers.MATRIX_SKU,
+            "starts_at": "2099-01-01T10:00",
+            "ends_at": "2099-03-01T10:00",
+            "coupon_id": "",
+            "boost_percent": "5",
+            "copy_text": "文案",
+        },
+    ),
 ]
 WORKSPACE_FORMS: list[tuple[str, dict[str, str]]] = [
     ("/m/earnings/withdrawals", {"amount": "1", "request_id": "form-w"}),
@@ -524,8 +551,9 @@ def _form_failures(
     client: TestClient, forms: list[tuple[str, dict[str, str]]], ids: dict[str, Any]
 ) -> list[str]:
     failures = []
-    for path, base in forms:
+    for path, template in forms:
         url = path.format(**ids)
+        base = {name: value.format(**ids) for name, value in template.items()}
         posts = [{**base, name: bad} for name in base for bad in FORM_BAD]
         for post in [*posts, {}]:
             try:
@@ -545,7 +573,14 @@ def test_malformed_form_posts_never_get_a_server_error(
 ) -> None:
     """Console and workspace forms with bad numbers, dates and very long text re-render or answer 4xx."""
     console_sign_in(client, factory, "forms", "forms-password")
-    failures = _form_failures(client, CONSOLE_FORMS, world.ids)
+    later = {**campaigns.matrix_campaign(world.ids["program_id"]), "starts_at": "2099-01-01T10:00:00+08:00"}
+    campaign = client.post(
+        "/api/v1/campaigns",
+        json={**later, "ends_at": "2099-02-01T10:00:00+08:00"},
+        headers=world.tokens["operator"],
+    )
+    assert campaign.status_code == 201, campaign.text
+    failures = _form_failures(client, CONSOLE_FORMS, {**world.ids, "campaign_id": campaign.json()["id"]})
     member_token = world.tokens["member"]["Authorization"].removeprefix("Bearer ")
     member_sign_in(client, member_token)
     failures += _form_failures(client, WORKSPACE_FORMS, world.ids)
