@@ -7,54 +7,24 @@ between its delete and its insert."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from neigou.analytics import queries, rollup_queries, rollups
-from neigou.analytics.extract import ensure_schema
-from neigou.analytics.facts import BY_NAME
 from neigou.analytics.reports import FUNNEL_KEYS, KEPT_FUNNEL_KEYS, Span
-from neigou.analytics.store import Store, open_store
+from neigou.analytics.store import Store
+from tests.analytics.stores import Killed, dying_before_insert, load
 
 pytestmark = pytest.mark.no_database
 
-ARROW = {
-    "int": pa.int64(),
-    "str": pa.string(),
-    "date": pa.date32(),
-    "ts": pa.timestamp("us"),
-    "bool": pa.bool_(),
-}
 SPANS = [
     Span(program, start, end)
     for program in (1, 2)
     for start, end in ((date(2026, 3, 1), date(2026, 3, 31)), (date(2026, 3, 5), date(2026, 3, 6)))
 ]
 FACTS = ("clicks", "claims", "orders", "refunds")
-
-
-class Killed(Exception):
-    """Stands for the process dying midway."""
-
-
-@pytest.fixture(params=["duckdb", "chdb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "chdb":
-        pytest.importorskip("chdb")
-    opened = open_store(f"{request.param}:///{tmp_path / request.param}")
-    ensure_schema(opened)
-    yield opened
-    opened.close()
-
-
-def _load(store: Store, table: str, rows: list[dict[str, Any]]) -> None:
-    schema = pa.schema([(column.name, ARROW[column.kind]) for column in BY_NAME[table].columns])
-    store.engine.load(table, pa.Table.from_pylist(rows, schema=schema))
 
 
 def _at(rng: random.Random, day: date) -> datetime:
@@ -84,7 +54,7 @@ class Funnel:
             }
             for i in range(1, 13)
         ]
-        _load(store, "links", self.links)
+        load(store, "links", self.links)
 
     def _id(self, fact: str) -> int:
         self.last[fact] += 1
@@ -128,7 +98,7 @@ class Funnel:
             )
         for fact, fact_rows in rows.items():
             if fact_rows:
-                _load(self.store, fact, fact_rows)
+                load(self.store, fact, fact_rows)
 
     def _order(self, rows: dict[str, list[dict[str, Any]]], link: dict[str, Any] | None, day: date) -> None:
         rng, at = self.rng, _at(self.rng, day)
@@ -202,16 +172,7 @@ def test_a_recomputation_killed_between_delete_and_insert_redoes_the_same_days(
     funnel.keep(dict.fromkeys(FACTS, 0))
     marks = dict(funnel.last)
     funnel.batch(30, days[3:6])
-    run = store.run
-
-    def dies_after_the_delete(sql: str, **params: Any) -> None:
-        if sql.lstrip().startswith(f"INSERT INTO {table}"):
-            raise Killed
-        run(sql, **params)
-
-    store.run = dies_after_the_delete  # type: ignore[method-assign]
-    with pytest.raises(Killed):
+    with dying_before_insert(store, table), pytest.raises(Killed):
         funnel.keep(marks)
-    store.run = run  # type: ignore[method-assign]
     funnel.keep(marks)
     _same(store)

@@ -6,50 +6,20 @@ members and orders arriving later, and a recomputation killed between its delete
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from neigou.analytics import queries, rollup_queries, tree
-from neigou.analytics.extract import ensure_schema
-from neigou.analytics.facts import BY_NAME
 from neigou.analytics.reports import month_span
-from neigou.analytics.store import Store, open_store
+from neigou.analytics.store import Store
+from tests.analytics.stores import Killed, dying_before_insert, load
 
 pytestmark = pytest.mark.no_database
 
-ARROW = {
-    "int": pa.int64(),
-    "str": pa.string(),
-    "date": pa.date32(),
-    "ts": pa.timestamp("us"),
-    "bool": pa.bool_(),
-}
 SPANS = [month_span(program, period) for program in (1, 2) for period in ("2026-02", "2026-03", "2026-05")]
 START = datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)
-
-
-class Killed(Exception):
-    """Stands for the process dying midway."""
-
-
-@pytest.fixture(params=["duckdb", "chdb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "chdb":
-        pytest.importorskip("chdb")
-    opened = open_store(f"{request.param}:///{tmp_path / request.param}")
-    ensure_schema(opened)
-    yield opened
-    opened.close()
-
-
-def _load(store: Store, table: str, rows: list[dict[str, Any]]) -> None:
-    schema = pa.schema([(column.name, ARROW[column.kind]) for column in BY_NAME[table].columns])
-    store.engine.load(table, pa.Table.from_pylist(rows, schema=schema))
 
 
 class Network:
@@ -74,7 +44,7 @@ class Network:
             row |= {"joined_at": joined, "joined_on": joined.date()}
             self.members[member_id] = row
             rows.append(row)
-        _load(self.store, "members", rows)
+        load(self.store, "members", rows)
 
     def orders_batch(self, count: int) -> None:
         rng, rows = self.rng, []
@@ -91,7 +61,7 @@ class Network:
             order |= {"link_code": None, "channel": "organic", "hidden_coupon": False, "paid_fen": 100}
             order |= {"list_fen": 100, "promotion_fen": 0, "coupon_fen": 0, "paid_at": at}
             rows.append(order | {"paid_us": 0, "paid_on": at.date()})
-        _load(self.store, "orders", rows)
+        load(self.store, "orders", rows)
 
 
 def _same(store: Store) -> None:
@@ -143,16 +113,7 @@ def test_a_tree_recomputation_killed_between_delete_and_insert_redoes_it(store: 
     _keep(network, 0, 0)
     network.members_batch(list(range(41, 51)))
     network.orders_batch(20)
-    run = store.run
-
-    def dies_after_the_delete(sql: str, **params: Any) -> None:
-        if sql.lstrip().startswith(f"INSERT INTO {table}"):
-            raise Killed
-        run(sql, **params)
-
-    store.run = dies_after_the_delete  # type: ignore[method-assign]
-    with pytest.raises(Killed):
+    with dying_before_insert(store, table), pytest.raises(Killed):
         _keep(network, 40, 80)
-    store.run = run  # type: ignore[method-assign]
     _keep(network, 40, 80)
     _same(store)

@@ -6,9 +6,7 @@ after one killed between its delete and its insert."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -16,11 +14,10 @@ import pytest
 
 from neigou.analytics import firsts, queries, rollup_queries, rollups
 from neigou.analytics.breakdowns import ECONOMICS_KEYS
-from neigou.analytics.extract import ensure_schema
-from neigou.analytics.facts import BY_NAME
 from neigou.analytics.reports import Span, TierRates, simulation_statement
-from neigou.analytics.store import Store, open_store
+from neigou.analytics.store import Store
 from neigou.orders.commission import Line, pool_of
+from tests.analytics.stores import Killed, schema
 
 pytestmark = pytest.mark.no_database
 
@@ -35,20 +32,6 @@ SPANS = [
     for program in (1, 2)
     for start, end in ((date(2026, 3, 1), date(2026, 3, 31)), (date(2026, 2, 1), date(2026, 4, 30)))
 ]
-
-
-class Killed(Exception):
-    """Stands for the process dying midway."""
-
-
-@pytest.fixture(params=["duckdb", "chdb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "chdb":
-        pytest.importorskip("chdb")
-    opened = open_store(f"{request.param}:///{tmp_path / request.param}")
-    ensure_schema(opened)
-    yield opened
-    opened.close()
 
 
 class Facts:
@@ -90,7 +73,7 @@ class Facts:
             touched.add((program, day))
         for table, table_rows in rows.items():
             if table_rows:
-                store.engine.load(table, pa.Table.from_pylist(table_rows, schema=_schema(table)))
+                store.engine.load(table, pa.Table.from_pylist(table_rows, schema=schema(table)))
         return touched
 
     def _order(self, rows: dict[str, list[dict[str, Any]]], day: date) -> tuple[int, date]:
@@ -146,19 +129,6 @@ class Facts:
                     rows["commissions"].append(commission | {"amount_fen": amount})
         self.orders[order_id] = (program, paid_fen, day)
         return program, day
-
-
-ARROW = {
-    "int": pa.int64(),
-    "str": pa.string(),
-    "date": pa.date32(),
-    "ts": pa.timestamp("us"),
-    "bool": pa.bool_(),
-}
-
-
-def _schema(table: str) -> pa.Schema:
-    return pa.schema([(column.name, ARROW[column.kind]) for column in BY_NAME[table].columns])
 
 
 def _share(line: dict[str, Any], bp: int) -> int:

@@ -1,0 +1,22 @@
+"""The analytics store on both engines, for the tests that write facts into it directly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from neigou.analytics.extract import ensure_schema
+from neigou.analytics.store import Store, open_store
+
+
+@pytest.fixture(params=["duckdb", "chdb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store with its schema, on DuckDB and on chDB."""
+    if request.param == "chdb":
+        pytest.importorskip("chdb")
+    opened = open_store(f"{request.param}:///{tmp_path / request.param}")
+    ensure_schema(opened)
+    yield opened
+    opened.close()
