@@ -28,7 +28,7 @@ import pyarrow as pa
 from analytics_baselines import BASE_ECONOMICS, BASE_FISSION, BASE_FUNNEL, BASE_REPEAT, BASE_SIMULATION
 from sqlalchemy import text
 
-from neigou.analytics import breakdowns, firsts, reports, rollups, tree
+from neigou.analytics import breakdowns, firsts, reports, rollups
 from neigou.analytics.extract import ensure_schema, log_watermark, refresh
 from neigou.analytics.facts import FACTS
 from neigou.analytics.reports import Span, TierRates
@@ -112,10 +112,8 @@ def rollup_days(store: Store) -> float:
     seconds."""
     start = time.perf_counter()
     rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
-    for fact in rollups.COUNTED:
-        rollups.recount(store, fact, mark=0)
-    tree.recompute_tree(store, mark=0)
-    tree.recompute_sales(store, mark=0)
+    for _fact, recompute in rollups.ON_MARKS.values():
+        recompute(store, mark=0)
     return time.perf_counter() - start
 
 
@@ -263,8 +261,8 @@ def timed_only(store: Store, label: str) -> list[tuple[str, float, float]]:
 DERIVED_MARKS = {
     "firsts.orders": "orders",
     "firsts.refunds": "refunds",
-    **{f"rollups.{name}": name for name in (*rollups.MARKS, *rollups.COUNTED, "members")},
-    "rollups.sellers": "orders",
+    **{f"rollups.{name}": name for name in rollups.MARKS},
+    **{f"rollups.{name}": fact for name, (fact, _recompute) in rollups.ON_MARKS.items()},
 }
 
 

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from neigou.analytics import firsts, rollups, tree
+from neigou.analytics import firsts, rollups
 from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.store import Store
@@ -313,17 +313,10 @@ def _keep_rollups(store: Store) -> int:
     )
     for name, final in finals.items():
         _log_watermark(store, f"rollups.{name}", final, final, None)
-    for name, fact, recompute in (
-        ("members", "members", tree.recompute_tree),
-        ("sellers", "orders", tree.recompute_sales),
-    ):
+    for name, (fact, recompute) in rollups.ON_MARKS.items():
         final = watermark(store, fact)
         touched += recompute(store, mark=watermark(store, f"rollups.{name}"))
         _log_watermark(store, f"rollups.{name}", final, final, None)
-    for fact in rollups.COUNTED:
-        final = watermark(store, fact)
-        touched += rollups.recount(store, fact, mark=watermark(store, f"rollups.{fact}"))
-        _log_watermark(store, f"rollups.{fact}", final, final, None)
     return touched
 
 

@@ -33,7 +33,11 @@ A member's own figures keep reading the facts.
 
 from __future__ import annotations
 
-from neigou.analytics.store import Store
+from collections.abc import Callable
+from functools import partial
+
+from neigou.analytics import tree
+from neigou.analytics.store import Store, redo_above
 
 MARKS = ("orders", "order_lines", "commissions", "refunds")
 
@@ -299,11 +303,20 @@ def recount(store: Store, fact: str, *, mark: int) -> int:
     """Count again the ``fact`` (clicks or claims) of every program and day with a row above
     ``mark``; the days touched."""
     day, table, insert = _RECOUNT[fact]
-    ((touched,),) = store.query(
-        f"SELECT count(*) FROM (SELECT DISTINCT program_id, {day} FROM {fact} WHERE id > :mark) AS d",
+    return redo_above(
+        store,
         mark=mark,
+        touched=f"SELECT count(*) FROM (SELECT DISTINCT program_id, {day} FROM {fact} WHERE id > :mark) AS d",
+        table=table,
+        where=_days_above(fact, day),
+        insert=insert,
     )
-    if touched:
-        store.run(f"DELETE FROM {table} WHERE {_days_above(fact, day)}", mark=mark)
-        store.run(insert, mark=mark)
-    return int(touched)
+
+
+# The kept tables recomputed on marks of their own (``rollups.<name>``): the fact whose ids each mark
+# follows, and the recomputation.
+ON_MARKS: dict[str, tuple[str, Callable[..., int]]] = {
+    "members": ("members", tree.recompute_tree),
+    "sellers": ("orders", tree.recompute_sales),
+    **{fact: (fact, partial(recount, fact=fact)) for fact in COUNTED},
+}

@@ -244,6 +244,17 @@ class Store:
         self.engine.close()
 
 
+def redo_above(store: Store, *, mark: int, touched: str, table: str, where: str, insert: str) -> int:
+    """Recompute the rows of a kept ``table`` that depend on facts above ``mark``: ``touched`` counts
+    what is affected, then the rows ``where`` selects are deleted and ``insert`` writes them again. Both
+    use the same predicate, so a recomputation killed between them is redone whole by the next."""
+    ((count,),) = store.query(touched, mark=mark)
+    if count:
+        store.run(f"DELETE FROM {table} WHERE {where}", mark=mark)  # noqa: S608
+        store.run(insert, mark=mark)
+    return int(count)
+
+
 def store_url(settings: Settings) -> str:
     """``NEIGOU_ANALYTICS_URL``, or a DuckDB file beside the data (``.neigou/analytics.duckdb``)."""
     if settings.analytics_url:

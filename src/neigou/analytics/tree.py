@@ -11,12 +11,12 @@ every order.
   something 30 days or more after joining" is ``last_paid_at >= joined_at + 30 days``. Members with an
   order above the mark are recomputed.
 
-Delete and insert use the same predicate, so a recomputation killed between them is redone whole.
+Both are recomputed with ``analytics.store.redo_above`` (delete and insert under one predicate).
 """
 
 from __future__ import annotations
 
-from neigou.analytics.store import Store
+from neigou.analytics.store import Store, redo_above
 
 _TREE_PROGRAMS = "program_id IN (SELECT program_id FROM members WHERE id > :mark)"
 
@@ -45,22 +45,24 @@ GROUP BY program_id, member_id
 
 def recompute_tree(store: Store, *, mark: int) -> int:
     """Walk again the tree of every program with a member above ``mark``; the programs walked."""
-    ((programs,),) = store.query(
-        "SELECT count(*) FROM (SELECT DISTINCT program_id FROM members WHERE id > :mark) AS p", mark=mark
+    return redo_above(
+        store,
+        mark=mark,
+        touched="SELECT count(*) FROM (SELECT DISTINCT program_id FROM members WHERE id > :mark) AS p",
+        table="member_tree",
+        where=_TREE_PROGRAMS,
+        insert=_TREE,
     )
-    if programs:
-        store.run(f"DELETE FROM member_tree WHERE {_TREE_PROGRAMS}", mark=mark)
-        store.run(_TREE, mark=mark)
-    return int(programs)
 
 
 def recompute_sales(store: Store, *, mark: int) -> int:
     """Recompute the last sale of every member with an order above ``mark``; the members."""
-    ((members,),) = store.query(
-        "SELECT count(*) FROM (SELECT DISTINCT member_id FROM orders WHERE id > :mark AND member_id IS NOT NULL) AS m",
+    return redo_above(
+        store,
         mark=mark,
+        touched="SELECT count(*) FROM (SELECT DISTINCT member_id FROM orders "
+        "WHERE id > :mark AND member_id IS NOT NULL) AS m",
+        table="member_sales",
+        where=_SELLERS,
+        insert=_SALES,
     )
-    if members:
-        store.run(f"DELETE FROM member_sales WHERE {_SELLERS}", mark=mark)
-        store.run(_SALES, mark=mark)
-    return int(members)
