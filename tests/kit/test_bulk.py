@@ -202,6 +202,33 @@ def test_insert_rows_keeps_enums_json_and_times(session: Session) -> None:
     assert len(stored(session)) == 2
 
 
+def test_insert_rows_converts_json_and_enums_when_the_first_row_holds_null(session: Session) -> None:
+    """Which columns need converting is told by the table, not by a first row whose value is NULL;
+    a JSON column holding a bare string or number is stored as that JSON value."""
+    rows = [row("a1", data=None), row("a2", data={"k": [1]}), row("a3", data="文本"), row("a4", data=7)]
+    rows[1]["colour"] = "blue"  # a stored value given as text next to enum members
+    bulk.insert_rows(session, Item, rows)
+    got = session.execute(select(Item.code, Item.colour, Item.data).order_by(Item.code)).all()
+    assert [tuple(r) for r in got] == [
+        ("a1", Colour.RED, None),
+        ("a2", Colour.BLUE, {"k": [1]}),
+        ("a3", Colour.RED, "文本"),
+        ("a4", Colour.RED, 7),
+    ]
+
+
+def test_staging_the_same_table_with_other_columns_on_one_connection(session: Session) -> None:
+    """A staging table is per column set: a later batch with more columns is not refused because
+    the first batch on the connection staged fewer."""
+    count = bulk.STAGE_FROM + 5
+    narrow = [row(f"a{i}") for i in range(1, count + 1)]
+    assert len(bulk.insert_new(session, Item, narrow, unique=("code",))) == count
+    wide = [row(f"b{i}", batch=2, data={"i": i}, at=AT) for i in range(1, count + 1)]
+    assert len(bulk.insert_new(session, Item, wide, unique=("code",))) == count
+    assert session.scalar(select(Item.data).where(Item.code == "b2")) == {"i": 2}
+    assert len(stored(session)) == 2 * count
+
+
 def test_insert_driver_rows_skips_taken_keys_or_refuses_them(session: Session) -> None:
     raw = [("a1", 1, 1, "red"), ("a2", 1, 2, "blue")]
     bulk.insert_driver_rows(session, "kit_bulk_items", COLUMNS, raw)

@@ -8,12 +8,13 @@ formatted into SQL here: they come from our own table metadata and code, never f
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import JSON, Enum, Table, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -86,7 +87,7 @@ def upsert_adding(
             session,
             table.name,
             columns,
-            _copy_values(rows, columns),
+            _copy_values(table, rows, columns),
             unique=key,
             types=binary_types(table, columns),
             adding=add,
@@ -120,7 +121,7 @@ def insert_new(
     table = table_of(target)
     columns = list(rows[0])
     return _stage_and_move(
-        session, table.name, columns, _copy_values(rows, columns), unique=unique, returning=returned
+        session, table.name, columns, _copy_values(table, rows, columns), unique=unique, returning=returned
     )
 
 
@@ -133,7 +134,9 @@ def insert_rows(session: Session, target: Target, rows: Sequence[dict[str, Any]]
         session.execute(insert(table), list(rows))
         return
     columns = list(rows[0])
-    copy_rows(session, table.name, columns, _copy_values(rows, columns), types=binary_types(table, columns))
+    copy_rows(
+        session, table.name, columns, _copy_values(table, rows, columns), types=binary_types(table, columns)
+    )
 
 
 # PostgreSQL type names for binary COPY, by the SQLAlchemy type's visit name (enums are stored as
@@ -278,8 +281,9 @@ def _stage_and_move(
     """COPY ``rows`` to a session-local staging table typed from ``table_name``, then move the rows
     whose ``unique`` key is free with one statement (with ``adding``, a taken key adds the row's
     ``adding`` column to the stored one instead); the staging table is left empty."""
-    stage = f"stage_{table_name}"
     names = _names(columns)
+    # One staging table per column set: a connection may stage the same table with other columns later.
+    stage = f"stage_{table_name}_{hashlib.blake2s(names.encode(), digest_size=4).hexdigest()}"
     session.execute(
         text(
             f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage}" ON COMMIT DELETE ROWS '  # noqa: S608
@@ -309,21 +313,32 @@ def _names(columns: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def _copy_values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[Any]]:
-    """The values of dict rows in ``columns`` order, in the form text COPY takes."""
+def _copy_values(table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[Any]]:
+    """The values of dict rows in ``columns`` order, in the form text COPY takes: an enum's value, a
+    JSON column's document as text. Which columns need it is told by the table's types, not by the
+    first row, whose value may be NULL where a later row's is not."""
     first = rows[0]
-    plain = {c for c in columns if isinstance(first[c], enum.Enum | dict | list)}
-    if not plain:
+    convert = {
+        c: _json_text if isinstance(table.c[c].type, JSON) else _plain
+        for c in columns
+        if isinstance(table.c[c].type, Enum | JSON) or isinstance(first[c], enum.Enum | dict | list)
+    }
+    if not convert:
         for row in rows:
             yield [row[c] for c in columns]
         return
     for row in rows:
-        yield [_plain(row[c]) if c in plain else row[c] for c in columns]
+        yield [convert[c](row[c]) if c in convert else row[c] for c in columns]
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)  # COPY's text form of a JSON column
+        return _json_text(value)
     return value
+
+
+def _json_text(value: Any) -> str | None:
+    """COPY's text form of a JSON column's value; None stays NULL."""
+    return None if value is None else json.dumps(value, ensure_ascii=False)
