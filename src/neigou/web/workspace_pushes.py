@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -36,8 +36,6 @@ CUSTOMERS_PER_PAGE = 20
 PUSHES_PER_PAGE = 20
 PRODUCTS_SHOWN = 12  # the first on sale; the search finds the rest
 PREVIEWS = 3
-Ids = Annotated[list[int], Form(max_length=500)]
-Skus = Annotated[list[str], Form(max_length=10)]
 
 
 @dataclass(frozen=True)
@@ -136,16 +134,24 @@ def _previews(session: Session, member: Member, draft: Draft, base: str) -> list
 
 
 def _draft(
-    customer_id: list[int] | None, segment_id: str, sku: list[str] | None, template: str, key: str
+    customer_id: Annotated[list[int] | None, Form(max_length=500)] = None,
+    sku: Annotated[list[str] | None, Form(max_length=10)] = None,
+    segment_id: Annotated[str, Form(max_length=20)] = "",
+    template: Annotated[str, Form(max_length=1000)] = "",
+    key: Annotated[str, Form(max_length=64)] = "",
 ) -> Draft:
+    """The composer's posted fields, for both the preview and the send; a form without a key gets one."""
     segment = int(segment_id) if segment_id.isdigit() and len(segment_id) < 18 else None
     return Draft(
         [] if segment is not None else list(customer_id or []),
         segment,
         [s[:64] for s in sku or []],
         template,
-        key,
+        key or secrets.token_urlsafe(16),
     )
+
+
+DraftDep = Annotated[Draft, Depends(_draft)]
 
 
 @router.post("/m/pushes/preview", response_class=HTMLResponse)
@@ -154,15 +160,10 @@ def preview(
     *,
     session: SessionDep,
     principal: WorkspaceMember,
-    customer_id: Annotated[list[int] | None, Form(max_length=500)] = None,
-    sku: Annotated[list[str] | None, Form(max_length=10)] = None,
-    segment_id: Annotated[str, Form(max_length=20)] = "",
-    template: Annotated[str, Form(max_length=1000)] = "",
-    key: Annotated[str, Form(max_length=64)] = "",
+    draft: DraftDep,
 ) -> HTMLResponse:
     """The composer again, with the first messages as the customers will read them."""
     member = require_member(session, principal.member_id or 0)
-    draft = _draft(customer_id, segment_id, sku, template, key or secrets.token_urlsafe(16))
     try:
         with session.begin_nested():
             previews = _previews(session, member, draft, base_url(request))
@@ -177,15 +178,10 @@ def send(
     *,
     session: SessionDep,
     principal: WorkspaceMember,
-    customer_id: Annotated[list[int] | None, Form(max_length=500)] = None,
-    sku: Annotated[list[str] | None, Form(max_length=10)] = None,
-    segment_id: Annotated[str, Form(max_length=20)] = "",
-    template: Annotated[str, Form(max_length=1000)] = "",
-    key: Annotated[str, Form(max_length=64)] = "",
+    draft: DraftDep,
 ) -> HTMLResponse | RedirectResponse:
     """Write the push (a resent form with the same key finds the first) and show it."""
     member = require_member(session, principal.member_id or 0)
-    draft = _draft(customer_id, segment_id, sku, template, key or secrets.token_urlsafe(16))
     now = utcnow()
     try:
         with session.begin_nested():
