@@ -1,7 +1,8 @@
 """Console forms that set a live event up as ``POST /api/v1/events`` and
 ``POST /api/v1/events/{id}/employees`` do: the new-event form (times in the program's zone, how long
-an order holds stock, the live stream's link, the price list as rows in yuan) and the whitelist pasted as lines on the event's page. Both build the API's
-request bodies, so the same validation applies, and write through the same service calls."""
+an order holds stock, the live stream's link, the price list as rows in yuan) and the whitelist pasted
+as lines on the event's page. Both build the API's request bodies, so the same validation applies,
+and write through the same service calls."""
 
 from __future__ import annotations
 
