@@ -91,6 +91,13 @@ def test_hand_a_group_over(browser: Browser, live_server: str, world: DemoWorld,
     expect(page.get_by_test_id("error-owner_member_id")).to_be_visible()
     expect(page.get_by_test_id("group-owner")).to_have_value("王小美")
     page.screenshot(path=str(ARTIFACTS / f"group-transfer-refused-{size}.png"), full_page=True)
+    # Typing asks the server for the members that match (any member of the program, not only those listed).
+    options = page.locator("#owner-options option")
+    heir_name = options.and_(page.locator(f'[value="{heir}"]')).inner_text().split(" · ")[0]
+    page.get_by_test_id("group-owner").fill("没有这个成员")
+    expect(options).to_have_count(0)
+    page.get_by_test_id("group-owner").fill(heir_name)
+    expect(options.and_(page.locator(f'[value="{heir}"]'))).to_have_count(1)
     page.get_by_test_id("group-owner").fill(heir)
     page.get_by_test_id("group-save").click()
     expect(page).not_to_have_url(edit_url)

@@ -33,6 +33,7 @@ def _console_pages(world: DemoWorld) -> list[str]:
         "/console/products/new",
         "/console/programs/new",
         "/console/events/new",
+        "/console/campaigns/new",
     ]
     pages += [f"/console/members/{world.sample_member_id}/ledger"]
     for program in (partner, brand):

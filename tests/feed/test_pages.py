@@ -148,6 +148,11 @@ def test_the_console_publishes_campaigns(
     page = client.get("/console/campaigns")
     assert page.status_code == 200
     assert "今日爆款" in page.text
+    assert 'href="/console/campaigns/new"' in page.text
+    on_program = client.get(f"/console/campaigns?program={fw.program_id}").text
+    assert f'href="/console/campaigns/new?program={fw.program_id}"' in on_program
+    preset = client.get(f"/console/campaigns/new?program={fw.program_id}").text
+    assert f'<option value="{fw.program_id}" selected' in preset
     form = {
         "program_id": str(fw.program_id),
         "name": "双12预热",
@@ -157,21 +162,22 @@ def test_the_console_publishes_campaigns(
         "ends_at": "2026-12-12T23:59",
         "copy_text": "提前加购",
     }
-    made = client.post("/console/campaigns", data=form, follow_redirects=False)
+    made = client.post("/console/campaigns/new", data=form, follow_redirects=False)
     assert made.status_code == 303, made.text
+    assert made.headers["location"] == f"/console/campaigns?program={fw.program_id}"
     with factory() as session:
         campaign = session.scalar(select(Campaign).where(Campaign.name == "双12预热"))
         assert campaign is not None
         assert campaign.commission_boost_bp == 500
         assert campaign.starts_at == datetime(2026, 12, 9, 16, 0, tzinfo=UTC)  # Shanghai midnight
-    refused = client.post("/console/campaigns", data={**form, "boost_percent": "95"})
+    refused = client.post("/console/campaigns/new", data={**form, "boost_percent": "95"})
     assert refused.status_code == 422
     assert "超过 100%" in refused.text
     # a time that is not one is shown beside its field, focused, with what was typed kept
-    bad_time = client.post("/console/campaigns", data={**form, "name": "双12返场", "ends_at": "12月12日"})
+    bad_time = client.post("/console/campaigns/new", data={**form, "name": "双12返场", "ends_at": "12月12日"})
     assert bad_time.status_code == 422
     assert 'data-testid="error-ends_at" data-code="invalid_datetime"' in bad_time.text
-    assert 'data-testid="campaign-ends" autofocus' in bad_time.text
+    assert 'data-testid="campaign-edit-ends" autofocus' in bad_time.text
     assert 'value="双12返场"' in bad_time.text
     with factory() as session:
         assert session.scalar(select(Campaign).where(Campaign.name == "双12返场")) is None

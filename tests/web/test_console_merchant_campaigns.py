@@ -143,7 +143,8 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
         ({"name": ""}, "name", "validation_error", 422),
         ({"coupon_id": str(shops.their_coupon)}, "coupon_id", "unknown_coupon", 422),
         ({"brand_id": "999999"}, "brand_id", "unknown_brand", 422),
-        ({"program_id": "999999"}, "program_id", "validation_error", 422),
+        ({"program_id": "999999"}, "program_id", "program_not_found", 404),
+        ({"program_id": "abc"}, "program_id", "validation_error", 422),
     ):
         refused = client.post(f"{LIST}/new", data=_new(shops, **typed))
         assert refused.status_code == status, (typed, refused.status_code)
@@ -186,6 +187,44 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
     assert "New campaign" in client.get(f"{LIST}/new", params={"lang": "en"}).text
     upcoming = client.get(LIST, params={"state": "upcoming"}).text
     assert re.findall(r'data-campaign-id="(\d+)"', upcoming) == [str(new_id)]
+
+
+def test_a_program_the_merchant_cannot_see_is_not_found_as_through_the_api(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    shops = _shops(client, operator, make_token)
+    elsewhere = _ok(
+        client.post("/api/v1/organizations", json={"code": "far", "name": "他租户"}, headers=operator)
+    )
+    hidden = create_program(client, operator, code="far-program", organization_id=elsewhere["id"])["id"]
+    api = client.post(
+        "/api/v1/campaigns",
+        json={
+            "program_id": hidden,
+            "name": "别处的活动",
+            "skus": ["MINE-1"],
+            "starts_at": (utcnow() + timedelta(days=1)).isoformat(),
+            "ends_at": (utcnow() + timedelta(days=2)).isoformat(),
+        },
+        headers=bearer(make_token(Role.MERCHANT, merchant_id=shops.mine)),
+    )
+    assert (api.status_code, api.json()["code"]) == (404, "program_not_found")
+    merchant_sign_in(client, factory, shops.mine)
+    before = row_counts(factory)
+    for program_id in (hidden, 999_999):
+        refused = client.post(f"{LIST}/new", data=_new(shops, program_id=str(program_id)))
+        assert refused.status_code == 404
+        assert 'data-testid="error-program_id" data-code="program_not_found">计划不存在。' in refused.text
+        assert 'value="周末两件套"' in refused.text
+        assert f'<option value="{hidden}"' not in refused.text
+    english = client.post(f"{LIST}/new?lang=en", data=_new(shops, program_id="999999")).text
+    assert 'data-code="program_not_found">Program 999999 does not exist.' in english
+    # Beside other errors, the program is one of them and the form answers 422, as the API does.
+    both = client.post(f"{LIST}/new", data=_new(shops, program_id=str(hidden), boost_percent="五"))
+    assert both.status_code == 422
+    assert 'data-testid="error-program_id" data-code="program_not_found"' in both.text
+    assert 'data-testid="error-boost_percent"' in both.text
+    assert row_counts(factory) == before, "a refused form writes nothing"
 
 
 def test_a_merchant_edits_its_campaign_with_the_apis_refusals(

@@ -170,3 +170,10 @@ def get_or_404(
     if row is None:
         raise NotFound(detail, code=code)
     return row
+
+
+def contains(text: str) -> str:
+    """The ``LIKE`` pattern of a value holding ``text`` anywhere, its wildcards escaped with a
+    backslash (use with ``escape="\\"``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from neigou.kit.bulk import chunks
+from neigou.kit.db import contains
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.offers.models import Brand, Category, CouponTemplate, Product, Promotion
 from neigou.offers.offer_rules import CouponVisibility, PromotionKind
@@ -97,7 +98,7 @@ class ProductFilter:
 
 def _filtered(query: Select[Product], where: ProductFilter) -> Select[Product]:
     if where.q:
-        pattern = "%" + where.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains(where.q)
         query = query.where(
             or_(Product.title.ilike(pattern, escape="\\"), Product.sku.ilike(pattern, escape="\\"))
         )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Integer, Select, func, literal, select
+from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from neigou.kit.bulk import chunks
+from neigou.kit.db import contains
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.programs.models import Member, Program, Tier
 
@@ -91,6 +92,19 @@ def member_names(session: Session, member_ids: Iterable[int | None]) -> dict[int
 def list_members(session: Session, program_id: int, *, limit: int, offset: int) -> list[Member]:
     """Members of a program in joining order."""
     return list(session.scalars(_members(program_id).limit(limit).offset(offset)))
+
+
+def find_members(session: Session, program_id: int, text: str, *, limit: int) -> list[Member]:
+    """Members of a program whose name holds ``text`` (any case) or whose id it is (``#`` allowed;
+    that member first), in joining order: what a member picker suggests for what was typed."""
+    typed = text.strip().lstrip("#")
+    match: ColumnElement[bool] = Member.name.ilike(contains(typed), escape="\\")
+    order: list[Sortable] = [Member.id]
+    if typed.isdigit() and len(typed) <= 18:
+        exact = Member.id == int(typed)
+        match, order = or_(exact, match), [case((exact, 0), else_=1), Member.id]
+    stmt = select(Member).where(Member.program_id == program_id, match).order_by(*order)
+    return list(session.scalars(stmt.limit(limit)))
 
 
 def page_members(session: Session, program_id: int, page: Page) -> Paged[Member]:

@@ -88,7 +88,7 @@ from neigou.web import (
 )
 from neigou.web.audit_api import router as audit_router
 from neigou.web.console_access import router as console_access_router
-from neigou.web.console_campaign_edit import router as console_campaign_edit_router
+from neigou.web.console_campaign_forms import router as console_campaign_forms_router
 from neigou.web.console_event_create import router as console_event_create_router
 from neigou.web.console_group_create import router as console_group_create_router
 from neigou.web.console_group_edit import router as console_group_edit_router
@@ -283,7 +283,7 @@ def create_app(
         console_members_router,
         console_group_create_router,
         console_group_edit_router,
-        console_campaign_edit_router,
+        console_campaign_forms_router,
         console_program_edit_router,
         console_merchant_router,
         console_merchant_campaigns_router,

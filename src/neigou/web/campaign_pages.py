@@ -19,7 +19,7 @@ from neigou.campaigns import service
 from neigou.campaigns.models import Campaign
 from neigou.campaigns.schemas import CampaignCreate, CampaignUpdate
 from neigou.kit.clock import utcnow
-from neigou.kit.errors import ProblemError
+from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.i18n import Message
 from neigou.offers import repository as offers
 from neigou.offers.amounts import AmountError, bp_to_percent_text, local_to_utc, percent_to_bp
@@ -177,15 +177,28 @@ def _placed(session: Session, exc: ProblemError) -> list[FieldError]:
 
 
 def new_form(
-    request: Request, session: Session, principal: Principal, console: CampaignConsole
+    request: Request,
+    session: Session,
+    principal: Principal,
+    console: CampaignConsole,
+    *,
+    program_id: int | None = None,
 ) -> HTMLResponse:
-    """The empty create form (no boost)."""
-    return _form(request, session, principal, console, campaign=None, values={"boost_percent": "0"})
+    """The empty create form (no boost), on ``program_id`` when one is given."""
+    values = {"boost_percent": "0", "program_id": str(program_id or "")}
+    return _form(request, session, principal, console, campaign=None, values=values)
 
 
-def _program(session: Session, typed: str) -> Program | None:
+def _program(session: Session, typed: str) -> Program | FieldError:
+    """The program picked, or the error beside its field: a program that does not exist or that the
+    caller's scope does not reach is the API's 404 ``program_not_found``, anything else not an id."""
     program_id = _id(typed)
-    return programs.get_program(session, program_id) if program_id is not None else None
+    if program_id is None:
+        return FieldError("program_id", "validation_error", _INVALID["program_id"])
+    try:
+        return require_program(session, program_id)
+    except NotFound as exc:
+        return FieldError("program_id", exc.code, exc.detail)
 
 
 def create(
@@ -196,7 +209,9 @@ def create(
     *,
     values: dict[str, str],
 ) -> Response:
-    """Publish the campaign typed into the form, or show the form again with every error in place."""
+    """Publish the campaign typed into the form, or show the form again with every error in place:
+    422 as the API answers a malformed body, or, when the program is all that is wrong, 404
+    ``program_not_found`` as the API answers an unknown program."""
 
     def again(errors: list[FieldError], status_code: int = 422) -> HTMLResponse:
         return _form(
@@ -210,10 +225,11 @@ def create(
             status_code=status_code,
         )
 
-    program = _program(session, values.get("program_id") or "")
+    picked = _program(session, values.get("program_id") or "")
+    program = picked if isinstance(picked, Program) else None
     body, errors = _body(values, None, program.timezone if program else default_timezone(request))
-    if program is None:
-        errors.append(FieldError("program_id", "validation_error", _INVALID["program_id"]))
+    if isinstance(picked, FieldError):
+        errors.append(picked)
     brand = (values.get("brand_id") or "").strip()
     if brand and _id(brand) is None:
         errors.append(FieldError("brand_id", "validation_error", _INVALID["brand_id"]))
@@ -225,13 +241,14 @@ def create(
     except ValidationError as exc:
         errors += [e for e in _invalid(exc) if e.field not in {f.field for f in errors}]
     if errors or data is None:
-        return again(errors)
+        missing = all(e.code == "program_not_found" for e in errors)
+        return again(errors, 404 if errors and missing else 422)
     try:
         with session.begin_nested():
-            service.create_campaign(session, data=data, actor=principal.actor, at=utcnow())
+            made = service.create_campaign(session, data=data, actor=principal.actor, at=utcnow())
     except ProblemError as exc:
         return again(_placed(session, exc), exc.status)
-    return RedirectResponse(console.list_url, status_code=303)
+    return RedirectResponse(console.back(made), status_code=303)
 
 
 def edit_form(

@@ -1,10 +1,13 @@
 """Console form that edits a chat group: its name, its id on the platform, whether it is archived
 (archived groups keep their history but leave compliance and alerts) and its owner (handed over to
-another member of the program, picked from a list or typed by id)."""
+another member of the program: typing part of a name or an id asks the server for the members that
+match, ``/console/groups/{id}/owner-options``, so any member of a large program can be picked)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -25,7 +28,8 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2**63 - 1
-PICKER_SIZE = 200  # members offered in the owner picker; any other is typed by id
+PICKER_SIZE = 50  # members offered in the owner picker before anything is typed
+MATCHES = 20  # members suggested for what is typed in the owner field
 OWNER_CODES = {"member_not_found", "owner_not_in_program", "owner_not_joined", "group_name_taken"}
 
 
@@ -67,6 +71,21 @@ def edit_group(
         "owner_member_id": str(group.owner_member_id),
     }
     return _form(request, session, principal, group, values=values)
+
+
+@router.get("/console/groups/{group_id}/owner-options", response_class=HTMLResponse)
+def owner_options(
+    request: Request,
+    group_id: int,
+    session: SessionDep,
+    _principal: ConsoleOperator,
+    owner_member_id: Annotated[str, Query(max_length=120)] = "",
+) -> HTMLResponse:
+    """The owner field's suggestions (``<option>``s its datalist swaps in as the operator types): up
+    to ``MATCHES`` members of the group's program whose name holds what was typed or whose id it is."""
+    group = service.require_group(session, min(group_id, MAX_ID))
+    members = programs.find_members(session, group.program_id, owner_member_id, limit=MATCHES)
+    return render(request, "console/groups/_owner_options.html", members=members)
 
 
 _INVALID = {

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import Session
 from starlette.datastructures import URL
 
+from neigou.kit.db import contains
 from neigou.kit.paging import AnySelect, Sortable, count_rows
 from neigou.web.i18n import query_language
 from neigou.web.pager import PageNumber, Pager, pager_at, relative
@@ -84,11 +85,6 @@ def _with(url: str, **params: Any) -> str:
     return relative(URL(url).include_query_params(**params))
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def fetch(
     session: Session,
     request: Request,
@@ -107,7 +103,7 @@ def fetch(
     keep the statement's own order. The total counts the filtered list. ``path`` is where the list's
     links point when it is shown in answer to a form posted elsewhere."""
     if query.q and search:
-        pattern = _like(query.q)
+        pattern = contains(query.q)
         stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in search)))
     sort = query.sort if query.sort.lstrip("-") in sorts else default_sort
     column = sorts[sort.lstrip("-")]
