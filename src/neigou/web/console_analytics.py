@@ -41,7 +41,7 @@ DEFAULT_DAYS = 90
 # never refused outright (an emptied date field sends "").
 FromQuery = Annotated[str | None, Query(alias="from")]
 ToQuery = Annotated[str | None, Query(alias="to")]
-DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 EconomicsKey = Literal["day", "tier", "group", "sku", "brand"]
 ValueKey = Literal["channel", "tier", "group"]
 FunnelKey = Literal["link", "member", "group"]
