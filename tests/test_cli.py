@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 import uvicorn
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from neigou.analytics import reports
+from neigou.analytics.reports import Span
 from neigou.analytics.runtime import close_all
+from neigou.analytics.store import open_store
 from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.cli.main import app
+from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.settings import get_settings
 from neigou.programs import service as programs
+from neigou.programs.models import Program
 from neigou.programs.schemas import ProgramCreate
 from tests.conftest import TEST_ACTOR
 
@@ -96,6 +104,24 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with duckdb.connect(str(tmp_path / "demo-analytics.duckdb"), read_only=True) as store:
         days = store.execute("SELECT count(DISTINCT CAST(paid_at AS DATE)) FROM orders").fetchall()
     assert days[0][0] >= 28
+    # Claims sit on the busiest links too, not only on the sample member's: the funnel's top links by
+    # net GMV over the page's default range all have claims.
+    demo = create_engine(f"sqlite:///{path}")
+    try:
+        with demo.connect() as conn:
+            partner, zone = conn.execute(
+                select(Program.id, Program.timezone).where(Program.code == "fenxiang-partners")
+            ).one()
+    finally:
+        demo.dispose()
+    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    analytics = open_store(f"duckdb:///{tmp_path / 'demo-analytics.duckdb'}")
+    try:
+        top = reports.funnel(analytics, Span(partner, today - timedelta(days=89), today), by="link")[:10]
+    finally:
+        analytics.close()
+    assert len(top) == 10
+    assert all(row.claims > 0 for row in top), top
 
 
 def test_serve_clears_the_metrics_directory_of_an_earlier_run(

@@ -187,6 +187,8 @@ def test_simulation(client: TestClient, operator: dict[str, str], world: Analyti
         ("repeat?from=2026-03-01&to=2026-03-31&channel=tv", "unknown_channel"),
         ("repeat?from=2026-03-01&to=2026-03-31&window_days=0", "validation_error"),
         ("economics?from=2026-03-31&to=2026-03-01", "bad_range"),
+        ("economics?from=9999-01-01&to=9999-12-31", "date_out_of_range"),
+        ("cohorts?from=0001-01-01&to=0001-01-31", "date_out_of_range"),
         ("fission?period=2026-13", "bad_period"),
         ("fission?period=26-03-1", "bad_period"),
     ],

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from neigou.analytics import queries, rollup_queries, rollups
-from neigou.analytics.reports import FUNNEL_KEYS, KEPT_FUNNEL_KEYS, Span
+from neigou.analytics import rollups
+from neigou.analytics.reports import FUNNEL_KEYS, Span, funnel_statement
 from neigou.analytics.store import Store
 from tests.analytics.stores import Killed, dying_before_insert, load
 
@@ -130,10 +130,8 @@ def _rows(store: Store, sql: str, **params: Any) -> list[tuple[int, ...]]:
 
 def _same(store: Store) -> None:
     for span in SPANS:
-        for by, (click_key, claim_key, order_key) in FUNNEL_KEYS.items():
-            clicks = queries.FUNNEL_CLICKS.format(click_key=click_key)
-            scan = queries.FUNNEL.format(clicks=clicks, claim_key=claim_key, order_key=order_key)
-            kept = rollup_queries.FUNNEL.format(key=KEPT_FUNNEL_KEYS[by])
+        for by in FUNNEL_KEYS:
+            scan, kept = funnel_statement(by, kept=False), funnel_statement(by, kept=True)
             expected = _rows(store, scan, **span.params())
             assert _rows(store, kept, **span.params()) == expected, (span, by)
             assert all(sum(row[i] for row in expected) > 0 for i in (1, 2, 3)), (span, by)

@@ -5,7 +5,7 @@ their own figures on a phone."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from neigou.demo.seed import DemoWorld
 from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
@@ -49,13 +49,15 @@ def test_operator_reads_the_funnel(
     funnel = page.get_by_test_id("funnel")
     expect(funnel).to_contain_text("按链接的转化漏斗")
     assert page.get_by_test_id("funnel-row").count() > 0
-    expect(page.locator("#funnel-chart canvas")).to_have_count(1)
+    expect(page.locator("#funnel-chart svg")).to_have_count(1)
+    _labels_are_whole_and_inside_the_chart(page)
     funnel.scroll_into_view_if_needed()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     funnel.screenshot(path=str(ARTIFACTS / f"console-analytics-funnel-{width}.png"))
     page.get_by_test_id("funnel-by").get_by_role("link", name="群").click()
     expect(page.get_by_test_id("funnel")).to_contain_text("按群的转化漏斗")
     assert page.get_by_test_id("funnel-row").count() > 0
+    _labels_are_whole_and_inside_the_chart(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     with page.expect_download() as download:
         page.get_by_test_id("export-funnel").click()
@@ -64,6 +66,33 @@ def test_operator_reads_the_funnel(
         page.get_by_test_id("export-fission").click()
     assert download.value.suggested_filename.startswith("fission-")
     page.close()
+
+
+LABELS = """() => {
+  const box = (e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+  return {
+    chart: box(document.getElementById("funnel-chart")),
+    texts: Array.from(document.querySelectorAll("#funnel-chart svg text")).map((t) => [t.textContent, box(t)]),
+    names: Array.from(document.querySelectorAll("[data-testid=funnel-row]")).slice(0, 10)
+      .map((tr) => tr.cells[0].textContent),
+  };
+}"""
+
+
+def _labels_are_whole_and_inside_the_chart(page: Page) -> None:
+    """Every text of the funnel chart lies inside it, and each of the first ten rows' names is a label,
+    in full or cut with "…" after a readable start."""
+    drawn = page.evaluate(LABELS)
+    left, top, right, bottom = drawn["chart"]
+    for text, (x0, y0, x1, y1) in drawn["texts"]:
+        assert left - 1 <= x0, (text, x0, left)
+        assert x1 <= right + 1, (text, x1, right)
+        assert top - 1 <= y0, (text, y0, top)
+        assert y1 <= bottom + 1, (text, y1, bottom)
+    labels = {text for text, _ in drawn["texts"]}
+    for name in drawn["names"]:
+        cut = [t for t in labels if t.endswith("…") and len(t) > 6 and name.startswith(t[:-1])]
+        assert name in labels or cut, (name, sorted(labels))
 
 
 def test_member_reads_own_figures_on_a_phone(browser: Browser, live_server: str, world: DemoWorld) -> None:

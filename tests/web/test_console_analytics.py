@@ -3,7 +3,9 @@ now, simulator) and the member's own figures."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -136,3 +138,72 @@ def test_breakdowns_on_the_page_and_in_excel(
     bad = client.get(f"{base}/export?report=customers&by=sku&{MARCH}")
     assert bad.status_code == 422
     assert bad.json()["code"] == "bad_split"
+
+
+@pytest.mark.parametrize(
+    ("query", "corrected"),
+    [
+        ("", False),
+        ("from=2026-03-01", False),
+        ("from=&to=", False),
+        ("from=2026-03-31&to=2026-03-01", True),
+        ("from=2020-01-01&to=2026-03-01", True),
+        ("from=2026-03-01&to=march", True),
+        ("from=9999-01-01&to=9999-12-31", True),
+        ("from=0001-01-01&to=0001-01-02", True),
+    ],
+)
+def test_every_export_link_exports_the_range_the_page_shows(
+    client: TestClient, factory: sessionmaker[Session], world: AnalyticsWorld, query: str, corrected: bool
+) -> None:
+    console_sign_in(client, factory)
+    page = client.get(f"/console/programs/{world.program_id}/analytics?{query}")
+    assert page.status_code == (422 if corrected else 200)
+    assert ('data-testid="range-error"' in page.text) is corrected
+    shown = re.findall(r'<input type="date" name="(?:from|to)" value="([0-9-]+)">', page.text)
+    assert len(shown) == 2
+    links = [html.unescape(h) for h in re.findall(r'href="([^"]*/analytics/export\?[^"]*)"', page.text)]
+    assert len(links) == 8
+    for link in links:
+        assert f"from={shown[0]}&to={shown[1]}" in link
+        response = client.get(link)
+        assert response.status_code == 200, (link, response.text)
+        assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+        name = response.headers["content-disposition"]
+        assert f"{shown[0]}-{shown[1]}.xlsx" in name or "fission-" + shown[1][:7] in name
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("from=2026-03-31&to=2026-03-01", "bad_range"),
+        ("from=2020-01-01&to=2026-03-01", "range_too_long"),
+        ("from=2026-03-01&to=march", "invalid_date"),
+        ("from=2026-02-30", "invalid_date"),
+        ("from=9999-01-01&to=9999-12-31", "date_out_of_range"),
+        ("to=0001-01-02", "date_out_of_range"),
+    ],
+)
+def test_an_export_of_a_range_the_page_would_replace_is_refused(
+    client: TestClient, factory: sessionmaker[Session], world: AnalyticsWorld, query: str, code: str
+) -> None:
+    console_sign_in(client, factory)
+    base = f"/console/programs/{world.program_id}/analytics"
+    for report in ("economics", "fission", "funnel"):
+        refused = client.get(f"{base}/export?report={report}&{query}")
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == code
+
+
+def test_an_export_without_a_range_is_of_the_pages_default_range(
+    client: TestClient, factory: sessionmaker[Session], world: AnalyticsWorld
+) -> None:
+    console_sign_in(client, factory)
+    base = f"/console/programs/{world.program_id}/analytics"
+    page = client.get(base).text
+    start, end = re.findall(r'<input type="date" name="(?:from|to)" value="([0-9-]+)">', page)
+    for query in ("", "&from=&to="):
+        response = client.get(f"{base}/export?report=economics{query}")
+        assert response.status_code == 200
+        assert f'filename="economics-{start}-{end}.xlsx"' in response.headers["content-disposition"]

@@ -46,6 +46,7 @@ from neigou.analytics.store import Store
 from neigou.auth.dependencies import Operator, OperatorOrMember
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
+from neigou.kit.dates import check_day
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid
 from neigou.kit.i18n import Message
@@ -76,7 +77,9 @@ def _member_scope(session: Session, principal: Principal, program_id: int) -> in
 
 
 def checked_span(program_id: int, start_on: dt.date, end_on: dt.date, member_id: int) -> Span:
-    """A range of days: not inverted, at most three years."""
+    """A range of days the product works with (``kit.dates``): not inverted, at most three years."""
+    check_day(start_on, "from")
+    check_day(end_on, "to")
     if start_on > end_on:
         raise Invalid(
             Message("'from' ({start}) is after 'to' ({end}).", start=start_on, end=end_on), code="bad_range"

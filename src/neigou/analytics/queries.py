@@ -198,25 +198,11 @@ FROM s JOIN o ON o.id = s.order_id LEFT JOIN r ON r.order_id = s.order_id
 """
 
 # The invite tree from its roots (members without an inviter, or one member for their own team),
-# level 1 at the roots, over members who joined by the end of the period.
-FISSION_TREE = """
-WITH RECURSIVE tree AS (
-    SELECT id, joined_on, 1 AS level FROM members
-    WHERE program_id = :program_id AND joined_on <= :end_on
-      AND (CASE WHEN :member_id = 0 THEN inviter_id IS NULL ELSE id = :member_id END)
-    UNION ALL
-    SELECT m.id, m.joined_on, t.level + 1 AS level FROM members AS m JOIN tree AS t ON m.inviter_id = t.id
-    WHERE m.program_id = :program_id AND m.joined_on <= :end_on
-)
-SELECT level, count(*) AS members,
-       count(CASE WHEN joined_on < :start_on THEN 1 END) AS at_start,
-       count(CASE WHEN joined_on >= :start_on AND level > 1 THEN 1 END) AS recruits
-FROM tree GROUP BY level ORDER BY level
-"""
-
-# Recruits of the period (joined in it with an inviter in scope) who sold something 30 days or
-# more after joining.
-FISSION_ACTIVE = """
+# level 1 at the roots, over members who joined by the end of the period: per level its members,
+# those who joined before the period, the recruits of the period (joined in it, with an inviter in
+# scope) and those of them who sold something 30 days or more after joining. Program-wide,
+# rollup_queries.FISSION reads the kept tree instead.
+FISSION = """
 WITH RECURSIVE tree AS (
     SELECT id, joined_at, joined_on, 1 AS level FROM members
     WHERE program_id = :program_id AND joined_on <= :end_on
@@ -226,9 +212,16 @@ WITH RECURSIVE tree AS (
     JOIN tree AS t ON m.inviter_id = t.id
     WHERE m.program_id = :program_id AND m.joined_on <= :end_on
 ),
-recruits AS (SELECT id, joined_at FROM tree WHERE level > 1 AND joined_on >= :start_on)
-SELECT count(DISTINCT rc.id) FROM recruits AS rc JOIN orders AS o ON o.member_id = rc.id
-WHERE o.program_id = :program_id AND o.paid_at >= rc.joined_at + INTERVAL 30 DAY
+sales AS (
+    SELECT member_id, max(paid_at) AS last_paid_at FROM orders WHERE program_id = :program_id GROUP BY member_id
+)
+SELECT t.level AS level, count(*) AS members,
+       count(CASE WHEN t.joined_on < :start_on THEN 1 END) AS at_start,
+       count(CASE WHEN t.joined_on >= :start_on AND t.level > 1 THEN 1 END) AS recruits,
+       count(CASE WHEN t.joined_on >= :start_on AND t.level > 1
+                   AND s.last_paid_at >= t.joined_at + INTERVAL 30 DAY THEN 1 END) AS active
+FROM tree AS t LEFT JOIN sales AS s ON s.member_id = t.id
+GROUP BY t.level ORDER BY t.level
 """
 
 # Per customer with a counted first order in the range: paid − refunds − commission (net of

@@ -241,17 +241,12 @@ def month_span(program_id: int, period: str, member_id: int = 0) -> Span:
 
 def fission(store: Store, span: Span) -> Fission:
     """Depth histogram, members at the start, recruits and K-factor, recruits still selling after 30 days."""
-    if span.member_id:
-        rows = store.query(queries.FISSION_TREE, **span.params())
-        ((active,),) = store.query(queries.FISSION_ACTIVE, **span.params())
-    else:  # program-wide: the kept tree, in one statement
-        rows = store.query(rollup_queries.FISSION, **span.params())
-        active = sum(int(r[4]) for r in rows)
+    rows = store.query(_kept(queries.FISSION, rollup_queries.FISSION, span), **span.params())
     return Fission(
         members_at_start=sum(int(r[2]) for r in rows),
         recruits=sum(int(r[3]) for r in rows),
         depth=[(int(r[0]), int(r[1])) for r in rows],
-        recruits_active_after_30_days=int(active),
+        recruits_active_after_30_days=sum(int(r[4]) for r in rows),
     )
 
 
@@ -383,12 +378,16 @@ class FunnelRow:
     net_fen: int
 
 
+def funnel_statement(by: str, *, kept: bool) -> str:
+    """The funnel's statement per ``by``: over the kept days (program-wide) or over the facts."""
+    if kept:
+        return rollup_queries.FUNNEL.format(key=KEPT_FUNNEL_KEYS[by])
+    click_key, claim_key, order_key = FUNNEL_KEYS[by]
+    clicks = queries.FUNNEL_CLICKS.format(click_key=click_key)
+    return queries.FUNNEL.format(clicks=clicks, claim_key=claim_key, order_key=order_key)
+
+
 def funnel(store: Store, span: Span, *, by: str) -> list[FunnelRow]:
     """The funnel per link, member or group over the span (top 200 by net GMV)."""
-    if span.member_id:
-        click_key, claim_key, order_key = FUNNEL_KEYS[by]
-        clicks = queries.FUNNEL_CLICKS.format(click_key=click_key)
-        statement = queries.FUNNEL.format(clicks=clicks, claim_key=claim_key, order_key=order_key)
-    else:
-        statement = rollup_queries.FUNNEL.format(key=KEPT_FUNNEL_KEYS[by])
+    statement = _kept(funnel_statement(by, kept=False), funnel_statement(by, kept=True), span)
     return [FunnelRow(*(int(v) for v in row)) for row in store.query(statement, **span.params())]

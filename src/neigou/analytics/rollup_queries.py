@@ -92,8 +92,8 @@ FROM (
 WHERE {key} IS NOT NULL GROUP BY {key} ORDER BY net_fen DESC, key LIMIT 200
 """
 
-# The shape of queries.FISSION_TREE (program-wide) over the kept tree, with a fifth column: the
-# recruits who sold something 30 days or more after joining (queries.FISSION_ACTIVE), per level.
+# The shape of queries.FISSION (program-wide) over the kept tree: per level members, members at the
+# start, recruits and the recruits who sold something 30 days or more after joining.
 FISSION = """
 SELECT t.level AS level, count(*) AS members,
        count(CASE WHEN t.joined_on < :start_on THEN 1 END) AS at_start,

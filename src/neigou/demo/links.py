@@ -74,6 +74,17 @@ def _clicks_and_claims(
     coupon_id: int,
     secret_key: str,
 ) -> None:
+    def click(at: datetime, visitor: str, ua: UaClass) -> ClickRow:
+        return click_row(
+            ref=new_click_ref(),
+            link_id=link.id,
+            program_id=link.program_id,
+            member_id=link.member_id,
+            clicked_at=at,
+            visitor_id=visitor,
+            ua_class=ua,
+        )
+
     events: list[ClickRow] = []
     claimers: list[tuple[str, datetime]] = []
     for number in range(rng.randint(150, 220) if busy else rng.randint(40, 80)):
@@ -85,17 +96,7 @@ def _clicks_and_claims(
         )
         visitor = f"demo{link.id:04d}v{number:05d}x"
         ua = rng.choices([u for u, _ in UA_WEIGHTS], weights=[w for _, w in UA_WEIGHTS])[0]
-        events.append(
-            click_row(
-                ref=new_click_ref(),
-                link_id=link.id,
-                program_id=link.program_id,
-                member_id=link.member_id,
-                clicked_at=at,
-                visitor_id=visitor,
-                ua_class=ua,
-            )
-        )
+        events.append(click(at, visitor, ua))
         if link.coupon_id is not None and ua is not UaClass.BOT and rng.random() < 0.3:
             claimers.append((visitor, at + timedelta(minutes=1)))
     if busy and link.coupon_id is not None:
@@ -106,17 +107,7 @@ def _clicks_and_claims(
         for day in range(1, CLICK_DAYS):
             at = now - timedelta(days=day, minutes=daily.randint(0, 60))
             visitor = f"demo{link.id:04d}d{day:05d}x"
-            events.append(
-                click_row(
-                    ref=new_click_ref(),
-                    link_id=link.id,
-                    program_id=link.program_id,
-                    member_id=link.member_id,
-                    clicked_at=at,
-                    visitor_id=visitor,
-                    ua_class=UaClass.WECHAT,
-                )
-            )
+            events.append(click(at, visitor, UaClass.WECHAT))
             claimers.append((visitor, at + timedelta(minutes=1)))
     store_clicks(session, sorted(events, key=lambda row: row[4]))  # by clicked_at
     for visitor, at in claimers:

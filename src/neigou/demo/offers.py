@@ -67,6 +67,7 @@ class OffersDemo:
     shampoo_sku: str
     hidden_coupon_id: int
     quantity_promotion_id: int
+    welcome_coupon_id: int  # public, every sku, open a month: what shoppers claim through owners' links
 
 
 def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
@@ -117,7 +118,15 @@ def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
         cap=3000,
         skus=[sku for sku, *_, category in PRODUCTS if category == "personal-care"],
     )
-    _coupon(session, actor, month, name="新人立减5元", kind=CouponKind.AMOUNT_OFF, value=500, min_spend=2000)
+    welcome = _coupon(
+        session,
+        actor,
+        (now - timedelta(days=HIDDEN_COUPON_DAYS), month[1]),  # claimed through links all month
+        name="新人立减5元",
+        kind=CouponKind.AMOUNT_OFF,
+        value=500,
+        min_spend=2000,
+    )
     quantity = promotions.create_promotion(
         session,
         data=PromotionCreate(
@@ -162,7 +171,12 @@ def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
         actor=actor,
         at=now,
     )
-    return OffersDemo(shampoo_sku=SHAMPOO_SKU, hidden_coupon_id=hidden, quantity_promotion_id=quantity.id)
+    return OffersDemo(
+        shampoo_sku=SHAMPOO_SKU,
+        hidden_coupon_id=hidden,
+        quantity_promotion_id=quantity.id,
+        welcome_coupon_id=welcome,
+    )
 
 
 def _coupon(

@@ -289,7 +289,13 @@ def seed(
         now=now,
         secret_key=secret_key,
     )
-    seed_traffic(session, program_id=partner.id, now=now)
+    seed_traffic(
+        session,
+        program_id=partner.id,
+        coupon_id=offers_demo.welcome_coupon_id,
+        now=now,
+        secret_key=secret_key,
+    )
     seed_network(
         session,
         program_id=partner.id,

@@ -2,9 +2,12 @@
 through it, so each link's and each group's funnel (clicks, then orders) has a shape day by day.
 
 A day's clicks on a link follow its orders that day (a handful of clicks per order, most of them
-before it) plus some browsing that bought nothing; WeChat mostly, some link-preview bots. Written in
-one set-based batch (``links.clicks.store_clicks``), with references derived from the seed so two
-demo builds hold the same clicks.
+before it) plus some browsing that bought nothing; WeChat mostly, some link-preview bots. About one
+person's click in four claims the program's welcome coupon a minute later, so the busiest links,
+the top of the funnel by net GMV, have claims too. Clicks are written in one set-based batch
+(``links.clicks.store_clicks``), with references derived from the seed so two demo builds hold the
+same clicks, and claims in another, as the claim writer stores them (``links.claim_stream.store``:
+counters, stock, touches and audit by batch).
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.kit.actor import Actor
+from neigou.links import claim_stream
+from neigou.links.claims import Customer
 from neigou.links.clicks import ClickRow, click_row, store_clicks
-from neigou.links.models import LinkClick, ShareLink
+from neigou.links.models import ClaimSource, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Order
 from neigou.programs.service import require_program
@@ -27,10 +34,13 @@ TRAFFIC_DAYS = 30
 CLICKS_PER_ORDER = (3, 9)
 BROWSING = (0, 2)  # clicks a day on a link that bought nothing
 UA_WEIGHTS = [(UaClass.WECHAT, 72), (UaClass.MOBILE, 14), (UaClass.DESKTOP, 4), (UaClass.BOT, 10)]
+CLAIM_CHANCE = 0.25  # a person's click that claims the welcome coupon
+DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 
 
-def seed_traffic(session: Session, *, program_id: int, now: datetime) -> int:
-    """Clicks over the last month on the program's links that have none yet; returns how many."""
+def seed_traffic(session: Session, *, program_id: int, coupon_id: int, now: datetime, secret_key: str) -> int:
+    """Clicks over the last month on the program's links that have none yet, and the claims of
+    ``coupon_id`` that some of them led to; returns how many clicks."""
     rng = random.Random(20260520)
     program = require_program(session, program_id)
     zone = ZoneInfo(program.timezone)
@@ -75,7 +85,45 @@ def seed_traffic(session: Session, *, program_id: int, now: datetime) -> int:
                     )
                 )
     rows.sort(key=lambda row: row[4])  # by clicked_at, as the writer stores them
-    return store_clicks(session, rows)
+    stored = store_clicks(session, rows)
+    claim_stream.store(session, _claims(rows, links, coupon_id=coupon_id, now=now, secret_key=secret_key))
+    return stored
+
+
+def _claims(
+    clicks: list[ClickRow], links: list[ShareLink], *, coupon_id: int, now: datetime, secret_key: str
+) -> list[dict[str, Any]]:
+    """Claim rows as the claim writer stores them, for about a quarter of the people's clicks (a
+    generator of its own keeps the clicks' draws as they were); ids as the writer makes them."""
+    rng = random.Random(20260521)
+    by_id = {link.id: link for link in links}
+    out: list[dict[str, Any]] = []
+    for row in clicks:
+        link_id, clicked_at, ua = row[1], row[4], row[6]
+        if ua == UaClass.BOT.value or rng.random() >= CLAIM_CHANCE:
+            continue
+        link = by_id[link_id]
+        at = min(clicked_at + timedelta(minutes=1), now)
+        customer = Customer.from_ref(secret_key, f"1{rng.choice('3589')}{rng.randrange(10**9):09d}")
+        stream_id = f"{int(at.timestamp() * 1000)}-{len(out)}"
+        out.append(
+            {
+                "id": claim_stream.claim_id(stream_id),
+                "coupon_id": coupon_id,
+                "customer_ref_hash": customer.ref_hash,
+                "customer_ref_masked": customer.masked,
+                "link_id": link.id,
+                "program_id": link.program_id,
+                "member_id": link.member_id,
+                "group_id": link.group_id,
+                "request_id": None,
+                "source": ClaimSource.LANDING,
+                "visitor_id": None,  # a visitor to bind would cost the writer three statements a claim
+                "claimed_at": at,
+                "actor": (DEMO_ACTOR.kind, DEMO_ACTOR.ref, DEMO_ACTOR.label),
+            }
+        )
+    return out
 
 
 def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:

@@ -8,6 +8,7 @@ button to refresh now.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Literal
@@ -26,15 +27,21 @@ from neigou.analytics.runtime import store_for
 from neigou.analytics.store import Store
 from neigou.auth.dependencies import ConsoleOperator, WorkspaceMember
 from neigou.kit.clock import utcnow
+from neigou.kit.dates import FIRST_DAY, check_day
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
+from neigou.kit.errors import Invalid, ProblemError
+from neigou.kit.i18n import Message
 from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 DEFAULT_DAYS = 90
-DateQuery = Annotated[date | None, Query()]
+# The range as the form sends it: a day the page cannot read is shown as an error over the default range,
+# never refused outright (an emptied date field sends "").
+FromQuery = Annotated[str | None, Query(alias="from")]
+ToQuery = Annotated[str | None, Query(alias="to")]
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 EconomicsKey = Literal["day", "tier", "group", "sku", "brand"]
 ValueKey = Literal["channel", "tier", "group"]
 FunnelKey = Literal["link", "member", "group"]
@@ -48,20 +55,43 @@ def _today(program: Program) -> date:
     return utcnow().astimezone(ZoneInfo(program.timezone)).date()
 
 
-def page_span(
-    program: Program, start_on: date | None, end_on: date | None, member_id: int
-) -> tuple[Span, ProblemError | None]:
-    end = end_on or _today(program)
-    start = start_on or end - timedelta(days=DEFAULT_DAYS - 1)
+def _day(raw: str | None, field: str) -> date | None:
+    """The day the range form wrote (``YYYY-MM-DD``), None when left empty; else 422 ``invalid_date``,
+    or ``date_out_of_range`` outside the days the product works with."""
+    text = (raw or "").strip()
+    if not text:
+        return None
     try:
+        day = date.fromisoformat(text) if DAY.match(text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise Invalid(
+            Message("{value!r} is not a date (YYYY-MM-DD).", value=text[:40]),
+            code="invalid_date",
+            extra={"field": field},
+        )
+    return check_day(day, field)
+
+
+def page_span(
+    program: Program, start_raw: str | None, end_raw: str | None, member_id: int
+) -> tuple[Span, ProblemError | None]:
+    """The range the analytics pages and their exports show: the days asked for (by default the last
+    90), or, with the reason, the default range when they cannot be shown. The exports refuse what the
+    page would replace, so a link the page writes always exports the range it shows."""
+    today = _today(program)
+    try:
+        start_on, end_on = _day(start_raw, "from"), _day(end_raw, "to")
+        end = end_on or today
+        start = start_on or max(end - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
         return checked_span(program.id, start, end, member_id), None
     except ProblemError as exc:
-        end = _today(program)
-        return Span(program.id, end - timedelta(days=DEFAULT_DAYS - 1), end, member_id), exc
+        return Span(program.id, today - timedelta(days=DEFAULT_DAYS - 1), today, member_id), exc
 
 
 def _figures(store: Store, span: Span, window_days: int) -> dict[str, object]:
-    period = f"{span.end_on:%Y-%m}"
+    period = span.end_on.isoformat()[:7]
     return {
         "economics": reports.economics(store, span),
         "repeat": reports.repeat(store, span, window_days=window_days),
@@ -103,8 +133,8 @@ def analytics_page(
     program_id: int,
     session: SessionDep,
     principal: ConsoleOperator,
-    start_on: Annotated[date | None, Query(alias="from")] = None,
-    end_on: Annotated[date | None, Query(alias="to")] = None,
+    start_on: FromQuery = None,
+    end_on: ToQuery = None,
     window_days: Annotated[int, Query(ge=1, le=3650)] = 30,
     tier: Annotated[str | None, Query(max_length=40)] = None,
     share_bp: Annotated[int | None, Query(ge=0, le=10_000)] = None,
@@ -171,8 +201,8 @@ def member_analytics(
     *,
     session: SessionDep,
     principal: WorkspaceMember,
-    start_on: Annotated[date | None, Query(alias="from")] = None,
-    end_on: Annotated[date | None, Query(alias="to")] = None,
+    start_on: FromQuery = None,
+    end_on: ToQuery = None,
 ) -> HTMLResponse:
     """The member's own figures: their sales, their commission, their customers' repeat buying, their team."""
     member = require_member(session, principal.member_id or 0)

@@ -3,7 +3,6 @@ figures the page shows (fen and basis points as integers; headers in the reader'
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -21,7 +20,7 @@ from neigou.kit.errors import Invalid
 from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import N_, NP_, Message, translations
 from neigou.programs.service import require_program
-from neigou.web.console_analytics import analytics_store, funnel_lines, page_span
+from neigou.web.console_analytics import FromQuery, ToQuery, analytics_store, funnel_lines, page_span
 from neigou.web.i18n import locale_of
 
 router = APIRouter(include_in_schema=False)
@@ -155,8 +154,8 @@ def export(
     program_id: int,
     session: SessionDep,
     _principal: ConsoleOperator,
-    start_on: Annotated[date | None, Query(alias="from")] = None,
-    end_on: Annotated[date | None, Query(alias="to")] = None,
+    start_on: FromQuery = None,
+    end_on: ToQuery = None,
     window_days: Annotated[int, Query(ge=1, le=3650)] = 30,
     report: Report = "economics",
     by: Annotated[str | None, Query(max_length=20)] = None,
@@ -180,7 +179,7 @@ def export(
         columns, rows = _funnel_sheet(request, session, store, span, by or "link")
         name = f"funnel-{by}-{span.start_on}-{span.end_on}"
     elif report == "fission":
-        period = period or f"{span.end_on:%Y-%m}"
+        period = period or span.end_on.isoformat()[:7]
         if not PERIOD.match(period):
             raise Invalid(
                 Message("A period is written YYYY-MM, not {period}.", period=period), code="bad_period"
