@@ -105,6 +105,8 @@ def test_a_platform_opt_out_of_one_program_takes_the_programs_organization(scrat
     upgrade(scratch_url)
     with engine.connect() as conn:
         default = conn.execute(text("SELECT id FROM organizations WHERE code = 'default'")).scalar_one()
-        owners = dict(conn.execute(text("SELECT request_id, organization_id FROM opt_outs")).tuples().all())
+        owners: dict[str, int | None] = dict(
+            conn.execute(text("SELECT request_id, organization_id FROM opt_outs")).tuples().all()
+        )
     assert owners == {"one": default, "all": None}
     engine.dispose()
