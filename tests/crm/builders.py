@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -77,6 +78,21 @@ def matrix_world(client: TestClient, operator: dict[str, str], member_id: int) -
         "segment_id": segment.json()["id"],
         "doomed_segment": doomed.json()["id"],
     }
+
+
+def add_order(
+    client: TestClient, operator: dict[str, str], program_id: int, ref: str, *, paid_at: datetime, sku: str
+) -> None:
+    """An order of the customer ``ref`` in the program, paid at ``paid_at`` (``sku`` a product)."""
+    body = {
+        "external_id": f"{ref}-{paid_at:%Y%m%d%H%M%S}",
+        "program_id": program_id,
+        "customer_ref": ref,
+        "items": [{"sku": sku, "quantity": 1, "paid_fen": 1000}],
+        "paid_at": paid_at.isoformat(),
+    }
+    response = client.post("/api/v1/orders", json=body, headers=operator)
+    assert response.status_code == 201, response.text
 
 
 def set_times(factory: sessionmaker[Session], customer_id: int, **values: Any) -> None:

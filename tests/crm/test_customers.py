@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TokenMaker, row_counts
-from tests.crm.builders import add_customer, build, listed, set_times
+from tests.crm.builders import add_customer, add_order, build, listed, set_times
+from tests.offers.factories import product
 
 
 def test_add_then_the_same_customer_in_another_form_is_refused(
@@ -87,10 +88,16 @@ def test_filters_by_tag_spending_power_dormancy_category_and_birthday_month(
     c = add_customer(client, h, m, "13800000013", name="c", tags=["运动"], birthday="1985-12-24")
     add_customer(client, operator, book.other, "13800000014", name="not mine", tags=["通勤"])
     now = datetime.now(UTC)
-    set_times(factory, a["id"], created_at=now - timedelta(days=90), last_purchase_at=now - timedelta(days=5))
-    set_times(
-        factory, b["id"], created_at=now - timedelta(days=90), last_purchase_at=now - timedelta(days=60)
+    # Dormancy reads the program's orders (and touches) as they stand: a bought 5 days ago, b 60.
+    product(client, operator, "CRM-SKU", 1000)
+    add_order(
+        client, operator, book.program_id, "13800000011", paid_at=now - timedelta(days=5), sku="CRM-SKU"
     )
+    add_order(
+        client, operator, book.program_id, "13800000012", paid_at=now - timedelta(days=60), sku="CRM-SKU"
+    )
+    set_times(factory, a["id"], created_at=now - timedelta(days=90))
+    set_times(factory, b["id"], created_at=now - timedelta(days=90))
     set_times(factory, c["id"], spending_power_derived="mid", preferred_categories=["apparel", "shoes"])
     assert listed(client, h, m) == ["a", "b", "c"]
     assert listed(client, h, m, "tag=通勤") == ["a", "b"]

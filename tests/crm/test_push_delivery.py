@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.crm.push_delivery import MAX_ATTEMPTS, deliver_due
 from neigou.integrations import signing, standard
 from neigou.kit.db import transaction
-from neigou.kit.sealed import Sealer
+from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
 from tests.conftest import TokenMaker, row_counts
 from tests.crm import push_builders as pb
@@ -46,8 +46,9 @@ def _settings(
     return response.json()
 
 
-def _sealer(client: TestClient) -> Sealer:
-    return Sealer.from_settings(client.app.state.settings)  # type: ignore[attr-defined]
+def _running(client: TestClient) -> Settings:
+    running: Settings = client.app.state.settings  # type: ignore[attr-defined]
+    return running
 
 
 def test_defaults_and_a_masked_target(client: TestClient, operator: dict[str, str], world: PushWorld) -> None:
@@ -101,20 +102,20 @@ def test_the_robot_sends_when_the_time_comes_and_retries_with_backoff(
     with transaction(factory) as session:
         assert (
             deliver_due(
-                session, at=morning - timedelta(minutes=1), sealer=_sealer(client), transport=transport
+                session, at=morning - timedelta(minutes=1), settings=_running(client), transport=transport
             )
             == []
         )
-        failed = deliver_due(session, at=morning, sealer=_sealer(client), transport=transport)
+        failed = deliver_due(session, at=morning, settings=_running(client), transport=transport)
         assert [(m.status.value, m.attempts, m.last_error) for m in failed] == [("pending", 1, "busy")]
         assert (
             deliver_due(
-                session, at=morning + timedelta(seconds=29), sealer=_sealer(client), transport=transport
+                session, at=morning + timedelta(seconds=29), settings=_running(client), transport=transport
             )
             == []
         )
         done = deliver_due(
-            session, at=morning + timedelta(seconds=30), sealer=_sealer(client), transport=transport
+            session, at=morning + timedelta(seconds=30), settings=_running(client), transport=transport
         )
         assert [(m.status.value, m.attempts, m.sent_at) for m in done] == [
             ("sent", 2, morning + timedelta(seconds=30))
@@ -138,7 +139,7 @@ def test_a_robot_that_keeps_refusing_fails_the_message(
             done = deliver_due(
                 session,
                 at=AT + timedelta(days=1, minutes=n * 60),
-                sealer=_sealer(client),
+                settings=_running(client),
                 transport=transport,
             )
             assert len(done) == 1
@@ -148,7 +149,8 @@ def test_a_robot_that_keeps_refusing_fails_the_message(
             "errcode 93000: invalid key",
         )
         assert (
-            deliver_due(session, at=AT + timedelta(days=2), sealer=_sealer(client), transport=transport) == []
+            deliver_due(session, at=AT + timedelta(days=2), settings=_running(client), transport=transport)
+            == []
         )
 
 
@@ -168,7 +170,7 @@ def test_the_webhook_is_signed_and_names_the_message(
         return httpx.Response(204)
 
     with transaction(factory) as session:
-        done = deliver_due(session, at=AT, sealer=_sealer(client), transport=httpx.MockTransport(hook))
+        done = deliver_due(session, at=AT, settings=_running(client), transport=httpx.MockTransport(hook))
         assert [m.status.value for m in done] == ["sent"]
     request = received[0]
     message = made["messages"][0]
@@ -195,7 +197,7 @@ def test_task_messages_wait_for_the_salesperson(
 ) -> None:
     made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
     with transaction(factory) as session:
-        assert deliver_due(session, at=AT + timedelta(days=1), sealer=_sealer(client)) == []
+        assert deliver_due(session, at=AT + timedelta(days=1), settings=_running(client)) == []
     message = made["messages"][0]["id"]
     path = f"/api/v1/pushes/{made['id']}/messages/{message}/sent"
     first = client.post(path, headers=world.feed.owner_headers).json()

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from jinja2 import meta
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.campaigns.models import Campaign
 from neigou.feed.models import GroupPost
+from neigou.web import pages, workspace_live_codes
 from tests.campaigns import builders as b
 from tests.conftest import TokenMaker
 from tests.offers import factories as offers
@@ -138,6 +140,33 @@ def test_the_live_codes_page_makes_a_code_and_takes_qr_images(
     assert "已上传二维码" in client.get("/m/live-codes").text
     visit = client.get(f"/g/{code}")
     assert f'data-group-id="{fw.groups[0]}"' in visit.text
+
+
+def _read_by(name: str) -> set[str]:
+    """The variables a template reads, with those of the templates it extends or includes."""
+    env = pages.templates.env
+    assert env.loader is not None
+    tree = env.parse(env.loader.get_source(env, name)[0])
+    found = set(meta.find_undeclared_variables(tree))
+    for other in meta.find_referenced_templates(tree):
+        found |= _read_by(str(other))
+    return found
+
+
+def test_the_live_codes_page_hands_its_template_only_what_it_reads(
+    client: TestClient, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[tuple[str, set[str]]] = []
+
+    def spy(request: Any, name: str, status_code: int = 200, **context: Any) -> Any:
+        handed.append((name, set(context)))
+        return pages.render(request, name, status_code, **context)
+
+    monkeypatch.setattr(workspace_live_codes, "render", spy)
+    member_sign_in(client, world["token"])
+    assert client.get("/m/live-codes").status_code == 200
+    [(name, context)] = handed
+    assert context - _read_by(name) == set()
 
 
 def test_the_console_publishes_campaigns(

@@ -233,14 +233,16 @@ def _rows(client: TestClient, headers: dict[str, str], merchant_id: int, by: str
     return _ok(client.get(path, headers=headers), 200)
 
 
-def test_sales_by_day_group_and_program_with_coupon_cost(
+def test_sales_by_day_group_and_program(
     client: TestClient, operator: dict[str, str], world: dict[str, Any]
 ) -> None:
-    # 23:30 in Shanghai on 20 March (15:30 UTC): the same day as O-2. Two at ¥10 list, paid ¥15.
+    # 23:30 in Shanghai on 20 March (15:30 UTC): the same day as O-2. Two at ¥10 list, paid ¥15: a
+    # discount the shop gave on its own, no coupon's or promotion's.
     two = [{"sku": "A-SKU", "quantity": 2, "paid_fen": 1500}]
     _order(client, operator, world["program"], "O-5", items=two, paid_at="2026-03-20T23:30:00+08:00")
     by_day = _rows(client, world["a"], world["shop_a"], "day")
-    assert (by_day["orders"], by_day["gmv_fen"], by_day["coupon_cost_fen"]) == (3, 5500, 500)
+    assert (by_day["orders"], by_day["gmv_fen"], by_day["coupon_cost_fen"]) == (3, 5500, 0)
+    assert by_day["promotion_discount_fen"] == 0
     assert by_day["rows"] == [
         {
             "key": "2026-03-10",
@@ -249,6 +251,7 @@ def test_sales_by_day_group_and_program_with_coupon_cost(
             "refund_fen": 600,
             "commission_fen": 60,
             "coupon_cost_fen": 0,
+            "promotion_discount_fen": 0,
         },
         {
             "key": "2026-03-20",
@@ -256,7 +259,8 @@ def test_sales_by_day_group_and_program_with_coupon_cost(
             "gmv_fen": 2500,
             "refund_fen": 0,
             "commission_fen": 0,
-            "coupon_cost_fen": 500,
+            "coupon_cost_fen": 0,
+            "promotion_discount_fen": 0,
         },
     ]
     by_program = _rows(client, operator, world["shop_a"], "program")
@@ -268,6 +272,44 @@ def test_sales_by_day_group_and_program_with_coupon_cost(
     assert "customer" not in str(by_day)
 
 
+def test_coupon_cost_and_promotion_discounts_are_separate_figures(
+    client: TestClient, operator: dict[str, str], world: dict[str, Any]
+) -> None:
+    coupon = _ok(client.post("/api/v1/coupons", json={**COUPON, "skus": ["A-SKU"]}, headers=world["a"]))
+    _ok(client.post("/api/v1/promotions", json={**_promotion(), "skus": ["A-SKU"]}, headers=world["a"]))
+    seller = client.get(f"/api/v1/programs/{world['program']}/members", headers=operator).json()[-1]["id"]
+    link = _ok(
+        client.post(
+            "/api/v1/links",
+            json={"member_id": seller, "sku": "A-SKU", "coupon_id": coupon["id"]},
+            headers=operator,
+        )
+    )
+    # A's ¥10 line: ¥0.10 off by the promotion, then ¥1 by the link's coupon; B's line has neither.
+    items = [
+        {"sku": "A-SKU", "quantity": 1, "paid_fen": 890},
+        {"sku": "B-SKU", "quantity": 1, "paid_fen": 2000},
+    ]
+    _order(
+        client,
+        operator,
+        world["program"],
+        "O-6",
+        items=items,
+        link_code=link["code"],
+        paid_at="2026-03-25T10:00:00+08:00",
+    )
+    a = _rows(client, world["a"], world["shop_a"], "day")
+    assert (a["gmv_fen"], a["coupon_cost_fen"], a["promotion_discount_fen"]) == (4890, 100, 10)
+    assert [(r["key"], r["coupon_cost_fen"], r["promotion_discount_fen"]) for r in a["rows"]] == [
+        ("2026-03-10", 0, 0),
+        ("2026-03-20", 0, 0),
+        ("2026-03-25", 100, 10),
+    ]
+    b = _ok(_sales(client, operator, world["shop_b"]), 200)
+    assert (b["coupon_cost_fen"], b["promotion_discount_fen"]) == (0, 0)
+
+
 def test_sales_export_as_a_workbook(client: TestClient, world: dict[str, Any]) -> None:
     path = "/api/v1/merchants/{}/sales.xlsx?from=2026-03-01&to=2026-03-31&by=day"
     answer = client.get(path.format(world["shop_a"]), headers=world["a"])
@@ -275,10 +317,18 @@ def test_sales_export_as_a_workbook(client: TestClient, world: dict[str, Any]) -
     sheet = load_workbook(io.BytesIO(answer.content)).active
     assert sheet is not None
     assert [list(r) for r in sheet.iter_rows(values_only=True)] == [
-        ["key", "orders", "gmv_fen", "refund_fen", "commission_fen", "coupon_cost_fen"],
-        ["2026-03-10", 1, 3000, 600, 60, 0],
-        ["2026-03-20", 1, 1000, 0, 0, 0],
-        ["total", 2, 4000, 600, 60, 0],
+        [
+            "key",
+            "orders",
+            "gmv_fen",
+            "refund_fen",
+            "commission_fen",
+            "coupon_cost_fen",
+            "promotion_discount_fen",
+        ],
+        ["2026-03-10", 1, 3000, 600, 60, 0, 0],
+        ["2026-03-20", 1, 1000, 0, 0, 0, 0],
+        ["total", 2, 4000, 600, 60, 0, 0],
     ]
     other = client.get(path.format(world["shop_b"]), headers=world["a"])
     assert (other.status_code, other.json()["code"]) == (404, "merchant_not_found")

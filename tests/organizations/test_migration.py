@@ -1,5 +1,6 @@
 """Migration 0012 puts every existing row into the default organization, and downgrading keeps
-every row (SQLite and PostgreSQL, on a database of its own)."""
+every row; migration 0023 gives a platform administrator's opt-out of one program that program's
+organization (SQLite and PostgreSQL, on a database of its own)."""
 
 from __future__ import annotations
 
@@ -75,4 +76,37 @@ def test_existing_rows_join_the_default_organization_and_survive_a_downgrade(scr
     assert "merchants" not in tables
     assert "organization_id" not in {c["name"] for c in inspect(engine).get_columns("programs")}
     upgrade(scratch_url)  # and up again
+    engine.dispose()
+
+
+def test_a_platform_opt_out_of_one_program_takes_the_programs_organization(scratch_url: str) -> None:
+    upgrade(scratch_url, BEFORE)
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO programs (code, name, timezone, attribution_model, attribution_window_days,"
+                " freeze_days, max_levels, self_purchase_commission, created_at)"
+                " VALUES ('old', 'Old', 'Asia/Shanghai', 'last_click', 30, 7, 2, true, '2026-01-01 00:00:00')"
+            )
+        )
+    upgrade(scratch_url, "0022")
+    with engine.begin() as conn:
+        program = conn.execute(text("SELECT id FROM programs")).scalar_one()
+        for key, program_id in (("one", program), ("all", None)):
+            conn.execute(
+                text(
+                    "INSERT INTO opt_outs (request_id, program_id, customer_ref_hash, requested_at,"
+                    " actor_kind, actor_ref, erased) VALUES (:key, :program, 'h', '2026-01-01 00:00:00',"
+                    " 'operator', 'admin', '{}')"
+                ),
+                {"key": key, "program": program_id},
+            )
+    upgrade(scratch_url)
+    with engine.connect() as conn:
+        default = conn.execute(text("SELECT id FROM organizations WHERE code = 'default'")).scalar_one()
+        owners: dict[str, int | None] = dict(
+            conn.execute(text("SELECT request_id, organization_id FROM opt_outs")).tuples().all()
+        )
+    assert owners == {"one": default, "all": None}
     engine.dispose()

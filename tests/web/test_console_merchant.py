@@ -37,6 +37,16 @@ def _world(client: TestClient, operator: dict[str, str]) -> tuple[int, int, dict
             "/api/v1/products", json={**PRODUCT, "sku": sku, "merchant_id": shop}, headers=operator
         )
         assert made.status_code == 201, made.text
+    # ¥2 off the shop's ¥20 line: a promotion's discount, not a coupon's.
+    promotion = {
+        "name": "满减",
+        "kind": "spend_threshold_off",
+        "params": {"min_spend_fen": 100, "off_fen": 200},
+        "skus": ["MINE-1"],
+        "starts_at": "2026-01-01T00:00:00+08:00",
+        "ends_at": "2027-01-01T00:00:00+08:00",
+    }
+    assert client.post("/api/v1/promotions", json=promotion, headers=operator).status_code == 201
     order = {
         "external_id": "P-1",
         "program_id": program["id"],
@@ -67,13 +77,15 @@ def test_a_merchant_sees_its_own_shop_only(
     rows = re.findall(r'data-testid="m-sales-row"><td>([^<]+)</td>', sales.text)
     assert rows == ["2026-03-10"]
     assert 'data-testid="total-gmv">¥18.00<' in sales.text
-    assert 'data-testid="total-coupon-cost">¥2.00<' in sales.text  # ¥20 list, ¥18 paid
+    assert 'data-testid="total-coupon-cost">¥0.00<' in sales.text
+    assert 'data-testid="total-promotion-discount">¥2.00<' in sales.text  # ¥20 list, ¥18 paid
     assert "13800000001" not in sales.text
     assert "1380****" not in sales.text
     workbook = client.get("/console/merchant/sales.xlsx?from=2026-03-01&to=2026-03-31&by=day")
     sheet = load_workbook(io.BytesIO(workbook.content)).active
     assert sheet is not None
-    assert list(sheet.iter_rows(values_only=True))[1] == ("2026-03-10", 1, 1800, 0, 0, 200)
+    assert list(sheet.iter_rows(values_only=True))[1] == ("2026-03-10", 1, 1800, 0, 0, 0, 200)
+    assert 'data-testid="month-promotion-discount"' in home.text
     for page in (
         "/console",
         "/console/products",

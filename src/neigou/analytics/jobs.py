@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from neigou.analytics.extract import refresh
 from neigou.analytics.runtime import store_for
 from neigou.kit.jobs import job
-from neigou.kit.settings import get_settings
+from neigou.kit.settings import get_settings, settings_of
 
 log = structlog.get_logger(__name__)
 
@@ -19,5 +19,5 @@ log = structlog.get_logger(__name__)
 @job("analytics.refresh", cron={"minute": f"*/{get_settings().analytics_refresh_minutes}"})
 def refresh_analytics(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Copy the facts written since the last refresh into the analytics store."""
-    copied = refresh(session, store_for(get_settings()))
+    copied = refresh(session, store_for(settings_of(session)))
     log.info("analytics.refreshed", at=at.isoformat(), **copied)

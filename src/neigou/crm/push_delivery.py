@@ -28,7 +28,7 @@ from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.sealed import Sealer
-from neigou.kit.settings import get_settings
+from neigou.kit.settings import Settings, settings_of
 from neigou.links.models import ShareLink
 from neigou.links.service import link_url
 
@@ -105,16 +105,16 @@ def deliver_due(
     session: Session,
     *,
     at: datetime,
-    sealer: Sealer | None = None,
+    settings: Settings,
     transport: httpx.BaseTransport | None = None,
 ) -> list[PushMessage]:
-    """Send the robot and webhook messages that are due; returns them with their new status."""
-    config = get_settings()
-    sealer = sealer or Sealer.from_settings(config)
+    """Send the robot and webhook messages that are due; returns them with their new status. The
+    targets are unsealed and the link URLs built with the running application's ``settings``."""
+    sealer = Sealer.from_settings(settings)
     due = _due(session, at)
-    settings = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
+    targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
     for message, push, code in due:
-        found = settings[message.program_id]
+        found = targets[message.program_id]
         target = sealer.unseal(found.target_sealed) if found.target_sealed else None
         if target is None:
             ok, detail = False, "no target: the program's push settings have no robot or webhook URL"
@@ -124,7 +124,7 @@ def deliver_due(
             ok, detail = outcome.ok, outcome.detail
         else:
             secret = sealer.unseal(found.secret_sealed) if found.secret_sealed else None
-            url = None if code is None else link_url(config.public_base, code)
+            url = None if code is None else link_url(settings.public_base, code)
             ok, detail = _post_webhook(
                 target, secret or "", webhook_body(message, push, url), at=at, transport=transport
             )
@@ -141,4 +141,4 @@ def deliver_due(
 @jobs.job(DELIVER_JOB, cron={"minute": "*"})
 def deliver_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Send every robot and webhook push message whose time has come."""
-    deliver_due(session, at=at)
+    deliver_due(session, at=at, settings=settings_of(session))

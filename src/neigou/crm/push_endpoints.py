@@ -15,6 +15,7 @@ from neigou.crm import push_delivery as _delivery  # noqa: F401 - registers the 
 from neigou.crm import push_engagement as engagement
 from neigou.crm import push_queries as repo
 from neigou.crm import push_segments, push_settings, pushes
+from neigou.crm.dormancy import DORMANT_DAYS
 from neigou.crm.push_schemas import (
     DormantOut,
     FiguresOut,
@@ -170,7 +171,7 @@ def dormant_customers(
     session: SessionDep,
     principal: Operator,
     page: PageDep,
-    days: Days = 30,
+    days: Days = DORMANT_DAYS,
     at: AwareDatetime | None = None,
 ) -> list[DormantOut]:
     """Customers of the program with no click and no order for ``days`` days."""

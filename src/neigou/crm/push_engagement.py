@@ -1,8 +1,7 @@
 """How pushes and customers respond: per push and per message sent, clicks, claims, orders and GMV
 (an order through a push's link counts for it); customers gone quiet; groups that muted us.
 
-* dormant customer: no identified click and no order in the program for ``days`` days (a customer
-  never seen counts from the day they entered the book).
+* dormant customer: as ``crm.dormancy`` defines it, the one definition the customer book shares.
 * muted group: an active group whose clicks per member over ``days`` days are below
   ``MUTED_SHARE_BP`` of the program's median over its counted groups.
 """
@@ -14,17 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import Integer, and_, func, or_, select
+from sqlalchemy import Integer, and_, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
 
+from neigou.crm import dormancy
 from neigou.crm.models import Customer, MessageStatus, PushMessage
 from neigou.groups import repository as groups_repo
 from neigou.groups.models import Group, GroupStatus
 from neigou.kit.bulk import chunks
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.links import repository as links_repo
-from neigou.links.models import CouponClaim, LinkClick, ShareLink, Touch
+from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Order
 
@@ -116,38 +115,16 @@ def program_figures(session: Session, program_id: int) -> Figures:
     return Figures(int(messages), int(sent), int(clicks or 0), int(claims or 0), int(orders), int(gmv))
 
 
-def _last_seen(program_id: int) -> tuple[Subquery, Subquery]:
-    touches = (
-        select(Touch.customer_ref_hash.label("ref"), func.max(Touch.touched_at).label("at"))
-        .where(Touch.program_id == program_id)
-        .group_by(Touch.customer_ref_hash)
-        .subquery()
-    )
-    orders = (
-        select(Order.customer_ref_hash.label("ref"), func.max(Order.paid_at).label("at"))
-        .where(Order.program_id == program_id)
-        .group_by(Order.customer_ref_hash)
-        .subquery()
-    )
-    return touches, orders
-
-
 def page_dormant(
     session: Session, page: Page, *, program_id: int, days: int, at: datetime, member_id: int | None = None
 ) -> Paged[Customer]:
-    """The program's (or a member's) customers with no click and no order since ``at − days``."""
-    since = at - timedelta(days=days)
-    touches, orders = _last_seen(program_id)
+    """The program's (or a member's) dormant customers (``crm.dormancy``)."""
     stmt = (
         select(Customer)
-        .outerjoin(touches, touches.c.ref == Customer.customer_ref_hash)
-        .outerjoin(orders, orders.c.ref == Customer.customer_ref_hash)
         .where(
             Customer.program_id == program_id,
             Customer.erased_at.is_(None),
-            Customer.created_at < since,
-            or_(touches.c.at.is_(None), touches.c.at < since),
-            or_(orders.c.at.is_(None), orders.c.at < since),
+            dormancy.dormant(program_id=program_id, days=days, at=at),
         )
         .order_by(Customer.id)
     )

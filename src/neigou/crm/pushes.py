@@ -32,7 +32,6 @@ from neigou.crm.push_offers import PushedProduct, priced_products
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
-from neigou.kit.scoping import unscoped
 from neigou.links.codes import new_code
 from neigou.links.models import ShareLink
 from neigou.links.service import NO_TIERS, link_url
@@ -107,10 +106,8 @@ def _skip_reasons(
     cap: push_rules.Cap,
 ) -> dict[int, SkipReason]:
     rows = customers
-    # An opt-out binds whoever recorded it (a platform administrator's has no organization): the
-    # customers were read through the caller's scope, and the check names their program and hashes.
-    with unscoped(session):
-        suppressed = privacy.suppressed(session, {(program_id, c.customer_ref_hash) for c in rows.values()})
+    # Every opt-out of the customer counts, whoever recorded it (``privacy.repository.suppressed``).
+    suppressed = privacy.suppressed(session, {(program_id, c.customer_ref_hash) for c in rows.values()})
     consenting = repo.consenting(session, list(customers))
     times = repo.push_times(session, list(customers))
     reasons: dict[int, SkipReason] = {}

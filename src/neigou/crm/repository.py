@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, extract, func, literal, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, exists, extract, func, literal, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from neigou.crm import dormancy
 from neigou.crm.models import Consent, ConsentPurpose, Customer, PushMessage, Segment, SpendingPower
 from neigou.kit.bulk import chunks
 from neigou.kit.paging import Page, Paged, paginate
+from neigou.programs.models import Member
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,8 @@ def customers_matching(
         effective = func.coalesce(Customer.spending_power, Customer.spending_power_derived)
         stmt = stmt.where(effective == where.spending_power.value)
     if where.dormant_days is not None:
-        # No click and no order for that many days, and known for at least as long.
-        cutoff = at - timedelta(days=where.dormant_days)
-        stmt = stmt.where(
-            Customer.created_at <= cutoff,
-            or_(Customer.last_purchase_at.is_(None), Customer.last_purchase_at < cutoff),
-            or_(Customer.last_click_at.is_(None), Customer.last_click_at < cutoff),
-        )
+        program = select(Member.program_id).where(Member.id == member_id).scalar_subquery()
+        stmt = stmt.where(dormancy.dormant(program_id=program, days=where.dormant_days, at=at))
     if where.category is not None:
         stmt = stmt.where(_contains(session, Customer.preferred_categories, where.category))
     if where.birthday_month is not None:

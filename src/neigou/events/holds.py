@@ -17,7 +17,7 @@ from neigou.events.models import CustomerCount, Event, EventItem, Reservation, R
 from neigou.events.writer import ReservationWriter
 from neigou.kit.bulk import table_of
 from neigou.kit.jobs import job
-from neigou.kit.settings import get_settings
+from neigou.kit.settings import settings_of
 from neigou.links.click_stream import namespace
 from neigou.orders.models import Order
 
@@ -95,7 +95,7 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
 @job("events.settle_holds", cron={"minute": "*"})
 def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Every minute: paid reservations kept, unpaid ones past their hold expired (stock returned)."""
-    settings = get_settings()
+    settings = settings_of(session)
     if not settings.redis_url:
         settle_holds(session, at=at)
         return

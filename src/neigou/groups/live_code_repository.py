@@ -47,20 +47,6 @@ def live_codes_of_owner(session: Session, owner_member_id: int) -> list[LiveCode
     )
 
 
-def live_code_alerts_of_owner(
-    session: Session, owner_member_id: int, *, limit: int = 20
-) -> list[LiveCodeAlert]:
-    """An owner's latest "all groups full" alerts, newest first."""
-    return list(
-        session.scalars(
-            select(LiveCodeAlert)
-            .where(LiveCodeAlert.owner_member_id == owner_member_id)
-            .order_by(LiveCodeAlert.created_at.desc(), LiveCodeAlert.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 def latest_alerts(session: Session, live_code_ids: Collection[int]) -> dict[int, LiveCodeAlert]:
     """The latest "all groups full" alert of each of these live codes that has one."""
     if not live_code_ids:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from neigou.kit.clock import utcnow
 from neigou.kit.db import Base, UTCDateTime
 from neigou.kit.metrics import JOB_FAILURES
+from neigou.kit.settings import Settings, use_settings
 
 log = structlog.get_logger(__name__)
 
@@ -89,11 +90,15 @@ class _InProcessConsumer(Consumer):  # type: ignore[misc]
 
 
 class JobRunner:
-    """Binds the registry to a huey queue and to the sessions jobs run in."""
+    """Binds the registry to a huey queue and to the sessions jobs run in; each job's session carries
+    the application's ``settings`` (``kit.settings.settings_of``)."""
 
-    def __init__(self, huey: Huey, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, huey: Huey, session_factory: sessionmaker[Session], settings: Settings | None = None
+    ) -> None:
         self.huey = huey
         self.session_factory = session_factory
+        self.settings = settings
         self._consumer: _InProcessConsumer | None = None
         self._task = huey.task(retries=5, retry_delay=10, name="neigou.run_job")(self._run)
         for spec in REGISTRY.values():
@@ -115,6 +120,8 @@ class JobRunner:
         """Run a job now in its own transaction; False when the key already ran (or is running)."""
         spec = REGISTRY[name]
         session = self.session_factory()
+        if self.settings is not None:
+            use_settings(session, self.settings)
         try:
             if session.get(JobRun, key) is not None:
                 return False

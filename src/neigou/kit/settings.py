@@ -8,8 +8,10 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.orm import Session
 
 DEFAULT_DATA_DIR = Path(".neigou")
+_SESSION_SETTINGS = "neigou.settings"
 # Connections beyond the admitted requests: two in-process job threads, the click flusher, the
 # readiness probe, a metrics scrape and one spare.
 POOL_RESERVE = 6
@@ -105,3 +107,16 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings of this process (cached; tests clear the cache)."""
     return Settings()
+
+
+def use_settings(session: Session, settings: Settings) -> None:
+    """Give a job's session the settings of the application that runs it (``kit.jobs.JobRunner``),
+    as a request reads them from its application (``request.app.state.settings``)."""
+    session.info[_SESSION_SETTINGS] = settings
+
+
+def settings_of(session: Session) -> Settings:
+    """The running application's settings for work done in ``session`` (a job's); a session that
+    was given none (the CLI's) has this process's."""
+    found: Settings | None = session.info.get(_SESSION_SETTINGS)
+    return found if found is not None else get_settings()

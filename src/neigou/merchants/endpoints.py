@@ -53,8 +53,9 @@ def get_merchant_sales(
     by: SalesBy | None = None,
 ) -> MerchantSalesOut:
     """Orders paid in the range whose lines are the merchant's skus, counting only those lines: order
-    count, GMV, refunds, commission (net of reversals) and coupon cost (list − paid); with ``by``, a
-    row per day, group or program. Shoppers are not shown."""
+    count, GMV, refunds, commission (net of reversals), coupon cost (what coupons took off the lines)
+    and promotion discounts (what promotions took off them); with ``by``, a row per day, group or
+    program. Shoppers are not shown."""
     return sales_out(session, merchant_id=merchant_id, start=start, end=end, by=by)
 
 

@@ -16,7 +16,15 @@ from neigou.merchants.service import require_merchant
 from neigou.reporting.merchant_sales import MerchantSales, SalesBy, merchant_sales_by
 
 MAX_DAYS = 366
-COLUMNS = ("key", "orders", "gmv_fen", "refund_fen", "commission_fen", "coupon_cost_fen")
+COLUMNS = (
+    "key",
+    "orders",
+    "gmv_fen",
+    "refund_fen",
+    "commission_fen",
+    "coupon_cost_fen",
+    "promotion_discount_fen",
+)
 
 
 def check_range(start: dt.date, end: dt.date) -> None:

@@ -43,6 +43,7 @@ class SalesRowOut(BaseModel):
     refund_fen: int
     commission_fen: int
     coupon_cost_fen: int
+    promotion_discount_fen: int
 
 
 class MerchantSalesOut(BaseModel):
@@ -59,6 +60,7 @@ class MerchantSalesOut(BaseModel):
     refund_fen: int
     commission_fen: int
     coupon_cost_fen: int
+    promotion_discount_fen: int
     by: SalesBy | None = None
     rows: list[SalesRowOut] = []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration
 from neigou.kit.clock import ensure_aware, utcnow
@@ -18,8 +19,9 @@ from neigou.privacy.schemas import MAX_ID, ErasedOut, OptOutIn, OptOutOut
 router = APIRouter(tags=["privacy"])
 
 
-def opt_out_out(row: OptOut) -> OptOutOut:
-    """The API view of an opt-out (without the customer's hash; every kind named in ``erased``)."""
+def opt_out_out(session: Session, row: OptOut) -> OptOutOut:
+    """The API view of an opt-out (without the customer's hash; every kind named in ``erased``, or
+    null where the caller may not see what it erased)."""
     erased = {kind: int(row.erased.get(kind, 0)) for kind in service.KINDS}
     return OptOutOut(
         id=row.id,
@@ -27,7 +29,8 @@ def opt_out_out(row: OptOut) -> OptOutOut:
         program_id=row.program_id,
         requested_at=row.requested_at,
         actor_kind=row.actor_kind,
-        erased=ErasedOut(**erased),
+        platform_wide=row.organization_id is None,
+        erased=ErasedOut(**erased) if repo.counts_shown(session, row) else None,
     )
 
 
@@ -51,7 +54,7 @@ def create_opt_out(
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    return opt_out_out(result.opt_out)
+    return opt_out_out(session, result.opt_out)
 
 
 @router.get("/privacy/opt-outs", response_model=list[OptOutOut])
@@ -61,7 +64,8 @@ def list_opt_outs(
     cursor: CursorDep,
     program_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[OptOutOut]:
-    """Opt-outs, newest first (no customer reference, clear or hashed)."""
+    """Opt-outs the caller sees, newest first (no customer reference, clear, masked or hashed): an
+    organization's operators see their organization's and those recorded platform-wide."""
     rows = repo.page_opt_outs(session, cursor, program_id=program_id)
     cursor.answer(rows.total, rows.next_before_id)
-    return [opt_out_out(row) for row in rows.items]
+    return [opt_out_out(session, row) for row in rows.items]

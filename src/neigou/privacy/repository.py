@@ -2,49 +2,97 @@
 
 This module and ``models`` sit below ``links`` in the layers (see pyproject.toml), so touches can
 honour an opt-out; the erasure itself (``service``) sits above ``orders``.
+
+Two readings, on purpose not the tenant scope's plain ``organization_id`` rule:
+
+- suppression honours every opt-out of the customer, whoever recorded it (a platform
+  administrator's has no organization, another organization's is not the caller's): the answer
+  names only pairs the caller asked about, so it shows nothing of the rows themselves;
+- an organization's operators see their organization's opt-outs and those recorded platform-wide
+  that apply to them (every program, or one of theirs); never another organization's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from neigou.kit.paging import Cursor, CursorPaged, paginate_before
+from neigou.kit.scoping import unscoped
 from neigou.privacy.models import OptOut
+from neigou.programs.models import Program
+from neigou.programs.scope import organization_of_caller
 
 
 def suppressed(session: Session, pairs: Collection[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Those (program, customer hash) pairs whose customer opted out of that program or of all of them."""
+    """Those (program, customer hash) pairs whose customer opted out of that program or of all of
+    them, whichever organization (or platform administrator) recorded the opt-out."""
     hashes = {customer for _, customer in pairs}
     if not hashes:
         return set()
-    rows = session.execute(
-        select(OptOut.program_id, OptOut.customer_ref_hash)
-        .where(OptOut.customer_ref_hash.in_(sorted(hashes)))
-        .distinct()
-    ).all()
+    with unscoped(session):
+        rows = session.execute(
+            select(OptOut.program_id, OptOut.customer_ref_hash)
+            .where(OptOut.customer_ref_hash.in_(sorted(hashes)))
+            .distinct()
+        ).all()
     everywhere = {customer for program, customer in rows if program is None}
     scoped = {(program, customer) for program, customer in rows if program is not None}
     return {(p, c) for p, c in pairs if c in everywhere or (p, c) in scoped}
 
 
 def by_request(session: Session, request_id: str) -> OptOut | None:
-    """The opt-out made under this idempotency key."""
-    return session.scalars(select(OptOut).where(OptOut.request_id == request_id)).one_or_none()
+    """The opt-out made under this idempotency key, whoever made it (the key is unique across the
+    deployment; the service refuses another organization's)."""
+    with unscoped(session):
+        return session.scalars(select(OptOut).where(OptOut.request_id == request_id)).one_or_none()
 
 
-def _opt_outs(program_id: int | None) -> Select[OptOut]:
+def _visible_to(organization_id: int | None) -> ColumnElement[bool] | None:
+    """The opt-outs an organization's operators see (None: a platform administrator sees all)."""
+    if organization_id is None:
+        return None
+    theirs = select(Program.id).where(Program.organization_id == organization_id)
+    return or_(
+        OptOut.organization_id == organization_id,
+        and_(
+            OptOut.organization_id.is_(None),
+            or_(OptOut.program_id.is_(None), OptOut.program_id.in_(theirs)),
+        ),
+    )
+
+
+def _opt_outs(session: Session, program_id: int | None) -> Select[OptOut]:
     query = select(OptOut).order_by(OptOut.id.desc())
+    if (visible := _visible_to(organization_of_caller(session))) is not None:
+        query = query.where(visible)
     return query.where(OptOut.program_id == program_id) if program_id is not None else query
 
 
+def visible_opt_out(session: Session, opt_out_id: int) -> OptOut | None:
+    """One opt-out, if the caller sees it."""
+    query = _opt_outs(session, None).where(OptOut.id == opt_out_id)
+    with unscoped(session):
+        return session.scalars(query).one_or_none()
+
+
 def list_opt_outs(session: Session, *, program_id: int | None = None, limit: int = 100) -> list[OptOut]:
-    """Opt-outs, newest first, optionally those naming one program."""
-    return list(session.scalars(_opt_outs(program_id).limit(limit)))
+    """The opt-outs the caller sees, newest first, optionally those naming one program."""
+    query = _opt_outs(session, program_id).limit(limit)
+    with unscoped(session):
+        return list(session.scalars(query))
 
 
 def page_opt_outs(session: Session, cursor: Cursor, *, program_id: int | None = None) -> CursorPaged:
     """A page of :func:`list_opt_outs` older than the cursor, and how many opt-outs match."""
-    return paginate_before(session, _opt_outs(program_id), OptOut.id, cursor)
+    query = _opt_outs(session, program_id)
+    with unscoped(session):
+        return paginate_before(session, query, OptOut.id, cursor)
+
+
+def counts_shown(session: Session, row: OptOut) -> bool:
+    """Whether the caller is shown what ``row`` erased: an opt-out recorded platform-wide erased
+    rows of every organization, which an organization's operators do not see."""
+    return row.organization_id is not None or organization_of_caller(session) is None

@@ -45,11 +45,14 @@ class ErasedOut(BaseModel):
 
 
 class OptOutOut(BaseModel):
-    """An opt-out as recorded."""
+    """An opt-out as recorded. ``platform_wide``: a platform administrator's opt-out of every
+    program, which applies to every organization; an organization's operators get its ``erased``
+    as null (it counts rows of every organization)."""
 
     id: int
     request_id: str
     program_id: int | None
     requested_at: datetime
     actor_kind: str
-    erased: ErasedOut
+    platform_wide: bool
+    erased: ErasedOut | None

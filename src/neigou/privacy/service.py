@@ -85,10 +85,13 @@ def opt_out(
     customer = customer_ref_hash(secret_key, customer_ref)
     if (replay := _replay(session, request_id, customer, program_id)) is not None:
         return replay
+    # An organization's operator records for its organization; a platform administrator's opt-out of
+    # one program belongs to that program's organization, of every program to none (all of them).
+    organization_id = organization_of_caller(session)
     if program_id is not None:
-        require_program(session, program_id)
+        organization_id = require_program(session, program_id).organization_id
     row = OptOut(
-        organization_id=organization_of_caller(session),
+        organization_id=organization_id,
         request_id=request_id,
         program_id=program_id,
         customer_ref_hash=customer,
@@ -124,7 +127,9 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
     existing = repo.by_request(session, request_id)
     if existing is None:
         return None
-    if existing.customer_ref_hash != customer or existing.program_id != program_id:
+    caller = organization_of_caller(session)
+    foreign = caller is not None and existing.organization_id != caller
+    if foreign or existing.customer_ref_hash != customer or existing.program_id != program_id:
         raise Conflict(
             Message("Request {request_id!r} was used for another opt-out.", request_id=request_id),
             code="request_id_reused",

@@ -7,12 +7,14 @@ merchant's skus, counting only those lines, in total or by day, group or program
 - ``commission_fen``: what the order's commissions earn on these lines, each commission row's
   per-line share ``floor(pool × bp)`` as ``orders.commission`` computes it, less the part its
   refunds reversed, ``A − floor(A × refunded / paid)``;
-- ``coupon_cost_fen``: what the merchant's coupons and promotions took off its list prices on
-  these lines, ``list − paid``.
+- ``coupon_cost_fen``: what coupons took off these lines, and ``promotion_discount_fen``: what
+  promotions took off them, each line's share as the order's offers snapshot (``orders.pricing``,
+  written at ``paid_at``) recorded it per line (``applied[].per_line``, by source). A discount the
+  shop gave on its own (paid below list with no offer of ours) is neither.
 
 A few set-based statements whatever the number of orders: the days of the range in each program
 time zone are a ``VALUES`` list the orders join; the scope of the caller's session keeps other
-organizations out.
+organizations out. The discounts are read from the snapshots of the lines' orders in one statement.
 """
 
 from __future__ import annotations
@@ -52,7 +54,21 @@ class MerchantSales:
     refund_fen: int
     commission_fen: int
     coupon_cost_fen: int
+    promotion_discount_fen: int
     key: str | None = None
+
+
+def line_discounts(pricing: dict[str, Any] | None, line_no: int) -> tuple[int, int]:
+    """(promotion, coupon) fen the order's offers snapshot took off its line ``line_no`` (from 1;
+    the snapshot's ``per_line`` counts its basket lines from 0, in the order's item order)."""
+    promotion = coupon = 0
+    for offer in (pricing or {}).get("applied") or ():
+        cut = sum(int(fen) for index, fen in offer.get("per_line") or () if index == line_no - 1)
+        if offer.get("source") == "promotion":
+            promotion += cut
+        elif offer.get("source") == "coupon":
+            coupon += cut
+    return promotion, coupon
 
 
 def _zones(session: Session) -> dict[str, list[int]]:
@@ -133,6 +149,7 @@ def merchant_sales_by(
         key = literal("").cast(String)
     lines = query.add_columns(
         key.label("key"),
+        OrderLine.line_no,
         OrderLine.paid_fen,
         OrderLine.list_fen,
         OrderLine.quantity,
@@ -152,10 +169,17 @@ def merchant_sales_by(
                 func.count(func.distinct(lines.c.order_id)).label("orders"),
                 func.coalesce(func.sum(lines.c.paid_fen), 0).label("gmv"),
                 func.coalesce(func.sum(refund), 0).label("refund"),
-                func.coalesce(func.sum(lines.c.list_fen - lines.c.paid_fen), 0).label("cost"),
             ).group_by(lines.c.key)
         )
     }
+    promotions: dict[str | None, int] = defaultdict(int)
+    coupons: dict[str | None, int] = defaultdict(int)
+    for k, line_no, pricing in session.execute(
+        select(lines.c.key, lines.c.line_no, Order.pricing).join(Order, Order.id == lines.c.order_id)
+    ):
+        promotion, coupon = line_discounts(pricing, int(line_no))
+        promotions[k] += promotion
+        coupons[k] += coupon
     fixed_pool = lines.c.fixed_commission_fen * lines.c.quantity
     share = case(
         (
@@ -192,7 +216,8 @@ def merchant_sales_by(
                 gmv_fen=int(row.gmv) if row else 0,
                 refund_fen=int(row.refund) if row else 0,
                 commission_fen=int(sum(commissions.values())),
-                coupon_cost_fen=int(row.cost) if row else 0,
+                coupon_cost_fen=sum(coupons.values()),
+                promotion_discount_fen=sum(promotions.values()),
             )
         ]
     return sorted(
@@ -203,7 +228,8 @@ def merchant_sales_by(
                 gmv_fen=int(row.gmv),
                 refund_fen=int(row.refund),
                 commission_fen=int(commissions.get(k, 0)),
-                coupon_cost_fen=int(row.cost),
+                coupon_cost_fen=coupons[k],
+                promotion_discount_fen=promotions[k],
             )
             for k, row in totals.items()
         ),

@@ -182,6 +182,7 @@ def create_app(
     runner = jobs.JobRunner(
         jobs.make_huey(settings.jobs_backend, redis_url=settings.redis_url, jobs_path=settings.jobs_path),
         factory,
+        settings,
     )
     links = LinksRuntime.from_settings(settings, factory)
     events = EventsRuntime.from_settings(settings, factory)

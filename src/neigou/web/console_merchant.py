@@ -47,7 +47,8 @@ def _refused(session: Session, exc: ProblemError) -> list[forms.FieldError]:
 
 @router.get("/console/merchant", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, principal: ConsoleMerchant) -> HTMLResponse:
-    """This month's orders, GMV, refunds, commission and coupon cost; products and coupons on offer."""
+    """This month's orders, GMV, refunds, commission, coupon cost and promotion discounts; products and
+    coupons on offer."""
     today = utcnow().astimezone(ZoneInfo(default_timezone(request))).date()
     figures = portal.overview(session, merchant_id=_merchant_id(principal), today=today)
     return render(request, "console/merchant/home.html", principal=principal, nav=NAV, o=figures)

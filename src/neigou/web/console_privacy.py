@@ -1,5 +1,6 @@
 """Console page of PIPL opt-outs: an operator enters a shopper's reference, confirms, and sees what was
-erased; past opt-outs are listed without any customer reference."""
+erased; past opt-outs the operator sees (``privacy.repository``) are listed without any customer
+reference."""
 
 from __future__ import annotations
 
@@ -40,13 +41,19 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     listed = programs.list_programs(session)
+    opt_outs = repo.list_opt_outs(session, limit=SHOWN)
     return render(
         request,
         "console/privacy/index.html",
         status_code=status_code,
         programs=listed,
         names={p.id: p.name for p in listed},
-        opt_outs=repo.list_opt_outs(session, limit=SHOWN),
+        opt_outs=opt_outs,
+        # Opt-outs recorded platform-wide erased rows of every organization: their counts are not
+        # shown to an organization's operators.
+        counts_hidden={
+            o.id for o in [*opt_outs, *([done] if done else [])] if not repo.counts_shown(session, o)
+        },
         kinds=service.KINDS,
         done=done,
         replayed=replayed,
@@ -67,7 +74,7 @@ def privacy_page(
     replayed: bool = False,
 ) -> HTMLResponse:
     """The opt-out form, the result of the last one, and past opt-outs."""
-    shown = session.get(OptOut, done) if done is not None else None
+    shown = repo.visible_opt_out(session, done) if done is not None else None
     return _page(request, session, done=shown, replayed=replayed)
 
 

@@ -13,6 +13,7 @@ from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.crm import push_engagement as engagement
 from neigou.crm import push_settings
+from neigou.crm.dormancy import DORMANT_DAYS
 from neigou.crm.models import PushChannel
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -26,7 +27,6 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2**63 - 1
-DORMANT_DAYS = 30
 MUTED_DAYS = 7
 DORMANT_SHOWN = 20
 URL = TypeAdapter(AnyHttpUrl)

@@ -18,6 +18,7 @@ from neigou.crm import calendar, recommend
 from neigou.crm import repository as book
 from neigou.crm import service as crm
 from neigou.crm import workspace_repository as workspace
+from neigou.crm.dormancy import DORMANT_DAYS
 from neigou.crm.models import ConsentPurpose, Customer, CustomerSource, SpendingPower
 from neigou.crm.recommendations import recommendations
 from neigou.crm.schemas import ConsentGiven, CustomerCreate
@@ -32,7 +33,6 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 CUSTOMERS_PER_PAGE = 10
-DORMANT_DAYS = 30  # the dormant customers today's tasks suggest waking
 MAX_DORMANT_DAYS = 3650
 TASK_ROWS = 10
 SUGGESTIONS = 5

@@ -1,5 +1,5 @@
 """The owner's group live codes (活码) on a phone: the stable link and its QR, each group's latest
-count, scans and QR upload, the "all groups full" alerts, and a form to make a new code."""
+count, scans and QR upload, each code's "all groups full" alert, and a form to make a new code."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.links.endpoints import base_url
 from neigou.links.poster import qr_image
-from neigou.programs.service import require_member, require_program
+from neigou.programs.service import require_member
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,18 +38,14 @@ def my_live_codes(
 ) -> HTMLResponse:
     """Every live code of the owner with its groups, and the form for a new one."""
     member = require_member(session, principal.member_id or 0)
-    program = require_program(session, member.program_id)
     codes = live_repo.live_codes_of_owner(session, member.id)
     return render(
         request,
         "m/livecodes/index.html",
-        member=member,
-        program=program,
         codes=live_codes_out(session, codes, base_url=base_url(request), at=utcnow()),
         groups=[
             g for g in groups_repo.groups_of_owners(session, [member.id]) if g.status is GroupStatus.ACTIVE
         ],
-        alerts=live_repo.live_code_alerts_of_owner(session, member.id, limit=5),
         error=error,
         saved=saved,
     )
