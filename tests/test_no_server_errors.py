@@ -30,6 +30,8 @@ from neigou.auth.models import Role
 from neigou.integrations import signing, standard
 from neigou.kit.clock import utcnow
 from neigou.web import problems
+from tests.authz.cases import ALL_CASES as CASES
+from tests.authz.matrix import Case
 from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
@@ -38,7 +40,6 @@ from tests.links import builders as links
 from tests.offers import factories as offers
 from tests.orders import matrix as orders
 from tests.sign_in import console_sign_in, member_sign_in
-from tests.test_authz_matrix import CASES, Case
 from tests.tiers import matrix as tiers
 
 BIG = 10**30
