@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -33,3 +35,27 @@ def in_parallel(factory: sessionmaker[Session], work: Callable[[Session], Any], 
     for t in threads:
         t.join()
     return results
+
+
+def race(
+    factory: sessionmaker[Session], attempt: Callable[[int], str], attempts: int, threads: int
+) -> Counter[str]:
+    """Run ``attempt(i)`` for every i below ``attempts`` on ``threads`` threads of ``in_parallel``, released
+    together; each thread takes the next attempt as soon as its last one is done. Each attempt owns its
+    unit of work (the thread's session stays unused). The outcomes counted; an attempt's unexpected
+    exception is raised."""
+    numbers = itertools.count()  # next() on it is atomic: each attempt is taken once
+
+    def work(_session: Session) -> list[str]:
+        taken = []
+        while (i := next(numbers)) < attempts:
+            taken.append(attempt(i))
+        return taken
+
+    outcomes: Counter[str] = Counter()
+    for result in in_parallel(factory, work, threads):
+        if isinstance(result, Exception):
+            raise result
+        assert isinstance(result, list)
+        outcomes.update(result)
+    return outcomes

@@ -14,8 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from neigou.auth.models import Role
+from tests.authz.cases import ALL_CASES as CASES
+from tests.authz.matrix import World
+from tests.authz.world import world  # noqa: F401 - the matrix's world fixture
 from tests.conftest import bearer
-from tests.test_authz_matrix import CASES, World, world  # noqa: F401 - the matrix's world fixture
 
 # Every list and where its rows are: a bare JSON array (None) or a key of the body that keeps its shape.
 LISTS: dict[str, str | None] = {

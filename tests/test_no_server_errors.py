@@ -28,13 +28,14 @@ from neigou.auth.models import Role
 from neigou.integrations import signing, standard
 from neigou.kit.clock import utcnow
 from neigou.web import problems
+from tests.authz.cases import ALL_CASES as CASES
+from tests.authz.matrix import Case
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
 from tests.orders import matrix as orders
-from tests.test_authz_matrix import CASES, Case
 from tests.tiers import matrix as tiers
 
 BIG = 10**30

@@ -105,7 +105,7 @@ def feed(
     return out
 
 
-# The authorization matrix (tests/test_authz_matrix.py) calls every campaign and feed route with these.
+# The authorization matrix (tests/authz) calls every campaign and feed route with these.
 def matrix_campaign(program_id: int) -> dict[str, Any]:
     """A campaign body of the matrix's program and sku."""
     return {

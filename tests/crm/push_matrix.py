@@ -1,4 +1,4 @@
-"""What the authorization matrix (tests/test_authz_matrix.py) needs of pushes: a consenting customer in
+"""What the authorization matrix (tests/authz) needs of pushes: a consenting customer in
 the own member's book and a push to them of the matrix sku."""
 
 from __future__ import annotations

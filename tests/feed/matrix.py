@@ -1,4 +1,4 @@
-"""What the authorization matrix (tests/test_authz_matrix.py) needs of campaigns, posts and live codes."""
+"""What the authorization matrix (tests/authz) needs of campaigns, posts and live codes."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def standing(report: dict[str, Any], group_id: int) -> dict[str, Any]:
     return rows[0]
 
 
-# The authorization matrix (tests/test_authz_matrix.py) calls every groups route with these.
+# The authorization matrix (tests/authz) calls every groups route with these.
 MATRIX_COUNT: dict[str, Any] = {"member_count": 310, "observed_at": "2026-03-21T12:00:00+08:00"}
 MATRIX_IMPORT: dict[str, Any] = {"csv": "owner_member_id,group,member_count,observed_at\n"}
 

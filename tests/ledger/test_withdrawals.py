@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -30,6 +30,7 @@ from tests.orders.builders import (
     order_body,
     post_order,
 )
+from tests.parallel import in_parallel
 
 
 def _earn(client: TestClient, operator: dict[str, str], w: World, paid_fen: int = 100_000) -> None:
@@ -129,30 +130,20 @@ def test_parallel_withdrawals_never_exceed_available(
         pytest.skip("needs real parallel connections (PostgreSQL)")
     w = build(client, operator, factory, max_levels=2)
     _earn(client, operator, w)  # 4000 available: at most four of ten parallel 1000s may pass
-    barrier = threading.Barrier(10)
-    outcomes: list[str] = []
+    numbers = itertools.count()
 
-    def attempt(n: int) -> None:
-        with factory() as session:
-            member = session.get(Member, w.seller)
-            assert member is not None
-            barrier.wait()
-            try:
-                withdrawals.request(
-                    session, member=member, amount_fen=1000, request_id=f"p-{n}", actor=TEST_ACTOR, at=PAID_AT
-                )
-                session.commit()
-                outcomes.append("ok")
-            except Conflict as exc:
-                session.rollback()
-                outcomes.append(exc.code)
+    def attempt(session: Session) -> str:
+        member = session.get(Member, w.seller)
+        assert member is not None
+        request_id = f"p-{next(numbers)}"
+        withdrawals.request(
+            session, member=member, amount_fen=1000, request_id=request_id, actor=TEST_ACTOR, at=PAID_AT
+        )
+        return "ok"
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == ["insufficient_balance"] * 6 + ["ok"] * 4
+    results = in_parallel(factory, attempt, 10)
+    outcomes = [r.code if isinstance(r, Conflict) else r for r in results]
+    assert sorted(outcomes, key=str) == ["insufficient_balance"] * 6 + ["ok"] * 4, results
     assert balance(client, operator, w.seller)["available_fen"] == 0
     with transaction(factory) as session:
         assert session.query(Withdrawal).count() == 4

@@ -97,7 +97,7 @@ def claim(client: TestClient, headers: dict[str, str], coupon_id: int, **body: A
 
 
 def matrix_world(client: TestClient, operator: dict[str, str], member_id: int, sku: str) -> dict[str, Any]:
-    """A link of the matrix's own member and a coupon open now, for tests/test_authz_matrix.py."""
+    """A link of the matrix's own member and a coupon open now, for tests/authz."""
     now = utcnow()
     open_coupon = coupon(
         client,

@@ -9,11 +9,9 @@ still checked); the Redis gate alone is raced on every backend.
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -31,6 +29,7 @@ from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
 from neigou.programs.scope import organization_for_write
 from tests.conftest import BACKEND, SECRET, TEST_ACTOR
+from tests.parallel import race
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PARALLEL = BACKEND == "postgresql"
@@ -75,17 +74,9 @@ def _coupon(factory: sessionmaker[Session], *, total: int, per_customer: int) ->
     return row
 
 
-def _race(attempts: int, attempt: Callable[[int], str]) -> Counter[str]:
-    """Run ``attempt(i)`` for every i on THREADS threads released together; count the outcomes."""
-    barrier = threading.Barrier(THREADS)
-
-    def start(i: int) -> str:
-        if i < THREADS:
-            barrier.wait(timeout=30)
-        return attempt(i)
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return Counter(pool.map(start, range(attempts)))
+def _race(factory: sessionmaker[Session], attempts: int, attempt: Callable[[int], str]) -> Counter[str]:
+    """Run ``attempt(i)`` for every i on THREADS parallel connections released together; count the outcomes."""
+    return race(factory, attempt, attempts, THREADS)
 
 
 def _claimer(
@@ -132,7 +123,7 @@ def _stored(factory: sessionmaker[Session], coupon_id: int) -> tuple[int, int, i
 @on_postgres
 def test_no_oversell_under_parallel_claims(factory: sessionmaker[Session]) -> None:
     coupon = _coupon(factory, total=7, per_customer=2)
-    outcomes = _race(300, _claimer(factory, coupon.id, lambda i: f"customer-{i % 40}"))
+    outcomes = _race(factory, 300, _claimer(factory, coupon.id, lambda i: f"customer-{i % 40}"))
     assert outcomes["taken"] == 7
     assert outcomes["taken"] + outcomes["sold_out"] + outcomes["limit_reached"] == 300
     assert _stored(factory, coupon.id)[:2] == (7, 7)
@@ -141,7 +132,7 @@ def test_no_oversell_under_parallel_claims(factory: sessionmaker[Session]) -> No
 @on_postgres
 def test_no_double_claim_by_one_customer(factory: sessionmaker[Session]) -> None:
     coupon = _coupon(factory, total=1000, per_customer=1)
-    outcomes = _race(120, _claimer(factory, coupon.id, lambda _i: "13812345678"))
+    outcomes = _race(factory, 120, _claimer(factory, coupon.id, lambda _i: "13812345678"))
     assert outcomes == Counter({"taken": 1, "limit_reached": 119})
     assert _stored(factory, coupon.id) == (1, 1, 1)
 
@@ -164,7 +155,7 @@ def test_same_request_id_in_parallel_claims_once(factory: sessionmaker[Session])
             ids.add(result.claim.id)
             return "taken" if result.created else "replayed"
 
-    outcomes = _race(60, attempt)
+    outcomes = _race(factory, 60, attempt)
     assert outcomes == Counter({"taken": 1, "replayed": 59})
     assert len(ids) == 1
     assert _stored(factory, coupon.id) == (1, 1, 1)
@@ -173,7 +164,7 @@ def test_same_request_id_in_parallel_claims_once(factory: sessionmaker[Session])
 @on_postgres
 def test_parallel_claims_through_the_redis_gate(factory: sessionmaker[Session], gate: StockGate) -> None:
     coupon = _coupon(factory, total=9, per_customer=2)
-    outcomes = _race(400, _claimer(factory, coupon.id, lambda i: f"customer-{i % 30}", gate))
+    outcomes = _race(factory, 400, _claimer(factory, coupon.id, lambda i: f"customer-{i % 30}", gate))
     assert outcomes["taken"] == 9
     assert _stored(factory, coupon.id)[:2] == (9, 9)
     assert gate.counts(coupon, "")[0] == 9
@@ -194,15 +185,11 @@ def test_claims_serialised_on_any_backend(factory: sessionmaker[Session], gate: 
 def test_redis_gate_under_parallel_load(factory: sessionmaker[Session], gate: StockGate) -> None:
     """The Lua script alone, raced by 16 threads: stock and per-customer counts exact."""
     coupon = _coupon(factory, total=25, per_customer=3)
-    barrier = threading.Barrier(16)
 
     def attempt(i: int) -> str:
-        if i < 16:
-            barrier.wait(timeout=30)
         return gate.take(coupon, f"customer-{i % 10}", db_claimed=0, db_customer=0).value
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        outcomes = Counter(pool.map(attempt, range(600)))
+    outcomes = race(factory, attempt, 600, 16)
     assert outcomes[GateAnswer.TAKEN.value] == 25
     assert outcomes[GateAnswer.TAKEN.value] + outcomes["sold_out"] + outcomes["limit_reached"] == 600
     assert gate.counts(coupon, "customer-1")[0] == 25

@@ -1,20 +1,19 @@
 """Migration 0012 puts every existing row into the default organization, and downgrading keeps
 every row; migration 0023 gives a platform administrator's opt-out of one program that program's
-organization (SQLite and PostgreSQL, on a database of its own)."""
+organization (SQLite and PostgreSQL, on a database or schema of its own)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
-from tests.conftest import BACKEND, PG_ADMIN_URL
+from tests.conftest import BACKEND, postgresql_schema
 
 BEFORE = "0010"
 
@@ -24,16 +23,8 @@ def scratch_url(tmp_path: Path) -> Iterator[str]:
     if BACKEND == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.db'}"
         return
-    name = f"neigou_test_migrate_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgresql_schema("neigou_test_migrate") as url:
+        yield url
 
 
 def test_existing_rows_join_the_default_organization_and_survive_a_downgrade(scratch_url: str) -> None:

@@ -1,11 +1,14 @@
 """Bursts answer instead of failing: 500 requests at once against a real server (uvicorn in a child
-process, on this run's database) get 2xx, 409 or 503 ``overloaded`` within 10 s, never a 500 or a
-stall; hidden-coupon stock is never oversold and is left unsold only if requests were shed; liveness
-answers all through the burst.
+process, on this run's database) get 2xx, 409 or 503 ``overloaded`` with ``Retry-After``, never a 500;
+what was accepted is consistent (reads give the program, hidden-coupon stock is never oversold and is left
+unsold only if requests were shed); liveness answers all through the burst.
 
-Before admission control and the short token-lookup session, 60 such requests deadlocked the pool
-(the token lookup's connection waited for a thread that waited for a connection) and ended in 500s
-after the pool's 30 s timeout.
+Nothing here is timed, so a loaded machine cannot fail it: a slow answer is still an answer. What the
+test refuses is the stall that admission control and the short token-lookup session removed: before
+them, 60 such requests deadlocked the pool (the token lookup's connection waited for a thread that
+waited for a connection) and ended in 500s after the pool's 30 s timeout. A pool timeout is logged
+(``request.pool_timeout``, and answered 503) and fails the test, as does a 500 (``request.failed``), and
+a request left unanswered for STALLED_AFTER, minutes past any answer a loaded machine gives.
 """
 
 from __future__ import annotations
@@ -40,16 +43,16 @@ from tests.links.builders import SHAMPOO, make_link
 from tests.offers.factories import coupon, product
 
 BURST = 500
-ANSWER_WITHIN = 10.0  # seconds, for every request of the burst
+STALLED_AFTER = 180.0  # seconds without an answer: the server stalled (not a measure of speed)
 STOCK = 120
 EXPECTED = frozenset({200, 201, 409, 503})
+NO_ANSWER = 0  # the status of a request left unanswered for STALLED_AFTER
 CONNECTIONS_PER_CLIENT = 10
 
 
 @dataclass(frozen=True)
 class Answer:
     status: int
-    seconds: float
     headers: httpx.Headers
     body: dict[str, Any]
 
@@ -87,8 +90,8 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
+            deadline = time.monotonic() + STALLED_AFTER
+            while time.monotonic() < deadline and process.poll() is None:
                 try:
                     if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                         break
@@ -117,7 +120,7 @@ async def _fire(
     clients = [
         httpx.AsyncClient(
             base_url=base,
-            timeout=ANSWER_WITHIN + 20,
+            timeout=STALLED_AFTER,
             verify=tls,
             limits=httpx.Limits(max_connections=CONNECTIONS_PER_CLIENT),
         )
@@ -125,14 +128,15 @@ async def _fire(
     ]
 
     async def one(client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None) -> Answer:
-        started = time.perf_counter()
-        response = await client.request(method, path, json=body, headers=headers)
-        seconds = time.perf_counter() - started
+        try:
+            response = await client.request(method, path, json=body, headers=headers)
+        except httpx.TimeoutException:
+            return Answer(NO_ANSWER, httpx.Headers(), {})
         payload = response.json() if response.headers.get("content-type", "").endswith("json") else {}
-        return Answer(response.status_code, seconds, response.headers, payload)
+        return Answer(response.status_code, response.headers, payload)
 
     async def poll_health() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=5, verify=tls) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=STALLED_AFTER, verify=tls) as client:
             while not done.is_set():
                 polls.append(await one(client, "GET", "/healthz", None))
                 await asyncio.sleep(0.1)
@@ -155,8 +159,6 @@ def _check_answers(answers: list[Answer], polls: list[Answer], log_path: Path) -
     statuses = Counter(a.status for a in answers)
     log = log_path.read_text(errors="replace")
     assert set(statuses) <= EXPECTED, (statuses, log[-3000:])
-    slowest = max(a.seconds for a in answers)
-    assert slowest < ANSWER_WITHIN, f"slowest answer took {slowest:.1f} s ({statuses})"
     for shed in (a for a in answers if a.status == 503):
         assert shed.body["code"] == "overloaded"
         assert shed.headers["content-type"] == "application/problem+json"
@@ -164,7 +166,8 @@ def _check_answers(answers: list[Answer], polls: list[Answer], log_path: Path) -
         assert int(shed.headers["retry-after-ms"]) == shed.body["retry_after_ms"] > 0
     assert polls, "liveness was never polled during the burst"
     assert [p.status for p in polls] == [200] * len(polls)
-    assert "request.failed" not in log
+    assert "request.failed" not in log, log[-3000:]  # a 500
+    assert "request.pool_timeout" not in log, log[-3000:]  # the pool ran dry: the deadlock's signature
     return statuses
 
 
