@@ -1,14 +1,21 @@
 """Push messages whose time has come go out by their push's channel (a job every minute).
 
 * ``task``: the salesperson sends the text from their own chat app and marks it sent; nothing here.
-* ``wecom_robot``: the text is posted to the program's WeCom group robot (``groups.webhook``).
+* ``wecom_robot``: the text is posted through a WeCom group robot, as the feed's posts are
+  (``feed.repository.robots``, ``groups.webhook``): the robot of the customer's own group (the group
+  of the link that brought them into the book, while it is active and still the member's), else the
+  program's robot from the push settings; a message with neither fails at once (``no robot``).
+  A personalised message is never broadcast to the member's other groups.
 * ``webhook``: the message is POSTed as JSON to the program's endpoint, signed as commission events
   are (Standard Webhooks and the first scheme; ``webhook-id`` is ``pmsg_<id>`` on every retry, so a
   receiver deduplicates by it): a WeCom external-contact integration sends it to the customer.
 
-A refused or unreachable target is tried again after the integrations' backoff (30 s × 4ⁿ), counted
-from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. Each attempt's answer is kept in
-``last_error``; a target removed from the settings fails the message at once.
+Each attempt first claims itself on the message row (a conditional ``attempts + 1`` on a still
+pending message), so a redelivered job or two runs at once never send one message twice, and a sent
+message is never sent again. A refused or unreachable target is tried again after the integrations'
+backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. Each
+attempt's answer is kept in ``last_error`` and refusals are logged, both without the robot's key (the
+query of its URL); a target removed from the settings fails the message at once.
 """
 
 from __future__ import annotations
@@ -18,12 +25,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import structlog
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from neigou.crm import push_settings
+from neigou.crm import push_queries, push_settings
 from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage
-from neigou.groups.webhook import send_markdown
+from neigou.feed import repository as feed_repo
+from neigou.groups.webhook import redact, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
@@ -37,6 +46,9 @@ MAX_ATTEMPTS = 5
 BATCH = 200
 TIMEOUT_SECONDS = 10.0
 EVENT_TYPE = "crm.push_message"
+NO_ROBOT = "no robot: neither the customer's group nor the program's push settings have one"
+NO_TARGET = "no target: the program's push settings have no webhook URL"
+log = structlog.get_logger(__name__)
 
 
 def next_attempt_at(message: PushMessage) -> datetime:
@@ -85,7 +97,8 @@ def _post_webhook(
     )
 
 
-def _due(session: Session, at: datetime) -> list[tuple[PushMessage, Push, str | None]]:
+def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push, str | None]]:
+    """The pending robot and webhook messages whose next attempt has come, with their push and link code."""
     stmt = (
         select(PushMessage, Push, ShareLink.code)
         .join(Push, Push.id == PushMessage.push_id)
@@ -101,6 +114,33 @@ def _due(session: Session, at: datetime) -> list[tuple[PushMessage, Push, str | 
     return [(m, p, c) for m, p, c in session.execute(stmt) if next_attempt_at(m) <= at]
 
 
+def group_robot_urls(session: Session, messages: list[PushMessage]) -> dict[int, str]:
+    """The URL of the robot of each customer's own group, by customer (those without one left out)."""
+    groups = push_queries.customer_groups(session, {m.customer_id for m in messages})
+    robots = feed_repo.robots(session, set(groups.values()))
+    return {c: robots[g].webhook_url for c, g in groups.items() if g in robots}
+
+
+def _claim(session: Session, message: PushMessage) -> bool:
+    """Take this attempt on the row; False when a parallel run took it or the message is done."""
+    seen = message.attempts
+    claim = session.execute(
+        update(PushMessage)
+        .where(
+            PushMessage.id == message.id,
+            PushMessage.status == MessageStatus.PENDING,
+            PushMessage.attempts == seen,
+        )
+        .values(attempts=seen + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claim, "rowcount", 0) != 1:
+        session.expire(message)
+        return False
+    message.attempts = seen + 1
+    return True
+
+
 def deliver_due(
     session: Session,
     *,
@@ -108,18 +148,27 @@ def deliver_due(
     settings: Settings,
     transport: httpx.BaseTransport | None = None,
 ) -> list[PushMessage]:
-    """Send the robot and webhook messages that are due; returns them with their new status. The
-    targets are unsealed and the link URLs built with the running application's ``settings``."""
+    """Send the robot and webhook messages that are due; returns those attempted, with their new status
+    (a message a parallel run took is left to it). The targets are unsealed and the link URLs built
+    with the running application's ``settings``."""
     sealer = Sealer.from_settings(settings)
-    due = _due(session, at)
+    due = due_messages(session, at)
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
+    group_robots = group_robot_urls(session, [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT])
+    attempted: list[PushMessage] = []
     for message, push, code in due:
+        if not _claim(session, message):
+            continue
+        attempted.append(message)
         found = targets[message.program_id]
-        target = sealer.unseal(found.target_sealed) if found.target_sealed else None
+        program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
+        robot = push.channel is PushChannel.WECOM_ROBOT
+        target = group_robots.get(message.customer_id, program_target) if robot else program_target
         if target is None:
-            ok, detail = False, "no target: the program's push settings have no robot or webhook URL"
-            message.attempts = MAX_ATTEMPTS - 1
-        elif push.channel is PushChannel.WECOM_ROBOT:
+            message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
+            message.attempts = max(message.attempts, MAX_ATTEMPTS)
+            continue
+        if robot:
             outcome = send_markdown(target, message.text, secret=None, at=at, transport=transport)
             ok, detail = outcome.ok, outcome.detail
         else:
@@ -128,14 +177,22 @@ def deliver_due(
             ok, detail = _post_webhook(
                 target, secret or "", webhook_body(message, push, url), at=at, transport=transport
             )
-        message.attempts += 1
-        message.last_error = None if ok else detail[:200]
+        message.last_error = None if ok else redact(detail, target)[:200]
         if ok:
             message.status, message.sent_at = MessageStatus.SENT, at
-        elif message.attempts >= MAX_ATTEMPTS:
+            continue
+        if message.attempts >= MAX_ATTEMPTS:
             message.status = MessageStatus.FAILED
+        log.warning(
+            "crm.push_message_refused",
+            message_id=message.id,
+            channel=str(push.channel),
+            attempt=message.attempts,
+            status=str(message.status),
+            detail=message.last_error,
+        )
     session.flush()
-    return [m for m, _, _ in due]
+    return attempted
 
 
 @jobs.job(DELIVER_JOB, cron={"minute": "*"})

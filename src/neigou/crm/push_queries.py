@@ -1,5 +1,5 @@
 """The reads a push needs: the member's customers, their marketing consent, their pushes so far,
-and a push's messages and skips."""
+a push's messages and skips, and the group each customer came from (its robot delivers to them)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from neigou.crm.models import (
     PushMessage,
     PushSkip,
 )
+from neigou.groups.models import Group, GroupStatus
 from neigou.kit.bulk import chunks
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import ShareLink
@@ -133,4 +134,23 @@ def skip_counts(session: Session, push_ids: Collection[int]) -> dict[int, int]:
             .group_by(PushSkip.push_id)
         )
         found.update((int(p), int(n)) for p, n in session.execute(stmt))
+    return found
+
+
+def customer_groups(session: Session, customer_ids: Collection[int]) -> dict[int, int]:
+    """Each customer's own group: the group of the share link that brought them into the book, while it
+    is active and still run by the member whose book they are in (customers without one are left out)."""
+    found: dict[int, int] = {}
+    for part in chunks(sorted(set(customer_ids))):
+        stmt = (
+            select(Customer.id, Group.id)
+            .join(ShareLink, ShareLink.id == Customer.source_link_id)
+            .join(Group, Group.id == ShareLink.group_id)
+            .where(
+                Customer.id.in_(part),
+                Group.owner_member_id == Customer.member_id,
+                Group.status == GroupStatus.ACTIVE,
+            )
+        )
+        found.update((customer_id, group_id) for customer_id, group_id in session.execute(stmt))
     return found

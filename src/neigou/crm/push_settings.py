@@ -2,7 +2,9 @@
 
 A program without a row has the defaults (task list, 2 pushes in 7 days, quiet 22:00–08:00). The
 target URL carries the robot's key, so it is sealed (``kit.sealed``) and shown masked; a webhook's
-signing secret is made here and shown once, when the channel first becomes ``webhook``.
+signing secret is made here and shown once, when the channel first becomes ``webhook``. The webhook
+channel needs a target; the robot channel delivers through the customers' group robots and needs
+none: its target, when set, is the program's robot for customers whose group has none.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def update(
     row = session.get(CrmSettings, program_id)
     before = None if row is None else _dump(row)
     keeps_target = change.target is None and row is not None and row.target_sealed is not None
-    if change.channel is not PushChannel.TASK and not (change.target or keeps_target):
+    if change.channel is PushChannel.WEBHOOK and not (change.target or keeps_target):
         raise Invalid(
             Message("The {channel} channel needs a target URL.", channel=change.channel.value),
             code="target_required",

@@ -36,7 +36,7 @@ push_error: dict[str, Label] = {
     "not_a_task": N_("This message goes out through the program's channel."),
     "message_not_found": N_("That message is not in this push."),
     "idempotency_key_reused": N_("This form was already sent with other choices; open the composer again."),
-    "target_required": N_("The robot and webhook channels need a target URL."),
+    "target_required": N_("The webhook channel needs a target URL."),
 }
 
 push_channel: dict[str, Label] = {
