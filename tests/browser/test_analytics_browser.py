@@ -76,7 +76,7 @@ FITS = """() => {
   return {
     page: document.documentElement.scrollWidth, viewport: window.innerWidth, inner: inner,
     choices: Array.from(document.querySelectorAll("[data-testid=funnel-by] > *"))
-      .map((e) => { const b = e.getBoundingClientRect(); return [e.textContent, b.left, b.right]; }),
+      .map((e) => { const b = e.getBoundingClientRect(); return [e.textContent, b.left, b.right, b.top]; }),
     table: [table.scrollWidth, table.clientWidth],
   };
 }"""
@@ -84,12 +84,16 @@ FITS = """() => {
 
 def _fits(page: Page, width: int) -> None:
     """Nothing is wider than the screen: the page does not scroll sideways, every funnel choice lies
-    inside the card's padding, and the funnel table fits its card without scrolling sideways."""
+    inside the card's padding next to the one before, and the funnel table fits its card without
+    scrolling sideways."""
     fits = page.evaluate(FITS)
     assert fits["page"] <= fits["viewport"] == width, fits
     left, right = fits["inner"]
-    for name, start, end in fits["choices"]:
+    for name, start, end, _top in fits["choices"]:
         assert left - 0.5 <= start < end <= right + 0.5, (name, fits)
+    # The choices sit side by side from the left (wrapping when they must), never spread to the edges.
+    for before, after in zip(fits["choices"], fits["choices"][1:], strict=False):
+        assert after[3] > before[3] or after[1] - before[2] < 16, (after[0], fits)
     assert fits["table"][0] <= fits["table"][1], fits
 
 
