@@ -52,13 +52,13 @@ def test_operator_reads_the_funnel(
     expect(page.locator("#funnel-chart svg")).to_have_count(1)
     _labels_are_whole_and_inside_the_chart(page)
     funnel.scroll_into_view_if_needed()
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    _fits(page, width)
     funnel.screenshot(path=str(ARTIFACTS / f"console-analytics-funnel-{width}.png"))
     page.get_by_test_id("funnel-by").get_by_role("link", name="群").click()
     expect(page.get_by_test_id("funnel")).to_contain_text("按群的转化漏斗")
     assert page.get_by_test_id("funnel-row").count() > 0
     _labels_are_whole_and_inside_the_chart(page)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    _fits(page, width)
     with page.expect_download() as download:
         page.get_by_test_id("export-funnel").click()
     assert download.value.suggested_filename.startswith("funnel-group-")
@@ -66,6 +66,35 @@ def test_operator_reads_the_funnel(
         page.get_by_test_id("export-fission").click()
     assert download.value.suggested_filename.startswith("fission-")
     page.close()
+
+
+FITS = """() => {
+  const card = document.querySelector("[data-testid=funnel]").getBoundingClientRect();
+  const style = getComputedStyle(document.querySelector("[data-testid=funnel]"));
+  const inner = [card.left + parseFloat(style.paddingLeft), card.right - parseFloat(style.paddingRight)];
+  const table = document.querySelector("[data-testid=funnel-table]").parentElement;
+  return {
+    page: document.documentElement.scrollWidth, viewport: window.innerWidth, inner: inner,
+    choices: Array.from(document.querySelectorAll("[data-testid=funnel-by] > *"))
+      .map((e) => { const b = e.getBoundingClientRect(); return [e.textContent, b.left, b.right, b.top]; }),
+    table: [table.scrollWidth, table.clientWidth],
+  };
+}"""
+
+
+def _fits(page: Page, width: int) -> None:
+    """Nothing is wider than the screen: the page does not scroll sideways, every funnel choice lies
+    inside the card's padding next to the one before, and the funnel table fits its card without
+    scrolling sideways."""
+    fits = page.evaluate(FITS)
+    assert fits["page"] <= fits["viewport"] == width, fits
+    left, right = fits["inner"]
+    for name, start, end, _top in fits["choices"]:
+        assert left - 0.5 <= start < end <= right + 0.5, (name, fits)
+    # The choices sit side by side from the left (wrapping when they must), never spread to the edges.
+    for before, after in zip(fits["choices"], fits["choices"][1:], strict=False):
+        assert after[3] > before[3] or after[1] - before[2] < 16, (after[0], fits)
+    assert fits["table"][0] <= fits["table"][1], fits
 
 
 LABELS = """() => {

@@ -66,6 +66,17 @@ def test_edit_a_campaign(browser: Browser, live_server: str, world: DemoWorld, s
     expect(page.get_by_test_id("error-boost_percent")).to_be_visible()
     expect(page.get_by_test_id("campaign-edit-name")).to_have_value("澜泉洗护周")
     page.screenshot(path=str(ARTIFACTS / f"campaign-edit-refused-{size}.png"), full_page=True)
+    # Typing in the coupon field asks the server for the campaign's program's coupons that match.
+    coupon = page.get_by_test_id("campaign-edit-coupon")
+    kept = coupon.input_value()
+    options = page.locator("#coupon-options option")
+    value = options.first.get_attribute("value")
+    name = options.first.inner_text().split(" · ")[0]
+    coupon.fill("没有这张券")
+    expect(options).to_have_count(0)
+    coupon.fill(name)
+    expect(options.and_(page.locator(f'[value="{value}"]'))).to_have_count(1)
+    coupon.fill(kept)
     page.get_by_test_id("campaign-edit-boost").fill("8")
     page.get_by_test_id("campaign-edit-save").click()
     row = page.get_by_test_id("campaign-row").filter(has_text="澜泉洗护周")

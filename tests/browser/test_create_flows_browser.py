@@ -117,6 +117,13 @@ def test_publish_a_campaign(browser: Browser, live_server: str, world: DemoWorld
     form = page.get_by_test_id("campaign-edit-form")
     name = f"冬季围巾节 {size}"
     form.get_by_test_id("campaign-edit-program").select_option(str(world.partner_program_id))
+    # Typing in the coupon field asks the server for the picked program's coupons that match.
+    coupons = page.locator("#coupon-options option")
+    expect(coupons.first).to_be_attached()
+    page.get_by_test_id("campaign-edit-coupon").fill("没有这张券")
+    expect(coupons).to_have_count(0)
+    page.get_by_test_id("campaign-edit-coupon").fill("")
+    expect(coupons.first).to_be_attached()
     page.get_by_test_id("campaign-edit-name").fill(name)
     page.get_by_test_id("campaign-edit-skus").fill("LQ-SHAMPOO-500")
     page.get_by_test_id("campaign-edit-boost").fill("五")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -137,7 +138,7 @@ def _cells(page: str) -> list[list[str]]:
     """The funnel table's rows as the text of their cells."""
     table = page.split('data-testid="funnel-table"', 1)[1].split("</table>", 1)[0]
     rows = table.split('data-testid="funnel-row"')[1:]
-    return [[cell.split("</td>", 1)[0] for cell in row.split("<td>")[1:]] for row in rows]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row.split("</tr>", 1)[0]) for row in rows]
 
 
 def test_the_funnel_per_link_member_and_group(

@@ -132,7 +132,7 @@ def test_a_merchant_creates_a_campaign_from_the_portal(
     assert f'<option value="{shops.program["id"]}"' in form.text
     assert "MINE-2 群专享券" in form.text  # its own coupons only
     assert "THEIRS-1 群专享券" not in form.text
-    mine_coupon = re.search(r'<option value="(\d+)" >#\d+ MINE-2', form.text)
+    mine_coupon = re.search(r'<option value="(\d+)" data-testid="coupon-option">MINE-2', form.text)
     assert mine_coupon is not None
     before = row_counts(factory)
     for typed, field, code, status in (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from neigou.kit.bulk import chunks
@@ -195,6 +195,20 @@ def page_coupons(
     """A page of :func:`list_coupons` and how many coupon templates match (``live_only``: none
     under review; ``running_at``: none paused or ended at that instant, upcoming ones kept)."""
     return paginate(session, _coupons(visibility, active_at, live_only, running_at), page)
+
+
+def find_coupons(session: Session, organization_id: int, text: str, *, limit: int) -> list[CouponTemplate]:
+    """Coupon templates of an organization whose name holds ``text`` (any case) or whose id it is
+    (``#`` allowed; that coupon first), newest first: what a coupon picker suggests for what was
+    typed (nothing typed: the newest)."""
+    typed = text.strip().lstrip("#")
+    match: ColumnElement[bool] = CouponTemplate.name.ilike(contains(typed), escape="\\")
+    order: list[Sortable] = [CouponTemplate.id.desc()]
+    if typed.isdigit() and len(typed) <= 18:
+        exact = CouponTemplate.id == int(typed)
+        match, order = or_(exact, match), [case((exact, 0), else_=1), CouponTemplate.id.desc()]
+    stmt = select(CouponTemplate).where(CouponTemplate.organization_id == organization_id, match)
+    return list(session.scalars(stmt.order_by(*order).limit(limit)))
 
 
 def get_coupon(session: Session, coupon_id: int) -> CouponTemplate | None:

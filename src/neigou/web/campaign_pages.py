@@ -2,7 +2,10 @@
 (``/console/merchant``) share: both create and edit a campaign the way the API does, through the
 same service under the session's scope (a merchant reaches its own campaigns, skus and coupons
 only), and differ only in their addresses and menu. The boost is typed in percent, times in the
-program's time zone; refusals are shown beside their fields with what was typed kept."""
+program's time zone; refusals are shown beside their fields with what was typed kept. The coupon is
+typed or picked: typing part of a name or an id asks ``{prefix}/campaigns/coupon-options`` for the
+coupons of the program's organization that match (a merchant's own only, by the session's scope), so
+any coupon can be picked however many there are."""
 
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ from neigou.web.form_pages import default_timezone, refusal
 from neigou.web.pages import local_time, render
 
 MAX_ID = 2**63 - 1
+PICKER_SIZE = 50  # coupons offered in the coupon picker before anything is typed
+MATCHES = 20  # coupons suggested for what is typed in the coupon field
 LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> holds
 # The form field a refusal of the service concerns, by its code.
 FIELD_OF = {
@@ -102,11 +107,19 @@ def _form(
 ) -> HTMLResponse:
     """The create form (``campaign`` None: a program to pick) or a campaign's edit form."""
     now = utcnow()
-    coupons = offers.list_coupons(session, visibility=None, active_at=None, limit=200, offset=0)
-    current = offers.get_coupon(session, campaign.coupon_id) if campaign and campaign.coupon_id else None
-    if current is not None and current.id not in {c.id for c in coupons}:
-        coupons.append(current)  # saving the form must never drop a coupon the list did not show
     program = require_program(session, campaign.program_id) if campaign else None
+    listed = [] if campaign else programs.list_programs(session)
+    # The program whose coupons are offered: the campaign's, else the one picked (or shown first).
+    shown = program or next((p for p in listed if str(p.id) == values.get("program_id")), None)
+    shown = shown or (listed[0] if listed else None)
+    coupons = offers.find_coupons(session, shown.organization_id, "", limit=PICKER_SIZE) if shown else []
+    picked_id = _id((values.get("coupon_id") or "").strip().lstrip("#"))
+    picked = offers.get_coupon(session, picked_id) if picked_id is not None else None
+    if picked is not None and shown is not None and picked.organization_id == shown.organization_id:
+        if picked.id not in {c.id for c in coupons}:
+            coupons.append(picked)  # the coupon typed or saved is always named
+    else:
+        picked = None
     return render(
         request,
         "console/campaigns/edit.html",
@@ -115,9 +128,11 @@ def _form(
         nav=console.nav,
         campaign=campaign,
         program=program,
-        programs=[] if campaign else programs.list_programs(session),
+        programs=listed,
         brands=offers.list_brands(session),
         coupons=coupons,
+        picked=picked,
+        options_url=f"{console.list_url}/coupon-options",
         started=campaign is not None and campaign.starts_at <= now,
         ended=campaign is not None and campaign.ends_at <= now,
         values=values,
@@ -125,6 +140,15 @@ def _form(
         action=f"{console.list_url}/{campaign.id}/edit" if campaign else f"{console.list_url}/new",
         back=console.back(campaign) if campaign else console.list_url,
     )
+
+
+def coupon_options(request: Request, session: Session, *, program_id: int, typed: str) -> HTMLResponse:
+    """The coupon field's suggestions (``<option>``s its datalist swaps in as the user types): up to
+    ``MATCHES`` coupons of the program's organization (of a merchant's caller, its own only) whose
+    name holds what was typed or whose id it is; a program the caller cannot see is a 404."""
+    program = require_program(session, min(program_id, MAX_ID))
+    coupons = offers.find_coupons(session, program.organization_id, typed, limit=MATCHES)
+    return render(request, "console/campaigns/_coupon_options.html", coupons=coupons)
 
 
 def _id(typed: str | None) -> int | None:
@@ -139,7 +163,7 @@ def _body(
     only when it was changed, so that a started campaign's start (shown to the minute) is never moved
     by saving the form."""
     errors: list[FieldError] = []
-    coupon = (values.get("coupon_id") or "").strip()
+    coupon = (values.get("coupon_id") or "").strip().lstrip("#")
     body: dict[str, Any] = {
         "name": (values.get("name") or "").strip(),
         "skus": sku_list(values.get("skus")) or [],

@@ -1,6 +1,7 @@
 """Console forms that publish a campaign and edit one that has not ended: its program and brand (on
 creation only), name, products, coupon, boost (typed in percent), window (typed in the program's time
-zone) and selling copy. A started campaign keeps its start; refusals are all shown at once beside their
+zone) and selling copy; the coupon field asks ``/console/campaigns/coupon-options`` for the coupons
+that match what is typed. A started campaign keeps its start; refusals are all shown at once beside their
 fields with what was typed kept (``web.campaign_pages``, shared with the merchant portal)."""
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ def new_campaign(
 ) -> HTMLResponse:
     """An empty campaign form, on the program the list was showing (``program``) if any."""
     return campaign_pages.new_form(request, session, principal, CONSOLE, program_id=program)
+
+
+@router.get("/console/campaigns/coupon-options", response_class=HTMLResponse)
+def coupon_options(
+    request: Request,
+    session: SessionDep,
+    _principal: ConsoleOperator,
+    program_id: Annotated[int, Query(ge=1, le=2**62)],
+    coupon_id: Annotated[str, Query(max_length=120)] = "",
+) -> HTMLResponse:
+    """The coupon field's suggestions: the program's coupons matching what was typed."""
+    return campaign_pages.coupon_options(request, session, program_id=program_id, typed=coupon_id)
 
 
 @router.post("/console/campaigns/new", response_model=None)

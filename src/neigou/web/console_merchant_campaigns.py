@@ -69,6 +69,18 @@ def new_campaign(request: Request, session: SessionDep, principal: ConsoleMercha
     return campaign_pages.new_form(request, session, principal, PORTAL)
 
 
+@router.get("/console/merchant/campaigns/coupon-options", response_class=HTMLResponse)
+def coupon_options(
+    request: Request,
+    session: SessionDep,
+    _principal: ConsoleMerchant,
+    program_id: Annotated[int, Query(ge=1, le=2**62)],
+    coupon_id: Annotated[str, Query(max_length=120)] = "",
+) -> HTMLResponse:
+    """The coupon field's suggestions: the merchant's own coupons matching what was typed."""
+    return campaign_pages.coupon_options(request, session, program_id=program_id, typed=coupon_id)
+
+
 @router.post("/console/merchant/campaigns/new", response_model=None)
 def create_campaign(
     request: Request, session: SessionDep, principal: ConsoleMerchant, form: FormDep
