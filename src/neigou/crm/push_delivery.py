@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.crm import push_queries, push_settings
@@ -36,6 +36,7 @@ from neigou.groups.webhook import redact, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.db import claim_attempt
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.models import ShareLink
@@ -121,26 +122,6 @@ def group_robot_urls(session: Session, messages: list[PushMessage]) -> dict[int,
     return {c: robots[g].webhook_url for c, g in groups.items() if g in robots}
 
 
-def _claim(session: Session, message: PushMessage) -> bool:
-    """Take this attempt on the row; False when a parallel run took it or the message is done."""
-    seen = message.attempts
-    claim = session.execute(
-        update(PushMessage)
-        .where(
-            PushMessage.id == message.id,
-            PushMessage.status == MessageStatus.PENDING,
-            PushMessage.attempts == seen,
-        )
-        .values(attempts=seen + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claim, "rowcount", 0) != 1:
-        session.expire(message)
-        return False
-    message.attempts = seen + 1
-    return True
-
-
 def deliver_due(
     session: Session,
     *,
@@ -156,8 +137,9 @@ def deliver_due(
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
     group_robots = group_robot_urls(session, [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT])
     attempted: list[PushMessage] = []
+    pending = PushMessage.status == MessageStatus.PENDING
     for message, push, code in due:
-        if not _claim(session, message):
+        if not claim_attempt(session, message, PushMessage.attempts, pending):
             continue
         attempted.append(message)
         found = targets[message.program_id]

@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
@@ -32,6 +31,7 @@ from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import Outcome, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.db import claim_attempt
 from neigou.kit.events import Event, listen
 
 ALERT_JOB = "feed.live_code_full"
@@ -81,22 +81,11 @@ def attempt(
         alert.robot_status, alert.robot_next_attempt_at = RobotAlertStatus.NO_ROBOT, None
         session.flush()
         return None
-    seen = alert.robot_attempts
-    claim = session.execute(
-        update(LiveCodeAlert)
-        .where(
-            LiveCodeAlert.id == alert.id,
-            LiveCodeAlert.robot_status == RobotAlertStatus.PENDING,
-            LiveCodeAlert.robot_attempts == seen,
-        )
-        .values(robot_attempts=seen + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claim, "rowcount", 0) != 1:
-        session.expire(alert)
+    pending = LiveCodeAlert.robot_status == RobotAlertStatus.PENDING
+    if not claim_attempt(session, alert, LiveCodeAlert.robot_attempts, pending):
         return None
     outcome = send_markdown(url, message(session, payload), secret=None, at=at, transport=transport)
-    alert.robot_attempts, alert.robot_detail = seen + 1, outcome.detail
+    alert.robot_detail = outcome.detail
     if outcome.ok:
         alert.robot_status, alert.robot_sent_at, alert.robot_next_attempt_at = RobotAlertStatus.SENT, at, None
     elif alert.robot_attempts >= MAX_ATTEMPTS:
