@@ -19,6 +19,7 @@ from neigou.feed.models import GroupPost
 from neigou.kit.db import transaction
 from tests.campaigns import builders as b
 from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.feed.conftest import app_sealer, app_settings
 from tests.groups.test_alerts import Robot
 from tests.parallel import in_parallel
 
@@ -44,10 +45,15 @@ def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
     return b.build(client, operator, make_token)
 
 
-def _set_robot(factory: sessionmaker[Session], group_id: int, robot: Robot) -> None:
+def _set_robot(client: TestClient, factory: sessionmaker[Session], group_id: int, robot: Robot) -> None:
     with transaction(factory) as session:
         feed_robots.set_robot(
-            session, group_id=group_id, webhook_url=robot.url, actor=TEST_ACTOR, at=datetime.now(UTC)
+            session,
+            group_id=group_id,
+            webhook_url=robot.url,
+            sealer=app_sealer(client),
+            actor=TEST_ACTOR,
+            at=datetime.now(UTC),
         )
 
 
@@ -71,17 +77,18 @@ def test_a_run_that_read_the_post_as_due_before_another_sent_it_posts_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     robot = stubs[0]
-    _set_robot(factory, world.groups[0], robot)
+    _set_robot(client, factory, world.groups[0], robot)
     [post_id] = _evening_posts(client, world, [world.groups[0]])
     with factory() as redelivered:
         seen = feed_repo.due_posts(redelivered, DUE)  # a redelivered job reads the post as due
         assert [p.id for p in seen] == [post_id]
         with transaction(factory) as first:  # the first run sends and commits
-            assert [(p.id, p.status.value) for p in delivery.deliver_due(first, at=DUE)] == [
-                (post_id, "sent")
-            ]
+            assert [
+                (p.id, p.status.value)
+                for p in delivery.deliver_due(first, at=DUE, settings=app_settings(client))
+            ] == [(post_id, "sent")]
         monkeypatch.setattr(feed_repo, "due_posts", lambda _session, _at: seen)
-        assert delivery.deliver_due(redelivered, at=DUE) == []
+        assert delivery.deliver_due(redelivered, at=DUE, settings=app_settings(client)) == []
         redelivered.commit()
     assert len(robot.received) == 1
     with factory() as session:
@@ -97,13 +104,13 @@ def test_parallel_runs_post_each_post_once(
     if factory.kw["bind"].dialect.name != "postgresql":
         pytest.skip("needs real parallel connections (PostgreSQL)")
     first, second = stubs
-    _set_robot(factory, world.groups[0], first)
-    _set_robot(factory, world.groups[1], second)
+    _set_robot(client, factory, world.groups[0], first)
+    _set_robot(client, factory, world.groups[1], second)
     posts = _evening_posts(client, world, world.groups[:2])
     first.delays = [0.3]  # the run that posts answers slowly; the others meet it on the row
 
     def run(session: Session) -> int:
-        return len(delivery.deliver_due(session, at=DUE))
+        return len(delivery.deliver_due(session, at=DUE, settings=app_settings(client)))
 
     results = in_parallel(factory, run, PARALLEL)
     assert sum(r for r in results if isinstance(r, int)) == 2, results

@@ -115,11 +115,11 @@ def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push
     return [(m, p, c) for m, p, c in session.execute(stmt) if next_attempt_at(m) <= at]
 
 
-def group_robot_urls(session: Session, messages: list[PushMessage]) -> dict[int, str]:
+def group_robot_urls(session: Session, messages: list[PushMessage], sealer: Sealer) -> dict[int, str]:
     """The URL of the robot of each customer's own group, by customer (those without one left out)."""
     groups = push_queries.customer_groups(session, {m.customer_id for m in messages})
-    robots = feed_repo.robots(session, set(groups.values()))
-    return {c: robots[g].webhook_url for c, g in groups.items() if g in robots}
+    robots = feed_repo.robot_urls(session, set(groups.values()), sealer)
+    return {c: robots[g] for c, g in groups.items() if g in robots}
 
 
 def deliver_due(
@@ -135,7 +135,8 @@ def deliver_due(
     sealer = Sealer.from_settings(settings)
     due = due_messages(session, at)
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
-    group_robots = group_robot_urls(session, [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT])
+    robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
+    group_robots = group_robot_urls(session, robot_messages, sealer)
     attempted: list[PushMessage] = []
     pending = PushMessage.status == MessageStatus.PENDING
     for message, push, code in due:

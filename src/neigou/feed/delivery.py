@@ -20,6 +20,8 @@ from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import send_markdown
 from neigou.kit import jobs
 from neigou.kit.db import claim_attempt
+from neigou.kit.sealed import Sealer
+from neigou.kit.settings import Settings, settings_of
 
 DELIVER_JOB = "feed.deliver_posts"
 MAX_ATTEMPTS = 3
@@ -28,16 +30,17 @@ MAX_ATTEMPTS = 3
 @jobs.job(DELIVER_JOB, cron={"minute": "*/5"})
 def deliver_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Send every robot post whose slot has come."""
-    deliver_due(session, at=at)
+    deliver_due(session, at=at, settings=settings_of(session))
 
 
 def deliver_due(
-    session: Session, *, at: datetime, transport: httpx.BaseTransport | None = None
+    session: Session, *, at: datetime, settings: Settings, transport: httpx.BaseTransport | None = None
 ) -> list[GroupPost]:
     """Send the due posts; returns those attempted (or turned into tasks) with their new status; a post
-    a parallel run took is left to it."""
+    a parallel run took is left to it. The robots' URLs are unsealed with the running application's
+    ``settings``."""
     due = repo.due_posts(session, at)
-    robots = repo.robots(session, {p.group_id for p in due})
+    robots = repo.robot_urls(session, {p.group_id for p in due}, Sealer.from_settings(settings))
     scheduled = GroupPost.status == PostStatus.SCHEDULED
     done: list[GroupPost] = []
     for post in due:
@@ -48,7 +51,7 @@ def deliver_due(
         if robot is None:
             post.delivery, post.status = Delivery.TASK, PostStatus.TO_COPY
             continue
-        outcome = send_markdown(robot.webhook_url, post.text, secret=None, at=at, transport=transport)
+        outcome = send_markdown(robot, post.text, secret=None, at=at, transport=transport)
         post.detail = outcome.detail
         if outcome.ok:
             post.status, post.done_at = PostStatus.SENT, at
