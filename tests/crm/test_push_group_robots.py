@@ -18,6 +18,7 @@ from neigou.crm import push_delivery
 from neigou.crm.models import Customer, PushMessage
 from neigou.feed import robots as feed_robots
 from neigou.kit.db import transaction
+from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
 from tests.conftest import TEST_ACTOR, TokenMaker
@@ -61,10 +62,16 @@ def _settings(client: TestClient, operator: dict[str, str], world: PushWorld, **
     return response.json()
 
 
-def _set_robot(factory: sessionmaker[Session], group_id: int, robot: Robot) -> None:
+def _set_robot(client: TestClient, factory: sessionmaker[Session], group_id: int, robot: Robot) -> None:
+    settings = _running(client)
     with transaction(factory) as session:
         feed_robots.set_robot(
-            session, group_id=group_id, webhook_url=robot.url, actor=TEST_ACTOR, at=datetime.now(UTC)
+            session,
+            group_id=group_id,
+            webhook_url=robot.url,
+            sealer=Sealer.from_settings(settings),
+            actor=TEST_ACTOR,
+            at=datetime.now(UTC),
         )
 
 
@@ -119,8 +126,8 @@ def test_each_customer_gets_the_message_once_through_their_own_groups_robot(
     stubs: list[Robot],
 ) -> None:
     first, second, program = stubs
-    _set_robot(factory, world.feed.groups[0], first)
-    _set_robot(factory, world.feed.groups[1], second)
+    _set_robot(client, factory, world.feed.groups[0], first)
+    _set_robot(client, factory, world.feed.groups[1], second)
     _settings(client, operator, world, target=program.url)
     a = _customer(client, factory, world, "13900000011", world.feed.groups[0])
     b = _customer(client, factory, world, "13900000012", world.feed.groups[1])
@@ -151,7 +158,7 @@ def test_without_a_group_robot_the_programs_robot_takes_it_and_without_either_it
 ) -> None:
     group_robot, _, program = stubs
     handed_over = world.feed.groups[0]
-    _set_robot(factory, handed_over, group_robot)
+    _set_robot(client, factory, handed_over, group_robot)
     _settings(client, operator, world, target=program.url)
     by_hand = _customer(client, factory, world, "13900000021", None)
     no_robot = _customer(client, factory, world, "13900000022", world.feed.groups[1])
@@ -191,7 +198,7 @@ def test_the_robot_channel_needs_no_program_target_and_a_refusal_never_shows_the
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     robot = stubs[0]
-    _set_robot(factory, world.feed.groups[0], robot)
+    _set_robot(client, factory, world.feed.groups[0], robot)
     saved = _settings(client, operator, world)
     assert (saved["channel"], saved["target_masked"]) == ("wecom_robot", None)
     customer = _customer(client, factory, world, "13900000031", world.feed.groups[0])
@@ -222,7 +229,7 @@ def test_a_run_that_read_the_message_as_due_before_another_sent_it_posts_nothing
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     robot = stubs[0]
-    _set_robot(factory, world.feed.groups[0], robot)
+    _set_robot(client, factory, world.feed.groups[0], robot)
     _settings(client, operator, world)
     customer = _customer(client, factory, world, "13900000051", world.feed.groups[0])
     made = push(client, world, customer_ids=[customer], skus=[fb.TEE])
@@ -249,8 +256,8 @@ def test_parallel_runs_post_each_message_once(
     if factory.kw["bind"].dialect.name != "postgresql":
         pytest.skip("needs real parallel connections (PostgreSQL)")
     first, second, _ = stubs
-    _set_robot(factory, world.feed.groups[0], first)
-    _set_robot(factory, world.feed.groups[1], second)
+    _set_robot(client, factory, world.feed.groups[0], first)
+    _set_robot(client, factory, world.feed.groups[1], second)
     _settings(client, operator, world)
     a = _customer(client, factory, world, "13900000041", world.feed.groups[0])
     b = _customer(client, factory, world, "13900000042", world.feed.groups[1])

@@ -6,7 +6,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 
+from neigou.kit.sealed import Sealer
+from neigou.kit.settings import Settings
 from tests.groups.test_alerts import Robot
 
 
@@ -19,3 +22,14 @@ def robot() -> Iterator[Robot]:
     yield stub
     stub.server.shutdown()
     thread.join(timeout=5)
+
+
+def app_settings(client: TestClient) -> Settings:
+    """The settings of the application under test (its keys seal and open robot URLs)."""
+    running: Settings = client.app.state.settings  # type: ignore[attr-defined]
+    return running
+
+
+def app_sealer(client: TestClient) -> Sealer:
+    """The sealer of the application under test."""
+    return Sealer.from_settings(app_settings(client))

@@ -19,8 +19,10 @@ from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.db import transaction
+from neigou.kit.settings import use_settings
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
+from tests.feed.conftest import app_sealer, app_settings
 from tests.groups.builders import create_group, post_count
 from tests.groups.test_alerts import Robot
 from tests.parallel import in_parallel
@@ -53,7 +55,12 @@ def full(
     groups = [create_group(client, operator, owner["id"], name=f"福利{n}群")["id"] for n in (1, 2)]
     with transaction(factory) as session:
         robots.set_robot(
-            session, group_id=groups[1], webhook_url=robot.url, actor=TEST_ACTOR, at=datetime.now(UTC)
+            session,
+            group_id=groups[1],
+            webhook_url=robot.url,
+            sealer=app_sealer(client),
+            actor=TEST_ACTOR,
+            at=datetime.now(UTC),
         )
     token = make_token("member", owner["id"])
     created = client.post(
@@ -72,8 +79,10 @@ def the_alert(factory: sessionmaker[Session]) -> LiveCodeAlert:
         return session.scalars(select(LiveCodeAlert)).one()
 
 
-def retry(factory: sessionmaker[Session], at: datetime) -> None:
+def retry(client: TestClient, factory: sessionmaker[Session], at: datetime) -> None:
+    """The retry job's run, with the application's settings as its runner gives them."""
     with transaction(factory) as session:
+        use_settings(session, app_settings(client))
         full_alerts.retry_due(session, {}, at)
 
 
@@ -99,15 +108,15 @@ def test_a_failing_robot_is_retried_with_backoff_and_the_message_sent_once(
     assert first.robot_next_attempt_at is not None
     due = first.robot_next_attempt_at
 
-    retry(factory, due - timedelta(seconds=1))  # before its backoff: nothing
+    retry(client, factory, due - timedelta(seconds=1))  # before its backoff: nothing
     assert len(robot.received) == 1
-    retry(factory, due)
+    retry(client, factory, due)
     second = the_alert(factory)
     assert (second.robot_status, second.robot_attempts) == (RobotAlertStatus.PENDING, 2)
     assert second.robot_next_attempt_at == due + backoff(2)
 
     sent_at = due + backoff(2)
-    retry(factory, sent_at)
+    retry(client, factory, sent_at)
     done = the_alert(factory)
     assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 3, sent_at)
     assert (done.robot_detail, done.robot_next_attempt_at) == ("ok", None)
@@ -116,7 +125,7 @@ def test_a_failing_robot_is_retried_with_backoff_and_the_message_sent_once(
     assert robot.received[2]["path"] == f"/cgi-bin/webhook/send?key={KEY}"
 
     # Sent is sent: later retries, a redelivered first job and a direct attempt send nothing.
-    retry(factory, sent_at + timedelta(days=1))
+    retry(client, factory, sent_at + timedelta(days=1))
     assert not jobs_runner.run(
         ALERT_JOB, key=f"live-code-full:{done.id}", payload={"alert_id": done.id}, at=sent_at
     )
@@ -125,7 +134,7 @@ def test_a_failing_robot_is_retried_with_backoff_and_the_message_sent_once(
         alert = session.get(LiveCodeAlert, done.id)
         assert alert is not None
         full_alerts.robot_alert_job(session, {"alert_id": done.id}, sent_at)
-        assert full_alerts.attempt(session, alert, at=sent_at) is None
+        assert full_alerts.attempt(session, alert, at=sent_at, settings=app_settings(client)) is None
     assert len(robot.received) == 3
     assert the_alert(factory).robot_attempts == 3
 
@@ -151,13 +160,13 @@ def test_a_robot_that_keeps_refusing_is_given_up_shown_and_its_key_kept_secret(
     for n in range(2, MAX_ATTEMPTS + 1):
         due = the_alert(factory).robot_next_attempt_at
         assert due is not None
-        retry(factory, due)
+        retry(client, factory, due)
         assert the_alert(factory).robot_attempts == n
     gave_up = the_alert(factory)
     assert (gave_up.robot_status, gave_up.robot_attempts) == (RobotAlertStatus.FAILED, MAX_ATTEMPTS)
     assert gave_up.robot_next_attempt_at is None
     assert gave_up.robot_detail == "errcode 93000: invalid webhook url ***, hint: [abc]"
-    retry(factory, datetime.now(UTC) + timedelta(days=30))
+    retry(client, factory, datetime.now(UTC) + timedelta(days=30))
     assert len(robot.received) == MAX_ATTEMPTS
 
     listed = client.get(f"/api/v1/members/{full.owner}/live-codes", headers=bearer(full.token)).json()
@@ -188,7 +197,7 @@ def test_parallel_retries_send_the_message_once(
     def run(session: Session) -> webhook.Outcome | None:
         alert = session.get(LiveCodeAlert, refused.id)
         assert alert is not None
-        return full_alerts.attempt(session, alert, at=due)
+        return full_alerts.attempt(session, alert, at=due, settings=app_settings(client))
 
     results = in_parallel(factory, run, PARALLEL)
     assert sorted(type(r).__name__ for r in results) == ["NoneType"] * (PARALLEL - 1) + ["Outcome"]

@@ -20,6 +20,7 @@ from neigou.kit.db import transaction
 from neigou.kit.jobs import JobRun
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
+from tests.feed.conftest import app_sealer
 from tests.groups.builders import create_group, post_count
 from tests.groups.test_alerts import Robot
 from tests.integrations.test_webhooks import Receiver
@@ -90,7 +91,14 @@ def test_every_group_full_is_announced_once_per_spell(
     # spell had no robot (alerted in the app only); the second goes to the first group, in rotation
     # order, that has one.
     with transaction(factory) as session:
-        robots.set_robot(session, group_id=groups[1], webhook_url=robot.url, actor=TEST_ACTOR, at=NOW)
+        robots.set_robot(
+            session,
+            group_id=groups[1],
+            webhook_url=robot.url,
+            sealer=app_sealer(client),
+            actor=TEST_ACTOR,
+            at=NOW,
+        )
     assert (
         post_count(client, operator, groups[0], 8, (NOW - timedelta(hours=1)).isoformat()).status_code == 201
     )

@@ -17,6 +17,7 @@ from neigou.kit.db import transaction
 from neigou.links.models import ShareLink
 from tests.campaigns import builders as b
 from tests.conftest import TokenMaker, row_counts
+from tests.feed.conftest import app_settings
 
 pytestmark = pytest.mark.world_per_module
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
@@ -152,9 +153,16 @@ def test_robot_groups_get_their_posts_at_the_slot(
 
     transport = httpx.MockTransport(robot_answer)
     with transaction(factory) as session:
-        assert deliver_due(session, at=b.AT + timedelta(hours=7), transport=transport) == []
+        assert (
+            deliver_due(
+                session, at=b.AT + timedelta(hours=7), settings=app_settings(client), transport=transport
+            )
+            == []
+        )
     with transaction(factory) as session:
-        done = deliver_due(session, at=b.AT + timedelta(hours=8), transport=transport)
+        done = deliver_due(
+            session, at=b.AT + timedelta(hours=8), settings=app_settings(client), transport=transport
+        )
         assert [(p.id, p.status.value) for p in done] == [(post["id"], "sent")]
     assert len(sent) == 1
     assert sent[0]["url"] == ROBOT

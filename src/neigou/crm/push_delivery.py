@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.crm import push_queries, push_settings
@@ -36,6 +36,7 @@ from neigou.groups.webhook import redact, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.db import claim_attempt
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.models import ShareLink
@@ -114,31 +115,11 @@ def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push
     return [(m, p, c) for m, p, c in session.execute(stmt) if next_attempt_at(m) <= at]
 
 
-def group_robot_urls(session: Session, messages: list[PushMessage]) -> dict[int, str]:
+def group_robot_urls(session: Session, messages: list[PushMessage], sealer: Sealer) -> dict[int, str]:
     """The URL of the robot of each customer's own group, by customer (those without one left out)."""
     groups = push_queries.customer_groups(session, {m.customer_id for m in messages})
-    robots = feed_repo.robots(session, set(groups.values()))
-    return {c: robots[g].webhook_url for c, g in groups.items() if g in robots}
-
-
-def _claim(session: Session, message: PushMessage) -> bool:
-    """Take this attempt on the row; False when a parallel run took it or the message is done."""
-    seen = message.attempts
-    claim = session.execute(
-        update(PushMessage)
-        .where(
-            PushMessage.id == message.id,
-            PushMessage.status == MessageStatus.PENDING,
-            PushMessage.attempts == seen,
-        )
-        .values(attempts=seen + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claim, "rowcount", 0) != 1:
-        session.expire(message)
-        return False
-    message.attempts = seen + 1
-    return True
+    robots = feed_repo.robot_urls(session, set(groups.values()), sealer)
+    return {c: robots[g] for c, g in groups.items() if g in robots}
 
 
 def deliver_due(
@@ -154,10 +135,12 @@ def deliver_due(
     sealer = Sealer.from_settings(settings)
     due = due_messages(session, at)
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
-    group_robots = group_robot_urls(session, [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT])
+    robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
+    group_robots = group_robot_urls(session, robot_messages, sealer)
     attempted: list[PushMessage] = []
+    pending = PushMessage.status == MessageStatus.PENDING
     for message, push, code in due:
-        if not _claim(session, message):
+        if not claim_attempt(session, message, PushMessage.attempts, pending):
             continue
         attempted.append(message)
         found = targets[message.program_id]

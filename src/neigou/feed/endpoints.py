@@ -20,6 +20,7 @@ from neigou.groups import service as groups
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.paging import PageDep
+from neigou.kit.sealed import Sealer
 from neigou.programs.service import require_member
 
 router = APIRouter(tags=["feed"])
@@ -96,11 +97,18 @@ def mark_copied(
 
 
 @router.put("/groups/{group_id}/robot", response_model=RobotOut)
-def set_robot(group_id: int, body: RobotIn, session: SessionDep, principal: OperatorOrMember) -> RobotOut:
+def set_robot(
+    group_id: int, body: RobotIn, request: Request, session: SessionDep, principal: OperatorOrMember
+) -> RobotOut:
     """Set or remove (null) the group's WeCom robot: operators, or the group's owner."""
     group = groups.require_group(session, group_id)
     require_member_access(principal, group.owner_member_id)
     robots.set_robot(
-        session, group_id=group.id, webhook_url=body.webhook_url, actor=principal.actor, at=utcnow()
+        session,
+        group_id=group.id,
+        webhook_url=body.webhook_url,
+        sealer=Sealer.from_settings(request.app.state.settings),
+        actor=principal.actor,
+        at=utcnow(),
     )
     return RobotOut(group_id=group.id, configured=body.webhook_url is not None)

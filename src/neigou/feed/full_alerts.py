@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
@@ -32,7 +31,10 @@ from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import Outcome, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.db import claim_attempt
 from neigou.kit.events import Event, listen
+from neigou.kit.sealed import Sealer
+from neigou.kit.settings import Settings, settings_of
 
 ALERT_JOB = "feed.live_code_full"
 RETRY_JOB = "feed.retry_live_code_full"
@@ -58,45 +60,41 @@ def robot_alert_job(session: Session, payload: dict[str, Any], at: datetime) -> 
     """The first attempt of an alert's robot message."""
     alert = session.get(LiveCodeAlert, int(payload["alert_id"]))
     if alert is not None and alert.robot_attempts == 0:
-        attempt(session, alert, at=at)
+        attempt(session, alert, at=at, settings=settings_of(session))
 
 
 @jobs.job(RETRY_JOB, cron={"minute": "*"})
 def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Try again the robot messages whose backoff has passed (oldest first, ``BATCH`` per run)."""
+    settings = settings_of(session)
     for alert in live_repo.robot_alerts_due(session, at, limit=BATCH):
-        attempt(session, alert, at=at)
+        attempt(session, alert, at=at, settings=settings)
 
 
 def attempt(
-    session: Session, alert: LiveCodeAlert, *, at: datetime, transport: httpx.BaseTransport | None = None
+    session: Session,
+    alert: LiveCodeAlert,
+    *,
+    at: datetime,
+    settings: Settings,
+    transport: httpx.BaseTransport | None = None,
 ) -> Outcome | None:
     """Send the alert's robot message once now and record the answer; None when nothing was sent
-    (not pending, no robot, or this attempt was taken by a parallel run)."""
+    (not pending, no robot, or this attempt was taken by a parallel run). The robot's URL is unsealed
+    with the running application's ``settings``."""
     payload = alert.robot_payload
     if alert.robot_status is not RobotAlertStatus.PENDING or payload is None:
         return None
-    url = robot_url(session, payload)
+    url = robot_url(session, payload, Sealer.from_settings(settings))
     if url is None:
         alert.robot_status, alert.robot_next_attempt_at = RobotAlertStatus.NO_ROBOT, None
         session.flush()
         return None
-    seen = alert.robot_attempts
-    claim = session.execute(
-        update(LiveCodeAlert)
-        .where(
-            LiveCodeAlert.id == alert.id,
-            LiveCodeAlert.robot_status == RobotAlertStatus.PENDING,
-            LiveCodeAlert.robot_attempts == seen,
-        )
-        .values(robot_attempts=seen + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claim, "rowcount", 0) != 1:
-        session.expire(alert)
+    pending = LiveCodeAlert.robot_status == RobotAlertStatus.PENDING
+    if not claim_attempt(session, alert, LiveCodeAlert.robot_attempts, pending):
         return None
     outcome = send_markdown(url, message(session, payload), secret=None, at=at, transport=transport)
-    alert.robot_attempts, alert.robot_detail = seen + 1, outcome.detail
+    alert.robot_detail = outcome.detail
     if outcome.ok:
         alert.robot_status, alert.robot_sent_at, alert.robot_next_attempt_at = RobotAlertStatus.SENT, at, None
     elif alert.robot_attempts >= MAX_ATTEMPTS:
@@ -116,12 +114,12 @@ def attempt(
     return outcome
 
 
-def robot_url(session: Session, payload: dict[str, Any]) -> str | None:
+def robot_url(session: Session, payload: dict[str, Any], sealer: Sealer) -> str | None:
     """The URL of the first robot among the code's groups, in rotation order."""
     order = [int(g["group_id"]) for g in payload["groups"]]
-    robots = repo.robots(session, order)
+    robots = repo.robot_urls(session, order, sealer)
     first = next((g for g in order if g in robots), None)
-    return None if first is None else robots[first].webhook_url
+    return None if first is None else robots[first]
 
 
 def message(session: Session, payload: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
@@ -75,10 +75,11 @@ class GroupPostLink(Base):
 
 
 class GroupRobot(Base):
-    """A group's WeCom robot (企业微信群机器人); its URL carries the robot's key, a secret."""
+    """A group's WeCom robot (企业微信群机器人); its URL carries the robot's key, a secret, so it is
+    kept sealed (``kit.sealed``, the payee keys) and opened only to send."""
 
     __tablename__ = "group_robots"
 
     group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"), primary_key=True)
-    webhook_url: Mapped[str] = mapped_column(String(500))
+    webhook_url_sealed: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,6 +14,7 @@ from neigou.feed import ranking
 from neigou.feed.models import GroupPost, GroupPostLink, GroupRobot, PostStatus
 from neigou.groups.repository import latest_counts_subquery
 from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.sealed import Sealer
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Order
@@ -85,7 +86,7 @@ def band_traffic(
 
 
 def robots(session: Session, group_ids: Collection[int]) -> dict[int, GroupRobot]:
-    """The WeCom robots of these groups."""
+    """The WeCom robots of these groups (their URLs sealed: ``robot_urls`` opens them)."""
     if not group_ids:
         return {}
     return {
@@ -183,3 +184,10 @@ def post_stats(session: Session, post_ids: Collection[int]) -> dict[int, PostSta
 
 def _counts(session: Session, stmt: Select[Any]) -> dict[int, int]:
     return {int(row[0]): int(row[1] or 0) for row in session.execute(stmt)}
+
+
+def robot_urls(session: Session, group_ids: Collection[int], sealer: Sealer) -> dict[int, str]:
+    """The URL of each of these groups' robots, unsealed to send; a URL no configured key opens is
+    left out (the group counts as having no robot)."""
+    found = {g: sealer.unseal(r.webhook_url_sealed) for g, r in robots(session, group_ids).items()}
+    return {g: url for g, url in found.items() if url is not None}

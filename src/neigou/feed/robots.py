@@ -1,4 +1,5 @@
-"""A group's WeCom robot: the URL the group's posts are delivered to."""
+"""A group's WeCom robot: the URL the group's posts are delivered to, sealed at rest (it carries the
+robot's key)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,23 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.feed.models import GroupRobot
 from neigou.kit.actor import Actor
+from neigou.kit.sealed import Sealer
 
 
 def set_robot(
-    session: Session, *, group_id: int, webhook_url: str | None, actor: Actor, at: datetime
+    session: Session, *, group_id: int, webhook_url: str | None, sealer: Sealer, actor: Actor, at: datetime
 ) -> None:
-    """Set, replace or (None) remove a group's robot; the key is never written to the audit log."""
+    """Set, replace or (None) remove a group's robot; the URL is stored sealed and the key is never
+    written to the audit log."""
     row = session.get(GroupRobot, group_id)
     before = {"configured": row is not None}
     if webhook_url is None:
         if row is not None:
             session.delete(row)
     elif row is None:
-        session.add(GroupRobot(group_id=group_id, webhook_url=webhook_url, updated_at=at))
+        session.add(GroupRobot(group_id=group_id, webhook_url_sealed=sealer.seal(webhook_url), updated_at=at))
     else:
-        row.webhook_url, row.updated_at = webhook_url, at
+        row.webhook_url_sealed, row.updated_at = sealer.seal(webhook_url), at
     session.flush()
     audit.record(
         session,

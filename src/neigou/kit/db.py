@@ -7,10 +7,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Enum, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Engine,
+    Enum,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    inspect,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from neigou.kit.clock import as_utc, ensure_aware
@@ -177,3 +191,28 @@ def contains(text: str) -> str:
     backslash (use with ``escape="\\"``)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def claim_attempt(
+    session: Session, row: Base, attempts: InstrumentedAttribute[int], *still: ColumnElement[bool]
+) -> bool:
+    """Take the next attempt of ``row`` before doing it (sending a message): one conditional UPDATE
+    bumps its ``attempts`` by one only if the row still has the count read and ``still`` holds (it is
+    still pending). True when this caller won the attempt (the row then shows the new count); False
+    when a parallel run or an earlier one took it or finished the row, and the row is expired so its
+    next read shows what they did. The claim is part of the caller's transaction: on PostgreSQL a
+    second claimer waits for the first one's commit and then finds the row changed."""
+    mapper = inspect(type(row))
+    seen = getattr(row, attempts.key)
+    ids = mapper.primary_key_from_instance(row)
+    claim = session.execute(
+        update(type(row))
+        .where(*(c == v for c, v in zip(mapper.primary_key, ids, strict=True)), attempts == seen, *still)
+        .values({attempts.key: seen + 1})
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claim, "rowcount", 0) != 1:
+        session.expire(row)
+        return False
+    set_committed_value(row, attempts.key, seen + 1)
+    return True

@@ -1,0 +1,120 @@
+"""A post goes into its group once however often ``feed.deliver_posts`` runs or races: each attempt
+claims itself on the post before the robot is called."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.feed import delivery
+from neigou.feed import repository as feed_repo
+from neigou.feed import robots as feed_robots
+from neigou.feed.models import GroupPost
+from neigou.kit.db import transaction
+from tests.campaigns import builders as b
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.feed.conftest import app_sealer, app_settings
+from tests.groups.test_alerts import Robot
+from tests.parallel import in_parallel
+
+PARALLEL = 6
+DUE = b.AT + timedelta(hours=8)  # the evening slot of AT's day
+
+
+@pytest.fixture
+def stubs() -> Iterator[list[Robot]]:
+    """Two running robot stubs, one per group."""
+    running = [Robot() for _ in range(2)]
+    threads = [threading.Thread(target=r.server.serve_forever, daemon=True) for r in running]
+    for thread in threads:
+        thread.start()
+    yield running
+    for robot, thread in zip(running, threads, strict=True):
+        robot.server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> b.FeedWorld:
+    return b.build(client, operator, make_token)
+
+
+def _set_robot(client: TestClient, factory: sessionmaker[Session], group_id: int, robot: Robot) -> None:
+    with transaction(factory) as session:
+        feed_robots.set_robot(
+            session,
+            group_id=group_id,
+            webhook_url=robot.url,
+            sealer=app_sealer(client),
+            actor=TEST_ACTOR,
+            at=datetime.now(UTC),
+        )
+
+
+def _evening_posts(client: TestClient, world: b.FeedWorld, group_ids: list[int]) -> list[int]:
+    made = client.post(
+        f"/api/v1/members/{world.owner}/posts",
+        json={"group_ids": group_ids, "skus": [b.TEE], "at": b.AT.isoformat(), "slot": "evening"},
+        headers=world.owner_headers,
+    )
+    assert made.status_code == 201, made.text
+    posts: list[dict[str, Any]] = made.json()["posts"]
+    assert {p["status"] for p in posts} == {"scheduled"}
+    return [p["id"] for p in posts]
+
+
+def test_a_run_that_read_the_post_as_due_before_another_sent_it_posts_nothing(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: b.FeedWorld,
+    stubs: list[Robot],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    robot = stubs[0]
+    _set_robot(client, factory, world.groups[0], robot)
+    [post_id] = _evening_posts(client, world, [world.groups[0]])
+    with factory() as redelivered:
+        seen = feed_repo.due_posts(redelivered, DUE)  # a redelivered job reads the post as due
+        assert [p.id for p in seen] == [post_id]
+        with transaction(factory) as first:  # the first run sends and commits
+            assert [
+                (p.id, p.status.value)
+                for p in delivery.deliver_due(first, at=DUE, settings=app_settings(client))
+            ] == [(post_id, "sent")]
+        monkeypatch.setattr(feed_repo, "due_posts", lambda _session, _at: seen)
+        assert delivery.deliver_due(redelivered, at=DUE, settings=app_settings(client)) == []
+        redelivered.commit()
+    assert len(robot.received) == 1
+    with factory() as session:
+        post = session.get(GroupPost, post_id)
+        assert post is not None
+        assert (post.status.value, post.attempts, post.done_at is not None) == ("sent", 1, True)
+
+
+@pytest.mark.postgres_only
+def test_parallel_runs_post_each_post_once(
+    client: TestClient, factory: sessionmaker[Session], world: b.FeedWorld, stubs: list[Robot]
+) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+    first, second = stubs
+    _set_robot(client, factory, world.groups[0], first)
+    _set_robot(client, factory, world.groups[1], second)
+    posts = _evening_posts(client, world, world.groups[:2])
+    first.delays = [0.3]  # the run that posts answers slowly; the others meet it on the row
+
+    def run(session: Session) -> int:
+        return len(delivery.deliver_due(session, at=DUE, settings=app_settings(client)))
+
+    results = in_parallel(factory, run, PARALLEL)
+    assert sum(r for r in results if isinstance(r, int)) == 2, results
+    assert (len(first.received), len(second.received)) == (1, 1)
+    with factory() as session:
+        sent = [session.get(GroupPost, p) for p in posts]
+        assert [(p.status.value, p.attempts) for p in sent if p is not None] == [("sent", 1), ("sent", 1)]

@@ -1,0 +1,165 @@
+"""A group robot's URL carries the robot's key: it is stored sealed with the payee keys, opened only to
+send, opened by an older key after a rotation, and migration 0024 seals the URLs stored before it (and
+opens them again on downgrade) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.feed import delivery
+from neigou.feed import robots as feed_robots
+from neigou.feed.models import GroupRobot
+from neigou.kit.db import make_engine, transaction
+from neigou.kit.sealed import Sealer
+from neigou.kit.settings import get_settings
+from neigou.migrations.runner import alembic_config, upgrade
+from tests.campaigns import builders as b
+from tests.conftest import BACKEND, TEST_ACTOR, postgresql_schema
+from tests.feed.conftest import app_sealer, app_settings
+from tests.feed.test_post_delivery_races import DUE, _evening_posts, stubs, world
+from tests.groups.test_alerts import Robot
+
+__all__ = ["stubs", "world"]  # the fixtures, shared with the race tests
+
+WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=sealed-key-123"
+
+
+def _stored(factory: sessionmaker[Session], group_id: int) -> str:
+    with factory() as session:
+        return session.scalars(
+            select(GroupRobot.webhook_url_sealed).where(GroupRobot.group_id == group_id)
+        ).one()
+
+
+def test_the_url_is_stored_sealed_and_the_post_still_reaches_the_robot(
+    client: TestClient, factory: sessionmaker[Session], world: b.FeedWorld, stubs: list[Robot]
+) -> None:
+    put = client.put(
+        f"/api/v1/groups/{world.groups[0]}/robot", json={"webhook_url": WECOM}, headers=world.owner_headers
+    )
+    assert put.json() == {"group_id": world.groups[0], "configured": True}
+    stored = _stored(factory, world.groups[0])
+    assert "sealed-key-123" not in stored
+    assert "qyapi" not in stored
+    assert app_sealer(client).unseal(stored) == WECOM
+    robot = stubs[0]
+    with transaction(factory) as session:
+        feed_robots.set_robot(
+            session,
+            group_id=world.groups[0],
+            webhook_url=robot.url,
+            sealer=app_sealer(client),
+            actor=TEST_ACTOR,
+            at=DUE,
+        )
+    assert "robot-key" not in _stored(factory, world.groups[0])
+    [post_id] = _evening_posts(client, world, [world.groups[0]])
+    with transaction(factory) as session:
+        done = delivery.deliver_due(session, at=DUE, settings=app_settings(client))
+        assert [(p.id, p.status.value) for p in done] == [(post_id, "sent")]
+    assert len(robot.received) == 1
+
+
+def test_after_a_key_rotation_the_old_key_still_opens_the_url(
+    client: TestClient, factory: sessionmaker[Session], world: b.FeedWorld, stubs: list[Robot]
+) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    before = app_settings(client).model_copy(update={"payee_keys": old})
+    rotated = app_settings(client).model_copy(update={"payee_keys": f"{new},{old}"})
+    robot = stubs[0]
+    with transaction(factory) as session:
+        feed_robots.set_robot(
+            session,
+            group_id=world.groups[1],
+            webhook_url=robot.url,
+            sealer=Sealer.from_settings(before),
+            actor=TEST_ACTOR,
+            at=DUE,
+        )
+    assert Sealer([new]).unseal(_stored(factory, world.groups[1])) is None  # sealed with the old key
+    [post_id] = _evening_posts(client, world, [world.groups[1]])
+    with transaction(factory) as session:
+        done = delivery.deliver_due(session, at=DUE, settings=rotated)
+        assert [(p.id, p.status.value) for p in done] == [(post_id, "sent")]
+    assert len(robot.received) == 1
+
+
+@pytest.fixture
+def scratch_url(tmp_path: Path) -> Iterator[str]:
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    with postgresql_schema("neigou_test_robot_seal") as url:
+        yield url
+
+
+@pytest.fixture
+def migration_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The payee key the migrating process is configured with."""
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("NEIGOU_PAYEE_KEYS", key)
+    get_settings.cache_clear()
+    yield key
+    get_settings.cache_clear()
+
+
+def test_migration_0024_seals_stored_urls_and_downgrade_opens_them(
+    scratch_url: str, migration_key: str
+) -> None:
+    upgrade(scratch_url, "0010")
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO programs (code, name, timezone, attribution_model, attribution_window_days,"
+                " freeze_days, max_levels, self_purchase_commission, created_at)"
+                " VALUES ('old', 'Old', 'Asia/Shanghai', 'last_click', 30, 7, 2, true, '2026-01-01 00:00:00')"
+            )
+        )
+    upgrade(scratch_url, "0023")
+    with engine.begin() as conn:
+        program = conn.execute(text("SELECT id FROM programs")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO members (program_id, name, joined_at) VALUES (:p, '群主', '2026-01-01 00:00:00')"
+            ),
+            {"p": program},
+        )
+        member = conn.execute(text("SELECT id FROM members")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO chat_groups (program_id, owner_member_id, name, platform, status, created_at,"
+                " updated_at) VALUES (:p, :m, '内购群', 'wecom', 'active', '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')"
+            ),
+            {"p": program, "m": member},
+        )
+        group = conn.execute(text("SELECT id FROM chat_groups")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO group_robots (group_id, webhook_url, updated_at) VALUES (:g, :u, '2026-01-01 00:00:00')"
+            ),
+            {"g": group, "u": WECOM},
+        )
+    upgrade(scratch_url)
+    with engine.connect() as conn:
+        sealed = conn.execute(text("SELECT webhook_url_sealed FROM group_robots")).scalar_one()
+    assert "sealed-key-123" not in sealed
+    assert Sealer([migration_key]).unseal(sealed) == WECOM
+    command.downgrade(alembic_config(scratch_url), "0023")
+    assert "webhook_url_sealed" not in {c["name"] for c in inspect(engine).get_columns("group_robots")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT webhook_url FROM group_robots")).scalars().all() == [WECOM]
+    upgrade(scratch_url)  # and up again
+    with engine.connect() as conn:
+        again = conn.execute(text("SELECT webhook_url_sealed FROM group_robots")).scalar_one()
+    assert Sealer([migration_key]).unseal(again) == WECOM
+    engine.dispose()
