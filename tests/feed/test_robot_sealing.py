@@ -92,6 +92,35 @@ def test_after_a_key_rotation_the_old_key_still_opens_the_url(
     assert len(robot.received) == 1
 
 
+def test_a_url_no_configured_key_opens_turns_the_post_into_a_task_and_says_so(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: b.FeedWorld,
+    stubs: list[Robot],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gone = app_settings(client).model_copy(update={"payee_keys": Fernet.generate_key().decode()})
+    kept = app_settings(client).model_copy(update={"payee_keys": Fernet.generate_key().decode()})
+    robot = stubs[0]
+    with transaction(factory) as session:
+        feed_robots.set_robot(
+            session,
+            group_id=world.groups[1],
+            webhook_url=robot.url,
+            sealer=Sealer.from_settings(gone),
+            actor=TEST_ACTOR,
+            at=DUE,
+        )
+    [post_id] = _evening_posts(client, world, [world.groups[1]])
+    capsys.readouterr()
+    with transaction(factory) as session:
+        done = delivery.deliver_due(session, at=DUE, settings=kept)
+        assert [(p.id, p.status.value) for p in done] == [(post_id, "to_copy")]
+    logged = capsys.readouterr()
+    assert "feed.robot_key_unopened" in logged.err + logged.out
+    assert robot.received == []
+
+
 @pytest.fixture
 def scratch_url(tmp_path: Path) -> Iterator[str]:
     if BACKEND == "sqlite":

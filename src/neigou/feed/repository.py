@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
@@ -190,4 +191,7 @@ def robot_urls(session: Session, group_ids: Collection[int], sealer: Sealer) -> 
     """The URL of each of these groups' robots, unsealed to send; a URL no configured key opens is
     left out (the group counts as having no robot)."""
     found = {g: sealer.unseal(r.webhook_url_sealed) for g, r in robots(session, group_ids).items()}
+    unopened = sorted(g for g, url in found.items() if url is None)
+    if unopened:  # sealed with a key no longer configured: say so, the posts fall back to copy tasks
+        structlog.get_logger(__name__).warning("feed.robot_key_unopened", group_ids=unopened)
     return {g: url for g, url in found.items() if url is not None}
