@@ -23,10 +23,13 @@ from neigou.groups import repository as repo
 from neigou.groups import webhook
 from neigou.groups.compliance import Compliance, compliance
 from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, GroupAlert
-from neigou.groups.service import settings_of
+from neigou.groups.service import alert_robot_url, settings_of
 from neigou.kit import jobs
 from neigou.kit.actor import SYSTEM, Actor
 from neigou.kit.dates import check_day
+from neigou.kit.sealed import Sealer
+from neigou.kit.settings import Settings
+from neigou.kit.settings import settings_of as app_settings_of
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
 
@@ -78,7 +81,11 @@ def alert_tick(session: Session, _payload: dict[str, Any], at: datetime) -> None
 def send_alert(session: Session, payload: dict[str, Any], at: datetime) -> None:
     """Build and deliver one program's alert for one date."""
     deliver_alert(
-        session, program_id=int(payload["program_id"]), on=date.fromisoformat(payload["date"]), at=at
+        session,
+        program_id=int(payload["program_id"]),
+        on=date.fromisoformat(payload["date"]),
+        at=at,
+        settings=app_settings_of(session),
     )
 
 
@@ -133,15 +140,19 @@ def deliver_alert(
     program_id: int,
     on: date,
     at: datetime,
+    settings: Settings | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> AlertDelivery:
-    """Build the alert and send it to the program's robot, once per program and date."""
+    """Build the alert and send it to the program's robot, once per program and date. The robot's URL
+    is unsealed with the running application's ``settings`` (by default those of ``session``)."""
     program = require_program(session, program_id)
     delivery = repo.get_delivery(session, program_id, on)
     if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
         return delivery
     report, rows = build_alerts(session, program=program, on=on, at=at)
-    settings = settings_of(session, program_id)
+    group_settings = settings_of(session, program_id)
+    sealer = Sealer.from_settings(settings or app_settings_of(session))
+    url = alert_robot_url(group_settings, sealer) if rows else None
     if delivery is None:
         delivery = AlertDelivery(program_id=program_id, alert_date=on, attempts=0)
     delivery.attempts += 1
@@ -149,13 +160,13 @@ def deliver_alert(
     delivery.http_status = None
     if not rows:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "nothing to report"
-    elif not settings.webhook_url:
+    elif url is None:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "no webhook configured"
     else:
         outcome = webhook.send_markdown(
-            settings.webhook_url,
+            url,
             message(program, report),
-            secret=settings.webhook_secret,
+            secret=group_settings.webhook_secret,
             at=at,
             transport=transport,
         )

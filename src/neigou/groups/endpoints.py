@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from neigou.auth.dependencies import AnyRole, Operator, OperatorOrIntegration, OperatorOrMember
 from neigou.auth.models import Role
@@ -42,6 +42,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.paging import PageDep
+from neigou.kit.sealed import Sealer
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
@@ -264,7 +265,7 @@ def settings_out(settings: service.EffectiveSettings) -> SettingsOut:
     """The API view of a program's groups settings (no secrets)."""
     return SettingsOut(
         program_id=settings.program_id,
-        webhook_configured=bool(settings.webhook_url),
+        webhook_configured=settings.webhook_url_sealed is not None,
         webhook_url_masked=settings.webhook_url_masked,
         signed=bool(settings.webhook_secret),
         size_limits=settings.size_limits,
@@ -282,11 +283,17 @@ def get_group_settings(program_id: int, session: SessionDep, _principal: Operato
 
 @router.put("/programs/{program_id}/group-settings", response_model=SettingsOut)
 def put_group_settings(
-    program_id: int, body: SettingsIn, session: SessionDep, principal: Operator
+    program_id: int, body: SettingsIn, request: Request, session: SessionDep, principal: Operator
 ) -> SettingsOut:
-    """Change the alert webhook or the plausibility thresholds."""
+    """Change the alert webhook (stored sealed) or the plausibility thresholds."""
     return settings_out(
-        service.put_settings(session, program_id=program_id, data=body, actor=principal.actor)
+        service.put_settings(
+            session,
+            program_id=program_id,
+            data=body,
+            sealer=Sealer.from_settings(request.app.state.settings),
+            actor=principal.actor,
+        )
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -137,8 +138,11 @@ class GroupSettings(Base):
     __tablename__ = "group_settings"
 
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True)
-    # A WeCom group-robot URL (…/cgi-bin/webhook/send?key=…); the key in it is a secret.
-    webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # A WeCom group-robot URL (…/cgi-bin/webhook/send?key=…): the key in it is a secret, so the URL is
+    # kept sealed with the payee keys (``kit.sealed``) and opened only to send the alert; pages and the
+    # API show its host and path only (``webhook_url_masked``, kept beside it).
+    webhook_url_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_url_masked: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # Optional signing secret (DingTalk-style timestamp + sign query parameters).
     webhook_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # Overrides of the platform size limits, e.g. {"wechat": 500}; null means no limit.

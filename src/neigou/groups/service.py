@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import structlog
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -26,6 +27,7 @@ from neigou.kit.dates import check_day
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
+from neigou.kit.sealed import Sealer
 from neigou.programs.service import require_member, require_program
 
 
@@ -248,7 +250,9 @@ class EffectiveSettings:
     """A program's groups settings with defaults filled in."""
 
     program_id: int
-    webhook_url: str | None = None
+    # The alert robot's URL sealed (``alert_robot_url`` opens it to send) and its shown host and path.
+    webhook_url_sealed: str | None = None
+    webhook_url_masked: str | None = None
     webhook_secret: str | None = None
     size_limits: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_SIZE_LIMITS))
     jump_members_per_day: int = DEFAULT_JUMP_MEMBERS_PER_DAY
@@ -262,13 +266,24 @@ class EffectiveSettings:
             jump_bp_per_day=self.jump_bp_per_day,
         )
 
-    @property
-    def webhook_url_masked(self) -> str | None:
-        """The webhook's host and path only: its key is a credential."""
-        if not self.webhook_url:
-            return None
-        parts = urlsplit(self.webhook_url)
-        return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+
+def masked_url(url: str) -> str:
+    """A webhook's host and path only: its key is a credential."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+
+
+def alert_robot_url(settings: EffectiveSettings, sealer: Sealer) -> str | None:
+    """The program's alert robot URL, unsealed to send; None without one, or when no configured key
+    opens it (logged: the alert then counts as having no robot)."""
+    if settings.webhook_url_sealed is None:
+        return None
+    url = sealer.unseal(settings.webhook_url_sealed)
+    if url is None:  # sealed with a key no longer configured
+        structlog.get_logger(__name__).warning(
+            "groups.alert_robot_key_unopened", program_id=settings.program_id
+        )
+    return url
 
 
 def settings_of(session: Session, program_id: int) -> EffectiveSettings:
@@ -278,7 +293,8 @@ def settings_of(session: Session, program_id: int) -> EffectiveSettings:
         return EffectiveSettings(program_id=program_id)
     return EffectiveSettings(
         program_id=program_id,
-        webhook_url=row.webhook_url,
+        webhook_url_sealed=row.webhook_url_sealed,
+        webhook_url_masked=row.webhook_url_masked,
         webhook_secret=row.webhook_secret,
         size_limits={**DEFAULT_SIZE_LIMITS, **row.size_limits},
         jump_members_per_day=row.jump_members_per_day,
@@ -287,9 +303,16 @@ def settings_of(session: Session, program_id: int) -> EffectiveSettings:
 
 
 def put_settings(
-    session: Session, *, program_id: int, data: SettingsIn, actor: Actor, at: datetime | None = None
+    session: Session,
+    *,
+    program_id: int,
+    data: SettingsIn,
+    sealer: Sealer,
+    actor: Actor,
+    at: datetime | None = None,
 ) -> EffectiveSettings:
-    """Change a program's webhook or thresholds; an empty string clears the webhook or secret."""
+    """Change a program's webhook or thresholds; an empty string clears the webhook or secret. The
+    webhook's URL is stored sealed by ``sealer`` (the running application's payee keys)."""
     require_program(session, program_id)
     row = repo.get_settings(session, program_id)
     before = None if row is None else _settings_dump(row)
@@ -303,7 +326,9 @@ def put_settings(
         session.add(row)
     sent = data.model_dump(exclude_unset=True)
     if "webhook_url" in sent:
-        row.webhook_url = data.webhook_url or None
+        url = data.webhook_url or None
+        row.webhook_url_sealed = None if url is None else sealer.seal(url)
+        row.webhook_url_masked = None if url is None else masked_url(url)
     if "webhook_secret" in sent:
         row.webhook_secret = data.webhook_secret or None
     if data.size_limits is not None:
@@ -329,7 +354,7 @@ def put_settings(
 def _settings_dump(row: GroupSettings) -> dict[str, Any]:
     # Secrets never enter the audit log: only whether they are set.
     return {
-        "webhook_configured": bool(row.webhook_url),
+        "webhook_configured": row.webhook_url_sealed is not None,
         "signed": bool(row.webhook_secret),
         "size_limits": dict(row.size_limits or {}),
         "jump_members_per_day": row.jump_members_per_day,
