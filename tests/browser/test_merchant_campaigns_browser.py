@@ -66,8 +66,10 @@ def test_the_shop_creates_and_edits_a_campaign(
     _fits(page)
     form.get_by_test_id("campaign-edit-ends").fill("2098-02-01T10:00")  # before it starts
     form.get_by_test_id("campaign-edit-save").click()
-    assert_refusal(page.get_by_test_id("form-errors"))
-    expect(page.get_by_test_id("error-ends_at")).to_be_visible()
+    # the first field to fix is focused, so on a phone the page answers scrolled to it and its error
+    expect(page.get_by_test_id("form-errors")).to_be_visible()
+    assert_refusal(page.get_by_test_id("error-ends_at"))
+    expect(form.get_by_test_id("campaign-edit-ends")).to_be_focused()
     form.get_by_test_id("campaign-edit-ends").fill("2098-03-15T10:00")
     form.get_by_test_id("campaign-edit-name").fill(f"{name} 加长版")
     form.get_by_test_id("campaign-edit-boost").fill("3.5")
