@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
@@ -39,7 +40,7 @@ from neigou.kit import jobs
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
-from neigou.kit.settings import Settings
+from neigou.kit.settings import Settings, get_settings
 from neigou.migrations.registry import metadata
 from neigou.migrations.runner import upgrade
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
@@ -118,6 +119,26 @@ def postgresql_schema(prefix: str) -> Iterator[str]:
             )
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         owner.dispose()
+
+
+@pytest.fixture
+def scratch_url(tmp_path: Path) -> Iterator[str]:
+    """A database of a migration test's own: a SQLite file, or a fresh schema on PostgreSQL."""
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    with postgresql_schema("neigou_test_migrate") as url:
+        yield url
+
+
+@pytest.fixture
+def migration_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The payee key the migrating process is configured with (migrations that seal read it)."""
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("NEIGOU_PAYEE_KEYS", key)
+    get_settings.cache_clear()
+    yield key
+    get_settings.cache_clear()
 
 
 def _create_database_once(conn: Connection, name: str) -> None:

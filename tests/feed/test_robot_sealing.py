@@ -4,9 +4,6 @@ opens them again on downgrade) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from alembic import command
 from cryptography.fernet import Fernet
@@ -19,10 +16,9 @@ from neigou.feed import robots as feed_robots
 from neigou.feed.models import GroupRobot
 from neigou.kit.db import make_engine, transaction
 from neigou.kit.sealed import Sealer
-from neigou.kit.settings import get_settings
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.campaigns import builders as b
-from tests.conftest import BACKEND, TEST_ACTOR, postgresql_schema
+from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
 from tests.feed.test_post_delivery_races import DUE, _evening_posts, stubs, world
 from tests.groups.test_alerts import Robot
@@ -119,25 +115,6 @@ def test_a_url_no_configured_key_opens_turns_the_post_into_a_task_and_says_so(
     logged = capsys.readouterr()
     assert "feed.robot_key_unopened" in logged.err + logged.out
     assert robot.received == []
-
-
-@pytest.fixture
-def scratch_url(tmp_path: Path) -> Iterator[str]:
-    if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with postgresql_schema("neigou_test_robot_seal") as url:
-        yield url
-
-
-@pytest.fixture
-def migration_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The payee key the migrating process is configured with."""
-    key = Fernet.generate_key().decode()
-    monkeypatch.setenv("NEIGOU_PAYEE_KEYS", key)
-    get_settings.cache_clear()
-    yield key
-    get_settings.cache_clear()
 
 
 def test_migration_0024_seals_stored_urls_and_downgrade_opens_them(

@@ -5,9 +5,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +20,9 @@ from neigou.groups.models import GroupSettings
 from neigou.groups.schemas import SettingsIn
 from neigou.kit.db import make_engine, transaction
 from neigou.kit.sealed import Sealer
-from neigou.kit.settings import Settings, get_settings
+from neigou.kit.settings import Settings
 from neigou.migrations.runner import alembic_config, upgrade
-from tests.conftest import BACKEND, TEST_ACTOR, postgresql_schema
+from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
 from tests.groups.test_alerts import MORNING, Robot, robot, world
 from tests.sign_in import console_sign_in
@@ -120,25 +118,6 @@ def test_a_url_no_configured_key_opens_counts_as_no_robot_and_says_so(
     logged = capsys.readouterr()
     assert "groups.alert_robot_key_unopened" in logged.err + logged.out
     assert robot.received == []
-
-
-@pytest.fixture
-def scratch_url(tmp_path: Path) -> Iterator[str]:
-    if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with postgresql_schema("neigou_test_alert_seal") as url:
-        yield url
-
-
-@pytest.fixture
-def migration_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The payee key the migrating process is configured with."""
-    key = Fernet.generate_key().decode()
-    monkeypatch.setenv("NEIGOU_PAYEE_KEYS", key)
-    get_settings.cache_clear()
-    yield key
-    get_settings.cache_clear()
 
 
 def test_migration_0025_seals_stored_urls_and_downgrade_opens_them(

@@ -4,27 +4,13 @@ organization (SQLite and PostgreSQL, on a database or schema of its own)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
-from tests.conftest import BACKEND, postgresql_schema
 
 BEFORE = "0010"
-
-
-@pytest.fixture
-def scratch_url(tmp_path: Path) -> Iterator[str]:
-    if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with postgresql_schema("neigou_test_migrate") as url:
-        yield url
 
 
 def test_existing_rows_join_the_default_organization_and_survive_a_downgrade(scratch_url: str) -> None:
