@@ -4,6 +4,8 @@ today's count is recorded and each group's sales are shown."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -40,6 +42,10 @@ def test_operator_reads_group_compliance_with_charts(
     page.screenshot(path=str(ARTIFACTS / "console-groups-list-zh.png"), full_page=True)
     page.get_by_test_id("view-alerts").click()
     expect(page.get_by_test_id("review")).to_contain_text("人数增长异常")
+    expect(page.get_by_test_id("alert-robot-signed")).to_have_text(
+        re.compile("^(已设置|无)$")
+    )  # never the secret
+    page.screenshot(path=str(ARTIFACTS / "console-group-alerts-zh.png"), full_page=True)
     # Sales beside compliance: the demo's group links sold in the last 30 days.
     page.get_by_test_id("view-sales").click()
     sales = page.get_by_test_id("group-sales")

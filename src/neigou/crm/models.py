@@ -70,6 +70,14 @@ class MessageStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class RobotVia(enum.StrEnum):
+    """Whose robot a robot-channel message went through: the customer's own group's, or the program's
+    (the push settings' target) for a customer whose group has none."""
+
+    GROUP = "group"
+    PROGRAM = "program"
+
+
 class SkipReason(enum.StrEnum):
     """Why a customer chosen for a push got no message (stored as text in ``push_skips.reason``)."""
 
@@ -247,6 +255,11 @@ class PushMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Robot channel: the robot the latest attempt went through, and the group when it was the group's
+    # (kept as a record, without a foreign key); never its URL or key. Null until a robot is tried, and
+    # on the other channels.
+    sent_via: Mapped[RobotVia | None] = mapped_column(str_enum(RobotVia), nullable=True)
+    sent_via_group_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
 
 
 class PushSkip(Base):

@@ -5,7 +5,8 @@
   (``feed.repository.robots``, ``groups.webhook``): the robot of the customer's own group (the group
   of the link that brought them into the book, while it is active and still the member's), else the
   program's robot from the push settings; a message with neither fails at once (``no robot``).
-  A personalised message is never broadcast to the member's other groups.
+  A personalised message is never broadcast to the member's other groups. Each attempt records
+  which robot it went through (``sent_via``: ``group`` with the group's id, or ``program``).
 * ``webhook``: the message is POSTed as JSON to the program's endpoint, signed as commission events
   are (Standard Webhooks and the first scheme; ``webhook-id`` is ``pmsg_<id>`` on every retry, so a
   receiver deduplicates by it): a WeCom external-contact integration sends it to the customer.
@@ -30,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.crm import push_queries, push_settings
-from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage
+from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
 from neigou.feed import repository as feed_repo
 from neigou.groups.webhook import redact, send_markdown
 from neigou.integrations import signing, standard
@@ -115,11 +116,14 @@ def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push
     return [(m, p, c) for m, p, c in session.execute(stmt) if next_attempt_at(m) <= at]
 
 
-def group_robot_urls(session: Session, messages: list[PushMessage], sealer: Sealer) -> dict[int, str]:
-    """The URL of the robot of each customer's own group, by customer (those without one left out)."""
+def group_robot_urls(
+    session: Session, messages: list[PushMessage], sealer: Sealer
+) -> dict[int, tuple[int, str]]:
+    """The group and URL of the robot of each customer's own group, by customer (those without one
+    left out)."""
     groups = push_queries.customer_groups(session, {m.customer_id for m in messages})
     robots = feed_repo.robot_urls(session, set(groups.values()), sealer)
-    return {c: robots[g] for c, g in groups.items() if g in robots}
+    return {c: (g, robots[g]) for c, g in groups.items() if g in robots}
 
 
 def deliver_due(
@@ -146,7 +150,13 @@ def deliver_due(
         found = targets[message.program_id]
         program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
         robot = push.channel is PushChannel.WECOM_ROBOT
-        target = group_robots.get(message.customer_id, program_target) if robot else program_target
+        target = program_target
+        if robot:
+            group = group_robots.get(message.customer_id)
+            target = program_target if group is None else group[1]
+            via = RobotVia.PROGRAM if group is None else RobotVia.GROUP
+            message.sent_via = None if target is None else via
+            message.sent_via_group_id = None if group is None else group[0]
         if target is None:
             message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
             message.attempts = max(message.attempts, MAX_ATTEMPTS)

@@ -7,7 +7,7 @@ from typing import Annotated, Self
 
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from neigou.crm.models import MessageStatus, PushChannel
+from neigou.crm.models import MessageStatus, PushChannel, RobotVia
 
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
 CustomerId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -44,6 +44,10 @@ class MessageOut(BaseModel):
     sent_at: dt.datetime | None
     attempts: int
     last_error: str | None
+    # Robot channel: whose robot the latest attempt went through, the customer's group's (with its id)
+    # or the program's; null before a robot is tried and on the other channels.
+    sent_via: RobotVia | None
+    sent_via_group_id: int | None
 
 
 class SkipOut(BaseModel):

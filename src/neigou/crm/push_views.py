@@ -35,6 +35,8 @@ def message_out(message: PushMessage, code: str) -> MessageOut:
         sent_at=message.sent_at,
         attempts=message.attempts,
         last_error=message.last_error,
+        sent_via=message.sent_via,
+        sent_via_group_id=message.sent_via_group_id,
     )
 
 

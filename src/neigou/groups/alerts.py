@@ -23,7 +23,7 @@ from neigou.groups import repository as repo
 from neigou.groups import webhook
 from neigou.groups.compliance import Compliance, compliance
 from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, GroupAlert
-from neigou.groups.service import alert_robot_url, settings_of
+from neigou.groups.service import alert_robot, settings_of
 from neigou.kit import jobs
 from neigou.kit.actor import SYSTEM, Actor
 from neigou.kit.dates import check_day
@@ -144,7 +144,8 @@ def deliver_alert(
     transport: httpx.BaseTransport | None = None,
 ) -> AlertDelivery:
     """Build the alert and send it to the program's robot, once per program and date. The robot's URL
-    is unsealed with the running application's ``settings`` (by default those of ``session``)."""
+    and signing secret are unsealed with the running application's ``settings`` (by default those of
+    ``session``)."""
     program = require_program(session, program_id)
     delivery = repo.get_delivery(session, program_id, on)
     if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
@@ -152,7 +153,7 @@ def deliver_alert(
     report, rows = build_alerts(session, program=program, on=on, at=at)
     group_settings = settings_of(session, program_id)
     sealer = Sealer.from_settings(settings or app_settings_of(session))
-    url = alert_robot_url(group_settings, sealer) if rows else None
+    robot = alert_robot(group_settings, sealer) if rows else None
     if delivery is None:
         delivery = AlertDelivery(program_id=program_id, alert_date=on, attempts=0)
     delivery.attempts += 1
@@ -160,13 +161,13 @@ def deliver_alert(
     delivery.http_status = None
     if not rows:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "nothing to report"
-    elif url is None:
+    elif robot is None:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "no webhook configured"
     else:
         outcome = webhook.send_markdown(
-            url,
+            robot.url,
             message(program, report),
-            secret=group_settings.webhook_secret,
+            secret=robot.secret,
             at=at,
             transport=transport,
         )

@@ -267,7 +267,7 @@ def settings_out(settings: service.EffectiveSettings) -> SettingsOut:
         program_id=settings.program_id,
         webhook_configured=settings.webhook_url_sealed is not None,
         webhook_url_masked=settings.webhook_url_masked,
-        signed=bool(settings.webhook_secret),
+        signed=settings.webhook_secret_sealed is not None,
         size_limits=settings.size_limits,
         jump_members_per_day=settings.jump_members_per_day,
         jump_bp_per_day=settings.jump_bp_per_day,
@@ -285,7 +285,8 @@ def get_group_settings(program_id: int, session: SessionDep, _principal: Operato
 def put_group_settings(
     program_id: int, body: SettingsIn, request: Request, session: SessionDep, principal: Operator
 ) -> SettingsOut:
-    """Change the alert webhook (stored sealed) or the plausibility thresholds."""
+    """Change the alert webhook and its signing secret (both stored sealed) or the plausibility
+    thresholds."""
     return settings_out(
         service.put_settings(
             session,

@@ -143,8 +143,9 @@ class GroupSettings(Base):
     # API show its host and path only (``webhook_url_masked``, kept beside it).
     webhook_url_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     webhook_url_masked: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    # Optional signing secret (DingTalk-style timestamp + sign query parameters).
-    webhook_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Optional signing secret (DingTalk-style timestamp + sign query parameters): a credential too, so
+    # it is sealed the same way and opened only to sign; pages and the API say whether it is set.
+    webhook_secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Overrides of the platform size limits, e.g. {"wechat": 500}; null means no limit.
     size_limits: Mapped[dict[str, Any]] = mapped_column(JSONType)
     jump_members_per_day: Mapped[int] = mapped_column(Integer)

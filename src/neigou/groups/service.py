@@ -250,10 +250,11 @@ class EffectiveSettings:
     """A program's groups settings with defaults filled in."""
 
     program_id: int
-    # The alert robot's URL sealed (``alert_robot_url`` opens it to send) and its shown host and path.
+    # The alert robot's URL sealed (``alert_robot`` opens it to send) and its shown host and path, and
+    # its signing secret sealed (opened with the URL).
     webhook_url_sealed: str | None = None
     webhook_url_masked: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret_sealed: str | None = None
     size_limits: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_SIZE_LIMITS))
     jump_members_per_day: int = DEFAULT_JUMP_MEMBERS_PER_DAY
     jump_bp_per_day: int = DEFAULT_JUMP_BP_PER_DAY
@@ -273,17 +274,32 @@ def masked_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
 
 
-def alert_robot_url(settings: EffectiveSettings, sealer: Sealer) -> str | None:
-    """The program's alert robot URL, unsealed to send; None without one, or when no configured key
-    opens it (logged: the alert then counts as having no robot)."""
+@dataclass(frozen=True)
+class AlertRobot:
+    """The program's alert robot, opened to send: its URL and its signing secret, if any."""
+
+    url: str
+    secret: str | None
+
+
+def alert_robot(settings: EffectiveSettings, sealer: Sealer) -> AlertRobot | None:
+    """The program's alert robot, its URL and signing secret unsealed to send; None without one, or
+    when no configured key opens the URL or the secret (logged: the alert then counts as having no
+    robot, as an unsigned message would be refused by a robot that signs)."""
     if settings.webhook_url_sealed is None:
         return None
+    log = structlog.get_logger(__name__)
     url = sealer.unseal(settings.webhook_url_sealed)
     if url is None:  # sealed with a key no longer configured
-        structlog.get_logger(__name__).warning(
-            "groups.alert_robot_key_unopened", program_id=settings.program_id
-        )
-    return url
+        log.warning("groups.alert_robot_key_unopened", program_id=settings.program_id)
+        return None
+    if settings.webhook_secret_sealed is None:
+        return AlertRobot(url=url, secret=None)
+    secret = sealer.unseal(settings.webhook_secret_sealed)
+    if secret is None:
+        log.warning("groups.alert_robot_secret_unopened", program_id=settings.program_id)
+        return None
+    return AlertRobot(url=url, secret=secret)
 
 
 def settings_of(session: Session, program_id: int) -> EffectiveSettings:
@@ -295,7 +311,7 @@ def settings_of(session: Session, program_id: int) -> EffectiveSettings:
         program_id=program_id,
         webhook_url_sealed=row.webhook_url_sealed,
         webhook_url_masked=row.webhook_url_masked,
-        webhook_secret=row.webhook_secret,
+        webhook_secret_sealed=row.webhook_secret_sealed,
         size_limits={**DEFAULT_SIZE_LIMITS, **row.size_limits},
         jump_members_per_day=row.jump_members_per_day,
         jump_bp_per_day=row.jump_bp_per_day,
@@ -312,7 +328,8 @@ def put_settings(
     at: datetime | None = None,
 ) -> EffectiveSettings:
     """Change a program's webhook or thresholds; an empty string clears the webhook or secret. The
-    webhook's URL is stored sealed by ``sealer`` (the running application's payee keys)."""
+    webhook's URL and signing secret are stored sealed by ``sealer`` (the running application's payee
+    keys)."""
     require_program(session, program_id)
     row = repo.get_settings(session, program_id)
     before = None if row is None else _settings_dump(row)
@@ -330,7 +347,8 @@ def put_settings(
         row.webhook_url_sealed = None if url is None else sealer.seal(url)
         row.webhook_url_masked = None if url is None else masked_url(url)
     if "webhook_secret" in sent:
-        row.webhook_secret = data.webhook_secret or None
+        secret = data.webhook_secret or None
+        row.webhook_secret_sealed = None if secret is None else sealer.seal(secret)
     if data.size_limits is not None:
         row.size_limits = {**row.size_limits, **{str(k): v for k, v in data.size_limits.items()}}
     if data.jump_members_per_day is not None:
@@ -355,7 +373,7 @@ def _settings_dump(row: GroupSettings) -> dict[str, Any]:
     # Secrets never enter the audit log: only whether they are set.
     return {
         "webhook_configured": row.webhook_url_sealed is not None,
-        "signed": bool(row.webhook_secret),
+        "signed": row.webhook_secret_sealed is not None,
         "size_limits": dict(row.size_limits or {}),
         "jump_members_per_day": row.jump_members_per_day,
         "jump_bp_per_day": row.jump_bp_per_day,

@@ -51,6 +51,12 @@ push_status: dict[str, Label] = {
     "failed": NP_("push message", "Failed"),
 }
 
+# Whose robot a robot-channel message went through (``push_messages.sent_via``).
+push_via: dict[str, Label] = {
+    "group": N_("Through the customer's group robot"),
+    "program": N_("Through the program's robot"),
+}
+
 skip_reason: dict[str, Label] = {
     "no_consent": N_("No marketing consent"),
     "opted_out": N_("Opted out"),
@@ -63,5 +69,6 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "push_error": push_error,
     "push_channel": push_channel,
     "push_status": push_status,
+    "push_via": push_via,
     "skip_reason": skip_reason,
 }

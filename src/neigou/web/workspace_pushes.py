@@ -18,6 +18,7 @@ from neigou.crm import repository as crm_repo
 from neigou.crm.models import Customer
 from neigou.crm.push_offers import priced_products
 from neigou.crm.push_views import push_report, push_summaries
+from neigou.groups import repository as groups_repo
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid, NotFound, ProblemError
@@ -252,6 +253,7 @@ def push_page(
     made = _own(session, member.id, push_id)
     customers: dict[int, Customer] = push_repo.customer_rows(session, [m.customer_id for m in made.messages])
     skipped = push_repo.customer_rows(session, [s.customer_id for s in made.skips])
+    via = {m.sent_via_group_id for m in made.messages if m.sent_via_group_id is not None}
     return render(
         request,
         "m/pushes/show.html",
@@ -261,6 +263,7 @@ def push_page(
         report=push_report(session, made),
         titles={sku: p.title for sku, p in offers.products_by_sku(session, made.push.skus).items()},
         customers={**customers, **skipped},
+        via_groups={g.id: g.name for g in groups_repo.groups_by_id(session, via)},
         error=error,
     )
 

@@ -1,0 +1,110 @@
+"""A robot-channel push message records whose robot it went through, the customer's group's (with the
+group) or the program's, never the robot's URL or key; the API and the workspace show it, and
+migration 0027 adds the record on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm.models import PushMessage, RobotVia
+from neigou.kit.db import make_engine
+from neigou.migrations.runner import alembic_config, upgrade
+from tests.campaigns import builders as fb
+from tests.conftest import TokenMaker
+from tests.crm.push_builders import AT, PushWorld, push
+from tests.crm.test_push_group_robots import (
+    KEY,
+    _customer,
+    _deliver,
+    _messages,
+    _set_robot,
+    _settings,
+    stubs,
+    world,
+)
+from tests.groups.test_alerts import Robot
+from tests.sign_in import member_sign_in
+
+__all__ = ["stubs", "world"]  # the fixtures of the group robot tests
+
+
+def test_each_message_records_and_shows_whose_robot_took_it(
+    *,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    make_token: TokenMaker,
+    world: PushWorld,
+    stubs: list[Robot],
+) -> None:
+    group_robot, _, program = stubs
+    group_id = world.feed.groups[0]
+    _set_robot(client, factory, group_id, group_robot)
+    _settings(client, operator, world, target=program.url)
+    in_group = _customer(client, factory, world, "13900000031", group_id)
+    by_hand = _customer(client, factory, world, "13900000032", None)
+    made = push(client, world, customer_ids=[in_group, by_hand], skus=[fb.TEE])
+    before = _messages(client, world, made["id"])
+    assert [(before[c]["sent_via"], before[c]["sent_via_group_id"]) for c in (in_group, by_hand)] == [
+        (None, None),
+        (None, None),
+    ]  # not tried yet
+
+    assert sorted(_deliver(client, factory, AT)) == sorted([(in_group, "sent"), (by_hand, "sent")])
+    assert (len(group_robot.received), len(program.received)) == (1, 1)
+    with factory() as session:
+        stored = {
+            m.customer_id: (m.sent_via, m.sent_via_group_id)
+            for m in session.scalars(select(PushMessage).where(PushMessage.push_id == made["id"]))
+        }
+    assert stored == {in_group: (RobotVia.GROUP, group_id), by_hand: (RobotVia.PROGRAM, None)}
+    report = client.get(f"/api/v1/pushes/{made['id']}", headers=world.feed.owner_headers)
+    shown = {m["customer_id"]: (m["sent_via"], m["sent_via_group_id"]) for m in report.json()["messages"]}
+    assert shown == {in_group: ("group", group_id), by_hand: ("program", None)}
+    listed = client.get(f"/api/v1/members/{world.feed.owner}/pushes", headers=world.feed.owner_headers)
+    for answer in (report, listed):
+        assert KEY not in answer.text
+        assert group_robot.url not in answer.text
+        assert program.url not in answer.text
+
+    group_name = client.get(f"/api/v1/groups/{group_id}", headers=operator).json()["name"]
+    member_sign_in(client, make_token("member", world.feed.owner))
+    page = client.get(f"/m/pushes/{made['id']}")
+    assert page.status_code == 200
+    assert f'data-testid="message-via">经客户所在群的机器人 · {group_name}</span>' in page.text
+    assert 'data-testid="message-via">经分销计划的机器人</span>' in page.text
+    assert KEY not in page.text
+
+
+def test_a_message_no_robot_takes_records_none(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    _settings(client, operator, world, target="")
+    alone = _customer(client, factory, world, "13900000033", None)
+    made = push(client, world, customer_ids=[alone], skus=[fb.TEE])
+    assert _deliver(client, factory, AT) == [(alone, "failed")]
+    shown = _messages(client, world, made["id"])[alone]
+    assert (shown["status"], shown["sent_via"], shown["sent_via_group_id"]) == ("failed", None, None)
+
+
+def test_migration_0027_adds_the_record_and_downgrade_takes_it_away(scratch_url: str) -> None:
+    upgrade(scratch_url, "0026")
+    engine = make_engine(scratch_url)
+
+    def columns() -> dict[str, bool]:
+        return {c["name"]: c["nullable"] for c in inspect(engine).get_columns("push_messages")}
+
+    assert not columns().keys() & {"sent_via", "sent_via_group_id"}
+    upgrade(scratch_url)
+    assert {k: v for k, v in columns().items() if k.startswith("sent_via")} == {
+        "sent_via": True,
+        "sent_via_group_id": True,
+    }
+    command.downgrade(alembic_config(scratch_url), "0026")
+    assert not columns().keys() & {"sent_via", "sent_via_group_id"}
+    upgrade(scratch_url)  # and up again
+    assert {"sent_via", "sent_via_group_id"} <= columns().keys()
+    engine.dispose()
