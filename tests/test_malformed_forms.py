@@ -163,6 +163,16 @@ WORKSPACE_FORMS: list[tuple[str, dict[str, str]]] = [
     ("/m/groups", {"name": "g", "platform": "wechat"}),
     ("/m/groups/{group_id}/counts", {"member_count": "10"}),
     ("/m/links", {"sku": offers.MATRIX_SKU, "coupon_id": "", "group_id": ""}),
+    (
+        "/m/customers",
+        {
+            "phone": "13900005555",
+            "name": "n",
+            "spending_power": "high",
+            "birthday": "1990-05-17",
+            "consent": "true",
+        },
+    ),
 ]
 
 

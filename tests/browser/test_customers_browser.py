@@ -1,13 +1,20 @@
 """The salesperson's customer book on a phone (390×844): the navigation entry, the list and its
-filters, a customer's card with suggestions and reasons, today's tasks, and adding a customer."""
+filters, a customer's card with suggestions and reasons, today's tasks, adding a customer, and the
+refusal of one who opted out."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.demo.seed import DemoWorld
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from neigou.kit.settings import Settings
+from neigou.privacy import service as privacy
 from tests.browser.conftest import ARTIFACTS
+from tests.conftest import TEST_ACTOR
 
 pytestmark = pytest.mark.browser
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -69,4 +76,43 @@ def test_the_salesperson_works_their_customer_book(
     expect(page.get_by_test_id("customer-added")).to_have_text("顾客已加入你的顾客簿。")
     expect(page.get_by_test_id("consent-state")).to_have_attribute("data-state", "granted")
     expect(page.get_by_test_id("suggestion").first).to_have_attribute("data-sku", "YD-CASHMERE-SCARF")
+    context.close()
+
+
+def test_a_shopper_who_opted_out_is_refused_at_the_phone_field(
+    browser: Browser, live_server: str, world: DemoWorld, factory: sessionmaker[Session], settings: Settings
+) -> None:
+    with transaction(factory) as session:
+        privacy.opt_out(
+            session,
+            secret_key=settings.secret_key,
+            customer_ref="13987654321",
+            program_id=None,
+            request_id="browser-opt-out",
+            actor=TEST_ACTOR,
+            at=utcnow(),
+        )
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/m/login?code={world.salesperson_sign_in_code}")
+    page.goto(f"{live_server}/m/customers/new")
+    page.get_by_test_id("customer-phone").fill("+86 139 8765 4321")
+    page.get_by_test_id("customer-name").fill("林女士")
+    page.get_by_test_id("customer-power-input").select_option("mid")
+    page.get_by_test_id("customer-consent").check()
+    page.get_by_test_id("customer-save").click()
+    refusal = page.get_by_test_id("customer-error")
+    expect(refusal).to_have_text("该顾客已申请停止处理其个人信息，无法添加。")
+    expect(refusal).to_have_attribute("data-code", "customer_opted_out")
+    phone_box = page.get_by_test_id("customer-phone").bounding_box()
+    refusal_box = refusal.bounding_box()
+    assert phone_box is not None
+    assert refusal_box is not None
+    assert 0 <= refusal_box["y"] - (phone_box["y"] + phone_box["height"]) < 40  # right under the phone field
+    expect(page.get_by_test_id("customer-phone")).to_have_value("+86 139 8765 4321")
+    expect(page.get_by_test_id("customer-name")).to_have_value("林女士")
+    expect(page.get_by_test_id("customer-power-input")).to_have_value("mid")
+    expect(page.get_by_test_id("customer-consent")).to_be_checked()
+    _fits(page)
+    page.screenshot(path=str(ARTIFACTS / "customer-opted-out-phone.png"), full_page=True)
     context.close()

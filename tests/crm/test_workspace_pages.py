@@ -107,13 +107,16 @@ def test_add_a_customer_with_consent(
 ) -> None:
     member_sign_in(client, world.member_token)
     before = row_counts(factory)
-    bad = client.post("/m/customers", data={"phone": "12345"}, follow_redirects=False)
-    assert bad.headers["location"] == "/m/customers/new?error=invalid_customer_ref"
+    bad = client.post("/m/customers", data={"phone": "12345", "name": "陈女士"}, follow_redirects=False)
+    assert bad.status_code == 422
+    assert 'data-code="invalid_customer_ref"' in bad.text
+    assert 'value="12345"' in bad.text
+    assert 'value="陈女士"' in bad.text
     again = client.post("/m/customers", data={"phone": reco_builders.CUSTOMER_REF}, follow_redirects=False)
-    assert again.headers["location"] == "/m/customers/new?error=customer_exists"
+    assert again.status_code == 409
+    assert 'data-code="customer_exists"' in again.text
+    assert "这位顾客已在你的顾客簿中。" in again.text
     assert row_counts(factory) == before
-    form = client.get("/m/customers/new?error=customer_exists")
-    assert "这位顾客已在你的顾客簿中。" in form.text
     made = client.post(
         "/m/customers",
         data={

@@ -27,7 +27,7 @@ from neigou.crm.schemas import (
     ImportOut,
     WithdrawalIn,
 )
-from neigou.kit.deps import SessionDep
+from neigou.kit.deps import ReaderLocale, SessionDep
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import PageDep
 from neigou.offers.schemas import Tag
@@ -46,7 +46,8 @@ def create_customer(
     principal: OperatorOrMember,
     clock: MoneyClockDep,
 ) -> IdOut:
-    """Add a customer to the member's book; the same reference again is 409 ``customer_exists``."""
+    """Add a customer to the member's book; the same reference again is 409 ``customer_exists``, a
+    shopper who opted out 409 ``customer_opted_out``."""
     require_member_access(principal, member_id)
     member = require_member(session, member_id)
     consent_at = clock.at(body.consent.at, field="consent.at") if body.consent is not None else None
@@ -104,9 +105,11 @@ def import_customers(
     session: SessionDep,
     principal: OperatorOrMember,
     clock: MoneyClockDep,
+    locale: ReaderLocale,
     dry_run: bool = False,
 ) -> ImportOut:
-    """Import a store's VIP records whole or not at all; 422 ``import_invalid`` lists every bad row."""
+    """Import a store's VIP records whole or not at all (422 ``import_invalid`` lists every bad row),
+    leaving out customers who opted out (``skipped``, each with its row and reason)."""
     require_member_access(principal, member_id)
     member = require_member(session, member_id)
     return imports.import_customers(
@@ -116,6 +119,7 @@ def import_customers(
         secret_key=request.app.state.settings.secret_key,
         actor=principal.actor,
         at=clock.now,
+        locale=locale,
         dry_run=dry_run,
     )
 

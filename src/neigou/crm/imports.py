@@ -1,6 +1,7 @@
 """Import of a store's VIP records into a member's customer book, from CSV (UTF-8 or GB18030) or
 Excel (``.xlsx``), read by ``kit.tabular``. Every row is checked before anything is written; a file
-with a bad row writes nothing and reports each bad row by its number. A row names its customer by
+with a bad row writes nothing and reports each bad row by its number. A customer who opted out is
+left out (``skipped``, with row and reason) and the other rows go in. A row names its customer by
 the masked reference only: the report never repeats a phone number in clear.
 """
 
@@ -18,12 +19,12 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.crm import repository as repo
 from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource, SpendingPower
-from neigou.crm.schemas import CustomerCreate, ImportOut
-from neigou.crm.service import NewCustomer, customer_exists
+from neigou.crm.schemas import CustomerCreate, ImportOut, ImportSkipped
+from neigou.crm.service import OPTED_OUT, NewCustomer, check_not_opted_out, customer_exists
 from neigou.kit.actor import Actor
 from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, RowError
 from neigou.kit.errors import Invalid
-from neigou.kit.i18n import Message
+from neigou.kit.i18n import Message, translate_tree
 from neigou.kit.tabular import read_table
 from neigou.programs.models import Member
 
@@ -174,25 +175,47 @@ def _refused(report: ErrorReport) -> ImportRefused:
     )
 
 
-def check_file(
-    session: Session, *, member: Member, content: bytes, secret_key: str, at: datetime
-) -> list[_Row]:
+@dataclass(frozen=True)
+class Checked:
+    """A file's rows to add, and the rows left out because their customer opted out."""
+
+    rows: list[_Row]
+    skipped: list[RowError]
+
+
+def check_file(session: Session, *, member: Member, content: bytes, secret_key: str, at: datetime) -> Checked:
     """Every row checked (cells, repeats in the file, customers the book holds); raises
-    ImportRefused listing every bad row."""
+    ImportRefused listing every bad row. A customer who opted out (of the program or of all) is no
+    error to fix: their row is left out and reported with its reason, the others go in."""
     report = ErrorReport()
-    rows: list[_Row] = []
-    first_line: dict[str, int] = {}
+    good: list[_Row] = []
     for line, raw in _records(content):
         checked = _check_row(line, raw, secret_key, at.date())
         if isinstance(checked, list):
             report.extend(checked)
-        elif checked.new.ref_hash in first_line:
+        else:
+            good.append(checked)
+    # Every row of a customer who opted out is left out (a repeat of one too), asked once for the file.
+    opted_out = check_not_opted_out(session, member.program_id, [r.new.ref_hash for r in good])
+    skipped = [
+        RowError(r.line, r.new.masked, "customer_opted_out", OPTED_OUT, "customer_ref")
+        for r in good
+        if r.new.ref_hash in opted_out
+    ]
+    rows: list[_Row] = []
+    first_line: dict[str, int] = {}
+    for checked in good:
+        if checked.new.ref_hash in opted_out:
+            continue
+        if checked.new.ref_hash in first_line:
             message = Message(
                 "The same customer is already on row {first_row}.", first_row=first_line[checked.new.ref_hash]
             )
-            report.add(RowError(line, checked.new.masked, "duplicate_customer", message, "customer_ref"))
+            report.add(
+                RowError(checked.line, checked.new.masked, "duplicate_customer", message, "customer_ref")
+            )
         else:
-            first_line[checked.new.ref_hash] = line
+            first_line[checked.new.ref_hash] = checked.line
             rows.append(checked)
     held = repo.existing_refs(session, member.id, [r.new.ref_hash for r in rows])
     for row in rows:
@@ -201,7 +224,7 @@ def check_file(
             report.add(RowError(row.line, row.new.masked, "customer_exists", message, "customer_ref"))
     if len(report):
         raise _refused(report)
-    return rows
+    return Checked(rows, skipped)
 
 
 def import_customers(
@@ -212,12 +235,17 @@ def import_customers(
     secret_key: str,
     actor: Actor,
     at: datetime,
+    locale: str,
     dry_run: bool = False,
 ) -> ImportOut:
-    """Check the whole file, then add every customer (and the consent decisions the file carries)."""
-    rows = check_file(session, member=member, content=content, secret_key=secret_key, at=at)
+    """Check the whole file, then add every customer (and the consent decisions the file carries) but
+    those who opted out, which ``skipped`` lists (messages translated into ``locale``)."""
+    checked = check_file(session, member=member, content=content, secret_key=secret_key, at=at)
+    rows = checked.rows
+    skipped = [ImportSkipped.model_validate(translate_tree(error_view(e), locale)) for e in checked.skipped]
+    total = len(rows) + len(skipped)
     if dry_run:
-        return ImportOut(rows=len(rows), created=len(rows), dry_run=True)
+        return ImportOut(rows=total, created=len(rows), skipped=skipped, dry_run=True)
     customers = [
         Customer(
             program_id=member.program_id,
@@ -262,7 +290,7 @@ def import_customers(
         action="customer.import",
         entity="member",
         entity_id=member.id,
-        after={"created": len(customers)},
+        after={"created": len(customers), "skipped": len(skipped)},
         at=at,
     )
-    return ImportOut(rows=len(rows), created=len(customers), dry_run=False)
+    return ImportOut(rows=total, created=len(customers), skipped=skipped, dry_run=False)

@@ -155,11 +155,23 @@ class SegmentOut(BaseModel):
     updated_at: datetime
 
 
+class ImportSkipped(BaseModel):
+    """A row of an import left out, and why (its customer opted out): the shape of a row error."""
+
+    row: int
+    customer: str | None
+    field: str | None
+    code: str
+    message: str
+
+
 class ImportOut(BaseModel):
-    """What an import of customers did (or, in a dry run, would do)."""
+    """What an import of customers did (or, in a dry run, would do): rows read, customers added, and
+    the rows left out with their reason."""
 
     rows: int
     created: int
+    skipped: list[ImportSkipped]
     dry_run: bool
 
 

@@ -3,6 +3,7 @@ customer the API answers. Every write validates first and flushes; the request o
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
+from neigou.privacy import repository as privacy
 from neigou.programs.models import Member
 
 EDITABLE = ("name", "job", "spending_power", "tags", "birthday")
@@ -57,6 +59,27 @@ def customer_exists() -> Conflict:
     )
 
 
+# Why a shopper who opted out (PIPL) is not added; it says no more: not where, when or by whom.
+OPTED_OUT = Message("This customer has opted out of personal information processing and cannot be added.")
+
+
+def customer_opted_out() -> Conflict:
+    """The customer opted out of the program or of every program."""
+    return Conflict(
+        OPTED_OUT,
+        code="customer_opted_out",
+        extra={"field": "customer_ref"},
+    )
+
+
+def check_not_opted_out(session: Session, program_id: int, ref_hashes: Collection[str]) -> set[str]:
+    """Those of the customers who opted out of the program or of every program (whoever recorded it),
+    asked once; their opt-out locks are held until the commit, so one recorded meanwhile waits for this
+    transaction and then erases what it added (``privacy.repository.lock_customers``)."""
+    privacy.lock_customers(session, ref_hashes)
+    return {h for _, h in privacy.suppressed(session, {(program_id, h) for h in ref_hashes})}
+
+
 def check_birthday(value: date | None, today: date) -> None:
     """A birthday lies between 1900 and today."""
     if value is not None and not date(1900, 1, 1) <= value <= today:
@@ -78,10 +101,13 @@ def add_customer(
     consent_at: datetime | None = None,
     source_link_id: int | None = None,
 ) -> Customer:
-    """Add a customer to the member's book (409 ``customer_exists`` for a reference it holds), with
-    their consent decision when one came with them."""
+    """Add a customer to the member's book (409 ``customer_opted_out`` for a shopper who opted out of
+    the program or of all, 409 ``customer_exists`` for a reference it holds), with their consent
+    decision when one came with them."""
     data = new.data
     check_birthday(data.birthday, at.date())
+    if check_not_opted_out(session, member.program_id, [new.ref_hash]):
+        raise customer_opted_out()
     if repo.customer_by_ref(session, member.id, new.ref_hash) is not None:
         raise customer_exists()
     customer = Customer(

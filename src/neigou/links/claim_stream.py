@@ -39,6 +39,7 @@ from neigou.links.click_stream import namespace
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
 from neigou.offers.models import CouponTemplate
+from neigou.privacy import repository as privacy
 
 GROUP = "neigou-claim-writers"
 ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -88,6 +89,9 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
     """Store a batch of claims; returns how many were new."""
     if not rows:
         return 0
+    # Before any write of these customers (claims, counters, visitors, touches): taken after one, the
+    # lock could wait on an opt-out that waits on that write's row.
+    privacy.lock_customers(session, {r["customer_ref_hash"] for r in rows})
     new_ids = _insert_claims(session, rows)
     new = [r for r in rows if r["id"] in new_ids]
     if not new:
@@ -178,7 +182,7 @@ def _touches(session: Session, claims: list[dict[str, Any]]) -> None:
                     r["claimed_at"],
                 )
             )
-    record_touches(session, touches)
+    record_touches(session, touches, locked=True)
 
 
 def store_entries(session: Session, entries: list[Entry]) -> int:

@@ -35,6 +35,7 @@ from neigou.links.stock_gate import CouponTerms, GateAnswer, GateKeys, StockGate
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponVisibility
+from neigou.privacy import repository as privacy
 
 _GATE_UNDO = "neigou_stock_gate_undo"
 
@@ -180,6 +181,8 @@ def claim_coupon(
             gate, coupon, customer, link=link, source=source, visitor_id=visitor_id, actor=actor, at=at
         )
     keys = _through_gate(gate, coupon, customer.ref_hash)
+    # Before the claim's writes of this customer (see ``privacy.repository.lock_customers``).
+    privacy.lock_customers(session, [customer.ref_hash])
     try:
         with session.begin_nested():
             claim = _take(
@@ -224,7 +227,7 @@ def claim_coupon(
         touches.append(
             NewTouch(link.program_id, customer.ref_hash, link, TouchKind.CLAIM, f"claim:{claim.id}", at)
         )
-    record_touches(session, touches)
+    record_touches(session, touches, locked=True)
     audit.record(
         session,
         actor=actor,

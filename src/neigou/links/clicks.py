@@ -101,6 +101,8 @@ def store_clicks(session: Session, clicks: Sequence[ClickRow]) -> int:
     identified = repo.identified_visitors(session, {row[5] for row in kept if row[5]})
     customers = {(row[2], row[7]) for row in kept if row[7]}
     customers |= {(row[2], identified[row[5]]) for row in kept if row[5] in identified}
+    # The batch's customers locked against a concurrent opt-out, then the opted-out among them.
+    privacy.lock_customers(session, {customer for _, customer in customers})
     opted_out = privacy.suppressed(session, customers)
     if opted_out:  # a shopper who opted out still counts as an anonymous click
         kept = [(*row[:7], None) if (row[2], row[7]) in opted_out else row for row in kept]

@@ -30,17 +30,25 @@ class NewTouch:
 
 
 def record_touches(
-    session: Session, touches: Iterable[NewTouch], *, opted_out: Collection[tuple[int, str]] | None = None
+    session: Session,
+    touches: Iterable[NewTouch],
+    *,
+    opted_out: Collection[tuple[int, str]] | None = None,
+    locked: bool = False,
 ) -> None:
     """Store touches (a click or claim already stored is skipped) and each customer's first binding.
 
     Customers who opted out (``neigou.privacy``) are left out: one query for the whole batch, or none
-    when the caller passes the batch's ``opted_out`` pairs it looked up already.
+    when the caller passes the batch's ``opted_out`` pairs it looked up already (having taken the
+    batch's customer locks first, :func:`neigou.privacy.repository.lock_customers`, as done here
+    unless the caller says it took them, ``locked``, before its own writes of these customers).
     """
     touches = list(touches)
     if not touches:
         return
     if opted_out is None:
+        if not locked:
+            privacy.lock_customers(session, {t.customer_ref_hash for t in touches})
         opted_out = privacy.suppressed(session, {(t.program_id, t.customer_ref_hash) for t in touches})
     touches = [t for t in touches if (t.program_id, t.customer_ref_hash) not in opted_out]
     if not touches:

@@ -14,7 +14,8 @@ Two readings, on purpose not the tenant scope's plain ``organization_id`` rule:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import hashlib
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -24,6 +25,37 @@ from neigou.kit.scoping import unscoped
 from neigou.privacy.models import OptOut
 from neigou.programs.models import Program
 from neigou.programs.scope import organization_of_caller
+
+# One statement per batch: the keys come sorted, and the ORDER BY in the subquery (never flattened by
+# the planner) makes the locks taken in that order, so two batches cannot wait on each other.
+_LOCK_PG = (
+    "SELECT count(pg_advisory_xact_lock(k)) FROM "
+    "(SELECT k FROM unnest(CAST(%s AS bigint[])) AS u(k) ORDER BY k) AS sorted_keys"
+)
+
+
+def lock_key(customer_ref_hash: str) -> int:
+    """The advisory lock key of a customer hash: a signed 64-bit number."""
+    digest = hashlib.blake2b(customer_ref_hash.encode(), digest_size=8, person=b"neigou.optout").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_customers(session: Session, customer_ref_hashes: Iterable[str]) -> None:
+    """Serialize with any opt-out of these customers until the transaction ends (PostgreSQL).
+
+    The opt-out takes its customer's lock before it records the suppression row and erases; a writer
+    that adds what the opt-out erases (touches, customer-book entries) takes the lock of its customers
+    before it asks :func:`suppressed`. Whichever comes second waits for the first to commit and then
+    sees its rows (READ COMMITTED: every statement reads what was committed before it began): either
+    the writer finds the opt-out and writes nothing, or the opt-out finds the written rows and erases
+    them. One statement for a whole batch. SQLite serializes writing transactions already: nothing to do.
+    """
+    keys = sorted({lock_key(h) for h in customer_ref_hashes})
+    if not keys:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_LOCK_PG, (keys,))
 
 
 def suppressed(session: Session, pairs: Collection[tuple[int, str]]) -> set[tuple[int, str]]:

@@ -12,6 +12,9 @@ cu_power: dict[str, Label] = {
 
 cu_error: dict[str, Label] = {
     "customer_exists": N_("This customer is already in your book."),
+    "customer_opted_out": N_(
+        "This customer has opted out of personal information processing and cannot be added."
+    ),
     "invalid_customer_ref": N_("Enter the customer's mobile number."),
     "invalid_birthday": N_("That birthday is not a plausible date of birth."),
     "invalid": N_("Check the fields and try again."),

@@ -27,6 +27,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.phones import mainland_mobile
+from neigou.programs.models import Member
 from neigou.programs.service import require_member, require_program
 from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
@@ -80,12 +81,33 @@ def customers(
     )
 
 
+# Where a refusal is shown: beside the field it is about, else above the form.
+ERROR_FIELDS = {
+    "invalid_customer_ref": "phone",
+    "customer_exists": "phone",
+    "customer_opted_out": "phone",
+    "invalid_birthday": "birthday",
+}
+
+
 @router.get("/m/customers/new", response_class=HTMLResponse)
 def new_customer(
     request: Request, session: SessionDep, principal: WorkspaceMember, error: Text40 = ""
 ) -> HTMLResponse:
     """The form that adds a customer to the member's book, with their marketing consent."""
     member = require_member(session, principal.member_id or 0)
+    return _form(request, session, member, error=error)
+
+
+def _form(
+    request: Request,
+    session: Session,
+    member: Member,
+    *,
+    error: str = "",
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     return render(
         request,
         "m/customers/new.html",
@@ -93,10 +115,13 @@ def new_customer(
         program=require_program(session, member.program_id),
         powers=[p.value for p in SpendingPower],
         error=error,
+        error_field=ERROR_FIELDS.get(error),
+        values=values or {},
+        status_code=status_code,
     )
 
 
-@router.post("/m/customers")
+@router.post("/m/customers", response_model=None)
 def add_customer(
     request: Request,
     *,
@@ -109,12 +134,22 @@ def add_customer(
     tags: Annotated[str, Form(max_length=400)] = "",
     birthday: Annotated[str, Form(max_length=10)] = "",
     consent: Annotated[bool, Form()] = False,
-) -> RedirectResponse:
-    """Add a customer named by mobile number; the card opens, or the form again with the reason."""
+) -> Response:
+    """Add a customer named by mobile number; the card opens, or the form again with the reason
+    beside its field and the values as typed (nothing written)."""
     member = require_member(session, principal.member_id or 0)
+    typed = {
+        "phone": phone,
+        "name": name,
+        "job": job,
+        "spending_power": spending_power,
+        "tags": tags,
+        "birthday": birthday,
+        "consent": "true" if consent else "",
+    }
     number = mainland_mobile(phone)
     if number is None:
-        return RedirectResponse("/m/customers/new?error=invalid_customer_ref", status_code=303)
+        return _form(request, session, member, error="invalid_customer_ref", values=typed, status_code=422)
     now = utcnow()
     try:
         data = CustomerCreate(
@@ -136,9 +171,9 @@ def add_customer(
                 at=now,
             )
     except ProblemError as exc:
-        return RedirectResponse(f"/m/customers/new?error={exc.code}", status_code=303)
+        return _form(request, session, member, error=exc.code, values=typed, status_code=exc.status)
     except (ValidationError, ValueError):
-        return RedirectResponse("/m/customers/new?error=invalid", status_code=303)
+        return _form(request, session, member, error="invalid", values=typed, status_code=422)
     return RedirectResponse(f"/m/customers/{customer.id}?added=1", status_code=303)
 
 

@@ -1,0 +1,173 @@
+"""A touch, or a customer added to a book by hand, written on another connection at the moment the
+shopper opts out (PostgreSQL) does not survive the opt-out, whichever of the two comes first.
+
+Both take the customer's advisory lock (``privacy.repository.lock_customers``) before they look: a
+writer that passed the suppression check first holds the opt-out back until it commits, and the
+opt-out then erases what it wrote; an opt-out that came first holds the writer back until it commits,
+and the writer then finds it and writes nothing. Each test holds one side open inside that window (a
+pause after the suppression check, or after the erasure) while the other runs: without the lock the
+touch or the customer stays. SQLite has one writer at a time, so these tests run on PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm import erasure
+from neigou.crm import service as crm
+from neigou.crm.models import Customer, CustomerSource
+from neigou.crm.schemas import CustomerCreate
+from neigou.kit.clock import utcnow
+from neigou.kit.errors import Conflict
+from neigou.links.models import Binding, ShareLink, Touch, TouchKind
+from neigou.links.touches import NewTouch, record_touches
+from neigou.privacy import repository, service
+from neigou.programs.models import Member
+from tests.conftest import SECRET, TEST_ACTOR
+from tests.orders import builders as orders
+from tests.parallel import in_parallel
+from tests.privacy.builders import SHOPPER, SHOPPER_HASH
+
+PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
+WAIT_S = 30.0
+
+
+@pytest.fixture
+def postgres(factory: sessionmaker[Session]) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
+
+
+def _paused(function: Callable[..., Any], reached: threading.Event) -> Callable[..., Any]:
+    """``function``, which then tells that it was reached and waits a while before returning."""
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        reached.set()
+        time.sleep(PAUSE_S)
+        return result
+
+    return paused
+
+
+def _race(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    *,
+    writes: str,
+    writer_first: bool,
+    reached: threading.Event,
+) -> tuple[dict[str, int], object]:
+    """A writer (of a touch, or of a customer) and an opt-out on two connections, the second started
+    once the first reached its pause; the opt-out's counts and what the writer answered."""
+    world = orders.build(client, operator, factory)
+    with factory() as session:
+        link_id = session.scalars(select(ShareLink.id).where(ShareLink.code == world.link)).one()
+    roles = itertools.count()  # next() is atomic: one thread writes, the other opts out
+
+    def touch(session: Session) -> object:
+        link = session.get(ShareLink, link_id)
+        assert link is not None
+        at = utcnow() - timedelta(minutes=1)
+        record_touches(
+            session, [NewTouch(world.program_id, SHOPPER_HASH, link, TouchKind.CLICK, "click:race", at)]
+        )
+        return "written"
+
+    def customer(session: Session) -> object:
+        seller = session.get(Member, world.seller)
+        assert seller is not None
+        try:
+            crm.add_customer(
+                session,
+                member=seller,
+                new=crm.NewCustomer.of(SECRET, CustomerCreate(customer_ref=SHOPPER, name="王女士")),
+                source=CustomerSource.MANUAL,
+                actor=TEST_ACTOR,
+                at=utcnow(),
+            )
+        except Conflict as refused:
+            return refused.code
+        return "written"
+
+    def opt_out(session: Session) -> dict[str, int]:
+        result = service.opt_out(
+            session,
+            secret_key=SECRET,
+            customer_ref=SHOPPER,
+            program_id=world.program_id,
+            request_id="race",
+            actor=TEST_ACTOR,
+            at=utcnow(),
+        )
+        return result.opt_out.erased
+
+    def work(session: Session) -> object:
+        first = next(roles) == 0
+        if not first:
+            assert reached.wait(WAIT_S)
+        if first == writer_first:
+            return touch(session) if writes == "touch" else customer(session)
+        return opt_out(session)
+
+    results = in_parallel(factory, work, 2)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    erased = next(r for r in results if isinstance(r, dict))
+    written = next(r for r in results if not isinstance(r, dict))
+    with factory() as session:
+        left = [
+            session.scalar(
+                select(func.count()).select_from(table).where(table.customer_ref_hash == SHOPPER_HASH)
+            )
+            for table in (Touch, Binding, Customer)
+        ]
+    assert left == [0, 0, 0]
+    return erased, written
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres")
+@pytest.mark.parametrize("writes", ["touch", "customer"])
+def test_what_was_checked_before_the_opt_out_is_erased_by_it(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    writes: str,
+) -> None:
+    reached = threading.Event()
+    monkeypatch.setattr(repository, "suppressed", _paused(repository.suppressed, reached))
+    erased, written = _race(client, operator, factory, writes=writes, writer_first=True, reached=reached)
+    # The opt-out waited for the writer's commit and erased what it wrote.
+    assert written == "written"
+    counts = (erased["touches"], erased["bindings"], erased["customers"])
+    assert counts == ((1, 1, 0) if writes == "touch" else (0, 0, 1))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres")
+@pytest.mark.parametrize("writes", ["touch", "customer"])
+def test_what_is_written_during_the_opt_out_waits_and_is_refused(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    writes: str,
+) -> None:
+    reached = threading.Event()
+    monkeypatch.setattr(erasure, "erase_customers", _paused(erasure.erase_customers, reached))
+    erased, written = _race(client, operator, factory, writes=writes, writer_first=False, reached=reached)
+    # The writer waited for the opt-out's commit, then found it: nothing was there to erase.
+    assert written == ("written" if writes == "touch" else "customer_opted_out")
+    assert (erased["touches"], erased["bindings"], erased["customers"]) == (0, 0, 0)
