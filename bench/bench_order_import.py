@@ -199,10 +199,12 @@ def _copy_baseline(url: str, path: Path) -> float:
 
 
 def _server_cpu(session: Session) -> float:
-    """CPU seconds of the server processes serving this scratch database so far (user and system, read
-    from /proc: the server runs on this machine)."""
+    """CPU seconds of the server processes serving this scratch schema so far (its connections carry its
+    name as their application name; user and system, read from /proc: the server runs on this machine)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    pids = session.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+    pids = session.scalars(
+        text("SELECT pid FROM pg_stat_activity WHERE application_name = current_setting('application_name')")
+    )
     total = 0
     for pid in pids:
         try:
@@ -220,7 +222,7 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--smoke", action="store_true", help="5,000 orders, for the test script")
     parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
     args = parser.parse_args()
     orders = 5000 if args.smoke else args.orders
     rng = random.Random(20260324)

@@ -305,7 +305,7 @@ def main() -> int:
     )
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--smoke", action="store_true", help="20,000 orders, for the test script")
-    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
     args = parser.parse_args()
     n_orders = 20_000 if args.smoke else args.orders
     with scratch_postgres(ADMIN_URL, "neigou_bench_risk", keep=args.keep) as url:

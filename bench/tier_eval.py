@@ -193,7 +193,7 @@ def main() -> int:
     )
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--smoke", action="store_true", help="20,000 members, for the test script")
-    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
     args = parser.parse_args()
     members = 20_000 if args.smoke else args.members
     with scratch_postgres(ADMIN_URL, "neigou_bench", keep=args.keep) as url:

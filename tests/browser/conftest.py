@@ -1,7 +1,8 @@
 """A real server on a free port and Debian's headless Chromium driven by Playwright, on the demo world.
 
-The demo world is seeded once per test process into a template SQLite file; each test gets a copy of
-it (SQLite's backup API, a few milliseconds) as its own database, so a test may change anything. The
+The demo world is seeded once per test process into a template SQLite file (``tests.demo_world``); each
+test gets a copy of it (SQLite's backup API, a few milliseconds) as its own database, so a test may change
+anything. The
 sign-in steps live here: ``sign_in`` (console) and ``member_sign_in`` (workspace)."""
 
 from __future__ import annotations
@@ -9,28 +10,23 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import DemoWorld, seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.demo.seed import DemoWorld
+from neigou.kit.db import make_engine, make_session_factory
 from neigou.kit.settings import Settings
 from neigou.web.app import create_app
-from tests.conftest import SECRET, app_settings
+from tests.conftest import app_settings
+from tests.demo_world import PASSWORD, DemoTemplate, demo_template, demo_url  # noqa: F401 - fixtures
 
 CHROMIUM = os.environ.get("NEIGOU_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("NEIGOU_TEST_ARTIFACTS", "test-artifacts"))
@@ -43,9 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-PASSWORD = "demo-password-1"  # the seeded operator's console password
 
 
 def _free_port() -> int:
@@ -91,61 +84,14 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@dataclass(frozen=True)
-class DemoTemplate:
-    """A SQLite file holding the seeded demo world, and the world's ids and tokens."""
-
-    path: Path
-    world: DemoWorld
-    built_at: datetime  # the ``now`` the world was seeded at
-
-
-def _copy(source: Path, target: Path) -> None:
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-
-
-@pytest.fixture(scope="session")
-def demo_template(
-    database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
-) -> DemoTemplate:
-    """The demo world, seeded once per test process into a copy of the migrated, empty test database."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the demo world is a SQLite product (browser tests run on SQLite)")
-    empty = make_url(database_url).database
-    assert empty is not None
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    _copy(Path(empty), path)
-    demo_engine = make_engine(f"sqlite:///{path}")
-    built_at = utcnow()
-    try:
-        with transaction(make_session_factory(demo_engine)) as session:
-            world = seed(session, now=built_at, password=PASSWORD, secret_key=SECRET)
-    finally:
-        demo_engine.dispose()
-    return DemoTemplate(path, world, built_at)
-
-
 @pytest.fixture
-def demo_url(demo_template: DemoTemplate, tmp_path: Path) -> str:
-    """A fresh copy of the demo database for this test."""
-    path = tmp_path / "demo.db"
-    _copy(demo_template.path, path)
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture
-def settings(demo_url: str, tmp_path: Path) -> Settings:
+def settings(demo_url: str, tmp_path: Path) -> Settings:  # noqa: F811 - the fixture imported above
     """Settings of an app on this test's copy of the demo database."""
     return app_settings(demo_url, tmp_path)
 
 
 @pytest.fixture
-def factory(demo_url: str) -> Iterator[sessionmaker[Session]]:
+def factory(demo_url: str) -> Iterator[sessionmaker[Session]]:  # noqa: F811 - the fixture imported above
     """Sessions on this test's copy of the demo database."""
     demo_engine = make_engine(demo_url)
     yield make_session_factory(demo_engine)
@@ -153,7 +99,7 @@ def factory(demo_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture
-def world(demo_template: DemoTemplate) -> DemoWorld:
+def world(demo_template: DemoTemplate) -> DemoWorld:  # noqa: F811 - the fixture imported above
     """The demo programs, members, products, groups and orders (in this test's database)."""
     return demo_template.world
 

@@ -15,7 +15,7 @@ from neigou.ledger.models import Posting
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.orders.models import Order
 from neigou.programs.models import Member
-from tests.browser.conftest import DemoTemplate
+from tests.demo_world import DemoTemplate
 
 pytestmark = pytest.mark.sqlite_only
 

@@ -7,7 +7,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from neigou.demo.seed import DemoWorld
-from tests.browser.conftest import ARTIFACTS, PASSWORD, sign_in
+from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.demo_world import PASSWORD
 
 pytestmark = pytest.mark.browser
 

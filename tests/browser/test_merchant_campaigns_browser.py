@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from neigou.demo.seed import DemoWorld
-from tests.browser.conftest import ARTIFACTS, PASSWORD
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.flows import assert_fits, assert_refusal, open_page
+from tests.demo_world import PASSWORD
 
 pytestmark = pytest.mark.browser
 

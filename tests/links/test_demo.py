@@ -6,19 +6,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
 from neigou.links import repository as links
 from neigou.links.models import Touch
-from tests.conftest import SECRET
+from tests.demo_world import DemoTemplate, demo_factory, demo_template, demo_url  # noqa: F401 - fixtures
 
 
 @pytest.mark.sqlite_only
-def test_demo_links(factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        world = seed(session, now=utcnow(), password="demo-password-1", secret_key=SECRET)
-    with factory() as session:
+def test_demo_links(demo_template: DemoTemplate, demo_factory: sessionmaker[Session]) -> None:  # noqa: F811
+    world = demo_template.world
+    with demo_factory() as session:
         rows = links.list_links(session, member_id=world.sample_member_id)
         stats = links.link_stats(session, [link.id for link in rows])
         touches = session.scalar(select(func.count(Touch.id))) or 0

@@ -6,22 +6,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.demo.seed import seed
-from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
 from neigou.programs.models import Member
 from neigou.programs.service import require_program
 from neigou.tiers.models import TierChange, TierEvaluation
 from neigou.tiers.progress import member_progress
-from tests.conftest import SECRET
+from tests.demo_world import DemoTemplate, demo_factory, demo_template, demo_url  # noqa: F401 - fixtures
 
 
 @pytest.mark.sqlite_only
-def test_demo_tiers(factory: sessionmaker[Session]) -> None:
-    now = utcnow()
-    with transaction(factory) as session:
-        world = seed(session, now=now, password="demo-password-1", secret_key=SECRET)
-    with factory() as session:
+def test_demo_tiers(demo_template: DemoTemplate, demo_factory: sessionmaker[Session]) -> None:  # noqa: F811
+    world, now = demo_template.world, demo_template.built_at
+    with demo_factory() as session:
         evaluated = {e.program_id for e in session.scalars(select(TierEvaluation))}
         assert evaluated == {world.partner_program_id, world.brand_program_id}
         changes = list(session.scalars(select(TierChange)))
