@@ -1,14 +1,32 @@
-"""The Alembic revisions build exactly the schema the models declare, on SQLite and PostgreSQL."""
+"""The Alembic revisions build exactly the schema the models declare, on SQLite and PostgreSQL, and the
+registry Alembic reads names every model."""
 
 from __future__ import annotations
 
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+import neigou
 from neigou.migrations.registry import metadata
+
+# Imports the registry alone, as Alembic's env does, then every models module: the tables only the
+# latter adds.
+MISSED = """
+import importlib, sys
+from neigou.migrations.registry import metadata
+named = set(metadata.tables)
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+print(sorted(set(metadata.tables) - named))
+"""
 
 
 def _meaningful(diff: Any) -> bool:
@@ -26,3 +44,16 @@ def test_revisions_match_the_models(engine: Engine) -> None:
         )
         diffs = [d for d in compare_metadata(context, metadata) if _meaningful(d)]
     assert diffs == [], "models and migrations disagree; write a revision:\n" + "\n".join(map(str, diffs))
+
+
+def test_the_registry_alone_holds_every_domains_tables() -> None:
+    """Alembic's env imports only the registry, so the registry imports every domain's models."""
+    models = sorted(
+        m.name for m in pkgutil.walk_packages(neigou.__path__, "neigou.") if m.name.endswith(".models")
+    )
+    source = str(Path(neigou.__file__).parent.parent)
+    env = {**os.environ, "PYTHONPATH": source}
+    run = subprocess.run(
+        [sys.executable, "-c", MISSED, *models], capture_output=True, text=True, env=env, check=True
+    )
+    assert run.stdout.strip() == "[]", run.stdout

@@ -5,7 +5,6 @@ posted once however often the job runs or races, and the robot's key is never st
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,13 +19,14 @@ from neigou.feed import robots as feed_robots
 from neigou.kit.db import transaction
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
+from tests import robots
 from tests.campaigns import builders as fb
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld, push
-from tests.groups.test_alerts import Robot
 from tests.links.builders import make_link
 from tests.parallel import in_parallel
+from tests.robots import Robot
 
 KEY = "robot-key"  # the key in Robot.url
 PARALLEL = 6
@@ -35,14 +35,8 @@ PARALLEL = 6
 @pytest.fixture
 def stubs() -> Iterator[list[Robot]]:
     """Three running robot stubs: two groups' robots and the program's."""
-    running = [Robot() for _ in range(3)]
-    threads = [threading.Thread(target=r.server.serve_forever, daemon=True) for r in running]
-    for thread in threads:
-        thread.start()
-    yield running
-    for robot, thread in zip(running, threads, strict=True):
-        robot.server.shutdown()
-        thread.join(timeout=5)
+    with robots.running(3) as running:
+        yield running
 
 
 @pytest.fixture

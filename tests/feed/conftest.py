@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
-from tests.groups.test_alerts import Robot
+from tests.robots import robot
 
-
-@pytest.fixture
-def robot() -> Iterator[Robot]:
-    """A running robot stub; its URL carries the key ``robot-key``."""
-    stub = Robot()
-    thread = threading.Thread(target=stub.server.serve_forever, daemon=True)
-    thread.start()
-    yield stub
-    stub.server.shutdown()
-    thread.join(timeout=5)
+__all__ = ["robot"]  # the robot stub the feed tests post to
 
 
 def app_settings(client: TestClient) -> Settings:

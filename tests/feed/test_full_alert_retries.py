@@ -24,8 +24,8 @@ from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.feed.conftest import app_sealer, app_settings
 from tests.groups.builders import create_group, post_count
-from tests.groups.test_alerts import Robot
 from tests.parallel import in_parallel
+from tests.robots import Robot
 from tests.sign_in import member_sign_in
 
 PARALLEL = 6

@@ -22,8 +22,8 @@ from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.feed.conftest import app_sealer
 from tests.groups.builders import create_group, post_count
-from tests.groups.test_alerts import Robot
 from tests.integrations.test_webhooks import Receiver
+from tests.robots import Robot
 
 NOW = datetime.now(UTC)
 

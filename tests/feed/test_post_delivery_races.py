@@ -3,7 +3,6 @@ claims itself on the post before the robot is called."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,11 +16,12 @@ from neigou.feed import repository as feed_repo
 from neigou.feed import robots as feed_robots
 from neigou.feed.models import GroupPost
 from neigou.kit.db import transaction
+from tests import robots
 from tests.campaigns import builders as b
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.feed.conftest import app_sealer, app_settings
-from tests.groups.test_alerts import Robot
 from tests.parallel import in_parallel
+from tests.robots import Robot
 
 PARALLEL = 6
 DUE = b.AT + timedelta(hours=8)  # the evening slot of AT's day
@@ -30,14 +30,8 @@ DUE = b.AT + timedelta(hours=8)  # the evening slot of AT's day
 @pytest.fixture
 def stubs() -> Iterator[list[Robot]]:
     """Two running robot stubs, one per group."""
-    running = [Robot() for _ in range(2)]
-    threads = [threading.Thread(target=r.server.serve_forever, daemon=True) for r in running]
-    for thread in threads:
-        thread.start()
-    yield running
-    for robot, thread in zip(running, threads, strict=True):
-        robot.server.shutdown()
-        thread.join(timeout=5)
+    with robots.running(2) as running:
+        yield running
 
 
 @pytest.fixture

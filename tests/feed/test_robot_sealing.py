@@ -21,7 +21,7 @@ from tests.campaigns import builders as b
 from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
 from tests.feed.test_post_delivery_races import DUE, _evening_posts, stubs, world
-from tests.groups.test_alerts import Robot
+from tests.robots import Robot
 
 __all__ = ["stubs", "world"]  # the fixtures, shared with the race tests
 

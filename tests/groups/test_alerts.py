@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
@@ -21,54 +16,11 @@ from neigou.kit import jobs
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import FIELD_SCHEDULE, create_group, post_count, put_targets
+from tests.robots import Robot, robot
+
+__all__ = ["robot"]  # the robot stub the alerts post to
 
 MORNING = datetime(2026, 3, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai on 25 March
-
-
-class Robot:
-    """A WeCom group robot on 127.0.0.1 that records what it receives. Each request takes the next of
-    ``answers`` (its JSON), ``statuses`` (its HTTP status) and ``delays`` (seconds before answering),
-    if any are left; then it answers 200 ``{"errcode": 0}`` at once."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.answers: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        self.delays: list[float] = []
-        robot = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["content-length"])
-                robot.received.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
-                answer = robot.answers.pop(0) if robot.answers else {"errcode": 0, "errmsg": "ok"}
-                status = robot.statuses.pop(0) if robot.statuses else 200
-                time.sleep(robot.delays.pop(0) if robot.delays else 0)
-                payload = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:  # the client gave up waiting (a timeout under test)
-                    return
-
-            def log_message(self, *_args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/webhook/send?key=robot-key"
-
-
-@pytest.fixture
-def robot() -> Iterator[Robot]:
-    receiver = Robot()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -178,7 +178,7 @@ def test_upsert_adding_adds_to_taken_keys_and_inserts_the_others(session: Sessio
     rows = [row(f"a{i}", batch=i, n=i) for i in range(1, count + 1)]
     for _ in range(2):  # the second time the staging table starts empty and every key is taken
         bulk.upsert_adding(session, Item, rows, key=("code",), add="n")
-    got = dict(session.execute(select(Item.code, Item.n)).tuples().all())
+    got = dict(session.execute(select(Item.code, Item.n)).all())
     assert got == {"a1": 12, "a2": 24, **{f"a{i}": 2 * i for i in range(3, count + 1)}}
     bulk.upsert_adding(session, Item, [], key=("code",), add="n")
     assert len(stored(session)) == count

@@ -19,6 +19,7 @@ from tests.factories import create_member, create_program
 
 pytestmark = pytest.mark.world_per_module
 
+# Open until 2099: a share link may name a coupon only until it ends, by the real clock.
 COUPON = {
     "name": "店铺券",
     "kind": "amount_off",
@@ -26,7 +27,7 @@ COUPON = {
     "visibility": "hidden",
     "total_quantity": 10,
     "starts_at": "2026-01-01T00:00:00+08:00",
-    "ends_at": "2027-01-01T00:00:00+08:00",
+    "ends_at": "2099-01-01T00:00:00+08:00",
 }
 
 
@@ -145,7 +146,7 @@ def _promotion() -> dict[str, Any]:
         "kind": "spend_threshold_off",
         "params": {"min_spend_fen": 100, "off_fen": 10},
         "starts_at": "2026-01-01T00:00:00+08:00",
-        "ends_at": "2027-01-01T00:00:00+08:00",
+        "ends_at": "2099-01-01T00:00:00+08:00",
     }
 
 

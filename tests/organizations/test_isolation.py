@@ -47,7 +47,7 @@ def test_scoped_operators_see_only_their_organization(
     a = _tenant(client, operator, make_token, "brand-a")
     b = _tenant(client, operator, make_token, "brand-b")
     with factory() as session:
-        owners = dict(session.execute(select(Program.code, Program.organization_id)).tuples().all())
+        owners = dict(session.execute(select(Program.code, Program.organization_id)).all())
     assert owners == {"brand-a-program": a["id"], "brand-b-program": b["id"]}
 
     listed = client.get("/api/v1/programs", headers=a["headers"])

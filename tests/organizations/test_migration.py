@@ -83,7 +83,7 @@ def test_a_platform_opt_out_of_one_program_takes_the_programs_organization(scrat
     with engine.connect() as conn:
         default = conn.execute(text("SELECT id FROM organizations WHERE code = 'default'")).scalar_one()
         owners: dict[str, int | None] = dict(
-            conn.execute(text("SELECT request_id, organization_id FROM opt_outs")).tuples().all()
+            conn.execute(text("SELECT request_id, organization_id FROM opt_outs")).all()
         )
     assert owners == {"one": default, "all": None}
     engine.dispose()

@@ -133,7 +133,7 @@ def test_an_organizations_operators_see_their_own_and_platform_wide_opt_outs(
     _opt_out(client, other["headers"], "13900000003", "other-all")
     _opt_out(client, operator, "13900000004", "platform-other", program_id=other["program"]["id"])
     with factory() as session:
-        owners = dict(session.execute(select(OptOut.request_id, OptOut.organization_id)).tuples().all())
+        owners = dict(session.execute(select(OptOut.request_id, OptOut.organization_id)).all())
     # A platform administrator's opt-out of one program belongs to the program's organization.
     assert owners == {
         "platform-all": None,

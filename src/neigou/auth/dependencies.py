@@ -80,9 +80,11 @@ OperatorOrMerchant = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, R
 CatalogReader = Annotated[
     Principal, Depends(Authenticator(Role.OPERATOR, Role.MEMBER, Role.INTEGRATION, Role.MERCHANT))
 ]
-ConsoleOperator = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, cookie=True))]
+console_operator = Authenticator(Role.OPERATOR, cookie=True)
+ConsoleOperator = Annotated[Principal, Depends(console_operator)]
 # The merchant portal of the console: a merchant account's session.
-ConsoleMerchant = Annotated[Principal, Depends(Authenticator(Role.MERCHANT, cookie=True))]
+console_merchant = Authenticator(Role.MERCHANT, cookie=True)
+ConsoleMerchant = Annotated[Principal, Depends(console_merchant)]
 WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True))]
 
 

@@ -22,7 +22,15 @@ from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource,
 from neigou.crm.schemas import CustomerCreate, ImportOut, ImportSkipped
 from neigou.crm.service import OPTED_OUT, NewCustomer, check_not_opted_out, customer_exists
 from neigou.kit.actor import Actor
-from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, RowError
+from neigou.kit.columns import (
+    Column,
+    ErrorReport,
+    FileRefused,
+    ImportRefused,
+    Layout,
+    RowError,
+    invalid_fields,
+)
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message, translate_tree
 from neigou.kit.tabular import read_table
@@ -125,16 +133,7 @@ def _check_row(line: int, raw: dict[str, str], secret_key: str, today: date) -> 
     except _CellError as exc:
         return [RowError(line, None, exc.code, exc.message, exc.field)]
     except ValidationError as exc:
-        return [
-            RowError(
-                line,
-                None,
-                "required" if err["type"] == "string_too_short" else "invalid_value",
-                err["msg"],
-                ".".join(str(p) for p in err["loc"]) or None,
-            )
-            for err in exc.errors()
-        ]
+        return invalid_fields(line, None, exc.errors())
     if checked.birthday is not None and not date(1900, 1, 1) <= checked.birthday <= today:
         message = Message(
             "Birthday {birthday} is not a plausible date of birth.", birthday=checked.birthday.isoformat()

@@ -32,15 +32,12 @@ from neigou.crm.push_offers import PushedProduct, priced_products
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
-from neigou.links.codes import new_code
 from neigou.links.models import ShareLink
-from neigou.links.service import NO_TIERS, link_url
+from neigou.links.service import NO_TIERS, insert_links, link_url
 from neigou.privacy import repository as privacy
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.risk import holds
-
-CODE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -121,22 +118,6 @@ def _skip_reasons(
     return reasons
 
 
-def _insert_links(session: Session, links: list[ShareLink]) -> None:
-    for _ in range(CODE_ATTEMPTS):
-        for link in links:
-            link.code = new_code()
-        try:
-            with session.begin_nested():
-                session.add_all(links)
-                session.flush()
-        except IntegrityError:  # pragma: no cover - a code taken in a 62^8 space
-            continue
-        return
-    raise Conflict(
-        Message("Could not find a free link code; try again."), code="code_exhausted"
-    )  # pragma: no cover
-
-
 def _link(member: Member, product: PushedProduct, push: Push, now: datetime) -> ShareLink:
     return ShareLink(
         program_id=member.program_id,
@@ -203,7 +184,7 @@ def create_push(
         return _retry(session, earlier, ask)
     reached = [customers[cid] for cid in ask.customer_ids if cid not in reasons]
     pairs = [(c, p, _link(member, p, push, now)) for c in reached for p in products]
-    _insert_links(session, [link for _, _, link in pairs])
+    insert_links(session, [link for _, _, link in pairs])
     messages = [
         PushMessage(
             push_id=push.id,

@@ -148,7 +148,7 @@ def live_campaigns(session: Session, *, program_id: int, at: datetime) -> dict[s
         )
         .order_by(Campaign.starts_at.desc(), Campaign.id.desc())
     )
-    return dict(rows.tuples().all())  # the earliest started comes last and wins
+    return dict(rows.all())  # the earliest started comes last and wins
 
 
 def _tag_match(session: Session, tags: Collection[str]) -> ColumnElement[bool]:
@@ -193,7 +193,7 @@ def candidates(
     )
     if signals.excluded:
         stmt = stmt.where(Product.sku.not_in(sorted(signals.excluded)))
-    return [(product, code, name) for product, code, name in session.execute(stmt).tuples()]
+    return [(product, code, name) for product, code, name in session.execute(stmt)]
 
 
 def titles(session: Session, skus: Collection[str]) -> dict[str, str]:
@@ -201,7 +201,5 @@ def titles(session: Session, skus: Collection[str]) -> dict[str, str]:
     if not skus:
         return {}
     return dict(
-        session.execute(select(Product.sku, Product.title).where(Product.sku.in_(sorted(skus))))
-        .tuples()
-        .all()
+        session.execute(select(Product.sku, Product.title).where(Product.sku.in_(sorted(skus)))).all()
     )

@@ -93,7 +93,7 @@ def touches_with_member(
         )
         .order_by(Touch.touched_at.desc(), Touch.id.desc())
         .limit(limit)
-    ).tuples()
+    )
     return list(rows)
 
 

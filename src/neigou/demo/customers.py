@@ -124,9 +124,7 @@ def seed_customers(
     prices = dict(
         session.execute(
             select(Product.sku, Product.price_fen).where(Product.sku.in_([*products, *GARMENT_TAGS]))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     link_of: dict[str, str] = {}
     today = now.astimezone(ZoneInfo(brand.timezone)).date()

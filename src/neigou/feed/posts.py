@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -19,14 +18,11 @@ from neigou.groups.models import Group, GroupStatus
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
-from neigou.links.codes import new_code
 from neigou.links.models import ShareLink
-from neigou.links.service import NO_TIERS, link_url
+from neigou.links.service import NO_TIERS, insert_links, link_url
 from neigou.offers import repository as offers
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
-
-CODE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -67,22 +63,6 @@ def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime)
             code="not_in_feed",
         )
     return [best[s] for s in skus]
-
-
-def _insert_links(session: Session, links: list[ShareLink]) -> None:
-    for _ in range(CODE_ATTEMPTS):
-        for link in links:
-            link.code = new_code()
-        try:
-            with session.begin_nested():
-                session.add_all(links)
-                session.flush()
-        except IntegrityError:  # pragma: no cover - a code taken in a 62^8 space
-            continue
-        return
-    raise Conflict(
-        Message("Could not find a free link code; try again."), code="code_exhausted"
-    )  # pragma: no cover
 
 
 def create_posts(
@@ -138,7 +118,7 @@ def create_posts(
             created_at=at,
         )
         made.append(MadePost(post, group_links))
-    _insert_links(session, links)
+    insert_links(session, links)
     for entry in made:
         entry.post.text = copy.post_text(
             [

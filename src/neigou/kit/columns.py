@@ -47,6 +47,21 @@ class RowError:
     column: str | None = None
 
 
+def invalid_fields(row: int, key: str | None, errors: Iterable[Mapping[str, Any]]) -> list[RowError]:
+    """A row's field errors as a validating model reports them (pydantic's ``errors()``): an empty
+    required text is ``required``, anything else ``invalid_value``, each at its field."""
+    return [
+        RowError(
+            row,
+            key,
+            "required" if err["type"] == "string_too_short" else "invalid_value",
+            err["msg"],
+            ".".join(str(p) for p in err["loc"]) or None,
+        )
+        for err in errors
+    ]
+
+
 class FileRefused(Invalid):
     """The file cannot be read as a table (empty, undecodable, unreadable, a header that does not
     match its import); ``errors`` says where, as row errors."""

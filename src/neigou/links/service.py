@@ -26,6 +26,7 @@ from neigou.programs.service import require_member
 from neigou.risk import holds
 
 CODE_ATTEMPTS = 8
+BATCH_CODE_ATTEMPTS = 4  # fresh codes for a whole batch (a post's or a push's links)
 
 
 NO_TIERS = Message(
@@ -125,6 +126,23 @@ def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetim
         session, actor=actor, action="link.create", entity="link", entity_id=link.id, after=_dump(link)
     )
     return link
+
+
+def insert_links(session: Session, links: list[ShareLink]) -> None:
+    """Insert ``links`` at once, each with a fresh random code; a clash draws every code again."""
+    for _ in range(BATCH_CODE_ATTEMPTS):
+        for link in links:
+            link.code = new_code()
+        try:
+            with session.begin_nested():
+                session.add_all(links)
+                session.flush()
+        except IntegrityError:  # pragma: no cover - a code taken in a 62^8 space
+            continue
+        return
+    raise Conflict(
+        Message("Could not find a free link code; try again."), code="code_exhausted"
+    )  # pragma: no cover
 
 
 def set_active(

@@ -6,6 +6,7 @@ from neigou.audit import models as audit_models
 from neigou.auth import models as auth_models
 from neigou.campaigns import models as campaigns_models
 from neigou.crm import models as crm_models
+from neigou.events import models as events_models
 from neigou.feed import models as feed_models
 from neigou.groups import models as groups_models
 from neigou.integrations import models as integrations_models
@@ -33,6 +34,7 @@ MODEL_MODULES = (
     links_models,
     ledger_models,
     orders_models,
+    events_models,
     integrations_models,
     platforms_models,
     tiers_models,

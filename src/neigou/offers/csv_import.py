@@ -24,7 +24,16 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import chunks
 from neigou.kit.clock import utcnow
-from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, Row, RowError
+from neigou.kit.columns import (
+    Column,
+    ErrorReport,
+    FileRefused,
+    ImportRefused,
+    Layout,
+    Row,
+    RowError,
+    invalid_fields,
+)
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.tabular import read_table
@@ -134,16 +143,7 @@ def _check_row(line: int, raw: dict[str, str]) -> _Row | list[RowError]:
     except AmountError as exc:
         return [RowError(line, sku, exc.code, exc.message, exc.field)]
     except ValidationError as exc:
-        return [
-            RowError(
-                line,
-                sku,
-                "required" if err["type"] == "string_too_short" else "invalid_value",
-                err["msg"],
-                ".".join(str(p) for p in err["loc"]) or None,
-            )
-            for err in exc.errors()
-        ]
+        return invalid_fields(line, sku, exc.errors())
 
 
 def _rows(content: bytes) -> tuple[frozenset[str], int, list[Row]]:

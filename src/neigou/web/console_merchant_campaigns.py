@@ -9,17 +9,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
-from neigou.auth.dependencies import ConsoleMerchant
+from neigou.auth.dependencies import ConsoleMerchant, console_merchant
 from neigou.campaigns import repository as campaigns_repo
 from neigou.campaigns import service
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.programs import repository as programs
 from neigou.web import campaign_pages
+from neigou.web.campaign_form_routes import add_form_routes
 from neigou.web.campaign_pages import CampaignConsole
-from neigou.web.form_pages import FormDep, fields
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import render
 
@@ -69,39 +69,6 @@ def new_campaign(request: Request, session: SessionDep, principal: ConsoleMercha
     return campaign_pages.new_form(request, session, principal, PORTAL)
 
 
-@router.get("/console/merchant/campaigns/coupon-options", response_class=HTMLResponse)
-def coupon_options(
-    request: Request,
-    session: SessionDep,
-    _principal: ConsoleMerchant,
-    program_id: Annotated[int, Query(ge=1, le=2**62)],
-    coupon_id: Annotated[str, Query(max_length=120)] = "",
-) -> HTMLResponse:
-    """The coupon field's suggestions: the merchant's own coupons matching what was typed."""
-    return campaign_pages.coupon_options(request, session, program_id=program_id, typed=coupon_id)
-
-
-@router.post("/console/merchant/campaigns/new", response_model=None)
-def create_campaign(
-    request: Request, session: SessionDep, principal: ConsoleMerchant, form: FormDep
-) -> Response:
-    """Publish a campaign of the merchant's skus, or show the form again with every error."""
-    return campaign_pages.create(request, session, principal, PORTAL, values=fields(form))
-
-
-@router.get("/console/merchant/campaigns/{campaign_id}/edit", response_class=HTMLResponse)
-def edit_campaign(
-    request: Request, campaign_id: int, session: SessionDep, principal: ConsoleMerchant
-) -> HTMLResponse:
-    """One of the merchant's campaigns to change (another merchant's is a 404)."""
-    return campaign_pages.edit_form(request, session, principal, PORTAL, campaign_id)
-
-
-@router.post("/console/merchant/campaigns/{campaign_id}/edit", response_model=None)
-def save_campaign(
-    request: Request, campaign_id: int, session: SessionDep, principal: ConsoleMerchant, form: FormDep
-) -> Response:
-    """Save the merchant's changes to its campaign, or show the form again with every error."""
-    return campaign_pages.save(
-        request, session, principal, PORTAL, campaign_id=campaign_id, values=fields(form)
-    )
+# The coupon suggestions, publishing and editing, as in the operators' console (the session's scope
+# keeps them to the merchant's own campaigns, skus and coupons: another merchant's campaign is a 404).
+add_form_routes(router, PORTAL, console_merchant)
