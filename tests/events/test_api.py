@@ -116,15 +116,15 @@ def test_reservations_hold_stock_limits_and_invitations(
     assert last.json()["code"] == "sold_out"  # 4 of 5 taken
     one = _reserve(api, operator, event, customer_ref="13800000004", invitation_code=code_b)
     assert one.status_code == 201
-    late = _reserve(
+    early = _reserve(  # before the event opened (a future time is refused outright)
         api,
         operator,
         event,
         customer_ref="13800000001",
         employee_no="E2",
-        at=(utcnow() + timedelta(days=2)).isoformat(),
+        at=(utcnow() - timedelta(hours=2)).isoformat(),
     )
-    assert late.json()["code"] == "not_live"
+    assert early.json()["code"] == "not_live"
     _flush(api)
     with factory() as session:
         assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 5
@@ -160,3 +160,32 @@ def test_unpaid_holds_expire_and_return_stock(
         _reserve(api, operator, event, customer_ref="c4", employee_no="E2", quantity=2).json()["code"]
         == "sold_out"
     )
+
+
+def test_a_reservation_dated_in_the_future_is_refused(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A future ``at`` would reserve at the event price before the event opens, or hold the stock long
+    past the hold's expiry: 422 ``time_in_future``, nothing written, on both paths."""
+    program = create_program(api, operator)
+    now = utcnow()
+    tomorrow = create_event(
+        api,
+        operator,
+        program["id"],
+        starts_at=(now + timedelta(days=1)).isoformat(),
+        ends_at=(now + timedelta(days=2)).isoformat(),
+    )
+    live = create_event(api, operator, program["id"])
+    for event_id in (tomorrow, live):
+        add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    before = row_counts(factory)
+    for event_id, at in ((tomorrow, now + timedelta(days=1, hours=1)), (live, now + timedelta(hours=20))):
+        refused = _reserve(
+            api, operator, event_id, customer_ref="13800000001", employee_no="E1", at=at.isoformat()
+        )
+        assert (refused.status_code, refused.json()["code"]) == (422, "time_in_future"), refused.text
+    _flush(api)
+    assert row_counts(factory) == before
+    opened = _reserve(api, operator, tomorrow, customer_ref="13800000001", employee_no="E1")
+    assert (opened.status_code, opened.json()["code"]) == (409, "not_live")

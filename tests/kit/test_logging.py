@@ -32,6 +32,9 @@ TOKEN = "ngk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         ("customer 13812345678 joined", "13812345678"),
         ("customer +86 138-1234-5678 joined", "1234-5678"),
         ("customer 138 1234 5678 joined", "1234 5678"),
+        ("POST /robot/send?access_key=k3y0f7h3r0b07 500", "k3y0f7h3r0b07"),
+        ("POST /send?key=k&timestamp=1774404000000&sign=AG0flIxx%3D 500", "AG0flIxx"),
+        ("webhook_secret=alert-signing-secret", "alert-signing-secret"),
     ],
 )
 def test_secrets_in_text_are_redacted(text: str, secret: str) -> None:
@@ -49,6 +52,22 @@ def test_secret_keys_are_redacted_whatever_the_value() -> None:
         "headers": {"Authorization": REDACTED, "cookie": REDACTED},
         "phone": REDACTED,
     }
+    named = {"webhook_secret": "s", "outbound_secret": "s", "target_sealed": "gAAA", "payee_keys": "k"}
+    assert redact_value(None, named) == dict.fromkeys(named, REDACTED)
+    assert (
+        redact_value(None, {"job": "crm.deliver", "key": "crm.deliver@2026-03-25T10:00"})["key"] != REDACTED
+    )
+
+
+def test_a_called_url_logs_no_line_with_its_key(app: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
+    """httpx logs each request's URL at INFO; the application quiets it (its key may sit anywhere)."""
+    caplog.set_level(logging.DEBUG)
+    robot = "https://open.example.com/hook/k3y0f7h3r0b07?sign=AG0flIxx"
+    transport = httpx.MockTransport(lambda _request: httpx.Response(500))
+    with httpx.Client(transport=transport) as client:
+        client.post(robot, json={})
+    assert "k3y0f7h3r0b07" not in caplog.text
+    assert "AG0flIxx" not in caplog.text
 
 
 def test_access_log_lines_lose_their_token() -> None:

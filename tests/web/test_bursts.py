@@ -1,5 +1,7 @@
 """Bursts answer instead of failing: 500 requests at once against a real server (uvicorn in a child
-process, on this run's database) get 2xx, 409 or 503 ``overloaded`` with ``Retry-After``, never a 500;
+process, on this run's database), and 60 at once of each console search a form asks as the user types
+(the group owner picker, the campaign coupon pickers of the console and the merchant portal, signed in
+by cookie), get 2xx, 409 or 503 ``overloaded`` with ``Retry-After``, never a 500;
 what was accepted is consistent (reads give the program, hidden-coupon stock is never oversold and is left
 unsold only if requests were shed); liveness answers all through the burst.
 
@@ -33,16 +35,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.auth import service as auth
 from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
 from neigou.links.models import CouponClaim
 from neigou.offers.models import CouponTemplate
 from tests import aio
-from tests.conftest import SECRET, TokenMaker, bearer
+from tests.conftest import SECRET, TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
+from tests.groups.builders import create_group
 from tests.links.builders import SHAMPOO, make_link
 from tests.offers.factories import coupon, product
+from tests.sign_in import PASSWORD, create_operator
 
 BURST = 500
+SEARCHES = 60  # a picker's requests at once: a room of operators typing
 STALLED_AFTER = 180.0  # seconds without an answer: the server stalled (not a measure of speed)
 STOCK = 120
 EXPECTED = frozenset({200, 201, 409, 503})
@@ -222,3 +229,48 @@ def test_a_burst_of_hidden_coupon_claims(
     if sold < STOCK:
         assert statuses[503] > 0, "stock left unsold though no request was shed"
         assert statuses[409] == 0
+
+
+def _console_cookie(base: str, username: str) -> dict[str, str]:
+    """The session cookie of ``username`` signed in to the served console, as a header."""
+    answer = httpx.post(
+        f"{base}/console/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    return {"Cookie": f"neigou_session={answer.cookies['neigou_session']}"}
+
+
+def test_a_burst_of_the_console_pickers_searches(
+    server: tuple[str, Path], client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The group owner and campaign coupon pickers ask as the user types: SEARCHES at once of each."""
+    base, log_path = server
+    program = create_program(client, operator, code="burst-pickers")
+    owner = create_member(client, operator, program["id"], name="林小满")
+    group = create_group(client, operator, owner["id"], name="内购1群")
+    shop = client.post("/api/v1/merchants", json={"code": "burst-shop", "name": "小满"}, headers=operator)
+    assert shop.status_code == 201, shop.text
+    coupon(client, operator, 500, name="小满券")
+    create_operator(factory, "burst-ops")
+    with transaction(factory) as session:
+        auth.create_user(
+            session, username="burst-shop", password=PASSWORD, actor=TEST_ACTOR, merchant_id=shop.json()["id"]
+        )
+    pickers = [
+        (
+            _console_cookie(base, "burst-ops"),
+            f"/console/groups/{group['id']}/owner-options?owner_member_id=小满",
+        ),
+        (
+            _console_cookie(base, "burst-ops"),
+            f"/console/campaigns/coupon-options?program_id={program['id']}&coupon_id=小满",
+        ),
+        (
+            _console_cookie(base, "burst-shop"),
+            f"/console/merchant/campaigns/coupon-options?program_id={program['id']}&coupon_id=小满",
+        ),
+    ]
+    for cookie, path in pickers:
+        answers, polls = aio.run(_fire(base, [("GET", path, None)] * SEARCHES, cookie))
+        statuses = _check_answers(answers, polls, log_path)
+        assert statuses[200] > 0, path

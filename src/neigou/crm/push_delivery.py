@@ -33,11 +33,12 @@ from sqlalchemy.orm import Session
 from neigou.crm import push_queries, push_settings
 from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
 from neigou.feed import repository as feed_repo
-from neigou.groups.webhook import redact, send_markdown
+from neigou.groups.webhook import READ_DETAIL, UNSENDABLE, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.db import claim_attempt
+from neigou.kit.logging import redact_url
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.models import ShareLink
@@ -91,11 +92,11 @@ def _post_webhook(
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
             response = client.post(url, content=raw, headers=headers)
-    except httpx.HTTPError as exc:
-        return False, f"{type(exc).__name__}: {exc}"
+    except UNSENDABLE as exc:
+        return False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
     return (
         response.is_success,
-        "ok" if response.is_success else f"HTTP {response.status_code}: {response.text}",
+        "ok" if response.is_success else f"HTTP {response.status_code}: {response.text[:READ_DETAIL]}",
     )
 
 
@@ -170,7 +171,7 @@ def deliver_due(
             ok, detail = _post_webhook(
                 target, secret or "", webhook_body(message, push, url), at=at, transport=transport
             )
-        message.last_error = None if ok else redact(detail, target)[:200]
+        message.last_error = None if ok else redact_url(detail, target)[:200]
         if ok:
             message.status, message.sent_at = MessageStatus.SENT, at
             continue

@@ -32,11 +32,12 @@ from neigou.events.schemas import (
     StandingOut,
 )
 from neigou.events.views import board_out
-from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
+from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import PageDep
 from neigou.kit.scoping import current_scope
 
@@ -142,8 +143,11 @@ def create_reservation(
     request: Request,
     session: SessionDep,
     _principal: OperatorOrIntegration,
+    clock: MoneyClockDep,
 ) -> ReservedOut:
-    """Reserve event stock at the event price (409 not_invited, not_live, sold_out, limit_reached)."""
+    """Reserve event stock at the event price (409 not_invited, not_live, sold_out, limit_reached); a
+    reservation's ``at`` may be past, never in the future (422 time_in_future): it decides whether the
+    event is live and when the hold expires."""
     runtime = _runtime(request)
     if current_scope(session) is not None:
         service.require_event(session, event_id)  # the runtime's book knows every organization's events
@@ -167,7 +171,7 @@ def create_reservation(
         ),
         sku=body.sku,
         quantity=body.quantity,
-        at=ensure_aware(body.at) if body.at is not None else utcnow(),
+        at=clock.at(body.at),
         link=link,
         gate=runtime.gate,
     )

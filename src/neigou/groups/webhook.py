@@ -18,12 +18,20 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qsl, quote_plus, urlsplit
+from urllib.parse import quote_plus
 
 import httpx
 
+from neigou.kit.logging import redact_url
+
 MAX_CONTENT_BYTES = 4096
 TIMEOUT_SECONDS = 10.0
+MAX_DETAIL = 500
+# An answer is read this far before its secrets are taken out; the detail kept is cut to MAX_DETAIL after.
+READ_DETAIL = 20_000
+# What a URL that cannot be sent to raises besides ``httpx.HTTPError``: ``httpx.InvalidURL`` (a bad
+# port) and the IDNA codec's ``UnicodeError`` (an empty host label), both refusals of this attempt.
+UNSENDABLE = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
 
 
 @dataclass(frozen=True)
@@ -50,14 +58,6 @@ def signed_url(url: str, secret: str | None, at: datetime) -> str:
     return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign(secret, timestamp_ms)}"
 
 
-def redact(text: str, url: str) -> str:
-    """``text`` without the values of ``url``'s query (the robot's key): what is stored or logged."""
-    for _, value in parse_qsl(urlsplit(url).query):
-        if value:
-            text = text.replace(value, "***").replace(quote_plus(value), "***")
-    return text
-
-
 def fit(lines: list[str], *, more: str, limit: int = MAX_CONTENT_BYTES) -> str:
     """Join as many lines as fit in ``limit`` UTF-8 bytes; ``more`` (with ``{n}``) tells what was cut."""
     kept: list[str] = []
@@ -79,27 +79,27 @@ def send_markdown(
     at: datetime,
     transport: httpx.BaseTransport | None = None,
 ) -> Outcome:
-    """Post ``content`` to the robot; network errors and refusals come back as a failed outcome whose
-    detail never carries the robot's key."""
-    outcome = _post(url, content, secret=secret, at=at, transport=transport)
-    return Outcome(outcome.ok, outcome.http_status, redact(outcome.detail, url)[:500])
+    """Post ``content`` to the robot; network errors, refusals and a URL that cannot be sent to come
+    back as a failed outcome whose detail never carries the robot's key nor the call's signature (the
+    values of the signed URL's query are taken out before the detail is cut to ``MAX_DETAIL``)."""
+    signed = signed_url(url, secret, at)
+    outcome = _post(signed, content, transport=transport)
+    return Outcome(outcome.ok, outcome.http_status, redact_url(outcome.detail, url, signed)[:MAX_DETAIL])
 
 
-def _post(
-    url: str, content: str, *, secret: str | None, at: datetime, transport: httpx.BaseTransport | None
-) -> Outcome:
+def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -> Outcome:
     body = {"msgtype": "markdown", "markdown": {"content": content}}
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = client.post(signed_url(url, secret, at), json=body)
-    except httpx.HTTPError as exc:
-        return Outcome(False, None, f"{type(exc).__name__}: {exc}")
+            response = client.post(signed, json=body)
+    except UNSENDABLE as exc:
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:READ_DETAIL])
     if response.status_code // 100 != 2:
-        return Outcome(False, response.status_code, response.text[:500])
+        return Outcome(False, response.status_code, response.text[:READ_DETAIL])
     try:
         answer = response.json()
     except ValueError:
-        return Outcome(True, response.status_code, response.text[:500])
+        return Outcome(True, response.status_code, response.text[:READ_DETAIL])
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
         return Outcome(
             False, response.status_code, f"errcode {answer.get('errcode')}: {answer.get('errmsg')}"

@@ -21,11 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.groups.live_codes import LIVE_CODE_FULL
+from neigou.groups.webhook import MAX_DETAIL, READ_DETAIL, UNSENDABLE
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
+from neigou.kit.logging import redact_url
 from neigou.orders import commission_events
 
 MAX_ATTEMPTS = 7
@@ -94,9 +96,11 @@ def attempt(
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
             response = client.post(integration.outbound_url, content=body, headers=headers)
-        status, ok, detail = response.status_code, response.is_success, response.text[:500]
-    except httpx.HTTPError as exc:
-        ok, detail = False, f"{type(exc).__name__}: {exc}"[:500]
+        status, ok, detail = response.status_code, response.is_success, response.text[:READ_DETAIL]
+    except UNSENDABLE as exc:  # a URL that cannot be sent to is this attempt's failure, not the job's
+        ok, detail = False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
+    # A token in the receiver's URL never reaches the attempt log or the API's last_error.
+    detail = redact_url(detail, integration.outbound_url)[:MAX_DETAIL]
     delivery.attempts += 1
     session.add(
         WebhookAttempt(

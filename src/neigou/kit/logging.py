@@ -1,9 +1,14 @@
 """Structured logs: key=value on a terminal, JSON lines when NEIGOU_LOG_JSON is set.
 
 Every log line goes through one redaction step, whichever library wrote it: bearer tokens, secrets,
-passwords, cookies, ``token=`` in URLs and mainland phone numbers never reach the log. Tracebacks are
-plain (no local variables: a local may hold a token, and a traceback with locals can run to tens of
-thousands of lines).
+passwords, cookies, ``token=``, ``key=`` and ``sign=`` in URLs (a robot's key, a signed robot call) and
+mainland phone numbers never reach the log; a field named like a secret (``webhook_secret``,
+``outbound_secret``, ``target_sealed``) is redacted whatever it holds. Tracebacks are plain (no local
+variables: a local may hold a token, and a traceback with locals can run to tens of thousands of lines).
+
+Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
+and shown on pages, not only logged: :func:`redact_url` takes the values of the called URL's query (the
+robot's key) out of it before it is stored, and before it is cut to its column's length.
 """
 
 from __future__ import annotations
@@ -13,22 +18,28 @@ import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus
 
 import structlog
 
 REDACTED = "[redacted]"
+# A query value shorter than this (``msgtype=1``) is not a credential; replacing it would garble text.
+MIN_REDACTED = 4
+# Libraries whose informational lines carry the URLs they call.
+QUIET_LOGGERS = ("httpx", "httpcore")
 
 # Keys whose value is a secret whatever it looks like.
 _SECRET_KEYS = re.compile(
     r"(?i)^(authorization|cookie|set-cookie|x-api-key|password|passwd|secret|secret_key|token|"
-    r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid)$"
+    r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid|"
+    r"payee_keys|sealing_keys|[a-z0-9]+[_-](?:secret|token|password|signature|sealed))$"
 )
 # Secrets inside free text: a header value, a query parameter, a signing secret, a phone number.
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     (
         re.compile(
-            r"(?i)([?&;]|\b)(token|access_token|api_key|key|secret|password|signature|sig|code|phone)=[^&\s\"'#]+"
+            r"(?i)([?&;]|\b)([a-z_-]*(?:token|key|secret|password|signature)|sig|sign|code|phone)=[^&\s\"'#]+"
         ),
         r"\1\2=" + REDACTED,
     ),
@@ -45,6 +56,24 @@ def redact_text(text: str) -> str:
     """The text with every secret it carries replaced by a marker."""
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_url(text: str, *urls: str) -> str:
+    """``text`` without the values of the query of any of ``urls`` (a robot's key, a signed call's
+    ``sign``), however the text writes them (as given, decoded or percent-encoded): what is stored on a
+    row, shown or logged after calling such a URL. Redact first, then cut to length, so that no part of
+    a value is left at the cut."""
+    values: set[str] = set()
+    for url in urls:
+        query = url.partition("?")[2].partition("#")[0]  # never refused, however malformed the URL
+        values.update(v for part in query.split("&") if (v := part.partition("=")[2]))
+        for _, value in parse_qsl(query):
+            values.update(
+                {value, quote(value, safe=""), quote_plus(value), quote(value, safe="/:@!$'()*+,;=")}
+            )
+    for value in sorted((v for v in values if len(v) >= MIN_REDACTED), key=len, reverse=True):
+        text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)  # %2f as well as %2F
     return text
 
 
@@ -127,6 +156,10 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
         _install_filter(logging.getLogger(name))
+    # httpx logs each request's whole URL at INFO ("HTTP Request: POST …?key=…"); the URL of a robot or
+    # a webhook receiver carries its key, under any parameter name or in its path: never logged.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def uvicorn_log_config() -> dict[str, Any]:

@@ -1,0 +1,66 @@
+"""An integration's receiver URL may carry a token in its query: a receiver that refuses and echoes the
+call keeps that token out of the attempt log and the API's ``last_error``, and a URL that cannot be sent
+to at all is a failed attempt of its delivery, never an error out of the delivery job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from tests.echo_server import echo_server
+from tests.orders.builders import World, build, order_body
+
+TOKEN = "rcv7t0k3nf0rh00ks"
+KEPT = 500  # characters of a receiver's answer kept (the detail columns' length)
+# Padding that puts the token's first characters at the end of the detail kept.
+AT_THE_CUT = KEPT - len(f"nobody answers at /hooks?token={TOKEN}") + len(TOKEN) - 4
+
+
+def _integration(client: TestClient, operator: dict[str, str], w: World, url: str) -> dict[str, Any]:
+    body = {"name": "品牌商城", "outbound_url": url}
+    response = client.post(f"/api/v1/programs/{w.program_id}/integrations", json=body, headers=operator)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def _attempts(factory: sessionmaker[Session]) -> list[tuple[bool, str]]:
+    with factory() as session:
+        return [(a.ok, a.detail or "") for a in session.scalars(select(WebhookAttempt))]
+
+
+def test_an_echoed_receiver_token_is_kept_nowhere(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w = build(client, operator, factory)
+    with echo_server(pad=AT_THE_CUT) as echo:
+        shop = _integration(client, operator, w, f"{echo.base}/hooks?token={TOKEN}")
+        assert (
+            client.post("/api/v1/orders", json=order_body(w, "ECHO-1"), headers=operator).status_code == 201
+        )
+    assert echo.paths == [f"/hooks?token={TOKEN}"]
+    [(ok, detail)] = _attempts(factory)
+    assert not ok
+    assert detail.endswith("/hooks?token=***")
+    listed = client.get(f"/api/v1/integrations/{shop['id']}/deliveries", headers=operator)
+    assert listed.json()[0]["last_error"] == detail
+    assert TOKEN[:4] not in detail + listed.text
+
+
+def test_a_receiver_url_that_cannot_be_sent_to_fails_the_attempt(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w = build(client, operator, factory)
+    _integration(client, operator, w, f"http://127.0.0.1:0x/hooks?token={TOKEN}")
+    assert client.post("/api/v1/orders", json=order_body(w, "BAD-1"), headers=operator).status_code == 201
+    [(ok, detail)] = _attempts(factory)
+    assert (ok, detail.split(":")[0]) == (False, "InvalidURL")
+    assert TOKEN not in detail
+    with factory() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+        assert delivery.next_attempt_at is not None
