@@ -25,7 +25,7 @@ from tests.crm.test_push_group_robots import (
     stubs,
     world,
 )
-from tests.groups.test_alerts import Robot
+from tests.robots import Robot
 from tests.sign_in import member_sign_in
 
 __all__ = ["stubs", "world"]  # the fixtures of the group robot tests

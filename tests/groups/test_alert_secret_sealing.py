@@ -27,7 +27,8 @@ from neigou.kit.settings import Settings
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
-from tests.groups.test_alerts import MORNING, Robot, robot, world
+from tests.groups.test_alerts import MORNING, world
+from tests.robots import Robot, robot
 from tests.sign_in import console_sign_in
 
 __all__ = ["robot", "world"]  # the fixtures of the alert tests
