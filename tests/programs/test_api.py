@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
-from neigou.kit.clock import utcnow
 from neigou.programs.models import Member, MemberTierPeriod
 from tests.conftest import SECRET, row_counts
 from tests.factories import PARTNER_TIERS, create_member, create_program
@@ -196,20 +193,6 @@ def test_unknown_tier_and_unknown_program(client: TestClient, operator: dict[str
         headers=operator,
     )
     assert naive.json()["code"] == "validation_error"
-
-
-def test_a_member_joining_in_the_future_is_refused(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
-) -> None:
-    """``joined_at`` is when the member's tier (their commission rates) takes effect: never ahead of now."""
-    program = create_program(client, operator)
-    before = row_counts(factory)
-    ahead = (utcnow() + timedelta(days=30)).isoformat()
-    future = client.post(
-        f"/api/v1/programs/{program['id']}/members", json={"name": "x", "joined_at": ahead}, headers=operator
-    )
-    assert (future.status_code, future.json()["code"]) == (422, "time_in_future")
-    assert row_counts(factory) == before
 
 
 def test_update_a_program_profile_and_rules(

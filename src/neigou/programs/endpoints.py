@@ -10,7 +10,6 @@ from neigou.auth.service import Principal
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
 from neigou.kit.i18n import Message
-from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import PageDep
 from neigou.programs import repository as repo
 from neigou.programs import service
@@ -130,16 +129,11 @@ def get_tiers(
 def create_member(
     program_id: int,
     body: MemberCreate,
-    *,
     request: Request,
     session: SessionDep,
     principal: OperatorOrIntegration,
-    clock: MoneyClockDep,
 ) -> MemberOut:
-    """Add a member, bound to their inviter. A ``joined_at`` given may be past, never in the future (422
-    time_in_future): it is when the member's tier, and so their commission rates, takes effect."""
-    if body.joined_at is not None:
-        clock.at(body.joined_at, field="joined_at")
+    """Add a member, bound to their inviter."""
     member = service.create_member(
         session,
         program_id=program_id,
