@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -34,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.auth import passwords
 from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.kit import jobs
@@ -46,6 +48,11 @@ from neigou.migrations.runner import upgrade
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.web.app import create_app
 from neigou.web.forms import CSRF_COOKIE
+
+# Tests hash and check thousands of console passwords; Argon2id at its lowest cost keeps the format and
+# every check the same. Served processes (``neigou serve`` in the log test, ``neigou demo``) and
+# production keep argon2-cffi's defaults.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 BACKEND = os.environ.get("NEIGOU_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("NEIGOU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
