@@ -4,7 +4,8 @@ product with a tracked link carrying the push; every customer left out is a skip
 Checked whole before anything is written, with the customers' opt-out locks held. A customer who
 opted out (or was erased) is ``opted_out``; without a current marketing consent ``no_consent``; past
 the program's cap ``frequency_cap``. The messages are due at the push's ``at`` (now, or later to
-schedule), moved to the end of quiet hours. A retry under the same idempotency key returns the first push; other terms under it are refused.
+schedule), moved to the end of quiet hours. A retry under the same idempotency key returns the first
+push; other terms under it are refused.
 """
 
 from __future__ import annotations
