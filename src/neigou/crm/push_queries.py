@@ -41,6 +41,20 @@ def customers_of(
     return found
 
 
+def customer_hashes(session: Session, member_id: int, ids: Collection[int]) -> set[str]:
+    """The customer hashes of the member's customers among ``ids``, read without holding a row."""
+    found: set[str] = set()
+    for part in chunks(sorted(set(ids))):
+        found.update(
+            session.scalars(
+                select(Customer.customer_ref_hash).where(
+                    Customer.member_id == member_id, Customer.id.in_(part)
+                )
+            )
+        )
+    return found
+
+
 def consenting(session: Session, customer_ids: Collection[int]) -> set[int]:
     """The customers whose newest marketing decision is a grant not withdrawn."""
     granted: set[int] = set()

@@ -1,10 +1,11 @@
 """A salesperson's push: for each chosen customer who may be reached, one personalised message per
 product with a tracked link carrying the push; every customer left out is a skip with its reason.
 
-Checked whole before anything is written. A customer who opted out (or was erased) is ``opted_out``;
-without a current marketing consent ``no_consent``; past the program's cap ``frequency_cap``. The
-messages are due at the push's ``at`` (now, or later to schedule), moved to the end of quiet hours.
-A retry under the same idempotency key returns the first push; other terms under it are refused.
+Checked whole before anything is written, with the customers' opt-out locks held. A customer who
+opted out (or was erased) is ``opted_out``; without a current marketing consent ``no_consent``; past
+the program's cap ``frequency_cap``. The messages are due at the push's ``at`` (now, or later to
+schedule), moved to the end of quiet hours. A retry under the same idempotency key returns the first
+push; other terms under it are refused.
 """
 
 from __future__ import annotations
@@ -146,6 +147,10 @@ def create_push(
         raise Invalid(problem, code="template_invalid")
     if len(set(ask.customer_ids)) != len(ask.customer_ids):
         raise Invalid(Message("A customer is listed twice."), code="duplicate_customer")
+    # The customers' opt-out locks come before their rows are held (the opt-out updates those rows):
+    # a push that waited for an opt-out then finds it (``opted_out``), an opt-out that waited for a
+    # push blanks the messages it wrote (``privacy.repository.lock_customers``).
+    privacy.lock_customers(session, repo.customer_hashes(session, member.id, ask.customer_ids))
     customers = repo.customers_of(session, member.id, ask.customer_ids, lock=True)
     for cid in ask.customer_ids:
         if cid not in customers:  # another member's customer is not there for this member

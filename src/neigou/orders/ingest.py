@@ -3,6 +3,11 @@ attributed, priced, paid commission and posted to the ledger in a few statements
 
 Idempotent on (program, external_id): an order stored before is returned and nothing is posted; an
 order inserted by a concurrent request meanwhile is skipped by ``ON CONFLICT DO NOTHING``.
+
+Serialized with an opt-out of the batch's customers (``privacy.repository.lock_customers``): the
+transaction that writes the orders takes their locks, one statement per batch, before its first write,
+so an opt-out either waits and then erases the committed orders' customer hash, or commits first and
+the batch, waiting for it, is written after it (an order after an opt-out, see docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from neigou.orders import batch_rows, commission, lookups, row_writes, set_write
 from neigou.orders.inputs import OrderIn, reused, shape_error, terms_of
 from neigou.orders.models import CommissionState, Order, OrderSource
 from neigou.orders.offer_snapshot import OfferBook
+from neigou.privacy import repository as privacy
 
 PRECHECK_BELOW = 50
 _HEAD_VALUES = itemgetter(*set_writes.ORDER_COLUMNS[1:])  # a head's values in the staged column order
@@ -87,11 +93,14 @@ class _Batch:
         *,
         clock: datetime | None,
         skew: timedelta,
+        lock: bool,
     ) -> None:
         self.session = session
         self.clock = clock
         self.latest = None if clock is None else clock + skew
         self.hashes = _hashes(secret_key, [o.customer_ref for o in orders])
+        if lock:  # before anything is read, so an opt-out that came first is seen by every look-up
+            privacy.lock_customers(session, self.hashes)
         self.programs = lookups.programs(session, {o.program_id for o in orders})
         self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
         # A big batch (a file) rarely repeats itself: its duplicates are found by the insert's
@@ -184,9 +193,11 @@ def ingest(
 
     ``now`` is when they are recorded. ``clock``, when given, is the real time: a ``paid_at`` more
     than ``skew`` after it is refused ``time_in_future`` (files; the API checks before calling, and
-    the demo records simulated days)."""
-    prepared = prepare(session, orders, secret_key=secret_key, source=source, now=now, clock=clock, skew=skew)
-    return finish(session, prepared)
+    the demo records simulated days). The batch's customer locks are taken first, in this transaction."""
+    prepared = prepare(
+        session, orders, secret_key=secret_key, source=source, now=now, clock=clock, skew=skew, lock=True
+    )
+    return _write(session, prepared)
 
 
 def prepare(
@@ -198,11 +209,15 @@ def prepare(
     now: datetime,
     clock: datetime | None = None,
     skew: timedelta = DEFAULT_SKEW,
+    lock: bool = False,
 ) -> Prepared:
     """Everything ``ingest`` does before it writes: it only reads (and takes ids from the sequence), so
     a file's next batch is prepared while the previous one is written by another connection; nothing
-    it reads is written by an order batch (links, touches, bindings, members, tiers, offers)."""
-    batch = _Batch(session, orders, secret_key, clock=clock, skew=skew)
+    it reads is written by an order batch (links, touches, bindings, members, tiers, offers).
+
+    ``lock`` takes the batch's customer locks first (``ingest``, which writes in this transaction);
+    a batch prepared on its own connection takes them in ``finish``, where it is written."""
+    batch = _Batch(session, orders, secret_key, clock=clock, skew=skew, lock=lock)
     problems = {
         index: batch.check(order)
         for index, order in enumerate(orders)
@@ -237,6 +252,13 @@ def prepare(
 
 
 def finish(session: Session, prepared: Prepared) -> BatchResult:
+    """Write a batch prepared on another connection, in this transaction: the locks of the customers
+    of its new orders first (one statement), then :func:`_write`."""
+    privacy.lock_customers(session, (todo.head["customer_ref_hash"] for todo in prepared.todo))
+    return _write(session, prepared)
+
+
+def _write(session: Session, prepared: Prepared) -> BatchResult:
     """Write a prepared batch's new orders (set-based on PostgreSQL for a large batch, with the ids
     taken beforehand, row by row otherwise) and answer for every order of the batch."""
     inserted: dict[tuple[int, str], int] = {}

@@ -32,6 +32,12 @@ _LOCK_PG = (
     "SELECT count(pg_advisory_xact_lock(k)) FROM "
     "(SELECT k FROM unnest(CAST(%s AS bigint[])) AS u(k) ORDER BY k) AS sorted_keys"
 )
+_LOCK_WIDE_PG = "SELECT pg_advisory_xact_lock_shared(%s)"
+_LOCK_OPT_OUT_PG = "SELECT pg_advisory_xact_lock(%s)"
+# A batch of more customers than this takes the one wide lock instead of theirs: every advisory lock
+# held is an entry of the server's shared lock table (max_locks_per_transaction x max_connections,
+# 6,400 by default), which a file's batch of thousands of customers would nearly fill.
+WIDE_FROM = 200
 
 
 def lock_key(customer_ref_hash: str) -> int:
@@ -40,22 +46,42 @@ def lock_key(customer_ref_hash: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# The wide lock: held shared by the writers of large batches, exclusively by every opt-out.
+WIDE_KEY = lock_key("neigou.optout:every-customer")
+
+
 def lock_customers(session: Session, customer_ref_hashes: Iterable[str]) -> None:
     """Serialize with any opt-out of these customers until the transaction ends (PostgreSQL).
 
-    The opt-out takes its customer's lock before it records the suppression row and erases; a writer
-    that adds what the opt-out erases (touches, customer-book entries) takes the lock of its customers
-    before it asks :func:`suppressed`. Whichever comes second waits for the first to commit and then
+    The opt-out takes its customer's lock (:func:`lock_for_opt_out`) before it records the
+    suppression row and erases; a writer that adds what the opt-out erases (touches, customer-book
+    entries, orders, pushed messages) takes the lock of its customers before it asks
+    :func:`suppressed` or writes them. Whichever comes second waits for the first to commit and then
     sees its rows (READ COMMITTED: every statement reads what was committed before it began): either
-    the writer finds the opt-out and writes nothing, or the opt-out finds the written rows and erases
-    them. One statement for a whole batch. SQLite serializes writing transactions already: nothing to do.
+    the writer finds the opt-out, or the opt-out finds the written rows and erases them. One statement
+    for a whole batch; a batch of more than :data:`WIDE_FROM` customers takes the wide lock, shared
+    (batches do not wait for each other), which every opt-out takes exclusively. SQLite serializes
+    writing transactions already: nothing to do.
     """
     keys = sorted({lock_key(h) for h in customer_ref_hashes})
     if not keys:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name != "postgresql":
+        return
+    if len(keys) > WIDE_FROM:
+        connection.exec_driver_sql(_LOCK_WIDE_PG, (WIDE_KEY,))
+    else:
         connection.exec_driver_sql(_LOCK_PG, (keys,))
+
+
+def lock_for_opt_out(session: Session, customer_ref_hash: str) -> None:
+    """The opt-out's locks (PostgreSQL): the wide lock exclusively, then its customer's. Always in that
+    order; a writer takes either its customers' locks or the wide one, so none waits in a circle."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_LOCK_OPT_OUT_PG, (WIDE_KEY,))
+        connection.exec_driver_sql(_LOCK_PG, ([lock_key(customer_ref_hash)],))
 
 
 def suppressed(session: Session, pairs: Collection[tuple[int, str]]) -> set[tuple[int, str]]:

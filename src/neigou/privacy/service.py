@@ -85,7 +85,7 @@ def opt_out(
     customer = customer_ref_hash(secret_key, customer_ref)
     # Writers of what an opt-out erases take the same lock before they look for opt-outs: either they
     # wait and then see this one, or this one waits and then erases what they wrote.
-    repo.lock_customers(session, [customer])
+    repo.lock_for_opt_out(session, customer)
     if (replay := _replay(session, request_id, customer, program_id)) is not None:
         return replay
     # An organization's operator records for its organization; a platform administrator's opt-out of

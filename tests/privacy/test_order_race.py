@@ -1,0 +1,172 @@
+"""An order written on another connection at the moment its shopper opts out (PostgreSQL): whichever
+comes first, the order is kept (money) and nothing the opt-out erases survives it.
+
+The order paths take the customer's advisory lock (``privacy.repository.lock_customers``) before
+their first write: ``ingest`` before it reads, a file's batch in the transaction that writes it
+(``finish``), a large batch the wide lock. An order that came first holds the opt-out back until it
+commits, and the opt-out then erases its customer hash and the customer its consent added; an opt-out
+that came first holds the order back, which is then taken like any order after an opt-out (it keeps
+the hash, docs/privacy.md "Afterwards") without adding the shopper to a book. Each test holds the
+first side's transaction open for a while after its work: without the lock the order keeps the hash,
+or the customer stays. SQLite has one writer at a time, so these tests run on PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm.models import Customer
+from neigou.kit.clock import utcnow
+from neigou.kit.ids import customer_ref_mask
+from neigou.links.consent import announce_consent
+from neigou.orders import service as orders_service
+from neigou.orders.ingest import finish, prepare
+from neigou.orders.inputs import ItemIn, OrderIn
+from neigou.orders.models import Order, OrderSource
+from neigou.privacy import repository, service
+from tests.conftest import SECRET, TEST_ACTOR
+from tests.orders import builders as orders
+from tests.parallel import in_parallel
+from tests.privacy.builders import SHOPPER, SHOPPER_HASH
+
+PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
+WAIT_S = 30.0
+EXTERNAL_ID = "race-1"
+
+
+@pytest.fixture
+def postgres(factory: sessionmaker[Session]) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
+
+
+@pytest.fixture(params=["customer", "wide"])
+def lock_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test with the customers' locks, and with the wide lock a large batch takes instead."""
+    if request.param == "wide":
+        monkeypatch.setattr(repository, "WIDE_FROM", 0)
+
+
+def _order_in(world: orders.World) -> OrderIn:
+    return OrderIn(
+        external_id=EXTERNAL_ID,
+        program_id=world.program_id,
+        customer_ref=SHOPPER,
+        link_code=world.link,
+        items=(ItemIn(orders.SKU, 1, 4990),),
+        paid_at=utcnow() - timedelta(minutes=1),
+    )
+
+
+def _race(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    *,
+    writes: str,
+    writer_first: bool,
+) -> dict[str, int]:
+    """An order (``api``: with the shopper's marketing consent, as ``POST /orders`` takes it;
+    ``file``: a batch prepared on a connection of its own and written on this one) and an opt-out on
+    two connections; the second starts once the first did its work, which then holds its transaction
+    open a while. The opt-out's counts; the order is stored either way."""
+    world = orders.build(client, operator, factory)
+    roles = itertools.count()  # next() is atomic: one thread writes, the other opts out
+    reached = threading.Event()
+
+    def order(session: Session) -> str:
+        data = _order_in(world)
+        if writes == "file":
+            with factory() as reader:
+                prepared = prepare(reader, [data], secret_key=SECRET, source=OrderSource.IMPORT, now=utcnow())
+            assert len(finish(session, prepared).created) == 1
+            return "written"
+        taken, created = orders_service.take_order(
+            session, data=data, secret_key=SECRET, source=OrderSource.API, actor=TEST_ACTOR, now=utcnow()
+        )
+        assert created
+        assert taken.member_id == world.seller
+        announce_consent(
+            session,
+            program_id=world.program_id,
+            member_id=world.seller,
+            link_id=None,
+            customer_ref_hash=taken.customer_ref_hash,
+            customer_ref_masked=customer_ref_mask(SHOPPER),
+            via="order",
+            consented_at=utcnow() - timedelta(minutes=1),
+            source=None,
+            at=utcnow(),
+        )
+        return "written"
+
+    def opt_out(session: Session) -> dict[str, int]:
+        result = service.opt_out(
+            session,
+            secret_key=SECRET,
+            customer_ref=SHOPPER,
+            program_id=world.program_id,
+            request_id="race",
+            actor=TEST_ACTOR,
+            at=utcnow(),
+        )
+        return result.opt_out.erased
+
+    def work(session: Session) -> object:
+        first = next(roles) == 0
+        if not first:
+            assert reached.wait(WAIT_S)
+        result = order(session) if first == writer_first else opt_out(session)
+        if first:
+            reached.set()
+            time.sleep(PAUSE_S)
+        return result
+
+    results = in_parallel(factory, work, 2)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with factory() as session:
+        stored = session.scalars(select(Order).where(Order.external_id == EXTERNAL_ID)).one()
+        assert stored.paid_fen == 4990  # the money is kept
+        assert stored.commission_fen > 0
+        kept = stored.customer_ref_hash
+        customers = session.scalar(
+            select(func.count()).select_from(Customer).where(Customer.customer_ref_hash == SHOPPER_HASH)
+        )
+    assert customers == 0
+    # An order that came first lost its hash to the opt-out; one that waited is an order after it.
+    assert kept.startswith(service.TOMBSTONE_PREFIX) if writer_first else kept == SHOPPER_HASH
+    return next(r for r in results if isinstance(r, dict))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres", "lock_width")
+@pytest.mark.parametrize("writes", ["api", "file"])
+def test_an_order_taken_before_the_opt_out_is_erased_by_it(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    writes: str,
+) -> None:
+    erased = _race(client, operator, factory, writes=writes, writer_first=True)
+    # The opt-out waited for the order's commit and erased its hash and the customer it added.
+    assert (erased["orders"], erased["customers"]) == (1, 1 if writes == "api" else 0)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres", "lock_width")
+def test_an_order_taken_during_the_opt_out_waits_and_adds_no_customer(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+) -> None:
+    erased = _race(client, operator, factory, writes="api", writer_first=False)
+    # The order waited for the opt-out's commit, then found it: the consent added nobody.
+    assert (erased["orders"], erased["customers"]) == (0, 0)

@@ -1,0 +1,137 @@
+"""A push written on another connection at the moment a customer it reaches opts out (PostgreSQL):
+whichever comes first, no message keeps its text.
+
+The push takes its customers' advisory locks (``privacy.repository.lock_customers``) before it holds
+their rows and checks them. A push that came first holds the opt-out back until it commits, and the
+opt-out then blanks the message it wrote; an opt-out that came first holds the push back, which then
+skips the customer (``opted_out``). Each test holds the first side's transaction open for a while
+after its work. Without the lock the opt-out blanks no message of a push that came first (the
+customer row the push holds makes an opt-out that came first wait anyway). SQLite has one writer at
+a time, so these tests run on PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm import pushes
+from neigou.crm.erasure import REDACTED
+from neigou.crm.models import PushMessage, PushSkip, SkipReason
+from neigou.kit.clock import utcnow
+from neigou.privacy import repository, service
+from neigou.programs.models import Member
+from tests.campaigns import builders as fb
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.crm import push_builders as pb
+from tests.crm.push_builders import AT
+from tests.parallel import in_parallel
+
+PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
+WAIT_S = 30.0
+
+
+@pytest.fixture
+def postgres(factory: sessionmaker[Session]) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
+
+
+@pytest.fixture(params=["customer", "wide"])
+def lock_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test with the customers' locks, and with the wide lock a large batch takes instead."""
+    if request.param == "wide":
+        monkeypatch.setattr(repository, "WIDE_FROM", 0)
+
+
+def _race(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    *,
+    push_first: bool,
+) -> tuple[dict[str, int], list[str], list[str]]:
+    """A push to 王女士 and her opt-out on two connections, the second started once the first did its
+    work, which then holds its transaction open a while; the opt-out's counts, the texts of the
+    messages to her and the reasons she was skipped."""
+    world = pb.build(client, operator, make_token, factory)
+    secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
+    roles = itertools.count()  # next() is atomic: one thread pushes, the other opts out
+    reached = threading.Event()
+
+    def push(session: Session) -> str:
+        member = session.get(Member, world.feed.owner)
+        assert member is not None
+        pushes.create_push(
+            session,
+            member=member,
+            ask=pushes.PushRequest(
+                customer_ids=[world.wang], skus=[fb.TEE], template=None, due=AT, request_id="race"
+            ),
+            base_url="https://n.example",
+            actor=TEST_ACTOR,
+            now=utcnow(),
+        )
+        return "pushed"
+
+    def opt_out(session: Session) -> dict[str, int]:
+        result = service.opt_out(
+            session,
+            secret_key=secret,
+            customer_ref=world.refs[world.wang],
+            program_id=world.feed.program_id,
+            request_id="race",
+            actor=TEST_ACTOR,
+            at=utcnow(),
+        )
+        return result.opt_out.erased
+
+    def work(session: Session) -> object:
+        first = next(roles) == 0
+        if not first:
+            assert reached.wait(WAIT_S)
+        result = push(session) if first == push_first else opt_out(session)
+        if first:
+            reached.set()
+            time.sleep(PAUSE_S)
+        return result
+
+    results = in_parallel(factory, work, 2)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with factory() as session:
+        texts = list(session.scalars(select(PushMessage.text).where(PushMessage.customer_id == world.wang)))
+        skips = list(session.scalars(select(PushSkip.reason).where(PushSkip.customer_id == world.wang)))
+    return next(r for r in results if isinstance(r, dict)), texts, skips
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres", "lock_width")
+def test_a_message_pushed_before_the_opt_out_is_blanked_by_it(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+) -> None:
+    erased, texts, skips = _race(client, operator, make_token, factory, push_first=True)
+    # The opt-out waited for the push's commit and blanked the message it wrote.
+    assert (erased["push_messages"], texts, skips) == (1, [REDACTED], [])
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres", "lock_width")
+def test_a_push_made_during_the_opt_out_waits_and_skips_her(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+) -> None:
+    erased, texts, skips = _race(client, operator, make_token, factory, push_first=False)
+    # The push waited for the opt-out's commit, then found it: no message, a skip with the reason.
+    assert (erased["push_messages"], texts, skips) == (0, [], [SkipReason.OPTED_OUT.value])
