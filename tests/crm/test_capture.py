@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
+from neigou.links import claim_stream
 from tests.conftest import row_counts
+from tests.links.conftest import behind_gate
 from tests.offers.factories import coupon
 from tests.orders import builders as orders
 
@@ -78,3 +81,51 @@ def test_an_opted_out_shopper_is_not_added(
     body = orders.order_body(world, "crm-o2", customer="13800000081", at=utcnow() - timedelta(minutes=1))
     orders.post_order(client, operator, {**body, "consent": {"marketing": True}})
     assert _book(client, operator, world.seller) == []
+
+
+def test_a_claim_queued_behind_the_gate_brings_its_consent_to_the_claim_writer(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], app: FastAPI
+) -> None:
+    gates = behind_gate()
+    gate = next(gates)
+    app.state.links.gate = gate  # claims are taken in Redis and stored by the claim writer
+    try:
+        world = orders.build(client, operator, factory)
+        now = utcnow()
+        opened = coupon(
+            client,
+            operator,
+            500,
+            starts_at=(now - timedelta(days=1)).isoformat(),
+            ends_at=(now + timedelta(days=1)).isoformat(),
+        )
+        link = client.post(
+            "/api/v1/links",
+            json={"member_id": world.seller, "sku": orders.SKU, "coupon_id": opened["id"]},
+            headers=operator,
+        ).json()["code"]
+        body = {"customer_ref": "13800000091", "link_code": link, "consent": {"marketing": True}}
+        api = client.post(f"/api/v1/coupons/{opened['id']}/claims", json=body, headers=operator)
+        assert api.status_code == 201, api.text
+        landing = client.post(
+            f"/p/{link}/claim", data={"phone": "13800000092", "marketing": "true"}, follow_redirects=False
+        )
+        assert "claimed=1" in landing.headers["location"]
+        unticked = client.post(f"/p/{link}/claim", data={"phone": "13800000093"}, follow_redirects=False)
+        assert "claimed=1" in unticked.headers["location"]
+        # The requests announced nothing: the consent waits in the stream with its claim.
+        assert _book(client, operator, world.seller) == []
+        assert gate.stream is not None
+        assert claim_stream.ClaimWriter(gate.client, gate.stream, factory).drain() == 3
+        assert sorted(_book(client, operator, world.seller)) == [
+            ("138****0091", "claim", True),
+            ("138****0092", "claim", True),
+        ]
+        sources = set()
+        for customer in client.get(f"/api/v1/members/{world.seller}/customers", headers=operator).json():
+            history = client.get(f"/api/v1/customers/{customer['id']}/consents", headers=operator).json()
+            sources |= {(c["granted"], c["source"]) for c in history["history"]}
+        assert sources == {(True, "claim"), (True, "landing")}
+    finally:
+        app.state.links.gate = None
+        gates.close()

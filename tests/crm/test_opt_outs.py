@@ -241,3 +241,8 @@ def test_the_form_shows_the_refusal_at_the_phone_field_and_keeps_the_values(
     assert row_counts(factory) == before
     english = client.post("/m/customers?lang=en", data=typed, follow_redirects=False)
     assert REFUSED_EN in english.text
+    # Only a refused add shows the refusal: the empty form takes none from its address.
+    empty = client.get("/m/customers/new?error=customer_opted_out")
+    assert empty.status_code == 200
+    assert 'data-testid="customer-error"' not in empty.text
+    assert 'data-code="customer_opted_out"' not in empty.text

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Generator, Iterator
 
 import pytest
 import redis
+
+from neigou.links.stock_gate import StockGate
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -22,4 +25,22 @@ def redis_client() -> Iterator[redis.Redis]:
             pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
         pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/test and CI start it)")
     yield client
+    client.close()
+
+
+def behind_gate() -> Generator[StockGate, None, None]:
+    """A stock gate that writes claims behind (``claim_stream``) in a namespace of its own, removed
+    afterwards: the body of a fixture (the test is skipped without Redis, unless services are
+    required)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
+            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
+    yield StockGate(client, namespace, write_behind=True)
+    for key in client.scan_iter(f"{namespace}:*"):
+        client.delete(key)
     client.close()

@@ -3,15 +3,12 @@ a batch with their counters and audit entries, and a redelivered entry is stored
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import redis
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,24 +24,13 @@ from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
 from neigou.programs.scope import organization_for_write
 from tests.conftest import SECRET, TEST_ACTOR
-from tests.links.conftest import REDIS_URL
+from tests.links.conftest import behind_gate
 from tests.statements import statements
 
 
 @pytest.fixture
 def gate() -> Iterator[StockGate]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
-            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
-    yield StockGate(client, namespace, write_behind=True)
-    for key in client.scan_iter(f"{namespace}:*"):
-        client.delete(key)
-    client.close()
+    yield from behind_gate()
 
 
 def _coupon(factory: sessionmaker[Session], total: int) -> int:

@@ -1,13 +1,16 @@
 """Claims written behind the stock gate: the gate's script takes the unit and appends the claim to a
 Redis stream in one step; ``ClaimWriter`` stores the stream in batches, as clicks are stored.
 
-A batch costs a few statements whatever its size: one INSERT of the claims that skips ids already
-stored (a redelivered entry is stored once), one upsert of the customers' counters, one UPDATE per
-coupon of its claimed count, the claim touches of the batch's links in one ``record_touches``, and
-one insert of the audit entries. On PostgreSQL a large batch's claims, counters and audit entries go
-by COPY (``kit.bulk``): the writer shares the web process's interpreter lock with the claims it
-stores, so its Python work per claim is kept to a few microseconds. A claim's id is made from its stream id (``kit.streams.id_from_stream``), so the
-shopper is answered with the id the row will carry.
+A batch costs a few statements whatever its size: the customers' locks (one statement,
+``privacy.repository.lock_customers``), one INSERT of the claims that skips ids already stored (a
+redelivered entry is stored once), one upsert of the customers' counters, one UPDATE per coupon of its
+claimed count, the claim touches of the batch's links in one ``record_touches``, and one insert of the
+audit entries; then the marketing consent a claim carries is announced (``crm.capture`` adds the
+shopper to the member's book under the batch's locks, so an opt-out at the same moment is honoured).
+On PostgreSQL a large batch's claims, counters and audit entries go by COPY (``kit.bulk``): the writer
+shares the web process's interpreter lock with the claims it stores, so its Python work per claim is
+kept to a few microseconds. A claim's id is made from its stream id (``kit.streams.id_from_stream``),
+so the shopper is answered with the id the row will carry.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from neigou.kit.jobs import job
 from neigou.kit.settings import get_settings
 from neigou.kit.streams import Entry, StreamWriter, id_from_stream
 from neigou.links.click_stream import namespace
+from neigou.links.consent import GivenConsent, announce_consent
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
 from neigou.offers.models import CouponTemplate
@@ -67,10 +71,12 @@ def claim_id(stream_id: str) -> int:
     return id_from_stream(stream_id, ID_EPOCH_MS)
 
 
-def pack(values: dict[str, Any], actor: Actor) -> bytes:
-    """A claim's stream entry: its column values (time in ISO 8601) and who claimed, as JSON written by
-    pydantic's serializer (a quarter of the standard library's time per claim)."""
-    return to_json({**values, "actor": (actor.kind, actor.ref, actor.label)})
+def pack(values: dict[str, Any], actor: Actor, consent: GivenConsent | None = None) -> bytes:
+    """A claim's stream entry: its column values (time in ISO 8601), who claimed and the marketing
+    consent given with it, as JSON written by pydantic's serializer (a quarter of the standard
+    library's time per claim)."""
+    given = (consent.at, consent.source) if consent is not None else None
+    return to_json({**values, "actor": (actor.kind, actor.ref, actor.label), "consent": given})
 
 
 def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
@@ -81,6 +87,8 @@ def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
         row["id"] = claim_id(entry_id.decode())
         row["source"] = ClaimSource(row["source"])
         row["claimed_at"] = datetime.fromisoformat(row["claimed_at"])
+        if given := row.get("consent"):
+            row["consent"] = GivenConsent(datetime.fromisoformat(given[0]), given[1])
         rows.append(row)
     return rows
 
@@ -131,6 +139,7 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
             for r in new
         ),
     )
+    _consents(session, new)
     return len(new)
 
 
@@ -183,6 +192,28 @@ def _touches(session: Session, claims: list[dict[str, Any]]) -> None:
                 )
             )
     record_touches(session, touches, locked=True)
+
+
+def _consents(session: Session, claims: list[dict[str, Any]]) -> None:
+    """Announce the marketing consent given with the batch's claims through a member's link: the
+    customer book (``crm.capture``) adds the shoppers under the locks taken above, so an opt-out at the
+    same moment either comes first and is found, or waits and erases them."""
+    for r in claims:
+        consent = r.get("consent")
+        if consent is None or r["member_id"] is None or r["program_id"] is None:
+            continue
+        announce_consent(
+            session,
+            program_id=r["program_id"],
+            member_id=r["member_id"],
+            link_id=r["link_id"],
+            customer_ref_hash=r["customer_ref_hash"],
+            customer_ref_masked=r["customer_ref_masked"],
+            via="claim",
+            consented_at=consent.at,
+            source=consent.source,
+            at=r["claimed_at"],
+        )
 
 
 def store_entries(session: Session, entries: list[Entry]) -> int:

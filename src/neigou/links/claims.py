@@ -30,6 +30,7 @@ from neigou.kit.ids import keyed_hash, mask
 from neigou.kit.phones import customer_ref
 from neigou.links import claim_stream
 from neigou.links import repository as repo
+from neigou.links.consent import GivenConsent
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.stock_gate import CouponTerms, GateAnswer, GateKeys, StockGate
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
@@ -82,6 +83,11 @@ class ClaimResult:
     claim: CouponClaim | TakenClaim
     created: bool
     link_code: str | None = None
+
+    @property
+    def queued(self) -> bool:
+        """Taken behind the gate: the claim writer stores it, and announces the consent it carried."""
+        return isinstance(self.claim, TakenClaim)
 
 
 CLAIMED = "coupon.claimed"
@@ -149,12 +155,15 @@ def claim_coupon(
     request_id: str | None = None,
     visitor_id: str | None = None,
     gate: StockGate | None = None,
+    consent: GivenConsent | None = None,
     at: datetime | None = None,
 ) -> ClaimResult:
     """Claim one unit of a coupon for a customer.
 
     ``loaded_link`` is the link of ``link_code`` when the caller holds it already (the landing page
-    loaded it to find the coupon): a claim looks its link up once.
+    loaded it to find the coupon): a claim looks its link up once. ``consent`` rides with a claim taken
+    behind the gate (``ClaimResult.queued``): the claim writer announces it under the customer's lock;
+    the caller announces it for a claim written here (this transaction took that lock).
     """
     at = ensure_aware(at) if at is not None else utcnow()
     # With the gate, the coupon's terms come from the gate's in-process copy: a burst reads the
@@ -178,7 +187,15 @@ def claim_coupon(
         and isinstance(coupon, CouponTerms)
     ):
         return _claim_behind(
-            gate, coupon, customer, link=link, source=source, visitor_id=visitor_id, actor=actor, at=at
+            gate,
+            coupon,
+            customer,
+            link=link,
+            source=source,
+            visitor_id=visitor_id,
+            actor=actor,
+            consent=consent if link is not None else None,
+            at=at,
         )
     keys = _through_gate(gate, coupon, customer.ref_hash)
     # Before the claim's writes of this customer (see ``privacy.repository.lock_customers``).
@@ -258,10 +275,11 @@ def _claim_behind(
     source: ClaimSource,
     visitor_id: str | None,
     actor: Actor,
+    consent: GivenConsent | None,
     at: datetime,
 ) -> ClaimResult:
     """Take and record the claim in one Redis script; ``claim_stream.ClaimWriter`` stores it (with its
-    touches and audit entry) in the next batch."""
+    touches, audit entry and the consent it carries) in the next batch."""
     values: dict[str, Any] = {
         "coupon_id": coupon.id,
         "customer_ref_hash": customer.ref_hash,
@@ -275,7 +293,7 @@ def _claim_behind(
         "visitor_id": visitor_id,
         "claimed_at": at,
     }
-    answer = gate.take_and_record(coupon, customer.ref_hash, claim_stream.pack(values, actor))
+    answer = gate.take_and_record(coupon, customer.ref_hash, claim_stream.pack(values, actor, consent))
     if isinstance(answer, GateAnswer):
         raise refused(answer.value)
     return ClaimResult(

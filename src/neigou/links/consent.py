@@ -2,11 +2,14 @@
 
 Links and orders do not know the customer book above them: they announce the consent
 (``customer.consented``, ``kit.events``) and ``crm.capture`` adds the shopper to the member's book in
-the same transaction.
+the same transaction. A claim taken behind the stock gate carries its consent (:class:`GivenConsent`)
+in the claim stream: the claim writer announces it in the transaction that stores the claim, under
+the customer's lock (``privacy.repository.lock_customers``), never in the request.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -14,6 +17,15 @@ from sqlalchemy.orm import Session
 from neigou.kit.events import Event, publish
 
 CONSENTED = "customer.consented"
+
+
+@dataclass(frozen=True, slots=True)
+class GivenConsent:
+    """Marketing consent given with a claim taken behind the stock gate: when, and where (None: the
+    claim). The claim writer announces it when it stores the claim (``claim_stream``)."""
+
+    at: datetime
+    source: str | None
 
 
 def announce_consent(

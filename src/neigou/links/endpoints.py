@@ -20,7 +20,7 @@ from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import PageDep
 from neigou.links import claims, service
 from neigou.links import repository as repo
-from neigou.links.consent import announce_consent
+from neigou.links.consent import GivenConsent, announce_consent
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink
 from neigou.links.offer_view import link_offer
 from neigou.links.poster import PosterData, render_poster
@@ -181,13 +181,17 @@ def create_claim(
         source=ClaimSource.API,
         actor=principal.actor,
         gate=request.app.state.links.gate,
+        # A claim queued behind the gate carries the consent to the claim writer, which announces it.
+        consent=GivenConsent(consented_at, consent.source)
+        if consent is not None and consented_at is not None
+        else None,
     )
     link_code = result.link_code
-    wants_consent = result.created and consent is not None and consented_at is not None
+    wants_consent = result.created and not result.queued and consent is not None and consented_at is not None
     if result.claim.link_id and (link_code is None or wants_consent):
         link = repo.get_link(session, result.claim.link_id)
         link_code = link_code or (link.code if link else None)
-        if link is not None and consent is not None and consented_at is not None and result.created:
+        if link is not None and consent is not None and consented_at is not None and wants_consent:
             announce_consent(
                 session,
                 program_id=link.program_id,

@@ -30,7 +30,7 @@ from neigou.links import claims
 from neigou.links import repository as links
 from neigou.links.clicks import click_row, new_click_ref
 from neigou.links.codes import buy_url, is_code
-from neigou.links.consent import announce_consent
+from neigou.links.consent import GivenConsent, announce_consent
 from neigou.links.models import ClaimSource, ShareLink, Visitor
 from neigou.links.offer_view import link_offer
 from neigou.links.runtime import LinksRuntime
@@ -254,6 +254,7 @@ def claim_on_landing(
         customer = claims.Customer(ref_hash=known.customer_ref_hash, masked=known.customer_ref_masked)
     if customer is None:
         return _back(code, error="phone_required")
+    now = utcnow()
     try:
         with session.begin_nested():
             result = claims.claim_coupon(
@@ -266,12 +267,14 @@ def claim_on_landing(
                 actor=Actor(kind="shopper", ref=visitor_id or ip),
                 visitor_id=visitor_id,
                 gate=runtime.gate,
+                consent=GivenConsent(at=now, source="landing") if marketing else None,
+                at=now,
             )
     except ProblemError as exc:
         return _back(code, error=exc.code)
-    if marketing and result.created:
-        # The tick (never pre-ticked) lets the sharer send offers: the shopper joins their customer book.
-        now = utcnow()
+    if marketing and result.created and not result.queued:
+        # The tick (never pre-ticked) lets the sharer send offers: the shopper joins their customer book
+        # (a claim queued behind the gate carries the consent to the claim writer, which announces it).
         announce_consent(
             session,
             program_id=link.program_id,

@@ -91,12 +91,11 @@ ERROR_FIELDS = {
 
 
 @router.get("/m/customers/new", response_class=HTMLResponse)
-def new_customer(
-    request: Request, session: SessionDep, principal: WorkspaceMember, error: Text40 = ""
-) -> HTMLResponse:
-    """The form that adds a customer to the member's book, with their marketing consent."""
+def new_customer(request: Request, session: SessionDep, principal: WorkspaceMember) -> HTMLResponse:
+    """The form that adds a customer to the member's book, with their marketing consent (a refused
+    add renders the form again itself, so the page takes no error in its address)."""
     member = require_member(session, principal.member_id or 0)
-    return _form(request, session, member, error=error)
+    return _form(request, session, member)
 
 
 def _form(

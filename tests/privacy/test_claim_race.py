@@ -1,0 +1,195 @@
+"""A landing-page claim queued behind the stock gate with the shopper's marketing consent, stored by the
+claim writer on another connection at the moment the shopper opts out (PostgreSQL): whichever comes
+first, the shopper is not left in the member's customer book.
+
+The queued claim carries its consent to the claim writer (``links.claim_stream``), which takes the
+locks of its batch's customers (``privacy.repository.lock_customers``, one statement; the wide lock for
+a large batch) before its first write, and announces the consent (``crm.capture``) under them. A
+batch that passed the capture's suppression check first holds the opt-out back until it commits, and
+the opt-out then erases the customer it added; an opt-out that came first holds the batch back until
+it commits, and the capture then finds it and adds nobody. Each test holds one side open inside that
+window (a pause after the capture's suppression check, or after the erasure) while the other runs:
+without the lock the customer stays. SQLite has one writer at a time, so these run on PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm import capture, erasure
+from neigou.crm.models import Customer
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from neigou.links import claim_stream, claims
+from neigou.links.consent import GivenConsent
+from neigou.links.models import ClaimSource, CouponClaim, Touch
+from neigou.links.stock_gate import StockGate
+from neigou.privacy import repository, service
+from tests.conftest import SECRET, TEST_ACTOR
+from tests.links.conftest import behind_gate
+from tests.offers.factories import coupon
+from tests.orders import builders as orders
+from tests.parallel import in_parallel
+from tests.privacy.builders import SHOPPER, SHOPPER_HASH
+
+PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
+WAIT_S = 30.0
+
+
+@pytest.fixture
+def postgres(factory: sessionmaker[Session]) -> None:
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
+
+
+@pytest.fixture(params=["customer", "wide"])
+def lock_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test with the customers' locks, and with the wide lock a large batch takes instead."""
+    if request.param == "wide":
+        monkeypatch.setattr(repository, "WIDE_FROM", 0)
+
+
+@pytest.fixture
+def gate() -> Iterator[StockGate]:
+    yield from behind_gate()
+
+
+def _paused(function: Callable[..., Any], reached: threading.Event) -> Callable[..., Any]:
+    """``function``, which then tells that it was reached and waits a while before returning."""
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        reached.set()
+        time.sleep(PAUSE_S)
+        return result
+
+    return paused
+
+
+def _queued_claim(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], gate: StockGate
+) -> tuple[orders.World, list[Any]]:
+    """A landing-page claim of the seller's coupon link with the marketing tick, taken behind the gate:
+    the world and the claim stream's entries (nothing of the shopper is in the database yet)."""
+    world = orders.build(client, operator, factory)
+    now = utcnow()
+    opened = coupon(
+        client,
+        operator,
+        500,
+        starts_at=(now - timedelta(days=1)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
+    )
+    code = client.post(
+        "/api/v1/links",
+        json={"member_id": world.seller, "sku": orders.SKU, "coupon_id": opened["id"]},
+        headers=operator,
+    ).json()["code"]
+    with transaction(factory) as session:
+        made = claims.claim_coupon(
+            session,
+            coupon_id=opened["id"],
+            customer=claims.Customer.from_ref(SECRET, SHOPPER),
+            actor=TEST_ACTOR,
+            source=ClaimSource.LANDING,
+            link_code=code,
+            gate=gate,
+            consent=GivenConsent(at=now, source="landing"),
+        )
+    assert made.queued
+    assert gate.stream is not None
+    entries: Any = gate.client.xrange(gate.stream)
+    assert len(entries) == 1
+    return world, entries
+
+
+def _race(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    gate: StockGate,
+    *,
+    writer_first: bool,
+    reached: threading.Event,
+) -> dict[str, int]:
+    """The claim writer storing the queued claim and an opt-out on two connections, the second started
+    once the first reached its pause; the opt-out's counts. The claim is stored either way."""
+    world, entries = _queued_claim(client, operator, factory, gate)
+    roles = itertools.count()  # next() is atomic: one thread stores the claim, the other opts out
+
+    def store(session: Session) -> object:
+        return claim_stream.store_entries(session, entries)
+
+    def opt_out(session: Session) -> dict[str, int]:
+        result = service.opt_out(
+            session,
+            secret_key=SECRET,
+            customer_ref=SHOPPER,
+            program_id=world.program_id,
+            request_id="race",
+            actor=TEST_ACTOR,
+            at=utcnow(),
+        )
+        return result.opt_out.erased
+
+    def work(session: Session) -> object:
+        first = next(roles) == 0
+        if not first:
+            assert reached.wait(WAIT_S)
+        return store(session) if first == writer_first else opt_out(session)
+
+    results = in_parallel(factory, work, 2)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert 1 in results  # the claim was stored
+    with factory() as session:
+        left = [
+            session.scalar(
+                select(func.count()).select_from(table).where(table.customer_ref_hash == SHOPPER_HASH)
+            )
+            for table in (Customer, Touch)
+        ]
+        assert session.scalar(select(func.count()).select_from(CouponClaim)) == 1
+    assert left == [0, 0]
+    return next(r for r in results if isinstance(r, dict))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres", "lock_width")
+def test_a_queued_claim_stored_before_the_opt_out_loses_its_customer_to_it(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    gate: StockGate,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reached = threading.Event()
+    monkeypatch.setattr(capture, "suppressed", _paused(repository.suppressed, reached))
+    erased = _race(client, operator, factory, gate, writer_first=True, reached=reached)
+    # The opt-out waited for the batch's commit and erased the customer its consent added.
+    assert (erased["customers"], erased["touches"]) == (1, 1)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres", "lock_width")
+def test_a_queued_claim_stored_during_the_opt_out_waits_and_adds_no_customer(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    gate: StockGate,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reached = threading.Event()
+    monkeypatch.setattr(erasure, "erase_customers", _paused(erasure.erase_customers, reached))
+    erased = _race(client, operator, factory, gate, writer_first=False, reached=reached)
+    # The batch waited for the opt-out's commit, then found it: the consent added nobody.
+    assert (erased["customers"], erased["touches"]) == (0, 0)
