@@ -14,10 +14,8 @@ without the lock the customer stays. SQLite has one writer at a time, so these r
 
 from __future__ import annotations
 
-import itertools
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -34,46 +32,18 @@ from neigou.links import claim_stream, claims
 from neigou.links.consent import GivenConsent
 from neigou.links.models import ClaimSource, CouponClaim, Touch
 from neigou.links.stock_gate import StockGate
-from neigou.privacy import repository, service
+from neigou.privacy import repository
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.links.conftest import behind_gate
 from tests.offers.factories import coupon
 from tests.orders import builders as orders
-from tests.parallel import in_parallel
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
-
-PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
-WAIT_S = 30.0
-
-
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
-
-
-@pytest.fixture(params=["customer", "wide"])
-def lock_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test with the customers' locks, and with the wide lock a large batch takes instead."""
-    if request.param == "wide":
-        monkeypatch.setattr(repository, "WIDE_FROM", 0)
+from tests.privacy.races import lock_width, opt_out, paused, postgres, race  # noqa: F401 - fixtures
 
 
 @pytest.fixture
 def gate() -> Iterator[StockGate]:
     yield from behind_gate()
-
-
-def _paused(function: Callable[..., Any], reached: threading.Event) -> Callable[..., Any]:
-    """``function``, which then tells that it was reached and waits a while before returning."""
-
-    def paused(*args: Any, **kwargs: Any) -> Any:
-        result = function(*args, **kwargs)
-        reached.set()
-        time.sleep(PAUSE_S)
-        return result
-
-    return paused
 
 
 def _queued_claim(
@@ -125,32 +95,16 @@ def _race(
     """The claim writer storing the queued claim and an opt-out on two connections, the second started
     once the first reached its pause; the opt-out's counts. The claim is stored either way."""
     world, entries = _queued_claim(client, operator, factory, gate)
-    roles = itertools.count()  # next() is atomic: one thread stores the claim, the other opts out
-
-    def store(session: Session) -> object:
-        return claim_stream.store_entries(session, entries)
-
-    def opt_out(session: Session) -> dict[str, int]:
-        result = service.opt_out(
-            session,
-            secret_key=SECRET,
-            customer_ref=SHOPPER,
-            program_id=world.program_id,
-            request_id="race",
-            actor=TEST_ACTOR,
-            at=utcnow(),
-        )
-        return result.opt_out.erased
-
-    def work(session: Session) -> object:
-        first = next(roles) == 0
-        if not first:
-            assert reached.wait(WAIT_S)
-        return store(session) if first == writer_first else opt_out(session)
-
-    results = in_parallel(factory, work, 2)
-    assert not [r for r in results if isinstance(r, Exception)], results
-    assert 1 in results  # the claim was stored
+    erased, stored = race(
+        factory,
+        writer=lambda session: claim_stream.store_entries(session, entries),
+        opt_out=lambda session: opt_out(
+            session, secret_key=SECRET, customer_ref=SHOPPER, program_id=world.program_id
+        ),
+        writer_first=writer_first,
+        reached=reached,
+    )
+    assert stored == 1  # the claim was stored
     with factory() as session:
         left = [
             session.scalar(
@@ -160,7 +114,7 @@ def _race(
         ]
         assert session.scalar(select(func.count()).select_from(CouponClaim)) == 1
     assert left == [0, 0]
-    return next(r for r in results if isinstance(r, dict))
+    return erased
 
 
 @pytest.mark.postgres_only
@@ -173,7 +127,7 @@ def test_a_queued_claim_stored_before_the_opt_out_loses_its_customer_to_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reached = threading.Event()
-    monkeypatch.setattr(capture, "suppressed", _paused(repository.suppressed, reached))
+    monkeypatch.setattr(capture, "suppressed", paused(repository.suppressed, reached))
     erased = _race(client, operator, factory, gate, writer_first=True, reached=reached)
     # The opt-out waited for the batch's commit and erased the customer its consent added.
     assert (erased["customers"], erased["touches"]) == (1, 1)
@@ -189,7 +143,7 @@ def test_a_queued_claim_stored_during_the_opt_out_waits_and_adds_no_customer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reached = threading.Event()
-    monkeypatch.setattr(erasure, "erase_customers", _paused(erasure.erase_customers, reached))
+    monkeypatch.setattr(erasure, "erase_customers", paused(erasure.erase_customers, reached))
     erased = _race(client, operator, factory, gate, writer_first=False, reached=reached)
     # The batch waited for the opt-out's commit, then found it: the consent added nobody.
     assert (erased["customers"], erased["touches"]) == (0, 0)

@@ -13,9 +13,7 @@ or the customer stays. SQLite has one writer at a time, so these tests run on Po
 
 from __future__ import annotations
 
-import itertools
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -31,28 +29,13 @@ from neigou.orders import service as orders_service
 from neigou.orders.ingest import finish, prepare
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Order, OrderSource
-from neigou.privacy import repository, service
+from neigou.privacy import service
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders import builders as orders
-from tests.parallel import in_parallel
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
+from tests.privacy.races import lock_width, opt_out, postgres, race  # noqa: F401 - fixtures
 
-PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
-WAIT_S = 30.0
 EXTERNAL_ID = "race-1"
-
-
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
-
-
-@pytest.fixture(params=["customer", "wide"])
-def lock_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test with the customers' locks, and with the wide lock a large batch takes instead."""
-    if request.param == "wide":
-        monkeypatch.setattr(repository, "WIDE_FROM", 0)
 
 
 def _order_in(world: orders.World) -> OrderIn:
@@ -79,7 +62,6 @@ def _race(
     two connections; the second starts once the first did its work, which then holds its transaction
     open a while. The opt-out's counts; the order is stored either way."""
     world = orders.build(client, operator, factory)
-    roles = itertools.count()  # next() is atomic: one thread writes, the other opts out
     reached = threading.Event()
 
     def order(session: Session) -> str:
@@ -108,30 +90,17 @@ def _race(
         )
         return "written"
 
-    def opt_out(session: Session) -> dict[str, int]:
-        result = service.opt_out(
-            session,
-            secret_key=SECRET,
-            customer_ref=SHOPPER,
-            program_id=world.program_id,
-            request_id="race",
-            actor=TEST_ACTOR,
-            at=utcnow(),
-        )
-        return result.opt_out.erased
+    def opting_out(session: Session) -> dict[str, int]:
+        return opt_out(session, secret_key=SECRET, customer_ref=SHOPPER, program_id=world.program_id)
 
-    def work(session: Session) -> object:
-        first = next(roles) == 0
-        if not first:
-            assert reached.wait(WAIT_S)
-        result = order(session) if first == writer_first else opt_out(session)
-        if first:
-            reached.set()
-            time.sleep(PAUSE_S)
-        return result
-
-    results = in_parallel(factory, work, 2)
-    assert not [r for r in results if isinstance(r, Exception)], results
+    erased, _ = race(
+        factory,
+        writer=order,
+        opt_out=opting_out,
+        writer_first=writer_first,
+        reached=reached,
+        pause_after_first=True,
+    )
     with factory() as session:
         stored = session.scalars(select(Order).where(Order.external_id == EXTERNAL_ID)).one()
         assert stored.paid_fen == 4990  # the money is kept
@@ -143,7 +112,7 @@ def _race(
     assert customers == 0
     # An order that came first lost its hash to the opt-out; one that waited is an order after it.
     assert kept.startswith(service.TOMBSTONE_PREFIX) if writer_first else kept == SHOPPER_HASH
-    return next(r for r in results if isinstance(r, dict))
+    return erased
 
 
 @pytest.mark.postgres_only

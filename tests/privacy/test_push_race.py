@@ -12,9 +12,7 @@ a time, so these tests run on PostgreSQL only.
 
 from __future__ import annotations
 
-import itertools
 import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,29 +23,12 @@ from neigou.crm import pushes
 from neigou.crm.erasure import REDACTED
 from neigou.crm.models import PushMessage, PushSkip, SkipReason
 from neigou.kit.clock import utcnow
-from neigou.privacy import repository, service
 from neigou.programs.models import Member
 from tests.campaigns import builders as fb
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT
-from tests.parallel import in_parallel
-
-PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
-WAIT_S = 30.0
-
-
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
-
-
-@pytest.fixture(params=["customer", "wide"])
-def lock_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test with the customers' locks, and with the wide lock a large batch takes instead."""
-    if request.param == "wide":
-        monkeypatch.setattr(repository, "WIDE_FROM", 0)
+from tests.privacy.races import lock_width, opt_out, postgres, race  # noqa: F401 - fixtures
 
 
 def _race(
@@ -63,7 +44,6 @@ def _race(
     messages to her and the reasons she was skipped."""
     world = pb.build(client, operator, make_token, factory)
     secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
-    roles = itertools.count()  # next() is atomic: one thread pushes, the other opts out
     reached = threading.Event()
 
     def push(session: Session) -> str:
@@ -81,34 +61,23 @@ def _race(
         )
         return "pushed"
 
-    def opt_out(session: Session) -> dict[str, int]:
-        result = service.opt_out(
-            session,
-            secret_key=secret,
-            customer_ref=world.refs[world.wang],
-            program_id=world.feed.program_id,
-            request_id="race",
-            actor=TEST_ACTOR,
-            at=utcnow(),
+    def opting_out(session: Session) -> dict[str, int]:
+        return opt_out(
+            session, secret_key=secret, customer_ref=world.refs[world.wang], program_id=world.feed.program_id
         )
-        return result.opt_out.erased
 
-    def work(session: Session) -> object:
-        first = next(roles) == 0
-        if not first:
-            assert reached.wait(WAIT_S)
-        result = push(session) if first == push_first else opt_out(session)
-        if first:
-            reached.set()
-            time.sleep(PAUSE_S)
-        return result
-
-    results = in_parallel(factory, work, 2)
-    assert not [r for r in results if isinstance(r, Exception)], results
+    erased, _ = race(
+        factory,
+        writer=push,
+        opt_out=opting_out,
+        writer_first=push_first,
+        reached=reached,
+        pause_after_first=True,
+    )
     with factory() as session:
         texts = list(session.scalars(select(PushMessage.text).where(PushMessage.customer_id == world.wang)))
         skips = list(session.scalars(select(PushSkip.reason).where(PushSkip.customer_id == world.wang)))
-    return next(r for r in results if isinstance(r, dict)), texts, skips
+    return erased, texts, skips
 
 
 @pytest.mark.postgres_only

@@ -11,12 +11,8 @@ touch or the customer stays. SQLite has one writer at a time, so these tests run
 
 from __future__ import annotations
 
-import itertools
 import threading
-import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,33 +27,12 @@ from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict
 from neigou.links.models import Binding, ShareLink, Touch, TouchKind
 from neigou.links.touches import NewTouch, record_touches
-from neigou.privacy import repository, service
+from neigou.privacy import repository
 from neigou.programs.models import Member
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders import builders as orders
-from tests.parallel import in_parallel
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
-
-PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
-WAIT_S = 30.0
-
-
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
-
-
-def _paused(function: Callable[..., Any], reached: threading.Event) -> Callable[..., Any]:
-    """``function``, which then tells that it was reached and waits a while before returning."""
-
-    def paused(*args: Any, **kwargs: Any) -> Any:
-        result = function(*args, **kwargs)
-        reached.set()
-        time.sleep(PAUSE_S)
-        return result
-
-    return paused
+from tests.privacy.races import opt_out, paused, postgres, race  # noqa: F401 - fixtures
 
 
 def _race(
@@ -74,7 +49,6 @@ def _race(
     world = orders.build(client, operator, factory)
     with factory() as session:
         link_id = session.scalars(select(ShareLink.id).where(ShareLink.code == world.link)).one()
-    roles = itertools.count()  # next() is atomic: one thread writes, the other opts out
 
     def touch(session: Session) -> object:
         link = session.get(ShareLink, link_id)
@@ -101,30 +75,15 @@ def _race(
             return refused.code
         return "written"
 
-    def opt_out(session: Session) -> dict[str, int]:
-        result = service.opt_out(
-            session,
-            secret_key=SECRET,
-            customer_ref=SHOPPER,
-            program_id=world.program_id,
-            request_id="race",
-            actor=TEST_ACTOR,
-            at=utcnow(),
-        )
-        return result.opt_out.erased
+    def opting_out(session: Session) -> dict[str, int]:
+        return opt_out(session, secret_key=SECRET, customer_ref=SHOPPER, program_id=world.program_id)
 
-    def work(session: Session) -> object:
-        first = next(roles) == 0
-        if not first:
-            assert reached.wait(WAIT_S)
-        if first == writer_first:
-            return touch(session) if writes == "touch" else customer(session)
-        return opt_out(session)
+    def write(session: Session) -> object:
+        return touch(session) if writes == "touch" else customer(session)
 
-    results = in_parallel(factory, work, 2)
-    assert not [r for r in results if isinstance(r, Exception)], results
-    erased = next(r for r in results if isinstance(r, dict))
-    written = next(r for r in results if not isinstance(r, dict))
+    erased, written = race(
+        factory, writer=write, opt_out=opting_out, writer_first=writer_first, reached=reached
+    )
     with factory() as session:
         left = [
             session.scalar(
@@ -147,7 +106,7 @@ def test_what_was_checked_before_the_opt_out_is_erased_by_it(
     writes: str,
 ) -> None:
     reached = threading.Event()
-    monkeypatch.setattr(repository, "suppressed", _paused(repository.suppressed, reached))
+    monkeypatch.setattr(repository, "suppressed", paused(repository.suppressed, reached))
     erased, written = _race(client, operator, factory, writes=writes, writer_first=True, reached=reached)
     # The opt-out waited for the writer's commit and erased what it wrote.
     assert written == "written"
@@ -166,7 +125,7 @@ def test_what_is_written_during_the_opt_out_waits_and_is_refused(
     writes: str,
 ) -> None:
     reached = threading.Event()
-    monkeypatch.setattr(erasure, "erase_customers", _paused(erasure.erase_customers, reached))
+    monkeypatch.setattr(erasure, "erase_customers", paused(erasure.erase_customers, reached))
     erased, written = _race(client, operator, factory, writes=writes, writer_first=False, reached=reached)
     # The writer waited for the opt-out's commit, then found it: nothing was there to erase.
     assert written == ("written" if writes == "touch" else "customer_opted_out")
