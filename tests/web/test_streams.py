@@ -97,6 +97,8 @@ def test_watchers_leave_room_for_reservations_reads_and_pages(
 
     async def scenario() -> None:
         async with _client(server.base) as http, AsyncExitStack() as stack:
+            unknown = await http.get(f"/console/events/{2**40}/board/stream", headers=operator)
+            assert (unknown.status_code, unknown.json()["code"]) == (404, "event_not_found")  # slot freed
             watchers = await asyncio.gather(*(_open(stack, http, stream, operator) for _ in range(WATCHERS)))
             assert [r.status_code for r, _ in watchers] == [200] * WATCHERS
             firsts = await asyncio.gather(*(_board(lines) for _, lines in watchers))
