@@ -4,7 +4,9 @@
 Past capacity a caller gets a quick, honest answer instead of a stall: the pool holds a connection for
 every admitted request (``Settings.pool_size``), so an admitted request never waits for one, and a
 burst queues here, on the event loop, holding neither a thread nor a connection. A pool timeout that
-still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500.
+still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500. An event
+stream is admitted like any request, then hands its slot back when it starts streaming and is counted
+by ``web.streaming.StreamGate`` for the rest of its life.
 """
 
 from __future__ import annotations
