@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, Page, ViewportSize, expect
+from playwright.sync_api import APIRequestContext, Browser, Page, Route, ViewportSize, expect
 
 from neigou.demo.offers import SHAMPOO_SKU
 from neigou.demo.seed import DemoWorld
@@ -140,4 +140,44 @@ def test_operator_finds_an_event_and_watches_its_live_board(
     expect(page.get_by_test_id("board-gmv")).to_have_text("¥59.80")
     expect(page.locator("[data-board=skus]")).to_contain_text(SHAMPOO_SKU)
     page.screenshot(path=str(ARTIFACTS / "console-event-board-wide.png"), full_page=True)
+    page.close()
+
+
+def test_a_board_refused_at_the_stream_cap_is_opened_again(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    """The browser closes an EventSource for good on a 503; the page opens it again after a wait."""
+    page = browser.new_page(viewport=DESKTOP)
+    event = _event(page.request, live_server, world)
+    asked: list[int] = []
+
+    def refuse_first(route: Route) -> None:
+        asked.append(1)
+        if len(asked) > 1:
+            route.continue_()
+            return
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "1", "Content-Type": "application/problem+json"},
+            body='{"code": "overloaded", "status": 503, "retry_after_ms": 1000}',
+        )
+
+    page.route(f"**/console/events/{event['id']}/board/stream", refuse_first)
+    sign_in(page, live_server, world, f"/console/events/{event['id']}")
+    expect(page.get_by_test_id("board-orders")).to_have_text("0")
+    order = {
+        "external_id": "EVENT-BROWSER-REFUSED",
+        "program_id": world.partner_program_id,
+        "customer_ref": "13800138001",
+        "event_id": event["id"],
+        "items": [{"sku": SHAMPOO_SKU, "quantity": 1, "paid_fen": 2990}],
+        "paid_at": (utcnow() - timedelta(minutes=1)).isoformat(),
+    }
+    headers = {"Authorization": f"Bearer {world.operator_token}"}
+    taken = page.request.post(f"{live_server}/api/v1/orders", data=order, headers=headers)
+    assert taken.status == 201, taken.text()
+    expect(page.get_by_test_id("board-orders")).to_have_text(
+        "1", timeout=20_000
+    )  # pushed on the reopened stream
+    assert len(asked) >= 2
     page.close()

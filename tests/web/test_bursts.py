@@ -16,12 +16,7 @@ a request left unanswered for STALLED_AFTER, minutes past any answer a loaded ma
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import ssl
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,16 +36,16 @@ from neigou.kit.db import transaction
 from neigou.links.models import CouponClaim
 from neigou.offers.models import CouponTemplate
 from tests import aio
-from tests.conftest import SECRET, TEST_ACTOR, TokenMaker, bearer
+from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
 from tests.links.builders import SHAMPOO, make_link
 from tests.offers.factories import coupon, product
 from tests.sign_in import PASSWORD, create_operator
+from tests.web.served import STALLED_AFTER, serve
 
 BURST = 500
 SEARCHES = 60  # a picker's requests at once: a room of operators typing
-STALLED_AFTER = 180.0  # seconds without an answer: the server stalled (not a measure of speed)
 STOCK = 120
 EXPECTED = frozenset({200, 201, 409, 503})
 NO_ANSWER = 0  # the status of a request left unanswered for STALLED_AFTER
@@ -64,52 +59,11 @@ class Answer:
     body: dict[str, Any]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``uvicorn neigou.web.app:create_app`` on a free port, with the default admission settings."""
-    folder = tmp_path_factory.mktemp("burst-server")
-    env = {
-        **os.environ,
-        "NEIGOU_DATABASE_URL": database_url,
-        "NEIGOU_SECRET_KEY": SECRET,
-        "NEIGOU_JOBS_BACKEND": "immediate",
-        "NEIGOU_JOBS_PATH": str(folder / "jobs.db"),
-        "NEIGOU_CLICK_WRITER": "thread",
-    }
-    for name in (
-        "NEIGOU_REDIS_URL",
-        "PROMETHEUS_MULTIPROC_DIR",
-        "NEIGOU_MAX_IN_FLIGHT",
-        "NEIGOU_QUEUE_WAIT_MS",
-    ):
-        env.pop(name, None)
-    port = _free_port()
-    log_path = folder / "server.log"
-    command = [sys.executable, "-m", "uvicorn", "neigou.web.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + STALLED_AFTER
-            while time.monotonic() < deadline and process.poll() is None:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                pytest.fail("the server did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            yield base, log_path
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with serve(database_url, tmp_path_factory.mktemp("burst-server")) as served:
+        yield served.base, served.log_path
 
 
 async def _fire(

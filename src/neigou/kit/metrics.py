@@ -46,6 +46,11 @@ LATENCY = Histogram(
 IN_FLIGHT = Gauge(
     "neigou_http_requests_in_flight", "Requests admitted and not yet answered", multiprocess_mode="livesum"
 )
+STREAMS_OPEN = Gauge(
+    "neigou_streams_open",
+    "Server-Sent-Event streams open (apart from requests in flight)",
+    multiprocess_mode="livesum",
+)
 SHED = Counter("neigou_http_requests_shed", "Requests answered 503 overloaded by admission control")
 REDIRECTS = Counter("neigou_share_link_redirects", "Share-link redirects (GET /l/{code}) received")
 POOL_IN_USE = Gauge(

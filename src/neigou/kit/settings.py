@@ -15,6 +15,9 @@ _SESSION_SETTINGS = "neigou.settings"
 # Connections beyond the admitted requests: two in-process job threads, the click flusher, the
 # readiness probe, a metrics scrape and one spare.
 POOL_RESERVE = 6
+# Connections the open event streams read through, together: however many streams are open, their
+# reads between pushes take no more than these (``web.streaming.StreamGate``).
+STREAM_READERS = 2
 
 
 class Settings(BaseSettings):
@@ -57,7 +60,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     queue_wait_ms: int = Field(default=1000, ge=0)
     retry_after_ms: int = Field(default=1000, ge=1)
-    # Database pool (per web process). Unset: ``max_in_flight`` plus POOL_RESERVE, so an admitted
+    # Server-Sent-Event streams (the live board) open at once per web process, counted apart from
+    # ``max_in_flight`` for their whole life; one more is answered 503 ``overloaded`` with Retry-After.
+    max_streams: int = Field(default=256, ge=1)
+    # Database pool (per web process). Unset: ``max_in_flight`` plus POOL_RESERVE and STREAM_READERS, so an admitted
     # request never waits for a connection (each holds at most one at a time) while the in-process
     # job threads, the click flusher and the probes take theirs.
     db_pool_size: int | None = Field(default=None, ge=1)
@@ -99,8 +105,9 @@ class Settings(BaseSettings):
 
     @property
     def pool_size(self) -> int:
-        """Connections each process keeps: the setting, or one per admitted request plus the reserve."""
-        return self.db_pool_size or self.max_in_flight + POOL_RESERVE
+        """Connections each process keeps: the setting, or one per admitted request plus the reserve
+        and the streams' readers."""
+        return self.db_pool_size or self.max_in_flight + POOL_RESERVE + STREAM_READERS
 
 
 @lru_cache(maxsize=1)

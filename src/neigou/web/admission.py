@@ -4,7 +4,9 @@
 Past capacity a caller gets a quick, honest answer instead of a stall: the pool holds a connection for
 every admitted request (``Settings.pool_size``), so an admitted request never waits for one, and a
 burst queues here, on the event loop, holding neither a thread nor a connection. A pool timeout that
-still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500.
+still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500. An event
+stream is admitted like any request, then hands its slot back when it starts streaming and is counted
+by ``web.streaming.StreamGate`` for the rest of its life.
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ from neigou.web.problems import problem
 
 log = structlog.get_logger(__name__)
 OVERLOADED = "overloaded"
+# The scope key of an admitted request's ``hand_back``: a long-lived response (an event stream) gives
+# its slot back once it starts streaming, and is counted by its own gate (``web.streaming``).
+HAND_BACK = "neigou.admission.hand_back"
+
+
+def hand_back(scope: Scope) -> None:
+    """Give the request's admission slot back before its response ends (at most once; no-op if exempt)."""
+    release = scope.pop(HAND_BACK, None)
+    if release is not None:
+        release()
 
 
 def overloaded(request: Request, retry_after_ms: int) -> Response:
@@ -74,11 +86,20 @@ class AdmissionControl:
             await overloaded(Request(scope), self.retry_after_ms)(scope, receive, send)
             return
         IN_FLIGHT.inc()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                IN_FLIGHT.dec()
+                self._release()
+
+        scope[HAND_BACK] = release
         try:
             await self.app(scope, receive, send)
         finally:
-            IN_FLIGHT.dec()
-            self._release()
+            release()
 
     async def _admit(self) -> bool:
         if self.in_flight < self.limit and not self._waiters:

@@ -3,15 +3,13 @@ Events) and the public live page of an event, ``/e/{code}``."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
-from sse_starlette import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.auth.service import Principal
@@ -29,6 +27,7 @@ from neigou.programs import repository as programs
 from neigou.programs.service import require_program
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import render
+from neigou.web.streaming import stream_gate
 
 router = APIRouter(include_in_schema=False)
 BOARD_SECONDS = 2.0
@@ -120,23 +119,32 @@ def _board_json(factory: sessionmaker[Session], scope: Scope | None, event_id: i
 
 
 @router.get("/console/events/{event_id}/board/stream")
-async def board_stream(request: Request, event_id: int, principal: ConsoleOperator) -> EventSourceResponse:
+async def board_stream(request: Request, event_id: int, principal: ConsoleOperator) -> Response:
     """The live board as Server-Sent Events: a ``board`` event every two seconds while it changes.
-    The event is looked up in the caller's organization first (another organization's is a 404)."""
+    The event is looked up in the caller's organization first (another organization's is a 404).
+    Past ``max_streams`` open streams, 503 ``overloaded`` with Retry-After (``web.streaming``)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     scope = current_request_scope(request.state)
-    first = await run_in_threadpool(_board_json, factory, scope, event_id)
+    gate = stream_gate(request)
+    if not gate.admit():
+        return gate.refused(request)
+    try:
+        first = await gate.read(partial(_board_json, factory, scope, event_id))
+    except BaseException:
+        gate.release()
+        raise
 
     async def ticks() -> AsyncIterator[dict[str, str]]:
         data, last = first, ""
-        while not await request.is_disconnected():
+        while True:
             if data != last:
                 last = data
                 yield {"event": "board", "data": data}
-            await asyncio.sleep(BOARD_SECONDS)
-            data = await run_in_threadpool(_board_json, factory, scope, event_id)
+            if not await gate.pause(BOARD_SECONDS):
+                return
+            data = await gate.read(partial(_board_json, factory, scope, event_id))
 
-    return EventSourceResponse(ticks(), ping=15)
+    return gate.respond(ticks())
 
 
 @router.get("/e/{code}", response_class=HTMLResponse)

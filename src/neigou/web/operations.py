@@ -30,6 +30,7 @@ from neigou.kit.settings import POOL_RESERVE, Settings
 from neigou.links.runtime import LinksRuntime
 from neigou.web import admission, body_limit
 from neigou.web.problems import problem
+from neigou.web.streaming import StreamGate
 
 router = APIRouter(tags=["health"])
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -51,6 +52,10 @@ class Operations:
         init=False, default_factory=lambda: anyio.CapacityLimiter(4)
     )
     _sampler: asyncio.Task[None] | None = field(init=False, default=None)
+    streams: StreamGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.streams = StreamGate(self.settings.max_streams, self.settings.retry_after_ms)
 
     @property
     def engine(self) -> Engine:
@@ -61,6 +66,7 @@ class Operations:
         """Routes, the exception handler of pool timeouts, and the two ASGI layers (admission outermost:
         a shed request costs no more than its 503)."""
         app.state.operations = self
+        app.state.streams = self.streams
         app.include_router(router)
         admission.install(app, retry_after_ms=self.settings.retry_after_ms)
         app.add_middleware(metrics.RequestMetrics)
@@ -74,14 +80,18 @@ class Operations:
         app.add_middleware(body_limit.BodyLimit, max_bytes=self.settings.max_body_bytes)
 
     async def start(self) -> None:
-        """Enough threads for every admitted request plus the reserve; a sampler in multiprocess mode."""
+        """Enough threads for every admitted request plus the reserve; streams taken; a sampler in
+        multiprocess mode."""
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(ANYIO_DEFAULT_THREADS, self.settings.max_in_flight + POOL_RESERVE)
+        self.streams.reopen()
         if metrics.multiprocess_mode():
             self._sampler = asyncio.create_task(self._sample_forever())
 
     async def stop(self) -> None:
-        """Stop the sampler; take this process's live gauges out of the shared directory."""
+        """End the open streams; stop the sampler; take this process's live gauges out of the shared
+        directory."""
+        self.streams.close()
         if self._sampler is not None:
             self._sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

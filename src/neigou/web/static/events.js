@@ -8,12 +8,16 @@
     });
   }
   function yuan(fen) { return "¥" + (fen / 100).toFixed(2); }
-  document.addEventListener("DOMContentLoaded", function () {
-    tick();
-    setInterval(tick, 1000);
-    var board = document.querySelector("[data-board-stream]");
-    if (!board || !window.EventSource) return;
+  // A refused stream (503 at the server's stream cap) or a failed one is closed for good by the
+  // browser: open it again after a wait that doubles up to a minute, spread so watchers do not return
+  // together. A stream the server ends (a restart) is reopened by the browser itself.
+  function watch(board, wait) {
     var source = new EventSource(board.dataset.boardStream);
+    source.addEventListener("open", function () { wait = 1000; });
+    source.addEventListener("error", function () {
+      if (source.readyState !== EventSource.CLOSED) return;
+      setTimeout(function () { watch(board, Math.min(2 * wait, 60000)); }, wait + Math.random() * wait);
+    });
     source.addEventListener("board", function (e) {
       var b = JSON.parse(e.data);
       board.querySelector("[data-board=gmv]").textContent = yuan(b.gmv_fen);
@@ -24,5 +28,12 @@
       board.querySelector("[data-board=skus]").innerHTML = b.top_skus.map(function (s) {
         return "<li>" + s.sku.replace(/[<>&]/g, "") + " · " + s.quantity + " · " + yuan(s.gmv_fen) + "</li>"; }).join("");
     });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 1000);
+    var board = document.querySelector("[data-board-stream]");
+    if (!board || !window.EventSource) return;
+    watch(board, 1000);
   });
 })();

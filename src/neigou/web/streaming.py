@@ -1,0 +1,103 @@
+"""Long-lived responses: Server-Sent-Event streams (the console's live board).
+
+A stream is an ordinary request until its first push: admission control counts it while the caller
+is authenticated and the first read is made. Then it gives that slot back (``admission.hand_back``)
+and holds one of ``Settings.max_streams`` slots of the process's ``StreamGate`` instead, so open
+streams never starve orders, reservations or pages of their slots; one stream past the cap is
+answered 503 ``overloaded`` with Retry-After at once. Between pushes a stream holds no thread and no
+connection: each read opens a short session on one of STREAM_READERS threads shared by every stream
+(so open streams take at most that many connections of the pool, counted in ``Settings.pool_size``),
+and the wait is a sleep on the event loop. A stream ends when its client goes away
+(``sse_starlette`` watches for the disconnect and cancels it) and when the process stops (the server's
+exit signal, and ``StreamGate.close`` on shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import Request
+from fastapi.responses import Response
+from sse_starlette import EventSourceResponse
+from starlette.types import Receive, Scope, Send
+
+from neigou.kit.metrics import SHED, STREAMS_OPEN
+from neigou.kit.settings import STREAM_READERS
+from neigou.web.admission import hand_back, overloaded
+
+T = TypeVar("T")
+PING_SECONDS = 15
+
+
+@dataclass
+class StreamGate:
+    """The open streams of one process: at most ``limit``, reading through STREAM_READERS threads."""
+
+    limit: int
+    retry_after_ms: int
+    open: int = field(init=False, default=0)
+    _readers: anyio.CapacityLimiter = field(
+        init=False, default_factory=lambda: anyio.CapacityLimiter(STREAM_READERS)
+    )
+    _closing: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+
+    def admit(self) -> bool:
+        """Take a slot if one is free (never waits: a refused stream is told to retry)."""
+        if self.open >= self.limit or self._closing.is_set():
+            return False
+        self.open += 1
+        STREAMS_OPEN.inc()
+        return True
+
+    def release(self) -> None:
+        self.open -= 1
+        STREAMS_OPEN.dec()
+
+    def refused(self, request: Request) -> Response:
+        SHED.inc()
+        return overloaded(request, self.retry_after_ms)
+
+    async def read(self, work: Callable[[], T]) -> T:
+        """Run a short read (its own session, closed before it returns) on a streams' reader thread."""
+        return await anyio.to_thread.run_sync(work, limiter=self._readers)
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait between pushes, holding nothing; False once the process is stopping."""
+        with anyio.move_on_after(seconds):
+            await self._closing.wait()
+        return not self._closing.is_set()
+
+    def reopen(self) -> None:
+        """Take streams again (the process starts; an app may be started more than once in tests)."""
+        self._closing = asyncio.Event()
+
+    def close(self) -> None:
+        """End every open stream at its next pause and refuse new ones (the process is stopping)."""
+        self._closing.set()
+
+    def respond(self, events: AsyncIterator[dict[str, str]]) -> Response:
+        """The stream's response; its slot is given back however the response ends."""
+        return _GatedEvents(self, events, ping=PING_SECONDS)
+
+
+class _GatedEvents(EventSourceResponse):
+    def __init__(self, gate: StreamGate, events: AsyncIterator[dict[str, str]], *, ping: int) -> None:
+        super().__init__(events, ping=ping)
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hand_back(scope)  # from here on the stream counts against its gate, not admission control
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.gate.release()
+
+
+def stream_gate(request: Request) -> StreamGate:
+    gate: StreamGate = request.app.state.streams
+    return gate

@@ -1,0 +1,164 @@
+"""Live-board streams against a real server (uvicorn in a child process, on this run's database):
+WATCHERS operators watch one event's board at once, which is also the process's stream cap.
+
+Streams are counted apart from admission control: with every stream slot taken, one more stream is
+answered 503 ``overloaded`` with Retry-After, while a reservation, an API read and a console page
+still answer; the open streams hold no request slot and, between pushes, no database connection
+(the pool's checked-out count, from ``/metrics``); they push what changed, give their slot back when
+their client goes away, and end when the server stops. Before streams had their own gate, each one
+held a request slot for its whole life: sixteen watchers (``max_in_flight``) left every other request
+a 503. Nothing is timed: a wait is bounded only by STALLED_AFTER, a stall, never a measure of speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from neigou.kit.settings import STREAM_READERS
+from tests import aio
+from tests.events.builders import SKU, add_employees, create_event
+from tests.factories import create_program
+from tests.web.served import STALLED_AFTER, Served, serve
+
+WATCHERS = 60
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The server with room for WATCHERS streams and the default admission settings."""
+    with serve(
+        database_url, tmp_path_factory.mktemp("stream-server"), NEIGOU_MAX_STREAMS=str(WATCHERS)
+    ) as served:
+        yield served
+
+
+def _event(client: TestClient, operator: dict[str, str]) -> dict[str, int]:
+    program = create_program(client, operator, code="streams")
+    event_id = create_event(client, operator, program["id"])
+    add_employees(client, operator, event_id, [{"employee_no": f"E{i}", "name": f"员工{i}"} for i in (1, 2)])
+    return {"program": program["id"], "event": event_id}
+
+
+async def _board(lines: Any) -> str:
+    """The data of the stream's next ``board`` event."""
+    async for line in lines:
+        if line == "event: board":
+            data: str = (await anext(lines)).removeprefix("data: ")
+            return data
+    raise AssertionError("the stream ended before its board")
+
+
+async def _open(
+    stack: AsyncExitStack, client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> tuple[httpx.Response, Any]:
+    response = await stack.enter_async_context(client.stream("GET", path, headers=headers))
+    return response, response.aiter_lines()
+
+
+async def _metrics(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, float]:
+    answer = await client.get("/metrics", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+        if sample.name.startswith("neigou_")
+    }
+
+
+async def _until_closed(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + STALLED_AFTER  # a stall, not a measure of speed
+    while (await _metrics(client, headers))["neigou_streams_open"] > 0:
+        assert time.monotonic() < deadline, "the streams of gone clients stayed open"
+        await asyncio.sleep(0.1)
+
+
+def _client(base: str) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=WATCHERS + 10)
+    return httpx.AsyncClient(base_url=base, timeout=STALLED_AFTER, limits=limits)
+
+
+def test_watchers_leave_room_for_reservations_reads_and_pages(
+    server: Served, client: TestClient, operator: dict[str, str]
+) -> None:
+    world = _event(client, operator)
+    stream = f"/console/events/{world['event']}/board/stream"
+
+    async def scenario() -> None:
+        async with _client(server.base) as http, AsyncExitStack() as stack:
+            unknown = await http.get(f"/console/events/{2**40}/board/stream", headers=operator)
+            assert (unknown.status_code, unknown.json()["code"]) == (404, "event_not_found")  # slot freed
+            watchers = await asyncio.gather(*(_open(stack, http, stream, operator) for _ in range(WATCHERS)))
+            assert [r.status_code for r, _ in watchers] == [200] * WATCHERS
+            firsts = await asyncio.gather(*(_board(lines) for _, lines in watchers))
+            assert all('"reservations":0' in board for board in firsts)
+
+            one_more = await http.get(stream, headers=operator)
+            assert one_more.status_code == 503
+            assert one_more.json()["code"] == "overloaded"
+            assert one_more.headers["content-type"] == "application/problem+json"
+            assert int(one_more.headers["retry-after"]) >= 1
+
+            reservation = await http.post(
+                f"/api/v1/events/{world['event']}/reservations",
+                json={"sku": SKU, "customer_ref": "13800000001", "employee_no": "E1"},
+                headers=operator,
+            )
+            assert reservation.status_code == 201, reservation.text
+            program = await http.get(f"/api/v1/programs/{world['program']}", headers=operator)
+            assert program.status_code == 200, program.text
+            page = await http.get(f"/console/events/{world['event']}", headers=operator)
+            assert page.status_code == 200, page.text
+
+            gauges = await _metrics(http, operator)
+            assert gauges["neigou_streams_open"] == WATCHERS
+            assert gauges["neigou_http_requests_in_flight"] == 0  # /metrics itself is not admitted
+            if "neigou_db_pool_connections_in_use" in gauges:  # a QueuePool (both test databases)
+                assert gauges["neigou_db_pool_connections_in_use"] <= STREAM_READERS
+
+            pushed = await asyncio.gather(*(_board(lines) for _, lines in watchers))
+            assert all('"reservations":1' in board for board in pushed)
+
+            await stack.aclose()  # every watcher goes away
+            await _until_closed(http, operator)
+            again = [await _open(stack, http, stream, operator) for _ in range(WATCHERS)]
+            assert [r.status_code for r, _ in again] == [200] * WATCHERS
+            await stack.aclose()
+
+    aio.run(scenario())
+    log = server.log()
+    assert "request.failed" not in log, log[-3000:]
+    assert "request.pool_timeout" not in log, log[-3000:]
+
+
+def test_open_streams_end_when_the_server_stops(
+    database_url: str, tmp_path: Path, client: TestClient, operator: dict[str, str]
+) -> None:
+    world = _event(client, operator)
+    stream = f"/console/events/{world['event']}/board/stream"
+    with serve(database_url, tmp_path) as served:
+
+        async def scenario() -> list[str]:
+            async with _client(served.base) as http, AsyncExitStack() as stack:
+                watchers = [await _open(stack, http, stream, operator) for _ in range(3)]
+                await asyncio.gather(*(_board(lines) for _, lines in watchers))
+                served.process.send_signal(signal.SIGTERM)
+                return [line for _, lines in watchers async for line in lines]  # read to the end
+
+        aio.run(scenario())
+        # uvicorn stops gracefully, then raises the signal it caught again: -SIGTERM, not a hang.
+        assert served.process.wait(timeout=STALLED_AFTER) in {0, -signal.SIGTERM}
+    log = served.log()
+    assert "Traceback" not in log, log[-3000:]
+    assert "Task was destroyed" not in log, log[-3000:]
