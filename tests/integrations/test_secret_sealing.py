@@ -16,7 +16,7 @@ import pytest
 from alembic import command
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
@@ -187,6 +187,13 @@ def test_values_no_configured_key_opens_answer_503_and_fail_the_attempt_without_
     assert receiver.received == []
 
 
+def _hanging(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        deliveries = conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar_one()
+        receipts = conn.execute(text("SELECT count(*) FROM webhook_receipts")).scalar_one()
+    return deliveries, receipts
+
+
 INBOUND, OUTBOUND = "whsec_aW5ib3VuZC1zZWNyZXQ=", "whsec_b3V0Ym91bmQtc2VjcmV0"
 
 
@@ -215,6 +222,22 @@ def test_migration_0028_seals_stored_values_and_downgrade_opens_them(
                 ),
                 {"p": program, "n": name, "i": INBOUND, "u": target, "o": OUTBOUND},
             )
+        # Rows that hang off an integration survive both ways (a table rebuild on SQLite would cascade).
+        shop = conn.execute(text("SELECT id FROM integrations WHERE name = 'with'")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO webhook_deliveries (integration_id, event_id, event_type, payload, status, attempts,"
+                " created_at) VALUES (:i, 'evt_kept', 'commission.earned', '{}', 'pending', 0, '2026-01-01 00:00:00')"
+            ),
+            {"i": shop},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO webhook_receipts (integration_id, signature, received_at)"
+                " VALUES (:i, 'sig', '2026-01-01 00:00:00')"
+            ),
+            {"i": shop},
+        )
     upgrade(scratch_url)
     columns = {c["name"] for c in inspect(engine).get_columns("integrations")}
     assert not {"inbound_secret", "outbound_secret", "outbound_url"} & columns
@@ -231,7 +254,9 @@ def test_migration_0028_seals_stored_values_and_downgrade_opens_them(
         assert (opener.unseal(inbound), opener.unseal(outbound)) == (INBOUND, OUTBOUND)
         assert (opener.unseal(sealed_url) if sealed_url else None) == target
         assert masked == ("https://shop.example/hooks?…" if target else None)
+    assert _hanging(engine) == (1, 1)
     command.downgrade(alembic_config(scratch_url), "0027")
+    assert _hanging(engine) == (1, 1)
     columns = {c["name"] for c in inspect(engine).get_columns("integrations")}
     assert not {"inbound_secret_sealed", "outbound_url_masked"} & columns
     with engine.connect() as conn:

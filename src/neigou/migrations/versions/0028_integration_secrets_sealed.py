@@ -49,12 +49,31 @@ def _table() -> sa.TableClause:
     )
 
 
+def _add(name: str, type_: sa.types.TypeEngine[str], *, required: bool) -> None:
+    """Add a column in place. A table rebuild (batch mode) would drop ``integrations`` on SQLite, and
+    with foreign keys on that deletes every delivery, attempt and receipt through their cascades: so
+    SQLite adds and drops columns natively, and a required column gets an empty default to be added
+    (PostgreSQL drops that default once the rows are filled)."""
+    op.add_column(
+        "integrations", sa.Column(name, type_, nullable=not required, server_default="" if required else None)
+    )
+
+
+def _settle(required: Sequence[str], dropped: Sequence[str]) -> None:
+    """Take the temporary defaults off the filled ``required`` columns (PostgreSQL) and drop ``dropped``."""
+    if op.get_bind().dialect.name != "sqlite":
+        for name in required:
+            op.alter_column("integrations", name, server_default=None)
+    for name in dropped:
+        op.drop_column("integrations", name)
+
+
 def upgrade() -> None:
     sealer = Sealer.from_settings(get_settings())
-    with op.batch_alter_table("integrations") as batch:
-        for name in _PLAIN:
-            batch.add_column(sa.Column(f"{name}_sealed", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("outbound_url_masked", sa.String(500), nullable=True))
+    _add("inbound_secret_sealed", sa.Text(), required=True)
+    _add("outbound_secret_sealed", sa.Text(), required=True)
+    _add("outbound_url_sealed", sa.Text(), required=False)
+    _add("outbound_url_masked", sa.String(500), required=False)
     rows = _table()
     conn = op.get_bind()
     stored = conn.execute(sa.select(rows.c.id, *(rows.c[name] for name in _PLAIN))).all()
@@ -69,11 +88,7 @@ def upgrade() -> None:
                 outbound_url_masked=_masked(url) if url is not None else None,
             )
         )
-    with op.batch_alter_table("integrations") as batch:
-        batch.alter_column("inbound_secret_sealed", existing_type=sa.Text(), nullable=False)
-        batch.alter_column("outbound_secret_sealed", existing_type=sa.Text(), nullable=False)
-        for name in _PLAIN:
-            batch.drop_column(name)
+    _settle(["inbound_secret_sealed", "outbound_secret_sealed"], _PLAIN)
 
 
 def downgrade() -> None:
@@ -89,10 +104,9 @@ def downgrade() -> None:
             )
         return value
 
-    with op.batch_alter_table("integrations") as batch:
-        batch.add_column(sa.Column("inbound_secret", sa.String(100), nullable=True))
-        batch.add_column(sa.Column("outbound_url", sa.String(500), nullable=True))
-        batch.add_column(sa.Column("outbound_secret", sa.String(100), nullable=True))
+    _add("inbound_secret", sa.String(100), required=True)
+    _add("outbound_url", sa.String(500), required=False)
+    _add("outbound_secret", sa.String(100), required=True)
     rows = _table()
     conn = op.get_bind()
     stored = conn.execute(sa.select(rows.c.id, *(rows.c[f"{name}_sealed"] for name in _PLAIN))).all()
@@ -102,9 +116,6 @@ def downgrade() -> None:
             .where(rows.c.id == row_id)
             .values({name: unseal(token) for name, token in zip(_PLAIN, tokens, strict=True)})
         )
-    with op.batch_alter_table("integrations") as batch:
-        batch.alter_column("inbound_secret", existing_type=sa.String(100), nullable=False)
-        batch.alter_column("outbound_secret", existing_type=sa.String(100), nullable=False)
-        for name in _PLAIN:
-            batch.drop_column(f"{name}_sealed")
-        batch.drop_column("outbound_url_masked")
+    _settle(
+        ["inbound_secret", "outbound_secret"], [*(f"{name}_sealed" for name in _PLAIN), "outbound_url_masked"]
+    )
