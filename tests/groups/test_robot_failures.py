@@ -14,14 +14,15 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.groups import alerts, webhook
-from neigou.groups.models import DeliveryStatus
+from neigou.groups.models import DeliveryStatus, GroupSettings
 from neigou.kit.db import transaction
 from tests.echo_server import echo_server
 from tests.factories import create_member, create_program
-from tests.feed.conftest import app_settings
+from tests.feed.conftest import app_sealer, app_settings
 from tests.groups.builders import FIELD_SCHEDULE, create_group, post_count, put_targets
 from tests.sign_in import console_sign_in
 
@@ -138,7 +139,7 @@ def test_the_alert_robot_refusal_is_kept_shown_and_logged_without_its_key(
         _clean(text, sign, SECRET)
 
 
-def test_an_alert_robot_url_that_cannot_be_sent_to_fails_the_delivery_not_the_job(
+def test_an_alert_robot_url_that_cannot_be_sent_to_is_refused_and_one_stored_before_fails_the_delivery(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     program = create_program(client, operator, code="badport")
@@ -146,9 +147,21 @@ def test_an_alert_robot_url_that_cannot_be_sent_to_fails_the_delivery_not_the_jo
     owner = create_member(client, operator, program["id"], name="群主")
     behind = create_group(client, operator, owner["id"], name="落后群")
     post_count(client, operator, behind["id"], 230, "2026-03-24T21:00:00+08:00")
-    settings = {"webhook_url": f"https://qyapi.weixin.qq.com:0x{PATH}"}
-    saved = client.put(f"/api/v1/programs/{program['id']}/group-settings", json=settings, headers=operator)
+    bad = f"https://qyapi.weixin.qq.com:0x{PATH}"
+    path = f"/api/v1/programs/{program['id']}/group-settings"
+    refused = client.put(path, json={"webhook_url": bad}, headers=operator)
+    assert (refused.status_code, refused.json()["code"]) == (422, "unsendable_url")
+    assert refused.json()["field"] == "webhook_url"
+    _clean(refused.text)
+    # One stored before URLs were checked on input: the delivery fails, the job does not.
+    saved = client.put(path, json={"webhook_url": f"https://qyapi.weixin.qq.com{PATH}"}, headers=operator)
     assert saved.status_code == 200, saved.text
+    with transaction(factory) as session:
+        session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.program_id == program["id"])
+            .values(webhook_url_sealed=app_sealer(client).seal(bad))
+        )
     with transaction(factory) as session:
         delivery = alerts.deliver_alert(
             session, program_id=program["id"], on=date(2026, 3, 24), at=AT, settings=app_settings(client)

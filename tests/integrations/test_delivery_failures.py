@@ -1,17 +1,19 @@
 """An integration's receiver URL may carry a token in its query: a receiver that refuses and echoes the
 call keeps that token out of the attempt log and the API's ``last_error``, and a URL that cannot be sent
-to at all is a failed attempt of its delivery, never an error out of the delivery job."""
+to is refused when given, and one stored before that is a failed attempt of its delivery, never an error out of the delivery job."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
+from neigou.kit.db import transaction
 from tests.echo_server import echo_server
+from tests.feed.conftest import app_sealer
 from tests.orders.builders import World, build, order_body
 
 TOKEN = "rcv7t0k3nf0rh00ks"
@@ -51,11 +53,27 @@ def test_an_echoed_receiver_token_is_kept_nowhere(
     assert TOKEN[:4] not in detail + listed.text
 
 
-def test_a_receiver_url_that_cannot_be_sent_to_fails_the_attempt(
+def test_a_receiver_url_that_cannot_be_sent_to_is_refused_and_one_stored_before_fails_the_attempt(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     w = build(client, operator, factory)
-    _integration(client, operator, w, f"http://127.0.0.1:0x/hooks?token={TOKEN}")
+    bad = f"http://127.0.0.1:0x/hooks?token={TOKEN}"
+    refused = client.post(
+        f"/api/v1/programs/{w.program_id}/integrations",
+        json={"name": "品牌商城", "outbound_url": bad},
+        headers=operator,
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "unsendable_url")
+    assert refused.json()["field"] == "outbound_url"
+    assert TOKEN not in refused.text
+    # One stored before URLs were checked on input: its attempt fails, the job does not.
+    shop = _integration(client, operator, w, "http://127.0.0.1:9/hooks")
+    with transaction(factory) as session:
+        session.execute(
+            update(Integration)
+            .where(Integration.id == shop["id"])
+            .values(outbound_url_sealed=app_sealer(client).seal(bad))
+        )
     assert client.post("/api/v1/orders", json=order_body(w, "BAD-1"), headers=operator).status_code == 201
     [(ok, detail)] = _attempts(factory)
     assert (ok, detail.split(":")[0]) == (False, "InvalidURL")

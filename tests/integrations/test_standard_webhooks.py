@@ -23,6 +23,7 @@ from neigou.integrations.models import Integration, WebhookDelivery
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from tests.conftest import row_counts
+from tests.feed.conftest import app_sealer, app_settings
 from tests.integrations.test_webhooks import Receiver
 from tests.orders.builders import SKU, World, build, order_body
 
@@ -128,7 +129,7 @@ def test_a_retry_keeps_its_webhook_id_and_a_stale_delivery_fails_verification(
     stale_at = utcnow() - timedelta(seconds=signing.TOLERANCE_SECONDS + 60)
     with transaction(factory) as session:
         delivery = session.scalars(select(WebhookDelivery)).one()
-        assert events.attempt(session, delivery, at=stale_at)
+        assert events.attempt(session, delivery, at=stale_at, settings=app_settings(client))
     (first_headers, _), (headers, body) = receiver.received
     assert headers["webhook-id"] == first_headers["webhook-id"]
     assert headers["webhook-timestamp"] == str(int(stale_at.timestamp()))
@@ -144,7 +145,11 @@ def test_deliveries_to_a_shop_with_an_old_secret_verify_with_the_converted_secre
     shop = _integration(client, operator, w, receiver.url)
     old = _legacy_secret()
     with transaction(factory) as session:
-        session.execute(update(Integration).where(Integration.id == shop["id"]).values(outbound_secret=old))
+        session.execute(
+            update(Integration)
+            .where(Integration.id == shop["id"])
+            .values(outbound_secret_sealed=app_sealer(client).seal(old))
+        )
     client.post("/api/v1/orders", json=order_body(w, "STD-3"), headers=operator)
     [(headers, body)] = receiver.received
     converted = "whsec_" + base64.b64encode(old.encode()).decode()
@@ -208,7 +213,11 @@ def test_a_shop_with_an_old_inbound_secret_signs_with_either_scheme(
     shop = _integration(client, operator, w)
     old = _legacy_secret()
     with transaction(factory) as session:
-        session.execute(update(Integration).where(Integration.id == shop["id"]).values(inbound_secret=old))
+        session.execute(
+            update(Integration)
+            .where(Integration.id == shop["id"])
+            .values(inbound_secret_sealed=app_sealer(client).seal(old))
+        )
     standard_body = json.dumps(_paid(w, "STD-OLD-1")).encode()
     converted = "whsec_" + base64.b64encode(old.encode()).decode()
     taken = _post(client, shop["id"], standard_body, _standard(converted, "msg_old", standard_body))

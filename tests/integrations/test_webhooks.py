@@ -19,7 +19,9 @@ from neigou.integrations import events, signing
 from neigou.integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
+from neigou.kit.settings import use_settings
 from tests.conftest import row_counts
+from tests.feed.conftest import app_settings
 from tests.orders.builders import SKU, World, build, order_body
 
 
@@ -180,10 +182,12 @@ def test_commission_events_are_signed_retried_and_logged(
         assert failed.next_attempt_at is not None
         due = failed.next_attempt_at
     with transaction(factory) as session:  # not yet due: nothing is sent
+        use_settings(session, app_settings(client))
         events.retry_due(session, {}, due - timedelta(seconds=1))
     assert len(receiver.received) == 2
     receiver.status = 200
     with transaction(factory) as session:
+        use_settings(session, app_settings(client))
         events.retry_due(session, {}, due)
     assert len(receiver.received) == 3
     with factory() as session:
@@ -210,6 +214,7 @@ def test_retries_give_up_after_the_last_attempt(
     for _ in range(events.MAX_ATTEMPTS):
         at += timedelta(days=1)
         with transaction(factory) as session:
+            use_settings(session, app_settings(client))
             events.retry_due(session, {}, at)
     with factory() as session:
         delivery = session.scalars(select(WebhookDelivery)).one()

@@ -26,6 +26,7 @@ from neigou.crm.models import (
     PushChannel,
 )
 from neigou.crm.push_rules import Cap, QuietHours
+from neigou.groups.webhook import require_sendable
 from neigou.integrations import standard
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Invalid
@@ -103,6 +104,7 @@ def update(
     session: Session, *, program_id: int, change: SettingsChange, sealer: Sealer, actor: Actor, at: datetime
 ) -> tuple[CrmSettings, str | None]:
     """Store the settings; returns them with the webhook's new signing secret when one was made."""
+    require_sendable(change.target, field="target")
     row = session.get(CrmSettings, program_id)
     before = None if row is None else _dump(row)
     keeps_target = change.target is None and row is not None and row.target_sealed is not None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.groups import repository as repo
+from neigou.groups import webhook
 from neigou.groups.models import Group, GroupPlatform, GroupSettings, GroupStatus, TargetScheduleRow
 from neigou.groups.plausibility import (
     DEFAULT_JUMP_BP_PER_DAY,
@@ -331,6 +332,7 @@ def put_settings(
     webhook's URL and signing secret are stored sealed by ``sealer`` (the running application's payee
     keys)."""
     require_program(session, program_id)
+    webhook.require_sendable(data.webhook_url, field="webhook_url")
     row = repo.get_settings(session, program_id)
     before = None if row is None else _settings_dump(row)
     if row is None:

@@ -22,6 +22,8 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 from neigou.kit.logging import redact_url
 
 MAX_CONTENT_BYTES = 4096
@@ -32,6 +34,29 @@ READ_DETAIL = 20_000
 # What a URL that cannot be sent to raises besides ``httpx.HTTPError``: ``httpx.InvalidURL`` (a bad
 # port) and the IDNA codec's ``UnicodeError`` (an empty host label), both refusals of this attempt.
 UNSENDABLE = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
+
+
+def sendable(url: str) -> bool:
+    """Whether httpx can send to ``url`` at all: a port it parses (not ``:0x``) and a host whose labels
+    the IDNA codec takes (none empty, as in ``a..b``, or malformed, as ``xn--``; none over 63 characters).
+    Whether anybody answers there is for the attempt to find out."""
+    try:
+        host = httpx.Request("POST", url).url.raw_host
+        host.decode("ascii").encode("idna")
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        return False
+    return bool(host)
+
+
+def require_sendable(url: str | None, *, field: str) -> None:
+    """Refuse (422 ``unsendable_url``, naming ``field``) a URL that no attempt could ever send to,
+    when it is given rather than when the first alert or event fails."""
+    if url and not sendable(url):
+        raise Invalid(
+            Message("{field}: this address cannot be sent to; check its host name and port.", field=field),
+            code="unsendable_url",
+            extra={"field": field},
+        )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from neigou.auth.dependencies import Operator
 from neigou.integrations import events as _events  # noqa: F401 - registers the listener and delivery jobs
@@ -12,22 +12,24 @@ from neigou.integrations.schemas import DeliveryOut, IntegrationBody, Integratio
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.paging import CursorDep, PageDep
+from neigou.kit.sealed import Sealer
 from neigou.programs.service import require_program
 
 router = APIRouter(tags=["orders"])
 
 
-def integration_out(row: Integration, *, secrets: bool = False) -> IntegrationOut:
-    """An integration; secrets only when just created (so not a plain copy of the row)."""
+def integration_out(row: Integration, created: service.Created | None = None) -> IntegrationOut:
+    """An integration with its masked URL; its secrets only when just ``created`` (so not a plain
+    copy of the row)."""
     return IntegrationOut(
         id=row.id,
         program_id=row.program_id,
         name=row.name,
-        outbound_url=row.outbound_url,
+        outbound_url=row.outbound_url_masked,
         active=row.active,
         created_at=row.created_at,
-        inbound_secret=row.inbound_secret if secrets else None,
-        outbound_secret=row.outbound_secret if secrets else None,
+        inbound_secret=created.inbound_secret if created else None,
+        outbound_secret=created.outbound_secret if created else None,
     )
 
 
@@ -35,11 +37,18 @@ def integration_out(row: Integration, *, secrets: bool = False) -> IntegrationOu
     "/programs/{program_id}/integrations", status_code=status.HTTP_201_CREATED, response_model=IntegrationOut
 )
 def create_integration(
-    program_id: int, body: IntegrationBody, session: SessionDep, principal: Operator
+    program_id: int, body: IntegrationBody, request: Request, session: SessionDep, principal: Operator
 ) -> IntegrationOut:
     """Register a shop feeding the program: the answer shows its webhook secrets, once."""
-    row = service.create(session, program_id=program_id, data=body, actor=principal.actor, at=utcnow())
-    return integration_out(row, secrets=True)
+    created = service.create(
+        session,
+        program_id=program_id,
+        data=body,
+        sealer=Sealer.from_settings(request.app.state.settings),
+        actor=principal.actor,
+        at=utcnow(),
+    )
+    return integration_out(created.row, created)
 
 
 @router.get("/programs/{program_id}/integrations", response_model=list[IntegrationOut])

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,8 @@ from neigou.kit import jobs
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
 from neigou.kit.logging import redact_url
+from neigou.kit.sealed import Sealer
+from neigou.kit.settings import Settings, settings_of
 from neigou.orders import commission_events
 
 MAX_ATTEMPTS = 7
@@ -35,6 +38,8 @@ FIRST_RETRY_SECONDS = 30
 TIMEOUT_SECONDS = 10.0
 # Job names predate the integrations package; queued jobs and job keys carry them, so they stay.
 DELIVER_JOB = "orders.deliver_webhook"
+# An attempt's detail when the URL or secret does not open with the configured keys (fix the keys).
+UNOPENED = "the outbound URL or secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -51,7 +56,7 @@ def queue_deliveries(session: Session, event: Event) -> None:
             select(Integration).where(
                 Integration.program_id == event.data["program_id"],
                 Integration.active.is_(True),
-                Integration.outbound_url.is_not(None),
+                Integration.outbound_url_sealed.is_not(None),
             )
         )
     )
@@ -77,30 +82,46 @@ def queue_deliveries(session: Session, event: Event) -> None:
         jobs.defer(session, DELIVER_JOB, key=f"webhook:{delivery.id}:1", payload={"delivery_id": delivery.id})
 
 
+def _opened(integration: Integration, sealer: Sealer) -> tuple[str, str] | None:
+    """The receiver's URL and the outbound secret, opened to send; None (logged by name, without the
+    value) when no configured key opens one of them."""
+    if integration.outbound_url_sealed is None:
+        return None
+    url = sealer.unseal(integration.outbound_url_sealed)
+    secret = sealer.unseal(integration.outbound_secret_sealed)
+    for name, value in (("outbound_url", url), ("outbound_secret", secret)):
+        if value is None:  # sealed with a key no longer configured
+            structlog.get_logger(__name__).warning(
+                "integrations.sealed_value_unopened", integration_id=integration.id, value=name
+            )
+    return (url, secret) if url is not None and secret is not None else None
+
+
 def attempt(
-    session: Session, delivery: WebhookDelivery, *, at: datetime, transport: httpx.BaseTransport | None = None
+    session: Session,
+    delivery: WebhookDelivery,
+    *,
+    at: datetime,
+    settings: Settings | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> bool:
-    """Send one delivery now and log the attempt; True when the receiver took it (2xx)."""
+    """Send one delivery now and log the attempt; True when the receiver took it (2xx). The URL and
+    secret are opened with the running application's ``settings`` (by default those of ``session``);
+    when no configured key opens them the attempt fails, says so, and is retried (the keys may be
+    put right meanwhile)."""
     integration = session.get(Integration, delivery.integration_id)
-    if integration is None or not integration.outbound_url:
+    if integration is None or integration.outbound_url_sealed is None:
         delivery.status = DeliveryStatus.FAILED
         return False
-    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
-    headers = {
-        "content-type": "application/json",
-        signing.EVENT_HEADER: delivery.event_type,
-        **standard.headers(integration.outbound_secret, delivery.event_id, at, body),
-        **signing.headers(integration.outbound_secret, at, body),
-    }
+    opened = _opened(integration, Sealer.from_settings(settings or settings_of(session)))
     status: int | None = None
-    try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = client.post(integration.outbound_url, content=body, headers=headers)
-        status, ok, detail = response.status_code, response.is_success, response.text[:READ_DETAIL]
-    except UNSENDABLE as exc:  # a URL that cannot be sent to is this attempt's failure, not the job's
-        ok, detail = False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
-    # A token in the receiver's URL never reaches the attempt log or the API's last_error.
-    detail = redact_url(detail, integration.outbound_url)[:MAX_DETAIL]
+    if opened is None:
+        ok, detail = False, UNOPENED
+    else:
+        url, secret = opened
+        status, ok, detail = _post(url, secret, delivery, at=at, transport=transport)
+        # A token in the receiver's URL never reaches the attempt log or the API's last_error.
+        detail = redact_url(detail, url)[:MAX_DETAIL]
     delivery.attempts += 1
     session.add(
         WebhookAttempt(
@@ -116,6 +137,24 @@ def attempt(
         delivery.next_attempt_at = at + backoff(delivery.attempts)
     session.flush()
     return ok
+
+
+def _post(
+    url: str, secret: str, delivery: WebhookDelivery, *, at: datetime, transport: httpx.BaseTransport | None
+) -> tuple[int | None, bool, str]:
+    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {
+        "content-type": "application/json",
+        signing.EVENT_HEADER: delivery.event_type,
+        **standard.headers(secret, delivery.event_id, at, body),
+        **signing.headers(secret, at, body),
+    }
+    try:
+        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
+            response = client.post(url, content=body, headers=headers)
+    except UNSENDABLE as exc:  # a URL that cannot be sent to is this attempt's failure, not the job's
+        return None, False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
+    return response.status_code, response.is_success, response.text[:READ_DETAIL]
 
 
 @job(DELIVER_JOB)

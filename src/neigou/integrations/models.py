@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
@@ -21,10 +21,14 @@ class Integration(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
-    # HMAC needs the secret itself, so it is stored; it is shown once and never listed.
-    inbound_secret: Mapped[str] = mapped_column(String(100))
-    outbound_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    outbound_secret: Mapped[str] = mapped_column(String(100))
+    # HMAC needs the secrets themselves, so they are kept, sealed with the payee keys (``kit.sealed``)
+    # and opened only to verify or sign; they are shown once, when created, and never listed.
+    inbound_secret_sealed: Mapped[str] = mapped_column(Text)
+    outbound_secret_sealed: Mapped[str] = mapped_column(Text)
+    # The receiver's URL may carry a token in its query: sealed the same way and opened only to send;
+    # the API, pages and the audit log show its host and path only (``outbound_url_masked``).
+    outbound_url_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outbound_url_masked: Mapped[str | None] = mapped_column(String(500), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -23,6 +23,7 @@ class IntegrationOut(BaseModel):
     id: int
     program_id: int
     name: str
+    # Host and path only: a token in the URL's query is never shown.
     outbound_url: str | None
     active: bool
     created_at: datetime

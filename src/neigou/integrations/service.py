@@ -3,39 +3,66 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
+from neigou.groups.webhook import require_sendable
 from neigou.integrations import signing, standard
 from neigou.integrations.models import Integration, WebhookDelivery, WebhookReceipt
 from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404
-from neigou.kit.errors import Conflict, Invalid, Unauthorized
+from neigou.kit.errors import Conflict, Invalid, Unauthorized, Unavailable
 from neigou.kit.i18n import Message
 from neigou.kit.jobs import job
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
+from neigou.kit.sealed import Sealer
 from neigou.orders.schemas import CompleteBody, OrderBody, RefundBody
 from neigou.programs.service import require_program
 
 
+@dataclass(frozen=True)
+class Created:
+    """A shop just registered, with its secrets in the clear: they are shown this once."""
+
+    row: Integration
+    inbound_secret: str
+    outbound_secret: str
+
+
+def masked_url(url: str) -> str:
+    """The receiver's host and path only: a token in its query (or a password before its host) is a
+    credential."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]  # without a user and password
+    return f"{parts.scheme}://{host}{parts.path}" + ("?…" if parts.query else "")
+
+
 def create(
-    session: Session, *, program_id: int, data: IntegrationBody, actor: Actor, at: datetime
-) -> Integration:
-    """Register a shop for a program, with fresh inbound and outbound secrets."""
+    session: Session, *, program_id: int, data: IntegrationBody, sealer: Sealer, actor: Actor, at: datetime
+) -> Created:
+    """Register a shop for a program, with fresh inbound and outbound secrets, sealed with ``sealer``
+    like its outbound URL."""
     require_program(session, program_id)
+    url = data.outbound_url
+    require_sendable(url, field="outbound_url")
+    inbound, outbound = standard.new_secret(), standard.new_secret()
     row = Integration(
         program_id=program_id,
         name=data.name,
-        inbound_secret=standard.new_secret(),
-        outbound_url=data.outbound_url,
-        outbound_secret=standard.new_secret(),
+        inbound_secret_sealed=sealer.seal(inbound),
+        outbound_secret_sealed=sealer.seal(outbound),
+        outbound_url_sealed=sealer.seal(url) if url else None,
+        outbound_url_masked=masked_url(url) if url else None,
         active=True,
         created_at=at,
     )
@@ -47,10 +74,10 @@ def create(
         action="integration.create",
         entity="integration",
         entity_id=row.id,
-        after={"program_id": row.program_id, "name": row.name, "outbound_url": row.outbound_url},
+        after={"program_id": row.program_id, "name": row.name, "outbound_url": row.outbound_url_masked},
         at=at,
     )
-    return row
+    return Created(row, inbound, outbound)
 
 
 def require(session: Session, integration_id: int) -> Integration:
@@ -104,13 +131,25 @@ def verified(
     integration_id: int,
     presented: standard.Presented,
     body: bytes,
+    sealer: Sealer,
     now: datetime,
 ) -> tuple[Integration, Envelope]:
-    """Check the signature, the clock and replays, then parse the envelope."""
+    """Check the signature, the clock and replays, then parse the envelope. The inbound secret is
+    opened with ``sealer``; one no configured key opens is our configuration's fault, not the
+    sender's: logged by name without its value and answered 503, so the shop retries later."""
     integration = session.get(Integration, integration_id)
     if integration is None or not integration.active:
         raise Unauthorized(Message("Unknown integration."), code="bad_signature")
-    outcome = standard.check(integration.inbound_secret, presented, body=body, now=now)
+    secret = sealer.unseal(integration.inbound_secret_sealed)
+    if secret is None:  # sealed with a key no longer configured
+        structlog.get_logger(__name__).warning(
+            "integrations.inbound_secret_unopened", integration_id=integration.id
+        )
+        raise Unavailable(
+            Message("This integration's webhooks cannot be verified right now; retry later."),
+            code="webhook_secret_unavailable",
+        )
+    outcome = standard.check(secret, presented, body=body, now=now)
     if outcome[0] == "error":
         messages = {
             "missing_signature": Message(

@@ -17,6 +17,7 @@ from neigou.integrations import service as integrations
 from neigou.integrations import signing, standard
 from neigou.kit.deps import SessionDep
 from neigou.kit.instants import MoneyClockDep
+from neigou.kit.sealed import Sealer
 from neigou.orders import service
 from neigou.orders.models import OrderSource
 from neigou.orders.views import order_in, order_out, refund_out
@@ -43,7 +44,12 @@ async def receive(
     now = clock.now
     presented = standard.Presented(webhook_id, webhook_timestamp, webhook_signature, timestamp, signature)
     integration, envelope = integrations.verified(
-        session, integration_id=integration_id, presented=presented, body=body, now=now
+        session,
+        integration_id=integration_id,
+        presented=presented,
+        body=body,
+        sealer=Sealer.from_settings(request.app.state.settings),
+        now=now,
     )
     actor = integrations.actor_of(integration)
     if envelope.type == integrations.PAID:

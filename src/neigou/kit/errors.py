@@ -79,3 +79,13 @@ class Forbidden(ProblemError):
     status = 403
     code = "forbidden"
     title = N_("Not allowed")
+
+
+class Unavailable(ProblemError):
+    """Not possible right now through no fault of the caller (our configuration); worth retrying
+    after ``retry_after`` seconds (sent as Retry-After)."""
+
+    status = 503
+    code = "unavailable"
+    title = N_("Temporarily unavailable")
+    retry_after = 300

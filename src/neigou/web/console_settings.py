@@ -19,6 +19,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import Message
 from neigou.kit.money import parse_percent, parse_yuan, yuan_text
 from neigou.kit.paging import Page
+from neigou.kit.sealed import Sealer
 from neigou.ledger import payouts
 from neigou.ledger import repository as ledger
 from neigou.ledger.payout_rules import PayoutRules
@@ -182,8 +183,14 @@ def create_integration(
     shop = attempt(
         session,
         lambda: integrations.create(
-            session, program_id=program_id, data=body, actor=principal.actor, at=utcnow()
+            session,
+            program_id=program_id,
+            data=body,
+            sealer=Sealer.from_settings(request.app.state.settings),
+            actor=principal.actor,
+            at=utcnow(),
         ),
+        placed={"unsendable_url": "outbound_url"},
     )
     if isinstance(shop, Refused):
         return _page(
@@ -199,8 +206,8 @@ def create_integration(
         request,
         _settings_path(program_id),
         {
-            "id": shop.id,
-            "name": shop.name,
+            "id": shop.row.id,
+            "name": shop.row.name,
             "inbound_secret": shop.inbound_secret,
             "outbound_secret": shop.outbound_secret,
         },

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from neigou.kit.errors import ProblemError, Unauthorized
+from neigou.kit.errors import ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.web.i18n import problem_locale
 
@@ -74,7 +74,10 @@ def install(app: FastAPI) -> None:
             return RedirectResponse("/console/login?next=" + request.url.path, status_code=303)
         if isinstance(exc, Unauthorized) and request.url.path.startswith("/m/"):
             return RedirectResponse("/m/expired", status_code=303)
-        return problem(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        answer = problem(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        if isinstance(exc, Unavailable):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
