@@ -92,6 +92,8 @@ DEFAULT_CAP_PUSHES = 2
 DEFAULT_CAP_DAYS = 7
 DEFAULT_QUIET_START = time(22, 0)
 DEFAULT_QUIET_END = time(8, 0)
+# The masked robot or webhook URL's column length (the masked URL is cut to fit, ``?…`` kept).
+TARGET_MASKED_LENGTH = 200
 
 
 class Customer(Base):
@@ -200,7 +202,7 @@ class CrmSettings(Base):
     quiet_start: Mapped[time] = mapped_column(Time, default=DEFAULT_QUIET_START)
     quiet_end: Mapped[time] = mapped_column(Time, default=DEFAULT_QUIET_END)
     target_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
-    target_masked: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    target_masked: Mapped[str | None] = mapped_column(String(TARGET_MASKED_LENGTH), nullable=True)
     secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

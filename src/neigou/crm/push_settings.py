@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,7 @@ from neigou.crm.models import (
     DEFAULT_CHANNEL,
     DEFAULT_QUIET_END,
     DEFAULT_QUIET_START,
+    TARGET_MASKED_LENGTH,
     CrmSettings,
     PushChannel,
 )
@@ -32,6 +32,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
+from neigou.kit.urls import masked_url
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,6 @@ def read(session: Session, program_id: int) -> PushSettings:
     )
 
 
-def mask_url(url: str) -> str:
-    """The URL's scheme, host and path: a robot's key (its query) is never shown."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"[:200] + ("?…" if parts.query else "")
-
-
 def _dump(row: CrmSettings) -> dict[str, object]:
     return {
         "channel": row.channel.value,
@@ -119,7 +114,10 @@ def update(
     if change.target == "":
         row.target_sealed = row.target_masked = None
     elif change.target is not None:
-        row.target_sealed, row.target_masked = sealer.seal(change.target), mask_url(change.target)
+        row.target_sealed, row.target_masked = (
+            sealer.seal(change.target),
+            masked_url(change.target, limit=TARGET_MASKED_LENGTH),
+        )
     new_secret = None
     if change.channel is PushChannel.WEBHOOK and row.secret_sealed is None:
         new_secret = standard.new_secret()

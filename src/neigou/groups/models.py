@@ -140,7 +140,7 @@ class GroupSettings(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True)
     # A WeCom group-robot URL (…/cgi-bin/webhook/send?key=…): the key in it is a secret, so the URL is
     # kept sealed with the payee keys (``kit.sealed``) and opened only to send the alert; pages and the
-    # API show its host and path only (``webhook_url_masked``, kept beside it).
+    # API show it masked (``webhook_url_masked``, ``kit.urls.masked_url``, kept beside it).
     webhook_url_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     webhook_url_masked: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # Optional signing secret (DingTalk-style timestamp + sign query parameters): a credential too, so

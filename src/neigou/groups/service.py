@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 from sqlalchemy.orm import Session
@@ -29,6 +28,7 @@ from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.sealed import Sealer
+from neigou.kit.urls import masked_url
 from neigou.programs.service import require_member, require_program
 
 
@@ -267,12 +267,6 @@ class EffectiveSettings:
             jump_members_per_day=self.jump_members_per_day,
             jump_bp_per_day=self.jump_bp_per_day,
         )
-
-
-def masked_url(url: str) -> str:
-    """A webhook's host and path only: its key is a credential."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ class Integration(Base):
     # and opened only to verify or sign; they are shown once, when created, and never listed.
     inbound_secret_sealed: Mapped[str] = mapped_column(Text)
     outbound_secret_sealed: Mapped[str] = mapped_column(Text)
-    # The receiver's URL may carry a token in its query: sealed the same way and opened only to send;
-    # the API, pages and the audit log show its host and path only (``outbound_url_masked``).
+    # The receiver's URL may carry a token (query, path, user and password): sealed the same way and
+    # opened only to send; the API, pages and the audit log show it masked (``outbound_url_masked``,
+    # ``kit.urls.masked_url``).
     outbound_url_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     outbound_url_masked: Mapped[str | None] = mapped_column(String(500), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -26,6 +25,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.jobs import job
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.kit.sealed import Sealer
+from neigou.kit.urls import masked_url
 from neigou.orders.schemas import CompleteBody, OrderBody, RefundBody
 from neigou.programs.service import require_program
 
@@ -37,14 +37,6 @@ class Created:
     row: Integration
     inbound_secret: str
     outbound_secret: str
-
-
-def masked_url(url: str) -> str:
-    """The receiver's host and path only: a token in its query (or a password before its host) is a
-    credential."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]  # without a user and password
-    return f"{parts.scheme}://{host}{parts.path}" + ("?…" if parts.query else "")
 
 
 def create(

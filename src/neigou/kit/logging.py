@@ -8,7 +8,8 @@ variables: a local may hold a token, and a traceback with locals can run to tens
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
 and shown on pages, not only logged: :func:`redact_url` takes the values of the called URL's query (the
-robot's key) out of it before it is stored, and before it is cut to its column's length.
+robot's key) and the segments of its path that look like a key (``kit.urls.is_path_token``: a Feishu or
+Slack hook's token) out of it before it is stored, and before it is cut to its column's length.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus
 
 import structlog
+
+from neigou.kit.urls import path_tokens
 
 REDACTED = "[redacted]"
 # A query value shorter than this (``msgtype=1``) is not a credential; replacing it would garble text.
@@ -61,13 +64,15 @@ def redact_text(text: str) -> str:
 
 def redact_url(text: str, *urls: str) -> str:
     """``text`` without the values of the query of any of ``urls`` (a robot's key, a signed call's
-    ``sign``), however the text writes them (as given, decoded or percent-encoded): what is stored on a
+    ``sign``) and the key-like segments of their paths (a Feishu or Slack hook's token), however the
+    text writes them (as given, decoded or percent-encoded): what is stored on a
     row, shown or logged after calling such a URL. Redact first, then cut to length, so that no part of
     a value is left at the cut."""
     values: set[str] = set()
     for url in urls:
         query = url.partition("?")[2].partition("#")[0]  # never refused, however malformed the URL
         values.update(v for part in query.split("&") if (v := part.partition("=")[2]))
+        values.update(path_tokens(url))
         for _, value in parse_qsl(query):
             values.update(
                 {value, quote(value, safe=""), quote_plus(value), quote(value, safe="/:@!$'()*+,;=")}

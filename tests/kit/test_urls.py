@@ -1,0 +1,113 @@
+"""The one rule for showing a URL that carries a secret, and the redaction of its path's key from text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neigou.kit.logging import redact_url
+from neigou.kit.urls import is_path_token, masked_url, path_tokens
+
+pytestmark = pytest.mark.no_database
+
+FEISHU_HOOK = "2f1a6b6e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
+SLACK_TOKEN = "aB3dE5gH7jK9mN1pQ3sT5vW7"
+
+MASKED = [
+    (
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k3y",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…",
+    ),
+    ("https://oapi.dingtalk.com/robot/send?access_token=abc123", "https://oapi.dingtalk.com/robot/send?…"),
+    (
+        f"https://open.feishu.cn/open-apis/bot/v2/hook/{FEISHU_HOOK}",
+        "https://open.feishu.cn/open-apis/bot/v2/hook/…",
+    ),
+    (
+        f"https://hooks.slack.com/services/T0123ABCD/B0456EFGH/{SLACK_TOKEN}",
+        "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/…",
+    ),
+    ("https://user:pa55word@shop.example:8443/hooks?t=1#top", "https://shop.example:8443/hooks?…"),
+    ("https://shop.example/hooks/", "https://shop.example/hooks/"),
+    # Route words, short ids and plain numbers stay readable.
+    (
+        "https://shop.example/api/v2/orders/123456789012345678/notify",
+        "https://shop.example/api/v2/orders/123456789012345678/notify",
+    ),
+    ("https://shop.example/webhook-receiver_endpoint", "https://shop.example/webhook-receiver_endpoint"),
+    ("https://shop.example/a/abc123def456ghi7/x", "https://shop.example/a/…/x"),
+    ("https://shop.example/a/abc123def456ghi/x", "https://shop.example/a/abc123def456ghi/x"),  # 15 characters
+]
+
+
+@pytest.mark.parametrize(("url", "shown"), MASKED)
+def test_a_url_is_shown_without_its_credentials(url: str, shown: str) -> None:
+    assert masked_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("segment", "token"),
+    [
+        ("abc123def456ghi7", True),
+        ("ABC-123_def-456-x", True),
+        ("abcdefghijklmnopqrstuvwxyz", False),
+        ("1234567890123456789", False),
+        ("abc123def456ghi", False),
+        ("abc123def456ghi7.json", False),
+        ("", False),
+    ],
+)
+def test_what_counts_as_a_path_token(segment: str, token: bool) -> None:
+    assert is_path_token(segment) is token
+
+
+TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+tokens = st.tuples(
+    st.sampled_from("abcdefXYZ"),
+    st.sampled_from("0123456789"),
+    st.text(TOKEN_ALPHABET, min_size=14, max_size=60),
+).map(lambda t: t[0] + t[2] + t[1])
+words = st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=20)
+
+
+@given(
+    user=st.text("abcdef0123", min_size=1, max_size=10),
+    password=st.text("abcdef0123", min_size=1, max_size=10),
+    before=st.lists(words, max_size=3),
+    token=tokens,
+    after=st.lists(words, max_size=2),
+    query=st.text("abcdef0123=&", min_size=0, max_size=20),
+)
+def test_no_credential_survives_masking(
+    *, user: str, password: str, before: list[str], token: str, after: list[str], query: str
+) -> None:
+    path = "/".join(["", *before, token, *after])
+    url = f"https://{user}:{password}@robot.example{path}" + (f"?{query}" if query else "")
+    shown = masked_url(url)
+    assert token not in shown
+    assert "@" not in shown
+    assert shown.startswith("https://robot.example/")
+    assert shown.endswith("?…") == bool(query)
+    assert shown.split("?")[0].split("/")[3:] == [*before, "…", *after]
+    assert path_tokens(url) == [token]
+
+
+@given(token=tokens)
+def test_error_text_loses_the_path_token_of_the_called_url(token: str) -> None:
+    url = f"https://open.feishu.cn/open-apis/bot/v2/hook/{token}?sign=s1gnatur3"
+    text = f"POST {url} failed: 404 hook {token} not found (s1gnatur3)"
+    redacted = redact_url(text, url)
+    assert token not in redacted
+    assert "s1gnatur3" not in redacted
+    assert "open.feishu.cn/open-apis/bot/v2/hook/***" in redacted
+
+
+@pytest.mark.parametrize("limit", [10, 30, 200])
+def test_a_cut_masked_url_fits_its_column_and_keeps_its_query_mark(limit: int) -> None:
+    url = "https://robot.example/" + "route/" * 60 + "send?key=k3y"
+    shown = masked_url(url, limit=limit)
+    assert len(shown) == limit
+    assert shown.endswith("?…")
+    assert shown == masked_url(url)[: limit - 2] + "?…"
+    assert masked_url("https://robot.example/send", limit=200) == "https://robot.example/send"
