@@ -103,7 +103,8 @@ def _tiers(form: dict[str, str], errors: dict[str, str]) -> list[TierIn]:
 @router.post("/console/programs", response_model=None)
 async def create_program(request: Request, session: SessionDep, principal: ConsoleOperator) -> Response:
     """Create the program and its ladder at once; any error shows the form again and writes nothing."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    async with request.form() as posted:
+        form = {k: v for k, v in posted.items() if isinstance(v, str)}
     errors: dict[str, str] = {}
     program_in: ProgramCreate | None = None
     try:

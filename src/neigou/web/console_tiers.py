@@ -187,7 +187,8 @@ async def save_ladder(
     request: Request, program_id: int, session: SessionDep, principal: ConsoleOperator
 ) -> HTMLResponse | RedirectResponse:
     """Save the ladder whole, or show every problem beside its tier and store nothing."""
-    rows = _rows_from_form(await request.form())
+    async with request.form() as form:
+        rows = _rows_from_form(form)
     try:
         tiers = LADDER.validate_python(_body(rows))
     except ValidationError as exc:

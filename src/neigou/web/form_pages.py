@@ -12,7 +12,7 @@ through :func:`attempt`::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -34,8 +34,10 @@ class Refused:
     status: int
 
 
-async def _read_form(request: Request) -> FormData:
-    return await request.form()
+async def _read_form(request: Request) -> AsyncIterator[FormData]:
+    """The posted form; its uploaded files are closed once the handler is done with them."""
+    async with request.form() as form:
+        yield form
 
 
 FormDep = Annotated[FormData, Depends(_read_form)]
