@@ -63,12 +63,13 @@ def lock_customers(session: Session, customer_ref_hashes: Iterable[str]) -> None
     (batches do not wait for each other), which every opt-out takes exclusively. SQLite serializes
     writing transactions already: nothing to do.
     """
-    keys = sorted({lock_key(h) for h in customer_ref_hashes})
-    if not keys:
+    hashes = set(customer_ref_hashes)
+    if not hashes:
         return
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return
+    keys = sorted({lock_key(h) for h in hashes})
     if len(keys) > WIDE_FROM:
         connection.exec_driver_sql(_LOCK_WIDE_PG, (WIDE_KEY,))
     else:
