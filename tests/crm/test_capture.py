@@ -14,7 +14,6 @@ from neigou.kit.clock import utcnow
 from neigou.links import claim_stream
 from tests.conftest import row_counts
 from tests.links.conftest import behind_gate
-from tests.offers.factories import coupon
 from tests.orders import builders as orders
 
 
@@ -28,18 +27,7 @@ def test_claims_and_orders_with_consent_fill_the_book(
 ) -> None:
     world = orders.build(client, operator, factory)
     now = utcnow()
-    opened = coupon(
-        client,
-        operator,
-        500,
-        starts_at=(now - timedelta(days=1)).isoformat(),
-        ends_at=(now + timedelta(days=1)).isoformat(),
-    )
-    link = client.post(
-        "/api/v1/links",
-        json={"member_id": world.seller, "sku": orders.SKU, "coupon_id": opened["id"]},
-        headers=operator,
-    ).json()["code"]
+    opened, link = orders.coupon_link(client, operator, world)
     claims = f"/api/v1/coupons/{opened['id']}/claims"
 
     def claim(ref: str, **extra: object) -> int:
@@ -91,19 +79,7 @@ def test_a_claim_queued_behind_the_gate_brings_its_consent_to_the_claim_writer(
     app.state.links.gate = gate  # claims are taken in Redis and stored by the claim writer
     try:
         world = orders.build(client, operator, factory)
-        now = utcnow()
-        opened = coupon(
-            client,
-            operator,
-            500,
-            starts_at=(now - timedelta(days=1)).isoformat(),
-            ends_at=(now + timedelta(days=1)).isoformat(),
-        )
-        link = client.post(
-            "/api/v1/links",
-            json={"member_id": world.seller, "sku": orders.SKU, "coupon_id": opened["id"]},
-            headers=operator,
-        ).json()["code"]
+        opened, link = orders.coupon_link(client, operator, world)
         body = {"customer_ref": "13800000091", "link_code": link, "consent": {"marketing": True}}
         api = client.post(f"/api/v1/coupons/{opened['id']}/claims", json=body, headers=operator)
         assert api.status_code == 201, api.text

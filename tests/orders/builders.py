@@ -10,6 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.ledger import repository as ledger
 from neigou.links import service as links
@@ -78,6 +79,29 @@ def build(
         make_link(factory, seller["id"]),
         make_link(factory, owner["id"]),
     )
+
+
+def coupon_link(
+    client: TestClient, operator: dict[str, str], world: World, **coupon: Any
+) -> tuple[dict[str, Any], str]:
+    """A ¥5 coupon open from yesterday to tomorrow by the real clock, and the seller's share link to it
+    (the coupon and the link's code)."""
+    now = utcnow()
+    opened = offers.coupon(
+        client,
+        operator,
+        500,
+        starts_at=(now - timedelta(days=1)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
+        **coupon,
+    )
+    link = client.post(
+        "/api/v1/links",
+        json={"member_id": world.seller, "sku": SKU, "coupon_id": opened["id"]},
+        headers=operator,
+    )
+    assert link.status_code == 201, link.text
+    return opened, str(link.json()["code"])
 
 
 def order_body(

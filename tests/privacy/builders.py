@@ -6,7 +6,6 @@ message; plus readers of what is stored."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,7 +22,6 @@ from neigou.orders.models import Commission, Order
 from neigou.programs.models import Member
 from tests.conftest import SECRET
 from tests.factories import create_member
-from tests.offers.factories import coupon
 from tests.orders import builders as orders
 
 SHOPPER = "13912345678"
@@ -58,22 +56,7 @@ def build(
 ) -> Footprint:
     """The standard world of the orders tests, and the shopper's footprint in it."""
     world = orders.build(client, operator, factory)
-    now = utcnow()
-    opened = coupon(
-        client,
-        operator,
-        500,
-        name="群内立减5元",
-        starts_at=(now - timedelta(days=1)).isoformat(),
-        ends_at=(now + timedelta(days=1)).isoformat(),
-    )
-    link = client.post(
-        "/api/v1/links",
-        json={"member_id": world.seller, "sku": orders.SKU, "coupon_id": opened["id"]},
-        headers=operator,
-    )
-    assert link.status_code == 201, link.text
-    coupon_link = link.json()["code"]
+    opened, coupon_link = orders.coupon_link(client, operator, world, name="群内立减5元")
     shopper = create_member(client, operator, world.program_id, name="顾客也是会员", customer_ref=SHOPPER)
     # A click carrying the shopper's reference (a touch), then an anonymous click of their cookie.
     assert client.get(f"/l/{world.link}?customer_ref={SHOPPER}", follow_redirects=False).status_code == 302

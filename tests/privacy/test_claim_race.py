@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -35,7 +34,6 @@ from neigou.links.stock_gate import StockGate
 from neigou.privacy import repository
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.links.conftest import behind_gate
-from tests.offers.factories import coupon
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
 from tests.privacy.races import lock_width, opt_out, paused, postgres, race  # noqa: F401 - fixtures
@@ -53,18 +51,7 @@ def _queued_claim(
     the world and the claim stream's entries (nothing of the shopper is in the database yet)."""
     world = orders.build(client, operator, factory)
     now = utcnow()
-    opened = coupon(
-        client,
-        operator,
-        500,
-        starts_at=(now - timedelta(days=1)).isoformat(),
-        ends_at=(now + timedelta(days=1)).isoformat(),
-    )
-    code = client.post(
-        "/api/v1/links",
-        json={"member_id": world.seller, "sku": orders.SKU, "coupon_id": opened["id"]},
-        headers=operator,
-    ).json()["code"]
+    opened, code = orders.coupon_link(client, operator, world)
     with transaction(factory) as session:
         made = claims.claim_coupon(
             session,
