@@ -1,6 +1,6 @@
 """A robot-channel push message records whose robot it went through, the customer's group's (with the
-group) or the program's, never the robot's URL or key; the API and the workspace show it, and
-migration 0027 adds the record on SQLite and PostgreSQL."""
+group) or the program's, never the robot's URL or key; the API, the workspace and the customer's data
+export show it, and migration 0027 adds the record on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -77,6 +77,37 @@ def test_each_message_records_and_shows_whose_robot_took_it(
     assert f'data-testid="message-via">经客户所在群的机器人 · {group_name}</span>' in page.text
     assert 'data-testid="message-via">经分销计划的机器人</span>' in page.text
     assert KEY not in page.text
+
+
+def test_the_customers_export_says_whose_robot_took_each_message_never_its_url(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    stubs: list[Robot],
+) -> None:
+    group_robot, _, program = stubs
+    group_id = world.feed.groups[0]
+    _set_robot(client, factory, group_id, group_robot)
+    _settings(client, operator, world, target=program.url)
+    in_group = _customer(client, factory, world, "13900000034", group_id)
+    by_hand = _customer(client, factory, world, "13900000035", None)
+    made = push(client, world, customer_ids=[in_group, by_hand], skus=[fb.TEE])
+
+    def exported(customer_id: int) -> list[tuple[int, str, str | None, int | None]]:
+        answer = client.get(f"/api/v1/customers/{customer_id}/export", headers=world.feed.owner_headers)
+        assert answer.status_code == 200, answer.text
+        for secret in (KEY, group_robot.url, program.url):
+            assert secret not in answer.text
+        return [
+            (m["push_id"], m["status"], m["sent_via"], m["sent_via_group_id"])
+            for m in answer.json()["messages"]
+        ]
+
+    assert exported(in_group) == [(made["id"], "pending", None, None)]  # not tried yet
+    assert sorted(_deliver(client, factory, AT)) == sorted([(in_group, "sent"), (by_hand, "sent")])
+    assert exported(in_group) == [(made["id"], "sent", "group", group_id)]
+    assert exported(by_hand) == [(made["id"], "sent", "program", None)]
 
 
 def test_a_message_no_robot_takes_records_none(

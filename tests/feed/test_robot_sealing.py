@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.feed import delivery
 from neigou.feed import robots as feed_robots
 from neigou.feed.models import GroupRobot
-from neigou.kit.db import make_engine, transaction
+from neigou.kit.db import transaction
 from neigou.kit.sealed import Sealer
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.campaigns import builders as b
 from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
 from tests.feed.test_post_delivery_races import DUE, _evening_posts, stubs, world
+from tests.migrating import CREATED, insert, insert_id, programs_at
 from tests.robots import Robot
 
 __all__ = ["stubs", "world"]  # the fixtures, shared with the race tests
@@ -120,41 +121,21 @@ def test_a_url_no_configured_key_opens_turns_the_post_into_a_task_and_says_so(
 def test_migration_0024_seals_stored_urls_and_downgrade_opens_them(
     scratch_url: str, migration_key: str
 ) -> None:
-    upgrade(scratch_url, "0010")
-    engine = make_engine(scratch_url)
+    engine, (program,) = programs_at(scratch_url, "0023", "old")
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO programs (code, name, timezone, attribution_model, attribution_window_days,"
-                " freeze_days, max_levels, self_purchase_commission, created_at)"
-                " VALUES ('old', 'Old', 'Asia/Shanghai', 'last_click', 30, 7, 2, true, '2026-01-01 00:00:00')"
-            )
+        member = insert_id(conn, "members", program_id=program, name="群主", joined_at=CREATED)
+        group = insert_id(
+            conn,
+            "chat_groups",
+            program_id=program,
+            owner_member_id=member,
+            name="内购群",
+            platform="wecom",
+            status="active",
+            created_at=CREATED,
+            updated_at=CREATED,
         )
-    upgrade(scratch_url, "0023")
-    with engine.begin() as conn:
-        program = conn.execute(text("SELECT id FROM programs")).scalar_one()
-        conn.execute(
-            text(
-                "INSERT INTO members (program_id, name, joined_at) VALUES (:p, '群主', '2026-01-01 00:00:00')"
-            ),
-            {"p": program},
-        )
-        member = conn.execute(text("SELECT id FROM members")).scalar_one()
-        conn.execute(
-            text(
-                "INSERT INTO chat_groups (program_id, owner_member_id, name, platform, status, created_at,"
-                " updated_at) VALUES (:p, :m, '内购群', 'wecom', 'active', '2026-01-01 00:00:00',"
-                " '2026-01-01 00:00:00')"
-            ),
-            {"p": program, "m": member},
-        )
-        group = conn.execute(text("SELECT id FROM chat_groups")).scalar_one()
-        conn.execute(
-            text(
-                "INSERT INTO group_robots (group_id, webhook_url, updated_at) VALUES (:g, :u, '2026-01-01 00:00:00')"
-            ),
-            {"g": group, "u": WECOM},
-        )
+        insert(conn, "group_robots", group_id=group, webhook_url=WECOM, updated_at=CREATED)
     upgrade(scratch_url)
     with engine.connect() as conn:
         sealed = conn.execute(text("SELECT webhook_url_sealed FROM group_robots")).scalar_one()

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.groups import alerts, service
 from neigou.groups.models import GroupSettings
 from neigou.groups.schemas import SettingsIn
-from neigou.kit.db import make_engine, transaction
+from neigou.kit.db import transaction
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
 from tests.groups.test_alerts import MORNING, world
+from tests.migrating import group_settings, programs_at
 from tests.robots import Robot, robot
 from tests.sign_in import console_sign_in
 
@@ -124,28 +125,10 @@ def test_a_url_no_configured_key_opens_counts_as_no_robot_and_says_so(
 def test_migration_0025_seals_stored_urls_and_downgrade_opens_them(
     scratch_url: str, migration_key: str
 ) -> None:
-    upgrade(scratch_url, "0010")  # programs as they were before organizations
-    engine = make_engine(scratch_url)
+    engine, (old, bare) = programs_at(scratch_url, "0024", "old", "bare")
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO programs (code, name, timezone, attribution_model, attribution_window_days,"
-                " freeze_days, max_levels, self_purchase_commission, created_at)"
-                " VALUES ('old', 'Old', 'Asia/Shanghai', 'last_click', 30, 7, 2, true, '2026-01-01 00:00:00')"
-                ", ('bare', 'Bare', 'Asia/Shanghai', 'last_click', 30, 7, 2, true, '2026-01-01 00:00:00')"
-            )
-        )
-    upgrade(scratch_url, "0024")
-    with engine.begin() as conn:
-        old, bare = conn.execute(text("SELECT id FROM programs ORDER BY code DESC")).scalars().all()
         for program, url in ((old, WECOM), (bare, None)):
-            conn.execute(
-                text(
-                    "INSERT INTO group_settings (program_id, webhook_url, size_limits, jump_members_per_day,"
-                    " jump_bp_per_day, updated_at) VALUES (:p, :u, '{}', 50, 500, '2026-01-01 00:00:00')"
-                ),
-                {"p": program, "u": url},
-            )
+            group_settings(conn, program, webhook_url=url)
     upgrade(scratch_url)
     with engine.connect() as conn:
         sealed, masked = conn.execute(

@@ -16,7 +16,7 @@ import pytest
 from alembic import command
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
@@ -24,12 +24,13 @@ from neigou.audit.models import AuditEntry
 from neigou.integrations import events, signing
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit.clock import utcnow
-from neigou.kit.db import make_engine, transaction
+from neigou.kit.db import transaction
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.feed.conftest import app_sealer, app_settings
 from tests.integrations.test_webhooks import Receiver
+from tests.migrating import CREATED, hanging, hanging_off, insert_id, programs_at
 from tests.orders.builders import SKU, World, build, order_body
 from tests.sign_in import console_sign_in
 
@@ -187,57 +188,32 @@ def test_values_no_configured_key_opens_answer_503_and_fail_the_attempt_without_
     assert receiver.received == []
 
 
-def _hanging(engine: Engine) -> tuple[int, int]:
-    with engine.connect() as conn:
-        deliveries = conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar_one()
-        receipts = conn.execute(text("SELECT count(*) FROM webhook_receipts")).scalar_one()
-    return deliveries, receipts
-
-
 INBOUND, OUTBOUND = "whsec_aW5ib3VuZC1zZWNyZXQ=", "whsec_b3V0Ym91bmQtc2VjcmV0"
+KEPT = {"webhook_deliveries": 1, "webhook_attempts": 1, "webhook_receipts": 1}
 
 
 def test_migration_0028_seals_stored_values_and_downgrade_opens_them(
     scratch_url: str, migration_key: str
 ) -> None:
-    upgrade(scratch_url, "0010")  # programs as they were before organizations
-    engine = make_engine(scratch_url)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO programs (code, name, timezone, attribution_model, attribution_window_days,"
-                " freeze_days, max_levels, self_purchase_commission, created_at)"
-                " VALUES ('old', 'Old', 'Asia/Shanghai', 'last_click', 30, 7, 2, true, '2026-01-01 00:00:00')"
-            )
-        )
-    upgrade(scratch_url, "0027")
+    engine, (program,) = programs_at(scratch_url, "0027", "old")
     url = f"https://shop.example/hooks?token={TOKEN}"
     with engine.begin() as conn:
-        program = conn.execute(text("SELECT id FROM programs")).scalar_one()
-        for name, target in (("with", url), ("without", None)):
-            conn.execute(
-                text(
-                    "INSERT INTO integrations (program_id, name, inbound_secret, outbound_url, outbound_secret,"
-                    " active, created_at) VALUES (:p, :n, :i, :u, :o, true, '2026-01-01 00:00:00')"
-                ),
-                {"p": program, "n": name, "i": INBOUND, "u": target, "o": OUTBOUND},
+        shop, _ = [
+            insert_id(
+                conn,
+                "integrations",
+                program_id=program,
+                name=name,
+                inbound_secret=INBOUND,
+                outbound_url=target,
+                outbound_secret=OUTBOUND,
+                active=True,
+                created_at=CREATED,
             )
+            for name, target in (("with", url), ("without", None))
+        ]
         # Rows that hang off an integration survive both ways (a table rebuild on SQLite would cascade).
-        shop = conn.execute(text("SELECT id FROM integrations WHERE name = 'with'")).scalar_one()
-        conn.execute(
-            text(
-                "INSERT INTO webhook_deliveries (integration_id, event_id, event_type, payload, status, attempts,"
-                " created_at) VALUES (:i, 'evt_kept', 'commission.earned', '{}', 'pending', 0, '2026-01-01 00:00:00')"
-            ),
-            {"i": shop},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO webhook_receipts (integration_id, signature, received_at)"
-                " VALUES (:i, 'sig', '2026-01-01 00:00:00')"
-            ),
-            {"i": shop},
-        )
+        hanging_off(conn, shop)
     upgrade(scratch_url)
     columns = {c["name"] for c in inspect(engine).get_columns("integrations")}
     assert not {"inbound_secret", "outbound_secret", "outbound_url"} & columns
@@ -254,9 +230,9 @@ def test_migration_0028_seals_stored_values_and_downgrade_opens_them(
         assert (opener.unseal(inbound), opener.unseal(outbound)) == (INBOUND, OUTBOUND)
         assert (opener.unseal(sealed_url) if sealed_url else None) == target
         assert masked == ("https://shop.example/hooks?…" if target else None)
-    assert _hanging(engine) == (1, 1)
+    assert hanging(engine) == KEPT
     command.downgrade(alembic_config(scratch_url), "0027")
-    assert _hanging(engine) == (1, 1)
+    assert hanging(engine) == KEPT
     columns = {c["name"] for c in inspect(engine).get_columns("integrations")}
     assert not {"inbound_secret_sealed", "outbound_url_masked"} & columns
     with engine.connect() as conn:

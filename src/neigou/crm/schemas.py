@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
-from neigou.crm.models import ConsentPurpose, CustomerSource, SpendingPower
+from neigou.crm.models import ConsentPurpose, CustomerSource, RobotVia, SpendingPower
 from neigou.offers.schemas import Tags
 
 CustomerRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -185,7 +185,9 @@ class CustomerExport(BaseModel):
 
 
 class ExportedMessage(BaseModel):
-    """A message pushed to the customer."""
+    """A message pushed to the customer, and whose robot took it: the customer's group's (with the
+    group's id) or the program's, null before a robot is tried and on the other channels; never the
+    robot's URL or key."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -195,6 +197,8 @@ class ExportedMessage(BaseModel):
     send_at: datetime
     status: str
     sent_at: datetime | None
+    sent_via: RobotVia | None
+    sent_via_group_id: int | None
 
 
 class IdOut(BaseModel):

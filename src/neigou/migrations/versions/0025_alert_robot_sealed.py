@@ -29,7 +29,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _masked(url: str) -> str:
-    # What groups.service.masked_url shows, frozen here: the URL's host and path, never its key.
+    # The rule pages and the API showed when this revision was written (``groups.service.masked_url``
+    # then), frozen here: the URL's host and path, never its query. ``kit.urls.masked_url`` has replaced
+    # it since, and 0029 masks these rows again by that rule.
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
 

@@ -33,7 +33,9 @@ _PLAIN = ("inbound_secret", "outbound_secret", "outbound_url")
 
 
 def _masked(url: str) -> str:
-    # What integrations.service.masked_url shows, frozen here: host and path, never a token.
+    # The rule the API showed when this revision was written (``integrations.service.masked_url``
+    # then), frozen here: host and path without a user and password, never the query. ``kit.urls.masked_url``
+    # has replaced it since (key-like path segments hidden too), and 0029 masks these rows again by it.
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]  # without a user and password
     return f"{parts.scheme}://{host}{parts.path}" + ("?…" if parts.query else "")
