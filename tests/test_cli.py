@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import gc
+import warnings
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,8 +13,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import Pool
 from typer.testing import CliRunner
 
 from neigou.analytics import reports
@@ -39,6 +42,118 @@ def env(database_url: str, engine: object, monkeypatch: pytest.MonkeyPatch) -> I
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+class OpenConnections:
+    """The driver connections any pool of this process has opened and not yet closed, counted from
+    SQLAlchemy's pool events (every engine, including one a command makes for itself)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.opened = 0
+
+    def __enter__(self) -> OpenConnections:
+        event.listen(Pool, "connect", self._opened)
+        event.listen(Pool, "close", self._closed)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(Pool, "connect", self._opened)
+        event.remove(Pool, "close", self._closed)
+
+    def _opened(self, *_: object) -> None:
+        self.count += 1
+        self.opened += 1
+
+    def _closed(self, *_: object) -> None:
+        self.count -= 1
+
+
+COMMANDS: dict[str, Callable[[Path], list[str]]] = {
+    "migrate": lambda _: ["migrate"],
+    "token create": lambda _: ["token", "create", "--role", "integration"],
+    "token sign-in-link": lambda _: ["token", "sign-in-link", "--member-id", "987654"],
+    "user create": lambda _: ["user", "create", "--username", "ops", "--password", "correct horse"],
+    "groups import-counts": lambda tmp: [
+        "groups",
+        "import-counts",
+        _file(
+            tmp / "counts.csv",
+            "owner_member_id,group,member_count,observed_at\n987654,wx-1,300,2026-03-24T21:00:00+08:00\n",
+        ),
+    ],
+    "products import": lambda tmp: [
+        "products",
+        "import",
+        _file(tmp / "products.csv", "sku,title,price_yuan,commission_rate_bp\nA-1,商品一,1.00,100\n"),
+    ],
+    "orders import": lambda tmp: [
+        "orders",
+        "import",
+        _file(
+            tmp / "orders.csv",
+            "external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,"
+            "unit_price_fen\nCSV-1,987654,c1,,2026-03-01T12:00:00+08:00,A-1,1,10000\n",
+        ),
+    ],
+    "platforms import": lambda tmp: [
+        "platforms",
+        "import",
+        _file(
+            tmp / "jd.csv",
+            "orderId,skuId,skuNum,estimateCosPrice,estimateFee,validCode,orderTime,modifyTime,subUnionId\n"
+            "300001,100012,1,100.00,20.00,16,2026-03-24 12:00:00,2026-03-24 12:00:00,\n",
+        ),
+        "--integration",
+        "987654",
+        "--platform",
+        "jd_union",
+    ],
+    "platforms poll": lambda _: [
+        "platforms",
+        "poll",
+        "--integration",
+        "987654",
+        "--platform",
+        "jd_union",
+        "--url",
+        "http://127.0.0.1:9/",
+        "--app-key",
+        "k",
+        "--app-secret",
+        "s",
+    ],
+    "tiers evaluate": lambda _: ["tiers", "evaluate", "--program-id", "987654", "--period", "2026-03"],
+    "analytics refresh": lambda _: ["analytics", "refresh"],
+}
+
+
+def _file(path: Path, content: str) -> str:
+    path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_command_closes_its_connections_before_it_returns(
+    command: str, env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEIGOU_ANALYTICS_URL", f"duckdb:///{tmp_path / 'cli.duckdb'}")
+    get_settings.cache_clear()
+    args = COMMANDS[command](tmp_path)
+    gc.collect()  # what earlier tests left to the collector goes now, not while this one runs
+    with warnings.catch_warnings(record=True) as caught, OpenConnections() as connections:
+        warnings.simplefilter("always", ResourceWarning)
+        try:
+            result = runner.invoke(app, args)
+            left_open = connections.count  # a connection the collector may close later counts as open
+        finally:
+            close_all()
+        # A connection dropped unclosed is reported by its driver (psycopg: "deleted while still open").
+        gc.collect()
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert connections.opened > 0, result.output  # the command did reach the database
+    assert left_open == 0, result.output
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_migrate_is_repeatable(env: None) -> None:
@@ -92,8 +207,10 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "demo.db"
     path.write_bytes(b"an old demo database that must be replaced")
-    result = runner.invoke(app, ["demo", "--no-serve", "--path", str(path)])
+    with OpenConnections() as connections:
+        result = runner.invoke(app, ["demo", "--no-serve", "--path", str(path)])
     assert result.exit_code == 0, result.output
+    assert connections.count == 0  # the seeding engine is disposed before the demo would serve
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("ngt_")
     assert "password" in result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.db import opened_database
 from neigou.kit.settings import get_settings
 
 app = typer.Typer(help="Analytics: the extract into the analytics store.", no_args_is_help=True)
@@ -18,8 +18,7 @@ def refresh() -> None:
     from neigou.analytics.runtime import store_for
 
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
-    with factory() as session:
+    with opened_database(settings.database_url) as factory, factory() as session:
         copied = run_refresh(session, store_for(settings))
     for table, rows in copied.items():
         typer.echo(f"{table}\t{rows}")

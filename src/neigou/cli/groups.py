@@ -10,7 +10,7 @@ import typer
 from neigou.groups import counts, csv_rows
 from neigou.kit.actor import Actor
 from neigou.kit.columns import FileRefused
-from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.kit.db import opened_database, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.settings import get_settings
 from neigou.kit.tabular import read_table
@@ -37,9 +37,9 @@ def import_counts(
         total = sum(1 for _ in read_table(file, csv_rows.LAYOUT))
     except FileRefused:
         total = 0  # the import reports why, in its own words
-    factory = make_session_factory(make_engine(get_settings().database_url))
     try:
         with (
+            opened_database(get_settings().database_url) as factory,
             typer.progressbar(length=total, label="importing") as bar,
             transaction(factory) as session,
         ):

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
@@ -19,7 +20,7 @@ from neigou.cli.groups import app as groups_app
 from neigou.cli.tiers import app as tiers_app
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.kit.db import opened_database, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.logging import uvicorn_log_config
 from neigou.kit.settings import Settings, get_settings
@@ -57,7 +58,7 @@ def migrate() -> None:
     settings = get_settings()
     upgrade(settings.database_url)
     typer.echo(
-        f"schema is up to date on {make_engine(settings.database_url).url.render_as_string(hide_password=True)}"
+        f"schema is up to date on {make_url(settings.database_url).render_as_string(hide_password=True)}"
     )
 
 
@@ -123,9 +124,8 @@ def token_create(
 ) -> None:
     """Issue an API token; the secret is printed alone on the last line."""
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
     try:
-        with transaction(factory) as session:
+        with opened_database(settings.database_url) as factory, transaction(factory) as session:
             organization_id = None if organization is None else organization_id_by_code(session, organization)
             token, secret = auth.create_token(
                 session,
@@ -154,10 +154,9 @@ def token_sign_in_link(
 ) -> None:
     """Print a one-time workspace sign-in link for a member (it carries no API token)."""
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
     valid = minutes or settings.sign_in_code_minutes
     try:
-        with transaction(factory) as session:
+        with opened_database(settings.database_url) as factory, transaction(factory) as session:
             code = sign_in_codes.issue(session, member_id=member_id, minutes=valid, actor=CLI_ACTOR)
     except ProblemError as exc:
         raise _fail(exc) from exc
@@ -177,9 +176,8 @@ def user_create(
 ) -> None:
     """Create an operator account for the console (a merchant's account with --merchant-id)."""
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
     try:
-        with transaction(factory) as session:
+        with opened_database(settings.database_url) as factory, transaction(factory) as session:
             organization_id = None if organization is None else organization_id_by_code(session, organization)
             user = auth.create_user(
                 session,
@@ -226,16 +224,16 @@ def demo(
     typer.echo(f"creating the demo database at {path} …")
     upgrade(url)
     password = secrets.token_urlsafe(9)
-    factory = make_session_factory(make_engine(url))
-    with transaction(factory) as session:
-        world = seed(
-            session,
-            now=utcnow(),
-            password=password,
-            secret_key=settings.secret_key,
-            public_base=settings.public_base,
-        )
-    _fill_analytics(settings, factory)
+    with opened_database(url) as factory:
+        with transaction(factory) as session:
+            world = seed(
+                session,
+                now=utcnow(),
+                password=password,
+                secret_key=settings.secret_key,
+                public_base=settings.public_base,
+            )
+        _fill_analytics(settings, factory)
     typer.echo(
         f"\nneigou demo is ready\n"
         f"  console:    {base}/console   (user {world.username}, password {password})\n"

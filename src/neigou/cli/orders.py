@@ -21,7 +21,7 @@ from rich.table import Table
 
 from neigou.kit.actor import Actor
 from neigou.kit.columns import FileRefused
-from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.db import opened_database
 from neigou.kit.settings import get_settings
 from neigou.orders.importer import import_file
 
@@ -42,16 +42,18 @@ def import_orders(
     """Import paid orders; rerun the same command after a crash to resume from the checkpoint."""
     out, err = Console(), Console(stderr=True)
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
-    with Progress(
-        TextColumn("importing 导入订单"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
+    with (
+        opened_database(settings.database_url) as factory,
+        Progress(
+            TextColumn("importing 导入订单"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar,
+    ):
         task = bar.add_task("import", total=file.stat().st_size)
         try:
             report = import_file(

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from neigou.kit.actor import Actor
 from neigou.kit.columns import FileRefused
-from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.db import opened_database
 from neigou.kit.errors import ProblemError
 from neigou.kit.settings import get_settings
 from neigou.platforms.fetchers import Credentials, FileFetcher, PlatformError
@@ -53,15 +53,15 @@ def import_file(
 ) -> None:
     """Import a platform's exported order file whose header names the platform's fields."""
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
     try:
-        report = sync(
-            factory,
-            integration_id=integration_id,
-            fetcher=FileFetcher(platform, file),
-            secret_key=settings.secret_key,
-            actor=CLI_ACTOR,
-        )
+        with opened_database(settings.database_url) as factory:
+            report = sync(
+                factory,
+                integration_id=integration_id,
+                fetcher=FileFetcher(platform, file),
+                secret_key=settings.secret_key,
+                actor=CLI_ACTOR,
+            )
     except (FileRefused, ProblemError) as exc:
         Console(stderr=True).print(f"error [{exc.code}]: {exc.detail}", markup=False)
         raise typer.Exit(code=2) from exc
@@ -78,9 +78,8 @@ def poll_api(
 ) -> None:
     """Read the orders modified since the stored watermark (three days back the first time)."""
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
     try:
-        with httpx.Client(timeout=30) as client:
+        with opened_database(settings.database_url) as factory, httpx.Client(timeout=30) as client:
             report = poll(
                 factory,
                 integration_id=integration_id,

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from neigou.kit.actor import Actor
 from neigou.kit.columns import ImportRefused
-from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.kit.db import opened_database, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.settings import get_settings
 from neigou.offers import csv_import
@@ -31,10 +31,10 @@ def import_file(
 ) -> None:
     """Import a catalog CSV or .xlsx file: all rows or none; skus that exist are updated from the file."""
     out, err = Console(), Console(stderr=True)
-    factory = make_session_factory(make_engine(get_settings().database_url))
     content = file.read_bytes()
     try:
         with (
+            opened_database(get_settings().database_url) as factory,
             Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),

@@ -8,7 +8,7 @@ import typer
 
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.kit.db import opened_database, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.settings import get_settings
 from neigou.tiers.service import evaluate as evaluate_period
@@ -24,9 +24,8 @@ def evaluate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show the changes, write nothing")] = False,
 ) -> None:
     """Evaluate a month: promotions and demotions take effect at the start of the next month."""
-    factory = make_session_factory(make_engine(get_settings().database_url))
     try:
-        with transaction(factory) as session:
+        with opened_database(get_settings().database_url) as factory, transaction(factory) as session:
             result = evaluate_period(
                 session,
                 program_id=program_id,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -113,6 +115,20 @@ def engine_for(settings: Settings) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit (responses are built after it)."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def opened_database(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions for a caller that lives shorter than its process (a CLI command): an engine of its own,
+    disposed on the way out however the caller ends, so every connection it opened is closed when it
+    returns rather than whenever the garbage collector finds the engine.
+
+    ``with opened_database(settings.database_url) as factory: ...``"""
+    engine = make_engine(url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 def transaction(factory: sessionmaker[Session]) -> Transaction:

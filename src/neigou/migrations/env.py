@@ -20,9 +20,11 @@ def run() -> None:
         _migrate(connectable)
         return
     engine = make_engine(url)
-    with engine.connect() as connection:
-        _migrate(connection)
-    engine.dispose()
+    try:
+        with engine.connect() as connection:
+            _migrate(connection)
+    finally:
+        engine.dispose()  # a failed migration leaves no connection behind either
 
 
 def _migrate(connection: object) -> None:
