@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -252,6 +252,13 @@ def test_a_stream_is_timed_as_a_request_up_to_its_first_board_only(
     async def samples(http: httpx.AsyncClient) -> dict[str, float]:
         return {key: await _sample(http, operator, name, **labels) for key, (name, labels) in names.items()}
 
+    async def until(http: httpx.AsyncClient, done: Callable[[dict[str, float]], bool]) -> dict[str, float]:
+        deadline = time.monotonic() + STALLED_AFTER  # a stall, not a measure of speed
+        while not done(now := await samples(http)):
+            assert time.monotonic() < deadline, "the stream was not recorded"
+            await asyncio.sleep(0.1)
+        return now
+
     async def scenario() -> None:
         async with _client(server.base) as http, AsyncExitStack() as stack:
             before = await samples(http)
@@ -261,12 +268,10 @@ def test_a_stream_is_timed_as_a_request_up_to_its_first_board_only(
             first = time.perf_counter() - opened
             await asyncio.sleep(1.0)  # the stream stays open well past its first board
             await stack.aclose()
-            deadline = time.monotonic() + STALLED_AFTER  # a stall, not a measure of speed
-            while (after := await samples(http))["lives"] == before["lives"]:
-                assert time.monotonic() < deadline, "the stream's end was not recorded"
-                await asyncio.sleep(0.1)
+            after = await until(http, lambda now: now["requests"] > before["requests"])
+            assert after["latency"] - before["latency"] <= first  # timed up to its first board only
+            after = await until(http, lambda now: now["lives"] > before["lives"])
             assert (after["requests"], after["lives"]) == (before["requests"] + 1, before["lives"] + 1)
-            assert after["latency"] - before["latency"] <= first  # timed up to its first board
             assert after["life"] - before["life"] >= 1.0
 
     aio.run(scenario())
