@@ -128,9 +128,10 @@ class Feeds:
                 STREAM_READS.inc()
                 try:
                     value = await self._read(read)
-                except ProblemError as error:
+                except ProblemError as error:  # an answer (the event is gone): its streams end
                     feed.error = error
-                    log.info("stream.feed_ended", key=repr(feed.key), code=error.code)
+                    if feed.value is not None:
+                        log.info("stream.feed_ended", key=repr(feed.key), code=error.code)
                     return
                 except Exception as error:
                     if feed.value is None:  # the first read: the streams waiting for it are told
