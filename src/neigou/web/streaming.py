@@ -9,9 +9,9 @@ connection: its reads are shared with every stream watching the same key (``web.
 per key and tick, however many watch it), each a short session on one of STREAM_READERS threads
 shared by every stream (so open streams take at most that many connections of the pool, counted in
 ``Settings.pool_size``), and the wait is a sleep on the event loop. The request metrics time a
-stream as a request up to its start only (``kit.metrics.mark_streaming``). A stream ends when its client goes away
-(``sse_starlette`` watches for the disconnect and cancels it) and when the process stops (the server's
-exit signal, and ``StreamGate.close`` on shutdown).
+stream as a request up to its start only (``kit.metrics.mark_streaming``). A stream ends when its
+client goes away (``sse_starlette`` watches for the disconnect and cancels it) and when the process
+stops (the server's exit signal, and ``StreamGate.close`` on shutdown).
 """
 
 from __future__ import annotations
