@@ -7,7 +7,8 @@ still answer; the open streams hold no request slot and, between pushes, no data
 (the pool's checked-out count, from ``/metrics``); they push what changed, give their slot back when
 their client goes away, and end when the server stops. Before streams had their own gate, each one
 held a request slot for its whole life: sixteen watchers (``max_in_flight``) left every other request
-a 503. Nothing is timed: a wait is bounded only by STALLED_AFTER, a stall, never a measure of speed.
+a 503. The watchers of one board share its reads (one per event, organization and tick, counted by
+``/metrics``): before, every watcher read the board on its own, sixty reads a tick for sixty watchers. Nothing is timed: a wait is bounded only by STALLED_AFTER, a stall, never a measure of speed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,11 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from neigou.auth.models import Role
 from neigou.kit.settings import STREAM_READERS
+from neigou.web.console_events import BOARD_SECONDS
 from tests import aio
+from tests.conftest import TokenMaker, bearer
 from tests.events.builders import SKU, add_employees, create_event
 from tests.factories import create_program
 from tests.web.served import STALLED_AFTER, Served, serve
@@ -142,6 +146,59 @@ def test_watchers_leave_room_for_reservations_reads_and_pages(
     assert "request.pool_timeout" not in log, log[-3000:]
 
 
+def test_watchers_of_a_board_share_one_read_per_tick(
+    server: Served, client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    organizations = [
+        client.post("/api/v1/organizations", json={"code": c, "name": c}, headers=operator).json()["id"]
+        for c in ("ours", "acme")
+    ]
+    ours, theirs = (bearer(make_token(Role.OPERATOR, organization_id=o)) for o in organizations)
+    program = create_program(client, operator, code="shared", organization_id=organizations[0])["id"]
+    events = [create_event(client, operator, program, name=name) for name in ("one", "other")]
+    for event in events:
+        add_employees(client, operator, event, [{"employee_no": "E1", "name": "员工1"}])
+    first, second = (f"/console/events/{e}/board/stream" for e in events)
+    watchers = [(first, operator)] * 30 + [(second, operator)] * 10 + [(first, ours)] * 10
+
+    async def reserve(http: httpx.AsyncClient, event: int, phone: str) -> None:
+        body = {"sku": SKU, "customer_ref": phone, "employee_no": "E1"}
+        answer = await http.post(f"/api/v1/events/{event}/reservations", json=body, headers=operator)
+        assert answer.status_code == 201, answer.text
+
+    async def scenario() -> None:
+        async with _client(server.base) as http, AsyncExitStack() as stack:
+            opened = await asyncio.gather(*(_open(stack, http, path, who) for path, who in watchers))
+            assert [r.status_code for r, _ in opened] == [200] * len(watchers)
+            assert all('"reservations":0' in b for b in await asyncio.gather(*(_board(x) for _, x in opened)))
+            # Another organization's operator is never handed the board its feed already holds.
+            refused = await http.get(first, headers=theirs)
+            assert (refused.status_code, refused.json()["code"]) == (404, "event_not_found")
+            gauges = await _metrics(http, operator)
+            assert gauges["neigou_stream_feeds"] == 3  # two events, one of them seen by two scopes
+            started, reads = time.monotonic(), gauges["neigou_stream_reads_total"]
+
+            await reserve(http, events[0], "13800000001")
+            await reserve(http, events[1], "13800000002")
+            pushed = await asyncio.gather(*(_board(lines) for _, lines in opened))
+            assert all('"reservations":1' in board for board in pushed)
+            made = (await _metrics(http, operator))["neigou_stream_reads_total"] - reads
+            ticks = (time.monotonic() - started) / BOARD_SECONDS + 2  # the ticks that could have run
+            assert 3 <= made <= 3 * ticks, (made, ticks)  # not one per watcher (fifty a tick)
+
+            await stack.aclose()
+            await _until_closed(http, operator)
+            gauges = await _metrics(http, operator)
+            assert gauges["neigou_stream_feeds"] == 0
+            await asyncio.sleep(2 * BOARD_SECONDS)
+            after = await _metrics(http, operator)
+            assert after["neigou_stream_reads_total"] == gauges["neigou_stream_reads_total"]  # not read
+
+    aio.run(scenario())
+    log = server.log()
+    assert "request.failed" not in log, log[-3000:]
+
+
 def test_open_streams_end_when_the_server_stops(
     database_url: str, tmp_path: Path, client: TestClient, operator: dict[str, str]
 ) -> None:
@@ -162,3 +219,59 @@ def test_open_streams_end_when_the_server_stops(
     log = served.log()
     assert "Traceback" not in log, log[-3000:]
     assert "Task was destroyed" not in log, log[-3000:]
+
+
+async def _sample(client: httpx.AsyncClient, headers: dict[str, str], name: str, **labels: str) -> float:
+    answer = await client.get("/metrics", headers=headers)
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0
+
+
+def test_a_stream_is_timed_as_a_request_up_to_its_first_board_only(
+    server: Served, client: TestClient, operator: dict[str, str]
+) -> None:
+    """The request latency of a stream ends when it starts streaming, with its first board; its
+    life is ``neigou_stream_duration_seconds``. Before, a stream held open for minutes was one
+    request of minutes in the latency histogram."""
+    program = create_program(client, operator, code="timed")
+    path = f"/console/events/{create_event(client, operator, program['id'])}/board/stream"
+    route = "/console/events/{event_id}/board/stream"
+    request = {"method": "GET", "route": route, "status": "200"}
+    latency, life = "neigou_http_request_duration_seconds", "neigou_stream_duration_seconds"
+
+    names = {
+        "latency": (f"{latency}_sum", request),
+        "requests": (f"{latency}_count", request),
+        "life": (f"{life}_sum", {"route": route}),
+        "lives": (f"{life}_count", {"route": route}),
+    }
+
+    async def samples(http: httpx.AsyncClient) -> dict[str, float]:
+        return {key: await _sample(http, operator, name, **labels) for key, (name, labels) in names.items()}
+
+    async def until(http: httpx.AsyncClient, done: Callable[[dict[str, float]], bool]) -> dict[str, float]:
+        deadline = time.monotonic() + STALLED_AFTER  # a stall, not a measure of speed
+        while not done(now := await samples(http)):
+            assert time.monotonic() < deadline, "the stream was not recorded"
+            await asyncio.sleep(0.1)
+        return now
+
+    async def scenario() -> None:
+        async with _client(server.base) as http, AsyncExitStack() as stack:
+            before = await samples(http)
+            opened = time.perf_counter()
+            _, lines = await _open(stack, http, path, operator)
+            await _board(lines)
+            first = time.perf_counter() - opened
+            await asyncio.sleep(1.0)  # the stream stays open well past its first board
+            await stack.aclose()
+            after = await until(http, lambda now: now["requests"] > before["requests"])
+            assert after["latency"] - before["latency"] <= first  # timed up to its first board only
+            after = await until(http, lambda now: now["lives"] > before["lives"])
+            assert (after["requests"], after["lives"]) == (before["requests"] + 1, before["lives"] + 1)
+            assert after["life"] - before["life"] >= 1.0
+
+    aio.run(scenario())

@@ -5,6 +5,11 @@ path, so ids cannot multiply the series. With ``neigou serve --workers N`` set
 ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory before starting: every worker then writes its
 values there and a scrape of any worker sums them (``prometheus_client``'s multiprocess mode, chosen
 when the library is imported). Gauges say how they combine across workers (``multiprocess_mode``).
+
+A long-lived response (a Server-Sent-Event stream) is a request only until it starts streaming: it
+marks its scope (``mark_streaming``) and is counted and timed as a request when its response starts
+(after its first read); how long it then stays open goes to ``neigou_stream_duration_seconds``, so
+hours-long streams never reach the request latency histogram.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
+# The scope key of a request's ``mark_streaming``: a callable given the response's scope (which names
+# its route), so that it reaches the layer through the copies of the scope made below it (as
+# ``web.admission.HAND_BACK`` does).
+STREAMING = "neigou.metrics.streaming"
 
 REQUESTS = Counter(
     "neigou_http_requests",
@@ -51,6 +60,19 @@ STREAMS_OPEN = Gauge(
     "Server-Sent-Event streams open (apart from requests in flight)",
     multiprocess_mode="livesum",
 )
+STREAM_DURATION = Histogram(
+    "neigou_stream_duration_seconds",
+    "Time a Server-Sent-Event stream stayed open, from admission to its end, by route template",
+    ["route"],
+    buckets=(1.0, 10.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0),
+)
+STREAM_FEEDS = Gauge(
+    "neigou_stream_feeds",
+    "Keys the open streams watch, each read once per tick for all its streams (the live board: "
+    "an event as one organization sees it)",
+    multiprocess_mode="livesum",
+)
+STREAM_READS = Counter("neigou_stream_reads", "Reads made for the open streams (one per feed and tick)")
 SHED = Counter("neigou_http_requests_shed", "Requests answered 503 overloaded by admission control")
 REDIRECTS = Counter("neigou_share_link_redirects", "Share-link redirects (GET /l/{code}) received")
 POOL_IN_USE = Gauge(
@@ -99,6 +121,14 @@ def sample_pool(engine: Engine) -> None:
         POOL_SIZE.set(pool.size())
 
 
+def mark_streaming(scope: Scope) -> None:
+    """Tell the request-metrics layer that this response streams: it is timed as a request up to its
+    start, and its life goes to ``STREAM_DURATION``."""
+    mark = scope.pop(STREAMING, None)
+    if mark is not None:
+        mark(scope)
+
+
 class RequestMetrics:
     """ASGI layer counting and timing every HTTP request by method, route template and status."""
 
@@ -127,17 +157,33 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         status = 500  # an exception that escapes everything is answered 500 by the server
+        streaming = False
+        marked: Scope | None = None  # the scope of the streaming response, which names its route
+
+        def mark(inner: Scope) -> None:
+            nonlocal marked
+            marked = inner
+
+        def record() -> None:
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            labels = (method, self.route_of(marked or scope), str(status))
+            REQUESTS.labels(*labels).inc()
+            LATENCY.labels(*labels).observe(time.perf_counter() - started)
 
         async def send_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, streaming
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if marked is not None:  # a stream is a request until it starts
+                    streaming = True
+                    record()
             await send(message)
 
+        scope[STREAMING] = mark
         try:
             await self.app(scope, receive, send_status)
         finally:
-            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            labels = (method, self.route_of(scope), str(status))
-            REQUESTS.labels(*labels).inc()
-            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            if streaming:
+                STREAM_DURATION.labels(self.route_of(marked or scope)).observe(time.perf_counter() - started)
+            else:
+                record()

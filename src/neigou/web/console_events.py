@@ -3,7 +3,6 @@ Events) and the public live page of an event, ``/e/{code}``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated
 
@@ -122,29 +121,24 @@ def _board_json(factory: sessionmaker[Session], scope: Scope | None, event_id: i
 async def board_stream(request: Request, event_id: int, principal: ConsoleOperator) -> Response:
     """The live board as Server-Sent Events: a ``board`` event every two seconds while it changes.
     The event is looked up in the caller's organization first (another organization's is a 404).
-    Past ``max_streams`` open streams, 503 ``overloaded`` with Retry-After (``web.streaming``)."""
+    Every stream of one event and tenant scope shares one read per tick (``web.feeds``): the board
+    holds figures only, no text in the reader's language, and what a caller may see of it is
+    decided by its scope (organization, merchant), so the scope is part of the key and a stream is
+    never handed a board read for another scope. Past ``max_streams`` open streams, 503
+    ``overloaded`` with Retry-After (``web.streaming``)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     scope = current_request_scope(request.state)
     gate = stream_gate(request)
     if not gate.admit():
         return gate.refused(request)
     try:
-        first = await gate.read(partial(_board_json, factory, scope, event_id))
+        watch = await gate.watch(
+            ("board", event_id, scope), partial(_board_json, factory, scope, event_id), every=BOARD_SECONDS
+        )
     except BaseException:
         gate.release()
         raise
-
-    async def ticks() -> AsyncIterator[dict[str, str]]:
-        data, last = first, ""
-        while True:
-            if data != last:
-                last = data
-                yield {"event": "board", "data": data}
-            if not await gate.pause(BOARD_SECONDS):
-                return
-            data = await gate.read(partial(_board_json, factory, scope, event_id))
-
-    return gate.respond(ticks())
+    return gate.respond(watch, "board")
 
 
 @router.get("/e/{code}", response_class=HTMLResponse)

@@ -5,17 +5,19 @@ is authenticated and the first read is made. Then it gives that slot back (``adm
 and holds one of ``Settings.max_streams`` slots of the process's ``StreamGate`` instead, so open
 streams never starve orders, reservations or pages of their slots; one stream past the cap is
 answered 503 ``overloaded`` with Retry-After at once. Between pushes a stream holds no thread and no
-connection: each read opens a short session on one of STREAM_READERS threads shared by every stream
-(so open streams take at most that many connections of the pool, counted in ``Settings.pool_size``),
-and the wait is a sleep on the event loop. A stream ends when its client goes away
-(``sse_starlette`` watches for the disconnect and cancels it) and when the process stops (the server's
-exit signal, and ``StreamGate.close`` on shutdown).
+connection: its reads are shared with every stream watching the same key (``web.feeds``: one read
+per key and tick, however many watch it), each a short session on one of STREAM_READERS threads
+shared by every stream (so open streams take at most that many connections of the pool, counted in
+``Settings.pool_size``), and the wait is a sleep on the event loop. The request metrics time a
+stream as a request up to its start only (``kit.metrics.mark_streaming``). A stream ends when its
+client goes away (``sse_starlette`` watches for the disconnect and cancels it) and when the process
+stops (the server's exit signal, and ``StreamGate.close`` on shutdown).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -26,9 +28,10 @@ from fastapi.responses import Response
 from sse_starlette import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
-from neigou.kit.metrics import SHED, STREAMS_OPEN
+from neigou.kit.metrics import SHED, STREAMS_OPEN, mark_streaming
 from neigou.kit.settings import STREAM_READERS
 from neigou.web.admission import hand_back, overloaded
+from neigou.web.feeds import Feeds, Read, Watch
 
 T = TypeVar("T")
 PING_SECONDS = 15
@@ -45,6 +48,10 @@ class StreamGate:
         init=False, default_factory=lambda: anyio.CapacityLimiter(STREAM_READERS)
     )
     _closing: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    feeds: Feeds = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.feeds = Feeds(self.read, self.pause)
 
     def admit(self) -> bool:
         """Take a slot if one is free (never waits: a refused stream is told to retry)."""
@@ -66,6 +73,11 @@ class StreamGate:
         """Run a short read (its own session, closed before it returns) on a streams' reader thread."""
         return await anyio.to_thread.run_sync(work, limiter=self._readers)
 
+    async def watch(self, key: Hashable, read: Read, *, every: float) -> Watch:
+        """Join the shared reads of ``key`` (``web.feeds``): ``read`` every ``every`` seconds while
+        any stream watches it; raises what its first read raised."""
+        return await self.feeds.watch(key, read, every=every)
+
     async def pause(self, seconds: float) -> bool:
         """Wait between pushes, holding nothing; False once the process is stopping."""
         with anyio.move_on_after(seconds):
@@ -80,21 +92,30 @@ class StreamGate:
         """End every open stream at its next pause and refuse new ones (the process is stopping)."""
         self._closing.set()
 
-    def respond(self, events: AsyncIterator[dict[str, str]]) -> Response:
-        """The stream's response; its slot is given back however the response ends."""
-        return _GatedEvents(self, events, ping=PING_SECONDS)
+    def respond(self, watch: Watch, event: str) -> Response:
+        """The stream's response: each value of ``watch`` as an ``event``; its slot is given back and
+        its feed left however the response ends."""
+        return _GatedEvents(self, watch, event, ping=PING_SECONDS)
+
+
+async def _events(watch: Watch, event: str) -> AsyncIterator[dict[str, str]]:
+    async for data in watch:
+        yield {"event": event, "data": data}
 
 
 class _GatedEvents(EventSourceResponse):
-    def __init__(self, gate: StreamGate, events: AsyncIterator[dict[str, str]], *, ping: int) -> None:
-        super().__init__(events, ping=ping)
+    def __init__(self, gate: StreamGate, watch: Watch, event: str, *, ping: int) -> None:
+        super().__init__(_events(watch, event), ping=ping)
         self.gate = gate
+        self.watch = watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hand_back(scope)  # from here on the stream counts against its gate, not admission control
+        mark_streaming(scope)  # and its life is not a request's latency
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self.watch.close()
             self.gate.release()
 
 
