@@ -97,7 +97,13 @@ async def _fire(
         return Answer(response.status_code, response.headers, payload)
 
     async def poll_health() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=STALLED_AFTER, verify=tls) as client:
+        # A new connection per probe, as an orchestrator's probe opens one: a kept-alive connection
+        # reused just as the server's keep-alive timer closes it (a loaded machine stretches the gap)
+        # fails in transport, which says nothing about whether the probe is answered.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(
+            base_url=base, timeout=STALLED_AFTER, verify=tls, limits=fresh
+        ) as client:
             while not done.is_set():
                 polls.append(await one(client, "GET", "/healthz", None))
                 await asyncio.sleep(0.1)

@@ -40,9 +40,15 @@ WATCHERS = 60
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The server with room for WATCHERS streams and the default admission settings."""
+    """The server with room for WATCHERS streams and the default request slots. A request may wait
+    ten seconds for a slot instead of one: the WATCHERS streams open at once, each a request until its
+    first board, and on a loaded machine the last of them could otherwise be shed before a slot frees
+    (a watcher that held its slot for its whole life would still starve the reservation and pages)."""
     with serve(
-        database_url, tmp_path_factory.mktemp("stream-server"), NEIGOU_MAX_STREAMS=str(WATCHERS)
+        database_url,
+        tmp_path_factory.mktemp("stream-server"),
+        NEIGOU_MAX_STREAMS=str(WATCHERS),
+        NEIGOU_QUEUE_WAIT_MS="10000",
     ) as served:
         yield served
 
