@@ -150,6 +150,35 @@ def test_parallel_withdrawals_never_exceed_available(
     assert_ledger_balanced(factory)
 
 
+@pytest.mark.postgres_only
+def test_parallel_retries_of_one_withdrawal_take_it_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The same request_id sent ten times at once: one withdrawal, the others answer it (never a
+    duplicate key, which the API would answer 500)."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)
+
+    def attempt(session: Session) -> tuple[int, bool]:
+        member = session.get(Member, w.seller)
+        assert member is not None
+        row, created = withdrawals.request(
+            session, member=member, amount_fen=1000, request_id="retry-1", actor=TEST_ACTOR, at=PAID_AT
+        )
+        return row.id, created
+
+    results = in_parallel(factory, attempt, 10)
+    assert all(isinstance(r, tuple) for r in results), results
+    assert len({r[0] for r in results}) == 1  # type: ignore[index]
+    assert sorted(r[1] for r in results) == [False] * 9 + [True]  # type: ignore[index]
+    assert balance(client, operator, w.seller)["available_fen"] == 3000
+    with transaction(factory) as session:
+        assert session.query(Withdrawal).count() == 1
+    assert_ledger_balanced(factory)
+
+
 def test_actions_in_the_wrong_state_answer_409_invalid_state(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
 ) -> None:
