@@ -40,6 +40,12 @@ TOKEN = "ngk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         ("POST /send?key=k&timestamp=1774404000000&sign=AG0flIxx%3D 500", "AG0flIxx"),
         ("webhook_secret=alert-signing-secret", "alert-signing-secret"),
         ("KeyError('ngt_Zx9-Yw8_Vu7Ts6')", "Zx9-Yw8_Vu7Ts6"),
+        ("GET /l/k7Qm2xPa?customer_ref=%2B86%20138%201234%205678 HTTP/1.1", "1234%205678"),
+        (
+            "GET /l/k7Qm2xPa?a=1&customer_ref=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o HTTP/1.1",
+            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+        ),
+        ("GET /x?openid=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
         ("GET /m/sign-in/ngc_Qp1-Ro2_Sn3Tm4 404", "Qp1-Ro2_Sn3Tm4"),
         ("customer 008613812345678 joined", "13812345678"),
         ("customer 0086 138-1234-5678 joined", "1234-5678"),
@@ -188,9 +194,12 @@ def test_a_served_process_keeps_tokens_out_of_its_log(tmp_path: Path) -> None:
             assert httpx.get(f"{base}/api/v1/programs", headers=headers).status_code == 401
             httpx.get(f"{base}/m/login?token={TOKEN}")
             httpx.get(f"{base}/api/v1/programs?token={TOKEN}")
+            httpx.get(f"{base}/l/k7Qm2xPa?customer_ref=%2B86%20138%201234%205678")
         finally:
             server.terminate()
             server.wait(timeout=20)
     text = log_path.read_text(encoding="utf-8", errors="replace")
     assert "/m/login?token=" in text  # the access log is there …
     assert TOKEN not in text  # … without the token
+    assert "/l/k7Qm2xPa?customer_ref=" in text
+    assert "1234%205678" not in text  # … or a shopper's phone

@@ -45,12 +45,14 @@ _SEP = r"[\s\-\uff0d]?"
 _CC = r"[8\uff18][6\uff16]"
 _PREFIX = rf"(?:(?:[+\uff0b]|[0\uff10]{{2}})?{_CC}{_SEP}|[(\uff08][+\uff0b]?{_CC}[)\uff09]\s?)?"
 _MOBILE = rf"{_PREFIX}[(\uff08]?[1\uff11][3-9\uff13-\uff19]{_D}[)\uff09]?{_SEP}{_D}{{4}}{_SEP}{_D}{{4}}"
-# Secrets inside free text: a header value, a query parameter, a signing secret, a phone number.
+# Secrets inside free text: a header value, a query parameter (a shopper's ``customer_ref`` on a share link
+# too, however it is encoded), a signing secret, a phone number.
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     (
         re.compile(
-            r"(?i)([?&;]|\b)([a-z_-]*(?:token|key|secret|password|signature)|sig|sign|code|phone)=[^&\s\"'#]+"
+            r"(?i)([?&;]|\b)([a-z_-]*(?:token|key|secret|password|signature|phone|mobile|openid)|sig|sign|code|"
+            r"customer_ref)=[^&\s\"'#]+"
         ),
         r"\1\2=" + REDACTED,
     ),
