@@ -65,10 +65,15 @@ def test_ordinary_text_is_kept() -> None:
 
 
 def test_secret_keys_are_redacted_whatever_the_value() -> None:
-    event = {"headers": {"Authorization": "x", "cookie": "neigou_session=abc"}, "phone": "+8613812345678"}
+    event = {
+        "headers": {"Authorization": "x", "cookie": "neigou_session=abc"},
+        "phone": "+8613812345678",
+        "body": {"customer_ref": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+    }
     assert redact_value(None, event) == {
         "headers": {"Authorization": REDACTED, "cookie": REDACTED},
         "phone": REDACTED,
+        "body": {"customer_ref": REDACTED},
     }
     named = {"webhook_secret": "s", "outbound_secret": "s", "target_sealed": "gAAA", "payee_keys": "k"}
     assert redact_value(None, named) == dict.fromkeys(named, REDACTED)

@@ -35,7 +35,7 @@ QUIET_LOGGERS = ("httpx", "httpcore")
 # Keys whose value is a secret whatever it looks like.
 _SECRET_KEYS = re.compile(
     r"(?i)^(authorization|cookie|set-cookie|x-api-key|password|passwd|secret|secret_key|token|"
-    r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid|"
+    r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid|customer_ref|"
     r"payee_keys|sealing_keys|[a-z0-9]+[_-](?:secret|token|password|signature|sealed))$"
 )
 # Pieces of a mainland mobile as people write it, ASCII or full-width: digits, a separator between
