@@ -189,3 +189,28 @@ def test_a_reservation_dated_in_the_future_is_refused(
     assert row_counts(factory) == before
     opened = _reserve(api, operator, tomorrow, customer_ref="13800000001", employee_no="E1")
     assert (opened.status_code, opened.json()["code"]) == (409, "not_live")
+
+
+SAME_PHONE = [
+    "+86 138 1234 5678",
+    "0086-138-1234-5678",
+    "8613812345678",
+    "１３８１２３４５６７８",
+    "138 1234 5678",
+]
+
+
+def test_the_per_customer_limit_counts_one_phone_however_it_is_written(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    world = _world(api, operator)
+    event = world["event"]
+    first = _reserve(api, operator, event, customer_ref="13812345678", employee_no="E1", quantity=2)
+    assert first.status_code == 201, first.text
+    for written in SAME_PHONE:
+        again = _reserve(api, operator, event, customer_ref=written, employee_no="E1")
+        assert (again.status_code, again.json()["code"]) == (409, "limit_reached"), written
+    _flush(api)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(CustomerCount)) == 1
+        assert session.scalar(select(func.sum(Reservation.quantity))) == 2

@@ -112,6 +112,29 @@ def test_signed_order_webhooks_are_applied(
     assert (again.status_code, again.json()["id"]) == (200, taken.json()["id"])
 
 
+def test_signed_events_dated_ahead_are_refused_and_change_nothing(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The webhook's body is not in the OpenAPI schema (tests/test_future_times.py walks the schema):
+    its paid, completion and refund times are refused ahead here, 422 time_in_future, nothing written."""
+    w = build(client, operator, factory)
+    shop = _integration(client, operator, w)
+    paid = {k: v for k, v in order_body(w, "WH-F", (SKU, 1, 10_000)).items() if k != "program_id"}
+    assert _send(client, shop, {"type": "order.paid", "data": paid}).status_code == 201
+    ahead = (utcnow() + timedelta(days=8)).isoformat()
+    refund = {"external_id": "WH-F", "refund_id": "R-F", "amount_fen": 100, "at": ahead}
+    before = row_counts(factory)
+    for envelope, field in (
+        ({"type": "order.paid", "data": {**paid, "external_id": "WH-F2", "paid_at": ahead}}, "paid_at"),
+        ({"type": "order.completed", "data": {"external_id": "WH-F", "at": ahead}}, "at"),
+        ({"type": "order.refunded", "data": refund}, "at"),
+    ):
+        refused = _send(client, shop, envelope)
+        assert refused.status_code == 422, refused.text
+        assert (refused.json()["code"], refused.json()["field"]) == ("time_in_future", field)
+    assert row_counts(factory) == before
+
+
 def test_bad_signature_stale_timestamp_and_replay_are_refused(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -15,7 +15,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from neigou.auth.models import Role
 from neigou.kit.logging import REDACTED, RedactingFilter, redact_text, redact_value
+from neigou.kit.phones import ascii_digits
+from neigou.privacy import service as privacy_service
+from tests.conftest import TokenMaker, bearer
 
 TOKEN = "ngk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 
@@ -35,6 +39,20 @@ TOKEN = "ngk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         ("POST /robot/send?access_key=k3y0f7h3r0b07 500", "k3y0f7h3r0b07"),
         ("POST /send?key=k&timestamp=1774404000000&sign=AG0flIxx%3D 500", "AG0flIxx"),
         ("webhook_secret=alert-signing-secret", "alert-signing-secret"),
+        ("KeyError('ngt_Zx9-Yw8_Vu7Ts6')", "Zx9-Yw8_Vu7Ts6"),
+        ("GET /l/k7Qm2xPa?customer_ref=%2B86%20138%201234%205678 HTTP/1.1", "1234%205678"),
+        (
+            "GET /l/k7Qm2xPa?a=1&customer_ref=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o HTTP/1.1",
+            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+        ),
+        ("GET /x?openid=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+        ("GET /m/sign-in/ngc_Qp1-Ro2_Sn3Tm4 404", "Qp1-Ro2_Sn3Tm4"),
+        ("customer 008613812345678 joined", "13812345678"),
+        ("customer 0086 138-1234-5678 joined", "1234-5678"),
+        ("customer +86 (138) 1234 5678 joined", "1234 5678"),
+        ("customer (+86)13812345678 joined", "13812345678"),
+        ("customer １３８１２３４５６７８ joined", "１２３４５６７８"),
+        ("customer ＋８６ １３８－１２３４－５６７８ joined", "１２３４－５６７８"),
     ],
 )
 def test_secrets_in_text_are_redacted(text: str, secret: str) -> None:
@@ -47,10 +65,15 @@ def test_ordinary_text_is_kept() -> None:
 
 
 def test_secret_keys_are_redacted_whatever_the_value() -> None:
-    event = {"headers": {"Authorization": "x", "cookie": "neigou_session=abc"}, "phone": "+8613812345678"}
+    event = {
+        "headers": {"Authorization": "x", "cookie": "neigou_session=abc"},
+        "phone": "+8613812345678",
+        "body": {"customer_ref": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+    }
     assert redact_value(None, event) == {
         "headers": {"Authorization": REDACTED, "cookie": REDACTED},
         "phone": REDACTED,
+        "body": {"customer_ref": REDACTED},
     }
     named = {"webhook_secret": "s", "outbound_secret": "s", "target_sealed": "gAAA", "payee_keys": "k"}
     assert redact_value(None, named) == dict.fromkeys(named, REDACTED)
@@ -105,6 +128,41 @@ def test_an_unhandled_error_logs_a_short_traceback_without_locals_or_token(
     assert len(err.splitlines()) < 200
 
 
+PHONE_FORMS = ["008613812345678", "１３８１２３４５６７８", "+86 (138) 1234-5678"]
+
+
+@pytest.mark.parametrize("phone", PHONE_FORMS)
+def test_a_failed_write_logs_neither_the_callers_token_nor_the_phone_it_was_sent(
+    app: FastAPI,
+    make_token: TokenMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    phone: str,
+) -> None:
+    """A bug in an endpoint with a bearer token and a phone in the body: the traceback carries both,
+    bare (a dictionary lookup's KeyError names its key); the log carries neither."""
+    token = make_token(Role.OPERATOR)
+
+    def broken(*_args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"could not erase {kwargs['customer_ref']}") from KeyError(token)
+
+    monkeypatch.setattr(privacy_service, "opt_out", broken)
+    body = {"customer_ref": phone, "request_id": "log-1"}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        capfd.readouterr()
+        response = client.post("/api/v1/privacy/opt-outs", json=body, headers=bearer(token))
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    err = capfd.readouterr().err
+    assert "request.failed" in err
+    assert "KeyError" in err  # the whole chain is logged …
+    assert "RuntimeError" in err
+    secret = token.removeprefix("ngt_")
+    assert secret not in err  # … without the token
+    assert phone not in err  # … or the number, as sent or as its digits
+    assert "13812345678" not in ascii_digits(err).replace(" ", "").replace("-", "")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -141,9 +199,12 @@ def test_a_served_process_keeps_tokens_out_of_its_log(tmp_path: Path) -> None:
             assert httpx.get(f"{base}/api/v1/programs", headers=headers).status_code == 401
             httpx.get(f"{base}/m/login?token={TOKEN}")
             httpx.get(f"{base}/api/v1/programs?token={TOKEN}")
+            httpx.get(f"{base}/l/k7Qm2xPa?customer_ref=%2B86%20138%201234%205678")
         finally:
             server.terminate()
             server.wait(timeout=20)
     text = log_path.read_text(encoding="utf-8", errors="replace")
     assert "/m/login?token=" in text  # the access log is there …
     assert TOKEN not in text  # … without the token
+    assert "/l/k7Qm2xPa?customer_ref=" in text
+    assert "1234%205678" not in text  # … or a shopper's phone

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth.models import Role
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
-from neigou.ledger import withdrawals
-from neigou.ledger.models import Withdrawal
+from neigou.ledger import payouts, withdrawals
+from neigou.ledger.models import Withdrawal, WithdrawalStatus
 from neigou.programs.models import Member
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer, row_counts
 from tests.orders.builders import (
@@ -147,6 +147,75 @@ def test_parallel_withdrawals_never_exceed_available(
     assert balance(client, operator, w.seller)["available_fen"] == 0
     with transaction(factory) as session:
         assert session.query(Withdrawal).count() == 4
+    assert_ledger_balanced(factory)
+
+
+@pytest.mark.postgres_only
+def test_parallel_retries_of_one_withdrawal_take_it_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The same request_id sent ten times at once: one withdrawal, the others answer it (never a
+    duplicate key, which the API would answer 500)."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)
+
+    def attempt(session: Session) -> tuple[int, bool]:
+        member = session.get(Member, w.seller)
+        assert member is not None
+        row, created = withdrawals.request(
+            session, member=member, amount_fen=1000, request_id="retry-1", actor=TEST_ACTOR, at=PAID_AT
+        )
+        return row.id, created
+
+    results = in_parallel(factory, attempt, 10)
+    assert all(isinstance(r, tuple) for r in results), results
+    assert len({r[0] for r in results}) == 1  # type: ignore[index]
+    assert sorted(r[1] for r in results) == [False] * 9 + [True]  # type: ignore[index]
+    assert balance(client, operator, w.seller)["available_fen"] == 3000
+    with transaction(factory) as session:
+        assert session.query(Withdrawal).count() == 1
+    assert_ledger_balanced(factory)
+
+
+@pytest.mark.postgres_only
+def test_parallel_batches_and_payments_take_each_withdrawal_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    """Operators pressing "create batch" and then "paid" several times at once: one batch holds the
+    approved withdrawals, the others answer nothing_to_pay; the batch is paid once, its net withdrawn once."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)  # 4000 available
+    member = bearer(make_token(Role.MEMBER, w.seller))
+    for n in range(3):
+        made = client.post(
+            f"/api/v1/members/{w.seller}/withdrawals",
+            json={"amount_fen": 1000, "request_id": f"b-{n}"},
+            headers=member,
+        )
+        assert made.status_code == 201, made.text
+        approved = client.post(f"/api/v1/withdrawals/{made.json()['id']}/approve", headers=operator)
+        assert approved.status_code == 200, approved.text
+
+    def batch(session: Session) -> int:
+        return payouts.create_batch(session, program_id=w.program_id, actor=TEST_ACTOR, at=PAID_AT).id
+
+    made_batches = in_parallel(factory, batch, 6)
+    ids = [r for r in made_batches if isinstance(r, int)]
+    assert len(ids) == 1, made_batches
+    assert all(isinstance(r, Conflict) and r.code == "nothing_to_pay" for r in made_batches if r not in ids)
+
+    def pay(session: Session) -> int:
+        return payouts.pay_batch(session, batch_id=ids[0], actor=TEST_ACTOR, at=PAID_AT).id
+
+    assert in_parallel(factory, pay, 6) == [ids[0]] * 6
+    with transaction(factory) as session:
+        rows = session.query(Withdrawal).all()
+        assert {(r.batch_id, r.status) for r in rows} == {(ids[0], WithdrawalStatus.PAID)}
+    assert balance(client, operator, w.seller)["withdrawn_fen"] == 3000
     assert_ledger_balanced(factory)
 
 

@@ -1,4 +1,4 @@
-"""Duplicate order deliveries in parallel on PostgreSQL: one order, one posting, the same answer."""
+"""Duplicate order and refund deliveries in parallel on PostgreSQL: one row, one posting, the same answer."""
 
 from __future__ import annotations
 
@@ -78,4 +78,33 @@ def test_concurrent_refunds_never_exceed_the_paid_amount(
         order = session.scalar(select(Order).where(Order.external_id == "RACE-2"))
         assert order is not None
         assert order.refunded_fen == 9000
+    assert_ledger_balanced(factory)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres")
+def test_parallel_retries_of_one_refund_take_it_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The same refund_id delivered at once, as the endpoint takes it (the order locked first): one
+    refund reversing commission once, every other delivery answered with it."""
+    w = build(client, operator, factory)
+    post_order(client, operator, order_body(w, "RACE-3"))
+
+    def refund(session: Session) -> tuple[int, bool]:
+        order = service.find_order(session, external_id="RACE-3", program_id=w.program_id, lock=True)
+        row, created = service.refund(
+            session, order=order, refund_id="R-retry", amount_fen=3000, at=utcnow(), actor=TEST_ACTOR
+        )
+        return row.id, created
+
+    results = in_parallel(factory, refund, PARALLEL)
+    assert all(isinstance(r, tuple) for r in results), results
+    assert len({r[0] for r in results}) == 1  # type: ignore[index]
+    assert sorted(r[1] for r in results) == [False] * (PARALLEL - 1) + [True]  # type: ignore[index]
+    with factory() as session:
+        assert session.scalar(select(func.count(Refund.id))) == 1
+        order = session.scalar(select(Order).where(Order.external_id == "RACE-3"))
+        assert order is not None
+        assert order.refunded_fen == 3000
     assert_ledger_balanced(factory)

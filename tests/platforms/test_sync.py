@@ -151,6 +151,19 @@ def test_a_failing_platform_stops_without_moving_the_watermark(
         assert watermark(session, integration_id, Platform.JD_UNION) is None
 
 
+def test_a_refusing_gateway_is_reported_without_the_key_in_its_url(
+    factory: sessionmaker[Session], stub: Stub, world: tuple[World, int]
+) -> None:
+    _, integration_id = world
+    key = "gw-k3y-0f-the-proxy"
+    stub.url += f"?access_token={key}"
+    stub.answers = [(403, {})]
+    with pytest.raises(PlatformError) as refused:
+        _poll(factory, stub, integration_id, Platform.JD_UNION, since=NOW - timedelta(minutes=30))
+    assert "403" in str(refused.value)
+    assert key not in str(refused.value)
+
+
 def test_pdd_and_taobao_pollers_read_their_shapes(
     factory: sessionmaker[Session], stub: Stub, world: tuple[World, int]
 ) -> None:

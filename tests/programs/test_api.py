@@ -238,3 +238,19 @@ def test_update_a_program_profile_and_rules(
         program["name"],
         14,
     )
+
+
+def test_one_phone_however_written_is_one_member_of_a_program(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    program = create_program(client, operator)
+    create_member(client, operator, program["id"], name="first", customer_ref="13812345678")
+    before = row_counts(factory)
+    for written in ("+86 138 1234 5678", "0086-138-1234-5678", "8613812345678", "１３８１２３４５６７８"):
+        again = client.post(
+            f"/api/v1/programs/{program['id']}/members",
+            json={"name": "again", "customer_ref": written},
+            headers=operator,
+        )
+        assert (again.status_code, again.json()["code"]) == (409, "member_exists"), written
+    assert row_counts(factory) == before

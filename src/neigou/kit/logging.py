@@ -1,10 +1,11 @@
 """Structured logs: key=value on a terminal, JSON lines when NEIGOU_LOG_JSON is set.
 
 Every log line goes through one redaction step, whichever library wrote it: bearer tokens, secrets,
-passwords, cookies, ``token=``, ``key=`` and ``sign=`` in URLs (a robot's key, a signed robot call) and
-mainland phone numbers never reach the log; a field named like a secret (``webhook_secret``,
-``outbound_secret``, ``target_sealed``) is redacted whatever it holds. Tracebacks are plain (no local
-variables: a local may hold a token, and a traceback with locals can run to tens of thousands of lines).
+passwords, cookies, ``token=``, ``key=`` and ``sign=`` in URLs (a robot's key, a signed robot call), API
+tokens and sign-in codes (``ngt_…``, ``ngc_…``) and mainland phone numbers however they are written never
+reach the log; a field named like a secret (``webhook_secret``, ``outbound_secret``, ``target_sealed``) is
+redacted whatever it holds. Tracebacks are plain (no local variables: a local may hold a token, and a
+traceback with locals can run to tens of thousands of lines).
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
 and shown on pages, not only logged: :func:`redact_url` takes the values of the called URL's query (the
@@ -34,15 +35,24 @@ QUIET_LOGGERS = ("httpx", "httpcore")
 # Keys whose value is a secret whatever it looks like.
 _SECRET_KEYS = re.compile(
     r"(?i)^(authorization|cookie|set-cookie|x-api-key|password|passwd|secret|secret_key|token|"
-    r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid|"
+    r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid|customer_ref|"
     r"payee_keys|sealing_keys|[a-z0-9]+[_-](?:secret|token|password|signature|sealed))$"
 )
-# Secrets inside free text: a header value, a query parameter, a signing secret, a phone number.
+# Pieces of a mainland mobile as people write it, ASCII or full-width: digits, a separator between
+# groups, ``+86``, ``0086`` or ``86`` before it (glued or not, or in brackets), brackets round the first group.
+_D = r"[0-9\uff10-\uff19]"
+_SEP = r"[\s\-\uff0d]?"
+_CC = r"[8\uff18][6\uff16]"
+_PREFIX = rf"(?:(?:[+\uff0b]|[0\uff10]{{2}})?{_CC}{_SEP}|[(\uff08][+\uff0b]?{_CC}[)\uff09]\s?)?"
+_MOBILE = rf"{_PREFIX}[(\uff08]?[1\uff11][3-9\uff13-\uff19]{_D}[)\uff09]?{_SEP}{_D}{{4}}{_SEP}{_D}{{4}}"
+# Secrets inside free text: a header value, a query parameter (a shopper's ``customer_ref`` on a share link
+# too, however it is encoded), a signing secret, a phone number.
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     (
         re.compile(
-            r"(?i)([?&;]|\b)([a-z_-]*(?:token|key|secret|password|signature)|sig|sign|code|phone)=[^&\s\"'#]+"
+            r"(?i)([?&;]|\b)([a-z_-]*(?:token|key|secret|password|signature|phone|mobile|openid)|sig|sign|code|"
+            r"customer_ref)=[^&\s\"'#]+"
         ),
         r"\1\2=" + REDACTED,
     ),
@@ -51,7 +61,9 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1\2" + REDACTED + r"\2",
     ),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + REDACTED),
-    (re.compile(r"(?<![\d.])(?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?![\d.])"), "[phone]"),
+    # API tokens and sign-in codes (``kit.ids.new_token``) wherever they stand: a lookup's KeyError, a path.
+    (re.compile(r"\b(ng[tc])_[A-Za-z0-9_-]{8,}"), r"\1_" + REDACTED),
+    (re.compile(rf"(?<![\d.]){_MOBILE}(?![\d.])"), "[phone]"),
 )
 
 

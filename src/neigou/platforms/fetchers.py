@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import httpx
 
 from neigou.kit.columns import Column, Layout
+from neigou.kit.logging import redact_url
 from neigou.kit.tabular import read_table
 from neigou.platforms.rows import BEIJING, Platform
 
@@ -220,7 +221,10 @@ class Poller:
                     and exc.response.status_code < 500
                     and exc.response.status_code != 429
                 ):
-                    raise PlatformError(f"{type(exc).__name__}: {exc}") from exc
+                    # httpx names the URL it called, and a gateway's URL may carry its key
+                    raise PlatformError(
+                        redact_url(f"{type(exc).__name__}: {exc}", self.credentials.url)
+                    ) from exc
                 self.sleep(self.backoff * 2**attempt)
         raise PlatformError("no answer")  # pragma: no cover - the loop returns or raises
 

@@ -1,0 +1,179 @@
+"""Every API write that takes a time where money or stock moves refuses one ahead of the clock.
+
+The OpenAPI schema is walked for every ``date-time`` field of a POST, PUT or PATCH (its body, nested
+objects and lists included, and its parameters). Each one is either in ``AHEAD``, a time that may lie
+ahead, with the reason, or in ``REFUSED``, with the code its refusal carries: a new field is in neither
+and fails the first test until someone decides. Each refused field is then sent, eight days ahead, in
+the authorization matrix's valid call of its route: 422 with that code and nothing written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.auth.models import Role
+from neigou.kit.clock import utcnow
+from tests.authz.cases import ALL_CASES
+from tests.authz.matrix import Case, World, _filled
+from tests.authz.world import world  # noqa: F401 - the matrix's world fixture
+from tests.conftest import bearer, row_counts
+
+pytestmark = pytest.mark.world_per_module
+
+Field = tuple[str, str, str]  # method, path as in the schema, field ("consent.at"; a list's item "items[].x")
+
+# Times that may lie ahead: none of them moves money or stock when it is given.
+AHEAD: dict[Field, str] = {
+    ("POST", "/api/v1/programs/{program_id}/members", "joined_at"): (
+        "a member may be recorded before joining (docs/groups.md, owner_not_joined)"
+    ),
+    ("POST", "/api/v1/coupons", "starts_at"): "a coupon's window is planned ahead",
+    ("POST", "/api/v1/coupons", "ends_at"): "a coupon's window is planned ahead",
+    ("PATCH", "/api/v1/coupons/{coupon_id}", "ends_at"): "a coupon's window is planned ahead",
+    ("POST", "/api/v1/promotions", "starts_at"): "a promotion's window is planned ahead",
+    ("POST", "/api/v1/promotions", "ends_at"): "a promotion's window is planned ahead",
+    ("PATCH", "/api/v1/promotions/{promotion_id}", "ends_at"): "a promotion's window is planned ahead",
+    ("POST", "/api/v1/events", "starts_at"): "an event is scheduled ahead",
+    ("POST", "/api/v1/events", "ends_at"): "an event is scheduled ahead",
+    ("POST", "/api/v1/campaigns", "starts_at"): "a campaign's window is planned ahead",
+    ("POST", "/api/v1/campaigns", "ends_at"): "a campaign's window is planned ahead",
+    ("PATCH", "/api/v1/campaigns/{campaign_id}", "starts_at"): "a campaign's window is planned ahead",
+    ("PATCH", "/api/v1/campaigns/{campaign_id}", "ends_at"): "a campaign's window is planned ahead",
+    ("POST", "/api/v1/quotes", "at"): "a quote prices a basket at a moment and writes nothing",
+    ("POST", "/api/v1/members/{member_id}/posts", "at"): "posts are scheduled for a slot (docs/feed.md)",
+    (
+        "POST",
+        "/api/v1/members/{member_id}/pushes",
+        "at",
+    ): "a later at schedules the push (docs/crm-pushes.md)",
+    ("POST", "/api/v1/privacy/opt-outs", "at"): (
+        "dates the shopper's request; the opt-out erases and suppresses at once whatever it says"
+    ),
+}
+# Times that move money or stock (or date a consent): refused ahead, with this code.
+REFUSED: dict[Field, str] = {
+    ("POST", "/api/v1/orders", "paid_at"): "time_in_future",
+    ("POST", "/api/v1/orders", "consent.at"): "time_in_future",
+    ("POST", "/api/v1/orders/{external_id}/complete", "at"): "time_in_future",
+    ("POST", "/api/v1/orders/{external_id}/refunds", "at"): "time_in_future",
+    ("POST", "/api/v1/programs/{program_id}/settlements", "as_of"): "time_in_future",
+    ("POST", "/api/v1/members/{member_id}/withdrawals", "at"): "time_in_future",
+    ("POST", "/api/v1/payout-batches/{batch_id}/paid", "at"): "time_in_future",
+    ("POST", "/api/v1/coupons/{coupon_id}/claims", "consent.at"): "time_in_future",
+    ("POST", "/api/v1/events/{event_id}/reservations", "at"): "time_in_future",
+    ("POST", "/api/v1/programs/{program_id}/risk/scan", "as_of"): "time_in_future",
+    ("POST", "/api/v1/members/{member_id}/customers", "consent.at"): "time_in_future",
+    ("POST", "/api/v1/customers/{customer_id}/consents", "at"): "time_in_future",
+    ("POST", "/api/v1/customers/{customer_id}/consents/withdrawal", "at"): "time_in_future",
+    # A count is not money, but it decides targets and alerts; refused under its documented code.
+    ("POST", "/api/v1/groups/{group_id}/counts", "observed_at"): "observed_in_future",
+}
+# The matrix's path placeholders, by the name the schema gives them.
+MATRIX_NAMES = {"{program}": "{program_id}", "{member}": "{member_id}", "{claim_coupon_id}": "{coupon_id}"}
+
+
+def _resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _times(schema: dict[str, Any], spec: dict[str, Any], prefix: str, seen: frozenset[str]) -> Iterator[str]:
+    """The dotted names of the date-time fields of ``schema``."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return
+        seen |= {name}
+    schema = _resolve(schema, spec)
+    if schema.get("format") == "date-time":
+        yield prefix
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
+        yield from _times(option, spec, prefix, seen)
+    for name, inner in schema.get("properties", {}).items():
+        yield from _times(inner, spec, f"{prefix}.{name}" if prefix else name, seen)
+    if "items" in schema:
+        yield from _times(schema["items"], spec, f"{prefix}[]", seen)
+
+
+def written_times(app: FastAPI) -> set[Field]:
+    """Every date-time a write of the API takes, in its body or its parameters."""
+    spec = app.openapi()
+    found: set[Field] = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method not in {"post", "put", "patch"}:
+                continue
+            for parameter in operation.get("parameters", []):
+                names = _times(parameter.get("schema", {}), spec, parameter["name"], frozenset())
+                found |= {(method.upper(), path, name) for name in names}
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                names = _times(content.get("schema", {}), spec, "", frozenset())
+                found |= {(method.upper(), path, name) for name in names}
+    return found
+
+
+def test_every_written_time_is_refused_ahead_or_allowed_ahead_for_a_reason(app: FastAPI) -> None:
+    found = written_times(app)
+    assert found, "no date-time fields found"
+    assert not set(AHEAD) & set(REFUSED)
+    undecided = found - set(AHEAD) - set(REFUSED)
+    assert not undecided, (
+        f"refuse these ahead (kit.instants.MoneyClockDep) or list them in AHEAD: {undecided}"
+    )
+    assert set(AHEAD) | set(REFUSED) <= found, "a listed field is no longer in the schema"
+
+
+def _case(method: str, path: str) -> Case:
+    for case in ALL_CASES:
+        named = case.path
+        for short, name in MATRIX_NAMES.items():
+            named = named.replace(short, name)
+        if (case.method, named) == (method, path):
+            return case
+    raise AssertionError(f"{method} {path} is not in the authorization matrix")
+
+
+def _ahead_in(body: Any, field: str, value: str) -> dict[str, Any]:
+    """``body`` with ``field`` (``consent.at``: inside a consent given with it) set to ``value``."""
+    changed: dict[str, Any] = dict(body or {})
+    parent, _, name = field.rpartition(".")
+    if parent:
+        changed[parent] = {"marketing": True, **changed.get(parent, {}), name: value}
+    else:
+        changed[name] = value
+    return changed
+
+
+@pytest.mark.parametrize("field", sorted(REFUSED), ids=lambda f: f"{f[0]} {f[1]} {f[2]}")
+def test_a_time_ahead_is_refused_and_writes_nothing(
+    client: TestClient,
+    world: World,  # noqa: F811 - the fixture imported above
+    factory: sessionmaker[Session],
+    field: Field,
+) -> None:
+    method, path, name = field
+    case = _case(method, path)
+    seed = case.body(world.ids) if callable(case.body) else case.body
+    ahead = (utcnow() + timedelta(days=8)).isoformat()
+    role = Role.OPERATOR if Role.OPERATOR in case.allowed else sorted(case.allowed)[0]
+    before = row_counts(factory)
+    answer = client.request(
+        method,
+        case.path.format(**world.ids),
+        json=_ahead_in(_filled(seed, world.ids), name, ahead),
+        headers=bearer(world.tokens[role.value]),
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == REFUSED[field], answer.text
+    if REFUSED[field] == "time_in_future":
+        assert answer.json()["field"] == name
+    assert row_counts(factory) == before
