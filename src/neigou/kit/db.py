@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     ColumnElement,
+    Connection,
     DateTime,
     Engine,
     Enum,
@@ -92,6 +93,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine, "savepoint")
+        def _sqlite_savepoint_inside_a_transaction(conn: Connection, _name: str) -> None:
+            # The driver begins a transaction only before a write: a SAVEPOINT opened first would
+            # begin SQLite's own outermost transaction, and its RELEASE would commit. Begin the
+            # transaction the savepoint belongs to first (IMMEDIATE: a savepoint guards a write, and
+            # taking the write lock now waits on busy_timeout instead of failing on a stale snapshot).
+            dbapi_conn = conn.connection.dbapi_connection
+            if dbapi_conn is not None and not dbapi_conn.in_transaction:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
