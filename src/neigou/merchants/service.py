@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
+from neigou.kit.db import insert_unique
 from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
@@ -30,14 +30,8 @@ def create_merchant(
         name=data.name,
         created_at=at or utcnow(),
     )
-    try:
-        with session.begin_nested():
-            session.add(merchant)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            Message("Merchant {code!r} exists already.", code=data.code), code="merchant_code_taken"
-        ) from exc
+    taken = Conflict(Message("Merchant {code!r} exists already.", code=data.code), code="merchant_code_taken")
+    insert_unique(session, merchant, taken)
     audit.record(
         session,
         actor=actor,

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
@@ -25,14 +24,10 @@ def create_organization(
 ) -> Organization:
     """Add an organization; codes are unique (a deleted organization keeps its code)."""
     organization = Organization(code=data.code, name=data.name, created_at=at or utcnow())
-    try:
-        with session.begin_nested():
-            session.add(organization)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            Message("Organization {code!r} exists already.", code=data.code), code="organization_code_taken"
-        ) from exc
+    taken = Conflict(
+        Message("Organization {code!r} exists already.", code=data.code), code="organization_code_taken"
+    )
+    insert_unique(session, organization, taken)
     audit.record(
         session,
         actor=actor,

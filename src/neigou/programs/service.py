@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, is_valid_timezone, utcnow
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
@@ -61,14 +60,10 @@ def create_program(
         self_purchase_commission=data.self_purchase_commission,
         created_at=at or utcnow(),
     )
-    try:
-        with session.begin_nested():  # the code may be taken in an organization the caller cannot see
-            session.add(program)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
-        ) from exc
+    taken = Conflict(
+        Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
+    )
+    insert_unique(session, program, taken)  # the code may be taken in an organization the caller cannot see
     audit.record(
         session,
         actor=actor,
