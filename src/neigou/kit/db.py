@@ -187,7 +187,7 @@ def get_or_404(
     return row
 
 
-def insert_unique(session: Session, row: Base, conflict: Conflict) -> None:
+def insert_unique(session: Session, row: object, conflict: Conflict) -> None:
     """Insert ``row`` now, or raise ``conflict`` when a unique key (a code, a sku) is taken. The insert
     runs in a savepoint, so losing a race on the key is a 409 and the caller's other work survives."""
     try:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.db import insert_unique
 from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
@@ -31,16 +30,9 @@ def create_merchant(
         created_at=at or utcnow(),
     )
     taken = Conflict(Message("Merchant {code!r} exists already.", code=data.code), code="merchant_code_taken")
-    insert_unique(session, merchant, taken)
-    audit.record(
-        session,
-        actor=actor,
-        action="merchant.create",
-        entity="merchant",
-        entity_id=merchant.id,
-        after=data.model_dump(),
+    return audit.insert_created(
+        session, merchant, taken=taken, actor=actor, entity="merchant", after=data.model_dump()
     )
-    return merchant
 
 
 def require_merchant(session: Session, merchant_id: int) -> Merchant:

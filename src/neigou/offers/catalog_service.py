@@ -68,16 +68,9 @@ def _create_coded(
         name=data.name,
         created_at=at or utcnow(),
     )
-    insert_unique(session, row, taken)
-    audit.record(
-        session,
-        actor=actor,
-        action=f"{entity}.create",
-        entity=entity,
-        entity_id=row.id,
-        after=data.model_dump(),
+    return audit.insert_created(
+        session, row, taken=taken, actor=actor, entity=entity, after=data.model_dump()
     )
-    return row
 
 
 def resolve_brand(session: Session, code: str | None) -> int | None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.db import get_or_404, insert_unique
+from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
@@ -27,16 +27,9 @@ def create_organization(
     taken = Conflict(
         Message("Organization {code!r} exists already.", code=data.code), code="organization_code_taken"
     )
-    insert_unique(session, organization, taken)
-    audit.record(
-        session,
-        actor=actor,
-        action="organization.create",
-        entity="organization",
-        entity_id=organization.id,
-        after=data.model_dump(),
+    return audit.insert_created(
+        session, organization, taken=taken, actor=actor, entity="organization", after=data.model_dump()
     )
-    return organization
 
 
 def delete_organization(

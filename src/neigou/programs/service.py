@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, is_valid_timezone, utcnow
-from neigou.kit.db import get_or_404, insert_unique
+from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
@@ -63,16 +63,10 @@ def create_program(
     taken = Conflict(
         Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
     )
-    insert_unique(session, program, taken)  # the code may be taken in an organization the caller cannot see
-    audit.record(
-        session,
-        actor=actor,
-        action="program.create",
-        entity="program",
-        entity_id=program.id,
-        after=data.model_dump(mode="json"),
+    # The code may be taken in an organization the caller cannot see.
+    return audit.insert_created(
+        session, program, taken=taken, actor=actor, entity="program", after=data.model_dump(mode="json")
     )
-    return program
 
 
 def _profile(program: Program) -> dict[str, Any]:
