@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -13,6 +13,8 @@ from neigou.audit.models import AuditEntry
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import insert_rows
 from neigou.kit.clock import utcnow
+from neigou.kit.db import insert_unique
+from neigou.kit.errors import Conflict
 from neigou.kit.paging import Cursor, CursorPaged, Sortable, paginate_before
 from neigou.kit.scoping import current_scope
 
@@ -45,6 +47,26 @@ def record(
             after=after,
         )
     )
+
+
+class Created(Protocol):
+    """A new row of a table with an integer id."""
+
+    @property
+    def id(self) -> int: ...
+
+
+CreatedT = TypeVar("CreatedT", bound=Created)
+
+
+def insert_created(
+    session: Session, row: CreatedT, *, taken: Conflict, actor: Actor, entity: str, after: dict[str, Any]
+) -> CreatedT:
+    """Insert ``row``, whose unique key (its code) may be taken (then ``taken``, a 409, and nothing
+    written), and record its creation as ``<entity>.create`` with ``after``."""
+    insert_unique(session, row, taken)
+    record(session, actor=actor, action=f"{entity}.create", entity=entity, entity_id=row.id, after=after)
+    return row
 
 
 def record_many(

@@ -15,7 +15,7 @@ from neigou.feed import repository as repo
 from neigou.feed import robots
 from neigou.feed.schemas import FeedOut, PostOut, PostsCreate, PostsOut, RobotIn, RobotOut
 from neigou.feed.service import FeedFilter, feed_items, member_share
-from neigou.feed.views import feed_item_out, posts_out
+from neigou.feed.views import posts_out
 from neigou.groups import service as groups
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -50,7 +50,7 @@ def get_feed(
     where = FeedFilter(category_id=category_id, min_price_fen=min_price_fen, max_price_fen=max_price_fen)
     tier_code, share_bp = member_share(session, member, when)
     items = feed_items(session, member=member, at=when, where=where)
-    return FeedOut(at=when, tier_code=tier_code, share_bp=share_bp, items=[feed_item_out(i) for i in items])
+    return FeedOut(at=when, tier_code=tier_code, share_bp=share_bp, items=items)
 
 
 @router.post("/members/{member_id}/posts", status_code=status.HTTP_201_CREATED, response_model=PostsOut)

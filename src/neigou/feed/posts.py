@@ -12,7 +12,8 @@ from neigou.audit import service as audit
 from neigou.feed import copy, slots
 from neigou.feed import repository as repo
 from neigou.feed.models import Delivery, GroupPost, GroupPostLink, PostStatus, Slot
-from neigou.feed.service import FeedItem, feed_items
+from neigou.feed.schemas import FeedItemOut
+from neigou.feed.service import feed_items
 from neigou.groups import repository as groups
 from neigou.groups.models import Group, GroupStatus
 from neigou.kit.actor import Actor
@@ -48,12 +49,12 @@ def _owned_groups(session: Session, member: Member, group_ids: list[int]) -> lis
     return [mine[g] for g in group_ids]
 
 
-def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime) -> list[FeedItem]:
+def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime) -> list[FeedItemOut]:
     if len(set(skus)) != len(skus):
         raise Invalid(
             Message("Sku {skus} is listed twice.", skus=", ".join(sorted(skus))), code="duplicate_sku"
         )
-    best: dict[str, FeedItem] = {}
+    best: dict[str, FeedItemOut] = {}
     for item in feed_items(session, member=member, at=at, only_skus=set(skus)):  # ranked: best campaign first
         best.setdefault(item.sku, item)
     missing = [s for s in skus if s not in best]
@@ -122,7 +123,9 @@ def create_posts(
     for entry in made:
         entry.post.text = copy.post_text(
             [
-                copy.PostItem(p.title, p.price_fen, p.group_price_fen, p.copy, link_url(base_url, link.code))
+                copy.PostItem(
+                    p.title, p.price_fen, p.group_price_fen, p.copy_text, link_url(base_url, link.code)
+                )
                 for p, link in zip(picks, entry.links, strict=True)
             ]
         )

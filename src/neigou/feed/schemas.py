@@ -12,6 +12,10 @@ from neigou.feed.models import Delivery, PostStatus, Slot
 class FeedItemOut(BaseModel):
     """A campaign product in the member's feed, priced for the group."""
 
+    # The feed's one item type: ``feed.service.feed_items`` makes these for the API and the pages alike.
+    # The selling copy is ``copy_text`` here (``copy`` would shadow ``BaseModel.copy``), ``copy`` in JSON.
+    model_config = ConfigDict(frozen=True)
+
     campaign_id: int
     campaign_name: str
     sku: str

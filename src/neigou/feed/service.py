@@ -12,6 +12,7 @@ from neigou.campaigns import estimate
 from neigou.campaigns import repository as campaigns
 from neigou.feed import ranking
 from neigou.feed import repository as repo
+from neigou.feed.schemas import FeedItemOut
 from neigou.groups import repository as groups
 from neigou.groups.models import GroupStatus
 from neigou.offers import repository as offers
@@ -19,28 +20,6 @@ from neigou.offers.models import CouponTemplate
 from neigou.orders import lookups
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
-
-
-@dataclass(frozen=True)
-class FeedItem:
-    """A campaign product in a member's feed."""
-
-    campaign_id: int
-    campaign_name: str
-    sku: str
-    title: str
-    image_url: str | None
-    category_id: int | None
-    price_fen: int
-    group_price_fen: int
-    coupon_id: int | None
-    commission_rate_bp: int
-    boost_bp: int
-    est_commission_fen: int
-    conversion_bp: int
-    score: int
-    ends_at: datetime
-    copy: str | None
 
 
 @dataclass(frozen=True)
@@ -103,7 +82,7 @@ def feed_items(
     at: datetime,
     where: FeedFilter | None = None,
     only_skus: Collection[str] | None = None,
-) -> list[FeedItem]:
+) -> list[FeedItemOut]:
     """The campaigns live at ``at`` in the member's program, item by item, best first; ``only_skus``
     keeps these products (and reads the traffic of their campaigns only).
 
@@ -125,7 +104,7 @@ def feed_items(
         else repo.band_traffic(session, [c.id for c in live], program_id=member.program_id, band=band, at=at)
     )
     _, share_bp = member_share(session, member, at)
-    found: dict[tuple[int, str], FeedItem] = {}
+    found: dict[tuple[int, str], FeedItemOut] = {}
     candidates: list[ranking.Candidate] = []
     for campaign in live:
         coupon = coupons.get(campaign.coupon_id or 0)
@@ -160,7 +139,7 @@ def feed_items(
                 peer_orders,
             )
             candidates.append(candidate)
-            found[(campaign.id, item.sku)] = FeedItem(
+            found[(campaign.id, item.sku)] = FeedItemOut(
                 campaign_id=campaign.id,
                 campaign_name=campaign.name,
                 sku=item.sku,
@@ -176,7 +155,7 @@ def feed_items(
                 conversion_bp=ranking.conversion(candidate),
                 score=ranking.score(candidate, at),
                 ends_at=campaign.ends_at,
-                copy=campaign.copy,
+                copy_text=campaign.copy,
             )
     ranked = ranking.rank(candidates, at)
     position_key = {(i.campaign_id, i.position): i.sku for rows in items.values() for i in rows}

@@ -6,8 +6,7 @@ from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
 from neigou.feed.models import GroupPost
-from neigou.feed.schemas import FeedItemOut, PostLinkOut, PostOut
-from neigou.feed.service import FeedItem
+from neigou.feed.schemas import PostLinkOut, PostOut
 from neigou.links.service import link_url
 
 
@@ -41,25 +40,3 @@ def posts_out(session: Session, posts: list[GroupPost], base_url: str) -> list[P
         )
         for p in posts
     ]
-
-
-def feed_item_out(item: FeedItem) -> FeedItemOut:
-    """The API view of a feed item."""
-    return FeedItemOut(
-        campaign_id=item.campaign_id,
-        campaign_name=item.campaign_name,
-        sku=item.sku,
-        title=item.title,
-        image_url=item.image_url,
-        category_id=item.category_id,
-        price_fen=item.price_fen,
-        group_price_fen=item.group_price_fen,
-        coupon_id=item.coupon_id,
-        commission_rate_bp=item.commission_rate_bp,
-        boost_bp=item.boost_bp,
-        est_commission_fen=item.est_commission_fen,
-        conversion_bp=item.conversion_bp,
-        score=item.score,
-        ends_at=item.ends_at,
-        copy_text=item.copy,
-    )

@@ -26,12 +26,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from neigou.kit.clock import as_utc, ensure_aware
-from neigou.kit.errors import NotFound
+from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Text
 from neigou.kit.scoping import holds_only_scope
 from neigou.kit.settings import Settings
@@ -211,6 +212,17 @@ def get_or_404(
     if row is None:
         raise NotFound(detail, code=code)
     return row
+
+
+def insert_unique(session: Session, row: object, conflict: Conflict) -> None:
+    """Insert ``row`` now, or raise ``conflict`` when a unique key (a code, a sku) is taken. The insert
+    runs in a savepoint, so losing a race on the key is a 409 and the caller's other work survives."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
 
 
 def contains(text: str) -> str:

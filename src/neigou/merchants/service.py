@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -30,23 +29,10 @@ def create_merchant(
         name=data.name,
         created_at=at or utcnow(),
     )
-    try:
-        with session.begin_nested():
-            session.add(merchant)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            Message("Merchant {code!r} exists already.", code=data.code), code="merchant_code_taken"
-        ) from exc
-    audit.record(
-        session,
-        actor=actor,
-        action="merchant.create",
-        entity="merchant",
-        entity_id=merchant.id,
-        after=data.model_dump(),
+    taken = Conflict(Message("Merchant {code!r} exists already.", code=data.code), code="merchant_code_taken")
+    return audit.insert_created(
+        session, merchant, taken=taken, actor=actor, entity="merchant", after=data.model_dump()
     )
-    return merchant
 
 
 def require_merchant(session: Session, merchant_id: int) -> Merchant:

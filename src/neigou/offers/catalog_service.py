@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import column, select, table
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.offers import repository as repo
@@ -37,62 +36,41 @@ AUDITED_FIELDS = (
 
 def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datetime | None = None) -> Brand:
     """Add a brand; codes are unique."""
-    brand = Brand(
-        organization_id=organization_for_write(session),
-        code=data.code,
-        name=data.name,
-        created_at=at or utcnow(),
-    )
-    _insert_unique(
-        session,
-        brand,
-        Conflict(Message("Brand {code!r} exists already.", code=data.code), code="brand_code_taken"),
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="brand.create",
-        entity="brand",
-        entity_id=brand.id,
-        after=data.model_dump(),
-    )
-    return brand
+    taken = Conflict(Message("Brand {code!r} exists already.", code=data.code), code="brand_code_taken")
+    return _create_coded(session, Brand, "brand", data=data, actor=actor, at=at, taken=taken)
 
 
 def create_category(
     session: Session, *, data: CategoryCreate, actor: Actor, at: datetime | None = None
 ) -> Category:
     """Add a category; codes are unique."""
-    category = Category(
+    taken = Conflict(Message("Category {code!r} exists already.", code=data.code), code="category_code_taken")
+    return _create_coded(session, Category, "category", data=data, actor=actor, at=at, taken=taken)
+
+
+CodedT = TypeVar("CodedT", Brand, Category)
+
+
+def _create_coded(
+    session: Session,
+    model: type[CodedT],
+    entity: str,
+    *,
+    data: BrandCreate | CategoryCreate,
+    actor: Actor,
+    at: datetime | None,
+    taken: Conflict,
+) -> CodedT:
+    # A brand or a category of the caller's organization: its code, its name; audited as "<entity>.create".
+    row = model(
         organization_id=organization_for_write(session),
         code=data.code,
         name=data.name,
         created_at=at or utcnow(),
     )
-    _insert_unique(
-        session,
-        category,
-        Conflict(Message("Category {code!r} exists already.", code=data.code), code="category_code_taken"),
+    return audit.insert_created(
+        session, row, taken=taken, actor=actor, entity=entity, after=data.model_dump()
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="category.create",
-        entity="category",
-        entity_id=category.id,
-        after=data.model_dump(),
-    )
-    return category
-
-
-def _insert_unique(session: Session, row: object, conflict: Conflict) -> None:
-    # A savepoint, so that losing a race on a unique key is a 409 and the request's other work survives.
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError as exc:
-        raise conflict from exc
 
 
 def resolve_brand(session: Session, code: str | None) -> int | None:
@@ -146,7 +124,7 @@ def create_product(
         created_at=now,
         updated_at=now,
     )
-    _insert_unique(session, product, sku_taken(data.sku))
+    insert_unique(session, product, sku_taken(data.sku))
     audit.record(
         session,
         actor=actor,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -25,23 +24,12 @@ def create_organization(
 ) -> Organization:
     """Add an organization; codes are unique (a deleted organization keeps its code)."""
     organization = Organization(code=data.code, name=data.name, created_at=at or utcnow())
-    try:
-        with session.begin_nested():
-            session.add(organization)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            Message("Organization {code!r} exists already.", code=data.code), code="organization_code_taken"
-        ) from exc
-    audit.record(
-        session,
-        actor=actor,
-        action="organization.create",
-        entity="organization",
-        entity_id=organization.id,
-        after=data.model_dump(),
+    taken = Conflict(
+        Message("Organization {code!r} exists already.", code=data.code), code="organization_code_taken"
     )
-    return organization
+    return audit.insert_created(
+        session, organization, taken=taken, actor=actor, entity="organization", after=data.model_dump()
+    )
 
 
 def delete_organization(

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -61,23 +60,13 @@ def create_program(
         self_purchase_commission=data.self_purchase_commission,
         created_at=at or utcnow(),
     )
-    try:
-        with session.begin_nested():  # the code may be taken in an organization the caller cannot see
-            session.add(program)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
-        ) from exc
-    audit.record(
-        session,
-        actor=actor,
-        action="program.create",
-        entity="program",
-        entity_id=program.id,
-        after=data.model_dump(mode="json"),
+    taken = Conflict(
+        Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
     )
-    return program
+    # The code may be taken in an organization the caller cannot see.
+    return audit.insert_created(
+        session, program, taken=taken, actor=actor, entity="program", after=data.model_dump(mode="json")
+    )
 
 
 def _profile(program: Program) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from neigou.auth.dependencies import ConsoleMerchant
+from neigou.auth.dependencies import ConsoleMerchant, console_merchant
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -26,9 +26,9 @@ from neigou.offers import forms
 from neigou.offers.amounts import AmountError, percent_to_bp, yuan_to_fen
 from neigou.offers.schemas import ProductCreate, ProductUpdate
 from neigou.reporting.merchant_sales import SalesBy
-from neigou.web import offer_pages
 from neigou.web.form_pages import FormDep, default_timezone, fields
 from neigou.web.listing import ListQueryDep, fetch
+from neigou.web.offer_form_routes import add_offer_form_routes
 from neigou.web.offer_pages import OfferConsole
 from neigou.web.pages import render
 
@@ -188,79 +188,23 @@ def promotions_page(
     )
 
 
-PORTAL = OfferConsole(prefix="/console/merchant", nav=NAV)
-
-
-@router.get("/console/merchant/coupons/new", response_class=HTMLResponse)
-def new_coupon(request: Request, principal: ConsoleMerchant) -> HTMLResponse:
-    """An empty coupon form (hidden by default: the groups' channel-only coupon)."""
-    defaults = {
-        "kind": "amount_off",
-        "visibility": "hidden",
-        "stacking": "combinable",
-        "per_customer_limit": "1",
-    }
-    return offer_pages.new_form(request, principal, PORTAL, kind="coupon", values=defaults)
-
-
-@router.post("/console/merchant/coupons/new", response_model=None)
-def create_coupon(
-    request: Request, session: SessionDep, principal: ConsoleMerchant, form: FormDep
-) -> Response:
-    """Create a coupon on the merchant's skus, or show the form again with every error."""
-    return offer_pages.create(request, session, principal, PORTAL, kind="coupon", values=fields(form))
-
-
-@router.get("/console/merchant/coupons/{coupon_id}/edit", response_class=HTMLResponse)
-def edit_coupon(
-    request: Request, coupon_id: int, session: SessionDep, principal: ConsoleMerchant
-) -> HTMLResponse:
-    """One of the merchant's coupons to change (new terms may wait for the operator's review)."""
-    return offer_pages.edit_form(request, session, principal, PORTAL, kind="coupon", offer_id=coupon_id)
-
-
-@router.post("/console/merchant/coupons/{coupon_id}/edit", response_model=None)
-def save_coupon(
-    request: Request, coupon_id: int, session: SessionDep, principal: ConsoleMerchant, form: FormDep
-) -> Response:
-    """Save the merchant's changes to its coupon, or show the form again with every error."""
-    return offer_pages.save(
-        request, session, principal, PORTAL, kind="coupon", offer_id=coupon_id, values=fields(form)
-    )
-
-
-@router.get("/console/merchant/promotions/new", response_class=HTMLResponse)
-def new_promotion(request: Request, principal: ConsoleMerchant) -> HTMLResponse:
-    """An empty promotion form."""
-    return offer_pages.new_form(
-        request, principal, PORTAL, kind="promotion", values={"kind": "spend_threshold_off"}
-    )
-
-
-@router.post("/console/merchant/promotions/new", response_model=None)
-def create_promotion(
-    request: Request, session: SessionDep, principal: ConsoleMerchant, form: FormDep
-) -> Response:
-    """Create a promotion on the merchant's skus, or show the form again with every error."""
-    return offer_pages.create(request, session, principal, PORTAL, kind="promotion", values=fields(form))
-
-
-@router.get("/console/merchant/promotions/{promotion_id}/edit", response_class=HTMLResponse)
-def edit_promotion(
-    request: Request, promotion_id: int, session: SessionDep, principal: ConsoleMerchant
-) -> HTMLResponse:
-    """One of the merchant's promotions to change."""
-    return offer_pages.edit_form(request, session, principal, PORTAL, kind="promotion", offer_id=promotion_id)
-
-
-@router.post("/console/merchant/promotions/{promotion_id}/edit", response_model=None)
-def save_promotion(
-    request: Request, promotion_id: int, session: SessionDep, principal: ConsoleMerchant, form: FormDep
-) -> Response:
-    """Save the merchant's changes to its promotion, or show the form again with every error."""
-    return offer_pages.save(
-        request, session, principal, PORTAL, kind="promotion", offer_id=promotion_id, values=fields(form)
-    )
+# The create and edit forms of coupons and promotions, as in the organization's console (the session's
+# scope keeps them to the merchant's own shop and skus: another merchant's offer is a 404). A merchant's
+# new coupon is hidden by default: the groups' channel-only coupon.
+add_offer_form_routes(
+    router,
+    OfferConsole(prefix="/console/merchant", nav=NAV),
+    console_merchant,
+    defaults={
+        "coupon": {
+            "kind": "amount_off",
+            "visibility": "hidden",
+            "stacking": "combinable",
+            "per_customer_limit": "1",
+        },
+        "promotion": {"kind": "spend_threshold_off"},
+    },
+)
 
 
 def _range(request: Request, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:

@@ -6,10 +6,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from neigou.auth.dependencies import ConsoleOperator
+from neigou.auth.dependencies import ConsoleOperator, console_operator
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -18,9 +18,9 @@ from neigou.offers import forms
 from neigou.offers import repository as repo
 from neigou.offers.offer_rules import CouponVisibility, PromotionKind
 from neigou.offers.quotes import price_quote
-from neigou.web import offer_pages
-from neigou.web.form_pages import FormDep, default_timezone, fields, refusal
+from neigou.web.form_pages import FormDep, default_timezone, refusal
 from neigou.web.listing import ListQueryDep, fetch
+from neigou.web.offer_form_routes import add_offer_form_routes
 from neigou.web.offer_pages import OfferConsole
 from neigou.web.pages import render
 
@@ -66,46 +66,22 @@ def _values(kind: type[StrEnum]) -> set[str]:
     return {member.value for member in kind}
 
 
-CONSOLE = OfferConsole(prefix="/console")
-
-
-@router.get("/console/coupons/new", response_class=HTMLResponse)
-def new_coupon(request: Request, principal: ConsoleOperator) -> HTMLResponse:
-    """An empty coupon form."""
-    defaults = {
-        "kind": "amount_off",
-        "visibility": "public",
-        "stacking": "combinable",
-        "per_customer_limit": "1",
-        "total_quantity": "1000",
-    }
-    return offer_pages.new_form(request, principal, CONSOLE, kind="coupon", values=defaults)
-
-
-@router.post("/console/coupons/new", response_model=None)
-def create_coupon(
-    request: Request, session: SessionDep, principal: ConsoleOperator, form: FormDep
-) -> Response:
-    """Create a coupon template, or show the form again with every error."""
-    return offer_pages.create(request, session, principal, CONSOLE, kind="coupon", values=fields(form))
-
-
-@router.get("/console/coupons/{coupon_id}/edit", response_class=HTMLResponse)
-def edit_coupon(
-    request: Request, coupon_id: int, session: SessionDep, principal: ConsoleOperator
-) -> HTMLResponse:
-    """A coupon's edit form: name, end, stock, running state; its terms until first claimed."""
-    return offer_pages.edit_form(request, session, principal, CONSOLE, kind="coupon", offer_id=coupon_id)
-
-
-@router.post("/console/coupons/{coupon_id}/edit", response_model=None)
-def save_coupon(
-    request: Request, coupon_id: int, session: SessionDep, principal: ConsoleOperator, form: FormDep
-) -> Response:
-    """Save a coupon's changes, or show the form again with every error in place."""
-    return offer_pages.save(
-        request, session, principal, CONSOLE, kind="coupon", offer_id=coupon_id, values=fields(form)
-    )
+# The create and edit forms of coupons and promotions, as in the merchant portal.
+add_offer_form_routes(
+    router,
+    OfferConsole(prefix="/console"),
+    console_operator,
+    defaults={
+        "coupon": {
+            "kind": "amount_off",
+            "visibility": "public",
+            "stacking": "combinable",
+            "per_customer_limit": "1",
+            "total_quantity": "1000",
+        },
+        "promotion": {"kind": "quantity_discount", "priority": "0"},
+    },
+)
 
 
 @router.get("/console/promotions", response_class=HTMLResponse)
@@ -140,41 +116,6 @@ def promotions_page(
         filters=filters,
         kinds=[k.value for k in PromotionKind],
         now=now,
-    )
-
-
-@router.get("/console/promotions/new", response_class=HTMLResponse)
-def new_promotion(request: Request, principal: ConsoleOperator) -> HTMLResponse:
-    """An empty promotion form."""
-    defaults = {"kind": "quantity_discount", "priority": "0"}
-    return offer_pages.new_form(request, principal, CONSOLE, kind="promotion", values=defaults)
-
-
-@router.post("/console/promotions/new", response_model=None)
-def create_promotion(
-    request: Request, session: SessionDep, principal: ConsoleOperator, form: FormDep
-) -> Response:
-    """Create a promotion, or show the form again with every error."""
-    return offer_pages.create(request, session, principal, CONSOLE, kind="promotion", values=fields(form))
-
-
-@router.get("/console/promotions/{promotion_id}/edit", response_class=HTMLResponse)
-def edit_promotion(
-    request: Request, promotion_id: int, session: SessionDep, principal: ConsoleOperator
-) -> HTMLResponse:
-    """A promotion's edit form: name, end, running state; its terms until it opens."""
-    return offer_pages.edit_form(
-        request, session, principal, CONSOLE, kind="promotion", offer_id=promotion_id
-    )
-
-
-@router.post("/console/promotions/{promotion_id}/edit", response_model=None)
-def save_promotion(
-    request: Request, promotion_id: int, session: SessionDep, principal: ConsoleOperator, form: FormDep
-) -> Response:
-    """Save a promotion's changes, or show the form again with every error in place."""
-    return offer_pages.save(
-        request, session, principal, CONSOLE, kind="promotion", offer_id=promotion_id, values=fields(form)
     )
 
 
