@@ -163,6 +163,37 @@ def test_a_failed_write_logs_neither_the_callers_token_nor_the_phone_it_was_sent
     assert "13812345678" not in ascii_digits(err).replace(" ", "").replace("-", "")
 
 
+LOG_CUT = 500  # web.problems cuts the logged repr of an unstorable value's error to this length
+SPLIT_SECRETS = [("13812345678", "1381234"), ("ngt_Zx9-Yw8_Vu7Ts6Rq5", "ngt_Zx9-Yw")]
+
+
+@pytest.mark.parametrize(("secret", "head"), SPLIT_SECRETS)
+def test_an_unstorable_value_log_cut_leaves_no_part_of_a_secret_at_the_cut(
+    app: FastAPI, capfd: pytest.CaptureFixture[str], secret: str, head: str
+) -> None:
+    """The logged error is redacted before it is cut: a phone or a token that straddles the cut would
+    otherwise leave its first characters (no longer a whole number or token) in the line."""
+    lead = "Python int too large to convert to SQLite INTEGER for "
+    pad = LOG_CUT - len("OverflowError('") - len(lead) - len(" " + head)
+    text = lead + "x" * pad + " " + secret
+    assert repr(OverflowError(text))[:LOG_CUT].endswith(" " + head)  # the cut splits the secret
+    fragment = head.removeprefix("ngt_")
+
+    def overflow() -> None:
+        raise OverflowError(text)
+
+    app.add_api_route("/overflow", overflow)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        capfd.readouterr()
+        response = client.get("/overflow")
+    assert response.status_code == 422
+    assert response.json()["code"] == "value_out_of_range"
+    err = capfd.readouterr().err
+    assert "request.unstorable_value" in err
+    assert "xxxx" in err  # the error text is logged …
+    assert fragment not in err  # … without any part of the secret
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -4,7 +4,8 @@ They authenticate by signature (Standard Webhooks, see ``integrations.standard``
 scheme, ``integrations.signing``), not by bearer token, so they live outside
 ``/api/v1``. The envelope is ``{"type": "order.paid" | "order.completed" | "order.refunded",
 "data": {…}}`` where data is the body of the matching API call (plus ``external_id`` for
-completions and refunds); the program is the integration's.
+completions and refunds); the program is the integration's. An order's marketing consent is
+recorded as the API records it (``orders.consent``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.sealed import Sealer
 from neigou.orders import service
+from neigou.orders.consent import given_consent, record_order_consent
 from neigou.orders.models import OrderSource
 from neigou.orders.views import order_in, order_out, refund_out
 
@@ -55,6 +57,7 @@ async def receive(
     if envelope.type == integrations.PAID:
         data = integrations.parse_order(integration, envelope.data)
         clock.at(data.paid_at, field="paid_at")
+        consent = given_consent(data, clock)  # checked before anything is taken, like the API's
         order, created = service.take_order(
             session,
             data=order_in(data),
@@ -62,6 +65,9 @@ async def receive(
             source=OrderSource.WEBHOOK,
             actor=actor,
             now=now,
+        )
+        record_order_consent(
+            session, order=order, created=created, customer_ref=data.customer_ref, consent=consent, at=now
         )
         response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return order_out(session, order).model_dump(mode="json")

@@ -74,6 +74,12 @@ def redact_text(text: str) -> str:
     return text
 
 
+def redact_cut(text: str, limit: int) -> str:
+    """``text`` redacted, then cut to ``limit`` characters: cut first, a phone number or token that
+    straddles the cut would lose the part the patterns recognise and leave its other part behind."""
+    return redact_text(text)[:limit]
+
+
 def redact_url(text: str, *urls: str) -> str:
     """``text`` without the values of the query of any of ``urls`` (a robot's key, a signed call's
     ``sign``) and the key-like segments of their paths (a Feishu or Slack hook's token), however the

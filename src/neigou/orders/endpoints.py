@@ -14,11 +14,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from neigou.auth.dependencies import Operator, OperatorOrIntegration
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.ids import customer_ref_mask
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import PageDep
-from neigou.links.consent import announce_consent
 from neigou.orders import service, settlement, sku_commissions
+from neigou.orders.consent import given_consent, record_order_consent
 from neigou.orders.models import OrderSource
 from neigou.orders.schemas import (
     CompleteBody,
@@ -50,8 +49,7 @@ def create_order(
 ) -> OrderOut:
     """Take a paid order: attribute, price, compute and post commission (200 with the stored order on a repeat)."""
     clock.at(body.paid_at, field="paid_at")
-    consent = body.consent if body.consent is not None and body.consent.marketing else None
-    consented_at = clock.at(consent.at, field="consent.at") if consent is not None else None
+    consent = given_consent(body, clock)
     order, created = service.take_order(
         session,
         data=order_in(body),
@@ -62,19 +60,9 @@ def create_order(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    elif consent is not None and consented_at is not None and order.member_id is not None:
-        announce_consent(
-            session,
-            program_id=order.program_id,
-            member_id=order.member_id,
-            link_id=None,
-            customer_ref_hash=order.customer_ref_hash,
-            customer_ref_masked=customer_ref_mask(body.customer_ref),
-            via="order",
-            consented_at=consented_at,
-            source=consent.source,
-            at=clock.now,
-        )
+    record_order_consent(
+        session, order=order, created=created, customer_ref=body.customer_ref, consent=consent, at=clock.now
+    )
     return order_out(session, order)
 
 

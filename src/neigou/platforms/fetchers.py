@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import httpx
 
 from neigou.kit.columns import Column, Layout
-from neigou.kit.logging import redact_url
+from neigou.kit.logging import redact_cut, redact_url
 from neigou.kit.tabular import read_table
 from neigou.platforms.rows import BEIJING, Platform
 
@@ -213,7 +213,7 @@ class Poller:
                 if not isinstance(body, dict):
                     raise PlatformError("the answer is not an object")
                 if "error_response" in body:
-                    raise PlatformError(str(body["error_response"])[:300])
+                    raise PlatformError(redact_cut(str(body["error_response"]), 300))
                 return body
             except (httpx.TransportError, httpx.HTTPStatusError) as exc:
                 if attempt == self.retries or (
@@ -242,7 +242,7 @@ def _jd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
     result = answer.get("queryResult")
     result = json.loads(result) if isinstance(result, str) else result
     if not isinstance(result, dict) or result.get("code") != 200:
-        raise PlatformError(f"JD answered {str(result)[:200]}")
+        raise PlatformError(f"JD answered {redact_cut(str(result), 200)}")
     return list(result.get("data") or []), bool(result.get("hasMore")), ""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from neigou.kit.errors import ProblemError
+from neigou.kit.logging import redact_cut
 from neigou.kit.metrics import STREAM_FEEDS, STREAM_READS
 
 log = structlog.get_logger(__name__)
@@ -137,7 +138,7 @@ class Feeds:
                     if feed.value is None:  # the first read: the streams waiting for it are told
                         feed.error = error
                         return
-                    log.warning("stream.read_failed", key=repr(feed.key), error=repr(error)[:300])
+                    log.warning("stream.read_failed", key=repr(feed.key), error=redact_cut(repr(error), 300))
                 else:
                     if value != feed.value:
                         feed.value = value

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.errors import ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
+from neigou.kit.logging import redact_cut
 from neigou.web.i18n import problem_locale
 
 log = structlog.get_logger(__name__)
@@ -106,7 +107,9 @@ def install(app: FastAPI) -> None:
         code = unstorable(exc)
         if code is None:
             raise exc
-        log.warning("request.unstorable_value", path=request.url.path, code=code, error=repr(exc)[:500])
+        log.warning(
+            "request.unstorable_value", path=request.url.path, code=code, error=redact_cut(repr(exc), 500)
+        )
         return problem(request, 422, code, N_("Value cannot be stored"), _UNSTORABLE[code])
 
     @app.exception_handler(StarletteHTTPException)
