@@ -19,6 +19,8 @@ from tests.factories import create_member, create_program
 from tests.links.builders import SHAMPOO, make_link
 from tests.offers.factories import product
 
+REDIS_PORT = 6379
+
 
 def test_an_app_with_its_own_engine_leaves_no_connection_open_after_shutdown(
     client: TestClient, operator: dict[str, str], settings: Settings, factory: sessionmaker[Session]
@@ -27,6 +29,7 @@ def test_an_app_with_its_own_engine_leaves_no_connection_open_after_shutdown(
     member = create_member(client, operator, program["id"], "群主")
     product(client, operator, SHAMPOO, 4990)
     code = make_link(client, operator, member_id=member["id"])["code"]
+    assert settings.redis_url is None
     app = create_app(settings)  # no session factory: the app makes its engine
     gc.collect()  # what earlier tests left to the collector goes now, not while this one runs
     with warnings.catch_warnings(record=True) as caught, OpenConnections() as connections:
@@ -39,7 +42,10 @@ def test_an_app_with_its_own_engine_leaves_no_connection_open_after_shutdown(
         gc.collect()
     assert connections.opened > 0
     assert left_open == 0
-    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    # This app has no Redis: a Redis socket reported here is one an earlier test's client left to the
+    # collector, released while this test ran (seen with parallel workers on PostgreSQL).
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert [message for message in unclosed if f"{REDIS_PORT})" not in message] == []
     with factory() as session:  # the flush ran before the engine was disposed
         assert session.scalar(select(func.count()).select_from(LinkClick)) == 1
 
