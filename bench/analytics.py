@@ -325,6 +325,7 @@ def oltp_refresh(directory: Path, new_orders: int, store_path: Path | None = Non
         start = time.perf_counter()
         copied = refresh(session, store)
         elapsed = time.perf_counter() - start
+    engine.dispose()
     assert copied["orders"] == new_orders, copied
     store.close()
     return elapsed

@@ -31,7 +31,7 @@ from scratch import scratch_postgres
 from sqlalchemy import func, select
 
 from neigou.kit.actor import Actor
-from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.kit.db import opened_database, transaction
 from neigou.links import service
 from neigou.links.models import LinkClick
 from neigou.links.schemas import LinkCreate
@@ -64,8 +64,7 @@ def _has(tool: str) -> bool:
 def seed(url: str) -> str:
     """A program, a member, a product and one share link; returns its code."""
     upgrade(url)
-    factory = make_session_factory(make_engine(url))
-    with transaction(factory) as session:
+    with opened_database(url) as factory, transaction(factory) as session:
         program = programs.create_program(
             session,
             data=ProgramCreate(code="bench", name="bench"),
@@ -175,7 +174,7 @@ def place_writer(server: subprocess.Popen[bytes], cpu: int) -> list[int]:
 
 
 def count_clicks(url: str) -> int:
-    with make_session_factory(make_engine(url))() as session:
+    with opened_database(url) as factory, factory() as session:
         return int(session.scalar(select(func.count(LinkClick.id))) or 0)
 
 

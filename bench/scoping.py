@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
-from neigou.kit.db import make_engine, make_session_factory, transaction
+from neigou.kit.db import opened_database, transaction
 from neigou.kit.paging import Page, paginate
 from neigou.kit.scoping import Scope, use_scope
 from neigou.migrations.runner import upgrade
@@ -88,36 +88,36 @@ def main() -> None:
     members, repeat = (2_000, 50) if args.smoke else (50_000, 300)
     with database(args.database_url) as url:
         upgrade(url)
-        factory = make_session_factory(make_engine(url))
-        organization_id, program_id, member_id = seed(factory, members)
-        page = Page(limit=50, offset=0)
-        listing = select(Member).where(Member.program_id == program_id).order_by(Member.id)
-        joined = select(Member.id, Program.code).join(Program, Program.id == Member.program_id).limit(50)
+        with opened_database(url) as factory:
+            organization_id, program_id, member_id = seed(factory, members)
+            page = Page(limit=50, offset=0)
+            listing = select(Member).where(Member.program_id == program_id).order_by(Member.id)
+            joined = select(Member.id, Program.code).join(Program, Program.id == Member.program_id).limit(50)
 
-        def reads(scoped: bool) -> Callable[[], object]:
-            def run() -> object:
-                with factory() as session:
-                    use_scope(session, Scope(organization_id) if scoped else None)
-                    paged = paginate(session, listing, page)
-                    assert paged.total == members
-                    assert session.get(Member, member_id) is not None
-                    return session.execute(joined).all()
+            def reads(scoped: bool) -> Callable[[], object]:
+                def run() -> object:
+                    with factory() as session:
+                        use_scope(session, Scope(organization_id) if scoped else None)
+                        paged = paginate(session, listing, page)
+                        assert paged.total == members
+                        assert session.get(Member, member_id) is not None
+                        return session.execute(joined).all()
 
-            return run
+                return run
 
-        with factory() as session:
-            use_scope(session, Scope(organization_id))
-            seen = session.scalar(select(Member.id).where(Member.program_id != program_id).limit(1))
-            assert seen is None, "a scoped session saw another organization's member"
-        best = {False: float("inf"), True: float("inf")}
-        for _ in range(3):
-            for scoped in (False, True):
-                best[scoped] = min(best[scoped], timed(reads(scoped), repeat))
-        per = {k: v / repeat * 1000 for k, v in best.items()}
-        print(f"{members:,} members per organization, {repeat} rounds, best of 3")
-        print(f"unscoped (platform administrator): {per[False]:.2f} ms per round")
-        print(f"scoped (organization operator):    {per[True]:.2f} ms per round")
-        print(f"ratio scoped / unscoped: {best[True] / best[False]:.2f}")
+            with factory() as session:
+                use_scope(session, Scope(organization_id))
+                seen = session.scalar(select(Member.id).where(Member.program_id != program_id).limit(1))
+                assert seen is None, "a scoped session saw another organization's member"
+            best = {False: float("inf"), True: float("inf")}
+            for _ in range(3):
+                for scoped in (False, True):
+                    best[scoped] = min(best[scoped], timed(reads(scoped), repeat))
+            per = {k: v / repeat * 1000 for k, v in best.items()}
+            print(f"{members:,} members per organization, {repeat} rounds, best of 3")
+            print(f"unscoped (platform administrator): {per[False]:.2f} ms per round")
+            print(f"scoped (organization operator):    {per[True]:.2f} ms per round")
+            print(f"ratio scoped / unscoped: {best[True] / best[False]:.2f}")
 
 
 if __name__ == "__main__":

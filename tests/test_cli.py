@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import Pool
 from typer.testing import CliRunner
 
 from neigou.analytics import reports
@@ -25,13 +24,16 @@ from neigou.analytics.store import open_store
 from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.cli.main import app
+from neigou.kit import jobs
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
+from neigou.kit.jobs import JobRun
 from neigou.kit.settings import get_settings
 from neigou.programs import service as programs
 from neigou.programs.models import Program
 from neigou.programs.schemas import ProgramCreate
 from tests.conftest import TEST_ACTOR
+from tests.connections import OpenConnections
 
 runner = CliRunner()
 
@@ -42,31 +44,6 @@ def env(database_url: str, engine: object, monkeypatch: pytest.MonkeyPatch) -> I
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-class OpenConnections:
-    """The driver connections any pool of this process has opened and not yet closed, counted from
-    SQLAlchemy's pool events (every engine, including one a command makes for itself)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.opened = 0
-
-    def __enter__(self) -> OpenConnections:
-        event.listen(Pool, "connect", self._opened)
-        event.listen(Pool, "close", self._closed)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(Pool, "connect", self._opened)
-        event.remove(Pool, "close", self._closed)
-
-    def _opened(self, *_: object) -> None:
-        self.count += 1
-        self.opened += 1
-
-    def _closed(self, *_: object) -> None:
-        self.count -= 1
 
 
 COMMANDS: dict[str, Callable[[Path], list[str]]] = {
@@ -154,6 +131,38 @@ def test_a_command_closes_its_connections_before_it_returns(
     assert connections.opened > 0, result.output  # the command did reach the database
     assert left_open == 0, result.output
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+class _OneJobConsumer:
+    """Stands in for huey's consumer of the Redis queue: runs one job through the worker's runner,
+    then returns as the consumer does once it is told to stop."""
+
+    def __init__(self, jobs_runner: jobs.JobRunner) -> None:
+        self.jobs_runner = jobs_runner
+
+    def run(self) -> None:
+        assert self.jobs_runner.run("kit.purge_job_runs", key="worker-once", payload={}, at=utcnow())
+
+
+def test_the_worker_closes_its_connections_once_its_consumer_stops(
+    env: None, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEIGOU_JOBS_BACKEND", "redis")
+    monkeypatch.setenv("NEIGOU_REDIS_URL", "redis://127.0.0.1:6379/0")  # queued on, never reached here
+    monkeypatch.setattr(jobs.JobRunner, "consumer", lambda self, _threads: _OneJobConsumer(self))
+    get_settings.cache_clear()
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught, OpenConnections() as connections:
+        warnings.simplefilter("always", ResourceWarning)
+        result = runner.invoke(app, ["worker", "--threads", "1"])
+        left_open = connections.count
+        gc.collect()
+    assert result.exit_code == 0, result.output
+    assert connections.opened > 0
+    assert left_open == 0
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    with factory() as session:
+        assert session.scalar(select(JobRun.key).where(JobRun.key == "worker-once")) == "worker-once"
 
 
 def test_migrate_is_repeatable(env: None) -> None:

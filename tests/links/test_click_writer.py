@@ -4,6 +4,8 @@ Ctrl-C aimed at the process group does not stop the writer before the web proces
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import os
 import signal
 from collections.abc import Iterator
@@ -16,12 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.settings import Settings
-from neigou.links.click_writer import ClickWriterError, ClickWriterProcess
+from neigou.links.click_writer import ClickWriterError, ClickWriterProcess, run_writer
 from neigou.links.clicks import ClickRecorder, ClickRow, click_row, new_click_ref
 from neigou.links.models import LinkClick
 from neigou.links.useragent import UaClass
 from neigou.web.app import create_app
 from tests.conftest import TokenMaker, bearer
+from tests.connections import OpenConnections
 from tests.links.builders import PHONE_UA, LinkWorld, build, make_link
 
 
@@ -144,3 +147,28 @@ def test_a_writer_that_cannot_open_its_database_says_why(tmp_path: Path) -> None
     with pytest.raises(ClickWriterError, match="did not start"):
         unreachable.start()
     assert unreachable.pid is None
+
+
+def test_the_writer_closes_its_connections_before_it_reports_stopped(
+    database_url: str,
+    linked: tuple[LinkWorld, int],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The writer's loop, run here rather than in its own process so that its pool's events are
+    counted: the requests are queued on the pipe before it starts, the replies read after it returns."""
+    monkeypatch.setattr(signal, "signal", lambda *_: None)  # the loop would ignore this process's Ctrl-C
+    world, link_id = linked
+    web_end, writer_end = multiprocessing.Pipe()
+    web_end.send(("batch", _events(world, link_id, 3)))
+    web_end.send(("stop", None))
+    gc.collect()
+    with OpenConnections() as connections:
+        run_writer(writer_end, database_url, None)
+        left_open = connections.count
+    assert [web_end.recv() for _ in range(3)] == [("ready", None), ("ok", 3), ("ok", "stopped")]
+    assert connections.opened > 0
+    assert left_open == 0
+    assert _stored(factory) == 3
+    web_end.close()
+    writer_end.close()

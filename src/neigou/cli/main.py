@@ -20,7 +20,7 @@ from neigou.cli.groups import app as groups_app
 from neigou.cli.tiers import app as tiers_app
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.db import opened_database, transaction
+from neigou.kit.db import engine_for, make_session_factory, opened_database, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.logging import uvicorn_log_config
 from neigou.kit.settings import Settings, get_settings
@@ -106,8 +106,14 @@ def worker(threads: Annotated[int, typer.Option()] = 4) -> None:
             err=True,
         )
         raise typer.Exit(code=2)
-    application = create_app(settings, start_jobs=False)
-    application.state.jobs.consumer(threads).run()
+    # The worker never runs the app's lifespan: it makes the engine itself and disposes it once the
+    # consumer has stopped (its threads have finished their jobs).
+    engine = engine_for(settings)
+    try:
+        application = create_app(settings, session_factory=make_session_factory(engine), start_jobs=False)
+        application.state.jobs.consumer(threads).run()
+    finally:
+        engine.dispose()
 
 
 @token_app.command("create")

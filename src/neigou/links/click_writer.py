@@ -25,6 +25,7 @@ from typing import Any
 
 import redis
 import structlog
+from sqlalchemy import Engine
 
 from neigou.kit.db import make_engine, make_session_factory
 from neigou.links.click_stream import StreamConsumer, click_sink
@@ -155,7 +156,7 @@ def run_writer(conn: Connection, database_url: str, redis_url: str | None) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        sink, consumer = _open(database_url, redis_url)
+        engine, sink, consumer = _open(database_url, redis_url)
     except Exception as exc:  # the parent reports it and keeps the clicks buffered
         conn.send(("error", repr(exc)))
         return
@@ -165,16 +166,18 @@ def run_writer(conn: Connection, database_url: str, redis_url: str | None) -> No
     finally:
         if consumer is not None:
             consumer.stop()  # stores what is left in the stream
+        engine.dispose()  # after the last write, before the process says it stopped
     with contextlib.suppress(OSError):  # the web process may be gone
         conn.send(("ok", "stopped"))
 
 
-def _open(database_url: str, redis_url: str | None) -> tuple[ClickSink, StreamConsumer | None]:
+def _open(database_url: str, redis_url: str | None) -> tuple[Engine, ClickSink, StreamConsumer | None]:
+    engine = make_engine(database_url)
     client = redis.Redis.from_url(redis_url) if redis_url else None
-    sink, consumer = click_sink(make_session_factory(make_engine(database_url)), database_url, client)
+    sink, consumer = click_sink(make_session_factory(engine), database_url, client)
     if consumer is not None:
         consumer.start()
-    return sink, consumer
+    return engine, sink, consumer
 
 
 def _serve(conn: Connection, sink: ClickSink, consumer: StreamConsumer | None) -> None:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
@@ -239,16 +240,57 @@ def _shared_routes() -> tuple[BaseRoute, ...]:
     return tuple(holder.routes)
 
 
+@asynccontextmanager
+async def _running(
+    settings: Settings,
+    runner: jobs.JobRunner,
+    links: LinksRuntime,
+    events: EventsRuntime,
+    operations: Operations,
+    *,
+    start_jobs: bool,
+) -> AsyncIterator[None]:
+    """The app's background work, from start-up to shutdown: jobs, the click and reservation
+    writers, the probes and streams."""
+    jobs.install(runner)
+    if start_jobs and settings.jobs_backend == "in-process":
+        runner.start_in_process()
+    links.start()
+    events.start()
+    await operations.start()
+    # What exists now (routes, models, metadata, caches) lives as long as the app: keep it out of
+    # the cyclic collector's scans, which otherwise revisit all of it (about 200,000 objects) on
+    # every full collection while the redirect allocates a few objects per request. Handed back
+    # to the collector on shutdown.
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        await operations.stop()
+        events.stop()  # the reservation stream's last drain
+        links.stop()  # the click buffer's last flush: a clean shutdown loses no click
+        runner.stop()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     session_factory: sessionmaker[Session] | None = None,
     start_jobs: bool = True,
 ) -> FastAPI:
-    """Build the application; tests pass their own settings and session factory."""
+    """Build the application; tests pass their own settings and session factory.
+
+    An engine the app makes for itself (no ``session_factory`` given) is the app's to dispose: the
+    lifespan closes its connections last on shutdown. A caller's factory, and its engine, stay the
+    caller's."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
-    factory = session_factory or make_session_factory(engine_for(settings))
+    own_engine: Engine | None = None
+    if session_factory is None:
+        own_engine = engine_for(settings)
+        session_factory = make_session_factory(own_engine)
+    factory = session_factory
     runner = jobs.JobRunner(
         jobs.make_huey(settings.jobs_backend, redis_url=settings.redis_url, jobs_path=settings.jobs_path),
         factory,
@@ -260,25 +302,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        jobs.install(runner)
-        if start_jobs and settings.jobs_backend == "in-process":
-            runner.start_in_process()
-        links.start()
-        events.start()
-        await operations.start()
-        # What exists now (routes, models, metadata, caches) lives as long as the app: keep it out of
-        # the cyclic collector's scans, which otherwise revisit all of it (about 200,000 objects) on
-        # every full collection while the redirect allocates a few objects per request. Handed back
-        # to the collector on shutdown.
-        gc.freeze()
         try:
-            yield
+            async with _running(settings, runner, links, events, operations, start_jobs=start_jobs):
+                yield
         finally:
-            gc.unfreeze()
-            await operations.stop()
-            events.stop()  # the reservation stream's last drain
-            links.stop()  # the click buffer's last flush: a clean shutdown loses no click
-            runner.stop()
+            if own_engine is not None:
+                # Last, however start-up or shutdown went: the streams, the click writer's last flush
+                # and the job threads above were the engine's last users. A later start opens anew.
+                own_engine.dispose()
 
     app = NeigouApp(
         title="neigou",
