@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from neigou.programs.models import Program
 from neigou.programs.schemas import ProgramCreate
 from tests.conftest import TEST_ACTOR
 from tests.connections import OpenConnections
+from tests.demo_activity import claims_without_their_click, night_hours
 
 runner = CliRunner()
 
@@ -214,6 +216,12 @@ def test_user_create_then_login(env: None, factory: sessionmaker[Session]) -> No
 @pytest.mark.sqlite_only
 def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    # Built at 02:00 in the programs' zone (Asia/Shanghai), the last such hour: its activity still
+    # falls in the shoppers' daytime hours.
+    shanghai = ZoneInfo("Asia/Shanghai")
+    night = utcnow().astimezone(shanghai).replace(hour=2, minute=0, second=0, microsecond=0)
+    night = night if night <= utcnow() else night - timedelta(days=1)
+    monkeypatch.setattr("neigou.cli.main.utcnow", lambda: night.astimezone(UTC))
     path = tmp_path / "demo.db"
     path.write_bytes(b"an old demo database that must be replaced")
     with OpenConnections() as connections:
@@ -238,6 +246,9 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             partner, zone = conn.execute(
                 select(Program.id, Program.timezone).where(Program.code == "fenxiang-partners")
             ).one()
+        with Session(demo) as session:
+            assert night_hours(session) == Counter()
+            assert claims_without_their_click(session) == []
     finally:
         demo.dispose()
     today = utcnow().astimezone(ZoneInfo(zone)).date()

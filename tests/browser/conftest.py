@@ -3,7 +3,14 @@
 The demo world is seeded once per test process into a template SQLite file (``tests.demo_world``); each
 test gets a copy of it (SQLite's backup API, a few milliseconds) as its own database, so a test may change
 anything. The
-sign-in steps live here: ``sign_in`` (console) and ``member_sign_in`` (workspace)."""
+sign-in steps live here: ``sign_in`` (console) and ``member_sign_in`` (workspace).
+
+Chromium reads like the page's reader: every browser context is a Chinese reader's (``READER_LOCALE``:
+``navigator.language``, ``Intl``, ``Accept-Language``) unless a test asks for another
+(``browser.new_context(locale="en-US")`` for the English pages it reads), and date inputs are written
+in the page's ``<html lang>`` (yyyy/mm/dd on a zh-CN page, mm/dd/yyyy on an English one), as a reader's
+browser in that language writes them. Headless Chromium otherwise writes every date input as
+mm/dd/yyyy, whatever the context's locale."""
 
 from __future__ import annotations
 
@@ -12,13 +19,15 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import wraps
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.demo.seed import DemoWorld
@@ -38,7 +47,23 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Date and time inputs in the language of the page (its <html lang>), not of the process (en-US).
+    "--enable-blink-features=LangAttributeAwareFormControlUI",
 ]
+
+READER_LOCALE = "zh-CN"  # the pages' default language (``kit.i18n.DEFAULT_LOCALE``)
+T = TypeVar("T", BrowserContext, Page)
+
+
+def _in_reader_locale(opens: Callable[..., T]) -> Callable[..., T]:
+    """``Browser.new_context`` / ``Browser.new_page`` with ``READER_LOCALE`` when no locale is given."""
+
+    @wraps(opens)
+    def opened(self: Browser, *args: object, **kwargs: object) -> T:
+        kwargs.setdefault("locale", READER_LOCALE)
+        return opens(self, *args, **kwargs)
+
+    return opened
 
 
 def _free_port() -> int:
@@ -74,11 +99,14 @@ def live_server(served: tuple[str, FastAPI]) -> str:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium from the Debian package (browsers are never downloaded)."""
+    """Headless Chromium from the Debian package (browsers are never downloaded), whose new contexts
+    and pages are in ``READER_LOCALE`` unless given a locale."""
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}; install the Debian package 'chromium'")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
+    with sync_playwright() as playwright, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Browser, "new_context", _in_reader_locale(Browser.new_context))
+        patch.setattr(Browser, "new_page", _in_reader_locale(Browser.new_page))
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()

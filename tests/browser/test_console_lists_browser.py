@@ -53,7 +53,9 @@ def test_every_list_fits_and_shows_its_total(
 
 
 def test_search_sort_and_page_the_products(browser: Browser, live_server: str, world: DemoWorld) -> None:
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page = browser.new_page(
+        viewport={"width": 1440, "height": 900}, locale="en-US"
+    )  # an English page, an English reader
     sign_in(page, live_server, world, target="/console/products?lang=en")
     total = page.get_by_test_id("list-total")
     everything = re.findall(r"\d+", total.inner_text())[0]

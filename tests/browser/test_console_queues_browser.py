@@ -56,7 +56,9 @@ def test_thresholds_in_yuan_and_percent(browser: Browser, live_server: str, worl
 def test_a_link_switched_off_reloads_the_page_in_the_readers_language(
     browser: Browser, live_server: str, world: DemoWorld
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(
+        viewport={"width": 1280, "height": 900}, locale="en-US"
+    )  # an English page, an English reader
     sign_in(page, live_server, world)
     page.goto(f"{live_server}/console/links?status=on&lang=en")
     expect(page.get_by_test_id("links-title")).to_have_text("Share links")

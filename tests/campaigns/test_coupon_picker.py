@@ -112,6 +112,11 @@ def test_the_console_finds_any_coupon_of_the_programs_organization(
     form = client.get("/console/campaigns/new", params={"program": world.program_id}).text
     assert "林_小满%券" not in form  # beyond the coupons listed
     assert f'hx-get="{CONSOLE}"' in form
+    # Before anything is typed, the form suggests its own program's coupons (another organization's
+    # program: that organization's), and the browser never restores another program over them.
+    rival_form = client.get("/console/campaigns/new", params={"program": world.rival_program})
+    assert _names(rival_form) == ["小满邻家券"]
+    assert re.search(r'<select name="program_id" required autocomplete="off"', rival_form.text)
 
     def found(typed: str, program_id: int = world.program_id) -> list[str]:
         return _names(client.get(CONSOLE, params={"program_id": program_id, "coupon_id": typed}))

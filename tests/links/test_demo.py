@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.links import repository as links
-from neigou.links.models import Touch
+from neigou.links.models import CouponClaim, Touch
+from tests.demo_activity import claims_without_their_click, night_hours
 from tests.demo_world import DemoTemplate, demo_factory, demo_template, demo_url  # noqa: F401 - fixtures
 
 
@@ -26,3 +29,13 @@ def test_demo_links(demo_template: DemoTemplate, demo_factory: sessionmaker[Sess
     assert touches > sum(
         stats[link.id].claims for link in rows
     )  # claims and the identified clicks before them
+
+
+@pytest.mark.sqlite_only
+def test_demo_activity_in_daytime_and_claims_with_their_visitor(
+    demo_factory: sessionmaker[Session],  # noqa: F811
+) -> None:
+    with demo_factory() as session:
+        assert night_hours(session) == Counter()
+        assert claims_without_their_click(session) == []
+        assert (session.scalar(select(func.count(CouponClaim.id))) or 0) > 100

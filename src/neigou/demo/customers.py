@@ -17,6 +17,7 @@ from neigou.crm import derive
 from neigou.crm import service as crm
 from neigou.crm.models import ConsentPurpose, CrmSettings, CustomerSource, SpendingPower
 from neigou.crm.schemas import ConsentGiven, CustomerCreate
+from neigou.demo.hours import in_daytime
 from neigou.kit.actor import Actor
 from neigou.links import service as links
 from neigou.links.schemas import LinkCreate
@@ -157,7 +158,9 @@ def seed_customers(
                 session, customer=customer, purpose=ConsentPurpose.MARKETING, at=now - timedelta(days=10)
             )
         for n, (days, skus) in enumerate(baskets):
-            paid_at = now - timedelta(days=days, minutes=rng.randrange(600))
+            paid_at = in_daytime(
+                now - timedelta(days=days, minutes=rng.randrange(600)), ZoneInfo(brand.timezone), latest=now
+            )
             for sku in skus:
                 if sku not in link_of:
                     link_of[sku] = links.create_link(

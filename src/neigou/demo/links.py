@@ -1,17 +1,19 @@
 """Demo share links: the sample group owner's links to the shampoo with its hidden ¥25 coupon, one per
 group for a few of their groups, plus a link without coupon; a month of clicks (WeChat mostly,
 some link-preview bots, a fifth of them in the last day) and claims by shoppers who came through them, spread
-over the month the hidden coupon has been open. Built through the services (claims take stock, make
-touches).
+over the month the hidden coupon has been open, all in the shoppers' daytime hours of the program's zone
+(``demo.hours``). Built through the services (claims take stock, make touches).
 """
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from neigou.demo.hours import in_daytime
 from neigou.demo.offers import SHAMPOO_SKU
 from neigou.groups import repository as groups
 from neigou.groups.models import GroupStatus
@@ -23,6 +25,7 @@ from neigou.links.models import ClaimSource, ShareLink
 from neigou.links.schemas import LinkCreate
 from neigou.links.useragent import UaClass
 from neigou.offers import repository as offers
+from neigou.programs.service import require_program
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 LINKED_GROUPS = 4
@@ -74,6 +77,11 @@ def _clicks_and_claims(
     coupon_id: int,
     secret_key: str,
 ) -> None:
+    zone = ZoneInfo(require_program(session, link.program_id).timezone)
+
+    def daytime(at: datetime) -> datetime:
+        return in_daytime(at, zone, latest=now - timedelta(minutes=1))
+
     def click(at: datetime, visitor: str, ua: UaClass) -> ClickRow:
         return click_row(
             ref=new_click_ref(),
@@ -89,7 +97,7 @@ def _clicks_and_claims(
     claimers: list[tuple[str, datetime]] = []
     for number in range(rng.randint(150, 220) if busy else rng.randint(40, 80)):
         recent = number % 5 == 0
-        at = (
+        at = daytime(
             now - timedelta(minutes=rng.randint(5, 20 * 60))
             if recent
             else now - timedelta(minutes=rng.randint(24 * 60, CLICK_DAYS * 24 * 60))
@@ -105,7 +113,7 @@ def _clicks_and_claims(
         # the draws above as they were).
         daily = random.Random(link.id)
         for day in range(1, CLICK_DAYS):
-            at = now - timedelta(days=day, minutes=daily.randint(0, 60))
+            at = daytime(now - timedelta(days=day, minutes=daily.randint(0, 60)))
             visitor = f"demo{link.id:04d}d{day:05d}x"
             events.append(click(at, visitor, UaClass.WECHAT))
             claimers.append((visitor, at + timedelta(minutes=1)))

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from neigou.demo.hours import in_daytime
 from neigou.kit.actor import Actor
 from neigou.links import service as links
 from neigou.links.schemas import LinkCreate
@@ -68,7 +70,9 @@ def seed_network(
                 customer_ref=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
                 link_code=link.code,
                 items=(ItemIn(SKU, quantity, PRICE_FEN * quantity * 80 // 100),),
-                paid_at=joined_at + (now - joined_at) * (n + 1) / 4,
+                paid_at=_daytime(
+                    joined_at + (now - joined_at) * (n + 1) / 4, ZoneInfo(program.timezone), joined_at, now
+                ),
             )
             for n, quantity in enumerate((1, 2, 1)[: 3 - index])
         ]
@@ -84,6 +88,13 @@ def seed_network(
             rng=rng,
             secret_key=secret_key,
         )
+
+
+def _daytime(at: datetime, zone: ZoneInfo, joined_at: datetime, now: datetime) -> datetime:
+    """A recruit's sale in the shoppers' hours, unless those fall before it joined (a month begun
+    in the night)."""
+    moved = in_daytime(at, zone, latest=now)
+    return moved if moved >= joined_at else at
 
 
 def _join(

@@ -5,7 +5,8 @@ and today's push still to send, so the push pages and the console's figures have
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from neigou.crm import pushes
 from neigou.crm import service as crm
 from neigou.crm.models import CustomerSource
 from neigou.crm.schemas import ConsentGiven, CustomerCreate
+from neigou.demo.hours import in_daytime
 from neigou.demo.offers import GARMENTS
 from neigou.kit.actor import Actor
 from neigou.links.models import ShareLink
@@ -21,6 +23,7 @@ from neigou.orders.ingest import ingest
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import OrderSource
 from neigou.programs.models import Member
+from neigou.programs.service import require_program
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 # phone, job, consent
@@ -65,7 +68,9 @@ def seed_pushes(
                 at=now - timedelta(days=40),
             )
         )
-    yesterday = now - timedelta(days=1)
+    # A day ago in the shoppers' hours, early enough that the sale two hours later is too.
+    zone = ZoneInfo(require_program(session, brand_id).timezone)
+    yesterday = in_daytime(now - timedelta(days=1), zone, latest=now - timedelta(hours=2), closes=time(20))
     first = pushes.create_push(
         session,
         member=guide,

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from neigou.demo.hours import in_daytime
 from neigou.kit.actor import Actor
 from neigou.links import service as links
 from neigou.links.schemas import LinkCreate
@@ -40,6 +42,7 @@ def seed_tiers(session: Session, *, partner_id: int, brand_id: int, now: datetim
         session, data=LinkCreate(member_id=guide.id, sku=SKU), actor=DEMO_ACTOR, at=start
     )
     step = (end - start) / (ORDERS + 1)
+    zone = ZoneInfo(brand.timezone)  # in the shoppers' hours of each day
     orders = [
         OrderIn(
             external_id=f"YD{last.year}{last.month:02d}{n:04d}",
@@ -48,7 +51,9 @@ def seed_tiers(session: Session, *, partner_id: int, brand_id: int, now: datetim
             link_code=link.code,
             # An employee-purchase live event: customers buy jeans for the whole family.
             items=(ItemIn(SKU, quantity, price * quantity * 85 // 100),),
-            paid_at=start + step * (n + 1) + timedelta(minutes=rng.randrange(60)),
+            paid_at=in_daytime(
+                start + step * (n + 1) + timedelta(minutes=rng.randrange(60)), zone, latest=end
+            ),
         )
         for n, quantity in enumerate(rng.choice((16, 18, 20)) for _ in range(ORDERS))
     ]

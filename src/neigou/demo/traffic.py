@@ -3,8 +3,9 @@ through it, so each link's and each group's funnel (clicks, then orders) has a s
 
 A day's clicks on a link follow its orders that day (a handful of clicks per order, most of them
 before it) plus some browsing that bought nothing; WeChat mostly, some link-preview bots. About one
-person's click in four claims the program's welcome coupon a minute later, so the busiest links,
-the top of the funnel by net GMV, have claims too. Clicks are written in one set-based batch
+person's click in four claims the program's welcome coupon a minute later, as that visitor (the claim
+binds the visitor to the shopper, as a claim from the landing page does), so the busiest links, the top
+of the funnel by net GMV, have claims too, and a link's funnel follows a visitor from click to claim. Clicks are written in one set-based batch
 (``links.clicks.store_clicks``), with references derived from the seed so two demo builds hold the
 same clicks, and claims in another, as the claim writer stores them (``links.claim_stream.store``:
 counters, stock, touches and audit by batch).
@@ -35,6 +36,7 @@ CLICKS_PER_ORDER = (3, 9)
 BROWSING = (0, 2)  # clicks a day on a link that bought nothing
 UA_WEIGHTS = [(UaClass.WECHAT, 72), (UaClass.MOBILE, 14), (UaClass.DESKTOP, 4), (UaClass.BOT, 10)]
 CLAIM_CHANCE = 0.25  # a person's click that claims the welcome coupon
+CLOSING_HOUR = 23  # no click or claim from 23:00, local
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 
 
@@ -86,12 +88,20 @@ def seed_traffic(session: Session, *, program_id: int, coupon_id: int, now: date
                 )
     rows.sort(key=lambda row: row[4])  # by clicked_at, as the writer stores them
     stored = store_clicks(session, rows)
-    claim_stream.store(session, _claims(rows, links, coupon_id=coupon_id, now=now, secret_key=secret_key))
+    claim_stream.store(
+        session, _claims(rows, links, coupon_id=coupon_id, now=now, zone=zone, secret_key=secret_key)
+    )
     return stored
 
 
 def _claims(
-    clicks: list[ClickRow], links: list[ShareLink], *, coupon_id: int, now: datetime, secret_key: str
+    clicks: list[ClickRow],
+    links: list[ShareLink],
+    *,
+    coupon_id: int,
+    now: datetime,
+    zone: ZoneInfo,
+    secret_key: str,
 ) -> list[dict[str, Any]]:
     """Claim rows as the claim writer stores them, for about a quarter of the people's clicks (a
     generator of its own keeps the clicks' draws as they were); ids as the writer makes them."""
@@ -99,11 +109,13 @@ def _claims(
     by_id = {link.id: link for link in links}
     out: list[dict[str, Any]] = []
     for row in clicks:
-        link_id, clicked_at, ua = row[1], row[4], row[6]
+        link_id, clicked_at, visitor, ua = row[1], row[4], row[5], row[6]
         if ua == UaClass.BOT.value or rng.random() >= CLAIM_CHANCE:
             continue
         link = by_id[link_id]
         at = min(clicked_at + timedelta(minutes=1), now)
+        if at.astimezone(zone).hour >= CLOSING_HOUR:
+            at = clicked_at  # at once: the day's shoppers have gone by 23:00
         customer = Customer.from_ref(secret_key, f"1{rng.choice('3589')}{rng.randrange(10**9):09d}")
         stream_id = f"{int(at.timestamp() * 1000)}-{len(out)}"
         out.append(
@@ -118,7 +130,7 @@ def _claims(
                 "group_id": link.group_id,
                 "request_id": None,
                 "source": ClaimSource.LANDING,
-                "visitor_id": None,  # a visitor to bind would cost the writer three statements a claim
+                "visitor_id": visitor,  # the visitor whose click it follows
                 "claimed_at": at,
                 "actor": (DEMO_ACTOR.kind, DEMO_ACTOR.ref, DEMO_ACTOR.label),
             }

@@ -1,0 +1,59 @@
+"""Checks of the demo's activity, whatever hour it was built at: its clicks, claims and orders fall in
+the shoppers' daytime hours of their program's zone, and every claim through a link carries the visitor
+whose click on that link it followed (as a claim from the landing page does), so a link's funnel can
+follow a visitor from click to claim to order."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neigou.links.models import CouponClaim, LinkClick
+from neigou.orders.models import Order
+from neigou.programs.models import Program
+
+DAYTIME = range(7, 23)  # 07:00 to 22:59, local
+
+
+def night_hours(session: Session) -> Counter[tuple[str, int]]:
+    """The demo's clicks, claims and orders outside ``DAYTIME``, counted by kind and local hour."""
+    zones = {p.id: ZoneInfo(p.timezone) for p in session.scalars(select(Program))}
+    found: Counter[tuple[str, int]] = Counter()
+    for kind, rows in (
+        ("click", session.execute(select(LinkClick.program_id, LinkClick.clicked_at))),
+        ("claim", session.execute(select(CouponClaim.program_id, CouponClaim.claimed_at))),
+        ("order", session.execute(select(Order.program_id, Order.paid_at))),
+    ):
+        for program_id, at in rows:
+            hour = _local(at, zones[program_id]).hour if program_id in zones else 12
+            if hour not in DAYTIME:
+                found[(kind, hour)] += 1
+    return found
+
+
+def claims_without_their_click(session: Session) -> list[int]:
+    """The claims through a link that carry no visitor, or one with no click on that link before it."""
+    clicks: dict[tuple[int, str], datetime] = {}
+    for link_id, visitor, at in session.execute(
+        select(LinkClick.link_id, LinkClick.visitor_id, LinkClick.clicked_at)
+    ):
+        if visitor is not None:
+            clicks[(link_id, visitor)] = min(clicks.get((link_id, visitor), at), at)
+    missing: list[int] = []
+    for claim_id, claim_link, claimer, claimed_at in session.execute(
+        select(CouponClaim.id, CouponClaim.link_id, CouponClaim.visitor_id, CouponClaim.claimed_at)
+    ):
+        if claim_link is None:
+            continue
+        first = clicks.get((claim_link, claimer)) if claimer is not None else None
+        if first is None or first > claimed_at:
+            missing.append(claim_id)
+    return missing
+
+
+def _local(at: datetime, zone: ZoneInfo) -> datetime:
+    return at.astimezone(zone)
