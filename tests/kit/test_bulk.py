@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, ForeignKey, MetaData, String, UniqueConstraint, select
+from sqlalchemy import Engine, ForeignKey, MetaData, String, UniqueConstraint, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -227,6 +227,24 @@ def test_staging_the_same_table_with_other_columns_on_one_connection(session: Se
     assert len(bulk.insert_new(session, Item, wide, unique=("code",))) == count
     assert session.scalar(select(Item.data).where(Item.code == "b2")) == {"i": 2}
     assert len(stored(session)) == 2 * count
+
+
+@pytest.mark.usefixtures("postgres")
+@pytest.mark.parametrize("outcome", ["commit", "rollback"])
+def test_a_staging_table_lives_as_long_as_its_transaction(session: Session, outcome: str) -> None:
+    """A pooled connection hands its next user no staging table, whether the transaction that
+    staged committed or failed."""
+    temp_tables = text("SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()")
+    rows = [row(f"a{i}") for i in range(1, bulk.STAGE_FROM + 6)]
+    assert len(bulk.insert_new(session, Item, rows, unique=("code",))) == len(rows)
+    wide = [row(f"b{i}", batch=2, data={"i": i}) for i in range(1, len(rows) + 1)]
+    assert len(bulk.insert_new(session, Item, wide, unique=("code",))) == len(wide)
+    assert session.scalar(temp_tables) == 2  # one per column set, while the transaction lasts
+    session.commit() if outcome == "commit" else session.rollback()
+    assert session.scalar(temp_tables) == 0
+    assert len(stored(session)) == (2 * len(rows) if outcome == "commit" else 0)
+    session.execute(delete(Item))
+    session.commit()
 
 
 def test_insert_driver_rows_skips_taken_keys_or_refuses_them(session: Session) -> None:

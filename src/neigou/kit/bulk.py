@@ -278,15 +278,17 @@ def _stage_and_move(
     types: Sequence[str] | None = None,
     adding: str | None = None,
 ) -> list[tuple[Any, ...]]:
-    """COPY ``rows`` to a session-local staging table typed from ``table_name``, then move the rows
-    whose ``unique`` key is free with one statement (with ``adding``, a taken key adds the row's
-    ``adding`` column to the stored one instead); the staging table is left empty."""
+    """COPY ``rows`` to a staging table typed from ``table_name``, then move the rows whose ``unique``
+    key is free with one statement (with ``adding``, a taken key adds the row's ``adding`` column to
+    the stored one instead); the staging table is left empty. It is temporary and ``ON COMMIT DROP``:
+    it lives as long as the transaction, so a pooled connection never hands a staging table (or the
+    rows of a transaction that failed) to its next user. Needs a transaction (never AUTOCOMMIT)."""
     names = _names(columns)
     # One staging table per column set: a connection may stage the same table with other columns later.
     stage = f"stage_{table_name}_{hashlib.blake2s(names.encode(), digest_size=4).hexdigest()}"
     session.execute(
         text(
-            f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage}" ON COMMIT DELETE ROWS '  # noqa: S608
+            f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage}" ON COMMIT DROP '  # noqa: S608
             f'AS SELECT {names} FROM "{table_name}" WITH NO DATA'
         )
     )

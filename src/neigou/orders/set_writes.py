@@ -2,7 +2,9 @@
 
 The batch hands over what only Python knows (each order's head with an id taken from the sequence
 beforehand, its priced lines, and the chain of members who earn on it with their tier's rate); the
-rows are COPYed in binary to session-local staging tables and one statement does the rest:
+rows are COPYed in binary to staging tables that live as long as the transaction (temporary,
+``ON COMMIT DROP``: a batch that fails or commits leaves neither tables nor rows on its pooled
+connection) and one statement does the rest:
 
 * each earner's commission is the sum over the order's lines of the same floors as
   ``orders.commission.Line.share`` (``floor(pool × bp / 10^4)`` for a platform's fee or a fixed
@@ -99,7 +101,8 @@ GROUP BY e.order_id, e.program_id, e.member_id, e.level, e.tier_code, e.bp
 
 _ORDER_NAMES = ", ".join(ORDER_COLUMNS)
 _ORDER_STAGE = (
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS import_orders AS SELECT {_ORDER_NAMES} FROM orders WITH NO DATA"  # noqa: S608
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS import_orders ON COMMIT DROP AS SELECT {_ORDER_NAMES} "  # noqa: S608
+    "FROM orders WITH NO DATA"
 )
 _WRITE = f"""
 WITH earned AS MATERIALIZED (
@@ -149,9 +152,13 @@ SELECT array_agg(id) FROM ins
 def _stage(
     session: Session, table: str, columns: Sequence[str], types: Sequence[str], rows: list[Any]
 ) -> None:
-    """Empty the staging table (made once per connection) and fill it: binary COPY on PostgreSQL."""
+    """Make the staging table if this transaction has not, empty it and fill it: binary COPY on
+    PostgreSQL. On PostgreSQL it is dropped when the transaction ends (``ON COMMIT DROP``, and a
+    rollback undoes its creation), so a pooled connection never carries a batch's staging tables or
+    rows to its next user; on SQLite the caller drops it (``_unstage``)."""
     postgres = session.connection().dialect.name == "postgresql"
-    session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({_STAGES[table]})"))
+    drop = " ON COMMIT DROP" if postgres else ""
+    session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({_STAGES[table]}){drop}"))
     session.execute(text(f"{'TRUNCATE' if postgres else 'DELETE FROM'} {table}"))
     if not rows:
         return
@@ -161,14 +168,24 @@ def _stage(
         insert_driver_rows(session, table, columns, rows)
 
 
+def _unstage(session: Session) -> None:
+    """Drop the staging tables on SQLite, which has no ``ON COMMIT DROP``."""
+    if session.connection().dialect.name != "postgresql":
+        for table in _STAGES:
+            session.execute(text(f"DROP TABLE IF EXISTS temp.{table}"))
+
+
 def earned_rows(
     session: Session, lines: list[tuple[Any, ...]], earners: list[tuple[Any, ...]]
 ) -> list[tuple[int, int, int, int, str | None, int, int]]:
     """``EARNED`` alone over these lines and earners (``LINE_COLUMNS``, ``EARNER_COLUMNS``), zero
     amounts included: (order, program, member, level, tier, bp, amount) per earner and order."""
-    _stage(session, "import_lines", LINE_COLUMNS, LINE_TYPES, lines)
-    _stage(session, "import_earners", EARNER_COLUMNS, EARNER_TYPES, earners)
-    rows = session.execute(text(f"{EARNED} ORDER BY 1, 4"))
+    try:
+        _stage(session, "import_lines", LINE_COLUMNS, LINE_TYPES, lines)
+        _stage(session, "import_earners", EARNER_COLUMNS, EARNER_TYPES, earners)
+        rows = session.execute(text(f"{EARNED} ORDER BY 1, 4")).all()
+    finally:
+        _unstage(session)
     return [(int(o), int(p), int(m), int(lv), t, int(bp), int(a)) for o, p, m, lv, t, bp, a in rows]
 
 
@@ -193,6 +210,7 @@ def write(
     session.execute(text("SET LOCAL enable_nestloop = off"))
     went_in = set(session.scalar(text(_WRITE)) or ())  # the ids, as one array
     inserted = {(int(o[1]), str(o[2])): int(o[0]) for o in orders if o[0] in went_in}
-    session.execute(text("SET LOCAL enable_nestloop = on"))
+    session.execute(text("SET LOCAL enable_nestloop = on"))  # LOCAL: never outlives the transaction
+    # Dropped at commit (or rollback) anyway; emptied now for a second batch in the same transaction.
     session.execute(text("TRUNCATE import_orders, import_lines, import_earners"))
     return inserted
