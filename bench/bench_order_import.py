@@ -29,7 +29,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from neigou.kit.actor import Actor
-from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.db import opened_database
 from neigou.ledger import repository as ledger
 from neigou.links.models import ShareLink
 from neigou.migrations.runner import upgrade
@@ -228,36 +228,34 @@ def main() -> int:
     rng = random.Random(20260324)
     with scratch_postgres(ADMIN_URL, "neigou_bench", keep=args.keep) as url:
         upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        with factory() as session:
-            codes = _setup(session, rng)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "orders.csv"
-            lines = _write_orders(path, orders, codes, rng)
-            copy_s = _copy_baseline(url, path)
-            started, cpu = time.perf_counter(), time.process_time()
-            report = import_file(
-                factory, path, secret_key=BENCH_SECRET, actor=ACTOR, batch_size=args.batch_size
-            )
-            import_s, client_s = time.perf_counter() - started, time.process_time() - cpu
-        with factory() as session:
-            stored = session.scalar(text("SELECT count(*) FROM orders"))
-            commissions = session.scalar(text("SELECT count(*) FROM commissions"))
-            attributed = session.scalar(text("SELECT count(*) FROM orders WHERE member_id IS NOT NULL"))
-            assert ledger.unbalanced_postings(session) == [], "unbalanced postings"
-            assert sum(ledger.ledger_sums(session).values()) == 0
-            earned = session.execute(
-                text(
-                    "SELECT (SELECT sum(commission_fen) FROM orders), (SELECT sum(amount_fen) FROM commissions),"
-                    " (SELECT sum(amount_fen) FROM ledger_entries WHERE account = 'pending')"
+        with opened_database(url) as factory:
+            with factory() as session:
+                codes = _setup(session, rng)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "orders.csv"
+                lines = _write_orders(path, orders, codes, rng)
+                copy_s = _copy_baseline(url, path)
+                started, cpu = time.perf_counter(), time.process_time()
+                report = import_file(
+                    factory, path, secret_key=BENCH_SECRET, actor=ACTOR, batch_size=args.batch_size
                 )
-            ).one()
-            assert len(set(earned)) == 1, f"commission totals disagree: {earned}"
-            server_s = _server_cpu(session)
-        assert stored == orders, stored
-        assert not report.errors, report.errors[:3]
-        engine.dispose()
+                import_s, client_s = time.perf_counter() - started, time.process_time() - cpu
+            with factory() as session:
+                stored = session.scalar(text("SELECT count(*) FROM orders"))
+                commissions = session.scalar(text("SELECT count(*) FROM commissions"))
+                attributed = session.scalar(text("SELECT count(*) FROM orders WHERE member_id IS NOT NULL"))
+                assert ledger.unbalanced_postings(session) == [], "unbalanced postings"
+                assert sum(ledger.ledger_sums(session).values()) == 0
+                earned = session.execute(
+                    text(
+                        "SELECT (SELECT sum(commission_fen) FROM orders), (SELECT sum(amount_fen) FROM commissions),"
+                        " (SELECT sum(amount_fen) FROM ledger_entries WHERE account = 'pending')"
+                    )
+                ).one()
+                assert len(set(earned)) == 1, f"commission totals disagree: {earned}"
+                server_s = _server_cpu(session)
+            assert stored == orders, stored
+            assert not report.errors, report.errors[:3]
         print(f"orders {orders:,} ({lines:,} lines, {attributed:,} attributed, {commissions:,} commissions)")
         print(f"COPY of the order lines into a plain table: {copy_s:.2f} s")
         print(

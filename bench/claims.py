@@ -112,52 +112,54 @@ def main() -> int:
     with database(args.database_url) as url:
         upgrade(url)
         engine = make_engine(url, pool_size=args.threads + 2)
-        factory = make_session_factory(engine)
-        threads = args.threads if engine.dialect.name == "postgresql" else 1
+        try:
+            factory = make_session_factory(engine)
+            threads = args.threads if engine.dialect.name == "postgresql" else 1
 
-        raw = new_coupon(factory, stock)
-        raw_terms = CouponTerms.of(raw)
-        raw_gate = StockGate(client, f"{namespace}:raw", write_behind=True)
+            raw = new_coupon(factory, stock)
+            raw_terms = CouponTerms.of(raw)
+            raw_gate = StockGate(client, f"{namespace}:raw", write_behind=True)
 
-        def raw_take(i: int) -> str:
-            answer = raw_gate.take_and_record(raw_terms, f"c{i}", f'{{"bench":{i}}}')
-            return answer.value if isinstance(answer, GateAnswer) else "taken"
+            def raw_take(i: int) -> str:
+                answer = raw_gate.take_and_record(raw_terms, f"c{i}", f'{{"bench":{i}}}')
+                return answer.value if isinstance(answer, GateAnswer) else "taken"
 
-        lua_rate, lua = timed(attempts, threads, raw_take)
-        lua_ok = lua["taken"] == stock and raw_gate.counts(raw, "")[0] == stock
+            lua_rate, lua = timed(attempts, threads, raw_take)
+            lua_ok = lua["taken"] == stock and raw_gate.counts(raw, "")[0] == stock
 
-        served = new_coupon(factory, stock)
-        behind = StockGate(client, namespace, write_behind=True)
-        assert behind.stream is not None
-        writer = ClaimWriter(client, behind.stream, factory)
-        writer.start()
+            served = new_coupon(factory, stock)
+            behind = StockGate(client, namespace, write_behind=True)
+            assert behind.stream is not None
+            writer = ClaimWriter(client, behind.stream, factory)
+            writer.start()
 
-        def claim(i: int) -> str:
-            try:
-                with transaction(factory) as session:
-                    claims.claim_coupon(
-                        session,
-                        coupon_id=served.id,
-                        customer=claims.Customer.from_ref("bench", f"c{i}"),
-                        actor=ACTOR,
-                        source=ClaimSource.API,
-                        gate=behind,
-                    )
-                return "taken"
-            except Conflict as exc:
-                return exc.code
+            def claim(i: int) -> str:
+                try:
+                    with transaction(factory) as session:
+                        claims.claim_coupon(
+                            session,
+                            coupon_id=served.id,
+                            customer=claims.Customer.from_ref("bench", f"c{i}"),
+                            actor=ACTOR,
+                            source=ClaimSource.API,
+                            gate=behind,
+                        )
+                    return "taken"
+                except Conflict as exc:
+                    return exc.code
 
-        service_rate, service = timed(attempts, threads, claim)
-        writer.stop()  # the claims still in the stream reach the database before the check
-        with factory() as session:
-            claimed = session.scalar(
-                select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == served.id)
-            )
-            rows = session.scalar(
-                select(func.count(CouponClaim.id)).where(CouponClaim.coupon_id == served.id)
-            )
-        service_ok = service["taken"] == claimed == rows == stock and gate.counts(served, "")[0] == stock
-        engine.dispose()
+            service_rate, service = timed(attempts, threads, claim)
+            writer.stop()  # the claims still in the stream reach the database before the check
+            with factory() as session:
+                claimed = session.scalar(
+                    select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == served.id)
+                )
+                rows = session.scalar(
+                    select(func.count(CouponClaim.id)).where(CouponClaim.coupon_id == served.id)
+                )
+            service_ok = service["taken"] == claimed == rows == stock and gate.counts(served, "")[0] == stock
+        finally:
+            engine.dispose()
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
     client.close()

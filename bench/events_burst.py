@@ -140,97 +140,99 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
     with database(args.database_url) as url:
         upgrade(url)
         engine = make_engine(url, pool_size=args.threads + 4)
-        factory = make_session_factory(engine)
-        events = [new_event(factory, shoppers, stock) for _ in range(2)]
-        with factory() as session:
-            raw_event, served_event = (load_snapshot(session, e) for e in events)
-        assert raw_event is not None
-        assert served_event is not None
-        skus = sorted(served_event.items)
-        # The raw script: seeded by the service's first call, then timed alone with the same arguments.
-        with factory() as session:
-            reserve(
-                session,
-                event=raw_event,
-                event_id=raw_event.id,
-                shopper=Shopper("warm", "w", employee_no="E0"),
-                sku=skus[0],
-                quantity=1,
-                at=utcnow(),
-                gate=gate,
-            )
-        raw_base = gate.base(raw_event.id, raw_event.created_at)
+        try:
+            factory = make_session_factory(engine)
+            events = [new_event(factory, shoppers, stock) for _ in range(2)]
+            with factory() as session:
+                raw_event, served_event = (load_snapshot(session, e) for e in events)
+            assert raw_event is not None
+            assert served_event is not None
+            skus = sorted(served_event.items)
+            # The raw script: seeded by the service's first call, then timed alone with the same arguments.
+            with factory() as session:
+                reserve(
+                    session,
+                    event=raw_event,
+                    event_id=raw_event.id,
+                    shopper=Shopper("warm", "w", employee_no="E0"),
+                    sku=skus[0],
+                    quantity=1,
+                    at=utcnow(),
+                    gate=gate,
+                )
+            raw_base = gate.base(raw_event.id, raw_event.created_at)
 
-        def raw(i: int) -> str:
-            shopper, sku, _ = plan[i]
-            terms = raw_event.items[skus[sku]]
-            return gate.reserve(
-                raw_base,
-                sku=skus[sku],
-                customer=f"c{shopper}",
-                quantity=1,
-                stock=terms.stock,
-                limit=terms.limit,
-                employee_no=f"E{shopper}",
-                invitation_code=None,
-                record={"bench": i},
-            ).code
+            def raw(i: int) -> str:
+                shopper, sku, _ = plan[i]
+                terms = raw_event.items[skus[sku]]
+                return gate.reserve(
+                    raw_base,
+                    sku=skus[sku],
+                    customer=f"c{shopper}",
+                    quantity=1,
+                    stock=terms.stock,
+                    limit=terms.limit,
+                    employee_no=f"E{shopper}",
+                    invitation_code=None,
+                    record={"bench": i},
+                ).code
 
-        lua_rate, lua, _ = timed(attempts, args.threads, raw)
-        client.delete(gate.stream)  # the raw script's entries are not reservations
-        writer = ReservationWriter(client, gate.stream, factory)
-        writer.start()
-        answered: list[int] = []
+            lua_rate, lua, _ = timed(attempts, args.threads, raw)
+            client.delete(gate.stream)  # the raw script's entries are not reservations
+            writer = ReservationWriter(client, gate.stream, factory)
+            writer.start()
+            answered: list[int] = []
 
-        def served(i: int) -> str:
-            shopper, sku, seller = plan[i]
-            link = CachedLink(
-                id=seller + 1,
-                code=f"L{seller}",
-                program_id=served_event.program_id,
-                member_id=seller + 1,
-                active=True,
-            )
-            try:
-                with factory() as session:
-                    made = reserve(
-                        session,
-                        event=served_event,
-                        event_id=served_event.id,
-                        shopper=Shopper(f"c{shopper}", "c", employee_no=f"E{shopper}"),
-                        sku=skus[sku],
-                        quantity=1,
-                        at=utcnow(),
-                        link=link,
-                        gate=gate,
-                    )
-                answered.append(made.id)
-                return "taken"
-            except Conflict as exc:
-                return exc.code
+            def served(i: int) -> str:
+                shopper, sku, seller = plan[i]
+                link = CachedLink(
+                    id=seller + 1,
+                    code=f"L{seller}",
+                    program_id=served_event.program_id,
+                    member_id=seller + 1,
+                    active=True,
+                )
+                try:
+                    with factory() as session:
+                        made = reserve(
+                            session,
+                            event=served_event,
+                            event_id=served_event.id,
+                            shopper=Shopper(f"c{shopper}", "c", employee_no=f"E{shopper}"),
+                            sku=skus[sku],
+                            quantity=1,
+                            at=utcnow(),
+                            link=link,
+                            gate=gate,
+                        )
+                    answered.append(made.id)
+                    return "taken"
+                except Conflict as exc:
+                    return exc.code
 
-        rate, outcomes, latencies = timed(attempts, args.threads, served)
-        writer.stop()
-        with factory() as session:
-            rows = session.scalar(
-                select(func.count(Reservation.id)).where(Reservation.event_id == served_event.id)
-            )
-            stored = set(
-                session.scalars(select(Reservation.id).where(Reservation.event_id == served_event.id))
-            )
-            per_item = dict(
-                session.execute(
-                    select(Reservation.item_id, func.sum(Reservation.quantity))
-                    .where(Reservation.event_id == served_event.id)
-                    .group_by(Reservation.item_id)
-                ).all()
-            )
-            counters = dict(
-                session.execute(
-                    select(EventItem.id, EventItem.reserved).where(EventItem.event_id == served_event.id)
-                ).all()
-            )
-        engine.dispose()
+            rate, outcomes, latencies = timed(attempts, args.threads, served)
+            writer.stop()
+            with factory() as session:
+                rows = session.scalar(
+                    select(func.count(Reservation.id)).where(Reservation.event_id == served_event.id)
+                )
+                stored = set(
+                    session.scalars(select(Reservation.id).where(Reservation.event_id == served_event.id))
+                )
+                per_item = dict(
+                    session.execute(
+                        select(Reservation.item_id, func.sum(Reservation.quantity))
+                        .where(Reservation.event_id == served_event.id)
+                        .group_by(Reservation.item_id)
+                    ).all()
+                )
+                counters = dict(
+                    session.execute(
+                        select(EventItem.id, EventItem.reserved).where(EventItem.event_id == served_event.id)
+                    ).all()
+                )
+        finally:
+            engine.dispose()
     for key in client.scan_iter(f"{gate.namespace}:*"):
         client.delete(key)
     client.close()

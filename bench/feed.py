@@ -26,13 +26,13 @@ from datetime import UTC, datetime
 
 from scratch import scratch_postgres
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from neigou.feed.models import Slot
 from neigou.feed.posts import create_posts
 from neigou.feed.service import feed_items
 from neigou.kit.actor import Actor
-from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.db import opened_database
 from neigou.migrations.runner import upgrade
 from neigou.programs.service import require_member
 
@@ -131,74 +131,72 @@ def _generate(session: Session, *, campaigns: int, links: int, clicks: int, orde
 def run(*, campaigns: int, links: int, clicks: int, orders: int) -> None:
     with scratch_postgres(ADMIN_URL, "neigou_bench_feed") as url:
         upgrade(url)
-        engine = make_engine(url)
-        factory: sessionmaker[Session] = make_session_factory(engine)
-        started = time.perf_counter()
-        with factory() as session:
-            _generate(session, campaigns=campaigns, links=links, clicks=clicks, orders=orders)
-        print(f"generated {campaigns} live campaigns, {links:,} links, {clicks:,} clicks, {orders:,} orders"
-              f" in {time.perf_counter() - started:.1f} s")  # fmt: skip
-
-        def baseline() -> object:
+        with opened_database(url) as factory:
+            started = time.perf_counter()
             with factory() as session:
-                return session.execute(text(BASELINE), {"at": AT}).all()
+                _generate(session, campaigns=campaigns, links=links, clicks=clicks, orders=orders)
+            print(f"generated {campaigns} live campaigns, {links:,} links, {clicks:,} clicks, {orders:,} orders"
+                  f" in {time.perf_counter() - started:.1f} s")  # fmt: skip
 
-        def feed() -> object:
-            with factory() as session:
-                return feed_items(session, member=require_member(session, 1), at=AT)
+            def baseline() -> object:
+                with factory() as session:
+                    return session.execute(text(BASELINE), {"at": AT}).all()
 
-        base_time, rows = _best(baseline)
-        feed_time, items = _best(feed)
-        assert isinstance(rows, list)
-        assert isinstance(items, list)
-        print(f"feed: baseline query {base_time * 1000:.0f} ms ({len(rows)} rows), "
-              f"feed {feed_time * 1000:.0f} ms ({len(items)} items), ratio {feed_time / base_time:.2f}")  # fmt: skip
-        skus = [i.sku for i in items[:SKUS_PER_POST]]
+            def feed() -> object:
+                with factory() as session:
+                    return feed_items(session, member=require_member(session, 1), at=AT)
 
-        def insert_baseline() -> object:
-            with factory() as session:
-                session.execute(
-                    text(
-                        "INSERT INTO share_links (code, program_id, member_id, product_id, sku, group_id, campaign_id,"
-                        " active, created_at, updated_at) SELECT 'B' || left(md5(random()::text), 12), 1, 1, p.id, p.sku, g,"
-                        " NULL, true, now(), now() FROM generate_series(1, :groups) AS g,"
-                        " (SELECT id, sku FROM products WHERE sku = ANY(:skus)) AS p"
-                    ),
-                    {"groups": GROUPS, "skus": skus},
-                )
-                session.execute(
-                    text(
-                        "INSERT INTO group_posts (program_id, member_id, group_id, text, slot, scheduled_at, delivery,"
-                        " status, attempts, created_at) SELECT 1, 1, g, 'x', 'now', now(), 'task', 'to_copy', 0, now()"
-                        " FROM generate_series(1, :groups) AS g"
-                    ),
-                    {"groups": GROUPS},
-                )
-                session.rollback()
-            return None
+            base_time, rows = _best(baseline)
+            feed_time, items = _best(feed)
+            assert isinstance(rows, list)
+            assert isinstance(items, list)
+            print(f"feed: baseline query {base_time * 1000:.0f} ms ({len(rows)} rows), "
+                  f"feed {feed_time * 1000:.0f} ms ({len(items)} items), ratio {feed_time / base_time:.2f}")  # fmt: skip
+            skus = [i.sku for i in items[:SKUS_PER_POST]]
 
-        def posts() -> object:
-            with factory() as session:
-                made = create_posts(
-                    session,
-                    member=require_member(session, 1),
-                    group_ids=list(range(1, GROUPS + 1)),
-                    skus=skus,
-                    slot=Slot.NOW,
-                    at=AT,
-                    base_url="https://neigou.example",
-                    actor=ACTOR,
-                )
-                session.rollback()
-                return made
+            def insert_baseline() -> object:
+                with factory() as session:
+                    session.execute(
+                        text(
+                            "INSERT INTO share_links (code, program_id, member_id, product_id, sku, group_id, campaign_id,"
+                            " active, created_at, updated_at) SELECT 'B' || left(md5(random()::text), 12), 1, 1, p.id, p.sku, g,"
+                            " NULL, true, now(), now() FROM generate_series(1, :groups) AS g,"
+                            " (SELECT id, sku FROM products WHERE sku = ANY(:skus)) AS p"
+                        ),
+                        {"groups": GROUPS, "skus": skus},
+                    )
+                    session.execute(
+                        text(
+                            "INSERT INTO group_posts (program_id, member_id, group_id, text, slot, scheduled_at, delivery,"
+                            " status, attempts, created_at) SELECT 1, 1, g, 'x', 'now', now(), 'task', 'to_copy', 0, now()"
+                            " FROM generate_series(1, :groups) AS g"
+                        ),
+                        {"groups": GROUPS},
+                    )
+                    session.rollback()
+                return None
 
-        insert_time, _ = _best(insert_baseline)
-        posts_time, made = _best(posts)
-        assert isinstance(made, list)
-        assert len(made) == GROUPS
-        print(f"posts ({GROUPS} groups × {len(skus)} products): baseline inserts {insert_time * 1000:.0f} ms, "
-              f"posts {posts_time * 1000:.0f} ms, ratio {posts_time / insert_time:.2f}")  # fmt: skip
-        engine.dispose()
+            def posts() -> object:
+                with factory() as session:
+                    made = create_posts(
+                        session,
+                        member=require_member(session, 1),
+                        group_ids=list(range(1, GROUPS + 1)),
+                        skus=skus,
+                        slot=Slot.NOW,
+                        at=AT,
+                        base_url="https://neigou.example",
+                        actor=ACTOR,
+                    )
+                    session.rollback()
+                    return made
+
+            insert_time, _ = _best(insert_baseline)
+            posts_time, made = _best(posts)
+            assert isinstance(made, list)
+            assert len(made) == GROUPS
+            print(f"posts ({GROUPS} groups × {len(skus)} products): baseline inserts {insert_time * 1000:.0f} ms, "
+                  f"posts {posts_time * 1000:.0f} ms, ratio {posts_time / insert_time:.2f}")  # fmt: skip
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ from scratch import scratch_postgres
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.db import opened_database
 from neigou.migrations.runner import upgrade
 from neigou.orders import importer
 from neigou.orders.ingest import finish, prepare
@@ -53,25 +53,23 @@ def main() -> int:
     rng = random.Random(20260324)
     with scratch_postgres(ADMIN_URL, "neigou_phases") as url:
         upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        with factory() as session:
-            codes = _setup(session, rng)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "orders.csv"
-            _write_orders(path, args.orders, codes, rng)
-            _run(
-                factory,
-                path,
-                batch_size=args.batch_size,
-                spent=spent,
-                profile=profile if args.profile else None,
-                profiled=args.profile,
-            )
-        with factory() as session:
-            stored = session.scalar(text("SELECT count(*) FROM orders"))
-            server_s = _server_cpu(session)
-        engine.dispose()
+        with opened_database(url) as factory:
+            with factory() as session:
+                codes = _setup(session, rng)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "orders.csv"
+                _write_orders(path, args.orders, codes, rng)
+                _run(
+                    factory,
+                    path,
+                    batch_size=args.batch_size,
+                    spent=spent,
+                    profile=profile if args.profile else None,
+                    profiled=args.profile,
+                )
+            with factory() as session:
+                stored = session.scalar(text("SELECT count(*) FROM orders"))
+                server_s = _server_cpu(session)
     print(f"orders {stored:,}; database server CPU {server_s:.2f} s")
     for phase, (wall, cpu) in spent.items():
         print(f"{phase:8} wall {wall:6.2f} s  CPU {cpu:6.2f} s")

@@ -35,7 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.actor import Actor
-from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.db import opened_database
 from neigou.migrations.runner import upgrade
 from neigou.programs.models import Program
 from neigou.risk import service
@@ -310,9 +310,8 @@ def main() -> int:
     n_orders = 20_000 if args.smoke else args.orders
     with scratch_postgres(ADMIN_URL, "neigou_bench_risk", keep=args.keep) as url:
         upgrade(url)
-        engine = make_engine(url)
-        agreed = _run(make_session_factory(engine), n_orders)
-        engine.dispose()
+        with opened_database(url) as factory:
+            agreed = _run(factory, n_orders)
     return 0 if agreed else 1
 
 

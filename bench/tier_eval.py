@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.actor import Actor
-from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.db import opened_database
 from neigou.migrations.runner import upgrade
 from neigou.tiers.service import evaluate
 
@@ -198,10 +198,8 @@ def main() -> int:
     members = 20_000 if args.smoke else args.members
     with scratch_postgres(ADMIN_URL, "neigou_bench", keep=args.keep) as url:
         upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        _run(factory, members)
-        engine.dispose()
+        with opened_database(url) as factory:
+            _run(factory, members)
     return 0
 
 

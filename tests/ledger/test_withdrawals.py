@@ -7,12 +7,15 @@ import csv
 import io
 import itertools
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.audit.models import AuditEntry
 from neigou.auth.models import Role
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
@@ -219,22 +222,32 @@ def test_parallel_batches_and_payments_take_each_withdrawal_once(
     assert_ledger_balanced(factory)
 
 
-def test_actions_in_the_wrong_state_answer_409_invalid_state(
+REASON = {"reason": "账户信息不全"}
+
+
+def _one_rejected_one_approved(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
-) -> None:
+) -> tuple[World, dict[str, Any], dict[str, Any]]:
+    """Two requests of 1000 by the seller: the first rejected (``REASON``), the second approved."""
     w = build(client, operator, factory, max_levels=2)
     _earn(client, operator, w)
     member = bearer(make_token(Role.MEMBER, w.seller))
     path = f"/api/v1/members/{w.seller}/withdrawals"
     first = client.post(path, json={"amount_fen": 1000, "request_id": "r-1"}, headers=member).json()
     second = client.post(path, json={"amount_fen": 1000, "request_id": "r-2"}, headers=member).json()
-    reason = {"reason": "账户信息不全"}
-    assert client.post(f"/api/v1/withdrawals/{first['id']}/reject", json=reason, headers=operator).is_success
+    assert client.post(f"/api/v1/withdrawals/{first['id']}/reject", json=REASON, headers=operator).is_success
     assert client.post(f"/api/v1/withdrawals/{second['id']}/approve", headers=operator).is_success
+    return w, first, second
+
+
+def test_actions_in_the_wrong_state_answer_409_invalid_state(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w, first, second = _one_rejected_one_approved(client, operator, factory, make_token)
     before = row_counts(factory)
     for withdrawal_id, action, body in (
         (first["id"], "approve", None),
-        (second["id"], "reject", reason),
+        (second["id"], "reject", REASON),
     ):
         if action == "reject":
             batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator)
@@ -271,3 +284,19 @@ def test_payout_exports_write_formula_like_names_as_text(
     cells = load_workbook(io.BytesIO(excel.content)).worksheets[0][2]
     assert (cells[2].value, cells[2].data_type) == (evil, "s")
     assert (cells[8].value, cells[8].data_type) == ("=cmd|' /C calc'!A0", "s")
+
+
+def test_decisions_are_audited_with_the_state_before_and_after(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    _, first, second = _one_rejected_one_approved(client, operator, factory, make_token)
+    with factory() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "withdrawal").order_by(AuditEntry.id)
+        ).all()
+        seen = [(e.action, e.entity_id, e.before, e.after) for e in entries]
+    requested = {"status": "requested", "amount_fen": 1000, "fee_fen": 0, "reason": None}
+    assert seen == [
+        ("withdrawal.reject", str(first["id"]), requested, {**requested, "status": "rejected", **REASON}),
+        ("withdrawal.approve", str(second["id"]), requested, {**requested, "status": "approved"}),
+    ]

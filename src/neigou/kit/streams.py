@@ -31,6 +31,43 @@ def id_from_stream(stream_id: str, epoch_ms: int) -> int:
     return (int(ms) - epoch_ms) * 65_536 + int(seq)
 
 
+def ensure_group(client: redis.Redis, key: str, group: str) -> None:
+    """Create the consumer group, and the stream with it, unless it exists."""
+    try:
+        client.xgroup_create(key, group, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def next_entries(
+    client: redis.Redis,
+    key: str,
+    group: str,
+    name: str,
+    *,
+    batch: int,
+    block_ms: int | None,
+    claim_idle_ms: int = CLAIM_IDLE_MS,
+) -> list[Entry]:
+    """A consumer's next batch: entries abandoned by dead consumers (idle past ``claim_idle_ms``,
+    XAUTOCLAIM) first, else new ones (XREADGROUP, waiting up to ``block_ms``)."""
+    claimed: Any = client.xautoclaim(key, group, name, claim_idle_ms, "0-0", count=batch)
+    stale = [e for e in claimed[1] if e[1]] if claimed else []
+    if stale:
+        return stale
+    answer: Any = client.xreadgroup(group, name, {key: ">"}, count=batch, block=block_ms)
+    return answer[0][1] if answer else []
+
+
+def acknowledge(client: redis.Redis, key: str, group: str, ids: list[bytes]) -> None:
+    """Acknowledge and delete stored entries in one round trip (only once they are in the database)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.xack(key, group, *ids)
+    pipe.xdel(key, *ids)
+    pipe.execute()
+
+
 class StreamWriter:
     """Moves a stream's entries into the database in batches, on a thread or on demand."""
 
@@ -59,25 +96,16 @@ class StreamWriter:
         self._reading = threading.Lock()
 
     def _ensure_group(self) -> None:
-        if self._group_ready:
-            return
-        try:
-            self.client.xgroup_create(self.key, self.group, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._group_ready = True
+        if not self._group_ready:
+            ensure_group(self.client, self.key, self.group)
+            self._group_ready = True
 
     def _store(self, entries: list[Entry]) -> int:
         if not entries:
             return 0
         with self.factory() as session, session.begin():
             stored = self.store(session, entries)
-        ids = [entry_id for entry_id, _ in entries]
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xack(self.key, self.group, *ids)
-        pipe.xdel(self.key, *ids)
-        pipe.execute()
+        acknowledge(self.client, self.key, self.group, [entry_id for entry_id, _ in entries])
         self.stored += stored
         return len(entries)
 
@@ -85,16 +113,10 @@ class StreamWriter:
         """Store one batch (first entries abandoned by dead consumers); returns entries handled."""
         with self._reading:
             self._ensure_group()
-            claimed: Any = self.client.xautoclaim(
-                self.key, self.group, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch
+            entries = next_entries(
+                self.client, self.key, self.group, self.name, batch=self.batch, block_ms=block_ms
             )
-            stale = [e for e in claimed[1] if e[1]] if claimed else []
-            if stale:
-                return self._store(stale)
-            answer: Any = self.client.xreadgroup(
-                self.group, self.name, {self.key: ">"}, count=self.batch, block=block_ms
-            )
-            return self._store(answer[0][1] if answer else [])
+            return self._store(entries)
 
     def drain(self) -> int:
         """Store everything in the stream now (shutdown, tests, the scheduled job)."""

@@ -49,6 +49,28 @@ def _dump(w: Withdrawal) -> dict[str, object]:
     return {"status": w.status.value, "amount_fen": w.amount_fen, "fee_fen": w.fee_fen, "reason": w.reason}
 
 
+def _record(
+    session: Session,
+    w: Withdrawal,
+    action: str,
+    *,
+    before: dict[str, object] | None,
+    actor: Actor,
+    at: datetime,
+) -> None:
+    """Audit a withdrawal's step: its state before (none when it is new) and after."""
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity="withdrawal",
+        entity_id=w.id,
+        before=before,
+        after=_dump(w),
+        at=at,
+    )
+
+
 def request(
     session: Session, *, member: Member, amount_fen: int, request_id: str, actor: Actor, at: datetime
 ) -> tuple[Withdrawal, bool]:
@@ -94,15 +116,7 @@ def request(
         at,
         legs.move({member.id: amount_fen}, source=Account.AVAILABLE, target=Account.WITHDRAWING),
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="withdrawal.request",
-        entity="withdrawal",
-        entity_id=withdrawal.id,
-        after=_dump(withdrawal),
-        at=at,
-    )
+    _record(session, withdrawal, "withdrawal.request", before=None, actor=actor, at=at)
     return withdrawal, True
 
 
@@ -154,16 +168,7 @@ def approve(session: Session, *, withdrawal_id: int, actor: Actor, at: datetime)
     before = _dump(w)
     w.status, w.decided_at = WithdrawalStatus.APPROVED, at
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="withdrawal.approve",
-        entity="withdrawal",
-        entity_id=w.id,
-        before=before,
-        after=_dump(w),
-        at=at,
-    )
+    _record(session, w, "withdrawal.approve", before=before, actor=actor, at=at)
     return w
 
 
@@ -184,16 +189,7 @@ def reject(session: Session, *, withdrawal_id: int, reason: str, actor: Actor, a
         at,
         legs.move({w.member_id: w.amount_fen}, source=Account.WITHDRAWING, target=Account.AVAILABLE),
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="withdrawal.reject",
-        entity="withdrawal",
-        entity_id=w.id,
-        before=before,
-        after=_dump(w),
-        at=at,
-    )
+    _record(session, w, "withdrawal.reject", before=before, actor=actor, at=at)
     return w
 
 

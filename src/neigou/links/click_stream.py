@@ -35,6 +35,7 @@ from neigou.kit.bulk import chunks
 from neigou.kit.ids import digest
 from neigou.kit.jobs import job
 from neigou.kit.settings import get_settings
+from neigou.kit.streams import acknowledge, ensure_group, next_entries
 from neigou.links.clicks import ClickRow, ClickSink, DatabaseSink, store_clicks
 
 log = structlog.get_logger(__name__)
@@ -138,14 +139,9 @@ class StreamConsumer:
         self._reading = threading.Lock()
 
     def _ensure_group(self) -> None:
-        if self._group_ready:
-            return
-        try:
-            self.client.xgroup_create(self.key, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._group_ready = True
+        if not self._group_ready:
+            ensure_group(self.client, self.key, GROUP)
+            self._group_ready = True
 
     def _lease_key(self, name: str) -> str:
         return f"{self.key}:lease:{name}"
@@ -165,10 +161,7 @@ class StreamConsumer:
         return len(clicks)
 
     def _acknowledge(self, ids: list[bytes]) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xack(self.key, GROUP, *ids)
-        pipe.xdel(self.key, *ids)
-        pipe.execute()
+        acknowledge(self.client, self.key, GROUP, ids)
 
     def recover(self) -> int:
         """Take over, store and acknowledge the pending entries of consumers whose lease lapsed;
@@ -214,16 +207,15 @@ class StreamConsumer:
     def _drain_once(self, block_ms: int | None) -> int:
         self._ensure_group()
         self._renew_lease()
-        claimed: Any = self.client.xautoclaim(
-            self.key, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=self.batch
+        entries = next_entries(
+            self.client,
+            self.key,
+            GROUP,
+            self.name,
+            batch=self.batch,
+            block_ms=block_ms,
+            claim_idle_ms=CLAIM_IDLE_MS,
         )
-        stale = [e for e in claimed[1] if e[1]] if claimed else []
-        if stale:
-            return self._store(stale)
-        answer: Any = self.client.xreadgroup(
-            GROUP, self.name, {self.key: ">"}, count=self.batch, block=block_ms
-        )
-        entries = answer[0][1] if answer else []
         return self._store(entries)
 
     def drain(self) -> int:
