@@ -4,6 +4,8 @@ export show it, and migration 0027 adds the record on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select
@@ -31,6 +33,26 @@ from tests.sign_in import member_sign_in
 __all__ = ["stubs", "world"]  # the fixtures of the group robot tests
 
 
+def _pushed_to_two(
+    client: TestClient,
+    *,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    stubs: list[Robot],
+    phone: str,
+) -> tuple[dict[str, Any], int, int]:
+    """The first group with its own robot, the program's robot behind it, and one push to a customer
+    of that group (``phone``) and one added by hand (the next number): the push and the two customers."""
+    group_robot, _, program = stubs
+    group_id = world.feed.groups[0]
+    _set_robot(client, factory, group_id, group_robot)
+    _settings(client, operator, world, target=program.url)
+    in_group = _customer(client, factory, world, phone, group_id)
+    by_hand = _customer(client, factory, world, str(int(phone) + 1), None)
+    return push(client, world, customer_ids=[in_group, by_hand], skus=[fb.TEE]), in_group, by_hand
+
+
 def test_each_message_records_and_shows_whose_robot_took_it(
     *,
     client: TestClient,
@@ -42,11 +64,9 @@ def test_each_message_records_and_shows_whose_robot_took_it(
 ) -> None:
     group_robot, _, program = stubs
     group_id = world.feed.groups[0]
-    _set_robot(client, factory, group_id, group_robot)
-    _settings(client, operator, world, target=program.url)
-    in_group = _customer(client, factory, world, "13900000031", group_id)
-    by_hand = _customer(client, factory, world, "13900000032", None)
-    made = push(client, world, customer_ids=[in_group, by_hand], skus=[fb.TEE])
+    made, in_group, by_hand = _pushed_to_two(
+        client, operator=operator, factory=factory, world=world, stubs=stubs, phone="13900000031"
+    )
     before = _messages(client, world, made["id"])
     assert [(before[c]["sent_via"], before[c]["sent_via_group_id"]) for c in (in_group, by_hand)] == [
         (None, None),
@@ -88,11 +108,9 @@ def test_the_customers_export_says_whose_robot_took_each_message_never_its_url(
 ) -> None:
     group_robot, _, program = stubs
     group_id = world.feed.groups[0]
-    _set_robot(client, factory, group_id, group_robot)
-    _settings(client, operator, world, target=program.url)
-    in_group = _customer(client, factory, world, "13900000034", group_id)
-    by_hand = _customer(client, factory, world, "13900000035", None)
-    made = push(client, world, customer_ids=[in_group, by_hand], skus=[fb.TEE])
+    made, in_group, by_hand = _pushed_to_two(
+        client, operator=operator, factory=factory, world=world, stubs=stubs, phone="13900000034"
+    )
 
     def exported(customer_id: int) -> list[tuple[int, str, str | None, int | None]]:
         answer = client.get(f"/api/v1/customers/{customer_id}/export", headers=world.feed.owner_headers)
