@@ -18,8 +18,7 @@ from neigou.integrations import signing, standard
 from neigou.integrations.models import Integration, WebhookDelivery, WebhookReceipt
 from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
-from neigou.kit.bulk import insert_ignoring_duplicates
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Invalid, Unauthorized, Unavailable
 from neigou.kit.i18n import Message
 from neigou.kit.jobs import job
@@ -151,14 +150,13 @@ def verified(
             "bad_signature": Message("The signature does not match."),
         }
         raise Unauthorized(messages[outcome[1]], code=outcome[1])
-    # One insert that skips a signature already kept, rather than a savepoint: on SQLite a savepoint
-    # opened before any write is the outermost transaction, and releasing it commits the receipt even
-    # when the event is then refused (a refusal must change nothing).
-    receipt = {"integration_id": integration.id, "signature": outcome[1], "received_at": now}
-    if not insert_ignoring_duplicates(
-        session, WebhookReceipt, [receipt], index_elements=["integration_id", "signature"], returning=["id"]
-    ):
-        raise Conflict(Message("This webhook was delivered before."), code="webhook_replayed")
+    # The receipt is written with the event's effects: a refused event (a time ahead, an unknown
+    # order) rolls it back with everything else, so a refusal changes nothing.
+    insert_unique(
+        session,
+        WebhookReceipt(integration_id=integration.id, signature=outcome[1], received_at=now),
+        Conflict(Message("This webhook was delivered before."), code="webhook_replayed"),
+    )
     try:
         envelope = Envelope.model_validate(json.loads(body))
     except (ValueError, ValidationError) as exc:
