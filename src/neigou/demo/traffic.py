@@ -5,10 +5,10 @@ A day's clicks on a link follow its orders that day (a handful of clicks per ord
 before it) plus some browsing that bought nothing; WeChat mostly, some link-preview bots. About one
 person's click in four claims the program's welcome coupon a minute later, as that visitor (the claim
 binds the visitor to the shopper, as a claim from the landing page does), so the busiest links, the top
-of the funnel by net GMV, have claims too, and a link's funnel follows a visitor from click to claim. Clicks are written in one set-based batch
-(``links.clicks.store_clicks``), with references derived from the seed so two demo builds hold the
-same clicks, and claims in another, as the claim writer stores them (``links.claim_stream.store``:
-counters, stock, touches and audit by batch).
+of the funnel by net GMV, have claims too, and a link's funnel follows a visitor from click to claim.
+Clicks are written in one set-based batch (``links.clicks.store_clicks``), with references derived
+from the seed so two demo builds hold the same clicks, and claims in another, as the claim writer
+stores them (``links.claim_stream.store``: counters, stock, touches and audit by batch).
 """
 
 from __future__ import annotations
