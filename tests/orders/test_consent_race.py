@@ -1,7 +1,9 @@
 """Retries of one order carrying the shopper's marketing consent, at the same moment on real PostgreSQL
 connections: the consent is recorded once. Each retry takes the order as ``POST /api/v1/orders`` does and
 then holds its transaction open a while, so without the customer's lock the order's ingest holds
-(``privacy.repository.lock_customers``) every retry would find the book blank and record a grant."""
+(``privacy.repository.lock_customers``) every retry would find no decision in the book and record a
+grant (a shopper new to the book is also kept apart by the book's unique customer, not one already in
+it)."""
 
 from __future__ import annotations
 
@@ -65,12 +67,18 @@ def _counts(factory: sessionmaker[Session]) -> tuple[int, int, int]:
 
 @pytest.mark.postgres_only
 @pytest.mark.usefixtures("postgres")
+@pytest.mark.parametrize("in_book", [False, True], ids=["new_to_the_book", "in_the_book_undecided"])
 def test_parallel_retries_of_an_order_taken_without_consent_record_it_once(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], in_book: bool
 ) -> None:
     w = build(client, operator, factory)
+    if in_book:  # no customer insert to collide on: only the lock keeps the retries apart
+        added = client.post(
+            f"/api/v1/members/{w.seller}/customers", json={"customer_ref": SHOPPER}, headers=operator
+        )
+        assert added.status_code == 201, added.text
     post_order(client, operator, order_body(w, "RACE-C1", customer=SHOPPER))  # without consent
-    assert _counts(factory) == (1, 0, 0)
+    assert _counts(factory) == (1, int(in_book), 0)
     results = in_parallel(factory, _retry(w, "RACE-C1"), PARALLEL)
     assert results == [False] * PARALLEL
     assert _counts(factory) == (1, 1, 1)
