@@ -11,12 +11,12 @@ taking did not: a client that lost the first answer resends the checkout as it n
 ticked. The consent is not one of the order's terms (``orders.inputs.Terms``: customer, link, paid_at,
 lines), so a retry that differs only in it is no ``409 external_id_reused``: it is the shopper's
 answer, not the sale's, it changes no money, attribution or commission, and a 409 would refuse a retry
-the shop is right to send and leave the answer unrecorded. A retry's consent is announced as a ``retry``, which only fills a
-blank: it is recorded when the member's book holds no marketing decision of the shopper yet, so the
-consent is recorded once however often the order is retried, a retry of an order first taken with
-consent changes nothing (its grant, or a withdrawal since, stands), and a retry without consent, or
-with ``marketing: false``, changes nothing either (a withdrawal goes through the book or an opt-out,
-never through the absence of a tick). Retries at the same moment are serialized by the customer's
+the shop is right to send and leave the answer unrecorded. A retry's consent is announced as a
+``retry``, which only fills a blank: it is recorded when the member's book holds no marketing decision
+of the shopper yet, so the consent is recorded once however often the order is retried, a retry of an
+order first taken with consent changes nothing (its grant, or a withdrawal since, stands), and a retry
+without consent, or with ``marketing: false``, changes nothing either (a withdrawal goes through the
+book or an opt-out, never through the absence of a tick). Retries at the same moment are serialized by the customer's
 lock the order's ingest holds until commit (``privacy.repository.lock_customers``): the second one
 finds the first one's grant.
 """
