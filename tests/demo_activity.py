@@ -33,7 +33,9 @@ def night_hours(session: Session) -> Counter[tuple[str, int]]:
     ):
         for program_id, at in rows:
             local = _local(at, zones[program_id]).time() if program_id in zones else time(12)
-            if local.hour not in DAYTIME or (kind == "order" and not ORDER_HOURS[0] <= local <= ORDER_HOURS[1]):
+            if local.hour not in DAYTIME or (
+                kind == "order" and not ORDER_HOURS[0] <= local <= ORDER_HOURS[1]
+            ):
                 found[(kind, local.hour)] += 1
     return found
 

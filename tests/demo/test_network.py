@@ -98,6 +98,7 @@ def test_recruits_sell_in_daytime_after_they_joined(factory: sessionmaker[Sessio
     assert len(joined) == len(NEW_RECRUITS) + len(OTHER_RECRUITS)
     assert all(month.start <= at <= now for at in joined.values())  # this month's recruits
     for member_id, paid_at in sold:
+        assert member_id is not None  # sold through the recruit's link
         assert joined[member_id] < paid_at < now
         assert time(8) <= paid_at.astimezone(SHANGHAI).time() <= time(22, 30), paid_at.astimezone(SHANGHAI)
     if local.day == 1 and local.hour < 8:  # the month has had no shoppers' hours yet: no sale yet
