@@ -6,7 +6,7 @@ follow a visitor from click to claim to order."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -17,10 +17,13 @@ from neigou.orders.models import Order
 from neigou.programs.models import Program
 
 DAYTIME = range(7, 23)  # 07:00 to 22:59, local
+# An order falls in the shoppers' hours proper (a claim may follow the day's last click by a minute).
+ORDER_HOURS = (time(8), time(22, 30))
 
 
 def night_hours(session: Session) -> Counter[tuple[str, int]]:
-    """The demo's clicks, claims and orders outside ``DAYTIME``, counted by kind and local hour."""
+    """The demo's clicks and claims outside ``DAYTIME`` and its orders outside ``ORDER_HOURS``, counted by
+    kind and local hour."""
     zones = {p.id: ZoneInfo(p.timezone) for p in session.scalars(select(Program))}
     found: Counter[tuple[str, int]] = Counter()
     for kind, rows in (
@@ -29,9 +32,11 @@ def night_hours(session: Session) -> Counter[tuple[str, int]]:
         ("order", session.execute(select(Order.program_id, Order.paid_at))),
     ):
         for program_id, at in rows:
-            hour = _local(at, zones[program_id]).hour if program_id in zones else 12
-            if hour not in DAYTIME:
-                found[(kind, hour)] += 1
+            local = _local(at, zones[program_id]).time() if program_id in zones else time(12)
+            if local.hour not in DAYTIME or (
+                kind == "order" and not ORDER_HOURS[0] <= local <= ORDER_HOURS[1]
+            ):
+                found[(kind, local.hour)] += 1
     return found
 
 

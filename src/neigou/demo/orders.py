@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.demo.hours import CLOSES, OPENS
 from neigou.groups import repository as groups_repo
 from neigou.groups.models import GroupStatus
 from neigou.kit.actor import Actor
@@ -37,6 +38,8 @@ from neigou.programs.service import require_program
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 DAYS = 120
+# The shoppers' hours of a day, in minutes after its midnight (``demo.hours``).
+SHOPPING_MINUTES = (OPENS.hour * 60 + OPENS.minute, CLOSES.hour * 60 + CLOSES.minute)
 SKUS = [
     "LQ-SHAMPOO-500",
     "LQ-CONDITIONER-400",
@@ -109,7 +112,7 @@ def _orders_of_day(
                 customer_ref=shoppers.next(rng),
                 link_code=rng.choice(codes) if rng.random() < 0.9 else None,
                 items=tuple(items),
-                paid_at=day + timedelta(minutes=rng.randrange(8 * 60, 23 * 60)),  # 08:00–23:00 there
+                paid_at=day + timedelta(minutes=rng.randrange(*SHOPPING_MINUTES)),  # 08:00–22:30 there
             )
         )
     return out
