@@ -1,9 +1,9 @@
 """Demo orders and money: four months of sales (growing, busier at weekends, in the shoppers' hours in
 the program's zone, a third of them from a returning shopper) through the owners' share links (a
 link made for a group gives that group its sales; an owner who joined during those months makes their
-links on joining, and an order goes through a link made by the time it is paid), completions, refunds (some after payout, so one owner's available
-balance goes negative for a while), weekly settlements, monthly withdrawals paid in batches, and this
-week's requests waiting for review.
+links on joining, and an order goes through a link made by the time it is paid), completions, refunds
+(some after payout, so one owner's available balance goes negative for a while), weekly settlements,
+monthly withdrawals paid in batches, and this week's requests waiting for review.
 
 Played day by day through the services, so every fen follows the same rules as production; nothing
 is dated after ``now`` (what would fall later has not happened yet).
