@@ -1,7 +1,9 @@
 """Checks of the demo's activity, whatever hour it was built at: its clicks, claims and orders fall in
 the shoppers' daytime hours of their program's zone, every claim through a link carries the visitor
 whose click on that link it followed (as a claim from the landing page does), so a link's funnel can
-follow a visitor from click to claim to order, and nothing is credited to a member before they joined."""
+follow a visitor from click to claim to order, nothing is credited to a member before they joined, and
+nothing is dated before what it depends on existed (a group before its activity, a link or coupon
+before what goes through it, a product before its sales, a customer before the pushes to them)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.campaigns.models import Campaign
+from neigou.crm.models import Customer, PushMessage
+from neigou.events.models import Event, Reservation
+from neigou.feed.models import GroupPost
+from neigou.groups.models import Group, GroupAlert, GroupCount, LiveCode, LiveCodeGroup
 from neigou.ledger.models import Entry
-from neigou.links.models import CouponClaim, LinkClick, ShareLink, Touch
-from neigou.orders.models import Commission, Order
+from neigou.links.models import Binding, CouponClaim, LinkClick, ShareLink, Touch
+from neigou.offers.models import CouponTemplate, Product
+from neigou.orders.models import Commission, Order, OrderLine
 from neigou.programs.models import Member, Program
 
 DAYTIME = range(7, 23)  # 07:00 to 22:59, local
@@ -103,3 +111,106 @@ def _joined(session: Session) -> dict[int, datetime]:
 
 def _local(at: datetime, zone: ZoneInfo) -> datetime:
     return at.astimezone(zone)
+
+
+def before_their_group(session: Session) -> Counter[str]:
+    """The demo's chat groups dated before their owner joined, and the facts tagged with a group dated
+    before the group was made, counted by kind: links made for it, claims, touches and orders through
+    them, its member counts, its posts, the live codes over it and its alerts."""
+    made = dict(session.execute(select(Group.id, Group.created_at)).all())
+    joined = _joined(session)
+    found: Counter[str] = Counter(
+        "group before its owner"
+        for owner_id, at in session.execute(select(Group.owner_member_id, Group.created_at))
+        if owner_id in joined and at < joined[owner_id]
+    )
+    dated = {
+        "link": select(ShareLink.group_id, ShareLink.created_at),
+        "claim": select(CouponClaim.group_id, CouponClaim.claimed_at),
+        "touch": select(Touch.group_id, Touch.touched_at),
+        "order": select(Order.group_id, Order.paid_at),
+        "member count": select(GroupCount.group_id, GroupCount.observed_at),
+        "post": select(GroupPost.group_id, GroupPost.created_at),
+        "live code": select(LiveCodeGroup.group_id, LiveCode.created_at).join(
+            LiveCode, LiveCode.id == LiveCodeGroup.live_code_id
+        ),
+        "alert": select(GroupAlert.group_id, GroupAlert.created_at),
+    }
+    for kind, query in dated.items():
+        for group_id, at in session.execute(query):
+            if group_id is not None and group_id in made and at < made[group_id]:
+                found[kind] += 1
+    return found
+
+
+def before_their_link(session: Session) -> Counter[str]:
+    """The demo's clicks, claims, touches, bindings, orders and event reservations through a share link
+    dated before the link was made, counted by kind."""
+    made = dict(session.execute(select(ShareLink.id, ShareLink.created_at)).all())
+    dated = {
+        "click": select(LinkClick.link_id, LinkClick.clicked_at),
+        "claim": select(CouponClaim.link_id, CouponClaim.claimed_at),
+        "touch": select(Touch.link_id, Touch.touched_at),
+        "binding": select(Binding.link_id, Binding.bound_at),
+        "order": select(ShareLink.id, Order.paid_at).join(ShareLink, ShareLink.code == Order.link_code),
+        "reservation": select(Reservation.link_id, Reservation.reserved_at),
+    }
+    found: Counter[str] = Counter()
+    for kind, query in dated.items():
+        for link_id, at in session.execute(query):
+            if link_id is not None and link_id in made and at < made[link_id]:
+                found[kind] += 1
+    return found
+
+
+def before_their_coupon(session: Session) -> Counter[str]:
+    """The demo's coupon claims dated before their coupon was made or opened, and its links and
+    campaigns with a coupon made before the coupon was, counted by kind."""
+    coupons = {
+        coupon_id: (created_at, starts_at)
+        for coupon_id, created_at, starts_at in session.execute(
+            select(CouponTemplate.id, CouponTemplate.created_at, CouponTemplate.starts_at)
+        )
+    }
+    found: Counter[str] = Counter()
+    for coupon_id, at in session.execute(select(CouponClaim.coupon_id, CouponClaim.claimed_at)):
+        created_at, starts_at = coupons[coupon_id]
+        if at < created_at:
+            found["claim before the coupon was made"] += 1
+        if at < starts_at:
+            found["claim before the coupon opened"] += 1
+    for kind, query in (
+        ("link", select(ShareLink.coupon_id, ShareLink.created_at)),
+        ("campaign", select(Campaign.coupon_id, Campaign.created_at)),
+    ):
+        for coupon_id, at in session.execute(query):
+            if coupon_id is not None and at < coupons[coupon_id][0]:
+                found[kind] += 1
+    return found
+
+
+def before_what_they_depend_on(session: Session) -> Counter[str]:
+    """The demo's other facts dated before what they depend on existed, counted by kind: links to a
+    product and order lines of one before the product was added, pushes to a customer before the
+    customer entered the salesperson's book, and event reservations before their event was made."""
+    found: Counter[str] = Counter()
+    added = dict(session.execute(select(Product.sku, Product.created_at)).all())
+    for kind, query in (
+        ("link to a product", select(ShareLink.sku, ShareLink.created_at)),
+        (
+            "order of a product",
+            select(OrderLine.sku, Order.paid_at).join(Order, Order.id == OrderLine.order_id),
+        ),
+    ):
+        for sku, at in session.execute(query):
+            if sku in added and at < added[sku]:
+                found[kind] += 1
+    known = dict(session.execute(select(Customer.id, Customer.created_at)).all())
+    for customer_id, at in session.execute(select(PushMessage.customer_id, PushMessage.send_at)):
+        if customer_id in known and at < known[customer_id]:
+            found["push to a customer"] += 1
+    opened = dict(session.execute(select(Event.id, Event.created_at)).all())
+    for event_id, at in session.execute(select(Reservation.event_id, Reservation.reserved_at)):
+        if event_id in opened and at < opened[event_id]:
+            found["event reservation"] += 1
+    return found

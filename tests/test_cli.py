@@ -35,7 +35,15 @@ from neigou.programs.models import Program
 from neigou.programs.schemas import ProgramCreate
 from tests.conftest import TEST_ACTOR
 from tests.connections import OpenConnections
-from tests.demo_activity import before_joining, claims_without_their_click, night_hours
+from tests.demo_activity import (
+    before_joining,
+    before_their_coupon,
+    before_their_group,
+    before_their_link,
+    before_what_they_depend_on,
+    claims_without_their_click,
+    night_hours,
+)
 
 runner = CliRunner()
 
@@ -250,6 +258,10 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             assert night_hours(session) == Counter()
             assert claims_without_their_click(session) == []
             assert before_joining(session) == Counter()
+            assert before_their_group(session) == Counter()
+            assert before_their_link(session) == Counter()
+            assert before_their_coupon(session) == Counter()
+            assert before_what_they_depend_on(session) == Counter()
     finally:
         demo.dispose()
     today = utcnow().astimezone(ZoneInfo(zone)).date()

@@ -12,6 +12,10 @@ from neigou.links import repository as links
 from neigou.links.models import CouponClaim, Touch
 from tests.demo_activity import (
     before_joining,
+    before_their_coupon,
+    before_their_group,
+    before_their_link,
+    before_what_they_depend_on,
     claims_without_their_click,
     joined_before_their_inviter,
     night_hours,
@@ -53,3 +57,15 @@ def test_demo_credits_no_member_before_they_joined(demo_factory: sessionmaker[Se
     with demo_factory() as session:
         assert before_joining(session) == Counter()
         assert joined_before_their_inviter(session) == []
+
+
+@pytest.mark.sqlite_only
+def test_demo_dates_nothing_before_what_it_depends_on(demo_factory: sessionmaker[Session]) -> None:  # noqa: F811
+    """Each chat group is made after its owner joined and before its counts, links, claims and sales;
+    clicks, claims and orders follow the link and the coupon they go through; sales and links follow
+    their product, pushes their customer's entry in the book."""
+    with demo_factory() as session:
+        assert before_their_group(session) == Counter()
+        assert before_their_link(session) == Counter()
+        assert before_their_coupon(session) == Counter()
+        assert before_what_they_depend_on(session) == Counter()

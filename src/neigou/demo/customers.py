@@ -47,7 +47,7 @@ GARMENT_TAGS = {
     "YD-SOCKS-5": ["纯棉"],
 }
 # job, spending power (None: derived from orders), tags, consent (True, False, "withdrawn"), days known,
-# baskets bought: (days ago, skus)
+# baskets bought: (days ago, skus), each after its winter-line items were added
 BOOK: list[tuple[str, SpendingPower | None, list[str], bool | str, int, list[tuple[int, list[str]]]]] = [
     ("律师", SpendingPower.HIGH, ["通勤", "羊毛", "M码"], True, 150, [(40, ["YD-SILK-SHIRT", "YD-CHELSEA"])]),
     (
@@ -56,7 +56,7 @@ BOOK: list[tuple[str, SpendingPower | None, list[str], bool | str, int, list[tup
         ["简约", "羊绒"],
         True,
         140,
-        [(70, ["YD-SILK-SHIRT"]), (8, ["YD-WOOL-COAT"])],
+        [(70, ["YD-SILK-SHIRT"]), (5, ["YD-WOOL-COAT"])],
     ),
     ("设计师", SpendingPower.MID, ["简约", "休闲", "S码"], True, 130, [(50, ["YD-JEANS-HW", "YD-TEE-CREW"])]),
     ("中学教师", SpendingPower.MID, ["通勤", "保暖"], True, 120, [(95, ["YD-HOODIE"])]),
@@ -66,12 +66,19 @@ BOOK: list[tuple[str, SpendingPower | None, list[str], bool | str, int, list[tup
         ["通勤", "职场"],
         True,
         120,
-        [(60, ["YD-SILK-SHIRT", "YD-WOOL-COAT"]), (20, ["YD-CHELSEA"])],
+        [(60, ["YD-SILK-SHIRT", "YD-CHELSEA"]), (4, ["YD-WOOL-COAT"])],
     ),
     ("程序员", SpendingPower.MID, ["休闲", "纯棉", "L码"], True, 110, [(45, ["YD-TEE-CREW", "YD-SOCKS-5"])]),
     ("护士", SpendingPower.LOW, ["纯棉", "休闲"], True, 100, [(100, ["YD-SOCKS-5"])]),
-    ("公务员", None, ["职场", "简约"], True, 90, [(35, ["YD-SILK-SHIRT", "YD-KNIT-TURTLE"])]),
-    ("销售经理", SpendingPower.HIGH, ["通勤", "皮革"], True, 90, [(75, ["YD-CHELSEA", "YD-WOOL-COAT"])]),
+    ("公务员", None, ["职场", "简约"], True, 90, [(35, ["YD-SILK-SHIRT"]), (15, ["YD-KNIT-TURTLE"])]),
+    (
+        "销售经理",
+        SpendingPower.HIGH,
+        ["通勤", "皮革"],
+        True,
+        90,
+        [(75, ["YD-CHELSEA"]), (3, ["YD-WOOL-COAT"])],
+    ),
     ("大学生", SpendingPower.LOW, ["休闲", "牛仔"], False, 60, [(30, ["YD-JEANS-HW"])]),
     ("全职妈妈", SpendingPower.MID, ["保暖", "纯棉"], True, 45, []),
     ("瑜伽教练", None, ["休闲", "简约"], "withdrawn", 80, [(55, ["YD-SUNCOAT"])]),
@@ -163,11 +170,13 @@ def seed_customers(
             )
             for sku in skus:
                 if sku not in link_of:
+                    # Four months back, or when a winter-line item was added if that is later.
+                    made = now - timedelta(days=120)
                     link_of[sku] = links.create_link(
                         session,
                         data=LinkCreate(member_id=guide.id, sku=sku),
                         actor=DEMO_ACTOR,
-                        at=now - timedelta(days=120),
+                        at=max(made, products[sku].created_at) if sku in products else made,
                     ).code
             orders.append(
                 OrderIn(

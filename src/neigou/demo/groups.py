@@ -1,6 +1,8 @@
 """Demo chat groups: owners running 20+ groups of 200–400 members, a month of daily counts, and
 the field's schedule placed around today — 250 four days ago, 400 nine days after that, then
-+3 a day — so some groups are behind now and more will miss the next point at their pace.
++3 a day — so some groups are behind now and more will miss the next point at their pace. An owner
+registered their groups on the day they joined, one every ``GROUP_SPACING``, so each group is older
+than its owner's links, sales, claims and counts (``demo.orders`` makes a group's link once it exists).
 
 Built through the services (the CSV import checks every count), like the rest of the demo.
 """
@@ -18,12 +20,14 @@ from neigou.groups import service as groups
 from neigou.groups.models import GroupPlatform
 from neigou.groups.schemas import GroupCreate, TargetPointIn, TargetsIn
 from neigou.kit.actor import Actor
+from neigou.programs.models import Member
 from neigou.programs.service import require_program
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 THEMES = ["宝妈好物", "芬香内购", "美妆福利", "家居好价", "零食特卖", "母婴优选"]
 OWNERS_WITH_GROUPS = 5
 HISTORY_DAYS = 30
+GROUP_SPACING = timedelta(minutes=10)
 
 
 def seed_groups(
@@ -52,11 +56,14 @@ def seed_groups(
     spike: list[str] = []
     for position, owner_id in enumerate(chosen):
         theme = THEMES[position % len(THEMES)]
+        owner = session.get(Member, owner_id)
+        assert owner is not None
         for number in range(1, rng.randint(20, 24) + 1):
             group = groups.create_group(
                 session,
                 owner_member_id=owner_id,
                 actor=DEMO_ACTOR,
+                at=min(owner.joined_at + GROUP_SPACING * (number - 1), now),
                 data=GroupCreate(
                     name=f"{theme}{number}群",
                     platform=GroupPlatform.WECOM if number % 9 == 0 else GroupPlatform.WECHAT,

@@ -2,13 +2,15 @@
 group for a few of their groups, plus a link without coupon; a month of clicks (WeChat mostly,
 some link-preview bots, a fifth of them in the last day) and claims by shoppers who came through them, spread
 over the month the hidden coupon has been open, all in the shoppers' daytime hours of the program's zone
-(``demo.hours``). Built through the services (claims take stock, make touches).
+(``demo.hours``). The links were made at the start of that month's first day (local), so no click moved
+into the daytime of its day lands before its link. Built through the services (claims take stock, make
+touches).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -25,7 +27,7 @@ from neigou.links.models import ClaimSource, ShareLink
 from neigou.links.schemas import LinkCreate
 from neigou.links.useragent import UaClass
 from neigou.offers import repository as offers
-from neigou.programs.service import require_program
+from neigou.programs.service import require_member, require_program
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 LINKED_GROUPS = 4
@@ -43,12 +45,18 @@ def seed_links(
     own = groups.list_groups(
         session, owner_member_id=member_id, status=GroupStatus.ACTIVE, limit=LINKED_GROUPS
     )
+    # The first clicks are moved within their local day (``in_daytime``), maybe to before the instant
+    # ``CLICK_DAYS`` ago: the links date from that day's midnight.
+    member = require_member(session, member_id)
+    zone = ZoneInfo(require_program(session, member.program_id).timezone)
+    local = (now - timedelta(days=CLICK_DAYS)).astimezone(zone)
+    made = datetime.combine(local.date(), time(0), tzinfo=zone)
     links = [
         service.create_link(
             session,
             data=LinkCreate(member_id=member_id, sku=SHAMPOO_SKU, coupon_id=hidden.id, group_id=group.id),
             actor=DEMO_ACTOR,
-            at=now - timedelta(days=CLICK_DAYS),
+            at=made,
         )
         for group in own
     ]
@@ -57,7 +65,7 @@ def seed_links(
             session,
             data=LinkCreate(member_id=member_id, sku="LQ-CONDITIONER-400"),
             actor=DEMO_ACTOR,
-            at=now - timedelta(days=CLICK_DAYS),
+            at=made,
         )
     )
     for index, link in enumerate(links):

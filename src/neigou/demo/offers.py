@@ -58,6 +58,9 @@ GARMENTS = ["YD-TEE-CREW", "YD-JEANS-HW", "YD-HOODIE", "YD-SUNCOAT", "YD-SOCKS-5
 
 
 HIDDEN_COUPON_DAYS = 31
+# The catalog has been on sale since before the demo's oldest links and orders (``demo.orders.DAYS``,
+# four months back); a coupon is made when it opens, before its first claim.
+CATALOG_DAYS = 180
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,11 @@ class OffersDemo:
 
 def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
     """Create the demo catalog, coupons and promotions."""
+    listed = now - timedelta(days=CATALOG_DAYS)
     for code, name in BRANDS.items():
-        catalog.create_brand(session, data=BrandCreate(code=code, name=name), actor=actor, at=now)
+        catalog.create_brand(session, data=BrandCreate(code=code, name=name), actor=actor, at=listed)
     for code, name in CATEGORIES.items():
-        catalog.create_category(session, data=CategoryCreate(code=code, name=name), actor=actor, at=now)
+        catalog.create_category(session, data=CategoryCreate(code=code, name=name), actor=actor, at=listed)
     for sku, title, price, rate, brand, category in PRODUCTS:
         catalog.create_product(
             session,
@@ -90,7 +94,7 @@ def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
                 shop_url=f"https://shop.neigou.example/item/{sku}",
             ),
             actor=actor,
-            at=now,
+            at=listed,
         )
     month = (now - timedelta(days=1), now + timedelta(days=30))
     hidden = _coupon(
@@ -209,5 +213,6 @@ def _coupon(
             ends_at=window[1],
         ),
         actor=actor,
+        at=window[0],
     )
     return coupon.id

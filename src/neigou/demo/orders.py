@@ -56,17 +56,22 @@ def _links(
     session: Session, owners: list[Member], sample_owner_id: int, rng: random.Random, start: datetime
 ) -> list[tuple[datetime, str]]:
     """The links orders go through, each with when it was made: the sample owner's, then each owner's,
-    made at the start of the history or, for an owner who joined later, when they joined."""
+    made at the start of the history or, for an owner who joined later, when they joined (a group's link
+    once the group was registered)."""
     codes = [
         (link.created_at, link.code) for link in links_repo.list_links(session, member_id=sample_owner_id)
     ]
     for owner in owners:
         # Owners who run groups post their links in them: those links' sales are the groups' sales.
         # Each of an owner's groups gets a link of its own, so sales spread over most groups.
+        # A group's link is made once the group exists (registered on the owner's joining day).
         own = groups_repo.list_groups(session, owner_member_id=owner.id, status=GroupStatus.ACTIVE, limit=100)
-        targets: list[int | None] = [g.id for g in own] or [None, None]
-        made = max(start, owner.joined_at)
-        for group_id in targets:
+        targets: list[tuple[int | None, datetime]] = [(g.id, g.created_at) for g in own] or [
+            (None, owner.joined_at),
+            (None, owner.joined_at),
+        ]
+        for group_id, since in targets:
+            made = max(start, owner.joined_at, since)
             link = links.create_link(
                 session,
                 data=LinkCreate(member_id=owner.id, sku=rng.choice(SKUS), group_id=group_id),
