@@ -115,8 +115,8 @@ def _local(at: datetime, zone: ZoneInfo) -> datetime:
 
 def before_their_group(session: Session) -> Counter[str]:
     """The demo's chat groups dated before their owner joined, and the facts tagged with a group dated
-    before the group was made, counted by kind: links made for it, claims, touches and orders through
-    them, its member counts, its posts, the live codes over it and its alerts."""
+    before the group was made, counted by kind: links made for it, claims, touches, bindings and orders
+    through them, its member counts, its posts, the live codes over it and its alerts."""
     made = dict(session.execute(select(Group.id, Group.created_at)).all())
     joined = _joined(session)
     found: Counter[str] = Counter(
@@ -128,6 +128,7 @@ def before_their_group(session: Session) -> Counter[str]:
         "link": select(ShareLink.group_id, ShareLink.created_at),
         "claim": select(CouponClaim.group_id, CouponClaim.claimed_at),
         "touch": select(Touch.group_id, Touch.touched_at),
+        "binding": select(Binding.group_id, Binding.bound_at),
         "order": select(Order.group_id, Order.paid_at),
         "member count": select(GroupCount.group_id, GroupCount.observed_at),
         "post": select(GroupPost.group_id, GroupPost.created_at),
@@ -183,8 +184,8 @@ def before_their_coupon(session: Session) -> Counter[str]:
         ("link", select(ShareLink.coupon_id, ShareLink.created_at)),
         ("campaign", select(Campaign.coupon_id, Campaign.created_at)),
     ):
-        for coupon_id, at in session.execute(query):
-            if coupon_id is not None and at < coupons[coupon_id][0]:
+        for made_with, at in session.execute(query):
+            if made_with is not None and at < coupons[made_with][0]:
                 found[kind] += 1
     return found
 
