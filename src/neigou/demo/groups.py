@@ -20,8 +20,7 @@ from neigou.groups import service as groups
 from neigou.groups.models import GroupPlatform
 from neigou.groups.schemas import GroupCreate, TargetPointIn, TargetsIn
 from neigou.kit.actor import Actor
-from neigou.programs.models import Member
-from neigou.programs.service import require_program
+from neigou.programs.service import require_member, require_program
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 THEMES = ["宝妈好物", "芬香内购", "美妆福利", "家居好价", "零食特卖", "母婴优选"]
@@ -56,8 +55,7 @@ def seed_groups(
     spike: list[str] = []
     for position, owner_id in enumerate(chosen):
         theme = THEMES[position % len(THEMES)]
-        owner = session.get(Member, owner_id)
-        assert owner is not None
+        owner = require_member(session, owner_id)
         for number in range(1, rng.randint(20, 24) + 1):
             group = groups.create_group(
                 session,
