@@ -22,6 +22,7 @@ from sqlalchemy import (
     CompoundSelect,
     Connection,
     Engine,
+    Select,
     create_engine,
     event,
     exists,
@@ -56,8 +57,14 @@ passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 BACKEND = os.environ.get("NEIGOU_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("NEIGOU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-# The PostgreSQL database the suite works in, a schema per worker (created on first use, kept).
-PG_TEST_DATABASE = os.environ.get("NEIGOU_TEST_PG_DATABASE", "neigou_tests")
+# The PostgreSQL database the suite works in (created on first use, kept), a schema per worker and run.
+# Each pytest-xdist worker has a database of its own: advisory locks (the opt-out's, ``privacy.repository``)
+# are the database's, not a schema's, and a ``world_per_module`` module holds the ones its world and tests
+# took until the module ends; in one shared database the other worker, building the same world with the
+# same customers, would wait for them.
+PG_TEST_DATABASE = os.environ.get("NEIGOU_TEST_PG_DATABASE", "neigou_tests") + (
+    f"_{worker}" if (worker := os.environ.get("PYTEST_XDIST_WORKER")) else ""
+)
 TEST_ACTOR = Actor(kind="cli", ref="tests", label="tests")
 SECRET = "test-secret-key"
 
@@ -98,11 +105,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgresql_schema(prefix: str) -> Iterator[str]:
-    """The URL of a new, empty schema in the shared test database ``PG_TEST_DATABASE``, dropped afterwards with
+    """The URL of a new, empty schema in the worker's test database ``PG_TEST_DATABASE``, dropped afterwards with
     every connection still using it. Every connection of the URL works in the schema (its ``search_path``)
     and names itself after it (``application_name``).
 
-    A schema rather than a database per worker: ``DROP DATABASE`` waits for a checkpoint of the whole
+    A schema rather than a new database per run: ``DROP DATABASE`` waits for a checkpoint of the whole
     server (tens of seconds at the end of a busy run), ``DROP SCHEMA`` does not."""
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -437,10 +444,16 @@ def module_operator(module_make_token: TokenMaker) -> dict[str, str]:
 def row_counts(factory: sessionmaker[Session]) -> dict[str, int]:
     """Rows per table: a denied call must leave every count as it was."""
     with factory() as session:
-        return {
-            t.name: int(session.scalar(select(func.count()).select_from(t)) or 0)
-            for t in metadata.sorted_tables
-        }
+        counts = session.execute(_row_counts_query()).one()
+    return {name: int(count) for name, count in counts._mapping.items()}
+
+
+@functools.cache
+def _row_counts_query() -> Select[Any]:
+    """Every table's row count in one round trip (built once every model is imported)."""
+    return select(
+        *(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in metadata.sorted_tables)
+    )
 
 
 @pytest.fixture

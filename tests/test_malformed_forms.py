@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,7 @@ from neigou.web import problems
 from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer
 from tests.offers import factories as offers
+from tests.on_loop import send_all
 from tests.sign_in import console_sign_in, member_sign_in, merchant_sign_in
 from tests.test_no_server_errors import LONG, Unlogged, World, build_world
 
@@ -179,23 +181,28 @@ WORKSPACE_FORMS: list[tuple[str, dict[str, str]]] = [
 def _form_failures(
     client: TestClient, forms: list[tuple[str, dict[str, str]]], ids: dict[str, Any]
 ) -> list[str]:
-    failures = []
+    posts = []
     for path, template in forms:
         url = path.format(**ids)
         base = {name: value.format(**ids) for name, value in template.items()}
-        posts = [{**base, name: bad} for name in base for bad in FORM_BAD]
-        for post in [*posts, {}]:
-            try:
-                response = client.post(url, data=post, follow_redirects=False)
-            except Exception as exc:  # the app's 500 handler re-raises into the test client
-                failures.append(f"500 {type(exc).__name__}: {str(exc)[:300]} ← POST {url} {str(post)[:300]}")
-                continue
-            if response.status_code >= 500:
-                failures.append(f"{response.status_code} ← POST {url} {str(post)[:300]}")
-            if response.headers.get("location", "").startswith(("/console/login", "/m/expired")):
-                failures.append(f"signed out ← POST {url}")
-            if response.status_code in {401, 403}:  # the sweep must reach the form, not its door
-                failures.append(f"{response.status_code} (not let in) ← POST {url}")
+        posts += [(url, {**base, name: bad}) for name in base for bad in FORM_BAD] + [(url, {})]
+    return [wrong for answer in send_all(client, posts, _post) for wrong in answer]
+
+
+async def _post(http: httpx2.AsyncClient, form: tuple[str, dict[str, str]]) -> list[str]:
+    """What is wrong with the answer to one form post (nothing, when the list is empty)."""
+    url, post = form
+    try:
+        response = await http.post(url, data=post, follow_redirects=False)
+    except Exception as exc:  # the app's 500 handler re-raises into the client
+        return [f"500 {type(exc).__name__}: {str(exc)[:300]} ← POST {url} {str(post)[:300]}"]
+    failures = []
+    if response.status_code >= 500:
+        failures.append(f"{response.status_code} ← POST {url} {str(post)[:300]}")
+    if response.headers.get("location", "").startswith(("/console/login", "/m/expired")):
+        failures.append(f"signed out ← POST {url}")
+    if response.status_code in {401, 403}:  # the sweep must reach the form, not its door
+        failures.append(f"{response.status_code} (not let in) ← POST {url}")
     return failures
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -35,6 +36,7 @@ from tests.factories import create_member, create_program
 from tests.groups import builders as groups
 from tests.links import builders as links
 from tests.offers import factories as offers
+from tests.on_loop import send_all
 from tests.orders import matrix as orders
 from tests.tiers import matrix as tiers
 
@@ -73,6 +75,8 @@ BAD_GROUP_CSV = [
     "owner_member_id,group,member_count,observed_at\n1,矩阵群,-5,2026-03-21T12:00:00\n",
     "not,a,header\n\x00\n",
 ]
+pytestmark = pytest.mark.world_per_module
+
 WEBHOOK_ORDER = {
     "external_id": "WH-1",
     "customer_ref": "webhook-shopper",
@@ -341,31 +345,37 @@ def _webhook_calls(op: Operation, world: World) -> Iterator[Call]:
         yield Call("shop", op.method, url, raw=raw, headers=_signed(secret, raw))
 
 
-def send(client: TestClient, call: Call) -> tuple[int, str | None]:
-    """The status of one call and what is wrong with its answer (None when nothing is)."""
+async def send(http: httpx2.AsyncClient, call: Call) -> str | None:
+    """What is wrong with the answer to one call (None when nothing is)."""
     try:
         if call.raw is not None:
-            response = client.request(
+            response = await http.request(
                 call.method, call.url, content=call.raw, headers=call.headers, params=call.params
             )
         elif call.files is not None:
-            response = client.request(call.method, call.url, files=call.files, headers=call.headers)
+            response = await http.request(call.method, call.url, files=call.files, headers=call.headers)
         else:
-            response = client.request(
+            response = await http.request(
                 call.method, call.url, json=call.body, headers=call.headers, params=call.params
             )
-    except Exception as exc:  # the app's 500 handler re-raises into the test client
-        return 500, f"500 {type(exc).__name__}: {str(exc)[:300]}"
+    except Exception as exc:  # the app's 500 handler re-raises into the client
+        return f"500 {type(exc).__name__}: {str(exc)[:300]}"
     status = response.status_code
     if status >= 500:
-        return status, f"{status} {response.text[:300]}"
+        return f"{status} {response.text[:300]}"
     if 400 <= status < 500:
         kind = response.headers.get("content-type", "")
         if kind != "application/problem+json":
-            return status, f"{status} with content-type {kind!r}"
+            return f"{status} with content-type {kind!r}"
         if not response.json().get("code"):
-            return status, f"{status} problem without a code: {response.text[:200]}"
-    return status, None
+            return f"{status} problem without a code: {response.text[:200]}"
+    return None
+
+
+async def reported(http: httpx2.AsyncClient, call: Call) -> str | None:
+    """What is wrong with the answer to one call, and the call, or None when nothing is."""
+    wrong = await send(http, call)
+    return None if wrong is None else f"{wrong}\n    ← {call.describe()}"
 
 
 class Unlogged:
@@ -384,9 +394,9 @@ def _unlogged(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(problems, "log", Unlogged())
 
 
-@pytest.fixture
-def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> World:
-    return build_world(client, operator, make_token)
+@pytest.fixture(scope="module")
+def world(module_client: TestClient, module_operator: dict[str, str], module_make_token: TokenMaker) -> World:
+    return build_world(module_client, module_operator, module_make_token)
 
 
 def test_operations_are_read_from_the_schema(app: FastAPI) -> None:
@@ -397,15 +407,12 @@ def test_operations_are_read_from_the_schema(app: FastAPI) -> None:
 
 
 def test_malformed_input_never_gets_a_server_error(app: FastAPI, client: TestClient, world: World) -> None:
-    failures: list[str] = []
-    total = 0
-    for op in operations(app):
-        for call in calls(op, world):
-            total += 1
-            _, wrong = send(client, call)
-            if wrong is not None:
-                failures.append(f"{wrong}\n    ← {call.describe()}")
+    # Made as they are sent: the webhook's signatures carry the time they were made.
+    sweep = (call for op in operations(app) for call in calls(op, world))
+    answers = send_all(client, sweep, reported)
+    total = len(answers)
     assert total > 2_000
+    failures = [wrong for wrong in answers if wrong is not None]
     assert not failures, f"{len(failures)} of {total} calls went wrong:\n" + "\n".join(failures)
 
 
@@ -436,5 +443,5 @@ def test_random_json_bodies_never_get_a_server_error(
     if isinstance(op.seed, dict) and isinstance(body, dict):
         body = {**op.seed, **body}
     call = Call("operator", op.method, _url(op, world.ids), body, headers=world.tokens["operator"])
-    _, wrong = send(client, call)
+    [wrong] = send_all(client, [call], send)
     assert wrong is None, f"{wrong}\n    ← {call.describe()}"
