@@ -35,7 +35,7 @@ from neigou.programs.models import Program
 from neigou.programs.schemas import ProgramCreate
 from tests.conftest import TEST_ACTOR
 from tests.connections import OpenConnections
-from tests.demo_activity import claims_without_their_click, night_hours
+from tests.demo_activity import before_joining, claims_without_their_click, night_hours
 
 runner = CliRunner()
 
@@ -249,6 +249,7 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         with Session(demo) as session:
             assert night_hours(session) == Counter()
             assert claims_without_their_click(session) == []
+            assert before_joining(session) == Counter()
     finally:
         demo.dispose()
     today = utcnow().astimezone(ZoneInfo(zone)).date()

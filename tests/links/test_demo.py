@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.links import repository as links
 from neigou.links.models import CouponClaim, Touch
-from tests.demo_activity import claims_without_their_click, night_hours
+from tests.demo_activity import (
+    before_joining,
+    claims_without_their_click,
+    joined_before_their_inviter,
+    night_hours,
+)
 from tests.demo_world import DemoTemplate, demo_factory, demo_template, demo_url  # noqa: F401 - fixtures
 
 
@@ -39,3 +44,12 @@ def test_demo_activity_in_daytime_and_claims_with_their_visitor(
         assert night_hours(session) == Counter()
         assert claims_without_their_click(session) == []
         assert (session.scalar(select(func.count(CouponClaim.id))) or 0) > 100
+
+
+@pytest.mark.sqlite_only
+def test_demo_credits_no_member_before_they_joined(demo_factory: sessionmaker[Session]) -> None:  # noqa: F811
+    """Links, clicks, claims, orders, commissions and ledger entries all follow their member's joining,
+    and every member joined after the member who brought them in."""
+    with demo_factory() as session:
+        assert before_joining(session) == Counter()
+        assert joined_before_their_inviter(session) == []

@@ -1,5 +1,5 @@
-"""An app that made its own engine closes it on shutdown, after the click writer's last flush; an engine
-the caller passed in stays the caller's."""
+"""An app that made its own engine closes it on shutdown, after the click writer's last flush, or, never
+served, when it is dropped; an engine the caller passed in stays the caller's."""
 
 from __future__ import annotations
 
@@ -51,13 +51,36 @@ def test_an_app_with_its_own_engine_leaves_no_connection_open_after_shutdown(
 
 
 def test_an_engine_passed_in_is_still_the_callers_after_shutdown(
-    settings: Settings, factory: sessionmaker[Session], engine: Engine
+    operator: dict[str, str], settings: Settings, factory: sessionmaker[Session], engine: Engine
 ) -> None:
     pool = engine.pool
     assert isinstance(pool, QueuePool)
     with TestClient(create_app(settings, session_factory=factory)) as served:
         assert served.get("/readyz").status_code == 200
+    unserved = TestClient(create_app(settings, session_factory=factory))  # no lifespan
+    assert unserved.get("/api/v1/programs", headers=operator).status_code == 200
+    del served, unserved
+    gc.collect()  # both apps are gone, neither lifespan disposed anything, nor does their collection
     assert engine.pool is pool  # not disposed (a disposed engine gets a new pool)
     assert pool.checkedin() > 0  # the app's connections went back to it, still open
     with engine.connect() as connection:
         assert connection.scalar(text("select 1")) == 1
+
+
+def test_an_app_whose_lifespan_never_ran_closes_its_engine_when_it_is_dropped(
+    client: TestClient, operator: dict[str, str], settings: Settings
+) -> None:
+    create_program(client, operator)
+    gc.collect()  # what earlier tests left to the collector goes now, not while this one runs
+    with warnings.catch_warnings(record=True) as caught, OpenConnections() as connections:
+        warnings.simplefilter("always", ResourceWarning)
+        app = create_app(settings)  # its own engine, and never served: no lifespan runs
+        unserved = TestClient(app)  # no ``with``: requests without start-up or shutdown
+        assert unserved.get("/api/v1/programs", headers=operator).status_code == 200
+        assert connections.opened > 0
+        del unserved, app
+        gc.collect()  # the app is gone: its engine is disposed with it, not left to the collector
+        left_open = connections.count
+    assert left_open == 0
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert [message for message in unclosed if f"{REDIS_PORT})" not in message] == []

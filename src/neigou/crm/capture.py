@@ -3,6 +3,11 @@ consents to marketing (``links.consent.CONSENTED``) joins that member's book, in
 the claim or order, with their consent recorded (source ``claim`` or ``order`` unless the shop names
 one). A shopper already in the book gets the grant recorded when none stands. A shopper who opted
 out (of the program or of all) is left out: the opt-out's suppression list wins over a later tick.
+
+A consent sent again with a retry of an order first taken without it (``retry``) only fills a blank:
+it is recorded when the shopper is new to the book or has no marketing decision there yet. A retry is
+late news of a checkout: a decision the book already holds (a grant the order's first taking recorded,
+a withdrawal since, a decision from elsewhere) stands, so a retry never undoes a withdrawal.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ def add_consenting_customer(session: Session, event: Event) -> None:
             customer = repo.customer_by_ref(session, member.id, ref_hash)
             if customer is None:
                 raise
+    if data.get("retry") and repo.current_consent(session, customer.id, ConsentPurpose.MARKETING) is not None:
+        return
     if repo.marketing_consents(session, [customer.id]).get(customer.id, False):
         return
     service.grant(

@@ -24,3 +24,33 @@ def in_daytime(at: datetime, zone: ZoneInfo, *, latest: datetime, closes: time =
     if moved > latest:
         moved -= DAY
     return moved.astimezone(UTC)
+
+
+def spread_in_daytime(
+    count: int, zone: ZoneInfo, *, after: datetime, before: datetime, closes: time = CLOSES
+) -> list[datetime]:
+    """``count`` instants in order, evenly spread over the shoppers' hours (``OPENS`` to ``closes``, local)
+    that lie strictly between ``after`` and ``before``; none when no such hours lie between them (both in
+    the same night: a demo built before 08:00 on a month's first day, with this month's recruits), or
+    too few microseconds of them to keep every instant apart from their ends."""
+    spans: list[tuple[datetime, datetime]] = []
+    day, last = after.astimezone(zone).date(), before.astimezone(zone).date()
+    while day <= last:
+        # In UTC, so that lengths are elapsed time whatever the zone's clock changes do.
+        opens = max(datetime.combine(day, OPENS, tzinfo=zone).astimezone(UTC), after.astimezone(UTC))
+        shuts = min(datetime.combine(day, closes, tzinfo=zone).astimezone(UTC), before.astimezone(UTC))
+        if opens < shuts:
+            spans.append((opens, shuts))
+        day += DAY
+    total = sum((shuts - opens for opens, shuts in spans), timedelta())
+    if total < timedelta(microseconds=count + 1):
+        return []
+    instants: list[datetime] = []
+    for n in range(count):
+        left = total * (n + 1) / (count + 1)
+        for opens, shuts in spans:
+            if left <= shuts - opens:
+                instants.append(opens + left)
+                break
+            left -= shuts - opens
+    return instants

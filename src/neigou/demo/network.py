@@ -1,6 +1,7 @@
 """Demo recruits of this month: the sample owner's team grows in the current month of the program's
-zone (one recruit a level down) and two of the new recruits already sell; a few other owners recruit
-too, so the team page and the leaderboards (recruits included) show this month's figures. Built
+zone (one recruit a level down) and two of the new recruits already sell, in the shoppers' hours after
+they joined (not yet in the night of a month's first day, before its first daytime); a few other owners
+recruit too, so the team page and the leaderboards (recruits included) show this month's figures. Built
 through the services, like the rest of the demo."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from neigou.demo.hours import in_daytime
+from neigou.demo.hours import spread_in_daytime
 from neigou.kit.actor import Actor
 from neigou.links import service as links
 from neigou.links.schemas import LinkCreate
@@ -43,6 +44,7 @@ def seed_network(
     program = programs.require_program(session, program_id)
     month = period_of(now, program.timezone)
     elapsed = now - month.start
+    zone = ZoneInfo(program.timezone)
     first: Member | None = None
     for index, name in enumerate(NEW_RECRUITS):
         joined_at = month.start + elapsed * (index + 1) / (len(NEW_RECRUITS) + 2)
@@ -63,6 +65,10 @@ def seed_network(
         link = links.create_link(
             session, data=LinkCreate(member_id=member.id, sku=SKU), actor=DEMO_ACTOR, at=joined_at
         )
+        # Its sales fall in the shoppers' hours between its join and the build; a recruit that has had
+        # none yet (joined in the night of a month's first day) has not sold yet.
+        quantities = (1, 2, 1)[: 3 - index]
+        paid = spread_in_daytime(len(quantities), zone, after=joined_at, before=now)
         orders = [
             OrderIn(
                 external_id=f"JDNEW{member.id:05d}{n:02d}",
@@ -70,13 +76,12 @@ def seed_network(
                 customer_ref=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
                 link_code=link.code,
                 items=(ItemIn(SKU, quantity, PRICE_FEN * quantity * 80 // 100),),
-                paid_at=_daytime(
-                    joined_at + (now - joined_at) * (n + 1) / 4, ZoneInfo(program.timezone), joined_at, now
-                ),
+                paid_at=paid_at,
             )
-            for n, quantity in enumerate((1, 2, 1)[: 3 - index])
+            for n, (quantity, paid_at) in enumerate(zip(quantities, paid, strict=False))
         ]
-        ingest(session, orders, secret_key=secret_key, source=OrderSource.IMPORT, now=now)
+        if orders:
+            ingest(session, orders, secret_key=secret_key, source=OrderSource.IMPORT, now=now)
     for index, (name, other) in enumerate(zip(OTHER_RECRUITS, other_inviter_ids, strict=False)):
         joined_at = month.start + elapsed * (index + 1) / (len(OTHER_RECRUITS) + 2)
         _join(
@@ -88,13 +93,6 @@ def seed_network(
             rng=rng,
             secret_key=secret_key,
         )
-
-
-def _daytime(at: datetime, zone: ZoneInfo, joined_at: datetime, now: datetime) -> datetime:
-    """A recruit's sale in the shoppers' hours, unless those fall before it joined (a month begun
-    in the night)."""
-    moved = in_daytime(at, zone, latest=now)
-    return moved if moved >= joined_at else at
 
 
 def _join(

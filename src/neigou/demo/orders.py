@@ -1,8 +1,9 @@
 """Demo orders and money: four months of sales (growing, busier at weekends, in the shoppers' hours in
 the program's zone, a third of them from a returning shopper) through the owners' share links (a
-link made for a group gives that group its sales), completions, refunds (some after payout, so one owner's available
-balance goes negative for a while), weekly settlements, monthly withdrawals paid in batches, and this
-week's requests waiting for review.
+link made for a group gives that group its sales; an owner who joined during those months makes their
+links on joining, and an order goes through a link made by the time it is paid), completions, refunds
+(some after payout, so one owner's available balance goes negative for a while), weekly settlements,
+monthly withdrawals paid in batches, and this week's requests waiting for review.
 
 Played day by day through the services, so every fen follows the same rules as production; nothing
 is dated after ``now`` (what would fall later has not happened yet).
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neigou.demo.hours import CLOSES, OPENS
 from neigou.groups import repository as groups_repo
 from neigou.groups.models import GroupStatus
 from neigou.kit.actor import Actor
@@ -37,6 +39,8 @@ from neigou.programs.service import require_program
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 DAYS = 120
+# The shoppers' hours of a day, in minutes after its midnight (``demo.hours``).
+SHOPPING_MINUTES = (OPENS.hour * 60 + OPENS.minute, CLOSES.hour * 60 + CLOSES.minute)
 SKUS = [
     "LQ-SHAMPOO-500",
     "LQ-CONDITIONER-400",
@@ -49,22 +53,27 @@ SKUS = [
 
 
 def _links(
-    session: Session, owner_ids: list[int], sample_owner_id: int, rng: random.Random, at: datetime
-) -> list[str]:
-    codes = [link.code for link in links_repo.list_links(session, member_id=sample_owner_id)]
-    for owner in owner_ids:
+    session: Session, owners: list[Member], sample_owner_id: int, rng: random.Random, start: datetime
+) -> list[tuple[datetime, str]]:
+    """The links orders go through, each with when it was made: the sample owner's, then each owner's,
+    made at the start of the history or, for an owner who joined later, when they joined."""
+    codes = [
+        (link.created_at, link.code) for link in links_repo.list_links(session, member_id=sample_owner_id)
+    ]
+    for owner in owners:
         # Owners who run groups post their links in them: those links' sales are the groups' sales.
         # Each of an owner's groups gets a link of its own, so sales spread over most groups.
-        own = groups_repo.list_groups(session, owner_member_id=owner, status=GroupStatus.ACTIVE, limit=100)
+        own = groups_repo.list_groups(session, owner_member_id=owner.id, status=GroupStatus.ACTIVE, limit=100)
         targets: list[int | None] = [g.id for g in own] or [None, None]
+        made = max(start, owner.joined_at)
         for group_id in targets:
             link = links.create_link(
                 session,
-                data=LinkCreate(member_id=owner, sku=rng.choice(SKUS), group_id=group_id),
+                data=LinkCreate(member_id=owner.id, sku=rng.choice(SKUS), group_id=group_id),
                 actor=DEMO_ACTOR,
-                at=at,
+                at=made,
             )
-            codes.append(link.code)
+            codes.append((made, link.code))
     return codes
 
 
@@ -89,7 +98,7 @@ def _orders_of_day(
     day: datetime,
     *,
     count: int,
-    codes: list[str],
+    codes: list[tuple[datetime, str]],
     program_id: int,
     prices: dict[str, int],
     rng: random.Random,
@@ -102,14 +111,16 @@ def _orders_of_day(
         for sku in rng.sample(SKUS, rng.randint(1, 3)):
             qty = rng.choice([1, 1, 1, 2, 3])
             items.append(ItemIn(sku, qty, prices[sku] * qty * rng.randint(60, 100) // 100))
+        paid_at = day + timedelta(minutes=rng.randrange(*SHOPPING_MINUTES))  # 08:00–22:30 there
+        made = [code for at, code in codes if at <= paid_at]  # no order through a link not made yet
         out.append(
             OrderIn(
                 external_id=f"JD{day:%Y%m%d}{serial + n:05d}",
                 program_id=program_id,
                 customer_ref=shoppers.next(rng),
-                link_code=rng.choice(codes) if rng.random() < 0.9 else None,
+                link_code=rng.choice(made) if rng.random() < 0.9 and made else None,
                 items=tuple(items),
-                paid_at=day + timedelta(minutes=rng.randrange(8 * 60, 23 * 60)),  # 08:00–23:00 there
+                paid_at=paid_at,
             )
         )
     return out
@@ -135,9 +146,9 @@ def seed_orders(
             program_id=program.id, min_withdrawal_fen=1000, fee_fixed_fen=0, fee_bp=60, updated_at=start
         )
     )
-    codes = _links(session, owner_ids, sample_owner_id, rng, start)
-    prices = {p.sku: p.price_fen for p in offers.products_by_sku(session, SKUS).values()}
     members = {m.id: m for m in session.scalars(select(Member).where(Member.program_id == program.id))}
+    codes = _links(session, [members[o] for o in owner_ids], sample_owner_id, rng, start)
+    prices = {p.sku: p.price_fen for p in offers.products_by_sku(session, SKUS).values()}
     completions: dict[int, datetime] = {}
     refunds: list[tuple[datetime, int, bool]] = []
     serial = 0

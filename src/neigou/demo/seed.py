@@ -192,7 +192,10 @@ def seed(
         )
     recruits = dict.fromkeys((o.id for o in owners), 0)
     for index in range(36):
-        inviter = owners[rng.randrange(len(owners))]
+        joined_at = now - timedelta(days=90 - index * 2)
+        # Brought in by an owner who had joined by then.
+        inviters = [o for o in owners if o.joined_at <= joined_at]
+        inviter = inviters[rng.randrange(len(inviters))]
         recruits[inviter.id] += 1
         _join(
             session,
@@ -200,7 +203,7 @@ def seed(
             name=names.take(),
             inviter_id=inviter.id,
             tier=None,
-            joined_at=now - timedelta(days=90 - index * 2),
+            joined_at=joined_at,
             secret_key=secret_key,
             rng=rng,
         )
@@ -234,6 +237,8 @@ def seed(
             ),
         ],
     )
+    # The first guide, who keeps the customer book, joined before their oldest orders and links (four
+    # months back, ``demo.customers``); the others over the months since, each before last month.
     guides = [
         _join(
             session,
@@ -241,7 +246,7 @@ def seed(
             name=names.take(),
             inviter_id=None,
             tier="gold_guide" if index < 3 else "guide",
-            joined_at=now - timedelta(days=60 - index),
+            joined_at=now - timedelta(days=180 - index * 10),
             secret_key=secret_key,
             rng=rng,
         )

@@ -133,6 +133,8 @@ def verified(
         raise Unauthorized(Message("Unknown integration."), code="bad_signature")
     secret = sealer.unseal(integration.inbound_secret_sealed)
     if secret is None:  # sealed with a key no longer configured
+        # Answered with Unavailable's fixed Retry-After (300 s): the keys are read when the process
+        # starts, so nothing here knows when the key will be back (docs/webhooks.md).
         structlog.get_logger(__name__).warning(
             "integrations.inbound_secret_unopened", integration_id=integration.id
         )

@@ -88,4 +88,8 @@ class Unavailable(ProblemError):
     status = 503
     code = "unavailable"
     title = N_("Temporarily unavailable")
+    # A fixed five minutes, on purpose: what makes a retry succeed is an operator's fix of our
+    # configuration (a key put back, then a restart), at a time the code cannot know. Five minutes is
+    # about as soon as such a fix lands: a shorter wait only spends the caller's retries on the same
+    # 503, a longer one holds its requests back after the fix.
     retry_after = 300

@@ -4,7 +4,9 @@ Links and orders do not know the customer book above them: they announce the con
 (``customer.consented``, ``kit.events``) and ``crm.capture`` adds the shopper to the member's book in
 the same transaction. A claim taken behind the stock gate carries its consent (:class:`GivenConsent`)
 in the claim stream: the claim writer announces it in the transaction that stores the claim, under
-the customer's lock (``privacy.repository.lock_customers``), never in the request.
+the customer's lock (``privacy.repository.lock_customers``), never in the request. A consent sent
+again with a retry of an order first taken without it is announced as ``retry``: it may fill a blank
+in the book, never override a decision recorded there (``crm.capture``).
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ def announce_consent(
     consented_at: datetime,
     source: str | None,
     at: datetime,
+    retry: bool = False,
 ) -> None:
     """Tell the customer book that this shopper consented to the member's marketing (``via`` is
-    ``claim`` or ``order``)."""
+    ``claim`` or ``order``; ``retry``: sent again with a retry of what was first taken without it)."""
     data = {
         "program_id": program_id,
         "member_id": member_id,
@@ -52,5 +55,6 @@ def announce_consent(
         "via": via,
         "consented_at": consented_at.isoformat(),
         "source": source or via,
+        "retry": retry,
     }
     publish(session, Event(type=CONSENTED, at=at, data=data))

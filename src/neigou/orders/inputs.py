@@ -94,14 +94,20 @@ class Terms:
     items: tuple[ItemIn, ...]
 
     def same_as(self, stored: Terms) -> bool:
-        """True when these terms repeat the stored ones (a retry), False when they say something else."""
-        erased = not stored.customer_ref_hash.isalnum()
+        """True when these terms repeat the stored ones (a retry), False when they say something else.
+        The shopper's marketing consent is not a term: it is the shopper's answer, not the sale's
+        (``orders.consent``)."""
         return (
-            (erased or self.customer_ref_hash == stored.customer_ref_hash)
+            (erased(stored.customer_ref_hash) or self.customer_ref_hash == stored.customer_ref_hash)
             and (self.link_code or None) == (stored.link_code or None)
             and self.paid_at == stored.paid_at
             and _lines(self.items) == _lines(stored.items)
         )
+
+
+def erased(stored_ref_hash: str) -> bool:
+    """Whether a stored customer hash is an opt-out's tombstone (keyed hashes are hex)."""
+    return not stored_ref_hash.isalnum()
 
 
 def _lines(items: tuple[ItemIn, ...]) -> list[tuple[str, int, int]]:

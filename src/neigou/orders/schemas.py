@@ -38,7 +38,8 @@ class OrderBody(BaseModel):
     paid_at: AwareDatetime
     total_fen: Fen | None = None
     event_id: int | None = None
-    # The shopper's marketing consent: true adds them to the attributed member's customer book.
+    # The shopper's marketing consent: true adds them to the attributed member's customer book. Not a term
+    # a retry must repeat: a retry may bring it where the first taking did not (orders.consent).
     consent: ShopperConsent | None = None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -282,8 +283,9 @@ def create_app(
     """Build the application; tests pass their own settings and session factory.
 
     An engine the app makes for itself (no ``session_factory`` given) is the app's to dispose: the
-    lifespan closes its connections last on shutdown. A caller's factory, and its engine, stay the
-    caller's."""
+    lifespan closes its connections last on shutdown, and an app whose lifespan never ran (built and
+    dropped, or called through a ``TestClient`` without ``with``) closes them when it is collected. A
+    caller's factory, and its engine, stay the caller's."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
     own_engine: Engine | None = None
@@ -320,6 +322,11 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    if own_engine is not None:
+        # Without a lifespan nothing above disposes the engine: it goes with the app (when the app is
+        # collected, or at exit), never left to the collector with connections open. The callback holds
+        # the engine, not the app; after a shutdown it disposes an engine that has nothing left to close.
+        weakref.finalize(app, own_engine.dispose)
     app.state.settings = settings
     if not settings.sealing_keys:
         structlog.get_logger(__name__).warning(
