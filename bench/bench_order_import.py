@@ -1,6 +1,8 @@
 """Benchmark: importing paid orders (attributed, priced, commission computed for two levels and
 posted to the ledger) into PostgreSQL, against a plain COPY of the same order lines into a bare
-table in the same run. Reports both times and their ratio.
+table in the same run. Reports both times and their ratio, and the storage floor: the rows the import
+stored, COPYed straight into fresh tables with the same indexes and constraints (no parsing, checks,
+attribution, pricing or commission), which no import writing those rows can beat.
 
     .venv/bin/python bench/bench_order_import.py                 # 1,000,000 orders
     .venv/bin/python bench/bench_order_import.py --smoke         # 5,000 orders (scripts/test)
@@ -198,6 +200,43 @@ def _copy_baseline(url: str, path: Path) -> float:
         return time.perf_counter() - started
 
 
+WRITTEN = ("orders", "order_lines", "commissions", "ledger_postings", "ledger_entries")
+
+
+def _storage_floor(url: str, tmp: Path) -> tuple[float, float]:
+    """Seconds to COPY the rows the import stored into copies of its five tables, with their indexes
+    and constraints and without them: binary COPY out to files first, then in, one transaction each."""
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as conn:
+        for table in WRITTEN:
+            with (
+                conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy,
+                (tmp / f"{table}.bin").open("wb") as out,
+            ):
+                for block in copy:
+                    out.write(block)
+        timings = []
+        for like in ("INCLUDING ALL", "INCLUDING DEFAULTS"):
+            for table in WRITTEN:
+                conn.execute(f"DROP TABLE IF EXISTS floor_{table}")
+                conn.execute(f"CREATE TABLE floor_{table} (LIKE {table} {like})")
+            conn.commit()
+            started = time.perf_counter()
+            for table in WRITTEN:
+                with (
+                    conn.cursor().copy(f"COPY floor_{table} FROM STDIN (FORMAT binary)") as copy,
+                    (tmp / f"{table}.bin").open("rb") as handle,
+                ):
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        copy.write(block)
+            conn.commit()
+            timings.append(time.perf_counter() - started)
+        for table in WRITTEN:
+            conn.execute(f"DROP TABLE floor_{table}")
+        conn.commit()
+    return timings[0], timings[1]
+
+
 def _server_cpu(session: Session) -> float:
     """CPU seconds of the server processes serving this scratch schema so far (its connections carry its
     name as their application name; user and system, read from /proc: the server runs on this machine)."""
@@ -256,6 +295,8 @@ def main() -> int:
                 server_s = _server_cpu(session)
             assert stored == orders, stored
             assert not report.errors, report.errors[:3]
+            with tempfile.TemporaryDirectory() as tmp:
+                indexed_s, bare_s = _storage_floor(url, Path(tmp))
         print(f"orders {orders:,} ({lines:,} lines, {attributed:,} attributed, {commissions:,} commissions)")
         print(f"COPY of the order lines into a plain table: {copy_s:.2f} s")
         print(
@@ -263,6 +304,11 @@ def main() -> int:
         )
         print(f"ratio import / COPY: {import_s / copy_s:.1f}")
         print(f"CPU of the import: client {client_s:.2f} s, database server {server_s:.2f} s")
+        print(
+            f"storage floor, the stored rows COPYed into tables like the import's: {indexed_s:.2f} s"
+            f" (ratio {indexed_s / copy_s:.1f}); into the same tables without indexes: {bare_s:.2f} s"
+            f" (ratio {bare_s / copy_s:.1f})"
+        )
     return 0
 
 

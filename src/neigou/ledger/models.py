@@ -64,12 +64,13 @@ class Posting(Base):
     """One balanced movement; ``key`` makes it idempotent (a second posting with it is refused)."""
 
     __tablename__ = "ledger_postings"
-    __table_args__ = (Index("ix_ledger_postings_source", "source", "source_id"),)
+    # Found by ``key`` or id only: statements and balances read the entries, so the program and the
+    # source are kept without an index (migration 0030).
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Postings and entries are append-only and written in bulk: no per-row foreign keys (the poster
     # checks the program and the members; entries are written with their posting).
-    program_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    program_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[PostingKind] = mapped_column(str_enum(PostingKind))
     key: Mapped[str] = mapped_column(String(120), unique=True)
     # What caused it: ("order", id), ("withdrawal", id), ("settlement", id).

@@ -15,10 +15,17 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
+
+
+def _only_set(column: str) -> dict[str, Any]:
+    """A partial index's options: only the rows whose ``column`` is set (both dialects)."""
+    where = text(f"{column} IS NOT NULL")
+    return {"postgresql_where": where, "sqlite_where": where}
 
 
 class CommissionState(enum.StrEnum):
@@ -45,8 +52,10 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("program_id", "external_id"),
         Index("ix_orders_member_paid", "member_id", "paid_at"),
-        Index("ix_orders_group_paid", "group_id", "paid_at"),  # group sales and leaderboards
-        Index("ix_orders_event_member", "event_id", "member_id"),  # live boards and leaderboards
+        # Group sales, live boards and leaderboards ask for one group or event; most orders have
+        # neither, so these two hold only the orders that do (an import pays for no empty entry).
+        Index("ix_orders_group_paid", "group_id", "paid_at", **_only_set("group_id")),
+        Index("ix_orders_event_member", "event_id", "member_id", **_only_set("event_id")),
         Index("ix_orders_program_link", "program_id", "link_code"),  # orders per post and per campaign
         # State first: the unique (program_id, external_id) index stays the only one led by program_id,
         # so duplicate checks never scan a whole program even before statistics exist.
