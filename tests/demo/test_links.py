@@ -18,9 +18,9 @@ from neigou.demo.links import seed_links
 from neigou.demo.offers import seed_offers
 from neigou.kit.db import transaction
 from neigou.links.models import CouponClaim, LinkClick
-from neigou.programs import service as programs
-from neigou.programs.schemas import AttributionIn, MemberCreate, ProgramCreate, TierIn
+from neigou.programs.schemas import TierIn
 from tests.conftest import SECRET, TEST_ACTOR
+from tests.demo.builders import partners
 from tests.demo_activity import before_joining, before_their_coupon, before_their_group, before_their_link
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -30,44 +30,20 @@ def _seeded(factory: sessionmaker[Session], now: datetime) -> None:
     """A program with two group owners, their groups and the sample owner's links, seeded at ``now``."""
     with transaction(factory) as session:
         made = seed_offers(session, now=now, actor=TEST_ACTOR)
-        program = programs.create_program(
-            session,
-            data=ProgramCreate(
-                code="partners",
-                name="Partners",
-                timezone="Asia/Shanghai",
-                attribution=AttributionIn(model="last_click", window_days=15),
-                freeze_days=7,
-            ),
-            default_timezone="Asia/Shanghai",
-            actor=TEST_ACTOR,
+        tier = TierIn(code="super_member", name="Super member", rank=1, share_bp=2000)
+        program_id, owners = partners(
+            session, tier=tier, joined=[now - timedelta(days=90 - n * 40) for n in range(2)]
         )
-        programs.replace_tiers(
-            session,
-            program_id=program.id,
-            actor=TEST_ACTOR,
-            tiers=[TierIn(code="super_member", name="Super member", rank=1, share_bp=2000)],
-        )
-        owners = [
-            programs.create_member(
-                session,
-                program_id=program.id,
-                secret_key=SECRET,
-                actor=TEST_ACTOR,
-                data=MemberCreate(name=f"owner {n}", joined_at=now - timedelta(days=90 - n * 40)),
-            )
-            for n in range(2)
-        ]
         seed_groups(
             session,
-            program_id=program.id,
-            owner_ids=[o.id for o in owners],
-            sample_owner_id=owners[0].id,
+            program_id=program_id,
+            owner_ids=owners,
+            sample_owner_id=owners[0],
             now=now,
         )
         seed_links(
             session,
-            member_id=owners[0].id,
+            member_id=owners[0],
             hidden_coupon_id=made.hidden_coupon_id,
             now=now,
             secret_key=SECRET,

@@ -17,10 +17,10 @@ from neigou.demo.offers import seed_offers
 from neigou.kit.db import transaction
 from neigou.network.rules import period_of
 from neigou.orders.models import Order
-from neigou.programs import service as programs
 from neigou.programs.models import Member
-from neigou.programs.schemas import AttributionIn, MemberCreate, ProgramCreate, TierIn
+from neigou.programs.schemas import TierIn
 from tests.conftest import SECRET, TEST_ACTOR
+from tests.demo.builders import partners
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -29,43 +29,18 @@ def _seeded(factory: sessionmaker[Session], now: datetime) -> int:
     """A program with an owner and two others who recruit, and this month's recruits seeded at ``now``."""
     with transaction(factory) as session:
         seed_offers(session, now=now - timedelta(days=60), actor=TEST_ACTOR)
-        program = programs.create_program(
-            session,
-            data=ProgramCreate(
-                code="partners",
-                name="Partners",
-                timezone="Asia/Shanghai",
-                attribution=AttributionIn(model="last_click", window_days=15),
-                freeze_days=7,
-            ),
-            default_timezone="Asia/Shanghai",
-            actor=TEST_ACTOR,
-        )
-        programs.replace_tiers(
-            session,
-            program_id=program.id,
-            actor=TEST_ACTOR,
-            tiers=[TierIn(code="super_member", name="Super member", rank=1, share_bp=2000, override_bp=500)],
-        )
-        owners = [
-            programs.create_member(
-                session,
-                program_id=program.id,
-                secret_key=SECRET,
-                actor=TEST_ACTOR,
-                data=MemberCreate(name=f"owner {n}", joined_at=now - timedelta(days=90)),
-            )
-            for n in range(1 + len(OTHER_RECRUITS))
-        ]
+        tier = TierIn(code="super_member", name="Super member", rank=1, share_bp=2000, override_bp=500)
+        joined = [now - timedelta(days=90)] * (1 + len(OTHER_RECRUITS))
+        program_id, owners = partners(session, tier=tier, joined=joined)
         seed_network(
             session,
-            program_id=program.id,
-            inviter_id=owners[0].id,
-            other_inviter_ids=[o.id for o in owners[1:]],
+            program_id=program_id,
+            inviter_id=owners[0],
+            other_inviter_ids=owners[1:],
             now=now,
             secret_key=SECRET,
         )
-        return program.id
+        return program_id
 
 
 @pytest.mark.parametrize(
