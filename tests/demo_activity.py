@@ -8,20 +8,20 @@ before what goes through it, a product before its sales, a customer before the p
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neigou.campaigns.models import Campaign
+from neigou.campaigns.models import Campaign, CampaignItem
 from neigou.crm.models import Customer, PushMessage
 from neigou.events.models import Event, Reservation
 from neigou.feed.models import GroupPost
-from neigou.groups.models import Group, GroupAlert, GroupCount, LiveCode, LiveCodeGroup
+from neigou.groups.models import Group, GroupAlert, GroupCount, LiveCode, LiveCodeGroup, TargetScheduleRow
 from neigou.ledger.models import Entry
 from neigou.links.models import Binding, CouponClaim, LinkClick, ShareLink, Touch
-from neigou.offers.models import CouponTemplate, Product
+from neigou.offers.models import CouponTemplate, Product, Promotion
 from neigou.orders.models import Commission, Order, OrderLine
 from neigou.programs.models import Member, Program
 
@@ -193,7 +193,8 @@ def before_their_coupon(session: Session) -> Counter[str]:
 def before_what_they_depend_on(session: Session) -> Counter[str]:
     """The demo's other facts dated before what they depend on existed, counted by kind: links to a
     product and order lines of one before the product was added, pushes to a customer before the
-    customer entered the salesperson's book, and event reservations before their event was made."""
+    customer entered the salesperson's book, event reservations before their event was made, campaigns
+    and promotions before their products and campaigns and group target schedules before their program."""
     found: Counter[str] = Counter()
     added = dict(session.execute(select(Product.sku, Product.created_at)).all())
     for kind, query in (
@@ -214,4 +215,51 @@ def before_what_they_depend_on(session: Session) -> Counter[str]:
     for event_id, at in session.execute(select(Reservation.event_id, Reservation.reserved_at)):
         if event_id in opened and at < opened[event_id]:
             found["event reservation"] += 1
+    found.update(_offers_before_their_base(session, added))
     return found
+
+
+def _offers_before_their_base(session: Session, added: dict[str, datetime]) -> Counter[str]:
+    """Campaigns and promotions made before a product of theirs was added, and campaigns and group
+    target schedules made before their program."""
+    found: Counter[str] = Counter()
+    for sku, at in session.execute(select(CampaignItem.sku, Campaign.created_at).join(Campaign)):
+        if sku in added and at < added[sku]:
+            found["campaign of a product"] += 1
+    for skus, at in session.execute(select(Promotion.skus, Promotion.created_at)):
+        for sku in skus or []:
+            if sku in added and at < added[sku]:
+                found["promotion of a product"] += 1
+    programs = dict(session.execute(select(Program.id, Program.created_at)).all())
+    for kind, query in (
+        ("campaign of a program", select(Campaign.program_id, Campaign.created_at)),
+        ("target schedule of a program", select(TargetScheduleRow.program_id, TargetScheduleRow.created_at)),
+    ):
+        for program_id, at in session.execute(query):
+            if at < programs[program_id]:
+                found[kind] += 1
+    return found
+
+
+def after_their_window_began(session: Session) -> Counter[str]:
+    """The demo's campaigns, promotions and group target schedules made after their window began (a
+    schedule's at the first moment of its start date in its program's zone), counted by kind."""
+    zones = {p.id: ZoneInfo(p.timezone) for p in session.scalars(select(Program))}
+    found: Counter[str] = Counter()
+    for kind, query in (
+        ("campaign", select(Campaign.starts_at, Campaign.created_at)),
+        ("promotion", select(Promotion.starts_at, Promotion.created_at)),
+    ):
+        for starts_at, at in session.execute(query):
+            if at > starts_at:
+                found[kind] += 1
+    for program_id, starts_on, at in session.execute(
+        select(TargetScheduleRow.program_id, TargetScheduleRow.starts_on, TargetScheduleRow.created_at)
+    ):
+        if at > _day_start(starts_on, zones[program_id]):
+            found["target schedule"] += 1
+    return found
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)

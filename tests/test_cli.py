@@ -36,6 +36,7 @@ from neigou.programs.schemas import ProgramCreate
 from tests.conftest import TEST_ACTOR
 from tests.connections import OpenConnections
 from tests.demo_activity import (
+    after_their_window_began,
     before_joining,
     before_their_coupon,
     before_their_group,
@@ -262,6 +263,7 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             assert before_their_link(session) == Counter()
             assert before_their_coupon(session) == Counter()
             assert before_what_they_depend_on(session) == Counter()
+            assert after_their_window_began(session) == Counter()
     finally:
         demo.dispose()
     today = utcnow().astimezone(ZoneInfo(zone)).date()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.links import repository as links
 from neigou.links.models import CouponClaim, Touch
 from tests.demo_activity import (
+    after_their_window_began,
     before_joining,
     before_their_coupon,
     before_their_group,
@@ -63,9 +64,11 @@ def test_demo_credits_no_member_before_they_joined(demo_factory: sessionmaker[Se
 def test_demo_dates_nothing_before_what_it_depends_on(demo_factory: sessionmaker[Session]) -> None:  # noqa: F811
     """Each chat group is made after its owner joined and before its counts, links, claims and sales;
     clicks, claims and orders follow the link and the coupon they go through; sales and links follow
-    their product, pushes their customer's entry in the book."""
+    their product, pushes their customer's entry in the book; campaigns, promotions and the group target
+    schedule are made once their program and products exist and no later than their window began."""
     with demo_factory() as session:
         assert before_their_group(session) == Counter()
         assert before_their_link(session) == Counter()
         assert before_their_coupon(session) == Counter()
         assert before_what_they_depend_on(session) == Counter()
+        assert after_their_window_began(session) == Counter()

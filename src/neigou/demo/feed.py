@@ -57,7 +57,8 @@ def seed_feed(
         ),
     ]
     for data in campaigns:
-        create_campaign(session, data=data, actor=actor, at=now)
+        # Published when it opened (one still to open, now), after its program, products and coupon.
+        create_campaign(session, data=data, actor=actor, at=min(data.starts_at, now))
     owned = [g.id for g in groups.groups_of_owners(session, [sample_owner_id])][:4]
     if owned:
         create_live_code(

@@ -1,6 +1,7 @@
 """Demo chat groups: owners running 20+ groups of 200–400 members, a month of daily counts, and
 the field's schedule placed around today — 250 four days ago, 400 nine days after that, then
-+3 a day — so some groups are behind now and more will miss the next point at their pace. An owner
++3 a day, set the evening before its first point — so some groups are behind now and more will
+miss the next point at their pace. An owner
 registered their groups on the day they joined, one every ``GROUP_SPACING``, so each group is older
 than its owner's links, sales, claims and counts (``demo.orders`` makes a group's link once it exists).
 
@@ -27,6 +28,7 @@ THEMES = ["宝妈好物", "芬香内购", "美妆福利", "家居好价", "零�
 OWNERS_WITH_GROUPS = 5
 HISTORY_DAYS = 30
 GROUP_SPACING = timedelta(minutes=10)
+SCHEDULE_SET_AT = time(18)
 
 
 def seed_groups(
@@ -42,6 +44,7 @@ def seed_groups(
         session,
         program_id=program_id,
         actor=DEMO_ACTOR,
+        at=_at(first_point - timedelta(days=1), SCHEDULE_SET_AT, zone),  # the evening before it applies
         data=TargetsIn(
             points=[
                 TargetPointIn(date=first_point, min_members=250),

@@ -143,7 +143,7 @@ def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
             priority=10,
         ),
         actor=actor,
-        at=now,
+        at=month[0],  # added when it opened, after its products
     )
     promotions.create_promotion(
         session,
@@ -156,7 +156,7 @@ def seed_offers(session: Session, *, now: datetime, actor: Actor) -> OffersDemo:
             ends_at=month[1],
         ),
         actor=actor,
-        at=now,
+        at=month[0],
     )
     # The live event opens next week: its window shows as upcoming in the console.
     event_day = now + timedelta(days=7)

@@ -90,6 +90,9 @@ class Names:
 
 
 DEMO_SIGN_IN_MINUTES = 7 * 24 * 60
+# The programs opened when their first members joined, before everything dated in them (campaigns,
+# the group target schedule).
+PROGRAM_DAYS = 200
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ def seed(
         session, username=DEMO_USERNAME, password=password, display_name="演示运营", actor=DEMO_ACTOR
     )
     _, op_token = auth.create_token(session, role=Role.OPERATOR, label="demo operator", actor=DEMO_ACTOR)
+    opened = now - timedelta(days=PROGRAM_DAYS)
     partner = programs.create_program(
         session,
         data=ProgramCreate(
@@ -140,6 +144,7 @@ def seed(
         ),
         default_timezone="Asia/Shanghai",
         actor=DEMO_ACTOR,
+        at=opened,
     )
     programs.replace_tiers(
         session,
@@ -169,7 +174,7 @@ def seed(
             name=names.take(),
             inviter_id=None,
             tier="mentor",
-            joined_at=now - timedelta(days=200),
+            joined_at=opened,
             secret_key=secret_key,
             rng=rng,
         )
@@ -221,6 +226,7 @@ def seed(
         ),
         default_timezone="Asia/Shanghai",
         actor=DEMO_ACTOR,
+        at=opened,
     )
     programs.replace_tiers(
         session,
