@@ -263,3 +263,21 @@ def after_their_window_began(session: Session) -> Counter[str]:
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def out_of_order(session: Session) -> dict[str, object]:
+    """Every check above that found something, by name, with what it found (empty: the demo's activity
+    falls in the shoppers' hours and after everything it depends on)."""
+    checks = (
+        night_hours,
+        claims_without_their_click,
+        before_joining,
+        joined_before_their_inviter,
+        before_their_group,
+        before_their_link,
+        before_their_coupon,
+        before_what_they_depend_on,
+        after_their_window_began,
+    )
+    found = {check.__name__: check(session) for check in checks}
+    return {name: result for name, result in found.items() if result}
