@@ -14,7 +14,6 @@ after the facts, so a row copied in this refresh is erased too.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -28,10 +27,10 @@ from neigou.analytics import firsts, rollups
 from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.store import Store
+from neigou.kit.ids import new_tombstone
 from neigou.privacy.models import OptOut
 
 CHUNK = 50_000
-TOMBSTONE_PREFIX = "erased:"
 Progress = Callable[[str, int], None]
 
 _ARROW = {"int": pa.int64(), "str": pa.string(), "date": pa.date32(), "bool": pa.bool_()}
@@ -259,7 +258,7 @@ def _copy(
 
 def _erase(store: Store, customer: str, program_id: int | None) -> None:
     """The opted-out customer's rows keep their amounts under a tombstone that names nobody."""
-    tombstone = TOMBSTONE_PREFIX + secrets.token_hex(28)
+    tombstone = new_tombstone()
     scope = "" if program_id is None else f" AND program_id = {int(program_id)}"
     for table in ("orders", "claims", "customer_firsts", "customer_months"):
         if store.dialect == "clickhouse":

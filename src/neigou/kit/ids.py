@@ -55,6 +55,21 @@ def customer_ref_hash(secret_key: str, ref: str) -> str:
     return keyed_hash(secret_key, customer_ref(ref))
 
 
+# An opt-out replaces a shopper's stored hash with a tombstone that names nobody: it cannot collide with
+# a keyed hash (those are hex), and every store that erases writes it the same way.
+TOMBSTONE_PREFIX = "erased:"
+
+
+def new_tombstone() -> str:
+    """A customer hash that names nobody, unique to this erasure."""
+    return TOMBSTONE_PREFIX + secrets.token_hex(28)
+
+
+def is_tombstone(stored_ref_hash: str) -> bool:
+    """Whether a stored customer hash is an opt-out's tombstone."""
+    return stored_ref_hash.startswith(TOMBSTONE_PREFIX)
+
+
 def customer_ref_mask(ref: str) -> str:
     """The shown form of a shopper's reference (a mobile number masked in its canonical form)."""
     return mask(customer_ref(ref))

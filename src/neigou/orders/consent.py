@@ -28,10 +28,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from neigou.kit.ids import customer_ref_mask
+from neigou.kit.ids import customer_ref_mask, is_tombstone
 from neigou.kit.instants import MoneyClock
 from neigou.links.consent import announce_consent
-from neigou.orders.inputs import erased
 from neigou.orders.models import Order
 from neigou.orders.schemas import OrderBody
 
@@ -65,7 +64,7 @@ def record_order_consent(
     """Announce the consent an order attributed to a member carries: a new order's as given, a retry's
     as a ``retry`` (it only fills a blank in the book). An order whose shopper opted out since (its
     customer hash erased) announces nothing: the opt-out is the shopper's answer."""
-    if consent is None or order.member_id is None or erased(order.customer_ref_hash):
+    if consent is None or order.member_id is None or is_tombstone(order.customer_ref_hash):
         return
     announce_consent(
         session,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
+from neigou.kit.ids import is_tombstone
 
 MAX_ITEMS = 200
 MAX_LINE_FEN = 10_000_000_000
@@ -98,16 +99,11 @@ class Terms:
         The shopper's marketing consent is not a term: it is the shopper's answer, not the sale's
         (``orders.consent``)."""
         return (
-            (erased(stored.customer_ref_hash) or self.customer_ref_hash == stored.customer_ref_hash)
+            (is_tombstone(stored.customer_ref_hash) or self.customer_ref_hash == stored.customer_ref_hash)
             and (self.link_code or None) == (stored.link_code or None)
             and self.paid_at == stored.paid_at
             and _lines(self.items) == _lines(stored.items)
         )
-
-
-def erased(stored_ref_hash: str) -> bool:
-    """Whether a stored customer hash is an opt-out's tombstone (keyed hashes are hex)."""
-    return not stored_ref_hash.isalnum()
 
 
 def _lines(items: tuple[ItemIn, ...]) -> list[tuple[str, int, int]]:

@@ -20,7 +20,6 @@ reference (a keyed hash of the opt-out's id could: the opt-out row keeps the cus
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +33,7 @@ from neigou.crm import erasure as crm_erasure
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
-from neigou.kit.ids import customer_ref_hash
+from neigou.kit.ids import customer_ref_hash, new_tombstone
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
 from neigou.orders.models import Order
 from neigou.privacy import repository as repo
@@ -44,7 +43,6 @@ from neigou.programs.scope import organization_of_caller
 from neigou.programs.service import require_program
 
 REDACTED = "已注销"
-TOMBSTONE_PREFIX = "erased:"
 KINDS = (
     "touches",
     "bindings",
@@ -64,11 +62,6 @@ class OptOutResult:
 
     opt_out: OptOut
     created: bool
-
-
-def new_tombstone() -> str:
-    """A customer hash that names nobody: it cannot collide with a keyed hash (those are hex)."""
-    return TOMBSTONE_PREFIX + secrets.token_hex(28)
 
 
 def opt_out(
