@@ -1,9 +1,9 @@
 """Demo chat groups: owners running 20+ groups of 200–400 members, a month of daily counts, and
 the field's schedule placed around today — 250 four days ago, 400 nine days after that, then
 +3 a day, set the evening before its first point — so some groups are behind now and more will
-miss the next point at their pace. An owner
-registered their groups on the day they joined, one every ``GROUP_SPACING``, so each group is older
-than its owner's links, sales, claims and counts (``demo.orders`` makes a group's link once it exists).
+miss the next point at their pace. An owner registered their groups on the day they joined, one every
+``GROUP_SPACING``, so each group is older than its owner's links, sales, claims and counts
+(``demo.orders`` makes a group's link once it exists).
 
 Built through the services (the CSV import checks every count), like the rest of the demo.
 """
