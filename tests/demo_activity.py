@@ -242,13 +242,14 @@ def _offers_before_their_base(session: Session, added: dict[str, datetime]) -> C
 
 
 def after_their_window_began(session: Session) -> Counter[str]:
-    """The demo's campaigns, promotions and group target schedules made after their window began (a
-    schedule's at the first moment of its start date in its program's zone), counted by kind."""
+    """The demo's campaigns, promotions, coupons and group target schedules made after their window began
+    (a schedule's at the first moment of its start date in its program's zone), counted by kind."""
     zones = {p.id: ZoneInfo(p.timezone) for p in session.scalars(select(Program))}
     found: Counter[str] = Counter()
     for kind, query in (
         ("campaign", select(Campaign.starts_at, Campaign.created_at)),
         ("promotion", select(Promotion.starts_at, Promotion.created_at)),
+        ("coupon", select(CouponTemplate.starts_at, CouponTemplate.created_at)),
     ):
         for starts_at, at in session.execute(query):
             if at > starts_at:

@@ -38,8 +38,8 @@ def test_demo_activity_in_daytime_and_after_what_it_depends_on(
     member joined after the member who brought them in; each chat group is made after its owner joined
     and before its counts, links, claims and sales; clicks, claims and orders follow the link and the
     coupon they go through; sales and links follow their product, pushes their customer's entry in the
-    book; campaigns, promotions and the group target schedule are made once their program and products
-    exist and no later than their window began."""
+    book; campaigns, promotions, coupons and the group target schedule are made once their program and
+    products exist and no later than their window began."""
     with demo_factory() as session:
         assert out_of_order(session) == {}
         assert (session.scalar(select(func.count(CouponClaim.id))) or 0) > 100

@@ -25,13 +25,17 @@ SHOP_SKUS = ["LQ-SHAMPOO-500", "LQ-CONDITIONER-400", "LQ-BODYWASH-750"]
 
 
 def seed_merchant(session: Session, *, now: datetime, password: str, actor: Actor) -> str:
-    """The shop, its products, coupon and promotion, and its console account; the account's username."""
+    """The shop, its products, coupon and promotion, and its console account; the account's username.
+
+    The shop opened, took over its products and made its group coupon a day ago, when the coupon opened:
+    nothing is dated after its window began."""
+    opened = now - timedelta(days=1)
     shop = merchants.create_merchant(
-        session, data=MerchantCreate(code="lanquan-flagship", name="澜泉官方旗舰店"), actor=actor, at=now
+        session, data=MerchantCreate(code="lanquan-flagship", name="澜泉官方旗舰店"), actor=actor, at=opened
     )
     for product in offers.products_by_sku(session, SHOP_SKUS).values():
         catalog.update_product(
-            session, product_id=product.id, data=ProductUpdate(merchant_id=shop.id), actor=actor, at=now
+            session, product_id=product.id, data=ProductUpdate(merchant_id=shop.id), actor=actor, at=opened
         )
     coupons.create_coupon(
         session,
@@ -44,12 +48,12 @@ def seed_merchant(session: Session, *, now: datetime, password: str, actor: Acto
             skus=SHOP_SKUS,
             total_quantity=500,
             per_customer_limit=1,
-            starts_at=now - timedelta(days=1),
+            starts_at=opened,
             ends_at=now + timedelta(days=30),
             merchant_id=shop.id,
         ),
         actor=actor,
-        at=now,
+        at=opened,
     )
     promotions.create_promotion(
         session,
