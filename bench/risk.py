@@ -9,7 +9,8 @@ and recall per rule and the two times with their ratio (target: scan ≤ 2× the
 The data is generated set-based (``INSERT … SELECT … FROM generate_series``). Background: orders
 spread over March 2026 among all members (one in twenty of at most ¥5), coupon claims by visitors
 holding one or two customer references, recruits joining through the month, a tenth of the orders
-released by a settlement and one in fifty of those refunded after release, plausible group counts.
+released by a settlement and one in fifty of those refunded after release (no two by one member, so no
+background member refunds like an abuser), plausible group counts.
 Planted, ``P = max(5, orders / 5000)`` of each: members with 12 orders of ¥3 within 44 minutes
 (order_brushing), visitors claiming one coupon under 6 references (coupon_hoarding), buyers paying
 with their upline's phone (shared_identity), inviters with 12 recruits joined 30 minutes apart who
@@ -68,11 +69,14 @@ SETUP = [
     FROM generate_series(1, :members) AS i""",
     "INSERT INTO settlements (id, program_id, as_of, orders, released_fen, created_at)"
     " VALUES (1, 1, '2026-03-12T00:00:00Z', 0, 0, '2026-03-12T00:00:00Z')",
-    # Background orders: a twentieth of at most ¥5, a tenth released, one in fifty of those refunded after.
+    # Background orders: a twentieth of at most ¥5, a tenth released, one in fifty of those refunded after,
+    # each by a different member (a prime stride), so no member of the background refunds like an abuser.
     """INSERT INTO orders (id, program_id, external_id, customer_ref_hash, member_id, attribution_basis, self_purchase,
         paid_fen, refunded_fen, commission_fen, paid_at, completed_at, commission_state, settlement_id, pricing,
         source, created_at)
-    SELECT j, 1, 'o' || j, 'c' || (j % 200000), 1 + floor(random() * :members)::int, 'link', false,
+    SELECT j, 1, 'o' || j, 'c' || (j % 200000),
+           CASE WHEN j % 500 = 3 THEN 1 + (j / 500 * 7919) % :members ELSE 1 + floor(random() * :members)::int END,
+           'link', false,
            CASE WHEN j % 20 = 0 THEN 100 + j % 400 ELSE 1000 + j % 20000 END,
            CASE WHEN j % 10 = 3 AND j % 500 = 3 THEN CASE WHEN j % 20 = 0 THEN 100 + j % 400 ELSE 1000 + j % 20000 END
                 ELSE 0 END,
