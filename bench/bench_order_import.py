@@ -254,6 +254,17 @@ def _server_cpu(session: Session) -> float:
     return total / ticks
 
 
+def _wal(session: Session) -> tuple[int, int, int]:
+    """The server's WAL bytes, full-page images and checkpoints so far (whole server: read on a quiet
+    machine; checkpoints moved to ``pg_stat_checkpointer`` in PostgreSQL 17)."""
+    wal_bytes, fpi = session.execute(text("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")).one()
+    if session.scalar(text("SELECT to_regclass('pg_catalog.pg_stat_checkpointer') IS NOT NULL")):
+        checkpoints = session.scalar(text("SELECT num_timed + num_requested FROM pg_stat_checkpointer"))
+    else:
+        checkpoints = session.scalar(text("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"))
+    return int(wal_bytes), int(fpi), int(checkpoints)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -274,6 +285,8 @@ def main() -> int:
                 path = Path(tmp) / "orders.csv"
                 lines = _write_orders(path, orders, codes, rng)
                 copy_s = _copy_baseline(url, path)
+                with factory() as session:
+                    wal_before = _wal(session)
                 started, cpu = time.perf_counter(), time.process_time()
                 report = import_file(
                     factory, path, secret_key=BENCH_SECRET, actor=ACTOR, batch_size=args.batch_size
@@ -293,6 +306,7 @@ def main() -> int:
                 ).one()
                 assert len(set(earned)) == 1, f"commission totals disagree: {earned}"
                 server_s = _server_cpu(session)
+                wal_after = _wal(session)
             assert stored == orders, stored
             assert not report.errors, report.errors[:3]
             with tempfile.TemporaryDirectory() as tmp:
@@ -304,6 +318,13 @@ def main() -> int:
         )
         print(f"ratio import / COPY: {import_s / copy_s:.1f}")
         print(f"CPU of the import: client {client_s:.2f} s, database server {server_s:.2f} s")
+        wal_bytes, fpi, checkpoints = (
+            after - before for after, before in zip(wal_after, wal_before, strict=True)
+        )
+        print(
+            f"WAL during the import (whole server): {wal_bytes / 2**20:,.0f} MiB, {fpi:,} full-page images,"
+            f" {checkpoints} checkpoints"
+        )
         print(
             f"storage floor, the stored rows COPYed into tables like the import's: {indexed_s:.2f} s"
             f" (ratio {indexed_s / copy_s:.1f}); into the same tables without indexes: {bare_s:.2f} s"
