@@ -21,7 +21,7 @@ from neigou.kit.db import transaction
 from neigou.platforms.endpoints import FEED_MAX_BYTES
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer, row_counts
 from tests.orders.builders import World, assert_ledger_balanced, build
-from tests.platforms.builders import feed, integration, jd_row, pdd_row, wall
+from tests.platforms.builders import feed, integration, jd_row, pdd_row, taobao_row, wall
 from tests.sign_in import PASSWORD, console_sign_in, member_sign_in
 
 pytestmark = pytest.mark.world_per_module
@@ -308,3 +308,34 @@ def test_console_reconciliation_is_for_the_programs_own_operators(
         for month in ("2026-13", "２０２６-０３", "2099-01"):
             refused = client.get(path.replace("2026-03", month))
             assert refused.status_code == 422, (month, refused.text[:300])
+
+
+def test_a_quantity_no_column_holds_skips_the_row_not_the_batch(
+    client: TestClient, operator: dict[str, str], world: Feeds
+) -> None:
+    rows = [
+        jd_row(340001, sku_num=3_000_000_000, sub_union_id=world.w.link),
+        jd_row(340002, sub_union_id=world.w.link),
+    ]
+    out = feed(client, operator, world.integration_id, "jd_union", rows)
+    assert (out["created"], [(s["index"], s["reason"]) for s in out["skipped"]]) == (
+        1,
+        [(0, "invalid_field")],
+    )
+
+
+@pytest.mark.parametrize(
+    "at", ["0001-01-01 00:00:00", "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-10:00"]
+)
+def test_a_time_at_the_end_of_the_calendar_skips_the_row(
+    client: TestClient, operator: dict[str, str], world: Feeds, at: str
+) -> None:
+    rows = [
+        {**jd_row(340003, sub_union_id=world.w.link), "orderTime": at},
+        {**jd_row(340004, valid_code=17, sub_union_id=world.w.link), "payMonth": "00010101"},
+        {**taobao_row("1800000000000000091"), "tk_paid_time": at},
+    ]
+    out = feed(client, operator, world.integration_id, "jd_union", rows[:2])
+    assert [s["reason"] for s in out["skipped"]] == ["invalid_time", "invalid_time"]
+    out = feed(client, operator, world.integration_id, "taobao", rows[2:])
+    assert [s["reason"] for s in out["skipped"]] == ["invalid_time"]

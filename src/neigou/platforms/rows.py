@@ -25,6 +25,8 @@ from neigou.kit.i18n import Message, Text
 # The platforms report times as Beijing wall-clock time.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 MAX_FEN = 10_000_000_000
+# Quantities are stored in 32-bit columns: past it a row would fail its whole batch at the insert.
+MAX_QUANTITY = 2**31 - 1
 # How the platforms write numbers (as text, or as JSON numbers read as ``int`` or ``Decimal``).
 WHOLE = re.compile(r"-?[0-9]{1,18}")
 DECIMAL = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?")
@@ -188,13 +190,12 @@ def wall_time(row: Mapping[str, Any], name: str, *, required: bool = True) -> da
         raise RowProblem("invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name))
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
+        # a wall-clock time at the calendar's very start or end has no UTC instant (OverflowError)
+        return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise RowProblem(
             "invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name)
         ) from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=BEIJING)
-    return parsed.astimezone(UTC)
 
 
 def unix_time(
