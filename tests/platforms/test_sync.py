@@ -176,7 +176,7 @@ def test_a_failure_never_tells_the_app_key_secret_or_signature(
     the secret nor the signature reaches the error, its traceback or the command line's output."""
     _, integration_id = world
     key, secret = "8f3e1c0a5d7b42e6", "5e0c9b1d7a2f4e83aa01"
-    stub.url += f"?gateway_key={key}"
+    stub.url = stub.url.replace("http://", "http://gw-user:gw-pa55word@") + f"?gateway_key={key}"
     echo = {"error_response": {"code": 19, "zh_desc": f"无效的app_key:{key}", "request": f"secret={secret}"}}
     stub.answers = [(status, echo)] * 5
     with pytest.MonkeyPatch.context() as patch, httpx.Client() as client:
@@ -196,7 +196,7 @@ def test_a_failure_never_tells_the_app_key_secret_or_signature(
     told = "".join(traceback.format_exception(failed.value))
     sign = stub.calls[-1]["sign"]
     assert str(status) in told
-    for value in (key, secret, sign):
+    for value in (key, secret, sign, "gw-pa55word"):
         assert value not in told
         assert value.lower() not in told.lower()
     stub.answers = [(200, echo)]
