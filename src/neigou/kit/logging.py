@@ -9,8 +9,9 @@ traceback with locals can run to tens of thousands of lines).
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
 and shown on pages, not only logged: :func:`redact_url` takes the values of the called URL's query (the
-robot's key), the user and password before its host, and the segments of its path that look like a key (``kit.urls.is_path_token``: a Feishu or
-Slack hook's token) out of it before it is stored, and before it is cut to its column's length.
+robot's key), the user and password before its host, and the segments of its path that look like a key
+(``kit.urls.is_path_token``: a Feishu or Slack hook's token) out of it before it is stored, and before it
+is cut to its column's length.
 """
 
 from __future__ import annotations
