@@ -103,6 +103,17 @@ def test_error_text_loses_the_path_token_of_the_called_url(token: str) -> None:
     assert "open.feishu.cn/open-apis/bot/v2/hook/***" in redacted
 
 
+def test_error_text_loses_the_user_and_password_of_the_called_url() -> None:
+    url = "https://gw-user:pa%24%24w0rd-9@gateway.example/router/rest?app=1"
+    text = f"Client error '403 Forbidden' for url '{url}' (pa$$w0rd-9)"
+    redacted = redact_url(text, url)
+    assert "pa%24%24w0rd-9" not in redacted
+    assert "pa$$w0rd-9" not in redacted
+    assert "gw-user" not in redacted
+    assert "@gateway.example/router/rest" in redacted
+    assert redact_url("no url here", "not a url", "https://@host/", "https://a:b@") == "no url here"
+
+
 @pytest.mark.parametrize("limit", [10, 30, 200])
 def test_a_cut_masked_url_fits_its_column_and_keeps_its_query_mark(limit: int) -> None:
     url = "https://robot.example/" + "route/" * 60 + "send?key=k3y"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -53,4 +54,51 @@ def test_parallel_feeds_of_the_same_rows_take_the_order_once(
     with factory() as session:
         assert session.scalar(select(func.count(Order.id))) == 1
         assert session.scalar(select(func.count(Refund.id))) == 1
+    assert_ledger_balanced(factory)
+
+
+@pytest.mark.postgres_only
+def test_parallel_feeds_of_overlapping_rows_in_any_order_neither_deadlock_nor_double(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Batches that share orders but list them in another order (a poller's window and a file import of
+    the same days, two pages fetched twice): every batch commits, each order is taken in once and each
+    refund posted once."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+    w = build(client, operator, factory)
+    integration_id = integration(client, operator, w)
+    orders = list(range(710001, 710009))
+    rows = {
+        n: [
+            jd_row(n, sku_num=2, sub_union_id=w.link),
+            jd_row(n, sku_num=2, returned=1, sub_union_id=w.link, modified=timedelta(days=1)),
+        ]
+        for n in orders
+    }
+    started = itertools.count()
+
+    def feed(session: Session) -> FeedResult:
+        turn = next(started)
+        shifted = orders[turn % len(orders) :] + orders[: turn % len(orders)]
+        ordered = shifted if turn % 2 else shifted[::-1]
+        now = utcnow()
+        return apply_rows(
+            session,
+            integration=session.get_one(Integration, integration_id),
+            platform=Platform.JD_UNION,
+            rows=[row for n in ordered for row in rows[n]],
+            secret_key=SECRET,
+            now=now,
+            latest=now,
+            actor=TEST_ACTOR,
+        )
+
+    results = in_parallel(factory, feed, PARALLEL)
+    assert all(isinstance(r, FeedResult) for r in results), results
+    assert sum(r.created for r in results) == len(orders)  # type: ignore[attr-defined]
+    assert sum(r.refunds for r in results) == len(orders)  # type: ignore[attr-defined]
+    with factory() as session:
+        assert session.scalar(select(func.count(Order.id))) == len(orders)
+        assert session.scalar(select(func.count(Refund.id))) == len(orders)
     assert_ledger_balanced(factory)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import traceback
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -38,6 +39,7 @@ class Stub:
     def __init__(self) -> None:
         self.calls: list[dict[str, str]] = []
         self.answers: list[tuple[int, Any]] = []
+        self.raw = False  # answers written as they are, not as JSON
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,7 +50,7 @@ class Stub:
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.end_headers()
-                self.wfile.write(json.dumps(body).encode())
+                self.wfile.write(str(body).encode() if outer.raw else json.dumps(body).encode())
 
             def log_message(self, *_args: Any) -> None:
                 return None
@@ -161,7 +163,95 @@ def test_a_refusing_gateway_is_reported_without_the_key_in_its_url(
     with pytest.raises(PlatformError) as refused:
         _poll(factory, stub, integration_id, Platform.JD_UNION, since=NOW - timedelta(minutes=30))
     assert "403" in str(refused.value)
-    assert key not in str(refused.value)
+    told = "".join(traceback.format_exception(refused.value))  # what a log of the failure would print
+    assert key not in told
+    assert "access_token" not in str(refused.value.__cause__) + str(refused.value.__context__)
+
+
+@pytest.mark.parametrize("status", [400, 503])
+def test_a_failure_never_tells_the_app_key_secret_or_signature(
+    factory: sessionmaker[Session], stub: Stub, world: tuple[World, int], status: int
+) -> None:
+    """A gateway that echoes the call, and a platform that names the key it refuses: neither the key,
+    the secret nor the signature reaches the error, its traceback or the command line's output."""
+    _, integration_id = world
+    key, secret = "8f3e1c0a5d7b42e6", "5e0c9b1d7a2f4e83aa01"
+    stub.url = stub.url.replace("http://", "http://gw-user:gw-pa55word@") + f"?gateway_key={key}"
+    echo = {"error_response": {"code": 19, "zh_desc": f"无效的app_key:{key}", "request": f"secret={secret}"}}
+    stub.answers = [(status, echo)] * 5
+    with pytest.MonkeyPatch.context() as patch, httpx.Client() as client:
+        patch.setattr("neigou.platforms.fetchers.time.sleep", lambda _s: None)
+        with pytest.raises(PlatformError) as failed:
+            poll(
+                factory,
+                integration_id=integration_id,
+                platform=Platform.JD_UNION,
+                credentials=Credentials(stub.url, key, secret),
+                client=client,
+                secret_key="test-secret",
+                actor=ACTOR,
+                clock=lambda: NOW,
+                since=NOW - timedelta(minutes=30),
+            )
+    told = "".join(traceback.format_exception(failed.value))
+    sign = stub.calls[-1]["sign"]
+    assert str(status) in told
+    for value in (key, secret, sign, "gw-pa55word"):
+        assert value not in told
+        assert value.lower() not in told.lower()
+    stub.answers = [(200, echo)]
+    with httpx.Client() as client, pytest.raises(PlatformError) as refused:
+        poll(
+            factory,
+            integration_id=integration_id,
+            platform=Platform.JD_UNION,
+            credentials=Credentials(stub.url, key, secret),
+            client=client,
+            secret_key="test-secret",
+            actor=ACTOR,
+            clock=lambda: NOW,
+            since=NOW - timedelta(minutes=30),
+        )
+    told = "".join(traceback.format_exception(refused.value))
+    assert "无效的app_key" in told
+    for value in (key, secret, stub.calls[-1]["sign"]):
+        assert value not in told
+
+
+def test_an_answer_that_is_not_json_is_a_platform_error(
+    factory: sessionmaker[Session], stub: Stub, world: tuple[World, int]
+) -> None:
+    _, integration_id = world
+    stub.answers = [(200, "<html>")]
+    stub.raw = True
+    with pytest.raises(PlatformError, match="not JSON"):
+        _poll(factory, stub, integration_id, Platform.JD_UNION, since=NOW - timedelta(minutes=30))
+    stub.raw = False
+    not_json = {"code": 200, "data": []}
+    bad = {"jd_union_open_order_row_query_responce": {"code": "0", "queryResult": "{not json"}}
+    stub.answers = [(200, bad), (200, not_json)]
+    with pytest.raises(PlatformError):
+        _poll(factory, stub, integration_id, Platform.JD_UNION, since=NOW - timedelta(minutes=30))
+    with factory() as session:
+        assert watermark(session, integration_id, Platform.JD_UNION) is None
+
+
+def test_a_platform_clock_a_little_ahead_is_allowed_as_far_as_the_skew(
+    factory: sessionmaker[Session], stub: Stub, world: tuple[World, int]
+) -> None:
+    """A row modified a minute ahead of our clock (the platform's clock runs ahead) goes in: skipped, it
+    would never be fetched again once the watermark passed it. Ten minutes ahead is past the skew."""
+    w, integration_id = world
+    ahead = NOW - PAID_AT + timedelta(minutes=1)
+    far = NOW - PAID_AT + timedelta(minutes=10)
+    rows = [
+        jd_row(400101, sub_union_id=w.link, modified=ahead),
+        jd_row(400102, sub_union_id=w.link, modified=far),
+    ]
+    stub.answers = [(200, _jd(rows))]
+    report = _poll(factory, stub, integration_id, Platform.JD_UNION, since=NOW - timedelta(minutes=30))
+    assert report.created == 1
+    assert [(s.index, s.code) for s in report.skipped] == [(1, "future_time")]
 
 
 def test_pdd_and_taobao_pollers_read_their_shapes(

@@ -1,5 +1,7 @@
 """Bursts answer instead of failing: 500 requests at once against a real server (uvicorn in a child
-process, on this run's database), and 60 at once of each console search a form asks as the user types
+process, on this run's database), 60 platform feeds at once sharing their orders (listed in different
+orders, with refunds: each order taken in once, each refund posted once, the ledger balanced), and 60
+at once of each console search a form asks as the user types
 (the group owner picker, the campaign coupon pickers of the console and the merchant portal, signed in
 by cookie), get 2xx, 409 or 503 ``overloaded`` with ``Retry-After``, never a 500;
 what was accepted is consistent (reads give the program, hidden-coupon stock is never oversold and is left
@@ -35,12 +37,17 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.links.models import CouponClaim
 from neigou.offers.models import CouponTemplate
+from neigou.orders.models import Order, Refund
 from tests import aio
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
 from tests.links.builders import SHAMPOO, make_link
 from tests.offers.factories import coupon, product
+from tests.orders.builders import assert_ledger_balanced
+from tests.orders.builders import build as orders_world
+from tests.platforms.builders import integration as feed_integration
+from tests.platforms.builders import jd_row
 from tests.sign_in import PASSWORD, create_operator
 from tests.web.served import STALLED_AFTER, serve
 
@@ -189,6 +196,43 @@ def test_a_burst_of_hidden_coupon_claims(
     if sold < STOCK:
         assert statuses[503] > 0, "stock left unsold though no request was shed"
         assert statuses[409] == 0
+
+
+def test_a_burst_of_platform_feeds_sharing_their_orders(
+    server: tuple[str, Path], client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    base, log_path = server
+    w = orders_world(client, operator, factory)
+    integration_id = feed_integration(client, operator, w)
+    orders = list(range(720001, 720011))
+    rows = {
+        n: [
+            jd_row(n, sku_num=2, sub_union_id=w.link),
+            jd_row(n, sku_num=2, returned=1, sub_union_id=w.link, modified=timedelta(days=1)),
+        ]
+        for n in orders
+    }
+    path = f"/api/v1/integrations/{integration_id}/feeds/jd_union"
+    requests = []
+    for i in range(SEARCHES):
+        shifted = orders[i % len(orders) :] + orders[: i % len(orders)]
+        listed = shifted if i % 2 else shifted[::-1]
+        requests.append(("POST", path, {"rows": [row for n in listed for row in rows[n]]}))
+    answers, polls = aio.run(_fire(base, requests, operator))
+    statuses = _check_answers(answers, polls, log_path)
+    assert statuses[200] > 0
+    taken = [a.body for a in answers if a.status == 200]
+    assert all(body["skipped"] == [] for body in taken), taken
+    assert sum(body["created"] for body in taken) == len(orders)
+    assert sum(body["refunds"] for body in taken) == len(orders)
+    with factory() as session:
+        assert session.scalar(select(func.count(Order.id)).where(Order.program_id == w.program_id)) == len(
+            orders
+        )
+        assert session.scalar(select(func.count(Refund.id)).where(Refund.program_id == w.program_id)) == len(
+            orders
+        )
+    assert_ledger_balanced(factory)
 
 
 def _console_cookie(base: str, username: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -61,6 +62,7 @@ def import_file(
                 fetcher=FileFetcher(platform, file),
                 secret_key=settings.secret_key,
                 actor=CLI_ACTOR,
+                skew=timedelta(seconds=settings.clock_skew_seconds),
             )
     except (FileRefused, ProblemError) as exc:
         Console(stderr=True).print(f"error [{exc.code}]: {exc.detail}", markup=False)
@@ -88,6 +90,7 @@ def poll_api(
                 client=client,
                 secret_key=settings.secret_key,
                 actor=CLI_ACTOR,
+                skew=timedelta(seconds=settings.clock_skew_seconds),
             )
     except ProblemError as exc:
         Console(stderr=True).print(f"error [{exc.code}]: {exc.detail}", markup=False)

@@ -65,6 +65,15 @@ class Invalid(ProblemError):
     title = N_("Request not accepted")
 
 
+class TooLarge(ProblemError):
+    """A request body larger than its endpoint reads (``web.body_limit`` answers the same for every
+    endpoint's larger limit)."""
+
+    status = 413
+    code = "body_too_large"
+    title = N_("Request body too large")
+
+
 class Unauthorized(ProblemError):
     """No valid credentials."""
 

@@ -9,8 +9,9 @@ traceback with locals can run to tens of thousands of lines).
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
 and shown on pages, not only logged: :func:`redact_url` takes the values of the called URL's query (the
-robot's key) and the segments of its path that look like a key (``kit.urls.is_path_token``: a Feishu or
-Slack hook's token) out of it before it is stored, and before it is cut to its column's length.
+robot's key), the user and password before its host, and the segments of its path that look like a key
+(``kit.urls.is_path_token``: a Feishu or Slack hook's token) out of it before it is stored, and before it
+is cut to its column's length.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 import structlog
 
@@ -82,7 +83,7 @@ def redact_cut(text: str, limit: int) -> str:
 
 def redact_url(text: str, *urls: str) -> str:
     """``text`` without the values of the query of any of ``urls`` (a robot's key, a signed call's
-    ``sign``) and the key-like segments of their paths (a Feishu or Slack hook's token), however the
+    ``sign``), the user and password before their host, and the key-like segments of their paths (a Feishu or Slack hook's token), however the
     text writes them (as given, decoded or percent-encoded): what is stored on a
     row, shown or logged after calling such a URL. Redact first, then cut to length, so that no part of
     a value is left at the cut."""
@@ -91,6 +92,11 @@ def redact_url(text: str, *urls: str) -> str:
         query = url.partition("?")[2].partition("#")[0]  # never refused, however malformed the URL
         values.update(v for part in query.split("&") if (v := part.partition("=")[2]))
         values.update(path_tokens(url))
+        # a user and password before the host (``https://user:password@gateway/``): httpx names them
+        netloc = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0] if "://" in url else ""
+        userinfo = netloc.rpartition("@")[0]
+        for value in (userinfo, userinfo.partition(":")[2]):
+            values.update({value, unquote(value)})
         for _, value in parse_qsl(query):
             values.update(
                 {value, quote(value, safe=""), quote_plus(value), quote(value, safe="/:@!$'()*+,;=")}

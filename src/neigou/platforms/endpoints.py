@@ -2,7 +2,9 @@
 
 ``POST /integrations/{id}/feeds/{platform}`` takes ``{"rows": [...]}``, the platform's own order rows
 with the platform's field names. The body is parsed with decimals, so amounts in yuan never pass
-through a float.
+through a float. It is read only once the caller is authenticated, and only up to ``FEED_MAX_BYTES``
+(413 past it): parsed into decimals and dicts, a body takes many times its size in memory, so the
+application-wide body limit is far too much for a thousand rows.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration
 from neigou.integrations import service as integrations
+from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import Invalid
+from neigou.kit.errors import Invalid, TooLarge
 from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import Message
 from neigou.kit.instants import MoneyClockDep
@@ -27,6 +30,8 @@ from neigou.programs.service import require_program
 
 router = APIRouter(tags=["platforms"])
 MAX_ROWS = 1000
+# A thousand of the largest rows (淘宝联盟's, some 2 KB each) with room to spare.
+FEED_MAX_BYTES = 4 * 1024 * 1024
 FEED_BODY = {
     "requestBody": {
         "required": True,
@@ -43,7 +48,15 @@ FEED_BODY = {
         },
     }
 }
-MonthQuery = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM in the program's time zone")]
+# Checked by ``reconciliation.month_range``, which answers ``invalid_month`` in the reader's language
+# (a pattern here would answer a generic ``validation_error``, and Unicode digits would pass it).
+MonthQuery = Annotated[
+    str,
+    Query(
+        description="YYYY-MM in the program's time zone, not after the current month",
+        json_schema_extra={"pattern": reconciliation.MONTH.pattern},
+    ),
+]
 
 
 def feed_rows(body: bytes) -> list[Any]:
@@ -60,8 +73,24 @@ def feed_rows(body: bytes) -> list[Any]:
     return rows
 
 
+def _too_large() -> TooLarge:
+    return TooLarge(
+        Message("The request body is larger than {megabytes} MB.", megabytes=FEED_MAX_BYTES // (1024 * 1024)),
+        extra={"max_bytes": FEED_MAX_BYTES},
+    )
+
+
 async def _rows(request: Request) -> list[Any]:
-    return feed_rows(await request.body())
+    """The body's rows, read up to ``FEED_MAX_BYTES`` (a declared larger body is refused unread)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > FEED_MAX_BYTES:
+        raise _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FEED_MAX_BYTES:
+            raise _too_large()
+    return feed_rows(bytes(body))
 
 
 @router.post(
@@ -72,9 +101,10 @@ def post_feed(
     integration_id: int,
     platform: Platform,
     request: Request,
+    # the caller first: FastAPI resolves dependencies in this order, and no body is read for a stranger
+    principal: OperatorOrIntegration,
     rows: Annotated[list[Any], Depends(_rows)],
     session: SessionDep,
-    principal: OperatorOrIntegration,
     clock: MoneyClockDep,
 ) -> FeedOut:
     """Apply a platform's order rows to the integration's program: new orders, completions, refunds."""
@@ -103,7 +133,7 @@ def get_reconciliation(
 ) -> ReconciliationOut:
     """The platform's commission against neigou's, order by order, for orders paid in the month."""
     program = require_program(session, program_id)
-    return reconciliation.month(session, program=program, platform=platform, month=month)
+    return reconciliation.month(session, program=program, platform=platform, month=month, now=utcnow())
 
 
 @router.get("/programs/{program_id}/reconciliation.xlsx")
@@ -112,7 +142,7 @@ def get_reconciliation_xlsx(
 ) -> Response:
     """The same reconciliation as an Excel workbook."""
     program = require_program(session, program_id)
-    report = reconciliation.month(session, program=program, platform=platform, month=month)
+    report = reconciliation.month(session, program=program, platform=platform, month=month, now=utcnow())
     name = f"reconciliation-{platform.value}-{month}.xlsx"
     return Response(
         reconciliation.workbook(report),

@@ -9,6 +9,7 @@ refund id naming that target, so a repeat posts nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ TAKEN = Message("Another order of the program already has this id.")
 LATE_LINE = Message("The order was taken in without this line; a line cannot be added to it later.")
 NEVER_PAID = Message("The platform says the order is invalid and it was never seen paid.")
 DONE = (LineStatus.COMPLETED, LineStatus.SETTLED)
+REFUND_ID_LENGTH = 64  # orders.models.Refund.refund_id
 PAID = (LineStatus.PAID, *DONE)
 
 
@@ -66,7 +68,9 @@ def _lock_orders(
 ) -> dict[str, PlatformOrder]:
     """The platform orders of the batch, created where new, locked for this transaction."""
     rows = []
-    for external_id, lines in merged.items():
+    # In one order for every batch: two batches inserting shared orders in opposite orders would each
+    # wait on the other's uncommitted key (a deadlock on PostgreSQL)
+    for external_id, lines in sorted(merged.items()):
         first = min(lines.values(), key=lambda line: line.paid_at)
         rows.append(
             {
@@ -288,6 +292,16 @@ def apply_rows(
     return feed.result
 
 
+def refund_id(platform: Platform, external_id: str, line_key: str, target: int) -> str:
+    """The id of the refund that brings a line to ``target``: refund ids are unique within a program
+    and a sku is a line of many orders, so it names the order too (hashed when it would not fit)."""
+    named = f"{platform.value}:{external_id}:{line_key}:{target}"
+    if len(named) <= REFUND_ID_LENGTH:
+        return named
+    digest = hashlib.sha256(f"{external_id}\x00{line_key}".encode()).hexdigest()[:32]
+    return f"{platform.value}:{digest}:{target}"
+
+
 def _fee(line: PlatformOrderLine) -> int:
     """The line's commission pool: the settled fee once settled, the estimate before."""
     if line.status is LineStatus.SETTLED and line.actual_fee_fen is not None:
@@ -320,7 +334,7 @@ def _move_forward(
             orders_service.refund(
                 session,
                 order=order,
-                refund_id=f"{row.platform.value}:{line.line_key}:{target}"[:64],
+                refund_id=refund_id(row.platform, row.external_id, line.line_key, target),
                 amount_fen=amount,
                 at=at,
                 actor=actor,

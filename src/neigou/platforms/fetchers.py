@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 import httpx
 
 from neigou.kit.columns import Column, Layout
-from neigou.kit.logging import redact_cut, redact_url
+from neigou.kit.logging import MIN_REDACTED, redact_cut, redact_url
 from neigou.kit.tabular import read_table
 from neigou.platforms.rows import BEIJING, Platform
 
@@ -164,8 +165,7 @@ class Poller:
         page, cursor = 1, ""
         while True:
             params = self._params(start, end, page, cursor)
-            body = self._call(params)
-            rows, more, cursor = PARSERS[self.platform](body)
+            rows, more, cursor = self._parse(self._call(params), params)
             yield rows
             if not more:
                 return
@@ -204,29 +204,54 @@ class Poller:
         """One API call, retried with exponential backoff on a network error, 429 or 5xx."""
         for attempt in range(self.retries + 1):
             self.calls += 1
+            failure: PlatformError | None = None
             try:
                 response = self.client.post(self.credentials.url, data=params)
                 if response.status_code == 429 or response.status_code >= 500:
-                    raise httpx.HTTPStatusError("retry", request=response.request, response=response)
+                    raise httpx.HTTPStatusError(
+                        f"HTTP {response.status_code}", request=response.request, response=response
+                    )
                 response.raise_for_status()
                 body = response.json()
-                if not isinstance(body, dict):
-                    raise PlatformError("the answer is not an object")
-                if "error_response" in body:
-                    raise PlatformError(redact_cut(str(body["error_response"]), 300))
-                return body
             except (httpx.TransportError, httpx.HTTPStatusError) as exc:
-                if attempt == self.retries or (
+                if attempt < self.retries and not (
                     isinstance(exc, httpx.HTTPStatusError)
                     and exc.response.status_code < 500
                     and exc.response.status_code != 429
                 ):
-                    # httpx names the URL it called, and a gateway's URL may carry its key
-                    raise PlatformError(
-                        redact_url(f"{type(exc).__name__}: {exc}", self.credentials.url)
-                    ) from exc
-                self.sleep(self.backoff * 2**attempt)
+                    self.sleep(self.backoff * 2**attempt)
+                    continue
+                failure = self._failure(f"{type(exc).__name__}: {exc}", params)
+            except ValueError:
+                failure = self._failure("the answer is not JSON", params)
+            # raised outside the handler: httpx's error names the URL it called (a gateway's URL may
+            # carry its key), so it must not ride along as the failure's context in a traceback
+            if failure is not None:
+                raise failure
+            if not isinstance(body, dict):
+                raise self._failure("the answer is not an object", params)
+            if "error_response" in body:
+                raise self._failure(str(body["error_response"]), params)
+            return body
         raise PlatformError("no answer")  # pragma: no cover - the loop returns or raises
+
+    def _parse(
+        self, body: dict[str, Any], params: Mapping[str, str]
+    ) -> tuple[list[dict[str, Any]], bool, str]:
+        """The page's rows, whether more follow and the next cursor; an answer of another shape fails."""
+        try:
+            return PARSERS[self.platform](body)
+        except (PlatformError, ValueError) as exc:  # ValueError: JD's queryResult is not JSON
+            told = str(exc)
+        raise self._failure(told, params)
+
+    def _failure(self, text: str, params: Mapping[str, str]) -> PlatformError:
+        """A failure told without the app's key and secret, the call's signature or the values in the
+        URL's query, however the platform or httpx echoed them (the error is printed and may be logged)."""
+        secrets = [self.credentials.app_secret, self.credentials.app_key, params.get("sign", "")]
+        for value in sorted((v for v in secrets if len(v) >= MIN_REDACTED), key=len, reverse=True):
+            text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)
+        return PlatformError(redact_cut(redact_url(text, self.credentials.url), 300))
 
 
 class PlatformError(Exception):

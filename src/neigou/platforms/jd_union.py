@@ -20,12 +20,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from neigou.kit.i18n import Message
 from neigou.platforms.rows import (
     BEIJING,
+    MAX_QUANTITY,
     LineStatus,
     PlatformLine,
     RowProblem,
@@ -59,8 +60,8 @@ def _settled_at(row: Mapping[str, Any]) -> datetime | None:
     if raw in (None, "", 0, "0"):
         return None
     try:
-        day = datetime.strptime(str(raw), "%Y%m%d").replace(tzinfo=BEIJING)
-    except ValueError as exc:
+        day = datetime.strptime(str(raw), "%Y%m%d").replace(tzinfo=BEIJING).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise RowProblem("invalid_time", Message("payMonth must be yyyyMMdd or 0.")) from exc
     return day
 
@@ -69,8 +70,8 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     """A JD 联盟 order row as a neigou order line (raises ``RowProblem`` when it cannot be mapped)."""
     code = int(integer(row, "validCode", low=-1))
     status = _status(code)
-    quantity = integer(row, "skuNum", low=1)
-    returned = integer(row, "skuReturnNum", default=0)
+    quantity = integer(row, "skuNum", low=1, high=MAX_QUANTITY)
+    returned = integer(row, "skuReturnNum", default=0, high=MAX_QUANTITY)
     if returned > quantity:
         raise RowProblem("invalid_field", Message("skuReturnNum is more than skuNum."))
     paid_at = required_time(row, "orderTime")

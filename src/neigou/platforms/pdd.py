@@ -19,7 +19,15 @@ from datetime import datetime
 from typing import Any
 
 from neigou.kit.i18n import Message
-from neigou.platforms.rows import LineStatus, PlatformLine, RowProblem, integer, text, unix_time
+from neigou.platforms.rows import (
+    MAX_QUANTITY,
+    LineStatus,
+    PlatformLine,
+    RowProblem,
+    integer,
+    text,
+    unix_time,
+)
 
 STATUSES = {
     -1: LineStatus.UNPAID,
@@ -68,7 +76,7 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         index=index,
         external_id=str(text(row, "order_sn")),
         line_key=str(text(row, "goods_id")),
-        quantity=integer(row, "goods_quantity", low=1),
+        quantity=integer(row, "goods_quantity", low=1, high=MAX_QUANTITY),
         returned=0,
         paid_fen=paid_fen,
         estimate_fee_fen=fee,

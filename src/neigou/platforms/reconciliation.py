@@ -14,6 +14,7 @@ commission neigou booked on it, with the cause of every difference.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,8 @@ from neigou.platforms.schemas import ReconciliationOut, ReconciliationRow
 from neigou.programs.models import Program
 
 DONE = (LineStatus.COMPLETED, LineStatus.SETTLED)
+# A month as the API and the console take it: ASCII digits, a year from 1970 to 2999, the month 01-12.
+MONTH = re.compile(r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])")
 COLUMNS = (
     "external_id",
     "platform_status",
@@ -43,15 +46,25 @@ COLUMNS = (
 )
 
 
-def month_range(program: Program, month: str) -> tuple[datetime, datetime]:
-    """The month ``YYYY-MM`` in the program's time zone, as UTC instants [start, end)."""
-    try:
-        year, number = (int(part) for part in month.split("-"))
-        zone = ZoneInfo(program.timezone)
-        start = datetime(year, number, 1, tzinfo=zone)
-        end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
-    except ValueError as exc:
-        raise Invalid(Message("month must be YYYY-MM."), code="invalid_month") from exc
+def month_range(program: Program, month: str, *, now: datetime) -> tuple[datetime, datetime]:
+    """The month ``YYYY-MM`` in the program's time zone, as UTC instants [start, end): 422
+    ``invalid_month`` when it is not such a month, ``month_in_future`` when it has not begun at ``now``."""
+    matched = MONTH.fullmatch(month)
+    if matched is None:
+        raise Invalid(
+            Message("The month must be written YYYY-MM, such as 2026-03."),
+            code="invalid_month",
+        )
+    year, number = int(matched[1]), int(matched[2])
+    zone = ZoneInfo(program.timezone)
+    start = datetime(year, number, 1, tzinfo=zone)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+    if start > now:
+        raise Invalid(
+            Message("The month {month} lies in the future; it has no orders to reconcile yet.", month=month),
+            code="month_in_future",
+            extra={"month": month},
+        )
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
@@ -86,9 +99,12 @@ def _cause(row: PlatformOrder, order: Order | None, lines: list[PlatformOrderLin
     return "amount" if diff else None
 
 
-def month(session: Session, *, program: Program, platform: Platform, month: str) -> ReconciliationOut:
-    """Every order of ``platform`` paid in ``month`` (program time), platform against neigou."""
-    start, end = month_range(program, month)
+def month(
+    session: Session, *, program: Program, platform: Platform, month: str, now: datetime
+) -> ReconciliationOut:
+    """Every order of ``platform`` paid in ``month`` (program time, begun by ``now``), platform against
+    neigou."""
+    start, end = month_range(program, month, now=now)
     rows = list(
         session.scalars(
             select(PlatformOrder)

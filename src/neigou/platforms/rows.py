@@ -4,16 +4,20 @@ Pure: the adapters of each platform (``jd_union``, ``pdd``, ``taobao``) turn the
 a ``PlatformLine`` or a ``Skip`` with its reason; nothing here reads or writes a database.
 
 Amounts in yuan arrive as JSON numbers or decimal strings and become fen exactly: the body is parsed
-with decimals (never floats), and an amount with a fraction of a fen is refused, not rounded.
+with decimals (never floats), and an amount with a fraction of a fen is refused, not rounded. Numbers are
+read only as the platforms write them, ASCII digits with at most a decimal point: an exponent (``1e3``),
+a sign, digit separators (``1_000``) or other scripts' digits (``１２.３``), which Python's ``Decimal`` and
+``int`` would quietly accept, are refused.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from neigou.kit.i18n import Message, Text
@@ -21,6 +25,11 @@ from neigou.kit.i18n import Message, Text
 # The platforms report times as Beijing wall-clock time.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 MAX_FEN = 10_000_000_000
+# Quantities are stored in 32-bit columns: past it a row would fail its whole batch at the insert.
+MAX_QUANTITY = 2**31 - 1
+# How the platforms write numbers (as text, or as JSON numbers read as ``int`` or ``Decimal``).
+WHOLE = re.compile(r"-?[0-9]{1,18}")
+DECIMAL = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?")
 
 
 class Platform(enum.StrEnum):
@@ -126,24 +135,27 @@ def text(row: Mapping[str, Any], name: str, *, required: bool = True, max_length
     return out
 
 
+def _written(value: object) -> str | None:
+    """A number's text as the row wrote it (None for what is not a number: a bool, an object, a float)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        return None
+    return str(value).strip()
+
+
 def integer(
     row: Mapping[str, Any], name: str, *, default: int | None = None, low: int = 0, high: int = MAX_FEN
 ) -> int:
-    """A whole number field (numbers or digit strings)."""
+    """A whole number field (numbers or ASCII digit strings)."""
     value = row.get(name)
     if (value is None or value == "") and default is not None:
         return default
-    value = field(row, name)
-    try:
-        number = Decimal(str(value)) if not isinstance(value, bool) else Decimal("nan")
-    except InvalidOperation:
-        number = Decimal("nan")
-    if not number.is_finite() or number != number.to_integral_value() or not low <= number <= high:
+    written = _written(field(row, name))
+    if written is None or not WHOLE.fullmatch(written) or not low <= int(written) <= high:
         raise RowProblem(
             "invalid_field",
             Message("The field {field} must be a whole number from {low}.", field=name, low=low),
         )
-    return int(number)
+    return int(written)
 
 
 def yuan_to_fen(row: Mapping[str, Any], name: str, *, required: bool = True) -> int | None:
@@ -153,14 +165,12 @@ def yuan_to_fen(row: Mapping[str, Any], name: str, *, required: bool = True) -> 
         if required:
             field(row, name)
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+    written = _written(value)
+    if written is None:
         raise RowProblem(
             "invalid_amount", Message("The amount {field} must be a decimal number.", field=name)
         )
-    try:
-        fen = Decimal(str(value).strip()) * 100
-    except InvalidOperation:
-        fen = Decimal("nan")
+    fen = Decimal(written) * 100 if DECIMAL.fullmatch(written) else Decimal("nan")
     if not fen.is_finite() or fen != fen.to_integral_value() or not 0 <= fen <= MAX_FEN:
         raise RowProblem(
             "invalid_amount",
@@ -180,13 +190,12 @@ def wall_time(row: Mapping[str, Any], name: str, *, required: bool = True) -> da
         raise RowProblem("invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name))
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
+        # a wall-clock time at the calendar's very start or end has no UTC instant (OverflowError)
+        return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise RowProblem(
             "invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name)
         ) from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=BEIJING)
-    return parsed.astimezone(UTC)
 
 
 def unix_time(

@@ -14,6 +14,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
+from neigou.kit.instants import DEFAULT_SKEW
 from neigou.platforms.feeds import apply_rows
 from neigou.platforms.fetchers import Credentials, Fetcher, Poller
 from neigou.platforms.models import PlatformWatermark
@@ -43,8 +44,12 @@ def sync(
     secret_key: str,
     actor: Actor,
     clock: Callable[[], datetime] = utcnow,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> SyncReport:
-    """Apply every batch the fetcher yields; a poller's watermark moves after each window commits."""
+    """Apply every batch the fetcher yields; a poller's watermark moves after each window commits.
+    A row's time may lie up to ``skew`` ahead of ours (the platform's clock may run a little ahead),
+    as on the feed endpoint; a row skipped for a time further ahead is not fetched again once the
+    watermark passed it."""
     report = SyncReport()
     for batch in fetcher.batches():
         with transaction(factory) as session:
@@ -57,7 +62,7 @@ def sync(
                 rows=batch.rows,
                 secret_key=secret_key,
                 now=now,
-                latest=now,
+                latest=now + skew,
                 actor=actor,
             )
             if batch.until is not None:
@@ -102,6 +107,7 @@ def poll(
     actor: Actor,
     since: datetime | None = None,
     clock: Callable[[], datetime] = utcnow,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> SyncReport:
     """Read the platform's orders modified since the watermark (or ``since``, or three days back)."""
     with factory() as session:
@@ -117,4 +123,5 @@ def poll(
         secret_key=secret_key,
         actor=actor,
         clock=clock,
+        skew=skew,
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 from neigou.kit.i18n import Message
 from neigou.platforms.rows import (
+    MAX_QUANTITY,
     LineStatus,
     PlatformLine,
     RowProblem,
@@ -56,7 +57,7 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         index=index,
         external_id=text(row, "trade_parent_id", required=False) or trade,
         line_key=trade,
-        quantity=integer(row, "item_num", low=1),
+        quantity=integer(row, "item_num", low=1, high=MAX_QUANTITY),
         returned=0,
         paid_fen=paid_fen,
         estimate_fee_fen=estimate,

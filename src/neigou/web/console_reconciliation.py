@@ -20,7 +20,8 @@ from neigou.programs.service import require_program
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# Checked by ``reconciliation.month_range`` (``invalid_month``, ``month_in_future``), as the API checks it.
+Month = Annotated[str | None, Query()]
 
 
 def _this_month(timezone: str) -> str:
@@ -41,7 +42,7 @@ def reconciliation_page(
     """The platform's orders paid in the month, differences first."""
     program = require_program(session, program_id)
     shown = month or _this_month(program.timezone)
-    report = reconciliation.month(session, program=program, platform=platform, month=shown)
+    report = reconciliation.month(session, program=program, platform=platform, month=shown, now=utcnow())
     rows = sorted(report.rows, key=lambda r: (r.cause is None, r.external_id))
     return render(
         request,
@@ -69,7 +70,7 @@ def reconciliation_workbook(
     """The month's reconciliation as an Excel workbook."""
     program = require_program(session, program_id)
     shown = month or _this_month(program.timezone)
-    report = reconciliation.month(session, program=program, platform=platform, month=shown)
+    report = reconciliation.month(session, program=program, platform=platform, month=shown, now=utcnow())
     return Response(
         reconciliation.workbook(report),
         media_type=XLSX_MEDIA_TYPE,
