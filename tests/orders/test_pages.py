@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from zoneinfo import ZoneInfo
 
@@ -10,10 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.kit.db import transaction
 from neigou.kit.money import parse_yuan
+from neigou.links import service as links
+from neigou.links.schemas import LinkCreate
 from neigou.web import console_orders, workspace_earnings, workspace_links
-from tests.conftest import TokenMaker
-from tests.orders.builders import PAID_AT, SKU, balance, order_body, post_order, settled_world
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.groups.builders import create_group
+from tests.orders.builders import PAID_AT, SKU, balance, build, order_body, post_order, settled_world
 from tests.sign_in import console_sign_in, member_sign_in
 
 
@@ -53,6 +58,38 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
     assert balance(client, operator, w.seller)["withdrawn_fen"] == 1000
     english = client.get(f"/console/members/{w.seller}/ledger?lang=en")
     assert "Withdrawal paid" in english.text
+
+
+def test_console_order_says_why_it_was_attributed_and_names_its_group(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The order page reads the attribution basis as words (never ``order_link``) and its group by
+    name, in both languages."""
+    w = build(client, operator, factory)
+    group = create_group(client, operator, w.seller, name="宝妈好物1群")
+    with transaction(factory) as session:
+        code = links.create_link(
+            session, data=LinkCreate(member_id=w.seller, sku=SKU, group_id=group["id"]), actor=TEST_ACTOR
+        ).code
+    by_link = post_order(client, operator, order_body(w, "GR-1", link=code))
+    nobody = post_order(client, operator, {**order_body(w, "GR-2"), "link_code": None})
+    console_sign_in(client, factory)
+    page = client.get(f"/console/orders/{by_link['id']}").text
+    attributed = _text(page, "order-attribution")
+    assert attributed == "订单所带的分享链接 · 来源群 宝妈好物1群"
+    assert "order_link" not in page
+    english = _text(client.get(f"/console/orders/{by_link['id']}?lang=en").text, "order-attribution")
+    assert english == "The order's own share link · Group 宝妈好物1群"
+    unattributed = client.get(f"/console/orders/{nobody['id']}?lang=en").text
+    assert _text(unattributed, "order-attribution") == "No click in the window"
+    assert "no_touch" not in unattributed
+    assert "<dt>Program</dt>" in unattributed
+
+
+def _text(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</', page, re.S)
+    assert found, testid
+    return html.unescape(" ".join(found.group(1).split()))
 
 
 def test_workspace_earnings_and_withdraw_form(

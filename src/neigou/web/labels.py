@@ -288,6 +288,14 @@ attribution: dict[str, Label] = {
     "first_click": N_("First click"),
     "locked": N_("Locked"),
 }
+# Why an order went to its member (``links.attribution.Basis``, stored on the order).
+basis: dict[str, Label] = {
+    "order_link": N_("The order's own share link"),
+    "last_touch": N_("Last click"),
+    "first_touch": N_("First click"),
+    "locked_binding": N_("Locked customer binding"),
+    "no_touch": N_("No click in the window"),
+}
 offer_source: dict[str, Label] = {
     "promotion": N_("Promotion"),
     "coupon": N_("Coupon"),
@@ -384,6 +392,7 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "coupon_kind": coupon_kind,
     "promotion_kind": promotion_kind,
     "attribution": attribution,
+    "basis": basis,
     "offer_source": offer_source,
     **PLATFORM_FAMILIES,
     **CRM_FAMILIES,
