@@ -113,9 +113,17 @@ def test_workspace_earnings_and_withdraw_form(
     too_much = client.post(
         "/m/earnings/withdrawals", data={"amount": "999", "request_id": "r2"}, follow_redirects=False
     )
-    assert too_much.headers["location"] == "/m/earnings?error=insufficient_balance"
+    assert too_much.headers["location"] == "/m/earnings?error=insufficient_balance&amount=999#withdraw"
     assert balance(client, operator, w.seller)["available_fen"] == 1600 - 1050
-    assert "可提现余额不足" in client.get("/m/earnings?error=insufficient_balance").text
+    refused = client.get(too_much.headers["location"]).text
+    # the refusal stands beside the amount, in the withdrawal form, with what was typed
+    form = refused.split('id="withdraw"', 1)[1].split("</form>", 1)[0]
+    assert 'data-testid="withdraw-error" data-code="insufficient_balance">可提现余额不足。</span>' in form
+    assert 'value="999"' in form
+    unreadable = client.post(
+        "/m/earnings/withdrawals", data={"amount": "12.345", "request_id": "r3"}, follow_redirects=False
+    )
+    assert unreadable.headers["location"] == "/m/earnings?error=invalid_amount&amount=12.345#withdraw"
 
 
 def test_workspace_earnings_show_one_line_per_movement_paged(
