@@ -34,6 +34,17 @@ def _overflow(page: Page) -> int:
     return width
 
 
+def _cut_placeholders(page: Page) -> list[str]:
+    """The shown fields whose placeholder (the search box's hint) is wider than the field."""
+    cut: list[str] = page.evaluate(
+        "() => [...document.querySelectorAll('input[placeholder]')].filter(i => i.offsetParent).filter(i => {"
+        " const s = getComputedStyle(i); const c = document.createElement('canvas').getContext('2d');"
+        " c.font = s.font; const need = c.measureText(i.placeholder).width + parseFloat(s.paddingLeft)"
+        " + parseFloat(s.paddingRight); return need > i.clientWidth; }).map(i => i.placeholder)"
+    )
+    return cut
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_every_list_fits_and_shows_its_total(
     browser: Browser, live_server: str, world: DemoWorld, size: str
@@ -49,6 +60,9 @@ def test_every_list_fits_and_shows_its_total(
         page.screenshot(path=str(ARTIFACTS / f"list-{size}{path.replace('/', '_')}.png"), full_page=True)
         if size == "desktop":
             assert _overflow(page) == 0, path
+        for lang in ("zh-CN", "en"):
+            page.goto(f"{live_server}{path}?lang={lang}")
+            assert not _cut_placeholders(page), (path, lang, _cut_placeholders(page))
     page.close()
 
 

@@ -89,7 +89,12 @@ def test_employee_invites_guests_and_a_guest_opens_the_live_page_on_a_phone(
         re.compile(r"^[23]:\d\d:\d\d$")
     )
     expect(guest.get_by_test_id("stream-link")).to_have_attribute("href", "https://live.example.com/room/8")
-    expect(guest.get_by_test_id("live-items")).to_contain_text("澜泉 氨基酸控油蓬松洗发水 500ml · ¥29.90")
+    item = guest.get_by_test_id("live-items").locator("li")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text("澜泉 氨基酸控油蓬松洗发水 500ml")
+    expect(item).to_contain_text("剩余 200 件")
+    expect(item.locator("strong")).to_have_text("¥29.90")
+    expect(guest.get_by_test_id("live-window")).to_contain_text("(Asia/Shanghai)")
     _fits(guest)
     guest.screenshot(path=str(ARTIFACTS / "event-live-phone.png"), full_page=True)
     context.close()
@@ -124,6 +129,7 @@ def test_operator_finds_an_event_and_watches_its_live_board(
     rows.first.get_by_role("link", name="年终员工内购会").click()
     expect(page.get_by_test_id("event-title")).to_have_text("年终员工内购会")
     expect(page.get_by_test_id("board-orders")).to_have_text("0")
+    expect(page.get_by_test_id("board-skus-empty")).to_have_text("暂无成交。")
 
     order = {
         "external_id": "EVENT-BROWSER-1",
@@ -138,7 +144,9 @@ def test_operator_finds_an_event_and_watches_its_live_board(
     assert taken.status == 201, taken.text()
     expect(page.get_by_test_id("board-orders")).to_have_text("1", timeout=10_000)  # pushed, no reload
     expect(page.get_by_test_id("board-gmv")).to_have_text("¥59.80")
-    expect(page.locator("[data-board=skus]")).to_contain_text(SHAMPOO_SKU)
+    # the pushed rows name the product as the page does, and the list no longer says it is empty
+    expect(page.get_by_test_id("board-skus")).to_have_text("澜泉 氨基酸控油蓬松洗发水 500ml · 2 件 · ¥59.80")
+    expect(page.get_by_test_id("board-skus-empty")).to_be_hidden()
     page.screenshot(path=str(ARTIFACTS / "console-event-board-wide.png"), full_page=True)
     page.close()
 
@@ -165,6 +173,7 @@ def test_a_board_refused_at_the_stream_cap_is_opened_again(
     page.route(f"**/console/events/{event['id']}/board/stream", refuse_first)
     sign_in(page, live_server, world, f"/console/events/{event['id']}")
     expect(page.get_by_test_id("board-orders")).to_have_text("0")
+    expect(page.get_by_test_id("board-skus-empty")).to_have_text("暂无成交。")
     order = {
         "external_id": "EVENT-BROWSER-REFUSED",
         "program_id": world.partner_program_id,

@@ -4,6 +4,7 @@ UTC times or English words in the zh-CN pages; nothing wider than the screen."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -122,4 +123,48 @@ def test_every_salesperson_page_has_the_one_navigation_and_no_raw_codes(
     page.goto(f"{live_server}/m/")  # the customer book's tasks are on the home too
     expect(page.get_by_test_id("tasks")).to_contain_text("位顾客本周过生日")
     expect(page.get_by_test_id("tasks")).to_contain_text("天没有下单")
+    context.close()
+
+
+# Per element: its text's line boxes, its text's left and right, its own left and right, and whether its
+# content is wider than the element.
+_BOXES = """sel => [...document.querySelectorAll(sel)].map(e => {
+  const range = document.createRange(); range.selectNodeContents(e);
+  const text = range.getBoundingClientRect(), box = e.getBoundingClientRect();
+  return {text: e.textContent.trim(), lines: range.getClientRects().length, left: text.left, right: text.right,
+          boxLeft: box.left, boxRight: box.right, overflows: e.scrollWidth > e.clientWidth}; })"""
+
+
+def test_english_labels_and_amounts_fit_on_a_phone(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    """The salesperson's six English navigation labels each sit whole inside its item, apart from the
+    next; a share link's GMV stays on one line in its tile."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{live_server}/m/login?code={world.salesperson_sign_in_code}")
+    page.goto(f"{live_server}/m/customers?lang=en")
+    items = page.evaluate(_BOXES, ".bottom-nav a")
+    assert [i["text"] for i in items] == ["Home", "Links", "Customers", "Groups", "Earnings", "Me"]
+    for item in items:
+        assert not item["overflows"], item
+        assert item["lines"] == 1, item
+        assert item["boxLeft"] <= item["left"], item
+        assert item["right"] <= item["boxRight"] <= PHONE["width"], item
+    gaps = [after["left"] - before["right"] for before, after in itertools.pairwise(items)]
+    assert min(gaps) >= 6, gaps
+    page.screenshot(path=str(ARTIFACTS / "walk-guide-nav-en.png"))
+
+    owner = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US").new_page()
+    member_sign_in(owner, live_server, world)
+    for lang in ("en", "zh-CN"):
+        owner.goto(f"{live_server}/m/links?lang={lang}")
+        amounts = owner.evaluate(_BOXES, "[data-testid=link-gmv]")
+        assert amounts, "the demo member's links sold"
+        assert any(len(a["text"]) >= len("¥1,000.00") for a in amounts), amounts  # wide enough to test
+        for amount in amounts:
+            assert amount["lines"] == 1, amount
+            assert not amount["overflows"], amount
+    owner.screenshot(path=str(ARTIFACTS / "walk-owner-links-gmv.png"), full_page=True)
+    owner.context.close()
     context.close()

@@ -143,6 +143,10 @@ def test_add_a_customer_with_consent(
         )
         consent = session.scalars(select(Consent).where(Consent.customer_id == customer.id)).one()
         assert (consent.granted, consent.source) == (True, "workspace")
+    # the decision's history names where it was taken, never the stored code
+    assert '<span data-testid="consent-source">工作台添加</span>' in card.text
+    english = client.get(made.headers["location"], params={"lang": "en"})
+    assert '<span data-testid="consent-source">added in the workspace</span>' in english.text
 
 
 def test_todays_tasks(client: TestClient, world: RecoWorld) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -156,3 +159,66 @@ def test_pages(client: TestClient, operator: dict[str, str], factory: sessionmak
     page = client.get(f"/console/events/{event_id}")
     assert page.status_code == 200
     assert "data-board-stream=" in page.text
+
+
+def _tag(page: str, testid: str) -> str:
+    """The opening tag of the element with this test id."""
+    found = re.search(rf'<[a-z]+ [^>]*data-testid="{testid}"[^>]*>', page)
+    assert found, testid
+    return found.group(0)
+
+
+def _text(page: str, testid: str) -> str:
+    """The text pieces of the element with this test id, joined by ``|`` (its tags dropped)."""
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</(?:p|ol|ul)>', page, re.S)
+    assert found, testid
+    return "|".join(piece.strip() for piece in re.split(r"<[^>]+>", found.group(1)) if piece.strip())
+
+
+def test_console_board_names_sellers_and_products_and_says_when_nothing_sold(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The board ranks sellers by the whitelist's names (never ``#id``) and products by title, each list
+    saying "no sales yet" while empty; the whitelist's count reads right for one employee too."""
+    world = build(client, operator, factory)
+    event_id = _event(client, operator, world)
+    console_sign_in(client, factory)
+    empty = client.get(f"/console/events/{event_id}").text
+    for testid in ("board-members-empty", "board-skus-empty"):
+        assert "hidden" not in _tag(empty, testid)
+        assert _text(empty, testid) == "暂无成交。"
+    assert _text(empty, "board-members") == ""
+    assert _text(empty, "employee-count") == "白名单员工：1 名"
+    english = client.get(f"/console/events/{event_id}?lang=en").text
+    assert _text(english, "employee-count") == "Employees on the whitelist: 1"
+    assert _text(english, "board-members-empty") == "No sales yet."
+    assert "(Asia/Shanghai)" in _text(english, "event-window")
+
+    made = client.post(
+        "/api/v1/orders",
+        json=_order(world, "EV-1", event_id, customer="shopper-1", paid_fen=3000, link=world.link),
+        headers=operator,
+    )
+    assert made.status_code == 201, made.text
+    app: Any = client.app
+    app.state.events.flush()
+    sold = client.get(f"/console/events/{event_id}").text
+    assert _text(sold, "board-members") == "员工 · ¥30.00"
+    assert _text(sold, "board-skus") == f"{SKU} · 1 件 · ¥30.00"
+    for testid in ("board-members-empty", "board-skus-empty"):
+        assert "hidden" in _tag(sold, testid)
+    names = re.search(r'data-names="([^"]*)"', _tag(sold, "board-members"))
+    assert names  # the stream's rows are named alike
+    assert json.loads(html.unescape(names.group(1))) == {str(world.seller): "员工"}
+
+
+def test_live_page_lists_prices_with_the_window_in_the_programs_zone(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    world = build(client, operator, factory)
+    event_id = _event(client, operator, world)
+    code = client.get(f"/api/v1/events/{event_id}", headers=operator).json()["code"]
+    live = client.get(f"/e/{code}").text
+    assert _text(live, "live-window").endswith("(Asia/Shanghai)")
+    assert _text(live, "live-items") == f"{SKU}|剩余 10 件|¥30.00"
+    assert "10 left" in _text(client.get(f"/e/{code}?lang=en").text, "live-items")

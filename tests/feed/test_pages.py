@@ -69,6 +69,17 @@ def test_the_feed_page_shows_todays_products_with_the_estimate(
     assert client.get("/m/feed?max_yuan=abc").status_code == 200  # an unreadable amount filters nothing
 
 
+def test_every_feed_item_shows_a_picture(client: TestClient, world: dict[str, Any]) -> None:
+    """A product without an image of its own shows its drawn tile, never an empty box."""
+    member_sign_in(client, world["token"])
+    page = client.get("/m/feed").text
+    items = re.findall(r'data-testid="feed-item" data-sku="([^"]+)"', page)
+    images = re.findall(r'<img src="([^"]+)"[^>]*data-testid="feed-image"', page)
+    assert items
+    assert images == [f"/img/products/{sku}.png" for sku in items]
+    assert client.get(images[0]).headers["content-type"] == "image/png"
+
+
 def test_the_post_builder_makes_one_post_per_group(
     client: TestClient, factory: sessionmaker[Session], world: dict[str, Any]
 ) -> None:

@@ -140,7 +140,11 @@ def test_the_member_sets_the_payee_on_the_earnings_page_and_sees_it_masked(
         data={"kind": "bank_card", "account": "1234", "holder_name": "王小美"},
         follow_redirects=False,
     )
-    assert bad.headers["location"].startswith("/m/earnings?error=invalid_account")
+    assert bad.headers["location"] == "/m/earnings?payee_error=invalid_account#payee"
+    refused = client.get(bad.headers["location"]).text
+    form = refused.split('data-testid="payee-form"', 1)[1].split("</form>", 1)[0]
+    assert 'data-testid="payee-error" data-code="invalid_account">' in form  # in the form it refuses
+    assert "1234" not in bad.headers["location"]  # what was typed never goes into a URL
     saved = client.post(
         "/m/earnings/payee", data={"kind": "alipay", "account": "+86 138 1234 5678", "holder_name": "王小美"}
     )

@@ -54,6 +54,12 @@ def test_claim_on_the_landing_page(
     client.get(f"/l/{link['code']}", headers={"user-agent": PHONE_UA}, follow_redirects=False)
     bad = client.post(f"/p/{link['code']}/claim", data={"phone": "12345"}, follow_redirects=False)
     assert bad.headers["location"].startswith(f"/p/{link['code']}?error=invalid_phone")
+    # a page read in English (?lang=en) sends its form there and hears the refusal in English
+    english = client.get(f"/p/{link['code']}?lang=en").text
+    assert f'action="/p/{link["code"]}/claim?lang=en"' in english
+    refused = client.post(f"/p/{link['code']}/claim?lang=en", data={"phone": "12345"}, follow_redirects=False)
+    assert refused.headers["location"] == f"/p/{link['code']}?error=invalid_phone&lang=en#coupon"
+    assert "mobile number" in client.get(refused.headers["location"]).text
     done = client.post(f"/p/{link['code']}/claim", data={"phone": "13812345678"})
     assert 'data-testid="claimed"' in done.text
     with factory() as session:

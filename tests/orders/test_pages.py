@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from zoneinfo import ZoneInfo
 
@@ -10,10 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.kit.db import transaction
 from neigou.kit.money import parse_yuan
+from neigou.links import service as links
+from neigou.links.schemas import LinkCreate
 from neigou.web import console_orders, workspace_earnings, workspace_links
-from tests.conftest import TokenMaker
-from tests.orders.builders import PAID_AT, SKU, balance, order_body, post_order, settled_world
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.groups.builders import create_group
+from tests.orders.builders import PAID_AT, SKU, balance, build, order_body, post_order, settled_world
 from tests.sign_in import console_sign_in, member_sign_in
 
 
@@ -55,6 +60,38 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
     assert "Withdrawal paid" in english.text
 
 
+def test_console_order_says_why_it_was_attributed_and_names_its_group(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The order page reads the attribution basis as words (never ``order_link``) and its group by
+    name, in both languages."""
+    w = build(client, operator, factory)
+    group = create_group(client, operator, w.seller, name="宝妈好物1群")
+    with transaction(factory) as session:
+        code = links.create_link(
+            session, data=LinkCreate(member_id=w.seller, sku=SKU, group_id=group["id"]), actor=TEST_ACTOR
+        ).code
+    by_link = post_order(client, operator, order_body(w, "GR-1", link=code))
+    nobody = post_order(client, operator, {**order_body(w, "GR-2"), "link_code": None})
+    console_sign_in(client, factory)
+    page = client.get(f"/console/orders/{by_link['id']}").text
+    attributed = _text(page, "order-attribution")
+    assert attributed == "订单所带的分享链接 · 来源群 宝妈好物1群"
+    assert "order_link" not in page
+    english = _text(client.get(f"/console/orders/{by_link['id']}?lang=en").text, "order-attribution")
+    assert english == "The order's own share link · Group 宝妈好物1群"
+    unattributed = client.get(f"/console/orders/{nobody['id']}?lang=en").text
+    assert _text(unattributed, "order-attribution") == "No click in the window"
+    assert "no_touch" not in unattributed
+    assert "<dt>Program</dt>" in unattributed
+
+
+def _text(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</', page, re.S)
+    assert found, testid
+    return html.unescape(" ".join(found.group(1).split()))
+
+
 def test_workspace_earnings_and_withdraw_form(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
 ) -> None:
@@ -76,9 +113,17 @@ def test_workspace_earnings_and_withdraw_form(
     too_much = client.post(
         "/m/earnings/withdrawals", data={"amount": "999", "request_id": "r2"}, follow_redirects=False
     )
-    assert too_much.headers["location"] == "/m/earnings?error=insufficient_balance"
+    assert too_much.headers["location"] == "/m/earnings?error=insufficient_balance&amount=999#withdraw"
     assert balance(client, operator, w.seller)["available_fen"] == 1600 - 1050
-    assert "可提现余额不足" in client.get("/m/earnings?error=insufficient_balance").text
+    refused = client.get(too_much.headers["location"]).text
+    # the refusal stands beside the amount, in the withdrawal form, with what was typed
+    form = refused.split('id="withdraw"', 1)[1].split("</form>", 1)[0]
+    assert 'data-testid="withdraw-error" data-code="insufficient_balance">可提现余额不足。</span>' in form
+    assert 'value="999"' in form
+    unreadable = client.post(
+        "/m/earnings/withdrawals", data={"amount": "12.345", "request_id": "r3"}, follow_redirects=False
+    )
+    assert unreadable.headers["location"] == "/m/earnings?error=invalid_amount&amount=12.345#withdraw"
 
 
 def test_workspace_earnings_show_one_line_per_movement_paged(

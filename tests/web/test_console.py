@@ -98,6 +98,27 @@ def test_programs_and_program_detail(
     assert (missing.status_code, missing.json()["code"]) == (404, "program_not_found")
 
 
+def test_root_keeps_the_asked_language_and_the_program_reads_in_it(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """``/?lang=en`` lands on the English console; a program's overview writes its attribution window
+    and its upgrade rule's conditions as sentences of the page's language."""
+    assert client.get("/?lang=en", follow_redirects=False).headers["location"] == "/console?lang=en"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/console"
+    assert client.get("/?lang=xx", follow_redirects=False).headers["location"] == "/console"
+    program = create_program(client, operator, attribution={"model": "last_click", "window_days": 15})
+    console_sign_in(client, factory, next_page="/console")
+    english = client.get(f"/console/programs/{program['id']}?lang=en").text
+    assert "<dd>Last click · 15-day window</dd>" in english
+    assert "Window (days)" not in english
+    rule = re.search(r"<td>(recruits ≥ [^<]*)</td>", english)
+    assert rule, english
+    assert rule.group(1) == "recruits ≥ 3 (超级会员+), orders ≥ 10"
+    chinese = client.get(f"/console/programs/{program['id']}").text
+    assert "15 天归因窗口</dd>" in chinese
+    assert "直推 ≥ 3 (超级会员+)，订单 ≥ 10" in chinese
+
+
 def test_language_switch_and_safe_redirects(client: TestClient, factory: sessionmaker[Session]) -> None:
     console_sign_in(client, factory, next_page="/console")
     switched = client.get("/lang?to=en&next=/console", follow_redirects=False)

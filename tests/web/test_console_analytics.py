@@ -50,9 +50,24 @@ def test_console_page_refresh_and_figures(
     english = client.get(f"/console/programs/{world.program_id}/analytics?{MARCH}&lang=en")
     assert "Repeat purchase by channel" in english.text
     simulated = client.get(
-        f"/console/programs/{world.program_id}/analytics?{MARCH}&tier=super_member&share_bp=3000&override_bp=500"
+        f"/console/programs/{world.program_id}/analytics?{MARCH}&tier=super_member&share=30&override=5"
     )
     assert 'data-testid="sim-simulated">¥1.20<' in simulated.text
+    # the simulator asks for a tier by name and rates in percent, never a code or basis points
+    assert '<option value="super_member" selected>超级会员（20% / 5%）</option>' in simulated.text
+    assert "基点" not in simulated.text
+    assert "(bp)" not in client.get(f"/console/programs/{world.program_id}/analytics?lang=en").text
+    halves = client.get(
+        f"/console/programs/{world.program_id}/analytics?{MARCH}&tier=super_member&share=30.0&override=5.00"
+    )
+    assert 'data-testid="sim-simulated">¥1.20<' in halves.text
+    refused = client.get(
+        f"/console/programs/{world.program_id}/analytics?{MARCH}&tier=super_member&share=130&override=5"
+    )
+    assert refused.status_code == 422
+    assert 'data-testid="sim-share-error">请输入 0 到 100 的百分数' in refused.text
+    assert 'value="130"' in refused.text  # what was typed stays
+    assert 'data-testid="simulation"' not in refused.text
     inverted = client.get(f"/console/programs/{world.program_id}/analytics?from=2026-03-31&to=2026-03-01")
     assert inverted.status_code == 422
     assert 'data-testid="range-error"' in inverted.text

@@ -77,6 +77,16 @@ def employee_count(session: Session, event_id: int) -> int:
     return int(count or 0)
 
 
+def employee_member_names(session: Session, event_id: int) -> dict[int, str]:
+    """The whitelist's names of its employees who are members, by member id (who the board ranks)."""
+    rows = session.execute(
+        select(EventEmployee.member_id, EventEmployee.name).where(
+            EventEmployee.event_id == event_id, EventEmployee.member_id.is_not(None)
+        )
+    )
+    return {int(member_id): name for member_id, name in rows if member_id is not None}
+
+
 @dataclass(frozen=True)
 class Board:
     """The live figures of an event."""

@@ -19,6 +19,7 @@ from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.programs.service import require_program
 from neigou.web.forms import set_session_cookie
+from neigou.web.i18n import query_language
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import client_ip, remember_language, render, safe_next
 from neigou.web.tree import build_forest
@@ -28,9 +29,10 @@ MEMBERS_PER_PAGE = 20
 
 
 @router.get("/")
-def root() -> RedirectResponse:
-    """The console is the front door."""
-    return RedirectResponse("/console", status_code=303)
+def root(request: Request) -> RedirectResponse:
+    """The console is the front door, in the language the root was asked in."""
+    lang = query_language(request)
+    return RedirectResponse(f"/console?lang={lang}" if lang else "/console", status_code=303)
 
 
 @router.get("/lang")

@@ -31,6 +31,8 @@ from neigou.kit.dates import FIRST_DAY, check_day
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid, ProblemError
 from neigou.kit.i18n import Message
+from neigou.kit.money import parse_percent
+from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
 from neigou.web.pages import render
@@ -126,6 +128,19 @@ def funnel_lines(session: Session, store: Store, span: Span, by: str) -> list[Fu
     return [FunnelLine(r, names.get(r.key, str(r.key))) for r in rows]
 
 
+def _simulated_rates(tier: str | None, share: str, override: str) -> reports.TierRates | str | None:
+    """The simulator's rates as typed (percent, e.g. ``20`` or ``12.5``) in basis points; the name of
+    the field that is not a percentage from 0 to 100; None when the form was not sent."""
+    if not tier:
+        return None
+    share_bp, override_bp = parse_percent(share.strip()), parse_percent(override.strip())
+    if share_bp is None:
+        return "share"
+    if override_bp is None:
+        return "override"
+    return reports.TierRates(tier, share_bp, override_bp)
+
+
 @router.get("/console/programs/{program_id}/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
@@ -137,8 +152,8 @@ def analytics_page(
     end_on: ToQuery = None,
     window_days: Annotated[int, Query(ge=1, le=3650)] = 30,
     tier: Annotated[str | None, Query(max_length=40)] = None,
-    share_bp: Annotated[int | None, Query(ge=0, le=10_000)] = None,
-    override_bp: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    share: Annotated[str, Query(max_length=12)] = "",
+    override: Annotated[str, Query(max_length=12)] = "",
     econ_by: EconomicsKey = "day",
     value_by: ValueKey = "channel",
     funnel_by: FunnelKey = "link",
@@ -148,19 +163,21 @@ def analytics_page(
     span, error = page_span(program, start_on, end_on, 0)
     store = analytics_store(request)
     simulation = None
-    if tier and share_bp is not None and override_bp is not None:
-        simulation = reports.simulate(store, span, [reports.TierRates(tier, share_bp, override_bp)])
+    rates = _simulated_rates(tier, share, override)
+    if isinstance(rates, reports.TierRates):
+        simulation = reports.simulate(store, span, [rates])
     return render(
         request,
         "console/analytics.html",
-        status_code=422 if error else 200,
+        status_code=422 if error or isinstance(rates, str) else 200,
         principal=principal,
         program=program,
         span=span,
         window_days=window_days,
         error=error,
         simulation=simulation,
-        sim={"tier": tier or "", "share_bp": share_bp, "override_bp": override_bp},
+        sim={"tier": tier or "", "share": share, "override": override, "error": rates},
+        tiers=programs.list_tiers(session, program_id),
         **_figures(store, span, window_days),
         **_breakdowns(store, span, econ_by, value_by),
         funnel_by=funnel_by,

@@ -94,6 +94,10 @@ def render_event(
 ) -> HTMLResponse:
     """The event's page, with what the whitelist form added, or its refused lines and their errors."""
     event = require_event(session, event_id)
+    items = events.items_of(session, event_id)
+    board = board_out(events.board(session, event_id))
+    names = events.employee_member_names(session, event_id)
+    ranked = [m.member_id for m in board.top_members if m.member_id not in names]
     return render(
         request,
         "console/events/detail.html",
@@ -101,8 +105,10 @@ def render_event(
         principal=principal,
         event=event,
         zone=require_program(session, event.program_id).timezone,
-        items=events.items_of(session, event_id),
-        board=board_out(events.board(session, event_id)),
+        items=items,
+        board=board,
+        names={**programs.member_names(session, ranked), **names},
+        titles={sku: p.title for sku, p in offers.products_by_sku(session, [i.sku for i in items]).items()},
         employees=events.employee_count(session, event_id),
         added=added,
         lines=lines,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from neigou.auth.dependencies import ConsoleOperator
+from neigou.groups import repository as groups
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.deps import SessionDep
@@ -72,11 +73,13 @@ def order_page(
         detail=Message("Order {order_id} does not exist.", order_id=order_id),
     )
     view = order_out(session, order)
+    group = groups.get_group(session, order.group_id) if order.group_id is not None else None
     return render(
         request,
         "console/orders/detail.html",
         principal=principal,
         order=view,
+        group=group,
         program=require_program(session, order.program_id),
         names=programs.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
         refunds=orders.refunds_of(session, order.id),

@@ -67,6 +67,18 @@ skip_reason: dict[str, Label] = {
     "frequency_cap": N_("Frequency cap reached"),
 }
 
+# Where a consent decision was taken (``Consent.source``): the sources the platform writes, and the
+# demo's store form; a source an API caller named itself is shown as written.
+consent_source: dict[str, Label] = {
+    "salesperson": N_("recorded by the salesperson"),
+    "workspace": N_("added in the workspace"),
+    "landing": N_("share-link page"),
+    "claim": N_("coupon claim"),
+    "order": N_("order"),
+    "import": N_("store records import"),
+    "store_vip_form": N_("store VIP form"),
+}
+
 FAMILIES: dict[str, dict[str, Label]] = {
     "cu_power": cu_power,
     "cu_error": cu_error,
@@ -75,4 +87,5 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "push_status": push_status,
     "push_via": push_via,
     "skip_reason": skip_reason,
+    "consent_source": consent_source,
 }

@@ -288,6 +288,22 @@ attribution: dict[str, Label] = {
     "first_click": N_("First click"),
     "locked": N_("Locked"),
 }
+# Who acted (``kit.actor.Actor.kind``), where a page names the kind of actor.
+actor: dict[str, Label] = {
+    "operator": N_("Operator"),
+    "integration": N_("Integration"),
+    "merchant": N_("Merchant"),
+    "cli": N_("Command line"),
+    "system": N_("Scheduler"),
+}
+# Why an order went to its member (``links.attribution.Basis``, stored on the order).
+basis: dict[str, Label] = {
+    "order_link": N_("The order's own share link"),
+    "last_touch": N_("Last click"),
+    "first_touch": N_("First click"),
+    "locked_binding": N_("Locked customer binding"),
+    "no_touch": N_("No click in the window"),
+}
 offer_source: dict[str, Label] = {
     "promotion": N_("Promotion"),
     "coupon": N_("Coupon"),
@@ -304,6 +320,13 @@ entity: dict[str, Label] = {
     "campaign": N_("Campaign"),
     "category": N_("Category"),
     "coupon": N_("Coupon"),
+    "customer": N_("Customer"),
+    "event": NP_("employee purchase", "Live event"),
+    "merchant": N_("Merchant"),
+    "merchant_review": N_("Merchant review"),
+    "organization": N_("Organization"),
+    "push": N_("Customer push"),
+    "risk_case": N_("Risk case"),
     "group": NP_("chat group", "Group"),
     "integration": N_("Integration"),
     "link": N_("Share link"),
@@ -384,6 +407,8 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "coupon_kind": coupon_kind,
     "promotion_kind": promotion_kind,
     "attribution": attribution,
+    "basis": basis,
+    "actor": actor,
     "offer_source": offer_source,
     **PLATFORM_FAMILIES,
     **CRM_FAMILIES,

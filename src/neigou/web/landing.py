@@ -36,6 +36,7 @@ from neigou.links.offer_view import link_offer
 from neigou.links.runtime import LinksRuntime
 from neigou.links.useragent import classify, ua_class_value
 from neigou.programs import repository as programs
+from neigou.web.i18n import query_language
 from neigou.web.pages import client_ip, render
 
 router = APIRouter(include_in_schema=False)
@@ -248,12 +249,12 @@ def claim_on_landing(
     if phone and phone.strip():
         number = mainland_mobile(phone)
         if number is None:
-            return _back(code, error="invalid_phone")
+            return _back(request, code, error="invalid_phone")
         customer = claims.Customer.from_ref(secret_key, number.domestic)
     elif visitor_id is not None and (known := session.get(Visitor, visitor_id)) is not None:
         customer = claims.Customer(ref_hash=known.customer_ref_hash, masked=known.customer_ref_masked)
     if customer is None:
-        return _back(code, error="phone_required")
+        return _back(request, code, error="phone_required")
     now = utcnow()
     try:
         with session.begin_nested():
@@ -271,7 +272,7 @@ def claim_on_landing(
                 at=now,
             )
     except ProblemError as exc:
-        return _back(code, error=exc.code)
+        return _back(request, code, error=exc.code)
     if marketing and result.created and not result.queued:
         # The tick (never pre-ticked) lets the sharer send offers: the shopper joins their customer book
         # (a claim queued behind the gate carries the consent to the claim writer, which announces it).
@@ -287,9 +288,14 @@ def claim_on_landing(
             source="landing",
             at=now,
         )
-    return _back(code, claimed=True)
+    return _back(request, code, claimed=True)
 
 
-def _back(code: str, *, error: str | None = None, claimed: bool = False) -> RedirectResponse:
-    query = urlencode({"error": error} if error else {"claimed": 1} if claimed else {})
+def _back(
+    request: Request, code: str, *, error: str | None = None, claimed: bool = False
+) -> RedirectResponse:
+    """Back to the landing page with the claim's outcome, in the language the form was sent in."""
+    outcome: dict[str, str | int] = {"error": error} if error else {"claimed": 1} if claimed else {}
+    lang = query_language(request)
+    query = urlencode({**outcome, "lang": lang} if lang else outcome)
     return RedirectResponse(f"/p/{code}?{query}#coupon", status_code=303)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -40,6 +41,8 @@ def earnings(
     done: bool = False,
     payee_saved: bool = False,
     error: Annotated[str | None, Query(max_length=60)] = None,
+    payee_error: Annotated[str | None, Query(max_length=60)] = None,
+    amount: Annotated[str, Query(max_length=20)] = "",
     page: PageNumber = 1,
 ) -> HTMLResponse:
     """Pending, frozen, available and withdrawn; one line per movement, paged; the withdrawal form."""
@@ -61,6 +64,8 @@ def earnings(
         payee_saved=payee_saved,
         done=done,
         error=error,
+        payee_error=payee_error,
+        amount=amount,
     )
 
 
@@ -74,7 +79,7 @@ def withdraw(
     """Request a withdrawal; a double tap sends the same request id and withdraws once."""
     fen = parse_yuan(amount)
     if fen is None or fen <= 0:
-        return RedirectResponse("/m/earnings?error=invalid_amount", status_code=303)
+        return _refused("invalid_amount", amount)
     member = require_member(session, principal.member_id or 0)
     try:
         with session.begin_nested():
@@ -87,8 +92,14 @@ def withdraw(
                 at=utcnow(),
             )
     except ProblemError as exc:
-        return RedirectResponse(f"/m/earnings?error={exc.code}", status_code=303)
+        return _refused(exc.code, amount)
     return RedirectResponse("/m/earnings?done=1", status_code=303)
+
+
+def _refused(code: str, amount: str) -> RedirectResponse:
+    """Back to the withdrawal form with the refusal beside the amount, the amount typed kept."""
+    query = urlencode({"error": code, "amount": amount})
+    return RedirectResponse(f"/m/earnings?{query}#withdraw", status_code=303)
 
 
 @router.post("/m/earnings/payee")
@@ -116,5 +127,6 @@ def set_payee(
                 at=utcnow(),
             )
     except ProblemError as exc:
-        return RedirectResponse(f"/m/earnings?error={exc.code}#payee", status_code=303)
+        # The typed account never goes into a URL: the refusal is shown in the form, which is asked again.
+        return RedirectResponse(f"/m/earnings?payee_error={exc.code}#payee", status_code=303)
     return RedirectResponse("/m/earnings?payee_saved=1#payee", status_code=303)

@@ -8,6 +8,19 @@
     });
   }
   function yuan(fen) { return "¥" + (fen / 100).toFixed(2); }
+  // A board list's rows as text (never markup): each row's key shown by its name from the page
+  // (a member's, a product's), the key itself when the page has none; the list's empty text
+  // (data-empty-of) shows while it has no row.
+  function fill(list, rows) {
+    var names = JSON.parse(list.dataset.names || "{}");
+    var empty = list.parentNode.querySelector('[data-empty-of="' + list.dataset.board + '"]');
+    if (empty) empty.hidden = rows.length > 0;
+    list.replaceChildren.apply(list, rows.map(function (row) {
+      var li = document.createElement("li");
+      li.textContent = (names[row[0]] || (typeof row[0] === "number" ? "#" + row[0] : row[0])) + row[1];
+      return li;
+    }));
+  }
   // A refused stream (503 at the server's stream cap) or a failed one is closed for good by the
   // browser: open it again after a wait that doubles up to a minute, spread so watchers do not return
   // together. A stream the server ends (a restart) is reopened by the browser itself.
@@ -23,10 +36,11 @@
       board.querySelector("[data-board=gmv]").textContent = yuan(b.gmv_fen);
       board.querySelector("[data-board=orders]").textContent = b.orders;
       board.querySelector("[data-board=reservations]").textContent = b.reservations;
-      board.querySelector("[data-board=members]").innerHTML = b.top_members.map(function (m) {
-        return "<li>#" + m.member_id + " · " + yuan(m.gmv_fen) + "</li>"; }).join("");
-      board.querySelector("[data-board=skus]").innerHTML = b.top_skus.map(function (s) {
-        return "<li>" + s.sku.replace(/[<>&]/g, "") + " · " + s.quantity + " · " + yuan(s.gmv_fen) + "</li>"; }).join("");
+      fill(board.querySelector("[data-board=members]"), b.top_members.map(function (m) {
+        return [m.member_id, " · " + yuan(m.gmv_fen)]; }));
+      var skus = board.querySelector("[data-board=skus]");
+      fill(skus, b.top_skus.map(function (s) {
+        return [s.sku, " · " + s.quantity + " " + skus.dataset.unit + " · " + yuan(s.gmv_fen)]; }));
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
