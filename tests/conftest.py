@@ -33,7 +33,6 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import passwords
@@ -49,6 +48,7 @@ from neigou.migrations.runner import upgrade
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.web.app import create_app
 from neigou.web.forms import CSRF_COOKIE
+from tests.pg_database import claimed_database
 
 # Tests hash and check thousands of console passwords; Argon2id at its lowest cost keeps the format and
 # every check the same. Served processes (``neigou serve`` in the log test, ``neigou demo``) and
@@ -58,10 +58,11 @@ passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 BACKEND = os.environ.get("NEIGOU_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("NEIGOU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # The PostgreSQL database the suite works in (created on first use, kept), a schema per worker and run.
-# Each pytest-xdist worker has a database of its own: advisory locks (the opt-out's, ``privacy.repository``)
-# are the database's, not a schema's, and a ``world_per_module`` module holds the ones its world and tests
-# took until the module ends; in one shared database the other worker, building the same world with the
-# same customers, would wait for them.
+# Each pytest-xdist worker has a database of its own, and so has each run beside another one
+# (``tests.pg_database``): advisory locks (the opt-out's, ``privacy.repository``) are the database's, not a
+# schema's, and a ``world_per_module`` module holds the ones its world and tests took until the module
+# ends; in one shared database another worker or run, building the same world with the same customers,
+# would wait for them.
 PG_TEST_DATABASE = os.environ.get("NEIGOU_TEST_PG_DATABASE", "neigou_tests") + (
     f"_{worker}" if (worker := os.environ.get("PYTEST_XDIST_WORKER")) else ""
 )
@@ -105,18 +106,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgresql_schema(prefix: str) -> Iterator[str]:
-    """The URL of a new, empty schema in the worker's test database ``PG_TEST_DATABASE``, dropped afterwards with
+    """The URL of a new, empty schema in the worker's test database (``PG_TEST_DATABASE``, or the first one
+    after it no other test process holds: ``tests.pg_database``), dropped afterwards with
     every connection still using it. Every connection of the URL works in the schema (its ``search_path``)
     and names itself after it (``application_name``).
 
     A schema rather than a new database per run: ``DROP DATABASE`` waits for a checkpoint of the whole
     server (tens of seconds at the end of a busy run), ``DROP SCHEMA`` does not."""
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        _create_database_once(conn, PG_TEST_DATABASE)
-    admin.dispose()
-    base = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DATABASE
+    base = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + claimed_database(PG_ADMIN_URL, PG_TEST_DATABASE)
     owner = create_engine(base, isolation_level="AUTOCOMMIT")
     with owner.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -153,18 +151,6 @@ def migration_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
     yield key
     get_settings.cache_clear()
-
-
-def _create_database_once(conn: Connection, name: str) -> None:
-    """Create the database unless it exists (workers and runs may race to create it; one wins)."""
-    exists_already = text("SELECT 1 FROM pg_database WHERE datname = :name")
-    if conn.scalar(exists_already, {"name": name}):
-        return
-    try:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except DBAPIError:
-        if not conn.scalar(exists_already, {"name": name}):
-            raise
 
 
 @pytest.fixture(scope="session")
