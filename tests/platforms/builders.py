@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from neigou.platforms.rows import BEIJING
-from tests.orders.builders import PAID_AT, World
+from tests.orders.builders import PAID_AT, World, build
 
 ORDERED = PAID_AT.astimezone(BEIJING)
 
@@ -122,6 +123,20 @@ def taobao_row(
         "relation_id": relation_id,
         "special_id": None,
     }
+
+
+@dataclass
+class Feeds:
+    """A world and an integration of its program, for a module's feed tests."""
+
+    w: World
+    integration_id: int
+
+
+def feeds_world(client: TestClient, operator: dict[str, str], factory: Any) -> Feeds:
+    """A new world with an integration of its program."""
+    w = build(client, operator, factory)
+    return Feeds(w, integration(client, operator, w))
 
 
 def integration(client: TestClient, operator: dict[str, str], w: World) -> int:

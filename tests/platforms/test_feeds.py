@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,23 +14,16 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import row_counts
-from tests.orders.builders import World, assert_ledger_balanced, build
-from tests.platforms.builders import feed, integration, jd_row, pdd_row, taobao_row
+from tests.orders.builders import assert_ledger_balanced
+from tests.platforms.builders import Feeds, feed, feeds_world, jd_row, pdd_row, taobao_row
 from tests.sign_in import console_sign_in
 
 pytestmark = pytest.mark.world_per_module
 
 
-@dataclass
-class Feeds:
-    w: World
-    integration_id: int
-
-
 @pytest.fixture(scope="module")
 def world(module_client: TestClient, module_operator: dict[str, str], module_factory: Any) -> Feeds:
-    w = build(module_client, module_operator, module_factory)
-    return Feeds(w, integration(module_client, module_operator, w))
+    return feeds_world(module_client, module_operator, module_factory)
 
 
 def _order(client: TestClient, headers: dict[str, str], f: Feeds, external_id: object) -> dict[str, Any]:

@@ -80,14 +80,21 @@ def _jd(rows: list[dict[str, Any]], more: bool = False) -> dict[str, Any]:
 
 
 def _poll(
-    factory: sessionmaker[Session], stub: Stub, integration_id: int, platform: Platform, **kw: Any
+    factory: sessionmaker[Session],
+    stub: Stub,
+    integration_id: int,
+    platform: Platform,
+    *,
+    key: str = "app-key",
+    secret: str = SECRET,
+    **kw: Any,
 ) -> Any:
     with httpx.Client() as client:
         return poll(
             factory,
             integration_id=integration_id,
             platform=platform,
-            credentials=Credentials(stub.url, "app-key", SECRET),
+            credentials=Credentials(stub.url, key, secret),
             client=client,
             secret_key="test-secret",
             actor=ACTOR,
@@ -179,20 +186,11 @@ def test_a_failure_never_tells_the_app_key_secret_or_signature(
     stub.url = stub.url.replace("http://", "http://gw-user:gw-pa55word@") + f"?gateway_key={key}"
     echo = {"error_response": {"code": 19, "zh_desc": f"无效的app_key:{key}", "request": f"secret={secret}"}}
     stub.answers = [(status, echo)] * 5
-    with pytest.MonkeyPatch.context() as patch, httpx.Client() as client:
+    since = NOW - timedelta(minutes=30)
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr("neigou.platforms.fetchers.time.sleep", lambda _s: None)
         with pytest.raises(PlatformError) as failed:
-            poll(
-                factory,
-                integration_id=integration_id,
-                platform=Platform.JD_UNION,
-                credentials=Credentials(stub.url, key, secret),
-                client=client,
-                secret_key="test-secret",
-                actor=ACTOR,
-                clock=lambda: NOW,
-                since=NOW - timedelta(minutes=30),
-            )
+            _poll(factory, stub, integration_id, Platform.JD_UNION, key=key, secret=secret, since=since)
     told = "".join(traceback.format_exception(failed.value))
     sign = stub.calls[-1]["sign"]
     assert str(status) in told
@@ -200,18 +198,8 @@ def test_a_failure_never_tells_the_app_key_secret_or_signature(
         assert value not in told
         assert value.lower() not in told.lower()
     stub.answers = [(200, echo)]
-    with httpx.Client() as client, pytest.raises(PlatformError) as refused:
-        poll(
-            factory,
-            integration_id=integration_id,
-            platform=Platform.JD_UNION,
-            credentials=Credentials(stub.url, key, secret),
-            client=client,
-            secret_key="test-secret",
-            actor=ACTOR,
-            clock=lambda: NOW,
-            since=NOW - timedelta(minutes=30),
-        )
+    with pytest.raises(PlatformError) as refused:
+        _poll(factory, stub, integration_id, Platform.JD_UNION, key=key, secret=secret, since=since)
     told = "".join(traceback.format_exception(refused.value))
     assert "无效的app_key" in told
     for value in (key, secret, stub.calls[-1]["sign"]):
