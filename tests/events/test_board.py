@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from datetime import timedelta
@@ -10,12 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.holds import settle_holds
 from neigou.events.models import Reservation, ReservationStatus
 from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
+from neigou.offers.models import Product
 from tests.events.builders import add_employees
 from tests.orders.builders import SKU, World, build
 from tests.sign_in import console_sign_in
@@ -207,9 +208,45 @@ def test_console_board_names_sellers_and_products_and_says_when_nothing_sold(
     assert _text(sold, "board-skus") == f"{SKU} · 1 件 · ¥30.00"
     for testid in ("board-members-empty", "board-skus-empty"):
         assert "hidden" in _tag(sold, testid)
-    names = re.search(r'data-names="([^"]*)"', _tag(sold, "board-members"))
-    assert names  # the stream's rows are named alike
-    assert json.loads(html.unescape(names.group(1))) == {str(world.seller): "员工"}
+
+
+def test_board_stream_names_every_seller_and_product(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The live stream sends each top seller's name (the whitelist's, else the member's) and each top
+    product's title, so a seller who was not on the board at page load is never shown as ``#id``; the
+    page shows the same names."""
+    world = build(client, operator, factory)
+    event_id = _event(client, operator, world)
+    with transaction(factory) as session:
+        session.execute(update(Product).where(Product.sku == SKU).values(title="澜泉洗发水"))
+    for external_id, customer, fen, link in [
+        ("EV-1", "shopper-1", 3000, world.link),
+        ("EV-2", "shopper-2", 6000, world.owner_link),
+    ]:
+        made = client.post(
+            "/api/v1/orders",
+            json=_order(world, external_id, event_id, customer=customer, paid_fen=fen, link=link),
+            headers=operator,
+        )
+        assert made.status_code == 201, made.text
+    app: Any = client.app
+    app.state.events.flush()
+    with client.stream("GET", f"/console/events/{event_id}/board/stream", headers=operator) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        assert next(lines) == "event: board"
+        pushed = json.loads(next(lines).removeprefix("data: "))
+    assert pushed["top_members"] == [
+        {"member_id": world.owner, "gmv_fen": 6000, "name": "owner"},
+        {"member_id": world.seller, "gmv_fen": 3000, "name": "员工"},
+    ]
+    assert pushed["top_skus"] == [{"sku": SKU, "quantity": 2, "gmv_fen": 9000, "title": "澜泉洗发水"}]
+    console_sign_in(client, factory)
+    page = client.get(f"/console/events/{event_id}").text
+    assert _text(page, "board-members") == "owner · ¥60.00|员工 · ¥30.00"
+    assert _text(page, "board-skus") == "澜泉洗发水 · 2 件 · ¥90.00"
+    assert f"#{world.owner}" not in page
 
 
 def test_live_page_lists_prices_with_the_window_in_the_programs_zone(

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
@@ -15,6 +16,7 @@ from neigou.kit.db import transaction
 from neigou.kit.money import parse_yuan
 from neigou.links import service as links
 from neigou.links.schemas import LinkCreate
+from neigou.offers.models import Product
 from neigou.web import console_orders, workspace_earnings, workspace_links
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.groups.builders import create_group
@@ -58,6 +60,26 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
     assert balance(client, operator, w.seller)["withdrawn_fen"] == 1000
     english = client.get(f"/console/members/{w.seller}/ledger?lang=en")
     assert "Withdrawal paid" in english.text
+
+
+def test_console_order_lines_show_the_product_title_beside_the_sku(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Each line names its product by title with the sku beside it; a sku whose product is gone shows
+    the sku alone."""
+    w = build(client, operator, factory)
+    with transaction(factory) as session:
+        session.execute(update(Product).where(Product.sku == SKU).values(title="澜泉洗发水"))
+    order = post_order(client, operator, order_body(w, "LN-1", (SKU, 1, 4000), ("YD-TEE", 1, 5000)))
+    with transaction(factory) as session:
+        session.execute(delete(Product).where(Product.sku == "YD-TEE"))
+    console_sign_in(client, factory)
+    page = client.get(f"/console/orders/{order['id']}").text
+    cells = [
+        html.unescape(" ".join(re.sub(r"<[^>]+>", " ", c).split()))
+        for c in re.findall(r'data-testid="line-product">(.*?)</td>', page, re.S)
+    ]
+    assert sorted(cells) == sorted([f"澜泉洗发水 {SKU}", "YD-TEE"])
 
 
 def test_console_order_says_why_it_was_attributed_and_names_its_group(
@@ -144,7 +166,11 @@ def test_workspace_earnings_show_one_line_per_movement_paged(
     assert sorted(amounts) == sorted(["+¥20.00", "-¥4.00", "¥16.00", "¥16.00"])
     assert "赚取佣金" in text
     assert "退款扣回" in text
-    assert f"订单 #{order['id']}" in text
+    # the order is named by the shop's order number, never by its internal id
+    assert re.findall(r'data-testid="movement-order">([^<]+)<', text) == ["订单 PG-1"] * 3
+    assert f"#{order['id']}" not in text
+    english = client.get("/m/earnings?lang=en").text
+    assert "Order PG-1" in english
     assert "+00:00" not in text
     monkeypatch.setattr(workspace_earnings, "MOVEMENTS_PER_PAGE", 3)
     first = client.get("/m/earnings").text

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from neigou.events.leaderboard import ranking
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
 from neigou.kit.paging import Page, Paged, Sortable, count_rows, paginate
+from neigou.offers import repository as offers
 from neigou.orders.models import Order, OrderLine, Refund
+from neigou.programs import repository as programs
 
 TOP = 10
 
@@ -125,6 +127,23 @@ def board(session: Session, event_id: int) -> Board:
         )
     ]
     return Board(int(orders), int(gmv), int(reservations or 0), members, skus)
+
+
+@dataclass(frozen=True)
+class BoardLabels:
+    """What the board's keys are shown as: sellers' names by member id, products' titles by sku."""
+
+    names: dict[int, str]
+    titles: dict[str, str]
+
+
+def board_labels(session: Session, event_id: int, board: Board) -> BoardLabels:
+    """Names of the board's top sellers (the whitelist's name, else the member's) and titles of its
+    top skus, each looked up for the whole list at once."""
+    names = employee_member_names(session, event_id)
+    others = programs.member_names(session, [m for m, _ in board.top_members if m not in names])
+    shown = {m: name for m, _ in board.top_members if (name := names.get(m) or others.get(m))}
+    return BoardLabels(shown, offers.titles_by_sku(session, [s for s, _, _ in board.top_skus]))
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,30 @@ class BoardOut(BaseModel):
     top_skus: list[SkuSalesOut]
 
 
+class LiveMemberOut(MemberGmvOut):
+    """A top seller on the console's live stream, with the name to show (the whitelist's, else the
+    member's; None only when no such member is left)."""
+
+    name: str | None
+
+
+class LiveSkuOut(SkuSalesOut):
+    """A top sku on the console's live stream, with its product's title (the sku when no product is left)."""
+
+    title: str
+
+
+class LiveBoardOut(BaseModel):
+    """The board as the console's live stream sends it: ``BoardOut`` with names and titles, so an
+    update never shows a bare id."""
+
+    orders: int
+    gmv_fen: int
+    reservations: int
+    top_members: list[LiveMemberOut]
+    top_skus: list[LiveSkuOut]
+
+
 class StandingOut(BaseModel):
     member_id: int
     gmv_fen: int

@@ -144,6 +144,11 @@ def products_by_sku(session: Session, skus: Iterable[str]) -> dict[str, Product]
     return found
 
 
+def titles_by_sku(session: Session, skus: Iterable[str]) -> dict[str, str]:
+    """The title of each of these skus that is still a product, by sku (one query per chunk)."""
+    return _lookup(session, Product.sku, Product.title, skus)
+
+
 def existing_skus(session: Session, skus: Iterable[str]) -> dict[str, int]:
     """Id of each of these skus that exists."""
     return _lookup(session, Product.sku, Product.id, skus)

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from neigou.orders.models import Order, Refund
+from neigou.kit.bulk import chunks
+from neigou.orders.models import Commission, Order, Refund
 
 
 def list_orders(
@@ -66,3 +67,19 @@ def orders_of_link(session: Session, *, program_id: int, code: str, limit: int) 
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def order_numbers_of_member(session: Session, member_id: int, order_ids: Iterable[int]) -> dict[int, str]:
+    """The shop's order number (``external_id``) of each of these orders that the member earns
+    commission on, by order id: a member's statement names its orders as the shop does, and an id
+    that is not the member's own stays unnamed (one query per chunk of ids)."""
+    found: dict[int, str] = {}
+    for part in chunks(sorted(set(order_ids))):
+        rows = session.execute(
+            select(Order.id, Order.external_id)
+            .join(Commission, Commission.order_id == Order.id)
+            .where(Order.id.in_(part), Commission.member_id == member_id)
+            .distinct()
+        )
+        found.update({int(i): str(e) for i, e in rows})
+    return found

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.auth.service import Principal
 from neigou.events import repository as events
+from neigou.events.schemas import LiveBoardOut
 from neigou.events.service import require_event
-from neigou.events.views import board_out
+from neigou.events.views import live_board_out
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound
@@ -95,9 +96,7 @@ def render_event(
     """The event's page, with what the whitelist form added, or its refused lines and their errors."""
     event = require_event(session, event_id)
     items = events.items_of(session, event_id)
-    board = board_out(events.board(session, event_id))
-    names = events.employee_member_names(session, event_id)
-    ranked = [m.member_id for m in board.top_members if m.member_id not in names]
+    board = _live_board(session, event_id)
     return render(
         request,
         "console/events/detail.html",
@@ -107,7 +106,6 @@ def render_event(
         zone=require_program(session, event.program_id).timezone,
         items=items,
         board=board,
-        names={**programs.member_names(session, ranked), **names},
         titles={sku: p.title for sku, p in offers.products_by_sku(session, [i.sku for i in items]).items()},
         employees=events.employee_count(session, event_id),
         added=added,
@@ -120,7 +118,13 @@ def _board_json(factory: sessionmaker[Session], scope: Scope | None, event_id: i
     with factory() as session:  # one short read per tick: no connection held across the wait
         use_scope(session, scope)
         require_event(session, event_id)
-        return board_out(events.board(session, event_id)).model_dump_json()
+        return _live_board(session, event_id).model_dump_json()
+
+
+def _live_board(session: Session, event_id: int) -> LiveBoardOut:
+    """The board with its sellers' names and products' titles, as the page and its stream show it."""
+    board = events.board(session, event_id)
+    return live_board_out(board, events.board_labels(session, event_id, board))
 
 
 @router.get("/console/events/{event_id}/board/stream")
@@ -128,7 +132,8 @@ async def board_stream(request: Request, event_id: int, principal: ConsoleOperat
     """The live board as Server-Sent Events: a ``board`` event every two seconds while it changes.
     The event is looked up in the caller's organization first (another organization's is a 404).
     Every stream of one event and tenant scope shares one read per tick (``web.feeds``): the board
-    holds figures only, no text in the reader's language, and what a caller may see of it is
+    holds figures, sellers' names and products' titles (``LiveBoardOut``), no text in the reader's
+    language, and what a caller may see of it is
     decided by its scope (organization, merchant), so the scope is part of the key and a stream is
     never handed a board read for another scope. Past ``max_streams`` open streams, 503
     ``overloaded`` with Retry-After (``web.streaming``)."""

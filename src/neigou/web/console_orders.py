@@ -19,6 +19,7 @@ from neigou.kit.sealed import Sealer
 from neigou.ledger import payees, payouts, withdrawals
 from neigou.ledger import repository as ledger
 from neigou.ledger.models import WithdrawalStatus
+from neigou.offers import repository as offers
 from neigou.orders import repository as orders
 from neigou.orders import settlement
 from neigou.orders.models import Order
@@ -83,6 +84,7 @@ def order_page(
         program=require_program(session, order.program_id),
         names=programs.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
         refunds=orders.refunds_of(session, order.id),
+        titles=offers.titles_by_sku(session, (line.sku for line in view.lines)),
         tiers={t.code: t.name for t in programs.list_tiers(session, order.program_id)},
     )
 

@@ -19,6 +19,7 @@ from neigou.ledger import payees, withdrawals
 from neigou.ledger import repository as ledger
 from neigou.ledger.models import PayeeAccount
 from neigou.ledger.payee_rules import PayeeKind
+from neigou.orders import repository as orders
 from neigou.programs.service import require_member, require_program
 from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
@@ -55,6 +56,9 @@ def earnings(
         program=require_program(session, member.program_id),
         balance=ledger.balance(session, member.id),
         movements=movements.items,
+        order_numbers=orders.order_numbers_of_member(
+            session, member.id, (m.source_id for m in movements.items if m.source == "order")
+        ),
         pager=pager(request, page, MOVEMENTS_PER_PAGE, movements.total),
         withdrawals=ledger.list_withdrawals(session, member_id=member.id, limit=20),
         rules=withdrawals.rules_of(session, member.program_id),

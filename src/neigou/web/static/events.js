@@ -8,16 +8,15 @@
     });
   }
   function yuan(fen) { return "¥" + (fen / 100).toFixed(2); }
-  // A board list's rows as text (never markup): each row's key shown by its name from the page
-  // (a member's, a product's), the key itself when the page has none; the list's empty text
-  // (data-empty-of) shows while it has no row.
+  // A board list's rows as text (never markup): each row is already shown by its name (the stream
+  // sends a seller's name and a product's title); the list's empty text (data-empty-of) shows while
+  // it has no row.
   function fill(list, rows) {
-    var names = JSON.parse(list.dataset.names || "{}");
     var empty = list.parentNode.querySelector('[data-empty-of="' + list.dataset.board + '"]');
     if (empty) empty.hidden = rows.length > 0;
     list.replaceChildren.apply(list, rows.map(function (row) {
       var li = document.createElement("li");
-      li.textContent = (names[row[0]] || (typeof row[0] === "number" ? "#" + row[0] : row[0])) + row[1];
+      li.textContent = row[0] + row[1];
       return li;
     }));
   }
@@ -37,10 +36,10 @@
       board.querySelector("[data-board=orders]").textContent = b.orders;
       board.querySelector("[data-board=reservations]").textContent = b.reservations;
       fill(board.querySelector("[data-board=members]"), b.top_members.map(function (m) {
-        return [m.member_id, " · " + yuan(m.gmv_fen)]; }));
+        return [m.name || "#" + m.member_id, " · " + yuan(m.gmv_fen)]; }));
       var skus = board.querySelector("[data-board=skus]");
       fill(skus, b.top_skus.map(function (s) {
-        return [s.sku, " · " + s.quantity + " " + skus.dataset.unit + " · " + yuan(s.gmv_fen)]; }));
+        return [s.title, " · " + s.quantity + " " + skus.dataset.unit + " · " + yuan(s.gmv_fen)]; }));
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
