@@ -1,16 +1,21 @@
-"""The seeded demo world, built once per test process and copied for each test that reads it.
+"""The seeded demo world, built once per test run and copied for each test that reads it.
 
 Seeding the demo takes tens of seconds; the browser tests and the demo-world checks (``sqlite_only``)
-all read the same world, so a worker seeds it once (``demo_template``) and each test gets a fresh copy
-of its database (``demo_url``, ``demo_factory``). A test module that uses these imports them (``from tests.demo_world
-import demo_factory, demo_template, demo_url``); the browser tests get them from their conftest.
+all read the same world, so the first worker that needs it seeds it once into a template file in the
+run's temporary directory, which every pytest-xdist worker shares (a file lock keeps the others waiting
+until it is written, then they read it); each test gets a fresh copy of its database (``demo_url``,
+``demo_factory``). The fixtures are ``tests/conftest.py``'s, defined once for the whole suite: a module
+that imported them would get fixtures of its own and seed the world again.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -46,17 +51,15 @@ def copy_database(source: Path, target: Path) -> None:
         src.close()
 
 
-@pytest.fixture(scope="session")
-def demo_template(
-    database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
-) -> DemoTemplate:
-    """The demo world, seeded once per test process into a copy of the migrated, empty test database."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the demo world is a SQLite product (browser and demo-world tests run on SQLite)")
-    empty = make_url(database_url).database
-    assert empty is not None
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    copy_database(Path(empty), path)
+def _run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary directory of the whole run: under pytest-xdist, the one every worker's lies in."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _seed_template(empty: Path, path: Path) -> tuple[DemoWorld, datetime]:
+    """Seed the demo world into ``path``, a copy of the migrated, empty database ``empty``."""
+    copy_database(empty, path)
     demo_engine = make_engine(f"sqlite:///{path}")
     built_at = utcnow()
     try:
@@ -64,7 +67,30 @@ def demo_template(
             world = seed(session, now=built_at, password=PASSWORD, secret_key=SECRET)
     finally:
         demo_engine.dispose()
-    return DemoTemplate(path, world, built_at)
+    return world, built_at
+
+
+@pytest.fixture(scope="session")
+def demo_template(
+    database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> DemoTemplate:
+    """The demo world, seeded once per test run (the first worker to need it seeds, the others wait
+    for it and read it) into a copy of the migrated, empty test database."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the demo world is a SQLite product (browser and demo-world tests run on SQLite)")
+    empty = make_url(database_url).database
+    assert empty is not None
+    shared = _run_directory(tmp_path_factory)
+    path, about = shared / "demo-template.db", shared / "demo-template.json"
+    with (shared / "demo-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not about.exists():
+            world, built_at = _seed_template(Path(empty), path)
+            written = about.with_suffix(".part")
+            written.write_text(json.dumps({"world": asdict(world), "built_at": built_at.isoformat()}))
+            written.rename(about)  # the template is complete once this name exists
+    saved = json.loads(about.read_text())
+    return DemoTemplate(path, DemoWorld(**saved["world"]), datetime.fromisoformat(saved["built_at"]))
 
 
 @pytest.fixture

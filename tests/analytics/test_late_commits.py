@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.analytics.extract import refresh, watermark
-from neigou.analytics.horizon import advance
+from neigou.analytics.horizon import advance, snapshot
 from neigou.analytics.store import Store, open_store
 from neigou.programs.models import Member
 from tests.conftest import TokenMaker
@@ -35,6 +35,21 @@ def duck(tmp_path: Path) -> Iterator[Store]:
     store = open_store(f"duckdb:///{tmp_path / 'analytics.duckdb'}")
     yield store
     store.close()
+
+
+def _wait_for_xmin_past_the_last_refresh(factory: sessionmaker[Session], deadline: float) -> None:
+    """Until every transaction that was running when the last refresh began has ended (the snapshot's
+    ``xmin`` reaches the ``xmax`` read now, at or above that refresh's horizon), or the deadline."""
+    with factory() as session:
+        now = snapshot(session)
+    assert now is not None
+    while time.monotonic() < deadline:
+        with factory() as session:
+            later = snapshot(session)
+        assert later is not None
+        if later.xmin >= now.xmax:
+            return
+        time.sleep(0.2)
 
 
 def _member_ids(store: Store) -> list[int]:
@@ -89,7 +104,8 @@ def test_a_member_committed_late_is_copied_once(
         gone.close()
     # Other writes go on between refreshes, as they do. Three rounds settle the gap on a quiet server;
     # the snapshot's xmin is the cluster's, so a long transaction elsewhere on the server (another test
-    # worker's module-long transaction) delays settling until it ends: wait for that, within a bound.
+    # worker's module-long transaction) delays settling until it ends: wait for that, within a bound,
+    # by watching the snapshot (a cheap query) rather than refreshing again and again.
     deadline = time.monotonic() + 600
     n = 0
     while True:
@@ -102,6 +118,6 @@ def test_a_member_committed_late_is_copied_once(
             break
         n += 1
         if n > 3:
-            time.sleep(0.5)
+            _wait_for_xmin_past_the_last_refresh(factory, deadline)
     assert watermark(duck, "members") == max(ids)
     assert first["id"] in ids

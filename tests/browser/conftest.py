@@ -1,6 +1,6 @@
 """A real server on a free port and Debian's headless Chromium driven by Playwright, on the demo world.
 
-The demo world is seeded once per test process into a template SQLite file (``tests.demo_world``); each
+The demo world is seeded once per test run into a template SQLite file (``tests.demo_world``); each
 test gets a copy of it (SQLite's backup API, a few milliseconds) as its own database, so a test may change
 anything. The
 sign-in steps live here: ``sign_in`` (console) and ``member_sign_in`` (workspace).
@@ -35,7 +35,7 @@ from neigou.kit.db import make_engine, make_session_factory
 from neigou.kit.settings import Settings
 from neigou.web.app import create_app
 from tests.conftest import app_settings
-from tests.demo_world import PASSWORD, DemoTemplate, demo_template, demo_url  # noqa: F401 - fixtures
+from tests.demo_world import PASSWORD, DemoTemplate
 
 CHROMIUM = os.environ.get("NEIGOU_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("NEIGOU_TEST_ARTIFACTS", "test-artifacts"))
@@ -113,13 +113,13 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def settings(demo_url: str, tmp_path: Path) -> Settings:  # noqa: F811 - the fixture imported above
+def settings(demo_url: str, tmp_path: Path) -> Settings:
     """Settings of an app on this test's copy of the demo database."""
     return app_settings(demo_url, tmp_path)
 
 
 @pytest.fixture
-def factory(demo_url: str) -> Iterator[sessionmaker[Session]]:  # noqa: F811 - the fixture imported above
+def factory(demo_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on this test's copy of the demo database."""
     demo_engine = make_engine(demo_url)
     yield make_session_factory(demo_engine)
@@ -127,7 +127,7 @@ def factory(demo_url: str) -> Iterator[sessionmaker[Session]]:  # noqa: F811 - t
 
 
 @pytest.fixture
-def world(demo_template: DemoTemplate) -> DemoWorld:  # noqa: F811 - the fixture imported above
+def world(demo_template: DemoTemplate) -> DemoWorld:
     """The demo programs, members, products, groups and orders (in this test's database)."""
     return demo_template.world
 

@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.links import repository as links
 from neigou.links.models import CouponClaim, Touch
 from tests.demo_activity import out_of_order
-from tests.demo_world import DemoTemplate, demo_factory, demo_template, demo_url  # noqa: F401 - fixtures
+from tests.demo_world import DemoTemplate
 
 
 @pytest.mark.sqlite_only
-def test_demo_links(demo_template: DemoTemplate, demo_factory: sessionmaker[Session]) -> None:  # noqa: F811
+def test_demo_links(demo_template: DemoTemplate, demo_factory: sessionmaker[Session]) -> None:
     world = demo_template.world
     with demo_factory() as session:
         rows = links.list_links(session, member_id=world.sample_member_id)
@@ -31,7 +31,7 @@ def test_demo_links(demo_template: DemoTemplate, demo_factory: sessionmaker[Sess
 
 @pytest.mark.sqlite_only
 def test_demo_activity_in_daytime_and_after_what_it_depends_on(
-    demo_factory: sessionmaker[Session],  # noqa: F811
+    demo_factory: sessionmaker[Session],
 ) -> None:
     """Clicks, claims and orders fall in the shoppers' hours and claims carry the visitor of their click;
     links, clicks, claims, orders, commissions and ledger entries follow their member's joining, and every

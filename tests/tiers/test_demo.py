@@ -10,11 +10,11 @@ from neigou.programs.models import Member
 from neigou.programs.service import require_program
 from neigou.tiers.models import TierChange, TierEvaluation
 from neigou.tiers.progress import member_progress
-from tests.demo_world import DemoTemplate, demo_factory, demo_template, demo_url  # noqa: F401 - fixtures
+from tests.demo_world import DemoTemplate
 
 
 @pytest.mark.sqlite_only
-def test_demo_tiers(demo_template: DemoTemplate, demo_factory: sessionmaker[Session]) -> None:  # noqa: F811
+def test_demo_tiers(demo_template: DemoTemplate, demo_factory: sessionmaker[Session]) -> None:
     world, now = demo_template.world, demo_template.built_at
     with demo_factory() as session:
         evaluated = {e.program_id for e in session.scalars(select(TierEvaluation))}
