@@ -43,7 +43,12 @@ def test_the_audit_log_pages_searches_sorts_and_filters(
     rows = _rows(page.text)
     # the seven entries and the creation of the operator's account, newest first
     assert len(rows) == 8
-    assert "user.create" in rows[0]
+    # an action in words, its code beside for whoever searches for it; an unknown one by its code
+    assert "创建后台账号" in rows[0]
+    assert 'title="user.create"' in rows[0]
+    assert '<small class="muted"><code>user.create</code></small>' in rows[0]
+    assert "<code>program.updated</code>" in rows[1]
+    assert "muted" not in rows[1]
     assert "2026-03-01 09:06:00" in rows[1]  # in the deployment's zone (UTC+8)
     assert "共 8 条" in page.text
     oldest = client.get("/console/audit?sort=at").text
@@ -117,3 +122,20 @@ def test_every_list_link_keeps_the_readers_language(
     assert 'href="/console/links"' in client.get("/console/audit?lang=xx").text
     chinese = client.get("/console/audit?lang=zh-CN")
     assert '<input type="hidden" name="lang" value="zh-CN">' in chinese.text
+    english = _rows(client.get("/console/audit?lang=en").text)
+    assert "Console user created" in english[0]
+    assert "<code>user.create</code>" in english[0]
+
+
+def test_the_audit_log_finds_an_action_by_its_words_or_its_code(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    _log(factory, 3)
+    console_sign_in(client, factory)
+    for q in ("后台账号", "user.create"):
+        found = _rows(client.get("/console/audit", params={"q": q}).text)
+        assert len(found) == 1, q
+        assert "创建后台账号" in found[0]
+    assert len(_rows(client.get("/console/audit", params={"q": "console USER", "lang": "en"}).text)) == 1
+    # the words of the other language are not searched
+    assert not _rows(client.get("/console/audit", params={"q": "console user"}).text)

@@ -52,8 +52,8 @@ def _dump(w: Withdrawal) -> dict[str, object]:
 def _record(
     session: Session,
     w: Withdrawal,
-    action: str,
     *,
+    action: str,
     before: dict[str, object] | None,
     actor: Actor,
     at: datetime,
@@ -116,7 +116,7 @@ def request(
         at,
         legs.move({member.id: amount_fen}, source=Account.AVAILABLE, target=Account.WITHDRAWING),
     )
-    _record(session, withdrawal, "withdrawal.request", before=None, actor=actor, at=at)
+    _record(session, withdrawal, action="withdrawal.request", before=None, actor=actor, at=at)
     return withdrawal, True
 
 
@@ -168,7 +168,7 @@ def approve(session: Session, *, withdrawal_id: int, actor: Actor, at: datetime)
     before = _dump(w)
     w.status, w.decided_at = WithdrawalStatus.APPROVED, at
     session.flush()
-    _record(session, w, "withdrawal.approve", before=before, actor=actor, at=at)
+    _record(session, w, action="withdrawal.approve", before=before, actor=actor, at=at)
     return w
 
 
@@ -189,7 +189,7 @@ def reject(session: Session, *, withdrawal_id: int, reason: str, actor: Actor, a
         at,
         legs.move({w.member_id: w.amount_fen}, source=Account.WITHDRAWING, target=Account.AVAILABLE),
     )
-    _record(session, w, "withdrawal.reject", before=before, actor=actor, at=at)
+    _record(session, w, action="withdrawal.reject", before=before, actor=actor, at=at)
     return w
 
 

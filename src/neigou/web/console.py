@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import ColumnElement
 
 from neigou.audit import service as audit
+from neigou.audit.models import AuditEntry
 from neigou.auth import service as auth
 from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator
 from neigou.auth.models import Role
@@ -18,8 +20,9 @@ from neigou.kit.i18n import LOCALES
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.programs.service import require_program
+from neigou.web import audit_labels
 from neigou.web.forms import set_session_cookie
-from neigou.web.i18n import query_language
+from neigou.web.i18n import locale_of, page_callables, query_language
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import client_ip, remember_language, render, safe_next
 from neigou.web.tree import build_forest
@@ -178,6 +181,7 @@ def audit_page(
         sorts=audit.SORTS,
         default_sort="-at",
         search=audit.SEARCH,
+        also_matching=_actions_said(request, query.q),
     )
     return render(
         request,
@@ -187,3 +191,14 @@ def audit_page(
         entities=kinds,
         entity=chosen or "",
     )
+
+
+def _actions_said(request: Request, text: str) -> ColumnElement[bool] | None:
+    """Entries whose action is said, in the reader's language, with words holding ``text``: the log
+    shows actions in words, so "内购会" finds ``event.create`` too."""
+    if not text:
+        return None
+    said = page_callables(locale_of(request))["label"]
+    wanted = text.casefold()
+    codes = [code for code in audit_labels.action if wanted in said("action", code).casefold()]
+    return AuditEntry.action.in_(codes) if codes else None

@@ -4,6 +4,7 @@ translated where they are shown: ``label("g_kind", a.kind.value)`` in a template
 from __future__ import annotations
 
 from neigou.kit.i18n import N_, NP_, Label
+from neigou.web.audit_labels import FAMILIES as AUDIT_FAMILIES
 from neigou.web.crm_labels import FAMILIES as CRM_FAMILIES
 from neigou.web.feed_labels import FAMILIES as FEED_FAMILIES
 from neigou.web.merchant_labels import FAMILIES as MERCHANT_FAMILIES
@@ -415,4 +416,5 @@ FAMILIES: dict[str, dict[str, Label]] = {
     **MERCHANT_FAMILIES,
     **FEED_FAMILIES,
     **RISK_FAMILIES,
+    **AUDIT_FAMILIES,
 }

@@ -94,17 +94,20 @@ def fetch(
     sorts: Mapping[str, Sortable],
     default_sort: str,
     search: Sequence[Sortable] = (),
+    also_matching: ColumnElement[bool] | None = None,
     size: int | None = None,
     scalars: bool = True,
     path: str | None = None,
 ) -> Listing:
     """Page ``query.page`` of ``stmt`` filtered by the search text over ``search`` (case-insensitive
-    substring) and sorted by one of ``sorts`` (an unknown key falls back to ``default_sort``); ties
-    keep the statement's own order. The total counts the filtered list. ``path`` is where the list's
-    links point when it is shown in answer to a form posted elsewhere."""
+    substring) or by ``also_matching`` (what the text finds beyond the columns, such as the codes whose
+    label holds it), and sorted by one of ``sorts`` (an unknown key falls back to ``default_sort``);
+    ties keep the statement's own order. The total counts the filtered list. ``path`` is where the
+    list's links point when it is shown in answer to a form posted elsewhere."""
     if query.q and search:
         pattern = contains(query.q)
-        stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in search)))
+        found = [column.ilike(pattern, escape="\\") for column in search]
+        stmt = stmt.where(or_(*found, *([] if also_matching is None else [also_matching])))
     sort = query.sort if query.sort.lstrip("-") in sorts else default_sort
     column = sorts[sort.lstrip("-")]
     stmt = stmt.order_by(None).order_by(column.desc() if sort.startswith("-") else column.asc(), *_ties(stmt))
