@@ -1,13 +1,13 @@
 """Retries of one order carrying the shopper's marketing consent, at the same moment on real PostgreSQL
 connections: the consent is recorded once. Each retry takes the order as ``POST /api/v1/orders`` does and
-then holds its transaction open a while, so without the customer's lock the order's ingest holds
+then holds its transaction open until every other retry waits for a lock of theirs, reached that point
+too, or ended (``tests.lock_waits``), so without the customer's lock the order's ingest holds
 (``privacy.repository.lock_customers``) every retry would find no decision in the book and record a
 grant (a shopper new to the book is also kept apart by the book's unique customer, not one already in
 it)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -24,11 +24,11 @@ from neigou.orders.models import Order, OrderSource
 from neigou.orders.schemas import OrderBody
 from neigou.orders.views import order_in
 from tests.conftest import SECRET, TEST_ACTOR
+from tests.lock_waits import LockWaits
 from tests.orders.builders import World, build, order_body, post_order
 from tests.parallel import in_parallel
 
 PARALLEL = 4
-PAUSE_S = 0.5  # long enough for the other retries to reach their look-up when nothing holds them back
 SHOPPER = "13800000171"
 
 
@@ -38,11 +38,12 @@ def postgres(factory: sessionmaker[Session]) -> None:
         pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
 
 
-def _retry(w: World, external_id: str) -> Callable[[Session], bool]:
+def _retry(w: World, external_id: str, waits: LockWaits) -> Callable[[Session], bool]:
     body = OrderBody.model_validate(order_body(w, external_id, customer=SHOPPER))
     consent = OrderConsent(at=utcnow() - timedelta(minutes=1), source="checkout")
 
     def take(session: Session) -> bool:
+        waits.join(session)
         now = utcnow()
         order, created = service.take_order(
             session, data=order_in(body), secret_key=SECRET, source=OrderSource.API, actor=TEST_ACTOR, now=now
@@ -50,7 +51,7 @@ def _retry(w: World, external_id: str) -> Callable[[Session], bool]:
         record_order_consent(
             session, order=order, created=created, customer_ref=SHOPPER, consent=consent, at=now
         )
-        time.sleep(PAUSE_S)  # before the commit
+        waits.hold()  # before the commit, until the other retries wait or passed their look-up
         return created
 
     return take
@@ -79,7 +80,7 @@ def test_parallel_retries_of_an_order_taken_without_consent_record_it_once(
         assert added.status_code == 201, added.text
     post_order(client, operator, order_body(w, "RACE-C1", customer=SHOPPER))  # without consent
     assert _counts(factory) == (1, int(in_book), 0)
-    results = in_parallel(factory, _retry(w, "RACE-C1"), PARALLEL)
+    results = in_parallel(factory, _retry(w, "RACE-C1", LockWaits(factory, PARALLEL)), PARALLEL)
     assert results == [False] * PARALLEL
     assert _counts(factory) == (1, 1, 1)
 
@@ -90,7 +91,7 @@ def test_parallel_first_takings_and_retries_with_consent_record_it_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     w = build(client, operator, factory)
-    results = in_parallel(factory, _retry(w, "RACE-C2"), PARALLEL)
+    results = in_parallel(factory, _retry(w, "RACE-C2", LockWaits(factory, PARALLEL)), PARALLEL)
     assert sorted(r is True for r in results) == [False] * (PARALLEL - 1) + [True]
     assert all(isinstance(r, bool) for r in results), results
     assert _counts(factory) == (1, 1, 1)

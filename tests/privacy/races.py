@@ -1,16 +1,14 @@
 """The set-up the opt-out race tests share: a writer of a customer and the shopper's opt-out run on two
-PostgreSQL connections, the second started once the first reached a pause inside its transaction.
+PostgreSQL connections, the second started once the first reached a hold inside its transaction.
 
 Whichever side comes second must wait for the first one's commit (both take the customer's advisory
-lock before they look, ``privacy.repository.lock_customers``) and then see what it did. The pause is
-long enough for the second side to run to its commit when nothing holds it back, so without the lock the
-tests fail."""
+lock before they look, ``privacy.repository.lock_customers``) and then see what it did. The first side
+holds until the second waits for its lock, or ran to its commit when nothing held it back
+(``tests.lock_waits``), so without the lock the tests fail."""
 
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.clock import utcnow
 from neigou.privacy import repository, service
 from tests.conftest import TEST_ACTOR
+from tests.lock_waits import WAIT_S, LockWaits
 from tests.parallel import in_parallel
-
-PAUSE_S = 1.0  # long enough for the other side to run to its commit when nothing holds it back
-WAIT_S = 30.0
 
 
 @pytest.fixture
@@ -39,13 +35,12 @@ def lock_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setattr(repository, "WIDE_FROM", 0)
 
 
-def paused(function: Callable[..., Any], reached: threading.Event) -> Callable[..., Any]:
-    """``function``, which then tells that it was reached and waits a while before returning."""
+def paused(function: Callable[..., Any], waits: LockWaits) -> Callable[..., Any]:
+    """``function``, which then holds its side of the race (``waits.hold``) before returning."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = function(*args, **kwargs)
-        reached.set()
-        time.sleep(PAUSE_S)
+        waits.hold()
         return result
 
     return wrapper
@@ -71,23 +66,24 @@ def race(
     writer: Callable[[Session], object],
     opt_out: Callable[[Session], dict[str, int]],
     writer_first: bool,
-    reached: threading.Event,
+    waits: LockWaits,
     pause_after_first: bool = False,
 ) -> tuple[dict[str, int], object]:
     """``writer`` and ``opt_out`` on two connections, the first (the writer if ``writer_first``) at once,
-    the second once ``reached`` is set: by a ``paused`` function the first side calls, or, with
-    ``pause_after_first``, when the first side has done its work and before it commits. What the
-    opt-out erased and what the writer answered."""
+    the second once the first holds (``waits``, of two sides): in a ``paused`` function it calls, or,
+    with ``pause_after_first``, when it has done its work and before it commits. The first side goes on
+    once the second waits for its lock (or ran to its end). What the opt-out erased and what the writer
+    answered."""
     roles = itertools.count()  # next() is atomic: one thread writes, the other opts out
 
     def work(session: Session) -> object:
         first = next(roles) == 0
+        waits.join(session)
         if not first:
-            assert reached.wait(WAIT_S)
+            assert waits.reached.wait(WAIT_S), f"the first side did not reach its hold in {WAIT_S:.0f} s"
         result = writer(session) if first == writer_first else opt_out(session)
         if first and pause_after_first:
-            reached.set()
-            time.sleep(PAUSE_S)
+            waits.hold()
         return result
 
     results = in_parallel(factory, work, 2)

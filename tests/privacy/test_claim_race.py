@@ -8,13 +8,13 @@ a large batch) before its first write, and announces the consent (``crm.capture`
 batch that passed the capture's suppression check first holds the opt-out back until it commits, and
 the opt-out then erases the customer it added; an opt-out that came first holds the batch back until
 it commits, and the capture then finds it and adds nobody. Each test holds one side open inside that
-window (a pause after the capture's suppression check, or after the erasure) while the other runs:
-without the lock the customer stays. SQLite has one writer at a time, so these run on PostgreSQL only.
+window (a hold after the capture's suppression check, or after the erasure) until the other waits for
+its lock or ran to its end (``tests.lock_waits``): without the lock the customer stays. SQLite has one
+writer at a time, so these run on PostgreSQL only.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +34,7 @@ from neigou.links.stock_gate import StockGate
 from neigou.privacy import repository
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.links.conftest import behind_gate
+from tests.lock_waits import LockWaits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
 from tests.privacy.races import lock_width, opt_out, paused, postgres, race  # noqa: F401 - fixtures
@@ -77,10 +78,10 @@ def _race(
     gate: StockGate,
     *,
     writer_first: bool,
-    reached: threading.Event,
+    waits: LockWaits,
 ) -> dict[str, int]:
     """The claim writer storing the queued claim and an opt-out on two connections, the second started
-    once the first reached its pause; the opt-out's counts. The claim is stored either way."""
+    once the first reached its hold; the opt-out's counts. The claim is stored either way."""
     world, entries = _queued_claim(client, operator, factory, gate)
     erased, stored = race(
         factory,
@@ -89,7 +90,7 @@ def _race(
             session, secret_key=SECRET, customer_ref=SHOPPER, program_id=world.program_id
         ),
         writer_first=writer_first,
-        reached=reached,
+        waits=waits,
     )
     assert stored == 1  # the claim was stored
     with factory() as session:
@@ -113,9 +114,9 @@ def test_a_queued_claim_stored_before_the_opt_out_loses_its_customer_to_it(
     gate: StockGate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    reached = threading.Event()
-    monkeypatch.setattr(capture, "suppressed", paused(repository.suppressed, reached))
-    erased = _race(client, operator, factory, gate, writer_first=True, reached=reached)
+    waits = LockWaits(factory, 2)
+    monkeypatch.setattr(capture, "suppressed", paused(repository.suppressed, waits))
+    erased = _race(client, operator, factory, gate, writer_first=True, waits=waits)
     # The opt-out waited for the batch's commit and erased the customer its consent added.
     assert (erased["customers"], erased["touches"]) == (1, 1)
 
@@ -129,8 +130,8 @@ def test_a_queued_claim_stored_during_the_opt_out_waits_and_adds_no_customer(
     gate: StockGate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    reached = threading.Event()
-    monkeypatch.setattr(erasure, "erase_customers", paused(erasure.erase_customers, reached))
-    erased = _race(client, operator, factory, gate, writer_first=False, reached=reached)
+    waits = LockWaits(factory, 2)
+    monkeypatch.setattr(erasure, "erase_customers", paused(erasure.erase_customers, waits))
+    erased = _race(client, operator, factory, gate, writer_first=False, waits=waits)
     # The batch waited for the opt-out's commit, then found it: the consent added nobody.
     assert (erased["customers"], erased["touches"]) == (0, 0)

@@ -7,13 +7,13 @@ their first write: ``ingest`` before it reads, a file's batch in the transaction
 commits, and the opt-out then erases its customer hash and the customer its consent added; an opt-out
 that came first holds the order back, which is then taken like any order after an opt-out (it keeps
 the hash, docs/privacy.md "Afterwards") without adding the shopper to a book. Each test holds the
-first side's transaction open for a while after its work: without the lock the order keeps the hash,
-or the customer stays. SQLite has one writer at a time, so these tests run on PostgreSQL only.
+first side's transaction open after its work until the other side waits for its lock or ran to its
+end (``tests.lock_waits``): without the lock the order keeps the hash, or the customer stays. SQLite
+has one writer at a time, so these tests run on PostgreSQL only.
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -30,6 +30,7 @@ from neigou.orders.ingest import finish, prepare
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Order, OrderSource
 from tests.conftest import SECRET, TEST_ACTOR
+from tests.lock_waits import LockWaits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
 from tests.privacy.races import lock_width, opt_out, postgres, race  # noqa: F401 - fixtures
@@ -59,9 +60,9 @@ def _race(
     """An order (``api``: with the shopper's marketing consent, as ``POST /orders`` takes it;
     ``file``: a batch prepared on a connection of its own and written on this one) and an opt-out on
     two connections; the second starts once the first did its work, which then holds its transaction
-    open a while. The opt-out's counts; the order is stored either way."""
+    open until the second waits for it (or ended). The opt-out's counts; the order is stored either way."""
     world = orders.build(client, operator, factory)
-    reached = threading.Event()
+    waits = LockWaits(factory, 2)
 
     def order(session: Session) -> str:
         data = _order_in(world)
@@ -97,7 +98,7 @@ def _race(
         writer=order,
         opt_out=opting_out,
         writer_first=writer_first,
-        reached=reached,
+        waits=waits,
         pause_after_first=True,
     )
     with factory() as session:

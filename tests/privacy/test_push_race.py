@@ -4,15 +4,14 @@ whichever comes first, no message keeps its text.
 The push takes its customers' advisory locks (``privacy.repository.lock_customers``) before it holds
 their rows and checks them. A push that came first holds the opt-out back until it commits, and the
 opt-out then blanks the message it wrote; an opt-out that came first holds the push back, which then
-skips the customer (``opted_out``). Each test holds the first side's transaction open for a while
-after its work. Without the lock the opt-out blanks no message of a push that came first (the
-customer row the push holds makes an opt-out that came first wait anyway). SQLite has one writer at
-a time, so these tests run on PostgreSQL only.
+skips the customer (``opted_out``). Each test holds the first side's transaction open after its
+work until the other side waits for its lock or ran to its end (``tests.lock_waits``). Without the
+lock the opt-out blanks no message of a push that came first (the customer row the push holds makes
+an opt-out that came first wait anyway). SQLite has one writer at a time, so these tests run on
+PostgreSQL only.
 """
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,6 +27,7 @@ from tests.campaigns import builders as fb
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT
+from tests.lock_waits import LockWaits
 from tests.privacy.races import lock_width, opt_out, postgres, race  # noqa: F401 - fixtures
 
 
@@ -40,11 +40,11 @@ def _race(
     push_first: bool,
 ) -> tuple[dict[str, int], list[str], list[str]]:
     """A push to 王女士 and her opt-out on two connections, the second started once the first did its
-    work, which then holds its transaction open a while; the opt-out's counts, the texts of the
-    messages to her and the reasons she was skipped."""
+    work, which then holds its transaction open until the second waits for it (or ended); the
+    opt-out's counts, the texts of the messages to her and the reasons she was skipped."""
     world = pb.build(client, operator, make_token, factory)
     secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
-    reached = threading.Event()
+    waits = LockWaits(factory, 2)
 
     def push(session: Session) -> str:
         member = session.get(Member, world.feed.owner)
@@ -71,7 +71,7 @@ def _race(
         writer=push,
         opt_out=opting_out,
         writer_first=push_first,
-        reached=reached,
+        waits=waits,
         pause_after_first=True,
     )
     with factory() as session:

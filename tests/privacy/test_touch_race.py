@@ -5,13 +5,13 @@ Both take the customer's advisory lock (``privacy.repository.lock_customers``) b
 writer that passed the suppression check first holds the opt-out back until it commits, and the
 opt-out then erases what it wrote; an opt-out that came first holds the writer back until it commits,
 and the writer then finds it and writes nothing. Each test holds one side open inside that window (a
-pause after the suppression check, or after the erasure) while the other runs: without the lock the
-touch or the customer stays. SQLite has one writer at a time, so these tests run on PostgreSQL only.
+hold after the suppression check, or after the erasure) until the other waits for its lock or ran to
+its end (``tests.lock_waits``): without the lock the touch or the customer stays. SQLite has one
+writer at a time, so these tests run on PostgreSQL only.
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -30,6 +30,7 @@ from neigou.links.touches import NewTouch, record_touches
 from neigou.privacy import repository
 from neigou.programs.models import Member
 from tests.conftest import SECRET, TEST_ACTOR
+from tests.lock_waits import LockWaits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
 from tests.privacy.races import opt_out, paused, postgres, race  # noqa: F401 - fixtures
@@ -42,10 +43,10 @@ def _race(
     *,
     writes: str,
     writer_first: bool,
-    reached: threading.Event,
+    waits: LockWaits,
 ) -> tuple[dict[str, int], object]:
     """A writer (of a touch, or of a customer) and an opt-out on two connections, the second started
-    once the first reached its pause; the opt-out's counts and what the writer answered."""
+    once the first reached its hold; the opt-out's counts and what the writer answered."""
     world = orders.build(client, operator, factory)
     with factory() as session:
         link_id = session.scalars(select(ShareLink.id).where(ShareLink.code == world.link)).one()
@@ -81,9 +82,7 @@ def _race(
     def write(session: Session) -> object:
         return touch(session) if writes == "touch" else customer(session)
 
-    erased, written = race(
-        factory, writer=write, opt_out=opting_out, writer_first=writer_first, reached=reached
-    )
+    erased, written = race(factory, writer=write, opt_out=opting_out, writer_first=writer_first, waits=waits)
     with factory() as session:
         left = [
             session.scalar(
@@ -105,9 +104,9 @@ def test_what_was_checked_before_the_opt_out_is_erased_by_it(
     monkeypatch: pytest.MonkeyPatch,
     writes: str,
 ) -> None:
-    reached = threading.Event()
-    monkeypatch.setattr(repository, "suppressed", paused(repository.suppressed, reached))
-    erased, written = _race(client, operator, factory, writes=writes, writer_first=True, reached=reached)
+    waits = LockWaits(factory, 2)
+    monkeypatch.setattr(repository, "suppressed", paused(repository.suppressed, waits))
+    erased, written = _race(client, operator, factory, writes=writes, writer_first=True, waits=waits)
     # The opt-out waited for the writer's commit and erased what it wrote.
     assert written == "written"
     counts = (erased["touches"], erased["bindings"], erased["customers"])
@@ -124,9 +123,9 @@ def test_what_is_written_during_the_opt_out_waits_and_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     writes: str,
 ) -> None:
-    reached = threading.Event()
-    monkeypatch.setattr(erasure, "erase_customers", paused(erasure.erase_customers, reached))
-    erased, written = _race(client, operator, factory, writes=writes, writer_first=False, reached=reached)
+    waits = LockWaits(factory, 2)
+    monkeypatch.setattr(erasure, "erase_customers", paused(erasure.erase_customers, waits))
+    erased, written = _race(client, operator, factory, writes=writes, writer_first=False, waits=waits)
     # The writer waited for the opt-out's commit, then found it: nothing was there to erase.
     assert written == ("written" if writes == "touch" else "customer_opted_out")
     assert (erased["touches"], erased["bindings"], erased["customers"]) == (0, 0, 0)

@@ -1,0 +1,90 @@
+"""A firm hand-over between the sides of a race on real parallel PostgreSQL connections, in place of a
+pause "long enough" for the others to reach their lock.
+
+Each side joins with its own session's backend (``pg_backend_pid()``, the first statement of its
+transaction). A side that reached the point the race is about (its work done, its transaction open)
+holds there until every other side is blocked on a lock one of the sides holds (``pg_blocking_pids``),
+has reached that point too, or has ended its transaction; then it goes on to its commit. When the
+lock is missing the others run to their end (or to their own point) and the race's assertions see
+what they did; a side that does none of that within :data:`WAIT_S` fails the test, so a slow machine
+makes it wait longer, never pass unchecked. It watches the server on a connection of its own: the
+statistics of ``pg_stat_activity`` are read once per transaction, so each look is a statement in
+autocommit, and never on a pooled connection a finished side gave back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+WAIT_S = 60.0  # generous: a loaded machine only makes the hold longer
+POLL_S = 0.01
+
+_LOOK = text(
+    "SELECT pid, state, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity WHERE pid = ANY(:pids)"
+)
+
+
+class LockWaits:
+    """The ``parties`` sides of one race; :attr:`reached` is set once the first of them holds."""
+
+    def __init__(self, factory: sessionmaker[Session], parties: int, *, wait_s: float = WAIT_S) -> None:
+        self.parties = parties
+        self.wait_s = wait_s
+        self.reached = threading.Event()
+        self._url = factory.kw["bind"].url
+        self._joined = threading.Condition()
+        self._pids: dict[int, int] = {}  # thread ident -> backend pid
+        self._holding: set[int] = set()  # backend pids that reached their point
+
+    def join(self, session: Session) -> None:
+        """This thread is a side of the race, on ``session`` (its transaction begins here)."""
+        pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with self._joined:
+            self._pids[threading.get_ident()] = int(pid)
+            self._joined.notify_all()
+
+    def hold(self) -> None:
+        """This side reached its point: wait until every other side waits for a lock of the race's,
+        reached its point too, or ended its transaction. A thread that did not join (a test's own
+        set-up calling the same function) goes on at once."""
+        mine = self._pids.get(threading.get_ident())
+        if mine is None:
+            return
+        with self._joined:
+            self._holding.add(mine)
+            if not self._joined.wait_for(lambda: len(self._pids) == self.parties, self.wait_s):
+                raise AssertionError(
+                    f"only {len(self._pids)} of {self.parties} sides joined in {self.wait_s:g} s"
+                )
+            pids = set(self._pids.values())
+        self.reached.set()
+        others = pids - {mine}
+        deadline = time.monotonic() + self.wait_s
+        engine = create_engine(self._url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                while True:
+                    rows = conn.execute(_LOOK, {"pids": sorted(others)}).all()
+                    seen = {row.pid: row for row in rows}
+                    with self._joined:
+                        holding = set(self._holding)
+                    going = [
+                        f"{pid}: {seen[pid].state}, blocked by {seen[pid].blockers}"
+                        for pid in sorted(others - holding)
+                        if pid in seen and seen[pid].state != "idle" and not set(seen[pid].blockers) & pids
+                    ]
+                    if not going:
+                        return
+                    if time.monotonic() > deadline:
+                        raise AssertionError(
+                            f"backend {mine} held {self.wait_s:g} s, but the other sides neither waited for "
+                            f"a lock of the race nor ended: {'; '.join(going)}"
+                        )
+                    time.sleep(POLL_S)
+        finally:
+            engine.dispose()
