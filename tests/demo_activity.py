@@ -19,9 +19,9 @@ from neigou.crm.models import Customer, PushMessage
 from neigou.events.models import Event, Reservation
 from neigou.feed.models import GroupPost
 from neigou.groups.models import Group, GroupAlert, GroupCount, LiveCode, LiveCodeGroup, TargetScheduleRow
+from neigou.integrations.models import Integration
 from neigou.ledger.models import Entry
 from neigou.links.models import Binding, CouponClaim, LinkClick, ShareLink, Touch
-from neigou.integrations.models import Integration
 from neigou.offers.models import CouponTemplate, Product, Promotion
 from neigou.orders.models import Commission, Order, OrderLine
 from neigou.platforms.models import PlatformOrder

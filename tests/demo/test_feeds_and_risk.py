@@ -20,7 +20,7 @@ from tests.demo_world import DemoTemplate, demo_factory, demo_template, demo_url
 
 @pytest.mark.sqlite_only
 def test_demo_reconciles_last_month_with_a_difference(
-    demo_template: DemoTemplate,
+    demo_template: DemoTemplate,  # noqa: F811
     demo_factory: sessionmaker[Session],  # noqa: F811
 ) -> None:
     world = demo_template.world
@@ -46,7 +46,7 @@ def test_demo_reconciles_last_month_with_a_difference(
 
 @pytest.mark.sqlite_only
 def test_demo_has_open_risk_cases_with_their_explanation(
-    demo_template: DemoTemplate,
+    demo_template: DemoTemplate,  # noqa: F811
     demo_factory: sessionmaker[Session],  # noqa: F811
 ) -> None:
     world = demo_template.world

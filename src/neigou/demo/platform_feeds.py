@@ -60,7 +60,7 @@ class _Order:
 
     def report(self, at: datetime, *, valid_code: int, **changes: Any) -> None:
         """A row as the platform reports the order at ``at``."""
-        row = {
+        row: dict[str, Any] = {
             "id": f"{self.order_id}-{self.sku[0]}",
             "orderId": self.order_id,
             "parentId": 0,
@@ -128,14 +128,14 @@ def seed_platform_feeds(
         for at, row in order.rows:
             days.setdefault(at.astimezone(zone).date(), []).append(row)
     for day in sorted(days):
-        rows = days[day]
+        rows = sorted(days[day], key=lambda row: str(row["modifyTime"]))
         # The day's rows as fetched that evening (or now, for today's).
         fetched = min(datetime.combine(day, time(23), tzinfo=zone).astimezone(UTC), now)
         feeds.apply_rows(
             session,
             integration=integration,
             platform=Platform.JD_UNION,
-            rows=sorted(rows, key=lambda row: str(row["modifyTime"])),
+            rows=rows,
             secret_key=secret_key,
             now=fetched,
             latest=fetched,
