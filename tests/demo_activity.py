@@ -19,10 +19,12 @@ from neigou.crm.models import Customer, PushMessage
 from neigou.events.models import Event, Reservation
 from neigou.feed.models import GroupPost
 from neigou.groups.models import Group, GroupAlert, GroupCount, LiveCode, LiveCodeGroup, TargetScheduleRow
+from neigou.integrations.models import Integration
 from neigou.ledger.models import Entry
 from neigou.links.models import Binding, CouponClaim, LinkClick, ShareLink, Touch
 from neigou.offers.models import CouponTemplate, Product, Promotion
 from neigou.orders.models import Commission, Order, OrderLine
+from neigou.platforms.models import PlatformOrder
 from neigou.programs.models import Member, Program
 
 DAYTIME = range(7, 23)  # 07:00 to 22:59, local
@@ -39,11 +41,13 @@ def night_hours(session: Session) -> Counter[tuple[str, int]]:
         ("click", session.execute(select(LinkClick.program_id, LinkClick.clicked_at))),
         ("claim", session.execute(select(CouponClaim.program_id, CouponClaim.claimed_at))),
         ("order", session.execute(select(Order.program_id, Order.paid_at))),
+        # the platforms' orders too, those never taken in (invalid, an unknown code) among them
+        ("platform order", session.execute(select(PlatformOrder.program_id, PlatformOrder.paid_at))),
     ):
         for program_id, at in rows:
             local = _local(at, zones[program_id]).time() if program_id in zones else time(12)
             if local.hour not in DAYTIME or (
-                kind == "order" and not ORDER_HOURS[0] <= local <= ORDER_HOURS[1]
+                kind in ("order", "platform order") and not ORDER_HOURS[0] <= local <= ORDER_HOURS[1]
             ):
                 found[(kind, local.hour)] += 1
     return found
@@ -145,8 +149,8 @@ def before_their_group(session: Session) -> Counter[str]:
 
 
 def before_their_link(session: Session) -> Counter[str]:
-    """The demo's clicks, claims, touches, bindings, orders and event reservations through a share link
-    dated before the link was made, counted by kind."""
+    """The demo's clicks, claims, touches, bindings, orders (a platform's too) and event reservations
+    through a share link dated before the link was made, counted by kind."""
     made = dict(session.execute(select(ShareLink.id, ShareLink.created_at)).all())
     dated = {
         "click": select(LinkClick.link_id, LinkClick.clicked_at),
@@ -154,6 +158,9 @@ def before_their_link(session: Session) -> Counter[str]:
         "touch": select(Touch.link_id, Touch.touched_at),
         "binding": select(Binding.link_id, Binding.bound_at),
         "order": select(ShareLink.id, Order.paid_at).join(ShareLink, ShareLink.code == Order.link_code),
+        "platform order": select(ShareLink.id, PlatformOrder.paid_at).join(
+            ShareLink, ShareLink.code == PlatformOrder.link_code
+        ),
         "reservation": select(Reservation.link_id, Reservation.reserved_at),
     }
     found: Counter[str] = Counter()
@@ -193,7 +200,7 @@ def before_their_coupon(session: Session) -> Counter[str]:
 def before_what_they_depend_on(session: Session) -> Counter[str]:
     """The demo's other facts dated before what they depend on existed, counted by kind: links to a
     product and order lines of one before the product was added, pushes to a customer before the
-    customer entered the salesperson's book, event reservations before their event was made, campaigns
+    customer entered the salesperson's book, a platform's orders before their integration was registered, event reservations before their event was made, campaigns
     and promotions before their products and campaigns and group target schedules before their program."""
     found: Counter[str] = Counter()
     added = dict(session.execute(select(Product.sku, Product.created_at)).all())
@@ -211,6 +218,10 @@ def before_what_they_depend_on(session: Session) -> Counter[str]:
     for customer_id, at in session.execute(select(PushMessage.customer_id, PushMessage.send_at)):
         if customer_id in known and at < known[customer_id]:
             found["push to a customer"] += 1
+    registered = dict(session.execute(select(Integration.id, Integration.created_at)).all())
+    for integration_id, at in session.execute(select(PlatformOrder.integration_id, PlatformOrder.paid_at)):
+        if integration_id in registered and at < registered[integration_id]:
+            found["platform order of an integration"] += 1
     opened = dict(session.execute(select(Event.id, Event.created_at)).all())
     for event_id, at in session.execute(select(Reservation.event_id, Reservation.reserved_at)):
         if event_id in opened and at < opened[event_id]:

@@ -21,6 +21,7 @@ from neigou.demo.merchants import seed_merchant
 from neigou.demo.network import seed_network
 from neigou.demo.offers import seed_offers
 from neigou.demo.orders import seed_orders
+from neigou.demo.platform_feeds import seed_platform_feeds
 from neigou.demo.pushes import seed_pushes
 from neigou.demo.tiers import seed_tiers
 from neigou.demo.traffic import seed_traffic
@@ -28,6 +29,7 @@ from neigou.kit.actor import Actor
 from neigou.programs import service as programs
 from neigou.programs.models import Member
 from neigou.programs.schemas import AttributionIn, ConditionIn, MemberCreate, ProgramCreate, TierIn, UpgradeIn
+from neigou.risk import service as risk
 
 DEMO_ACTOR = Actor(kind="cli", ref="demo", label="neigou demo")
 DEMO_USERNAME = "operator"
@@ -325,6 +327,17 @@ def seed(
     seed_pushes(
         session, brand_id=brand.id, base_url=public_base, take_name=names.take, now=now, secret_key=secret_key
     )
+    seed_platform_feeds(
+        session,
+        program_id=partner.id,
+        sample_owner_id=sample.id,
+        now=now,
+        secret_key=secret_key,
+        actor=DEMO_ACTOR,
+    )
+    # The nightly scan, run once over what was seeded: the review queue shows what the rules find.
+    for program in (partner, brand):
+        risk.scan(session, program=program, as_of=now, actor=DEMO_ACTOR, now=now)
     return DemoWorld(
         username=DEMO_USERNAME,
         password=password,
