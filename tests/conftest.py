@@ -96,6 +96,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("no_database") and "database_url" in getattr(item, "fixturenames", ()):
             raise pytest.UsageError(f"{item.nodeid} is marked no_database but uses the database")
+    _refuse_own_demo_fixtures(items)
     if BACKEND != "postgresql":
         return
     once = pytest.mark.skip(
@@ -104,6 +105,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(item.get_closest_marker(name) for name in ("browser", "sqlite_only", "no_database")):
             item.add_marker(once)
+
+
+def _refuse_own_demo_fixtures(items: list[pytest.Item]) -> None:
+    """A test module or conftest that imports the demo world's fixtures owns copies of them, and would seed
+    the demo again: a usage error (they are this conftest's, see the end of the file)."""
+    from tests import demo_world
+
+    modules = {id(m): m for m in (getattr(item, "module", None) for item in items) if m is not None}
+    if items:
+        for plugin in items[0].config.pluginmanager.get_plugins():
+            if getattr(plugin, "__name__", "").startswith("tests.") and plugin.__name__ != __name__:
+                modules[id(plugin)] = plugin
+    for module in modules.values():
+        for name in ("demo_template", "demo_url", "demo_factory"):
+            if getattr(module, name, None) is getattr(demo_world, name):
+                raise pytest.UsageError(
+                    f"{module.__name__} imports the fixture {name}: it is tests/conftest.py's, use it by name"
+                )
 
 
 @pytest.fixture(scope="session")

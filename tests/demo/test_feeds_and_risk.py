@@ -15,13 +15,13 @@ from neigou.platforms import reconciliation
 from neigou.platforms.rows import Platform
 from neigou.programs.service import require_program
 from neigou.risk.models import CaseStatus, RiskCase
-from tests.demo_world import DemoTemplate, demo_factory, demo_template, demo_url  # noqa: F401 - fixtures
+from tests.demo_world import DemoTemplate
 
 
 @pytest.mark.sqlite_only
 def test_demo_reconciles_last_month_with_a_difference(
-    demo_template: DemoTemplate,  # noqa: F811
-    demo_factory: sessionmaker[Session],  # noqa: F811
+    demo_template: DemoTemplate,
+    demo_factory: sessionmaker[Session],
 ) -> None:
     world = demo_template.world
     with demo_factory() as session:
@@ -46,8 +46,8 @@ def test_demo_reconciles_last_month_with_a_difference(
 
 @pytest.mark.sqlite_only
 def test_demo_has_open_risk_cases_with_their_explanation(
-    demo_template: DemoTemplate,  # noqa: F811
-    demo_factory: sessionmaker[Session],  # noqa: F811
+    demo_template: DemoTemplate,
+    demo_factory: sessionmaker[Session],
 ) -> None:
     world = demo_template.world
     with demo_factory() as session:
