@@ -27,8 +27,8 @@ from pathlib import Path
 
 import psycopg
 from scratch import scratch_postgres
-from sqlalchemy import insert, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.actor import Actor
 from neigou.kit.db import opened_database
@@ -255,14 +255,38 @@ def _server_cpu(session: Session) -> float:
 
 
 def _wal(session: Session) -> tuple[int, int, int]:
-    """The server's WAL bytes, full-page images and checkpoints so far (whole server: read on a quiet
-    machine; checkpoints moved to ``pg_stat_checkpointer`` in PostgreSQL 17)."""
-    wal_bytes, fpi = session.execute(text("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")).one()
+    """The server's WAL position in bytes, full-page images and checkpoints so far (whole server: read on
+    a quiet machine; checkpoints moved to ``pg_stat_checkpointer`` in PostgreSQL 17). A backend counts
+    its full-page images in ``pg_stat_wal`` at most once a second and when it exits: read them once the
+    import's connections are closed (:func:`_closed`)."""
+    wal_bytes, fpi = session.execute(
+        text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'), wal_fpi FROM pg_stat_wal")
+    ).one()
     if session.scalar(text("SELECT to_regclass('pg_catalog.pg_stat_checkpointer') IS NOT NULL")):
         checkpoints = session.scalar(text("SELECT num_timed + num_requested FROM pg_stat_checkpointer"))
     else:
         checkpoints = session.scalar(text("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"))
     return int(wal_bytes), int(fpi), int(checkpoints)
+
+
+def _closed(factory: sessionmaker[Session]) -> None:
+    """Close the pool's connections and wait until their server processes are gone (each reports its
+    statistics as it exits), at most ten seconds."""
+    bind = factory.kw["bind"]
+    assert isinstance(bind, Engine)
+    bind.dispose()
+    with factory() as session:
+        for _ in range(100):
+            others = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                    " current_setting('application_name') AND pid <> pg_backend_pid()"
+                )
+            )
+            if not others:
+                return
+            session.rollback()  # a new snapshot of pg_stat_activity
+            time.sleep(0.1)
 
 
 def main() -> int:
@@ -306,6 +330,8 @@ def main() -> int:
                 ).one()
                 assert len(set(earned)) == 1, f"commission totals disagree: {earned}"
                 server_s = _server_cpu(session)
+            _closed(factory)
+            with factory() as session:
                 wal_after = _wal(session)
             assert stored == orders, stored
             assert not report.errors, report.errors[:3]
