@@ -1,5 +1,6 @@
-"""Labels of the audit log: what an entry did (audit.record's ``action``), in words
-(``label("action", e.action)``); an action of an older version has none and shows its code."""
+"""Labels of the audit log: what an entry is about (audit.record's ``entity``) and what it did (its
+``action``), in words (``label("action", e.action)``); an action of an older version has none and shows
+its code."""
 
 from __future__ import annotations
 
@@ -84,4 +85,36 @@ action: dict[str, Label] = {
     "withdrawal.request": N_("Withdrawal requested"),
 }
 
-FAMILIES: dict[str, dict[str, Label]] = {"action": action}
+# What an audit entry is about (audit.record's ``entity``).
+entity: dict[str, Label] = {
+    "brand": N_("Brand"),
+    "campaign": N_("Campaign"),
+    "category": N_("Category"),
+    "coupon": N_("Coupon"),
+    "customer": N_("Customer"),
+    "event": NP_("employee purchase", "Live event"),
+    "merchant": N_("Merchant"),
+    "merchant_review": N_("Merchant review"),
+    "organization": N_("Organization"),
+    "push": N_("Customer push"),
+    "risk_case": N_("Risk case"),
+    "group": NP_("chat group", "Group"),
+    "integration": N_("Integration"),
+    "link": N_("Share link"),
+    "live_code": N_("Group live code"),
+    "member": NP_("seller", "Member"),
+    "opt_out": N_("Opt-out"),
+    "order": N_("Order"),
+    "order_import": N_("Order import"),
+    "payout_batch": N_("Payout batch"),
+    "product": N_("Product"),
+    "product_import": N_("Product import"),
+    "program": N_("Program"),
+    "promotion": N_("Promotion"),
+    "token": N_("API token"),
+    "user": N_("Console user"),
+    "withdrawal": N_("Withdrawal"),
+}
+
+
+FAMILIES: dict[str, dict[str, Label]] = {"entity": entity, "action": action}

@@ -315,37 +315,6 @@ gs_error: dict[str, Label] = {
 }
 
 
-# What an audit entry is about (audit.record's ``entity``).
-entity: dict[str, Label] = {
-    "brand": N_("Brand"),
-    "campaign": N_("Campaign"),
-    "category": N_("Category"),
-    "coupon": N_("Coupon"),
-    "customer": N_("Customer"),
-    "event": NP_("employee purchase", "Live event"),
-    "merchant": N_("Merchant"),
-    "merchant_review": N_("Merchant review"),
-    "organization": N_("Organization"),
-    "push": N_("Customer push"),
-    "risk_case": N_("Risk case"),
-    "group": NP_("chat group", "Group"),
-    "integration": N_("Integration"),
-    "link": N_("Share link"),
-    "live_code": N_("Group live code"),
-    "member": NP_("seller", "Member"),
-    "opt_out": N_("Opt-out"),
-    "order": N_("Order"),
-    "order_import": N_("Order import"),
-    "payout_batch": N_("Payout batch"),
-    "product": N_("Product"),
-    "product_import": N_("Product import"),
-    "program": N_("Program"),
-    "promotion": N_("Promotion"),
-    "token": N_("API token"),
-    "user": N_("Console user"),
-    "withdrawal": N_("Withdrawal"),
-}
-
 role: dict[str, Label] = {
     "operator": N_("Operator"),
     "member": NP_("seller", "Member"),
@@ -373,7 +342,6 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "an_channel": an_channel,
     "role": role,
     "access_done": access_done,
-    "entity": entity,
     "gs_error": gs_error,
     "g_delivery": g_delivery,
     "g_delivery_detail": g_delivery_detail,
