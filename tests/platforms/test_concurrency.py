@@ -22,6 +22,21 @@ from tests.parallel import in_parallel
 from tests.platforms.builders import integration, jd_row
 
 
+def _apply(session: Session, integration_id: int, rows: list[dict[str, object]]) -> FeedResult:
+    """JD 联盟 rows applied to the integration's program, as the feed endpoint applies them, now."""
+    now = utcnow()
+    return apply_rows(
+        session,
+        integration=session.get_one(Integration, integration_id),
+        platform=Platform.JD_UNION,
+        rows=rows,
+        secret_key=SECRET,
+        now=now,
+        latest=now,
+        actor=TEST_ACTOR,
+    )
+
+
 @pytest.mark.postgres_only
 def test_parallel_feeds_of_the_same_rows_take_the_order_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
@@ -36,17 +51,7 @@ def test_parallel_feeds_of_the_same_rows_take_the_order_once(
     ]
 
     def feed(session: Session) -> FeedResult:
-        now = utcnow()
-        return apply_rows(
-            session,
-            integration=session.get_one(Integration, integration_id),
-            platform=Platform.JD_UNION,
-            rows=rows,
-            secret_key=SECRET,
-            now=now,
-            latest=now,
-            actor=TEST_ACTOR,
-        )
+        return _apply(session, integration_id, rows)
 
     results = in_parallel(factory, feed, PARALLEL)
     assert all(isinstance(r, FeedResult) for r in results), results
@@ -82,17 +87,7 @@ def test_parallel_feeds_of_overlapping_rows_in_any_order_neither_deadlock_nor_do
         turn = next(started)
         shifted = orders[turn % len(orders) :] + orders[: turn % len(orders)]
         ordered = shifted if turn % 2 else shifted[::-1]
-        now = utcnow()
-        return apply_rows(
-            session,
-            integration=session.get_one(Integration, integration_id),
-            platform=Platform.JD_UNION,
-            rows=[row for n in ordered for row in rows[n]],
-            secret_key=SECRET,
-            now=now,
-            latest=now,
-            actor=TEST_ACTOR,
-        )
+        return _apply(session, integration_id, [row for n in ordered for row in rows[n]])
 
     results = in_parallel(factory, feed, PARALLEL)
     assert all(isinstance(r, FeedResult) for r in results), results
