@@ -56,6 +56,19 @@ def _order(
     }
 
 
+def _sell(
+    client: TestClient, operator: dict[str, str], world: World, event_id: int, sales: list[tuple[int, str]]
+) -> None:
+    """One order of the event per sale (paid fen, link), numbered EV-1, EV-2 … for shopper-1, shopper-2 …"""
+    for n, (fen, link) in enumerate(sales, start=1):
+        made = client.post(
+            "/api/v1/orders",
+            json=_order(world, f"EV-{n}", event_id, customer=f"shopper-{n}", paid_fen=fen, link=link),
+            headers=operator,
+        )
+        assert made.status_code == 201, made.text
+
+
 @pytest.fixture(params=["database", "redis"])
 def api(request: pytest.FixtureRequest, client: TestClient) -> TestClient:
     if request.param == "redis":
@@ -81,17 +94,7 @@ def test_board_leaderboard_holds_and_report(
         headers=operator,
     )
     assert reserved.status_code == 201, reserved.text
-    for external_id, customer, fen, link in [
-        ("EV-1", "shopper-1", 3000, world.link),
-        ("EV-2", "shopper-2", 6000, world.owner_link),
-        ("EV-3", "shopper-3", 2000, world.link),
-    ]:
-        made = api.post(
-            "/api/v1/orders",
-            json=_order(world, external_id, event_id, customer=customer, paid_fen=fen, link=link),
-            headers=operator,
-        )
-        assert made.status_code == 201, made.text
+    _sell(api, operator, world, event_id, [(3000, world.link), (6000, world.owner_link), (2000, world.link)])
     refund = api.post(
         "/api/v1/orders/EV-2/refunds", json={"refund_id": "R1", "amount_fen": 1500}, headers=operator
     )
@@ -220,16 +223,7 @@ def test_board_stream_names_every_seller_and_product(
     event_id = _event(client, operator, world)
     with transaction(factory) as session:
         session.execute(update(Product).where(Product.sku == SKU).values(title="澜泉洗发水"))
-    for external_id, customer, fen, link in [
-        ("EV-1", "shopper-1", 3000, world.link),
-        ("EV-2", "shopper-2", 6000, world.owner_link),
-    ]:
-        made = client.post(
-            "/api/v1/orders",
-            json=_order(world, external_id, event_id, customer=customer, paid_fen=fen, link=link),
-            headers=operator,
-        )
-        assert made.status_code == 201, made.text
+    _sell(client, operator, world, event_id, [(3000, world.link), (6000, world.owner_link)])
     app: Any = client.app
     app.state.events.flush()
     with client.stream("GET", f"/console/events/{event_id}/board/stream", headers=operator) as stream:
