@@ -125,6 +125,14 @@ def _refuse_own_demo_fixtures(items: list[pytest.Item]) -> None:
                 )
 
 
+@pytest.fixture
+def postgres(factory: sessionmaker[Session]) -> None:
+    """Skips a test that needs real parallel connections on SQLite (``usefixtures("postgres")``; a module
+    may define its own with another reason)."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs real parallel connections (PostgreSQL)")
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database for this test run (on PostgreSQL, a schema of its own), made and dropped by the suite."""

@@ -14,12 +14,6 @@ from tests.parallel import in_parallel
 KEY = 0x6C6F636B  # an advisory lock key of this test alone
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
-
-
 @pytest.mark.postgres_only
 @pytest.mark.usefixtures("postgres")
 def test_a_hold_ends_once_the_other_side_waits_for_its_lock(factory: sessionmaker[Session]) -> None:

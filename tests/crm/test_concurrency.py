@@ -21,12 +21,6 @@ from tests.parallel import in_parallel
 PARALLEL = 6
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
-
-
 @pytest.mark.postgres_only
 @pytest.mark.usefixtures("postgres")
 def test_parallel_adds_of_one_customer_make_one_row(

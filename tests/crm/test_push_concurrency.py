@@ -24,12 +24,6 @@ from tests.parallel import in_parallel
 PARALLEL = 6
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
-
-
 @pytest.mark.postgres_only
 @pytest.mark.usefixtures("postgres")
 def test_parallel_retries_under_one_key_make_one_push(

@@ -20,12 +20,6 @@ from tests.parallel import in_parallel
 PARALLEL = 8
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
-
-
 @pytest.mark.postgres_only
 @pytest.mark.usefixtures("postgres")
 def test_concurrent_duplicate_orders_store_one_and_post_once(

@@ -38,11 +38,10 @@ def _apply(session: Session, integration_id: int, rows: list[dict[str, object]])
 
 
 @pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres")
 def test_parallel_feeds_of_the_same_rows_take_the_order_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
     w = build(client, operator, factory)
     integration_id = integration(client, operator, w)
     rows = [
@@ -63,14 +62,13 @@ def test_parallel_feeds_of_the_same_rows_take_the_order_once(
 
 
 @pytest.mark.postgres_only
+@pytest.mark.usefixtures("postgres")
 def test_parallel_feeds_of_overlapping_rows_in_any_order_neither_deadlock_nor_double(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     """Batches that share orders but list them in another order (a poller's window and a file import of
     the same days, two pages fetched twice): every batch commits, each order is taken in once and each
     refund posted once."""
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
     w = build(client, operator, factory)
     integration_id = integration(client, operator, w)
     orders = list(range(710001, 710009))

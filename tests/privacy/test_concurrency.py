@@ -19,12 +19,6 @@ from tests.privacy.builders import SHOPPER, build, traces
 PARALLEL = 6
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
-
-
 @pytest.mark.postgres_only
 @pytest.mark.usefixtures("postgres")
 def test_parallel_deliveries_of_one_opt_out_erase_once(

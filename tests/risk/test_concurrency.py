@@ -22,12 +22,6 @@ from tests.risk.builders import brush, cases
 PARALLEL = 6
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
-
-
 @pytest.mark.postgres_only
 @pytest.mark.usefixtures("postgres")
 def test_parallel_confirmations_reverse_once(
