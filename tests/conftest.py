@@ -69,6 +69,10 @@ PG_TEST_DATABASE = os.environ.get("NEIGOU_TEST_PG_DATABASE", "neigou_tests") + (
 )
 TEST_ACTOR = Actor(kind="cli", ref="tests", label="tests")
 SECRET = "test-secret-key"
+# Why a ``postgres_only`` test without a reason of its own is skipped on SQLite.
+PARALLEL_CONNECTIONS = "needs real parallel connections (PostgreSQL); SQLite has one writer at a time"
+# Markers of tests that run once, on SQLite.
+RUN_ONCE = ("browser", "sqlite_only", "no_database")
 
 
 # The garbage collector's cost grows with the heap, and a test process holds the whole app, SQLAlchemy's
@@ -92,18 +96,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser and demo-world tests run once, on SQLite: the demo they drive is a SQLite product
     (``neigou demo``), and every rule behind those pages is tested on both databases through the API.
     Tests marked ``no_database`` never touch the application's database (pure rules, the analytics
-    store's own engines), so they run once too; one that asks for the database is a usage error."""
+    store's own engines), so they run once too; one that asks for the database is a usage error.
+    Tests marked ``postgres_only`` run on PostgreSQL only (``_skip_postgres_only``)."""
     for item in items:
         if item.get_closest_marker("no_database") and "database_url" in getattr(item, "fixturenames", ()):
             raise pytest.UsageError(f"{item.nodeid} is marked no_database but uses the database")
     _refuse_own_demo_fixtures(items)
+    _skip_postgres_only(items)
     if BACKEND != "postgresql":
         return
     once = pytest.mark.skip(
         reason="runs on SQLite only (browser, demo-world and database-free tests run once)"
     )
     for item in items:
-        if any(item.get_closest_marker(name) for name in ("browser", "sqlite_only", "no_database")):
+        if any(item.get_closest_marker(name) for name in RUN_ONCE):
             item.add_marker(once)
 
 
@@ -125,12 +131,22 @@ def _refuse_own_demo_fixtures(items: list[pytest.Item]) -> None:
                 )
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    """Skips a test that needs real parallel connections on SQLite (``usefixtures("postgres")``; a module
-    may define its own with another reason)."""
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
+def _skip_postgres_only(items: list[pytest.Item]) -> None:
+    """A test marked ``postgres_only`` means nothing on SQLite (a race of real parallel connections, COPY, a
+    set-based write of PostgreSQL's): it is skipped there, with the marker's ``reason`` or
+    ``PARALLEL_CONNECTIONS``. A test that checks rules on both databases and races only on PostgreSQL is
+    not marked (or is split in two). The marker takes no other argument, and a test marked to run once on
+    SQLite cannot be PostgreSQL's only."""
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        if marker is None:
+            continue
+        if marker.args or set(marker.kwargs) - {"reason"}:
+            raise pytest.UsageError(f"{item.nodeid}: postgres_only takes only reason=...")
+        if any(item.get_closest_marker(name) for name in RUN_ONCE):
+            raise pytest.UsageError(f"{item.nodeid} is marked postgres_only and to run once on SQLite")
+        if BACKEND != "postgresql":
+            item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", PARALLEL_CONNECTIONS)))
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ KEY = 0x6C6F636B  # an advisory lock key of this test alone
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_a_hold_ends_once_the_other_side_waits_for_its_lock(factory: sessionmaker[Session]) -> None:
     waits = LockWaits(factory, 2)
     roles = iter(["first", "second"])
@@ -37,7 +36,6 @@ def test_a_hold_ends_once_the_other_side_waits_for_its_lock(factory: sessionmake
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_a_hold_fails_when_the_other_side_neither_waits_nor_ends(factory: sessionmaker[Session]) -> None:
     waits = LockWaits(factory, 2, wait_s=0.5)
     roles = iter(["first", "second"])

@@ -56,6 +56,7 @@ def _member_ids(store: Store) -> list[int]:
     return [int(r[0]) for r in store.query("SELECT id FROM members ORDER BY id")]
 
 
+@pytest.mark.postgres_only(reason="late commits need concurrent writers: PostgreSQL (SQLite has one writer)")
 def test_a_member_committed_late_is_copied_once(
     client: TestClient,
     operator: dict[str, str],
@@ -63,9 +64,6 @@ def test_a_member_committed_late_is_copied_once(
     factory: sessionmaker[Session],
     duck: Store,
 ) -> None:
-    with factory() as probe:
-        if probe.get_bind().dialect.name != "postgresql":
-            pytest.skip("late commits need concurrent writers: PostgreSQL (SQLite has one writer)")
     program = create_program(client, operator, code="late")
     first = create_member(client, operator, program["id"], "first")
     with factory() as session:

@@ -22,7 +22,6 @@ PARALLEL = 6
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_adds_of_one_customer_make_one_row(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
 ) -> None:

@@ -25,7 +25,6 @@ PARALLEL = 6
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_retries_under_one_key_make_one_push(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
 ) -> None:
@@ -60,7 +59,6 @@ def test_parallel_retries_under_one_key_make_one_push(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_pushes_to_one_customer_keep_the_cap(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
 ) -> None:

@@ -247,8 +247,6 @@ def test_parallel_runs_post_each_message_once(
     world: PushWorld,
     stubs: list[Robot],
 ) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
     first, second, _ = stubs
     _set_robot(client, factory, world.feed.groups[0], first)
     _set_robot(client, factory, world.feed.groups[1], second)

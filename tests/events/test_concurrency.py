@@ -18,13 +18,9 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
-from tests.conftest import BACKEND
 from tests.factories import create_program
 
-pytestmark = [
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(BACKEND != "postgresql", reason="parallel connections need PostgreSQL"),
-]
+pytestmark = pytest.mark.postgres_only
 ACTOR = Actor(kind="cli", ref="test", label="test")
 
 

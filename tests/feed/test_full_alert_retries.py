@@ -185,8 +185,6 @@ def test_a_robot_that_keeps_refusing_is_given_up_shown_and_its_key_kept_secret(
 def test_parallel_retries_send_the_message_once(
     client: TestClient, factory: sessionmaker[Session], robot: Robot, full: Full
 ) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
     robot.statuses = [503]
     client.get(f"/g/{full.code}")  # the first attempt is refused
     refused = the_alert(factory)

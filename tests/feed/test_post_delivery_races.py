@@ -95,8 +95,6 @@ def test_a_run_that_read_the_post_as_due_before_another_sent_it_posts_nothing(
 def test_parallel_runs_post_each_post_once(
     client: TestClient, factory: sessionmaker[Session], world: b.FeedWorld, stubs: list[Robot]
 ) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
     first, second = stubs
     _set_robot(client, factory, world.groups[0], first)
     _set_robot(client, factory, world.groups[1], second)

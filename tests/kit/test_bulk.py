@@ -67,12 +67,6 @@ def session(engine: Engine, factory: sessionmaker[Session]) -> Iterator[Session]
         _Base.metadata.drop_all(engine)
 
 
-@pytest.fixture
-def postgres(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
-
-
 def row(code: str, batch: int = 1, n: int | None = None, **extra: Any) -> dict[str, Any]:
     return {
         "code": code,
@@ -229,7 +223,7 @@ def test_staging_the_same_table_with_other_columns_on_one_connection(session: Se
     assert len(stored(session)) == 2 * count
 
 
-@pytest.mark.usefixtures("postgres")
+@pytest.mark.postgres_only(reason="COPY and temporary tables are PostgreSQL's")
 @pytest.mark.parametrize("outcome", ["commit", "rollback"])
 def test_a_staging_table_lives_as_long_as_its_transaction(session: Session, outcome: str) -> None:
     """A pooled connection hands its next user no staging table, whether the transaction that
@@ -277,7 +271,7 @@ def test_next_ids_come_from_the_sequence_on_postgresql_only(session: Session, en
 # COPY (PostgreSQL)
 
 
-@pytest.mark.usefixtures("postgres")
+@pytest.mark.postgres_only(reason="COPY and temporary tables are PostgreSQL's")
 @pytest.mark.parametrize("types", [None, TYPES_PG])
 def test_copy_rows_text_and_binary(session: Session, types: tuple[str, ...] | None) -> None:
     bulk.copy_rows(
@@ -286,7 +280,7 @@ def test_copy_rows_text_and_binary(session: Session, types: tuple[str, ...] | No
     assert stored(session) == [("a1", 1, 1, Colour.RED), ("a2", 1, 2, Colour.BLUE)]
 
 
-@pytest.mark.usefixtures("postgres")
+@pytest.mark.postgres_only(reason="COPY and temporary tables are PostgreSQL's")
 def test_copy_ignoring_duplicates_fast_path_then_staged(session: Session) -> None:
     bulk.insert_rows(session, Item, [row("a0", n=0)])  # written before, in the same transaction
     first = bulk.copy_ignoring_duplicates(
@@ -315,7 +309,7 @@ def test_copy_ignoring_duplicates_fast_path_then_staged(session: Session) -> Non
     ]
 
 
-@pytest.mark.usefixtures("postgres")
+@pytest.mark.postgres_only(reason="COPY and temporary tables are PostgreSQL's")
 def test_copy_ignoring_duplicates_lets_other_errors_through(session: Session) -> None:
     with pytest.raises(Exception, match="null value") as raised:
         bulk.copy_ignoring_duplicates(

@@ -129,8 +129,6 @@ def test_member_cannot_withdraw_for_another(
 def test_parallel_withdrawals_never_exceed_available(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
     w = build(client, operator, factory, max_levels=2)
     _earn(client, operator, w)  # 4000 available: at most four of ten parallel 1000s may pass
     numbers = itertools.count()
@@ -159,8 +157,6 @@ def test_parallel_retries_of_one_withdrawal_take_it_once(
 ) -> None:
     """The same request_id sent ten times at once: one withdrawal, the others answer it (never a
     duplicate key, which the API would answer 500)."""
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
     w = build(client, operator, factory, max_levels=2)
     _earn(client, operator, w)
 
@@ -188,8 +184,6 @@ def test_parallel_batches_and_payments_take_each_withdrawal_once(
 ) -> None:
     """Operators pressing "create batch" and then "paid" several times at once: one batch holds the
     approved withdrawals, the others answer nothing_to_pay; the batch is paid once, its net withdrawn once."""
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL)")
     w = build(client, operator, factory, max_levels=2)
     _earn(client, operator, w)  # 4000 available
     member = bearer(make_token(Role.MEMBER, w.seller))

@@ -3,7 +3,7 @@
 On PostgreSQL every attempt runs in its own thread with its own connection and transaction, so the
 conditional UPDATEs really race. SQLite serialises writers and aborts a transaction whose snapshot
 went stale instead of waiting, so there the same attempts run one after another (the counts are
-still checked); the Redis gate alone is raced on every backend.
+still checked, so these tests are not ``postgres_only``); the Redis gate alone is raced on every backend.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from tests.parallel import race
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PARALLEL = BACKEND == "postgresql"
 THREADS = 12 if PARALLEL else 1
-on_postgres = pytest.mark.postgres_only
 
 
 @pytest.fixture
@@ -120,7 +119,6 @@ def _stored(factory: sessionmaker[Session], coupon_id: int) -> tuple[int, int, i
     return int(claimed or 0), int(rows or 0), int(most or 0)
 
 
-@on_postgres
 def test_no_oversell_under_parallel_claims(factory: sessionmaker[Session]) -> None:
     coupon = _coupon(factory, total=7, per_customer=2)
     outcomes = _race(factory, 300, _claimer(factory, coupon.id, lambda i: f"customer-{i % 40}"))
@@ -129,7 +127,6 @@ def test_no_oversell_under_parallel_claims(factory: sessionmaker[Session]) -> No
     assert _stored(factory, coupon.id)[:2] == (7, 7)
 
 
-@on_postgres
 def test_no_double_claim_by_one_customer(factory: sessionmaker[Session]) -> None:
     coupon = _coupon(factory, total=1000, per_customer=1)
     outcomes = _race(factory, 120, _claimer(factory, coupon.id, lambda _i: "13812345678"))
@@ -137,7 +134,6 @@ def test_no_double_claim_by_one_customer(factory: sessionmaker[Session]) -> None
     assert _stored(factory, coupon.id) == (1, 1, 1)
 
 
-@on_postgres
 def test_same_request_id_in_parallel_claims_once(factory: sessionmaker[Session]) -> None:
     coupon = _coupon(factory, total=1000, per_customer=5)
     ids: set[int] = set()
@@ -161,7 +157,6 @@ def test_same_request_id_in_parallel_claims_once(factory: sessionmaker[Session])
     assert _stored(factory, coupon.id) == (1, 1, 1)
 
 
-@on_postgres
 def test_parallel_claims_through_the_redis_gate(factory: sessionmaker[Session], gate: StockGate) -> None:
     coupon = _coupon(factory, total=9, per_customer=2)
     outcomes = _race(factory, 400, _claimer(factory, coupon.id, lambda i: f"customer-{i % 30}", gate))

@@ -21,7 +21,6 @@ PARALLEL = 8
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_concurrent_duplicate_orders_store_one_and_post_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
@@ -45,7 +44,6 @@ def test_concurrent_duplicate_orders_store_one_and_post_once(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_concurrent_refunds_never_exceed_the_paid_amount(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
@@ -76,7 +74,6 @@ def test_concurrent_refunds_never_exceed_the_paid_amount(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_retries_of_one_refund_take_it_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -32,12 +32,6 @@ PARALLEL = 4
 SHOPPER = "13800000171"
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
-
-
 def _retry(w: World, external_id: str, waits: LockWaits) -> Callable[[Session], bool]:
     body = OrderBody.model_validate(order_body(w, external_id, customer=SHOPPER))
     consent = OrderConsent(at=utcnow() - timedelta(minutes=1), source="checkout")
@@ -67,7 +61,6 @@ def _counts(factory: sessionmaker[Session]) -> tuple[int, int, int]:
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 @pytest.mark.parametrize("in_book", [False, True], ids=["new_to_the_book", "in_the_book_undecided"])
 def test_parallel_retries_of_an_order_taken_without_consent_record_it_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], in_book: bool
@@ -86,7 +79,6 @@ def test_parallel_retries_of_an_order_taken_without_consent_record_it_once(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_first_takings_and_retries_with_consent_record_it_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -143,7 +143,7 @@ def test_a_batch_failing_after_staging_leaves_nothing_for_the_next_import_on_its
         assert _leftovers(one_connection) == CLEAN
 
 
-@pytest.mark.skipif(BACKEND != "postgresql", reason="needs real parallel connections (PostgreSQL)")
+@pytest.mark.postgres_only
 def test_two_imports_at_once_never_see_each_others_staged_rows(  # noqa: PLR0917 - fixtures
     client: TestClient,
     operator: dict[str, str],

@@ -22,7 +22,7 @@ from neigou.orders.batch_rows import LineRow, as_line
 from neigou.orders.ingest import SET_BASED_FROM, ingest
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Commission, Order, OrderSource
-from tests.conftest import BACKEND, SECRET
+from tests.conftest import SECRET
 from tests.orders.builders import PAID_AT, SKU, build
 
 paid = st.integers(0, 10**10)  # inputs.MAX_LINE_FEN
@@ -127,7 +127,7 @@ def _written(session: Session, tag: str) -> list[tuple[Any, ...]]:
     return sorted(out)
 
 
-@pytest.mark.skipif(BACKEND != "postgresql", reason="the set-based write is PostgreSQL's")
+@pytest.mark.postgres_only(reason="the set-based write is PostgreSQL's")
 def test_a_large_batch_written_in_sql_equals_the_rows_written_from_python(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -38,7 +38,6 @@ def _apply(session: Session, integration_id: int, rows: list[dict[str, object]])
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_feeds_of_the_same_rows_take_the_order_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
@@ -62,7 +61,6 @@ def test_parallel_feeds_of_the_same_rows_take_the_order_once(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_feeds_of_overlapping_rows_in_any_order_neither_deadlock_nor_double(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -17,11 +17,12 @@ from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
+from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.platforms.endpoints import FEED_MAX_BYTES
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer, row_counts
 from tests.orders.builders import assert_ledger_balanced
 from tests.platforms.builders import Feeds, feed, feeds_world, jd_row, pdd_row, taobao_row, wall
-from tests.sign_in import PASSWORD, console_sign_in, member_sign_in
+from tests.sign_in import PASSWORD, console_sign_in, member_sign_in, merchant_sign_in
 
 pytestmark = pytest.mark.world_per_module
 
@@ -300,6 +301,34 @@ def test_console_reconciliation_is_for_the_programs_own_operators(
         for month in ("2026-13", "２０２６-０３", "2099-01"):
             refused = client.get(path.replace("2026-03", month))
             assert refused.status_code == 422, (month, refused.text[:300])
+
+
+def test_console_reconciliation_refuses_a_merchant_of_the_programs_organization(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: Feeds
+) -> None:
+    """A merchant's console account is of the program's organization, yet the operators' console answers it
+    403 (docs/tenancy.md, "The merchant portal"): neither the page nor the workbook shows the month's orders."""
+    out = feed(
+        client, operator, world.integration_id, "jd_union", [jd_row(350001, sub_union_id=world.w.link)]
+    )
+    assert out["created"] == 1, out
+    shop = client.post("/api/v1/merchants", json={"code": "recon-shop", "name": "店"}, headers=operator)
+    assert shop.status_code == 201, shop.text
+    merchant_sign_in(client, factory, shop.json()["id"])
+    for path in ("reconciliation", "reconciliation.xlsx"):
+        url = f"/console/programs/{world.w.program_id}/{path}?platform=jd_union&month=2026-03"
+        refused = client.get(url, follow_redirects=False)
+        assert refused.status_code == 403, (path, refused.text[:300])
+        assert refused.headers["content-type"] != XLSX_MEDIA_TYPE
+        assert "350001" not in refused.text
+        assert "reconciliation-table" not in refused.text
+    client.cookies.clear()
+    console_sign_in(client, factory, username="home-recon-shop")
+    shown = client.get(
+        f"/console/programs/{world.w.program_id}/reconciliation?platform=jd_union&month=2026-03"
+    )
+    assert shown.status_code == 200
+    assert "350001" in shown.text  # the order the merchant was refused is there for the operator
 
 
 def test_a_quantity_no_column_holds_skips_the_row_not_the_batch(

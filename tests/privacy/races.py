@@ -22,12 +22,6 @@ from tests.lock_waits import WAIT_S, LockWaits
 from tests.parallel import in_parallel
 
 
-@pytest.fixture
-def postgres(factory: sessionmaker[Session]) -> None:
-    if factory.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("needs real parallel connections (PostgreSQL); SQLite has one writer at a time")
-
-
 @pytest.fixture(params=["customer", "wide"])
 def lock_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test with the customers' locks, and with the wide lock a large batch takes instead."""

@@ -37,7 +37,7 @@ from tests.links.conftest import behind_gate
 from tests.lock_waits import LockWaits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
-from tests.privacy.races import lock_width, opt_out, paused, postgres, race  # noqa: F401 - fixtures
+from tests.privacy.races import lock_width, opt_out, paused, race  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def _race(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres", "lock_width")
+@pytest.mark.usefixtures("lock_width")
 def test_a_queued_claim_stored_before_the_opt_out_loses_its_customer_to_it(
     client: TestClient,
     operator: dict[str, str],
@@ -122,7 +122,7 @@ def test_a_queued_claim_stored_before_the_opt_out_loses_its_customer_to_it(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres", "lock_width")
+@pytest.mark.usefixtures("lock_width")
 def test_a_queued_claim_stored_during_the_opt_out_waits_and_adds_no_customer(
     client: TestClient,
     operator: dict[str, str],

@@ -20,7 +20,6 @@ PARALLEL = 6
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_deliveries_of_one_opt_out_erase_once(
     client: TestClient, app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -33,7 +33,7 @@ from tests.conftest import SECRET, TEST_ACTOR
 from tests.lock_waits import LockWaits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
-from tests.privacy.races import lock_width, opt_out, postgres, race  # noqa: F401 - fixtures
+from tests.privacy.races import lock_width, opt_out, race  # noqa: F401 - fixtures
 
 EXTERNAL_ID = "race-1"
 
@@ -116,7 +116,7 @@ def _race(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres", "lock_width")
+@pytest.mark.usefixtures("lock_width")
 @pytest.mark.parametrize("writes", ["api", "file"])
 def test_an_order_taken_before_the_opt_out_is_erased_by_it(
     client: TestClient,
@@ -130,7 +130,7 @@ def test_an_order_taken_before_the_opt_out_is_erased_by_it(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres", "lock_width")
+@pytest.mark.usefixtures("lock_width")
 def test_an_order_taken_during_the_opt_out_waits_and_adds_no_customer(
     client: TestClient,
     operator: dict[str, str],

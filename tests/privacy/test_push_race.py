@@ -28,7 +28,7 @@ from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT
 from tests.lock_waits import LockWaits
-from tests.privacy.races import lock_width, opt_out, postgres, race  # noqa: F401 - fixtures
+from tests.privacy.races import lock_width, opt_out, race  # noqa: F401 - fixtures
 
 
 def _race(
@@ -81,7 +81,7 @@ def _race(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres", "lock_width")
+@pytest.mark.usefixtures("lock_width")
 def test_a_message_pushed_before_the_opt_out_is_blanked_by_it(
     client: TestClient,
     operator: dict[str, str],
@@ -94,7 +94,7 @@ def test_a_message_pushed_before_the_opt_out_is_blanked_by_it(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres", "lock_width")
+@pytest.mark.usefixtures("lock_width")
 def test_a_push_made_during_the_opt_out_waits_and_skips_her(
     client: TestClient,
     operator: dict[str, str],

@@ -33,7 +33,7 @@ from tests.conftest import SECRET, TEST_ACTOR
 from tests.lock_waits import LockWaits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
-from tests.privacy.races import opt_out, paused, postgres, race  # noqa: F401 - fixtures
+from tests.privacy.races import opt_out, paused, race
 
 
 def _race(
@@ -95,7 +95,6 @@ def _race(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 @pytest.mark.parametrize("writes", ["touch", "customer"])
 def test_what_was_checked_before_the_opt_out_is_erased_by_it(
     client: TestClient,
@@ -114,7 +113,6 @@ def test_what_was_checked_before_the_opt_out_is_erased_by_it(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 @pytest.mark.parametrize("writes", ["touch", "customer"])
 def test_what_is_written_during_the_opt_out_waits_and_is_refused(
     client: TestClient,

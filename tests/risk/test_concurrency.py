@@ -23,7 +23,6 @@ PARALLEL = 6
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_confirmations_reverse_once(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
@@ -53,7 +52,6 @@ def test_parallel_confirmations_reverse_once(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.usefixtures("postgres")
 def test_parallel_scans_open_one_case(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

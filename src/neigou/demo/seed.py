@@ -21,6 +21,7 @@ from neigou.demo.merchants import seed_merchant
 from neigou.demo.network import seed_network
 from neigou.demo.offers import seed_offers
 from neigou.demo.orders import seed_orders
+from neigou.demo.pdd_feed import seed_pdd_feed
 from neigou.demo.platform_feeds import seed_platform_feeds
 from neigou.demo.pushes import seed_pushes
 from neigou.demo.tiers import seed_tiers
@@ -335,6 +336,7 @@ def seed(
         secret_key=secret_key,
         actor=DEMO_ACTOR,
     )
+    seed_pdd_feed(session, program_id=partner.id, now=now, secret_key=secret_key, actor=DEMO_ACTOR)
     # The nightly scan, run once over what was seeded: the review queue shows what the rules find.
     for program in (partner, brand):
         risk.scan(session, program=program, as_of=now, actor=DEMO_ACTOR, now=now)
