@@ -109,6 +109,7 @@ from neigou.web.live_code import router as live_code_router
 from neigou.web.operations import PROBES, Operations
 from neigou.web.paths import STATIC_DIR
 from neigou.web.product_images import router as product_images_router
+from neigou.web.route_index import IndexedRouting
 from neigou.web.workspace_groups import router as workspace_groups_router
 
 API_PREFIX = "/api/v1"
@@ -365,4 +366,6 @@ def create_app(
             swagger_favicon_url="/static/favicon.svg",
         )
 
+    # Last: a request tries only the routes whose paths could match it (web.route_index).
+    IndexedRouting(app.router).install()
     return app

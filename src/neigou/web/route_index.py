@@ -1,0 +1,151 @@
+"""Route selection by the shape of the path: a request tries only the app's routes that could match it.
+
+The app's router tries its top-level routes in order until one matches. There are about fifty (the
+API, each console and workspace page router, the redirect, the static files), each an included router
+that tries its own routes in turn, so a workspace page registered late was reached after about 350
+failed pattern matches: over half a millisecond of CPU per request before any work began.
+
+``RouteIndex`` files every top-level route under the segments of the paths it serves (a parameter is
+a wildcard segment, a ``{…:path}`` parameter matches the rest), and ``IndexedRouting`` stands where the
+router's own dispatch stood: for each HTTP request it picks the routes whose patterns could match the
+path, keeping the app's order, and lets a copy of the router that holds only those routes choose among
+them with its own rules (first full match, else the first that matched the path with another method).
+Whatever those routes do not answer (no route matches: a trailing-slash redirect or the 404) goes to
+the router's own dispatch over every route, so the answer is always the one the full scan gives: the
+index only skips routes that cannot match. A route whose paths it cannot read (a mount) is always
+tried, and the index is rebuilt when the top-level routes change.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+WILD = "*"  # one segment, whatever it holds
+_PARAM = re.compile(r"{[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+
+
+@dataclass
+class _Node:
+    """The routes whose patterns reach this point: ``ends`` match a path ending here, ``rest`` any
+    path that continues from here (a ``{…:path}`` parameter)."""
+
+    children: dict[str, _Node] = field(default_factory=dict)
+    ends: set[int] = field(default_factory=set)
+    rest: set[int] = field(default_factory=set)
+
+
+def segments(path: str) -> list[str]:
+    """``/a/b/`` → ``["a", "b", ""]``: the pieces a pattern and a path are compared by."""
+    return path.split("/")[1:] if path.startswith("/") else [path]
+
+
+def route_paths(route: BaseRoute) -> list[str] | None:
+    """The raw paths (parameters with their convertors) a top-level route serves, with every prefix
+    applied; None when they cannot be read, and the route is then tried for every request."""
+    if isinstance(route, Route):  # APIRoute included
+        return [route.path]
+    contexts = getattr(route, "effective_route_contexts", None)
+    low_priority = getattr(route, "effective_low_priority_routes", None)
+    if contexts is None or low_priority is None or low_priority():
+        return None
+    paths = []
+    for context in contexts():
+        if not isinstance(context.original_route, (APIRoute, Route)):
+            return None
+        served = context.starlette_route if context.starlette_route is not None else context
+        paths.append(str(served.path))
+    return paths
+
+
+class RouteIndex:
+    """Top-level routes by the segments of their paths (see the module's docstring)."""
+
+    def __init__(self, routes: Iterable[BaseRoute]) -> None:
+        self.root = _Node()
+        self.always: set[int] = set()
+        for number, route in enumerate(routes):
+            paths = route_paths(route)
+            if paths is None:
+                self.always.add(number)
+            for path in paths or ():
+                self._file(number, path)
+
+    def _file(self, number: int, path: str) -> None:
+        node = self.root
+        for piece in segments(path):
+            params = _PARAM.findall(piece)
+            if ":path" in params:  # matches "/"s too: everything from here on
+                node.rest.add(number)
+                return
+            key = WILD if _PARAM.search(piece) else piece
+            node = node.children.setdefault(key, _Node())
+        node.ends.add(number)
+
+    def candidates(self, path: str) -> tuple[int, ...]:
+        """The routes, by position, whose patterns could match ``path``, in order."""
+        found = set(self.always)
+        pieces = segments(path)
+        stack = [(self.root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            found.update(node.rest)
+            if depth == len(pieces):
+                found.update(node.ends)
+                continue
+            for key in (pieces[depth], WILD):
+                child = node.children.get(key)
+                if child is not None:
+                    stack.append((child, depth + 1))
+        return tuple(sorted(found))
+
+
+class IndexedRouting:
+    """The router's dispatch, trying only the candidates of ``RouteIndex`` (see the module)."""
+
+    def __init__(self, router: APIRouter) -> None:
+        self.router = router
+        self.full: ASGIApp = router.middleware_stack  # the router's own dispatch over every route
+        self._built_for: tuple[int, ...] = ()
+        self._index = RouteIndex(())
+        self._narrowed: dict[tuple[int, ...], APIRouter] = {}
+
+    def install(self) -> None:
+        """Stand in for the router's dispatch (a router with middleware of its own is refused: the
+        narrowed copies would step past it)."""
+        if self.router.middleware_stack != self.router.app:
+            raise ValueError("the router has middleware of its own; index the routes inside it")
+        self.router.middleware_stack = self
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.full(scope, receive, send)
+            return
+        narrowed = self.narrowed(get_route_path(scope))
+        scope.setdefault("router", self.router)  # url_for sees every route
+        await narrowed.app(scope, receive, send)
+
+    def narrowed(self, path: str) -> APIRouter:
+        """A copy of the router holding only the routes that could match ``path``; what none of them
+        answers goes to the full dispatch."""
+        routes = self.router.routes
+        built_for = tuple(map(id, routes))
+        if built_for != self._built_for:
+            self._index, self._narrowed, self._built_for = RouteIndex(routes), {}, built_for
+        picked = self._index.candidates(path)
+        narrowed = self._narrowed.get(picked)
+        if narrowed is None:
+            narrowed = copy.copy(self.router)
+            narrowed.routes = [routes[number] for number in picked]
+            narrowed.redirect_slashes = False  # the full dispatch redirects, over every route
+            narrowed.default = self.full
+            self._narrowed[picked] = narrowed
+        return narrowed

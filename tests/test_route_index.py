@@ -1,0 +1,138 @@
+"""The route index (``web.route_index``) only skips routes that cannot match: for every path the app
+serves, filled in, with and without a trailing slash, and for paths it does not serve, the route the
+narrowed routes choose is the one the full scan chooses, for every method; and over HTTP a redirect,
+a 405, a 404 and a route added after the app was built answer as without the index."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
+
+from neigou.web.route_index import IndexedRouting, RouteIndex, route_paths
+
+pytestmark = pytest.mark.world_per_module
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+ODD_PATHS = [
+    "/",
+    "",
+    "/nowhere",
+    "/api",
+    "/api/v1",
+    "/api/v1/",
+    "/console/",
+    "/m/",
+    "/static/app.css",
+    "/l/abc",
+]
+
+
+def _filled(path: str) -> str:
+    """A concrete path the pattern matches: numbers for parameters, two segments for a ``:path`` one."""
+    return _PARAM.sub(lambda m: "a/b.css" if m.group(2) == ":path" else "7", path)
+
+
+def _chosen(routes: list[BaseRoute], path: str, method: str) -> BaseRoute | None:
+    """What a router's dispatch chooses: the first full match, else the first partial one."""
+    scope = {"type": "http", "path": path, "root_path": "", "method": method, "headers": []}
+    partial = None
+    for route in routes:
+        match, _ = route.matches(dict(scope))
+        if match is Match.FULL:
+            return route
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return partial
+
+
+def _served_paths(routes: list[BaseRoute]) -> list[str]:
+    paths = [_filled(p) for route in routes for p in route_paths(route) or ()]
+    return sorted({variant for p in paths for variant in (p, p.rstrip("/") or "/", p + "/")})
+
+
+@pytest.fixture(scope="module")
+def routes(module_app: FastAPI) -> list[BaseRoute]:
+    return list(module_app.router.routes)
+
+
+def test_the_narrowed_routes_choose_what_the_full_scan_chooses(routes: list[BaseRoute]) -> None:
+    index = RouteIndex(routes)
+    paths = _served_paths(routes) + ODD_PATHS
+    assert len(paths) > 500
+    for path in paths:
+        narrowed = [routes[n] for n in index.candidates(path)]
+        for method in METHODS:
+            assert _chosen(narrowed, path, method) is _chosen(routes, path, method), (path, method)
+
+
+def test_a_late_page_is_reached_past_few_routes(routes: list[BaseRoute]) -> None:
+    """The point of the index: a workspace page tries a handful of top-level routes, not all."""
+    index = RouteIndex(routes)
+    assert len(routes) > 40
+    for path in ("/m/customers", "/console/programs/7/reconciliation", "/m/links", "/api/v1/me"):
+        picked = index.candidates(path)
+        assert 0 < len(picked) <= 6, (path, picked)
+        assert _chosen([routes[n] for n in picked], path, "GET") is not None, path
+
+
+def test_over_http_answers_are_those_of_the_full_scan(module_app: FastAPI) -> None:
+    with TestClient(module_app) as client:
+        assert client.get("/healthz").status_code == 200
+        slash = client.get("/api/v1/me/", follow_redirects=False)  # served without the slash
+        assert slash.status_code == 307
+        assert slash.headers["location"].endswith("/api/v1/me")
+        missing = client.get("/api/v1/nowhere")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        assert client.delete("/healthz").status_code == 405
+        assert client.get("/static/nowhere.css").status_code == 404
+
+
+def test_a_route_added_after_the_app_was_built_is_served(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200  # the index is built
+
+        def late() -> dict[str, str]:
+            return {"late": "yes"}
+
+        app.add_api_route("/late/{thing}", late)
+        assert client.get("/late/7").json() == {"late": "yes"}
+
+
+def test_a_router_with_its_own_middleware_is_refused(app: FastAPI) -> None:
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:  # middleware around the dispatch
+        await app.router.app(scope, receive, send)
+
+    app.router.middleware_stack = wrapped
+    with pytest.raises(ValueError, match="middleware of its own"):
+        IndexedRouting(app.router).install()
+
+
+def test_a_path_parameter_takes_the_rest_and_a_parameter_one_segment() -> None:
+    def endpoint() -> None:
+        return None
+
+    routes: list[BaseRoute] = [
+        Route("/files/{rest:path}", endpoint),
+        Route("/files/{name}.csv", endpoint),
+        Route("/a/{id:int}/b", endpoint, methods=["POST"]),
+        Route("/a/{id}/b", endpoint),
+        Route("/a/", endpoint),
+    ]
+    index = RouteIndex(routes)
+    assert index.candidates("/files/x/y/z.txt") == (0,)
+    assert index.candidates("/files/") == (0, 1)  # a wildcard segment may be empty: a superset
+    assert index.candidates("/files/report.csv") == (0, 1)
+    assert index.candidates("/a/7/b") == (2, 3)
+    assert index.candidates("/a/") == (4,)
+    assert index.candidates("/a") == ()
+    for path in ("/files/x/y", "/files/q.csv", "/a/7/b", "/a/x/b", "/a/", "/b"):
+        narrowed = [routes[n] for n in index.candidates(path)]
+        for method in METHODS:
+            assert _chosen(narrowed, path, method) is _chosen(routes, path, method), (path, method)
