@@ -1,7 +1,7 @@
 """Benchmark: choosing the route for a request with the route index (``web.route_index``) against the
 router's own scan of every route, in the same run on the same app.
 
-    .venv/bin/python bench/routing.py            # 20 rounds of 2,000 requests per path
+    .venv/bin/python bench/routing.py            # 7 rounds of 500 requests per path and side
     .venv/bin/python bench/routing.py --smoke    # 2 rounds of 200, for scripts/test
 
 The requests are ASGI calls straight into the app (no server, no HTTP client), anonymous, to pages and
@@ -81,8 +81,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     rounds, requests = (2, 200) if args.smoke else (args.rounds, args.requests)
