@@ -34,8 +34,18 @@ def test_format_bp(bp: int, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("bp", "text"),
-    [(3333, "33.3%"), (5000, "50.0%"), (1250, "12.5%"), (1255, "12.6%"), (1254, "12.5%"), (4, "0.0%"),
-     (5, "0.1%"), (10_000, "100.0%"), (0, "0.0%"), (-1255, "-12.6%")],
+    [
+        (3333, "33.3%"),
+        (5000, "50.0%"),
+        (1250, "12.5%"),
+        (1255, "12.6%"),
+        (1254, "12.5%"),
+        (4, "0.0%"),
+        (5, "0.1%"),
+        (10_000, "100.0%"),
+        (0, "0.0%"),
+        (-1255, "-12.6%"),
+    ],
 )
 def test_format_rate_bp(bp: int, text: str) -> None:
     """One decimal always, rounded half up: every percentage on the analytics pages reads alike."""

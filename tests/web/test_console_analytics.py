@@ -243,7 +243,7 @@ def _headings(text: str) -> list[str]:
 
 def _sentence_case(heading: str) -> bool:
     """Only the first word capitalised; an acronym (SKU, GMV) or a program's own name may be."""
-    words = heading.split("·")[-1].split()
+    words = heading.rsplit("·", maxsplit=1)[-1].split()
     return all(not w[0].isupper() or w.isupper() for w in words[1:])
 
 
