@@ -1,6 +1,7 @@
 """The browser reads like the page's reader (``tests.browser.conftest``): a context opened without a
 locale is a Chinese reader's, and a date input is written in the page's ``<html lang>``: yyyy/mm/dd on
-a Chinese page (zh-CN), mm/dd/yyyy on an English one (en, read in an en-US context)."""
+a Chinese page (zh-CN), mm/dd/yyyy on an English one (en, read in an en-US context). A form sent from
+a page asked in English answers with an English page, with no language cookie."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from PIL import Image, ImageChops
 from playwright.sync_api import Browser, Page, expect
 
 from neigou.demo.seed import DemoWorld
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
 
 pytestmark = pytest.mark.browser
 # How the reader's browser writes 5 December 2026.
@@ -60,4 +61,22 @@ def test_a_date_input_is_written_in_the_pages_language(
     assert page.locator("html").get_attribute("lang") == "en"
     assert (page.evaluate("navigator.language"), page.evaluate(A_DATE)) == ("en-US", "12/05/2026")
     _date_input(page, "en")
+    context.close()
+
+
+def test_a_form_sent_from_an_english_page_leads_to_an_english_page(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US")
+    page = context.new_page()
+    member_sign_in(page, live_server, world)
+    page.goto(f"{live_server}/m/links?lang=en")
+    form = page.get_by_test_id("new-link")
+    expect(form.get_by_role("option", name="【Hidden】", exact=False).first).to_be_attached()
+    form.get_by_role("button", name="Make link").click()
+    expect(page.get_by_test_id("link-created")).to_be_visible()
+    assert "lang=en" in page.url
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert not [c for c in context.cookies() if c["name"] == "neigou_lang"]
+    page.screenshot(path=str(ARTIFACTS / "m-links-made-en.png"))
     context.close()

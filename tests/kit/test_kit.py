@@ -14,7 +14,7 @@ from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, keyed_hash, mask, new_token
-from neigou.kit.money import format_bp, format_fold, format_yuan
+from neigou.kit.money import format_bp, format_fold, format_rate_bp, format_yuan
 
 pytestmark = pytest.mark.no_database
 
@@ -30,6 +30,26 @@ def test_format_yuan(fen: int, text: str) -> None:
 @pytest.mark.parametrize(("bp", "text"), [(2000, "20%"), (1250, "12.5%"), (1, "0.01%"), (10_000, "100%")])
 def test_format_bp(bp: int, text: str) -> None:
     assert format_bp(bp) == text
+
+
+@pytest.mark.parametrize(
+    ("bp", "text"),
+    [
+        (3333, "33.3%"),
+        (5000, "50.0%"),
+        (1250, "12.5%"),
+        (1255, "12.6%"),
+        (1254, "12.5%"),
+        (4, "0.0%"),
+        (5, "0.1%"),
+        (10_000, "100.0%"),
+        (0, "0.0%"),
+        (-1255, "-12.6%"),
+    ],
+)
+def test_format_rate_bp(bp: int, text: str) -> None:
+    """One decimal always, rounded half up: every percentage on the analytics pages reads alike."""
+    assert format_rate_bp(bp) == text
 
 
 @pytest.mark.parametrize(

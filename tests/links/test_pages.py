@@ -141,6 +141,8 @@ def test_member_workspace_lists_and_makes_links(
     page = client.get("/m/links")
     assert page.status_code == 200
     assert "【隐藏券】澜泉洗发水 群内专享券 ¥25" in page.text
+    # in English the marker is a label, capitalised like the coupon list's visibility
+    assert "【Hidden】澜泉洗发水 群内专享券 ¥25" in client.get("/m/links?lang=en").text
     assert "宝妈好物1群" in page.text
     assert "芬香内购1群" not in page.text
     made = client.post(
@@ -173,6 +175,10 @@ def test_console_lists_links(
     assert page.status_code == 200
     assert link["code"] in page.text
     assert "群主·王小美" in page.text
+    assert "【隐藏券】澜泉洗发水 群内专享券 ¥25" in page.text
+    english = client.get(f"/console/links?program={world.program_id}&lang=en").text
+    assert "【Hidden】澜泉洗发水 群内专享券 ¥25" in english
+    assert "【hidden】" not in english
     client.post(f"/console/links/{link['code']}/active", data={"active": "false"})
     assert client.get(f"/api/v1/links/{link['code']}", headers=operator).json()["active"] is False
 

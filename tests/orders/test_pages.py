@@ -62,6 +62,28 @@ def test_console_shows_orders_breakdown_ledger_and_approves(
     assert "Withdrawal paid" in english.text
 
 
+def _order_cells(text: str) -> dict[str, list[str]]:
+    """The console's order list: each row's cells as read, by order number."""
+    rows = re.findall(r'data-testid="order-row">(.*?)</tr>', text, re.S)
+    cells = [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows
+    ]
+    return {c[0]: c for c in cells}
+
+
+def test_console_order_list_shows_a_zero_refund_as_money(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w, _ = settled_world(client, operator, factory)
+    post_order(client, operator, order_body(w, "PG-2", (SKU, 1, 50_000)))
+    console_sign_in(client, factory)
+    rows = _order_cells(client.get("/console/orders").text)
+    assert "已退款" in client.get("/console/orders").text
+    # order no., paid at, member, paid, refunded, commission, state
+    assert rows["PG-1"][3:5] == ["¥500.00", "¥100.00"]
+    assert rows["PG-2"][3:5] == ["¥500.00", "¥0.00"]  # never a blank cell
+
+
 def test_console_order_lines_show_the_product_title_beside_the_sku(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -54,7 +54,7 @@ def test_console_page_refresh_and_figures(
     )
     assert 'data-testid="sim-simulated">¥1.20<' in simulated.text
     # the simulator asks for a tier by name and rates in percent, never a code or basis points
-    assert '<option value="super_member" selected>超级会员（20% / 5%）</option>' in simulated.text
+    assert '<option value="super_member" selected>超级会员（20.0% / 5.0%）</option>' in simulated.text
     assert "基点" not in simulated.text
     assert "(bp)" not in client.get(f"/console/programs/{world.program_id}/analytics?lang=en").text
     halves = client.get(
@@ -222,3 +222,56 @@ def test_an_export_without_a_range_is_of_the_pages_default_range(
         response = client.get(f"{base}/export?report=economics{query}")
         assert response.status_code == 200
         assert f'filename="economics-{start}-{end}.xlsx"' in response.headers["content-disposition"]
+
+
+PERCENT = re.compile(r"-?\d[\d.,]*%")
+SPLITS = (
+    "econ_by=day&value_by=channel&funnel_by=link",
+    "econ_by=tier&value_by=tier&funnel_by=member",
+    "econ_by=group&value_by=group&funnel_by=group",
+    "econ_by=sku",
+    "econ_by=brand",
+)
+
+
+def _headings(text: str) -> list[str]:
+    """Each h1/h2/h3 as read, without its Excel link."""
+    found = re.findall(r"<h([123])[^>]*>(.*?)</h\1>", text, re.S)
+    plain = [re.sub(r"<[^>]+>", "", re.sub(r"<small>.*?</small>", "", h, flags=re.S)) for _, h in found]
+    return [" ".join(html.unescape(h).split()) for h in plain]
+
+
+def _sentence_case(heading: str) -> bool:
+    """Only the first word capitalised; an acronym (SKU, GMV) or a program's own name may be."""
+    words = heading.rsplit("·", maxsplit=1)[-1].split()
+    return all(not w[0].isupper() or w.isupper() for w in words[1:])
+
+
+def test_analytics_headings_and_percentages_read_alike(
+    client: TestClient, factory: sessionmaker[Session], world: AnalyticsWorld, make_token: TokenMaker
+) -> None:
+    console_sign_in(client, factory)
+    base = f"/console/programs/{world.program_id}/analytics"
+    client.post(f"{base}/refresh")
+    percents: set[str] = set()
+    for split in SPLITS:
+        page = client.get(f"{base}?{MARCH}&{split}&tier=super_member&share=30&override=5&lang=en")
+        assert page.status_code == 200
+        headings = _headings(page.text)
+        assert len(headings) >= 9
+        assert [h for h in headings if not _sentence_case(h)] == [], split
+        percents |= set(PERCENT.findall(page.text))
+    headings = _headings(client.get(f"{base}?{MARCH}&{SPLITS[1]}&lang=en").text)
+    assert {"Economics by tier", "Customer value by tier", "Funnel by member"} <= set(headings)
+    assert "Economics by SKU" in _headings(client.get(f"{base}?{MARCH}&econ_by=sku&lang=en").text)
+    chinese = _headings(client.get(f"{base}?{MARCH}&{SPLITS[1]}").text)
+    assert {"按等级的经营数据", "按等级的顾客价值", "按会员的转化漏斗"} <= set(chinese)
+    # one rule for every percentage on the page: one decimal (repeat, cohorts, funnel, prices, tiers)
+    assert {"50.0%", "20.0%", "5.0%"} <= percents
+    assert [p for p in percents if not re.fullmatch(r"\d+\.\d%", p)] == []
+    member_sign_in(client, make_token("member", world.a))
+    mine = client.get(f"/m/analytics?{MARCH}&lang=en").text
+    assert [h for h in _headings(mine) if not _sentence_case(h)] == []
+    shown = PERCENT.findall(mine)
+    assert shown
+    assert [p for p in shown if not re.fullmatch(r"\d+\.\d%", p)] == []

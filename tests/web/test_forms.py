@@ -121,6 +121,56 @@ def test_a_console_settlement_from_another_site_or_without_its_token_is_refused(
     assert settled.headers["location"].startswith(f"/console/orders?program_id={world.program_id}&settled=")
 
 
+def test_a_form_sent_from_a_page_in_a_language_answers_in_it(
+    app: FastAPI, factory: sessionmaker[Session], world: World
+) -> None:
+    """No language cookie: the page the form was on asked for English with ?lang=, and so does the
+    page its redirect leads to (the browser names the page in the Referer; a form's action may too)."""
+    browser = _signed_in(app, factory, Role.MEMBER, world.seller)
+    token = _token(browser, "/m/earnings?lang=en")
+    assert browser.cookies.get("neigou_lang") is None
+    page = "http://testserver/m/earnings?lang=en"
+    form = {"csrftoken": token, "amount": "1", "request_id": "rq-en"}
+    sent = browser.post(
+        "/m/earnings/withdrawals", data=form, headers={"Referer": page}, follow_redirects=False
+    )
+    assert sent.headers["location"] == "/m/earnings?done=1&lang=en"
+    assert '<html lang="en">' in browser.get(sent.headers["location"]).text
+    # a refusal goes back to the form, the fragment after the language
+    again = browser.post(
+        "/m/earnings/withdrawals",
+        data={**form, "amount": "x"},
+        headers={"Referer": page},
+        follow_redirects=False,
+    )
+    assert again.headers["location"].endswith("&lang=en#withdraw")
+    assert '<html lang="en">' in browser.get(again.headers["location"]).text
+    # the form's own ?lang= counts first; a page without one changes nothing
+    chinese = browser.post(
+        "/m/earnings/payee?lang=zh-CN",
+        data={"csrftoken": token, "kind": "alipay", "account": "x", "holder_name": "王芳"},
+        headers={"Referer": page},
+        follow_redirects=False,
+    )
+    assert "lang=zh-CN" in chinese.headers["location"]
+    assert "lang=en" not in chinese.headers["location"]
+    plain = browser.post(
+        "/m/earnings/withdrawals",
+        data={**form, "request_id": "rq-2"},
+        headers={"Referer": "http://testserver/m/earnings"},
+        follow_redirects=False,
+    )
+    assert plain.headers["location"] == "/m/earnings?done=1"
+    odd = browser.post(
+        "/m/earnings/withdrawals",
+        data={**form, "request_id": "rq-3"},
+        headers={"Referer": "http://testserver/m/earnings?lang=xx"},
+        follow_redirects=False,
+    )
+    assert odd.headers["location"] == "/m/earnings?done=1"
+    assert browser.cookies.get("neigou_lang") is None  # the cookie stays the language switch's
+
+
 def test_the_api_and_signed_webhooks_are_not_form_checked(
     client: TestClient, operator: dict[str, str], world: World
 ) -> None:

@@ -137,5 +137,35 @@ def test_the_audit_log_finds_an_action_by_its_words_or_its_code(
         assert len(found) == 1, q
         assert "创建后台账号" in found[0]
     assert len(_rows(client.get("/console/audit", params={"q": "console USER", "lang": "en"}).text)) == 1
-    # the words of the other language are not searched
-    assert not _rows(client.get("/console/audit", params={"q": "console user"}).text)
+    # the words of either language find it, whatever the page's language
+    for q, lang in (("console user", "zh-CN"), ("后台账号", "en"), ("Console User", "")):
+        found = _rows(client.get("/console/audit", params={"q": q, "lang": lang}).text)
+        assert len(found) == 1, (q, lang)
+        assert 'title="user.create"' in found[0]
+
+
+def _actions(text: str) -> list[str]:
+    return re.findall(r'<td title="([^"]+)" data-testid="audit-action">', text)
+
+
+def test_the_audit_log_sorts_actions_by_the_words_shown(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    with factory.begin() as session:
+        for action in ("withdrawal.approve", "link.create", "order.refund", "program.updated"):
+            audit.record(
+                session,
+                actor=Actor(kind="operator", ref="1", label="王芳"),
+                action=action,
+                entity="x",
+                entity_id=1,
+            )
+    console_sign_in(client, factory)  # logs user.create
+    english = _actions(client.get("/console/audit", params={"sort": "action", "lang": "en"}).text)
+    # Console user created, Order refunded, Share link created, Withdrawal approved; a code no word names last
+    assert english == ["user.create", "order.refund", "link.create", "withdrawal.approve", "program.updated"]
+    chinese = _actions(client.get("/console/audit", params={"sort": "action"}).text)
+    # 创建分享链接, 创建后台账号, 批准提现, 订单退款
+    assert chinese == ["link.create", "user.create", "withdrawal.approve", "order.refund", "program.updated"]
+    backwards = _actions(client.get("/console/audit", params={"sort": "-action", "lang": "en"}).text)
+    assert backwards == english[::-1]

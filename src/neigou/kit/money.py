@@ -22,6 +22,16 @@ def format_bp(bp: int) -> str:
     return f"{whole}.{rest:02d}".rstrip("0") + "%"
 
 
+def format_rate_bp(bp: int) -> str:
+    """A measured rate in basis points as a percentage with one decimal, rounded half up: what the
+    analytics pages show for every percentage, so all their columns read alike (``3333`` → ``33.3%``,
+    ``5000`` → ``50.0%``, ``1255`` → ``12.6%``)."""
+    sign = "-" if bp < 0 else ""
+    tenths = (abs(bp) + 5) // 10
+    whole, tenth = divmod(tenths, 10)
+    return f"{sign}{whole}.{tenth}%"
+
+
 def format_fold(bp: int) -> str:
     """A percentage off as Chinese shoppers read it, in tenths of the price paid: ``1000`` (10% off) → ``9``,
     ``1500`` → ``8.5``, ``1250`` → ``8.75`` (so "9折")."""

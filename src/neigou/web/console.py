@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, case
 
 from neigou.audit import service as audit
 from neigou.audit.models import AuditEntry
@@ -178,10 +178,10 @@ def audit_page(
         request,
         audit.entries_statement(chosen),
         query,
-        sorts=audit.SORTS,
+        sorts={**audit.SORTS, "action": _action_order(request)},
         default_sort="-at",
         search=audit.SEARCH,
-        also_matching=_actions_said(request, query.q),
+        also_matching=_actions_said(query.q),
     )
     return render(
         request,
@@ -193,12 +193,26 @@ def audit_page(
     )
 
 
-def _actions_said(request: Request, text: str) -> ColumnElement[bool] | None:
-    """Entries whose action is said, in the reader's language, with words holding ``text``: the log
-    shows actions in words, so "内购会" finds ``event.create`` too."""
+def _action_order(request: Request) -> ColumnElement[int]:
+    """The action column in the order of the words the reader sees, in the reader's language, not of
+    the codes; an action of an older version, shown by its code, sorts after every named one."""
+    said = page_callables(locale_of(request))["label"]
+    ordered = sorted(audit_labels.action, key=lambda code: (said("action", code).casefold(), code))
+    return case(
+        {code: rank for rank, code in enumerate(ordered)}, value=AuditEntry.action, else_=len(ordered)
+    )
+
+
+def _actions_said(text: str) -> ColumnElement[bool] | None:
+    """Entries whose action is said with words holding ``text`` in either language: the log shows
+    actions in words, so "内购会" and "live event" both find ``event.create``, whatever the page's language."""
     if not text:
         return None
-    said = page_callables(locale_of(request))["label"]
     wanted = text.casefold()
-    codes = [code for code in audit_labels.action if wanted in said("action", code).casefold()]
+    speakers = [page_callables(locale)["label"] for locale in LOCALES]
+    codes = [
+        code
+        for code in audit_labels.action
+        if any(wanted in said("action", code).casefold() for said in speakers)
+    ]
     return AuditEntry.action.in_(codes) if codes else None

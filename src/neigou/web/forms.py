@@ -16,7 +16,7 @@ public URL is https.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from asgi_csrf import Errors, asgi_csrf_decorator
 from fastapi import FastAPI, Request
@@ -24,10 +24,11 @@ from fastapi.responses import Response
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from neigou.kit.i18n import N_
+from neigou.kit.i18n import LOCALES, N_
 from neigou.kit.settings import Settings
+from neigou.web.i18n import with_language
 from neigou.web.pages import is_secure, render, templates
 
 CSRF_COOKIE = "neigou_csrf"
@@ -141,7 +142,56 @@ class FormProtection:
         await self.protect(forward)(scope, receive, send)
 
 
+def _sent_in(scope: Scope) -> str:
+    """The language of the page a form was sent from: the ``?lang=`` of its action, else of the page
+    that holds it (the ``Referer``, which browsers send with a form to its own site); "" for none."""
+    for query in (
+        scope.get("query_string", b"").decode("latin-1"),
+        urlsplit(_header(scope, b"referer") or "").query,
+    ):
+        lang = next((v for k, v in parse_qsl(query) if k == "lang"), "")
+        if lang in LOCALES:
+            return lang
+    return ""
+
+
+def _local(location: str) -> bool:
+    parts = urlsplit(location)
+    return location.startswith("/") and not parts.netloc and "lang" not in dict(parse_qsl(parts.query))
+
+
+class FormLanguage:
+    """ASGI layer: a form's answer that sends the reader on (a redirect to a page of this site) keeps the
+    language the form was sent in, as ``?lang=``, so the next page is in it with or without a language
+    cookie. The one place for every form; the cookie stays the language switch's (``/lang``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lang = ""
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and not _exempt(scope):
+            lang = _sent_in(scope)
+        if not lang:
+            await self.app(scope, receive, send)
+            return
+
+        async def keeping_language(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                headers = [
+                    (key, with_language(value.decode("latin-1"), lang).encode("latin-1"))
+                    if key == b"location" and _local(value.decode("latin-1"))
+                    else (key, value)
+                    for key, value in message.get("headers", [])
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, keeping_language)
+
+
 def install(app: FastAPI, settings: Settings) -> None:
     """The ``csrf_field()`` template global and the protecting layer (inside the body-size limit)."""
     templates.env.globals["csrf_field"] = csrf_field
+    app.add_middleware(FormLanguage)
     app.add_middleware(FormProtection, settings=settings)

@@ -41,6 +41,14 @@ def query_language(request: Request) -> str:
     return wanted if wanted in LOCALES else ""
 
 
+def with_language(href: str, lang: str) -> str:
+    """``href`` (a path on this site) asking for ``lang``, its fragment kept: ``/m/links#new`` →
+    ``/m/links?lang=en#new``."""
+    path, hash_, fragment = href.partition("#")
+    joined = f"{path}{'&' if '?' in path else '?'}lang={lang}"
+    return f"{joined}{hash_}{fragment}"
+
+
 def problem_locale(request: Request) -> str:
     """The language of an error: the language cookie, then ``Accept-Language``, then zh-CN."""
     return reader_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))

@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.crm.workspace_repository import has_customer_book
 from neigou.kit.clock import as_utc
 from neigou.kit.i18n import LANG_COOKIE
-from neigou.kit.money import format_bp, format_fold, format_yuan
+from neigou.kit.money import format_bp, format_fold, format_rate_bp, format_yuan
 from neigou.kit.settings import Settings, get_settings
-from neigou.web.i18n import locale_of, page_callables, query_language
+from neigou.web.i18n import locale_of, page_callables, query_language, with_language
 from neigou.web.paths import TEMPLATE_DIR
 
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
 templates.env.filters["yuan"] = format_yuan
-templates.env.filters["pct"] = format_bp
+templates.env.filters["pct"] = format_bp  # a rate someone set (a tier's share, a commission)
+templates.env.filters["rate_pct"] = format_rate_bp  # a rate measured (the analytics pages)
 templates.env.filters["fold"] = format_fold
 
 
@@ -55,11 +56,7 @@ def with_lang(context: Context, href: str) -> str:
     """A link on this site that keeps the page's ``?lang=`` (navigation, tabs): a language asked in the
     query holds for the pages the reader goes on to, without changing the language cookie."""
     lang = query_language(context["request"])
-    if not lang:
-        return href
-    path, hash_, fragment = href.partition("#")
-    joined = f"{path}{'&' if '?' in path else '?'}lang={lang}"
-    return f"{joined}{hash_}{fragment}"
+    return with_language(href, lang) if lang else href
 
 
 templates.env.globals["with_lang"] = with_lang
