@@ -73,8 +73,8 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 # Ids, codes and keys of the bulk-written tables are compared byte by byte on PostgreSQL
 # (``COLLATE "C"``): they only meet equality, prefixes and ordering for display, where byte order is
 # UTF-8's code-point order, the order of a ``C.UTF-8`` database. Their index entries are then compared
-# with ``memcmp`` instead of through the database's locale (``strcoll``), which cost the server a
-# sixth of its CPU in an order import (migration 0031).
+# with ``memcmp`` instead of through the database's locale (``strcoll``): about 4% of the server's
+# CPU in an order import (migration 0031, docs/benchmarks.md).
 BYTEWISE = "C"
 
 
