@@ -12,7 +12,8 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, String, text
 
 import neigou
 from neigou.migrations.registry import metadata
@@ -44,6 +45,40 @@ def test_revisions_match_the_models(engine: Engine) -> None:
         )
         diffs = [d for d in compare_metadata(context, metadata) if _meaningful(d)]
     assert diffs == [], "models and migrations disagree; write a revision:\n" + "\n".join(map(str, diffs))
+
+
+def _collation(ddl_type: str) -> str | None:
+    """``C`` of ``VARCHAR(20) COLLATE "C"``; None when the type names no collation."""
+    _type, collate, name = ddl_type.partition(" COLLATE ")
+    return name.strip('"') if collate else None
+
+
+def test_revisions_give_the_models_collations(engine: Engine) -> None:
+    """Alembic does not compare collations: every column the models collate (``kit.db.key_string``,
+    ``str_enum(bytewise=True)``) has that collation in the migrated PostgreSQL schema, and no other
+    column has one of its own."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite compares bytes in every column")
+    declared = {  # as the DDL renders it (an Enum's dialect copy forgets its collation)
+        (table.name, column.name): _collation(column.type.compile(dialect=engine.dialect))
+        for table in metadata.tables.values()
+        for column in table.columns
+        if isinstance(column.type, String)
+    }
+    with engine.connect() as conn:
+        stored = {
+            (t, c): n
+            for t, c, n in conn.execute(
+                text(
+                    "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() AND collation_name IS NOT NULL"
+                )
+            )
+        }
+    wanted = {key: collation for key, collation in declared.items() if collation is not None}
+    assert len(wanted) >= 5
+    assert {key: stored.get(key) for key in wanted} == wanted
+    assert {key for key in stored if key in declared} == set(wanted)
 
 
 def test_the_registry_alone_holds_every_domains_tables() -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Enum,
     Integer,
     MetaData,
+    String,
     create_engine,
     event,
     inspect,
@@ -68,6 +69,18 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 # Ids are 64-bit; on SQLite only a column typed INTEGER PRIMARY KEY numbers itself (the rowid).
 BigId = BigInteger().with_variant(Integer, "sqlite")
+
+# Ids, codes and keys of the bulk-written tables are compared byte by byte on PostgreSQL
+# (``COLLATE "C"``): they only meet equality, prefixes and ordering for display, where byte order is
+# UTF-8's code-point order, the order of a ``C.UTF-8`` database. Their index entries are then compared
+# with ``memcmp`` instead of through the database's locale (``strcoll``): about 4% of the server's
+# CPU in an order import (migration 0031, docs/benchmarks.md).
+BYTEWISE = "C"
+
+
+def key_string(length: int) -> String:
+    """A ``VARCHAR(length)`` compared byte by byte on PostgreSQL (``BYTEWISE``), plain on SQLite."""
+    return String(length).with_variant(String(length, collation=BYTEWISE), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -192,15 +205,22 @@ def commit_if_used(session: Session) -> None:
         session.commit()
 
 
-def str_enum(enum_cls: type[enum.StrEnum]) -> Enum:
-    """A portable enum column storing the members' values (``"last_click"``), not their names."""
-    return Enum(
-        enum_cls,
-        native_enum=False,
-        length=20,
-        values_callable=lambda cls: [m.value for m in cls],
-        validate_strings=True,
-    )
+def str_enum(enum_cls: type[enum.StrEnum], *, bytewise: bool = False) -> Enum:
+    """A portable enum column storing the members' values (``"last_click"``), not their names;
+    ``bytewise`` compares them byte by byte on PostgreSQL (``BYTEWISE``), as ``key_string`` does."""
+
+    def make(collation: str | None = None) -> Enum:
+        made = Enum(
+            enum_cls,
+            native_enum=False,
+            length=20,
+            values_callable=lambda cls: [m.value for m in cls],
+            validate_strings=True,
+        )
+        made.collation = collation  # Enum takes no collation argument; its VARCHAR renders this one
+        return made
+
+    return make().with_variant(make(BYTEWISE), "postgresql") if bytewise else make()
 
 
 def get_or_404(

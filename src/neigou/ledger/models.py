@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
+from neigou.kit.db import Base, BigId, UTCDateTime, key_string, str_enum
 from neigou.ledger.payee_rules import PayeeKind
 
 
@@ -72,7 +72,7 @@ class Posting(Base):
     # checks the program and the members; entries are written with their posting).
     program_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[PostingKind] = mapped_column(str_enum(PostingKind))
-    key: Mapped[str] = mapped_column(String(120), unique=True)
+    key: Mapped[str] = mapped_column(key_string(120), unique=True)
     # What caused it: ("order", id), ("withdrawal", id), ("settlement", id).
     source: Mapped[str] = mapped_column(String(20))
     source_id: Mapped[int] = mapped_column(BigInteger)
@@ -94,7 +94,7 @@ class Entry(Base):
     posting_id: Mapped[int] = mapped_column(BigInteger)
     program_id: Mapped[int] = mapped_column(BigInteger)
     member_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    account: Mapped[Account] = mapped_column(str_enum(Account))
+    account: Mapped[Account] = mapped_column(str_enum(Account, bytewise=True))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 

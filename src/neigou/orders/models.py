@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, key_string, str_enum
 
 
 def _only_set(column: str) -> dict[str, Any]:
@@ -68,9 +68,9 @@ class Order(Base):
     # entries) but ``settlement_id`` (NULL when written): the batch checks programs, members and
     # events once, and none of these rows is ever deleted (migrations 0016 and 0020).
     program_id: Mapped[int] = mapped_column(BigInteger)
-    external_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(key_string(64))
     customer_ref_hash: Mapped[str] = mapped_column(String(64))
-    link_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    link_code: Mapped[str | None] = mapped_column(key_string(64), nullable=True)
     # The employee-purchase event the order counts for; the batch checks it is the program's (no key).
     event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     member_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -82,7 +82,7 @@ class Order(Base):
     commission_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    commission_state: Mapped[CommissionState] = mapped_column(str_enum(CommissionState))
+    commission_state: Mapped[CommissionState] = mapped_column(str_enum(CommissionState, bytewise=True))
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), nullable=True)
     # The quote at paid_at: applied promotions and coupons with their terms as they stood.
     pricing: Mapped[dict[str, Any]] = mapped_column(JSONType)
