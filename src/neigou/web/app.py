@@ -237,7 +237,9 @@ def _shared_routes() -> tuple[BaseRoute, ...]:
     holder = APIRouter()
     holder.include_router(api_router())
     for pages in PAGE_ROUTERS:
-        holder.include_router(pages)
+        # A shop's webhook carries JSON like the API's, refused alike when it holds a NUL.
+        guard = [Depends(problems.refuse_nul)] if pages is integration_webhooks_router else None
+        holder.include_router(pages, dependencies=guard)
     return tuple(holder.routes)
 
 
