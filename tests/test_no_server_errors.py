@@ -6,7 +6,8 @@ authorization matrix, then with that body broken in one place at a time: not JSO
 strings for numbers, floats for money, numbers past the database's bigint, negatives, empty and very long
 strings, text holding NUL, naive datetimes and impossible dates; path ids that do not exist, are negative
 or past 2**63; query parameters and headers of the wrong type. The webhook gets the same, correctly signed.
-Every answer must be below 500, and every 4xx a problem+json with a ``code``. Failures are collected and
+Every answer must be below 500, every 4xx a problem+json with a ``code``, and text holding a NUL is
+never taken (a 2xx), on SQLite as on PostgreSQL. Failures are collected and
 reported together, each with the request that caused it. Hypothesis adds random JSON in the schema's field
 names. The HTML forms get their own sweep: ``tests/test_malformed_forms.py``.
 """
@@ -58,7 +59,18 @@ BAD_VALUES: list[Any] = [
 ]
 BAD_INT_PARAMS: list[Any] = [999_999_999, 0, -1, 2**63, BIG, "abc", 1.5]
 BAD_STR_PARAMS: list[Any] = ["does-not-exist", "x" * 2_000, "2026-13", "-1", str(BIG), "%25%00"]
-BAD_QUERY_VALUES: list[Any] = ["abc", -1, 2**63, BIG, "", "x" * 2_000, "2026-02-30", "2026-13", 1.5]
+BAD_QUERY_VALUES: list[Any] = [
+    "abc",
+    -1,
+    2**63,
+    BIG,
+    "",
+    "x" * 2_000,
+    "2026-02-30",
+    "2026-13",
+    1.5,
+    "nul\x00",
+]
 BAD_CSV = [
     b"sku,title,price_fen,commission_rate_bp\nHUGE,"
     + LONG.encode()
@@ -345,6 +357,17 @@ def _webhook_calls(op: Operation, world: World) -> Iterator[Call]:
         yield Call("shop", op.method, url, raw=raw, headers=_signed(secret, raw))
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether a body or its parameters carry text holding a NUL, which no database of ours stores."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(item) for pair in value.items() for item in pair)
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 async def send(http: httpx2.AsyncClient, call: Call) -> str | None:
     """What is wrong with the answer to one call (None when nothing is)."""
     try:
@@ -363,6 +386,8 @@ async def send(http: httpx2.AsyncClient, call: Call) -> str | None:
     status = response.status_code
     if status >= 500:
         return f"{status} {response.text[:300]}"
+    if status < 300 and (_holds_nul(call.body) or _holds_nul(call.params) or "%00" in call.url):
+        return f"{status}: text holding a NUL was taken (SQLite stores it, PostgreSQL refuses it)"
     if 400 <= status < 500:
         kind = response.headers.get("content-type", "")
         if kind != "application/problem+json":

@@ -110,6 +110,8 @@ def test_bad_rows_are_each_reported_and_nothing_is_written(
     status, body = _upload(client, book.member_headers, book.member, content)
     assert status == 422
     assert body["code"] == "import_invalid"
+    # A customer import said "no products were imported" (未导入任何商品) in Chinese.
+    assert body["detail"] == "导入文件有 6 处错误，未导入任何内容。"
     assert body["error_count"] == 6
     assert [(e["row"], e["customer"], e["field"], e["code"]) for e in body["errors"]] == [
         (3, None, "customer_ref", "required"),

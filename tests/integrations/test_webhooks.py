@@ -135,6 +135,20 @@ def test_signed_events_dated_ahead_are_refused_and_change_nothing(
     assert row_counts(factory) == before
 
 
+def test_a_nul_in_a_signed_order_is_refused_alike_on_both_databases(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """SQLite stored an order whose external_id held a NUL (201), PostgreSQL refused it (422)."""
+    w = build(client, operator, factory)
+    shop = _integration(client, operator, w)
+    paid = {k: v for k, v in order_body(w, "WH-N", (SKU, 1, 10_000)).items() if k != "program_id"}
+    before = row_counts(factory)
+    for data in ({**paid, "external_id": "WH\x00N"}, {**paid, "customer_ref": "a\x00b"}):
+        refused = _send(client, shop, {"type": "order.paid", "data": data})
+        assert (refused.status_code, refused.json()["code"]) == (422, "nul_character"), refused.text
+    assert row_counts(factory) == before
+
+
 def test_bad_signature_stale_timestamp_and_replay_are_refused(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -251,3 +251,15 @@ def test_the_report_lists_errors_by_row_and_counts_them_all() -> None:
     )
     assert (refused.status, refused.code, refused.error_count) == (422, "import_invalid", 3)
     assert refused.extra == {"errors": [{"at": 2}, {"at": 5}], "error_count": 3}
+
+
+@pytest.mark.parametrize("source", ["sku,title\nA,b\nC,d\x00e\n", b"sku,title\nA,b\nC,d\x00e\n"])
+def test_a_nul_in_a_cell_refuses_the_file_on_every_database(source: str | bytes) -> None:
+    """PostgreSQL cannot store a NUL and SQLite stores it: a product import holding one wrote its rows on
+    SQLite and was refused on PostgreSQL. The reader refuses it, naming the row."""
+    rows = iter(read_table(source, LAYOUT))
+    assert next(rows).values == {"sku": "A", "title": "b"}
+    with pytest.raises(FileRefused) as refused:
+        next(rows)
+    assert refused.value.code == "nul_character"
+    assert [(e.row, e.code) for e in refused.value.errors] == [(3, "nul_character")]

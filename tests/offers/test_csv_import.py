@@ -98,6 +98,17 @@ def test_one_bad_row_imports_nothing_and_names_the_row(
     assert row_counts(factory) == before
 
 
+def test_a_nul_in_a_cell_imports_nothing_on_either_database(
+    client: TestClient, operator: dict[str, str], refs: None, factory: sessionmaker[Session]
+) -> None:
+    # SQLite stored the title with its NUL (200) where PostgreSQL refused the file.
+    before = row_counts(factory)
+    response = upload(client, operator, (GOOD + "NUL-TITLE,a\x00b,1,1,,,,\n").encode())
+    assert (response.status_code, response.json()["code"]) == (422, "nul_character")
+    assert [(e["row"], e["code"]) for e in response.json()["errors"]] == [(5, "nul_character")]
+    assert row_counts(factory) == before
+
+
 def test_header_problems_are_reported_on_row_one(client: TestClient, operator: dict[str, str]) -> None:
     response = upload(client, operator, b"sku,name,price\nA,b,1\n")
     assert response.status_code == 422

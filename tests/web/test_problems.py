@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.web.problems import unstorable
-from tests.conftest import BACKEND
+from tests.conftest import row_counts
 from tests.factories import create_member, create_program
 
 
@@ -29,6 +30,15 @@ def test_only_unstorable_values_are_recognised() -> None:
         unstorable(data_error("PostgreSQL text fields cannot contain NUL (0x00) bytes", None))
         == "nul_character"
     )
+    assert (
+        unstorable(
+            data_error(
+                "unsupported Unicode escape sequence\nDETAIL:  \\u0000 cannot be converted to text.", "22P05"
+            )
+        )
+        == "nul_character"
+    )
+    assert unstorable(data_error("unsupported Unicode escape sequence", "22P05")) is None
     assert unstorable(data_error("invalid input syntax for type integer", "22P02")) is None
     assert (
         unstorable(OverflowError("Python int too large to convert to SQLite INTEGER")) == "value_out_of_range"
@@ -45,8 +55,58 @@ def test_ids_past_bigint_and_nul_characters_get_a_problem(
     huge = client.put(f"/api/v1/members/{member['id']}/inviter", json={"inviter_id": 2**63}, headers=operator)
     nul = client.get("/api/v1/links/a%00b", headers=operator)
     assert (huge.status_code, huge.json()["code"]) == (422, "value_out_of_range")
-    if BACKEND == "sqlite":  # SQLite stores NUL like any character
-        assert (nul.status_code, nul.json()["code"]) == (404, "link_not_found")
-    else:  # psycopg refuses NUL in a text parameter
-        assert (nul.status_code, nul.json()["code"]) == (422, "nul_character")
+    assert (nul.status_code, nul.json()["code"]) == (422, "nul_character")
     assert huge.headers["content-type"] == nul.headers["content-type"] == "application/problem+json"
+
+
+def test_a_nul_in_the_url_is_refused_alike_on_both_databases(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    """SQLite takes a NUL like any character and PostgreSQL cannot compare one with a JSONB list: a
+    customer list narrowed by ``category=a%00b`` was a 200 on SQLite and a 500 on PostgreSQL."""
+    program = create_program(client, operator)
+    member = create_member(client, operator, program["id"])
+    customers = f"/api/v1/members/{member['id']}/customers"
+    for url in (
+        customers + "?category=a%00b",
+        customers + "?category=a%00",
+        customers + "?tag=x&category=%00",
+        "/api/v1/links/a%00b",
+        "/api/v1/audit-log?entity=program%00",
+    ):
+        answer = client.get(url, headers=operator)
+        assert (answer.status_code, answer.json()["code"]) == (422, "nul_character"), (url, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["title"] == "数值无法保存"
+    assert client.get(customers + "?category=a", headers=operator).status_code == 200
+
+
+def test_a_nul_in_a_json_body_is_refused_alike_on_both_databases(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """PostgreSQL refuses text holding a NUL (422) where SQLite stored it (201): a product, a program and a
+    customer were written on one database and refused on the other. Now neither writes anything."""
+    program = create_program(client, operator)
+    member = create_member(client, operator, program["id"])
+    before = row_counts(factory)
+    for method, url, body in (
+        (
+            "POST",
+            "/api/v1/products",
+            {"sku": "NUL-1", "title": "a\x00b", "price_fen": 1, "commission_rate_bp": 1},
+        ),
+        ("POST", f"/api/v1/programs/{program['id']}/members", {"name": "\x00"}),
+        (
+            "POST",
+            f"/api/v1/members/{member['id']}/customers",
+            {"customer_ref": "13912345678", "job": "x\x00"},
+        ),
+        ("PATCH", f"/api/v1/programs/{program['id']}", {"name": "a\x00"}),
+    ):
+        answer = client.request(method, url, json=body, headers=operator)
+        assert (answer.status_code, answer.json()["code"]) == (422, "nul_character"), (url, answer.text)
+    assert row_counts(factory) == before
+    # A backslash written out before "u0000" is text like any other, not a NUL.
+    written = {"sku": "NUL-2", "title": "C:\\u0000", "price_fen": 100, "commission_rate_bp": 100}
+    created = client.post("/api/v1/products", json=written, headers=operator)
+    assert (created.status_code, created.json()["title"]) == (201, "C:\\u0000")

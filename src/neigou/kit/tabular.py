@@ -283,6 +283,14 @@ class Table:
         width = self.header.width if self.kind == "xlsx" else 0
         values = self.header.values
         for number, cells in self._records:
+            if any("\x00" in cell for cell in cells):
+                # PostgreSQL cannot store a NUL and SQLite would: the file is refused alike on both.
+                message = Message(
+                    "Row {row} holds a NUL character ({nul}), which cannot be stored.",
+                    row=number,
+                    nul="\\u0000",
+                )
+                raise _refused("nul_character", number, message)
             if "".join(cells).strip():
                 if len(cells) < width:
                     cells.extend([""] * (width - len(cells)))

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -138,8 +138,8 @@ class NeigouApp(FastAPI):
 
 
 def api_router() -> APIRouter:
-    """Every domain's endpoints under ``/api/v1``."""
-    router = APIRouter(prefix=API_PREFIX)
+    """Every domain's endpoints under ``/api/v1``, none of which takes a NUL in its URL or body."""
+    router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(problems.refuse_nul)])
     router.include_router(auth_router)
     router.include_router(programs_router)
     router.include_router(audit_router)
@@ -238,7 +238,9 @@ def _shared_routes() -> tuple[BaseRoute, ...]:
     holder = APIRouter()
     holder.include_router(api_router())
     for pages in PAGE_ROUTERS:
-        holder.include_router(pages)
+        # A shop's webhook carries JSON like the API's, refused alike when it holds a NUL.
+        guard = [Depends(problems.refuse_nul)] if pages is integration_webhooks_router else None
+        holder.include_router(pages, dependencies=guard)
     return tuple(holder.routes)
 
 

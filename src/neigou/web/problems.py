@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from neigou.kit.errors import ProblemError, Unauthorized, Unavailable
+from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.logging import redact_cut
 from neigou.web.i18n import problem_locale
@@ -24,6 +25,10 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticate
 _OUT_OF_RANGE_SQLSTATES = frozenset({"22003", "22001", "22008"})
 _SQLITE_OVERFLOW = "too large to convert to SQLite INTEGER"
 _NUL = "cannot contain NUL"  # psycopg refuses a text parameter holding "\x00"
+# PostgreSQL's untranslatable_character: JSONB refuses the "\u0000" escape a NUL in a JSON value becomes
+# (a tag compared with a JSONB list, a text inside a JSON column).
+_UNTRANSLATABLE = "22P05"
+_JSON_NUL = "\\u0000"
 _UNSTORABLE = {
     "value_out_of_range": Message(
         "A number or text in the request is too large to store; ids and amounts stop at {largest}.",
@@ -40,12 +45,43 @@ _HTTP_TITLES = (N_("Not Found"), N_("Method Not Allowed"))
 def unstorable(exc: BaseException) -> str | None:
     """The problem code when the database refused a value it cannot hold, None for anything else."""
     if isinstance(exc, DataError):
-        if getattr(exc.orig, "sqlstate", None) in _OUT_OF_RANGE_SQLSTATES:
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if sqlstate in _OUT_OF_RANGE_SQLSTATES:
             return "value_out_of_range"
+        if sqlstate == _UNTRANSLATABLE and _JSON_NUL in str(exc.orig):
+            return "nul_character"
         return "nul_character" if _NUL in str(exc.orig) else None
     if isinstance(exc, OverflowError) and _SQLITE_OVERFLOW in str(exc):
         return "value_out_of_range"
     return None
+
+
+class Unstorable(Invalid):
+    """A value no database of ours can hold, refused before it reaches one."""
+
+    title = N_("Value cannot be stored")
+
+
+# A NUL in JSON text is the escape "\u0000" after an even number of backslashes (an odd one is a
+# backslash written out, then "u0000"); JSON cannot hold a raw NUL.
+_JSON_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse a NUL in the path, the query string or a JSON body before anything reads them (422
+    ``nul_character``).
+
+    PostgreSQL can neither store nor compare text holding one, and SQLite takes it like any character: left
+    to the database, the same request was a 422 on one and a 201 on the other (a product's title), or a 500
+    where the value met a JSONB column (a customer list's ``category``). Every API caller gets the same
+    answer on both, and nothing is written."""
+    query = request.scope.get("query_string", b"").lower()
+    nul = "\x00" in request.scope["path"] or b"%00" in query or b"\x00" in query
+    if not nul and "json" in request.headers.get("content-type", ""):
+        body = await request.body()  # read once: Starlette keeps it for the body's own parsing
+        nul = b"\\u0000" in body and _JSON_NUL_ESCAPE.search(body) is not None
+    if nul:
+        raise Unstorable(_UNSTORABLE["nul_character"], code="nul_character")
 
 
 def problem(request: Request, status: int, code: str, title: str, detail: Text, **extra: Any) -> JSONResponse:
