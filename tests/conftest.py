@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import (
     CompoundSelect,
@@ -73,6 +74,10 @@ SECRET = "test-secret-key"
 PARALLEL_CONNECTIONS = "needs real parallel connections (PostgreSQL); SQLite has one writer at a time"
 # Markers of tests that run once, on SQLite.
 RUN_ONCE = ("browser", "sqlite_only", "no_database")
+# Speed is the benchmarks' to measure (bench/), not the tests': a property test must not fail because a
+# loaded machine took 400 ms over an example (Hypothesis's default deadline is 200 ms).
+hypothesis_settings.register_profile("neigou", deadline=None)
+hypothesis_settings.load_profile("neigou")
 
 
 # The garbage collector's cost grows with the heap, and a test process holds the whole app, SQLAlchemy's
