@@ -90,7 +90,11 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the pragmas our SQLite use needs (foreign keys, WAL, busy wait)."""
+    """An engine with the pragmas our SQLite use needs (foreign keys, WAL, busy wait).
+
+    A statement's bound values stay out of its errors' text (``hide_parameters``): a failed statement's
+    traceback is logged, and its values can be a customer's name, a token's hash or an address."""
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
