@@ -25,9 +25,15 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
+from neigou.kit.errors import Unavailable
+from neigou.kit.i18n import Message
 from neigou.kit.settings import Settings
 
 Value = int | str | date | datetime | None
+HELD_ELSEWHERE = Message(
+    "The analytics store is open in another process. Give each web process a store of its own "
+    "(NEIGOU_ANALYTICS_URL), or use a ClickHouse server, which many processes can share."
+)
 
 
 class Engine(Protocol):
@@ -102,7 +108,13 @@ class DuckDBEngine:
 
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._connection = duckdb.connect(path)
+        try:
+            self._connection = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            # DuckDB lets one process open a file: another web process (or a CLI refresh) holds it.
+            raise Unavailable(HELD_ELSEWHERE, code="analytics_store_busy") from None
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         cursor = self._connection.cursor()
