@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic_core import to_json
 from sqlalchemy import Engine, ForeignKey, MetaData, String, UniqueConstraint, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -278,6 +279,27 @@ def test_copy_rows_text_and_binary(session: Session, types: tuple[str, ...] | No
         session, "kit_bulk_items", COLUMNS, iter([("a1", 1, 1, "red"), ("a2", 1, 2, "blue")]), types=types
     )
     assert stored(session) == [("a1", 1, 1, Colour.RED), ("a2", 1, 2, Colour.BLUE)]
+
+
+@pytest.mark.postgres_only(reason="COPY and temporary tables are PostgreSQL's")
+def test_copy_rows_encodes_json_with_the_given_dumps_for_that_copy_only(session: Session) -> None:
+    encoded: list[object] = []
+
+    def dumps(value: object) -> bytes:
+        encoded.append(value)
+        return to_json(value)
+
+    columns, types = (*COLUMNS, "data"), (*TYPES_PG, "jsonb")
+    document = {"name": "红色", "n": [1, 2], "nested": {"none": None, "yes": True}}
+    bulk.copy_rows(
+        session, "kit_bulk_items", columns, [("j1", 1, 1, "red", document)], types=types, json_dumps=dumps
+    )
+    bulk.copy_rows(session, "kit_bulk_items", columns, [("j2", 1, 2, "red", document)], types=types)
+    assert encoded == [document]  # the second COPY used the driver's own encoder
+    assert session.execute(select(Item.code, Item.data).order_by(Item.code)).all() == [
+        ("j1", document),
+        ("j2", document),
+    ]
 
 
 @pytest.mark.postgres_only(reason="COPY and temporary tables are PostgreSQL's")

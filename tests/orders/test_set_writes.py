@@ -127,6 +127,36 @@ def _written(session: Session, tag: str) -> list[tuple[Any, ...]]:
     return sorted(out)
 
 
+def _heads(session: Session, tag: str) -> list[tuple[Any, ...]]:
+    """Each order's stored row but its id, external id, customer (each tag's shoppers are its own) and
+    creation time, by its number in the batch:
+    the head as staged (pricing snapshot included) and the columns every new order has alike."""
+    out = []
+    for order in session.scalars(select(Order).where(Order.external_id.like(f"{tag}-%"))):
+        number = int(order.external_id.rsplit("-", 1)[1])
+        out.append(
+            (
+                number,
+                order.program_id,
+                order.link_code,
+                order.event_id,
+                order.member_id,
+                order.group_id,
+                order.attribution_basis,
+                order.self_purchase,
+                order.paid_fen,
+                order.refunded_fen,
+                order.paid_at,
+                order.completed_at,
+                order.commission_state,
+                order.settlement_id,
+                order.pricing,
+                order.source,
+            )
+        )
+    return sorted(out, key=lambda row: row[0])
+
+
 @pytest.mark.postgres_only(reason="the set-based write is PostgreSQL's")
 def test_a_large_batch_written_in_sql_equals_the_rows_written_from_python(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
@@ -142,11 +172,14 @@ def test_a_large_batch_written_in_sql_equals_the_rows_written_from_python(
             ingest(session, part, secret_key=SECRET, source=OrderSource.IMPORT, now=utcnow())
     with factory() as session:
         by_sql, by_rows = _written(session, "set"), _written(session, "row")
+        heads_sql, heads_rows = _heads(session, "set"), _heads(session, "row")
         unbalanced = session.execute(
             select(Entry.posting_id).group_by(Entry.posting_id).having(func.sum(Entry.amount_fen) != 0)
         ).all()
     assert len(by_sql) == len(big)
     assert [r[:4] for r in by_sql] == [r[:4] for r in by_rows]
+    assert heads_sql == heads_rows
+    assert all(head[14]["quoted_at"] for head in heads_sql)  # every order carries its pricing snapshot
     assert [r[4] for r in by_sql] == [f"set-{r[0]}" if r[3] else None for r in by_sql]
     assert sum(1 for r in by_sql if r[2]) > SET_BASED_FROM / 2  # most orders earned something
     assert unbalanced == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
@@ -187,16 +187,33 @@ def copy_rows(
     rows: Iterable[Sequence[Any]],
     *,
     types: Sequence[str] | None = None,
+    json_dumps: Callable[[Any], str | bytes] | None = None,
 ) -> None:
     """COPY ``rows`` (values in ``columns`` order) into a table (PostgreSQL). With the columns'
     PostgreSQL ``types`` the COPY is binary: a fifth of text COPY's client time, and the server
-    parses nothing; without them it is text, and the values must be what text COPY takes."""
+    parses nothing; without them it is text, and the values must be what text COPY takes.
+    ``json_dumps`` encodes this COPY's ``json``/``jsonb`` values instead of the driver's default
+    (``json.dumps``), for a faster encoder of the same documents."""
     form = " (FORMAT BINARY)" if types is not None else ""
     driver: Any = session.connection().connection.driver_connection  # psycopg, in this transaction
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f'COPY "{table_name}" ({_names(columns)}) FROM STDIN{form}') as copy,
-    ):
+    with driver.cursor() as cursor:
+        if json_dumps is not None:
+            from psycopg.types.json import set_json_dumps  # psycopg is only there with PostgreSQL
+
+            set_json_dumps(json_dumps, cursor)  # this cursor's COPY only
+        _copy(cursor, table_name, columns, rows, types=types, form=form)
+
+
+def _copy(
+    cursor: Any,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    types: Sequence[str] | None,
+    form: str,
+) -> None:
+    with cursor.copy(f'COPY "{table_name}" ({_names(columns)}) FROM STDIN{form}') as copy:
         if types is not None:
             copy.set_types(list(types))
         for row in rows:

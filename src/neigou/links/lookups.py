@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, func, literal, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, any_, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from neigou.kit.pg_arrays import BinaryArray
 from neigou.links import attribution
 from neigou.links.models import Binding, ShareLink, Touch
 from neigou.programs.models import Member
@@ -27,7 +27,7 @@ def _one_of(
     """``column`` is one of ``values``, bound as one parameter."""
     ordered = sorted(values)
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ordered, postgresql.ARRAY(String)))
+        return column == any_(literal(ordered, BinaryArray("VARCHAR")))
     return column.in_(select(func.json_each(literal(json.dumps(ordered))).table_valued("value").c.value))
 
 

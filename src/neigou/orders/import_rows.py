@@ -97,19 +97,32 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
 def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) -> Iterator[Parsed]:
     """Orders from table rows (row 1 is the header); rows up to ``start`` were consumed before."""
     group: list[Row] = []
+    group_key: tuple[str | None, str | None] = (None, None)  # the order key of the group's first row
     for row in rows:
         if row.row <= start:
             continue
-        if group and _order_key(row) != _order_key(group[0]):
+        key = _order_key(row)
+        if group and key != group_key:
             yield _group(group, program_id)
             group = []
+        if not group:
+            group_key = key
         group.append(row)
     if group:
         yield _group(group, program_id)
 
 
 def _order_key(row: Row) -> tuple[str | None, str | None]:
-    return row.values.get("external_id"), row.values.get("program_id")
+    values = row.values
+    return values.get("external_id"), values.get("program_id")
+
+
+def _item(values: dict[str, str]) -> ItemIn:
+    return ItemIn(
+        (values.get("sku") or "").strip(),
+        _int(values.get("quantity"), "quantity"),
+        _int(values.get("paid_fen"), "paid_fen"),
+    )
 
 
 def _group(rows: list[Row], program_id: int | None) -> Parsed:
@@ -122,14 +135,7 @@ def _group(rows: list[Row], program_id: int | None) -> Parsed:
                 program_id=_program(first.get("program_id"), program_id),
                 customer_ref=(first.get("customer_ref") or "").strip(),
                 link_code=(first.get("link_code") or "").strip() or None,
-                items=tuple(
-                    ItemIn(
-                        (r.values.get("sku") or "").strip(),
-                        _int(r.values.get("quantity"), "quantity"),
-                        _int(r.values.get("paid_fen"), "paid_fen"),
-                    )
-                    for r in rows
-                ),
+                items=tuple([_item(r.values) for r in rows]),
                 paid_at=_at(first.get("paid_at")),
                 row=first_row,
             ),

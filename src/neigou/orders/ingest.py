@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import itemgetter
 
 from sqlalchemy.orm import Session
 
@@ -33,7 +32,6 @@ from neigou.orders.offer_snapshot import OfferBook
 from neigou.privacy import repository as privacy
 
 PRECHECK_BELOW = 50
-_HEAD_VALUES = itemgetter(*set_writes.ORDER_COLUMNS[1:])  # a head's values in the staged column order
 # From this many new orders on, PostgreSQL writes them set-based (``orders.set_writes``).
 SET_BASED_FROM = 50
 
@@ -254,7 +252,7 @@ def prepare(
 def finish(session: Session, prepared: Prepared) -> BatchResult:
     """Write a batch prepared on another connection, in this transaction: the locks of the customers
     of its new orders first (one statement), then :func:`_write`."""
-    privacy.lock_customers(session, (todo.head["customer_ref_hash"] for todo in prepared.todo))
+    privacy.lock_customers(session, (todo.head.customer_ref_hash for todo in prepared.todo))
     return _write(session, prepared)
 
 
@@ -312,26 +310,23 @@ def _build(
                 self_purchase=found.self_purchase,
                 known=known,
             )
-        head = {
-            "program_id": order.program_id,
-            "external_id": order.external_id,
-            "customer_ref_hash": ref_hash,
-            "link_code": order.link_code,
-            "event_id": order.event_id,
-            "member_id": found.member_id,
-            "group_id": found.group_id,
-            "attribution_basis": found.basis.value,
-            "self_purchase": found.self_purchase,
-            "paid_fen": sum(i.paid_fen for i in order.items),
-            "refunded_fen": 0,
-            "paid_at": order.paid_at,
-            "completed_at": None,
-            "commission_state": CommissionState.PENDING,
-            "settlement_id": None,
-            "pricing": batch_rows.pricing(book, order, prices, attributed.link_coupon_id),
-            "source": source,
-            "created_at": now,
-        }
+        head = row_writes.OrderHead(
+            order.program_id,
+            order.external_id,
+            ref_hash,
+            order.link_code,
+            order.event_id,
+            found.member_id,
+            found.group_id,
+            found.basis.value,
+            found.self_purchase,
+            sum(i.paid_fen for i in order.items),
+            order.paid_at,
+            CommissionState.PENDING,
+            batch_rows.pricing(book, order, prices, attributed.link_coupon_id),
+            source,
+            now,
+        )
         todo.append(row_writes.NewOrder(head, lines, chain))
     return todo
 
@@ -339,11 +334,10 @@ def _build(
 def _write_set_based(
     session: Session, todo: list[row_writes.NewOrder], ids: list[int]
 ) -> dict[tuple[int, str], int]:
-    head = _HEAD_VALUES
-    heads = [(i, *head(o.head)) for i, o in zip(ids, todo, strict=True)]
+    heads = [(i, *o.head) for i, o in zip(ids, todo, strict=True)]
     staged = [(i, *line) for i, o in zip(ids, todo, strict=True) for line in o.lines]
     earners = [
-        (i, o.head["program_id"], e.member_id, e.level, e.tier_code, e.bp)
+        (i, o.head.program_id, e.member_id, e.level, e.tier_code, e.bp)
         for i, o in zip(ids, todo, strict=True)
         for e in o.chain
     ]

@@ -7,12 +7,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ColumnElement, any_, func, literal, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, any_, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from neigou.events.models import Event
 from neigou.kit.bulk import chunks
+from neigou.kit.pg_arrays import BinaryArray
 from neigou.offers.models import Product
 from neigou.orders.commission import tier_at
 from neigou.orders.inputs import ItemIn, Terms
@@ -24,7 +24,7 @@ def _ids_in(session: Session, column: InstrumentedAttribute[int], ids: list[int]
     """``column`` is one of ``ids``, bound as one parameter (an array on PostgreSQL, a JSON list on
     SQLite): a batch's thousands of members in one statement, compiled once."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ids, postgresql.ARRAY(BigInteger)))
+        return column == any_(literal(ids, BinaryArray("BIGINT")))
     return column.in_(select(func.json_each(literal(json.dumps(ids))).table_valued("value").c.value))
 
 

@@ -5,7 +5,8 @@ batches (an API order, a platform feed's page) and of SQLite. Large batches on P
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -15,15 +16,41 @@ from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import Draft, draft, post_many
 from neigou.orders import commission
 from neigou.orders.batch_rows import LineRow, as_line
-from neigou.orders.models import Commission, Order, OrderLine
+from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource
+
+
+class OrderHead(NamedTuple):
+    """The ``orders`` row of a new order but its id, commission and the columns every new order has
+    alike (nothing refunded, completed or settled), in the column order the set-based write stages
+    (``set_writes.ORDER_COLUMNS``): a tuple, built once per order and staged as it is."""
+
+    program_id: int
+    external_id: str
+    customer_ref_hash: str
+    link_code: str | None
+    event_id: int | None
+    member_id: int | None
+    group_id: int | None
+    attribution_basis: str
+    self_purchase: bool
+    paid_fen: int
+    paid_at: datetime
+    commission_state: CommissionState
+    pricing: dict[str, object]
+    source: OrderSource
+    created_at: datetime
+
+
+def order_row(head: OrderHead) -> dict[str, Any]:
+    """The whole ``orders`` row of a new order but its id and commission."""
+    return {**head._asdict(), "refunded_fen": 0, "completed_at": None, "settlement_id": None}
 
 
 @dataclass
 class NewOrder:
-    """An order ready to be written: its head (the ``orders`` row but its id and commission), lines
-    and earners."""
+    """An order ready to be written: its head, lines and earners."""
 
-    head: dict[str, Any]
+    head: OrderHead
     lines: list[LineRow]
     chain: list[commission.Earner]
 
@@ -33,7 +60,7 @@ def write(session: Session, todo: list[NewOrder]) -> dict[tuple[int, str], int]:
     ``(program, external id) → id`` of the orders written now."""
     earnings = [commission.compute([as_line(r) for r in o.lines], o.chain) for o in todo]
     rows = [
-        {**o.head, "commission_fen": sum(e.amount_fen for e in earned)}
+        {**order_row(o.head), "commission_fen": sum(e.amount_fen for e in earned)}
         for o, earned in zip(todo, earnings, strict=True)
     ]
     inserted = {
@@ -44,7 +71,7 @@ def write(session: Session, todo: list[NewOrder]) -> dict[tuple[int, str], int]:
     commission_rows: list[dict[str, object]] = []
     drafts: list[Draft] = []
     for order, earned in zip(todo, earnings, strict=True):
-        program_id, external_id = order.head["program_id"], order.head["external_id"]
+        program_id, external_id = order.head.program_id, order.head.external_id
         order_id = inserted.get((program_id, external_id))
         if order_id is None:
             continue  # a concurrent request stored it first
@@ -85,7 +112,7 @@ def write(session: Session, todo: list[NewOrder]) -> dict[tuple[int, str], int]:
                     key=f"order:{order_id}:earned",
                     source="order",
                     source_id=order_id,
-                    at=order.head["paid_at"],
+                    at=order.head.paid_at,
                     legs=legs.earned(per_member, to=Account.PENDING, expense=Account.COMMISSION_EXPENSE),
                     memo=external_id,
                 )

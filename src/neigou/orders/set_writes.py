@@ -23,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from neigou.kit.bulk import copy_rows, insert_driver_rows
+from neigou.orders.row_writes import OrderHead
 
 LINE_COLUMNS = (
     "order_id",
@@ -42,24 +44,7 @@ LINE_COLUMNS = (
 LINE_TYPES = ("int8", "int4", "varchar", "int4", "int8", "int8", "int4", "int8", "int8")
 EARNER_COLUMNS = ("order_id", "program_id", "member_id", "level", "tier_code", "bp")
 EARNER_TYPES = ("int8", "int8", "int8", "int4", "varchar", "int4")
-ORDER_COLUMNS = (
-    "id",
-    "program_id",
-    "external_id",
-    "customer_ref_hash",
-    "link_code",
-    "event_id",
-    "member_id",
-    "group_id",
-    "attribution_basis",
-    "self_purchase",
-    "paid_fen",
-    "paid_at",
-    "commission_state",
-    "pricing",
-    "source",
-    "created_at",
-)
+ORDER_COLUMNS = ("id", *OrderHead._fields)  # an order's id, then its head as staged
 ORDER_TYPES = (
     "int8",
     "int8",
@@ -202,7 +187,9 @@ def write(
     _stage(session, "import_earners", EARNER_COLUMNS, EARNER_TYPES, earners)
     session.execute(text(_ORDER_STAGE))
     session.execute(text("TRUNCATE import_orders"))
-    copy_rows(session, "import_orders", ORDER_COLUMNS, orders, types=ORDER_TYPES)
+    # The pricing snapshots (plain JSON documents) encoded by pydantic-core's encoder, a quarter of
+    # ``json.dumps``'s time per order; the server parses either into the same ``jsonb``.
+    copy_rows(session, "import_orders", ORDER_COLUMNS, orders, types=ORDER_TYPES, json_dumps=to_json)
     # Temporary tables are never analyzed by autovacuum: without their sizes the planner would join the
     # staged rows with nested loops. Nested loops are ruled out for this one statement instead of
     # analyzing the three tables per batch (a tenth of the server's time per batch): every join in it

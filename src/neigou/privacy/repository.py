@@ -69,11 +69,13 @@ def lock_customers(session: Session, customer_ref_hashes: Iterable[str]) -> None
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return
-    keys = sorted({lock_key(h) for h in hashes})
-    if len(keys) > WIDE_FROM:
+    if len(hashes) > WIDE_FROM:
+        # The wide lock covers every customer: no key of theirs is needed (a file's batch of thousands
+        # of customers would hash each one for nothing). Distinct hashes whose keys collide could only
+        # make a batch take the wide lock where it might have taken theirs: as safe, never less.
         connection.exec_driver_sql(_LOCK_WIDE_PG, (WIDE_KEY,))
-    else:
-        connection.exec_driver_sql(_LOCK_PG, (keys,))
+        return
+    connection.exec_driver_sql(_LOCK_PG, (sorted({lock_key(h) for h in hashes}),))
 
 
 def lock_for_opt_out(session: Session, customer_ref_hash: str) -> None:
