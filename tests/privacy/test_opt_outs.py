@@ -223,7 +223,7 @@ def test_an_opt_out_of_one_program_leaves_the_others(
             "validation_error",
         ),
         ({"customer_ref": SHOPPER, "request_id": "r-1", "program_id": 2**63}, 422, "validation_error"),
-        ({"customer_ref": SHOPPER, "request_id": "r\x00-1"}, 422, "validation_error"),
+        ({"customer_ref": SHOPPER, "request_id": "r\x00-1"}, 422, "nul_character"),
     ],
 )
 def test_bad_requests_are_refused_and_write_nothing(
