@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
@@ -136,3 +136,31 @@ def test_a_path_parameter_takes_the_rest_and_a_parameter_one_segment() -> None:
         narrowed = [routes[n] for n in index.candidates(path)]
         for method in METHODS:
             assert _chosen(narrowed, path, method) is _chosen(routes, path, method), (path, method)
+
+
+def test_a_route_added_to_an_included_router_after_the_index_was_built_is_chosen() -> None:
+    """The index is rebuilt when any router below the app gains a route, not only the top-level list:
+    otherwise a later router whose pattern also matches would answer in the new route's place."""
+    first, second = APIRouter(), APIRouter()
+
+    @first.get("/a/one")
+    def one() -> str:
+        return "one"
+
+    @second.get("/items/{name}")
+    def item(name: str) -> str:
+        return f"B-{name}"
+
+    app = FastAPI()
+    app.include_router(first)
+    app.include_router(second)
+    IndexedRouting(app.router).install()
+    with TestClient(app) as client:
+        assert client.get("/items/special").json() == "B-special"
+
+        @first.get("/items/special")
+        def special() -> str:
+            return "A-special"
+
+        assert client.get("/items/special").json() == "A-special"
+        assert client.get("/items/other").json() == "B-other"

@@ -13,7 +13,8 @@ them with its own rules (first full match, else the first that matched the path 
 Whatever those routes do not answer (no route matches: a trailing-slash redirect or the 404) goes to
 the router's own dispatch over every route, so the answer is always the one the full scan gives: the
 index only skips routes that cannot match. A route whose paths it cannot read (a mount) is always
-tried, and the index is rebuilt when the top-level routes change.
+tried; the index is rebuilt when a route is added anywhere below the app; and a router with FastAPI's
+low-priority ``frontend()`` routes (tried before the trailing-slash redirect) is left to its own dispatch.
 """
 
 from __future__ import annotations
@@ -108,15 +109,23 @@ class RouteIndex:
         return tuple(sorted(found))
 
 
+@dataclass(frozen=True)
+class _Built:
+    """An index and its narrowed routers, for one state of the routes (swapped in whole)."""
+
+    routes: tuple[BaseRoute, ...]
+    version: object
+    index: RouteIndex | None  # None: dispatch over every route (see ``_build``)
+    narrowed: dict[tuple[int, ...], APIRouter] = field(default_factory=dict)
+
+
 class IndexedRouting:
     """The router's dispatch, trying only the candidates of ``RouteIndex`` (see the module)."""
 
     def __init__(self, router: APIRouter) -> None:
         self.router = router
         self.full: ASGIApp = router.middleware_stack  # the router's own dispatch over every route
-        self._built_for: tuple[int, ...] = ()
-        self._index = RouteIndex(())
-        self._narrowed: dict[tuple[int, ...], APIRouter] = {}
+        self._built = _Built((), None, None)
 
     def install(self) -> None:
         """Stand in for the router's dispatch (a router with middleware of its own is refused: the
@@ -126,26 +135,41 @@ class IndexedRouting:
         self.router.middleware_stack = self
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        narrowed = self.narrowed(get_route_path(scope)) if scope["type"] == "http" else None
+        if narrowed is None:
             await self.full(scope, receive, send)
             return
-        narrowed = self.narrowed(get_route_path(scope))
         scope.setdefault("router", self.router)  # url_for sees every route
         await narrowed.app(scope, receive, send)
 
-    def narrowed(self, path: str) -> APIRouter:
-        """A copy of the router holding only the routes that could match ``path``; what none of them
-        answers goes to the full dispatch."""
-        routes = self.router.routes
-        built_for = tuple(map(id, routes))
-        if built_for != self._built_for:
-            self._index, self._narrowed, self._built_for = RouteIndex(routes), {}, built_for
-        picked = self._index.candidates(path)
-        narrowed = self._narrowed.get(picked)
+    def _version(self) -> object:
+        """What changes when a route is added anywhere below the router: FastAPI counts them per
+        router (a private counter; without it, only the top-level list is watched)."""
+        counted = getattr(self.router, "_get_routes_version", None)
+        return counted() if callable(counted) else None
+
+    def _build(self, routes: tuple[BaseRoute, ...], version: object) -> _Built:
+        # Low-priority routes (FastAPI's ``frontend()``) are tried before the trailing-slash redirect by
+        # a router's own loop: a narrowed copy would answer a miss from them, not redirect. None here.
+        low = getattr(self.router, "_iter_low_priority_routes", None)
+        if not callable(low) or next(iter(low()), None) is not None:
+            return _Built(routes, version, None)
+        return _Built(routes, version, RouteIndex(routes))
+
+    def narrowed(self, path: str) -> APIRouter | None:
+        """A copy of the router holding only the routes that could match ``path`` (what none of them
+        answers goes to the full dispatch); None to use the full dispatch itself."""
+        routes, version, built = tuple(self.router.routes), self._version(), self._built
+        if routes != built.routes or version != built.version:
+            built = self._built = self._build(routes, version)
+        if built.index is None:
+            return None
+        picked = built.index.candidates(path)
+        narrowed = built.narrowed.get(picked)
         if narrowed is None:
             narrowed = copy.copy(self.router)
             narrowed.routes = [routes[number] for number in picked]
             narrowed.redirect_slashes = False  # the full dispatch redirects, over every route
             narrowed.default = self.full
-            self._narrowed[picked] = narrowed
+            built.narrowed[picked] = narrowed
         return narrowed
