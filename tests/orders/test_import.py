@@ -231,3 +231,22 @@ def test_a_file_missing_a_column_is_refused_before_anything_is_written(
     assert _count(factory, Order) == 0
     with factory() as session:
         assert session.scalars(select(ImportCheckpoint)).all() == []
+
+
+def test_a_jsonl_line_holding_a_nul_is_a_row_error_on_both_databases() -> None:
+    """PostgreSQL cannot store a NUL and SQLite would: the line is refused alike, the others parse."""
+    from neigou.kit.columns import RowError
+    from neigou.orders.import_rows import parse_jsonl
+
+    good = {"external_id": "J-1", "customer_ref": "c1", "paid_at": "2026-03-01T12:00:00+08:00"}
+    lines = [
+        json.dumps({**good, "items": [{"sku": SKU, "quantity": 1, "paid_fen": 100}]}),
+        json.dumps({**good, "external_id": "J-2\x00", "items": []}),
+        json.dumps({**good, "external_id": "J-3", "customer_ref": "c\x00", "items": []}),
+    ]
+    parsed = [entry for entry, _number in parse_jsonl(lines, program_id=1)]
+    assert not isinstance(parsed[0], RowError)
+    assert [(p.row, p.code) for p in parsed[1:] if isinstance(p, RowError)] == [
+        (2, "nul_character"),
+        (3, "nul_character"),
+    ]

@@ -184,6 +184,22 @@ def test_an_anonymous_body_is_refused_before_it_is_parsed(
     assert row_counts(factory) == before
 
 
+def test_a_feed_body_is_checked_for_nul_only_once_its_caller_is_known(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: Feeds
+) -> None:
+    """The API's NUL guard leaves a feed's body unread (``kit.json_text.reads_its_own_body``): a stranger
+    is refused before anything reads it, and the feed refuses a NUL itself, alike on both databases."""
+    row = {**jd_row(310005, sub_union_id=world.w.link), "orderId": "310005\x00"}
+    body = json.dumps({"rows": [row]}).encode()
+    url = f"/api/v1/integrations/{world.integration_id}/feeds/jd_union"
+    before = row_counts(factory)
+    stranger = client.post(url, content=body, headers={"content-type": "application/json"})
+    assert (stranger.status_code, stranger.json()["code"]) == (401, "unauthenticated")
+    refused = client.post(url, content=body, headers={**operator, "content-type": "application/json"})
+    assert (refused.status_code, refused.json()["code"]) == (422, "nul_character"), refused.text
+    assert row_counts(factory) == before
+
+
 @pytest.mark.parametrize("chunked", [False, True])
 def test_a_feed_body_past_its_limit_is_refused_with_413(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: Feeds, chunked: bool

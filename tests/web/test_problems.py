@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.json_text import holds_nul
 from neigou.web.problems import unstorable
 from tests.conftest import row_counts
 from tests.factories import create_member, create_program
@@ -110,3 +114,42 @@ def test_a_nul_in_a_json_body_is_refused_alike_on_both_databases(
     written = {"sku": "NUL-2", "title": "C:\\u0000", "price_fen": 100, "commission_rate_bp": 100}
     created = client.post("/api/v1/products", json=written, headers=operator)
     assert (created.status_code, created.json()["title"]) == (201, "C:\\u0000")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encoding"),
+    [
+        ("Application/JSON", "utf-8"),  # media types are case-insensitive
+        ("application/json", "utf-16"),  # json.loads reads UTF-16 and UTF-32 too
+        ("application/json", "utf-32"),
+        ("text/plain", "utf-8"),  # parsed as JSON whatever the header says
+    ],
+)
+def test_a_nul_is_refused_under_any_json_content_type_and_encoding(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    *,
+    content_type: str,
+    encoding: str,
+) -> None:
+    program = create_program(client, operator)
+    before = row_counts(factory)
+    body = json.dumps({"name": "a\x00b"}).encode(encoding)
+    answer = client.patch(
+        f"/api/v1/programs/{program['id']}", content=body, headers={**operator, "Content-Type": content_type}
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "nul_character"), answer.text
+    assert row_counts(factory) == before
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_holds_nul_reads_json_as_json_loads_does(encoding: str) -> None:
+    for text, nul in (
+        ('{"a": "x\\u0000"}', True),
+        ('{"a": "C:\\\\u0000"}', False),
+        ('{"a": "plain"}', False),
+    ):
+        body = text.encode(encoding)
+        assert holds_nul(body) is nul, (text, encoding)
+        assert ("\x00" in json.loads(body)["a"]) is nul  # what the endpoint would have read

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.i18n import Message
+from neigou.kit.json_text import holds_nul
 from neigou.orders.inputs import ItemIn, OrderIn
 
 LAYOUT = Layout(
@@ -63,6 +64,12 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
     """Orders from JSON lines; ``start`` is the number of lines already consumed (skipped)."""
     for number, text in enumerate(lines, start=1):
         if number <= start or not text.strip():
+            continue
+        if holds_nul(text.encode()):  # PostgreSQL cannot store one and SQLite would: a row error on both
+            message = Message(
+                "Row {row} holds a NUL character ({nul}), which cannot be stored.", row=number, nul="\\u0000"
+            )
+            yield RowError(number, "", "nul_character", message), number
             continue
         raw: object = None
         try:

@@ -23,6 +23,7 @@ from neigou.kit.errors import Invalid, TooLarge
 from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import Message
 from neigou.kit.instants import MoneyClockDep
+from neigou.kit.json_text import NUL_CHARACTER, holds_nul, reads_its_own_body
 from neigou.platforms import feeds, reconciliation
 from neigou.platforms.rows import Platform
 from neigou.platforms.schemas import FeedOut, ReconciliationOut, SkippedRow
@@ -61,6 +62,8 @@ MonthQuery = Annotated[
 
 def feed_rows(body: bytes) -> list[Any]:
     """The rows of a feed body, amounts as decimals; a body of another shape is a 422."""
+    if holds_nul(body):
+        raise Invalid(NUL_CHARACTER, code="nul_character")
     try:
         parsed = json.loads(body, parse_float=Decimal, parse_constant=lambda _c: None)
     except (ValueError, RecursionError) as exc:
@@ -96,6 +99,7 @@ async def _rows(request: Request) -> list[Any]:
 @router.post(
     "/integrations/{integration_id}/feeds/{platform}", response_model=FeedOut, openapi_extra=FEED_BODY
 )
+@reads_its_own_body  # after the caller, up to FEED_MAX_BYTES, NUL included (feed_rows)
 def post_feed(
     *,
     integration_id: int,

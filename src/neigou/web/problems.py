@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import structlog
@@ -14,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
+from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import redact_cut
 from neigou.web.i18n import problem_locale
 
@@ -34,9 +34,7 @@ _UNSTORABLE = {
         "A number or text in the request is too large to store; ids and amounts stop at {largest}.",
         largest=2**63 - 1,
     ),
-    "nul_character": Message(
-        "Text in the request contains a NUL character ({nul}), which cannot be stored.", nul="\\u0000"
-    ),
+    "nul_character": NUL_CHARACTER,
 }
 # Starlette's own errors (unknown path, wrong method), titled in its words.
 _HTTP_TITLES = (N_("Not Found"), N_("Method Not Allowed"))
@@ -62,11 +60,6 @@ class Unstorable(Invalid):
     title = N_("Value cannot be stored")
 
 
-# A NUL in JSON text is the escape "\u0000" after an even number of backslashes (an odd one is a
-# backslash written out, then "u0000"); JSON cannot hold a raw NUL.
-_JSON_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-
-
 async def refuse_nul(request: Request) -> None:
     """Refuse a NUL in the path, the query string or a JSON body before anything reads them (422
     ``nul_character``).
@@ -77,9 +70,15 @@ async def refuse_nul(request: Request) -> None:
     answer on both, and nothing is written."""
     query = request.scope.get("query_string", b"").lower()
     nul = "\x00" in request.scope["path"] or b"%00" in query or b"\x00" in query
-    if not nul and "json" in request.headers.get("content-type", ""):
+    # Any body but a file upload (whose rows the importers check): a JSON body under any content type
+    # (a webhook parses its body whatever the header says), in any encoding ``json.loads`` detects.
+    if (
+        not nul
+        and not request.headers.get("content-type", "").lower().startswith("multipart/")
+        and not own_body(getattr(request.scope.get("route"), "endpoint", None))
+    ):
         body = await request.body()  # read once: Starlette keeps it for the body's own parsing
-        nul = b"\\u0000" in body and _JSON_NUL_ESCAPE.search(body) is not None
+        nul = bool(body) and holds_nul(body)
     if nul:
         raise Unstorable(_UNSTORABLE["nul_character"], code="nul_character")
 
