@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
+from neigou.kit.db import Base, BigId, UTCDateTime, key_string, str_enum
 from neigou.links.useragent import UaClass
 
 
@@ -41,7 +41,8 @@ class ShareLink(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Random base62, never sequential: knowing one code tells nothing about another.
-    code: Mapped[str] = mapped_column(String(16), unique=True)
+    # Byte-wise on PostgreSQL, like orders.link_code it is joined to (kit.db.key_string, migration 0031).
+    code: Mapped[str] = mapped_column(key_string(16), unique=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))

@@ -11,6 +11,9 @@ their indexes on these columns are rebuilt, holding each table's exclusive lock 
 table of tens of millions of orders: run it in a maintenance window). In the order-import benchmark it
 saved about 4% of the server's CPU (docs/benchmarks.md).
 
+``share_links.code`` follows ``orders.link_code``: the two are joined, and a join across collations
+runs in the non-default one, where the other side's index cannot serve it.
+
 SQLite compares bytes already (``BINARY``): nothing to do there.
 
 Revision ID: 0031
@@ -35,6 +38,7 @@ _COLUMNS = (
     ("orders", "commission_state", 20),
     ("ledger_postings", "key", 120),
     ("ledger_entries", "account", 20),
+    ("share_links", "code", 16),  # joined to orders.link_code: one collation, so either side's index serves
 )
 
 
