@@ -103,6 +103,8 @@ def test_links_are_searched_and_a_link_has_its_own_page(
     assert 'data-testid="link-orders-count">1<' in detail.text
     assert 'data-testid="link-gmv">¥49.90<' in detail.text
     assert "LINK-1" in detail.text
+    # No refund reads as money, as on the order list, not as a dash.
+    assert '<td class="num wide-only">¥0.00</td>' in detail.text
     assert client.get("/console/links/NOSUCH").status_code == 404
     typed = {"member_id": "abc", "sku": SKU, "coupon_id": "", "group_id": "x"}
     malformed = client.post("/console/links", data=typed)
