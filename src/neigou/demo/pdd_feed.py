@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.demo.hours import in_daytime, spread_in_daytime
+from neigou.demo.platform_feeds import apply_day_by_day
 from neigou.integrations import service as integrations
 from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
@@ -29,7 +30,6 @@ from neigou.kit.sealed import Sealer, derived_key
 from neigou.links import repository as links_repo
 from neigou.orders import service as orders_service
 from neigou.orders.models import Order
-from neigou.platforms import feeds
 from neigou.platforms.models import PlatformOrder
 from neigou.platforms.rows import Platform
 from neigou.programs.service import require_program
@@ -123,30 +123,28 @@ def seed_pdd_feed(session: Session, *, program_id: int, now: datetime, secret_ke
         _story(n, paid_at, [link.code for link in links if link.created_at < paid_at], zone, latest)
         for n, paid_at in enumerate(paid)
     ]
-    days: dict[date, list[dict[str, Any]]] = {}
-    for order in orders:
-        for at, row in order.rows:
-            days.setdefault(at.astimezone(zone).date(), []).append(row)
     compensated = orders[COMPENSATED] if len(orders) > COMPENSATED else None
     refund_at = min(compensated.paid_at + timedelta(days=1), latest) if compensated else latest
-    for day in sorted(days):
-        fetched = min(datetime.combine(day, time(23), tzinfo=zone).astimezone(UTC), now)
-        rows = sorted(days[day], key=lambda row: int(row["order_modify_at"]))
-        feeds.apply_rows(
-            session,
-            integration=integration,
-            platform=Platform.PDD,
-            rows=rows,
-            secret_key=secret_key,
-            now=fetched,
-            latest=fetched,
-            actor=actor,
-        )
-        if compensated is not None and refund_at <= fetched:
-            _compensate(session, program_id, compensated, at=refund_at, actor=actor)
-            compensated = None
-    if compensated is not None:  # refunded after the platform's last report
-        _compensate(session, program_id, compensated, at=refund_at, actor=actor)
+    pending = [compensated] if compensated is not None else []
+
+    def compensate_once_reported(fetched: datetime) -> None:
+        if pending and refund_at <= fetched:
+            _compensate(session, program_id, pending.pop(), at=refund_at, actor=actor)
+
+    apply_day_by_day(
+        session,
+        integration=integration,
+        platform=Platform.PDD,
+        rows=[reported for order in orders for reported in order.rows],
+        modified=lambda row: int(row["order_modify_at"]),
+        zone=zone,
+        now=now,
+        secret_key=secret_key,
+        actor=actor,
+        after_day=compensate_once_reported,
+    )
+    if pending:  # refunded after the platform's last report
+        _compensate(session, program_id, pending.pop(), at=refund_at, actor=actor)
     return integration.id
 
 

@@ -13,16 +13,17 @@ its member joined), and nothing is reported after ``now``.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from neigou.demo.hours import in_daytime
 from neigou.integrations import service as integrations
+from neigou.integrations.models import Integration
 from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
 from neigou.kit.sealed import Sealer, derived_key
@@ -31,6 +32,9 @@ from neigou.links.models import ShareLink
 from neigou.platforms import feeds
 from neigou.platforms.rows import BEIJING, Platform
 from neigou.programs.service import require_program
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 DAYS = 60
 ORDERS = 40
@@ -123,25 +127,55 @@ def seed_platform_feeds(
     last_month = _month_before(now.astimezone(zone).date())
     orders = list(_orders(rng, links, zone=zone, now=now, latest=latest, last_month=last_month))
     orders.extend(_burst(links, sample_owner_id, zone=zone, now=now, latest=latest))
+    apply_day_by_day(
+        session,
+        integration=integration,
+        platform=Platform.JD_UNION,
+        rows=[reported for order in orders for reported in order.rows],
+        modified=lambda row: str(row["modifyTime"]),
+        zone=zone,
+        now=now,
+        secret_key=secret_key,
+        actor=actor,
+    )
+    return integration.id
+
+
+def apply_day_by_day(
+    session: Session,
+    *,
+    integration: Integration,
+    platform: Platform,
+    rows: Iterable[tuple[datetime, dict[str, Any]]],
+    modified: Callable[[dict[str, Any]], SupportsRichComparison],
+    zone: ZoneInfo,
+    now: datetime,
+    secret_key: str,
+    actor: Actor,
+    after_day: Callable[[datetime], None] | None = None,
+) -> None:
+    """Platform rows (each with the time it was reported) applied as a fetcher would have taken them in:
+    each day's as fetched that evening (or now, for today's), oldest day first, in the order the platform
+    modified them (``modified``, the row's modification time as the platform writes it). ``after_day``
+    runs after each day, with the time that day was fetched."""
     days: dict[date, list[dict[str, Any]]] = {}
-    for order in orders:
-        for at, row in order.rows:
-            days.setdefault(at.astimezone(zone).date(), []).append(row)
+    for at, row in rows:
+        days.setdefault(at.astimezone(zone).date(), []).append(row)
     for day in sorted(days):
-        rows = sorted(days[day], key=lambda row: str(row["modifyTime"]))
-        # The day's rows as fetched that evening (or now, for today's).
         fetched = min(datetime.combine(day, time(23), tzinfo=zone).astimezone(UTC), now)
+        reported = sorted(days[day], key=modified)
         feeds.apply_rows(
             session,
             integration=integration,
-            platform=Platform.JD_UNION,
-            rows=rows,
+            platform=platform,
+            rows=reported,
             secret_key=secret_key,
             now=fetched,
             latest=fetched,
             actor=actor,
         )
-    return integration.id
+        if after_day is not None:
+            after_day(fetched)
 
 
 def _month_before(day: date) -> tuple[int, int]:
