@@ -285,16 +285,16 @@ class Table:
         for number, cells in self._records:
             if any("\x00" in cell for cell in cells):
                 # PostgreSQL cannot store a NUL and SQLite would: the file is refused alike on both.
-                message = Message(
-                    "Row {row} holds a NUL character ({nul}), which cannot be stored.",
-                    row=number,
-                    nul="\\u0000",
-                )
-                raise _refused("nul_character", number, message)
+                raise _refused("nul_character", number, nul_in_row(number))
             if "".join(cells).strip():
                 if len(cells) < width:
                     cells.extend([""] * (width - len(cells)))
                 yield Row(number, tuple(cells), values(cells))
+
+
+def nul_in_row(row: int) -> Message:
+    """Why a file's row holding a NUL character is refused (a table's or a JSON-lines file's)."""
+    return Message("Row {row} holds a NUL character ({nul}), which cannot be stored.", row=row, nul="\\u0000")
 
 
 def read_table(source: Source, layout: Layout) -> Table:

@@ -16,6 +16,7 @@ from datetime import datetime
 from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.i18n import Message
 from neigou.kit.json_text import holds_nul
+from neigou.kit.tabular import nul_in_row
 from neigou.orders.inputs import ItemIn, OrderIn
 
 LAYOUT = Layout(
@@ -66,10 +67,7 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
         if number <= start or not text.strip():
             continue
         if holds_nul(text.encode()):  # PostgreSQL cannot store one and SQLite would: a row error on both
-            message = Message(
-                "Row {row} holds a NUL character ({nul}), which cannot be stored.", row=number, nul="\\u0000"
-            )
-            yield RowError(number, "", "nul_character", message), number
+            yield RowError(number, "", "nul_character", nul_in_row(number)), number
             continue
         raw: object = None
         try:
