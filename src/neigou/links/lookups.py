@@ -6,16 +6,15 @@ thousands of bound values.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, func, literal, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from neigou.kit.pg_arrays import BinaryArray
+from neigou.kit.pg_arrays import one_of
 from neigou.links import attribution
 from neigou.links.models import Binding, ShareLink, Touch
 from neigou.programs.models import Member
@@ -25,10 +24,7 @@ def _one_of(
     session: Session, column: InstrumentedAttribute[Any], values: Collection[str]
 ) -> ColumnElement[bool]:
     """``column`` is one of ``values``, bound as one parameter."""
-    ordered = sorted(values)
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ordered, BinaryArray("VARCHAR")))
-    return column.in_(select(func.json_each(literal(json.dumps(ordered))).table_valued("value").c.value))
+    return one_of(session, column, sorted(values), "VARCHAR")
 
 
 @dataclass(frozen=True)

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, any_, func, literal, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from neigou.events.models import Event
 from neigou.kit.bulk import chunks
-from neigou.kit.pg_arrays import BinaryArray
+from neigou.kit.pg_arrays import one_of
 from neigou.offers.models import Product
 from neigou.orders.commission import tier_at
 from neigou.orders.inputs import ItemIn, Terms
 from neigou.orders.models import Order, OrderLine, SkuCommission
 from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
-
-
-def _ids_in(session: Session, column: InstrumentedAttribute[int], ids: list[int]) -> ColumnElement[bool]:
-    """``column`` is one of ``ids``, bound as one parameter (an array on PostgreSQL, a JSON list on
-    SQLite): a batch's thousands of members in one statement, compiled once."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ids, BinaryArray("BIGINT")))
-    return column.in_(select(func.json_each(literal(json.dumps(ids))).table_valued("value").c.value))
 
 
 def programs(session: Session, ids: Iterable[int]) -> dict[int, Program]:
@@ -137,7 +128,7 @@ def member_facts(session: Session, seller_ids: Iterable[int], depth: int) -> dic
         found: list[int] = []
         for member_id, inviter_id, tier in session.execute(
             select(Member.id, Member.inviter_id, Member.tier_code).where(
-                _ids_in(session, Member.id, frontier)
+                one_of(session, Member.id, frontier, "BIGINT")
             )
         ):
             members[int(member_id)] = (inviter_id, tier)
@@ -148,7 +139,7 @@ def member_facts(session: Session, seller_ids: Iterable[int], depth: int) -> dic
     if members:
         rows = session.execute(
             select(MemberTierPeriod.member_id, MemberTierPeriod.effective_from, MemberTierPeriod.tier_code)
-            .where(_ids_in(session, MemberTierPeriod.member_id, sorted(members)))
+            .where(one_of(session, MemberTierPeriod.member_id, sorted(members), "BIGINT"))
             .order_by(MemberTierPeriod.member_id, MemberTierPeriod.effective_from, MemberTierPeriod.id)
         )
         for member_id, effective_from, tier in rows:
