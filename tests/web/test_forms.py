@@ -221,6 +221,12 @@ def test_a_refused_form_comes_back_in_the_language_it_was_shown_in(
         assert other not in again.text
         assert f'data-testid="error-name" data-code="validation_error">{beside}<' in again.text
         assert f'href="/console?lang={shown_in}"' in again.text  # the navigation keeps it
+    # A form refused for its token is answered in that language too.
+    expired = browser.post(
+        path, data={**form, "csrftoken": ""}, headers={"Referer": f"http://testserver{path}?lang={shown_in}"}
+    )
+    _refused(expired, "csrf_failed")
+    assert f'<html lang="{shown_in}">' in expired.text
     assert row_counts(factory) == before
     # Without a language on the form's page, the cookie decides, as before.
     plain = browser.post(path, data=form, headers={"Referer": f"http://testserver{path}"})

@@ -92,6 +92,8 @@ async def _nothing_to_receive() -> dict[str, Any]:
 
 
 async def _refuse(scope: Scope, send: Send, reason: str) -> None:
+    if lang := _sent_in(scope):
+        scope[FORM_LANGUAGE] = lang  # the refusal is the form's answer: in the language it was sent in
     request = Request(scope)
     response = render(request, "forbidden.html", status_code=403, reason=REASONS[reason], code=reason)
     response.headers["Cache-Control"] = "no-store"
@@ -164,8 +166,9 @@ class FormLanguage:
     """ASGI layer: a form's answer is in the language the form was sent in, with or without a language
     cookie. One that sends the reader on (a redirect to a page of this site) keeps it as ``?lang=``; one
     that shows the form again (its errors, 422) is rendered in it, as the scope's ``FORM_LANGUAGE``
-    (``web.i18n.locale_of``), its links keeping it too. The one place for every form; the cookie stays
-    the language switch's (``/lang``)."""
+    (``web.i18n.locale_of``), its links keeping it too; so is the refusal of a form without its token or
+    from another site (``_refuse``). The one place for every form; the cookie stays the language
+    switch's (``/lang``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
