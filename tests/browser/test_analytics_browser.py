@@ -152,3 +152,20 @@ def test_member_reads_own_figures_on_a_phone(browser: Browser, live_server: str,
     page.goto(f"{live_server}/m/analytics")
     expect(page.get_by_test_id("my-analytics-title")).to_have_text("我的数据")
     page.screenshot(path=str(ARTIFACTS / "workspace-analytics-zh.png"), full_page=True)
+
+
+def test_member_is_told_the_figures_are_busy_on_a_phone(
+    browser: Browser, served: tuple[str, FastAPI], world: DemoWorld, tmp_path: Path
+) -> None:
+    live_server, app = served
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    member_sign_in(page, live_server, world)
+    with held_store(tmp_path / "held.duckdb") as held:
+        app.state.settings = app.state.settings.model_copy(update={"analytics_url": f"duckdb:///{held}"})
+        page.goto(f"{live_server}/m/analytics")
+        expect(page.get_by_test_id("unavailable")).to_contain_text("数据暂时无法显示")
+        expect(page.get_by_test_id("bn-me")).to_have_attribute("aria-current", "page")
+        page.screenshot(path=str(ARTIFACTS / "workspace-analytics-busy-zh.png"), full_page=True)
+    page.get_by_test_id("try-again").click()
+    expect(page.get_by_test_id("my-analytics-title")).to_have_text("我的数据")
+    page.close()
