@@ -143,9 +143,8 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, Unauthorized) and request.url.path.startswith("/m/"):
             return RedirectResponse("/m/expired", status_code=303)
         if isinstance(exc, Unavailable) and _is_page(request):
-            return await run_in_threadpool(
-                unavailable_page, request, exc
-            )  # a workspace page reads the database
+            # On a thread: a workspace page's navigation reads the database.
+            return await run_in_threadpool(unavailable_page, request, exc)
         answer = problem(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
         if isinstance(exc, Unavailable):
             answer.headers["Retry-After"] = str(exc.retry_after)
