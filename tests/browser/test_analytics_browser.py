@@ -4,10 +4,14 @@ their own figures on a phone."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
 from neigou.demo.seed import DemoWorld
+from tests.analytics.holder import held_store
 from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
 
 pytestmark = pytest.mark.browser
@@ -37,6 +41,24 @@ def test_operator_reads_analytics(browser: Browser, live_server: str, world: Dem
     with page.expect_download() as download:
         page.get_by_test_id("export-economics-by").click()
     assert "economics_by" in download.value.suggested_filename
+
+
+def test_operator_is_told_the_figures_are_busy(
+    browser: Browser, served: tuple[str, FastAPI], world: DemoWorld, tmp_path: Path
+) -> None:
+    live_server, app = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, live_server, world)
+    with held_store(tmp_path / "held.duckdb") as held:
+        app.state.settings = app.state.settings.model_copy(update={"analytics_url": f"duckdb:///{held}"})
+        page.goto(f"{live_server}/console/programs/{world.partner_program_id}/analytics")
+        notice = page.get_by_test_id("unavailable")
+        expect(notice).to_contain_text("数据暂时无法显示")
+        expect(page.get_by_test_id("nav-orders")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "console-analytics-busy-zh.png"), full_page=True)
+    page.get_by_test_id("try-again").click()  # the store is free again
+    expect(page.get_by_test_id("analytics-title")).to_contain_text("数据分析")
+    page.close()
 
 
 @pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
@@ -130,3 +152,20 @@ def test_member_reads_own_figures_on_a_phone(browser: Browser, live_server: str,
     page.goto(f"{live_server}/m/analytics")
     expect(page.get_by_test_id("my-analytics-title")).to_have_text("我的数据")
     page.screenshot(path=str(ARTIFACTS / "workspace-analytics-zh.png"), full_page=True)
+
+
+def test_member_is_told_the_figures_are_busy_on_a_phone(
+    browser: Browser, served: tuple[str, FastAPI], world: DemoWorld, tmp_path: Path
+) -> None:
+    live_server, app = served
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    member_sign_in(page, live_server, world)
+    with held_store(tmp_path / "held.duckdb") as held:
+        app.state.settings = app.state.settings.model_copy(update={"analytics_url": f"duckdb:///{held}"})
+        page.goto(f"{live_server}/m/analytics")
+        expect(page.get_by_test_id("unavailable")).to_contain_text("数据暂时无法显示")
+        expect(page.get_by_test_id("bn-me")).to_have_attribute("aria-current", "page")
+        page.screenshot(path=str(ARTIFACTS / "workspace-analytics-busy-zh.png"), full_page=True)
+    page.get_by_test_id("try-again").click()
+    expect(page.get_by_test_id("my-analytics-title")).to_have_text("我的数据")
+    page.close()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from neigou.demo.seed import DemoWorld
-from tests.browser.conftest import ARTIFACTS, member_sign_in
+from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -47,3 +47,22 @@ def test_a_withdrawal_form_without_its_token_or_from_another_site_is_refused(
     expect(page.get_by_test_id("withdraw-done")).to_be_visible()
     expect(page.get_by_test_id("balance-available")).not_to_have_text(available)
     context.close()
+
+
+def test_a_refused_form_comes_back_in_the_language_it_was_shown_in(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    """The language cookie says Chinese; the program form was opened in English (?lang=en): sent with a
+    name of blanks, it comes back with its errors in English, as its redirect would have."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, live_server, world)
+    host = live_server.split("//", 1)[1].split(":", 1)[0]
+    page.context.add_cookies([{"name": "neigou_lang", "value": "zh-CN", "domain": host, "path": "/"}])
+    page.goto(f"{live_server}/console/programs/{world.partner_program_id}/edit?lang=en")
+    page.get_by_test_id("program-edit-name").fill("   ")
+    page.get_by_test_id("program-edit-save").click()
+    expect(page.get_by_test_id("form-errors")).to_contain_text("Please fix the fields marked below")
+    expect(page.get_by_test_id("error-name")).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.screenshot(path=str(ARTIFACTS / "form-refused-again-en.png"), full_page=False)
+    page.close()

@@ -171,6 +171,69 @@ def test_a_form_sent_from_a_page_in_a_language_answers_in_it(
     assert browser.cookies.get("neigou_lang") is None  # the cookie stays the language switch's
 
 
+@pytest.mark.parametrize(
+    ("shown_in", "cookie", "words", "other", "beside"),
+    [
+        (
+            "en",
+            "zh-CN",
+            "Please fix the fields marked below; nothing was saved.",
+            "请修改下面标出的字段",
+            "Malformed value",
+        ),
+        (
+            "zh-CN",
+            "en",
+            "请修改下面标出的字段；尚未保存任何内容。",
+            "Please fix the fields",
+            "内容格式不正确",
+        ),
+    ],
+)
+def test_a_refused_form_comes_back_in_the_language_it_was_shown_in(
+    app: FastAPI,
+    factory: sessionmaker[Session],
+    world: World,
+    *,
+    shown_in: str,
+    cookie: str,
+    words: str,
+    other: str,
+    beside: str,
+) -> None:
+    """A form shown with ?lang= and refused is shown again (422) in that language, whatever the cookie
+    says, as its redirect would have been; its links keep the language for the pages after it."""
+    browser = _signed_in(app, factory, Role.OPERATOR)
+    browser.cookies.set("neigou_lang", cookie)
+    path = f"/console/programs/{world.program_id}/edit"
+    token = _token(browser, f"{path}?lang={shown_in}")
+    form = {"csrftoken": token, "name": "", "timezone": "Asia/Shanghai", "window_days": "7"}
+    before = row_counts(factory)
+    # The browser names the page in the Referer; a form's action may carry the language instead.
+    for action, referer in (
+        (path, f"http://testserver{path}?lang={shown_in}"),
+        (f"{path}?lang={shown_in}", None),
+    ):
+        again = browser.post(action, data=form, headers={"Referer": referer} if referer else {})
+        assert again.status_code == 422, again.text
+        assert f'<html lang="{shown_in}">' in again.text
+        assert words in again.text
+        assert other not in again.text
+        assert f'data-testid="error-name" data-code="validation_error">{beside}<' in again.text
+        assert f'href="/console?lang={shown_in}"' in again.text  # the navigation keeps it
+    # A form refused for its token is answered in that language too.
+    expired = browser.post(
+        path, data={**form, "csrftoken": ""}, headers={"Referer": f"http://testserver{path}?lang={shown_in}"}
+    )
+    _refused(expired, "csrf_failed")
+    assert f'<html lang="{shown_in}">' in expired.text
+    assert row_counts(factory) == before
+    # Without a language on the form's page, the cookie decides, as before.
+    plain = browser.post(path, data=form, headers={"Referer": f"http://testserver{path}"})
+    assert f'<html lang="{cookie}">' in plain.text
+    assert browser.cookies.get("neigou_lang") == cookie  # the cookie stays the language switch's
+
+
 def test_the_api_and_signed_webhooks_are_not_form_checked(
     client: TestClient, operator: dict[str, str], world: World
 ) -> None:

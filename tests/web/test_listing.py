@@ -165,7 +165,27 @@ def test_the_audit_log_sorts_actions_by_the_words_shown(
     # Console user created, Order refunded, Share link created, Withdrawal approved; a code no word names last
     assert english == ["user.create", "order.refund", "link.create", "withdrawal.approve", "program.updated"]
     chinese = _actions(client.get("/console/audit", params={"sort": "action"}).text)
-    # 创建分享链接, 创建后台账号, 批准提现, 订单退款
-    assert chinese == ["link.create", "user.create", "withdrawal.approve", "order.refund", "program.updated"]
+    # by pinyin: 创建分享链接 (chuàng jiàn fēn), 创建后台账号 (chuàng jiàn hòu), 订单退款 (dìng), 批准提现 (pī);
+    # by code point 批 (U+6279) would come before 订 (U+8BA2)
+    assert chinese == ["link.create", "user.create", "order.refund", "withdrawal.approve", "program.updated"]
     backwards = _actions(client.get("/console/audit", params={"sort": "-action", "lang": "en"}).text)
     assert backwards == english[::-1]
+
+
+def test_actions_sort_by_the_words_the_reader_sees_chinese_by_pinyin(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """安排群提醒 (ān), 驳回提现 (bó), 创建商品 (chuàng): by code point 创 (U+521B) comes before 安 (U+5B89)
+    and 驳 (U+9A73); a Chinese reader looks for them by pinyin. The account's creation, 创建后台账号
+    (chuàng jiàn hòu), comes before 创建商品 (chuàng jiàn shāng)."""
+    with factory.begin() as session:
+        who = Actor(kind="operator", ref="1", label="王芳")
+        for action in ("product.create", "withdrawal.reject", "group.alerts.run"):
+            audit.record(session, actor=who, action=action, entity="program", entity_id=1)
+    console_sign_in(client, factory)
+    pinyin = ["group.alerts.run", "withdrawal.reject", "user.create", "product.create"]
+    assert _actions(client.get("/console/audit?sort=action").text) == pinyin
+    assert _actions(client.get("/console/audit?sort=-action").text) == pinyin[::-1]
+    # English by letter: Console user created, Group alert queued, Product created, Withdrawal rejected
+    english = ["user.create", "group.alerts.run", "product.create", "withdrawal.reject"]
+    assert _actions(client.get("/console/audit?sort=action&lang=en").text) == english

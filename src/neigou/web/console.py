@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -15,6 +16,7 @@ from neigou.auth import service as auth
 from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator
 from neigou.auth.models import Role
 from neigou.auth.throttle import SignInThrottle
+from neigou.kit.collation import sort_key
 from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import LOCALES
 from neigou.programs import repository as programs
@@ -178,7 +180,11 @@ def audit_page(
         request,
         audit.entries_statement(chosen),
         query,
-        sorts={**audit.SORTS, "action": _action_order(request)},
+        # the action's order is worked out only when asked for (Chinese pinyin loads a dictionary)
+        sorts={
+            **audit.SORTS,
+            **({"action": _action_order(request)} if query.sort.lstrip("-") == "action" else {}),
+        },
         default_sort="-at",
         search=audit.SEARCH,
         also_matching=_actions_said(query.q),
@@ -196,11 +202,18 @@ def audit_page(
 def _action_order(request: Request) -> ColumnElement[int]:
     """The action column in the order of the words the reader sees, in the reader's language, not of
     the codes; an action of an older version, shown by its code, sorts after every named one."""
-    said = page_callables(locale_of(request))["label"]
-    ordered = sorted(audit_labels.action, key=lambda code: (said("action", code).casefold(), code))
+    ordered = _actions_in_order(locale_of(request))
     return case(
         {code: rank for rank, code in enumerate(ordered)}, value=AuditEntry.action, else_=len(ordered)
     )
+
+
+@cache
+def _actions_in_order(locale: str) -> tuple[str, ...]:
+    """The named actions in the order of their words in ``locale``: Chinese by pinyin, English by letter
+    (``kit.collation``)."""
+    said = page_callables(locale)["label"]
+    return tuple(sorted(audit_labels.action, key=lambda code: (sort_key(said("action", code), locale), code)))
 
 
 def _actions_said(text: str) -> ColumnElement[bool] | None:

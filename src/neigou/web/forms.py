@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neigou.kit.i18n import LOCALES, N_
 from neigou.kit.settings import Settings
-from neigou.web.i18n import with_language
+from neigou.web.i18n import FORM_LANGUAGE, with_language
 from neigou.web.pages import is_secure, render, templates
 
 CSRF_COOKIE = "neigou_csrf"
@@ -92,6 +92,8 @@ async def _nothing_to_receive() -> dict[str, Any]:
 
 
 async def _refuse(scope: Scope, send: Send, reason: str) -> None:
+    if lang := _sent_in(scope):
+        scope[FORM_LANGUAGE] = lang  # the refusal is the form's answer: in the language it was sent in
     request = Request(scope)
     response = render(request, "forbidden.html", status_code=403, reason=REASONS[reason], code=reason)
     response.headers["Cache-Control"] = "no-store"
@@ -161,9 +163,12 @@ def _local(location: str) -> bool:
 
 
 class FormLanguage:
-    """ASGI layer: a form's answer that sends the reader on (a redirect to a page of this site) keeps the
-    language the form was sent in, as ``?lang=``, so the next page is in it with or without a language
-    cookie. The one place for every form; the cookie stays the language switch's (``/lang``)."""
+    """ASGI layer: a form's answer is in the language the form was sent in, with or without a language
+    cookie. One that sends the reader on (a redirect to a page of this site) keeps it as ``?lang=``; one
+    that shows the form again (its errors, 422) is rendered in it, as the scope's ``FORM_LANGUAGE``
+    (``web.i18n.locale_of``), its links keeping it too; so is the refusal of a form without its token or
+    from another site (``_refuse``). The one place for every form; the cookie stays the language
+    switch's (``/lang``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -175,6 +180,7 @@ class FormLanguage:
         if not lang:
             await self.app(scope, receive, send)
             return
+        scope[FORM_LANGUAGE] = lang
 
         async def keeping_language(message: Message) -> None:
             if message["type"] == "http.response.start" and 300 <= message["status"] < 400:

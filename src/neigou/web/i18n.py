@@ -28,17 +28,33 @@ from neigou.kit.i18n import (
 )
 from neigou.web.labels import FAMILIES
 
+# The scope key under which ``web.forms.FormLanguage`` leaves the language a posted form was sent in (the
+# ``?lang=`` of its action, else of the page that held it): the one rule for a form's answer, whether it
+# redirects (the layer adds ``?lang=`` to the location) or shows the form again with its errors (read here).
+FORM_LANGUAGE = "neigou.form_language"
+
+
+def _sent_in(request: Request) -> str:
+    return str(request.scope.get(FORM_LANGUAGE, ""))
+
 
 def locale_of(request: Request) -> str:
-    """The page language: ``?lang=``, then the cookie, then zh-CN."""
-    wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or DEFAULT_LOCALE
+    """The page language: ``?lang=``, then (a form's answer) the language the form was sent in, then the
+    cookie, then zh-CN."""
+    wanted = (
+        request.query_params.get("lang")
+        or _sent_in(request)
+        or request.cookies.get(LANG_COOKIE)
+        or DEFAULT_LOCALE
+    )
     return wanted if wanted in LOCALES else DEFAULT_LOCALE
 
 
 def query_language(request: Request) -> str:
-    """The ``?lang=`` a page was asked in ("" when none or not a language we speak): kept in its links."""
+    """The ``?lang=`` a page was asked in, or for a form's answer the language the form was sent in
+    ("" when none or not a language we speak): kept in its links."""
     wanted = request.query_params.get("lang", "")
-    return wanted if wanted in LOCALES else ""
+    return wanted if wanted in LOCALES else _sent_in(request)
 
 
 def with_language(href: str, lang: str) -> str:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
@@ -16,6 +17,7 @@ from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, transl
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import redact_cut
 from neigou.web.i18n import problem_locale
+from neigou.web.pages import render
 
 log = structlog.get_logger(__name__)
 PROBLEM_TYPE = "https://neigou.dev/problems/"
@@ -36,6 +38,14 @@ _UNSTORABLE = {
     ),
     "nul_character": NUL_CHARACTER,
 }
+# What a person on a page is told when it cannot be shown right now, by the problem's code; the problem's
+# own detail (meant for whoever runs the deployment) follows it on the console only.
+_UNAVAILABLE_PAGES = {
+    "analytics_store_busy": N_("The figures are temporarily unavailable. Please try again in a few minutes."),
+}
+_UNAVAILABLE_PAGE = N_("This page is temporarily unavailable. Please try again in a few minutes.")
+_MERCHANT_NAV = "console/merchant/_nav.html"
+_CONSOLE_NAV = "console/_nav.html"
 # Starlette's own errors (unknown path, wrong method), titled in its words.
 _HTTP_TITLES = (N_("Not Found"), N_("Method Not Allowed"))
 
@@ -101,6 +111,28 @@ def _is_page(request: Request) -> bool:
     return request.url.path.startswith(("/console", "/m/"))
 
 
+def unavailable_page(request: Request, exc: Unavailable) -> Response:
+    """A page that cannot be shown right now (a store another process holds): 503 with Retry-After, in
+    the page's frame (the console's, the workspace's) and language, instead of problem+json."""
+    path = request.url.path
+    workspace = path.startswith("/m/")
+    query = request.url.query
+    again = (path + (f"?{query}" if query else "")) if request.method in {"GET", "HEAD"} else None
+    answer = render(
+        request,
+        "m/unavailable.html" if workspace else "console/unavailable.html",
+        status_code=exc.status,
+        code=exc.code,
+        message=_UNAVAILABLE_PAGES.get(exc.code, _UNAVAILABLE_PAGE),
+        reason=exc.detail,
+        again=again,
+        nav=_MERCHANT_NAV if path.startswith("/console/merchant") else _CONSOLE_NAV,
+    )
+    answer.headers["Retry-After"] = str(exc.retry_after)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -110,6 +142,9 @@ def install(app: FastAPI) -> None:
             return RedirectResponse("/console/login?next=" + request.url.path, status_code=303)
         if isinstance(exc, Unauthorized) and request.url.path.startswith("/m/"):
             return RedirectResponse("/m/expired", status_code=303)
+        if isinstance(exc, Unavailable) and _is_page(request):
+            # On a thread: a workspace page's navigation reads the database.
+            return await run_in_threadpool(unavailable_page, request, exc)
         answer = problem(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
         if isinstance(exc, Unavailable):
             answer.headers["Retry-After"] = str(exc.retry_after)
