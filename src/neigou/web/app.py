@@ -74,6 +74,7 @@ from neigou.web import (
     console_risk,
     console_risk_thresholds,
     console_tiers,
+    credentials,
     forms,
     hosts,
     join,
@@ -241,6 +242,8 @@ def _shared_routes() -> tuple[BaseRoute, ...]:
         # A shop's webhook carries JSON like the API's, refused alike when it holds a NUL.
         guard = [Depends(problems.refuse_nul)] if pages is integration_webhooks_router else None
         holder.include_router(pages, dependencies=guard)
+    # A caller without a credential is refused before a route that needs one reads its body.
+    credentials.install(holder.routes)
     return tuple(holder.routes)
 
 
