@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,28 +11,9 @@ from neigou.web import credentials
 from neigou.web.app import _shared_routes
 from tests.conftest import bearer, row_counts
 from tests.factories import create_program
+from tests.web.bodies import CHUNK, Body
 
-CHUNK = 64 * 1024
 JSON = {"content-type": "application/json"}
-
-
-class Body:
-    """A streamed request body that counts what the server took of it."""
-
-    def __init__(self, chunks: int, *, head: bytes = b'{"code": "streamed", "name": "', tail: bytes = b'"}'):
-        self.chunks = chunks
-        self.head = head
-        self.tail = tail
-        self.sent = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        self.sent += len(self.head)
-        yield self.head
-        for _ in range(self.chunks):
-            self.sent += CHUNK
-            yield b"x" * CHUNK
-        self.sent += len(self.tail)
-        yield self.tail
 
 
 def _unauthenticated(response: object, code: str = "unauthenticated") -> None:

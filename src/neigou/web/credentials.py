@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from neigou.auth.dependencies import Authenticator
+from neigou.web import route_tree
 
 _Handle = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -66,20 +67,11 @@ def needed(routes: Iterable[BaseRoute]) -> dict[int, tuple[APIRoute, tuple[Authe
     routers that include it too) solve, by the route's id; a route included twice keeps only the
     authenticators both inclusions solve."""
     found: dict[int, tuple[APIRoute, tuple[Authenticator, ...]]] = {}
-
-    def note(route: APIRoute, dependant: Dependant) -> None:
+    for route, dependant in route_tree.api_routes(routes):
         checks = authenticators(dependant)
         if id(route) in found:
             checks = tuple(check for check in found[id(route)][1] if check in checks)
         found[id(route)] = (route, checks)
-
-    for top in routes:
-        if isinstance(top, APIRoute):
-            note(top, top.dependant)
-        contexts = getattr(top, "effective_route_contexts", None)
-        for context in contexts() if callable(contexts) else ():
-            if isinstance(context.original_route, APIRoute) and context.dependant is not None:
-                note(context.original_route, context.dependant)
     return found
 
 
@@ -89,6 +81,5 @@ def install(routes: Iterable[BaseRoute]) -> None:
     for route, checks in needed(routes).values():
         if checks and not isinstance(vars(route).get("handle"), CredentialGate):
             gate = CredentialGate(route.handle, frozenset(route.methods or ()), checks)
-            # The instance's own handle: FastAPI calls ``route.handle`` after choosing the route and
-            # before its handler reads the body, whichever router included it.
+            # The instance's own handle, outermost (see web.route_tree).
             route.handle = gate  # type: ignore[method-assign]
