@@ -3,6 +3,7 @@ router's own scan of every route, in the same run on the same app.
 
     .venv/bin/python bench/routing.py            # 7 rounds of 500 requests per path and side
     .venv/bin/python bench/routing.py --smoke    # 2 rounds of 200, for scripts/test
+    .venv/bin/python bench/routing.py --misses   # paths no route serves (404s), not the nine below
 
 The requests are ASGI calls straight into the app (no server, no HTTP client), anonymous, to pages and
 API paths spread over the route list: each is refused at the door (a redirect to the sign-in page, or
@@ -37,6 +38,15 @@ PATHS = [
     "/m/customers",
     "/api/v1/nowhere",
 ]
+# Paths no route serves, spread like PATHS: each a 404, none with a trailing-slash variant that is served.
+MISSES = [
+    "/nowhere",
+    "/api/v1/nowhere",
+    "/api/v1/programs/1/nowhere",
+    "/console/nowhere/at/all",
+    "/m/nowhere",
+    "/static",
+]
 
 
 async def _call(app: FastAPI, path: str) -> int:
@@ -68,13 +78,13 @@ async def _call(app: FastAPI, path: str) -> int:
     return status
 
 
-async def _round(app: FastAPI, requests: int) -> tuple[float, list[int]]:
-    statuses = [await _call(app, path) for path in PATHS]
+async def _round(app: FastAPI, paths: list[str], requests: int) -> tuple[float, list[int]]:
+    statuses = [await _call(app, path) for path in paths]
     began = time.process_time()
     for _ in range(requests):
-        for path in PATHS:
+        for path in paths:
             await _call(app, path)
-    return (time.process_time() - began) / (requests * len(PATHS)), statuses
+    return (time.process_time() - began) / (requests * len(paths)), statuses
 
 
 def main() -> None:
@@ -84,7 +94,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--misses", action="store_true", help="paths no route serves")
     args = parser.parse_args()
+    paths = MISSES if args.misses else PATHS
     rounds, requests = (2, 200) if args.smoke else (args.rounds, args.requests)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/routing.db"
@@ -97,14 +109,14 @@ def main() -> None:
         for _ in range(rounds):
             for side, dispatch in (("indexed", indexed), ("full scan", full)):
                 app.router.middleware_stack = dispatch
-                seconds, statuses = asyncio.run(_round(app, requests))
+                seconds, statuses = asyncio.run(_round(app, paths, requests))
                 per_side[side].append(seconds)
                 answers.setdefault(side, statuses)
         app.router.middleware_stack = indexed
     if answers["indexed"] != answers["full scan"]:
         raise SystemExit(f"the sides answered differently: {answers}")
     print(
-        f"paths: {len(PATHS)} ({', '.join(f'{p} {s}' for p, s in zip(PATHS, answers['indexed'], strict=True))})"
+        f"paths: {len(paths)} ({', '.join(f'{p} {s}' for p, s in zip(paths, answers['indexed'], strict=True))})"
     )
     medians = {side: statistics.median(values) for side, values in per_side.items()}
     for side, median in medians.items():

@@ -109,9 +109,13 @@ def test_a_router_with_its_own_middleware_is_refused(app: FastAPI) -> None:
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:  # middleware around the dispatch
         await app.router.app(scope, receive, send)
 
+    indexed = app.router.middleware_stack
     app.router.middleware_stack = wrapped
-    with pytest.raises(ValueError, match="middleware of its own"):
-        IndexedRouting(app.router).install()
+    try:
+        with pytest.raises(ValueError, match="middleware of its own"):
+            IndexedRouting(app.router).install()
+    finally:
+        app.router.middleware_stack = indexed  # the module's app serves the tests after this one
 
 
 def test_a_path_parameter_takes_the_rest_and_a_parameter_one_segment() -> None:
@@ -164,3 +168,124 @@ def test_a_route_added_to_an_included_router_after_the_index_was_built_is_chosen
 
         assert client.get("/items/special").json() == "A-special"
         assert client.get("/items/other").json() == "B-other"
+
+
+MISSES = [
+    "/nowhere",
+    "/nowhere/",
+    "/nowhere/deep/er",
+    "/api/v1/nowhere",
+    "/api/v1/nowhere/",
+    "/api/v1/me/",  # served without the slash: a redirect
+    "/api/v1/programs/7/",
+    "/console/programs/",
+    "/m/links/",
+    "/healthz/",
+    "/static",
+    "/a//",
+    "//",
+    "/api/v1/me//",
+]
+
+
+def _answers(client: TestClient, method: str, path: str) -> tuple[int, str | None, str | None, bytes]:
+    answer = client.request(method, path, follow_redirects=False)
+    return answer.status_code, answer.headers.get("location"), answer.headers.get("allow"), answer.content
+
+
+def test_a_miss_is_answered_as_the_full_scan_answers_it(module_app: FastAPI) -> None:
+    """404s, trailing-slash redirects and 405s, with the index and with the router's own dispatch."""
+    indexed = module_app.router.middleware_stack
+    assert isinstance(indexed, IndexedRouting)
+
+    async def full_scan(scope: Scope, receive: Receive, send: Send) -> None:
+        await indexed.full(scope, receive, send)
+
+    with TestClient(module_app) as client:
+        for path in MISSES:
+            for method in ("GET", "POST", "DELETE"):
+                module_app.router.middleware_stack = full_scan
+                expected = _answers(client, method, path)
+                module_app.router.middleware_stack = indexed
+                assert _answers(client, method, path) == expected, (method, path)
+        for method, path in (("DELETE", "/healthz"), ("PUT", "/api/v1/me")):  # not allowed: a 405
+            module_app.router.middleware_stack = full_scan
+            expected = _answers(client, method, path)
+            module_app.router.middleware_stack = indexed
+            assert expected[0] == 405
+            assert _answers(client, method, path) == expected, (method, path)
+
+
+def test_a_miss_without_a_redirect_skips_the_full_scan(module_app: FastAPI) -> None:
+    indexed = module_app.router.middleware_stack
+    assert isinstance(indexed, IndexedRouting)
+    scans: list[str] = []
+    full = indexed.full
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        scans.append(scope.get("path", scope["type"]))
+        await full(scope, receive, send)
+
+    indexed.full = counted
+    try:
+        with TestClient(module_app) as client:
+            assert client.get("/api/v1/nowhere").status_code == 404
+            assert client.get("/nowhere/at/all").status_code == 404
+            assert client.get("/api/v1/me/", follow_redirects=False).status_code == 307
+    finally:
+        indexed.full = full
+    assert [scan for scan in scans if scan != "lifespan"] == ["/api/v1/me/"]  # the miss that redirects
+
+
+def test_a_miss_is_redirected_exactly_when_the_full_scan_would(routes: list[BaseRoute]) -> None:
+    """For every served path with and without its trailing slash, and odd ones: when no candidate
+    matches, the full dispatch is asked exactly when some route matches the other path (it redirects);
+    a plain miss is answered 404 at once."""
+    app_router = APIRouter()
+    app_router.routes = routes
+    routing = IndexedRouting(app_router)
+    built = routing._build(tuple(routes))
+    index = built.index
+    assert index is not None
+    plain = 0
+    for path in _served_paths(routes) + ODD_PATHS + MISSES:
+        if _chosen([routes[n] for n in index.candidates(path)], path, "GET") is not None:
+            continue
+        scope = {"type": "http", "path": path, "root_path": "", "method": "GET", "headers": []}
+        other = path.rstrip("/") if path.endswith("/") else path + "/"
+        redirects = path != "/" and _chosen(routes, other, "GET") is not None
+        assert routing.may_redirect(scope, built) is redirects, path
+        plain += not redirects
+    assert plain > 10
+
+
+def test_the_version_sees_a_router_included_below() -> None:
+    """The index watches the counts of the routers below the app when it was built: a router later
+    included into one of them is seen, as FastAPI's own sum over the whole tree sees it."""
+    first, nested, below = APIRouter(), APIRouter(), APIRouter()
+
+    @first.get("/a/one")
+    def one() -> str:
+        return "one"
+
+    @below.get("/nested/{thing}")
+    def nested_thing(thing: str) -> str:
+        return f"nested-{thing}"
+
+    app = FastAPI()
+    app.include_router(first)
+    indexed = IndexedRouting(app.router)
+    indexed.install()
+    with TestClient(app) as client:
+        assert client.get("/a/one").json() == "one"  # the index is built
+        built = indexed._built
+        assert (
+            indexed._version(built.routers) == app.router._get_routes_version() == built.version
+        )  # no repeats
+        nested.include_router(below)  # not yet below the app: nothing changes
+        assert indexed._version(built.routers) == built.version
+        assert client.get("/nested/7").status_code == 404
+        first.include_router(nested)  # into a router already below the app
+        assert client.get("/nested/7").json() == "nested-7"
+        nested.include_router(below, prefix="/again")  # into one included since the index was built
+        assert client.get("/again/nested/8").json() == "nested-8"

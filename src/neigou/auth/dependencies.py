@@ -30,12 +30,19 @@ class Authenticator:
         self.roles = frozenset(roles)
         self.cookie = cookie
 
-    def __call__(self, request: Request) -> Principal:
+    def credential(self, request: Request) -> str:
+        """The secret the request presents, from its headers and cookies alone (never its body):
+        401 ``unauthenticated`` when it presents none, ``invalid_token`` for a malformed header.
+        ``web.credentials`` asks this before a route reads the body of a caller who has none."""
         secret = _bearer(request)
         if secret is None and self.cookie:
             secret = request.cookies.get(SESSION_COOKIE)
         if secret is None:
             raise Unauthorized(Message("Sign in or send 'Authorization: Bearer <token>'."))
+        return secret
+
+    def __call__(self, request: Request) -> Principal:
+        secret = self.credential(request)
         factory: sessionmaker[Session] = request.app.state.session_factory
         with factory() as session:  # one short read; the connection goes back before the endpoint runs
             principal = resolve(session, secret)

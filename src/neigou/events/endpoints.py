@@ -38,6 +38,7 @@ from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.kit.instants import MoneyClockDep
+from neigou.kit.json_text import takes_large_body
 from neigou.kit.paging import PageDep
 from neigou.kit.scoping import current_scope
 
@@ -99,6 +100,7 @@ def list_items(
 
 
 @router.post("/events/{event_id}/employees", response_model=AddedOut)
+@takes_large_body  # up to 50,000 employees in one list
 def add_employees(
     event_id: int,
     body: Annotated[list[EmployeeBody], Body(max_length=50_000)],

@@ -41,6 +41,7 @@ from neigou.kit.dates import check_day
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.json_text import takes_large_body
 from neigou.kit.paging import PageDep
 from neigou.kit.sealed import Sealer
 from neigou.programs import repository as programs
@@ -299,6 +300,7 @@ def put_group_settings(
 
 
 @router.post("/programs/{program_id}/group-counts/import", response_model=ImportOut)
+@takes_large_body  # a whole CSV file as JSON text
 def import_group_counts(
     program_id: int, body: ImportIn, session: SessionDep, principal: OperatorOrIntegration
 ) -> ImportOut:

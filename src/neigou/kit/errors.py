@@ -66,8 +66,8 @@ class Invalid(ProblemError):
 
 
 class TooLarge(ProblemError):
-    """A request body larger than its endpoint reads (``web.body_limit`` answers the same for every
-    endpoint's larger limit)."""
+    """A request body larger than its endpoint reads (``web.body_limit`` answers the same for the app's
+    limit and for a JSON endpoint's smaller one)."""
 
     status = 413
     code = "body_too_large"

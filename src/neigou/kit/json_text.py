@@ -1,5 +1,7 @@
-"""NUL characters in JSON request bodies: PostgreSQL can neither store nor compare text holding one, and
-SQLite takes it like any character, so both refuse it before it reaches a database."""
+"""JSON request bodies. NUL characters: PostgreSQL can neither store nor compare text holding one, and
+SQLite takes it like any character, so both refuse it before it reaches a database. And the marks an
+endpoint carries when its body is read otherwise than the rest (by itself, or larger than a JSON
+body's limit: ``web.body_limit``)."""
 
 from __future__ import annotations
 
@@ -42,3 +44,15 @@ def reads_its_own_body(endpoint: _Endpoint) -> _Endpoint:
 def own_body(endpoint: object) -> bool:
     """Whether ``endpoint`` was marked with :func:`reads_its_own_body`."""
     return bool(getattr(endpoint, "reads_its_own_body", False))
+
+
+def takes_large_body(endpoint: _Endpoint) -> _Endpoint:
+    """Mark an endpoint whose JSON body may pass ``NEIGOU_MAX_JSON_BODY_BYTES`` (a whole file or list in
+    one body): it reads up to ``NEIGOU_MAX_BODY_BYTES``, as uploads do (``web.body_limit``)."""
+    endpoint.takes_large_body = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def large_body(endpoint: object) -> bool:
+    """Whether ``endpoint`` was marked with :func:`takes_large_body`."""
+    return bool(getattr(endpoint, "takes_large_body", False))

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(default=16, ge=1)
     # Largest request body accepted (bytes); past it 413 body_too_large, before anything reads it.
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Largest JSON body (bytes) of an endpoint that takes neither a file nor a marked large body
+    # (kit.json_text.takes_large_body): past it the same 413, before the body is read past it.
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     queue_wait_ms: int = Field(default=1000, ge=0)
     retry_after_ms: int = Field(default=1000, ge=1)
     # Server-Sent-Event streams (the live board) open at once per web process, counted apart from

@@ -57,6 +57,7 @@ from neigou.reporting.endpoints import router as group_sales_router
 from neigou.risk.endpoints import router as risk_router
 from neigou.tiers.endpoints import router as tiers_router
 from neigou.web import (
+    body_limit,
     console,
     console_analytics,
     console_analytics_export,
@@ -74,6 +75,7 @@ from neigou.web import (
     console_risk,
     console_risk_thresholds,
     console_tiers,
+    credentials,
     forms,
     hosts,
     join,
@@ -241,6 +243,10 @@ def _shared_routes() -> tuple[BaseRoute, ...]:
         # A shop's webhook carries JSON like the API's, refused alike when it holds a NUL.
         guard = [Depends(problems.refuse_nul)] if pages is integration_webhooks_router else None
         holder.include_router(pages, dependencies=guard)
+    # A JSON body is held to its smaller limit, and a caller without a credential is refused before a
+    # route that needs one reads its body (that check outermost).
+    body_limit.install(holder.routes)
+    credentials.install(holder.routes)
     return tuple(holder.routes)
 
 

@@ -3,22 +3,42 @@
 A 100 MB body used to be read in full before the 401 that refused its caller. A declared
 ``Content-Length`` over the limit is answered at once; a body without one (chunked) is counted as it
 arrives and refused the moment it passes the limit, before the application sees the rest.
+
+Two limits. ``NEIGOU_MAX_BODY_BYTES`` (16 MB), for every request, is ``BodyLimit``, an ASGI layer of the
+app. The smaller ``NEIGOU_MAX_JSON_BODY_BYTES`` (1 MiB) is ``JsonBodyLimit``, the same check put on each
+FastAPI route whose body is JSON or raw bytes (``install``; see ``web.route_tree``): every API and
+webhook route but an upload (a form or file body), an endpoint marked
+``kit.json_text.takes_large_body`` (a whole file or a long list sent as JSON) and one that reads its
+body itself up to a limit of its own (``kit.json_text.reads_its_own_body``: a platform feed). It stands
+inside ``web.credentials``: a caller without a credential is answered 401 before either limit of a
+route is looked at, and with neither body read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from fastapi import params
+from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
 from neigou.kit.i18n import N_, Message
+from neigou.kit.json_text import large_body, own_body
+from neigou.kit.settings import Settings
+from neigou.web import route_tree
 from neigou.web.problems import problem
 
 TOO_LARGE = "body_too_large"
 
 
 class _TooLarge(BaseException):  # not Exception: body parsers turn those into 400s
-    pass
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
@@ -59,7 +79,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: AsgiMessage) -> None:
@@ -70,6 +90,37 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except _TooLarge as refused:
             if not started:
-                await _refuse(scope, receive, send, self.max_bytes)
+                await _refuse(scope, receive, send, refused.limit)
+
+
+def json_limited(route: APIRoute) -> bool:
+    """Whether ``route`` is held to ``NEIGOU_MAX_JSON_BODY_BYTES`` (see the module)."""
+    if own_body(route.endpoint) or large_body(route.endpoint):
+        return False
+    body = route.body_field
+    return body is None or not isinstance(body.field_info, params.Form)  # File is a Form
+
+
+@dataclass(frozen=True)
+class JsonBodyLimit:
+    """A route's ``handle`` behind the JSON limit of the app that calls it."""
+
+    handle: Callable[[Scope, Receive, Send], Awaitable[None]]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.handle(scope, receive, send)
+            return
+        settings: Settings = scope["app"].state.settings
+        limit = min(settings.max_json_body_bytes, settings.max_body_bytes)
+        await BodyLimit(self.handle, max_bytes=limit)(scope, receive, send)
+
+
+def install(routes: Iterable[BaseRoute]) -> None:
+    """Put the JSON limit on every route below ``routes`` held to it (once, before ``web.credentials``
+    puts its gate outside it)."""
+    for route, _dependant in route_tree.api_routes(routes):
+        if json_limited(route) and not isinstance(vars(route).get("handle"), JsonBodyLimit):
+            route.handle = JsonBodyLimit(route.handle)  # type: ignore[method-assign]  # see web.route_tree

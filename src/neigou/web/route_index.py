@@ -10,24 +10,29 @@ a wildcard segment, a ``{…:path}`` parameter matches the rest), and ``IndexedR
 router's own dispatch stood: for each HTTP request it picks the routes whose patterns could match the
 path, keeping the app's order, and lets a copy of the router that holds only those routes choose among
 them with its own rules (first full match, else the first that matched the path with another method).
-Whatever those routes do not answer (no route matches: a trailing-slash redirect or the 404) goes to
-the router's own dispatch over every route, so the answer is always the one the full scan gives: the
-index only skips routes that cannot match. A route whose paths it cannot read (a mount) is always
-tried; the index is rebuilt when a route is added anywhere below the app; and a router with FastAPI's
-low-priority ``frontend()`` routes (tried before the trailing-slash redirect) is left to its own dispatch.
+What none of those routes answers is a miss: no route matches the path, so the full scan would look
+for the path with its trailing slash added or taken away and redirect there, else answer 404. When the
+index has no candidate for that other path either, the router's own 404 is answered at once; otherwise
+the miss goes to the router's own dispatch over every route. So the answer is always the one the full
+scan gives: the index only skips routes that cannot match. A route whose paths it cannot read (a mount)
+is always tried; the index is rebuilt when a route is added anywhere below the app; and a router with
+FastAPI's low-priority ``frontend()`` routes (tried before the trailing-slash redirect) is left to its
+own dispatch.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 WILD = "*"  # one segment, whatever it holds
@@ -109,11 +114,32 @@ class RouteIndex:
         return tuple(sorted(found))
 
 
+def routers_below(router: APIRouter) -> tuple[APIRouter, ...] | None:
+    """``router`` and every router included below it, each once; None when FastAPI keeps no count of
+    a router's routes (``_routes_version``, private: its own ``_get_routes_version`` sums them)."""
+    found: dict[int, APIRouter] = {}
+    stack = [router]
+    while stack:
+        current = stack.pop()
+        if id(current) in found:
+            continue
+        if not isinstance(getattr(current, "_routes_version", None), int):
+            return None
+        found[id(current)] = current
+        stack.extend(
+            below
+            for route in current.routes
+            if (below := getattr(route, "original_router", None)) is not None
+        )
+    return tuple(found.values())
+
+
 @dataclass(frozen=True)
 class _Built:
     """An index and its narrowed routers, for one state of the routes (swapped in whole)."""
 
     routes: tuple[BaseRoute, ...]
+    routers: tuple[APIRouter, ...] | None  # the routers below the app whose counts make ``version``
     version: object
     index: RouteIndex | None  # None: dispatch over every route (see ``_build``)
     narrowed: dict[tuple[int, ...], APIRouter] = field(default_factory=dict)
@@ -125,7 +151,7 @@ class IndexedRouting:
     def __init__(self, router: APIRouter) -> None:
         self.router = router
         self.full: ASGIApp = router.middleware_stack  # the router's own dispatch over every route
-        self._built = _Built((), None, None)
+        self._built = _Built((), None, None, None)
 
     def install(self) -> None:
         """Stand in for the router's dispatch (a router with middleware of its own is refused: the
@@ -142,26 +168,33 @@ class IndexedRouting:
         scope.setdefault("router", self.router)  # url_for sees every route
         await narrowed.app(scope, receive, send)
 
-    def _version(self) -> object:
-        """What changes when a route is added anywhere below the router: FastAPI counts them per
-        router (a private counter; without it, only the top-level list is watched)."""
+    def _version(self, routers: tuple[APIRouter, ...] | None) -> object:
+        """What changes when a route is added anywhere below the router: the sum of FastAPI's count
+        of each router's routes, over the routers below it when the index was built (a router
+        included since then was included into one of them, whose count went up). FastAPI's own
+        ``_get_routes_version`` gives the same sum by walking the tree (about 27 µs a request); without
+        either, only the top-level list is watched."""
+        if routers is not None:
+            return sum(router._routes_version for router in routers)
         counted = getattr(self.router, "_get_routes_version", None)
         return counted() if callable(counted) else None
 
-    def _build(self, routes: tuple[BaseRoute, ...], version: object) -> _Built:
+    def _build(self, routes: tuple[BaseRoute, ...]) -> _Built:
+        routers = routers_below(self.router)
+        version = self._version(routers)
         # Low-priority routes (FastAPI's ``frontend()``) are tried before the trailing-slash redirect by
         # a router's own loop: a narrowed copy would answer a miss from them, not redirect. None here.
         low = getattr(self.router, "_iter_low_priority_routes", None)
         if not callable(low) or next(iter(low()), None) is not None:
-            return _Built(routes, version, None)
-        return _Built(routes, version, RouteIndex(routes))
+            return _Built(routes, routers, version, None)
+        return _Built(routes, routers, version, RouteIndex(routes))
 
     def narrowed(self, path: str) -> APIRouter | None:
         """A copy of the router holding only the routes that could match ``path`` (what none of them
-        answers goes to the full dispatch); None to use the full dispatch itself."""
-        routes, version, built = tuple(self.router.routes), self._version(), self._built
-        if routes != built.routes or version != built.version:
-            built = self._built = self._build(routes, version)
+        answers is a miss: see ``_miss``); None to use the full dispatch itself."""
+        routes, built = tuple(self.router.routes), self._built
+        if routes != built.routes or self._version(built.routers) != built.version:
+            built = self._built = self._build(routes)
         if built.index is None:
             return None
         picked = built.index.candidates(path)
@@ -169,7 +202,31 @@ class IndexedRouting:
         if narrowed is None:
             narrowed = copy.copy(self.router)
             narrowed.routes = [routes[number] for number in picked]
-            narrowed.redirect_slashes = False  # the full dispatch redirects, over every route
-            narrowed.default = self.full
+            narrowed.redirect_slashes = False  # a miss is redirected by the full dispatch
+            narrowed.default = functools.partial(self._miss, built)
             built.narrowed[picked] = narrowed
         return narrowed
+
+    def may_redirect(self, scope: Scope, built: _Built) -> bool:
+        """Whether the full dispatch would answer a miss with a trailing-slash redirect: a route matches
+        the path with its trailing slash added or taken away, as the router's own dispatch makes it
+        (only the index's candidates for that path are tried)."""
+        route_path = get_route_path(scope)
+        if scope["type"] != "http" or not self.router.redirect_slashes or route_path == "/":
+            return False
+        if built.index is None:
+            return True
+        other: dict[str, Any] = dict(scope)
+        other["path"] = other["path"].rstrip("/") if route_path.endswith("/") else other["path"] + "/"
+        return any(
+            built.routes[number].matches(other)[0] is not Match.NONE
+            for number in built.index.candidates(get_route_path(other))
+        )
+
+    async def _miss(self, built: _Built, scope: Scope, receive: Receive, send: Send) -> None:
+        """No candidate matched: the router's own 404 at once when no redirect is possible (what the full
+        scan ends with after finding neither), else the full dispatch, which redirects."""
+        if self.may_redirect(scope, built):
+            await self.full(scope, receive, send)
+            return
+        await self.router.default(scope, receive, send)

@@ -1,0 +1,87 @@
+"""A caller who presents no credential to a route that needs one is refused before its body is read.
+
+FastAPI reads and parses a request's body before it solves the endpoint's dependencies, and
+authentication is one of them; the NUL guard (``web.problems.refuse_nul``), the first dependency of
+the API's routes, reads the body too. A stranger's request was therefore read and parsed up to
+``NEIGOU_MAX_BODY_BYTES`` before its 401: a burst of anonymous 16 MB posts cost memory and CPU that
+no caller of ours had asked for.
+
+Which routes need a credential is read from the routes themselves: a route with an
+``auth.dependencies.Authenticator`` anywhere among its dependencies answers every caller without a
+credential 401, so that answer is given first, from the headers and cookies alone, by the same
+``Authenticator.credential`` the dependency calls: 401 problem+json on the API, the sign-in redirect
+on console and workspace pages (``web.problems``). A request that presents a credential, valid or not,
+goes on as before, and so does every request to a route without an authenticator (sign-in, a shopper's
+claim, the signed webhooks, public pages) and every request with a method the route does not serve
+(its 405). For a caller without a credential, the 401 now also comes before what a dependency solved
+ahead of authentication would have said (a NUL's 422, an unknown id's 404, a malformed body's 422).
+The gate reads the routes once per process, as ``web.app._shared_routes`` builds them: like those
+routes, it assumes no app overrides a dependency (an overridden authenticator would still be asked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
+
+from neigou.auth.dependencies import Authenticator
+from neigou.web import route_tree
+
+_Handle = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def authenticators(dependant: Dependant) -> tuple[Authenticator, ...]:
+    """The authenticators among a route's dependencies at any depth, in the order FastAPI solves
+    them (a dependency's own dependencies before it), each once."""
+    found: list[Authenticator] = []
+    for dependency in dependant.dependencies:
+        found.extend(authenticators(dependency))
+    if isinstance(dependant.call, Authenticator):
+        found.append(dependant.call)
+    return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class CredentialGate:
+    """A route's ``handle`` behind the check: a request of a method the route serves must present
+    the credential every one of ``checks`` asks for before the route reads anything."""
+
+    handle: _Handle
+    methods: frozenset[str]
+    checks: tuple[Authenticator, ...]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (not self.methods or scope["method"] in self.methods):
+            request = Request(scope)
+            for check in self.checks:
+                check.credential(request)  # raises what the dependency would (web.problems renders it)
+        await self.handle(scope, receive, send)
+
+
+def needed(routes: Iterable[BaseRoute]) -> dict[int, tuple[APIRoute, tuple[Authenticator, ...]]]:
+    """Every FastAPI route below ``routes`` with the authenticators its dependencies (those of the
+    routers that include it too) solve, by the route's id; a route included twice keeps only the
+    authenticators both inclusions solve."""
+    found: dict[int, tuple[APIRoute, tuple[Authenticator, ...]]] = {}
+    for route, dependant in route_tree.api_routes(routes):
+        checks = authenticators(dependant)
+        if id(route) in found:
+            checks = tuple(check for check in found[id(route)][1] if check in checks)
+        found[id(route)] = (route, checks)
+    return found
+
+
+def install(routes: Iterable[BaseRoute]) -> None:
+    """Put the check in front of every route below ``routes`` that needs a credential (once: a route
+    already behind one is left as it is)."""
+    for route, checks in needed(routes).values():
+        if checks and not isinstance(vars(route).get("handle"), CredentialGate):
+            gate = CredentialGate(route.handle, frozenset(route.methods or ()), checks)
+            # The instance's own handle, outermost (see web.route_tree).
+            route.handle = gate  # type: ignore[method-assign]
