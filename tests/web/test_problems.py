@@ -153,3 +153,14 @@ def test_holds_nul_reads_json_as_json_loads_does(encoding: str) -> None:
         body = text.encode(encoding)
         assert holds_nul(body) is nul, (text, encoding)
         assert ("\x00" in json.loads(body)["a"]) is nul  # what the endpoint would have read
+
+
+def test_a_405_names_the_methods_the_route_serves(client: TestClient, operator: dict[str, str]) -> None:
+    answer = client.delete("/api/v1/programs", headers=operator)  # GET and POST only
+    assert answer.status_code == 405
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "method_not_allowed"
+    # Starlette names the methods of the route it matched by path first (GET and POST are two routes).
+    allowed = {m.strip() for m in answer.headers["allow"].split(",")}
+    assert allowed
+    assert allowed <= {"GET", "POST"}

@@ -186,7 +186,12 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         text = translations(problem_locale(request)).gettext(str(exc.detail))
-        return problem(request, exc.status_code, code, text, text)
+        answer = problem(request, exc.status_code, code, text, text)
+        # The exception's own headers go with it: a 405's ``Allow`` (RFC 9110 requires it), a 401's
+        # ``WWW-Authenticate``.
+        for name, value in (exc.headers or {}).items():
+            answer.headers[name] = value
+        return answer
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
