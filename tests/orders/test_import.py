@@ -282,3 +282,25 @@ def test_a_jsonl_line_holding_a_nul_is_a_row_error_on_both_databases() -> None:
         (2, "nul_character"),
         (3, "nul_character"),
     ]
+
+
+@pytest.mark.parametrize("paid_at", [1733400000, 1733400000123, "1733400000", "20261205"])
+def test_a_paid_at_written_as_a_number_is_a_row_error_never_unix_time(paid_at: object) -> None:
+    """As the API refuses a number for a time (numeric_datetime), an order file never reads one as
+    seconds: a JSON number or digits as text is the row error parse_error (eight digits read as a day
+    carry no zone); the other rows go in."""
+    from neigou.kit.columns import RowError
+    from neigou.kit.tabular import read_table
+    from neigou.orders.import_rows import LAYOUT, parse_jsonl, parse_table
+
+    good = {"external_id": "J-1", "customer_ref": "c1", "paid_at": "2026-03-01T12:00:00+08:00"}
+    items = [{"sku": SKU, "quantity": 1, "paid_fen": 100}]
+    lines = [json.dumps({**good, "external_id": "J-0", "paid_at": paid_at, "items": items})]
+    lines.append(json.dumps({**good, "items": items}))
+    parsed = [entry for entry, _number in parse_jsonl(lines, program_id=1)]
+    assert isinstance(parsed[0], RowError)
+    assert (parsed[0].row, parsed[0].code) == (1, "parse_error")
+    assert not isinstance(parsed[1], RowError)
+    table = f"external_id,customer_ref,paid_at,sku,quantity,paid_fen\nT-0,c,{paid_at},{SKU},1,100\n"
+    rows = [entry for entry, _number in parse_table(read_table(table, LAYOUT), program_id=1)]
+    assert [(r.row, r.code) for r in rows if isinstance(r, RowError)] == [(2, "parse_error")]
