@@ -9,9 +9,7 @@ the authorization matrix's valid call of its route: 422 with that code and nothi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -20,14 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
-from tests.authz.cases import ALL_CASES
-from tests.authz.matrix import Case, World, _filled
+from tests.authz.matrix import World, _filled
 from tests.authz.world import world  # noqa: F401 - the matrix's world fixture
 from tests.conftest import bearer, row_counts
+from tests.openapi_times import WRITES, Field, matrix_case, request_times, with_field
 
 pytestmark = pytest.mark.world_per_module
 
-Field = tuple[str, str, str]  # method, path as in the schema, field ("consent.at"; a list's item "items[].x")
 
 # Times that may lie ahead: none of them moves money or stock when it is given.
 AHEAD: dict[Field, str] = {
@@ -75,49 +72,12 @@ REFUSED: dict[Field, str] = {
     # A count is not money, but it decides targets and alerts; refused under its documented code.
     ("POST", "/api/v1/groups/{group_id}/counts", "observed_at"): "observed_in_future",
 }
-# The matrix's path placeholders, by the name the schema gives them.
-MATRIX_NAMES = {"{program}": "{program_id}", "{member}": "{member_id}", "{claim_coupon_id}": "{coupon_id}"}
-
-
-def _resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
-def _times(schema: dict[str, Any], spec: dict[str, Any], prefix: str, seen: frozenset[str]) -> Iterator[str]:
-    """The dotted names of the date-time fields of ``schema``."""
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        if name in seen:
-            return
-        seen |= {name}
-    schema = _resolve(schema, spec)
-    if schema.get("format") == "date-time":
-        yield prefix
-    for option in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
-        yield from _times(option, spec, prefix, seen)
-    for name, inner in schema.get("properties", {}).items():
-        yield from _times(inner, spec, f"{prefix}.{name}" if prefix else name, seen)
-    if "items" in schema:
-        yield from _times(schema["items"], spec, f"{prefix}[]", seen)
 
 
 def written_times(app: FastAPI) -> set[Field]:
     """Every date-time a write of the API takes, in its body or its parameters."""
-    spec = app.openapi()
-    found: set[Field] = set()
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            if method not in {"post", "put", "patch"}:
-                continue
-            for parameter in operation.get("parameters", []):
-                names = _times(parameter.get("schema", {}), spec, parameter["name"], frozenset())
-                found |= {(method.upper(), path, name) for name in names}
-            for content in operation.get("requestBody", {}).get("content", {}).values():
-                names = _times(content.get("schema", {}), spec, "", frozenset())
-                found |= {(method.upper(), path, name) for name in names}
-    return found
+    parameters, bodies = request_times(app, WRITES)
+    return parameters | bodies
 
 
 def test_every_written_time_is_refused_ahead_or_allowed_ahead_for_a_reason(app: FastAPI) -> None:
@@ -131,27 +91,6 @@ def test_every_written_time_is_refused_ahead_or_allowed_ahead_for_a_reason(app: 
     assert set(AHEAD) | set(REFUSED) <= found, "a listed field is no longer in the schema"
 
 
-def _case(method: str, path: str) -> Case:
-    for case in ALL_CASES:
-        named = case.path
-        for short, name in MATRIX_NAMES.items():
-            named = named.replace(short, name)
-        if (case.method, named) == (method, path):
-            return case
-    raise AssertionError(f"{method} {path} is not in the authorization matrix")
-
-
-def _ahead_in(body: Any, field: str, value: str) -> dict[str, Any]:
-    """``body`` with ``field`` (``consent.at``: inside a consent given with it) set to ``value``."""
-    changed: dict[str, Any] = dict(body or {})
-    parent, _, name = field.rpartition(".")
-    if parent:
-        changed[parent] = {"marketing": True, **changed.get(parent, {}), name: value}
-    else:
-        changed[name] = value
-    return changed
-
-
 @pytest.mark.parametrize("field", sorted(REFUSED), ids=lambda f: f"{f[0]} {f[1]} {f[2]}")
 def test_a_time_ahead_is_refused_and_writes_nothing(
     client: TestClient,
@@ -160,7 +99,7 @@ def test_a_time_ahead_is_refused_and_writes_nothing(
     field: Field,
 ) -> None:
     method, path, name = field
-    case = _case(method, path)
+    case = matrix_case(method, path)
     seed = case.body(world.ids) if callable(case.body) else case.body
     ahead = (utcnow() + timedelta(days=8)).isoformat()
     role = Role.OPERATOR if Role.OPERATOR in case.allowed else sorted(case.allowed)[0]
@@ -168,7 +107,7 @@ def test_a_time_ahead_is_refused_and_writes_nothing(
     answer = client.request(
         method,
         case.path.format(**world.ids),
-        json=_ahead_in(_filled(seed, world.ids), name, ahead),
+        json=with_field(_filled(seed, world.ids), name, ahead),
         headers=bearer(world.tokens[role.value]),
     )
     assert answer.status_code == 422, answer.text

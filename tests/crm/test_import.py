@@ -105,14 +105,15 @@ def test_bad_rows_are_each_reported_and_nothing_is_written(
         b"+86 138-0000-0041,again,,,\n"
         b"13800000045,held,,,\n"
         b"13800000046,consent,,,maybe\n"
+        b"13800000047,n\x00ul,,,\n"  # a NUL: this row's error, the file read on (SQLite would store it)
     )
     before = row_counts(factory)
     status, body = _upload(client, book.member_headers, book.member, content)
     assert status == 422
     assert body["code"] == "import_invalid"
     # A customer import said "no products were imported" (未导入任何商品) in Chinese.
-    assert body["detail"] == "导入文件有 6 处错误，未导入任何内容。"
-    assert body["error_count"] == 6
+    assert body["detail"] == "导入文件有 7 处错误，未导入任何内容。"
+    assert body["error_count"] == 7
     assert [(e["row"], e["customer"], e["field"], e["code"]) for e in body["errors"]] == [
         (3, None, "customer_ref", "required"),
         (4, None, "spending_power", "invalid_spending_power"),
@@ -120,6 +121,7 @@ def test_bad_rows_are_each_reported_and_nothing_is_written(
         (6, "138****0041", "customer_ref", "duplicate_customer"),
         (7, "138****0045", "customer_ref", "customer_exists"),
         (8, None, "marketing_consent", "invalid_boolean"),
+        (9, None, None, "nul_character"),
     ]
     assert "13800000041" not in str(body)
     assert row_counts(factory) == before

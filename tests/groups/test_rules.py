@@ -140,3 +140,12 @@ def test_csv_rows_and_their_errors() -> None:
     assert counts.parse_file("owner_member_id,count\n1,2\n")[1][0].code == "missing_columns"
     assert counts.parse_file("群主ID,群名称,人数,统计时间\n".encode("gb18030"))[1] == []
     assert counts.parse_file("\ufeff群主ID,群名称,人数,统计时间\n".encode())[1] == []
+    # A NUL is its row's error and the rows after it are read; a time is ISO text, never Unix seconds.
+    rows, errors = counts.parse_file(
+        "群主ID,群名称,人数,统计时间\n"
+        "12,内\x00购1群,363,2026-03-24T21:00:00+08:00\n"
+        "12,内购1群,363,1774357200\n"
+        "12,内购1群,364,2026-03-24T22:00:00+08:00\n"
+    )
+    assert [(e.row, e.code) for e in errors] == [(2, "nul_character"), (3, "bad_time")]
+    assert [r.line for r in rows] == [4]

@@ -149,6 +149,29 @@ def test_a_nul_in_a_signed_order_is_refused_alike_on_both_databases(
     assert row_counts(factory) == before
 
 
+def test_signed_events_dated_by_a_number_are_refused_and_change_nothing(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Unix seconds or milliseconds? A paid, completion or refund time given as a number is refused as
+    the API refuses it (422 numeric_datetime), never read as seconds."""
+    w = build(client, operator, factory)
+    shop = _integration(client, operator, w)
+    paid = {k: v for k, v in order_body(w, "WH-U", (SKU, 1, 10_000)).items() if k != "program_id"}
+    assert _send(client, shop, {"type": "order.paid", "data": paid}).status_code == 201
+    before = row_counts(factory)
+    for envelope in (
+        {"type": "order.paid", "data": {**paid, "external_id": "WH-U2", "paid_at": 1733400000}},
+        {"type": "order.completed", "data": {"external_id": "WH-U", "at": "1733400000000"}},
+        {
+            "type": "order.refunded",
+            "data": {"external_id": "WH-U", "refund_id": "R", "amount_fen": 1, "at": 1.5},
+        },
+    ):
+        refused = _send(client, shop, envelope)
+        assert (refused.status_code, refused.json()["code"]) == (422, "numeric_datetime"), refused.text
+    assert row_counts(factory) == before
+
+
 def test_bad_signature_stale_timestamp_and_replay_are_refused(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -112,6 +112,20 @@ def test_times_must_carry_a_zone() -> None:
     assert not is_valid_timezone("x" * 10_000)  # longer than a file name: OSError, not a 500
 
 
+@pytest.mark.parametrize("name", ["Asia/Shanghai", "UTC", "Europe/London", "America/New_York"])
+def test_canonical_zone_names_are_valid(name: str) -> None:
+    assert is_valid_timezone(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Factory", "localtime", "posixrules", "posix/Asia/Shanghai", "right/UTC", "right/Asia/Shanghai", ""],
+)
+def test_zone_files_that_are_no_place_s_zone_are_refused(name: str) -> None:
+    """ZoneInfo loads each of these (right/ counts leap seconds into its clock); none may cut a program's days."""
+    assert not is_valid_timezone(name)
+
+
 def test_problem_extras_cannot_override_the_documents_own_fields() -> None:
     with pytest.raises(ValueError, match="status"):
         Conflict(Message("x"), code="x", extra={"status": "rejected"})

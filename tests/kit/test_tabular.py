@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, RowError, header_key
-from neigou.kit.tabular import CHUNK, Decoder, read_table, split_lines, text_lines
+from neigou.kit.tabular import CHUNK, Decoder, nul_row, read_table, split_lines, text_lines
 
 pytestmark = pytest.mark.no_database
 
@@ -263,3 +263,21 @@ def test_a_nul_in_a_cell_refuses_the_file_on_every_database(source: str | bytes)
         next(rows)
     assert refused.value.code == "nul_character"
     assert [(e.row, e.code) for e in refused.value.errors] == [(3, "nul_character")]
+
+
+@pytest.mark.parametrize(
+    "source", ["sku,title\nA,b\nC,d\x00e\n\x00\nF,g\n", b"sku,title\nA,b\nC,d\x00e\n\x00\nF,g\n"]
+)
+def test_an_import_may_take_a_nul_row_as_its_own_row_error_and_go_on(source: str | bytes) -> None:
+    """Read with nul_rows="report", a row holding a NUL (even one of nothing else) comes marked, for
+    its import to refuse alone, and the rows after it are read."""
+    rows = list(read_table(source, LAYOUT, nul_rows="report"))
+    assert [(r.row, r.nul) for r in rows] == [(2, False), (3, True), (4, True), (5, False)]
+    assert rows[3].values == {"sku": "F", "title": "g"}
+    error = nul_row(rows[1], "C")
+    assert (error.row, error.key, error.code, str(error.message)) == (
+        3,
+        "C",
+        "nul_character",
+        "Row 3 holds a NUL character (\\u0000), which cannot be stored.",
+    )

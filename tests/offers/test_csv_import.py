@@ -101,11 +101,17 @@ def test_one_bad_row_imports_nothing_and_names_the_row(
 def test_a_nul_in_a_cell_imports_nothing_on_either_database(
     client: TestClient, operator: dict[str, str], refs: None, factory: sessionmaker[Session]
 ) -> None:
-    # SQLite stored the title with its NUL (200) where PostgreSQL refused the file.
+    # SQLite stored the title with its NUL (200) where PostgreSQL refused the file. The row is a row
+    # error like any other: the rows after it are still checked and reported, and nothing is written.
     before = row_counts(factory)
-    response = upload(client, operator, (GOOD + "NUL-TITLE,a\x00b,1,1,,,,\n").encode())
-    assert (response.status_code, response.json()["code"]) == (422, "nul_character")
-    assert [(e["row"], e["code"]) for e in response.json()["errors"]] == [(5, "nul_character")]
+    content = GOOD + "NUL-TITLE,a\x00b,1,1,,,,\nBAD-PRICE,t,-1,1,,,,\n"
+    response = upload(client, operator, content.encode())
+    assert (response.status_code, response.json()["code"]) == (422, "import_invalid")
+    assert [(e["row"], e["code"]) for e in response.json()["errors"]] == [
+        (5, "nul_character"),
+        (6, "negative_amount"),
+    ]
+    assert response.json()["errors"][0]["message"] == "第 5 行含有空字符（\\u0000），无法保存。"
     assert row_counts(factory) == before
 
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from neigou.cli.main import app
 from neigou.kit.settings import get_settings
+from neigou.kit.tabular import nul_in_row
 from neigou.ledger.models import Posting
 from neigou.orders import importer, ingest
 from neigou.orders.models import ImportCheckpoint, Order
@@ -233,6 +234,37 @@ def test_a_file_missing_a_column_is_refused_before_anything_is_written(
         assert session.scalars(select(ImportCheckpoint)).all() == []
 
 
+def test_a_csv_row_holding_a_nul_refuses_its_order_and_the_rest_go_in(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Like a JSON line holding a NUL: the CSV file went on being refused at that row (the batches
+    before it kept, those after never read); now the order holding it is a row error, the others go in,
+    and no NUL reaches either database."""
+    w = build(client, operator, factory, max_levels=2)
+    rows = _rows(w, "N", 4)  # N-0 on row 2, N-1 on rows 3-4, N-2 on row 5, N-3 on rows 6-7
+    rows[2][4] = "YD-TEE\x00"  # the second line of N-1, in the middle of the file
+    rows[3][1] = "c\x002"  # N-2, an order of one line
+    text = "\n".join(",".join(str(c) for c in row) for row in [CHINESE_HEADER, *rows]) + "\n"
+    path = tmp_path / "orders.csv"
+    path.write_text(text, encoding="utf-8")
+    report = importer.import_file(
+        factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=1
+    )
+    assert [(e.row, e.key, e.code) for e in report.errors] == [
+        (4, "N-1", "nul_character"),
+        (5, "N-2", "nul_character"),
+    ]
+    assert (
+        str(report.errors[0].message)
+        == str(nul_in_row(4))
+        == "Row 4 holds a NUL character (\\u0000), which cannot be stored."
+    )
+    assert (report.imported, report.finished) == (2, True)
+    with factory() as session:
+        assert sorted(session.scalars(select(Order.external_id))) == ["N-0", "N-3"]
+    assert_ledger_balanced(factory)
+
+
 def test_a_jsonl_line_holding_a_nul_is_a_row_error_on_both_databases() -> None:
     """PostgreSQL cannot store a NUL and SQLite would: the line is refused alike, the others parse."""
     from neigou.kit.columns import RowError
@@ -250,3 +282,25 @@ def test_a_jsonl_line_holding_a_nul_is_a_row_error_on_both_databases() -> None:
         (2, "nul_character"),
         (3, "nul_character"),
     ]
+
+
+@pytest.mark.parametrize("paid_at", [1733400000, 1733400000123, "1733400000", "20261205"])
+def test_a_paid_at_written_as_a_number_is_a_row_error_never_unix_time(paid_at: object) -> None:
+    """As the API refuses a number for a time (numeric_datetime), an order file never reads one as
+    seconds: a JSON number or digits as text is the row error parse_error (eight digits read as a day
+    carry no zone); the other rows go in."""
+    from neigou.kit.columns import RowError
+    from neigou.kit.tabular import read_table
+    from neigou.orders.import_rows import LAYOUT, parse_jsonl, parse_table
+
+    good = {"external_id": "J-1", "customer_ref": "c1", "paid_at": "2026-03-01T12:00:00+08:00"}
+    items = [{"sku": SKU, "quantity": 1, "paid_fen": 100}]
+    lines = [json.dumps({**good, "external_id": "J-0", "paid_at": paid_at, "items": items})]
+    lines.append(json.dumps({**good, "items": items}))
+    parsed = [entry for entry, _number in parse_jsonl(lines, program_id=1)]
+    assert isinstance(parsed[0], RowError)
+    assert (parsed[0].row, parsed[0].code) == (1, "parse_error")
+    assert not isinstance(parsed[1], RowError)
+    table = f"external_id,customer_ref,paid_at,sku,quantity,paid_fen\nT-0,c,{paid_at},{SKU},1,100\n"
+    rows = [entry for entry, _number in parse_table(read_table(table, LAYOUT), program_id=1)]
+    assert [(r.row, r.code) for r in rows if isinstance(r, RowError)] == [(2, "parse_error")]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -23,6 +24,7 @@ from neigou.cli.main import app as cli
 from neigou.kit.actor import Actor
 from neigou.kit.settings import get_settings
 from neigou.platforms.fetchers import Credentials, PlatformError, top_sign
+from neigou.platforms.models import PlatformOrder
 from neigou.platforms.rows import Platform
 from neigou.platforms.sync import LAG, poll, watermark
 from tests.orders.builders import PAID_AT, World, build
@@ -291,3 +293,31 @@ def test_cli_imports_an_exported_file(
     assert "2 rows: 1 orders created, 0 updated, 0 refunds, 1 rows skipped" in result.output
     again = CliRunner().invoke(cli, args)
     assert "0 orders created" in again.output
+
+
+def test_a_file_row_holding_a_nul_is_skipped_and_the_rest_go_in(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    world: tuple[World, int],
+    factory: sessionmaker[Session],
+) -> None:
+    """The file was refused at the row (the rows before it kept); now the row is skipped with its
+    reason, like any row that cannot be mapped, and no NUL reaches either database."""
+    w, integration_id = world
+    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    rows = [jd_row(n, sub_union_id=w.link) for n in (510001, 510002, 510003)]
+    columns = ["orderId", "skuId", "skuNum", "estimateCosPrice", "estimateFee", "validCode", "orderTime"]
+    lines = [",".join(columns)] + [",".join(str(r.get(c, "")) for c in columns) for r in rows]
+    lines[2] = lines[2].replace("510002", "510002\x00", 1)
+    path = tmp_path / "jd.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    args = ["platforms", "import", str(path), "--integration", str(integration_id), "--platform", "jd_union"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "3 rows: 2 orders created, 0 updated, 0 refunds, 1 rows skipped" in result.output
+    assert "nul_character" in result.output
+    with factory() as session:
+        stored = session.scalars(select(PlatformOrder.external_id).order_by(PlatformOrder.external_id)).all()
+    assert stored == ["510001", "510003"]

@@ -62,6 +62,14 @@ def test_duplicate_code_and_bad_timezone(client: TestClient, operator: dict[str,
         "/api/v1/programs", json={"code": "tz", "name": "tz", "timezone": "Mars/Olympus"}, headers=operator
     )
     assert (tz.status_code, tz.json()["code"]) == (422, "invalid_timezone")
+    for name in ("Factory", "posix/Asia/Shanghai", "right/UTC"):  # files ZoneInfo loads, no place's zone
+        body = {"code": "tz", "name": "tz", "timezone": name}
+        refused = client.post("/api/v1/programs", json=body, headers=operator)
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid_timezone"), name
+    london = client.post(
+        "/api/v1/programs", json={"code": "tz", "name": "tz", "timezone": "Europe/London"}, headers=operator
+    )
+    assert (london.status_code, london.json()["timezone"]) == (201, "Europe/London")
 
 
 def test_malformed_body_gets_field_errors(client: TestClient, operator: dict[str, str]) -> None:
@@ -203,6 +211,7 @@ def test_update_a_program_profile_and_rules(
     before = row_counts(factory)
     for body, code in (
         ({"timezone": "Mars/Olympus"}, "invalid_timezone"),
+        ({"timezone": "right/UTC"}, "invalid_timezone"),
         ({"max_levels": 4}, "too_many_levels"),
         ({"code": "renamed"}, "validation_error"),
         ({"name": ""}, "validation_error"),

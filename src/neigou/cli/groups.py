@@ -34,7 +34,7 @@ def import_counts(
     Every row is checked first; if any is wrong, each error is listed and nothing is imported.
     """
     try:
-        total = sum(1 for _ in read_table(file, csv_rows.LAYOUT))
+        total = sum(1 for _ in read_table(file, csv_rows.LAYOUT, nul_rows="report"))
     except FileRefused:
         total = 0  # the import reports why, in its own words
     try:

@@ -28,12 +28,13 @@ from neigou.kit.columns import (
     FileRefused,
     ImportRefused,
     Layout,
+    Row,
     RowError,
     invalid_fields,
 )
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message, translate_tree
-from neigou.kit.tabular import read_table
+from neigou.kit.tabular import nul_row, read_table
 from neigou.programs.models import Member
 
 MAX_ROWS = 20_000
@@ -142,25 +143,25 @@ def _check_row(line: int, raw: dict[str, str], secret_key: str, today: date) -> 
     return _Row(line, NewCustomer.of(secret_key, checked), consent)
 
 
-def _records(content: bytes) -> list[tuple[int, dict[str, str]]]:
+def _records(content: bytes) -> list[Row]:
     if len(content) > MAX_BYTES:
         raise Invalid(
             Message("The file is larger than {megabytes} MB.", megabytes=MAX_BYTES // 1024 // 1024),
             code="file_too_large",
         )
     try:
-        table = read_table(content, LAYOUT)
+        table = read_table(content, LAYOUT, nul_rows="report")
     except FileRefused as exc:
         if exc.code != "bad_header":
             raise
         raise _refused(ErrorReport(exc.errors)) from exc
-    records: list[tuple[int, dict[str, str]]] = []
+    records: list[Row] = []
     for row in table:
         if len(records) == MAX_ROWS:
             raise Invalid(
                 Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS), code="too_many_rows"
             )
-        records.append((row.row, row.values))
+        records.append(row)
     return records
 
 
@@ -188,8 +189,11 @@ def check_file(session: Session, *, member: Member, content: bytes, secret_key: 
     error to fix: their row is left out and reported with its reason, the others go in."""
     report = ErrorReport()
     good: list[_Row] = []
-    for line, raw in _records(content):
-        checked = _check_row(line, raw, secret_key, at.date())
+    for record in _records(content):
+        if record.nul:  # a row error like any other: every bad row is reported, nothing is written
+            report.add(nul_row(record))
+            continue
+        checked = _check_row(record.row, record.values, secret_key, at.date())
         if isinstance(checked, list):
             report.extend(checked)
         else:

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from neigou.kit.columns import HEADER_ROW, Column, FileRefused, Layout, Row, RowError
 from neigou.kit.i18n import Message
+from neigou.kit.tabular import nul_row
 
 MAX_ROWS = 200_000
 MAX_COUNT = 100_000
@@ -78,7 +79,7 @@ def parse(records: Iterable[Row]) -> tuple[list[CountRow], list[RowError]]:
                 )
             )
             break
-        row, error = _row(record.row, record.values)
+        row, error = (None, nul_row(record)) if record.nul else _row(record.row, record.values)
         if error is not None:
             errors.append(error)
         elif row is not None:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import available_timezones
+
+# Names the zone database carries that are no place's zone: ``Factory`` (a zone for unconfigured
+# machines), ``localtime`` (this machine's own setting) and ``posixrules``; ``posix/`` and ``right/``
+# repeat every zone, ``right/`` counting leap seconds into its clock.
+_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+_NOT_ZONE_PREFIXES = ("posix/", "right/")
 
 
 def utcnow() -> datetime:
@@ -25,10 +32,20 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@cache
+def canonical_timezones() -> frozenset[str]:
+    """The IANA names a program or organization may keep (read once: the list never changes in a process)."""
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(_NOT_ZONE_PREFIXES)
+    )
+
+
 def is_valid_timezone(name: str) -> bool:
-    """True when ``name`` is an IANA time zone this machine knows."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
-        return False
-    return True
+    """True when ``name`` is a canonical IANA time zone name (``Asia/Shanghai``, ``UTC``).
+
+    ``ZoneInfo`` loads more: ``Factory``, ``localtime``, ``posix/…`` and ``right/…`` (whose clock counts
+    leap seconds) are files of the zone database, not zones a program's days may be cut by.
+    """
+    return name in canonical_timezones()

@@ -108,11 +108,16 @@ class Header:
 
 
 class Row(NamedTuple):
-    """A data row: its number as the spreadsheet shows it, its raw cells, and its cells by column."""
+    """A data row: its number as the spreadsheet shows it, its raw cells, and its cells by column.
+
+    ``nul`` marks a row holding a NUL character, which no database of ours may be given: only a
+    reader opened with ``nul_rows="report"`` yields one, and its import refuses that row.
+    """
 
     row: int
     cells: tuple[str, ...]
     values: dict[str, str]
+    nul: bool = False
 
 
 class Layout:

@@ -1,4 +1,10 @@
-"""Instants taken from a request where money moves: now when absent, never in the future.
+"""Instants taken from a request: written as text with their zone, and where money moves, now when
+absent and never in the future.
+
+Every instant a request takes (body or query) is an ``Instant``: ISO 8601 text carrying its offset.
+Pydantic would also read a number (``1733400000``, or the same digits as text) as Unix seconds, but a
+number does not say whether it counts seconds or milliseconds, so it is refused (422
+``numeric_datetime``) rather than guessed.
 
 A settlement dated eight days ahead would release frozen commission early; an order, completion or
 refund dated ahead would start its freeze (or move money) on a day that has not come. Another system's
@@ -8,17 +14,52 @@ minutes by default) is allowed, and nothing past it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import AwareDatetime, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 
 DEFAULT_SKEW = timedelta(minutes=5)
+NUMERIC_DATETIME = "numeric_datetime"
+# What pydantic would take for Unix seconds: a JSON number, or text of digits with a sign or a fraction.
+_NUMBER_TEXT = re.compile(r"\s*[+-]?[0-9]*\.?[0-9]+\.?\s*")
+
+
+def numeric_message(field: str) -> Message:
+    """Why a number given for a time is refused (code ``numeric_datetime``)."""
+    return Message(
+        "{field} must be an ISO 8601 time with its zone, such as 2026-03-24T21:00:00+08:00, not a number.",
+        field=field,
+    )
+
+
+def numeric_detail(errors: Sequence[tuple[str, str]]) -> Message | None:
+    """The refusal's detail when every error of a request, as (field, pydantic error type), is a number
+    given for a time; None when any other error is among them (the request's ``validation_error``)."""
+    if not errors or any(kind != NUMERIC_DATETIME for _, kind in errors):
+        return None
+    return numeric_message(", ".join(field or "body" for field, _ in errors))
+
+
+def _not_a_number(value: object) -> object:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)):
+        raise PydanticCustomError(
+            NUMERIC_DATETIME, "a time must be ISO 8601 text with its zone, not a number"
+        )
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+"""An instant a request gives: ISO 8601 text with its zone; a number, or digits as text, is refused."""
 
 
 def future_message(field: str, value: datetime, now: datetime) -> Message:

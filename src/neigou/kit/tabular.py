@@ -9,6 +9,10 @@ costs what one batch of rows costs.
     table = read_table(path, LAYOUT)        # raises FileRefused on a bad header
     for row in table:                       # data rows; blank ones are skipped
         row.row, row.values["sku"]
+
+A row holding a NUL character (PostgreSQL cannot store one, SQLite would) refuses the file at that
+row, unless the import reads with ``nul_rows="report"``: then the row comes with ``row.nul`` set and
+the import reports it as the row error ``nul_row(row)`` and goes on with the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
@@ -29,6 +33,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 from neigou.kit.columns import FileRefused, Header, Layout, Row, RowError
 from neigou.kit.i18n import Message
 
+NulRows = Literal["refuse", "report"]
+"""What a row holding a NUL does: refuse the file there, or come with ``Row.nul`` set."""
 Source = bytes | str | Path | BinaryIO
 """File content, text already decoded (a CSV sent in JSON), a path, or a seekable binary file."""
 
@@ -259,7 +265,8 @@ def _size(source: Source) -> int:
 class Table:
     """A file's rows under its matched header; iterate it once for the data rows."""
 
-    def __init__(self, source: Source, layout: Layout) -> None:
+    def __init__(self, source: Source, layout: Layout, nul_rows: NulRows = "refuse") -> None:
+        self.nul_rows = nul_rows
         self.size = _size(source)
         self.kind = _kind(source)
         self._counter = [0]
@@ -283,13 +290,14 @@ class Table:
         width = self.header.width if self.kind == "xlsx" else 0
         values = self.header.values
         for number, cells in self._records:
-            if any("\x00" in cell for cell in cells):
+            nul = any("\x00" in cell for cell in cells)
+            if nul and self.nul_rows == "refuse":
                 # PostgreSQL cannot store a NUL and SQLite would: the file is refused alike on both.
                 raise _refused("nul_character", number, nul_in_row(number))
-            if "".join(cells).strip():
+            if nul or "".join(cells).strip():
                 if len(cells) < width:
                     cells.extend([""] * (width - len(cells)))
-                yield Row(number, tuple(cells), values(cells))
+                yield Row(number, tuple(cells), values(cells), nul)
 
 
 def nul_in_row(row: int) -> Message:
@@ -297,6 +305,13 @@ def nul_in_row(row: int) -> Message:
     return Message("Row {row} holds a NUL character ({nul}), which cannot be stored.", row=row, nul="\\u0000")
 
 
-def read_table(source: Source, layout: Layout) -> Table:
-    """Open an import file (CSV or .xlsx, told apart by content) and match its header to ``layout``."""
-    return Table(source, layout)
+def nul_row(row: Row, key: str | None = None) -> RowError:
+    """The row error of a row holding a NUL character (``row.nul``), named ``key`` in its import."""
+    return RowError(row.row, key, "nul_character", nul_in_row(row.row))
+
+
+def read_table(source: Source, layout: Layout, *, nul_rows: NulRows = "refuse") -> Table:
+    """Open an import file (CSV or .xlsx, told apart by content) and match its header to ``layout``.
+
+    ``nul_rows="report"`` yields a row holding a NUL (``row.nul``) for the import to refuse alone."""
+    return Table(source, layout, nul_rows)

@@ -36,7 +36,7 @@ from neigou.kit.columns import (
 )
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
-from neigou.kit.tabular import read_table
+from neigou.kit.tabular import nul_row, read_table
 from neigou.offers import repository as repo
 from neigou.offers.amounts import AmountError, yuan_to_fen
 from neigou.offers.models import Product
@@ -154,7 +154,7 @@ def _rows(content: bytes) -> tuple[frozenset[str], int, list[Row]]:
             code="file_too_large",
         )
     try:
-        table = read_table(content, LAYOUT)
+        table = read_table(content, LAYOUT, nul_rows="report")
     except FileRefused as exc:
         if exc.code != "bad_header":
             raise
@@ -180,6 +180,9 @@ def check_file(
     first_line: dict[str, int] = {}
     for done, record in enumerate(records, start=1):
         line = record.row
+        if record.nul:  # a row error like any other: every bad row is reported, nothing is written
+            report.add(nul_row(record))
+            continue
         if len(record.cells) != width:
             report.add(
                 RowError(

@@ -16,7 +16,7 @@ from datetime import datetime
 from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.i18n import Message
 from neigou.kit.json_text import holds_nul
-from neigou.kit.tabular import nul_in_row
+from neigou.kit.tabular import nul_in_row, nul_row
 from neigou.orders.inputs import ItemIn, OrderIn
 
 LAYOUT = Layout(
@@ -100,7 +100,10 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
 
 
 def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) -> Iterator[Parsed]:
-    """Orders from table rows (row 1 is the header); rows up to ``start`` were consumed before."""
+    """Orders from table rows (row 1 is the header); rows up to ``start`` were consumed before.
+
+    A row holding a NUL (read with ``nul_rows="report"``) refuses its order, a row error like a JSON
+    line holding one; the other orders go on."""
     group: list[Row] = []
     group_key: tuple[str | None, str | None] = (None, None)  # the order key of the group's first row
     for row in rows:
@@ -133,6 +136,10 @@ def _item(values: dict[str, str]) -> ItemIn:
 def _group(rows: list[Row], program_id: int | None) -> Parsed:
     first = rows[0].values
     first_row, last_row = rows[0].row, rows[-1].row
+    held = next((row for row in rows if row.nul), None)
+    if held is not None:  # the whole order is refused at its row holding a NUL, as a JSON line is
+        external_id = (first.get("external_id") or "").strip()
+        return nul_row(held, "" if "\x00" in external_id else external_id), last_row
     try:
         return (
             OrderIn(

@@ -77,7 +77,8 @@ def _parsed(path: Path, program_id: int | None, start: int, progress: Progress |
     if jsonl:
         items = parse_jsonl(text_lines(path, read), program_id=program_id, start=start)
     else:
-        table = read_table(path, LAYOUT)  # a header that does not match refuses the file here
+        # A header that does not match refuses the file here; a row holding a NUL refuses its order only.
+        table = read_table(path, LAYOUT, nul_rows="report")
         items = parse_table(table, program_id=program_id, start=start)
     for index, item in enumerate(items):
         yield item

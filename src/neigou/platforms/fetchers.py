@@ -103,7 +103,7 @@ class FileFetcher:
             unknown="ignore",
         )
         rows: list[dict[str, Any]] = []
-        for row in read_table(self.path, layout):
+        for row in read_table(self.path, layout, nul_rows="report"):  # a NUL row is skipped, the rest go in
             rows.append({k: v for k, v in row.values.items() if v != ""})
             if len(rows) >= self.size:
                 yield Batch(rows)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
+from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import redact_cut
 from neigou.web.i18n import problem_locale
@@ -152,23 +153,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-                "message": err.get("msg", ""),
-                "type": err.get("type", ""),
-            }
-            for err in exc.errors()
-        ]
-        fields = ", ".join(e["field"] or "body" for e in errors)
-        return problem(
-            request,
-            422,
-            "validation_error",
-            N_("Invalid request"),
-            Message("Some fields are missing or malformed: {fields}.", fields=fields),
-            errors=errors,
-        )
+        errors: list[dict[str, Any]] = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            kind = err.get("type", "")
+            # A number given for a time has its own code and a message in the reader's language.
+            message = numeric_message(field) if kind == NUMERIC_DATETIME else err.get("msg", "")
+            errors.append({"field": field, "message": message, "type": kind})
+        numeric = numeric_detail([(e["field"], e["type"]) for e in errors])
+        if numeric is not None:
+            detail: Text = numeric
+            code = NUMERIC_DATETIME
+        else:
+            fields = ", ".join(e["field"] or "body" for e in errors)
+            detail = Message("Some fields are missing or malformed: {fields}.", fields=fields)
+            code = "validation_error"
+        return problem(request, 422, code, N_("Invalid request"), detail, errors=errors)
 
     @app.exception_handler(DataError)
     @app.exception_handler(OverflowError)
