@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, keyed_hash, mask, new_token
 from neigou.kit.money import format_bp, format_fold, format_rate_bp, format_yuan
+from neigou.kit.settings import Settings
 
 pytestmark = pytest.mark.no_database
 
@@ -132,3 +134,17 @@ def test_problem_extras_cannot_override_the_documents_own_fields() -> None:
     assert Conflict(Message("x"), code="x", extra={"current_status": "rejected"}).extra == {
         "current_status": "rejected"
     }
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shangai", "posix/Asia/Shanghai", "Factory", ""])
+def test_a_default_time_zone_that_is_not_a_canonical_name_stops_the_settings(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEIGOU_DEFAULT_TIMEZONE", zone)
+    with pytest.raises(ValidationError, match="IANA"):
+        Settings()
+
+
+def test_the_default_time_zone_may_be_any_canonical_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEIGOU_DEFAULT_TIMEZONE", "Europe/London")
+    assert Settings().default_timezone == "Europe/London"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
+
+from neigou.kit.clock import is_valid_timezone
 
 DEFAULT_DATA_DIR = Path(".neigou")
 _SESSION_SETTINGS = "neigou.settings"
@@ -18,6 +21,12 @@ POOL_RESERVE = 6
 # Connections the open event streams read through, together: however many streams are open, their
 # reads between pushes take no more than these (``web.streaming.StreamGate``).
 STREAM_READERS = 2
+
+
+def _canonical_zone(name: str) -> str:
+    if not is_valid_timezone(name):
+        raise ValueError(f"{name!r} is not a canonical IANA time zone name (for example Asia/Shanghai)")
+    return name
 
 
 class Settings(BaseSettings):
@@ -51,7 +60,9 @@ class Settings(BaseSettings):
     # How often buffered clicks are written when no batch has filled (seconds).
     click_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
     log_json: bool = False
-    default_timezone: str = "Asia/Shanghai"
+    # The zone of pages and reports that have no program's own (a canonical IANA name, checked at start:
+    # a misspelt zone would otherwise fail every page that reads it).
+    default_timezone: Annotated[str, AfterValidator(_canonical_zone)] = "Asia/Shanghai"
     session_hours: int = 12
     # Admission control (per web process): requests served at once, and how long one more may wait for
     # a slot before it is answered 503 ``overloaded`` with Retry-After (seconds) and Retry-After-Ms.
