@@ -111,7 +111,8 @@ earnings AS (
   FROM earned e JOIN ins ON ins.id = e.order_id
 ),
 posted AS MATERIALIZED (
-  SELECT ins.id AS order_id, nextval(pg_get_serial_sequence('ledger_postings', 'id')) AS posting_id,
+  SELECT ins.id AS order_id,
+         nextval((SELECT pg_get_serial_sequence('ledger_postings', 'id')::regclass)) AS posting_id,
          ins.program_id, ins.external_id, ins.paid_at, t.total
   FROM ins JOIN totals t ON t.order_id = ins.id
 ),
