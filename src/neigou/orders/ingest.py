@@ -341,7 +341,8 @@ def _write_set_based(
         for i, o in zip(ids, todo, strict=True)
         for e in o.chain
     ]
-    return set_writes.write(session, heads, staged, earners)
+    totals = [batch_rows.commission_total(o.lines, o.chain) for o in todo]
+    return set_writes.write(session, heads, staged, earners, totals)
 
 
 def _fill_duplicates(session: Session, prepared: Prepared, inserted: dict[tuple[int, str], int]) -> None:
