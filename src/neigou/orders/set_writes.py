@@ -1,25 +1,25 @@
 """A batch of new orders written set-based (PostgreSQL): commission and ledger legs computed in SQL.
 
 The batch hands over what only Python knows (each order's head with an id taken from the sequence
-beforehand, its priced lines, and the chain of members who earn on it with their tier's rate); the
-rows are COPYed in binary to staging tables that live as long as the transaction (temporary,
+beforehand and its commission total, its priced lines, and the chain of members who earn on it with
+their tier's rate). The orders are COPYed in binary straight into ``orders``, inside a savepoint; the
+lines and earners to staging tables that live as long as the transaction (temporary,
 ``ON COMMIT DROP``: a batch that fails or commits leaves neither tables nor rows on its pooled
-connection) and one statement does the rest:
+connection), and one statement (``_WRITE_COPIED``) does the rest:
 
 * each earner's commission is the sum over the order's lines of the same floors as
   ``orders.commission.Line.share`` (``floor(pool × bp / 10^4)`` for a platform's fee or a fixed
-  pool, ``floor(paid × rate × bp / 10^8)`` otherwise), zero amounts left out;
-* the orders go in with their commission total, ``ON CONFLICT DO NOTHING`` on (program, external id),
-  and only the orders that went in get their lines, commissions, posting (``order:<id>:earned``) and
+  pool, ``floor(paid × rate × bp / 10^8)`` otherwise), zero amounts left out; the order's total
+  is the same rule in Python (``batch_rows.commission_total``, tested against ``commission.compute``);
+* the lines and commissions go in, and each earning order's posting (``order:<id>:earned``) and
   entries: each member's pending account up by their sum, the platform's expense down by the total
   (``ledger.legs.earned``), so every posting balances by construction.
 
-The orders are first COPYed straight into ``orders`` instead, inside a savepoint, each with the
-commission total Python computed by the same rule (``batch_rows.commission_total``): a fifth less of
-the server's time per batch than staging them and inserting from the staging table. A key already taken
-(a batch sent again, a resumed file, a concurrent writer: a large batch does not look its keys up
-first) breaks the unique key; the batch goes back to the savepoint and through the staged statement
-above. When the COPY went through, every order went in, and ``_WRITE_COPIED`` writes the rest.
+A key already taken (a batch sent again, a resumed file, or a concurrent writer: a large batch does not
+look its keys up first) breaks the unique key of ``orders`` during the COPY: the batch goes back to the
+savepoint and stages its orders too, and ``_WRITE`` inserts them ``ON CONFLICT DO NOTHING`` on
+(program, external id), writing the rest only for the orders that went in. COPYing straight in costs
+the server less than staging the orders and inserting them from the staging table.
 
 ``EARNED`` is the one statement of the commission rule in SQL; ``earned_rows`` runs it alone over
 staged lines and earners (SQLite and PostgreSQL), which is how the tests compare it with the pure rule.
@@ -51,7 +51,8 @@ LINE_COLUMNS = (
 LINE_TYPES = ("int8", "int4", "varchar", "int4", "int8", "int8", "int4", "int8", "int8")
 EARNER_COLUMNS = ("order_id", "program_id", "member_id", "level", "tier_code", "bp")
 EARNER_TYPES = ("int8", "int8", "int8", "int4", "varchar", "int4")
-ORDER_COLUMNS = ("id", *OrderHead._fields)  # an order's id, then its head as staged
+# An order's id, its head, its commission total (``batch_rows.commission_total``) and nothing refunded.
+ORDER_COLUMNS = ("id", *OrderHead._fields, "commission_fen", "refunded_fen")
 ORDER_TYPES = (
     "int8",
     "int8",
@@ -69,6 +70,8 @@ ORDER_TYPES = (
     "jsonb",
     "varchar",
     "timestamptz",
+    "int8",
+    "int8",
 )
 
 _STAGES = {
@@ -120,9 +123,8 @@ WITH earned AS MATERIALIZED (
 ),
 totals AS MATERIALIZED (SELECT order_id, SUM(amount_fen) AS total FROM earned GROUP BY order_id),
 ins AS (
-  INSERT INTO orders ({_ORDER_NAMES}, refunded_fen, commission_fen, completed_at, settlement_id)
-  SELECT {", ".join(f"o.{c}" for c in ORDER_COLUMNS)}, 0, COALESCE(t.total, 0), NULL, NULL
-  FROM import_orders o LEFT JOIN totals t ON t.order_id = o.id
+  INSERT INTO orders ({_ORDER_NAMES}, completed_at, settlement_id)
+  SELECT {", ".join(f"o.{c}" for c in ORDER_COLUMNS)}, NULL, NULL FROM import_orders o
   ON CONFLICT (program_id, external_id) DO NOTHING
   RETURNING id, program_id, external_id, paid_at
 ),
@@ -146,8 +148,6 @@ SELECT array_agg(id) FROM ins
 """  # noqa: S608 - names from this module, never from input
 
 
-_COPIED_COLUMNS = (*ORDER_COLUMNS, "commission_fen", "refunded_fen")
-_COPIED_TYPES = (*ORDER_TYPES, "int8", "int8")
 # After the orders were COPYed in: all of them went in, so their lines and commissions go in without a
 # join, and the postings read each earning order's program, external id and time back from ``orders``
 # (a range of its primary key: the batch's ids, taken together from the sequence, lie close together).
@@ -221,11 +221,9 @@ def write(
     orders: list[tuple[Any, ...]],
     lines: list[tuple[Any, ...]],
     earners: list[tuple[Any, ...]],
-    totals: list[int],
 ) -> dict[tuple[int, str], int]:
     """Write new orders (``ORDER_COLUMNS``, ids from the sequence) with their lines, commissions and
-    postings (PostgreSQL); ``totals`` is each order's commission total (``batch_rows.commission_total``).
-    Returns ``(program, external id) → id`` of the orders that went in (an order stored before, or by a
+    postings (PostgreSQL). Returns ``(program, external id) → id`` of the orders that went in (an order stored before, or by a
     concurrent writer first, is left out, with everything that hangs from it)."""
     _stage(session, "import_lines", LINE_COLUMNS, LINE_TYPES, lines)
     _stage(session, "import_earners", EARNER_COLUMNS, EARNER_TYPES, earners)
@@ -234,7 +232,7 @@ def write(
     # tables per batch (a tenth of the server's time per batch): every join in it is between whole sets
     # and hashes or merges.
     session.execute(text("SET LOCAL enable_nestloop = off"))
-    if _copied(session, orders, totals):
+    if _copied(session, orders):
         ids = [int(o[0]) for o in orders]
         session.execute(text(_WRITE_COPIED), {"first": min(ids), "last": max(ids)})
         inserted = {(int(o[1]), str(o[2])): int(o[0]) for o in orders}
@@ -246,16 +244,15 @@ def write(
     return inserted
 
 
-def _copied(session: Session, orders: list[tuple[Any, ...]], totals: list[int]) -> bool:
-    """COPY the orders straight into ``orders`` with their commission totals, inside a savepoint; False,
-    with nothing written, when one's key was taken (a unique violation, SQLSTATE 23505)."""
+def _copied(session: Session, orders: list[tuple[Any, ...]]) -> bool:
+    """COPY the orders straight into ``orders``, inside a savepoint; False, with nothing written, when
+    one's key was taken (a unique violation, SQLSTATE 23505)."""
     driver: Any = session.connection().connection.driver_connection  # psycopg, in this transaction
     driver.execute("SAVEPOINT import_orders")
-    rows = [(*order, total, 0) for order, total in zip(orders, totals, strict=True)]
     try:
         # The pricing snapshots (plain JSON documents) encoded by pydantic-core's encoder, a quarter of
         # ``json.dumps``'s time per order; the server parses either into the same ``jsonb``.
-        copy_rows(session, "orders", _COPIED_COLUMNS, rows, types=_COPIED_TYPES, json_dumps=to_json)
+        copy_rows(session, "orders", ORDER_COLUMNS, orders, types=ORDER_TYPES, json_dumps=to_json)
     except Exception as exc:  # psycopg is only there with PostgreSQL: the error is told by its SQLSTATE
         if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
             raise
