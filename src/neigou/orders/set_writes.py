@@ -85,14 +85,20 @@ _STAGES = {
 # The commission rule of ``orders.commission`` in SQL: per earner, the sum of the per-line floors
 # (every amount is non-negative, so integer division is the floor on both databases). A platform's
 # fee or a fixed pool is stored as the line's pool with no rate (a rate of 0 pays a pool of 0).
-EARNED = """
+_EARNED_FROM = """
 SELECT e.order_id, e.program_id, e.member_id, e.level, e.tier_code, e.bp,
        SUM(CASE WHEN l.fixed_commission_fen IS NOT NULL OR l.commission_rate_bp = 0
                 THEN l.pool_fen * e.bp / 10000
                 ELSE l.paid_fen * l.commission_rate_bp * e.bp / 100000000 END) AS amount_fen
-FROM import_earners e JOIN import_lines l ON l.order_id = e.order_id
+FROM import_earners e JOIN {lines} l ON l.order_id = e.order_id
 GROUP BY e.order_id, e.program_id, e.member_id, e.level, e.tier_code, e.bp
 """
+EARNED = _EARNED_FROM.format(lines="import_lines")
+# The same over the lines already COPYed into ``order_lines`` (the batch's orders' ids lie between
+# ``:first`` and ``:last``; the earners pick the batch's own).
+_EARNED_STORED = _EARNED_FROM.format(
+    lines="(SELECT * FROM order_lines WHERE order_id BETWEEN :first AND :last)"
+)
 
 # Each earning order's posting and its entries, from ``posted`` (the order, its posting id and its
 # total) and ``earned``: each member's pending account up by their sum, the platform's expense down by
@@ -153,13 +159,9 @@ SELECT array_agg(id) FROM ins
 # (a range of its primary key: the batch's ids, taken together from the sequence, lie close together).
 _WRITE_COPIED = f"""
 WITH earned AS MATERIALIZED (
-  SELECT * FROM ({EARNED}) AS all_earned WHERE amount_fen > 0
+  SELECT * FROM ({_EARNED_STORED}) AS all_earned WHERE amount_fen > 0
 ),
 totals AS MATERIALIZED (SELECT order_id, SUM(amount_fen) AS total FROM earned GROUP BY order_id),
-lines AS (
-  INSERT INTO order_lines ({", ".join(LINE_COLUMNS)})
-  SELECT {", ".join(f"l.{c}" for c in LINE_COLUMNS)} FROM import_lines l
-),
 earnings AS (
   INSERT INTO commissions (order_id, program_id, member_id, level, tier_code, bp, amount_fen, reversed_fen)
   SELECT e.order_id, e.program_id, e.member_id, e.level, e.tier_code, e.bp, e.amount_fen, 0 FROM earned e
@@ -225,7 +227,6 @@ def write(
     """Write new orders (``ORDER_COLUMNS``, ids from the sequence) with their lines, commissions and
     postings (PostgreSQL). Returns ``(program, external id) → id`` of the orders that went in (an order stored before, or by a
     concurrent writer first, is left out, with everything that hangs from it)."""
-    _stage(session, "import_lines", LINE_COLUMNS, LINE_TYPES, lines)
     _stage(session, "import_earners", EARNER_COLUMNS, EARNER_TYPES, earners)
     # Temporary tables are never analyzed by autovacuum: without their sizes the planner would join the
     # staged rows with nested loops. Nested loops are ruled out for the write instead of analyzing the
@@ -233,14 +234,17 @@ def write(
     # and hashes or merges.
     session.execute(text("SET LOCAL enable_nestloop = off"))
     if _copied(session, orders):
+        copy_rows(session, "order_lines", LINE_COLUMNS, lines, types=LINE_TYPES)  # new orders' lines
         ids = [int(o[0]) for o in orders]
         session.execute(text(_WRITE_COPIED), {"first": min(ids), "last": max(ids)})
         inserted = {(int(o[1]), str(o[2])): int(o[0]) for o in orders}
     else:
+        _stage(session, "import_lines", LINE_COLUMNS, LINE_TYPES, lines)
         inserted = _write_staged(session, orders)
+        session.execute(text("TRUNCATE import_lines"))
     session.execute(text("SET LOCAL enable_nestloop = on"))  # LOCAL: never outlives the transaction
     # Dropped at commit (or rollback) anyway; emptied now for a second batch in the same transaction.
-    session.execute(text("TRUNCATE import_lines, import_earners"))
+    session.execute(text("TRUNCATE import_earners"))
     return inserted
 
 
