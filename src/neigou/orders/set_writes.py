@@ -2,27 +2,29 @@
 
 The batch hands over what only Python knows (each order's head with an id taken from the sequence
 beforehand and its commission total, its priced lines, and the chain of members who earn on it with
-their tier's rate). The orders are COPYed in binary straight into ``orders``, inside a savepoint; the
-lines and earners to staging tables that live as long as the transaction (temporary,
-``ON COMMIT DROP``: a batch that fails or commits leaves neither tables nor rows on its pooled
-connection), and one statement (``_WRITE_COPIED``) does the rest:
+their tier's rate). The orders are COPYed in binary straight into ``orders``, inside a savepoint, then
+their lines into ``order_lines`` (new orders' lines cannot clash), and the earners to a staging table
+that lives as long as the transaction (temporary, ``ON COMMIT DROP``: a batch that fails or commits
+leaves neither tables nor rows on its pooled connection); one statement (``_WRITE_COPIED``) does the
+rest:
 
 * each earner's commission is the sum over the order's lines of the same floors as
   ``orders.commission.Line.share`` (``floor(pool × bp / 10^4)`` for a platform's fee or a fixed
   pool, ``floor(paid × rate × bp / 10^8)`` otherwise), zero amounts left out; the order's total
   is the same rule in Python (``batch_rows.commission_total``, tested against ``commission.compute``);
-* the lines and commissions go in, and each earning order's posting (``order:<id>:earned``) and
+* the commissions go in, and each earning order's posting (``order:<id>:earned``) and
   entries: each member's pending account up by their sum, the platform's expense down by the total
   (``ledger.legs.earned``), so every posting balances by construction.
 
 A key already taken (a batch sent again, a resumed file, or a concurrent writer: a large batch does not
 look its keys up first) breaks the unique key of ``orders`` during the COPY: the batch goes back to the
-savepoint and stages its orders too, and ``_WRITE`` inserts them ``ON CONFLICT DO NOTHING`` on
-(program, external id), writing the rest only for the orders that went in. COPYing straight in costs
-the server less than staging the orders and inserting them from the staging table.
+savepoint and stages its orders and lines too, and ``_WRITE`` inserts the orders
+``ON CONFLICT DO NOTHING`` on (program, external id), writing the rest only for the orders that went
+in. COPYing straight in costs the server less than staging the rows and inserting them from there.
 
-``EARNED`` is the one statement of the commission rule in SQL; ``earned_rows`` runs it alone over
-staged lines and earners (SQLite and PostgreSQL), which is how the tests compare it with the pure rule.
+``_EARNED_FROM`` is the one statement of the commission rule in SQL, over the staged lines (``EARNED``)
+or the stored ones; ``earned_rows`` runs ``EARNED`` alone over staged lines and earners (SQLite and
+PostgreSQL), which is how the tests compare it with the pure rule.
 """
 
 from __future__ import annotations
@@ -225,8 +227,9 @@ def write(
     earners: list[tuple[Any, ...]],
 ) -> dict[tuple[int, str], int]:
     """Write new orders (``ORDER_COLUMNS``, ids from the sequence) with their lines, commissions and
-    postings (PostgreSQL). Returns ``(program, external id) → id`` of the orders that went in (an order stored before, or by a
-    concurrent writer first, is left out, with everything that hangs from it)."""
+    postings (PostgreSQL). Returns ``(program, external id) → id`` of the orders that went in (an
+    order stored before, or by a concurrent writer first, is left out, with everything that hangs from
+    it)."""
     _stage(session, "import_earners", EARNER_COLUMNS, EARNER_TYPES, earners)
     # Temporary tables are never analyzed by autovacuum: without their sizes the planner would join the
     # staged rows with nested loops. Nested loops are ruled out for the write instead of analyzing the
