@@ -4,6 +4,8 @@ written row by row."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -11,15 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.ledger.models import Entry, Posting
 from neigou.orders import commission, set_writes
-from neigou.orders.batch_rows import LineRow, as_line
-from neigou.orders.ingest import SET_BASED_FROM, ingest
+from neigou.orders.batch_rows import LineRow, as_line, commission_total
+from neigou.orders.ingest import SET_BASED_FROM, Taken, finish, ingest, prepare
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Commission, Order, OrderSource
 from tests.conftest import SECRET
@@ -75,6 +77,18 @@ def test_sql_commission_is_the_pure_rule(
     with transaction(factory) as session:
         got = set_writes.earned_rows(session, lines, earners)
     assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(orders)
+def test_the_order_total_copied_with_the_order_is_the_pure_rule(
+    batch: list[tuple[list[Any], list[int]]],
+) -> None:
+    for terms, bps in batch:
+        stored = [_stored(n, t) for n, t in enumerate(terms, start=1)]
+        chain = [commission.Earner(100 + level, level, None, bp) for level, bp in enumerate(bps, start=1)]
+        pure = commission.compute([as_line(row) for row in stored], chain)
+        assert commission_total(stored, chain) == sum(e.amount_fen for e in pure)
 
 
 def _orders(world_program: int, link: str, tag: str) -> list[OrderIn]:
@@ -189,3 +203,60 @@ def test_a_large_batch_written_in_sql_equals_the_rows_written_from_python(
     assert again.duplicates == len(big)
     with factory() as session:
         assert _written(session, "set") == by_sql
+
+
+@contextmanager
+def _staged_writes(factory: sessionmaker[Session]) -> Iterator[list[str]]:
+    """The statements run meanwhile that insert orders from the staging table (``set_writes._WRITE``)."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM import_orders" in statement:
+            seen.append(statement)
+
+    event.listen(factory.kw["bind"], "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(factory.kw["bind"], "before_cursor_execute", note)
+
+
+@pytest.mark.postgres_only(reason="the set-based write is PostgreSQL's")
+def test_an_order_a_concurrent_writer_stored_first_sends_the_batch_through_the_staged_write(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A large batch's orders are COPYed straight into ``orders``; when another writer stored one of
+    them between the batch's look-ups and its write, the batch goes back to its savepoint and through
+    the staging table: the other orders go in with everything that hangs from them, that one is
+    answered with the stored order, and nothing is written twice."""
+    world = build(client, operator, factory)
+    clean = _orders(world.program_id, world.link, "copy")
+    with _staged_writes(factory) as staged, transaction(factory) as session:
+        done = ingest(session, clean, secret_key=SECRET, source=OrderSource.IMPORT, now=utcnow())
+    assert len(done.created) == len(clean)
+    assert staged == []  # no key taken: the orders were COPYed straight in
+
+    race = _orders(world.program_id, world.link, "race")
+    with factory() as session:
+        prepared = prepare(session, race, secret_key=SECRET, source=OrderSource.IMPORT, now=utcnow())
+    with transaction(factory) as session:  # the concurrent writer, after the batch's look-ups
+        first = ingest(session, [race[7]], secret_key=SECRET, source=OrderSource.IMPORT, now=utcnow())
+    with _staged_writes(factory) as staged, transaction(factory) as session:
+        result = finish(session, prepared)
+    assert len(staged) == 1
+    assert result.errors == []
+    assert result.results[7] == Taken(first.created[0], created=False)
+    assert len(result.created) == len(race) - 1
+    with factory() as session:
+        raced, copied = _written(session, "race"), _written(session, "copy")
+        heads_race, heads_copy = _heads(session, "race"), _heads(session, "copy")
+        stored = session.scalar(select(func.count(Order.id)).where(Order.external_id.like("race-%")))
+        unbalanced = session.execute(
+            select(Entry.posting_id).group_by(Entry.posting_id).having(func.sum(Entry.amount_fen) != 0)
+        ).all()
+    assert stored == len(race)
+    # The same orders written either way store the same rows (the race's 7th by the single write).
+    assert [r[:4] for r in raced] == [r[:4] for r in copied]
+    assert [r[4] for r in raced] == [f"race-{r[0]}" if r[3] else None for r in raced]
+    assert heads_race == heads_copy
+    assert unbalanced == []

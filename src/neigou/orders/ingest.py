@@ -334,7 +334,9 @@ def _build(
 def _write_set_based(
     session: Session, todo: list[row_writes.NewOrder], ids: list[int]
 ) -> dict[tuple[int, str], int]:
-    heads = [(i, *o.head) for i, o in zip(ids, todo, strict=True)]
+    heads = [
+        (i, *o.head, batch_rows.commission_total(o.lines, o.chain), 0) for i, o in zip(ids, todo, strict=True)
+    ]
     staged = [(i, *line) for i, o in zip(ids, todo, strict=True) for line in o.lines]
     earners = [
         (i, o.head.program_id, e.member_id, e.level, e.tier_code, e.bp)
