@@ -99,6 +99,26 @@ def test_an_anonymous_console_form_is_sent_to_sign_in_unread(app: FastAPI) -> No
     assert form.sent == 0
 
 
+def test_a_sessionless_form_with_a_cookie_is_not_read_past_a_small_limit(app: FastAPI) -> None:
+    """Any cookie makes the CSRF check read an urlencoded body before a route is chosen: without a
+    session it reads at most SESSIONLESS_FORM_BYTES (64 KiB) of it."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    with TestClient(app, follow_redirects=False) as bare:
+        for path, cookie in (("/console/programs", "x=1"), ("/m/links", "neigou_csrf=abc")):
+            chunked = Body(100, head=b"code=a&name=", tail=b"")  # 6.25 MB, no declared length
+            answer = bare.post(path, content=iter(chunked), headers={**form, "cookie": cookie})
+            assert (answer.status_code, answer.json()["code"]) == (413, "body_too_large"), path
+            declared = Body(100, head=b"code=a&name=", tail=b"")
+            length = str(len(declared.head) + 100 * CHUNK)
+            answer = bare.post(
+                path, content=iter(declared), headers={**form, "cookie": cookie, "content-length": length}
+            )
+            assert (answer.status_code, declared.sent) == (413, 0), path  # refused on its length, unread
+        signed_in_sized = Body(0, head=b"username=nobody&password=wrong", tail=b"")
+        answer = bare.post("/console/login", content=iter(signed_in_sized), headers={**form, "cookie": "x=1"})
+        assert answer.status_code != 413  # a sign-in is small: read as before
+
+
 def test_routes_open_to_anyone_still_read_their_body(client: TestClient) -> None:
     """The shop's signed webhook and the console's sign-in read what they are sent, as before."""
     hook = Body(1, head=b'{"type": "order.paid", "data": "', tail=b'"}')

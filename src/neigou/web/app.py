@@ -239,13 +239,17 @@ def _shared_routes() -> tuple[BaseRoute, ...]:
     (``/docs``, ``/static``, the redirect) is its own."""
     holder = APIRouter()
     holder.include_router(api_router())
+    json_routes = [holder.routes[-1]]  # each inclusion is one route of the holder
     for pages in PAGE_ROUTERS:
         # A shop's webhook carries JSON like the API's, refused alike when it holds a NUL.
         guard = [Depends(problems.refuse_nul)] if pages is integration_webhooks_router else None
         holder.include_router(pages, dependencies=guard)
-    # A JSON body is held to its smaller limit, and a caller without a credential is refused before a
-    # route that needs one reads its body (that check outermost).
-    body_limit.install(holder.routes)
+        if pages is integration_webhooks_router:
+            json_routes.append(holder.routes[-1])
+    # The API's and the webhooks' JSON bodies are held to their smaller limit (pages post forms and
+    # files, up to the app's), and a caller without a credential is refused before a route that needs
+    # one reads its body (that check outermost).
+    body_limit.install(json_routes)
     credentials.install(holder.routes)
     return tuple(holder.routes)
 

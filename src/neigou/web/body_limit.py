@@ -7,7 +7,8 @@ arrives and refused the moment it passes the limit, before the application sees 
 Two limits. ``NEIGOU_MAX_BODY_BYTES`` (16 MB), for every request, is ``BodyLimit``, an ASGI layer of the
 app. The smaller ``NEIGOU_MAX_JSON_BODY_BYTES`` (1 MiB) is ``JsonBodyLimit``, the same check put on each
 FastAPI route whose body is JSON or raw bytes (``install``; see ``web.route_tree``): every API and
-webhook route but an upload (a form or file body), an endpoint marked
+webhook route (not the pages: their forms and uploads keep the app's limit) but an upload (a form or
+file body), an endpoint marked
 ``kit.json_text.takes_large_body`` (a whole file or a long list sent as JSON) and one that reads its
 body itself up to a limit of its own (``kit.json_text.reads_its_own_body``: a platform feed). It stands
 inside ``web.credentials``: a caller without a credential is answered 401 before either limit of a
@@ -33,6 +34,7 @@ from neigou.web import route_tree
 from neigou.web.problems import problem
 
 TOO_LARGE = "body_too_large"
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})  # requests the JSON limit lets by without counting
 
 
 class _TooLarge(BaseException):  # not Exception: body parsers turn those into 400s
@@ -110,7 +112,7 @@ class JsonBodyLimit:
     handle: Callable[[Scope, Receive, Send], Awaitable[None]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in _BODYLESS:
             await self.handle(scope, receive, send)
             return
         settings: Settings = scope["app"].state.settings

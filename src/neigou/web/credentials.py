@@ -15,6 +15,9 @@ goes on as before, and so does every request to a route without an authenticator
 claim, the signed webhooks, public pages) and every request with a method the route does not serve
 (its 405). For a caller without a credential, the 401 now also comes before what a dependency solved
 ahead of authentication would have said (a NUL's 422, an unknown id's 404, a malformed body's 422).
+On pages one layer reads before any route is chosen: the CSRF check (``web.forms.FormProtection``)
+reads an urlencoded body whole when the request carries any cookie; without a session it may read
+``web.forms.SESSIONLESS_FORM_BYTES`` (64 KiB) of it, past which it is refused 413.
 The gate reads the routes once per process, as ``web.app._shared_routes`` builds them: like those
 routes, it assumes no app overrides a dependency (an overridden authenticator would still be asked).
 """

@@ -26,8 +26,10 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from neigou.auth.dependencies import SESSION_COOKIE
 from neigou.kit.i18n import LOCALES, N_
 from neigou.kit.settings import Settings
+from neigou.web.body_limit import BodyLimit
 from neigou.web.i18n import FORM_LANGUAGE, with_language
 from neigou.web.pages import is_secure, render, templates
 
@@ -35,6 +37,11 @@ CSRF_COOKIE = "neigou_csrf"
 CSRF_FIELD = "csrftoken"  # the name asgi-csrf reads in multipart bodies
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EXEMPT_PREFIXES = ("/api/", "/webhooks/")
+# A form posted without a session (sign-in, a shopper's claim) is small. asgi-csrf reads an urlencoded
+# body whole, before routing, whenever the request carries any cookie: without a session it may read
+# this much, so a stranger cannot have a page's body read up to the app's limit before the sign-in
+# redirect (``web.credentials`` answers only once a route is chosen).
+SESSIONLESS_FORM_BYTES = 64 * 1024
 REASONS = {
     "cross_origin": N_("This form was sent from another site, so it was not accepted."),
     "csrf_failed": N_(
@@ -141,7 +148,20 @@ class FormProtection:
                 # the request metrics label by) goes back to the outer layers' scope.
                 scope.update({key: value for key, value in inner.items() if key not in scope})
 
-        await self.protect(forward)(scope, receive, send)
+        checked = self.protect(forward)
+        if scope["type"] == "http" and _sessionless_form(scope):
+            checked = BodyLimit(checked, max_bytes=SESSIONLESS_FORM_BYTES)
+        await checked(scope, receive, send)
+
+
+def _sessionless_form(scope: Scope) -> bool:
+    """An unsafe urlencoded request without a session cookie or an Authorization header."""
+    if scope["method"] in SAFE_METHODS or _exempt(scope) or _header(scope, b"authorization") is not None:
+        return False
+    content_type = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+    return (
+        content_type == "application/x-www-form-urlencoded" and SESSION_COOKIE not in Request(scope).cookies
+    )
 
 
 def _sent_in(scope: Scope) -> str:
