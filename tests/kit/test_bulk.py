@@ -331,6 +331,18 @@ def test_copy_ignoring_duplicates_fast_path_then_staged(session: Session) -> Non
     ]
 
 
+@pytest.mark.postgres_only(reason="COPY is PostgreSQL's")
+def test_copy_unless_taken_writes_all_or_nothing_and_keeps_the_transaction(session: Session) -> None:
+    assert bulk.copy_unless_taken(session, "kit_bulk_items", COLUMNS, [("t1", 1, 1, "red")], types=TYPES_PG)
+    taken = [("t2", 1, 2, "red"), ("t1", 2, 1, "blue")]  # t2 is new, t1 taken: neither goes in
+    assert not bulk.copy_unless_taken(session, "kit_bulk_items", COLUMNS, taken, types=TYPES_PG)
+    assert bulk.copy_unless_taken(session, "kit_bulk_items", COLUMNS, [("t3", 1, 3, "blue")], types=TYPES_PG)
+    assert stored(session) == [("t1", 1, 1, Colour.RED), ("t3", 1, 3, Colour.BLUE)]
+    with pytest.raises(Exception, match="null value") as raised:
+        bulk.copy_unless_taken(session, "kit_bulk_items", COLUMNS, [("t4", None, 4, "red")], types=TYPES_PG)
+    assert getattr(raised.value, "sqlstate", None) == "23502"  # not null: not a taken key
+
+
 @pytest.mark.postgres_only(reason="COPY and temporary tables are PostgreSQL's")
 def test_copy_ignoring_duplicates_lets_other_errors_through(session: Session) -> None:
     with pytest.raises(Exception, match="null value") as raised:

@@ -251,11 +251,12 @@ def test_a_csv_row_holding_a_nul_refuses_its_order_and_the_rest_go_in(
         factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=1
     )
     assert [(e.row, e.key, e.code) for e in report.errors] == [
+        (3, "N-1", "nul_character"),  # the whole order, both its rows
         (4, "N-1", "nul_character"),
         (5, "N-2", "nul_character"),
     ]
     assert (
-        str(report.errors[0].message)
+        str(report.errors[1].message)
         == str(nul_in_row(4))
         == "Row 4 holds a NUL character (\\u0000), which cannot be stored."
     )

@@ -226,6 +226,33 @@ def _copy(
             copy.write_row(row)
 
 
+def copy_unless_taken(
+    session: Session,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    types: Sequence[str] | None = None,
+    json_dumps: Callable[[Any], str | bytes] | None = None,
+) -> bool:
+    """COPY ``rows`` straight into a table inside a savepoint (PostgreSQL, ``copy_rows``): True when
+    they all went in; False, with nothing of them written and the transaction still usable, when one's
+    unique key was taken (SQLSTATE 23505, ``UNIQUE_VIOLATION``: back to the savepoint). Any other error
+    goes through."""
+    driver: Any = session.connection().connection.driver_connection  # psycopg, in this transaction
+    driver.execute("SAVEPOINT copy_unless_taken")
+    try:
+        copy_rows(session, table_name, columns, rows, types=types, json_dumps=json_dumps)
+    except Exception as exc:  # psycopg is an optional dependency: the error is told by its SQLSTATE
+        if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        driver.execute("ROLLBACK TO SAVEPOINT copy_unless_taken")
+        driver.execute("RELEASE SAVEPOINT copy_unless_taken")
+        return False
+    driver.execute("RELEASE SAVEPOINT copy_unless_taken")
+    return True
+
+
 def copy_ignoring_duplicates(
     session: Session,
     table_name: str,
@@ -238,25 +265,14 @@ def copy_ignoring_duplicates(
     """COPY ``rows`` into a table, skipping the rows whose ``unique`` key is taken (PostgreSQL);
     returns the ``unique`` key of every row inserted.
 
-    The fast way first: COPY straight into the table inside a savepoint. A row met before (a batch
-    sent again) breaks the unique key: back to the savepoint, and the slow way, through a staging
-    table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
+    The fast way first: COPY straight into the table inside a savepoint (``copy_unless_taken``). A row
+    met before (a batch sent again) breaks the unique key: back to the savepoint, and the slow way,
+    through a staging table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
     """
-    driver: Any = session.connection().connection.driver_connection
-    driver.execute("SAVEPOINT bulk_copy")
-    try:
-        copy_rows(session, table_name, columns, rows, types=types)
+    if copy_unless_taken(session, table_name, columns, rows, types=types):
         positions = [list(columns).index(name) for name in unique]
-        inserted = [tuple(row[i] for i in positions) for row in rows]
-    except Exception as exc:  # psycopg is an optional dependency: the error is told by its SQLSTATE
-        if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
-            raise
-        driver.execute("ROLLBACK TO SAVEPOINT bulk_copy")
-        inserted = _stage_and_move(
-            session, table_name, columns, rows, unique=unique, returning=unique, types=types
-        )
-    driver.execute("RELEASE SAVEPOINT bulk_copy")
-    return inserted
+        return [tuple(row[i] for i in positions) for row in rows]
+    return _stage_and_move(session, table_name, columns, rows, unique=unique, returning=unique, types=types)
 
 
 def insert_driver_rows(

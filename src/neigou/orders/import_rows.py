@@ -5,6 +5,10 @@ its number; the file itself is read by ``kit.tabular``.
 Columns: ``external_id, program_id, customer_ref, link_code, paid_at, sku, quantity, paid_fen``
 (``program_id`` may be left out when the import names the program; ``link_code`` may be left out or
 empty; other columns are ignored).
+
+A row holding a NUL refuses its table order whole (``parse_table``). A JSON line is a whole order and
+never shares it with another line (a second line with the same id is another order, answered as a
+duplicate or refused as ``external_id_reused``), so a JSON line holding a NUL refuses itself alone.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import NamedTuple
 
 from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.i18n import Message
 from neigou.kit.json_text import holds_nul
-from neigou.kit.tabular import nul_in_row, nul_row
+from neigou.kit.tabular import nul_in_row
 from neigou.orders.inputs import ItemIn, OrderIn
 
 LAYOUT = Layout(
@@ -102,27 +107,73 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
 def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) -> Iterator[Parsed]:
     """Orders from table rows (row 1 is the header); rows up to ``start`` were consumed before.
 
-    A row holding a NUL (read with ``nul_rows="report"``) refuses its order, a row error like a JSON
-    line holding one; the other orders go on."""
+    A row holding a NUL (read with ``nul_rows="report"``) refuses its whole order: every row of it is a
+    row error and none of its lines is written, so the order goes in complete once the file is fixed.
+    Rows are grouped by their order key with NUL characters removed (``N-1\\x00`` is a row of ``N-1``),
+    and a program cell holding a NUL matches its neighbours' program. A NUL row whose external id is
+    nothing but NULs (or empty) names no order: it is refused alone, and its message says so."""
     group: list[Row] = []
-    group_key: tuple[str | None, str | None] = (None, None)  # the order key of the group's first row
+    group_key = _Key("", "", program_nul=False)  # the key of the group's rows, a NUL-free program first
     for row in rows:
         if row.row <= start:
             continue
         key = _order_key(row)
-        if group and key != group_key:
-            yield _group(group, program_id)
+        if row.nul and not key.external_id.strip():
+            if group:
+                yield from _group(group, program_id)
+                group = []
+            yield RowError(row.row, "", "nul_character", _no_order(row.row)), row.row
+            continue
+        if group and not _same_order(key, group_key):
+            yield from _group(group, program_id)
             group = []
-        if not group:
+        if not group or (group_key.program_nul and not key.program_nul):
             group_key = key
         group.append(row)
     if group:
-        yield _group(group, program_id)
+        yield from _group(group, program_id)
 
 
-def _order_key(row: Row) -> tuple[str | None, str | None]:
+class _Key(NamedTuple):
+    """A row's order key as grouping reads it: its external id and program cells, NUL characters removed."""
+
+    external_id: str
+    program: str
+    program_nul: bool  # the program cell held a NUL: what it named is not known for sure
+
+
+def _order_key(row: Row) -> _Key:
     values = row.values
-    return values.get("external_id"), values.get("program_id")
+    program = values.get("program_id") or ""
+    return _Key(_without_nul(values.get("external_id")), _without_nul(program), program_nul="\x00" in program)
+
+
+def _without_nul(value: str | None) -> str:
+    return (value or "").replace("\x00", "")
+
+
+def _same_order(key: _Key, group: _Key) -> bool:
+    if key.external_id != group.external_id:
+        return False
+    return key.program == group.program or key.program_nul or group.program_nul
+
+
+def _no_order(row: int) -> Message:
+    return Message(
+        "Row {row} holds a NUL character ({nul}) and no external id, so its order cannot be told: this row "
+        "alone is refused, and the order it belongs to may go in without it.",
+        row=row,
+        nul="\\u0000",
+    )
+
+
+def _with_nul_row(row: int, held: int) -> Message:
+    return Message(
+        "Row {row} is refused with its whole order: row {held} of that order holds a NUL character ({nul}).",
+        row=row,
+        held=held,
+        nul="\\u0000",
+    )
 
 
 def _item(values: dict[str, str]) -> ItemIn:
@@ -133,15 +184,18 @@ def _item(values: dict[str, str]) -> ItemIn:
     )
 
 
-def _group(rows: list[Row], program_id: int | None) -> Parsed:
+def _group(rows: list[Row], program_id: int | None) -> Iterator[Parsed]:
     first = rows[0].values
     first_row, last_row = rows[0].row, rows[-1].row
     held = next((row for row in rows if row.nul), None)
-    if held is not None:  # the whole order is refused at its row holding a NUL, as a JSON line is
-        external_id = (first.get("external_id") or "").strip()
-        return nul_row(held, "" if "\x00" in external_id else external_id), last_row
+    if held is not None:  # the whole order is refused, every row of it, as a JSON line holding one is
+        key = _order_key(rows[0]).external_id.strip()
+        for row in rows:
+            message = nul_in_row(row.row) if row.nul else _with_nul_row(row.row, held.row)
+            yield RowError(row.row, key, "nul_character", message), last_row
+        return
     try:
-        return (
+        yield (
             OrderIn(
                 external_id=(first.get("external_id") or "").strip(),
                 program_id=_program(first.get("program_id"), program_id),
@@ -154,4 +208,4 @@ def _group(rows: list[Row], program_id: int | None) -> Parsed:
             last_row,
         )
     except (ValueError, TypeError) as exc:
-        return _refused(first_row, first.get("external_id"), exc), last_row
+        yield _refused(first_row, first.get("external_id"), exc), last_row

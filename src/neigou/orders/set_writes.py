@@ -36,7 +36,7 @@ from pydantic_core import to_json
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from neigou.kit.bulk import UNIQUE_VIOLATION, copy_rows, insert_driver_rows
+from neigou.kit.bulk import copy_rows, copy_unless_taken, insert_driver_rows
 from neigou.orders.row_writes import OrderHead
 
 LINE_COLUMNS = (
@@ -236,7 +236,10 @@ def write(
     # tables per batch (a tenth of the server's time per batch): every join in it is between whole sets
     # and hashes or merges.
     session.execute(text("SET LOCAL enable_nestloop = off"))
-    if _copied(session, orders):
+    # The pricing snapshots (plain JSON documents) encoded by pydantic-core's encoder, here and in
+    # ``_write_staged``: a quarter of ``json.dumps``'s time per order; the server parses either into the
+    # same ``jsonb``.
+    if copy_unless_taken(session, "orders", ORDER_COLUMNS, orders, types=ORDER_TYPES, json_dumps=to_json):
         copy_rows(session, "order_lines", LINE_COLUMNS, lines, types=LINE_TYPES)  # new orders' lines
         ids = [int(o[0]) for o in orders]
         session.execute(text(_WRITE_COPIED), {"first": min(ids), "last": max(ids)})
@@ -251,31 +254,10 @@ def write(
     return inserted
 
 
-def _copied(session: Session, orders: list[tuple[Any, ...]]) -> bool:
-    """COPY the orders straight into ``orders``, inside a savepoint; False, with nothing written, when
-    one's key was taken (a unique violation, SQLSTATE 23505)."""
-    driver: Any = session.connection().connection.driver_connection  # psycopg, in this transaction
-    driver.execute("SAVEPOINT import_orders")
-    try:
-        # The pricing snapshots (plain JSON documents) encoded by pydantic-core's encoder, a quarter of
-        # ``json.dumps``'s time per order; the server parses either into the same ``jsonb``.
-        copy_rows(session, "orders", ORDER_COLUMNS, orders, types=ORDER_TYPES, json_dumps=to_json)
-    except Exception as exc:  # psycopg is only there with PostgreSQL: the error is told by its SQLSTATE
-        if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
-            raise
-        driver.execute("ROLLBACK TO SAVEPOINT import_orders")
-        driver.execute("RELEASE SAVEPOINT import_orders")
-        return False
-    driver.execute("RELEASE SAVEPOINT import_orders")
-    return True
-
-
 def _write_staged(session: Session, orders: list[tuple[Any, ...]]) -> dict[tuple[int, str], int]:
     """The orders through a staging table and ``_WRITE``: those whose key is free go in, with the rest."""
     session.execute(text(_ORDER_STAGE))
     session.execute(text("TRUNCATE import_orders"))
-    # The pricing snapshots (plain JSON documents) encoded by pydantic-core's encoder, a quarter of
-    # ``json.dumps``'s time per order; the server parses either into the same ``jsonb``.
     copy_rows(session, "import_orders", ORDER_COLUMNS, orders, types=ORDER_TYPES, json_dumps=to_json)
     went_in = set(session.scalar(text(_WRITE)) or ())  # the ids, as one array
     session.execute(text("TRUNCATE import_orders"))
