@@ -4,7 +4,6 @@ publishes and edits campaigns of its own skus and sees its own."""
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import AwareDatetime
 
 from neigou.auth.dependencies import OperatorOrMerchant
 from neigou.campaigns import repository as repo
@@ -12,6 +11,7 @@ from neigou.campaigns import service
 from neigou.campaigns.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.instants import Instant
 from neigou.kit.paging import PageDep
 
 router = APIRouter(tags=["campaigns"])
@@ -30,7 +30,7 @@ def list_campaigns(
     principal: OperatorOrMerchant,
     page: PageDep,
     program_id: int | None = None,
-    live_at: AwareDatetime | None = None,
+    live_at: Instant | None = None,
 ) -> list[CampaignOut]:
     """Campaigns, newest start first; ``live_at`` keeps those live at that moment."""
     found = repo.page_campaigns(session, page, program_id=program_id, live_at=live_at)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from neigou.kit.instants import Instant
 
 Sku = Field(min_length=1, max_length=64)
 
@@ -20,8 +22,8 @@ class CampaignCreate(BaseModel):
     brand_id: int | None = None
     coupon_id: int | None = None
     commission_boost_bp: int = Field(default=0, ge=0, le=10_000)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     copy_text: str | None = Field(default=None, alias="copy", min_length=1, max_length=1000)
 
 
@@ -35,8 +37,8 @@ class CampaignUpdate(BaseModel):
     skus: list[str] | None = Field(default=None, min_length=1, max_length=100)
     coupon_id: int | None = None
     commission_boost_bp: int | None = Field(default=None, ge=0, le=10_000)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     copy_text: str | None = Field(default=None, alias="copy", min_length=1, max_length=1000)
 
 

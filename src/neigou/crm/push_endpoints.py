@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
-from pydantic import AwareDatetime
 
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
 from neigou.auth.models import Role
@@ -34,6 +33,7 @@ from neigou.kit.dates import check_day
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.instants import Instant
 from neigou.kit.paging import PageDep
 from neigou.kit.sealed import Sealer
 from neigou.programs.service import require_member, require_program
@@ -172,7 +172,7 @@ def dormant_customers(
     principal: Operator,
     page: PageDep,
     days: Days = DORMANT_DAYS,
-    at: AwareDatetime | None = None,
+    at: Instant | None = None,
 ) -> list[DormantOut]:
     """Customers of the program with no click and no order for ``days`` days."""
     require_program(session, program_id)
@@ -190,7 +190,7 @@ def muted_groups(
     principal: Operator,
     page: PageDep,
     days: Days = 30,
-    at: AwareDatetime | None = None,
+    at: Instant | None = None,
 ) -> list[MutedGroupOut]:
     """Groups whose clicks per member are far below the program's median, quietest first."""
     require_program(session, program_id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from neigou.crm.models import MessageStatus, PushChannel, RobotVia
+from neigou.kit.instants import Instant
 
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
 CustomerId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -22,7 +23,7 @@ class PushCreate(BaseModel):
     segment_id: CustomerId | None = None
     skus: list[Sku] = Field(min_length=1, max_length=10)
     template: str | None = Field(default=None, min_length=1, max_length=1000)
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
     @model_validator(mode="after")
     def _one_audience(self) -> Self:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from neigou.crm.models import ConsentPurpose, CustomerSource, RobotVia, SpendingPower
+from neigou.kit.instants import Instant
 from neigou.offers.schemas import Tags
 
 CustomerRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -24,7 +25,7 @@ class ConsentGiven(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     marketing: bool
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     source: Source | None = None
 
 
@@ -90,7 +91,7 @@ class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: ConsentPurpose = ConsentPurpose.MARKETING
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     source: Source = "salesperson"
 
 
@@ -100,7 +101,7 @@ class WithdrawalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: ConsentPurpose = ConsentPurpose.MARKETING
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class ConsentOut(BaseModel):

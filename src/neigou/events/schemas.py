@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from neigou.kit.instants import Instant
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -30,8 +32,8 @@ class EventBody(BaseModel):
 
     program_id: int
     name: Text
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     guests_per_employee: Annotated[int, Field(ge=0, le=1000, strict=True)]
     hold_minutes: Annotated[int, Field(ge=1, le=10_080, strict=True)] = 15
     stream_url: (
@@ -80,7 +82,7 @@ class ReservationBody(BaseModel):
     link_code: Code | None = None
     sku: Code
     quantity: Annotated[int, Field(ge=1, le=10_000, strict=True)] = 1
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class ReservedOut(BaseModel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from pydantic import AwareDatetime
 
 from neigou.auth.dependencies import OperatorOrMember, require_member_access
 from neigou.feed import delivery as _delivery  # noqa: F401 - registers the delivery job
@@ -19,6 +18,7 @@ from neigou.feed.views import posts_out
 from neigou.groups import service as groups
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.instants import Instant
 from neigou.kit.paging import PageDep
 from neigou.kit.sealed import Sealer
 from neigou.programs.service import require_member
@@ -38,7 +38,7 @@ def get_feed(
     member_id: int,
     session: SessionDep,
     principal: OperatorOrMember,
-    at: AwareDatetime | None = None,
+    at: Instant | None = None,
     category_id: int | None = None,
     min_price_fen: Annotated[int | None, Query(ge=0, le=10**12)] = None,
     max_price_fen: Annotated[int | None, Query(ge=0, le=10**12)] = None,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from neigou.feed.models import Delivery, PostStatus, Slot
+from neigou.kit.instants import Instant
 
 
 class FeedItemOut(BaseModel):
@@ -50,7 +51,7 @@ class PostsCreate(BaseModel):
 
     group_ids: list[int] = Field(min_length=1, max_length=50)
     skus: list[str] = Field(min_length=1, max_length=20)
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     slot: Slot = Slot.NOW
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from neigou.groups.models import CountReview, DeliveryStatus, GroupPlatform, GroupStatus, RobotAlertStatus
+from neigou.kit.instants import Instant
 
 Name = Field(min_length=1, max_length=120)
 
@@ -58,7 +59,7 @@ class CountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     member_count: int = Field(ge=0, le=100_000)
-    observed_at: AwareDatetime
+    observed_at: Instant
 
 
 class CountOut(BaseModel):

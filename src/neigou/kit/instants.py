@@ -13,12 +13,33 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import AfterValidator, AwareDatetime
+from pydantic_core import PydanticCustomError
 
 from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.dates import FIRST_DAY, LAST_DAY, instant_in_range
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 
 DEFAULT_SKEW = timedelta(minutes=5)
+
+
+def supported(value: datetime) -> datetime:
+    """``value`` unchanged when its UTC instant lies in the product's days (``kit.dates``, 1970-01-01 to
+    2999-12-31); else a validation error of type ``date_out_of_range``. ``0001-01-01T06:00+14:00`` is a
+    time pydantic accepts with no UTC instant at all, and an instant at the calendar's edge overflows
+    the first day or month a report or a scan steps back or on from it: both were 500s."""
+    if not instant_in_range(value):
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "The time must lie between {first} and {last} (UTC).",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(supported)]
+"""A time a caller gives: zone-aware, and within the product's days (the type of every such field)."""
 
 
 def future_message(field: str, value: datetime, now: datetime) -> Message:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from neigou.kit.instants import Instant
 from neigou.ledger.payee_rules import PayeeKind
 
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
@@ -45,7 +46,7 @@ class WithdrawalBody(BaseModel):
 
     amount_fen: Annotated[int, Field(gt=0, le=10_000_000_000, strict=True)]
     request_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class WithdrawalOut(BaseModel):
@@ -110,7 +111,7 @@ class PaidBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class PayeeBody(BaseModel):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from neigou.kit.instants import Instant
 from neigou.offers.schemas import Sku
 
 LinkCode = Annotated[str, Field(min_length=6, max_length=16, pattern=r"^[0-9A-Za-z]+$")]
@@ -61,7 +62,7 @@ class ShopperConsent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     marketing: bool
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = (
         None
     )

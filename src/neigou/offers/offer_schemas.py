@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from neigou.kit.instants import Instant
 from neigou.offers.offer_rules import CouponKind, CouponStacking, CouponVisibility, PromotionKind
 from neigou.offers.schemas import MAX_FEN, Name, PriceFen, Sku
 
@@ -29,8 +30,8 @@ class CouponCreate(BaseModel):
     stacking: CouponStacking = CouponStacking.COMBINABLE
     total_quantity: Count
     per_customer_limit: Count = 1
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     # The shop whose coupon it is (operators; a merchant's coupons are its own, on its own skus).
     merchant_id: int | None = None
 
@@ -138,8 +139,8 @@ class PromotionCreate(BaseModel):
     kind: PromotionKind
     params: PromotionParamsIn
     skus: Skus | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     priority: Annotated[int, Field(ge=-1000, le=1000, strict=True)] = 0
     exclusive: bool = False
     # The shop whose promotion it is (operators; a merchant's are its own, on its own skus).
@@ -194,7 +195,7 @@ class CouponUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    ends_at: AwareDatetime | None = None
+    ends_at: Instant | None = None
     total_quantity: Count | None = None
     status: OfferStatus | None = None
     value: Annotated[int, Field(ge=1, le=MAX_FEN, strict=True)] | None = None
@@ -215,7 +216,7 @@ class PromotionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    ends_at: AwareDatetime | None = None
+    ends_at: Instant | None = None
     status: OfferStatus | None = None
     params: PromotionParamsIn | None = None
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from neigou.kit.instants import Instant
 from neigou.offers.schemas import Sku
 
 
@@ -29,7 +30,7 @@ class QuoteRequest(BaseModel):
     items: Annotated[list[QuoteItem], Field(min_length=1, max_length=200)]
     # Ids are used back as given: 7 and "7" name the same coupon.
     coupon_ids: Annotated[list[int], Field(max_length=20)] | None = None
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class QuoteLineOut(BaseModel):

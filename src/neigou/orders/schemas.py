@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from neigou.kit.instants import Instant
 from neigou.links.schemas import ShopperConsent
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -35,7 +36,7 @@ class OrderBody(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
     ) = None
     items: Annotated[list[ItemBody], Field(min_length=1, max_length=200)]
-    paid_at: AwareDatetime
+    paid_at: Instant
     total_fen: Fen | None = None
     event_id: int | None = None
     # The shopper's marketing consent: true adds them to the attributed member's customer book. Not a term
@@ -48,7 +49,7 @@ class CompleteBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class RefundBody(BaseModel):
@@ -58,7 +59,7 @@ class RefundBody(BaseModel):
 
     refund_id: ExternalId
     amount_fen: Annotated[int, Field(gt=0, le=10_000_000_000, strict=True)]
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class CommissionOut(BaseModel):
@@ -123,7 +124,7 @@ class SettlementBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    as_of: AwareDatetime | None = None
+    as_of: Instant | None = None
 
 
 class SettlementOut(BaseModel):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from neigou.kit.instants import Instant
 
 MAX_ID = 2**63 - 1  # the database's bigint: a larger id is refused as invalid, never a 500
 CustomerRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -24,7 +26,7 @@ class OptOutIn(BaseModel):
     customer_ref: CustomerRef
     program_id: RowId | None = None
     request_id: RequestId
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class ErasedOut(BaseModel):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from neigou.kit.instants import Instant
 from neigou.programs.models import AttributionModel
 
 Code = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -124,7 +125,7 @@ class MemberCreate(BaseModel):
     customer_ref: str | None = Field(default=None, min_length=1, max_length=128)
     inviter_id: int | None = None
     tier: str | None = None
-    joined_at: AwareDatetime | None = None
+    joined_at: Instant | None = None
 
 
 class InviterChange(BaseModel):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from neigou.kit.instants import Instant
 
 RuleName = Literal[
     "order_brushing", "coupon_hoarding", "shared_identity", "invite_ring", "refund_abuse", "padded_group"
@@ -18,7 +20,7 @@ class ScanIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    as_of: AwareDatetime | None = None
+    as_of: Instant | None = None
     rules: Annotated[list[RuleName], Field(min_length=1, max_length=6)] | None = None
 
 

@@ -161,10 +161,12 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         fields = ", ".join(e["field"] or "body" for e in errors)
+        # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
+        only_range = bool(errors) and all(e["type"] == "date_out_of_range" for e in errors)
         return problem(
             request,
             422,
-            "validation_error",
+            "date_out_of_range" if only_range else "validation_error",
             N_("Invalid request"),
             Message("Some fields are missing or malformed: {fields}.", fields=fields),
             errors=errors,
