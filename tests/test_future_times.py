@@ -116,3 +116,52 @@ def test_a_time_ahead_is_refused_and_writes_nothing(
     if REFUSED[field] == "time_in_future":
         assert answer.json()["field"] == name
     assert row_counts(factory) == before
+
+
+# Times outside the product's days (kit.dates): two with no UTC instant at all, one just before the
+# first day and one just after the last.
+OUTSIDE = [
+    "0001-01-01T06:00:00+14:00",
+    "9999-12-31T23:59:59-12:00",
+    "1969-12-31T23:59:59Z",
+    "3000-01-01T00:00:00Z",
+]
+
+
+def _in_matrix(field: Field) -> bool:
+    try:
+        matrix_case(field[0], field[1])
+    except AssertionError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "field", sorted(f for f in {**AHEAD, **REFUSED} if _in_matrix(f)), ids=lambda f: f"{f[0]} {f[1]} {f[2]}"
+)
+def test_a_time_outside_the_products_days_is_refused_and_writes_nothing(
+    app: FastAPI,
+    world: World,  # noqa: F811 - the fixture imported above
+    factory: sessionmaker[Session],
+    field: Field,
+) -> None:
+    """Every written time, ahead or not: 422 ``date_out_of_range`` like a day outside the range
+    (never a 500 from a time with no UTC instant, or from a day a report or a scan steps back from),
+    and nothing written."""
+    method, path, name = field
+    case = matrix_case(method, path)
+    role = Role.OPERATOR if Role.OPERATOR in case.allowed else sorted(case.allowed)[0]
+    before = row_counts(factory)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for value in OUTSIDE:
+            seed = case.body(world.ids) if callable(case.body) else case.body
+            answer = client.request(
+                method,
+                case.path.format(**world.ids),
+                json=with_field(_filled(seed, world.ids), name, value),
+                headers=bearer(world.tokens[role.value]),
+            )
+            assert answer.status_code == 422, (value, answer.text)
+            assert answer.json()["code"] == "date_out_of_range", (value, answer.text)
+            assert [e["type"] for e in answer.json()["errors"]] == ["date_out_of_range"], (value, answer.text)
+    assert row_counts(factory) == before

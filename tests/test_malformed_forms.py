@@ -33,7 +33,7 @@ def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
     return build_world(client, operator, make_token)
 
 
-FORM_BAD = ["", LONG, "9" * 40, "-1", "abc", "1.999", "2026-02-30T10:00", "nul\x00"]
+FORM_BAD = ["", LONG, "9" * 40, "-1", "abc", "1.999", "2026-02-30T10:00", "0001-01-01T00:00", "nul\x00"]
 OPENS, CLOSES = "2026-03-01T10:00", "2026-04-01T10:00"
 CONSOLE_FORMS: list[tuple[str, dict[str, str]]] = [
     (

@@ -56,6 +56,7 @@ BAD_VALUES: list[Any] = [
     [],
     "2026-02-30",
     "2026-03-01T10:00:00",
+    "0001-01-01T06:00:00+14:00",  # a time with no UTC instant
 ]
 BAD_INT_PARAMS: list[Any] = [999_999_999, 0, -1, 2**63, BIG, "abc", 1.5]
 BAD_STR_PARAMS: list[Any] = ["does-not-exist", "x" * 2_000, "2026-13", "-1", str(BIG), "%25%00"]
@@ -68,6 +69,7 @@ BAD_QUERY_VALUES: list[Any] = [
     "x" * 2_000,
     "2026-02-30",
     "2026-13",
+    "0001-01-01T06:00:00+14:00",  # a time with no UTC instant
     1.5,
     "nul\x00",
 ]

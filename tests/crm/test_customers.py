@@ -32,6 +32,11 @@ def test_add_then_the_same_customer_in_another_form_is_refused(
     before = row_counts(factory)
     again = add_customer(client, book.member_headers, book.member, "+86 13800138000", status=409)
     assert again["code"] == "customer_exists"
+    # Copied from a phone's contacts, the number comes wrapped in invisible direction marks.
+    copied = add_customer(
+        client, book.member_headers, book.member, "\u202a+86 138 0013 8000\u202c", status=409
+    )
+    assert copied["code"] == "customer_exists"
     assert row_counts(factory) == before
     # A colleague may hold the same customer in their own book.
     add_customer(client, book.other_headers, book.other, "13800138000")

@@ -187,6 +187,11 @@ def test_the_api_imports_and_reports_row_errors(
     assert refused.json()["errors"] == [
         {"line": 2, "code": "naive_time", "message": refused.json()["errors"][0]["message"]}
     ]
+    # Times outside the product's days: one with no UTC instant at all, one before 1970.
+    for at in ("0001-01-01T06:00:00+14:00", "1969-12-31T23:59:59+00:00"):
+        outside = client.post(url, json={"csv": HEADER + f"{owner},wx-1,330,{at}\n"}, headers=operator)
+        assert (outside.status_code, outside.json()["code"]) == (422, "import_rejected"), outside.text
+        assert [e["code"] for e in outside.json()["errors"]] == ["date_out_of_range"]
     assert row_counts(factory) == before
     audit = client.get(f"/api/v1/audit-log?entity=program&entity_id={program_id}", headers=operator).json()
     assert audit[0]["action"] == "group.counts.import"

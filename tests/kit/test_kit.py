@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
-from neigou.kit.ids import digest, keyed_hash, mask, new_token
+from neigou.kit.ids import customer_ref_hash, customer_ref_mask, digest, keyed_hash, mask, new_token
 from neigou.kit.money import format_bp, format_fold, format_rate_bp, format_yuan
 from neigou.kit.settings import Settings
 
@@ -90,6 +90,22 @@ def test_keyed_hash_is_the_hmac_sha256_of_the_canonical_value(key: str) -> None:
 def test_identifiers_are_hashed_and_masked_in_one_canonical_form(form: str) -> None:
     assert keyed_hash("k1", form) == keyed_hash("k1", "13812345678")
     assert mask(form) == "138****5678"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "\ufeffoUpF8uMuAJO_M2px",
+        "oUpF8uMuAJO_M2px\u200b",
+        "\u202aoUpF8uMuAJO_M2px\u202c",
+        " \u2060oUpF8uMuAJO_M2px ",
+    ],
+)
+def test_an_openid_with_invisible_characters_around_it_is_the_same_customer(form: str) -> None:
+    """A byte-order mark a spreadsheet left, a zero-width space or direction marks a copy carried."""
+    assert customer_ref_hash("k1", form) == customer_ref_hash("k1", "oUpF8uMuAJO_M2px")
+    assert customer_ref_mask(form) == customer_ref_mask("oUpF8uMuAJO_M2px")
+    assert keyed_hash("k1", "oUpF8u\u200bMuAJO") != keyed_hash("k1", "oUpF8uMuAJO")  # inside: another id
 
 
 @pytest.mark.parametrize(

@@ -53,10 +53,21 @@ TOKEN = "ngk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         ("customer (+86)13812345678 joined", "13812345678"),
         ("customer １３８１２３４５６７８ joined", "１２３４５６７８"),
         ("customer ＋８６ １３８－１２３４－５６７８ joined", "１２３４－５６７８"),
+        ("no customer 13812345678.", "13812345678"),  # at a sentence's end
+        ("GET /console/members?q=138+1234+5678 HTTP/1.1", "1234+5678"),  # a GET form's spaces
+        ("GET /workspace/customers?q=%2B86%2013812345678 HTTP/1.1", "13812345678"),
+        ("customer 138–1234–5678 joined", "1234–5678"),  # an en dash
+        ("customer \u202a+86 138 1234 5678\u202c joined", "1234 5678"),  # copied from contacts
+        ("customer 138\u200b1234\u200b5678 joined", "1234\u200b5678"),  # zero-width spaces
     ],
 )
 def test_secrets_in_text_are_redacted(text: str, secret: str) -> None:
     assert secret not in redact_text(text)
+
+
+@pytest.mark.parametrize("text", ["took 1.13812345678 s", "13812345678.5 yuan", "at 1774404000000"])
+def test_decimals_and_long_numbers_are_not_phones(text: str) -> None:
+    assert redact_text(text) == text
 
 
 def test_ordinary_text_is_kept() -> None:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.no_database
 
 # Zeros of decimal digit runs: ASCII, full-width, Arabic-Indic, Devanagari, Bengali, Thai, math bold.
 ZEROS = ["0", "\uff10", "\u0660", "\u0966", "\u09e6", "\u0e50", "\U0001d7ce"]
-SEPARATORS = ["", " ", "-", "\u3000", "\u2011", "\u2014", "\uff0d", ".", "\u00a0"]
+SEPARATORS = ["", " ", "-", "\u3000", "\u2011", "\u2014", "\uff0d", ".", "\u00a0", "\u200b"]
 PREFIXES = ["", "+86", "+86 ", "＋86-", "0086", "0086 ", "86", "(+86)"]
 # Mainland mobile prefixes libphonenumber knows as allocated.
 MOBILE_PREFIXES = [
@@ -116,6 +116,22 @@ def test_refs_that_are_not_mobiles_keep_their_hash(ref: str) -> None:
     assert customer_ref(ref) == ref
     assert customer_ref_hash("k", ref) == keyed_hash("k", ref)
     assert mainland_mobile(ref) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u202a+86 139 1234 5678\u202c",  # copied from a phone's contacts: wrapped in direction marks
+        "\u2066139 1234 5678\u2069",  # isolates, as some chat apps paste them
+        "\u200e13912345678",  # a left-to-right mark
+        "139\u200b1234\u200b5678",  # zero-width spaces in a long digit run
+        "\ufeff13912345678",  # a byte-order mark left at a spreadsheet cell's start
+    ],
+)
+def test_invisible_format_characters_do_not_make_another_customer(text: str) -> None:
+    assert customer_ref(text) == "13912345678"
+    assert customer_ref_hash("k", text) == customer_ref_hash("k", "13912345678")
+    assert mainland_mobile(text) is not None
 
 
 def test_unicode_digits_become_ascii() -> None:

@@ -74,6 +74,28 @@ def test_cli_imports_csv_with_a_row_error_report(
     assert_ledger_balanced(factory)
 
 
+def test_a_paid_at_outside_the_products_days_is_a_row_error_not_the_end_of_the_import(
+    env: None, client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A time with no UTC instant (``+14:00`` on the calendar's first day) stopped the whole import
+    with a database error; one before 1970 went in. Each is now its row's error, and the rest go in."""
+    w = build(client, operator, factory, max_levels=2)
+    rows = ["external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"]
+    times = ["0001-01-01T06:00:00+14:00", "9999-12-31T23:59:59-12:00", "1969-12-31T23:59:59+00:00"]
+    for n, at in enumerate([*times, "2026-03-01T12:00:00+08:00"]):
+        rows.append(f"EDGE-{n},{w.program_id},c{n},{w.link},{at},{SKU},1,10000")
+    path = tmp_path / "edges.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = tmp_path / "errors.csv"
+    result = runner.invoke(app, ["orders", "import", str(path), "--errors", str(report)])
+    assert "imported 1 orders, 0 already there, 3 refused" in result.output, (result.output, result.exception)
+    assert [line.split(",")[:3] for line in report.read_text().splitlines()[1:]] == [
+        [str(n + 2), f"EDGE-{n}", "parse_error"] for n in range(3)
+    ]
+    assert _count(factory, Order) == 1
+    assert_ledger_balanced(factory)
+
+
 def test_jsonl_import_resumes_after_a_crash_without_duplicates(
     client: TestClient,
     operator: dict[str, str],

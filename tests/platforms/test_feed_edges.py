@@ -362,7 +362,16 @@ def test_a_quantity_no_column_holds_skips_the_row_not_the_batch(
 
 
 @pytest.mark.parametrize(
-    "at", ["0001-01-01 00:00:00", "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-10:00"]
+    "at",
+    [
+        "0001-01-01 00:00:00",
+        "0001-01-01T00:00:00+08:00",
+        "9999-12-31T23:59:59-10:00",
+        # instants, but outside the product's days: an order paid then was a 500 in the risk scan
+        "0001-01-02 00:00:00",
+        "1900-01-01 00:00:00",
+        "1969-12-31 23:59:59+00:00",
+    ],
 )
 def test_a_time_at_the_end_of_the_calendar_skips_the_row(
     client: TestClient, operator: dict[str, str], world: Feeds, at: str

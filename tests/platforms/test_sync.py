@@ -226,6 +226,35 @@ def test_an_answer_that_is_not_json_is_a_platform_error(
         assert watermark(session, integration_id, Platform.JD_UNION) is None
 
 
+@pytest.mark.parametrize(
+    ("platform", "answer"),
+    [
+        (
+            Platform.JD_UNION,
+            {"jd_union_open_order_row_query_responce": {"queryResult": {"code": 200, "data": 5}}},
+        ),
+        (Platform.PDD, {"order_list_get_response": {"order_list": 5}}),
+        (Platform.PDD, {"order_list_get_response": {"order_list": {"order_sn": "1"}}}),
+        (
+            Platform.TAOBAO,
+            {"tbk_order_details_get_response": {"data": {"results": {"publisher_order_dto": 7}}}},
+        ),
+        (Platform.TAOBAO, {"tbk_order_details_get_response": {"data": {"results": [1]}}}),
+    ],
+)
+def test_rows_of_another_shape_are_a_platform_error(
+    factory: sessionmaker[Session], stub: Stub, world: tuple[World, int], platform: Platform, answer: Any
+) -> None:
+    """Rows that are not a list fail the poll as the platform's error (the command's one line), not
+    as a TypeError out of the parser, and the watermark stays."""
+    _, integration_id = world
+    stub.answers = [(200, answer)]
+    with pytest.raises(PlatformError, match="not"):
+        _poll(factory, stub, integration_id, platform, since=NOW - timedelta(minutes=30))
+    with factory() as session:
+        assert watermark(session, integration_id, platform) is None
+
+
 def test_a_platform_clock_a_little_ahead_is_allowed_as_far_as_the_skew(
     factory: sessionmaker[Session], stub: Stub, world: tuple[World, int]
 ) -> None:

@@ -3,7 +3,8 @@ process, on this run's database), 60 platform feeds at once sharing their orders
 orders, with refunds: each order taken in once, each refund posted once, the ledger balanced), and 60
 at once of each console search a form asks as the user types
 (the group owner picker, the campaign coupon pickers of the console and the merchant portal, signed in
-by cookie), get 2xx, 409 or 503 ``overloaded`` with ``Retry-After``, never a 500;
+by cookie), get 2xx, 409 or 503 ``overloaded`` with ``Retry-After``, never a 500 (100 anonymous
+near-limit posts, made-up tokens and share-link visits at once: 401 or 302, or the same 503);
 what was accepted is consistent (reads give the program, hidden-coupon stock is never oversold and is left
 unsold only if requests were shed); liveness answers all through the burst.
 
@@ -53,6 +54,7 @@ from tests.web.served import STALLED_AFTER, serve
 
 BURST = 500
 SEARCHES = 60  # a picker's requests at once: a room of operators typing
+STRANGERS = 100  # anonymous posts, made-up tokens, share-link visits at once
 STOCK = 120
 EXPECTED = frozenset({200, 201, 409, 503})
 NO_ANSWER = 0  # the status of a request left unanswered for STALLED_AFTER
@@ -129,10 +131,12 @@ async def _fire(
     return list(answers), polls
 
 
-def _check_answers(answers: list[Answer], polls: list[Answer], log_path: Path) -> Counter[int]:
+def _check_answers(
+    answers: list[Answer], polls: list[Answer], log_path: Path, expected: frozenset[int] = EXPECTED
+) -> Counter[int]:
     statuses = Counter(a.status for a in answers)
     log = log_path.read_text(errors="replace")
-    assert set(statuses) <= EXPECTED, (statuses, log[-3000:])
+    assert set(statuses) <= expected, (statuses, log[-3000:])
     for shed in (a for a in answers if a.status == 503):
         assert shed.body["code"] == "overloaded"
         assert shed.headers["content-type"] == "application/problem+json"
@@ -155,6 +159,24 @@ def test_a_burst_of_program_reads(
     statuses = _check_answers(answers, polls, log_path)
     assert statuses[200] > 0
     assert all(a.body["id"] == program["id"] for a in answers if a.status == 200)
+
+
+def test_a_burst_of_strangers_and_share_link_visits(
+    server: tuple[str, Path], client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Anonymous writes with near-limit bodies are refused by the credential gate unread (401), a
+    made-up token after its lookup (401), and the share-link redirect answers its 302: a burst of
+    each is answered, shed (503 with Retry-After) past capacity, never a 500 or a stall."""
+    base, log_path = server
+    w = orders_world(client, operator, factory)
+    body = {"external_id": "stranger", "note": "x" * 900_000}  # under the JSON limit: the gate refuses it
+    for headers in ({}, {"Authorization": "Bearer ngt_not-a-token-of-ours"}):
+        answers, polls = aio.run(_fire(base, [("POST", "/api/v1/orders", body)] * STRANGERS, headers))
+        statuses = _check_answers(answers, polls, log_path, frozenset({401, 503}))
+        assert statuses[401] > 0
+    answers, polls = aio.run(_fire(base, [("GET", f"/l/{w.link}", None)] * STRANGERS, {}))
+    statuses = _check_answers(answers, polls, log_path, frozenset({302, 503}))
+    assert statuses[302] > 0
 
 
 def test_a_burst_of_hidden_coupon_claims(

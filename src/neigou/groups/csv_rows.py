@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from neigou.kit.columns import HEADER_ROW, Column, FileRefused, Layout, Row, RowError
+from neigou.kit.dates import instant_in_range, range_message
 from neigou.kit.i18n import Message
 from neigou.kit.tabular import nul_row
 
@@ -108,25 +109,37 @@ def _row(line: int, values: dict[str, str]) -> tuple[CountRow | None, RowError |
                 max_count=MAX_COUNT,
             ),
         )
+    observed_at = _observed_at(line, cells["observed_at"])
+    if isinstance(observed_at, RowError):
+        return None, observed_at
+    return CountRow(line, int(owner), cells["group"], int(count), observed_at), None
+
+
+def _observed_at(line: int, text: str) -> datetime | RowError:
     try:
-        observed_at = datetime.fromisoformat(cells["observed_at"])
+        observed_at = datetime.fromisoformat(text)
     except ValueError:
-        return None, RowError(
+        return RowError(
             line,
             None,
             "bad_time",
             Message(
                 "observed_at {observed_at!r} is not an ISO 8601 time such as 2026-03-24T21:00:00+08:00.",
-                observed_at=cells["observed_at"],
+                observed_at=text,
             ),
         )
     if observed_at.tzinfo is None or observed_at.utcoffset() is None:
-        return None, RowError(
+        return RowError(
             line,
             None,
             "naive_time",
-            Message(
-                "observed_at {observed_at!r} has no time zone; add +08:00.", observed_at=cells["observed_at"]
-            ),
+            Message("observed_at {observed_at!r} has no time zone; add +08:00.", observed_at=text),
         )
-    return CountRow(line, int(owner), cells["group"], int(count), observed_at), None
+    if not instant_in_range(observed_at):  # no UTC instant, or one a day's report cannot step from
+        return RowError(
+            line,
+            None,
+            "date_out_of_range",
+            range_message(observed_at.date(), "observed_at"),
+        )
+    return observed_at

@@ -7,7 +7,7 @@ here first, so anything outside the range is a 422 ``date_out_of_range`` and nev
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
@@ -19,6 +19,15 @@ LAST_DAY = date(2999, 12, 31)
 def in_range(value: date) -> bool:
     """True when ``value`` lies in the supported range."""
     return FIRST_DAY <= value <= LAST_DAY
+
+
+def instant_in_range(value: datetime) -> bool:
+    """True when an aware ``value`` has a UTC instant whose day lies in the supported range
+    (``0001-01-01T06:00+14:00`` has none: converting it overflows)."""
+    try:
+        return in_range(value.astimezone(UTC).date())
+    except OverflowError:
+        return False
 
 
 def range_message(value: date, field: str) -> Message:

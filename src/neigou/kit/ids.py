@@ -22,11 +22,24 @@ def digest(value: str) -> str:
 
 
 def canonical(value: str) -> str:
-    """One form per identifier: NFKC (full-width and other compatibility forms folded), trimmed.
+    """One form per identifier: NFKC (full-width and other compatibility forms folded), trimmed of
+    white space and invisible format characters at either end (a byte-order mark a spreadsheet left,
+    a zero-width space or direction mark a copy from a chat carried).
 
     Without it ``１３８…`` (full-width digits) and ``138…`` are two customers to every per-customer limit.
     """
-    return unicodedata.normalize("NFKC", value).strip()
+    text = unicodedata.normalize("NFKC", value)
+    start, end = 0, len(text)
+    while start < end and _edge(text[start]):
+        start += 1
+    while end > start and _edge(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _edge(c: str) -> bool:
+    """White space or a format character: noise around an identifier, never part of it."""
+    return c.isspace() or unicodedata.category(c) == "Cf"
 
 
 def keyed_hash(secret_key: str, value: str) -> str:

@@ -4,7 +4,8 @@ absent and never in the future.
 Every instant a request takes (body or query) is an ``Instant``: ISO 8601 text carrying its offset.
 Pydantic would also read a number (``1733400000``, or the same digits as text) as Unix seconds, but a
 number does not say whether it counts seconds or milliseconds, so it is refused (422
-``numeric_datetime``) rather than guessed.
+``numeric_datetime``) rather than guessed. A time whose UTC instant lies outside the product's days
+(1970-01-01 to 2999-12-31), or that has none (``0001-01-01T06:00+14:00``), is 422 ``date_out_of_range``.
 
 A settlement dated eight days ahead would release frozen commission early; an order, completion or
 refund dated ahead would start its freeze (or move money) on a day that has not come. Another system's
@@ -21,10 +22,11 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.dates import FIRST_DAY, LAST_DAY, instant_in_range
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 
@@ -58,8 +60,23 @@ def _not_a_number(value: object) -> object:
     return value
 
 
-Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
-"""An instant a request gives: ISO 8601 text with its zone; a number, or digits as text, is refused."""
+def supported(value: datetime) -> datetime:
+    """``value`` unchanged when its UTC instant lies in the product's days (``kit.dates``, 1970-01-01 to
+    2999-12-31); else a validation error of type ``date_out_of_range``. ``0001-01-01T06:00+14:00`` is a
+    time pydantic accepts with no UTC instant at all, and an instant at the calendar's edge overflows
+    the first day or month a report or a scan steps back or on from it: both were 500s."""
+    if not instant_in_range(value):
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "The time must lie between {first} and {last} (UTC).",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(supported)]
+"""An instant a request gives (the type of every such field): ISO 8601 text with its zone, within the
+product's days; a number, or digits as text, is refused."""
 
 
 def future_message(field: str, value: datetime, now: datetime) -> Message:

@@ -41,10 +41,13 @@ _SECRET_KEYS = re.compile(
 )
 # Pieces of a mainland mobile as people write it, ASCII or full-width: digits, a separator between
 # groups, ``+86``, ``0086`` or ``86`` before it (glued or not, or in brackets), brackets round the first group.
+# A separator is what ``kit.phones`` drops (but a dot, which decimals hold): white space, a dash, an
+# invisible format character (direction marks, zero-width spaces), and a URL query's space (``+``, ``%20``).
 _D = r"[0-9\uff10-\uff19]"
-_SEP = r"[\s\-\uff0d]?"
+_SEP = r"(?:[\s\-\uff0d\u2010-\u2015+\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|%20)?"
 _CC = r"[8\uff18][6\uff16]"
-_PREFIX = rf"(?:(?:[+\uff0b]|[0\uff10]{{2}})?{_CC}{_SEP}|[(\uff08][+\uff0b]?{_CC}[)\uff09]\s?)?"
+_PLUS = r"(?:[+\uff0b]|%2[bB])"
+_PREFIX = rf"(?:(?:{_PLUS}|[0\uff10]{{2}})?{_CC}{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
 _MOBILE = rf"{_PREFIX}[(\uff08]?[1\uff11][3-9\uff13-\uff19]{_D}[)\uff09]?{_SEP}{_D}{{4}}{_SEP}{_D}{{4}}"
 # Secrets inside free text: a header value, a query parameter (a shopper's ``customer_ref`` on a share link
 # too, however it is encoded), a signing secret, a phone number.
@@ -64,7 +67,8 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + REDACTED),
     # API tokens and sign-in codes (``kit.ids.new_token``) wherever they stand: a lookup's KeyError, a path.
     (re.compile(r"\b(ng[tc])_[A-Za-z0-9_-]{8,}"), r"\1_" + REDACTED),
-    (re.compile(rf"(?<![\d.]){_MOBILE}(?![\d.])"), "[phone]"),
+    # not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
+    (re.compile(rf"(?<![\d.]){_MOBILE}(?!\d|\.\d)"), "[phone]"),
 )
 
 

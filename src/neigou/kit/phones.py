@@ -23,6 +23,7 @@ _SEPARATORS = frozenset(".()/")
 _SHAPE = re.compile(r"\+?[0-9]{3,20}")
 _PLAIN_MOBILE_LENGTH = 11
 _MOBILE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+_DROPPED_CATEGORIES = frozenset({"Pd", "Cf"})  # dashes; format characters (direction marks, zero-width)
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,10 @@ def ascii_digits(text: str) -> str:
 
 
 def _dropped(c: str) -> bool:
-    """A separator between a number's digits: white space, ``.()/`` or a dash."""
-    return c.isspace() or c in _SEPARATORS or unicodedata.category(c) == "Pd"
+    """A separator between a number's digits: white space, ``.()/``, a dash, or an invisible format
+    character (a number copied from a phone's contacts comes wrapped in direction marks, ``\u202a…\u202c``;
+    chat apps put zero-width spaces in long digit runs)."""
+    return c.isspace() or c in _SEPARATORS or unicodedata.category(c) in _DROPPED_CATEGORIES
 
 
 # ASCII is its own NFKC form and has no other digits, so ASCII text (most references: openids and

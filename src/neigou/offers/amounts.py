@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from neigou.kit.dates import FIRST_DAY, LAST_DAY, instant_in_range
 from neigou.kit.i18n import Message
 
 
@@ -93,4 +94,14 @@ def local_to_utc(text: str, timezone: str) -> datetime:
         raise AmountError("invalid_datetime", Message("{text!r} is not a date and time.", text=text)) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(timezone))
+    if not instant_in_range(value):  # at the calendar's edge, in a zone ahead of UTC: no UTC instant
+        raise AmountError(
+            "date_out_of_range",
+            Message(
+                "{text!r} is outside the supported range {first} to {last}.",
+                text=text,
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            ),
+        )
     return value.astimezone(UTC)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from neigou.kit.columns import Column, Layout, Row, RowError
+from neigou.kit.dates import FIRST_DAY, LAST_DAY, instant_in_range
 from neigou.kit.i18n import Message
 from neigou.kit.json_text import holds_nul
 from neigou.kit.tabular import nul_in_row
@@ -51,6 +52,8 @@ def _at(value: object) -> datetime:
     at = datetime.fromisoformat(value)
     if at.tzinfo is None:
         raise ValueError("paid_at must carry a time zone")
+    if not instant_in_range(at):  # a time with no UTC instant stopped the whole import
+        raise ValueError(f"paid_at must lie between {FIRST_DAY} and {LAST_DAY}")
     return at
 
 

@@ -258,6 +258,15 @@ class PlatformError(Exception):
     """The platform's API failed or answered something other than its documented shape."""
 
 
+def _rows(value: object, name: str) -> list[Any]:
+    """A page's rows: a list (or nothing); any other value is an answer of another shape."""
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list):
+        raise PlatformError(f"{name} is not a list")
+    return value
+
+
 def _jd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
     answer = body.get("jd_union_open_order_row_query_responce") or body.get(
         "jd_union_open_order_row_query_response"
@@ -268,14 +277,14 @@ def _jd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
     result = json.loads(result) if isinstance(result, str) else result
     if not isinstance(result, dict) or result.get("code") != 200:
         raise PlatformError(f"JD answered {redact_cut(str(result), 200)}")
-    return list(result.get("data") or []), bool(result.get("hasMore")), ""
+    return _rows(result.get("data"), "queryResult.data"), bool(result.get("hasMore")), ""
 
 
 def _pdd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
     answer = body.get("order_list_get_response")
     if not isinstance(answer, dict):
         raise PlatformError("no order_list_get_response")
-    rows = list(answer.get("order_list") or [])
+    rows = _rows(answer.get("order_list"), "order_list")
     return rows, len(rows) >= 300, ""
 
 
@@ -285,7 +294,9 @@ def _taobao(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
     if not isinstance(data, dict):
         raise PlatformError("no tbk_order_details_get_response.data")
     results = data.get("results") or {}
-    rows = list(results.get("publisher_order_dto") or []) if isinstance(results, dict) else []
+    if not isinstance(results, dict):
+        raise PlatformError("results is not an object")
+    rows = _rows(results.get("publisher_order_dto"), "publisher_order_dto")
     return rows, bool(data.get("has_next")), str(data.get("position_index") or "")
 
 

@@ -34,6 +34,7 @@ from neigou.platforms.rows import (
     first_time,
     integer,
     required_time,
+    supported,
     text,
     when,
     yuan_to_fen,
@@ -63,7 +64,7 @@ def _settled_at(row: Mapping[str, Any]) -> datetime | None:
         day = datetime.strptime(str(raw), "%Y%m%d").replace(tzinfo=BEIJING).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise RowProblem("invalid_time", Message("payMonth must be yyyyMMdd or 0.")) from exc
-    return day
+    return supported(day, "payMonth")
 
 
 def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from neigou.kit.dates import in_range
 from neigou.kit.i18n import Message, Text
 
 # The platforms report times as Beijing wall-clock time.
@@ -191,11 +192,20 @@ def wall_time(row: Mapping[str, Any], name: str, *, required: bool = True) -> da
     try:
         parsed = datetime.fromisoformat(value.strip())
         # a wall-clock time at the calendar's very start or end has no UTC instant (OverflowError)
-        return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)).astimezone(UTC)
+        at = (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise RowProblem(
             "invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name)
         ) from exc
+    return supported(at, name)
+
+
+def supported(at: datetime, name: str) -> datetime:
+    """``at`` when it lies in the product's days (``kit.dates``: 1970 to 2999), else ``invalid_time``:
+    an order paid in year 1 was taken in, and the risk scan of its member stepped back past the calendar."""
+    if not in_range(at.date()):
+        raise RowProblem("invalid_time", Message("The time {field} is out of range.", field=name))
+    return at
 
 
 def unix_time(
@@ -209,9 +219,10 @@ def unix_time(
         return None
     seconds = integer(row, name, low=1, high=10**14)
     try:
-        return datetime.fromtimestamp(seconds / 1000 if millis else seconds, UTC)
+        at = datetime.fromtimestamp(seconds / 1000 if millis else seconds, UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise RowProblem("invalid_time", Message("The time {field} is out of range.", field=name)) from exc
+    return supported(at, name)
 
 
 def when(row: Mapping[str, Any], name: str, *, required: bool = True) -> datetime | None:

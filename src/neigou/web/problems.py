@@ -161,12 +161,14 @@ def install(app: FastAPI) -> None:
             message = numeric_message(field) if kind == NUMERIC_DATETIME else err.get("msg", "")
             errors.append({"field": field, "message": message, "type": kind})
         numeric = numeric_detail([(e["field"], e["type"]) for e in errors])
+        fields = ", ".join(e["field"] or "body" for e in errors)
+        detail: Text = Message("Some fields are missing or malformed: {fields}.", fields=fields)
         if numeric is not None:
-            detail: Text = numeric
-            code = NUMERIC_DATETIME
+            detail, code = numeric, NUMERIC_DATETIME
+        elif errors and all(e["type"] == "date_out_of_range" for e in errors):
+            # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
+            code = "date_out_of_range"
         else:
-            fields = ", ".join(e["field"] or "body" for e in errors)
-            detail = Message("Some fields are missing or malformed: {fields}.", fields=fields)
             code = "validation_error"
         return problem(request, 422, code, N_("Invalid request"), detail, errors=errors)
 
