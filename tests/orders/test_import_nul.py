@@ -131,3 +131,20 @@ def test_a_nul_row_with_no_external_id_is_refused_alone_and_says_so() -> None:
         "is refused, and the order it belongs to may go in without it."
     )
     assert [type(p).__name__ for p, _ in parsed] == ["OrderIn", "RowError", "OrderIn"]
+
+
+def test_rows_whose_ids_differ_only_by_surrounding_space_are_one_order() -> None:
+    """Grouping reads the id and program as the stored order does, stripped: ``N-1 `` is a row of ``N-1``,
+    not an order of its own that would go in without the other's line."""
+    head = "external_id,program_id,customer_ref,paid_at,sku,quantity,paid_fen\n"
+    line = f",c,{AT},{SKU},1,100\n"
+    parsed = [
+        p
+        for p, _ in parse_table(
+            read_table(head + "N-1,7" + line + " N-1 , 7 " + line, LAYOUT), program_id=None
+        )
+    ]
+    assert len(parsed) == 1
+    order = parsed[0]
+    assert not isinstance(order, RowError)
+    assert (order.external_id, order.program_id, len(order.items)) == ("N-1", 7, 2)

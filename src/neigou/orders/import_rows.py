@@ -138,7 +138,8 @@ def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) 
 
 
 class _Key(NamedTuple):
-    """A row's order key as grouping reads it: its external id and program cells, NUL characters removed."""
+    """A row's order key as grouping reads it: its external id and program cells, NUL characters and
+    surrounding white space removed."""
 
     external_id: str
     program: str
@@ -148,7 +149,13 @@ class _Key(NamedTuple):
 def _order_key(row: Row) -> _Key:
     values = row.values
     program = values.get("program_id") or ""
-    return _Key(_without_nul(values.get("external_id")), _without_nul(program), program_nul="\x00" in program)
+    # Stripped as the stored order's id and program are: "N-1 " is a row of "N-1", not an order of its own
+    # (which would go in without its line, the other refused as external_id_reused).
+    return _Key(
+        _without_nul(values.get("external_id")).strip(),
+        _without_nul(program).strip(),
+        program_nul="\x00" in program,
+    )
 
 
 def _without_nul(value: str | None) -> str:
