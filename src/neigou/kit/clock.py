@@ -33,8 +33,9 @@ def as_utc(value: datetime) -> datetime:
 
 
 @cache
-def canonical_timezones() -> frozenset[str]:
-    """The IANA names a program or organization may keep (read once: the list never changes in a process)."""
+def zone_names() -> frozenset[str]:
+    """The IANA names a program or organization may keep (read once: the list never changes in a process):
+    the tz database's zones and its links (``PRC``, ``US/Pacific``, the older names it keeps for them)."""
     return frozenset(
         name
         for name in available_timezones()
@@ -43,9 +44,9 @@ def canonical_timezones() -> frozenset[str]:
 
 
 def is_valid_timezone(name: str) -> bool:
-    """True when ``name`` is a canonical IANA time zone name (``Asia/Shanghai``, ``UTC``).
+    """True when ``name`` is an IANA time zone name (``Asia/Shanghai``, ``UTC``, or a link such as ``PRC``).
 
     ``ZoneInfo`` loads more: ``Factory``, ``localtime``, ``posix/…`` and ``right/…`` (whose clock counts
     leap seconds) are files of the zone database, not zones a program's days may be cut by.
     """
-    return name in canonical_timezones()
+    return name in zone_names()

@@ -23,9 +23,9 @@ POOL_RESERVE = 6
 STREAM_READERS = 2
 
 
-def _canonical_zone(name: str) -> str:
+def _zone_name(name: str) -> str:
     if not is_valid_timezone(name):
-        raise ValueError(f"{name!r} is not a canonical IANA time zone name (for example Asia/Shanghai)")
+        raise ValueError(f"{name!r} is not an IANA time zone name (for example Asia/Shanghai)")
     return name
 
 
@@ -60,9 +60,9 @@ class Settings(BaseSettings):
     # How often buffered clicks are written when no batch has filled (seconds).
     click_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
     log_json: bool = False
-    # The zone of pages and reports that have no program's own (a canonical IANA name, checked at start:
+    # The zone of pages and reports that have no program's own (an IANA name, checked at start:
     # a misspelt zone would otherwise fail every page that reads it).
-    default_timezone: Annotated[str, AfterValidator(_canonical_zone)] = "Asia/Shanghai"
+    default_timezone: Annotated[str, AfterValidator(_zone_name)] = "Asia/Shanghai"
     session_hours: int = 12
     # Admission control (per web process): requests served at once, and how long one more may wait for
     # a slot before it is answered 503 ``overloaded`` with Retry-After (seconds) and Retry-After-Ms.
