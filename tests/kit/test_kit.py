@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,7 +16,15 @@ from pydantic import ValidationError
 from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
-from neigou.kit.ids import customer_ref_hash, customer_ref_mask, digest, keyed_hash, mask, new_token
+from neigou.kit.ids import (
+    canonical,
+    customer_ref_hash,
+    customer_ref_mask,
+    digest,
+    keyed_hash,
+    mask,
+    new_token,
+)
 from neigou.kit.money import format_bp, format_fold, format_rate_bp, format_yuan
 from neigou.kit.settings import Settings
 
@@ -166,3 +176,30 @@ def test_a_default_time_zone_that_is_not_an_iana_name_stops_the_settings(
 def test_the_default_time_zone_may_be_any_iana_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEIGOU_DEFAULT_TIMEZONE", "Europe/London")
     assert Settings().default_timezone == "Europe/London"
+
+
+def test_a_long_run_of_digits_sent_as_a_time_is_refused_in_linear_time() -> None:
+    """The number check once backtracked quadratically on digits ending in another character (a 1 MiB
+    body took hours, holding the interpreter's lock); 200,000 digits now take milliseconds. Run in a
+    process of its own, so a regression fails on the timeout instead of hanging the suite."""
+    script = (
+        "from pydantic import TypeAdapter, ValidationError\n"
+        "from neigou.kit.instants import Instant\n"
+        "try:\n"
+        "    TypeAdapter(Instant).validate_python('1' * 200_000 + 'x')\n"
+        "except ValidationError as exc:\n"
+        "    print(exc.errors()[0]['type'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    kind = done.stdout.strip()
+    assert kind
+    assert kind != "numeric_datetime"  # not a number: refused as a malformed time
+
+
+def test_invisible_marks_are_trimmed_but_an_emojis_tag_characters_are_kept() -> None:
+    scotland = "u🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    wales = "u🏴\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f"
+    assert canonical(scotland) != canonical(wales)
+    assert canonical("\ufeff\u200bopenid-1\u202c\u2060") == "openid-1"

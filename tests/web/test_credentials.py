@@ -114,6 +114,19 @@ def test_a_sessionless_form_with_a_cookie_is_not_read_past_a_small_limit(app: Fa
                 path, content=iter(declared), headers={**form, "cookie": cookie, "content-length": length}
             )
             assert (answer.status_code, declared.sent) == (413, 0), path  # refused on its length, unread
+        refused = bare.post(
+            "/console/programs", content=b"name=" + b"x" * 70_000, headers={**form, "accept-language": "en"}
+        )
+        assert refused.json()["detail"] == "The request body is larger than 64 KB."
+        # A session cookie, real or made up, is no proof before a route is chosen: at most 1 MiB is read.
+        made_up = Body(100, head=b"code=a&name=", tail=b"")
+        length = str(len(made_up.head) + 100 * CHUNK)
+        answer = bare.post(
+            "/console/programs",
+            content=iter(made_up),
+            headers={**form, "cookie": "neigou_session=made-up", "content-length": length},
+        )
+        assert (answer.status_code, answer.json()["max_bytes"], made_up.sent) == (413, 1024 * 1024, 0)
         signed_in_sized = Body(0, head=b"username=nobody&password=wrong", tail=b"")
         answer = bare.post("/console/login", content=iter(signed_in_sized), headers={**form, "cookie": "x=1"})
         assert answer.status_code != 413  # a sign-in is small: read as before

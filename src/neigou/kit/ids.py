@@ -37,9 +37,18 @@ def canonical(value: str) -> str:
     return text[start:end]
 
 
+# The invisible marks copies carry: a byte-order mark, zero-width spaces and joiners, direction marks,
+# embeddings and isolates, the word joiner. Not every format character: an emoji's tag characters
+# (U+E0020…) tell one flag from another and are part of what they follow.
+_INVISIBLE = frozenset(
+    "\ufeff"
+    + "".join(chr(c) for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x206A)))
+)
+
+
 def _edge(c: str) -> bool:
-    """White space or a format character: noise around an identifier, never part of it."""
-    return c.isspace() or unicodedata.category(c) == "Cf"
+    """White space or an invisible mark: noise around an identifier, never part of it."""
+    return c.isspace() or c in _INVISIBLE
 
 
 def keyed_hash(secret_key: str, value: str) -> str:

@@ -44,15 +44,11 @@ class _TooLarge(BaseException):  # not Exception: body parsers turn those into 4
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    megabytes = max(1, limit // (1024 * 1024))
-    response = problem(
-        Request(scope),
-        413,
-        TOO_LARGE,
-        N_("Request body too large"),
-        Message("The request body is larger than {megabytes} MB.", megabytes=megabytes),
-        max_bytes=limit,
-    )
+    if limit >= 1024 * 1024:
+        detail = Message("The request body is larger than {megabytes} MB.", megabytes=limit // (1024 * 1024))
+    else:
+        detail = Message("The request body is larger than {kilobytes} KB.", kilobytes=max(1, limit // 1024))
+    response = problem(Request(scope), 413, TOO_LARGE, N_("Request body too large"), detail, max_bytes=limit)
     response.headers["Connection"] = "close"
     await response(scope, receive, send)
 

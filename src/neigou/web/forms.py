@@ -37,11 +37,14 @@ CSRF_COOKIE = "neigou_csrf"
 CSRF_FIELD = "csrftoken"  # the name asgi-csrf reads in multipart bodies
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EXEMPT_PREFIXES = ("/api/", "/webhooks/")
-# A form posted without a session (sign-in, a shopper's claim) is small. asgi-csrf reads an urlencoded
-# body whole, before routing, whenever the request carries any cookie: without a session it may read
-# this much, so a stranger cannot have a page's body read up to the app's limit before the sign-in
-# redirect (``web.credentials`` answers only once a route is chosen).
+# asgi-csrf reads an urlencoded body whole, before routing, whenever the request carries any cookie, so
+# a stranger could have a page's body read up to the app's limit before the sign-in redirect
+# (``web.credentials`` answers only once a route is chosen). A form posted without a session (sign-in, a
+# shopper's claim) is small: it may be this long. Any other urlencoded form (a session cookie, real or
+# made up, is no proof at this point) is held to FORM_BYTES, as an API caller's JSON is; files and long
+# lists go as multipart uploads, which keep the app's limit.
 SESSIONLESS_FORM_BYTES = 64 * 1024
+FORM_BYTES = 1024 * 1024
 REASONS = {
     "cross_origin": N_("This form was sent from another site, so it was not accepted."),
     "csrf_failed": N_(
@@ -149,19 +152,22 @@ class FormProtection:
                 scope.update({key: value for key, value in inner.items() if key not in scope})
 
         checked = self.protect(forward)
-        if scope["type"] == "http" and _sessionless_form(scope):
-            checked = BodyLimit(checked, max_bytes=SESSIONLESS_FORM_BYTES)
+        if scope["type"] == "http" and (limit := _form_limit(scope)) is not None:
+            checked = BodyLimit(checked, max_bytes=limit)
         await checked(scope, receive, send)
 
 
-def _sessionless_form(scope: Scope) -> bool:
-    """An unsafe urlencoded request without a session cookie or an Authorization header."""
-    if scope["method"] in SAFE_METHODS or _exempt(scope) or _header(scope, b"authorization") is not None:
-        return False
+def _form_limit(scope: Scope) -> int | None:
+    """The most of an unsafe page request's urlencoded body read: SESSIONLESS_FORM_BYTES without a
+    session cookie or an Authorization header, else FORM_BYTES; None for anything else."""
+    if scope["method"] in SAFE_METHODS or _exempt(scope):
+        return None
     content_type = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
-    return (
-        content_type == "application/x-www-form-urlencoded" and SESSION_COOKIE not in Request(scope).cookies
-    )
+    if content_type != "application/x-www-form-urlencoded":
+        return None
+    if _header(scope, b"authorization") is None and SESSION_COOKIE not in Request(scope).cookies:
+        return SESSIONLESS_FORM_BYTES
+    return FORM_BYTES
 
 
 def _sent_in(scope: Scope) -> str:
