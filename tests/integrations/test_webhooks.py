@@ -172,6 +172,36 @@ def test_signed_events_dated_by_a_number_are_refused_and_change_nothing(
     assert row_counts(factory) == before
 
 
+def test_signed_events_dated_outside_the_products_days_are_refused_as_the_api_refuses_them(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A paid, completion or refund time before 1970 (UTC) is 422 date_out_of_range from the API; the
+    webhook whose data is the same body answered validation_error, another code for one refusal."""
+    w = build(client, operator, factory)
+    shop = _integration(client, operator, w)
+    paid = {k: v for k, v in order_body(w, "WH-R", (SKU, 1, 10_000)).items() if k != "program_id"}
+    assert _send(client, shop, {"type": "order.paid", "data": paid}).status_code == 201
+    early = "1969-12-31T00:00:00Z"
+    order = {**paid, "external_id": "WH-R2", "paid_at": early}
+    refund = {"refund_id": "R-R", "amount_fen": 100, "at": early}
+    before = row_counts(factory)
+    for kind, data, path, body in (
+        ("order.paid", order, "/api/v1/orders", {**order, "program_id": w.program_id}),
+        (
+            "order.completed",
+            {"external_id": "WH-R", "at": early},
+            "/api/v1/orders/WH-R/complete",
+            {"at": early},
+        ),
+        ("order.refunded", {"external_id": "WH-R", **refund}, "/api/v1/orders/WH-R/refunds", refund),
+    ):
+        api = client.post(path, json=body, headers=operator)
+        assert (api.status_code, api.json()["code"]) == (422, "date_out_of_range"), api.text
+        refused = _send(client, shop, {"type": kind, "data": data})
+        assert (refused.status_code, refused.json()["code"]) == (422, "date_out_of_range"), refused.text
+    assert row_counts(factory) == before
+
+
 def test_bad_signature_stale_timestamp_and_replay_are_refused(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

@@ -15,6 +15,7 @@ from neigou.kit.columns import RowError
 from neigou.kit.tabular import read_table
 from neigou.orders import importer
 from neigou.orders.import_rows import LAYOUT, parse_table
+from neigou.orders.inputs import OrderIn
 from neigou.orders.models import Order
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders.builders import SKU, World, assert_ledger_balanced, balance, build
@@ -131,6 +132,40 @@ def test_a_nul_row_with_no_external_id_is_refused_alone_and_says_so() -> None:
         "is refused, and the order it belongs to may go in without it."
     )
     assert [type(p).__name__ for p, _ in parsed] == ["OrderIn", "RowError", "OrderIn"]
+
+
+def test_a_keyless_nul_row_inside_an_order_does_not_split_it() -> None:
+    """Rows of ``N-1`` on both sides of a keyless NUL row stay one order: split, N-1 would be stored with
+    its first line only and the later row refused as ``external_id_reused``."""
+    head = "external_id,program_id,customer_ref,paid_at,sku,quantity,paid_fen\n"
+    tail = f",c,{AT},"
+    text = head + "N-1,7" + tail + "A,1,100\n" + "\x00,7" + tail + "B,1,100\n" + "N-1,7" + tail + "C,1,100\n"
+    text += ",7" + tail + "D,1,100\x00\n" + "N-2,7" + tail + "E,1,100\n"
+    parsed = list(parse_table(read_table(text, LAYOUT, nul_rows="report"), program_id=None))
+    order, error, after, second = (p for p, _ in parsed)
+    assert isinstance(order, OrderIn)
+    assert isinstance(second, OrderIn)
+    assert (order.external_id, [i.sku for i in order.items]) == ("N-1", ["A", "C"])
+    assert isinstance(error, RowError)
+    assert isinstance(after, RowError)
+    assert [(e.row, e.key, e.code) for e in (error, after)] == [
+        (3, "", "nul_character"),
+        (5, "", "nul_character"),
+    ]
+    assert str(error.message).startswith("Row 3 holds a NUL character (\\u0000) and no external id")
+    checkpoints = [row for _, row in parsed]
+    assert checkpoints == [4, 4, 5, 6]  # row 3's error waits for N-1 (rows 2-4): never a step back
+
+
+def test_a_keyless_nul_row_with_no_order_open_is_reported_at_once() -> None:
+    head = "external_id,program_id,customer_ref,paid_at,sku,quantity,paid_fen\n"
+    line = f",c,{AT},{SKU},1,100\n"
+    parsed = list(
+        parse_table(
+            read_table(head + "\x00,7" + line + "N-1,7" + line, LAYOUT, nul_rows="report"), program_id=None
+        )
+    )
+    assert [(type(p).__name__, row) for p, row in parsed] == [("RowError", 2), ("OrderIn", 3)]
 
 
 def test_rows_whose_ids_differ_only_by_surrounding_space_are_one_order() -> None:

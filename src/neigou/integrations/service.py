@@ -21,7 +21,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Invalid, Unauthorized, Unavailable
 from neigou.kit.i18n import Message
-from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail
+from neigou.kit.instants import numeric_detail, refusal_code
 from neigou.kit.jobs import job
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.kit.sealed import Sealer
@@ -195,11 +195,13 @@ def _validated(model: type[M], payload: dict[str, Any]) -> M:
         return model.model_validate(payload)
     except ValidationError as exc:
         named = [(".".join(str(p) for p in e["loc"]), e["type"]) for e in exc.errors()]
+        # Refused with the code the API gives the same body (a number or an out-of-range time given for a time).
+        code = refusal_code([kind for _, kind in named])
         numeric = numeric_detail(named)
-        if numeric is not None:  # a number given for a time, refused as the API refuses it
-            raise Invalid(numeric, code=NUMERIC_DATETIME) from exc
+        if numeric is not None:
+            raise Invalid(numeric, code=code) from exc
         fields = ", ".join(field for field, _ in named)
-        raise Invalid(Message("Invalid fields: {fields}.", fields=fields), code="validation_error") from exc
+        raise Invalid(Message("Invalid fields: {fields}.", fields=fields), code=code) from exc
 
 
 @job("orders.purge_webhook_receipts", cron={"minute": "41", "hour": "4"})

@@ -32,6 +32,7 @@ from neigou.kit.i18n import Message
 
 DEFAULT_SKEW = timedelta(minutes=5)
 NUMERIC_DATETIME = "numeric_datetime"
+DATE_OUT_OF_RANGE = "date_out_of_range"
 # What pydantic would take for Unix seconds: a JSON number, or text of digits with a sign or a fraction.
 # Possessive throughout: a long run of digits ending in something else is refused in linear time (the
 # greedy ``[0-9]*\.?[0-9]+`` traded digits back and forth, quadratic in the run: a 1 MiB body, hours).
@@ -54,6 +55,18 @@ def numeric_detail(errors: Sequence[tuple[str, str]]) -> Message | None:
     return numeric_message(", ".join(field or "body" for field, _ in errors))
 
 
+def refusal_code(kinds: Sequence[str]) -> str:
+    """The code of a request refused for these pydantic error types: ``numeric_datetime`` when every
+    error is a number given for a time, ``date_out_of_range`` when every error is a time outside the
+    product's days, else ``validation_error``. The API and the signed webhook both answer by it, so one
+    body is refused alike whichever way it comes."""
+    if kinds and all(kind == NUMERIC_DATETIME for kind in kinds):
+        return NUMERIC_DATETIME
+    if kinds and all(kind == DATE_OUT_OF_RANGE for kind in kinds):
+        return DATE_OUT_OF_RANGE
+    return "validation_error"
+
+
 def _not_a_number(value: object) -> object:
     if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)):
         raise PydanticCustomError(
@@ -69,7 +82,7 @@ def supported(value: datetime) -> datetime:
     the first day or month a report or a scan steps back or on from it: both were 500s."""
     if not instant_in_range(value):
         raise PydanticCustomError(
-            "date_out_of_range",
+            DATE_OUT_OF_RANGE,
             "The time must lie between {first} and {last} (UTC).",
             {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
         )

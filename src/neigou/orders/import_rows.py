@@ -114,27 +114,43 @@ def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) 
     row error and none of its lines is written, so the order goes in complete once the file is fixed.
     Rows are grouped by their order key with NUL characters removed (``N-1\\x00`` is a row of ``N-1``),
     and a program cell holding a NUL matches its neighbours' program. A NUL row whose external id is
-    nothing but NULs (or empty) names no order: it is refused alone, and its message says so."""
+    nothing but NULs (or empty) names no order: it is refused alone, and its message says so. It does not
+    end the order open around it (rows of ``N-1`` on both sides stay one order, not one stored with
+    half its lines and the rest refused as ``external_id_reused``): its error follows that order's, with
+    a checkpoint no earlier than the order's last row, so checkpoints never go back."""
     group: list[Row] = []
     group_key = _Key("", "", program_nul=False)  # the key of the group's rows, a NUL-free program first
+    keyless: list[int] = []  # keyless NUL rows met while the group was open, reported after it
     for row in rows:
         if row.row <= start:
             continue
         key = _order_key(row)
         if row.nul and not key.external_id.strip():
             if group:
-                yield from _group(group, program_id)
-                group = []
-            yield RowError(row.row, "", "nul_character", _no_order(row.row)), row.row
+                keyless.append(row.row)
+            else:
+                yield _keyless(row.row), row.row
             continue
         if group and not _same_order(key, group_key):
-            yield from _group(group, program_id)
-            group = []
+            yield from _flushed(group, keyless, program_id)
+            group, keyless = [], []
         if not group or (group_key.program_nul and not key.program_nul):
             group_key = key
         group.append(row)
     if group:
-        yield from _group(group, program_id)
+        yield from _flushed(group, keyless, program_id)
+
+
+def _keyless(row: int) -> RowError:
+    return RowError(row, "", "nul_character", _no_order(row))
+
+
+def _flushed(group: list[Row], keyless: list[int], program_id: int | None) -> Iterator[Parsed]:
+    """The group's order (or errors), then the keyless NUL rows met inside it."""
+    yield from _group(group, program_id)
+    last_row = group[-1].row
+    for row in keyless:
+        yield _keyless(row), max(row, last_row)
 
 
 class _Key(NamedTuple):

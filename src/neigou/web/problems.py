@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
-from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message
+from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import redact_cut
 from neigou.web.i18n import problem_locale
@@ -164,12 +164,9 @@ def install(app: FastAPI) -> None:
         fields = ", ".join(e["field"] or "body" for e in errors)
         detail: Text = Message("Some fields are missing or malformed: {fields}.", fields=fields)
         if numeric is not None:
-            detail, code = numeric, NUMERIC_DATETIME
-        elif errors and all(e["type"] == "date_out_of_range" for e in errors):
-            # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
-            code = "date_out_of_range"
-        else:
-            code = "validation_error"
+            detail = numeric
+        # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
+        code = refusal_code([e["type"] for e in errors])
         return problem(request, 422, code, N_("Invalid request"), detail, errors=errors)
 
     @app.exception_handler(DataError)
