@@ -120,34 +120,46 @@ def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) 
     a checkpoint no earlier than the order's last row, so checkpoints never go back."""
     group: list[Row] = []
     group_key = _Key("", "", program_nul=False)  # the key of the group's rows, a NUL-free program first
+    group_nul = False  # a row of the group holds a NUL
     keyless: list[int] = []  # keyless NUL rows met while the group was open, reported after it
     for row in rows:
         if row.row <= start:
             continue
-        key = _order_key(row)
-        if row.nul and not key.external_id.strip():
-            if group:
-                keyless.append(row.row)
-            else:
-                yield _keyless(row.row), row.row
-            continue
-        if group and not _same_order(key, group_key):
-            yield from _flushed(group, keyless, program_id)
-            group, keyless = [], []
+        if row.nul:
+            key = _order_key(row)
+            if not key.external_id:
+                if group:
+                    keyless.append(row.row)
+                else:
+                    yield _keyless(row.row), row.row
+                continue
+        else:  # the common row, read as cheaply as the file allows (one tuple, two strips)
+            values = row.values
+            key = _Key(
+                (values.get("external_id") or "").strip(), (values.get("program_id") or "").strip(), False
+            )
+        if group and key != group_key and not _same_order(key, group_key):
+            yield from _flushed(group, group_nul, keyless, program_id)
+            group, group_nul, keyless = [], False, []
         if not group or (group_key.program_nul and not key.program_nul):
             group_key = key
         group.append(row)
+        group_nul = group_nul or row.nul
     if group:
-        yield from _flushed(group, keyless, program_id)
+        yield from _flushed(group, group_nul, keyless, program_id)
 
 
 def _keyless(row: int) -> RowError:
     return RowError(row, "", "nul_character", _no_order(row))
 
 
-def _flushed(group: list[Row], keyless: list[int], program_id: int | None) -> Iterator[Parsed]:
-    """The group's order (or errors), then the keyless NUL rows met inside it."""
-    yield from _group(group, program_id)
+def _flushed(group: list[Row], nul: bool, keyless: list[int], program_id: int | None) -> Iterator[Parsed]:
+    """The group's order (or, when a row of it holds a NUL, its rows' errors), then the keyless NUL rows
+    met inside it."""
+    if nul:
+        yield from _refused_whole(group)
+    else:
+        yield _group(group, program_id)
     last_row = group[-1].row
     for row in keyless:
         yield _keyless(row), max(row, last_row)
@@ -210,18 +222,20 @@ def _item(values: dict[str, str]) -> ItemIn:
     )
 
 
-def _group(rows: list[Row], program_id: int | None) -> Iterator[Parsed]:
+def _refused_whole(rows: list[Row]) -> Iterator[Parsed]:
+    """Every row of an order one of whose rows holds a NUL, refused, as a JSON line holding one is."""
+    held = next(row for row in rows if row.nul)
+    key, last_row = _order_key(rows[0]).external_id, rows[-1].row
+    for row in rows:
+        message = nul_in_row(row.row) if row.nul else _with_nul_row(row.row, held.row)
+        yield RowError(row.row, key, "nul_character", message), last_row
+
+
+def _group(rows: list[Row], program_id: int | None) -> Parsed:
     first = rows[0].values
     first_row, last_row = rows[0].row, rows[-1].row
-    held = next((row for row in rows if row.nul), None)
-    if held is not None:  # the whole order is refused, every row of it, as a JSON line holding one is
-        key = _order_key(rows[0]).external_id.strip()
-        for row in rows:
-            message = nul_in_row(row.row) if row.nul else _with_nul_row(row.row, held.row)
-            yield RowError(row.row, key, "nul_character", message), last_row
-        return
     try:
-        yield (
+        return (
             OrderIn(
                 external_id=(first.get("external_id") or "").strip(),
                 program_id=_program(first.get("program_id"), program_id),
@@ -234,4 +248,4 @@ def _group(rows: list[Row], program_id: int | None) -> Iterator[Parsed]:
             last_row,
         )
     except (ValueError, TypeError) as exc:
-        yield _refused(first_row, first.get("external_id"), exc), last_row
+        return _refused(first_row, first.get("external_id"), exc), last_row
