@@ -40,8 +40,8 @@ def test_a_declared_oversize_body_is_refused_before_the_401(
             headers={"content-type": "application/json", "accept-language": "en"},
         )
         _problem(english)
-        assert english.json()["detail"] == "The request body is larger than 1 MB."
-        assert client.post("/api/v1/programs", content=big).json()["detail"] == "请求内容超过 1 MB 上限。"
+        assert english.json()["detail"] == "The request body is larger than 64 KB."
+        assert client.post("/api/v1/programs", content=big).json()["detail"] == "请求内容超过 64 KB 上限。"
         small = client.post("/api/v1/programs", json={"code": "x", "name": "x"})
         assert small.status_code == 401  # under the limit: the usual answer
     assert row_counts(factory) == before
