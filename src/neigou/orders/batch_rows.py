@@ -116,15 +116,12 @@ def pricing(
 
 def commission_total(lines: list[LineRow], chain: list[commission.Earner]) -> int:
     """What the order's earners earn in all: ``commission.compute``'s amounts summed (a zero amount
-    adds nothing), from the stored lines as they are, without a ``Line`` per line; the same floors as
-    ``Line.share`` and ``set_writes.EARNED`` (a pool without rate, or a fixed pool, is shared; else the
-    paid amount at the rate)."""
-    total = 0
-    for earner in chain:
-        bp = earner.bp
-        for _, _, _, _, paid_fen, rate, fixed, pool in lines:
-            if fixed is not None or rate == 0:
-                total += pool * bp // commission.BP
-            else:
-                total += paid_fen * rate * bp // (commission.BP * commission.BP)
-    return total
+    adds nothing), from the stored lines as they are, without a ``Line`` per line; the same floors
+    (``commission.share_of``, as ``set_writes.EARNED`` in SQL): a pool without rate, or a fixed pool,
+    is shared; else the paid amount at the rate."""
+    share_of = commission.share_of
+    return sum(
+        share_of(paid_fen, rate, pool if fixed is not None or rate == 0 else None, earner.bp)
+        for earner in chain
+        for _, _, _, _, paid_fen, rate, fixed, pool in lines
+    )

@@ -45,9 +45,17 @@ class Line:
 
     def share(self, bp: int) -> int:
         """``floor(pool × bp)`` computed exactly, without rounding the pool first."""
-        if self.platform_pool_fen is not None or self.fixed_commission_fen is not None:
-            return self.pool_fen * bp // BP
-        return self.paid_fen * self.commission_rate_bp * bp // (BP * BP)
+        pooled = self.platform_pool_fen is not None or self.fixed_commission_fen is not None
+        return share_of(self.paid_fen, self.commission_rate_bp, self.pool_fen if pooled else None, bp)
+
+
+def share_of(paid_fen: int, rate_bp: int, pool_fen: int | None, bp: int) -> int:
+    """``bp`` of a line's commission: of its whole-fen ``pool_fen`` when the pool is given (a platform's
+    fee or a fixed commission), else ``floor(paid × rate × bp / 10^8)``, exactly, without rounding the
+    rate's pool first."""
+    if pool_fen is not None:
+        return pool_fen * bp // BP
+    return paid_fen * rate_bp * bp // (BP * BP)
 
 
 def pool_of(
