@@ -125,11 +125,18 @@ _ORDER_STAGE = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS import_orders ON COMMIT DROP AS SELECT {_ORDER_NAMES} "  # noqa: S608
     "FROM orders WITH NO DATA"
 )
-_WRITE = f"""
-WITH earned AS MATERIALIZED (
-  SELECT * FROM ({EARNED}) AS all_earned WHERE amount_fen > 0
+
+
+def _earned_and_totals(earned: str) -> str:
+    """The two CTEs both writes start with: the non-zero earnings of ``earned`` and each order's total."""
+    return f"""WITH earned AS MATERIALIZED (
+  SELECT * FROM ({earned}) AS all_earned WHERE amount_fen > 0
 ),
-totals AS MATERIALIZED (SELECT order_id, SUM(amount_fen) AS total FROM earned GROUP BY order_id),
+totals AS MATERIALIZED (SELECT order_id, SUM(amount_fen) AS total FROM earned GROUP BY order_id)"""  # noqa: S608
+
+
+_WRITE = f"""
+{_earned_and_totals(EARNED)},
 ins AS (
   INSERT INTO orders ({_ORDER_NAMES}, completed_at, settlement_id)
   SELECT {", ".join(f"o.{c}" for c in ORDER_COLUMNS)}, NULL, NULL FROM import_orders o
@@ -160,10 +167,7 @@ SELECT array_agg(id) FROM ins
 # join, and the postings read each earning order's program, external id and time back from ``orders``
 # (a range of its primary key: the batch's ids, taken together from the sequence, lie close together).
 _WRITE_COPIED = f"""
-WITH earned AS MATERIALIZED (
-  SELECT * FROM ({_EARNED_STORED}) AS all_earned WHERE amount_fen > 0
-),
-totals AS MATERIALIZED (SELECT order_id, SUM(amount_fen) AS total FROM earned GROUP BY order_id),
+{_earned_and_totals(_EARNED_STORED)},
 earnings AS (
   INSERT INTO commissions (order_id, program_id, member_id, level, tier_code, bp, amount_fen, reversed_fen)
   SELECT e.order_id, e.program_id, e.member_id, e.level, e.tier_code, e.bp, e.amount_fen, 0 FROM earned e
