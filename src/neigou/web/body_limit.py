@@ -8,10 +8,9 @@ Two limits. ``NEIGOU_MAX_BODY_BYTES`` (16 MB), for every request, is ``BodyLimit
 app. The smaller ``NEIGOU_MAX_JSON_BODY_BYTES`` (1 MiB) is ``JsonBodyLimit``, the same check put on each
 FastAPI route whose body is JSON or raw bytes (``install``; see ``web.route_tree``): every API and
 webhook route (not the pages: their forms and uploads keep the app's limit) but an upload (a form or
-file body), an endpoint marked
-``kit.json_text.takes_large_body`` (a whole file or a long list sent as JSON) and one that reads its
-body itself up to a limit of its own (``kit.json_text.reads_its_own_body``: a platform feed). It stands
-inside ``web.credentials``: a caller without a credential is answered 401 before either limit of a
+file body), an endpoint marked ``kit.json_text.takes_large_body`` (a whole file or a long list sent as
+JSON) and one that reads its body itself up to a limit of its own (``kit.json_text.reads_its_own_body``:
+a platform feed). It stands inside ``web.credentials``: a caller without a credential is answered 401 before either limit of a
 route is looked at, and with neither body read.
 """
 

@@ -17,8 +17,8 @@ claim, the signed webhooks, public pages) and every request with a method the ro
 ahead of authentication would have said (a NUL's 422, an unknown id's 404, a malformed body's 422).
 On pages one layer reads before any route is chosen: the CSRF check (``web.forms.FormProtection``)
 reads an urlencoded body whole when the request carries any cookie: it reads at most
-``web.forms.SESSIONLESS_FORM_BYTES`` (64 KiB) without a session and ``FORM_BYTES`` (1 MiB) with one, past
-which the request is refused 413.
+``web.forms.SESSIONLESS_FORM_BYTES`` (64 KiB) without a session and the JSON limit
+(``NEIGOU_MAX_JSON_BODY_BYTES``, 1 MiB) with one, past which the request is refused 413.
 The gate reads the routes once per process, as ``web.app._shared_routes`` builds them: like those
 routes, it assumes no app overrides a dependency (an overridden authenticator would still be asked).
 """

@@ -41,10 +41,9 @@ EXEMPT_PREFIXES = ("/api/", "/webhooks/")
 # a stranger could have a page's body read up to the app's limit before the sign-in redirect
 # (``web.credentials`` answers only once a route is chosen). A form posted without a session (sign-in, a
 # shopper's claim) is small: it may be this long. Any other urlencoded form (a session cookie, real or
-# made up, is no proof at this point) is held to FORM_BYTES, as an API caller's JSON is; files and long
-# lists go as multipart uploads, which keep the app's limit.
+# made up, is no proof at this point) is held to the limit of an API caller's JSON
+# (``NEIGOU_MAX_JSON_BODY_BYTES``); files and long lists go as multipart uploads, which keep the app's.
 SESSIONLESS_FORM_BYTES = 64 * 1024
-FORM_BYTES = 1024 * 1024
 REASONS = {
     "cross_origin": N_("This form was sent from another site, so it was not accepted."),
     "csrf_failed": N_(
@@ -128,6 +127,7 @@ class FormProtection:
             send_csrf_failed=_csrf_failed,
         )
         self.public_origin = _origin(settings.public_url)
+        self.form_bytes = min(settings.max_json_body_bytes, settings.max_body_bytes)
 
     def _allowed(self, scope: Scope, origin: str) -> bool:
         host = _header(scope, b"host")
@@ -152,14 +152,14 @@ class FormProtection:
                 scope.update({key: value for key, value in inner.items() if key not in scope})
 
         checked = self.protect(forward)
-        if scope["type"] == "http" and (limit := _form_limit(scope)) is not None:
+        if scope["type"] == "http" and (limit := _form_limit(scope, self.form_bytes)) is not None:
             checked = BodyLimit(checked, max_bytes=limit)
         await checked(scope, receive, send)
 
 
-def _form_limit(scope: Scope) -> int | None:
+def _form_limit(scope: Scope, form_bytes: int) -> int | None:
     """The most of an unsafe page request's urlencoded body read: SESSIONLESS_FORM_BYTES without a
-    session cookie or an Authorization header, else FORM_BYTES; None for anything else."""
+    session cookie or an Authorization header, else ``form_bytes``; None for anything else."""
     if scope["method"] in SAFE_METHODS or _exempt(scope):
         return None
     content_type = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
@@ -167,7 +167,7 @@ def _form_limit(scope: Scope) -> int | None:
         return None
     if _header(scope, b"authorization") is None and SESSION_COOKIE not in Request(scope).cookies:
         return SESSIONLESS_FORM_BYTES
-    return FORM_BYTES
+    return form_bytes
 
 
 def _sent_in(scope: Scope) -> str:
