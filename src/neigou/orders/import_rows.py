@@ -125,19 +125,13 @@ def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) 
     for row in rows:
         if row.row <= start:
             continue
-        if row.nul:
-            key = _order_key(row)
-            if not key.external_id:
-                if group:
-                    keyless.append(row.row)
-                else:
-                    yield _keyless(row.row), row.row
-                continue
-        else:  # the common row, read as cheaply as the file allows (one tuple, two strips)
-            values = row.values
-            key = _Key(
-                (values.get("external_id") or "").strip(), (values.get("program_id") or "").strip(), False
-            )
+        key = _order_key(row)
+        if row.nul and not key.external_id:
+            if group:
+                keyless.append(row.row)
+            else:
+                yield _keyless(row.row), row.row
+            continue
         if group and key != group_key and not _same_order(key, group_key):
             yield from _flushed(group, group_nul, keyless, program_id)
             group, group_nul, keyless = [], False, []
@@ -179,6 +173,8 @@ def _order_key(row: Row) -> _Key:
     program = values.get("program_id") or ""
     # Stripped as the stored order's id and program are: "N-1 " is a row of "N-1", not an order of its own
     # (which would go in without its line, the other refused as external_id_reused).
+    if not row.nul:  # the common row, read as cheaply as the file allows (one tuple, two strips)
+        return _Key((values.get("external_id") or "").strip(), program.strip(), False)
     return _Key(
         _without_nul(values.get("external_id")).strip(),
         _without_nul(program).strip(),
