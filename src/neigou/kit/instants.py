@@ -50,7 +50,7 @@ def numeric_message(field: str) -> Message:
 def numeric_detail(errors: Sequence[tuple[str, str]]) -> Message | None:
     """The refusal's detail when every error of a request, as (field, pydantic error type), is a number
     given for a time; None when any other error is among them (the request's ``validation_error``)."""
-    if not errors or any(kind != NUMERIC_DATETIME for _, kind in errors):
+    if refusal_code([kind for _, kind in errors]) != NUMERIC_DATETIME:
         return None
     return numeric_message(", ".join(field or "body" for field, _ in errors))
 
