@@ -4,7 +4,9 @@ it on another, sees none of its rows."""
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,10 +118,14 @@ def test_a_batch_failing_after_staging_leaves_nothing_for_the_next_import_on_its
     pooled = make_session_factory(one_connection)
     failing = _jsonl(w, tmp_path / "failing.jsonl", "F", 2 * BATCH + 10)
     error = _fail_once(monkeypatch, where)  # batch 1 commits, batch 2 fails
+    interpreter = (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count() > 0)
     with pytest.raises(error):
         importer.import_file(
             pooled, failing, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=BATCH
         )
+    # The import's interpreter settings (switch interval, collector threshold) are the process's again,
+    # whatever stopped it, and objects the process froze (the app does at its start) are still frozen.
+    assert (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count() > 0) == interpreter
     committed = {f"F-{n}" for n in range(BATCH)}
     assert _external_ids(factory) == committed
     with factory() as session:
@@ -207,3 +213,29 @@ def test_two_imports_at_once_never_see_each_others_staged_rows(  # noqa: PLR0917
                 assert conn.scalar(text("SHOW enable_nestloop")) == "on"
     finally:
         engine.dispose()
+
+
+def test_the_import_lowers_the_switch_interval_while_it_runs_only(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+    original = ingest.prepare
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(sys.getswitchinterval())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "prepare", recording)
+    path = _jsonl(w, tmp_path / "orders.jsonl", "I", BATCH + 1)
+    report = importer.import_file(
+        factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=BATCH
+    )
+    assert report.imported == BATCH + 1
+    assert seen == [min(before, importer.SWITCH_INTERVAL_S)] * 2
+    assert sys.getswitchinterval() == before

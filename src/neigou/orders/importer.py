@@ -10,7 +10,6 @@ nothing twice. Rows of one order must be consecutive in a CSV or .xlsx file, whi
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import queue
 import threading
@@ -29,6 +28,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.columns import RowError
 from neigou.kit.instants import DEFAULT_SKEW
+from neigou.kit.interpreter import bulk_work
 from neigou.kit.tabular import read_table, text_lines
 from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl, parse_table
 from neigou.orders.ingest import Prepared, finish, prepare
@@ -43,6 +43,12 @@ ANALYZE_EVERY = 50
 # the collector runs when unreachable objects pile up, not each time a batch's live objects pass it,
 # which it would only walk and keep.
 GC_YOUNG = 200_000
+# How long a thread may hold the interpreter before one waiting for it asks for it back, during an
+# import (the interpreter's default is 5 ms). The writer thread waits on the server a dozen times per
+# batch (staging, COPYs, the write statement, the checkpoint, the commit) and the preparing and
+# reading threads are busy in Python meanwhile: at 5 ms each of those answers waited about 0.5–1.5 ms
+# for the interpreter (a round trip of 0.06 ms), at 0.5 ms about 0.2 ms.
+SWITCH_INTERVAL_S = 0.0005
 JSON_LINES = {".jsonl", ".ndjson", ".json"}
 
 
@@ -169,14 +175,11 @@ def import_file(
         start = checkpoint.rows_done if checkpoint else 0
     report = ImportReport(file_digest=key, resumed_from=start, rows_done=start)
     # Everything alive now (modules, mappers, metadata) lives as long as the import: kept out of the
-    # collector's generations, each collection scans only the batch's own objects.
-    gc.freeze()
-    # A batch allocates hundreds of thousands of small objects that live until it is written: with
-    # the default threshold (700) the young generations are collected thousands of times per batch
-    # and every survivor is walked again, for nothing (the batch holds no reference cycles).
-    thresholds = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG, *thresholds[1:])
-    try:
+    # collector's generations, each collection scans only the batch's own objects. A batch allocates
+    # hundreds of thousands of small objects that live until it is written: with the default
+    # threshold (700) the young generations are collected thousands of times per batch and every
+    # survivor is walked again, for nothing (the batch holds no reference cycles).
+    with bulk_work(young_threshold=GC_YOUNG, switch_interval_s=SWITCH_INTERVAL_S):
         _import_batches(
             factory,
             path,
@@ -189,9 +192,6 @@ def import_file(
             now=now,
             skew=skew,
         )
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
     with factory() as session:
         audit.record(
             session,
