@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -24,7 +24,7 @@ from neigou.cli.main import app as cli
 from neigou.kit.actor import Actor
 from neigou.kit.settings import get_settings
 from neigou.platforms.fetchers import Credentials, PlatformError, top_sign
-from neigou.platforms.models import PlatformOrder
+from neigou.platforms.models import PlatformOrder, PlatformOrderLine
 from neigou.platforms.rows import Platform
 from neigou.platforms.sync import LAG, poll, watermark
 from tests.orders.builders import PAID_AT, World, build
@@ -350,3 +350,42 @@ def test_a_file_row_holding_a_nul_is_skipped_and_the_rest_go_in(
     with factory() as session:
         stored = session.scalars(select(PlatformOrder.external_id).order_by(PlatformOrder.external_id)).all()
     assert stored == ["510001", "510003"]
+
+
+def test_a_file_nul_row_skips_its_whole_order_until_the_fixed_file_stores_it(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    world: tuple[World, int],
+    factory: sessionmaker[Session],
+) -> None:
+    """A NUL in one line of a JD order took the order in without that line, and the fixed file's line was
+    then skipped ``line_after_order``: now every row of the order is skipped, and the fixed file stores it
+    whole."""
+    w, integration_id = world
+    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    rows = [jd_row(n, sku, sub_union_id=w.link) for n, sku in ((530001, 1), (530001, 2), (530002, 1))]
+    columns = ["orderId", "skuId", "skuName", "skuNum", "estimateCosPrice", "estimateFee", "validCode"]
+    lines = [",".join([*columns, "orderTime"])] + [
+        ",".join(str(r[c]) for c in [*columns, "orderTime"]) for r in rows
+    ]
+    path = tmp_path / "jd.csv"
+    path.write_text("\n".join([*lines[:2], lines[2].replace("洗发水", "洗发\x00水"), *lines[3:]]), "utf-8")
+    args = ["platforms", "import", str(path), "--integration", str(integration_id), "--platform", "jd_union"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "3 rows: 1 orders created, 0 updated, 0 refunds, 2 rows skipped" in result.output
+    assert result.output.count("nul_character") == 2
+    path.write_text("\n".join(lines), "utf-8")
+    fixed = CliRunner().invoke(cli, args)
+    assert "3 rows: 1 orders created, 0 updated, 0 refunds, 0 rows skipped" in fixed.output, fixed.output
+    with factory() as session:
+        stored = session.execute(
+            select(PlatformOrder.external_id, func.count(PlatformOrderLine.id))
+            .join(PlatformOrderLine, PlatformOrderLine.platform_order_id == PlatformOrder.id)
+            .where(PlatformOrder.order_id.is_not(None))
+            .group_by(PlatformOrder.external_id)
+            .order_by(PlatformOrder.external_id)
+        ).all()
+    assert [tuple(row) for row in stored] == [("530001", 2), ("530002", 1)]

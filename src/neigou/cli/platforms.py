@@ -16,7 +16,8 @@ from neigou.kit.columns import FileRefused
 from neigou.kit.db import opened_database
 from neigou.kit.errors import ProblemError
 from neigou.kit.settings import get_settings
-from neigou.platforms.fetchers import Credentials, FileFetcher, PlatformError
+from neigou.platforms.fetchers import Credentials, PlatformError
+from neigou.platforms.files import FileFetcher
 from neigou.platforms.rows import Platform
 from neigou.platforms.sync import SyncReport, poll, sync
 

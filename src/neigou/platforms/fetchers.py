@@ -1,5 +1,5 @@
-"""Where a platform's order rows come from, behind one interface: a file exported from the platform,
-or an HTTP poller over the platform's incremental order query.
+"""Where a platform's order rows come from, behind one interface: a file exported from the platform
+(``files.FileFetcher``), or an HTTP poller over the platform's incremental order query.
 
 A fetcher yields ``Batch``es: rows and, for a poller, the end of the modification-time window they
 cover. ``sync`` applies each batch in its own transaction and then moves the stored watermark to the
@@ -18,64 +18,24 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
-from neigou.kit.columns import Column, Layout
 from neigou.kit.logging import MIN_REDACTED, redact_cut, redact_url
-from neigou.kit.tabular import read_table
 from neigou.platforms.rows import BEIJING, Platform
-
-FILE_BATCH = 500
-
-# The fields each platform's rows are read by: a file's header names them as the platform's API does.
-FIELDS: dict[Platform, tuple[str, ...]] = {
-    Platform.JD_UNION: (
-        "orderId", "parentId", "orderTime", "finishTime", "modifyTime", "skuId", "skuName", "skuNum",
-        "skuReturnNum", "estimateCosPrice", "actualCosPrice", "estimateFee", "actualFee", "validCode",
-        "positionId", "subUnionId", "payMonth",
-    ),
-    Platform.PDD: (
-        "order_sn", "goods_id", "goods_name", "goods_quantity", "order_amount", "promotion_amount",
-        "order_status", "custom_parameters", "order_create_time", "order_pay_time", "order_receive_time",
-        "order_settle_time", "order_modify_at",
-    ),
-    Platform.TAOBAO: (
-        "trade_parent_id", "trade_id", "item_id", "item_title", "item_num", "alipay_total_price",
-        "pub_share_pre_fee", "pub_share_fee", "tk_status", "relation_id", "special_id", "external_id",
-        "tk_create_time", "tk_paid_time", "tk_earning_time", "modified_time",
-    ),
-}  # fmt: skip
-REQUIRED = {
-    Platform.JD_UNION: {
-        "orderId",
-        "skuId",
-        "skuNum",
-        "estimateCosPrice",
-        "estimateFee",
-        "validCode",
-        "orderTime",
-    },
-    Platform.PDD: {
-        "order_sn",
-        "goods_id",
-        "goods_quantity",
-        "order_amount",
-        "promotion_amount",
-        "order_status",
-    },
-    Platform.TAOBAO: {"trade_id", "item_num", "alipay_total_price", "pub_share_pre_fee", "tk_status"},
-}
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Rows in the platform's own shape; ``until`` is the end of the window a poller fetched them for."""
+    """Rows in the platform's own shape; ``until`` is the end of the window a poller fetched them for.
+    A file's batch also says which of its rows hold a NUL (``nul_rows``, by index in ``rows``) and which
+    orders the file's NUL rows name (``nul_orders``, in any batch): every row of those is skipped."""
 
     rows: list[dict[str, Any]]
     until: datetime | None = None
+    nul_rows: frozenset[int] = frozenset()
+    nul_orders: frozenset[str] = frozenset()
 
 
 class Fetcher(Protocol):
@@ -86,30 +46,6 @@ class Fetcher(Protocol):
     def batches(self) -> Iterator[Batch]:
         """The rows, batch by batch."""
         ...
-
-
-@dataclass
-class FileFetcher:
-    """An exported CSV or Excel file whose header names the platform's fields (extra columns ignored)."""
-
-    platform: Platform
-    path: Path
-    size: int = FILE_BATCH
-
-    def batches(self) -> Iterator[Batch]:
-        """The file's rows in batches; empty cells are left out, as the platform leaves them out."""
-        layout = Layout(
-            *(Column(name, required=name in REQUIRED[self.platform]) for name in FIELDS[self.platform]),
-            unknown="ignore",
-        )
-        rows: list[dict[str, Any]] = []
-        for row in read_table(self.path, layout, nul_rows="report"):  # a NUL row is skipped, the rest go in
-            rows.append({k: v for k, v in row.values.items() if v != ""})
-            if len(rows) >= self.size:
-                yield Batch(rows)
-                rows = []
-        if rows:
-            yield Batch(rows)
 
 
 def top_sign(secret: str, params: Mapping[str, str]) -> str:

@@ -64,6 +64,8 @@ def sync(
                 now=now,
                 latest=now + skew,
                 actor=actor,
+                nul_rows=batch.nul_rows,
+                nul_orders=batch.nul_orders,
             )
             if batch.until is not None:
                 _advance(session, integration_id, fetcher.platform, batch.until, now)
