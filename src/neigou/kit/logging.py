@@ -41,10 +41,13 @@ _SECRET_KEYS = re.compile(
 )
 # Pieces of a mainland mobile as people write it, ASCII or full-width: digits, a separator between
 # groups, ``+86``, ``0086`` or ``86`` before it (glued or not, or in brackets), brackets round the first group.
-# A separator is what ``kit.phones`` drops (but a dot, which decimals hold): white space, a dash, an
-# invisible format character (direction marks, zero-width spaces), and a URL query's space (``+``, ``%20``).
+# A separator is what ``kit.phones`` drops (but a dot, which decimals hold): white space, a dash or a URL
+# query's space (``+``, ``%20``), at most one of them, with invisible format characters (direction marks,
+# zero-width spaces) on either side of it or alone: a chat app's zero-width space beside a typed space
+# (``138 \u200b1234 5678``) separates the groups as either does alone.
 _D = r"[0-9\uff10-\uff19]"
-_SEP = r"(?:[\s\-\uff0d\u2010-\u2015+\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|%20)?"
+_INVISIBLE = r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]{0,3}"
+_SEP = rf"{_INVISIBLE}(?:[\s\-\uff0d\u2010-\u2015+]|%20)?{_INVISIBLE}"
 _CC = r"[8\uff18][6\uff16]"
 _PLUS = r"(?:[+\uff0b]|%2[bB])"
 _PREFIX = rf"(?:(?:{_PLUS}|[0\uff10]{{2}})?{_CC}{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
