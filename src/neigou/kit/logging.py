@@ -8,10 +8,11 @@ redacted whatever it holds. Tracebacks are plain (no local variables: a local ma
 traceback with locals can run to tens of thousands of lines).
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
-and shown on pages, not only logged: :func:`redact_url` takes the values of the called URL's query (the
+and shown on pages, not only logged: :func:`redact_reply` takes the values of the called URL's query (the
 robot's key), the user and password before its host, and the segments of its path that look like a key
-(``kit.urls.is_path_token``: a Feishu or Slack hook's token) out of it before it is stored, and before it
-is cut to its column's length.
+(``kit.urls.is_path_token``: a Feishu or Slack hook's token) out of it (:func:`redact_url`), then what a log
+line loses (a phone number the receiver echoed, a token), before it is stored, and before it is cut to its
+column's length.
 """
 
 from __future__ import annotations
@@ -111,6 +112,13 @@ def redact_url(text: str, *urls: str) -> str:
     for value in sorted((v for v in values if len(v) >= MIN_REDACTED), key=len, reverse=True):
         text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)  # %2f as well as %2F
     return text
+
+
+def redact_reply(text: str, *urls: str, limit: int) -> str:
+    """What a called party answered (``text``), as a row keeps it: without the secrets of the
+    ``urls`` called (:func:`redact_url`) nor anything a log line would lose (:func:`redact_text`: a
+    shopper's phone number the receiver echoed back), cut to ``limit`` characters last."""
+    return redact_cut(redact_url(text, *urls), limit)
 
 
 def redact_value(key: str | None, value: Any) -> Any:
