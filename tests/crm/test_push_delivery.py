@@ -192,6 +192,36 @@ def test_the_webhook_is_signed_and_names_the_message(
     assert first_scheme[0] == "ok"
 
 
+def test_a_refusal_that_echoes_the_customers_phone_is_kept_without_it(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    """The receiver's answer is kept in ``last_error`` without the token of its URL and without a
+    phone number it echoed (as the logs redact it), on either channel."""
+    answers = {
+        "webhook": httpx.Response(
+            400, text="no contact for 138-1234-5678 at /neigou/pushes?token=s3cr3t-t0k3n"
+        ),
+        "wecom_robot": httpx.Response(200, json={"errcode": 60111, "errmsg": "userid 13812345678 not found"}),
+    }
+    targets = {"webhook": HOOK + "?token=s3cr3t-t0k3n", "wecom_robot": ROBOT}
+    kept = {
+        "webhook": "HTTP 400: no contact for [phone] at /neigou/pushes?token=[redacted]",
+        "wecom_robot": "errcode 60111: userid [phone] not found",
+    }
+    for n, (channel, answer) in enumerate(answers.items()):
+        _settings(client, operator, world, channel=channel, target=targets[channel])
+        made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
+        with transaction(factory) as session:
+            done = deliver_due(
+                session,
+                at=AT + timedelta(days=1 + n),
+                settings=_running(client),
+                transport=httpx.MockTransport(lambda _, answer=answer: answer),
+            )
+            [message] = [m for m in done if m.id == made["messages"][0]["id"]]
+            assert (message.status.value, message.last_error) == ("pending", kept[channel])
+
+
 def test_task_messages_wait_for_the_salesperson(
     client: TestClient, factory: sessionmaker[Session], world: PushWorld
 ) -> None:

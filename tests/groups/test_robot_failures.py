@@ -1,5 +1,6 @@
 """A robot call that fails keeps the robot's key and the call's signature out of everything it leaves:
-an answer of 500 that echoes the call (the key right at the cut of the kept detail), a refused
+an answer of 500 that echoes the call (the key right at the cut of the kept detail), an answer that
+echoes a shopper's phone number (taken out as the logs take it out), a refused
 connection, a timeout, an exception that names the URL, and a URL that cannot be sent to at all (a
 failed attempt, never an exception out of the job). ``webhook.send_markdown`` is what the program's
 alert robot, the group robots of the feed and live codes, and the CRM robot channel all call; the alert
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.groups import alerts, webhook
 from neigou.groups.models import DeliveryStatus, GroupSettings
 from neigou.kit.db import transaction
+from neigou.kit.logging import REDACTED
 from tests.echo_server import echo_server
 from tests.factories import create_member, create_program
 from tests.feed.conftest import app_sealer, app_settings
@@ -50,7 +52,8 @@ def test_an_echoed_key_is_taken_out_before_the_detail_is_cut() -> None:
         outcome = webhook.send_markdown(echo.base + PATH, "hi", secret=None, at=AT)
     assert (outcome.ok, outcome.http_status) == (False, 500)
     assert len(outcome.detail) <= KEPT
-    assert outcome.detail.endswith("key=***")
+    # as the logs write it: the key's marker cut, never the key
+    assert outcome.detail == ("x" * AT_THE_CUT + f"nobody answers at {PATH.replace(KEY, REDACTED)}")[:KEPT]
     _clean(outcome.detail)
 
 
@@ -59,6 +62,31 @@ def test_a_signed_call_keeps_neither_key_nor_signature() -> None:
         outcome = webhook.send_markdown(echo.base + PATH, "hi", secret=SECRET, at=AT)
     assert "&sign=" in echo.paths[0]
     _clean(outcome.detail, _sign(echo.paths[0]), SECRET)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, text="x" * (KEPT - 20) + " unknown user 13812345678"),  # at the cut
+        httpx.Response(200, json={"errcode": 40001, "errmsg": "invalid userid +86 138 1234 5678"}),
+    ],
+)
+def test_a_phone_number_the_robot_echoes_is_taken_out_before_the_detail_is_cut(
+    answer: httpx.Response,
+) -> None:
+    """A shopper's phone number in the robot's answer is redacted as the logs redact it, and before
+    the cut, so that no part of it is left at the end of the detail kept."""
+    outcome = webhook.send_markdown(
+        "https://qyapi.weixin.qq.com" + PATH,
+        "hi",
+        secret=None,
+        at=AT,
+        transport=httpx.MockTransport(lambda _: answer),
+    )
+    assert not outcome.ok
+    assert len(outcome.detail) <= KEPT
+    assert "1381" not in outcome.detail.replace(" ", ""), outcome.detail
+    assert "1234" not in outcome.detail
 
 
 def test_a_refused_connection_and_a_timeout_keep_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +153,7 @@ def test_the_alert_robot_refusal_is_kept_shown_and_logged_without_its_key(
             )
             assert (delivery.status, delivery.http_status) == (DeliveryStatus.FAILED, 500)
             stored = delivery.detail or ""
-    assert "nobody answers at /cgi-bin/webhook/send?key=***" in stored
+    assert "nobody answers at /cgi-bin/webhook/send?key=[red" in stored
     console_sign_in(client, factory)
     page = client.get(
         f"/console/programs/{program['id']}/groups", params={"date": "2026-03-24", "view": "alerts"}

@@ -225,3 +225,47 @@ def test_a_shop_with_an_old_inbound_secret_signs_with_either_scheme(
     first_body = json.dumps(_paid(w, "STD-OLD-2")).encode()
     first = _post(client, shop["id"], first_body, signing.headers(old, utcnow(), first_body))
     assert first.status_code == 201, first.text
+
+
+def _signed_bytes(secret: str, message_id: str, body: bytes) -> dict[str, str]:
+    """Headers as a sender that signs the raw bytes makes them (the scheme's HMAC, whatever the body)."""
+    sent = str(int(utcnow().timestamp()))
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{message_id}.{sent}.".encode() + body, hashlib.sha256).digest()
+    signature = "v1," + base64.b64encode(digest).decode()
+    return {"webhook-id": message_id, "webhook-timestamp": sent, "webhook-signature": signature}
+
+
+def test_a_signed_body_that_is_not_utf8_is_refused_as_a_bad_body(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Signed correctly, but not text: the bad body's 422 (as a body that is not JSON), in the
+    reader's language, never a signature refusal, a 500 or a body read with its bytes replaced."""
+    w = build(client, operator, factory)
+    shop = _integration(client, operator, w)
+    secret = shop["inbound_secret"]
+    body = json.dumps(_paid(w, "STD-BYTES")).encode().replace(b"STD-BYTES", b"STD-\xff\xfe")
+    before = row_counts(factory)
+    signed = _signed_bytes(secret, "msg_b", body)
+    outcome = standard.verify(
+        secret,
+        message_id=signed["webhook-id"],
+        timestamp=signed["webhook-timestamp"],
+        signed=signed["webhook-signature"],
+        body=body,
+        now=utcnow(),
+    )
+    assert outcome == ("error", standard.NOT_TEXT)
+    for language, detail in (("zh-CN", "回调内容格式错误。"), ("en", "The body is not a webhook envelope.")):
+        refused = _post(
+            client, shop["id"], body, {**_signed_bytes(secret, "msg_b", body), "Accept-Language": language}
+        )
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["detail"] == detail
+    first_scheme = _post(client, shop["id"], body, signing.headers(secret, utcnow(), body))
+    assert (first_scheme.status_code, first_scheme.json()["code"]) == (422, "validation_error")
+    # Not signed by the shop: refused for its signature, whatever the body holds.
+    forged = _post(client, shop["id"], body, _signed_bytes(standard.new_secret(), "msg_b", body))
+    assert (forged.status_code, forged.json()["code"]) == (401, "bad_signature")
+    assert row_counts(factory) == before

@@ -59,10 +59,22 @@ TOKEN = "ngk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         ("customer 138–1234–5678 joined", "1234–5678"),  # an en dash
         ("customer \u202a+86 138 1234 5678\u202c joined", "1234 5678"),  # copied from contacts
         ("customer 138\u200b1234\u200b5678 joined", "1234\u200b5678"),  # zero-width spaces
+        ("customer 138 \u200b1234 \u200b5678 joined", "1234 \u200b5678"),  # a space and a zero-width space
+        ("customer 138\u200b 1234\u200b 5678 joined", "1234\u200b 5678"),  # … the other way round
+        ("GET /workspace/customers?q=138%20\u200b1234%20\u200b5678 HTTP/1.1", "1234%20\u200b5678"),
     ],
 )
 def test_secrets_in_text_are_redacted(text: str, secret: str) -> None:
     assert secret not in redact_text(text)
+
+
+def test_a_space_beside_a_zero_width_space_separates_a_phones_groups() -> None:
+    """A chat app puts a zero-width space in a long digit run, beside the space someone typed: the
+    number is redacted whole, as ``kit.phones`` reads it, with its prefix."""
+    assert redact_text("customer 138 \u200b1234 5678 joined") == "customer [phone] joined"
+    assert (
+        redact_text("customer +86\u200b \u200b138\u200b 1234\u200b 5678 joined") == "customer [phone] joined"
+    )
 
 
 @pytest.mark.parametrize("text", ["took 1.13812345678 s", "13812345678.5 yuan", "at 1774404000000"])

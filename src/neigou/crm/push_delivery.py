@@ -16,7 +16,8 @@ pending message), so a redelivered job or two runs at once never send one messag
 message is never sent again. A refused or unreachable target is tried again after the integrations'
 backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. Each
 attempt's answer is kept in ``last_error`` and refusals are logged, both without the robot's key (the
-query of its URL); a target removed from the settings fails the message at once.
+query of its URL) and without what the logs redact (a customer's phone number the receiver echoed back);
+a target removed from the settings fails the message at once.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.db import claim_attempt
-from neigou.kit.logging import redact_url
+from neigou.kit.logging import redact_reply
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.models import ShareLink
@@ -171,7 +172,7 @@ def deliver_due(
             ok, detail = _post_webhook(
                 target, secret or "", webhook_body(message, push, url), at=at, transport=transport
             )
-        message.last_error = None if ok else redact_url(detail, target)[:200]
+        message.last_error = None if ok else redact_reply(detail, target, limit=200)
         if ok:
             message.status, message.sent_at = MessageStatus.SENT, at
             continue

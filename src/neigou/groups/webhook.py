@@ -24,7 +24,7 @@ import httpx
 
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
-from neigou.kit.logging import redact_url
+from neigou.kit.logging import redact_reply
 
 MAX_CONTENT_BYTES = 4096
 TIMEOUT_SECONDS = 10.0
@@ -105,11 +105,14 @@ def send_markdown(
     transport: httpx.BaseTransport | None = None,
 ) -> Outcome:
     """Post ``content`` to the robot; network errors, refusals and a URL that cannot be sent to come
-    back as a failed outcome whose detail never carries the robot's key nor the call's signature (the
-    values of the signed URL's query are taken out before the detail is cut to ``MAX_DETAIL``)."""
+    back as a failed outcome whose detail never carries the robot's key, the call's signature (the
+    values of the signed URL's query) nor a phone number the robot echoed: they are taken out, as the
+    logs take them out, before the detail is cut to ``MAX_DETAIL``."""
     signed = signed_url(url, secret, at)
     outcome = _post(signed, content, transport=transport)
-    return Outcome(outcome.ok, outcome.http_status, redact_url(outcome.detail, url, signed)[:MAX_DETAIL])
+    return Outcome(
+        outcome.ok, outcome.http_status, redact_reply(outcome.detail, url, signed, limit=MAX_DETAIL)
+    )
 
 
 def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -> Outcome:

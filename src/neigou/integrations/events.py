@@ -28,7 +28,7 @@ from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttem
 from neigou.kit import jobs
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
-from neigou.kit.logging import redact_url
+from neigou.kit.logging import redact_reply
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.orders import commission_events
@@ -120,8 +120,9 @@ def attempt(
     else:
         url, secret = opened
         status, ok, detail = _post(url, secret, delivery, at=at, transport=transport)
-        # A token in the receiver's URL never reaches the attempt log or the API's last_error.
-        detail = redact_url(detail, url)[:MAX_DETAIL]
+        # A token in the receiver's URL, or a phone number the receiver echoed back, never reaches the
+        # attempt log or the API's last_error.
+        detail = redact_reply(detail, url, limit=MAX_DETAIL)
     delivery.attempts += 1
     session.add(
         WebhookAttempt(

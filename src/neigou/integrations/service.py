@@ -114,6 +114,7 @@ class Envelope(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+NOT_AN_ENVELOPE = Message("The body is not a webhook envelope.")
 PAID, COMPLETED, REFUNDED = "order.paid", "order.completed", "order.refunded"
 
 
@@ -144,6 +145,8 @@ def verified(
             code="webhook_secret_unavailable",
         )
     outcome = standard.check(secret, presented, body=body, now=now)
+    if outcome == ("error", standard.NOT_TEXT):  # signed, but not text: a bad body, as one not JSON
+        raise Invalid(NOT_AN_ENVELOPE, code="validation_error")
     if outcome[0] == "error":
         messages = {
             "missing_signature": Message(
@@ -163,7 +166,7 @@ def verified(
     try:
         envelope = Envelope.model_validate(json.loads(body))
     except (ValueError, ValidationError) as exc:
-        raise Invalid(Message("The body is not a webhook envelope."), code="validation_error") from exc
+        raise Invalid(NOT_AN_ENVELOPE, code="validation_error") from exc
     if envelope.type not in (PAID, COMPLETED, REFUNDED):
         raise Invalid(Message("Unknown event type {type!r}.", type=envelope.type), code="unknown_event")
     return integration, envelope

@@ -15,13 +15,16 @@ such a secret into the standard form with the same key bytes, ``whsec_`` + base6
 string, so one stored secret serves both schemes.
 
 A receiver refuses a timestamp more than ``signing.TOLERANCE_SECONDS`` away from its clock, and a
-signature it has seen before (a replay).
+signature it has seen before (a replay). A signed body that is not UTF-8 is the sender's, but not an
+envelope: it is refused as a bad body (``NOT_TEXT``), never read with its bytes replaced.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +38,8 @@ TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the scheme's prefix, not a secret
 SECRET_BYTES = 32
+# The outcome of a body signed correctly that is not UTF-8 text (the library reads a body as text).
+NOT_TEXT = "not_text"
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,8 @@ def verify(
     """The request's own signature (for replay checks) as ("ok", base64), or ("error", code) when refused.
 
     The window is checked against ``now`` first, so a stale message says so; the library then
-    checks the signature (and the window again, against its own clock).
+    checks the signature (and the window again, against its own clock). A body that is not UTF-8 is
+    checked on its bytes: ``NOT_TEXT`` when signed, ``bad_signature`` when not.
     """
     if not message_id or not timestamp or not signed:
         return "error", "missing_signature"
@@ -99,14 +105,36 @@ def verify(
         return "error", "stale_timestamp"
     if skew > signing.TOLERANCE_SECONDS:
         return "error", "stale_timestamp"
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return "error", NOT_TEXT if _signs_bytes(
+            secret, f"{message_id}.{timestamp}.", signed, body
+        ) else "bad_signature"
     webhook = Webhook(standard_secret(secret))
     sent_headers = {ID_HEADER: message_id, TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signed}
     try:
         webhook.verify(body, sent_headers, json_parse=False)
     except (WebhookVerificationError, ValueError):  # ValueError: a malformed signature list or body
         return "error", "bad_signature"
-    own = webhook.sign(message_id, datetime.fromtimestamp(sent, tz=UTC), body.decode())
+    own = webhook.sign(message_id, datetime.fromtimestamp(sent, tz=UTC), text)
     return "ok", own.partition(",")[2]
+
+
+def _signs_bytes(secret: str, prefix: str, signed: str, body: bytes) -> bool:
+    """Whether one of the ``v1,<base64>`` signatures in ``signed`` is the scheme's HMAC of ``prefix``
+    and the raw ``body``: what the library checks, on bytes it cannot take as text."""
+    key = base64.b64decode(standard_secret(secret).removeprefix(SECRET_PREFIX))
+    expected = hmac.new(key, prefix.encode() + body, hashlib.sha256).digest()
+    for part in signed.split(" "):
+        version, _, value = part.partition(",")
+        try:
+            candidate = base64.b64decode(value, validate=True)
+        except binascii.Error:
+            continue
+        if version == "v1" and hmac.compare_digest(candidate, expected):
+            return True
+    return False
 
 
 def check(secret: str, presented: Presented, *, body: bytes, now: datetime) -> tuple[str, str]:

@@ -8,10 +8,11 @@ redacted whatever it holds. Tracebacks are plain (no local variables: a local ma
 traceback with locals can run to tens of thousands of lines).
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
-and shown on pages, not only logged: :func:`redact_url` takes the values of the called URL's query (the
+and shown on pages, not only logged: :func:`redact_reply` takes the values of the called URL's query (the
 robot's key), the user and password before its host, and the segments of its path that look like a key
-(``kit.urls.is_path_token``: a Feishu or Slack hook's token) out of it before it is stored, and before it
-is cut to its column's length.
+(``kit.urls.is_path_token``: a Feishu or Slack hook's token) out of it (:func:`redact_url`), then what a log
+line loses (a phone number the receiver echoed, a token), before it is stored, and before it is cut to its
+column's length.
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ _SECRET_KEYS = re.compile(
 )
 # Pieces of a mainland mobile as people write it, ASCII or full-width: digits, a separator between
 # groups, ``+86``, ``0086`` or ``86`` before it (glued or not, or in brackets), brackets round the first group.
-# A separator is what ``kit.phones`` drops (but a dot, which decimals hold): white space, a dash, an
-# invisible format character (direction marks, zero-width spaces), and a URL query's space (``+``, ``%20``).
+# A separator is what ``kit.phones`` drops (but a dot, which decimals hold): white space, a dash or a URL
+# query's space (``+``, ``%20``), at most one of them, with invisible format characters (direction marks,
+# zero-width spaces) on either side of it or alone: a chat app's zero-width space beside a typed space
+# (``138 \u200b1234 5678``) separates the groups as either does alone.
 _D = r"[0-9\uff10-\uff19]"
-_SEP = r"(?:[\s\-\uff0d\u2010-\u2015+\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|%20)?"
+_INVISIBLE = r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]{0,3}"
+_SEP = rf"{_INVISIBLE}(?:[\s\-\uff0d\u2010-\u2015+]|%20)?{_INVISIBLE}"
 _CC = r"[8\uff18][6\uff16]"
 _PLUS = r"(?:[+\uff0b]|%2[bB])"
 _PREFIX = rf"(?:(?:{_PLUS}|[0\uff10]{{2}})?{_CC}{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
@@ -108,6 +112,13 @@ def redact_url(text: str, *urls: str) -> str:
     for value in sorted((v for v in values if len(v) >= MIN_REDACTED), key=len, reverse=True):
         text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)  # %2f as well as %2F
     return text
+
+
+def redact_reply(text: str, *urls: str, limit: int) -> str:
+    """What a called party answered (``text``), as a row keeps it: without the secrets of the
+    ``urls`` called (:func:`redact_url`) nor anything a log line would lose (:func:`redact_text`: a
+    shopper's phone number the receiver echoed back), cut to ``limit`` characters last."""
+    return redact_cut(redact_url(text, *urls), limit)
 
 
 def redact_value(key: str | None, value: Any) -> Any:
