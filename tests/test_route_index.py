@@ -1,7 +1,8 @@
 """The route index (``web.route_index``) only skips routes that cannot match: for every path the app
 serves, filled in, with and without a trailing slash, and for paths it does not serve, the route the
 narrowed routes choose is the one the full scan chooses, for every method; and over HTTP a redirect,
-a 405, a 404 and a route added after the app was built answer as without the index."""
+a 405 (naming every method of the path), a 404 and a route added after the app was built answer as
+without the index."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
+from neigou.web import problems
 from neigou.web.route_index import IndexedRouting, RouteIndex, route_paths
 
 pytestmark = pytest.mark.world_per_module
@@ -92,6 +94,37 @@ def test_over_http_answers_are_those_of_the_full_scan(module_app: FastAPI) -> No
         assert missing.headers["content-type"].startswith("application/problem+json")
         assert client.delete("/healthz").status_code == 405
         assert client.get("/static/nowhere.css").status_code == 404
+
+
+def test_a_405_names_every_method_of_the_path(module_app: FastAPI) -> None:
+    """Where a path's methods are separate routes (the programs' list and create, a program's read and
+    edit, the sign-in page and its form), a 405 names them all, not only the first route's."""
+    with TestClient(module_app) as client:
+        for method, path, allow in (
+            ("PUT", "/api/v1/programs", "GET, POST"),
+            ("DELETE", "/api/v1/programs/7", "GET, PATCH"),
+            ("PUT", "/console/login", "GET, POST"),
+            ("DELETE", "/healthz", "GET"),
+        ):
+            refused = client.request(method, path)
+            assert (refused.status_code, refused.json()["code"]) == (405, "method_not_allowed"), path
+            assert refused.headers["allow"] == allow, path
+
+
+def test_a_405_of_the_full_dispatch_names_every_method_of_the_path() -> None:
+    """Without the index (its candidates unknown) every route of the app is read: two routers, one
+    with the path's GET and PATCH as two routes, the other with its DELETE."""
+    first, second = APIRouter(), APIRouter()
+    first.add_api_route("/things/{thing}", lambda thing: {}, methods=["GET"])
+    first.add_api_route("/things/{thing}", lambda thing: {}, methods=["PATCH"])
+    second.add_api_route("/things/{thing}", lambda thing: {}, methods=["DELETE"])
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(first)
+    app.include_router(second)
+    refused = TestClient(app).post("/things/7")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "DELETE, GET, PATCH")
+    assert TestClient(app).post("/other").status_code == 404
 
 
 def test_a_route_added_after_the_app_was_built_is_served(app: FastAPI) -> None:

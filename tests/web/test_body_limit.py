@@ -1,23 +1,28 @@
-"""Bodies past NEIGOU_MAX_BODY_BYTES are refused with 413 before authentication reads anything."""
+"""Bodies past NEIGOU_MAX_BODY_BYTES are refused with 413 before authentication reads anything: with
+problem+json on the API and the webhooks, with a page in the reader's language on the pages."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.settings import Settings
 from neigou.web.app import create_app
-from tests.conftest import row_counts
+from tests.conftest import page_client, row_counts
+from tests.sign_in import console_sign_in
 
 LIMIT = 64 * 1024
 
 
 def _client(settings: Settings, factory: sessionmaker[Session]) -> TestClient:
-    return TestClient(
-        create_app(settings.model_copy(update={"max_body_bytes": LIMIT}), session_factory=factory)
-    )
+    return TestClient(_app(settings, factory))
+
+
+def _app(settings: Settings, factory: sessionmaker[Session]) -> FastAPI:
+    return create_app(settings.model_copy(update={"max_body_bytes": LIMIT}), session_factory=factory)
 
 
 def _problem(response: object) -> None:
@@ -69,3 +74,62 @@ def test_a_chunked_oversize_body_is_refused_as_it_arrives(
         )
         _problem(upload)
     assert row_counts(factory) == before
+
+
+ZH = "提交的内容超过 64 KB 上限，未被接受。请返回，换用更小的文件或减少文字后再提交。"
+EN = "What you sent is larger than 64 KB, so it was not accepted. Go back and send a smaller file or less text."
+
+
+def _page(response: object, message: str) -> None:
+    assert getattr(response, "status_code", None) == 413
+    assert response.headers["content-type"].startswith("text/html")  # type: ignore[attr-defined]
+    text: str = response.text  # type: ignore[attr-defined]
+    assert 'data-testid="too-large" data-code="body_too_large"' in text
+    assert f'<p class="error" data-testid="too-large-message">{message}</p>' in text
+
+
+def test_a_page_upload_past_the_limit_is_a_page_in_the_readers_language(
+    settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    """A person sending a file too large sees a page in their language (zh-CN by default; English by
+    ``?lang=``, by the page the form was on, or by the language cookie), not problem+json; the API and
+    the webhooks keep their problem."""
+    before = row_counts(factory)
+    big = b"sku,title\n" + b"a,b\n" * 20_000
+    upload = {"file": ("big.csv", big, "text/csv")}
+    with _client(settings, factory) as client:
+        _page(client.post("/console/products/import", files=upload), ZH)
+        _page(client.post("/console/products/import?lang=en", files=upload), EN)
+        sent_from = {"referer": "http://testserver/console/products?lang=en"}
+        _page(client.post("/console/products/import", files=upload, headers=sent_from), EN)
+        cookie = {"cookie": "neigou_lang=en"}
+        _page(client.post("/m/customers", files=upload, headers=cookie), EN)
+        _page(client.post("/console/products/import", files=upload, headers={"accept-language": "en"}), ZH)
+        hook = client.post(
+            "/webhooks/v1/integrations/1", content=big, headers={"content-type": "application/json"}
+        )
+        _problem(hook)
+        english = client.post("/api/v1/products/import", files=upload, headers={"accept-language": "en"})
+        _problem(english)
+        assert english.json()["detail"] == "The request body is larger than 64 KB."
+    assert row_counts(factory) == before
+
+
+def test_a_signed_in_upload_refused_as_it_arrives_is_a_page(
+    settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    """Counted as it arrives (no declared length): the form the upload was sent from gives its language."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\nsku,title\n'
+        for _ in range(40):
+            yield b"a,b\n" * 1024
+
+    with page_client(_app(settings, factory)) as client:
+        console_sign_in(client, factory)
+        before = row_counts(factory)
+        multipart = {"content-type": "multipart/form-data; boundary=b"}
+        _page(client.post("/console/products/import", content=chunks(), headers=multipart), ZH)
+        sent_from = {**multipart, "referer": "http://testserver/console/products?lang=en"}
+        _page(client.post("/console/products/import", content=chunks(), headers=sent_from), EN)
+        assert row_counts(factory) == before

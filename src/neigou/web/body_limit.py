@@ -12,6 +12,11 @@ file body), an endpoint marked ``kit.json_text.takes_large_body`` (a whole file 
 JSON) and one that reads its body itself up to a limit of its own (``kit.json_text.reads_its_own_body``:
 a platform feed). It stands inside ``web.credentials``: a caller without a credential is answered 401 before either limit of a
 route is looked at, and with neither body read.
+
+Both answer 413 ``body_too_large``: problem+json on an API or webhook path (``web.paths.NOT_PAGES``),
+and to a person anywhere else (a page's form or upload, refused here or by ``web.forms``' smaller limit
+on urlencoded forms) a page in the reader's language, the form's own if it was sent from a page asked
+with ``?lang=``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from fastapi import params
 from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
@@ -30,10 +36,27 @@ from neigou.kit.i18n import N_, Message
 from neigou.kit.json_text import large_body, own_body
 from neigou.kit.settings import Settings
 from neigou.web import route_tree
+from neigou.web.i18n import FORM_LANGUAGE, form_language
+from neigou.web.pages import render
+from neigou.web.paths import NOT_PAGES
 from neigou.web.problems import problem
 
 TOO_LARGE = "body_too_large"
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})  # requests the JSON limit lets by without counting
+MIB = 1024 * 1024
+# What the refusal says, by the limit's unit: to a program (the problem's detail), to a person on a page.
+_DETAILS = (
+    N_("The request body is larger than {megabytes} MB."),
+    N_("The request body is larger than {kilobytes} KB."),
+)
+_PAGE_MESSAGES = (
+    N_(
+        "What you sent is larger than {megabytes} MB, so it was not accepted. Go back and send a smaller file or less text."
+    ),
+    N_(
+        "What you sent is larger than {kilobytes} KB, so it was not accepted. Go back and send a smaller file or less text."
+    ),
+)
 
 
 class _TooLarge(BaseException):  # not Exception: body parsers turn those into 400s
@@ -42,12 +65,27 @@ class _TooLarge(BaseException):  # not Exception: body parsers turn those into 4
         self.limit = limit
 
 
+def _over(limit: int, megabytes: str, kilobytes: str) -> Message:
+    if limit >= MIB:
+        return Message(megabytes, megabytes=limit // MIB)
+    return Message(kilobytes, kilobytes=max(1, limit // 1024))
+
+
 async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    if limit >= 1024 * 1024:
-        detail = Message("The request body is larger than {megabytes} MB.", megabytes=limit // (1024 * 1024))
+    """413 ``body_too_large``: problem+json to the API and the webhooks, a page to a person (in the
+    language of the form sent, like the refusal of a form without its token)."""
+    response: Response
+    if str(scope["path"]).startswith(NOT_PAGES):
+        detail = _over(limit, *_DETAILS)
+        response = problem(
+            Request(scope), 413, TOO_LARGE, N_("Request body too large"), detail, max_bytes=limit
+        )
     else:
-        detail = Message("The request body is larger than {kilobytes} KB.", kilobytes=max(1, limit // 1024))
-    response = problem(Request(scope), 413, TOO_LARGE, N_("Request body too large"), detail, max_bytes=limit)
+        if lang := form_language(scope):
+            scope[FORM_LANGUAGE] = lang
+        message = _over(limit, *_PAGE_MESSAGES)
+        response = render(Request(scope), "too_large.html", status_code=413, message=message, code=TOO_LARGE)
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Connection"] = "close"
     await response(scope, receive, send)
 

@@ -27,16 +27,17 @@ from markupsafe import Markup, escape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neigou.auth.dependencies import SESSION_COOKIE
-from neigou.kit.i18n import LOCALES, N_
+from neigou.kit.i18n import N_
 from neigou.kit.settings import Settings
 from neigou.web.body_limit import BodyLimit
-from neigou.web.i18n import FORM_LANGUAGE, with_language
+from neigou.web.i18n import FORM_LANGUAGE, form_language, with_language
 from neigou.web.pages import is_secure, render, templates
+from neigou.web.paths import NOT_PAGES
 
 CSRF_COOKIE = "neigou_csrf"
 CSRF_FIELD = "csrftoken"  # the name asgi-csrf reads in multipart bodies
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-EXEMPT_PREFIXES = ("/api/", "/webhooks/")
+EXEMPT_PREFIXES = NOT_PAGES  # the API and the signed webhooks read no cookie
 # asgi-csrf reads an urlencoded body whole, before routing, whenever the request carries any cookie, so
 # a stranger could have a page's body read up to the app's limit before the sign-in redirect
 # (``web.credentials`` answers only once a route is chosen). A form posted without a session (sign-in, a
@@ -101,7 +102,7 @@ async def _nothing_to_receive() -> dict[str, Any]:
 
 
 async def _refuse(scope: Scope, send: Send, reason: str) -> None:
-    if lang := _sent_in(scope):
+    if lang := form_language(scope):
         scope[FORM_LANGUAGE] = lang  # the refusal is the form's answer: in the language it was sent in
     request = Request(scope)
     response = render(request, "forbidden.html", status_code=403, reason=REASONS[reason], code=reason)
@@ -170,19 +171,6 @@ def _form_limit(scope: Scope, form_bytes: int) -> int | None:
     return form_bytes
 
 
-def _sent_in(scope: Scope) -> str:
-    """The language of the page a form was sent from: the ``?lang=`` of its action, else of the page
-    that holds it (the ``Referer``, which browsers send with a form to its own site); "" for none."""
-    for query in (
-        scope.get("query_string", b"").decode("latin-1"),
-        urlsplit(_header(scope, b"referer") or "").query,
-    ):
-        lang = next((v for k, v in parse_qsl(query) if k == "lang"), "")
-        if lang in LOCALES:
-            return lang
-    return ""
-
-
 def _local(location: str) -> bool:
     parts = urlsplit(location)
     return location.startswith("/") and not parts.netloc and "lang" not in dict(parse_qsl(parts.query))
@@ -202,7 +190,7 @@ class FormLanguage:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         lang = ""
         if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and not _exempt(scope):
-            lang = _sent_in(scope)
+            lang = form_language(scope)
         if not lang:
             await self.app(scope, receive, send)
             return

@@ -19,6 +19,7 @@ from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import redact_cut
 from neigou.web.i18n import problem_locale
 from neigou.web.pages import render
+from neigou.web.route_index import allowed
 
 log = structlog.get_logger(__name__)
 PROBLEM_TYPE = "https://neigou.dev/problems/"
@@ -187,8 +188,12 @@ def install(app: FastAPI) -> None:
         text = translations(problem_locale(request)).gettext(str(exc.detail))
         answer = problem(request, exc.status_code, code, text, text)
         # The exception's own headers go with it: a 405's ``Allow`` (RFC 9110 requires it), a 401's
-        # ``WWW-Authenticate``.
-        for name, value in (exc.headers or {}).items():
+        # ``WWW-Authenticate``. A 405's names the methods of every route of the path, not only the
+        # refusing route's.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and (allow := allowed(request.scope, headers.pop("Allow", ""))):
+            headers["Allow"] = allow
+        for name, value in headers.items():
             answer.headers[name] = value
         return answer
 

@@ -36,6 +36,9 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 WILD = "*"  # one segment, whatever it holds
+# The scope key under which ``IndexedRouting`` leaves the top-level routes a request was matched among
+# (every route that could match its path): what a 405's ``Allow`` is read from (``allowed``).
+CANDIDATES = "neigou.route_candidates"
 _PARAM = re.compile(r"{[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
 
 
@@ -166,6 +169,7 @@ class IndexedRouting:
             await self.full(scope, receive, send)
             return
         scope.setdefault("router", self.router)  # url_for sees every route
+        scope[CANDIDATES] = narrowed.routes
         await narrowed.app(scope, receive, send)
 
     def _version(self, routers: tuple[APIRouter, ...] | None) -> object:
@@ -230,3 +234,38 @@ class IndexedRouting:
             await self.full(scope, receive, send)
             return
         await self.router.default(scope, receive, send)
+
+
+def _leaves(route: BaseRoute) -> Iterable[Any]:
+    """The routes a top-level route chooses among (an included router's, with their prefixes), or
+    the route itself."""
+    contexts = getattr(route, "effective_route_contexts", None)
+    return contexts() if callable(contexts) else (route,)
+
+
+def allowed(scope: Scope, named: str) -> str:
+    """A 405's ``Allow``: every method some route serving the request's path accepts, with ``named``
+    (the methods the refusing route named), sorted and comma-separated.
+
+    A router answers a 405 from the first route that matched the path with another method, and names
+    only that route's methods: where a path's GET and POST are two routes (of one router or of two),
+    it named one of them. The routes tried are the index's candidates (every route that could match
+    the path), else every route of the router."""
+    methods = {m.strip() for m in named.split(",") if m.strip()}
+    routes = scope.get(CANDIDATES)
+    if routes is None:
+        router = scope.get("router")
+        routes = router.routes if router is not None else ()
+    probe = {
+        "type": "http",
+        "path": scope["path"],
+        "root_path": scope.get("root_path", ""),
+        "method": scope["method"],
+        "headers": scope.get("headers", []),
+    }
+    for route in routes:
+        for leaf in _leaves(route):
+            served = getattr(getattr(leaf, "starlette_route", None) or leaf, "methods", None)
+            if served and leaf.matches(dict(probe))[0] is not Match.NONE:
+                methods.update(served)
+    return ", ".join(sorted(methods))
