@@ -28,14 +28,17 @@ from neigou.kit.i18n import (
 )
 from neigou.web.labels import FAMILIES
 
-# The scope key under which ``web.forms.FormLanguage`` leaves the language a posted form was sent in (the
-# ``?lang=`` of its action, else of the page that held it): the one rule for a form's answer, whether it
-# redirects (the layer adds ``?lang=`` to the location) or shows the form again with its errors (read here).
+# The scope key under which ``web.form_language.FormLanguage`` leaves how to know the language a posted
+# form was sent in (a callable: the ``?lang=`` of its action, else its ``form_lang`` field, known once its
+# body is read, else the ``?lang=`` of the page that held it): the one rule for a form's answer, whether it
+# redirects (the layer adds ``?lang=`` to the location) or shows the form again with its errors (read
+# here, and written into its forms' ``form_lang`` again).
 FORM_LANGUAGE = "neigou.form_language"
 
 
 def _sent_in(request: Request) -> str:
-    return str(request.scope.get(FORM_LANGUAGE, ""))
+    sent = request.scope.get(FORM_LANGUAGE)
+    return str(sent()) if callable(sent) else ""
 
 
 def locale_of(request: Request) -> str:
