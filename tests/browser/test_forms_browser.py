@@ -53,7 +53,8 @@ def test_a_refused_form_comes_back_in_the_language_it_was_shown_in(
     browser: Browser, live_server: str, world: DemoWorld
 ) -> None:
     """The language cookie says Chinese; the program form was opened in English (?lang=en): sent with a
-    name of blanks, it comes back with its errors in English, as its redirect would have."""
+    name of blanks, it comes back with its errors in English, as its redirect would have, and so it does
+    when sent again from there."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     sign_in(page, live_server, world)
     host = live_server.split("//", 1)[1].split(":", 1)[0]
@@ -65,4 +66,10 @@ def test_a_refused_form_comes_back_in_the_language_it_was_shown_in(
     expect(page.get_by_test_id("error-name")).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "en"
     page.screenshot(path=str(ARTIFACTS / "form-refused-again-en.png"), full_page=False)
+    # Sent again from the page it came back on, whose address (the POST's) has no ?lang=: still English.
+    assert "lang=" not in page.url
+    with page.expect_navigation():
+        page.get_by_test_id("program-edit-save").click()
+    expect(page.get_by_test_id("form-errors")).to_contain_text("Please fix the fields marked below")
+    assert page.locator("html").get_attribute("lang") == "en"
     page.close()

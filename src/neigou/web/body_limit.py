@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from fastapi import params
 from fastapi.routing import APIRoute
@@ -36,7 +37,8 @@ from neigou.kit.i18n import N_, Message
 from neigou.kit.json_text import large_body, own_body
 from neigou.kit.settings import Settings
 from neigou.web import route_tree
-from neigou.web.i18n import FORM_LANGUAGE, form_language
+from neigou.web.form_language import sent_in
+from neigou.web.i18n import FORM_LANGUAGE
 from neigou.web.pages import render
 from neigou.web.paths import NOT_PAGES
 from neigou.web.problems import problem
@@ -81,8 +83,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
             Request(scope), 413, TOO_LARGE, N_("Request body too large"), detail, max_bytes=limit
         )
     else:
-        if lang := form_language(scope):
-            scope[FORM_LANGUAGE] = lang
+        scope[FORM_LANGUAGE] = partial(sent_in, scope)  # a form's answer: in the language it was sent in
         message = _over(limit, *_PAGE_MESSAGES)
         response = render(Request(scope), "too_large.html", status_code=413, message=message, code=TOO_LARGE)
         response.headers["Cache-Control"] = "no-store"

@@ -15,8 +15,9 @@ public URL is https.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from asgi_csrf import Errors, asgi_csrf_decorator
 from fastapi import FastAPI, Request
@@ -24,20 +25,27 @@ from fastapi.responses import Response
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from neigou.auth.dependencies import SESSION_COOKIE
 from neigou.kit.i18n import N_
 from neigou.kit.settings import Settings
 from neigou.web.body_limit import BodyLimit
-from neigou.web.i18n import FORM_LANGUAGE, form_language, with_language
+from neigou.web.form_language import (
+    SAFE_METHODS,
+    FormLanguage,
+    exempt,
+    header,
+    language_field,
+    posted_page_form,
+    reading_language_field,
+    sent_in,
+)
+from neigou.web.i18n import FORM_LANGUAGE
 from neigou.web.pages import is_secure, render, templates
-from neigou.web.paths import NOT_PAGES
 
 CSRF_COOKIE = "neigou_csrf"
 CSRF_FIELD = "csrftoken"  # the name asgi-csrf reads in multipart bodies
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-EXEMPT_PREFIXES = NOT_PAGES  # the API and the signed webhooks read no cookie
 # asgi-csrf reads an urlencoded body whole, before routing, whenever the request carries any cookie, so
 # a stranger could have a page's body read up to the app's limit before the sign-in redirect
 # (``web.credentials`` answers only once a route is chosen). A form posted without a session (sign-in, a
@@ -56,12 +64,14 @@ REASONS = {
 
 @pass_context
 def csrf_field(context: Context) -> Markup:
-    """The hidden input carrying this visitor's CSRF token: the first thing in every POST form."""
+    """The hidden input carrying this visitor's CSRF token, the first thing in every POST form, and after
+    it the form's language (``web.form_language``: a form keeps the language it was shown in)."""
     request: Request = context["request"]
     token = request.scope.get("csrftoken")
     if token is None:
         raise RuntimeError("csrf_field() needs the FormProtection layer (web.forms.install)")
-    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, escape(token()))
+    field = Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, escape(token()))
+    return field + language_field(request)
 
 
 def set_session_cookie(
@@ -86,24 +96,12 @@ def _origin(value: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or []:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def _exempt(scope: Scope) -> bool:
-    return str(scope["path"]).startswith(EXEMPT_PREFIXES)
-
-
 async def _nothing_to_receive() -> dict[str, Any]:
     return {"type": "http.disconnect"}
 
 
 async def _refuse(scope: Scope, send: Send, reason: str) -> None:
-    if lang := form_language(scope):
-        scope[FORM_LANGUAGE] = lang  # the refusal is the form's answer: in the language it was sent in
+    scope[FORM_LANGUAGE] = partial(sent_in, scope)  # the refusal is the form's answer: in its language
     request = Request(scope)
     response = render(request, "forbidden.html", status_code=403, reason=REASONS[reason], code=reason)
     response.headers["Cache-Control"] = "no-store"
@@ -115,14 +113,16 @@ async def _csrf_failed(scope: Scope, send: Send, _error: Errors) -> None:
 
 
 class FormProtection:
-    """ASGI layer: the Origin check, then asgi-csrf's token check, on every unsafe page request."""
+    """ASGI layer: the Origin check, then asgi-csrf's token check, on every unsafe page request; the
+    form's ``form_lang`` is read as its body passes to the token check (``web.form_language``), so a
+    refusal for its token is in the form's language too."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
         self.protect = asgi_csrf_decorator(
             cookie_name=CSRF_COOKIE,
             signing_secret=settings.secret_key,
-            skip_if_scope=_exempt,
+            skip_if_scope=exempt,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="Lax",
             send_csrf_failed=_csrf_failed,
@@ -131,14 +131,14 @@ class FormProtection:
         self.form_bytes = min(settings.max_json_body_bytes, settings.max_body_bytes)
 
     def _allowed(self, scope: Scope, origin: str) -> bool:
-        host = _header(scope, b"host")
+        host = header(scope, b"host")
         own = f"{scope.get('scheme', 'http')}://{host}".lower() if host else None
         return origin in {self.public_origin, own}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and not _exempt(scope):
-            claimed = _header(scope, b"origin")
-            if claimed is None and (referer := _header(scope, b"referer")) is not None:
+        if posted_page_form(scope):
+            claimed = header(scope, b"origin")
+            if claimed is None and (referer := header(scope, b"referer")) is not None:
                 claimed = _origin(referer) or "null"
             if claimed is not None and not self._allowed(scope, claimed.lower()):
                 await _refuse(scope, send, "cross_origin")
@@ -152,7 +152,7 @@ class FormProtection:
                 # the request metrics label by) goes back to the outer layers' scope.
                 scope.update({key: value for key, value in inner.items() if key not in scope})
 
-        checked = self.protect(forward)
+        checked = reading_language_field(self.protect(forward))
         if scope["type"] == "http" and (limit := _form_limit(scope, self.form_bytes)) is not None:
             checked = BodyLimit(checked, max_bytes=limit)
         await checked(scope, receive, send)
@@ -161,53 +161,14 @@ class FormProtection:
 def _form_limit(scope: Scope, form_bytes: int) -> int | None:
     """The most of an unsafe page request's urlencoded body read: SESSIONLESS_FORM_BYTES without a
     session cookie or an Authorization header, else ``form_bytes``; None for anything else."""
-    if scope["method"] in SAFE_METHODS or _exempt(scope):
+    if scope["method"] in SAFE_METHODS or exempt(scope):
         return None
-    content_type = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+    content_type = (header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return None
-    if _header(scope, b"authorization") is None and SESSION_COOKIE not in Request(scope).cookies:
+    if header(scope, b"authorization") is None and SESSION_COOKIE not in Request(scope).cookies:
         return SESSIONLESS_FORM_BYTES
     return form_bytes
-
-
-def _local(location: str) -> bool:
-    parts = urlsplit(location)
-    return location.startswith("/") and not parts.netloc and "lang" not in dict(parse_qsl(parts.query))
-
-
-class FormLanguage:
-    """ASGI layer: a form's answer is in the language the form was sent in, with or without a language
-    cookie. One that sends the reader on (a redirect to a page of this site) keeps it as ``?lang=``; one
-    that shows the form again (its errors, 422) is rendered in it, as the scope's ``FORM_LANGUAGE``
-    (``web.i18n.locale_of``), its links keeping it too; so is the refusal of a form without its token or
-    from another site (``_refuse``). The one place for every form; the cookie stays the language
-    switch's (``/lang``)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        lang = ""
-        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and not _exempt(scope):
-            lang = form_language(scope)
-        if not lang:
-            await self.app(scope, receive, send)
-            return
-        scope[FORM_LANGUAGE] = lang
-
-        async def keeping_language(message: Message) -> None:
-            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
-                headers = [
-                    (key, with_language(value.decode("latin-1"), lang).encode("latin-1"))
-                    if key == b"location" and _local(value.decode("latin-1"))
-                    else (key, value)
-                    for key, value in message.get("headers", [])
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, keeping_language)
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -10,14 +10,12 @@ from __future__ import annotations
 from enum import Enum
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from babel.support import NullTranslations
 from fastapi import Request
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import escape
-from starlette.types import Scope
 
 from neigou.kit.i18n import (
     DEFAULT_LOCALE,
@@ -30,25 +28,17 @@ from neigou.kit.i18n import (
 )
 from neigou.web.labels import FAMILIES
 
-# The scope key under which ``web.forms.FormLanguage`` leaves the language a posted form was sent in (the
-# ``?lang=`` of its action, else of the page that held it): the one rule for a form's answer, whether it
-# redirects (the layer adds ``?lang=`` to the location) or shows the form again with its errors (read here).
+# The scope key under which ``web.form_language.FormLanguage`` leaves how to know the language a posted
+# form was sent in (a callable: the ``?lang=`` of its action, else its ``form_lang`` field, known once its
+# body is read, else the ``?lang=`` of the page that held it): the one rule for a form's answer, whether it
+# redirects (the layer adds ``?lang=`` to the location) or shows the form again with its errors (read
+# here, and written into its forms' ``form_lang`` again).
 FORM_LANGUAGE = "neigou.form_language"
 
 
 def _sent_in(request: Request) -> str:
-    return str(request.scope.get(FORM_LANGUAGE, ""))
-
-
-def form_language(scope: Scope) -> str:
-    """The language of the page a form was sent from: the ``?lang=`` of its action, else of the page
-    that holds it (the ``Referer``, which browsers send with a form to its own site); "" for none."""
-    referer = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"referer"), "")
-    for query in (scope.get("query_string", b"").decode("latin-1"), urlsplit(referer).query):
-        lang = next((v for k, v in parse_qsl(query) if k == "lang"), "")
-        if lang in LOCALES:
-            return lang
-    return ""
+    sent = request.scope.get(FORM_LANGUAGE)
+    return str(sent()) if callable(sent) else ""
 
 
 def locale_of(request: Request) -> str:
