@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import TokenMaker, row_counts
 from tests.crm.builders import add_customer, add_order, build, listed, set_times
 from tests.offers.factories import product
+from tests.phone_forms import spread_forms
 
 
 def test_add_then_the_same_customer_in_another_form_is_refused(
@@ -50,6 +51,18 @@ def test_add_then_the_same_customer_in_another_form_is_refused(
     )
     assert shown["marketing_consent"] is True
     assert "13800138000" not in str(shown)
+
+
+def test_a_phone_spread_out_or_dotted_is_the_customer_already_in_the_book(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    book = build(client, operator, make_token)
+    add_customer(client, book.member_headers, book.member, "13800138000")
+    before = row_counts(factory)
+    for written in spread_forms("13800138000"):
+        again = add_customer(client, book.member_headers, book.member, written, status=409)
+        assert again["code"] == "customer_exists", written
+    assert row_counts(factory) == before
 
 
 def test_a_member_reaches_only_their_own_customers(

@@ -9,12 +9,18 @@ from hypothesis import strategies as st
 from neigou.kit import phones
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask, keyed_hash
 from neigou.kit.phones import ascii_digits, customer_ref, mainland_mobile, parse_phone
+from tests.phone_forms import spread_forms
 
 pytestmark = pytest.mark.no_database
 
 # Zeros of decimal digit runs: ASCII, full-width, Arabic-Indic, Devanagari, Bengali, Thai, math bold.
 ZEROS = ["0", "\uff10", "\u0660", "\u0966", "\u09e6", "\u0e50", "\U0001d7ce"]
 SEPARATORS = ["", " ", "-", "\u3000", "\u2011", "\u2014", "\uff0d", ".", "\u00a0", "\u200b"]
+# Marks Unicode does not file as dashes that people paste between groups: a minus sign (and the superscript
+# one), middle dots (Latin, Greek, katakana full and half-width, the word separator), the hyphenation point,
+# bullets and the dot operator, full stops (full-width, ideographic full and half-width).
+DOTS = ["\u2212", "\u207b", "\u00b7", "\u0387", "\u30fb", "\uff65", "\u2e31", "\u2027", "\u2022", "\u2219"]
+DOTS += ["\u22c5", "\uff0e", "\u3002", "\uff61"]
 PREFIXES = ["", "+86", "+86 ", "＋86-", "0086", "0086 ", "86", "(+86)"]
 # Mainland mobile prefixes libphonenumber knows as allocated.
 MOBILE_PREFIXES = [
@@ -46,8 +52,9 @@ def written(draw: st.DrawFn, number: str) -> str:
     """``number`` as a person might type it: any digit script, separators anywhere, a country prefix."""
     zero = draw(st.sampled_from(ZEROS))
     out = draw(st.sampled_from(PREFIXES))
+    apart = st.lists(st.sampled_from(SEPARATORS + DOTS), max_size=3).map("".join)
     for digit in number:
-        out += chr(ord(zero) + int(digit)) + draw(st.sampled_from(SEPARATORS))
+        out += chr(ord(zero) + int(digit)) + draw(apart)
     return draw(st.sampled_from(["", " ", "\t"])) + out + draw(st.sampled_from(["", " "]))
 
 
@@ -83,6 +90,40 @@ def test_anything_else_is_kept_as_given(text: str) -> None:
 def test_letters_are_never_read_as_digits(letters: str, number: str) -> None:
     assert parse_phone(letters + number) is None
     assert customer_ref("o" + number) == "o" + number  # an openid stays an openid
+
+
+@pytest.mark.parametrize("text", spread_forms("13812345678"))
+def test_a_number_spread_out_or_dotted_is_one_customer(text: str) -> None:
+    assert customer_ref(text) == "13812345678"
+    assert customer_ref_hash("k", text) == customer_ref_hash("k", "13812345678")
+    assert mainland_mobile(text) is not None
+
+
+@given(st.characters(categories=["Pd"]), mobiles)
+def test_every_dash_parts_groups(dash: str, number: str) -> None:
+    assert customer_ref(dash.join((number[:3], number[3:7], number[7:]))) == number
+
+
+@pytest.mark.parametrize("mark", DOTS)
+def test_every_listed_dot_parts_groups(mark: str) -> None:
+    assert customer_ref(f"{mark}138{mark}1234{mark}5678{mark}") == "13812345678"
+
+
+@pytest.mark.parametrize("text", ["138_1234_5678", "138,1234,5678", "138*1234*5678", "138a1234b5678"])
+def test_other_marks_and_letters_are_no_separators(text: str) -> None:
+    assert customer_ref(text) == text
+    assert mainland_mobile(text) is None
+
+
+def test_the_length_is_bounded_on_the_digits_that_remain() -> None:
+    """Spacing does not count: any text up to ``MAX_INPUT`` (the longest reference an input takes) is read
+    whole; past it, nothing is read; and what is left after the separators is at most 20 digits."""
+    padded = "\u200b " + "1 3 8 1 2 3 4 5 6 7 8".center(phones.MAX_INPUT - 3) + "\u200b"
+    assert len(padded) == phones.MAX_INPUT
+    assert customer_ref(padded) == "13812345678"
+    assert parse_phone(padded + " ") is None
+    assert phones._compact("1" * 21) is None
+    assert phones._compact(" ".join("1" * 20)) == "1" * 20
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from neigou.offers.models import CouponTemplate
 from tests.conftest import SECRET, TokenMaker, row_counts
 from tests.links.builders import LinkWorld, build, claim, make_link
 from tests.offers.factories import coupon
+from tests.phone_forms import spread_forms
 
 
 @pytest.fixture
@@ -116,6 +117,20 @@ def test_one_phone_written_seven_ways_is_one_customer(
         "86 13812345678",
         "(+86) 138.1234.5678",
     ):
+        again = claim(client, operator, world.hidden_id, customer_ref=written, link_code=link["code"])
+        assert (again.status_code, again.json()["code"]) == (409, "limit_reached"), written
+    assert row_counts(factory) == before
+    assert _claimed(factory, world.hidden_id) == 1
+
+
+def test_one_phone_spread_out_or_dotted_is_one_customer(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, factory: sessionmaker[Session]
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    first = claim(client, operator, world.hidden_id, customer_ref="13812345678", link_code=link["code"])
+    assert first.status_code == 201, first.text
+    before = row_counts(factory)
+    for written in spread_forms("13812345678"):
         again = claim(client, operator, world.hidden_id, customer_ref=written, link_code=link["code"])
         assert (again.status_code, again.json()["code"]) == (409, "limit_reached"), written
     assert row_counts(factory) == before

@@ -1,4 +1,4 @@
-"""The one phone-number rule: parse what people type (any digits, ``+86``, spaces, dashes) with
+"""The one phone-number rule: parse what people type (any digits, ``+86``, spaces, dashes, dots) with
 Google's libphonenumber metadata, mainland China by default, and give E.164.
 
 Pure: no I/O. Customer references that are phone numbers go through :func:`customer_ref` before
@@ -18,8 +18,20 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 
 DEFAULT_REGION = "CN"
 MAINLAND = 86
-MAX_LENGTH = 40
-_SEPARATORS = frozenset(".()/")
+# The longest text read as a phone number: the longest customer reference any input takes (``customer_ref``
+# is 1–128 characters in every schema and file column), so an accepted reference is read whole however widely
+# it is spaced. A longer text is no phone number, and is turned away before any work is done on it.
+MAX_INPUT = 128
+# Marks dropped between digit groups besides white space, dashes (category Pd: ``-``, ``‐``…``―``, ``〜``…)
+# and invisible format characters (Cf): the ASCII ``.()/``; the minus sign, which Unicode files as a math
+# symbol, not a dash (NFKC makes it of superscript and subscript minus too); and the dots people paste
+# between groups: middle dot ``·`` (NFKC makes it of the Greek ano teleia), hyphenation point ``‧``, bullet
+# ``•``, bullet and dot operators ``∙`` ``⋅``, word separator middle dot ``⸱``, katakana middle dot ``・``
+# (and its half-width form, after NFKC), ideographic full stop ``。`` (what a Chinese input method types
+# for ``.``; its half-width form too). Full-width ``．`` ``－`` ``（）`` ``／`` are ASCII after NFKC.
+_SEPARATORS = frozenset(".()/" + "\u2212" + "\u00b7\u2027\u2022\u2219\u22c5\u2e31\u30fb\u3002")
+# What is left once the separators are gone: at most 20 digits after an optional ``+`` (E.164's 15 with an
+# international and a trunk prefix); the length is bounded on this, not on the text as typed.
 _SHAPE = re.compile(r"\+?[0-9]{3,20}")
 _PLAIN_MOBILE_LENGTH = 11
 _MOBILE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
@@ -49,9 +61,9 @@ def ascii_digits(text: str) -> str:
 
 
 def _dropped(c: str) -> bool:
-    """A separator between a number's digits: white space, ``.()/``, a dash, or an invisible format
-    character (a number copied from a phone's contacts comes wrapped in direction marks, ``\u202a…\u202c``;
-    chat apps put zero-width spaces in long digit runs)."""
+    """A separator between a number's digits: white space, a dash, a minus sign, ``.()/`` or a dot
+    (``_SEPARATORS``), or an invisible format character (a number copied from a phone's contacts comes
+    wrapped in direction marks, ``\u202a…\u202c``; chat apps put zero-width spaces in long digit runs)."""
     return c.isspace() or c in _SEPARATORS or unicodedata.category(c) in _DROPPED_CATEGORIES
 
 
@@ -74,8 +86,10 @@ def parse_phone(text: str, region: str = DEFAULT_REGION) -> Phone | None:
 
     Letters are never read as digits (no ``1-800-FLOWERS``), so an openid is never a phone number.
     """
-    if len(text) > MAX_LENGTH:
+    if len(text) > MAX_INPUT:
         return None
+    # White space and invisible marks at the edges are separators too: they go with the rest, and only
+    # then is the length bounded (by ``_SHAPE``), on the digits that remain.
     compact = _compact(text)
     if compact is None:
         return None
