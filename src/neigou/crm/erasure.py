@@ -3,7 +3,8 @@
 Set-based, one statement per kind: the customer rows of the shopper are redacted in place (name,
 job, birthday, tags, derived taste and the reference go; ``erased_at`` is stamped, so the row is
 gone from every list and lookup while a push's counts still add up), their consent history is
-deleted, and the text of every message pushed to them is replaced.
+deleted, and the text of every message pushed to them is replaced; those still waiting to go out are
+cancelled first (failed, ``opted_out``: ``push_cancel``), so none is sent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from neigou.crm.models import Consent, Customer, PushMessage
+from neigou.crm.models import Consent, Customer, PushMessage, SkipReason
+from neigou.crm.push_cancel import cancel_pending
 
 REDACTED = "已注销"
 KINDS = ("customers", "consents", "push_messages")
@@ -46,6 +48,7 @@ def erase_customers(
             updated_at=at,
         ),
     }
+    cancel_pending(session, ids, SkipReason.OPTED_OUT)
     counts: dict[str, int] = {}
     for kind, statement in statements.items():  # customers last: the others find them by the hash
         result = session.execute(statement.execution_options(synchronize_session=False))

@@ -18,6 +18,12 @@ backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the mes
 attempt's answer is kept in ``last_error`` and refusals are logged, both without the robot's key (the
 query of its URL) and without what the logs redact (a customer's phone number the receiver echoed back);
 a target removed from the settings fails the message at once.
+
+Right before sending, the customers of the due messages are checked again under their opt-out locks
+(``privacy.repository.lock_customers``, taken as a push takes them, before any message row is held):
+a customer erased or opted out since the push fails the message with ``opted_out``, one whose
+marketing consent no longer stands with ``no_consent``, and nothing is sent to them. An opt-out at the
+same moment waits for the job's commit, or the job waits for the opt-out and then finds it.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.crm import push_queries, push_settings
-from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
+from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, RobotVia, SkipReason
 from neigou.feed import repository as feed_repo
 from neigou.groups.webhook import READ_DETAIL, UNSENDABLE, send_markdown
 from neigou.integrations import signing, standard
@@ -44,6 +50,7 @@ from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.models import ShareLink
 from neigou.links.service import link_url
+from neigou.privacy import repository as privacy
 
 DELIVER_JOB = "crm.deliver_push_messages"
 MAX_ATTEMPTS = 5
@@ -118,6 +125,32 @@ def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push
     return [(m, p, c) for m, p, c in session.execute(stmt) if next_attempt_at(m) <= at]
 
 
+def unreachable(session: Session, messages: list[PushMessage]) -> dict[int, SkipReason]:
+    """The customers of ``messages`` who may no longer be pushed to, with why, read under their
+    opt-out locks (taken here, held until commit): erased or opted out, or without a standing consent."""
+    ids = sorted({m.customer_id for m in messages})
+    if not ids:
+        return {}
+    privacy.lock_customers(
+        session, set(session.scalars(select(Customer.customer_ref_hash).where(Customer.id.in_(ids))))
+    )
+    # Read again once the locks are held: an opt-out that committed meanwhile re-keyed the rows.
+    rows = session.execute(
+        select(Customer.id, Customer.program_id, Customer.customer_ref_hash, Customer.erased_at).where(
+            Customer.id.in_(ids)
+        )
+    ).all()
+    suppressed = privacy.suppressed(session, {(program, h) for _, program, h, _ in rows})
+    consenting = push_queries.consenting(session, ids)
+    reasons: dict[int, SkipReason] = {}
+    for cid, program, h, erased_at in rows:
+        if erased_at is not None or (program, h) in suppressed:
+            reasons[cid] = SkipReason.OPTED_OUT
+        elif cid not in consenting:
+            reasons[cid] = SkipReason.NO_CONSENT
+    return reasons
+
+
 def group_robot_urls(
     session: Session, messages: list[PushMessage], sealer: Sealer
 ) -> dict[int, tuple[int, str]]:
@@ -140,6 +173,7 @@ def deliver_due(
     with the running application's ``settings``."""
     sealer = Sealer.from_settings(settings)
     due = due_messages(session, at)
+    stopped = unreachable(session, [m for m, _, _ in due])
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
     robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
     group_robots = group_robot_urls(session, robot_messages, sealer)
@@ -149,6 +183,9 @@ def deliver_due(
         if not claim_attempt(session, message, PushMessage.attempts, pending):
             continue
         attempted.append(message)
+        if (reason := stopped.get(message.customer_id)) is not None:
+            message.status, message.last_error = MessageStatus.FAILED, reason.value
+            continue
         found = targets[message.program_id]
         program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
         robot = push.channel is PushChannel.WECOM_ROBOT

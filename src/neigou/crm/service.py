@@ -15,7 +15,8 @@ from neigou.audit import service as audit
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.crm import repository as repo
-from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource
+from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource, SkipReason
+from neigou.crm.push_cancel import cancel_pending
 from neigou.crm.schemas import (
     ConsentGiven,
     ConsentOut,
@@ -199,7 +200,11 @@ def grant(
 
 
 def withdraw(session: Session, *, customer: Customer, purpose: ConsentPurpose, at: datetime) -> Consent:
-    """End the standing grant (``withdrawn_at``); 409 ``no_consent`` when none stands."""
+    """End the standing grant (``withdrawn_at``) and cancel the customer's pending push messages
+    (``no_consent``); 409 ``no_consent`` when none stands. The customer's opt-out lock is taken first,
+    as a push takes it: a push at the same moment either waits and finds no consent, or is done and
+    its messages are cancelled here."""
+    privacy.lock_customers(session, {customer.customer_ref_hash})
     current = repo.current_consent(session, customer.id, purpose)
     if current is None or not current.granted or current.withdrawn_at is not None:
         raise Conflict(Message("The customer has no consent standing to withdraw."), code="no_consent")
@@ -211,6 +216,8 @@ def withdraw(session: Session, *, customer: Customer, purpose: ConsentPurpose, a
         )
     current.withdrawn_at = at
     session.flush()
+    if purpose is ConsentPurpose.MARKETING:
+        cancel_pending(session, [customer.id], SkipReason.NO_CONSENT)
     return current
 
 

@@ -58,6 +58,29 @@ for i = 1, #ARGV, 3 do
 end
 return 1
 """
+# An opt-out (``erasure``): KEYS customer hash, invitations hash; ARGV customer, tombstone, the
+# event's skus. The customer's counters and invitation bindings move to the tombstone.
+REKEY_SCRIPT = """
+local moved = 0
+for i = 3, #ARGV do
+  local from = ARGV[i] .. '|' .. ARGV[1]
+  local units = redis.call('HGET', KEYS[1], from)
+  if units then
+    redis.call('HDEL', KEYS[1], from)
+    redis.call('HINCRBY', KEYS[1], ARGV[i] .. '|' .. ARGV[2], tonumber(units))
+    moved = moved + 1
+  end
+end
+local bound = redis.call('HGETALL', KEYS[2])
+for i = 1, #bound, 2 do
+  if bound[i + 1] == ARGV[1] then
+    redis.call('HSET', KEYS[2], bound[i], ARGV[2])
+    moved = moved + 1
+  end
+end
+return moved
+"""
+
 # Reservation ids are made from stream ids (``kit.streams.id_from_stream``) counted from this epoch.
 ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEED_LOCK_SECONDS = 30
@@ -109,6 +132,7 @@ class ReservationGate:
         self.stream = f"{namespace}:event-reservations"
         self._reserve = client.register_script(RESERVE_SCRIPT)
         self._return = client.register_script(RETURN_SCRIPT)
+        self._rekey = client.register_script(REKEY_SCRIPT)
 
     def base(self, event_id: int, created_at: datetime) -> str:
         """The key prefix of one event incarnation."""
@@ -187,6 +211,12 @@ class ReservationGate:
         if args and self.seeded(base):
             stock, cust, *_ = self._keys(base)
             self._return(keys=[stock, cust], args=args)
+
+    def rekey_customer(self, base: str, *, customer: str, tombstone: str, skus: Iterable[str]) -> int:
+        """Move a shopper's counters (of ``skus``) and invitation bindings to the opt-out's tombstone;
+        how many fields moved."""
+        moved = self._rekey(keys=[f"{base}:cust", f"{base}:inv"], args=[customer, tombstone, *skus])
+        return int(moved)
 
     def counts(self, base: str) -> dict[str, int]:
         """Units taken per sku as Redis holds them (benchmarks, checks)."""

@@ -32,6 +32,7 @@ from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.links.cache import CachedLink
+from neigou.privacy import repository as privacy
 
 SNAPSHOT_TTL_SECONDS = 5.0
 
@@ -278,6 +279,9 @@ def _in_database(
     at: datetime,
     link: CachedLink | None,
 ) -> Reserved:
+    # The shopper's opt-out lock before the first write of them: an opt-out at the same moment either
+    # waits and erases this reservation, or is erased already (``privacy.repository.lock_customers``).
+    privacy.lock_customers(session, {shopper.ref_hash})
     employee_id, invitation_id = _eligible(session, event.id, shopper, at)
     insert_ignoring_duplicates(
         session, CustomerCount, [{"item_id": item.id, "customer_ref_hash": shopper.ref_hash, "reserved": 0}]

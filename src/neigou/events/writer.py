@@ -29,6 +29,7 @@ from neigou.events.models import (
 )
 from neigou.kit.bulk import insert_ignoring_duplicates, table_of, upsert_adding
 from neigou.kit.streams import Entry, StreamWriter
+from neigou.privacy import repository as privacy
 
 ITEMS = table_of(EventItem)
 INVITATIONS = table_of(Invitation)
@@ -68,6 +69,8 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
     """Store a batch of reservations (a few statements whatever its size); returns how many were new."""
     if not rows:
         return 0
+    # The shoppers' opt-out locks before the batch's first write (one statement for the batch).
+    privacy.lock_customers(session, {r["customer_ref_hash"] for r in rows})
     employees = {(r["event_id"], r["employee_no"]) for r in rows if r["employee_no"] is not None}
     codes = {r["invitation_code"] for r in rows if r["invitation_code"] is not None}
     employee_ids: dict[tuple[int, str], int] = {}

@@ -51,6 +51,7 @@ def create_opt_out(
         request_id=body.request_id,
         actor=principal.actor,
         at=ensure_aware(body.at) if body.at is not None else utcnow(),
+        events=request.app.state.events,
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK

@@ -44,6 +44,10 @@ class ErasedOut(BaseModel):
     customers: int = 0
     consents: int = 0
     push_messages: int = 0
+    # Employee-purchase events (opt-outs recorded before they were erased count none).
+    event_reservations: int = 0
+    event_counts: int = 0
+    event_invitations: int = 0
 
 
 class OptOutOut(BaseModel):

@@ -12,7 +12,10 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
 - ``members``: a member who was this shopper loses the reference (hash and masked form cleared);
 - ``customers``, ``consents``, ``push_messages``: the salesperson's customer book (``crm.erasure``):
   the customer rows are redacted in place, their consent history deleted, the messages pushed to them
-  blanked.
+  blanked and those still waiting to go out cancelled (``opted_out``);
+- ``event_reservations``, ``event_counts``, ``event_invitations``: employee-purchase events
+  (``events.erasure``): reservations and invitation bindings name the tombstone, the per-person
+  counters are re-keyed to it, and the Redis gate's state follows after the commit.
 
 The tombstone is random and stored nowhere else, so it cannot be recomputed from the shopper's
 reference (a keyed hash of the opt-out's id could: the opt-out row keeps the customer's hash).
@@ -30,6 +33,9 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.crm import erasure as crm_erasure
+from neigou.events import erasure as events_erasure
+from neigou.events.gate import ReservationGate
+from neigou.events.runtime import EventsRuntime
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
@@ -53,6 +59,7 @@ KINDS = (
     "orders",
     "members",
     *crm_erasure.KINDS,
+    *events_erasure.KINDS,
 )
 
 
@@ -73,9 +80,15 @@ def opt_out(
     request_id: str,
     actor: Actor,
     at: datetime,
+    events: EventsRuntime | None = None,
 ) -> OptOutResult:
-    """Erase the shopper's linkage and record the opt-out; the same ``request_id`` returns the first."""
+    """Erase the shopper's linkage and record the opt-out; the same ``request_id`` returns the first.
+
+    ``events``: the application's events runtime; with the Redis gate, reservations still in its
+    stream are stored first (so they are erased too) and the gate's state follows the erasure."""
     customer = customer_ref_hash(secret_key, customer_ref)
+    if events is not None:
+        events_erasure.store_stream_first(events.flush)
     # Writers of what an opt-out erases take the same lock before they look for opt-outs: either they
     # wait and then see this one, or this one waits and then erases what they wrote.
     repo.lock_for_opt_out(session, customer)
@@ -105,7 +118,8 @@ def opt_out(
         if (replay := _replay(session, request_id, customer, program_id)) is not None:
             return replay
         raise
-    row.erased = erase(session, customer_ref_hash=customer, program_id=program_id, at=at)
+    gate = events.gate if events is not None else None
+    row.erased = erase(session, customer_ref_hash=customer, program_id=program_id, at=at, gate=gate)
     session.flush()
     audit.record(
         session,
@@ -134,7 +148,12 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
 
 
 def erase(
-    session: Session, *, customer_ref_hash: str, program_id: int | None, at: datetime
+    session: Session,
+    *,
+    customer_ref_hash: str,
+    program_id: int | None,
+    at: datetime,
+    gate: ReservationGate | None = None,
 ) -> dict[str, int]:
     """Run the erasing statements (one per kind, never one per row); rows affected per kind."""
     tombstone = new_tombstone()
@@ -196,6 +215,11 @@ def erase(
     counts.update(
         crm_erasure.erase_customers(
             session, customer_ref_hash=h, program_id=program_id, tombstone=tombstone, at=at
+        )
+    )
+    counts.update(
+        events_erasure.erase_events(
+            session, customer_ref_hash=h, program_id=program_id, tombstone=tombstone, gate=gate
         )
     )
     return counts

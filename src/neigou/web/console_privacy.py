@@ -108,6 +108,7 @@ def submit_opt_out(
                 request_id=request_id,
                 actor=principal.actor,
                 at=utcnow(),
+                events=request.app.state.events,
             )
     except ProblemError as exc:
         return _page(request, session, error=exc.detail, status_code=exc.status)

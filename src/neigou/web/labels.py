@@ -124,6 +124,9 @@ pv_kind: dict[str, Label] = {
     "customers": N_("Customer book entries"),
     "consents": N_("Consent records"),
     "push_messages": N_("Pushed messages"),
+    "event_reservations": N_("Event reservations"),
+    "event_counts": N_("Event per-person counters"),
+    "event_invitations": N_("Event invitation bindings"),
 }
 tr_kind: dict[str, Label] = {
     "upgrade": N_("Upgrade"),
