@@ -257,6 +257,7 @@ def test_a_served_process_keeps_tokens_out_of_its_log(tmp_path: Path) -> None:
             httpx.get(f"{base}/m/login?token={TOKEN}")
             httpx.get(f"{base}/api/v1/programs?token={TOKEN}")
             httpx.get(f"{base}/l/k7Qm2xPa?customer_ref=%2B86%20138%201234%205678")
+            httpx.get(f"{base}/l/k7Qm2xPa?customer%5Fref=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -265,3 +266,5 @@ def test_a_served_process_keeps_tokens_out_of_its_log(tmp_path: Path) -> None:
     assert TOKEN not in text  # … without the token
     assert "/l/k7Qm2xPa?customer_ref=" in text
     assert "1234%205678" not in text  # … or a shopper's phone
+    assert "/l/k7Qm2xPa?customer%5Fref=" in text
+    assert "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" not in text  # … or openid, under a percent-encoded key

@@ -1,9 +1,10 @@
 """Structured logs: key=value on a terminal, JSON lines when NEIGOU_LOG_JSON is set.
 
 Every log line goes through one redaction step, whichever library wrote it: bearer tokens, secrets,
-passwords, cookies, ``token=``, ``key=`` and ``sign=`` in URLs (a robot's key, a signed robot call), API
-tokens and sign-in codes (``ngt_…``, ``ngc_…``) and mainland phone numbers however they are written never
-reach the log; a field named like a secret (``webhook_secret``, ``outbound_secret``, ``target_sealed``) is
+passwords, cookies, ``token=``, ``key=`` and ``sign=`` in URLs (a robot's key, a signed robot call) and a
+shopper's ``customer_ref=``, ``phone=`` or ``openid=``, their keys read as a server decodes them
+(``customer%5Fref=``), API tokens and sign-in codes (``ngt_…``, ``ngc_…``) and mainland phone numbers
+however they are written never reach the log (the rules are in ``kit.redact``); a field named like a secret (``webhook_secret``, ``outbound_secret``, ``target_sealed``) is
 redacted whatever it holds. Tracebacks are plain (no local variables: a local may hold a token, and a
 traceback with locals can run to tens of thousands of lines).
 
@@ -26,61 +27,35 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 import structlog
 
+from neigou.kit.redact import REDACTED, decoded_key, redact_text
 from neigou.kit.urls import path_tokens
 
-REDACTED = "[redacted]"
+__all__ = [
+    "MIN_REDACTED",
+    "QUIET_LOGGERS",
+    "REDACTED",
+    "RedactingFilter",
+    "configure_logging",
+    "redact_cut",
+    "redact_event",
+    "redact_reply",
+    "redact_text",
+    "redact_url",
+    "redact_value",
+    "uvicorn_log_config",
+]
+
 # A query value shorter than this (``msgtype=1``) is not a credential; replacing it would garble text.
 MIN_REDACTED = 4
 # Libraries whose informational lines carry the URLs they call.
 QUIET_LOGGERS = ("httpx", "httpcore")
 
-# Keys whose value is a secret whatever it looks like.
+# Keys whose value is a secret whatever it looks like (as written, or as a server decodes a query's key).
 _SECRET_KEYS = re.compile(
     r"(?i)^(authorization|cookie|set-cookie|x-api-key|password|passwd|secret|secret_key|token|"
     r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid|customer_ref|"
     r"payee_keys|sealing_keys|[a-z0-9]+[_-](?:secret|token|password|signature|sealed))$"
 )
-# Pieces of a mainland mobile as people write it, ASCII or full-width: digits, a separator between
-# groups, ``+86``, ``0086`` or ``86`` before it (glued or not, or in brackets), brackets round the first group.
-# A separator is what ``kit.phones`` drops (but a dot, which decimals hold): white space, a dash or a URL
-# query's space (``+``, ``%20``), at most one of them, with invisible format characters (direction marks,
-# zero-width spaces) on either side of it or alone: a chat app's zero-width space beside a typed space
-# (``138 \u200b1234 5678``) separates the groups as either does alone.
-_D = r"[0-9\uff10-\uff19]"
-_INVISIBLE = r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]{0,3}"
-_SEP = rf"{_INVISIBLE}(?:[\s\-\uff0d\u2010-\u2015+]|%20)?{_INVISIBLE}"
-_CC = r"[8\uff18][6\uff16]"
-_PLUS = r"(?:[+\uff0b]|%2[bB])"
-_PREFIX = rf"(?:(?:{_PLUS}|[0\uff10]{{2}})?{_CC}{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
-_MOBILE = rf"{_PREFIX}[(\uff08]?[1\uff11][3-9\uff13-\uff19]{_D}[)\uff09]?{_SEP}{_D}{{4}}{_SEP}{_D}{{4}}"
-# Secrets inside free text: a header value, a query parameter (a shopper's ``customer_ref`` on a share link
-# too, however it is encoded), a signing secret, a phone number.
-_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
-    (
-        re.compile(
-            r"(?i)([?&;]|\b)([a-z_-]*(?:token|key|secret|password|signature|phone|mobile|openid)|sig|sign|code|"
-            r"customer_ref)=[^&\s\"'#]+"
-        ),
-        r"\1\2=" + REDACTED,
-    ),
-    (
-        re.compile(r"(?i)(['\"]?(?:authorization|cookie|password|secret|token)['\"]?\s*[:=]\s*)(['\"]).*?\2"),
-        r"\1\2" + REDACTED + r"\2",
-    ),
-    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + REDACTED),
-    # API tokens and sign-in codes (``kit.ids.new_token``) wherever they stand: a lookup's KeyError, a path.
-    (re.compile(r"\b(ng[tc])_[A-Za-z0-9_-]{8,}"), r"\1_" + REDACTED),
-    # not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
-    (re.compile(rf"(?<![\d.]){_MOBILE}(?!\d|\.\d)"), "[phone]"),
-)
-
-
-def redact_text(text: str) -> str:
-    """The text with every secret it carries replaced by a marker."""
-    for pattern, replacement in _TEXT_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def redact_cut(text: str, limit: int) -> str:
@@ -123,7 +98,7 @@ def redact_reply(text: str, *urls: str, limit: int) -> str:
 
 def redact_value(key: str | None, value: Any) -> Any:
     """A logged value with its secrets removed (mappings and sequences walked)."""
-    if key is not None and _SECRET_KEYS.match(key):
+    if key is not None and (_SECRET_KEYS.match(key) or _SECRET_KEYS.match(decoded_key(key))):
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)

@@ -111,6 +111,8 @@ class ShortLinkFastPath:
 
     Anything else under ``/l/`` (unknown, disabled or uncached codes, a ``customer_ref``, HEAD) goes
     on to ``follow_link`` and the full stack; both paths build the same response and the same click.
+    A query with a percent-escape goes on too: its keys are read decoded (``customer%5Fref`` is a
+    ``customer_ref``), which only the full route does.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -118,13 +120,16 @@ class ShortLinkFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
+        query: bytes = scope["query_string"]
         if (
             scope["type"] != "http"
             or not path.startswith("/l/")
             or scope["method"] != "GET"
             # WeChat appends ?from=singlemessage&isappinstalled=0 to shared links: those stay on the fast
-            # path; a customer reference goes to the full route, which hashes it and passes it on.
-            or b"customer_ref" in scope["query_string"]
+            # path; a customer reference goes to the full route, which hashes it and passes it on, and so
+            # does a query with a percent-escape (``customer%5Fref``: the full route reads keys decoded).
+            # A link without a query, the common case, costs one test.
+            or (query and (b"customer_ref" in query or b"%" in query))
         ):
             await self.app(scope, receive, send)
             return

@@ -1,0 +1,129 @@
+"""Secrets and a shopper's identity taken out of free text: what every log line goes through
+(``kit.logging``), and what a row keeps of an outside party's answer.
+
+A query parameter is redacted by what its key *means*: the key is read as a server reads it
+(percent-escapes and ``+`` decoded, ``customer%5Fref`` and ``%63ustomer_ref`` are ``customer_ref``), its
+value replaced as written. Every pattern here runs in time linear in the text (no nested unbounded
+repetition, a key is read from its start only): a log line may be as long as a request's URL.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote_plus
+
+REDACTED = "[redacted]"
+PHONE = "[phone]"
+
+# A query parameter's key as a URL writes it (percent-escapes and ``+`` included), ended by ``=``; never
+# read from inside a longer key, so each key is scanned once whatever the text.
+_KEY_CHARS = r"A-Za-z0-9_.%+\-"
+_PARAM_KEY = re.compile(rf"(?<![{_KEY_CHARS}])[{_KEY_CHARS}]++=")
+_PARAM_VALUE = re.compile(r"[^&\s\"'#]+")
+# A key names a secret when it ends with a secret's name (``access_token``, ``webhook.secret``,
+# ``monkey`` too: better too much than too little), is a signing or sign-in parameter, or holds an
+# identity's name as one of its parts (``phone``, ``phone_number``, ``customer_ref``, ``user.openid``).
+# Only its last characters are read for the first rule (a key longer than this names nothing we know):
+# the rule backtracks over a run of letters and dashes, so it is kept to a bounded piece of text.
+_KEY_TAIL = 64
+_SECRET_TAIL = re.compile(
+    r"(?i)(?:^|\b)(?:[a-z_-]*(?:token|key|secret|password|signature|phone|mobile|openid)|sig|sign|code|"
+    r"customer_ref)$"
+)
+_IDENTITY_PART = re.compile(r"(?i)(?<![a-z])(?:phone|mobile|openid|customer_ref)(?![a-z])")
+# How many times a key is decoded: ``customer%255Fref`` (encoded twice) is still read as the key it names.
+_DECODINGS = 3
+
+
+def decoded_key(key: str) -> str:
+    """``key`` as a server reads a query's key (``unquote_plus``), decoded again while escapes remain
+    (at most a few times: a key encoded twice still names what it names)."""
+    for _ in range(_DECODINGS):
+        if "%" not in key and "+" not in key:
+            break
+        key = unquote_plus(key)
+    return key
+
+
+def names_secret(key: str) -> bool:
+    """Whether a query parameter's key, as written or decoded, names a secret or a shopper's identity."""
+    return any(
+        _SECRET_TAIL.search(form[-_KEY_TAIL:]) is not None or _IDENTITY_PART.search(form) is not None
+        for form in {key, decoded_key(key)}
+    )
+
+
+def redact_params(text: str) -> str:
+    """``text`` with the value of every ``key=value`` whose key names a secret (:func:`names_secret`)
+    replaced by the marker; the key is kept as written. Linear: each key is read once, a redacted value
+    is skipped, and a kept value is read again only for the keys inside it (a URL in a parameter)."""
+    if "=" not in text:
+        return text
+    pieces: list[str] = []
+    kept = pos = 0
+    while (found := _PARAM_KEY.search(text, pos)) is not None:
+        pos = found.end()
+        if not names_secret(found.group()[:-1]):
+            continue
+        value = _PARAM_VALUE.match(text, pos)
+        if value is None:
+            continue
+        pieces += (text[kept:pos], REDACTED)
+        kept = pos = value.end()
+    return "".join((*pieces, text[kept:])) if pieces else text
+
+
+# Pieces of a mainland mobile as people write it, ASCII, full-width or Arabic-Indic digits (both sets;
+# ``kit.phones`` reads every script's digits): digits, a separator between groups, ``+86``, ``0086`` or
+# ``86`` before it (glued or not, or in brackets), brackets round the first group. A separator is what
+# ``kit.phones`` drops: white space, a dash or a URL query's space (``+``, ``%20``), up to three of them
+# (``138 - 1234 - 5678``), with invisible format characters (direction marks, zero-width spaces) beside
+# them or alone: a chat app's zero-width space beside a typed space (``138 \u200b1234 5678``) separates the
+# groups as either does alone. A dot or a slash separates them only when the same one parts both gaps,
+# a space at most beside it (``138.1234.5678``, ``138 / 1234 / 5678``): a decimal's dot beside another
+# separator (``139.2026 1205``) stays a decimal and a number, and a date (``2026.12.05``) or a version
+# is no three-four-four run.
+#
+# Left unredacted, though ``kit.phones`` reads them as one number: four-four-three groups
+# (``1381 2345 678``): two years and a count (``1998 1999 100``, ``1949-1978 300``) or three amounts in
+# fen read the same, and a mainland mobile is written three-four-four; digits of scripts other than
+# these (Devanagari, …), which are not how a number reaches a Chinese shop.
+_ZERO = "[0\uff10\u0660\u06f0]"
+_ONE = "[1\uff11\u0661\u06f1]"
+_THREE_TO_NINE = "[3-9\uff13-\uff19\u0663-\u0669\u06f3-\u06f9]"
+_D = "[0-9\uff10-\uff19\u0660-\u0669\u06f0-\u06f9]"
+_INVISIBLE = "[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+_GAP = r"(?:[\s\-\uff0d\u2010-\u2015+]|%20)"
+_SEP = rf"(?:{_INVISIBLE}{{0,3}}{_GAP}){{0,3}}{_INVISIBLE}{{0,6}}"
+_CC = "[8\uff18\u0668\u06f8][6\uff16\u0666\u06f6]"
+_PLUS = r"(?:[+\uff0b]|%2[bB])"
+_PREFIX = rf"(?:(?:{_PLUS}|{_ZERO}{{2}})?{_CC}{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
+_MARK = r" ?(?P<mark>[./\uff0e\uff0f]) ?"
+_GROUPS = rf"(?:{_SEP}{_D}{{4}}{_SEP}|{_MARK}{_D}{{4}} ?(?P=mark) ?){_D}{{4}}"
+_MOBILE = rf"{_PREFIX}[(\uff08]?{_ONE}{_THREE_TO_NINE}{_D}[)\uff09]?{_GROUPS}"
+
+# Secrets inside free text, before (``_HEADERS``) and after (``_TEXT``) the query parameters.
+_HEADERS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
+)
+_TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"(?i)(['\"]?(?:authorization|cookie|password|secret|token)['\"]?\s*[:=]\s*)(['\"]).*?\2"),
+        r"\1\2" + REDACTED + r"\2",
+    ),
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + REDACTED),
+    # API tokens and sign-in codes (``kit.ids.new_token``) wherever they stand: a lookup's KeyError, a path.
+    (re.compile(r"\b(ng[tc])_[A-Za-z0-9_-]{8,}"), r"\1_" + REDACTED),
+    # not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
+    (re.compile(rf"(?<![\d.]){_MOBILE}(?!\d|\.\d)"), PHONE),
+)
+
+
+def redact_text(text: str) -> str:
+    """The text with every secret it carries replaced by a marker."""
+    for pattern, replacement in _HEADERS:
+        text = pattern.sub(replacement, text)
+    text = redact_params(text)
+    for pattern, replacement in _TEXT:
+        text = pattern.sub(replacement, text)
+    return text

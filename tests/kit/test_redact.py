@@ -1,0 +1,128 @@
+"""Log redaction reads a query's key as a server does (percent-escapes decoded), knows the phone forms
+``kit.phones`` reads as one number where no ordinary text looks the same, and runs in linear time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from neigou.kit.logging import REDACTED, redact_text, redact_value
+from neigou.kit.phones import mainland_mobile
+
+pytestmark = pytest.mark.no_database
+
+OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"GET /l/k7Qm2xPa?customer%5Fref={OPENID} HTTP/1.1",
+        f"GET /l/k7Qm2xPa?customer%5fref={OPENID} HTTP/1.1",
+        f"GET /l/k7Qm2xPa?%63ustomer_ref={OPENID} HTTP/1.1",
+        f"GET /l/k7Qm2xPa?%63%75%73%74%6F%6D%65%72%5F%72%65%66={OPENID} HTTP/1.1",
+        f"GET /l/k7Qm2xPa?from=singlemessage&customer%5Fref={OPENID}&isappinstalled=0 HTTP/1.1",
+        f"GET /l/k7Qm2xPa?customer%255Fref={OPENID} HTTP/1.1",  # encoded twice
+        f"GET /x?open%69d={OPENID}",
+        f"GET /x?%70hone={OPENID}",
+        f"GET /x?phone%5Fnumber={OPENID}",
+        f"GET /x?phone_number={OPENID}",
+        f"GET /x?user.mobile={OPENID}",
+        f"GET /m/login?%74oken={OPENID}",
+        f"GET /x?access%5Ftoken={OPENID}",
+        f"GET /x?a=1;customer%5Fref={OPENID}",
+        f"next=https://shop.example/?customer%5Fref={OPENID}",  # a URL inside a kept value
+    ],
+)
+def test_a_percent_encoded_key_is_read_decoded_and_its_value_redacted_as_written(line: str) -> None:
+    assert redact_text(line) == line.replace(OPENID, REDACTED)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET /l/k7Qm2xPa?from=singlemessage&isappinstalled=0 HTTP/1.1",
+        "GET /console/orders?page%5Fsize=20&status=paid&lang=zh%2DCN HTTP/1.1",
+        "order fen=4990 qty=2 iphone_model=15",
+        "GET /x?customer_refs=3 HTTP/1.1",
+    ],
+)
+def test_other_parameters_are_kept(line: str) -> None:
+    assert redact_text(line) == line
+
+
+def test_a_fields_key_is_read_decoded() -> None:
+    assert redact_value(None, {"customer%5Fref": OPENID, "%70hone": "x"}) == {
+        "customer%5Fref": REDACTED,
+        "%70hone": REDACTED,
+    }
+
+
+PHONE_FORMS = [
+    "138  1234  5678",  # doubled separators
+    "138 - 1234 - 5678",
+    "138--1234--5678",
+    "+86  138  1234  5678",
+    "138.1234.5678",  # a dot or a slash between the groups
+    "138/1234/5678",
+    "138 / 1234 / 5678",
+    "１３８．１２３４．５６７８",
+    "١٣٨١٢٣٤٥٦٧٨",  # Arabic-Indic digits
+    "١٣٨ ١٢٣٤ ٥٦٧٨",
+    "+٨٦ ١٣٨-١٢٣٤-٥٦٧٨",
+    "۱۳۸۱۲۳۴۵۶۷۸",  # extended Arabic-Indic (Persian) digits
+    "۰۰۸۶ ۱۳۸ ۱۲۳۴ ۵۶۷۸",
+]
+
+
+@pytest.mark.parametrize("phone", PHONE_FORMS)
+def test_more_ways_of_writing_a_phone_are_redacted(phone: str) -> None:
+    assert mainland_mobile(phone) is not None  # one number to kit.phones …
+    assert redact_text(f"customer {phone} joined") == "customer [phone] joined"  # … and to the log
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="left unredacted: four-four-three groups read like two years and a count (see kit.redact)",
+)
+def test_four_four_three_groups_are_a_phone() -> None:
+    assert mainland_mobile("1381 2345 678") is not None
+    assert redact_text("customer 1381 2345 678 joined") == "customer [phone] joined"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shipped 2026.12.05, paid 2026/12/05",
+        "neigou 1.139.2026.1205 released",
+        "139.2026.1205.1",
+        "took 139.2026 1205 ms",
+        "took 139.2026/1205 ms",
+        "years 1998 1999 100, 1949-1978 300",
+        "amounts 1380 1234 5678 fen",
+        "order JD-2026-1205-0001 paid 4990",
+    ],
+)
+def test_dates_versions_decimals_and_amounts_are_not_phones(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_redaction_takes_linear_time_on_long_adversarial_text() -> None:
+    """A run of letters and dashes once took the query rule quadratic time (16 KB: 20 s, a long URL in an
+    access log line holding the log for hours). 200,000 characters of each shape now take milliseconds.
+    Run in a process of its own, so a regression fails on the timeout instead of hanging the suite."""
+    script = (
+        "from neigou.kit.logging import redact_text\n"
+        "n = 100_000\n"
+        "shapes = ['a-' * n, 'a_' * n + '=x', '%' * 2 * n + '=x', 'a=' * n, 'token=' * n, '%63' * n + '=x',\n"
+        "          '138 ' * n, '1\\u200b' * n, '138.1234.' * n, '+86 ' * n, 'x.phone' * n + '=1']\n"
+        "for text in shapes:\n"
+        "    redact_text(text)\n"
+        "print(len(shapes))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "11"

@@ -1,0 +1,85 @@
+"""The share-link redirect reads a query's keys as the framework does: a percent-encoded
+``customer_ref`` attributes the click like a plain one, on a cached code as on an uncached one."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.ids import customer_ref_hash
+from neigou.links.models import LinkClick, Touch
+from neigou.links.useragent import UaClass
+from neigou.web import landing
+from tests.conftest import TokenMaker
+from tests.links.builders import LinkWorld, build, make_link
+
+OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+
+
+@pytest.fixture
+def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> LinkWorld:
+    return build(client, operator, make_token)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"customer_ref={OPENID}",
+        f"customer%5Fref={OPENID}",
+        f"customer%5fref={OPENID}",
+        f"%63ustomer_ref={OPENID}",
+        f"from=singlemessage&customer%5Fref={OPENID}&isappinstalled=0",
+    ],
+)
+def test_a_percent_encoded_customer_ref_attributes_the_click_like_a_plain_one(
+    *,
+    client: TestClient,
+    app: FastAPI,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+    query: str,
+) -> None:
+    link = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
+    client.get(f"/l/{link['code']}", follow_redirects=False)  # the code is cached: the fast path may answer
+    response = client.get(f"/l/{link['code']}?{query}", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (302, f"/p/{link['code']}")
+    app.state.links.flush()
+    expected = customer_ref_hash(app.state.settings.secret_key, OPENID)
+    with factory() as session:
+        hashes = list(session.scalars(select(LinkClick.customer_ref_hash).order_by(LinkClick.id)))
+        touch = session.scalars(select(Touch)).one()
+    assert hashes == [None, expected]
+    assert (touch.customer_ref_hash, touch.member_id, touch.group_id) == (
+        expected,
+        world.member_id,
+        world.group_id,
+    )
+
+
+def test_a_query_without_an_escape_or_a_customer_ref_stays_on_the_fast_path(
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Plain shared links (WeChat's ``?from=…``) are not handed on to the full route; an escaped key is."""
+    link = make_link(client, operator, member_id=world.member_id)
+    client.get(f"/l/{link['code']}", follow_redirects=False)  # the code is cached
+    full_route: list[str] = []
+
+    def classify(agent: str) -> UaClass:  # what the full route calls, and the fast path does not
+        full_route.append(agent)
+        return UaClass.BOT
+
+    monkeypatch.setattr(landing, "classify", classify)
+    shared = f"/l/{link['code']}?from=singlemessage&isappinstalled=0"
+    assert client.get(shared, follow_redirects=False).status_code == 302
+    assert client.get(f"/l/{link['code']}", follow_redirects=False).status_code == 302
+    assert full_route == []
+    assert client.get(f"{shared}&customer%5Fref={OPENID}", follow_redirects=False).status_code == 302
+    assert client.get(f"{shared}&lang=zh%2DCN", follow_redirects=False).status_code == 302
+    assert len(full_route) == 2
