@@ -20,9 +20,15 @@ def test_demo_shampoo_and_ten_garments(factory: sessionmaker[Session]) -> None:
         demo = seed_offers(session, now=NOW, actor=TEST_ACTOR)
     shampoo = [QuoteItem(sku=SHAMPOO_SKU, quantity=1)]
     with factory() as session:
-        app_price = price_quote(session, items=shampoo, coupon_ids=[demo.hidden_coupon_id], at=NOW)
-        group_price = price_quote(session, items=shampoo, at=NOW, link_coupon_ids=[demo.hidden_coupon_id])
-        ten = price_quote(session, items=[QuoteItem(sku=GARMENTS[0], quantity=10)], at=NOW)
+        app_price = price_quote(
+            session, organization_id=None, items=shampoo, coupon_ids=[demo.hidden_coupon_id], at=NOW
+        )
+        group_price = price_quote(
+            session, organization_id=None, items=shampoo, at=NOW, link_coupon_ids=[demo.hidden_coupon_id]
+        )
+        ten = price_quote(
+            session, organization_id=None, items=[QuoteItem(sku=GARMENTS[0], quantity=10)], at=NOW
+        )
     assert app_price.response.payable_fen == 4990
     assert [r.reason for r in app_price.response.refused] == ["link_required"]
     assert group_price.response.payable_fen == 2490

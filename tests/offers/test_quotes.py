@@ -44,7 +44,11 @@ def test_hidden_coupon_needs_its_link(
 
     with factory() as session:
         via_link = price_quote(
-            session, items=[QuoteItem(sku=SHAMPOO, quantity=1)], at=NOW, link_coupon_ids=[str(hidden["id"])]
+            session,
+            organization_id=None,
+            items=[QuoteItem(sku=SHAMPOO, quantity=1)],
+            at=NOW,
+            link_coupon_ids=[str(hidden["id"])],
         )
     body = via_link.response.model_dump(mode="json")
     assert totals(body) == (4990, 0, 2500, 2490)
@@ -59,7 +63,9 @@ def test_snapshot_is_what_the_response_shows(
     garments(client, operator)
     promo = promotion(client, operator, QUANTITY_DISCOUNT, name="衣朵 满10件1.1折")
     with factory() as session:
-        result = price_quote(session, items=[QuoteItem(sku="YD-TEE", quantity=10)], at=NOW)
+        result = price_quote(
+            session, organization_id=None, items=[QuoteItem(sku="YD-TEE", quantity=10)], at=NOW
+        )
     assert result.snapshot == result.basket.to_snapshot()
     snapshot = json.loads(json.dumps(result.snapshot))
     response = result.response.model_dump(mode="json")

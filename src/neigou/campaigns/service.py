@@ -18,6 +18,7 @@ from neigou.kit.scoping import current_scope
 from neigou.offers import repository as offers
 from neigou.offers.models import Brand
 from neigou.offers.review import require_live
+from neigou.programs.repository import organization_of
 from neigou.programs.scope import is_merchant
 from neigou.programs.service import require_program
 
@@ -43,7 +44,9 @@ def _check(session: Session, data: CampaignCreate) -> None:
         raise Invalid(
             Message("Sku {skus} is listed twice.", skus=", ".join(duplicates)), code="duplicate_sku"
         )
-    products = offers.products_by_sku(session, data.skus)
+    # The program's organization's catalog, also for a platform administrator (no scope).
+    organization_id = organization_of(session, data.program_id)
+    products = offers.products_by_sku(session, data.skus, organization_id=organization_id)
     missing = [s for s in data.skus if s not in products]
     if missing and is_merchant(session):
         # Another merchant's sku, or the organization's own, does not exist for a merchant.
@@ -54,7 +57,8 @@ def _check(session: Session, data: CampaignCreate) -> None:
         )
     if missing:
         raise Invalid(Message("Unknown sku {sku}.", sku=", ".join(missing)), code="unknown_sku")
-    if data.brand_id is not None and session.get(Brand, data.brand_id) is None:
+    brand = session.get(Brand, data.brand_id) if data.brand_id is not None else None
+    if data.brand_id is not None and (brand is None or brand.organization_id != organization_id):
         raise Invalid(Message("Unknown brand {brand_id}.", brand_id=data.brand_id), code="unknown_brand")
     too_high = [s for s in data.skus if products[s].commission_rate_bp + data.commission_boost_bp > BP]
     if too_high:
@@ -66,7 +70,9 @@ def _check(session: Session, data: CampaignCreate) -> None:
         )
     if data.coupon_id is None:
         return
-    coupon = offers.get_coupon(session, data.coupon_id)
+    coupon = offers.coupons_by_id(session, [data.coupon_id], organization_id=organization_id).get(
+        data.coupon_id
+    )
     if coupon is None:
         raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=data.coupon_id), code="unknown_coupon")
     require_live(coupon)

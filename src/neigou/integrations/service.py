@@ -24,9 +24,11 @@ from neigou.kit.i18n import Message
 from neigou.kit.instants import numeric_detail, refusal_code
 from neigou.kit.jobs import job
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
+from neigou.kit.scoping import Scope, use_scope
 from neigou.kit.sealed import Sealer
 from neigou.kit.urls import masked_url
 from neigou.orders.schemas import CompleteBody, OrderBody, RefundBody
+from neigou.programs.repository import organization_of
 from neigou.programs.service import require_program
 
 
@@ -127,7 +129,8 @@ def verified(
     sealer: Sealer,
     now: datetime,
 ) -> tuple[Integration, Envelope]:
-    """Check the signature, the clock and replays, then parse the envelope. The inbound secret is
+    """Check the signature, the clock and replays, then parse the envelope. Once the signature
+    holds, the session acts for the integration's organization (:func:`act_for`). The inbound secret is
     opened with ``sealer``; one no configured key opens is our configuration's fault, not the
     sender's: logged by name without its value and answered 503, so the shop retries later."""
     integration = session.get(Integration, integration_id)
@@ -156,6 +159,7 @@ def verified(
             "bad_signature": Message("The signature does not match."),
         }
         raise Unauthorized(messages[outcome[1]], code=outcome[1])
+    act_for(session, integration)
     # The receipt is written with the event's effects: a refused event (a time ahead, an unknown
     # order) rolls it back with everything else, so a refusal changes nothing.
     insert_unique(
@@ -170,6 +174,13 @@ def verified(
     if envelope.type not in (PAID, COMPLETED, REFUNDED):
         raise Invalid(Message("Unknown event type {type!r}.", type=envelope.type), code="unknown_event")
     return integration, envelope
+
+
+def act_for(session: Session, integration: Integration) -> None:
+    """Scope ``session`` to the organization of the integration's program, as the authenticator
+    scopes a token's caller: a verified webhook then reads and writes only that organization's rows
+    (its products, promotions, coupons, members, orders) and its audit entries belong to it."""
+    use_scope(session, Scope(organization_of(session, integration.program_id)))
 
 
 def parse_order(integration: Integration, data: dict[str, Any]) -> OrderBody:

@@ -4,8 +4,11 @@ They authenticate by signature (Standard Webhooks, see ``integrations.standard``
 scheme, ``integrations.signing``), not by bearer token, so they live outside
 ``/api/v1``. The envelope is ``{"type": "order.paid" | "order.completed" | "order.refunded",
 "data": {…}}`` where data is the body of the matching API call (plus ``external_id`` for
-completions and refunds); the program is the integration's. An order's marketing consent is
-recorded as the API records it (``orders.consent``).
+completions and refunds); the program is the integration's. Its signature verified, the request's
+session is scoped to the organization of the integration's program, as a token of that organization
+would be: another organization's skus, links, events and orders do not exist for it, and only its own
+organization's promotions price its orders. An order's marketing consent is recorded as the API
+records it (``orders.consent``).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from neigou.links.schemas import ClaimCreate, ClaimOut, LinkCreate, LinkOut, Lin
 from neigou.offers.quote_schemas import QuoteOut, QuoteRequest
 from neigou.offers.quotes import price_quote
 from neigou.programs import repository as programs
+from neigou.programs.scope import organization_of_caller
 
 router = APIRouter(tags=["links"])
 
@@ -214,14 +215,18 @@ def create_quote(body: QuoteRequest, request: Request, session: SessionDep, _pri
     the ``customer_ref`` that claimed it; for anyone else it is refused ``not_claimed``."""
     linked: list[int] = []
     claimed: list[int] = []
+    # The catalog priced: the link's organization, else the caller's, else the basket's (a platform-wide caller).
+    organization_id = organization_of_caller(session)
     if body.link_code is not None:
         link = claims.resolve_link(session, body.link_code)
         linked = [link.coupon_id] if link.coupon_id is not None else []
+        organization_id = programs.organization_of(session, link.program_id)
     if linked and body.customer_ref is not None:
         ref_hash = customer_ref_hash(request.app.state.settings.secret_key, body.customer_ref)
         claimed = [c for c in linked if repo.claims_of_customer(session, c, ref_hash) > 0]
     result = price_quote(
         session,
+        organization_id=organization_id,
         items=body.items,
         coupon_ids=body.coupon_ids or [],
         at=body.at,

@@ -15,6 +15,7 @@ from neigou.offers import repository as offers
 from neigou.offers.models import CouponTemplate, Product
 from neigou.offers.quote_schemas import QuoteItem
 from neigou.offers.quotes import price_quote
+from neigou.programs import repository as programs
 
 
 class OfferState(enum.StrEnum):
@@ -75,8 +76,12 @@ def link_offer(session: Session, link: ShareLink, *, at: datetime | None = None)
     if state is OfferState.OFF_SALE:
         return LinkOffer(link, product, coupon, state, product.price_fen, product.price_fen)
     items = [QuoteItem(sku=product.sku, quantity=1)]
-    app = price_quote(session, items=items, at=at).response.payable_fen
+    # Priced in the link's program's organization: a landing page has no scope to filter by.
+    organization_id = programs.organization_of(session, link.program_id)
+    app = price_quote(session, organization_id=organization_id, items=items, at=at).response.payable_fen
     group = app
     if state is OfferState.OPEN and coupon is not None:
-        group = price_quote(session, items=items, at=at, link_coupon_ids=[coupon.id]).response.payable_fen
+        group = price_quote(
+            session, organization_id=organization_id, items=items, at=at, link_coupon_ids=[coupon.id]
+        ).response.payable_fen
     return LinkOffer(link, product, coupon, state, app, group)

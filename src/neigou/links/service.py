@@ -54,8 +54,8 @@ def _dump(link: ShareLink) -> dict[str, object]:
     }
 
 
-def _check_coupon(session: Session, coupon_id: int, sku: str, now: datetime) -> None:
-    coupon = offers.get_coupon(session, coupon_id)
+def _check_coupon(session: Session, coupon_id: int, sku: str, now: datetime, organization_id: int) -> None:
+    coupon = offers.coupons_by_id(session, [coupon_id], organization_id=organization_id).get(coupon_id)
     if coupon is None:
         raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=coupon_id), code="unknown_coupon")
     require_live(coupon)
@@ -89,13 +89,15 @@ def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetim
     if not programs.list_tiers(session, member.program_id):
         raise Conflict(NO_TIERS, code="no_tiers")
     holds.check_not_suspended(session, member.id)
-    product = offers.products_by_sku(session, [data.sku]).get(data.sku)
+    # The member's organization's catalog, also for a platform administrator (no scope).
+    organization_id = programs.organization_of(session, member.program_id)
+    product = offers.products_by_sku(session, [data.sku], organization_id=organization_id).get(data.sku)
     if product is None:
         raise Invalid(Message("Unknown sku {sku}.", sku=data.sku), code="unknown_sku")
     if not product.active:
         raise Invalid(Message("Sku {sku} is not on sale.", sku=data.sku), code="product_inactive")
     if data.coupon_id is not None:
-        _check_coupon(session, data.coupon_id, data.sku, now)
+        _check_coupon(session, data.coupon_id, data.sku, now, organization_id)
     if data.group_id is not None:
         _check_group(session, data.group_id, member.id)
     link = ShareLink(

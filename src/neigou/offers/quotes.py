@@ -39,9 +39,18 @@ class QuoteResult:
     basket: pricing.PricedBasket
 
 
-def _products(session: Session, items: Sequence[QuoteItem]) -> dict[str, Product]:
+def _products(
+    session: Session, items: Sequence[QuoteItem], organization_id: int | None
+) -> tuple[int, dict[str, Product]]:
+    """The basket's organization and its products: the organization named, else that of the first
+    item's product; a sku of any other organization is unknown."""
+    if not items:
+        raise Invalid(Message("Add at least one sku."), code="validation_error")
     skus = [item.sku for item in items]
-    products = repo.products_by_sku(session, skus)
+    products = repo.products_by_sku(session, skus, organization_id=organization_id)
+    if organization_id is None and skus[0] in products:
+        first = products[skus[0]].organization_id
+        products = {sku: p for sku, p in products.items() if p.organization_id == first}
     missing = sorted(set(skus) - set(products))
     if missing:
         raise Invalid(
@@ -56,10 +65,10 @@ def _products(session: Session, items: Sequence[QuoteItem]) -> dict[str, Product
             code="product_inactive",
             extra={"skus": inactive},
         )
-    return products
+    return products[skus[0]].organization_id, products
 
 
-def _coupons(session: Session, wanted: Sequence[int]) -> list[CouponTemplate]:
+def _coupons(session: Session, wanted: Sequence[int], organization_id: int) -> list[CouponTemplate]:
     repeated = sorted({i for i in wanted if wanted.count(i) > 1})
     if repeated:
         raise Invalid(
@@ -67,7 +76,7 @@ def _coupons(session: Session, wanted: Sequence[int]) -> list[CouponTemplate]:
             code="duplicate_coupon",
             extra={"coupon_ids": repeated},
         )
-    found = repo.coupons_by_id(session, wanted)
+    found = repo.coupons_by_id(session, wanted, organization_id=organization_id)
     missing = [i for i in wanted if i not in found]
     if missing:
         raise Invalid(
@@ -123,6 +132,7 @@ def _link_ids(link_coupon_ids: Iterable[int | str]) -> list[int]:
 def price_quote(
     session: Session,
     *,
+    organization_id: int | None,
     items: Sequence[QuoteItem],
     coupon_ids: Sequence[int] = (),
     at: datetime | None = None,
@@ -135,17 +145,22 @@ def price_quote(
     them): they unlock hidden coupons and are applied after the requested ones. Without them a hidden
     coupon is refused with ``link_required``; with ``claimed_coupon_ids`` (the shopper's claims) a
     hidden coupon the shopper has not claimed is refused with ``not_claimed``.
+
+    The basket is priced in one organization's catalog, ``organization_id`` (the link's program's,
+    the caller's), or when None the organization of the first item's product: another
+    organization's skus and coupons are unknown to it and its promotions never apply, whether the
+    session is scoped or not (an anonymous landing page's is not).
     """
     at = ensure_aware(at) if at is not None else utcnow()
-    products = _products(session, items)
+    organization_id, products = _products(session, items, organization_id)
     linked = _link_ids(link_coupon_ids)
     wanted = list(coupon_ids) + [i for i in dict.fromkeys(linked) if i not in coupon_ids]
-    coupons = _coupons(session, wanted)
+    coupons = _coupons(session, wanted, organization_id)
     basket_skus = {item.sku for item in items}
     # Promotions that cannot touch this basket stay out of the refusals: they are not news to the shopper.
     promotions = [
         row
-        for row in repo.promotions_open_at(session, at)
+        for row in repo.promotions_open_at(session, at, organization_id=organization_id)
         if row.skus is None or basket_skus.intersection(row.skus)
     ]
     basket = pricing.price_basket(

@@ -135,12 +135,19 @@ def get_product(session: Session, product_id: int) -> Product | None:
     return session.get(Product, product_id)
 
 
-def products_by_sku(session: Session, skus: Iterable[str]) -> dict[str, Product]:
-    """The products with these skus (unknown skus are left out), in one query per chunk."""
+def products_by_sku(
+    session: Session, skus: Iterable[str], *, organization_id: int | None = None
+) -> dict[str, Product]:
+    """The products with these skus (unknown skus are left out), in one query per chunk; with
+    ``organization_id`` only that organization's, whatever the session's scope (pricing and order
+    taking name the program's: an anonymous or signed webhook caller's session has none)."""
     wanted = sorted(set(skus))
     found: dict[str, Product] = {}
     for part in chunks(wanted):
-        found.update({p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(part)))})
+        query = select(Product).where(Product.sku.in_(part))
+        if organization_id is not None:
+            query = query.where(Product.organization_id == organization_id)
+        found.update({p.sku: p for p in session.scalars(query)})
     return found
 
 
@@ -221,14 +228,18 @@ def get_coupon(session: Session, coupon_id: int) -> CouponTemplate | None:
     return session.get(CouponTemplate, coupon_id)
 
 
-def coupons_by_id(session: Session, ids: Iterable[int]) -> dict[int, CouponTemplate]:
-    """The coupon templates with these ids (unknown ids are left out)."""
+def coupons_by_id(
+    session: Session, ids: Iterable[int], *, organization_id: int | None = None
+) -> dict[int, CouponTemplate]:
+    """The coupon templates with these ids (unknown ids are left out); with ``organization_id`` only
+    that organization's, whatever the session's scope."""
     wanted = sorted(set(ids))
     found: dict[int, CouponTemplate] = {}
     for part in chunks(wanted):
-        found.update(
-            {c.id: c for c in session.scalars(select(CouponTemplate).where(CouponTemplate.id.in_(part)))}
-        )
+        query = select(CouponTemplate).where(CouponTemplate.id.in_(part))
+        if organization_id is not None:
+            query = query.where(CouponTemplate.organization_id == organization_id)
+        found.update({c.id: c for c in session.scalars(query)})
     return found
 
 
@@ -253,11 +264,18 @@ def page_promotions(session: Session, page: Page, *, active_at: datetime | None)
     return paginate(session, _promotions(active_at), page)
 
 
-def promotions_open_at(session: Session, at: datetime) -> list[Promotion]:
-    """Every promotion, not paused, whose window ``[starts_at, ends_at)`` holds ``at``."""
+def promotions_open_at(session: Session, at: datetime, *, organization_id: int) -> list[Promotion]:
+    """Every promotion of the organization, not paused, whose window ``[starts_at, ends_at)`` holds
+    ``at``. The organization is named, never taken from the session's scope: a basket is priced with
+    its own organization's promotions only, also where no scope is set (docs/tenancy.md)."""
     query = (
         select(Promotion)
-        .where(Promotion.starts_at <= at, Promotion.ends_at > at, Promotion.paused.is_(False))
+        .where(
+            Promotion.organization_id == organization_id,
+            Promotion.starts_at <= at,
+            Promotion.ends_at > at,
+            Promotion.paused.is_(False),
+        )
         .order_by(Promotion.id)
     )
     return list(session.scalars(query))

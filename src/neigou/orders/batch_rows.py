@@ -96,10 +96,11 @@ def as_line(row: LineRow) -> commission.Line:
 
 
 def pricing(
-    book: OfferBook, order: OrderIn, prices: dict[str, int], link_coupon_id: int | None
+    book: OfferBook, order: OrderIn, prices: dict[str, int], link_coupon_id: int | None, organization_id: int
 ) -> dict[str, object]:
-    """The offers snapshot; a platform's order (lines with the platform's fee) is recorded as paid:
-    the platform priced it, and our promotions and coupons never applied to it."""
+    """The offers snapshot with the offers of the order's program's organization; a platform's order
+    (lines with the platform's fee) is recorded as paid: the platform priced it, and our promotions
+    and coupons never applied to it."""
     if any(item.pool_fen is not None for item in order.items):
         paid = sum(item.paid_fen for item in order.items)
         return {
@@ -111,7 +112,7 @@ def pricing(
             "applied": [],
             "priced_by": "platform",
         }
-    return book.snapshot(order.items, prices, order.paid_at, link_coupon_id)
+    return book.snapshot(order.items, prices, order.paid_at, link_coupon_id, organization_id)
 
 
 def commission_total(lines: list[LineRow], chain: list[commission.Earner]) -> int:

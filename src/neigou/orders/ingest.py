@@ -100,7 +100,11 @@ class _Batch:
         if lock:  # before anything is read, so an opt-out that came first is seen by every look-up
             privacy.lock_customers(session, self.hashes)
         self.programs = lookups.programs(session, {o.program_id for o in orders})
-        self.products = lookups.product_terms(session, {i.sku for o in orders for i in o.items})
+        # Only the programs' organizations' products, scoped or not: another one's sku is unknown here.
+        self.organizations = {p.organization_id for p in self.programs.values()}
+        self.products = lookups.product_terms(
+            session, {i.sku for o in orders for i in o.items}, self.organizations
+        )
         # A big batch (a file) rarely repeats itself: its duplicates are found by the insert's
         # ON CONFLICT and looked up afterwards, instead of checking every key first.
         keys = [(o.program_id, o.external_id) for o in orders]
@@ -143,7 +147,9 @@ class _Batch:
                 "event_not_found",
                 Message("Event {event_id} does not exist in this program.", event_id=order.event_id),
             )
-        missing = sorted({i.sku for i in order.items if i.pool_fen is None} - self.products.keys())
+        missing = sorted(
+            {i.sku for i in order.items if i.pool_fen is None and not self._sells(order.program_id, i.sku)}
+        )
         if missing:
             return RowError(
                 order.row,
@@ -152,6 +158,11 @@ class _Batch:
                 Message("Unknown sku {missing}.", missing=", ".join(missing)),
             )
         return None
+
+    def _sells(self, program_id: int, sku: str) -> bool:
+        """Whether ``sku`` is a product of the program's organization (another's is unknown to it)."""
+        terms = self.products.get(sku)
+        return terms is not None and terms.organization_id == self.programs[program_id].organization_id
 
     def _timely(self, order: OrderIn) -> RowError | None:
         """A paid time past the clock (and its skew) is refused where money moves."""
@@ -286,6 +297,7 @@ def _build(
         start=min(o.paid_at for o, _, _ in pending.values()),
         end=max(o.paid_at for o, _, _ in pending.values()),
         coupon_ids={a.link_coupon_id for _, _, a in pending.values() if a.link_coupon_id is not None},
+        organization_ids=batch.organizations,
     )
     boosts = campaigns.boost_terms(
         session, {a.link_campaign_id for _, _, a in pending.values() if a.link_campaign_id is not None}
@@ -294,7 +306,7 @@ def _build(
     todo: list[row_writes.NewOrder] = []
     known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
     for order, ref_hash, attributed in pending.values():
-        found = attributed.attribution
+        found, program = attributed.attribution, batch.programs[order.program_id]
         lines = batch_rows.line_rows(
             order.items, batch.products, boosts.get(attributed.link_campaign_id or 0), order.paid_at
         )
@@ -302,7 +314,7 @@ def _build(
         chain = known.get((order.program_id, seller, found.self_purchase)) if seller is not None else []
         if chain is None:
             chain = batch_rows.chain(
-                batch.programs[order.program_id],
+                program,
                 seller=seller,
                 paid_at=order.paid_at,
                 facts=facts,
@@ -323,7 +335,7 @@ def _build(
             sum(i.paid_fen for i in order.items),
             order.paid_at,
             CommissionState.PENDING,
-            batch_rows.pricing(book, order, prices, attributed.link_coupon_id),
+            batch_rows.pricing(book, order, prices, attributed.link_coupon_id, program.organization_id),
             source,
             now,
         )

@@ -41,22 +41,36 @@ class ProductTerms:
     price_fen: int
     commission_rate_bp: int
     fixed_commission_fen: int | None
+    # The product's organization: an order takes only its program's organization's skus.
+    organization_id: int
 
 
-def product_terms(session: Session, skus: Iterable[str]) -> dict[str, ProductTerms]:
-    """Commission terms of these skus (unknown skus are left out)."""
+def product_terms(
+    session: Session, skus: Iterable[str], organization_ids: Collection[int]
+) -> dict[str, ProductTerms]:
+    """Commission terms of these skus among these organizations' products (unknown skus, and other
+    organizations', are left out), whatever the session's scope: a signed webhook's or a job's has
+    none."""
     wanted = sorted(set(skus))
     found: dict[str, ProductTerms] = {}
+    if not organization_ids:
+        return found
     for part in chunks(wanted):
         rows = session.execute(
             select(
-                Product.sku, Product.price_fen, Product.commission_rate_bp, SkuCommission.fixed_commission_fen
+                Product.sku,
+                Product.price_fen,
+                Product.commission_rate_bp,
+                SkuCommission.fixed_commission_fen,
+                Product.organization_id,
             )
             .outerjoin(SkuCommission, SkuCommission.sku == Product.sku)
-            .where(Product.sku.in_(part))
+            .where(Product.sku.in_(part), Product.organization_id.in_(sorted(organization_ids)))
         )
-        for sku, price, rate, fixed in rows:
-            found[sku] = ProductTerms(sku, int(price), int(rate), None if fixed is None else int(fixed))
+        for sku, price, rate, fixed, organization_id in rows:
+            found[sku] = ProductTerms(
+                sku, int(price), int(rate), None if fixed is None else int(fixed), int(organization_id)
+            )
     return found
 
 

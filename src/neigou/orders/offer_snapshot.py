@@ -6,7 +6,7 @@ million orders costs a handful of queries here, not one per order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,32 +20,57 @@ from neigou.orders.inputs import ItemIn
 
 
 class OfferBook:
-    """Promotions open during a batch's time span, and the coupons its links carry."""
+    """Promotions of the batch's organizations open during its time span, and the coupons its links
+    carry, each kept with its organization: an order is priced with its program's organization's
+    offers only, whether the session is scoped or not (a signed webhook's, a job's is not)."""
 
     def __init__(
-        self, session: Session, *, start: datetime, end: datetime, coupon_ids: Iterable[int]
+        self,
+        session: Session,
+        *,
+        start: datetime,
+        end: datetime,
+        coupon_ids: Iterable[int],
+        organization_ids: Collection[int],
     ) -> None:
         rows = session.scalars(
             select(Promotion)
-            .where(Promotion.starts_at <= end, Promotion.ends_at > start, Promotion.paused.is_(False))
+            .where(
+                Promotion.organization_id.in_(sorted(organization_ids)),
+                Promotion.starts_at <= end,
+                Promotion.ends_at > start,
+                Promotion.paused.is_(False),
+            )
             .order_by(Promotion.id)
         )
-        self.promotions = [(row.skus, _promotion(row)) for row in rows]
-        self.coupons = {cid: _coupon(row) for cid, row in offers.coupons_by_id(session, coupon_ids).items()}
+        self.promotions = [(row.organization_id, row.skus, _promotion(row)) for row in rows]
+        self.coupons = {
+            cid: (row.organization_id, _coupon(row))
+            for cid, row in offers.coupons_by_id(session, coupon_ids).items()
+        }
 
     def snapshot(
-        self, items: Sequence[ItemIn], prices: dict[str, int], at: datetime, link_coupon_id: int | None
+        self,
+        items: Sequence[ItemIn],
+        prices: dict[str, int],
+        at: datetime,
+        link_coupon_id: int | None,
+        organization_id: int,
     ) -> dict[str, object]:
-        """What the basket cost at ``at`` with the promotions then open and the link's coupon."""
+        """What the basket cost at ``at`` with the organization's promotions then open and the link's
+        coupon (when it is the organization's)."""
         if not self.promotions and link_coupon_id is None:
             return plain_snapshot(items, prices, at)  # nothing open in the batch's whole span
         skus = {item.sku for item in items}
         open_now = [
             promo
-            for scope, promo in self.promotions
-            if promo.starts_at <= at < promo.ends_at and (scope is None or skus.intersection(scope))
+            for owner, scope, promo in self.promotions
+            if owner == organization_id
+            and promo.starts_at <= at < promo.ends_at
+            and (scope is None or skus.intersection(scope))
         ]
-        coupon = self.coupons.get(link_coupon_id) if link_coupon_id is not None else None
+        found = self.coupons.get(link_coupon_id) if link_coupon_id is not None else None
+        coupon = found[1] if found is not None and found[0] == organization_id else None
         if not open_now and coupon is None:
             return plain_snapshot(items, prices, at)
         basket = pricing.price_basket(

@@ -18,6 +18,12 @@ def get_program(session: Session, program_id: int) -> Program | None:
     return session.get(Program, program_id)
 
 
+def organization_of(session: Session, program_id: int) -> int:
+    """The organization of a program that exists (one a row the caller read names: a link's, an
+    integration's): what pricing and order taking filter the catalog by, scoped or not."""
+    return int(session.execute(select(Program.organization_id).where(Program.id == program_id)).scalar_one())
+
+
 def get_program_by_code(session: Session, code: str) -> Program | None:
     """The program with this code."""
     return session.scalar(select(Program).where(Program.code == code))

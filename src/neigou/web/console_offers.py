@@ -18,6 +18,7 @@ from neigou.offers import forms
 from neigou.offers import repository as repo
 from neigou.offers.offer_rules import CouponVisibility, PromotionKind
 from neigou.offers.quotes import price_quote
+from neigou.programs.scope import organization_of_caller
 from neigou.web.form_pages import FormDep, default_timezone, refusal
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.offer_form_routes import add_offer_form_routes
@@ -161,6 +162,7 @@ def preview_quote(
     try:
         result = price_quote(
             session,
+            organization_id=organization_of_caller(session),
             items=asked.items,
             coupon_ids=asked.coupon_ids,
             at=asked.at,
