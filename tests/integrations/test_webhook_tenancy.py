@@ -73,3 +73,15 @@ def test_a_webhook_order_is_its_organizations(
     completed = send(client, a, "order.completed", {"external_id": "WH-1"}, "msg-2")
     assert completed.status_code == 200, completed.text
     assert sorted(audited(a.headers)) == ["order.complete", "order.create"]
+
+
+def test_a_deleted_organizations_webhooks_stop_at_once(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    a = tenant(client, operator, make_token, "brand-a")
+    assert send(client, a, "order.paid", paid_data(a, "WH-1", a.sku), "msg-1").status_code == 201
+    assert client.delete(f"/api/v1/organizations/{a.organization_id}", headers=operator).status_code == 200
+    before = row_counts(factory)
+    refused = send(client, a, "order.paid", paid_data(a, "WH-2", a.sku), "msg-2")
+    assert (refused.status_code, refused.json()["code"]) == (401, "bad_signature"), refused.text
+    assert row_counts(factory) == before  # nothing written, not even the replay receipt

@@ -28,6 +28,7 @@ from neigou.kit.scoping import Scope, use_scope
 from neigou.kit.sealed import Sealer
 from neigou.kit.urls import masked_url
 from neigou.orders.schemas import CompleteBody, OrderBody, RefundBody
+from neigou.organizations.models import Organization
 from neigou.programs.repository import organization_of
 from neigou.programs.service import require_program
 
@@ -134,7 +135,7 @@ def verified(
     opened with ``sealer``; one no configured key opens is our configuration's fault, not the
     sender's: logged by name without its value and answered 503, so the shop retries later."""
     integration = session.get(Integration, integration_id)
-    if integration is None or not integration.active:
+    if integration is None or not integration.active or _organization_deleted(session, integration):
         raise Unauthorized(Message("Unknown integration."), code="bad_signature")
     secret = sealer.unseal(integration.inbound_secret_sealed)
     if secret is None:  # sealed with a key no longer configured
@@ -174,6 +175,13 @@ def verified(
     if envelope.type not in (PAID, COMPLETED, REFUNDED):
         raise Invalid(Message("Unknown event type {type!r}.", type=envelope.type), code="unknown_event")
     return integration, envelope
+
+
+def _organization_deleted(session: Session, integration: Integration) -> bool:
+    """Deleting an organization stops its tokens at once; its integrations' webhooks stop with them."""
+    organization_id = organization_of(session, integration.program_id)
+    deleted = session.scalar(select(Organization.deleted_at).where(Organization.id == organization_id))
+    return deleted is not None
 
 
 def act_for(session: Session, integration: Integration) -> None:
