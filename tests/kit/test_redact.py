@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 
 from neigou.kit.logging import REDACTED, redact_text, redact_value
-from neigou.kit.phones import mainland_mobile
+from neigou.kit.phones import DASHES, DOTS, customer_ref, mainland_mobile
 
 pytestmark = pytest.mark.no_database
 
@@ -74,7 +76,27 @@ PHONE_FORMS = [
     "+٨٦ ١٣٨-١٢٣٤-٥٦٧٨",
     "۱۳۸۱۲۳۴۵۶۷۸",  # extended Arabic-Indic (Persian) digits
     "۰۰۸۶ ۱۳۸ ۱۲۳۴ ۵۶۷۸",
+    "138−1234−5678",  # a minus sign, and the dashes and dots kit.phones drops
+    "138·1234·5678",
+    "138・1234・5678",
+    "138•1234•5678",
+    "138。1234。5678",
+    "138〜1234〜5678",
+    "138﹣1234﹣5678",
+    "+86 138 · 1234 · 5678",
 ]
+
+
+def test_every_separator_the_log_knows_is_one_kit_phones_drops_and_every_dash_is_one() -> None:
+    """The log's separators are ``kit.phones``' own (``DASHES``, ``DOTS``): each one parts a number
+    ``kit.phones`` reads whole, and every dash of the running Unicode database is among them."""
+    known = re.compile(f"[{DASHES}{DOTS}]")
+    separators = [c for c in map(chr, range(sys.maxunicode + 1)) if known.fullmatch(c)]
+    assert [c for c in separators if customer_ref(f"138{c}1234{c}5678") != "13812345678"] == []
+    dashes = re.compile(f"[{DASHES}]")
+    assert all(
+        dashes.fullmatch(c) for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) == "Pd"
+    )
 
 
 @pytest.mark.parametrize("phone", PHONE_FORMS)

@@ -133,3 +133,21 @@ def test_a_signed_in_upload_refused_as_it_arrives_is_a_page(
         sent_from = {**multipart, "referer": "http://testserver/console/products?lang=en"}
         _page(client.post("/console/products/import", content=chunks(), headers=sent_from), EN)
         assert row_counts(factory) == before
+
+
+def test_a_form_past_its_limit_in_one_message_is_refused_in_the_forms_language(
+    settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    """A urlencoded form sent without a declared length whose first message already passes the form
+    limit (64 KiB without a session) is refused in the language its ``form_lang`` names: the field is
+    read before the limit counts. (A declared length past the limit is refused before any byte is read,
+    in the language of the action's or the sending page's ``?lang=``, else the cookie's.)"""
+
+    def one_message(lang: bytes) -> Iterator[bytes]:
+        yield b"csrftoken=x&form_lang=" + lang + b"&a=" + b"y" * 70_000
+
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert settings.max_body_bytes > LIMIT  # the form's own limit refuses it, not the app's
+    with TestClient(create_app(settings, session_factory=factory)) as client:
+        _page(client.post("/console/login", content=one_message(b"en"), headers=form), EN)
+        _page(client.post("/console/login", content=one_message(b"zz"), headers=form), ZH)

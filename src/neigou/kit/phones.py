@@ -30,6 +30,16 @@ MAX_INPUT = 128
 # (and its half-width form, after NFKC), ideographic full stop ``。`` (what a Chinese input method types
 # for ``.``; its half-width form too). Full-width ``．`` ``－`` ``（）`` ``／`` are ASCII after NFKC.
 _SEPARATORS = frozenset(".()/" + "\u2212" + "\u00b7\u2027\u2022\u2219\u22c5\u2e31\u30fb\u3002")
+# The same separators as raw text may hold them, before NFKC (what ``kit.redact`` matches in a log line):
+# every dash (category Pd) and the minus signs (``−``, superscript ``⁻``, subscript ``₋``) …
+DASHES = (
+    "\\-\u058a\u05be\u1400\u1806\u2010-\u2015\u2e17\u2e1a\u2e3a\u2e3b\u2e40\u2e5d\u301c\u3030\u30a0"
+    "\ufe31\ufe32\ufe58\ufe63\uff0d\U00010ead\u2212\u207b\u208b"
+)
+# … and the dots and slashes, with their compatibility forms (full-width ``．`` ``／``, Greek ano teleia, one
+# dot leader, small full stop, half-width katakana middle dot and ideographic full stop). Both are written
+# as the inside of a regular expression's character class.
+DOTS = "./\uff0e\uff0f\u00b7\u0387\u2027\u2022\u2219\u22c5\u2e31\u30fb\uff65\u3002\uff61\u2024\ufe52"
 # What is left once the separators are gone: at most 20 digits after an optional ``+`` (E.164's 15 with an
 # international and a trunk prefix); the length is bounded on this, not on the text as typed.
 _SHAPE = re.compile(r"\+?[0-9]{3,20}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_plus
 
+from neigou.kit.phones import DASHES, DOTS
+
 REDACTED = "[redacted]"
 PHONE = "[phone]"
 
@@ -76,11 +78,12 @@ def redact_params(text: str) -> str:
 # Pieces of a mainland mobile as people write it, ASCII, full-width or Arabic-Indic digits (both sets;
 # ``kit.phones`` reads every script's digits): digits, a separator between groups, ``+86``, ``0086`` or
 # ``86`` before it (glued or not, or in brackets), brackets round the first group. A separator is what
-# ``kit.phones`` drops: white space, a dash or a URL query's space (``+``, ``%20``), up to three of them
+# ``kit.phones`` drops (its ``DASHES`` and ``DOTS``, written once there): white space, a dash or a minus
+# sign or a URL query's space (``+``, ``%20``), up to three of them
 # (``138 - 1234 - 5678``), with invisible format characters (direction marks, zero-width spaces) beside
 # them or alone: a chat app's zero-width space beside a typed space (``138 \u200b1234 5678``) separates the
-# groups as either does alone. A dot or a slash separates them only when the same one parts both gaps,
-# a space at most beside it (``138.1234.5678``, ``138 / 1234 / 5678``): a decimal's dot beside another
+# groups as either does alone. A dot (``.``, ``·``, ``・``, ``。``…) or a slash separates them only when the
+# same one parts both gaps, a space at most beside it (``138.1234.5678``, ``138·1234·5678``, ``138 / 1234 / 5678``): a decimal's dot beside another
 # separator (``139.2026 1205``) stays a decimal and a number, and a date (``2026.12.05``) or a version
 # is no three-four-four run.
 #
@@ -93,12 +96,12 @@ _ONE = "[1\uff11\u0661\u06f1]"
 _THREE_TO_NINE = "[3-9\uff13-\uff19\u0663-\u0669\u06f3-\u06f9]"
 _D = "[0-9\uff10-\uff19\u0660-\u0669\u06f0-\u06f9]"
 _INVISIBLE = "[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
-_GAP = r"(?:[\s\-\uff0d\u2010-\u2015+]|%20)"
+_GAP = rf"(?:[\s{DASHES}+]|%20)"
 _SEP = rf"(?:{_INVISIBLE}{{0,3}}{_GAP}){{0,3}}{_INVISIBLE}{{0,6}}"
 _CC = "[8\uff18\u0668\u06f8][6\uff16\u0666\u06f6]"
 _PLUS = r"(?:[+\uff0b]|%2[bB])"
 _PREFIX = rf"(?:(?:{_PLUS}|{_ZERO}{{2}})?{_CC}{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
-_MARK = r" ?(?P<mark>[./\uff0e\uff0f]) ?"
+_MARK = rf" ?(?P<mark>[{DOTS}]) ?"
 _GROUPS = rf"(?:{_SEP}{_D}{{4}}{_SEP}|{_MARK}{_D}{{4}} ?(?P=mark) ?){_D}{{4}}"
 _MOBILE = rf"{_PREFIX}[(\uff08]?{_ONE}{_THREE_TO_NINE}{_D}[)\uff09]?{_GROUPS}"
 

@@ -152,10 +152,12 @@ class FormProtection:
                 # the request metrics label by) goes back to the outer layers' scope.
                 scope.update({key: value for key, value in inner.items() if key not in scope})
 
-        checked = reading_language_field(self.protect(forward))
+        checked = self.protect(forward)
         if scope["type"] == "http" and (limit := _form_limit(scope, self.form_bytes)) is not None:
             checked = BodyLimit(checked, max_bytes=limit)
-        await checked(scope, receive, send)
+        # Outermost, so a form's ``form_lang`` is read from a message before the limit refuses it: the
+        # 413 of a form sent in one message past the limit is in the form's language too.
+        await reading_language_field(checked)(scope, receive, send)
 
 
 def _form_limit(scope: Scope, form_bytes: int) -> int | None:

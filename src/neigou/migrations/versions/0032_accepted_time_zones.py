@@ -9,13 +9,16 @@ was refused. ``programs.timezone`` is the only column that stores a zone (organi
 This revision rewrites each stored zone the check refuses:
 
 - ``posix/X`` and ``right/X`` become ``X`` when ``X`` is accepted: the program meant the zone they copy.
-- Anything else refused (``Factory``, ``localtime``, ``posixrules``, ``posix/Factory``, a name the zone
-  database no longer holds) becomes the deployment's default zone, ``NEIGOU_DEFAULT_TIMEZONE`` of the
+- ``Factory``, ``localtime``, ``posixrules`` and their copies (``posix/Factory``) become the deployment's
+  default zone, ``NEIGOU_DEFAULT_TIMEZONE`` of the
   process that migrates (``Asia/Shanghai`` unless set). It is the zone a program created without one is
   given (``programs.service.create_program``) and the one pages that span programs show times in, so
   such a program now keeps its days as a new program would. None of these names is a place: ``Factory``
   is UTC with a made-up abbreviation and ``localtime`` whatever the server was set to. Run it with the
   deployment's settings, and check the programs named in the log.
+- A name the migrating machine's zone database does not hold (``Mars/Olympus``, or a zone newer than
+  that machine's tz data) is left as it is and logged: it may be a zone the web servers know, and a
+  rewrite would not be undone.
 
 The check is frozen here as it was when this revision was written, never ``kit.clock``'s, which may
 change after it. One UPDATE per refused name (``WHERE timezone = :name``) on SQLite and PostgreSQL:
@@ -73,6 +76,9 @@ def upgrade() -> None:
     conn = op.get_bind()
     stored = conn.execute(sa.select(programs.c.timezone).distinct()).scalars().all()
     for name in sorted(set(stored) - zones):
+        if name not in NOT_ZONES and not name.startswith(COPIES):
+            log.warning("programs.timezone: %r is no zone this machine knows; left as it is", name)
+            continue
         new = replacement(name, zones, default)
         done = conn.execute(programs.update().where(programs.c.timezone == name).values(timezone=new))
         log.warning("programs.timezone: %r refused, %d programs now keep %r", name, done.rowcount, new)
