@@ -6,11 +6,12 @@ SELECT outside any transaction, and both sides read the same value and wrote on 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import Engine, MetaData, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from neigou.kit.db import make_engine, make_session_factory
@@ -104,3 +105,42 @@ def test_locking_reads_fit_in_every_transaction_shape(counters: sessionmaker[Ses
         other.commit()
     with counters() as session:
         assert session.scalar(select(LockedCounter.value)) == 8
+
+
+def _driver_in_transaction(session: Session) -> bool:
+    dbapi_conn = session.connection().connection.dbapi_connection
+    assert dbapi_conn is not None
+    return bool(dbapi_conn.in_transaction)
+
+
+def test_on_sqlite_a_transaction_is_open_only_while_it_holds_the_write_lock(
+    counters: sessionmaker[Session],
+) -> None:
+    """Why a locking read in an open SQLite transaction needs no lock of its own: plain reads leave the
+    driver outside any transaction, and what opens one (a write, a locking read) holds the write lock,
+    so another connection's locking read cannot start until it ends. Nothing to see on PostgreSQL,
+    whose driver opens a transaction at the first statement and locks rows, not the database."""
+    with counters() as session:
+        if session.connection().dialect.name != "sqlite":
+            return
+        session.scalar(select(LockedCounter.value))
+        assert not _driver_in_transaction(session)
+        session.get_one(LockedCounter, 1).value = 3
+        session.flush()
+        assert _driver_in_transaction(session)
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        with engine.connect() as probe:
+            dbapi_probe = probe.connection.dbapi_connection
+            assert dbapi_probe is not None
+            dbapi_probe.execute("PRAGMA busy_timeout=0")
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    dbapi_probe.execute("BEGIN IMMEDIATE")
+            finally:
+                dbapi_probe.execute("PRAGMA busy_timeout=30000")
+        session.rollback()
+        session.get_one(LockedCounter, 1, with_for_update=True)
+        assert _driver_in_transaction(session)
+        session.commit()
+        assert not _driver_in_transaction(session)
