@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from tests.sqlite_lock_waits import SqliteLockWaits
 
 WAIT_S = 60.0  # generous: a loaded machine only makes the hold longer
 POLL_S = 0.01
@@ -47,6 +51,12 @@ class LockWaits:
         with self._joined:
             self._pids[threading.get_ident()] = int(pid)
             self._joined.notify_all()
+
+    def leave(self) -> None:
+        """This side's work is over (PostgreSQL shows it: the session is idle once it ended)."""
+
+    def close(self) -> None:
+        """Nothing to stop on PostgreSQL (``SqliteLockWaits.close``)."""
 
     def hold(self) -> None:
         """This side reached its point: wait until every other side waits for a lock of the race's,
@@ -88,3 +98,58 @@ class LockWaits:
                     time.sleep(POLL_S)
         finally:
             engine.dispose()
+
+
+def lock_waits(factory: sessionmaker[Session], parties: int) -> LockWaits | SqliteLockWaits:
+    """The hand-over for the database ``factory`` works in: PostgreSQL's row locks or SQLite's write lock."""
+    if factory.kw["bind"].dialect.name == "sqlite":
+        return SqliteLockWaits(parties)
+    return LockWaits(factory, parties)
+
+
+def two_sides(
+    factory: sessionmaker[Session],
+    first: Callable[[Session], Any],
+    second: Callable[[Session], Any],
+    waits: LockWaits | SqliteLockWaits,
+) -> tuple[object, object]:
+    """``first`` and ``second`` on two connections of ``factory``: the first at once, the second once the
+    first holds (``waits.hold`` in a function it calls, see ``paused``). Each commits its work and gives
+    its result, or rolls back and gives its exception."""
+    results: dict[str, object] = {}
+
+    def run(name: str, work: Callable[[Session], Any]) -> None:
+        with factory() as session:
+            waits.join(session)
+            try:
+                if name == "second" and not waits.reached.wait(WAIT_S):
+                    raise AssertionError(f"the first side did not reach its hold in {WAIT_S:.0f} s")
+                result = work(session)
+                session.commit()
+                results[name] = result
+            except Exception as exc:
+                session.rollback()
+                results[name] = exc
+            finally:
+                waits.leave()
+
+    threads = [threading.Thread(target=run, args=side) for side in (("first", first), ("second", second))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        waits.close()
+    return results["first"], results["second"]
+
+
+def paused(function: Callable[..., Any], waits: LockWaits | SqliteLockWaits) -> Callable[..., Any]:
+    """``function``, which then holds its side of the race (``waits.hold``) before returning."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        waits.hold()
+        return result
+
+    return wrapper

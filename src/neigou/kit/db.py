@@ -112,6 +112,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_locking_read_takes_the_write_lock(
+            conn: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool
+        ) -> None:
+            # SQLite has no row locks and renders no FOR UPDATE; the driver runs a SELECT outside any
+            # transaction. A locking read (``with_for_update``) therefore begins the transaction with
+            # the database's write lock (IMMEDIATE, waiting on busy_timeout) before it reads: a second
+            # locking read waits until this transaction ends and then reads what it committed. An
+            # open transaction already holds the write lock: the driver opens one only right before
+            # an INSERT, UPDATE, DELETE or REPLACE (which takes the lock first), and this hook and
+            # the savepoint's open theirs with BEGIN IMMEDIATE.
+            if getattr(getattr(context, "compiled", None), "statement", None) is None:
+                return
+            if getattr(context.compiled.statement, "_for_update_arg", None) is None:
+                return
+            dbapi_conn = conn.connection.dbapi_connection
+            if dbapi_conn is not None and not dbapi_conn.in_transaction:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+
         @event.listens_for(engine, "savepoint")
         def _sqlite_savepoint_inside_a_transaction(conn: Connection, _name: str) -> None:
             # The driver begins a transaction only before a write: a SAVEPOINT opened first would
