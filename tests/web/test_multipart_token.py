@@ -94,13 +94,14 @@ def test_a_wrong_or_missing_token_is_refused_from_the_head_of_the_body() -> None
 
 def test_the_right_token_hands_on_the_whole_body_with_the_token_it_checked() -> None:
     body = _body(_token())
-    ran = Run(_scope((b"x-csrftoken", b"stale")), body)
-    assert not ran.refused
-    assert ran.pulled_before_app is not None
-    assert ran.pulled_before_app <= HEAD_PIECES
-    assert ran.got == body
-    assert ran.inner is not None
-    assert [v for k, v in ran.inner["headers"] if k == b"x-csrftoken"] == [_token()]
+    for stale in ([], [(b"x-csrftoken", b"stale")], [(b"x-csrftoken", _token()), (b"x-csrftoken", b"stale")]):
+        ran = Run(_scope(*stale), body)
+        assert not ran.refused
+        assert ran.pulled_before_app is not None
+        assert ran.pulled_before_app <= HEAD_PIECES
+        assert ran.got == body
+        assert ran.inner is not None
+        assert [v for k, v in ran.inner["headers"] if k == b"x-csrftoken"] == [_token()]
 
 
 def test_what_asgi_csrf_does_not_look_into_is_not_read() -> None:
@@ -111,6 +112,7 @@ def test_what_asgi_csrf_does_not_look_into_is_not_read() -> None:
         _scope(cookie=False),
         _scope((b"authorization", b"Bearer ngt_x")),
         _scope((b"x-csrftoken", _token())),
+        _scope((b"x-csrftoken", b"stale"), (b"x-csrftoken", _token())),  # the last one counts
     ):
         ran = Run(scope, body)
         assert not ran.refused
