@@ -89,11 +89,11 @@ def submit(
     files: dict[str, tuple[str, bytes, str]] | None = None,
 ) -> tuple[httpx2.Response, str]:
     """Send ``form`` from the page at ``page`` (its address, the Referer) with ``changes`` typed in: the
-    answer, and the address the browser shows it at (the form's action). An upload sends its token as
-    the header too (asgi-csrf cannot read it from a multipart body with this python-multipart)."""
+    answer, and the address the browser shows it at (the form's action). An upload sends its token in
+    its multipart body only, as a browser does."""
     sent = dict(form.fields) | changes
     action = form.action.split("#")[0] or page.removeprefix(ORIGIN)
-    headers = {"Referer": page} | ({"X-CSRFToken": sent["csrftoken"]} if files else {})
+    headers = {"Referer": page}
     answer = browser.post(action, data=sent, files=files, headers=headers, follow_redirects=False)
     return answer, ORIGIN + action
 

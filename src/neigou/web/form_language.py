@@ -16,23 +16,18 @@ request, and the cookie stays the language switch's (``/lang``).
 
 from __future__ import annotations
 
-from contextlib import suppress
 from functools import partial
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Request
 from markupsafe import Markup
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neigou.kit.i18n import LOCALES
 from neigou.web.i18n import FORM_LANGUAGE, query_language, with_language
+from neigou.web.multipart_head import MULTIPART, first_fields
 from neigou.web.paths import NOT_PAGES
-
-if TYPE_CHECKING:
-    from python_multipart.multipart import MultipartCallbacks
 
 LANG_FIELD = "form_lang"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -43,7 +38,7 @@ FIELD_LANGUAGE = "neigou.form_field_language"
 # field of every POST form, so it is within the first few hundred bytes of a form a page sent.
 HEAD_BYTES = 4096
 URLENCODED = b"application/x-www-form-urlencoded"
-MULTIPART = b"multipart/form-data"
+_LANG_ONLY = frozenset({LANG_FIELD})
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -99,72 +94,12 @@ def _urlencoded_field(head: bytes, whole: bool) -> str:
     return ""
 
 
-class _Done(Exception):
-    pass
-
-
-class _FirstParts:
-    """The ``form_lang`` of a multipart body, read from its first parts up to the first file."""
-
-    def __init__(self) -> None:
-        self.headers: dict[bytes, bytes] = {}
-        self.header_name = bytearray()
-        self.header_value = bytearray()
-        self.part = b""
-        self.value = bytearray()
-        self.found: bytes | None = None
-
-    def on_part_begin(self) -> None:
-        self.headers.clear()
-        self.value.clear()
-
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self.header_name.extend(data[start:end])
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self.header_value.extend(data[start:end])
-
-    def on_header_end(self) -> None:
-        self.headers[bytes(self.header_name).lower()] = bytes(self.header_value)
-        self.header_name.clear()
-        self.header_value.clear()
-
-    def on_headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
-        if b"filename" in options:
-            raise _Done  # a file: the fields a page puts first are behind
-        self.part = options.get(b"name", b"")
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.part == LANG_FIELD.encode() and len(self.value) < 16:
-            self.value.extend(data[start:end])
-
-    def on_part_end(self) -> None:
-        if self.part == LANG_FIELD.encode():
-            self.found = bytes(self.value)
-            raise _Done
-
-    def read(self, head: bytes, boundary: bytes) -> str:
-        callbacks: MultipartCallbacks = {
-            "on_part_begin": self.on_part_begin,
-            "on_header_field": self.on_header_field,
-            "on_header_value": self.on_header_value,
-            "on_header_end": self.on_header_end,
-            "on_headers_finished": self.on_headers_finished,
-            "on_part_data": self.on_part_data,
-            "on_part_end": self.on_part_end,
-        }
-        with suppress(_Done, FormParserError):
-            MultipartParser(boundary, callbacks).write(head)
-        return (self.found or b"").decode("latin-1")
-
-
 def _field_language(content_type: str | None, head: bytes, whole: bool) -> str:
-    kind, options = parse_options_header(content_type)
+    kind, _ = parse_options_header(content_type)
     if kind == URLENCODED:
         lang = _urlencoded_field(head, whole)
-    elif kind == MULTIPART and options.get(b"boundary"):
-        lang = _FirstParts().read(head, options[b"boundary"])
+    elif kind == MULTIPART:
+        lang = first_fields(content_type, head, _LANG_ONLY, 16).get(LANG_FIELD, b"").decode("latin-1")
     else:
         lang = ""
     return lang if lang in LOCALES else ""

@@ -4,7 +4,9 @@ The token is ``asgi-csrf``'s signed double-submit cookie: the layer sets the ``n
 when a page asks for the token, and refuses a POST that carries cookies unless its ``csrftoken``
 form field (the first field of the form, before any file) or ``X-CSRFToken`` header matches the
 cookie. Every POST form starts with ``{{ csrf_field() }}``; ``tests/web/test_forms.py`` reads every
-template and fails on a form without it. A request whose ``Origin`` (or, without one, ``Referer``)
+template and fails on a form without it. A form with a file (multipart) has its token read from the
+head of its body by ``web.multipart_token`` before asgi-csrf sees it (asgi-csrf's own multipart reader
+does not work with this python-multipart); a token after the file, or none, is refused. A request whose ``Origin`` (or, without one, ``Referer``)
 names another site is refused before the token is looked at. Both refusals are a readable 403
 page in the caller's language.
 
@@ -42,10 +44,11 @@ from neigou.web.form_language import (
     sent_in,
 )
 from neigou.web.i18n import FORM_LANGUAGE
+from neigou.web.multipart_token import MultipartToken
 from neigou.web.pages import is_secure, render, templates
 
 CSRF_COOKIE = "neigou_csrf"
-CSRF_FIELD = "csrftoken"  # the name asgi-csrf reads in multipart bodies
+CSRF_FIELD = "csrftoken"  # the form field of the token (asgi-csrf reads it; web.multipart_token too)
 # asgi-csrf reads an urlencoded body whole, before routing, whenever the request carries any cookie, so
 # a stranger could have a page's body read up to the app's limit before the sign-in redirect
 # (``web.credentials`` answers only once a route is chosen). A form posted without a session (sign-in, a
@@ -112,6 +115,10 @@ async def _csrf_failed(scope: Scope, send: Send, _error: Errors) -> None:
     await _refuse(scope, send, "csrf_failed")
 
 
+async def _token_missing(scope: Scope, send: Send) -> None:
+    await _refuse(scope, send, "csrf_failed")
+
+
 class FormProtection:
     """ASGI layer: the Origin check, then asgi-csrf's token check, on every unsafe page request; the
     form's ``form_lang`` is read as its body passes to the token check (``web.form_language``), so a
@@ -127,6 +134,7 @@ class FormProtection:
             cookie_samesite="Lax",
             send_csrf_failed=_csrf_failed,
         )
+        self.secret = settings.secret_key
         self.public_origin = _origin(settings.public_url)
         self.form_bytes = min(settings.max_json_body_bytes, settings.max_body_bytes)
 
@@ -152,7 +160,15 @@ class FormProtection:
                 # the request metrics label by) goes back to the outer layers' scope.
                 scope.update({key: value for key, value in inner.items() if key not in scope})
 
-        checked = self.protect(forward)
+        # A multipart form's token is checked here (web.multipart_token), asgi-csrf confirming it.
+        token_first = MultipartToken(
+            self.protect(forward),
+            cookie_name=CSRF_COOKIE,
+            field=CSRF_FIELD,
+            secret=self.secret,
+            refuse=_token_missing,
+        )
+        checked: ASGIApp = token_first
         if scope["type"] == "http" and (limit := _form_limit(scope, self.form_bytes)) is not None:
             checked = BodyLimit(checked, max_bytes=limit)
         # Outermost, so a form's ``form_lang`` is read from a message before the limit refuses it: the
