@@ -150,7 +150,7 @@ def _records(content: bytes) -> list[Row]:
             code="file_too_large",
         )
     try:
-        table = read_table(content, LAYOUT, nul_rows="report")
+        table = read_table(content, LAYOUT, nul_rows="report", max_rows=MAX_ROWS)
     except FileRefused as exc:
         if exc.code != "bad_header":
             raise
