@@ -7,13 +7,18 @@ import io
 from typing import Any
 
 import openpyxl
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.crm.imports import MAX_ROWS
 from neigou.crm.models import Consent, Customer
+from neigou.kit import workbook_rows
+from neigou.kit.workbook_rows import cell_text
 from tests.conftest import TokenMaker, row_counts
 from tests.crm.builders import add_customer, build
+from tests.workbooks import claiming, moved, workbook
 
 CSV = (
     "手机号,姓名,职业,消费能力,标签,生日,同意营销\n"
@@ -135,3 +140,34 @@ def test_a_file_without_the_reference_column_is_refused(
     assert status == 422
     assert body["code"] == "import_invalid"
     assert body["errors"][0]["code"] == "missing_column"
+
+
+def test_a_small_workbook_claiming_a_huge_sheet_is_answered_at_once(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 5 KB declaring A1:XFD1048576 with its one row at row 4000 once had 65 million cells converted.
+    converted = [0]
+
+    def counted(value: object) -> str:
+        converted[0] += 1
+        return cell_text(value)
+
+    monkeypatch.setattr(workbook_rows, "cell_text", counted)
+    book = build(client, operator, make_token)
+    small = claiming(workbook([["customer_ref", "name"], ["13800000041", "x"]]), "A1:XFD1048576")
+    status, body = _upload(
+        client,
+        book.member_headers,
+        book.member,
+        moved(small, {2: 4000}),
+        name="vip.xlsx",
+        query="?dry_run=true",
+    )
+    assert (status, body) == (200, {"rows": 1, "created": 1, "skipped": [], "dry_run": True})
+    assert converted[0] == 4
+    # A million blank rows count as rows: refused at the first one past the limit.
+    status, body = _upload(
+        client, book.member_headers, book.member, moved(small, {2: 1_000_000}), name="vip.xlsx"
+    )
+    assert (status, body["code"]) == (422, "too_many_rows")
+    assert body["errors"][0]["row"] == MAX_ROWS + 2

@@ -34,7 +34,9 @@ def import_counts(
     Every row is checked first; if any is wrong, each error is listed and nothing is imported.
     """
     try:
-        total = sum(1 for _ in read_table(file, csv_rows.LAYOUT, nul_rows="report"))
+        total = sum(
+            1 for _ in read_table(file, csv_rows.LAYOUT, nul_rows="report", max_rows=csv_rows.MAX_ROWS)
+        )
     except FileRefused:
         total = 0  # the import reports why, in its own words
     try:

@@ -20,7 +20,7 @@ from neigou.audit import service as audit
 from neigou.crm import repository as repo
 from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource, SpendingPower
 from neigou.crm.schemas import CustomerCreate, ImportOut, ImportSkipped
-from neigou.crm.service import OPTED_OUT, NewCustomer, check_not_opted_out, customer_exists
+from neigou.crm.service import OPTED_OUT, NewCustomer, check_not_opted_out, customer_exists, program_today
 from neigou.kit.actor import Actor
 from neigou.kit.columns import (
     Column,
@@ -150,7 +150,7 @@ def _records(content: bytes) -> list[Row]:
             code="file_too_large",
         )
     try:
-        table = read_table(content, LAYOUT, nul_rows="report")
+        table = read_table(content, LAYOUT, nul_rows="report", max_rows=MAX_ROWS)
     except FileRefused as exc:
         if exc.code != "bad_header":
             raise
@@ -189,11 +189,12 @@ def check_file(session: Session, *, member: Member, content: bytes, secret_key: 
     error to fix: their row is left out and reported with its reason, the others go in."""
     report = ErrorReport()
     good: list[_Row] = []
+    today = program_today(session, member.program_id, at)
     for record in _records(content):
         if record.nul:  # a row error like any other: every bad row is reported, nothing is written
             report.add(nul_row(record))
             continue
-        checked = _check_row(record.row, record.values, secret_key, at.date())
+        checked = _check_row(record.row, record.values, secret_key, today)
         if isinstance(checked, list):
             report.extend(checked)
         else:

@@ -28,11 +28,12 @@ from neigou.crm.schemas import (
     ExportedMessage,
 )
 from neigou.kit.actor import Actor
+from neigou.kit.clock import local_date
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.privacy import repository as privacy
-from neigou.programs.models import Member
+from neigou.programs.models import Member, Program
 
 EDITABLE = ("name", "job", "spending_power", "tags", "birthday")
 
@@ -81,6 +82,12 @@ def check_not_opted_out(session: Session, program_id: int, ref_hashes: Collectio
     return {h for _, h in privacy.suppressed(session, {(program_id, h) for h in ref_hashes})}
 
 
+def program_today(session: Session, program_id: int, at: datetime) -> date:
+    """The date at ``at`` in the program's zone: a birthday may be today there."""
+    program = session.get(Program, program_id)
+    return local_date(at, program.timezone if program is not None else "UTC")
+
+
 def check_birthday(value: date | None, today: date) -> None:
     """A birthday lies between 1900 and today."""
     if value is not None and not date(1900, 1, 1) <= value <= today:
@@ -106,7 +113,8 @@ def add_customer(
     the program or of all, 409 ``customer_exists`` for a reference it holds), with their consent
     decision when one came with them."""
     data = new.data
-    check_birthday(data.birthday, at.date())
+    if data.birthday is not None:
+        check_birthday(data.birthday, program_today(session, member.program_id, at))
     if check_not_opted_out(session, member.program_id, [new.ref_hash]):
         raise customer_opted_out()
     if repo.customer_by_ref(session, member.id, new.ref_hash) is not None:
@@ -226,7 +234,8 @@ def update_customer(
 ) -> Customer:
     """Change the fields sent (``null`` clears one)."""
     sent = data.model_fields_set
-    check_birthday(data.birthday, at.date())
+    if data.birthday is not None:
+        check_birthday(data.birthday, program_today(session, customer.program_id, at))
     changes: dict[str, Any] = {name: getattr(data, name) for name in EDITABLE if name in sent}
     if "tags" in changes:
         changes["tags"] = list(changes["tags"] or [])

@@ -222,7 +222,9 @@ def review_count(
 def parse_file(content: Source) -> tuple[list[csv_rows.CountRow], list[RowError]]:
     """The rows of a member-count file, or why it (or each bad row) cannot be read."""
     try:
-        return csv_rows.parse(read_table(content, csv_rows.LAYOUT, nul_rows="report"))
+        return csv_rows.parse(
+            read_table(content, csv_rows.LAYOUT, nul_rows="report", max_rows=csv_rows.MAX_ROWS)
+        )
     except FileRefused as exc:
         return [], csv_rows.file_errors(exc)
 

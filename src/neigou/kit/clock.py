@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 # Names the zone database carries that are no place's zone: ``Factory`` (a zone for unconfigured
 # machines), ``localtime`` (this machine's own setting) and ``posixrules``; ``posix/`` and ``right/``
@@ -23,6 +23,12 @@ def ensure_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("datetime must carry a time zone")
     return value.astimezone(UTC)
+
+
+def local_date(at: datetime, zone: str) -> date:
+    """The calendar date at instant ``at`` in ``zone`` (a program's, an IANA name): the day its people
+    call today, which is not the UTC date for part of every day."""
+    return ensure_aware(at).astimezone(ZoneInfo(zone)).date()
 
 
 def as_utc(value: datetime) -> datetime:

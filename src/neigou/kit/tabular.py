@@ -3,11 +3,12 @@
 CSV text is UTF-8, UTF-8 with the BOM Excel writes, or GB18030 (what Chinese Excel saves as "CSV"):
 the choice is made at the first non-ASCII bytes, strictly (a file that is neither is refused, never
 read as mojibake). Lines may end in ``\\r\\n``, ``\\n`` or a bare ``\\r``. A workbook is read from its
-first sheet in openpyxl's read-only mode. Neither is ever held whole in memory, so a 1 GB order file
+first sheet in openpyxl's read-only mode (``kit.workbook_rows``: only as wide as its header, never
+trusting the size the sheet declares). Neither is ever held whole in memory, so a 1 GB order file
 costs what one batch of rows costs.
 
-    table = read_table(path, LAYOUT)        # raises FileRefused on a bad header
-    for row in table:                       # data rows; blank ones are skipped
+    table = read_table(path, LAYOUT, max_rows=20_000)   # raises FileRefused on a bad header
+    for row in table:                                   # data rows; blank ones skipped, counted
         row.row, row.values["sku"]
 
 A row holding a NUL character (PostgreSQL cannot store one, SQLite would) refuses the file at that
@@ -21,17 +22,13 @@ import codecs
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-
 from neigou.kit.columns import FileRefused, Header, Layout, Row, RowError
 from neigou.kit.i18n import Message
+from neigou.kit.workbook_rows import too_many_rows, xlsx_records
 
 NulRows = Literal["refuse", "report"]
 """What a row holding a NUL does: refuse the file there, or come with ``Row.nul`` set."""
@@ -194,63 +191,6 @@ def _csv_records(source: Source, counter: list[int]) -> Iterator[tuple[int, list
         yield number, cells
 
 
-def cell_text(value: object) -> str:
-    """A workbook cell as the text a CSV would carry (``3.0`` → ``3``, a date in ISO 8601)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return str(value)
-
-
-_XLSX_ERRORS = (
-    zipfile.BadZipFile,
-    InvalidFileException,
-    KeyError,
-    ValueError,
-    OSError,
-    SyntaxError,
-    IndexError,
-)
-
-
-def _unreadable_workbook() -> FileRefused:
-    return _refused("unreadable_file", 0, Message("The workbook cannot be read as .xlsx."))
-
-
-def _xlsx_records(
-    source: bytes | Path | BinaryIO, counter: list[int], size: int
-) -> Iterator[tuple[int, list[str]]]:
-    if isinstance(source, Path):
-        with source.open("rb") as opened:
-            yield from _xlsx_records(opened, counter, size)
-        return
-    stream = io.BytesIO(source) if isinstance(source, bytes) else source
-    try:
-        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except _XLSX_ERRORS as exc:
-        raise _unreadable_workbook() from exc
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.max_row or 0
-        # Read-only mode yields an empty row for each row missing from the sheet, so the
-        # position is the row number Excel shows.
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [cell_text(v) for v in values]
-            while cells and not cells[-1]:
-                cells.pop()
-            counter[0] = min(size, size * number // rows) if rows else 0
-            yield number, cells
-    except _XLSX_ERRORS as exc:
-        raise _unreadable_workbook() from exc
-    finally:
-        book.close()
-
-
 def _size(source: Source) -> int:
     if isinstance(source, str | bytes):
         return len(source)
@@ -263,22 +203,41 @@ def _size(source: Source) -> int:
 
 
 class Table:
-    """A file's rows under its matched header; iterate it once for the data rows."""
+    """A file's rows under its matched header; iterate it once for the data rows.
 
-    def __init__(self, source: Source, layout: Layout, nul_rows: NulRows = "refuse") -> None:
+    ``max_rows`` bounds the rows under the header, blank ones included (a workbook's blank rows
+    cost it nothing to write): the row past it refuses the file ``too_many_rows``. A workbook is
+    never read past Excel's last row."""
+
+    def __init__(
+        self, source: Source, layout: Layout, nul_rows: NulRows = "refuse", max_rows: int | None = None
+    ) -> None:
         self.nul_rows = nul_rows
         self.size = _size(source)
         self.kind = _kind(source)
+        self.max_rows = max_rows
         self._counter = [0]
-        self._records = (
+        self._width = [0]
+        self._header_row = 1
+        self._records = self._bounded(
             _csv_records(source, self._counter)
             if isinstance(source, str) or self.kind == "csv"
-            else _xlsx_records(source, self._counter, self.size)
+            else xlsx_records(source, self._counter, self.size, self._width)
         )
-        header = next((cells for _, cells in self._records if "".join(cells).strip()), None)
-        if header is None:
+        for number, cells in self._records:
+            if "".join(cells).strip():
+                self._header_row = number
+                break
+        else:
             raise _refused("empty_file", 1, Message("The file is empty."))
-        self.header: Header = layout.match(header)
+        self.header: Header = layout.match(cells)
+        self._width[0] = self.header.width  # a workbook's rows are read no wider than its header
+
+    def _bounded(self, records: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+        for number, cells in records:
+            if self.max_rows is not None and number - self._header_row > self.max_rows:
+                raise too_many_rows(number, self.max_rows)
+            yield number, cells
 
     @property
     def bytes_read(self) -> int:
@@ -310,8 +269,11 @@ def nul_row(row: Row, key: str | None = None) -> RowError:
     return RowError(row.row, key, "nul_character", nul_in_row(row.row))
 
 
-def read_table(source: Source, layout: Layout, *, nul_rows: NulRows = "refuse") -> Table:
+def read_table(
+    source: Source, layout: Layout, *, nul_rows: NulRows = "refuse", max_rows: int | None = None
+) -> Table:
     """Open an import file (CSV or .xlsx, told apart by content) and match its header to ``layout``.
 
-    ``nul_rows="report"`` yields a row holding a NUL (``row.nul``) for the import to refuse alone."""
-    return Table(source, layout, nul_rows)
+    ``nul_rows="report"`` yields a row holding a NUL (``row.nul``) for the import to refuse alone;
+    ``max_rows`` refuses a file with more rows under its header, blank ones included."""
+    return Table(source, layout, nul_rows, max_rows)

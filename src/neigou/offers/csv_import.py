@@ -154,7 +154,7 @@ def _rows(content: bytes) -> tuple[frozenset[str], int, list[Row]]:
             code="file_too_large",
         )
     try:
-        table = read_table(content, LAYOUT, nul_rows="report")
+        table = read_table(content, LAYOUT, nul_rows="report", max_rows=MAX_ROWS)
     except FileRefused as exc:
         if exc.code != "bad_header":
             raise

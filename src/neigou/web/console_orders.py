@@ -3,6 +3,7 @@ approve, batch, export and mark paid."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -32,6 +33,14 @@ from neigou.web.pages import render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 LEDGER_LINES_PER_PAGE = 25
+_SETTLED = re.compile(r"([0-9]{1,9}):([0-9]{1,15})")
+
+
+def settled_notice(text: str | None) -> tuple[int, int] | None:
+    """The ``orders:released_fen`` a settlement redirects with, or None for anything else (the
+    query is the reader's to edit: a bad value shows no notice, never an error)."""
+    match = _SETTLED.fullmatch(text or "")
+    return (int(match[1]), int(match[2])) if match else None
 
 
 @router.get("/console/orders", response_class=HTMLResponse)
@@ -57,7 +66,7 @@ def orders_page(
         names=programs.member_names(session, [o.member_id for o in rows]),
         pager=pager(request, page, PAGE_SIZE, total),
         total=total,
-        settled=settled,
+        settled=settled_notice(settled),
     )
 
 

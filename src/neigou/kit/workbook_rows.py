@@ -1,0 +1,130 @@
+"""The rows of an import workbook (``.xlsx``): its first sheet, streamed in openpyxl's read-only mode.
+
+A workbook costs bytes only for the cells it holds: a sheet may declare itself ``A1:XFD1048576``
+and hold one row at row 4000, and openpyxl's read-only mode fills every row and column it skips.
+So the declared dimension is never trusted (it only estimates progress), the header is looked for
+within the first :data:`MAX_COLUMNS` columns, the rows under it are read only as wide as the header,
+and a blank row costs the same few steps whatever the sheet claims. No row past Excel's last,
+:data:`MAX_SHEET_ROWS`, is read: the file is refused ``too_many_rows`` there.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import BinaryIO
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+
+from neigou.kit.columns import FileRefused, RowError
+from neigou.kit.i18n import Message
+
+MAX_COLUMNS = 1024
+"""The columns a header is looked for in; a cell to the right of them is not read."""
+MAX_SHEET_ROWS = 1_048_576
+"""Excel's last row: a workbook row numbered past it refuses the file."""
+
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    InvalidFileException,
+    KeyError,
+    ValueError,
+    OSError,
+    SyntaxError,
+    IndexError,
+)
+
+
+def too_many_rows(row: int, limit: int) -> FileRefused:
+    """The file goes on past ``limit`` rows (``row`` is the first one past it)."""
+    message = Message("At most {max_rows} rows per file.", max_rows=limit)
+    return FileRefused(message, code="too_many_rows", errors=[RowError(row, None, "too_many_rows", message)])
+
+
+def _unreadable_workbook() -> FileRefused:
+    message = Message("The workbook cannot be read as .xlsx.")
+    return FileRefused(
+        message, code="unreadable_file", errors=[RowError(0, None, "unreadable_file", message)]
+    )
+
+
+def cell_text(value: object) -> str:
+    """A workbook cell as the text a CSV would carry (``3.0`` → ``3``, a date in ISO 8601)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _cells(values: tuple[object, ...]) -> list[str]:
+    # A blank row (every row the sheet skips, read as Nones) is told in one C-level pass. Rows are
+    # MAX_COLUMNS wide only until the header; their empty ends are not converted.
+    if values.count(None) == len(values):
+        return []
+    end = len(values)
+    while values[end - 1] is None:
+        end -= 1
+    cells = [cell_text(v) for v in values[:end]]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _close(rows: Iterator[object]) -> None:
+    close = getattr(rows, "close", None)  # a generator holding the sheet's XML open
+    if close is not None:
+        close()
+
+
+def xlsx_records(
+    source: bytes | Path | BinaryIO, counter: list[int], size: int, width: list[int]
+) -> Iterator[tuple[int, list[str]]]:
+    """``(row number, cells)`` for every row of the first sheet, blank ones as ``[]``, numbered as
+    Excel shows them; ``counter[0]`` estimates the bytes read.
+
+    Rows are read :data:`MAX_COLUMNS` wide until the reader sets ``width[0]`` (the header's width,
+    after the header row is yielded); from the next row on, only that many columns are read.
+    """
+    if isinstance(source, Path):
+        with source.open("rb") as opened:
+            yield from xlsx_records(opened, counter, size, width)
+        return
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except _XLSX_ERRORS as exc:
+        raise _unreadable_workbook() from exc
+    try:
+        sheet = book.worksheets[0]
+        declared = sheet.max_row or 0  # only for the progress estimate
+        sheet.reset_dimensions()  # else openpyxl fills every row and column the sheet claims
+        columns, number = MAX_COLUMNS, 0
+        rows = iter(sheet.iter_rows(max_col=columns, values_only=True))
+        while True:
+            if width[0] and width[0] != columns:
+                # The header is read: the rest only as wide as it, from the row after it.
+                _close(rows)
+                columns = width[0]
+                rows = iter(sheet.iter_rows(min_row=number + 1, max_col=columns, values_only=True))
+            values = next(rows, None)
+            if values is None:
+                counter[0] = size
+                return
+            number += 1
+            if number > MAX_SHEET_ROWS:
+                raise too_many_rows(number, MAX_SHEET_ROWS)
+            counter[0] = min(size, size * number // declared) if declared else 0
+            yield number, _cells(values)
+    except _XLSX_ERRORS as exc:
+        raise _unreadable_workbook() from exc
+    finally:
+        book.close()
