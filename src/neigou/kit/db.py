@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
+    select,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -32,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sess
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import as_utc, ensure_aware
 from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Text
@@ -238,15 +240,37 @@ def get_or_404(
     return row
 
 
-def insert_unique(session: Session, row: object, conflict: Conflict) -> None:
+def insert_unique(session: Session, row: object, conflict: Conflict | Callable[[], Conflict]) -> None:
     """Insert ``row`` now, or raise ``conflict`` when a unique key (a code, a sku) is taken. The insert
-    runs in a savepoint, so losing a race on the key is a 409 and the caller's other work survives."""
+    runs in a savepoint, so losing a race on the key is a 409 and the caller's other work survives.
+    A row with several unique keys passes a function instead: called after the savepoint is rolled
+    back, it reads which key the row that won the race took and returns that key's conflict."""
     try:
         with session.begin_nested():
             session.add(row)
             session.flush()
     except IntegrityError as exc:
-        raise conflict from exc
+        raise (conflict if isinstance(conflict, Conflict) else conflict()) from exc
+
+
+def row_to_put(
+    session: Session, model: type[ModelT], values: dict[str, Any], *, key: Sequence[str]
+) -> tuple[ModelT, bool]:
+    """The row of ``model`` whose unique ``key`` has ``values``'s values, held until commit, and
+    whether this call inserted it (from ``values``, when no row had the key): what a PUT of a
+    one-per-key row (a program's settings, a member's payee) changes. Two PUTs of the same key at once
+    both find the one row, the second once the first has committed, and each applies its change to it
+    as it would one after the other: the insert skips a key taken meanwhile instead of failing on it
+    (which was a 500), and the read after it locks the row (``FOR UPDATE`` on PostgreSQL; on SQLite
+    the insert took the database's write lock). A table numbered by a sequence may skip a number."""
+    inserted = insert_ignoring_duplicates(session, model, [values], index_elements=key, returning=key)
+    row = session.scalars(
+        select(model)
+        .filter_by(**{name: values[name] for name in key})
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return row, bool(inserted)
 
 
 def contains(text: str) -> str:
