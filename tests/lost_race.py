@@ -13,13 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine, event
 
 
 @contextmanager
 def lost_race(
-    engine: Engine, table: str, inner: Callable[[], httpx.Response], *, after_read: bool = False
+    engine: Engine, table: str, inner: Callable[[], Any], *, after_read: bool = False
 ) -> Iterator[list[int]]:
     """Within the block, the first INSERT into ``table`` (or, ``after_read``, the first read of it)
     waits for ``inner``; yields the inner response's status once it ran (empty until then)."""

@@ -20,10 +20,10 @@ def set_robot(
     """Set, replace or (None) remove a group's robot; the URL is stored sealed and the key is never
     written to the audit log."""
     if webhook_url is None:
-        row = session.get(GroupRobot, group_id, with_for_update=True)
-        before = {"configured": row is not None}
-        if row is not None:
-            session.delete(row)
+        gone = session.get(GroupRobot, group_id, with_for_update=True)
+        before = {"configured": gone is not None}
+        if gone is not None:
+            session.delete(gone)
     else:
         sealed = sealer.seal(webhook_url)
         fresh = {"group_id": group_id, "webhook_url_sealed": sealed, "updated_at": at}

@@ -41,6 +41,7 @@ from neigou.kit.scoping import holds_only_scope
 from neigou.kit.settings import Settings
 
 ModelT = TypeVar("ModelT")
+RowT = TypeVar("RowT", bound="Base")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -254,8 +255,8 @@ def insert_unique(session: Session, row: object, conflict: Conflict | Callable[[
 
 
 def row_to_put(
-    session: Session, model: type[ModelT], values: dict[str, Any], *, key: Sequence[str]
-) -> tuple[ModelT, bool]:
+    session: Session, model: type[RowT], values: dict[str, Any], *, key: Sequence[str]
+) -> tuple[RowT, bool]:
     """The row of ``model`` whose unique ``key`` has ``values``'s values, held until commit, and
     whether this call inserted it (from ``values``, when no row had the key): what a PUT of a
     one-per-key row (a program's settings, a member's payee) changes. Two PUTs of the same key at once

@@ -22,10 +22,10 @@ def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: 
     if not offers.existing_skus(session, [sku]):
         raise NotFound(Message("Unknown sku {sku}.", sku=sku), code="unknown_sku")
     if fen is None:
-        row = session.get(SkuCommission, sku, with_for_update=True)
-        before = {"fixed_commission_fen": row.fixed_commission_fen if row else None}
-        if row is not None:
-            session.delete(row)
+        gone = session.get(SkuCommission, sku, with_for_update=True)
+        before = {"fixed_commission_fen": gone.fixed_commission_fen if gone else None}
+        if gone is not None:
+            session.delete(gone)
     else:
         row, created = row_to_put(
             session, SkuCommission, {"sku": sku, "fixed_commission_fen": fen, "updated_at": at}, key=["sku"]
