@@ -4,19 +4,26 @@ problem handler's last resort, on both databases."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.auth import service as auth
 from neigou.groups import service
+from neigou.kit.db import transaction
+from neigou.kit.errors import Conflict
 from neigou.ledger import payouts
 from neigou.ledger.models import PayoutSettings
 from neigou.web.problems import key_taken
+from tests.conftest import TEST_ACTOR
 from tests.factories import create_member, create_program
 from tests.lost_race import lost_race
+
+PASSWORD = "a long enough password 1"
 
 
 def _post_losing(
@@ -125,3 +132,19 @@ def test_an_unguarded_taken_key_is_a_409_and_any_other_constraint_a_500(
     broken = loser.put(url, json=body, headers=operator)
     assert broken.status_code == 500
     assert not key_taken(seen[-1])
+
+
+def test_username_taken_meanwhile(engine: Engine, factory: sessionmaker[Session]) -> None:
+    def inner() -> SimpleNamespace:
+        with transaction(factory) as other:
+            auth.create_user(other, username="ann", password=PASSWORD, actor=TEST_ACTOR)
+        return SimpleNamespace(status_code=201)
+
+    with (
+        lost_race(engine, "users", inner, after_read=True) as ran,
+        factory() as session,
+        pytest.raises(Conflict) as refused,
+    ):
+        auth.create_user(session, username="ann", password=PASSWORD, actor=TEST_ACTOR)
+    assert ran == [201]
+    assert refused.value.code == "username_taken"

@@ -152,3 +152,13 @@ def test_group_targets(
             )
             == 2
         )
+
+
+def test_risk_thresholds_merge_onto_the_winners_row(
+    client: TestClient, operator: dict[str, str], engine: Engine
+) -> None:
+    program = create_program(client, operator)
+    url = f"/api/v1/programs/{program['id']}/risk/thresholds"
+    first, second = {"hoarding_min_refs": 6}, {"hoarding_min_refs": 7}
+    answer = _put_losing(client, engine, "risk_settings", url, first=first, second=second, headers=operator)
+    assert answer["hoarding_min_refs"] == 7
