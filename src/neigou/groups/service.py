@@ -25,7 +25,7 @@ from neigou.groups.targets import TargetPoint, TargetSchedule, schedule_problems
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
-from neigou.kit.db import get_or_404, insert_unique, row_to_put
+from neigou.kit.db import get_or_404, insert_if_free, row_to_put
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.sealed import Sealer
@@ -115,17 +115,19 @@ def create_group(
     }
     _check_unique(session, **keys)
     now = at or utcnow()
-    group = Group(
-        program_id=owner.program_id,
-        owner_member_id=owner.id,
-        name=data.name,
-        platform=GroupPlatform(data.platform),
-        external_id=data.external_id,
-        status=GroupStatus(data.status),
-        created_at=now,
-        updated_at=now,
-    )
-    insert_unique(session, group, lambda: _lost_race(session, keys))
+    values = {
+        "program_id": owner.program_id,
+        "owner_member_id": owner.id,
+        "name": data.name,
+        "platform": GroupPlatform(data.platform),
+        "external_id": data.external_id,
+        "status": GroupStatus(data.status),
+        "created_at": now,
+        "updated_at": now,
+    }
+    group = insert_if_free(session, Group, values)
+    if group is None:
+        raise _lost_race(session, keys)
     audit.record(
         session,
         actor=actor,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -241,17 +241,23 @@ def get_or_404(
     return row
 
 
-def insert_unique(session: Session, row: object, conflict: Conflict | Callable[[], Conflict]) -> None:
+def insert_unique(session: Session, row: object, conflict: Conflict) -> None:
     """Insert ``row`` now, or raise ``conflict`` when a unique key (a code, a sku) is taken. The insert
-    runs in a savepoint, so losing a race on the key is a 409 and the caller's other work survives.
-    A row with several unique keys passes a function instead: called after the savepoint is rolled
-    back, it reads which key the row that won the race took and returns that key's conflict."""
+    runs in a savepoint, so losing a race on the key is a 409 and the caller's other work survives."""
     try:
         with session.begin_nested():
             session.add(row)
             session.flush()
     except IntegrityError as exc:
-        raise (conflict if isinstance(conflict, Conflict) else conflict()) from exc
+        raise conflict from exc
+
+
+def insert_if_free(session: Session, model: type[RowT], values: dict[str, Any]) -> RowT | None:
+    """Insert a row of ``model`` (numbered by its ``id``) from ``values`` and return it, or None when one
+    of its unique keys is taken, also by a request that took it since the caller checked. One statement
+    and no savepoint: a create that is called often (a member, a group) opens no subtransaction."""
+    inserted = insert_ignoring_duplicates(session, model, [values], returning=["id"])
+    return session.get(model, inserted[0][0]) if inserted else None
 
 
 def row_to_put(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, is_valid_timezone, utcnow
-from neigou.kit.db import get_or_404, insert_unique
+from neigou.kit.db import get_or_404, insert_if_free
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
@@ -253,16 +253,18 @@ def create_member(
             raise Invalid(Message("A member cannot invite themselves."), code="self_invite")
     tiers = repo.list_tiers(session, program.id)
     tier_code = _initial_tier(tiers, data.tier)
-    member = Member(
-        program_id=program.id,
-        name=data.name,
-        customer_ref_hash=ref_hash,
-        customer_ref_masked=customer_ref_mask(data.customer_ref) if data.customer_ref else None,
-        inviter_id=data.inviter_id,
-        tier_code=tier_code,
-        joined_at=joined_at,
-    )
-    insert_unique(session, member, _member_exists())  # the same customer added meanwhile: the same 409
+    values = {
+        "program_id": program.id,
+        "name": data.name,
+        "customer_ref_hash": ref_hash,
+        "customer_ref_masked": customer_ref_mask(data.customer_ref) if data.customer_ref else None,
+        "inviter_id": data.inviter_id,
+        "tier_code": tier_code,
+        "joined_at": joined_at,
+    }
+    member = insert_if_free(session, Member, values)
+    if member is None:  # the same customer added meanwhile: the same 409
+        raise _member_exists()
     if tier_code is not None:
         session.add(
             MemberTierPeriod(
