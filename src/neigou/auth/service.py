@@ -15,7 +15,7 @@ from neigou.auth.models import ApiToken, Role, TokenKind, User
 from neigou.auth.passwords import hash_password, verify_password
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.ids import digest, new_token
@@ -71,8 +71,9 @@ def create_user(
             ),
             code="weak_password",
         )
+    taken = Conflict(Message("User {username!r} already exists.", username=username), code="username_taken")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(Message("User {username!r} already exists.", username=username), code="username_taken")
+        raise taken
     user = User(
         username=username,
         display_name=display_name or username,
@@ -84,8 +85,7 @@ def create_user(
         merchant_id=merchant_id,
         created_at=at or utcnow(),
     )
-    session.add(user)
-    session.flush()
+    insert_unique(session, user, taken)  # the same name taken meanwhile: the same 409
     audit.record(
         session,
         actor=actor,

@@ -29,6 +29,7 @@ from neigou.crm.push_rules import Cap, QuietHours
 from neigou.groups.webhook import require_sendable
 from neigou.integrations import standard
 from neigou.kit.actor import Actor
+from neigou.kit.db import row_to_put
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
@@ -100,17 +101,16 @@ def update(
 ) -> tuple[CrmSettings, str | None]:
     """Store the settings; returns them with the webhook's new signing secret when one was made."""
     require_sendable(change.target, field="target")
-    row = session.get(CrmSettings, program_id)
-    before = None if row is None else _dump(row)
-    keeps_target = change.target is None and row is not None and row.target_sealed is not None
+    row, created = row_to_put(
+        session, CrmSettings, {"program_id": program_id, "updated_at": at}, key=["program_id"]
+    )
+    before = None if created else _dump(row)
+    keeps_target = change.target is None and row.target_sealed is not None
     if change.channel is PushChannel.WEBHOOK and not (change.target or keeps_target):
         raise Invalid(
             Message("The {channel} channel needs a target URL.", channel=change.channel.value),
             code="target_required",
         )
-    if row is None:
-        row = CrmSettings(program_id=program_id, target_sealed=None, target_masked=None, secret_sealed=None)
-        session.add(row)
     if change.target == "":
         row.target_sealed = row.target_masked = None
     elif change.target is not None:

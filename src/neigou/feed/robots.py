@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.feed.models import GroupRobot
 from neigou.kit.actor import Actor
+from neigou.kit.db import row_to_put
 from neigou.kit.sealed import Sealer
 
 
@@ -18,15 +19,17 @@ def set_robot(
 ) -> None:
     """Set, replace or (None) remove a group's robot; the URL is stored sealed and the key is never
     written to the audit log."""
-    row = session.get(GroupRobot, group_id)
-    before = {"configured": row is not None}
     if webhook_url is None:
-        if row is not None:
-            session.delete(row)
-    elif row is None:
-        session.add(GroupRobot(group_id=group_id, webhook_url_sealed=sealer.seal(webhook_url), updated_at=at))
+        gone = session.get(GroupRobot, group_id, with_for_update=True)
+        before = {"configured": gone is not None}
+        if gone is not None:
+            session.delete(gone)
     else:
-        row.webhook_url_sealed, row.updated_at = sealer.seal(webhook_url), at
+        sealed = sealer.seal(webhook_url)
+        fresh = {"group_id": group_id, "webhook_url_sealed": sealed, "updated_at": at}
+        row, created = row_to_put(session, GroupRobot, fresh, key=["group_id"])
+        before = {"configured": not created}
+        row.webhook_url_sealed, row.updated_at = sealed, at
     session.flush()
     audit.record(
         session,

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -24,7 +25,7 @@ from neigou.groups.targets import TargetPoint, TargetSchedule, schedule_problems
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, insert_if_free, row_to_put
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.sealed import Sealer
@@ -55,7 +56,13 @@ def group_dump(group: Group) -> dict[str, Any]:
     }
 
 
-def _check_unique(
+def _name_taken(name: str) -> Conflict:
+    return Conflict(
+        Message("This owner already has a group named {name!r}.", name=name), code="group_name_taken"
+    )
+
+
+def _taken(
     session: Session,
     *,
     program_id: int,
@@ -64,16 +71,15 @@ def _check_unique(
     platform: str,
     external_id: str | None,
     group_id: int | None = None,
-) -> None:
+) -> Conflict | None:
+    """The conflict of a unique key of the group that another group holds, None when both are free."""
     same_name = repo.find_group_by_name(session, owner_member_id, name)
     if same_name is not None and same_name.id != group_id:
-        raise Conflict(
-            Message("This owner already has a group named {name!r}.", name=name), code="group_name_taken"
-        )
+        return _name_taken(name)
     if external_id is not None:
         same_id = repo.find_group_by_external_id(session, program_id, platform, external_id)
         if same_id is not None and same_id.id != group_id:
-            raise Conflict(
+            return Conflict(
                 Message(
                     "Group {external_id!r} on {platform} is registered already.",
                     external_id=external_id,
@@ -81,6 +87,18 @@ def _check_unique(
                 ),
                 code="external_id_taken",
             )
+    return None
+
+
+def _check_unique(session: Session, **keys: Any) -> None:
+    conflict = _taken(session, **keys)
+    if conflict is not None:
+        raise conflict
+
+
+def _lost_race(session: Session, keys: dict[str, Any]) -> Conflict:
+    """The 409 of a key another request took after ``_check_unique`` found it free (read again)."""
+    return _taken(session, **keys) or _name_taken(keys["name"])
 
 
 def create_group(
@@ -88,27 +106,28 @@ def create_group(
 ) -> Group:
     """Register a member's chat group in the member's program."""
     owner = require_member(session, owner_member_id)
-    _check_unique(
-        session,
-        program_id=owner.program_id,
-        owner_member_id=owner.id,
-        name=data.name,
-        platform=data.platform.value,
-        external_id=data.external_id,
-    )
+    keys: dict[str, Any] = {
+        "program_id": owner.program_id,
+        "owner_member_id": owner.id,
+        "name": data.name,
+        "platform": data.platform.value,
+        "external_id": data.external_id,
+    }
+    _check_unique(session, **keys)
     now = at or utcnow()
-    group = Group(
-        program_id=owner.program_id,
-        owner_member_id=owner.id,
-        name=data.name,
-        platform=GroupPlatform(data.platform),
-        external_id=data.external_id,
-        status=GroupStatus(data.status),
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(group)
-    session.flush()
+    values = {
+        "program_id": owner.program_id,
+        "owner_member_id": owner.id,
+        "name": data.name,
+        "platform": GroupPlatform(data.platform),
+        "external_id": data.external_id,
+        "status": GroupStatus(data.status),
+        "created_at": now,
+        "updated_at": now,
+    }
+    group = insert_if_free(session, Group, values)
+    if group is None:
+        raise _lost_race(session, keys)
     audit.record(
         session,
         actor=actor,
@@ -137,23 +156,28 @@ def update_group(
     owner_id = group.owner_member_id
     if changes.get("owner_member_id", owner_id) != owner_id:
         owner_id = _new_owner(session, group, changes["owner_member_id"], now)
-    _check_unique(
-        session,
-        program_id=group.program_id,
-        owner_member_id=owner_id,
-        name=name,
-        platform=group.platform.value,
-        external_id=external_id,
-        group_id=group.id,
-    )
+    keys: dict[str, Any] = {
+        "program_id": group.program_id,
+        "owner_member_id": owner_id,
+        "name": name,
+        "platform": group.platform.value,
+        "external_id": external_id,
+        "group_id": group.id,
+    }
+    _check_unique(session, **keys)
     transferred = owner_id != group.owner_member_id
-    group.name = name
-    group.external_id = external_id
-    group.owner_member_id = owner_id
-    if "status" in changes:
-        group.status = GroupStatus(changes["status"])
-    group.updated_at = now
-    session.flush()
+    session.flush()  # what came before is no part of the savepoint's write
+    try:
+        with session.begin_nested():  # a name or external id taken since the check is its 409 too
+            group.name = name
+            group.external_id = external_id
+            group.owner_member_id = owner_id
+            if "status" in changes:
+                group.status = GroupStatus(changes["status"])
+            group.updated_at = now
+            session.flush()
+    except IntegrityError as exc:
+        raise _lost_race(session, keys) from exc
     audit.record(
         session,
         actor=actor,
@@ -219,13 +243,16 @@ def put_schedule(
     starts_on = data.starts_on or points[0].on
     stored = [{"date": p.on.isoformat(), "min_members": p.min_members} for p in points]
     now = at or utcnow()
-    row = next((r for r in repo.list_schedules(session, program_id) if r.starts_on == starts_on), None)
-    before = None
-    if row is None:
-        row = TargetScheduleRow(program_id=program_id, starts_on=starts_on, created_at=now)
-        session.add(row)
-    else:
-        before = {"points": row.points, "daily_increase_after": row.daily_increase_after}
+    fresh = {
+        "program_id": program_id,
+        "starts_on": starts_on,
+        "points": stored,
+        "daily_increase_after": data.daily_increase_after,
+        "created_at": now,
+        "updated_at": now,
+    }
+    row, created = row_to_put(session, TargetScheduleRow, fresh, key=["program_id", "starts_on"])
+    before = None if created else {"points": row.points, "daily_increase_after": row.daily_increase_after}
     row.points = stored
     row.daily_increase_after = data.daily_increase_after
     row.updated_at = now
@@ -327,16 +354,16 @@ def put_settings(
     keys)."""
     require_program(session, program_id)
     webhook.require_sendable(data.webhook_url, field="webhook_url")
-    row = repo.get_settings(session, program_id)
-    before = None if row is None else _settings_dump(row)
-    if row is None:
-        row = GroupSettings(
-            program_id=program_id,
-            size_limits={},
-            jump_members_per_day=DEFAULT_JUMP_MEMBERS_PER_DAY,
-            jump_bp_per_day=DEFAULT_JUMP_BP_PER_DAY,
-        )
-        session.add(row)
+    now = at or utcnow()
+    fresh = {
+        "program_id": program_id,
+        "size_limits": {},
+        "jump_members_per_day": DEFAULT_JUMP_MEMBERS_PER_DAY,
+        "jump_bp_per_day": DEFAULT_JUMP_BP_PER_DAY,
+        "updated_at": now,
+    }
+    row, created = row_to_put(session, GroupSettings, fresh, key=["program_id"])
+    before = None if created else _settings_dump(row)
     sent = data.model_dump(exclude_unset=True)
     if "webhook_url" in sent:
         url = data.webhook_url or None
@@ -351,7 +378,7 @@ def put_settings(
         row.jump_members_per_day = data.jump_members_per_day
     if data.jump_bp_per_day is not None:
         row.jump_bp_per_day = data.jump_bp_per_day
-    row.updated_at = at or utcnow()
+    row.updated_at = now
     session.flush()
     audit.record(
         session,

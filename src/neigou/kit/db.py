@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
+    select,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -32,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sess
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import as_utc, ensure_aware
 from neigou.kit.errors import Conflict, NotFound
 from neigou.kit.i18n import Text
@@ -39,6 +41,7 @@ from neigou.kit.scoping import holds_only_scope
 from neigou.kit.settings import Settings
 
 ModelT = TypeVar("ModelT")
+RowT = TypeVar("RowT", bound="Base")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -266,6 +269,34 @@ def insert_unique(session: Session, row: object, conflict: Conflict) -> None:
             session.flush()
     except IntegrityError as exc:
         raise conflict from exc
+
+
+def insert_if_free(session: Session, model: type[RowT], values: dict[str, Any]) -> RowT | None:
+    """Insert a row of ``model`` (numbered by its ``id``) from ``values`` and return it, or None when one
+    of its unique keys is taken, also by a request that took it since the caller checked. One statement
+    and no savepoint: a create that is called often (a member, a group) opens no subtransaction."""
+    inserted = insert_ignoring_duplicates(session, model, [values], returning=["id"])
+    return session.get(model, inserted[0][0]) if inserted else None
+
+
+def row_to_put(
+    session: Session, model: type[RowT], values: dict[str, Any], *, key: Sequence[str]
+) -> tuple[RowT, bool]:
+    """The row of ``model`` whose unique ``key`` has ``values``'s values, held until commit, and
+    whether this call inserted it (from ``values``, when no row had the key): what a PUT of a
+    one-per-key row (a program's settings, a member's payee) changes. Two PUTs of the same key at once
+    both find the one row, the second once the first has committed, and each applies its change to it
+    as it would one after the other: the insert skips a key taken meanwhile instead of failing on it
+    (which was a 500), and the read after it locks the row (``FOR UPDATE`` on PostgreSQL; on SQLite
+    the insert took the database's write lock). A table numbered by a sequence may skip a number."""
+    inserted = insert_ignoring_duplicates(session, model, [values], index_elements=key, returning=key)
+    row = session.scalars(
+        select(model)
+        .filter_by(**{name: values[name] for name in key})
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return row, bool(inserted)
 
 
 def contains(text: str) -> str:

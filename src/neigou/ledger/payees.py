@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import chunks
+from neigou.kit.db import row_to_put
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
@@ -35,17 +36,19 @@ def put_payee(
     if not isinstance(checked, Payee):
         code, message = checked
         raise Invalid(message, code=code)
-    row = session.get(PayeeAccount, member.id)
-    before = None if row is None else {"kind": row.kind.value, "account": row.account_masked}
-    if row is None:
-        row = PayeeAccount(member_id=member.id, program_id=member.program_id)
-        session.add(row)
-    row.kind = checked.kind
-    row.account_sealed = sealer.seal(checked.account)
-    row.account_masked = checked.account_masked
-    row.holder_sealed = sealer.seal(checked.holder)
-    row.holder_masked = checked.holder_masked
-    row.updated_at = at
+    stored = {
+        "kind": checked.kind,
+        "account_sealed": sealer.seal(checked.account),
+        "account_masked": checked.account_masked,
+        "holder_sealed": sealer.seal(checked.holder),
+        "holder_masked": checked.holder_masked,
+        "updated_at": at,
+    }
+    fresh = {"member_id": member.id, "program_id": member.program_id, **stored}
+    row, created = row_to_put(session, PayeeAccount, fresh, key=["member_id"])
+    before = None if created else {"kind": row.kind.value, "account": row.account_masked}
+    for name, value in stored.items():
+        setattr(row, name, value)
     session.flush()
     audit.record(
         session,

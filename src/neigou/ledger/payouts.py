@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit import exports
 from neigou.kit.actor import Actor
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, row_to_put
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
@@ -148,11 +148,13 @@ def set_payout_rules(
     session: Session, *, program_id: int, rules: PayoutRules, actor: Actor, at: datetime
 ) -> PayoutRules:
     """Put a program's withdrawal terms (minimum, fixed fee, fee rate); audited with before and after."""
-    row = session.get(PayoutSettings, program_id)
-    before = rules_of(row)
-    if row is None:
-        row = PayoutSettings(program_id=program_id, updated_at=at)
-        session.add(row)
+    row, created = row_to_put(
+        session,
+        PayoutSettings,
+        {"program_id": program_id, **_terms(rules), "updated_at": at},
+        key=["program_id"],
+    )
+    before = rules_of(None if created else row)
     row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp = (
         rules.min_withdrawal_fen,
         rules.fee_fixed_fen,

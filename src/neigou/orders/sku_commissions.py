@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.db import row_to_put
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
@@ -20,14 +21,16 @@ def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: 
     """Set or clear (None) the fixed commission of a sku; orders already taken keep their terms."""
     if not offers.existing_skus(session, [sku]):
         raise NotFound(Message("Unknown sku {sku}.", sku=sku), code="unknown_sku")
-    row = session.get(SkuCommission, sku)
-    before = {"fixed_commission_fen": row.fixed_commission_fen if row else None}
     if fen is None:
-        if row is not None:
-            session.delete(row)
-    elif row is None:
-        session.add(SkuCommission(sku=sku, fixed_commission_fen=fen, updated_at=at))
+        gone = session.get(SkuCommission, sku, with_for_update=True)
+        before = {"fixed_commission_fen": gone.fixed_commission_fen if gone else None}
+        if gone is not None:
+            session.delete(gone)
     else:
+        row, created = row_to_put(
+            session, SkuCommission, {"sku": sku, "fixed_commission_fen": fen, "updated_at": at}, key=["sku"]
+        )
+        before = {"fixed_commission_fen": None if created else row.fixed_commission_fen}
         row.fixed_commission_fen, row.updated_at = fen, at
     session.flush()
     audit.record(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, is_valid_timezone, utcnow
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, insert_if_free
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
@@ -241,7 +241,7 @@ def create_member(
     joined_at = ensure_aware(data.joined_at) if data.joined_at else (at or utcnow())
     ref_hash = customer_ref_hash(secret_key, data.customer_ref) if data.customer_ref else None
     if ref_hash is not None and repo.find_member_by_ref(session, program.id, ref_hash) is not None:
-        raise Conflict(Message("This customer is a member of the program already."), code="member_exists")
+        raise _member_exists()
     if data.inviter_id is not None:
         inviter = repo.get_member(session, data.inviter_id)
         if inviter is None or inviter.program_id != program.id:
@@ -253,17 +253,18 @@ def create_member(
             raise Invalid(Message("A member cannot invite themselves."), code="self_invite")
     tiers = repo.list_tiers(session, program.id)
     tier_code = _initial_tier(tiers, data.tier)
-    member = Member(
-        program_id=program.id,
-        name=data.name,
-        customer_ref_hash=ref_hash,
-        customer_ref_masked=customer_ref_mask(data.customer_ref) if data.customer_ref else None,
-        inviter_id=data.inviter_id,
-        tier_code=tier_code,
-        joined_at=joined_at,
-    )
-    session.add(member)
-    session.flush()
+    values = {
+        "program_id": program.id,
+        "name": data.name,
+        "customer_ref_hash": ref_hash,
+        "customer_ref_masked": customer_ref_mask(data.customer_ref) if data.customer_ref else None,
+        "inviter_id": data.inviter_id,
+        "tier_code": tier_code,
+        "joined_at": joined_at,
+    }
+    member = insert_if_free(session, Member, values)
+    if member is None:  # the same customer added meanwhile: the same 409
+        raise _member_exists()
     if tier_code is not None:
         session.add(
             MemberTierPeriod(
@@ -279,6 +280,10 @@ def create_member(
         after={"program_id": program.id, "name": data.name, "inviter_id": data.inviter_id, "tier": tier_code},
     )
     return member
+
+
+def _member_exists() -> Conflict:
+    return Conflict(Message("This customer is a member of the program already."), code="member_exists")
 
 
 def _initial_tier(tiers: list[Tier], wanted: str | None) -> str | None:

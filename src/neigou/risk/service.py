@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import insert_rows
-from neigou.kit.db import get_or_404
+from neigou.kit.db import get_or_404, row_to_put
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.scoping import unscoped
@@ -54,11 +54,9 @@ def put_thresholds(
             raise Invalid(
                 Message("Threshold {name} must be at least 1.", name=name), code="invalid_threshold"
             )
-    row = repo.stored_thresholds(session, program.id)
-    before = as_dict(merged(row.thresholds if row else None))
-    if row is None:
-        row = RiskSettings(program_id=program.id, thresholds={}, updated_at=at)
-        session.add(row)
+    fresh = {"program_id": program.id, "thresholds": {}, "updated_at": at}
+    row, created = row_to_put(session, RiskSettings, fresh, key=["program_id"])
+    before = as_dict(merged(None if created else row.thresholds))
     row.thresholds = {**row.thresholds, **values}
     row.updated_at = at
     session.flush()

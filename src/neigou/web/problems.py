@@ -8,10 +8,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from neigou.kit.bulk import UNIQUE_VIOLATION
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
@@ -40,6 +41,9 @@ _UNSTORABLE = {
     ),
     "nul_character": NUL_CHARACTER,
 }
+# SQLite's names of a broken unique key and a taken primary key.
+_SQLITE_TAKEN = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+_TAKEN = Message("Another request changed the same record at the same moment; nothing was saved. Try again.")
 # What a person on a page is told when it cannot be shown right now, by the problem's code; the problem's
 # own detail (meant for whoever runs the deployment) follows it on the console only.
 _UNAVAILABLE_PAGES = {
@@ -64,6 +68,17 @@ def unstorable(exc: BaseException) -> str | None:
     if isinstance(exc, OverflowError) and _SQLITE_OVERFLOW in str(exc):
         return "value_out_of_range"
     return None
+
+
+def key_taken(exc: BaseException) -> bool:
+    """Whether the database refused a write because a unique key (or primary key) was taken."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    orig = exc.orig
+    return (
+        getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION
+        or getattr(orig, "sqlite_errorname", None) in _SQLITE_TAKEN
+    )
 
 
 class Unstorable(Invalid):
@@ -181,6 +196,16 @@ def install(app: FastAPI) -> None:
             "request.unstorable_value", path=request.url.path, code=code, error=redact_cut(repr(exc), 500)
         )
         return problem(request, 422, code, N_("Value cannot be stored"), _UNSTORABLE[code])
+
+    @app.exception_handler(IntegrityError)
+    async def _taken(request: Request, exc: IntegrityError) -> Response:
+        # The last resort for a write that lost a race on a unique key its service did not guard: the
+        # request's transaction is rolled back (kit.deps) and the caller may try again, so 409, not 500.
+        # Any other broken constraint is a bug.
+        if not key_taken(exc):
+            raise exc
+        log.warning("request.key_taken", path=request.url.path, error=redact_cut(repr(exc), 500))
+        return problem(request, 409, "conflict", N_("Conflicts with the current state"), _TAKEN)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
