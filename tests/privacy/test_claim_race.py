@@ -1,5 +1,5 @@
 """A landing-page claim queued behind the stock gate with the shopper's marketing consent, stored by the
-claim writer on another connection at the moment the shopper opts out (PostgreSQL): whichever comes
+claim writer on another connection at the moment the shopper opts out: whichever comes
 first, the shopper is not left in the member's customer book.
 
 The queued claim carries its consent to the claim writer (``links.claim_stream``), which takes the
@@ -9,8 +9,9 @@ batch that passed the capture's suppression check first holds the opt-out back u
 the opt-out then erases the customer it added; an opt-out that came first holds the batch back until
 it commits, and the capture then finds it and adds nobody. Each test holds one side open inside that
 window (a hold after the capture's suppression check, or after the erasure) until the other waits for
-its lock or ran to its end (``tests.lock_waits``): without the lock the customer stays. SQLite has one
-writer at a time, so these run on PostgreSQL only.
+its lock or ran to its end (``tests.lock_waits``): without the lock the customer stays. On
+SQLite the lock is the database's write lock, which the claim writer's batch takes before its first
+write anyway, so there these pass without the customers' lock too.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from neigou.links.stock_gate import StockGate
 from neigou.privacy import repository
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.links.conftest import behind_gate
-from tests.lock_waits import LockWaits
+from tests.lock_waits import LockWaits, lock_waits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
 from tests.privacy.races import lock_width, opt_out, paused, race  # noqa: F401 - fixtures
+from tests.sqlite_lock_waits import SqliteLockWaits
 
 
 @pytest.fixture
@@ -78,7 +80,7 @@ def _race(
     gate: StockGate,
     *,
     writer_first: bool,
-    waits: LockWaits,
+    waits: LockWaits | SqliteLockWaits,
 ) -> dict[str, int]:
     """The claim writer storing the queued claim and an opt-out on two connections, the second started
     once the first reached its hold; the opt-out's counts. The claim is stored either way."""
@@ -105,7 +107,6 @@ def _race(
     return erased
 
 
-@pytest.mark.postgres_only
 @pytest.mark.usefixtures("lock_width")
 def test_a_queued_claim_stored_before_the_opt_out_loses_its_customer_to_it(
     client: TestClient,
@@ -114,14 +115,13 @@ def test_a_queued_claim_stored_before_the_opt_out_loses_its_customer_to_it(
     gate: StockGate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    waits = LockWaits(factory, 2)
+    waits = lock_waits(factory, 2)
     monkeypatch.setattr(capture, "suppressed", paused(repository.suppressed, waits))
     erased = _race(client, operator, factory, gate, writer_first=True, waits=waits)
     # The opt-out waited for the batch's commit and erased the customer its consent added.
     assert (erased["customers"], erased["touches"]) == (1, 1)
 
 
-@pytest.mark.postgres_only
 @pytest.mark.usefixtures("lock_width")
 def test_a_queued_claim_stored_during_the_opt_out_waits_and_adds_no_customer(
     client: TestClient,
@@ -130,7 +130,7 @@ def test_a_queued_claim_stored_during_the_opt_out_waits_and_adds_no_customer(
     gate: StockGate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    waits = LockWaits(factory, 2)
+    waits = lock_waits(factory, 2)
     monkeypatch.setattr(erasure, "erase_customers", paused(erasure.erase_customers, waits))
     erased = _race(client, operator, factory, gate, writer_first=False, waits=waits)
     # The batch waited for the opt-out's commit, then found it: the consent added nobody.

@@ -1,4 +1,4 @@
-"""An order written on another connection at the moment its shopper opts out (PostgreSQL): whichever
+"""An order written on another connection at the moment its shopper opts out: whichever
 comes first, the order is kept (money) and nothing the opt-out erases survives it.
 
 The order paths take the customer's advisory lock (``privacy.repository.lock_customers``) before
@@ -8,8 +8,8 @@ commits, and the opt-out then erases its customer hash and the customer its cons
 that came first holds the order back, which is then taken like any order after an opt-out (it keeps
 the hash, docs/privacy.md "Afterwards") without adding the shopper to a book. Each test holds the
 first side's transaction open after its work until the other side waits for its lock or ran to its
-end (``tests.lock_waits``): without the lock the order keeps the hash, or the customer stays. SQLite
-has one writer at a time, so these tests run on PostgreSQL only.
+end (``tests.lock_waits``): without the lock the order keeps the hash, or the customer stays. On
+SQLite the lock is the database's write lock (``kit.db.hold_write_lock``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from neigou.orders.ingest import finish, prepare
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Order, OrderSource
 from tests.conftest import SECRET, TEST_ACTOR
-from tests.lock_waits import LockWaits
+from tests.lock_waits import lock_waits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
 from tests.privacy.races import lock_width, opt_out, race  # noqa: F401 - fixtures
@@ -62,7 +62,7 @@ def _race(
     two connections; the second starts once the first did its work, which then holds its transaction
     open until the second waits for it (or ended). The opt-out's counts; the order is stored either way."""
     world = orders.build(client, operator, factory)
-    waits = LockWaits(factory, 2)
+    waits = lock_waits(factory, 2)
 
     def order(session: Session) -> str:
         data = _order_in(world)
@@ -115,7 +115,6 @@ def _race(
     return erased
 
 
-@pytest.mark.postgres_only
 @pytest.mark.usefixtures("lock_width")
 @pytest.mark.parametrize("writes", ["api", "file"])
 def test_an_order_taken_before_the_opt_out_is_erased_by_it(
@@ -129,7 +128,6 @@ def test_an_order_taken_before_the_opt_out_is_erased_by_it(
     assert (erased["orders"], erased["customers"]) == (1, 1 if writes == "api" else 0)
 
 
-@pytest.mark.postgres_only
 @pytest.mark.usefixtures("lock_width")
 def test_an_order_taken_during_the_opt_out_waits_and_adds_no_customer(
     client: TestClient,

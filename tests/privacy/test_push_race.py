@@ -1,4 +1,4 @@
-"""A push written on another connection at the moment a customer it reaches opts out (PostgreSQL):
+"""A push written on another connection at the moment a customer it reaches opts out:
 whichever comes first, no message keeps its text.
 
 The push takes its customers' advisory locks (``privacy.repository.lock_customers``) before it holds
@@ -7,8 +7,8 @@ opt-out then blanks the message it wrote; an opt-out that came first holds the p
 skips the customer (``opted_out``). Each test holds the first side's transaction open after its
 work until the other side waits for its lock or ran to its end (``tests.lock_waits``). Without the
 lock the opt-out blanks no message of a push that came first (the customer row the push holds makes
-an opt-out that came first wait anyway). SQLite has one writer at a time, so these tests run on
-PostgreSQL only.
+an opt-out that came first wait anyway). On SQLite the lock is the database's write lock
+(``kit.db.hold_write_lock``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.campaigns import builders as fb
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT
-from tests.lock_waits import LockWaits
+from tests.lock_waits import lock_waits
 from tests.privacy.races import lock_width, opt_out, race  # noqa: F401 - fixtures
 
 
@@ -44,7 +44,7 @@ def _race(
     opt-out's counts, the texts of the messages to her and the reasons she was skipped."""
     world = pb.build(client, operator, make_token, factory)
     secret = client.app.state.settings.secret_key  # type: ignore[attr-defined]
-    waits = LockWaits(factory, 2)
+    waits = lock_waits(factory, 2)
 
     def push(session: Session) -> str:
         member = session.get(Member, world.feed.owner)
@@ -80,7 +80,6 @@ def _race(
     return erased, texts, skips
 
 
-@pytest.mark.postgres_only
 @pytest.mark.usefixtures("lock_width")
 def test_a_message_pushed_before_the_opt_out_is_blanked_by_it(
     client: TestClient,
@@ -93,7 +92,6 @@ def test_a_message_pushed_before_the_opt_out_is_blanked_by_it(
     assert (erased["push_messages"], texts, skips) == (1, [REDACTED], [])
 
 
-@pytest.mark.postgres_only
 @pytest.mark.usefixtures("lock_width")
 def test_a_push_made_during_the_opt_out_waits_and_skips_her(
     client: TestClient,

@@ -1,13 +1,14 @@
 """A touch, or a customer added to a book by hand, written on another connection at the moment the
-shopper opts out (PostgreSQL) does not survive the opt-out, whichever of the two comes first.
+shopper opts out does not survive the opt-out, whichever of the two comes first.
 
 Both take the customer's advisory lock (``privacy.repository.lock_customers``) before they look: a
 writer that passed the suppression check first holds the opt-out back until it commits, and the
 opt-out then erases what it wrote; an opt-out that came first holds the writer back until it commits,
 and the writer then finds it and writes nothing. Each test holds one side open inside that window (a
 hold after the suppression check, or after the erasure) until the other waits for its lock or ran to
-its end (``tests.lock_waits``): without the lock the touch or the customer stays. SQLite has one
-writer at a time, so these tests run on PostgreSQL only.
+its end (``tests.lock_waits``): without the lock the touch or the customer stays. On
+SQLite the lock is the database's write lock (``kit.db.hold_write_lock``): without it the writer's
+check ran outside any transaction, and its write came after the opt-out's commit all the same.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from neigou.links.touches import NewTouch, record_touches
 from neigou.privacy import repository
 from neigou.programs.models import Member
 from tests.conftest import SECRET, TEST_ACTOR
-from tests.lock_waits import LockWaits
+from tests.lock_waits import LockWaits, lock_waits
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH
 from tests.privacy.races import opt_out, paused, race
+from tests.sqlite_lock_waits import SqliteLockWaits
 
 
 def _race(
@@ -43,7 +45,7 @@ def _race(
     *,
     writes: str,
     writer_first: bool,
-    waits: LockWaits,
+    waits: LockWaits | SqliteLockWaits,
 ) -> tuple[dict[str, int], object]:
     """A writer (of a touch, or of a customer) and an opt-out on two connections, the second started
     once the first reached its hold; the opt-out's counts and what the writer answered."""
@@ -94,7 +96,6 @@ def _race(
     return erased, written
 
 
-@pytest.mark.postgres_only
 @pytest.mark.parametrize("writes", ["touch", "customer"])
 def test_what_was_checked_before_the_opt_out_is_erased_by_it(
     client: TestClient,
@@ -103,7 +104,7 @@ def test_what_was_checked_before_the_opt_out_is_erased_by_it(
     monkeypatch: pytest.MonkeyPatch,
     writes: str,
 ) -> None:
-    waits = LockWaits(factory, 2)
+    waits = lock_waits(factory, 2)
     monkeypatch.setattr(repository, "suppressed", paused(repository.suppressed, waits))
     erased, written = _race(client, operator, factory, writes=writes, writer_first=True, waits=waits)
     # The opt-out waited for the writer's commit and erased what it wrote.
@@ -112,7 +113,6 @@ def test_what_was_checked_before_the_opt_out_is_erased_by_it(
     assert counts == ((1, 1, 0) if writes == "touch" else (0, 0, 1))
 
 
-@pytest.mark.postgres_only
 @pytest.mark.parametrize("writes", ["touch", "customer"])
 def test_what_is_written_during_the_opt_out_waits_and_is_refused(
     client: TestClient,
@@ -121,7 +121,7 @@ def test_what_is_written_during_the_opt_out_waits_and_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     writes: str,
 ) -> None:
-    waits = LockWaits(factory, 2)
+    waits = lock_waits(factory, 2)
     monkeypatch.setattr(erasure, "erase_customers", paused(erasure.erase_customers, waits))
     erased, written = _race(client, operator, factory, writes=writes, writer_first=False, waits=waits)
     # The writer waited for the opt-out's commit, then found it: nothing was there to erase.

@@ -124,15 +124,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # the database's write lock (IMMEDIATE, waiting on busy_timeout) before it reads: a second
             # locking read waits until this transaction ends and then reads what it committed. An
             # open transaction already holds the write lock: the driver opens one only right before
-            # an INSERT, UPDATE, DELETE or REPLACE (which takes the lock first), and this hook and
-            # the savepoint's open theirs with BEGIN IMMEDIATE.
+            # an INSERT, UPDATE, DELETE or REPLACE (which takes the lock first), and this hook, the
+            # savepoint's and ``hold_write_lock`` open theirs with BEGIN IMMEDIATE.
             if getattr(getattr(context, "compiled", None), "statement", None) is None:
                 return
             if getattr(context.compiled.statement, "_for_update_arg", None) is None:
                 return
-            dbapi_conn = conn.connection.dbapi_connection
-            if dbapi_conn is not None and not dbapi_conn.in_transaction:
-                dbapi_conn.execute("BEGIN IMMEDIATE")
+            _begin_with_the_write_lock(conn)
 
         @event.listens_for(engine, "savepoint")
         def _sqlite_savepoint_inside_a_transaction(conn: Connection, _name: str) -> None:
@@ -140,13 +138,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # begin SQLite's own outermost transaction, and its RELEASE would commit. Begin the
             # transaction the savepoint belongs to first (IMMEDIATE: a savepoint guards a write, and
             # taking the write lock now waits on busy_timeout instead of failing on a stale snapshot).
-            dbapi_conn = conn.connection.dbapi_connection
-            if dbapi_conn is not None and not dbapi_conn.in_transaction:
-                dbapi_conn.execute("BEGIN IMMEDIATE")
+            _begin_with_the_write_lock(conn)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _begin_with_the_write_lock(conn: Connection) -> None:
+    """On SQLite, begin the driver's transaction with the database's write lock (BEGIN IMMEDIATE,
+    waiting on busy_timeout) unless one is open already, which holds it already: the driver opens one
+    only right before an INSERT, UPDATE, DELETE or REPLACE, ``make_engine``'s hooks and
+    ``hold_write_lock`` with this."""
+    dbapi_conn = conn.connection.dbapi_connection
+    if dbapi_conn is not None and not dbapi_conn.in_transaction:
+        dbapi_conn.execute("BEGIN IMMEDIATE")
+
+
+def hold_write_lock(session: Session) -> None:
+    """Hold SQLite's write lock from now until the session's transaction ends (nothing on PostgreSQL).
+
+    The driver runs SELECTs outside any transaction and begins one only at the first write, so a check
+    read before it (is this customer opted out?) can predate another transaction's commit and still be
+    written on: taking the lock before the check makes every other writer wait for this commit (and
+    this one for theirs), the serialization PostgreSQL's advisory locks give per customer."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        _begin_with_the_write_lock(connection)
 
 
 def engine_for(settings: Settings) -> Engine:

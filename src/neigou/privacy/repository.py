@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from neigou.kit.db import hold_write_lock
 from neigou.kit.paging import Cursor, CursorPaged, paginate_before
 from neigou.kit.scoping import unscoped
 from neigou.privacy.models import OptOut
@@ -60,14 +61,16 @@ def lock_customers(session: Session, customer_ref_hashes: Iterable[str]) -> None
     sees its rows (READ COMMITTED: every statement reads what was committed before it began): either
     the writer finds the opt-out, or the opt-out finds the written rows and erases them. One statement
     for a whole batch; a batch of more than :data:`WIDE_FROM` customers takes the wide lock, shared
-    (batches do not wait for each other), which every opt-out takes exclusively. SQLite serializes
-    writing transactions already: nothing to do.
+    (batches do not wait for each other), which every opt-out takes exclusively. SQLite has no lock
+    per customer: the transaction takes the database's write lock (``kit.db.hold_write_lock``), which
+    the opt-out takes too, so the two wait for each other's commit the same way.
     """
     hashes = set(customer_ref_hashes)
     if not hashes:
         return
     connection = session.connection()
     if connection.dialect.name != "postgresql":
+        hold_write_lock(session)
         return
     if len(hashes) > WIDE_FROM:
         # The wide lock covers every customer: no key of theirs is needed (a file's batch of thousands
@@ -79,12 +82,15 @@ def lock_customers(session: Session, customer_ref_hashes: Iterable[str]) -> None
 
 
 def lock_for_opt_out(session: Session, customer_ref_hash: str) -> None:
-    """The opt-out's locks (PostgreSQL): the wide lock exclusively, then its customer's. Always in that
-    order; a writer takes either its customers' locks or the wide one, so none waits in a circle."""
+    """The opt-out's locks: the wide lock exclusively, then its customer's. Always in that order; a
+    writer takes either its customers' locks or the wide one, so none waits in a circle. On SQLite the
+    database's write lock (``kit.db.hold_write_lock``), as every writer of its customers takes it."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(_LOCK_OPT_OUT_PG, (WIDE_KEY,))
         connection.exec_driver_sql(_LOCK_PG, ([lock_key(customer_ref_hash)],))
+    else:
+        hold_write_lock(session)
 
 
 def suppressed(session: Session, pairs: Collection[tuple[int, str]]) -> set[tuple[int, str]]:
