@@ -3,13 +3,12 @@ upload and no more, and an accepted form hands the route the whole body, the hea
 
 from __future__ import annotations
 
-from asyncio import run
-
 from itsdangerous.url_safe import URLSafeSerializer
 from starlette.types import Message, Receive, Scope, Send
 
 from neigou.web.form_language import HEAD_BYTES
 from neigou.web.multipart_token import MultipartToken
+from tests.aio import run
 
 SECRET = "s" * 32
 BOUNDARY = b"----b0undary"
