@@ -102,7 +102,10 @@ def test_member_added_meanwhile(client: TestClient, operator: dict[str, str], en
 
 
 def test_an_unguarded_taken_key_is_a_409_and_any_other_constraint_a_500(
-    client: TestClient, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    operator: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     program = create_program(client, operator)
     url = f"/api/v1/programs/{program['id']}/payout-settings"
@@ -121,7 +124,11 @@ def test_an_unguarded_taken_key_is_a_409_and_any_other_constraint_a_500(
     loser = TestClient(client.app, raise_server_exceptions=False)
     monkeypatch.setattr(payouts, "row_to_put", insert_again)
     program_id = program["id"]  # the row exists: its key is taken
+    capsys.readouterr()
     taken = loser.put(url, json=body, headers={**operator, "Accept-Language": "en"})
+    logged = capsys.readouterr().err
+    assert "request.key_taken" in logged
+    assert "Key (" not in logged  # the constraint or the columns, never PostgreSQL's key values
     assert taken.status_code == 409
     assert taken.headers["content-type"].startswith("application/problem+json")
     assert taken.json()["code"] == "conflict"

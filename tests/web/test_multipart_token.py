@@ -125,3 +125,18 @@ def test_a_multipart_body_without_a_boundary_is_refused() -> None:
     ran = Run(scope, _body(_token()))
     assert ran.refused
     assert ran.pulled <= HEAD_PIECES
+
+
+def test_the_content_type_is_read_as_asgi_csrf_reads_it_the_last_of_several() -> None:
+    """A request sending two ``Content-Type`` headers, multipart last, is checked here (asgi-csrf would
+    read it as multipart, in its own reader, which fails): refused without its token, taken with it."""
+    multipart = [h for h in _scope()["headers"] if h[0] == b"content-type"]
+    others = [h for h in _scope()["headers"] if h[0] != b"content-type"]
+    for first in (b"text/plain", b"application/x-www-form-urlencoded"):
+        scope = {**_scope(), "headers": [(b"content-type", first), *multipart, *others]}
+        refused = Run(scope, _body(b"wrong"))
+        assert refused.refused
+        assert refused.inner is None
+        taken = Run(scope, _body(_token()))
+        assert not taken.refused
+        assert taken.got == _body(_token())

@@ -24,7 +24,7 @@ from itsdangerous.url_safe import URLSafeSerializer
 from python_multipart.multipart import parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from neigou.web.form_language import HEAD_BYTES, header, posted_page_form
+from neigou.web.form_language import HEAD_BYTES, posted_page_form
 from neigou.web.multipart_head import MULTIPART, first_fields
 
 TOKEN_HEADER = b"x-csrftoken"
@@ -58,12 +58,18 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
+def _content_type(scope: Scope) -> str | None:
+    """The ``Content-Type`` asgi-csrf reads: the last one, where a request sends several."""
+    value = dict(scope.get("headers") or []).get(b"content-type")
+    return None if value is None else value.decode("latin-1")
+
+
 def _looked_into(scope: Scope) -> bool:
     """Whether asgi-csrf would read the body of this request for its token (its own tests, in its order:
     a posted page form with a ``Cookie`` header and no bearer token), and the body is multipart."""
     if not posted_page_form(scope):
         return False
-    kind, _ = parse_options_header(header(scope, b"content-type"))
+    kind, _ = parse_options_header(_content_type(scope))
     if kind != MULTIPART:
         return False
     headers = dict(scope.get("headers") or [])
@@ -112,7 +118,7 @@ class MultipartToken:
         messages = await _read_head(receive)
         head = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
         found = first_fields(
-            header(scope, b"content-type"), head[:HEAD_BYTES], frozenset({self.field}), LONGEST_TOKEN
+            _content_type(scope), head[:HEAD_BYTES], frozenset({self.field}), LONGEST_TOKEN
         ).get(self.field)
         if expected is None or found is None or not compare_digest(found, expected):
             await self.refuse(scope, send)

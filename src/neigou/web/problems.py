@@ -81,6 +81,13 @@ def key_taken(exc: BaseException) -> bool:
     )
 
 
+def _which_key(exc: IntegrityError) -> str:
+    """What a taken key's refusal says without the values: the database message's first line (the
+    constraint or the columns), never PostgreSQL's ``DETAIL: Key (…)=(…)``, which names a customer's hash
+    or a member's ids."""
+    return redact_cut(str(exc.orig).split("\n", 1)[0], 300)
+
+
 class Unstorable(Invalid):
     """A value no database of ours can hold, refused before it reaches one."""
 
@@ -204,7 +211,7 @@ def install(app: FastAPI) -> None:
         # Any other broken constraint is a bug.
         if not key_taken(exc):
             raise exc
-        log.warning("request.key_taken", path=request.url.path, error=redact_cut(repr(exc), 500))
+        log.warning("request.key_taken", path=request.url.path, error=_which_key(exc))
         return problem(request, 409, "conflict", N_("Conflicts with the current state"), _TAKEN)
 
     @app.exception_handler(StarletteHTTPException)
