@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.groups import alerts, service
+from neigou.groups import alerts
+from neigou.groups import settings as settings_service
 from neigou.groups.models import GroupSettings
 from neigou.groups.schemas import SettingsIn
 from neigou.kit.db import transaction
@@ -44,7 +45,7 @@ def _stored(factory: sessionmaker[Session], program_id: int) -> str | None:
 
 def _seal_with(factory: sessionmaker[Session], program_id: int, url: str, settings: Settings) -> None:
     with transaction(factory) as session:
-        service.put_settings(
+        settings_service.put_settings(
             session,
             program_id=program_id,
             data=SettingsIn(webhook_url=url),

@@ -18,7 +18,8 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
-from neigou.groups import alerts, service, webhook
+from neigou.groups import alerts, webhook
+from neigou.groups import settings as settings_service
 from neigou.groups.models import GroupSettings
 from neigou.groups.schemas import SettingsIn
 from neigou.kit.db import transaction
@@ -47,7 +48,7 @@ def _stored(factory: sessionmaker[Session], program_id: int) -> str | None:
 
 def _put(factory: sessionmaker[Session], program_id: int, settings: Settings, **data: str) -> None:
     with transaction(factory) as session:
-        service.put_settings(
+        settings_service.put_settings(
             session,
             program_id=program_id,
             data=SettingsIn(**data),

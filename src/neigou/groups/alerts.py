@@ -23,7 +23,7 @@ from neigou.groups import repository as repo
 from neigou.groups import webhook
 from neigou.groups.compliance import Compliance, compliance
 from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, GroupAlert
-from neigou.groups.service import alert_robot, settings_of
+from neigou.groups.settings import alert_robot, settings_of
 from neigou.kit import jobs
 from neigou.kit.actor import SYSTEM, Actor
 from neigou.kit.dates import check_day

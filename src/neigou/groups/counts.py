@@ -22,7 +22,7 @@ from neigou.groups import csv_rows
 from neigou.groups import repository as repo
 from neigou.groups.models import CountReview, Group, GroupCount, GroupStatus
 from neigou.groups.plausibility import review_reason
-from neigou.groups.service import EffectiveSettings, settings_of
+from neigou.groups.settings import EffectiveSettings, settings_of
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import chunks
 from neigou.kit.clock import ensure_aware, utcnow

@@ -13,6 +13,7 @@ from neigou.auth.service import Principal
 from neigou.groups import counts as counts_service
 from neigou.groups import repository as repo
 from neigou.groups import service
+from neigou.groups import settings as group_settings
 from neigou.groups.alerts import queue_alert
 from neigou.groups.compliance import compliance, local_date
 from neigou.groups.models import Group, GroupStatus
@@ -262,7 +263,7 @@ def run_group_alerts(
     return AlertRunOut(key=key or "", queued=key is not None)
 
 
-def settings_out(settings: service.EffectiveSettings) -> SettingsOut:
+def settings_out(settings: group_settings.EffectiveSettings) -> SettingsOut:
     """The API view of a program's groups settings (no secrets)."""
     return SettingsOut(
         program_id=settings.program_id,
@@ -279,7 +280,7 @@ def settings_out(settings: service.EffectiveSettings) -> SettingsOut:
 def get_group_settings(program_id: int, session: SessionDep, _principal: Operator) -> SettingsOut:
     """Alert webhook and plausibility thresholds of a program."""
     require_program(session, program_id)
-    return settings_out(service.settings_of(session, program_id))
+    return settings_out(group_settings.settings_of(session, program_id))
 
 
 @router.put("/programs/{program_id}/group-settings", response_model=SettingsOut)
@@ -289,7 +290,7 @@ def put_group_settings(
     """Change the alert webhook and its signing secret (both stored sealed) or the plausibility
     thresholds."""
     return settings_out(
-        service.put_settings(
+        group_settings.put_settings(
             session,
             program_id=program_id,
             data=body,

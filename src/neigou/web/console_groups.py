@@ -17,7 +17,8 @@ from neigou.groups import counts
 from neigou.groups import repository as repo
 from neigou.groups.compliance import Compliance, Standing, compliance, history, local_date
 from neigou.groups.models import GroupPlatform
-from neigou.groups.service import schedules, settings_of
+from neigou.groups.service import schedules
+from neigou.groups.settings import settings_of
 from neigou.groups.targets import required_on
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
