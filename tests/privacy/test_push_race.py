@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm import pushes
-from neigou.crm.erasure import REDACTED
 from neigou.crm.models import PushMessage, PushSkip, SkipReason
 from neigou.kit.clock import utcnow
+from neigou.kit.ids import ERASED
 from neigou.programs.models import Member
 from tests.campaigns import builders as fb
 from tests.conftest import TEST_ACTOR, TokenMaker
@@ -89,7 +89,7 @@ def test_a_message_pushed_before_the_opt_out_is_blanked_by_it(
 ) -> None:
     erased, texts, skips = _race(client, operator, make_token, factory, push_first=True)
     # The opt-out waited for the push's commit and blanked the message it wrote.
-    assert (erased["push_messages"], texts, skips) == (1, [REDACTED], [])
+    assert (erased["push_messages"], texts, skips) == (1, [ERASED], [])
 
 
 @pytest.mark.usefixtures("lock_width")

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from neigou.crm.models import Consent, Customer, PushMessage, SkipReason
 from neigou.crm.push_cancel import cancel_pending
+from neigou.kit.ids import ERASED
 
-REDACTED = "已注销"
 KINDS = ("customers", "consents", "push_messages")
 
 
@@ -31,12 +31,12 @@ def erase_customers(
         ids = ids.where(Customer.program_id == program_id)
     statements = {
         "consents": delete(Consent).where(Consent.customer_id.in_(ids)),
-        "push_messages": update(PushMessage).where(PushMessage.customer_id.in_(ids)).values(text=REDACTED),
+        "push_messages": update(PushMessage).where(PushMessage.customer_id.in_(ids)).values(text=ERASED),
         "customers": update(Customer)
         .where(Customer.id.in_(ids))
         .values(
             customer_ref_hash=tombstone,
-            customer_ref_masked=REDACTED,
+            customer_ref_masked=ERASED,
             name=None,
             job=None,
             birthday=None,

@@ -30,8 +30,8 @@ from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
 from neigou.events.models import CustomerCount, Event, EventItem, Invitation, Reservation
 from neigou.kit.clock import utcnow
+from neigou.kit.ids import ERASED
 
-REDACTED = "已注销"
 KINDS = ("event_reservations", "event_counts", "event_invitations")
 log = structlog.get_logger(__name__)
 
@@ -72,7 +72,7 @@ def erase_events(
         counts = counts.where(CustomerCount.item_id.in_(items))
         invitations = invitations.where(Invitation.event_id.in_(events))
     statements = {
-        "event_reservations": reservations.values(customer_ref_hash=tombstone, customer_ref_masked=REDACTED),
+        "event_reservations": reservations.values(customer_ref_hash=tombstone, customer_ref_masked=ERASED),
         "event_counts": counts.values(customer_ref_hash=tombstone),
         "event_invitations": invitations.values(customer_ref_hash=tombstone),
     }

@@ -80,6 +80,8 @@ def customer_ref_hash(secret_key: str, ref: str) -> str:
 # An opt-out replaces a shopper's stored hash with a tombstone that names nobody: it cannot collide with
 # a keyed hash (those are hex), and every store that erases writes it the same way.
 TOMBSTONE_PREFIX = "erased:"
+# What an opt-out leaves where a masked reference or a pushed message's text stood.
+ERASED = "已注销"
 
 
 def new_tombstone() -> str:

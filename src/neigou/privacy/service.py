@@ -39,7 +39,7 @@ from neigou.events.runtime import EventsRuntime
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
-from neigou.kit.ids import customer_ref_hash, new_tombstone
+from neigou.kit.ids import ERASED, customer_ref_hash, new_tombstone
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
 from neigou.orders.models import Order
 from neigou.privacy import repository as repo
@@ -48,7 +48,6 @@ from neigou.programs.models import Member
 from neigou.programs.scope import organization_of_caller
 from neigou.programs.service import require_program
 
-REDACTED = "已注销"
 KINDS = (
     "touches",
     "bindings",
@@ -178,7 +177,7 @@ def erase(
             scoped(
                 update(CouponClaim)
                 .where(CouponClaim.customer_ref_hash == h)
-                .values(customer_ref_hash=tombstone, customer_ref_masked=REDACTED, visitor_id=None),
+                .values(customer_ref_hash=tombstone, customer_ref_masked=ERASED, visitor_id=None),
                 CouponClaim.program_id,
             ),
         ),
