@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
+from neigou.auth.models import Role
 from neigou.kit.db import transaction
 from tests.conftest import TEST_ACTOR
 
@@ -66,3 +68,14 @@ def member_sign_in(client: TestClient, token: str) -> None:
         code = sign_in_codes.issue(session, member_id=principal.member_id, minutes=15, actor=TEST_ACTOR)
     response = client.get(f"/m/login?code={code}", follow_redirects=False)
     assert response.status_code == 303, response.text
+
+
+def session_client(
+    app: FastAPI, factory: sessionmaker[Session], role: Role, member_id: int | None = None
+) -> TestClient:
+    """A plain client (no help with tokens, as a browser) holding a console or workspace session."""
+    with transaction(factory) as session:
+        secret = auth.create_session(session, role=role, member_id=member_id, label="browser", hours=1)
+    client = TestClient(app)
+    client.cookies.set("neigou_session", secret)
+    return client

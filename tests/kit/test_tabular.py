@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from types import GeneratorType
-from typing import Any
 
-import openpyxl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, RowError, header_key
 from neigou.kit.tabular import CHUNK, Decoder, nul_row, read_table, split_lines, text_lines
+from tests.workbooks import workbook
 
 pytestmark = pytest.mark.no_database
 
@@ -162,19 +160,8 @@ def test_rows_keep_the_spreadsheet_numbering_and_their_raw_cells() -> None:
     assert read_table(text, LAYOUT).header.width == 2
 
 
-def _workbook(rows: list[list[Any]]) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for values in rows:
-        sheet.append(values)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 def test_xlsx_workbooks_read_like_csv(tmp_path: Path) -> None:
-    content = _workbook(
+    content = workbook(
         [
             ["商品编码", "商品名称", "备注", None],
             ["TEA-250", "西湖龙井 250g"],
@@ -197,7 +184,7 @@ def test_xlsx_workbooks_read_like_csv(tmp_path: Path) -> None:
     assert [(r.row, r.values) for r in table] == expected
     assert table.bytes_read == path.stat().st_size
     with pytest.raises(FileRefused) as refused:
-        read_table(_workbook([["sku"], ["A"]]), LAYOUT)
+        read_table(workbook([["sku"], ["A"]]), LAYOUT)
     assert [(e.code, e.column) for e in refused.value.errors] == [("missing_column", "title")]
 
 

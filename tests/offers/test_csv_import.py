@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -18,6 +16,7 @@ from neigou.cli.main import app as cli
 from neigou.kit.settings import get_settings
 from tests.conftest import row_counts
 from tests.offers.factories import post
+from tests.workbooks import workbook
 
 GOOD = """sku,title,price_yuan,commission_rate_bp,brand_code,category_code,image_url,active
 LQ-SHAMPOO-500,澜泉 氨基酸控油洗发水 500ml,49.90,2000,lanquan,personal-care,https://img.example.com/1.jpg,是
@@ -170,17 +169,6 @@ def test_dry_run_and_gbk_files(
     assert row_counts(factory) == before
     assert upload(client, operator, gbk).status_code == 200
     assert catalog(client, operator)["TEA"]["title"] == "西湖龙井 250g"
-
-
-def workbook(rows: list[list[Any]]) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def test_xlsx_with_chinese_headers_imports_like_csv(

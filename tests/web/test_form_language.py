@@ -17,11 +17,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
 from neigou.auth.models import Role
-from neigou.kit.db import transaction
 from tests.conftest import row_counts
 from tests.factories import create_member, create_program
+from tests.sign_in import session_client
 
 ORIGIN = "http://testserver"
 OTHER = {"en": "zh-CN", "zh-CN": "en"}
@@ -98,17 +97,6 @@ def submit(
     return answer, ORIGIN + action
 
 
-def _browser(
-    app: FastAPI, factory: sessionmaker[Session], role: Role, member_id: int | None = None
-) -> TestClient:
-    """A browser (no help with tokens) signed in, whose language cookie is set."""
-    with transaction(factory) as session:
-        secret = auth.create_session(session, role=role, member_id=member_id, label="browser", hours=1)
-    client = TestClient(app)
-    client.cookies.set("neigou_session", secret)
-    return client
-
-
 @pytest.fixture
 def program(client: TestClient, operator: dict[str, str]) -> dict[str, int]:
     made = create_program(client, operator)
@@ -120,7 +108,7 @@ def program(client: TestClient, operator: dict[str, str]) -> dict[str, int]:
 def test_a_console_form_refused_twice_stays_in_its_language(
     app: FastAPI, factory: sessionmaker[Session], program: dict[str, int], shown_in: str
 ) -> None:
-    browser = _browser(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     browser.cookies.set("neigou_lang", OTHER[shown_in])
     path = f"/console/programs/{program['id']}/edit"
     page = f"{ORIGIN}{path}?lang={shown_in}"
@@ -148,7 +136,7 @@ def test_a_console_form_refused_twice_stays_in_its_language(
 def test_a_member_form_refused_twice_stays_in_its_language(
     app: FastAPI, factory: sessionmaker[Session], program: dict[str, int]
 ) -> None:
-    browser = _browser(app, factory, Role.MEMBER, program["member"])
+    browser = session_client(app, factory, Role.MEMBER, program["member"])
     browser.cookies.set("neigou_lang", "zh-CN")
     page = f"{ORIGIN}/m/customers/new?lang=en"
     shown = browser.get(page)
@@ -171,7 +159,7 @@ def test_an_upload_form_refused_twice_stays_in_its_language(
     app: FastAPI, factory: sessionmaker[Session], program: dict[str, int]
 ) -> None:
     """A multipart form (a file after the token and the language) carries its language the same way."""
-    browser = _browser(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     browser.cookies.set("neigou_lang", "zh-CN")
     page = f"{ORIGIN}/console/programs/{program['id']}/groups?view=alerts&lang=en"
     html = browser.get(page).text
@@ -192,7 +180,7 @@ def _edit_form(browser: TestClient, program_id: int, lang: str) -> tuple[str, Pa
 def test_the_action_counts_first_then_the_field_then_the_referer(
     app: FastAPI, factory: sessionmaker[Session], program: dict[str, int]
 ) -> None:
-    browser = _browser(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     path, form = _edit_form(browser, program["id"], "en")
     assert ("form_lang", "en") in form.fields
     typed = dict(form.fields) | {"name": ""}
@@ -212,7 +200,7 @@ def test_the_action_counts_first_then_the_field_then_the_referer(
 def test_the_field_never_chooses_the_language_of_another_request(
     app: FastAPI, factory: sessionmaker[Session], program: dict[str, int]
 ) -> None:
-    browser = _browser(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     browser.cookies.set("neigou_lang", "zh-CN")
     path = f"/console/programs/{program['id']}/edit"
     page = browser.get(f"{path}?form_lang=en")
@@ -223,7 +211,7 @@ def test_the_field_never_chooses_the_language_of_another_request(
 def test_a_form_refused_for_its_token_is_answered_in_its_language_and_changes_nothing(
     app: FastAPI, factory: sessionmaker[Session], program: dict[str, int]
 ) -> None:
-    browser = _browser(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     browser.cookies.set("neigou_lang", "zh-CN")
     path, form = _edit_form(browser, program["id"], "en")
     before = row_counts(factory)

@@ -11,16 +11,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.auth import service as auth
 from neigou.auth.models import Role
-from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from neigou.web.app import create_app
 from neigou.web.forms import CSRF_COOKIE
 from neigou.web.paths import TEMPLATE_DIR
 from tests.conftest import row_counts
 from tests.orders.builders import World, balance, settled_world
-from tests.sign_in import PASSWORD, USERNAME, create_operator
+from tests.sign_in import PASSWORD, USERNAME, create_operator, session_client
 
 POST_FORM = re.compile(r"<form\b[^>]*\bmethod=[\"']?post\b[^>]*>", re.IGNORECASE | re.DOTALL)
 FIELD = re.compile(r'name="csrftoken" value="([^"]+)"')
@@ -38,17 +36,6 @@ def test_every_post_form_starts_with_the_csrf_field() -> None:
                 missing.append(f"{template.relative_to(TEMPLATE_DIR)}:{line}")
     assert forms >= 28  # the scan sees the forms (a broken pattern would pass vacuously)
     assert missing == [], "POST forms without {{ csrf_field() }} as their first child: " + ", ".join(missing)
-
-
-def _signed_in(
-    app: FastAPI, factory: sessionmaker[Session], role: Role, member_id: int | None = None
-) -> TestClient:
-    """A plain client (no help with tokens) holding a console or workspace session."""
-    with transaction(factory) as session:
-        secret = auth.create_session(session, role=role, member_id=member_id, label="browser", hours=1)
-    client = TestClient(app)
-    client.cookies.set("neigou_session", secret)
-    return client
 
 
 def _token(client: TestClient, page: str) -> str:
@@ -77,7 +64,7 @@ def _refused(response: object, code: str) -> None:
 def test_a_withdrawal_from_another_site_or_without_its_token_is_refused(
     app: FastAPI, factory: sessionmaker[Session], world: World, operator: dict[str, str], client: TestClient
 ) -> None:
-    browser = _signed_in(app, factory, Role.MEMBER, world.seller)
+    browser = session_client(app, factory, Role.MEMBER, world.seller)
     token = _token(browser, "/m/earnings")
     form = {"csrftoken": token, "amount": "10", "request_id": "rq-1"}
     before = row_counts(factory)
@@ -105,7 +92,7 @@ def test_a_withdrawal_from_another_site_or_without_its_token_is_refused(
 def test_a_console_settlement_from_another_site_or_without_its_token_is_refused(
     app: FastAPI, factory: sessionmaker[Session], world: World
 ) -> None:
-    browser = _signed_in(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     browser.cookies.set("neigou_lang", "en")
     token = _token(browser, f"/console/orders?program_id={world.program_id}")
     path = f"/console/programs/{world.program_id}/settle"
@@ -126,7 +113,7 @@ def test_a_form_sent_from_a_page_in_a_language_answers_in_it(
 ) -> None:
     """No language cookie: the page the form was on asked for English with ?lang=, and so does the
     page its redirect leads to (the browser names the page in the Referer; a form's action may too)."""
-    browser = _signed_in(app, factory, Role.MEMBER, world.seller)
+    browser = session_client(app, factory, Role.MEMBER, world.seller)
     token = _token(browser, "/m/earnings?lang=en")
     assert browser.cookies.get("neigou_lang") is None
     page = "http://testserver/m/earnings?lang=en"
@@ -203,7 +190,7 @@ def test_a_refused_form_comes_back_in_the_language_it_was_shown_in(
 ) -> None:
     """A form shown with ?lang= and refused is shown again (422) in that language, whatever the cookie
     says, as its redirect would have been; its links keep the language for the pages after it."""
-    browser = _signed_in(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     browser.cookies.set("neigou_lang", cookie)
     path = f"/console/programs/{world.program_id}/edit"
     token = _token(browser, f"{path}?lang={shown_in}")

@@ -13,7 +13,8 @@ from neigou.auth.models import Role
 from neigou.web.form_language import HEAD_BYTES
 from neigou.web.forms import CSRF_COOKIE
 from tests.conftest import row_counts
-from tests.web.test_forms import _refused, _signed_in, _token
+from tests.sign_in import session_client
+from tests.web.test_forms import _refused, _token
 
 BOUNDARY = "----chromiumFormBoundary7MA4"
 GOOD = "sku,title,price_yuan,commission_rate_bp\nMP-1,多部件商品,1,100\n".encode()
@@ -22,7 +23,7 @@ GOOD = "sku,title,price_yuan,commission_rate_bp\nMP-1,多部件商品,1,100\n".e
 def test_a_multipart_form_with_its_token_in_the_body_is_imported(
     app: FastAPI, factory: sessionmaker[Session]
 ) -> None:
-    browser = _signed_in(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     token = _token(browser, "/console/products")
     done = browser.post(
         "/console/products/import",
@@ -50,7 +51,7 @@ def test_a_multipart_form_without_its_token_first_is_refused(
 ) -> None:
     """No token, a wrong one, a forged cookie, or the token only after the file: the 403 page (in the
     form's language), and nothing imported."""
-    browser = _signed_in(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     token = _token(browser, "/console/products").encode()
     file = ("file", GOOD, "c.csv")
     before = row_counts(factory)
@@ -78,7 +79,7 @@ def test_a_multipart_form_without_its_token_first_is_refused(
 def test_a_large_upload_arriving_in_pieces_goes_through_with_its_token(
     app: FastAPI, factory: sessionmaker[Session]
 ) -> None:
-    browser = _signed_in(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     token = _token(browser, "/console/products").encode()
     rows = b"".join(f"BIG-{i},大件{i},1,100\n".encode() for i in range(1500))
     body, headers = _multipart(
@@ -101,7 +102,7 @@ def test_the_live_code_upload_reaches_its_route_with_the_token_in_its_body(
 ) -> None:
     """The member's QR upload form, sent with a console session: past the token, the route's own
     refusal of a role that is not a member's (chosen once the route is, after the form checks)."""
-    browser = _signed_in(app, factory, Role.OPERATOR)
+    browser = session_client(app, factory, Role.OPERATOR)
     token = _token(browser, "/console/products").encode()
     body, headers = _multipart(("csrftoken", token, None), ("image", b"\x89PNG", "qr.png"))
     answer = browser.post(
