@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from neigou.cli.main import app as cli
-from neigou.groups import counts
+from neigou.groups import count_files
 from neigou.groups.models import GroupCount
 from neigou.kit.db import transaction
 from neigou.kit.errors import Invalid
@@ -55,21 +55,21 @@ def test_a_clean_file_imports_every_row(world: dict[str, Any], factory: sessionm
     text += f"{owner},内购2群,900,2026-03-31T21:00:00+08:00\n"
     seen: list[int] = []
     with transaction(factory) as session:
-        result = counts.import_counts(
+        result = count_files.import_counts(
             session, content=text, actor=TEST_ACTOR, program_id=world["program"]["id"], progress=seen.append
         )
-    assert result == counts.ImportResult(imported=61, needs_review=1, duplicates=0)
+    assert result == count_files.ImportResult(imported=61, needs_review=1, duplicates=0)
     assert sum(seen) == 61
     with transaction(factory) as session:  # the same file again adds nothing
-        again = counts.import_counts(session, content=text, actor=TEST_ACTOR)
-    assert again == counts.ImportResult(imported=0, needs_review=0, duplicates=61)
+        again = count_files.import_counts(session, content=text, actor=TEST_ACTOR)
+    assert again == count_files.ImportResult(imported=0, needs_review=0, duplicates=61)
     assert _count(factory) == 61
 
 
 def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmaker[Session]) -> None:
     owner, stranger = world["owner"]["id"], world["stranger"]["id"]
     with transaction(factory) as session:
-        counts.import_counts(
+        count_files.import_counts(
             session, content=HEADER + f"{owner},内购1群,300,2026-03-01T21:00:00+08:00\n", actor=TEST_ACTOR
         )
     before = row_counts(factory)
@@ -85,7 +85,7 @@ def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmake
         + f"{owner},内购2群,3,2099-01-01T00:00:00+08:00\n"
     )
     with pytest.raises(Invalid) as refused, transaction(factory) as session:
-        counts.import_counts(session, content=text, actor=TEST_ACTOR, program_id=world["program"]["id"])
+        count_files.import_counts(session, content=text, actor=TEST_ACTOR, program_id=world["program"]["id"])
     assert refused.value.code == "import_rejected"
     assert [(e["line"], e["code"]) for e in refused.value.extra["errors"]] == [
         (3, "unknown_group"),

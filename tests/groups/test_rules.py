@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neigou.groups import counts, csv_rows
+from neigou.groups import count_files, csv_rows
 from neigou.groups.forecast import pace, project, recent
 from neigou.groups.plausibility import IMPLAUSIBLE_JUMP, OVER_PLATFORM_LIMIT, PlausibilityRule, review_reason
 from neigou.kit.tabular import read_table
@@ -136,12 +136,12 @@ def test_csv_rows_and_their_errors() -> None:
         (7, "naive_time"),
         (8, "bad_time"),
     ]
-    assert counts.parse_file("")[1][0].code == "empty_file"
-    assert counts.parse_file("owner_member_id,count\n1,2\n")[1][0].code == "missing_columns"
-    assert counts.parse_file("群主ID,群名称,人数,统计时间\n".encode("gb18030"))[1] == []
-    assert counts.parse_file("\ufeff群主ID,群名称,人数,统计时间\n".encode())[1] == []
+    assert count_files.parse_file("")[1][0].code == "empty_file"
+    assert count_files.parse_file("owner_member_id,count\n1,2\n")[1][0].code == "missing_columns"
+    assert count_files.parse_file("群主ID,群名称,人数,统计时间\n".encode("gb18030"))[1] == []
+    assert count_files.parse_file("\ufeff群主ID,群名称,人数,统计时间\n".encode())[1] == []
     # A NUL is its row's error and the rows after it are read; a time is ISO text, never Unix seconds.
-    rows, errors = counts.parse_file(
+    rows, errors = count_files.parse_file(
         "群主ID,群名称,人数,统计时间\n"
         "12,内\x00购1群,363,2026-03-24T21:00:00+08:00\n"
         "12,内购1群,363,1774357200\n"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from neigou.groups import counts, csv_rows
+from neigou.groups import count_files, csv_rows
 from neigou.kit.actor import Actor
 from neigou.kit.columns import FileRefused
 from neigou.kit.db import opened_database, transaction
@@ -45,7 +45,7 @@ def import_counts(
             typer.progressbar(length=total, label="importing") as bar,
             transaction(factory) as session,
         ):
-            result = counts.import_counts(
+            result = count_files.import_counts(
                 session,
                 content=file,
                 actor=CLI_ACTOR,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from neigou.groups import alerts, counts
+from neigou.groups import alerts, count_files
 from neigou.groups import service as groups
 from neigou.groups.models import GroupPlatform
 from neigou.groups.schemas import GroupCreate, TargetPointIn, TargetsIn
@@ -87,7 +87,7 @@ def seed_groups(
     yesterday_count = int(spike[2])
     spike_at = min(_at(today, time(9, 30), zone), now.astimezone(zone) - timedelta(minutes=10))
     lines.append(f"{spike[0]},{spike[1]},{yesterday_count + 160},{spike_at.isoformat()}")
-    counts.import_counts(
+    count_files.import_counts(
         session, content="\n".join(lines) + "\n", actor=DEMO_ACTOR, program_id=program_id, at=now
     )
     alerts.deliver_alert(session, program_id=program_id, on=today - timedelta(days=1), at=now)

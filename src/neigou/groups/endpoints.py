@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from neigou.auth.dependencies import AnyRole, Operator, OperatorOrIntegration, OperatorOrMember
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
+from neigou.groups import count_files, service
 from neigou.groups import counts as counts_service
 from neigou.groups import repository as repo
-from neigou.groups import service
 from neigou.groups import settings as group_settings
 from neigou.groups.alerts import queue_alert
 from neigou.groups.compliance import compliance, local_date
@@ -307,7 +307,7 @@ def import_group_counts(
 ) -> ImportOut:
     """Import a member-count CSV whole; any bad row refuses the file with every row's error."""
     require_program(session, program_id)
-    result = counts_service.import_counts(
+    result = count_files.import_counts(
         session, content=body.csv, actor=principal.actor, program_id=program_id
     )
     return ImportOut(imported=result.imported, needs_review=result.needs_review, duplicates=result.duplicates)

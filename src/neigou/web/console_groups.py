@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from neigou.auth.dependencies import ConsoleOperator
-from neigou.groups import counts
+from neigou.groups import count_files, counts
 from neigou.groups import repository as repo
 from neigou.groups.compliance import Compliance, Standing, compliance, history, local_date
 from neigou.groups.models import GroupPlatform
@@ -321,7 +321,7 @@ def import_page(
     require_program(session, program_id)
     try:
         with session.begin_nested():
-            result = counts.import_counts(
+            result = count_files.import_counts(
                 session, content=file.file, actor=principal.actor, program_id=program_id
             )
     except ProblemError as exc:
