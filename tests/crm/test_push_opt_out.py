@@ -4,6 +4,8 @@ sending. On both channels that send (WeCom robot and webhook)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +27,7 @@ from tests.crm.push_builders import AT, PushWorld, push
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
 HOOK = "https://crm.brand.example/neigou/pushes"
 LATER = AT + timedelta(days=2)
+WAIT_S = 10.0  # far longer than an opt-out takes; the old delivery held it back until the batch's end
 TARGETS = {"webhook": HOOK, "wecom_robot": ROBOT}
 
 
@@ -122,3 +125,59 @@ def test_a_customer_still_reachable_is_sent_to(
     sent = _deliver(client, factory)
     assert len(sent) == 1
     assert _statuses(factory) == {world.wang: ("sent", None), world.li: ("failed", "no_consent")}
+
+
+def test_an_opt_out_during_a_send_waits_for_no_send_and_stops_the_next_message(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first message is on its way (its receiver has not answered yet) when the other customer opts
+    out: the opt-out does not wait for that send (nor, on SQLite, for the delivery's write lock), and
+    the delivery, checking the next message right before sending it, finds the opt-out and sends
+    nothing to her. The opt-out's own cancellation is switched off: the delivery's check stops her."""
+    monkeypatch.setattr(erasure, "cancel_pending", lambda *_args: 0)
+    _scheduled(client, world)
+    in_flight, opted_out = threading.Event(), threading.Event()
+    sent: list[httpx.Request] = []
+    waited: list[bool] = []
+    took: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if len(sent) == 1:
+            in_flight.set()
+            waited.append(opted_out.wait(WAIT_S))  # the opt-out runs while this send is on its way
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+
+    def opt_out_the_other() -> None:
+        assert in_flight.wait(WAIT_S)
+        with factory() as session:
+            on_its_way = session.scalar(select(PushMessage.customer_id).where(PushMessage.attempts == 1))
+        other = world.li if on_its_way == world.wang else world.wang
+        body = {"customer_ref": world.refs[other], "request_id": "during-send"}
+        started = time.monotonic()
+        answered = client.post("/api/v1/privacy/opt-outs", json=body, headers=operator)
+        took.append(time.monotonic() - started)
+        assert answered.status_code == 201, answered.text
+        opted_out.set()
+
+    side = threading.Thread(target=opt_out_the_other)
+    side.start()
+    app: Any = client.app
+    with transaction(factory) as session:
+        deliver_due(
+            session,
+            at=LATER + timedelta(hours=12),
+            settings=app.state.settings,
+            transport=httpx.MockTransport(answer),
+        )
+    side.join(WAIT_S)
+    assert waited == [True], "the opt-out waited for the send on its way"
+    assert len(sent) == 1
+    assert took
+    assert took[0] < WAIT_S
+    statuses = _statuses(factory)
+    assert sorted(statuses.values()) == [("failed", "opted_out"), ("sent", None)]

@@ -36,6 +36,19 @@ def _fail(_session: Session, _payload: dict[str, Any], _at: Any) -> None:
     raise RuntimeError("the job failed")
 
 
+@jobs.job("tests.own_transactions", own_transactions=True)
+def _own(session: Session, payload: dict[str, Any], _at: Any) -> None:
+    # The key is committed before the handler: another connection sees it taken, and on SQLite may
+    # write at once (the job's session holds no transaction, hence no write lock).
+    with transaction(jobs.current_runner().session_factory) as other:
+        CALLS.append({"taken": other.get(JobRun, payload["key"]) is not None})
+        other.add(JobRun(key=f"other-{payload['key']}", name="tests.other", finished_at=utcnow()))
+    session.add(JobRun(key=f"mine-{payload['key']}", name="tests.mine", finished_at=utcnow()))
+    session.commit()  # the job commits its own work
+    if payload.get("fail"):
+        raise RuntimeError("the job failed after its commit")
+
+
 @pytest.fixture(autouse=True)
 def _reset_calls() -> None:
     CALLS.clear()
@@ -79,6 +92,34 @@ def test_a_failed_run_is_counted_and_leaves_the_key_free(
     assert REGISTRY.get_sample_value("neigou_job_failures_total", labels) == before + 1
     with factory() as session:
         assert session.get(JobRun, "fails-once") is None  # a retry may run it
+
+
+def test_a_job_with_its_own_transactions_gets_its_key_committed_first(
+    jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]
+) -> None:
+    assert jobs_runner.run("tests.own_transactions", key="own-1", payload={"key": "own-1"}, at=utcnow())
+    assert CALLS == [{"taken": True}]
+    assert (
+        jobs_runner.run("tests.own_transactions", key="own-1", payload={"key": "own-1"}, at=utcnow()) is False
+    )
+    with factory() as session:
+        assert session.get(JobRun, "own-1") is not None
+        written = set(
+            session.scalars(select(JobRun.key).where(JobRun.name.in_(["tests.other", "tests.mine"])))
+        )
+        assert written == {"other-own-1", "mine-own-1"}
+
+
+def test_a_failed_job_with_its_own_transactions_frees_its_key(
+    jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]
+) -> None:
+    payload = {"key": "own-2", "fail": True}
+    with pytest.raises(RuntimeError):
+        jobs_runner.run("tests.own_transactions", key="own-2", payload=payload, at=utcnow())
+    with factory() as session:
+        assert session.get(JobRun, "own-2") is None  # a retry may run it
+        # What it committed stays: such a job's steps are safe to repeat.
+        assert session.get(JobRun, "mine-own-2") is not None
 
 
 def test_unknown_job_is_refused(factory: sessionmaker[Session]) -> None:

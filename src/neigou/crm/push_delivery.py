@@ -19,11 +19,14 @@ attempt's answer is kept in ``last_error`` and refusals are logged, both without
 query of its URL) and without what the logs redact (a customer's phone number the receiver echoed back);
 a target removed from the settings fails the message at once.
 
-Right before sending, the customers of the due messages are checked again under their opt-out locks
-(``privacy.repository.lock_customers``, taken as a push takes them, before any message row is held):
-a customer erased or opted out since the push fails the message with ``opted_out``, one whose
-marketing consent no longer stands with ``no_consent``, and nothing is sent to them. An opt-out at the
-same moment waits for the job's commit, or the job waits for the opt-out and then finds it.
+Right before its send, each message's customer is checked again under their opt-out lock
+(``privacy.repository.lock_customers``, taken as a push takes it, before the message's row is held): a
+customer erased or opted out since the push fails the message with ``opted_out``, one whose marketing
+consent no longer stands with ``no_consent``, and nothing is sent to them. The check and the claim
+commit before the send, giving the lock back: an opt-out waits at most for one message's check and
+claim (a few statements, never a send), and an opt-out that committed before a message's check stops it.
+The job commits its own transactions (``own_transactions``): on SQLite the lock is the database's write
+lock, which no HTTP call may hold.
 """
 
 from __future__ import annotations
@@ -170,64 +173,101 @@ def deliver_due(
 ) -> list[PushMessage]:
     """Send the robot and webhook messages that are due; returns those attempted, with their new status
     (a message a parallel run took is left to it). The targets are unsealed and the link URLs built
-    with the running application's ``settings``."""
+    with the running application's ``settings``.
+
+    The job's own transactions (``kit.jobs``' ``own_transactions``): the due messages are read, then each
+    message is checked and claimed in a short transaction under its customer's opt-out lock, which is
+    given back (committed) before the send; the outcome is written in a second one. So an opt-out never
+    waits for a send (on SQLite no writer does: the lock is the database's write lock), and one that
+    committed before a message's check stops that message."""
     sealer = Sealer.from_settings(settings)
     due = due_messages(session, at)
-    stopped = unreachable(session, [m for m, _, _ in due])
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
     robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
     group_robots = group_robot_urls(session, robot_messages, sealer)
+    session.commit()  # the reads end here: nothing is held from now on but one message's check
     attempted: list[PushMessage] = []
     pending = PushMessage.status == MessageStatus.PENDING
     for message, push, code in due:
-        if not claim_attempt(session, message, PushMessage.attempts, pending):
+        # Under the customer's lock, taken before the message's row is (as a push takes them): checked
+        # again, then claimed; the commit gives the lock back before anything is sent.
+        stopped = unreachable(session, [message]).get(message.customer_id)
+        claimed = claim_attempt(session, message, PushMessage.attempts, pending)
+        if claimed and stopped is not None:
+            message.status, message.last_error = MessageStatus.FAILED, stopped.value
+        session.commit()
+        if not claimed:
             continue
         attempted.append(message)
-        if (reason := stopped.get(message.customer_id)) is not None:
-            message.status, message.last_error = MessageStatus.FAILED, reason.value
-            continue
-        found = targets[message.program_id]
-        program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
-        robot = push.channel is PushChannel.WECOM_ROBOT
-        target = program_target
-        if robot:
-            group = group_robots.get(message.customer_id)
-            target = program_target if group is None else group[1]
-            via = RobotVia.PROGRAM if group is None else RobotVia.GROUP
-            message.sent_via = None if target is None else via
-            message.sent_via_group_id = None if group is None else group[0]
-        if target is None:
-            message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
-            message.attempts = max(message.attempts, MAX_ATTEMPTS)
-            continue
-        if robot:
-            outcome = send_markdown(target, message.text, secret=None, at=at, transport=transport)
-            ok, detail = outcome.ok, outcome.detail
-        else:
-            secret = sealer.unseal(found.secret_sealed) if found.secret_sealed else None
-            url = None if code is None else link_url(settings.public_base, code)
-            ok, detail = _post_webhook(
-                target, secret or "", webhook_body(message, push, url), at=at, transport=transport
+        if stopped is None:
+            _send(
+                message,
+                push,
+                code,
+                targets,
+                group_robots,
+                sealer=sealer,
+                settings=settings,
+                at=at,
+                transport=transport,
             )
-        message.last_error = None if ok else redact_reply(detail, target, limit=200)
-        if ok:
-            message.status, message.sent_at = MessageStatus.SENT, at
-            continue
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status = MessageStatus.FAILED
-        log.warning(
-            "crm.push_message_refused",
-            message_id=message.id,
-            channel=str(push.channel),
-            attempt=message.attempts,
-            status=str(message.status),
-            detail=message.last_error,
-        )
-    session.flush()
+            session.commit()
     return attempted
 
 
-@jobs.job(DELIVER_JOB, cron={"minute": "*"})
+def _send(
+    message: PushMessage,
+    push: Push,
+    code: str | None,
+    targets: dict[int, push_settings.PushSettings],
+    group_robots: dict[int, tuple[int, str]],
+    *,
+    sealer: Sealer,
+    settings: Settings,
+    at: datetime,
+    transport: httpx.BaseTransport | None,
+) -> None:
+    """Send one claimed message (no transaction, no lock held) and set its outcome on the row."""
+    found = targets[message.program_id]
+    program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
+    robot = push.channel is PushChannel.WECOM_ROBOT
+    target = program_target
+    if robot:
+        group = group_robots.get(message.customer_id)
+        target = program_target if group is None else group[1]
+        via = RobotVia.PROGRAM if group is None else RobotVia.GROUP
+        message.sent_via = None if target is None else via
+        message.sent_via_group_id = None if group is None else group[0]
+    if target is None:
+        message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
+        message.attempts = max(message.attempts, MAX_ATTEMPTS)
+        return
+    if robot:
+        outcome = send_markdown(target, message.text, secret=None, at=at, transport=transport)
+        ok, detail = outcome.ok, outcome.detail
+    else:
+        secret = sealer.unseal(found.secret_sealed) if found.secret_sealed else None
+        url = None if code is None else link_url(settings.public_base, code)
+        ok, detail = _post_webhook(
+            target, secret or "", webhook_body(message, push, url), at=at, transport=transport
+        )
+    message.last_error = None if ok else redact_reply(detail, target, limit=200)
+    if ok:
+        message.status, message.sent_at = MessageStatus.SENT, at
+        return
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = MessageStatus.FAILED
+    log.warning(
+        "crm.push_message_refused",
+        message_id=message.id,
+        channel=str(push.channel),
+        attempt=message.attempts,
+        status=str(message.status),
+        detail=message.last_error,
+    )
+
+
+@jobs.job(DELIVER_JOB, cron={"minute": "*"}, own_transactions=True)
 def deliver_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Send every robot and webhook push message whose time has come."""
     deliver_due(session, at=at, settings=settings_of(session))

@@ -92,9 +92,13 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
     return int(paid), len(expired)
 
 
-@job("events.settle_holds", cron={"minute": "*"})
+@job("events.settle_holds", cron={"minute": "*"}, own_transactions=True)
 def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
-    """Every minute: paid reservations kept, unpaid ones past their hold expired (stock returned)."""
+    """Every minute: paid reservations kept, unpaid ones past their hold expired (stock returned).
+    With Redis the stream of reservations is stored first, batch by batch on another connection, so
+    the job's key is committed before (``own_transactions``: on SQLite it would hold the write lock the
+    batches wait for); the settlement then commits while the gate's client is open, which gives the
+    expired units back to the gate after the commit."""
     settings = settings_of(session)
     if not settings.redis_url:
         settle_holds(session, at=at)
@@ -105,5 +109,6 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
         factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
         ReservationWriter(client, gate.stream, factory, name="scheduled-settle").drain()
         settle_holds(session, at=at, gate=gate)
+        session.commit()
     finally:
         client.close()

@@ -4,6 +4,15 @@ Jobs are named handlers registered by the domains. A request or task *defers* a 
 session; the job is handed to the queue only after that session commits and is dropped if it
 rolls back. Every job run carries a key; a key that has run once is never run again, so a job
 delivered twice (retry, duplicate enqueue, two workers) does its work once.
+
+A job runs in one transaction with the claim of its key (``JobRunner.run``): its work commits with the
+claim or not at all, and a failed run leaves the key free for huey's retry. A job registered with
+``own_transactions=True`` instead gets the key claimed and committed first, and commits its own work,
+in as many transactions as it likes (``session.commit()``): on SQLite the claim would otherwise hold the
+database's write lock for the whole run, so work that writes through another connection (a Redis stream's
+writer) would wait on it, and work that calls out (a push's HTTP send) would hold every writer back.
+A failed run forgets its key again (what it committed stays: such a job's steps are safe to repeat); a
+process killed during the run leaves the key taken, and the job's next scheduled run does the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import structlog
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.consumer import Consumer
-from sqlalchemy import String, delete, event
+from sqlalchemy import String, delete, event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -50,16 +59,23 @@ class JobSpec:
     name: str
     handler: JobHandler
     cron: dict[str, str] = field(default_factory=dict)
+    own_transactions: bool = False
 
 
 REGISTRY: dict[str, JobSpec] = {}
 
 
-def job(name: str, *, cron: dict[str, str] | None = None) -> Callable[[JobHandler], JobHandler]:
-    """Register a job handler under ``name``; ``cron`` (huey crontab fields) schedules it."""
+def job(
+    name: str, *, cron: dict[str, str] | None = None, own_transactions: bool = False
+) -> Callable[[JobHandler], JobHandler]:
+    """Register a job handler under ``name``; ``cron`` (huey crontab fields) schedules it;
+    ``own_transactions``: its key is claimed and committed before it runs, and it commits its own work
+    (see the module's docstring)."""
 
     def register(handler: JobHandler) -> JobHandler:
-        REGISTRY[name] = JobSpec(name=name, handler=handler, cron=cron or {})
+        REGISTRY[name] = JobSpec(
+            name=name, handler=handler, cron=cron or {}, own_transactions=own_transactions
+        )
         return handler
 
     return register
@@ -87,6 +103,17 @@ class _InProcessConsumer(Consumer):  # type: ignore[misc]
 
     def _set_signal_handlers(self) -> None:
         return None
+
+
+def _forget(session: Session, key: str) -> None:
+    """Free the key of a failed run whose claim was committed first, so a retry runs it again (best
+    effort: a key left taken waits for the job's next scheduled run)."""
+    try:
+        session.execute(delete(JobRun).where(JobRun.key == key))
+        session.commit()
+    except Exception as exc:
+        session.rollback()
+        log.warning("job.key_kept", key=key, error=repr(exc))
 
 
 class JobRunner:
@@ -117,28 +144,34 @@ class JobRunner:
         self.run(name, key=key, payload=payload, at=utcnow())
 
     def run(self, name: str, *, key: str, payload: dict[str, Any], at: datetime) -> bool:
-        """Run a job now in its own transaction; False when the key already ran (or is running)."""
+        """Run a job now in its own transaction (or, ``own_transactions``, its key committed first);
+        False when the key already ran (or is running)."""
         spec = REGISTRY[name]
         session = self.session_factory()
         if self.settings is not None:
             use_settings(session, self.settings)
+        claimed = False
         try:
             if session.get(JobRun, key) is not None:
                 return False
             # Claim the key before working: a second worker blocks on the unique key until the
             # first commits, then gives up, so the handler runs once even with parallel deliveries.
-            claim = JobRun(key=key, name=name, finished_at=at)
-            session.add(claim)
+            session.add(JobRun(key=key, name=name, finished_at=at))
             try:
                 session.flush()
+                if spec.own_transactions:
+                    session.commit()  # the key is taken; the write lock (SQLite) is given back
             except IntegrityError:
                 session.rollback()
                 return False
+            claimed = True
             spec.handler(session, payload, at)
-            claim.finished_at = utcnow()
+            session.execute(update(JobRun).where(JobRun.key == key).values(finished_at=utcnow()))
             session.commit()
         except BaseException as exc:
             session.rollback()
+            if claimed and spec.own_transactions:
+                _forget(session, key)
             if isinstance(exc, Exception):
                 JOB_FAILURES.labels(job=name).inc()
             raise

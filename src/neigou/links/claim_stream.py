@@ -36,7 +36,7 @@ from neigou.kit.bulk import (
     upsert_adding,
 )
 from neigou.kit.jobs import job
-from neigou.kit.settings import get_settings
+from neigou.kit.settings import settings_of
 from neigou.kit.streams import Entry, StreamWriter, id_from_stream
 from neigou.links.click_stream import namespace
 from neigou.links.consent import GivenConsent, announce_consent
@@ -230,10 +230,12 @@ class ClaimWriter(StreamWriter):
         super().__init__(client, key, GROUP, factory, store_entries, name=name, batch=1000)
 
 
-@job("links.drain_claim_stream", cron={"minute": "*/5"})
+@job("links.drain_claim_stream", cron={"minute": "*/5"}, own_transactions=True)
 def drain_claim_stream(session: Session, _payload: dict[str, Any], _at: datetime) -> None:
-    """Move claims from the Redis stream into the database (a safety net: web processes consume continuously)."""
-    settings = get_settings()
+    """Move claims from the Redis stream into the database (a safety net: web processes consume
+    continuously). Each batch is its own transaction on another connection, so the job's key is
+    committed first (``own_transactions``: on SQLite it would hold the write lock the batches wait for)."""
+    settings = settings_of(session)
     if not settings.redis_url:
         return
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.bulk import chunks
 from neigou.kit.ids import digest
 from neigou.kit.jobs import job
-from neigou.kit.settings import get_settings
+from neigou.kit.settings import settings_of
 from neigou.kit.streams import acknowledge, ensure_group, next_entries
 from neigou.links.clicks import ClickRow, ClickSink, DatabaseSink, store_clicks
 
@@ -273,10 +273,12 @@ def click_sink(
     return RedisStreamSink(client, key), StreamConsumer(client, key, factory)
 
 
-@job("links.drain_click_stream", cron={"minute": "*/5"})
+@job("links.drain_click_stream", cron={"minute": "*/5"}, own_transactions=True)
 def drain_click_stream(session: Session, _payload: dict[str, Any], _at: datetime) -> None:
-    """Move clicks from the Redis stream into the database (a safety net: web processes consume continuously)."""
-    settings = get_settings()
+    """Move clicks from the Redis stream into the database (a safety net: web processes consume
+    continuously). Each batch is its own transaction on another connection, so the job's key is
+    committed first (``own_transactions``: on SQLite it would hold the write lock the batches wait for)."""
+    settings = settings_of(session)
     if not settings.redis_url:
         return
     bind = session.get_bind()

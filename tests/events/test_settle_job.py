@@ -1,0 +1,67 @@
+"""The minute's settlement of holds with Redis, also on SQLite: it first stores the reservations
+still in the gate's stream, each batch on a connection of its own, which must not wait for the job's
+own claim of its key (on SQLite the claim held the database's write lock until the job's end, and the
+batch gave up after the lock's wait); then it expires the unpaid holds and gives their units back to
+the gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events.models import EventItem, Reservation, ReservationStatus
+from neigou.kit.clock import utcnow
+from neigou.kit.jobs import JobRun
+from tests.busy_wait import short_busy_wait
+from tests.events.builders import SKU, add_employees, create_event
+from tests.factories import create_program
+
+
+@pytest.fixture
+def short_waits(engine: Engine) -> Iterator[None]:
+    yield from short_busy_wait(engine)
+
+
+@pytest.mark.usefixtures("short_waits")
+def test_the_settlement_job_stores_the_stream_and_expires_holds(
+    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    # Without the app's lifespan its stream writer is not running: the reservations stay in the stream
+    # for the job to store.
+    api = TestClient(redis_app)
+    program = create_program(api, operator)
+    event_id = create_event(api, operator, program["id"])
+    add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    for customer in ("c1", "c2"):
+        made = api.post(
+            f"/api/v1/events/{event_id}/reservations",
+            json={"sku": SKU, "customer_ref": customer, "employee_no": "E1", "quantity": 2},
+            headers=operator,
+        )
+        assert made.status_code == 201, made.text
+    with factory() as session:
+        assert session.scalar(select(func.count(Reservation.id))) == 0  # still in the stream
+    runtime: Any = redis_app.state.events
+    assert runtime.gate.client.xlen(runtime.gate.stream) == 2
+    later = utcnow() + timedelta(hours=1)
+    assert redis_app.state.jobs.run("events.settle_holds", key="settle-1", payload={}, at=later)
+    with factory() as session:
+        assert set(session.scalars(select(Reservation.status))) == {ReservationStatus.EXPIRED}
+        assert session.scalar(select(func.count(Reservation.id))) == 2
+        assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 0
+        assert session.get(JobRun, "settle-1") is not None
+    assert runtime.gate.client.xlen(runtime.gate.stream) == 0
+    # The units went back to the gate after the commit: a shopper may reserve them again.
+    again = api.post(
+        f"/api/v1/events/{event_id}/reservations",
+        json={"sku": SKU, "customer_ref": "c1", "employee_no": "E1", "quantity": 2},
+        headers=operator,
+    )
+    assert again.status_code == 201, again.text
