@@ -8,10 +8,11 @@ from typing import Any
 
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm.models import PushMessage, RobotVia
+from neigou.groups.models import Group
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.campaigns import builders as fb
@@ -97,6 +98,32 @@ def test_each_message_records_and_shows_whose_robot_took_it(
     assert f'data-testid="message-via">经客户所在群的机器人 · {group_name}</span>' in page.text
     assert 'data-testid="message-via">经分销计划的机器人</span>' in page.text
     assert KEY not in page.text
+
+
+def test_the_record_outlives_its_group(
+    *,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    make_token: TokenMaker,
+    world: PushWorld,
+    stubs: list[Robot],
+) -> None:
+    """``sent_via_group_id`` has no foreign key on purpose: the application deletes no group, and one
+    gone at the database (its owner's or program's cascade) leaves the record as it was, shown by id,
+    where a key would have blocked the delete or emptied the record."""
+    group_id = world.feed.groups[0]
+    made, in_group, _ = _pushed_to_two(
+        client, operator=operator, factory=factory, world=world, stubs=stubs, phone="13900000035"
+    )
+    assert sorted(_deliver(client, factory, AT))[0][1] == "sent"
+    with factory() as session:
+        session.execute(delete(Group).where(Group.id == group_id))
+        session.commit()
+    assert _messages(client, world, made["id"])[in_group]["sent_via_group_id"] == group_id
+    member_sign_in(client, make_token("member", world.feed.owner))
+    page = client.get(f"/m/pushes/{made['id']}")
+    assert f'data-testid="message-via">经客户所在群的机器人 · #{group_id}</span>' in page.text
 
 
 def test_the_customers_export_says_whose_robot_took_each_message_never_its_url(

@@ -23,13 +23,14 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
 from neigou.links import claims
-from neigou.links.models import ClaimSource, CouponClaim
+from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim
 from neigou.links.stock_gate import GateAnswer, StockGate
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
 from neigou.programs.scope import organization_for_write
 from tests.conftest import BACKEND, SECRET, TEST_ACTOR
 from tests.parallel import race
+from tests.phone_forms import spread_forms
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PARALLEL = BACKEND == "postgresql"
@@ -191,3 +192,44 @@ def test_redis_gate_under_parallel_load(factory: sessionmaker[Session], gate: St
     per_customer = [gate.counts(coupon, f"customer-{n}")[1] for n in range(10)]
     assert sum(per_customer) == 25
     assert max(per_customer) <= 3
+
+
+@pytest.mark.parametrize("per_customer", [1, 5])
+@pytest.mark.parametrize("gated", [False, True])
+def test_same_request_id_from_one_phone_in_its_other_forms_claims_once(
+    factory: sessionmaker[Session], request: pytest.FixtureRequest, per_customer: int, gated: bool
+) -> None:
+    """A retry of one claim (its key repeated) whose customer is the same phone written another way
+    answers the first claim: one row, one unit of stock, one unit of the customer's limit, also when
+    the retries race and when the Redis gate counts them first (it gives back what a replay took)."""
+    stock_gate: StockGate | None = request.getfixturevalue("gate") if gated else None
+    coupon = _coupon(factory, total=1000, per_customer=per_customer)
+    forms = ["13812345678", *spread_forms("13812345678")]
+    ids: set[int] = set()
+
+    def attempt(i: int) -> str:
+        with transaction(factory) as session:
+            result = claims.claim_coupon(
+                session,
+                coupon_id=coupon.id,
+                customer=claims.Customer.from_ref(SECRET, forms[i % len(forms)]),
+                actor=TEST_ACTOR,
+                source=ClaimSource.API,
+                request_id="retry-me",
+                gate=stock_gate,
+            )
+            ids.add(result.claim.id)
+            return "taken" if result.created else "replayed"
+
+    outcomes = _race(factory, 40, attempt)
+    assert outcomes == Counter({"taken": 1, "replayed": 39})
+    assert len(ids) == 1
+    assert _stored(factory, coupon.id) == (1, 1, 1)
+    with factory() as session:
+        counted = session.scalars(
+            select(ClaimCounter.claimed).where(ClaimCounter.coupon_id == coupon.id)
+        ).all()
+    assert counted == [1]
+    if stock_gate is not None:  # the gate holds one unit of the coupon and of the customer, as stored
+        again = _claimer(factory, coupon.id, lambda _i: "13812345678", stock_gate)(0)
+        assert again == ("limit_reached" if per_customer == 1 else "taken")

@@ -8,7 +8,8 @@ it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import pytest
@@ -24,26 +25,32 @@ from neigou.orders.models import Order, OrderSource
 from neigou.orders.schemas import OrderBody
 from neigou.orders.views import order_in
 from tests.conftest import SECRET, TEST_ACTOR
-from tests.lock_waits import LockWaits
+from tests.lock_waits import LockWaits, lock_waits
 from tests.orders.builders import World, build, order_body, post_order
 from tests.parallel import in_parallel
+from tests.phone_forms import spread_forms
+from tests.sqlite_lock_waits import SqliteLockWaits
 
 PARALLEL = 4
 SHOPPER = "13800000171"
 
 
-def _retry(w: World, external_id: str, waits: LockWaits) -> Callable[[Session], bool]:
-    body = OrderBody.model_validate(order_body(w, external_id, customer=SHOPPER))
+def _retry(
+    w: World, external_id: str, waits: LockWaits | SqliteLockWaits, forms: Sequence[str] = (SHOPPER,)
+) -> Callable[[Session], bool]:
     consent = OrderConsent(at=utcnow() - timedelta(minutes=1), source="checkout")
+    turns = itertools.count()
 
     def take(session: Session) -> bool:
         waits.join(session)
+        form = forms[next(turns) % len(forms)]  # the shopper's phone as this retry writes it
+        body = OrderBody.model_validate(order_body(w, external_id, customer=form))
         now = utcnow()
         order, created = service.take_order(
             session, data=order_in(body), secret_key=SECRET, source=OrderSource.API, actor=TEST_ACTOR, now=now
         )
         record_order_consent(
-            session, order=order, created=created, customer_ref=SHOPPER, consent=consent, at=now
+            session, order=order, created=created, customer_ref=form, consent=consent, at=now
         )
         waits.hold()  # before the commit, until the other retries wait or passed their look-up
         return created
@@ -86,4 +93,17 @@ def test_parallel_first_takings_and_retries_with_consent_record_it_once(
     results = in_parallel(factory, _retry(w, "RACE-C2", LockWaits(factory, PARALLEL)), PARALLEL)
     assert sorted(r is True for r in results) == [False] * (PARALLEL - 1) + [True]
     assert all(isinstance(r, bool) for r in results), results
+    assert _counts(factory) == (1, 1, 1)
+
+
+def test_parallel_retries_in_other_phone_forms_record_the_consent_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The first taking and its retries at once (both databases), each writing the shopper's phone
+    another way: one order, one customer in the book, one grant."""
+    w = build(client, operator, factory)
+    forms = [SHOPPER, *spread_forms(SHOPPER)][:PARALLEL]
+    results = in_parallel(factory, _retry(w, "RACE-C3", lock_waits(factory, PARALLEL), forms), PARALLEL)
+    assert all(isinstance(r, bool) for r in results), results
+    assert sorted(r is True for r in results) == [False] * (PARALLEL - 1) + [True]
     assert _counts(factory) == (1, 1, 1)

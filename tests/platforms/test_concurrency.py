@@ -1,8 +1,10 @@
-"""The same platform rows fed in parallel on PostgreSQL: one order, one refund, the ledger balanced."""
+"""The same platform rows fed in parallel (PostgreSQL; a refund row fed twice on both databases): one order,
+one refund, the ledger balanced."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from neigou.orders.models import Order, Refund
 from neigou.platforms.feeds import FeedResult, apply_rows
 from neigou.platforms.rows import Platform
 from tests.conftest import SECRET, TEST_ACTOR
+from tests.lock_waits import lock_waits, two_sides
 from tests.orders.builders import assert_ledger_balanced, build
 from tests.orders.test_concurrency import PARALLEL
 from tests.parallel import in_parallel
@@ -92,4 +95,34 @@ def test_parallel_feeds_of_overlapping_rows_in_any_order_neither_deadlock_nor_do
     with factory() as session:
         assert session.scalar(select(func.count(Order.id))) == len(orders)
         assert session.scalar(select(func.count(Refund.id))) == len(orders)
+    assert_ledger_balanced(factory)
+
+
+def test_a_refund_row_fed_twice_at_once_refunds_once(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The order is taken; then its refund row comes in two feeds at once (both databases): the second
+    waits at the platform order's lock for the first's commit and finds the line refunded."""
+    w = build(client, operator, factory)
+    integration_id = integration(client, operator, w)
+    with factory() as session:
+        assert _apply(session, integration_id, [jd_row(720001, sku_num=2, sub_union_id=w.link)]).created == 1
+        session.commit()
+    returned = [jd_row(720001, sku_num=2, returned=1, sub_union_id=w.link, modified=timedelta(days=1))]
+    waits = lock_waits(factory, 2)
+
+    def feed(hold: bool) -> Callable[[Session], int]:
+        def work(session: Session) -> int:
+            result = _apply(session, integration_id, returned)
+            if hold:
+                waits.hold()  # its refund posted, its transaction open
+            return result.refunds
+
+        return work
+
+    assert two_sides(factory, feed(True), feed(False), waits) == (1, 0)
+    with factory() as session:
+        assert session.scalar(select(func.count(Refund.id))) == 1
+        paid, refunded = session.execute(select(Order.paid_fen, Order.refunded_fen)).one()
+    assert refunded * 2 == paid
     assert_ledger_balanced(factory)

@@ -258,7 +258,8 @@ class PushMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # Robot channel: the robot the latest attempt went through, and the group when it was the group's
-    # (kept as a record, without a foreign key); never its URL or key. Null until a robot is tried, and
+    # (kept as a record, without a foreign key: no group is deleted, and one gone at the database must
+    # not take the record with it, docs/crm-pushes.md); never its URL or key. Null until a robot is tried, and
     # on the other channels.
     sent_via: Mapped[RobotVia | None] = mapped_column(str_enum(RobotVia), nullable=True)
     sent_via_group_id: Mapped[int | None] = mapped_column(BigId, nullable=True)

@@ -5,8 +5,7 @@ Stock and per-customer limits are enforced by conditional UPDATEs in the claim's
 so no interleaving oversells or double-claims. With Redis, ``stock_gate`` refuses the hopeless ones
 first. Idempotency: a claim may carry a ``request_id`` (body) or ``Idempotency-Key`` (header); the
 same key for the same coupon returns the first claim and takes nothing more, even when the two
-requests race (the unique key decides, the loser finds the winner's claim).
-"""
+requests race (the unique key decides, the loser finds the winner's claim)."""
 
 from __future__ import annotations
 
@@ -197,7 +196,7 @@ def claim_coupon(
             consent=consent if link is not None else None,
             at=at,
         )
-    keys = _through_gate(gate, coupon, customer.ref_hash)
+    keys = _through_gate(gate, coupon, customer.ref_hash, keyed=request_id is not None)
     # Before the claim's writes of this customer (see ``privacy.repository.lock_customers``).
     privacy.lock_customers(session, [customer.ref_hash])
     try:
@@ -316,17 +315,19 @@ def _replay(session: Session, coupon_id: int, request_id: str, customer: str) ->
 
 
 def _through_gate(
-    gate: StockGate | None, coupon: CouponTemplate | CouponTerms, customer: str
+    gate: StockGate | None, coupon: CouponTemplate | CouponTerms, customer: str, *, keyed: bool
 ) -> GateKeys | None:
-    """Take the units in Redis before any database read. Counters missing from Redis start from the
+    """Take the units in Redis before any database read (counters missing from Redis start from the
     coupon's claimed count and zero for the customer: a low start only lets an attempt reach the
-    database's conditional UPDATEs, which refuse it (and give the units back)."""
+    database's conditional UPDATEs). A ``keyed`` claim the gate refuses may retry one in flight whose
+    units it counted: it goes on without units, the database decides (waiting for that claim at the
+    customer's lock) and the replay answers it."""
     if gate is None:
         return None
     answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=0)
-    if answer is not GateAnswer.TAKEN:
+    if answer is not GateAnswer.TAKEN and not keyed:
         raise refused(answer.value)
-    return gate.keys(coupon, customer)
+    return gate.keys(coupon, customer) if answer is GateAnswer.TAKEN else None
 
 
 def _take(

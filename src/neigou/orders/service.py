@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.columns import RowError
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
@@ -158,6 +159,17 @@ def complete(session: Session, *, order: Order, at: datetime, actor: Actor) -> O
     return order
 
 
+def _repeated(existing: Refund, *, order: Order, amount_fen: int) -> Refund:
+    """The stored refund a request with its refund id repeats, or 409 ``refund_id_reused`` when the
+    request names another order or amount."""
+    if existing.order_id != order.id or existing.amount_fen != amount_fen:
+        raise Conflict(
+            Message("Refund {refund_id!r} was reported with other terms.", refund_id=existing.refund_id),
+            code="refund_id_reused",
+        )
+    return existing
+
+
 def refund(
     session: Session, *, order: Order, refund_id: str, amount_fen: int, at: datetime, actor: Actor
 ) -> tuple[Refund, bool]:
@@ -170,12 +182,7 @@ def refund(
         select(Refund).where(Refund.program_id == order.program_id, Refund.refund_id == refund_id)
     )
     if existing is not None:
-        if existing.order_id != order.id or existing.amount_fen != amount_fen:
-            raise Conflict(
-                Message("Refund {refund_id!r} was reported with other terms.", refund_id=refund_id),
-                code="refund_id_reused",
-            )
-        return existing, False
+        return _repeated(existing, order=order, amount_fen=amount_fen), False
     if amount_fen <= 0:
         raise Invalid(Message("A refund must be positive."), code="invalid_amount")
     refundable = order.paid_fen - order.refunded_fen
@@ -185,6 +192,28 @@ def refund(
             code="refund_exceeds_paid",
             extra={"refundable_fen": refundable},
         )
+    # The refund id is claimed before anything moves: a request that took it meanwhile (for another
+    # order of the program; the same order is locked) makes this insert skip it, on PostgreSQL once
+    # that request committed, and the refund it stored answers this one as a repeat would.
+    values = {
+        "program_id": order.program_id,
+        "order_id": order.id,
+        "refund_id": refund_id,
+        "amount_fen": amount_fen,
+        "reversed_fen": 0,
+        "at": at,
+    }
+    inserted = insert_ignoring_duplicates(
+        session, Refund, [values], index_elements=["program_id", "refund_id"], returning=["id"]
+    )
+    if not inserted:
+        stored = session.scalars(
+            select(Refund)
+            .where(Refund.program_id == order.program_id, Refund.refund_id == refund_id)
+            .execution_options(populate_existing=True)
+        ).one()
+        return _repeated(stored, order=order, amount_fen=amount_fen), False
+    row = session.get_one(Refund, inserted[0][0])
     total = order.refunded_fen + amount_fen
     rows = commissions(session, order.id, lock=True)
     taken: dict[int, int] = {}
@@ -192,15 +221,7 @@ def refund(
         delta = commission.reversal(c.amount_fen, c.reversed_fen, total, order.paid_fen)
         c.reversed_fen += delta
         taken[c.member_id] = taken.get(c.member_id, 0) + delta
-    row = Refund(
-        program_id=order.program_id,
-        order_id=order.id,
-        refund_id=refund_id,
-        amount_fen=amount_fen,
-        reversed_fen=sum(taken.values()),
-        at=at,
-    )
-    session.add(row)
+    row.reversed_fen = sum(taken.values())
     order.refunded_fen = total
     session.flush()
     post(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.ledger import legs
@@ -66,10 +67,8 @@ def resolve(
     case.held_fen = repo.remaining_commission(session, case.id)
     if wanted is CaseStatus.CONFIRMED:
         case.reversed_fen = _reverse(session, case, at)
-        if suspend and case.member_id is not None and session.get(Suspension, case.member_id) is None:
-            session.add(
-                Suspension(member_id=case.member_id, program_id=case.program_id, case_id=case.id, at=at)
-            )
+        if suspend and case.member_id is not None:
+            _suspend(session, case, at)
             case.suspended = True
     case.status, case.resolved_at, case.resolved_by, case.note = wanted, at, actor.label, note
     session.flush()
@@ -84,6 +83,15 @@ def resolve(
         at=at,
     )
     return case
+
+
+def _suspend(session: Session, case: RiskCase, at: datetime) -> None:
+    """Suspend the case's member, or keep the suspension they already have (made by another case,
+    also by a confirmation of another case committed meanwhile: the insert skips the member's key
+    instead of failing on it, and waits for that confirmation's commit on PostgreSQL). The
+    suspension names the case that made it first."""
+    values = {"member_id": case.member_id, "program_id": case.program_id, "case_id": case.id, "at": at}
+    insert_ignoring_duplicates(session, Suspension, [values], index_elements=["member_id"])
 
 
 def _reverse(session: Session, case: RiskCase, at: datetime) -> int:
