@@ -13,24 +13,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.bulk import table_of
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
 from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.kit.ids import keyed_hash, mask
 from neigou.kit.phones import customer_ref
-from neigou.links import claim_stream
+from neigou.links import claim_rows, claim_stream
 from neigou.links import repository as repo
 from neigou.links.consent import GivenConsent
-from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
+from neigou.links.models import ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.stock_gate import CouponTerms, GateAnswer, GateKeys, StockGate
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
 from neigou.offers.models import CouponTemplate
@@ -92,20 +90,6 @@ class ClaimResult:
 CLAIMED = "coupon.claimed"
 
 
-_REFUSALS = {
-    "sold_out": Message("This coupon is sold out."),
-    "limit_reached": Message("This customer holds as many of this coupon as allowed."),
-    "link_required": Message("This coupon can only be claimed through a share link that carries it."),
-    "not_active": Message("This coupon is not open for claims at this time."),
-    "link_disabled": Message("This share link has been disabled."),
-}
-
-
-def refused(code: str) -> Conflict:
-    """The 409 of a claim that cannot be made, with its stable code."""
-    return Conflict(_REFUSALS[code], code=code)
-
-
 def resolve_link(session: Session, link_code: str) -> ShareLink:
     """The active link of a code: 422 unknown_link, 409 link_disabled."""
     return usable_link(repo.get_link_by_code(session, link_code), link_code)
@@ -116,7 +100,7 @@ def usable_link(link: ShareLink | None, link_code: str) -> ShareLink:
     if link is None:
         raise Invalid(Message("Unknown share link {link_code!r}.", link_code=link_code), code="unknown_link")
     if not link.active:
-        raise refused("link_disabled")
+        raise claim_rows.refused("link_disabled")
     return link
 
 
@@ -134,11 +118,11 @@ def _claimable(
         found = loaded_link if loaded_link is not None and loaded_link.code == link_code else None
         link = usable_link(found or repo.get_link_by_code(session, link_code), link_code)
     if coupon.visibility is CouponVisibility.HIDDEN and (link is None or link.coupon_id != coupon.id):
-        raise refused("link_required")
+        raise claim_rows.refused("link_required")
     if (
         not coupon.live or coupon.paused or not coupon.starts_at <= at < coupon.ends_at
     ):  # live: not under review
-        raise refused("not_active")
+        raise claim_rows.refused("not_active")
     return link
 
 
@@ -201,10 +185,11 @@ def claim_coupon(
     privacy.lock_customers(session, [customer.ref_hash])
     try:
         with session.begin_nested():
-            claim = _take(
+            claim = claim_rows.take(
                 session,
                 coupon=coupon,
-                customer=customer,
+                customer_ref_hash=customer.ref_hash,
+                customer_ref_masked=customer.masked,
                 link=link,
                 request_id=request_id,
                 source=source,
@@ -294,7 +279,7 @@ def _claim_behind(
     }
     answer = gate.take_and_record(coupon, customer.ref_hash, claim_stream.pack(values, actor, consent))
     if isinstance(answer, GateAnswer):
-        raise refused(answer.value)
+        raise claim_rows.refused(answer.value)
     return ClaimResult(
         claim=TakenClaim(id=claim_stream.claim_id(answer), **values),
         created=True,
@@ -326,67 +311,8 @@ def _through_gate(
         return None
     answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=0)
     if answer is not GateAnswer.TAKEN and not keyed:
-        raise refused(answer.value)
+        raise claim_rows.refused(answer.value)
     return gate.keys(coupon, customer) if answer is GateAnswer.TAKEN else None
-
-
-def _take(
-    session: Session,
-    *,
-    coupon: CouponTemplate | CouponTerms,
-    customer: Customer,
-    link: ShareLink | None,
-    request_id: str | None,
-    source: ClaimSource,
-    visitor_id: str | None,
-    at: datetime,
-) -> CouponClaim:
-    """The database side in three Core statements: the customer's counter (one upsert that raises it
-    only below the limit), the claim row, then the coupon's stock by conditional UPDATE last, so the
-    coupon's row, which every claim of a burst waits for, is locked only until the commit."""
-    counters = table_of(ClaimCounter)
-    dialect = session.connection().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(counters)
-    mine = session.execute(
-        upsert.values(coupon_id=coupon.id, customer_ref_hash=customer.ref_hash, claimed=1)
-        .on_conflict_do_update(
-            index_elements=["coupon_id", "customer_ref_hash"],
-            set_={"claimed": counters.c.claimed + 1},
-            where=counters.c.claimed < coupon.per_customer_limit,
-        )
-        .returning(counters.c.claimed)
-    ).first()
-    if mine is None:
-        raise refused("limit_reached")
-    values = {
-        "coupon_id": coupon.id,
-        "customer_ref_hash": customer.ref_hash,
-        "customer_ref_masked": customer.masked,
-        "link_id": link.id if link else None,
-        "program_id": link.program_id if link else None,
-        "member_id": link.member_id if link else None,
-        "group_id": link.group_id if link else None,
-        "request_id": request_id,
-        "source": source,
-        "visitor_id": visitor_id,
-        "claimed_at": at,
-    }
-    claim_id = session.execute(insert(CouponClaim).values(**values).returning(CouponClaim.id)).scalar_one()
-    stock = session.execute(
-        update(CouponTemplate)
-        .where(
-            CouponTemplate.id == coupon.id, CouponTemplate.claimed_quantity < CouponTemplate.total_quantity
-        )
-        .values(claimed_quantity=CouponTemplate.claimed_quantity + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(stock) == 0:
-        raise refused("sold_out")
-    return CouponClaim(id=claim_id, **values)
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)
 
 
 @event.listens_for(Session, "after_commit")
