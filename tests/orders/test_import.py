@@ -91,7 +91,7 @@ def test_the_error_report_writes_the_files_formula_like_text_as_text(
     assert result.exit_code == 1, result.output
     cells = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8-sig"))))
     assert [row[1] for row in cells[1:]] == [
-        "'=HYPERLINK(\"http://evil.example\",\"x\")",
+        '\'=HYPERLINK("http://evil.example","x")',
         "'@SUM(1)",
         "'+1",
         "'-1",
