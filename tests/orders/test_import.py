@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterator
@@ -72,6 +73,29 @@ def test_cli_imports_csv_with_a_row_error_report(
     assert "imported 0 orders" in again.output
     assert _count(factory, Order) == 5
     assert_ledger_balanced(factory)
+
+
+def test_the_error_report_writes_the_files_formula_like_text_as_text(
+    env: None, client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A shop's order id is the shop's text: written raw, ``=HYPERLINK(…)`` would run in the
+    spreadsheet that opens the report."""
+    w = build(client, operator, factory, max_levels=2)
+    rows = ["external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"]
+    for external_id in ('"=HYPERLINK(""http://evil.example"",""x"")"', "@SUM(1)", "+1", "-1"):
+        rows.append(f"{external_id},{w.program_id},c,{w.link},2026-03-01T12:00:00+08:00,NO-SUCH-SKU,1,100")
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = tmp_path / "errors.csv"
+    result = runner.invoke(app, ["orders", "import", str(path), "--errors", str(report)])
+    assert result.exit_code == 1, result.output
+    cells = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8-sig"))))
+    assert [row[1] for row in cells[1:]] == [
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'@SUM(1)",
+        "'+1",
+        "'-1",
+    ]
 
 
 def test_a_paid_at_outside_the_products_days_is_a_row_error_not_the_end_of_the_import(

@@ -201,6 +201,21 @@ def test_a_member_reads_only_their_own_groups(
     assert row_counts(factory) == before
 
 
+def test_an_owner_sees_their_own_commission_not_their_mentors_override(
+    client: TestClient, operator: dict[str, str], world: SalesWorld, factory: sessionmaker[Session]
+) -> None:
+    """A1's orders pay owner A 1 000 and A's mentor a 500 override: the operator sees both, owner A
+    only their own part (as on ``/m/groups`` and in ``/m/analytics``)."""
+    place_activity(client, operator, factory, world)
+    assert (_row(_sales(client, operator, world.program_id), world.a1)["commission_fen"]) == 1500
+    mine = _sales(client, world.owner_a_token, world.program_id)
+    assert [(g["group_id"], g["commission_fen"], g["owner_commission_fen"]) for g in mine["groups"]] == [
+        (world.a1, 1000, 1000),
+        (world.a2, 0, 0),
+    ]
+    assert (mine["totals"]["commission_fen"], mine["totals"]["owner_commission_fen"]) == (1000, 1000)
+
+
 def _other_program(client: TestClient, operator: dict[str, str]) -> int:
     response = client.post("/api/v1/programs", json={"code": "other", "name": "Other"}, headers=operator)
     assert response.status_code == 201, response.text

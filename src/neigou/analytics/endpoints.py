@@ -50,7 +50,6 @@ from neigou.kit.dates import check_day
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid
 from neigou.kit.i18n import Message
-from neigou.kit.scoping import unscoped
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
 
@@ -98,10 +97,8 @@ def post_refresh(*, request: Request, session: SessionDep, _principal: Operator)
     """Run the extract now: copy every fact written since the last refresh into the analytics store.
 
     The store is one for the deployment, read per program: the extract copies every organization's
-    facts (a scoped copy would move the shared watermarks past the others' rows and drop their
-    programs from the store); what a caller reads stays confined to its own programs."""
-    with unscoped(session):
-        return RefreshOut(tables=refresh(session, _store(request)))
+    facts (``analytics.extract.refresh``); what a caller reads stays confined to its own programs."""
+    return RefreshOut(tables=refresh(session, _store(request)))
 
 
 @router.get("/programs/{program_id}/analytics/repeat", response_model=RepeatOut, response_model_by_alias=True)

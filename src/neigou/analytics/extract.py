@@ -8,7 +8,8 @@ loading but before logging its watermark left behind), then copies chunks of ``i
 order, each read in one statement, turned into one Arrow table column by column and loaded in one
 insert, then logs the new watermark. A refresh killed anywhere resumes from the last logged chunk and
 never duplicates a row. Opt-outs recorded since the last refresh are applied in the same refresh,
-after the facts, so a row copied in this refresh is erased too.
+after the facts, so a row copied in this refresh is erased too. A refresh reads every organization,
+whoever runs it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.store import Store
 from neigou.kit.ids import new_tombstone
+from neigou.kit.scoping import unscoped
 from neigou.privacy.models import OptOut
 
 CHUNK = 50_000
@@ -322,8 +324,13 @@ def _keep_rollups(store: Store) -> int:
 def refresh(
     session: Session, store: Store, *, chunk: int = CHUNK, progress: Progress | None = None
 ) -> dict[str, int]:
-    """Copy what is new since the last refresh; rows copied per table (``opt_outs``: opt-outs applied)."""
-    with store.writing():
+    """Copy what is new since the last refresh; rows copied per table (``opt_outs``: opt-outs applied).
+
+    The store is one for the deployment, read per program: a refresh copies every organization's
+    programs, facts and opt-outs whoever asks for it (read in the caller's scope, another
+    organization's programs would lose their time zones, and the watermarks would move past its
+    opt-outs unapplied). What a caller reads from the store stays confined to its own programs."""
+    with store.writing(), unscoped(session):
         ensure_schema(store)
         now = snapshot(session)  # before any read: what commits after it is for the next refresh
         zones = _copy_programs(session, store)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from neigou.kit import exports
 from neigou.kit.actor import Actor
 from neigou.kit.columns import FileRefused
 from neigou.kit.db import opened_database
@@ -82,8 +82,11 @@ def import_orders(
             table.add_row(str(e.row), e.key or "", e.code, str(e.message))
         err.print(table)
         if errors is not None:
-            with errors.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["row", "external_id", "code", "message"])
-                writer.writerows((e.row, e.key or "", e.code, str(e.message)) for e in report.errors)
+            # The shop's own text (its order ids) is written as text, never as a formula.
+            errors.write_bytes(
+                exports.csv_bytes(
+                    ["row", "external_id", "code", "message"],
+                    ((e.row, e.key or "", e.code, str(e.message)) for e in report.errors),
+                )
+            )
         raise typer.Exit(code=1)

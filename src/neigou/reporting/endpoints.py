@@ -1,7 +1,8 @@
 """HTTP endpoints of group sales and the group leaderboard (``/api/v1``).
 
-Operators see every group of a program; a member sees only their own groups (the leaderboard,
-which ranks other members' groups, is the operator's).
+Operators see every group of a program; a member sees only their own groups, and of the commission
+their orders pay only their own part (the leaderboard, which ranks other members' groups, is the
+operator's).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from neigou.reporting.group_sales import (
     Window,
     group_sales,
     leaderboard,
+    owners_view,
     value_of,
     window,
 )
@@ -57,7 +59,9 @@ class GroupSalesOut(BaseModel):
     paid_fen: int
     refunded_fen: int
     gmv_fen: int
-    commission_fen: int = Field(description="all commission the group's orders pay, net of reversals")
+    commission_fen: int = Field(
+        description="all commission the group's orders pay, net of reversals (to a member: their own part)"
+    )
     owner_commission_fen: int = Field(description="the part the group's owner earns")
     members_start: int | None
     members_end: int | None
@@ -147,6 +151,8 @@ def get_group_sales(
         owner_member_id = principal.member_id
     span = window(program, start_on=start_on, end_on=end_on, at=utcnow())
     rows = group_sales(session, program=program, span=span, owner_member_id=owner_member_id)
+    if principal.role is Role.MEMBER:
+        rows = owners_view(rows)
     return _report(program, span, rows)
 
 

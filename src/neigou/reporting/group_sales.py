@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -234,3 +234,10 @@ def group_sales(
             )
         )
     return out
+
+
+def owners_view(rows: Sequence[GroupSales]) -> list[GroupSales]:
+    """The rows as their owner may read them: of the commission the groups' orders pay, only the
+    owner's own part (a mentor's override, or a former owner's links' commission, is another
+    member's earnings)."""
+    return [replace(row, commission_fen=row.owner_commission_fen) for row in rows]
