@@ -60,6 +60,7 @@ def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
                 "status": ReservationStatus.HELD,
                 "reserved_at": datetime.fromisoformat(r["at"]),
                 "expires_at": datetime.fromisoformat(r["x"]),
+                "request_id": r.get("rq"),
             }
         )
     return rows
