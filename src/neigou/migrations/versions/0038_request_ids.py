@@ -1,4 +1,4 @@
-"""events: a reservation keeps the caller's idempotency key
+"""events and posts: a reservation and a post keep the caller's idempotency key
 
 ``event_reservations.request_id`` (the body's ``request_id`` or the ``Idempotency-Key`` header, up to 64
 characters; null when none was sent) with a unique index on ``(event_id, request_id)``: a retried
@@ -6,6 +6,10 @@ reservation finds the first under its key instead of taking stock again, and two
 cannot both be stored. Reservations made before it keep null (no key was sent or kept). The column is
 added in place (``ADD COLUMN``, no table rebuild) and the index is a plain ``CREATE UNIQUE INDEX`` on
 both databases; null keys never clash.
+
+``group_posts.request_id`` (the ``Idempotency-Key`` of ``POST /members/{id}/posts``) with a unique
+index on ``(member_id, request_id, group_id)``: one request makes one post per group, and a retry
+finds them instead of posting into each group again.
 
 Revision ID: 0038
 Revises: 0032
@@ -30,9 +34,16 @@ def upgrade() -> None:
     op.create_index(
         "uq_event_reservations_request", "event_reservations", ["event_id", "request_id"], unique=True
     )
+    op.add_column("group_posts", sa.Column("request_id", sa.String(64), nullable=True))
+    op.create_index(
+        "uq_group_posts_request", "group_posts", ["member_id", "request_id", "group_id"], unique=True
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_group_posts_request", table_name="group_posts")
+    with op.batch_alter_table("group_posts") as batch:
+        batch.drop_column("request_id")
     op.drop_index("uq_event_reservations_request", table_name="event_reservations")
     with op.batch_alter_table("event_reservations") as batch:
         batch.drop_column("request_id")
