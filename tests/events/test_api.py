@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.events.holds import settle_holds
 from neigou.events.models import CustomerCount, EventItem, Invitation, Reservation, ReservationStatus
 from neigou.kit.clock import utcnow
+from neigou.kit.settings import Settings
+from neigou.web.app import create_app
 from tests.conftest import row_counts
 from tests.events.builders import SKU, add_employees, create_event, invite
 from tests.factories import create_member, create_program
@@ -216,3 +218,17 @@ def test_the_per_customer_limit_counts_one_phone_however_it_is_written(
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(CustomerCount)) == 1
         assert session.scalar(select(func.sum(Reservation.quantity))) == 2
+
+
+def test_a_redis_that_does_not_answer_sheds_reservations_with_retry_after(
+    client: TestClient, operator: dict[str, str], settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    """The gate's Redis down: 503 ``overloaded`` with ``Retry-After`` (the caller retries), never a 500."""
+    world = _world(client, operator)
+    down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})  # nothing listens on port 1
+    before = row_counts(factory)
+    with TestClient(create_app(down, session_factory=factory), raise_server_exceptions=False) as unreachable:
+        shed = _reserve(unreachable, operator, world["event"], customer_ref="13800000001", employee_no="E1")
+    assert (shed.status_code, shed.json()["code"]) == (503, "overloaded"), shed.text
+    assert int(shed.headers["retry-after"]) >= 1
+    assert row_counts(factory) == before

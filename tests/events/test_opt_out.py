@@ -59,7 +59,7 @@ def _world(api: TestClient, operator: dict[str, str]) -> tuple[int, str]:
     code, spare = invite(api, operator, event, "E1", 2)
     for body in (
         {"customer_ref": SHOPPER, "invitation_code": code, "quantity": 2},
-        {"customer_ref": SHOPPER, "employee_no": "E1", "sku": CUP},
+        {"customer_ref": SHOPPER, "employee_no": "E1", "sku": CUP, "request_id": "cup-1"},
         {"customer_ref": OTHER, "invitation_code": spare},
     ):
         response = _reserve(api, operator, event, **body)
@@ -78,7 +78,7 @@ def _gate_state(api: TestClient, factory: sessionmaker[Session], event_id: int) 
     base = gate.base(event_id, created)
     return {
         kind: {k.decode(): v.decode() for k, v in gate.client.hgetall(f"{base}:{kind}").items()}
-        for kind in ("cust", "inv")
+        for kind in ("cust", "inv", "req")
     }
 
 
@@ -127,6 +127,10 @@ def test_an_opt_out_tombstones_reservations_counters_and_invitations(
         assert state["cust"] == {f"{SKU}|{tombstone}": "2", f"{CUP}|{tombstone}": "1", f"{SKU}|{other}": "1"}
         assert state["inv"][code] == tombstone
         assert shopper not in state["inv"].values()
+        # The retry key keeps what it made, for the tombstone.
+        assert list(state["req"]) == ["cup-1"]
+        assert f"|{tombstone}|1|2500|" in state["req"]["cup-1"]
+        assert shopper not in state["req"]["cup-1"]
 
 
 def test_afterwards_the_limit_starts_afresh_and_the_invitation_stays_used(

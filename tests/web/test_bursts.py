@@ -3,7 +3,7 @@ process, on this run's database), 60 platform feeds at once sharing their orders
 orders, with refunds: each order taken in once, each refund posted once, the ledger balanced), and 60
 at once of each console search a form asks as the user types
 (the group owner picker, the campaign coupon pickers of the console and the merchant portal, signed in
-by cookie), get 2xx, 409 or 503 ``overloaded`` with ``Retry-After``, never a 500 (100 anonymous
+by cookie), and 500 event reservations at once (each sent twice under its request id), get 2xx, 409 or 503 ``overloaded`` with ``Retry-After``, never a 500 (100 anonymous
 near-limit posts, made-up tokens and share-link visits at once: 401 or 302, or the same 503);
 what was accepted is consistent (reads give the program, hidden-coupon stock is never oversold and is left
 unsold only if requests were shed); liveness answers all through the burst.
@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
+from neigou.events.models import EventItem, Reservation
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.links.models import CouponClaim
@@ -41,6 +42,7 @@ from neigou.offers.models import CouponTemplate
 from neigou.orders.models import Order, Refund
 from tests import aio
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer
+from tests.events.builders import add_employees, create_event
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
 from tests.links.builders import SHAMPOO, make_link
@@ -300,3 +302,43 @@ def test_a_burst_of_the_console_pickers_searches(
         answers, polls = aio.run(_fire(base, [("GET", path, None)] * SEARCHES, cookie))
         statuses = _check_answers(answers, polls, log_path)
         assert statuses[200] > 0, path
+
+
+def test_a_burst_of_event_reservations_retried_under_their_keys(
+    server: tuple[str, Path],
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+) -> None:
+    """Every shopper's reservation sent twice at once under one request id: the stock is never
+    oversold, a shopper holds at most one reservation, and both of a shopper's answers name it."""
+    base, log_path = server
+    program = create_program(client, operator, code="burst-event")
+    items = [{"sku": "BURST", "price_fen": 100, "stock": STOCK, "per_person_limit": 1}]
+    event_id = create_event(client, operator, program["id"], items=items)
+    add_employees(client, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    path = f"/api/v1/events/{event_id}/reservations"
+    requests = [
+        (
+            "POST",
+            path,
+            {"sku": "BURST", "customer_ref": f"s{i // 2}", "employee_no": "E1", "request_id": f"r{i // 2}"},
+        )
+        for i in range(BURST)
+    ]
+    answers, polls = aio.run(_fire(base, requests, bearer(make_token("integration"))))
+    statuses = _check_answers(answers, polls, log_path)
+    assert {a.body["code"] for a in answers if a.status == 409} <= {"sold_out"}
+    taken: dict[int, set[int]] = {}
+    for n, answer in enumerate(answers):
+        if answer.status == 201:
+            taken.setdefault(n // 2, set()).add(answer.body["id"])
+    assert all(len(ids) == 1 for ids in taken.values()), taken
+    with factory() as session:
+        reserved = session.scalar(select(EventItem.reserved).where(EventItem.event_id == event_id))
+        rows = session.scalar(select(func.count(Reservation.id)).where(Reservation.event_id == event_id))
+    assert reserved == rows == len(taken) <= STOCK
+    assert statuses[201] >= len(taken)
+    if rows < STOCK:
+        assert statuses[503] > 0, "stock left unsold though no request was shed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, status
+from fastapi import APIRouter, Body, Header, Query, Request, status
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration, OperatorOrMember, require_member_access
 from neigou.events import (
@@ -140,16 +140,22 @@ def issue_invitations(
     "/events/{event_id}/reservations", status_code=status.HTTP_201_CREATED, response_model=ReservedOut
 )
 def create_reservation(
+    *,
     event_id: int,
     body: ReservationBody,
     request: Request,
     session: SessionDep,
     _principal: OperatorOrIntegration,
     clock: MoneyClockDep,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=64)] = None,
 ) -> ReservedOut:
     """Reserve event stock at the event price (409 not_invited, not_live, sold_out, limit_reached); a
     reservation's ``at`` may be past, never in the future (422 time_in_future): it decides whether the
-    event is live and when the hold expires."""
+    event is live and when the hold expires. A retry under the same ``request_id`` (or
+    ``Idempotency-Key``) answers what the first did and takes nothing (422 request_id_reused when it
+    asks for another shopper, sku or quantity)."""
+    if body.request_id and idempotency_key and body.request_id != idempotency_key:
+        raise Invalid(Message("request_id and Idempotency-Key differ."), code="request_id_mismatch")
     runtime = _runtime(request)
     if current_scope(session) is not None:
         service.require_event(session, event_id)  # the runtime's book knows every organization's events
@@ -176,6 +182,7 @@ def create_reservation(
         at=clock.at(body.at),
         link=link,
         gate=runtime.gate,
+        request_id=body.request_id or idempotency_key,
     )
     return ReservedOut(id=reserved.id, price_fen=reserved.price_fen, expires_at=reserved.expires_at)
 

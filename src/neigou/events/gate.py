@@ -5,10 +5,12 @@ that the shopper is invited (an employee number on the whitelist, or an invitati
 unbound or bound to this shopper), that the shopper stays within the sku's per-person limit and that
 stock is left; it then raises both counters, binds the invitation and appends the reservation to a
 Redis stream in the same step. ``writer.ReservationWriter`` moves the stream into the database in
-batches, as clicks are moved. Sold-out, over-limit and uninvited attempts are answered by Redis alone.
+batches, as clicks are moved. Sold-out, over-limit and uninvited attempts are answered by Redis alone,
+and so is a retry under a request id already used (the script keeps each key with what it made).
 
 An event's state is seeded from the database the first time it is seen (``seed``: counters, the
-whitelist, the invitations and their bindings) and lives until a day after the event ends. Keys carry
+whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
+a day after the event ends. Keys carry
 the event's creation instant, so a restored or re-numbered database never meets old counters.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,12 +27,19 @@ import redis
 from neigou.kit.streams import id_from_stream
 
 # KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees set,
-# invitations hash (code → bound customer or ""), reservation stream, seeded marker.
+# invitations hash (code → bound customer or ""), reservation stream, seeded marker,
+# requests hash (request id → "stream id|" and the terms kept with it, see ``Prior``).
 # ARGV: sku, customer, quantity, stock, per-person limit, mode ("e" employee, "i" invitation),
-# employee number or code, the reservation as JSON (without id).
-# Returns {1, stream id} or {-1} limit reached, {-2} sold out, {-3} not seeded, {-4} not invited.
+# employee number or code, the reservation as JSON (without id), request id ("" none), the terms kept
+# with the request id ("customer|quantity|price|expires|sku").
+# Returns {1, stream id} or {2, what the request id holds} (a retry) or {-1} limit reached,
+# {-2} sold out, {-3} not seeded, {-4} not invited.
 RESERVE_SCRIPT = """
 if redis.call('EXISTS', KEYS[6]) == 0 then return {-3} end
+if ARGV[9] ~= '' then
+  local prior = redis.call('HGET', KEYS[7], ARGV[9])
+  if prior then return {2, prior} end
+end
 if ARGV[6] == 'e' then
   if redis.call('SISMEMBER', KEYS[3], ARGV[7]) == 0 then return {-4} end
 else
@@ -44,7 +53,9 @@ if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') + q > tonumber(ARGV[4])
 redis.call('HINCRBY', KEYS[2], field, q)
 redis.call('HINCRBY', KEYS[1], ARGV[1], q)
 if ARGV[6] == 'i' then redis.call('HSET', KEYS[4], ARGV[7], ARGV[2]) end
-return {1, redis.call('XADD', KEYS[5], '*', 'r', ARGV[8])}
+local id = redis.call('XADD', KEYS[5], '*', 'r', ARGV[8])
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[7], ARGV[9], id .. '|' .. ARGV[10]) end
+return {1, id}
 """
 # Give units back (an expired hold): ARGV pairs of (sku, customer, units).
 RETURN_SCRIPT = """
@@ -58,8 +69,9 @@ for i = 1, #ARGV, 3 do
 end
 return 1
 """
-# An opt-out (``erasure``): KEYS customer hash, invitations hash; ARGV customer, tombstone, the
-# event's skus. The customer's counters and invitation bindings move to the tombstone.
+# An opt-out (``erasure``): KEYS customer hash, invitations hash, requests hash; ARGV customer,
+# tombstone, the event's skus. The customer's counters, invitation bindings and the requests they made
+# move to the tombstone (hashes are hex and tombstones ``erased:`` and hex: no pattern characters).
 REKEY_SCRIPT = """
 local moved = 0
 for i = 3, #ARGV do
@@ -78,6 +90,14 @@ for i = 1, #bound, 2 do
     moved = moved + 1
   end
 end
+local asked = redis.call('HGETALL', KEYS[3])
+local mine = '|' .. ARGV[1] .. '|'
+for i = 1, #asked, 2 do
+  if string.find(asked[i + 1], mine, 1, true) then
+    redis.call('HSET', KEYS[3], asked[i], (string.gsub(asked[i + 1], mine, '|' .. ARGV[2] .. '|', 1)))
+    moved = moved + 1
+  end
+end
 return moved
 """
 
@@ -88,23 +108,62 @@ SEED_LOCK_SECONDS = 30
 
 @dataclass(frozen=True)
 class Seed:
-    """An event's state as the database holds it (``service.seed_state`` reads it)."""
+    """An event's state as the database holds it (``seeds.seed_state`` reads it)."""
 
     stock: dict[str, int]
     customers: dict[str, int]
     employees: list[str]
     invitations: dict[str, str]
+    requests: dict[str, str] = field(default_factory=dict)  # request id → ``Prior.held`` of a stored one
 
 
-_CODES = {1: "taken", -1: "limit_reached", -2: "sold_out", -3: "not_seeded", -4: "not_invited"}
+@dataclass(frozen=True)
+class Prior:
+    """The reservation a request id made, as the gate keeps it: enough to answer a retry and to tell
+    a retry from another reservation under the same key."""
+
+    id: int
+    customer: str
+    quantity: int
+    price_fen: int
+    expires_at: datetime
+    sku: str
+
+    @staticmethod
+    def terms(customer: str, quantity: int, price_fen: int, expires_at: datetime, sku: str) -> str:
+        """What is kept after the id (the sku last: it may hold ``|``)."""
+        return f"{customer}|{quantity}|{price_fen}|{expires_at.isoformat()}|{sku}"
+
+    @classmethod
+    def held(cls, reservation: int, terms: str) -> str:
+        """The value of a stored reservation (``#`` and its id where the script writes a stream id)."""
+        return f"#{reservation}|{terms}"
+
+    @classmethod
+    def parse(cls, value: str) -> Prior:
+        made, customer, quantity, price, expires, sku = value.split("|", 5)
+        number = int(made[1:]) if made.startswith("#") else reservation_id(made)
+        return cls(number, customer, int(quantity), int(price), datetime.fromisoformat(expires), sku)
+
+
+_CODES = {
+    1: "taken",
+    2: "replayed",
+    -1: "limit_reached",
+    -2: "sold_out",
+    -3: "not_seeded",
+    -4: "not_invited",
+}
 
 
 class GateResult:
-    """What the script answered: ``code`` (taken, limit_reached, sold_out, not_seeded, not_invited)."""
+    """What the script answered: ``code`` (taken, replayed, limit_reached, sold_out, not_seeded,
+    not_invited)."""
 
     def __init__(self, answer: list[Any]) -> None:
         self.code = _CODES[int(answer[0])]
-        self.stream_id = answer[1].decode() if len(answer) > 1 else None
+        self.stream_id = answer[1].decode() if len(answer) > 1 and self.code == "taken" else None
+        self.prior = Prior.parse(answer[1].decode()) if self.code == "replayed" else None
 
     @property
     def reservation_id(self) -> int:
@@ -139,7 +198,15 @@ class ReservationGate:
         return f"{self.namespace}:event:{event_id}:{int(created_at.timestamp() * 1_000_000)}"
 
     def _keys(self, base: str) -> list[str]:
-        return [f"{base}:stock", f"{base}:cust", f"{base}:emp", f"{base}:inv", self.stream, f"{base}:seeded"]
+        return [
+            f"{base}:stock",
+            f"{base}:cust",
+            f"{base}:emp",
+            f"{base}:inv",
+            self.stream,
+            f"{base}:seeded",
+            f"{base}:req",
+        ]
 
     def reserve(
         self,
@@ -153,14 +220,36 @@ class ReservationGate:
         employee_no: str | None,
         invitation_code: str | None,
         record: dict[str, Any],
+        request_id: str | None = None,
+        terms: str = "",
     ) -> GateResult:
-        """Take ``quantity`` units for the shopper and append the reservation to the stream, or say why not."""
+        """Take ``quantity`` units for the shopper and append the reservation to the stream, or say why not;
+        under a ``request_id`` already used, what it made (``replayed``) and nothing taken."""
         mode, who = ("e", employee_no) if employee_no is not None else ("i", invitation_code)
         answer = self._reserve(
             keys=self._keys(base),
-            args=[sku, customer, quantity, stock, limit, mode, who or "", json.dumps(record)],
+            args=[
+                sku,
+                customer,
+                quantity,
+                stock,
+                limit,
+                mode,
+                who or "",
+                json.dumps(record),
+                request_id or "",
+                terms,
+            ],
         )
         return GateResult(answer)
+
+    def prior(self, base: str, request_id: str) -> tuple[Prior | None, bool]:
+        """What ``request_id`` made in a seeded event, and whether the event is seeded (one round trip)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(f"{base}:req", request_id)
+        pipe.exists(f"{base}:seeded")
+        value, seeded = pipe.execute()
+        return (Prior.parse(value.decode()) if value else None), bool(seeded)
 
     def seeded(self, base: str) -> bool:
         """Whether the event's state is in Redis."""
@@ -174,9 +263,9 @@ class ReservationGate:
         try:
             if self.seeded(base):  # seeded by another caller since this one looked
                 return True
-            stock, cust, emp, inv, _, marker = self._keys(base)
+            stock, cust, emp, inv, _, marker, req = self._keys(base)
             pipe = self.client.pipeline(transaction=True)
-            pipe.delete(stock, cust, emp, inv)
+            pipe.delete(stock, cust, emp, inv, req)
             pipe.hset(stock, mapping=_any({"": 0, **seed.stock}))
             if seed.customers:
                 pipe.hset(cust, mapping=_any(seed.customers))
@@ -184,8 +273,10 @@ class ReservationGate:
                 pipe.sadd(emp, *seed.employees)
             if seed.invitations:
                 pipe.hset(inv, mapping=_any(seed.invitations))
+            if seed.requests:
+                pipe.hset(req, mapping=_any(seed.requests))
             at = int(expire_at.timestamp())
-            for key in (stock, cust, emp, inv):
+            for key in (stock, cust, emp, inv, req):
                 pipe.expireat(key, at)
             pipe.set(marker, "1", exat=at)
             pipe.execute()
@@ -213,9 +304,11 @@ class ReservationGate:
             self._return(keys=[stock, cust], args=args)
 
     def rekey_customer(self, base: str, *, customer: str, tombstone: str, skus: Iterable[str]) -> int:
-        """Move a shopper's counters (of ``skus``) and invitation bindings to the opt-out's tombstone;
-        how many fields moved."""
-        moved = self._rekey(keys=[f"{base}:cust", f"{base}:inv"], args=[customer, tombstone, *skus])
+        """Move a shopper's counters (of ``skus``), invitation bindings and request ids' terms to the
+        opt-out's tombstone; how many fields moved."""
+        moved = self._rekey(
+            keys=[f"{base}:cust", f"{base}:inv", f"{base}:req"], args=[customer, tombstone, *skus]
+        )
         return int(moved)
 
     def counts(self, base: str) -> dict[str, int]:
@@ -225,7 +318,8 @@ class ReservationGate:
 
     def forget(self, base: str) -> None:
         """Drop an event's state (tests, benchmarks)."""
-        self.client.delete(*self._keys(base)[:4], f"{base}:seeded")
+        stock, cust, emp, inv, _, marker, req = self._keys(base)
+        self.client.delete(stock, cust, emp, inv, marker, req)
 
     @staticmethod
     def expiry(ends_at: datetime) -> datetime:

@@ -65,17 +65,20 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         items[item_id] += quantity
         customers[(item_id, customer)] += quantity
         by_event.setdefault(event_id, Counter())[(sku, customer)] += quantity
-    session.execute(
-        update(ITEMS)
-        .where(ITEMS.c.id == bindparam("item"))
-        .values(reserved=ITEMS.c.reserved - bindparam("units")),
-        [{"item": i, "units": n} for i, n in items.items()],
-    )
+    # The shoppers' counters before the items' rows, each in key order, as a reservation takes them
+    # (``reservations``) and the gate's writer stores them: a hold expiring while its shopper reserves
+    # again waits for that reservation instead of deadlocking with it.
     session.execute(
         update(COUNTS)
         .where(COUNTS.c.item_id == bindparam("item"), COUNTS.c.customer_ref_hash == bindparam("customer"))
         .values(reserved=COUNTS.c.reserved - bindparam("units")),
-        [{"item": i, "customer": c, "units": n} for (i, c), n in customers.items()],
+        [{"item": i, "customer": c, "units": n} for (i, c), n in sorted(customers.items())],
+    )
+    session.execute(
+        update(ITEMS)
+        .where(ITEMS.c.id == bindparam("item"))
+        .values(reserved=ITEMS.c.reserved - bindparam("units")),
+        [{"item": i, "units": n} for i, n in sorted(items.items())],
     )
     if gate is not None:
         created = dict(

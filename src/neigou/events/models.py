@@ -101,6 +101,8 @@ class Reservation(Base):
     __table_args__ = (
         Index("ix_event_reservations_hold", "event_id", "status", "expires_at"),
         Index("ix_event_reservations_customer", "event_id", "customer_ref_hash"),
+        # A retried reservation finds the first under the caller's key instead of taking stock again.
+        Index("uq_event_reservations_request", "event_id", "request_id", unique=True),
         CheckConstraint("quantity > 0", name="quantity"),
     )
 
@@ -119,6 +121,7 @@ class Reservation(Base):
     status: Mapped[ReservationStatus] = mapped_column(str_enum(ReservationStatus))
     reserved_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class CustomerCount(Base):

@@ -6,6 +6,8 @@ script decides and appends the reservation to a stream that ``writer`` stores in
 Redis the database decides with conditional statements in the request's transaction: the invitation
 binds only if unbound or already this shopper's, the shopper's counter and the item's stock rise only
 while under their limits, so concurrent requests never oversell nor pass the per-person limit.
+
+A retry under the caller's request id takes nothing and answers what the first answered (``retries``).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.events.gate import ReservationGate, Seed
+from neigou.events import seeds
+from neigou.events.gate import Prior, ReservationGate
 from neigou.events.models import (
     CustomerCount,
     Event,
@@ -28,6 +32,7 @@ from neigou.events.models import (
     Reservation,
     ReservationStatus,
 )
+from neigou.events.retries import find_prior, same_ask, stored_prior
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
@@ -68,6 +73,15 @@ class Shopper:
     masked: str
     employee_no: str | None = None
     invitation_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a reservation asks for, and the caller's idempotency key."""
+
+    sku: str
+    quantity: int
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +149,12 @@ def refused(code: str) -> Conflict:
     return Conflict(messages[code], code=code)
 
 
+def _replayed(prior: Prior, shopper: Shopper, sku: str, quantity: int) -> Reserved:
+    """The first answer under a request id, when the retry asks for the same (else 422)."""
+    same = same_ask(prior, customer=shopper.ref_hash, sku=sku, quantity=quantity)
+    return Reserved(id=same.id, price_fen=same.price_fen, expires_at=same.expires_at.astimezone(UTC))
+
+
 def _checked(
     event: EventSnapshot | None,
     *,
@@ -171,26 +191,30 @@ def reserve(
     at: datetime,
     link: CachedLink | None = None,
     gate: ReservationGate | None = None,
+    request_id: str | None = None,
 ) -> Reserved:
-    """Reserve ``quantity`` units of ``sku`` for the shopper, or raise why not (409 with its code)."""
+    """Reserve ``quantity`` units of ``sku`` for the shopper, or raise why not (409 with its code); a
+    retry under ``request_id`` answers what the first reservation answered and takes nothing."""
+    if (
+        event is not None
+        and request_id is not None
+        and (
+            prior := find_prior(
+                session, gate, event_id=event.id, created_at=event.created_at, request_id=request_id
+            )
+        )
+        is not None
+    ):
+        return _replayed(prior, shopper, sku, quantity)
     snapshot, item = _checked(event, event_id=event_id, sku=sku, quantity=quantity, at=at, link=link)
     if shopper.employee_no is None and shopper.invitation_code is None:
         raise refused("not_invited")
+    asked = Asked(sku, quantity, request_id)
     if gate is not None:
         return _through_gate(
-            session,
-            gate,
-            event=snapshot,
-            item=item,
-            shopper=shopper,
-            sku=sku,
-            quantity=quantity,
-            at=at,
-            link=link,
+            session, gate, event=snapshot, item=item, shopper=shopper, asked=asked, at=at, link=link
         )
-    return _in_database(
-        session, event=snapshot, item=item, shopper=shopper, sku=sku, quantity=quantity, at=at, link=link
-    )
+    return _in_database(session, event=snapshot, item=item, shopper=shopper, asked=asked, at=at, link=link)
 
 
 def _through_gate(
@@ -200,13 +224,13 @@ def _through_gate(
     event: EventSnapshot,
     item: ItemTerms,
     shopper: Shopper,
-    sku: str,
-    quantity: int,
+    asked: Asked,
     at: datetime,
     link: CachedLink | None,
 ) -> Reserved:
+    sku, quantity = asked.sku, asked.quantity
     base = gate.base(event.id, event.created_at)
-    expires = at + event.hold
+    expires = (at + event.hold).astimezone(UTC)
     record = {
         "e": event.id,
         "i": item.id,
@@ -221,7 +245,9 @@ def _through_gate(
         "mb": link.member_id if link else None,
         "at": at.isoformat(),
         "x": expires.isoformat(),
+        "rq": asked.request_id,
     }
+    terms = Prior.terms(shopper.ref_hash, quantity, item.price_fen, expires, sku)
     for _ in range(40):
         result = gate.reserve(
             base,
@@ -233,39 +259,18 @@ def _through_gate(
             employee_no=shopper.employee_no,
             invitation_code=shopper.invitation_code,
             record=record,
+            request_id=asked.request_id,
+            terms=terms,
         )
         if result.code != "not_seeded":
             break
-        if not gate.seed(base, seed_state(session, event.id), expire_at=gate.expiry(event.ends_at)):
+        if not gate.seed(base, seeds.seed_state(session, event.id), expire_at=gate.expiry(event.ends_at)):
             time.sleep(0.05)  # another process is seeding
+    if result.prior is not None:  # a retry raced the first past ``_prior``
+        return _replayed(result.prior, shopper, sku, quantity)
     if result.code != "taken":
         raise refused("not_live" if result.code == "not_seeded" else result.code)
     return Reserved(id=result.reservation_id, price_fen=item.price_fen, expires_at=expires)
-
-
-def seed_state(session: Session, event_id: int) -> Seed:
-    """An event's counters, whitelist and invitations as the database holds them."""
-    stock = session.execute(
-        select(EventItem.sku, EventItem.reserved).where(EventItem.event_id == event_id)
-    ).all()
-    customers = session.execute(
-        select(EventItem.sku, CustomerCount.customer_ref_hash, CustomerCount.reserved)
-        .join(EventItem, EventItem.id == CustomerCount.item_id)
-        .where(EventItem.event_id == event_id, CustomerCount.reserved > 0)
-    ).all()
-    employees = session.scalars(
-        select(EventEmployee.employee_no).where(EventEmployee.event_id == event_id)
-    ).all()
-    invitations = session.execute(
-        select(Invitation.code, Invitation.customer_ref_hash).where(Invitation.event_id == event_id)
-    ).all()
-    session.rollback()  # give the connection back before Redis is written
-    return Seed(
-        stock={sku: n for sku, n in stock},  # noqa: C416 - rows, not pairs
-        customers={f"{sku}|{customer}": n for sku, customer, n in customers},
-        employees=list(employees),
-        invitations={code: bound or "" for code, bound in invitations},
-    )
 
 
 def _in_database(
@@ -274,14 +279,39 @@ def _in_database(
     event: EventSnapshot,
     item: ItemTerms,
     shopper: Shopper,
-    sku: str,
-    quantity: int,
+    asked: Asked,
     at: datetime,
     link: CachedLink | None,
 ) -> Reserved:
     # The shopper's opt-out lock before the first write of them: an opt-out at the same moment either
     # waits and erases this reservation, or is erased already (``privacy.repository.lock_customers``).
+    # Retries of one shopper queue on it too, so the second finds the first's reservation.
     privacy.lock_customers(session, {shopper.ref_hash})
+    if asked.request_id is not None:
+        if (prior := stored_prior(session, event.id, asked.request_id)) is not None:
+            return _replayed(prior, shopper, asked.sku, asked.quantity)
+        try:
+            with session.begin_nested():  # a refusal or a key taken meanwhile undoes the counters
+                return _write(session, event=event, item=item, shopper=shopper, asked=asked, at=at, link=link)
+        except IntegrityError:  # another shopper's reservation took the key since
+            prior = stored_prior(session, event.id, asked.request_id)
+            if prior is None:
+                raise
+            return _replayed(prior, shopper, asked.sku, asked.quantity)
+    return _write(session, event=event, item=item, shopper=shopper, asked=asked, at=at, link=link)
+
+
+def _write(
+    session: Session,
+    *,
+    event: EventSnapshot,
+    item: ItemTerms,
+    shopper: Shopper,
+    asked: Asked,
+    at: datetime,
+    link: CachedLink | None,
+) -> Reserved:
+    sku, quantity = asked.sku, asked.quantity
     employee_id, invitation_id = _eligible(session, event.id, shopper, at)
     insert_ignoring_duplicates(
         session, CustomerCount, [{"item_id": item.id, "customer_ref_hash": shopper.ref_hash, "reserved": 0}]
@@ -306,7 +336,7 @@ def _in_database(
     )
     if stock.rowcount == 0:  # type: ignore[attr-defined]
         raise refused("sold_out")
-    expires = at + event.hold
+    expires = (at + event.hold).astimezone(UTC)
     reservation_id = session.execute(
         insert(Reservation)
         .values(
@@ -324,6 +354,7 @@ def _in_database(
             status=ReservationStatus.HELD,
             reserved_at=at,
             expires_at=expires,
+            request_id=asked.request_id,
         )
         .returning(Reservation.id)
     ).scalar_one()

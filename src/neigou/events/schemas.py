@@ -83,6 +83,8 @@ class ReservationBody(BaseModel):
     sku: Code
     quantity: Annotated[int, Field(ge=1, le=10_000, strict=True)] = 1
     at: Instant | None = None
+    # Idempotency key (the Idempotency-Key header works too): a retry returns the first reservation.
+    request_id: Code | None = None
 
 
 class ReservedOut(BaseModel):

@@ -60,6 +60,7 @@ def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
                 "status": ReservationStatus.HELD,
                 "reserved_at": datetime.fromisoformat(r["at"]),
                 "expires_at": datetime.fromisoformat(r["x"]),
+                "request_id": r.get("rq"),
             }
         )
     return rows
@@ -116,18 +117,20 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
     for r in new:
         items[r["item_id"]] += r["quantity"]
         customers[(r["item_id"], r["customer_ref_hash"])] += r["quantity"]
+    # The shoppers' counters before the items' rows, each in key order, as reservations and the
+    # settling of holds take them (``holds.settle_holds``): never a deadlock with either.
+    upsert_adding(
+        session,
+        CustomerCount,
+        [{"item_id": i, "customer_ref_hash": c, "reserved": n} for (i, c), n in sorted(customers.items())],
+        key=("item_id", "customer_ref_hash"),
+        add="reserved",
+    )
     session.execute(
         update(ITEMS)
         .where(ITEMS.c.id == bindparam("item"))
         .values(reserved=ITEMS.c.reserved + bindparam("units")),
-        [{"item": item, "units": units} for item, units in items.items()],
-    )
-    upsert_adding(
-        session,
-        CustomerCount,
-        [{"item_id": i, "customer_ref_hash": c, "reserved": n} for (i, c), n in customers.items()],
-        key=("item_id", "customer_ref_hash"),
-        add="reserved",
+        [{"item": item, "units": units} for item, units in sorted(items.items())],
     )
     bindings = [
         {"inv": r["invitation_id"], "customer": r["customer_ref_hash"], "at": r["reserved_at"]}

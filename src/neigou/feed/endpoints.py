@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 
 from neigou.auth.dependencies import OperatorOrMember, require_member_access
 from neigou.feed import delivery as _delivery  # noqa: F401 - registers the delivery job
@@ -55,9 +55,16 @@ def get_feed(
 
 @router.post("/members/{member_id}/posts", status_code=status.HTTP_201_CREATED, response_model=PostsOut)
 def create_posts(
-    member_id: int, body: PostsCreate, request: Request, session: SessionDep, principal: OperatorOrMember
+    *,
+    member_id: int,
+    body: PostsCreate,
+    request: Request,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=64)] = None,
 ) -> PostsOut:
-    """For each group one post with links made for it; another owner's group is a 404."""
+    """For each group one post with links made for it; another owner's group is a 404. A retry under
+    the same ``Idempotency-Key`` answers the posts it made (409 idempotency_key_reused for other terms)."""
     require_member_access(principal, member_id)
     member = require_member(session, member_id)
     made = post_service.create_posts(
@@ -69,6 +76,7 @@ def create_posts(
         at=body.at or utcnow(),
         base_url=_base(request),
         actor=principal.actor,
+        request_id=idempotency_key,
     )
     return PostsOut(posts=posts_out(session, [m.post for m in made], _base(request)))
 

@@ -45,6 +45,8 @@ class GroupPost(Base):
     __table_args__ = (
         Index("ix_group_posts_member_scheduled", "member_id", "scheduled_at"),
         Index("ix_group_posts_due", "status", "scheduled_at"),
+        # Posts made again under the owner's key find the first ones instead of posting twice.
+        Index("uq_group_posts_request", "member_id", "request_id", "group_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -60,6 +62,7 @@ class GroupPost(Base):
     detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class GroupPostLink(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -66,6 +67,21 @@ def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime)
     return [best[s] for s in skus]
 
 
+def _retry(
+    session: Session, earlier: list[GroupPost], *, group_ids: list[int], skus: list[str], slot: Slot
+) -> list[MadePost]:
+    """The posts made first under a key, when the retry asks for the same; else 409."""
+    links = repo.post_links(session, [p.id for p in earlier])
+    same = [p.group_id for p in earlier] == group_ids and all(
+        p.slot is slot and [link.sku for link in links[p.id]] == skus for p in earlier
+    )
+    if not same:
+        raise Conflict(
+            Message("This Idempotency-Key was used for other posts."), code="idempotency_key_reused"
+        )
+    return [MadePost(p, links[p.id]) for p in earlier]
+
+
 def create_posts(
     session: Session,
     *,
@@ -76,8 +92,44 @@ def create_posts(
     at: datetime,
     base_url: str,
     actor: Actor,
+    request_id: str | None = None,
 ) -> list[MadePost]:
-    """One post per group, each with its own links for the skus; checked whole before writing."""
+    """One post per group, each with its own links for the skus; checked whole before writing. Under a
+    ``request_id`` already used, the posts it made (409 ``idempotency_key_reused`` for other terms)."""
+    if request_id is not None and (earlier := repo.posts_by_request(session, member.id, request_id)):
+        return _retry(session, earlier, group_ids=group_ids, skus=skus, slot=slot)
+    try:
+        with session.begin_nested():  # a parallel retry that stored its posts first wins the key
+            return _create(
+                session,
+                member=member,
+                group_ids=group_ids,
+                skus=skus,
+                slot=slot,
+                at=at,
+                base_url=base_url,
+                actor=actor,
+                request_id=request_id,
+            )
+    except IntegrityError:
+        earlier = repo.posts_by_request(session, member.id, request_id) if request_id is not None else []
+        if not earlier:
+            raise
+        return _retry(session, earlier, group_ids=group_ids, skus=skus, slot=slot)
+
+
+def _create(
+    session: Session,
+    *,
+    member: Member,
+    group_ids: list[int],
+    skus: list[str],
+    slot: Slot,
+    at: datetime,
+    base_url: str,
+    actor: Actor,
+    request_id: str | None,
+) -> list[MadePost]:
     program = programs.get_program(session, member.program_id)
     if program is None or not programs.list_tiers(session, member.program_id):
         raise Conflict(NO_TIERS, code="no_tiers")
@@ -117,6 +169,7 @@ def create_posts(
             status=PostStatus.SCHEDULED if delivery is Delivery.ROBOT else PostStatus.TO_COPY,
             attempts=0,
             created_at=at,
+            request_id=request_id,
         )
         made.append(MadePost(post, group_links))
     insert_links(session, links)

@@ -101,6 +101,17 @@ def get_post(session: Session, post_id: int) -> GroupPost | None:
     return session.get(GroupPost, post_id)
 
 
+def posts_by_request(session: Session, member_id: int, request_id: str) -> list[GroupPost]:
+    """The member's posts made under this idempotency key, in the order they were made."""
+    return list(
+        session.scalars(
+            select(GroupPost)
+            .where(GroupPost.member_id == member_id, GroupPost.request_id == request_id)
+            .order_by(GroupPost.id)
+        )
+    )
+
+
 def recent_posts(session: Session, member_id: int, *, limit: int = 50) -> list[GroupPost]:
     """A member's latest posts, latest slot first."""
     return list(

@@ -4,7 +4,8 @@
 Past capacity a caller gets a quick, honest answer instead of a stall: the pool holds a connection for
 every admitted request (``Settings.pool_size``), so an admitted request never waits for one, and a
 burst queues here, on the event loop, holding neither a thread nor a connection. A pool timeout that
-still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500. An event
+still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500, and so does a
+request that finds Redis unreachable or timing out. An event
 stream is admitted like any request, then hands its slot back when it starts streaming and is counted
 by ``web.streaming.StreamGate`` for the rest of its life.
 """
@@ -15,6 +16,7 @@ import asyncio
 import math
 from collections import deque
 
+import redis
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -138,10 +140,17 @@ class AdmissionControl:
 
 
 def install(app: FastAPI, *, retry_after_ms: int) -> None:
-    """Answer a pool timeout like a shed request: 503 ``overloaded``, never a 500."""
+    """Answer a pool timeout, and a Redis that does not answer (the reservation and coupon gates, the
+    streams), like a shed request: 503 ``overloaded`` with ``Retry-After``, never a 500."""
 
     @app.exception_handler(PoolTimeout)
     async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
         POOL_TIMEOUTS.inc()
         log.warning("request.pool_timeout", path=request.url.path, error=redact_cut(str(exc), 300))
+        return overloaded(request, retry_after_ms)
+
+    @app.exception_handler(redis.ConnectionError)
+    @app.exception_handler(redis.TimeoutError)
+    async def _redis_unavailable(request: Request, exc: redis.RedisError) -> Response:
+        log.warning("request.redis_unavailable", path=request.url.path, error=type(exc).__name__)
         return overloaded(request, retry_after_ms)
