@@ -11,7 +11,7 @@ both databases; null keys never clash.
 index on ``(member_id, request_id, group_id)``: one request makes one post per group, and a retry
 finds them instead of posting into each group again.
 
-Revision ID: 0038
+Revision ID: 0033
 Revises: 0032
 Create Date: 2026-12-05 23:40:00.000000
 """
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0038"
+revision: str = "0033"
 down_revision: str | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
