@@ -23,16 +23,20 @@ _KEY_CHARS = r"A-Za-z0-9_.%+\-"
 _PARAM_KEY = re.compile(rf"(?<![{_KEY_CHARS}])[{_KEY_CHARS}]++=")
 _PARAM_VALUE = re.compile(r"[^&\s\"'#]+")
 # A key names a secret when it ends with a secret's name (``access_token``, ``webhook.secret``,
-# ``monkey`` too: better too much than too little), is a signing or sign-in parameter, or holds an
-# identity's name as one of its parts (``phone``, ``phone_number``, ``customer_ref``, ``user.openid``).
-# Only its last characters are read for the first rule (a key longer than this names nothing we know):
-# the rule backtracks over a run of letters and dashes, so it is kept to a bounded piece of text.
+# ``payee_keys``, ``target_sealed``, ``set-cookie``, ``monkey`` too: better too much than too little), is
+# a signing or sign-in parameter, or holds an identity's name as one of its parts (``phone``,
+# ``phone_number``, ``customer_ref``, ``customer_ref_hash``, ``user.openid``, ``union_id``). A camel-case
+# key is read as its snake-case form (``customerRef``, ``accessToken``, ``openId``). Only its last
+# characters are read for the first rule (a key longer than this names nothing we know): the rule
+# backtracks over a run of letters and dashes, so it is kept to a bounded piece of text.
 _KEY_TAIL = 64
 _SECRET_TAIL = re.compile(
-    r"(?i)(?:^|\b)(?:[a-z_-]*(?:token|key|secret|password|signature|phone|mobile|openid)|sig|sign|code|"
-    r"customer_ref)$"
+    r"(?i)(?:^|\b)(?:[a-z_-]*(?:token|key|secret|password|passwd|signature|sealed|cookie|authorization|"
+    r"credential|bearer|phone|mobile|openid)s?|sig|sign|code|customer_ref)$"
 )
-_IDENTITY_PART = re.compile(r"(?i)(?<![a-z])(?:phone|mobile|openid|customer_ref)(?![a-z])")
+_IDENTITY_PART = re.compile(r"(?i)(?<![a-z])(?:phone|mobile|open_?id|union_?id|customer_ref)(?![a-z])")
+# A lower-case letter or digit followed by a capital: where a camel-case key's words part.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # How many times a key is decoded: ``customer%255Fref`` (encoded twice) is still read as the key it names.
 _DECODINGS = 3
 
@@ -48,10 +52,14 @@ def decoded_key(key: str) -> str:
 
 
 def names_secret(key: str) -> bool:
-    """Whether a query parameter's key, as written or decoded, names a secret or a shopper's identity."""
+    """Whether a key names a secret or a shopper's identity: the one rule for a query parameter's key
+    (``redact_params``) and a structured log field's name (``kit.logging.redact_value``), read as
+    written, as a server decodes it and in snake case (``customerRef`` is ``customer_ref``)."""
+    forms = {key, decoded_key(key)}
+    forms |= {_CAMEL.sub("_", form) for form in forms}
     return any(
         _SECRET_TAIL.search(form[-_KEY_TAIL:]) is not None or _IDENTITY_PART.search(form) is not None
-        for form in {key, decoded_key(key)}
+        for form in forms
     )
 
 
