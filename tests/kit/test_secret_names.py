@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from neigou.kit.logging import REDACTED, RedactingFilter, redact_text, redact_value
+from neigou.kit.logging import REDACTED, RedactingFilter, redact_reply, redact_text, redact_value
 from neigou.kit.redact import names_secret
 
 pytestmark = pytest.mark.no_database
@@ -91,3 +91,28 @@ def test_an_access_lines_query_loses_a_share_links_reference_or_a_token(query: s
     assert "/l/k7Qm2xPa?from=timeline&" in line
     assert VALUE not in line
     assert line.endswith(f'={REDACTED} HTTP/1.1" 302')
+
+
+def test_a_quoted_pair_is_read_by_the_same_rule() -> None:
+    """JSON a receiver echoed, a dict's repr in an error: a value under a secret's or an identity's
+    name is redacted, the other values kept."""
+    echoed = (
+        f'{{"openid": "{VALUE}", "customerRef":"{VALUE}", "webhook-signature":"v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",'
+        f' "msg": "invalid receiver", "errcode": "40001"}}'
+    )
+    assert redact_text(echoed) == (
+        f'{{"openid": "{REDACTED}", "customerRef":"{REDACTED}", "webhook-signature":"{REDACTED}",'
+        f' "msg": "invalid receiver", "errcode": "40001"}}'
+    )
+    row = f"{{'customer_ref_hash': '{VALUE}', 'program_id': 3, 'code': 27}}"
+    assert redact_text(row) == f"{{'customer_ref_hash': '{REDACTED}', 'program_id': 3, 'code': 27}}"
+
+
+def test_a_stored_reply_loses_what_the_receiver_echoed() -> None:
+    """A webhook receiver's or robot's refusal echoing what it was sent: kept on the row redacted."""
+    robot = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k3y0f7h3r0b07"
+    reply = f'400 {{"errmsg": "bad request", "echo": {{"openId": "{VALUE}", "app_secret": "s3cr3t-value"}}}}'
+    kept = redact_reply(reply, robot, limit=500)
+    assert VALUE not in kept
+    assert "s3cr3t-value" not in kept
+    assert '"errmsg": "bad request"' in kept

@@ -3,8 +3,10 @@
 
 A query parameter is redacted by what its key *means*: the key is read as a server reads it
 (percent-escapes and ``+`` decoded, ``customer%5Fref`` and ``%63ustomer_ref`` are ``customer_ref``), its
-value replaced as written. Every pattern here runs in time linear in the text (no nested unbounded
-repetition, a key is read from its start only): a log line may be as long as a request's URL.
+value replaced as written; a quoted pair (``"openid": "…"`` in JSON a receiver echoed,
+``'customer_ref_hash': '…'`` in a dict's repr) by the same rule (:func:`names_secret`). Every pattern here
+runs in time linear in the text (no nested unbounded repetition, a key is read from its start only): a log
+line may be as long as a request's URL.
 """
 
 from __future__ import annotations
@@ -130,6 +132,25 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# A quoted name and its quoted value, as JSON, a Python dict's repr or a header echoed as JSON writes
+# them (``"openid": "…"``, ``'customer_ref_hash': '…'``, ``"webhook-signature":"v1,…"``). Linear: the
+# name is bounded and a value's scan stops at the next quote.
+_QUOTED_PAIR = re.compile(r"""(["'])([A-Za-z0-9_.\-]{1,64})\1(\s*[:=]\s*)(["'])([^"'\n]*)\4""")
+
+
+def _quoted_pair(found: re.Match[str]) -> str:
+    quote, name, sep, value_quote, value = found.group(1, 2, 3, 4, 5)
+    if value in {REDACTED, PHONE} or not names_secret(name):  # a phone already reads ``[phone]``
+        return found.group()
+    return f"{quote}{name}{quote}{sep}{value_quote}{REDACTED}{value_quote}"
+
+
+def redact_quoted_pairs(text: str) -> str:
+    """``text`` with the value of every quoted ``"name": "value"`` pair whose name names a secret
+    (:func:`names_secret`, the rule a query's key and a log field's name are read by) replaced."""
+    return _QUOTED_PAIR.sub(_quoted_pair, text) if ":" in text or "=" in text else text
+
+
 def redact_text(text: str) -> str:
     """The text with every secret it carries replaced by a marker."""
     for pattern, replacement in _HEADERS:
@@ -137,4 +158,4 @@ def redact_text(text: str) -> str:
     text = redact_params(text)
     for pattern, replacement in _TEXT:
         text = pattern.sub(replacement, text)
-    return text
+    return redact_quoted_pairs(text)
