@@ -4,9 +4,11 @@ traceback there (a database error's DETAIL and bound values), in Redis or the jo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy.exc import IntegrityError
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit import jobs
@@ -33,3 +35,30 @@ def test_a_failed_job_leaves_no_error_text_in_the_queue(
     runner.huey.execute(task)  # fails, as a consumer's worker runs it
     assert runner.huey.result_count() == 0
     assert OPENID.encode() not in path.read_bytes()
+
+
+class _RefusingSession:
+    """A session whose statement the database refuses, naming its bound value (the job's key)."""
+
+    def execute(self, *_args: Any) -> None:
+        raise OperationalError("DELETE FROM job_runs WHERE key = %(k)s", {"k": OPENID}, Exception(DETAIL))
+
+    def commit(self) -> None:
+        return None
+
+    def rollback(self) -> None:
+        return None
+
+
+def test_a_key_that_cannot_be_freed_is_logged_without_the_statements_values(
+    app: FastAPI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    del app  # built for its logging set-up
+    capfd.readouterr()
+    jobs._forget(cast(Session, _RefusingSession()), "tests.job@2026-12-06T00:00")
+    err = capfd.readouterr().err
+    assert "job.key_kept" in err
+    assert "tests.job@2026-12-06T00:00" in err  # the job's key, under ``run``
+    assert "sqlalchemy.exc.OperationalError" in err
+    assert OPENID not in err
+    assert "DETAIL" not in err

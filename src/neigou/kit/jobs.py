@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.db import Base, UTCDateTime
+from neigou.kit.logging import error_summary
 from neigou.kit.metrics import JOB_FAILURES
 from neigou.kit.settings import Settings, use_settings
 
@@ -113,7 +114,7 @@ def _forget(session: Session, key: str) -> None:
         session.commit()
     except Exception as exc:
         session.rollback()
-        log.warning("job.key_kept", key=key, error=repr(exc))
+        log.warning("job.key_kept", run=key, error=error_summary(exc))  # no bound values
 
 
 class JobRunner:
