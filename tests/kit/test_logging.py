@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from neigou.auth.models import Role
 from neigou.kit.logging import REDACTED, RedactingFilter, redact_text, redact_value
 from neigou.kit.phones import ascii_digits
+from neigou.kit.tracebacks import SUMMARY_LIMIT
 from neigou.privacy import service as privacy_service
 from tests.conftest import TokenMaker, bearer
 
@@ -100,9 +101,11 @@ def test_secret_keys_are_redacted_whatever_the_value() -> None:
     }
     named = {"webhook_secret": "s", "outbound_secret": "s", "target_sealed": "gAAA", "payee_keys": "k"}
     assert redact_value(None, named) == dict.fromkeys(named, REDACTED)
+    # a job's key is logged as ``run``: a field named ``key`` is a secret's, as a query's ``key=`` is
     assert (
-        redact_value(None, {"job": "crm.deliver", "key": "crm.deliver@2026-03-25T10:00"})["key"] != REDACTED
+        redact_value(None, {"job": "crm.deliver", "run": "crm.deliver@2026-03-25T10:00"})["run"] != REDACTED
     )
+    assert redact_value(None, {"key": "k3y0f7h3r0b07"})["key"] == REDACTED
 
 
 def test_a_called_url_logs_no_line_with_its_key(app: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
@@ -186,7 +189,7 @@ def test_a_failed_write_logs_neither_the_callers_token_nor_the_phone_it_was_sent
     assert "13812345678" not in ascii_digits(err).replace(" ", "").replace("-", "")
 
 
-LOG_CUT = 500  # web.problems cuts the logged repr of an unstorable value's error to this length
+LOG_CUT = SUMMARY_LIMIT  # web.problems logs an unstorable value's error as its summary, cut to this length
 SPLIT_SECRETS = [("13812345678", "1381234"), ("ngt_Zx9-Yw8_Vu7Ts6Rq5", "ngt_Zx9-Yw")]
 
 
@@ -197,9 +200,9 @@ def test_an_unstorable_value_log_cut_leaves_no_part_of_a_secret_at_the_cut(
     """The logged error is redacted before it is cut: a phone or a token that straddles the cut would
     otherwise leave its first characters (no longer a whole number or token) in the line."""
     lead = "Python int too large to convert to SQLite INTEGER for "
-    pad = LOG_CUT - len("OverflowError('") - len(lead) - len(" " + head)
+    pad = LOG_CUT - len("OverflowError: ") - len(lead) - len(" " + head)
     text = lead + "x" * pad + " " + secret
-    assert repr(OverflowError(text))[:LOG_CUT].endswith(" " + head)  # the cut splits the secret
+    assert f"OverflowError: {text}"[:LOG_CUT].endswith(" " + head)  # the cut splits the secret
     fragment = head.removeprefix("ngt_")
 
     def overflow() -> None:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.db import Base, UTCDateTime
+from neigou.kit.logging import error_summary
 from neigou.kit.metrics import JOB_FAILURES
 from neigou.kit.settings import Settings, use_settings
 
@@ -113,7 +114,7 @@ def _forget(session: Session, key: str) -> None:
         session.commit()
     except Exception as exc:
         session.rollback()
-        log.warning("job.key_kept", key=key, error=repr(exc))
+        log.warning("job.key_kept", run=key, error=error_summary(exc))  # no bound values
 
 
 class JobRunner:
@@ -177,7 +178,7 @@ class JobRunner:
             raise
         finally:
             session.close()
-        log.info("job.done", job=name, key=key)
+        log.info("job.done", job=name, run=key)
         return True
 
     def queued(self) -> int:
@@ -210,16 +211,20 @@ _runner: JobRunner | None = None
 
 
 def make_huey(backend: str, *, redis_url: str | None, jobs_path: str) -> Huey:
-    """The huey queue for a backend name (in-process | redis | immediate)."""
+    """The huey queue for a backend name (in-process | redis | immediate).
+
+    Without a result store: nothing reads a job's result, and huey would keep a failed run's
+    ``repr`` and whole traceback there (a database error's DETAIL and bound values: a shopper's hash,
+    an openid), in Redis or the jobs file. A failure is logged instead, as ``kit.logging`` writes it."""
     if backend == "immediate":
-        return MemoryHuey("neigou", immediate=True)
+        return MemoryHuey("neigou", immediate=True, results=False)
     if backend == "redis":
         if not redis_url:
             raise ValueError("NEIGOU_JOBS_BACKEND=redis needs NEIGOU_REDIS_URL")
-        return RedisHuey("neigou", url=redis_url)
+        return RedisHuey("neigou", url=redis_url, results=False)
     # A fresh machine has no state directory yet: make it, as the SQLite database URL does.
     Path(jobs_path).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("neigou", filename=jobs_path)
+    return SqliteHuey("neigou", filename=jobs_path, results=False)
 
 
 def install(runner: JobRunner | None) -> None:

@@ -4,9 +4,15 @@ Every log line goes through one redaction step, whichever library wrote it: bear
 passwords, cookies, ``token=``, ``key=`` and ``sign=`` in URLs (a robot's key, a signed robot call) and a
 shopper's ``customer_ref=``, ``phone=`` or ``openid=``, their keys read as a server decodes them
 (``customer%5Fref=``), API tokens and sign-in codes (``ngt_…``, ``ngc_…``) and mainland phone numbers
-however they are written never reach the log (the rules are in ``kit.redact``); a field named like a secret (``webhook_secret``, ``outbound_secret``, ``target_sealed``) is
-redacted whatever it holds. Tracebacks are plain (no local variables: a local may hold a token, and a
-traceback with locals can run to tens of thousands of lines).
+however they are written never reach the log (the rules are in ``kit.redact``); a field whose name
+names a secret or a shopper's identity by the same rule a query's key is read with
+(``kit.redact.names_secret``: ``webhook_secret``, ``api_key``, ``x_token``, ``target_sealed``,
+``customerRef``, ``openid``) is redacted whatever it holds, so a field is named for what it holds (a
+problem's code is logged as ``problem``, a job's key as ``run``). An error is logged by its class and the
+redacted first line of its message (``kit.tracebacks.error_summary``: never a database error's
+``DETAIL`` or its statement's bound values), and a traceback as its frames (file, line, function), the
+chained causes by class alone (``kit.tracebacks.safe_traceback``): no local variables, no causes'
+messages, whichever logger writes it (uvicorn's "Exception in ASGI application", huey's failed task).
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
 and shown on pages, not only logged: :func:`redact_reply` takes the values of the called URL's query (the
@@ -27,7 +33,8 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 import structlog
 
-from neigou.kit.redact import REDACTED, decoded_key, redact_text
+from neigou.kit.redact import REDACTED, names_secret, redact_text
+from neigou.kit.tracebacks import error_summary, exception_of, safe_traceback
 from neigou.kit.urls import path_tokens
 
 __all__ = [
@@ -36,6 +43,8 @@ __all__ = [
     "REDACTED",
     "RedactingFilter",
     "configure_logging",
+    "error_summary",
+    "format_exception",
     "redact_cut",
     "redact_event",
     "redact_reply",
@@ -49,13 +58,6 @@ __all__ = [
 MIN_REDACTED = 4
 # Libraries whose informational lines carry the URLs they call.
 QUIET_LOGGERS = ("httpx", "httpcore")
-
-# Keys whose value is a secret whatever it looks like (as written, or as a server decodes a query's key).
-_SECRET_KEYS = re.compile(
-    r"(?i)^(authorization|cookie|set-cookie|x-api-key|password|passwd|secret|secret_key|token|"
-    r"access_token|refresh_token|api_token|bearer|signature|webhook[-_]signature|phone|mobile|openid|customer_ref|"
-    r"payee_keys|sealing_keys|[a-z0-9]+[_-](?:secret|token|password|signature|sealed))$"
-)
 
 
 def redact_cut(text: str, limit: int) -> str:
@@ -98,17 +100,28 @@ def redact_reply(text: str, *urls: str, limit: int) -> str:
 
 def redact_value(key: str | None, value: Any) -> Any:
     """A logged value with its secrets removed (mappings and sequences walked)."""
-    if key is not None and (_SECRET_KEYS.match(key) or _SECRET_KEYS.match(decoded_key(key))):
+    if key is not None and names_secret(key):
         return REDACTED
+    if isinstance(value, BaseException):  # ``log.warning("…", error=exc)``, ``logger.error("%s", exc)``
+        return error_summary(value)
+    if isinstance(value, bytes | bytearray):
+        value = value.decode("utf-8", "replace")
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, Mapping):
         return {k: redact_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(redact_value(None, v) for v in value)
-    if isinstance(value, bytes | bytearray):
-        return redact_text(value.decode("utf-8", "replace"))
     return value
+
+
+def format_exception(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: an event's ``exc_info`` becomes its ``exception``, as
+    ``kit.tracebacks.safe_traceback`` writes it (frames, the error's class and redacted first line)."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info is not None and (exc := exception_of(exc_info)) is not None:
+        event["exception"] = safe_traceback(exc)
+    return event
 
 
 def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -128,8 +141,8 @@ class RedactingFilter(logging.Filter):
             record.args = tuple(redact_value(None, a) for a in record.args)
         elif isinstance(record.args, Mapping):
             record.args = {k: redact_value(str(k), v) for k, v in record.args.items()}
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = safe_traceback(record.exc_info[1])
         if record.stack_info:
             record.stack_info = redact_text(record.stack_info)
         return True
@@ -163,8 +176,8 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            # The traceback becomes plain text here (never with locals), so redaction sees it.
-            structlog.processors.format_exc_info,
+            # The traceback becomes plain text here (frames only: no locals, no causes' messages).
+            format_exception,
             redact_event,
             renderer,
         ],

@@ -3,8 +3,10 @@
 
 A query parameter is redacted by what its key *means*: the key is read as a server reads it
 (percent-escapes and ``+`` decoded, ``customer%5Fref`` and ``%63ustomer_ref`` are ``customer_ref``), its
-value replaced as written. Every pattern here runs in time linear in the text (no nested unbounded
-repetition, a key is read from its start only): a log line may be as long as a request's URL.
+value replaced as written; a quoted pair (``"openid": "…"`` in JSON a receiver echoed,
+``'customer_ref_hash': '…'`` in a dict's repr) by the same rule (:func:`names_secret`). Every pattern here
+runs in time linear in the text (no nested unbounded repetition, a key is read from its start only): a log
+line may be as long as a request's URL.
 """
 
 from __future__ import annotations
@@ -23,16 +25,20 @@ _KEY_CHARS = r"A-Za-z0-9_.%+\-"
 _PARAM_KEY = re.compile(rf"(?<![{_KEY_CHARS}])[{_KEY_CHARS}]++=")
 _PARAM_VALUE = re.compile(r"[^&\s\"'#]+")
 # A key names a secret when it ends with a secret's name (``access_token``, ``webhook.secret``,
-# ``monkey`` too: better too much than too little), is a signing or sign-in parameter, or holds an
-# identity's name as one of its parts (``phone``, ``phone_number``, ``customer_ref``, ``user.openid``).
-# Only its last characters are read for the first rule (a key longer than this names nothing we know):
-# the rule backtracks over a run of letters and dashes, so it is kept to a bounded piece of text.
+# ``payee_keys``, ``target_sealed``, ``set-cookie``, ``monkey`` too: better too much than too little), is
+# a signing or sign-in parameter, or holds an identity's name as one of its parts (``phone``,
+# ``phone_number``, ``customer_ref``, ``customer_ref_hash``, ``user.openid``, ``union_id``). A camel-case
+# key is read as its snake-case form (``customerRef``, ``accessToken``, ``openId``). Only its last
+# characters are read for the first rule (a key longer than this names nothing we know): the rule
+# backtracks over a run of letters and dashes, so it is kept to a bounded piece of text.
 _KEY_TAIL = 64
 _SECRET_TAIL = re.compile(
-    r"(?i)(?:^|\b)(?:[a-z_-]*(?:token|key|secret|password|signature|phone|mobile|openid)|sig|sign|code|"
-    r"customer_ref)$"
+    r"(?i)(?:^|\b)(?:[a-z_-]*(?:token|key|secret|password|passwd|signature|sealed|cookie|authorization|"
+    r"credential|bearer|phone|mobile|openid)s?|sig|sign|code|customer_ref)$"
 )
-_IDENTITY_PART = re.compile(r"(?i)(?<![a-z])(?:phone|mobile|openid|customer_ref)(?![a-z])")
+_IDENTITY_PART = re.compile(r"(?i)(?<![a-z])(?:phone|mobile|open_?id|union_?id|customer_ref)(?![a-z])")
+# A lower-case letter or digit followed by a capital: where a camel-case key's words part.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # How many times a key is decoded: ``customer%255Fref`` (encoded twice) is still read as the key it names.
 _DECODINGS = 3
 
@@ -48,10 +54,14 @@ def decoded_key(key: str) -> str:
 
 
 def names_secret(key: str) -> bool:
-    """Whether a query parameter's key, as written or decoded, names a secret or a shopper's identity."""
+    """Whether a key names a secret or a shopper's identity: the one rule for a query parameter's key
+    (``redact_params``) and a structured log field's name (``kit.logging.redact_value``), read as
+    written, as a server decodes it and in snake case (``customerRef`` is ``customer_ref``)."""
+    forms = {key, decoded_key(key)}
+    forms |= {_CAMEL.sub("_", form) for form in forms}
     return any(
         _SECRET_TAIL.search(form[-_KEY_TAIL:]) is not None or _IDENTITY_PART.search(form) is not None
-        for form in {key, decoded_key(key)}
+        for form in forms
     )
 
 
@@ -122,6 +132,25 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# A quoted name and its quoted value, as JSON, a Python dict's repr or a header echoed as JSON writes
+# them (``"openid": "…"``, ``'customer_ref_hash': '…'``, ``"webhook-signature":"v1,…"``). Linear: the
+# name is bounded and a value's scan stops at the next quote.
+_QUOTED_PAIR = re.compile(r"""(["'])([A-Za-z0-9_.\-]{1,64})\1(\s*[:=]\s*)(["'])([^"'\n]*)\4""")
+
+
+def _quoted_pair(found: re.Match[str]) -> str:
+    quote, name, sep, value_quote, value = found.group(1, 2, 3, 4, 5)
+    if value in {REDACTED, PHONE} or not names_secret(name):  # a phone already reads ``[phone]``
+        return found.group()
+    return f"{quote}{name}{quote}{sep}{value_quote}{REDACTED}{value_quote}"
+
+
+def redact_quoted_pairs(text: str) -> str:
+    """``text`` with the value of every quoted ``"name": "value"`` pair whose name names a secret
+    (:func:`names_secret`, the rule a query's key and a log field's name are read by) replaced."""
+    return _QUOTED_PAIR.sub(_quoted_pair, text) if ":" in text or "=" in text else text
+
+
 def redact_text(text: str) -> str:
     """The text with every secret it carries replaced by a marker."""
     for pattern, replacement in _HEADERS:
@@ -129,4 +158,4 @@ def redact_text(text: str) -> str:
     text = redact_params(text)
     for pattern, replacement in _TEXT:
         text = pattern.sub(replacement, text)
-    return text
+    return redact_quoted_pairs(text)

@@ -17,6 +17,8 @@ import redis
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.logging import error_summary
+
 log = structlog.get_logger(__name__)
 
 CLAIM_IDLE_MS = 60_000
@@ -137,7 +139,7 @@ class StreamWriter:
             try:
                 self.drain_once(block_ms=200)
             except Exception as exc:
-                log.warning("stream.write_failed", stream=self.group, error=repr(exc))
+                log.warning("stream.write_failed", stream=self.group, error=error_summary(exc))
                 self._stopping.wait(1.0)
 
     def stop(self) -> None:
@@ -149,4 +151,4 @@ class StreamWriter:
         try:
             self.drain()
         except Exception as exc:
-            log.warning("stream.final_drain_failed", stream=self.group, error=repr(exc))
+            log.warning("stream.final_drain_failed", stream=self.group, error=error_summary(exc))

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.bulk import chunks
 from neigou.kit.ids import digest
 from neigou.kit.jobs import job
+from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
 from neigou.kit.streams import acknowledge, ensure_group, next_entries
 from neigou.links.clicks import ClickRow, ClickSink, DatabaseSink, store_clicks
@@ -242,7 +243,7 @@ class StreamConsumer:
                     next_recovery = time.monotonic() + self.lease_ms / 2000
                 self.drain_once(block_ms=BLOCK_MS)
             except Exception as exc:
-                log.warning("clicks.consume_failed", error=repr(exc))
+                log.warning("clicks.consume_failed", error=error_summary(exc))
                 self._stopping.wait(1.0)
 
     def stop(self) -> None:
@@ -255,7 +256,7 @@ class StreamConsumer:
             self.drain()
             self.client.delete(self._lease_key(self.name))  # nothing of ours is pending
         except Exception as exc:
-            log.warning("clicks.final_drain_failed", error=repr(exc))
+            log.warning("clicks.final_drain_failed", error=error_summary(exc))
 
 
 def _text(value: bytes | str) -> str:

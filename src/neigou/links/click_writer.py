@@ -28,6 +28,7 @@ import structlog
 from sqlalchemy import Engine
 
 from neigou.kit.db import make_engine, make_session_factory
+from neigou.kit.logging import error_summary
 from neigou.links.click_stream import StreamConsumer, click_sink
 from neigou.links.clicks import ClickRow, ClickSink
 
@@ -115,7 +116,7 @@ class ClickWriterProcess:
                     self._discard()
                     if attempt == 2:
                         raise ClickWriterError(f"click writer is gone: {exc!r}") from exc
-                    log.warning("clicks.writer_gone", error=repr(exc))
+                    log.warning("clicks.writer_gone", error=error_summary(exc))
         if answer != "ok":
             raise ClickWriterError(str(detail))
         return detail
@@ -137,7 +138,7 @@ class ClickWriterProcess:
                 self._conn.send(("stop", None))
                 self._answer(self._conn, WRITE_TIMEOUT)
             except (ClickWriterError, _WriterGone, OSError, ValueError) as exc:
-                log.warning("clicks.writer_stop_failed", error=repr(exc))
+                log.warning("clicks.writer_stop_failed", error=error_summary(exc))
             self._discard()
 
     def _discard(self) -> None:
@@ -158,7 +159,7 @@ def run_writer(conn: Connection, database_url: str, redis_url: str | None) -> No
     try:
         engine, sink, consumer = _open(database_url, redis_url)
     except Exception as exc:  # the parent reports it and keeps the clicks buffered
-        conn.send(("error", repr(exc)))
+        conn.send(("error", error_summary(exc)))
         return
     conn.send(("ready", None))
     try:
@@ -197,5 +198,5 @@ def _serve(conn: Connection, sink: ClickSink, consumer: StreamConsumer | None) -
             else:
                 conn.send(("error", f"unknown request {kind!r}"))
         except Exception as exc:
-            log.warning("clicks.writer_failed", error=repr(exc))
-            conn.send(("error", repr(exc)))
+            log.warning("clicks.writer_failed", error=error_summary(exc))
+            conn.send(("error", error_summary(exc)))

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.logging import error_summary
 from neigou.links import repository as repo
 from neigou.links.models import TouchKind
 from neigou.links.touches import NewTouch, record_touches
@@ -196,7 +197,7 @@ class ClickRecorder:
                     self.sink.write(batch)
                 except Exception as exc:
                     self._put_back(batch)
-                    log.warning("clicks.flush_failed", error=repr(exc), pending=self.pending)
+                    log.warning("clicks.flush_failed", error=error_summary(exc), pending=self.pending)
                     raise
                 written += len(batch)
                 self.written += len(batch)

@@ -65,4 +65,4 @@ def evaluate_period(session: Session, payload: dict[str, Any], at: datetime) -> 
             )
     except ProblemError as exc:
         # A refusal (an earlier month after a later one, a deleted program) will not heal on retry.
-        log.warning("tiers.evaluation.refused", program_id=payload.get("program_id"), code=exc.code)
+        log.warning("tiers.evaluation.refused", program_id=payload.get("program_id"), problem=exc.code)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from neigou.kit.i18n import N_, Message
-from neigou.kit.logging import redact_cut
+from neigou.kit.logging import error_summary
 from neigou.kit.metrics import IN_FLIGHT, POOL_TIMEOUTS, SHED
 from neigou.web.problems import problem
 
@@ -146,7 +146,7 @@ def install(app: FastAPI, *, retry_after_ms: int) -> None:
     @app.exception_handler(PoolTimeout)
     async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
         POOL_TIMEOUTS.inc()
-        log.warning("request.pool_timeout", path=request.url.path, error=redact_cut(str(exc), 300))
+        log.warning("request.pool_timeout", path=request.url.path, error=error_summary(exc))
         return overloaded(request, retry_after_ms)
 
     @app.exception_handler(redis.ConnectionError)

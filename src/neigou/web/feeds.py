@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from neigou.kit.errors import ProblemError
-from neigou.kit.logging import redact_cut
+from neigou.kit.logging import error_summary
 from neigou.kit.metrics import STREAM_FEEDS, STREAM_READS
 
 log = structlog.get_logger(__name__)
@@ -132,13 +132,13 @@ class Feeds:
                 except ProblemError as error:  # an answer (the event is gone): its streams end
                     feed.error = error
                     if feed.value is not None:
-                        log.info("stream.feed_ended", key=repr(feed.key), code=error.code)
+                        log.info("stream.feed_ended", feed=repr(feed.key), problem=error.code)
                     return
                 except Exception as error:
                     if feed.value is None:  # the first read: the streams waiting for it are told
                         feed.error = error
                         return
-                    log.warning("stream.read_failed", key=repr(feed.key), error=redact_cut(repr(error), 300))
+                    log.warning("stream.read_failed", feed=repr(feed.key), error=error_summary(error))
                 else:
                     if value != feed.value:
                         feed.value = value

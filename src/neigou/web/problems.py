@@ -17,7 +17,7 @@ from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
-from neigou.kit.logging import redact_cut
+from neigou.kit.logging import error_summary, redact_cut
 from neigou.web.i18n import problem_locale
 from neigou.web.pages import render
 from neigou.web.route_index import allowed
@@ -199,9 +199,8 @@ def install(app: FastAPI) -> None:
         code = unstorable(exc)
         if code is None:
             raise exc
-        log.warning(
-            "request.unstorable_value", path=request.url.path, code=code, error=redact_cut(repr(exc), 500)
-        )
+        # The error's first line only: its statement's bound values (``[parameters: …]``) are the request's.
+        log.warning("request.unstorable_value", path=request.url.path, problem=code, error=error_summary(exc))
         return problem(request, 422, code, N_("Value cannot be stored"), _UNSTORABLE[code])
 
     @app.exception_handler(IntegrityError)
@@ -231,7 +230,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("request.failed", path=request.url.path, error=repr(exc))
+        # The error's class and the redacted first line of its message, and its frames: never its whole
+        # text (a database error's DETAIL, the statement's bound values) nor its causes' (kit.tracebacks).
+        log.error("request.failed", path=request.url.path, error=error_summary(exc), exc_info=exc)
         return problem(
             request,
             500,
