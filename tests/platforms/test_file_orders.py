@@ -110,3 +110,17 @@ def test_one_order_on_every_row_is_not_held_in_memory(tmp_path: Path) -> None:
     assert largest <= files.FILE_BATCH + 2 * MAX_ORDER_ROWS
     assert batches >= count // (files.FILE_BATCH + 2 * MAX_ORDER_ROWS)
     assert peak < 16 << 20
+
+
+def test_a_later_part_of_an_order_skipped_for_a_nul_is_skipped_too(tmp_path: Path) -> None:
+    rows = [
+        {**jd_row(640001, 1), "skuName": "x\x00"},
+        *_fillers(MAX_ORDER_ROWS + 10, 900000),
+        jd_row(640001, 2),
+    ]
+    path = _write(tmp_path / "a.csv", Platform.JD_UNION, rows)
+    batches = list(FileFetcher(Platform.JD_UNION, path).batches())
+    assert batches[0].nul_rows == {0}
+    assert batches[-1].nul_orders == {"640001"}
+    assert len(batches) > 1
+    assert batches[-1].rows[-1]["skuId"] == "2"

@@ -190,6 +190,11 @@ class _Grouped:
         return Batch(
             [held.values for held in rows],
             nul_rows=frozenset(index for index, held in enumerate(rows) if held.nul),
-            nul_orders=frozenset(self.nul_orders),
+            # the NUL orders of earlier parts that rows of this batch belong to (not every one met so far)
+            nul_orders=frozenset(
+                held.order.key
+                for held in rows
+                if held.order is not None and held.order.key in self.nul_orders
+            ),
             skips=skips,
         )
