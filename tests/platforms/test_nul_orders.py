@@ -1,6 +1,7 @@
 """A platform file's row holding a NUL skips every row of its platform order, wherever the NUL is (the
-order id cell, another field, a column not read) and wherever the order's other rows are (before it, in
-another batch): the other orders go in, and the fixed file later stores the order whole."""
+order id cell, another field, a column not read) and wherever the order's other rows are (before it,
+after it, other orders' rows between, within ``files.MAX_ORDER_ROWS``): the other orders go in, and the
+fixed file later stores the order whole."""
 
 from __future__ import annotations
 
