@@ -107,7 +107,11 @@ def test_a_405_names_every_method_of_the_path(module_app: FastAPI) -> None:
             ("DELETE", "/healthz", "GET"),
         ):
             refused = client.request(method, path)
-            assert (refused.status_code, refused.json()["code"]) == (405, "method_not_allowed"), path
+            assert refused.status_code == 405, path
+            if path.startswith("/console/"):  # a page's: a page (tests/web/test_page_errors.py)
+                assert 'data-code="method_not_allowed"' in refused.text
+            else:
+                assert refused.json()["code"] == "method_not_allowed", path
             assert refused.headers["allow"] == allow, path
 
 

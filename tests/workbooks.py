@@ -70,3 +70,45 @@ def widened(content: bytes, row: int, text: str, column: str = "XFD") -> bytes:
         return xml[:end] + cell + xml[end:]
 
     return _edited(content, edit)
+
+
+def repeated_rows(content: bytes, count: int, cells: int = 8) -> bytes:
+    """``content`` with ``count`` rows of ``cells`` real text cells appended to its sheet, alike and
+    unnumbered (each row and cell comes next), so the sheet compresses a thousandfold."""
+    cell = b'<c t="inlineStr"><is><t>x</t></is></c>'
+    row = b"<row>" + cell * cells + b"</row>"
+
+    def edit(xml: bytes) -> bytes:
+        end = xml.index(b"</sheetData>")
+        return xml[:end] + row * count + xml[end:]
+
+    return _edited(content, edit)
+
+
+def with_shared_strings(content: bytes, size: int) -> bytes:
+    """``content`` with a shared strings part of about ``size`` bytes (one long string)."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    text = b"a" * size
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+    )
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            if item.filename != "xl/sharedStrings.xml":
+                target.writestr(item, source.read(item.filename))
+        target.writestr("xl/sharedStrings.xml", strings + b"<si><t>" + text + b"</t></si></sst>")
+    return out.getvalue()
+
+
+def declaring(content: bytes, member: str, size: int) -> bytes:
+    """``content`` with ``member``'s size in the central directory said to be ``size`` bytes."""
+    data = bytearray(content)
+    start = 0
+    while (start := data.find(b"PK\x01\x02", start)) >= 0:
+        name_length = int.from_bytes(data[start + 28 : start + 30], "little")
+        if data[start + 46 : start + 46 + name_length] == member.encode():
+            data[start + 24 : start + 28] = size.to_bytes(4, "little")
+            return bytes(data)
+        start += 4
+    raise AssertionError(f"{member} not found")

@@ -18,7 +18,7 @@ from neigou.kit import workbook_rows
 from neigou.kit.workbook_rows import cell_text
 from tests.conftest import TokenMaker, row_counts
 from tests.crm.builders import add_customer, build
-from tests.workbooks import claiming, moved, workbook
+from tests.workbooks import claiming, moved, repeated_rows, workbook
 
 CSV = (
     "手机号,姓名,职业,消费能力,标签,生日,同意营销\n"
@@ -171,3 +171,16 @@ def test_a_small_workbook_claiming_a_huge_sheet_is_answered_at_once(
     )
     assert (status, body["code"]) == (422, "too_many_rows")
     assert body["errors"][0]["row"] == MAX_ROWS + 2
+
+
+def test_a_workbook_unpacking_past_its_limit_is_refused(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    book = build(client, operator, make_token)
+    small = workbook([["customer_ref", "name"], ["13800000041", "x"]])
+    status, body = _upload(
+        client, book.member_headers, book.member, repeated_rows(small, 300_000), name="vip.xlsx"
+    )
+    assert (status, body["code"]) == (422, "file_too_large")
+    assert body["errors"][0]["code"] == "file_too_large"
+    assert body["detail"].startswith("该工作簿解压后")

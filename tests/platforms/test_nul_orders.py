@@ -1,6 +1,7 @@
 """A platform file's row holding a NUL skips every row of its platform order, wherever the NUL is (the
-order id cell, another field, a column not read) and wherever the order's other rows are (before it, in
-another batch): the other orders go in, and the fixed file later stores the order whole."""
+order id cell, another field, a column not read) and wherever the order's other rows are (before it,
+after it, other orders' rows between, within ``files.MAX_ORDER_ROWS``): the other orders go in, and the
+fixed file later stores the order whole."""
 
 from __future__ import annotations
 
@@ -130,12 +131,16 @@ def test_a_nul_row_skips_its_whole_order_and_the_fixed_file_stores_it_whole(  # 
     assert _stored(factory, world.w.program_id) == {order: 2, other: 1}
 
 
-def test_an_orders_rows_that_follow_one_another_share_a_batch(tmp_path: Path) -> None:
+def test_an_orders_rows_share_a_batch_even_apart(tmp_path: Path) -> None:
     """Else the order went in from the first batch and its next line was skipped ``line_after_order``."""
     rows, _, _ = _rows(Platform.PDD, "code")
-    path = _write(tmp_path / "a.csv", Platform.PDD, [rows[2], rows[0], rows[1], rows[2]])
+    c = {**rows[2], "order_sn": "261101-0000000C1"}
+    path = _write(tmp_path / "a.csv", Platform.PDD, [rows[2], rows[0], rows[1], c])
     assert [len(b.rows) for b in FileFetcher(Platform.PDD, path, 2).batches()] == [3, 1]
     assert [len(b.rows) for b in FileFetcher(Platform.PDD, path, 1).batches()] == [1, 2, 1]
+    # the first order's rows with another order's between them (files.MAX_ORDER_ROWS apart at most)
+    path = _write(tmp_path / "b.csv", Platform.PDD, [rows[0], rows[2], rows[1], c])
+    assert [len(b.rows) for b in FileFetcher(Platform.PDD, path, 1).batches()] == [3, 1]
 
 
 def test_a_row_whose_order_id_is_only_a_nul_is_skipped_alone(

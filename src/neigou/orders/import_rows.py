@@ -36,6 +36,10 @@ LAYOUT = Layout(
     Column("paid_fen", ("实付(分)", "实付金额(分)")),
     unknown="ignore",
 )
+MAX_ORDER_LINES = 500
+"""The rows (lines) one table order may have, far past any real order: past it the order is refused
+``too_many_lines`` and its rows are no longer held, so one external id on every row of a file cannot
+build an unbounded order in memory."""
 Parsed = tuple[OrderIn | RowError, int]
 """An order (or why a row is refused) and the number of the last file row it used."""
 
@@ -117,8 +121,12 @@ def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) 
     nothing but NULs (or empty) names no order: it is refused alone, and its message says so. It does not
     end the order open around it (rows of ``N-1`` on both sides stay one order, not one stored with
     half its lines and the rest refused as ``external_id_reused``): its error follows that order's, with
-    a checkpoint no earlier than the order's last row, so checkpoints never go back."""
+    a checkpoint no earlier than the order's last row, so checkpoints never go back.
+
+    An order of more than :data:`MAX_ORDER_LINES` rows is refused whole with one ``too_many_lines`` error
+    naming its rows (its first, its last and their count); past the limit its rows are counted, not held."""
     group: list[Row] = []
+    over = _Overflow()  # the rows of the group past MAX_ORDER_LINES, counted only
     group_key = _Key("", "", program_nul=False)  # the key of the group's rows, a NUL-free program first
     group_nul = False  # a row of the group holds a NUL
     keyless: list[int] = []  # keyless NUL rows met while the group was open, reported after it
@@ -133,28 +141,44 @@ def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) 
                 yield _keyless(row.row), row.row
             continue
         if group and key != group_key and not _same_order(key, group_key):
-            yield from _flushed(group, group_nul, keyless, program_id)
-            group, group_nul, keyless = [], False, []
+            yield from _flushed(group, group_nul, keyless, program_id, over)
+            group, group_nul, keyless, over = [], False, [], _Overflow()
         if not group or (group_key.program_nul and not key.program_nul):
             group_key = key
-        group.append(row)
+        if not over.count and len(group) < MAX_ORDER_LINES:
+            group.append(row)
+        else:  # the order is refused: its first and last rows are all it still needs
+            del group[1:]
+            over.count, over.last = over.count + 1, row.row
         group_nul = group_nul or row.nul
     if group:
-        yield from _flushed(group, group_nul, keyless, program_id)
+        yield from _flushed(group, group_nul, keyless, program_id, over)
+
+
+class _Overflow:
+    """The rows of an order past :data:`MAX_ORDER_LINES`: how many, and the last one's number."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last = 0
 
 
 def _keyless(row: int) -> RowError:
     return RowError(row, "", "nul_character", _no_order(row))
 
 
-def _flushed(group: list[Row], nul: bool, keyless: list[int], program_id: int | None) -> Iterator[Parsed]:
-    """The group's order (or, when a row of it holds a NUL, its rows' errors), then the keyless NUL rows
-    met inside it."""
-    if nul:
+def _flushed(
+    group: list[Row], nul: bool, keyless: list[int], program_id: int | None, over: _Overflow
+) -> Iterator[Parsed]:
+    """The group's order (or, when a row of it holds a NUL, its rows' errors; when it has too many rows,
+    one error naming them), then the keyless NUL rows met inside it."""
+    if over.count:
+        yield _too_many(group[0], MAX_ORDER_LINES + over.count, over.last), over.last
+    elif nul:
         yield from _refused_whole(group)
     else:
         yield _group(group, program_id)
-    last_row = group[-1].row
+    last_row = over.last or group[-1].row
     for row in keyless:
         yield _keyless(row), max(row, last_row)
 
@@ -199,6 +223,20 @@ def _no_order(row: int) -> Message:
         row=row,
         nul="\\u0000",
     )
+
+
+def _too_many(first: Row, count: int, last: int) -> RowError:
+    key = _order_key(first).external_id
+    message = Message(
+        "Rows {first} to {last} are one order ({external_id}) of {count} rows, more than the {max_lines} "
+        "lines an order may have: the whole order is refused.",
+        first=first.row,
+        last=last,
+        external_id=key,
+        count=count,
+        max_lines=MAX_ORDER_LINES,
+    )
+    return RowError(first.row, key, "too_many_lines", message)
 
 
 def _with_nul_row(row: int, held: int) -> Message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from neigou.kit.i18n import Message
@@ -43,13 +44,15 @@ def read_rows(
     *,
     nul_rows: Collection[int] = (),
     nul_orders: Collection[str] = (),
+    skips: Mapping[int, Skip] = MappingProxyType({}),
 ) -> list[PlatformLine | Skip]:
     """Every row mapped, or skipped with its reason (not an object, a NUL in a value or in its order, a
     field missing or malformed, an unknown status, a time in the future).
 
     A row holding a NUL (a value with one, or an index in ``nul_rows``: a file's row with one in a column
     not read) skips every row of its order, here and in ``nul_orders`` (orders a NUL row of the same file
-    named outside these rows), so the order goes in complete once the file is fixed."""
+    named outside these rows), so the order goes in complete once the file is fixed. A row in ``skips``
+    (skipped by a file's reader: ``files.FileFetcher``) is skipped as it says."""
     reader = READERS[platform]
     keys = [order_key(platform, row) if isinstance(row, Mapping) else "" for row in rows]
     held = {
@@ -60,6 +63,9 @@ def read_rows(
     refused = {*nul_orders, *(keys[index] for index in held)} - {""}
     out: list[PlatformLine | Skip] = []
     for index, row in enumerate(rows):
+        if index in skips:
+            out.append(skips[index])
+            continue
         if not isinstance(row, Mapping):
             out.append(Skip(index, "invalid_row", Message("A row must be an object.")))
             continue

@@ -10,9 +10,10 @@ refund id naming that target, so a repeat posts nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -259,13 +260,14 @@ def apply_rows(
     actor: Actor,
     nul_rows: Collection[int] = (),
     nul_orders: Collection[str] = (),
+    skips: Mapping[int, Skip] = MappingProxyType({}),
 ) -> FeedResult:
     """Apply a platform's order rows to the integration's program (times after ``latest`` are refused).
     A row holding a NUL skips its whole order (``adapters.read_rows``: ``nul_rows`` and ``nul_orders``
     say what a file's reader found, the rest is found in ``rows``)."""
     feed = _Feed(session, integration, platform, secret_key, now, actor)
     lines: list[PlatformLine] = []
-    for item in read_rows(platform, rows, latest, nul_rows=nul_rows, nul_orders=nul_orders):
+    for item in read_rows(platform, rows, latest, nul_rows=nul_rows, nul_orders=nul_orders, skips=skips):
         if isinstance(item, Skip):
             feed.result.skipped.append(item)
         else:

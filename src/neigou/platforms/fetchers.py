@@ -23,19 +23,21 @@ from typing import Any, Protocol
 import httpx
 
 from neigou.kit.logging import MIN_REDACTED, redact_cut, redact_url
-from neigou.platforms.rows import BEIJING, Platform
+from neigou.platforms.rows import BEIJING, Platform, Skip
 
 
 @dataclass(frozen=True)
 class Batch:
     """Rows in the platform's own shape; ``until`` is the end of the window a poller fetched them for.
-    A file's batch also says which of its rows hold a NUL (``nul_rows``, by index in ``rows``) and which
-    orders the file's NUL rows name (``nul_orders``, in any batch): every row of those is skipped."""
+    A file's batch also says which of its rows hold a NUL (``nul_rows``, by index in ``rows``), which
+    orders the file's NUL rows named in earlier batches (``nul_orders``): every row of those is skipped,
+    and which rows its reader skipped already (``skips``, by index: an order too long to hold)."""
 
     rows: list[dict[str, Any]]
     until: datetime | None = None
     nul_rows: frozenset[int] = frozenset()
     nul_orders: frozenset[str] = frozenset()
+    skips: Mapping[int, Skip] = field(default_factory=dict)
 
 
 class Fetcher(Protocol):

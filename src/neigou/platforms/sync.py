@@ -66,6 +66,7 @@ def sync(
                 actor=actor,
                 nul_rows=batch.nul_rows,
                 nul_orders=batch.nul_orders,
+                skips=batch.skips,
             )
             if batch.until is not None:
                 _advance(session, integration_id, fetcher.platform, batch.until, now)

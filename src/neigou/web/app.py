@@ -108,8 +108,8 @@ from neigou.web.console_reconciliation import router as console_reconciliation_r
 from neigou.web.console_reviews import router as console_reviews_router
 from neigou.web.console_settings import router as console_settings_router
 from neigou.web.live_code import router as live_code_router
-from neigou.web.operations import PROBES, Operations
-from neigou.web.paths import STATIC_DIR
+from neigou.web.operations import Operations
+from neigou.web.paths import PROBES, STATIC_DIR
 from neigou.web.product_images import router as product_images_router
 from neigou.web.route_index import IndexedRouting
 from neigou.web.workspace_groups import router as workspace_groups_router

@@ -13,10 +13,13 @@ JSON) and one that reads its body itself up to a limit of its own (``kit.json_te
 a platform feed). It stands inside ``web.credentials``: a caller without a credential is answered 401 before either limit of a
 route is looked at, and with neither body read.
 
-Both answer 413 ``body_too_large``: problem+json on an API or webhook path (``web.paths.NOT_PAGES``),
-and to a person anywhere else (a page's form or upload, refused here or by ``web.forms``' smaller limit
+Both answer 413 ``body_too_large``: problem+json on a path that is not a page's (the API, the
+webhooks, the probes, the static files: ``web.paths.NOT_PAGES``), and to a person anywhere else (a page's form or upload, refused here or by ``web.forms``' smaller limit
 on urlencoded forms) a page in the reader's language, the form's own if it was sent from a page asked
-with ``?lang=``.
+with ``?lang=``. A body whose declared ``Content-Length`` passes the limit is refused before a byte of
+it is read, so its ``form_lang`` field is never seen: that page is in the language of the action's
+``?lang=``, else the sending page's (its ``Referer``), else the cookie's, else zh-CN
+(``web.i18n.locale_of``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from neigou.web import route_tree
 from neigou.web.form_language import sent_in
 from neigou.web.i18n import FORM_LANGUAGE
 from neigou.web.pages import render
-from neigou.web.paths import NOT_PAGES
+from neigou.web.paths import is_page
 from neigou.web.problems import problem
 
 TOO_LARGE = "body_too_large"
@@ -77,7 +80,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
     """413 ``body_too_large``: problem+json to the API and the webhooks, a page to a person (in the
     language of the form sent, like the refusal of a form without its token)."""
     response: Response
-    if str(scope["path"]).startswith(NOT_PAGES):
+    if not is_page(str(scope["path"])):
         detail = _over(limit, *_DETAILS)
         response = problem(
             Request(scope), 413, TOO_LARGE, N_("Request body too large"), detail, max_bytes=limit

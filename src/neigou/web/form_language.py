@@ -27,11 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from neigou.kit.i18n import LOCALES
 from neigou.web.i18n import FORM_LANGUAGE, query_language, with_language
 from neigou.web.multipart_head import MULTIPART, first_fields
-from neigou.web.paths import NOT_PAGES
+from neigou.web.paths import is_page
 
 LANG_FIELD = "form_lang"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-EXEMPT_PREFIXES = NOT_PAGES  # the API and the signed webhooks read no cookie
 # The scope key of a posted form's ``LanguageField`` (``reading_language_field``).
 FIELD_LANGUAGE = "neigou.form_field_language"
 # How much of a form's body is looked at for its ``form_lang``: it follows the CSRF token, the first
@@ -49,7 +48,8 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 def exempt(scope: Scope) -> bool:
-    return str(scope["path"]).startswith(EXEMPT_PREFIXES)
+    """Whether the request is not a page's (``web.paths.NOT_PAGES``): it reads no cookie."""
+    return not is_page(str(scope["path"]))
 
 
 def posted_page_form(scope: Scope) -> bool:

@@ -29,11 +29,11 @@ from neigou.kit.jobs import JobRunner
 from neigou.kit.settings import POOL_RESERVE, Settings
 from neigou.links.runtime import LinksRuntime
 from neigou.web import admission, body_limit
+from neigou.web.paths import PROBES
 from neigou.web.problems import problem
 from neigou.web.streaming import StreamGate
 
 router = APIRouter(tags=["health"])
-PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 READINESS_TIMEOUT = 2.0  # seconds for each readiness check
 SAMPLE_INTERVAL = 5.0  # seconds between samples of the per-process gauges in multiprocess mode
 ANYIO_DEFAULT_THREADS = 40

@@ -20,6 +20,7 @@ from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import error_summary, redact_cut
 from neigou.web.i18n import problem_locale
 from neigou.web.pages import render
+from neigou.web.paths import is_page
 from neigou.web.route_index import allowed
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,17 @@ _MERCHANT_NAV = "console/merchant/_nav.html"
 _CONSOLE_NAV = "console/_nav.html"
 # Starlette's own errors (unknown path, wrong method), titled in its words.
 _HTTP_TITLES = (N_("Not Found"), N_("Method Not Allowed"))
+# The same on a page's path, told to a person (``http_error.html``): title and message.
+_HTTP_PAGES = {
+    404: (
+        N_("Page not found"),
+        N_("There is no page at this address. Check the address, or go back and follow a link."),
+    ),
+    405: (
+        N_("Not possible here"),
+        N_("This page cannot be used this way. Go back and try again from the page itself."),
+    ),
+}
 
 
 def unstorable(exc: BaseException) -> str | None:
@@ -216,8 +228,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        text = translations(problem_locale(request)).gettext(str(exc.detail))
-        answer = problem(request, exc.status_code, code, text, text)
+        answer: Response
+        if exc.status_code in _HTTP_PAGES and is_page(request.url.path):
+            # A person's unknown address or wrong method: a page in their language (web.i18n.locale_of).
+            title, message = _HTTP_PAGES[exc.status_code]
+            answer = render(
+                request,
+                "http_error.html",
+                status_code=exc.status_code,
+                title=title,
+                message=message,
+                code=code,
+            )
+        else:
+            text = translations(problem_locale(request)).gettext(str(exc.detail))
+            answer = problem(request, exc.status_code, code, text, text)
         # The exception's own headers go with it: a 405's ``Allow`` (RFC 9110 requires it), a 401's
         # ``WWW-Authenticate``. A 405's names the methods of every route of the path, not only the
         # refusing route's.

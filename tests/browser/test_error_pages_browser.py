@@ -1,0 +1,34 @@
+"""A page's unknown address or wrong method, and a form too large to send, are pages a person reads in
+their language in the real browser, not problem+json shown as text."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_unknown_page_is_a_page_in_the_readers_language(browser: Browser, live_server: str) -> None:
+    page = browser.new_page()
+    answer = page.goto(f"{live_server}/console/no-such-page")
+    assert answer is not None
+    assert answer.status == 404
+    expect(page.get_by_test_id("http-error")).to_have_attribute("data-code", "not_found")
+    expect(page.get_by_test_id("http-error-message")).to_have_text(
+        "此地址没有页面。请检查地址，或返回后点击链接进入。"
+    )
+    expect(page).to_have_title("页面不存在 · neigou")
+    page.goto(f"{live_server}/m/no-such-page?lang=en")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.close()
+
+
+def test_a_static_file_that_is_missing_stays_a_problem(browser: Browser, live_server: str) -> None:
+    page = browser.new_page()
+    answer = page.goto(f"{live_server}/static/no-such-file.css")
+    assert answer is not None
+    assert answer.status == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    page.close()
