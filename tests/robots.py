@@ -13,17 +13,24 @@ from typing import Any
 
 import pytest
 
+HOLD_S = 10.0  # the longest a held request waits to be let go
+
 
 class Robot:
     """A WeCom group robot on 127.0.0.1 that records what it receives. Each request takes the next of
     ``answers`` (its JSON), ``statuses`` (its HTTP status) and ``delays`` (seconds before answering),
-    if any are left; then it answers 200 ``{"errcode": 0}`` at once."""
+    if any are left; then it answers 200 ``{"errcode": 0}`` at once. With ``hold`` set, each request
+    says it ``arrived`` and waits (up to ``HOLD_S``) for ``hold`` before answering; ``held`` tells, per
+    request, whether it was let go (True) or gave up waiting (False)."""
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.answers: list[dict[str, Any]] = []
         self.statuses: list[int] = []
         self.delays: list[float] = []
+        self.hold: threading.Event | None = None
+        self.arrived = threading.Event()
+        self.held: list[bool] = []
         robot = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,6 +39,9 @@ class Robot:
                 robot.received.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
                 answer = robot.answers.pop(0) if robot.answers else {"errcode": 0, "errmsg": "ok"}
                 status = robot.statuses.pop(0) if robot.statuses else 200
+                robot.arrived.set()
+                if robot.hold is not None:
+                    robot.held.append(robot.hold.wait(HOLD_S))
                 time.sleep(robot.delays.pop(0) if robot.delays else 0)
                 payload = json.dumps(answer).encode()
                 try:

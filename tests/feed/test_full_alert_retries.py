@@ -4,12 +4,13 @@ after ``MAX_ATTEMPTS`` and shown so to the owner; the robot's key is never store
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.feed import full_alerts, robots
@@ -24,8 +25,9 @@ from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.feed.conftest import app_sealer, app_settings
 from tests.groups.builders import create_group, post_count
+from tests.held_sends import short_waits, write_during_send
 from tests.parallel import in_parallel
-from tests.robots import Robot
+from tests.robots import HOLD_S, Robot
 from tests.sign_in import member_sign_in
 
 PARALLEL = 6
@@ -181,10 +183,10 @@ def test_a_robot_that_keeps_refusing_is_given_up_shown_and_its_key_kept_secret(
     assert KEY not in logged.err + logged.out + page
 
 
-@pytest.mark.postgres_only
 def test_parallel_retries_send_the_message_once(
     client: TestClient, factory: sessionmaker[Session], robot: Robot, full: Full
 ) -> None:
+    """Parallel connections on PostgreSQL; on SQLite each claim waits for the write lock, never a send."""
     robot.statuses = [503]
     client.get(f"/g/{full.code}")  # the first attempt is refused
     refused = the_alert(factory)
@@ -199,6 +201,41 @@ def test_parallel_retries_send_the_message_once(
 
     results = in_parallel(factory, run, PARALLEL)
     assert sorted(type(r).__name__ for r in results) == ["NoneType"] * (PARALLEL - 1) + ["Outcome"]
+    assert len(robot.received) == 2
+    done = the_alert(factory)
+    assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 2, due)
+
+
+@pytest.fixture
+def quick_waits(engine: Engine) -> Iterator[None]:
+    yield from short_waits(engine)
+
+
+@pytest.mark.usefixtures("quick_waits")
+def test_a_writer_goes_on_while_a_retry_is_on_its_way(
+    *,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    robot: Robot,
+    full: Full,
+    jobs_runner: jobs.JobRunner,
+) -> None:
+    """The retry's claim is committed before the robot is called: creating a member does not wait for
+    the robot's answer (on SQLite the run held the database's write lock through the send)."""
+    robot.statuses = [503]
+    client.get(f"/g/{full.code}")  # the first attempt is refused
+    due = the_alert(factory).robot_next_attempt_at
+    assert due is not None
+    program_id = client.get(f"/api/v1/members/{full.owner}", headers=operator).json()["program_id"]
+
+    def retry_now() -> None:
+        assert jobs_runner.run(RETRY_JOB, key="retry-held", payload={}, at=due)
+
+    took = write_during_send(
+        robot, retry_now, lambda: create_member(client, operator, program_id, name="新成员")
+    )
+    assert took < HOLD_S
     assert len(robot.received) == 2
     done = the_alert(factory)
     assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 2, due)

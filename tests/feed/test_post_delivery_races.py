@@ -9,19 +9,23 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.feed import delivery
 from neigou.feed import repository as feed_repo
 from neigou.feed import robots as feed_robots
 from neigou.feed.models import GroupPost
+from neigou.kit import jobs
 from neigou.kit.db import transaction
 from tests import robots
 from tests.campaigns import builders as b
 from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.factories import create_member
 from tests.feed.conftest import app_sealer, app_settings
+from tests.held_sends import short_waits, write_during_send
 from tests.parallel import in_parallel
-from tests.robots import Robot
+from tests.robots import HOLD_S, Robot
 
 PARALLEL = 6
 DUE = b.AT + timedelta(hours=8)  # the evening slot of AT's day
@@ -32,6 +36,11 @@ def stubs() -> Iterator[list[Robot]]:
     """Two running robot stubs, one per group."""
     with robots.running(2) as running:
         yield running
+
+
+@pytest.fixture
+def quick_waits(engine: Engine) -> Iterator[None]:
+    yield from short_waits(engine)
 
 
 @pytest.fixture
@@ -91,10 +100,10 @@ def test_a_run_that_read_the_post_as_due_before_another_sent_it_posts_nothing(
         assert (post.status.value, post.attempts, post.done_at is not None) == ("sent", 1, True)
 
 
-@pytest.mark.postgres_only
 def test_parallel_runs_post_each_post_once(
     client: TestClient, factory: sessionmaker[Session], world: b.FeedWorld, stubs: list[Robot]
 ) -> None:
+    """Parallel connections on PostgreSQL; on SQLite each claim waits for the write lock, never a send."""
     first, second = stubs
     _set_robot(client, factory, world.groups[0], first)
     _set_robot(client, factory, world.groups[1], second)
@@ -110,3 +119,34 @@ def test_parallel_runs_post_each_post_once(
     with factory() as session:
         sent = [session.get(GroupPost, p) for p in posts]
         assert [(p.status.value, p.attempts) for p in sent if p is not None] == [("sent", 1), ("sent", 1)]
+
+
+@pytest.mark.usefixtures("quick_waits")
+def test_a_writer_goes_on_while_a_post_is_on_its_way(
+    *,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: b.FeedWorld,
+    stubs: list[Robot],
+    jobs_runner: jobs.JobRunner,
+) -> None:
+    """The post's claim is committed before its robot is called: creating a member does not wait for the
+    robot's answer (on SQLite the run held the database's write lock through the send)."""
+    robot = stubs[0]
+    _set_robot(client, factory, world.groups[0], robot)
+    [post_id] = _evening_posts(client, world, [world.groups[0]])
+
+    def deliver() -> None:
+        assert jobs_runner.run(delivery.DELIVER_JOB, key="posts-held", payload={}, at=DUE)
+
+    program_id = world.program_id
+    took = write_during_send(
+        robot, deliver, lambda: create_member(client, operator, program_id, name="新成员")
+    )
+    assert took < HOLD_S
+    assert len(robot.received) == 1
+    with factory() as session:
+        post = session.get(GroupPost, post_id)
+        assert post is not None
+        assert (post.status.value, post.attempts, post.done_at) == ("sent", 1, DUE)

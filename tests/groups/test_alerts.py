@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.groups import webhook
-from neigou.groups.alerts import TICK_JOB
+from neigou.groups.alerts import ALERT_JOB, TICK_JOB, alert_key, deliver_alert
+from neigou.groups.models import AlertDelivery
 from neigou.kit import jobs
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
+from tests.feed.conftest import app_settings
 from tests.groups.builders import FIELD_SCHEDULE, create_group, post_count, put_targets
-from tests.robots import Robot, robot
+from tests.held_sends import short_waits, write_during_send
+from tests.parallel import in_parallel
+from tests.robots import HOLD_S, Robot, robot
 
 __all__ = ["robot"]  # the robot stub the alerts post to
 
 MORNING = datetime(2026, 3, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai on 25 March
+DAY = date(2026, 3, 24)
+RUNNERS = 4
+
+
+@pytest.fixture
+def quick_waits(engine: Engine) -> Iterator[None]:
+    yield from short_waits(engine)
 
 
 @pytest.fixture
@@ -158,3 +172,67 @@ def test_known_signature_and_message_fitting() -> None:
     kept = fitted.count("\n")
     assert fitted.endswith(f"…另有 {400 - kept} 条")
     assert webhook.fit(["a", "b"], more="…{n}") == "a\nb"
+
+
+def _delivery(factory: sessionmaker[Session]) -> tuple[str, int]:
+    with factory() as session:
+        found = session.scalars(select(AlertDelivery)).one()
+        return found.status.value, found.attempts
+
+
+@pytest.mark.usefixtures("quick_waits")
+def test_a_writer_goes_on_while_the_alert_is_on_its_way(
+    *,
+    jobs_runner: jobs.JobRunner,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: dict[str, Any],
+    robot: Robot,
+) -> None:
+    """The attempt is claimed (the delivery ``sending``) and committed before the robot is called:
+    creating a member does not wait for the robot's answer (on SQLite the job held the database's write
+    lock through the send)."""
+    program_id = world["program"]["id"]
+    seen: list[tuple[str, int]] = []
+
+    def send() -> None:
+        payload = {"program_id": program_id, "date": DAY.isoformat()}
+        assert jobs_runner.run(ALERT_JOB, key=alert_key(program_id, DAY), payload=payload, at=MORNING)
+
+    def write() -> None:
+        create_member(client, operator, program_id, name="新成员")
+        seen.append(_delivery(factory))  # on its way: claimed and committed
+
+    took = write_during_send(robot, send, write)
+    assert took < HOLD_S
+    assert seen == [("sending", 1)]
+    assert _delivery(factory) == ("sent", 1)
+    url = f"/api/v1/programs/{program_id}/group-alerts?date=2026-03-24"
+    assert client.get(url, headers=operator).json()["delivery"] == "sent"
+
+
+def test_runs_started_at_once_send_each_attempt_once(
+    client: TestClient, factory: sessionmaker[Session], world: dict[str, Any], robot: Robot
+) -> None:
+    """Parallel connections on PostgreSQL; on SQLite each claim waits for the write lock, never a send.
+    The first attempt (the delivery row inserted) and a retry (a failed row claimed) alike."""
+    program_id = world["program"]["id"]
+    robot.statuses, robot.delays = [503], [0.3, 0.3]  # slow sends: the other runs meet them on the row
+
+    def run_at(at: datetime) -> list[object]:
+        def run(session: Session) -> str:
+            return deliver_alert(
+                session, program_id=program_id, on=DAY, at=at, settings=app_settings(client)
+            ).status.value
+
+        return in_parallel(factory, run, RUNNERS)
+
+    first = run_at(MORNING)
+    assert all(r in {"sending", "failed"} for r in first), first  # none failed with an error
+    assert len(robot.received) == 1
+    assert _delivery(factory) == ("failed", 1)
+    again = run_at(MORNING + timedelta(hours=1))
+    assert all(r in {"sending", "sent"} for r in again), again
+    assert len(robot.received) == 2
+    assert _delivery(factory) == ("sent", 2)

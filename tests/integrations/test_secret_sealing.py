@@ -122,10 +122,12 @@ def _running_with(client: TestClient, settings: Settings) -> Iterator[None]:
 def _attempt_now(
     factory: sessionmaker[Session], settings: Settings
 ) -> tuple[WebhookDelivery, WebhookAttempt]:
-    """The one delivery queued, attempted again now with ``settings`` (as the retry job would)."""
+    """The one delivery queued, attempted again once due with ``settings`` (as the retry job would)."""
     with transaction(factory) as session:
         delivery = session.scalars(select(WebhookDelivery)).one()
-        events.attempt(session, delivery, at=utcnow(), settings=settings)
+        due = delivery.next_attempt_at
+        assert due is not None
+        events.attempt(session, delivery, at=max(due, utcnow()), settings=settings)
         attempt = session.scalars(select(WebhookAttempt).order_by(WebhookAttempt.id.desc())).first()
         assert attempt is not None
         return delivery, attempt

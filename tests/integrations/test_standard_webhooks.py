@@ -129,6 +129,7 @@ def test_a_retry_keeps_its_webhook_id_and_a_stale_delivery_fails_verification(
     stale_at = utcnow() - timedelta(seconds=signing.TOLERANCE_SECONDS + 60)
     with transaction(factory) as session:
         delivery = session.scalars(select(WebhookDelivery)).one()
+        delivery.next_attempt_at = stale_at  # the retry is due at the stale time
         assert events.attempt(session, delivery, at=stale_at, settings=app_settings(client))
     (first_headers, _), (headers, body) = receiver.received
     assert headers["webhook-id"] == first_headers["webhook-id"]

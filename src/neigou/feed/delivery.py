@@ -2,17 +2,22 @@
 
 A refused or unreachable robot is tried again on the next runs, three times in all; then the post is
 failed and the owner copies it by hand. A group robot without a URL any more turns the post into a task.
-Each attempt first claims itself on the post (a conditional ``attempts + 1`` on a still scheduled post,
-``kit.db.claim_attempt``), so a redelivered job or two runs at once never post it twice and a sent post
-is never sent again; the claim commits with the run.
+Each attempt first claims itself on the post (a conditional ``attempts + 1`` on a still scheduled post
+that no run is sending, ``kit.db.claim_attempt``) and commits the claim before the robot is called, so a
+redelivered job or two runs at once never post it twice, a sent post is never sent again, and no lock
+is held through a send (the job commits its own transactions, ``own_transactions``: on SQLite the claim
+holds the database's write lock, which every writer of the app waits for). While a post is being sent
+its ``done_at`` says since when; a run killed during the send leaves the post to the runs after
+``SENDING_LEASE``, which outlasts any send.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
@@ -25,9 +30,11 @@ from neigou.kit.settings import Settings, settings_of
 
 DELIVER_JOB = "feed.deliver_posts"
 MAX_ATTEMPTS = 3
+# How long a claimed post is left to the run sending it (its robot call waits 10 s at most per step).
+SENDING_LEASE = timedelta(minutes=2)
 
 
-@jobs.job(DELIVER_JOB, cron={"minute": "*/5"})
+@jobs.job(DELIVER_JOB, cron={"minute": "*/5"}, own_transactions=True)
 def deliver_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Send every robot post whose slot has come."""
     deliver_due(session, at=at, settings=settings_of(session))
@@ -39,23 +46,31 @@ def deliver_due(
     """Send the due posts; returns those attempted (or turned into tasks) with their new status; a post
     a parallel run took is left to it. The robots' URLs are unsealed with the running application's
     ``settings``."""
-    due = repo.due_posts(session, at)
+    due = [p for p in repo.due_posts(session, at) if p.done_at is None or p.done_at <= at - SENDING_LEASE]
     robots = repo.robot_urls(session, {p.group_id for p in due}, Sealer.from_settings(settings))
-    scheduled = GroupPost.status == PostStatus.SCHEDULED
+    session.commit()  # the reads end here: nothing is held from now on but one post's claim
+    # Still scheduled, and not being sent by a run that claimed it less than a lease ago.
+    free = or_(GroupPost.done_at.is_(None), GroupPost.done_at <= at - SENDING_LEASE)
+    claimable = and_(GroupPost.status == PostStatus.SCHEDULED, free)
     done: list[GroupPost] = []
     for post in due:
         robot = robots.get(post.group_id)
-        if not claim_attempt(session, post, GroupPost.attempts, scheduled):
+        claimed = claim_attempt(session, post, GroupPost.attempts, claimable)
+        if claimed and robot is None:
+            post.delivery, post.status = Delivery.TASK, PostStatus.TO_COPY
+        elif claimed:
+            post.done_at = at  # being sent since: the lease of this run
+        session.commit()
+        if not claimed:
             continue
         done.append(post)
         if robot is None:
-            post.delivery, post.status = Delivery.TASK, PostStatus.TO_COPY
             continue
         outcome = send_markdown(robot, post.text, secret=None, at=at, transport=transport)
-        post.detail = outcome.detail
+        post.detail, post.done_at = outcome.detail, None
         if outcome.ok:
             post.status, post.done_at = PostStatus.SENT, at
         elif post.attempts >= MAX_ATTEMPTS:
             post.status = PostStatus.FAILED
-    session.flush()
+        session.commit()
     return done

@@ -8,8 +8,11 @@ order, that has one; the owner sits in that group. A refused or unreachable robo
 error, ``errcode`` ≠ 0) is tried again by a job every minute after the integrations' backoff (30 s,
 2 min, 8 min, 32 min); after ``MAX_ATTEMPTS`` the message is failed, which the owner sees on
 ``/m/live-codes`` and in the API. Each attempt first claims itself on the alert row (a conditional
-``robot_attempts + 1`` on a still pending row), so parallel runs never send one message twice and a
-sent message is never sent again. A code none of whose groups has a robot is alerted in the app only
+``robot_attempts + 1`` on a still pending row, whose next attempt moves to where this one's failure
+would put it) and commits the claim before the robot is called, so parallel runs never send one message
+twice, a sent message is never sent again, and no lock is held through a send (the jobs commit their own
+transactions, ``own_transactions``: on SQLite a claim holds the database's write lock); the answer is
+written in a second short transaction. A run killed during the send leaves the message to the retries. A code none of whose groups has a robot is alerted in the app only
 (``no_robot``). The program's integrations get the same event as an outbound webhook
 (``integrations.events``). The robot's URL carries its key: it is never logged or stored elsewhere.
 """
@@ -21,6 +24,7 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
@@ -55,7 +59,7 @@ def queue_robot_alert(session: Session, event: Event) -> None:
     jobs.defer(session, ALERT_JOB, key=f"live-code-full:{alert.id}", payload={"alert_id": alert.id})
 
 
-@jobs.job(ALERT_JOB)
+@jobs.job(ALERT_JOB, own_transactions=True)
 def robot_alert_job(session: Session, payload: dict[str, Any], at: datetime) -> None:
     """The first attempt of an alert's robot message."""
     alert = session.get(LiveCodeAlert, int(payload["alert_id"]))
@@ -63,11 +67,13 @@ def robot_alert_job(session: Session, payload: dict[str, Any], at: datetime) -> 
         attempt(session, alert, at=at, settings=settings_of(session))
 
 
-@jobs.job(RETRY_JOB, cron={"minute": "*"})
+@jobs.job(RETRY_JOB, cron={"minute": "*"}, own_transactions=True)
 def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Try again the robot messages whose backoff has passed (oldest first, ``BATCH`` per run)."""
     settings = settings_of(session)
-    for alert in live_repo.robot_alerts_due(session, at, limit=BATCH):
+    due = live_repo.robot_alerts_due(session, at, limit=BATCH)
+    session.commit()
+    for alert in due:
         attempt(session, alert, at=at, settings=settings)
 
 
@@ -81,27 +87,36 @@ def attempt(
 ) -> Outcome | None:
     """Send the alert's robot message once now and record the answer; None when nothing was sent
     (not pending, no robot, or this attempt was taken by a parallel run). The robot's URL is unsealed
-    with the running application's ``settings``."""
+    with the running application's ``settings``. The caller's own transactions: the claim commits
+    before the send and the answer after it (see the module's docstring)."""
     payload = alert.robot_payload
     if alert.robot_status is not RobotAlertStatus.PENDING or payload is None:
         return None
     url = robot_url(session, payload, Sealer.from_settings(settings))
     if url is None:
         alert.robot_status, alert.robot_next_attempt_at = RobotAlertStatus.NO_ROBOT, None
-        session.flush()
+        session.commit()
         return None
+    text = message(session, payload)
     pending = LiveCodeAlert.robot_status == RobotAlertStatus.PENDING
-    if not claim_attempt(session, alert, LiveCodeAlert.robot_attempts, pending):
+    # A retry only once due: a run that read the alert before another claimed its attempt finds the
+    # next one not due yet (the claim moved it), so two runs never send the message at once.
+    due = or_(LiveCodeAlert.robot_attempts == 0, LiveCodeAlert.robot_next_attempt_at <= at)
+    claimed = claim_attempt(session, alert, LiveCodeAlert.robot_attempts, pending, due)
+    if claimed:
+        # No retry finds the message due until this attempt's answer is written: the backoff (30 s at
+        # least) outlasts the send, which waits 10 s at most per step of the call.
+        alert.robot_next_attempt_at = at + backoff(alert.robot_attempts)
+    session.commit()  # the claim is taken: nothing is held through the send
+    if not claimed:
         return None
-    outcome = send_markdown(url, message(session, payload), secret=None, at=at, transport=transport)
+    outcome = send_markdown(url, text, secret=None, at=at, transport=transport)
     alert.robot_detail = outcome.detail
     if outcome.ok:
         alert.robot_status, alert.robot_sent_at, alert.robot_next_attempt_at = RobotAlertStatus.SENT, at, None
     elif alert.robot_attempts >= MAX_ATTEMPTS:
         alert.robot_status, alert.robot_next_attempt_at = RobotAlertStatus.FAILED, None
-    else:
-        alert.robot_next_attempt_at = at + backoff(alert.robot_attempts)
-    session.flush()
+    session.commit()
     if not outcome.ok:
         log.warning(
             "live_code_full.robot_refused",

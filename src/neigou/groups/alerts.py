@@ -6,6 +6,13 @@ that day and the groups that will miss the next checkpoint at their pace. The al
 and date runs under the job key ``groups.alert:{program}:{date}``, so it is built and sent once;
 a failed delivery is recorded and retried by later ticks under ``…#2``, ``…#3`` (at most
 ``MAX_ATTEMPTS``), and a date whose message was sent is never sent again whatever the key.
+
+Each attempt claims itself on the date's delivery row (inserts it, or a conditional ``attempts + 1`` on
+a failed one) and marks it ``sending``, and commits before the robot is called; the answer is written in
+a second short transaction. So no lock is held through a send (the job commits its own transactions,
+``own_transactions``: on SQLite the claim holds the database's write lock, which every writer of the app
+waits for), and two runs never send one attempt. A delivery left ``sending`` for ``SENDING_LEASE`` (its
+run was killed during the send) counts as failed: the next tick retries it.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -26,7 +33,10 @@ from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, Group
 from neigou.groups.settings import alert_robot, settings_of
 from neigou.kit import jobs
 from neigou.kit.actor import SYSTEM, Actor
+from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
+from neigou.kit.db import claim_attempt
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from neigou.kit.settings import settings_of as app_settings_of
@@ -37,6 +47,15 @@ TICK_JOB = "groups.alert_tick"
 ALERT_JOB = "groups.send_alert"
 ALERT_HOUR = 9
 MAX_ATTEMPTS = 5
+# How long an attempt on its way is left to its run (the robot call waits 10 s at most per step).
+SENDING_LEASE = timedelta(minutes=10)
+
+
+def retryable(delivery: AlertDelivery, now: datetime) -> bool:
+    """Whether the delivery may be tried again: it failed, or its run was killed during the send."""
+    return delivery.status is DeliveryStatus.FAILED or (
+        delivery.status is DeliveryStatus.SENDING and delivery.attempted_at <= now - SENDING_LEASE
+    )
 
 
 def alert_key(program_id: int, on: date, attempt: int = 1) -> str:
@@ -49,9 +68,7 @@ def queue_alert(session: Session, *, program_id: int, on: date, actor: Actor = S
     """Defer the alert of a program and date unless it was delivered (or gave up); its key."""
     check_day(on, "date")
     delivery = repo.get_delivery(session, program_id, on)
-    if delivery is not None and (
-        delivery.status is not DeliveryStatus.FAILED or delivery.attempts >= MAX_ATTEMPTS
-    ):
+    if delivery is not None and (not retryable(delivery, utcnow()) or delivery.attempts >= MAX_ATTEMPTS):
         return None
     key = alert_key(program_id, on, 1 if delivery is None else delivery.attempts + 1)
     jobs.defer(session, ALERT_JOB, key=key, payload={"program_id": program_id, "date": on.isoformat()})
@@ -77,7 +94,7 @@ def alert_tick(session: Session, _payload: dict[str, Any], at: datetime) -> None
             queue_alert(session, program_id=program_id, on=local.date() - timedelta(days=1))
 
 
-@jobs.job(ALERT_JOB)
+@jobs.job(ALERT_JOB, own_transactions=True)
 def send_alert(session: Session, payload: dict[str, Any], at: datetime) -> None:
     """Build and deliver one program's alert for one date."""
     deliver_alert(
@@ -145,37 +162,67 @@ def deliver_alert(
 ) -> AlertDelivery:
     """Build the alert and send it to the program's robot, once per program and date. The robot's URL
     and signing secret are unsealed with the running application's ``settings`` (by default those of
-    ``session``)."""
+    ``session``). The caller's own transactions: the attempt is claimed and the alert rows built in a
+    first one, committed before the send; the answer is written in a second (see the module)."""
     program = require_program(session, program_id)
-    delivery = repo.get_delivery(session, program_id, on)
-    if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
+    delivery, claimed = _claim(session, program_id, on, at)
+    if not claimed:  # sent, skipped, or on its way in another run
+        session.commit()
         return delivery
     report, rows = build_alerts(session, program=program, on=on, at=at)
     group_settings = settings_of(session, program_id)
     sealer = Sealer.from_settings(settings or app_settings_of(session))
     robot = alert_robot(group_settings, sealer) if rows else None
-    if delivery is None:
-        delivery = AlertDelivery(program_id=program_id, alert_date=on, attempts=0)
-    delivery.attempts += 1
-    delivery.attempted_at = at
-    delivery.http_status = None
     if not rows:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "nothing to report"
     elif robot is None:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "no webhook configured"
-    else:
-        outcome = webhook.send_markdown(
-            robot.url,
-            message(program, report),
-            secret=robot.secret,
-            at=at,
-            transport=transport,
-        )
-        delivery.status = DeliveryStatus.SENT if outcome.ok else DeliveryStatus.FAILED
-        delivery.http_status, delivery.detail = outcome.http_status, outcome.detail
-    session.add(delivery)
-    session.flush()
+    text = message(program, report) if robot is not None else ""
+    session.commit()  # the claim and the rows: nothing is held through the send
+    if robot is None:
+        return delivery
+    outcome = webhook.send_markdown(robot.url, text, secret=robot.secret, at=at, transport=transport)
+    delivery.status = DeliveryStatus.SENT if outcome.ok else DeliveryStatus.FAILED
+    delivery.http_status, delivery.detail = outcome.http_status, outcome.detail
+    session.commit()
     return delivery
+
+
+def _claim(session: Session, program_id: int, on: date, at: datetime) -> tuple[AlertDelivery, bool]:
+    """Take the next attempt of a program's alert for a date: its delivery row, inserted ``sending``
+    (the first attempt) or moved from failed (or left ``sending`` past its lease) to ``sending`` with
+    ``attempts + 1``, and True; the row as it is and False when it was sent or skipped, or another run
+    holds the attempt."""
+    values = {
+        "program_id": program_id,
+        "alert_date": on,
+        "status": DeliveryStatus.SENDING,
+        "attempts": 1,
+        "attempted_at": at,
+        "http_status": None,
+        "detail": None,
+    }
+    inserted = insert_ignoring_duplicates(
+        session, AlertDelivery, [values], index_elements=["program_id", "alert_date"], returning=["id"]
+    )
+    delivery = session.scalars(
+        select(AlertDelivery)
+        .where(AlertDelivery.program_id == program_id, AlertDelivery.alert_date == on)
+        .execution_options(populate_existing=True)
+    ).one()  # inserted now, or before
+    if inserted:
+        return delivery, True
+    if not retryable(delivery, at):
+        return delivery, False
+    stale = and_(
+        AlertDelivery.status == DeliveryStatus.SENDING, AlertDelivery.attempted_at <= at - SENDING_LEASE
+    )
+    again = or_(AlertDelivery.status == DeliveryStatus.FAILED, stale)
+    if not claim_attempt(session, delivery, AlertDelivery.attempts, again):
+        return session.get_one(AlertDelivery, delivery.id), False
+    delivery.status, delivery.attempted_at = DeliveryStatus.SENDING, at
+    delivery.http_status, delivery.detail = None, None
+    return delivery, True
 
 
 def _day(on: date) -> str:

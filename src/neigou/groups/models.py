@@ -63,8 +63,9 @@ class AlertKind(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    """What happened to a program's daily alert message."""
+    """What happened to a program's daily alert message (``sending``: an attempt is on its way)."""
 
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"

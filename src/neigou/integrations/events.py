@@ -6,7 +6,9 @@ Standard Webhooks scheme (``standard``; ``webhook-id`` is the event id, the same
 receivers deduplicate by it) and by the first scheme as well (``signing``), for receivers built on it.
 The first attempt is a job deferred on the session (so nothing is sent if the request rolls back);
 failed deliveries are retried by a scheduled job after 30 s, 2 min, 8 min, 32 min, ~2 h and ~8.5 h
-(×4 each time), then marked failed. Every attempt is kept in ``webhook_attempts``.
+(×4 each time), then marked failed. Every attempt is kept in ``webhook_attempts``. Each attempt is
+claimed on its delivery and committed before the send, and its outcome written after it (:func:`attempt`):
+no lock is held through a send, and two runs never send one attempt.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from neigou.groups.live_codes import LIVE_CODE_FULL
@@ -26,6 +28,7 @@ from neigou.groups.webhook import MAX_DETAIL, READ_DETAIL, UNSENDABLE
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
+from neigou.kit.db import claim_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
 from neigou.kit.logging import redact_reply
@@ -105,15 +108,35 @@ def attempt(
     settings: Settings | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> bool:
-    """Send one delivery now and log the attempt; True when the receiver took it (2xx). The URL and
-    secret are opened with the running application's ``settings`` (by default those of ``session``);
-    when no configured key opens them the attempt fails, says so, and is retried (the keys may be
-    put right meanwhile)."""
+    """Send one delivery now and log the attempt; True when the receiver took it (2xx), False when it
+    did not or when a parallel run took this attempt (it is then left to that run). The URL and secret
+    are opened with the running application's ``settings`` (by default those of ``session``); when no
+    configured key opens them the attempt fails, says so, and is retried (the keys may be put right
+    meanwhile).
+
+    The caller's own transactions (``kit.jobs``' ``own_transactions``): the attempt is claimed on the
+    delivery (a conditional ``attempts + 1`` on a still pending delivery, whose next attempt moves to
+    where this one's failure would put it) and committed before the send, which holds no transaction
+    and no lock; the outcome is written in a second short transaction. A run killed during the send
+    leaves the delivery to the retries, after its backoff."""
     integration = session.get(Integration, delivery.integration_id)
     if integration is None or integration.outbound_url_sealed is None:
         delivery.status = DeliveryStatus.FAILED
+        session.commit()
         return False
     opened = _opened(integration, Sealer.from_settings(settings or settings_of(session)))
+    pending = WebhookDelivery.status == DeliveryStatus.PENDING
+    # A retry only once due: a run that read the delivery before another claimed its attempt finds the
+    # next one not due yet (the claim moved it), so two runs never send the delivery at once.
+    due = or_(WebhookDelivery.attempts == 0, WebhookDelivery.next_attempt_at <= at)
+    claimed = claim_attempt(session, delivery, WebhookDelivery.attempts, pending, due)
+    if claimed:
+        # Until this attempt's outcome is written, no retry finds the delivery due; the backoff (30 s
+        # at least) outlasts the send, which waits 10 s at most per step of the call.
+        delivery.next_attempt_at = at + backoff(delivery.attempts)
+    session.commit()  # the claim is taken: nothing is held through the send
+    if not claimed:
+        return False
     status: int | None = None
     if opened is None:
         ok, detail = False, UNOPENED
@@ -123,7 +146,6 @@ def attempt(
         # A token in the receiver's URL, or a phone number the receiver echoed back, never reaches the
         # attempt log or the API's last_error.
         detail = redact_reply(detail, url, limit=MAX_DETAIL)
-    delivery.attempts += 1
     session.add(
         WebhookAttempt(
             delivery_id=delivery.id, number=delivery.attempts, at=at, http_status=status, ok=ok, detail=detail
@@ -134,9 +156,7 @@ def attempt(
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, at, None
     elif delivery.attempts >= MAX_ATTEMPTS:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-    else:
-        delivery.next_attempt_at = at + backoff(delivery.attempts)
-    session.flush()
+    session.commit()
     return ok
 
 
@@ -158,17 +178,19 @@ def _post(
     return response.status_code, response.is_success, response.text[:READ_DETAIL]
 
 
-@job(DELIVER_JOB)
+@job(DELIVER_JOB, own_transactions=True)
 def deliver(session: Session, payload: dict[str, Any], at: datetime) -> None:
-    """First attempt of a delivery, right after the commit that queued it."""
+    """First attempt of a delivery, right after the commit that queued it (its own transactions: see
+    :func:`attempt`)."""
     delivery = session.get(WebhookDelivery, int(payload["delivery_id"]))
     if delivery is not None and delivery.status is DeliveryStatus.PENDING and delivery.attempts == 0:
         attempt(session, delivery, at=at)
 
 
-@job("orders.retry_webhooks", cron={"minute": "*"})
+@job("orders.retry_webhooks", cron={"minute": "*"}, own_transactions=True)
 def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
-    """Retry the failed deliveries whose backoff has passed (oldest first, 100 per run)."""
+    """Retry the failed deliveries whose backoff has passed (oldest first, 100 per run), each attempt
+    claimed and committed before its send (:func:`attempt`)."""
     due = session.scalars(
         select(WebhookDelivery)
         .where(
@@ -179,5 +201,7 @@ def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(100)
     )
-    for delivery in list(due):
+    found = list(due)
+    session.commit()
+    for delivery in found:
         attempt(session, delivery, at=at)

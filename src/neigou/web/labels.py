@@ -12,6 +12,7 @@ from neigou.web.platform_labels import FAMILIES as PLATFORM_FAMILIES
 from neigou.web.risk_labels import FAMILIES as RISK_FAMILIES
 
 g_delivery: dict[str, Label] = {
+    "sending": N_("sending"),
     "sent": N_("sent"),
     "failed": N_("failed"),
     "skipped": N_("not sent"),

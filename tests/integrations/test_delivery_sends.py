@@ -1,0 +1,107 @@
+"""A commission event's delivery holds no lock through its send: the attempt is claimed and committed
+first, so another writer of the app (creating a member) goes on while the receiver is still answering
+(on SQLite the delivery held the database's write lock through the send, and every writer waited for
+it); and retry runs started at once send each attempt once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.integrations.events import backoff
+from neigou.integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from neigou.kit import jobs
+from tests.factories import create_member
+from tests.held_sends import short_waits, write_during_send
+from tests.orders.builders import World, build, order_body
+from tests.parallel import in_parallel
+from tests.robots import HOLD_S, Robot, robot
+
+__all__ = ["robot"]  # the receiver the deliveries go to (it answers 2xx)
+
+RETRY_JOB = "orders.retry_webhooks"
+RUNNERS = 4
+
+
+@pytest.fixture
+def quick_waits(engine: Engine) -> Iterator[None]:
+    yield from short_waits(engine)
+
+
+def _shop_with_refused_deliveries(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], robot: Robot, orders: int
+) -> tuple[World, datetime]:
+    """A program whose shop refused the first attempt of each order's event; when the retries are due."""
+    w = build(client, operator, factory)
+    body = {"name": "品牌商城", "outbound_url": robot.url}
+    made = client.post(f"/api/v1/programs/{w.program_id}/integrations", json=body, headers=operator)
+    assert made.status_code == 201, made.text
+    robot.statuses = [503] * orders
+    for n in range(orders):
+        taken = client.post("/api/v1/orders", json=order_body(w, f"SEND-{n}"), headers=operator)
+        assert taken.status_code == 201, taken.text
+    with factory() as session:
+        due = [d.next_attempt_at for d in session.scalars(select(WebhookDelivery))]
+    assert len(due) == orders
+    assert None not in due
+    assert len(robot.received) == orders
+    return w, max(d for d in due if d is not None)
+
+
+@pytest.mark.usefixtures("quick_waits")
+def test_a_writer_goes_on_while_a_delivery_is_on_its_way(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    jobs_runner: jobs.JobRunner,
+    robot: Robot,
+) -> None:
+    w, due = _shop_with_refused_deliveries(client, operator, factory, robot, 1)
+
+    def retry() -> None:
+        assert jobs_runner.run(RETRY_JOB, key="retry-held", payload={}, at=due)
+
+    took = write_during_send(
+        robot, retry, lambda: create_member(client, operator, w.program_id, name="送达时新加的成员")
+    )
+    assert took < HOLD_S
+    with factory() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 2)
+        assert [a.ok for a in session.scalars(select(WebhookAttempt).order_by(WebhookAttempt.number))] == [
+            False,
+            True,
+        ]
+
+
+def test_retry_runs_started_at_once_send_each_attempt_once(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    jobs_runner: jobs.JobRunner,
+    robot: Robot,
+) -> None:
+    """Parallel connections on PostgreSQL; on SQLite each claim waits for the write lock, never a send."""
+    _, due = _shop_with_refused_deliveries(client, operator, factory, robot, 3)
+    robot.delays = [0.3] * 3  # the sends take a while: the other runs meet them on the rows
+    keys = iter(range(RUNNERS))
+
+    def run(_session: Session) -> bool:
+        return jobs_runner.run(RETRY_JOB, key=f"retry-{next(keys)}", payload={}, at=due)
+
+    results = in_parallel(factory, run, RUNNERS)
+    assert results == [True] * RUNNERS, results
+    assert len(robot.received) == 3 + 3  # each delivery's second attempt went out once
+    with factory() as session:
+        deliveries = list(session.scalars(select(WebhookDelivery)))
+        assert {(d.status, d.attempts) for d in deliveries} == {(DeliveryStatus.DELIVERED, 2)}
+        numbers = sorted((a.delivery_id, a.number) for a in session.scalars(select(WebhookAttempt)))
+        assert numbers == sorted((d.id, n) for d in deliveries for n in (1, 2))
+    # A later run finds nothing due: the failed attempts' backoff is behind, the deliveries are done.
+    assert jobs_runner.run(RETRY_JOB, key="retry-later", payload={}, at=due + backoff(2))
+    assert len(robot.received) == 6
