@@ -227,7 +227,7 @@ def landing(
         link=link,
         offer=offer,
         sharer=member.name if member else None,
-        tz=ZoneInfo(program.timezone if program else "Asia/Shanghai"),
+        tz=ZoneInfo(program.timezone if program else request.app.state.settings.default_timezone),
         visitor=visitor,
         holds=holds or claimed,
         claimed=claimed,
