@@ -59,13 +59,15 @@ def test_every_compiled_zh_cn_translation_keeps_the_values_its_msgid_names() -> 
     for message in catalog:
         if not message.id:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        for string in strings:
+        # A plural entry's forms are a sequence; its last msgid (the plural) names every value.
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string or ())
+        msgid = str(ids[-1])
+        for string in map(str, strings):
             checked += 1
-            if _names(string) != _names(ids[-1]):
-                mismatched.append((ids[-1], string))
-        differ += len(_names(ids[-1])) > 0
+            if _names(string) != _names(msgid):
+                mismatched.append((msgid, string))
+        differ += len(_names(msgid)) > 0
     assert checked > 700  # the catalog is read …
     assert differ > 100  # … with its placeholders
     assert mismatched == []
