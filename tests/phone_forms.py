@@ -19,3 +19,26 @@ def spread_forms(number: str) -> list[str]:
         "\u30fb".join(groups),  # katakana middle dot
         "\u3002".join(groups),  # ideographic full stop
     ]
+
+
+def prefixed_forms(number: str) -> list[str]:
+    """``number`` (a mainland mobile's eleven digits) behind the prefixes a shop, a contact card or a call
+    link puts before it: a ``tel:`` scheme, an underscore after the country code, ``086`` for ``0086``."""
+    groups = (number[:3], number[3:7], number[7:])
+    return [
+        "tel:+86 " + " ".join(groups),
+        "tel:" + number,
+        "TEL:+86-" + "-".join(groups),
+        "tel:0086" + number,
+        "+86_" + number,
+        "0086_" + number,
+        "086 " + number,
+        "086-" + "-".join(groups),
+        "086" + number,
+        "0086-" + "-".join(groups),
+    ]
+
+
+def written_forms(number: str) -> list[str]:
+    """Every listed way of writing ``number`` apart from its eleven plain digits."""
+    return [*spread_forms(number), *prefixed_forms(number)]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import TokenMaker, row_counts
 from tests.crm.builders import add_customer, add_order, build, listed, set_times
 from tests.offers.factories import product
-from tests.phone_forms import spread_forms
+from tests.phone_forms import written_forms
 
 
 def test_add_then_the_same_customer_in_another_form_is_refused(
@@ -59,7 +59,7 @@ def test_a_phone_spread_out_or_dotted_is_the_customer_already_in_the_book(
     book = build(client, operator, make_token)
     add_customer(client, book.member_headers, book.member, "13800138000")
     before = row_counts(factory)
-    for written in spread_forms("13800138000"):
+    for written in written_forms("13800138000"):
         again = add_customer(client, book.member_headers, book.member, written, status=409)
         assert again["code"] == "customer_exists", written
     assert row_counts(factory) == before

@@ -18,7 +18,7 @@ from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.crm.builders import Book, add_customer, build
 from tests.factories import create_program
-from tests.phone_forms import spread_forms
+from tests.phone_forms import written_forms
 from tests.sign_in import member_sign_in
 
 SHOPPER = "13900007001"
@@ -29,7 +29,7 @@ FORMS = (
     "0086 13900007001",
     "139-0000-7001",
     "+8613900007001",
-    *spread_forms(SHOPPER),
+    *written_forms(SHOPPER),
 )
 REFUSED_ZH = "该顾客已申请停止处理其个人信息，无法添加。"
 REFUSED_EN = "This customer has opted out of personal information processing and cannot be added."

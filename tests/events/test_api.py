@@ -18,7 +18,7 @@ from neigou.web.app import create_app
 from tests.conftest import row_counts
 from tests.events.builders import SKU, add_employees, create_event, invite
 from tests.factories import create_member, create_program
-from tests.phone_forms import spread_forms
+from tests.phone_forms import written_forms
 
 
 def _world(client: TestClient, operator: dict[str, str]) -> dict[str, Any]:
@@ -200,7 +200,7 @@ SAME_PHONE = [
     "8613812345678",
     "１３８１２３４５６７８",
     "138 1234 5678",
-    *spread_forms("13812345678"),
+    *written_forms("13812345678"),
 ]
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from neigou.kit import phones
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask, keyed_hash
 from neigou.kit.phones import ascii_digits, customer_ref, mainland_mobile, parse_phone
-from tests.phone_forms import spread_forms
+from tests.phone_forms import prefixed_forms, spread_forms
 
 pytestmark = pytest.mark.no_database
 
@@ -97,6 +97,42 @@ def test_a_number_spread_out_or_dotted_is_one_customer(text: str) -> None:
     assert customer_ref(text) == "13812345678"
     assert customer_ref_hash("k", text) == customer_ref_hash("k", "13812345678")
     assert mainland_mobile(text) is not None
+
+
+@pytest.mark.parametrize("text", prefixed_forms("13812345678"))
+def test_a_number_behind_a_tel_scheme_or_another_way_of_writing_the_prefix_is_one_customer(text: str) -> None:
+    assert customer_ref(text) == "13812345678"
+    assert customer_ref_hash("k", text) == customer_ref_hash("k", "13812345678")
+    assert mainland_mobile(text) is not None
+
+
+@given(mobiles)
+def test_prefixed_forms_of_every_mobile_are_its_key(number: str) -> None:
+    assert [customer_ref(text) for text in prefixed_forms(number)] == [number] * len(prefixed_forms(number))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "138_1234_5678",  # an underscore only joins a country code to the number
+        "_13812345678",
+        "m_13812345678",  # member codes, openids and emails that hold a number
+        "o13812345678_",
+        "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+        "13812345678@qq.com",
+        "tel:13812345678@qq.com",
+        "sip:13812345678",
+        "tel:tel:13812345678",
+        "hotel:13812345678",
+        "086 02112345678",  # ``086`` is read as ``0086`` only before a mobile
+        "0861234567",
+        "+086 13812345678",
+        "86_138_1234_5678",
+    ],
+)
+def test_texts_that_hold_a_number_but_are_no_way_of_writing_it_are_kept(text: str) -> None:
+    assert customer_ref(text) == text
+    assert mainland_mobile(text) is None
 
 
 @given(st.characters(categories=["Pd"]), mobiles)

@@ -12,6 +12,7 @@ import pytest
 
 from neigou.kit.logging import REDACTED, redact_text, redact_value
 from neigou.kit.phones import DASHES, DOTS, customer_ref, mainland_mobile
+from tests.phone_forms import prefixed_forms
 
 pytestmark = pytest.mark.no_database
 
@@ -84,6 +85,7 @@ PHONE_FORMS = [
     "138〜1234〜5678",
     "138﹣1234﹣5678",
     "+86 138 · 1234 · 5678",
+    *prefixed_forms("13812345678"),  # a tel: scheme, 086, an underscore after the country code
 ]
 
 

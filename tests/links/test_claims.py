@@ -17,7 +17,7 @@ from neigou.offers.models import CouponTemplate
 from tests.conftest import SECRET, TokenMaker, row_counts
 from tests.links.builders import LinkWorld, build, claim, make_link
 from tests.offers.factories import coupon
-from tests.phone_forms import spread_forms
+from tests.phone_forms import written_forms
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_one_phone_spread_out_or_dotted_is_one_customer(
     first = claim(client, operator, world.hidden_id, customer_ref="13812345678", link_code=link["code"])
     assert first.status_code == 201, first.text
     before = row_counts(factory)
-    for written in spread_forms("13812345678"):
+    for written in written_forms("13812345678"):
         again = claim(client, operator, world.hidden_id, customer_ref=written, link_code=link["code"])
         assert (again.status_code, again.json()["code"]) == (409, "limit_reached"), written
     assert row_counts(factory) == before

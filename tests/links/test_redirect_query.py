@@ -1,5 +1,6 @@
 """The share-link redirect reads a query's keys as the framework does: a percent-encoded
-``customer_ref`` attributes the click like a plain one, on a cached code as on an uncached one."""
+``customer_ref`` attributes the click like a plain one, on a cached code as on an uncached one; one longer
+than any customer reference is ignored, and the shopper still lands on the page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.ids import customer_ref_hash
+from neigou.kit.phones import MAX_INPUT
 from neigou.links.models import LinkClick, Touch
 from neigou.links.useragent import UaClass
 from neigou.web import landing
@@ -83,3 +85,40 @@ def test_a_query_without_an_escape_or_a_customer_ref_stays_on_the_fast_path(
     assert client.get(f"{shared}&customer%5Fref={OPENID}", follow_redirects=False).status_code == 302
     assert client.get(f"{shared}&lang=zh%2DCN", follow_redirects=False).status_code == 302
     assert len(full_route) == 2
+
+
+def _clicks(factory: sessionmaker[Session]) -> list[LinkClick]:
+    with factory() as session:
+        return list(session.scalars(select(LinkClick).order_by(LinkClick.id)))
+
+
+def test_an_overlong_customer_ref_is_ignored_and_the_link_still_redirects(
+    client: TestClient,
+    app: FastAPI,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+) -> None:
+    """A reference longer than every other input takes (``MAX_INPUT``) attributes nothing: the shopper
+    still lands on the page, the click is kept without a customer and no touch is made of it."""
+    link = make_link(client, operator, member_id=world.member_id)
+    overlong = "1" * MAX_INPUT + "3"
+    queries = (
+        "customer_ref={}",
+        "customer%5Fref={}",
+        "from=singlemessage&customer_ref={}",
+        "customer_ref=+{}+",
+    )
+    for query in queries:
+        response = client.get(f"/l/{link['code']}?" + query.format(overlong), follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (302, f"/p/{link['code']}"), query
+    app.state.links.flush()
+    assert [click.customer_ref_hash for click in _clicks(factory)] == [None] * len(queries)
+    with factory() as session:
+        assert session.scalars(select(Touch)).all() == []
+    longest = "o" * MAX_INPUT  # the longest reference the API takes still makes its touch
+    assert client.get(f"/l/{link['code']}?customer_ref={longest}", follow_redirects=False).status_code == 302
+    app.state.links.flush()
+    assert _clicks(factory)[-1].customer_ref_hash == customer_ref_hash(app.state.settings.secret_key, longest)
+    with factory() as session:
+        assert len(session.scalars(select(Touch)).all()) == 1

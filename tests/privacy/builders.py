@@ -20,6 +20,7 @@ from neigou.kit.ids import keyed_hash
 from neigou.ledger.models import Entry
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
 from neigou.orders.models import Commission, Order
+from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.programs.models import Member
 from tests.conftest import SECRET
 from tests.factories import create_member
@@ -161,3 +162,11 @@ def money(factory: sessionmaker[Session]) -> dict[str, Any]:
                 )
             ],
         }
+
+
+def default_organization(factory: sessionmaker[Session]) -> int:
+    """The id of the organization the footprint is built in (the deployment's default one)."""
+    with factory() as session:
+        found = session.scalar(select(Organization.id).where(Organization.code == DEFAULT_ORGANIZATION_CODE))
+    assert found is not None
+    return int(found)

@@ -9,8 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.settings import Settings
 from neigou.privacy.models import OptOut
-from tests.conftest import row_counts
+from neigou.web.app import create_app
+from tests.conftest import page_client, row_counts
+from tests.factories import create_program
 from tests.privacy.builders import SHOPPER, build, traces
 from tests.sign_in import console_sign_in
 
@@ -71,7 +74,7 @@ def test_the_console_refuses_incomplete_forms_and_writes_nothing(
         ({"customer_ref": "  ", "confirm": "yes"}, 422, "请输入顾客标识。"),
         ({"customer_ref": SHOPPER}, 422, "请勾选确认后再提交。"),
         ({"customer_ref": SHOPPER, "confirm": "yes", "program_id": "abc"}, 422, "所选计划无效。"),
-        ({"customer_ref": SHOPPER, "confirm": "yes", "program_id": "999"}, 404, "计划不存在"),
+        ({"customer_ref": SHOPPER, "confirm": "yes", "program_id": "999"}, 404, "计划 999 不存在"),
     ]
     for form, status, message in cases:
         response = client.post("/console/privacy", data={"request_id": "console-abcdefgh12", **form})
@@ -79,3 +82,25 @@ def test_the_console_refuses_incomplete_forms_and_writes_nothing(
         assert message in response.text
         assert 'data-testid="privacy-error"' in response.text
     assert row_counts(factory) == before
+
+
+def test_opt_outs_are_listed_in_their_programs_zone_or_the_deployments_default(
+    settings: Settings, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Not in a fixed Asia/Shanghai: an opt-out of one program at its program's time, one of every
+    program in the zone the application's settings name (here not Shanghai's)."""
+    app = create_app(
+        settings.model_copy(update={"default_timezone": "America/New_York"}), session_factory=factory
+    )
+    with page_client(app) as client:
+        tokyo = create_program(client, operator, code="tokyo", timezone="Asia/Tokyo")
+        at = "2026-03-01T12:00:00+00:00"
+        for key, program_id in (("everywhere", None), ("in-tokyo", tokyo["id"])):
+            body = {"customer_ref": SHOPPER, "request_id": key, "program_id": program_id, "at": at}
+            made = client.post("/api/v1/privacy/opt-outs", json=body, headers=operator)
+            assert made.status_code == 201, made.text
+        console_sign_in(client, factory, next_page="/console")
+        page = client.get("/console/privacy")
+    assert page.status_code == 200
+    shown = re.findall(r"<td>(2026-03-0\d \d\d:\d\d)</td>", page.text)
+    assert shown == ["2026-03-01 21:00", "2026-03-01 07:00"]  # newest first: the Tokyo one, then New York

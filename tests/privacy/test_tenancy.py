@@ -18,12 +18,11 @@ from neigou.crm.models import Customer
 from neigou.kit.db import transaction
 from neigou.kit.ids import keyed_hash
 from neigou.links.models import Touch
-from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.privacy.models import OptOut
 from tests.conftest import SECRET, TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_program
 from tests.orders import builders as orders
-from tests.privacy.builders import Footprint, build, order_body
+from tests.privacy.builders import Footprint, build, default_organization, order_body
 from tests.sign_in import PASSWORD
 
 PATH = "/api/v1/privacy/opt-outs"
@@ -35,13 +34,6 @@ def footprint(
     client: TestClient, app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> Footprint:
     return build(client, app, operator, factory)
-
-
-def _default_organization(factory: sessionmaker[Session]) -> int:
-    with factory() as session:
-        found = session.scalar(select(Organization.id).where(Organization.code == DEFAULT_ORGANIZATION_CODE))
-    assert found is not None
-    return int(found)
 
 
 def _other_organization(
@@ -82,7 +74,7 @@ def test_an_organizations_requests_honour_every_opt_out_of_the_shopper(
         row = session.scalars(select(OptOut)).one()
     assert row.organization_id is None if recorder == "platform" else row.organization_id is not None
     touched = _touches(factory)
-    own = _default_organization(factory)
+    own = default_organization(factory)
     scoped_operator = bearer(make_token(Role.OPERATOR, organization_id=own))
     scoped_shop = bearer(make_token(Role.INTEGRATION, organization_id=own))
     # A claim through a member's link, made in the organization's own request: no touch.
@@ -124,7 +116,7 @@ def test_an_organizations_operators_see_their_own_and_platform_wide_opt_outs(
     factory: sessionmaker[Session],
     footprint: Footprint,
 ) -> None:
-    own = _default_organization(factory)
+    own = default_organization(factory)
     mine = bearer(make_token(Role.OPERATOR, organization_id=own))
     other = _other_organization(client, operator, make_token)
     program = footprint.world.program_id

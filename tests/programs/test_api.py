@@ -10,7 +10,7 @@ from neigou.audit.models import AuditEntry
 from neigou.programs.models import Member, MemberTierPeriod
 from tests.conftest import SECRET, row_counts
 from tests.factories import PARTNER_TIERS, create_member, create_program
-from tests.phone_forms import spread_forms
+from tests.phone_forms import written_forms
 
 
 def test_create_program_returns_defaults(client: TestClient, operator: dict[str, str]) -> None:
@@ -257,7 +257,7 @@ def test_one_phone_however_written_is_one_member_of_a_program(
     create_member(client, operator, program["id"], name="first", customer_ref="13812345678")
     before = row_counts(factory)
     forms = ("+86 138 1234 5678", "0086-138-1234-5678", "8613812345678", "１３８１２３４５６７８")
-    for written in (*forms, *spread_forms("13812345678")):
+    for written in (*forms, *written_forms("13812345678")):
         again = client.post(
             f"/api/v1/programs/{program['id']}/members",
             json={"name": "again", "customer_ref": written},

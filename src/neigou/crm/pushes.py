@@ -33,6 +33,7 @@ from neigou.crm.push_offers import PushedProduct, priced_products
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.settings import settings_of
 from neigou.links.models import ShareLink
 from neigou.links.service import NO_TIERS, insert_links, link_url
 from neigou.privacy import repository as privacy
@@ -163,7 +164,7 @@ def create_push(
     products = priced_products(session, program_id=member.program_id, skus=ask.skus, at=ask.due)
     settings = push_settings.read(session, member.program_id)
     program = programs.get_program(session, member.program_id)
-    timezone = program.timezone if program is not None else "Asia/Shanghai"
+    timezone = program.timezone if program is not None else settings_of(session).default_timezone
     send_at = push_rules.send_at(ask.due, settings.quiet, timezone)
     reasons = _skip_reasons(
         session, program_id=member.program_id, customers=customers, send_at=send_at, cap=settings.cap

@@ -87,7 +87,9 @@ def redact_params(text: str) -> str:
 
 # Pieces of a mainland mobile as people write it, ASCII, full-width or Arabic-Indic digits (both sets;
 # ``kit.phones`` reads every script's digits): digits, a separator between groups, ``+86``, ``0086`` or
-# ``86`` before it (glued or not, or in brackets), brackets round the first group. A separator is what
+# ``86`` before it (glued or not, or in brackets; ``086``, an international prefix written with one zero,
+# and an underscore joining the country code, as ``kit.phones`` reads them), a ``tel:`` scheme before all,
+# brackets round the first group. A separator is what
 # ``kit.phones`` drops (its ``DASHES`` and ``DOTS``, written once there): white space, a dash or a minus
 # sign or a URL query's space (``+``, ``%20``), up to three of them
 # (``138 - 1234 - 5678``), with invisible format characters (direction marks, zero-width spaces) beside
@@ -110,7 +112,8 @@ _GAP = rf"(?:[\s{DASHES}+]|%20)"
 _SEP = rf"(?:{_INVISIBLE}{{0,3}}{_GAP}){{0,3}}{_INVISIBLE}{{0,6}}"
 _CC = "[8\uff18\u0668\u06f8][6\uff16\u0666\u06f6]"
 _PLUS = r"(?:[+\uff0b]|%2[bB])"
-_PREFIX = rf"(?:(?:{_PLUS}|{_ZERO}{{2}})?{_CC}{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
+_TEL = "(?:[Tt][Ee][Ll]:)?"
+_PREFIX = rf"{_TEL}(?:(?:{_PLUS}|{_ZERO}{{1,2}})?{_CC}_?{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
 _MARK = rf" ?(?P<mark>[{DOTS}]) ?"
 _GROUPS = rf"(?:{_SEP}{_D}{{4}}{_SEP}|{_MARK}{_D}{{4}} ?(?P=mark) ?){_D}{{4}}"
 _MOBILE = rf"{_PREFIX}[(\uff08]?{_ONE}{_THREE_TO_NINE}{_D}[)\uff09]?{_GROUPS}"

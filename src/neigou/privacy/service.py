@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Delete, Update, delete, update
+from sqlalchemy import Delete, Update, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -146,6 +146,22 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
     return OptOutResult(opt_out=existing, created=False)
 
 
+def _visitors(session: Session, h: str) -> Delete:
+    """The cookie linkages an opt-out deletes. A cookie belongs to no program, so a platform
+    administrator's opt-out deletes every linkage of the shopper; an organization's only those of
+    cookies its own programs saw identified (a claim, or a click that carried the shopper's hash: the
+    scope keeps those subqueries to its programs). Another organization's linkage is not its to erase,
+    nor to count: the count would tell it the shopper was seen elsewhere."""
+    linkages = delete(Visitor).where(Visitor.customer_ref_hash == h)
+    if organization_of_caller(session) is None:
+        return linkages
+    claimed = select(CouponClaim.visitor_id).where(
+        CouponClaim.customer_ref_hash == h, CouponClaim.visitor_id.is_not(None)
+    )
+    clicked = select(LinkClick.visitor_id).where(LinkClick.customer_ref_hash == h)
+    return linkages.where(or_(Visitor.visitor_id.in_(claimed), Visitor.visitor_id.in_(clicked)))
+
+
 def erase(
     session: Session,
     *,
@@ -164,7 +180,7 @@ def erase(
     statements: list[tuple[str, Update | Delete]] = [
         ("touches", scoped(delete(Touch).where(Touch.customer_ref_hash == h), Touch.program_id)),
         ("bindings", scoped(delete(Binding).where(Binding.customer_ref_hash == h), Binding.program_id)),
-        ("visitors", delete(Visitor).where(Visitor.customer_ref_hash == h)),
+        ("visitors", _visitors(session, h)),
         (
             "clicks",
             scoped(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import secrets
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,7 +25,6 @@ from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 100
-DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 _CONSOLE_REQUEST = re.compile(r"console-[A-Za-z0-9_-]{8,48}")
 _PROGRAM_ID = re.compile(r"[1-9][0-9]{0,17}")  # within the database's bigint
 
@@ -60,7 +58,9 @@ def _page(
         error=error,
         # A fresh key per form: submitting twice (a double click, a reload) erases once.
         request_id="console-" + secrets.token_urlsafe(16),
-        tz=DISPLAY_TZ,
+        # An opt-out of one program is shown in that program's zone, one of every program in the
+        # deployment's default zone (the ``local`` filter's, from the settings).
+        zones={p.id: p.timezone for p in listed},
     )
 
 

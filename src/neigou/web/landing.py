@@ -25,7 +25,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.ids import customer_ref_hash
-from neigou.kit.phones import mainland_mobile
+from neigou.kit.phones import MAX_INPUT, mainland_mobile
 from neigou.links import claims
 from neigou.links import repository as links
 from neigou.links.clicks import click_row, new_click_ref
@@ -82,7 +82,7 @@ async def follow_link(request: Request) -> Response:
     fresh = visitor is None
     if visitor is None:
         visitor = new_visitor()
-    customer_ref = request.query_params.get("customer_ref")
+    customer_ref = attributed_ref(request.query_params.get("customer_ref"))
     runtime.clicks.record(
         click_row(
             ref=new_click_ref(),
@@ -104,6 +104,15 @@ async def follow_link(request: Request) -> Response:
     if fresh:
         headers["set-cookie"] = visitor_cookie(visitor)
     return Response(status_code=302, headers=headers)
+
+
+def attributed_ref(raw: str | None) -> str | None:
+    """The ``customer_ref`` a share link's click is attributed to: the query's value without surrounding
+    spaces, bounded as every other customer reference (``kit.phones.MAX_INPUT``, the schemas' 128). An
+    empty or longer one is ignored, not refused: the shopper's browser still follows the link to its page,
+    and the click is recorded without a customer (no touch, nothing kept of the text)."""
+    ref = (raw or "").strip()
+    return ref if 0 < len(ref) <= MAX_INPUT else None
 
 
 class ShortLinkFastPath:
@@ -218,7 +227,7 @@ def landing(
         link=link,
         offer=offer,
         sharer=member.name if member else None,
-        tz=ZoneInfo(program.timezone if program else "Asia/Shanghai"),
+        tz=ZoneInfo(program.timezone if program else request.app.state.settings.default_timezone),
         visitor=visitor,
         holds=holds or claimed,
         claimed=claimed,

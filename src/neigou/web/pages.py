@@ -35,7 +35,16 @@ def local_time(value: datetime, zone: str | None = None, pattern: str = "%m-%d %
     return as_utc(value).astimezone(ZoneInfo(zone or get_settings().default_timezone)).strftime(pattern)
 
 
-templates.env.filters["local"] = local_time
+@pass_context
+def _local(context: Context, value: datetime, zone: str | None = None, pattern: str = "%m-%d %H:%M") -> str:
+    """The ``local`` filter: :func:`local_time`, the zone left out being the default zone of the
+    application that renders the page (its settings, as a form reads them), not of the environment."""
+    request = context.get("request")
+    default: str | None = request.app.state.settings.default_timezone if request is not None else None
+    return local_time(value, zone or default, pattern)
+
+
+templates.env.filters["local"] = _local
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.newstyle_gettext = True  # type: ignore[attr-defined]  # set by the i18n extension
 
