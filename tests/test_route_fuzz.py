@@ -9,10 +9,11 @@ Every answer is below 500; a 4xx from the API or the webhook is a problem+json w
 page is a page (or the problem+json of a refused parameter); an API call is let in (never 401 or 403: the
 sweep reaches the route); and a write refused with a 4xx changes no table's row count. Routes are read
 from the app (``tests/route_fuzz.py``); the world and who may call each API route are the authorization
-matrix's (``tests/authz``). The console's pages are swept by ``test_route_fuzz_console.py``, the
-workspace's by ``test_route_fuzz_workspace.py``, the merchant portal's by ``test_route_fuzz_merchant.py``
-(a module each, for the workers to share); ``test_no_server_errors.py`` and ``test_malformed_forms.py``
-go deeper into the API's bodies and the console's forms.
+matrix's (``tests/authz``). This module sweeps the API's reads and the public pages; the API's writes and
+the webhook are swept by ``test_route_fuzz_writes.py``, the console's pages by ``test_route_fuzz_console.py``,
+the workspace's by ``test_route_fuzz_workspace.py``, the merchant portal's by
+``test_route_fuzz_merchant.py`` (a module each, for the workers to share). ``test_no_server_errors.py``
+and ``test_malformed_forms.py`` go deeper into the API's bodies and the console's forms.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ def test_every_route_is_read_from_the_app(app: FastAPI) -> None:
     assert [r.path for r in api if r.case is None] == []  # each API route's valid call is the matrix's
 
 
-def test_api_routes_never_answer_a_server_error(
+def test_api_reads_never_answer_a_server_error(
     app: FastAPI, client: TestClient, factory: sessionmaker[Session], world: World
 ) -> None:
-    failures = sweep(client, factory, world, of(app, None, api=True))
+    failures = sweep(client, factory, world, [r for r in of(app, None, api=True) if r.method == "GET"])
     assert not failures, f"{len(failures)} calls went wrong:\n" + "\n".join(failures)
 
 
