@@ -99,6 +99,19 @@ def test_a_merchant_sees_its_own_shop_only(
     assert 'data-code="invalid_range"' in bad.text
 
 
+def test_a_sales_range_ending_on_the_first_day_of_the_calendar_is_refused_not_a_server_error(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Without ``from`` the range is the 30 days to ``to``; ``0001-01-01`` has no day before it."""
+    mine = _shop(client, operator, "mine")
+    merchant_sign_in(client, factory, mine)
+    page = client.get("/console/merchant/sales?to=0001-01-01")
+    assert page.status_code == 422
+    assert 'data-code="date_out_of_range"' in page.text
+    workbook = client.get("/console/merchant/sales.xlsx?to=0001-01-01")
+    assert (workbook.status_code, workbook.json()["code"]) == (422, "date_out_of_range")
+
+
 def test_a_merchant_adds_products_coupons_and_promotions_in_the_portal(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:

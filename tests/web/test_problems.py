@@ -143,6 +143,23 @@ def test_a_nul_is_refused_under_any_json_content_type_and_encoding(
     assert row_counts(factory) == before
 
 
+@pytest.mark.parametrize("path", ["/api/v1/products/import", "/api/v1/members/{member}/customers/import"])
+def test_an_upload_sent_as_a_plain_form_is_refused_not_a_server_error(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], *, path: str
+) -> None:
+    """FastAPI parses an upload route's body as a form before the NUL guard runs, whatever its content
+    type: the guard leaves it to the route, which wants a file (it once read the spent stream again)."""
+    program = create_program(client, operator)
+    member = create_member(client, operator, program["id"])
+    url = path.format(member=member["id"])
+    before = row_counts(factory)
+    for body in (b"file=rows", b"file=%00", b"file=%ff"):
+        form = {**operator, "content-type": "application/x-www-form-urlencoded"}
+        answer = client.post(url, content=body, headers=form)
+        assert (answer.status_code, answer.json()["code"]) == (422, "validation_error"), answer.text
+    assert row_counts(factory) == before
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
 def test_holds_nul_reads_json_as_json_loads_does(encoding: str) -> None:
     for text, nul in (

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from neigou.auth.dependencies import ConsoleMerchant, console_merchant
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
+from neigou.kit.dates import in_range
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.exports import XLSX_MEDIA_TYPE
@@ -208,9 +209,13 @@ add_offer_form_routes(
 
 
 def _range(request: Request, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The range asked for; without a start, the 30 days to its end. An end outside the product's days
+    (``0001-01-01``, which has no day before it) starts itself, for ``sales_out`` to refuse."""
     today = utcnow().astimezone(ZoneInfo(default_timezone(request))).date()
     end = end or today
-    return start or end - dt.timedelta(days=29), end
+    if start is None:
+        start = end - dt.timedelta(days=29) if in_range(end) else end
+    return start, end
 
 
 @router.get("/console/merchant/sales", response_class=HTMLResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
@@ -106,6 +106,14 @@ class Unstorable(Invalid):
     title = N_("Value cannot be stored")
 
 
+def _takes_a_form(route: object) -> bool:
+    """Whether FastAPI reads the route's body as a form (an upload's file): it has parsed it before this
+    guard runs, whatever the content type said, and a parsed stream cannot be read again (a form sent
+    without a file is the route's 422, not a 500)."""
+    body_field = getattr(route, "body_field", None)
+    return body_field is not None and isinstance(body_field.field_info, params.Form)
+
+
 async def refuse_nul(request: Request) -> None:
     """Refuse a NUL in the path, the query string or a JSON body before anything reads them (422
     ``nul_character``).
@@ -118,10 +126,12 @@ async def refuse_nul(request: Request) -> None:
     nul = "\x00" in request.scope["path"] or b"%00" in query or b"\x00" in query
     # Any body but a file upload (whose rows the importers check): a JSON body under any content type
     # (a webhook parses its body whatever the header says), in any encoding ``json.loads`` detects.
+    route = request.scope.get("route")
     if (
         not nul
         and not request.headers.get("content-type", "").lower().startswith("multipart/")
-        and not own_body(getattr(request.scope.get("route"), "endpoint", None))
+        and not own_body(getattr(route, "endpoint", None))
+        and not _takes_a_form(route)
     ):
         body = await request.body()  # read once: Starlette keeps it for the body's own parsing
         nul = bool(body) and holds_nul(body)
