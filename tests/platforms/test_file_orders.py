@@ -1,5 +1,5 @@
 """A platform's order file is read once, its orders held whole only within ``MAX_ORDER_ROWS`` rows: an
-order spreading over more (one order on every row of the file) is skipped ``too_many_lines`` with all
+order of more rows (one order on every row of the file) is skipped ``too_many_lines`` with all
 its rows, memory bounded; a row further from the rest of its order is reported, not stored as another
 order."""
 
@@ -65,7 +65,7 @@ def test_an_order_spreading_over_too_many_rows_is_skipped_whole(
     assert [s.index for s in report.skipped] == list(range(1, len(big) + 1))
     assert {(s.code, s.message) for s in report.skipped} == {("too_many_lines", TOO_LONG)}
     assert translate(TOO_LONG, "zh-CN") == (
-        f"该行随整单跳过：该订单的行分散在文件的 {MAX_ORDER_ROWS} 多行中，超出一个订单应有的行数。"
+        f"该行随整单跳过：该订单在文件中超过 {MAX_ORDER_ROWS} 行，超出一个订单应有的行数。"
     )
     assert _stored(factory, world.w.program_id) == {"610000": 1, "610002": 1}
 
@@ -92,6 +92,31 @@ def test_an_orders_rows_within_the_window_go_in_together_and_a_row_past_it_is_re
     assert late == [(len(rows) - 1, "line_after_order")]
     stored = _stored(factory, world.w.program_id)
     assert (stored["620001"], stored["620002"]) == (2, 1)
+
+
+def test_an_order_spread_wider_than_the_window_keeps_its_first_part(
+    factory: sessionmaker[Session], tmp_path: Path, world: Feeds
+) -> None:
+    """Each row within the window of the one before, the three further apart than the window: the first
+    part goes in and the row past it is reported, as for a row far from the rest (not all skipped)."""
+    link = world.w.link
+    rows = [
+        jd_row(650001, 1, sub_union_id=link),
+        *_fillers(300, 900000),
+        jd_row(650001, 2, sub_union_id=link),
+        *_fillers(300, 910000),
+        jd_row(650001, 3, sub_union_id=link),
+    ]
+    report = _import(
+        factory,
+        world,
+        FileFetcher(Platform.JD_UNION, _write(tmp_path / "a.csv", Platform.JD_UNION, rows), 50),
+    )
+    ours = {i for i, r in enumerate(rows) if str(r["orderId"]) == "650001"}
+    assert [(s.index, s.code) for s in report.skipped if s.index in ours] == [
+        (len(rows) - 1, "line_after_order")
+    ]
+    assert _stored(factory, world.w.program_id)["650001"] == 2
 
 
 def test_one_order_on_every_row_is_not_held_in_memory(tmp_path: Path) -> None:

@@ -31,8 +31,8 @@ FILE_BATCH = 500
 MAX_ORDER_ROWS = 500
 """The rows of the file one order's rows may spread over, far more than a platform order has lines."""
 TOO_LONG = Message(
-    "The row is skipped with its whole order: the order's rows spread over more than {max_rows} rows of "
-    "the file, more than an order has.",
+    "The row is skipped with its whole order: the order has more than {max_rows} rows in the file, more "
+    "than an order has.",
     max_rows=MAX_ORDER_ROWS,
 )
 
@@ -106,6 +106,7 @@ class _Order:
     last: int
     nul: bool = False
     too_long: bool = False
+    count: int = 1  # its rows read so far
 
 
 class _Held(NamedTuple):
@@ -139,14 +140,18 @@ class _Grouped:
             if order is not None and place - order.last > self.limit:
                 self._close(self.open.pop(key))  # too far from its rows: a part of its own
                 order = None
+            if order is not None and order.count < self.limit and place - order.first >= self.limit:
+                # Spread wider than the rows held: what came before is a part of its own, as above.
+                self._close(self.open.pop(key))
+                order = None
             if order is None:
                 order = self.open[key] = _Order(key, place, place)
-            elif place - order.first >= self.limit:
+            elif order.count >= self.limit:
                 order.too_long, order.last = True, place
                 self.too_long.add(key)
                 del self.open[key]
             else:
-                order.last = place
+                order.last, order.count = place, order.count + 1
             order.nul = order.nul or row.nul
         self.held.append(_Held({k: v for k, v in row.values.items() if v != ""}, row.nul, order, too_long))
         while self.open:  # the first open order is whole once no later row may join it
