@@ -3,7 +3,9 @@
 A consumer reads entries with XREADGROUP, hands a batch to its ``store`` function in one database
 transaction, and only then XACKs and XDELs the entries. A consumer that dies before acknowledging
 leaves its entries pending; another claims them after ``CLAIM_IDLE_MS`` (XAUTOCLAIM). Delivery is at
-least once, so ``store`` must skip what it stored already (a unique id per entry).
+least once, so ``store`` must skip what it stored already (a unique id per entry). A batch that one
+entry's data makes fail is stored entry by entry: the bad entry is logged and stays pending, the
+others are stored.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import redis
 import structlog
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.logging import error_summary
@@ -22,6 +25,9 @@ from neigou.kit.logging import error_summary
 log = structlog.get_logger(__name__)
 
 CLAIM_IDLE_MS = 60_000
+# Errors an entry's data causes (a CHECK or key it breaks, a value its column refuses, an entry that
+# cannot be read): a retry of the same entries fails the same way.
+UNSTORABLE = (IntegrityError, DataError, ValueError, KeyError)
 Entry = tuple[bytes, dict[bytes, bytes]]
 Store = Callable[[Session, list[Entry]], int]
 
@@ -103,13 +109,39 @@ class StreamWriter:
             self._group_ready = True
 
     def _store(self, entries: list[Entry]) -> int:
+        """Store and acknowledge a batch. A batch that its data makes fail (``UNSTORABLE``) is stored
+        entry by entry, so one bad entry does not hold back the others at every retry: those stored are
+        acknowledged, a bad one is logged (``stream.entry_unstorable``) and left pending, to be tried
+        again once idle (``CLAIM_IDLE_MS``). Other errors (the database away, a deadlock) propagate and
+        the whole batch is retried."""
         if not entries:
             return 0
+        try:
+            self._store_batch(entries)
+        except UNSTORABLE as exc:
+            if len(entries) == 1:
+                self._unstorable(entries[0], exc)
+                return 1
+            for entry in entries:
+                try:
+                    self._store_batch([entry])
+                except UNSTORABLE as one:
+                    self._unstorable(entry, one)
+        return len(entries)
+
+    def _store_batch(self, entries: list[Entry]) -> None:
         with self.factory() as session, session.begin():
             stored = self.store(session, entries)
         acknowledge(self.client, self.key, self.group, [entry_id for entry_id, _ in entries])
         self.stored += stored
-        return len(entries)
+
+    def _unstorable(self, entry: Entry, exc: Exception) -> None:
+        log.error(
+            "stream.entry_unstorable",
+            stream=self.group,
+            entry=entry[0].decode(),
+            error=error_summary(exc),
+        )
 
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns entries handled."""

@@ -180,9 +180,9 @@ def claim_coupon(
             consent=consent if link is not None else None,
             at=at,
         )
-    keys = _through_gate(gate, coupon, customer.ref_hash, keyed=request_id is not None)
-    # Before the claim's writes of this customer (see ``privacy.repository.lock_customers``).
-    privacy.lock_customers(session, [customer.ref_hash])
+    keys = _locked_through_gate(session, gate, coupon, customer.ref_hash, request_id)
+    if isinstance(keys, ClaimResult):
+        return keys
     try:
         with session.begin_nested():
             claim = claim_rows.take(
@@ -299,20 +299,42 @@ def _replay(session: Session, coupon_id: int, request_id: str, customer: str) ->
     return ClaimResult(claim=existing, created=False)
 
 
+def _locked_through_gate(
+    session: Session,
+    gate: StockGate | None,
+    coupon: CouponTemplate | CouponTerms,
+    customer: str,
+    request_id: str | None,
+) -> GateKeys | ClaimResult | None:
+    """The gate's units and the customer's lock, which comes before the claim's writes of this customer
+    (see ``privacy.repository.lock_customers``); or the replay of the key's claim. A keyed claim takes
+    the lock before the gate and holds it to its commit: a retry of it waits there, then answers it
+    without asking the gate (whose counters hold the first claim's units). An unkeyed claim asks the
+    gate first (hopeless ones wait for no lock)."""
+    if request_id is None:
+        keys = _through_gate(gate, coupon, customer)
+        privacy.lock_customers(session, [customer])
+        return keys
+    privacy.lock_customers(session, [customer])
+    if (replay := _replay(session, coupon.id, request_id, customer)) is not None:
+        return replay
+    return _through_gate(gate, coupon, customer)
+
+
 def _through_gate(
-    gate: StockGate | None, coupon: CouponTemplate | CouponTerms, customer: str, *, keyed: bool
+    gate: StockGate | None, coupon: CouponTemplate | CouponTerms, customer: str
 ) -> GateKeys | None:
-    """Take the units in Redis before any database read (counters missing from Redis start from the
-    coupon's claimed count and zero for the customer: a low start only lets an attempt reach the
-    database's conditional UPDATEs). A ``keyed`` claim the gate refuses may retry one in flight whose
-    units it counted: it goes on without units, the database decides (waiting for that claim at the
-    customer's lock) and the replay answers it."""
+    """Take the units in Redis before the claim's writes; a refusal stands, keyed or not (a claim
+    without the gate's units could take stock the database does not show yet: claims written behind
+    the gate are stored later). Counters missing from Redis start from the coupon's claimed count and
+    zero for the customer: a low start only lets an attempt reach the database's conditional UPDATEs,
+    which refuse it (and give the units back)."""
     if gate is None:
         return None
     answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=0)
-    if answer is not GateAnswer.TAKEN and not keyed:
+    if answer is not GateAnswer.TAKEN:
         raise claim_rows.refused(answer.value)
-    return gate.keys(coupon, customer) if answer is GateAnswer.TAKEN else None
+    return gate.keys(coupon, customer)
 
 
 @event.listens_for(Session, "after_commit")
