@@ -5,14 +5,16 @@ it); and retry runs started at once send each attempt once."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.integrations import events
 from neigou.integrations.events import backoff
 from neigou.integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
@@ -105,3 +107,35 @@ def test_retry_runs_started_at_once_send_each_attempt_once(
     # A later run finds nothing due: the failed attempts' backoff is behind, the deliveries are done.
     assert jobs_runner.run(RETRY_JOB, key="retry-later", payload={}, at=due + backoff(2))
     assert len(robot.received) == 6
+
+
+def test_a_later_run_leaves_alone_an_attempt_a_run_claimed_late(
+    *,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    jobs_runner: jobs.JobRunner,
+    robot: Robot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run that began at ``due`` claims this delivery ten minutes later (it spent them on the batch's
+    other deliveries): its lease counts from the claim, so the run started at ``due + backoff`` finds the
+    attempt still on its way and does not send it a second time."""
+    _, due = _shop_with_refused_deliveries(client, operator, factory, robot, 1)
+    monkeypatch.setattr(events, "utcnow", lambda: due + timedelta(minutes=10))
+    robot.hold = threading.Event()
+    robot.arrived.clear()
+    late = threading.Thread(
+        target=jobs_runner.run, args=(RETRY_JOB,), kwargs={"key": "a", "payload": {}, "at": due}
+    )
+    late.start()
+    assert robot.arrived.wait(HOLD_S)
+    jobs_runner.run(RETRY_JOB, key="b", payload={}, at=due + backoff(2))
+    robot.hold.set()
+    late.join(3 * HOLD_S)
+    assert len(robot.received) == 2  # the first attempt, then this retry once
+    with factory() as session:
+        assert [a.number for a in session.scalars(select(WebhookAttempt).order_by(WebhookAttempt.id))] == [
+            1,
+            2,
+        ]

@@ -24,6 +24,7 @@ from neigou.feed import repository as repo
 from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import send_markdown
 from neigou.kit import jobs
+from neigou.kit.clock import utcnow
 from neigou.kit.db import claim_attempt
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
@@ -59,7 +60,9 @@ def deliver_due(
         if claimed and robot is None:
             post.delivery, post.status = Delivery.TASK, PostStatus.TO_COPY
         elif claimed:
-            post.done_at = at  # being sent since: the lease of this run
+            # Being sent since the claim (not the run's start: a run that sends many posts claims its
+            # last ones long after it began, and a lease dated earlier would run out during their sends).
+            post.done_at = max(at, utcnow())
         session.commit()
         if not claimed:
             continue

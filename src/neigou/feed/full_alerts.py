@@ -35,6 +35,7 @@ from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import Outcome, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.clock import utcnow
 from neigou.kit.db import claim_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.sealed import Sealer
@@ -106,7 +107,8 @@ def attempt(
     if claimed:
         # No retry finds the message due until this attempt's answer is written: the backoff (30 s at
         # least) outlasts the send, which waits 10 s at most per step of the call.
-        alert.robot_next_attempt_at = at + backoff(alert.robot_attempts)
+        # Counted from the claim, not the run's start (a run claims its last retries long after it began).
+        alert.robot_next_attempt_at = max(at, utcnow()) + backoff(alert.robot_attempts)
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return None

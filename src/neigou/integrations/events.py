@@ -28,6 +28,7 @@ from neigou.groups.webhook import MAX_DETAIL, READ_DETAIL, UNSENDABLE
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
+from neigou.kit.clock import utcnow
 from neigou.kit.db import claim_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
@@ -133,7 +134,9 @@ def attempt(
     if claimed:
         # Until this attempt's outcome is written, no retry finds the delivery due; the backoff (30 s
         # at least) outlasts the send, which waits 10 s at most per step of the call.
-        delivery.next_attempt_at = at + backoff(delivery.attempts)
+        # Counted from the claim, not the run's start: a run retrying many deliveries claims its last
+        # ones long after it began.
+        delivery.next_attempt_at = max(at, utcnow()) + backoff(delivery.attempts)
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return False
