@@ -12,8 +12,13 @@
   receiver deduplicates by it): a WeCom external-contact integration sends it to the customer.
 
 Each attempt first claims itself on the message row (a conditional ``attempts + 1`` on a still
-pending message), so a redelivered job or two runs at once never send one message twice, and a sent
-message is never sent again. A refused or unreachable target is tried again after the integrations'
+pending message that no run is sending) and takes a lease on it (``sent_at``, still ``pending``: being
+sent since), so a redelivered job or two runs at once never send one message twice, and a sent
+message is never sent again. The lease (``SENDING_LEASE``, 5 minutes) outlasts any send, which ends
+within ``groups.webhook.SEND_DEADLINE_SECONDS`` + one step of ``TIMEOUT_SECONDS`` (70 s); a run killed
+during a send leaves the message to the runs after the lease. The outcome is written only on the
+attempt claimed and on a message still pending: one cancelled meanwhile (an opt-out) keeps ``failed``
+and its reason, with ``sent_at`` saying whether the send went out. A refused or unreachable target is tried again after the integrations'
 backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. Each
 attempt's answer is kept in ``last_error`` and refusals are logged, both without the robot's key (the
 query of its URL) and without what the logs redact (a customer's phone number the receiver echoed back);
@@ -37,13 +42,13 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from neigou.crm import push_queries, push_settings
 from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, RobotVia, SkipReason
 from neigou.feed import repository as feed_repo
-from neigou.groups.webhook import READ_DETAIL, UNSENDABLE, send_markdown
+from neigou.groups.webhook import READ_DETAIL, UNSENDABLE, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
@@ -59,6 +64,8 @@ DELIVER_JOB = "crm.deliver_push_messages"
 MAX_ATTEMPTS = 5
 BATCH = 200
 TIMEOUT_SECONDS = 10.0
+# How long a claimed message is left to the run sending it: far longer than one send can take (below).
+SENDING_LEASE = timedelta(minutes=5)
 EVENT_TYPE = "crm.push_message"
 NO_ROBOT = "no robot: neither the customer's group nor the program's push settings have one"
 NO_TARGET = "no target: the program's push settings have no webhook URL"
@@ -66,8 +73,11 @@ log = structlog.get_logger(__name__)
 
 
 def next_attempt_at(message: PushMessage) -> datetime:
-    """When a pending message is next tried: its ``send_at``, later by each failed attempt's backoff."""
+    """When a pending message is next tried: its ``send_at``, later by each failed attempt's backoff;
+    while a run is sending it (claimed, ``sent_at`` the claim's time), not before the lease is over."""
     waited = sum((backoff(n) for n in range(1, message.attempts + 1)), timedelta())
+    if message.status is MessageStatus.PENDING and message.sent_at is not None:
+        return max(message.send_at + waited, message.sent_at + SENDING_LEASE)
     return message.send_at + waited
 
 
@@ -102,7 +112,7 @@ def _post_webhook(
     }
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = client.post(url, content=raw, headers=headers)
+            response = post(client, url, content=raw, headers=headers)
     except UNSENDABLE as exc:
         return False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
     return (
@@ -120,6 +130,7 @@ def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push
         .where(
             PushMessage.status == MessageStatus.PENDING,
             PushMessage.send_at <= at,
+            _not_in_flight(at),
             Push.channel != PushChannel.TASK,
         )
         .order_by(PushMessage.send_at, PushMessage.id)
@@ -177,9 +188,10 @@ def deliver_due(
 
     The job's own transactions (``kit.jobs``' ``own_transactions``): the due messages are read, then each
     message is checked and claimed in a short transaction under its customer's opt-out lock, which is
-    given back (committed) before the send; the outcome is written in a second one. So an opt-out never
-    waits for a send (on SQLite no writer does: the lock is the database's write lock), and one that
-    committed before a message's check stops that message."""
+    given back (committed) before the send; the outcome is written in a second one, only if the message
+    is still this attempt's and still pending. So an opt-out never waits for a send (on SQLite no writer
+    does: the lock is the database's write lock), one that committed before a message's check stops
+    that message, and one that committed during the send keeps its reason."""
     sealer = Sealer.from_settings(settings)
     due = due_messages(session, at)
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
@@ -187,84 +199,133 @@ def deliver_due(
     group_robots = group_robot_urls(session, robot_messages, sealer)
     session.commit()  # the reads end here: nothing is held from now on but one message's check
     attempted: list[PushMessage] = []
-    pending = PushMessage.status == MessageStatus.PENDING
+    claimable = and_(PushMessage.status == MessageStatus.PENDING, _not_in_flight(at))
     for message, push, code in due:
         # Under the customer's lock, taken before the message's row is (as a push takes them): checked
         # again, then claimed; the commit gives the lock back before anything is sent.
         stopped = unreachable(session, [message]).get(message.customer_id)
-        claimed = claim_attempt(session, message, PushMessage.attempts, pending)
+        claimed = claim_attempt(session, message, PushMessage.attempts, claimable)
+        target: str | None = None
         if claimed and stopped is not None:
             message.status, message.last_error = MessageStatus.FAILED, stopped.value
+        elif claimed:
+            target = _choose_target(message, push, targets, group_robots, sealer=sealer)
+            if target is None:
+                robot = push.channel is PushChannel.WECOM_ROBOT
+                message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
+                message.attempts = max(message.attempts, MAX_ATTEMPTS)
+            else:
+                message.sent_at = at  # on its way since: no run takes it again before the lease ends
         session.commit()
         if not claimed:
             continue
         attempted.append(message)
-        if stopped is None:
-            _send(
+        if target is not None:
+            ok, detail = _send(
                 message,
                 push,
                 code,
+                target,
                 targets,
-                group_robots,
                 sealer=sealer,
                 settings=settings,
                 at=at,
                 transport=transport,
             )
-            session.commit()
+            _record(session, message, ok, detail, push=push, at=at)
     return attempted
+
+
+def _not_in_flight(at: datetime) -> ColumnElement[bool]:
+    """A pending message no run is sending: not claimed for a send (or given back after a failed one),
+    or its claim's lease over at ``at`` (the run that claimed it was killed during the send)."""
+    return or_(PushMessage.sent_at.is_(None), PushMessage.sent_at <= at - SENDING_LEASE)
+
+
+def _choose_target(
+    message: PushMessage,
+    push: Push,
+    targets: dict[int, push_settings.PushSettings],
+    group_robots: dict[int, tuple[int, str]],
+    *,
+    sealer: Sealer,
+) -> str | None:
+    """Where this attempt goes (the robot's choice recorded on the message); None when nowhere."""
+    found = targets[message.program_id]
+    program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
+    if push.channel is not PushChannel.WECOM_ROBOT:
+        return program_target
+    group = group_robots.get(message.customer_id)
+    target = program_target if group is None else group[1]
+    via = RobotVia.PROGRAM if group is None else RobotVia.GROUP
+    message.sent_via = None if target is None else via
+    message.sent_via_group_id = None if group is None else group[0]
+    return target
 
 
 def _send(
     message: PushMessage,
     push: Push,
     code: str | None,
+    target: str,
     targets: dict[int, push_settings.PushSettings],
-    group_robots: dict[int, tuple[int, str]],
     *,
     sealer: Sealer,
     settings: Settings,
     at: datetime,
     transport: httpx.BaseTransport | None,
-) -> None:
-    """Send one claimed message (no transaction, no lock held) and set its outcome on the row."""
-    found = targets[message.program_id]
-    program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
-    robot = push.channel is PushChannel.WECOM_ROBOT
-    target = program_target
-    if robot:
-        group = group_robots.get(message.customer_id)
-        target = program_target if group is None else group[1]
-        via = RobotVia.PROGRAM if group is None else RobotVia.GROUP
-        message.sent_via = None if target is None else via
-        message.sent_via_group_id = None if group is None else group[0]
-    if target is None:
-        message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
-        message.attempts = max(message.attempts, MAX_ATTEMPTS)
-        return
-    if robot:
+) -> tuple[bool, str | None]:
+    """Send one claimed message (no transaction, no lock held): whether it was taken, and the answer
+    kept in ``last_error`` otherwise (the robot's key and what the logs redact taken out)."""
+    if push.channel is PushChannel.WECOM_ROBOT:
         outcome = send_markdown(target, message.text, secret=None, at=at, transport=transport)
         ok, detail = outcome.ok, outcome.detail
     else:
+        found = targets[message.program_id]
         secret = sealer.unseal(found.secret_sealed) if found.secret_sealed else None
         url = None if code is None else link_url(settings.public_base, code)
         ok, detail = _post_webhook(
             target, secret or "", webhook_body(message, push, url), at=at, transport=transport
         )
-    message.last_error = None if ok else redact_reply(detail, target, limit=200)
+    return ok, None if ok else redact_reply(detail, target, limit=200)
+
+
+def _record(
+    session: Session, message: PushMessage, ok: bool, detail: str | None, *, push: Push, at: datetime
+) -> None:
+    """Write what the send came to, only on the attempt this run claimed (``attempts`` unchanged) and
+    on a message still pending. A message cancelled meanwhile (an opt-out, a withdrawn consent) keeps
+    its ``failed`` and its reason: only whether the send went out is recorded (``sent_at``)."""
+    mine = and_(PushMessage.id == message.id, PushMessage.attempts == message.attempts)
+    values: dict[str, Any] = {"last_error": detail, "sent_at": at if ok else None}
     if ok:
-        message.status, message.sent_at = MessageStatus.SENT, at
-        return
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = MessageStatus.FAILED
-    log.warning(
-        "crm.push_message_refused",
-        message_id=message.id,
-        channel=str(push.channel),
-        attempt=message.attempts,
-        status=str(message.status),
-        detail=message.last_error,
+        values["status"] = MessageStatus.SENT
+    elif message.attempts >= MAX_ATTEMPTS:
+        values["status"] = MessageStatus.FAILED
+    written = session.execute(
+        update(PushMessage)
+        .where(mine, PushMessage.status == MessageStatus.PENDING)
+        .values(values)
+        .execution_options(synchronize_session=False)
     )
+    if getattr(written, "rowcount", 0) != 1:
+        session.execute(
+            update(PushMessage)
+            .where(mine, PushMessage.status == MessageStatus.FAILED)
+            .values(sent_at=at if ok else None)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+    session.refresh(message)
+    if not ok:
+        log.warning(
+            "crm.push_message_refused",
+            message_id=message.id,
+            channel=str(push.channel),
+            attempt=message.attempts,
+            status=str(message.status),
+            detail=detail,
+        )
 
 
 @jobs.job(DELIVER_JOB, cron={"minute": "*"}, own_transactions=True)

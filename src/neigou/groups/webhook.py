@@ -16,8 +16,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
@@ -34,6 +37,49 @@ READ_DETAIL = 20_000
 # What a URL that cannot be sent to raises besides ``httpx.HTTPError``: ``httpx.InvalidURL`` (a bad
 # port) and the IDNA codec's ``UnicodeError`` (an empty host label), both refusals of this attempt.
 UNSENDABLE = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
+# The answer's body is read until this many seconds after the call began, then left: each step of the
+# call (connect, write, each read) waits TIMEOUT_SECONDS at most, and a body trickled a few bytes at a
+# time would otherwise hold the call (and a delivery's lease) without end. A send thus ends within
+# SEND_DEADLINE_SECONDS + TIMEOUT_SECONDS of its start, its status line and headers coming in time.
+SEND_DEADLINE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A receiver's status and as much of its body as came within the deadline (READ_DETAIL bytes at most)."""
+
+    status_code: int
+    body: bytes
+    encoding: str
+
+    @property
+    def is_success(self) -> bool:
+        return self.status_code // 100 == 2
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(self.encoding, errors="replace")
+
+
+def post(
+    client: httpx.Client,
+    url: str,
+    *,
+    content: bytes | None = None,
+    json_body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    """``POST`` with ``client`` and read the answer within ``SEND_DEADLINE_SECONDS`` of the start
+    (what came by then is the answer: a receiver that took the call is never counted as refusing it
+    for answering slowly); httpx's errors propagate."""
+    started = time.monotonic()
+    with client.stream("POST", url, content=content, json=json_body, headers=headers) as response:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= READ_DETAIL or time.monotonic() - started > SEND_DEADLINE_SECONDS:
+                break
+        return Answer(response.status_code, bytes(body[:READ_DETAIL]), response.encoding or "utf-8")
 
 
 def sendable(url: str) -> bool:
@@ -119,13 +165,13 @@ def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -
     body = {"msgtype": "markdown", "markdown": {"content": content}}
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = client.post(signed, json=body)
+            response = post(client, signed, json_body=body)
     except UNSENDABLE as exc:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:READ_DETAIL])
     if response.status_code // 100 != 2:
         return Outcome(False, response.status_code, response.text[:READ_DETAIL])
     try:
-        answer = response.json()
+        answer = json.loads(response.body)
     except ValueError:
         return Outcome(True, response.status_code, response.text[:READ_DETAIL])
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:

@@ -1,0 +1,198 @@
+"""A message on its way belongs to the run that claimed it: another run (the next minute's, while a
+batch of slow sends outlasts the minute) does not send it again, and an opt-out that arrives during
+the send keeps its reason whatever the send answered. A run killed during a send leaves the message
+to the runs after the lease. On both channels that send (WeCom robot and webhook)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.crm.models import MessageStatus, PushMessage
+from neigou.crm.push_delivery import SENDING_LEASE, deliver_due
+from neigou.groups import webhook
+from neigou.kit.db import transaction
+from tests.crm.push_builders import PushWorld
+from tests.crm.test_push_opt_out import LATER, _scheduled, _statuses, world  # noqa: F401 - the fixture
+
+RUN_AT = LATER + timedelta(hours=12)
+OK = {"errcode": 0, "errmsg": "ok"}
+
+
+def _run(client: TestClient, factory: sessionmaker[Session], at: datetime, answer: Any) -> list[PushMessage]:
+    app: Any = client.app
+    with transaction(factory) as session:
+        return deliver_due(session, at=at, settings=app.state.settings, transport=httpx.MockTransport(answer))
+
+
+def test_the_next_run_leaves_a_message_on_its_way_alone(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+) -> None:
+    _scheduled(client, world)
+    sent: list[bytes] = []
+    lock = threading.Lock()
+    second: list[threading.Thread] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        with lock:
+            sent.append(request.content)
+            first = len(sent) == 1
+        if first:  # the next minute's run starts and ends while this send is on its way
+            side = threading.Thread(
+                target=_run, args=(client, factory, RUN_AT + timedelta(minutes=1), answer)
+            )
+            second.append(side)
+            side.start()
+            side.join(30)
+        return httpx.Response(200, json=OK)
+
+    _run(client, factory, RUN_AT, answer)
+    assert second
+    assert not second[0].is_alive()
+    assert len(sent) == 2, "a message was sent twice"
+    assert len(set(sent)) == 2
+    with factory() as session:
+        rows = session.execute(select(PushMessage.status, PushMessage.attempts, PushMessage.sent_at)).all()
+    assert sorted((str(s), n) for s, n, _ in rows) == [("sent", 1), ("sent", 1)]
+
+
+def test_an_opt_out_during_a_failed_send_keeps_its_reason(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+) -> None:
+    _scheduled(client, world)
+    on_its_way: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not on_its_way:
+            with factory() as session:
+                cid = session.scalar(select(PushMessage.customer_id).where(PushMessage.attempts == 1))
+            assert cid is not None
+            on_its_way.append(cid)
+            body = {"customer_ref": world.refs[cid], "request_id": "during"}
+            r = client.post("/api/v1/privacy/opt-outs", json=body, headers=operator)
+            assert r.status_code == 201, r.text
+            return httpx.Response(500, text="busy")
+        return httpx.Response(200, json=OK)
+
+    _run(client, factory, RUN_AT, answer)
+    statuses = _statuses(factory)
+    assert statuses[on_its_way[0]] == ("failed", "opted_out")
+    with factory() as session:
+        gone = session.scalar(select(PushMessage).where(PushMessage.customer_id == on_its_way[0]))
+        assert gone is not None
+        assert gone.sent_at is None  # the send did not go through
+    # No later run sends it either.
+    assert _run(client, factory, RUN_AT + SENDING_LEASE * 2, answer) == []
+
+
+def test_an_opt_out_during_a_send_that_went_through_keeps_its_reason_and_the_send(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+) -> None:
+    _scheduled(client, world)
+    on_its_way: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not on_its_way:
+            with factory() as session:
+                cid = session.scalar(select(PushMessage.customer_id).where(PushMessage.attempts == 1))
+            assert cid is not None
+            on_its_way.append(cid)
+            body = {"customer_ref": world.refs[cid], "request_id": "during"}
+            r = client.post("/api/v1/privacy/opt-outs", json=body, headers=operator)
+            assert r.status_code == 201, r.text
+        return httpx.Response(200, json=OK)
+
+    _run(client, factory, RUN_AT, answer)
+    assert _statuses(factory)[on_its_way[0]] == ("failed", "opted_out")
+    with factory() as session:
+        went = session.scalar(select(PushMessage).where(PushMessage.customer_id == on_its_way[0]))
+        assert went is not None
+        assert went.sent_at == RUN_AT  # it went out before the opt-out could stop it
+
+
+def test_a_run_killed_during_a_send_leaves_the_message_to_the_runs_after_the_lease(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+) -> None:
+    _scheduled(client, world)
+    # What a run killed during its send leaves: the attempt claimed, its lease taken, no outcome.
+    with transaction(factory) as session:
+        session.execute(update(PushMessage).values(attempts=1, sent_at=RUN_AT))
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=OK)
+
+    assert _run(client, factory, RUN_AT + SENDING_LEASE - timedelta(seconds=1), answer) == []
+    assert sent == []
+    done = _run(client, factory, RUN_AT + SENDING_LEASE, answer)
+    assert sorted((m.status, m.attempts) for m in done) == [(MessageStatus.SENT, 2)] * 2
+    assert len(sent) == 2
+
+
+class _Trickle(httpx.SyncByteStream):
+    """An answer that never ends: one byte every 10 ms."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            time.sleep(0.01)
+            yield b" "
+
+
+def test_a_send_ends_by_its_deadline_however_slowly_the_receiver_answers(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each step of a call waits 10 s at most, but an answer trickled byte by byte would hold the send
+    (and so its lease) without end: the answer is read until the send's deadline, then left."""
+    monkeypatch.setattr(webhook, "SEND_DEADLINE_SECONDS", 0.5)
+    _scheduled(client, world)
+    started = time.monotonic()
+    done = _run(client, factory, RUN_AT, lambda _: httpx.Response(200, stream=_Trickle()))
+    took = time.monotonic() - started
+    assert [m.status for m in done] == [MessageStatus.SENT] * 2  # the receiver took them: 2xx
+    assert took < 2 * 0.5 + 5  # two sends; without the deadline, 20 000 bytes each: over 200 s
+
+
+def test_a_run_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+) -> None:
+    """A run whose send outlived its lease (its host name took minutes to resolve, say): the run after
+    the lease took the message as the next attempt and sent it; the late refusal changes nothing."""
+    _scheduled(client, world)
+    calls: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:  # the first run's first send, answered after the next attempt was made
+            _run(client, factory, RUN_AT + SENDING_LEASE, answer)
+            return httpx.Response(500, text="busy")
+        return httpx.Response(200, json=OK)
+
+    _run(client, factory, RUN_AT, answer)
+    with factory() as session:
+        rows = session.execute(select(PushMessage.status, PushMessage.attempts, PushMessage.last_error)).all()
+    assert sorted((str(s), n, e) for s, n, e in rows) == [("sent", 1, None), ("sent", 2, None)]
