@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.crm import push_delivery
 from neigou.crm.models import MessageStatus, PushMessage
 from neigou.crm.push_delivery import SENDING_LEASE, deliver_due
 from neigou.groups import webhook
@@ -179,9 +180,11 @@ def test_a_run_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     client: TestClient,
     factory: sessionmaker[Session],
     world: PushWorld,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A run whose send outlived its lease (its host name took minutes to resolve, say): the run after
     the lease took the message as the next attempt and sent it; the late refusal changes nothing."""
+    monkeypatch.setattr(push_delivery, "utcnow", lambda: RUN_AT)  # each claim at its run's start
     _scheduled(client, world)
     calls: list[int] = []
 

@@ -52,6 +52,7 @@ from neigou.groups.webhook import READ_DETAIL, UNSENDABLE, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.clock import utcnow
 from neigou.kit.db import claim_attempt
 from neigou.kit.logging import redact_reply
 from neigou.kit.sealed import Sealer
@@ -215,7 +216,9 @@ def deliver_due(
                 message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
                 message.attempts = max(message.attempts, MAX_ATTEMPTS)
             else:
-                message.sent_at = at  # on its way since: no run takes it again before the lease ends
+                # On its way since the claim (not the run's start: a run claims its last messages long after it
+                # began): no run takes it again before the lease ends.
+                message.sent_at = max(at, utcnow())
         session.commit()
         if not claimed:
             continue
