@@ -152,6 +152,13 @@ def test_a_quoted_value_ending_the_first_line_is_left_out() -> None:
     assert OPENID not in summary
 
 
+def test_a_missing_keys_error_does_not_name_the_key() -> None:
+    """A ``KeyError``'s text is the key it missed, quoted: an openid looked up in a dict."""
+    with pytest.raises(KeyError) as missed:
+        {}[OPENID]
+    assert error_summary(missed.value) == "KeyError: [value]"
+
+
 def test_uvicorns_and_hueys_tracebacks_are_written_as_frames() -> None:
     """Another library's logger (uvicorn's "Exception in ASGI application", huey's failed task) logs
     through the standard library: the filter writes the traceback the same way."""

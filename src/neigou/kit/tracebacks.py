@@ -6,7 +6,8 @@ and ``Failing row contains (…)`` name a shopper's hash or a member's ids, SQLA
 and its bound values (``[SQL: …]``, ``[parameters: (…)]``: a phone's hash, an openid, a token), and a
 cause further down the chain may hold the same again. So a logged error keeps its class and the first
 line of its own message only (``error_summary``), with a value it quotes after a colon taken out
-(``invalid input syntax for type integer: "…"``) and the rest redacted as every log line is
+(``invalid input syntax for type integer: "…"``), a message that is nothing but a quoted value (a
+``KeyError``'s missing key) replaced whole, and the rest redacted as every log line is
 (``kit.redact``); its traceback (``safe_traceback``) lists frames as ``File "…", line N, in f`` for each
 exception of the chain, the chained causes named by class alone: no source lines, no local variables.
 """
@@ -28,6 +29,9 @@ MAX_FRAMES = 60
 # A quoted value after a colon ending a message's first line (PostgreSQL's ``…: "abc"``, Python's
 # ``…: 'abc'``): the value a statement was refused for, not the reason. Read on a bounded line.
 _QUOTED_VALUE = re.compile(r":\s*([\"'])[^\n]*\1\s*$")
+# A first line that is nothing but a quoted value: a ``KeyError``'s text is the key it missed (an
+# openid, a hash, a phone), quoted.
+_WHOLLY_QUOTED = re.compile(r"^([\"'])[^\n]*\1$")
 _LINE_READ = 1000
 VALUE = "[value]"
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
@@ -48,7 +52,7 @@ def error_summary(exc: BaseException, limit: int = SUMMARY_LIMIT) -> str:
     except Exception:
         text = ""
     first = text.strip().split("\n", 1)[0][:_LINE_READ]
-    first = _QUOTED_VALUE.sub(": " + VALUE, first)
+    first = VALUE if _WHOLLY_QUOTED.match(first) else _QUOTED_VALUE.sub(": " + VALUE, first)
     return redact_text(f"{error_name(exc)}: {first}" if first else error_name(exc))[:limit]
 
 
