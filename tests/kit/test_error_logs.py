@@ -154,8 +154,9 @@ def test_a_quoted_value_ending_the_first_line_is_left_out() -> None:
 
 def test_a_missing_keys_error_does_not_name_the_key() -> None:
     """A ``KeyError``'s text is the key it missed, quoted: an openid looked up in a dict."""
+    by_openid: dict[str, int] = {}
     with pytest.raises(KeyError) as missed:
-        {}[OPENID]
+        by_openid[OPENID]
     assert error_summary(missed.value) == "KeyError: [value]"
 
 
