@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.groups import webhook
-from neigou.groups.alerts import ALERT_JOB, TICK_JOB, alert_key, deliver_alert
-from neigou.groups.models import AlertDelivery
+from neigou.groups.alerts import ALERT_JOB, MAX_ATTEMPTS, SENDING_LEASE, TICK_JOB, alert_key, deliver_alert
+from neigou.groups.models import AlertDelivery, DeliveryStatus
 from neigou.kit import jobs
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
@@ -115,6 +115,34 @@ def test_a_failed_delivery_is_recorded_and_retried_until_sent(
     assert client.get(url, headers=operator).json()["delivery"] == "sent"
     _tick(jobs_runner, datetime(2026, 3, 25, 4, 5, tzinfo=UTC), "tick-3")
     assert len(robot.received) == 2
+
+
+def test_a_last_attempt_killed_during_its_send_ends_failed(
+    *,
+    jobs_runner: jobs.JobRunner,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: dict[str, Any],
+    robot: Robot,
+) -> None:
+    """The run of the last attempt died during the send: once its lease is over the delivery reads
+    ``failed`` (not ``sending`` for ever) and nothing is sent again."""
+    with factory() as session:
+        session.add(
+            AlertDelivery(
+                program_id=world["program"]["id"],
+                alert_date=DAY,
+                status=DeliveryStatus.SENDING,
+                attempts=MAX_ATTEMPTS,
+                attempted_at=MORNING - SENDING_LEASE,
+            )
+        )
+        session.commit()
+    _tick(jobs_runner, MORNING, "tick-1")
+    url = f"/api/v1/programs/{world['program']['id']}/group-alerts?date=2026-03-24"
+    assert client.get(url, headers=operator).json()["delivery"] == "failed"
+    assert robot.received == []
 
 
 def test_an_operator_can_send_a_date_now_but_not_twice(

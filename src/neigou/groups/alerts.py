@@ -12,7 +12,8 @@ a failed one) and marks it ``sending``, and commits before the robot is called; 
 a second short transaction. So no lock is held through a send (the job commits its own transactions,
 ``own_transactions``: on SQLite the claim holds the database's write lock, which every writer of the app
 waits for), and two runs never send one attempt. A delivery left ``sending`` for ``SENDING_LEASE`` (its
-run was killed during the send) counts as failed: the next tick retries it.
+run was killed during the send) counts as failed: the next tick retries it, or, when it was the last
+attempt, marks it ``failed``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ def queue_alert(session: Session, *, program_id: int, on: date, actor: Actor = S
     check_day(on, "date")
     delivery = repo.get_delivery(session, program_id, on)
     if delivery is not None and (not retryable(delivery, utcnow()) or delivery.attempts >= MAX_ATTEMPTS):
+        if (
+            delivery.attempts >= MAX_ATTEMPTS
+            and delivery.status is DeliveryStatus.SENDING
+            and retryable(delivery, utcnow())
+        ):
+            # Its last attempt's run was killed during the send: no attempt is left, so it failed.
+            delivery.status = DeliveryStatus.FAILED
         return None
     key = alert_key(program_id, on, 1 if delivery is None else delivery.attempts + 1)
     jobs.defer(session, ALERT_JOB, key=key, payload={"program_id": program_id, "date": on.isoformat()})
