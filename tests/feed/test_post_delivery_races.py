@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.feed import delivery
 from neigou.feed import repository as feed_repo
 from neigou.feed import robots as feed_robots
-from neigou.feed.models import GroupPost
+from neigou.feed.models import GroupPost, PostStatus
 from neigou.kit import jobs
 from neigou.kit.db import transaction
 from tests import robots
@@ -150,3 +150,23 @@ def test_a_writer_goes_on_while_a_post_is_on_its_way(
         post = session.get(GroupPost, post_id)
         assert post is not None
         assert (post.status.value, post.attempts, post.done_at) == ("sent", 1, DUE)
+
+
+def test_a_last_attempt_killed_during_its_send_is_not_sent_again(
+    client: TestClient, factory: sessionmaker[Session], world: b.FeedWorld, stubs: list[Robot]
+) -> None:
+    """The run of a post's last attempt died during the send: once the lease is over the post is failed,
+    not claimed a fourth time."""
+    robot = stubs[0]
+    _set_robot(client, factory, world.groups[0], robot)
+    [post_id] = _evening_posts(client, world, [world.groups[0]])
+    with factory() as session:
+        post = session.get_one(GroupPost, post_id)
+        post.attempts, post.done_at = delivery.MAX_ATTEMPTS, DUE - delivery.SENDING_LEASE
+        session.commit()
+    with factory() as session:
+        delivery.deliver_due(session, at=DUE, settings=app_settings(client))
+    with factory() as session:
+        post = session.get_one(GroupPost, post_id)
+        assert (post.status, post.attempts) == (PostStatus.FAILED, delivery.MAX_ATTEMPTS)
+    assert robot.received == []

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
@@ -55,6 +55,17 @@ def deliver_due(
     claimable = and_(GroupPost.status == PostStatus.SCHEDULED, free)
     done: list[GroupPost] = []
     for post in due:
+        if post.attempts >= MAX_ATTEMPTS:
+            # Its last attempt's run was killed during the send (the lease is over): none is left.
+            gave_up = and_(claimable, GroupPost.attempts == post.attempts)
+            session.execute(
+                update(GroupPost)
+                .where(GroupPost.id == post.id, gave_up)
+                .values(status=PostStatus.FAILED, done_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+            continue
         robot = robots.get(post.group_id)
         claimed = claim_attempt(session, post, GroupPost.attempts, claimable)
         if claimed and robot is None:
