@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm import push_delivery
 from neigou.crm.models import MessageStatus, PushMessage
-from neigou.crm.push_delivery import SENDING_LEASE, deliver_due
+from neigou.crm.push_delivery import MAX_ATTEMPTS, SENDING_LEASE, deliver_due
 from neigou.groups import webhook
 from neigou.kit.db import transaction
 from tests.crm.push_builders import PushWorld
@@ -27,6 +27,14 @@ from tests.crm.test_push_opt_out import LATER, _scheduled, _statuses, world  # n
 
 RUN_AT = LATER + timedelta(hours=12)
 OK = {"errcode": 0, "errmsg": "ok"}
+
+
+@pytest.fixture(autouse=True)
+def simulated_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs here are dated in simulated time, months before the machine's clock: a claim's lease is
+    dated from the later of the run's start and the real clock, so the real clock is put before them all
+    (otherwise every lease would end months after the simulated runs, whatever its length)."""
+    monkeypatch.setattr(push_delivery, "utcnow", lambda: datetime(2000, 1, 1, tzinfo=UTC))
 
 
 def _run(client: TestClient, factory: sessionmaker[Session], at: datetime, answer: Any) -> list[PushMessage]:
@@ -180,11 +188,9 @@ def test_a_run_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     client: TestClient,
     factory: sessionmaker[Session],
     world: PushWorld,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A run whose send outlived its lease (its host name took minutes to resolve, say): the run after
     the lease took the message as the next attempt and sent it; the late refusal changes nothing."""
-    monkeypatch.setattr(push_delivery, "utcnow", lambda: RUN_AT)  # each claim at its run's start
     _scheduled(client, world)
     calls: list[int] = []
 
@@ -199,3 +205,26 @@ def test_a_run_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     with factory() as session:
         rows = session.execute(select(PushMessage.status, PushMessage.attempts, PushMessage.last_error)).all()
     assert sorted((str(s), n, e) for s, n, e in rows) == [("sent", 1, None), ("sent", 2, None)]
+
+
+def test_a_last_attempt_killed_during_its_send_is_not_sent_again(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+) -> None:
+    """The run of a message's last attempt died during the send: once the lease is over the message is
+    failed, not claimed a sixth time."""
+    _scheduled(client, world)
+    with transaction(factory) as session:
+        session.execute(update(PushMessage).values(attempts=MAX_ATTEMPTS, sent_at=RUN_AT))
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=OK)
+
+    _run(client, factory, RUN_AT + SENDING_LEASE, answer)
+    assert sent == []
+    with factory() as session:
+        rows = session.execute(select(PushMessage.status, PushMessage.attempts)).all()
+    assert {(str(s), n) for s, n in rows} == {("failed", MAX_ATTEMPTS)}

@@ -4,6 +4,7 @@ after ``MAX_ATTEMPTS`` and shown so to the owner; the robot's key is never store
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -239,3 +240,26 @@ def test_a_writer_goes_on_while_a_retry_is_on_its_way(
     assert len(robot.received) == 2
     done = the_alert(factory)
     assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 2, due)
+
+
+def test_a_retry_while_the_first_send_reads_its_answer_sends_nothing(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    robot: Robot,
+    full: Full,
+) -> None:
+    """A send may take up to ``webhook.SEND_BOUND`` (its answer read for a minute); the first attempt's
+    lease is that long, not the first backoff (30 s): a retry 31 s after the claim finds it on its way."""
+    assert backoff(1) < webhook.SEND_BOUND
+    hold = robot.hold = threading.Event()
+    began = datetime.now(UTC)
+    sender = threading.Thread(target=lambda: client.get(f"/g/{full.code}"))
+    sender.start()
+    try:
+        assert robot.arrived.wait(HOLD_S), "the first send never reached the robot"
+        robot.hold = None  # a second send would be answered at once
+        retry(client, factory, began + backoff(1) + timedelta(seconds=1))
+    finally:
+        hold.set()
+        sender.join(3 * HOLD_S)
+    assert len(robot.received) == 1

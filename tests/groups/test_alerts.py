@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
-from neigou.groups import webhook
+from neigou.groups import alerts, webhook
 from neigou.groups.alerts import ALERT_JOB, MAX_ATTEMPTS, SENDING_LEASE, TICK_JOB, alert_key, deliver_alert
 from neigou.groups.models import AlertDelivery, DeliveryStatus
 from neigou.kit import jobs
@@ -125,9 +125,12 @@ def test_a_last_attempt_killed_during_its_send_ends_failed(
     factory: sessionmaker[Session],
     world: dict[str, Any],
     robot: Robot,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The run of the last attempt died during the send: once its lease is over the delivery reads
-    ``failed`` (not ``sending`` for ever) and nothing is sent again."""
+    ``failed`` (not ``sending`` for ever) and nothing is sent again. (The tick's real clock is put at
+    its simulated morning: the lease is judged against it.)"""
+    monkeypatch.setattr(alerts, "utcnow", lambda: MORNING)
     with factory() as session:
         session.add(
             AlertDelivery(

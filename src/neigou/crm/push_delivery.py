@@ -202,6 +202,16 @@ def deliver_due(
     attempted: list[PushMessage] = []
     claimable = and_(PushMessage.status == MessageStatus.PENDING, _not_in_flight(at))
     for message, push, code in due:
+        if message.attempts >= MAX_ATTEMPTS:
+            # Its last attempt's run was killed during the send (the lease is over): none is left.
+            session.execute(
+                update(PushMessage)
+                .where(PushMessage.id == message.id, claimable, PushMessage.attempts == message.attempts)
+                .values(status=MessageStatus.FAILED)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+            continue
         # Under the customer's lock, taken before the message's row is (as a push takes them): checked
         # again, then claimed; the commit gives the lock back before anything is sent.
         stopped = unreachable(session, [message]).get(message.customer_id)

@@ -32,7 +32,7 @@ from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as groups
 from neigou.groups.live_codes import LIVE_CODE_FULL
 from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
-from neigou.groups.webhook import Outcome, fit, send_markdown
+from neigou.groups.webhook import SEND_BOUND, Outcome, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.clock import utcnow
@@ -105,10 +105,10 @@ def attempt(
     due = or_(LiveCodeAlert.robot_attempts == 0, LiveCodeAlert.robot_next_attempt_at <= at)
     claimed = claim_attempt(session, alert, LiveCodeAlert.robot_attempts, pending, due)
     if claimed:
-        # No retry finds the message due until this attempt's answer is written: the backoff (30 s at
-        # least) outlasts the send, which waits 10 s at most per step of the call.
+        # No retry finds the message due until this attempt's answer is written: the lease is the
+        # backoff, and never shorter than the longest a send takes (groups.webhook.SEND_BOUND).
         # Counted from the claim, not the run's start (a run claims its last retries long after it began).
-        alert.robot_next_attempt_at = max(at, utcnow()) + backoff(alert.robot_attempts)
+        alert.robot_next_attempt_at = max(at, utcnow()) + max(backoff(alert.robot_attempts), SEND_BOUND)
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return None

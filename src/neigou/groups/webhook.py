@@ -19,7 +19,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -42,6 +42,10 @@ UNSENDABLE = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
 # time would otherwise hold the call (and a delivery's lease) without end. A send thus ends within
 # SEND_DEADLINE_SECONDS + TIMEOUT_SECONDS of its start, its status line and headers coming in time.
 SEND_DEADLINE_SECONDS = 60.0
+# The longest a send takes once its host name is resolved and its headers come in time: connect, write
+# and the headers' read a step each, the body's reading, and its last read. A lease on a send in flight
+# (a delivery's next attempt, moved by its claim) is at least this long.
+SEND_BOUND = timedelta(seconds=SEND_DEADLINE_SECONDS + 4 * TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ import structlog
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from neigou.groups import webhook
 from neigou.groups.live_codes import LIVE_CODE_FULL
-from neigou.groups.webhook import MAX_DETAIL, READ_DETAIL, UNSENDABLE
+from neigou.groups.webhook import MAX_DETAIL, READ_DETAIL, SEND_BOUND, UNSENDABLE
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
@@ -132,11 +133,11 @@ def attempt(
     due = or_(WebhookDelivery.attempts == 0, WebhookDelivery.next_attempt_at <= at)
     claimed = claim_attempt(session, delivery, WebhookDelivery.attempts, pending, due)
     if claimed:
-        # Until this attempt's outcome is written, no retry finds the delivery due; the backoff (30 s
-        # at least) outlasts the send, which waits 10 s at most per step of the call.
+        # Until this attempt's outcome is written, no retry finds the delivery due: the lease is the
+        # backoff, and never shorter than the longest a send takes (groups.webhook.SEND_BOUND).
         # Counted from the claim, not the run's start: a run retrying many deliveries claims its last
         # ones long after it began.
-        delivery.next_attempt_at = max(at, utcnow()) + backoff(delivery.attempts)
+        delivery.next_attempt_at = max(at, utcnow()) + max(backoff(delivery.attempts), SEND_BOUND)
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return False
@@ -175,7 +176,7 @@ def _post(
     }
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = client.post(url, content=body, headers=headers)
+            response = webhook.post(client, url, content=body, headers=headers)  # bounded: SEND_BOUND
     except UNSENDABLE as exc:  # a URL that cannot be sent to is this attempt's failure, not the job's
         return None, False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
     return response.status_code, response.is_success, response.text[:READ_DETAIL]
