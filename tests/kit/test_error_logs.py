@@ -158,6 +158,8 @@ def test_a_missing_keys_error_does_not_name_the_key() -> None:
     with pytest.raises(KeyError) as missed:
         by_openid[OPENID]
     assert error_summary(missed.value) == "KeyError: [value]"
+    for key in (OPENID.encode(), ("program", OPENID)):  # a stream entry's bytes, a composite key
+        assert error_summary(KeyError(key)) == "KeyError: [value]"
 
 
 def test_uvicorns_and_hueys_tracebacks_are_written_as_frames() -> None:

@@ -52,7 +52,10 @@ def error_summary(exc: BaseException, limit: int = SUMMARY_LIMIT) -> str:
     except Exception:
         text = ""
     first = text.strip().split("\n", 1)[0][:_LINE_READ]
-    first = VALUE if _WHOLLY_QUOTED.match(first) else _QUOTED_VALUE.sub(": " + VALUE, first)
+    if isinstance(exc, KeyError) or _WHOLLY_QUOTED.match(first):  # a KeyError's text is its key
+        first = VALUE
+    else:
+        first = _QUOTED_VALUE.sub(": " + VALUE, first)
     return redact_text(f"{error_name(exc)}: {first}" if first else error_name(exc))[:limit]
 
 
