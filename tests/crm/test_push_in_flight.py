@@ -167,6 +167,26 @@ class _Trickle(httpx.SyncByteStream):
             yield b" "
 
 
+class _Stalled(httpx.SyncByteStream):
+    """An answer whose body stops coming after its first bytes (the read waits out its timeout)."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'{"errcode":0'
+        raise httpx.ReadTimeout("timed out")
+
+
+def test_a_body_that_stalls_after_a_2xx_is_still_the_receivers_yes(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+) -> None:
+    """The receiver took the message (its 2xx came); that the rest of its body never came does not make
+    the send a failure to be sent again."""
+    _scheduled(client, world)
+    done = _run(client, factory, RUN_AT, lambda _: httpx.Response(200, stream=_Stalled()))
+    assert [m.status for m in done] == [MessageStatus.SENT] * 2
+
+
 def test_a_send_ends_by_its_deadline_however_slowly_the_receiver_answers(
     client: TestClient,
     factory: sessionmaker[Session],

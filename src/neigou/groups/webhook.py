@@ -79,10 +79,13 @@ def post(
     started = time.monotonic()
     with client.stream("POST", url, content=content, json=json_body, headers=headers) as response:
         body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) >= READ_DETAIL or time.monotonic() - started > SEND_DEADLINE_SECONDS:
-                break
+        try:
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) >= READ_DETAIL or time.monotonic() - started > SEND_DEADLINE_SECONDS:
+                    break
+        except httpx.TimeoutException:  # its status came: a body that stalls after it is still an answer
+            pass
         return Answer(response.status_code, bytes(body[:READ_DETAIL]), response.encoding or "utf-8")
 
 
