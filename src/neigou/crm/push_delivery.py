@@ -53,7 +53,7 @@ from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.clock import utcnow
-from neigou.kit.db import claim_attempt
+from neigou.kit.db import claim_attempt, give_up_attempts
 from neigou.kit.logging import redact_reply
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
@@ -204,12 +204,7 @@ def deliver_due(
     for message, push, code in due:
         if message.attempts >= MAX_ATTEMPTS:
             # Its last attempt's run was killed during the send (the lease is over): none is left.
-            session.execute(
-                update(PushMessage)
-                .where(PushMessage.id == message.id, claimable, PushMessage.attempts == message.attempts)
-                .values(status=MessageStatus.FAILED)
-                .execution_options(synchronize_session=False)
-            )
+            give_up_attempts(session, message, PushMessage.attempts, claimable, status=MessageStatus.FAILED)
             session.commit()
             continue
         # Under the customer's lock, taken before the message's row is (as a push takes them): checked

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
@@ -25,7 +25,7 @@ from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import send_markdown
 from neigou.kit import jobs
 from neigou.kit.clock import utcnow
-from neigou.kit.db import claim_attempt
+from neigou.kit.db import claim_attempt, give_up_attempts
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 
@@ -57,12 +57,8 @@ def deliver_due(
     for post in due:
         if post.attempts >= MAX_ATTEMPTS:
             # Its last attempt's run was killed during the send (the lease is over): none is left.
-            gave_up = and_(claimable, GroupPost.attempts == post.attempts)
-            session.execute(
-                update(GroupPost)
-                .where(GroupPost.id == post.id, gave_up)
-                .values(status=PostStatus.FAILED, done_at=None)
-                .execution_options(synchronize_session=False)
+            give_up_attempts(
+                session, post, GroupPost.attempts, claimable, status=PostStatus.FAILED, done_at=None
             )
             session.commit()
             continue

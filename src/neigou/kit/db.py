@@ -333,17 +333,46 @@ def claim_attempt(
     when a parallel run or an earlier one took it or finished the row, and the row is expired so its
     next read shows what they did. The claim is part of the caller's transaction: on PostgreSQL a
     second claimer waits for the first one's commit and then finds the row changed."""
-    mapper = inspect(type(row))
     seen = getattr(row, attempts.key)
-    ids = mapper.primary_key_from_instance(row)
-    claim = session.execute(
-        update(type(row))
-        .where(*(c == v for c, v in zip(mapper.primary_key, ids, strict=True)), attempts == seen, *still)
-        .values({attempts.key: seen + 1})
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claim, "rowcount", 0) != 1:
+    if not _while_attempts_are(session, row, attempts, still, {attempts.key: seen + 1}):
         session.expire(row)
         return False
     set_committed_value(row, attempts.key, seen + 1)
     return True
+
+
+def give_up_attempts(
+    session: Session,
+    row: Base,
+    attempts: InstrumentedAttribute[int],
+    *still: ColumnElement[bool],
+    **values: object,
+) -> bool:
+    """Write ``values`` (a failed status) on ``row`` whose last attempt will never report (its run was
+    killed during the send, its lease is over): the same conditional UPDATE as :func:`claim_attempt`, so
+    a run that claimed or finished the row meanwhile keeps it. True when it was written."""
+    return _while_attempts_are(session, row, attempts, still, values)
+
+
+def _while_attempts_are(
+    session: Session,
+    row: Base,
+    attempts: InstrumentedAttribute[int],
+    still: tuple[ColumnElement[bool], ...],
+    values: dict[str, object],
+) -> bool:
+    """One UPDATE of ``row`` by its primary key, only while its ``attempts`` is the count read and
+    ``still`` holds; whether it changed the row."""
+    mapper = inspect(type(row))
+    ids = mapper.primary_key_from_instance(row)
+    changed = session.execute(
+        update(type(row))
+        .where(
+            *(c == v for c, v in zip(mapper.primary_key, ids, strict=True)),
+            attempts == getattr(row, attempts.key),
+            *still,
+        )
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(changed, "rowcount", 0) == 1
