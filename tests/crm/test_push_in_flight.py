@@ -76,12 +76,15 @@ def test_the_next_run_leaves_a_message_on_its_way_alone(
     assert sorted((str(s), n) for s, n, _ in rows) == [("sent", 1), ("sent", 1)]
 
 
-def test_an_opt_out_during_a_failed_send_keeps_its_reason(
+def _opted_out_during_its_send(
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],
-    world: PushWorld,  # noqa: F811
-) -> None:
+    world: PushWorld,  # noqa: F811 - the fixture's value, passed on
+    first_answer: httpx.Response,
+) -> tuple[int, Any]:
+    """Run delivery with the first message's customer opting out while its send is on its way (that send
+    answered ``first_answer``, the others taken); the customer, and the receiver for later runs."""
     _scheduled(client, world)
     on_its_way: list[int] = []
 
@@ -94,16 +97,32 @@ def test_an_opt_out_during_a_failed_send_keeps_its_reason(
             body = {"customer_ref": world.refs[cid], "request_id": "during"}
             r = client.post("/api/v1/privacy/opt-outs", json=body, headers=operator)
             assert r.status_code == 201, r.text
-            return httpx.Response(500, text="busy")
+            return first_answer
         return httpx.Response(200, json=OK)
 
     _run(client, factory, RUN_AT, answer)
-    statuses = _statuses(factory)
-    assert statuses[on_its_way[0]] == ("failed", "opted_out")
+    return on_its_way[0], answer
+
+
+def _sent_at(factory: sessionmaker[Session], customer_id: int) -> datetime | None:
     with factory() as session:
-        gone = session.scalar(select(PushMessage).where(PushMessage.customer_id == on_its_way[0]))
-        assert gone is not None
-        assert gone.sent_at is None  # the send did not go through
+        message = session.scalar(select(PushMessage).where(PushMessage.customer_id == customer_id))
+        assert message is not None
+        return message.sent_at
+
+
+def test_an_opt_out_during_a_failed_send_keeps_its_reason(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,  # noqa: F811
+) -> None:
+    cid, answer = _opted_out_during_its_send(
+        client, operator, factory, world, httpx.Response(500, text="busy")
+    )
+    statuses = _statuses(factory)
+    assert statuses[cid] == ("failed", "opted_out")
+    assert _sent_at(factory, cid) is None  # the send did not go through
     # No later run sends it either.
     assert _run(client, factory, RUN_AT + SENDING_LEASE * 2, answer) == []
 
@@ -114,26 +133,9 @@ def test_an_opt_out_during_a_send_that_went_through_keeps_its_reason_and_the_sen
     factory: sessionmaker[Session],
     world: PushWorld,  # noqa: F811
 ) -> None:
-    _scheduled(client, world)
-    on_its_way: list[int] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        if not on_its_way:
-            with factory() as session:
-                cid = session.scalar(select(PushMessage.customer_id).where(PushMessage.attempts == 1))
-            assert cid is not None
-            on_its_way.append(cid)
-            body = {"customer_ref": world.refs[cid], "request_id": "during"}
-            r = client.post("/api/v1/privacy/opt-outs", json=body, headers=operator)
-            assert r.status_code == 201, r.text
-        return httpx.Response(200, json=OK)
-
-    _run(client, factory, RUN_AT, answer)
-    assert _statuses(factory)[on_its_way[0]] == ("failed", "opted_out")
-    with factory() as session:
-        went = session.scalar(select(PushMessage).where(PushMessage.customer_id == on_its_way[0]))
-        assert went is not None
-        assert went.sent_at == RUN_AT  # it went out before the opt-out could stop it
+    cid, _ = _opted_out_during_its_send(client, operator, factory, world, httpx.Response(200, json=OK))
+    assert _statuses(factory)[cid] == ("failed", "opted_out")
+    assert _sent_at(factory, cid) == RUN_AT  # it went out before the opt-out could stop it
 
 
 def test_a_run_killed_during_a_send_leaves_the_message_to_the_runs_after_the_lease(
