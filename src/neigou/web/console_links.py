@@ -191,7 +191,9 @@ def _number(text: str, *, required: bool = False) -> int | None:
     if not text and not required:
         return None
     if not text.isdigit() or len(text) > 18:
-        raise ValueError(text)
+        # Never the text itself: a field may hold what was pasted into it (a shopper's openid or phone),
+        # and an exception's text can reach a log line or a page.
+        raise ValueError("not a whole number")
     return int(text)
 
 
