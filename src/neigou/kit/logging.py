@@ -13,6 +13,7 @@ redacted first line of its message (``kit.tracebacks.error_summary``: never a da
 ``DETAIL`` or its statement's bound values), and a traceback as its frames (file, line, function), the
 chained causes by class alone (``kit.tracebacks.safe_traceback``): no local variables, no causes'
 messages, whichever logger writes it (uvicorn's "Exception in ASGI application", huey's failed task).
+A Python warning is a log line as well (``python.warning``, :func:`log_warning`), not raw text on stderr.
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
 and shown on pages, not only logged: :func:`redact_reply` takes the values of the called URL's query (the
@@ -27,14 +28,15 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import warnings
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 import structlog
 
 from neigou.kit.redact import REDACTED, names_secret, redact_text
-from neigou.kit.tracebacks import error_summary, exception_of, safe_traceback
+from neigou.kit.tracebacks import SUMMARY_LIMIT, error_summary, exception_of, safe_traceback
 from neigou.kit.urls import path_tokens
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "configure_logging",
     "error_summary",
     "format_exception",
+    "log_warning",
     "redact_cut",
     "redact_event",
     "redact_reply",
@@ -164,6 +167,34 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+_warnings_log = structlog.get_logger("py.warnings")
+
+
+def log_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` as :func:`configure_logging` sets it: a Python warning (a library's
+    deprecation, a ``ResourceWarning``, the app's own) is the structured log line ``python.warning``
+    with its ``category``, its text (``warning``, redacted then cut as an error's summary is) and
+    where it was raised (``location``), never the raw text on stderr nor the source line it points at.
+    A caller that names a file of its own is answered as the standard library answers it (as
+    ``logging.captureWarnings`` does)."""
+    if file is not None:
+        file.write(warnings.formatwarning(message, category, filename, lineno, line))
+        return
+    _warnings_log.warning(
+        "python.warning",
+        category=category.__name__,
+        warning=redact_cut(str(message), SUMMARY_LIMIT),
+        location=f"{filename}:{lineno}",
+    )
+
+
 def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
     """Route structlog and the standard library through one structured, redacted renderer."""
     renderer: structlog.types.Processor = (
@@ -192,6 +223,9 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
     # a webhook receiver carries its key, under any parameter name or in its path: never logged.
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Python's warnings are log lines too, structured and redacted like every other (not the raw text
+    # ``warnings`` writes to stderr): a library's warning can quote a URL, a phone number or a token.
+    warnings.showwarning = log_warning
 
 
 def uvicorn_log_config() -> dict[str, Any]:
