@@ -23,7 +23,8 @@ def spread_forms(number: str) -> list[str]:
 
 def prefixed_forms(number: str) -> list[str]:
     """``number`` (a mainland mobile's eleven digits) behind the prefixes a shop, a contact card or a call
-    link puts before it: a ``tel:`` scheme, an underscore after the country code, ``086`` for ``0086``."""
+    link puts before it: a ``tel:`` or ``sip:`` scheme, an underscore after the country code, ``086`` or
+    ``+086`` for ``0086``."""
     groups = (number[:3], number[3:7], number[7:])
     return [
         "tel:+86 " + " ".join(groups),
@@ -36,9 +37,25 @@ def prefixed_forms(number: str) -> list[str]:
         "086-" + "-".join(groups),
         "086" + number,
         "0086-" + "-".join(groups),
+        "sip:+86" + number,  # a SIP URI's scheme, as tel:'s
+        "SIP:+86 " + " ".join(groups),
+        "sip:" + number,
+        "+086 " + number,  # 086 behind a plus: no country code begins with 0
+        "+086-" + "-".join(groups),
+    ]
+
+
+def grouped_forms(number: str) -> list[str]:
+    """``number`` in four-four-three groups, as some write a mobile (``1381 2345 678``)."""
+    groups = (number[:4], number[4:8], number[8:])
+    return [
+        " ".join(groups),
+        "-".join(groups),
+        "+86 " + " ".join(groups),
+        "0086-" + "-".join(groups),
     ]
 
 
 def written_forms(number: str) -> list[str]:
     """Every listed way of writing ``number`` apart from its eleven plain digits."""
-    return [*spread_forms(number), *prefixed_forms(number)]
+    return [*spread_forms(number), *prefixed_forms(number), *grouped_forms(number)]

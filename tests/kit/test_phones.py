@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from neigou.kit import phones
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask, keyed_hash
 from neigou.kit.phones import ascii_digits, customer_ref, mainland_mobile, parse_phone
-from tests.phone_forms import prefixed_forms, spread_forms
+from tests.phone_forms import grouped_forms, prefixed_forms, spread_forms
 
 pytestmark = pytest.mark.no_database
 
@@ -114,6 +114,33 @@ def test_prefixed_forms_of_every_mobile_are_its_key(number: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        *grouped_forms("13812345678"),
+        "1381 2345 678",
+        "1381-2345-678",
+        "sip:+8613812345678",
+        "sips:+86 1381 2345 678",
+        "Sip:+86_13812345678",
+        "+086 13812345678",
+        "+08613812345678",
+        "+086 1381-2345-678",
+        "+086_13812345678",
+        "tel:+086 138 1234 5678",
+    ],
+)
+def test_four_four_three_groups_a_sip_scheme_and_a_plus_before_086_are_one_customer(text: str) -> None:
+    assert customer_ref(text) == "13812345678"
+    assert customer_ref_hash("k", text) == customer_ref_hash("k", "13812345678")
+    assert mainland_mobile(text) is not None
+
+
+@given(mobiles)
+def test_grouped_forms_of_every_mobile_are_its_key(number: str) -> None:
+    assert [customer_ref(text) for text in grouped_forms(number)] == [number] * len(grouped_forms(number))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "138_1234_5678",  # an underscore only joins a country code to the number
         "_13812345678",
         "m_13812345678",  # member codes, openids and emails that hold a number
@@ -121,12 +148,16 @@ def test_prefixed_forms_of_every_mobile_are_its_key(number: str) -> None:
         "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
         "13812345678@qq.com",
         "tel:13812345678@qq.com",
-        "sip:13812345678",
+        "sip:13812345678@qq.com",  # a SIP address at a host, or with parameters, is no bare number
+        "sip:+8613812345678;user=phone",
+        "sip:sip:13812345678",
+        "gossip:13812345678",
         "tel:tel:13812345678",
         "hotel:13812345678",
         "086 02112345678",  # ``086`` is read as ``0086`` only before a mobile
+        "+086 02112345678",
         "0861234567",
-        "+086 13812345678",
+        "+0861234567",
         "86_138_1234_5678",
     ],
 )

@@ -44,15 +44,20 @@ DOTS = "./\uff0e\uff0f\u00b7\u0387\u2027\u2022\u2219\u22c5\u2e31\u30fb\uff65\u30
 # international and a trunk prefix); the length is bounded on this, not on the text as typed.
 _SHAPE = re.compile(r"\+?[0-9]{3,20}")
 # How a number is written round its digits, read once the separators are gone: a ``tel:`` URI's scheme
-# (RFC 3966, any case: what a page's call link or a contact card holds), and an underscore joining the
+# (RFC 3966, any case: what a page's call link or a contact card holds) or a ``sip:`` (``sips:``) one with
+# nothing but the number after it (``sip:+8613812345678``: what a softphone or a call centre's export
+# writes; libphonenumber reads it too; one with a host, ``sip:…@host``, or parameters is an address and is
+# kept as given), and an underscore joining the
 # country code to the number (``+86_13812345678``: a form or a spreadsheet that keeps the two in one field).
 # An underscore anywhere else keeps the text as given: ``138_1234_5678`` is as likely a member code.
-_TEL_SCHEME = re.compile(r"(?i)tel:")
+_TEL_SCHEME = re.compile(r"(?i)(?:tel|sips?):")
 _JOINED_COUNTRY_CODE = re.compile(r"(\+?(?:00?)?86)_")
 # ``086`` before a mainland mobile: the international prefix ``00`` written with one zero (``086 138…``,
-# ``086-138-1234-5678``), which libphonenumber reads as a trunk ``0`` and an invalid number. Only before
-# eleven digits from a ``1``: a mainland mobile; ``086`` is no area code, so no landline reads this way.
-_ONE_ZERO_PREFIX = re.compile(r"^086(?=1[0-9]{10}$)")
+# ``086-138-1234-5678``), which libphonenumber reads as a trunk ``0`` and an invalid number, and the same
+# behind a ``+`` (``+086 138…``, ``+0086`` written with one zero: no country code begins with ``0``, so the
+# ``+`` only says an international prefix follows; libphonenumber refuses it). Only before eleven digits
+# from a ``1``: a mainland mobile; ``086`` is no area code, so no landline reads this way.
+_ONE_ZERO_PREFIX = re.compile(r"^\+?086(?=1[0-9]{10}$)")
 _PLAIN_MOBILE_LENGTH = 11
 _MOBILE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 _DROPPED_CATEGORIES = frozenset({"Pd", "Cf"})  # dashes; format characters (direction marks, zero-width)
@@ -93,8 +98,9 @@ _DROPPED_ASCII = {code: None for code in range(128) if _dropped(chr(code))}
 
 
 def _compact(text: str) -> str | None:
-    """Digits with an optional leading ``+``, separators dropped (and a ``tel:`` scheme, an underscore
-    after the country code, ``086`` for ``0086``); None when anything else is there."""
+    """Digits with an optional leading ``+``, separators dropped (and a ``tel:`` or ``sip:`` scheme, an
+    underscore after the country code, ``086`` and ``+086`` for ``0086``); None when anything else is
+    there. Four-four-three groups (``1381 2345 678``) are the same digits once the separators are gone."""
     if text.isascii():
         kept = text.translate(_DROPPED_ASCII)
     else:

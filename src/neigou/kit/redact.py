@@ -87,9 +87,9 @@ def redact_params(text: str) -> str:
 
 # Pieces of a mainland mobile as people write it, ASCII, full-width or Arabic-Indic digits (both sets;
 # ``kit.phones`` reads every script's digits): digits, a separator between groups, ``+86``, ``0086`` or
-# ``86`` before it (glued or not, or in brackets; ``086``, an international prefix written with one zero,
-# and an underscore joining the country code, as ``kit.phones`` reads them), a ``tel:`` scheme before all,
-# brackets round the first group. A separator is what
+# ``86`` before it (glued or not, or in brackets; ``086`` and ``+086``, an international prefix written
+# with one zero, and an underscore joining the country code, as ``kit.phones`` reads them), a ``tel:`` or
+# ``sip:`` scheme before all, brackets round the first group. A separator is what
 # ``kit.phones`` drops (its ``DASHES`` and ``DOTS``, written once there): white space, a dash or a minus
 # sign or a URL query's space (``+``, ``%20``), up to three of them
 # (``138 - 1234 - 5678``), with invisible format characters (direction marks, zero-width spaces) beside
@@ -99,9 +99,11 @@ def redact_params(text: str) -> str:
 # separator (``139.2026 1205``) stays a decimal and a number, and a date (``2026.12.05``) or a version
 # is no three-four-four run.
 #
-# Left unredacted, though ``kit.phones`` reads them as one number: four-four-three groups
-# (``1381 2345 678``): two years and a count (``1998 1999 100``, ``1949-1978 300``) or three amounts in
-# fen read the same, and a mainland mobile is written three-four-four; digits of scripts other than
+# Four-four-three groups (``1381 2345 678``, ``+86 1381-2345-678``) are a mobile too, as ``kit.phones``
+# reads them, when one separator parts both gaps (a space, ``+`` or ``%20``, or one dash, dot or slash
+# with a space at most on each side): two years and a count parted alike (``1998 1999 100``) are
+# redacted with them, better too much than a shopper's number; parted unlike (``1949-1978 300``) they
+# stay. Left unredacted, though ``kit.phones`` reads them as one number: digits of scripts other than
 # these (Devanagari, …), which are not how a number reaches a Chinese shop.
 _ZERO = "[0\uff10\u0660\u06f0]"
 _ONE = "[1\uff11\u0661\u06f1]"
@@ -112,11 +114,13 @@ _GAP = rf"(?:[\s{DASHES}+]|%20)"
 _SEP = rf"(?:{_INVISIBLE}{{0,3}}{_GAP}){{0,3}}{_INVISIBLE}{{0,6}}"
 _CC = "[8\uff18\u0668\u06f8][6\uff16\u0666\u06f6]"
 _PLUS = r"(?:[+\uff0b]|%2[bB])"
-_TEL = "(?:[Tt][Ee][Ll]:)?"
-_PREFIX = rf"{_TEL}(?:(?:{_PLUS}|{_ZERO}{{1,2}})?{_CC}_?{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
+_TEL = "(?:(?:[Tt][Ee][Ll]|[Ss][Ii][Pp][Ss]?):)?"
+_PREFIX = rf"{_TEL}(?:(?:{_PLUS}?{_ZERO}{{1,2}}|{_PLUS})?{_CC}_?{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
 _MARK = rf" ?(?P<mark>[{DOTS}]) ?"
 _GROUPS = rf"(?:{_SEP}{_D}{{4}}{_SEP}|{_MARK}{_D}{{4}} ?(?P=mark) ?){_D}{{4}}"
 _MOBILE = rf"{_PREFIX}[(\uff08]?{_ONE}{_THREE_TO_NINE}{_D}[)\uff09]?{_GROUPS}"
+_GAP_443 = rf"(?P<gap>[ \u3000]?[{DASHES}{DOTS}][ \u3000]?|\s|\+|%20)"
+_MOBILE_443 = rf"{_PREFIX}{_ONE}{_THREE_TO_NINE}{_D}{{2}}{_GAP_443}{_D}{{4}}(?P=gap){_D}{{3}}"
 
 # Secrets inside free text, before (``_HEADERS``) and after (``_TEXT``) the query parameters.
 _HEADERS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -131,7 +135,7 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
     # API tokens and sign-in codes (``kit.ids.new_token``) wherever they stand: a lookup's KeyError, a path.
     (re.compile(r"\b(ng[tc])_[A-Za-z0-9_-]{8,}"), r"\1_" + REDACTED),
     # not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
-    (re.compile(rf"(?<![\d.]){_MOBILE}(?!\d|\.\d)"), PHONE),
+    (re.compile(rf"(?<![\d.])(?:{_MOBILE}|{_MOBILE_443})(?!\d|\.\d)"), PHONE),
 )
 
 
