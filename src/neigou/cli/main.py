@@ -16,6 +16,7 @@ from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
 from neigou.auth.models import Role
 from neigou.cli import analytics, orders, platforms, products
+from neigou.cli.dead_letters import app as dead_letters_app
 from neigou.cli.groups import app as groups_app
 from neigou.cli.tiers import app as tiers_app
 from neigou.kit.actor import Actor
@@ -43,6 +44,7 @@ app.add_typer(orders.app, name="orders")
 app.add_typer(platforms.app, name="platforms")
 app.add_typer(tiers_app, name="tiers")
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(dead_letters_app, name="dead-letters")
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
 assert registry.MODEL_MODULES  # every table is known before the first query
 

@@ -185,10 +185,15 @@ def reservation_id(stream_id: str) -> int:
 class ReservationGate:
     """The Redis side of reservations."""
 
+    @staticmethod
+    def stream_of(namespace: str) -> str:
+        """The reservation stream of a namespace."""
+        return f"{namespace}:event-reservations"
+
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.namespace = namespace
-        self.stream = f"{namespace}:event-reservations"
+        self.stream = self.stream_of(namespace)
         self._reserve = client.register_script(RESERVE_SCRIPT)
         self._return = client.register_script(RETURN_SCRIPT)
         self._rekey = client.register_script(REKEY_SCRIPT)

@@ -103,10 +103,10 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
     batches wait for); the settlement then commits while the gate's client is open, which gives the
     expired units back to the gate after the commit."""
     settings = settings_of(session)
-    if not settings.redis_url:
+    if (redis_url := settings.redis_client_url) is None:
         settle_holds(session, at=at)
         return
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(redis_url)
     try:
         gate = ReservationGate(client, namespace(settings.database_url))
         factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)

@@ -28,9 +28,9 @@ class EventsRuntime:
     @classmethod
     def from_settings(cls, settings: Settings, factory: sessionmaker[Session]) -> EventsRuntime:
         """Database-only by default; gate, writer and leaderboard on Redis when it is configured."""
-        if not settings.redis_url:
+        if (redis_url := settings.redis_client_url) is None:
             return cls(book=EventBook(factory))
-        client = redis.Redis.from_url(settings.redis_url)
+        client = redis.Redis.from_url(redis_url)
         gate = ReservationGate(client, namespace(settings.database_url))
         return cls(
             book=EventBook(factory),

@@ -85,6 +85,12 @@ POOL_SIZE = Gauge("neigou_db_pool_size", "Connections the pool keeps", multiproc
 POOL_TIMEOUTS = Counter("neigou_db_pool_timeouts", "Requests that found no free connection in time (503)")
 JOBS_QUEUED = Gauge("neigou_jobs_queued", "Jobs waiting in the queue", multiprocess_mode="mostrecent")
 JOB_FAILURES = Counter("neigou_job_failures", "Job runs that raised (each retry counts)", ["job"])
+STREAM_DEAD_LETTERS = Counter(
+    "neigou_stream_dead_letters",
+    "Stream entries the database refused at every delivery, moved to their stream's dead letters, "
+    "by consumer group",
+    ["stream"],
+)
 CLICK_BACKLOG = Gauge(
     "neigou_click_backlog",
     "Share-link clicks buffered in memory, not yet handed to the writer",

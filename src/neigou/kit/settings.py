@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,18 @@ POOL_RESERVE = 6
 STREAM_READERS = 2
 
 
+def with_timeouts(url: str, *, socket_s: float, connect_s: float) -> str:
+    """A Redis URL with ``socket_timeout`` and ``socket_connect_timeout`` query parameters, those it
+    names already kept."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    named = {k for k, _ in query}
+    for key, value in (("socket_timeout", socket_s), ("socket_connect_timeout", connect_s)):
+        if key not in named:
+            query.append((key, f"{value:g}"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def _zone_name(name: str) -> str:
     if not is_valid_timezone(name):
         raise ValueError(f"{name!r} is not an IANA time zone name (for example Asia/Shanghai)")
@@ -36,6 +48,12 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default=f"sqlite:///{DEFAULT_DATA_DIR / 'neigou.db'}")
     redis_url: str | None = None
+    # How long a Redis command may wait for its answer, and a connection for Redis to accept it
+    # (seconds): a Redis that accepts connections and never answers fails a request with 503
+    # ``overloaded`` and a stream reader's read, instead of holding their threads. Longer than any
+    # blocking read (a stream consumer waits 0.2 s for new entries, the job queue 1 s).
+    redis_socket_timeout_s: float = Field(default=5.0, gt=1.0, le=300)
+    redis_connect_timeout_s: float = Field(default=2.0, gt=0, le=300)
     # Where people reach this deployment: every absolute URL (share and recruiting links, posters,
     # sign-in links) starts with it, never with a request's Host header. An https URL also makes every
     # cookie Secure.
@@ -99,6 +117,17 @@ class Settings(BaseSettings):
     def sealing_keys(self) -> list[str]:
         """The configured payee keys, first one sealing; empty when unset."""
         return [k.strip() for k in (self.payee_keys or "").split(",") if k.strip()]
+
+    @property
+    def redis_client_url(self) -> str | None:
+        """``redis_url`` with the command and connect timeouts as query parameters (unless it sets
+        them itself), so every client made from it (``redis.Redis.from_url``, the job queue, the rate
+        limits, the click writer process) carries them."""
+        if not self.redis_url:
+            return None
+        return with_timeouts(
+            self.redis_url, socket_s=self.redis_socket_timeout_s, connect_s=self.redis_connect_timeout_s
+        )
 
     @property
     def public_base(self) -> str:

@@ -4,8 +4,9 @@ A consumer reads entries with XREADGROUP, hands a batch to its ``store`` functio
 transaction, and only then XACKs and XDELs the entries. A consumer that dies before acknowledging
 leaves its entries pending; another claims them after ``CLAIM_IDLE_MS`` (XAUTOCLAIM). Delivery is at
 least once, so ``store`` must skip what it stored already (a unique id per entry). A batch that one
-entry's data makes fail is stored entry by entry: the bad entry is logged and stays pending, the
-others are stored.
+entry's data makes fail is stored entry by entry (``store_each``): the others are stored, the bad entry
+is logged and stays pending, and after ``kit.dead_letters.MAX_DELIVERIES`` deliveries it is moved to
+the stream's dead letters (``<stream>:dead``).
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ from typing import Any
 
 import redis
 import structlog
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.dead_letters import UNSTORABLE, give_up_or_keep
 from neigou.kit.logging import error_summary
 
 log = structlog.get_logger(__name__)
 
 CLAIM_IDLE_MS = 60_000
-# Errors an entry's data causes (a CHECK or key it breaks, a value its column refuses, an entry that
-# cannot be read): a retry of the same entries fails the same way.
-UNSTORABLE = (IntegrityError, DataError, ValueError, KeyError)
 Entry = tuple[bytes, dict[bytes, bytes]]
 Store = Callable[[Session, list[Entry]], int]
 
@@ -68,6 +66,31 @@ def next_entries(
     return answer[0][1] if answer else []
 
 
+def store_each(
+    client: redis.Redis,
+    key: str,
+    group: str,
+    entries: list[Entry],
+    store_batch: Callable[[list[Entry]], object],
+) -> None:
+    """``store_batch`` (which stores and acknowledges) on the entries together; when their data makes it
+    fail (``UNSTORABLE``), on each entry alone, so one bad entry holds back no other. A bad entry is
+    logged and left pending, or moved to the dead letters once delivered too often
+    (``kit.dead_letters.give_up_or_keep``). Other errors (the database away, a deadlock) propagate."""
+    try:
+        store_batch(entries)
+        return
+    except UNSTORABLE as exc:
+        if len(entries) == 1:
+            give_up_or_keep(client, key, group, entries[0], exc)
+            return
+    for entry in entries:
+        try:
+            store_batch([entry])
+        except UNSTORABLE as one:
+            give_up_or_keep(client, key, group, entry, one)
+
+
 def acknowledge(client: redis.Redis, key: str, group: str, ids: list[bytes]) -> None:
     """Acknowledge and delete stored entries in one round trip (only once they are in the database)."""
     pipe = client.pipeline(transaction=False)
@@ -97,6 +120,7 @@ class StreamWriter:
         self.store = store
         self.name = name or f"{socket.gethostname()}-{threading.get_native_id()}"
         self.batch = batch
+        self.claim_idle_ms = CLAIM_IDLE_MS
         self.stored = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -109,24 +133,15 @@ class StreamWriter:
             self._group_ready = True
 
     def _store(self, entries: list[Entry]) -> int:
-        """Store and acknowledge a batch. A batch that its data makes fail (``UNSTORABLE``) is stored
-        entry by entry, so one bad entry does not hold back the others at every retry: those stored are
-        acknowledged, a bad one is logged (``stream.entry_unstorable``) and left pending, to be tried
-        again once idle (``CLAIM_IDLE_MS``). Other errors (the database away, a deadlock) propagate and
-        the whole batch is retried."""
+        """Store and acknowledge a batch; returns the entries handled. A batch that its data makes fail
+        (``UNSTORABLE``) is stored entry by entry (``store_each``), so one bad entry does not hold back
+        the others at every retry: those stored are acknowledged, a bad one is logged
+        (``stream.entry_unstorable``) and left pending, to be tried again once idle (``CLAIM_IDLE_MS``),
+        until its ``MAX_DELIVERIES``-th delivery moves it to the dead letters. Other errors (the
+        database away, a deadlock) propagate and the whole batch is retried."""
         if not entries:
             return 0
-        try:
-            self._store_batch(entries)
-        except UNSTORABLE as exc:
-            if len(entries) == 1:
-                self._unstorable(entries[0], exc)
-                return 1
-            for entry in entries:
-                try:
-                    self._store_batch([entry])
-                except UNSTORABLE as one:
-                    self._unstorable(entry, one)
+        store_each(self.client, self.key, self.group, entries, self._store_batch)
         return len(entries)
 
     def _store_batch(self, entries: list[Entry]) -> None:
@@ -135,20 +150,18 @@ class StreamWriter:
         acknowledge(self.client, self.key, self.group, [entry_id for entry_id, _ in entries])
         self.stored += stored
 
-    def _unstorable(self, entry: Entry, exc: Exception) -> None:
-        log.error(
-            "stream.entry_unstorable",
-            stream=self.group,
-            entry=entry[0].decode(),
-            error=error_summary(exc),
-        )
-
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns entries handled."""
         with self._reading:
             self._ensure_group()
             entries = next_entries(
-                self.client, self.key, self.group, self.name, batch=self.batch, block_ms=block_ms
+                self.client,
+                self.key,
+                self.group,
+                self.name,
+                batch=self.batch,
+                block_ms=block_ms,
+                claim_idle_ms=self.claim_idle_ms,
             )
             return self._store(entries)
 

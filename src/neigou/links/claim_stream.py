@@ -236,10 +236,10 @@ def drain_claim_stream(session: Session, _payload: dict[str, Any], _at: datetime
     continuously). Each batch is its own transaction on another connection, so the job's key is
     committed first (``own_transactions``: on SQLite it would hold the write lock the batches wait for)."""
     settings = settings_of(session)
-    if not settings.redis_url:
+    if (redis_url := settings.redis_client_url) is None:
         return
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(redis_url)
     try:
         key = f"{namespace(settings.database_url)}:claims"
         ClaimWriter(client, key, factory, name="scheduled-drain").drain()

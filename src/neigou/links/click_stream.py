@@ -14,7 +14,10 @@ lease, claims the pending entries of consumers whose lease has lapsed (XPENDING,
 them and acknowledges them, then forgets those consumers; so a restarted writer replays what its
 predecessor read and did not store. Entries idle past ``CLAIM_IDLE_MS`` are claimed whatever their
 owner (XAUTOCLAIM), for consumers of earlier versions that held no lease. Delivery is at least
-once; the click's ``ref`` is unique in the database, so a redelivered click is stored once.
+once; the click's ``ref`` is unique in the database, so a redelivered click is stored once. An entry
+the database refuses (or that cannot be read) holds back no other: the batch is stored entry by entry,
+and the bad entry goes to the stream's dead letters after ``kit.dead_letters.MAX_DELIVERIES``
+deliveries (``kit.streams.store_each``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from neigou.kit.ids import digest
 from neigou.kit.jobs import job
 from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
-from neigou.kit.streams import acknowledge, ensure_group, next_entries
+from neigou.kit.streams import Entry, acknowledge, ensure_group, next_entries, store_each
 from neigou.links.clicks import ClickRow, ClickSink, DatabaseSink, store_clicks
 
 log = structlog.get_logger(__name__)
@@ -111,6 +114,13 @@ def _legacy_row(fields: dict[str, str]) -> ClickRow:
     )
 
 
+def store_entries(session: Session, entries: list[Entry]) -> int:
+    """The clicks of stream entries into the database; returns how many clicks they held."""
+    clicks = [click for _, fields in entries for click in unpack(fields)]
+    store_clicks(session, clicks)
+    return len(clicks)
+
+
 class StreamConsumer:
     """Moves clicks from the stream into the database in batches."""
 
@@ -150,16 +160,22 @@ class StreamConsumer:
     def _renew_lease(self) -> None:
         self.client.set(self._lease_key(self.name), b"1", px=self.lease_ms)
 
-    def _store(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
-        """Store the entries' clicks in one transaction, then acknowledge them (never before)."""
+    def _store(self, entries: list[Entry]) -> int:
+        """Store the entries' clicks in one transaction, then acknowledge them (never before); returns
+        the clicks stored. Entries whose data the database refuses are stored one by one
+        (``kit.streams.store_each``): a bad one is logged and stays pending, and goes to the dead
+        letters (``<stream>:dead``) after ``kit.dead_letters.MAX_DELIVERIES`` deliveries."""
         if not entries:
             return 0
-        clicks = [click for _, fields in entries for click in unpack(fields)]
+        before = self.stored
+        store_each(self.client, self.key, GROUP, entries, self._store_batch)
+        return self.stored - before
+
+    def _store_batch(self, entries: list[Entry]) -> None:
         with self.factory() as session, session.begin():
-            store_clicks(session, clicks)
+            clicks = store_entries(session, entries)
         self._acknowledge([entry_id for entry_id, _ in entries])
-        self.stored += len(clicks)
-        return len(clicks)
+        self.stored += clicks
 
     def _acknowledge(self, ids: list[bytes]) -> None:
         acknowledge(self.client, self.key, GROUP, ids)
@@ -203,9 +219,10 @@ class StreamConsumer:
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns clicks stored."""
         with self._reading:
-            return self._drain_once(block_ms)
+            return self._drain_once(block_ms)[1]
 
-    def _drain_once(self, block_ms: int | None) -> int:
+    def _drain_once(self, block_ms: int | None) -> tuple[int, int]:
+        """One batch read and stored: the entries read and the clicks stored."""
         self._ensure_group()
         self._renew_lease()
         entries = next_entries(
@@ -217,15 +234,18 @@ class StreamConsumer:
             block_ms=block_ms,
             claim_idle_ms=CLAIM_IDLE_MS,
         )
-        return self._store(entries)
+        return len(entries), self._store(entries)
 
     def drain(self) -> int:
         """Store everything in the stream now, and what dead consumers left (shutdown, tests, the
-        scheduled job)."""
+        scheduled job); returns the clicks stored. A batch the database refused goes on to the next."""
         total = self.recover()
-        while (stored := self.drain_once()) > 0:
+        while True:
+            with self._reading:
+                read, stored = self._drain_once(None)
             total += stored
-        return total
+            if not read:
+                return total
 
     def start(self) -> None:
         """Consume on a daemon thread until ``stop``."""
@@ -280,11 +300,11 @@ def drain_click_stream(session: Session, _payload: dict[str, Any], _at: datetime
     continuously). Each batch is its own transaction on another connection, so the job's key is
     committed first (``own_transactions``: on SQLite it would hold the write lock the batches wait for)."""
     settings = settings_of(session)
-    if not settings.redis_url:
+    if (redis_url := settings.redis_client_url) is None:
         return
     bind = session.get_bind()
     factory = sessionmaker(bind=bind, expire_on_commit=False)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(redis_url)
     try:
         StreamConsumer(client, stream_key(settings.database_url), factory, name="scheduled-drain").drain()
     finally:

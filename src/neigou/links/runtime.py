@@ -38,12 +38,12 @@ class LinksRuntime:
 
         With the ``process`` click writer, the stream's consumer runs in the writer process too.
         """
-        client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        client = redis.Redis.from_url(settings.redis_client_url) if settings.redis_client_url else None
         writer: ClickWriterProcess | None = None
         sink: ClickSink
         consumer: StreamConsumer | None = None
         if settings.click_writer == "process":
-            sink = writer = ClickWriterProcess(settings.database_url, settings.redis_url)
+            sink = writer = ClickWriterProcess(settings.database_url, settings.redis_client_url)
         else:
             sink, consumer = click_sink(factory, settings.database_url, client)
         if client is None:
@@ -59,7 +59,7 @@ class LinksRuntime:
             clicks=ClickRecorder(sink, interval=settings.click_flush_seconds),
             cache=LinkCache(factory),
             limiter=ClaimLimiter.for_redis(
-                settings.redis_url, namespace=namespace(settings.database_url) + ":claim"
+                settings.redis_client_url, namespace=namespace(settings.database_url) + ":claim"
             ),
             gate=gate,
             claims=ClaimWriter(client, gate.stream, factory),

@@ -307,7 +307,9 @@ def create_app(
         session_factory = make_session_factory(own_engine)
     factory = session_factory
     runner = jobs.JobRunner(
-        jobs.make_huey(settings.jobs_backend, redis_url=settings.redis_url, jobs_path=settings.jobs_path),
+        jobs.make_huey(
+            settings.jobs_backend, redis_url=settings.redis_client_url, jobs_path=settings.jobs_path
+        ),
         factory,
         settings,
     )
@@ -352,7 +354,7 @@ def create_app(
     app.state.links = links
     app.state.events = events
     app.state.sign_in_throttle = SignInThrottle.for_redis(
-        settings.redis_url, namespace=redis_namespace(settings.database_url) + ":sign-in"
+        settings.redis_client_url, namespace=redis_namespace(settings.database_url) + ":sign-in"
     )
     app.state.clicks = links.clicks
     app.state.static_dir = STATIC_DIR

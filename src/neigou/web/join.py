@@ -35,7 +35,7 @@ def _limiter(request: Request) -> ClaimLimiter:
     limiter: ClaimLimiter | None = getattr(request.app.state, "join_limiter", None)
     if limiter is None:
         limiter = ClaimLimiter.for_redis(
-            request.app.state.settings.redis_url,
+            request.app.state.settings.redis_client_url,
             per_ip=JOINS_PER_IP,
             per_visitor=JOINS_PER_VISITOR,
             namespace=redis_namespace(request.app.state.settings.database_url) + ":join",

@@ -1,0 +1,173 @@
+"""A stream entry the database never accepts, set aside after ``MAX_DELIVERIES`` deliveries.
+
+An entry whose data makes its store fail (``UNSTORABLE``: a CHECK it breaks, a value its
+column refuses, a field missing) stays pending and is delivered again once idle (XAUTOCLAIM, about once
+a minute). Redis counts its deliveries (XPENDING); at the ``MAX_DELIVERIES``-th failure the entry is
+moved to the stream's dead-letter stream ``<stream>:dead`` (capped near ``DEAD_MAXLEN`` entries),
+acknowledged and deleted from the stream in one MULTI, logged once at error level
+(``stream.entry_dead_lettered``: the stream, the entry's id, the reason's stable code, never its data)
+and counted (``neigou_stream_dead_letters``).
+
+A dead letter keeps the entry's fields as they were, beside ``dead:id`` (the entry's id in its stream,
+from which the stored row's id is made), ``dead:group``, ``dead:reason`` and ``dead:deliveries``.
+``neigou dead-letters`` lists, replays and drops them (``docs/offers.md``, "Dead letters").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import structlog
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.logging import error_summary
+from neigou.kit.metrics import STREAM_DEAD_LETTERS
+
+log = structlog.get_logger(__name__)
+
+# Errors an entry's data causes (a CHECK or key it breaks, a value its column refuses, an entry that
+# cannot be read): a retry of the same entries fails the same way.
+UNSTORABLE = (IntegrityError, DataError, ValueError, KeyError)
+MAX_DELIVERIES = 5
+DEAD_MAXLEN = 10_000
+DEAD_SUFFIX = ":dead"
+# The fields a dead letter carries beside the entry's own (no entry's field starts with ``dead:``).
+ID, GROUP, REASON, DELIVERIES = b"dead:id", b"dead:group", b"dead:reason", b"dead:deliveries"
+_META = (ID, GROUP, REASON, DELIVERIES)
+_PAGE = 100
+# A constraint's name as ``kit.db``'s naming convention writes it (``ck_coupon_templates_stock``).
+_CONSTRAINT = re.compile(r"\b(?:ck|uq|fk|pk)_[a-z0-9_]+\b")
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A dead letter: its own id, its entry's id in the stream, why and after how many deliveries."""
+
+    id: bytes
+    entry_id: bytes
+    reason: str
+    deliveries: int
+    fields: dict[bytes, bytes]
+
+    @property
+    def entry(self) -> tuple[bytes, dict[bytes, bytes]]:
+        """The entry as its stream gave it (its id and fields)."""
+        return self.entry_id, {k: v for k, v in self.fields.items() if k not in _META}
+
+
+def dead_key(key: str) -> str:
+    """The dead-letter stream of a stream."""
+    return key + DEAD_SUFFIX
+
+
+def reason_code(exc: BaseException) -> str:
+    """A stable code for why an entry cannot be stored: the constraint it breaks when the database
+    names it, else the kind of failure (never the message: it may quote the entry's values)."""
+    if isinstance(exc, IntegrityError | DataError):
+        found = _CONSTRAINT.search(str(exc.orig))
+        if found:
+            return found.group(0)
+        return "integrity_error" if isinstance(exc, IntegrityError) else "data_error"
+    if isinstance(exc, KeyError):
+        return "missing_field"
+    return "bad_value"
+
+
+def deliveries(client: redis.Redis, key: str, group: str, entry_id: bytes) -> int:
+    """How many times the group has delivered a pending entry (0 when it is not pending)."""
+    found: Any = client.xpending_range(key, group, min=entry_id, max=entry_id, count=1)
+    return int(found[0]["times_delivered"]) if found else 0
+
+
+def give_up_or_keep(
+    client: redis.Redis,
+    key: str,
+    group: str,
+    entry: tuple[bytes, dict[bytes, bytes]],
+    exc: Exception,
+    *,
+    max_deliveries: int = MAX_DELIVERIES,
+) -> bool:
+    """An entry its store refused: moved to the dead letters once delivered ``max_deliveries`` times
+    (True), else logged and left pending for its next delivery (False)."""
+    entry_id, fields = entry
+    reason = reason_code(exc)
+    delivered = deliveries(client, key, group, entry_id)
+    if delivered < max_deliveries:
+        log.warning(
+            "stream.entry_unstorable",
+            stream=group,
+            entry=entry_id.decode(),
+            reason=reason,
+            deliveries=delivered,
+            error=error_summary(exc),
+        )
+        return False
+    letter = {**fields, ID: entry_id, GROUP: group.encode(), REASON: reason.encode()}
+    letter[DELIVERIES] = str(delivered).encode()
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(dead_key(key), letter, maxlen=DEAD_MAXLEN, approximate=True)  # type: ignore[arg-type]
+    pipe.xack(key, group, entry_id)
+    pipe.xdel(key, entry_id)
+    pipe.execute()
+    STREAM_DEAD_LETTERS.labels(stream=group).inc()
+    log.error(
+        "stream.entry_dead_lettered",
+        stream=group,
+        entry=entry_id.decode(),
+        reason=reason,
+        deliveries=delivered,
+        error=error_summary(exc),
+    )
+    return True
+
+
+def letters(client: redis.Redis, key: str) -> Iterator[Letter]:
+    """A stream's dead letters, oldest first."""
+    start = "-"
+    while True:
+        found: Any = client.xrange(dead_key(key), start, "+", count=_PAGE)
+        for letter_id, fields in found:
+            yield Letter(letter_id, fields[ID], fields[REASON].decode(), int(fields[DELIVERIES]), fields)
+        if len(found) < _PAGE:
+            return
+        start = "(" + found[-1][0].decode()
+
+
+def replay(
+    client: redis.Redis,
+    key: str,
+    factory: sessionmaker[Session],
+    store: Callable[[Session, list[tuple[bytes, dict[bytes, bytes]]]], int],
+) -> tuple[int, int]:
+    """Store each dead letter as its entry, under its id in the stream (a claim keeps the id its shopper
+    was answered with), each in its own transaction, and delete those stored; a letter the database
+    still refuses stays. Returns (stored, kept). ``store`` skips an entry stored already, as for the
+    stream, so a replay may be repeated."""
+    stored = kept = 0
+    for letter in list(letters(client, key)):
+        try:
+            with factory() as session, session.begin():
+                store(session, [letter.entry])
+        except UNSTORABLE as exc:
+            kept += 1
+            log.warning(
+                "stream.dead_letter_kept",
+                letter=letter.id.decode(),
+                entry=letter.entry_id.decode(),
+                reason=reason_code(exc),
+            )
+            continue
+        client.xdel(dead_key(key), letter.id)
+        stored += 1
+    return stored, kept
+
+
+def forget(client: redis.Redis, key: str, letter_ids: list[bytes]) -> int:
+    """Delete dead letters (given up by an operator); returns how many there were."""
+    return int(client.xdel(dead_key(key), *letter_ids)) if letter_ids else 0
