@@ -21,7 +21,7 @@ from tests.conftest import TokenMaker, row_counts
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld, push
 
-pytestmark = pytest.mark.world_per_module
+pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
 HOOK = "https://crm.brand.example/neigou/pushes"
 

@@ -28,6 +28,8 @@ from tests.links.builders import make_link
 from tests.parallel import in_parallel
 from tests.robots import Robot
 
+pytestmark = pytest.mark.usefixtures("push_clock")
+
 KEY = "robot-key"  # the key in Robot.url
 PARALLEL = 6
 

@@ -25,6 +25,8 @@ from neigou.kit.db import transaction
 from tests.crm.push_builders import PushWorld
 from tests.crm.test_push_opt_out import LATER, _scheduled, _statuses, world  # noqa: F401 - the fixture
 
+pytestmark = pytest.mark.usefixtures("push_clock")
+
 RUN_AT = LATER + timedelta(hours=12)
 OK = {"errcode": 0, "errmsg": "ok"}
 

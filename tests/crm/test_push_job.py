@@ -18,6 +18,8 @@ from tests.conftest import TokenMaker, app_settings
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT
 
+pytestmark = pytest.mark.usefixtures("push_clock")
+
 PUBLIC = "https://shop.brand.example"
 HOOK = "https://crm.brand.example/neigou/pushes"
 

@@ -24,6 +24,8 @@ from tests.conftest import TokenMaker
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld, push
 
+pytestmark = pytest.mark.usefixtures("push_clock")
+
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
 HOOK = "https://crm.brand.example/neigou/pushes"
 LATER = AT + timedelta(days=2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, inspect, select
@@ -32,6 +33,7 @@ from tests.robots import Robot
 from tests.sign_in import member_sign_in
 
 __all__ = ["stubs", "world"]  # the fixtures of the group robot tests
+pytestmark = pytest.mark.usefixtures("push_clock")
 
 
 def _pushed_to_two(

@@ -17,7 +17,7 @@ from tests.conftest import TokenMaker, bearer, row_counts
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld, push
 
-pytestmark = pytest.mark.world_per_module
+pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,12 @@ within ``groups.webhook.SEND_DEADLINE_SECONDS`` + one step of ``TIMEOUT_SECONDS`
 during a send leaves the message to the runs after the lease. The outcome is written only on the
 attempt claimed and on a message still pending: one cancelled meanwhile (an opt-out) keeps ``failed``
 and its reason, with ``sent_at`` saying whether the send went out. A refused or unreachable target is tried again after the integrations'
-backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. Each
-attempt's answer is kept in ``last_error`` and refusals are logged, both without the robot's key (the
-query of its URL) and without what the logs redact (a customer's phone number the receiver echoed back);
-a target removed from the settings fails the message at once.
+backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. A run
+reads at most ``BATCH`` messages, only those whose next attempt has come (backoff and lease judged in
+the query), so messages waiting for a retry never crowd out the due ones. Each attempt's answer is
+kept in ``last_error`` and refusals are logged, both without the robot's key (the query of its URL)
+and without what the logs redact (a customer's phone number the receiver echoed back); a target
+removed from the settings fails the message at once.
 
 Right before its send, each message's customer is checked again under their opt-out lock
 (``privacy.repository.lock_customers``, taken as a push takes it, before the message's row is held): a
@@ -73,10 +75,15 @@ NO_TARGET = "no target: the program's push settings have no webhook URL"
 log = structlog.get_logger(__name__)
 
 
+def _waited(attempts: int) -> timedelta:
+    """How long after ``send_at`` a message with ``attempts`` failed attempts is tried again."""
+    return sum((backoff(n) for n in range(1, attempts + 1)), timedelta())
+
+
 def next_attempt_at(message: PushMessage) -> datetime:
     """When a pending message is next tried: its ``send_at``, later by each failed attempt's backoff;
     while a run is sending it (claimed, ``sent_at`` the claim's time), not before the lease is over."""
-    waited = sum((backoff(n) for n in range(1, message.attempts + 1)), timedelta())
+    waited = _waited(message.attempts)
     if message.status is MessageStatus.PENDING and message.sent_at is not None:
         return max(message.send_at + waited, message.sent_at + SENDING_LEASE)
     return message.send_at + waited
@@ -122,22 +129,40 @@ def _post_webhook(
     )
 
 
+def _retry_due(at: datetime) -> ColumnElement[bool]:
+    """A pending message whose backoff is over at ``at`` (``next_attempt_at`` without the lease, which
+    ``_not_in_flight`` judges): ``send_at`` at least the backoff of its failed attempts before ``at``.
+    One bound per attempt count, so it is plain column-against-value comparisons on both databases; a
+    message at ``MAX_ATTEMPTS`` (its last attempt's run killed mid-send) is due to be given up after the
+    last backoff."""
+    bounds = [
+        and_(PushMessage.attempts == n, PushMessage.send_at <= at - _waited(n)) for n in range(MAX_ATTEMPTS)
+    ]
+    bounds.append(
+        and_(PushMessage.attempts >= MAX_ATTEMPTS, PushMessage.send_at <= at - _waited(MAX_ATTEMPTS))
+    )
+    return or_(*bounds)
+
+
 def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push, str | None]]:
-    """The pending robot and webhook messages whose next attempt has come, with their push and link code."""
+    """The pending robot and webhook messages whose next attempt has come (``next_attempt_at``, in the
+    query: a batch is never filled with messages still waiting for their backoff or another run's
+    lease, which would hold back the due ones behind them), with their push and link code."""
     stmt = (
         select(PushMessage, Push, ShareLink.code)
         .join(Push, Push.id == PushMessage.push_id)
         .outerjoin(ShareLink, ShareLink.id == PushMessage.link_id)
         .where(
             PushMessage.status == MessageStatus.PENDING,
-            PushMessage.send_at <= at,
+            PushMessage.send_at <= at,  # implied by the next, but the (status, send_at) index's range
+            _retry_due(at),
             _not_in_flight(at),
             Push.channel != PushChannel.TASK,
         )
         .order_by(PushMessage.send_at, PushMessage.id)
         .limit(BATCH)
     )
-    return [(m, p, c) for m, p, c in session.execute(stmt) if next_attempt_at(m) <= at]
+    return [(m, p, c) for m, p, c in session.execute(stmt)]
 
 
 def unreachable(session: Session, messages: list[PushMessage]) -> dict[int, SkipReason]:

@@ -19,6 +19,7 @@ from neigou.crm.models import (
 )
 from neigou.groups.models import Group, GroupStatus
 from neigou.kit.bulk import chunks
+from neigou.kit.clock import as_utc
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import ShareLink
 
@@ -72,16 +73,19 @@ def consenting(session: Session, customer_ids: Collection[int]) -> set[int]:
 
 
 def push_times(session: Session, customer_ids: Collection[int]) -> dict[int, list[datetime]]:
-    """Each customer's pushes so far (sent or scheduled), as the time of the push's first message."""
+    """Each customer's pushes so far (sent or scheduled), as the time of the push's first message, or
+    the push's own time when that is later: a push is never counted before it was made (messages
+    written with a past ``at`` before it came to mean now kept that time, yet went out when written)."""
     times: dict[int, list[datetime]] = {}
     for part in chunks(sorted(set(customer_ids))):
         stmt = (
-            select(PushMessage.customer_id, func.min(PushMessage.send_at))
+            select(PushMessage.customer_id, func.min(PushMessage.send_at), Push.created_at)
+            .join(Push, Push.id == PushMessage.push_id)
             .where(PushMessage.customer_id.in_(part))
-            .group_by(PushMessage.customer_id, PushMessage.push_id)
+            .group_by(PushMessage.customer_id, PushMessage.push_id, Push.created_at)
         )
-        for customer_id, at in session.execute(stmt):
-            times.setdefault(customer_id, []).append(at)
+        for customer_id, at, made in session.execute(stmt):
+            times.setdefault(customer_id, []).append(max(as_utc(at), as_utc(made)))
     return times
 
 

@@ -4,8 +4,10 @@ product with a tracked link carrying the push; every customer left out is a skip
 Checked whole before anything is written, with the customers' opt-out locks held. A customer who
 opted out (or was erased) is ``opted_out``; without a current marketing consent ``no_consent``; past
 the program's cap ``frequency_cap``. The messages are due at the push's ``at`` (now, or later to
-schedule), moved to the end of quiet hours. A retry under the same idempotency key returns the first
-push; other terms under it are refused.
+schedule), moved to the end of quiet hours. An ``at`` already past means now (``effective_due``): the
+delivery sends such messages at once, so the cap and the quiet hours are judged now and the messages
+are stored as due now, where later pushes count them. A retry under the same idempotency key returns
+the first push; other terms under it are refused.
 """
 
 from __future__ import annotations
@@ -96,6 +98,13 @@ def load(session: Session, push: Push) -> MadePush:
     )
 
 
+def effective_due(due: datetime, now: datetime) -> datetime:
+    """When a push asked for ``due`` really goes out: ``due``, or ``now`` when ``due`` is already past.
+    A backdated push never counts at its past time: each customer's frequency cap holds at the moment
+    the messages reach them."""
+    return max(due, now)
+
+
 def _skip_reasons(
     session: Session,
     *,
@@ -165,7 +174,8 @@ def create_push(
     settings = push_settings.read(session, member.program_id)
     program = programs.get_program(session, member.program_id)
     timezone = program.timezone if program is not None else settings_of(session).default_timezone
-    send_at = push_rules.send_at(ask.due, settings.quiet, timezone)
+    # Judged and stored at the time the messages really go out (a past ``at`` is now).
+    send_at = push_rules.send_at(effective_due(ask.due, now), settings.quiet, timezone)
     reasons = _skip_reasons(
         session, program_id=member.program_id, customers=customers, send_at=send_at, cap=settings.cap
     )
