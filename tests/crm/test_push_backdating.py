@@ -20,6 +20,7 @@ from neigou.crm.push_delivery import deliver_due
 from neigou.kit.clock import as_utc
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
+from neigou.links.models import ShareLink
 from tests.campaigns import builders as fb
 from tests.conftest import TokenMaker
 from tests.crm import push_builders as pb
@@ -151,3 +152,25 @@ def test_a_later_at_still_schedules_the_push(
     later = NOW + timedelta(days=3)
     made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE], at=later.isoformat())
     assert _send_at(made) == {_iso(later)}
+
+
+def test_a_backdated_push_carries_the_prices_of_now(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dated inside a campaign that has since ended: the messages go out now, so they carry today's
+    price and no link to the ended campaign or its hidden coupon."""
+    _now(monkeypatch, NOW)
+    _settings(client, operator, world, channel="webhook", target=HOOK, cap_pushes=50, cap_days=1)
+    during = AT + timedelta(days=1)  # the world's campaign runs from AT - 1 day to AT + 10 days
+    made = push(client, world, customer_ids=[world.li], skus=[fb.SHAMPOO], at=during.isoformat())
+    assert made["skipped"] == []
+    (message,) = made["messages"]
+    assert "群内价" not in message["text"]
+    assert "¥49.90" in message["text"]
+    with factory() as session:
+        link = session.scalars(select(ShareLink).where(ShareLink.code == message["link_code"])).one()
+    assert (link.campaign_id, link.coupon_id) == (None, None)

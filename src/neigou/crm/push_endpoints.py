@@ -75,7 +75,8 @@ def create_push(
     require_member_access(principal, member_id)
     member = require_member(session, member_id)
     now = utcnow()
-    due = _instant(body.at) if body.at is not None else now
+    # A past ``at`` means now: its customers, prices and cap are those of the moment it goes out.
+    due = pushes.effective_due(_instant(body.at), now) if body.at is not None else now
     customer_ids = list(body.customer_ids or ())
     if body.segment_id is not None:
         customer_ids = push_segments.segment_customers(

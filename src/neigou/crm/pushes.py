@@ -170,7 +170,10 @@ def create_push(
     if not programs.list_tiers(session, member.program_id):
         raise Conflict(NO_TIERS, code="no_tiers")
     holds.check_not_suspended(session, member.id)
-    products = priced_products(session, program_id=member.program_id, skus=ask.skus, at=ask.due)
+    # Priced when the messages go out (a past ``at`` is now: never an ended campaign's price).
+    products = priced_products(
+        session, program_id=member.program_id, skus=ask.skus, at=effective_due(ask.due, now)
+    )
     settings = push_settings.read(session, member.program_id)
     program = programs.get_program(session, member.program_id)
     timezone = program.timezone if program is not None else settings_of(session).default_timezone
