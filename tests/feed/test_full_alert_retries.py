@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -263,3 +264,41 @@ def test_a_retry_while_the_first_send_reads_its_answer_sends_nothing(
         hold.set()
         sender.join(3 * HOLD_S)
     assert len(robot.received) == 1
+
+
+def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
+    *,
+    client: TestClient,
+    factory: sessionmaker[Session],
+    robot: Robot,
+    full: Full,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run whose send outlived its lease (its robot answered after minutes, say): the run after the
+    lease took the message as the next attempt and sent it; the late refusal changes nothing."""
+    robot.statuses = [503]  # the first attempt, at the scan, is refused
+    client.get(f"/g/{full.code}")
+    due = the_alert(factory).robot_next_attempt_at
+    assert due is not None
+    monkeypatch.setattr(full_alerts, "utcnow", lambda: due)
+    later = due + max(backoff(2), webhook.SEND_BOUND)  # the end of the second attempt's lease
+    calls: list[int] = []
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:  # the second attempt's send, answered once the third was made
+            with factory() as session:
+                alert = session.scalars(select(LiveCodeAlert)).one()
+                full_alerts.attempt(session, alert, at=later, settings=app_settings(client), transport=stub)
+            return httpx.Response(500, text="busy")
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+
+    stub = httpx.MockTransport(answer)
+    with factory() as session:
+        alert = session.scalars(select(LiveCodeAlert)).one()
+        late = full_alerts.attempt(session, alert, at=due, settings=app_settings(client), transport=stub)
+    assert late is not None
+    assert not late.ok
+    done = the_alert(factory)
+    assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 3, later)
+    assert (done.robot_detail, done.robot_next_attempt_at) == ("ok", None)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -170,3 +171,34 @@ def test_a_last_attempt_killed_during_its_send_is_not_sent_again(
         post = session.get_one(GroupPost, post_id)
         assert (post.status, post.attempts) == (PostStatus.FAILED, delivery.MAX_ATTEMPTS)
     assert robot.received == []
+
+
+def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: b.FeedWorld,
+    stubs: list[Robot],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run whose send outlived its lease (its robot answered after minutes, say): the run after the
+    lease took the post as the next attempt and posted it; the late refusal changes nothing."""
+    _set_robot(client, factory, world.groups[0], stubs[0])
+    [post_id] = _evening_posts(client, world, [world.groups[0]])
+    monkeypatch.setattr(delivery, "utcnow", lambda: DUE)
+    later = DUE + delivery.SENDING_LEASE
+    calls: list[int] = []
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:  # the first attempt's send, answered once the second was made
+            with factory() as session:
+                delivery.deliver_due(session, at=later, settings=app_settings(client), transport=stub)
+            return httpx.Response(500, text="busy")
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+
+    stub = httpx.MockTransport(answer)
+    with factory() as session:
+        delivery.deliver_due(session, at=DUE, settings=app_settings(client), transport=stub)
+    with factory() as session:
+        post = session.get_one(GroupPost, post_id)
+        assert (post.status, post.attempts, post.done_at, post.detail) == (PostStatus.SENT, 2, later, "ok")

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -267,3 +268,44 @@ def test_runs_started_at_once_send_each_attempt_once(
     assert all(r in {"sending", "sent"} for r in again), again
     assert len(robot.received) == 2
     assert _delivery(factory) == ("sent", 2)
+
+
+def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
+    *,
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """A run whose send outlived its lease (its robot answered after minutes, say): the run after the
+    lease took the date's alert as the next attempt and sent it; the late refusal changes nothing."""
+    program_id, later = world["program"]["id"], MORNING + SENDING_LEASE
+    calls: list[int] = []
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:  # the first attempt's send, answered once the second was made
+            with factory() as session:
+                deliver_alert(
+                    session,
+                    program_id=program_id,
+                    on=DAY,
+                    at=later,
+                    settings=app_settings(client),
+                    transport=stub,
+                )
+            return httpx.Response(500, text="busy")
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+
+    stub = httpx.MockTransport(answer)
+    with factory() as session:
+        deliver_alert(
+            session, program_id=program_id, on=DAY, at=MORNING, settings=app_settings(client), transport=stub
+        )
+    with factory() as session:
+        done = session.scalars(select(AlertDelivery)).one()
+        assert (done.status, done.attempts, done.http_status, done.detail) == (
+            DeliveryStatus.SENT,
+            2,
+            200,
+            "ok",
+        )

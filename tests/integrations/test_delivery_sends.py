@@ -9,16 +9,19 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.groups.webhook import SEND_BOUND
 from neigou.integrations import events
 from neigou.integrations.events import backoff
 from neigou.integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
 from tests.factories import create_member
+from tests.feed.conftest import app_settings
 from tests.held_sends import short_waits, write_during_send
 from tests.orders.builders import World, build, order_body
 from tests.parallel import in_parallel
@@ -139,3 +142,44 @@ def test_a_later_run_leaves_alone_an_attempt_a_run_claimed_late(
             1,
             2,
         ]
+
+
+def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
+    *,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    robot: Robot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run whose send outlived its lease (its receiver answered after minutes, say): the run after the
+    lease took the delivery as the next attempt and delivered it; the late refusal is logged as its own
+    attempt and changes nothing on the delivery."""
+    _, due = _shop_with_refused_deliveries(client, operator, factory, robot, 1)
+    monkeypatch.setattr(events, "utcnow", lambda: due)
+    later = due + max(backoff(2), SEND_BOUND)  # the end of the second attempt's lease
+    calls: list[int] = []
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:  # the second attempt's send, answered once the third was made
+            with factory() as session:
+                delivery = session.scalars(select(WebhookDelivery)).one()
+                assert events.attempt(
+                    session, delivery, at=later, settings=app_settings(client), transport=stub
+                )
+            return httpx.Response(500, text="busy")
+        return httpx.Response(200, text="ok")
+
+    stub = httpx.MockTransport(answer)
+    with factory() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+        assert not events.attempt(session, delivery, at=due, settings=app_settings(client), transport=stub)
+    with factory() as session:
+        done = session.scalars(select(WebhookDelivery)).one()
+        assert (done.status, done.attempts, done.delivered_at) == (DeliveryStatus.DELIVERED, 3, later)
+        assert (done.last_http_status, done.last_error, done.next_attempt_at) == (200, None, None)
+        logged = session.execute(
+            select(WebhookAttempt.number, WebhookAttempt.ok).order_by(WebhookAttempt.number)
+        )
+        assert [tuple(row) for row in logged] == [(1, False), (2, False), (3, True)]

@@ -15,7 +15,7 @@ Each attempt first claims itself on the message row (a conditional ``attempts + 
 pending message that no run is sending) and takes a lease on it (``sent_at``, still ``pending``: being
 sent since), so a redelivered job or two runs at once never send one message twice, and a sent
 message is never sent again. The lease (``SENDING_LEASE``, 5 minutes) outlasts any send, which ends
-within ``groups.webhook.SEND_DEADLINE_SECONDS`` + one step of ``TIMEOUT_SECONDS`` (70 s); a run killed
+within ``groups.webhook.SEND_LIMIT_SECONDS`` (90 s, the host name's resolution included); a run killed
 during a send leaves the message to the runs after the lease. The outcome is written only on the
 attempt claimed and on a message still pending: one cancelled meanwhile (an opt-out) keeps ``failed``
 and its reason, with ``sent_at`` saying whether the send went out. A refused or unreachable target is tried again after the integrations'
@@ -66,7 +66,6 @@ from neigou.privacy import repository as privacy
 DELIVER_JOB = "crm.deliver_push_messages"
 MAX_ATTEMPTS = 5
 BATCH = 200
-TIMEOUT_SECONDS = 10.0
 # How long a claimed message is left to the run sending it: far longer than one send can take (below).
 SENDING_LEASE = timedelta(minutes=5)
 EVENT_TYPE = "crm.push_message"
@@ -119,8 +118,7 @@ def _post_webhook(
         **signing.headers(secret, at, raw),
     }
     try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = post(client, url, content=raw, headers=headers)
+        response = post(url, content=raw, headers=headers, transport=transport)
     except UNSENDABLE as exc:
         return False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
     return (

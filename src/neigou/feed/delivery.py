@@ -8,7 +8,9 @@ redelivered job or two runs at once never post it twice, a sent post is never se
 is held through a send (the job commits its own transactions, ``own_transactions``: on SQLite the claim
 holds the database's write lock, which every writer of the app waits for). While a post is being sent
 its ``done_at`` says since when; a run killed during the send leaves the post to the runs after
-``SENDING_LEASE``, which outlasts any send.
+``SENDING_LEASE``, which outlasts any send (``groups.webhook.SEND_LIMIT_SECONDS``). The answer is written
+only while the post is still that attempt's and scheduled: a send that outlived its lease anyway never
+overwrites what the next attempt came to.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import send_markdown
 from neigou.kit import jobs
 from neigou.kit.clock import utcnow
-from neigou.kit.db import claim_attempt, give_up_attempts
+from neigou.kit.db import claim_attempt, finish_attempt, give_up_attempts
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 
@@ -76,11 +78,18 @@ def deliver_due(
         done.append(post)
         if robot is None:
             continue
+        number = post.attempts  # the attempt this run claimed: its answer is written on it only
         outcome = send_markdown(robot, post.text, secret=None, at=at, transport=transport)
-        post.detail, post.done_at = outcome.detail, None
+        # Only while the post is still this attempt's and scheduled: a send that outlived its lease (the
+        # next attempt claimed and made meanwhile) never overwrites what that attempt came to.
+        answer: dict[str, object] = {"detail": outcome.detail, "done_at": None}
         if outcome.ok:
-            post.status, post.done_at = PostStatus.SENT, at
-        elif post.attempts >= MAX_ATTEMPTS:
-            post.status = PostStatus.FAILED
+            answer.update(status=PostStatus.SENT, done_at=at)
+        elif number >= MAX_ATTEMPTS:
+            answer.update(status=PostStatus.FAILED)
+        finish_attempt(
+            session, post, GroupPost.attempts, number, GroupPost.status == PostStatus.SCHEDULED, **answer
+        )
         session.commit()
+        session.refresh(post)
     return done

@@ -12,7 +12,8 @@ error, ``errcode`` ≠ 0) is tried again by a job every minute after the integra
 would put it) and commits the claim before the robot is called, so parallel runs never send one message
 twice, a sent message is never sent again, and no lock is held through a send (the jobs commit their own
 transactions, ``own_transactions``: on SQLite a claim holds the database's write lock); the answer is
-written in a second short transaction. A run killed during the send leaves the message to the retries. A code none of whose groups has a robot is alerted in the app only
+written in a second short transaction, only while the message is still that attempt's and pending (a
+send that outlived its lease never overwrites what the next attempt came to). A run killed during the send leaves the message to the retries. A code none of whose groups has a robot is alerted in the app only
 (``no_robot``). The program's integrations get the same event as an outbound webhook
 (``integrations.events``). The robot's URL carries its key: it is never logged or stored elsewhere.
 """
@@ -36,7 +37,7 @@ from neigou.groups.webhook import SEND_BOUND, Outcome, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.clock import utcnow
-from neigou.kit.db import claim_attempt
+from neigou.kit.db import claim_attempt, finish_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
@@ -112,19 +113,24 @@ def attempt(
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return None
+    number = alert.robot_attempts  # the attempt this run claimed: its answer is written on it only
     outcome = send_markdown(url, text, secret=None, at=at, transport=transport)
-    alert.robot_detail = outcome.detail
+    # Written only while the message is still this attempt's and pending: a send that outlived its lease
+    # (the next attempt claimed and made meanwhile) never overwrites what that later attempt came to.
+    answer: dict[str, object] = {"robot_detail": outcome.detail}
     if outcome.ok:
-        alert.robot_status, alert.robot_sent_at, alert.robot_next_attempt_at = RobotAlertStatus.SENT, at, None
-    elif alert.robot_attempts >= MAX_ATTEMPTS:
-        alert.robot_status, alert.robot_next_attempt_at = RobotAlertStatus.FAILED, None
+        answer.update(robot_status=RobotAlertStatus.SENT, robot_sent_at=at, robot_next_attempt_at=None)
+    elif number >= MAX_ATTEMPTS:
+        answer.update(robot_status=RobotAlertStatus.FAILED, robot_next_attempt_at=None)
+    finish_attempt(session, alert, LiveCodeAlert.robot_attempts, number, pending, **answer)
     session.commit()
+    session.refresh(alert)
     if not outcome.ok:
         log.warning(
             "live_code_full.robot_refused",
             alert_id=alert.id,
             live_code=payload["live_code"],
-            attempt=alert.robot_attempts,
+            attempt=number,
             status=str(alert.robot_status),
             detail=outcome.detail,
         )

@@ -9,7 +9,8 @@ a failed delivery is recorded and retried by later ticks under ``…#2``, ``…#
 
 Each attempt claims itself on the date's delivery row (inserts it, or a conditional ``attempts + 1`` on
 a failed one) and marks it ``sending``, and commits before the robot is called; the answer is written in
-a second short transaction. So no lock is held through a send (the job commits its own transactions,
+a second short transaction, only while the row is still that attempt's and ``sending`` (a send that
+outlived its lease never overwrites what the next attempt came to). So no lock is held through a send (the job commits its own transactions,
 ``own_transactions``: on SQLite the claim holds the database's write lock, which every writer of the app
 waits for), and two runs never send one attempt. A delivery left ``sending`` for ``SENDING_LEASE`` (its
 run was killed during the send) counts as failed: the next tick retries it, or, when it was the last
@@ -37,7 +38,7 @@ from neigou.kit.actor import SYSTEM, Actor
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
-from neigou.kit.db import claim_attempt
+from neigou.kit.db import claim_attempt, finish_attempt
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from neigou.kit.settings import settings_of as app_settings_of
@@ -189,10 +190,22 @@ def deliver_alert(
     session.commit()  # the claim and the rows: nothing is held through the send
     if robot is None:
         return delivery
+    number = delivery.attempts  # the attempt this run claimed: its answer is written on it only
     outcome = webhook.send_markdown(robot.url, text, secret=robot.secret, at=at, transport=transport)
-    delivery.status = DeliveryStatus.SENT if outcome.ok else DeliveryStatus.FAILED
-    delivery.http_status, delivery.detail = outcome.http_status, outcome.detail
+    # Only while the delivery is still this attempt's and on its way: a send that outlived its lease
+    # (the next attempt claimed and made meanwhile) never overwrites what that attempt came to.
+    finish_attempt(
+        session,
+        delivery,
+        AlertDelivery.attempts,
+        number,
+        AlertDelivery.status == DeliveryStatus.SENDING,
+        status=DeliveryStatus.SENT if outcome.ok else DeliveryStatus.FAILED,
+        http_status=outcome.http_status,
+        detail=outcome.detail,
+    )
     session.commit()
+    session.refresh(delivery)
     return delivery
 
 

@@ -25,6 +25,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from neigou.kit.bounded_http import BoundedTransport
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.logging import redact_reply
@@ -37,15 +38,17 @@ READ_DETAIL = 20_000
 # What a URL that cannot be sent to raises besides ``httpx.HTTPError``: ``httpx.InvalidURL`` (a bad
 # port) and the IDNA codec's ``UnicodeError`` (an empty host label), both refusals of this attempt.
 UNSENDABLE = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
-# The answer's body is read until this many seconds after the call began, then left: each step of the
-# call (connect, write, each read) waits TIMEOUT_SECONDS at most, and a body trickled a few bytes at a
-# time would otherwise hold the call (and a delivery's lease) without end. A send thus ends within
-# SEND_DEADLINE_SECONDS + TIMEOUT_SECONDS of its start, its status line and headers coming in time.
+# The answer's body is read until this many seconds after the call began, then left: a body trickled a
+# few bytes at a time is still the receiver's answer, as far as it came.
 SEND_DEADLINE_SECONDS = 60.0
-# The longest a send takes once its host name is resolved and its headers come in time: connect, write
-# and the headers' read a step each, the body's reading, and its last read. A lease on a send in flight
-# (a delivery's next attempt, moved by its claim) is at least this long.
-SEND_BOUND = timedelta(seconds=SEND_DEADLINE_SECONDS + 4 * TIMEOUT_SECONDS)
+# The whole call, from the host name's resolution to the answer's last byte, ends this many seconds after
+# it began at the latest (``kit.bounded_http``: every step waits its own TIMEOUT_SECONDS and never past
+# this): a call not answered by then fails with a timeout, however slowly its host name resolved or its
+# receiver trickled the status line and headers. Room for the body's reading and three steps after it.
+SEND_LIMIT_SECONDS = SEND_DEADLINE_SECONDS + 3 * TIMEOUT_SECONDS
+# The longest a send holds a delivery: SEND_LIMIT_SECONDS and one step more for the claim's commit before
+# it. A lease on a send in flight (a delivery's next attempt, moved by its claim) is at least this long.
+SEND_BOUND = timedelta(seconds=SEND_LIMIT_SECONDS + TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -66,18 +69,24 @@ class Answer:
 
 
 def post(
-    client: httpx.Client,
     url: str,
     *,
     content: bytes | None = None,
     json_body: Any = None,
     headers: dict[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> Answer:
-    """``POST`` with ``client`` and read the answer within ``SEND_DEADLINE_SECONDS`` of the start
-    (what came by then is the answer: a receiver that took the call is never counted as refusing it
-    for answering slowly); httpx's errors propagate."""
+    """``POST`` and read the answer within ``SEND_DEADLINE_SECONDS`` of the start (what came by then is
+    the answer: a receiver that took the call is never counted as refusing it for answering slowly); the
+    whole call ends within ``SEND_LIMIT_SECONDS`` of its start, resolution included, and httpx's errors
+    (its timeouts among them) propagate. A ``transport`` given (a test's stub) is used as it is."""
     started = time.monotonic()
-    with client.stream("POST", url, content=content, json=json_body, headers=headers) as response:
+    if transport is None:
+        transport = BoundedTransport(started + SEND_LIMIT_SECONDS)
+    with (
+        httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client,
+        client.stream("POST", url, content=content, json=json_body, headers=headers) as response,
+    ):
         body = bytearray()
         try:
             for chunk in response.iter_bytes():
@@ -171,8 +180,7 @@ def send_markdown(
 def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -> Outcome:
     body = {"msgtype": "markdown", "markdown": {"content": content}}
     try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = post(client, signed, json_body=body)
+        response = post(signed, json_body=body, transport=transport)
     except UNSENDABLE as exc:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:READ_DETAIL])
     if response.status_code // 100 != 2:

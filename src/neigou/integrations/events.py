@@ -30,7 +30,7 @@ from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
 from neigou.kit.clock import utcnow
-from neigou.kit.db import claim_attempt
+from neigou.kit.db import claim_attempt, finish_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
 from neigou.kit.logging import redact_reply
@@ -40,7 +40,6 @@ from neigou.orders import commission_events
 
 MAX_ATTEMPTS = 7
 FIRST_RETRY_SECONDS = 30
-TIMEOUT_SECONDS = 10.0
 # Job names predate the integrations package; queued jobs and job keys carry them, so they stay.
 DELIVER_JOB = "orders.deliver_webhook"
 # An attempt's detail when the URL or secret does not open with the configured keys (fix the keys).
@@ -119,8 +118,9 @@ def attempt(
     The caller's own transactions (``kit.jobs``' ``own_transactions``): the attempt is claimed on the
     delivery (a conditional ``attempts + 1`` on a still pending delivery, whose next attempt moves to
     where this one's failure would put it) and committed before the send, which holds no transaction
-    and no lock; the outcome is written in a second short transaction. A run killed during the send
-    leaves the delivery to the retries, after its backoff."""
+    and no lock; the outcome is written in a second short transaction, on the delivery only while it is
+    still this attempt's and pending. A run killed during the send leaves the delivery to the retries,
+    after its backoff."""
     integration = session.get(Integration, delivery.integration_id)
     if integration is None or integration.outbound_url_sealed is None:
         delivery.status = DeliveryStatus.FAILED
@@ -141,6 +141,7 @@ def attempt(
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return False
+    number = delivery.attempts  # the attempt this run claimed: its outcome is written on it only
     status: int | None = None
     if opened is None:
         ok, detail = False, UNOPENED
@@ -150,17 +151,22 @@ def attempt(
         # A token in the receiver's URL, or a phone number the receiver echoed back, never reaches the
         # attempt log or the API's last_error.
         detail = redact_reply(detail, url, limit=MAX_DETAIL)
+    # The attempt log keeps every send made; the delivery takes this one's outcome only while it is still
+    # this attempt's and pending: a send that outlived its lease (the next attempt claimed and made
+    # meanwhile) never overwrites what that later attempt came to.
     session.add(
         WebhookAttempt(
-            delivery_id=delivery.id, number=delivery.attempts, at=at, http_status=status, ok=ok, detail=detail
+            delivery_id=delivery.id, number=number, at=at, http_status=status, ok=ok, detail=detail
         )
     )
-    delivery.last_http_status, delivery.last_error = status, None if ok else detail
+    outcome: dict[str, object] = {"last_http_status": status, "last_error": None if ok else detail}
     if ok:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, at, None
-    elif delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        outcome.update(status=DeliveryStatus.DELIVERED, delivered_at=at, next_attempt_at=None)
+    elif number >= MAX_ATTEMPTS:
+        outcome.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
+    finish_attempt(session, delivery, WebhookDelivery.attempts, number, pending, **outcome)
     session.commit()
+    session.refresh(delivery)
     return ok
 
 
@@ -175,8 +181,7 @@ def _post(
         **signing.headers(secret, at, body),
     }
     try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-            response = webhook.post(client, url, content=body, headers=headers)  # bounded: SEND_BOUND
+        response = webhook.post(url, content=body, headers=headers, transport=transport)  # within SEND_BOUND
     except UNSENDABLE as exc:  # a URL that cannot be sent to is this attempt's failure, not the job's
         return None, False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
     return response.status_code, response.is_success, response.text[:READ_DETAIL]

@@ -334,7 +334,7 @@ def claim_attempt(
     next read shows what they did. The claim is part of the caller's transaction: on PostgreSQL a
     second claimer waits for the first one's commit and then finds the row changed."""
     seen = getattr(row, attempts.key)
-    if not _while_attempts_are(session, row, attempts, still, {attempts.key: seen + 1}):
+    if not _while_attempts_are(session, row, attempts, still, {attempts.key: seen + 1}, seen=seen):
         session.expire(row)
         return False
     set_committed_value(row, attempts.key, seen + 1)
@@ -351,7 +351,22 @@ def give_up_attempts(
     """Write ``values`` (a failed status) on ``row`` whose last attempt will never report (its run was
     killed during the send, its lease is over): the same conditional UPDATE as :func:`claim_attempt`, so
     a run that claimed or finished the row meanwhile keeps it. True when it was written."""
-    return _while_attempts_are(session, row, attempts, still, values)
+    return _while_attempts_are(session, row, attempts, still, values, seen=getattr(row, attempts.key))
+
+
+def finish_attempt(
+    session: Session,
+    row: Base,
+    attempts: InstrumentedAttribute[int],
+    claimed: int,
+    *still: ColumnElement[bool],
+    **values: object,
+) -> bool:
+    """Write what attempt number ``claimed`` of ``row`` came to (``values``), only while the row is still
+    at that attempt and ``still`` holds (pending): a send that outlived its lease, whose row a later run
+    claimed and sent meanwhile, never overwrites what that attempt came to. True when it was written;
+    the row in the session is left as it was (refresh it to see what the database holds)."""
+    return _while_attempts_are(session, row, attempts, still, values, seen=claimed)
 
 
 def _while_attempts_are(
@@ -360,16 +375,18 @@ def _while_attempts_are(
     attempts: InstrumentedAttribute[int],
     still: tuple[ColumnElement[bool], ...],
     values: dict[str, object],
+    *,
+    seen: int,
 ) -> bool:
-    """One UPDATE of ``row`` by its primary key, only while its ``attempts`` is the count read and
-    ``still`` holds; whether it changed the row."""
+    """One UPDATE of ``row`` by its primary key, only while its ``attempts`` is ``seen`` and ``still``
+    holds; whether it changed the row."""
     mapper = inspect(type(row))
     ids = mapper.primary_key_from_instance(row)
     changed = session.execute(
         update(type(row))
         .where(
             *(c == v for c, v in zip(mapper.primary_key, ids, strict=True)),
-            attempts == getattr(row, attempts.key),
+            attempts == seen,
             *still,
         )
         .values(values)
