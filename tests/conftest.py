@@ -9,8 +9,10 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
@@ -40,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth import passwords
 from neigou.auth import service as auth
 from neigou.auth.models import Role
+from neigou.feed import posts
 from neigou.kit import jobs
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
@@ -152,6 +155,18 @@ def _skip_postgres_only(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid} is marked postgres_only and to run once on SQLite")
         if BACKEND != "postgresql":
             item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", PARALLEL_CONNECTIONS)))
+
+
+# The test worlds that post (the feed's, the authorization matrix's) are dated 24 March 2026, and a post
+# dated before its clock is made at the clock's time (``feed.posts``): their posts are made then, not at
+# the machine's clock. A test of that rule moves the clock (``tests.campaigns.builders.posts_clock``).
+WORLDS_NOW = datetime(2026, 3, 24, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _posts_at_the_worlds_time() -> Iterator[None]:
+    with mock.patch.object(posts, "utcnow", return_value=WORLDS_NOW):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from neigou.auth.models import Role
 from neigou.web import problems
 from tests.campaigns import builders as campaigns
 from tests.conftest import TokenMaker, bearer
+from tests.events.builders import add_employees, create_event
 from tests.offers import factories as offers
 from tests.on_loop import send_all
 from tests.sign_in import console_sign_in, member_sign_in, merchant_sign_in
@@ -30,7 +31,14 @@ def _unlogged(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> World:
-    return build_world(client, operator, make_token)
+    built = build_world(client, operator, make_token)
+    # A live event with the member on its employee list, for the invitation form.
+    event_id = create_event(client, operator, built.ids["program_id"])
+    add_employees(
+        client, operator, event_id, [{"employee_no": "F1", "name": "f", "member_id": built.ids["member_id"]}]
+    )
+    built.ids["event_id"] = event_id
+    return built
 
 
 FORM_BAD = ["", LONG, "9" * 40, "-1", "abc", "1.999", "2026-02-30T10:00", "0001-01-01T00:00", "nul\x00"]
@@ -162,6 +170,7 @@ MERCHANT_FORMS: list[tuple[str, dict[str, str]]] = [
 ]
 WORKSPACE_FORMS: list[tuple[str, dict[str, str]]] = [
     ("/m/earnings/withdrawals", {"amount": "1", "request_id": "form-w"}),
+    ("/m/events/{event_id}/invitations", {"count": "1", "request_id": "form-i"}),
     ("/m/groups", {"name": "g", "platform": "wechat"}),
     ("/m/groups/{group_id}/counts", {"member_count": "10"}),
     ("/m/links", {"sku": offers.MATRIX_SKU, "coupon_id": "", "group_id": ""}),

@@ -3,12 +3,16 @@ and a hidden coupon, and a live campaign with a commission boost (all through th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 from fastapi.testclient import TestClient
 
+from neigou.feed import posts
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
@@ -92,6 +96,14 @@ def build(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
         campaign_id=campaign["id"],
         owner_headers=bearer(make_token("member", owner["id"])),
     )
+
+
+@contextmanager
+def posts_clock(now: datetime) -> Iterator[None]:
+    """Posts made inside are made at ``now`` (the suite's posts are made at ``tests.conftest.WORLDS_NOW``):
+    a post's ``at`` before it means ``now``."""
+    with mock.patch.object(posts, "utcnow", return_value=now):
+        yield
 
 
 def feed(

@@ -121,9 +121,17 @@ def add_employees(
 
 @router.post("/events/{event_id}/invitations", status_code=status.HTTP_201_CREATED, response_model=CodesOut)
 def issue_invitations(
-    event_id: int, body: InvitationBody, request: Request, session: SessionDep, principal: Operator
+    *,
+    event_id: int,
+    body: InvitationBody,
+    request: Request,
+    session: SessionDep,
+    principal: Operator,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=64)] = None,
 ) -> CodesOut:
-    """Personal invitation codes of an employee, within the guest quota (409 ``guest_quota_exceeded``)."""
+    """Personal invitation codes of an employee, within the guest quota (409 ``guest_quota_exceeded``).
+    A retry under the same ``Idempotency-Key`` answers the codes it issued and issues none (409
+    ``idempotency_key_reused`` when it asks for another employee or count)."""
     codes = service.issue_invitations(
         session,
         event_id=event_id,
@@ -132,6 +140,7 @@ def issue_invitations(
         actor=principal.actor,
         at=utcnow(),
         gate=_runtime(request).gate,
+        request_id=idempotency_key,
     )
     return CodesOut(codes=codes)
 

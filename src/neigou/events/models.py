@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
+from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, str_enum
 
 
 class ReservationStatus(enum.StrEnum):
@@ -87,6 +87,23 @@ class Invitation(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     customer_ref_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InvitationRequest(Base):
+    """Invitation codes issued under the caller's idempotency key (``Idempotency-Key``, or the workspace
+    form's request id): a retry answers these codes and issues none; the unique key lets one of two
+    retries at once issue them."""
+
+    __tablename__ = "event_invitation_requests"
+    __table_args__ = (UniqueConstraint("event_id", "request_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    request_id: Mapped[str] = mapped_column(String(64))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("event_employees.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(Integer)
+    codes: Mapped[list[str]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
-from neigou.events.models import Event, EventEmployee, EventItem, Invitation
+from neigou.events.models import Event, EventEmployee, EventItem, Invitation, InvitationRequest
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.db import get_or_404
@@ -179,40 +180,100 @@ def issue_invitations(
     actor: Actor,
     at: datetime,
     gate: ReservationGate | None = None,
+    request_id: str | None = None,
 ) -> list[str]:
-    """``count`` new invitation codes of an employee, within the event's guest quota (409 beyond it)."""
+    """``count`` new invitation codes of an employee, within the event's guest quota (409 beyond it).
+    Under a ``request_id`` already used in the event, the codes it issued and nothing more (409
+    ``idempotency_key_reused`` for another employee or count), also when retries arrive at once."""
     event = require_event(session, event_id)
+    if request_id is None:
+        return _issue(session, event, employee_no, count, actor=actor, at=at, gate=gate, request_id=None)
+    if (earlier := _issued_under(session, event_id, request_id)) is not None:
+        return _same_ask(earlier, employee_no=employee_no, count=count)
+    try:
+        with session.begin_nested():  # a parallel retry that stored its key first wins it
+            return _issue(
+                session, event, employee_no, count, actor=actor, at=at, gate=gate, request_id=request_id
+            )
+    except IntegrityError:
+        earlier = _issued_under(session, event_id, request_id)
+        if earlier is None:
+            raise
+        return _same_ask(earlier, employee_no=employee_no, count=count)
+
+
+def _issued_under(session: Session, event_id: int, request_id: str) -> tuple[str, int, list[str]] | None:
+    """The employee number, count and codes of the invitations issued under ``request_id``, if any."""
+    row = session.execute(
+        select(EventEmployee.employee_no, InvitationRequest.count, InvitationRequest.codes)
+        .join(EventEmployee, EventEmployee.id == InvitationRequest.employee_id)
+        .where(InvitationRequest.event_id == event_id, InvitationRequest.request_id == request_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], list(row[2]))
+
+
+def _same_ask(earlier: tuple[str, int, list[str]], *, employee_no: str, count: int) -> list[str]:
+    """The codes issued first under a key, when the retry asks for the same; else 409."""
+    if earlier[:2] != (employee_no, count):
+        raise Conflict(
+            Message("This Idempotency-Key was used for other invitations."), code="idempotency_key_reused"
+        )
+    return earlier[2]
+
+
+def _issue(
+    session: Session,
+    event: Event,
+    employee_no: str,
+    count: int,
+    *,
+    actor: Actor,
+    at: datetime,
+    gate: ReservationGate | None,
+    request_id: str | None,
+) -> list[str]:
+    employee_id = session.scalar(
+        select(EventEmployee.id).where(
+            EventEmployee.event_id == event.id, EventEmployee.employee_no == employee_no
+        )
+    )
+    if employee_id is None:
+        raise Invalid(
+            Message("Employee {employee_no} is not on this event's list.", employee_no=employee_no),
+            code="employee_not_found",
+        )
+    codes = [new_code(10) for _ in range(count)]
+    if request_id is not None:  # the key first: a retry racing this one waits for it, then finds it
+        session.add(
+            InvitationRequest(
+                event_id=event.id,
+                request_id=request_id,
+                employee_id=employee_id,
+                count=count,
+                codes=codes,
+                created_at=at,
+            )
+        )
+        session.flush()
     # One conditional UPDATE takes the quota: concurrent requests for one employee never exceed it.
     taken = session.execute(
         update(EventEmployee)
         .where(
-            EventEmployee.event_id == event_id,
-            EventEmployee.employee_no == employee_no,
+            EventEmployee.id == employee_id,
             EventEmployee.invitations + count <= event.guests_per_employee,
         )
         .values(invitations=EventEmployee.invitations + count)
         .returning(EventEmployee.id)
     ).scalar_one_or_none()
     if taken is None:
-        employee = session.scalar(
-            select(func.count(EventEmployee.id)).where(
-                EventEmployee.event_id == event_id, EventEmployee.employee_no == employee_no
-            )
-        )
-        if not employee:
-            raise Invalid(
-                Message("Employee {employee_no} is not on this event's list.", employee_no=employee_no),
-                code="employee_not_found",
-            )
         raise Conflict(
             Message(
                 "Each employee may invite {quota} guests to this event.", quota=event.guests_per_employee
             ),
             code="guest_quota_exceeded",
         )
-    codes = [new_code(10) for _ in range(count)]
     session.add_all(
-        Invitation(event_id=event_id, employee_id=taken, code=code, created_at=at) for code in codes
+        Invitation(event_id=event.id, employee_id=taken, code=code, created_at=at) for code in codes
     )
     session.flush()
     if gate is not None:
@@ -223,7 +284,7 @@ def issue_invitations(
         actor=actor,
         action="event.invitations",
         entity="event",
-        entity_id=event_id,
+        entity_id=event.id,
         after={"employee_no": employee_no, "count": count},
         at=at,
     )

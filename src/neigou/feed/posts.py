@@ -18,6 +18,7 @@ from neigou.feed.service import feed_items
 from neigou.groups import repository as groups
 from neigou.groups.models import Group, GroupStatus
 from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.links.models import ShareLink
@@ -95,7 +96,12 @@ def create_posts(
     request_id: str | None = None,
 ) -> list[MadePost]:
     """One post per group, each with its own links for the skus; checked whole before writing. Under a
-    ``request_id`` already used, the posts it made (409 ``idempotency_key_reused`` for other terms)."""
+    ``request_id`` already used, the posts it made (409 ``idempotency_key_reused`` for other terms).
+
+    A post is built from the feed as it is when the post is made: ``at`` in the past means now (an
+    ended campaign's prices are never posted, and a past time is no reason to send at once); a later
+    ``at`` builds it from the feed at that time."""
+    at = max(at, utcnow())
     if request_id is not None and (earlier := repo.posts_by_request(session, member.id, request_id)):
         return _retry(session, earlier, group_ids=group_ids, skus=skus, slot=slot)
     try:

@@ -153,6 +153,7 @@ ev_error: dict[str, Label] = {
     "guest_quota_exceeded": N_("You have used every guest invitation of this event."),
     "event_not_found": N_("You are not on this event's employee list."),
     "invitation_not_found": N_("This invitation code is not yours."),
+    "idempotency_key_reused": N_("These codes were already asked for with another count; reload the page."),
 }
 l_error: dict[str, Label] = {
     "sold_out": N_("Too late: the coupon is sold out."),

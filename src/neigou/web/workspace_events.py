@@ -3,6 +3,7 @@ invitation codes (asking for more within the guest quota), each code's poster, a
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -57,6 +58,7 @@ def my_events(
             for i in codes[employee.id]
         },
         now=utcnow(),
+        request_id=uuid.uuid4().hex,
         error=error,
         pager=pager(request, page, EVENTS_PER_PAGE, paged.total),
     )
@@ -70,8 +72,10 @@ def ask_invitations(
     session: SessionDep,
     principal: WorkspaceMember,
     count: Annotated[int, Form(ge=1, le=100)] = 1,
+    request_id: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
 ) -> RedirectResponse:
-    """New invitation codes for the member's own entry on an event, within the guest quota."""
+    """New invitation codes for the member's own entry on an event, within the guest quota; a double tap
+    or a resend sends the page's request id again and issues the codes once."""
     member_id = principal.member_id or 0
     entry = events.member_entry(session, event_id, member_id)
     if entry is None:
@@ -86,6 +90,7 @@ def ask_invitations(
             actor=principal.actor,
             at=utcnow(),
             gate=runtime.gate,
+            request_id=request_id,
         )
     except ProblemError as refused:
         return RedirectResponse(f"/m/events?error={refused.code}", status_code=303)
