@@ -30,7 +30,8 @@ from neigou.kit.columns import RowError
 from neigou.kit.instants import DEFAULT_SKEW
 from neigou.kit.interpreter import bulk_work
 from neigou.kit.tabular import read_table, text_lines
-from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl, parse_table
+from neigou.orders.import_columns import ColumnOrders
+from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl
 from neigou.orders.ingest import Prepared, finish, prepare
 from neigou.orders.inputs import OrderIn
 from neigou.orders.models import ImportCheckpoint, OrderSource
@@ -84,8 +85,11 @@ def _parsed(path: Path, program_id: int | None, start: int, progress: Progress |
         items = parse_jsonl(text_lines(path, read), program_id=program_id, start=start)
     else:
         # A header that does not match refuses the file here; a row holding a NUL refuses its order only.
-        table = read_table(path, LAYOUT, nul_rows="report")
-        items = parse_table(table, program_id=program_id, start=start)
+        # A plain CSV file is read as columns, anything else row by row, with the same orders.
+        table = ColumnOrders(
+            read_table(path, LAYOUT, nul_rows="report"), path, program_id=program_id, start=start
+        )
+        items = iter(table)
     for index, item in enumerate(items):
         yield item
         if progress is not None and index % 1000 == 0:
