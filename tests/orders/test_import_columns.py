@@ -5,21 +5,37 @@ as ``kit.tabular`` does goes to the row reader, for the whole file or from an or
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.columns import FileRefused
 from neigou.kit.tabular import read_table
-from neigou.orders import import_columns
+from neigou.orders import import_columns, importer
 from neigou.orders.import_columns import ColumnOrders
 from neigou.orders.import_rows import LAYOUT, MAX_ORDER_LINES, parse_table
+from neigou.orders.models import Order
+from tests.conftest import SECRET, TEST_ACTOR
+from tests.orders.builders import SKU, build
 
 AT = "2026-03-01T12:00:00+08:00"
 HEADER = "external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"
+
+
+@pytest.fixture(autouse=True)
+def _any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(import_columns, "COLUMNS_FROM", 0)  # small files too: the columns are tested
+
+
+def test_the_white_space_trimmed_is_what_str_strip_removes() -> None:
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == import_columns.WHITESPACE
 
 
 def _outcome(items: Iterator[object]) -> tuple[list[str], str | None]:
@@ -314,3 +330,31 @@ def test_an_id_that_comes_back_later_is_another_order(tmp_path: Path) -> None:
     assert columns is not None
     assert columns.columnar
     assert columns.fell_back_at is None
+
+
+def test_an_import_reads_a_plain_file_as_columns(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    read: list[ColumnOrders] = []
+    monkeypatch.setattr(
+        importer, "ColumnOrders", lambda *a, **k: read.append(ColumnOrders(*a, **k)) or read[-1]
+    )
+    rows = [",".join([f"N-{n // 2}", "c", w.link, AT, SKU, "1", "100"]) for n in range(10)]
+    rows[4] = rows[4].replace(",1,100", ",+1,100")  # built from its rows: the same order
+    rows[6] = rows[6].replace(AT, "2026-03-01T12:00:00")  # refused: no time zone
+    header = "external_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"
+    path = _file(tmp_path, rows, header=header)
+    report = importer.import_file(
+        factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=2
+    )
+    assert read[0].columnar
+    assert read[0].fell_back_at is None
+    assert [(e.row, e.key, e.code) for e in report.errors] == [(8, "N-3", "parse_error")]
+    assert (report.imported, report.rows_done, report.finished) == (4, 11, True)
+    with factory() as session:
+        assert sorted(session.scalars(select(Order.external_id))) == ["N-0", "N-1", "N-2", "N-4"]

@@ -8,7 +8,7 @@ only the orders themselves (``OrderIn``, ``ItemIn``, the time paid) are built in
 
 It reads only files it reads exactly as ``kit.tabular`` does, and hands anything else to the row reader:
 
-- the whole file, when it is not plain: not valid UTF-8 (a GB18030 file), a NUL or a quote character
+- the whole file, when it is small (``COLUMNS_FROM``) or not plain: not valid UTF-8 (a GB18030 file), a NUL or a quote character
   anywhere (quoted cells may span lines), blank rows before the header;
 - the rest of the file, from the last order it gave (whose last row is the checkpoint an interrupted
   import would resume from, so the row reader goes on exactly as after a resume), when a row has
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import sys
 from bisect import bisect_right
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -40,8 +39,15 @@ from neigou.orders.inputs import ItemIn, OrderIn
 BLOCK = 1 << 20
 """Bytes arrow parses at a time; a longer row hands the file to the row reader."""
 SCAN = 1 << 20
-WHITESPACE = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
-"""What ``str.strip()`` removes, for ``utf8_trim``."""
+COLUMNS_FROM = 1 << 20
+"""Files from this size on are read as columns; a smaller one row by row, for which the columns' start
+(pyarrow's first conversion of a Python value imports pandas, some 0.3 s once per process) costs more
+than they save."""
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+"""What ``str.strip()`` removes (every character ``str.isspace()`` holds), for ``utf8_trim``."""
 DIGITS = "^[0-9]{1,18}$"
 """An integer cell read per column; any other (signs, spaces, ``_``, other digits) goes through ``int()``."""
 
@@ -96,7 +102,8 @@ class ColumnOrders:
 
     def __iter__(self) -> Iterator[Parsed]:
         done = self.start
-        if self.table.kind == "csv" and self.table.header_row == HEADER_ROW:
+        table = self.table
+        if table.kind == "csv" and table.header_row == HEADER_ROW and table.size >= COLUMNS_FROM:
             with self.path.open("rb") as handle:
                 if plain_file(handle):
                     handle.seek(0)
