@@ -8,6 +8,7 @@ import csv
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -341,9 +342,12 @@ def test_an_import_reads_a_plain_file_as_columns(
 ) -> None:
     w = build(client, operator, factory, max_levels=2)
     read: list[ColumnOrders] = []
-    monkeypatch.setattr(
-        importer, "ColumnOrders", lambda *a, **k: read.append(ColumnOrders(*a, **k)) or read[-1]
-    )
+
+    def reader(*args: Any, **kwargs: Any) -> ColumnOrders:
+        read.append(ColumnOrders(*args, **kwargs))
+        return read[-1]
+
+    monkeypatch.setattr(importer, "ColumnOrders", reader)
     rows = [",".join([f"N-{n // 2}", "c", w.link, AT, SKU, "1", "100"]) for n in range(10)]
     rows[4] = rows[4].replace(",1,100", ",+1,100")  # built from its rows: the same order
     rows[6] = rows[6].replace(AT, "2026-03-01T12:00:00")  # refused: no time zone

@@ -5,7 +5,8 @@ Each batch commits its orders together with the checkpoint (the last file row it
 crash loses at most the batch in flight and a rerun of the same file starts after the checkpoint.
 Orders are idempotent on (program, external_id) anyway, so even a rerun from the start posts
 nothing twice. Rows of one order must be consecutive in a CSV or .xlsx file, which is read by
-``kit.tabular`` (UTF-8 or GB18030, streamed: a file of any size costs one batch of memory).
+``kit.tabular`` (UTF-8 or GB18030, streamed: a file of any size costs one batch of memory); a plain CSV
+file is read as columns (``orders.import_columns``), with the same orders, errors and checkpoints.
 """
 
 from __future__ import annotations
