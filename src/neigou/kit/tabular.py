@@ -22,7 +22,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -233,11 +233,22 @@ class Table:
         self.header: Header = layout.match(cells)
         self._width[0] = self.header.width  # a workbook's rows are read no wider than its header
 
-    def _bounded(self, records: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    def _bounded(
+        self, records: Iterator[tuple[int, list[str]]]
+    ) -> Generator[tuple[int, list[str]], None, None]:
         for number, cells in records:
             if self.max_rows is not None and number - self._header_row > self.max_rows:
                 raise too_many_rows(number, self.max_rows)
             yield number, cells
+
+    def close(self) -> None:
+        """Stop reading: the file is closed (a table read to its end closes it by itself)."""
+        self._records.close()
+
+    @property
+    def header_row(self) -> int:
+        """The number of the header row (1 unless blank rows come before it)."""
+        return self._header_row
 
     @property
     def bytes_read(self) -> int:

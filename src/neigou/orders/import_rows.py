@@ -50,7 +50,8 @@ def _int(value: object, name: str) -> int:
     return int(value)
 
 
-def _at(value: object) -> datetime:
+def paid_at(value: object) -> datetime:
+    """An order's ``paid_at`` cell as a time with a zone, within the dates stored."""
     if not isinstance(value, str):
         raise ValueError("paid_at must be an ISO 8601 time")
     at = datetime.fromisoformat(value)
@@ -101,7 +102,7 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
                         )
                         for i in items
                     ),
-                    paid_at=_at(raw.get("paid_at")),
+                    paid_at=paid_at(raw.get("paid_at")),
                     total_fen=None if raw.get("total_fen") is None else _int(raw["total_fen"], "total_fen"),
                     row=number,
                 ),
@@ -177,7 +178,7 @@ def _flushed(
     elif nul:
         yield from _refused_whole(group)
     else:
-        yield _group(group, program_id)
+        yield order_of(group, program_id)
     last_row = over.last or group[-1].row
     for row in keyless:
         yield _keyless(row), max(row, last_row)
@@ -265,7 +266,8 @@ def _refused_whole(rows: list[Row]) -> Iterator[Parsed]:
         yield RowError(row.row, key, "nul_character", message), last_row
 
 
-def _group(rows: list[Row], program_id: int | None) -> Parsed:
+def order_of(rows: list[Row], program_id: int | None) -> Parsed:
+    """The order of one group of rows (or why its first row is refused), and its last row's number."""
     first = rows[0].values
     first_row, last_row = rows[0].row, rows[-1].row
     try:
@@ -276,7 +278,7 @@ def _group(rows: list[Row], program_id: int | None) -> Parsed:
                 customer_ref=(first.get("customer_ref") or "").strip(),
                 link_code=(first.get("link_code") or "").strip() or None,
                 items=tuple([_item(r.values) for r in rows]),
-                paid_at=_at(first.get("paid_at")),
+                paid_at=paid_at(first.get("paid_at")),
                 row=first_row,
             ),
             last_row,

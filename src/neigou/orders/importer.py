@@ -5,7 +5,8 @@ Each batch commits its orders together with the checkpoint (the last file row it
 crash loses at most the batch in flight and a rerun of the same file starts after the checkpoint.
 Orders are idempotent on (program, external_id) anyway, so even a rerun from the start posts
 nothing twice. Rows of one order must be consecutive in a CSV or .xlsx file, which is read by
-``kit.tabular`` (UTF-8 or GB18030, streamed: a file of any size costs one batch of memory).
+``kit.tabular`` (UTF-8 or GB18030, streamed: a file of any size costs one batch of memory); a plain CSV
+file is read as columns (``orders.import_columns``), with the same orders, errors and checkpoints.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from neigou.kit.columns import RowError
 from neigou.kit.instants import DEFAULT_SKEW
 from neigou.kit.interpreter import bulk_work
 from neigou.kit.tabular import read_table, text_lines
-from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl, parse_table
+from neigou.orders.import_columns import ColumnOrders
+from neigou.orders.import_rows import LAYOUT, Parsed, parse_jsonl
 from neigou.orders.ingest import Prepared, finish, prepare
 from neigou.orders.inputs import OrderIn
 from neigou.orders.models import ImportCheckpoint, OrderSource
@@ -84,8 +86,11 @@ def _parsed(path: Path, program_id: int | None, start: int, progress: Progress |
         items = parse_jsonl(text_lines(path, read), program_id=program_id, start=start)
     else:
         # A header that does not match refuses the file here; a row holding a NUL refuses its order only.
-        table = read_table(path, LAYOUT, nul_rows="report")
-        items = parse_table(table, program_id=program_id, start=start)
+        # A plain CSV file is read as columns, anything else row by row, with the same orders.
+        table = ColumnOrders(
+            read_table(path, LAYOUT, nul_rows="report"), path, program_id=program_id, start=start
+        )
+        items = iter(table)
     for index, item in enumerate(items):
         yield item
         if progress is not None and index % 1000 == 0:
