@@ -10,7 +10,9 @@ and so is a retry under a request id already used (the script keeps each key wit
 
 An event's state is seeded from the database the first time it is seen (``seed``: counters, the
 whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
-a day after the event ends. Keys carry
+a day after the event ends, or until it is marked stale: a settlement of holds whose give-back never
+came (``note_return``, ``give_back``, ``sweep_returns``) drops the seeded marker, and the next
+reservation seeds the state again once the stream holds none of the event's reservations. Keys carry
 the event's creation instant, so a restored or re-numbered database never meets old counters.
 """
 
@@ -254,7 +256,7 @@ class ReservationGate:
         while True:
             entries: Any = self.client.xrange(self.stream, start, "+", count=page)
             for _entry_id, fields in entries:
-                if json.loads(fields[b"r"])["e"] == event_id:
+                if json.loads(fields.get(b"r", b"{}")).get("e") == event_id:
                     return True
             if len(entries) < page:
                 return False
