@@ -10,100 +10,40 @@ and so is a retry under a request id already used (the script keeps each key wit
 
 An event's state is seeded from the database the first time it is seen (``seed``: counters, the
 whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
-a day after the event ends. Keys carry
+a day after the event ends, or until it is marked stale: a settlement of holds whose give-back never
+came (``note_return``, ``give_back``, ``sweep_returns``) drops the seeded marker, and the next
+reservation seeds the state again once the stream holds none of the event's reservations. Keys carry
 the event's creation instant, so a restored or re-numbered database never meets old counters.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
 
+from neigou.events.gate_scripts import (
+    DROPPED_SCRIPT,
+    NOTE_SCRIPT,
+    REKEY_SCRIPT,
+    RESERVE_SCRIPT,
+    RETURN_SCRIPT,
+    SWEEP_SCRIPT,
+)
 from neigou.kit.streams import id_from_stream
-
-# KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees set,
-# invitations hash (code → bound customer or ""), reservation stream, seeded marker,
-# requests hash (request id → "stream id|" and the terms kept with it, see ``Prior``).
-# ARGV: sku, customer, quantity, stock, per-person limit, mode ("e" employee, "i" invitation),
-# employee number or code, the reservation as JSON (without id), request id ("" none), the terms kept
-# with the request id ("customer|quantity|price|expires|sku").
-# Returns {1, stream id} or {2, what the request id holds} (a retry) or {-1} limit reached,
-# {-2} sold out, {-3} not seeded, {-4} not invited.
-RESERVE_SCRIPT = """
-if redis.call('EXISTS', KEYS[6]) == 0 then return {-3} end
-if ARGV[9] ~= '' then
-  local prior = redis.call('HGET', KEYS[7], ARGV[9])
-  if prior then return {2, prior} end
-end
-if ARGV[6] == 'e' then
-  if redis.call('SISMEMBER', KEYS[3], ARGV[7]) == 0 then return {-4} end
-else
-  local bound = redis.call('HGET', KEYS[4], ARGV[7])
-  if not bound or (bound ~= '' and bound ~= ARGV[2]) then return {-4} end
-end
-local q = tonumber(ARGV[3])
-local field = ARGV[1] .. '|' .. ARGV[2]
-if tonumber(redis.call('HGET', KEYS[2], field) or '0') + q > tonumber(ARGV[5]) then return {-1} end
-if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') + q > tonumber(ARGV[4]) then return {-2} end
-redis.call('HINCRBY', KEYS[2], field, q)
-redis.call('HINCRBY', KEYS[1], ARGV[1], q)
-if ARGV[6] == 'i' then redis.call('HSET', KEYS[4], ARGV[7], ARGV[2]) end
-local id = redis.call('XADD', KEYS[5], '*', 'r', ARGV[8])
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[7], ARGV[9], id .. '|' .. ARGV[10]) end
-return {1, id}
-"""
-# Give units back (an expired hold): ARGV pairs of (sku, customer, units).
-RETURN_SCRIPT = """
-for i = 1, #ARGV, 3 do
-  local q = tonumber(ARGV[i + 2])
-  local left = redis.call('HINCRBY', KEYS[1], ARGV[i], -q)
-  if left < 0 then redis.call('HSET', KEYS[1], ARGV[i], 0) end
-  local field = ARGV[i] .. '|' .. ARGV[i + 1]
-  local mine = redis.call('HINCRBY', KEYS[2], field, -q)
-  if mine <= 0 then redis.call('HDEL', KEYS[2], field) end
-end
-return 1
-"""
-# An opt-out (``erasure``): KEYS customer hash, invitations hash, requests hash; ARGV customer,
-# tombstone, the event's skus. The customer's counters, invitation bindings and the requests they made
-# move to the tombstone (hashes are hex and tombstones ``erased:`` and hex: no pattern characters).
-REKEY_SCRIPT = """
-local moved = 0
-for i = 3, #ARGV do
-  local from = ARGV[i] .. '|' .. ARGV[1]
-  local units = redis.call('HGET', KEYS[1], from)
-  if units then
-    redis.call('HDEL', KEYS[1], from)
-    redis.call('HINCRBY', KEYS[1], ARGV[i] .. '|' .. ARGV[2], tonumber(units))
-    moved = moved + 1
-  end
-end
-local bound = redis.call('HGETALL', KEYS[2])
-for i = 1, #bound, 2 do
-  if bound[i + 1] == ARGV[1] then
-    redis.call('HSET', KEYS[2], bound[i], ARGV[2])
-    moved = moved + 1
-  end
-end
-local asked = redis.call('HGETALL', KEYS[3])
-local mine = '|' .. ARGV[1] .. '|'
-for i = 1, #asked, 2 do
-  if string.find(asked[i + 1], mine, 1, true) then
-    redis.call('HSET', KEYS[3], asked[i], (string.gsub(asked[i + 1], mine, '|' .. ARGV[2] .. '|', 1)))
-    moved = moved + 1
-  end
-end
-return moved
-"""
 
 # Reservation ids are made from stream ids (``kit.streams.id_from_stream``) counted from this epoch.
 ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEED_LOCK_SECONDS = 30
+# A settlement's note older than this is left behind (``sweep_returns``): a settlement commits and gives
+# its units back within moments of noting them.
+STALE_RETURN_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -197,6 +137,10 @@ class ReservationGate:
         self._reserve = client.register_script(RESERVE_SCRIPT)
         self._return = client.register_script(RETURN_SCRIPT)
         self._rekey = client.register_script(REKEY_SCRIPT)
+        self._note = client.register_script(NOTE_SCRIPT)
+        self._sweep = client.register_script(SWEEP_SCRIPT)
+        self._dropped = client.register_script(DROPPED_SCRIPT)
+        self.returns = f"{namespace}:event-returns"  # notes of settlements not yet given back
 
     def base(self, event_id: int, created_at: datetime) -> str:
         """The key prefix of one event incarnation."""
@@ -260,16 +204,29 @@ class ReservationGate:
         """Whether the event's state is in Redis."""
         return bool(self.client.exists(f"{base}:seeded"))
 
-    def seed(self, base: str, seed: Seed, *, expire_at: datetime) -> bool:
-        """Load the event's state (once: False when another process holds the seeding lock)."""
+    def seed(self, base: str, read: Callable[[], Seed], *, event_id: int, expire_at: datetime) -> bool:
+        """Load the event's state as ``read`` finds it in the database; False when it cannot be now
+        (another process holds the seeding lock, the event's reservations are still in the stream, or
+        the state was marked stale meanwhile): try again shortly.
+
+        The database is the truth only once the stream holds none of the event's reservations: none
+        can join it while the event is unseeded (the script answers "not seeded"), so the database is
+        read after they all left it (stored). The generation is watched from before that: a
+        settlement's give-back or a sweep that marks the state stale meanwhile fails this seeding,
+        which may have read the database before the settlement committed."""
         lock = f"{base}:seeding"
         if not self.client.set(lock, "1", nx=True, ex=SEED_LOCK_SECONDS):
             return False
+        stock, cust, emp, inv, _, marker, req = self._keys(base)
+        pipe = self.client.pipeline(transaction=True)
         try:
-            if self.seeded(base):  # seeded by another caller since this one looked
+            pipe.watch(f"{base}:gen")  # type: ignore[no-untyped-call]
+            if pipe.exists(marker):  # seeded by another caller since this one looked
                 return True
-            stock, cust, emp, inv, _, marker, req = self._keys(base)
-            pipe = self.client.pipeline(transaction=True)
+            if self.in_stream(event_id):
+                return False
+            seed = read()
+            pipe.multi()
             pipe.delete(stock, cust, emp, inv, req)
             pipe.hset(stock, mapping=_any({"": 0, **seed.stock}))
             if seed.customers:
@@ -281,13 +238,29 @@ class ReservationGate:
             if seed.requests:
                 pipe.hset(req, mapping=_any(seed.requests))
             at = int(expire_at.timestamp())
-            for key in (stock, cust, emp, inv, req):
+            pipe.incr(f"{base}:gen")
+            for key in (stock, cust, emp, inv, req, f"{base}:gen"):
                 pipe.expireat(key, at)
             pipe.set(marker, "1", exat=at)
             pipe.execute()
+        except redis.WatchError:
+            return False
         finally:
+            pipe.reset()
             self.client.delete(lock)
         return True
+
+    def in_stream(self, event_id: int, *, page: int = 1000) -> bool:
+        """Whether a reservation of the event waits in the stream (not yet stored)."""
+        start = "-"
+        while True:
+            entries: Any = self.client.xrange(self.stream, start, "+", count=page)
+            for _entry_id, fields in entries:
+                if json.loads(fields.get(b"r", b"{}")).get("e") == event_id:
+                    return True
+            if len(entries) < page:
+                return False
+            start = "(" + entries[-1][0].decode()
 
     def add_employees(self, base: str, employee_nos: Iterable[str]) -> None:
         """Put new whitelist entries into a seeded event (after the database committed them)."""
@@ -301,12 +274,43 @@ class ReservationGate:
         if mapping and self.seeded(base):
             self.client.hset(f"{base}:inv", mapping=_any(mapping))
 
-    def give_back(self, base: str, units: Iterable[tuple[str, str, int]]) -> None:
-        """Return the units of expired holds: (sku, customer, units)."""
-        args: list[str | int] = [value for triple in units for value in triple]
-        if args and self.seeded(base):
-            stock, cust, *_ = self._keys(base)
-            self._return(keys=[stock, cust], args=args)
+    def note_return(self, base: str) -> str:
+        """Note, before the settlement of holds commits, that it will give units back to the event:
+        a note still there later (``sweep_returns``) marks the event's state stale. Returns its field."""
+        note = f"{base}#{uuid.uuid4().hex}"
+        self._note(keys=[f"{base}:gen", self.returns], args=[note, int(time.time())])
+        return note
+
+    def give_back(self, note: str, units: Iterable[tuple[str, str, int]]) -> bool:
+        """Return the units of expired holds, (sku, customer, units), once the settlement that noted
+        ``note`` committed; False when the state was marked stale instead (``RETURN_SCRIPT``)."""
+        base = note.partition("#")[0]
+        args: list[str | int] = [note, *(value for triple in units for value in triple)]
+        stock, cust, *_, marker, _ = self._keys(base)
+        return bool(self._return(keys=[stock, cust, marker, f"{base}:gen", self.returns], args=args))
+
+    def sweep_returns(self, *, older_than: float | None = None) -> list[str]:
+        """Mark stale every event whose settlement's note is older than ``older_than`` seconds
+        (``STALE_RETURN_SECONDS``): its units never given back; returns those events' key prefixes."""
+        notes: dict[bytes, bytes] = self.client.hgetall(self.returns)  # type: ignore[assignment]
+        cutoff = time.time() - (STALE_RETURN_SECONDS if older_than is None else older_than)
+        swept = []
+        for note, value in notes.items():
+            if int(value.decode().rpartition("|")[2]) > cutoff:
+                continue
+            base = note.decode().partition("#")[0]
+            if self._sweep(keys=[f"{base}:seeded", f"{base}:gen", self.returns], args=[note]):
+                swept.append(base)
+        return swept
+
+    def give_back_dropped(
+        self, base: str, stream_id: str, *, request_id: str, stored: str, units: tuple[str, str, int]
+    ) -> bool:
+        """Return the units of a reservation the database refused for its taken request id and point the
+        request id at the ``stored`` reservation (``Prior.held``); once per stream id."""
+        stock, cust, *_, marker, req = self._keys(base)
+        keys = [stock, cust, marker, f"{base}:dropped", req]
+        return bool(self._dropped(keys=keys, args=[stream_id, request_id, stored, *units]))
 
     def rekey_customer(self, base: str, *, customer: str, tombstone: str, skus: Iterable[str]) -> int:
         """Move a shopper's counters (of ``skus``), invitation bindings and request ids' terms to the

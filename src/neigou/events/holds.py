@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import redis
+import structlog
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,12 +18,14 @@ from neigou.events.models import CustomerCount, Event, EventItem, Reservation, R
 from neigou.events.writer import ReservationWriter
 from neigou.kit.bulk import table_of
 from neigou.kit.jobs import job
+from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
 from neigou.links.click_stream import namespace
 from neigou.orders.models import Order
 
 ITEMS = table_of(EventItem)
 COUNTS = table_of(CustomerCount)
+log = structlog.get_logger(__name__)
 
 
 def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None = None) -> tuple[int, int]:
@@ -85,11 +88,17 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
             session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event)))).all()
         )
 
+        # Noted before the commit: a note never followed by its give-back (Redis failed it, the process
+        # died) is found by the next settlement (``gate.sweep_returns``), which marks the event's state
+        # stale so that it is seeded again from the database.
+        notes = {event_id: gate.note_return(gate.base(event_id, created[event_id])) for event_id in by_event}
+
         def give_back() -> None:
             for event_id, units in by_event.items():
-                gate.give_back(
-                    gate.base(event_id, created[event_id]), [(s, c, n) for (s, c), n in units.items()]
-                )
+                try:
+                    gate.give_back(notes[event_id], [(s, c, n) for (s, c), n in units.items()])
+                except redis.RedisError as exc:
+                    log.warning("events.gate_return_failed", event_id=event_id, error=error_summary(exc))
 
         after_commit(session, give_back)
     return int(paid), len(expired)
@@ -100,8 +109,10 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
     """Every minute: paid reservations kept, unpaid ones past their hold expired (stock returned).
     With Redis the stream of reservations is stored first, batch by batch on another connection, so
     the job's key is committed before (``own_transactions``: on SQLite it would hold the write lock the
-    batches wait for); the settlement then commits while the gate's client is open, which gives the
-    expired units back to the gate after the commit."""
+    batches wait for); then every event whose earlier settlement never gave its units back to the gate
+    is marked stale (``gate.sweep_returns``: seeded again from the database by its next reservation);
+    the settlement then commits while the gate's client is open, which gives the expired units back to
+    the gate after the commit."""
     settings = settings_of(session)
     if (redis_url := settings.redis_client_url) is None:
         settle_holds(session, at=at)
@@ -111,6 +122,9 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
         gate = ReservationGate(client, namespace(settings.database_url))
         factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
         ReservationWriter(client, gate.stream, factory, name="scheduled-settle").drain()
+        for base in gate.sweep_returns():
+            event_id = int(base.rpartition(":event:")[2].partition(":")[0])
+            log.warning("events.gate_marked_stale", event_id=event_id)
         settle_holds(session, at=at, gate=gate)
         session.commit()
     finally:

@@ -264,8 +264,13 @@ def _through_gate(
         )
         if result.code != "not_seeded":
             break
-        if not gate.seed(base, seeds.seed_state(session, event.id), expire_at=gate.expiry(event.ends_at)):
-            time.sleep(0.05)  # another process is seeding
+        if not gate.seed(
+            base,
+            lambda: seeds.seed_state(session, event.id),
+            event_id=event.id,
+            expire_at=gate.expiry(event.ends_at),
+        ):
+            time.sleep(0.05)  # another process is seeding, or the event's reservations are being stored
     if result.prior is not None:  # a retry raced the first past ``_prior``
         return _replayed(result.prior, shopper, sku, quantity)
     if result.code != "taken":

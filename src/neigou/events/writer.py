@@ -18,7 +18,8 @@ import redis
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.events.gate import reservation_id
+from neigou.events.dropped import give_back_refused
+from neigou.events.gate import ReservationGate, reservation_id
 from neigou.events.models import (
     CustomerCount,
     EventEmployee,
@@ -35,6 +36,7 @@ ITEMS = table_of(EventItem)
 INVITATIONS = table_of(Invitation)
 
 GROUP = "neigou-reservation-writers"
+SUFFIX = ReservationGate.stream_of("")  # a namespace's stream is its name and this suffix
 BATCH = 1000
 
 
@@ -66,8 +68,10 @@ def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
     return rows
 
 
-def store(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Store a batch of reservations (a few statements whatever its size); returns how many were new."""
+def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | None = None) -> int:
+    """Store a batch of reservations (a few statements whatever its size); returns how many were new.
+    With the ``gate``, the units of a reservation refused for its taken request id go back to it after
+    the commit (``dropped``)."""
     if not rows:
         return 0
     # The shoppers' opt-out locks before the batch's first write (one statement for the batch).
@@ -110,6 +114,8 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
         row[0] for row in insert_ignoring_duplicates(session, Reservation, table_rows, returning=["id"])
     }
     new = [r for r in table_rows if r["id"] in new_ids]
+    if gate is not None and len(new) < len(table_rows):
+        give_back_refused(session, gate, [r for r in table_rows if r["id"] not in new_ids])
     if not new:
         return 0
     items = Counter[int]()
@@ -147,9 +153,9 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
     return len(new)
 
 
-def store_entries(session: Session, entries: list[Entry]) -> int:
+def store_entries(session: Session, entries: list[Entry], gate: ReservationGate | None = None) -> int:
     """A batch of stream entries into the database."""
-    return store(session, rows_of(entries))
+    return store(session, rows_of(entries), gate)
 
 
 class ReservationWriter(StreamWriter):
@@ -158,4 +164,9 @@ class ReservationWriter(StreamWriter):
     def __init__(
         self, client: redis.Redis, key: str, factory: sessionmaker[Session], *, name: str | None = None
     ) -> None:
-        super().__init__(client, key, GROUP, factory, store_entries, name=name, batch=BATCH)
+        gate = ReservationGate(client, key.removesuffix(SUFFIX)) if key.endswith(SUFFIX) else None
+
+        def store_batch(session: Session, entries: list[Entry]) -> int:
+            return store_entries(session, entries, gate)
+
+        super().__init__(client, key, GROUP, factory, store_batch, name=name, batch=BATCH)

@@ -76,9 +76,12 @@ def upsert_adding(
     """One INSERT of ``rows`` that, where ``key`` is taken, adds the row's ``add`` column to the stored
     one (a counter raised by a batch), on PostgreSQL and SQLite alike; ``key`` must not repeat among
     the rows. Large batches on PostgreSQL are COPYed to a staging table first (a multi-row VALUES
-    costs the driver a parse of every placeholder)."""
+    costs the driver a parse of every placeholder). Rows are written in ``key`` order whatever order
+    they come in: ``ON CONFLICT DO UPDATE`` locks each taken row as it meets it, so two batches (or a
+    batch and another writer taking the same rows in key order) never lock them crosswise."""
     if not rows:
         return
+    rows = sorted(rows, key=lambda r: tuple(r[k] for k in key))
     table = table_of(target)
     dialect = session.connection().dialect.name
     if dialect == "postgresql" and len(rows) >= STAGE_FROM:
@@ -332,9 +335,12 @@ def _stage_and_move(
         )
     )
     copy_rows(session, stage, columns, rows, types=types)
+    # ORDER BY the key: an INSERT … SELECT takes its rows' locks (a taken key's row under DO UPDATE, a
+    # key being inserted by another transaction under either) in the order the SELECT yields them, and a
+    # scan of the staging table promises no order, not even the order the rows were copied in.
     move = (
         f'INSERT INTO "{table_name}" ({names}) SELECT {names} FROM "{stage}" '  # noqa: S608
-        f"ON CONFLICT ({_names(unique)}) "
+        f"ORDER BY {_names(unique)} ON CONFLICT ({_names(unique)}) "
         + (
             f'DO UPDATE SET "{adding}" = "{table_name}"."{adding}" + EXCLUDED."{adding}"'
             if adding

@@ -1,0 +1,138 @@
+"""The reservation gate's Lua scripts (``gate.ReservationGate`` runs them)."""
+
+# KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees set,
+# invitations hash (code → bound customer or ""), reservation stream, seeded marker,
+# requests hash (request id → "stream id|" and the terms kept with it, see ``Prior``).
+# ARGV: sku, customer, quantity, stock, per-person limit, mode ("e" employee, "i" invitation),
+# employee number or code, the reservation as JSON (without id), request id ("" none), the terms kept
+# with the request id ("customer|quantity|price|expires|sku").
+# Returns {1, stream id} or {2, what the request id holds} (a retry) or {-1} limit reached,
+# {-2} sold out, {-3} not seeded, {-4} not invited.
+RESERVE_SCRIPT = """
+if redis.call('EXISTS', KEYS[6]) == 0 then return {-3} end
+if ARGV[9] ~= '' then
+  local prior = redis.call('HGET', KEYS[7], ARGV[9])
+  if prior then return {2, prior} end
+end
+if ARGV[6] == 'e' then
+  if redis.call('SISMEMBER', KEYS[3], ARGV[7]) == 0 then return {-4} end
+else
+  local bound = redis.call('HGET', KEYS[4], ARGV[7])
+  if not bound or (bound ~= '' and bound ~= ARGV[2]) then return {-4} end
+end
+local q = tonumber(ARGV[3])
+local field = ARGV[1] .. '|' .. ARGV[2]
+if tonumber(redis.call('HGET', KEYS[2], field) or '0') + q > tonumber(ARGV[5]) then return {-1} end
+if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') + q > tonumber(ARGV[4]) then return {-2} end
+redis.call('HINCRBY', KEYS[2], field, q)
+redis.call('HINCRBY', KEYS[1], ARGV[1], q)
+if ARGV[6] == 'i' then redis.call('HSET', KEYS[4], ARGV[7], ARGV[2]) end
+local id = redis.call('XADD', KEYS[5], '*', 'r', ARGV[8])
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[7], ARGV[9], id .. '|' .. ARGV[10]) end
+return {1, id}
+"""
+# An opt-out (``erasure``): KEYS customer hash, invitations hash, requests hash; ARGV customer,
+# tombstone, the event's skus. The customer's counters, invitation bindings and the requests they made
+# move to the tombstone (hashes are hex and tombstones ``erased:`` and hex: no pattern characters).
+REKEY_SCRIPT = """
+local moved = 0
+for i = 3, #ARGV do
+  local from = ARGV[i] .. '|' .. ARGV[1]
+  local units = redis.call('HGET', KEYS[1], from)
+  if units then
+    redis.call('HDEL', KEYS[1], from)
+    redis.call('HINCRBY', KEYS[1], ARGV[i] .. '|' .. ARGV[2], tonumber(units))
+    moved = moved + 1
+  end
+end
+local bound = redis.call('HGETALL', KEYS[2])
+for i = 1, #bound, 2 do
+  if bound[i + 1] == ARGV[1] then
+    redis.call('HSET', KEYS[2], bound[i], ARGV[2])
+    moved = moved + 1
+  end
+end
+local asked = redis.call('HGETALL', KEYS[3])
+local mine = '|' .. ARGV[1] .. '|'
+for i = 1, #asked, 2 do
+  if string.find(asked[i + 1], mine, 1, true) then
+    redis.call('HSET', KEYS[3], asked[i], (string.gsub(asked[i + 1], mine, '|' .. ARGV[2] .. '|', 1)))
+    moved = moved + 1
+  end
+end
+return moved
+"""
+
+# Units given back go through ``APPLY`` (ARGV triples of sku, customer, units from ``ARGV[first]``).
+APPLY = """
+local function apply(first)
+  for i = first, #ARGV, 3 do
+    local q = tonumber(ARGV[i + 2])
+    local left = redis.call('HINCRBY', KEYS[1], ARGV[i], -q)
+    if left < 0 then redis.call('HSET', KEYS[1], ARGV[i], 0) end
+    local field = ARGV[i] .. '|' .. ARGV[i + 1]
+    local mine = redis.call('HINCRBY', KEYS[2], field, -q)
+    if mine <= 0 then redis.call('HDEL', KEYS[2], field) end
+  end
+end
+"""
+# Marks an event's state stale: the seeded marker goes (reservations answer "not seeded" and seed it
+# again from the database) and the generation moves (a seeding under way fails its WATCH).
+STALE = """
+local function stale(marker, gen)
+  redis.call('DEL', marker)
+  redis.call('INCR', gen)
+  if redis.call('TTL', gen) < 0 then redis.call('EXPIRE', gen, 172800) end
+end
+"""
+# Before the settlement of holds commits: KEYS generation, returns hash; ARGV field (base#token), now.
+# The field holds the generation it was noted in and when.
+NOTE_SCRIPT = """
+redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. ARGV[2])
+return 1
+"""
+# After it committed: KEYS stock, customers, seeded marker, generation, returns hash; ARGV field, then
+# (sku, customer, units) triples. The units are given back only when the note is there, in the
+# generation it was noted in, and the event seeded; else the state may or may not hold the settlement
+# (seeded again meanwhile, or being seeded) and is marked stale. Returns 1 given back, 0 marked stale.
+RETURN_SCRIPT = (
+    APPLY
+    + STALE
+    + """
+local noted = redis.call('HGET', KEYS[5], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
+local gen = redis.call('GET', KEYS[4]) or '0'
+if not noted or string.match(noted, '^[^|]*') ~= gen or redis.call('EXISTS', KEYS[3]) == 0 then
+  stale(KEYS[3], KEYS[4])
+  return 0
+end
+apply(2)
+return 1
+"""
+)
+# A note left behind (the process died after the commit, Redis failed the give-back, or the commit
+# failed): KEYS seeded marker, generation, returns hash; ARGV field. Stale, unless handled meanwhile.
+SWEEP_SCRIPT = (
+    STALE
+    + """
+if redis.call('HDEL', KEYS[3], ARGV[1]) == 1 then stale(KEYS[1], KEYS[2]) return 1 end
+return 0
+"""
+)
+# A reservation the writer could not store (its request id was taken by another, ``writer``): KEYS
+# stock, customers, seeded marker, given-back set, requests hash; ARGV stream id, request id, what the
+# stored reservation answers (``Prior.held``), then the (sku, customer, units) triple. Once per stream
+# id (a batch is delivered again until acknowledged); nothing in an event being seeded (the seeding
+# waits for the stream, so it reads the database after this entry left it).
+DROPPED_SCRIPT = (
+    APPLY
+    + """
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+if redis.call('SADD', KEYS[4], ARGV[1]) == 0 then return 0 end
+local ttl = redis.call('PTTL', KEYS[3])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
+redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
+apply(4)
+return 1
+"""
+)

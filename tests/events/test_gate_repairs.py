@@ -1,0 +1,158 @@
+"""The gate's counters follow the database when Redis fails between them.
+
+A settlement of holds notes in Redis, before it commits, the units it will give back; a note its
+give-back never cleared (Redis failed the call, the process died after the commit) is swept by the next
+settlement, which marks the event's state stale: the next reservation seeds it again from the database
+once the stream holds none of the event's reservations. A give-back after the state was seeded again
+meanwhile marks it stale too, instead of taking the units off twice. And a retry that took a second
+reservation in Redis because the request id's record was lost gives its units back when the writer
+finds the database refused it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events import gate as gate_module
+from neigou.events.gate import ReservationGate
+from neigou.events.holds import settle_holds
+from neigou.events.models import EventItem, Reservation
+from neigou.kit.clock import utcnow
+from tests.events.builders import SKU, add_employees, create_event
+from tests.factories import create_program
+
+
+def _event(api: TestClient, operator: dict[str, str]) -> int:
+    program = create_program(api, operator)
+    event_id = create_event(api, operator, program["id"])  # SKU: stock 5, two a person
+    add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    return event_id
+
+
+def _reserve(api: TestClient, operator: dict[str, str], event_id: int, customer: str, **body: Any) -> Any:
+    return api.post(
+        f"/api/v1/events/{event_id}/reservations",
+        json={"sku": SKU, "customer_ref": customer, "employee_no": "E1", **body},
+        headers=operator,
+    )
+
+
+def _gate(app: FastAPI, event_id: int) -> tuple[Any, ReservationGate, str]:
+    runtime: Any = app.state.events
+    gate: ReservationGate = runtime.gate
+    return runtime, gate, gate.base(event_id, runtime.book.get(event_id).created_at)
+
+
+def _reserved(factory: sessionmaker[Session]) -> int | None:
+    with factory() as session:
+        return session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU))
+
+
+@pytest.mark.parametrize("failure", ["redis_fails", "process_dies"])
+def test_units_a_settlement_never_gave_back_come_back_after_the_next_one(
+    redis_app: FastAPI,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: str,
+) -> None:
+    api = TestClient(redis_app)  # no lifespan: the settlement job stores the stream
+    event_id = _event(api, operator)
+    for customer, units in (("c1", 2), ("c2", 2), ("c3", 1)):
+        assert _reserve(api, operator, event_id, customer, quantity=units).status_code == 201
+    assert _reserve(api, operator, event_id, "c4").json()["code"] == "sold_out"
+
+    def broken(self: ReservationGate, note: str, units: Any) -> bool:
+        if failure == "redis_fails":
+            raise redis.ConnectionError("Connection refused")
+        return True  # the process died after the commit: nothing reached Redis
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ReservationGate, "give_back", broken)
+        later = utcnow() + timedelta(hours=1)
+        assert redis_app.state.jobs.run("events.settle_holds", key="settle-1", payload={}, at=later)
+    assert _reserved(factory) == 0
+    # Redis still counts the expired units until the next settlement finds the note left behind.
+    assert _reserve(api, operator, event_id, "c4").json()["code"] == "sold_out"
+    monkeypatch.setattr(gate_module, "STALE_RETURN_SECONDS", 0, raising=False)
+    assert redis_app.state.jobs.run("events.settle_holds", key="settle-2", payload={}, at=later)
+    _, gate, base = _gate(redis_app, event_id)
+    assert not gate.seeded(base)
+    again = _reserve(api, operator, event_id, "c4", quantity=2)
+    assert again.status_code == 201, again.text
+    assert gate.counts(base) == {SKU: 2, "EV-CUP": 0}
+    assert gate.client.hlen(gate.returns) == 0
+
+
+def test_a_give_back_after_the_state_was_seeded_again_marks_it_stale(
+    redis_app: FastAPI,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    now = utcnow()
+    early = (now - timedelta(minutes=20)).isoformat()  # past its 15-minute hold now
+    assert _reserve(api, operator, event_id, "c1", quantity=2, at=early).status_code == 201
+    assert _reserve(api, operator, event_id, "c3", quantity=1).status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    runtime.flush()
+    give_back = ReservationGate.give_back
+
+    def reseeded_first(self: ReservationGate, note: str, units: Any) -> bool:
+        # Between the settlement's commit and its give-back the state is seeded again, from a database
+        # that no longer holds c1's units (and a shopper reserves on it).
+        self.forget(base)
+        assert _reserve(api, operator, event_id, "c4").status_code == 201
+        return give_back(self, note, units)
+
+    monkeypatch.setattr(ReservationGate, "give_back", reseeded_first)
+    with factory() as session:
+        assert settle_holds(session, at=now, gate=gate) == (0, 1)
+        session.commit()
+    monkeypatch.undo()
+    assert not gate.seeded(base)  # not c1's units taken off a state that never held them
+    runtime.flush()
+    assert _reserve(api, operator, event_id, "c5").status_code == 201
+    runtime.flush()
+    assert _reserved(factory) == 3
+    assert gate.counts(base)[SKU] == 3
+
+
+def test_a_retry_the_database_refuses_for_its_request_id_gives_its_units_back(
+    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    first = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    assert first.status_code == 201, first.text
+    runtime, gate, base = _gate(redis_app, event_id)
+    runtime.flush()
+    gate.client.delete(f"{base}:req")  # the request id's record lost
+    lost = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    assert lost.status_code == 201, lost.text
+    assert lost.json()["id"] != first.json()["id"]  # a second reservation taken in Redis
+    assert gate.counts(base)[SKU] == 2
+    runtime.flush()
+    assert gate.counts(base)[SKU] == 1
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Reservation)) == 1
+    assert _reserved(factory) == 1
+    retried = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    assert (retried.status_code, retried.json()) == (201, first.json())
+    # A second delivery of the refused entry gives nothing back again.
+    units = (SKU, gate.prior(base, "order-9")[0].customer, 1)  # type: ignore[union-attr]
+    held = gate.client.hget(f"{base}:req", "order-9").decode()  # type: ignore[union-attr]
+    again = gate.give_back_dropped(
+        base, str(lost.json()["id"]), request_id="order-9", stored=held, units=units
+    )
+    assert not again
+    assert gate.counts(base)[SKU] == 1
