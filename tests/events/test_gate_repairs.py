@@ -156,3 +156,24 @@ def test_a_retry_the_database_refuses_for_its_request_id_gives_its_units_back(
     )
     assert not again
     assert gate.counts(base)[SKU] == 1
+
+
+def test_a_reservation_while_the_gate_is_rebuilt_answers_503_to_retry(
+    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The state is gone while the stream still holds the event's reservations (the writer has not
+    stored them yet): the gate cannot be seeded from the database, and a shopper who waited past the
+    reservation's wait is told to retry (503 ``event_busy``, Retry-After), not that the event is over."""
+    api = TestClient(redis_app)  # no lifespan: nothing stores the stream until the test flushes it
+    event_id = _event(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    gate.forget(base)
+    busy = _reserve(api, operator, event_id, "c2")
+    assert (busy.status_code, busy.json()["code"]) == (503, "event_busy"), busy.text
+    assert busy.headers["Retry-After"] == "1"
+    assert busy.headers["content-type"].startswith("application/problem+json")
+    runtime.flush()
+    assert _reserve(api, operator, event_id, "c2").status_code == 201
+    runtime.flush()
+    assert _reserved(factory) == 2

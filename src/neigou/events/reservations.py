@@ -32,9 +32,10 @@ from neigou.events.models import (
     Reservation,
     ReservationStatus,
 )
+from neigou.events.refusals import Recounting, refused
 from neigou.events.retries import find_prior, same_ask, stored_prior
 from neigou.kit.bulk import insert_ignoring_duplicates
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.links.cache import CachedLink
 from neigou.privacy import repository as privacy
@@ -135,18 +136,6 @@ class EventBook:
                 self._entries.clear()
             self._entries[event_id] = (now + self.ttl, snapshot)
         return snapshot
-
-
-def refused(code: str) -> Conflict:
-    """The 409 of a reservation that cannot be made, with its stable code."""
-    messages = {
-        "not_invited": Message("This shopper is not invited to this event."),
-        "not_live": Message("This event is not live at this time."),
-        "sold_out": Message("This item is sold out at this event."),
-        "limit_reached": Message("This shopper holds as many of this item as one person may."),
-        "link_disabled": Message("This share link has been disabled."),
-    }
-    return Conflict(messages[code], code=code)
 
 
 def _replayed(prior: Prior, shopper: Shopper, sku: str, quantity: int) -> Reserved:
@@ -273,8 +262,12 @@ def _through_gate(
             time.sleep(0.05)  # another process is seeding, or the event's reservations are being stored
     if result.prior is not None:  # a retry raced the first past ``_prior``
         return _replayed(result.prior, shopper, sku, quantity)
+    if result.code == "not_seeded":  # the event's state is still being rebuilt: nothing was wrong
+        raise Recounting(
+            Message("This event's stock is being recounted; retry in a moment."), code="event_busy"
+        )
     if result.code != "taken":
-        raise refused("not_live" if result.code == "not_seeded" else result.code)
+        raise refused(result.code)
     return Reserved(id=result.reservation_id, price_fen=item.price_fen, expires_at=expires)
 
 
