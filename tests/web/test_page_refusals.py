@@ -49,7 +49,7 @@ def _problem(response: Response, status: int, code: str) -> None:
     assert response.json()["code"] == code
 
 
-def test_is_page_is_every_path_but_the_apis_the_probes_the_static_files_and_the_images() -> None:
+def test_is_page_is_every_path_but_the_apis_the_probes_the_static_files_and_what_pages_fetch() -> None:
     for path in (
         "/",
         "/console/orders",
@@ -71,6 +71,7 @@ def test_is_page_is_every_path_but_the_apis_the_probes_the_static_files_and_the_
         "/g/abc/qr/12",
         "/m/live-codes/abc/qr.png",
         "/m/links/abc/poster.png",
+        "/console/events/7/board/stream",
     ):
         assert not is_page(path), path
 

@@ -33,7 +33,7 @@ def live_code_page(code: str, request: Request, session: SessionDep) -> HTMLResp
 @router.get("/g/{code}/qr/{group_id}")
 def live_code_qr(code: str, group_id: int, session: SessionDep) -> Response:
     """The uploaded join QR image of a group of the live code; an unknown code or a group without one is
-    a 404 problem+json (``live_code_not_found``, ``group_qr_not_found``: ``web.paths.IMAGES``)."""
+    a 404 problem+json (``live_code_not_found``, ``group_qr_not_found``: ``web.paths.FETCHED``)."""
     live = live_codes.require_live_code(session, code)
     found = live_repo.live_code_qr(session, live.id, group_id)
     if found is None:

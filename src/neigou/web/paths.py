@@ -13,13 +13,14 @@ STATIC_DIR = Path(__file__).parent / "static"
 # as a page in their language (``web.forms``, ``web.body_limit``, ``web.error_pages``).
 NOT_PAGES = ("/api/", "/webhooks/", "/static/")
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
-# Images a page shows, fetched by its ``<img>`` or saved by a download link, never read as a page: the
-# drawn product tiles, the QR codes and posters (``….png``), a live code's uploaded join QR. Their
-# refusals are problem+json with a code too (every image route is a GET: no form is ever sent to one).
-IMAGES = re.compile(r"^/img/|\.png$|^/g/[^/]+/qr/[^/]+$")
+# What a page fetches for itself, never read as a page: the images it shows (its ``<img>``, or saved by a
+# download link: the drawn product tiles, the QR codes and posters, ``….png``, a live code's uploaded join
+# QR) and the event streams its script opens (``…/stream``). Their refusals are problem+json with a code
+# too (every such route is a GET: no form is ever sent to one).
+FETCHED = re.compile(r"^/img/|\.png$|^/g/[^/]+/qr/[^/]+$|/stream$")
 
 
 def is_page(path: str) -> bool:
-    """Whether ``path`` is a page's (see ``NOT_PAGES``, ``PROBES`` and ``IMAGES``): the one test of
+    """Whether ``path`` is a page's (see ``NOT_PAGES``, ``PROBES`` and ``FETCHED``): the one test of
     whether a refusal is a page in the reader's language or problem+json."""
-    return not path.startswith(NOT_PAGES) and path not in PROBES and IMAGES.search(path) is None
+    return not path.startswith(NOT_PAGES) and path not in PROBES and FETCHED.search(path) is None

@@ -1,4 +1,5 @@
-"""One renderer for every error: RFC 9457 problem+json with a stable ``code``."""
+"""One renderer for every error: RFC 9457 problem+json with a stable ``code``; on a page's path
+(``web.paths.is_page``) the same refusal is a page a person reads (``web.error_pages``)."""
 
 from __future__ import annotations
 

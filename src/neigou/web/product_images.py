@@ -26,7 +26,7 @@ def _tile(sku: str, title: str, price_fen: int) -> bytes:
 @router.get("/img/products/{sku}.png", response_model=None)
 def product_image(sku: Annotated[str, Path(min_length=1, max_length=64)], session: SessionDep) -> Response:
     """The product's tile as PNG (a day in caches); an unknown sku is a 404 ``product_not_found``
-    (problem+json: an image is fetched by its page's ``<img>``, ``web.paths.IMAGES``)."""
+    (problem+json: an image is fetched by its page's ``<img>``, ``web.paths.FETCHED``)."""
     product = offers.products_by_sku(session, [sku]).get(sku)
     if product is None:
         raise NotFound(Message("Product {sku!r} does not exist.", sku=sku), code="product_not_found")

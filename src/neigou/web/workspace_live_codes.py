@@ -105,7 +105,7 @@ def upload_group_qr(
 @router.get("/m/live-codes/{code}/qr.png", response_class=Response)
 def live_code_qr(code: str, request: Request, session: SessionDep, principal: WorkspaceMember) -> Response:
     """The QR of the live code's stable link, for the owner to share; another member's code is unknown
-    alike (404 problem+json ``live_code_not_found``: ``web.paths.IMAGES``)."""
+    alike (404 problem+json ``live_code_not_found``: ``web.paths.FETCHED``)."""
     live = live_codes.require_live_code(session, code)
     if live.owner_member_id != principal.member_id:
         raise NotFound(Message("Live code {code!r} does not exist.", code=code), code="live_code_not_found")
