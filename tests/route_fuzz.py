@@ -27,6 +27,7 @@ from starlette.routing import Route as StarletteRoute
 
 from neigou.auth.models import Role
 from neigou.web import problems
+from neigou.web.paths import is_page
 from tests.authz.cases import ALL_CASES
 from tests.authz.matrix import Case, World, _filled
 from tests.conftest import bearer, row_counts
@@ -377,16 +378,16 @@ async def _answer(http: httpx2.AsyncClient, call: Call) -> str | None:
 
 
 def _refusal(route: Route, response: httpx2.Response) -> str | None:
-    """What is wrong with a 4xx: the API's is a problem+json with a code; a page's is a page, or the
-    problem+json of a refused parameter; an image's is its status alone."""
+    """What is wrong with a 4xx: the API's, the webhooks' and an image's (``web.paths.is_page``) is a
+    problem+json with a code; a page's is a page a person reads (``web.error_pages``), never JSON."""
     kind = response.headers.get("content-type", "")
     status = response.status_code
-    if kind == "application/problem+json":
+    if is_json(route) or not is_page(route.path):
+        if kind != "application/problem+json":
+            return f"{status} with content-type {kind!r}"
         return (
             None if response.json().get("code") else f"{status} problem without a code: {response.text[:200]}"
         )
-    if is_json(route):
-        return f"{status} with content-type {kind!r}"
-    if kind.startswith("text/html") or route.path.endswith(".png") or "/qr/" in route.path:
+    if kind.startswith("text/html"):
         return None
     return f"{status} from a page with content-type {kind!r}: {response.text[:200]}"

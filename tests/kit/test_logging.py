@@ -208,10 +208,10 @@ def test_an_unstorable_value_log_cut_leaves_no_part_of_a_secret_at_the_cut(
     def overflow() -> None:
         raise OverflowError(text)
 
-    app.add_api_route("/overflow", overflow)
+    app.add_api_route("/api/overflow", overflow)
     with TestClient(app, raise_server_exceptions=False) as client:
         capfd.readouterr()
-        response = client.get("/overflow")
+        response = client.get("/api/overflow")
     assert response.status_code == 422
     assert response.json()["code"] == "value_out_of_range"
     err = capfd.readouterr().err

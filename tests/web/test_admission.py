@@ -1,5 +1,6 @@
 """Admission control on its own: at most ``limit`` requests in flight, a short first-come wait, then a
-503 ``overloaded`` with Retry-After (seconds) and Retry-After-Ms; probes pass however full it is."""
+503 ``overloaded`` with Retry-After (seconds) and Retry-After-Ms (problem+json to the API, a page in the
+page's own language to a person); probes pass however full it is."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def test_past_the_limit_a_request_waits_briefly_then_is_shed() -> None:
         async with _client(app) as client:
             first = asyncio.create_task(client.get("/slow"))
             await _until(app, "in_flight", 1)
-            shed = await client.get("/slow")
+            shed = await client.get("/api/v1/slow")
             assert shed.status_code == 503
             assert shed.headers["content-type"] == "application/problem+json"
             assert shed.headers["retry-after"] == "2"  # whole seconds, rounded up
@@ -65,13 +66,48 @@ def test_past_the_limit_a_request_waits_briefly_then_is_shed() -> None:
                 "服务繁忙",
                 f"服务器繁忙，请在 {RETRY_MS} 毫秒后重试。",
             )
-            english = await client.get("/slow", headers={"accept-language": "en"})
+            english = await client.get("/api/v1/slow", headers={"accept-language": "en"})
             assert english.json()["detail"] == f"The server is at capacity; retry in {RETRY_MS} ms."
             probe = await client.get("/healthz")
             assert (probe.status_code, probe.text) == (200, "alive")
             gate.set()
             assert (await first).status_code == 200
             assert (await client.get("/slow")).status_code == 200
+        assert app.in_flight == 0
+
+    aio.run(scenario())
+
+
+SHED_PAGE = {
+    "zh-CN": "当前使用人数较多，请稍后再试。",
+    "en": "Many people are using the service right now. Please try again in a moment.",
+}
+
+
+def _shed_page(response: httpx.Response, lang: str) -> None:
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert (response.headers["retry-after"], response.headers["retry-after-ms"]) == ("2", str(RETRY_MS))
+    assert response.headers["cache-control"] == "no-store"
+    assert f'<html lang="{lang}">' in response.text
+    assert 'data-testid="http-error" data-code="overloaded"' in response.text
+    assert f'data-testid="http-error-message">{SHED_PAGE[lang]}</p>' in response.text
+
+
+def test_a_shed_page_is_a_page_in_the_language_the_page_would_be_in() -> None:
+    async def scenario() -> None:
+        gate = asyncio.Event()
+        app = _app(gate)
+        async with _client(app) as client:
+            first = asyncio.create_task(client.get("/slow"))
+            await _until(app, "in_flight", 1)
+            _shed_page(await client.get("/p/some-link"), "zh-CN")  # a shopper's page, before routing
+            _shed_page(await client.get("/console/orders?lang=en"), "en")
+            _shed_page(await client.get("/e/launch", headers={"cookie": "neigou_lang=en"}), "en")
+            # a page is never in Accept-Language's language (web.i18n.locale_of), nor is its 503
+            _shed_page(await client.get("/m/earnings", headers={"accept-language": "en"}), "zh-CN")
+            gate.set()
+            assert (await first).status_code == 200
         assert app.in_flight == 0
 
     aio.run(scenario())

@@ -104,7 +104,8 @@ async def _fire(
             response = await client.request(method, path, json=body, headers=headers)
         except httpx.TimeoutException:
             return Answer(NO_ANSWER, httpx.Headers(), {})
-        payload = response.json() if response.headers.get("content-type", "").endswith("json") else {}
+        kind = response.headers.get("content-type", "")
+        payload = response.json() if kind.endswith("json") else {"page": response.text} if kind else {}
         return Answer(response.status_code, response.headers, payload)
 
     async def poll_health() -> None:
@@ -140,9 +141,14 @@ def _check_answers(
     log = log_path.read_text(errors="replace")
     assert set(statuses) <= expected, (statuses, log[-3000:])
     for shed in (a for a in answers if a.status == 503):
+        assert int(shed.headers["retry-after"]) >= 1
+        if "page" in shed.body:  # a page's path (the share link): a page a person reads
+            assert shed.headers["content-type"].startswith("text/html")
+            assert 'data-testid="http-error" data-code="overloaded"' in shed.body["page"]
+            assert int(shed.headers["retry-after-ms"]) > 0
+            continue
         assert shed.body["code"] == "overloaded"
         assert shed.headers["content-type"] == "application/problem+json"
-        assert int(shed.headers["retry-after"]) >= 1
         assert int(shed.headers["retry-after-ms"]) == shed.body["retry_after_ms"] > 0
     assert polls, "liveness was never polled during the burst"
     assert [p.status for p in polls] == [200] * len(polls)

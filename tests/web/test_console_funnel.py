@@ -32,6 +32,7 @@ from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
 from tests.offers.factories import coupon, product
+from tests.pages import refusal_code
 from tests.sign_in import console_sign_in, member_sign_in, merchant_sign_in
 
 pytestmark = pytest.mark.world_per_module
@@ -283,7 +284,7 @@ def test_a_bad_split_or_period_is_refused(
     console_sign_in(client, factory)
     refused = client.get(f"/console/programs/{world.program_id}/analytics/export?{query}&{MARCH}")
     assert refused.status_code == 422
-    assert refused.json()["code"] == code
+    assert refusal_code(refused) == code
 
 
 def test_only_an_operator_reads_the_funnel_and_its_exports(

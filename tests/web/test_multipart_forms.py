@@ -13,6 +13,7 @@ from neigou.auth.models import Role
 from neigou.web.form_language import HEAD_BYTES
 from neigou.web.forms import CSRF_COOKIE
 from tests.conftest import row_counts
+from tests.pages import refusal_code
 from tests.sign_in import session_client
 from tests.web.test_forms import _refused, _token
 
@@ -109,4 +110,4 @@ def test_the_live_code_upload_reaches_its_route_with_the_token_in_its_body(
         "/m/live-codes/nope/groups/1/qr", content=body, headers=headers, follow_redirects=False
     )
     assert answer.status_code == 403, answer.text
-    assert answer.json()["code"] == "forbidden"
+    assert refusal_code(answer) == "forbidden"

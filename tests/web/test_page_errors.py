@@ -1,6 +1,6 @@
 """What a refusal is on each kind of path (``web.paths``): a page's 404 and 405 are a page in the
-reader's language; the API's, the webhooks', the probes' and the static files' refusals, a 413 included,
-are problem+json. A form's 413 refused by its declared length is in the language of the action, then
+reader's language (its other refusals: ``tests/web/test_page_refusals.py``); the API's, the webhooks', the
+probes', the static files' and the images' refusals, a 413 included, are problem+json. A form's 413 refused by its declared length is in the language of the action, then
 the sending page (``Referer``), then the cookie: its ``form_lang`` is never read."""
 
 from __future__ import annotations
@@ -56,6 +56,14 @@ def test_other_paths_keep_their_problems(client: TestClient) -> None:
     assert (refused.status_code, refused.json()["code"]) == (405, "method_not_allowed")
     probe = client.post("/healthz")
     assert (probe.status_code, probe.json()["code"]) == (405, "method_not_allowed")
+    # the images a page shows are fetched, not read: an unknown one is a problem with a code
+    for path in ("/img/products/NO-SUCH-SKU.png", "/g/no-such-code/qr/1"):
+        image = client.get(path)
+        assert image.headers["content-type"] == "application/problem+json", path
+        assert (image.status_code, image.json()["code"]) in {
+            (404, "product_not_found"),
+            (404, "live_code_not_found"),
+        }
 
 
 def test_a_413_on_the_probes_and_the_static_files_is_problem_json(

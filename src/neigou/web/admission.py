@@ -5,7 +5,8 @@ Past capacity a caller gets a quick, honest answer instead of a stall: the pool 
 every admitted request (``Settings.pool_size``), so an admitted request never waits for one, and a
 burst queues here, on the event loop, holding neither a thread nor a connection. A pool timeout that
 still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500, and so does a
-request that finds Redis unreachable or timing out. An event
+request that finds Redis unreachable or timing out. A page's 503 is a page in its reader's language
+(``web.error_pages``), the API's problem+json. An event
 stream is admitted like any request, then hands its slot back when it starts streaming and is counted
 by ``web.streaming.StreamGate`` for the rest of its life.
 """
@@ -26,6 +27,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from neigou.kit.i18n import N_, Message
 from neigou.kit.logging import error_summary
 from neigou.kit.metrics import IN_FLIGHT, POOL_TIMEOUTS, SHED
+from neigou.web.error_pages import UNAVAILABLE, error_page, unavailable_message
+from neigou.web.paths import is_page
 from neigou.web.problems import problem
 
 log = structlog.get_logger(__name__)
@@ -43,16 +46,22 @@ def hand_back(scope: Scope) -> None:
 
 
 def overloaded(request: Request, retry_after_ms: int) -> Response:
-    """503 problem+json ``overloaded`` in the caller's language, with ``Retry-After`` (whole seconds)
-    and ``Retry-After-Ms``."""
-    response = problem(
-        request,
-        503,
-        OVERLOADED,
-        N_("Service overloaded"),
-        Message("The server is at capacity; retry in {retry_after_ms} ms.", retry_after_ms=retry_after_ms),
-        retry_after_ms=retry_after_ms,
-    )
+    """503 ``overloaded`` with ``Retry-After`` (whole seconds) and ``Retry-After-Ms``: on a page's path
+    (``web.paths.is_page``) a page in the page's language, anywhere else problem+json in the caller's."""
+    response: Response
+    if is_page(request.url.path):
+        response = error_page(request, 503, OVERLOADED, UNAVAILABLE, unavailable_message(OVERLOADED))
+    else:
+        response = problem(
+            request,
+            503,
+            OVERLOADED,
+            N_("Service overloaded"),
+            Message(
+                "The server is at capacity; retry in {retry_after_ms} ms.", retry_after_ms=retry_after_ms
+            ),
+            retry_after_ms=retry_after_ms,
+        )
     response.headers["Retry-After"] = str(math.ceil(retry_after_ms / 1000))
     response.headers["Retry-After-Ms"] = str(retry_after_ms)
     response.headers["Cache-Control"] = "no-store"

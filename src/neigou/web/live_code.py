@@ -10,7 +10,8 @@ from neigou.groups import live_code_repository as live_repo
 from neigou.groups import live_codes
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
+from neigou.kit.errors import NotFound, ProblemError
+from neigou.kit.i18n import Message
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -31,13 +32,11 @@ def live_code_page(code: str, request: Request, session: SessionDep) -> HTMLResp
 
 @router.get("/g/{code}/qr/{group_id}")
 def live_code_qr(code: str, group_id: int, session: SessionDep) -> Response:
-    """The uploaded join QR image of a group of the live code."""
-    try:
-        live = live_codes.require_live_code(session, code)
-    except ProblemError:
-        return Response(status_code=404)
+    """The uploaded join QR image of a group of the live code; an unknown code or a group without one is
+    a 404 problem+json (``live_code_not_found``, ``group_qr_not_found``: ``web.paths.FETCHED``)."""
+    live = live_codes.require_live_code(session, code)
     found = live_repo.live_code_qr(session, live.id, group_id)
     if found is None:
-        return Response(status_code=404)
+        raise NotFound(Message("This group has no join QR image."), code="group_qr_not_found")
     data, content_type = found
     return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=300"})

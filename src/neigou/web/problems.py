@@ -1,4 +1,5 @@
-"""One renderer for every error: RFC 9457 problem+json with a stable ``code``."""
+"""One renderer for every error: RFC 9457 problem+json with a stable ``code``; on a page's path
+(``web.paths.is_page``) the same refusal is a page a person reads (``web.error_pages``)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, transl
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import error_summary, redact_cut
+from neigou.web.error_pages import HTTP_PAGES, error_page, unavailable_page, unreadable_page
 from neigou.web.i18n import problem_locale
-from neigou.web.pages import render
 from neigou.web.paths import is_page
 from neigou.web.route_index import allowed
 
@@ -45,27 +46,8 @@ _UNSTORABLE = {
 # SQLite's names of a broken unique key and a taken primary key.
 _SQLITE_TAKEN = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 _TAKEN = Message("Another request changed the same record at the same moment; nothing was saved. Try again.")
-# What a person on a page is told when it cannot be shown right now, by the problem's code; the problem's
-# own detail (meant for whoever runs the deployment) follows it on the console only.
-_UNAVAILABLE_PAGES = {
-    "analytics_store_busy": N_("The figures are temporarily unavailable. Please try again in a few minutes."),
-}
-_UNAVAILABLE_PAGE = N_("This page is temporarily unavailable. Please try again in a few minutes.")
-_MERCHANT_NAV = "console/merchant/_nav.html"
-_CONSOLE_NAV = "console/_nav.html"
 # Starlette's own errors (unknown path, wrong method), titled in its words.
 _HTTP_TITLES = (N_("Not Found"), N_("Method Not Allowed"))
-# The same on a page's path, told to a person (``http_error.html``): title and message.
-_HTTP_PAGES = {
-    404: (
-        N_("Page not found"),
-        N_("There is no page at this address. Check the address, or go back and follow a link."),
-    ),
-    405: (
-        N_("Not possible here"),
-        N_("This page cannot be used this way. Go back and try again from the page itself."),
-    ),
-}
 
 
 def unstorable(exc: BaseException) -> str | None:
@@ -153,30 +135,12 @@ def problem(request: Request, status: int, code: str, title: str, detail: Text, 
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-def _is_page(request: Request) -> bool:
-    return request.url.path.startswith(("/console", "/m/"))
-
-
-def unavailable_page(request: Request, exc: Unavailable) -> Response:
-    """A page that cannot be shown right now (a store another process holds): 503 with Retry-After, in
-    the page's frame (the console's, the workspace's) and language, instead of problem+json."""
-    path = request.url.path
-    workspace = path.startswith("/m/")
-    query = request.url.query
-    again = (path + (f"?{query}" if query else "")) if request.method in {"GET", "HEAD"} else None
-    answer = render(
-        request,
-        "m/unavailable.html" if workspace else "console/unavailable.html",
-        status_code=exc.status,
-        code=exc.code,
-        message=_UNAVAILABLE_PAGES.get(exc.code, _UNAVAILABLE_PAGE),
-        reason=exc.detail,
-        again=again,
-        nav=_MERCHANT_NAV if path.startswith("/console/merchant") else _CONSOLE_NAV,
-    )
-    answer.headers["Retry-After"] = str(exc.retry_after)
-    answer.headers["Cache-Control"] = "no-store"
-    return answer
+def refusal(request: Request, status: int, code: str, title: str, detail: Text, **extra: Any) -> Response:
+    """A refusal: on a page's path (``web.paths.is_page``) a page in the reader's language
+    (``web.error_pages``), anywhere else problem+json."""
+    if is_page(request.url.path):
+        return error_page(request, status, code, title, detail)
+    return problem(request, status, code, title, detail, **extra)
 
 
 def install(app: FastAPI) -> None:
@@ -188,10 +152,10 @@ def install(app: FastAPI) -> None:
             return RedirectResponse("/console/login?next=" + request.url.path, status_code=303)
         if isinstance(exc, Unauthorized) and request.url.path.startswith("/m/"):
             return RedirectResponse("/m/expired", status_code=303)
-        if isinstance(exc, Unavailable) and _is_page(request):
+        if isinstance(exc, Unavailable) and is_page(request.url.path):
             # On a thread: a workspace page's navigation reads the database.
             return await run_in_threadpool(unavailable_page, request, exc)
-        answer = problem(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        answer = refusal(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
         if isinstance(exc, Unavailable):
             answer.headers["Retry-After"] = str(exc.retry_after)
         return answer
@@ -212,6 +176,10 @@ def install(app: FastAPI) -> None:
             detail = numeric
         # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
         code = refusal_code([e["type"] for e in errors])
+        if is_page(request.url.path):
+            return unreadable_page(
+                request, code, [e["field"].partition(".")[2] or e["field"] for e in errors]
+            )
         return problem(request, 422, code, N_("Invalid request"), detail, errors=errors)
 
     @app.exception_handler(DataError)
@@ -223,7 +191,7 @@ def install(app: FastAPI) -> None:
             raise exc
         # The error's first line only: its statement's bound values (``[parameters: …]``) are the request's.
         log.warning("request.unstorable_value", path=request.url.path, problem=code, error=error_summary(exc))
-        return problem(request, 422, code, N_("Value cannot be stored"), _UNSTORABLE[code])
+        return refusal(request, 422, code, N_("Value cannot be stored"), _UNSTORABLE[code])
 
     @app.exception_handler(IntegrityError)
     async def _taken(request: Request, exc: IntegrityError) -> Response:
@@ -233,23 +201,19 @@ def install(app: FastAPI) -> None:
         if not key_taken(exc):
             raise exc
         log.warning("request.key_taken", path=request.url.path, error=_which_key(exc))
-        return problem(request, 409, "conflict", N_("Conflicts with the current state"), _TAKEN)
+        return refusal(request, 409, "conflict", N_("Conflicts with the current state"), _TAKEN)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         answer: Response
-        if exc.status_code in _HTTP_PAGES and is_page(request.url.path):
+        if exc.status_code in HTTP_PAGES and is_page(request.url.path):
             # A person's unknown address or wrong method: a page in their language (web.i18n.locale_of).
-            title, message = _HTTP_PAGES[exc.status_code]
-            answer = render(
-                request,
-                "http_error.html",
-                status_code=exc.status_code,
-                title=title,
-                message=message,
-                code=code,
-            )
+            title, message = HTTP_PAGES[exc.status_code]
+            answer = error_page(request, exc.status_code, code, title, message)
+        elif is_page(request.url.path):
+            text = str(exc.detail)
+            answer = error_page(request, exc.status_code, code, text, text)
         else:
             text = translations(problem_locale(request)).gettext(str(exc.detail))
             answer = problem(request, exc.status_code, code, text, text)

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from neigou.kit.deps import SessionDep
+from neigou.kit.errors import NotFound
+from neigou.kit.i18n import Message
 from neigou.links.poster import product_tile_png
 from neigou.offers import repository as offers
 
@@ -23,10 +25,11 @@ def _tile(sku: str, title: str, price_fen: int) -> bytes:
 
 @router.get("/img/products/{sku}.png", response_model=None)
 def product_image(sku: Annotated[str, Path(min_length=1, max_length=64)], session: SessionDep) -> Response:
-    """The product's tile as PNG (a day in caches); an unknown sku is a 404."""
+    """The product's tile as PNG (a day in caches); an unknown sku is a 404 ``product_not_found``
+    (problem+json: an image is fetched by its page's ``<img>``, ``web.paths.FETCHED``)."""
     product = offers.products_by_sku(session, [sku]).get(sku)
     if product is None:
-        return Response(status_code=404)
+        raise NotFound(Message("Product {sku!r} does not exist.", sku=sku), code="product_not_found")
     return Response(
         _tile(product.sku, product.title, product.price_fen),
         media_type="image/png",

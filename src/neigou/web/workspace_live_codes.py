@@ -18,7 +18,8 @@ from neigou.groups.live_views import live_codes_out, live_url
 from neigou.groups.models import GroupStatus
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
+from neigou.kit.errors import NotFound, ProblemError
+from neigou.kit.i18n import Message
 from neigou.links.endpoints import base_url
 from neigou.links.poster import qr_image
 from neigou.programs.service import require_member
@@ -103,13 +104,11 @@ def upload_group_qr(
 
 @router.get("/m/live-codes/{code}/qr.png", response_class=Response)
 def live_code_qr(code: str, request: Request, session: SessionDep, principal: WorkspaceMember) -> Response:
-    """The QR of the live code's stable link, for the owner to share."""
-    try:
-        live = live_codes.require_live_code(session, code)
-    except ProblemError:
-        return Response(status_code=404)
+    """The QR of the live code's stable link, for the owner to share; another member's code is unknown
+    alike (404 problem+json ``live_code_not_found``: ``web.paths.FETCHED``)."""
+    live = live_codes.require_live_code(session, code)
     if live.owner_member_id != principal.member_id:
-        return Response(status_code=404)
+        raise NotFound(Message("Live code {code!r} does not exist.", code=code), code="live_code_not_found")
     out = io.BytesIO()
     qr_image(live_url(base_url(request), live.code), 480).save(out, format="PNG")
     return Response(out.getvalue(), media_type="image/png")
