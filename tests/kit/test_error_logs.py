@@ -122,10 +122,10 @@ def test_an_unstorable_values_log_holds_no_bound_value(
             TooLong("value too long for type character varying(64)"),
         )
 
-    app.add_api_route("/too-long", broken)
+    app.add_api_route("/api/v1/too-long", broken)
     with TestClient(app, raise_server_exceptions=False) as client:
         capfd.readouterr()
-        response = client.get("/too-long")
+        response = client.get("/api/v1/too-long")
     assert response.status_code == 422
     assert response.json()["code"] == "value_out_of_range"
     err = capfd.readouterr().err

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from neigou.kit.tracebacks import error_summary
+
 _AFTER_COMMIT = "neigou_events_after_commit"
+log = structlog.get_logger(__name__)
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
@@ -18,8 +22,15 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    """Each action once the database committed. One that fails (Redis timed out or went away) is logged
+    and the rest still run: the write is done, so raising would only turn a committed answer into a
+    500 that says nothing was saved. The gate catches up when the event's state is next seeded from
+    the database (docs/events.md)."""
     for action in session.info.pop(_AFTER_COMMIT, []):
-        action()
+        try:
+            action()
+        except Exception as exc:
+            log.error("events.after_commit_failed", error=error_summary(exc))
 
 
 @event.listens_for(Session, "after_rollback")

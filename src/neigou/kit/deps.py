@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.db import close_if_used, commit_if_used
@@ -22,7 +24,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
         commit_if_used(session)
     except BaseException:
-        session.rollback()
+        # Committed already when an after-commit action failed: that action's error stands.
+        with suppress(InvalidRequestError):
+            session.rollback()
         raise
     finally:
         close_if_used(session)

@@ -242,9 +242,16 @@ def current_runner() -> JobRunner:
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_after_commit(session: Session) -> None:
+    """Queue the session's deferred jobs once it committed. A queue that fails (Redis timed out) is
+    logged and the rest still go: the write is done, and raising here would answer a committed request
+    with a 500 that says nothing was saved. Every deferred job has a scheduled run that picks up what
+    its queued run would have done (webhook, alert and delivery retries run every minute)."""
     pending = session.info.pop(_PENDING, [])
     for name, key, payload in pending:
-        current_runner().enqueue(name, key, payload)
+        try:
+            current_runner().enqueue(name, key, payload)
+        except Exception as exc:
+            log.error("job.enqueue_failed", job=name, error=error_summary(exc))
 
 
 @event.listens_for(Session, "after_rollback")
