@@ -31,10 +31,10 @@ PG_DETAIL = (
 
 
 def _served(app: FastAPI, route: Any, capfd: pytest.CaptureFixture[str]) -> tuple[Any, str]:
-    app.add_api_route("/broken", route)
+    app.add_api_route("/api/v1/broken", route)
     with TestClient(app, raise_server_exceptions=False) as client:
         capfd.readouterr()
-        response = client.get(f"/broken?token={PLATFORM_TOKEN}", headers={"Authorization": "Bearer xyz"})
+        response = client.get(f"/api/v1/broken?token={PLATFORM_TOKEN}", headers={"Authorization": "Bearer xyz"})
     return response, capfd.readouterr().err
 
 

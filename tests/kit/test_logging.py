@@ -141,9 +141,9 @@ def test_an_unhandled_error_logs_a_short_traceback_without_locals_or_token(
         bearer_in_a_local = f"Bearer {TOKEN}"  # a local that a traceback with locals would print
         raise RuntimeError(f"could not use {bearer_in_a_local}")
 
-    app.add_api_route("/boom", explode)
+    app.add_api_route("/api/v1/boom", explode)
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get(f"/boom?token={TOKEN}", headers={"Authorization": f"Bearer {TOKEN}"})
+        response = client.get(f"/api/v1/boom?token={TOKEN}", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
     err = capfd.readouterr().err
@@ -271,3 +271,27 @@ def test_a_served_process_keeps_tokens_out_of_its_log(tmp_path: Path) -> None:
     assert "1234%205678" not in text  # … or a shopper's phone
     assert "/l/k7Qm2xPa?customer%5Fref=" in text
     assert "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" not in text  # … or openid, under a percent-encoded key
+
+
+@pytest.mark.parametrize(
+    ("path", "lang", "title"),
+    [("/console/boom", "zh-CN", "内部错误"), ("/m/boom?lang=en", "en", "Internal error")],
+)
+def test_an_unhandled_error_on_a_page_is_a_page_in_its_language(
+    app: FastAPI, capfd: pytest.CaptureFixture[str], path: str, lang: str, title: str
+) -> None:
+    """A page's own failure is a page (as its refusals are), its code kept, no token in it or the log."""
+
+    def explode() -> None:
+        raise RuntimeError(f"could not use Bearer {TOKEN}")
+
+    app.add_api_route(path.partition("?")[0], explode)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert f'<html lang="{lang}">' in response.text
+    assert 'data-code="internal_error"' in response.text
+    assert title in response.text
+    assert TOKEN not in response.text
+    assert TOKEN not in capfd.readouterr().err

@@ -25,6 +25,7 @@ from neigou.web.paths import is_page
 from neigou.web.route_index import allowed
 
 log = structlog.get_logger(__name__)
+_FAILED = Message("Something went wrong on our side; nothing was saved.")
 PROBLEM_TYPE = "https://neigou.dev/problems/"
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
 # A value its column cannot hold: PostgreSQL's numeric_value_out_of_range, string_data_right_truncation,
@@ -232,10 +233,15 @@ def install(app: FastAPI) -> None:
         # The error's class and the redacted first line of its message, and its frames: never its whole
         # text (a database error's DETAIL, the statement's bound values) nor its causes' (kit.tracebacks).
         log.error("request.failed", path=request.url.path, error=error_summary(exc), exc_info=exc)
+        if is_page(request.url.path):  # a person's page: a page in its language, as every refusal is
+            try:
+                return error_page(request, 500, "internal_error", N_("Internal error"), _FAILED)
+            except Exception as failed:  # the page itself cannot be drawn: the problem below still can
+                log.error("request.error_page_failed", path=request.url.path, error=error_summary(failed))
         return problem(
             request,
             500,
             "internal_error",
             N_("Internal error"),
-            Message("Something went wrong on our side; nothing was saved."),
+            _FAILED,
         )
