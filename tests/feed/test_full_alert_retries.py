@@ -302,3 +302,24 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     done = the_alert(factory)
     assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 3, later)
     assert (done.robot_detail, done.robot_next_attempt_at) == ("ok", None)
+
+
+def test_a_last_attempt_whose_run_was_killed_ends_failed_without_another_send(
+    client: TestClient, factory: sessionmaker[Session], robot: Robot, full: Full
+) -> None:
+    """The run that claimed the last attempt died during its send (the alert stays pending at
+    ``MAX_ATTEMPTS`` with its lease): once the lease is over, the next run fails it and sends nothing."""
+    robot.statuses = [503]
+    client.get(f"/g/{full.code}")  # the first attempt is refused
+    due = datetime.now(UTC)
+    with transaction(factory) as session:
+        alert = session.scalars(select(LiveCodeAlert)).one()
+        alert.robot_attempts, alert.robot_next_attempt_at = MAX_ATTEMPTS, due
+    retry(client, factory, due)
+    assert len(robot.received) == 1
+    gave_up = the_alert(factory)
+    assert (gave_up.robot_status, gave_up.robot_attempts, gave_up.robot_next_attempt_at) == (
+        RobotAlertStatus.FAILED,
+        MAX_ATTEMPTS,
+        None,
+    )

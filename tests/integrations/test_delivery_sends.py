@@ -183,3 +183,28 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
             select(WebhookAttempt.number, WebhookAttempt.ok).order_by(WebhookAttempt.number)
         )
         assert [tuple(row) for row in logged] == [(1, False), (2, False), (3, True)]
+
+
+def test_a_last_attempt_whose_run_was_killed_ends_failed_without_another_send(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    jobs_runner: jobs.JobRunner,
+    robot: Robot,
+) -> None:
+    """The run that claimed the last attempt died during its send (the delivery stays pending at
+    ``MAX_ATTEMPTS`` with its lease): once the lease is over, the next run fails it and sends nothing."""
+    _, due = _shop_with_refused_deliveries(client, operator, factory, robot, 1)
+    with factory() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+        delivery.attempts, delivery.next_attempt_at = events.MAX_ATTEMPTS, due
+        session.commit()
+    assert jobs_runner.run(RETRY_JOB, key="after-the-kill", payload={}, at=due)
+    assert len(robot.received) == 1  # the first attempt only
+    with factory() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (
+            DeliveryStatus.FAILED,
+            events.MAX_ATTEMPTS,
+            None,
+        )

@@ -30,7 +30,7 @@ from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
 from neigou.kit.clock import utcnow
-from neigou.kit.db import claim_attempt, finish_attempt
+from neigou.kit.db import claim_attempt, finish_attempt, give_up_attempts
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
 from neigou.kit.logging import redact_reply
@@ -131,6 +131,19 @@ def attempt(
     # A retry only once due: a run that read the delivery before another claimed its attempt finds the
     # next one not due yet (the claim moved it), so two runs never send the delivery at once.
     due = or_(WebhookDelivery.attempts == 0, WebhookDelivery.next_attempt_at <= at)
+    if delivery.attempts >= MAX_ATTEMPTS:
+        # Its last attempt's run was killed during the send (the lease is over): none is left.
+        give_up_attempts(
+            session,
+            delivery,
+            WebhookDelivery.attempts,
+            pending,
+            due,
+            status=DeliveryStatus.FAILED,
+            next_attempt_at=None,
+        )
+        session.commit()
+        return False
     claimed = claim_attempt(session, delivery, WebhookDelivery.attempts, pending, due)
     if claimed:
         # Until this attempt's outcome is written, no retry finds the delivery due: the lease is the
