@@ -91,6 +91,14 @@ PHONE_FORMS = [
     "1381.2345.678",
     "+086 1381 2345 678",
     "sips:+86-1381-2345-678",
+    "1381  2345  678",  # four-four-three groups parted as three-four-four ones may be, alike
+    "1381\u200b 2345\u200b 678",
+    "1381 \t2345 \t678",
+    "1381--2345--678",
+    "1381\u200b2345\u200b678",
+    "(1381) 2345 678",  # the first group in brackets
+    "+86 (1381) 2345 678",
+    "（1381）-2345-678",
 ]
 
 
@@ -122,7 +130,16 @@ def test_four_four_three_groups_are_a_phone() -> None:
 def test_four_four_three_groups_parted_unlike_or_longer_are_kept() -> None:
     """One separator parts a mobile's gaps; two years and a count parted alike are redacted with it."""
     assert redact_text("years 1998 1999 100") == "years [phone]"
-    for text in ("years 1949-1978 300", "1381 2345 6789", "1381 2345-678", "v1.1381 2345 678"):
+    for text in (
+        "years 1949-1978 300",
+        "1381 2345 6789",
+        "1381 2345-678",
+        "v1.1381 2345 678",
+        "1381  2345 678",  # parted unlike: two spaces, then one
+        "1381 \u200b2345 678",
+        "(1381) 2345-678",
+        "1381--2345-678",
+    ):
         assert redact_text(text) == text
 
 
@@ -152,7 +169,7 @@ def test_redaction_takes_linear_time_on_long_adversarial_text() -> None:
         "n = 100_000\n"
         "shapes = ['a-' * n, 'a_' * n + '=x', '%' * 2 * n + '=x', 'a=' * n, 'token=' * n, '%63' * n + '=x',\n"
         "          '138 ' * n, '1\\u200b' * n, '138.1234.' * n, '+86 ' * n, 'x.phone' * n + '=1',\n"
-        '          \'"token":"\' * n]\n'
+        "          '\"token\":\"' * n, '1381 \\u200b' * n, '(1381)  ' * n, '1381--2345- ' * n]\n"
         "for text in shapes:\n"
         "    redact_text(text)\n"
         "print(len(shapes))\n"
@@ -160,4 +177,4 @@ def test_redaction_takes_linear_time_on_long_adversarial_text() -> None:
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    assert done.stdout.strip() == "12"
+    assert done.stdout.strip() == "15"

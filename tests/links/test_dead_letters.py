@@ -24,6 +24,7 @@ from neigou.cli.main import app as cli
 from neigou.kit import dead_letters
 from neigou.kit.db import transaction
 from neigou.kit.settings import get_settings
+from neigou.kit.streams import Entry, StreamWriter, acknowledge
 from neigou.links import claim_stream, click_stream
 from neigou.links.models import CouponClaim, LinkClick
 from neigou.links.stock_gate import StockGate
@@ -92,6 +93,7 @@ def test_a_claim_refused_at_every_delivery_goes_to_the_dead_letters_and_is_repla
     dead_line = next(line for line in err.splitlines() if "stream.entry_dead_lettered" in line)
     assert "[error" in dead_line  # the one error-level line
     assert "reason=ck_coupon_templates_stock" in dead_line
+    assert "stream.dead_letters_piling_up" not in err  # a few letters: no alarm
     for personal in (PHONE, row["customer_ref_hash"], row["customer_ref_masked"]):
         assert personal not in err
     assert _dead_lettered(claim_stream.GROUP) == before + 1
@@ -180,3 +182,91 @@ def test_an_unreadable_click_entry_holds_back_no_other_and_goes_to_the_dead_lett
 )
 def test_the_reason_is_a_stable_code_never_the_message(error: Exception, code: str) -> None:
     assert dead_letters.reason_code(error) == code
+
+
+def _refuse(session: Session, entries: list[Entry]) -> int:
+    raise ValueError("refused")
+
+
+def _refusing_writer(
+    client: redis.Redis, key: str, factory: sessionmaker[Session], name: str
+) -> StreamWriter:
+    writer = StreamWriter(client, key, "refusing", factory, _refuse, name=name)
+    writer.claim_idle_ms = 0  # each drain delivers the pending entry again
+    return writer
+
+
+@pytest.mark.parametrize("stored_by_other", [True, False])
+def test_an_entry_another_consumer_took_over_is_not_dead_lettered(
+    factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    stored_by_other: bool,
+) -> None:
+    """Consumer A's last failure races consumer B's takeover (XAUTOCLAIM once A held the entry past the
+    idle time): B has it now, and may have stored and acknowledged it, so A moves nothing."""
+    key = f"neigou-test:{uuid.uuid4().hex[:8]}:takeover"
+    writer = _refusing_writer(redis_client, key, factory, "a")
+    try:
+        redis_client.xadd(key, {"c": b"{}"})
+        for _ in range(dead_letters.MAX_DELIVERIES - 1):
+            writer.drain_once()
+        counted = dead_letters.deliveries
+
+        def taken_over(client: redis.Redis, key_: str, group: str, entry_id: bytes) -> int:
+            seen = counted(client, key_, group, entry_id)
+            client.xclaim(key_, group, "b", 0, [entry_id], justid=True)  # B takes it over …
+            if stored_by_other:
+                acknowledge(client, key_, group, [entry_id])  # … and stores it
+            return seen
+
+        monkeypatch.setattr(dead_letters, "deliveries", taken_over)
+        writer.drain_once()  # A's last failure
+        assert redis_client.xlen(dead_letters.dead_key(key)) == 0
+        pending: Any = redis_client.xpending_range(key, "refusing", min="-", max="+", count=10)
+        assert [p["consumer"] for p in pending] == ([] if stored_by_other else [b"b"])
+    finally:
+        redis_client.delete(key, dead_letters.dead_key(key))
+
+
+def test_dead_letters_are_never_trimmed_and_a_long_list_is_logged_and_counted(
+    app: FastAPI,
+    *,
+    factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A dead letter is a claim or a reservation its shopper was answered with: past the warning length
+    the oldest is kept (it was once trimmed near 10,000 without a trace) and the operator is told."""
+    del app  # built for its logging set-up
+    key = f"neigou-test:{uuid.uuid4().hex[:8]}:piling"
+    dead = dead_letters.dead_key(key)
+    old_letters = dead_letters.DEAD_WARN_LENGTH + 200
+    try:
+        pipe = redis_client.pipeline(transaction=False)
+        for n in range(old_letters):
+            pipe.xadd(dead, {"n": n})
+        pipe.execute()
+        oldest: Any = redis_client.xrange(dead, count=1)
+        before = REGISTRY.get_sample_value(
+            "neigou_stream_dead_letters_piling_up_total", {"stream": "refusing"}
+        )
+        writer = _refusing_writer(redis_client, key, factory, "a")
+        redis_client.xadd(key, {"c": b"{}"})
+        capfd.readouterr()
+        for _ in range(dead_letters.MAX_DELIVERIES):
+            writer.drain_once()
+        err = capfd.readouterr().err
+        assert redis_client.xlen(dead) == old_letters + 1
+        assert redis_client.xrange(dead, count=1) == oldest  # the oldest letter kept
+        piling = [line for line in err.splitlines() if "stream.dead_letters_piling_up" in line]
+        assert len(piling) == 1
+        assert "[error" in piling[0]
+        assert f"length={old_letters + 1}" in piling[0]
+        after = REGISTRY.get_sample_value(
+            "neigou_stream_dead_letters_piling_up_total", {"stream": "refusing"}
+        )
+        assert (after or 0.0) == (before or 0.0) + 1
+    finally:
+        redis_client.delete(key, dead)

@@ -3,10 +3,16 @@
 An entry whose data makes its store fail (``UNSTORABLE``: a CHECK it breaks, a value its
 column refuses, a field missing) stays pending and is delivered again once idle (XAUTOCLAIM, about once
 a minute). Redis counts its deliveries (XPENDING); at the ``MAX_DELIVERIES``-th failure the entry is
-moved to the stream's dead-letter stream ``<stream>:dead`` (capped near ``DEAD_MAXLEN`` entries),
-acknowledged and deleted from the stream in one MULTI, logged once at error level
-(``stream.entry_dead_lettered``: the stream, the entry's id, the reason's stable code, never its data)
-and counted (``neigou_stream_dead_letters``).
+moved to the stream's dead-letter stream ``<stream>:dead``, acknowledged and deleted from the stream
+in one Lua script (only while the entry is still pending with this consumer: one that took it over
+meanwhile, and maybe stored it, has it now), logged once at error level (``stream.entry_dead_lettered``:
+the stream, the entry's id, the reason's stable code, never its data) and counted
+(``neigou_stream_dead_letters``).
+
+The dead letters are never trimmed: a letter is a claim or a reservation its shopper was already
+answered with. Once a stream holds more than ``DEAD_WARN_LENGTH`` of them, each new one is logged at
+error level (``stream.dead_letters_piling_up``) and counted (``neigou_stream_dead_letters_piling_up``),
+so an operator replays or drops them before Redis runs out of memory.
 
 A dead letter keeps the entry's fields as they were, beside ``dead:id`` (the entry's id in its stream,
 from which the stored row's id is made), ``dead:group``, ``dead:reason`` and ``dead:deliveries``.
@@ -26,7 +32,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.logging import error_summary
-from neigou.kit.metrics import STREAM_DEAD_LETTERS
+from neigou.kit.metrics import STREAM_DEAD_LETTERS, STREAM_DEAD_LETTERS_PILING_UP
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +40,7 @@ log = structlog.get_logger(__name__)
 # cannot be read): a retry of the same entries fails the same way.
 UNSTORABLE = (IntegrityError, DataError, ValueError, KeyError)
 MAX_DELIVERIES = 5
-DEAD_MAXLEN = 10_000
+DEAD_WARN_LENGTH = 10_000
 DEAD_SUFFIX = ":dead"
 # The fields a dead letter carries beside the entry's own (no entry's field starts with ``dead:``).
 ID, GROUP, REASON, DELIVERIES = b"dead:id", b"dead:group", b"dead:reason", b"dead:deliveries"
@@ -42,6 +48,20 @@ _META = (ID, GROUP, REASON, DELIVERIES)
 _PAGE = 100
 # A constraint's name as ``kit.db``'s naming convention writes it (``ck_coupon_templates_stock``).
 _CONSTRAINT = re.compile(r"\b(?:ck|uq|fk|pk)_[a-z0-9_]+\b")
+# The move, atomic: only an entry still pending with this consumer (XPENDING names its owner) is added
+# to the dead letters (never trimmed), acknowledged and deleted; -1 when another consumer took it over
+# (XAUTOCLAIM) or it is no longer pending, else the dead letters' length.
+# KEYS: the stream, its dead letters. ARGV: the group, the consumer, the entry's id, the letter's fields.
+_MOVE = """
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] then
+    return -1
+end
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+return redis.call('XLEN', KEYS[2])
+"""
 
 
 @dataclass(frozen=True)
@@ -91,10 +111,12 @@ def give_up_or_keep(
     entry: tuple[bytes, dict[bytes, bytes]],
     exc: Exception,
     *,
+    consumer: str,
     max_deliveries: int = MAX_DELIVERIES,
 ) -> bool:
     """An entry its store refused: moved to the dead letters once delivered ``max_deliveries`` times
-    (True), else logged and left pending for its next delivery (False)."""
+    (True), else logged and left pending for its next delivery (False). Not moved (False, logged at
+    debug level) when ``consumer`` no longer holds it: another consumer took it over and stores it."""
     entry_id, fields = entry
     reason = reason_code(exc)
     delivered = deliveries(client, key, group, entry_id)
@@ -110,11 +132,12 @@ def give_up_or_keep(
         return False
     letter = {**fields, ID: entry_id, GROUP: group.encode(), REASON: reason.encode()}
     letter[DELIVERIES] = str(delivered).encode()
-    pipe = client.pipeline(transaction=True)
-    pipe.xadd(dead_key(key), letter, maxlen=DEAD_MAXLEN, approximate=True)  # type: ignore[arg-type]
-    pipe.xack(key, group, entry_id)
-    pipe.xdel(key, entry_id)
-    pipe.execute()
+    flat = [part for pair in letter.items() for part in pair]
+    move = client.register_script(_MOVE)
+    length = int(move(keys=[key, dead_key(key)], args=[group, consumer, entry_id, *flat]))
+    if length < 0:
+        log.debug("stream.entry_taken_over", stream=group, entry=entry_id.decode(), consumer=consumer)
+        return False
     STREAM_DEAD_LETTERS.labels(stream=group).inc()
     log.error(
         "stream.entry_dead_lettered",
@@ -124,6 +147,9 @@ def give_up_or_keep(
         deliveries=delivered,
         error=error_summary(exc),
     )
+    if length > DEAD_WARN_LENGTH:
+        STREAM_DEAD_LETTERS_PILING_UP.labels(stream=group).inc()
+        log.error("stream.dead_letters_piling_up", stream=group, length=length, threshold=DEAD_WARN_LENGTH)
     return True
 
 

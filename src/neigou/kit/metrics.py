@@ -91,6 +91,12 @@ STREAM_DEAD_LETTERS = Counter(
     "by consumer group",
     ["stream"],
 )
+STREAM_DEAD_LETTERS_PILING_UP = Counter(
+    "neigou_stream_dead_letters_piling_up",
+    "Entries moved to dead letters that already held more than kit.dead_letters.DEAD_WARN_LENGTH "
+    "(never trimmed: replay or drop them), by consumer group",
+    ["stream"],
+)
 CLICK_BACKLOG = Gauge(
     "neigou_click_backlog",
     "Share-link clicks buffered in memory, not yet handed to the writer",

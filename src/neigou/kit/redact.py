@@ -99,11 +99,13 @@ def redact_params(text: str) -> str:
 # separator (``139.2026 1205``) stays a decimal and a number, and a date (``2026.12.05``) or a version
 # is no three-four-four run.
 #
-# Four-four-three groups (``1381 2345 678``, ``+86 1381-2345-678``) are a mobile too, as ``kit.phones``
-# reads them, when one separator parts both gaps (a space, ``+`` or ``%20``, or one dash, dot or slash
-# with a space at most on each side): two years and a count parted alike (``1998 1999 100``) are
-# redacted with them, better too much than a shopper's number; parted unlike (``1949-1978 300``) they
-# stay. Left unredacted, though ``kit.phones`` reads them as one number: digits of scripts other than
+# Four-four-three groups (``1381 2345 678``, ``+86 1381-2345-678``, ``(1381) 2345 678``) are a mobile
+# too, as ``kit.phones`` reads them, when the same separator parts both gaps, written alike: what parts
+# three-four-four groups (up to three spaces, tabs, dashes, ``+`` or ``%20``, invisible characters
+# beside them or alone: ``1381  2345  678``, ``1381--2345--678``, ``1381\u200b 2345\u200b 678``), or one
+# dot or slash with a space at most on each side; the first group may stand in brackets. Two years and
+# a count parted alike (``1998 1999 100``) are redacted with them, better too much than a shopper's
+# number; parted unlike (``1949-1978 300``, ``1381 2345-678``) they stay. Left unredacted, though ``kit.phones`` reads them as one number: digits of scripts other than
 # these (Devanagari, …), which are not how a number reaches a Chinese shop.
 _ZERO = "[0\uff10\u0660\u06f0]"
 _ONE = "[1\uff11\u0661\u06f1]"
@@ -119,8 +121,9 @@ _PREFIX = rf"{_TEL}(?:(?:{_PLUS}?{_ZERO}{{1,2}}|{_PLUS})?{_CC}_?{_SEP}|[(\uff08]
 _MARK = rf" ?(?P<mark>[{DOTS}]) ?"
 _GROUPS = rf"(?:{_SEP}{_D}{{4}}{_SEP}|{_MARK}{_D}{{4}} ?(?P=mark) ?){_D}{{4}}"
 _MOBILE = rf"{_PREFIX}[(\uff08]?{_ONE}{_THREE_TO_NINE}{_D}[)\uff09]?{_GROUPS}"
-_GAP_443 = rf"(?P<gap>[ \u3000]?[{DASHES}{DOTS}][ \u3000]?|\s|\+|%20)"
-_MOBILE_443 = rf"{_PREFIX}{_ONE}{_THREE_TO_NINE}{_D}{{2}}{_GAP_443}{_D}{{4}}(?P=gap){_D}{{3}}"
+_GAP_443 = rf"(?P<gap>(?!{_D}){_SEP}|[ \u3000]?[{DOTS}][ \u3000]?)"
+_FIRST_443 = rf"(?:{_ONE}{_THREE_TO_NINE}{_D}{{2}}|[(\uff08]{_ONE}{_THREE_TO_NINE}{_D}{{2}}[)\uff09])"
+_MOBILE_443 = rf"{_PREFIX}{_FIRST_443}{_GAP_443}{_D}{{4}}(?P=gap){_D}{{3}}"
 
 # Secrets inside free text, before (``_HEADERS``) and after (``_TEXT``) the query parameters.
 _HEADERS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -72,23 +72,26 @@ def store_each(
     group: str,
     entries: list[Entry],
     store_batch: Callable[[list[Entry]], object],
+    *,
+    consumer: str,
 ) -> None:
     """``store_batch`` (which stores and acknowledges) on the entries together; when their data makes it
     fail (``UNSTORABLE``), on each entry alone, so one bad entry holds back no other. A bad entry is
-    logged and left pending, or moved to the dead letters once delivered too often
-    (``kit.dead_letters.give_up_or_keep``). Other errors (the database away, a deadlock) propagate."""
+    logged and left pending, or moved to the dead letters once delivered too often, only while
+    ``consumer`` still holds it (``kit.dead_letters.give_up_or_keep``). Other errors (the database
+    away, a deadlock) propagate."""
     try:
         store_batch(entries)
         return
     except UNSTORABLE as exc:
         if len(entries) == 1:
-            give_up_or_keep(client, key, group, entries[0], exc)
+            give_up_or_keep(client, key, group, entries[0], exc, consumer=consumer)
             return
     for entry in entries:
         try:
             store_batch([entry])
         except UNSTORABLE as one:
-            give_up_or_keep(client, key, group, entry, one)
+            give_up_or_keep(client, key, group, entry, one, consumer=consumer)
 
 
 def acknowledge(client: redis.Redis, key: str, group: str, ids: list[bytes]) -> None:
@@ -141,7 +144,7 @@ class StreamWriter:
         database away, a deadlock) propagate and the whole batch is retried."""
         if not entries:
             return 0
-        store_each(self.client, self.key, self.group, entries, self._store_batch)
+        store_each(self.client, self.key, self.group, entries, self._store_batch, consumer=self.name)
         return len(entries)
 
     def _store_batch(self, entries: list[Entry]) -> None:

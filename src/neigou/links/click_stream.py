@@ -168,7 +168,7 @@ class StreamConsumer:
         if not entries:
             return 0
         before = self.stored
-        store_each(self.client, self.key, GROUP, entries, self._store_batch)
+        store_each(self.client, self.key, GROUP, entries, self._store_batch, consumer=self.name)
         return self.stored - before
 
     def _store_batch(self, entries: list[Entry]) -> None:
