@@ -34,7 +34,9 @@ def _served(app: FastAPI, route: Any, capfd: pytest.CaptureFixture[str]) -> tupl
     app.add_api_route("/api/v1/broken", route)
     with TestClient(app, raise_server_exceptions=False) as client:
         capfd.readouterr()
-        response = client.get(f"/api/v1/broken?token={PLATFORM_TOKEN}", headers={"Authorization": "Bearer xyz"})
+        response = client.get(
+            f"/api/v1/broken?token={PLATFORM_TOKEN}", headers={"Authorization": "Bearer xyz"}
+        )
     return response, capfd.readouterr().err
 
 

@@ -144,6 +144,17 @@ def refusal(request: Request, status: int, code: str, title: str, detail: Text, 
     return problem(request, status, code, title, detail, **extra)
 
 
+def _failed(request: Request) -> Response:
+    """A failure of ours: on a person's page a page in its language, as every refusal is (problem+json
+    when that page itself cannot be drawn), problem+json elsewhere."""
+    if is_page(request.url.path):
+        try:
+            return error_page(request, 500, "internal_error", N_("Internal error"), _FAILED)
+        except Exception as failed:
+            log.error("request.error_page_failed", path=request.url.path, error=error_summary(failed))
+    return problem(request, 500, "internal_error", N_("Internal error"), _FAILED)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -233,15 +244,4 @@ def install(app: FastAPI) -> None:
         # The error's class and the redacted first line of its message, and its frames: never its whole
         # text (a database error's DETAIL, the statement's bound values) nor its causes' (kit.tracebacks).
         log.error("request.failed", path=request.url.path, error=error_summary(exc), exc_info=exc)
-        if is_page(request.url.path):  # a person's page: a page in its language, as every refusal is
-            try:
-                return error_page(request, 500, "internal_error", N_("Internal error"), _FAILED)
-            except Exception as failed:  # the page itself cannot be drawn: the problem below still can
-                log.error("request.error_page_failed", path=request.url.path, error=error_summary(failed))
-        return problem(
-            request,
-            500,
-            "internal_error",
-            N_("Internal error"),
-            _FAILED,
-        )
+        return _failed(request)
