@@ -10,6 +10,7 @@ finds the database refused it."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -158,6 +159,41 @@ def test_a_retry_the_database_refuses_for_its_request_id_gives_its_units_back(
     assert gate.counts(base)[SKU] == 1
 
 
+def test_a_refused_retrys_give_back_that_redis_fails_comes_back_with_the_batch(
+    redis_app: FastAPI,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis times out when the writer gives a refused retry's units back after its batch committed: the
+    batch is not acknowledged, so its next delivery gives them back (once), instead of leaving them
+    counted for good and the request id pointing at a reservation that does not exist."""
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    first = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    assert first.status_code == 201, first.text
+    runtime, gate, base = _gate(redis_app, event_id)
+    runtime.flush()
+    gate.client.delete(f"{base}:req")  # the request id's record lost
+    assert _reserve(api, operator, event_id, "c1", request_id="order-9").status_code == 201
+    real = ReservationGate.give_back_dropped
+
+    def times_out(self: ReservationGate, *args: Any, **kwargs: Any) -> bool:
+        raise redis.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(ReservationGate, "give_back_dropped", times_out)
+    with pytest.raises(redis.TimeoutError):
+        runtime.flush()
+    assert gate.counts(base)[SKU] == 2
+    monkeypatch.setattr(ReservationGate, "give_back_dropped", real)
+    monkeypatch.setattr(runtime.writer, "claim_idle_ms", 0)  # the batch comes back at once
+    runtime.flush()
+    assert gate.counts(base)[SKU] == 1 == _reserved(factory)
+    assert gate.client.xlen(gate.stream) == 0
+    retried = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    assert (retried.status_code, retried.json()) == (201, first.json())
+
+
 def test_a_reservation_while_the_gate_is_rebuilt_answers_503_to_retry(
     redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
@@ -177,3 +213,25 @@ def test_a_reservation_while_the_gate_is_rebuilt_answers_503_to_retry(
     assert _reserve(api, operator, event_id, "c2").status_code == 201
     runtime.flush()
     assert _reserved(factory) == 2
+
+
+def test_the_wait_for_a_rebuilt_gate_is_bounded_by_the_clock(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seeding that reads a long stream each time it tries (here 0.5 s a try) does not hold the
+    shopper forty tries long: about two seconds, then 503 ``event_busy``."""
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    _, gate, base = _gate(redis_app, event_id)
+    gate.forget(base)
+
+    def slow_scan(self: ReservationGate, event: int, *, page: int = 1000) -> bool:
+        time.sleep(0.5)
+        return True
+
+    monkeypatch.setattr(ReservationGate, "in_stream", slow_scan)
+    started = time.monotonic()
+    busy = _reserve(api, operator, event_id, "c2")
+    assert (busy.status_code, busy.json()["code"]) == (503, "event_busy")
+    assert time.monotonic() - started < 4

@@ -362,3 +362,17 @@ def test_an_import_reads_a_plain_file_as_columns(
     assert (report.imported, report.rows_done, report.finished) == (4, 11, True)
     with factory() as session:
         assert sorted(session.scalars(select(Order.external_id))) == ["N-0", "N-1", "N-2", "N-4"]
+
+
+def test_the_progress_never_goes_back_when_the_row_reader_takes_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The columns read ahead of the orders given; the row reader that takes over counts from the file's
+    top. What the progress bar is told only grows."""
+    rows = _plain(30000) + [_line("BIG", sku=f"S-{n}") for n in range(MAX_ORDER_LINES + 1)] + _plain(20000)
+    path = _file(tmp_path, rows)  # 2.6 MB: the columns read it all ahead before the long order
+    shown: list[int] = []
+    items = list(importer._parsed(path, 1, 0, lambda done, total: shown.append(done)))
+    assert items
+    assert shown == sorted(shown)
+    assert shown[-1] == path.stat().st_size

@@ -10,12 +10,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
 
 from neigou.auth.models import Role
 from neigou.kit.errors import Unavailable
 from neigou.kit.i18n import Message
 from neigou.kit.settings import Settings
 from neigou.web.app import create_app
+from neigou.web.error_pages import _again
 from neigou.web.paths import is_page
 from tests.conftest import TokenMaker, page_client
 from tests.factories import create_member, create_program
@@ -179,3 +181,23 @@ def test_a_shoppers_page_that_cannot_be_shown_now_is_a_503_page_with_retry_after
         )
         assert answer.headers["retry-after"] == str(Unavailable.retry_after)
         assert 'href="/x/held?lang=en" data-testid="try-again">Try again</a>' in text
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "again"),
+    [
+        ("//evil.example/phish", "", "/evil.example/phish"),
+        ("/\\evil.example", "a=1", "/%5Cevil.example?a=1"),  # percent-encoded: a path, not a host
+        ("/e/launch", "lang=en", "/e/launch?lang=en"),
+    ],
+)
+def test_the_try_again_link_stays_on_this_site(path: str, query: str, again: str) -> None:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+    }
+    assert _again(Request(scope)) == again

@@ -15,9 +15,13 @@ _AFTER_COMMIT = "neigou_events_after_commit"
 log = structlog.get_logger(__name__)
 
 
-def after_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run ``action`` once the session's transaction commits (Redis follows the database, never leads)."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+def after_commit(session: Session, action: Callable[[], None], *, redeliver: bool = False) -> None:
+    """Run ``action`` once the session's transaction commits (Redis follows the database, never leads).
+
+    ``redeliver``: the action's failure is raised from the commit once every action ran, for a writer
+    whose work is delivered again until it succeeds (the reservation stream's batch, not acknowledged,
+    comes back: ``dropped``). Otherwise it is logged (below)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append((action, redeliver))
 
 
 @event.listens_for(Session, "after_commit")
@@ -26,11 +30,16 @@ def _committed(session: Session) -> None:
     and the rest still run: the write is done, so raising would only turn a committed answer into a
     500 that says nothing was saved. The gate catches up when the event's state is next seeded from
     the database (docs/events.md)."""
-    for action in session.info.pop(_AFTER_COMMIT, []):
+    raised: Exception | None = None
+    for action, redeliver in session.info.pop(_AFTER_COMMIT, []):
         try:
             action()
         except Exception as exc:
             log.error("events.after_commit_failed", error=error_summary(exc))
+            if redeliver and raised is None:
+                raised = exc
+    if raised is not None:
+        raise raised
 
 
 @event.listens_for(Session, "after_rollback")

@@ -69,5 +69,7 @@ def give_back_refused(session: Session, gate: ReservationGate, skipped: list[dic
                 given_back=given,
             )
 
-    after_commit(session, give_back)
+    # Raised when Redis fails it: the batch is then not acknowledged and comes back, and its entry gives
+    # the units back then (once per reservation id), instead of leaving them counted for good.
+    after_commit(session, give_back, redeliver=True)
     return len(backs)

@@ -41,6 +41,8 @@ from neigou.links.cache import CachedLink
 from neigou.privacy import repository as privacy
 
 SNAPSHOT_TTL_SECONDS = 5.0
+# How long a reservation waits for its event's gate to be seeded before answering 503 ``event_busy``.
+SEED_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +239,9 @@ def _through_gate(
         "rq": asked.request_id,
     }
     terms = Prior.terms(shopper.ref_hash, quantity, item.price_fen, expires, sku)
-    for _ in range(40):
+    # Two seconds at most, by the clock (not a count of tries: one try's seeding may read a long stream).
+    deadline = time.monotonic() + SEED_WAIT_SECONDS
+    while True:
         result = gate.reserve(
             base,
             sku=sku,
@@ -251,7 +255,7 @@ def _through_gate(
             request_id=asked.request_id,
             terms=terms,
         )
-        if result.code != "not_seeded":
+        if result.code != "not_seeded" or time.monotonic() >= deadline:
             break
         if not gate.seed(
             base,

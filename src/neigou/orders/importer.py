@@ -91,11 +91,12 @@ def _parsed(path: Path, program_id: int | None, start: int, progress: Progress |
             read_table(path, LAYOUT, nul_rows="report"), path, program_id=program_id, start=start
         )
         items = iter(table)
+    shown = 0  # never backwards: the row reader taking over from the columns counts from the file's top
     for index, item in enumerate(items):
         yield item
         if progress is not None and index % 1000 == 0:
-            done = read[0] if jsonl else table.bytes_read
-            progress(min(done, total), total)
+            shown = max(shown, min(read[0] if jsonl else table.bytes_read, total))
+            progress(shown, total)
     if progress is not None:
         progress(total, total)
 

@@ -47,7 +47,9 @@ def _again(request: Request) -> str | None:
     if request.method not in {"GET", "HEAD"}:
         return None
     query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
+    # One leading slash: a path such as ``//evil.example/x`` (a shed request is answered before any route
+    # is chosen) would otherwise be a link to another site.
+    return "/" + request.url.path.lstrip("/\\") + (f"?{query}" if query else "")
 
 
 def error_page(
