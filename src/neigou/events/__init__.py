@@ -15,7 +15,7 @@ _AFTER_COMMIT = "neigou_events_after_commit"
 log = structlog.get_logger(__name__)
 
 
-def after_commit(session: Session, action: Callable[[], None]) -> None:
+def after_commit(session: Session, action: Callable[[], object]) -> None:
     """Run ``action`` once the session's transaction commits (Redis follows the database, never leads)."""
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
@@ -24,8 +24,9 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 def _committed(session: Session) -> None:
     """Each action once the database committed. One that fails (Redis timed out or went away) is logged
     and the rest still run: the write is done, so raising would only turn a committed answer into a
-    500 that says nothing was saved. The gate catches up when the event's state is next seeded from
-    the database (docs/events.md)."""
+    500 that says nothing was saved. The gate catches up from the note the write left in Redis before
+    it committed (``gate.note``, swept by the next settlement): the event's state is marked stale and
+    seeded again from the database (docs/events.md)."""
     for action in session.info.pop(_AFTER_COMMIT, []):
         try:
             action()
