@@ -9,17 +9,26 @@ from typing import Any
 
 import pytest
 import redis
+import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import neigou.events
 from neigou.events.gate import ReservationGate
 from neigou.events.models import Invitation
 from neigou.kit import jobs
 from neigou.kit.db import transaction
 from neigou.kit.logging import configure_logging
 from tests.events.test_api import _reserve, _world
+
+
+def _fresh_logging(monkeypatch: Any, module: Any) -> None:
+    """JSON logs, and the module's logger made anew: loggers keep the configuration of their first use,
+    which an earlier test may have made before this one configured JSON."""
+    configure_logging(json=True)
+    monkeypatch.setattr(module, "log", structlog.get_logger(module.__name__))
 
 
 def test_invitations_committed_while_redis_times_out_are_answered(
@@ -40,7 +49,7 @@ def test_invitations_committed_while_redis_times_out_are_answered(
 
         monkeypatch.setattr(ReservationGate, "add_invitations", silent)
         path = f"/api/v1/events/{event}/invitations"
-        configure_logging(json=True)
+        _fresh_logging(monkeypatch, neigou.events)
         capfd.readouterr()
         made = api.post(path, json={"employee_no": "E2", "count": 1}, headers=operator)
         assert made.status_code == 201, made.text
@@ -59,7 +68,7 @@ def test_a_job_the_queue_refuses_after_the_commit_is_logged_not_raised(
             raise redis.TimeoutError("Timeout reading from socket")
 
     monkeypatch.setattr(jobs, "_runner", Refusing())
-    configure_logging(json=True)
+    _fresh_logging(monkeypatch, jobs)
     capfd.readouterr()
     with transaction(factory) as session:
         jobs.defer(session, "kit.purge_job_runs", key="purge-after-commit")

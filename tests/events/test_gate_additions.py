@@ -20,7 +20,6 @@ from neigou.events import gate as gate_module
 from neigou.events import seeds
 from neigou.events.gate import ReservationGate, Seed
 from neigou.kit.clock import utcnow
-from neigou.kit.logging import configure_logging
 from tests.events.builders import add_employees, invite
 from tests.events.test_gate_repairs import _event, _gate, _reserve
 
@@ -35,9 +34,6 @@ def _as_guest(api: TestClient, operator: dict[str, str], event_id: int, customer
 def test_an_addition_redis_failed_after_the_commit_reaches_the_gate_after_the_next_settlement(
     redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch, addition: str
 ) -> None:
-    # The failure is logged: configured as the tests that read the log expect (loggers are cached on
-    # first use).
-    configure_logging(json=True)
     api = TestClient(redis_app)  # no lifespan: the settlement job stores the stream
     event_id = _event(api, operator)
     assert _reserve(api, operator, event_id, "c1").status_code == 201  # the state is seeded
