@@ -82,14 +82,14 @@ def test_units_a_settlement_never_gave_back_come_back_after_the_next_one(
     assert _reserved(factory) == 0
     # Redis still counts the expired units until the next settlement finds the note left behind.
     assert _reserve(api, operator, event_id, "c4").json()["code"] == "sold_out"
-    monkeypatch.setattr(gate_module, "STALE_RETURN_SECONDS", 0, raising=False)
+    monkeypatch.setattr(gate_module, "STALE_NOTE_SECONDS", 0)
     assert redis_app.state.jobs.run("events.settle_holds", key="settle-2", payload={}, at=later)
     _, gate, base = _gate(redis_app, event_id)
     assert not gate.seeded(base)
     again = _reserve(api, operator, event_id, "c4", quantity=2)
     assert again.status_code == 201, again.text
     assert gate.counts(base) == {SKU: 2, "EV-CUP": 0}
-    assert gate.client.hlen(gate.returns) == 0
+    assert gate.client.hlen(gate.notes) == 0
 
 
 def test_a_give_back_after_the_state_was_seeded_again_marks_it_stale(

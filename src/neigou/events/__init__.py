@@ -15,7 +15,7 @@ _AFTER_COMMIT = "neigou_events_after_commit"
 log = structlog.get_logger(__name__)
 
 
-def after_commit(session: Session, action: Callable[[], None], *, redeliver: bool = False) -> None:
+def after_commit(session: Session, action: Callable[[], object], *, redeliver: bool = False) -> None:
     """Run ``action`` once the session's transaction commits (Redis follows the database, never leads).
 
     ``redeliver``: the action's failure is raised from the commit once every action ran, for a writer
@@ -28,8 +28,9 @@ def after_commit(session: Session, action: Callable[[], None], *, redeliver: boo
 def _committed(session: Session) -> None:
     """Each action once the database committed. One that fails (Redis timed out or went away) is logged
     and the rest still run: the write is done, so raising would only turn a committed answer into a
-    500 that says nothing was saved. The gate catches up when the event's state is next seeded from
-    the database (docs/events.md)."""
+    500 that says nothing was saved. The gate catches up from the note the write left in Redis before
+    it committed (``gate.note``, swept by the next settlement): the event's state is marked stale and
+    seeded again from the database (docs/events.md)."""
     raised: Exception | None = None
     for action, redeliver in session.info.pop(_AFTER_COMMIT, []):
         try:

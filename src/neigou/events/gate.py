@@ -10,9 +10,12 @@ and so is a retry under a request id already used (the script keeps each key wit
 
 An event's state is seeded from the database the first time it is seen (``seed``: counters, the
 whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
-a day after the event ends, or until it is marked stale: a settlement of holds whose give-back never
-came (``note_return``, ``give_back``, ``sweep_returns``) drops the seeded marker, and the next
-reservation seeds the state again once the stream holds none of the event's reservations. Keys carry
+a day after the event ends, or until it is marked stale. A write the gate must follow once the
+database commits it (a settlement's give-back, new employees or invitation codes) is noted first
+(``note``); the call after the commit (``give_back``, ``add_employees``, ``add_invitations``) applies it
+only to the state the note was taken in, else marks the state stale, and a note no call ever cleared
+is swept (``sweep_notes``). A stale state has no seeded marker: the next reservation seeds it again
+once the stream holds none of the event's reservations. Keys carry
 the event's creation instant, so a restored or re-numbered database never meets old counters.
 """
 
@@ -29,6 +32,7 @@ from typing import Any
 import redis
 
 from neigou.events.gate_scripts import (
+    ADD_SCRIPT,
     DROPPED_SCRIPT,
     NOTE_SCRIPT,
     REKEY_SCRIPT,
@@ -41,9 +45,9 @@ from neigou.kit.streams import id_from_stream
 # Reservation ids are made from stream ids (``kit.streams.id_from_stream``) counted from this epoch.
 ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEED_LOCK_SECONDS = 30
-# A settlement's note older than this is left behind (``sweep_returns``): a settlement commits and gives
-# its units back within moments of noting them.
-STALE_RETURN_SECONDS = 60
+# A note older than this is left behind (``sweep_notes``): a write commits and reaches the gate within
+# moments of noting it.
+STALE_NOTE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,10 @@ class ReservationGate:
         self._note = client.register_script(NOTE_SCRIPT)
         self._sweep = client.register_script(SWEEP_SCRIPT)
         self._dropped = client.register_script(DROPPED_SCRIPT)
-        self.returns = f"{namespace}:event-returns"  # notes of settlements not yet given back
+        self._add = client.register_script(ADD_SCRIPT)
+        # Notes of committed writes not yet in the gate (``note``): settlements' give-backs and new
+        # employees or invitations. The key keeps the name it had when it held only give-backs.
+        self.notes = f"{namespace}:event-returns"
 
     def base(self, event_id: int, created_at: datetime) -> str:
         """The key prefix of one event incarnation."""
@@ -211,9 +218,9 @@ class ReservationGate:
 
         The database is the truth only once the stream holds none of the event's reservations: none
         can join it while the event is unseeded (the script answers "not seeded"), so the database is
-        read after they all left it (stored). The generation is watched from before that: a
-        settlement's give-back or a sweep that marks the state stale meanwhile fails this seeding,
-        which may have read the database before the settlement committed."""
+        read after they all left it (stored). The generation is watched from before that: a give-back,
+        an addition of employees or invitations or a sweep that marks the state stale meanwhile fails
+        this seeding, which may have read the database before that write committed."""
         lock = f"{base}:seeding"
         if not self.client.set(lock, "1", nx=True, ex=SEED_LOCK_SECONDS):
             return False
@@ -262,23 +269,26 @@ class ReservationGate:
                 return False
             start = "(" + entries[-1][0].decode()
 
-    def add_employees(self, base: str, employee_nos: Iterable[str]) -> None:
-        """Put new whitelist entries into a seeded event (after the database committed them)."""
-        numbers = list(employee_nos)
-        if numbers and self.seeded(base):
-            self.client.sadd(f"{base}:emp", *numbers)
+    def add_employees(self, note: str, employee_nos: Iterable[str]) -> bool:
+        """Put new whitelist entries into the event once the database committed them (``note`` taken
+        before); False when the state was marked stale instead (``ADD_SCRIPT``)."""
+        return self._add_noted(note, "e", ":emp", list(employee_nos))
 
-    def add_invitations(self, base: str, codes: Iterable[str]) -> None:
-        """Put new, unbound invitation codes into a seeded event."""
-        mapping = dict.fromkeys(codes, "")
-        if mapping and self.seeded(base):
-            self.client.hset(f"{base}:inv", mapping=_any(mapping))
+    def add_invitations(self, note: str, codes: Iterable[str]) -> bool:
+        """Put new, unbound invitation codes into the event, as ``add_employees`` does."""
+        return self._add_noted(note, "i", ":inv", list(codes))
 
-    def note_return(self, base: str) -> str:
-        """Note, before the settlement of holds commits, that it will give units back to the event:
-        a note still there later (``sweep_returns``) marks the event's state stale. Returns its field."""
+    def _add_noted(self, note: str, mode: str, key: str, values: list[str]) -> bool:
+        base = note.partition("#")[0]
+        keys = [f"{base}:seeded", f"{base}:gen", self.notes, base + key]
+        return bool(self._add(keys=keys, args=[note, mode, *values]))
+
+    def note(self, base: str) -> str:
+        """Note, before a write the gate must follow commits (a settlement of holds, new employees or
+        invitations), that it will reach the event's state: a note still there later (``sweep_notes``)
+        marks the state stale. Returns its field, for the call after the commit."""
         note = f"{base}#{uuid.uuid4().hex}"
-        self._note(keys=[f"{base}:gen", self.returns], args=[note, int(time.time())])
+        self._note(keys=[f"{base}:gen", self.notes], args=[note, int(time.time())])
         return note
 
     def give_back(self, note: str, units: Iterable[tuple[str, str, int]]) -> bool:
@@ -287,19 +297,20 @@ class ReservationGate:
         base = note.partition("#")[0]
         args: list[str | int] = [note, *(value for triple in units for value in triple)]
         stock, cust, *_, marker, _ = self._keys(base)
-        return bool(self._return(keys=[stock, cust, marker, f"{base}:gen", self.returns], args=args))
+        return bool(self._return(keys=[stock, cust, marker, f"{base}:gen", self.notes], args=args))
 
-    def sweep_returns(self, *, older_than: float | None = None) -> list[str]:
-        """Mark stale every event whose settlement's note is older than ``older_than`` seconds
-        (``STALE_RETURN_SECONDS``): its units never given back; returns those events' key prefixes."""
-        notes: dict[bytes, bytes] = self.client.hgetall(self.returns)  # type: ignore[assignment]
-        cutoff = time.time() - (STALE_RETURN_SECONDS if older_than is None else older_than)
+    def sweep_notes(self, *, older_than: float | None = None) -> list[str]:
+        """Mark stale every event with a note older than ``older_than`` seconds (``STALE_NOTE_SECONDS``):
+        a committed write (units given back, employees or invitations added) that never reached the
+        gate; returns those events' key prefixes."""
+        notes: dict[bytes, bytes] = self.client.hgetall(self.notes)  # type: ignore[assignment]
+        cutoff = time.time() - (STALE_NOTE_SECONDS if older_than is None else older_than)
         swept = []
         for note, value in notes.items():
             if int(value.decode().rpartition("|")[2]) > cutoff:
                 continue
             base = note.decode().partition("#")[0]
-            if self._sweep(keys=[f"{base}:seeded", f"{base}:gen", self.returns], args=[note]):
+            if self._sweep(keys=[f"{base}:seeded", f"{base}:gen", self.notes], args=[note]):
                 swept.append(base)
         return swept
 

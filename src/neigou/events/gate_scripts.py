@@ -85,16 +85,18 @@ local function stale(marker, gen)
   if redis.call('TTL', gen) < 0 then redis.call('EXPIRE', gen, 172800) end
 end
 """
-# Before the settlement of holds commits: KEYS generation, returns hash; ARGV field (base#token), now.
-# The field holds the generation it was noted in and when.
+# Before a write the gate must follow commits (a settlement of holds, new employees or invitations):
+# KEYS generation, notes hash; ARGV field (base#token), now. The field holds the generation it was
+# noted in and when.
 NOTE_SCRIPT = """
 redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. ARGV[2])
 return 1
 """
-# After it committed: KEYS stock, customers, seeded marker, generation, returns hash; ARGV field, then
-# (sku, customer, units) triples. The units are given back only when the note is there, in the
-# generation it was noted in, and the event seeded; else the state may or may not hold the settlement
-# (seeded again meanwhile, or being seeded) and is marked stale. Returns 1 given back, 0 marked stale.
+# After the settlement committed: KEYS stock, customers, seeded marker, generation, notes hash; ARGV
+# field, then (sku, customer, units) triples. The units are given back only when the note is there, in
+# the generation it was noted in, and the event seeded; else the state may or may not hold the
+# settlement (seeded again meanwhile, or being seeded) and is marked stale. Returns 1 given back, 0
+# marked stale.
 RETURN_SCRIPT = (
     APPLY
     + STALE
@@ -110,8 +112,30 @@ apply(2)
 return 1
 """
 )
-# A note left behind (the process died after the commit, Redis failed the give-back, or the commit
-# failed): KEYS seeded marker, generation, returns hash; ARGV field. Stale, unless handled meanwhile.
+# After new employees or invitation codes committed: KEYS seeded marker, generation, notes hash, the
+# whitelist set or the invitations hash; ARGV field, mode ("e" employees, "i" codes), then the employee
+# numbers or codes. Added only when the note is there, in the generation it was noted in, and the event
+# seeded; else a seeding may have read the database before the commit (under way, or done meanwhile)
+# and the state is marked stale: the seeding under way fails its WATCH, the next one reads them.
+# Returns 1 added, 0 marked stale.
+ADD_SCRIPT = (
+    STALE
+    + """
+local noted = redis.call('HGET', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+local gen = redis.call('GET', KEYS[2]) or '0'
+if not noted or string.match(noted, '^[^|]*') ~= gen or redis.call('EXISTS', KEYS[1]) == 0 then
+  stale(KEYS[1], KEYS[2])
+  return 0
+end
+for i = 3, #ARGV do
+  if ARGV[2] == 'e' then redis.call('SADD', KEYS[4], ARGV[i]) else redis.call('HSETNX', KEYS[4], ARGV[i], '') end
+end
+return 1
+"""
+)
+# A note left behind (the process died after the commit, Redis failed the call after it, or the commit
+# failed): KEYS seeded marker, generation, notes hash; ARGV field. Stale, unless handled meanwhile.
 SWEEP_SCRIPT = (
     STALE
     + """

@@ -89,9 +89,9 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         )
 
         # Noted before the commit: a note never followed by its give-back (Redis failed it, the process
-        # died) is found by the next settlement (``gate.sweep_returns``), which marks the event's state
+        # died) is found by the next settlement (``gate.sweep_notes``), which marks the event's state
         # stale so that it is seeded again from the database.
-        notes = {event_id: gate.note_return(gate.base(event_id, created[event_id])) for event_id in by_event}
+        notes = {event_id: gate.note(gate.base(event_id, created[event_id])) for event_id in by_event}
 
         def give_back() -> None:
             for event_id, units in by_event.items():
@@ -110,7 +110,7 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
     With Redis the stream of reservations is stored first, batch by batch on another connection, so
     the job's key is committed before (``own_transactions``: on SQLite it would hold the write lock the
     batches wait for); then every event whose earlier settlement never gave its units back to the gate
-    is marked stale (``gate.sweep_returns``: seeded again from the database by its next reservation);
+    is marked stale (``gate.sweep_notes``: seeded again from the database by its next reservation);
     the settlement then commits while the gate's client is open, which gives the expired units back to
     the gate after the commit."""
     settings = settings_of(session)
@@ -122,7 +122,7 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
         gate = ReservationGate(client, namespace(settings.database_url))
         factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
         ReservationWriter(client, gate.stream, factory, name="scheduled-settle").drain()
-        for base in gate.sweep_returns():
+        for base in gate.sweep_notes():
             event_id = int(base.rpartition(":event:")[2].partition(":")[0])
             log.warning("events.gate_marked_stale", event_id=event_id)
         settle_holds(session, at=at, gate=gate)

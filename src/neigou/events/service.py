@@ -158,8 +158,10 @@ def add_employees(
     )
     new = [str(row[0]) for row in added]
     if gate is not None and new:
-        base = gate.base(event.id, event.created_at)
-        after_commit(session, lambda: gate.add_employees(base, new))
+        # Noted before the commit (Redis down fails the request, nothing committed): a note the call
+        # after the commit never cleared marks the event's state stale (``gate.sweep_notes``).
+        note = gate.note(gate.base(event.id, event.created_at))
+        after_commit(session, lambda: gate.add_employees(note, new))
     audit.record(
         session,
         actor=actor,
@@ -277,8 +279,8 @@ def _issue(
     )
     session.flush()
     if gate is not None:
-        base = gate.base(event.id, event.created_at)
-        after_commit(session, lambda: gate.add_invitations(base, codes))
+        note = gate.note(gate.base(event.id, event.created_at))  # as ``add_employees`` does
+        after_commit(session, lambda: gate.add_invitations(note, codes))
     audit.record(
         session,
         actor=actor,

@@ -1,0 +1,107 @@
+"""New employees and invitation codes reach the gate's seeded state, also when Redis fails after the
+commit or the state is being seeded when they commit.
+
+Each addition is noted in Redis before it commits; after the commit the gate adds it only to the state
+the note was taken in, else marks the state stale (a seeding under way fails and reads the database
+again). A note the call after the commit never cleared is swept by the next settlement, which marks
+the state stale: the next reservation seeds it again from the database, which holds the additions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from neigou.events import gate as gate_module
+from neigou.events import seeds
+from neigou.events.gate import ReservationGate, Seed
+from neigou.kit.clock import utcnow
+from tests.events.builders import add_employees, invite
+from tests.events.test_gate_repairs import _event, _gate, _reserve
+
+E2 = [{"employee_no": "E2", "name": "员工二"}]
+
+
+def _as_guest(api: TestClient, operator: dict[str, str], event_id: int, customer: str, code: str) -> Any:
+    return _reserve(api, operator, event_id, customer, employee_no=None, invitation_code=code)
+
+
+@pytest.mark.parametrize("addition", ["employees", "invitations"])
+def test_an_addition_redis_failed_after_the_commit_reaches_the_gate_after_the_next_settlement(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch, addition: str
+) -> None:
+    api = TestClient(redis_app)  # no lifespan: the settlement job stores the stream
+    event_id = _event(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201  # the state is seeded
+
+    def broken(self: ReservationGate, note: str, values: Any) -> bool:
+        raise redis.ConnectionError("Connection refused")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ReservationGate, "add_employees", broken)
+        patched.setattr(ReservationGate, "add_invitations", broken)
+        if addition == "employees":
+            assert add_employees(api, operator, event_id, E2) == 1
+        else:
+            (code,) = invite(api, operator, event_id, "E1", 1)
+
+    def attempt() -> Any:
+        if addition == "employees":
+            return _reserve(api, operator, event_id, "c2", employee_no="E2")
+        return _as_guest(api, operator, event_id, "c2", code)
+
+    assert attempt().json()["code"] == "not_invited"  # until the next settlement finds the note
+    monkeypatch.setattr(gate_module, "STALE_NOTE_SECONDS", 0, raising=False)
+    later = utcnow() + timedelta(seconds=1)
+    assert redis_app.state.jobs.run("events.settle_holds", key="settle-1", payload={}, at=later)
+    _, gate, base = _gate(redis_app, event_id)
+    assert not gate.seeded(base)
+    reserved = attempt()
+    assert reserved.status_code == 201, reserved.text
+    assert gate.client.hlen(gate.notes) == 0
+
+
+def test_additions_while_the_state_is_seeded_reach_it(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    seed_state = seeds.seed_state
+    added: list[str] = []
+
+    def added_after_the_read(session: Any, event: int) -> Seed:
+        # The seeding read the database; the additions commit before it writes the state.
+        seed = seed_state(session, event)
+        if not added:
+            assert add_employees(api, operator, event_id, E2) == 1
+            added.extend(invite(api, operator, event_id, "E1", 1))
+        return seed
+
+    monkeypatch.setattr(seeds, "seed_state", added_after_the_read)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201  # seeds the state
+    _, gate, base = _gate(redis_app, event_id)
+    assert gate.seeded(base)
+    assert gate.client.sismember(f"{base}:emp", "E2")
+    assert gate.client.hget(f"{base}:inv", added[0]) == b""
+    assert _reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
+    assert _as_guest(api, operator, event_id, "c3", added[0]).status_code == 201
+    assert gate.client.hlen(gate.notes) == 0
+
+
+def test_additions_to_a_seeded_state_are_there_at_once(redis_app: FastAPI, operator: dict[str, str]) -> None:
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    _, gate, base = _gate(redis_app, event_id)
+    generation = gate.client.get(f"{base}:gen")
+    assert add_employees(api, operator, event_id, E2) == 1
+    (code,) = invite(api, operator, event_id, "E1", 1)
+    assert gate.client.get(f"{base}:gen") == generation  # not marked stale
+    assert gate.seeded(base)
+    assert _reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
+    assert _as_guest(api, operator, event_id, "c3", code).status_code == 201
+    assert gate.client.hlen(gate.notes) == 0
