@@ -15,11 +15,13 @@ import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import gate as gate_module
-from neigou.events import seeds
+from neigou.events import seeds, service
 from neigou.events.gate import ReservationGate, Seed
 from neigou.kit.clock import utcnow
+from tests.conftest import TEST_ACTOR
 from tests.events.builders import add_employees, invite
 from tests.events.test_gate_repairs import _event, _gate, _reserve
 
@@ -105,3 +107,30 @@ def test_additions_to_a_seeded_state_are_there_at_once(redis_app: FastAPI, opera
     assert _reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
     assert _as_guest(api, operator, event_id, "c3", code).status_code == 201
     assert gate.client.hlen(gate.notes) == 0
+
+
+def test_keyed_invitations_reach_the_gate_only_once_the_request_commits(
+    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Issued under a request id, the codes are written in a savepoint: its release is no commit. The
+    gate learns the codes after the request's own commit, and never when the request rolls back (its
+    note is left for the sweep)."""
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201  # seeded
+    _, gate, base = _gate(redis_app, event_id)
+    for outcome in ("rollback", "commit"):
+        with factory() as session:
+            (code,) = service.issue_invitations(
+                session,
+                event_id=event_id,
+                employee_no="E1",
+                count=1,
+                actor=TEST_ACTOR,
+                at=utcnow(),
+                gate=gate,
+                request_id=f"k-{outcome}",
+            )
+            assert not gate.client.hexists(f"{base}:inv", code)  # not before the database committed
+            session.commit() if outcome == "commit" else session.rollback()
+        assert gate.client.hexists(f"{base}:inv", code) == (outcome == "commit")

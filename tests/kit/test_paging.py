@@ -33,17 +33,17 @@ def _app() -> FastAPI:
     app = FastAPI()
     install(app)
 
-    @app.get("/rows")
+    @app.get("/api/v1/rows")
     def rows(page: PageDep) -> list[int]:
         page.answer(len(ROWS))
         return ROWS[page.offset : page.offset + page.limit]
 
-    @app.get("/board")
+    @app.get("/api/v1/board")
     def board(page: Annotated[PageQuery, Depends(paging(3))], kind: str = "all") -> dict[str, object]:
         page.answer(len(ROWS))
         return {"kind": kind, "limit": page.limit, "rows": ROWS[page.offset : page.offset + page.limit]}
 
-    @app.get("/log")
+    @app.get("/api/v1/log")
     def log(cursor: CursorDep) -> list[int]:
         older = [r for r in reversed(ROWS) if cursor.before_id is None or r < cursor.before_id]
         shown = older[: cursor.limit]
@@ -60,22 +60,24 @@ def api() -> Iterator[TestClient]:
 
 
 def test_defaults_answer_the_total_and_no_next_link_when_all_fit(api: TestClient) -> None:
-    response = api.get("/rows")
+    response = api.get("/api/v1/rows")
     assert response.json() == ROWS
     assert response.headers["x-total-count"] == "7"
     assert "link" not in response.headers
 
 
 def test_next_link_keeps_the_query_and_moves_the_offset(api: TestClient) -> None:
-    response = api.get("/board?kind=top&limit=3")
+    response = api.get("/api/v1/board?kind=top&limit=3")
     assert response.json() == {"kind": "top", "limit": 3, "rows": [1, 2, 3]}
-    assert response.headers["link"] == '<http://testserver/board?kind=top&limit=3&offset=3>; rel="next"'
-    assert api.get("/board").json()["limit"] == 3  # the endpoint's own default
+    assert (
+        response.headers["link"] == '<http://testserver/api/v1/board?kind=top&limit=3&offset=3>; rel="next"'
+    )
+    assert api.get("/api/v1/board").json()["limit"] == 3  # the endpoint's own default
 
 
 def test_walking_the_links_reads_every_row_once_and_the_last_page_has_no_link(api: TestClient) -> None:
     seen: list[int] = []
-    url: str | None = "/rows?limit=3"
+    url: str | None = "/api/v1/rows?limit=3"
     pages = 0
     while url is not None:
         response = api.get(url)
@@ -88,10 +90,10 @@ def test_walking_the_links_reads_every_row_once_and_the_last_page_has_no_link(ap
 
 
 def test_exact_last_page_has_no_link(api: TestClient) -> None:
-    response = api.get("/rows?limit=7")
+    response = api.get("/api/v1/rows?limit=7")
     assert (len(response.json()), response.headers.get("link")) == (7, None)
-    assert api.get("/rows?limit=6").headers["link"].endswith('offset=6>; rel="next"')
-    past = api.get("/rows?offset=50")
+    assert api.get("/api/v1/rows?limit=6").headers["link"].endswith('offset=6>; rel="next"')
+    past = api.get("/api/v1/rows?offset=50")
     assert (past.json(), past.headers["x-total-count"], past.headers.get("link")) == ([], "7", None)
 
 
@@ -109,25 +111,25 @@ def test_exact_last_page_has_no_link(api: TestClient) -> None:
     ],
 )
 def test_bad_paging_values_are_validation_problems(api: TestClient, query: str) -> None:
-    response = api.get(f"/rows?{query}")
+    response = api.get(f"/api/v1/rows?{query}")
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "validation_error"
 
 
 def test_limit_bounds(api: TestClient) -> None:
-    assert api.get("/rows?limit=1").json() == [1]
-    assert api.get("/rows?limit=500").status_code == 200
+    assert api.get("/api/v1/rows?limit=1").json() == [1]
+    assert api.get("/api/v1/rows?limit=500").status_code == 200
 
 
 def test_cursor_pages_walk_older_rows(api: TestClient) -> None:
-    first = api.get("/log?limit=3")
+    first = api.get("/api/v1/log?limit=3")
     assert (first.json(), first.headers["x-total-count"]) == ([7, 6, 5], "7")
-    assert first.headers["link"] == '<http://testserver/log?limit=3&before_id=5>; rel="next"'
-    last = api.get("/log?limit=3&before_id=2")
+    assert first.headers["link"] == '<http://testserver/api/v1/log?limit=3&before_id=5>; rel="next"'
+    last = api.get("/api/v1/log?limit=3&before_id=2")
     assert (last.json(), last.headers.get("link")) == ([1], None)
     for bad in ("before_id=0", f"before_id={2**63}", "before_id=x"):
-        assert api.get(f"/log?{bad}").json()["code"] == "validation_error"
+        assert api.get(f"/api/v1/log?{bad}").json()["code"] == "validation_error"
 
 
 def test_counts_and_pages_in_sql(factory: sessionmaker[Session]) -> None:

@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from neigou.kit import commit_hooks
 from neigou.kit.tracebacks import error_summary
 
 _AFTER_COMMIT = "neigou_events_after_commit"
@@ -21,7 +22,7 @@ def after_commit(session: Session, action: Callable[[], object], *, redeliver: b
     ``redeliver``: the action's failure is raised from the commit once every action ran, for a writer
     whose work is delivered again until it succeeds (the reservation stream's batch, not acknowledged,
     comes back: ``dropped``). Otherwise it is logged (below)."""
-    session.info.setdefault(_AFTER_COMMIT, []).append((action, redeliver))
+    commit_hooks.add(session, _AFTER_COMMIT, (action, redeliver))
 
 
 @event.listens_for(Session, "after_commit")
@@ -31,8 +32,11 @@ def _committed(session: Session) -> None:
     500 that says nothing was saved. The gate catches up from the note the write left in Redis before
     it committed (``gate.note``, swept by the next settlement): the event's state is marked stale and
     seeded again from the database (docs/events.md)."""
+    actions = commit_hooks.released(session, _AFTER_COMMIT)
+    if actions is None:  # a savepoint released: its actions wait for the outermost commit
+        return
     raised: Exception | None = None
-    for action, redeliver in session.info.pop(_AFTER_COMMIT, []):
+    for action, redeliver in actions:
         try:
             action()
         except Exception as exc:
@@ -45,4 +49,4 @@ def _committed(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+    commit_hooks.rolled_back(session, _AFTER_COMMIT)  # the rolled-back transaction's own actions

@@ -31,6 +31,7 @@ from sqlalchemy import String, delete, event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from neigou.kit import commit_hooks
 from neigou.kit.clock import utcnow
 from neigou.kit.db import Base, UTCDateTime
 from neigou.kit.logging import error_summary
@@ -96,7 +97,7 @@ def defer(session: Session, name: str, *, key: str, payload: dict[str, Any] | No
     """Queue job ``name`` once ``session`` commits; nothing is queued if it rolls back."""
     if name not in REGISTRY:
         raise KeyError(f"unknown job {name!r}")
-    session.info.setdefault(_PENDING, []).append((name, key, payload or {}))
+    commit_hooks.add(session, _PENDING, (name, key, payload or {}))
 
 
 class _InProcessConsumer(Consumer):  # type: ignore[misc]
@@ -246,7 +247,9 @@ def _enqueue_after_commit(session: Session) -> None:
     logged and the rest still go: the write is done, and raising here would answer a committed request
     with a 500 that says nothing was saved. Every deferred job has a scheduled run that picks up what
     its queued run would have done (webhook, alert and delivery retries run every minute)."""
-    pending = session.info.pop(_PENDING, [])
+    pending = commit_hooks.released(session, _PENDING)
+    if pending is None:  # a savepoint released: its jobs wait for the outermost commit
+        return
     for name, key, payload in pending:
         try:
             current_runner().enqueue(name, key, payload)
@@ -256,4 +259,4 @@ def _enqueue_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    commit_hooks.rolled_back(session, _PENDING)  # the rolled-back transaction's own jobs

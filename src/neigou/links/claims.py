@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
+from neigou.kit import commit_hooks
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
@@ -210,7 +211,7 @@ def claim_coupon(
             ) from exc
         raise
     if gate is not None and keys is not None:
-        session.info.setdefault(_GATE_UNDO, []).append((gate, keys))
+        commit_hooks.add(session, _GATE_UNDO, (gate, keys))
     # The visitor's earlier clicks and the claim are touches of one batch: under the locked model the
     # earliest of them binds for good.
     touches = (
@@ -339,10 +340,10 @@ def _through_gate(
 
 @event.listens_for(Session, "after_commit")
 def _gate_kept(session: Session) -> None:
-    session.info.pop(_GATE_UNDO, None)
+    commit_hooks.released(session, _GATE_UNDO)  # kept once the outermost transaction commits
 
 
 @event.listens_for(Session, "after_rollback")
 def _gate_given_back(session: Session) -> None:
-    for gate, keys in session.info.pop(_GATE_UNDO, []):
+    for gate, keys in commit_hooks.rolled_back(session, _GATE_UNDO):  # the rolled-back claims' own units
         gate.release(keys)
