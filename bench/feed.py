@@ -28,6 +28,7 @@ from scratch import scratch_postgres
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from neigou.feed import posts as posts_module
 from neigou.feed.models import Slot
 from neigou.feed.posts import create_posts
 from neigou.feed.service import feed_items
@@ -175,6 +176,10 @@ def run(*, campaigns: int, links: int, clicks: int, orders: int) -> None:
                     )
                     session.rollback()
                 return None
+
+            # The generated world lives on its day: posts are built from the feed at the later of their
+            # time and now (a past time means now), so the posts' clock reads that day.
+            posts_module.utcnow = lambda: AT  # type: ignore[attr-defined]
 
             def posts() -> object:
                 with factory() as session:
