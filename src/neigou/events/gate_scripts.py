@@ -85,6 +85,23 @@ local function stale(marker, gen)
   if redis.call('TTL', gen) < 0 then redis.call('EXPIRE', gen, 172800) end
 end
 """
+# The note check after a commit (RETURN_SCRIPT, ADD_SCRIPT): the note is taken off; true when it was
+# there, in the current generation, on a seeded state; else the state is marked stale and false.
+NOTED = (
+    STALE
+    + """
+local function noted_here(marker, gen_key, notes, field)
+  local noted = redis.call('HGET', notes, field)
+  redis.call('HDEL', notes, field)
+  local gen = redis.call('GET', gen_key) or '0'
+  if not noted or string.match(noted, '^[^|]*') ~= gen or redis.call('EXISTS', marker) == 0 then
+    stale(marker, gen_key)
+    return false
+  end
+  return true
+end
+"""
+)
 # Before a write the gate must follow commits (a settlement of holds, new employees or invitations):
 # KEYS generation, notes hash; ARGV field (base#token), now. The field holds the generation it was
 # noted in and when.
@@ -99,15 +116,9 @@ return 1
 # marked stale.
 RETURN_SCRIPT = (
     APPLY
-    + STALE
+    + NOTED
     + """
-local noted = redis.call('HGET', KEYS[5], ARGV[1])
-redis.call('HDEL', KEYS[5], ARGV[1])
-local gen = redis.call('GET', KEYS[4]) or '0'
-if not noted or string.match(noted, '^[^|]*') ~= gen or redis.call('EXISTS', KEYS[3]) == 0 then
-  stale(KEYS[3], KEYS[4])
-  return 0
-end
+if not noted_here(KEYS[3], KEYS[4], KEYS[5], ARGV[1]) then return 0 end
 apply(2)
 return 1
 """
@@ -119,15 +130,9 @@ return 1
 # and the state is marked stale: the seeding under way fails its WATCH, the next one reads them.
 # Returns 1 added, 0 marked stale.
 ADD_SCRIPT = (
-    STALE
+    NOTED
     + """
-local noted = redis.call('HGET', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-local gen = redis.call('GET', KEYS[2]) or '0'
-if not noted or string.match(noted, '^[^|]*') ~= gen or redis.call('EXISTS', KEYS[1]) == 0 then
-  stale(KEYS[1], KEYS[2])
-  return 0
-end
+if not noted_here(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) then return 0 end
 for i = 3, #ARGV do
   if ARGV[2] == 'e' then redis.call('SADD', KEYS[4], ARGV[i]) else redis.call('HSETNX', KEYS[4], ARGV[i], '') end
 end
