@@ -56,10 +56,18 @@ class Order(Base):
         # neither, so these two hold only the orders that do (an import pays for no empty entry).
         Index("ix_orders_group_paid", "group_id", "paid_at", **_only_set("group_id")),
         Index("ix_orders_event_member", "event_id", "member_id", **_only_set("event_id")),
-        Index("ix_orders_program_link", "program_id", "link_code"),  # orders per post and per campaign
+        # Orders per post and per campaign: every read asks for a link's orders (migration 0035).
+        Index("ix_orders_program_link", "program_id", "link_code", **_only_set("link_code")),
         # State first: the unique (program_id, external_id) index stays the only one led by program_id,
-        # so duplicate checks never scan a whole program even before statistics exist.
-        Index("ix_orders_state_completed", "commission_state", "completed_at", "program_id"),
+        # so duplicate checks never scan a whole program even before statistics exist. The settlement
+        # reads completed orders only: a paid order has no entry until it completes (migration 0035).
+        Index(
+            "ix_orders_state_completed",
+            "commission_state",
+            "completed_at",
+            "program_id",
+            **_only_set("completed_at"),
+        ),
         CheckConstraint("paid_fen >= 0 AND refunded_fen >= 0 AND refunded_fen <= paid_fen", name="amounts"),
     )
 

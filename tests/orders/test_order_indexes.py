@@ -1,0 +1,45 @@
+"""The orders' partial indexes (migration 0035) hold only the orders their reads ask for, and those
+reads still use them: the settlement's choice of completed orders and a link's orders."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+
+_SETTLEMENT = (
+    "SELECT id FROM orders WHERE program_id = :program AND commission_state = :state "
+    "AND completed_at <= :cutoff ORDER BY id"
+)
+_LINK = "SELECT count(*) FROM orders WHERE program_id = :program AND link_code = :code"
+_PARAMS = {"program": 1, "state": "frozen", "cutoff": "2026-12-01T00:00:00+00:00", "code": "abc"}
+
+
+def _plan(engine: Engine, query: str) -> str:
+    """The plan of ``query`` with sequential scans ruled out where the database allows it."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET enable_seqscan = off"))
+            rows = conn.execute(text(f"EXPLAIN {query}"), _PARAMS).scalars().all()
+        else:
+            rows = [r[-1] for r in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"), _PARAMS)]
+        conn.rollback()
+    return "\n".join(str(r) for r in rows)
+
+
+def _definition(engine: Engine, name: str) -> str:
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            found = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name})
+        else:
+            found = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name})
+        return str(found.scalar_one())
+
+
+def test_an_order_not_completed_or_without_a_link_has_no_entry_in_their_indexes(engine: Engine) -> None:
+    assert "completed_at IS NOT NULL" in _definition(engine, "ix_orders_state_completed")
+    assert "link_code IS NOT NULL" in _definition(engine, "ix_orders_program_link")
+
+
+def test_the_settlement_and_a_links_orders_still_read_their_indexes(engine: Engine) -> None:
+    assert "ix_orders_state_completed" in _plan(engine, _SETTLEMENT)
+    assert "ix_orders_program_link" in _plan(engine, _LINK)
