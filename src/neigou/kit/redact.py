@@ -156,7 +156,7 @@ def _phone(found: re.Match[str]) -> str:
     """The marker for a run of digit groups that can be a mobile; the run as written when it is three
     groups of a column of numbers: a tab or a wider space parts its last two groups, and the same white
     space parts it from a further group of digits before or after it (``1500  2000  300  450``,
-    ``fen\t100\t1500\t2000\t300``). Such a column holds more than a mobile's eleven digits."""
+    ``fen\\t100\\t1500\\t2000\\t300``). Such a column holds more than a mobile's eleven digits."""
     run = found.group()
     last = _LAST_GAP.search(run)
     if last is None or (len(last.group(1)) < 2 and "\t" not in last.group(1)):
