@@ -65,7 +65,8 @@ def test_cli_imports_csv_with_a_row_error_report(
     assert "imported 5 orders, 0 already there, 2 refused" in result.output
     assert report.read_text().splitlines()[1:] == [
         "9,BAD-1,unknown_sku,Unknown sku NO-SUCH-SKU.",
-        "10,BAD-2,parse_error,Invalid isoformat string: 'not-a-date'.",
+        "10,BAD-2,parse_error,Row 10: paid_at must be an ISO 8601 time written as text like "
+        "2026-03-01T12:00:00+08:00.",
     ]
     # 5 × 400 seller commission, plus 2 × (5000 × 25% × 20%) = 2 × 250 on the YD-TEE lines
     assert balance(client, operator, w.seller)["pending_fen"] == 5 * 400 + 2 * 250

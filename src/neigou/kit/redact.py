@@ -103,9 +103,13 @@ def redact_params(text: str) -> str:
 # too, as ``kit.phones`` reads them, when the same separator parts both gaps, written alike: what parts
 # three-four-four groups (up to three spaces, tabs, dashes, ``+`` or ``%20``, invisible characters
 # beside them or alone: ``1381  2345  678``, ``1381--2345--678``, ``1381\u200b 2345\u200b 678``), or one
-# dot or slash with a space at most on each side; the first group may stand in brackets. Two years and
+# dot or slash with a space at most on each side; the first group may stand in brackets, and then its
+# closing bracket is its gap, the other one free (``(1381)2345678``, ``(1381)2345 678``). Two years and
 # a count parted alike (``1998 1999 100``) are redacted with them, better too much than a shopper's
-# number; parted unlike (``1949-1978 300``, ``1381 2345-678``) they stay. Left unredacted, though ``kit.phones`` reads them as one number: digits of scripts other than
+# number; parted unlike (``1949-1978 300``, ``1381 2345-678``) they stay. So do three groups of a
+# column of numbers (a tab or a wider space parting them and a further group: ``1500  2000  300  450``),
+# more than a mobile's eleven digits (:func:`_phone`); a run whose digits are no mobile's (``10…``,
+# ``12…``) is never one. Left unredacted, though ``kit.phones`` reads them as one number: digits of scripts other than
 # these (Devanagari, …), which are not how a number reaches a Chinese shop.
 _ZERO = "[0\uff10\u0660\u06f0]"
 _ONE = "[1\uff11\u0661\u06f1]"
@@ -121,9 +125,13 @@ _PREFIX = rf"{_TEL}(?:(?:{_PLUS}?{_ZERO}{{1,2}}|{_PLUS})?{_CC}_?{_SEP}|[(\uff08]
 _MARK = rf" ?(?P<mark>[{DOTS}]) ?"
 _GROUPS = rf"(?:{_SEP}{_D}{{4}}{_SEP}|{_MARK}{_D}{{4}} ?(?P=mark) ?){_D}{{4}}"
 _MOBILE = rf"{_PREFIX}[(\uff08]?{_ONE}{_THREE_TO_NINE}{_D}[)\uff09]?{_GROUPS}"
-_GAP_443 = rf"(?P<gap>(?!{_D}){_SEP}|[ \u3000]?[{DOTS}][ \u3000]?)"
+_ONE_GAP = rf"(?:(?!{_D}){_SEP}|[ \u3000]?[{DOTS}][ \u3000]?)"
+_GAP_443 = rf"(?P<gap>{_ONE_GAP})"
 _FIRST_443 = rf"(?:{_ONE}{_THREE_TO_NINE}{_D}{{2}}|[(\uff08]{_ONE}{_THREE_TO_NINE}{_D}{{2}}[)\uff09])"
-_MOBILE_443 = rf"{_PREFIX}{_FIRST_443}{_GAP_443}{_D}{{4}}(?P=gap){_D}{{3}}"
+_MOBILE_443 = (
+    rf"{_PREFIX}(?:{_FIRST_443}{_GAP_443}{_D}{{4}}(?P=gap){_D}{{3}}"
+    rf"|[(\uff08]{_ONE}{_THREE_TO_NINE}{_D}{{2}}[)\uff09]{_D}{{4}}{_ONE_GAP}?{_D}{{3}})"
+)
 
 # Secrets inside free text, before (``_HEADERS``) and after (``_TEXT``) the query parameters.
 _HEADERS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -137,9 +145,27 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + REDACTED),
     # API tokens and sign-in codes (``kit.ids.new_token``) wherever they stand: a lookup's KeyError, a path.
     (re.compile(r"\b(ng[tc])_[A-Za-z0-9_-]{8,}"), r"\1_" + REDACTED),
-    # not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
-    (re.compile(rf"(?<![\d.])(?:{_MOBILE}|{_MOBILE_443})(?!\d|\.\d)"), PHONE),
 )
+# not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
+_PHONE = re.compile(rf"(?<![\d.])(?:{_MOBILE}|{_MOBILE_443})(?!\d|\.\d)")
+# The white space before a run's last group, and the digit that ends it.
+_LAST_GAP = re.compile(r"(\s+)\d+\Z")
+
+
+def _phone(found: re.Match[str]) -> str:
+    """The marker for a run of digit groups that can be a mobile; the run as written when it is three
+    groups of a column of numbers: a tab or a wider space parts its last two groups, and the same white
+    space parts it from a further group of digits before or after it (``1500  2000  300  450``,
+    ``fen\\t100\\t1500\\t2000\\t300``). Such a column holds more than a mobile's eleven digits."""
+    run = found.group()
+    last = _LAST_GAP.search(run)
+    if last is None or (len(last.group(1)) < 2 and "\t" not in last.group(1)):
+        return PHONE
+    gap, text, start, end = last.group(1), found.string, found.start(), found.end()
+    after = text[end : end + len(gap) + 1]
+    before = text[max(start - len(gap) - 1, 0) : start]
+    column = (after[:-1] == gap and after[-1:].isdigit()) or (before[1:] == gap and before[:1].isdigit())
+    return run if column else PHONE
 
 
 # A quoted name and its quoted value, as JSON, a Python dict's repr or a header echoed as JSON writes
@@ -168,4 +194,4 @@ def redact_text(text: str) -> str:
     text = redact_params(text)
     for pattern, replacement in _TEXT:
         text = pattern.sub(replacement, text)
-    return redact_quoted_pairs(text)
+    return redact_quoted_pairs(_PHONE.sub(_phone, text))

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from neigou.kit.columns import Column, Layout, Row, RowError
-from neigou.kit.dates import FIRST_DAY, LAST_DAY, instant_in_range
+from neigou.kit.dates import instant_in_range
 from neigou.kit.i18n import Message
 from neigou.kit.json_text import holds_nul
 from neigou.kit.tabular import nul_in_row
+from neigou.orders import import_faults as faults
 from neigou.orders.inputs import ItemIn, OrderIn
 
 LAYOUT = Layout(
@@ -46,32 +47,66 @@ Parsed = tuple[OrderIn | RowError, int]
 
 def _int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"{name} must be an integer")
-    return int(value)
+        raise faults.whole_number(name)
+    try:
+        return int(value)
+    except ValueError:  # its text quotes the value: a customer's phone in the wrong column, say
+        raise faults.whole_number(name) from None
 
 
 def paid_at(value: object) -> datetime:
     """An order's ``paid_at`` cell as a time with a zone, within the dates stored."""
     if not isinstance(value, str):
-        raise ValueError("paid_at must be an ISO 8601 time")
-    at = datetime.fromisoformat(value)
+        raise faults.not_a_time("paid_at")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise faults.not_a_time("paid_at") from None
     if at.tzinfo is None:
-        raise ValueError("paid_at must carry a time zone")
+        raise faults.no_zone("paid_at")
     if not instant_in_range(at):  # a time with no UTC instant stopped the whole import
-        raise ValueError(f"paid_at must lie between {FIRST_DAY} and {LAST_DAY}")
+        raise faults.out_of_range("paid_at")
     return at
 
 
 def _program(value: object, default: int | None) -> int:
     if value in (None, ""):
         if default is None:
-            raise ValueError("program_id is missing")
+            raise faults.missing("program_id")
         return default
     return _int(value, "program_id")
 
 
 def _refused(row: int, external_id: object, exc: Exception) -> RowError:
-    return RowError(row, str(external_id or ""), "parse_error", Message("{error}.", error=str(exc)))
+    """The row's error in words (``import_faults``): where and why, never the value it holds."""
+    column = exc.column if isinstance(exc, faults.Fault) else None
+    return RowError(row, str(external_id or ""), "parse_error", faults.described(exc, row), column)
+
+
+def _json_item(item: object, position: int) -> ItemIn:
+    where = f"items.{position}"
+    if not isinstance(item, dict):
+        raise faults.Fault(faults.FIELD_NOT_AN_OBJECT, where)
+    for name in ("sku", "quantity", "paid_fen"):
+        if name not in item:
+            raise faults.missing(f"{where}.{name}")
+    return ItemIn(
+        str(item["sku"]),
+        _int(item["quantity"], f"{where}.quantity"),
+        _int(item["paid_fen"], f"{where}.paid_fen"),
+    )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:  # where it stops, not what it read
+        raise faults.not_json(exc.pos) from None
+    except ValueError:  # a number past the digits int() takes
+        raise faults.Fault(faults.UNREADABLE) from None
+    if not isinstance(raw, dict):
+        raise faults.Fault(faults.NOT_AN_OBJECT)
+    return raw
 
 
 def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0) -> Iterator[Parsed]:
@@ -82,34 +117,27 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
         if holds_nul(text.encode()):  # PostgreSQL cannot store one and SQLite would: a row error on both
             yield RowError(number, "", "nul_character", nul_in_row(number)), number
             continue
-        raw: object = None
+        raw: dict[str, Any] = {}
         try:
-            raw = json.loads(text)
-            if not isinstance(raw, dict):
-                raise ValueError("a line must be a JSON object")
+            raw = _json_object(text)
             items = raw.get("items")
             if not isinstance(items, list):
-                raise ValueError("items must be a list")
+                raise faults.Fault(faults.NOT_A_LIST, "items")
             yield (
                 OrderIn(
                     external_id=str(raw.get("external_id", "")),
                     program_id=_program(raw.get("program_id"), program_id),
                     customer_ref=str(raw.get("customer_ref", "")),
                     link_code=raw.get("link_code") or None,
-                    items=tuple(
-                        ItemIn(
-                            str(i["sku"]), _int(i["quantity"], "quantity"), _int(i["paid_fen"], "paid_fen")
-                        )
-                        for i in items
-                    ),
+                    items=tuple(_json_item(item, position) for position, item in enumerate(items)),
                     paid_at=paid_at(raw.get("paid_at")),
                     total_fen=None if raw.get("total_fen") is None else _int(raw["total_fen"], "total_fen"),
                     row=number,
                 ),
                 number,
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            yield _refused(number, raw.get("external_id") if isinstance(raw, dict) else "", exc), number
+        except (ValueError, TypeError, KeyError) as exc:
+            yield _refused(number, raw.get("external_id"), exc), number
 
 
 def parse_table(rows: Iterable[Row], *, program_id: int | None, start: int = 0) -> Iterator[Parsed]:
@@ -249,12 +277,17 @@ def _with_nul_row(row: int, held: int) -> Message:
     )
 
 
-def _item(values: dict[str, str]) -> ItemIn:
-    return ItemIn(
-        (values.get("sku") or "").strip(),
-        _int(values.get("quantity"), "quantity"),
-        _int(values.get("paid_fen"), "paid_fen"),
-    )
+def _item(row: Row) -> ItemIn:
+    values = row.values
+    try:
+        return ItemIn(
+            (values.get("sku") or "").strip(),
+            _int(values.get("quantity"), "quantity"),
+            _int(values.get("paid_fen"), "paid_fen"),
+        )
+    except faults.Fault as fault:  # the order is refused at its first row; the message names this one
+        fault.row = row.row
+        raise
 
 
 def _refused_whole(rows: list[Row]) -> Iterator[Parsed]:
@@ -277,7 +310,7 @@ def order_of(rows: list[Row], program_id: int | None) -> Parsed:
                 program_id=_program(first.get("program_id"), program_id),
                 customer_ref=(first.get("customer_ref") or "").strip(),
                 link_code=(first.get("link_code") or "").strip() or None,
-                items=tuple([_item(r.values) for r in rows]),
+                items=tuple([_item(r) for r in rows]),
                 paid_at=paid_at(first.get("paid_at")),
                 row=first_row,
             ),
