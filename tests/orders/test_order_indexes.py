@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-
 _SETTLEMENT = (
     "SELECT id FROM orders WHERE program_id = :program AND commission_state = :state "
     "AND completed_at <= :cutoff ORDER BY id"

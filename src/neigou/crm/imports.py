@@ -95,8 +95,9 @@ def _birthday(text: str) -> date | None:
     try:
         return date.fromisoformat("-".join(part.zfill(2) for part in cleaned.split("-")))
     except ValueError:
+        # The birthday is personal data: the report names the column, never repeats the value.
         raise _CellError(
-            "birthday", "invalid_date", Message("{value!r} is not a date (YYYY-MM-DD).", value=text)
+            "birthday", "invalid_date", Message("The birthday is not a date (YYYY-MM-DD).")
         ) from None
 
 
