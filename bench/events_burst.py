@@ -174,7 +174,7 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
                     limit=terms.limit,
                     employee_no=f"E{shopper}",
                     invitation_code=None,
-                    record={"bench": i},
+                    record={"e": raw_event.id, "bench": i},
                 ).code
 
             lua_rate, lua, _ = timed(attempts, args.threads, raw)

@@ -134,3 +134,56 @@ def test_keyed_invitations_reach_the_gate_only_once_the_request_commits(
             assert not gate.client.hexists(f"{base}:inv", code)  # not before the database committed
             session.commit() if outcome == "commit" else session.rollback()
         assert gate.client.hexists(f"{base}:inv", code) == (outcome == "commit")
+
+
+def test_a_paste_in_chunks_does_not_starve_the_seeding(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A console paste lands a chunk of employees and invitations during every try of a seeding, after
+    the seeding read the database: the chunks wait for the state the seeding writes (the state is not
+    marked stale for them), so the first try succeeds and holds every chunk."""
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    runtime.flush()
+    gate.forget(base)
+    seed_state = seeds.seed_state
+    chunks: list[str] = []
+    codes: list[str] = []
+
+    def a_chunk_after_every_read(session: Any, event: int) -> Seed:
+        seed = seed_state(session, event)
+        number = f"P{len(chunks)}"
+        assert add_employees(api, operator, event_id, [{"employee_no": number, "name": "员工"}]) == 1
+        chunks.append(number)
+        if len(codes) < 2:  # E1 may invite two guests
+            codes.extend(invite(api, operator, event_id, "E1", 1))
+        return seed
+
+    monkeypatch.setattr(seeds, "seed_state", a_chunk_after_every_read)
+    assert _reserve(api, operator, event_id, "c2").status_code == 201
+    monkeypatch.undo()
+    assert chunks == ["P0"]  # seeded at the first try
+    assert gate.client.sismember(f"{base}:emp", "P0")
+    assert gate.client.hget(f"{base}:inv", codes[0]) == b""
+    assert not gate.client.exists(f"{base}:add-emp", f"{base}:add-inv")
+    assert _reserve(api, operator, event_id, "c3", employee_no="P0").status_code == 201
+    assert _as_guest(api, operator, event_id, "c4", codes[0]).status_code == 201
+    assert gate.client.hlen(gate.notes) == 0
+
+
+def test_an_addition_to_an_unseeded_state_reaches_the_next_seeding(
+    redis_app: FastAPI, operator: dict[str, str]
+) -> None:
+    api = TestClient(redis_app)
+    event_id = _event(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    runtime.flush()
+    gate.forget(base)
+    generation = gate.client.get(f"{base}:gen")
+    assert add_employees(api, operator, event_id, E2) == 1
+    assert gate.client.get(f"{base}:gen") == generation  # no seeding under way fails for it
+    assert _reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
+    assert gate.client.hlen(gate.notes) == 0

@@ -226,11 +226,11 @@ def test_the_wait_for_a_rebuilt_gate_is_bounded_by_the_clock(
     _, gate, base = _gate(redis_app, event_id)
     gate.forget(base)
 
-    def slow_scan(self: ReservationGate, event: int, *, page: int = 1000) -> bool:
+    def slow_scan(self: ReservationGate, event: int) -> bool:
         time.sleep(0.5)
         return True
 
-    monkeypatch.setattr(ReservationGate, "in_stream", slow_scan)
+    monkeypatch.setattr(ReservationGate, "in_flight", slow_scan)
     started = time.monotonic()
     busy = _reserve(api, operator, event_id, "c2")
     assert (busy.status_code, busy.json()["code"]) == (503, "event_busy")

@@ -11,11 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.events import gate as gate_module
+from neigou.events.gate import ReservationGate
 from neigou.events.models import EventItem, Reservation, ReservationStatus
 from neigou.kit.clock import utcnow
 from neigou.kit.jobs import JobRun
@@ -65,3 +68,41 @@ def test_the_settlement_job_stores_the_stream_and_expires_holds(
         headers=operator,
     )
     assert again.status_code == 201, again.text
+
+
+@pytest.mark.usefixtures("short_waits")
+def test_the_settlement_runs_when_storing_the_stream_fails(
+    redis_app: FastAPI,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused retry's give-back that Redis fails raises out of the batch's commit (the batch comes
+    back later): the job logs it and still sweeps the notes left behind and settles the holds."""
+    api = TestClient(redis_app)
+    program = create_program(api, operator)
+    event_id = create_event(api, operator, program["id"])
+    add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    body = {"sku": SKU, "customer_ref": "c1", "employee_no": "E1", "request_id": "order-9"}
+    url = f"/api/v1/events/{event_id}/reservations"
+    assert api.post(url, json=body, headers=operator).status_code == 201
+    runtime: Any = redis_app.state.events
+    gate: ReservationGate = runtime.gate
+    base = gate.base(event_id, runtime.book.get(event_id).created_at)
+    runtime.flush()
+    gate.client.delete(f"{base}:req")  # the request id's record lost: the retry is taken again
+    assert api.post(url, json=body, headers=operator).status_code == 201
+    left = gate.note(f"{gate.namespace}:event:0:0")  # a note an earlier write left behind
+
+    def times_out(self: ReservationGate, *args: Any, **kwargs: Any) -> bool:
+        raise redis.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(ReservationGate, "give_back_dropped", times_out)
+    monkeypatch.setattr(gate_module, "STALE_NOTE_SECONDS", 0)
+    later = utcnow() + timedelta(hours=1)
+    assert redis_app.state.jobs.run("events.settle_holds", key="settle-1", payload={}, at=later)
+    with factory() as session:
+        assert set(session.scalars(select(Reservation.status))) == {ReservationStatus.EXPIRED}
+        assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 0
+    assert not gate.client.hexists(gate.notes, left)
+    assert gate.client.xlen(gate.stream) == 1  # the refused retry waits for the next drain

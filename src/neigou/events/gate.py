@@ -12,17 +12,17 @@ An event's state is seeded from the database the first time it is seen (``seed``
 whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
 a day after the event ends, or until it is marked stale. A write the gate must follow once the
 database commits it (a settlement's give-back, new employees or invitation codes) is noted first
-(``note``); the call after the commit (``give_back``, ``add_employees``, ``add_invitations``) applies it
-only to the state the note was taken in, else marks the state stale, and a note no call ever cleared
+(``note``, timed by Redis's clock); the call after the commit (``give_back``, ``add_employees``,
+``add_invitations``) applies it only to the state the note was taken in, else marks the state stale
+(additions to an unseeded state wait for the next seeding instead), and a note no call ever cleared
 is swept (``sweep_notes``). A stale state has no seeded marker: the next reservation seeds it again
-once the stream holds none of the event's reservations. Keys carry
+once the stream holds none of the event's reservations (counted per event, ``inflight``). Keys carry
 the event's creation instant, so a restored or re-numbered database never meets old counters.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,12 +34,14 @@ import redis
 from neigou.events.gate_scripts import (
     ADD_SCRIPT,
     DROPPED_SCRIPT,
+    MERGE_SCRIPT,
     NOTE_SCRIPT,
     REKEY_SCRIPT,
     RESERVE_SCRIPT,
     RETURN_SCRIPT,
     SWEEP_SCRIPT,
 )
+from neigou.events.inflight import InFlight
 from neigou.kit.streams import id_from_stream
 
 # Reservation ids are made from stream ids (``kit.streams.id_from_stream``) counted from this epoch.
@@ -148,6 +150,7 @@ class ReservationGate:
         # Notes of committed writes not yet in the gate (``note``): settlements' give-backs and new
         # employees or invitations. The key keeps the name it had when it held only give-backs.
         self.notes = f"{namespace}:event-returns"
+        self.inflight = InFlight(client, namespace, self.stream)
 
     def base(self, event_id: int, created_at: datetime) -> str:
         """The key prefix of one event incarnation."""
@@ -162,6 +165,7 @@ class ReservationGate:
             self.stream,
             f"{base}:seeded",
             f"{base}:req",
+            self.inflight.key,
         ]
 
     def reserve(
@@ -195,6 +199,7 @@ class ReservationGate:
                 json.dumps(record),
                 request_id or "",
                 terms,
+                record["e"],
             ],
         )
         return GateResult(answer)
@@ -218,19 +223,21 @@ class ReservationGate:
 
         The database is the truth only once the stream holds none of the event's reservations: none
         can join it while the event is unseeded (the script answers "not seeded"), so the database is
-        read after they all left it (stored). The generation is watched from before that: a give-back,
-        an addition of employees or invitations or a sweep that marks the state stale meanwhile fails
-        this seeding, which may have read the database before that write committed."""
+        read after they all left it (stored); whether any is left is one key (``in_flight``). The
+        generation is watched from before that: a give-back or a sweep that marks the state stale
+        meanwhile fails this seeding, which may have read the database before that write committed.
+        Employees or invitations added meanwhile do not: they wait in the pending sets, merged into the
+        state this seeding writes (``ADD_SCRIPT``, ``MERGE_SCRIPT``)."""
         lock = f"{base}:seeding"
         if not self.client.set(lock, "1", nx=True, ex=SEED_LOCK_SECONDS):
             return False
-        stock, cust, emp, inv, _, marker, req = self._keys(base)
+        stock, cust, emp, inv, _, marker, req, _ = self._keys(base)
         pipe = self.client.pipeline(transaction=True)
         try:
             pipe.watch(f"{base}:gen")  # type: ignore[no-untyped-call]
             if pipe.exists(marker):  # seeded by another caller since this one looked
                 return True
-            if self.in_stream(event_id):
+            if self.in_flight(event_id):
                 return False
             seed = read()
             pipe.multi()
@@ -244,6 +251,7 @@ class ReservationGate:
                 pipe.hset(inv, mapping=_any(seed.invitations))
             if seed.requests:
                 pipe.hset(req, mapping=_any(seed.requests))
+            pipe.eval(MERGE_SCRIPT, 4, emp, inv, f"{base}:add-emp", f"{base}:add-inv")
             at = int(expire_at.timestamp())
             pipe.incr(f"{base}:gen")
             for key in (stock, cust, emp, inv, req, f"{base}:gen"):
@@ -257,8 +265,13 @@ class ReservationGate:
             self.client.delete(lock)
         return True
 
+    def in_flight(self, event_id: int) -> bool:
+        """Whether a reservation of the event may wait in the stream: its count in the in-flight hash
+        (``inflight``), the stream read whole only when the count cannot be trusted."""
+        return self.inflight.check(event_id, self.in_stream)
+
     def in_stream(self, event_id: int, *, page: int = 1000) -> bool:
-        """Whether a reservation of the event waits in the stream (not yet stored)."""
+        """Whether a reservation of the event waits in the stream (not yet stored), reading it all."""
         start = "-"
         while True:
             entries: Any = self.client.xrange(self.stream, start, "+", count=page)
@@ -271,16 +284,17 @@ class ReservationGate:
 
     def add_employees(self, note: str, employee_nos: Iterable[str]) -> bool:
         """Put new whitelist entries into the event once the database committed them (``note`` taken
-        before); False when the state was marked stale instead (``ADD_SCRIPT``)."""
-        return self._add_noted(note, "e", ":emp", list(employee_nos))
+        before), or into its pending set while it is unseeded; False when the state was marked stale
+        instead (``ADD_SCRIPT``)."""
+        return self._add_noted(note, "e", "emp", list(employee_nos))
 
     def add_invitations(self, note: str, codes: Iterable[str]) -> bool:
         """Put new, unbound invitation codes into the event, as ``add_employees`` does."""
-        return self._add_noted(note, "i", ":inv", list(codes))
+        return self._add_noted(note, "i", "inv", list(codes))
 
     def _add_noted(self, note: str, mode: str, key: str, values: list[str]) -> bool:
         base = note.partition("#")[0]
-        keys = [f"{base}:seeded", f"{base}:gen", self.notes, base + key]
+        keys = [f"{base}:seeded", f"{base}:gen", self.notes, f"{base}:{key}", f"{base}:add-{key}"]
         return bool(self._add(keys=keys, args=[note, mode, *values]))
 
     def note(self, base: str) -> str:
@@ -288,7 +302,7 @@ class ReservationGate:
         invitations), that it will reach the event's state: a note still there later (``sweep_notes``)
         marks the state stale. Returns its field, for the call after the commit."""
         note = f"{base}#{uuid.uuid4().hex}"
-        self._note(keys=[f"{base}:gen", self.notes], args=[note, int(time.time())])
+        self._note(keys=[f"{base}:gen", self.notes], args=[note])
         return note
 
     def give_back(self, note: str, units: Iterable[tuple[str, str, int]]) -> bool:
@@ -296,7 +310,7 @@ class ReservationGate:
         ``note`` committed; False when the state was marked stale instead (``RETURN_SCRIPT``)."""
         base = note.partition("#")[0]
         args: list[str | int] = [note, *(value for triple in units for value in triple)]
-        stock, cust, *_, marker, _ = self._keys(base)
+        stock, cust, *_, marker, _, _ = self._keys(base)
         return bool(self._return(keys=[stock, cust, marker, f"{base}:gen", self.notes], args=args))
 
     def sweep_notes(self, *, older_than: float | None = None) -> list[str]:
@@ -304,7 +318,8 @@ class ReservationGate:
         a committed write (units given back, employees or invitations added) that never reached the
         gate; returns those events' key prefixes."""
         notes: dict[bytes, bytes] = self.client.hgetall(self.notes)  # type: ignore[assignment]
-        cutoff = time.time() - (STALE_NOTE_SECONDS if older_than is None else older_than)
+        now: Any = self.client.time()  # Redis's clock, as the notes were timed (``NOTE_SCRIPT``)
+        cutoff = int(now[0]) - (STALE_NOTE_SECONDS if older_than is None else older_than)
         swept = []
         for note, value in notes.items():
             if int(value.decode().rpartition("|")[2]) > cutoff:
@@ -319,7 +334,7 @@ class ReservationGate:
     ) -> bool:
         """Return the units of a reservation the database refused for its taken request id and point the
         request id at the ``stored`` reservation (``Prior.held``); once per stream id."""
-        stock, cust, *_, marker, req = self._keys(base)
+        stock, cust, *_, marker, req, _ = self._keys(base)
         keys = [stock, cust, marker, f"{base}:dropped", req]
         return bool(self._dropped(keys=keys, args=[stream_id, request_id, stored, *units]))
 
@@ -338,8 +353,8 @@ class ReservationGate:
 
     def forget(self, base: str) -> None:
         """Drop an event's state (tests, benchmarks)."""
-        stock, cust, emp, inv, _, marker, req = self._keys(base)
-        self.client.delete(stock, cust, emp, inv, marker, req)
+        stock, cust, emp, inv, _, marker, req, _ = self._keys(base)
+        self.client.delete(stock, cust, emp, inv, marker, req, f"{base}:add-emp", f"{base}:add-inv")
 
     @staticmethod
     def expiry(ends_at: datetime) -> datetime:

@@ -2,10 +2,12 @@
 
 # KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees set,
 # invitations hash (code → bound customer or ""), reservation stream, seeded marker,
-# requests hash (request id → "stream id|" and the terms kept with it, see ``Prior``).
+# requests hash (request id → "stream id|" and the terms kept with it, see ``Prior``), in-flight hash
+# (``inflight``).
 # ARGV: sku, customer, quantity, stock, per-person limit, mode ("e" employee, "i" invitation),
 # employee number or code, the reservation as JSON (without id), request id ("" none), the terms kept
-# with the request id ("customer|quantity|price|expires|sku").
+# with the request id ("customer|quantity|price|expires|sku"), the event's id.
+# The entry carries the event's id (``e``): the writer counts it off when it leaves the stream.
 # Returns {1, stream id} or {2, what the request id holds} (a retry) or {-1} limit reached,
 # {-2} sold out, {-3} not seeded, {-4} not invited.
 RESERVE_SCRIPT = """
@@ -27,7 +29,10 @@ if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') + q > tonumber(ARGV[4])
 redis.call('HINCRBY', KEYS[2], field, q)
 redis.call('HINCRBY', KEYS[1], ARGV[1], q)
 if ARGV[6] == 'i' then redis.call('HSET', KEYS[4], ARGV[7], ARGV[2]) end
-local id = redis.call('XADD', KEYS[5], '*', 'r', ARGV[8])
+local id = redis.call('XADD', KEYS[5], '*', 'r', ARGV[8], 'e', ARGV[11])
+redis.call('HINCRBY', KEYS[8], ARGV[11], 1)
+redis.call('HSET', KEYS[8], ARGV[11] .. '@', id)
+redis.call('HSETNX', KEYS[8], '~from', id)
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[7], ARGV[9], id .. '|' .. ARGV[10]) end
 return {1, id}
 """
@@ -103,10 +108,12 @@ end
 """
 )
 # Before a write the gate must follow commits (a settlement of holds, new employees or invitations):
-# KEYS generation, notes hash; ARGV field (base#token), now. The field holds the generation it was
-# noted in and when.
+# KEYS generation, notes hash; ARGV field (base#token). The field holds the generation it was noted in
+# and when, in seconds by Redis's clock (``TIME``: one clock for every process, whatever its own says;
+# the sweep's cutoff is taken from it too).
 NOTE_SCRIPT = """
-redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. ARGV[2])
+local now = redis.call('TIME')[1]
+redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. now)
 return 1
 """
 # After the settlement committed: KEYS stock, customers, seeded marker, generation, notes hash; ARGV
@@ -124,14 +131,24 @@ return 1
 """
 )
 # After new employees or invitation codes committed: KEYS seeded marker, generation, notes hash, the
-# whitelist set or the invitations hash; ARGV field, mode ("e" employees, "i" codes), then the employee
-# numbers or codes. Added only when the note is there, in the generation it was noted in, and the event
-# seeded; else a seeding may have read the database before the commit (under way, or done meanwhile)
-# and the state is marked stale: the seeding under way fails its WATCH, the next one reads them.
+# whitelist set or the invitations hash, the event's pending additions of that kind; ARGV field, mode
+# ("e" employees, "i" codes), then the employee numbers or codes.
+# An unseeded event: they are kept in the pending set, which the next seeding merges into the state it
+# writes (``MERGE_SCRIPT``, in the seeding's MULTI): a seeding under way, which may have read the
+# database before this commit, still holds them, and none fails for them (a console paste in chunks
+# would otherwise fail every seeding until it stops). Returns 2.
+# A seeded event: added only when the note is there, in the generation it was noted in; else the state
+# was seeded again meanwhile, maybe from a database read before the commit, and is marked stale.
 # Returns 1 added, 0 marked stale.
 ADD_SCRIPT = (
     NOTED
     + """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  for i = 3, #ARGV do redis.call('SADD', KEYS[5], ARGV[i]) end
+  redis.call('EXPIRE', KEYS[5], 172800)
+  return 2
+end
 if not noted_here(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) then return 0 end
 for i = 3, #ARGV do
   if ARGV[2] == 'e' then redis.call('SADD', KEYS[4], ARGV[i]) else redis.call('HSETNX', KEYS[4], ARGV[i], '') end
@@ -165,3 +182,12 @@ apply(4)
 return 1
 """
 )
+# In a seeding's MULTI, after the state from the database is written: KEYS whitelist set, invitations
+# hash, pending employees, pending invitation codes (``ADD_SCRIPT``). Merged (a code the database read
+# bound keeps its binding) and the pending sets dropped.
+MERGE_SCRIPT = """
+for _, no in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('SADD', KEYS[1], no) end
+for _, code in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('HSETNX', KEYS[2], code, '') end
+redis.call('DEL', KEYS[3], KEYS[4])
+return 1
+"""

@@ -109,7 +109,8 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
     """Every minute: paid reservations kept, unpaid ones past their hold expired (stock returned).
     With Redis the stream of reservations is stored first, batch by batch on another connection, so
     the job's key is committed before (``own_transactions``: on SQLite it would hold the write lock the
-    batches wait for); then every event whose earlier settlement never gave its units back to the gate
+    batches wait for; a drain that fails is logged, ``events.settle_drain_failed``, and the job goes
+    on); then every event whose earlier settlement never gave its units back to the gate
     is marked stale (``gate.sweep_notes``: seeded again from the database by its next reservation);
     the settlement then commits while the gate's client is open, which gives the expired units back to
     the gate after the commit."""
@@ -121,7 +122,12 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
     try:
         gate = ReservationGate(client, namespace(settings.database_url))
         factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
-        ReservationWriter(client, gate.stream, factory, name="scheduled-settle").drain()
+        try:
+            ReservationWriter(client, gate.stream, factory, name="scheduled-settle").drain()
+        except Exception as exc:
+            # A batch that failed (a refused retry's give-back Redis failed, the database away) stays in
+            # the stream for the next drain; the sweep and the settlement do not depend on it.
+            log.error("events.settle_drain_failed", error=error_summary(exc))
         for base in gate.sweep_notes():
             event_id = int(base.rpartition(":event:")[2].partition(":")[0])
             log.warning("events.gate_marked_stale", event_id=event_id)

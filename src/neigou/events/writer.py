@@ -4,7 +4,9 @@ A consumer in a consumer group reads entries with XREADGROUP, stores a batch wit
 skips ids already stored, raises the items' and shoppers' counters by what was new, binds the
 invitations, and only then XACKs and XDELs the entries. A consumer that dies before acknowledging
 leaves its entries pending; another claims them after ``CLAIM_IDLE_MS``. Delivery is at least once;
-a reservation's id is its stream id, so a redelivered reservation is stored (and counted) once.
+a reservation's id is its stream id, so a redelivered reservation is stored (and counted) once. The
+script that acknowledges and deletes the entries also counts each off its event's in-flight count
+(``inflight``), which the seeding of an event's gate asks instead of reading the stream.
 """
 
 from __future__ import annotations
@@ -165,8 +167,22 @@ class ReservationWriter(StreamWriter):
         self, client: redis.Redis, key: str, factory: sessionmaker[Session], *, name: str | None = None
     ) -> None:
         gate = ReservationGate(client, key.removesuffix(SUFFIX)) if key.endswith(SUFFIX) else None
+        self.inflight = gate.inflight if gate is not None else None
 
         def store_batch(session: Session, entries: list[Entry]) -> int:
             return store_entries(session, entries, gate)
 
         super().__init__(client, key, GROUP, factory, store_batch, name=name, batch=BATCH)
+
+    def acknowledge(self, entries: list[Entry]) -> None:
+        """Acknowledge and delete a stored batch, counting each entry off its event's in-flight count in
+        the same script (``inflight``): stored, skipped as stored, or refused and given back."""
+        if self.inflight is None:
+            super().acknowledge(entries)
+        else:
+            self.inflight.acknowledge(self.group, entries)
+
+    def dead_lettered(self, entry: Entry) -> None:
+        """An entry moved to the dead letters leaves its event's in-flight count."""
+        if self.inflight is not None:
+            self.inflight.dead_lettered(entry)

@@ -74,24 +74,30 @@ def store_each(
     store_batch: Callable[[list[Entry]], object],
     *,
     consumer: str,
+    on_dead: Callable[[Entry], object] | None = None,
 ) -> None:
     """``store_batch`` (which stores and acknowledges) on the entries together; when their data makes it
     fail (``UNSTORABLE``), on each entry alone, so one bad entry holds back no other. A bad entry is
     logged and left pending, or moved to the dead letters once delivered too often, only while
-    ``consumer`` still holds it (``kit.dead_letters.give_up_or_keep``). Other errors (the database
-    away, a deadlock) propagate."""
+    ``consumer`` still holds it (``kit.dead_letters.give_up_or_keep``; ``on_dead`` then runs on it).
+    Other errors (the database away, a deadlock) propagate."""
+
+    def give_up(entry: Entry, exc: Exception) -> None:
+        if give_up_or_keep(client, key, group, entry, exc, consumer=consumer) and on_dead is not None:
+            on_dead(entry)
+
     try:
         store_batch(entries)
         return
     except UNSTORABLE as exc:
         if len(entries) == 1:
-            give_up_or_keep(client, key, group, entries[0], exc, consumer=consumer)
+            give_up(entries[0], exc)
             return
     for entry in entries:
         try:
             store_batch([entry])
         except UNSTORABLE as one:
-            give_up_or_keep(client, key, group, entry, one, consumer=consumer)
+            give_up(entry, one)
 
 
 def acknowledge(client: redis.Redis, key: str, group: str, ids: list[bytes]) -> None:
@@ -144,14 +150,29 @@ class StreamWriter:
         database away, a deadlock) propagate and the whole batch is retried."""
         if not entries:
             return 0
-        store_each(self.client, self.key, self.group, entries, self._store_batch, consumer=self.name)
+        store_each(
+            self.client,
+            self.key,
+            self.group,
+            entries,
+            self._store_batch,
+            consumer=self.name,
+            on_dead=self.dead_lettered,
+        )
         return len(entries)
 
     def _store_batch(self, entries: list[Entry]) -> None:
         with self.factory() as session, session.begin():
             stored = self.store(session, entries)
-        acknowledge(self.client, self.key, self.group, [entry_id for entry_id, _ in entries])
+        self.acknowledge(entries)
         self.stored += stored
+
+    def acknowledge(self, entries: list[Entry]) -> None:
+        """Acknowledge and delete a stored batch (a subclass may do more in the same step)."""
+        acknowledge(self.client, self.key, self.group, [entry_id for entry_id, _ in entries])
+
+    def dead_lettered(self, entry: Entry) -> None:
+        """After an entry was moved to the dead letters (nothing here; a subclass may follow it)."""
 
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns entries handled."""

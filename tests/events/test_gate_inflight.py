@@ -1,0 +1,186 @@
+"""Seeding asks one key whether the event's reservations are still in the stream.
+
+The reserve script counts each entry it appends under its event (``<namespace>:event-inflight``) and
+the writer counts it off in the script that deletes it from the stream, so a seeding behind a long
+stream of another event's reservations does not read that stream. A count that cannot be trusted (the
+hash lost while entries waited) falls back to reading the stream; one left over heals itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.events import seeds
+from neigou.events.gate import ReservationGate
+from tests.events.builders import SKU, add_employees, create_event
+from tests.events.test_gate_repairs import _gate, _reserve
+from tests.factories import create_program
+
+OTHERS = 3000
+
+
+def _two_events(api: TestClient, operator: dict[str, str]) -> tuple[int, int]:
+    program = create_program(api, operator)
+    events = []
+    for _ in range(2):
+        event_id = create_event(api, operator, program["id"])
+        add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+        events.append(event_id)
+    return events[0], events[1]
+
+
+def _seed(gate: ReservationGate, base: str, factory: sessionmaker[Session], event_id: int) -> bool:
+    with factory() as session:
+        return gate.seed(
+            base,
+            lambda: seeds.seed_state(session, event_id),
+            event_id=event_id,
+            expire_at=datetime.now(UTC) + timedelta(days=1),
+        )
+
+
+def _fill(gate: ReservationGate, base: str, event_id: int, count: int) -> None:
+    """``count`` reservations of another event appended through the gate's script (never stored: the
+    fixture drops the stream)."""
+    for n in range(count):
+        taken = gate.reserve(
+            base,
+            sku=SKU,
+            customer=f"other-{n}",
+            quantity=1,
+            stock=10**6,
+            limit=10,
+            employee_no="E1",
+            invitation_code=None,
+            record={"e": event_id, "pad": "x" * 64},
+        )
+        assert taken.code == "taken"
+
+
+def _read_entries(gate: ReservationGate, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the stream entries the gate's client reads with XRANGE."""
+    read: list[int] = []
+    xrange = gate.client.xrange
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        found = xrange(*args, **kwargs)
+        read.append(len(found))  # type: ignore[arg-type]
+        return found
+
+    monkeypatch.setattr(gate.client, "xrange", counting)
+    return read
+
+
+def test_seeding_behind_another_events_long_stream_reads_one_entry(
+    redis_app: FastAPI,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = TestClient(redis_app)  # no lifespan: the stream is stored when the test flushes it
+    event_id, other_id = _two_events(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    assert _reserve(api, operator, other_id, "o1").status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    runtime.flush()
+    other_base = _gate(redis_app, other_id)[2]
+    _fill(gate, other_base, other_id, OTHERS)
+    gate.forget(base)
+    read = _read_entries(gate, monkeypatch)
+    assert _seed(gate, base, factory, event_id)
+    assert sum(read) <= 1  # not the other event's thousands of entries
+    assert gate.counts(base)[SKU] == 1
+    assert gate.client.hget(gate.inflight.key, str(other_id)) == str(OTHERS).encode()
+
+
+def test_seeding_waits_for_the_events_own_reservations_only(
+    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    api = TestClient(redis_app)
+    event_id, other_id = _two_events(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    assert _reserve(api, operator, other_id, "o1").status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    gate.forget(base)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) == b"1"
+    assert not _seed(gate, base, factory, event_id)  # c1's reservation is still in the stream
+    runtime.flush()
+    assert gate.client.hget(gate.inflight.key, str(event_id)) is None
+    assert _reserve(api, operator, other_id, "o2").status_code == 201  # the stream is not empty
+    assert _seed(gate, base, factory, event_id)
+    assert gate.counts(base)[SKU] == 1
+
+
+def test_a_lost_count_falls_back_to_reading_the_stream(
+    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The in-flight hash is lost (evicted) while the event's reservation waits in the stream: the count
+    the next reservation starts again knows nothing of it, so the seeding reads the stream and waits;
+    counting the old entry off later takes nothing from the new count."""
+    api = TestClient(redis_app)
+    event_id, other_id = _two_events(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    gate.client.delete(gate.inflight.key)
+    assert _reserve(api, operator, other_id, "o1").status_code == 201
+    gate.forget(base)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) is None
+    assert not _seed(gate, base, factory, event_id)  # found by reading the stream
+    assert _reserve(api, operator, other_id, "o2").status_code == 201
+    runtime.flush()
+    assert gate.client.hget(gate.inflight.key, str(other_id)) is None
+    assert gate.client.hget(gate.inflight.key, str(event_id)) is None
+    assert _seed(gate, base, factory, event_id)
+    assert gate.counts(base)[SKU] == 1
+
+
+def test_a_count_left_over_heals_when_the_event_is_seeded(
+    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A count the writer never took down (the process died between moving an entry to the dead letters
+    and counting it off) does not hold the event's seeding back for good: once the stream's oldest entry
+    is newer than the event's last counted one, none of its reservations can be there."""
+    api = TestClient(redis_app)
+    event_id, other_id = _two_events(api, operator)
+    made = _reserve(api, operator, event_id, "c1")
+    assert made.status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    (entry_id, _), *_ = gate.client.xrange(gate.stream, "-", "+", count=1)  # type: ignore[misc]
+    runtime.flush()
+    gate.client.hincrby(gate.inflight.key, str(event_id), 1)
+    gate.client.hset(gate.inflight.key, f"{event_id}@", entry_id)
+    assert _reserve(api, operator, other_id, "o1").status_code == 201
+    gate.forget(base)
+    assert _seed(gate, base, factory, event_id)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) is None
+    gate.forget(base)
+    runtime.flush()
+    gate.client.hincrby(gate.inflight.key, str(event_id), 1)  # left over, and the stream empty
+    assert _seed(gate, base, factory, event_id)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) is None
+
+
+def test_an_entry_moved_to_the_dead_letters_leaves_the_count(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = TestClient(redis_app)
+    event_id, _ = _two_events(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, _ = _gate(redis_app, event_id)
+    writer = runtime.writer
+
+    def unstorable(session: Session, entries: list[Any]) -> int:
+        raise ValueError("bad entry")
+
+    monkeypatch.setattr(writer, "store", unstorable)
+    monkeypatch.setattr(writer, "claim_idle_ms", 0)
+    for _ in range(6):
+        writer.drain_once()
+    assert gate.client.xlen(gate.stream) == 0
+    assert gate.client.xlen(gate.stream + ":dead") == 1
+    assert gate.client.hget(gate.inflight.key, str(event_id)) is None
