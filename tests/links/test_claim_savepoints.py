@@ -70,7 +70,9 @@ def test_a_claim_in_a_released_savepoint_gives_its_units_back_when_the_outer_tra
         _claim(session, gate, coupon_id, SECOND)
         session.commit()
     with factory() as session:
-        assert session.scalar(select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == coupon_id)) == 1
+        assert (
+            session.scalar(select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == coupon_id)) == 1
+        )
 
 
 def test_a_claim_in_nested_released_savepoints_gives_its_units_back_on_the_outer_rollback(
