@@ -96,3 +96,31 @@ def test_a_form_refused_by_its_declared_length_follows_action_referer_cookie(
         )
         both = {**form, **english_page, **english_cookie}
         _page(client.post("/console/login?lang=zh-CN", content=body, headers=both), ZH)
+
+
+def test_a_413_refused_unread_is_in_the_cookies_language_on_a_page_and_the_cookies_or_asked_on_the_api(
+    settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    """Which language a body refused by its declared length answers in, its body unread: a page's is the
+    page's own (the cookie here; never ``Accept-Language``, which no page reads), the API's problem the
+    cookie's, else ``Accept-Language``'s."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    body = b"csrftoken=x&form_lang=zh-CN&a=" + b"y" * (LIMIT + 1)
+    english_cookie, asked_chinese = {"cookie": "neigou_lang=en"}, {"accept-language": "zh-CN"}
+    with _client(settings, factory) as client:
+        for path in ("/console/login", "/m/customers"):
+            refused = client.post(path, content=body, headers={**form, "accept-language": "en"})
+            _page(refused, ZH)
+            assert '<html lang="zh-CN">' in refused.text
+            english = client.post(path, content=body, headers={**form, **english_cookie, **asked_chinese})
+            _page(english, EN)
+            assert '<html lang="en">' in english.text
+        api = {"content-type": "application/json"}
+        for headers, detail in (
+            ({**api, "accept-language": "en"}, "The request body is larger than 64 KB."),
+            ({**api, **english_cookie, **asked_chinese}, "The request body is larger than 64 KB."),
+            ({**api, "accept-language": "en", "cookie": "neigou_lang=zh-CN"}, "请求内容超过 64 KB 上限。"),
+        ):
+            refused = client.post("/api/v1/programs", content=body, headers=headers)
+            _problem(refused)
+            assert refused.json()["detail"] == detail

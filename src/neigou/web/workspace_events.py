@@ -16,7 +16,8 @@ from neigou.events.poster import InvitationPosterData, render_invitation_poster
 from neigou.events.runtime import EventsRuntime
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
+from neigou.kit.errors import NotFound, ProblemError
+from neigou.kit.i18n import Message
 from neigou.programs.service import require_member, require_program
 from neigou.web.hosts import public_url
 from neigou.web.pager import PageNumber, page_of, pager
@@ -101,10 +102,13 @@ def ask_invitations(
 def invitation_poster(
     code: str, request: Request, session: SessionDep, principal: WorkspaceMember
 ) -> Response:
-    """The poster of one of the member's invitation codes, as a download."""
+    """The poster of one of the member's invitation codes, as a download; another member's code is unknown
+    alike (404 problem+json ``invitation_not_found``, as every image a page fetches: ``web.paths.FETCHED``)."""
     found = events.invitation(session, code)
     if found is None or found[1].member_id != principal.member_id:
-        return RedirectResponse("/m/events?error=invitation_not_found", status_code=303)
+        raise NotFound(
+            Message("Invitation code {code!r} does not exist.", code=code), code="invitation_not_found"
+        )
     invitation, employee, event = found
     zone = require_program(session, event.program_id).timezone
     png = render_invitation_poster(

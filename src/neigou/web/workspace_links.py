@@ -13,7 +13,8 @@ from neigou.groups import repository as groups
 from neigou.groups.models import GroupStatus
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import ProblemError
+from neigou.kit.errors import NotFound, ProblemError
+from neigou.kit.i18n import Message
 from neigou.links import repository as links
 from neigou.links import service
 from neigou.links.endpoints import base_url, poster_png
@@ -113,10 +114,11 @@ def toggle_link(
 
 @router.get("/m/links/{code}/poster.png", response_class=Response)
 def my_poster(code: str, request: Request, session: SessionDep, principal: WorkspaceMember) -> Response:
-    """The poster of one of the member's links, as a download."""
+    """The poster of one of the member's links, as a download; another member's link is unknown alike
+    (404 problem+json ``link_not_found``, as every image a page fetches: ``web.paths.FETCHED``)."""
     link = links.get_link_by_code(session, code)
     if link is None or link.member_id != principal.member_id:
-        return RedirectResponse("/m/links?error=link_not_found", status_code=303)
+        raise NotFound(Message("Share link {code!r} does not exist.", code=code), code="link_not_found")
     response = poster_png(request, session, link)
     response.headers["Content-Disposition"] = f'attachment; filename="neigou-{code}.png"'
     return response
