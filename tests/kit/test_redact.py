@@ -163,7 +163,6 @@ def test_a_bracketed_first_group_with_no_gap_after_it_is_a_phone() -> None:
         "fen 1500  2000  300  450",  # a column of amounts: more than a mobile's eleven digits
         "fen 100  1500  2000  300",
         "order\t1500\t2000\t300\t450",
-        "a\t150\t2000\t3000\t12",
         "1381  2345  678  100  200",
         "ids 10012345678 12012345678 11012345678",  # eleven digits no mobile begins with
         "ids 100 1234 5678, 1201 2345 678, (1281)2345678",
@@ -182,6 +181,14 @@ def test_columns_of_numbers_and_ids_no_mobile_begins_with_are_kept(text: str) ->
         ("x 138\t1234\t5678\ty", "x [phone]\ty"),
         ("customer 138 1234 5678 3 times", "customer [phone] 3 times"),  # one space parts no column
         ("paid 300  1381 2345 678", "paid 300  [phone]"),  # parted unlike the column's gap
+        # a mobile's own three-four-four shape, a prefix or gaps unlike each other: never a column
+        ("+86  138  1234  5678  2", "[phone]  2"),
+        ("buyer 138  1234  5678  2 pcs", "buyer [phone]  2 pcs"),
+        ("qty 2  138  1234  5678", "qty 2  [phone]"),
+        ("138 1234\t5678\t2", "[phone]\t2"),
+        ("tel:1381  2345  678  9", "[phone]  9"),
+        ("(1381)  2345  678  9", "[phone]  9"),
+        ("a\t150\t2000\t3000\t12", "a\t[phone]\t12"),
     ],
 )
 def test_a_mobile_shaped_run_outside_a_column_stays_redacted(text: str, redacted: str) -> None:

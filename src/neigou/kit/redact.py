@@ -107,8 +107,9 @@ def redact_params(text: str) -> str:
 # closing bracket is its gap, the other one free (``(1381)2345678``, ``(1381)2345 678``). Two years and
 # a count parted alike (``1998 1999 100``) are redacted with them, better too much than a shopper's
 # number; parted unlike (``1949-1978 300``, ``1381 2345-678``) they stay. So do three groups of a
-# column of numbers (a tab or a wider space parting them and a further group: ``1500  2000  300  450``),
-# more than a mobile's eleven digits (:func:`_phone`); a run whose digits are no mobile's (``10…``,
+# column of numbers (four, four and three plain digits, the same tab or wider space parting them and a
+# further group: ``1500  2000  300  450``; never a mobile's three-four-four shape, a prefix or brackets,
+# :func:`_phone`); a run whose digits are no mobile's (``10…``,
 # ``12…``) is never one. Left unredacted, though ``kit.phones`` reads them as one number: digits of scripts other than
 # these (Devanagari, …), which are not how a number reaches a Chinese shop.
 _ZERO = "[0\uff10\u0660\u06f0]"
@@ -148,20 +149,22 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
 _PHONE = re.compile(rf"(?<![\d.])(?:{_MOBILE}|{_MOBILE_443})(?!\d|\.\d)")
-# The white space before a run's last group, and the digit that ends it.
-_LAST_GAP = re.compile(r"(\s+)\d+\Z")
+# Four, four and three plain digits parted twice by the same tab or wider space (a column's shape).
+_COLUMN_443 = re.compile(r"[0-9]{4}(\t|  +)[0-9]{4}\1[0-9]{3}")
 
 
 def _phone(found: re.Match[str]) -> str:
-    """The marker for a run of digit groups that can be a mobile; the run as written when it is three
-    groups of a column of numbers: a tab or a wider space parts its last two groups, and the same white
-    space parts it from a further group of digits before or after it (``1500  2000  300  450``,
-    ``fen\\t100\\t1500\\t2000\\t300``). Such a column holds more than a mobile's eleven digits."""
+    """The marker for a run of digit groups that can be a mobile; the run as written only when it is
+    three plain groups of four, four and three ASCII digits parted by the same tab or wider space, and
+    that same white space parts it from a further group of digits before or after it: a column of
+    numbers (``1500  2000  300  450``, ``fen\t100\t1500\t2000\t300``). A mobile's own shape (three,
+    four, four), a prefix, brackets or gaps unlike each other are always a phone: better too much than a
+    shopper's number."""
     run = found.group()
-    last = _LAST_GAP.search(run)
-    if last is None or (len(last.group(1)) < 2 and "\t" not in last.group(1)):
+    shape = _COLUMN_443.fullmatch(run)
+    if shape is None:
         return PHONE
-    gap, text, start, end = last.group(1), found.string, found.start(), found.end()
+    gap, text, start, end = shape.group(1), found.string, found.start(), found.end()
     after = text[end : end + len(gap) + 1]
     before = text[max(start - len(gap) - 1, 0) : start]
     column = (after[:-1] == gap and after[-1:].isdigit()) or (before[1:] == gap and before[:1].isdigit())
