@@ -19,7 +19,7 @@ from neigou.orders.import_columns import ColumnOrders
 from neigou.orders.import_rows import LAYOUT, parse_jsonl, parse_table
 from neigou.platforms.adapters import read_rows
 from neigou.platforms.rows import Platform, Skip
-from tests.platforms.builders import pdd_row
+from tests.platforms.builders import jd_row, pdd_row, taobao_row
 
 pytestmark = pytest.mark.no_database
 
@@ -160,3 +160,18 @@ def test_a_platform_rows_unknown_status_is_told_only_when_it_is_a_status_code() 
     told = [str(s.message) for s in out if isinstance(s, Skip)]
     assert told == ["order_status 99 is not a known status.", "order_status is not a known status code."]
     assert translate(out[1].message, "zh-CN") == "order_status 不是已知的状态码。"  # type: ignore[union-attr]
+
+
+def test_taobaos_unknown_status_is_told_only_when_it_is_a_status_code() -> None:
+    out = read_rows(
+        Platform.TAOBAO, [{**taobao_row(), "tk_status": 99}, {**taobao_row(), "tk_status": 1381234567}], NOW
+    )
+    assert all(isinstance(s, Skip) and s.code == "unknown_status" for s in out)
+    assert [str(s.message) for s in out if isinstance(s, Skip)] == [
+        "tk_status 99 is not a known status.",
+        "tk_status is not a known status code.",
+    ]
+    # JD 联盟 reads every code it does not know above 1 as invalid (a full refund): only -1 to 1 are told.
+    (jd,) = read_rows(Platform.JD_UNION, [jd_row(valid_code=-1)], NOW)
+    assert isinstance(jd, Skip)
+    assert str(jd.message) == "validCode -1 is not a known status."

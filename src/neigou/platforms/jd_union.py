@@ -36,6 +36,7 @@ from neigou.platforms.rows import (
     required_time,
     supported,
     text,
+    unknown_status,
     when,
     yuan_to_fen,
 )
@@ -52,7 +53,7 @@ def _status(code: int) -> LineStatus:
     if code == COMPLETED:
         return LineStatus.COMPLETED
     if code in (-1, 0, 1):
-        raise RowProblem("unknown_status", Message("validCode {code} is not a known status.", code=code))
+        raise unknown_status("validCode", code)
     return LineStatus.INVALID
 
 

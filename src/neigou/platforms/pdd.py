@@ -27,6 +27,7 @@ from neigou.platforms.rows import (
     integer,
     text,
     unix_time,
+    unknown_status,
 )
 
 STATUSES = {
@@ -44,15 +45,6 @@ STATUSES = {
 
 # The largest status code a skipped row's reason repeats: the platform's codes are small, and a larger
 # number (an id or a phone's digits in the wrong field) is not repeated where the reason is stored.
-MAX_TOLD_STATUS = 999
-
-
-def _unknown_status(code: int) -> Message:
-    if code <= MAX_TOLD_STATUS:
-        return Message("order_status {code} is not a known status.", code=code)
-    return Message("order_status is not a known status code.")
-
-
 def link_code(raw: str | None) -> str | None:
     """The share link's code in ``custom_parameters``: plain text, or a JSON object's uid/code."""
     if raw is None or not raw.startswith("{"):
@@ -69,7 +61,7 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     """A 多多进宝 order as a neigou order line (raises ``RowProblem`` when it cannot be mapped)."""
     code = integer(row, "order_status", low=-1)
     if code not in STATUSES:
-        raise RowProblem("unknown_status", _unknown_status(code))
+        raise unknown_status("order_status", code)
     status = STATUSES[code]
     pay = unix_time(row, "order_pay_time", required=status is not LineStatus.UNPAID)
     created = unix_time(row, "order_create_time", required=False)

@@ -103,6 +103,20 @@ class RowProblem(Exception):
         self.message = message
 
 
+# The largest status code a skip repeats: a status the platform added is a small number, and a longer
+# one (an id or a phone sent in the status field) is personal data the stored skip must not keep.
+MAX_TOLD_STATUS = 999
+
+
+def unknown_status(field: str, code: int) -> RowProblem:
+    """The skip of a row whose status ``field`` holds ``code``, a code this adapter does not know."""
+    if -MAX_TOLD_STATUS <= code <= MAX_TOLD_STATUS:
+        return RowProblem(
+            "unknown_status", Message("{field} {code} is not a known status.", field=field, code=code)
+        )
+    return RowProblem("unknown_status", Message("{field} is not a known status code.", field=field))
+
+
 def refund_target(*, status: LineStatus, quantity: int, returned: int, paid_fen: int, taken_fen: int) -> int:
     """What of a line taken in for ``taken_fen`` should be refunded by now: all of it when invalid, else
     the returned share, or what the platform took off the line's paid amount, whichever is more."""

@@ -17,15 +17,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from neigou.kit.i18n import Message
 from neigou.platforms.rows import (
     MAX_QUANTITY,
     LineStatus,
     PlatformLine,
-    RowProblem,
     amount,
     integer,
     text,
+    unknown_status,
     wall_time,
     yuan_to_fen,
 )
@@ -37,7 +36,7 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     """A 淘宝联盟 sub-order as a neigou order line (raises ``RowProblem`` when it cannot be mapped)."""
     code = integer(row, "tk_status", low=0)
     if code not in STATUSES:
-        raise RowProblem("unknown_status", Message("tk_status {code} is not a known status.", code=code))
+        raise unknown_status("tk_status", code)
     status = STATUSES[code]
     paid_at = wall_time(row, "tk_paid_time", required=False) or wall_time(row, "tk_create_time")
     assert paid_at is not None
