@@ -45,7 +45,7 @@ from neigou.auth.models import Role
 from neigou.feed import posts
 from neigou.kit import jobs
 from neigou.kit.actor import Actor
-from neigou.kit.clock import utcnow
+from neigou.kit.clock import not_before_now, utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.settings import Settings, get_settings
 from neigou.migrations.registry import metadata
@@ -165,7 +165,7 @@ WORLDS_NOW = datetime(2026, 3, 24, 4, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="session", autouse=True)
 def _posts_at_the_worlds_time() -> Iterator[None]:
-    with mock.patch.object(posts, "utcnow", return_value=WORLDS_NOW):
+    with mock.patch.object(posts, "not_before_now", functools.partial(not_before_now, now=WORLDS_NOW)):
         yield
 
 

@@ -30,8 +30,9 @@ from neigou.web import problems
 from neigou.web.paths import is_page
 from tests.authz.cases import ALL_CASES
 from tests.authz.matrix import Case, World, _filled
-from tests.conftest import bearer, row_counts
+from tests.conftest import bearer
 from tests.on_loop import send_all
+from tests.row_changes import RowCounts
 from tests.test_no_server_errors import Unlogged
 
 LONG = "x" * 5_000
@@ -340,14 +341,15 @@ def sweep(client: TestClient, factory: sessionmaker[Session], world: World, foun
     """Every malformed call of the routes, with what went wrong with each (nothing, when all is well).
     A write refused with a 4xx must leave every table's row count as it was before it."""
     before: dict[str, Any] = {}
+    rows = RowCounts(factory)  # counted again only when a row may have come or gone
 
     async def check(http: httpx2.AsyncClient, call: Call) -> str | None:
         write = call.route.method in WRITES
         if write and before.get("route") is not call.route:
-            before.update(route=call.route, counts=row_counts(factory))
+            before.update(route=call.route, counts=rows.now())
         wrong = await _answer(http, call)
         if write and wrong is None:
-            counts = row_counts(factory)
+            counts = rows.now()
             if call.status >= 400 and counts != before["counts"]:
                 changed = {k: (before["counts"][k], v) for k, v in counts.items() if v != before["counts"][k]}
                 wrong = f"{call.status} but rows were written: {changed}"

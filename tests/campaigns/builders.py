@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from unittest import mock
 
 from fastapi.testclient import TestClient
 
 from neigou.feed import posts
+from neigou.kit.clock import not_before_now
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
@@ -102,7 +104,7 @@ def build(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
 def posts_clock(now: datetime) -> Iterator[None]:
     """Posts made inside are made at ``now`` (the suite's posts are made at ``tests.conftest.WORLDS_NOW``):
     a post's ``at`` before it means ``now``."""
-    with mock.patch.object(posts, "utcnow", return_value=now):
+    with mock.patch.object(posts, "not_before_now", partial(not_before_now, now=now)):
         yield
 
 

@@ -22,23 +22,11 @@ from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from neigou.links.models import ShareLink
 from tests.campaigns import builders as fb
-from tests.conftest import TokenMaker
-from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld, push
 
 pytestmark = pytest.mark.world_per_module
 NOW = AT + timedelta(days=28)  # noon in Shanghai, four weeks after the world's day
 HOOK = "https://crm.brand.example/neigou/pushes"
-
-
-@pytest.fixture(scope="module")
-def world(
-    module_client: TestClient,
-    module_operator: dict[str, str],
-    module_make_token: TokenMaker,
-    module_factory: sessionmaker[Session],
-) -> PushWorld:
-    return pb.build(module_client, module_operator, module_make_token, module_factory)
 
 
 def _now(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:

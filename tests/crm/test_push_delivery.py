@@ -17,23 +17,12 @@ from neigou.integrations import signing, standard
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
-from tests.conftest import TokenMaker, row_counts
-from tests.crm import push_builders as pb
+from tests.conftest import row_counts
 from tests.crm.push_builders import AT, PushWorld, push
 
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
 HOOK = "https://crm.brand.example/neigou/pushes"
-
-
-@pytest.fixture(scope="module")
-def world(
-    module_client: TestClient,
-    module_operator: dict[str, str],
-    module_make_token: TokenMaker,
-    module_factory: sessionmaker[Session],
-) -> PushWorld:
-    return pb.build(module_client, module_operator, module_make_token, module_factory)
 
 
 def _settings(

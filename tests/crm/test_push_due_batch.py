@@ -24,8 +24,6 @@ from neigou.crm.push_delivery import (
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
-from tests.conftest import TokenMaker
-from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld, push
 
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
@@ -33,13 +31,9 @@ HOOK = "https://crm.brand.example/neigou/pushes"
 
 
 @pytest.fixture(scope="module")
-def world(
-    module_client: TestClient,
-    module_operator: dict[str, str],
-    module_make_token: TokenMaker,
-    module_factory: sessionmaker[Session],
-) -> PushWorld:
-    made = pb.build(module_client, module_operator, module_make_token, module_factory)
+def world(world: PushWorld, module_client: TestClient, module_operator: dict[str, str]) -> PushWorld:
+    """The CRM tests' push world (``tests/crm/conftest.py``), its pushes sent to a webhook."""
+    made = world
     response = module_client.put(
         f"/api/v1/programs/{made.feed.program_id}/crm/settings",
         json={"channel": "webhook", "target": HOOK},

@@ -14,23 +14,11 @@ from neigou.links.clicks import new_click_ref
 from neigou.links.models import LinkClick
 from neigou.links.useragent import UaClass
 from tests.campaigns import builders as fb
-from tests.conftest import TokenMaker
-from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld, push
 from tests.groups.builders import create_group, post_count
 from tests.links.builders import make_link
 
 pytestmark = pytest.mark.world_per_module
-
-
-@pytest.fixture(scope="module")
-def world(
-    module_client: TestClient,
-    module_operator: dict[str, str],
-    module_make_token: TokenMaker,
-    module_factory: sessionmaker[Session],
-) -> PushWorld:
-    return pb.build(module_client, module_operator, module_make_token, module_factory)
 
 
 def _clicks(factory: sessionmaker[Session], link: dict[str, object], n: int, world: PushWorld) -> None:

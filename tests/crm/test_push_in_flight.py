@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from neigou.crm import push_delivery
 from neigou.crm.models import MessageStatus, PushMessage
 from neigou.crm.push_delivery import MAX_ATTEMPTS, SENDING_LEASE, deliver_due
 from neigou.groups import webhook
+from neigou.kit.clock import not_before_now
 from neigou.kit.db import transaction
 from tests.crm.push_builders import PushWorld
 from tests.crm.test_push_opt_out import LATER, _scheduled, _statuses, world  # noqa: F401 - the fixture
@@ -36,7 +38,9 @@ def simulated_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """The runs here are dated in simulated time, months before the machine's clock: a claim's lease is
     dated from the later of the run's start and the real clock, so the real clock is put before them all
     (otherwise every lease would end months after the simulated runs, whatever its length)."""
-    monkeypatch.setattr(push_delivery, "utcnow", lambda: datetime(2000, 1, 1, tzinfo=UTC))
+    monkeypatch.setattr(
+        push_delivery, "not_before_now", partial(not_before_now, now=datetime(2000, 1, 1, tzinfo=UTC))
+    )
 
 
 def _run(client: TestClient, factory: sessionmaker[Session], at: datetime, answer: Any) -> list[PushMessage]:

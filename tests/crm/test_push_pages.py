@@ -18,16 +18,6 @@ from tests.sign_in import console_sign_in, member_sign_in
 pytestmark = pytest.mark.world_per_module
 
 
-@pytest.fixture(scope="module")
-def world(
-    module_client: TestClient,
-    module_operator: dict[str, str],
-    module_make_token: TokenMaker,
-    module_factory: sessionmaker[Session],
-) -> PushWorld:
-    return pb.build(module_client, module_operator, module_make_token, module_factory)
-
-
 def _sign_in(client: TestClient, make_token: TokenMaker, world: PushWorld) -> None:
     member_sign_in(client, make_token("member", world.feed.owner))
 

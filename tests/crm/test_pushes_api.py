@@ -14,20 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.links.models import ShareLink
 from tests.campaigns import builders as fb
 from tests.conftest import TokenMaker, bearer, row_counts
-from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld, push
 
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
-
-
-@pytest.fixture(scope="module")
-def world(
-    module_client: TestClient,
-    module_operator: dict[str, str],
-    module_make_token: TokenMaker,
-    module_factory: sessionmaker[Session],
-) -> PushWorld:
-    return pb.build(module_client, module_operator, module_make_token, module_factory)
 
 
 def test_one_message_per_customer_and_product_with_its_own_link(

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from neigou.groups import webhook
 from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.clock import not_before_now
 from neigou.kit.db import transaction
 from neigou.kit.settings import use_settings
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer
@@ -280,7 +282,7 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     client.get(f"/g/{full.code}")
     due = the_alert(factory).robot_next_attempt_at
     assert due is not None
-    monkeypatch.setattr(full_alerts, "utcnow", lambda: due)
+    monkeypatch.setattr(full_alerts, "not_before_now", partial(not_before_now, now=due))
     later = due + max(backoff(2), webhook.SEND_BOUND)  # the end of the second attempt's lease
     calls: list[int] = []
 

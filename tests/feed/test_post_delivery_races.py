@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from neigou.feed import repository as feed_repo
 from neigou.feed import robots as feed_robots
 from neigou.feed.models import GroupPost, PostStatus
 from neigou.kit import jobs
+from neigou.kit.clock import not_before_now
 from neigou.kit.db import transaction
 from tests import robots
 from tests.campaigns import builders as b
@@ -184,7 +186,7 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     lease took the post as the next attempt and posted it; the late refusal changes nothing."""
     _set_robot(client, factory, world.groups[0], stubs[0])
     [post_id] = _evening_posts(client, world, [world.groups[0]])
-    monkeypatch.setattr(delivery, "utcnow", lambda: DUE)
+    monkeypatch.setattr(delivery, "not_before_now", partial(not_before_now, now=DUE))
     later = DUE + delivery.SENDING_LEASE
     calls: list[int] = []
 

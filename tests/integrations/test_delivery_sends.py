@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from neigou.integrations import events
 from neigou.integrations.events import backoff
 from neigou.integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
+from neigou.kit.clock import not_before_now
 from tests.factories import create_member
 from tests.feed.conftest import app_settings
 from tests.held_sends import short_waits, write_during_send
@@ -125,7 +127,7 @@ def test_a_later_run_leaves_alone_an_attempt_a_run_claimed_late(
     other deliveries): its lease counts from the claim, so the run started at ``due + backoff`` finds the
     attempt still on its way and does not send it a second time."""
     _, due = _shop_with_refused_deliveries(client, operator, factory, robot, 1)
-    monkeypatch.setattr(events, "utcnow", lambda: due + timedelta(minutes=10))
+    monkeypatch.setattr(events, "not_before_now", partial(not_before_now, now=due + timedelta(minutes=10)))
     robot.hold = threading.Event()
     robot.arrived.clear()
     late = threading.Thread(
@@ -156,7 +158,7 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     lease took the delivery as the next attempt and delivered it; the late refusal is logged as its own
     attempt and changes nothing on the delivery."""
     _, due = _shop_with_refused_deliveries(client, operator, factory, robot, 1)
-    monkeypatch.setattr(events, "utcnow", lambda: due)
+    monkeypatch.setattr(events, "not_before_now", partial(not_before_now, now=due))
     later = due + max(backoff(2), SEND_BOUND)  # the end of the second attempt's lease
     calls: list[int] = []
 

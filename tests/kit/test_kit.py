@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone
+from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone, not_before_now, utcnow
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import (
@@ -138,6 +138,16 @@ def test_times_must_carry_a_zone() -> None:
     assert not is_valid_timezone("Mars/Olympus")
     assert not is_valid_timezone("../etc/passwd")
     assert not is_valid_timezone("x" * 10_000)  # longer than a file name: OSError, not a 500
+
+
+def test_a_time_in_the_past_means_now() -> None:
+    now = datetime(2026, 3, 24, 4, 0, tzinfo=UTC)
+    assert not_before_now(now - timedelta(seconds=1), now=now) == now
+    assert not_before_now(now + timedelta(seconds=1), now=now) == now + timedelta(seconds=1)
+    before = utcnow()
+    assert before <= not_before_now(datetime(2000, 1, 1, tzinfo=UTC)) <= utcnow()
+    later = before + timedelta(days=1)
+    assert not_before_now(later) == later
 
 
 @pytest.mark.parametrize(

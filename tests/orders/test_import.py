@@ -22,8 +22,9 @@ from neigou.kit.tabular import nul_in_row
 from neigou.ledger.models import Posting
 from neigou.orders import importer, ingest
 from neigou.orders.models import ImportCheckpoint, Order
-from tests.conftest import SECRET, TEST_ACTOR
+from tests.conftest import SECRET
 from tests.orders.builders import SKU, World, assert_ledger_balanced, balance, build
+from tests.orders.import_files import HEADER, PAID_AT, import_orders
 
 runner = CliRunner()
 
@@ -38,12 +39,12 @@ def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _csv(w: World, path: Path, orders: int) -> Path:
-    rows = ["external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"]
+    rows = [HEADER]
     for n in range(orders):
-        rows.append(f"CSV-{n},{w.program_id},c{n},{w.link},2026-03-01T12:00:00+08:00,{SKU},1,10000")
+        rows.append(f"CSV-{n},{w.program_id},c{n},{w.link},{PAID_AT},{SKU},1,10000")
         if n % 2:
-            rows.append(f"CSV-{n},{w.program_id},c{n},{w.link},2026-03-01T12:00:00+08:00,YD-TEE,2,5000")
-    rows.append(f"BAD-1,{w.program_id},c,{w.link},2026-03-01T12:00:00+08:00,NO-SUCH-SKU,1,100")
+            rows.append(f"CSV-{n},{w.program_id},c{n},{w.link},{PAID_AT},YD-TEE,2,5000")
+    rows.append(f"BAD-1,{w.program_id},c,{w.link},{PAID_AT},NO-SUCH-SKU,1,100")
     rows.append(f"BAD-2,{w.program_id},c,,not-a-date,{SKU},1,100")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
@@ -82,9 +83,9 @@ def test_the_error_report_writes_the_files_formula_like_text_as_text(
     """A shop's order id is the shop's text: written raw, ``=HYPERLINK(…)`` would run in the
     spreadsheet that opens the report."""
     w = build(client, operator, factory, max_levels=2)
-    rows = ["external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"]
+    rows = [HEADER]
     for external_id in ('"=HYPERLINK(""http://evil.example"",""x"")"', "@SUM(1)", "+1", "-1"):
-        rows.append(f"{external_id},{w.program_id},c,{w.link},2026-03-01T12:00:00+08:00,NO-SUCH-SKU,1,100")
+        rows.append(f"{external_id},{w.program_id},c,{w.link},{PAID_AT},NO-SUCH-SKU,1,100")
     path = tmp_path / "orders.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     report = tmp_path / "errors.csv"
@@ -105,9 +106,9 @@ def test_a_paid_at_outside_the_products_days_is_a_row_error_not_the_end_of_the_i
     """A time with no UTC instant (``+14:00`` on the calendar's first day) stopped the whole import
     with a database error; one before 1970 went in. Each is now its row's error, and the rest go in."""
     w = build(client, operator, factory, max_levels=2)
-    rows = ["external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"]
+    rows = [HEADER]
     times = ["0001-01-01T06:00:00+14:00", "9999-12-31T23:59:59-12:00", "1969-12-31T23:59:59+00:00"]
-    for n, at in enumerate([*times, "2026-03-01T12:00:00+08:00"]):
+    for n, at in enumerate([*times, PAID_AT]):
         rows.append(f"EDGE-{n},{w.program_id},c{n},{w.link},{at},{SKU},1,10000")
     path = tmp_path / "edges.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -154,17 +155,13 @@ def test_jsonl_import_resumes_after_a_crash_without_duplicates(
 
     monkeypatch.setattr(importer, "finish", crash_on_third_batch)
     with pytest.raises(RuntimeError):
-        importer.import_file(
-            factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
-        )
+        import_orders(factory, path, program_id=w.program_id, batch_size=3)
     assert _count(factory, Order) == 6
     with factory() as session:
         checkpoint = session.scalars(select(ImportCheckpoint)).one()
         assert (checkpoint.rows_done, checkpoint.finished) == (6, False)
     monkeypatch.setattr(importer, "finish", real)
-    report = importer.import_file(
-        factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
-    )
+    report = import_orders(factory, path, program_id=w.program_id, batch_size=3)
     assert (report.resumed_from, report.imported, report.duplicates, report.finished) == (6, 4, 0, True)
     assert _count(factory, Order) == 10
     assert _count(factory, Posting) == 10
@@ -179,20 +176,13 @@ def test_a_big_file_repeating_stored_orders_posts_them_once(
 
     def write(name: str, count: int) -> Path:
         path = tmp_path / name
-        rows = ["external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"]
-        rows += [
-            f"BIG-{n},{w.program_id},c{n},{w.link},2026-03-01T12:00:00+08:00,{SKU},1,10000"
-            for n in range(count)
-        ]
+        rows = [HEADER]
+        rows += [f"BIG-{n},{w.program_id},c{n},{w.link},{PAID_AT},{SKU},1,10000" for n in range(count)]
         path.write_text("\n".join(rows) + "\n", encoding="utf-8")
         return path
 
-    first = importer.import_file(
-        factory, write("a.csv", 60), secret_key=SECRET, actor=TEST_ACTOR, batch_size=100
-    )
-    again = importer.import_file(
-        factory, write("b.csv", 65), secret_key=SECRET, actor=TEST_ACTOR, batch_size=100
-    )
+    first = import_orders(factory, write("a.csv", 60), batch_size=100)
+    again = import_orders(factory, write("b.csv", 65), batch_size=100)
     assert (first.imported, again.imported, again.duplicates) == (60, 5, 60)
     assert _count(factory, Order) == 65
     assert _count(factory, Posting) == 65
@@ -205,7 +195,7 @@ CHINESE_HEADER = ["订单号", "顾客标识", "链接码", "支付时间", "商
 def _rows(w: World, prefix: str, orders: int) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for n in range(orders):
-        at = "2026-03-01T12:00:00+08:00"
+        at = PAID_AT
         rows.append([f"{prefix}-{n}", f"c{n}", w.link, at, SKU, 1, 10000, "微信"])
         if n % 2:
             rows.append([f"{prefix}-{n}", f"c{n}", w.link, at, "YD-TEE", 2, 5000, "微信"])
@@ -244,21 +234,17 @@ def test_xlsx_and_gb18030_files_with_chinese_headers_import_and_resume(
 
     monkeypatch.setattr(importer, "finish", crash_on_second_batch)
     with pytest.raises(RuntimeError):
-        importer.import_file(
-            factory, book, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
-        )
+        import_orders(factory, book, program_id=w.program_id, batch_size=3)
     with factory() as session:
         checkpoint = session.scalars(select(ImportCheckpoint)).one()
         assert (checkpoint.rows_done, checkpoint.finished) == (5, False)  # X-0..X-2 end on sheet row 5
     monkeypatch.setattr(importer, "finish", real)
-    resumed = importer.import_file(
-        factory, book, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=3
-    )
+    resumed = import_orders(factory, book, program_id=w.program_id, batch_size=3)
     assert (resumed.resumed_from, resumed.imported, resumed.errors, resumed.finished) == (5, 3, [], True)
     text = "\r".join(",".join(str(c) for c in row) for row in [CHINESE_HEADER, *_rows(w, "G", 3)]) + "\r"
     gbk = tmp_path / "orders-gbk.csv"
     gbk.write_bytes(text.encode("gb18030"))
-    report = importer.import_file(factory, gbk, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id)
+    report = import_orders(factory, gbk, program_id=w.program_id)
     assert (report.imported, report.errors) == (3, [])
     assert _count(factory, Order) == 9
     # 9 × 400 seller commission, plus 4 YD-TEE lines × 250
@@ -294,9 +280,7 @@ def test_a_csv_row_holding_a_nul_refuses_its_order_and_the_rest_go_in(
     text = "\n".join(",".join(str(c) for c in row) for row in [CHINESE_HEADER, *rows]) + "\n"
     path = tmp_path / "orders.csv"
     path.write_text(text, encoding="utf-8")
-    report = importer.import_file(
-        factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=1
-    )
+    report = import_orders(factory, path, program_id=w.program_id, batch_size=1)
     assert [(e.row, e.key, e.code) for e in report.errors] == [
         (3, "N-1", "nul_character"),  # the whole order, both its rows
         (4, "N-1", "nul_character"),
@@ -318,7 +302,7 @@ def test_a_jsonl_line_holding_a_nul_is_a_row_error_on_both_databases() -> None:
     from neigou.kit.columns import RowError
     from neigou.orders.import_rows import parse_jsonl
 
-    good = {"external_id": "J-1", "customer_ref": "c1", "paid_at": "2026-03-01T12:00:00+08:00"}
+    good = {"external_id": "J-1", "customer_ref": "c1", "paid_at": PAID_AT}
     lines = [
         json.dumps({**good, "items": [{"sku": SKU, "quantity": 1, "paid_fen": 100}]}),
         json.dumps({**good, "external_id": "J-2\x00", "items": []}),
@@ -341,7 +325,7 @@ def test_a_paid_at_written_as_a_number_is_a_row_error_never_unix_time(paid_at: o
     from neigou.kit.tabular import read_table
     from neigou.orders.import_rows import LAYOUT, parse_jsonl, parse_table
 
-    good = {"external_id": "J-1", "customer_ref": "c1", "paid_at": "2026-03-01T12:00:00+08:00"}
+    good = {"external_id": "J-1", "customer_ref": "c1", "paid_at": PAID_AT}
     items = [{"sku": SKU, "quantity": 1, "paid_fen": 100}]
     lines = [json.dumps({**good, "external_id": "J-0", "paid_at": paid_at, "items": items})]
     lines.append(json.dumps({**good, "items": items}))

@@ -23,11 +23,8 @@ from neigou.orders import import_columns, importer
 from neigou.orders.import_columns import ColumnOrders
 from neigou.orders.import_rows import LAYOUT, MAX_ORDER_LINES, parse_table
 from neigou.orders.models import Order
-from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders.builders import SKU, build
-
-AT = "2026-03-01T12:00:00+08:00"
-HEADER = "external_id,program_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"
+from tests.orders.import_files import HEADER, PAID_AT, import_orders
 
 
 @pytest.fixture(autouse=True)
@@ -80,14 +77,14 @@ NUMBER = st.one_of(
 )
 TIME = st.sampled_from(
     [
-        AT,
-        AT,
+        PAID_AT,
+        PAID_AT,
         "2026-03-01T12:00:00Z",
         "2026-03-01 12:00:00+00:00",
         "2026-03-01T12:00:00",
         "",
         "yesterday",
-        " " + AT,
+        " " + PAID_AT,
         "0001-01-01T00:00:00+14:00",
         "2026-13-01T00:00:00+08:00",
         "1714000000",
@@ -195,7 +192,9 @@ def _file(tmp_path: Path, lines: list[str], *, ending: str = "\n", header: str =
     return path
 
 
-def _line(external_id: str, *, program: str = "1", quantity: str = "1", at: str = AT, sku: str = "S") -> str:
+def _line(
+    external_id: str, *, program: str = "1", quantity: str = "1", at: str = PAID_AT, sku: str = "S"
+) -> str:
     return ",".join([external_id, program, "c", "L", at, sku, quantity, "100"])
 
 
@@ -241,7 +240,7 @@ def test_orders_whose_cells_int_reads_differently_are_built_from_their_rows(tmp_
         _line("F", program=" 2"),
         _line("G", program="-1"),
         _line("H", at="2026-03-01T12:00:00"),
-        _line("I", at=" " + AT),
+        _line("I", at=" " + PAID_AT),
         _line("J", program=""),
     ]
     path = _file(tmp_path, odd)
@@ -252,7 +251,7 @@ def test_orders_whose_cells_int_reads_differently_are_built_from_their_rows(tmp_
         assert columns.fell_back_at is None
 
 
-ROW = b"N-1,1,c,L," + AT.encode() + b",S,1,100"
+ROW = b"N-1,1,c,L," + PAID_AT.encode() + b",S,1,100"
 
 
 @pytest.mark.parametrize(
@@ -310,7 +309,7 @@ def test_empty_files_header_only_and_refused_headers(tmp_path: Path, text: str) 
 
 def test_chinese_headers_extra_columns_and_no_optional_ones(tmp_path: Path) -> None:
     header = "备注,订单号,顾客标识,支付时间,商品编码,数量,实付(分),Other"
-    rows = [f"x,N-{n // 3}, c{n} ,{AT},S-{n},{n + 1},{n * 10},y" for n in range(40)]
+    rows = [f"x,N-{n // 3}, c{n} ,{PAID_AT},S-{n},{n + 1},{n * 10},y" for n in range(40)]
     columns = _same(_file(tmp_path, rows, header=header), program_id=3)
     assert columns is not None
     assert columns.columnar
@@ -348,14 +347,12 @@ def test_an_import_reads_a_plain_file_as_columns(
         return read[-1]
 
     monkeypatch.setattr(importer, "ColumnOrders", reader)
-    rows = [",".join([f"N-{n // 2}", "c", w.link, AT, SKU, "1", "100"]) for n in range(10)]
+    rows = [",".join([f"N-{n // 2}", "c", w.link, PAID_AT, SKU, "1", "100"]) for n in range(10)]
     rows[4] = rows[4].replace(",1,100", ",+1,100")  # built from its rows: the same order
-    rows[6] = rows[6].replace(AT, "2026-03-01T12:00:00")  # refused: no time zone
+    rows[6] = rows[6].replace(PAID_AT, "2026-03-01T12:00:00")  # refused: no time zone
     header = "external_id,customer_ref,link_code,paid_at,sku,quantity,paid_fen"
     path = _file(tmp_path, rows, header=header)
-    report = importer.import_file(
-        factory, path, secret_key=SECRET, actor=TEST_ACTOR, program_id=w.program_id, batch_size=2
-    )
+    report = import_orders(factory, path, program_id=w.program_id, batch_size=2)
     assert read[0].columnar
     assert read[0].fell_back_at is None
     assert [(e.row, e.key, e.code) for e in report.errors] == [(8, "N-3", "parse_error")]

@@ -54,7 +54,7 @@ from neigou.groups.webhook import READ_DETAIL, UNSENDABLE, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
-from neigou.kit.clock import utcnow
+from neigou.kit.clock import not_before_now
 from neigou.kit.db import claim_attempt, give_up_attempts
 from neigou.kit.logging import redact_reply
 from neigou.kit.sealed import Sealer
@@ -246,7 +246,7 @@ def deliver_due(
             else:
                 # On its way since the claim (not the run's start: a run claims its last messages long after it
                 # began): no run takes it again before the lease ends.
-                message.sent_at = max(at, utcnow())
+                message.sent_at = not_before_now(at)
         session.commit()
         if not claimed:
             continue

@@ -26,7 +26,7 @@ from neigou.feed import repository as repo
 from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import send_markdown
 from neigou.kit import jobs
-from neigou.kit.clock import utcnow
+from neigou.kit.clock import not_before_now
 from neigou.kit.db import claim_attempt, finish_attempt, give_up_attempts
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
@@ -71,7 +71,7 @@ def deliver_due(
         elif claimed:
             # Being sent since the claim (not the run's start: a run that sends many posts claims its
             # last ones long after it began, and a lease dated earlier would run out during their sends).
-            post.done_at = max(at, utcnow())
+            post.done_at = not_before_now(at)
         session.commit()
         if not claimed:
             continue

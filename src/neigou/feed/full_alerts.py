@@ -36,7 +36,7 @@ from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import SEND_BOUND, Outcome, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
-from neigou.kit.clock import utcnow
+from neigou.kit.clock import not_before_now
 from neigou.kit.db import claim_attempt, finish_attempt, give_up_attempts
 from neigou.kit.events import Event, listen
 from neigou.kit.sealed import Sealer
@@ -122,7 +122,7 @@ def attempt(
         # No retry finds the message due until this attempt's answer is written: the lease is the
         # backoff, and never shorter than the longest a send takes (groups.webhook.SEND_BOUND).
         # Counted from the claim, not the run's start (a run claims its last retries long after it began).
-        alert.robot_next_attempt_at = max(at, utcnow()) + max(backoff(alert.robot_attempts), SEND_BOUND)
+        alert.robot_next_attempt_at = not_before_now(at) + max(backoff(alert.robot_attempts), SEND_BOUND)
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return None

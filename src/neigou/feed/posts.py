@@ -18,7 +18,7 @@ from neigou.feed.service import feed_items
 from neigou.groups import repository as groups
 from neigou.groups.models import Group, GroupStatus
 from neigou.kit.actor import Actor
-from neigou.kit.clock import utcnow
+from neigou.kit.clock import not_before_now
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.links.models import ShareLink
@@ -101,7 +101,7 @@ def create_posts(
     A post is built from the feed as it is when the post is made: ``at`` in the past means now (an
     ended campaign's prices are never posted, and a past time is no reason to send at once); a later
     ``at`` builds it from the feed at that time."""
-    at = max(at, utcnow())
+    at = not_before_now(at)
     if request_id is not None and (earlier := repo.posts_by_request(session, member.id, request_id)):
         return _retry(session, earlier, group_ids=group_ids, skus=skus, slot=slot)
     try:

@@ -29,7 +29,7 @@ from neigou.groups.webhook import MAX_DETAIL, READ_DETAIL, SEND_BOUND, UNSENDABL
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
-from neigou.kit.clock import utcnow
+from neigou.kit.clock import not_before_now
 from neigou.kit.db import claim_attempt, finish_attempt, give_up_attempts
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
@@ -150,7 +150,7 @@ def attempt(
         # backoff, and never shorter than the longest a send takes (groups.webhook.SEND_BOUND).
         # Counted from the claim, not the run's start: a run retrying many deliveries claims its last
         # ones long after it began.
-        delivery.next_attempt_at = max(at, utcnow()) + max(backoff(delivery.attempts), SEND_BOUND)
+        delivery.next_attempt_at = not_before_now(at) + max(backoff(delivery.attempts), SEND_BOUND)
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return False

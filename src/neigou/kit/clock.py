@@ -18,6 +18,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def not_before_now(at: datetime, *, now: datetime | None = None) -> datetime:
+    """``at``, or now when ``at`` has passed: a time in the past means now (a send, a retry or a post
+    dated before the clock happens, and is dated, when it is made). ``now`` is the clock's reading
+    (``utcnow``) unless given: a test pins one module's clock by giving it
+    (``monkeypatch.setattr(module, "not_before_now", partial(not_before_now, now=…))``)."""
+    return max(at, utcnow() if now is None else now)
+
+
 def ensure_aware(value: datetime) -> datetime:
     """Return ``value`` as an aware UTC datetime; naive values are refused, never guessed."""
     if value.tzinfo is None or value.utcoffset() is None:
