@@ -310,9 +310,10 @@ def _build(
     todo: list[row_writes.NewOrder] = []
     known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
     pending_state, products, tiers = CommissionState.PENDING, batch.products, batch.tiers
+    programs = {program_id: (p, p.organization_id) for program_id, p in batch.programs.items()}
     for order, ref_hash, attributed in pending.values():
-        found, program = attributed.attribution, batch.programs[order.program_id]
-        coupon_id, organization_id = attributed.link_coupon_id, program.organization_id
+        found, (program, organization_id) = attributed.attribution, programs[order.program_id]
+        coupon_id = attributed.link_coupon_id
         lines, paid_fen, list_total = batch_rows.priced_lines(
             order.items, products, boosts.get(attributed.link_campaign_id or 0), order.paid_at
         )
