@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import subprocess
 import sys
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -17,6 +18,7 @@ from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone, not_before
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import (
+    _INVISIBLE,
     canonical,
     customer_ref_hash,
     customer_ref_mask,
@@ -213,3 +215,22 @@ def test_invisible_marks_are_trimmed_but_an_emojis_tag_characters_are_kept() -> 
     wales = "u🏴\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f"
     assert canonical(scotland) != canonical(wales)
     assert canonical("\ufeff\u200bopenid-1\u202c\u2060") == "openid-1"
+
+
+def _canonical_by_definition(value: str) -> str:
+    """NFKC, then white space and invisible marks trimmed at either end, one character at a time."""
+    text = unicodedata.normalize("NFKC", value)
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or text[start] in _INVISIBLE):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _INVISIBLE):
+        end -= 1
+    return text[start:end]
+
+
+@given(
+    st.text(st.characters(max_codepoint=127), max_size=20)
+    | st.text(st.sampled_from(" \t\x1c\x1f\u3000\u00a0\ufeff\u200b\uff11a１"), max_size=8)
+)
+def test_the_ascii_shortcut_is_the_canonical_form(value: str) -> None:
+    assert canonical(value) == _canonical_by_definition(value)

@@ -275,3 +275,34 @@ def test_written_forms_outside_the_shortcut_still_parse(data: st.DataObject, num
 @given(st.one_of(st.text(alphabet="0123456789+- ", max_size=14), st.text(max_size=14)))
 def test_the_shortcut_never_changes_an_answer(text: str) -> None:
     assert customer_ref(text) == phones.parsed_ref(text)
+
+
+def _compact_by_reading(text: str) -> str | None:
+    """``phones._compact`` of ASCII text without its early refusal: every way of writing is read."""
+    kept = text.translate(phones._DROPPED_ASCII)
+    if phones._SHAPE.fullmatch(kept) is None:
+        if (scheme := phones._TEL_SCHEME.match(kept)) is not None:
+            kept = kept[scheme.end() :]
+        if (joined := phones._JOINED_COUNTRY_CODE.match(kept)) is not None:
+            kept = joined.group(1) + kept[joined.end() :]
+    return phones._ONE_ZERO_PREFIX.sub("0086", kept, count=1) if phones._SHAPE.fullmatch(kept) else None
+
+
+ascii_refs = st.one_of(
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=24),
+    st.builds(
+        "".join,
+        st.lists(
+            st.sampled_from(
+                ["tel:", "TEL:", "sip:", "Sips:", "+86_", "086", "+", "_", ":", "-", " ", "x", "a"]
+            )
+            | st.text(alphabet="0123456789", min_size=1, max_size=11),
+            max_size=5,
+        ),
+    ),
+)
+
+
+@given(ascii_refs)
+def test_ascii_text_outside_a_numbers_characters_is_refused_as_reading_it_would(text: str) -> None:
+    assert phones._compact(text) == _compact_by_reading(text)

@@ -43,7 +43,7 @@ orders = st.lists(st.tuples(order_lines, chain), min_size=1, max_size=6)
 
 
 def _stored(line_no: int, terms: tuple[int, int, int, int | None, int | None]) -> LineRow:
-    """A line as the importer stores it (``batch_rows.line_rows``)."""
+    """A line as the importer stores it (``batch_rows.priced_lines``)."""
     paid_fen, quantity, rate, fixed, platform = terms
     pool = commission.pool_of(paid_fen, quantity, rate, fixed, platform)
     return (line_no, "SKU", quantity, paid_fen, paid_fen, rate, fixed, pool)

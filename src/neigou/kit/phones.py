@@ -95,6 +95,11 @@ def _dropped(c: str) -> bool:
 # ASCII is its own NFKC form and has no other digits, so ASCII text (most references: openids and
 # numbers typed on a phone) only loses its separators, in one ``str.translate``.
 _DROPPED_ASCII = {code: None for code in range(128) if _dropped(chr(code))}
+# Every ASCII character a written number can hold: the separators dropped, and what its compact form can
+# hold before its scheme and joining underscore are read (the digits and ``+``, the underscore, and a
+# ``tel:``/``sip:``/``sips:`` scheme in any case). Any other one stays in the text whatever is read off
+# its front, so ``_SHAPE`` cannot match it.
+_PHONE_ASCII = frozenset("0123456789+_:telsipTELSIP").union(map(chr, _DROPPED_ASCII))
 
 
 def _compact(text: str) -> str | None:
@@ -102,6 +107,8 @@ def _compact(text: str) -> str | None:
     underscore after the country code, ``086`` and ``+086`` for ``0086``); None when anything else is
     there. Four-four-three groups (``1381 2345 678``) are the same digits once the separators are gone."""
     if text.isascii():
+        if not _PHONE_ASCII.issuperset(text):
+            return None  # a character no way of writing a number has (an openid's letters)
         kept = text.translate(_DROPPED_ASCII)
     else:
         kept = "".join(c for c in ascii_digits(text) if not _dropped(c))

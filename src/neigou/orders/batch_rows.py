@@ -8,7 +8,7 @@ from datetime import datetime
 from neigou.campaigns.estimate import BoostTerms, boosted_rate_bp
 from neigou.orders import commission, lookups
 from neigou.orders.inputs import ItemIn, OrderIn
-from neigou.orders.offer_snapshot import OfferBook
+from neigou.orders.offer_snapshot import OfferBook, plain_of
 from neigou.programs.models import Program, Tier
 
 # A line as stored, without its order: (line_no, sku, quantity, list_fen, paid_fen, commission_rate_bp,
@@ -62,29 +62,38 @@ def chain(
     return earners
 
 
-def line_rows(
+def priced_lines(
     items: tuple[ItemIn, ...],
     products: dict[str, lookups.ProductTerms],
     boost: BoostTerms | None,
     paid_at: datetime,
-) -> list[LineRow]:
+) -> tuple[list[LineRow], int, int | None]:
     """The order's lines with their commission terms: a platform's fee as the pool (no rate), else the
-    product's rate (boosted by the link's campaign inside its window) and fixed commission."""
+    product's rate (boosted by the link's campaign inside its window) and fixed commission. With them,
+    in the same pass, what was paid in all and the lines' list total (None when a line is not one of
+    our products at list price: a platform's fee, which the platform priced). A line's pool is
+    ``commission.pool_of`` of its terms, written out here."""
     out: list[LineRow] = []
+    paid_total = 0
+    list_total: int | None = 0
     for number, item in enumerate(items, start=1):
-        terms = products.get(item.sku)
+        sku, quantity, paid_fen = item.sku, item.quantity, item.paid_fen
+        paid_total += paid_fen
+        terms = products.get(sku)
         if item.pool_fen is not None or terms is None:
-            pool = item.pool_fen or 0
-            out.append((number, item.sku, item.quantity, item.paid_fen, item.paid_fen, 0, None, pool))
+            list_total = None
+            out.append((number, sku, quantity, paid_fen, paid_fen, 0, None, item.pool_fen or 0))
             continue
         rate = terms.commission_rate_bp
         if boost is not None:
-            rate = boosted_rate_bp(rate, boost, sku=item.sku, paid_at=paid_at)
+            rate = boosted_rate_bp(rate, boost, sku=sku, paid_at=paid_at)
         fixed = terms.fixed_commission_fen
-        pool = commission.pool_of(item.paid_fen, item.quantity, rate, fixed, None)
-        list_fen = terms.price_fen * item.quantity
-        out.append((number, item.sku, item.quantity, list_fen, item.paid_fen, rate, fixed, pool))
-    return out
+        pool = paid_fen * rate // commission.BP if fixed is None else min(fixed * quantity, paid_fen)
+        list_fen = terms.price_fen * quantity
+        if list_total is not None:
+            list_total += list_fen
+        out.append((number, sku, quantity, list_fen, paid_fen, rate, fixed, pool))
+    return out, paid_total, list_total
 
 
 def as_line(row: LineRow) -> commission.Line:
@@ -113,6 +122,22 @@ def pricing(
             "priced_by": "platform",
         }
     return book.snapshot(order.items, prices, order.paid_at, link_coupon_id, organization_id)
+
+
+def snapshot_of(
+    book: OfferBook,
+    order: OrderIn,
+    prices: dict[str, int],
+    link_coupon_id: int | None,
+    organization_id: int,
+    *,
+    list_total: int | None,
+) -> dict[str, object]:
+    """``pricing``, given the list total ``priced_lines`` found: an order of list-priced lines that no
+    offer of the book can apply to (the common case of a file) gets its plain snapshot at once."""
+    if list_total is not None and book.offers_none(link_coupon_id, organization_id):
+        return plain_of(list_total, order.paid_at)
+    return pricing(book, order, prices, link_coupon_id, organization_id)
 
 
 def commission_total(lines: list[LineRow], chain: list[commission.Earner]) -> int:

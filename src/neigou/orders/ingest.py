@@ -66,6 +66,9 @@ class BatchResult:
         return sum(1 for r in self.results if isinstance(r, Taken) and not r.created)
 
 
+# A new order's answer until it is written (``_fill_duplicates`` replaces it): one, shared.
+_PENDING = Taken(0, created=False)
+
 NO_TIERS = Message(
     "The program has no tier ladder yet, so it would pay no commission: set its tiers before it takes links or orders."
 )
@@ -112,6 +115,13 @@ class _Batch:
         self.tiers = lookups.tiers(session, self.programs.keys())
         self.laddered = {program_id for program_id, _code in self.tiers}
         self.events = lookups.event_programs(session, {o.event_id for o in orders if o.event_id is not None})
+        # Per program, the skus of its organization's products (another's sku is unknown to it).
+        self.sellable = {
+            program_id: frozenset(
+                sku for sku, terms in self.products.items() if terms.organization_id == p.organization_id
+            )
+            for program_id, p in self.programs.items()
+        }
 
     def attribute(
         self, indexes: Sequence[int], orders: Sequence[OrderIn]
@@ -147,22 +157,16 @@ class _Batch:
                 "event_not_found",
                 Message("Event {event_id} does not exist in this program.", event_id=order.event_id),
             )
-        missing = sorted(
-            {i.sku for i in order.items if i.pool_fen is None and not self._sells(order.program_id, i.sku)}
-        )
+        sellable = self.sellable[order.program_id]
+        missing = [i.sku for i in order.items if i.pool_fen is None and i.sku not in sellable]
         if missing:
             return RowError(
                 order.row,
                 order.external_id,
                 "unknown_sku",
-                Message("Unknown sku {missing}.", missing=", ".join(missing)),
+                Message("Unknown sku {missing}.", missing=", ".join(sorted(set(missing)))),
             )
         return None
-
-    def _sells(self, program_id: int, sku: str) -> bool:
-        """Whether ``sku`` is a product of the program's organization (another's is unknown to it)."""
-        terms = self.products.get(sku)
-        return terms is not None and terms.organization_id == self.programs[program_id].organization_id
 
     def _timely(self, order: OrderIn) -> RowError | None:
         """A paid time past the clock (and its skew) is refused where money moves."""
@@ -246,13 +250,13 @@ def prepare(
             result.results.append(problem)
             continue
         if key in seen:
-            result.results.append(Taken(0, created=False))  # the same order twice in one batch
+            result.results.append(_PENDING)  # the same order twice in one batch
             continue
         attributed = attributions[index]
         if isinstance(attributed, UnknownLink):
             result.results.append(RowError(order.row, order.external_id, attributed.code, attributed.message))
             continue
-        result.results.append(Taken(0, created=False))  # filled in once inserted
+        result.results.append(_PENDING)  # filled in once inserted
         seen[key] = index
         pending[index] = (order, ref_hash, attributed)
     todo = _build(session, batch, pending, source=source, now=now) if pending else []
@@ -305,10 +309,13 @@ def _build(
     prices = {sku: terms.price_fen for sku, terms in batch.products.items()}
     todo: list[row_writes.NewOrder] = []
     known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
+    pending_state, products, tiers = CommissionState.PENDING, batch.products, batch.tiers
+    programs = {program_id: (p, p.organization_id) for program_id, p in batch.programs.items()}
     for order, ref_hash, attributed in pending.values():
-        found, program = attributed.attribution, batch.programs[order.program_id]
-        lines = batch_rows.line_rows(
-            order.items, batch.products, boosts.get(attributed.link_campaign_id or 0), order.paid_at
+        found, (program, organization_id) = attributed.attribution, programs[order.program_id]
+        coupon_id = attributed.link_coupon_id
+        lines, paid_fen, list_total = batch_rows.priced_lines(
+            order.items, products, boosts.get(attributed.link_campaign_id or 0), order.paid_at
         )
         seller = found.member_id
         chain = known.get((order.program_id, seller, found.self_purchase)) if seller is not None else []
@@ -318,7 +325,7 @@ def _build(
                 seller=seller,
                 paid_at=order.paid_at,
                 facts=facts,
-                tiers=batch.tiers,
+                tiers=tiers,
                 self_purchase=found.self_purchase,
                 known=known,
             )
@@ -328,14 +335,14 @@ def _build(
             ref_hash,
             order.link_code,
             order.event_id,
-            found.member_id,
+            seller,
             found.group_id,
             found.basis.value,
             found.self_purchase,
-            sum(i.paid_fen for i in order.items),
+            paid_fen,
             order.paid_at,
-            CommissionState.PENDING,
-            batch_rows.pricing(book, order, prices, attributed.link_coupon_id, program.organization_id),
+            pending_state,
+            batch_rows.snapshot_of(book, order, prices, coupon_id, organization_id, list_total=list_total),
             source,
             now,
         )

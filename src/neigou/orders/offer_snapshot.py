@@ -49,6 +49,14 @@ class OfferBook:
             for cid, row in offers.coupons_by_id(session, coupon_ids).items()
         }
 
+    def offers_none(self, link_coupon_id: int | None, organization_id: int) -> bool:
+        """Whether no offer of the book can apply to an order of the organization carrying this link
+        coupon, whatever its basket and time (``snapshot`` answers the plain snapshot then)."""
+        if self.promotions:
+            return False
+        found = self.coupons.get(link_coupon_id) if link_coupon_id is not None else None
+        return found is None or found[0] != organization_id
+
     def snapshot(
         self,
         items: Sequence[ItemIn],
@@ -93,12 +101,16 @@ class OfferBook:
 def plain_snapshot(items: Sequence[ItemIn], prices: dict[str, int], at: datetime) -> dict[str, object]:
     """The snapshot of a basket no offer applies to: list prices, nothing off (what the pricing engine
     answers for it, without building the basket)."""
-    total = sum(prices[item.sku] * item.quantity for item in items)
+    return plain_of(sum(prices[item.sku] * item.quantity for item in items), at)
+
+
+def plain_of(list_total_fen: int, at: datetime) -> dict[str, object]:
+    """``plain_snapshot`` of a basket whose list total is known (an import's line rows carry it)."""
     return {
         "quoted_at": at.isoformat(),
-        "list_total_fen": total,
+        "list_total_fen": list_total_fen,
         "promotion_discount_fen": 0,
         "coupon_discount_fen": 0,
-        "payable_fen": total,
+        "payable_fen": list_total_fen,
         "applied": [],
     }
