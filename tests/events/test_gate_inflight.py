@@ -3,7 +3,8 @@
 The reserve script counts each entry it appends under its event (``<namespace>:event-inflight``) and
 the writer counts it off in the script that deletes it from the stream, so a seeding behind a long
 stream of another event's reservations does not read that stream. A count that cannot be trusted (the
-hash lost while entries waited) falls back to reading the stream; one left over heals itself."""
+hash lost while entries waited) falls back to reading the stream; one left over heals itself, or is
+passed over once the stream's oldest entry is older than any entry stays unstored."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import seeds
 from neigou.events.gate import ReservationGate
+from neigou.kit import dead_letters, metrics
 from tests.events.builders import SKU, add_employees, create_event
 from tests.events.test_gate_repairs import _gate, _reserve
 from tests.factories import create_program
@@ -142,8 +144,8 @@ def test_a_lost_count_falls_back_to_reading_the_stream(
 def test_a_count_left_over_heals_when_the_event_is_seeded(
     redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    """A count the writer never took down (the process died between moving an entry to the dead letters
-    and counting it off) does not hold the event's seeding back for good: once the stream's oldest entry
+    """A count the writer never took down (an older process moved an entry to the dead letters without
+    counting it off) does not hold the event's seeding back for good: once the stream's oldest entry
     is newer than the event's last counted one, none of its reservations can be there."""
     api = TestClient(redis_app)
     event_id, other_id = _two_events(api, operator)
@@ -184,3 +186,97 @@ def test_an_entry_moved_to_the_dead_letters_leaves_the_count(
     assert gate.client.xlen(gate.stream) == 0
     assert gate.client.xlen(gate.stream + ":dead") == 1
     assert gate.client.hget(gate.inflight.key, str(event_id)) is None
+
+
+def test_a_seeding_right_after_a_move_to_the_dead_letters_leaves_the_next_count_whole(
+    redis_app: FastAPI,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The entry's count-off is in the script that moves it to the dead letters: a seeding that runs
+    right after the move finds the count gone, and the event's next reservation, still in the stream,
+    keeps its count (a count-off run after the seeding took it from that new count, and a second
+    seeding read the database without the reservation: Redis's counters below the truth)."""
+    api = TestClient(redis_app)
+    event_id, _ = _two_events(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    writer = runtime.writer
+    gate.forget(base)
+
+    def unstorable(session: Session, entries: list[Any]) -> int:
+        raise ValueError("bad entry")
+
+    monkeypatch.setattr(writer, "store", unstorable)
+    monkeypatch.setattr(writer, "claim_idle_ms", 0)
+    labels = metrics.STREAM_DEAD_LETTERS.labels
+    seeded: list[bool] = []
+
+    def right_after_the_move(**kwargs: str) -> Any:
+        seeded.append(_seed(gate, base, factory, event_id))
+        assert _reserve(api, operator, event_id, "c2").status_code == 201  # stays in the stream
+        return labels(**kwargs)
+
+    # The dead letters' metric is counted right after the move's script, before any step that follows it.
+    monkeypatch.setattr(metrics.STREAM_DEAD_LETTERS, "labels", right_after_the_move)
+    for _ in range(dead_letters.MAX_DELIVERIES):
+        writer.drain_once()
+    assert seeded == [True]
+    assert gate.client.xlen(gate.stream + ":dead") == 1
+    assert gate.client.hget(gate.inflight.key, str(event_id)) == b"1"
+    gate.forget(base)
+    assert gate.in_flight(event_id)
+    assert not _seed(gate, base, factory, event_id)
+
+
+def test_an_entry_counted_while_the_seeding_checks_keeps_its_count(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check reads the stream's oldest entry and the count in one script: an entry counted after
+    an empty stream was read and before the count was is never taken for a count left over."""
+    api = TestClient(redis_app)
+    event_id, _ = _two_events(api, operator)
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = _gate(redis_app, event_id)
+    runtime.flush()
+    assert gate.client.xlen(gate.stream) == 0
+    appended: list[bool] = []
+    xrange = gate.client.xrange
+
+    def then_a_reservation(*args: Any, **kwargs: Any) -> Any:
+        found = xrange(*args, **kwargs)
+        if not appended:
+            appended.append(True)
+            _fill(gate, base, event_id, 1)
+        return found
+
+    monkeypatch.setattr(gate.client, "xrange", then_a_reservation)
+    answer = gate.in_flight(event_id)
+    if not appended:  # the check read nothing between its steps: the reservation comes after it
+        assert not answer
+        _fill(gate, base, event_id, 1)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) == b"1"
+    assert gate.in_flight(event_id)
+
+
+def test_a_count_too_high_behind_an_old_entry_falls_back_to_reading_the_stream(
+    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A count no script took down (an older process moved the entry to the dead letters without it)
+    behind another event's entry that stays in the stream holds the event's seeding back only until
+    that entry is older than ``STALE_MS``: the stream is read then, and holds none of the event's."""
+    api = TestClient(redis_app)
+    event_id, other_id = _two_events(api, operator)
+    assert _reserve(api, operator, other_id, "o1").status_code == 201  # stays in the stream
+    assert _reserve(api, operator, event_id, "c1").status_code == 201
+    gate, base = _gate(redis_app, event_id)[1:]
+    entries: Any = gate.client.xrange(gate.stream, "-", "+")
+    gate.client.xdel(gate.stream, entries[-1][0])  # moved away, never counted off
+    assert gate.client.hget(gate.inflight.key, str(event_id)) == b"1"
+    gate.forget(base)
+    assert not _seed(gate, base, factory, event_id)  # o1 is fresh: the count is believed
+    gate.inflight.stale_ms = 0  # o1 has stayed longer than any entry stays unstored
+    assert not gate.in_flight(event_id)
+    assert _seed(gate, base, factory, event_id)
+    assert gate.counts(base)[SKU] == 0

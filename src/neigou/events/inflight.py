@@ -5,16 +5,21 @@ A seeding must not read the database while the stream still holds reservations o
 event: the reserve script raises the event's count when it appends an entry (and keeps the entry's id
 under ``<event>@`` and, once, the first id it ever counted under ``~from``); the writer takes it down in
 the script that deletes the entry from the stream (``ACK_SCRIPT``: stored, a replay, or refused for its
-request id and given back), and when the entry is moved to the dead letters. A count that reaches 0 is
-removed, so it never goes negative.
+request id and given back), and in the script that moves the entry to the dead letters
+(``MOVED_LUA``, a ``kit.dead_letters.MoveHook``): each only when its XDEL removed the entry. A count
+that reaches 0 is removed, so it never goes negative.
 
-The count is trusted only for entries it counted (``in_flight``):
+The count is trusted only for entries it counted, and read in one script (``CHECK_SCRIPT``):
 
 - an entry older than ``~from`` (written by a version without the count, or before the hash was lost:
   evicted, Redis restarted without it) may be uncounted: the stream is scanned instead, as before;
-- a count above 0 while the stream's oldest entry is newer than the event's last counted entry is left
-  over (a process died between moving an entry to the dead letters and counting it off): none of the
-  event's entries can be in the stream (none joins it while the event is unseeded), so it is removed.
+- a count above 0 while the stream's oldest entry is newer than the event's last counted entry (or the
+  stream is empty) is left over (an older process moved an entry to the dead letters without counting it
+  off): none of the event's entries can be in the stream (none joins it while the event is unseeded), so
+  it is removed;
+- a count above 0 while the stream's oldest entry is older than ``STALE_MS`` may be left over too, behind
+  an entry that stays (the writer stopped, the database away): the stream is scanned, so a count that
+  is too high holds the event's seeding back no longer than that.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from __future__ import annotations
 from typing import Any
 
 import redis
+
+from neigou.kit.dead_letters import MAX_DELIVERIES, MoveHook
+from neigou.kit.streams import CLAIM_IDLE_MS, Entry
 
 _OLDER = """
 local function id_of(s)
@@ -52,30 +60,43 @@ end
 return 1
 """
 )
-# An entry moved to the dead letters: KEYS in-flight hash; ARGV entry id, event id.
-DEAD_SCRIPT = (
+# An entry moved to the dead letters, counted off in the move's own script (``kit.dead_letters.MoveHook``):
+# keys the in-flight hash; args the entry's id, its event id ("" for an entry written without the count).
+MOVED_LUA = (
     _OLDER
     + """
-counted_off(KEYS[1], ARGV[1], ARGV[2])
+local function on_moved(keys, args) counted_off(keys[1], args[1], args[2]) end
+"""
+)
+# Whether the event's reservations may wait in the stream, in one script (nothing is counted between
+# the reads and the heal): KEYS stream, in-flight hash; ARGV event id, the bound in ms. 0 none (a count
+# left over is removed), 1 some, 2 read the stream (the count may not know its entries, or it says some
+# while the stream's oldest entry is older than the bound: a count-off may have been lost).
+CHECK_SCRIPT = (
+    _OLDER
+    + """
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local found = redis.call('HMGET', KEYS[2], ARGV[1], ARGV[1] .. '@', '~from')
+local count, last, since = found[1], found[2], found[3]
+local function heal()
+  if count then redis.call('HDEL', KEYS[2], ARGV[1], ARGV[1] .. '@') end
+  return 0
+end
+if #oldest == 0 then return heal() end
+local first = oldest[1][1]
+if not since or older(first, since) then return 2 end
+if not count or tonumber(count) <= 0 then return 0 end
+if not last or older(last, first) then return heal() end
+local now = redis.call('TIME')
+if id_of(first) < tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[2]) then
+  return 2
+end
 return 1
 """
 )
-# A count left over: KEYS in-flight hash; ARGV event id, its last counted entry as the seeding saw it.
-# Removed unless an entry was counted since.
-HEAL_SCRIPT = """
-if (redis.call('HGET', KEYS[1], ARGV[1] .. '@') or '') == ARGV[2] then
-  redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. '@')
-  return 1
-end
-return 0
-"""
-
-
-def stream_id(value: bytes | str) -> tuple[int, int]:
-    """A stream id as a comparable pair."""
-    text = value.decode() if isinstance(value, bytes) else value
-    ms, _, seq = text.partition("-")
-    return int(ms), int(seq)
+# Longer than any entry stays in the stream unstored without being moved to the dead letters while the
+# writer runs (``MAX_DELIVERIES`` deliveries, one per ``CLAIM_IDLE_MS``), with a margin.
+STALE_MS = 2 * MAX_DELIVERIES * CLAIM_IDLE_MS
 
 
 def inflight_key(namespace: str) -> str:
@@ -90,39 +111,30 @@ class InFlight:
         self.client = client
         self.key = inflight_key(namespace)
         self.stream = stream
+        self.stale_ms = STALE_MS
         self._ack = client.register_script(ACK_SCRIPT)
-        self._dead = client.register_script(DEAD_SCRIPT)
-        self._heal = client.register_script(HEAL_SCRIPT)
+        self._check = client.register_script(CHECK_SCRIPT)
 
-    def acknowledge(self, group: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+    def acknowledge(self, group: str, entries: list[Entry]) -> None:
         """Acknowledge and delete stored entries, counting each off its event (one round trip)."""
         args: list[bytes | str] = [group]
         for entry_id, fields in entries:
             args += [entry_id, fields.get(b"e", b"")]
         self._ack(keys=[self.stream, self.key], args=args)
 
-    def dead_lettered(self, entry: tuple[bytes, dict[bytes, bytes]]) -> None:
-        """Count off an entry moved to the dead letters."""
-        entry_id, fields = entry
-        if b"e" in fields:
-            self._dead(keys=[self.key], args=[entry_id, fields[b"e"]])
+    def move_hook(self) -> MoveHook:
+        """Counts an entry off its event in the script that moves it to the dead letters."""
+
+        def keys_and_args(entry: Entry) -> tuple[list[str], list[bytes | str]]:
+            entry_id, fields = entry
+            return [self.key], [entry_id, fields.get(b"e", b"")]
+
+        return MoveHook(MOVED_LUA, keys_and_args)
 
     def check(self, event_id: int, scan: Any) -> bool:
-        """Whether a reservation of the event may wait in the stream; ``scan`` (reads the whole stream)
-        only when the count cannot be trusted (module docstring)."""
-        oldest: Any = self.client.xrange(self.stream, "-", "+", count=1)
-        fields: Any = self.client.hmget(self.key, [str(event_id), f"{event_id}@", "~from"])
-        count, last, since = fields
-        if not oldest:
-            if count is not None:
-                self._heal(keys=[self.key], args=[event_id, last or b""])
-            return False
-        first = stream_id(oldest[0][0])
-        if since is None or first < stream_id(since):
+        """Whether a reservation of the event may wait in the stream (one script, ``CHECK_SCRIPT``);
+        ``scan`` (reads the whole stream) only when the count cannot be trusted (module docstring)."""
+        answer = int(self._check(keys=[self.stream, self.key], args=[event_id, self.stale_ms]))
+        if answer == 2:
             return bool(scan(event_id))
-        if count is None or int(count) <= 0:
-            return False
-        if last is None or first > stream_id(last):
-            self._heal(keys=[self.key], args=[event_id, last or b""])
-            return False
-        return True
+        return answer == 1

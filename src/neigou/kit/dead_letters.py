@@ -5,8 +5,10 @@ column refuses, a field missing) stays pending and is delivered again once idle 
 a minute). Redis counts its deliveries (XPENDING); at the ``MAX_DELIVERIES``-th failure the entry is
 moved to the stream's dead-letter stream ``<stream>:dead``, acknowledged and deleted from the stream
 in one Lua script (only while the entry is still pending with this consumer: one that took it over
-meanwhile, and maybe stored it, has it now), logged once at error level (``stream.entry_dead_lettered``:
-the stream, the entry's id, the reason's stable code, never its data) and counted
+meanwhile, and maybe stored it, has it now; a ``MoveHook`` adds to that script what must not be
+separated from the deletion, such as a count of the stream's entries), logged once at error level
+(``stream.entry_dead_lettered``: the stream, the entry's id, the reason's stable code, never its data)
+and counted
 (``neigou_stream_dead_letters``).
 
 The dead letters are never trimmed: a letter is a claim or a reservation its shopper was already
@@ -50,18 +52,34 @@ _PAGE = 100
 _CONSTRAINT = re.compile(r"\b(?:ck|uq|fk|pk)_[a-z0-9_]+\b")
 # The move, atomic: only an entry still pending with this consumer (XPENDING names its owner) is added
 # to the dead letters (never trimmed), acknowledged and deleted; -1 when another consumer took it over
-# (XAUTOCLAIM) or it is no longer pending, else the dead letters' length.
-# KEYS: the stream, its dead letters. ARGV: the group, the consumer, the entry's id, the letter's fields.
+# (XAUTOCLAIM) or it is no longer pending, else the dead letters' length. A ``MoveHook``'s ``on_moved``
+# runs in the same script, only when its XDEL removed the entry.
+# KEYS: the stream, its dead letters, the hook's keys. ARGV: the group, the consumer, the entry's id,
+# how many of the hook's arguments follow, they, then the letter's fields.
 _MOVE = """
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #pending == 0 or pending[1][2] ~= ARGV[2] then
     return -1
 end
-redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+local hooked = tonumber(ARGV[4])
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5 + hooked))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-redis.call('XDEL', KEYS[1], ARGV[3])
+if redis.call('XDEL', KEYS[1], ARGV[3]) == 1 and on_moved then
+    on_moved({unpack(KEYS, 3)}, {unpack(ARGV, 5, 4 + hooked)})
+end
 return redis.call('XLEN', KEYS[2])
 """
+
+
+@dataclass(frozen=True)
+class MoveHook:
+    """More done in the script that moves an entry to the dead letters, so that nothing can run between
+    the move and it (a count of the stream's entries taken down with the entry's deletion): ``lua``
+    defines ``local function on_moved(keys, args)``, called only when the script's XDEL removed the
+    entry; ``keys_and_args`` gives them for an entry (the kit knows nothing of what the hook counts)."""
+
+    lua: str
+    keys_and_args: Callable[[tuple[bytes, dict[bytes, bytes]]], tuple[list[str], list[bytes | str]]]
 
 
 @dataclass(frozen=True)
@@ -113,10 +131,12 @@ def give_up_or_keep(
     *,
     consumer: str,
     max_deliveries: int = MAX_DELIVERIES,
+    hook: MoveHook | None = None,
 ) -> bool:
     """An entry its store refused: moved to the dead letters once delivered ``max_deliveries`` times
     (True), else logged and left pending for its next delivery (False). Not moved (False, logged at
-    debug level) when ``consumer`` no longer holds it: another consumer took it over and stores it."""
+    debug level) when ``consumer`` no longer holds it: another consumer took it over and stores it.
+    A ``hook`` runs in the move's own script (``MoveHook``)."""
     entry_id, fields = entry
     reason = reason_code(exc)
     delivered = deliveries(client, key, group, entry_id)
@@ -133,8 +153,13 @@ def give_up_or_keep(
     letter = {**fields, ID: entry_id, GROUP: group.encode(), REASON: reason.encode()}
     letter[DELIVERIES] = str(delivered).encode()
     flat = [part for pair in letter.items() for part in pair]
-    move = client.register_script(_MOVE)
-    length = int(move(keys=[key, dead_key(key)], args=[group, consumer, entry_id, *flat]))
+    keys: list[str] = [key, dead_key(key)]
+    extra: list[bytes | str] = []
+    if hook is not None:
+        more_keys, extra = hook.keys_and_args(entry)
+        keys += more_keys
+    move = client.register_script((hook.lua if hook is not None else "local on_moved = nil\n") + _MOVE)
+    length = int(move(keys=keys, args=[group, consumer, entry_id, len(extra), *extra, *flat]))
     if length < 0:
         log.debug("stream.entry_taken_over", stream=group, entry=entry_id.decode(), consumer=consumer)
         return False

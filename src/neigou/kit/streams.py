@@ -20,7 +20,7 @@ import redis
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.kit.dead_letters import UNSTORABLE, give_up_or_keep
+from neigou.kit.dead_letters import UNSTORABLE, MoveHook, give_up_or_keep
 from neigou.kit.logging import error_summary
 
 log = structlog.get_logger(__name__)
@@ -74,17 +74,16 @@ def store_each(
     store_batch: Callable[[list[Entry]], object],
     *,
     consumer: str,
-    on_dead: Callable[[Entry], object] | None = None,
+    hook: MoveHook | None = None,
 ) -> None:
     """``store_batch`` (which stores and acknowledges) on the entries together; when their data makes it
     fail (``UNSTORABLE``), on each entry alone, so one bad entry holds back no other. A bad entry is
     logged and left pending, or moved to the dead letters once delivered too often, only while
-    ``consumer`` still holds it (``kit.dead_letters.give_up_or_keep``; ``on_dead`` then runs on it).
-    Other errors (the database away, a deadlock) propagate."""
+    ``consumer`` still holds it (``kit.dead_letters.give_up_or_keep``; a ``hook`` runs in the move's
+    own script). Other errors (the database away, a deadlock) propagate."""
 
     def give_up(entry: Entry, exc: Exception) -> None:
-        if give_up_or_keep(client, key, group, entry, exc, consumer=consumer) and on_dead is not None:
-            on_dead(entry)
+        give_up_or_keep(client, key, group, entry, exc, consumer=consumer, hook=hook)
 
     try:
         store_batch(entries)
@@ -130,6 +129,8 @@ class StreamWriter:
         self.name = name or f"{socket.gethostname()}-{threading.get_native_id()}"
         self.batch = batch
         self.claim_idle_ms = CLAIM_IDLE_MS
+        # More done in the script that moves an entry to the dead letters (a subclass's count of entries).
+        self.move_hook: MoveHook | None = None
         self.stored = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -157,7 +158,7 @@ class StreamWriter:
             entries,
             self._store_batch,
             consumer=self.name,
-            on_dead=self.dead_lettered,
+            hook=self.move_hook,
         )
         return len(entries)
 
@@ -170,9 +171,6 @@ class StreamWriter:
     def acknowledge(self, entries: list[Entry]) -> None:
         """Acknowledge and delete a stored batch (a subclass may do more in the same step)."""
         acknowledge(self.client, self.key, self.group, [entry_id for entry_id, _ in entries])
-
-    def dead_lettered(self, entry: Entry) -> None:
-        """After an entry was moved to the dead letters (nothing here; a subclass may follow it)."""
 
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns entries handled."""
