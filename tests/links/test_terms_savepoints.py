@@ -6,18 +6,32 @@ made in a savepoint that rolls back, or in a transaction that rolls back, forget
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import pytest
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.links.stock_gate import StockGate
 from neigou.offers import offer_edit
 from neigou.offers.offer_schemas import CouponUpdate
 from tests.conftest import TEST_ACTOR
-from tests.links.test_terms_cache import _coupon, gate  # noqa: F401 (the gate fixture)
+from tests.links.test_terms_cache import _coupon
+
+
+@pytest.fixture
+def gate(redis_client: redis.Redis) -> Iterator[StockGate]:
+    namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
+    yield StockGate(redis_client, namespace)
+    for key in redis_client.scan_iter(f"{namespace}:*"):
+        redis_client.delete(key)
 
 
 def _pause(session: Session, coupon_id: int) -> None:
-    offer_edit.update_coupon(session, coupon_id=coupon_id, data=CouponUpdate(status="paused"), actor=TEST_ACTOR)
+    offer_edit.update_coupon(
+        session, coupon_id=coupon_id, data=CouponUpdate(status="paused"), actor=TEST_ACTOR
+    )
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch, gate: StockGate) -> list[set[int]]:
@@ -36,7 +50,8 @@ def _spy(monkeypatch: pytest.MonkeyPatch, gate: StockGate) -> list[set[int]]:
 def _prime(factory: sessionmaker[Session], gate: StockGate, coupon_id: int) -> None:
     with factory() as session:
         terms = gate.terms(session, coupon_id)
-    assert terms is not None and not terms.paused
+    assert terms is not None
+    assert not terms.paused
 
 
 def _paused(factory: sessionmaker[Session], gate: StockGate, coupon_id: int) -> bool:

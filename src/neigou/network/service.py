@@ -114,7 +114,7 @@ def parse_metric(value: str) -> Metric:
         if metric == value:
             return metric
     raise Invalid(
-        Message("Metric {value!r} is not one of orders, gmv_fen, recruits.", value=value[:20]),
+        Message("The metric must be one of orders, gmv_fen, recruits."),
         code="invalid_metric",
     )
 

@@ -100,7 +100,7 @@ def _integer(text: str, field: str) -> int:
     if not cleaned.isascii() or not cleaned.isdigit():
         raise AmountError(
             "invalid_integer",
-            Message("{field} must be a whole number, got {text!r}.", field=field, text=text),
+            Message("{field} must be a whole number.", field=field),
         )
     return int(cleaned)
 
