@@ -53,7 +53,9 @@ def test_no_raise_in_src_writes_a_shoppers_identity_into_its_text() -> None:
 
 # What a message quotes back (``{name!r}``) read from a field's raw text: by the placeholder's name or by
 # a name its value reads (``value=text[:40]``, ``raw=raw``, ``value=power``).
-QUOTED_INPUT = re.compile(PERSONAL.pattern.replace("|text|raw)", "|text|raw|value|line|typed)"))
+QUOTED_INPUT = re.compile(
+    PERSONAL.pattern.replace("|text|raw)", "|text|raw|value|line|label|typed|owner|count|active)")
+)
 # Quoted on purpose: a file's header cell names the column the file's author must fix.
 QUOTED_ON_PURPOSE = {("kit/columns.py", "Unknown column {name!r}.")}
 

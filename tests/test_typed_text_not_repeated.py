@@ -124,3 +124,27 @@ def test_a_query_value_is_refused_without_it(refuse: Callable[[str], object], co
         refuse(NAME)
     assert refused.value.code == code
     _hidden(refused.value.detail, NAME, field)
+
+
+def test_a_product_files_active_flag_names_its_column_not_its_cell() -> None:
+    with pytest.raises(amounts.AmountError) as refused:
+        csv_import._fields({"sku": "S1", "price_fen": "100", "commission_rate_bp": "500", "active": NAME})
+    assert (refused.value.code, refused.value.field) == ("invalid_boolean", "active")
+    _hidden(refused.value.message, NAME, "active")
+
+
+@pytest.mark.parametrize(
+    ("cells", "code", "column"),
+    [
+        ({"owner_member_id": NAME, "group": "g", "member_count": "3"}, "bad_owner", "owner_member_id"),
+        ({"owner_member_id": "7", "group": "g", "member_count": NAME}, "bad_count", "member_count"),
+    ],
+)
+def test_a_count_files_cell_names_its_column_not_its_value(
+    cells: dict[str, str], code: str, column: str
+) -> None:
+    row, refused = csv_rows._row(4, cells)
+    assert row is None
+    assert refused is not None
+    assert (refused.row, refused.code) == (4, code)
+    _hidden(refused.message, NAME, column)

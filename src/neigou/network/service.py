@@ -38,7 +38,7 @@ def resolve_period(program: Program, label: str | None, *, at: datetime | None =
     period = parse_period(label, program.timezone)
     if period is None:
         raise Invalid(
-            Message("Period {label!r} is not a month such as 2026-03.", label=label[:20]),
+            Message("The period must be a month such as 2026-03."),
             code="invalid_period",
         )
     return period

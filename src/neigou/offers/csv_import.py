@@ -123,9 +123,7 @@ def _fields(raw: dict[str, str]) -> dict[str, Any]:
         active = raw.get("active", "").strip().lower()
         if active:
             if active not in TRUE | FALSE:
-                raise AmountError(
-                    "invalid_boolean", Message("active must be true or false, got {active!r}.", active=active)
-                )
+                raise AmountError("invalid_boolean", Message("active must be true or false."))
             data["active"] = active in TRUE
     except AmountError as exc:
         exc.field = field
