@@ -374,7 +374,8 @@ async def _answer(http: httpx2.AsyncClient, call: Call) -> str | None:
         return f"{status} {response.text[:300]}"
     if route.api and status in {401, 403}:
         return f"{status} (not let in: the sweep must reach the route) {response.text[:200]}"
-    if route.roles and route.path not in LAST and response.headers.get("location", "").startswith(SIGNED_OUT):
+    signed_out = response.headers.get("location", "").startswith(SIGNED_OUT) or status == 401  # an image's
+    if route.roles and route.path not in LAST and signed_out:
         return "signed out (the sweep must reach the page)"
     return _refusal(route, response) if status >= 400 else None
 

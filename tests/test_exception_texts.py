@@ -51,6 +51,47 @@ def test_no_raise_in_src_writes_a_shoppers_identity_into_its_text() -> None:
     assert found == []
 
 
+# What a message quotes back (``{name!r}``) read from a field's raw text: by the placeholder's name or by
+# a name its value reads (``value=text[:40]``, ``raw=raw``, ``value=power``).
+QUOTED_INPUT = re.compile(
+    PERSONAL.pattern.replace("|text|raw)", "|text|raw|value|line|label|typed|owner|count|active)")
+)
+# Quoted on purpose: a file's header cell names the column the file's author must fix.
+QUOTED_ON_PURPOSE = {("kit/columns.py", "Unknown column {name!r}.")}
+
+
+def _quoted_input(path: Path, call: ast.Call) -> list[str]:
+    """The ``{name!r}`` placeholders of a ``Message("…", name=…)`` that quote a field's raw text."""
+    if not (isinstance(call.func, ast.Name) and call.func.id == "Message" and call.args):
+        return []
+    template = call.args[0]
+    if not isinstance(template, ast.Constant) or not isinstance(template.value, str):
+        return []
+    if (str(path.relative_to(SRC)), template.value) in QUOTED_ON_PURPOSE:
+        return []
+    quoted = set(re.findall(r"\{(\w+)!r\}", template.value))
+    found = []
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg not in quoted:
+            continue
+        read = [n.id for n in ast.walk(keyword.value) if isinstance(n, ast.Name)]
+        read += [n.attr for n in ast.walk(keyword.value) if isinstance(n, ast.Attribute)]
+        if any(QUOTED_INPUT.search(name) for name in [keyword.arg, *read]):
+            found.append(f"{path.relative_to(SRC)}:{call.lineno} {keyword.arg}={ast.unparse(keyword.value)}")
+    return found
+
+
+def test_no_message_in_src_quotes_back_what_was_typed_into_a_field() -> None:
+    """A refusal names the field (and row) and says what it expects; what was typed there may be a phone
+    number or a name and goes on to reports and logs. Ids and codes the system issued may be quoted."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                found += _quoted_input(path, node)
+    assert found == []
+
+
 @pytest.mark.parametrize("typed", [OPENID, "138 1234 5678", "#" + OPENID])
 def test_a_console_field_that_is_no_number_is_refused_without_its_text(typed: str) -> None:
     with pytest.raises(ValueError, match="not a whole number") as refused:

@@ -185,3 +185,26 @@ def test_a_workbook_unpacking_past_its_limit_is_refused(
     assert (status, body["code"]) == (422, "file_too_large")
     assert body["errors"][0]["code"] == "file_too_large"
     assert body["detail"].startswith("该工作簿解压后")
+
+
+def test_a_refused_cell_is_named_never_repeated(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    """A phone number typed into the wrong column is refused by its column and row, and the report (which
+    goes on to the member's screen and to logs) does not repeat it."""
+    book = build(client, operator, make_token)
+    content = (
+        b"customer_ref,name,spending_power,marketing_consent\n"
+        b"13800000051,power,13912345678,\n"
+        b"13800000052,consent,,13912345679\n"
+    )
+    status, body = _upload(client, book.member_headers, book.member, content)
+    assert (status, body["code"]) == (422, "import_invalid")
+    errors = [(e["row"], e["field"], e["code"]) for e in body["errors"]]
+    assert errors == [
+        (2, "spending_power", "invalid_spending_power"),
+        (3, "marketing_consent", "invalid_boolean"),
+    ]
+    assert "1391234567" not in str(body)
+    assert "spending_power" in body["errors"][0]["message"]
+    assert "marketing_consent" in body["errors"][1]["message"]

@@ -90,8 +90,14 @@ def test_member_sees_masked_names_and_own_rank(
 def test_bad_metric_and_period_are_problems(
     client: TestClient, operator: dict[str, str], net: NetWorld
 ) -> None:
-    for query, code in (("metric=commission", "invalid_metric"), ("period=2026-00", "invalid_period")):
+    for query, code in (
+        ("metric=commission", "invalid_metric"),
+        ("period=2026-00", "invalid_period"),
+        ("metric=13912345678", "invalid_metric"),  # what was typed is never repeated in the answer
+        ("period=13912345678", "invalid_period"),
+    ):
         response = client.get(f"/api/v1/programs/{net.program_id}/leaderboard?{query}", headers=operator)
         assert (response.status_code, response.json()["code"]) == (422, code)
+        assert query.partition("=")[2] not in response.text
     missing = client.get("/api/v1/programs/999999/leaderboard", headers=operator)
     assert (missing.status_code, missing.json()["code"]) == (404, "program_not_found")

@@ -111,6 +111,8 @@ def test_console_leaderboard(client: TestClient, net: NetWorld, factory: session
 
 
 def test_workspace_pages_need_a_session(client: TestClient) -> None:
-    for path in ("/m/team", "/m/recruit", "/m/recruit/poster.png", "/m/leaderboard"):
+    for path in ("/m/team", "/m/recruit", "/m/leaderboard"):
         response = client.get(path, follow_redirects=False)
         assert (response.status_code, response.headers["location"]) == (303, "/m/expired")
+    poster = client.get("/m/recruit/poster.png", follow_redirects=False)  # an image: no page to go to
+    assert (poster.status_code, poster.headers["content-type"]) == (401, "application/problem+json")

@@ -113,7 +113,7 @@ def _fields(raw: dict[str, str]) -> tuple[dict[str, Any], bool | None]:
             raise _CellError(
                 "spending_power",
                 "invalid_spending_power",
-                Message("Spending power must be low, mid or high, got {value!r}.", value=power),
+                Message("spending_power must be low, mid or high."),
             )
         data["spending_power"] = POWER[power]
     data["tags"] = [t for t in TAG_SEPARATORS.split(values.get("tags", "")) if t.strip()]
@@ -123,7 +123,7 @@ def _fields(raw: dict[str, str]) -> tuple[dict[str, Any], bool | None]:
         raise _CellError(
             "marketing_consent",
             "invalid_boolean",
-            Message("marketing_consent must be yes or no, got {value!r}.", value=consent),
+            Message("marketing_consent must be yes or no."),
         )
     return data, (consent in TRUE) if consent else None
 

@@ -24,6 +24,7 @@ import redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from neigou.kit import commit_hooks
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_edit import TERMS_CHANGED
 from neigou.offers.offer_rules import CouponVisibility
@@ -229,14 +230,15 @@ class StockGate:
 
 @event.listens_for(Session, "after_commit")
 def _forget_changed_terms(session: Session) -> None:
-    """A coupon edited in this process is read afresh by its next claim here; other processes keep
-    their copy for at most ``TERMS_TTL_SECONDS``."""
-    changed = session.info.pop(TERMS_CHANGED, None)
+    """A coupon edited in this process is read afresh by its next claim here, once the outermost
+    transaction commits (a released savepoint hands its edits to the transaction around it); other
+    processes keep their copy for at most ``TERMS_TTL_SECONDS``."""
+    changed = commit_hooks.released(session, TERMS_CHANGED)
     if changed:
         for gate in list(_GATES):
-            gate.forget(changed)
+            gate.forget(set(changed))
 
 
 @event.listens_for(Session, "after_rollback")
 def _keep_terms_after_rollback(session: Session) -> None:
-    session.info.pop(TERMS_CHANGED, None)
+    commit_hooks.rolled_back(session, TERMS_CHANGED)  # the rolled-back transaction's own edits only

@@ -38,7 +38,7 @@ def resolve_period(program: Program, label: str | None, *, at: datetime | None =
     period = parse_period(label, program.timezone)
     if period is None:
         raise Invalid(
-            Message("Period {label!r} is not a month such as 2026-03.", label=label[:20]),
+            Message("The period must be a month such as 2026-03."),
             code="invalid_period",
         )
     return period
@@ -114,7 +114,7 @@ def parse_metric(value: str) -> Metric:
         if metric == value:
             return metric
     raise Invalid(
-        Message("Metric {value!r} is not one of orders, gmv_fen, recruits.", value=value[:20]),
+        Message("The metric must be one of orders, gmv_fen, recruits."),
         code="invalid_metric",
     )
 

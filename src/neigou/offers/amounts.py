@@ -29,22 +29,16 @@ def _decimal(text: str, *, places: int, what: str) -> Decimal:
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
-        raise AmountError(
-            "invalid_amount", Message("{text!r} is not a number ({what}).", text=text, what=what)
-        ) from exc
+        raise AmountError("invalid_amount", Message("Write a number ({what}).", what=what)) from exc
     if not value.is_finite():
-        raise AmountError(
-            "invalid_amount", Message("{text!r} is not a number ({what}).", text=text, what=what)
-        )
+        raise AmountError("invalid_amount", Message("Write a number ({what}).", what=what))
     if value < 0:
-        raise AmountError("negative_amount", Message("{text!r} must not be negative.", text=text))
+        raise AmountError("negative_amount", Message("Write a number that is not negative."))
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
         raise AmountError(
             "too_many_decimals",
-            Message(
-                "{text!r} has more than {places} decimals ({what}).", text=text, places=places, what=what
-            ),
+            Message("Write a number ({what}) with at most {places} decimals.", places=places, what=what),
         )
     return value
 
@@ -58,7 +52,7 @@ def percent_to_bp(text: str) -> int:
     """``"20"`` or ``"12.5%"`` → 2000 / 1250 basis points; at most two decimals."""
     value = int(_decimal(text, places=2, what="percent") * 100)
     if value > 10_000:
-        raise AmountError("percent_out_of_range", Message("{text!r} is above 100%.", text=text))
+        raise AmountError("percent_out_of_range", Message("Write a percentage of at most 100%."))
     return value
 
 
@@ -91,15 +85,16 @@ def local_to_utc(text: str, timezone: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError as exc:
-        raise AmountError("invalid_datetime", Message("{text!r} is not a date and time.", text=text)) from exc
+        raise AmountError(
+            "invalid_datetime", Message("Write a date and time such as 2026-03-24T10:00.")
+        ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(timezone))
     if not instant_in_range(value):  # at the calendar's edge, in a zone ahead of UTC: no UTC instant
         raise AmountError(
             "date_out_of_range",
             Message(
-                "{text!r} is outside the supported range {first} to {last}.",
-                text=text,
+                "Write a date and time from {first} to {last}.",
                 first=FIRST_DAY.isoformat(),
                 last=LAST_DAY.isoformat(),
             ),

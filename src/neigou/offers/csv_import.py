@@ -100,7 +100,7 @@ def _integer(text: str, field: str) -> int:
     if not cleaned.isascii() or not cleaned.isdigit():
         raise AmountError(
             "invalid_integer",
-            Message("{field} must be a whole number, got {text!r}.", field=field, text=text),
+            Message("{field} must be a whole number.", field=field),
         )
     return int(cleaned)
 
@@ -123,9 +123,7 @@ def _fields(raw: dict[str, str]) -> dict[str, Any]:
         active = raw.get("active", "").strip().lower()
         if active:
             if active not in TRUE | FALSE:
-                raise AmountError(
-                    "invalid_boolean", Message("active must be true or false, got {active!r}.", active=active)
-                )
+                raise AmountError("invalid_boolean", Message("active must be true or false."))
             data["active"] = active in TRUE
     except AmountError as exc:
         exc.field = field

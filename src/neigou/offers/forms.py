@@ -72,7 +72,7 @@ class _Reader:
     def whole(self, name: str, *, required: bool = True) -> int | None:
         def parse(raw: str) -> int:
             if not re.fullmatch(r"-?\d+", raw):
-                raise AmountError("invalid_integer", Message("{raw!r} is not a whole number.", raw=raw))
+                raise AmountError("invalid_integer", Message("{field} must be a whole number.", field=name))
             return int(raw)
 
         result: int | None = self.convert(name, parse, required=required)
@@ -201,14 +201,13 @@ def promotion_update_input(
 
 def _event_prices(read: _Reader) -> dict[str, int] | None:
     prices: dict[str, int] = {}
-    for line in (read.text("event_prices") or "").splitlines():
+    for number, line in enumerate((read.text("event_prices") or "").splitlines(), start=1):
         if not line.strip():
             continue
         sku, sep, price = line.replace("：", "=").replace(":", "=").partition("=")
         if not sep or not sku.strip():
-            read.errors.append(
-                FieldError("event_prices", "invalid_value", Message("{line!r}: write SKU=price.", line=line))
-            )
+            message = Message("event_prices line {n}: write SKU=price.", n=number)
+            read.errors.append(FieldError("event_prices", "invalid_value", message))
             continue
         try:
             prices[sku.strip()] = yuan_to_fen(price)

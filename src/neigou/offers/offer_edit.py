@@ -5,7 +5,8 @@ and the running state (pause, resume, end now). The terms shoppers were promised
 cap, threshold and visibility; a promotion's params) change only while nothing was claimed or ordered
 with them: a coupon until its first claim or order, a promotion until it opens (no order can be priced
 with it before). A merchant's new terms wait for review again where the organization reviews merchants'
-changes. Every change is audited; the claim path's copy of a coupon's terms is dropped on commit.
+changes. Every change is audited; the claim path's copy of a coupon's terms is dropped when the
+outermost transaction commits (not when a savepoint is released or rolled back).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import column, exists, select, table
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
+from neigou.kit import commit_hooks
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.db import get_or_404
@@ -34,7 +36,8 @@ from neigou.offers.offer_schemas import (
 )
 from neigou.offers.review import hold_coupon, pending_review, under_review
 
-# session.info key: ids of coupons whose terms changed; the claim path's caches forget them on commit.
+# ``kit.commit_hooks`` key: ids of coupons whose terms changed, registered with the transaction that
+# changed them; the claim path's caches forget them when the outermost transaction commits.
 TERMS_CHANGED = "offers.coupon_terms_changed"
 COUPON_TERMS = ("value", "cap_fen", "min_spend_fen", "visibility")
 
@@ -177,7 +180,7 @@ def update_coupon(
     _record(session, coupon, entity="coupon", before=before, after=_state(coupon, names), actor=actor, at=at)
     if terms and under_review(session) and pending_review(session, coupon) is None:
         hold_coupon(session, coupon, actor=actor, at=at)  # the new terms wait for an operator
-    session.info.setdefault(TERMS_CHANGED, set()).add(coupon.id)
+    commit_hooks.add(session, TERMS_CHANGED, coupon.id)
     return coupon
 
 

@@ -66,7 +66,7 @@ def require_period(text: str) -> Period:
     period = parse_period(text)
     if period is None:
         raise Invalid(
-            Message("Period {text!r} is not a month written YYYY-MM.", text=text),
+            Message("The period must be a month written YYYY-MM."),
             code="invalid_period",
         )
     return period

@@ -69,7 +69,7 @@ def _day(raw: str | None, field: str) -> date | None:
         day = None
     if day is None:
         raise Invalid(
-            Message("{value!r} is not a date (YYYY-MM-DD).", value=text[:40]),
+            Message("The {field} date must be written YYYY-MM-DD.", field=field),
             code="invalid_date",
             extra={"field": field},
         )

@@ -82,7 +82,7 @@ def _row_count(values: Mapping[str, str]) -> int:
 
 def _whole(text: str) -> int:
     if not re.fullmatch(r"-?\d{1,12}", text):
-        raise AmountError("invalid_integer", Message("{raw!r} is not a whole number.", raw=text))
+        raise AmountError("invalid_integer", Message("Write a whole number."))
     return int(text)
 
 

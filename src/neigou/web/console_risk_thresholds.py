@@ -72,7 +72,7 @@ def _parse(unit: Unit, text: str) -> int:
         return multiple_to_bp(text)
     raw = text.strip()
     if not raw.isdigit() or len(raw) > 12:
-        raise AmountError("invalid_integer", Message("{raw!r} is not a whole number.", raw=raw))
+        raise AmountError("invalid_integer", Message("Write a whole number."))
     return int(raw)
 
 

@@ -160,9 +160,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> Response:
-        if isinstance(exc, Unauthorized) and request.url.path.startswith("/console"):
+        # A signed-out page goes to its sign-in; an image or a stream a page fetches (``web.paths.FETCHED``)
+        # is refused (401 problem+json): an <img> or an EventSource cannot follow a redirect to a page.
+        signed_out = isinstance(exc, Unauthorized) and is_page(request.url.path)
+        if signed_out and request.url.path.startswith("/console"):
             return RedirectResponse("/console/login?next=" + request.url.path, status_code=303)
-        if isinstance(exc, Unauthorized) and request.url.path.startswith("/m/"):
+        if signed_out and request.url.path.startswith("/m/"):
             return RedirectResponse("/m/expired", status_code=303)
         if isinstance(exc, Unavailable) and is_page(request.url.path):
             # On a thread: a workspace page's navigation reads the database.
