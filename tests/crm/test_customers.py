@@ -153,6 +153,7 @@ def test_edit_and_refusals_write_nothing(
     ):
         refused = client.patch(path, json=body, headers=book.member_headers)
         assert (refused.status_code, refused.json()["code"]) == (422, code)
+        assert str(body.get("birthday", "-")) not in refused.text  # a birthday is never repeated
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     refused = client.post(
         f"/api/v1/members/{book.member}/customers",

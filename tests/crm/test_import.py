@@ -194,9 +194,10 @@ def test_a_refused_cell_is_named_never_repeated(
     goes on to the member's screen and to logs) does not repeat it."""
     book = build(client, operator, make_token)
     content = (
-        b"customer_ref,name,spending_power,marketing_consent\n"
-        b"13800000051,power,13912345678,\n"
-        b"13800000052,consent,,13912345679\n"
+        b"customer_ref,name,spending_power,marketing_consent,birthday\n"
+        b"13800000051,power,13912345678,,\n"
+        b"13800000052,consent,,13912345679,\n"
+        b"13800000053,born,,,2099-03-15\n"
     )
     status, body = _upload(client, book.member_headers, book.member, content)
     assert (status, body["code"]) == (422, "import_invalid")
@@ -204,7 +205,9 @@ def test_a_refused_cell_is_named_never_repeated(
     assert errors == [
         (2, "spending_power", "invalid_spending_power"),
         (3, "marketing_consent", "invalid_boolean"),
+        (4, "birthday", "invalid_birthday"),
     ]
     assert "1391234567" not in str(body)
+    assert "2099" not in str(body)
     assert "spending_power" in body["errors"][0]["message"]
     assert "marketing_consent" in body["errors"][1]["message"]

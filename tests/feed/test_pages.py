@@ -212,7 +212,7 @@ def test_the_console_publishes_campaigns(
         assert campaign.starts_at == datetime(2026, 12, 9, 16, 0, tzinfo=UTC)  # Shanghai midnight
     refused = client.post("/console/campaigns/new", data={**form, "boost_percent": "95"})
     assert refused.status_code == 422
-    assert "超过 100%" in refused.text
+    assert "的佣金比例将超过 100%" in refused.text
     # a time that is not one is shown beside its field, focused, with what was typed kept
     bad_time = client.post("/console/campaigns/new", data={**form, "name": "双12返场", "ends_at": "12月12日"})
     assert bad_time.status_code == 422

@@ -137,9 +137,7 @@ def _check_row(line: int, raw: dict[str, str], secret_key: str, today: date) -> 
     except ValidationError as exc:
         return invalid_fields(line, None, exc.errors())
     if checked.birthday is not None and not date(1900, 1, 1) <= checked.birthday <= today:
-        message = Message(
-            "Birthday {birthday} is not a plausible date of birth.", birthday=checked.birthday.isoformat()
-        )
+        message = Message("That birthday is not a plausible date of birth.")  # personal data: never repeated
         return [RowError(line, None, "invalid_birthday", message, "birthday")]
     return _Row(line, NewCustomer.of(secret_key, checked), consent)
 

@@ -92,7 +92,7 @@ def check_birthday(value: date | None, today: date) -> None:
     """A birthday lies between 1900 and today."""
     if value is not None and not date(1900, 1, 1) <= value <= today:
         raise Invalid(
-            Message("Birthday {birthday} is not a plausible date of birth.", birthday=value.isoformat()),
+            Message("That birthday is not a plausible date of birth."),  # personal data: never repeated
             code="invalid_birthday",
             extra={"field": "birthday"},
         )
