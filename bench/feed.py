@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from scratch import scratch_postgres
 from sqlalchemy import text
@@ -33,6 +34,7 @@ from neigou.feed.models import Slot
 from neigou.feed.posts import create_posts
 from neigou.feed.service import feed_items
 from neigou.kit.actor import Actor
+from neigou.kit.clock import not_before_now
 from neigou.kit.db import opened_database
 from neigou.migrations.runner import upgrade
 from neigou.programs.service import require_member
@@ -179,7 +181,8 @@ def run(*, campaigns: int, links: int, clicks: int, orders: int) -> None:
 
             # The generated world lives on its day: posts are built from the feed at the later of their
             # time and now (a past time means now), so the posts' clock reads that day.
-            posts_module.utcnow = lambda: AT  # type: ignore[attr-defined]
+            assert hasattr(posts_module, "not_before_now"), "the posts' clock moved: pin it where it is read"
+            posts_module.not_before_now = partial(not_before_now, now=AT)
 
             def posts() -> object:
                 with factory() as session:

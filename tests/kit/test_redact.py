@@ -189,6 +189,12 @@ def test_columns_of_numbers_and_ids_no_mobile_begins_with_are_kept(text: str) ->
         ("tel:1381  2345  678  9", "[phone]  9"),
         ("(1381)  2345  678  9", "[phone]  9"),
         ("a\t150\t2000\t3000\t12", "a\t[phone]\t12"),
+        # the neighbour is a date, a longer number or another phone, not a column's amount
+        ("张三  1381  2345  678  2026-03-01", "张三  [phone]  2026-03-01"),
+        ("1381  2345  678  13912345678", "[phone]  [phone]"),
+        ("2026-03-01  1381  2345  678", "2026-03-01  [phone]"),
+        ("12.5  1381  2345  678", "12.5  [phone]"),
+        ("1381  2345  678  1234567", "[phone]  1234567"),
     ],
 )
 def test_a_mobile_shaped_run_outside_a_column_stays_redacted(text: str, redacted: str) -> None:

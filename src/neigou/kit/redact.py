@@ -151,24 +151,27 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
 _PHONE = re.compile(rf"(?<![\d.])(?:{_MOBILE}|{_MOBILE_443})(?!\d|\.\d)")
 # Four, four and three plain digits parted twice by the same tab or wider space (a column's shape).
 _COLUMN_443 = re.compile(r"[0-9]{4}(\t|  +)[0-9]{4}\1[0-9]{3}")
+# A column's further number beside the run: one to six plain digits standing alone.
+_AMOUNT_AFTER = re.compile(r"[0-9]{1,6}(?:\s|\Z)")
+_AMOUNT_BEFORE = re.compile(r"(?:\A|\s)[0-9]{1,6}\Z")
 
 
 def _phone(found: re.Match[str]) -> str:
     """The marker for a run of digit groups that can be a mobile; the run as written only when it is
     three plain groups of four, four and three ASCII digits parted by the same tab or wider space, and
-    that same white space parts it from a further group of digits before or after it: a column of
-    numbers (``1500  2000  300  450``, ``fen\t100\t1500\t2000\t300``). A mobile's own shape (three,
-    four, four), a prefix, brackets or gaps unlike each other are always a phone: better too much than a
-    shopper's number."""
+    that same white space parts it from a further plain number of at most six digits before or after
+    it, standing alone (white space or the text's edge beyond it): a column of amounts or counts
+    (``1500  2000  300  450``, ``fen\t100\t1500\t2000\t300``). A mobile's own shape (three, four,
+    four), a prefix, brackets, gaps unlike each other, or a neighbour that is a date, a decimal, a
+    longer number or another phone are always a phone: better too much than a shopper's number."""
     run = found.group()
     shape = _COLUMN_443.fullmatch(run)
     if shape is None:
         return PHONE
     gap, text, start, end = shape.group(1), found.string, found.start(), found.end()
-    after = text[end : end + len(gap) + 1]
-    before = text[max(start - len(gap) - 1, 0) : start]
-    column = (after[:-1] == gap and after[-1:].isdigit()) or (before[1:] == gap and before[:1].isdigit())
-    return run if column else PHONE
+    after = text.startswith(gap, end) and _AMOUNT_AFTER.match(text, end + len(gap)) is not None
+    before = text.endswith(gap, 0, start) and _AMOUNT_BEFORE.search(text, 0, start - len(gap)) is not None
+    return run if after or before else PHONE
 
 
 # A quoted name and its quoted value, as JSON, a Python dict's repr or a header echoed as JSON writes

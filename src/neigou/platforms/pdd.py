@@ -43,8 +43,6 @@ STATUSES = {
 }
 
 
-# The largest status code a skipped row's reason repeats: the platform's codes are small, and a larger
-# number (an id or a phone's digits in the wrong field) is not repeated where the reason is stored.
 def link_code(raw: str | None) -> str | None:
     """The share link's code in ``custom_parameters``: plain text, or a JSON object's uid/code."""
     if raw is None or not raw.startswith("{"):
