@@ -38,6 +38,9 @@ def test_a_signed_out_member_image_is_a_401_problem_and_a_page_still_redirects(
     for path in images:
         _refused(client.get(path, follow_redirects=False), "unauthenticated")
         _refused(client.get(path, headers=UNKNOWN_COOKIE, follow_redirects=False), "invalid_token")
+    # a poster link tapped (the image opened as the page itself) goes to the sign-in like a page
+    tapped = client.get(images[0], headers={"sec-fetch-dest": "document"}, follow_redirects=False)
+    assert (tapped.status_code, tapped.headers["location"]) == (303, "/m/expired")
     for path in ("/m/", "/m/links", "/m/recruit"):
         page = client.get(path, follow_redirects=False)
         assert (page.status_code, page.headers["location"]) == (303, "/m/expired"), path

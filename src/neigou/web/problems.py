@@ -161,8 +161,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> Response:
         # A signed-out page goes to its sign-in; an image or a stream a page fetches (``web.paths.FETCHED``)
-        # is refused (401 problem+json): an <img> or an EventSource cannot follow a redirect to a page.
-        signed_out = isinstance(exc, Unauthorized) and is_page(request.url.path)
+        # is refused (401 problem+json): an <img> or an EventSource cannot follow a redirect to a page. An
+        # image opened as the page itself (a tapped poster link: ``Sec-Fetch-Dest: document``) goes to
+        # the sign-in like a page, not to a JSON body on the phone's screen.
+        navigated = request.headers.get("sec-fetch-dest") == "document"
+        signed_out = isinstance(exc, Unauthorized) and (is_page(request.url.path) or navigated)
         if signed_out and request.url.path.startswith("/console"):
             return RedirectResponse("/console/login?next=" + request.url.path, status_code=303)
         if signed_out and request.url.path.startswith("/m/"):
