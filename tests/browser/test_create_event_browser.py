@@ -38,7 +38,9 @@ def test_create_an_event_and_add_employees(
     form.locator("input[name=per_person_limit_0]").fill("2")
     form.get_by_role("button", name="创建活动").click()
     assert_refusal(page.get_by_test_id("form-errors"))  # on top, without scrolling, at either size
-    expect(page.get_by_test_id("error-price_yuan_0")).to_contain_text("不是有效")  # and beside the field
+    expect(page.get_by_test_id("error-price_yuan_0")).to_contain_text(
+        "请填写以元为单位的金额"
+    )  # and beside the field
     expect(form.locator("input[name=name]")).to_have_value(name)
     expect(form.locator("input[name=price_yuan_0]")).to_have_value("二十九")
     assert_fits(page)

@@ -23,22 +23,30 @@ class AmountError(ValueError):
         self.field = field
 
 
+# What a field that is not a number is told, by the kind of number it takes (never the typed text).
+_WRITE = {
+    "yuan": Message("Write an amount in yuan, such as 29.90."),
+    "percent": Message("Write a percentage, such as 12.5."),
+    "multiple": Message("Write a multiple, such as 1.5."),
+}
+
+
 def _decimal(text: str, *, places: int, what: str) -> Decimal:
     cleaned = text.strip().replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥")
     cleaned = cleaned.removesuffix("%").strip()
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
-        raise AmountError("invalid_amount", Message("Write a number ({what}).", what=what)) from exc
+        raise AmountError("invalid_amount", _WRITE[what]) from exc
     if not value.is_finite():
-        raise AmountError("invalid_amount", Message("Write a number ({what}).", what=what))
+        raise AmountError("invalid_amount", _WRITE[what])
     if value < 0:
         raise AmountError("negative_amount", Message("Write a number that is not negative."))
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
         raise AmountError(
             "too_many_decimals",
-            Message("Write a number ({what}) with at most {places} decimals.", places=places, what=what),
+            Message("Write at most {places} decimals.", places=places),
         )
     return value
 
