@@ -27,7 +27,7 @@ from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import send_markdown
 from neigou.kit import jobs
 from neigou.kit.clock import not_before_now
-from neigou.kit.db import claim_attempt, finish_attempt, give_up_attempts
+from neigou.kit.db import claim_attempt_within, finish_attempt
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 
@@ -57,15 +57,10 @@ def deliver_due(
     claimable = and_(GroupPost.status == PostStatus.SCHEDULED, free)
     done: list[GroupPost] = []
     for post in due:
-        if post.attempts >= MAX_ATTEMPTS:
-            # Its last attempt's run was killed during the send (the lease is over): none is left.
-            give_up_attempts(
-                session, post, GroupPost.attempts, claimable, status=PostStatus.FAILED, done_at=None
-            )
-            session.commit()
-            continue
         robot = robots.get(post.group_id)
-        claimed = claim_attempt(session, post, GroupPost.attempts, claimable)
+        claimed = claim_attempt_within(
+            session, post, GroupPost.attempts, MAX_ATTEMPTS, claimable, status=PostStatus.FAILED, done_at=None
+        )
         if claimed and robot is None:
             post.delivery, post.status = Delivery.TASK, PostStatus.TO_COPY
         elif claimed:

@@ -37,7 +37,7 @@ from neigou.groups.webhook import SEND_BOUND, Outcome, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.clock import not_before_now
-from neigou.kit.db import claim_attempt, finish_attempt, give_up_attempts
+from neigou.kit.db import claim_attempt_within, finish_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
@@ -104,20 +104,16 @@ def attempt(
     # A retry only once due: a run that read the alert before another claimed its attempt finds the
     # next one not due yet (the claim moved it), so two runs never send the message at once.
     due = or_(LiveCodeAlert.robot_attempts == 0, LiveCodeAlert.robot_next_attempt_at <= at)
-    if alert.robot_attempts >= MAX_ATTEMPTS:
-        # Its last attempt's run was killed during the send (the lease is over): none is left.
-        give_up_attempts(
-            session,
-            alert,
-            LiveCodeAlert.robot_attempts,
-            pending,
-            due,
-            robot_status=RobotAlertStatus.FAILED,
-            robot_next_attempt_at=None,
-        )
-        session.commit()
-        return None
-    claimed = claim_attempt(session, alert, LiveCodeAlert.robot_attempts, pending, due)
+    claimed = claim_attempt_within(
+        session,
+        alert,
+        LiveCodeAlert.robot_attempts,
+        MAX_ATTEMPTS,
+        pending,
+        due,
+        robot_status=RobotAlertStatus.FAILED,
+        robot_next_attempt_at=None,
+    )
     if claimed:
         # No retry finds the message due until this attempt's answer is written: the lease is the
         # backoff, and never shorter than the longest a send takes (groups.webhook.SEND_BOUND).

@@ -30,7 +30,7 @@ from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
 from neigou.kit.clock import not_before_now
-from neigou.kit.db import claim_attempt, finish_attempt, give_up_attempts
+from neigou.kit.db import claim_attempt_within, finish_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
 from neigou.kit.logging import redact_reply
@@ -131,20 +131,16 @@ def attempt(
     # A retry only once due: a run that read the delivery before another claimed its attempt finds the
     # next one not due yet (the claim moved it), so two runs never send the delivery at once.
     due = or_(WebhookDelivery.attempts == 0, WebhookDelivery.next_attempt_at <= at)
-    if delivery.attempts >= MAX_ATTEMPTS:
-        # Its last attempt's run was killed during the send (the lease is over): none is left.
-        give_up_attempts(
-            session,
-            delivery,
-            WebhookDelivery.attempts,
-            pending,
-            due,
-            status=DeliveryStatus.FAILED,
-            next_attempt_at=None,
-        )
-        session.commit()
-        return False
-    claimed = claim_attempt(session, delivery, WebhookDelivery.attempts, pending, due)
+    claimed = claim_attempt_within(
+        session,
+        delivery,
+        WebhookDelivery.attempts,
+        MAX_ATTEMPTS,
+        pending,
+        due,
+        status=DeliveryStatus.FAILED,
+        next_attempt_at=None,
+    )
     if claimed:
         # Until this attempt's outcome is written, no retry finds the delivery due: the lease is the
         # backoff, and never shorter than the longest a send takes (groups.webhook.SEND_BOUND).

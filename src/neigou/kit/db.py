@@ -354,6 +354,23 @@ def give_up_attempts(
     return _while_attempts_are(session, row, attempts, still, values, seen=getattr(row, attempts.key))
 
 
+def claim_attempt_within(
+    session: Session,
+    row: Base,
+    attempts: InstrumentedAttribute[int],
+    limit: int,
+    *still: ColumnElement[bool],
+    **failed: object,
+) -> bool:
+    """:func:`claim_attempt`, unless ``row`` already took its ``limit`` attempts: its last attempt's run
+    was killed during the send (its lease is over), so none is left and ``failed`` is written instead
+    (:func:`give_up_attempts`); False then, as for an attempt this caller did not win."""
+    if getattr(row, attempts.key) >= limit:
+        give_up_attempts(session, row, attempts, *still, **failed)
+        return False
+    return claim_attempt(session, row, attempts, *still)
+
+
 def finish_attempt(
     session: Session,
     row: Base,
