@@ -47,6 +47,16 @@ def _spy(monkeypatch: pytest.MonkeyPatch, gate: StockGate) -> list[set[int]]:
     return forgotten
 
 
+@pytest.fixture
+def primed(
+    factory: sessionmaker[Session], gate: StockGate, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, list[set[int]]]:
+    """A coupon whose terms the gate holds (not paused), and the record of every ``forget`` from now."""
+    coupon_id = _coupon(factory)
+    _prime(factory, gate, coupon_id)
+    return coupon_id, _spy(monkeypatch, gate)
+
+
 def _prime(factory: sessionmaker[Session], gate: StockGate, coupon_id: int) -> None:
     with factory() as session:
         terms = gate.terms(session, coupon_id)
@@ -62,11 +72,9 @@ def _paused(factory: sessionmaker[Session], gate: StockGate, coupon_id: int) -> 
 
 
 def test_an_edit_is_forgotten_at_the_outer_commit_not_when_a_savepoint_is_released(
-    factory: sessionmaker[Session], gate: StockGate, monkeypatch: pytest.MonkeyPatch
+    factory: sessionmaker[Session], gate: StockGate, primed: tuple[int, list[set[int]]]
 ) -> None:
-    coupon_id = _coupon(factory)
-    _prime(factory, gate, coupon_id)
-    forgotten = _spy(monkeypatch, gate)
+    coupon_id, forgotten = primed
     with factory() as session:
         _pause(session, coupon_id)
         with session.begin_nested():
@@ -78,11 +86,9 @@ def test_an_edit_is_forgotten_at_the_outer_commit_not_when_a_savepoint_is_releas
 
 
 def test_an_edit_is_forgotten_at_the_outer_commit_after_an_unrelated_savepoint_rolls_back(
-    factory: sessionmaker[Session], gate: StockGate, monkeypatch: pytest.MonkeyPatch
+    factory: sessionmaker[Session], gate: StockGate, primed: tuple[int, list[set[int]]]
 ) -> None:
-    coupon_id = _coupon(factory)
-    _prime(factory, gate, coupon_id)
-    forgotten = _spy(monkeypatch, gate)
+    coupon_id, forgotten = primed
     with factory() as session:
         _pause(session, coupon_id)
         unrelated = session.begin_nested()
@@ -95,11 +101,9 @@ def test_an_edit_is_forgotten_at_the_outer_commit_after_an_unrelated_savepoint_r
 
 
 def test_an_edit_in_a_released_savepoint_is_dropped_by_the_outer_rollback(
-    factory: sessionmaker[Session], gate: StockGate, monkeypatch: pytest.MonkeyPatch
+    factory: sessionmaker[Session], gate: StockGate, primed: tuple[int, list[set[int]]]
 ) -> None:
-    coupon_id = _coupon(factory)
-    _prime(factory, gate, coupon_id)
-    forgotten = _spy(monkeypatch, gate)
+    coupon_id, forgotten = primed
     with factory() as session:
         with session.begin_nested():
             _pause(session, coupon_id)

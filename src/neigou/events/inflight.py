@@ -24,7 +24,7 @@ The count is trusted only for entries it counted, and read in one script (``CHEC
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import redis
 
@@ -131,10 +131,10 @@ class InFlight:
 
         return MoveHook(MOVED_LUA, keys_and_args)
 
-    def check(self, event_id: int, scan: Any) -> bool:
+    def check(self, event_id: int, scan: Callable[[int], bool]) -> bool:
         """Whether a reservation of the event may wait in the stream (one script, ``CHECK_SCRIPT``);
         ``scan`` (reads the whole stream) only when the count cannot be trusted (module docstring)."""
         answer = int(self._check(keys=[self.stream, self.key], args=[event_id, self.stale_ms]))
         if answer == 2:
-            return bool(scan(event_id))
+            return scan(event_id)
         return answer == 1

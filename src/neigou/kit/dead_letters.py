@@ -8,8 +8,7 @@ in one Lua script (only while the entry is still pending with this consumer: one
 meanwhile, and maybe stored it, has it now; a ``MoveHook`` adds to that script what must not be
 separated from the deletion, such as a count of the stream's entries), logged once at error level
 (``stream.entry_dead_lettered``: the stream, the entry's id, the reason's stable code, never its data)
-and counted
-(``neigou_stream_dead_letters``).
+and counted (``neigou_stream_dead_letters``).
 
 The dead letters are never trimmed: a letter is a claim or a reservation its shopper was already
 answered with. Once a stream holds more than ``DEAD_WARN_LENGTH`` of them, each new one is logged at
