@@ -29,6 +29,11 @@ def add(session: Session, key: str, item: Any) -> None:
     session.info.setdefault(key, []).append((_current(session), item))
 
 
+def pending(session: Session, key: str) -> list[Any]:
+    """The items still registered under ``key``, oldest first (nothing removed)."""
+    return [item for _tag, item in session.info.get(key, [])]
+
+
 def released(session: Session, key: str) -> list[Any] | None:
     """From an ``after_commit`` listener: None when a savepoint was released (its items now belong to
     the transaction around it), else (the outermost commit) every item, removed."""

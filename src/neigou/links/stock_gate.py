@@ -16,49 +16,90 @@ from __future__ import annotations
 import enum
 import threading
 import time
+import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
+import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from neigou.kit import commit_hooks
+from neigou.kit.logging import error_summary
 from neigou.offers.models import CouponTemplate
-from neigou.offers.offer_edit import TERMS_CHANGED
+from neigou.offers.offer_edit import STOCK_GUARDS, TERMS_CHANGED
 from neigou.offers.offer_rules import CouponVisibility
 
 TERMS_TTL_SECONDS = 5.0
+# A stock cap (``hold_stock``) while the change's transaction is open, and after its outcome: long past
+# ``TERMS_TTL_SECONDS``, when every process has read the outcome's stock into its terms.
+CAP_PENDING_SECONDS = 600
+CAP_KEPT_SECONDS = 60
 _GATES: weakref.WeakSet[StockGate] = weakref.WeakSet()
+_CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
+log = structlog.get_logger(__name__)
 
-# KEYS: stock counter, customer counter. ARGV: total, per-customer limit, claimed in the database,
-# the customer's claims in the database, expiry (unix seconds).
+# The stock a claim may take up to: the total of the terms the process holds (ARGV 1), or the
+# coupon's cap (KEYS 3, set while and shortly after its stock is changed: ``hold_stock``) when lower.
+_LIMIT = """
+local total = tonumber(ARGV[1])
+local cap = redis.call('HGET', KEYS[3], 'total')
+if cap and tonumber(cap) < total then total = tonumber(cap) end
+"""
+# KEYS: stock counter, customer counter, stock cap. ARGV: total, per-customer limit, claimed in the
+# database, the customer's claims in the database, expiry (unix seconds).
 # Returns the new stock count, -1 when the customer reached the limit, -2 when sold out.
-CLAIM_SCRIPT = """
+CLAIM_SCRIPT = (
+    _LIMIT
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[3], 'EXAT', ARGV[5], 'NX') end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[4], 'EXAT', ARGV[5], 'NX') end
 if tonumber(redis.call('GET', KEYS[2])) >= tonumber(ARGV[2]) then return -1 end
-if tonumber(redis.call('GET', KEYS[1])) >= tonumber(ARGV[1]) then return -2 end
+if tonumber(redis.call('GET', KEYS[1])) >= total then return -2 end
 redis.call('INCR', KEYS[2])
 return redis.call('INCR', KEYS[1])
 """
-# The same check and take, and the claim appended to the claim stream in the same step (claims written
-# behind: ``claim_stream``). ARGV 6 is the claim as JSON. Returns -1 / -2 as above, or the stream id.
-CLAIM_RECORD_SCRIPT = """
+)
+# The same check and take, and the claim appended to the claim stream (KEYS 4) in the same step
+# (claims written behind: ``claim_stream``). ARGV 6 is the claim as JSON. Returns -1 / -2 as above,
+# or the stream id.
+CLAIM_RECORD_SCRIPT = (
+    _LIMIT
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[3], 'EXAT', ARGV[5], 'NX') end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[4], 'EXAT', ARGV[5], 'NX') end
 if tonumber(redis.call('GET', KEYS[2])) >= tonumber(ARGV[2]) then return -1 end
-if tonumber(redis.call('GET', KEYS[1])) >= tonumber(ARGV[1]) then return -2 end
+if tonumber(redis.call('GET', KEYS[1])) >= total then return -2 end
 redis.call('INCR', KEYS[2])
 redis.call('INCR', KEYS[1])
-return redis.call('XADD', KEYS[3], '*', 'c', ARGV[6])
+return redis.call('XADD', KEYS[4], '*', 'c', ARGV[6])
 """
+)
 # Give back one unit of both counters (never below zero).
 RELEASE_SCRIPT = """
 for i = 1, 2 do
   if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
 end
+return 1
+"""
+# A change of stock, under the coupon's row lock (``hold_stock``). KEYS: stock counter, stock cap.
+# ARGV: the new stock the counter may not exceed ('' for a raise), the cap, its token, seconds kept.
+# Returns the counter when it exceeds the new stock (nothing set), else -1 (the cap set).
+HOLD_SCRIPT = """
+local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] ~= '' and taken > tonumber(ARGV[1]) then return taken end
+redis.call('HSET', KEYS[2], 'total', ARGV[2], 'token', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return -1
+"""
+# The change's outcome, only on a cap that still carries its token (a later change's is left alone).
+# KEYS: stock cap. ARGV: the token, the cap from now on, its token from now on, seconds kept.
+SETTLE_SCRIPT = """
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'total', ARGV[2], 'token', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
 
@@ -106,10 +147,11 @@ class GateAnswer(enum.StrEnum):
 
 @dataclass(frozen=True)
 class GateKeys:
-    """The two counters a claim touches."""
+    """The two counters a claim touches, and the coupon's stock cap."""
 
     stock: str
     customer: str
+    cap: str
 
 
 class StockGate:
@@ -124,6 +166,8 @@ class StockGate:
         self._claim = client.register_script(CLAIM_SCRIPT)
         self._record = client.register_script(CLAIM_RECORD_SCRIPT)
         self._release = client.register_script(RELEASE_SCRIPT)
+        self._hold = client.register_script(HOLD_SCRIPT)
+        self._settle = client.register_script(SETTLE_SCRIPT)
         self._terms: dict[int, tuple[float, CouponTerms | None]] = {}
         self._terms_lock = threading.Lock()
         _GATES.add(self)
@@ -151,7 +195,7 @@ class StockGate:
     def keys(self, coupon: CouponTemplate | CouponTerms, customer_ref_hash: str) -> GateKeys:
         """Counter keys of a coupon incarnation and one of its customers."""
         base = f"{self.namespace}:coupon:{coupon.id}:{int(coupon.created_at.timestamp() * 1_000_000)}"
-        return GateKeys(stock=f"{base}:claimed", customer=f"{base}:c:{customer_ref_hash}")
+        return GateKeys(stock=f"{base}:claimed", customer=f"{base}:c:{customer_ref_hash}", cap=f"{base}:cap")
 
     def take(
         self,
@@ -166,7 +210,7 @@ class StockGate:
         expire = int((coupon.ends_at + timedelta(days=1)).timestamp())
         result = int(
             self._claim(
-                keys=[keys.stock, keys.customer],
+                keys=[keys.stock, keys.customer, keys.cap],
                 args=[
                     coupon.total_quantity,
                     coupon.per_customer_limit,
@@ -190,7 +234,7 @@ class StockGate:
         keys = self.keys(coupon, customer_ref_hash)
         expire = int((coupon.ends_at + timedelta(days=1)).timestamp())
         result = self._record(
-            keys=[keys.stock, keys.customer, self.stream],
+            keys=[keys.stock, keys.customer, keys.cap, self.stream],
             args=[
                 coupon.total_quantity,
                 coupon.per_customer_limit,
@@ -213,6 +257,25 @@ class StockGate:
         keys = self.keys(coupon, customer_ref_hash)
         stock, customer = self.client.mget([keys.stock, keys.customer])
         return int(stock or 0), int(customer or 0)
+
+    def stock_cap(self, coupon: CouponTemplate | CouponTerms) -> int | None:
+        """The coupon's stock cap, if one is set (tests, operators)."""
+        cap = self.client.hget(self.keys(coupon, "").cap, "total")
+        return int(cap) if cap is not None else None
+
+    def hold_cap(
+        self, coupon: CouponTemplate, *, lowering_to: int | None, cap: int, token: str
+    ) -> int | None:
+        """Set the coupon's stock cap, pending for ``CAP_PENDING_SECONDS``, unless the counter exceeds
+        ``lowering_to``: then that count (nothing set)."""
+        keys = self.keys(coupon, "")
+        args = ["" if lowering_to is None else lowering_to, cap, token, CAP_PENDING_SECONDS]
+        taken = int(self._hold(keys=[keys.stock, keys.cap], args=args))
+        return taken if taken >= 0 else None
+
+    def settle_cap(self, key: str, *, token: str, cap: int, new_token: str, seconds: int) -> bool:
+        """Set the cap ``key`` and its expiry if it still carries ``token``."""
+        return bool(self._settle(keys=[key], args=[token, cap, new_token, seconds]))
 
     def reconcile(
         self, coupon: CouponTemplate, customer_ref_hash: str | None = None, *, db_count: int
@@ -242,3 +305,87 @@ def _forget_changed_terms(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _keep_terms_after_rollback(session: Session) -> None:
     commit_hooks.rolled_back(session, TERMS_CHANGED)  # the rolled-back transaction's own edits only
+
+
+@dataclass(frozen=True, slots=True)
+class _CapHold:
+    """A stock change's cap, registered with its transaction (``kit.commit_hooks``)."""
+
+    gate: StockGate
+    key: str
+    token: str
+    old: int
+    new: int
+
+
+def _distinct_gates() -> list[StockGate]:
+    """One gate per Redis server, database and namespace (gates of one deployment share counters)."""
+    gates: dict[tuple[object, ...], StockGate] = {}
+    for gate in list(_GATES):
+        where = gate.client.connection_pool.connection_kwargs
+        place = (gate.namespace, where.get("host"), where.get("port"), where.get("path"), where.get("db"))
+        gates.setdefault(place, gate)
+    return list(gates.values())
+
+
+def hold_stock(session: Session, coupon: CouponTemplate, total: int) -> int | None:
+    """``offers.offer_edit``'s stock guard, called under the coupon's row lock before its stock
+    (``coupon.total_quantity``) becomes ``total``: the units the gate has given out, claims still in
+    the stream included, when a lowering goes below them (the change is refused); else, in the same
+    Redis step, the gate's claims stop at min(old, new) stock from that instant until the outcome.
+    Once the transaction commits the cap becomes the new stock, once it rolls back the old one (on a
+    cap no later change took over), each for ``CAP_KEPT_SECONDS``: other processes' copies of the
+    terms may still hold the stock from before. Without Redis (unreachable) the change goes ahead as
+    it would without the gate: the database's ``claimed_quantity`` is all that is checked."""
+    old = coupon.total_quantity
+    for gate in _distinct_gates():
+        token = uuid.uuid4().hex
+        try:
+            taken = gate.hold_cap(
+                coupon, lowering_to=total if total < old else None, cap=min(old, total), token=token
+            )
+        except redis.RedisError as exc:
+            log.warning("stock_gate.cap_unavailable", coupon_id=coupon.id, error=error_summary(exc))
+            continue
+        if taken is not None:
+            return taken
+        hold = _CapHold(gate=gate, key=gate.keys(coupon, "").cap, token=token, old=old, new=total)
+        commit_hooks.add(session, _CAPS, hold)
+    return None
+
+
+def _settle(hold: _CapHold, *, token: str, cap: int, new_token: str, seconds: int) -> None:
+    try:
+        hold.gate.settle_cap(hold.key, token=token, cap=cap, new_token=new_token, seconds=seconds)
+    except redis.RedisError as exc:  # the pending cap expires on its own
+        log.warning("stock_gate.cap_unsettled", error=error_summary(exc))
+
+
+@event.listens_for(Session, "after_commit")
+def _caps_committed(session: Session) -> None:
+    for hold in commit_hooks.released(session, _CAPS) or []:  # only the latest change's token matches
+        _settle(hold, token=hold.token, cap=hold.new, new_token=hold.token, seconds=CAP_KEPT_SECONDS)
+
+
+@event.listens_for(Session, "after_rollback")
+def _caps_rolled_back(session: Session) -> None:
+    """Each cap goes back to the stock before the rolled-back changes (the first one's old stock), if
+    the last of them still owns it; to the pending cap of a change the transaction around a rolled-back
+    savepoint still holds, with its token, when there is one."""
+    undone: dict[tuple[int, str], list[_CapHold]] = {}
+    for hold in commit_hooks.rolled_back(session, _CAPS):
+        undone.setdefault((id(hold.gate), hold.key), []).append(hold)
+    open_holds = {(id(h.gate), h.key): h for h in commit_hooks.pending(session, _CAPS)}
+    for place, holds in undone.items():
+        outer = open_holds.get(place)
+        _settle(
+            holds[-1],
+            token=holds[-1].token,
+            cap=min(outer.old, outer.new) if outer else holds[0].old,
+            new_token=outer.token if outer else holds[-1].token,
+            seconds=CAP_PENDING_SECONDS if outer else CAP_KEPT_SECONDS,
+        )
+
+
+if hold_stock not in STOCK_GUARDS:
+    STOCK_GUARDS.append(hold_stock)

@@ -1,7 +1,7 @@
 """Changing a coupon or a promotion once it exists.
 
-Safe at any time: the name, a later (never past) end, a coupon's stock (never below what is claimed)
-and the running state (pause, resume, end now). The terms shoppers were promised (a coupon's value,
+Safe at any time: the name, a later (never past) end, a coupon's stock (never below what is claimed,
+claims a claim gate answered but the database has not stored yet included: ``STOCK_GUARDS``) and the running state (pause, resume, end now). The terms shoppers were promised (a coupon's value,
 cap, threshold and visibility; a promotion's params) change only while nothing was claimed or ordered
 with them: a coupon until its first claim or order, a promotion until it opens (no order can be priced
 with it before). A merchant's new terms wait for review again where the organization reviews merchants'
@@ -11,6 +11,7 @@ outermost transaction commits (not when a savepoint is released or rolled back).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,13 @@ from neigou.offers.review import hold_coupon, pending_review, under_review
 # changed them; the claim path's caches forget them when the outermost transaction commits.
 TERMS_CHANGED = "offers.coupon_terms_changed"
 COUPON_TERMS = ("value", "cap_fen", "min_spend_fen", "visibility")
+# Claim gates that give stock out before the database stores it (``links.stock_gate.hold_stock``
+# registers itself at import): called under the coupon's row lock before its stock changes to the
+# given total, a guard answers the units it has given out when a lowering goes below them (the
+# change is refused, 409 ``quantity_below_claimed``), else stops its claims at the new stock from that
+# instant, undone if the transaction rolls back.
+StockGuard = Callable[[Session, CouponTemplate, int], int | None]
+STOCK_GUARDS: list[StockGuard] = []
 
 
 def _state(row: CouponTemplate | Promotion, names: tuple[str, ...]) -> dict[str, Any]:
@@ -139,6 +147,18 @@ def _coupon_terms(session: Session, coupon: CouponTemplate, data: CouponUpdate) 
     return changes
 
 
+def _below_claimed(coupon: CouponTemplate, claimed: int) -> Conflict:
+    return Conflict(
+        Message(
+            "Coupon {coupon_id} has {claimed} claimed already; its stock cannot be less.",
+            coupon_id=coupon.id,
+            claimed=claimed,
+        ),
+        code="quantity_below_claimed",
+        extra={"claimed_quantity": claimed},
+    )
+
+
 def update_coupon(
     session: Session, *, coupon_id: int, data: CouponUpdate, actor: Actor, at: datetime | None = None
 ) -> CouponTemplate:
@@ -156,17 +176,13 @@ def update_coupon(
     before = _state(coupon, names)
     ends_at = _new_end(coupon, data.ends_at, at) if data.ends_at is not None else None
     if data.total_quantity is not None and data.total_quantity < coupon.claimed_quantity:
-        raise Conflict(
-            Message(
-                "Coupon {coupon_id} has {claimed} claimed already; its stock cannot be less.",
-                coupon_id=coupon.id,
-                claimed=coupon.claimed_quantity,
-            ),
-            code="quantity_below_claimed",
-            extra={"claimed_quantity": coupon.claimed_quantity},
-        )
+        raise _below_claimed(coupon, coupon.claimed_quantity)
     _check_run(coupon, data.status, ends_at, at)
     terms = _coupon_terms(session, coupon, data)
+    if data.total_quantity is not None and data.total_quantity != coupon.total_quantity:
+        for guard in STOCK_GUARDS:  # last: a refusal after a guard's hold rolls it back anyway
+            if (taken := guard(session, coupon, data.total_quantity)) is not None:
+                raise _below_claimed(coupon, taken)
     if data.name is not None:
         coupon.name = data.name
     if ends_at is not None:
