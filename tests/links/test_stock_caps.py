@@ -12,8 +12,8 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.db import transaction
-from neigou.kit.errors import Conflict
 from neigou.kit.dead_letters import dead_key
+from neigou.kit.errors import Conflict
 from neigou.links import claim_stream, stock_gate
 from neigou.links.stock_gate import StockGate
 from neigou.offers import offer_edit
