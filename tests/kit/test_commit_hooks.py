@@ -64,3 +64,25 @@ def test_an_outer_rollback_drops_what_released_savepoints_made(seen: Seen) -> No
         commit_hooks.add(session, KEY, "outer")
         session.rollback()
     assert (seen.done, sorted(seen.undone)) == ([], ["outer", "released"])
+
+
+def test_a_rolled_back_savepoint_sees_what_the_transaction_around_it_still_holds() -> None:
+    held: list[list[Any]] = []
+
+    def rolled_back(session: Session) -> None:
+        commit_hooks.rolled_back(session, KEY)
+        held.append(commit_hooks.pending(session, KEY))
+
+    event.listen(Session, "after_rollback", rolled_back)
+    try:
+        with Session(create_engine("sqlite://")) as session:
+            session.execute(text("select 1"))
+            commit_hooks.add(session, KEY, "outer")
+            savepoint = session.begin_nested()
+            commit_hooks.add(session, KEY, "inner")
+            assert commit_hooks.pending(session, KEY) == ["outer", "inner"]
+            savepoint.rollback()
+            session.rollback()
+    finally:
+        event.remove(Session, "after_rollback", rolled_back)
+    assert held == [["outer"], []]
