@@ -6,6 +6,9 @@ queues on the coupon's row. The database stays the authority: the claim is then 
 same conditional UPDATEs as without Redis (so even a drifted counter cannot oversell), and a claim
 the database refuses or rolls back gives its units back to Redis (``release``).
 
+A change of a coupon's stock asks the gate first (``hold_stock``): refused below what the counter
+has given out, else capping the gate's claims at the new stock from that instant.
+
 Counters are seeded from the database the first time a coupon (or a customer of it) is seen, and
 expire a day after the coupon ends. Keys carry the coupon's creation instant as well as its id, so a
 restored or re-numbered database never meets old counters.
