@@ -1,7 +1,8 @@
 """Changing a coupon or a promotion once it exists.
 
 Safe at any time: the name, a later (never past) end, a coupon's stock (never below what is claimed,
-claims a claim gate answered but the database has not stored yet included: ``STOCK_GUARDS``) and the running state (pause, resume, end now). The terms shoppers were promised (a coupon's value,
+counting the claims a claim gate has answered and the database not yet stored: ``STOCK_GUARDS``) and
+the running state (pause, resume, end now). The terms shoppers were promised (a coupon's value,
 cap, threshold and visibility; a promotion's params) change only while nothing was claimed or ordered
 with them: a coupon until its first claim or order, a promotion until it opens (no order can be priced
 with it before). A merchant's new terms wait for review again where the organization reviews merchants'
