@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.events import seeds
+from neigou.events import inflight, seeds
 from neigou.events.gate import ReservationGate
 from neigou.kit import dead_letters, metrics
 from tests.events.builders import SKU, add_employees, create_event, gate_of, reserve
@@ -279,3 +279,52 @@ def test_a_count_too_high_behind_an_old_entry_falls_back_to_reading_the_stream(
     assert not gate.in_flight(event_id)
     assert _seed(gate, base, factory, event_id)
     assert gate.counts(base)[SKU] == 0
+
+
+def _stuck_behind_an_old_entry(api: TestClient, operator: dict[str, str], app: FastAPI) -> tuple[Any, ...]:
+    """Another event's entry that stays in the stream, and the event's count of 1 that no script took
+    down (its entry moved away without it)."""
+    event_id, other_id = _two_events(api, operator)
+    assert reserve(api, operator, other_id, "o1").status_code == 201  # stays in the stream
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    gate, base = gate_of(app, event_id)[1:]
+    entries: Any = gate.client.xrange(gate.stream, "-", "+")
+    gate.client.xdel(gate.stream, entries[-1][0])  # moved away, never counted off
+    assert gate.client.hget(gate.inflight.key, str(event_id)) == b"1"
+    return event_id, gate, base
+
+
+def test_a_scan_that_finds_none_of_the_events_entries_removes_its_count(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the bound sent the check to the stream and the stream held none of the event's entries,
+    the count is gone: the next check does not read the stream again until the old entry leaves it."""
+    event_id, gate, _ = _stuck_behind_an_old_entry(TestClient(redis_app), operator, redis_app)
+    gate.inflight.stale_ms = 0
+    assert not gate.in_flight(event_id)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) is None
+    gate.inflight.stale_ms = inflight.STALE_MS
+    read = _read_entries(gate, monkeypatch)
+    assert not gate.in_flight(event_id)
+    assert read == []  # the count alone answered
+
+
+def test_a_reservation_counted_during_the_scan_keeps_the_count(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count is removed only while the event's last counted entry is the one the check saw: a
+    reservation counted after the scan passed (a state seeded meanwhile) keeps its count."""
+    event_id, gate, base = _stuck_behind_an_old_entry(TestClient(redis_app), operator, redis_app)
+    gate.inflight.stale_ms = 0
+    in_stream = gate.in_stream
+
+    def then_a_reservation(event: int, **kwargs: Any) -> bool:
+        found = in_stream(event, **kwargs)
+        _fill(gate, base, event_id, 1)
+        return found
+
+    monkeypatch.setattr(gate, "in_stream", then_a_reservation)
+    assert not gate.in_flight(event_id)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) == b"2"
+    monkeypatch.undo()
+    assert gate.in_flight(event_id)  # the scan finds the new entry

@@ -20,11 +20,16 @@ The count is trusted only for entries it counted, and read in one script (``CHEC
 - a count above 0 while the stream's oldest entry is older than ``STALE_MS`` may be left over too, behind
   an entry that stays (the writer stopped, the database away): the stream is scanned, so a count that
   is too high holds the event's seeding back no longer than that.
+
+A scan that finds none of the event's entries removes its count (``RESET_SCRIPT``), unless a reservation
+of the event was counted since the check read it (its last counted id moved): the next check trusts
+the count again instead of scanning until the old entry leaves the stream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import redis
 
@@ -58,9 +63,10 @@ local function on_removed(keys, id, args) counted_off(keys[1], id, args[1]) end
 """
 )
 # Whether the event's reservations may wait in the stream, in one script (nothing is counted between
-# the reads and the heal): KEYS stream, in-flight hash; ARGV event id, the bound in ms. 0 none (a count
-# left over is removed), 1 some, 2 read the stream (the count may not know its entries, or it says some
-# while the stream's oldest entry is older than the bound: a count-off may have been lost).
+# the reads and the heal): KEYS stream, in-flight hash; ARGV event id, the bound in ms. {0} none (a count
+# left over is removed), {1} some, {2, the event's last counted id or ""} read the stream (the count may
+# not know its entries, or it says some while the stream's oldest entry is older than the bound: a
+# count-off may have been lost).
 CHECK_SCRIPT = (
     _OLDER
     + """
@@ -71,18 +77,27 @@ local function heal()
   if count then redis.call('HDEL', KEYS[2], ARGV[1], ARGV[1] .. '@') end
   return 0
 end
-if #oldest == 0 then return heal() end
+if #oldest == 0 then return {heal()} end
 local first = oldest[1][1]
-if not since or older(first, since) then return 2 end
-if not count or tonumber(count) <= 0 then return 0 end
-if not last or older(last, first) then return heal() end
+if not since or older(first, since) then return {2, last or ''} end
+if not count or tonumber(count) <= 0 then return {0} end
+if not last or older(last, first) then return {heal()} end
 local now = redis.call('TIME')
 if id_of(first) < tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[2]) then
-  return 2
+  return {2, last or ''}
 end
-return 1
+return {1}
 """
 )
+# A scan of the stream found none of the event's entries: its count is left over and removed, unless a
+# reservation of the event was counted since the check (its last counted id is no longer the one the
+# check read; the reserve script moves it in the step that appends the entry). KEYS in-flight hash;
+# ARGV event id, the last counted id the check read ("" none). 1 removed, 0 kept.
+RESET_SCRIPT = """
+if (redis.call('HGET', KEYS[1], ARGV[1] .. '@') or '') ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. '@')
+return 1
+"""
 # Longer than any entry stays in the stream unstored without being moved to the dead letters while the
 # writer runs (``MAX_DELIVERIES`` deliveries, one per ``CLAIM_IDLE_MS``), with a margin.
 STALE_MS = 2 * MAX_DELIVERIES * CLAIM_IDLE_MS
@@ -102,6 +117,7 @@ class InFlight:
         self.stream = stream
         self.stale_ms = STALE_MS
         self._check = client.register_script(CHECK_SCRIPT)
+        self._reset = client.register_script(RESET_SCRIPT)
 
     def ack_hook(self) -> AckHook:
         """Counts an entry off its event in the script that deletes it from the stream, whether stored
@@ -114,8 +130,12 @@ class InFlight:
 
     def check(self, event_id: int, scan: Callable[[int], bool]) -> bool:
         """Whether a reservation of the event may wait in the stream (one script, ``CHECK_SCRIPT``);
-        ``scan`` (reads the whole stream) only when the count cannot be trusted (module docstring)."""
-        answer = int(self._check(keys=[self.stream, self.key], args=[event_id, self.stale_ms]))
-        if answer == 2:
-            return scan(event_id)
-        return answer == 1
+        ``scan`` (reads the whole stream) only when the count cannot be trusted (module docstring); a
+        scan that finds none of the event's entries removes the count left over (``RESET_SCRIPT``)."""
+        answer: Any = self._check(keys=[self.stream, self.key], args=[event_id, self.stale_ms])
+        if int(answer[0]) != 2:
+            return int(answer[0]) == 1
+        if scan(event_id):
+            return True
+        self._reset(keys=[self.key], args=[event_id, answer[1]])
+        return False
