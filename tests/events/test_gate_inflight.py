@@ -319,7 +319,7 @@ def test_a_reservation_counted_during_the_scan_keeps_the_count(
     in_stream = gate.in_stream
 
     def then_a_reservation(event: int, **kwargs: Any) -> bool:
-        found = in_stream(event, **kwargs)
+        found: bool = in_stream(event, **kwargs)
         _fill(gate, base, event_id, 1)
         return found
 
