@@ -71,9 +71,11 @@ def test_a_give_back_after_the_state_was_seeded_again_marks_it_stale(
     give_back = ReservationGate.give_back
 
     def reseeded_first(self: ReservationGate, note: str, units: Any) -> bool:
-        # Between the settlement's commit and its give-back the state is seeded again, from a database
-        # that no longer holds c1's units (and a shopper reserves on it).
+        # Between the settlement's commit and its give-back, pending longer than a seeding waits for it,
+        # the state is seeded again from a database that no longer holds c1's units (and a shopper
+        # reserves on it).
         self.forget(base)
+        monkeypatch.setattr(gate_module, "PENDING_RETURN_SECONDS", 0)
         assert gated.reserve("c4").status_code == 201
         return give_back(self, note, units)
 
