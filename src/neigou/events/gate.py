@@ -15,9 +15,10 @@ database commits it (a settlement's give-back, new employees or invitation codes
 (``note``, ``note_return``: timed by Redis's clock); the call after the commit (``give_back``,
 ``add_employees``, ``add_invitations``) applies it only to the state the note was taken in, else marks
 the state stale (to an unseeded state, additions wait for the next seeding and a give-back, which
-never overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). A stale state has no seeded marker: the next reservation seeds it again
-once the stream holds none of the event's reservations (counted per event, ``inflight``). Keys carry
-the event's creation instant, so a restored or re-numbered database never meets old counters.
+never overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``).
+A stale state has no seeded marker: the next reservation seeds it again once the stream holds none of
+the event's reservations (counted per event, ``inflight``). Keys carry the event's creation instant,
+so a restored or re-numbered database never meets old counters.
 """
 
 from __future__ import annotations
@@ -51,8 +52,7 @@ from neigou.kit.streams import id_from_stream
 # Reservation ids are made from stream ids (``kit.streams.id_from_stream``) counted from this epoch.
 ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEED_LOCK_SECONDS = 30
-# A settlement's give-back noted longer ago than this is left behind for a seeding (``LOCK_SCRIPT``):
-# its commit and give-back follow the note within moments.
+# A settlement's give-back noted longer ago is left behind for a seeding (``LOCK_SCRIPT``).
 PENDING_RETURN_SECONDS = 5
 # How long a settlement waits to note a give-back while the event is being seeded (``note_return``).
 RETURN_NOTE_WAIT_SECONDS = 2.0
@@ -318,9 +318,9 @@ class ReservationGate:
         return bool(self._add(keys=keys, args=[note, mode, *values]))
 
     def note(self, base: str) -> str:
-        """Note, before a write the gate must follow commits (a settlement of holds, new employees or
-        invitations), that it will reach the event's state: a note still there later (``sweep_notes``)
-        marks the state stale. Returns its field, for the call after the commit."""
+        """Note, before a write the gate must follow commits (new employees or invitations; a
+        settlement's give-back, ``note_return``), that it will reach the event's state: a note still
+        there later (``sweep_notes``) marks the state stale. Returns its field, for after the commit."""
         note = f"{base}#{uuid.uuid4().hex}"
         self._note(keys=[f"{base}:gen", self.notes], args=[note])
         return note
