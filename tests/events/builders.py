@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.events.gate import ReservationGate
+from neigou.events.models import EventItem
 from neigou.kit.clock import utcnow
+from tests.factories import create_program
 
 SKU = "EV-TEA"
 
@@ -56,6 +62,36 @@ def invite(
     assert response.status_code == 201, response.text
     codes: list[str] = response.json()["codes"]
     return codes
+
+
+def one_employee_event(api: TestClient, operator: dict[str, str]) -> int:
+    """A live event of a new program (``SKU``: stock 5, two a person) with one employee, E1."""
+    program = create_program(api, operator)
+    event_id = create_event(api, operator, program["id"])
+    add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    return event_id
+
+
+def reserve(api: TestClient, operator: dict[str, str], event_id: int, customer: str, **body: Any) -> Any:
+    """A reservation of ``SKU`` by E1 (``body`` adds or overrides fields)."""
+    return api.post(
+        f"/api/v1/events/{event_id}/reservations",
+        json={"sku": SKU, "customer_ref": customer, "employee_no": "E1", **body},
+        headers=operator,
+    )
+
+
+def gate_of(app: FastAPI, event_id: int) -> tuple[Any, ReservationGate, str]:
+    """The app's events runtime, its gate and the event's key prefix in Redis."""
+    runtime: Any = app.state.events
+    gate: ReservationGate = runtime.gate
+    return runtime, gate, gate.base(event_id, runtime.book.get(event_id).created_at)
+
+
+def reserved(factory: sessionmaker[Session]) -> int | None:
+    """``SKU``'s reserved units as the database holds them."""
+    with factory() as session:
+        return session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU))
 
 
 def matrix_world(client: TestClient, operator: dict[str, str], program_id: int) -> dict[str, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import redis
@@ -11,9 +13,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.events.gate import ReservationGate
 from neigou.kit.settings import Settings
 from neigou.links.click_stream import namespace
 from neigou.web.app import create_app
+from tests.events.builders import gate_of, one_employee_event, reserve
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -41,3 +45,30 @@ def redis_app(settings: Settings, factory: sessionmaker[Session]) -> Iterator[Fa
 def redis_client_app(redis_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(redis_app) as client:
         yield client
+
+
+@dataclass
+class Gated:
+    """A live event behind the Redis gate (``one_employee_event``), its app's runtime and gate, and the
+    event's key prefix; the app's lifespan is not run, so nothing stores the stream until a test
+    flushes it (``runtime.flush``) or runs the settlement job."""
+
+    app: FastAPI
+    api: TestClient
+    operator: dict[str, str]
+    event_id: int
+    runtime: Any
+    gate: ReservationGate
+    base: str
+
+    def reserve(self, customer: str, **body: Any) -> Any:
+        """A reservation of the event by E1 (``builders.reserve``)."""
+        return reserve(self.api, self.operator, self.event_id, customer, **body)
+
+
+@pytest.fixture
+def gated(redis_app: FastAPI, operator: dict[str, str]) -> Gated:
+    api = TestClient(redis_app)
+    event_id = one_employee_event(api, operator)
+    runtime, gate, base = gate_of(redis_app, event_id)
+    return Gated(redis_app, api, operator, event_id, runtime, gate, base)

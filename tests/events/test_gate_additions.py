@@ -22,14 +22,13 @@ from neigou.events import seeds, service
 from neigou.events.gate import ReservationGate, Seed
 from neigou.kit.clock import utcnow
 from tests.conftest import TEST_ACTOR
-from tests.events.builders import add_employees, invite
-from tests.events.test_gate_repairs import _event, _gate, _reserve
+from tests.events.builders import add_employees, gate_of, invite, one_employee_event, reserve
 
 E2 = [{"employee_no": "E2", "name": "员工二"}]
 
 
 def _as_guest(api: TestClient, operator: dict[str, str], event_id: int, customer: str, code: str) -> Any:
-    return _reserve(api, operator, event_id, customer, employee_no=None, invitation_code=code)
+    return reserve(api, operator, event_id, customer, employee_no=None, invitation_code=code)
 
 
 @pytest.mark.parametrize("addition", ["employees", "invitations"])
@@ -37,8 +36,8 @@ def test_an_addition_redis_failed_after_the_commit_reaches_the_gate_after_the_ne
     redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch, addition: str
 ) -> None:
     api = TestClient(redis_app)  # no lifespan: the settlement job stores the stream
-    event_id = _event(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201  # the state is seeded
+    event_id = one_employee_event(api, operator)
+    assert reserve(api, operator, event_id, "c1").status_code == 201  # the state is seeded
 
     def broken(self: ReservationGate, note: str, values: Any) -> bool:
         raise redis.ConnectionError("Connection refused")
@@ -53,14 +52,14 @@ def test_an_addition_redis_failed_after_the_commit_reaches_the_gate_after_the_ne
 
     def attempt() -> Any:
         if addition == "employees":
-            return _reserve(api, operator, event_id, "c2", employee_no="E2")
+            return reserve(api, operator, event_id, "c2", employee_no="E2")
         return _as_guest(api, operator, event_id, "c2", code)
 
     assert attempt().json()["code"] == "not_invited"  # until the next settlement finds the note
     monkeypatch.setattr(gate_module, "STALE_NOTE_SECONDS", 0, raising=False)
     later = utcnow() + timedelta(seconds=1)
     assert redis_app.state.jobs.run("events.settle_holds", key="settle-1", payload={}, at=later)
-    _, gate, base = _gate(redis_app, event_id)
+    _, gate, base = gate_of(redis_app, event_id)
     assert not gate.seeded(base)
     reserved = attempt()
     assert reserved.status_code == 201, reserved.text
@@ -71,7 +70,7 @@ def test_additions_while_the_state_is_seeded_reach_it(
     redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = TestClient(redis_app)
-    event_id = _event(api, operator)
+    event_id = one_employee_event(api, operator)
     seed_state = seeds.seed_state
     added: list[str] = []
 
@@ -84,27 +83,27 @@ def test_additions_while_the_state_is_seeded_reach_it(
         return seed
 
     monkeypatch.setattr(seeds, "seed_state", added_after_the_read)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201  # seeds the state
-    _, gate, base = _gate(redis_app, event_id)
+    assert reserve(api, operator, event_id, "c1").status_code == 201  # seeds the state
+    _, gate, base = gate_of(redis_app, event_id)
     assert gate.seeded(base)
     assert gate.client.sismember(f"{base}:emp", "E2")
     assert gate.client.hget(f"{base}:inv", added[0]) == b""
-    assert _reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
+    assert reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
     assert _as_guest(api, operator, event_id, "c3", added[0]).status_code == 201
     assert gate.client.hlen(gate.notes) == 0
 
 
 def test_additions_to_a_seeded_state_are_there_at_once(redis_app: FastAPI, operator: dict[str, str]) -> None:
     api = TestClient(redis_app)
-    event_id = _event(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    _, gate, base = _gate(redis_app, event_id)
+    event_id = one_employee_event(api, operator)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    _, gate, base = gate_of(redis_app, event_id)
     generation = gate.client.get(f"{base}:gen")
     assert add_employees(api, operator, event_id, E2) == 1
     (code,) = invite(api, operator, event_id, "E1", 1)
     assert gate.client.get(f"{base}:gen") == generation  # not marked stale
     assert gate.seeded(base)
-    assert _reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
+    assert reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
     assert _as_guest(api, operator, event_id, "c3", code).status_code == 201
     assert gate.client.hlen(gate.notes) == 0
 
@@ -116,9 +115,9 @@ def test_keyed_invitations_reach_the_gate_only_once_the_request_commits(
     gate learns the codes after the request's own commit, and never when the request rolls back (its
     note is left for the sweep)."""
     api = TestClient(redis_app)
-    event_id = _event(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201  # seeded
-    _, gate, base = _gate(redis_app, event_id)
+    event_id = one_employee_event(api, operator)
+    assert reserve(api, operator, event_id, "c1").status_code == 201  # seeded
+    _, gate, base = gate_of(redis_app, event_id)
     for outcome in ("rollback", "commit"):
         with factory() as session:
             (code,) = service.issue_invitations(
@@ -143,9 +142,9 @@ def test_a_paste_in_chunks_does_not_starve_the_seeding(
     the seeding read the database: the chunks wait for the state the seeding writes (the state is not
     marked stale for them), so the first try succeeds and holds every chunk."""
     api = TestClient(redis_app)
-    event_id = _event(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    event_id = one_employee_event(api, operator)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = gate_of(redis_app, event_id)
     runtime.flush()
     gate.forget(base)
     seed_state = seeds.seed_state
@@ -162,13 +161,13 @@ def test_a_paste_in_chunks_does_not_starve_the_seeding(
         return seed
 
     monkeypatch.setattr(seeds, "seed_state", a_chunk_after_every_read)
-    assert _reserve(api, operator, event_id, "c2").status_code == 201
+    assert reserve(api, operator, event_id, "c2").status_code == 201
     monkeypatch.undo()
     assert chunks == ["P0"]  # seeded at the first try
     assert gate.client.sismember(f"{base}:emp", "P0")
     assert gate.client.hget(f"{base}:inv", codes[0]) == b""
     assert not gate.client.exists(f"{base}:add-emp", f"{base}:add-inv")
-    assert _reserve(api, operator, event_id, "c3", employee_no="P0").status_code == 201
+    assert reserve(api, operator, event_id, "c3", employee_no="P0").status_code == 201
     assert _as_guest(api, operator, event_id, "c4", codes[0]).status_code == 201
     assert gate.client.hlen(gate.notes) == 0
 
@@ -177,13 +176,13 @@ def test_an_addition_to_an_unseeded_state_reaches_the_next_seeding(
     redis_app: FastAPI, operator: dict[str, str]
 ) -> None:
     api = TestClient(redis_app)
-    event_id = _event(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    event_id = one_employee_event(api, operator)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = gate_of(redis_app, event_id)
     runtime.flush()
     gate.forget(base)
     generation = gate.client.get(f"{base}:gen")
     assert add_employees(api, operator, event_id, E2) == 1
     assert gate.client.get(f"{base}:gen") == generation  # no seeding under way fails for it
-    assert _reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
+    assert reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
     assert gate.client.hlen(gate.notes) == 0

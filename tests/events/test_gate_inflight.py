@@ -16,11 +16,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.events import seeds
+from neigou.events import inflight, seeds
 from neigou.events.gate import ReservationGate
 from neigou.kit import dead_letters, metrics
-from tests.events.builders import SKU, add_employees, create_event
-from tests.events.test_gate_repairs import _gate, _reserve
+from tests.events.builders import SKU, add_employees, create_event, gate_of, reserve
 from tests.factories import create_program
 
 OTHERS = 3000
@@ -86,11 +85,11 @@ def test_seeding_behind_another_events_long_stream_reads_one_entry(
 ) -> None:
     api = TestClient(redis_app)  # no lifespan: the stream is stored when the test flushes it
     event_id, other_id = _two_events(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    assert _reserve(api, operator, other_id, "o1").status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    assert reserve(api, operator, other_id, "o1").status_code == 201
+    runtime, gate, base = gate_of(redis_app, event_id)
     runtime.flush()
-    other_base = _gate(redis_app, other_id)[2]
+    other_base = gate_of(redis_app, other_id)[2]
     _fill(gate, other_base, other_id, OTHERS)
     gate.forget(base)
     read = _read_entries(gate, monkeypatch)
@@ -105,15 +104,15 @@ def test_seeding_waits_for_the_events_own_reservations_only(
 ) -> None:
     api = TestClient(redis_app)
     event_id, other_id = _two_events(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    assert _reserve(api, operator, other_id, "o1").status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    assert reserve(api, operator, other_id, "o1").status_code == 201
+    runtime, gate, base = gate_of(redis_app, event_id)
     gate.forget(base)
     assert gate.client.hget(gate.inflight.key, str(event_id)) == b"1"
     assert not _seed(gate, base, factory, event_id)  # c1's reservation is still in the stream
     runtime.flush()
     assert gate.client.hget(gate.inflight.key, str(event_id)) is None
-    assert _reserve(api, operator, other_id, "o2").status_code == 201  # the stream is not empty
+    assert reserve(api, operator, other_id, "o2").status_code == 201  # the stream is not empty
     assert _seed(gate, base, factory, event_id)
     assert gate.counts(base)[SKU] == 1
 
@@ -126,14 +125,14 @@ def test_a_lost_count_falls_back_to_reading_the_stream(
     counting the old entry off later takes nothing from the new count."""
     api = TestClient(redis_app)
     event_id, other_id = _two_events(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = gate_of(redis_app, event_id)
     gate.client.delete(gate.inflight.key)
-    assert _reserve(api, operator, other_id, "o1").status_code == 201
+    assert reserve(api, operator, other_id, "o1").status_code == 201
     gate.forget(base)
     assert gate.client.hget(gate.inflight.key, str(event_id)) is None
     assert not _seed(gate, base, factory, event_id)  # found by reading the stream
-    assert _reserve(api, operator, other_id, "o2").status_code == 201
+    assert reserve(api, operator, other_id, "o2").status_code == 201
     runtime.flush()
     assert gate.client.hget(gate.inflight.key, str(other_id)) is None
     assert gate.client.hget(gate.inflight.key, str(event_id)) is None
@@ -149,14 +148,14 @@ def test_a_count_left_over_heals_when_the_event_is_seeded(
     is newer than the event's last counted one, none of its reservations can be there."""
     api = TestClient(redis_app)
     event_id, other_id = _two_events(api, operator)
-    made = _reserve(api, operator, event_id, "c1")
+    made = reserve(api, operator, event_id, "c1")
     assert made.status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    runtime, gate, base = gate_of(redis_app, event_id)
     (entry_id, _), *_ = gate.client.xrange(gate.stream, "-", "+", count=1)  # type: ignore[misc]
     runtime.flush()
     gate.client.hincrby(gate.inflight.key, str(event_id), 1)
     gate.client.hset(gate.inflight.key, f"{event_id}@", entry_id)
-    assert _reserve(api, operator, other_id, "o1").status_code == 201
+    assert reserve(api, operator, other_id, "o1").status_code == 201
     gate.forget(base)
     assert _seed(gate, base, factory, event_id)
     assert gate.client.hget(gate.inflight.key, str(event_id)) is None
@@ -172,8 +171,8 @@ def test_an_entry_moved_to_the_dead_letters_leaves_the_count(
 ) -> None:
     api = TestClient(redis_app)
     event_id, _ = _two_events(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    runtime, gate, _ = _gate(redis_app, event_id)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, _ = gate_of(redis_app, event_id)
     writer = runtime.writer
 
     def unstorable(session: Session, entries: list[Any]) -> int:
@@ -200,8 +199,8 @@ def test_a_seeding_right_after_a_move_to_the_dead_letters_leaves_the_next_count_
     seeding read the database without the reservation: Redis's counters below the truth)."""
     api = TestClient(redis_app)
     event_id, _ = _two_events(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = gate_of(redis_app, event_id)
     writer = runtime.writer
     gate.forget(base)
 
@@ -215,7 +214,7 @@ def test_a_seeding_right_after_a_move_to_the_dead_letters_leaves_the_next_count_
 
     def right_after_the_move(**kwargs: str) -> Any:
         seeded.append(_seed(gate, base, factory, event_id))
-        assert _reserve(api, operator, event_id, "c2").status_code == 201  # stays in the stream
+        assert reserve(api, operator, event_id, "c2").status_code == 201  # stays in the stream
         return labels(**kwargs)
 
     # The dead letters' metric is counted right after the move's script, before any step that follows it.
@@ -237,8 +236,8 @@ def test_an_entry_counted_while_the_seeding_checks_keeps_its_count(
     an empty stream was read and before the count was is never taken for a count left over."""
     api = TestClient(redis_app)
     event_id, _ = _two_events(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = gate_of(redis_app, event_id)
     runtime.flush()
     assert gate.client.xlen(gate.stream) == 0
     appended: list[bool] = []
@@ -268,9 +267,9 @@ def test_a_count_too_high_behind_an_old_entry_falls_back_to_reading_the_stream(
     that entry is older than ``STALE_MS``: the stream is read then, and holds none of the event's."""
     api = TestClient(redis_app)
     event_id, other_id = _two_events(api, operator)
-    assert _reserve(api, operator, other_id, "o1").status_code == 201  # stays in the stream
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    gate, base = _gate(redis_app, event_id)[1:]
+    assert reserve(api, operator, other_id, "o1").status_code == 201  # stays in the stream
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    gate, base = gate_of(redis_app, event_id)[1:]
     entries: Any = gate.client.xrange(gate.stream, "-", "+")
     gate.client.xdel(gate.stream, entries[-1][0])  # moved away, never counted off
     assert gate.client.hget(gate.inflight.key, str(event_id)) == b"1"
@@ -280,3 +279,52 @@ def test_a_count_too_high_behind_an_old_entry_falls_back_to_reading_the_stream(
     assert not gate.in_flight(event_id)
     assert _seed(gate, base, factory, event_id)
     assert gate.counts(base)[SKU] == 0
+
+
+def _stuck_behind_an_old_entry(api: TestClient, operator: dict[str, str], app: FastAPI) -> tuple[Any, ...]:
+    """Another event's entry that stays in the stream, and the event's count of 1 that no script took
+    down (its entry moved away without it)."""
+    event_id, other_id = _two_events(api, operator)
+    assert reserve(api, operator, other_id, "o1").status_code == 201  # stays in the stream
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    gate, base = gate_of(app, event_id)[1:]
+    entries: Any = gate.client.xrange(gate.stream, "-", "+")
+    gate.client.xdel(gate.stream, entries[-1][0])  # moved away, never counted off
+    assert gate.client.hget(gate.inflight.key, str(event_id)) == b"1"
+    return event_id, gate, base
+
+
+def test_a_scan_that_finds_none_of_the_events_entries_removes_its_count(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the bound sent the check to the stream and the stream held none of the event's entries,
+    the count is gone: the next check does not read the stream again until the old entry leaves it."""
+    event_id, gate, _ = _stuck_behind_an_old_entry(TestClient(redis_app), operator, redis_app)
+    gate.inflight.stale_ms = 0
+    assert not gate.in_flight(event_id)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) is None
+    gate.inflight.stale_ms = inflight.STALE_MS
+    read = _read_entries(gate, monkeypatch)
+    assert not gate.in_flight(event_id)
+    assert read == []  # the count alone answered
+
+
+def test_a_reservation_counted_during_the_scan_keeps_the_count(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count is removed only while the event's last counted entry is the one the check saw: a
+    reservation counted after the scan passed (a state seeded meanwhile) keeps its count."""
+    event_id, gate, base = _stuck_behind_an_old_entry(TestClient(redis_app), operator, redis_app)
+    gate.inflight.stale_ms = 0
+    in_stream = gate.in_stream
+
+    def then_a_reservation(event: int, **kwargs: Any) -> bool:
+        found: bool = in_stream(event, **kwargs)
+        _fill(gate, base, event_id, 1)
+        return found
+
+    monkeypatch.setattr(gate, "in_stream", then_a_reservation)
+    assert not gate.in_flight(event_id)
+    assert gate.client.hget(gate.inflight.key, str(event_id)) == b"2"
+    monkeypatch.undo()
+    assert gate.in_flight(event_id)  # the scan finds the new entry

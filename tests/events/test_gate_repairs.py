@@ -16,59 +16,26 @@ from typing import Any
 
 import pytest
 import redis
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import gate as gate_module
 from neigou.events.gate import ReservationGate
 from neigou.events.holds import settle_holds
-from neigou.events.models import EventItem, Reservation
+from neigou.events.models import Reservation
 from neigou.kit.clock import utcnow
-from tests.events.builders import SKU, add_employees, create_event
-from tests.factories import create_program
-
-
-def _event(api: TestClient, operator: dict[str, str]) -> int:
-    program = create_program(api, operator)
-    event_id = create_event(api, operator, program["id"])  # SKU: stock 5, two a person
-    add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
-    return event_id
-
-
-def _reserve(api: TestClient, operator: dict[str, str], event_id: int, customer: str, **body: Any) -> Any:
-    return api.post(
-        f"/api/v1/events/{event_id}/reservations",
-        json={"sku": SKU, "customer_ref": customer, "employee_no": "E1", **body},
-        headers=operator,
-    )
-
-
-def _gate(app: FastAPI, event_id: int) -> tuple[Any, ReservationGate, str]:
-    runtime: Any = app.state.events
-    gate: ReservationGate = runtime.gate
-    return runtime, gate, gate.base(event_id, runtime.book.get(event_id).created_at)
-
-
-def _reserved(factory: sessionmaker[Session]) -> int | None:
-    with factory() as session:
-        return session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU))
+from tests.events.builders import SKU, reserved
+from tests.events.conftest import Gated
 
 
 @pytest.mark.parametrize("failure", ["redis_fails", "process_dies"])
 def test_units_a_settlement_never_gave_back_come_back_after_the_next_one(
-    redis_app: FastAPI,
-    operator: dict[str, str],
-    factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
-    failure: str,
+    gated: Gated, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
-    api = TestClient(redis_app)  # no lifespan: the settlement job stores the stream
-    event_id = _event(api, operator)
-    for customer, units in (("c1", 2), ("c2", 2), ("c3", 1)):
-        assert _reserve(api, operator, event_id, customer, quantity=units).status_code == 201
-    assert _reserve(api, operator, event_id, "c4").json()["code"] == "sold_out"
+    for customer, units in (("c1", 2), ("c2", 2), ("c3", 1)):  # the settlement job stores the stream
+        assert gated.reserve(customer, quantity=units).status_code == 201
+    assert gated.reserve("c4").json()["code"] == "sold_out"
+    jobs = gated.app.state.jobs
 
     def broken(self: ReservationGate, note: str, units: Any) -> bool:
         if failure == "redis_fails":
@@ -78,41 +45,38 @@ def test_units_a_settlement_never_gave_back_come_back_after_the_next_one(
     with monkeypatch.context() as patched:
         patched.setattr(ReservationGate, "give_back", broken)
         later = utcnow() + timedelta(hours=1)
-        assert redis_app.state.jobs.run("events.settle_holds", key="settle-1", payload={}, at=later)
-    assert _reserved(factory) == 0
+        assert jobs.run("events.settle_holds", key="settle-1", payload={}, at=later)
+    assert reserved(factory) == 0
     # Redis still counts the expired units until the next settlement finds the note left behind.
-    assert _reserve(api, operator, event_id, "c4").json()["code"] == "sold_out"
+    assert gated.reserve("c4").json()["code"] == "sold_out"
     monkeypatch.setattr(gate_module, "STALE_NOTE_SECONDS", 0)
-    assert redis_app.state.jobs.run("events.settle_holds", key="settle-2", payload={}, at=later)
-    _, gate, base = _gate(redis_app, event_id)
+    assert jobs.run("events.settle_holds", key="settle-2", payload={}, at=later)
+    gate, base = gated.gate, gated.base
     assert not gate.seeded(base)
-    again = _reserve(api, operator, event_id, "c4", quantity=2)
+    again = gated.reserve("c4", quantity=2)
     assert again.status_code == 201, again.text
     assert gate.counts(base) == {SKU: 2, "EV-CUP": 0}
     assert gate.client.hlen(gate.notes) == 0
 
 
 def test_a_give_back_after_the_state_was_seeded_again_marks_it_stale(
-    redis_app: FastAPI,
-    operator: dict[str, str],
-    factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
+    gated: Gated, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    api = TestClient(redis_app)
-    event_id = _event(api, operator)
     now = utcnow()
     early = (now - timedelta(minutes=20)).isoformat()  # past its 15-minute hold now
-    assert _reserve(api, operator, event_id, "c1", quantity=2, at=early).status_code == 201
-    assert _reserve(api, operator, event_id, "c3", quantity=1).status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    assert gated.reserve("c1", quantity=2, at=early).status_code == 201
+    assert gated.reserve("c3", quantity=1).status_code == 201
+    runtime, gate, base = gated.runtime, gated.gate, gated.base
     runtime.flush()
     give_back = ReservationGate.give_back
 
     def reseeded_first(self: ReservationGate, note: str, units: Any) -> bool:
-        # Between the settlement's commit and its give-back the state is seeded again, from a database
-        # that no longer holds c1's units (and a shopper reserves on it).
+        # Between the settlement's commit and its give-back, pending longer than a seeding waits for it,
+        # the state is seeded again from a database that no longer holds c1's units (and a shopper
+        # reserves on it).
         self.forget(base)
-        assert _reserve(api, operator, event_id, "c4").status_code == 201
+        monkeypatch.setattr(gate_module, "PENDING_RETURN_SECONDS", 0)
+        assert gated.reserve("c4").status_code == 201
         return give_back(self, note, units)
 
     monkeypatch.setattr(ReservationGate, "give_back", reseeded_first)
@@ -122,23 +86,21 @@ def test_a_give_back_after_the_state_was_seeded_again_marks_it_stale(
     monkeypatch.undo()
     assert not gate.seeded(base)  # not c1's units taken off a state that never held them
     runtime.flush()
-    assert _reserve(api, operator, event_id, "c5").status_code == 201
+    assert gated.reserve("c5").status_code == 201
     runtime.flush()
-    assert _reserved(factory) == 3
+    assert reserved(factory) == 3
     assert gate.counts(base)[SKU] == 3
 
 
 def test_a_retry_the_database_refuses_for_its_request_id_gives_its_units_back(
-    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+    gated: Gated, factory: sessionmaker[Session]
 ) -> None:
-    api = TestClient(redis_app)
-    event_id = _event(api, operator)
-    first = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    first = gated.reserve("c1", request_id="order-9")
     assert first.status_code == 201, first.text
-    runtime, gate, base = _gate(redis_app, event_id)
+    runtime, gate, base = gated.runtime, gated.gate, gated.base
     runtime.flush()
     gate.client.delete(f"{base}:req")  # the request id's record lost
-    lost = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    lost = gated.reserve("c1", request_id="order-9")
     assert lost.status_code == 201, lost.text
     assert lost.json()["id"] != first.json()["id"]  # a second reservation taken in Redis
     assert gate.counts(base)[SKU] == 2
@@ -146,8 +108,8 @@ def test_a_retry_the_database_refuses_for_its_request_id_gives_its_units_back(
     assert gate.counts(base)[SKU] == 1
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Reservation)) == 1
-    assert _reserved(factory) == 1
-    retried = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    assert reserved(factory) == 1
+    retried = gated.reserve("c1", request_id="order-9")
     assert (retried.status_code, retried.json()) == (201, first.json())
     # A second delivery of the refused entry gives nothing back again.
     units = (SKU, gate.prior(base, "order-9")[0].customer, 1)  # type: ignore[union-attr]
@@ -160,22 +122,17 @@ def test_a_retry_the_database_refuses_for_its_request_id_gives_its_units_back(
 
 
 def test_a_refused_retrys_give_back_that_redis_fails_comes_back_with_the_batch(
-    redis_app: FastAPI,
-    operator: dict[str, str],
-    factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
+    gated: Gated, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Redis times out when the writer gives a refused retry's units back after its batch committed: the
     batch is not acknowledged, so its next delivery gives them back (once), instead of leaving them
     counted for good and the request id pointing at a reservation that does not exist."""
-    api = TestClient(redis_app)
-    event_id = _event(api, operator)
-    first = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    first = gated.reserve("c1", request_id="order-9")
     assert first.status_code == 201, first.text
-    runtime, gate, base = _gate(redis_app, event_id)
+    runtime, gate, base = gated.runtime, gated.gate, gated.base
     runtime.flush()
     gate.client.delete(f"{base}:req")  # the request id's record lost
-    assert _reserve(api, operator, event_id, "c1", request_id="order-9").status_code == 201
+    assert gated.reserve("c1", request_id="order-9").status_code == 201
     real = ReservationGate.give_back_dropped
 
     def times_out(self: ReservationGate, *args: Any, **kwargs: Any) -> bool:
@@ -188,43 +145,38 @@ def test_a_refused_retrys_give_back_that_redis_fails_comes_back_with_the_batch(
     monkeypatch.setattr(ReservationGate, "give_back_dropped", real)
     monkeypatch.setattr(runtime.writer, "claim_idle_ms", 0)  # the batch comes back at once
     runtime.flush()
-    assert gate.counts(base)[SKU] == 1 == _reserved(factory)
+    assert gate.counts(base)[SKU] == 1 == reserved(factory)
     assert gate.client.xlen(gate.stream) == 0
-    retried = _reserve(api, operator, event_id, "c1", request_id="order-9")
+    retried = gated.reserve("c1", request_id="order-9")
     assert (retried.status_code, retried.json()) == (201, first.json())
 
 
 def test_a_reservation_while_the_gate_is_rebuilt_answers_503_to_retry(
-    redis_app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+    gated: Gated, factory: sessionmaker[Session]
 ) -> None:
     """The state is gone while the stream still holds the event's reservations (the writer has not
     stored them yet): the gate cannot be seeded from the database, and a shopper who waited past the
     reservation's wait is told to retry (503 ``event_busy``, Retry-After), not that the event is over."""
-    api = TestClient(redis_app)  # no lifespan: nothing stores the stream until the test flushes it
-    event_id = _event(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    runtime, gate, base = _gate(redis_app, event_id)
+    assert gated.reserve("c1").status_code == 201  # nothing stores the stream until the test flushes it
+    runtime, gate, base = gated.runtime, gated.gate, gated.base
     gate.forget(base)
-    busy = _reserve(api, operator, event_id, "c2")
+    busy = gated.reserve("c2")
     assert (busy.status_code, busy.json()["code"]) == (503, "event_busy"), busy.text
     assert busy.headers["Retry-After"] == "1"
     assert busy.headers["content-type"].startswith("application/problem+json")
     runtime.flush()
-    assert _reserve(api, operator, event_id, "c2").status_code == 201
+    assert gated.reserve("c2").status_code == 201
     runtime.flush()
-    assert _reserved(factory) == 2
+    assert reserved(factory) == 2
 
 
 def test_the_wait_for_a_rebuilt_gate_is_bounded_by_the_clock(
-    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    gated: Gated, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A seeding that reads a long stream each time it tries (here 0.5 s a try) does not hold the
     shopper forty tries long: about two seconds, then 503 ``event_busy``."""
-    api = TestClient(redis_app)
-    event_id = _event(api, operator)
-    assert _reserve(api, operator, event_id, "c1").status_code == 201
-    _, gate, base = _gate(redis_app, event_id)
-    gate.forget(base)
+    assert gated.reserve("c1").status_code == 201
+    gated.gate.forget(gated.base)
 
     def slow_scan(self: ReservationGate, event: int) -> bool:
         time.sleep(0.5)
@@ -232,6 +184,6 @@ def test_the_wait_for_a_rebuilt_gate_is_bounded_by_the_clock(
 
     monkeypatch.setattr(ReservationGate, "in_flight", slow_scan)
     started = time.monotonic()
-    busy = _reserve(api, operator, event_id, "c2")
+    busy = gated.reserve("c2")
     assert (busy.status_code, busy.json()["code"]) == (503, "event_busy")
     assert time.monotonic() - started < 4

@@ -12,17 +12,19 @@ An event's state is seeded from the database the first time it is seen (``seed``
 whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
 a day after the event ends, or until it is marked stale. A write the gate must follow once the
 database commits it (a settlement's give-back, new employees or invitation codes) is noted first
-(``note``, timed by Redis's clock); the call after the commit (``give_back``, ``add_employees``,
-``add_invitations``) applies it only to the state the note was taken in, else marks the state stale
-(additions to an unseeded state wait for the next seeding instead), and a note no call ever cleared
-is swept (``sweep_notes``). A stale state has no seeded marker: the next reservation seeds it again
-once the stream holds none of the event's reservations (counted per event, ``inflight``). Keys carry
-the event's creation instant, so a restored or re-numbered database never meets old counters.
+(``note``, ``note_return``: timed by Redis's clock); the call after the commit (``give_back``,
+``add_employees``, ``add_invitations``) applies it only to the state the note was taken in, else marks
+the state stale (to an unseeded state, additions wait for the next seeding and a give-back, which
+never overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``).
+A stale state has no seeded marker: the next reservation seeds it again once the stream holds none of
+the event's reservations (counted per event, ``inflight``). Keys carry the event's creation instant,
+so a restored or re-numbered database never meets old counters.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,12 +36,15 @@ import redis
 from neigou.events.gate_scripts import (
     ADD_SCRIPT,
     DROPPED_SCRIPT,
+    LOCK_SCRIPT,
     MERGE_SCRIPT,
     NOTE_SCRIPT,
     REKEY_SCRIPT,
     RESERVE_SCRIPT,
+    RETURN_NOTE_SCRIPT,
     RETURN_SCRIPT,
     SWEEP_SCRIPT,
+    UNLOCK_SCRIPT,
 )
 from neigou.events.inflight import InFlight
 from neigou.kit.streams import id_from_stream
@@ -47,9 +52,17 @@ from neigou.kit.streams import id_from_stream
 # Reservation ids are made from stream ids (``kit.streams.id_from_stream``) counted from this epoch.
 ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEED_LOCK_SECONDS = 30
+# A settlement's give-back noted longer ago is left behind for a seeding (``LOCK_SCRIPT``).
+PENDING_RETURN_SECONDS = 5
+# How long a settlement waits to note a give-back while the event is being seeded (``note_return``).
+RETURN_NOTE_WAIT_SECONDS = 2.0
 # A note older than this is left behind (``sweep_notes``): a write commits and reaches the gate within
 # moments of noting it.
 STALE_NOTE_SECONDS = 60
+
+
+class SeedingUnderWay(RuntimeError):
+    """A settlement could not note its give-back: the event was being seeded all the while it waited."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +160,9 @@ class ReservationGate:
         self._sweep = client.register_script(SWEEP_SCRIPT)
         self._dropped = client.register_script(DROPPED_SCRIPT)
         self._add = client.register_script(ADD_SCRIPT)
+        self._note_return = client.register_script(RETURN_NOTE_SCRIPT)
+        self._lock = client.register_script(LOCK_SCRIPT)
+        self._unlock = client.register_script(UNLOCK_SCRIPT)
         # Notes of committed writes not yet in the gate (``note``): settlements' give-backs and new
         # employees or invitations. The key keeps the name it had when it held only give-backs.
         self.notes = f"{namespace}:event-returns"
@@ -218,28 +234,32 @@ class ReservationGate:
 
     def seed(self, base: str, read: Callable[[], Seed], *, event_id: int, expire_at: datetime) -> bool:
         """Load the event's state as ``read`` finds it in the database; False when it cannot be now
-        (another process holds the seeding lock, the event's reservations are still in the stream, or
-        the state was marked stale meanwhile): try again shortly.
+        (another seeding or a settlement's give-back under way, the event's reservations still in the
+        stream, the lock run out, the state marked stale meanwhile): try again shortly.
 
-        The database is the truth only once the stream holds none of the event's reservations: none
-        can join it while the event is unseeded (the script answers "not seeded"), so the database is
-        read after they all left it (stored); whether any is left is one key (``in_flight``). The
-        generation is watched from before that: a give-back or a sweep that marks the state stale
-        meanwhile fails this seeding, which may have read the database before that write committed.
-        Employees or invitations added meanwhile do not: they wait in the pending sets, merged into the
-        state this seeding writes (``ADD_SCRIPT``, ``MERGE_SCRIPT``)."""
-        lock = f"{base}:seeding"
-        if not self.client.set(lock, "1", nx=True, ex=SEED_LOCK_SECONDS):
-            return False
+        The database is read once the stream holds none of the event's reservations (``in_flight``:
+        none joins it while the event is unseeded). The lock is taken only while no give-back is
+        pending, and no settlement notes one while it is held (``LOCK_SCRIPT``): a give-back to the
+        unseeded state has nothing to do. The lock's token is watched and read before the ``MULTI``: a
+        read that outlasts ``SEED_LOCK_SECONDS`` writes nothing. A sweep or a give-back that marks the
+        state stale meanwhile moves the watched generation; employees or invitations added meanwhile
+        wait in the pending sets, merged in the ``MULTI`` (``ADD_SCRIPT``, ``MERGE_SCRIPT``)."""
+        lock, token = f"{base}:seeding", uuid.uuid4().hex
         stock, cust, emp, inv, _, marker, req, _ = self._keys(base)
+        keys = [lock, marker, f"{base}:returns", self.notes]
+        taken = int(self._lock(keys=keys, args=[token, SEED_LOCK_SECONDS, PENDING_RETURN_SECONDS]))
+        if taken != 1:
+            return taken == 2  # seeded already; else another seeding or a give-back is under way
         pipe = self.client.pipeline(transaction=True)
         try:
-            pipe.watch(f"{base}:gen")  # type: ignore[no-untyped-call]
+            pipe.watch(f"{base}:gen", lock)  # type: ignore[no-untyped-call]
             if pipe.exists(marker):  # seeded by another caller since this one looked
                 return True
             if self.in_flight(event_id):
                 return False
             seed = read()
+            if pipe.get(lock) != token.encode():  # the lock ran out: another seeding may be under way
+                return False
             pipe.multi()
             pipe.delete(stock, cust, emp, inv, req)
             pipe.hset(stock, mapping=_any({"": 0, **seed.stock}))
@@ -262,7 +282,7 @@ class ReservationGate:
             return False
         finally:
             pipe.reset()
-            self.client.delete(lock)
+            self._unlock(keys=[lock], args=[token])
         return True
 
     def in_flight(self, event_id: int) -> bool:
@@ -298,20 +318,36 @@ class ReservationGate:
         return bool(self._add(keys=keys, args=[note, mode, *values]))
 
     def note(self, base: str) -> str:
-        """Note, before a write the gate must follow commits (a settlement of holds, new employees or
-        invitations), that it will reach the event's state: a note still there later (``sweep_notes``)
-        marks the state stale. Returns its field, for the call after the commit."""
+        """Note, before a write the gate must follow commits (new employees or invitations; a
+        settlement's give-back, ``note_return``), that it will reach the event's state: a note still
+        there later (``sweep_notes``) marks the state stale. Returns its field, for after the commit."""
         note = f"{base}#{uuid.uuid4().hex}"
         self._note(keys=[f"{base}:gen", self.notes], args=[note])
         return note
 
+    def note_return(self, base: str) -> str:
+        """``note`` for a settlement's give-back, pending until it, taken only while no seeding of the
+        event is under way (``RETURN_NOTE_SCRIPT``): waits for one up to ``RETURN_NOTE_WAIT_SECONDS``,
+        then raises ``SeedingUnderWay`` (the settlement runs again at its next turn)."""
+        note = f"{base}#{uuid.uuid4().hex}"
+        keys = [f"{base}:gen", self.notes, f"{base}:seeding", f"{base}:returns"]
+        deadline = time.monotonic() + RETURN_NOTE_WAIT_SECONDS
+        while not self._note_return(keys=keys, args=[note]):
+            if time.monotonic() >= deadline:
+                raise SeedingUnderWay(base)
+            time.sleep(0.05)
+        return note
+
     def give_back(self, note: str, units: Iterable[tuple[str, str, int]]) -> bool:
         """Return the units of expired holds, (sku, customer, units), once the settlement that noted
-        ``note`` committed; False when the state was marked stale instead (``RETURN_SCRIPT``)."""
+        ``note`` (``note_return``) committed; nothing to an unseeded state, whose next seeding reads
+        the database after this commit; False when the state was marked stale instead
+        (``RETURN_SCRIPT``)."""
         base = note.partition("#")[0]
         args: list[str | int] = [note, *(value for triple in units for value in triple)]
         stock, cust, *_, marker, _, _ = self._keys(base)
-        return bool(self._return(keys=[stock, cust, marker, f"{base}:gen", self.notes], args=args))
+        keys = [stock, cust, marker, f"{base}:gen", self.notes, f"{base}:seeding", f"{base}:returns"]
+        return bool(self._return(keys=keys, args=args))
 
     def sweep_notes(self, *, older_than: float | None = None) -> list[str]:
         """Mark stale every event with a note older than ``older_than`` seconds (``STALE_NOTE_SECONDS``):
@@ -325,7 +361,8 @@ class ReservationGate:
             if int(value.decode().rpartition("|")[2]) > cutoff:
                 continue
             base = note.decode().partition("#")[0]
-            if self._sweep(keys=[f"{base}:seeded", f"{base}:gen", self.notes], args=[note]):
+            keys = [f"{base}:seeded", f"{base}:gen", self.notes, f"{base}:returns"]
+            if self._sweep(keys=keys, args=[note]):
                 swept.append(base)
         return swept
 

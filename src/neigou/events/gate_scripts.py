@@ -116,15 +116,62 @@ local now = redis.call('TIME')[1]
 redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. now)
 return 1
 """
-# After the settlement committed: KEYS stock, customers, seeded marker, generation, notes hash; ARGV
-# field, then (sku, customer, units) triples. The units are given back only when the note is there, in
-# the generation it was noted in, and the event seeded; else the state may or may not hold the
-# settlement (seeded again meanwhile, or being seeded) and is marked stale. Returns 1 given back, 0
-# marked stale.
+# Before a settlement that gives units back commits (``gate.note_return``): KEYS generation, notes hash,
+# seeding lock, the event's pending give-backs; ARGV field. Noted as ``NOTE_SCRIPT`` does, and kept in
+# the pending set until its give-back, only while no seeding holds the event's lock: 1 noted, 0 a
+# seeding is under way (the settlement waits for it). So a seeding never overlaps a give-back's note
+# and its give-back (``LOCK_SCRIPT``).
+RETURN_NOTE_SCRIPT = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local now = redis.call('TIME')[1]
+redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. now)
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('EXPIRE', KEYS[4], 172800)
+return 1
+"""
+# A seeding's lock, with its token: KEYS seeding lock, seeded marker, the event's pending give-backs,
+# notes hash; ARGV token, the lock's seconds, the age in seconds past which a pending give-back is left
+# behind. Returns 2 seeded already, 0 another seeding holds the lock, -1 a settlement's give-back is
+# pending (noted, its commit and give-back under way: wait for it), 1 taken. A give-back pending longer
+# (its process died, or its commit is very slow) is dropped from the notes: this seeding reads the
+# database after its commit, or its give-back finds its note gone and marks the state stale.
+LOCK_SCRIPT = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local now = tonumber(redis.call('TIME')[1])
+for _, field in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local noted = redis.call('HGET', KEYS[4], field)
+  if noted and tonumber(string.match(noted, '[^|]*$')) > now - tonumber(ARGV[3]) then return -1 end
+  redis.call('SREM', KEYS[3], field)
+  redis.call('HDEL', KEYS[4], field)
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return 1
+"""
+# A seeding's lock released, only by the seeding that holds it: KEYS lock; ARGV token.
+UNLOCK_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# After the settlement committed: KEYS stock, customers, seeded marker, generation, notes hash, seeding
+# lock, the event's pending give-backs; ARGV field, then (sku, customer, units) triples.
+# An unseeded event with the note still there and no seeding under way: nothing to give back, the note
+# is taken off (returns 2). No seeding took the lock since the note (``LOCK_SCRIPT`` waits for a
+# pending give-back, ``RETURN_NOTE_SCRIPT`` for a seeding), so the next one reads the database after
+# this commit. A lock held all the same is a seeding that does not wait (an older process's): marked
+# stale, as below.
+# Else the units are given back only when the note is there, in the generation it was noted in, and
+# the event seeded; else the state may or may not hold the settlement (its note dropped by a seeding as
+# left behind) and is marked stale. Returns 1 given back, 0 marked stale.
 RETURN_SCRIPT = (
     APPLY
     + NOTED
     + """
+redis.call('SREM', KEYS[7], ARGV[1])
+if redis.call('EXISTS', KEYS[3]) == 0 and redis.call('EXISTS', KEYS[6]) == 0
+    and redis.call('HDEL', KEYS[5], ARGV[1]) == 1 then
+  return 2
+end
 if not noted_here(KEYS[3], KEYS[4], KEYS[5], ARGV[1]) then return 0 end
 apply(2)
 return 1
@@ -157,10 +204,12 @@ return 1
 """
 )
 # A note left behind (the process died after the commit, Redis failed the call after it, or the commit
-# failed): KEYS seeded marker, generation, notes hash; ARGV field. Stale, unless handled meanwhile.
+# failed): KEYS seeded marker, generation, notes hash, the event's pending give-backs; ARGV field.
+# Stale, unless handled meanwhile.
 SWEEP_SCRIPT = (
     STALE
     + """
+redis.call('SREM', KEYS[4], ARGV[1])
 if redis.call('HDEL', KEYS[3], ARGV[1]) == 1 then stale(KEYS[1], KEYS[2]) return 1 end
 return 0
 """

@@ -88,10 +88,11 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
             session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event)))).all()
         )
 
-        # Noted before the commit: a note never followed by its give-back (Redis failed it, the process
-        # died) is found by the next settlement (``gate.sweep_notes``), which marks the event's state
-        # stale so that it is seeded again from the database.
-        notes = {event_id: gate.note(gate.base(event_id, created[event_id])) for event_id in by_event}
+        # Noted before the commit, once no seeding of the event is under way (a give-back never
+        # overlaps a seeding, ``gate.note_return``): a note never followed by its give-back (Redis
+        # failed it, the process died) is found by the next settlement (``gate.sweep_notes``), which
+        # marks the event's state stale so that it is seeded again from the database.
+        notes = {event_id: gate.note_return(gate.base(event_id, created[event_id])) for event_id in by_event}
 
         def give_back() -> None:
             for event_id, units in by_event.items():

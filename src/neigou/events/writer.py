@@ -6,8 +6,8 @@ invitations, and only then XACKs and XDELs the entries. A consumer that dies bef
 leaves its entries pending; another claims them after ``CLAIM_IDLE_MS``. Delivery is at least once;
 a reservation's id is its stream id, so a redelivered reservation is stored (and counted) once. The
 script that acknowledges and deletes the entries also counts each off its event's in-flight count
-(``inflight``), which the seeding of an event's gate asks instead of reading the stream; so does the
-script that moves an entry to the dead letters.
+(``inflight``), which the seeding of an event's gate asks instead of reading the stream; the same hook
+(``kit.streams.AckHook``) runs in the script that moves an entry to the dead letters.
 """
 
 from __future__ import annotations
@@ -174,13 +174,7 @@ class ReservationWriter(StreamWriter):
             return store_entries(session, entries, gate)
 
         super().__init__(client, key, GROUP, factory, store_batch, name=name, batch=BATCH)
-        if self.inflight is not None:  # an entry moved to the dead letters leaves its event's count
-            self.move_hook = self.inflight.move_hook()
-
-    def acknowledge(self, entries: list[Entry]) -> None:
-        """Acknowledge and delete a stored batch, counting each entry off its event's in-flight count in
-        the same script (``inflight``): stored, skipped as stored, or refused and given back."""
-        if self.inflight is None:
-            super().acknowledge(entries)
-        else:
-            self.inflight.acknowledge(self.group, entries)
+        if self.inflight is not None:
+            # An entry deleted from the stream (stored, skipped as stored, refused and given back, or
+            # moved to the dead letters) leaves its event's count in the deleting script (``inflight``).
+            self.ack_hook = self.inflight.ack_hook()

@@ -5,8 +5,9 @@ column refuses, a field missing) stays pending and is delivered again once idle 
 a minute). Redis counts its deliveries (XPENDING); at the ``MAX_DELIVERIES``-th failure the entry is
 moved to the stream's dead-letter stream ``<stream>:dead``, acknowledged and deleted from the stream
 in one Lua script (only while the entry is still pending with this consumer: one that took it over
-meanwhile, and maybe stored it, has it now; a ``MoveHook`` adds to that script what must not be
-separated from the deletion, such as a count of the stream's entries), logged once at error level
+meanwhile, and maybe stored it, has it now; the stream's ``kit.streams.AckHook`` adds to that script
+what must not be separated from the deletion, such as a count of the stream's entries, as it does to
+the script that acknowledges a stored entry), logged once at error level
 (``stream.entry_dead_lettered``: the stream, the entry's id, the reason's stable code, never its data)
 and counted (``neigou_stream_dead_letters``).
 
@@ -23,9 +24,11 @@ from which the stored row's id is made), ``dead:group``, ``dead:reason`` and ``d
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import structlog
@@ -34,6 +37,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.logging import error_summary
 from neigou.kit.metrics import STREAM_DEAD_LETTERS, STREAM_DEAD_LETTERS_PILING_UP
+
+if TYPE_CHECKING:  # kit.streams imports this module
+    from redis.commands.core import Script
+
+    from neigou.kit.streams import AckHook
 
 log = structlog.get_logger(__name__)
 
@@ -51,10 +59,11 @@ _PAGE = 100
 _CONSTRAINT = re.compile(r"\b(?:ck|uq|fk|pk)_[a-z0-9_]+\b")
 # The move, atomic: only an entry still pending with this consumer (XPENDING names its owner) is added
 # to the dead letters (never trimmed), acknowledged and deleted; -1 when another consumer took it over
-# (XAUTOCLAIM) or it is no longer pending, else the dead letters' length. A ``MoveHook``'s ``on_moved``
-# runs in the same script, only when its XDEL removed the entry.
+# (XAUTOCLAIM) or it is no longer pending, else the dead letters' length. The stream's hook's
+# ``on_removed`` (``kit.streams.AckHook``) runs in the same script, only when its XDEL removed the entry.
 # KEYS: the stream, its dead letters, the hook's keys. ARGV: the group, the consumer, the entry's id,
 # how many of the hook's arguments follow, they, then the letter's fields.
+_NO_HOOK = "local on_removed = nil\n"
 _MOVE = """
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #pending == 0 or pending[1][2] ~= ARGV[2] then
@@ -63,22 +72,25 @@ end
 local hooked = tonumber(ARGV[4])
 redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5 + hooked))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-if redis.call('XDEL', KEYS[1], ARGV[3]) == 1 and on_moved then
-    on_moved({unpack(KEYS, 3)}, {unpack(ARGV, 5, 4 + hooked)})
+if redis.call('XDEL', KEYS[1], ARGV[3]) == 1 and on_removed then
+    on_removed({unpack(KEYS, 3)}, ARGV[3], {unpack(ARGV, 5, 4 + hooked)})
 end
 return redis.call('XLEN', KEYS[2])
 """
 
 
-@dataclass(frozen=True)
-class MoveHook:
-    """More done in the script that moves an entry to the dead letters, so that nothing can run between
-    the move and it (a count of the stream's entries taken down with the entry's deletion): ``lua``
-    defines ``local function on_moved(keys, args)``, called only when the script's XDEL removed the
-    entry; ``keys_and_args`` gives them for an entry (the kit knows nothing of what the hook counts)."""
+_scripts: weakref.WeakKeyDictionary[redis.Redis, dict[str, Script]] = weakref.WeakKeyDictionary()
+_scripts_lock = threading.Lock()
 
-    lua: str
-    keys_and_args: Callable[[tuple[bytes, dict[bytes, bytes]]], tuple[list[str], list[bytes | str]]]
+
+def registered_script(client: redis.Redis, lua: str) -> Script:
+    """A Lua script registered once per client (and per text: a hook makes its own), however often it
+    runs; redis-py loads it into Redis on its first run."""
+    with _scripts_lock:
+        per_client = _scripts.setdefault(client, {})
+        if (script := per_client.get(lua)) is None:
+            script = per_client[lua] = client.register_script(lua)
+        return script
 
 
 @dataclass(frozen=True)
@@ -130,12 +142,13 @@ def give_up_or_keep(
     *,
     consumer: str,
     max_deliveries: int = MAX_DELIVERIES,
-    hook: MoveHook | None = None,
+    hook: AckHook | None = None,
 ) -> bool:
     """An entry its store refused: moved to the dead letters once delivered ``max_deliveries`` times
     (True), else logged and left pending for its next delivery (False). Not moved (False, logged at
     debug level) when ``consumer`` no longer holds it: another consumer took it over and stores it.
-    A ``hook`` runs in the move's own script (``MoveHook``)."""
+    The stream's ``hook`` runs in the move's own script (``kit.streams.AckHook``); the script is
+    registered once per client."""
     entry_id, fields = entry
     reason = reason_code(exc)
     delivered = deliveries(client, key, group, entry_id)
@@ -155,9 +168,9 @@ def give_up_or_keep(
     keys: list[str] = [key, dead_key(key)]
     extra: list[bytes | str] = []
     if hook is not None:
-        more_keys, extra = hook.keys_and_args(entry)
-        keys += more_keys
-    move = client.register_script((hook.lua if hook is not None else "local on_moved = nil\n") + _MOVE)
+        keys += hook.keys
+        extra = hook.args(entry)
+    move = registered_script(client, (hook.lua if hook is not None else _NO_HOOK) + _MOVE)
     length = int(move(keys=keys, args=[group, consumer, entry_id, len(extra), *extra, *flat]))
     if length < 0:
         log.debug("stream.entry_taken_over", stream=group, entry=entry_id.decode(), consumer=consumer)

@@ -7,6 +7,11 @@ least once, so ``store`` must skip what it stored already (a unique id per entry
 entry's data makes fail is stored entry by entry (``store_each``): the others are stored, the bad entry
 is logged and stays pending, and after ``kit.dead_letters.MAX_DELIVERIES`` deliveries it is moved to
 the stream's dead letters (``<stream>:dead``).
+
+An ``AckHook`` adds to the script that deletes an entry from the stream what must not be separated
+from its deletion (a count of the stream's entries taken down): the same hook runs when a stored entry
+is acknowledged and when an entry is moved to the dead letters, each time only when that script's XDEL
+removed the entry (a second delivery's deletion finds nothing).
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.kit.dead_letters import UNSTORABLE, MoveHook, give_up_or_keep
+from neigou.kit.dead_letters import UNSTORABLE, give_up_or_keep, registered_script
 from neigou.kit.logging import error_summary
 
 log = structlog.get_logger(__name__)
@@ -28,6 +34,35 @@ log = structlog.get_logger(__name__)
 CLAIM_IDLE_MS = 60_000
 Entry = tuple[bytes, dict[bytes, bytes]]
 Store = Callable[[Session, list[Entry]], int]
+# Stored entries acknowledged and deleted in one script, an ``AckHook``'s ``on_removed`` called for each
+# that its XDEL removed. KEYS: the stream, the hook's keys. ARGV: the group, then per entry its id, how
+# many of the hook's arguments follow, they.
+_ACK = """
+local hook_keys = {unpack(KEYS, 2)}
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 1])
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+  if redis.call('XDEL', KEYS[1], ARGV[i]) == 1 then
+    on_removed(hook_keys, ARGV[i], {unpack(ARGV, i + 2, i + 1 + n)})
+  end
+  i = i + 2 + n
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class AckHook:
+    """More done in the script that deletes an entry from the stream, so that nothing can run between
+    the deletion and it: ``lua`` defines ``local function on_removed(keys, id, args)``, called with
+    ``keys``, the entry's id and ``args(entry)`` only when the script's XDEL removed the entry, whether
+    the entry was stored (``acknowledge_entries``) or moved to the dead letters
+    (``kit.dead_letters.give_up_or_keep``). The kit knows nothing of what the hook does."""
+
+    lua: str
+    keys: tuple[str, ...]
+    args: Callable[[Entry], list[bytes | str]]
 
 
 def id_from_stream(stream_id: str, epoch_ms: int) -> int:
@@ -74,13 +109,13 @@ def store_each(
     store_batch: Callable[[list[Entry]], object],
     *,
     consumer: str,
-    hook: MoveHook | None = None,
+    hook: AckHook | None = None,
 ) -> None:
     """``store_batch`` (which stores and acknowledges) on the entries together; when their data makes it
     fail (``UNSTORABLE``), on each entry alone, so one bad entry holds back no other. A bad entry is
     logged and left pending, or moved to the dead letters once delivered too often, only while
-    ``consumer`` still holds it (``kit.dead_letters.give_up_or_keep``; a ``hook`` runs in the move's
-    own script). Other errors (the database away, a deadlock) propagate."""
+    ``consumer`` still holds it (``kit.dead_letters.give_up_or_keep``; the stream's ``hook`` runs in
+    the move's own script). Other errors (the database away, a deadlock) propagate."""
 
     def give_up(entry: Entry, exc: Exception) -> None:
         give_up_or_keep(client, key, group, entry, exc, consumer=consumer, hook=hook)
@@ -107,6 +142,21 @@ def acknowledge(client: redis.Redis, key: str, group: str, ids: list[bytes]) -> 
     pipe.execute()
 
 
+def acknowledge_entries(
+    client: redis.Redis, key: str, group: str, entries: list[Entry], *, hook: AckHook | None = None
+) -> None:
+    """Acknowledge and delete stored entries in one round trip, the ``hook`` run in the same script for
+    each entry its deletion removed (``AckHook``)."""
+    if hook is None:
+        acknowledge(client, key, group, [entry_id for entry_id, _ in entries])
+        return
+    args: list[bytes | str | int] = [group]
+    for entry in entries:
+        more = hook.args(entry)
+        args += [entry[0], len(more), *more]
+    registered_script(client, hook.lua + _ACK)(keys=[key, *hook.keys], args=args)
+
+
 class StreamWriter:
     """Moves a stream's entries into the database in batches, on a thread or on demand."""
 
@@ -129,8 +179,9 @@ class StreamWriter:
         self.name = name or f"{socket.gethostname()}-{threading.get_native_id()}"
         self.batch = batch
         self.claim_idle_ms = CLAIM_IDLE_MS
-        # More done in the script that moves an entry to the dead letters (a subclass's count of entries).
-        self.move_hook: MoveHook | None = None
+        # More done in the scripts that delete an entry from the stream, stored or moved to the dead
+        # letters (a subclass's count of entries, ``AckHook``).
+        self.ack_hook: AckHook | None = None
         self.stored = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -158,7 +209,7 @@ class StreamWriter:
             entries,
             self._store_batch,
             consumer=self.name,
-            hook=self.move_hook,
+            hook=self.ack_hook,
         )
         return len(entries)
 
@@ -169,8 +220,8 @@ class StreamWriter:
         self.stored += stored
 
     def acknowledge(self, entries: list[Entry]) -> None:
-        """Acknowledge and delete a stored batch (a subclass may do more in the same step)."""
-        acknowledge(self.client, self.key, self.group, [entry_id for entry_id, _ in entries])
+        """Acknowledge and delete a stored batch, with the ``ack_hook`` in the same script."""
+        acknowledge_entries(self.client, self.key, self.group, entries, hook=self.ack_hook)
 
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns entries handled."""
