@@ -209,6 +209,7 @@ def test_user_create_then_login(env: None, factory: sessionmaker[Session]) -> No
     assert "weak_password" in weak.output
     dup = runner.invoke(app, ["user", "create", "--username", "ops", "--password", "another-pass"])
     assert "username_taken" in dup.output
+    assert "'ops'" not in dup.output  # the username typed is not repeated
     assert TEST_ACTOR.kind == "cli"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from string import Formatter
 
 import pytest
 
@@ -56,8 +57,6 @@ def test_no_raise_in_src_writes_a_shoppers_identity_into_its_text() -> None:
 QUOTED_INPUT = re.compile(
     PERSONAL.pattern.replace("|text|raw)", "|text|raw|value|line|label|typed|owner|count|active)")
 )
-# Quoted on purpose: a file's header cell names the column the file's author must fix.
-QUOTED_ON_PURPOSE = {("kit/columns.py", "Unknown column {name!r}.")}
 
 
 def _quoted_input(path: Path, call: ast.Call) -> list[str]:
@@ -66,8 +65,6 @@ def _quoted_input(path: Path, call: ast.Call) -> list[str]:
         return []
     template = call.args[0]
     if not isinstance(template, ast.Constant) or not isinstance(template.value, str):
-        return []
-    if (str(path.relative_to(SRC)), template.value) in QUOTED_ON_PURPOSE:
         return []
     quoted = set(re.findall(r"\{(\w+)!r\}", template.value))
     found = []
@@ -90,6 +87,105 @@ def test_no_message_in_src_quotes_back_what_was_typed_into_a_field() -> None:
             if isinstance(node, ast.Call):
                 found += _quoted_input(path, node)
     assert found == []
+
+
+# What a message's placeholder (``{name}``, any conversion) reads from typed input: a variable holding a
+# request's or a form's body, a file's record or cells, or a field's raw text or value (``value=value``,
+# ``sku=data.sku``, ``no=entry.employee_no``), or a field of a parsed file row (``group=row.group``; a
+# bare ``row`` or ``line`` is a row's number).
+TYPED_INPUT = re.compile(
+    PERSONAL.pattern.replace(
+        "|text|raw)",
+        "|text|raw|body|data|form|request|payload|query|params|record|cells?|values?|typed|entry|header"
+        "|employee_no)",
+    )
+)
+PARSED_ROW = re.compile(r"(?i)(?:^|_)(?:row|line)$")
+# Placeholders that may quote typed input: an id or a code names a record of the product (a sku, a
+# program's code, a share link's code), which the refusal's reader needs to find what to fix.
+MAY_QUOTE = re.compile(r"(?i)(?:^|_)(?:ids?|codes?|skus?)$")
+
+
+def _read_from(value: ast.expr) -> list[str]:
+    """The variables a value is read from (``data`` in ``data.sku``), not those only counted (``len(x)``)
+    or used as a key (``seen[no]`` reads ``seen``); a variable read by attribute is named ``row.`` to
+    tell a row's field from its number."""
+    counted = {
+        id(node)
+        for outer in ast.walk(value)
+        if (isinstance(outer, ast.Call) and isinstance(outer.func, ast.Name) and outer.func.id == "len")
+        or isinstance(outer, ast.Subscript)
+        for node in ast.walk(outer.slice if isinstance(outer, ast.Subscript) else outer)
+    }
+    names = []
+    for node in ast.walk(value):
+        if id(node) in counted:
+            continue
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            names.append(node.value.id + ".")
+        elif isinstance(node, ast.Name) and not any(
+            isinstance(call, ast.Call) and call.func is node for call in ast.walk(value)
+        ):
+            names.append(node.id)
+    return names
+
+
+def _typed_input(path: Path, call: ast.Call) -> list[str]:
+    """The placeholders of a ``Message("…", name=…)`` whose value is read from typed input."""
+    if not (isinstance(call.func, ast.Name) and call.func.id == "Message" and call.args):
+        return []
+    template = call.args[0]
+    if not isinstance(template, ast.Constant) or not isinstance(template.value, str):
+        return []
+    placed = {re.split(r"[.\[]", f)[0] for _, f, _, _ in Formatter().parse(template.value) if f}
+    found = []
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg not in placed or MAY_QUOTE.search(keyword.arg):
+            continue
+        read = _read_from(keyword.value)
+        typed = [n for n in read if TYPED_INPUT.search(n.rstrip("."))]
+        typed += [n for n in read if n.endswith(".") and PARSED_ROW.search(n.rstrip("."))]
+        if typed:
+            found.append(f"{path.relative_to(SRC)}:{call.lineno} {keyword.arg}={ast.unparse(keyword.value)}")
+    return found
+
+
+def test_no_message_in_src_repeats_typed_input_in_any_placeholder() -> None:
+    """Not only ``{name!r}``: a plain ``{name}`` fed from a form's body, a file's row or a field's value
+    repeats what was typed just the same. Such a refusal names the field, row or column instead."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                found += _typed_input(path, node)
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        ('Message("Unknown column {name!r}.", name=text)', ["name=text"]),
+        (
+            'Message("Member {owner_id} has no group {group!r}.", owner_id=owner.id, group=row.group)',
+            ["group=row.group"],
+        ),
+        ('Message("Unknown coupon {value}.", value=value)', ["value=value"]),
+        ('Message("Employee {no} is not listed.", no=entry.employee_no)', ["no=entry.employee_no"]),
+        ('Message("Row {row} holds a NUL character.", row=row)', []),
+        ('Message("Expected {expected} cells, got {got}.", expected=width, got=len(record.cells))', []),
+        ('Message("Unknown sku {sku}.", sku=data.sku)', []),
+        ('Message("Line {n} repeats line {first}.", n=number, first=seen[entry.employee_no])', []),
+        ('Message("Line {n}: at most {limit}.", n=number, limit=LIMIT)', []),
+        ('Message("Unknown field {{{field}}}.", field=text)', ["field=text"]),
+        ('Message("Use {{name}} in {where}.", name=text, where=field)', []),
+    ],
+)
+def test_the_placeholder_check_flags_typed_input_only(source: str, flagged: list[str]) -> None:
+    call = ast.parse(source).body[0]
+    assert isinstance(call, ast.Expr)
+    assert isinstance(call.value, ast.Call)
+    found = _typed_input(SRC / "example.py", call.value)
+    assert [f.split(" ", 1)[1] for f in found] == flagged
 
 
 @pytest.mark.parametrize("typed", [OPENID, "138 1234 5678", "#" + OPENID])

@@ -200,6 +200,8 @@ def test_bad_input_is_422(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code
+    for typed in ("tv", "2026-13", "26-03-1"):  # a refusal says what it expects, not what was typed
+        assert typed not in response.json()["detail"]
 
 
 def test_unknown_program_is_404(client: TestClient, operator: dict[str, str], world: AnalyticsWorld) -> None:

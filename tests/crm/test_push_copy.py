@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from neigou.crm.push_copy import MessageItem, render, template_problem
+from neigou.kit.i18n import LOCALES, translate
 
 ITEM = MessageItem(
     name="王女士", product="羊毛大衣", price_fen=129900, group_price_fen=89900, url="https://n.example/l/Ab3"
@@ -39,3 +40,13 @@ def test_a_template_of_the_salesperson() -> None:
 )
 def test_refused_templates(template: str) -> None:
     assert template_problem(template) is not None
+
+
+def test_a_refused_field_is_not_repeated() -> None:
+    problem = template_problem("{13812345678}，{王女士}")
+    assert problem is not None
+    for locale in LOCALES:
+        shown = translate(problem, locale)
+        assert "13812345678" not in shown
+        assert "王女士" not in shown
+        assert "{product}" in shown

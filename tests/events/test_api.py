@@ -72,6 +72,7 @@ def test_create_event_and_quota(client: TestClient, operator: dict[str, str]) ->
         headers=operator,
     )
     assert (nobody.status_code, nobody.json()["code"]) == (422, "employee_not_found")
+    assert "E9" not in nobody.json()["detail"]  # an employee number typed is not repeated
 
 
 def test_refused_event_bodies_write_nothing(

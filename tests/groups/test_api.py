@@ -75,6 +75,7 @@ def test_duplicates_and_unknown_owners_are_refused(
         headers=operator,
     )
     assert (same_name.status_code, same_name.json()["code"]) == (409, "group_name_taken")
+    assert same_name.json()["detail"] == "该群主已有同名的群。"  # the name typed is not repeated
     same_id = client.post(
         "/api/v1/groups",
         json={
@@ -86,6 +87,7 @@ def test_duplicates_and_unknown_owners_are_refused(
         headers=operator,
     )
     assert (same_id.status_code, same_id.json()["code"]) == (409, "external_id_taken")
+    assert "wx-1" not in same_id.json()["detail"]
     nobody = client.post(
         "/api/v1/groups",
         json={"owner_member_id": 999999, "name": "x", "platform": "wechat"},

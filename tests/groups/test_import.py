@@ -20,6 +20,7 @@ from neigou.groups import count_files
 from neigou.groups.models import GroupCount
 from neigou.kit.db import transaction
 from neigou.kit.errors import Invalid
+from neigou.kit.i18n import LOCALES, translate_tree
 from neigou.kit.settings import get_settings
 from tests.conftest import TEST_ACTOR, row_counts
 from tests.factories import create_member, create_program
@@ -83,6 +84,7 @@ def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmake
         + f"{owner},内购2群,2,2026-03-02T13:00:00Z\n"
         + f"{owner},内购2群,abc,2026-03-02T21:00:00+08:00\n"
         + f"{owner},内购2群,3,2099-01-01T00:00:00+08:00\n"
+        + "13812345678,内购1群,310,2026-03-02T21:00:00+08:00\n"
     )
     with pytest.raises(Invalid) as refused, transaction(factory) as session:
         count_files.import_counts(session, content=text, actor=TEST_ACTOR, program_id=world["program"]["id"])
@@ -94,7 +96,13 @@ def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmake
         (7, "observation_conflict"),
         (8, "bad_count"),
         (9, "observed_in_future"),
+        (10, "unknown_owner"),
     ]
+    # A row is refused by its line and column: the group name or the phone typed into it is not repeated.
+    for locale in LOCALES:
+        shown = translate_tree([refused.value.detail, refused.value.extra["errors"]], locale)
+        assert "没有这个群" not in repr(shown)
+        assert "13812345678" not in repr(shown)
     assert row_counts(factory) == before
 
 
@@ -127,6 +135,7 @@ def test_the_cli_imports_with_a_progress_bar_and_lists_row_errors(
     assert refused.exit_code == 2
     assert "import_rejected" in refused.output
     assert "line 2: [unknown_group]" in refused.output
+    assert "内购9群" not in refused.output
     assert _count(factory) == 1
 
 

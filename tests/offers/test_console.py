@@ -223,6 +223,12 @@ def test_quote_preview(console: TestClient, operator: dict[str, str]) -> None:
     unknown = console.post("/console/quote", data={"sku": ["NOPE"], "quantity": ["1"]})
     assert unknown.status_code == 422
     assert 'data-code="unknown_sku"' in unknown.text
+    phone = console.post("/console/quote", data={"sku": ["YD-TEE"], "quantity": ["13812345678"]})
+    assert phone.status_code == 422
+    assert 'data-code="validation_error"' in phone.text
+    shown = phone.text.split('data-testid="form-errors"', 1)[1].split("</div>", 1)[0]
+    assert "第 1 行" in shown
+    assert "13812345678" not in shown  # the form keeps what was typed; the refusal does not repeat it
     empty = console.post("/console/quote", data={"sku": [""], "quantity": ["0"], "at": "yesterday"})
     assert empty.status_code == 422
     assert 'data-code="invalid_datetime"' in empty.text

@@ -178,7 +178,7 @@ def test_employees_are_pasted_onto_the_whitelist(
     [
         ("E001,张三\nE002\nE003,王五", "invalid_line", "2"),
         ("E001,张三\nE002,李四,十二", "invalid_line", "2"),
-        ("E001,张三\nE001,张三丰", "duplicate_employee", "E001"),
+        ("E001,张三\nE001,张三丰", "duplicate_employee", "第 1 行"),
         ("E001,张三\nE002,李四,999999", "member_not_found", "999999"),
         ("\n \n", "required", ""),
     ],
@@ -197,7 +197,9 @@ def test_a_bad_line_writes_nothing_and_is_reported(
     refused = client.post(f"/console/events/{event_id}/employees", data={"lines": lines})
     assert refused.status_code == 422
     assert _error(refused.text, "lines") == code
-    assert shown in refused.text.split('data-testid="error-lines"', 1)[1].split("</span>", 1)[0]
+    error = refused.text.split('data-testid="error-lines"', 1)[1].split("</span>", 1)[0]
+    assert shown in error
+    assert "E00" not in error  # a line is named by its number, not by the employee number typed there
     assert lines.strip() in refused.text  # the pasted text is kept
     assert row_counts(factory) == before
 

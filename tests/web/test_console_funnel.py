@@ -285,6 +285,7 @@ def test_a_bad_split_or_period_is_refused(
     refused = client.get(f"/console/programs/{world.program_id}/analytics/export?{query}&{MARCH}")
     assert refused.status_code == 422
     assert refusal_code(refused) == code
+    assert "march" not in refused.text  # what was typed is not repeated
 
 
 def test_only_an_operator_reads_the_funnel_and_its_exports(

@@ -117,11 +117,7 @@ def get_repeat(
     member_id = _member_scope(session, principal, program_id)
     if channel is not None and channel not in reports.CHANNELS:
         raise Invalid(
-            Message(
-                "Unknown channel {channel}: use one of {known}.",
-                channel=channel,
-                known=", ".join(reports.CHANNELS),
-            ),
+            Message("Unknown channel: use one of {known}.", known=", ".join(reports.CHANNELS)),
             code="unknown_channel",
         )
     span = checked_span(program_id, start_on, end_on, member_id)
@@ -234,7 +230,7 @@ def get_fission(
     """Members at the month's start, recruits in it, K-factor and the invite tree's depth."""
     member_id = _member_scope(session, principal, program_id)
     if not PERIOD.match(period):
-        raise Invalid(Message("A period is written YYYY-MM, not {period}.", period=period), code="bad_period")
+        raise Invalid(Message("The period must be a month such as 2026-03."), code="bad_period")
     result = reports.fission(_store(request), reports.month_span(program_id, period, member_id))
     return FissionOut(
         program_id=program_id,

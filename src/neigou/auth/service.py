@@ -71,7 +71,7 @@ def create_user(
             ),
             code="weak_password",
         )
-    taken = Conflict(Message("User {username!r} already exists.", username=username), code="username_taken")
+    taken = Conflict(Message("This username is taken."), code="username_taken")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise taken
     user = User(

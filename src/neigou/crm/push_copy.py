@@ -46,9 +46,8 @@ def template_problem(template: str) -> Message | None:
         if field is None:
             continue
         if field not in FIELDS or spec or conversion:
-            return Message(
-                "Unknown field {{{field}}} in the template: use {known}.",
-                field=field,
+            return Message(  # the field as written is not repeated: a name or a number may be typed there
+                "The template has a field it cannot fill: use {known}.",
                 known=", ".join("{" + f + "}" for f in FIELDS),
             )
     return None

@@ -241,7 +241,7 @@ def _issue(
     )
     if employee_id is None:
         raise Invalid(
-            Message("Employee {employee_no} is not on this event's list.", employee_no=employee_no),
+            Message("This employee number is not on this event's list."),
             code="employee_not_found",
         )
     codes = [new_code(10) for _ in range(count)]

@@ -154,9 +154,7 @@ def _resolve(
                     row.line,
                     None,
                     "unknown_owner",
-                    Message(
-                        "No member {owner_member_id} in this program.", owner_member_id=row.owner_member_id
-                    ),
+                    Message("owner_member_id names no member of this program."),
                 )
             )
             continue
@@ -168,7 +166,7 @@ def _resolve(
                     row.line,
                     None,
                     "unknown_group",
-                    Message("Member {owner_id} has no group {group!r}.", owner_id=owner.id, group=row.group),
+                    Message("Member {owner_id} has no group by this name or external id.", owner_id=owner.id),
                 )
             )
             continue

@@ -49,7 +49,7 @@ def refused_because(group: Group, observed_at: datetime, at: datetime) -> tuple[
     if group.status is GroupStatus.ARCHIVED:
         return "group_archived", Message("Group {group_id} is archived.", group_id=group.id)
     if not in_range(observed_at.date()):
-        return "date_out_of_range", range_message(observed_at.date(), "observed_at")
+        return "date_out_of_range", range_message("observed_at")
     if observed_at > at + FUTURE_TOLERANCE:
         return "observed_in_future", Message("observed_at is in the future; check its zone.")
     return None

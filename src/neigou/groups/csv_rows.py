@@ -131,6 +131,6 @@ def _observed_at(line: int, text: str) -> datetime | RowError:
             line,
             None,
             "date_out_of_range",
-            range_message(observed_at.date(), "observed_at"),
+            range_message("observed_at"),
         )
     return observed_at

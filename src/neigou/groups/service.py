@@ -46,10 +46,8 @@ def group_dump(group: Group) -> dict[str, Any]:
     }
 
 
-def _name_taken(name: str) -> Conflict:
-    return Conflict(
-        Message("This owner already has a group named {name!r}.", name=name), code="group_name_taken"
-    )
+def _name_taken() -> Conflict:
+    return Conflict(Message("This owner already has a group with this name."), code="group_name_taken")
 
 
 def _taken(
@@ -65,15 +63,13 @@ def _taken(
     """The conflict of a unique key of the group that another group holds, None when both are free."""
     same_name = repo.find_group_by_name(session, owner_member_id, name)
     if same_name is not None and same_name.id != group_id:
-        return _name_taken(name)
+        return _name_taken()
     if external_id is not None:
         same_id = repo.find_group_by_external_id(session, program_id, platform, external_id)
         if same_id is not None and same_id.id != group_id:
             return Conflict(
                 Message(
-                    "Group {external_id!r} on {platform} is registered already.",
-                    external_id=external_id,
-                    platform=platform,
+                    "A group with this external id on {platform} is registered already.", platform=platform
                 ),
                 code="external_id_taken",
             )
@@ -88,7 +84,7 @@ def _check_unique(session: Session, **keys: Any) -> None:
 
 def _lost_race(session: Session, keys: dict[str, Any]) -> Conflict:
     """The 409 of a key another request took after ``_check_unique`` found it free (read again)."""
-    return _taken(session, **keys) or _name_taken(keys["name"])
+    return _taken(session, **keys) or _name_taken()
 
 
 def create_group(

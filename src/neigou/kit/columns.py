@@ -26,6 +26,16 @@ from neigou.kit.i18n import N_, Message, Text
 HEADER_ROW = 1
 
 
+def column_letter(position: int) -> str:
+    """The letter a spreadsheet shows over the column at 0-based ``position``: A … Z, AA, AB …"""
+    letters = ""
+    number = position + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def header_key(name: str) -> str:
     """What a header name is matched by: NFKC, case-folded, without spaces, ``_`` or ``-``."""
     folded = unicodedata.normalize("NFKC", name).casefold()
@@ -37,7 +47,9 @@ class RowError:
     """Why one row (or, with ``row`` 0, one order sent through the API) was refused.
 
     ``key`` is what names the row in its import (the sku, the order's external id), ``message`` an
-    English ``Message`` translated where it is shown, ``column`` the column at fault when there is one.
+    English ``Message`` translated where it is shown, ``column`` the column at fault when there is one:
+    its name, or for a header cell that names no column its spreadsheet letter (``C``). No message
+    repeats a cell's text: a refusal names the row and column and says what it expects.
     """
 
     row: int
@@ -157,15 +169,7 @@ class Layout:
             name = self.column_of(text)
             if name is None:
                 if self.unknown == "refuse":
-                    errors.append(
-                        RowError(
-                            HEADER_ROW,
-                            None,
-                            "unknown_column",
-                            Message("Unknown column {name!r}.", name=text),
-                            text,
-                        )
-                    )
+                    errors.append(self._unknown(position))
             elif name in index:
                 errors.append(
                     RowError(
@@ -189,6 +193,24 @@ class Layout:
                 errors=errors,
             )
         return Header(index=index, width=len(header))
+
+    def _unknown(self, position: int) -> RowError:
+        """A header cell that names no column, by where it stands: the cell's own text may be a
+        customer's data (a file without a header row) and is never repeated."""
+        letter = column_letter(position)
+        return RowError(
+            HEADER_ROW,
+            None,
+            "unknown_column",
+            Message(
+                "Column {number} ({letter}) of the header row is not a column of this import; "
+                "its columns are {columns}.",
+                number=position + 1,
+                letter=letter,
+                columns=", ".join(c.name for c in self.columns),
+            ),
+            letter,
+        )
 
     def _missing(self, present: Iterable[str]) -> list[RowError]:
         found = set(present)

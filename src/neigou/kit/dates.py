@@ -30,21 +30,20 @@ def instant_in_range(value: datetime) -> bool:
         return False
 
 
-def range_message(value: date, field: str) -> Message:
+def range_message(field: str) -> Message:
     """Why a day is refused (code ``date_out_of_range``)."""
     return Message(
-        "{field} {value} is outside the supported range {first} to {last}.",
+        "{field} is outside the supported range {first} to {last}.",
         field=field,
-        value=value.isoformat(),
         first=FIRST_DAY.isoformat(),
         last=LAST_DAY.isoformat(),
     )
 
 
-def out_of_range(value: date, field: str) -> Invalid:
+def out_of_range(field: str) -> Invalid:
     """The refusal of a day outside the supported range."""
     return Invalid(
-        range_message(value, field),
+        range_message(field),
         code="date_out_of_range",
         extra={"field": field, "first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
     )
@@ -53,5 +52,5 @@ def out_of_range(value: date, field: str) -> Invalid:
 def check_day(value: date | None, field: str) -> date | None:
     """``value`` when it lies in the supported range (or is None); else 422 ``date_out_of_range``."""
     if value is not None and not in_range(value):
-        raise out_of_range(value, field)
+        raise out_of_range(field)
     return value

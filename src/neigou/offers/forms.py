@@ -17,7 +17,7 @@ from neigou.kit.i18n import Message, Text
 from neigou.offers.amounts import AmountError, local_to_utc, percent_to_bp, yuan_to_fen
 from neigou.offers.offer_rules import CouponKind, PromotionKind
 from neigou.offers.offer_schemas import CouponCreate, CouponUpdate, PromotionCreate, PromotionUpdate
-from neigou.offers.quote_schemas import QuoteItem
+from neigou.offers.quote_schemas import MAX_QUANTITY, QuoteItem
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductUpdate
 
 M = TypeVar("M", bound=BaseModel)
@@ -255,7 +255,8 @@ def quote_input(
         try:
             items.append(QuoteItem.model_validate({"sku": sku, "quantity": int(quantity.strip() or "1")}))
         except ValueError:
-            errors.append(FieldError(f"row {row}", "validation_error", f"{sku} × {quantity}"))
+            message = Message("Row {row}: a sku and a quantity from 1 to {most}.", row=row, most=MAX_QUANTITY)
+            errors.append(FieldError(f"row {row}", "validation_error", message))
     if not items and not errors:
         errors.append(FieldError("items", "required", Message("Add at least one sku.")))
     ids = [int(value) for value in coupon_ids if value.strip().isdigit()]

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from neigou.kit.instants import Instant
 from neigou.offers.schemas import Sku
 
+MAX_QUANTITY = 100_000
+
 
 class QuoteItem(BaseModel):
     """``quantity`` units of ``sku``."""
@@ -17,7 +19,7 @@ class QuoteItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    quantity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
 
 
 class QuoteRequest(BaseModel):

@@ -125,7 +125,9 @@ def _link_ids(link_coupon_ids: Iterable[int | str]) -> list[int]:
         try:
             ids.append(int(value))
         except ValueError as exc:
-            raise Invalid(Message("Unknown coupon {value}.", value=value), code="unknown_coupon") from exc
+            raise Invalid(
+                Message("A coupon is given by its id, a whole number."), code="unknown_coupon"
+            ) from exc
     return ids
 
 

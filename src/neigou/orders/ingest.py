@@ -175,7 +175,7 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "time_in_future",
-                future_message("paid_at", order.paid_at, self.clock),
+                future_message("paid_at", self.clock),
             )
         return None
 

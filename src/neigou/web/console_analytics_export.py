@@ -173,7 +173,10 @@ def export(
         by = by or default
         if by not in keys:
             raise Invalid(
-                Message("Report {report} cannot be split by {by}.", report=report, by=by), code="bad_split"
+                Message(
+                    "Report {report} is split by one of {keys}.", report=report, keys=", ".join(sorted(keys))
+                ),
+                code="bad_split",
             )
     if report == "funnel":
         columns, rows = _funnel_sheet(request, session, store, span, by or "link")
@@ -181,9 +184,7 @@ def export(
     elif report == "fission":
         period = period or span.end_on.isoformat()[:7]
         if not PERIOD.match(period):
-            raise Invalid(
-                Message("A period is written YYYY-MM, not {period}.", period=period), code="bad_period"
-            )
+            raise Invalid(Message("The period must be a month such as 2026-03."), code="bad_period")
         columns, rows = _fission_sheet(request, store, span, period)
         name = f"fission-{period}"
     elif report in ("economics_by", "customers", "prices"):

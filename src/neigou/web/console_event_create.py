@@ -217,9 +217,8 @@ def employee_lines(text: str) -> tuple[list[EmployeeBody], list[FieldError]]:
             continue
         if entry.employee_no in seen:
             message = Message(
-                "Line {n}: employee number {no} is already on line {first}.",
+                "Line {n}: this employee number is already on line {first}.",
                 n=number,
-                no=entry.employee_no,
                 first=seen[entry.employee_no],
             )
             errors.append(FieldError(where, "duplicate_employee", message))
