@@ -4,8 +4,8 @@ Seeding the demo takes tens of seconds; the browser tests and the demo-world che
 all read the same world, so the first worker that needs it seeds it once into a template file in the
 run's temporary directory, which every pytest-xdist worker shares (a file lock keeps the others waiting
 until it is written, then they read it); each test gets a fresh copy of its database (``demo_url``,
-``demo_factory``). The fixtures are ``tests/conftest.py``'s, defined once for the whole suite: a module
-that imported them would get fixtures of its own and seed the world again.
+``demo_factory``). The fixtures are defined once for the whole suite (a plugin of ``tests/conftest.py``):
+a module that imported them would get fixtures of its own and seed the world again.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.demo.seed import DemoWorld, seed
 from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
-from tests.conftest import SECRET
+from tests.suite import SECRET
 
 PASSWORD = "demo-password-1"  # the seeded operator's console password
 
