@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import gc
 import importlib
+import os
 from collections.abc import Iterator
 from unittest import mock
 
@@ -72,8 +73,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
-def pytest_report_header() -> str:
-    return f"neigou test database: {BACKEND}"
+def pytest_report_header() -> list[str]:
+    demo_at = os.environ.get("NEIGOU_TEST_DEMO_AT")  # read by tests.demo_world
+    return [f"neigou test database: {BACKEND}"] + ([f"demo world built at: {demo_at}"] if demo_at else [])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
