@@ -4,8 +4,14 @@ Seeding the demo takes tens of seconds; the browser tests and the demo-world che
 all read the same world, so the first worker that needs it seeds it once into a template file in the
 run's temporary directory, which every pytest-xdist worker shares (a file lock keeps the others waiting
 until it is written, then they read it); each test gets a fresh copy of its database (``demo_url``,
-``demo_factory``). The fixtures are ``tests/conftest.py``'s, defined once for the whole suite: a module
-that imported them would get fixtures of its own and seed the world again.
+``demo_factory``). The fixtures are defined once for the whole suite (a plugin of ``tests/conftest.py``):
+a module that imported them would get fixtures of its own and seed the world again.
+
+The world is seeded at the machine's clock, or at ``NEIGOU_TEST_DEMO_AT`` (an ISO time with its zone, not
+ahead of the clock): much of what the demo holds moves with the hour it is built at (a Shanghai day
+begins at 16:00 UTC), so a run can be made as if built at the hour a failure was seen. The served pages
+still read the machine's clock: the world is then as old as that time is, as when a run goes on past
+the hour (or the Shanghai midnight) its world was built in.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.demo.seed import DemoWorld, seed
 from neigou.kit.clock import utcnow
 from neigou.kit.db import make_engine, make_session_factory, transaction
-from tests.conftest import SECRET
+from tests.suite import SECRET
 
 PASSWORD = "demo-password-1"  # the seeded operator's console password
 
@@ -57,11 +63,26 @@ def _run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+def build_instant() -> datetime:
+    """When the demo world is seeded: ``NEIGOU_TEST_DEMO_AT`` (``2026-03-24T15:30:00+00:00``), or now."""
+    now = utcnow()
+    given = os.environ.get("NEIGOU_TEST_DEMO_AT", "").strip()
+    if not given:
+        return now
+    try:
+        at = datetime.fromisoformat(given)
+    except ValueError:
+        raise pytest.UsageError("NEIGOU_TEST_DEMO_AT must be an ISO time with its zone") from None
+    if at.tzinfo is None or at > now:
+        raise pytest.UsageError("NEIGOU_TEST_DEMO_AT must carry its zone and lie before the machine's clock")
+    return at.astimezone(UTC)
+
+
 def _seed_template(empty: Path, path: Path) -> tuple[DemoWorld, datetime]:
     """Seed the demo world into ``path``, a copy of the migrated, empty database ``empty``."""
     copy_database(empty, path)
     demo_engine = make_engine(f"sqlite:///{path}")
-    built_at = utcnow()
+    built_at = build_instant()
     try:
         with transaction(make_session_factory(demo_engine)) as session:
             world = seed(session, now=built_at, password=PASSWORD, secret_key=SECRET)

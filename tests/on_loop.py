@@ -6,7 +6,7 @@ itself. ``send_all`` hands a whole sweep over once: on the portal's loop (the on
 lifespan) an ``httpx2.AsyncClient`` sends each request through ``ASGITransport`` to the same app,
 middleware and all, encoded by the library the test client itself is built on. Exceptions the app
 raises reach the caller as they do through the test client. The test client's cookies go along, and its
-CSRF token is sent as a header as ``tests.conftest.page_client`` does; cookies the answers set stay in
+CSRF token is sent as a header as ``tests.app_fixtures.page_client`` does; cookies the answers set stay in
 the sweep's client.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, timedelta
@@ -233,6 +234,8 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "password" in result.output
     assert "/m/login?code=ngc_" in result.output
     assert "(user lanquan-shop, password" in result.output  # the demo shop's portal
+    # The owner whose refund after payout the demo shows (a negative available balance, explained).
+    assert re.search(r"/console/members/\d+/ledger .*refund after payout", result.output)
     assert "/m/login?token=" not in result.output
     # The demo's own analytics store holds the seeded history, so its charts have data at once.
     with duckdb.connect(str(tmp_path / "demo-analytics.duckdb"), read_only=True) as store:

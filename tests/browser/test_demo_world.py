@@ -1,5 +1,5 @@
 """The demo world looks like the field: real-looking names used once, sales and clicks in most groups,
-a month of history in the program's zone."""
+a month of history in the program's zone, and money that reads right whatever hour it was built at."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.groups.models import Group, GroupCount
-from neigou.ledger.models import Posting
+from neigou.ledger import repository as ledger
+from neigou.ledger.models import Posting, Withdrawal, WithdrawalStatus
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.orders.models import Order
 from neigou.programs.models import Member
@@ -77,3 +79,25 @@ def test_a_month_of_history_in_the_programs_zone_and_nothing_in_the_future(
     finally:
         engine.dispose()
     assert (clicked or 0) * 10 >= groups * 8, f"only {clicked} of {groups} groups have clicks"
+
+
+def test_available_balances_are_negative_only_where_the_demo_shows_a_refund_after_payout(
+    demo_template: DemoTemplate, demo_factory: sessionmaker[Session]
+) -> None:
+    """Whatever hour it was built at: no member's available balance is below zero but the one owner's
+    whose refund after payout the demo shows, the sample owner has been paid out before, and this week's
+    withdrawals wait for review."""
+    world = demo_template.world
+    with demo_factory() as session:
+        members = list(session.scalars(select(Member.id)))
+        balances = ledger.balances(session, members)
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(Withdrawal)
+            .where(Withdrawal.status == WithdrawalStatus.REQUESTED)
+        )
+    negative = [m for m in members if balances[m].available_fen < 0]
+    assert negative == [world.clawed_back_member_id]
+    assert world.clawed_back_member_id != world.sample_member_id
+    assert balances[world.sample_member_id].withdrawn_fen > 0
+    assert (waiting or 0) > 0

@@ -13,6 +13,7 @@ from neigou.kit.clock import utcnow
 from neigou.programs.service import require_program
 from neigou.tiers.periods import period_of
 from tests.browser.conftest import ARTIFACTS, member_sign_in, sign_in
+from tests.demo_world import DemoTemplate
 
 pytestmark = pytest.mark.browser
 
@@ -44,12 +45,18 @@ def test_operator_edits_the_ladder(browser: Browser, live_server: str, world: De
 
 
 def test_operator_reads_last_months_evaluation_and_previews_this_month(
-    browser: Browser, live_server: str, world: DemoWorld, factory: sessionmaker[Session]
+    browser: Browser,
+    live_server: str,
+    world: DemoWorld,
+    demo_template: DemoTemplate,
+    factory: sessionmaker[Session],
 ) -> None:
     with factory() as session:
         zone = require_program(session, world.brand_program_id).timezone
+    # The month evaluated is the one before the demo was built; the month not over yet is the clock's
+    # (a later one when the run goes on past the month's end in the program's zone).
+    last = period_of(demo_template.built_at, zone).previous()
     now = period_of(utcnow(), zone)
-    last = now.previous()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     sign_in(
         page, live_server, world, f"/console/programs/{world.brand_program_id}/tier-evaluations?period={last}"

@@ -102,7 +102,7 @@ def build(client: TestClient, operator: dict[str, str], make_token: TokenMaker) 
 
 @contextmanager
 def posts_clock(now: datetime) -> Iterator[None]:
-    """Posts made inside are made at ``now`` (the suite's posts are made at ``tests.conftest.WORLDS_NOW``):
+    """Posts made inside are made at ``now`` (the suite's posts are made at ``tests.suite.WORLDS_NOW``):
     a post's ``at`` before it means ``now``."""
     with mock.patch.object(posts, "not_before_now", partial(not_before_now, now=now)):
         yield

@@ -248,6 +248,7 @@ def demo(
         f"  merchant:   {base}/console   (user {world.merchant_username}, password {password}: the shop's portal)\n"
         f"  workspace:  {base}{sign_in_codes.LOGIN_PATH}{world.sample_member_sign_in_code}   (works once)\n"
         f"  salesperson: {base}{sign_in_codes.LOGIN_PATH}{world.salesperson_sign_in_code}   (customer book; works once)\n"
+        f"  clawback:   {base}/console/members/{world.clawed_back_member_id}/ledger   (a refund after payout)\n"
         f"  API docs:   {base}/docs\n"
         f"  try:        curl -H 'Authorization: Bearer {world.operator_token}' {base}/api/v1/programs\n"
         f"operator token:\n{world.operator_token}"

@@ -1,9 +1,14 @@
 """Demo orders and money: four months of sales (growing, busier at weekends, in the shoppers' hours in
 the program's zone, a third of them from a returning shopper) through the owners' share links (a
 link made for a group gives that group its sales; an owner who joined during those months makes their
-links on joining, and an order goes through a link made by the time it is paid), completions, refunds
-(some after payout, so one owner's available balance goes negative for a while), weekly settlements,
-monthly withdrawals paid in batches, and this week's requests waiting for review.
+links on joining, and an order goes through a link made by the time it is paid), completions, refunds,
+weekly settlements, monthly withdrawals paid in batches, and this week's requests waiting for review.
+
+Whatever hour it is built at, every member's available balance stays at or above zero (a refund that
+would take more than its owner has available does not happen), the sample owner has been paid out
+before, and one other owner shows a refund after payout on purpose: they asked to withdraw all they had,
+then their biggest released order came back, so their available balance is negative by its commission
+(``DemoWorld.clawed_back_member_id``, the console's ledger explains it).
 
 Played day by day through the services, so every fen follows the same rules as production; nothing
 is dated after ``now`` (what would fall later has not happened yet).
@@ -139,8 +144,9 @@ def seed_orders(
     sample_owner_id: int,
     now: datetime,
     secret_key: str,
-) -> None:
-    """Four months of the partner program's orders, refunds, settlements and payouts."""
+) -> int:
+    """Four months of the partner program's orders, refunds, settlements and payouts; the id of the
+    owner whose available balance a refund after payout made negative."""
     rng = random.Random(20260501)
     program = require_program(session, program_id)
     zone = ZoneInfo(program.timezone)
@@ -194,8 +200,9 @@ def seed_orders(
         if day.weekday() == 0:
             settlement.settle(session, program=program, as_of=day, actor=DEMO_ACTOR, now=day)
         if day.day == 5 or offset == DAYS:
-            _withdrawals(session, members, day, rng, pay=offset < DAYS - 3, now=now)
-    _clawback(session, sample_owner_id, now - timedelta(hours=2))
+            _withdrawals(session, members, day, rng, pay=offset < DAYS - 3, now=now, sample=sample_owner_id)
+    others = [o for o in owner_ids if o != sample_owner_id]
+    return _clawback(session, [members[o] for o in others], now - timedelta(minutes=20))
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -209,32 +216,59 @@ def _orders_on(day: date, offset: int, rng: random.Random) -> int:
     return max(2, rng.randint(7, 15) * growth * weekend // 10_000)
 
 
-def _clawback(session: Session, member_id: int, at: datetime) -> None:
-    """A refund after payout: the sample owner's biggest released order comes back in full."""
-    order = session.scalar(
+def _clawback(session: Session, owners: list[Member], at: datetime) -> int:
+    """A refund after payout, shown on purpose: an owner asks to withdraw all they have available, then
+    their biggest released order comes back in full, and their available balance is negative by its
+    commission. The owner is the first, biggest order first, whom that leaves negative (not one whose
+    withdrawals a risk hold stops, say); their id."""
+    by_id = {o.id: o for o in owners}
+    released = session.scalars(
         select(Order)
-        .where(Order.member_id == member_id, Order.commission_state == CommissionState.AVAILABLE)
+        .where(Order.member_id.in_(by_id), Order.commission_state == CommissionState.AVAILABLE)
         .where(Order.refunded_fen == 0)
-        .order_by(Order.commission_fen.desc())
-        .limit(1)
-    )
-    if order is not None:
+        .order_by(Order.commission_fen.desc(), Order.id)
+    ).all()
+    for order in released:
+        assert order.member_id is not None
+        member = by_id[order.member_id]
+        available = ledger.account_total(session, member.id, Account.AVAILABLE)
+        try:
+            withdrawals.request(
+                session,
+                member=member,
+                amount_fen=available,
+                request_id=f"WD{order.external_id}-all",
+                actor=DEMO_ACTOR,
+                at=at,
+            )
+            available = 0
+        except ProblemError:  # too little to withdraw, or a risk hold stops it
+            pass
+        if order.commission_fen <= available:
+            continue
         service.refund(
             session,
             order=order,
             refund_id=f"RF{order.external_id}-late",
             amount_fen=order.paid_fen,
-            at=at,
+            at=at + timedelta(minutes=10),
             actor=DEMO_ACTOR,
         )
+        return member.id
+    raise AssertionError("no owner of the demo has a released order to refund after payout")
 
 
 def _refund(session: Session, due: tuple[datetime, int, bool], rng: random.Random) -> None:
+    """A shopper's refund, unless its order's commission was released and its owner has less than that
+    available (it was withdrawn): the demo's one refund after payout is ``_clawback``'s."""
     at, order_id, full = due
     order = session.get(Order, order_id)
     assert order is not None
     left = order.paid_fen - order.refunded_fen
     amount = left if full else max(1, left * rng.randint(20, 60) // 100)
+    owner = order.member_id if order.commission_state == CommissionState.AVAILABLE else None
+    if owner is not None and ledger.account_total(session, owner, Account.AVAILABLE) < order.commission_fen:
+        return
     if left > 0:
         service.refund(
             session,
@@ -254,10 +288,14 @@ def _withdrawals(
     *,
     pay: bool,
     now: datetime,
+    sample: int,
 ) -> None:
+    """The month's requests (most members with ¥50 available ask for part of it), approved or, for a
+    few, rejected, and paid in a batch; the sample owner asks whenever they can and is never rejected,
+    so their workspace shows money paid out."""
     for member in members.values():
         available = ledger.account_total(session, member.id, Account.AVAILABLE)
-        if available < 5000 or rng.random() < 0.3:
+        if available < 5000 or (member.id != sample and rng.random() < 0.3):
             continue
         amount = available * rng.randint(50, 90) // 100
         try:
@@ -276,7 +314,7 @@ def _withdrawals(
     program_id = next(iter(members.values())).program_id
     requested = ledger.list_withdrawals(session, program_id=program_id, status=WithdrawalStatus.REQUESTED)
     for w in requested:
-        if rng.random() < 0.08:
+        if w.member_id != sample and rng.random() < 0.08:
             withdrawals.reject(
                 session,
                 withdrawal_id=w.id,

@@ -116,6 +116,9 @@ class DemoWorld:
     # The brand program's salesperson who keeps a customer book, and their one-time workspace sign-in.
     salesperson_member_id: int
     salesperson_sign_in_code: str
+    # The partner program's owner whose available balance is negative: a refund after payout, on purpose
+    # (``demo.orders``); every other member's is at or above zero.
+    clawed_back_member_id: int
 
 
 def seed(
@@ -295,7 +298,7 @@ def seed(
         now=now,
         actor=DEMO_ACTOR,
     )
-    seed_orders(
+    clawed_back = seed_orders(
         session,
         program_id=partner.id,
         owner_ids=[o.id for o in owners],
@@ -352,6 +355,7 @@ def seed(
         sample_member_sign_in_code=sign_in_code,
         salesperson_member_id=guide.id,
         salesperson_sign_in_code=guide_code,
+        clawed_back_member_id=clawed_back,
     )
 
 
