@@ -76,7 +76,10 @@ def test_claims_behind_the_gate(factory: sessionmaker[Session], engine: Engine, 
     first = _claim(factory, gate, coupon_id, "13800000001")  # reads the coupon's terms once
     with statements(engine) as seen:
         outcomes = [_claim(factory, gate, coupon_id, f"1380000000{i}") for i in (1, 2, 3, 4, 5)]
-    assert seen == [], "claims behind the gate must not touch the database"
+    # A customer the gate has no counter for yet reads its seeds in one SELECT (customers 2 and 3); a
+    # repeat (customer 1) and a sold-out coupon (customers 4 and 5) touch the database not at all.
+    assert len(seen) == 2, seen
+    assert all(s.startswith("SELECT") for s in seen), seen
     assert Counter(o.split(":")[0] for o in [first, *outcomes]) == Counter(
         {"taken": 3, "limit_reached": 1, "sold_out": 2}
     )

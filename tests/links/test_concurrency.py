@@ -189,7 +189,7 @@ def test_redis_gate_under_parallel_load(factory: sessionmaker[Session], gate: St
     coupon = _coupon(factory, total=25, per_customer=3)
 
     def attempt(i: int) -> str:
-        return gate.take(coupon, f"customer-{i % 10}", db_claimed=0, db_customer=0).value
+        return gate.take(coupon, f"customer-{i % 10}", seeds=lambda _: (0, 0)).value
 
     outcomes = race(factory, attempt, 600, 16)
     assert outcomes[GateAnswer.TAKEN.value] == 25

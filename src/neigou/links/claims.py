@@ -26,7 +26,7 @@ from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.kit.ids import keyed_hash, mask
 from neigou.kit.phones import customer_ref
-from neigou.links import claim_rows, claim_stream
+from neigou.links import claim_rows, claim_stream, gate_seeds
 from neigou.links import repository as repo
 from neigou.links.consent import GivenConsent
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink, TouchKind
@@ -171,6 +171,7 @@ def claim_coupon(
         and isinstance(coupon, CouponTerms)
     ):
         return _claim_behind(
+            session,
             gate,
             coupon,
             customer,
@@ -252,6 +253,7 @@ def claim_coupon(
 
 
 def _claim_behind(
+    session: Session,
     gate: StockGate,
     coupon: CouponTerms,
     customer: Customer,
@@ -264,7 +266,8 @@ def _claim_behind(
     at: datetime,
 ) -> ClaimResult:
     """Take and record the claim in one Redis script; ``claim_stream.ClaimWriter`` stores it (with its
-    touches, audit entry and the consent it carries) in the next batch."""
+    touches, audit entry and the consent it carries) in the next batch. A counter missing from Redis is
+    seeded from the database (``gate_seeds``), the only query of this path."""
     values: dict[str, Any] = {
         "coupon_id": coupon.id,
         "customer_ref_hash": customer.ref_hash,
@@ -278,7 +281,9 @@ def _claim_behind(
         "visitor_id": visitor_id,
         "claimed_at": at,
     }
-    answer = gate.take_and_record(coupon, customer.ref_hash, claim_stream.pack(values, actor, consent))
+    record = claim_stream.pack(values, actor, consent)
+    seeds = gate_seeds.seeder(session, gate, coupon.id, customer.ref_hash)
+    answer = gate.take_and_record(coupon, customer.ref_hash, record, seeds=seeds)
     if isinstance(answer, GateAnswer):
         raise claim_rows.refused(answer.value)
     return ClaimResult(
@@ -313,26 +318,25 @@ def _locked_through_gate(
     without asking the gate (whose counters hold the first claim's units). An unkeyed claim asks the
     gate first (hopeless ones wait for no lock)."""
     if request_id is None:
-        keys = _through_gate(gate, coupon, customer)
+        keys = _through_gate(session, gate, coupon, customer)
         privacy.lock_customers(session, [customer])
         return keys
     privacy.lock_customers(session, [customer])
     if (replay := _replay(session, coupon.id, request_id, customer)) is not None:
         return replay
-    return _through_gate(gate, coupon, customer)
+    return _through_gate(session, gate, coupon, customer)
 
 
 def _through_gate(
-    gate: StockGate | None, coupon: CouponTemplate | CouponTerms, customer: str
+    session: Session, gate: StockGate | None, coupon: CouponTemplate | CouponTerms, customer: str
 ) -> GateKeys | None:
     """Take the units in Redis before the claim's writes; a refusal stands, keyed or not (a claim
     without the gate's units could take stock the database does not show yet: claims written behind
-    the gate are stored later). Counters missing from Redis start from the coupon's claimed count and
-    zero for the customer: a low start only lets an attempt reach the database's conditional UPDATEs,
-    which refuse it (and give the units back)."""
+    the gate are stored later). Counters missing from Redis are seeded from the database's counts
+    (``gate_seeds``), as behind the gate: this path shares the counters with claims written behind."""
     if gate is None:
         return None
-    answer = gate.take(coupon, customer, db_claimed=coupon.claimed_quantity, db_customer=0)
+    answer = gate.take(coupon, customer, seeds=gate_seeds.seeder(session, gate, coupon.id, customer))
     if answer is not GateAnswer.TAKEN:
         raise claim_rows.refused(answer.value)
     return gate.keys(coupon, customer)

@@ -9,9 +9,12 @@ the database refuses or rolls back gives its units back to Redis (``release``).
 A change of a coupon's stock asks the gate first (``hold_stock``): refused below what the counter
 has given out, else capping the gate's claims at the new stock from that instant.
 
-Counters are seeded from the database the first time a coupon (or a customer of it) is seen, and
-expire a day after the coupon ends. Keys carry the coupon's creation instant as well as its id, so a
-restored or re-numbered database never meets old counters.
+A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
+from the database's counts, read fresh when the script says a counter is missing, with the claims
+still in the claim stream when the coupon's counter is the one missing (``links.gate_seeds``); counters
+present cost no query. They expire a day after the coupon ends. Keys carry the coupon's creation
+instant as well as its id, so a restored or re-numbered database never meets old counters. The Lua
+scripts are in ``links.gate_scripts``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit import commit_hooks
 from neigou.kit.logging import error_summary
+from neigou.links import gate_scripts as lua
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_edit import STOCK_GUARDS, TERMS_CHANGED
 from neigou.offers.offer_rules import CouponVisibility
@@ -43,68 +48,10 @@ CAP_KEPT_SECONDS = 60
 _GATES: weakref.WeakSet[StockGate] = weakref.WeakSet()
 _CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
 log = structlog.get_logger(__name__)
-
-# The stock a claim may take up to: the total of the terms the process holds (ARGV 1), or the
-# coupon's cap (KEYS 3, set while and shortly after its stock is changed: ``hold_stock``) when lower.
-_LIMIT = """
-local total = tonumber(ARGV[1])
-local cap = redis.call('HGET', KEYS[3], 'total')
-if cap and tonumber(cap) < total then total = tonumber(cap) end
-"""
-# KEYS: stock counter, customer counter, stock cap. ARGV: total, per-customer limit, claimed in the
-# database, the customer's claims in the database, expiry (unix seconds).
-# Returns the new stock count, -1 when the customer reached the limit, -2 when sold out.
-CLAIM_SCRIPT = (
-    _LIMIT
-    + """
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[3], 'EXAT', ARGV[5], 'NX') end
-if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[4], 'EXAT', ARGV[5], 'NX') end
-if tonumber(redis.call('GET', KEYS[2])) >= tonumber(ARGV[2]) then return -1 end
-if tonumber(redis.call('GET', KEYS[1])) >= total then return -2 end
-redis.call('INCR', KEYS[2])
-return redis.call('INCR', KEYS[1])
-"""
-)
-# The same check and take, and the claim appended to the claim stream (KEYS 4) in the same step
-# (claims written behind: ``claim_stream``). ARGV 6 is the claim as JSON. Returns -1 / -2 as above,
-# or the stream id.
-CLAIM_RECORD_SCRIPT = (
-    _LIMIT
-    + """
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[3], 'EXAT', ARGV[5], 'NX') end
-if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[4], 'EXAT', ARGV[5], 'NX') end
-if tonumber(redis.call('GET', KEYS[2])) >= tonumber(ARGV[2]) then return -1 end
-if tonumber(redis.call('GET', KEYS[1])) >= total then return -2 end
-redis.call('INCR', KEYS[2])
-redis.call('INCR', KEYS[1])
-return redis.call('XADD', KEYS[4], '*', 'c', ARGV[6])
-"""
-)
-# Give back one unit of both counters (never below zero).
-RELEASE_SCRIPT = """
-for i = 1, 2 do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
-end
-return 1
-"""
-# A change of stock, under the coupon's row lock (``hold_stock``). KEYS: stock counter, stock cap.
-# ARGV: the new stock the counter may not exceed ('' for a raise), the cap, its token, seconds kept.
-# Returns the counter when it exceeds the new stock (nothing set), else -1 (the cap set).
-HOLD_SCRIPT = """
-local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[1] ~= '' and taken > tonumber(ARGV[1]) then return taken end
-redis.call('HSET', KEYS[2], 'total', ARGV[2], 'token', ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-return -1
-"""
-# The change's outcome, only on a cap that still carries its token (a later change's is left alone).
-# KEYS: stock cap. ARGV: the token, the cap from now on, its token from now on, seconds kept.
-SETTLE_SCRIPT = """
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'total', ARGV[2], 'token', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1
-"""
+# The database's counts a missing counter starts from: (the coupon's claims, the customer's claims of
+# it), read when the script asks for them; the argument says the coupon's counter is the one missing
+# (``links.gate_seeds.seeder``).
+Seeder = Callable[[bool], tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,14 +110,17 @@ class StockGate:
     def __init__(self, client: redis.Redis, namespace: str, *, write_behind: bool = False) -> None:
         self.client = client
         self.namespace = namespace
+        # The namespace's claim stream, which a missing counter's seed counts whether or not this gate
+        # writes to it (a deployment's processes share the stream).
+        self.claims_stream = f"{namespace}:claims"
         # With ``write_behind`` a claim without a request id is taken and recorded by one script and
         # stored by ``claim_stream.ClaimWriter`` in batches; otherwise the request writes it.
-        self.stream = f"{namespace}:claims" if write_behind else None
-        self._claim = client.register_script(CLAIM_SCRIPT)
-        self._record = client.register_script(CLAIM_RECORD_SCRIPT)
-        self._release = client.register_script(RELEASE_SCRIPT)
-        self._hold = client.register_script(HOLD_SCRIPT)
-        self._settle = client.register_script(SETTLE_SCRIPT)
+        self.stream = self.claims_stream if write_behind else None
+        self._claim = client.register_script(lua.CLAIM_SCRIPT)
+        self._record = client.register_script(lua.CLAIM_RECORD_SCRIPT)
+        self._release = client.register_script(lua.RELEASE_SCRIPT)
+        self._hold = client.register_script(lua.HOLD_SCRIPT)
+        self._settle = client.register_script(lua.SETTLE_SCRIPT)
         self._terms: dict[int, tuple[float, CouponTerms | None]] = {}
         self._terms_lock = threading.Lock()
         _GATES.add(self)
@@ -200,63 +150,48 @@ class StockGate:
         base = f"{self.namespace}:coupon:{coupon.id}:{int(coupon.created_at.timestamp() * 1_000_000)}"
         return GateKeys(stock=f"{base}:claimed", customer=f"{base}:c:{customer_ref_hash}", cap=f"{base}:cap")
 
-    def take(
+    def _run(
         self,
+        script: redis.commands.core.Script,
         coupon: CouponTemplate | CouponTerms,
-        customer_ref_hash: str,
-        *,
-        db_claimed: int,
-        db_customer: int,
+        keys: list[str],
+        seeds: Seeder,
+        extra: list[str | bytes],
+    ) -> int | bytes:
+        """Run a claim script; when it says a counter is missing, again with the database's counts."""
+        expire = int((coupon.ends_at + timedelta(days=1)).timestamp())
+        args: list[int | str | bytes] = [coupon.total_quantity, coupon.per_customer_limit, "", "", expire]
+        result = script(keys=keys, args=[*args, *extra])
+        if result in (lua.MISSING_STOCK, lua.MISSING_CUSTOMER):
+            args[2:4] = seeds(result == lua.MISSING_STOCK)
+            result = script(keys=keys, args=[*args, *extra])
+        return result if isinstance(result, bytes) else int(result)
+
+    def take(
+        self, coupon: CouponTemplate | CouponTerms, customer_ref_hash: str, *, seeds: Seeder
     ) -> GateAnswer:
         """Take one unit of stock for the customer, atomically, or say why not."""
         keys = self.keys(coupon, customer_ref_hash)
-        expire = int((coupon.ends_at + timedelta(days=1)).timestamp())
-        result = int(
-            self._claim(
-                keys=[keys.stock, keys.customer, keys.cap],
-                args=[
-                    coupon.total_quantity,
-                    coupon.per_customer_limit,
-                    db_claimed,
-                    db_customer,
-                    expire,
-                ],
-            )
-        )
-        if result == -1:
-            return GateAnswer.LIMIT_REACHED
-        if result == -2:
-            return GateAnswer.SOLD_OUT
-        return GateAnswer.TAKEN
+        result = self._run(self._claim, coupon, [keys.stock, keys.customer, keys.cap], seeds, [])
+        return _refusal(result) or GateAnswer.TAKEN
 
     def take_and_record(
-        self, coupon: CouponTerms, customer_ref_hash: str, record: str | bytes
+        self, coupon: CouponTerms, customer_ref_hash: str, record: str | bytes, *, seeds: Seeder
     ) -> GateAnswer | str:
         """Take one unit and append the claim to the stream atomically: the stream id, or why not."""
         assert self.stream is not None
         keys = self.keys(coupon, customer_ref_hash)
-        expire = int((coupon.ends_at + timedelta(days=1)).timestamp())
-        result = self._record(
-            keys=[keys.stock, keys.customer, keys.cap, self.stream],
-            args=[
-                coupon.total_quantity,
-                coupon.per_customer_limit,
-                coupon.claimed_quantity,
-                0,
-                expire,
-                record,
-            ],
+        result = self._run(
+            self._record, coupon, [keys.stock, keys.customer, keys.cap, self.stream], seeds, [record]
         )
-        if isinstance(result, bytes):
-            return result.decode()
-        return GateAnswer.LIMIT_REACHED if int(result) == -1 else GateAnswer.SOLD_OUT
+        return result.decode() if isinstance(result, bytes) else _refusal(result) or GateAnswer.SOLD_OUT
 
     def release(self, keys: GateKeys) -> None:
         """Give a unit back (the database refused or rolled back the claim)."""
         self._release(keys=[keys.stock, keys.customer], args=[])
 
     def counts(self, coupon: CouponTemplate, customer_ref_hash: str) -> tuple[int, int]:
-        """(stock claimed, customer's claims) as Redis holds them (tests, reconciliation)."""
+        """(stock claimed, customer's claims) as Redis holds them (tests, operators)."""
         keys = self.keys(coupon, customer_ref_hash)
         stock, customer = self.client.mget([keys.stock, keys.customer])
         return int(stock or 0), int(customer or 0)
@@ -280,18 +215,11 @@ class StockGate:
         """Set the cap ``key`` and its expiry if it still carries ``token``."""
         return bool(self._settle(keys=[key], args=[token, cap, new_token, seconds]))
 
-    def reconcile(
-        self, coupon: CouponTemplate, customer_ref_hash: str | None = None, *, db_count: int
-    ) -> int:
-        """Set a counter (stock, or one customer's) to the database's count; returns the old value.
 
-        Safe while claims run: a counter set too low only lets a few more claims reach the database,
-        whose conditional UPDATEs refuse them.
-        """
-        keys = self.keys(coupon, customer_ref_hash or "")
-        key = keys.customer if customer_ref_hash is not None else keys.stock
-        old = self.client.set(key, db_count, keepttl=True, get=True)
-        return int(old or 0)
+def _refusal(result: int | bytes) -> GateAnswer | None:
+    if result == lua.LIMIT_REACHED:
+        return GateAnswer.LIMIT_REACHED
+    return GateAnswer.SOLD_OUT if result == lua.SOLD_OUT else None
 
 
 @event.listens_for(Session, "after_commit")
