@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.db import transaction
@@ -160,19 +159,3 @@ def test_a_raise_lets_claims_through_up_to_the_new_stock(
     assert _claim(factory, other, coupon_id, "13800000006") == "sold_out"  # holds 5, the stock is 4
     assert _claim(factory, gate, coupon_id, "13800000007") == "sold_out"
     assert stored(factory, gate, coupon_id) == (4, 4)
-
-
-def test_without_redis_a_change_of_stock_goes_by_the_database(
-    factory: sessionmaker[Session], gate: StockGate
-) -> None:
-    """Redis unreachable: the change is checked against ``claimed_quantity`` only, as without a gate."""
-    coupon_id = _coupon(factory, total=5)
-    stock_gate._GATES.discard(gate)
-    gone = StockGate(redis.Redis(port=1, socket_connect_timeout=0.5), gate.namespace, write_behind=True)
-    try:
-        edit(factory, coupon_id, total_quantity=2)
-        edit(factory, coupon_id, total_quantity=3)
-    finally:
-        stock_gate._GATES.discard(gone)
-        stock_gate._GATES.add(gate)
-    assert stored(factory, gate, coupon_id) == (0, 3)

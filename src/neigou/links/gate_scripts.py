@@ -15,7 +15,8 @@ SOLD_OUT = -2
 
 # KEYS: stock counter, customer counter, stock cap. ARGV: the stock of the terms the process holds,
 # the per-customer limit, the seeds of the stock and customer counters ('' when not read yet), the
-# counters' expiry (unix seconds). The stock a claim may take up to is the terms' total, or the
+# counters' expiry (unix seconds; each claim moves it later, never sooner, so a coupon whose end was
+# moved later keeps its counters while it runs). The stock a claim may take up to is the terms' total, or the
 # coupon's cap (set while and shortly after its stock is changed: ``hold_stock``) when lower. A
 # refusal that counters present already decide comes before asking for seeds (a burst on a sold-out
 # coupon reads nothing); the limit is checked before the stock.
@@ -40,6 +41,8 @@ end
 if tonumber(mine) >= tonumber(ARGV[2]) then return -1 end
 if tonumber(stock) >= total then return -2 end
 redis.call('INCR', KEYS[2])
+redis.call('EXPIREAT', KEYS[1], ARGV[5], 'GT')
+redis.call('EXPIREAT', KEYS[2], ARGV[5], 'GT')
 """
 # Returns the new stock count, or one of the codes above.
 CLAIM_SCRIPT = _TAKE + "return redis.call('INCR', KEYS[1])\n"
@@ -61,11 +64,20 @@ end
 return 1
 """
 # A change of stock, under the coupon's row lock (``hold_stock``). KEYS: stock counter, stock cap.
-# ARGV: the new stock the counter may not exceed ('' for a raise), the cap, its token, seconds kept.
-# Returns the counter when it exceeds the new stock (nothing set), else -1 (the cap set).
+# ARGV: the new stock the counter may not exceed ('' for a raise), the cap, its token, seconds kept,
+# the counter's seed ('' when not read yet) and its expiry. Returns the counter when it exceeds the new
+# stock (nothing set), ``MISSING_STOCK`` when a lowering finds no counter and has no seed yet (a
+# missing counter is not zero: its claims may still be in the stream), else -1 (the cap set).
 HOLD_SCRIPT = """
-local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[1] ~= '' and taken > tonumber(ARGV[1]) then return taken end
+if ARGV[1] ~= '' then
+  local taken = redis.call('GET', KEYS[1])
+  if not taken then
+    if ARGV[5] == '' then return -3 end
+    redis.call('SET', KEYS[1], ARGV[5], 'EXAT', ARGV[6], 'NX')
+    taken = redis.call('GET', KEYS[1])
+  end
+  if tonumber(taken) > tonumber(ARGV[1]) then return tonumber(taken) end
+end
 redis.call('HSET', KEYS[2], 'total', ARGV[2], 'token', ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 return -1

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import redis
 from sqlalchemy import ColumnElement, bindparam, func, literal, select
@@ -31,8 +32,10 @@ from neigou.kit.dead_letters import letters
 from neigou.kit.streams import Entry
 from neigou.links.claim_stream import claim_id
 from neigou.links.models import ClaimCounter, CouponClaim
-from neigou.links.stock_gate import Seeder, StockGate
 from neigou.offers.models import CouponTemplate
+
+if TYPE_CHECKING:  # ``links.stock_gate`` reads its seeds here
+    from neigou.links.stock_gate import Seeder, StockGate
 
 _PAGE = 1000
 

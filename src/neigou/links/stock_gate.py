@@ -34,8 +34,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from neigou.kit import commit_hooks
+from neigou.kit.errors import Unavailable
+from neigou.kit.i18n import Message
 from neigou.kit.logging import error_summary
 from neigou.links import gate_scripts as lua
+from neigou.links import gate_seeds
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_edit import STOCK_GUARDS, TERMS_CHANGED
 from neigou.offers.offer_rules import CouponVisibility
@@ -46,6 +49,10 @@ TERMS_TTL_SECONDS = 5.0
 CAP_PENDING_SECONDS = 600
 CAP_KEPT_SECONDS = 60
 _GATES: weakref.WeakSet[StockGate] = weakref.WeakSet()
+UNCONFIRMED = Message(
+    "The coupon's claims cannot be counted right now, so its stock cannot be lowered. "
+    "Try again in a moment, or pause the coupon."
+)
 _CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
 log = structlog.get_logger(__name__)
 # The database's counts a missing counter starts from: (the coupon's claims, the customer's claims of
@@ -102,6 +109,13 @@ class GateKeys:
     stock: str
     customer: str
     cap: str
+
+
+class StockUnconfirmed(Unavailable):
+    """A lowering of stock the claim gate could not check: worth retrying in a few seconds."""
+
+    code = "stock_unconfirmed"
+    retry_after = 5
 
 
 class StockGate:
@@ -202,13 +216,23 @@ class StockGate:
         return int(cap) if cap is not None else None
 
     def hold_cap(
-        self, coupon: CouponTemplate, *, lowering_to: int | None, cap: int, token: str
+        self,
+        coupon: CouponTemplate,
+        *,
+        lowering_to: int | None,
+        cap: int,
+        token: str,
+        seed: Callable[[], int],
     ) -> int | None:
         """Set the coupon's stock cap, pending for ``CAP_PENDING_SECONDS``, unless the counter exceeds
-        ``lowering_to``: then that count (nothing set)."""
+        ``lowering_to``: then that count (nothing set). A lowering that finds no counter seeds it with
+        ``seed()`` (the database's claims and the stream's) first."""
         keys = self.keys(coupon, "")
-        args = ["" if lowering_to is None else lowering_to, cap, token, CAP_PENDING_SECONDS]
-        taken = int(self._hold(keys=[keys.stock, keys.cap], args=args))
+        expire = int((coupon.ends_at + timedelta(days=1)).timestamp())
+        args: list[int | str] = ["" if lowering_to is None else lowering_to, cap, token, CAP_PENDING_SECONDS]
+        taken = int(self._hold(keys=[keys.stock, keys.cap], args=[*args, "", expire]))
+        if taken == lua.MISSING_STOCK:
+            taken = int(self._hold(keys=[keys.stock, keys.cap], args=[*args, seed(), expire]))
         return taken if taken >= 0 else None
 
     def settle_cap(self, key: str, *, token: str, cap: int, new_token: str, seconds: int) -> bool:
@@ -266,17 +290,26 @@ def hold_stock(session: Session, coupon: CouponTemplate, total: int) -> int | No
     Redis step, the gate's claims stop at min(old, new) stock from that instant until the outcome.
     Once the transaction commits the cap becomes the new stock, once it rolls back the old one (on a
     cap no later change took over), each for ``CAP_KEPT_SECONDS``: other processes' copies of the
-    terms may still hold the stock from before. Without Redis (unreachable) the change goes ahead as
-    it would without the gate: the database's ``claimed_quantity`` is all that is checked."""
+    terms may still hold the stock from before. A lowering the gate cannot confirm (Redis does not
+    answer, or answers an error) is refused, 503 ``stock_unconfirmed``: claims it answered may still be
+    in the stream, uncounted by the database. A raise goes ahead without it (processes holding the old
+    terms refuse early, never oversell)."""
     old = coupon.total_quantity
+    lowering = total < old
     for gate in _distinct_gates():
         token = uuid.uuid4().hex
+
+        def seed(gate: StockGate = gate) -> int:
+            return gate_seeds.read(session, gate.client, gate.claims_stream, coupon.id, "")[0]
+
         try:
             taken = gate.hold_cap(
-                coupon, lowering_to=total if total < old else None, cap=min(old, total), token=token
+                coupon, lowering_to=total if lowering else None, cap=min(old, total), token=token, seed=seed
             )
         except redis.RedisError as exc:
             log.warning("stock_gate.cap_unavailable", coupon_id=coupon.id, error=error_summary(exc))
+            if lowering:
+                raise StockUnconfirmed(UNCONFIRMED) from None
             continue
         if taken is not None:
             return taken
