@@ -89,11 +89,15 @@ def feed_items(
     Products no longer on sale and products whose campaign coupon is sold out drop out.
     """
     where = where or FeedFilter()
+    if only_skus is not None and not only_skus:
+        return []  # no product asked for (the post builder before a choice): nothing to read
     live = campaigns.live_campaigns(session, program_id=member.program_id, at=at)
     items = campaigns.items_of(session, [c.id for c in live])
     if only_skus is not None:
         items = {cid: [i for i in rows if i.sku in only_skus] for cid, rows in items.items()}
         live = [c for c in live if items[c.id]]
+    if not live:
+        return []  # nothing live (or none of the products asked for): no prices, traffic or share to read
     products = offers.products_by_sku(session, {i.sku for rows in items.values() for i in rows})
     coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
     traffic = repo.campaign_traffic(session, [c.id for c in live])
