@@ -1,6 +1,7 @@
 """What a workspace page costs in statements: the same for a member with one group, post, link, order
 and customer as for one with twenty groups, sixty posts and twenty of the rest; the post builder reads
-the feed only for the products chosen; a member's group pages read the counts of its own groups only."""
+the feed only for the products chosen; the feed reads the member's share once; a member's group pages
+read the counts of its own groups only."""
 
 from __future__ import annotations
 
@@ -132,6 +133,16 @@ def test_the_post_builder_reads_the_feed_only_for_chosen_products(
     assert not [s for s in plain if "FROM campaigns" in s]
     assert [s for s in chosen if "FROM campaigns" in s]
     assert len(plain) <= len(chosen) - 5  # the feed's campaigns, items, products, traffic, share
+
+
+def test_the_feed_reads_the_members_share_once(
+    client: TestClient, module_database: ModuleDatabase, world: dict[str, Any]
+) -> None:
+    member_sign_in(client, world["busy"])
+    sent = _sent(client, module_database, "/m/feed")
+    assert 'data-testid="feed-item"' in client.get("/m/feed").text
+    assert len([s for s in sent if "FROM member_tier_periods" in s]) == 1
+    assert len([s for s in sent if "FROM tiers" in s]) == 1
 
 
 @pytest.fixture

@@ -82,9 +82,11 @@ def feed_items(
     at: datetime,
     where: FeedFilter | None = None,
     only_skus: Collection[str] | None = None,
+    share_bp: int | None = None,
 ) -> list[FeedItemOut]:
     """The campaigns live at ``at`` in the member's program, item by item, best first; ``only_skus``
-    keeps these products (and reads the traffic of their campaigns only).
+    keeps these products (and reads the traffic of their campaigns only). ``share_bp`` is the member's
+    share at ``at`` when the caller has read it already (``member_share``); else it is read here.
 
     Products no longer on sale and products whose campaign coupon is sold out drop out.
     """
@@ -107,7 +109,8 @@ def feed_items(
         if band is None
         else repo.band_traffic(session, [c.id for c in live], program_id=member.program_id, band=band, at=at)
     )
-    _, share_bp = member_share(session, member, at)
+    if share_bp is None:
+        _, share_bp = member_share(session, member, at)
     found: dict[tuple[int, str], FeedItemOut] = {}
     candidates: list[ranking.Candidate] = []
     for campaign in live:

@@ -57,7 +57,7 @@ def my_feed(
         "m/feed/index.html",
         member=member,
         program=program,
-        items=feed_items(session, member=member, at=now, where=where),
+        items=feed_items(session, member=member, at=now, where=where, share_bp=share_bp),
         categories=offers.list_categories(session),
         category_id=category_id,
         min_yuan=min_yuan,
