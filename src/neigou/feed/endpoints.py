@@ -49,7 +49,7 @@ def get_feed(
     when = at or utcnow()
     where = FeedFilter(category_id=category_id, min_price_fen=min_price_fen, max_price_fen=max_price_fen)
     tier_code, share_bp = member_share(session, member, when)
-    items = feed_items(session, member=member, at=when, where=where)
+    items = feed_items(session, member=member, at=when, where=where, share_bp=share_bp)
     return FeedOut(at=when, tier_code=tier_code, share_bp=share_bp, items=items)
 
 

@@ -82,18 +82,24 @@ def feed_items(
     at: datetime,
     where: FeedFilter | None = None,
     only_skus: Collection[str] | None = None,
+    share_bp: int | None = None,
 ) -> list[FeedItemOut]:
     """The campaigns live at ``at`` in the member's program, item by item, best first; ``only_skus``
-    keeps these products (and reads the traffic of their campaigns only).
+    keeps these products (and reads the traffic of their campaigns only). ``share_bp`` is the member's
+    share at ``at`` when the caller has read it already (``member_share``); else it is read here.
 
     Products no longer on sale and products whose campaign coupon is sold out drop out.
     """
     where = where or FeedFilter()
+    if only_skus is not None and not only_skus:
+        return []  # no product asked for (the post builder before a choice): nothing to read
     live = campaigns.live_campaigns(session, program_id=member.program_id, at=at)
     items = campaigns.items_of(session, [c.id for c in live])
     if only_skus is not None:
         items = {cid: [i for i in rows if i.sku in only_skus] for cid, rows in items.items()}
         live = [c for c in live if items[c.id]]
+    if not live:
+        return []  # nothing live (or none of the products asked for): no prices, traffic or share to read
     products = offers.products_by_sku(session, {i.sku for rows in items.values() for i in rows})
     coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
     traffic = repo.campaign_traffic(session, [c.id for c in live])
@@ -103,7 +109,8 @@ def feed_items(
         if band is None
         else repo.band_traffic(session, [c.id for c in live], program_id=member.program_id, band=band, at=at)
     )
-    _, share_bp = member_share(session, member, at)
+    if share_bp is None:
+        _, share_bp = member_share(session, member, at)
     found: dict[tuple[int, str], FeedItemOut] = {}
     candidates: list[ranking.Candidate] = []
     for campaign in live:

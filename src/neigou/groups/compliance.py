@@ -104,7 +104,9 @@ def compliance(
     checkpoint = next_checkpoint(plan, on)
     end = day_start(on + timedelta(days=1), program.timezone)
     groups = repo.active_groups_with_owners(session, program.id, owner_member_id)
-    latest = repo.latest_counts(session, before=end, program_id=program.id)
+    # One owner's report reads its groups' counts only, not every group's of the program.
+    owner_groups = None if owner_member_id is None else [group.id for group, _ in groups]
+    latest = repo.latest_counts(session, before=end, program_id=program.id, group_ids=owner_groups)
     window_start = day_start(on - timedelta(days=FORECAST_WINDOW_DAYS - 1), program.timezone)
     series = daily_counts(
         repo.counted_between(

@@ -157,8 +157,18 @@ def latest_counts(
     return {int(gid): (int(count), observed_at) for gid, count, observed_at in rows}
 
 
-def first_counts(session: Session, *, program_id: int, start: datetime, before: datetime) -> dict[int, int]:
-    """Per group, the earliest counted observation in ``[start, before)`` (one windowed query)."""
+def first_counts(
+    session: Session,
+    *,
+    program_id: int,
+    start: datetime,
+    before: datetime,
+    group_ids: Collection[int] | None = None,
+) -> dict[int, int]:
+    """Per group of the program (or of ``group_ids`` among them), the earliest counted observation in
+    ``[start, before)`` (one windowed query)."""
+    if group_ids is not None and not group_ids:
+        return {}
     ranked = (
         select(
             GroupCount.group_id,
@@ -172,6 +182,7 @@ def first_counts(session: Session, *, program_id: int, start: datetime, before: 
             GroupCount.observed_at >= start,
             GroupCount.observed_at < before,
             GroupCount.review.in_(COUNTED),
+            *([] if group_ids is None else [GroupCount.group_id.in_(sorted(group_ids))]),
         )
         .subquery()
     )

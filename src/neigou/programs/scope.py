@@ -24,9 +24,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, event, select
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import BindParameter, ColumnElement, Table, and_, event, select
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.util import LoaderCriteriaOption
+from sqlalchemy.sql.cache_key import CacheConst
+from sqlalchemy.sql.visitors import anon_map
 
 from neigou.kit.db import Base
 from neigou.kit.errors import NotFound
@@ -106,6 +108,39 @@ def _merchant(cls: type[Any], by: str, scope: Scope) -> ColumnElement[bool]:
     return owned
 
 
+class ScopeCriteria(LoaderCriteriaOption):
+    """``with_loader_criteria(cls, criterion, include_aliases=True)`` whose part of a statement's cache
+    key is computed once. SQLAlchemy computes a statement's cache key on every execution, options
+    included, and a scoped statement carries one option per mapped class (75 of them, each with its
+    own subqueries): that walk cost about 2 ms per statement, more than most statements take to run.
+    A scope's options are built once and never change, so each keeps its part of the key, walked once
+    in a key map of its own, with the bound parameters (the organization, the merchant) the walk
+    collects; every later statement gets that part and those parameters as the walk would give them.
+    Two statements therefore share a key (and a compiled form) exactly when they did before, and the
+    values bound into a cached form are still the caller's (``tests/organizations/test_criteria_keys.py``).
+    """
+
+    __slots__ = ("_memo",)
+    # The superclass's traversal, declared on this class so its key walk (run once) is generated for it.
+    _traverse_internals = LoaderCriteriaOption._traverse_internals
+
+    _memo: tuple[tuple[Any, ...], tuple[BindParameter[Any], ...]] | None
+
+    def _gen_cache_key(self, am: anon_map, bindparams: list[BindParameter[Any]]) -> tuple[Any, ...] | None:
+        memo = getattr(self, "_memo", None)
+        if memo is None:
+            own = anon_map()
+            found: list[BindParameter[Any]] = []
+            key: tuple[Any, ...] | None = super()._gen_cache_key(own, found)
+            if key is None or CacheConst.NO_CACHE in own or CacheConst.PARAMS in own:
+                # Not a plain key (never the case for these criteria): walked each time, as SQLAlchemy does.
+                walked: tuple[Any, ...] | None = super()._gen_cache_key(am, bindparams)
+                return walked
+            memo = self._memo = (key, tuple(found))
+        bindparams.extend(memo[1])
+        return memo[0]
+
+
 def criteria(scope: Scope) -> tuple[LoaderCriteriaOption, ...]:
     """The loader criteria that confine a statement to ``scope``'s organization (and, for a
     merchant's caller, the rows that name a merchant to that merchant's). Built once per scope:
@@ -115,9 +150,7 @@ def criteria(scope: Scope) -> tuple[LoaderCriteriaOption, ...]:
 
 @lru_cache(maxsize=4096)
 def _criteria(scope: Scope, _rule_count: int) -> tuple[LoaderCriteriaOption, ...]:
-    return tuple(
-        with_loader_criteria(cls, _merchant(cls, by, scope), include_aliases=True) for cls, by in _rules()
-    )
+    return tuple(ScopeCriteria(cls, _merchant(cls, by, scope), include_aliases=True) for cls, by in _rules())
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -203,9 +203,13 @@ def group_sales(
         for g, total, own in session.execute(commission_q.group_by(Group.id))
     }
 
-    at_start = groups_repo.latest_counts(session, before=start, program_id=program.id)
-    at_end = groups_repo.latest_counts(session, before=end, program_id=program.id)
-    first = groups_repo.first_counts(session, program_id=program.id, start=start, before=end)
+    # One owner's sales read its groups' counts only, not every group's of the program.
+    owner_groups = None if owner_member_id is None else [group.id for group, _ in groups]
+    at_start = groups_repo.latest_counts(session, before=start, program_id=program.id, group_ids=owner_groups)
+    at_end = groups_repo.latest_counts(session, before=end, program_id=program.id, group_ids=owner_groups)
+    first = groups_repo.first_counts(
+        session, program_id=program.id, start=start, before=end, group_ids=owner_groups
+    )
 
     out: list[GroupSales] = []
     for group, owner_name in groups:

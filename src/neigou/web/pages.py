@@ -55,7 +55,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return templates.TemplateResponse(
         request,
         name,
-        {**page_callables(locale), "locale": locale, **_workspace(request, name), **context},
+        {**page_callables(locale), "locale": locale, **_workspace(request, name, context), **context},
         status_code=status_code,
     )
 
@@ -82,11 +82,12 @@ def remember_language(request: Request, response: Response, locale: str) -> None
     response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax", secure=is_secure(request))
 
 
-def _workspace(request: Request, name: str) -> dict[str, Any]:
-    """What every workspace page's navigation needs: whether the member keeps a customer book."""
+def _workspace(request: Request, name: str, context: dict[str, Any]) -> dict[str, Any]:
+    """What every workspace page's navigation needs: whether the member keeps a customer book (read
+    here unless the page has read it already)."""
     principal = getattr(request.state, "principal", None)
     member_id = getattr(principal, "member_id", None)
-    if not name.startswith("m/") or member_id is None:
+    if not name.startswith("m/") or member_id is None or "customer_book" in context:
         return {}
     factory: sessionmaker[Session] = request.app.state.session_factory
     with factory() as session:  # one short read, like the sign-in's

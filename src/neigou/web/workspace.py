@@ -80,6 +80,7 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
     now = utcnow()
     today = local_date(now, program.timezone)
     groups = compliance(session, program=program, on=today, owner_member_id=member.id)
+    book = has_customer_book(session, member.id)
     return render(
         request,
         "m/home.html",
@@ -96,9 +97,8 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
         at_risk=groups.at_risk,
         has_links=bool(links_repo.list_links(session, member_id=member.id, limit=1)),
         picks=feed_items(session, member=member, at=now)[:HOME_PICKS],
-        customer_tasks=(
-            customer_tasks(session, member.id, today, now) if has_customer_book(session, member.id) else None
-        ),
+        customer_book=book,  # the navigation's too
+        customer_tasks=customer_tasks(session, member.id, today, now) if book else None,
         full_codes=sum(
             1 for c in live_repo.live_codes_of_owner(session, member.id) if c.full_since is not None
         ),

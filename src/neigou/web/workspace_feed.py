@@ -57,7 +57,7 @@ def my_feed(
         "m/feed/index.html",
         member=member,
         program=program,
-        items=feed_items(session, member=member, at=now, where=where),
+        items=feed_items(session, member=member, at=now, where=where, share_bp=share_bp),
         categories=offers.list_categories(session),
         category_id=category_id,
         min_yuan=min_yuan,
@@ -85,19 +85,17 @@ def post_builder(
         i.sku: i for i in reversed(feed_items(session, member=member, at=utcnow(), only_skus=set(chosen)))
     }
     posts = feed_repo.recent_posts(session, member.id, limit=30)
-    names = {g.id: g.name for g in groups_repo.groups_of_owners(session, [member.id])}
+    own = groups_repo.groups_of_owners(session, [member.id])
     return render(
         request,
         "m/feed/posts.html",
         member=member,
         program=program,
         picks=[picks[s] for s in chosen if s in picks],
-        groups=[
-            g for g in groups_repo.groups_of_owners(session, [member.id]) if g.status is GroupStatus.ACTIVE
-        ],
+        groups=[g for g in own if g.status is GroupStatus.ACTIVE],
         slots=[s.value for s in Slot],
         posts=posts_out(session, posts, base_url(request)),
-        names=names,
+        names={g.id: g.name for g in own},
         made=made,
         error=error,
     )
