@@ -191,3 +191,21 @@ def test_a_note_within_the_clock_slack_is_still_fresh(gated: Gated, factory: ses
     assert gate.sweep_notes() == []
     assert gate.give_back(note, [(SKU, "c1", 2)])
     assert _seed(gated, factory)
+
+
+def test_a_settlement_job_that_fails_takes_its_notes_back(
+    gated: Gated, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rolled back while the job's Redis client is still open."""
+    _one_expired(gated)
+    gate, base = gated.gate, gated.base
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the settlement failed after noting its give-backs")
+
+    monkeypatch.setattr(holds, "after_commit", broken)
+    with pytest.raises(RuntimeError):
+        gated.app.state.jobs.run("events.settle_holds", key="settle-1", payload={}, at=utcnow())
+    assert gate.client.hlen(gate.notes) == 0
+    assert gate.client.scard(f"{base}:returns") == 0
+    assert reserved(factory) == 3  # nothing expired
