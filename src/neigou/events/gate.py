@@ -12,7 +12,7 @@ An event's state is seeded from the database the first time it is seen (``seed``
 whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
 a day after the event ends, or until it is marked stale. A write the gate must follow once the
 database commits it (a settlement's give-back, new employees or invitation codes) is noted first
-(``note``, ``note_return``: timed by Redis's clock); the call after the commit (``give_back``,
+(``note``, ``try_note_return``: timed by Redis's clock); the call after the commit (``give_back``,
 ``add_employees``, ``add_invitations``) applies it only to the state the note was taken in, else marks
 the state stale (to an unseeded state, additions wait for the next seeding and a give-back, which
 never overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``).
@@ -24,7 +24,6 @@ so a restored or re-numbered database never meets old counters.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,15 +53,12 @@ ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEED_LOCK_SECONDS = 30
 # A settlement's give-back noted longer ago is left behind for a seeding (``LOCK_SCRIPT``).
 PENDING_RETURN_SECONDS = 5
-# How long a settlement waits to note a give-back while the event is being seeded (``note_return``).
-RETURN_NOTE_WAIT_SECONDS = 2.0
+# A note dated ahead of Redis's clock by more than this was timed before the clock stepped back: it
+# counts as old (``LOCK_SCRIPT``, ``sweep_notes``), not as fresh for as long as the step.
+NOTE_CLOCK_SLACK_SECONDS = 2
 # A note older than this is left behind (``sweep_notes``): a write commits and reaches the gate within
 # moments of noting it.
 STALE_NOTE_SECONDS = 60
-
-
-class SeedingUnderWay(RuntimeError):
-    """A settlement could not note its give-back: the event was being seeded all the while it waited."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +243,8 @@ class ReservationGate:
         lock, token = f"{base}:seeding", uuid.uuid4().hex
         stock, cust, emp, inv, _, marker, req, _ = self._keys(base)
         keys = [lock, marker, f"{base}:returns", self.notes]
-        taken = int(self._lock(keys=keys, args=[token, SEED_LOCK_SECONDS, PENDING_RETURN_SECONDS]))
+        args: list[str | int] = [token, SEED_LOCK_SECONDS, PENDING_RETURN_SECONDS, NOTE_CLOCK_SLACK_SECONDS]
+        taken = int(self._lock(keys=keys, args=args))
         if taken != 1:
             return taken == 2  # seeded already; else another seeding or a give-back is under way
         pipe = self.client.pipeline(transaction=True)
@@ -319,28 +316,30 @@ class ReservationGate:
 
     def note(self, base: str) -> str:
         """Note, before a write the gate must follow commits (new employees or invitations; a
-        settlement's give-back, ``note_return``), that it will reach the event's state: a note still
+        settlement's give-back, ``try_note_return``), that it will reach the event's state: a note still
         there later (``sweep_notes``) marks the state stale. Returns its field, for after the commit."""
         note = f"{base}#{uuid.uuid4().hex}"
         self._note(keys=[f"{base}:gen", self.notes], args=[note])
         return note
 
-    def note_return(self, base: str) -> str:
+    def try_note_return(self, base: str) -> str | None:
         """``note`` for a settlement's give-back, pending until it, taken only while no seeding of the
-        event is under way (``RETURN_NOTE_SCRIPT``): waits for one up to ``RETURN_NOTE_WAIT_SECONDS``,
-        then raises ``SeedingUnderWay`` (the settlement runs again at its next turn)."""
+        event is under way (``RETURN_NOTE_SCRIPT``): None while one is (``holds`` waits, then settles
+        the event at its next turn)."""
         note = f"{base}#{uuid.uuid4().hex}"
         keys = [f"{base}:gen", self.notes, f"{base}:seeding", f"{base}:returns"]
-        deadline = time.monotonic() + RETURN_NOTE_WAIT_SECONDS
-        while not self._note_return(keys=keys, args=[note]):
-            if time.monotonic() >= deadline:
-                raise SeedingUnderWay(base)
-            time.sleep(0.05)
-        return note
+        return note if self._note_return(keys=keys, args=[note]) else None
+
+    def drop_return_note(self, note: str) -> None:
+        """Take back a give-back's note (``try_note_return``) whose settlement rolled back."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.srem(f"{note.partition('#')[0]}:returns", note)
+        pipe.hdel(self.notes, note)
+        pipe.execute()
 
     def give_back(self, note: str, units: Iterable[tuple[str, str, int]]) -> bool:
         """Return the units of expired holds, (sku, customer, units), once the settlement that noted
-        ``note`` (``note_return``) committed; nothing to an unseeded state, whose next seeding reads
+        ``note`` (``try_note_return``) committed; nothing to an unseeded state, whose next seeding reads
         the database after this commit; False when the state was marked stale instead
         (``RETURN_SCRIPT``)."""
         base = note.partition("#")[0]
@@ -350,15 +349,16 @@ class ReservationGate:
         return bool(self._return(keys=keys, args=args))
 
     def sweep_notes(self, *, older_than: float | None = None) -> list[str]:
-        """Mark stale every event with a note older than ``older_than`` seconds (``STALE_NOTE_SECONDS``):
-        a committed write (units given back, employees or invitations added) that never reached the
+        """Mark stale every event with a note older than ``older_than`` seconds (``STALE_NOTE_SECONDS``)
+        or dated ahead of Redis's clock (``NOTE_CLOCK_SLACK_SECONDS``): a committed write (units given back, employees or invitations added) that never reached the
         gate; returns those events' key prefixes."""
         notes: dict[bytes, bytes] = self.client.hgetall(self.notes)  # type: ignore[assignment]
         now: Any = self.client.time()  # Redis's clock, as the notes were timed (``NOTE_SCRIPT``)
         cutoff = int(now[0]) - (STALE_NOTE_SECONDS if older_than is None else older_than)
+        ahead = int(now[0]) + NOTE_CLOCK_SLACK_SECONDS  # later: timed before Redis's clock stepped back
         swept = []
         for note, value in notes.items():
-            if int(value.decode().rpartition("|")[2]) > cutoff:
+            if cutoff < int(value.decode().rpartition("|")[2]) <= ahead:
                 continue
             base = note.decode().partition("#")[0]
             keys = [f"{base}:seeded", f"{base}:gen", self.notes, f"{base}:returns"]

@@ -116,11 +116,12 @@ local now = redis.call('TIME')[1]
 redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. now)
 return 1
 """
-# Before a settlement that gives units back commits (``gate.note_return``): KEYS generation, notes hash,
-# seeding lock, the event's pending give-backs; ARGV field. Noted as ``NOTE_SCRIPT`` does, and kept in
-# the pending set until its give-back, only while no seeding holds the event's lock: 1 noted, 0 a
-# seeding is under way (the settlement waits for it). So a seeding never overlaps a give-back's note
-# and its give-back (``LOCK_SCRIPT``).
+# Before a settlement that gives units back updates its rows (``gate.try_note_return``): KEYS
+# generation, notes hash, seeding lock, the event's pending give-backs; ARGV field. Noted as
+# ``NOTE_SCRIPT`` does, and kept in the pending set until its give-back, only while no seeding holds the
+# event's lock: 1 noted, 0 a seeding is under way (the settlement waits a little for it, else settles
+# the event at its next turn). So a seeding never overlaps a give-back's note and its give-back
+# (``LOCK_SCRIPT``).
 RETURN_NOTE_SCRIPT = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 local now = redis.call('TIME')[1]
@@ -131,19 +132,22 @@ return 1
 """
 # A seeding's lock, with its token: KEYS seeding lock, seeded marker, the event's pending give-backs,
 # notes hash; ARGV token, the lock's seconds, the age in seconds past which a pending give-back is left
-# behind. Returns 2 seeded already, 0 another seeding holds the lock, -1 a settlement's give-back is
-# pending (noted, its commit and give-back under way: wait for it), 1 taken. A give-back pending longer
-# (its process died, or its commit is very slow) is dropped from the notes: this seeding reads the
-# database after its commit, or its give-back finds its note gone and marks the state stale.
+# behind, the seconds a note may be dated ahead of Redis's clock. Returns 2 seeded already, 0 another
+# seeding holds the lock, -1 a settlement's give-back is pending (noted, its commit and give-back under
+# way: wait for it), 1 taken. A give-back pending longer (its process died, or its commit is very slow)
+# is left behind: taken out of the pending set only, its note kept, so that its give-back (the note's
+# generation is no longer the state's) or, if none comes, the sweep marks the state stale: this seeding
+# may read the database before the settlement commits. A note dated ahead of the clock by more than the
+# slack was timed before Redis's clock stepped back: it counts as old, not as pending for that long.
 LOCK_SCRIPT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local now = tonumber(redis.call('TIME')[1])
 for _, field in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local noted = redis.call('HGET', KEYS[4], field)
-  if noted and tonumber(string.match(noted, '[^|]*$')) > now - tonumber(ARGV[3]) then return -1 end
+  local at = noted and tonumber(string.match(noted, '[^|]*$'))
+  if at and at > now - tonumber(ARGV[3]) and at <= now + tonumber(ARGV[4]) then return -1 end
   redis.call('SREM', KEYS[3], field)
-  redis.call('HDEL', KEYS[4], field)
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 return 1
@@ -161,8 +165,8 @@ return 0
 # this commit. A lock held all the same is a seeding that does not wait (an older process's): marked
 # stale, as below.
 # Else the units are given back only when the note is there, in the generation it was noted in, and
-# the event seeded; else the state may or may not hold the settlement (its note dropped by a seeding as
-# left behind) and is marked stale. Returns 1 given back, 0 marked stale.
+# the event seeded; else the state may or may not hold the settlement (seeded again by a seeding that
+# left the give-back behind, or its note swept) and is marked stale. Returns 1 given back, 0 marked stale.
 RETURN_SCRIPT = (
     APPLY
     + NOTED

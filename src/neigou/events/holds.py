@@ -3,19 +3,21 @@ expires after the event's hold time and gives its units back to the item and the
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import redis
 import structlog
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, event, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
 from neigou.events.models import CustomerCount, Event, EventItem, Reservation, ReservationStatus
 from neigou.events.writer import ReservationWriter
+from neigou.kit import commit_hooks
 from neigou.kit.bulk import table_of
 from neigou.kit.jobs import job
 from neigou.kit.logging import error_summary
@@ -26,11 +28,20 @@ from neigou.orders.models import Order
 ITEMS = table_of(EventItem)
 COUNTS = table_of(CustomerCount)
 log = structlog.get_logger(__name__)
+# How long a settlement waits, in all, to note the give-backs of events being seeded; an event still
+# being seeded then settles at the settlement's next turn.
+RETURN_NOTE_WAIT_SECONDS = 2.0
+# ``kit.commit_hooks`` key: the (gate, note) of each give-back noted, taken back if its transaction
+# rolls back; and the session's flag of an outermost commit begun while it holds some.
+_NOTES = "neigou_event_return_notes"
+_COMMITTING = "neigou_event_return_notes_committing"
 
 
 def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None = None) -> tuple[int, int]:
     """Mark held reservations paid when their shopper has an order of the event, expire the unpaid ones
-    past their hold and return their stock; returns (paid, expired)."""
+    past their hold and return their stock; returns (paid, expired). With the gate, only the holds of
+    events whose give-back could be noted expire (``note_returns``): the others' at the next turn."""
+    notes = None if gate is None else note_returns(session, gate, at=at)
     paid = session.execute(
         update(Reservation)
         .where(
@@ -44,10 +55,13 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         .values(status=ReservationStatus.PAID)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
+    expiring = [Reservation.status == ReservationStatus.HELD, Reservation.expires_at <= at]
+    if notes is not None:
+        expiring.append(Reservation.event_id.in_(list(notes)))
     expired = list(
         session.execute(
             update(Reservation)
-            .where(Reservation.status == ReservationStatus.HELD, Reservation.expires_at <= at)
+            .where(*expiring)
             .values(status=ReservationStatus.EXPIRED)
             .returning(
                 Reservation.event_id,
@@ -59,8 +73,6 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
             .execution_options(synchronize_session=False)
         )
     )
-    if not expired:
-        return int(paid), 0
     items = Counter[int]()
     customers = Counter[tuple[int, str]]()
     by_event: dict[int, Counter[tuple[str, str]]] = {}
@@ -68,6 +80,20 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         items[item_id] += quantity
         customers[(item_id, customer)] += quantity
         by_event.setdefault(event_id, Counter())[(sku, customer)] += quantity
+    if gate is not None and notes:
+
+        def give_back() -> None:
+            # Every note is cleared, an event's with nothing expired after all (paid meanwhile) too.
+            for event_id, note in notes.items():
+                units = by_event.get(event_id, Counter())
+                try:
+                    gate.give_back(note, [(s, c, n) for (s, c), n in units.items()])
+                except redis.RedisError as exc:
+                    log.warning("events.gate_return_failed", event_id=event_id, error=error_summary(exc))
+
+        after_commit(session, give_back)
+    if not expired:
+        return int(paid), 0
     # The shoppers' counters before the items' rows, each in key order, as a reservation takes them
     # (``reservations``) and the gate's writer stores them: a hold expiring while its shopper reserves
     # again waits for that reservation instead of deadlocking with it.
@@ -83,26 +109,70 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         .values(reserved=ITEMS.c.reserved - bindparam("units")),
         [{"item": i, "units": n} for i, n in sorted(items.items())],
     )
-    if gate is not None:
-        created = dict(
-            session.execute(select(Event.id, Event.created_at).where(Event.id.in_(list(by_event)))).all()
-        )
-
-        # Noted before the commit, once no seeding of the event is under way (a give-back never
-        # overlaps a seeding, ``gate.note_return``): a note never followed by its give-back (Redis
-        # failed it, the process died) is found by the next settlement (``gate.sweep_notes``), which
-        # marks the event's state stale so that it is seeded again from the database.
-        notes = {event_id: gate.note_return(gate.base(event_id, created[event_id])) for event_id in by_event}
-
-        def give_back() -> None:
-            for event_id, units in by_event.items():
-                try:
-                    gate.give_back(notes[event_id], [(s, c, n) for (s, c), n in units.items()])
-                except redis.RedisError as exc:
-                    log.warning("events.gate_return_failed", event_id=event_id, error=error_summary(exc))
-
-        after_commit(session, give_back)
     return int(paid), len(expired)
+
+
+def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> dict[int, str]:
+    """Note the give-back of every event with holds past ``at`` (``gate.try_note_return``), before any
+    row is updated or locked, and only while the event is not being seeded (a give-back never overlaps
+    a seeding); an event being seeded all of ``RETURN_NOTE_WAIT_SECONDS`` is left out and settles at
+    the next turn, the others settle now. Each note is registered with the transaction (``_NOTES``):
+    a note never followed by its give-back (Redis failed it, the process died) is found by the next
+    settlement (``gate.sweep_notes``), which marks the event's state stale so that it is seeded again
+    from the database; one of a transaction that rolls back is taken back."""
+    waiting = {
+        event_id: gate.base(event_id, created)
+        for event_id, created in session.execute(
+            select(Event.id, Event.created_at).where(
+                exists().where(
+                    Reservation.event_id == Event.id,
+                    Reservation.status == ReservationStatus.HELD,
+                    Reservation.expires_at <= at,
+                )
+            )
+        )
+    }
+    notes: dict[int, str] = {}
+    deadline = time.monotonic() + RETURN_NOTE_WAIT_SECONDS
+    while True:
+        for event_id, base in list(waiting.items()):
+            if (note := gate.try_note_return(base)) is not None:
+                commit_hooks.add(session, _NOTES, (gate, note))
+                notes[event_id] = note
+                del waiting[event_id]
+        if not waiting or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    for event_id in waiting:
+        log.info("events.settle_deferred", event_id=event_id)
+    return notes
+
+
+@event.listens_for(Session, "before_commit")
+def _committing(session: Session) -> None:
+    if session.get_nested_transaction() is None and commit_hooks.pending(session, _NOTES):
+        session.info[_COMMITTING] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if commit_hooks.released(session, _NOTES) is not None:  # the give-back clears them
+        session.info.pop(_COMMITTING, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    """The notes of a rolled-back transaction are taken back (nothing expired: no give-back comes), so
+    they neither hold the event's seeding back nor make the sweep mark a right state stale. After a
+    commit that failed, the database may have committed all the same: its notes stay for the sweep."""
+    failed_commit = session.get_nested_transaction() is None and session.info.pop(_COMMITTING, False)
+    for gate, note in commit_hooks.rolled_back(session, _NOTES):
+        if failed_commit:
+            continue
+        try:
+            gate.drop_return_note(note)
+        except redis.RedisError as exc:  # swept later: the state is marked stale, never wrong
+            log.warning("events.gate_note_not_taken_back", error=error_summary(exc))
 
 
 @job("events.settle_holds", cron={"minute": "*"}, own_transactions=True)
@@ -132,7 +202,11 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
         for base in gate.sweep_notes():
             event_id = int(base.rpartition(":event:")[2].partition(":")[0])
             log.warning("events.gate_marked_stale", event_id=event_id)
-        settle_holds(session, at=at, gate=gate)
-        session.commit()
+        try:
+            settle_holds(session, at=at, gate=gate)
+            session.commit()
+        except BaseException:
+            session.rollback()  # while the gate's client is open: the notes taken are taken back
+            raise
     finally:
         client.close()
