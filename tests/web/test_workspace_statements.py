@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from neigou.groups import repository as groups_repo
 from tests.campaigns import builders as b
-from tests.conftest import ModuleDatabase, TokenMaker
+from tests.conftest import TokenMaker
 from tests.crm import builders as crm
+from tests.database_fixtures import ModuleDatabase
 from tests.groups.builders import create_group, post_count
 from tests.sign_in import member_sign_in
 from tests.statements import statements
