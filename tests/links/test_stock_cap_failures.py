@@ -13,6 +13,7 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict
 from neigou.links import stock_gate
 from neigou.links.stock_gate import StockGate, StockUnconfirmed
@@ -114,3 +115,23 @@ def test_a_claim_moves_the_counters_expiry_with_a_later_end(
     moved = gate.client.expiretime(keys.stock)
     assert moved == int((later + timedelta(days=1)).timestamp()) > first
     assert stored(factory, gate, coupon_id) == (2, 5)
+
+
+def test_the_stock_of_a_coupon_ended_long_ago_can_be_lowered(
+    factory: sessionmaker[Session], gate: StockGate
+) -> None:
+    """Its counter expired a day after the end: the lowering seeds one that lives a day from now (one
+    expiring at once read as nothing and failed the check with a Lua error, a 503 for ever)."""
+    coupon_id = _coupon(factory, total=5)
+    assert _claim(factory, gate, coupon_id, "13800000001").startswith("taken:")
+    assert _claim(factory, gate, coupon_id, "13800000002").startswith("taken:")
+    assert stored(factory, gate, coupon_id) == (2, 5)
+    with factory.begin() as session:
+        coupon = session.get(CouponTemplate, coupon_id)
+        assert coupon is not None
+        coupon.starts_at, coupon.ends_at = coupon.starts_at - timedelta(days=40), utcnow() - timedelta(days=3)
+    gate.client.delete(gate.keys(_coupon_row(factory, coupon_id), "").stock)
+    edit(factory, coupon_id, total_quantity=3)
+    with pytest.raises(Conflict):
+        edit(factory, coupon_id, total_quantity=1)
+    assert stored(factory, gate, coupon_id) == (2, 3)

@@ -74,7 +74,7 @@ if ARGV[1] ~= '' then
   if not taken then
     if ARGV[5] == '' then return -3 end
     redis.call('SET', KEYS[1], ARGV[5], 'EXAT', ARGV[6], 'NX')
-    taken = redis.call('GET', KEYS[1])
+    taken = redis.call('GET', KEYS[1]) or ARGV[5]
   end
   if tonumber(taken) > tonumber(ARGV[1]) then return tonumber(taken) end
 end

@@ -34,6 +34,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from neigou.kit import commit_hooks
+from neigou.kit.clock import utcnow
 from neigou.kit.errors import Unavailable
 from neigou.kit.i18n import Message
 from neigou.kit.logging import error_summary
@@ -228,7 +229,9 @@ class StockGate:
         ``lowering_to``: then that count (nothing set). A lowering that finds no counter seeds it with
         ``seed()`` (the database's claims and the stream's) first."""
         keys = self.keys(coupon, "")
-        expire = int((coupon.ends_at + timedelta(days=1)).timestamp())
+        # A day after the coupon ends, and at least a day from now: a coupon that ended long ago (its
+        # stock changed after the end) would seed a counter Redis drops at once.
+        expire = int((max(coupon.ends_at, utcnow()) + timedelta(days=1)).timestamp())
         args: list[int | str] = ["" if lowering_to is None else lowering_to, cap, token, CAP_PENDING_SECONDS]
         taken = int(self._hold(keys=[keys.stock, keys.cap], args=[*args, "", expire]))
         if taken == lua.MISSING_STOCK:
