@@ -18,6 +18,7 @@ def spread_forms(number: str) -> list[str]:
         "\uff0e".join(groups),  # full-width full stop
         "\u30fb".join(groups),  # katakana middle dot
         "\u3002".join(groups),  # ideographic full stop
+        "\u30fc".join(groups),  # prolonged sound mark: what a kana keyboard types for "-"
     ]
 
 

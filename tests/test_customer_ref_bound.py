@@ -1,12 +1,15 @@
 """Every ``customer_ref`` the API takes is short enough for ``kit.phones`` to read whole: a longer one
-would never be parsed as a phone number, and so would hash as a customer of its own."""
+would never be parsed as a phone number, and so would hash as a customer of its own. And every one
+names someone: only white space and invisible marks are refused."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 
 from neigou.kit.phones import MAX_INPUT
 
@@ -30,3 +33,46 @@ def test_every_customer_ref_is_read_whole_as_a_phone(app: FastAPI) -> None:
     bounds = list(_bounds(spec))
     assert len(bounds) >= 5, bounds  # claims, orders, events, the customer book, opt-outs, members…
     assert all(bound is not None and bound <= MAX_INPUT for bound in bounds), bounds
+
+
+BLANK_ONCE_CANONICAL = [" ", "\u3000", "\u200b", "\ufeff", "\u200e\u200f", "\u2060", "\u00a0 \u200b"]
+
+
+def _models_with_a_customer_ref(app: FastAPI) -> Iterator[type[BaseModel]]:
+    """The body model of every API route (and the models inside it) that has a ``customer_ref``."""
+    seen: set[type[BaseModel]] = set()
+
+    def walk(annotation: Any) -> Iterator[type[BaseModel]]:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation not in seen:
+            seen.add(annotation)
+            if "customer_ref" in annotation.model_fields:
+                yield annotation
+            for field in annotation.model_fields.values():
+                yield from walk(field.annotation)
+        for inner in get_args(annotation):
+            yield from walk(inner)
+
+    for top in app.routes:
+        contexts = getattr(top, "effective_route_contexts", None)
+        for context in contexts() if callable(contexts) else ():
+            if isinstance(context.original_route, APIRoute) and context.dependant is not None:
+                for param in context.dependant.body_params:
+                    yield from walk(param.field_info.annotation)
+
+
+def test_a_customer_ref_of_only_blanks_and_invisible_marks_is_refused(app: FastAPI) -> None:
+    """Such a reference would hash as the empty one: a made-up customer every blank input shares (a
+    shop's missing phone sent as a space claims, orders and opts out as one person)."""
+    models = list(_models_with_a_customer_ref(app))
+    assert len(models) >= 5, models  # claims, orders, events, the customer book, opt-outs, members…
+
+    def refused(model: type[BaseModel], ref: str) -> bool:
+        try:
+            model.model_validate({"customer_ref": ref})
+        except ValidationError as exc:
+            return any(tuple(e["loc"]) == ("customer_ref",) for e in exc.errors())
+        return False
+
+    accepted = [(m.__name__, ref) for m in models for ref in BLANK_ONCE_CANONICAL if not refused(m, ref)]
+    assert accepted == []
+    assert [m.__name__ for m in models if refused(m, "\u200b13812345678\u3000")] == []

@@ -84,6 +84,8 @@ PHONE_FORMS = [
     "138。1234。5678",
     "138〜1234〜5678",
     "138﹣1234﹣5678",
+    "138ー1234ー5678",  # the prolonged sound mark a kana keyboard types for "-", and its half-width form
+    "138ｰ1234ｰ5678",
     "+86 138 · 1234 · 5678",
     *prefixed_forms("13812345678"),  # tel: or sip:, 086 or +086, an underscore after the country code
     *grouped_forms("13812345678"),  # four-four-three groups

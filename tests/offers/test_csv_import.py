@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from neigou.audit.models import AuditEntry
 from neigou.cli.main import app as cli
 from neigou.kit.settings import get_settings
+from neigou.offers import repository as offers_repository
 from tests.conftest import row_counts
 from tests.offers.factories import post
 from tests.workbooks import workbook
@@ -261,3 +262,24 @@ def test_cli_import_reports_rows_and_writes_all_or_nothing(
     assert "import_invalid" in refused.output
     assert "invalid_amount" in refused.output
     assert row_counts(factory) == before
+
+
+def test_skus_another_import_created_meanwhile_are_updated_not_refused(
+    client: TestClient, operator: dict[str, str], refs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two imports of one file at once: the second read its skus as new before the first committed
+    them. It answers as if it had come after (it updates them), never 409 ``sku_taken``."""
+    assert upload(client, operator, GOOD.encode()).status_code == 200
+    real = offers_repository.existing_skus
+    reads: list[object] = []
+
+    def read_meanwhile(session: Session, skus: Any) -> dict[str, int]:
+        reads.append(skus)  # the first read of the second import: before the first one's commit
+        return {} if len(reads) == 1 else real(session, skus)
+
+    monkeypatch.setattr(offers_repository, "existing_skus", read_meanwhile)
+    again = upload(client, operator, GOOD.replace("49.90", "45").encode())
+    assert again.status_code == 200, again.text
+    assert again.json() == {"rows": 3, "created": 0, "updated": 3, "dry_run": False}
+    assert catalog(client, operator)["LQ-SHAMPOO-500"]["price_fen"] == 4500
+    assert len(reads) == 2

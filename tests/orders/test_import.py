@@ -336,3 +336,22 @@ def test_a_paid_at_written_as_a_number_is_a_row_error_never_unix_time(paid_at: o
     table = f"external_id,customer_ref,paid_at,sku,quantity,paid_fen\nT-0,c,{paid_at},{SKU},1,100\n"
     rows = [entry for entry, _number in parse_table(read_table(table, LAYOUT), program_id=1)]
     assert [(r.row, r.code) for r in rows if isinstance(r, RowError)] == [(2, "parse_error")]
+
+
+@pytest.mark.parametrize("customer_ref", ["", " ", "\u200b", "\ufeff\u3000", "\u200e\u200f"])
+def test_a_row_whose_customer_is_only_blanks_or_invisible_marks_is_a_row_error(customer_ref: str) -> None:
+    """As the API refuses such a customer_ref, a file's row is refused: it would hash as the empty
+    reference, one made-up customer every blank row shares."""
+    from neigou.kit.columns import RowError
+    from neigou.orders.import_rows import parse_jsonl
+    from neigou.orders.inputs import OrderIn, shape_error
+
+    items = [{"sku": SKU, "quantity": 1, "paid_fen": 100}]
+    line = json.dumps(
+        {"external_id": "B-1", "customer_ref": customer_ref, "paid_at": PAID_AT, "items": items}
+    )
+    [(order, _number)] = list(parse_jsonl([line], program_id=1))
+    assert isinstance(order, OrderIn)
+    problem = shape_error(order)
+    assert isinstance(problem, RowError)
+    assert problem.code == "invalid_customer_ref"

@@ -9,9 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 
 from neigou.crm.models import ConsentPurpose, CustomerSource, RobotVia, SpendingPower
 from neigou.kit.instants import Instant
+from neigou.kit.refs import NamesSomeone
 from neigou.offers.schemas import Tags
 
-CustomerRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+CustomerRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=40)]

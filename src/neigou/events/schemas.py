@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.instants import Instant
+from neigou.kit.refs import NamesSomeone
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -76,7 +77,9 @@ class ReservationBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    customer_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    customer_ref: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
+    ]
     employee_no: Code | None = None
     invitation_code: Code | None = None
     link_code: Code | None = None

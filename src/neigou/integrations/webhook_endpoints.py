@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from neigou.integrations import service as integrations
 from neigou.integrations import signing, standard
@@ -30,12 +30,19 @@ from neigou.orders.views import order_in, order_out, refund_out
 router = APIRouter(prefix="/webhooks/v1", tags=["webhooks"])
 
 
+async def _raw_body(request: Request) -> bytes:
+    """The body as sent (its signature covers these bytes), read on the event loop before the
+    endpoint, which runs in a thread: a database wait there never holds up the loop."""
+    return await request.body()
+
+
 @router.post("/integrations/{integration_id}", status_code=status.HTTP_200_OK)
-async def receive(
+def receive(
     *,
     integration_id: int,
     request: Request,
     response: Response,
+    body: Annotated[bytes, Depends(_raw_body)],
     session: SessionDep,
     clock: MoneyClockDep,
     webhook_id: Annotated[str | None, Header(alias=standard.ID_HEADER)] = None,
@@ -45,7 +52,6 @@ async def receive(
     signature: Annotated[str | None, Header(alias=signing.SIGNATURE_HEADER)] = None,
 ) -> dict[str, Any]:
     """Verify and apply one order event; the answer is the order (or refund) as stored."""
-    body = await request.body()
     now = clock.now
     presented = standard.Presented(webhook_id, webhook_timestamp, webhook_signature, timestamp, signature)
     integration, envelope = integrations.verified(

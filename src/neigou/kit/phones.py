@@ -28,13 +28,16 @@ MAX_INPUT = 128
 # between groups: middle dot ``·`` (NFKC makes it of the Greek ano teleia), hyphenation point ``‧``, bullet
 # ``•``, bullet and dot operators ``∙`` ``⋅``, word separator middle dot ``⸱``, katakana middle dot ``・``
 # (and its half-width form, after NFKC), ideographic full stop ``。`` (what a Chinese input method types
-# for ``.``; its half-width form too). Full-width ``．`` ``－`` ``（）`` ``／`` are ASCII after NFKC.
-_SEPARATORS = frozenset(".()/" + "\u2212" + "\u00b7\u2027\u2022\u2219\u22c5\u2e31\u30fb\u3002")
+# for ``.``; its half-width form too); and the prolonged sound mark ``ー``, a letter to Unicode, which a
+# kana keyboard types for ``-`` (and its half-width form, after NFKC): ``138ー1234ー5678``. Full-width
+# ``．`` ``－`` ``（）`` ``／`` are ASCII after NFKC.
+_SEPARATORS = frozenset(".()/" + "\u2212" + "\u00b7\u2027\u2022\u2219\u22c5\u2e31\u30fb\u3002" + "\u30fc")
 # The same separators as raw text may hold them, before NFKC (what ``kit.redact`` matches in a log line):
-# every dash (category Pd) and the minus signs (``−``, superscript ``⁻``, subscript ``₋``) …
+# every dash (category Pd), the minus signs (``−``, superscript ``⁻``, subscript ``₋``) and the prolonged
+# sound mark (``ー``, half-width ``ｰ``) …
 DASHES = (
     "\\-\u058a\u05be\u1400\u1806\u2010-\u2015\u2e17\u2e1a\u2e3a\u2e3b\u2e40\u2e5d\u301c\u3030\u30a0"
-    "\ufe31\ufe32\ufe58\ufe63\uff0d\U00010ead\u2212\u207b\u208b"
+    "\ufe31\ufe32\ufe58\ufe63\uff0d\U00010ead\u2212\u207b\u208b\u30fc\uff70"
 )
 # … and the dots and slashes, with their compatibility forms (full-width ``．`` ``／``, Greek ano teleia, one
 # dot leader, small full stop, half-width katakana middle dot and ideographic full stop). Both are written

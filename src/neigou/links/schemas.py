@@ -8,10 +8,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.instants import Instant
+from neigou.kit.refs import NamesSomeone
 from neigou.offers.schemas import Sku
 
 LinkCode = Annotated[str, Field(min_length=6, max_length=16, pattern=r"^[0-9A-Za-z]+$")]
-CustomerRef = Annotated[str, Field(min_length=1, max_length=128)]
+CustomerRef = Annotated[str, Field(min_length=1, max_length=128), NamesSomeone]
 RequestId = Annotated[str, Field(min_length=1, max_length=64)]
 
 

@@ -61,6 +61,8 @@ LAYOUT = Layout(
 TRUE = {"1", "true", "yes", "y", "是", "上架"}
 FALSE = {"0", "false", "no", "n", "否", "下架"}
 MAX_REPORTED = 200
+# Plans of one import: a sku created meanwhile by another import makes it plan again (and update it).
+WRITE_TRIES = 3
 
 Progress = Callable[[str, int, int], None]
 """Called as (phase, done, total) while validating ("check") and writing ("write")."""
@@ -256,10 +258,45 @@ def import_products(
     at: datetime | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Check the whole file, then create new skus and update existing ones in one go (or, dry, count them)."""
+    """Check the whole file, then create new skus and update existing ones in one go (or, dry, count them).
+
+    An import that finds some of its new skus created meanwhile (another import of the same file at
+    the same moment) plans again with them as existing ones, as if it had come after: it updates them."""
     columns, rows = check_file(session, content, progress)
     now = at or utcnow()
-    existing = repo.existing_skus(session, [r.product.sku for r in rows])
+    for attempt in range(WRITE_TRIES):
+        existing = repo.existing_skus(session, [r.product.sku for r in rows])
+        created, updated = _plan(session, columns, rows, existing, now)
+        result = ImportResult(rows=len(rows), created=len(created), updated=len(updated), dry_run=dry_run)
+        if dry_run:
+            return result
+        try:
+            _write(session, created, updated, progress)
+        except Conflict:
+            if attempt + 1 == WRITE_TRIES:
+                raise
+            continue
+        break
+    audit.record(
+        session,
+        actor=actor,
+        action="product.import",
+        entity="product_import",
+        entity_id=hashlib.sha256(content).hexdigest(),
+        after={
+            "rows": len(rows),
+            "created": sorted(r["sku"] for r in created),
+            "updated": sorted(r.product.sku for r in rows if r.product.sku in existing),
+        },
+        at=now,
+    )
+    return result
+
+
+def _plan(
+    session: Session, columns: frozenset[str], rows: list[_Row], existing: dict[str, int], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows to insert (new skus) and the updates by id (``existing`` skus)."""
     brands = repo.brand_ids_by_code(session, [r.product.brand_code for r in rows if r.product.brand_code])
     categories = repo.category_ids_by_code(
         session, [r.product.category_code for r in rows if r.product.category_code]
@@ -287,24 +324,7 @@ def import_products(
             updated.append({"id": existing[p.sku], **{k: v for k, v in values.items() if k not in kept}})
         else:
             created.append({"sku": p.sku, "organization_id": organization_id, "created_at": now, **values})
-    result = ImportResult(rows=len(rows), created=len(created), updated=len(updated), dry_run=dry_run)
-    if dry_run:
-        return result
-    _write(session, created, updated, progress)
-    audit.record(
-        session,
-        actor=actor,
-        action="product.import",
-        entity="product_import",
-        entity_id=hashlib.sha256(content).hexdigest(),
-        after={
-            "rows": len(rows),
-            "created": sorted(r["sku"] for r in created),
-            "updated": sorted(r.product.sku for r in rows if r.product.sku in existing),
-        },
-        at=now,
-    )
-    return result
+    return created, updated
 
 
 def _write(

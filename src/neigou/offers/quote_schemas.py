@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from neigou.kit.instants import Instant
+from neigou.kit.refs import NamesSomeone
 from neigou.offers.schemas import Sku
 
 MAX_QUANTITY = 100_000
@@ -28,7 +29,7 @@ class QuoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     link_code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    customer_ref: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    customer_ref: Annotated[str, Field(min_length=1, max_length=128), NamesSomeone] | None = None
     items: Annotated[list[QuoteItem], Field(min_length=1, max_length=200)]
     # Ids are used back as given: 7 and "7" name the same coupon.
     coupon_ids: Annotated[list[int], Field(max_length=20)] | None = None

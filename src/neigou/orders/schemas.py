@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.instants import Instant
+from neigou.kit.refs import NamesSomeone
 from neigou.links.schemas import ShopperConsent
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -31,7 +32,9 @@ class OrderBody(BaseModel):
 
     external_id: ExternalId
     program_id: int
-    customer_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    customer_ref: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
+    ]
     link_code: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
     ) = None

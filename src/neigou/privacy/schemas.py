@@ -8,9 +8,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.instants import Instant
+from neigou.kit.refs import NamesSomeone
 
 MAX_ID = 2**63 - 1  # the database's bigint: a larger id is refused as invalid, never a 500
-CustomerRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+CustomerRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
+]
 # Printable text only: control characters (NUL among them) cannot be stored by PostgreSQL.
 RequestId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from neigou.kit.instants import Instant
+from neigou.kit.refs import NamesSomeone
 from neigou.programs.models import AttributionModel
 
 Code = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -122,7 +123,7 @@ class MemberCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
-    customer_ref: str | None = Field(default=None, min_length=1, max_length=128)
+    customer_ref: Annotated[str, Field(min_length=1, max_length=128), NamesSomeone] | None = None
     inviter_id: int | None = None
     tier: str | None = None
     joined_at: Instant | None = None

@@ -22,6 +22,7 @@ from neigou.programs import service as program_service
 from neigou.programs.models import AttributionModel
 from neigou.programs.schemas import AttributionIn, ProgramCreate, TierIn
 from neigou.reporting.dashboard import dashboard
+from neigou.web.form_pages import FormDep
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -101,10 +102,11 @@ def _tiers(form: dict[str, str], errors: dict[str, str]) -> list[TierIn]:
 
 
 @router.post("/console/programs", response_model=None)
-async def create_program(request: Request, session: SessionDep, principal: ConsoleOperator) -> Response:
+def create_program(
+    request: Request, session: SessionDep, principal: ConsoleOperator, posted: FormDep
+) -> Response:
     """Create the program and its ladder at once; any error shows the form again and writes nothing."""
-    async with request.form() as posted:
-        form = {k: v for k, v in posted.items() if isinstance(v, str)}
+    form = {k: v for k, v in posted.items() if isinstance(v, str)}
     errors: dict[str, str] = {}
     program_in: ProgramCreate | None = None
     try:

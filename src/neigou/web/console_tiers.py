@@ -27,6 +27,7 @@ from neigou.tiers import repository as repo
 from neigou.tiers import service
 from neigou.tiers.manual import override_tier
 from neigou.tiers.periods import period_of
+from neigou.web.form_pages import FormDep
 from neigou.web.i18n import locale_of
 from neigou.web.pages import render
 
@@ -183,12 +184,11 @@ def ladder_page(
 
 
 @router.post("/console/programs/{program_id}/tiers", response_model=None)
-async def save_ladder(
-    request: Request, program_id: int, session: SessionDep, principal: ConsoleOperator
+def save_ladder(
+    request: Request, program_id: int, session: SessionDep, principal: ConsoleOperator, form: FormDep
 ) -> HTMLResponse | RedirectResponse:
     """Save the ladder whole, or show every problem beside its tier and store nothing."""
-    async with request.form() as form:
-        rows = _rows_from_form(form)
+    rows = _rows_from_form(form)
     try:
         tiers = LADDER.validate_python(_body(rows))
     except ValidationError as exc:
