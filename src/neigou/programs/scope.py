@@ -140,6 +140,21 @@ class ScopeCriteria(LoaderCriteriaOption):
         bindparams.extend(memo[1])
         return memo[0]
 
+    def _resolve_where_criteria(self, ext_info: Any) -> ColumnElement[bool]:
+        """The criterion for ``ext_info``, adapted to it when it is an alias. SQLAlchemy adapts a
+        fixed criterion to an aliased entity of the FROM list, but puts it unadapted into the ON
+        clause of a join to an alias: there it filtered the base table again and never the alias
+        (a self-join reached other organizations' rows; an alias joined without its base entity
+        failed). Adapting here covers both: adapting an already adapted criterion again changes
+        nothing. The adapter clones the criterion's bound parameters, and SQLAlchemy's compiler
+        relates a clone to the cache key's parameter it comes from, so a cached aliased statement
+        still binds the caller's own values (``tests/organizations/test_aliases.py``)."""
+        criterion: ColumnElement[bool] = super()._resolve_where_criteria(ext_info)
+        if getattr(ext_info, "is_aliased_class", False):
+            adapted: ColumnElement[bool] = ext_info._adapter.traverse(criterion)
+            return adapted
+        return criterion
+
 
 def criteria(scope: Scope) -> tuple[LoaderCriteriaOption, ...]:
     """The loader criteria that confine a statement to ``scope``'s organization (and, for a
