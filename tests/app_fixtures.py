@@ -21,6 +21,7 @@ from neigou.auth.models import Role
 from neigou.kit import jobs
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
+from neigou.links import stock_gate
 from neigou.web.app import create_app
 from neigou.web.forms import CSRF_COOKIE
 from tests.database_fixtures import ModuleDatabase, world_per_module
@@ -160,3 +161,14 @@ def jobs_runner(app: FastAPI) -> jobs.JobRunner:
     runner: jobs.JobRunner = app.state.jobs
     jobs.install(runner)
     return runner
+
+
+@pytest.fixture(autouse=True)
+def _stock_gates_closed() -> Iterator[None]:
+    """Claim gates a test made and left registered (an app never stopped, a gate built by hand) are
+    taken out after it: a later test's change of stock would check through them, against a Redis that
+    may be gone."""
+    before = set(stock_gate._GATES)
+    yield
+    for gate in set(stock_gate._GATES) - before:
+        gate.close()

@@ -40,7 +40,9 @@ def behind_gate() -> Generator[StockGate, None, None]:
             pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
         pytest.skip("Redis is not running on 127.0.0.1:6379")
     namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
-    yield StockGate(client, namespace, write_behind=True)
+    stock = StockGate(client, namespace, write_behind=True)
+    yield stock
+    stock.close()
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
     client.close()

@@ -28,7 +28,9 @@ SECOND = claims.Customer.from_ref(SECRET, "13800000002")
 def gate(redis_client: redis.Redis) -> Iterator[StockGate]:
     """A gate whose claims the request writes (no claim stream), in a namespace of its own."""
     namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
-    yield StockGate(redis_client, namespace)
+    stock = StockGate(redis_client, namespace)
+    yield stock
+    stock.close()
     for key in redis_client.scan_iter(f"{namespace}:*"):
         redis_client.delete(key)
 

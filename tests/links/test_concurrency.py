@@ -53,7 +53,9 @@ def gate() -> Iterator[StockGate]:
             pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
         pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/test and CI start it)")
     namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
-    yield StockGate(client, namespace)
+    stock = StockGate(client, namespace)
+    yield stock
+    stock.close()
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
     client.close()

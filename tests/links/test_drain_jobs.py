@@ -20,9 +20,10 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.jobs import JobRun, JobRunner
 from neigou.kit.settings import Settings
-from neigou.links import claims
+from neigou.links import claims, stock_gate
 from neigou.links.click_stream import RedisStreamSink, namespace, stream_key
 from neigou.links.models import ClaimSource, CouponClaim, LinkClick
+from neigou.links.runtime import LinksRuntime
 from neigou.links.stock_gate import StockGate
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
@@ -117,3 +118,14 @@ def test_the_scheduled_click_drain_stores_the_stream(
     with factory() as session:
         assert sorted(session.scalars(select(LinkClick.ref))) == sorted(c[0] for c in clicks)
     assert redis_client.xlen(stream_key(running.database_url)) == 0
+
+
+def test_a_stopped_runtime_takes_its_gate_out_of_changes_of_stock(
+    running: Settings, factory: sessionmaker[Session]
+) -> None:
+    """Once its runtime stops, a gate (and its Redis, closed) no longer checks a change of stock."""
+    runtime = LinksRuntime.from_settings(running, factory)
+    assert runtime.gate is not None
+    assert runtime.gate in stock_gate._GATES
+    runtime.stop()
+    assert runtime.gate not in stock_gate._GATES

@@ -28,7 +28,9 @@ from tests.conftest import SECRET, TEST_ACTOR
 @pytest.fixture
 def gate(redis_client: redis.Redis) -> Iterator[StockGate]:
     namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
-    yield StockGate(redis_client, namespace)
+    stock = StockGate(redis_client, namespace)
+    yield stock
+    stock.close()
     for key in redis_client.scan_iter(f"{namespace}:*"):
         redis_client.delete(key)
 

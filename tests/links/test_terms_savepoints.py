@@ -23,7 +23,9 @@ from tests.links.test_terms_cache import _coupon
 @pytest.fixture
 def gate(redis_client: redis.Redis) -> Iterator[StockGate]:
     namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
-    yield StockGate(redis_client, namespace)
+    stock = StockGate(redis_client, namespace)
+    yield stock
+    stock.close()
     for key in redis_client.scan_iter(f"{namespace}:*"):
         redis_client.delete(key)
 

@@ -98,5 +98,7 @@ class LinksRuntime:
             self.writer.stop()
         if self.claims is not None:
             self.claims.stop()  # the claim stream's last drain
+        if self.gate is not None:
+            self.gate.close()
         if self.redis is not None:
             self.redis.close()

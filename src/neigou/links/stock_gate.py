@@ -154,6 +154,11 @@ class StockGate:
             self._terms[coupon_id] = (now + TERMS_TTL_SECONDS, terms)
         return terms
 
+    def close(self) -> None:
+        """Take the gate out of the process's gates (its runtime stopped): a change of stock no longer
+        checks or caps through it."""
+        _GATES.discard(self)
+
     def forget(self, coupon_ids: set[int]) -> None:
         """Drop the copies of these coupons' terms (they were just changed in this process)."""
         with self._terms_lock:
