@@ -173,12 +173,38 @@ def test_employees_are_pasted_onto_the_whitelist(
     assert codes.status_code == 201, codes.text
 
 
+def test_a_pasted_number_is_the_apis_in_any_form(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    event_id, _program = _event(client, operator, factory)  # two guests an employee
+    pasted = client.post(
+        f"/console/events/{event_id}/employees", data={"lines": "Ｅ００１,张三\n\u200be002,李四"}
+    )
+    assert "?added=2" in str(pasted.url)
+    again = client.post(f"/console/events/{event_id}/employees", data={"lines": " e001 ,张三\nE002,李四"})
+    assert "?added=0" in str(again.url)  # the same two employees, kept as they were
+    page = client.get(f"/console/events/{event_id}").text
+    assert re.search(r'data-testid="employee-count">[^<]*2', page)
+    for form in ("E001", "ｅ００１"):
+        codes = client.post(
+            f"/api/v1/events/{event_id}/invitations", json={"employee_no": form, "count": 1}, headers=operator
+        )
+        assert codes.status_code == 201, codes.text
+    over = client.post(
+        f"/api/v1/events/{event_id}/invitations", json={"employee_no": " e001", "count": 1}, headers=operator
+    )
+    assert over.json()["code"] == "guest_quota_exceeded"  # one quota, whichever form asked
+
+
 @pytest.mark.parametrize(
     ("lines", "code", "shown"),
     [
         ("E001,张三\nE002\nE003,王五", "invalid_line", "2"),
         ("E001,张三\nE002,李四,十二", "invalid_line", "2"),
         ("E001,张三\nE001,张三丰", "duplicate_employee", "第 1 行"),
+        ("E001,张三\nＥ００１,张三丰", "duplicate_employee", "第 1 行"),  # full-width: the same number
+        ("E001,张三\n e001 ,张三丰", "duplicate_employee", "第 1 行"),
+        ("E001,张三\n\u200b\ufeff,李四", "blank_employee_no", "第 2 行"),
         ("E001,张三\nE002,李四,999999", "member_not_found", "999999"),
         ("\n \n", "required", ""),
     ],

@@ -34,6 +34,7 @@ from neigou.events.models import (
 )
 from neigou.events.refusals import Recounting, refused
 from neigou.events.retries import find_prior, same_ask, stored_prior
+from neigou.kit import employee_numbers
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
@@ -76,6 +77,10 @@ class Shopper:
     masked: str
     employee_no: str | None = None
     invitation_code: str | None = None
+
+    def __post_init__(self) -> None:  # the number as stored and as the gate keys it (kit.employee_numbers)
+        if self.employee_no is not None:
+            object.__setattr__(self, "employee_no", employee_numbers.employee_no(self.employee_no))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from neigou.kit.employee_numbers import MAX_INPUT, EmployeeNumber
 from neigou.kit.instants import Instant
 from neigou.kit.refs import NamesSomeone
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# An employee number in its one form (``kit.employee_numbers``): ``Ｅ００１`` and `` e001 `` are ``E001``.
+EmployeeNo = Annotated[str, StringConstraints(max_length=MAX_INPUT), EmployeeNumber]
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
 
 
@@ -52,7 +55,7 @@ class EmployeeBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    employee_no: Code
+    employee_no: EmployeeNo
     name: Text
     member_id: int | None = None
 
@@ -64,7 +67,7 @@ class AddedOut(BaseModel):
 class InvitationBody(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    employee_no: Code
+    employee_no: EmployeeNo
     count: Annotated[int, Field(ge=1, le=1000, strict=True)]
 
 
@@ -80,7 +83,7 @@ class ReservationBody(BaseModel):
     customer_ref: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
     ]
-    employee_no: Code | None = None
+    employee_no: EmployeeNo | None = None
     invitation_code: Code | None = None
     link_code: Code | None = None
     sku: Code

@@ -13,6 +13,7 @@ from neigou.audit import service as audit
 from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, InvitationRequest
+from neigou.kit import employee_numbers
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.db import get_or_404
@@ -125,6 +126,7 @@ def add_employees(
 ) -> int:
     """Add whitelist entries (an employee number already there is kept as it was); returns how many were new."""
     event = require_event(session, event_id)
+    employees = [EmployeeIn(_number(e.employee_no), e.name, e.member_id) for e in employees]
     numbers = [e.employee_no for e in employees]
     if len(set(numbers)) != len(numbers):
         raise Invalid(Message("Each employee number appears once."), code="duplicate_employee")
@@ -173,6 +175,14 @@ def add_employees(
     return len(new)
 
 
+def _number(given: str) -> str:
+    """An employee number in its one form (``kit.employee_numbers``); 422 when nothing is left of it."""
+    number = employee_numbers.employee_no(given)
+    if not number:
+        raise Invalid(employee_numbers.BLANK_MESSAGE, code=employee_numbers.BLANK_EMPLOYEE_NO)
+    return number
+
+
 def issue_invitations(
     session: Session,
     *,
@@ -188,6 +198,7 @@ def issue_invitations(
     Under a ``request_id`` already used in the event, the codes it issued and nothing more (409
     ``idempotency_key_reused`` for another employee or count), also when retries arrive at once."""
     event = require_event(session, event_id)
+    employee_no = _number(employee_no)
     if request_id is None:
         return _issue(session, event, employee_no, count, actor=actor, at=at, gate=gate, request_id=None)
     if (earlier := _issued_under(session, event_id, request_id)) is not None:

@@ -20,6 +20,7 @@ from neigou.events.runtime import EventsRuntime
 from neigou.events.schemas import EmployeeBody, EventBody
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO
 from neigou.kit.i18n import Message
 from neigou.offers.amounts import AmountError, local_to_utc, yuan_to_fen
 from neigou.offers.forms import FieldError
@@ -192,7 +193,8 @@ def create_event(
 
 def employee_lines(text: str) -> tuple[list[EmployeeBody], list[FieldError]]:
     """Pasted lines ``employee_no,name[,member_id]`` as the API's bodies, or an error for each bad line
-    (each beside ``lines``, its message naming the line); blank lines are skipped."""
+    (each beside ``lines``, its message naming the line); blank lines are skipped. Numbers are compared
+    in their one form (``kit.employee_numbers``): ``E001`` and ``Ｅ００１`` on two lines are one employee."""
     employees: list[EmployeeBody] = []
     errors: list[FieldError] = []
     seen: dict[str, int] = {}
@@ -211,7 +213,11 @@ def employee_lines(text: str) -> tuple[list[EmployeeBody], list[FieldError]]:
                 name=parts[1],
                 member_id=int(parts[2]) if len(parts) == 3 and parts[2] else None,
             )
-        except ValidationError:
+        except ValidationError as invalid:
+            if any(e["type"] == BLANK_EMPLOYEE_NO for e in invalid.errors()):
+                message = Message("Line {n}: the employee number is blank once spaces are removed.", n=number)
+                errors.append(FieldError(where, BLANK_EMPLOYEE_NO, message))
+                continue
             message = Message("Line {n}: an employee number and a name of at most 120 characters.", n=number)
             errors.append(FieldError(where, "invalid_line", message))
             continue

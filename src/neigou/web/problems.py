@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.bulk import UNIQUE_VIOLATION
+from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, BLANK_MESSAGE
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
@@ -155,6 +156,27 @@ def _failed(request: Request) -> Response:
     return problem(request, 500, "internal_error", N_("Internal error"), _FAILED)
 
 
+def _field_message(field: str, kind: str, message: str) -> Text:
+    """A field's refusal: a number given for a time and an employee number of nothing visible have
+    their own message in the reader's language; the rest pydantic's."""
+    if kind == NUMERIC_DATETIME:
+        return numeric_message(field)
+    return BLANK_MESSAGE if kind == BLANK_EMPLOYEE_NO else message
+
+
+def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
+    """The code and detail of a request refused for ``errors``."""
+    numeric = numeric_detail([(e["field"], e["type"]) for e in errors])
+    fields = ", ".join(e["field"] or "body" for e in errors)
+    detail: Text = Message("Some fields are missing or malformed: {fields}.", fields=fields)
+    if numeric is not None:
+        detail = numeric
+    if errors and all(e["type"] == BLANK_EMPLOYEE_NO for e in errors):
+        return BLANK_EMPLOYEE_NO, BLANK_MESSAGE  # an employee number of nothing visible
+    # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
+    return refusal_code([e["type"] for e in errors]), detail
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -184,16 +206,10 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             field = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             kind = err.get("type", "")
-            # A number given for a time has its own code and a message in the reader's language.
-            message = numeric_message(field) if kind == NUMERIC_DATETIME else err.get("msg", "")
-            errors.append({"field": field, "message": message, "type": kind})
-        numeric = numeric_detail([(e["field"], e["type"]) for e in errors])
-        fields = ", ".join(e["field"] or "body" for e in errors)
-        detail: Text = Message("Some fields are missing or malformed: {fields}.", fields=fields)
-        if numeric is not None:
-            detail = numeric
-        # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
-        code = refusal_code([e["type"] for e in errors])
+            errors.append(
+                {"field": field, "message": _field_message(field, kind, err.get("msg", "")), "type": kind}
+            )
+        code, detail = _refused(errors)
         if is_page(request.url.path):
             return unreadable_page(
                 request, code, [e["field"].partition(".")[2] or e["field"] for e in errors]
