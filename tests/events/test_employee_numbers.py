@@ -13,9 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.events import service
 from neigou.events.models import EventEmployee
+from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
 from neigou.kit.employee_numbers import employee_no
-from tests.conftest import row_counts
+from tests.conftest import TEST_ACTOR, row_counts
 from tests.events.builders import SKU, add_employees, create_event, gate_of
 from tests.factories import create_program
 
@@ -134,3 +137,30 @@ def test_a_number_of_nothing_visible_is_refused(
     )
     assert "employee number is required" in english.json()["detail"]
     assert row_counts(factory) == before
+
+
+def test_a_row_left_in_its_old_form_issues_its_own_invitations(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Migration 0036 leaves ``e001`` beside ``E001`` when both were stored: asked for by its stored
+    number (the member workspace passes its own entry's), it issues its own codes, not E001's."""
+    event_id = _event(client, operator)
+    add_employees(client, operator, event_id, [{"employee_no": "E001", "name": "甲"}])
+    with factory.begin() as session:
+        session.add(EventEmployee(event_id=event_id, employee_no="e001", name="乙", invitations=0))
+    with transaction(factory) as session:  # as the member workspace asks, by its entry's number
+        service.issue_invitations(
+            session, event_id=event_id, employee_no="e001", count=1, actor=TEST_ACTOR, at=utcnow()
+        )
+    with factory() as session:
+        rows = session.execute(
+            select(EventEmployee.employee_no, EventEmployee.invitations)
+            .where(EventEmployee.event_id == event_id)
+            .order_by(EventEmployee.employee_no)
+        ).all()
+    assert [tuple(r) for r in rows] == [("E001", 0), ("e001", 1)]
+    assert _invite(client, operator, event_id, "Ｅ００１").status_code == 201  # the one form: E001's
+    with factory() as session:
+        assert (
+            session.scalar(select(EventEmployee.invitations).where(EventEmployee.employee_no == "E001")) == 1
+        )

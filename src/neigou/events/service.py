@@ -183,6 +183,18 @@ def _number(given: str) -> str:
     return number
 
 
+def _stored_or_one_form(session: Session, event_id: int, given: str) -> str:
+    """The number exactly as a row of the event stores it, when one does (a member's own entry, or a
+    row migration 0036 left in its old form beside the one that took the normal form); else its one
+    form: a stored number never resolves to another employee's row."""
+    stored = session.scalar(
+        select(EventEmployee.employee_no).where(
+            EventEmployee.event_id == event_id, EventEmployee.employee_no == given
+        )
+    )
+    return stored if stored is not None else _number(given)
+
+
 def issue_invitations(
     session: Session,
     *,
@@ -198,7 +210,7 @@ def issue_invitations(
     Under a ``request_id`` already used in the event, the codes it issued and nothing more (409
     ``idempotency_key_reused`` for another employee or count), also when retries arrive at once."""
     event = require_event(session, event_id)
-    employee_no = _number(employee_no)
+    employee_no = _stored_or_one_form(session, event_id, employee_no)
     if request_id is None:
         return _issue(session, event, employee_no, count, actor=actor, at=at, gate=gate, request_id=None)
     if (earlier := _issued_under(session, event_id, request_id)) is not None:
