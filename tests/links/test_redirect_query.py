@@ -122,3 +122,24 @@ def test_an_overlong_customer_ref_is_ignored_and_the_link_still_redirects(
     assert _clicks(factory)[-1].customer_ref_hash == customer_ref_hash(app.state.settings.secret_key, longest)
     with factory() as session:
         assert len(session.scalars(select(Touch)).all()) == 1
+
+
+@pytest.mark.parametrize("blank", ["%E2%80%8B", "%EF%BB%BF", "+%E2%80%8E+", "%E3%80%80"])
+def test_a_customer_ref_of_invisible_marks_only_attributes_nothing(
+    *,
+    client: TestClient,
+    app: FastAPI,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+    blank: str,
+) -> None:
+    """A zero-width space, a byte-order mark or a direction mark alone names no one: every such click
+    would otherwise go to one made-up customer (the hash of the empty reference)."""
+    link = make_link(client, operator, member_id=world.member_id)
+    response = client.get(f"/l/{link['code']}?customer_ref={blank}", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (302, f"/p/{link['code']}")
+    app.state.links.flush()
+    assert [click.customer_ref_hash for click in _clicks(factory)] == [None]
+    with factory() as session:
+        assert session.scalars(select(Touch)).all() == []

@@ -24,7 +24,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.kit.ids import customer_ref_hash
+from neigou.kit.ids import canonical, customer_ref_hash
 from neigou.kit.phones import MAX_INPUT, mainland_mobile
 from neigou.links import claims
 from neigou.links import repository as links
@@ -110,9 +110,10 @@ def attributed_ref(raw: str | None) -> str | None:
     """The ``customer_ref`` a share link's click is attributed to: the query's value without surrounding
     spaces, bounded as every other customer reference (``kit.phones.MAX_INPUT``, the schemas' 128). An
     empty or longer one is ignored, not refused: the shopper's browser still follows the link to its page,
-    and the click is recorded without a customer (no touch, nothing kept of the text)."""
+    and the click is recorded without a customer (no touch, nothing kept of the text); so is one of
+    invisible marks only (a zero-width space names no one)."""
     ref = (raw or "").strip()
-    return ref if 0 < len(ref) <= MAX_INPUT else None
+    return ref if 0 < len(ref) <= MAX_INPUT and canonical(ref) else None
 
 
 class ShortLinkFastPath:
