@@ -121,7 +121,10 @@ def main() -> int:
             raw_gate = StockGate(client, f"{namespace}:raw", write_behind=True)
 
             def raw_take(i: int) -> str:
-                answer = raw_gate.take_and_record(raw_terms, f"c{i}", f'{{"bench":{i}}}')
+                # A new coupon: its counters start at nothing claimed.
+                answer = raw_gate.take_and_record(
+                    raw_terms, f"c{i}", f'{{"bench":{i}}}', seeds=lambda with_stream: (0, 0)
+                )
                 return answer.value if isinstance(answer, GateAnswer) else "taken"
 
             lua_rate, lua = timed(attempts, threads, raw_take)
