@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,20 +16,13 @@ from neigou.kit.settings import Settings
 from neigou.links.click_stream import namespace
 from neigou.web.app import create_app
 from tests.events.builders import gate_of, one_employee_event, reserve
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.local_redis import REDIS_URL, local_redis
 
 
 @pytest.fixture
 def redis_app(settings: Settings, factory: sessionmaker[Session]) -> Iterator[FastAPI]:
     """The app with Redis configured (skipped without Redis unless services are required)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
-            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    client = local_redis()
     prefix = namespace(settings.database_url)
     for key in client.scan_iter(f"{prefix}:event*"):
         client.delete(key)

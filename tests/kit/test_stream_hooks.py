@@ -6,7 +6,6 @@ domain is taken down in one place. The scripts are registered once per client, n
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit import dead_letters
 from neigou.kit.streams import AckHook, Entry, StreamWriter, acknowledge_entries
+from tests.local_redis import local_redis
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 # Counts each removed entry under its field ``k`` and lists the ids removed.
 COUNTING = """
 local function on_removed(keys, id, args)
@@ -30,13 +29,7 @@ end
 
 @pytest.fixture
 def client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
-            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    client = local_redis()
     yield client
     client.close()
 

@@ -8,10 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
 from neigou.links.clicks import ClickRow, click_row, new_click_ref
 from neigou.links.useragent import classify
+from neigou.offers.models import CouponTemplate
+from neigou.offers.offer_rules import CouponKind, CouponVisibility
+from neigou.programs.scope import organization_for_write
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
@@ -125,3 +130,25 @@ def click_event(link_id: int, member_id: int, program_id: int) -> ClickRow:
         visitor_id=None,
         ua_class=classify(PHONE_UA),
     )
+
+
+def limited_coupon(factory: sessionmaker[Session], *, total: int, per_customer: int) -> CouponTemplate:
+    """A public ¥1-off coupon open since yesterday, with this stock and per-customer limit."""
+    now = utcnow()
+    with transaction(factory) as session:
+        row = CouponTemplate(
+            organization_id=organization_for_write(session),
+            name="限量券",
+            kind=CouponKind.AMOUNT_OFF,
+            value=100,
+            min_spend_fen=0,
+            visibility=CouponVisibility.PUBLIC,
+            total_quantity=total,
+            claimed_quantity=0,
+            per_customer_limit=per_customer,
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=1),
+            created_at=now,
+        )
+        session.add(row)
+    return row

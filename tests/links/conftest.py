@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Generator, Iterator
 
@@ -10,20 +9,13 @@ import pytest
 import redis
 
 from neigou.links.stock_gate import StockGate
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.local_redis import local_redis
 
 
 @pytest.fixture
 def redis_client() -> Iterator[redis.Redis]:
     """A client of the local Redis (the test is skipped without one, unless services are required)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
-            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/test and CI start it)")
+    client = local_redis()
     yield client
     client.close()
 
@@ -32,13 +24,7 @@ def behind_gate() -> Generator[StockGate, None, None]:
     """A stock gate that writes claims behind (``claim_stream``) in a namespace of its own, removed
     afterwards: the body of a fixture (the test is skipped without Redis, unless services are
     required)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
-            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    client = local_redis()
     namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
     stock = StockGate(client, namespace, write_behind=True)
     yield stock

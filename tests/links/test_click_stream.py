@@ -23,7 +23,7 @@ from neigou.links.click_stream import GROUP, RedisStreamSink, StreamConsumer
 from neigou.links.models import LinkClick
 from tests.conftest import TokenMaker
 from tests.links.builders import build, click_event, make_link
-from tests.links.conftest import REDIS_URL
+from tests.local_redis import REDIS_URL
 
 DEAD_LEASE_MS = 1500
 CLICKS = 300

@@ -23,7 +23,7 @@ from neigou.links.useragent import UaClass, classify
 from neigou.web.app import create_app
 from tests.conftest import TokenMaker, bearer
 from tests.links.builders import PHONE_UA, LinkWorld, build, click_event, make_link
-from tests.links.conftest import REDIS_URL
+from tests.local_redis import REDIS_URL
 
 
 @pytest.fixture

@@ -8,32 +8,27 @@ still checked, so these tests are not ``postgres_only``); the Redis gate alone i
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 
 import pytest
-import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
 from neigou.links import claims
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim
 from neigou.links.stock_gate import GateAnswer, StockGate
 from neigou.offers.models import CouponTemplate
-from neigou.offers.offer_rules import CouponKind, CouponVisibility
-from neigou.programs.scope import organization_for_write
 from tests.conftest import BACKEND, SECRET, TEST_ACTOR
+from tests.links.builders import limited_coupon
 from tests.links.conftest import behind_gate
+from tests.local_redis import local_redis
 from tests.parallel import race
 from tests.phone_forms import spread_forms
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 PARALLEL = BACKEND == "postgresql"
 THREADS = 12 if PARALLEL else 1
 
@@ -45,13 +40,7 @@ def behind() -> Iterator[StockGate]:
 
 @pytest.fixture
 def gate() -> Iterator[StockGate]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("NEIGOU_REQUIRE_SERVICES"):
-            pytest.fail("Redis must answer on 127.0.0.1:6379 (NEIGOU_REQUIRE_SERVICES is set)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/test and CI start it)")
+    client = local_redis()
     namespace = f"neigou-test:{uuid.uuid4().hex[:8]}"
     stock = StockGate(client, namespace)
     yield stock
@@ -59,27 +48,6 @@ def gate() -> Iterator[StockGate]:
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
     client.close()
-
-
-def _coupon(factory: sessionmaker[Session], *, total: int, per_customer: int) -> CouponTemplate:
-    now = utcnow()
-    with transaction(factory) as session:
-        row = CouponTemplate(
-            organization_id=organization_for_write(session),
-            name="限量券",
-            kind=CouponKind.AMOUNT_OFF,
-            value=100,
-            min_spend_fen=0,
-            visibility=CouponVisibility.PUBLIC,
-            total_quantity=total,
-            claimed_quantity=0,
-            per_customer_limit=per_customer,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=1),
-            created_at=now,
-        )
-        session.add(row)
-    return row
 
 
 def _race(factory: sessionmaker[Session], attempts: int, attempt: Callable[[int], str]) -> Counter[str]:
@@ -129,7 +97,7 @@ def _stored(factory: sessionmaker[Session], coupon_id: int) -> tuple[int, int, i
 
 
 def test_no_oversell_under_parallel_claims(factory: sessionmaker[Session]) -> None:
-    coupon = _coupon(factory, total=7, per_customer=2)
+    coupon = limited_coupon(factory, total=7, per_customer=2)
     outcomes = _race(factory, 300, _claimer(factory, coupon.id, lambda i: f"customer-{i % 40}"))
     assert outcomes["taken"] == 7
     assert outcomes["taken"] + outcomes["sold_out"] + outcomes["limit_reached"] == 300
@@ -137,14 +105,14 @@ def test_no_oversell_under_parallel_claims(factory: sessionmaker[Session]) -> No
 
 
 def test_no_double_claim_by_one_customer(factory: sessionmaker[Session]) -> None:
-    coupon = _coupon(factory, total=1000, per_customer=1)
+    coupon = limited_coupon(factory, total=1000, per_customer=1)
     outcomes = _race(factory, 120, _claimer(factory, coupon.id, lambda _i: "13812345678"))
     assert outcomes == Counter({"taken": 1, "limit_reached": 119})
     assert _stored(factory, coupon.id) == (1, 1, 1)
 
 
 def test_same_request_id_in_parallel_claims_once(factory: sessionmaker[Session]) -> None:
-    coupon = _coupon(factory, total=1000, per_customer=5)
+    coupon = limited_coupon(factory, total=1000, per_customer=5)
     ids: set[int] = set()
 
     def attempt(_i: int) -> str:
@@ -167,7 +135,7 @@ def test_same_request_id_in_parallel_claims_once(factory: sessionmaker[Session])
 
 
 def test_parallel_claims_through_the_redis_gate(factory: sessionmaker[Session], gate: StockGate) -> None:
-    coupon = _coupon(factory, total=9, per_customer=2)
+    coupon = limited_coupon(factory, total=9, per_customer=2)
     outcomes = _race(factory, 400, _claimer(factory, coupon.id, lambda i: f"customer-{i % 30}", gate))
     assert outcomes["taken"] == 9
     assert _stored(factory, coupon.id)[:2] == (9, 9)
@@ -177,7 +145,7 @@ def test_parallel_claims_through_the_redis_gate(factory: sessionmaker[Session], 
 def test_claims_serialised_on_any_backend(factory: sessionmaker[Session], gate: StockGate) -> None:
     """The same rules one attempt at a time (the SQLite run of the races above), with and without Redis."""
     for use_gate in (None, gate):
-        coupon = _coupon(factory, total=5, per_customer=2)
+        coupon = limited_coupon(factory, total=5, per_customer=2)
         attempt = _claimer(factory, coupon.id, lambda i: f"customer-{i % 3}", use_gate)
         outcomes = Counter(attempt(i) for i in range(40))
         # the limit is checked before the stock: customers 0 and 1 hold two each, customer 2 finds it sold out
@@ -188,7 +156,7 @@ def test_claims_serialised_on_any_backend(factory: sessionmaker[Session], gate: 
 
 def test_redis_gate_under_parallel_load(factory: sessionmaker[Session], gate: StockGate) -> None:
     """The Lua script alone, raced by 16 threads: stock and per-customer counts exact."""
-    coupon = _coupon(factory, total=25, per_customer=3)
+    coupon = limited_coupon(factory, total=25, per_customer=3)
 
     def attempt(i: int) -> str:
         return gate.take(coupon, f"customer-{i % 10}", seeds=lambda _: (0, 0)).value
@@ -212,7 +180,7 @@ def test_same_request_id_from_one_phone_in_its_other_forms_claims_once(
     the retries race and when the Redis gate counts them first (it gives back what a replay took);
     ``behind`` is the gate as production runs it (unkeyed claims written behind, ``claim_stream``)."""
     stock_gate: StockGate | None = request.getfixturevalue(gated) if gated else None
-    coupon = _coupon(factory, total=1000, per_customer=per_customer)
+    coupon = limited_coupon(factory, total=1000, per_customer=per_customer)
     forms = ["13812345678", *spread_forms("13812345678")]
     ids: set[int] = set()
 

@@ -32,8 +32,9 @@ from neigou.offers.models import CouponTemplate
 from tests.conftest import TokenMaker
 from tests.connections import OpenConnections
 from tests.links.builders import build, click_event, make_link
-from tests.links.conftest import REDIS_URL, behind_gate
+from tests.links.conftest import behind_gate
 from tests.links.test_claim_stream import _claim, _coupon
+from tests.local_redis import REDIS_URL
 
 PHONE = "13800000001"
 

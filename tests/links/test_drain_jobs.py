@@ -31,7 +31,7 @@ from neigou.programs.scope import organization_for_write
 from tests.busy_wait import short_busy_wait
 from tests.conftest import SECRET, TEST_ACTOR, TokenMaker, app_settings
 from tests.links.builders import build, click_event, make_link
-from tests.links.conftest import REDIS_URL
+from tests.local_redis import REDIS_URL
 
 
 @pytest.fixture

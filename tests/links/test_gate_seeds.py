@@ -7,14 +7,12 @@ claims still in the stream or its dead letters, never from the terms a process c
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.dead_letters import dead_key
 from neigou.kit.errors import Conflict
@@ -22,9 +20,8 @@ from neigou.links import claim_stream, claims, stock_gate
 from neigou.links.models import ClaimCounter, ClaimSource
 from neigou.links.stock_gate import StockGate
 from neigou.offers.models import CouponTemplate
-from neigou.offers.offer_rules import CouponKind, CouponVisibility
-from neigou.programs.scope import organization_for_write
 from tests.conftest import BACKEND, SECRET, TEST_ACTOR
+from tests.links.builders import limited_coupon
 from tests.links.conftest import behind_gate
 from tests.parallel import race
 
@@ -35,27 +32,6 @@ CUSTOMER = claims.Customer.from_ref(SECRET, PHONE)
 @pytest.fixture
 def gate() -> Iterator[StockGate]:
     yield from behind_gate()
-
-
-def _coupon(factory: sessionmaker[Session], *, total: int, per_customer: int) -> CouponTemplate:
-    now = utcnow()
-    with transaction(factory) as session:
-        row = CouponTemplate(
-            organization_id=organization_for_write(session),
-            name="限量券",
-            kind=CouponKind.AMOUNT_OFF,
-            value=100,
-            min_spend_fen=0,
-            visibility=CouponVisibility.PUBLIC,
-            total_quantity=total,
-            claimed_quantity=0,
-            per_customer_limit=per_customer,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=1),
-            created_at=now,
-        )
-        session.add(row)
-    return row
 
 
 def _claim(
@@ -102,7 +78,7 @@ def _stored_by(factory: sessionmaker[Session], coupon_id: int) -> int:
 def test_a_customer_with_stored_claims_and_no_counter_cannot_pass_the_limit(
     factory: sessionmaker[Session], gate: StockGate, lost: str
 ) -> None:
-    coupon = _coupon(factory, total=10, per_customer=2)
+    coupon = limited_coupon(factory, total=10, per_customer=2)
     keys = gate.keys(coupon, CUSTOMER.ref_hash)
     if lost == "stored_without_redis":  # the deployment ran without Redis meanwhile
         assert [_claim(factory, None, coupon.id) for _ in range(2)] == ["taken", "taken"]
@@ -133,7 +109,7 @@ def test_a_keyed_claim_refused_by_the_database_leaves_the_counter_seeded(
 ) -> None:
     """A keyed claim meeting a missing counter seeds it from the database too: the counters are shared
     with the claims written behind, which have no conditional UPDATE to refuse them."""
-    coupon = _coupon(factory, total=10, per_customer=1)
+    coupon = limited_coupon(factory, total=10, per_customer=1)
     assert _claim(factory, None, coupon.id) == "taken"  # stored while the deployment ran without Redis
     assert _claim(factory, gate, coupon.id, request_id="first-try") == "limit_reached"
     assert gate.counts(coupon, CUSTOMER.ref_hash) == (1, 1)
@@ -144,7 +120,7 @@ def test_a_lost_stock_counter_is_seeded_from_the_fresh_count_not_the_cached_term
     factory: sessionmaker[Session], gate: StockGate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(stock_gate, "TERMS_TTL_SECONDS", 600.0)  # the copy outlives the test
-    coupon = _coupon(factory, total=2, per_customer=1)
+    coupon = limited_coupon(factory, total=2, per_customer=1)
     assert _claim(factory, gate, coupon.id, "13800000001") == "taken"  # caches terms: claimed_quantity 0
     _drain(factory, gate)
     assert _claim(factory, None, coupon.id, "13800000002") == "taken"  # stored without the gate
@@ -164,7 +140,7 @@ def test_a_lost_stock_counter_counts_the_claims_still_in_the_stream_once(
     """Claims answered but not stored (in the stream, or set aside in its dead letters) count once,
     also one stored whose entry the writer has not deleted yet; the customer's own are counted too."""
     assert gate.stream is not None
-    coupon = _coupon(factory, total=5, per_customer=2)
+    coupon = limited_coupon(factory, total=5, per_customer=2)
     phones = ["13800000001", "13800000002", "13800000003", "13800000009"]
     assert [_claim(factory, gate, coupon.id, p) for p in phones] == ["taken"] * 4
     entries: Any = gate.client.xrange(gate.stream)
@@ -192,7 +168,7 @@ def test_a_lost_stock_counter_counts_the_claims_still_in_the_stream_once(
 def test_parallel_first_claims_seed_once(factory: sessionmaker[Session], gate: StockGate) -> None:
     """Claims racing on missing counters each read the seeds; the first seeding stands and the claims
     taken on it count (the script sets a seed only on a counter still missing)."""
-    coupon = _coupon(factory, total=50, per_customer=3)
+    coupon = limited_coupon(factory, total=50, per_customer=3)
     assert _claim(factory, None, coupon.id) == "taken"  # one claim stored without Redis
 
     def attempt(i: int) -> str:
