@@ -54,8 +54,8 @@ from neigou.groups.webhook import READ_DETAIL, UNSENDABLE, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.attempts import claim_attempt, give_up_attempts
 from neigou.kit.clock import not_before_now
-from neigou.kit.db import claim_attempt, give_up_attempts
 from neigou.kit.logging import redact_reply
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of

@@ -3,7 +3,7 @@
 A refused or unreachable robot is tried again on the next runs, three times in all; then the post is
 failed and the owner copies it by hand. A group robot without a URL any more turns the post into a task.
 Each attempt first claims itself on the post (a conditional ``attempts + 1`` on a still scheduled post
-that no run is sending, ``kit.db.claim_attempt``) and commits the claim before the robot is called, so a
+that no run is sending, ``kit.attempts.claim_attempt``) and commits the claim before the robot is called, so a
 redelivered job or two runs at once never post it twice, a sent post is never sent again, and no lock
 is held through a send (the job commits its own transactions, ``own_transactions``: on SQLite the claim
 holds the database's write lock, which every writer of the app waits for). While a post is being sent
@@ -26,8 +26,8 @@ from neigou.feed import repository as repo
 from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import send_markdown
 from neigou.kit import jobs
+from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
-from neigou.kit.db import claim_attempt_within, finish_attempt
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 

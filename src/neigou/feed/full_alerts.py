@@ -36,8 +36,8 @@ from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import SEND_BOUND, Outcome, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
+from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
-from neigou.kit.db import claim_attempt_within, finish_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of

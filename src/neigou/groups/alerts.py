@@ -35,10 +35,10 @@ from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, Group
 from neigou.groups.settings import alert_robot, settings_of
 from neigou.kit import jobs
 from neigou.kit.actor import SYSTEM, Actor
+from neigou.kit.attempts import claim_attempt, finish_attempt
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
-from neigou.kit.db import claim_attempt, finish_attempt
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from neigou.kit.settings import settings_of as app_settings_of

@@ -29,8 +29,8 @@ from neigou.groups.webhook import MAX_DETAIL, READ_DETAIL, SEND_BOUND, UNSENDABL
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
+from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
-from neigou.kit.db import claim_attempt_within, finish_attempt
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
 from neigou.kit.logging import redact_reply

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     JSON,
     BigInteger,
-    ColumnElement,
     Connection,
     DateTime,
     Engine,
@@ -22,15 +21,12 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
-    inspect,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from neigou.kit.bulk import insert_ignoring_duplicates
@@ -322,91 +318,3 @@ def contains(text: str) -> str:
     backslash (use with ``escape="\\"``)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def claim_attempt(
-    session: Session, row: Base, attempts: InstrumentedAttribute[int], *still: ColumnElement[bool]
-) -> bool:
-    """Take the next attempt of ``row`` before doing it (sending a message): one conditional UPDATE
-    bumps its ``attempts`` by one only if the row still has the count read and ``still`` holds (it is
-    still pending). True when this caller won the attempt (the row then shows the new count); False
-    when a parallel run or an earlier one took it or finished the row, and the row is expired so its
-    next read shows what they did. The claim is part of the caller's transaction: on PostgreSQL a
-    second claimer waits for the first one's commit and then finds the row changed."""
-    seen = getattr(row, attempts.key)
-    if not _while_attempts_are(session, row, attempts, still, {attempts.key: seen + 1}, seen=seen):
-        session.expire(row)
-        return False
-    set_committed_value(row, attempts.key, seen + 1)
-    return True
-
-
-def give_up_attempts(
-    session: Session,
-    row: Base,
-    attempts: InstrumentedAttribute[int],
-    *still: ColumnElement[bool],
-    **values: object,
-) -> bool:
-    """Write ``values`` (a failed status) on ``row`` whose last attempt will never report (its run was
-    killed during the send, its lease is over): the same conditional UPDATE as :func:`claim_attempt`, so
-    a run that claimed or finished the row meanwhile keeps it. True when it was written."""
-    return _while_attempts_are(session, row, attempts, still, values, seen=getattr(row, attempts.key))
-
-
-def claim_attempt_within(
-    session: Session,
-    row: Base,
-    attempts: InstrumentedAttribute[int],
-    limit: int,
-    *still: ColumnElement[bool],
-    **failed: object,
-) -> bool:
-    """:func:`claim_attempt`, unless ``row`` already took its ``limit`` attempts: its last attempt's run
-    was killed during the send (its lease is over), so none is left and ``failed`` is written instead
-    (:func:`give_up_attempts`); False then, as for an attempt this caller did not win."""
-    if getattr(row, attempts.key) >= limit:
-        give_up_attempts(session, row, attempts, *still, **failed)
-        return False
-    return claim_attempt(session, row, attempts, *still)
-
-
-def finish_attempt(
-    session: Session,
-    row: Base,
-    attempts: InstrumentedAttribute[int],
-    claimed: int,
-    *still: ColumnElement[bool],
-    **values: object,
-) -> bool:
-    """Write what attempt number ``claimed`` of ``row`` came to (``values``), only while the row is still
-    at that attempt and ``still`` holds (pending): a send that outlived its lease, whose row a later run
-    claimed and sent meanwhile, never overwrites what that attempt came to. True when it was written;
-    the row in the session is left as it was (refresh it to see what the database holds)."""
-    return _while_attempts_are(session, row, attempts, still, values, seen=claimed)
-
-
-def _while_attempts_are(
-    session: Session,
-    row: Base,
-    attempts: InstrumentedAttribute[int],
-    still: tuple[ColumnElement[bool], ...],
-    values: dict[str, object],
-    *,
-    seen: int,
-) -> bool:
-    """One UPDATE of ``row`` by its primary key, only while its ``attempts`` is ``seen`` and ``still``
-    holds; whether it changed the row."""
-    mapper = inspect(type(row))
-    ids = mapper.primary_key_from_instance(row)
-    changed = session.execute(
-        update(type(row))
-        .where(
-            *(c == v for c, v in zip(mapper.primary_key, ids, strict=True)),
-            attempts == seen,
-            *still,
-        )
-        .values(values)
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(changed, "rowcount", 0) == 1
