@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,16 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
 from neigou.kit.bulk import STAGE_FROM
-from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
 from neigou.links import claim_stream, claims
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim
 from neigou.links.stock_gate import StockGate
 from neigou.offers.models import CouponTemplate
-from neigou.offers.offer_rules import CouponKind, CouponVisibility
-from neigou.programs.scope import organization_for_write
 from tests.conftest import SECRET, TEST_ACTOR
+from tests.links.builders import limited_coupon
 from tests.links.conftest import behind_gate
 from tests.statements import statements
 
@@ -34,25 +31,7 @@ def gate() -> Iterator[StockGate]:
 
 
 def _coupon(factory: sessionmaker[Session], total: int) -> int:
-    now = utcnow()
-    with transaction(factory) as session:
-        row = CouponTemplate(
-            name="限量券",
-            kind=CouponKind.AMOUNT_OFF,
-            value=100,
-            min_spend_fen=0,
-            visibility=CouponVisibility.PUBLIC,
-            total_quantity=total,
-            claimed_quantity=0,
-            per_customer_limit=1,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=1),
-            created_at=now,
-            organization_id=organization_for_write(session),
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+    return limited_coupon(factory, total=total, per_customer=1).id
 
 
 def _claim(factory: sessionmaker[Session], gate: StockGate, coupon_id: int, who: str) -> str:
