@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import gate as gate_module
 from neigou.events import seeds, service
-from neigou.events.gate import ReservationGate, Seed
+from neigou.events.gate import ReservationGate
+from neigou.events.gate_values import Seed
 from neigou.kit.clock import utcnow
 from tests.conftest import TEST_ACTOR
 from tests.events.builders import add_employees, gate_of, invite, one_employee_event, reserve

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import gate as gate_module
 from neigou.events import seeds
-from neigou.events.gate import ReservationGate, Seed
+from neigou.events.gate import ReservationGate
+from neigou.events.gate_values import Seed
 from neigou.events.holds import settle_holds
 from neigou.kit.clock import utcnow
 from tests.events.builders import SKU, reserved

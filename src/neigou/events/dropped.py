@@ -18,7 +18,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from neigou.events import after_commit
-from neigou.events.gate import Prior, ReservationGate
+from neigou.events.gate import ReservationGate
+from neigou.events.gate_values import Prior
 from neigou.events.models import Event, Reservation
 from neigou.events.retries import stored_prior
 

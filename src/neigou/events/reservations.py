@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import seeds
-from neigou.events.gate import Prior, ReservationGate
+from neigou.events.gate import ReservationGate
+from neigou.events.gate_values import Prior
 from neigou.events.models import (
     CustomerCount,
     Event,

@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neigou.events.gate import Prior, ReservationGate
+from neigou.events.gate import ReservationGate
+from neigou.events.gate_values import Prior
 from neigou.events.models import Reservation
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neigou.events.gate import Prior, Seed
+from neigou.events.gate_values import Prior, Seed
 from neigou.events.models import CustomerCount, EventEmployee, EventItem, Invitation, Reservation
 
 

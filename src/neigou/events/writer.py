@@ -22,7 +22,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.dropped import give_back_refused
-from neigou.events.gate import ReservationGate, reservation_id
+from neigou.events.gate import ReservationGate
+from neigou.events.gate_values import reservation_id
 from neigou.events.models import (
     CustomerCount,
     EventEmployee,
