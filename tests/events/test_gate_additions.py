@@ -1,9 +1,9 @@
 """New employees and invitation codes reach the gate's seeded state, also when Redis fails after the
 commit or the state is being seeded when they commit.
 
-Each addition is noted in Redis before it commits; after the commit the gate adds it only to the state
-the note was taken in, else marks the state stale (a seeding under way fails and reads the database
-again). A note the call after the commit never cleared is swept by the next settlement, which marks
+Each addition is noted in Redis before it commits; after the commit the gate adds it to the seeded
+state while its note stands (whatever generation it was noted in: an addition only adds), or keeps it
+for the next seeding to merge while the state is unseeded. A note the call after the commit never cleared is swept by the next settlement, which marks
 the state stale: the next reservation seeds it again from the database, which holds the additions."""
 
 from __future__ import annotations
@@ -186,4 +186,53 @@ def test_an_addition_to_an_unseeded_state_reaches_the_next_seeding(
     assert add_employees(api, operator, event_id, E2) == 1
     assert gate.client.get(f"{base}:gen") == generation  # no seeding under way fails for it
     assert reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
+    assert gate.client.hlen(gate.notes) == 0
+
+
+@pytest.mark.parametrize("read", ["after_the_commit", "before_the_commit"])
+def test_a_chunk_that_reaches_the_gate_after_a_seeding_leaves_that_state_seeded(
+    redis_app: FastAPI, operator: dict[str, str], monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """A chunk of a paste is noted while the state is unseeded, a seeding completes, and the chunk's call
+    after its commit comes after that: it used to mark the new state stale (noted in another
+    generation), whether the seeding had read the chunk or not, so a paste in chunks kept undoing the
+    seedings until it stopped. The chunk is added instead: the state holds it either way."""
+    api = TestClient(redis_app)
+    event_id = one_employee_event(api, operator)
+    assert reserve(api, operator, event_id, "c1").status_code == 201
+    runtime, gate, base = gate_of(redis_app, event_id)
+    runtime.flush()
+    gate.forget(base)
+    late: list[tuple[str, list[str]]] = []
+    add = ReservationGate.add_employees
+
+    def delayed(self: ReservationGate, note: str, employee_nos: Any) -> bool:
+        late.append((note, list(employee_nos)))
+        return True
+
+    def paste() -> None:
+        assert add_employees(api, operator, event_id, [{"employee_no": "P1", "name": "员工"}]) == 1
+
+    seed_state = seeds.seed_state
+
+    def pasted_after_the_read(session: Any, event: int) -> Seed:
+        seed = seed_state(session, event)
+        paste()
+        return seed
+
+    monkeypatch.setattr(ReservationGate, "add_employees", delayed)
+    if read == "after_the_commit":
+        paste()
+    else:
+        monkeypatch.setattr(seeds, "seed_state", pasted_after_the_read)
+    assert reserve(api, operator, event_id, "c2").status_code == 201  # seeds the state
+    monkeypatch.undo()
+    assert gate.seeded(base)
+    assert gate.client.sismember(f"{base}:emp", "P1") == (read == "after_the_commit")
+    generation = gate.client.get(f"{base}:gen")
+    ((note, numbers),) = late
+    assert add(gate, note, numbers)
+    assert gate.seeded(base)
+    assert gate.client.get(f"{base}:gen") == generation
+    assert reserve(api, operator, event_id, "c3", employee_no="P1").status_code == 201
     assert gate.client.hlen(gate.notes) == 0

@@ -12,10 +12,11 @@ An event's state is seeded from the database the first time it is seen (``seed``
 whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
 a day after the event ends, or until it is marked stale. A write the gate must follow once the
 database commits it (a settlement's give-back, new employees or invitation codes) is noted first
-(``note``, ``try_note_return``: timed by Redis's clock); the call after the commit (``give_back``,
-``add_employees``, ``add_invitations``) applies it only to the state the note was taken in, else marks
-the state stale (to an unseeded state, additions wait for the next seeding and a give-back, which
-never overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``).
+(``note``, ``try_note_return``: timed by Redis's clock); after the commit a give-back (``give_back``)
+applies only to the state its note was taken in, else marks the state stale, and additions
+(``add_employees``, ``add_invitations``), which only add, go to any seeded state while their note
+stands (to an unseeded state, additions wait for the next seeding and a give-back, which never
+overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``).
 A stale state has no seeded marker: the next reservation seeds it again once the stream holds none of
 the event's reservations (counted per event, ``inflight``). Keys carry the event's creation instant,
 so a restored or re-numbered database never meets old counters. The values it holds and answers (``Seed``,
@@ -228,8 +229,8 @@ class ReservationGate:
 
     def add_employees(self, note: str, employee_nos: Iterable[str]) -> bool:
         """Put new whitelist entries into the event once the database committed them (``note`` taken
-        before), or into its pending set while it is unseeded; False when the state was marked stale
-        instead (``ADD_SCRIPT``)."""
+        before; into any seeded state, seeded since the note or not), or into its pending set while it
+        is unseeded; False when the note was swept, and the state marked stale again (``ADD_SCRIPT``)."""
         return self._add_noted(note, "e", "emp", list(employee_nos))
 
     def add_invitations(self, note: str, codes: Iterable[str]) -> bool:

@@ -90,7 +90,7 @@ local function stale(marker, gen)
   if redis.call('TTL', gen) < 0 then redis.call('EXPIRE', gen, 172800) end
 end
 """
-# The note check after a commit (RETURN_SCRIPT, ADD_SCRIPT): the note is taken off; true when it was
+# The note check after a settlement's commit (RETURN_SCRIPT): the note is taken off; true when it was
 # there, in the current generation, on a seeded state; else the state is marked stale and false.
 NOTED = (
     STALE
@@ -186,13 +186,15 @@ return 1
 # ("e" employees, "i" codes), then the employee numbers or codes.
 # An unseeded event: they are kept in the pending set, which the next seeding merges into the state it
 # writes (``MERGE_SCRIPT``, in the seeding's MULTI): a seeding under way, which may have read the
-# database before this commit, still holds them, and none fails for them (a console paste in chunks
-# would otherwise fail every seeding until it stops). Returns 2.
-# A seeded event: added only when the note is there, in the generation it was noted in; else the state
-# was seeded again meanwhile, maybe from a database read before the commit, and is marked stale.
-# Returns 1 added, 0 marked stale.
+# database before this commit, still holds them, and none fails for them. Returns 2.
+# A seeded event with the note there: added, whatever generation the note was taken in. An addition only
+# adds (a set member, a code kept unbound unless the state bound it) and is committed now, so adding it
+# to a state seeded since the note is right both when that seeding read the database before the
+# commit (it lacked them) and after (it holds them already): a console paste in chunks marks no state
+# stale, and no seeding that completes during a chunk is undone by it. Returns 1.
+# The note gone (swept: the state was marked stale then): marked stale again, returns 0.
 ADD_SCRIPT = (
-    NOTED
+    STALE
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HDEL', KEYS[3], ARGV[1])
@@ -200,7 +202,10 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('EXPIRE', KEYS[5], 172800)
   return 2
 end
-if not noted_here(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) then return 0 end
+if redis.call('HDEL', KEYS[3], ARGV[1]) == 0 then
+  stale(KEYS[1], KEYS[2])
+  return 0
+end
 for i = 3, #ARGV do
   if ARGV[2] == 'e' then redis.call('SADD', KEYS[4], ARGV[i]) else redis.call('HSETNX', KEYS[4], ARGV[i], '') end
 end
