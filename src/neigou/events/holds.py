@@ -154,6 +154,21 @@ def _committing(session: Session) -> None:
         session.info[_COMMITTING] = True
 
 
+# The commit flushes first (after ``before_commit``): a flush that fails sent no COMMIT, and the
+# database rolls the transaction back, so the flag says "the commit may have happened" only once the
+# commit's last flush went through.
+@event.listens_for(Session, "before_flush")
+def _flushing(session: Session, _context: Any, _instances: Any) -> None:
+    if _COMMITTING in session.info:
+        session.info[_COMMITTING] = False
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _flushed(session: Session, _context: Any) -> None:
+    if _COMMITTING in session.info:
+        session.info[_COMMITTING] = True
+
+
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     if commit_hooks.released(session, _NOTES) is not None:  # the give-back clears them
@@ -163,8 +178,9 @@ def _committed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     """The notes of a rolled-back transaction are taken back (nothing expired: no give-back comes), so
-    they neither hold the event's seeding back nor make the sweep mark a right state stale. After a
-    commit that failed, the database may have committed all the same: its notes stay for the sweep."""
+    they neither hold the event's seeding back nor make the sweep mark a right state stale; so are
+    those of a commit whose flush failed (no COMMIT was sent). After a commit that failed once sent,
+    the database may have committed all the same: its notes stay for the sweep."""
     failed_commit = session.get_nested_transaction() is None and session.info.pop(_COMMITTING, False)
     for gate, note in commit_hooks.rolled_back(session, _NOTES):
         if failed_commit:
