@@ -16,7 +16,8 @@ database commits it (a settlement's give-back, new employees or invitation codes
 applies only to the state its note was taken in, else marks the state stale, and additions
 (``add_employees``, ``add_invitations``), which only add, go to any seeded state while their note
 stands (to an unseeded state, additions wait for the next seeding and a give-back, which never
-overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``).
+overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). An
+event a settlement left out is claimed by the next one (``claim_returns``): its seedings wait for it.
 A stale state has no seeded marker: the next reservation seeds it again once the stream holds none of
 the event's reservations (counted per event, ``inflight``). Keys carry the event's creation instant,
 so a restored or re-numbered database never meets old counters. The values it holds and answers (``Seed``,
@@ -35,6 +36,7 @@ import redis
 
 from neigou.events.gate_scripts import (
     ADD_SCRIPT,
+    CLAIM_SCRIPT,
     DROPPED_SCRIPT,
     LOCK_SCRIPT,
     MERGE_SCRIPT,
@@ -58,6 +60,12 @@ NOTE_CLOCK_SLACK_SECONDS = 2
 # A note older than this is left behind (``sweep_notes``): a write commits and reaches the gate within
 # moments of noting it.
 STALE_NOTE_SECONDS = 60
+# An event a settlement left out (a seeding held its lock) is marked so for this long: the next
+# settlement claims it first (``claim_returns``), well within it.
+DEFERRED_SECONDS = 600
+# A settlement's claim on a deferred event outlives the longest seeding it waits for (the lock's life)
+# by a little; it is dropped when the give-back is noted, and a settlement that died leaves it to run out.
+RETURN_CLAIM_SECONDS = SEED_LOCK_SECONDS + 5
 
 
 def _any(mapping: Mapping[str, Any]) -> Mapping[Any, Any]:
@@ -85,6 +93,7 @@ class ReservationGate:
         self._dropped = client.register_script(DROPPED_SCRIPT)
         self._add = client.register_script(ADD_SCRIPT)
         self._note_return = client.register_script(RETURN_NOTE_SCRIPT)
+        self._claim = client.register_script(CLAIM_SCRIPT)
         self._lock = client.register_script(LOCK_SCRIPT)
         self._unlock = client.register_script(UNLOCK_SCRIPT)
         # Notes of committed writes not yet in the gate (``note``): settlements' give-backs and new
@@ -158,19 +167,19 @@ class ReservationGate:
 
     def seed(self, base: str, read: Callable[[], Seed], *, event_id: int, expire_at: datetime) -> bool:
         """Load the event's state as ``read`` finds it in the database; False when it cannot be now
-        (another seeding or a settlement's give-back under way, the event's reservations still in the
+        (another seeding or a settlement's give-back under way or claimed, the event's reservations still in the
         stream, the lock run out, the state marked stale meanwhile): try again shortly.
 
         The database is read once the stream holds none of the event's reservations (``in_flight``:
         none joins it while the event is unseeded). The lock is taken only while no give-back is
-        pending, and no settlement notes one while it is held (``LOCK_SCRIPT``): a give-back to the
+        pending or claimed, and no settlement notes one while it is held (``LOCK_SCRIPT``): a give-back to the
         unseeded state has nothing to do. The lock's token is watched and read before the ``MULTI``: a
         read that outlasts ``SEED_LOCK_SECONDS`` writes nothing. A sweep or a give-back that marks the
         state stale meanwhile moves the watched generation; employees or invitations added meanwhile
         wait in the pending sets, merged in the ``MULTI`` (``ADD_SCRIPT``, ``MERGE_SCRIPT``)."""
         lock, token = f"{base}:seeding", uuid.uuid4().hex
         stock, cust, emp, inv, _, marker, req, _ = self._keys(base)
-        keys = [lock, marker, f"{base}:returns", self.notes]
+        keys = [lock, marker, f"{base}:returns", self.notes, f"{base}:settle-claim"]
         args: list[str | int] = [token, SEED_LOCK_SECONDS, PENDING_RETURN_SECONDS, NOTE_CLOCK_SLACK_SECONDS]
         taken = int(self._lock(keys=keys, args=args))
         if taken != 1:
@@ -252,11 +261,37 @@ class ReservationGate:
 
     def try_note_return(self, base: str) -> str | None:
         """``note`` for a settlement's give-back, pending until it, taken only while no seeding of the
-        event is under way (``RETURN_NOTE_SCRIPT``): None while one is (``holds`` waits, then settles
-        the event at its next turn)."""
+        event is under way (``RETURN_NOTE_SCRIPT``): None while one is, and the event is marked
+        deferred (``holds`` settles it at its next turn, which claims it first: ``claim_returns``)."""
         note = f"{base}#{uuid.uuid4().hex}"
-        keys = [f"{base}:gen", self.notes, f"{base}:seeding", f"{base}:returns"]
-        return note if self._note_return(keys=keys, args=[note]) else None
+        keys = [
+            f"{base}:gen",
+            self.notes,
+            f"{base}:seeding",
+            f"{base}:returns",
+            f"{base}:settle-claim",
+            f"{base}:settle-deferred",
+        ]
+        return note if self._note_return(keys=keys, args=[note, DEFERRED_SECONDS]) else None
+
+    def claim_returns(self, bases: Iterable[str]) -> set[str]:
+        """Claim, for a settlement, each of these events that an earlier one left out (``CLAIM_SCRIPT``):
+        no seeding takes its lock until the give-back is noted, so the seeding under way is the last
+        one the settlement waits for. Returns the events claimed."""
+        claimed = set()
+        for base in bases:
+            keys = [f"{base}:settle-deferred", f"{base}:settle-claim"]
+            if self._claim(keys=keys, args=[RETURN_CLAIM_SECONDS]):
+                claimed.add(base)
+        return claimed
+
+    def seedings_under_way(self, bases: Iterable[str]) -> set[str]:
+        """Which of these events a seeding holds the lock of (one round trip)."""
+        ordered = list(bases)
+        pipe = self.client.pipeline(transaction=False)
+        for base in ordered:
+            pipe.exists(f"{base}:seeding")
+        return {base for base, held in zip(ordered, pipe.execute(), strict=True) if held}
 
     def drop_return_note(self, note: str) -> None:
         """Take back a give-back's note (``try_note_return``) whose settlement rolled back."""

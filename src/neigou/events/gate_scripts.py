@@ -117,24 +117,40 @@ redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' 
 return 1
 """
 # Before a settlement that gives units back updates its rows (``gate.try_note_return``): KEYS
-# generation, notes hash, seeding lock, the event's pending give-backs; ARGV field. Noted as
-# ``NOTE_SCRIPT`` does, and kept in the pending set until its give-back, only while no seeding holds the
-# event's lock: 1 noted, 0 a seeding is under way (the settlement waits a little for it, else settles
-# the event at its next turn). So a seeding never overlaps a give-back's note and its give-back
-# (``LOCK_SCRIPT``).
+# generation, notes hash, seeding lock, the event's pending give-backs, the settlement's claim on the
+# event, the event's deferral mark; ARGV field, the deferral mark's seconds. Noted as ``NOTE_SCRIPT``
+# does, and kept in the pending set until its give-back, only while no seeding holds the event's lock:
+# 1 noted (the claim and the deferral mark go), 0 a seeding is under way: the event is left for the
+# settlement's next turn and marked deferred, so that turn claims it first (``CLAIM_SCRIPT``); a claim
+# of this one goes (an older process's seeding, which ignores claims, outlasted the wait). So a
+# seeding never overlaps a give-back's note and its give-back (``LOCK_SCRIPT``).
 RETURN_NOTE_SCRIPT = """
-if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('SET', KEYS[6], '1', 'EX', tonumber(ARGV[2]))
+  redis.call('DEL', KEYS[5])
+  return 0
+end
 local now = redis.call('TIME')[1]
 redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. now)
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('EXPIRE', KEYS[4], 172800)
+redis.call('DEL', KEYS[5], KEYS[6])
+return 1
+"""
+# A settlement's claim on an event it left out before (``gate.claim_returns``): KEYS the event's
+# deferral mark, the claim; ARGV the claim's seconds. While the claim stands no seeding takes the
+# event's lock (``LOCK_SCRIPT`` answers "a give-back is coming"): the seeding under way ends, the
+# settlement notes its give-back (which drops the claim). 1 claimed, 0 the event was not deferred.
+CLAIM_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[1]))
 return 1
 """
 # A seeding's lock, with its token: KEYS seeding lock, seeded marker, the event's pending give-backs,
-# notes hash; ARGV token, the lock's seconds, the age in seconds past which a pending give-back is left
+# notes hash, a settlement's claim (``CLAIM_SCRIPT``); ARGV token, the lock's seconds, the age in seconds past which a pending give-back is left
 # behind, the seconds a note may be dated ahead of Redis's clock. Returns 2 seeded already, 0 another
 # seeding holds the lock, -1 a settlement's give-back is pending (noted, its commit and give-back under
-# way: wait for it), 1 taken. A give-back pending longer (its process died, or its commit is very slow)
+# way, or claimed: wait for it), 1 taken. A give-back pending longer (its process died, or its commit is very slow)
 # is left behind: taken out of the pending set only, its note kept, so that its give-back (the note's
 # generation is no longer the state's) or, if none comes, the sweep marks the state stale: this seeding
 # may read the database before the settlement commits. A note dated ahead of the clock by more than the
@@ -142,6 +158,7 @@ return 1
 LOCK_SCRIPT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
 local now = tonumber(redis.call('TIME')[1])
 for _, field in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local noted = redis.call('HGET', KEYS[4], field)

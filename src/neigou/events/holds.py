@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, event, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import after_commit
-from neigou.events.gate import ReservationGate
+from neigou.events.gate import SEED_LOCK_SECONDS, ReservationGate
 from neigou.events.models import CustomerCount, Event, EventItem, Reservation, ReservationStatus
 from neigou.events.writer import ReservationWriter
 from neigou.kit import commit_hooks
@@ -31,6 +31,9 @@ log = structlog.get_logger(__name__)
 # How long a settlement waits, in all, to note the give-backs of events being seeded; an event still
 # being seeded then settles at the settlement's next turn.
 RETURN_NOTE_WAIT_SECONDS = 2.0
+# How long it waits for the seeding under way of an event it claimed (left out before): as long as a
+# seeding's lock lives, so the claimed event settles at this turn.
+CLAIMED_WAIT_SECONDS = float(SEED_LOCK_SECONDS + 1)
 # ``kit.commit_hooks`` key: the (gate, note) of each give-back noted, taken back if its transaction
 # rolls back; and the session's flag of an outermost commit begun while it holds some.
 _NOTES = "neigou_event_return_notes"
@@ -115,11 +118,16 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
 def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> dict[int, str]:
     """Note the give-back of every event with holds past ``at`` (``gate.try_note_return``), before any
     row is updated or locked, and only while the event is not being seeded (a give-back never overlaps
-    a seeding); an event being seeded all of ``RETURN_NOTE_WAIT_SECONDS`` is left out and settles at
-    the next turn, the others settle now. Each note is registered with the transaction (``_NOTES``):
-    a note never followed by its give-back (Redis failed it, the process died) is found by the next
-    settlement (``gate.sweep_notes``), which marks the event's state stale so that it is seeded again
-    from the database; one of a transaction that rolls back is taken back."""
+    a seeding). The settlement first waits, noting nothing, until no seeding of those events is under
+    way: a noted give-back holds its event's seeding back until the commit, so every note is taken
+    right before the updates, never while the settlement waits for another event. An event left out
+    before (deferred) is claimed first (``gate.claim_returns``: no new seeding takes its lock) and
+    waited for as long as a seeding's lock lives, so it settles at this turn; the others are waited for
+    ``RETURN_NOTE_WAIT_SECONDS`` in all, and one still being seeded then is left out and settles at
+    the next turn. Each note is registered with the transaction (``_NOTES``): a note never followed by
+    its give-back (Redis failed it, the process died) is found by the next settlement
+    (``gate.sweep_notes``), which marks the event's state stale so that it is seeded again from the
+    database; one of a transaction that rolls back is taken back."""
     waiting = {
         event_id: gate.base(event_id, created)
         for event_id, created in session.execute(
@@ -132,19 +140,22 @@ def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> di
             )
         )
     }
-    notes: dict[int, str] = {}
-    deadline = time.monotonic() + RETURN_NOTE_WAIT_SECONDS
-    while True:
-        for event_id, base in list(waiting.items()):
-            if (note := gate.try_note_return(base)) is not None:
-                commit_hooks.add(session, _NOTES, (gate, note))
-                notes[event_id] = note
-                del waiting[event_id]
-        if not waiting or time.monotonic() >= deadline:
+    claimed = gate.claim_returns(waiting.values())
+    started = time.monotonic()
+    while busy := gate.seedings_under_way(waiting.values()):
+        waited = time.monotonic() - started
+        if all(
+            waited >= (CLAIMED_WAIT_SECONDS if base in claimed else RETURN_NOTE_WAIT_SECONDS) for base in busy
+        ):
             break
         time.sleep(0.05)
-    for event_id in waiting:
-        log.info("events.settle_deferred", event_id=event_id)
+    notes: dict[int, str] = {}
+    for event_id, base in waiting.items():
+        if (note := gate.try_note_return(base)) is not None:
+            commit_hooks.add(session, _NOTES, (gate, note))
+            notes[event_id] = note
+        else:
+            log.info("events.settle_deferred", event_id=event_id)
     return notes
 
 
