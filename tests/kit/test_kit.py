@@ -18,7 +18,6 @@ from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone, not_before
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import (
-    _INVISIBLE,
     canonical,
     customer_ref_hash,
     customer_ref_mask,
@@ -27,6 +26,7 @@ from neigou.kit.ids import (
     mask,
     new_token,
 )
+from neigou.kit.invisible import INVISIBLE
 from neigou.kit.money import format_bp, format_fold, format_rate_bp, format_yuan
 from neigou.kit.settings import Settings
 
@@ -221,9 +221,9 @@ def _canonical_by_definition(value: str) -> str:
     """NFKC, then white space and invisible marks trimmed at either end, one character at a time."""
     text = unicodedata.normalize("NFKC", value)
     start, end = 0, len(text)
-    while start < end and (text[start].isspace() or text[start] in _INVISIBLE):
+    while start < end and (text[start].isspace() or text[start] in INVISIBLE):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in _INVISIBLE):
+    while end > start and (text[end - 1].isspace() or text[end - 1] in INVISIBLE):
         end -= 1
     return text[start:end]
 

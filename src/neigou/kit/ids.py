@@ -8,6 +8,7 @@ import secrets
 import unicodedata
 from functools import lru_cache
 
+from neigou.kit.invisible import INVISIBLE
 from neigou.kit.phones import customer_ref
 
 
@@ -23,8 +24,8 @@ def digest(value: str) -> str:
 
 def canonical(value: str) -> str:
     """One form per identifier: NFKC (full-width and other compatibility forms folded), trimmed of
-    white space and invisible format characters at either end (a byte-order mark a spreadsheet left,
-    a zero-width space or direction mark a copy from a chat carried).
+    white space and invisible format characters at either end (``kit.invisible``: a byte-order mark a
+    spreadsheet left, a zero-width space, direction mark or soft hyphen a copy from a chat carried).
 
     Without it ``１３８…`` (full-width digits) and ``138…`` are two customers to every per-customer limit.
     """
@@ -41,18 +42,9 @@ def canonical(value: str) -> str:
     return text[start:end]
 
 
-# The invisible marks copies carry: a byte-order mark, zero-width spaces and joiners, direction marks,
-# embeddings and isolates, the word joiner. Not every format character: an emoji's tag characters
-# (U+E0020…) tell one flag from another and are part of what they follow.
-_INVISIBLE = frozenset(
-    "\ufeff"
-    + "".join(chr(c) for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x206A)))
-)
-
-
 def _edge(c: str) -> bool:
-    """White space or an invisible mark: noise around an identifier, never part of it."""
-    return c.isspace() or c in _INVISIBLE
+    """White space or an invisible mark (``kit.invisible``): noise around an identifier, never part of it."""
+    return c.isspace() or c in INVISIBLE
 
 
 def keyed_hash(secret_key: str, value: str) -> str:

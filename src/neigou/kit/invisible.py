@@ -1,0 +1,34 @@
+"""The invisible marks copied text carries, in one set: what an identifier (a customer reference, an
+employee number) drops as noise.
+
+Every format character (Unicode category Cf) that shows nothing where it stands: the byte-order mark a
+spreadsheet left, zero-width spaces and joiners, direction marks, embeddings and isolates a copy from a
+chat carried, the word joiner and the invisible operators, the soft hyphen (shown only where a line
+breaks), the Mongolian vowel separator, the Arabic letter mark, interlinear annotation marks and the
+like. Not the prepended concatenation marks (Arabic number sign and its kin, U+0600–U+0605, U+06DD,
+U+070F, U+0890–U+0891, U+08E2, U+110BD, U+110CD), which show as a sign spanning the digits after them,
+nor the tag characters (U+E0001, U+E0020–U+E007F), which tell one emoji flag from another and are part
+of what they follow. Read from the interpreter's Unicode data once, at import (planes 0 and 1 hold
+every other format character). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_SHOWN = frozenset(
+    chr(c) for c in (*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD)
+)
+
+INVISIBLE: frozenset[str] = frozenset(
+    c for c in map(chr, range(0x20000)) if unicodedata.category(c) == "Cf" and c not in _SHOWN
+)
+"""Every invisible format character (see above)."""
+
+DROP_INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, INVISIBLE))
+"""A ``str.translate`` table that drops them wherever they stand."""
+
+
+def is_invisible(c: str) -> bool:
+    """Whether ``c`` is an invisible mark (``INVISIBLE``)."""
+    return c in INVISIBLE
