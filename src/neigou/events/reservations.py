@@ -33,9 +33,9 @@ from neigou.events.models import (
     Reservation,
     ReservationStatus,
 )
+from neigou.events.numbers import one_form
 from neigou.events.refusals import Recounting, refused
 from neigou.events.retries import find_prior, same_ask, stored_prior
-from neigou.kit import employee_numbers
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
@@ -79,9 +79,9 @@ class Shopper:
     employee_no: str | None = None
     invitation_code: str | None = None
 
-    def __post_init__(self) -> None:  # the number as stored and as the gate keys it (kit.employee_numbers)
+    def __post_init__(self) -> None:  # the number as stored and as the gate keys it; 422 if refused
         if self.employee_no is not None:
-            object.__setattr__(self, "employee_no", employee_numbers.employee_no(self.employee_no))
+            object.__setattr__(self, "employee_no", one_form(self.employee_no))
 
 
 @dataclass(frozen=True, slots=True)

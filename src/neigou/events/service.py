@@ -13,7 +13,7 @@ from neigou.audit import service as audit
 from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, InvitationRequest
-from neigou.kit import employee_numbers
+from neigou.events.numbers import one_form
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.db import get_or_404
@@ -126,7 +126,7 @@ def add_employees(
 ) -> int:
     """Add whitelist entries (an employee number already there is kept as it was); returns how many were new."""
     event = require_event(session, event_id)
-    employees = [EmployeeIn(_number(e.employee_no), e.name, e.member_id) for e in employees]
+    employees = [EmployeeIn(one_form(e.employee_no), e.name, e.member_id) for e in employees]
     numbers = [e.employee_no for e in employees]
     if len(set(numbers)) != len(numbers):
         raise Invalid(Message("Each employee number appears once."), code="duplicate_employee")
@@ -175,24 +175,17 @@ def add_employees(
     return len(new)
 
 
-def _number(given: str) -> str:
-    """An employee number in its one form (``kit.employee_numbers``); 422 when nothing is left of it."""
-    number = employee_numbers.employee_no(given)
-    if not number:
-        raise Invalid(employee_numbers.BLANK_MESSAGE, code=employee_numbers.BLANK_EMPLOYEE_NO)
-    return number
-
-
 def _stored_or_one_form(session: Session, event_id: int, given: str) -> str:
-    """The number exactly as a row of the event stores it, when one does (a member's own entry, or a
-    row migration 0036 left in its old form beside the one that took the normal form); else its one
-    form: a stored number never resolves to another employee's row."""
+    """The number exactly as a row of the event stores it, when one does (a member's own entry, a row
+    migration 0036 left in its old form beside the one that took the normal form, or one in a form the
+    rule now refuses: kept usable as stored); else its one form (422 when the rule refuses it): a
+    stored number never resolves to another employee's row."""
     stored = session.scalar(
         select(EventEmployee.employee_no).where(
             EventEmployee.event_id == event_id, EventEmployee.employee_no == given
         )
     )
-    return stored if stored is not None else _number(given)
+    return stored if stored is not None else one_form(given)
 
 
 def issue_invitations(

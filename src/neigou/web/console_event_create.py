@@ -20,7 +20,7 @@ from neigou.events.runtime import EventsRuntime
 from neigou.events.schemas import EmployeeBody, EventBody
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO
+from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO
 from neigou.kit.i18n import Message
 from neigou.offers.amounts import AmountError, local_to_utc, yuan_to_fen
 from neigou.offers.forms import FieldError
@@ -217,6 +217,14 @@ def employee_lines(text: str) -> tuple[list[EmployeeBody], list[FieldError]]:
             if any(e["type"] == BLANK_EMPLOYEE_NO for e in invalid.errors()):
                 message = Message("Line {n}: the employee number is blank once spaces are removed.", n=number)
                 errors.append(FieldError(where, BLANK_EMPLOYEE_NO, message))
+                continue
+            if any(e["type"] == INVALID_EMPLOYEE_NO for e in invalid.errors()):
+                message = Message(
+                    "Line {n}: the employee number holds a character that is not accepted; type it in "
+                    "plain letters and digits.",
+                    n=number,
+                )
+                errors.append(FieldError(where, INVALID_EMPLOYEE_NO, message))
                 continue
             message = Message("Line {n}: an employee number and a name of at most 120 characters.", n=number)
             errors.append(FieldError(where, "invalid_line", message))

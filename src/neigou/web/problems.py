@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.bulk import UNIQUE_VIOLATION
-from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, BLANK_MESSAGE
+from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO, Refused
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
@@ -156,12 +156,16 @@ def _failed(request: Request) -> Response:
     return problem(request, 500, "internal_error", N_("Internal error"), _FAILED)
 
 
+# The refusals of an employee number (``kit.employee_numbers``): nothing visible, a character refused.
+_EMPLOYEE_NO = (BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO)
+
+
 def _field_message(field: str, kind: str, message: str) -> Text:
-    """A field's refusal: a number given for a time and an employee number of nothing visible have
-    their own message in the reader's language; the rest pydantic's."""
+    """A field's refusal: a number given for a time and a refused employee number have their own
+    message in the reader's language; the rest pydantic's."""
     if kind == NUMERIC_DATETIME:
         return numeric_message(field)
-    return BLANK_MESSAGE if kind == BLANK_EMPLOYEE_NO else message
+    return Refused(kind).message if kind in _EMPLOYEE_NO else message
 
 
 def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
@@ -171,8 +175,9 @@ def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
     detail: Text = Message("Some fields are missing or malformed: {fields}.", fields=fields)
     if numeric is not None:
         detail = numeric
-    if errors and all(e["type"] == BLANK_EMPLOYEE_NO for e in errors):
-        return BLANK_EMPLOYEE_NO, BLANK_MESSAGE  # an employee number of nothing visible
+    for kind in _EMPLOYEE_NO:  # an employee number of nothing visible, or holding a refused character
+        if errors and all(e["type"] == kind for e in errors):
+            return kind, Refused(kind).message
     # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
     return refusal_code([e["type"] for e in errors]), detail
 
