@@ -32,6 +32,7 @@ from neigou.events.models import (
     Reservation,
     ReservationStatus,
 )
+from neigou.kit import employee_numbers
 from neigou.kit.bulk import insert_ignoring_duplicates, table_of, upsert_adding
 from neigou.kit.streams import Entry, StreamWriter
 from neigou.privacy import repository as privacy
@@ -72,6 +73,31 @@ def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
     return rows
 
 
+def _employee_ids(session: Session, employees: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """(event, number as the entry has it) → the employee's row id. An entry may have been written
+    before its row's number was put in the one form (``kit.employee_numbers``: a migration renamed the
+    row, ``Ｅ００１`` to ``E001``): each number is looked up in the forms ``lookup_forms`` gives, a row
+    storing it exactly as written first (one left as it was), else the row holding its one form."""
+    forms = {(e, no): employee_numbers.lookup_forms(no) for e, no in employees}
+    wanted = {form for found in forms.values() for form in found}
+    if not wanted:
+        return {}
+    stored = {
+        (e, no): i
+        for i, e, no in session.execute(
+            select(EventEmployee.id, EventEmployee.event_id, EventEmployee.employee_no).where(
+                EventEmployee.event_id.in_({e for e, _ in employees}),
+                EventEmployee.employee_no.in_(bindparam("nos", sorted(wanted), expanding=True)),
+            )
+        )
+    }
+    found = {
+        (e, no): next((stored[(e, form)] for form in tried if (e, form) in stored), None)
+        for (e, no), tried in forms.items()
+    }
+    return {key: i for key, i in found.items() if i is not None}
+
+
 def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | None = None) -> int:
     """Store a batch of reservations (a few statements whatever its size); returns how many were new.
     With the ``gate``, the units of a reservation refused for its taken request id go back to it after
@@ -82,20 +108,7 @@ def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | 
     privacy.lock_customers(session, {r["customer_ref_hash"] for r in rows})
     employees = {(r["event_id"], r["employee_no"]) for r in rows if r["employee_no"] is not None}
     codes = {r["invitation_code"] for r in rows if r["invitation_code"] is not None}
-    employee_ids: dict[tuple[int, str], int] = {}
-    if employees:
-        events = {e for e, _ in employees}
-        employee_ids = {
-            (e, no): i
-            for i, e, no in session.execute(
-                select(EventEmployee.id, EventEmployee.event_id, EventEmployee.employee_no).where(
-                    EventEmployee.event_id.in_(events),
-                    EventEmployee.employee_no.in_(
-                        bindparam("nos", [no for _, no in employees], expanding=True)
-                    ),
-                )
-            )
-        }
+    employee_ids = _employee_ids(session, employees)
     invitation_ids: dict[str, int] = {}
     if codes:
         invitation_ids = {
