@@ -1,6 +1,7 @@
 """Numbers written before the rule they are compared by: a stream entry queued before its employee's
 row was renamed into the one form finds that row (the writer looks a number up as written, then in its
-one form); a row stored in a form the rule now refuses stays usable as stored."""
+one form); a gate state seeded under an earlier form (numbers as typed) is seeded again, not trusted;
+a row stored in a form the rule now refuses stays usable as stored."""
 
 from __future__ import annotations
 
@@ -122,3 +123,31 @@ def test_a_row_in_a_refused_form_stays_usable_as_stored(
     members: set[bytes] = gate.client.smembers(f"{base}:emp")  # type: ignore[assignment]
     assert {m.decode() for m in members} == {"E1", "E①"}  # seeded as stored, nothing refused
 
+
+def test_a_state_seeded_under_an_earlier_form_is_seeded_again(
+    redis_client_app: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A state seeded before migration 0036 holds ``ｅ００１`` as it was typed; the row is ``E001`` now."""
+    api = redis_client_app
+    event_id = _event(api, operator, ["E001", "E002"])
+    assert reserve(api, operator, event_id, "13800000002", employee_no="E002").status_code == 201  # seeds
+    runtime, gate, base = gate_of(api.app, event_id)  # type: ignore[arg-type]
+    runtime.flush()
+    client = gate.client
+    for key in client.scan_iter(f"{base}:seeded*"):  # the state as an earlier version left it
+        client.delete(key)
+    client.set(f"{base}:seeded", "1")
+    client.delete(f"{base}:emp")
+    client.sadd(f"{base}:emp", "ｅ００１", "E002")
+    made = reserve(api, operator, event_id, "13800000001", employee_no="E001")
+    assert made.status_code == 201, made.text
+    members: set[bytes] = client.smembers(f"{base}:emp")  # type: ignore[assignment]
+    assert {m.decode() for m in members} == {"E001", "E002"}
+    runtime.flush()
+    with factory() as session:
+        assert (
+            session.scalar(
+                select(EventItem.reserved).where(EventItem.event_id == event_id, EventItem.sku == SKU)
+            )
+            == 2
+        )

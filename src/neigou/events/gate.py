@@ -10,7 +10,8 @@ and so is a retry under a request id already used (the script keeps each key wit
 
 An event's state is seeded from the database the first time it is seen (``seed``: counters, the
 whitelist, the invitations and their bindings, the request ids of stored reservations) and lives until
-a day after the event ends, or until it is marked stale. A write the gate must follow once the
+a day after the event ends, or until it is marked stale or the employee-number form changes (its seeded
+marker is named for the form, ``gate_keys``). A write the gate must follow once the
 database commits it (a settlement's give-back, new employees or invitation codes) is noted first
 (``note``, ``try_note_return``: timed by Redis's clock); after the commit a give-back (``give_back``)
 applies only to the state its note was taken in, else marks the state stale, and additions
@@ -34,6 +35,7 @@ from typing import Any
 
 import redis
 
+from neigou.events.gate_keys import seeded_key
 from neigou.events.gate_scripts import (
     ADD_SCRIPT,
     CLAIM_SCRIPT,
@@ -112,7 +114,7 @@ class ReservationGate:
             f"{base}:emp",
             f"{base}:inv",
             self.stream,
-            f"{base}:seeded",
+            seeded_key(base),
             f"{base}:req",
             self.inflight.key,
         ]
@@ -157,13 +159,13 @@ class ReservationGate:
         """What ``request_id`` made in a seeded event, and whether the event is seeded (one round trip)."""
         pipe = self.client.pipeline(transaction=False)
         pipe.hget(f"{base}:req", request_id)
-        pipe.exists(f"{base}:seeded")
+        pipe.exists(seeded_key(base))
         value, seeded = pipe.execute()
         return (Prior.parse(value.decode()) if value else None), bool(seeded)
 
     def seeded(self, base: str) -> bool:
         """Whether the event's state is in Redis."""
-        return bool(self.client.exists(f"{base}:seeded"))
+        return bool(self.client.exists(seeded_key(base)))
 
     def seed(self, base: str, read: Callable[[], Seed], *, event_id: int, expire_at: datetime) -> bool:
         """Load the event's state as ``read`` finds it in the database; False when it cannot be now
@@ -248,7 +250,7 @@ class ReservationGate:
 
     def _add_noted(self, note: str, mode: str, key: str, values: list[str]) -> bool:
         base = note.partition("#")[0]
-        keys = [f"{base}:seeded", f"{base}:gen", self.notes, f"{base}:{key}", f"{base}:add-{key}"]
+        keys = [seeded_key(base), f"{base}:gen", self.notes, f"{base}:{key}", f"{base}:add-{key}"]
         return bool(self._add(keys=keys, args=[note, mode, *values]))
 
     def note(self, base: str) -> str:
@@ -324,7 +326,7 @@ class ReservationGate:
             if cutoff < int(value.decode().rpartition("|")[2]) <= ahead:
                 continue
             base = note.decode().partition("#")[0]
-            keys = [f"{base}:seeded", f"{base}:gen", self.notes, f"{base}:returns"]
+            keys = [seeded_key(base), f"{base}:gen", self.notes, f"{base}:returns"]
             if self._sweep(keys=keys, args=[note]):
                 swept.append(base)
         return swept
