@@ -25,7 +25,7 @@ def test_each_start_counts_what_was_earned_from_it_on(
     with factory() as session:
         (recent,) = ledger.earned_since(session, w.seller, starts[:1])
         (both,) = ledger.earned_since(session, w.seller, starts[1:2])
-        with statements(session.get_bind()) as sent:
+        with statements(session.get_bind().engine) as sent:
             figures = ledger.earned_since(session, w.seller, starts)
         assert ledger.earned_since(session, w.seller, []) == []
     assert 0 < recent < both

@@ -35,7 +35,8 @@ DATABASE_HANDLES = (Session, Connection, Engine, sessionmaker)
 def _function(call: Callable[..., Any]) -> Callable[..., Any]:
     """The function FastAPI calls for ``call`` (a callable instance's ``__call__``), unwrapped."""
     function = call if inspect.isroutine(call) else type(call).__call__
-    return inspect.unwrap(function)
+    unwrapped: Callable[..., Any] = inspect.unwrap(function)
+    return unwrapped
 
 
 def _on_the_loop(call: Callable[..., Any]) -> bool:
