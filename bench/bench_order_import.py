@@ -216,7 +216,7 @@ def _storage_floor(url: str, tmp: Path) -> tuple[float, float, dict[str, float]]
             ):
                 for block in copy:
                     out.write(block)
-        timings = []
+        timings: list[float] = []
         per_table: dict[str, float] = {}
         for like in ("INCLUDING ALL", "INCLUDING DEFAULTS"):
             for table in WRITTEN:

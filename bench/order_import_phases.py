@@ -81,7 +81,7 @@ def main() -> int:
     parser.add_argument("--parts", action="store_true", help="time the parts of prepare (thread CPU)")
     args = parser.parse_args()
     spent = {phase: [0.0, 0.0] for phase in PHASES}
-    parts: collections.Counter[str] = collections.Counter()
+    parts: collections.defaultdict[str, float] = collections.defaultdict(float)
     profile = cProfile.Profile()
     rng = random.Random(20260324)
     with scratch_postgres(ADMIN_URL, "neigou_phases") as url:
@@ -117,7 +117,9 @@ def main() -> int:
 
 
 @contextmanager
-def _timed_part(owner: object, name: str, label: str, parts: collections.Counter[str]) -> Iterator[None]:
+def _timed_part(
+    owner: object, name: str, label: str, parts: collections.defaultdict[str, float]
+) -> Iterator[None]:
     """``owner.name`` wrapped to add its thread CPU to ``parts[label]``, put back on the way out."""
     function: Callable[..., object] = getattr(owner, name)
 

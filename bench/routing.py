@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Message
 
 from neigou.kit.settings import Settings
 from neigou.migrations.runner import upgrade
@@ -66,10 +67,10 @@ async def _call(app: FastAPI, path: str) -> int:
     }
     status = 0
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]

@@ -13,13 +13,11 @@ webhook still waits.
 
 from __future__ import annotations
 
-import inspect
 import json
 import threading
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,7 +25,6 @@ from standardwebhooks import Webhook
 
 from neigou.kit.clock import utcnow
 from neigou.kit.db import hold_write_lock
-from neigou.kit.deps import get_session
 from tests.orders.builders import SKU, build, order_body
 
 WAIT_S = 60.0  # generous: a loaded machine only answers later; a held-up loop never answers
@@ -103,25 +100,3 @@ def test_liveness_answers_while_a_webhook_waits_for_a_lock(
         sender.join(WAIT_S)
         prober.join(WAIT_S)
     assert answers["webhook"] == 201
-
-
-def test_no_coroutine_endpoint_takes_a_database_session(app: FastAPI) -> None:
-    """An endpoint that uses the session is a plain function (run in a thread): what it must read
-    asynchronously (a raw body, a form) comes through an async dependency."""
-
-    def calls(dependant: Any) -> set[Any]:
-        found = {dependant.call}
-        for sub in dependant.dependencies:
-            found |= calls(sub)
-        return found
-
-    on_the_loop = []
-    for top in app.routes:
-        contexts = getattr(top, "effective_route_contexts", None)
-        for context in contexts() if callable(contexts) else ():
-            route, dependant = context.original_route, context.dependant
-            if not isinstance(route, APIRoute) or dependant is None:
-                continue
-            if inspect.iscoroutinefunction(route.endpoint) and get_session in calls(dependant):
-                on_the_loop.append(context.path)
-    assert on_the_loop == []

@@ -43,6 +43,9 @@ PAGES = [
     "/m/recruit",
 ]
 MANY = 20  # groups, links, orders and customers of the busy member (three posts per group)
+# The home's statements, the sign-in's token read included (29 before it read the tiers, the member's
+# tier history and its earnings once each, and counted the dormant customers without reading one).
+HOME_STATEMENTS = 25
 
 
 def _grow(
@@ -123,6 +126,17 @@ def test_every_page_sends_as_many_statements_whatever_the_member_has(
     busy = {page: len(_sent(client, module_database, page)) for page in PAGES}
     assert busy == quiet
     assert client.get("/m/posts").text.count('data-testid="post"') >= 30  # the busy member's latest posts
+
+
+def test_the_home_sends_no_more_statements_than_it_needs(
+    client: TestClient, module_database: ModuleDatabase, world: dict[str, Any]
+) -> None:
+    member_sign_in(client, world["busy"])
+    sent = _sent(client, module_database, "/m/")
+    own = [s for s in sent if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))]
+    assert len(own) <= HOME_STATEMENTS, own  # the test's savepoints around the request left out
+    assert len([s for s in own if "FROM tiers" in s]) == 1
+    assert len([s for s in own if "FROM ledger_entries JOIN ledger_postings" in s]) == 1
 
 
 def test_the_post_builder_reads_the_feed_only_for_chosen_products(

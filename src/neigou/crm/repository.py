@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from neigou.crm import dormancy
 from neigou.crm.models import Consent, ConsentPurpose, Customer, PushMessage, Segment, SpendingPower
 from neigou.kit.bulk import chunks
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.paging import Page, Paged, count_rows, paginate
 from neigou.programs.models import Member
 
 
@@ -72,6 +72,11 @@ def page_customers(
 ) -> Paged[Customer]:
     """One page of a member's customers meeting ``where``, and how many meet it."""
     return paginate(session, customers_matching(session, member_id, where, at), page)
+
+
+def count_customers(session: Session, *, member_id: int, where: CustomerFilter, at: datetime) -> int:
+    """How many of a member's customers meet ``where``."""
+    return count_rows(session, customers_matching(session, member_id, where, at))
 
 
 def customer_ids_matching(session: Session, member_id: int, where: CustomerFilter, at: datetime) -> list[int]:

@@ -3,6 +3,7 @@ gate, its stream writer and the leaderboard; the app starts them in its lifespan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -13,6 +14,7 @@ from neigou.events.leaderboard import Leaderboard
 from neigou.events.reservations import EventBook
 from neigou.events.writer import ReservationWriter
 from neigou.kit.settings import Settings
+from neigou.kit.streams import stop_together
 from neigou.links.click_stream import namespace
 
 
@@ -43,9 +45,12 @@ class EventsRuntime:
         if self.writer is not None:
             self.writer.start()
 
+    def stops(self) -> list[Callable[[], None]]:
+        """The reservation stream's last drain, to run beside the other domains' (``stop_together``)."""
+        return [] if self.writer is None else [self.writer.stop]
+
     def stop(self) -> None:
-        if self.writer is not None:
-            self.writer.stop()
+        stop_together(self.stops())
 
     def flush(self) -> int:
         """Store every reservation still in the stream now (tests, shutdown)."""

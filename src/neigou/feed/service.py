@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,9 +17,10 @@ from neigou.groups import repository as groups
 from neigou.groups.models import GroupStatus
 from neigou.offers import repository as offers
 from neigou.offers.models import CouponTemplate
-from neigou.orders import lookups
+from neigou.orders.commission import tier_at
 from neigou.programs import repository as programs
-from neigou.programs.models import Member
+from neigou.programs.models import Member, Tier
+from neigou.programs.service import tier_history
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,15 @@ class FeedFilter:
         return self.max_price_fen is None or group_price_fen <= self.max_price_fen
 
 
-def member_share(session: Session, member: Member, at: datetime) -> tuple[str | None, int]:
-    """The member's tier at ``at`` and its share of the pool in bp (0 without a tier)."""
-    facts = lookups.member_facts(session, [member.id], 0)
-    tier_code = facts[member.id].tier_at(at) if member.id in facts else member.tier_code
-    share = next(
-        (t.share_bp for t in programs.list_tiers(session, member.program_id) if t.code == tier_code), 0
-    )
-    return tier_code, share
+def member_share(
+    session: Session, member: Member, at: datetime, tiers: Iterable[Tier] | None = None
+) -> tuple[str | None, int]:
+    """The member's tier at ``at`` and its share of the pool in bp (0 without a tier); ``tiers`` are
+    the program's when the caller has read them already."""
+    periods = [(period.effective_from, period.tier_code) for period in tier_history(session, member.id)]
+    tier_code = tier_at(periods, at, member.tier_code)
+    ladder = programs.list_tiers(session, member.program_id) if tiers is None else tiers
+    return tier_code, next((t.share_bp for t in ladder if t.code == tier_code), 0)
 
 
 def member_band(session: Session, member: Member, at: datetime) -> int | None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,8 @@ from neigou.kit.logging import error_summary
 log = structlog.get_logger(__name__)
 
 CLAIM_IDLE_MS = 60_000
+# How long a shutdown waits in all for the streams' last drains (``stop_together``).
+SHUTDOWN_S = 30.0
 Entry = tuple[bytes, dict[bytes, bytes]]
 Store = Callable[[Session, list[Entry]], int]
 # Stored entries acknowledged and deleted in one script, an ``AckHook``'s ``on_removed`` called for each
@@ -270,3 +273,26 @@ class StreamWriter:
             self.drain()
         except Exception as exc:
             log.warning("stream.final_drain_failed", stream=self.group, error=error_summary(exc))
+
+
+def stop_together(stops: Sequence[Callable[[], None]], *, within: float = SHUTDOWN_S) -> None:
+    """Run ``stops`` side by side, each on a thread of its own, and wait for them ``within`` seconds in
+    all. A Redis that accepts connections and never answers makes each stream's last drain wait its
+    own socket timeouts: one after the other, a shutdown waited their sum, growing with every stream.
+    A stop still running at the deadline is left behind (a daemon thread; what it had not stored
+    waits in its stream for the next consumer)."""
+    deadline = time.monotonic() + within
+
+    def run(stop: Callable[[], None]) -> None:
+        try:
+            stop()
+        except Exception as exc:
+            log.warning("stream.stop_failed", error=error_summary(exc))
+
+    threads = [threading.Thread(target=run, args=(stop,), name="neigou-stop", daemon=True) for stop in stops]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if late := sum(thread.is_alive() for thread in threads):
+        log.warning("stream.stop_late", still_stopping=late, within=within)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -196,14 +196,19 @@ def page_movements(session: Session, member_id: int, page: Page) -> Paged[Moveme
     return Paged(items, count_rows(session, stmt))
 
 
-def earned_since(session: Session, member_id: int, since: datetime) -> int:
-    """Commission a member earned from ``since`` on, net of what refunds took back."""
-    total = session.scalar(
-        select(func.sum(Entry.amount_fen))
+def earned_since(session: Session, member_id: int, starts: Sequence[datetime]) -> list[int]:
+    """Commission a member earned from each of ``starts`` on, net of what refunds took back (today's
+    and this month's, say), in one statement."""
+    if not starts:
+        return []
+    totals = session.execute(
+        select(*(func.sum(case((Posting.at >= start, Entry.amount_fen), else_=0)) for start in starts))
         .join(Posting, Posting.id == Entry.posting_id)
-        .where(Entry.member_id == member_id, Posting.kind.in_(MEMBER_EARNING_KINDS), Posting.at >= since)
-    )
-    return int(total or 0)
+        .where(
+            Entry.member_id == member_id, Posting.kind.in_(MEMBER_EARNING_KINDS), Posting.at >= min(starts)
+        )
+    ).one()
+    return [int(total or 0) for total in totals]
 
 
 def payout_settings(session: Session, program_id: int) -> PayoutSettings | None:

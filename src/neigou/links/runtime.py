@@ -4,12 +4,14 @@ lifespan and stops them on shutdown (the recorder's last flush happens there).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.settings import Settings
+from neigou.kit.streams import stop_together
 from neigou.links.cache import LinkCache
 from neigou.links.claim_stream import ClaimWriter
 from neigou.links.click_stream import StreamConsumer, click_sink, namespace
@@ -89,16 +91,28 @@ class LinksRuntime:
             self.claims.drain()
         return written
 
-    def stop(self) -> None:
-        """Flush what is buffered, then let the consumer store what is in the stream."""
-        self.clicks.stop()
-        if self.consumer is not None:
-            self.consumer.stop()
-        if self.writer is not None:
-            self.writer.stop()
-        if self.claims is not None:
-            self.claims.stop()  # the claim stream's last drain
+    def stops(self) -> list[Callable[[], None]]:
+        """What ``stop`` does before closing the clients, as steps that may run side by side (the app
+        runs them with the other domains' in ``kit.streams.stop_together``): the click buffer's last
+        flush and then its stream's last drain, in that order; the claim stream's last drain."""
+
+        def clicks() -> None:
+            self.clicks.stop()
+            if self.consumer is not None:
+                self.consumer.stop()
+            if self.writer is not None:
+                self.writer.stop()
+
+        return [clicks] if self.claims is None else [clicks, self.claims.stop]
+
+    def close(self) -> None:
+        """Close the Redis clients (after ``stops``)."""
         if self.gate is not None:
             self.gate.close()
         if self.redis is not None:
             self.redis.close()
+
+    def stop(self) -> None:
+        """Flush what is buffered, then let the consumer store what is in the stream."""
+        stop_together(self.stops())
+        self.close()

@@ -39,6 +39,7 @@ from neigou.kit.db import engine_for, make_session_factory
 from neigou.kit.logging import configure_logging
 from neigou.kit.metrics import REDIRECTS
 from neigou.kit.settings import Settings, get_settings
+from neigou.kit.streams import stop_together
 from neigou.ledger.endpoints import router as ledger_router
 from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
@@ -282,8 +283,11 @@ async def _running(
     finally:
         gc.unfreeze()
         await operations.stop()
-        events.stop()  # the reservation stream's last drain
-        links.stop()  # the click buffer's last flush: a clean shutdown loses no click
+        # The reservation stream's last drain, the click buffer's last flush (a clean shutdown loses no
+        # click) and the claim stream's last drain, side by side under one deadline: on a Redis that
+        # never answers each waits its timeouts, and one after the other they added up.
+        stop_together([*events.stops(), *links.stops()])
+        links.close()
         runner.stop()
 
 

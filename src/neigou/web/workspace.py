@@ -13,7 +13,7 @@ from neigou.auth import sign_in_codes
 from neigou.auth.dependencies import SESSION_COOKIE, WorkspaceMember
 from neigou.auth.models import Role
 from neigou.crm.workspace_repository import has_customer_book
-from neigou.feed.service import feed_items
+from neigou.feed.service import feed_items, member_share
 from neigou.groups import live_code_repository as live_repo
 from neigou.groups.compliance import compliance, day_start, local_date
 from neigou.kit.clock import utcnow
@@ -81,12 +81,19 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
     today = local_date(now, program.timezone)
     groups = compliance(session, program=program, on=today, owner_member_id=member.id)
     book = has_customer_book(session, member.id)
+    profile = _profile(session, member, program)
+    _, share_bp = member_share(session, member, now, tiers=profile["tiers"].values())
+    today_fen, month_fen = ledger.earned_since(
+        session,
+        member.id,
+        [day_start(today, program.timezone), day_start(today.replace(day=1), program.timezone)],
+    )
     return render(
         request,
         "m/home.html",
-        **_profile(session, member, program),
-        today_fen=ledger.earned_since(session, member.id, day_start(today, program.timezone)),
-        month_fen=ledger.earned_since(session, member.id, day_start(today.replace(day=1), program.timezone)),
+        **profile,
+        today_fen=today_fen,
+        month_fen=month_fen,
         balance=ledger.balance(session, member.id),
         uncounted=[
             g
@@ -96,7 +103,7 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
         missed=groups.missed,
         at_risk=groups.at_risk,
         has_links=bool(links_repo.list_links(session, member_id=member.id, limit=1)),
-        picks=feed_items(session, member=member, at=now)[:HOME_PICKS],
+        picks=feed_items(session, member=member, at=now, share_bp=share_bp)[:HOME_PICKS],
         customer_book=book,  # the navigation's too
         customer_tasks=customer_tasks(session, member.id, today, now) if book else None,
         full_codes=sum(

@@ -191,16 +191,12 @@ class CustomerTasks:
 
 def customer_tasks(session: Session, member_id: int, day: date, now: datetime) -> CustomerTasks:
     """The counts behind today's customer tasks: birthdays this week, dormant customers, the season."""
-    dormant = book.page_customers(
-        session,
-        page_of(1, 1),
-        member_id=member_id,
-        where=book.CustomerFilter(dormant_days=DORMANT_DAYS),
-        at=now,
+    dormant = book.count_customers(
+        session, member_id=member_id, where=book.CustomerFilter(dormant_days=DORMANT_DAYS), at=now
     )
     return CustomerTasks(
         birthdays=len(workspace.birthdays(session, member_id, calendar.birthday_days(day))),
-        dormant=dormant.total,
+        dormant=dormant,
         season=calendar.season_change(day),
     )
 
