@@ -1,16 +1,15 @@
 """Platform feeds and reconciliation at their edges: exotic amounts, bodies too large to parse, months
-that are not months, formula-like order ids in the Excel export, and who may read the console pages."""
+that are not months, and who may read the console pages (formula-like order ids in the Excel export:
+``test_id_exports``)."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
@@ -251,30 +250,6 @@ def test_a_month_that_is_not_a_past_or_current_month_is_a_problem_in_the_readers
         assert english.json()["code"] == code
         assert english.json()["detail"] != chinese.json()["detail"]
         assert "YYYY-MM" in english.json()["detail"] or "future" in english.json()["detail"]
-
-
-def test_formula_like_order_ids_are_text_in_the_excel_exports(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: Feeds
-) -> None:
-    ids = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "＝1"]
-    rows = [{**jd_row(sub_union_id="no-such-link"), "orderId": i, "skuId": n} for n, i in enumerate(ids)]
-    out = feed(client, operator, world.integration_id, "jd_union", rows)
-    assert [s["reason"] for s in out["skipped"]] == ["unknown_link"] * len(ids)
-    api = client.get(
-        f"/api/v1/programs/{world.w.program_id}/reconciliation.xlsx?platform=jd_union&month=2026-03",
-        headers=operator,
-    )
-    console_sign_in(client, factory, username="formula-ops")
-    page = client.get(
-        f"/console/programs/{world.w.program_id}/reconciliation.xlsx?platform=jd_union&month=2026-03"
-    )
-    for sheet in (api, page):
-        assert sheet.status_code == 200, sheet.text
-        book = load_workbook(io.BytesIO(sheet.content)).active
-        assert book is not None
-        cells = {c.value: c for row in book.iter_rows() for c in row}
-        for external_id in ids:
-            assert cells[external_id].data_type == "s"  # a string, never a formula
 
 
 def test_console_reconciliation_is_for_the_programs_own_operators(

@@ -42,6 +42,7 @@ class Stub:
         self.calls: list[dict[str, str]] = []
         self.answers: list[tuple[int, Any]] = []
         self.raw = False  # answers written as they are, not as JSON
+        self.headers: dict[str, str] = {}  # more headers of every answer
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +52,8 @@ class Stub:
                 status, body = outer.answers.pop(0) if outer.answers else (200, {})
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
+                for name, value in outer.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(str(body).encode() if outer.raw else json.dumps(body).encode())
 

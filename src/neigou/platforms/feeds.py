@@ -127,6 +127,27 @@ def _apply_line(stored: PlatformOrderLine, line: PlatformLine) -> bool:
     return True
 
 
+def _refresh(
+    order: PlatformOrder,
+    incoming: Collection[PlatformLine],
+    have: Collection[PlatformOrderLine],
+    coded: PlatformLine | None,
+) -> None:
+    """While a platform order is not a neigou order yet, what it will be taken in with follows the
+    rows: paid when its first paid row says (an order first seen unpaid was created earlier, maybe in
+    another month), through the link code of ``coded``, the batch's newest row carrying one, unless the
+    order has a code from a newer row (an earlier row may have lacked it, a row without one takes
+    nothing away)."""
+    paid = [line.paid_at for line in incoming if line.status in PAID]
+    if paid:
+        seen_paid = any(line.status in PAID for line in have)
+        order.paid_at = min(order.paid_at, *paid) if seen_paid else min(paid)
+    if coded is not None:
+        known = max(((line.modified_at, RANK[line.status]) for line in have), default=None)
+        if order.link_code is None or known is None or (coded.modified_at, RANK[coded.status]) >= known:
+            order.link_code = coded.link_code
+
+
 def _new_line(order: PlatformOrder, line: PlatformLine) -> PlatformOrderLine:
     return PlatformOrderLine(
         platform_order_id=order.id,
@@ -164,23 +185,31 @@ class _Feed:
     orders: dict[str, PlatformOrder] = field(default_factory=dict)
     stored: dict[int, dict[str, PlatformOrderLine]] = field(default_factory=dict)
     indexes: dict[str, list[int]] = field(default_factory=dict)
+    coded: dict[str, PlatformLine] = field(default_factory=dict)  # per order, its newest row with a code
 
     def store(self, merged: dict[str, dict[str, PlatformLine]]) -> set[str]:
         """Record each line's newest row; returns the orders something changed on."""
         changed: set[str] = set()
+        stored_before = {order.id: set(self.stored.get(order.id, {})) for order in self.orders.values()}
         for external_id, incoming in merged.items():
             order = self.orders[external_id]
             have = self.stored.setdefault(order.id, {})
+            if order.order_id is None:
+                _refresh(order, incoming.values(), have.values(), self.coded.get(external_id))
             for key, line in incoming.items():
+                # a line the neigou order was taken in without is kept as the platform reports it (the
+                # platform pays on it: reconciliation counts it, cause ``missing_line``), its row skipped
+                late = order.order_id is not None and (key not in have or have[key].taken_fen is None)
                 if key in have:
-                    if _apply_line(have[key], line):
+                    if _apply_line(have[key], line) and not late:
                         changed.add(external_id)
-                elif order.order_id is not None:
-                    self.result.skipped.append(Skip(line.index, "line_after_order", LATE_LINE))
                 else:
                     have[key] = _new_line(order, line)
                     self.session.add(have[key])
-                    changed.add(external_id)
+                    if not late:
+                        changed.add(external_id)
+                if late and (key not in stored_before[order.id] or line.status in PAID):
+                    self.result.skipped.append(Skip(line.index, "line_after_order", LATE_LINE))
         self.session.flush()
         return changed
 
@@ -273,6 +302,9 @@ def apply_rows(
         else:
             lines.append(item)
             feed.indexes.setdefault(item.external_id, []).append(item.index)
+            coded = feed.coded.get(item.external_id)
+            if item.link_code is not None and (coded is None or item.newer_than(coded)):
+                feed.coded[item.external_id] = item
     merged = _merge(lines)
     if merged:
         feed.orders = _lock_orders(session, integration, platform, merged, now)
@@ -348,7 +380,11 @@ def _move_forward(
             result.refunds += 1
             moved = True
         line.refunded_fen = target
-    finished = [line.completed_at for line in lines if line.status in DONE and line.completed_at is not None]
+    finished = [
+        line.completed_at
+        for line in lines
+        if line.taken_fen is not None and line.status in DONE and line.completed_at is not None
+    ]
     if finished and order.completed_at is None:
         orders_service.complete(session, order=order, at=max(min(finished), order.paid_at), actor=actor)
         moved = True

@@ -151,16 +151,12 @@ class Poller:
                     )
                 response.raise_for_status()
                 body = response.json()
-            except (httpx.TransportError, httpx.HTTPStatusError) as exc:
-                if attempt < self.retries and not (
-                    isinstance(exc, httpx.HTTPStatusError)
-                    and exc.response.status_code < 500
-                    and exc.response.status_code != 429
-                ):
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict) as exc:
+                if attempt < self.retries and _retried(exc):
                     self.sleep(self.backoff * 2**attempt)
                     continue
                 failure = self._failure(f"{type(exc).__name__}: {exc}", params)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: JSON nested past Python's stack
                 failure = self._failure("the answer is not JSON", params)
             # raised outside the handler: httpx's error names the URL it called (a gateway's URL may
             # carry its key), so it must not ride along as the failure's context in a traceback
@@ -181,6 +177,8 @@ class Poller:
             return PARSERS[self.platform](body)
         except (PlatformError, ValueError) as exc:  # ValueError: JD's queryResult is not JSON
             told = str(exc)
+        except RecursionError:  # JD's queryResult nested past Python's stack
+            told = "queryResult is not JSON"
         raise self._failure(told, params)
 
     def _failure(self, text: str, params: Mapping[str, str]) -> PlatformError:
@@ -190,6 +188,14 @@ class Poller:
         for value in sorted((v for v in secrets if len(v) >= MIN_REDACTED), key=len, reverse=True):
             text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)
         return PlatformError(redact_cut(redact_url(text, self.credentials.url), 300))
+
+
+def _retried(exc: Exception) -> bool:
+    """Whether a failed call is worth repeating: a network error, 429 or a 5xx (not an answer that
+    cannot be decoded, a redirect loop or a malformed URL, which would fail alike)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return isinstance(exc, httpx.TransportError)
 
 
 class PlatformError(Exception):

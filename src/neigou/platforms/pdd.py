@@ -25,11 +25,15 @@ from neigou.platforms.rows import (
     PlatformLine,
     RowProblem,
     integer,
+    link_code,
+    numeric_id,
+    order_sn,
     text,
     unix_time,
     unknown_status,
 )
 
+CUSTOM = "custom_parameters"
 STATUSES = {
     -1: LineStatus.UNPAID,
     0: LineStatus.PAID,
@@ -43,16 +47,24 @@ STATUSES = {
 }
 
 
-def link_code(raw: str | None) -> str | None:
-    """The share link's code in ``custom_parameters``: plain text, or a JSON object's uid/code."""
+def custom_link_code(raw: str | None) -> str | None:
+    """The share link's code in ``custom_parameters``: plain text, or a JSON object's uid/code, read as
+    every adapter reads a code (``rows.link_code``: stripped, blank is none)."""
     if raw is None or not raw.startswith("{"):
-        return raw
+        return link_code(CUSTOM, raw)
     try:
         parsed = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise RowProblem("invalid_field", Message("custom_parameters is not valid JSON.")) from exc
-    value = parsed.get("uid") or parsed.get("code") if isinstance(parsed, dict) else None
-    return str(value)[:64] if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if not isinstance(parsed, dict):
+        return None
+    for name in ("uid", "code"):
+        value = parsed.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            code = link_code(CUSTOM, value)
+            if code is not None:
+                return code
+    return None
 
 
 def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
@@ -75,15 +87,15 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     custom = text(row, "custom_parameters", required=False, max_length=500)
     return PlatformLine(
         index=index,
-        external_id=str(text(row, "order_sn")),
-        line_key=str(text(row, "goods_id")),
+        external_id=order_sn(row, "order_sn"),
+        line_key=numeric_id(row, "goods_id"),
         quantity=integer(row, "goods_quantity", low=1, high=MAX_QUANTITY),
         returned=0,
         paid_fen=paid_fen,
         estimate_fee_fen=fee,
         actual_fee_fen=fee if status is LineStatus.SETTLED else None,
         status=status,
-        link_code=link_code(custom),
+        link_code=custom_link_code(custom),
         paid_at=paid_at,
         completed_at=(received or modified) if done else None,
         settled_at=settled if status is LineStatus.SETTLED else None,

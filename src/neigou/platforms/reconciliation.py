@@ -1,15 +1,19 @@
 """Reconciliation of a platform's month: the commission the platform pays on each order against the
 commission neigou booked on it, with the cause of every difference.
 
-* ``platform_commission_fen``: the platform's fee on the order's valid lines, settled where it settled
-  (JD ``actualFee``, 淘宝联盟 ``pub_share_fee``, 多多进宝 ``promotion_amount``), estimated before.
+* ``platform_commission_fen``: the platform's fee on the order's paid lines (paid, completed or
+  settled: not unpaid, not invalid), settled where it settled (JD ``actualFee``, 淘宝联盟
+  ``pub_share_fee``, 多多进宝 ``promotion_amount``), estimated before; lines the neigou order was taken in
+  without included.
 * ``ledger_commission_fen``: the commission pool neigou booked on the order (its lines' pools) after
   its refunds, by the rule the ledger reverses commission with: ``pool − floor(pool × R / P)``.
   What the members earned from that pool (``members_commission_fen``) is shown beside it.
 * ``cause``: ``missing`` when the platform's paid order is not a neigou order (its rows were skipped),
   ``status`` when neigou's order stands elsewhere (not completed though the platform says so, or refunded
-  more or less than the platform's returns and invalid lines say), ``amount`` when only the amounts
-  differ (the settled fee moved away from the estimate), none when they agree.
+  more or less than the platform's returns and invalid lines say: taken lines only), ``amount`` when only the amounts
+  differ (the settled fee moved away from the estimate), none when they agree; ``missing_line`` when the
+  platform pays on a line the neigou order does not have (a line reported after the order was taken in,
+  skipped ``line_after_order``, or a line not yet paid then), its fee in the difference.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from neigou.platforms.schemas import ReconciliationOut, ReconciliationRow
 from neigou.programs.models import Program
 
 DONE = (LineStatus.COMPLETED, LineStatus.SETTLED)
+PAID = (LineStatus.PAID, *DONE)
 # A month as the API and the console take it: ASCII digits, a year from 1970 to 2999, the month 01-12.
 MONTH = re.compile(r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])")
 COLUMNS = (
@@ -69,7 +74,7 @@ def month_range(program: Program, month: str, *, now: datetime) -> tuple[datetim
 
 
 def _fee(line: PlatformOrderLine) -> int:
-    if line.status is LineStatus.INVALID:
+    if line.status not in PAID:  # the platform pays on paid lines only
         return 0
     if line.status is LineStatus.SETTLED and line.actual_fee_fen is not None:
         return line.actual_fee_fen
@@ -93,9 +98,11 @@ def _cause(row: PlatformOrder, order: Order | None, lines: list[PlatformOrderLin
         for line in lines
         if line.taken_fen is not None
     )
-    done = any(line.status in DONE for line in lines)
+    done = any(line.status in DONE for line in lines if line.taken_fen is not None)
     if order.refunded_fen != expected_refund or (done and order.completed_at is None):
         return "status"
+    if any(line.taken_fen is None and line.status in PAID for line in lines):
+        return "missing_line"
     return "amount" if diff else None
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from neigou.kit.dates import in_range
 from neigou.kit.i18n import Message, Text
+from neigou.kit.phones import ascii_digits
 
 # The platforms report times as Beijing wall-clock time.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -30,6 +31,13 @@ MAX_FEN = 10_000_000_000
 MAX_QUANTITY = 2**31 - 1
 # How the platforms write numbers (as text, or as JSON numbers read as ``int`` or ``Decimal``).
 WHOLE = re.compile(r"-?[0-9]{1,18}")
+# A platform's numeric id (JD 联盟 ``orderId``/``skuId``, 多多进宝 ``goods_id``, 淘宝联盟 ``trade_id``...,
+# Longs in the platforms' documents) once its digits are folded to ASCII and leading zeros dropped.
+NUMERIC_ID = re.compile(r"[1-9][0-9]{0,18}")
+MAX_ID = 2**63 - 1
+# 多多进宝's ``order_sn``: the order's date as six digits, a dash and the order's digits (261031-1234...).
+ORDER_SN = re.compile(r"[0-9]{6}-[0-9]{1,40}")
+MAX_LINK_CODE = 64  # links.models.Link.code, platform_orders.link_code
 DECIMAL = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?")
 
 
@@ -148,6 +156,64 @@ def text(row: Mapping[str, Any], name: str, *, required: bool = True, max_length
             Message("The field {field} must have 1-{n} characters.", field=name, n=max_length),
         )
     return out
+
+
+def _id_text(row: Mapping[str, Any], name: str) -> str:
+    """An id field as folded text: a JSON whole number as written, or text with its digits as ASCII
+    (full-width and other scripts' digits folded) and no surrounding white space; anything else (a
+    float, a decimal written with a point or an exponent, a bool, an object) is ``invalid_field``."""
+    value = field(row, name)
+    if isinstance(value, Decimal) and value.as_tuple().exponent == 0:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise RowProblem(
+            "invalid_field", Message("The field {field} must be an id written in digits.", field=name)
+        )
+    return ascii_digits(value).strip()
+
+
+def numeric_id(row: Mapping[str, Any], name: str) -> str:
+    """A platform's numeric id (a Long in its documents) in one form: ASCII digits without leading
+    zeros (``0300001``, ``"３０００01"`` and ``300001`` are all ``300001``), from 1 to 2⁶³ − 1. A number
+    written with a point (``300001.0``), a sign, a separator or any other character is ``invalid_field``,
+    so one order never counts as two."""
+    folded = _id_text(row, name).lstrip("0")
+    if not NUMERIC_ID.fullmatch(folded) or int(folded) > MAX_ID:
+        raise RowProblem(
+            "invalid_field", Message("The field {field} must be an id written in digits.", field=name)
+        )
+    return folded
+
+
+def order_sn(row: Mapping[str, Any], name: str) -> str:
+    """多多进宝's order number in one form: six digits, a dash and digits, its digits folded to ASCII
+    (``"２６1031-1"`` is ``261031-1``); kept as written otherwise (its zeros are part of the text)."""
+    folded = _id_text(row, name)
+    if not ORDER_SN.fullmatch(folded):
+        raise RowProblem(
+            "invalid_field",
+            Message("The field {field} must be six digits, a dash and digits.", field=name),
+        )
+    return folded
+
+
+def link_code(name: str, value: object) -> str | None:
+    """A share link's code as a platform carried it in ``name`` (JD ``subUnionId``, 多多进宝
+    ``custom_parameters``' ``uid``, 淘宝联盟's channel fields): text or a whole number, without
+    surrounding white space; None when blank. A longer code than a link has is ``invalid_field``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise RowProblem("invalid_field", Message("The field {field} must be text.", field=name))
+    code = str(value).strip()
+    if len(code) > MAX_LINK_CODE or "\x00" in code:
+        raise RowProblem(
+            "invalid_field",
+            Message("The field {field} must have 1-{n} characters.", field=name, n=MAX_LINK_CODE),
+        )
+    return code or None
 
 
 def _written(value: object) -> str | None:

@@ -23,12 +23,14 @@ from neigou.platforms.rows import (
     PlatformLine,
     amount,
     integer,
-    text,
+    link_code,
+    numeric_id,
     unknown_status,
     wall_time,
     yuan_to_fen,
 )
 
+LINK_FIELDS = ("external_id", "relation_id", "special_id")
 STATUSES = {12: LineStatus.PAID, 14: LineStatus.COMPLETED, 3: LineStatus.SETTLED, 13: LineStatus.INVALID}
 
 
@@ -45,16 +47,14 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     if status is LineStatus.SETTLED and (earned is None or earned > now):
         status = LineStatus.COMPLETED
     paid_fen, estimate = amount(row, "alipay_total_price"), amount(row, "pub_share_pre_fee")
-    trade = str(text(row, "trade_id"))
-    link = (
-        text(row, "external_id", required=False)
-        or text(row, "relation_id", required=False)
-        or text(row, "special_id", required=False)
-    )
+    trade = numeric_id(row, "trade_id")
+    parent = trade if row.get("trade_parent_id") in (None, "") else numeric_id(row, "trade_parent_id")
+    codes = (link_code(name, row.get(name)) for name in LINK_FIELDS)
+    link = next((found for found in codes if found is not None), None)
     done = status in (LineStatus.COMPLETED, LineStatus.SETTLED)
     return PlatformLine(
         index=index,
-        external_id=text(row, "trade_parent_id", required=False) or trade,
+        external_id=parent,
         line_key=trade,
         quantity=integer(row, "item_num", low=1, high=MAX_QUANTITY),
         returned=0,

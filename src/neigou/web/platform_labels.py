@@ -19,6 +19,7 @@ pf_status: dict[str, Label] = {
 }
 pf_cause: dict[str, Label] = {
     "missing": N_("Missing in neigou"),
+    "missing_line": N_("Line missing in neigou"),
     "amount": N_("Amount differs"),
     "status": N_("Status differs"),
 }
