@@ -74,7 +74,7 @@ def _audited(factory: sessionmaker[Session]) -> list[tuple[list[str], list[str]]
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "campaign.update").order_by(AuditEntry.id)
         ).all()
-        return [(e.before["skus"], e.after["skus"]) for e in entries]
+        return [((e.before or {})["skus"], (e.after or {})["skus"]) for e in entries]
 
 
 def test_the_second_edit_replaces_the_first_ones_skus(

@@ -44,7 +44,9 @@ def _ok(response: Any, status: int = 200) -> Any:
 
 def _shop(client: TestClient, admin: dict[str, str], make_token: TokenMaker) -> Shop:
     """An organization that reviews merchants' changes, its merchant and the merchant's product at 10%."""
-    brand = _ok(client.post("/api/v1/organizations", json={"code": "brand", "name": "品牌"}, headers=admin), 201)
+    brand = _ok(
+        client.post("/api/v1/organizations", json={"code": "brand", "name": "品牌"}, headers=admin), 201
+    )
     operator = bearer(make_token(Role.OPERATOR, organization_id=brand["id"]))
     shop = _ok(client.post("/api/v1/merchants", json={"code": "r-shop", "name": "店"}, headers=operator), 201)
     merchant = bearer(make_token(Role.MERCHANT, merchant_id=shop["id"]))

@@ -35,7 +35,13 @@ def _sales(client: TestClient, operator: dict[str, str], shop: int) -> list[Any]
     sheet = load_workbook(io.BytesIO(answer.content)).active
     assert sheet is not None
     rows = [list(r) for r in sheet.iter_rows(values_only=True)][1:]
-    assert rows[-1][:5] == ["total", total["orders"], total["gmv_fen"], total["refund_fen"], total["commission_fen"]]
+    assert rows[-1][:5] == [
+        "total",
+        total["orders"],
+        total["gmv_fen"],
+        total["refund_fen"],
+        total["commission_fen"],
+    ]
     return rows
 
 
@@ -61,7 +67,11 @@ def test_a_confirmed_risk_case_takes_its_commission_out_of_the_merchants_sales(
         world, "MIX", (SKU, 1, 2000), ("YD-TEE", 1, 3000), at=PAID_AT + timedelta(days=2), customer="mix"
     )
     post_order(client, operator, mixed)
-    refund = {"refund_id": "MIX-r", "amount_fen": 1000, "at": (PAID_AT + timedelta(days=2, hours=1)).isoformat()}
+    refund = {
+        "refund_id": "MIX-r",
+        "amount_fen": 1000,
+        "at": (PAID_AT + timedelta(days=2, hours=1)).isoformat(),
+    }
     _ok(client.post("/api/v1/orders/MIX/refunds", json=refund, headers=operator), 201)
     held = 9 * 35 + 18
     assert _sales(client, operator, shop["id"]) == [

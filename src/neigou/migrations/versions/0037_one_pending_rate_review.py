@@ -49,7 +49,9 @@ def superseded(rows: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
 def upgrade() -> None:
     conn = op.get_bind()
     rows = conn.execute(
-        sa.text(f"SELECT product_id, id FROM merchant_reviews WHERE {PENDING} AND product_id IS NOT NULL")
+        sa.text(
+            "SELECT product_id, id FROM merchant_reviews WHERE status = 'pending' AND product_id IS NOT NULL"
+        )
     ).all()
     for kept, older in sorted(superseded([(int(p), int(i)) for p, i in rows]).items()):
         conn.execute(
