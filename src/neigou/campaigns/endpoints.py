@@ -49,6 +49,6 @@ def update_campaign(
     campaign_id: int, body: CampaignUpdate, session: SessionDep, principal: OperatorOrMerchant
 ) -> CampaignOut:
     """Edit a campaign that has not ended: its name, copy, boost, window, coupon or skus."""
-    campaign = service.require_campaign(session, campaign_id)
+    campaign = service.require_campaign(session, campaign_id, lock=True)
     service.update_campaign(session, campaign=campaign, data=body, actor=principal.actor, at=utcnow())
     return service.campaigns_out(session, [campaign])[0]

@@ -25,9 +25,10 @@ from neigou.programs.service import require_program
 BP = 10_000
 
 
-def require_campaign(session: Session, campaign_id: int) -> Campaign:
-    """The campaign or a 404."""
-    campaign = repo.get_campaign(session, campaign_id)
+def require_campaign(session: Session, campaign_id: int, *, lock: bool = False) -> Campaign:
+    """The campaign or a 404; ``lock`` holds its row until commit (an edit follows: see
+    :func:`update_campaign`)."""
+    campaign = repo.get_campaign(session, campaign_id, lock=lock)
     if campaign is None:
         raise NotFound(
             Message("Campaign {campaign_id} does not exist.", campaign_id=campaign_id),
@@ -205,7 +206,9 @@ def update_campaign(
     session: Session, *, campaign: Campaign, data: CampaignUpdate, actor: Actor, at: datetime
 ) -> Campaign:
     """Change a campaign's name, copy, boost, window, coupon or products, checked like a new one;
-    an ended campaign, or the start of a started one, is refused (409)."""
+    an ended campaign, or the start of a started one, is refused (409). ``campaign`` is read locked
+    (``require_campaign(lock=True)``): two edits at once then run one after the other, the second
+    reading the first's skus, so the campaign ends with one request's list, never their union."""
     _editable(campaign, data, at)
     old_skus = [i.sku for i in repo.items_of(session, [campaign.id])[campaign.id]]
     merged = _merged(campaign, old_skus, data)

@@ -64,7 +64,9 @@ def decide(
     actor: Actor,
     at: datetime,
 ) -> MerchantReview:
-    """Approve or reject a pending review; the other decision once decided is 409 ``review_decided``."""
+    """Approve or reject a pending review; the other decision once decided is 409 ``review_decided``.
+    Approving a rate whose product no longer has the rate the request started from (an operator
+    changed it meanwhile) is 409 ``rate_changed``, and the review stays pending."""
     review = require_review(session, review_id, lock=True)
     wanted = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     if review.status is wanted:
@@ -99,10 +101,25 @@ def _apply(session: Session, review: MerchantReview, at: datetime) -> None:
         if coupon is not None:
             coupon.live = True
         return
-    product = session.get(Product, review.product_id)
-    if product is not None and review.rate_after_bp is not None:
-        product.commission_rate_bp = review.rate_after_bp
-        product.updated_at = at
+    # Locked: an operator's direct change of the rate waits for the approval, or the approval sees it.
+    product = session.get(Product, review.product_id, with_for_update=True)
+    if product is None or review.rate_after_bp is None:
+        return
+    if product.commission_rate_bp != review.rate_before_bp:
+        # The rate the merchant asked to change is no longer the product's: approving would silently
+        # overwrite the change made meanwhile. The review stays pending, to be rejected.
+        raise Conflict(
+            Message(
+                "The commission rate of {sku} changed after review {review_id} was requested; reject "
+                "the request, and the merchant can ask again.",
+                sku=product.sku,
+                review_id=review.id,
+            ),
+            code="rate_changed",
+            extra={"rate_before_bp": review.rate_before_bp, "commission_rate_bp": product.commission_rate_bp},
+        )
+    product.commission_rate_bp = review.rate_after_bp
+    product.updated_at = at
 
 
 def rows_by_id(session: Session, model: type[T], ids: list[int]) -> list[T]:

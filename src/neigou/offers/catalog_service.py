@@ -137,14 +137,15 @@ def create_product(
     return product
 
 
-def require_product(session: Session, product_id: int) -> Product:
-    """The product or a 404."""
+def require_product(session: Session, product_id: int, *, lock: bool = False) -> Product:
+    """The product or a 404; ``lock`` holds its row until commit."""
     return get_or_404(
         session,
         Product,
         product_id,
         code="product_not_found",
         detail=Message("Product {product_id} does not exist.", product_id=product_id),
+        lock=lock,
     )
 
 
@@ -155,8 +156,10 @@ def _state(product: Product) -> dict[str, Any]:
 def update_product(
     session: Session, *, product_id: int, data: ProductUpdate, actor: Actor, at: datetime | None = None
 ) -> Product:
-    """Change the fields sent (``null`` clears an optional one); the sku stays."""
-    product = require_product(session, product_id)
+    """Change the fields sent (``null`` clears an optional one); the sku stays. The product is read
+    locked: changes of one product (and a merchant's rate requests, one pending at a time) run one
+    after the other, each checking what the one before it left."""
+    product = require_product(session, product_id, lock=True)
     sent = data.model_fields_set
     changes: dict[str, Any] = {
         name: getattr(data, name)

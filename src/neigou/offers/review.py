@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
+from neigou.kit.db import insert_unique
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.scoping import current_scope
@@ -32,6 +33,10 @@ def under_review(session: Session) -> bool:
 def _record(session: Session, review: MerchantReview, actor: Actor) -> MerchantReview:
     session.add(review)
     session.flush()
+    return _audited(session, review, actor)
+
+
+def _audited(session: Session, review: MerchantReview, actor: Actor) -> MerchantReview:
     audit.record(
         session,
         actor=actor,
@@ -72,7 +77,9 @@ def hold_rate(
     session: Session, product: Product, rate_bp: int, *, actor: Actor, at: datetime
 ) -> MerchantReview:
     """Ask for a new commission rate; the product keeps its rate until an operator approves. One
-    request per product at a time (409 ``review_pending``)."""
+    request per product at a time (409 ``review_pending``): the caller read the product locked
+    (``catalog_service.update_product``), and the partial unique index on a product's pending review
+    (migration 0037) turns a request that got past the check anyway into the same 409."""
     assert product.merchant_id is not None
     waiting = session.scalar(
         select(MerchantReview.id).where(
@@ -88,21 +95,23 @@ def hold_rate(
             ),
             code="review_pending",
         )
-    return _record(
-        session,
-        MerchantReview(
-            organization_id=product.organization_id,
-            merchant_id=product.merchant_id,
-            kind=ReviewKind.COMMISSION_RATE,
-            product_id=product.id,
-            rate_before_bp=product.commission_rate_bp,
-            rate_after_bp=rate_bp,
-            status=ReviewStatus.PENDING,
-            requested_by=actor.label[:80],
-            requested_at=at,
-        ),
-        actor,
+    review = MerchantReview(
+        organization_id=product.organization_id,
+        merchant_id=product.merchant_id,
+        kind=ReviewKind.COMMISSION_RATE,
+        product_id=product.id,
+        rate_before_bp=product.commission_rate_bp,
+        rate_after_bp=rate_bp,
+        status=ReviewStatus.PENDING,
+        requested_by=actor.label[:80],
+        requested_at=at,
     )
+    taken = Conflict(
+        Message("A commission change of {sku} waits for review already.", sku=product.sku),
+        code="review_pending",
+    )
+    insert_unique(session, review, taken)
+    return _audited(session, review, actor)
 
 
 def pending_review(session: Session, coupon: CouponTemplate) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
@@ -66,7 +66,17 @@ class MerchantReview(Base):
     review is not the product's until approved."""
 
     __tablename__ = "merchant_reviews"
-    __table_args__ = (Index("ix_merchant_reviews_status", "organization_id", "status"),)
+    __table_args__ = (
+        Index("ix_merchant_reviews_status", "organization_id", "status"),
+        # One rate request per product at a time (``offers.review.hold_rate``), also under a burst.
+        Index(
+            "uq_merchant_reviews_pending_product",
+            "product_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))

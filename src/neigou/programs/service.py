@@ -120,14 +120,15 @@ def update_program(session: Session, *, program: Program, data: ProgramUpdate, a
     return program
 
 
-def require_program(session: Session, program_id: int) -> Program:
-    """The program or a 404."""
+def require_program(session: Session, program_id: int, *, lock: bool = False) -> Program:
+    """The program or a 404; ``lock`` holds its row until commit."""
     return get_or_404(
         session,
         Program,
         program_id,
         code="program_not_found",
         detail=Message("Program {program_id} does not exist.", program_id=program_id),
+        lock=lock,
     )
 
 
@@ -154,8 +155,10 @@ def _tier_dump(tier: Tier) -> dict[str, object]:
 
 
 def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], actor: Actor) -> list[Tier]:
-    """Replace a program's ladder after validating it whole; tiers held by members cannot vanish."""
-    program = require_program(session, program_id)
+    """Replace a program's ladder after validating it whole; tiers held by members cannot vanish.
+    The program is read locked first: two replacements at once run one after the other, the second
+    replacing the ladder the first wrote (never both inserting theirs over one delete)."""
+    program = require_program(session, program_id, lock=True)
     rules = [
         TierRule(
             code=t.code,

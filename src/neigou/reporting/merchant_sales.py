@@ -5,8 +5,10 @@ merchant's skus, counting only those lines, in total or by day, group or program
 - ``refund_fen``: each line's part of its order's refunds, ``floor(line paid × refunded / paid)``
   (refunds are reported per order and spread over its lines by what they paid);
 - ``commission_fen``: what the order's commissions earn on these lines, each commission row's
-  per-line share ``floor(pool × bp)`` as ``orders.commission`` computes it, less the part its
-  refunds reversed, ``A − floor(A × refunded / paid)``;
+  per-line share ``floor(pool × bp)`` as ``orders.commission`` computes it, net of reversals: less
+  the part its refunds reversed, ``A − floor(A × refunded / paid)``, and less, in proportion, what
+  else reversed the row (a confirmed risk case reverses all that is left: the share then counts 0);
+  see ``_net_of_reversals``;
 - ``coupon_cost_fen``: what coupons took off these lines, and ``promotion_discount_fen``: what
   promotions took off them, each line's share as the order's offers snapshot (``orders.pricing``,
   written at ``paid_at``) recorded it per line (``applied[].per_line``, by source). A discount the
@@ -26,7 +28,21 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, and_, case, column, false, func, literal, or_, select, values
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    column,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    values,
+)
 from sqlalchemy.orm import Session
 
 from neigou.kit.db import UTCDateTime
@@ -121,6 +137,26 @@ def _zone_of(by_zone: dict[str, list[int]]) -> ColumnElement[Any]:
     return case(*((Order.program_id.in_(ids), zone) for zone, ids in by_zone.items()), else_=literal(""))
 
 
+def _after_refunds(amount: Any, paid: Any, refunded: Any) -> Any:
+    """``A − floor(A × refunded / paid)``, ``orders.commission.worth_after_refunds`` in SQL."""
+    return amount - case((paid > 0, amount * refunded // paid), else_=0)
+
+
+def _net_of_reversals(share: Any, whole: Any, kept: Any, paid: Any, refunded: Any) -> Any:
+    """What a commission row keeps of its ``share`` on the merchant's lines. Refunds reverse the share
+    as they reverse the whole row (``_after_refunds``); whatever else was reversed (a confirmed risk
+    case takes all that is left, ``risk.review``) shrinks it in proportion to what the row kept,
+    ``amount_fen − reversed_fen`` (``kept``), of what its refunds left it. A row reversed by refunds
+    only keeps the refund rule's figure; a row whose lines are all the merchant's keeps ``kept``, the
+    figure group sales and the dashboard count; a row reversed whole keeps nothing."""
+    left = _after_refunds(whole, paid, refunded)
+    return case(
+        (kept >= left, _after_refunds(share, paid, refunded)),
+        (left > 0, _after_refunds(share, paid, refunded) * kept // left),
+        else_=0,
+    )
+
+
 def merchant_sales_by(
     session: Session, *, merchant_id: int, start: dt.date, end: dt.date, by: SalesBy | None = None
 ) -> list[MerchantSales]:
@@ -191,7 +227,9 @@ def merchant_sales_by(
     earned = (
         select(
             lines.c.key,
-            func.sum(share).label("amount"),
+            cast(func.sum(share), BigInteger).label("amount"),  # PostgreSQL sums integers as numeric
+            func.max(Commission.amount_fen).label("whole"),
+            func.max(Commission.amount_fen - Commission.reversed_fen).label("kept"),
             func.max(lines.c.order_paid).label("paid"),
             func.max(lines.c.order_refunded).label("refunded"),
         )
@@ -199,9 +237,7 @@ def merchant_sales_by(
         .group_by(Commission.id, lines.c.key)
         .subquery()
     )
-    net = earned.c.amount - case(
-        (earned.c.paid > 0, earned.c.amount * earned.c.refunded // earned.c.paid), else_=0
-    )
+    net = _net_of_reversals(earned.c.amount, earned.c.whole, earned.c.kept, earned.c.paid, earned.c.refunded)
     commissions: dict[str | None, int] = {
         k: int(v)
         for k, v in session.execute(

@@ -297,7 +297,7 @@ def save(
 ) -> Response:
     """Save the campaign (audited), or show the form again with each error beside its field and
     nothing written (409 ``campaign_ended`` / ``campaign_started`` as the API answers)."""
-    campaign = service.require_campaign(session, min(campaign_id, MAX_ID))
+    campaign = service.require_campaign(session, min(campaign_id, MAX_ID), lock=True)
     zone = require_program(session, campaign.program_id).timezone
     body, errors = _body(values, _values(session, campaign, zone), zone)
     data: CampaignUpdate | None = None
