@@ -97,7 +97,8 @@ def test_an_event_idle_when_the_settlement_started_is_waited_for_from_its_own_se
     settlement.join()
     assert out == [(0, 2)]
     assert not gate.client.exists(f"{base}:settle-deferred", f"{other_base}:settle-deferred")
-    assert reserved(factory) == 1 and _reserved_in(factory, other) == 0
+    assert reserved(factory) == 1
+    assert _reserved_in(factory, other) == 0
 
 
 @pytest.mark.postgres_only(reason="PostgreSQL's locks and pg_stat_activity")
