@@ -125,7 +125,7 @@ def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> di
     waits, noting nothing, until none of them is being seeded, each for its own time
     (``_wait_for_seedings``): a noted give-back holds its event's seeding back until the commit, so
     every note is taken right before the updates, never while the settlement waits for another event,
-    and nothing holds back the seeding of an event nobody else is seeding. An event still being seeded
+    and an event nobody is seeding is neither claimed nor noted meanwhile. An event still being seeded
     then, or whose seeding started between the wait and its note, is left out and marked deferred; it
     settles at the next turn. Each note is registered with the transaction (``_NOTES``): a note never
     followed by its give-back (Redis failed it, the process died) is found by the next settlement
