@@ -25,6 +25,7 @@ from tests.events.test_gate_seeding import _one_expired, _seed
 _IDLE_HOLDERS = text(
     "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
     "WHERE a.state = 'idle in transaction' AND l.relation IS NOT NULL "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND l.relation::regclass::text IN ('event_reservations', 'events')"
 )
 
