@@ -122,7 +122,7 @@ def test_an_event_seeded_over_and_over_settles_at_the_turn_after_it_was_left_out
             settlement.commit()
         assert seedings.refused == 0
         with factory() as settlement:
-            assert settle_holds(settlement, at=utcnow(), gate=gate) == (0, 1)  # claimed first
+            assert settle_holds(settlement, at=utcnow(), gate=gate) == (0, 1)  # claimed while being seeded
             settlement.commit()
     finally:
         seedings.stop()
@@ -142,14 +142,15 @@ def test_a_claim_holds_a_seeding_back_only_until_the_give_back_is_noted(
     assert gate.claim_returns([base]) == set()  # never left out: nothing claimed
     gate.client.set(f"{base}:seeding", "a seeding", ex=30)
     assert gate.try_note_return(base) is None  # left out: marked deferred
+    assert gate.claim_returns([base]) == {base}  # left out and being seeded: claimed
     gate.client.delete(f"{base}:seeding")
-    assert gate.claim_returns([base]) == {base}
-    assert not _seed(gated, factory)  # claimed: the seeding waits
+    assert not _seed(gated, factory)  # claimed: the next seeding waits
+    assert gate.claim_returns([base]) == {base}  # renewed, the seeding over
     gate.client.set(f"{base}:seeding", "an older process's seeding", ex=30)
     assert gate.try_note_return(base) is None  # left out again: its claim goes, its mark stays
     assert not gate.client.exists(f"{base}:settle-claim")
     gate.client.delete(f"{base}:seeding")
-    assert gate.claim_returns([base]) == {base}
+    assert gate.claim_returns([base]) == set()  # nobody seeds it: not claimed, its seedings go on
     note = gate.try_note_return(base)
     assert note is not None
     assert not gate.client.exists(f"{base}:settle-claim", f"{base}:settle-deferred")

@@ -18,7 +18,8 @@ applies only to the state its note was taken in, else marks the state stale, and
 (``add_employees``, ``add_invitations``), which only add, go to any seeded state while their note
 stands (to an unseeded state, additions wait for the next seeding and a give-back, which never
 overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). An
-event a settlement left out is claimed by the next one (``claim_returns``): its seedings wait for it.
+event a settlement left out is claimed by the next one while it is being seeded (``claim_returns``):
+its next seeding waits for the give-back.
 A stale state has no seeded marker: the next reservation seeds it again once the stream holds none of
 the event's reservations (counted per event, ``inflight``). Keys carry the event's creation instant,
 so a restored or re-numbered database never meets old counters. The values it holds and answers (``Seed``,
@@ -277,15 +278,17 @@ class ReservationGate:
         return note if self._note_return(keys=keys, args=[note, DEFERRED_SECONDS]) else None
 
     def claim_returns(self, bases: Iterable[str]) -> set[str]:
-        """Claim, for a settlement, each of these events that an earlier one left out (``CLAIM_SCRIPT``):
-        no seeding takes its lock until the give-back is noted, so the seeding under way is the last
-        one the settlement waits for. Returns the events claimed."""
-        claimed = set()
-        for base in bases:
-            keys = [f"{base}:settle-deferred", f"{base}:settle-claim"]
-            if self._claim(keys=keys, args=[RETURN_CLAIM_SECONDS]):
-                claimed.add(base)
-        return claimed
+        """Claim, for a settlement, each of these events that an earlier one left out and that a seeding
+        holds the lock of, or renew the claim it holds (``CLAIM_SCRIPT``): no seeding takes the event's
+        lock until the give-back is noted, so the seeding under way is the last one the settlement waits
+        for. An event nobody is seeding is not claimed: its seedings go on while the settlement waits for
+        others. Returns the events claimed (one round trip)."""
+        ordered = list(bases)
+        pipe = self.client.pipeline(transaction=False)
+        for base in ordered:
+            keys = [f"{base}:settle-deferred", f"{base}:settle-claim", f"{base}:seeding"]
+            self._claim(keys=keys, args=[RETURN_CLAIM_SECONDS], client=pipe)
+        return {base for base, taken in zip(ordered, pipe.execute(), strict=True) if taken}
 
     def seedings_under_way(self, bases: Iterable[str]) -> set[str]:
         """Which of these events a seeding holds the lock of (one round trip)."""

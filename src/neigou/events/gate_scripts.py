@@ -138,11 +138,15 @@ redis.call('DEL', KEYS[5], KEYS[6])
 return 1
 """
 # A settlement's claim on an event it left out before (``gate.claim_returns``): KEYS the event's
-# deferral mark, the claim; ARGV the claim's seconds. While the claim stands no seeding takes the
+# deferral mark, the claim, the seeding lock; ARGV the claim's seconds. Taken only while a seeding holds
+# the event's lock (an event nobody is seeding needs no claim: its seedings go on while the settlement
+# waits for other events), renewed while it stands. While the claim stands no seeding takes the
 # event's lock (``LOCK_SCRIPT`` answers "a give-back is coming"): the seeding under way ends, the
-# settlement notes its give-back (which drops the claim). 1 claimed, 0 the event was not deferred.
+# settlement notes its give-back (which drops the claim). 1 claimed, 0 the event was not deferred, or
+# neither claimed nor being seeded.
 CLAIM_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[1]))
 return 1
 """

@@ -10,11 +10,11 @@ from typing import Any
 
 import redis
 import structlog
-from sqlalchemy import bindparam, event, exists, select, update
+from sqlalchemy import Engine, bindparam, event, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import after_commit
-from neigou.events.gate import SEED_LOCK_SECONDS, ReservationGate
+from neigou.events.gate import RETURN_CLAIM_SECONDS, SEED_LOCK_SECONDS, ReservationGate
 from neigou.events.models import CustomerCount, Event, EventItem, Reservation, ReservationStatus
 from neigou.events.writer import ReservationWriter
 from neigou.kit import commit_hooks
@@ -28,12 +28,14 @@ from neigou.orders.models import Order
 ITEMS = table_of(EventItem)
 COUNTS = table_of(CustomerCount)
 log = structlog.get_logger(__name__)
-# How long a settlement waits, in all, to note the give-backs of events being seeded; an event still
-# being seeded then settles at the settlement's next turn.
+# How long a settlement waits for an event's seeding, from when it finds it under way, to note the
+# event's give-back; an event still being seeded then settles at the settlement's next turn.
 RETURN_NOTE_WAIT_SECONDS = 2.0
 # How long it waits for the seeding under way of an event it claimed (left out before): as long as a
-# seeding's lock lives, so the claimed event settles at this turn.
+# seeding's lock lives, so the claimed event settles at this turn. Its claim is renewed while it waits
+# and lives longer than this (``gate.RETURN_CLAIM_SECONDS``).
 CLAIMED_WAIT_SECONDS = float(SEED_LOCK_SECONDS + 1)
+assert RETURN_CLAIM_SECONDS > CLAIMED_WAIT_SECONDS > SEED_LOCK_SECONDS
 # ``kit.commit_hooks`` key: the (gate, note) of each give-back noted, taken back if its transaction
 # rolls back; and the session's flag of an outermost commit begun while it holds some.
 _NOTES = "neigou_event_return_notes"
@@ -118,37 +120,19 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
 def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> dict[int, str]:
     """Note the give-back of every event with holds past ``at`` (``gate.try_note_return``), before any
     row is updated or locked, and only while the event is not being seeded (a give-back never overlaps
-    a seeding). The settlement first waits, noting nothing, until no seeding of those events is under
-    way: a noted give-back holds its event's seeding back until the commit, so every note is taken
-    right before the updates, never while the settlement waits for another event. An event left out
-    before (deferred) is claimed first (``gate.claim_returns``: no new seeding takes its lock) and
-    waited for as long as a seeding's lock lives, so it settles at this turn; the others are waited for
-    ``RETURN_NOTE_WAIT_SECONDS`` in all, and one still being seeded then is left out and settles at
-    the next turn. Each note is registered with the transaction (``_NOTES``): a note never followed by
-    its give-back (Redis failed it, the process died) is found by the next settlement
+    a seeding). The events are found on a connection of their own, closed before the wait, so no
+    transaction stays open while the settlement waits (``_events_to_settle``). The settlement then
+    waits, noting nothing, until none of them is being seeded, each for its own time
+    (``_wait_for_seedings``): a noted give-back holds its event's seeding back until the commit, so
+    every note is taken right before the updates, never while the settlement waits for another event,
+    and an event nobody is seeding is neither claimed nor noted meanwhile. An event still being seeded
+    then, or whose seeding started between the wait and its note, is left out and marked deferred; it
+    settles at the next turn. Each note is registered with the transaction (``_NOTES``): a note never
+    followed by its give-back (Redis failed it, the process died) is found by the next settlement
     (``gate.sweep_notes``), which marks the event's state stale so that it is seeded again from the
     database; one of a transaction that rolls back is taken back."""
-    waiting = {
-        event_id: gate.base(event_id, created)
-        for event_id, created in session.execute(
-            select(Event.id, Event.created_at).where(
-                exists().where(
-                    Reservation.event_id == Event.id,
-                    Reservation.status == ReservationStatus.HELD,
-                    Reservation.expires_at <= at,
-                )
-            )
-        )
-    }
-    claimed = gate.claim_returns(waiting.values())
-    started = time.monotonic()
-    while busy := gate.seedings_under_way(waiting.values()):
-        waited = time.monotonic() - started
-        if all(
-            waited >= (CLAIMED_WAIT_SECONDS if base in claimed else RETURN_NOTE_WAIT_SECONDS) for base in busy
-        ):
-            break
-        time.sleep(0.05)
+    waiting = _events_to_settle(session, gate, at=at)
+    _wait_for_seedings(gate, list(waiting.values()))
     notes: dict[int, str] = {}
     for event_id, base in waiting.items():
         if (note := gate.try_note_return(base)) is not None:
@@ -157,6 +141,51 @@ def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> di
         else:
             log.info("events.settle_deferred", event_id=event_id)
     return notes
+
+
+def _events_to_settle(session: Session, gate: ReservationGate, *, at: datetime) -> dict[int, str]:
+    """The key prefix of every event with holds past ``at``. Read on a connection of its own, closed
+    at once, when the session holds no transaction: the session's begins with the updates, after the
+    wait (on PostgreSQL a transaction left open through the wait kept its share locks on the tables,
+    so a migration's ``ALTER TABLE`` queued behind it and every shopper's read behind that). A
+    transaction the caller opened stays the caller's: the read runs in it."""
+    query = select(Event.id, Event.created_at).where(
+        exists().where(
+            Reservation.event_id == Event.id,
+            Reservation.status == ReservationStatus.HELD,
+            Reservation.expires_at <= at,
+        )
+    )
+    bind = session.get_bind()
+    if session.in_transaction() or not isinstance(bind, Engine):
+        rows = session.execute(query).all()
+    else:
+        with bind.connect() as connection:
+            rows = list(connection.execute(query).all())
+    return {event_id: gate.base(event_id, created) for event_id, created in rows}
+
+
+def _wait_for_seedings(gate: ReservationGate, bases: list[str]) -> None:
+    """Wait until none of these events is being seeded, each for its own time from when the settlement
+    first finds its seeding under way: ``RETURN_NOTE_WAIT_SECONDS``, or, for an event an earlier
+    settlement left out (deferred), ``CLAIMED_WAIT_SECONDS``, as long as a seeding's lock lives. Such an
+    event is claimed only once it is found being seeded (``gate.claim_returns``: no new seeding takes
+    its lock, so the one under way is the last the settlement waits for, and it settles at this turn);
+    a claim is renewed at every look, so it stands until the note, which drops it. An event nobody is
+    seeding is neither claimed nor noted while the settlement waits for others."""
+    deadlines: dict[str, float] = {}
+    claimed: set[str] = set()
+    while bases:
+        now = time.monotonic()
+        busy = gate.seedings_under_way(bases)
+        for base in gate.claim_returns(busy | claimed) - claimed:
+            claimed.add(base)
+            deadlines[base] = now + CLAIMED_WAIT_SECONDS
+        for base in busy:
+            deadlines.setdefault(base, now + RETURN_NOTE_WAIT_SECONDS)
+        if all(now >= deadlines[base] for base in busy):
+            return
+        time.sleep(0.05)
 
 
 @event.listens_for(Session, "before_commit")
