@@ -11,8 +11,7 @@ has given out, else capping the gate's claims at the new stock from that instant
 
 A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
 from the database's counts, read fresh when the script says a counter is missing, with the claims
-still in the claim stream when the coupon's counter is the one missing (``links.gate_seeds``); counters
-present cost no query. They expire a day after the coupon ends. Keys carry the coupon's creation
+still in the claim stream (``links.gate_seeds``); counters present cost no query. They expire a day after the coupon ends. Keys carry the coupon's creation
 instant as well as its id, so a restored or re-numbered database never meets old counters. The Lua
 scripts are in ``links.gate_scripts``.
 """
@@ -56,10 +55,9 @@ UNCONFIRMED = Message(
 )
 _CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
 log = structlog.get_logger(__name__)
-# The database's counts a missing counter starts from: (the coupon's claims, the customer's claims of
-# it), read when the script asks for them; the argument says the coupon's counter is the one missing
-# (``links.gate_seeds.seeder``).
-Seeder = Callable[[bool], tuple[int, int]]
+# The counts a missing counter starts from: (the coupon's claims, the customer's claims of it), stored
+# or still in the claim stream, read when the script asks for them (``links.gate_seeds.seeder``).
+Seeder = Callable[[], tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +181,7 @@ class StockGate:
         args: list[int | str | bytes] = [coupon.total_quantity, coupon.per_customer_limit, "", "", expire]
         result = script(keys=keys, args=[*args, *extra])
         if result in (lua.MISSING_STOCK, lua.MISSING_CUSTOMER):
-            args[2:4] = seeds(result == lua.MISSING_STOCK)
+            args[2:4] = seeds()
             result = script(keys=keys, args=[*args, *extra])
         return result if isinstance(result, bytes) else int(result)
 
