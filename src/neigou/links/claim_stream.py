@@ -3,10 +3,11 @@ Redis stream in one step; ``ClaimWriter`` stores the stream in batches, as click
 
 A batch costs a few statements whatever its size: the customers' locks (one statement,
 ``privacy.repository.lock_customers``), one INSERT of the claims that skips ids already stored (a
-redelivered entry is stored once), one read of the customers' counters and their coupons' limits, one
-upsert of the counters, one UPDATE per coupon of its claimed count, the claim touches of the batch's links in one ``record_touches``, and one insert of the
-audit entries; then the marketing consent a claim carries is announced (``crm.capture`` adds the
-shopper to the member's book under the batch's locks, so an opt-out at the same moment is honoured).
+redelivered entry is stored once), one read of the customers' counters and their coupons' limits,
+one upsert of the counters, one UPDATE per coupon of its claimed count, the claim touches of the
+batch's links in one ``record_touches``, and one insert of the audit entries; then the marketing
+consent a claim carries is announced (``crm.capture`` adds the shopper to the member's book under the
+batch's locks, so an opt-out at the same moment is honoured).
 On PostgreSQL a large batch's claims, counters and audit entries go by COPY (``kit.bulk``): the writer
 shares the web process's interpreter lock with the claims it stores, so its Python work per claim is
 kept to a few microseconds. A claim's id is made from its stream id (``kit.streams.id_from_stream``),

@@ -11,9 +11,9 @@ has given out, else capping the gate's claims at the new stock from that instant
 
 A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
 from the database's counts, read fresh when the script says a counter is missing, with the claims
-still in the claim stream (``links.gate_seeds``); counters present cost no query. They expire a day after the coupon ends. Keys carry the coupon's creation
-instant as well as its id, so a restored or re-numbered database never meets old counters. The Lua
-scripts are in ``links.gate_scripts``.
+still in the claim stream (``links.gate_seeds``); counters present cost no query. They expire a day
+after the coupon ends. Keys carry the coupon's creation instant as well as its id, so a restored or
+re-numbered database never meets old counters. The Lua scripts are in ``links.gate_scripts``.
 """
 
 from __future__ import annotations
