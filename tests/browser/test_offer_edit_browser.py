@@ -95,3 +95,22 @@ def test_edit_a_promotion(
     expect(row).to_contain_text("2098-07-15")
     _fits(page, width)
     page.close()
+
+
+def test_a_stock_below_the_claims_is_refused_by_the_stock_field(
+    browser: Browser, live_server: str, world: DemoWorld
+) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    sign_in(page, live_server, world)
+    page.goto(f"{live_server}/console/coupons")
+    page.get_by_test_id("coupons").get_by_role("link", name="新人立减5元").click()  # claimed in the demo
+    form = page.get_by_test_id("coupon-edit-form")
+    stock = form.locator("input[name=total_quantity]")
+    stock.fill("1")
+    form.get_by_role("button", name="保存").click()
+    field = form.locator("label", has=page.locator("input[name=total_quantity]"))
+    error = field.get_by_test_id("error-total_quantity")
+    expect(error).to_have_attribute("data-code", "quantity_below_claimed")
+    expect(error).to_contain_text("库存不能少于已领数量")
+    expect(stock).to_have_value("1")
+    page.close()

@@ -4,6 +4,7 @@ lowerings on PostgreSQL: never an oversell, never a dead letter."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,9 +23,12 @@ from neigou.links.stock_gate import StockGate
 from tests.links.conftest import behind_gate
 from tests.links.test_claim_stream import _claim, _coupon
 from tests.links.test_stock_caps import edit, other_process, stored
+from tests.offers.factories import coupon
 from tests.sign_in import console_sign_in, merchant_sign_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+CLAIMED_3 = "已被领取 3 张，库存不能少于已领数量。"
+UNCONFIRMED = "暂时无法核对该优惠券的领取数量，库存不能调低。请稍后再试，或先暂停该优惠券。"
 
 
 @pytest.fixture
@@ -77,15 +82,45 @@ def test_the_api_and_the_forms_refuse_a_lowering_below_the_claims_in_the_stream(
     console_sign_in(client, factory)
     page = client.post(f"/console/coupons/{coupon_id}/edit", data=_form(2))
     assert page.status_code == 422
-    assert "已被领取 3 张" in page.text
+    assert _by_the_stock(page.text) == ("quantity_below_claimed", f"优惠券 {coupon_id} {CLAIMED_3}")
     merchant_sign_in(client, factory, shop)
     page = client.post(f"/console/merchant/coupons/{coupon_id}/edit", data=_form(1))
     assert page.status_code == 422
-    assert "已被领取 3 张" in page.text
+    assert _by_the_stock(page.text) == ("quantity_below_claimed", f"优惠券 {coupon_id} {CLAIMED_3}")
     done = client.post(f"/console/merchant/coupons/{coupon_id}/edit", data=_form(3), follow_redirects=False)
     assert done.status_code == 303
     assert _claim(factory, gate, coupon_id, "13800000004") == "sold_out"
     assert stored(factory, gate, coupon_id) == (3, 3)
+
+
+def _by_the_stock(page: str) -> tuple[str, str]:
+    """The code and the text of the error shown in the stock field's ``<label>``."""
+    field = page[page.index('<input name="total_quantity"') :]
+    found = re.search(
+        r'data-testid="error-total_quantity" data-code="([a-z_]+)">([^<]*)<', field[: field.index("</label>")]
+    )
+    assert found is not None, field
+    return found.group(1), found.group(2)
+
+
+def test_the_forms_show_an_unconfirmed_lowering_by_the_stock_field(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    gate: StockGate,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    coupon_id = coupon(client, operator, 100, total_quantity=10)["id"]
+
+    def silent(*_args: Any, **_kwargs: Any) -> None:
+        raise redis.ConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(StockGate, "hold_cap", silent)
+    console_sign_in(client, factory)
+    page = client.post(f"/console/coupons/{coupon_id}/edit", data=_form(2))
+    assert page.status_code == 422
+    assert _by_the_stock(page.text) == ("stock_unconfirmed", UNCONFIRMED)
+    assert stored(factory, gate, coupon_id) == (0, 10)
 
 
 @pytest.mark.postgres_only

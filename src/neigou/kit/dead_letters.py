@@ -109,6 +109,16 @@ class Letter:
         return self.entry_id, {k: v for k, v in self.fields.items() if k not in _META}
 
 
+class Refused(ValueError):
+    """An entry its store refuses for good by a rule of its domain, named by a stable ``code`` (the
+    dead letter's reason): no later delivery would store it, so it is moved to the dead letters at its
+    first (``kit.streams.StreamWriter.set_aside``)."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
 def dead_key(key: str) -> str:
     """The dead-letter stream of a stream."""
     return key + DEAD_SUFFIX
@@ -116,7 +126,10 @@ def dead_key(key: str) -> str:
 
 def reason_code(exc: BaseException) -> str:
     """A stable code for why an entry cannot be stored: the constraint it breaks when the database
-    names it, else the kind of failure (never the message: it may quote the entry's values)."""
+    names it, a rule's own code (``Refused``), else the kind of failure (never the message: it may quote
+    the entry's values)."""
+    if isinstance(exc, Refused):
+        return exc.code
     if isinstance(exc, IntegrityError | DataError):
         found = _CONSTRAINT.search(str(exc.orig))
         if found:

@@ -222,6 +222,21 @@ class StreamWriter:
         self.acknowledge(entries)
         self.stored += stored
 
+    def set_aside(self, entries: list[Entry], exc: Exception) -> None:
+        """Move entries the store refused for good (``kit.dead_letters.Refused``) to the dead letters at
+        once, logged and counted as every dead letter, with the ``ack_hook`` in the move's script."""
+        for entry in entries:
+            give_up_or_keep(
+                self.client,
+                self.key,
+                self.group,
+                entry,
+                exc,
+                consumer=self.name,
+                max_deliveries=1,
+                hook=self.ack_hook,
+            )
+
     def acknowledge(self, entries: list[Entry]) -> None:
         """Acknowledge and delete a stored batch, with the ``ack_hook`` in the same script."""
         acknowledge_entries(self.client, self.key, self.group, entries, hook=self.ack_hook)

@@ -3,14 +3,22 @@ Redis stream in one step; ``ClaimWriter`` stores the stream in batches, as click
 
 A batch costs a few statements whatever its size: the customers' locks (one statement,
 ``privacy.repository.lock_customers``), one INSERT of the claims that skips ids already stored (a
-redelivered entry is stored once), one upsert of the customers' counters, one UPDATE per coupon of its
-claimed count, the claim touches of the batch's links in one ``record_touches``, and one insert of the
-audit entries; then the marketing consent a claim carries is announced (``crm.capture`` adds the
-shopper to the member's book under the batch's locks, so an opt-out at the same moment is honoured).
+redelivered entry is stored once), one read of the customers' counters and their coupons' limits,
+one upsert of the counters, one UPDATE per coupon of its claimed count, the claim touches of the
+batch's links in one ``record_touches``, and one insert of the audit entries; then the marketing
+consent a claim carries is announced (``crm.capture`` adds the shopper to the member's book under the
+batch's locks, so an opt-out at the same moment is honoured).
 On PostgreSQL a large batch's claims, counters and audit entries go by COPY (``kit.bulk``): the writer
 shares the web process's interpreter lock with the claims it stores, so its Python work per claim is
 kept to a few microseconds. A claim's id is made from its stream id (``kit.streams.id_from_stream``),
 so the shopper is answered with the id the row will carry.
+
+The per-customer limit is checked here too, for the batch at once (as the database's stock CHECK
+checks the stock): a claim that would take a customer past the coupon's ``per_customer_limit``, counting
+the customer's stored claims and the batch's earlier ones, is not stored (its row inserted is deleted
+in the same transaction) and goes to the dead letters at once, reason ``per_customer_limit`` (logged as
+``stream.entry_dead_lettered`` and counted as every dead letter); the rest of the batch is stored. The
+gate refuses such a claim before answering it; this catches one its counter let through.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from typing import Any
 
 import redis
 from pydantic_core import to_json
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit import service as audit
@@ -35,7 +43,9 @@ from neigou.kit.bulk import (
     table_of,
     upsert_adding,
 )
+from neigou.kit.dead_letters import Refused
 from neigou.kit.jobs import job
+from neigou.kit.pg_arrays import one_of
 from neigou.kit.settings import settings_of
 from neigou.kit.streams import Entry, StreamWriter, id_from_stream
 from neigou.links.click_stream import namespace
@@ -64,6 +74,7 @@ CLAIM_COLUMNS = (
 )
 _SOURCE = CLAIM_COLUMNS.index("source")
 _CLAIM_TYPES = binary_types(table_of(CouponClaim), CLAIM_COLUMNS)
+PAST_LIMIT = "per_customer_limit"  # the dead letters' reason for a claim past its coupon's limit
 
 
 def claim_id(stream_id: str) -> int:
@@ -93,17 +104,36 @@ def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
     return rows
 
 
+def past_limit() -> Refused:
+    """Why a claim past its coupon's per-customer limit is not stored (the dead letter's reason)."""
+    return Refused(PAST_LIMIT, "the claim passes its coupon's per-customer limit")
+
+
 def store(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Store a batch of claims; returns how many were new."""
+    """Store a batch of claims; returns how many were new. A claim past its coupon's per-customer
+    limit refuses the whole batch (``past_limit``): a dead letter replayed stays one."""
+    stored, past = store_within_limits(session, rows)
+    if past:
+        raise past_limit()
+    return stored
+
+
+def store_within_limits(session: Session, rows: list[dict[str, Any]]) -> tuple[int, set[int]]:
+    """Store a batch of claims but those past their coupon's per-customer limit: (how many were new,
+    the ids of the claims refused for the limit, not stored)."""
     if not rows:
-        return 0
+        return 0, set()
     # Before any write of these customers (claims, counters, visitors, touches): taken after one, the
     # lock could wait on an opt-out that waits on that write's row.
     privacy.lock_customers(session, {r["customer_ref_hash"] for r in rows})
     new_ids = _insert_claims(session, rows)
     new = [r for r in rows if r["id"] in new_ids]
+    past = _past_limits(session, new)
+    if past:
+        session.execute(delete(CouponClaim).where(one_of(session, CouponClaim.id, sorted(past), "BIGINT")))
+        new = [r for r in new if r["id"] not in past]
     if not new:
-        return 0
+        return 0, past
     per_coupon = Counter(r["coupon_id"] for r in new)
     per_customer = Counter((r["coupon_id"], r["customer_ref_hash"]) for r in new)
     upsert_adding(
@@ -140,7 +170,43 @@ def store(session: Session, rows: list[dict[str, Any]]) -> int:
         ),
     )
     _consents(session, new)
-    return len(new)
+    return len(new), past
+
+
+def _past_limits(session: Session, new: list[dict[str, Any]]) -> set[int]:
+    """The ids of the new claims past their coupon's per-customer limit, in one statement for the
+    batch: a customer's claims of a coupon count on from the customer's stored counter in the
+    stream's order (the gate's), and those beyond the limit are refused. The gate refuses them before
+    they are answered; this holds when its counter started without claims it had answered."""
+    if not new:
+        return set()
+    customers = sorted({r["customer_ref_hash"] for r in new})
+    found = session.execute(
+        select(
+            CouponTemplate.id,
+            CouponTemplate.per_customer_limit,
+            ClaimCounter.customer_ref_hash,
+            ClaimCounter.claimed,
+        )
+        .outerjoin(
+            ClaimCounter,
+            and_(
+                ClaimCounter.coupon_id == CouponTemplate.id,
+                one_of(session, ClaimCounter.customer_ref_hash, customers, "VARCHAR"),
+            ),
+        )
+        .where(CouponTemplate.id.in_(sorted({r["coupon_id"] for r in new})))
+    ).all()
+    limits = {coupon_id: limit for coupon_id, limit, _, _ in found}
+    held = Counter({(coupon_id, ref): n for coupon_id, _, ref, n in found if ref is not None})
+    past: set[int] = set()
+    for r in sorted(new, key=lambda r: r["id"]):
+        mine = (r["coupon_id"], r["customer_ref_hash"])
+        if held[mine] >= limits[mine[0]]:
+            past.add(r["id"])
+        else:
+            held[mine] += 1
+    return past
 
 
 def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> set[int]:
@@ -228,6 +294,18 @@ class ClaimWriter(StreamWriter):
         self, client: redis.Redis, key: str, factory: sessionmaker[Session], *, name: str | None = None
     ) -> None:
         super().__init__(client, key, GROUP, factory, store_entries, name=name, batch=1000)
+
+    def _store_batch(self, entries: list[Entry]) -> None:
+        """Store the batch but its claims past their coupon's per-customer limit, which are moved to
+        the dead letters at once (reason ``per_customer_limit``); then acknowledge the others."""
+        rows = rows_of(entries)
+        with self.factory() as session, session.begin():
+            stored, past = store_within_limits(session, rows)
+        if past:
+            self.set_aside([e for e, r in zip(entries, rows, strict=True) if r["id"] in past], past_limit())
+        if kept := [e for e, r in zip(entries, rows, strict=True) if r["id"] not in past]:
+            self.acknowledge(kept)
+        self.stored += stored
 
 
 @job("links.drain_claim_stream", cron={"minute": "*/5"}, own_transactions=True)

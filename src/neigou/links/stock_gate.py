@@ -11,10 +11,9 @@ has given out, else capping the gate's claims at the new stock from that instant
 
 A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
 from the database's counts, read fresh when the script says a counter is missing, with the claims
-still in the claim stream when the coupon's counter is the one missing (``links.gate_seeds``); counters
-present cost no query. They expire a day after the coupon ends. Keys carry the coupon's creation
-instant as well as its id, so a restored or re-numbered database never meets old counters. The Lua
-scripts are in ``links.gate_scripts``.
+still in the claim stream (``links.gate_seeds``); counters present cost no query. They expire a day
+after the coupon ends. Keys carry the coupon's creation instant as well as its id, so a restored or
+re-numbered database never meets old counters. The Lua scripts are in ``links.gate_scripts``.
 """
 
 from __future__ import annotations
@@ -55,11 +54,12 @@ UNCONFIRMED = Message(
     "Try again in a moment, or pause the coupon."
 )
 _CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
+# ``session.info`` key: caps confirmed, the COMMIT under way (a rollback now: outcome unknown)
+_COMMITTING = "neigou_stock_caps_committing"
 log = structlog.get_logger(__name__)
-# The database's counts a missing counter starts from: (the coupon's claims, the customer's claims of
-# it), read when the script asks for them; the argument says the coupon's counter is the one missing
-# (``links.gate_seeds.seeder``).
-Seeder = Callable[[bool], tuple[int, int]]
+# The counts a missing counter starts from: (the coupon's claims, the customer's claims of it), stored
+# or still in the claim stream, read when the script asks for them (``links.gate_seeds.seeder``).
+Seeder = Callable[[], tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +183,7 @@ class StockGate:
         args: list[int | str | bytes] = [coupon.total_quantity, coupon.per_customer_limit, "", "", expire]
         result = script(keys=keys, args=[*args, *extra])
         if result in (lua.MISSING_STOCK, lua.MISSING_CUSTOMER):
-            args[2:4] = seeds(result == lua.MISSING_STOCK)
+            args[2:4] = seeds()
             result = script(keys=keys, args=[*args, *extra])
         return result if isinstance(result, bytes) else int(result)
 
@@ -275,6 +275,7 @@ class _CapHold:
     """A stock change's cap, registered with its transaction (``kit.commit_hooks``)."""
 
     gate: StockGate
+    coupon_id: int
     key: str
     token: str
     old: int
@@ -321,7 +322,8 @@ def hold_stock(session: Session, coupon: CouponTemplate, total: int) -> int | No
             continue
         if taken is not None:
             return taken
-        hold = _CapHold(gate=gate, key=gate.keys(coupon, "").cap, token=token, old=old, new=total)
+        key = gate.keys(coupon, "").cap
+        hold = _CapHold(gate=gate, coupon_id=coupon.id, key=key, token=token, old=old, new=total)
         commit_hooks.add(session, _CAPS, hold)
     return None
 
@@ -333,8 +335,37 @@ def _settle(hold: _CapHold, *, token: str, cap: int, new_token: str, seconds: in
         log.warning("stock_gate.cap_unsettled", error=error_summary(exc))
 
 
+@event.listens_for(Session, "before_commit")
+def _caps_confirmed(session: Session) -> None:
+    """Before the outermost commit, flushed (a failure until the COMMIT is a known rollback): each
+    lowering's cap still carrying its token is kept ``CAP_PENDING_SECONDS`` more; one gone (the
+    transaction outlived it: old terms may have claimed past the new stock) or Redis silent: 503."""
+    if _CAPS not in session.info or session.in_nested_transaction():
+        return
+    holds: list[_CapHold] = commit_hooks.pending(session, _CAPS)
+    if not holds:
+        return
+    session.flush()
+    latest = {(id(h.gate), h.key): h for h in holds}  # the last change owns the cap
+    for place in {(id(h.gate), h.key) for h in holds if h.new < h.old}:
+        hold = latest[place]
+        try:
+            cap, token = min(hold.old, hold.new), hold.token
+            kept = hold.gate.settle_cap(
+                hold.key, token=token, cap=cap, new_token=token, seconds=CAP_PENDING_SECONDS
+            )
+        except redis.RedisError as exc:
+            log.warning("stock_gate.cap_unavailable", coupon_id=hold.coupon_id, error=error_summary(exc))
+            raise StockUnconfirmed(UNCONFIRMED) from None
+        if not kept:
+            log.warning("stock_gate.cap_lapsed", coupon_id=hold.coupon_id)
+            raise StockUnconfirmed(UNCONFIRMED)
+    session.info[_COMMITTING] = True
+
+
 @event.listens_for(Session, "after_commit")
 def _caps_committed(session: Session) -> None:
+    session.info.pop(_COMMITTING, None)
     for hold in commit_hooks.released(session, _CAPS) or []:  # only the latest change's token matches
         _settle(hold, token=hold.token, cap=hold.new, new_token=hold.token, seconds=CAP_KEPT_SECONDS)
 
@@ -343,7 +374,12 @@ def _caps_committed(session: Session) -> None:
 def _caps_rolled_back(session: Session) -> None:
     """Each cap goes back to the stock before the rolled-back changes (the first one's old stock), if
     the last of them still owns it; to the pending cap of a change the transaction around a rolled-back
-    savepoint still holds, with its token, when there is one."""
+    savepoint still holds, with its token, when there is one. After a failed COMMIT (the outcome unknown)
+    each stays pending, at the lower stock, until it expires or the next change of stock resets it."""
+    if session.info.pop(_COMMITTING, False):
+        for hold in commit_hooks.rolled_back(session, _CAPS):
+            log.warning("stock_gate.cap_outcome_unknown", coupon_id=hold.coupon_id)
+        return
     undone: dict[tuple[int, str], list[_CapHold]] = {}
     for hold in commit_hooks.rolled_back(session, _CAPS):
         undone.setdefault((id(hold.gate), hold.key), []).append(hold)

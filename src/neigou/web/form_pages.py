@@ -74,12 +74,12 @@ def attempt(
         with session.begin_nested():
             return write()
     except ProblemError as exc:
-        where = placed or {}
-        errors = [
-            FieldError(where.get(e.code), e.code, e.message) if e.field is None else e
-            for e in refusal(session, exc)
-        ]
-        return Refused(errors, exc.status)
+        return Refused(place(refusal(session, exc), placed or {}), exc.status)
+
+
+def place(errors: list[FieldError], placed: Mapping[str, str]) -> list[FieldError]:
+    """The errors, each that names no field put beside the field its code is about (``placed``)."""
+    return [FieldError(placed.get(e.code), e.code, e.message) if e.field is None else e for e in errors]
 
 
 def _field(value: object) -> str | None:

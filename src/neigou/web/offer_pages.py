@@ -23,11 +23,13 @@ from neigou.offers import promotions_service as promotions
 from neigou.offers.amounts import bp_to_percent_text, fen_to_yuan_text
 from neigou.offers.models import CouponTemplate, Promotion
 from neigou.offers.offer_rules import CouponKind, PromotionKind
-from neigou.web.form_pages import default_timezone, refusal
+from neigou.web.form_pages import default_timezone, place, refusal
 from neigou.web.pages import render
 
 Kind = Literal["coupon", "promotion"]
 FORM_TIME = "%Y-%m-%dT%H:%M"
+# A refusal of a change of stock (``offers.offer_edit``, ``links.stock_gate``) shown by the stock field.
+STOCK_REFUSALS = {"quantity_below_claimed": "total_quantity", "stock_unconfirmed": "total_quantity"}
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,7 @@ def save(
             errors=exc.errors,
         )
     except ProblemError as exc:
-        errors = refusal(session, exc)
+        errors = place(refusal(session, exc), STOCK_REFUSALS)
         return edit_form(
             request, session, principal, console, kind=kind, offer_id=offer_id, values=values, errors=errors
         )
