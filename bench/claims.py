@@ -123,7 +123,7 @@ def main() -> int:
             def raw_take(i: int) -> str:
                 # A new coupon: its counters start at nothing claimed.
                 answer = raw_gate.take_and_record(
-                    raw_terms, f"c{i}", f'{{"bench":{i}}}', seeds=lambda: (0, 0)
+                    raw_terms, f"c{i}", f'{{"bench":{i}}}', seeds=lambda with_stream: (0, 0)
                 )
                 return answer.value if isinstance(answer, GateAnswer) else "taken"
 

@@ -159,7 +159,7 @@ def test_redis_gate_under_parallel_load(factory: sessionmaker[Session], gate: St
     coupon = limited_coupon(factory, total=25, per_customer=3)
 
     def attempt(i: int) -> str:
-        return gate.take(coupon, f"customer-{i % 10}", seeds=lambda: (0, 0)).value
+        return gate.take(coupon, f"customer-{i % 10}", seeds=lambda _stream: (0, 0)).value
 
     outcomes = race(factory, attempt, 600, 16)
     assert outcomes[GateAnswer.TAKEN.value] == 25

@@ -8,14 +8,14 @@ coupon's ``claimed_quantity`` (never the terms cached in-process, which may pred
 since) and the customer's ``ClaimCounter`` row, in one statement.
 
 Claims answered by the gate but not stored yet are in the claim stream (or its dead letters) and in
-neither count. Whichever counter is missing, the stream and its dead letters are read first and their
-claims of the coupon and of the customer that the same statement does not find stored are added: read
-in that order, a claim the writer stores meanwhile is counted once (stored, or still in the stream),
-never missed. So a customer's key lost alone (evicted) while that customer's claims wait in the stream
-starts with them, and the customer cannot claim past the limit. The price: a new customer's first
-claim reads the stream (usually a few entries: the writer drains it within a second) besides its
-primary-key read. Claims lost with the stream itself (Redis restarted without persistence) were never
-stored and count nowhere.
+neither count. When the coupon's counter is the one missing, the stream and its dead letters are read
+first and their claims of the coupon (and of the customer) that the same statement does not find
+stored are added: read in that order, a claim the writer stores meanwhile is counted once (stored,
+or still in the stream), never missed. When only the customer's counter is missing (a new customer,
+the common case: one primary-key read, no stream scan) the stream is not read: a customer's key lost
+alone (evicted) while that customer's claims wait in the stream (usually under a second; longer
+while no writer runs) starts without them. Claims lost with the stream itself (Redis restarted
+without persistence) were never stored and count nowhere.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ _PAGE = 1000
 def seeder(session: Session, gate: StockGate, coupon_id: int, customer_ref_hash: str) -> Seeder:
     """The seeds of a claim's counters, read in the claim's session when the gate asks."""
 
-    def seeds() -> tuple[int, int]:
-        return read(session, gate.client, gate.claims_stream, coupon_id, customer_ref_hash)
+    def seeds(with_stream: bool) -> tuple[int, int]:
+        stream = gate.claims_stream if with_stream else None
+        return read(session, gate.client, stream, coupon_id, customer_ref_hash)
 
     return seeds
 

@@ -11,9 +11,13 @@ has given out, else capping the gate's claims at the new stock from that instant
 
 A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
 from the database's counts, read fresh when the script says a counter is missing, with the claims
-still in the claim stream (``links.gate_seeds``); counters present cost no query. They expire a day
-after the coupon ends. Keys carry the coupon's creation instant as well as its id, so a restored or
-re-numbered database never meets old counters. The Lua scripts are in ``links.gate_scripts``.
+still in the claim stream when the coupon's counter is the one missing (``links.gate_seeds``: a
+customer's first claim costs one primary-key read, never a scan of the stream, which holds a burst's
+backlog); counters present cost no query. A customer's counter lost alone while the customer's claims
+wait in the stream starts without them; the claim writer then refuses any claim past the customer's
+limit (``links.claim_stream``), so no customer is stored past it. They expire a day after the coupon ends. Keys carry the coupon's creation
+instant as well as its id, so a restored or re-numbered database never meets old counters. The Lua
+scripts are in ``links.gate_scripts``.
 """
 
 from __future__ import annotations
@@ -57,9 +61,10 @@ _CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
 # ``session.info`` key: caps confirmed, the COMMIT under way (a rollback now: outcome unknown)
 _COMMITTING = "neigou_stock_caps_committing"
 log = structlog.get_logger(__name__)
-# The counts a missing counter starts from: (the coupon's claims, the customer's claims of it), stored
-# or still in the claim stream, read when the script asks for them (``links.gate_seeds.seeder``).
-Seeder = Callable[[], tuple[int, int]]
+# The database's counts a missing counter starts from: (the coupon's claims, the customer's claims of
+# it), read when the script asks for them; the argument says the coupon's counter is the one missing
+# (``links.gate_seeds.seeder``).
+Seeder = Callable[[bool], tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +188,7 @@ class StockGate:
         args: list[int | str | bytes] = [coupon.total_quantity, coupon.per_customer_limit, "", "", expire]
         result = script(keys=keys, args=[*args, *extra])
         if result in (lua.MISSING_STOCK, lua.MISSING_CUSTOMER):
-            args[2:4] = seeds()
+            args[2:4] = seeds(result == lua.MISSING_STOCK)
             result = script(keys=keys, args=[*args, *extra])
         return result if isinstance(result, bytes) else int(result)
 
