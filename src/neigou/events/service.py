@@ -53,7 +53,7 @@ def require_event(session: Session, event_id: int, *, lock: bool = False) -> Eve
         Event,
         event_id,
         code="event_not_found",
-        detail=Message("Event {event_id} does not exist.", event_id=event_id),
+        detail=Message("This event does not exist."),
         lock=lock,
     )
 
@@ -137,9 +137,14 @@ def add_employees(
                 select(Member.id).where(Member.id.in_(members), Member.program_id == event.program_id)
             )
         )
-        if missing := sorted(members - found):
+        if members - found:
+            index = next(n for n, e in enumerate(employees) if e.member_id in members - found)
             raise Invalid(
-                Message("Member {member_id} is not in this event's program.", member_id=missing[0]),
+                Message(
+                    "{field}[{index}] names no member of this event's program.",
+                    field="employees",
+                    index=index,
+                ),
                 code="member_not_found",
             )
     added = insert_ignoring_duplicates(
