@@ -241,7 +241,13 @@ def test_redaction_takes_linear_time_on_long_adversarial_text() -> None:
     assert done.stdout.strip() == "18"
 
 
-TAB_FORMS = ["1381\t2345\t678", "138\t1234\t5678", "+86\t138\t1234\t5678", "1381\t\t2345\t\t678", "138 \t1234 \t5678"]
+TAB_FORMS = [
+    "1381\t2345\t678",
+    "138\t1234\t5678",
+    "+86\t138\t1234\t5678",
+    "1381\t\t2345\t\t678",
+    "138 \t1234 \t5678",
+]
 
 
 @pytest.mark.parametrize("phone", TAB_FORMS)
