@@ -193,6 +193,26 @@ def _refused_as_missing(refusal: ast.Call | None, template: str) -> bool:
     return named == "NotFound" or any(isinstance(c, str) and MISSING_CODE.search(c) for c in codes)
 
 
+def _missing_extra(path: Path, refusal: ast.Call) -> list[str]:
+    """The members of a missing-record refusal's ``extra`` that carry what was sent (``{"skus": missing}``)
+    rather than its place (``{"field": "items", "indexes": [1]}``)."""
+    messages = [a for a in refusal.args if isinstance(a, ast.Call) and ast.unparse(a.func) == "Message"]
+    template = messages[0].args[0] if messages and messages[0].args else None
+    text = template.value if isinstance(template, ast.Constant) and isinstance(template.value, str) else ""
+    if not _refused_as_missing(refusal, text):
+        return []
+    extra = next((k.value for k in refusal.keywords if k.arg == "extra"), None)
+    if not isinstance(extra, ast.Dict):
+        return []
+    return [
+        f"{path.relative_to(SRC)}:{refusal.lineno} extra {key.value}={ast.unparse(value)}"
+        for key, value in zip(extra.keys, extra.values, strict=True)
+        if isinstance(key, ast.Constant)
+        and isinstance(key.value, str)
+        and not (PLACE.search(key.value) or key.value == "indexes")
+    ]
+
+
 def _missing_quoted(path: Path, tree: ast.AST) -> list[str]:
     """The placeholders of refusals of missing records that quote what the caller sent."""
     refusal_of = {
@@ -203,6 +223,8 @@ def _missing_quoted(path: Path, tree: ast.AST) -> list[str]:
     }
     found = []
     for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and call in refusal_of.values():
+            found += _missing_extra(path, call)
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Message"):
             continue
         if (
@@ -254,6 +276,15 @@ def test_no_refusal_of_a_missing_record_quotes_what_was_sent_for_it() -> None:
         ('raise RowError(row, Message("Member {owner_id} has no group.", owner_id=owner.id))', []),
         ('raise Invalid(Message("Item {index} names no product.", index=i), code="unknown_sku")', []),
         ('raise Invalid(Message("The product does not exist."), code="unknown_sku")', []),
+        (
+            'raise Invalid(Message("{field}[{index}] names no product.", field="skus", index=i), code="unknown_sku", '
+            'extra={"skus": missing})',
+            ["extra skus=missing"],
+        ),
+        (
+            'raise Invalid(Message("No product."), code="unknown_sku", extra={"field": "items", "indexes": m})',
+            [],
+        ),
         ('raise Conflict(Message("Coupon {coupon_id} has ended.", coupon_id=coupon_id), code="ended")', []),
         (
             'RowError(row.n, key, "unknown_sku", Message("No {missing}.", missing=", ".join(m)))',

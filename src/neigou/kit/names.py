@@ -31,13 +31,13 @@ VisibleName = AfterValidator(_shows_something)
 # The validation error type (and the refusal's code when it is the only error) of a label about a customer
 # (a tag, a job) that reads as a phone number: it would keep the number in clear where the customer's own
 # reference is stored hashed and shown masked.
-PHONE_LABEL = "phone_label"
-PHONE_LABEL_MESSAGE = Message("A tag or label about a customer may not be a phone number.")
+CONTACT_LABEL = "phone_label"
+CONTACT_LABEL_MESSAGE = Message("A tag or label about a customer may not be a phone number.")
 
 
 def _no_phone(value: str | None) -> str | None:
     if value is not None and parse_phone(value) is not None:
-        raise PydanticCustomError(PHONE_LABEL, "a label that reads as a phone number")
+        raise PydanticCustomError(CONTACT_LABEL, "a label that reads as a phone number")
     return value
 
 
@@ -48,6 +48,6 @@ def _no_phones(values: list[str] | None) -> list[str] | None:
 
 
 NotAPhone = AfterValidator(_no_phone)
-"""Refuses a customer's label that ``kit.phones`` reads as a phone number, written any way (``PHONE_LABEL``)."""
+"""Refuses a customer's label that ``kit.phones`` reads as a phone number, written any way (``CONTACT_LABEL``)."""
 NoPhones = AfterValidator(_no_phones)
 """``NotAPhone`` for each of a list of labels (a customer's tags)."""

@@ -20,7 +20,7 @@ from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, transl
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import error_summary, redact_cut
-from neigou.kit.names import BLANK_NAME, BLANK_NAME_MESSAGE, PHONE_LABEL, PHONE_LABEL_MESSAGE
+from neigou.kit.names import BLANK_NAME, BLANK_NAME_MESSAGE, CONTACT_LABEL, CONTACT_LABEL_MESSAGE
 from neigou.web.error_pages import HTTP_PAGES, error_page, unavailable_page, unreadable_page
 from neigou.web.i18n import problem_locale
 from neigou.web.paths import is_page
@@ -165,7 +165,7 @@ OWN_FIELD_ERRORS: dict[str, Message] = {
     BLANK_EMPLOYEE_NO: Refused(BLANK_EMPLOYEE_NO).message,
     INVALID_EMPLOYEE_NO: Refused(INVALID_EMPLOYEE_NO).message,
     BLANK_NAME: BLANK_NAME_MESSAGE,
-    PHONE_LABEL: PHONE_LABEL_MESSAGE,
+    CONTACT_LABEL: CONTACT_LABEL_MESSAGE,
 }
 
 
