@@ -94,11 +94,11 @@ def test_a_members_posters_are_theirs_alone(
     # another member: the member's posters are unknown to them, their own are theirs
     member_sign_in(client, make_token(Role.MEMBER, p.other_member_id))
     link, invitation = p.link_poster(p.link), p.invitation_poster(p.invitation)
-    _not_found(client.get(link, follow_redirects=False), "link_not_found", f"分享链接 {p.link!r} 不存在。")
+    _not_found(client.get(link, follow_redirects=False), "link_not_found", "该分享链接不存在。")
     _not_found(
         client.get(invitation, follow_redirects=False),
         "invitation_not_found",
-        f"邀请码 {p.invitation!r} 不存在。",
+        "该邀请码不存在。",
     )
     _png(client.get(p.link_poster(p.their_link)))
     _png(client.get(p.invitation_poster(p.their_invitation)))
