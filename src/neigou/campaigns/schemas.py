@@ -19,7 +19,7 @@ class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     program_id: int
-    name: Annotated[str, VisibleName] = Field(min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
     skus: list[str] = Field(min_length=1, max_length=100)
     brand_id: int | None = None
     coupon_id: int | None = None
@@ -35,7 +35,7 @@ class CampaignUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, VisibleName] | None = Field(default=None, min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName] | None = None
     skus: list[str] | None = Field(default=None, min_length=1, max_length=100)
     coupon_id: int | None = None
     commission_boost_bp: int | None = Field(default=None, ge=0, le=10_000)

@@ -138,13 +138,10 @@ def add_employees(
             )
         )
         if members - found:
-            index = next(n for n, e in enumerate(employees) if e.member_id in members - found)
+            # Named by its place, counted from 1 (a pasted list's line, the API list's entry).
+            number = 1 + next(n for n, e in enumerate(employees) if e.member_id in members - found)
             raise Invalid(
-                Message(
-                    "{field}[{index}] names no member of this event's program.",
-                    field="employees",
-                    index=index,
-                ),
+                Message("Entry {number} names a member who is not in this event's program.", number=number),
                 code="member_not_found",
             )
     added = insert_ignoring_duplicates(

@@ -21,7 +21,7 @@ class GroupCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     owner_member_id: int | None = None
-    name: Annotated[str, VisibleName] = Name
+    name: Annotated[str, Name, VisibleName]
     platform: GroupPlatform
     external_id: str | None = Field(default=None, min_length=1, max_length=120)
     status: GroupStatus = GroupStatus.ACTIVE
@@ -33,7 +33,7 @@ class GroupUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, VisibleName] | None = Field(default=None, min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName] | None = None
     status: GroupStatus | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=120)
     owner_member_id: int | None = None

@@ -18,7 +18,7 @@ class MerchantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: Annotated[str, VisibleName] = Field(min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
     # A platform administrator names the organization (default: the default organization).
     organization_id: int | None = None
 

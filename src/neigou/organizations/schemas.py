@@ -16,7 +16,7 @@ class OrganizationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: Annotated[str, VisibleName] = Field(min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
 
 
 class OrganizationOut(BaseModel):

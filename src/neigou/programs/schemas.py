@@ -30,7 +30,7 @@ class ProgramCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Code
-    name: Annotated[str, VisibleName] = Field(min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
     timezone: str | None = None
     attribution: AttributionIn = Field(default_factory=AttributionIn)
     freeze_days: int = Field(default=7, ge=0, le=365)
@@ -47,7 +47,7 @@ class ProgramUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, VisibleName] | None = Field(default=None, min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName] | None = None
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
     attribution: AttributionIn | None = None
     freeze_days: int | None = Field(default=None, ge=0, le=365)
@@ -105,7 +105,7 @@ class TierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Code
-    name: Annotated[str, VisibleName] = Field(min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
     rank: int = Field(ge=0, le=1000)
     share_bp: int = Field(ge=0, le=10_000)
     override_bp: int = Field(default=0, ge=0, le=10_000)
@@ -123,7 +123,7 @@ class MemberCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, VisibleName] = Field(min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
     customer_ref: Annotated[str, Field(min_length=1, max_length=128), NamesSomeone] | None = None
     inviter_id: int | None = None
     tier: str | None = None
