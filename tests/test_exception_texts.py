@@ -97,12 +97,14 @@ TYPED_INPUT = re.compile(
     PERSONAL.pattern.replace(
         "|text|raw)",
         "|text|raw|body|data|form|request|payload|query|params|record|cells?|values?|typed|entry|header"
-        "|employee_no)",
+        "|employee_no|envelope|start|end)",
     )
 )
 PARSED_ROW = re.compile(r"(?i)(?:^|_)(?:row|line)$")
 # Placeholders that may quote typed input: an id or a code names a record of the product (a sku, a
-# program's code, a share link's code), which the refusal's reader needs to find what to fix.
+# program's code, a share link's code), which the refusal's reader needs to find what to fix; a day or
+# time a caller gave is typed input (``start=start_on``), and so is a partner's webhook ``envelope``. An id
+# or code of a record that does not exist names nothing of the product's: see the test of missing records.
 MAY_QUOTE = re.compile(r"(?i)(?:^|_)(?:ids?|codes?|skus?)$")
 
 
@@ -159,6 +161,148 @@ def test_no_message_in_src_repeats_typed_input_in_any_placeholder() -> None:
             if isinstance(node, ast.Call):
                 found += _typed_input(path, node)
     assert found == []
+
+
+# A refusal of a record the caller named and that is not there (or named twice): its exception is a
+# ``NotFound``, its code ``unknown_…``, ``…_not_found`` or ``duplicate_…``, or its text says so. What the
+# caller sent for it names no record of the product (it may be a phone number typed in the wrong field),
+# so such a refusal names the field, item or row instead; only a record it did find may be named by its
+# own ``.id`` (``owner_id=owner.id``). Every placeholder counts, whatever its name (``missing=", ".join(…)``
+# listed the unknown skus), but one naming a place (an item's index, a row's number, a field or a column) or
+# what is expected (the known values).
+PLACE = re.compile(
+    r"(?i)(?:^|_)(?:rows?|lines?|index|indexes|items?|positions?|n|numbers?|first|last|count|fields?|columns?|letter"
+    r"|known|expected)$"
+)
+# Values a missing-record refusal may tell, with the reason: a platform's status code is told only when it has
+# at most three digits (``platforms.rows.MAX_TOLD_STATUS``), so it can hold no phone number or name.
+BOUNDED = {("platforms/rows.py", "code")}
+MISSING_CODE = re.compile(r"^unknown_|_not_found$|^duplicate_")
+MISSING_TEXT = re.compile(r"(?i)^unknown |does not exist|listed twice|already on row|is not on this")
+
+
+def _refused_as_missing(refusal: ast.Call | None, template: str) -> bool:
+    """Whether a message is the text of a refusal of something missing or repeated."""
+    if MISSING_TEXT.search(template):
+        return True
+    if refusal is None:
+        return False
+    given = [*refusal.args, *(k.value for k in refusal.keywords if k.arg == "code")]
+    codes = [a.value for a in given if isinstance(a, ast.Constant)]
+    named = ast.unparse(refusal.func).rsplit(".", 1)[-1]
+    return named == "NotFound" or any(isinstance(c, str) and MISSING_CODE.search(c) for c in codes)
+
+
+def _missing_extra(path: Path, refusal: ast.Call) -> list[str]:
+    """The members of a missing-record refusal's ``extra`` that carry what was sent (``{"skus": missing}``)
+    rather than its place (``{"field": "items", "indexes": [1]}``)."""
+    messages = [a for a in refusal.args if isinstance(a, ast.Call) and ast.unparse(a.func) == "Message"]
+    template = messages[0].args[0] if messages and messages[0].args else None
+    text = template.value if isinstance(template, ast.Constant) and isinstance(template.value, str) else ""
+    if not _refused_as_missing(refusal, text):
+        return []
+    extra = next((k.value for k in refusal.keywords if k.arg == "extra"), None)
+    if not isinstance(extra, ast.Dict):
+        return []
+    return [
+        f"{path.relative_to(SRC)}:{refusal.lineno} extra {key.value}={ast.unparse(value)}"
+        for key, value in zip(extra.keys, extra.values, strict=True)
+        if isinstance(key, ast.Constant)
+        and isinstance(key.value, str)
+        and not (PLACE.search(key.value) or key.value == "indexes")
+    ]
+
+
+def _missing_quoted(path: Path, tree: ast.AST) -> list[str]:
+    """The placeholders of refusals of missing records that quote what the caller sent."""
+    refusal_of = {
+        id(arg): node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        for arg in [*node.args, *(k.value for k in node.keywords)]
+    }
+    found = []
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and call in refusal_of.values():
+            found += _missing_extra(path, call)
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Message"):
+            continue
+        if (
+            not call.args
+            or not isinstance(call.args[0], ast.Constant)
+            or not isinstance(call.args[0].value, str)
+        ):
+            continue
+        template = call.args[0].value
+        if not _refused_as_missing(refusal_of.get(id(call)), template):
+            continue
+        placed = {re.split(r"[.\[]", f)[0] for _, f, _, _ in Formatter().parse(template) if f}
+        for keyword in call.keywords:
+            if keyword.arg is None or keyword.arg not in placed:
+                continue
+            value = keyword.value
+            if PLACE.search(keyword.arg) or (path.relative_to(SRC).as_posix(), keyword.arg) in BOUNDED:
+                continue  # an item's index, a row's number, a field; a value bounded before it is told
+            if isinstance(value, ast.Attribute) and value.attr == "id":
+                continue  # a record found, by its own id
+            found.append(f"{path.relative_to(SRC)}:{call.lineno} {keyword.arg}={ast.unparse(value)}")
+    return found
+
+
+def test_no_refusal_of_a_missing_record_quotes_what_was_sent_for_it() -> None:
+    """``Unknown sku 13812345678.``: an unknown sku, link code or id is only what was typed. The refusal
+    names where it was (the field, the item's index, the row) and keeps its code."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        found += _missing_quoted(path, ast.parse(path.read_text(encoding="utf-8")))
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        ('raise Invalid(Message("Unknown sku {sku}.", sku=data.sku), code="unknown_sku")', ["sku=data.sku"]),
+        (
+            'raise NotFound(Message("Member {member_id} is gone.", member_id=member_id))',
+            ["member_id=member_id"],
+        ),
+        ('raise Invalid(Message("Bad link {code!r}.", code=code), code="unknown_link")', ["code=code"]),
+        (
+            'raise Invalid(Message("Sku {skus} is listed twice.", skus=", ".join(d)), code="x")',
+            ["skus=', '.join(d)"],
+        ),
+        ('raise RowError(row, Message("Unknown brand {code!r}.", code=p.brand_code))', ["code=p.brand_code"]),
+        ('problem(detail=Message("Integration {i_id} does not exist.", i_id=i_id))', ["i_id=i_id"]),
+        ('raise RowError(row, Message("Member {owner_id} has no group.", owner_id=owner.id))', []),
+        ('raise Invalid(Message("Item {index} names no product.", index=i), code="unknown_sku")', []),
+        ('raise Invalid(Message("The product does not exist."), code="unknown_sku")', []),
+        (
+            'raise Invalid(Message("{field}[{index}] names no product.", field="skus", index=i), code="unknown_sku", '
+            'extra={"skus": missing})',
+            ["extra skus=missing"],
+        ),
+        (
+            'raise Invalid(Message("No product."), code="unknown_sku", extra={"field": "items", "indexes": m})',
+            [],
+        ),
+        ('raise Conflict(Message("Coupon {coupon_id} has ended.", coupon_id=coupon_id), code="ended")', []),
+        (
+            'RowError(row.n, key, "unknown_sku", Message("No {missing}.", missing=", ".join(m)))',
+            ["missing=', '.join(m)"],
+        ),
+        (
+            'raise Invalid(Message("Coupon {coupon} twice.", coupon=r[0]), code="duplicate_coupon")',
+            ["coupon=r[0]"],
+        ),
+        (
+            'raise Invalid(Message("Row {row}, item {item}: no such sku.", row=n, item=i), code="unknown_sku")',
+            [],
+        ),
+    ],
+)
+def test_the_missing_record_check_flags_what_was_sent(source: str, flagged: list[str]) -> None:
+    found = [f.split(" ", 1)[1] for f in _missing_quoted(SRC / "example.py", ast.parse(source))]
+    assert found == flagged
 
 
 @pytest.mark.parametrize(

@@ -239,3 +239,33 @@ def test_redaction_takes_linear_time_on_long_adversarial_text() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "18"
+
+
+TAB_FORMS = [
+    "1381\t2345\t678",
+    "138\t1234\t5678",
+    "+86\t138\t1234\t5678",
+    "1381\t\t2345\t\t678",
+    "138 \t1234 \t5678",
+]
+
+
+@pytest.mark.parametrize("phone", TAB_FORMS)
+def test_a_phone_parted_by_tabs_is_read_as_one_and_redacted_as_one(phone: str) -> None:
+    assert mainland_mobile(phone) is not None  # kit.phones drops tabs as it drops spaces
+    assert redact_text(f"x {phone} y") == "x [phone] y"
+
+
+@pytest.mark.parametrize("phone", [*TAB_FORMS, "138 1234 5678", "1381  2345  678"])
+@pytest.mark.parametrize("key", ["customer_ref", "phone", "customerRef", "mobile"])
+def test_a_keys_phone_value_written_in_groups_goes_whole(key: str, phone: str) -> None:
+    """A ``key=value`` value ends at white space; a phone parted by tabs or spaces does not leave its
+    later groups behind (``customer_ref=[redacted]\\t2345\\t678`` kept seven of its digits)."""
+    assert redact_text(f"lookup {key}={phone} done") == f"lookup {key}={REDACTED} done"
+    assert redact_text(f"lookup {key}={phone}\t3") == f"lookup {key}={REDACTED}\t3"
+
+
+def test_four_four_three_tab_groups_beside_a_count_stay_a_column() -> None:
+    """A trailing count makes twelve digits, no number ``kit.phones`` reads; the column stays as it was."""
+    assert mainland_mobile("1381\t2345\t678\t3") is None
+    assert redact_text("sku\t1381\t2345\t678\t3") == "sku\t1381\t2345\t678\t3"

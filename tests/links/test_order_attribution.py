@@ -138,8 +138,8 @@ def test_order_link_wins_and_self_purchase_is_flagged(
     assert isinstance(refused, UnknownLink)
     assert (refused.code, refused.message.msgid, refused.message.values) == (
         "unknown_link",
-        "Unknown share link {link_code!r}.",
-        {"link_code": "nope0000"},
+        "{field} names no share link.",
+        {"field": "link_code"},
     )
 
 

@@ -94,7 +94,7 @@ def test_one_bad_row_imports_nothing_and_names_the_row(
         (7, "GHOST", "title", "required"),
         (8, "NOBRAND", "brand_code", "unknown_brand"),
     ]
-    assert body["errors"][1]["message"] == "商品编码 'YD-TEE' 与第 3 行重复。"
+    assert body["errors"][1]["message"] == "该商品编码已在第 3 行出现。"  # the sku not repeated
     assert row_counts(factory) == before
 
 

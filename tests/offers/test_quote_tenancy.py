@@ -33,7 +33,7 @@ def test_a_quote_reads_one_organizations_catalog_and_offers(
                     organization_id=named,
                     items=[QuoteItem(sku=a.sku, quantity=1), QuoteItem(sku=b.sku, quantity=1)],
                 )
-            assert (sku.value.code, sku.value.extra) == ("unknown_sku", {"skus": [b.sku]})
+            assert (sku.value.code, sku.value.extra) == ("unknown_sku", {"field": "items", "indexes": [1]})
             with pytest.raises(Invalid) as coupon:
                 price_quote(
                     session,

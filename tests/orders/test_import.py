@@ -65,7 +65,7 @@ def test_cli_imports_csv_with_a_row_error_report(
     assert result.exit_code == 1, result.output
     assert "imported 5 orders, 0 already there, 2 refused" in result.output
     assert report.read_text().splitlines()[1:] == [
-        "9,BAD-1,unknown_sku,Unknown sku NO-SUCH-SKU.",
+        "9,BAD-1,unknown_sku,items[0] names no product.",
         "10,BAD-2,parse_error,Row 10: paid_at must be an ISO 8601 time written as text like "
         "2026-03-01T12:00:00+08:00.",
     ]

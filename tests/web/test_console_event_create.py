@@ -208,7 +208,7 @@ def test_a_pasted_number_is_the_apis_in_any_form(
         ("E001,张三\nE\u00ad001,张三丰", "duplicate_employee", "第 1 行"),  # a soft hyphen is invisible
         ("E1,张三\nE①,李四", "invalid_employee_no", "第 2 行"),  # circled: not E1
         ("SS1,张三\nß1,李四", "invalid_employee_no", "第 2 行"),  # ß upper-cased is SS
-        ("E001,张三\nE002,李四,999999", "member_not_found", "999999"),
+        ("E001,张三\nE002,李四,999999", "member_not_found", "第 2 条"),  # the member id is not repeated
         ("\n \n", "required", ""),
     ],
 )

@@ -101,7 +101,7 @@ def test_a_console_page_asked_with_values_it_cannot_read_is_a_page(
     # a domain's refusal (a program that does not exist), in the language the cookie asks for
     client.cookies.set("neigou_lang", "en")
     missing = client.get(f"/console/programs/{program['id'] + 1000}")
-    _page(missing, 404, "program_not_found", f"Program {program['id'] + 1000} does not exist.", "en")
+    _page(missing, 404, "program_not_found", "This program does not exist.", "en")
 
 
 def test_a_workspace_page_asked_with_values_it_cannot_read_is_a_page(

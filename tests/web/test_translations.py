@@ -74,15 +74,15 @@ def test_every_compiled_zh_cn_translation_keeps_the_values_its_msgid_names() -> 
 
 
 def test_a_message_renders_in_either_language() -> None:
-    missing = Message("Program {program_id} does not exist.", program_id=7)
+    missing = Message("Column {column!r} appears twice.", column="sku")
     assert (translate(missing, "en"), translate(missing, "zh-CN")) == (
-        "Program 7 does not exist.",
-        "计划 7 不存在。",
+        "Column 'sku' appears twice.",
+        "列名 'sku' 重复。",
     )
     both = Sentences([Message("Tier codes must be unique."), Message("Tier ranks must be unique.")])
     assert translate(both, "en") == "Tier codes must be unique. Tier ranks must be unique."
     assert translate(both, "zh-CN") == "等级代码不能重复。 等级序号不能重复。"
-    assert str(missing) == "Program 7 does not exist."
+    assert str(missing) == "Column 'sku' appears twice."
 
 
 def test_accept_language_picks_the_first_language_we_speak() -> None:
@@ -104,8 +104,8 @@ def test_a_problem_speaks_the_language_asked_and_keeps_its_code(
     by_cookie = client.get(path, headers={**operator, "Accept-Language": "en"}).json()
     client.cookies.set("neigou_lang", "en")
     english_cookie = client.get(path, headers=operator).json()
-    assert (english["title"], english["detail"]) == ("Not found", "Program 987654 does not exist.")
-    assert (chinese["title"], chinese["detail"]) == ("未找到", "计划 987654 不存在。")
+    assert (english["title"], english["detail"]) == ("Not found", "This program does not exist.")
+    assert (chinese["title"], chinese["detail"]) == ("未找到", "该计划不存在。")
     assert by_cookie == chinese
     assert english_cookie == english
     assert {english["code"], chinese["code"]} == {"program_not_found"}

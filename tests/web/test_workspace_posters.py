@@ -94,11 +94,11 @@ def test_a_members_posters_are_theirs_alone(
     # another member: the member's posters are unknown to them, their own are theirs
     member_sign_in(client, make_token(Role.MEMBER, p.other_member_id))
     link, invitation = p.link_poster(p.link), p.invitation_poster(p.invitation)
-    _not_found(client.get(link, follow_redirects=False), "link_not_found", f"分享链接 {p.link!r} 不存在。")
+    _not_found(client.get(link, follow_redirects=False), "link_not_found", "该分享链接不存在。")
     _not_found(
         client.get(invitation, follow_redirects=False),
         "invitation_not_found",
-        f"邀请码 {p.invitation!r} 不存在。",
+        "该邀请码不存在。",
     )
     _png(client.get(p.link_poster(p.their_link)))
     _png(client.get(p.invitation_poster(p.their_invitation)))
@@ -114,25 +114,25 @@ def test_an_unknown_poster_is_a_404_problem_in_the_readers_language(
 ) -> None:
     p = _posters(client, operator, make_token)
     member_sign_in(client, make_token(Role.MEMBER, p.member_id))
-    _not_found(client.get("/m/links/nosuch99/poster.png"), "link_not_found", "分享链接 'nosuch99' 不存在。")
+    _not_found(client.get("/m/links/nosuch99/poster.png"), "link_not_found", "该分享链接不存在。")
     _not_found(
         client.get("/m/links/nosuch99/poster.png", headers=ENGLISH),
         "link_not_found",
-        "Share link 'nosuch99' does not exist.",
+        "This share link does not exist.",
     )
     _not_found(
         client.get("/m/events/invitations/NOSUCH/poster.png"),
         "invitation_not_found",
-        "邀请码 'NOSUCH' 不存在。",
+        "该邀请码不存在。",
     )
     client.cookies.set("neigou_lang", "en")
     _not_found(
         client.get("/m/events/invitations/NOSUCH/poster.png"),
         "invitation_not_found",
-        "Invitation code 'NOSUCH' does not exist.",
+        "This invitation code does not exist.",
     )
     _not_found(
         client.get(p.invitation_poster(p.their_invitation)),
         "invitation_not_found",
-        f"Invitation code {p.their_invitation!r} does not exist.",
+        "This invitation code does not exist.",
     )

@@ -80,9 +80,7 @@ def checked_span(program_id: int, start_on: dt.date, end_on: dt.date, member_id:
     check_day(start_on, "from")
     check_day(end_on, "to")
     if start_on > end_on:
-        raise Invalid(
-            Message("'from' ({start}) is after 'to' ({end}).", start=start_on, end=end_on), code="bad_range"
-        )
+        raise Invalid(Message("'from' is after 'to'."), code="bad_range")
     try:
         limit = start_on.replace(year=start_on.year + MAX_YEARS)
     except ValueError:  # 29 February

@@ -137,9 +137,7 @@ def create_token(
     if member_id is not None:
         organization_id = _member_organization(session, member_id)
         if organization_id is None or (scope is not None and scope.organization_id != organization_id):
-            raise NotFound(
-                Message("Member {member_id} does not exist.", member_id=member_id), code="member_not_found"
-            )
+            raise NotFound(Message("This member does not exist."), code="member_not_found")
     elif merchant_id is not None:
         organization_id = _merchant_organization(session, merchant_id)
     elif scope is not None:
@@ -162,9 +160,7 @@ def create_token(
             session.add(token)
             session.flush()
     except IntegrityError as exc:
-        raise NotFound(
-            Message("Member {member_id} does not exist.", member_id=member_id), code="member_not_found"
-        ) from exc
+        raise NotFound(Message("This member does not exist."), code="member_not_found") from exc
     if kind is TokenKind.API:
         audit.record(
             session,
@@ -204,7 +200,7 @@ def _merchant_organization(session: Session, merchant_id: int) -> int:
     scope = current_scope(session)
     if found is None or (scope is not None and scope.organization_id != found):
         raise NotFound(
-            Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id),
+            Message("This merchant does not exist."),
             code="merchant_not_found",
         )
     return int(found)
@@ -284,7 +280,7 @@ def revoke_audited(session: Session, *, token_id: int, actor: Actor, at: datetim
         ApiToken,
         token_id,
         code="token_not_found",
-        detail=Message("Token {token_id} does not exist.", token_id=token_id),
+        detail=Message("This token does not exist."),
     )
     revoke(session, token_id=token_id, at=at)
     audit.record(
@@ -322,7 +318,7 @@ def set_user_active(session: Session, *, user_id: int, active: bool, actor: Acto
         User,
         user_id,
         code="user_not_found",
-        detail=Message("User {user_id} does not exist.", user_id=user_id),
+        detail=Message("This user does not exist."),
     )
     if user.active == active:
         return user

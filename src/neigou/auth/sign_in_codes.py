@@ -52,9 +52,7 @@ def issue(
             session.add(row)
             session.flush()
     except IntegrityError as exc:
-        raise NotFound(
-            Message("Member {member_id} does not exist.", member_id=member_id), code="member_not_found"
-        ) from exc
+        raise NotFound(Message("This member does not exist."), code="member_not_found") from exc
     audit.record(
         session,
         actor=actor,

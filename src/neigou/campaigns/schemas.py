@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from neigou.kit.instants import Instant
+from neigou.kit.names import VisibleName
 
 Sku = Field(min_length=1, max_length=64)
 
@@ -17,7 +19,7 @@ class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     program_id: int
-    name: str = Field(min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
     skus: list[str] = Field(min_length=1, max_length=100)
     brand_id: int | None = None
     coupon_id: int | None = None
@@ -33,7 +35,7 @@ class CampaignUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName] | None = None
     skus: list[str] | None = Field(default=None, min_length=1, max_length=100)
     coupon_id: int | None = None
     commission_boost_bp: int | None = Field(default=None, ge=0, le=10_000)

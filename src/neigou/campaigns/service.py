@@ -14,6 +14,7 @@ from neigou.campaigns.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.places import first_among, first_repeat
 from neigou.kit.scoping import current_scope
 from neigou.offers import repository as offers
 from neigou.offers.models import Brand
@@ -31,19 +32,24 @@ def require_campaign(session: Session, campaign_id: int, *, lock: bool = False) 
     campaign = repo.get_campaign(session, campaign_id, lock=lock)
     if campaign is None:
         raise NotFound(
-            Message("Campaign {campaign_id} does not exist.", campaign_id=campaign_id),
+            Message("This campaign does not exist."),
             code="campaign_not_found",
         )
     return campaign
 
 
+def _no_product(skus: list[str], missing: list[str]) -> Message:
+    """The refusal of the first sku of ``skus`` that names no product, by its place."""
+    return Message("{field}[{index}] names no product.", field="skus", index=first_among(skus, missing))
+
+
 def _check(session: Session, data: CampaignCreate) -> None:
     if data.ends_at <= data.starts_at:
         raise Invalid(Message("A campaign must end after it starts."), code="invalid_window")
-    duplicates = sorted({s for s in data.skus if data.skus.count(s) > 1})
-    if duplicates:
+    if (repeat := first_repeat(data.skus)) is not None:
         raise Invalid(
-            Message("Sku {skus} is listed twice.", skus=", ".join(duplicates)), code="duplicate_sku"
+            Message("{field}[{index}] repeats an entry listed before it.", field="skus", index=repeat),
+            code="duplicate_sku",
         )
     # The program's organization's catalog, also for a platform administrator (no scope).
     organization_id = organization_of(session, data.program_id)
@@ -51,16 +57,12 @@ def _check(session: Session, data: CampaignCreate) -> None:
     missing = [s for s in data.skus if s not in products]
     if missing and is_merchant(session):
         # Another merchant's sku, or the organization's own, does not exist for a merchant.
-        raise NotFound(
-            Message("Product {sku!r} does not exist.", sku=missing[0]),
-            code="product_not_found",
-            extra={"skus": missing},
-        )
+        raise NotFound(_no_product(data.skus, missing), code="product_not_found")
     if missing:
-        raise Invalid(Message("Unknown sku {sku}.", sku=", ".join(missing)), code="unknown_sku")
+        raise Invalid(_no_product(data.skus, missing), code="unknown_sku")
     brand = session.get(Brand, data.brand_id) if data.brand_id is not None else None
     if data.brand_id is not None and (brand is None or brand.organization_id != organization_id):
-        raise Invalid(Message("Unknown brand {brand_id}.", brand_id=data.brand_id), code="unknown_brand")
+        raise Invalid(Message("{field} names no brand.", field="brand_id"), code="unknown_brand")
     too_high = [s for s in data.skus if products[s].commission_rate_bp + data.commission_boost_bp > BP]
     if too_high:
         raise Invalid(
@@ -75,7 +77,7 @@ def _check(session: Session, data: CampaignCreate) -> None:
         data.coupon_id
     )
     if coupon is None:
-        raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=data.coupon_id), code="unknown_coupon")
+        raise Invalid(Message("{field} names no coupon.", field="coupon_id"), code="unknown_coupon")
     require_live(coupon)
     # A campaign's coupon may cover some of its products only; covering none is a mistake.
     uncovered = [s for s in data.skus if coupon.skus is not None and s not in coupon.skus]

@@ -57,7 +57,7 @@ def _instant(value: datetime) -> datetime:
 def _own_push(session: SessionDep, principal: Principal, push_id: int) -> pushes.MadePush:
     push = pushes.require_push(session, push_id)
     if principal.role is Role.MEMBER and principal.member_id != push.member_id:
-        raise NotFound(Message("Push {push_id} does not exist.", push_id=push_id), code="push_not_found")
+        raise NotFound(Message("This push does not exist."), code="push_not_found")
     return pushes.load(session, push)
 
 

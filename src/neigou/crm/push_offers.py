@@ -13,6 +13,7 @@ from neigou.campaigns import estimate
 from neigou.campaigns import repository as campaigns
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.places import first_repeat
 from neigou.offers import repository as offers
 from neigou.offers.models import CouponTemplate
 
@@ -48,15 +49,18 @@ def priced_products(
     session: Session, *, program_id: int, skus: Sequence[str], at: datetime
 ) -> list[PushedProduct]:
     """The products in the order given; an unknown, repeated or withdrawn sku is refused (422)."""
-    if len(set(skus)) != len(skus):
+    if (repeat := first_repeat(skus)) is not None:
         raise Invalid(
-            Message("Sku {skus} is listed twice.", skus=", ".join(sorted(skus))), code="duplicate_sku"
+            Message("{field}[{index}] repeats an entry listed before it.", field="skus", index=repeat),
+            code="duplicate_sku",
         )
     products = offers.products_by_sku(session, skus)
-    for sku in skus:
+    for index, sku in enumerate(skus):
         product = products.get(sku)
         if product is None:
-            raise Invalid(Message("Unknown sku {sku}.", sku=sku), code="unknown_sku")
+            raise Invalid(
+                Message("{field}[{index}] names no product.", field="skus", index=index), code="unknown_sku"
+            )
         if not product.active:
             raise Invalid(Message("Sku {sku} is not on sale.", sku=sku), code="product_inactive")
     live = campaigns.live_campaigns(session, program_id=program_id, at=at)

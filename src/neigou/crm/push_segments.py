@@ -21,9 +21,7 @@ def segment_customers(session: Session, *, member: Member, segment_id: int, at: 
         or segment.program_id != member.program_id
         or segment.member_id not in (None, member.id)
     ):
-        raise NotFound(
-            Message("Segment {segment_id} does not exist.", segment_id=segment_id), code="segment_not_found"
-        )
+        raise NotFound(Message("This segment does not exist."), code="segment_not_found")
     ids = customer_ids_matching(session, member.id, CustomerFilter.of(segment), at)
     if not ids:
         raise Invalid(

@@ -164,9 +164,7 @@ def create_push(
     customers = repo.customers_of(session, member.id, ask.customer_ids, lock=True)
     for cid in ask.customer_ids:
         if cid not in customers:  # another member's customer is not there for this member
-            raise NotFound(
-                Message("Customer {customer_id} does not exist.", customer_id=cid), code="customer_not_found"
-            )
+            raise NotFound(Message("This customer does not exist."), code="customer_not_found")
     if not programs.list_tiers(session, member.program_id):
         raise Conflict(NO_TIERS, code="no_tiers")
     holds.check_not_suspended(session, member.id)
@@ -257,7 +255,7 @@ def require_push(session: Session, push_id: int) -> Push:
     """A push by id or a 404."""
     push = session.get(Push, push_id)
     if push is None:
-        raise NotFound(Message("Push {push_id} does not exist.", push_id=push_id), code="push_not_found")
+        raise NotFound(Message("This push does not exist."), code="push_not_found")
     return push
 
 
@@ -265,9 +263,7 @@ def mark_sent(session: Session, *, made: MadePush, message_id: int, at: datetime
     """The salesperson sent a task message themselves; marking it twice changes nothing."""
     message = next((m for m in made.messages if m.id == message_id), None)
     if message is None:
-        raise NotFound(
-            Message("Message {message_id} does not exist.", message_id=message_id), code="message_not_found"
-        )
+        raise NotFound(Message("This message does not exist."), code="message_not_found")
     if made.push.channel is not PushChannel.TASK:
         raise Conflict(
             Message("This message goes out through the program's channel, not by hand."), code="not_a_task"

@@ -9,13 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 
 from neigou.crm.models import ConsentPurpose, CustomerSource, RobotVia, SpendingPower
 from neigou.kit.instants import Instant
+from neigou.kit.names import NoPhones, NotAPhone, VisibleName
 from neigou.kit.refs import NamesSomeone
 from neigou.offers.schemas import Tags
 
 CustomerRef = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), VisibleName]
+# A customer's tags and job are labels about them, stored in clear: a phone number is refused there.
+CustomerTags = Annotated[Tags, NoPhones]
+Job = Annotated[Name, NotAPhone]
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 # A birthday is a day of a life: no later than today is checked by the service, no earlier than 1900.
@@ -39,9 +43,9 @@ class CustomerCreate(BaseModel):
 
     customer_ref: CustomerRef
     name: Name | None = None
-    job: Name | None = None
+    job: Job | None = None
     spending_power: SpendingPower | None = None
-    tags: Tags = Field(default_factory=list)
+    tags: CustomerTags = Field(default_factory=list)
     birthday: date | None = None
     consent: ConsentGiven | None = None
 
@@ -52,9 +56,9 @@ class CustomerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    job: Name | None = None
+    job: Job | None = None
     spending_power: SpendingPower | None = None
-    tags: Tags | None = None
+    tags: CustomerTags | None = None
     birthday: date | None = None
 
 
@@ -135,7 +139,7 @@ class SegmentIn(BaseModel):
 
     name: Name
     spending_power: SpendingPower | None = None
-    tags: Tags = Field(default_factory=list)
+    tags: CustomerTags = Field(default_factory=list)
     dormant_days: Annotated[int, Field(ge=0, le=3650, strict=True)] | None = None
     category: Category | None = None
     birthday_month: Annotated[int, Field(ge=1, le=12, strict=True)] | None = None

@@ -30,9 +30,7 @@ def require_segment(session: Session, principal: Principal, segment_id: int) -> 
     """A segment the caller may reach: a member's own (404 for anyone else's), any for operators."""
     segment = session.get(Segment, segment_id)
     if segment is None or (principal.role is Role.MEMBER and segment.member_id != principal.member_id):
-        raise NotFound(
-            Message("Segment {segment_id} does not exist.", segment_id=segment_id), code="segment_not_found"
-        )
+        raise NotFound(Message("This segment does not exist."), code="segment_not_found")
     return segment
 
 

@@ -274,7 +274,7 @@ def require_customer(session: Session, principal: Principal, customer_id: int) -
         or (principal.role is Role.MEMBER and principal.member_id != customer.member_id)
     ):
         raise NotFound(
-            Message("Customer {customer_id} does not exist.", customer_id=customer_id),
+            Message("This customer does not exist."),
             code="customer_not_found",
         )
     return customer

@@ -172,9 +172,7 @@ def create_reservation(
     if body.link_code is not None:
         link = request.app.state.links.cache.get(body.link_code)
         if link is None:
-            raise Invalid(
-                Message("Unknown share link {link_code!r}.", link_code=body.link_code), code="unknown_link"
-            )
+            raise Invalid(Message("{field} names no share link.", field="link_code"), code="unknown_link")
     secret = request.app.state.settings.secret_key
     reserved = reserve(
         session,

@@ -162,10 +162,10 @@ def _checked(
     link: CachedLink | None,
 ) -> tuple[EventSnapshot, ItemTerms]:
     if event is None:
-        raise NotFound(Message("Event {event_id} does not exist.", event_id=event_id), code="event_not_found")
+        raise NotFound(Message("This event does not exist."), code="event_not_found")
     item = event.items.get(sku)
     if item is None:
-        raise Invalid(Message("{sku} is not on this event's price list.", sku=sku), code="unknown_sku")
+        raise Invalid(Message("{field} is not on this event's price list.", field="sku"), code="unknown_sku")
     if link is not None and link.program_id != event.program_id:
         raise Invalid(Message("This share link belongs to another program."), code="link_program_mismatch")
     if link is not None and not link.active:

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.employee_numbers import MAX_INPUT, EmployeeNumber
 from neigou.kit.instants import Instant
+from neigou.kit.names import VisibleName
 from neigou.kit.refs import NamesSomeone
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), VisibleName]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # An employee number in its one form (``kit.employee_numbers``): ``Ｅ００１`` and `` e001 `` are ``E001``.
 EmployeeNo = Annotated[str, StringConstraints(max_length=MAX_INPUT), EmployeeNumber]

@@ -53,7 +53,7 @@ def require_event(session: Session, event_id: int, *, lock: bool = False) -> Eve
         Event,
         event_id,
         code="event_not_found",
-        detail=Message("Event {event_id} does not exist.", event_id=event_id),
+        detail=Message("This event does not exist."),
         lock=lock,
     )
 
@@ -137,9 +137,11 @@ def add_employees(
                 select(Member.id).where(Member.id.in_(members), Member.program_id == event.program_id)
             )
         )
-        if missing := sorted(members - found):
+        if members - found:
+            # Named by its place, counted from 1 (a pasted list's line, the API list's entry).
+            number = 1 + next(n for n, e in enumerate(employees) if e.member_id in members - found)
             raise Invalid(
-                Message("Member {member_id} is not in this event's program.", member_id=missing[0]),
+                Message("Entry {number} names a member who is not in this event's program.", number=number),
                 code="member_not_found",
             )
     added = insert_ignoring_duplicates(

@@ -21,6 +21,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import not_before_now
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.places import first_repeat
 from neigou.links.models import ShareLink
 from neigou.links.service import NO_TIERS, insert_links, link_url
 from neigou.offers import repository as offers
@@ -43,18 +44,17 @@ def _owned_groups(session: Session, member: Member, group_ids: list[int]) -> lis
     for group_id in group_ids:
         group = mine.get(group_id)
         if group is None:  # another owner's group is not there for this member
-            raise NotFound(
-                Message("Group {group_id} does not exist.", group_id=group_id), code="group_not_found"
-            )
+            raise NotFound(Message("This group does not exist."), code="group_not_found")
         if group.status is not GroupStatus.ACTIVE:
             raise Invalid(Message("Group {group_id} is archived.", group_id=group_id), code="group_archived")
     return [mine[g] for g in group_ids]
 
 
 def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime) -> list[FeedItemOut]:
-    if len(set(skus)) != len(skus):
+    if (repeat := first_repeat(skus)) is not None:
         raise Invalid(
-            Message("Sku {skus} is listed twice.", skus=", ".join(sorted(skus))), code="duplicate_sku"
+            Message("{field}[{index}] repeats an entry listed before it.", field="skus", index=repeat),
+            code="duplicate_sku",
         )
     best: dict[str, FeedItemOut] = {}
     for item in feed_items(session, member=member, at=at, only_skus=set(skus)):  # ranked: best campaign first
@@ -222,5 +222,5 @@ def require_post(session: Session, post_id: int, *, member_id: int) -> GroupPost
     """A post of this member or a 404."""
     post = repo.get_post(session, post_id)
     if post is None or post.member_id != member_id:
-        raise NotFound(Message("Post {post_id} does not exist.", post_id=post_id), code="post_not_found")
+        raise NotFound(Message("This post does not exist."), code="post_not_found")
     return post

@@ -171,9 +171,7 @@ def review_count(
     count = repo.get_count(session, count_id)
     if count is None or count.group_id != group_id:
         raise NotFound(
-            Message(
-                "Count {count_id} of group {group_id} does not exist.", count_id=count_id, group_id=group_id
-            ),
+            Message("This count of the group does not exist."),
             code="count_not_found",
         )
     return CountOut.model_validate(

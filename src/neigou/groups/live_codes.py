@@ -39,7 +39,7 @@ def require_live_code(session: Session, code: str) -> LiveCode:
     """The live code of a public code or a 404."""
     live = live_repo.get_live_code_by_code(session, code) if live_rules.is_code(code) else None
     if live is None:
-        raise NotFound(Message("Live code {code!r} does not exist.", code=code), code="live_code_not_found")
+        raise NotFound(Message("This live code does not exist."), code="live_code_not_found")
     return live
 
 
@@ -53,9 +53,7 @@ def create_live_code(
     groups = {g.id: g for g in repo.groups_of_owners(session, [owner.id])}
     for group_id in group_ids:
         if group_id not in groups:
-            raise NotFound(
-                Message("Group {group_id} does not exist.", group_id=group_id), code="group_not_found"
-            )
+            raise NotFound(Message("This group does not exist."), code="group_not_found")
     live = LiveCode(
         program_id=owner.program_id, owner_member_id=owner.id, capacity=capacity, full_scans=0, created_at=at
     )
@@ -155,7 +153,7 @@ def upload_qr(
     rows = live_repo.live_code_groups(session, [live_code.id])[live_code.id]
     row = next((r for r in rows if r.group_id == group_id), None)
     if row is None:
-        raise NotFound(Message("Group {group_id} does not exist.", group_id=group_id), code="group_not_found")
+        raise NotFound(Message("This group does not exist."), code="group_not_found")
     if len(data) > live_rules.MAX_QR_BYTES:
         raise Invalid(Message("The QR image is larger than 1 MB."), code="image_too_large")
     content_type = live_rules.image_type(data)

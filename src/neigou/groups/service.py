@@ -30,7 +30,7 @@ def require_group(session: Session, group_id: int) -> Group:
         Group,
         group_id,
         code="group_not_found",
-        detail=Message("Group {group_id} does not exist.", group_id=group_id),
+        detail=Message("This group does not exist."),
     )
 
 

@@ -82,7 +82,7 @@ def require(session: Session, integration_id: int) -> Integration:
         Integration,
         integration_id,
         code="integration_not_found",
-        detail=Message("Integration {integration_id} does not exist.", integration_id=integration_id),
+        detail=Message("This integration does not exist."),
     )
 
 
@@ -174,7 +174,9 @@ def verified(
     except (ValueError, ValidationError) as exc:
         raise Invalid(NOT_AN_ENVELOPE, code="validation_error") from exc
     if envelope.type not in (PAID, COMPLETED, REFUNDED):
-        raise Invalid(Message("Unknown event type {type!r}.", type=envelope.type), code="unknown_event")
+        raise Invalid(
+            Message("{field} is not an event type this webhook takes.", field="type"), code="unknown_event"
+        )
     return integration, envelope
 
 

@@ -176,7 +176,7 @@ class Layout:
                         HEADER_ROW,
                         None,
                         "duplicate_column",
-                        Message("Column {name!r} appears twice.", name=name),
+                        Message("Column {column!r} appears twice.", column=name),
                         name,
                     )
                 )

@@ -80,8 +80,11 @@ def redact_params(text: str) -> str:
         value = _PARAM_VALUE.match(text, pos)
         if value is None:
             continue
+        # A value is cut at white space, but a phone written in groups (``customer_ref=1381\t2345\t678``,
+        # which ``kit.phones`` reads as one number) goes whole, its later groups with it.
+        phone = _PHONE.match(text, pos)
         pieces += (text[kept:pos], REDACTED)
-        kept = pos = value.end()
+        kept = pos = max(value.end(), phone.end()) if phone is not None else value.end()
     return "".join((*pieces, text[kept:])) if pieces else text
 
 

@@ -81,7 +81,7 @@ def require_payee(session: Session, member_id: int) -> PayeeAccount:
     row = session.get(PayeeAccount, member_id)
     if row is None:
         raise NotFound(
-            Message("Member {member_id} has not said where to be paid.", member_id=member_id),
+            Message("The member has not said where to be paid."),
             code="payee_not_set",
         )
     return row

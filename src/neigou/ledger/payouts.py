@@ -63,7 +63,7 @@ def create_batch(session: Session, *, program_id: int, actor: Actor, at: datetim
 
 def require_batch(session: Session, batch_id: int, *, lock: bool = False) -> PayoutBatch:
     """The batch or a 404."""
-    detail = Message("Payout batch {batch_id} does not exist.", batch_id=batch_id)
+    detail = Message("This payout batch does not exist.")
     return get_or_404(session, PayoutBatch, batch_id, code="batch_not_found", detail=detail, lock=lock)
 
 

@@ -139,7 +139,7 @@ def _post(
 
 def require(session: Session, withdrawal_id: int) -> Withdrawal:
     """The withdrawal, locked for a decision, or a 404."""
-    detail = Message("Withdrawal {withdrawal_id} does not exist.", withdrawal_id=withdrawal_id)
+    detail = Message("This withdrawal does not exist.")
     return get_or_404(
         session, Withdrawal, withdrawal_id, code="withdrawal_not_found", detail=detail, lock=True
     )

@@ -99,7 +99,7 @@ def resolve_link(session: Session, link_code: str) -> ShareLink:
 def usable_link(link: ShareLink | None, link_code: str) -> ShareLink:
     """The link found for a code if it is active: 422 unknown_link, 409 link_disabled."""
     if link is None:
-        raise Invalid(Message("Unknown share link {link_code!r}.", link_code=link_code), code="unknown_link")
+        raise Invalid(Message("{field} names no share link.", field="link_code"), code="unknown_link")
     if not link.active:
         raise claim_rows.refused("link_disabled")
     return link
@@ -154,9 +154,7 @@ def claim_coupon(
     # coupon once per process, and sold-out or over-limit attempts are refused without a query.
     terms = gate.terms(session, coupon_id) if gate is not None else session.get(CouponTemplate, coupon_id)
     if terms is None:
-        raise NotFound(
-            Message("Coupon {coupon_id} does not exist.", coupon_id=coupon_id), code="coupon_not_found"
-        )
+        raise NotFound(Message("This coupon does not exist."), code="coupon_not_found")
     coupon = terms
     if (
         request_id is not None

@@ -48,7 +48,7 @@ class UnknownLink:
     @property
     def message(self) -> Message:
         """Why (translated when rendered)."""
-        return Message("Unknown share link {link_code!r}.", link_code=self.link_code)
+        return Message("{field} names no share link.", field="link_code")
 
 
 def attribute_orders(

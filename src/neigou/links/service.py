@@ -39,7 +39,7 @@ def require_link(session: Session, code: str) -> ShareLink:
     """The link of a code or a 404."""
     link = repo.get_link_by_code(session, code)
     if link is None:
-        raise NotFound(Message("Share link {code!r} does not exist.", code=code), code="link_not_found")
+        raise NotFound(Message("This share link does not exist."), code="link_not_found")
     return link
 
 
@@ -57,7 +57,7 @@ def _dump(link: ShareLink) -> dict[str, object]:
 def _check_coupon(session: Session, coupon_id: int, sku: str, now: datetime, organization_id: int) -> None:
     coupon = offers.coupons_by_id(session, [coupon_id], organization_id=organization_id).get(coupon_id)
     if coupon is None:
-        raise Invalid(Message("Unknown coupon {coupon_id}.", coupon_id=coupon_id), code="unknown_coupon")
+        raise Invalid(Message("{field} names no coupon.", field="coupon_id"), code="unknown_coupon")
     require_live(coupon)
     if coupon.skus is not None and sku not in coupon.skus:
         raise Invalid(
@@ -93,7 +93,7 @@ def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetim
     organization_id = programs.organization_of(session, member.program_id)
     product = offers.products_by_sku(session, [data.sku], organization_id=organization_id).get(data.sku)
     if product is None:
-        raise Invalid(Message("Unknown sku {sku}.", sku=data.sku), code="unknown_sku")
+        raise Invalid(Message("{field} names no product.", field="sku"), code="unknown_sku")
     if not product.active:
         raise Invalid(Message("Sku {sku} is not on sale.", sku=data.sku), code="product_inactive")
     if data.coupon_id is not None:

@@ -50,7 +50,7 @@ def require_review(session: Session, review_id: int, *, lock: bool = False) -> M
         MerchantReview,
         review_id,
         code="review_not_found",
-        detail=Message("Review {review_id} does not exist.", review_id=review_id),
+        detail=Message("This review does not exist."),
         lock=lock,
     )
 

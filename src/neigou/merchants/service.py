@@ -44,7 +44,7 @@ def require_merchant(session: Session, merchant_id: int) -> Merchant:
     )
     if merchant is None or (scope is not None and scope.merchant_id not in (None, merchant_id)):
         raise NotFound(
-            Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id),
+            Message("This merchant does not exist."),
             code="merchant_not_found",
         )
     return merchant

@@ -79,7 +79,7 @@ def resolve_brand(session: Session, code: str | None) -> int | None:
         return None
     found = repo.brand_ids_by_code(session, [code]).get(code)
     if found is None:
-        raise Invalid(Message("Unknown brand {code!r}.", code=code), code="unknown_brand")
+        raise Invalid(Message("{field} names no brand.", field="brand_code"), code="unknown_brand")
     return found
 
 
@@ -89,7 +89,7 @@ def resolve_category(session: Session, code: str | None) -> int | None:
         return None
     found = repo.category_ids_by_code(session, [code]).get(code)
     if found is None:
-        raise Invalid(Message("Unknown category {code!r}.", code=code), code="unknown_category")
+        raise Invalid(Message("{field} names no category.", field="category_code"), code="unknown_category")
     return found
 
 
@@ -144,7 +144,7 @@ def require_product(session: Session, product_id: int, *, lock: bool = False) ->
         Product,
         product_id,
         code="product_not_found",
-        detail=Message("Product {product_id} does not exist.", product_id=product_id),
+        detail=Message("This product does not exist."),
         lock=lock,
     )
 
@@ -211,7 +211,7 @@ def _new_merchant(session: Session, product: Product, merchant_id: int | None) -
     organization_id, merchant = owner_for_write(session, merchant_id)
     if merchant is not None and organization_id != product.organization_id:
         raise NotFound(
-            Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id),
+            Message("This merchant does not exist."),
             code="merchant_not_found",
         )
     lines = table("order_lines", column("sku"))  # orders live above the catalog: read by name

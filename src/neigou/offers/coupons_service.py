@@ -12,6 +12,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.places import first_among
 from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import BP_SCALE, CouponKind, CouponVisibility
@@ -26,27 +27,25 @@ def require_window(starts_at: datetime, ends_at: datetime) -> None:
         raise Invalid(Message("ends_at must be after starts_at."), code="invalid_window")
 
 
+def _no_product(skus: list[str], missing: list[str]) -> Message:
+    """The refusal of the first sku of ``skus`` that names no product, by its place."""
+    return Message("{field}[{index}] names no product.", field="skus", index=first_among(skus, missing))
+
+
 def require_skus(session: Session, skus: Iterable[str] | None) -> list[str] | None:
     """The skus, de-duplicated and sorted, once every one is in the catalog (else 422 unknown_sku)."""
     if skus is None:
         if is_merchant(session):
             raise Invalid(Message("A merchant's offer names its skus."), code="skus_required")
         return None
-    wanted = sorted(set(skus))
+    given = list(skus)
+    wanted = sorted(set(given))
     missing = sorted(set(wanted) - set(repo.existing_skus(session, wanted)))
     if missing and is_merchant(session):
         # Another merchant's sku does not exist for this one.
-        raise NotFound(
-            Message("Product {sku!r} does not exist.", sku=missing[0]),
-            code="product_not_found",
-            extra={"skus": missing},
-        )
+        raise NotFound(_no_product(given, missing), code="product_not_found")
     if missing:
-        raise Invalid(
-            Message("Unknown sku {missing}.", missing=", ".join(missing)),
-            code="unknown_sku",
-            extra={"skus": missing},
-        )
+        raise Invalid(_no_product(given, missing), code="unknown_sku")
     return wanted
 
 
@@ -105,7 +104,5 @@ def require_coupon(session: Session, coupon_id: int, *, see_hidden: bool) -> Cou
     if coupon is None or (
         not see_hidden and (coupon.visibility is CouponVisibility.HIDDEN or not coupon.live)
     ):
-        raise NotFound(
-            Message("Coupon {coupon_id} does not exist.", coupon_id=coupon_id), code="coupon_not_found"
-        )
+        raise NotFound(Message("This coupon does not exist."), code="coupon_not_found")
     return coupon

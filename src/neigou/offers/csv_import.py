@@ -203,7 +203,7 @@ def check_file(
                     line,
                     sku,
                     "duplicate_sku",
-                    Message("Sku {sku!r} is already on row {first_row}.", sku=sku, first_row=first_line[sku]),
+                    Message("The sku is already on row {first_row}.", first_row=first_line[sku]),
                     "sku",
                 )
             )
@@ -232,7 +232,7 @@ def _reference_errors(session: Session, rows: list[_Row]) -> list[RowError]:
                     row.line,
                     p.sku,
                     "unknown_brand",
-                    Message("Unknown brand {brand_code!r}.", brand_code=p.brand_code),
+                    Message("{field} names no brand.", field="brand_code"),
                     "brand_code",
                 )
             )
@@ -242,7 +242,7 @@ def _reference_errors(session: Session, rows: list[_Row]) -> list[RowError]:
                     row.line,
                     p.sku,
                     "unknown_category",
-                    Message("Unknown category {category_code!r}.", category_code=p.category_code),
+                    Message("{field} names no category.", field="category_code"),
                     "category_code",
                 )
             )

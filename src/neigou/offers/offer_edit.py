@@ -170,7 +170,7 @@ def update_coupon(
         CouponTemplate,
         coupon_id,
         code="coupon_not_found",
-        detail=Message("Coupon {coupon_id} does not exist.", coupon_id=coupon_id),
+        detail=Message("This coupon does not exist."),
         lock=True,  # claims wait: the stock cannot drop below a claim taken meanwhile
     )
     names = ("name", "ends_at", "total_quantity", "paused", "live", *COUPON_TERMS)
@@ -245,7 +245,7 @@ def update_promotion(
         Promotion,
         promotion_id,
         code="promotion_not_found",
-        detail=Message("Promotion {promotion_id} does not exist.", promotion_id=promotion_id),
+        detail=Message("This promotion does not exist."),
         lock=True,
     )
     names = ("name", "ends_at", "paused", "params")

@@ -68,5 +68,5 @@ def require_promotion(session: Session, promotion_id: int) -> Promotion:
         Promotion,
         promotion_id,
         code="promotion_not_found",
-        detail=Message("Promotion {promotion_id} does not exist.", promotion_id=promotion_id),
+        detail=Message("This promotion does not exist."),
     )

@@ -51,12 +51,12 @@ def _products(
     if organization_id is None and skus[0] in products:
         first = products[skus[0]].organization_id
         products = {sku: p for sku, p in products.items() if p.organization_id == first}
-    missing = sorted(set(skus) - set(products))
+    missing = [index for index, sku in enumerate(skus) if sku not in products]
     if missing:
         raise Invalid(
-            Message("Unknown sku {missing}.", missing=", ".join(missing)),
+            Message("{field}[{index}] names no product.", field="items", index=missing[0]),
             code="unknown_sku",
-            extra={"skus": missing},
+            extra={"field": "items", "indexes": missing},
         )
     inactive = sorted(sku for sku, product in products.items() if not product.active)
     if inactive:
@@ -69,20 +69,22 @@ def _products(
 
 
 def _coupons(session: Session, wanted: Sequence[int], organization_id: int) -> list[CouponTemplate]:
-    repeated = sorted({i for i in wanted if wanted.count(i) > 1})
+    repeated = [index for index, i in enumerate(wanted) if i in wanted[:index]]
     if repeated:
         raise Invalid(
-            Message("Coupon {coupon} is given more than once.", coupon=repeated[0]),
+            Message(
+                "{field}[{index}] repeats an entry listed before it.", field="coupon_ids", index=repeated[0]
+            ),
             code="duplicate_coupon",
-            extra={"coupon_ids": repeated},
+            extra={"field": "coupon_ids", "indexes": repeated},
         )
     found = repo.coupons_by_id(session, wanted, organization_id=organization_id)
-    missing = [i for i in wanted if i not in found]
+    missing = [index for index, i in enumerate(wanted) if i not in found]
     if missing:
         raise Invalid(
-            Message("Unknown coupon {coupons}.", coupons=", ".join(map(str, missing))),
+            Message("{field}[{index}] names no coupon.", field="coupon_ids", index=missing[0]),
             code="unknown_coupon",
-            extra={"coupon_ids": missing},
+            extra={"field": "coupon_ids", "indexes": missing},
         )
     for i in wanted:
         require_live(found[i])

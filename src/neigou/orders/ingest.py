@@ -146,7 +146,7 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "program_not_found",
-                Message("Program {program_id} does not exist.", program_id=order.program_id),
+                Message("This program does not exist."),
             )
         if order.program_id not in self.laddered:
             return RowError(order.row, order.external_id, "no_tiers", NO_TIERS)
@@ -155,16 +155,16 @@ class _Batch:
                 order.row,
                 order.external_id,
                 "event_not_found",
-                Message("Event {event_id} does not exist in this program.", event_id=order.event_id),
+                Message("{field} names no event of this program.", field="event_id"),
             )
         sellable = self.sellable[order.program_id]
-        missing = [i.sku for i in order.items if i.pool_fen is None and i.sku not in sellable]
+        missing = [n for n, i in enumerate(order.items) if i.pool_fen is None and i.sku not in sellable]
         if missing:
             return RowError(
                 order.row,
                 order.external_id,
                 "unknown_sku",
-                Message("Unknown sku {missing}.", missing=", ".join(sorted(set(missing)))),
+                Message("{field}[{index}] names no product.", field="items", index=missing[0]),
             )
         return None
 

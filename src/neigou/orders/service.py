@@ -85,9 +85,7 @@ def find_order(session: Session, *, external_id: str, program_id: int | None, lo
         query = query.where(Order.program_id == program_id)
     ids = list(session.scalars(query))
     if not ids:
-        raise NotFound(
-            Message("Order {external_id!r} does not exist.", external_id=external_id), code="order_not_found"
-        )
+        raise NotFound(Message("This order does not exist."), code="order_not_found")
     if len(ids) > 1:
         raise Conflict(
             Message(

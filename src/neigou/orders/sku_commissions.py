@@ -20,7 +20,7 @@ from neigou.orders.models import SkuCommission
 def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: datetime) -> None:
     """Set or clear (None) the fixed commission of a sku; orders already taken keep their terms."""
     if not offers.existing_skus(session, [sku]):
-        raise NotFound(Message("Unknown sku {sku}.", sku=sku), code="unknown_sku")
+        raise NotFound(Message("This product does not exist."), code="unknown_sku")
     if fen is None:
         gone = session.get(SkuCommission, sku, with_for_update=True)
         before = {"fixed_commission_fen": gone.fixed_commission_fen if gone else None}

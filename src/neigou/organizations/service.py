@@ -42,7 +42,7 @@ def delete_organization(
         Organization,
         organization_id,
         code="organization_not_found",
-        detail=Message("Organization {organization_id} does not exist.", organization_id=organization_id),
+        detail=Message("This organization does not exist."),
         lock=True,
     )
     if organization.code == DEFAULT_ORGANIZATION_CODE:
@@ -66,9 +66,7 @@ def organization_id_by_code(session: Session, code: str) -> int:
         select(Organization.id).where(Organization.code == code, Organization.deleted_at.is_(None))
     )
     if found is None:
-        raise NotFound(
-            Message("Organization {code!r} does not exist.", code=code), code="organization_not_found"
-        )
+        raise NotFound(Message("This organization does not exist."), code="organization_not_found")
     return int(found)
 
 
@@ -87,7 +85,7 @@ def require_organization(session: Session, organization_id: int, *, lock: bool =
         or (scope is not None and scope.organization_id != organization_id)
     ):
         raise NotFound(
-            Message("Organization {organization_id} does not exist.", organization_id=organization_id),
+            Message("This organization does not exist."),
             code="organization_not_found",
         )
     return organization

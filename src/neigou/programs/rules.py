@@ -166,7 +166,7 @@ def _condition_problems(code: str, cond: UpgradeCondition, codes: set[str]) -> l
         found.append(
             LadderProblem(
                 "unknown_metric",
-                Message("{code}: unknown metric {metric!r}.", code=code, metric=cond.metric),
+                Message("An upgrade condition names an unknown metric."),
                 code,
             )
         )
@@ -187,7 +187,7 @@ def _condition_problems(code: str, cond: UpgradeCondition, codes: set[str]) -> l
             found.append(
                 LadderProblem(
                     "unknown_tier",
-                    Message("{code}: no tier {tier_code!r} in this ladder.", code=code, tier_code=cond.tier),
+                    Message("An upgrade condition's tier is not in this ladder."),
                     code,
                 )
             )

@@ -193,7 +193,7 @@ def organization_for_write(session: Session, requested: int | None = None) -> in
     found = session.scalar(query)
     if found is None:
         raise NotFound(
-            Message("Organization {organization_id} does not exist.", organization_id=requested),
+            Message("This organization does not exist."),
             code="organization_not_found",
         )
     return int(found)
@@ -241,6 +241,4 @@ def owner_for_write(session: Session, merchant_id: int | None) -> tuple[int, int
 
 
 def _merchant_not_found(merchant_id: int | None) -> NotFound:
-    return NotFound(
-        Message("Merchant {merchant_id} does not exist.", merchant_id=merchant_id), code="merchant_not_found"
-    )
+    return NotFound(Message("This merchant does not exist."), code="merchant_not_found")

@@ -127,7 +127,7 @@ def require_program(session: Session, program_id: int, *, lock: bool = False) ->
         Program,
         program_id,
         code="program_not_found",
-        detail=Message("Program {program_id} does not exist.", program_id=program_id),
+        detail=Message("This program does not exist."),
         lock=lock,
     )
 
@@ -139,7 +139,7 @@ def require_member(session: Session, member_id: int) -> Member:
         Member,
         member_id,
         code="member_not_found",
-        detail=Message("Member {member_id} does not exist.", member_id=member_id),
+        detail=Message("This member does not exist."),
     )
 
 
@@ -288,9 +288,7 @@ def _initial_tier(tiers: list[Tier], wanted: str | None) -> str | None:
     if wanted is None:
         return tiers[0].code if tiers else None
     if wanted not in {t.code for t in tiers}:
-        raise Invalid(
-            Message("Tier {wanted!r} is not in this program's ladder.", wanted=wanted), code="unknown_tier"
-        )
+        raise Invalid(Message("{field} is not in this program's ladder.", field="tier"), code="unknown_tier")
     return wanted
 
 

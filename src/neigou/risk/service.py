@@ -48,7 +48,9 @@ def put_thresholds(
     """Store the given thresholds (others keep their value); each must be a positive whole number."""
     unknown = sorted(set(values) - set(NAMES))
     if unknown:
-        raise Invalid(Message("Unknown threshold {name}.", name=unknown[0]), code="unknown_threshold")
+        raise Invalid(
+            Message("Unknown threshold; known are {known}.", known=", ".join(NAMES)), code="unknown_threshold"
+        )
     for name, value in values.items():
         if value < 1:
             raise Invalid(
@@ -187,6 +189,6 @@ def require_case(session: Session, case_id: int, *, lock: bool = False) -> RiskC
         RiskCase,
         case_id,
         code="case_not_found",
-        detail=Message("Risk case {case_id} does not exist.", case_id=case_id),
+        detail=Message("This risk case does not exist."),
         lock=lock,
     )

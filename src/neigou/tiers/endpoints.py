@@ -100,9 +100,7 @@ def get_evaluation(program_id: int, period: str, session: SessionDep, _principal
     """The stored result of a past evaluation."""
     result = service.stored_result(session, program_id=program_id, period_text=period)
     if result is None:
-        raise NotFound(
-            Message("Period {period} has not been evaluated.", period=period), code="evaluation_not_found"
-        )
+        raise NotFound(Message("This period has not been evaluated."), code="evaluation_not_found")
     return evaluation_out(result)
 
 

@@ -37,7 +37,7 @@ def override_tier(
     target = next((t for t in ladder if t.code == tier_code), None)
     if target is None:
         raise Invalid(
-            Message("Tier {tier_code!r} is not in this program's ladder.", tier_code=tier_code),
+            Message("{field} is not in this program's ladder.", field="tier"),
             code="unknown_tier",
         )
     before = member.tier_code

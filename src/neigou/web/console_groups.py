@@ -359,7 +359,7 @@ def review_page(
     """Accept or reject a count held for review, then go back to the program's page."""
     count = repo.get_count(session, count_id)
     if count is None or count.group_id != group_id:
-        raise NotFound(Message("Count {count_id} does not exist.", count_id=count_id), code="count_not_found")
+        raise NotFound(Message("This count does not exist."), code="count_not_found")
     counts.review_count(session, count=count, accept=accept, actor=principal.actor)
     return RedirectResponse(
         f"/console/programs/{count.program_id}/groups?view=alerts#review", status_code=303

@@ -80,7 +80,7 @@ def order_page(
         Order,
         order_id,
         code="order_not_found",
-        detail=Message("Order {order_id} does not exist.", order_id=order_id),
+        detail=Message("This order does not exist."),
     )
     view = order_out(session, order)
     group = groups.get_group(session, order.group_id) if order.group_id is not None else None

@@ -328,7 +328,7 @@ def override(
     try:
         if member is None or member.program_id != program_id:
             raise ProblemError(
-                Message("Member {member_id} is not in this program.", member_id=member_id),
+                Message("This member is not in this program."),
                 code="member_not_found",
                 status=404,
             )

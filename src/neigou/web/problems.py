@@ -20,6 +20,7 @@ from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, transl
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import error_summary, redact_cut
+from neigou.kit.names import BLANK_NAME, BLANK_NAME_MESSAGE, CONTACT_LABEL, CONTACT_LABEL_MESSAGE
 from neigou.web.error_pages import HTTP_PAGES, error_page, unavailable_page, unreadable_page
 from neigou.web.i18n import problem_locale
 from neigou.web.paths import is_page
@@ -156,16 +157,24 @@ def _failed(request: Request) -> Response:
     return problem(request, 500, "internal_error", N_("Internal error"), _FAILED)
 
 
-# The refusals of an employee number (``kit.employee_numbers``): nothing visible, a character refused.
-_EMPLOYEE_NO = (BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO)
+# Field errors of the product's own validators, each with its message in the reader's language (never
+# quoting the value) and, when every error of a request is of one of them, its code: an employee number
+# of nothing visible or holding a refused character (``kit.employee_numbers``), a name of nothing visible,
+# a customer's tag or job that is a phone number (``kit.names``).
+OWN_FIELD_ERRORS: dict[str, Message] = {
+    BLANK_EMPLOYEE_NO: Refused(BLANK_EMPLOYEE_NO).message,
+    INVALID_EMPLOYEE_NO: Refused(INVALID_EMPLOYEE_NO).message,
+    BLANK_NAME: BLANK_NAME_MESSAGE,
+    CONTACT_LABEL: CONTACT_LABEL_MESSAGE,
+}
 
 
 def _field_message(field: str, kind: str, message: str) -> Text:
-    """A field's refusal: a number given for a time and a refused employee number have their own
+    """A field's refusal: a number given for a time and the product's own field errors have their own
     message in the reader's language; the rest pydantic's."""
     if kind == NUMERIC_DATETIME:
         return numeric_message(field)
-    return Refused(kind).message if kind in _EMPLOYEE_NO else message
+    return OWN_FIELD_ERRORS.get(kind, message)
 
 
 def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
@@ -175,9 +184,9 @@ def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
     detail: Text = Message("Some fields are missing or malformed: {fields}.", fields=fields)
     if numeric is not None:
         detail = numeric
-    for kind in _EMPLOYEE_NO:  # an employee number of nothing visible, or holding a refused character
-        if errors and all(e["type"] == kind for e in errors):
-            return kind, Refused(kind).message
+    kinds = {e["type"] for e in errors}
+    if len(kinds) == 1 and (kind := kinds.pop()) in OWN_FIELD_ERRORS:
+        return kind, OWN_FIELD_ERRORS[kind]
     # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
     return refusal_code([e["type"] for e in errors]), detail
 

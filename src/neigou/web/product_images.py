@@ -29,7 +29,7 @@ def product_image(sku: Annotated[str, Path(min_length=1, max_length=64)], sessio
     (problem+json: an image is fetched by its page's ``<img>``, ``web.paths.FETCHED``)."""
     product = offers.products_by_sku(session, [sku]).get(sku)
     if product is None:
-        raise NotFound(Message("Product {sku!r} does not exist.", sku=sku), code="product_not_found")
+        raise NotFound(Message("This product does not exist."), code="product_not_found")
     return Response(
         _tile(product.sku, product.title, product.price_fen),
         media_type="image/png",

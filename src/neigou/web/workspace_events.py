@@ -106,9 +106,7 @@ def invitation_poster(
     alike (404 problem+json ``invitation_not_found``, as every image a page fetches: ``web.paths.FETCHED``)."""
     found = events.invitation(session, code)
     if found is None or found[1].member_id != principal.member_id:
-        raise NotFound(
-            Message("Invitation code {code!r} does not exist.", code=code), code="invitation_not_found"
-        )
+        raise NotFound(Message("This invitation code does not exist."), code="invitation_not_found")
     invitation, employee, event = found
     zone = require_program(session, event.program_id).timezone
     png = render_invitation_poster(

@@ -118,7 +118,7 @@ def my_poster(code: str, request: Request, session: SessionDep, principal: Works
     (404 problem+json ``link_not_found``, as every image a page fetches: ``web.paths.FETCHED``)."""
     link = links.get_link_by_code(session, code)
     if link is None or link.member_id != principal.member_id:
-        raise NotFound(Message("Share link {code!r} does not exist.", code=code), code="link_not_found")
+        raise NotFound(Message("This share link does not exist."), code="link_not_found")
     response = poster_png(request, session, link)
     response.headers["Content-Disposition"] = f'attachment; filename="neigou-{code}.png"'
     return response

@@ -108,7 +108,7 @@ def live_code_qr(code: str, request: Request, session: SessionDep, principal: Wo
     alike (404 problem+json ``live_code_not_found``: ``web.paths.FETCHED``)."""
     live = live_codes.require_live_code(session, code)
     if live.owner_member_id != principal.member_id:
-        raise NotFound(Message("Live code {code!r} does not exist.", code=code), code="live_code_not_found")
+        raise NotFound(Message("This live code does not exist."), code="live_code_not_found")
     out = io.BytesIO()
     qr_image(live_url(base_url(request), live.code), 480).save(out, format="PNG")
     return Response(out.getvalue(), media_type="image/png")

@@ -235,7 +235,7 @@ def my_pushes(
 def _own(session: Session, member_id: int, push_id: int) -> pushes.MadePush:
     push = pushes.require_push(session, push_id)
     if push.member_id != member_id:
-        raise NotFound(Message("Push {push_id} does not exist.", push_id=push_id), code="push_not_found")
+        raise NotFound(Message("This push does not exist."), code="push_not_found")
     return pushes.load(session, push)
 
 

@@ -1,0 +1,53 @@
+"""A name people read (a brand's, a program's, a group's, a product's title) must show something: once
+canonical (``kit.ids.canonical``: NFKC, trimmed of white space and invisible marks) something is left. A
+name of only zero-width spaces, direction marks or a byte-order mark passes a length check and lists as a
+blank line; it is refused as ``blank_name``, its text never quoted."""
+
+from __future__ import annotations
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
+
+from neigou.kit.i18n import Message
+from neigou.kit.ids import canonical
+from neigou.kit.phones import parse_phone
+
+# The validation error type, and the refusal's code when it is the only error.
+BLANK_NAME = "blank_name"
+# Its message, in the reader's language; it never quotes what was typed.
+BLANK_NAME_MESSAGE = Message("A name is required: white space and invisible characters alone are none.")
+
+
+def _shows_something(value: str | None) -> str | None:
+    if value is not None and not canonical(value):
+        raise PydanticCustomError(BLANK_NAME, "a name of only white space or invisible characters")
+    return value
+
+
+VisibleName = AfterValidator(_shows_something)
+"""Refuses a name (or title) with nothing visible in it (``BLANK_NAME``); keeps any other as given."""
+
+
+# The validation error type (and the refusal's code when it is the only error) of a label about a customer
+# (a tag, a job) that reads as a phone number: it would keep the number in clear where the customer's own
+# reference is stored hashed and shown masked.
+CONTACT_LABEL = "phone_label"
+CONTACT_LABEL_MESSAGE = Message("A tag or label about a customer may not be a phone number.")
+
+
+def _no_phone(value: str | None) -> str | None:
+    if value is not None and parse_phone(value) is not None:
+        raise PydanticCustomError(CONTACT_LABEL, "a label that reads as a phone number")
+    return value
+
+
+def _no_phones(values: list[str] | None) -> list[str] | None:
+    for value in values or ():
+        _no_phone(value)
+    return values
+
+
+NotAPhone = AfterValidator(_no_phone)
+"""Refuses a customer's label that ``kit.phones`` reads as a phone number, written any way (``CONTACT_LABEL``)."""
+NoPhones = AfterValidator(_no_phones)
+"""``NotAPhone`` for each of a list of labels (a customer's tags)."""
