@@ -6,8 +6,9 @@ typed, before migration 0036; under migration 0036's rule) would refuse an emplo
 renamed ``not_invited``. So the marker's name carries the rule's version (``employee_numbers.FORM``): a
 state seeded under another version has no marker under this name, counts as unseeded, as a state marked
 stale does, and the next reservation seeds it again from the database, waiting for the stream as every
-seeding does (``gate.ReservationGate.seed``). A change of the rule bumps ``FORM``; nothing else has to
-be done to the live events' states. The old marker is left to expire with the event's other keys.
+seeding does (``gate.ReservationGate.seed``). A change of the rule, or a migration rewriting the stored
+numbers (0038), bumps ``FORM``; nothing else has to be done to the live events' states. The old marker
+is left to expire with the event's other keys.
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ dotless ``ı`` is ``I``, long ``ſ`` is ``S``, final ``ς`` is ``Σ``) are refus
 instead of becoming ``E1``, ``XII``, ``SS1`` or ``I1``, another employee's number. A number of nothing
 visible is refused too (``BLANK_EMPLOYEE_NO``). Pure: no I/O.
 
-``FORM`` counts the rule's versions: 1 was migration 0036's (NFKC, which froze its own copy), 2 this
-one. The reservation gate names its seeded marker after it (``events.gate_keys``), so a state seeded
-under another form is seeded again.
+``FORM`` counts the forms stored numbers are in: 1 was migration 0036's rule (NFKC, which froze its own
+copy), 2 this rule while rows 0036 rewrote still held the marks it kept (a soft hyphen…), 3 this rule
+once migration 0038 rewrote those rows in it. The reservation gate names its seeded marker after it
+(``events.gate_keys``), so a state seeded under another form is seeded again.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.invisible import DROP_INVISIBLE
 
 # The version of this rule (see above).
-FORM = 2
+FORM = 3
 # The validation error type (and the refusal's code) of a number with nothing left once normalised.
 BLANK_EMPLOYEE_NO = "blank_employee_no"
 # Its message, in the reader's language; it never quotes what was typed.
