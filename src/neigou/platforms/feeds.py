@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from neigou.integrations.models import Integration
 from neigou.kit.actor import Actor
-from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message, Text
 from neigou.orders import service as orders_service
@@ -30,6 +29,7 @@ from neigou.orders.models import Order, OrderSource
 from neigou.platforms.adapters import read_rows
 from neigou.platforms.models import PlatformOrder, PlatformOrderLine
 from neigou.platforms.rows import RANK, LineStatus, Platform, PlatformLine, Skip, refund_target
+from neigou.platforms.stored_keys import Written, lock_orders, stored_key
 
 NOT_PAID = Message("The order is not paid yet, so it is not an order.")
 TAKEN = Message("Another order of the program already has this id.")
@@ -58,49 +58,6 @@ def _merge(lines: Sequence[PlatformLine]) -> dict[str, dict[str, PlatformLine]]:
         if known is None or line.newer_than(known):
             out[line.external_id][line.line_key] = line
     return out
-
-
-def _lock_orders(
-    session: Session,
-    integration: Integration,
-    platform: Platform,
-    merged: dict[str, dict[str, PlatformLine]],
-    now: datetime,
-) -> dict[str, PlatformOrder]:
-    """The platform orders of the batch, created where new, locked for this transaction."""
-    rows = []
-    # In one order for every batch: two batches inserting shared orders in opposite orders would each
-    # wait on the other's uncommitted key (a deadlock on PostgreSQL)
-    for external_id, lines in sorted(merged.items()):
-        first = min(lines.values(), key=lambda line: line.paid_at)
-        rows.append(
-            {
-                "program_id": integration.program_id,
-                "integration_id": integration.id,
-                "platform": platform,
-                "external_id": external_id,
-                "order_id": None,
-                "link_code": first.link_code,
-                "status": LineStatus.UNPAID,
-                "paid_at": first.paid_at,
-                "skip_code": None,
-                "updated_at": now,
-            }
-        )
-    insert_ignoring_duplicates(
-        session, PlatformOrder, rows, index_elements=("program_id", "platform", "external_id")
-    )
-    found = session.scalars(
-        select(PlatformOrder)
-        .where(
-            PlatformOrder.program_id == integration.program_id,
-            PlatformOrder.platform == platform,
-            PlatformOrder.external_id.in_(list(merged)),
-        )
-        .order_by(PlatformOrder.id)
-        .with_for_update()
-    )
-    return {row.external_id: row for row in found}
 
 
 def _stored_lines(
@@ -186,6 +143,7 @@ class _Feed:
     stored: dict[int, dict[str, PlatformOrderLine]] = field(default_factory=dict)
     indexes: dict[str, list[int]] = field(default_factory=dict)
     coded: dict[str, PlatformLine] = field(default_factory=dict)  # per order, its newest row with a code
+    written: Written = field(default_factory=Written)  # the forms rows wrote ids in, if not the one
 
     def store(self, merged: dict[str, dict[str, PlatformLine]]) -> set[str]:
         """Record each line's newest row; returns the orders something changed on."""
@@ -196,7 +154,8 @@ class _Feed:
             have = self.stored.setdefault(order.id, {})
             if order.order_id is None:
                 _refresh(order, incoming.values(), have.values(), self.coded.get(external_id))
-            for key, line in incoming.items():
+            for one, line in incoming.items():
+                key = stored_key(have, one, self.written.keys.get((external_id, one), ()))
                 # a line the neigou order was taken in without is kept as the platform reports it (the
                 # platform pays on it: reconciliation counts it, cause ``missing_line``), its row skipped
                 late = order.order_id is not None and (key not in have or have[key].taken_fen is None)
@@ -240,14 +199,14 @@ class _Feed:
 
     def create_orders(self) -> set[int]:
         """Take in, in one batch, the platform orders that have a paid line and no neigou order yet."""
-        wanted: list[tuple[PlatformOrder, list[PlatformOrderLine], OrderIn]] = []
+        wanted: list[tuple[str, PlatformOrder, list[PlatformOrderLine], OrderIn]] = []
         for external_id, order in self.orders.items():
             if order.order_id is not None:
                 continue
             lines = list(self.stored[order.id].values())
             paid = [line for line in lines if line.status in PAID]
-            if paid:
-                wanted.append((order, paid, self.order_in(external_id, order, paid)))
+            if paid:  # under the order's stored id (a form written before the one form, maybe)
+                wanted.append((external_id, order, paid, self.order_in(order.external_id, order, paid)))
             elif any(line.status is LineStatus.UNPAID for line in lines):
                 self.skip(external_id, "not_paid", NOT_PAID)
             else:
@@ -256,17 +215,17 @@ class _Feed:
             return set()
         batch = ingest(
             self.session,
-            [o for _, _, o in wanted],
+            [o for _, _, _, o in wanted],
             secret_key=self.secret_key,
             source=OrderSource.PLATFORM,
             now=self.now,
         )
         created: set[int] = set()
-        for (order, paid, data), outcome in zip(wanted, batch.results, strict=True):
+        for (external_id, order, paid, _), outcome in zip(wanted, batch.results, strict=True):
             if isinstance(outcome, RowError):
-                self.skip(data.external_id, outcome.code, outcome.message)
+                self.skip(external_id, outcome.code, outcome.message)
             elif not outcome.created:
-                self.skip(data.external_id, "external_id_taken", TAKEN)
+                self.skip(external_id, "external_id_taken", TAKEN)
             else:
                 order.order_id, order.skip_code = outcome.order_id, None
                 for line in paid:
@@ -302,12 +261,13 @@ def apply_rows(
         else:
             lines.append(item)
             feed.indexes.setdefault(item.external_id, []).append(item.index)
+            feed.written.add(item)
             coded = feed.coded.get(item.external_id)
             if item.link_code is not None and (coded is None or item.newer_than(coded)):
                 feed.coded[item.external_id] = item
     merged = _merge(lines)
     if merged:
-        feed.orders = _lock_orders(session, integration, platform, merged, now)
+        feed.orders = lock_orders(session, integration, platform, merged, written=feed.written, now=now)
         feed.stored = _stored_lines(session, feed.orders)
         changed = feed.store(merged)
         created = feed.create_orders()

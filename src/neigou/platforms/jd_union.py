@@ -31,6 +31,7 @@ from neigou.platforms.rows import (
     PlatformLine,
     RowProblem,
     amount,
+    as_written,
     first_time,
     integer,
     link_code,
@@ -103,4 +104,6 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         completed_at=finished if status in (LineStatus.COMPLETED, LineStatus.SETTLED) else None,
         settled_at=first_time(settled) if status is LineStatus.SETTLED else None,
         modified_at=modified_at,
+        written_id=as_written(row, "orderId"),
+        written_key=as_written(row, "skuId"),
     )

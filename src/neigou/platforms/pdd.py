@@ -24,6 +24,7 @@ from neigou.platforms.rows import (
     LineStatus,
     PlatformLine,
     RowProblem,
+    as_written,
     integer,
     link_code,
     numeric_id,
@@ -100,4 +101,6 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         completed_at=(received or modified) if done else None,
         settled_at=settled if status is LineStatus.SETTLED else None,
         modified_at=modified,
+        written_id=as_written(row, "order_sn"),
+        written_key=as_written(row, "goods_id"),
     )

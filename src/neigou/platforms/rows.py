@@ -16,6 +16,7 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as attribute
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -80,6 +81,11 @@ class PlatformLine:
     completed_at: datetime | None
     settled_at: datetime | None
     modified_at: datetime
+    # The order id and line key as the rule before one-form ids stored them (``as_written``): a row
+    # stored then, holding them, is this order's or this line's when none holds the one form. Not what
+    # the line says: two rows of one line written in other forms are equal.
+    written_id: str | None = attribute(default=None, compare=False)
+    written_key: str | None = attribute(default=None, compare=False)
 
     @property
     def fee_fen(self) -> int:
@@ -185,6 +191,16 @@ def numeric_id(row: Mapping[str, Any], name: str) -> str:
             "invalid_field", Message("The field {field} must be an id written in digits.", field=name)
         )
     return folded
+
+
+def as_written(row: Mapping[str, Any], name: str) -> str | None:
+    """An id as the rule before one-form ids stored it: the text as the row carried it, without
+    surrounding white space (``"0880100"``, ``"８８０100"``); None where it stored nothing. A row stored
+    then may still hold it (docs/platforms.md, "Ids stored before")."""
+    value = row.get(name)
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        return None
+    return str(value).strip() or None
 
 
 def order_sn(row: Mapping[str, Any], name: str) -> str:

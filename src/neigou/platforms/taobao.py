@@ -22,6 +22,7 @@ from neigou.platforms.rows import (
     LineStatus,
     PlatformLine,
     amount,
+    as_written,
     integer,
     link_code,
     numeric_id,
@@ -67,4 +68,6 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         completed_at=modified if done else None,
         settled_at=earned if status is LineStatus.SETTLED else None,
         modified_at=modified,
+        written_id=as_written(row, "trade_parent_id") or as_written(row, "trade_id"),
+        written_key=as_written(row, "trade_id"),
     )
