@@ -1,6 +1,7 @@
-"""One set of invisible marks (``kit.invisible``) for every identifier: customer references
-(``kit.ids.canonical``) and employee numbers (``kit.employee_numbers``) drop the same format
-characters, the soft hyphen and the other marks that show nothing included."""
+"""One set of invisible marks (``kit.invisible``): employee numbers (``kit.employee_numbers``) drop them,
+the soft hyphen and the other marks that show nothing included, and a name or customer reference of
+only them is blank (``kit.ids.blank``). A customer reference is still trimmed of the first list only
+before it is hashed (``kit.ids.canonical``): stored hashes must keep matching."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import unicodedata
 import pytest
 
 from neigou.kit.employee_numbers import employee_no
-from neigou.kit.ids import canonical
+from neigou.kit.ids import _HASHED_EDGES, blank, canonical
 from neigou.kit.invisible import INVISIBLE
 
 pytestmark = pytest.mark.no_database
@@ -23,7 +24,9 @@ MISSED = ("\u00ad", "\u061c", "\u180e", "\u2064", "\u206a", "\ufff9", "\ufffb", 
 def test_every_mark_that_shows_nothing_is_invisible(mark: str) -> None:
     assert unicodedata.category(mark) == "Cf"
     assert mark in INVISIBLE
-    assert canonical(f"{mark}openid-1{mark}") == "openid-1"
+    hashed_as_before = "openid-1" if mark in _HASHED_EDGES else f"{mark}openid-1{mark}"
+    assert canonical(f"{mark}openid-1{mark}") == hashed_as_before
+    assert blank(f"{mark} {mark}")
     assert employee_no(f"{mark}E{mark}001{mark}") == "E001"
 
 

@@ -18,6 +18,8 @@ from neigou.kit.clock import as_utc, ensure_aware, is_valid_timezone, not_before
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import (
+    _HASHED_EDGES,
+    blank,
     canonical,
     customer_ref_hash,
     customer_ref_mask,
@@ -26,7 +28,6 @@ from neigou.kit.ids import (
     mask,
     new_token,
 )
-from neigou.kit.invisible import INVISIBLE
 from neigou.kit.money import format_bp, format_fold, format_rate_bp, format_yuan
 from neigou.kit.settings import Settings
 
@@ -118,6 +119,19 @@ def test_an_openid_with_invisible_characters_around_it_is_the_same_customer(form
     assert customer_ref_hash("k1", form) == customer_ref_hash("k1", "oUpF8uMuAJO_M2px")
     assert customer_ref_mask(form) == customer_ref_mask("oUpF8uMuAJO_M2px")
     assert keyed_hash("k1", "oUpF8u\u200bMuAJO") != keyed_hash("k1", "oUpF8uMuAJO")  # inside: another id
+
+
+@pytest.mark.parametrize("mark", ["\u00ad", "\u061c", "\u180e", "\u206a", "\ufff9"])
+def test_a_reference_hashes_as_it_always_has_with_a_mark_outside_the_hashed_edges(mark: str) -> None:
+    """Only a hash of a customer reference is stored: a mark the hashing did not trim before (a soft
+    hyphen, the Arabic letter mark…) stays part of the reference, or every stored customer whose
+    reference carries it at an edge would be a new one. It is still invisible: such a reference alone
+    is blank."""
+    for form in (f"VIP-007{mark}", f"{mark}VIP-007"):
+        expected = hmac.new(b"k1", form.encode(), hashlib.sha256).hexdigest()
+        assert customer_ref_hash("k1", form) == expected != customer_ref_hash("k1", "VIP-007")
+    assert blank(f" {mark}\u200b")
+    assert not blank(f"{mark}a")
 
 
 @pytest.mark.parametrize(
@@ -221,9 +235,9 @@ def _canonical_by_definition(value: str) -> str:
     """NFKC, then white space and invisible marks trimmed at either end, one character at a time."""
     text = unicodedata.normalize("NFKC", value)
     start, end = 0, len(text)
-    while start < end and (text[start].isspace() or text[start] in INVISIBLE):
+    while start < end and (text[start].isspace() or text[start] in _HASHED_EDGES):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in INVISIBLE):
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _HASHED_EDGES):
         end -= 1
     return text[start:end]
 

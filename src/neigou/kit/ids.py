@@ -24,8 +24,8 @@ def digest(value: str) -> str:
 
 def canonical(value: str) -> str:
     """One form per identifier: NFKC (full-width and other compatibility forms folded), trimmed of
-    white space and invisible format characters at either end (``kit.invisible``: a byte-order mark a
-    spreadsheet left, a zero-width space, direction mark or soft hyphen a copy from a chat carried).
+    white space and the invisible marks of ``_HASHED_EDGES`` at either end (a byte-order mark a
+    spreadsheet left, a zero-width space or direction mark a copy from a chat carried).
 
     Without it ``１３８…`` (full-width digits) and ``138…`` are two customers to every per-customer limit.
     """
@@ -42,9 +42,28 @@ def canonical(value: str) -> str:
     return text[start:end]
 
 
+# The invisible marks an identifier is trimmed of before it is hashed: a byte-order mark, zero-width spaces
+# and joiners, direction marks, embeddings and isolates, the word joiner. A fixed list, not
+# ``kit.invisible`` (every format character the interpreter's Unicode data knows): customer references
+# are stored only as their hash, so a mark added here would make every stored reference that carries it
+# at an edge a different customer (its opt-out, limits and history lost), with no way to re-hash them.
+_HASHED_EDGES = frozenset(
+    "\ufeff"
+    + "".join(chr(c) for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x206A)))
+)
+
+
 def _edge(c: str) -> bool:
-    """White space or an invisible mark (``kit.invisible``): noise around an identifier, never part of it."""
-    return c.isspace() or c in INVISIBLE
+    """White space or an invisible mark (``_HASHED_EDGES``): noise around an identifier, never part of it."""
+    return c.isspace() or c in _HASHED_EDGES
+
+
+def blank(value: str) -> bool:
+    """Whether ``value`` shows nothing: once NFKC, only white space and invisible marks (every one of
+    ``kit.invisible``, which ``canonical`` does not all trim). A name or reference like it names nobody."""
+    if value.isascii():
+        return not value.strip()  # ASCII holds no invisible mark: the same answer, one C call
+    return all(c.isspace() or c in INVISIBLE for c in unicodedata.normalize("NFKC", value))
 
 
 def keyed_hash(secret_key: str, value: str) -> str:

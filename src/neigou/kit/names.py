@@ -1,5 +1,5 @@
 """A name people read (a brand's, a program's, a group's, a product's title) must show something: once
-canonical (``kit.ids.canonical``: NFKC, trimmed of white space and invisible marks) something is left. A
+NFKC (``kit.ids.blank``: white space and invisible marks are nothing) something is left. A
 name of only zero-width spaces, direction marks or a byte-order mark passes a length check and lists as a
 blank line; it is refused as ``blank_name``, its text never quoted."""
 
@@ -9,7 +9,7 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from neigou.kit.i18n import Message
-from neigou.kit.ids import canonical
+from neigou.kit.ids import blank
 from neigou.kit.phones import parse_phone
 
 # The validation error type, and the refusal's code when it is the only error.
@@ -19,7 +19,7 @@ BLANK_NAME_MESSAGE = Message("A name is required: white space and invisible char
 
 
 def _shows_something(value: str | None) -> str | None:
-    if value is not None and not canonical(value):
+    if value is not None and blank(value):
         raise PydanticCustomError(BLANK_NAME, "a name of only white space or invisible characters")
     return value
 

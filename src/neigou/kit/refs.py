@@ -1,5 +1,5 @@
-"""The customer reference an input takes names someone: once canonical (``kit.ids.canonical``: NFKC,
-trimmed of white space and invisible marks) something is left. A reference of only spaces, zero-width
+"""The customer reference an input takes names someone: once NFKC, something besides white space and
+invisible marks is left (``kit.ids.blank``). A reference of only spaces, zero-width
 spaces, direction marks or a byte-order mark would hash as the empty reference, one made-up customer
 shared by every such input; it is refused as invalid instead."""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pydantic import AfterValidator
 
-from neigou.kit.ids import canonical
+from neigou.kit.ids import blank
 
 
 def _names_someone(value: str | None) -> str | None:
-    if value is not None and not canonical(value):
+    if value is not None and blank(value):
         raise ValueError("a customer reference of only white space or invisible characters names nobody")
     return value
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
-from neigou.kit.ids import canonical, is_tombstone
+from neigou.kit.ids import blank, is_tombstone
 
 MAX_ITEMS = 200
 MAX_LINE_FEN = 10_000_000_000
@@ -72,7 +72,7 @@ def shape_error(order: OrderIn) -> RowError | None:
     problem: tuple[str, Message] | None = None
     if not order.external_id or len(order.external_id) > 64:
         problem = "invalid_external_id", _BAD_EXTERNAL_ID
-    elif not canonical(order.customer_ref) or len(order.customer_ref) > 128:  # blank names nobody
+    elif blank(order.customer_ref) or len(order.customer_ref) > 128:  # blank names nobody
         problem = "invalid_customer_ref", _BAD_CUSTOMER_REF
     elif order.paid_at.tzinfo is None or order.paid_at.utcoffset() is None:
         problem = "naive_datetime", _NAIVE_PAID_AT

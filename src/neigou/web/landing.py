@@ -24,7 +24,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.kit.ids import canonical, customer_ref_hash
+from neigou.kit.ids import blank, customer_ref_hash
 from neigou.kit.phones import MAX_INPUT, mainland_mobile
 from neigou.links import claims
 from neigou.links import repository as links
@@ -113,7 +113,7 @@ def attributed_ref(raw: str | None) -> str | None:
     and the click is recorded without a customer (no touch, nothing kept of the text); so is one of
     invisible marks only (a zero-width space names no one)."""
     ref = (raw or "").strip()
-    return ref if 0 < len(ref) <= MAX_INPUT and canonical(ref) else None
+    return ref if 0 < len(ref) <= MAX_INPUT and not blank(ref) else None
 
 
 class ShortLinkFastPath:
