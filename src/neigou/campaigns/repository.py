@@ -15,7 +15,7 @@ from neigou.kit.paging import Page, Paged, Sortable, paginate
 
 def get_campaign(session: Session, campaign_id: int, *, lock: bool = False) -> Campaign | None:
     """A campaign by id; ``lock`` reads it ``FOR UPDATE`` (its items are replaced next)."""
-    return session.get(Campaign, campaign_id, with_for_update=True if lock else None)
+    return session.get(Campaign, campaign_id, with_for_update=True if lock else None, populate_existing=lock)
 
 
 def _campaigns(program_id: int | None, live_at: datetime | None) -> Select[Campaign]:

@@ -20,7 +20,7 @@ def set_robot(
     """Set, replace or (None) remove a group's robot; the URL is stored sealed and the key is never
     written to the audit log."""
     if webhook_url is None:
-        gone = session.get(GroupRobot, group_id, with_for_update=True)
+        gone = session.get(GroupRobot, group_id, with_for_update=True, populate_existing=True)
         before = {"configured": gone is not None}
         if gone is not None:
             session.delete(gone)

@@ -267,8 +267,10 @@ def get_or_404(
     session: Session, model: type[ModelT], ident: Any, *, code: str, detail: Text, lock: bool = False
 ) -> ModelT:
     """The row of ``model`` with primary key ``ident``, or ``NotFound`` with the caller's stable code;
-    ``lock`` reads it ``FOR UPDATE`` (a state change follows)."""
-    row = session.get(model, ident, with_for_update=True if lock else None)
+    ``lock`` reads it ``FOR UPDATE`` (a state change follows), and its values as the lock finds them: a
+    row already loaded in this session is refreshed (``populate_existing``), or a change committed
+    between the first read and the lock would be decided on from the stale copy."""
+    row = session.get(model, ident, with_for_update=True if lock else None, populate_existing=lock)
     if row is None:
         raise NotFound(detail, code=code)
     return row

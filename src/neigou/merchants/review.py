@@ -102,7 +102,7 @@ def _apply(session: Session, review: MerchantReview, at: datetime) -> None:
             coupon.live = True
         return
     # Locked: an operator's direct change of the rate waits for the approval, or the approval sees it.
-    product = session.get(Product, review.product_id, with_for_update=True)
+    product = session.get(Product, review.product_id, with_for_update=True, populate_existing=True)
     if product is None or review.rate_after_bp is None:
         return
     if product.commission_rate_bp != review.rate_before_bp:

@@ -22,7 +22,7 @@ def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: 
     if not offers.existing_skus(session, [sku]):
         raise NotFound(Message("This product does not exist."), code="unknown_sku")
     if fen is None:
-        gone = session.get(SkuCommission, sku, with_for_update=True)
+        gone = session.get(SkuCommission, sku, with_for_update=True, populate_existing=True)
         before = {"fixed_commission_fen": gone.fixed_commission_fen if gone else None}
         if gone is not None:
             session.delete(gone)

@@ -78,7 +78,9 @@ def page_organizations(session: Session, page: Page) -> Paged[Organization]:
 def require_organization(session: Session, organization_id: int, *, lock: bool = False) -> Organization:
     """A live organization the caller may see (a scoped caller: its own), else a 404."""
     scope = current_scope(session)
-    organization = session.get(Organization, organization_id, with_for_update=True if lock else None)
+    organization = session.get(
+        Organization, organization_id, with_for_update=True if lock else None, populate_existing=lock
+    )
     if (
         organization is None
         or organization.deleted_at is not None

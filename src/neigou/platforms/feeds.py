@@ -312,7 +312,7 @@ def _move_forward(
 ) -> bool:
     """Refund each line up to its target, complete the order once a line completed."""
     assert row.order_id is not None
-    order = session.get_one(Order, row.order_id, with_for_update=True)
+    order = session.get_one(Order, row.order_id, with_for_update=True, populate_existing=True)
     moved = False
     for line in sorted(lines, key=lambda line: line.line_key):
         if line.taken_fen is None:

@@ -93,7 +93,9 @@ def _advance(
         PlatformWatermark,
         [{"integration_id": integration_id, "platform": platform, "synced_until": until, "updated_at": now}],
     )
-    row = session.get_one(PlatformWatermark, (integration_id, platform), with_for_update=True)
+    row = session.get_one(
+        PlatformWatermark, (integration_id, platform), with_for_update=True, populate_existing=True
+    )
     if until > row.synced_until:
         row.synced_until, row.updated_at = until, now
     session.flush()
