@@ -17,14 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit import dead_letters
 from neigou.kit.bulk import STAGE_FROM
 from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
 from neigou.links import claim_stream, claims
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim
 from neigou.links.stock_gate import StockGate
+from neigou.offers import offer_edit
 from neigou.offers.models import CouponTemplate
+from neigou.offers.offer_schemas import CouponUpdate
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.links.builders import limited_coupon
 from tests.links.conftest import behind_gate
-from tests.links.test_gate_seeds import _claim
+from tests.links.test_gate_seeds import _claim, _drain
 
 
 @pytest.fixture
@@ -141,3 +144,73 @@ def test_a_claim_past_the_limit_redelivered_after_its_batch_was_stored_is_set_as
         assert (
             session.scalar(select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == coupon.id)) == 1
         )
+
+
+def _past_limit_in_the_stream(factory: sessionmaker[Session], gate: StockGate) -> CouponTemplate:
+    """A coupon of 3 units, 1 per customer: the first customer's key evicted while their claim waits in
+    the stream, the gate takes a second claim of theirs, which the writer refuses (a dead letter)."""
+    assert gate.stream is not None
+    coupon = limited_coupon(factory, total=3, per_customer=1)
+    first = claims.Customer.from_ref(SECRET, "13800000001")
+    assert _claim(factory, gate, coupon.id, "13800000001") == "taken"
+    gate.client.delete(gate.keys(coupon, first.ref_hash).customer)  # evicted alone
+    assert _claim(factory, gate, coupon.id, "13800000001") == "taken"
+    _drain(factory, gate)
+    assert [letter.reason for letter in dead_letters.letters(gate.client, gate.stream)] == [
+        "per_customer_limit"
+    ]
+    return coupon
+
+
+def _claimed(factory: sessionmaker[Session], coupon_id: int) -> int:
+    with factory() as session:
+        claimed = session.scalar(
+            select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == coupon_id)
+        )
+        assert claimed is not None
+        return claimed
+
+
+def test_a_claim_refused_for_the_limit_gives_its_unit_back_to_the_gate(
+    factory: sessionmaker[Session], gate: StockGate
+) -> None:
+    """The refused claim holds no unit: the coupon sells all its stock to the next customers (the
+    counters it had counted in are seeded again, its dead letter not counted), and the first customer
+    stays at the limit."""
+    coupon = _past_limit_in_the_stream(factory, gate)
+    assert _claimed(factory, coupon.id) == 1
+    assert _claim(factory, gate, coupon.id, "13800000002") == "taken"
+    assert _claim(factory, gate, coupon.id, "13800000001") == "limit_reached"
+    assert _claim(factory, gate, coupon.id, "13800000003") == "taken"
+    assert _claim(factory, gate, coupon.id, "13800000004") == "sold_out"
+    _drain(factory, gate)
+    assert _claimed(factory, coupon.id) == 3
+    assert gate.counts(coupon, "") == (3, 0)
+
+
+def test_a_claim_refused_for_the_limit_does_not_hold_back_a_lowering_of_stock(
+    factory: sessionmaker[Session], gate: StockGate
+) -> None:
+    coupon = _past_limit_in_the_stream(factory, gate)
+    with transaction(factory) as session:  # to the one claim stored
+        offer_edit.update_coupon(
+            session, coupon_id=coupon.id, data=CouponUpdate(total_quantity=1), actor=TEST_ACTOR
+        )
+    assert _claim(factory, gate, coupon.id, "13800000002") == "sold_out"
+
+
+def test_an_entry_twice_in_a_batch_is_one_claim(factory: sessionmaker[Session], gate: StockGate) -> None:
+    """A batch holding the same entry twice (delivered again) stores it once, within the limit."""
+    assert gate.stream is not None
+    coupon = limited_coupon(factory, total=10, per_customer=1)
+    entry_id = _recorded(gate, coupon.id, "13800000001")
+    entries: Any = gate.client.xrange(gate.stream)
+    writer = claim_stream.ClaimWriter(gate.client, gate.stream, factory, name="writer")
+    writer._store_batch([entries[0], entries[0]])
+    assert writer.stored == 1
+    assert list(dead_letters.letters(gate.client, gate.stream)) == []
+    with factory() as session:
+        assert list(session.scalars(select(CouponClaim.id).where(CouponClaim.coupon_id == coupon.id))) == [
+            claim_stream.claim_id(entry_id.decode())
+        ]
+    assert _claimed(factory, coupon.id) == 1

@@ -18,7 +18,10 @@ checks the stock): a claim that would take a customer past the coupon's ``per_cu
 the customer's stored claims and the batch's earlier ones, is not stored (its row inserted is deleted
 in the same transaction) and goes to the dead letters at once, reason ``per_customer_limit`` (logged as
 ``stream.entry_dead_lettered`` and counted as every dead letter); the rest of the batch is stored. The
-gate refuses such a claim before answering it; this catches one its counter let through.
+gate refuses such a claim before answering it; this catches one its counter let through. That claim
+took a unit in the gate's counters (the coupon's and the customer's) that no stored claim holds: once
+the batch is committed and the claim moved, those counters are deleted, so the next claim seeds them
+exactly again (``links.gate_seeds``, which does not count such dead letters).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from neigou.kit.settings import settings_of
 from neigou.kit.streams import Entry, StreamWriter, id_from_stream
 from neigou.links.click_stream import namespace
 from neigou.links.consent import GivenConsent, announce_consent
+from neigou.links.gate_scripts import counter_keys
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
 from neigou.offers.models import CouponTemplate
@@ -123,6 +127,7 @@ def store_within_limits(session: Session, rows: list[dict[str, Any]]) -> tuple[i
     the ids of the claims refused for the limit, not stored)."""
     if not rows:
         return 0, set()
+    rows = list({r["id"]: r for r in rows}.values())  # an entry delivered twice in the batch counts once
     # Before any write of these customers (claims, counters, visitors, touches): taken after one, the
     # lock could wait on an opt-out that waits on that write's row.
     privacy.lock_customers(session, {r["customer_ref_hash"] for r in rows})
@@ -303,9 +308,32 @@ class ClaimWriter(StreamWriter):
             stored, past = store_within_limits(session, rows)
         if past:
             self.set_aside([e for e, r in zip(entries, rows, strict=True) if r["id"] in past], past_limit())
+            self._drop_counters([r for r in rows if r["id"] in past])
         if kept := [e for e, r in zip(entries, rows, strict=True) if r["id"] not in past]:
             self.acknowledge(kept)
         self.stored += stored
+
+    def _drop_counters(self, refused: list[dict[str, Any]]) -> None:
+        """Delete the gate's counters that count the refused claims (their coupons' and customers', never
+        the stock cap): the next claim of each seeds it again from the database and the stream."""
+        gate_namespace = self.key.removesuffix(":claims")  # the stream is ``StockGate.claims_stream``
+        with self.factory() as session:
+            created = dict(
+                session.execute(
+                    select(CouponTemplate.id, CouponTemplate.created_at).where(
+                        CouponTemplate.id.in_(sorted({r["coupon_id"] for r in refused}))
+                    )
+                ).all()
+            )
+        keys: set[str] = set()
+        for r in refused:
+            if (at := created.get(r["coupon_id"])) is not None:  # a coupon deleted since has no counters
+                stock, customer, _cap = counter_keys(
+                    gate_namespace, r["coupon_id"], at, r["customer_ref_hash"]
+                )
+                keys |= {stock, customer}
+        if keys:
+            self.client.delete(*sorted(keys))
 
 
 @job("links.drain_claim_stream", cron={"minute": "*/5"}, own_transactions=True)

@@ -8,10 +8,22 @@ and the claims taken on it since, stand). Counters present cost one round trip a
 
 from __future__ import annotations
 
+from datetime import datetime
+
 MISSING_STOCK = -3  # the coupon's stock counter is missing (the customer's may be too)
 MISSING_CUSTOMER = -4  # only the customer's counter is missing
 LIMIT_REACHED = -1
 SOLD_OUT = -2
+
+
+def counter_keys(
+    namespace: str, coupon_id: int, created_at: datetime, customer_ref_hash: str
+) -> tuple[str, str, str]:
+    """The keys of a coupon incarnation (its ``created_at`` tells one from another under a reused id):
+    its stock counter, one customer's counter, its stock cap."""
+    base = f"{namespace}:coupon:{coupon_id}:{int(created_at.timestamp() * 1_000_000)}"
+    return f"{base}:claimed", f"{base}:c:{customer_ref_hash}", f"{base}:cap"
+
 
 # KEYS: stock counter, customer counter, stock cap. ARGV: the stock of the terms the process holds,
 # the per-customer limit, the seeds of the stock and customer counters ('' when not read yet), the

@@ -8,13 +8,15 @@ coupon's ``claimed_quantity`` (never the terms cached in-process, which may pred
 since) and the customer's ``ClaimCounter`` row, in one statement.
 
 Claims answered by the gate but not stored yet are in the claim stream (or its dead letters) and in
-neither count. When the coupon's counter is the one missing, the stream and its dead letters are read
-first and their claims of the coupon (and of the customer) that the same statement does not find
-stored are added: read in that order, a claim the writer stores meanwhile is counted once (stored,
-or still in the stream), never missed. When only the customer's counter is missing (a new customer,
-the common case: one primary-key read, no stream scan) the stream is not read: a customer's key lost
-alone (evicted) while that customer's claims wait in the stream (usually under a second; longer
-while no writer runs) starts without them. Claims lost with the stream itself (Redis restarted
+neither count. When the coupon's counter is the one missing, the stream and its dead letters are
+read first and their claims of the coupon (and of the customer) that the same statement does not
+find stored are added: read in that order, a claim the writer stores meanwhile is counted once
+(stored, or still in the stream), never missed; a dead letter refused for the coupon's per-customer
+limit is not counted (never stored, it holds no unit: the claim writer deletes the counters that
+counted it). When only the customer's counter is missing (a new customer, the common case: one
+primary-key read, no stream scan) the stream is not read: a customer's key lost alone (evicted)
+while that customer's claims wait in the stream (usually under a second; longer while no writer
+runs) starts without them. Claims lost with the stream itself (Redis restarted
 without persistence) were never stored and count nowhere.
 """
 
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.dead_letters import letters
 from neigou.kit.streams import Entry
-from neigou.links.claim_stream import claim_id
+from neigou.links.claim_stream import PAST_LIMIT, claim_id
 from neigou.links.models import ClaimCounter, CouponClaim
 from neigou.offers.models import CouponTemplate
 
@@ -81,7 +83,8 @@ def read(
 
 
 def _entries(client: redis.Redis, stream: str) -> Iterator[Entry]:
-    """The stream's entries, then its dead letters' (each under its entry's id in the stream)."""
+    """The stream's entries, then its dead letters' (each under its entry's id in the stream) but those
+    refused for their coupon's per-customer limit: never stored, they hold no unit."""
     start = "-"
     while True:
         found: list[Entry] = client.xrange(stream, start, "+", count=_PAGE)  # type: ignore[assignment]
@@ -90,7 +93,8 @@ def _entries(client: redis.Redis, stream: str) -> Iterator[Entry]:
             break
         start = "(" + found[-1][0].decode()
     for letter in letters(client, stream):
-        yield letter.entry
+        if letter.reason != PAST_LIMIT:
+            yield letter.entry
 
 
 def _stored(ids: list[int], name: str) -> ColumnElement[int]:

@@ -172,8 +172,7 @@ class StockGate:
 
     def keys(self, coupon: CouponTemplate | CouponTerms, customer_ref_hash: str) -> GateKeys:
         """Counter keys of a coupon incarnation and one of its customers."""
-        base = f"{self.namespace}:coupon:{coupon.id}:{int(coupon.created_at.timestamp() * 1_000_000)}"
-        return GateKeys(stock=f"{base}:claimed", customer=f"{base}:c:{customer_ref_hash}", cap=f"{base}:cap")
+        return GateKeys(*lua.counter_keys(self.namespace, coupon.id, coupon.created_at, customer_ref_hash))
 
     def _run(
         self,
