@@ -16,8 +16,9 @@ limit is not counted (never stored, it holds no unit: the claim writer deletes t
 counted it). When only the customer's counter is missing (a new customer, the common case: one
 primary-key read, no stream scan) the stream is not read: a customer's key lost alone (evicted)
 while that customer's claims wait in the stream (usually under a second; longer while no writer
-runs) starts without them. Claims lost with the stream itself (Redis restarted
-without persistence) were never stored and count nowhere.
+runs) starts without them, and the claim writer keeps any claim past the customer's limit out of the
+database (``links.claim_stream``). Claims lost with the stream itself (Redis restarted without
+persistence) were never stored and count nowhere.
 """
 
 from __future__ import annotations

@@ -10,14 +10,10 @@ A change of a coupon's stock asks the gate first (``hold_stock``): refused below
 has given out, else capping the gate's claims at the new stock from that instant.
 
 A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
-from the database's counts, read fresh when the script says a counter is missing, with the claims
-still in the claim stream when the coupon's counter is the one missing (``links.gate_seeds``: a
-customer's first claim costs one primary-key read, never a scan of the stream, which holds a burst's
-backlog); counters present cost no query. A customer's counter lost alone while the customer's claims
-wait in the stream starts without them; the claim writer then refuses any claim past the customer's
-limit (``links.claim_stream``), so no customer is stored past it. They expire a day after the coupon ends. Keys carry the coupon's creation
-instant as well as its id, so a restored or re-numbered database never meets old counters. The Lua
-scripts are in ``links.gate_scripts``.
+from the database's counts, read fresh when the script asks (``links.gate_seeds``, which says when the
+claim stream is read too); counters present cost no query. They expire a day after the coupon ends.
+Keys carry the coupon's creation instant as well as its id, so a restored or re-numbered database never
+meets old counters. The Lua scripts are in ``links.gate_scripts``.
 """
 
 from __future__ import annotations
