@@ -177,7 +177,7 @@ PLACE = re.compile(
 # Values a missing-record refusal may tell, with the reason: a platform's status code is told only when it has
 # at most three digits (``platforms.rows.MAX_TOLD_STATUS``), so it can hold no phone number or name.
 BOUNDED = {("platforms/rows.py", "code")}
-MISSING_CODE = re.compile(r"^unknown_|_not_found$|^duplicate_")
+MISSING_CODE = re.compile(r"^unknown_|_not_found$|^duplicate_|_not_in_program$|_not_owned$")
 MISSING_TEXT = re.compile(r"(?i)^unknown |does not exist|listed twice|already on row|is not on this")
 
 

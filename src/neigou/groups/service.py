@@ -181,9 +181,7 @@ def _new_owner(session: Session, group: Group, member_id: int, at: datetime) -> 
     member = require_member(session, member_id)
     if member.program_id != group.program_id:
         raise Invalid(
-            Message(
-                "Member {member_id} is not in the group's program and cannot own it.", member_id=member_id
-            ),
+            Message("The new owner (member_id) is not in the group's program and cannot own it."),
             code="owner_not_in_program",
         )
     if member.joined_at > at:

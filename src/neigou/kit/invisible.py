@@ -1,5 +1,6 @@
-"""The invisible marks copied text carries, in one set: what an identifier (a customer reference, an
-employee number) drops as noise.
+"""The invisible marks copied text carries, in one set: what an employee number drops as noise, and what
+a name or customer reference of nothing else is blank by (``kit.ids.blank``). Customer references are
+trimmed of a fixed, shorter list before they are hashed (``kit.ids``), so stored hashes keep matching.
 
 Every format character (Unicode category Cf) that shows nothing where it stands: the byte-order mark a
 spreadsheet left, zero-width spaces and joiners, direction marks, embeddings and isolates a copy from a
@@ -27,8 +28,3 @@ INVISIBLE: frozenset[str] = frozenset(
 
 DROP_INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, INVISIBLE))
 """A ``str.translate`` table that drops them wherever they stand."""
-
-
-def is_invisible(c: str) -> bool:
-    """Whether ``c`` is an invisible mark (``INVISIBLE``)."""
-    return c in INVISIBLE

@@ -73,7 +73,7 @@ def _check_group(session: Session, group_id: int, member_id: int) -> None:
     group = groups.get_group(session, group_id)
     if group is None or group.owner_member_id != member_id:
         raise Invalid(
-            Message("Group {group_id} is not one of this member's groups.", group_id=group_id),
+            Message("The group (group_id) is not one of this member's groups."),
             code="group_not_owned",
         )
     if group.status is not GroupStatus.ACTIVE:

@@ -296,10 +296,10 @@ def hold_stock(session: Session, coupon: CouponTemplate, total: int) -> int | No
     """``offers.offer_edit``'s stock guard, called under the coupon's row lock before its stock
     (``coupon.total_quantity``) becomes ``total``: the units the gate has given out, claims still in
     the stream included, when a lowering goes below them (the change is refused); else, in the same
-    Redis step, the gate's claims stop at min(old, new) stock from that instant until the outcome.
-    Once the transaction commits the cap becomes the new stock, once it rolls back the old one (on a
-    cap no later change took over), each for ``CAP_KEPT_SECONDS``: other processes' copies of the
-    terms may still hold the stock from before. A lowering the gate cannot confirm (Redis does not
+    Redis step, the gate's claims stop at min(old, new) stock from that instant until the outcome,
+    confirmed just before the COMMIT (``_caps_confirmed``: a lapsed cap or a silent Redis refuses it,
+    503). Then the cap becomes the new stock, or the old one on a known rollback (an unknown outcome
+    keeps the lower cap pending), for ``CAP_KEPT_SECONDS``: other processes' terms may be older. A lowering the gate cannot confirm (Redis does not
     answer, or answers an error) is refused, 503 ``stock_unconfirmed``: claims it answered may still be
     in the stream, uncounted by the database. A raise goes ahead without it (processes holding the old
     terms refuse early, never oversell)."""
@@ -332,7 +332,7 @@ def _settle(hold: _CapHold, *, token: str, cap: int, new_token: str, seconds: in
     try:
         hold.gate.settle_cap(hold.key, token=token, cap=cap, new_token=new_token, seconds=seconds)
     except redis.RedisError as exc:  # the pending cap expires on its own
-        log.warning("stock_gate.cap_unsettled", error=error_summary(exc))
+        log.warning("stock_gate.cap_unsettled", coupon_id=hold.coupon_id, error=error_summary(exc))
 
 
 @event.listens_for(Session, "before_commit")

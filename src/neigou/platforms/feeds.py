@@ -28,16 +28,14 @@ from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Order, OrderSource
 from neigou.platforms.adapters import read_rows
 from neigou.platforms.models import PlatformOrder, PlatformOrderLine
-from neigou.platforms.rows import RANK, LineStatus, Platform, PlatformLine, Skip, refund_target
+from neigou.platforms.rows import DONE, PAID, RANK, LineStatus, Platform, PlatformLine, Skip, refund_target
 from neigou.platforms.stored_keys import Written, lock_orders, stored_key
 
 NOT_PAID = Message("The order is not paid yet, so it is not an order.")
 TAKEN = Message("Another order of the program already has this id.")
 LATE_LINE = Message("The order was taken in without this line; a line cannot be added to it later.")
 NEVER_PAID = Message("The platform says the order is invalid and it was never seen paid.")
-DONE = (LineStatus.COMPLETED, LineStatus.SETTLED)
 REFUND_ID_LENGTH = 64  # orders.models.Refund.refund_id
-PAID = (LineStatus.PAID, *DONE)
 
 
 @dataclass

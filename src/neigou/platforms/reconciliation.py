@@ -32,12 +32,10 @@ from neigou.kit.i18n import Message
 from neigou.orders.commission import worth_after_refunds
 from neigou.orders.models import Commission, Order, OrderLine
 from neigou.platforms.models import PlatformOrder, PlatformOrderLine
-from neigou.platforms.rows import LineStatus, Platform, refund_target
+from neigou.platforms.rows import DONE, PAID, LineStatus, Platform, refund_target
 from neigou.platforms.schemas import ReconciliationOut, ReconciliationRow
 from neigou.programs.models import Program
 
-DONE = (LineStatus.COMPLETED, LineStatus.SETTLED)
-PAID = (LineStatus.PAID, *DONE)
 # A month as the API and the console take it: ASCII digits, a year from 1970 to 2999, the month 01-12.
 MONTH = re.compile(r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])")
 COLUMNS = (

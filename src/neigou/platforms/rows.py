@@ -61,6 +61,8 @@ class LineStatus(enum.StrEnum):
 
 
 RANK = {status: rank for rank, status in enumerate(LineStatus)}
+DONE = (LineStatus.COMPLETED, LineStatus.SETTLED)  # the buyer received it
+PAID = (LineStatus.PAID, *DONE)  # paid for, whatever came after
 
 
 @dataclass(frozen=True)

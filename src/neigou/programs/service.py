@@ -244,7 +244,7 @@ def create_member(
         inviter = repo.get_member(session, data.inviter_id)
         if inviter is None or inviter.program_id != program.id:
             raise Invalid(
-                Message("Inviter {inviter_id} is not a member of this program.", inviter_id=data.inviter_id),
+                Message("The inviter (inviter_id) is not a member of this program."),
                 code="inviter_not_in_program",
             )
         if ref_hash is not None and inviter.customer_ref_hash == ref_hash:
@@ -299,7 +299,7 @@ def change_inviter(session: Session, *, member_id: int, inviter_id: int | None, 
         inviter = repo.get_member(session, inviter_id)
         if inviter is None or inviter.program_id != member.program_id:
             raise Invalid(
-                Message("Inviter {inviter_id} is not a member of this program.", inviter_id=inviter_id),
+                Message("The inviter (inviter_id) is not a member of this program."),
                 code="inviter_not_in_program",
             )
         if member.id == inviter_id:
