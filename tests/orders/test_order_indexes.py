@@ -28,7 +28,12 @@ def _plan(engine: Engine, query: str) -> str:
 def _definition(engine: Engine, name: str) -> str:
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            found = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name})
+            found = conn.execute(
+                text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = :n AND schemaname = current_schema()"
+                ),
+                {"n": name},
+            )
         else:
             found = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name})
         return str(found.scalar_one())
