@@ -16,6 +16,17 @@ def first_repeat(values: Sequence[object]) -> int | None:
     return None
 
 
+def repeats(values: Sequence[object]) -> list[int]:
+    """The indexes of every entry that repeats one before it, in order (``first_repeat`` is the first)."""
+    seen: set[object] = set()
+    found: list[int] = []
+    for index, value in enumerate(values):
+        if value in seen:
+            found.append(index)
+        seen.add(value)
+    return found
+
+
 def first_among(values: Sequence[object], refused: Collection[object]) -> int:
     """The index of the first entry that is one of ``refused`` (which holds at least one of them)."""
     return next(index for index, value in enumerate(values) if value in refused)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from neigou.kit import places
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
@@ -69,7 +70,7 @@ def _products(
 
 
 def _coupons(session: Session, wanted: Sequence[int], organization_id: int) -> list[CouponTemplate]:
-    repeated = [index for index, i in enumerate(wanted) if i in wanted[:index]]
+    repeated = places.repeats(wanted)
     if repeated:
         raise Invalid(
             Message(
