@@ -3,9 +3,9 @@
 Two paths, one answer. With Redis (``gate``) nothing is read from the database on the way: the event
 comes from an in-process snapshot (``EventBook``), the link from the links cache, and the gate's one
 script decides and appends the reservation to a stream that ``writer`` stores in batches. Without
-Redis the database decides with conditional statements in the request's transaction: the invitation
-binds only if unbound or already this shopper's, the shopper's counter and the item's stock rise only
-while under their limits, so concurrent requests never oversell nor pass the per-person limit.
+Redis the database decides with conditional statements in the request's transaction
+(``reservations_db``), so concurrent requests never oversell nor pass the per-person limit. What both
+read and answer (the snapshot, the shopper, the ask, the reservation) is in ``reservation_values``.
 
 A retry under the caller's request id takes nothing and answers what the first answered (``retries``).
 """
@@ -14,92 +14,35 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import seeds
 from neigou.events.gate import ReservationGate
 from neigou.events.gate_values import Prior
-from neigou.events.models import (
-    CustomerCount,
-    Event,
-    EventEmployee,
-    EventItem,
-    Invitation,
-    Reservation,
-    ReservationStatus,
-)
-from neigou.events.numbers import one_form
+from neigou.events.models import Event, EventItem
 from neigou.events.refusals import Recounting, refused
-from neigou.events.retries import find_prior, same_ask, stored_prior
-from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.events.reservation_values import (
+    Asked,
+    EventSnapshot,
+    ItemTerms,
+    Reserved,
+    Shopper,
+    replayed,
+)
+from neigou.events.reservations_db import in_database
+from neigou.events.retries import find_prior
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.links.cache import CachedLink
-from neigou.privacy import repository as privacy
+
+__all__ = ["EventBook", "EventSnapshot", "Reserved", "Shopper", "load_snapshot", "reserve"]
 
 SNAPSHOT_TTL_SECONDS = 5.0
 # How long a reservation waits for its event's gate to be seeded before answering 503 ``event_busy``.
 SEED_WAIT_SECONDS = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class ItemTerms:
-    """A price-list line as reservations need it."""
-
-    id: int
-    price_fen: int
-    stock: int
-    limit: int
-
-
-@dataclass(frozen=True, slots=True)
-class EventSnapshot:
-    """What a reservation needs to know about its event."""
-
-    id: int
-    program_id: int
-    starts_at: datetime
-    ends_at: datetime
-    hold: timedelta
-    created_at: datetime
-    items: dict[str, ItemTerms]
-
-
-@dataclass(frozen=True, slots=True)
-class Shopper:
-    """Who reserves: the hashed customer reference, its mask, and how they are invited."""
-
-    ref_hash: str
-    masked: str
-    employee_no: str | None = None
-    invitation_code: str | None = None
-
-    def __post_init__(self) -> None:  # the number as stored and as the gate keys it; 422 if refused
-        if self.employee_no is not None:
-            object.__setattr__(self, "employee_no", one_form(self.employee_no))
-
-
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """What a reservation asks for, and the caller's idempotency key."""
-
-    sku: str
-    quantity: int
-    request_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Reserved:
-    """A reservation made."""
-
-    id: int
-    price_fen: int
-    expires_at: datetime
 
 
 def load_snapshot(session: Session, event_id: int) -> EventSnapshot | None:
@@ -144,12 +87,6 @@ class EventBook:
                 self._entries.clear()
             self._entries[event_id] = (now + self.ttl, snapshot)
         return snapshot
-
-
-def _replayed(prior: Prior, shopper: Shopper, sku: str, quantity: int) -> Reserved:
-    """The first answer under a request id, when the retry asks for the same (else 422)."""
-    same = same_ask(prior, customer=shopper.ref_hash, sku=sku, quantity=quantity)
-    return Reserved(id=same.id, price_fen=same.price_fen, expires_at=same.expires_at.astimezone(UTC))
 
 
 def _checked(
@@ -202,7 +139,7 @@ def reserve(
         )
         is not None
     ):
-        return _replayed(prior, shopper, sku, quantity)
+        return replayed(prior, shopper, sku, quantity)
     snapshot, item = _checked(event, event_id=event_id, sku=sku, quantity=quantity, at=at, link=link)
     if shopper.employee_no is None and shopper.invitation_code is None:
         raise refused("not_invited")
@@ -211,7 +148,7 @@ def reserve(
         return _through_gate(
             session, gate, event=snapshot, item=item, shopper=shopper, asked=asked, at=at, link=link
         )
-    return _in_database(session, event=snapshot, item=item, shopper=shopper, asked=asked, at=at, link=link)
+    return in_database(session, event=snapshot, item=item, shopper=shopper, asked=asked, at=at, link=link)
 
 
 def _through_gate(
@@ -271,7 +208,7 @@ def _through_gate(
         ):
             time.sleep(0.05)  # another process is seeding, or the event's reservations are being stored
     if result.prior is not None:  # a retry raced the first past ``_prior``
-        return _replayed(result.prior, shopper, sku, quantity)
+        return replayed(result.prior, shopper, sku, quantity)
     if result.code == "not_seeded":  # the event's state is still being rebuilt: nothing was wrong
         raise Recounting(
             Message("This event's stock is being recounted; retry in a moment."), code="event_busy"
@@ -279,120 +216,3 @@ def _through_gate(
     if result.code != "taken":
         raise refused(result.code)
     return Reserved(id=result.reservation_id, price_fen=item.price_fen, expires_at=expires)
-
-
-def _in_database(
-    session: Session,
-    *,
-    event: EventSnapshot,
-    item: ItemTerms,
-    shopper: Shopper,
-    asked: Asked,
-    at: datetime,
-    link: CachedLink | None,
-) -> Reserved:
-    # The shopper's opt-out lock before the first write of them: an opt-out at the same moment either
-    # waits and erases this reservation, or is erased already (``privacy.repository.lock_customers``).
-    # Retries of one shopper queue on it too, so the second finds the first's reservation.
-    privacy.lock_customers(session, {shopper.ref_hash})
-    if asked.request_id is not None:
-        if (prior := stored_prior(session, event.id, asked.request_id)) is not None:
-            return _replayed(prior, shopper, asked.sku, asked.quantity)
-        try:
-            with session.begin_nested():  # a refusal or a key taken meanwhile undoes the counters
-                return _write(session, event=event, item=item, shopper=shopper, asked=asked, at=at, link=link)
-        except IntegrityError:  # another shopper's reservation took the key since
-            prior = stored_prior(session, event.id, asked.request_id)
-            if prior is None:
-                raise
-            return _replayed(prior, shopper, asked.sku, asked.quantity)
-    return _write(session, event=event, item=item, shopper=shopper, asked=asked, at=at, link=link)
-
-
-def _write(
-    session: Session,
-    *,
-    event: EventSnapshot,
-    item: ItemTerms,
-    shopper: Shopper,
-    asked: Asked,
-    at: datetime,
-    link: CachedLink | None,
-) -> Reserved:
-    sku, quantity = asked.sku, asked.quantity
-    employee_id, invitation_id = _eligible(session, event.id, shopper, at)
-    insert_ignoring_duplicates(
-        session, CustomerCount, [{"item_id": item.id, "customer_ref_hash": shopper.ref_hash, "reserved": 0}]
-    )
-    mine = session.execute(
-        update(CustomerCount)
-        .where(
-            CustomerCount.item_id == item.id,
-            CustomerCount.customer_ref_hash == shopper.ref_hash,
-            CustomerCount.reserved + quantity <= item.limit,
-        )
-        .values(reserved=CustomerCount.reserved + quantity)
-        .execution_options(synchronize_session=False)
-    )
-    if mine.rowcount == 0:  # type: ignore[attr-defined]
-        raise refused("limit_reached")
-    stock = session.execute(
-        update(EventItem)
-        .where(EventItem.id == item.id, EventItem.reserved + quantity <= EventItem.stock)
-        .values(reserved=EventItem.reserved + quantity)
-        .execution_options(synchronize_session=False)
-    )
-    if stock.rowcount == 0:  # type: ignore[attr-defined]
-        raise refused("sold_out")
-    expires = (at + event.hold).astimezone(UTC)
-    reservation_id = session.execute(
-        insert(Reservation)
-        .values(
-            event_id=event.id,
-            item_id=item.id,
-            sku=sku,
-            quantity=quantity,
-            price_fen=item.price_fen,
-            customer_ref_hash=shopper.ref_hash,
-            customer_ref_masked=shopper.masked,
-            employee_id=employee_id,
-            invitation_id=invitation_id,
-            link_id=link.id if link else None,
-            member_id=link.member_id if link else None,
-            status=ReservationStatus.HELD,
-            reserved_at=at,
-            expires_at=expires,
-            request_id=asked.request_id,
-        )
-        .returning(Reservation.id)
-    ).scalar_one()
-    return Reserved(id=reservation_id, price_fen=item.price_fen, expires_at=expires)
-
-
-def _eligible(
-    session: Session, event_id: int, shopper: Shopper, at: datetime
-) -> tuple[int | None, int | None]:
-    """(employee id, invitation id) of an invited shopper; binds an unbound invitation to them."""
-    if shopper.employee_no is not None:
-        employee = session.scalar(
-            select(EventEmployee.id).where(
-                EventEmployee.event_id == event_id, EventEmployee.employee_no == shopper.employee_no
-            )
-        )
-        if employee is None:
-            raise refused("not_invited")
-        return employee, None
-    bound = session.execute(
-        update(Invitation)
-        .where(
-            Invitation.event_id == event_id,
-            Invitation.code == shopper.invitation_code,
-            or_(Invitation.customer_ref_hash.is_(None), Invitation.customer_ref_hash == shopper.ref_hash),
-        )
-        .values(customer_ref_hash=shopper.ref_hash, bound_at=func.coalesce(Invitation.bound_at, at))
-        .returning(Invitation.id)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if bound is None:
-        raise refused("not_invited")
-    return None, bound
