@@ -41,6 +41,7 @@ from neigou.events.gate_scripts import (
     ADD_SCRIPT,
     CLAIM_SCRIPT,
     DROPPED_SCRIPT,
+    LAST_CLAIM_SCRIPT,
     LOCK_SCRIPT,
     MERGE_SCRIPT,
     NOTE_SCRIPT,
@@ -97,11 +98,14 @@ class ReservationGate:
         self._add = client.register_script(ADD_SCRIPT)
         self._note_return = client.register_script(RETURN_NOTE_SCRIPT)
         self._claim = client.register_script(CLAIM_SCRIPT)
+        self._last_claim = client.register_script(LAST_CLAIM_SCRIPT)
         self._lock = client.register_script(LOCK_SCRIPT)
         self._unlock = client.register_script(UNLOCK_SCRIPT)
         # Notes of committed writes not yet in the gate (``note``): settlements' give-backs and new
         # employees or invitations. The key keeps the name it had when it held only give-backs.
         self.notes = f"{namespace}:event-returns"
+        # The events a settlement left out, whose deferral mark stands (``try_note_return``).
+        self.deferrals = f"{namespace}:event-deferrals"
         self.inflight = InFlight(client, namespace, self.stream)
 
     def base(self, event_id: int, created_at: datetime) -> str:
@@ -274,8 +278,9 @@ class ReservationGate:
             f"{base}:returns",
             f"{base}:settle-claim",
             f"{base}:settle-deferred",
+            self.deferrals,
         ]
-        return note if self._note_return(keys=keys, args=[note, DEFERRED_SECONDS]) else None
+        return note if self._note_return(keys=keys, args=[note, DEFERRED_SECONDS, base]) else None
 
     def claim_returns(self, bases: Iterable[str]) -> set[str]:
         """Claim, for a settlement, each of these events that an earlier one left out and that a seeding
@@ -283,12 +288,38 @@ class ReservationGate:
         lock until the give-back is noted, so the seeding under way is the last one the settlement waits
         for. An event nobody is seeding is not claimed: its seedings go on while the settlement waits for
         others. Returns the events claimed (one round trip)."""
+        return {base for base, taken in self._each(self._claim, bases) if taken}
+
+    def claim_left_out(self, bases: Iterable[str]) -> tuple[set[str], set[str]]:
+        """At a settlement's last look before its notes, claim each of these events an earlier one left
+        out, idle or not (``LAST_CLAIM_SCRIPT``): no seeding starts between this look and the note.
+        Returns (claimed idle, claimed while a seeding holds the lock), one round trip."""
+        answers = self._each(self._last_claim, bases)
+        return {b for b, n in answers if n == 1}, {b for b, n in answers if n == 2}
+
+    def drop_claims(self, bases: Iterable[str]) -> None:
+        """Take back a settlement's claims on these events (no note taken on them yet)."""
+        if keys := [f"{base}:settle-claim" for base in bases]:
+            self.client.delete(*keys)
+
+    def _each(self, script: Any, bases: Iterable[str]) -> list[tuple[str, int]]:
         ordered = list(bases)
         pipe = self.client.pipeline(transaction=False)
         for base in ordered:
             keys = [f"{base}:settle-deferred", f"{base}:settle-claim", f"{base}:seeding"]
-            self._claim(keys=keys, args=[RETURN_CLAIM_SECONDS], client=pipe)
-        return {base for base, taken in zip(ordered, pipe.execute(), strict=True) if taken}
+            script(keys=keys, args=[RETURN_CLAIM_SECONDS], client=pipe)
+        return [(base, int(answer)) for base, answer in zip(ordered, pipe.execute(), strict=True)]
+
+    def end_deferrals(self, settling: Iterable[str]) -> list[str]:
+        """End the deferral of every event left out before that has nothing left to settle (not among
+        ``settling``): its mark goes, so a later turn does not claim it. Returns their key prefixes."""
+        marked = {m.decode() for m in self.client.smembers(self.deferrals)} - set(settling)  # type: ignore[union-attr]
+        if marked:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.delete(*(f"{base}:settle-deferred" for base in marked))
+            pipe.srem(self.deferrals, *marked)
+            pipe.execute()
+        return sorted(marked)
 
     def seedings_under_way(self, bases: Iterable[str]) -> set[str]:
         """Which of these events a seeding holds the lock of (one round trip)."""

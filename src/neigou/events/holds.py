@@ -35,7 +35,12 @@ RETURN_NOTE_WAIT_SECONDS = 2.0
 # seeding's lock lives, so the claimed event settles at this turn. Its claim is renewed while it waits
 # and lives longer than this (``gate.RETURN_CLAIM_SECONDS``).
 CLAIMED_WAIT_SECONDS = float(SEED_LOCK_SECONDS + 1)
+# The whole of a settlement turn's waiting, however many events it waits for and whenever their
+# seedings start: a claimed event found at the first look gets its whole wait, and the turn ends well
+# within the minute between turns. An event still being seeded then is left to the next turn.
+SETTLE_WAIT_SECONDS = CLAIMED_WAIT_SECONDS + RETURN_NOTE_WAIT_SECONDS
 assert RETURN_CLAIM_SECONDS > CLAIMED_WAIT_SECONDS > SEED_LOCK_SECONDS
+assert 60 > SETTLE_WAIT_SECONDS >= CLAIMED_WAIT_SECONDS
 # ``kit.commit_hooks`` key: the (gate, note) of each give-back noted, taken back if its transaction
 # rolls back; and the session's flag of an outermost commit begun while it holds some.
 _NOTES = "neigou_event_return_notes"
@@ -100,7 +105,7 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
     if not expired:
         return int(paid), 0
     # The shoppers' counters before the items' rows, each in key order, as a reservation takes them
-    # (``reservations``) and the gate's writer stores them: a hold expiring while its shopper reserves
+    # (``reservations_db``) and the gate's writer stores them: a hold expiring while its shopper reserves
     # again waits for that reservation instead of deadlocking with it.
     session.execute(
         update(COUNTS)
@@ -121,18 +126,22 @@ def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> di
     """Note the give-back of every event with holds past ``at`` (``gate.try_note_return``), before any
     row is updated or locked, and only while the event is not being seeded (a give-back never overlaps
     a seeding). The events are found on a connection of their own, closed before the wait, so no
-    transaction stays open while the settlement waits (``_events_to_settle``). The settlement then
-    waits, noting nothing, until none of them is being seeded, each for its own time
-    (``_wait_for_seedings``): a noted give-back holds its event's seeding back until the commit, so
-    every note is taken right before the updates, never while the settlement waits for another event,
-    and an event nobody is seeding is neither claimed nor noted meanwhile. An event still being seeded
-    then, or whose seeding started between the wait and its note, is left out and marked deferred; it
-    settles at the next turn. Each note is registered with the transaction (``_NOTES``): a note never
-    followed by its give-back (Redis failed it, the process died) is found by the next settlement
-    (``gate.sweep_notes``), which marks the event's state stale so that it is seeded again from the
-    database; one of a transaction that rolls back is taken back."""
+    transaction stays open while the settlement waits (``_events_to_settle``); an event left out
+    before that has nothing left to settle has its deferral ended (``gate.end_deferrals``). The
+    settlement then waits, noting nothing, until none of them is being seeded, each for its own time
+    and all within ``SETTLE_WAIT_SECONDS`` (``_wait_for_seedings``): a noted give-back holds its event's
+    seeding back until the commit, so every note is taken right before the updates, never while the
+    settlement waits for another event, and an event nobody is seeding is claimed, if left out before,
+    only at the last look, and noted right after. An event still being seeded when its time or the
+    turn's is up, or (never left out before) whose seeding started between the last look and its note,
+    is left out and marked deferred; it settles at the next turn. Each note is registered with the
+    transaction (``_NOTES``): a note never followed by its give-back (Redis failed it, the process
+    died) is found by the next settlement (``gate.sweep_notes``), which marks the event's state stale
+    so that it is seeded again from the database; one of a transaction that rolls back is taken back."""
     waiting = _events_to_settle(session, gate, at=at)
-    _wait_for_seedings(gate, list(waiting.values()))
+    for base in gate.end_deferrals(waiting.values()):
+        log.info("events.settle_deferral_ended", event_id=_event_id(base))
+    _wait_for_seedings(gate, list(waiting.values()), until=time.monotonic() + SETTLE_WAIT_SECONDS)
     notes: dict[int, str] = {}
     for event_id, base in waiting.items():
         if (note := gate.try_note_return(base)) is not None:
@@ -141,6 +150,10 @@ def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> di
         else:
             log.info("events.settle_deferred", event_id=event_id)
     return notes
+
+
+def _event_id(base: str) -> int:
+    return int(base.rpartition(":event:")[2].partition(":")[0])
 
 
 def _events_to_settle(session: Session, gate: ReservationGate, *, at: datetime) -> dict[int, str]:
@@ -165,14 +178,18 @@ def _events_to_settle(session: Session, gate: ReservationGate, *, at: datetime) 
     return {event_id: gate.base(event_id, created) for event_id, created in rows}
 
 
-def _wait_for_seedings(gate: ReservationGate, bases: list[str]) -> None:
+def _wait_for_seedings(gate: ReservationGate, bases: list[str], *, until: float) -> None:
     """Wait until none of these events is being seeded, each for its own time from when the settlement
     first finds its seeding under way: ``RETURN_NOTE_WAIT_SECONDS``, or, for an event an earlier
-    settlement left out (deferred), ``CLAIMED_WAIT_SECONDS``, as long as a seeding's lock lives. Such an
-    event is claimed only once it is found being seeded (``gate.claim_returns``: no new seeding takes
-    its lock, so the one under way is the last the settlement waits for, and it settles at this turn);
-    a claim is renewed at every look, so it stands until the note, which drops it. An event nobody is
-    seeding is neither claimed nor noted while the settlement waits for others."""
+    settlement left out (deferred), ``CLAIMED_WAIT_SECONDS``, as long as a seeding's lock lives; and
+    all of it by ``until`` (``SETTLE_WAIT_SECONDS`` from the start). Such an event is claimed once it is
+    found being seeded (``gate.claim_returns``: no new seeding takes its lock, so the one under way is
+    the last the settlement waits for, and it settles at this turn); a claim is renewed at every look,
+    so it stands until the note, which drops it. The last look claims every deferred event not being
+    seeded (``gate.claim_left_out``, in the look itself), so none of them is left out again by a seeding
+    that starts before its note; one found being seeded then (it started since the previous look) is
+    waited for as claimed, and the other claims of that look are taken back meanwhile. An event nobody
+    is seeding is neither claimed nor noted while the settlement waits for others."""
     deadlines: dict[str, float] = {}
     claimed: set[str] = set()
     while bases:
@@ -183,9 +200,15 @@ def _wait_for_seedings(gate: ReservationGate, bases: list[str]) -> None:
             deadlines[base] = now + CLAIMED_WAIT_SECONDS
         for base in busy:
             deadlines.setdefault(base, now + RETURN_NOTE_WAIT_SECONDS)
-        if all(now >= deadlines[base] for base in busy):
-            return
-        time.sleep(0.05)
+        if now >= until or all(now >= deadlines[base] for base in busy):
+            idle, started = gate.claim_left_out(set(bases) - busy)
+            if not started or now >= until:
+                return
+            gate.drop_claims(idle - claimed)
+            for base in started:
+                claimed.add(base)
+                deadlines[base] = now + CLAIMED_WAIT_SECONDS
+        time.sleep(max(0.0, min(0.05, until - now)))
 
 
 @event.listens_for(Session, "before_commit")
@@ -256,8 +279,7 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
             # the stream for the next drain; the sweep and the settlement do not depend on it.
             log.error("events.settle_drain_failed", error=error_summary(exc))
         for base in gate.sweep_notes():
-            event_id = int(base.rpartition(":event:")[2].partition(":")[0])
-            log.warning("events.gate_marked_stale", event_id=event_id)
+            log.warning("events.gate_marked_stale", event_id=_event_id(base))
         try:
             settle_holds(session, at=at, gate=gate)
             session.commit()
