@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,19 +20,16 @@ from neigou.events.holds import settle_holds
 from neigou.events.models import EventEmployee
 from neigou.kit.clock import utcnow
 from tests.events.builders import SKU, reserved
+from tests.events.clocks import Clock
 from tests.events.conftest import Gated
 from tests.events.test_gate_give_backs import _reserved_in, _second_event
 from tests.events.test_gate_seeding import _one_expired, _seed
 
 
 def _while_waiting(monkeypatch: pytest.MonkeyPatch, step: Callable[[], None]) -> None:
-    """Run ``step`` each time the settlement sleeps while it waits for seedings."""
-
-    def sleep(seconds: float) -> None:
-        step()
-        time.sleep(min(seconds, 0.01))
-
-    monkeypatch.setattr(holds, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
+    """Run ``step`` each time the settlement sleeps while it waits for seedings (``clocks.Clock``: its
+    time moves only then)."""
+    monkeypatch.setattr(holds, "time", Clock(lambda _now: step()))
 
 
 def test_a_seeding_is_not_held_while_the_settlement_waits_for_another_event(

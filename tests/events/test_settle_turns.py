@@ -1,11 +1,10 @@
 """A settlement turn waits within one bound as a whole, never leaves an event out twice in a row for a
 seeding that starts between its last look and its note, and ends the deferral of an event left out
-before once nothing of it is left to settle. The settlement's clock is ``Clock``: time moves only when
-it sleeps, so nothing here depends on the machine's speed."""
+before once nothing of it is left to settle. The settlement's clock is ``clocks.Clock``: time moves only
+when it sleeps, so nothing here depends on the machine's speed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,25 +16,10 @@ from neigou.events.holds import settle_holds
 from neigou.events.models import Reservation, ReservationStatus
 from neigou.kit.clock import utcnow
 from tests.events.builders import reserved
+from tests.events.clocks import Clock
 from tests.events.conftest import Gated
 from tests.events.test_gate_give_backs import _reserved_in, _second_event
 from tests.events.test_gate_seeding import _one_expired, _seed
-
-
-class Clock:
-    """``holds``' clock: monotonic seconds that move only when the settlement sleeps; each sleep then
-    runs ``step`` with the new time (a seeding starting or ending at that instant)."""
-
-    def __init__(self, step: Callable[[float], None] = lambda _now: None) -> None:
-        self.now = 0.0
-        self.step = step
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.step(self.now)
 
 
 def _settle(factory: sessionmaker[Session], gated: Gated) -> tuple[int, int]:
