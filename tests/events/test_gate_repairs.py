@@ -10,7 +10,6 @@ finds the database refused it."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -20,11 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import gate as gate_module
+from neigou.events import reservations
 from neigou.events.gate import ReservationGate
 from neigou.events.holds import settle_holds
 from neigou.events.models import Reservation
 from neigou.kit.clock import utcnow
 from tests.events.builders import SKU, reserved
+from tests.events.clocks import Clock
 from tests.events.conftest import Gated
 
 
@@ -173,17 +174,22 @@ def test_a_reservation_while_the_gate_is_rebuilt_answers_503_to_retry(
 def test_the_wait_for_a_rebuilt_gate_is_bounded_by_the_clock(
     gated: Gated, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A seeding that reads a long stream each time it tries (here 0.5 s a try) does not hold the
-    shopper forty tries long: about two seconds, then 503 ``event_busy``."""
+    """A seeding that reads a long stream each time it tries (here 0.5 s a try, on the reservation's
+    clock: ``clocks.Clock``) does not hold the shopper forty tries long: about two seconds, then 503
+    ``event_busy``."""
     assert gated.reserve("c1").status_code == 201
     gated.gate.forget(gated.base)
+    clock = Clock()
+    tries: list[float] = []
 
     def slow_scan(self: ReservationGate, event: int) -> bool:
-        time.sleep(0.5)
+        tries.append(clock.now)
+        clock.sleep(0.5)
         return True
 
     monkeypatch.setattr(ReservationGate, "in_flight", slow_scan)
-    started = time.monotonic()
+    monkeypatch.setattr(reservations, "time", clock)
     busy = gated.reserve("c2")
     assert (busy.status_code, busy.json()["code"]) == (503, "event_busy")
-    assert time.monotonic() - started < 4
+    assert 2 <= len(tries) <= 5  # 2 s by the clock at 0.5 s a try
+    assert clock.now < reservations.SEED_WAIT_SECONDS + 1

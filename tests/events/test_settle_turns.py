@@ -98,7 +98,8 @@ def test_a_seeding_that_starts_after_the_last_look_does_not_leave_an_event_out_t
     _one_expired(gated)
     gate, base = gated.gate, gated.base
     _left_out(gated, base)
-    looks, started = gate.seedings_under_way, []
+    looks = gate.seedings_under_way
+    started: list[bool] = []
 
     def look_then_seed(bases: Any) -> set[str]:
         seen = looks(bases)
@@ -108,8 +109,12 @@ def test_a_seeding_that_starts_after_the_last_look_does_not_leave_an_event_out_t
         return seen
 
     monkeypatch.setattr(gate, "seedings_under_way", look_then_seed)
-    clock = Clock(lambda now: gate.client.delete(f"{base}:seeding") if now >= 0.5 else None)
-    monkeypatch.setattr(holds, "time", clock)
+
+    def step(now: float) -> None:  # the seeding ends at 0.5 s
+        if now >= 0.5:
+            gate.client.delete(f"{base}:seeding")
+
+    monkeypatch.setattr(holds, "time", Clock(step))
     assert _settle(factory, gated) == (0, 1)  # settled at this turn, the one after it was left out
     assert reserved(factory) == 1
     assert not gate.client.exists(f"{base}:settle-deferred", f"{base}:settle-claim")
