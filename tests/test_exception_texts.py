@@ -167,7 +167,9 @@ def test_no_message_in_src_repeats_typed_input_in_any_placeholder() -> None:
 # ``NotFound``, its code ``unknown_…``, ``…_not_found`` or ``duplicate_…``, or its text says so. What the
 # caller sent for it names no record of the product (it may be a phone number typed in the wrong field),
 # so such a refusal names the field, item or row instead; only a record it did find may be named by its
-# own ``.id`` (``owner_id=owner.id``). Every placeholder counts, whatever its name (``missing=", ".join(…)``
+# own ``.id`` (``owner_id=owner.id``). So does a refusal of an entry for the state of the record it names
+# (``product_inactive``: off sale; ``price_out_of_scope``: outside the promotion's skus): the entry is what
+# was sent, and its place is what the caller fixes. Every placeholder counts, whatever its name (``missing=", ".join(…)``
 # listed the unknown skus), but one naming a place (an item's index, a row's number, a field or a column) or
 # what is expected (the known values).
 PLACE = re.compile(
@@ -177,7 +179,9 @@ PLACE = re.compile(
 # Values a missing-record refusal may tell, with the reason: a platform's status code is told only when it has
 # at most three digits (``platforms.rows.MAX_TOLD_STATUS``), so it can hold no phone number or name.
 BOUNDED = {("platforms/rows.py", "code")}
-MISSING_CODE = re.compile(r"^unknown_|_not_found$|^duplicate_|_not_in_program$|_not_owned$")
+MISSING_CODE = re.compile(
+    r"^unknown_|_not_found$|^duplicate_|_not_in_program$|_not_owned$|_inactive$|_out_of_scope$"
+)
 MISSING_TEXT = re.compile(r"(?i)^unknown |does not exist|listed twice|already on row|is not on this")
 
 
@@ -297,6 +301,24 @@ def test_no_refusal_of_a_missing_record_quotes_what_was_sent_for_it() -> None:
         (
             'raise Invalid(Message("Row {row}, item {item}: no such sku.", row=n, item=i), code="unknown_sku")',
             [],
+        ),
+        (
+            'raise Invalid(Message("Sku {skus} is not on sale.", skus=", ".join(s)), code="product_inactive", '
+            'extra={"skus": s})',
+            ["extra skus=s", "skus=', '.join(s)"],
+        ),
+        (
+            'raise Invalid(Message("Sku {sku} is not on sale.", sku=data.sku), code="product_inactive")',
+            ["sku=data.sku"],
+        ),
+        (
+            'raise Invalid(Message("{field}[{index}] is off sale.", field="items", index=i[0]), '
+            'code="product_inactive", extra={"field": "items", "indexes": i})',
+            [],
+        ),
+        (
+            'raise Invalid(Message("Prices for {skus} are outside.", skus=", ".join(o)), code="price_out_of_scope")',
+            ["skus=', '.join(o)"],
         ),
     ],
 )

@@ -87,3 +87,57 @@ def test_a_partners_unknown_event_type_is_not_repeated(
     )
     _assert_quiet(refused, 422, "unknown_event", "type")
     assert row_counts(factory) == before
+
+
+def test_an_off_sale_or_out_of_scope_sku_is_refused_by_its_place(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A product that is off sale, or an event price for a sku outside the promotion, is refused by the
+    field and the item's index; the sku sent (here a phone number, a product's real sku) is not repeated."""
+    w = build(client, operator, factory)
+    made = client.post(
+        "/api/v1/products",
+        json={"sku": PHONE, "title": "下架品", "price_fen": 100, "commission_rate_bp": 100, "active": False},
+        headers=operator,
+    )
+    assert made.status_code == 201, made.text
+    before = row_counts(factory)
+    quote = {
+        "items": [{"sku": SKU, "quantity": 1}, {"sku": PHONE, "quantity": 1}, {"sku": PHONE, "quantity": 2}]
+    }
+    inactive = _assert_quiet(
+        client.post("/api/v1/quotes", json=quote, headers=operator), 422, "product_inactive", "items[1]"
+    )
+    assert (inactive["field"], inactive["indexes"]) == ("items", [1, 2])
+    link = {"member_id": w.seller, "sku": PHONE}
+    _assert_quiet(client.post("/api/v1/links", json=link, headers=operator), 422, "product_inactive", "sku")
+    english = client.post("/api/v1/quotes", json=quote, headers={**operator, "Accept-Language": "en"})
+    assert english.json()["detail"] == "items[1] names a product that is not on sale."
+    promotion = {
+        "name": "活动价",
+        "kind": "event_price",
+        "params": {"prices": {SKU: 100, PHONE: 50}},
+        "skus": [SKU],
+        "starts_at": "2030-01-01T00:00:00+08:00",
+        "ends_at": "2030-01-08T00:00:00+08:00",
+    }
+    scoped = _assert_quiet(
+        client.post("/api/v1/promotions", json=promotion, headers=operator),
+        422,
+        "price_out_of_scope",
+        "params.prices[1]",
+    )
+    assert (scoped["field"], scoped["indexes"]) == ("params.prices", [1])
+    assert row_counts(factory) == before
+    planned = client.post(
+        "/api/v1/promotions", json={**promotion, "params": {"prices": {SKU: 100}}}, headers=operator
+    )
+    assert planned.status_code == 201, planned.text
+    edit = {"params": {"prices": {PHONE: 50, SKU: 90}}}
+    edited = _assert_quiet(
+        client.patch(f"/api/v1/promotions/{planned.json()['id']}", json=edit, headers=operator),
+        422,
+        "price_out_of_scope",
+        "params.prices[0]",
+    )
+    assert (edited["field"], edited["indexes"]) == ("params.prices", [0])

@@ -20,6 +20,7 @@ from tests.conftest import TokenMaker, row_counts
 from tests.crm.builders import add_customer, build
 from tests.workbooks import claiming, moved, repeated_rows, workbook
 
+PHONE_LABEL = "A tag or label about a customer may not be a phone number."
 CSV = (
     "手机号,姓名,职业,消费能力,标签,生日,同意营销\n"
     "138 0000 0041,王女士,律师,高,通勤、尺码:M,1990/5/17,是\n"
@@ -211,3 +212,43 @@ def test_a_refused_cell_is_named_never_repeated(
     assert "2099" not in str(body)
     assert "spending_power" in body["errors"][0]["message"]
     assert "marketing_consent" in body["errors"][1]["message"]
+
+
+@pytest.mark.parametrize(
+    ("language", "blank", "phone"),
+    [
+        ("zh-CN", "名称不能为空：仅有空白或不可见字符不算名称。", "客户的标签或职业等描述不能是电话号码。"),
+        ("en", "A name is required: white space and invisible characters alone are none.", PHONE_LABEL),
+    ],
+)
+def test_a_blank_name_or_a_phone_label_is_refused_as_the_api_refuses_it(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    *,
+    language: str,
+    blank: str,
+    phone: str,
+) -> None:
+    """A name of only invisible marks and a job or tag that is a phone number have the JSON API's codes
+    (``blank_name``, ``phone_label``) and messages in the reader's language, by row and column; the
+    report never repeats the number."""
+    book = build(client, operator, make_token)
+    content = (
+        "customer_ref,name,job,tags\n"
+        "13800000061,\u200b\u200c,,\n"
+        "13800000062,王女士,138 1234 5678,\n"
+        "13800000063,李先生,,通勤、+86 139-8765-4321\n"
+    ).encode()
+    before = row_counts(factory)
+    status, body = _upload(client, {**book.member_headers, "Accept-Language": language}, book.member, content)
+    assert (status, body["code"]) == (422, "import_invalid")
+    assert [(e["row"], e["field"], e["code"], e["message"]) for e in body["errors"]] == [
+        (2, "name", "blank_name", blank),
+        (3, "job", "phone_label", phone),
+        (4, "tags", "phone_label", phone),
+    ]
+    assert "5678" not in str(body)
+    assert "4321" not in str(body)
+    assert row_counts(factory) == before

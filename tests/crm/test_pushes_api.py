@@ -147,6 +147,24 @@ def test_refused_pushes_write_nothing(
     assert row_counts(factory) == before
 
 
+def test_an_off_sale_product_is_refused_by_its_place(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    """A withdrawn product is named by its place in ``skus``, never by its sku (here a phone number)."""
+    phone = "13912345678"
+    made = client.post(
+        "/api/v1/products",
+        json={"sku": phone, "title": "下架品", "price_fen": 100, "commission_rate_bp": 100, "active": False},
+        headers=operator,
+    )
+    assert made.status_code == 201, made.text
+    before = row_counts(factory)
+    answer = push(client, world, 422, customer_ids=[world.wang], skus=[fb.TEE, phone])
+    assert (answer["code"], answer["detail"]) == ("product_inactive", "skus[1] 所指的商品已下架。")
+    assert phone not in str(answer)
+    assert row_counts(factory) == before
+
+
 def test_a_member_reaches_only_their_own_pushes(
     client: TestClient, make_token: TokenMaker, world: PushWorld
 ) -> None:

@@ -115,6 +115,33 @@ def test_a_nul_in_a_cell_imports_nothing_on_either_database(
     assert row_counts(factory) == before
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("zh-CN", "名称不能为空：仅有空白或不可见字符不算名称。"),
+        ("en", "A name is required: white space and invisible characters alone are none."),
+    ],
+)
+def test_a_title_of_invisible_marks_is_refused_as_the_api_refuses_it(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], language: str, message: str
+) -> None:
+    """A title of only zero-width and direction marks has the JSON API's ``blank_name`` and its message
+    in the reader's language, by row and column, not pydantic's English ``invalid_value``."""
+    before = row_counts(factory)
+    content = "sku,title,price_fen,commission_rate_bp\nBLANK-1,\u200b\u202a\u202c,100,100\nOK-1,好,100,100\n"
+    response = client.post(
+        "/api/v1/products/import",
+        files={"file": ("catalog.csv", content.encode(), "text/csv")},
+        headers={**operator, "Accept-Language": language},
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "import_invalid"), response.text
+    errors = response.json()["errors"]
+    assert [(e["row"], e["sku"], e["field"], e["code"], e["message"]) for e in errors] == [
+        (2, "BLANK-1", "title", "blank_name", message)
+    ]
+    assert row_counts(factory) == before
+
+
 def test_header_problems_are_reported_on_row_one(client: TestClient, operator: dict[str, str]) -> None:
     response = upload(client, operator, b"sku,name,price\nA,b,1\n")
     assert response.status_code == 422

@@ -62,7 +62,10 @@ def priced_products(
                 Message("{field}[{index}] names no product.", field="skus", index=index), code="unknown_sku"
             )
         if not product.active:
-            raise Invalid(Message("Sku {sku} is not on sale.", sku=sku), code="product_inactive")
+            raise Invalid(
+                Message("{field}[{index}] names a product that is not on sale.", field="skus", index=index),
+                code="product_inactive",
+            )
     live = campaigns.live_campaigns(session, program_id=program_id, at=at)
     items = campaigns.items_of(session, [c.id for c in live])
     coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})

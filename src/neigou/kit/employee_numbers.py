@@ -28,25 +28,17 @@ import unicodedata
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+from neigou.kit import field_errors
 from neigou.kit.i18n import Message
 from neigou.kit.invisible import DROP_INVISIBLE
 
 # The version of this rule (see above).
 FORM = 3
-# The validation error type (and the refusal's code) of a number with nothing left once normalised.
-BLANK_EMPLOYEE_NO = "blank_employee_no"
-# Its message, in the reader's language; it never quotes what was typed.
-BLANK_MESSAGE = Message(
-    "An employee number is required: white space and invisible characters alone are none."
-)
-# The validation error type (and the refusal's code) of a number holding a character the rule refuses.
-INVALID_EMPLOYEE_NO = "invalid_employee_no"
-# Its message, in the reader's language; it never quotes what was typed.
-INVALID_MESSAGE = Message(
-    "An employee number is written in plain letters and digits: circled, styled or superscript "
-    "characters, roman numeral signs, ligatures and letters without a one-to-one capital (such as ß "
-    "or dotless ı) are not accepted."
-)
+# The validation error types (and the refusals' codes) of a number with nothing left once normalised and
+# of one holding a character the rule refuses; they and their messages, which never quote what was typed,
+# are among the product's own field errors (``kit.field_errors``).
+BLANK_EMPLOYEE_NO = field_errors.BLANK_EMPLOYEE_NO
+INVALID_EMPLOYEE_NO = field_errors.INVALID_EMPLOYEE_NO
 # The longest stored number (``event_employees.employee_no``), checked on the normalised form.
 MAX_LENGTH = 64
 # The longest text read as a number (invisible marks and blanks around it included).
@@ -63,7 +55,9 @@ class Refused(ValueError):
     @property
     def message(self) -> Message:
         """The refusal's message (never quoting the number)."""
-        return BLANK_MESSAGE if self.code == BLANK_EMPLOYEE_NO else INVALID_MESSAGE
+        if self.code == BLANK_EMPLOYEE_NO:
+            return field_errors.BLANK_EMPLOYEE_NO_MESSAGE
+        return field_errors.INVALID_EMPLOYEE_NO_MESSAGE
 
 
 def _width(c: str) -> str:

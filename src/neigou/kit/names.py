@@ -8,14 +8,11 @@ from __future__ import annotations
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from neigou.kit.i18n import Message
+from neigou.kit.field_errors import BLANK_NAME, CONTACT_LABEL
 from neigou.kit.ids import blank
 from neigou.kit.phones import parse_phone
 
-# The validation error type, and the refusal's code when it is the only error.
-BLANK_NAME = "blank_name"
-# Its message, in the reader's language; it never quotes what was typed.
-BLANK_NAME_MESSAGE = Message("A name is required: white space and invisible characters alone are none.")
+# The validation error types (the refusals' codes) and their messages are in ``kit.field_errors``.
 
 
 def _shows_something(value: str | None) -> str | None:
@@ -28,11 +25,8 @@ VisibleName = AfterValidator(_shows_something)
 """Refuses a name (or title) with nothing visible in it (``BLANK_NAME``); keeps any other as given."""
 
 
-# The validation error type (and the refusal's code when it is the only error) of a label about a customer
-# (a tag, a job) that reads as a phone number: it would keep the number in clear where the customer's own
-# reference is stored hashed and shown masked.
-CONTACT_LABEL = "phone_label"
-CONTACT_LABEL_MESSAGE = Message("A tag or label about a customer may not be a phone number.")
+# A label about a customer (a tag, a job) that reads as a phone number (``CONTACT_LABEL``) would keep the
+# number in clear where the customer's own reference is stored hashed and shown masked.
 
 
 def _no_phone(value: str | None) -> str | None:

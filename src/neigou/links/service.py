@@ -95,7 +95,9 @@ def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetim
     if product is None:
         raise Invalid(Message("{field} names no product.", field="sku"), code="unknown_sku")
     if not product.active:
-        raise Invalid(Message("Sku {sku} is not on sale.", sku=data.sku), code="product_inactive")
+        raise Invalid(
+            Message("{field} names a product that is not on sale.", field="sku"), code="product_inactive"
+        )
     if data.coupon_id is not None:
         _check_coupon(session, data.coupon_id, data.sku, now, organization_id)
     if data.group_id is not None:

@@ -36,6 +36,7 @@ from neigou.offers.offer_schemas import (
     OfferStatus,
     PromotionUpdate,
 )
+from neigou.offers.promotions_service import require_priced_in_scope
 from neigou.offers.review import hold_coupon, pending_review, under_review
 
 # ``kit.commit_hooks`` key: ids of coupons whose terms changed, registered with the transaction that
@@ -224,14 +225,8 @@ def _promotion_params(session: Session, promotion: Promotion, data: PromotionUpd
             extra={"fields": ["params"]},
         )
     if isinstance(data.params, EventPriceIn):
-        priced = require_skus(session, data.params.prices) or []
-        outside = sorted(set(priced) - set(promotion.skus)) if promotion.skus is not None else []
-        if outside:
-            raise Invalid(
-                Message("Event prices for {skus} lie outside the promotion's skus.", skus=", ".join(outside)),
-                code="price_out_of_scope",
-                extra={"skus": outside},
-            )
+        require_skus(session, data.params.prices)
+        require_priced_in_scope(list(data.params.prices), promotion.skus)
     return params
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,26 @@ from neigou.offers.models import Promotion
 from neigou.offers.offer_schemas import EventPriceIn, PromotionCreate
 from neigou.programs.scope import owner_for_write
 
+PRICES = "params.prices"
+"""Where a promotion's event prices are sent: an object of prices by sku."""
+
+
+def require_priced_in_scope(priced: Sequence[str], skus: Collection[str] | None) -> None:
+    """An event price is for one of the promotion's skus (any sku when it names none); else 422
+    ``price_out_of_scope``, naming the entries of ``params.prices`` (their places in the object sent),
+    never their skus."""
+    if skus is None:
+        return
+    outside = [index for index, sku in enumerate(priced) if sku not in skus]
+    if outside:
+        raise Invalid(
+            Message(
+                "{field}[{index}] prices a sku outside the promotion's skus.", field=PRICES, index=outside[0]
+            ),
+            code="price_out_of_scope",
+            extra={"field": PRICES, "indexes": outside},
+        )
+
 
 def create_promotion(
     session: Session, *, data: PromotionCreate, actor: Actor, at: datetime | None = None
@@ -26,14 +47,8 @@ def create_promotion(
     skus = require_skus(session, data.skus)
     params = data.params.model_dump(mode="json")
     if isinstance(data.params, EventPriceIn):
-        priced = require_skus(session, data.params.prices) or []
-        outside = sorted(set(priced) - set(skus)) if skus is not None else []
-        if outside:
-            raise Invalid(
-                Message("Event prices for {skus} lie outside the promotion's skus.", skus=", ".join(outside)),
-                code="price_out_of_scope",
-                extra={"skus": outside},
-            )
+        require_skus(session, data.params.prices)
+        require_priced_in_scope(list(data.params.prices), skus)
     organization_id, merchant_id = owner_for_write(session, data.merchant_id)
     promotion = Promotion(
         organization_id=organization_id,

@@ -59,12 +59,14 @@ def _products(
             code="unknown_sku",
             extra={"field": "items", "indexes": missing},
         )
-    inactive = sorted(sku for sku, product in products.items() if not product.active)
+    inactive = [index for index, sku in enumerate(skus) if not products[sku].active]
     if inactive:
         raise Invalid(
-            Message("Sku {skus} is not on sale.", skus=", ".join(inactive)),
+            Message(
+                "{field}[{index}] names a product that is not on sale.", field="items", index=inactive[0]
+            ),
             code="product_inactive",
-            extra={"skus": inactive},
+            extra={"field": "items", "indexes": inactive},
         )
     return products[skus[0]].organization_id, products
 

@@ -14,13 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.bulk import UNIQUE_VIOLATION
-from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO, Refused
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
+from neigou.kit.field_errors import OWN_FIELD_ERRORS
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import error_summary, redact_cut
-from neigou.kit.names import BLANK_NAME, BLANK_NAME_MESSAGE, CONTACT_LABEL, CONTACT_LABEL_MESSAGE
 from neigou.web.error_pages import HTTP_PAGES, error_page, unavailable_page, unreadable_page
 from neigou.web.i18n import problem_locale
 from neigou.web.paths import is_page
@@ -157,18 +156,6 @@ def _failed(request: Request) -> Response:
     return problem(request, 500, "internal_error", N_("Internal error"), _FAILED)
 
 
-# Field errors of the product's own validators, each with its message in the reader's language (never
-# quoting the value) and, when every error of a request is of one of them, its code: an employee number
-# of nothing visible or holding a refused character (``kit.employee_numbers``), a name of nothing visible,
-# a customer's tag or job that is a phone number (``kit.names``).
-OWN_FIELD_ERRORS: dict[str, Message] = {
-    BLANK_EMPLOYEE_NO: Refused(BLANK_EMPLOYEE_NO).message,
-    INVALID_EMPLOYEE_NO: Refused(INVALID_EMPLOYEE_NO).message,
-    BLANK_NAME: BLANK_NAME_MESSAGE,
-    CONTACT_LABEL: CONTACT_LABEL_MESSAGE,
-}
-
-
 def _field_message(field: str, kind: str, message: str) -> Text:
     """A field's refusal: a number given for a time and the product's own field errors have their own
     message in the reader's language; the rest pydantic's."""
@@ -184,6 +171,9 @@ def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
     detail: Text = Message("Some fields are missing or malformed: {fields}.", fields=fields)
     if numeric is not None:
         detail = numeric
+    # When every error is one of the product's own field errors (an employee number of nothing visible or
+    # holding a refused character, a name of nothing visible, a customer's tag or job that is a phone
+    # number), its type is the code.
     kinds = {e["type"] for e in errors}
     if len(kinds) == 1 and (kind := kinds.pop()) in OWN_FIELD_ERRORS:
         return kind, OWN_FIELD_ERRORS[kind]
