@@ -5,10 +5,12 @@ as every dead letter; the rest of the batch is stored. A replay leaves such a le
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import select
@@ -186,6 +188,31 @@ def test_a_claim_refused_for_the_limit_gives_its_unit_back_to_the_gate(
     _drain(factory, gate)
     assert _claimed(factory, coupon.id) == 3
     assert gate.counts(coupon, "") == (3, 0)
+
+
+def test_the_move_of_a_claim_past_the_limit_deletes_its_counters_in_the_same_script(
+    factory: sessionmaker[Session], gate: StockGate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis failing after the move (or the writer killed) leaves no counter counting the refused
+    claim: the move's own script deleted them."""
+    assert gate.stream is not None
+    coupon = limited_coupon(factory, total=3, per_customer=1)
+    keys = gate.keys(coupon, claims.Customer.from_ref(SECRET, "13800000001").ref_hash)
+    assert _claim(factory, gate, coupon.id, "13800000001") == "taken"
+    gate.client.delete(keys.customer)  # evicted alone
+    assert _claim(factory, gate, coupon.id, "13800000001") == "taken"
+
+    def gone(*_keys: str) -> int:
+        raise redis.ConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(gate.client, "delete", gone)
+    with contextlib.suppress(redis.ConnectionError):
+        claim_stream.ClaimWriter(gate.client, gate.stream, factory, name="writer").drain()
+    monkeypatch.undo()
+    assert [letter.reason for letter in dead_letters.letters(gate.client, gate.stream)] == [
+        "per_customer_limit"
+    ]
+    assert gate.client.exists(keys.stock, keys.customer) == 0
 
 
 def test_a_claim_refused_for_the_limit_does_not_hold_back_a_lowering_of_stock(

@@ -6,14 +6,16 @@ claimed up to the old stock meanwhile."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg.errors
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.errors import Conflict
@@ -71,6 +73,39 @@ def test_a_lowering_whose_commit_fails_keeps_the_lower_cap(
     edit(factory, coupon_id, total_quantity=4)  # the next change sets the cap from the database
     assert cap_of(factory, gate, coupon_id)[0] == 4
     assert _claim(factory, other, coupon_id, "13800000021").startswith("taken:")
+
+
+def _busy() -> DBAPIError:
+    locked = sqlite3.OperationalError("database is locked")
+    locked.sqlite_errorcode = 5  # SQLITE_BUSY, as SQLite's own errors carry it
+    return OperationalError("COMMIT", {}, locked)
+
+
+def _deferred_constraint() -> DBAPIError:
+    return IntegrityError("COMMIT", {}, psycopg.errors.ForeignKeyViolation("deferred constraint"))
+
+
+@pytest.mark.parametrize("refusal", [_busy, _deferred_constraint], ids=["busy", "deferred_constraint"])
+def test_a_lowering_whose_commit_the_database_refuses_lifts_the_cap(
+    factory: sessionmaker[Session], engine: Engine, gate: StockGate, refusal: Any
+) -> None:
+    """The database answered the COMMIT with an error over a live connection: nothing was committed,
+    so the cap goes back to the stock kept, for the short ``CAP_KEPT_SECONDS``, as on any rollback."""
+    coupon_id = _coupon(factory, total=5)
+    other = other_process(gate)
+    assert _claim(factory, other, coupon_id, "13800000001").startswith("taken:")
+
+    def refuse(_conn: Any) -> None:
+        raise refusal()
+
+    event.listen(engine, "commit", refuse, once=True)
+    with pytest.raises(DBAPIError):
+        edit(factory, coupon_id, total_quantity=2)
+    cap, seconds = cap_of(factory, gate, coupon_id)
+    assert (cap, seconds <= stock_gate.CAP_KEPT_SECONDS) == (5, True)
+    outcomes = [_claim(factory, other, coupon_id, f"1380000001{i}") for i in range(5)]
+    assert [o.split(":")[0] for o in outcomes] == ["taken"] * 4 + ["sold_out"]
+    assert stored(factory, gate, coupon_id) == (5, 5)
 
 
 def test_a_lowering_rolled_back_before_its_commit_lifts_the_cap(

@@ -123,6 +123,30 @@ def test_the_forms_show_an_unconfirmed_lowering_by_the_stock_field(
     assert stored(factory, gate, coupon_id) == (0, 10)
 
 
+def test_the_forms_show_a_lowering_refused_at_its_commit_by_the_stock_field(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    gate: StockGate,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cap found gone at the commit's confirmation: the form again, as a refusal before it."""
+    shop = _ok(client.post("/api/v1/merchants", json={"code": "lapse", "name": "店"}, headers=operator))["id"]
+    product = {"sku": "LAPSE-1", "title": "店品", "price_fen": 30000, "commission_rate_bp": 1000}
+    _ok(client.post("/api/v1/products", json={**product, "merchant_id": shop}, headers=operator))
+    coupon_id = coupon(client, operator, 1000, total_quantity=10, skus=["LAPSE-1"], merchant_id=shop)["id"]
+    monkeypatch.setattr(StockGate, "settle_cap", lambda *_a, **_k: False)  # the cap found gone
+    console_sign_in(client, factory)
+    page = client.post(f"/console/coupons/{coupon_id}/edit", data=_form(2))
+    assert page.status_code == 422
+    assert _by_the_stock(page.text) == ("stock_unconfirmed", UNCONFIRMED)
+    merchant_sign_in(client, factory, shop)
+    page = client.post(f"/console/merchant/coupons/{coupon_id}/edit", data=_form(3))
+    assert page.status_code == 422
+    assert _by_the_stock(page.text) == ("stock_unconfirmed", UNCONFIRMED)
+    assert stored(factory, gate, coupon_id) == (0, 10)
+
+
 @pytest.mark.postgres_only
 def test_claims_racing_lowerings_never_oversell_nor_strand_a_claim(
     factory: sessionmaker[Session], gate: StockGate

@@ -25,13 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import as_utc, ensure_aware
-from neigou.kit.errors import Conflict, NotFound
+from neigou.kit.errors import Conflict, NotFound, ProblemError
 from neigou.kit.i18n import Text
 from neigou.kit.scoping import holds_only_scope
 from neigou.kit.settings import Settings
@@ -243,6 +243,22 @@ def commit_if_used(session: Session) -> None:
     (a claim answered by the Redis gate alone) has nothing to commit and skips the round of hooks."""
     if session.in_transaction() or not holds_only_scope(session):
         session.commit()
+
+
+def surely_not_committed(exc: BaseException | None) -> bool:
+    """Whether ``exc``, raised by a commit, says for sure that nothing was committed: the database
+    answered the COMMIT with an error (a deferred constraint, SQLite busy, a serialization failure:
+    the driver's error carries the database's code) over a connection still up, or a refusal of ours
+    (``ProblemError``) came before the COMMIT. A lost connection, or an error the database did not
+    give (a client's timeout, an interruption), leaves the outcome unknown: False."""
+    if isinstance(exc, ProblemError):
+        return True
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg: the server's SQLSTATE
+    if isinstance(sqlstate, str):
+        return not sqlstate.startswith(("08", "57P"))  # connection failures, the server going away
+    return isinstance(getattr(exc.orig, "sqlite_errorcode", None), int)  # SQLite's own result code
 
 
 def str_enum(enum_cls: type[enum.StrEnum], *, bytewise: bool = False) -> Enum:

@@ -20,8 +20,9 @@ in the same transaction) and goes to the dead letters at once, reason ``per_cust
 ``stream.entry_dead_lettered`` and counted as every dead letter); the rest of the batch is stored. The
 gate refuses such a claim before answering it; this catches one its counter let through. That claim
 took a unit in the gate's counters (the coupon's and the customer's) that no stored claim holds: once
-the batch is committed and the claim moved, those counters are deleted, so the next claim seeds them
-exactly again (``links.gate_seeds``, which does not count such dead letters).
+the batch is committed, the script that moves the claim deletes those counters, so the next claim seeds
+them exactly again (``links.gate_seeds``, which does not count such dead letters). Its shopper was answered
+``taken`` before the writer ran: the move keeps its refusal (``refusal_of``) for the later reads.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ from neigou.kit.bulk import (
     table_of,
     upsert_adding,
 )
-from neigou.kit.dead_letters import Refused
+from neigou.kit.dead_letters import Refused, give_up_or_keep
 from neigou.kit.jobs import job
 from neigou.kit.pg_arrays import one_of
 from neigou.kit.settings import settings_of
-from neigou.kit.streams import Entry, StreamWriter, id_from_stream
+from neigou.kit.streams import AckHook, Entry, StreamWriter, id_from_stream
 from neigou.links.click_stream import namespace
 from neigou.links.consent import GivenConsent, announce_consent
 from neigou.links.gate_scripts import counter_keys
@@ -79,6 +80,16 @@ CLAIM_COLUMNS = (
 _SOURCE = CLAIM_COLUMNS.index("source")
 _CLAIM_TYPES = binary_types(table_of(CouponClaim), CLAIM_COLUMNS)
 PAST_LIMIT = "per_customer_limit"  # the dead letters' reason for a claim past its coupon's limit
+# A claim moved to the dead letters for ``PAST_LIMIT`` leaves its refusal under ``refusal_key`` for a
+# week, and its counters deleted, in the move's own script: a later read of the claim (the landing
+# page) answers the refusal, and no crash can come between the move and the deletion.
+REFUSAL_KEPT_SECONDS = 7 * 24 * 3600
+_REFUSAL_LUA = """
+local function on_removed(keys, id, args)
+  redis.call('SET', keys[1], args[1], 'EX', args[2])
+  for i = 2, #keys do redis.call('DEL', keys[i]) end
+end
+"""
 
 
 def claim_id(stream_id: str) -> int:
@@ -106,6 +117,18 @@ def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
             row["consent"] = GivenConsent(datetime.fromisoformat(given[0]), given[1])
         rows.append(row)
     return rows
+
+
+def refusal_key(gate_namespace: str, claim: int) -> str:
+    """Where the refusal of a claim answered ``taken`` and refused by the writer is kept."""
+    return f"{gate_namespace}:claim:{claim}:refused"
+
+
+def refusal_of(client: redis.Redis, gate_namespace: str, claim: int) -> str | None:
+    """The refusal code of a claim the gate answered ``taken`` and the writer refused (``limit_reached``,
+    the gate's own code for it), else None (stored, still in the stream, or unknown)."""
+    found = client.get(refusal_key(gate_namespace, claim))
+    return found.decode() if isinstance(found, bytes) else None
 
 
 def past_limit() -> Refused:
@@ -307,33 +330,40 @@ class ClaimWriter(StreamWriter):
         with self.factory() as session, session.begin():
             stored, past = store_within_limits(session, rows)
         if past:
-            self.set_aside([e for e, r in zip(entries, rows, strict=True) if r["id"] in past], past_limit())
-            self._drop_counters([r for r in rows if r["id"] in past])
+            self._set_aside_past([(e, r) for e, r in zip(entries, rows, strict=True) if r["id"] in past])
         if kept := [e for e, r in zip(entries, rows, strict=True) if r["id"] not in past]:
             self.acknowledge(kept)
         self.stored += stored
 
-    def _drop_counters(self, refused: list[dict[str, Any]]) -> None:
-        """Delete the gate's counters that count the refused claims (their coupons' and customers', never
-        the stock cap): the next claim of each seeds it again from the database and the stream."""
+    def _set_aside_past(self, refused: list[tuple[Entry, dict[str, Any]]]) -> None:
+        """Move claims past their limit to the dead letters at once; the move's own script, only when it
+        moved the claim, keeps the claim's refusal (``refusal_key``: the gate's ``limit_reached``) and
+        deletes the gate's counters that count it (its coupon's and customer's, never the stock cap):
+        the next claim of each seeds it again from the database and the stream."""
         gate_namespace = self.key.removesuffix(":claims")  # the stream is ``StockGate.claims_stream``
         with self.factory() as session:
             created = dict(
                 session.execute(
                     select(CouponTemplate.id, CouponTemplate.created_at).where(
-                        CouponTemplate.id.in_(sorted({r["coupon_id"] for r in refused}))
+                        CouponTemplate.id.in_(sorted({r["coupon_id"] for _, r in refused}))
                     )
                 ).all()
             )
-        keys: set[str] = set()
-        for r in refused:
+        for entry, r in refused:
+            keys = [refusal_key(gate_namespace, r["id"])]
             if (at := created.get(r["coupon_id"])) is not None:  # a coupon deleted since has no counters
-                stock, customer, _cap = counter_keys(
-                    gate_namespace, r["coupon_id"], at, r["customer_ref_hash"]
-                )
-                keys |= {stock, customer}
-        if keys:
-            self.client.delete(*sorted(keys))
+                keys += counter_keys(gate_namespace, r["coupon_id"], at, r["customer_ref_hash"])[:2]
+            hook = AckHook(_REFUSAL_LUA, tuple(keys), lambda _e: ["limit_reached", str(REFUSAL_KEPT_SECONDS)])
+            give_up_or_keep(
+                self.client,
+                self.key,
+                self.group,
+                entry,
+                past_limit(),
+                consumer=self.name,
+                max_deliveries=1,
+                hook=hook,
+            )
 
 
 @job("links.drain_claim_stream", cron={"minute": "*/5"}, own_transactions=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import redis
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -289,6 +290,19 @@ def _claim_behind(
         created=True,
         link_code=link.code if link else None,
     )
+
+
+def refused_behind(gate: StockGate | None, claim_id: int) -> Conflict | None:
+    """The refusal of a claim answered ``taken`` behind the gate that the claim writer then refused
+    (``claim_stream.refusal_of``: past the customer's limit), as the gate gives it up front; None when
+    none is known (stored, still in the stream, or Redis not answering)."""
+    if gate is None:
+        return None
+    try:
+        code = claim_stream.refusal_of(gate.client, gate.namespace, claim_id)
+    except redis.RedisError:
+        return None
+    return claim_rows.refused(code) if code is not None else None
 
 
 def _replay(session: Session, coupon_id: int, request_id: str, customer: str) -> ClaimResult | None:

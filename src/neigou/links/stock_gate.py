@@ -11,14 +11,14 @@ has given out, else capping the gate's claims at the new stock from that instant
 
 A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
 from the database's counts, read fresh when the script asks (``links.gate_seeds``, which says when the
-claim stream is read too); counters present cost no query. They expire a day after the coupon ends.
-Keys carry the coupon's creation instant as well as its id, so a restored or re-numbered database never
-meets old counters. The Lua scripts are in ``links.gate_scripts``.
+claim stream is read too); counters present cost no query. They expire a day after the coupon ends;
+keys carry its creation instant and id (a restored or re-numbered database meets no old counters).
 """
 
 from __future__ import annotations
 
 import enum
+import sys
 import threading
 import time
 import uuid
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit import commit_hooks
 from neigou.kit.clock import utcnow
+from neigou.kit.db import surely_not_committed
 from neigou.kit.errors import Unavailable
 from neigou.kit.i18n import Message
 from neigou.kit.logging import error_summary
@@ -54,12 +55,11 @@ UNCONFIRMED = Message(
     "Try again in a moment, or pause the coupon."
 )
 _CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
-# ``session.info`` key: caps confirmed, the COMMIT under way (a rollback now: outcome unknown)
+# ``session.info`` key: caps confirmed, the COMMIT under way (a rollback now may follow a commit)
 _COMMITTING = "neigou_stock_caps_committing"
 log = structlog.get_logger(__name__)
-# The database's counts a missing counter starts from: (the coupon's claims, the customer's claims of
-# it), read when the script asks for them; the argument says the coupon's counter is the one missing
-# (``links.gate_seeds.seeder``).
+# The database's counts a missing counter starts from (the coupon's claims, the customer's of it), read
+# when the script asks; the argument says the coupon's counter is the one missing (``gate_seeds.seeder``).
 Seeder = Callable[[bool], tuple[int, int]]
 
 
@@ -259,10 +259,9 @@ def _forget_changed_terms(session: Session) -> None:
     """A coupon edited in this process is read afresh by its next claim here, once the outermost
     transaction commits (a released savepoint hands its edits to the transaction around it); other
     processes keep their copy for at most ``TERMS_TTL_SECONDS``."""
-    changed = commit_hooks.released(session, TERMS_CHANGED)
-    if changed:
-        for gate in list(_GATES):
-            gate.forget(set(changed))
+    changed = set(commit_hooks.released(session, TERMS_CHANGED) or ())
+    for gate in list(_GATES) if changed else []:
+        gate.forget(changed)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -299,10 +298,10 @@ def hold_stock(session: Session, coupon: CouponTemplate, total: int) -> int | No
     Redis step, the gate's claims stop at min(old, new) stock from that instant until the outcome,
     confirmed just before the COMMIT (``_caps_confirmed``: a lapsed cap or a silent Redis refuses it,
     503). Then the cap becomes the new stock, or the old one on a known rollback (an unknown outcome
-    keeps the lower cap pending), for ``CAP_KEPT_SECONDS``: other processes' terms may be older. A lowering the gate cannot confirm (Redis does not
-    answer, or answers an error) is refused, 503 ``stock_unconfirmed``: claims it answered may still be
-    in the stream, uncounted by the database. A raise goes ahead without it (processes holding the old
-    terms refuse early, never oversell)."""
+    keeps the lower cap pending), for ``CAP_KEPT_SECONDS``: other processes' terms may be older. A
+    lowering the gate cannot confirm (Redis does not answer, or answers an error) is refused, 503
+    ``stock_unconfirmed``: claims it answered may still be in the stream, uncounted by the database. A
+    raise goes ahead without it (processes holding the old terms refuse early, never oversell)."""
     old = coupon.total_quantity
     lowering = total < old
     for gate in _distinct_gates():
@@ -374,9 +373,10 @@ def _caps_committed(session: Session) -> None:
 def _caps_rolled_back(session: Session) -> None:
     """Each cap goes back to the stock before the rolled-back changes (the first one's old stock), if
     the last of them still owns it; to the pending cap of a change the transaction around a rolled-back
-    savepoint still holds, with its token, when there is one. After a failed COMMIT (the outcome unknown)
-    each stays pending, at the lower stock, until it expires or the next change of stock resets it."""
-    if session.info.pop(_COMMITTING, False):
+    savepoint still holds, with its token, when there is one. After a COMMIT of unknown outcome (the
+    connection lost, not an error the database answered: ``kit.db.surely_not_committed``) each stays
+    pending, at the lower stock, until it expires or the next change of stock resets it."""
+    if session.info.pop(_COMMITTING, False) and not surely_not_committed(sys.exc_info()[1]):
         for hold in commit_hooks.rolled_back(session, _CAPS):
             log.warning("stock_gate.cap_outcome_unknown", coupon_id=hold.coupon_id)
         return

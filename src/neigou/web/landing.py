@@ -34,6 +34,7 @@ from neigou.links.consent import GivenConsent, announce_consent
 from neigou.links.models import ClaimSource, ShareLink, Visitor
 from neigou.links.offer_view import link_offer
 from neigou.links.runtime import LinksRuntime
+from neigou.links.stock_gate import StockGate
 from neigou.links.useragent import classify, ua_class_value
 from neigou.programs import repository as programs
 from neigou.web.i18n import query_language
@@ -204,14 +205,18 @@ def landing(
     request: Request,
     session: SessionDep,
     claimed: bool = False,
+    claim: int | None = None,
     error: str | None = None,
 ) -> HTMLResponse:
-    """The landing page: product, group price against app price, claim and buy buttons."""
+    """The landing page: product, group price against app price, claim and buy buttons. A claim taken
+    behind the gate (``claim``: its id) that the claim writer refused since shows that refusal."""
     link = _landing_link(session, code)
     if link is None:
         return _gone(request, code, 404)
     if not link.active:
         return _gone(request, code, 410)
+    if claimed and claim is not None and (refused := claims.refused_behind(_gate(request), claim)):
+        claimed, error = False, refused.code
     offer = link_offer(session, link)
     visitor_id = visitor_of(request)
     visitor = session.get(Visitor, visitor_id) if visitor_id else None
@@ -303,14 +308,22 @@ def claim_on_landing(
             source="landing",
             at=now,
         )
-    return _back(request, code, claimed=True)
+    return _back(request, code, claimed=True, claim=result.claim.id if result.queued else None)
+
+
+def _gate(request: Request) -> StockGate | None:
+    runtime: LinksRuntime | None = getattr(request.app.state, "links", None)
+    return runtime.gate if runtime is not None else None
 
 
 def _back(
-    request: Request, code: str, *, error: str | None = None, claimed: bool = False
+    request: Request, code: str, *, error: str | None = None, claimed: bool = False, claim: int | None = None
 ) -> RedirectResponse:
-    """Back to the landing page with the claim's outcome, in the language the form was sent in."""
+    """Back to the landing page with the claim's outcome, in the language the form was sent in; a claim
+    taken behind the gate names its id, so a later read of the page shows the writer's refusal of it."""
     outcome: dict[str, str | int] = {"error": error} if error else {"claimed": 1} if claimed else {}
+    if claim is not None and claimed:
+        outcome["claim"] = claim
     lang = query_language(request)
     query = urlencode({**outcome, "lang": lang} if lang else outcome)
     return RedirectResponse(f"/p/{code}?{query}#coupon", status_code=303)

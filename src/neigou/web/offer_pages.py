@@ -223,6 +223,9 @@ def save(
                 values, kind=offer.kind, timezone=timezone, with_terms=with_terms
             )
             offer_edit.update_coupon(session, coupon_id=offer_id, data=data, actor=principal.actor)
+            # The claim gate confirms a lowering of stock at the commit (``links.stock_gate``): committed
+            # here, a refusal then (503 ``stock_unconfirmed``) is shown by the stock field as one before.
+            session.commit()
         else:
             change = forms.promotion_update_input(
                 values, kind=offer.kind, timezone=timezone, with_terms=with_terms
