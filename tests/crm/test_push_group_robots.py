@@ -203,11 +203,11 @@ def test_the_robot_channel_needs_no_program_target_and_a_refusal_never_shows_the
 
     assert _deliver(client, factory, AT) == [(customer, "pending")]
     shown = client.get(f"/api/v1/pushes/{made['id']}", headers=world.feed.owner_headers).text
-    assert "errcode 93000: invalid webhook url ***, hint: [abc]" in shown
+    assert "HTTP 200 errcode 93000" in shown
     with factory() as session:
         stored = session.get(PushMessage, made["messages"][0]["id"])
         assert stored is not None
-        assert stored.last_error == "errcode 93000: invalid webhook url ***, hint: [abc]"
+        assert stored.last_error == "HTTP 200 errcode 93000"
     assert _deliver(client, factory, AT + timedelta(seconds=30)) == [(customer, "sent")]
     logged = capsys.readouterr()
     assert logged.err.count("crm.push_message_refused") == 1

@@ -31,6 +31,7 @@ from neigou.analytics.store import Store
 from neigou.kit.ids import new_tombstone
 from neigou.kit.scoping import unscoped
 from neigou.privacy.models import OptOut
+from neigou.programs.models import Program
 
 CHUNK = 50_000
 Progress = Callable[[str, int], None]
@@ -258,10 +259,14 @@ def _copy(
     return max(copied, 0)
 
 
-def _erase(store: Store, customer: str, program_id: int | None) -> None:
-    """The opted-out customer's rows keep their amounts under a tombstone that names nobody."""
+def _erase(store: Store, customer: str, program_ids: Sequence[int] | None) -> None:
+    """The opted-out customer's rows keep their amounts under a tombstone that names nobody: in these
+    programs, or in every program (``None``)."""
+    if program_ids is not None and not program_ids:
+        return
     tombstone = new_tombstone()
-    scope = "" if program_id is None else f" AND program_id = {int(program_id)}"
+    listed = ", ".join(str(int(p)) for p in sorted(program_ids or ()))
+    scope = "" if program_ids is None else f" AND program_id IN ({listed})"
     for table in ("orders", "claims", "customer_firsts", "customer_months"):
         if store.dialect == "clickhouse":
             store.engine.execute(
@@ -278,15 +283,31 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _opted_programs(
+    session: Session, program_id: int | None, organization_id: int | None
+) -> list[int] | None:
+    """The programs an opt-out reaches, as the database's erasure reaches them: its one program; every
+    program of its organization (an organization's opt-out of every program erases nothing of another
+    organization's rows); or every program (``None``: a platform administrator's opt-out of all)."""
+    if program_id is not None:
+        return [int(program_id)]
+    if organization_id is None:
+        return None
+    return [
+        int(p) for p in session.scalars(select(Program.id).where(Program.organization_id == organization_id))
+    ]
+
+
 def _apply_opt_outs(session: Session, store: Store, now: Snapshot | None) -> int:
     mark = _Watermark(store, "opt_outs", now)
     rows = session.execute(
-        select(OptOut.id, OptOut.customer_ref_hash, OptOut.program_id)
+        select(OptOut.id, OptOut.customer_ref_hash, OptOut.program_id, OptOut.organization_id)
         .where(OptOut.id > mark.final)
         .order_by(OptOut.id)
     ).all()
-    for opt_out_id, customer, program_id in rows:
-        _erase(store, customer, program_id)  # idempotent: a second pass finds the hash gone
+    for opt_out_id, customer, program_id, organization_id in rows:
+        # idempotent: a second pass finds the hash gone
+        _erase(store, customer, _opted_programs(session, program_id, organization_id))
         mark.moved(pa.array([int(opt_out_id)], pa.int64()), int(opt_out_id))
     mark.close()
     return sum(1 for row in rows if row.id > mark.seen_before)

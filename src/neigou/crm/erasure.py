@@ -3,17 +3,22 @@
 Set-based, one statement per kind: the customer rows of the shopper are redacted in place (name,
 job, birthday, tags, derived taste and the reference go; ``erased_at`` is stamped, so the row is
 gone from every list and lookup while a push's counts still add up), their consent history is
-deleted, and the text of every message pushed to them is replaced; those still waiting to go out are
-cancelled first (failed, ``opted_out``: ``push_cancel``), so none is sent.
+deleted, and the text of every message pushed to them is replaced, and so is a refusal stored in its
+``last_error`` (an older receiver's answer may echo the text); those still waiting to go out are
+cancelled first (failed, ``opted_out``: ``push_cancel``), so none is sent. Their audit entries keep
+the fields' names, their values redacted (``customer_audit``). Their personal push links stay active
+(a shopper following one still lands on the product), but the push report stops counting what comes
+through them after ``erased_at`` (``push_engagement``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
+from neigou.crm import customer_audit
 from neigou.crm.models import Consent, Customer, PushMessage, SkipReason
 from neigou.crm.push_cancel import cancel_pending
 from neigou.kit.ids import ERASED
@@ -29,9 +34,15 @@ def erase_customers(
     ids = select(Customer.id).where(Customer.customer_ref_hash == customer_ref_hash)
     if program_id is not None:
         ids = ids.where(Customer.program_id == program_id)
+    customer_audit.redact_entries(session, [int(i) for i in session.scalars(ids)])
+    # A stored refusal may hold what an earlier receiver echoed of the text: it goes with the text;
+    # the fixed reasons of a cancelled message (``opted_out``, ``no_consent``) name nobody and stay.
+    kept = PushMessage.last_error.is_(None) | PushMessage.last_error.in_([r.value for r in SkipReason])
     statements = {
         "consents": delete(Consent).where(Consent.customer_id.in_(ids)),
-        "push_messages": update(PushMessage).where(PushMessage.customer_id.in_(ids)).values(text=ERASED),
+        "push_messages": update(PushMessage)
+        .where(PushMessage.customer_id.in_(ids))
+        .values(text=ERASED, last_error=case((kept, PushMessage.last_error), else_=ERASED)),
         "customers": update(Customer)
         .where(Customer.id.in_(ids))
         .values(

@@ -21,9 +21,10 @@ attempt claimed and on a message still pending: one cancelled meanwhile (an opt-
 and its reason, with ``sent_at`` saying whether the send went out. A refused or unreachable target is tried again after the integrations'
 backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. A run
 reads at most ``BATCH`` messages, only those whose next attempt has come (backoff and lease judged in
-the query), so messages waiting for a retry never crowd out the due ones. Each attempt's answer is
-kept in ``last_error`` and refusals are logged, both without the robot's key (the query of its URL)
-and without what the logs redact (a customer's phone number the receiver echoed back); a target
+the query), so messages waiting for a retry never crowd out the due ones. A refused attempt
+keeps only a fixed summary in ``last_error`` and in its log line (``refusal``: the HTTP status and the
+robot's numeric ``errcode``, or the class of the error that stopped the call), never the receiver's
+text, which may echo the message and so the customer's name or phone, nor the target's URL; a target
 removed from the settings fails the message at once.
 
 Right before its send, each message's customer is checked again under their opt-out lock
@@ -50,13 +51,12 @@ from sqlalchemy.orm import Session
 from neigou.crm import push_queries, push_settings
 from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, RobotVia, SkipReason
 from neigou.feed import repository as feed_repo
-from neigou.groups.webhook import READ_DETAIL, UNSENDABLE, post, send_markdown
+from neigou.groups.webhook import UNSENDABLE, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.attempts import claim_attempt, give_up_attempts
 from neigou.kit.clock import not_before_now
-from neigou.kit.logging import redact_reply
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.models import ShareLink
@@ -120,11 +120,17 @@ def _post_webhook(
     try:
         response = post(url, content=raw, headers=headers, transport=transport)
     except UNSENDABLE as exc:
-        return False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
-    return (
-        response.is_success,
-        "ok" if response.is_success else f"HTTP {response.status_code}: {response.text[:READ_DETAIL]}",
-    )
+        return False, refusal(None, error=type(exc).__name__)
+    return response.is_success, "ok" if response.is_success else refusal(response.status_code)
+
+
+def refusal(http_status: int | None, *, errcode: int | None = None, error: str | None = None) -> str:
+    """The fixed summary of a refused attempt kept in ``last_error`` and logged: the HTTP status and
+    the robot's numeric ``errcode``, or the class of the error that stopped the call. Never what the
+    receiver wrote back: a receiver may echo the message, and the message names the customer."""
+    if http_status is None:
+        return error or "unanswered"
+    return f"HTTP {http_status}" + ("" if errcode is None else f" errcode {errcode}")
 
 
 def _retry_due(at: datetime) -> ColumnElement[bool]:
@@ -306,11 +312,11 @@ def _send(
     at: datetime,
     transport: httpx.BaseTransport | None,
 ) -> tuple[bool, str | None]:
-    """Send one claimed message (no transaction, no lock held): whether it was taken, and the answer
-    kept in ``last_error`` otherwise (the robot's key and what the logs redact taken out)."""
+    """Send one claimed message (no transaction, no lock held): whether it was taken, and the fixed
+    summary of its refusal (``refusal``) kept in ``last_error`` otherwise."""
     if push.channel is PushChannel.WECOM_ROBOT:
         outcome = send_markdown(target, message.text, secret=None, at=at, transport=transport)
-        ok, detail = outcome.ok, outcome.detail
+        ok, detail = outcome.ok, refusal(outcome.http_status, errcode=outcome.errcode, error=outcome.error)
     else:
         found = targets[message.program_id]
         secret = sealer.unseal(found.secret_sealed) if found.secret_sealed else None
@@ -318,7 +324,7 @@ def _send(
         ok, detail = _post_webhook(
             target, secret or "", webhook_body(message, push, url), at=at, transport=transport
         )
-    return ok, None if ok else redact_reply(detail, target, limit=200)
+    return ok, None if ok else detail
 
 
 def _record(

@@ -1,6 +1,10 @@
 """How pushes and customers respond: per push and per message sent, clicks, claims, orders and GMV
 (an order through a push's link counts for it); customers gone quiet; groups that muted us.
 
+A push's link is personal (one per customer and product), so a message's figures are one shopper's
+behaviour: once an opt-out erased the customer, their message counts only what came through it before
+``erased_at``. The link itself stays active (a shopper following it still lands on the product).
+
 * dormant customer: as ``crm.dormancy`` defines it, the one definition the customer book shares.
 * muted group: an active group whose clicks per member over ``days`` days are below
   ``MUTED_SHARE_BP`` of the program's median over its counted groups.
@@ -55,20 +59,75 @@ def _orders_by_link(session: Session, link_ids: Collection[int]) -> dict[int, tu
     return found
 
 
+def _erased_links(session: Session, messages: Collection[PushMessage]) -> set[int]:
+    """The links of these messages whose customer an opt-out erased."""
+    ids = sorted({m.customer_id for m in messages if m.link_id is not None})
+    erased: set[int] = set()
+    for part in chunks(ids):
+        erased.update(
+            int(c)
+            for c in session.scalars(
+                select(Customer.id).where(Customer.id.in_(part), Customer.erased_at.is_not(None))
+            )
+        )
+    return {m.link_id for m in messages if m.link_id is not None and m.customer_id in erased}
+
+
+def _until_erased(session: Session, link_ids: Collection[int]) -> dict[int, tuple[int, int, int, int]]:
+    """Clicks (people), claims, orders and GMV through these personal links of erased customers, only
+    what came before the erasure (``Customer.erased_at``): what the shopper does afterwards is no
+    longer reported on them. Orders count by when they were recorded."""
+    found: dict[int, list[int]] = {int(i): [0, 0, 0, 0] for i in link_ids}
+    pushed = PushMessage.link_id == ShareLink.id
+    erased = Customer.id == PushMessage.customer_id
+    for part in chunks(sorted(found)):
+        base = (
+            select(ShareLink.id)
+            .join(PushMessage, pushed)
+            .join(Customer, erased)
+            .where(ShareLink.id.in_(part))
+        )
+        clicks = (
+            base.add_columns(func.count(LinkClick.id))
+            .join(LinkClick, LinkClick.link_id == ShareLink.id)
+            .where(LinkClick.ua_class != UaClass.BOT, LinkClick.clicked_at < Customer.erased_at)
+        )
+        claims = (
+            base.add_columns(func.count(CouponClaim.id))
+            .join(CouponClaim, CouponClaim.link_id == ShareLink.id)
+            .where(CouponClaim.claimed_at < Customer.erased_at)
+        )
+        orders = (
+            base.add_columns(func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0))
+            .join(Order, Order.link_code == ShareLink.code)
+            .where(Order.created_at < Customer.erased_at)
+        )
+        for column, stmt in ((0, clicks), (1, claims), (2, orders)):
+            for row in session.execute(stmt.group_by(ShareLink.id)):
+                found[int(row[0])][column : column + len(row) - 1] = [int(v) for v in row[1:]]
+    return {link_id: (c, k, n, fen) for link_id, (c, k, n, fen) in found.items()}
+
+
 def message_figures(session: Session, messages: Collection[PushMessage]) -> dict[int, Figures]:
-    """Each message's figures: a few grouped queries for all of them."""
-    link_ids = [m.link_id for m in messages if m.link_id is not None]
+    """Each message's figures: a few grouped queries for all of them. A message to a customer erased
+    since counts only what came through its personal link before the erasure."""
+    erased = _erased_links(session, messages)
+    link_ids = [m.link_id for m in messages if m.link_id is not None and m.link_id not in erased]
     stats = links_repo.link_stats(session, link_ids)
     orders = _orders_by_link(session, link_ids)
+    before = _until_erased(session, erased) if erased else {}
     result: dict[int, Figures] = {}
     for m in messages:
         s = stats.get(m.link_id or 0)
+        clicks, claims = (s.clicks, s.claims) if s else (0, 0)
         n, fen = orders.get(m.link_id or 0, (0, 0))
+        if m.link_id in before:
+            clicks, claims, n, fen = before[m.link_id]
         result[m.id] = Figures(
             messages=1,
             sent=int(m.status is MessageStatus.SENT),
-            clicks=s.clicks if s else 0,
-            claims=s.claims if s else 0,
+            clicks=clicks,
+            claims=claims,
             orders=n,
             gmv_fen=fen,
         )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
+from neigou.crm import customer_audit
 from neigou.crm import repository as repo
 from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource, SkipReason
 from neigou.crm.push_cancel import cancel_pending
@@ -251,10 +252,9 @@ def update_customer(
         session,
         actor=actor,
         action="customer.update",
-        entity="customer",
+        entity=customer_audit.ENTITY,
         entity_id=customer.id,
-        before=before,
-        after=after,
+        after=customer_audit.changed_fields(before, after),
         at=at,
     )
     return customer

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
@@ -128,6 +128,10 @@ class Outcome:
     ok: bool
     http_status: int | None
     detail: str
+    # A fixed summary's parts, free of what the receiver wrote: the robot's ``errcode`` when it is a
+    # number, the class of the error that stopped the call.
+    errcode: int | None = None
+    error: str | None = None
 
 
 def sign(secret: str, timestamp_ms: int) -> str:
@@ -172,9 +176,7 @@ def send_markdown(
     logs take them out, before the detail is cut to ``MAX_DETAIL``."""
     signed = signed_url(url, secret, at)
     outcome = _post(signed, content, transport=transport)
-    return Outcome(
-        outcome.ok, outcome.http_status, redact_reply(outcome.detail, url, signed, limit=MAX_DETAIL)
-    )
+    return replace(outcome, detail=redact_reply(outcome.detail, url, signed, limit=MAX_DETAIL))
 
 
 def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -> Outcome:
@@ -182,7 +184,7 @@ def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -
     try:
         response = post(signed, json_body=body, transport=transport)
     except UNSENDABLE as exc:
-        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:READ_DETAIL])
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:READ_DETAIL], error=type(exc).__name__)
     if response.status_code // 100 != 2:
         return Outcome(False, response.status_code, response.text[:READ_DETAIL])
     try:
@@ -190,7 +192,11 @@ def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -
     except ValueError:
         return Outcome(True, response.status_code, response.text[:READ_DETAIL])
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
+        errcode = answer.get("errcode")
         return Outcome(
-            False, response.status_code, f"errcode {answer.get('errcode')}: {answer.get('errmsg')}"
+            False,
+            response.status_code,
+            f"errcode {errcode}: {answer.get('errmsg')}",
+            errcode=errcode if isinstance(errcode, int) and not isinstance(errcode, bool) else None,
         )
     return Outcome(True, response.status_code, "ok")
