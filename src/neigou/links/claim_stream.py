@@ -46,7 +46,7 @@ from neigou.kit.bulk import (
     table_of,
     upsert_adding,
 )
-from neigou.kit.dead_letters import Refused
+from neigou.kit.dead_letters import EntryRefused
 from neigou.kit.jobs import job
 from neigou.kit.pg_arrays import one_of
 from neigou.kit.settings import settings_of
@@ -108,9 +108,9 @@ def rows_of(entries: list[Entry]) -> list[dict[str, Any]]:
     return rows
 
 
-def past_limit() -> Refused:
+def past_limit() -> EntryRefused:
     """Why a claim past its coupon's per-customer limit is not stored (the dead letter's reason)."""
-    return Refused(PAST_LIMIT, "the claim passes its coupon's per-customer limit")
+    return EntryRefused(PAST_LIMIT, "the claim passes its coupon's per-customer limit")
 
 
 def store(session: Session, rows: list[dict[str, Any]]) -> int:

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.bulk import UNIQUE_VIOLATION
-from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO, Refused
+from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO, EmployeeNoRefused
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
@@ -162,8 +162,8 @@ def _failed(request: Request) -> Response:
 # of nothing visible or holding a refused character (``kit.employee_numbers``), a name of nothing visible,
 # a customer's tag or job that is a phone number (``kit.names``).
 OWN_FIELD_ERRORS: dict[str, Message] = {
-    BLANK_EMPLOYEE_NO: Refused(BLANK_EMPLOYEE_NO).message,
-    INVALID_EMPLOYEE_NO: Refused(INVALID_EMPLOYEE_NO).message,
+    BLANK_EMPLOYEE_NO: EmployeeNoRefused(BLANK_EMPLOYEE_NO).message,
+    INVALID_EMPLOYEE_NO: EmployeeNoRefused(INVALID_EMPLOYEE_NO).message,
     BLANK_NAME: BLANK_NAME_MESSAGE,
     CONTACT_LABEL: CONTACT_LABEL_MESSAGE,
 }
