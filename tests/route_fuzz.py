@@ -33,7 +33,7 @@ from tests.authz.matrix import Case, World, _filled
 from tests.conftest import bearer
 from tests.on_loop import send_all
 from tests.row_changes import RowCounts
-from tests.test_no_server_errors import Unlogged
+from tests.server_errors import Unlogged
 
 LONG = "x" * 5_000
 # Raw (already percent-encoded) values put in place of path and query parameters, by the parameter's kind.

@@ -20,8 +20,8 @@ from tests.conftest import TokenMaker, bearer
 from tests.events.builders import add_employees, create_event
 from tests.offers import factories as offers
 from tests.on_loop import send_all
+from tests.server_errors import LONG, Unlogged, World, build_world
 from tests.sign_in import console_sign_in, member_sign_in, merchant_sign_in
-from tests.test_no_server_errors import LONG, Unlogged, World, build_world
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ from schemathesis.core.result import Err
 from schemathesis.openapi import from_asgi
 
 from tests.conftest import TokenMaker
-from tests.test_no_server_errors import World, build_world
+from tests.server_errors import World, build_world
 
 pytestmark = pytest.mark.world_per_module
 

@@ -17,7 +17,7 @@ from neigou.events import service
 from neigou.events.models import EventEmployee
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
-from neigou.kit.employee_numbers import INVALID_EMPLOYEE_NO, Refused, employee_no
+from neigou.kit.employee_numbers import INVALID_EMPLOYEE_NO, EmployeeNoRefused, employee_no
 from neigou.kit.errors import Invalid
 from tests.conftest import TEST_ACTOR, row_counts
 from tests.events.builders import SKU, add_employees, create_event
@@ -51,7 +51,7 @@ def test_width_case_and_blanks_fold(typed: str, number: str) -> None:
 @pytest.mark.parametrize(("typed", "merged"), MERGED)
 def test_a_character_that_would_merge_two_numbers_is_refused(typed: str, merged: str) -> None:
     assert employee_no(merged) == merged  # the plain number stays a number of its own
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(EmployeeNoRefused) as refused:
         employee_no(typed)
     assert refused.value.code == INVALID_EMPLOYEE_NO
 

@@ -8,8 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.programs.models import Member, MemberTierPeriod
 from tests.factories import create_member, create_program
 from tests.offers import factories as offers
 from tests.orders.builders import make_link
@@ -123,3 +125,22 @@ def evaluate(
 def seller_commission(order: dict[str, Any], seller: int) -> int:
     """The seller's level-1 amount on an order."""
     return sum(c["amount_fen"] for c in order["commissions"] if c["member_id"] == seller and c["level"] == 1)
+
+
+def tiers_of(factory: sessionmaker[Session], member_id: int) -> list[tuple[datetime, str, str]]:
+    """The member's tier periods, oldest first: (effective from, tier, reason)."""
+    with factory() as session:
+        rows = session.execute(
+            select(MemberTierPeriod.effective_from, MemberTierPeriod.tier_code, MemberTierPeriod.reason)
+            .where(MemberTierPeriod.member_id == member_id)
+            .order_by(MemberTierPeriod.effective_from)
+        )
+        return [(a, b, c) for a, b, c in rows]
+
+
+def current_tier(factory: sessionmaker[Session], member_id: int) -> str | None:
+    """The member's tier now."""
+    with factory() as session:
+        member = session.get(Member, member_id)
+        assert member is not None
+        return member.tier_code

@@ -1,5 +1,5 @@
-"""Monthly tier evaluation through the API: the canonical promotion, boundaries, refunds, keep rules,
-dry runs, idempotency, refusals, overrides, progress and the scheduled job."""
+"""Monthly tier evaluation through the API: the canonical promotion, boundaries, refunds, dry runs,
+idempotency, refusals, overrides, progress and the scheduled job (keep rules: ``test_keep_rules_api.py``)."""
 
 from __future__ import annotations
 
@@ -11,40 +11,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
 from neigou.kit import jobs
-from neigou.programs.models import Member, MemberTierPeriod
 from neigou.tiers.jobs import TICK_JOB, evaluation_key
 from neigou.tiers.models import TierEvaluation
 from tests.conftest import row_counts
 from tests.factories import PARTNER_TIERS
 from tests.tiers.builders import (
     APRIL_FIRST,
-    MID_MARCH,
     SHANGHAI,
     build,
+    current_tier,
     evaluate,
     recruit,
     sell,
     seller_commission,
+    tiers_of,
 )
 
 APRIL_START_UTC = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)
-
-
-def _tiers_of(factory: sessionmaker[Session], member_id: int) -> list[tuple[datetime, str, str]]:
-    with factory() as session:
-        rows = session.execute(
-            select(MemberTierPeriod.effective_from, MemberTierPeriod.tier_code, MemberTierPeriod.reason)
-            .where(MemberTierPeriod.member_id == member_id)
-            .order_by(MemberTierPeriod.effective_from)
-        )
-        return [(a, b, c) for a, b, c in rows]
-
-
-def _current(factory: sessionmaker[Session], member_id: int) -> str | None:
-    with factory() as session:
-        member = session.get(Member, member_id)
-        assert member is not None
-        return member.tier_code
 
 
 def test_march_evaluation_promotes_a_super_member_to_mentor_from_april(
@@ -76,9 +59,9 @@ def test_march_evaluation_promotes_a_super_member_to_mentor_from_april(
     ]
     assert change["reasons"][0]["zh"] == "直推超级会员及以上 3 人（要求 3 人）。"
     assert change["reasons"][1]["en"] == "Orders: 10 (needs 10)."
-    assert _tiers_of(factory, w.seller)[-1] == (APRIL_START_UTC, "mentor", "evaluation 2026-03: upgrade")
-    assert _current(factory, w.seller) == "mentor"
-    assert all(_current(factory, r) == "super_member" for r in recruits)
+    assert tiers_of(factory, w.seller)[-1] == (APRIL_START_UTC, "mentor", "evaluation 2026-03: upgrade")
+    assert current_tier(factory, w.seller) == "mentor"
+    assert all(current_tier(factory, r) == "super_member" for r in recruits)
 
     late_march = sell(
         client, operator, w, 1, at=datetime(2026, 3, 31, 23, 59, 59, tzinfo=SHANGHAI), prefix="L"
@@ -132,7 +115,7 @@ def test_dry_run_previews_and_writes_nothing(
     assert preview["dry_run"] is True
     assert preview["evaluation_id"] is None
     assert [(c["member_id"], c["to"]) for c in preview["changes"]] == [(w.seller, "mentor")]
-    assert _current(factory, w.seller) == "super_member"
+    assert current_tier(factory, w.seller) == "super_member"
     real = evaluate(client, operator, w, "2026-03")
     assert real["changes"] == preview["changes"]
 
@@ -193,7 +176,7 @@ def test_a_full_refund_before_evaluation_drops_the_member_below_the_threshold(
     )
     assert full.status_code in {200, 201}, full.text
     assert evaluate(client, operator, w, "2026-03")["changes"] == []
-    assert _current(factory, w.seller) == "super_member"
+    assert current_tier(factory, w.seller) == "super_member"
 
 
 def test_gmv_is_net_of_refunds(
@@ -216,90 +199,6 @@ def test_gmv_is_net_of_refunds(
     change = evaluate(client, operator, w, "2026-03")["changes"][0]
     assert change["reasons"][0]["actual"] == 30_000
     assert change["reasons"][0]["zh"] == "成交额 ¥300.00（要求 ¥300.00）。"
-
-
-KEEP_TIERS = [
-    PARTNER_TIERS[0],
-    {
-        **PARTNER_TIERS[1],
-        "upgrade": {
-            **PARTNER_TIERS[1]["upgrade"],
-            "keep": {"periods": 2, "all": [{"metric": "orders", "gte": 5}]},
-        },
-    },
-]
-
-
-def test_keep_rule_demotes_after_consecutive_short_periods(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
-) -> None:
-    w = build(client, operator, factory, tiers=KEEP_TIERS, seller_tier="mentor")
-    sell(client, operator, w, 5, at=datetime(2026, 1, 20, tzinfo=SHANGHAI), prefix="JAN")
-    sell(client, operator, w, 4, at=datetime(2026, 2, 20, tzinfo=SHANGHAI), prefix="FEB")
-    assert evaluate(client, operator, w, "2026-02")["changes"] == []  # one short month only
-    sell(client, operator, w, 4, at=MID_MARCH, prefix="MAR")
-    march = evaluate(client, operator, w, "2026-03")
-    change = march["changes"][0]
-    assert (change["member_id"], change["from"], change["to"], change["kind"]) == (
-        w.seller,
-        "mentor",
-        "super_member",
-        "demotion",
-    )
-    assert [(r["code"], r["actual"], r["required"]) for r in change["reasons"]] == [
-        ("keep_rule_missed", 2, 2),
-        ("keep_condition_missed", 4, 5),
-    ]
-    assert change["reasons"][0]["zh"] == "连续 2 个月未达到导师保级条件。"
-    assert _current(factory, w.seller) == "super_member"
-    april = sell(client, operator, w, 1, at=APRIL_FIRST, prefix="APR")
-    assert seller_commission(april[0], w.seller) == 400
-
-
-def test_keep_rule_holds_when_one_month_of_the_window_met_it(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
-) -> None:
-    w = build(client, operator, factory, tiers=KEEP_TIERS, seller_tier="mentor")
-    sell(client, operator, w, 5, at=datetime(2026, 2, 20, tzinfo=SHANGHAI), prefix="FEB")
-    assert evaluate(client, operator, w, "2026-03", dry_run=True)["changes"] == []
-
-
-def test_keep_rule_validation(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
-) -> None:
-    w = build(client, operator, factory)
-    too_long = [
-        PARTNER_TIERS[0],
-        {
-            **PARTNER_TIERS[1],
-            "upgrade": {
-                **PARTNER_TIERS[1]["upgrade"],
-                "keep": {"periods": 13, "all": [{"metric": "orders", "gte": 1}]},
-            },
-        },
-    ]
-    response = client.put(f"/api/v1/programs/{w.program_id}/tiers", json=too_long, headers=operator)
-    assert (response.status_code, response.json()["code"]) == (422, "keep_periods_out_of_range")
-    lowest = [
-        {
-            **PARTNER_TIERS[0],
-            "upgrade": {
-                "period": "month",
-                "all": [{"metric": "orders", "gte": 1}],
-                "keep": {"periods": 1, "all": [{"metric": "orders", "gte": 1}]},
-            },
-        },
-        PARTNER_TIERS[1],
-    ]
-    response = client.put(f"/api/v1/programs/{w.program_id}/tiers", json=lowest, headers=operator)
-    assert (response.status_code, response.json()["code"]) == (422, "keep_on_lowest_tier")
-    assert response.json()["problems"][0]["tier"] == "super_member"
-    ok = client.put(f"/api/v1/programs/{w.program_id}/tiers", json=KEEP_TIERS, headers=operator)
-    assert ok.status_code == 200, ok.text
-    assert ok.json()[1]["upgrade"]["keep"] == {
-        "periods": 2,
-        "all": [{"metric": "orders", "gte": 5, "tier": None}],
-    }
 
 
 def test_bad_periods_are_refused_and_change_nothing(
@@ -345,8 +244,8 @@ def test_operator_override_is_dated_audited_and_pays_from_then(
     assert done.status_code == 200, done.text
     body = done.json()
     assert (body["from"], body["to"], body["reason"]) == ("super_member", "mentor", "直播带货表现突出")
-    assert _current(factory, w.seller) == "mentor"
-    assert _tiers_of(factory, w.seller)[-1][1:] == ("mentor", "manual: 直播带货表现突出")
+    assert current_tier(factory, w.seller) == "mentor"
+    assert tiers_of(factory, w.seller)[-1][1:] == ("mentor", "manual: 直播带货表现突出")
     after = sell(client, operator, w, 1, at=datetime.now(UTC) + timedelta(seconds=5), prefix="NOW")
     assert seller_commission(after[0], w.seller) == 600
     with factory() as session:
@@ -392,7 +291,7 @@ def test_scheduled_tick_evaluates_last_month_once(
         evaluation = session.scalar(select(TierEvaluation))
         assert evaluation is not None
         assert (evaluation.period, evaluation.actor_kind, evaluation.changes) == ("2026-03", "system", 1)
-    assert _current(factory, w.seller) == "mentor"
+    assert current_tier(factory, w.seller) == "mentor"
     assert not jobs_runner.run(
         "tiers.evaluate_period",
         key=evaluation_key(w.program_id, "2026-03"),

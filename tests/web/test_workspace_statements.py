@@ -44,8 +44,9 @@ PAGES = [
 ]
 MANY = 20  # groups, links, orders and customers of the busy member (three posts per group)
 # The home's statements, the sign-in's token read included (29 before it read the tiers, the member's
-# tier history and its earnings once each, and counted the dormant customers without reading one).
-HOME_STATEMENTS = 25
+# tier history and its earnings once each, and counted the dormant customers without reading one; 25
+# before it read the member's groups and their latest counts once for their standing and the feed's band).
+HOME_STATEMENTS = 23
 
 
 def _grow(
@@ -137,6 +138,10 @@ def test_the_home_sends_no_more_statements_than_it_needs(
     assert len(own) <= HOME_STATEMENTS, own  # the test's savepoints around the request left out
     assert len([s for s in own if "FROM tiers" in s]) == 1
     assert len([s for s in own if "FROM ledger_entries JOIN ledger_postings" in s]) == 1
+    # The member's groups, and their latest counts up to the end of today and up to now, read once.
+    assert len([s for s in own if s.startswith("SELECT chat_groups.id")]) == 1
+    latest = [s for s in own if s.startswith("SELECT anon_1.group_id") and "FROM group_counts" in s]
+    assert len(latest) == 1
 
 
 def test_the_post_builder_reads_the_feed_only_for_chosen_products(
@@ -164,11 +169,21 @@ def test_the_feed_reads_the_members_share_once(
 def counts_read(monkeypatch: pytest.MonkeyPatch) -> set[int]:
     """The groups whose counts the repository hands back while the test runs."""
     read: set[int] = set()
-    latest, first = groups_repo.latest_counts, groups_repo.first_counts
+    latest, latest_at, first = (
+        groups_repo.latest_counts,
+        groups_repo.latest_counts_at,
+        groups_repo.first_counts,
+    )
 
     def latest_counts(*args: Any, **kwargs: Any) -> Any:
         found = latest(*args, **kwargs)
         read.update(found)
+        return found
+
+    def latest_counts_at(*args: Any, **kwargs: Any) -> Any:
+        found = latest_at(*args, **kwargs)
+        for at_cutoff in found:
+            read.update(at_cutoff)
         return found
 
     def first_counts(*args: Any, **kwargs: Any) -> Any:
@@ -177,6 +192,7 @@ def counts_read(monkeypatch: pytest.MonkeyPatch) -> set[int]:
         return found
 
     monkeypatch.setattr(groups_repo, "latest_counts", latest_counts)
+    monkeypatch.setattr(groups_repo, "latest_counts_at", latest_counts_at)
     monkeypatch.setattr(groups_repo, "first_counts", first_counts)
     return read
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from neigou.kit.instants import Instant
-from neigou.kit.names import VisibleName
+from neigou.kit.names import VisibleNameStr
 
 Sku = Field(min_length=1, max_length=64)
 
@@ -19,7 +18,7 @@ class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     program_id: int
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
+    name: VisibleNameStr
     skus: list[str] = Field(min_length=1, max_length=100)
     brand_id: int | None = None
     coupon_id: int | None = None
@@ -35,7 +34,7 @@ class CampaignUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName] | None = None
+    name: VisibleNameStr | None = None
     skus: list[str] | None = Field(default=None, min_length=1, max_length=100)
     coupon_id: int | None = None
     commission_boost_bp: int | None = Field(default=None, ge=0, le=10_000)

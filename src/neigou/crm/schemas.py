@@ -9,14 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 
 from neigou.crm.models import ConsentPurpose, CustomerSource, RobotVia, SpendingPower
 from neigou.kit.instants import Instant
-from neigou.kit.names import NoPhones, NotAPhone, VisibleName
+from neigou.kit.names import NoPhones, NotAPhone, StrippedNameStr
 from neigou.kit.refs import NamesSomeone
 from neigou.offers.schemas import Tags
 
 CustomerRef = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), VisibleName]
+Name = StrippedNameStr
 # A customer's tags and job are labels about them, stored in clear: a phone number is refused there.
 CustomerTags = Annotated[Tags, NoPhones]
 Job = Annotated[Name, NotAPhone]

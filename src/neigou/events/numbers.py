@@ -12,5 +12,5 @@ def one_form(given: str) -> str:
     """``given`` in its one form; 422 when the rule refuses it."""
     try:
         return employee_numbers.employee_no(given)
-    except employee_numbers.Refused as refused:
+    except employee_numbers.EmployeeNoRefused as refused:
         raise Invalid(refused.message, code=refused.code) from None

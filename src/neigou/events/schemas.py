@@ -9,10 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.employee_numbers import MAX_INPUT, EmployeeNumber
 from neigou.kit.instants import Instant
-from neigou.kit.names import VisibleName
+from neigou.kit.names import StrippedNameStr
 from neigou.kit.refs import NamesSomeone
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), VisibleName]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # An employee number in its one form (``kit.employee_numbers``): ``Ｅ００１`` and `` e001 `` are ``E001``.
 EmployeeNo = Annotated[str, StringConstraints(max_length=MAX_INPUT), EmployeeNumber]
@@ -36,7 +35,7 @@ class EventBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     program_id: int
-    name: Text
+    name: StrippedNameStr
     starts_at: Instant
     ends_at: Instant
     guests_per_employee: Annotated[int, Field(ge=0, le=1000, strict=True)]
@@ -57,7 +56,7 @@ class EmployeeBody(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     employee_no: EmployeeNo
-    name: Text
+    name: StrippedNameStr
     member_id: int | None = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,11 +51,20 @@ def member_share(
     return tier_code, next((t.share_bp for t in ladder if t.code == tier_code), 0)
 
 
-def member_band(session: Session, member: Member, at: datetime) -> int | None:
-    """The size band of the member's own active groups (their median latest count before ``at``)."""
-    own = [g.id for g in groups.list_groups(session, owner_member_id=member.id, status=GroupStatus.ACTIVE)]
-    counts = groups.latest_counts(session, before=at, group_ids=own)
-    return ranking.typical_band([count for count, _ in counts.values()])
+def member_band(
+    session: Session,
+    member: Member,
+    at: datetime,
+    own_counts: Mapping[int, tuple[int, datetime]] | None = None,
+) -> int | None:
+    """The size band of the member's own active groups (their median latest count before ``at``);
+    ``own_counts`` are those latest counts when the caller has read them already."""
+    if own_counts is None:
+        own = [
+            g.id for g in groups.list_groups(session, owner_member_id=member.id, status=GroupStatus.ACTIVE)
+        ]
+        own_counts = groups.latest_counts(session, before=at, group_ids=own)
+    return ranking.typical_band([count for count, _ in own_counts.values()])
 
 
 def unit_coupon(coupon: CouponTemplate | None) -> estimate.UnitCoupon | None:
@@ -85,10 +94,13 @@ def feed_items(
     where: FeedFilter | None = None,
     only_skus: Collection[str] | None = None,
     share_bp: int | None = None,
+    own_counts: Mapping[int, tuple[int, datetime]] | None = None,
 ) -> list[FeedItemOut]:
     """The campaigns live at ``at`` in the member's program, item by item, best first; ``only_skus``
     keeps these products (and reads the traffic of their campaigns only). ``share_bp`` is the member's
     share at ``at`` when the caller has read it already (``member_share``); else it is read here.
+    ``own_counts``, likewise, are the latest counts before ``at`` of the member's own active groups
+    (``member_band``).
 
     Products no longer on sale and products whose campaign coupon is sold out drop out.
     """
@@ -105,7 +117,7 @@ def feed_items(
     products = offers.products_by_sku(session, {i.sku for rows in items.values() for i in rows})
     coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
     traffic = repo.campaign_traffic(session, [c.id for c in live])
-    band = member_band(session, member, at)
+    band = member_band(session, member, at, own_counts)
     peers = (
         {}
         if band is None

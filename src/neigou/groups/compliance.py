@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from neigou.groups import repository as repo
 from neigou.groups.forecast import FORECAST_WINDOW_DAYS, Projection, pace, project, recent
+from neigou.groups.models import Group
 from neigou.groups.service import schedules
 from neigou.groups.targets import TargetSchedule, next_checkpoint, required_on
 from neigou.kit.dates import check_day
@@ -99,14 +100,47 @@ def compliance(
 ) -> Compliance:
     """Compliance of a program's active groups (or one owner's) on ``on``."""
     check_day(on, "date")
+    groups = repo.active_groups_with_owners(session, program.id, owner_member_id)
+    # One owner's report reads its groups' counts only, not every group's of the program.
+    owner_groups = None if owner_member_id is None else [group.id for group, _ in groups]
+    end = day_start(on + timedelta(days=1), program.timezone)
+    latest = repo.latest_counts(session, before=end, program_id=program.id, group_ids=owner_groups)
+    return _compliance(
+        session, program=program, on=on, groups=groups, latest=latest, owner_member_id=owner_member_id
+    )
+
+
+def owner_compliance(
+    session: Session, *, program: Program, on: date, owner_member_id: int, now: datetime
+) -> tuple[Compliance, dict[int, tuple[int, datetime]]]:
+    """One owner's ``compliance`` on ``on`` and the latest counts of its active groups before ``now``
+    (a time of that day, the feed's size band), from one read of the groups and one of their counts."""
+    check_day(on, "date")
+    groups = repo.active_groups_with_owners(session, program.id, owner_member_id)
+    end = day_start(on + timedelta(days=1), program.timezone)
+    before_now, latest = repo.latest_counts_at(
+        session, befores=(now, end), program_id=program.id, group_ids=[group.id for group, _ in groups]
+    )
+    report = _compliance(
+        session, program=program, on=on, groups=groups, latest=latest, owner_member_id=owner_member_id
+    )
+    return report, before_now
+
+
+def _compliance(
+    session: Session,
+    *,
+    program: Program,
+    on: date,
+    groups: list[tuple[Group, str]],
+    latest: dict[int, tuple[int, datetime]],
+    owner_member_id: int | None,
+) -> Compliance:
+    """The standings of ``groups`` on ``on``, given their latest counts before the day's end."""
     plan: list[TargetSchedule] = schedules(session, program.id)
     required = required_on(plan, on)
     checkpoint = next_checkpoint(plan, on)
     end = day_start(on + timedelta(days=1), program.timezone)
-    groups = repo.active_groups_with_owners(session, program.id, owner_member_id)
-    # One owner's report reads its groups' counts only, not every group's of the program.
-    owner_groups = None if owner_member_id is None else [group.id for group, _ in groups]
-    latest = repo.latest_counts(session, before=end, program_id=program.id, group_ids=owner_groups)
     window_start = day_start(on - timedelta(days=FORECAST_WINDOW_DAYS - 1), program.timezone)
     series = daily_counts(
         repo.counted_between(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Select, Subquery, func, select
+from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -155,6 +155,52 @@ def latest_counts(
     latest = latest_counts_subquery(before=before, program_id=program_id, group_ids=group_ids)
     rows = session.execute(select(latest.c.group_id, latest.c.member_count, latest.c.observed_at))
     return {int(gid): (int(count), observed_at) for gid, count, observed_at in rows}
+
+
+def latest_counts_at(
+    session: Session,
+    *,
+    befores: Sequence[datetime],
+    program_id: int | None = None,
+    group_ids: Collection[int] | None = None,
+) -> list[dict[int, tuple[int, datetime]]]:
+    """``latest_counts`` before each of ``befores`` (in their order), from one windowed query: the
+    observations are ranked per group within the stretch between consecutive cut-offs, and a cut-off's
+    latest is the first of the last stretch before it that holds one."""
+    cutoffs = sorted(set(befores))
+    if not cutoffs or (group_ids is not None and not group_ids):
+        return [{} for _ in befores]
+    stretch = case(
+        *((GroupCount.observed_at < cutoff, index) for index, cutoff in enumerate(cutoffs)),
+        else_=len(cutoffs),
+    )
+    ranked = select(
+        GroupCount.group_id,
+        GroupCount.member_count,
+        GroupCount.observed_at,
+        stretch.label("stretch"),
+        func.row_number()
+        .over(
+            partition_by=(GroupCount.group_id, stretch),
+            order_by=(GroupCount.observed_at.desc(), GroupCount.id.desc()),
+        )
+        .label("rank"),
+    ).where(GroupCount.observed_at < cutoffs[-1], GroupCount.review.in_(COUNTED))
+    if program_id is not None:
+        ranked = ranked.where(GroupCount.program_id == program_id)
+    if group_ids is not None:
+        ranked = ranked.where(GroupCount.group_id.in_(sorted(group_ids)))
+    sub = ranked.subquery()
+    rows = session.execute(
+        select(sub.c.group_id, sub.c.stretch, sub.c.member_count, sub.c.observed_at)
+        .where(sub.c.rank == 1)
+        .order_by(sub.c.stretch)
+    )
+    by_cutoff: list[dict[int, tuple[int, datetime]]] = [{} for _ in cutoffs]
+    for gid, index, count, observed_at in rows:
+        for later in range(int(index), len(cutoffs)):  # stretches come in order: a later one overwrites
+            by_cutoff[later][int(gid)] = (int(count), observed_at)
+    return [by_cutoff[cutoffs.index(before)] for before in befores]
 
 
 def first_counts(

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from neigou.groups.models import CountReview, DeliveryStatus, GroupPlatform, GroupStatus, RobotAlertStatus
 from neigou.kit.instants import Instant
-from neigou.kit.names import VisibleName
-
-Name = Field(min_length=1, max_length=120)
+from neigou.kit.names import VisibleNameStr
 
 
 class GroupCreate(BaseModel):
@@ -21,7 +18,7 @@ class GroupCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     owner_member_id: int | None = None
-    name: Annotated[str, Name, VisibleName]
+    name: VisibleNameStr
     platform: GroupPlatform
     external_id: str | None = Field(default=None, min_length=1, max_length=120)
     status: GroupStatus = GroupStatus.ACTIVE
@@ -33,7 +30,7 @@ class GroupUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName] | None = None
+    name: VisibleNameStr | None = None
     status: GroupStatus | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=120)
     owner_member_id: int | None = None

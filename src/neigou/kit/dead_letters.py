@@ -109,7 +109,7 @@ class Letter:
         return self.entry_id, {k: v for k, v in self.fields.items() if k not in _META}
 
 
-class Refused(ValueError):
+class EntryRefused(ValueError):
     """An entry its store refuses for good by a rule of its domain, named by a stable ``code`` (the
     dead letter's reason): no later delivery would store it, so it is moved to the dead letters at its
     first (``kit.streams.StreamWriter.set_aside``)."""
@@ -126,9 +126,9 @@ def dead_key(key: str) -> str:
 
 def reason_code(exc: BaseException) -> str:
     """A stable code for why an entry cannot be stored: the constraint it breaks when the database
-    names it, a rule's own code (``Refused``), else the kind of failure (never the message: it may quote
+    names it, a rule's own code (``EntryRefused``), else the kind of failure (never the message: it may quote
     the entry's values)."""
-    if isinstance(exc, Refused):
+    if isinstance(exc, EntryRefused):
         return exc.code
     if isinstance(exc, IntegrityError | DataError):
         found = _CONSTRAINT.search(str(exc.orig))

@@ -45,7 +45,7 @@ MAX_LENGTH = 64
 MAX_INPUT = 4 * MAX_LENGTH
 
 
-class Refused(ValueError):
+class EmployeeNoRefused(ValueError):
     """A number the rule refuses: ``code`` is ``BLANK_EMPLOYEE_NO`` or ``INVALID_EMPLOYEE_NO``."""
 
     def __init__(self, code: str) -> None:
@@ -77,19 +77,19 @@ def _one_to_one(c: str) -> bool:
 
 
 def employee_no(value: str) -> str:
-    """``value`` in its one stored form; raises ``Refused`` when nothing visible is left
+    """``value`` in its one stored form; raises ``EmployeeNoRefused`` when nothing visible is left
     (``BLANK_EMPLOYEE_NO``) or a character would have to be merged with another (``INVALID_EMPLOYEE_NO``)."""
     if value.isascii():  # ASCII has no invisible mark and no other width; its case folds one-to-one
         number = value.strip().upper()
     else:
         text = unicodedata.normalize("NFC", "".join(map(_width, value.translate(DROP_INVISIBLE))).strip())
         if not all(map(_one_to_one, text)):
-            raise Refused(INVALID_EMPLOYEE_NO)
+            raise EmployeeNoRefused(INVALID_EMPLOYEE_NO)
         number = unicodedata.normalize("NFC", text.upper())
         if not unicodedata.is_normalized("NFKC", number):
-            raise Refused(INVALID_EMPLOYEE_NO)  # a compatibility character: circled, ligature, …
+            raise EmployeeNoRefused(INVALID_EMPLOYEE_NO)  # a compatibility character: circled, ligature, …
     if not number:
-        raise Refused(BLANK_EMPLOYEE_NO)
+        raise EmployeeNoRefused(BLANK_EMPLOYEE_NO)
     return number
 
 
@@ -98,7 +98,7 @@ def lookup_forms(value: str) -> tuple[str, ...]:
     stored before a rule, kept as it was), then its one form when the rule takes it (a row renamed)."""
     try:
         number = employee_no(value)
-    except Refused:
+    except EmployeeNoRefused:
         return (value,)
     return (value,) if number == value else (value, number)
 
@@ -106,7 +106,7 @@ def lookup_forms(value: str) -> tuple[str, ...]:
 def _validated(value: str) -> str:
     try:
         number = employee_no(value)
-    except Refused as refused:
+    except EmployeeNoRefused as refused:
         raise PydanticCustomError(refused.code, "an employee number the rule refuses") from None
     if len(number) > MAX_LENGTH:
         raise PydanticCustomError(

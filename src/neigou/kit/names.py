@@ -5,7 +5,9 @@ blank line; it is refused as ``blank_name``, its text never quoted."""
 
 from __future__ import annotations
 
-from pydantic import AfterValidator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from neigou.kit.field_errors import BLANK_NAME, CONTACT_LABEL
@@ -23,6 +25,18 @@ def _shows_something(value: str | None) -> str | None:
 
 VisibleName = AfterValidator(_shows_something)
 """Refuses a name (or title) with nothing visible in it (``BLANK_NAME``); keeps any other as given."""
+
+# The longest name (a program's, a brand's, a group's, a campaign's...): their ``name`` columns' length.
+MAX_NAME = 120
+
+VisibleNameStr = Annotated[str, Field(min_length=1, max_length=MAX_NAME), VisibleName]
+"""A name field as typed: 1 to ``MAX_NAME`` characters (white space round it counted and kept), something
+visible in it."""
+StrippedNameStr = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME), VisibleName
+]
+"""A name field without the white space round it: 1 to ``MAX_NAME`` characters once stripped, something
+visible in it."""
 
 
 # A label about a customer (a tag, a job) that reads as a phone number (``CONTACT_LABEL``) would keep the

@@ -223,7 +223,7 @@ class StreamWriter:
         self.stored += stored
 
     def set_aside(self, entries: list[Entry], exc: Exception) -> None:
-        """Move entries the store refused for good (``kit.dead_letters.Refused``) to the dead letters at
+        """Move entries the store refused for good (``kit.dead_letters.EntryRefused``) to the dead letters at
         once, logged and counted as every dead letter, with the ``ack_hook`` in the move's script."""
         for entry in entries:
             give_up_or_keep(

@@ -47,7 +47,7 @@ from neigou.kit.bulk import (
     table_of,
     upsert_adding,
 )
-from neigou.kit.dead_letters import Refused, give_up_or_keep
+from neigou.kit.dead_letters import EntryRefused, give_up_or_keep
 from neigou.kit.jobs import job
 from neigou.kit.pg_arrays import one_of
 from neigou.kit.settings import settings_of
@@ -131,9 +131,9 @@ def refusal_of(client: redis.Redis, gate_namespace: str, claim: int) -> str | No
     return found.decode() if isinstance(found, bytes) else None
 
 
-def past_limit() -> Refused:
+def past_limit() -> EntryRefused:
     """Why a claim past its coupon's per-customer limit is not stored (the dead letter's reason)."""
-    return Refused(PAST_LIMIT, "the claim passes its coupon's per-customer limit")
+    return EntryRefused(PAST_LIMIT, "the claim passes its coupon's per-customer limit")
 
 
 def store(session: Session, rows: list[dict[str, Any]]) -> int:

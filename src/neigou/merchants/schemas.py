@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from neigou.kit.names import VisibleName
+from neigou.kit.names import VisibleNameStr
 from neigou.organizations.models import ReviewKind, ReviewStatus
 from neigou.reporting.merchant_sales import SalesBy
 
@@ -18,7 +17,7 @@ class MerchantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
+    name: VisibleNameStr
     # A platform administrator names the organization (default: the default organization).
     organization_id: int | None = None
 

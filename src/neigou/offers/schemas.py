@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from neigou.kit.names import VisibleName
+from neigou.kit.names import StrippedNameStr, VisibleName
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Sku = Annotated[
@@ -17,7 +17,7 @@ Sku = Annotated[
 ]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://\S+$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), VisibleName]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), VisibleName]
+Name = StrippedNameStr
 # ¥100,000,000.00: far above any real price, far below integer overflow.
 MAX_FEN = 10_000_000_000
 PriceFen = Annotated[int, Field(ge=0, le=MAX_FEN, strict=True)]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from neigou.kit.names import VisibleName
+from neigou.kit.names import VisibleNameStr
 
 
 class OrganizationCreate(BaseModel):
@@ -16,7 +15,7 @@ class OrganizationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
+    name: VisibleNameStr
 
 
 class OrganizationOut(BaseModel):

@@ -155,10 +155,17 @@ def text(row: Mapping[str, Any], name: str, *, required: bool = True, max_length
     value = field(row, name) if required else row.get(name)
     if value is None or value == "":
         return None
+    return _checked_text(name, value, max_length=max_length, blank=False)
+
+
+def _checked_text(name: str, value: object, *, max_length: int, blank: bool) -> str:
+    """``value`` of the field ``name`` as text without surrounding white space: a string or a number (an
+    id may come as one), of at most ``max_length`` characters and no NUL; empty only when ``blank`` allows
+    it. Anything else is ``invalid_field``."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise RowProblem("invalid_field", Message("The field {field} must be text.", field=name))
     out = str(value).strip()
-    if not out or len(out) > max_length or "\x00" in out:
+    if (not out and not blank) or len(out) > max_length or "\x00" in out:
         raise RowProblem(
             "invalid_field",
             Message("The field {field} must have 1-{n} characters.", field=name, n=max_length),
@@ -223,15 +230,7 @@ def link_code(name: str, value: object) -> str | None:
     surrounding white space; None when blank. A longer code than a link has is ``invalid_field``."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise RowProblem("invalid_field", Message("The field {field} must be text.", field=name))
-    code = str(value).strip()
-    if len(code) > MAX_LINK_CODE or "\x00" in code:
-        raise RowProblem(
-            "invalid_field",
-            Message("The field {field} must have 1-{n} characters.", field=name, n=MAX_LINK_CODE),
-        )
-    return code or None
+    return _checked_text(name, value, max_length=MAX_LINK_CODE, blank=True) or None
 
 
 def _written(value: object) -> str | None:

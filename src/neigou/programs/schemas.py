@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from neigou.kit.instants import Instant
-from neigou.kit.names import VisibleName
+from neigou.kit.names import VisibleNameStr
 from neigou.kit.refs import NamesSomeone
 from neigou.programs.models import AttributionModel
 
@@ -30,7 +30,7 @@ class ProgramCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Code
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
+    name: VisibleNameStr
     timezone: str | None = None
     attribution: AttributionIn = Field(default_factory=AttributionIn)
     freeze_days: int = Field(default=7, ge=0, le=365)
@@ -47,7 +47,7 @@ class ProgramUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName] | None = None
+    name: VisibleNameStr | None = None
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
     attribution: AttributionIn | None = None
     freeze_days: int | None = Field(default=None, ge=0, le=365)
@@ -105,7 +105,7 @@ class TierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Code
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
+    name: VisibleNameStr
     rank: int = Field(ge=0, le=1000)
     share_bp: int = Field(ge=0, le=10_000)
     override_bp: int = Field(default=0, ge=0, le=10_000)
@@ -123,7 +123,7 @@ class MemberCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=120), VisibleName]
+    name: VisibleNameStr
     customer_ref: Annotated[str, Field(min_length=1, max_length=128), NamesSomeone] | None = None
     inviter_id: int | None = None
     tier: str | None = None

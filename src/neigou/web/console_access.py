@@ -17,7 +17,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.programs.repository import member_names
 from neigou.web import once
-from neigou.web.form_pages import Refused, attempt
+from neigou.web.form_pages import FormRefused, attempt
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -94,7 +94,7 @@ def create_user(
         ),
         placed=USER_FIELDS,
     )
-    if isinstance(made, Refused):
+    if isinstance(made, FormRefused):
         values = {"username": username, "display_name": display_name}  # never the password
         return _page(
             request, session, principal, status_code=made.status, user_errors=made.errors, user_values=values
@@ -135,7 +135,7 @@ def create_token(
         ),
         placed=TOKEN_FIELDS,
     )
-    if isinstance(issued, Refused):
+    if isinstance(issued, FormRefused):
         return _page(
             request,
             session,

@@ -19,7 +19,7 @@ from neigou.offers import catalog_service as catalog
 from neigou.offers import forms
 from neigou.offers import repository as repo
 from neigou.offers.schemas import BrandCreate, CategoryCreate
-from neigou.web.form_pages import FormDep, Refused, attempt, fields
+from neigou.web.form_pages import FormDep, FormRefused, attempt, fields
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -80,8 +80,8 @@ def _create(request: Request, session: Session, principal: Principal, form: Form
                 placed=PLACED,
             )
     except forms.FormInvalid as exc:
-        done = Refused(exc.errors, 422)
-    if isinstance(done, Refused):
+        done = FormRefused(exc.errors, 422)
+    if isinstance(done, FormRefused):
         return _page(
             request,
             session,

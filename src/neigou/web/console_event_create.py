@@ -26,7 +26,7 @@ from neigou.offers.amounts import AmountError, local_to_utc, yuan_to_fen
 from neigou.offers.forms import FieldError
 from neigou.programs import repository as programs
 from neigou.web.console_events import render_event
-from neigou.web.form_pages import FormDep, Refused, attempt, fields
+from neigou.web.form_pages import FormDep, FormRefused, attempt, fields
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -178,7 +178,7 @@ def create_event(
         ),
         placed=PLACED,
     )
-    if isinstance(event, Refused):
+    if isinstance(event, FormRefused):
         return _form(
             request,
             session,
@@ -265,7 +265,7 @@ def add_employees(
             ),
             placed={"member_not_found": "lines", "duplicate_employee": "lines"},
         )
-        if not isinstance(added, Refused):
+        if not isinstance(added, FormRefused):
             return RedirectResponse(f"/console/events/{event_id}?added={added}", status_code=303)
         errors = added.errors
     return render_event(request, session, principal, event_id, lines=text, errors=errors, status_code=422)

@@ -19,7 +19,7 @@ from neigou.groups.schemas import GroupCreate
 from neigou.kit.deps import SessionDep
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
-from neigou.web.form_pages import Refused, attempt
+from neigou.web.form_pages import FormRefused, attempt
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,7 +51,7 @@ def create_group(
         session,
         lambda: service.create_group(session, data=data, owner_member_id=owner.id, actor=principal.actor),
     )
-    if isinstance(group, Refused):
+    if isinstance(group, FormRefused):
         return RedirectResponse(back + urlencode(typed | {"error": group.errors[0].code}), status_code=303)
     found = {"view": "groups", "q": group.name, "created": group.id}
     return RedirectResponse(back + urlencode(found), status_code=303)

@@ -25,7 +25,7 @@ from neigou.offers.forms import FieldError
 from neigou.orders import repository as orders
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
-from neigou.web.form_pages import Refused, attempt
+from neigou.web.form_pages import FormRefused, attempt
 from neigou.web.listing import ListQuery, ListQueryDep, fetch, list_query
 from neigou.web.pages import render
 
@@ -158,7 +158,7 @@ def create_link(
     link = attempt(
         session, lambda: service.create_link(session, data=data, actor=principal.actor), placed=PLACED
     )
-    if isinstance(link, Refused):
+    if isinstance(link, FormRefused):
         return _page(request, session, status_code=link.status, values=values, errors=link.errors)
     return RedirectResponse(f"/console/links?created={link.code}", status_code=303)
 

@@ -22,7 +22,7 @@ from neigou.programs import service
 from neigou.programs.schemas import MemberCreate
 from neigou.programs.service import require_member, require_program
 from neigou.tiers.manual import override_tier
-from neigou.web.form_pages import Refused, attempt
+from neigou.web.form_pages import FormRefused, attempt
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -111,7 +111,7 @@ def create_member(
         ),
         placed=PLACED,
     )
-    if isinstance(member, Refused):
+    if isinstance(member, FormRefused):
         return _new_form(
             request,
             session,
@@ -185,7 +185,7 @@ def change_tier(
         ),
         placed=PLACED,
     )
-    if isinstance(done, Refused):
+    if isinstance(done, FormRefused):
         values = {"tier": tier, "reason": reason}
         return _card(
             request, session, principal, member_id, values=values, errors=done.errors, status_code=done.status
@@ -216,7 +216,7 @@ def change_inviter(
         ),
         placed=PLACED,
     )
-    if isinstance(done, Refused):
+    if isinstance(done, FormRefused):
         return _card(
             request, session, principal, member_id, values=values, errors=done.errors, status_code=done.status
         )

@@ -29,7 +29,7 @@ from neigou.programs.service import require_program
 from neigou.risk import service
 from neigou.risk.schemas import ThresholdsIn
 from neigou.risk.thresholds import NAMES, UNITS, Thresholds, Unit, as_dict
-from neigou.web.form_pages import FormDep, Refused, attempt, fields
+from neigou.web.form_pages import FormDep, FormRefused, attempt, fields
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -167,7 +167,7 @@ def save_thresholds(
             session, program=program, values=values, actor=principal.actor, at=utcnow()
         ),
     )
-    if isinstance(done, Refused):
+    if isinstance(done, FormRefused):
         program = require_program(session, program_id)
         current = service.thresholds_of(session, program.id)
         return _form(request, program, current, values=typed, errors=done.errors, status_code=done.status)

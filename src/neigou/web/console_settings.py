@@ -27,7 +27,7 @@ from neigou.offers.amounts import bp_to_percent_text
 from neigou.offers.forms import FieldError
 from neigou.programs.service import require_program
 from neigou.web import once
-from neigou.web.form_pages import Refused, attempt
+from neigou.web.form_pages import FormRefused, attempt
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -132,7 +132,7 @@ def save_payout_settings(
             session, program_id=program_id, rules=rules, actor=principal.actor, at=utcnow()
         ),
     )
-    if isinstance(done, Refused):
+    if isinstance(done, FormRefused):
         return _page(
             request,
             session,
@@ -192,7 +192,7 @@ def create_integration(
         ),
         placed={"unsendable_url": "outbound_url"},
     )
-    if isinstance(shop, Refused):
+    if isinstance(shop, FormRefused):
         return _page(
             request,
             session,

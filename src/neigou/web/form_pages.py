@@ -6,7 +6,7 @@ nothing of it is committed, because the request's transaction is rolled back fir
 through :func:`attempt`::
 
     done = attempt(session, lambda: service.update_program(session, program=program, data=data, ...))
-    if isinstance(done, Refused):
+    if isinstance(done, FormRefused):
         return _form(request, ..., values=values, errors=done.errors, status_code=done.status)
 """
 
@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Refused:
+class FormRefused:
     """A write the domain refused: its messages by field, and the status the form is shown again with."""
 
     errors: list[FieldError]
@@ -66,7 +66,7 @@ def refusal(session: Session, exc: ProblemError) -> list[FieldError]:
 
 def attempt(
     session: Session, write: Callable[[], T], *, placed: Mapping[str, str] | None = None
-) -> T | Refused:
+) -> T | FormRefused:
     """Run one form's write in a savepoint: what it returns, or, when the domain refuses it
     (``ProblemError``), nothing written and the refusal's field errors with its status. ``placed``
     puts a refusal that names no field beside the field its code is about (``{"self_invite": "inviter_id"}``)."""
@@ -74,7 +74,7 @@ def attempt(
         with session.begin_nested():
             return write()
     except ProblemError as exc:
-        return Refused(place(refusal(session, exc), placed or {}), exc.status)
+        return FormRefused(place(refusal(session, exc), placed or {}), exc.status)
 
 
 def place(errors: list[FieldError], placed: Mapping[str, str]) -> list[FieldError]:

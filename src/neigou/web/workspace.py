@@ -15,7 +15,7 @@ from neigou.auth.models import Role
 from neigou.crm.workspace_repository import has_customer_book
 from neigou.feed.service import feed_items, member_share
 from neigou.groups import live_code_repository as live_repo
-from neigou.groups.compliance import compliance, day_start, local_date
+from neigou.groups.compliance import day_start, local_date, owner_compliance
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.ledger import repository as ledger
@@ -79,10 +79,14 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
     program = require_program(session, member.program_id)
     now = utcnow()
     today = local_date(now, program.timezone)
-    groups = compliance(session, program=program, on=today, owner_member_id=member.id)
+    # The groups' counts up to the end of today (their standing) and up to now (the feed's band), read once.
+    groups, own_counts = owner_compliance(
+        session, program=program, on=today, owner_member_id=member.id, now=now
+    )
     book = has_customer_book(session, member.id)
     profile = _profile(session, member, program)
     _, share_bp = member_share(session, member, now, tiers=profile["tiers"].values())
+    picks = feed_items(session, member=member, at=now, share_bp=share_bp, own_counts=own_counts)
     today_fen, month_fen = ledger.earned_since(
         session,
         member.id,
@@ -103,7 +107,7 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
         missed=groups.missed,
         at_risk=groups.at_risk,
         has_links=bool(links_repo.list_links(session, member_id=member.id, limit=1)),
-        picks=feed_items(session, member=member, at=now, share_bp=share_bp)[:HOME_PICKS],
+        picks=picks[:HOME_PICKS],
         customer_book=book,  # the navigation's too
         customer_tasks=customer_tasks(session, member.id, today, now) if book else None,
         full_codes=sum(
