@@ -104,8 +104,12 @@ def test_a_quoted_pair_is_read_by_the_same_rule() -> None:
         f'{{"openid": "{REDACTED}", "customerRef":"{REDACTED}", "webhook-signature":"{REDACTED}",'
         f' "msg": "invalid receiver", "errcode": "40001"}}'
     )
-    row = f"{{'customer_ref_hash': '{VALUE}', 'program_id': 3, 'code': 27}}"
-    assert redact_text(row) == f"{{'customer_ref_hash': '{REDACTED}', 'program_id': 3, 'code': 27}}"
+    # A value under such a name goes unquoted too: a number (a sign-in code, a phone sent as a JSON number).
+    row = f"{{'customer_ref_hash': '{VALUE}', 'program_id': 3, 'code': 27, 'qty': 2}}"
+    assert (
+        redact_text(row)
+        == f"{{'customer_ref_hash': '{REDACTED}', 'program_id': 3, 'code': {REDACTED}, 'qty': 2}}"
+    )
 
 
 def test_a_stored_reply_loses_what_the_receiver_echoed() -> None:

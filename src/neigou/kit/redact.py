@@ -3,27 +3,39 @@
 
 A query parameter is redacted by what its key *means*: the key is read as a server reads it
 (percent-escapes and ``+`` decoded, ``customer%5Fref`` and ``%63ustomer_ref`` are ``customer_ref``), its
-value replaced as written; a quoted pair (``"openid": "…"`` in JSON a receiver echoed,
-``'customer_ref_hash': '…'`` in a dict's repr) by the same rule (:func:`names_secret`). Every pattern here
-runs in time linear in the text (no nested unbounded repetition, a key is read from its start only): a log
-line may be as long as a request's URL.
+value replaced as written; ``key: value`` is read as ``key=value`` is, and a key written with brackets
+(``customer_ref[]``, ``customer_ref[0]``, ``user[openid]``) by its base name and its bracketed parts; a
+quoted pair (``"openid": "…"`` in JSON a receiver echoed, ``'customer_ref_hash': '…'`` in a dict's repr)
+by the same rule (:func:`names_secret`), its value quoted or not (``"phone": 85261234567``). Every pattern
+here runs in time linear in the text (no nested unbounded repetition, a key is read from its start only):
+a log line may be as long as a request's URL.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache, lru_cache
 from urllib.parse import unquote_plus
 
-from neigou.kit.phones import DASHES, DOTS
+import phonenumbers
+from phonenumbers import PhoneMetadata
+
+from neigou.kit.phones import DASHES, DOTS, parse_phone
 
 REDACTED = "[redacted]"
 PHONE = "[phone]"
 
-# A query parameter's key as a URL writes it (percent-escapes and ``+`` included), ended by ``=``; never
-# read from inside a longer key, so each key is scanned once whatever the text.
-_KEY_CHARS = r"A-Za-z0-9_.%+\-"
-_PARAM_KEY = re.compile(rf"(?<![{_KEY_CHARS}])[{_KEY_CHARS}]++=")
+# A query parameter's key as a URL writes it (percent-escapes, ``+`` and brackets included), ended by ``=``
+# or ``:`` (a quote may close it first: ``"phone": …``); never read from inside a longer key, so each key
+# is scanned once whatever the text.
+_KEY_CHARS = r"A-Za-z0-9_.%+\[\]\-"
+_PARAM_KEY = re.compile(rf"(?<![{_KEY_CHARS}])([{_KEY_CHARS}]++)[\"']?([=:])")
 _PARAM_VALUE = re.compile(r"[^&\s\"'#]+")
+# After ``key:`` white space may come before the value, a quote may open it, and a comma, a semicolon or
+# a closing bracket ends it (``{"phone": 85261234567}``, ``openid: oAbC…, next``).
+_COLON_VALUE = re.compile(r"[ \t]*+[\"']?([^&\s\"'#,;)}\]]+)")
+# A key's bracketed parts (``customer_ref[]``, ``user[openid]``): each is read, and the key without them.
+_BRACKETS = re.compile(r"[\[\]]+")
 # A key names a secret when it ends with a secret's name (``access_token``, ``webhook.secret``,
 # ``payee_keys``, ``target_sealed``, ``set-cookie``, ``monkey`` too: better too much than too little), is
 # a signing or sign-in parameter, or holds an identity's name as one of its parts (``phone``,
@@ -54,10 +66,16 @@ def decoded_key(key: str) -> str:
 
 
 def names_secret(key: str) -> bool:
+    """:func:`secret_name`, remembered for the short keys a log repeats (``GET``, ``phone``, ``code``)."""
+    return _short_names_secret(key) if len(key) <= _KEY_TAIL else secret_name(key)
+
+
+def secret_name(key: str) -> bool:
     """Whether a key names a secret or a shopper's identity: the one rule for a query parameter's key
     (``redact_params``) and a structured log field's name (``kit.logging.redact_value``), read as
     written, as a server decodes it and in snake case (``customerRef`` is ``customer_ref``)."""
     forms = {key, decoded_key(key)}
+    forms |= {part for form in forms if "[" in form or "]" in form for part in _BRACKETS.split(form) if part}
     forms |= {_CAMEL.sub("_", form) for form in forms}
     return any(
         _SECRET_TAIL.search(form[-_KEY_TAIL:]) is not None or _IDENTITY_PART.search(form) is not None
@@ -65,26 +83,39 @@ def names_secret(key: str) -> bool:
     )
 
 
+_short_names_secret = lru_cache(maxsize=4096)(secret_name)
+_MARKERS = (REDACTED, PHONE)
+_SCHEMES = frozenset({"bearer", "basic"})
+
+
 def redact_params(text: str) -> str:
-    """``text`` with the value of every ``key=value`` whose key names a secret (:func:`names_secret`)
-    replaced by the marker; the key is kept as written. Linear: each key is read once, a redacted value
-    is skipped, and a kept value is read again only for the keys inside it (a URL in a parameter)."""
-    if "=" not in text:
+    """``text`` with the value of every ``key=value`` or ``key: value`` whose key names a secret
+    (:func:`names_secret`) replaced by the marker; the key is kept as written. Linear: each key is read
+    once, a redacted value is skipped, and a kept value is read again only for the keys inside it (a URL
+    in a parameter)."""
+    if "=" not in text and ":" not in text:
         return text
     pieces: list[str] = []
     kept = pos = 0
     while (found := _PARAM_KEY.search(text, pos)) is not None:
         pos = found.end()
-        if not names_secret(found.group()[:-1]):
+        if not names_secret(found.group(1)):
             continue
-        value = _PARAM_VALUE.match(text, pos)
-        if value is None:
+        if found.group(2) == "=":
+            value = _PARAM_VALUE.match(text, pos + (text[pos : pos + 1] in {'"', "'"}))
+            start, end = value.span() if value is not None else (pos, pos)
+        else:
+            colon = _COLON_VALUE.match(text, pos)
+            start, end = colon.span(1) if colon is not None else (pos, pos)
+        # Nothing to hide: no value, one redacted already (a line redacted twice stays as it was), or the
+        # scheme before a credential ``_HEADERS`` took out (``Authorization: Bearer [redacted]``).
+        if start == end or text.startswith(_MARKERS, start) or text[start:end].lower() in _SCHEMES:
             continue
         # A value is cut at white space, but a phone written in groups (``customer_ref=1381\t2345\t678``,
-        # which ``kit.phones`` reads as one number) goes whole, its later groups with it.
-        phone = _PHONE.match(text, pos)
-        pieces += (text[kept:pos], REDACTED)
-        kept = pos = max(value.end(), phone.end()) if phone is not None else value.end()
+        # ``customer_ref=+852 6123 4567``, which ``kit.phones`` reads as one number) goes whole, its later
+        # groups with it.
+        pieces += (text[kept:start], REDACTED)
+        kept = pos = max(end, phone_end(text, start))
     return "".join((*pieces, text[kept:])) if pieces else text
 
 
@@ -159,6 +190,107 @@ _AMOUNT_AFTER = re.compile(r"[0-9]{1,6}(?:\s|\Z)")
 _AMOUNT_BEFORE = re.compile(r"(?:\A|\s)[0-9]{1,6}\Z")
 
 
+# A mobile of any country, as ``kit.phones`` reads one: an international prefix (``+``, full-width ``＋``,
+# ``%2B``, ``00``), then digits of any script parted by what ``kit.phones`` drops (white space, dashes,
+# dots and slashes, brackets, invisible marks, ``%20``). The run is read possessively and at most
+# ``_INTL_RUN_CHARS`` characters long, so each prefix costs a bounded scan; it is cut after one of its
+# digit groups, the longest first, where the digits after the country code are as many as that country's
+# numbers have (``phonenumbers``' metadata), and only such a cut is parsed (``kit.phones.parse_phone``).
+# A text parses at most ``_INTL_PARSES`` cuts (a parse is slow: pure Python); a further cut of a possible
+# length is redacted unparsed, better too much than a shopper's number.
+# A prefix is read only where seven digits follow it, each behind at most four separators: no country's
+# mobile has fewer.
+_RUN_SEP = rf"(?:[\s{DASHES}{DOTS}()\uff08\uff09\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|%20)"
+_INTL_START = re.compile(
+    rf"(?<![\w%+\uff0b])(?:[+\uff0b]|%2[bB]|(?<!\d)00)(?=\d)(?=(?:{_RUN_SEP}{{0,4}}\d){{7}})"
+)
+_INTL_RUN_CHARS = 40
+_INTL_RUN = re.compile(rf"(?:\d|{_RUN_SEP}){{0,{_INTL_RUN_CHARS}}}+")
+_DIGITS = re.compile(r"\d+")
+_INTL_PARSES = 4
+_INTL_HINTS = ("+", "\uff0b", "%2", "00")
+
+
+@cache
+def _national_lengths(country_code: int) -> frozenset[int]:
+    """How many digits a number of this country code has after it (empty: no such country code)."""
+    lengths: set[int] = set()
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        metadata = (
+            PhoneMetadata.metadata_for_nongeo_region(country_code)
+            if region == "001"
+            else PhoneMetadata.metadata_for_region(region)
+        )
+        for desc in (metadata.general_desc, metadata.mobile) if metadata is not None else ():
+            if desc is not None:
+                lengths.update(n for n in desc.possible_length if n > 0)
+    return frozenset(lengths)
+
+
+def _intl_cuts(text: str, digits_at: int) -> list[int]:
+    """Where a run of digit groups from ``digits_at`` may end as an international number, longest first."""
+    run = _INTL_RUN.match(text, digits_at)
+    end = run.end() if run is not None else digits_at
+    digits = ""
+    cuts: list[int] = []
+    lengths: frozenset[int] = frozenset()
+    code = 0
+    for group in _DIGITS.finditer(text, digits_at, end):
+        written = group.group()
+        digits += written if written.isascii() else "".join(str(int(c)) for c in written)
+        if not code:
+            if digits[0] == "0":
+                return []
+            code = next((int(digits[:n]) for n in (1, 2, 3) if _national_lengths(int(digits[:n]))), 0)
+            if not code and len(digits) >= 3:
+                return []
+            lengths = _national_lengths(code) if code else frozenset()
+        if code and len(digits) - len(str(code)) in lengths:
+            cuts.append(group.end())
+    return cuts[::-1]
+
+
+def _intl_mobile_end(text: str, start: int, digits_at: int, budget: list[int]) -> int | None:
+    """The end of the mobile written from ``start`` (its prefix) if there is one."""
+    for cut in _intl_cuts(text, digits_at):
+        if budget[0] <= 0:
+            return cut
+        budget[0] -= 1
+        written = text[start:cut].replace("%20", " ")
+        written = "+" + written[3:] if written[:3] in {"%2B", "%2b"} else written
+        phone = parse_phone(written)
+        if phone is not None and phone.mobile:
+            return cut
+    return None
+
+
+def redact_intl_mobiles(text: str) -> str:
+    """``text`` with every mobile written with an international prefix (any country's) as the marker."""
+    if not any(hint in text for hint in _INTL_HINTS):
+        return text
+    pieces: list[str] = []
+    kept = pos = 0
+    budget = [_INTL_PARSES]
+    while (found := _INTL_START.search(text, pos)) is not None:
+        pos = found.end()
+        end = _intl_mobile_end(text, found.start(), found.end(), budget)
+        if end is not None:
+            pieces += (text[kept : found.start()], PHONE)
+            kept = pos = end
+    return "".join((*pieces, text[kept:])) if pieces else text
+
+
+def phone_end(text: str, pos: int) -> int:
+    """Where a phone written from ``pos`` ends (a mainland one, or any country's after its
+    international prefix); ``pos`` when none is written there."""
+    mainland = _PHONE.match(text, pos)
+    if mainland is not None:
+        return mainland.end()
+    found = _INTL_START.match(text, pos)
+    end = _intl_mobile_end(text, pos, found.end(), [_INTL_PARSES]) if found is not None else None
+    return pos if end is None else end
+
+
 def _phone(found: re.Match[str]) -> str:
     """The marker for a run of digit groups that can be a mobile; the run as written only when it is
     three plain groups of four, four and three ASCII digits parted by the same tab or wider space, and
@@ -203,4 +335,4 @@ def redact_text(text: str) -> str:
     text = redact_params(text)
     for pattern, replacement in _TEXT:
         text = pattern.sub(replacement, text)
-    return redact_quoted_pairs(_PHONE.sub(_phone, text))
+    return redact_quoted_pairs(redact_intl_mobiles(_PHONE.sub(_phone, text)))

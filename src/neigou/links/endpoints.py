@@ -210,9 +210,11 @@ def create_claim(
 
 
 @router.post("/quotes", response_model=QuoteOut)
-def create_quote(body: QuoteRequest, request: Request, session: SessionDep, _principal: AnyRole) -> QuoteOut:
+def create_quote(body: QuoteRequest, request: Request, session: SessionDep, principal: AnyRole) -> QuoteOut:
     """Price a basket: promotions, then coupons. A link's hidden coupon applies through its code for
-    the ``customer_ref`` that claimed it; for anyone else it is refused ``not_claimed``."""
+    the ``customer_ref`` that claimed it; for anyone else it is refused ``not_claimed``. A member's
+    quote counts only the claims made through that member's own links: whether a shopper claimed
+    through another member's link is none of this member's business, and must not be read off a price."""
     linked: list[int] = []
     claimed: list[int] = []
     # The catalog priced: the link's organization, else the caller's, else the basket's (a platform-wide caller).
@@ -223,7 +225,11 @@ def create_quote(body: QuoteRequest, request: Request, session: SessionDep, _pri
         organization_id = programs.organization_of(session, link.program_id)
     if linked and body.customer_ref is not None:
         ref_hash = customer_ref_hash(request.app.state.settings.secret_key, body.customer_ref)
-        claimed = [c for c in linked if repo.claims_of_customer(session, c, ref_hash) > 0]
+        # A member (always a member id) sees their own shoppers' claims only; the shop and operators see all.
+        through = principal.member_id if principal.role is Role.MEMBER else None
+        claimed = [
+            c for c in linked if repo.claims_of_customer(session, c, ref_hash, through_member=through) > 0
+        ]
     result = price_quote(
         session,
         organization_id=organization_id,

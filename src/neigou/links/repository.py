@@ -212,13 +212,14 @@ def claim_by_request(session: Session, coupon_id: int, request_id: str) -> Coupo
     )
 
 
-def claims_of_customer(session: Session, coupon_id: int, customer_ref_hash: str) -> int:
-    """How many claims of a coupon a customer holds."""
-    return (
-        session.scalar(
-            select(func.count(CouponClaim.id)).where(
-                CouponClaim.coupon_id == coupon_id, CouponClaim.customer_ref_hash == customer_ref_hash
-            )
-        )
-        or 0
+def claims_of_customer(
+    session: Session, coupon_id: int, customer_ref_hash: str, *, through_member: int | None = None
+) -> int:
+    """How many claims of a coupon a customer holds; with ``through_member``, only those made through
+    that member's links (what a member may know of a shopper: never a claim through another's link)."""
+    query = select(func.count(CouponClaim.id)).where(
+        CouponClaim.coupon_id == coupon_id, CouponClaim.customer_ref_hash == customer_ref_hash
     )
+    if through_member is not None:
+        query = query.where(CouponClaim.member_id == through_member)
+    return session.scalar(query) or 0
