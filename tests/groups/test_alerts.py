@@ -257,7 +257,7 @@ def test_runs_started_at_once_send_each_attempt_once(
     program_id = world["program"]["id"]
     robot.statuses = [503]
 
-    def run_at(at: datetime) -> list[object]:
+    def run_at(at: datetime) -> list[str]:
         hold = robot.hold = threading.Event()
         answered = itertools.count(1)  # next() on it is atomic
 
