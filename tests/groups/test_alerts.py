@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -248,24 +250,33 @@ def test_runs_started_at_once_send_each_attempt_once(
     client: TestClient, factory: sessionmaker[Session], world: dict[str, Any], robot: Robot
 ) -> None:
     """Parallel connections on PostgreSQL; on SQLite each claim waits for the write lock, never a send.
-    The first attempt (the delivery row inserted) and a retry (a failed row claimed) alike."""
+    The first attempt (the delivery row inserted) and a retry (a failed row claimed) alike. Each send is
+    held in the robot until every other run has given its answer, so all of them meet the row while it
+    is ``sending`` however late a thread starts (a run that came after the failure was written would
+    rightly take the next attempt: a failed row is any later run's to retry)."""
     program_id = world["program"]["id"]
-    robot.statuses, robot.delays = [503], [0.3, 0.3]  # slow sends: the other runs meet them on the row
+    robot.statuses = [503]
 
-    def run_at(at: datetime) -> list[object]:
+    def run_at(at: datetime) -> list[str]:
+        hold = robot.hold = threading.Event()
+        answered = itertools.count(1)  # next() on it is atomic
+
         def run(session: Session) -> str:
-            return deliver_alert(
+            status = deliver_alert(
                 session, program_id=program_id, on=DAY, at=at, settings=app_settings(client)
             ).status.value
+            if next(answered) == RUNNERS - 1:  # every run but the sending one has answered
+                hold.set()
+            return status
 
-        return in_parallel(factory, run, RUNNERS)
+        return sorted(map(str, in_parallel(factory, run, RUNNERS)))
 
-    first = run_at(MORNING)
-    assert all(r in {"sending", "failed"} for r in first), first  # none failed with an error
+    assert run_at(MORNING) == ["failed"] + ["sending"] * (RUNNERS - 1)  # none failed with an error
+    assert robot.held == [True]  # the send was let go once the others had answered, not given up on
     assert len(robot.received) == 1
     assert _delivery(factory) == ("failed", 1)
-    again = run_at(MORNING + timedelta(hours=1))
-    assert all(r in {"sending", "sent"} for r in again), again
+    assert run_at(MORNING + timedelta(hours=1)) == ["sending"] * (RUNNERS - 1) + ["sent"]
+    assert robot.held == [True, True]
     assert len(robot.received) == 2
     assert _delivery(factory) == ("sent", 2)
 
