@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from neigou.kit.errors import Invalid
+from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF
 from neigou.kit.i18n import N_, Message, Text
 
 HEADER_ROW = 1
@@ -61,17 +62,18 @@ class RowError:
 
 def invalid_fields(row: int, key: str | None, errors: Iterable[Mapping[str, Any]]) -> list[RowError]:
     """A row's field errors as a validating model reports them (pydantic's ``errors()``): an empty
-    required text is ``required``, anything else ``invalid_value``, each at its field."""
+    required text is ``required``, a customer reference holding an invisible mark ``invalid_customer_ref``
+    (``kit.refs``, its message translated), anything else ``invalid_value``, each at its field."""
     return [
-        RowError(
-            row,
-            key,
-            "required" if err["type"] == "string_too_short" else "invalid_value",
-            err["msg"],
-            ".".join(str(p) for p in err["loc"]) or None,
-        )
-        for err in errors
+        RowError(row, key, *_field_error(err), ".".join(str(p) for p in err["loc"]) or None) for err in errors
     ]
+
+
+def _field_error(err: Mapping[str, Any]) -> tuple[str, Text]:
+    """The code and message of one pydantic error in a file's row."""
+    if err["type"] == INVALID_CUSTOMER_REF:
+        return INVALID_CUSTOMER_REF, HIDDEN_MARK_MESSAGE
+    return "required" if err["type"] == "string_too_short" else "invalid_value", err["msg"]
 
 
 class FileRefused(Invalid):

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from neigou.kit.bulk import UNIQUE_VIOLATION
 from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO, Refused
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
+from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF, hidden_mark_in
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
@@ -160,12 +161,14 @@ def _failed(request: Request) -> Response:
 # Field errors of the product's own validators, each with its message in the reader's language (never
 # quoting the value) and, when every error of a request is of one of them, its code: an employee number
 # of nothing visible or holding a refused character (``kit.employee_numbers``), a name of nothing visible,
-# a customer's tag or job that is a phone number (``kit.names``).
+# a customer's tag or job that is a phone number (``kit.names``), a customer reference holding an invisible
+# mark (``kit.refs``).
 OWN_FIELD_ERRORS: dict[str, Message] = {
     BLANK_EMPLOYEE_NO: Refused(BLANK_EMPLOYEE_NO).message,
     INVALID_EMPLOYEE_NO: Refused(INVALID_EMPLOYEE_NO).message,
     BLANK_NAME: BLANK_NAME_MESSAGE,
     CONTACT_LABEL: CONTACT_LABEL_MESSAGE,
+    INVALID_CUSTOMER_REF: HIDDEN_MARK_MESSAGE,
 }
 
 
@@ -186,7 +189,8 @@ def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
         detail = numeric
     kinds = {e["type"] for e in errors}
     if len(kinds) == 1 and (kind := kinds.pop()) in OWN_FIELD_ERRORS:
-        return kind, OWN_FIELD_ERRORS[kind]
+        # A customer reference's refusal names its field (the reference itself is never quoted).
+        return kind, hidden_mark_in(fields) if kind == INVALID_CUSTOMER_REF else OWN_FIELD_ERRORS[kind]
     # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
     return refusal_code([e["type"] for e in errors]), detail
 
