@@ -1,17 +1,20 @@
 """Every ``customer_ref`` the API takes is short enough for ``kit.phones`` to read whole: a longer one
 would never be parsed as a phone number, and so would hash as a customer of its own. And every one
-names someone: only white space and invisible marks are refused."""
+names someone: only white space and invisible marks are refused, and so is one hiding an invisible mark
+in the form it is hashed in (``kit.hidden_marks``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, get_args
 
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from neigou.kit.phones import MAX_INPUT
+from neigou.web.landing import attributed_ref
 
 
 def _bounds(schema: Any) -> Iterator[int | None]:
@@ -76,3 +79,33 @@ def test_a_customer_ref_of_only_blanks_and_invisible_marks_is_refused(app: FastA
     accepted = [(m.__name__, ref) for m in models for ref in BLANK_ONCE_CANONICAL if not refused(m, ref)]
     assert accepted == []
     assert [m.__name__ for m in models if refused(m, "\u200b13812345678\u3000")] == []
+
+
+HIDING_A_MARK = ["oUpF8uMuAJO\u200b_M2pxb1Q9zNjWeS6o", "openid-1\u00ad", "openid-1\u180e", "openid-1\ufe0f"]
+
+
+def test_a_customer_ref_hiding_an_invisible_mark_is_refused_by_every_model(app: FastAPI) -> None:
+    """Claims, orders, events, the customer book, opt-outs, members, quotes: each refuses it with the
+    one type (``invalid_customer_ref``) the problem renderer answers by; a mark always trimmed at the
+    edges, or between a mobile number's digits, is no refusal (those hash as they always did)."""
+    models = list(_models_with_a_customer_ref(app))
+
+    def kinds(model: type[BaseModel], ref: str) -> set[str]:
+        try:
+            model.model_validate({"customer_ref": ref})
+        except ValidationError as exc:
+            return {e["type"] for e in exc.errors() if tuple(e["loc"]) == ("customer_ref",)}
+        return set()
+
+    assert {m.__name__: {r: kinds(m, r) for r in HIDING_A_MARK} for m in models} == {
+        m.__name__: {key: {"invalid_customer_ref"} for key in HIDING_A_MARK} for m in models
+    }
+    assert [
+        m.__name__ for m in models if kinds(m, "\ufeffopenid-1\u200b") or kinds(m, "138\u00ad1234 5678")
+    ] == []
+
+
+@pytest.mark.parametrize("ref", HIDING_A_MARK)
+def test_a_share_links_click_is_not_attributed_to_a_reference_hiding_a_mark(ref: str) -> None:
+    assert attributed_ref(ref) is None
+    assert attributed_ref(" openid-1\u200b") == "openid-1\u200b"  # trimmed when hashed, as always

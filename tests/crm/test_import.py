@@ -251,4 +251,22 @@ def test_a_blank_name_or_a_phone_label_is_refused_as_the_api_refuses_it(
     ]
     assert "5678" not in str(body)
     assert "4321" not in str(body)
+
+
+def test_a_customer_ref_hiding_an_invisible_mark_is_that_rows_error(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    """It would be another customer than the same reference without it (``kit.hidden_marks``); one the
+    hashing always trimmed (a byte-order mark at the edge, marks between a number's digits) is not."""
+    book = build(client, operator, make_token)
+    content = "customer_ref,name\nvip-7\u200b1,a\n\ufeff138\u00ad0000 0051,b\nvip-8\ufe0f,c\n".encode()
+    before = row_counts(factory)
+    status, body = _upload(client, book.member_headers, book.member, content)
+    assert (status, body["code"]) == (422, "import_invalid")
+    assert [(e["row"], e["field"], e["code"]) for e in body["errors"]] == [
+        (2, "customer_ref", "invalid_customer_ref"),
+        (4, "customer_ref", "invalid_customer_ref"),
+    ]
+    assert "顾客标识不能含有不可见字符" in body["errors"][0]["message"]
+    assert "vip-" not in str(body)
     assert row_counts(factory) == before

@@ -20,6 +20,7 @@ from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Invalid, Unauthorized, Unavailable
+from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
 from neigou.kit.i18n import Message
 from neigou.kit.instants import numeric_detail, refusal_code
 from neigou.kit.jobs import job
@@ -27,7 +28,7 @@ from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, pagina
 from neigou.kit.scoping import Scope, use_scope
 from neigou.kit.sealed import Sealer
 from neigou.kit.urls import masked_url
-from neigou.orders.schemas import CompleteBody, OrderBody, RefundBody
+from neigou.orders.schemas import CompleteBody, ExternalId, OrderBody, RefundBody
 from neigou.organizations.models import Organization
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
@@ -207,16 +208,25 @@ def parse_order(integration: Integration, data: dict[str, Any]) -> OrderBody:
     return body
 
 
+class _Named(BaseModel):
+    """The order a completion or a refund names, read as ``order.paid`` reads it (``ExternalId``: a
+    number as its text, without surrounding spaces), so each finds the order its paid event stored."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    external_id: ExternalId
+
+
 def parse_complete(data: dict[str, Any]) -> tuple[str, CompleteBody]:
     """An order.completed payload: the external id and the completion time."""
-    external_id = str(data.get("external_id", ""))
-    return external_id, _validated(CompleteBody, {k: v for k, v in data.items() if k != "external_id"})
+    named = _validated(_Named, {"external_id": data.get("external_id")})
+    return named.external_id, _validated(CompleteBody, {k: v for k, v in data.items() if k != "external_id"})
 
 
 def parse_refund(data: dict[str, Any]) -> tuple[str, RefundBody]:
     """An order.refunded payload: the external id and the refund."""
-    external_id = str(data.get("external_id", ""))
-    return external_id, _validated(RefundBody, {k: v for k, v in data.items() if k != "external_id"})
+    named = _validated(_Named, {"external_id": data.get("external_id")})
+    return named.external_id, _validated(RefundBody, {k: v for k, v in data.items() if k != "external_id"})
 
 
 def _validated(model: type[M], payload: dict[str, Any]) -> M:
@@ -230,6 +240,8 @@ def _validated(model: type[M], payload: dict[str, Any]) -> M:
         if numeric is not None:
             raise Invalid(numeric, code=code) from exc
         fields = ", ".join(field for field, _ in named)
+        if named and all(kind == INVALID_CUSTOMER_REF for _, kind in named):
+            raise Invalid(hidden_mark_in(fields), code=INVALID_CUSTOMER_REF) from exc
         raise Invalid(Message("Invalid fields: {fields}.", fields=fields), code=code) from exc
 
 

@@ -1,5 +1,5 @@
 """The product's own field errors: the validation error types its validators raise (``kit.names``,
-``kit.employee_numbers``), which are the refusals' codes, each with its message in the reader's language,
+``kit.employee_numbers``, ``kit.refs`` through ``kit.hidden_marks``), which are the refusals' codes, each with its message in the reader's language,
 which never quotes the value.
 
 One mapping for every place a validation error is shown: a JSON request's 422 (``web.problems``), where
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF
 from neigou.kit.i18n import Message
 
 # A name (or title) with nothing visible in it, once white space and invisible marks are dropped.
@@ -37,5 +38,7 @@ OWN_FIELD_ERRORS: Mapping[str, Message] = {
     CONTACT_LABEL: CONTACT_LABEL_MESSAGE,
     BLANK_EMPLOYEE_NO: BLANK_EMPLOYEE_NO_MESSAGE,
     INVALID_EMPLOYEE_NO: INVALID_EMPLOYEE_NO_MESSAGE,
+    # A customer reference holding an invisible mark the hashing would keep (another customer).
+    INVALID_CUSTOMER_REF: HIDDEN_MARK_MESSAGE,
 }
 """The message of each of the product's own validation error types."""

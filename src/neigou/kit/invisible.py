@@ -28,3 +28,24 @@ INVISIBLE: frozenset[str] = frozenset(
 
 DROP_INVISIBLE: dict[int, None] = dict.fromkeys(map(ord, INVISIBLE))
 """A ``str.translate`` table that drops them wherever they stand."""
+
+IGNORABLE: frozenset[str] = INVISIBLE | frozenset(
+    chr(c)
+    for c in (
+        0x034F,  # combining grapheme joiner
+        0x115F,
+        0x1160,
+        0x3164,
+        0xFFA0,  # Hangul fillers
+        0x17B4,
+        0x17B5,  # Khmer inherent vowels
+        *range(0x180B, 0x180E),
+        0x180F,  # Mongolian free variation selectors
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),  # variation selectors
+    )
+)
+"""``INVISIBLE`` and the other marks Unicode says show nothing of their own (default ignorable) that are
+not format characters: variation selectors (``❤`` and ``❤️`` look alike), the combining grapheme joiner,
+the Hangul fillers. What a customer reference may not hold (``kit.refs``); employee numbers and blank
+names keep ``INVISIBLE``."""

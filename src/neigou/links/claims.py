@@ -159,7 +159,7 @@ def claim_coupon(
     coupon = terms
     if (
         request_id is not None
-        and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None
+        and (replay := _replay(session, coupon_id, request_id, customer.ref_hash, link_code)) is not None
     ):
         return replay
     link = _claimable(session, coupon, link_code, loaded_link, at)
@@ -181,7 +181,7 @@ def claim_coupon(
             consent=consent if link is not None else None,
             at=at,
         )
-    keys = _locked_through_gate(session, gate, coupon, customer.ref_hash, request_id)
+    keys = _locked_through_gate(session, gate, coupon, customer.ref_hash, request_id, link_code=link_code)
     if isinstance(keys, ClaimResult):
         return keys
     try:
@@ -202,7 +202,7 @@ def claim_coupon(
             gate.release(keys)
         if (
             request_id is not None
-            and (replay := _replay(session, coupon_id, request_id, customer.ref_hash)) is not None
+            and (replay := _replay(session, coupon_id, request_id, customer.ref_hash, link_code)) is not None
         ):
             return replay
         if isinstance(exc, IntegrityError):
@@ -305,13 +305,24 @@ def refused_behind(gate: StockGate | None, claim_id: int) -> Conflict | None:
     return claim_rows.refused(code) if code is not None else None
 
 
-def _replay(session: Session, coupon_id: int, request_id: str, customer: str) -> ClaimResult | None:
+def _replay(
+    session: Session, coupon_id: int, request_id: str, customer: str, link_code: str | None
+) -> ClaimResult | None:
+    """The claim this ``request_id`` made, when the request repeats it: the same customer through the same
+    link (or none). Another customer, or another link (another owner the shopper would be bound to), is
+    another claim's terms: 422 ``request_id_reused``, never the first claim answered as this one's."""
     existing = repo.claim_by_request(session, coupon_id, request_id)
     if existing is None:
         return None
     if existing.customer_ref_hash != customer:
         raise Invalid(
             Message("This request_id was used for another customer's claim."),
+            code="request_id_reused",
+        )
+    link = session.get(ShareLink, existing.link_id) if existing.link_id is not None else None
+    if (link.code if link is not None else None) != link_code:
+        raise Invalid(
+            Message("This request_id was used for a claim through another link."),
             code="request_id_reused",
         )
     return ClaimResult(claim=existing, created=False)
@@ -323,6 +334,8 @@ def _locked_through_gate(
     coupon: CouponTemplate | CouponTerms,
     customer: str,
     request_id: str | None,
+    *,
+    link_code: str | None,
 ) -> GateKeys | ClaimResult | None:
     """The gate's units and the customer's lock, which comes before the claim's writes of this customer
     (see ``privacy.repository.lock_customers``); or the replay of the key's claim. A keyed claim takes
@@ -334,7 +347,7 @@ def _locked_through_gate(
         privacy.lock_customers(session, [customer])
         return keys
     privacy.lock_customers(session, [customer])
-    if (replay := _replay(session, coupon.id, request_id, customer)) is not None:
+    if (replay := _replay(session, coupon.id, request_id, customer, link_code)) is not None:
         return replay
     return _through_gate(session, gate, coupon, customer)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from neigou.kit.columns import RowError
+from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF, hides_a_mark
 from neigou.kit.i18n import Message
 from neigou.kit.ids import blank, is_tombstone
 
@@ -73,7 +74,9 @@ def shape_error(order: OrderIn) -> RowError | None:
     if not order.external_id or len(order.external_id) > 64:
         problem = "invalid_external_id", _BAD_EXTERNAL_ID
     elif blank(order.customer_ref) or len(order.customer_ref) > 128:  # blank names nobody
-        problem = "invalid_customer_ref", _BAD_CUSTOMER_REF
+        problem = INVALID_CUSTOMER_REF, _BAD_CUSTOMER_REF
+    elif hides_a_mark(order.customer_ref):  # another customer's hash than the same text without it
+        problem = INVALID_CUSTOMER_REF, HIDDEN_MARK_MESSAGE
     elif order.paid_at.tzinfo is None or order.paid_at.utcoffset() is None:
         problem = "naive_datetime", _NAIVE_PAID_AT
     elif not order.items or len(order.items) > MAX_ITEMS:
@@ -86,13 +89,15 @@ def shape_error(order: OrderIn) -> RowError | None:
 @dataclass(frozen=True)
 class Terms:
     """What an order says, compared when its ``external_id`` comes again: the customer (its keyed hash),
-    the link, the instant paid and the lines (sku, quantity, paid) in their order. A stored customer that is not a keyed hash
-    (erased on an opt-out) matches any customer."""
+    the link, the instant paid, the lines (sku, quantity, paid) in their order and the event it was sold
+    in (none outside one: an event's board and report count only its own sales). A stored customer that
+    is not a keyed hash (erased on an opt-out) matches any customer."""
 
     customer_ref_hash: str
     link_code: str | None
     paid_at: datetime
     items: tuple[ItemIn, ...]
+    event_id: int | None = None
 
     def same_as(self, stored: Terms) -> bool:
         """True when these terms repeat the stored ones (a retry), False when they say something else.
@@ -103,6 +108,7 @@ class Terms:
             and (self.link_code or None) == (stored.link_code or None)
             and self.paid_at == stored.paid_at
             and _lines(self.items) == _lines(stored.items)
+            and self.event_id == stored.event_id
         )
 
 
@@ -113,7 +119,7 @@ def _lines(items: tuple[ItemIn, ...]) -> list[tuple[str, int, int]]:
 
 def terms_of(order: OrderIn, ref_hash: str) -> Terms:
     """The terms of an incoming order whose customer hashes to ``ref_hash``."""
-    return Terms(ref_hash, order.link_code, order.paid_at, order.items)
+    return Terms(ref_hash, order.link_code, order.paid_at, order.items, order.event_id)
 
 
 def reused(order: OrderIn) -> RowError:
@@ -123,8 +129,8 @@ def reused(order: OrderIn) -> RowError:
         order.external_id,
         "external_id_reused",
         Message(
-            "Order {external_id} was reported before with other terms (customer, link, paid_at or lines); "
-            "an external id names one order.",
+            "Order {external_id} was reported before with other terms (customer, link, paid_at, lines or "
+            "event); an external id names one order.",
             external_id=order.external_id,
         ),
     )

@@ -101,7 +101,7 @@ def stored_terms(session: Session, order_ids: Iterable[int]) -> dict[int, Terms]
     found: dict[int, Terms] = {}
     for part in chunks(sorted(set(order_ids))):
         heads = session.execute(
-            select(Order.id, Order.customer_ref_hash, Order.link_code, Order.paid_at).where(
+            select(Order.id, Order.customer_ref_hash, Order.link_code, Order.paid_at, Order.event_id).where(
                 Order.id.in_(part)
             )
         )
@@ -112,8 +112,9 @@ def stored_terms(session: Session, order_ids: Iterable[int]) -> dict[int, Terms]
             .order_by(OrderLine.order_id, OrderLine.line_no)
         ):
             items.setdefault(int(order_id), []).append(ItemIn(sku, int(quantity), int(paid_fen)))
-        for order_id, ref_hash, link_code, paid_at in heads:
-            found[int(order_id)] = Terms(ref_hash, link_code, paid_at, tuple(items.get(int(order_id), ())))
+        for order_id, ref_hash, link_code, paid_at, event_id in heads:
+            lines = tuple(items.get(int(order_id), ()))
+            found[int(order_id)] = Terms(ref_hash, link_code, paid_at, lines, event_id)
     return found
 
 

@@ -78,12 +78,23 @@ def announce_taken(session: Session, order: Order, *, actor: Actor, now: datetim
         commission_events.announce(session, order, commission_events.EARNED, earned, at=now)
 
 
-def find_order(session: Session, *, external_id: str, program_id: int | None, lock: bool = False) -> Order:
-    """The order with this external id (in this program, when given); ambiguity is refused."""
+def _order_ids(session: Session, external_id: str, program_id: int | None) -> list[int]:
+    """The ids of at most two orders stored with exactly this external id (in this program, when given)."""
     query = select(Order.id).where(Order.external_id == external_id).limit(2)
     if program_id is not None:
         query = query.where(Order.program_id == program_id)
-    ids = list(session.scalars(query))
+    return list(session.scalars(query))
+
+
+def find_order(session: Session, *, external_id: str, program_id: int | None, lock: bool = False) -> Order:
+    """The order with this external id (in this program, when given); ambiguity is refused.
+
+    An id not stored as given is looked for without its surrounding spaces, the form the API and the
+    webhooks store (``schemas.ExternalId``): ``WH-7 `` finds ``WH-7``. Looked for as given first: an order
+    a JSON-lines file stored with its spaces is still found by them."""
+    ids = _order_ids(session, external_id, program_id)
+    if not ids and (trimmed := external_id.strip()) != external_id and trimmed:
+        ids = _order_ids(session, trimmed, program_id)
     if not ids:
         raise NotFound(Message("This order does not exist."), code="order_not_found")
     if len(ids) > 1:

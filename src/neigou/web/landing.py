@@ -24,6 +24,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.kit.hidden_marks import hides_a_mark
 from neigou.kit.ids import blank, customer_ref_hash
 from neigou.kit.phones import MAX_INPUT, mainland_mobile
 from neigou.links import claims
@@ -112,9 +113,10 @@ def attributed_ref(raw: str | None) -> str | None:
     spaces, bounded as every other customer reference (``kit.phones.MAX_INPUT``, the schemas' 128). An
     empty or longer one is ignored, not refused: the shopper's browser still follows the link to its page,
     and the click is recorded without a customer (no touch, nothing kept of the text); so is one of
-    invisible marks only (a zero-width space names no one)."""
+    invisible marks only (a zero-width space names no one), and one holding an invisible mark the API
+    refuses (``kit.refs``: it would hash as another customer than the same text without it)."""
     ref = (raw or "").strip()
-    return ref if 0 < len(ref) <= MAX_INPUT and not blank(ref) else None
+    return ref if 0 < len(ref) <= MAX_INPUT and not blank(ref) and not hides_a_mark(ref) else None
 
 
 class ShortLinkFastPath:

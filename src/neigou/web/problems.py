@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from neigou.kit.bulk import UNIQUE_VIOLATION
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.field_errors import OWN_FIELD_ERRORS
+from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
@@ -176,7 +177,8 @@ def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
     # number), its type is the code.
     kinds = {e["type"] for e in errors}
     if len(kinds) == 1 and (kind := kinds.pop()) in OWN_FIELD_ERRORS:
-        return kind, OWN_FIELD_ERRORS[kind]
+        # A customer reference's refusal names its field (the reference itself is never quoted).
+        return kind, hidden_mark_in(fields) if kind == INVALID_CUSTOMER_REF else OWN_FIELD_ERRORS[kind]
     # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
     return refusal_code([e["type"] for e in errors]), detail
 
