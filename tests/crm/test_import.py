@@ -251,6 +251,7 @@ def test_a_blank_name_or_a_phone_label_is_refused_as_the_api_refuses_it(
     ]
     assert "5678" not in str(body)
     assert "4321" not in str(body)
+    assert row_counts(factory) == before
 
 
 def test_a_customer_ref_hiding_an_invisible_mark_is_that_rows_error(
