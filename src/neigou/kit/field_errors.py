@@ -1,7 +1,6 @@
 """The product's own field errors: the validation error types its validators raise (``kit.names``,
 ``kit.employee_numbers``, ``kit.refs`` through ``kit.hidden_marks``), which are the refusals' codes,
-each with its message in the reader's language,
-which never quotes the value.
+each with its message in the reader's language, which never quotes the value.
 
 One mapping for every place a validation error is shown: a JSON request's 422 (``web.problems``), where
 the type is also the refusal's code when it is the only one, and an import file's row error
