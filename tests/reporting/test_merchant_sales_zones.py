@@ -8,22 +8,63 @@ import pytest
 from fastapi.testclient import TestClient
 
 ZONES = [
-    "Asia/Shanghai", "Asia/Tokyo", "Asia/Seoul", "Asia/Singapore", "Asia/Bangkok", "Asia/Kolkata",
-    "Asia/Dubai", "Europe/London", "Europe/Paris", "Europe/Berlin", "Europe/Moscow", "America/New_York",
-    "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Australia/Sydney",
-    "Pacific/Auckland", "Africa/Cairo", "Africa/Lagos", "Asia/Jakarta", "Asia/Manila", "Asia/Karachi",
-    "Asia/Dhaka", "Asia/Kathmandu", "Asia/Tehran", "Europe/Istanbul", "America/Mexico_City",
-    "America/Bogota", "America/Lima", "Asia/Ho_Chi_Minh", "Asia/Kuala_Lumpur", "Asia/Hong_Kong",
-    "Asia/Taipei", "Asia/Yangon", "Asia/Colombo", "Asia/Riyadh", "Europe/Madrid", "Europe/Rome",
-    "Europe/Warsaw", "America/Toronto", "America/Vancouver", "America/Halifax", "America/Anchorage",
-    "Pacific/Honolulu", "Asia/Almaty", "Asia/Tashkent", "Asia/Baku",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Singapore",
+    "Asia/Bangkok",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Africa/Cairo",
+    "Africa/Lagos",
+    "Asia/Jakarta",
+    "Asia/Manila",
+    "Asia/Karachi",
+    "Asia/Dhaka",
+    "Asia/Kathmandu",
+    "Asia/Tehran",
+    "Europe/Istanbul",
+    "America/Mexico_City",
+    "America/Bogota",
+    "America/Lima",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Kuala_Lumpur",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Yangon",
+    "Asia/Colombo",
+    "Asia/Riyadh",
+    "Europe/Madrid",
+    "Europe/Rome",
+    "Europe/Warsaw",
+    "America/Toronto",
+    "America/Vancouver",
+    "America/Halifax",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "Asia/Almaty",
+    "Asia/Tashkent",
+    "Asia/Baku",
 ]
 
 
 def test_a_years_sales_over_many_program_zones_answers(client: TestClient, operator: dict[str, str]) -> None:
     for n, zone in enumerate(ZONES):
         made = client.post(
-            "/api/v1/programs", json={"code": f"p{n}", "name": f"Program {n}", "timezone": zone}, headers=operator
+            "/api/v1/programs",
+            json={"code": f"p{n}", "name": f"Program {n}", "timezone": zone},
+            headers=operator,
         )
         assert made.status_code == 201, made.text
     shop = client.post("/api/v1/merchants", json={"code": "shop", "name": "Shop"}, headers=operator)
