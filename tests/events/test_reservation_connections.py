@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from neigou.events import reservations
 from tests.conftest import TokenMaker, bearer
@@ -21,9 +22,11 @@ from tests.events.builders import one_employee_event, reserve
 def checkouts(engine: Engine) -> Iterator[list[int]]:
     """The connections checked out at each checkout of the pool, while the test runs."""
     seen: list[int] = []
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
 
     def counted(*_args: Any) -> None:
-        seen.append(engine.pool.checkedout())
+        seen.append(pool.checkedout())
 
     event.listen(engine.pool, "checkout", counted)
     yield seen
@@ -40,10 +43,12 @@ def test_a_scoped_reservation_reads_its_event_without_a_second_connection(
     event_id = one_employee_event(client, operator)
     seen: list[int] = []
     load = reservations.load_snapshot
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
 
     def counting(session: Session, wanted: int) -> Any:
         snapshot = load(session, wanted)  # its connection is checked out now
-        seen.append(engine.pool.checkedout())
+        seen.append(pool.checkedout())
         return snapshot
 
     monkeypatch.setattr(reservations, "load_snapshot", counting)

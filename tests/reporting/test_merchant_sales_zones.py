@@ -4,7 +4,6 @@ days of every zone are bound as a constant number of parameters (a row of four e
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 ZONES = [

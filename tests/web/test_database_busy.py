@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -31,7 +31,7 @@ def _raising(orig: BaseException) -> Callable[[], None]:
     return route
 
 
-def _served(app: FastAPI, path: str, orig: BaseException) -> tuple[httpx.Response, str]:
+def _served(app: FastAPI, path: str, orig: BaseException) -> tuple[httpx2.Response, str]:
     app.add_api_route(path.partition("?")[0], _raising(orig))
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get(path)
