@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
 from neigou.auth.models import Role
+from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
 from neigou.ledger import payouts, withdrawals
@@ -197,8 +198,10 @@ def test_parallel_batches_and_payments_take_each_withdrawal_once(
         approved = client.post(f"/api/v1/withdrawals/{made.json()['id']}/approve", headers=operator)
         assert approved.status_code == 200, approved.text
 
+    now = utcnow()  # after the withdrawals were requested: a batch is never paid before them
+
     def batch(session: Session) -> int:
-        return payouts.create_batch(session, program_id=w.program_id, actor=TEST_ACTOR, at=PAID_AT).id
+        return payouts.create_batch(session, program_id=w.program_id, actor=TEST_ACTOR, at=now).id
 
     made_batches = in_parallel(factory, batch, 6)
     ids = [r for r in made_batches if isinstance(r, int)]
@@ -206,7 +209,7 @@ def test_parallel_batches_and_payments_take_each_withdrawal_once(
     assert all(isinstance(r, Conflict) and r.code == "nothing_to_pay" for r in made_batches if r not in ids)
 
     def pay(session: Session) -> int:
-        return payouts.pay_batch(session, batch_id=ids[0], actor=TEST_ACTOR, at=PAID_AT).id
+        return payouts.pay_batch(session, batch_id=ids[0], actor=TEST_ACTOR, at=now).id
 
     assert in_parallel(factory, pay, 6) == [ids[0]] * 6
     with transaction(factory) as session:

@@ -151,6 +151,17 @@ def test_a_number_python_will_not_read_is_refused_in_words() -> None:
     assert "digits" not in translate(error.message, "zh-CN")
 
 
+def test_a_line_nested_past_the_parsers_depth_is_that_lines_error_and_the_others_are_read() -> None:
+    good = {"external_id": "J-1", "customer_ref": "c1", "paid_at": AT,
+            "items": [{"sku": "S", "quantity": 1, "paid_fen": 100}]}  # fmt: skip
+    deep = '{"external_id": "J-2", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [json.dumps(good), deep, json.dumps({**good, "external_id": "J-3"})]
+    parsed = [entry for entry, _number in parse_jsonl(lines, program_id=1)]
+    assert [isinstance(entry, RowError) for entry in parsed] == [False, True, False]
+    assert isinstance(parsed[1], RowError)
+    assert str(parsed[1].message) == "Row 2 could not be read."
+
+
 def test_a_platform_rows_unknown_status_is_told_only_when_it_is_a_status_code() -> None:
     """A small unknown code is repeated (a status the platform added); a long number is not."""
     out = read_rows(

@@ -170,13 +170,13 @@ def create_reservation(
         service.require_event(session, event_id)  # the runtime's book knows every organization's events
     link = None
     if body.link_code is not None:
-        link = request.app.state.links.cache.get(body.link_code)
+        link = request.app.state.links.cache.get(body.link_code, session)  # one connection: the request's
         if link is None:
             raise Invalid(Message("{field} names no share link.", field="link_code"), code="unknown_link")
     secret = request.app.state.settings.secret_key
     reserved = reserve(
         session,
-        event=runtime.book.get(event_id),
+        event=runtime.book.get(event_id, session),
         event_id=event_id,
         shopper=Shopper(
             ref_hash=customer_ref_hash(secret, body.customer_ref),

@@ -36,6 +36,7 @@ from neigou.events.reservations_db import in_database
 from neigou.events.retries import find_prior
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
+from neigou.kit.scoping import unscoped
 from neigou.links.cache import CachedLink
 
 __all__ = ["EventBook", "EventSnapshot", "Reserved", "Shopper", "load_snapshot", "reserve"]
@@ -75,13 +76,20 @@ class EventBook:
         self._entries: dict[int, tuple[float, EventSnapshot | None]] = {}
         self._lock = threading.Lock()
 
-    def get(self, event_id: int) -> EventSnapshot | None:
+    def get(self, event_id: int, session: Session | None = None) -> EventSnapshot | None:
+        """The event's snapshot; on a miss read through ``session`` (a request's own, unscoped for the
+        read: the book knows every organization's events) when given, so that a request holds one
+        connection at a time, else through a session of its own."""
         now = time.monotonic()
         entry = self._entries.get(event_id)
         if entry is not None and entry[0] > now:
             return entry[1]
-        with self.factory() as session:
-            snapshot = load_snapshot(session, event_id)
+        if session is None:
+            with self.factory() as own:
+                snapshot = load_snapshot(own, event_id)
+        else:
+            with unscoped(session):
+                snapshot = load_snapshot(session, event_id)
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()

@@ -2,6 +2,8 @@
 
 A refused or unreachable robot is tried again on the next runs, three times in all; then the post is
 failed and the owner copies it by hand. A group robot without a URL any more turns the post into a task.
+An error while sending or reading the answer (a fault, not the robot's refusal) fails the post at once:
+the robot may have posted it, and a post is never sent again blindly.
 Each attempt first claims itself on the post (a conditional ``attempts + 1`` on a still scheduled post
 that no run is sending, ``kit.attempts.claim_attempt``) and commits the claim before the robot is called, so a
 redelivered job or two runs at once never post it twice, a sent post is never sent again, and no lock
@@ -19,22 +21,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
 from neigou.feed.models import Delivery, GroupPost, PostStatus
-from neigou.groups.webhook import send_markdown
+from neigou.groups.webhook import Outcome, send_markdown
 from neigou.kit import jobs
 from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
+from neigou.kit.tracebacks import error_summary
 
 DELIVER_JOB = "feed.deliver_posts"
 MAX_ATTEMPTS = 3
 # How long a claimed post is left to the run sending it (its robot call waits 10 s at most per step).
 SENDING_LEASE = timedelta(minutes=2)
+log = structlog.get_logger(__name__)
 
 
 @jobs.job(DELIVER_JOB, cron={"minute": "*/5"}, own_transactions=True)
@@ -74,13 +79,22 @@ def deliver_due(
         if robot is None:
             continue
         number = post.attempts  # the attempt this run claimed: its answer is written on it only
-        outcome = send_markdown(robot, post.text, secret=None, at=at, transport=transport)
+        try:
+            outcome, unread = send_markdown(robot, post.text, secret=None, at=at, transport=transport), False
+        except Exception as exc:  # a bug while sending or reading the answer, not a refusal (an outcome)
+            # The robot may have posted it: the attempt is finished as failed (the owner sees why), not
+            # left claimed to be sent again, blindly, once its lease ends.
+            log.error("feed.send_failed", post_id=post.id, error=error_summary(exc))
+            outcome, unread = (
+                Outcome(False, None, f"{type(exc).__name__} while sending; it may have been posted"),
+                True,
+            )
         # Only while the post is still this attempt's and scheduled: a send that outlived its lease (the
         # next attempt claimed and made meanwhile) never overwrites what that attempt came to.
         answer: dict[str, object] = {"detail": outcome.detail, "done_at": None}
         if outcome.ok:
             answer.update(status=PostStatus.SENT, done_at=at)
-        elif number >= MAX_ATTEMPTS:
+        elif unread or number >= MAX_ATTEMPTS:
             answer.update(status=PostStatus.FAILED)
         finish_attempt(
             session, post, GroupPost.attempts, number, GroupPost.status == PostStatus.SCHEDULED, **answer

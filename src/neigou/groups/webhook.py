@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ import httpx
 from neigou.kit.bounded_http import BoundedTransport
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.json_input import loads_untrusted
 from neigou.kit.logging import redact_reply
 
 MAX_CONTENT_BYTES = 4096
@@ -188,7 +188,7 @@ def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -
     if response.status_code // 100 != 2:
         return Outcome(False, response.status_code, response.text[:READ_DETAIL])
     try:
-        answer = json.loads(response.body)
+        answer = loads_untrusted(response.body)
     except ValueError:
         return Outcome(True, response.status_code, response.text[:READ_DETAIL])
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -24,6 +23,7 @@ from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
 from neigou.kit.i18n import Message
 from neigou.kit.instants import numeric_detail, refusal_code
 from neigou.kit.jobs import job
+from neigou.kit.json_input import loads_untrusted
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.kit.scoping import Scope, use_scope
 from neigou.kit.sealed import Sealer
@@ -171,7 +171,7 @@ def verified(
         Conflict(Message("This webhook was delivered before."), code="webhook_replayed"),
     )
     try:
-        envelope = Envelope.model_validate(json.loads(body))
+        envelope = Envelope.model_validate(loads_untrusted(body))
     except (ValueError, ValidationError) as exc:
         raise Invalid(NOT_AN_ENVELOPE, code="validation_error") from exc
     if envelope.type not in (PAID, COMPLETED, REFUNDED):

@@ -11,7 +11,7 @@ from neigou.audit import service as audit
 from neigou.kit import exports
 from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404, row_to_put
-from neigou.kit.errors import Conflict
+from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.ledger import withdrawals
@@ -80,6 +80,11 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
             .with_for_update()
         )
     )
+    if any(at < w.requested_at for w in rows):
+        raise Invalid(
+            Message("A batch cannot be paid before its withdrawals were requested."),
+            code="payout_before_request",
+        )
     withdrawals.mark_paid(session, [w for w in rows if w.status is WithdrawalStatus.APPROVED], at)
     batch.paid_at = at
     session.flush()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.scoping import unscoped
 from neigou.links.models import ShareLink
 
 DEFAULT_TTL_SECONDS = 5.0
@@ -61,14 +62,20 @@ class LinkCache:
             return False, None
         return True, entry[1]
 
-    def load(self, code: str) -> CachedLink | None:
-        """Look the code up in the database and remember the answer (blocking: call off the event loop)."""
-        with self._factory() as session:
-            row = session.execute(
-                select(
-                    ShareLink.id, ShareLink.code, ShareLink.program_id, ShareLink.member_id, ShareLink.active
-                ).where(ShareLink.code == code)
-            ).first()
+    def load(self, code: str, session: Session | None = None) -> CachedLink | None:
+        """Look the code up in the database and remember the answer (blocking: call off the event loop):
+        through ``session`` (a request's own, unscoped for the read: the cache serves every
+        organization) when given, so that a request holds one connection at a time, else through a
+        session of its own."""
+        query = select(
+            ShareLink.id, ShareLink.code, ShareLink.program_id, ShareLink.member_id, ShareLink.active
+        ).where(ShareLink.code == code)
+        if session is None:
+            with self._factory() as own:
+                row = own.execute(query).first()
+        else:
+            with unscoped(session):
+                row = session.execute(query).first()
         link = (
             None
             if row is None
@@ -81,10 +88,10 @@ class LinkCache:
             self._entries[code] = (self._clock() + self.ttl, link)
         return link
 
-    def get(self, code: str) -> CachedLink | None:
-        """The link of a code, from memory when fresh, else from the database."""
+    def get(self, code: str, session: Session | None = None) -> CachedLink | None:
+        """The link of a code, from memory when fresh, else from the database (``load``)."""
         found, link = self.peek(code)
-        return link if found else self.load(code)
+        return link if found else self.load(code, session)
 
     def invalidate(self, code: str) -> None:
         """Forget a code (its link was just enabled or disabled here)."""

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.dates import instant_in_range
 from neigou.kit.i18n import Message
+from neigou.kit.json_input import loads_untrusted
 from neigou.kit.json_text import holds_nul
 from neigou.kit.tabular import nul_in_row
 from neigou.orders import import_faults as faults
@@ -99,10 +100,10 @@ def _json_item(item: object, position: int) -> ItemIn:
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
-        raw = json.loads(text)
+        raw = loads_untrusted(text)
     except json.JSONDecodeError as exc:  # where it stops, not what it read
         raise faults.not_json(exc.pos) from None
-    except ValueError:  # a number past the digits int() takes
+    except ValueError:  # a number past the digits int() takes, or nested past the parser's depth
         raise faults.Fault(faults.UNREADABLE) from None
     if not isinstance(raw, dict):
         raise faults.Fault(faults.NOT_AN_OBJECT)

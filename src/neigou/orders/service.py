@@ -194,6 +194,10 @@ def refund(
         return _repeated(existing, order=order, amount_fen=amount_fen), False
     if amount_fen <= 0:
         raise Invalid(Message("A refund must be positive."), code="invalid_amount")
+    if at < order.paid_at:  # as an order cannot complete before it was paid
+        raise Invalid(
+            Message("A refund cannot be dated before its order was paid."), code="refund_before_paid"
+        )
     refundable = order.paid_fen - order.refunded_fen
     if amount_fen > refundable:
         raise Conflict(

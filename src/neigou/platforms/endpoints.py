@@ -9,7 +9,6 @@ application-wide body limit is far too much for a thousand rows.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -23,6 +22,7 @@ from neigou.kit.errors import Invalid, TooLarge
 from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import Message
 from neigou.kit.instants import MoneyClockDep
+from neigou.kit.json_input import loads_untrusted
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, reads_its_own_body
 from neigou.platforms import feeds, reconciliation
 from neigou.platforms.rows import Platform
@@ -65,8 +65,8 @@ def feed_rows(body: bytes) -> list[Any]:
     if holds_nul(body):
         raise Invalid(NUL_CHARACTER, code="nul_character")
     try:
-        parsed = json.loads(body, parse_float=Decimal, parse_constant=lambda _c: None)
-    except (ValueError, RecursionError) as exc:
+        parsed = loads_untrusted(body, parse_float=Decimal, parse_constant=lambda _c: None)
+    except ValueError as exc:
         raise Invalid(Message("The body is not JSON."), code="validation_error") from exc
     rows = parsed.get("rows") if isinstance(parsed, dict) else None
     if not isinstance(rows, list) or set(parsed) != {"rows"}:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from neigou.kit.json_input import TooDeep, loads_untrusted
 from neigou.kit.logging import MIN_REDACTED, redact_cut, redact_url
 from neigou.platforms.rows import BEIJING, Platform, Skip
 
@@ -150,13 +151,13 @@ class Poller:
                         f"HTTP {response.status_code}", request=response.request, response=response
                     )
                 response.raise_for_status()
-                body = response.json()
+                body = loads_untrusted(response.content)
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict) as exc:
                 if attempt < self.retries and _retried(exc):
                     self.sleep(self.backoff * 2**attempt)
                     continue
                 failure = self._failure(f"{type(exc).__name__}: {exc}", params)
-            except (ValueError, RecursionError):  # RecursionError: JSON nested past Python's stack
+            except ValueError:  # not JSON, or nested past the parser's depth (kit.json_input)
                 failure = self._failure("the answer is not JSON", params)
             # raised outside the handler: httpx's error names the URL it called (a gateway's URL may
             # carry its key), so it must not ride along as the failure's context in a traceback
@@ -175,10 +176,10 @@ class Poller:
         """The page's rows, whether more follow and the next cursor; an answer of another shape fails."""
         try:
             return PARSERS[self.platform](body)
+        except TooDeep:  # JD's queryResult nested past the parser's depth
+            told = "queryResult is not JSON"
         except (PlatformError, ValueError) as exc:  # ValueError: JD's queryResult is not JSON
             told = str(exc)
-        except RecursionError:  # JD's queryResult nested past Python's stack
-            told = "queryResult is not JSON"
         raise self._failure(told, params)
 
     def _failure(self, text: str, params: Mapping[str, str]) -> PlatformError:
@@ -218,7 +219,7 @@ def _jd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
     if not isinstance(answer, dict):
         raise PlatformError("no jd_union_open_order_row_query_responce")
     result = answer.get("queryResult")
-    result = json.loads(result) if isinstance(result, str) else result
+    result = loads_untrusted(result) if isinstance(result, str) else result
     if not isinstance(result, dict) or result.get("code") != 200:
         raise PlatformError(f"JD answered {redact_cut(str(result), 200)}")
     return _rows(result.get("data"), "queryResult.data"), bool(result.get("hasMore")), ""

@@ -13,12 +13,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from neigou.kit.i18n import Message
+from neigou.kit.json_input import loads_untrusted
 from neigou.platforms.rows import (
     MAX_QUANTITY,
     LineStatus,
@@ -54,8 +54,8 @@ def custom_link_code(raw: str | None) -> str | None:
     if raw is None or not raw.startswith("{"):
         return link_code(CUSTOM, raw)
     try:
-        parsed = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+        parsed = loads_untrusted(raw)
+    except ValueError as exc:
         raise RowProblem("invalid_field", Message("custom_parameters is not valid JSON.")) from exc
     if not isinstance(parsed, dict):
         return None

@@ -4,8 +4,9 @@
 Past capacity a caller gets a quick, honest answer instead of a stall: the pool holds a connection for
 every admitted request (``Settings.pool_size``), so an admitted request never waits for one, and a
 burst queues here, on the event loop, holding neither a thread nor a connection. A pool timeout that
-still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500, and so does a
-request that finds Redis unreachable or timing out. A page's 503 is a page in its reader's language
+still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500, and so do a
+database's transient refusal (a deadlock, a lock or statement timeout: ``transient``) and a request
+that finds Redis unreachable or timing out. A page's 503 is a page in its reader's language
 (``web.error_pages``), the API's problem+json. An event
 stream is admitted like any request, then hands its slot back when it starts streaming and is counted
 by ``web.streaming.StreamGate`` for the rest of its life.
@@ -21,6 +22,7 @@ import redis
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,6 +38,12 @@ OVERLOADED = "overloaded"
 # The scope key of an admitted request's ``hand_back``: a long-lived response (an event stream) gives
 # its slot back once it starts streaming, and is counted by its own gate (``web.streaming``).
 HAND_BACK = "neigou.admission.hand_back"
+# PostgreSQL's transient refusals (a retry may well succeed): deadlock detected, serialization failure,
+# lock not available (``lock_timeout``, ``NOWAIT``), query canceled (``statement_timeout``).
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03", "57014"})
+# SQLite's: the database file, or a table, is locked by another connection past the busy timeout.
+_SQLITE_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+_SQLITE_BUSY_TEXT = ("database is locked", "database table is locked", "database is busy")
 
 
 def hand_back(scope: Scope) -> None:
@@ -148,14 +156,34 @@ class AdmissionControl:
         self.in_flight -= 1
 
 
+def transient(exc: OperationalError) -> bool:
+    """Whether the database refused for the moment only (a lock, a deadlock, a timeout), not for good."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    if getattr(orig, "sqlite_errorname", None) in _SQLITE_BUSY:
+        return True
+    return type(orig).__module__ == "sqlite3" and str(orig).lower().startswith(_SQLITE_BUSY_TEXT)
+
+
 def install(app: FastAPI, *, retry_after_ms: int) -> None:
-    """Answer a pool timeout, and a Redis that does not answer (the reservation and coupon gates, the
-    streams), like a shed request: 503 ``overloaded`` with ``Retry-After``, never a 500."""
+    """Answer a pool timeout, a database's transient refusal (a deadlock, a serialization failure, a
+    lock or statement timeout, SQLite's busy file: ``transient``), and a Redis that does not answer (the
+    reservation and coupon gates, the streams), like a shed request: 503 ``overloaded`` with
+    ``Retry-After``, never a 500. Any other operational error is a failure of ours (500)."""
 
     @app.exception_handler(PoolTimeout)
     async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
         POOL_TIMEOUTS.inc()
         log.warning("request.pool_timeout", path=request.url.path, error=error_summary(exc))
+        return overloaded(request, retry_after_ms)
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> Response:
+        # The transaction is already rolled back (kit.deps); the error's first line only, redacted.
+        if not transient(exc):
+            raise exc
+        log.warning("request.database_busy", path=request.url.path, error=error_summary(exc))
         return overloaded(request, retry_after_ms)
 
     @app.exception_handler(redis.ConnectionError)
