@@ -79,7 +79,7 @@ def test_a_phone_number_the_receiver_echoes_is_kept_nowhere(
         assert not ok
     with factory() as session:
         detail = session.scalars(select(WebhookAttempt.detail).where(WebhookAttempt.number == 2)).one()
-    assert detail == '{"error": "unknown buyer", "mobile": "[phone]"}'
+    assert detail == '{"error": "unknown buyer", "mobile": "[redacted]"}'
     listed = client.get(f"/api/v1/integrations/{shop['id']}/deliveries", headers=operator)
     assert listed.json()[0]["last_error"] == detail
 
