@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.integrations import signing
 from neigou.kit.clock import utcnow
+from neigou.orders.models import Order
 from tests.conftest import row_counts
 from tests.orders.builders import PAID_AT, SKU, World, build, order_body
 
@@ -102,3 +104,19 @@ def test_a_paid_webhook_whose_customer_hides_an_invisible_mark_is_refused(
     assert "customer_ref" in answer.json()["detail"]
     assert "oUpF8" not in answer.text
     assert row_counts(factory) == before
+
+
+def test_a_refund_webhook_finds_an_order_stored_with_its_spaces(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A JSON-lines file stores an external id with its spaces; the refund naming it as stored finds it
+    (looked up as sent, then trimmed), as it did before the webhooks read ids as ``order.paid`` does."""
+    w = build(client, operator, factory, max_levels=2)
+    send = _shop(client, operator, w)
+    taken = send("order.paid", _paid(w, "WH-9"))
+    assert taken.status_code == 201, taken.text
+    with factory() as session, session.begin():  # as a JSON-lines file stored it, spaces kept
+        session.execute(update(Order).where(Order.id == taken.json()["id"]).values(external_id=" WH-9 "))
+    refund = {"external_id": " WH-9 ", "refund_id": "r-1", "amount_fen": 4_000, "at": PAID_AT.isoformat()}
+    refunded = send("order.refunded", refund)
+    assert refunded.status_code == 201, refunded.text

@@ -228,9 +228,6 @@ def test_an_opt_out_of_one_program_leaves_the_others(
         ),
         ({"customer_ref": SHOPPER, "request_id": "r-1", "program_id": 2**63}, 422, "validation_error"),
         ({"customer_ref": SHOPPER, "request_id": "r\x00-1"}, 422, "nul_character"),
-        # A mark inside would name another customer than the one the shop means: refused, not a silent no-op.
-        ({"customer_ref": "139\ufe0f12345678", "request_id": "r-1"}, 422, "invalid_customer_ref"),
-        ({"customer_ref": "openid\u200b-1", "request_id": "r-1"}, 422, "invalid_customer_ref"),
     ],
 )
 def test_bad_requests_are_refused_and_write_nothing(

@@ -209,24 +209,30 @@ def parse_order(integration: Integration, data: dict[str, Any]) -> OrderBody:
 
 
 class _Named(BaseModel):
-    """The order a completion or a refund names, read as ``order.paid`` reads it (``ExternalId``: a
-    number as its text, without surrounding spaces), so each finds the order its paid event stored."""
+    """The order a completion or a refund names, checked as ``order.paid`` checks it (``ExternalId``: a
+    number as its text, something besides spaces, at most its length once trimmed)."""
 
     model_config = ConfigDict(coerce_numbers_to_str=True)
 
     external_id: ExternalId
 
 
+def _named(data: dict[str, Any]) -> str:
+    """The external id a completion or a refund names, checked as ``order.paid`` checks it and given on as
+    sent: ``orders.service.find_order`` looks it up as sent, then trimmed, so it finds both the order its
+    paid event stored (trimmed) and one a JSON-lines file stored with its spaces."""
+    _validated(_Named, {"external_id": data.get("external_id")})
+    return str(data["external_id"])
+
+
 def parse_complete(data: dict[str, Any]) -> tuple[str, CompleteBody]:
     """An order.completed payload: the external id and the completion time."""
-    named = _validated(_Named, {"external_id": data.get("external_id")})
-    return named.external_id, _validated(CompleteBody, {k: v for k, v in data.items() if k != "external_id"})
+    return _named(data), _validated(CompleteBody, {k: v for k, v in data.items() if k != "external_id"})
 
 
 def parse_refund(data: dict[str, Any]) -> tuple[str, RefundBody]:
     """An order.refunded payload: the external id and the refund."""
-    named = _validated(_Named, {"external_id": data.get("external_id")})
-    return named.external_id, _validated(RefundBody, {k: v for k, v in data.items() if k != "external_id"})
+    return _named(data), _validated(RefundBody, {k: v for k, v in data.items() if k != "external_id"})
 
 
 def _validated(model: type[M], payload: dict[str, Any]) -> M:

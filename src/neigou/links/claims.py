@@ -319,8 +319,12 @@ def _replay(
             Message("This request_id was used for another customer's claim."),
             code="request_id_reused",
         )
-    link = session.get(ShareLink, existing.link_id) if existing.link_id is not None else None
-    if (link.code if link is not None else None) != link_code:
+    if existing.link_id is not None:
+        link = session.get(ShareLink, existing.link_id)
+        elsewhere = link is not None and link.code != link_code
+    else:  # made without a link, or its link deleted since (``SET NULL``; the claim keeps its member)
+        elsewhere = link_code is not None and existing.member_id is None
+    if elsewhere:
         raise Invalid(
             Message("This request_id was used for a claim through another link."),
             code="request_id_reused",

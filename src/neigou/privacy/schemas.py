@@ -8,11 +8,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.instants import Instant
-from neigou.kit.refs import NamesSomeone
+from neigou.kit.refs import NamesSomeoneStored
 
 MAX_ID = 2**63 - 1  # the database's bigint: a larger id is refused as invalid, never a 500
 CustomerRef = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeoneStored
 ]
 # Printable text only: control characters (NUL among them) cannot be stored by PostgreSQL.
 RequestId = Annotated[

@@ -1,0 +1,48 @@
+"""A shopper recorded under a reference hiding an invisible mark (accepted and hashed as given before such
+references were refused where customers are recorded) is erased by an opt-out sending it again."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.kit.ids import keyed_hash
+from neigou.orders.models import Order
+from tests.conftest import SECRET
+from tests.privacy.builders import SHOPPER_HASH, build, traces
+from tests.sign_in import console_sign_in
+
+MARKED = "oUopenid\u00ad-1"
+MARKED_HASH = keyed_hash(SECRET, MARKED)
+
+
+def test_a_shopper_stored_under_a_marked_reference_can_still_opt_out(
+    client: TestClient, app: FastAPI, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    build(client, app, operator, factory)
+    with factory() as session, session.begin():  # the order as it was stored before the refusal
+        session.execute(
+            update(Order).where(Order.customer_ref_hash == SHOPPER_HASH).values(customer_ref_hash=MARKED_HASH)
+        )
+    assert traces(factory, MARKED_HASH)["orders"] == 1
+    response = client.post(
+        "/api/v1/privacy/opt-outs",
+        json={"customer_ref": MARKED, "request_id": "erase-marked-1"},
+        headers=operator,
+    )
+    assert response.status_code == 201, response.json()
+    assert traces(factory, MARKED_HASH)["orders"] == 0
+
+
+def test_the_consoles_opt_out_takes_a_marked_reference(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    console_sign_in(client, factory, next_page="/console")
+    response = client.post(
+        "/console/privacy",
+        data={"request_id": "console-marked-0001", "customer_ref": "openid\u200b-1", "confirm": "yes"},
+    )
+    assert response.status_code in (200, 303), response.text
+    assert 'data-testid="privacy-error"' not in response.text
