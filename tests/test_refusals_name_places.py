@@ -20,7 +20,6 @@ from neigou.kit.clock import utcnow
 from neigou.orders.inputs import ItemIn, OrderIn, shape_error
 from tests.conftest import row_counts
 from tests.orders.builders import SKU, build, order_body
-from tests.test_exception_texts import PLACE, SRC
 
 PHONE = "13812345678"
 
@@ -206,6 +205,9 @@ def test_an_orders_bad_line_is_named_by_its_place(
 # ``sku``/``skus``: ``sku=item.sku``, ``skus=", ".join(missing)``, ``{"skus": others}``) or a field of the
 # entry sent (``total_fen=order.total_fen``, ``item.quantity``) repeats what was typed. Only a product the
 # refusal found by its id may be named by its own sku (``sku=product.sku``), as a record by its ``.id``.
+SRC = Path(__file__).resolve().parents[1] / "src" / "neigou"
+# A place (as ``tests.test_exception_texts.PLACE``): an item's index, a row's number, a field, a limit.
+PLACE = re.compile(r"(?i)(?:^|_)(?:rows?|lines?|index|indexes|items?|n|numbers?|fields?|columns?|max_\w+)$")
 SKU_NAME = re.compile(r"(?i)(?:^|_)skus?$")
 ENTRY = re.compile(r"(?i)^(?:order|item|line|entry|data|body|params)$")
 AMOUNT = re.compile(r"(?i)(?:^|_)(?:quantity|fen)$")
@@ -257,13 +259,11 @@ def _refusal_quotes(path: Path, tree: ast.AST) -> list[str]:
             found += [
                 f"{path.relative_to(SRC)}:{call.lineno} {k.arg}={ast.unparse(k.value)}"
                 for k in call.keywords
-                if k.arg in placed and _holds_what_was_sent(k.arg, k.value)
+                if k.arg is not None and k.arg in placed and _holds_what_was_sent(k.arg, k.value)
             ]
-        extra = (
-            next((k.value for k in outer.keywords if k.arg == "extra"), None)
-            if isinstance(outer, ast.Call)
-            else None
-        )
+        if not isinstance(outer, ast.Call):
+            continue
+        extra = next((k.value for k in outer.keywords if k.arg == "extra"), None)
         if isinstance(extra, ast.Dict):
             found += [
                 f"{path.relative_to(SRC)}:{outer.lineno} extra {key.value}"
