@@ -4,14 +4,20 @@ would go on to the problem's reader, the logs and the import's error report. The
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+from pathlib import Path
+from string import Formatter
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.integrations import signing
 from neigou.kit.clock import utcnow
+from neigou.orders.inputs import ItemIn, OrderIn, shape_error
 from tests.conftest import row_counts
 from tests.orders.builders import SKU, build, order_body
 
@@ -141,3 +147,139 @@ def test_an_off_sale_or_out_of_scope_sku_is_refused_by_its_place(
         "params.prices[0]",
     )
     assert (edited["field"], edited["indexes"]) == ("params.prices", [0])
+
+
+def test_an_unknown_event_priced_sku_is_refused_at_its_place_in_params_prices(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """An unknown sku among a promotion's event prices is named by its place in ``params.prices`` (where
+    it was sent), not as ``skus[i]``, with ``field`` and ``indexes``."""
+    build(client, operator, factory)
+    before = row_counts(factory)
+    promotion = {
+        "name": "活动价",
+        "kind": "event_price",
+        "params": {"prices": {SKU: 100, PHONE: 50}},
+        "starts_at": "2030-01-01T00:00:00+08:00",
+        "ends_at": "2030-01-08T00:00:00+08:00",
+    }
+    english = {**operator, "Accept-Language": "en"}
+    unknown = _assert_quiet(
+        client.post("/api/v1/promotions", json=promotion, headers=english),
+        422,
+        "unknown_sku",
+        "params.prices[1]",
+    )
+    assert (unknown["field"], unknown["indexes"]) == ("params.prices", [1])
+    assert unknown["detail"] == "params.prices[1] names no product."
+    assert row_counts(factory) == before
+
+
+@pytest.mark.no_database
+@pytest.mark.parametrize(
+    ("item", "total", "code", "detail"),
+    [
+        (ItemIn(PHONE, 0, 100), None, "invalid_quantity", "items[1].quantity must be at least 1."),
+        (ItemIn(PHONE, 1, -1), None, "invalid_amount", "items[1].paid_fen must be 0 to 10000000000 fen."),
+        (
+            ItemIn(PHONE, 1, 100),
+            int(PHONE),
+            "inconsistent_amounts",
+            "total_fen is not the sum of the lines' paid_fen.",
+        ),
+    ],
+)
+def test_an_orders_bad_line_is_named_by_its_place(
+    item: ItemIn, total: int | None, code: str, detail: str
+) -> None:
+    """A line's quantity or amount, or a total that is not the lines' sum, is refused by the line's index
+    and field, never by the sku or the amount sent (a phone number typed in the wrong column)."""
+    order = OrderIn("O-1", 1, "c", None, (ItemIn(SKU, 1, 100), item), utcnow(), total_fen=total)
+    error = shape_error(order)
+    assert error is not None
+    assert (error.code, str(error.message)) == (code, detail)
+    assert PHONE not in str(error.message)
+
+
+# Any refusal, whatever its code: a placeholder or an ``extra`` member that holds a sku (named or read as
+# ``sku``/``skus``: ``sku=item.sku``, ``skus=", ".join(missing)``, ``{"skus": others}``) or a field of the
+# entry sent (``total_fen=order.total_fen``, ``item.quantity``) repeats what was typed. Only a product the
+# refusal found by its id may be named by its own sku (``sku=product.sku``), as a record by its ``.id``.
+SRC = Path(__file__).resolve().parents[1] / "src" / "neigou"
+# A place (as ``tests.test_exception_texts.PLACE``): an item's index, a row's number, a field, a limit.
+PLACE = re.compile(r"(?i)(?:^|_)(?:rows?|lines?|index|indexes|items?|n|numbers?|fields?|columns?|max_\w+)$")
+SKU_NAME = re.compile(r"(?i)(?:^|_)skus?$")
+ENTRY = re.compile(r"(?i)^(?:order|item|line|entry|data|body|params)$")
+AMOUNT = re.compile(r"(?i)(?:^|_)(?:quantity|fen)$")
+
+
+def _holds_what_was_sent(name: str, value: ast.expr) -> bool:
+    if PLACE.search(name) or (isinstance(value, ast.Attribute) and value.attr == "id"):
+        return False  # a place, or a record found, by its own id
+    counted = {
+        id(inner)
+        for outer in ast.walk(value)
+        if isinstance(outer, ast.Subscript)
+        or (isinstance(outer, ast.Call) and isinstance(outer.func, ast.Name) and outer.func.id == "len")
+        for inner in ast.walk(outer.slice if isinstance(outer, ast.Subscript) else outer)
+    }
+    for node in ast.walk(value):
+        if id(node) in counted:
+            continue
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == "product" and node.attr == "sku":
+                continue  # a product found by its id, named by its own sku
+            if ENTRY.search(node.value.id) and AMOUNT.search(node.attr):
+                return True
+            if SKU_NAME.search(node.attr):
+                return True
+        if isinstance(node, ast.Name) and SKU_NAME.search(node.id):
+            return True
+    return SKU_NAME.search(name) is not None and not (
+        isinstance(value, ast.Attribute) and value.attr == "sku"
+    )
+
+
+def _refusal_quotes(path: Path, tree: ast.AST) -> list[str]:
+    """The placeholders and ``extra`` members of refusals (a ``Message`` handed to an exception, a
+    ``RowError`` or a problem, or returned with its code) that hold a sku or a field of the entry sent."""
+    found = []
+    for outer in ast.walk(tree):
+        parts = [*outer.args, *(k.value for k in outer.keywords)] if isinstance(outer, ast.Call) else []
+        parts += outer.elts if isinstance(outer, ast.Tuple) else []
+        for call in parts:
+            if not (
+                isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Message"
+            ):
+                continue
+            template = call.args[0] if call.args else None
+            if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
+                continue
+            placed = {re.split(r"[.\[]", f)[0] for _, f, _, _ in Formatter().parse(template.value) if f}
+            found += [
+                f"{path.relative_to(SRC)}:{call.lineno} {k.arg}={ast.unparse(k.value)}"
+                for k in call.keywords
+                if k.arg is not None and k.arg in placed and _holds_what_was_sent(k.arg, k.value)
+            ]
+        if not isinstance(outer, ast.Call):
+            continue
+        extra = next((k.value for k in outer.keywords if k.arg == "extra"), None)
+        if isinstance(extra, ast.Dict):
+            found += [
+                f"{path.relative_to(SRC)}:{outer.lineno} extra {key.value}"
+                for key, value in zip(extra.keys, extra.values, strict=True)
+                if isinstance(key, ast.Constant)
+                and isinstance(key.value, str)
+                and _holds_what_was_sent(key.value, value)
+            ]
+    return found
+
+
+@pytest.mark.no_database
+def test_no_refusal_quotes_a_sku_or_an_amount_sent() -> None:
+    """``Sku 13812345678 is in no live campaign``, ``Quantity of 13812345678 must be at least 1``: whatever
+    the refusal's code, a sku or an amount sent is what was typed. The refusal names its place instead."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        found += _refusal_quotes(path, ast.parse(path.read_text(encoding="utf-8")))
+    assert found == []

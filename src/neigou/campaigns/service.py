@@ -12,9 +12,9 @@ from neigou.campaigns import repository as repo
 from neigou.campaigns.models import Campaign, CampaignItem
 from neigou.campaigns.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 from neigou.kit.actor import Actor
-from neigou.kit.errors import Conflict, Invalid, NotFound
+from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
 from neigou.kit.i18n import Message
-from neigou.kit.places import first_among, first_repeat
+from neigou.kit.places import first_repeat
 from neigou.kit.scoping import current_scope
 from neigou.offers import repository as offers
 from neigou.offers.models import Brand
@@ -38,9 +38,15 @@ def require_campaign(session: Session, campaign_id: int, *, lock: bool = False) 
     return campaign
 
 
-def _no_product(skus: list[str], missing: list[str]) -> Message:
-    """The refusal of the first sku of ``skus`` that names no product, by its place."""
-    return Message("{field}[{index}] names no product.", field="skus", index=first_among(skus, missing))
+def _no_product(skus: list[str], missing: list[str], *, merchant: bool) -> ProblemError:
+    """The refusal of the skus of ``skus`` that name no product, by their places; to a merchant, another
+    merchant's sku or the organization's own does not exist (404)."""
+    indexes = [index for index, sku in enumerate(skus) if sku in missing]
+    detail = Message("{field}[{index}] names no product.", field="skus", index=indexes[0])
+    extra: dict[str, Any] = {"field": "skus", "indexes": indexes}
+    if merchant:
+        return NotFound(detail, code="product_not_found", extra=extra)
+    return Invalid(detail, code="unknown_sku", extra=extra)
 
 
 def _check(session: Session, data: CampaignCreate) -> None:
@@ -55,21 +61,23 @@ def _check(session: Session, data: CampaignCreate) -> None:
     organization_id = organization_of(session, data.program_id)
     products = offers.products_by_sku(session, data.skus, organization_id=organization_id)
     missing = [s for s in data.skus if s not in products]
-    if missing and is_merchant(session):
-        # Another merchant's sku, or the organization's own, does not exist for a merchant.
-        raise NotFound(_no_product(data.skus, missing), code="product_not_found")
     if missing:
-        raise Invalid(_no_product(data.skus, missing), code="unknown_sku")
+        raise _no_product(data.skus, missing, merchant=is_merchant(session))
     brand = session.get(Brand, data.brand_id) if data.brand_id is not None else None
     if data.brand_id is not None and (brand is None or brand.organization_id != organization_id):
         raise Invalid(Message("{field} names no brand.", field="brand_id"), code="unknown_brand")
-    too_high = [s for s in data.skus if products[s].commission_rate_bp + data.commission_boost_bp > BP]
+    too_high = [
+        i for i, s in enumerate(data.skus) if products[s].commission_rate_bp + data.commission_boost_bp > BP
+    ]
     if too_high:
         raise Invalid(
             Message(
-                "The boost would take the commission rate of {skus} above 100%.", skus=", ".join(too_high)
+                "The boost would take the commission rate of {field}[{index}] above 100%.",
+                field="skus",
+                index=too_high[0],
             ),
             code="boost_too_high",
+            extra={"field": "skus", "indexes": too_high},
         )
     if data.coupon_id is None:
         return
@@ -80,13 +88,16 @@ def _check(session: Session, data: CampaignCreate) -> None:
         raise Invalid(Message("{field} names no coupon.", field="coupon_id"), code="unknown_coupon")
     require_live(coupon)
     # A campaign's coupon may cover some of its products only; covering none is a mistake.
-    uncovered = [s for s in data.skus if coupon.skus is not None and s not in coupon.skus]
+    uncovered = [i for i, s in enumerate(data.skus) if coupon.skus is not None and s not in coupon.skus]
     if len(uncovered) == len(data.skus):
         raise Invalid(
             Message(
-                "Coupon {coupon_id} does not cover {sku}.", coupon_id=coupon.id, sku=", ".join(uncovered)
+                "Coupon {coupon_id} covers none of the products in {field}.",
+                coupon_id=coupon.id,
+                field="skus",
             ),
             code="coupon_not_for_sku",
+            extra={"field": "skus", "indexes": uncovered},
         )
 
 
@@ -195,12 +206,16 @@ def _same_merchant(session: Session, campaign: Campaign, skus: list[str]) -> Non
     if campaign.merchant_id is None:
         return
     products = offers.products_by_sku(session, skus)
-    others = [s for s in skus if products[s].merchant_id != campaign.merchant_id]
+    others = [i for i, s in enumerate(skus) if products[s].merchant_id != campaign.merchant_id]
     if others:
         raise Invalid(
-            Message("Sku {sku} is not a product of the campaign's merchant.", sku=", ".join(others)),
+            Message(
+                "{field}[{index}] names a product of another merchant than the campaign's.",
+                field="skus",
+                index=others[0],
+            ),
             code="sku_of_other_merchant",
-            extra={"skus": others},
+            extra={"field": "skus", "indexes": others},
         )
 
 

@@ -59,11 +59,16 @@ def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime)
     best: dict[str, FeedItemOut] = {}
     for item in feed_items(session, member=member, at=at, only_skus=set(skus)):  # ranked: best campaign first
         best.setdefault(item.sku, item)
-    missing = [s for s in skus if s not in best]
+    missing = [i for i, s in enumerate(skus) if s not in best]
     if missing:
         raise Invalid(
-            Message("Sku {skus} is in no live campaign of the program.", skus=", ".join(missing)),
+            Message(
+                "{field}[{index}] names a product in no live campaign of the program.",
+                field="skus",
+                index=missing[0],
+            ),
             code="not_in_feed",
+            extra={"field": "skus", "indexes": missing},
         )
     return [best[s] for s in skus]
 

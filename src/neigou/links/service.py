@@ -61,8 +61,11 @@ def _check_coupon(session: Session, coupon_id: int, sku: str, now: datetime, org
     require_live(coupon)
     if coupon.skus is not None and sku not in coupon.skus:
         raise Invalid(
-            Message("Coupon {coupon_id} does not cover {sku}.", coupon_id=coupon.id, sku=sku),
+            Message(
+                "Coupon {coupon_id} does not cover the product in {field}.", coupon_id=coupon.id, field="sku"
+            ),
             code="coupon_not_for_sku",
+            extra={"field": "sku"},
         )
     if coupon.ends_at <= now:
         raise Invalid(Message("Coupon {coupon_id} has ended.", coupon_id=coupon.id), code="coupon_ended")

@@ -93,9 +93,13 @@ def resolve_category(session: Session, code: str | None) -> int | None:
     return found
 
 
-def sku_taken(sku: str) -> Conflict:
-    """The conflict of a second product with the same sku."""
-    return Conflict(Message("A product with sku {sku!r} exists already.", sku=sku), code="sku_taken")
+def sku_taken() -> Conflict:
+    """The conflict of a second product with the same sku, named by its field."""
+    return Conflict(
+        Message("{field} names a product that exists already.", field="sku"),
+        code="sku_taken",
+        extra={"field": "sku"},
+    )
 
 
 def create_product(
@@ -106,7 +110,7 @@ def create_product(
     brand_id = resolve_brand(session, data.brand_code)
     category_id = resolve_category(session, data.category_code)
     if repo.existing_skus(session, [data.sku]):
-        raise sku_taken(data.sku)
+        raise sku_taken()
     organization_id, merchant_id = owner_for_write(session, data.merchant_id)
     product = Product(
         organization_id=organization_id,
@@ -124,7 +128,7 @@ def create_product(
         created_at=now,
         updated_at=now,
     )
-    insert_unique(session, product, sku_taken(data.sku))
+    insert_unique(session, product, sku_taken())
     audit.record(
         session,
         actor=actor,

@@ -12,7 +12,6 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
-from neigou.kit.places import first_among
 from neigou.offers import repository as repo
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import BP_SCALE, CouponKind, CouponVisibility
@@ -27,25 +26,24 @@ def require_window(starts_at: datetime, ends_at: datetime) -> None:
         raise Invalid(Message("ends_at must be after starts_at."), code="invalid_window")
 
 
-def _no_product(skus: list[str], missing: list[str]) -> Message:
-    """The refusal of the first sku of ``skus`` that names no product, by its place."""
-    return Message("{field}[{index}] names no product.", field="skus", index=first_among(skus, missing))
-
-
-def require_skus(session: Session, skus: Iterable[str] | None) -> list[str] | None:
-    """The skus, de-duplicated and sorted, once every one is in the catalog (else 422 unknown_sku)."""
+def require_skus(session: Session, skus: Iterable[str] | None, *, field: str = "skus") -> list[str] | None:
+    """The skus, de-duplicated and sorted, once every one is in the catalog (else 422 unknown_sku, naming
+    the entries of ``field`` by their places in the list or object sent, never their skus)."""
     if skus is None:
         if is_merchant(session):
             raise Invalid(Message("A merchant's offer names its skus."), code="skus_required")
         return None
     given = list(skus)
     wanted = sorted(set(given))
-    missing = sorted(set(wanted) - set(repo.existing_skus(session, wanted)))
-    if missing and is_merchant(session):
-        # Another merchant's sku does not exist for this one.
-        raise NotFound(_no_product(given, missing), code="product_not_found")
+    known = set(repo.existing_skus(session, wanted))
+    missing = [index for index, sku in enumerate(given) if sku not in known]
     if missing:
-        raise Invalid(_no_product(given, missing), code="unknown_sku")
+        refusal = Message("{field}[{index}] names no product.", field=field, index=missing[0])
+        extra: dict[str, object] = {"field": field, "indexes": missing}
+        if is_merchant(session):
+            # Another merchant's sku does not exist for this one.
+            raise NotFound(refusal, code="product_not_found", extra=extra)
+        raise Invalid(refusal, code="unknown_sku", extra=extra)
     return wanted
 
 

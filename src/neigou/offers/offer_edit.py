@@ -36,7 +36,7 @@ from neigou.offers.offer_schemas import (
     OfferStatus,
     PromotionUpdate,
 )
-from neigou.offers.promotions_service import require_priced_in_scope
+from neigou.offers.promotions_service import PRICES, require_priced_in_scope
 from neigou.offers.review import hold_coupon, pending_review, under_review
 
 # ``kit.commit_hooks`` key: ids of coupons whose terms changed, registered with the transaction that
@@ -225,7 +225,7 @@ def _promotion_params(session: Session, promotion: Promotion, data: PromotionUpd
             extra={"fields": ["params"]},
         )
     if isinstance(data.params, EventPriceIn):
-        require_skus(session, data.params.prices)
+        require_skus(session, data.params.prices, field=PRICES)
         require_priced_in_scope(list(data.params.prices), promotion.skus)
     return params
 

@@ -47,7 +47,7 @@ def create_promotion(
     skus = require_skus(session, data.skus)
     params = data.params.model_dump(mode="json")
     if isinstance(data.params, EventPriceIn):
-        require_skus(session, data.params.prices)
+        require_skus(session, data.params.prices, field=PRICES)
         require_priced_in_scope(list(data.params.prices), skus)
     organization_id, merchant_id = owner_for_write(session, data.merchant_id)
     promotion = Promotion(

@@ -44,20 +44,27 @@ class OrderIn:
 
 
 def _item_error(order: OrderIn) -> tuple[str, Message] | None:
-    for item in order.items:
+    for index, item in enumerate(order.items):
         if item.quantity < 1:
-            return "invalid_quantity", Message("Quantity of {sku} must be at least 1.", sku=item.sku)
+            return "invalid_quantity", Message(
+                "{field}[{index}].quantity must be at least 1.", field="items", index=index
+            )
         if item.paid_fen < 0 or item.paid_fen > MAX_LINE_FEN:
-            return "invalid_amount", Message("paid_fen of {sku} must be 0 or more.", sku=item.sku)
+            return "invalid_amount", Message(
+                "{field}[{index}].paid_fen must be 0 to {max_fen} fen.",
+                field="items",
+                index=index,
+                max_fen=MAX_LINE_FEN,
+            )
         if item.pool_fen is not None and not 0 <= item.pool_fen <= MAX_LINE_FEN:
-            return "invalid_amount", Message("The commission of {sku} must be 0 or more.", sku=item.sku)
+            return "invalid_amount", Message(
+                "The commission of {field}[{index}] must be 0 to {max_fen} fen.",
+                field="items",
+                index=index,
+                max_fen=MAX_LINE_FEN,
+            )
     if order.total_fen is not None and order.total_fen != sum(i.paid_fen for i in order.items):
-        return (
-            "inconsistent_amounts",
-            Message(
-                "total_fen {total_fen} is not the sum of the lines' paid_fen.", total_fen=order.total_fen
-            ),
-        )
+        return "inconsistent_amounts", Message("total_fen is not the sum of the lines' paid_fen.")
     return None
 
 
