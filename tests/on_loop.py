@@ -13,12 +13,20 @@ the sweep's client.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from importlib.util import find_spec
 from typing import TypeVar
 
 import httpx2
 from fastapi.testclient import TestClient
+from httpx2._transports import asgi
 
 from neigou.web.forms import CSRF_COOKIE
+
+# For every request, ``ASGITransport`` asks whether trio runs the loop by importing sniffio. Where sniffio
+# is not installed the answer is always no, but a failed import is not remembered: each request searched
+# every ``sys.path`` entry for it again, about a tenth of a sweep's time. It is answered once here.
+if find_spec("sniffio") is None:
+    asgi.is_running_trio = lambda: False
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
