@@ -357,3 +357,6 @@ class Unlogged:
 
     def warning(self, *_args: Any, **_kwargs: Any) -> None:
         return None
+
+    def error(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
