@@ -16,7 +16,16 @@ from neigou.kit.names import VisibleName
 from tests.conftest import row_counts
 from tests.orders.builders import SKU, build
 
-BLANKS = ["\u200b", "\u200b\u200c\u200d", "\ufeff", "\u202a\u202c", " \u2060 \u200e "]
+BLANKS = [
+    "\u200b",
+    "\u200b\u200c\u200d",
+    "\ufeff",
+    "\u202a\u202c",
+    " \u2060 \u200e ",
+    "\u3164",
+    "\uffa0\u3164",
+    "\ufe0f",
+]
 
 
 def _refused(response: Any) -> None:

@@ -8,7 +8,7 @@ import secrets
 import unicodedata
 from functools import lru_cache
 
-from neigou.kit.invisible import INVISIBLE
+from neigou.kit.invisible import IGNORABLE
 from neigou.kit.phones import customer_ref
 
 
@@ -59,11 +59,13 @@ def _edge(c: str) -> bool:
 
 
 def blank(value: str) -> bool:
-    """Whether ``value`` shows nothing: once NFKC, only white space and invisible marks (every one of
-    ``kit.invisible``, which ``canonical`` does not all trim). A name or reference like it names nobody."""
+    """Whether ``value`` shows nothing: once NFKC, only white space and marks that show nothing (every one
+    of ``kit.invisible.IGNORABLE``: the format characters ``canonical`` does not all trim, and the Hangul
+    fillers of a "blank" WeChat name, variation selectors and the like). A name or reference like it names
+    nobody."""
     if value.isascii():
         return not value.strip()  # ASCII holds no invisible mark: the same answer, one C call
-    return all(c.isspace() or c in INVISIBLE for c in unicodedata.normalize("NFKC", value))
+    return all(c.isspace() or c in IGNORABLE for c in unicodedata.normalize("NFKC", value))
 
 
 def keyed_hash(secret_key: str, value: str) -> str:
