@@ -16,18 +16,6 @@ from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hides_a_mark
 from neigou.kit.ids import blank
 
 
-def _names_someone(value: str | None) -> str | None:
-    if value is not None and blank(value):
-        raise ValueError("a customer reference of only white space or invisible characters names nobody")
-    if value is not None and hides_a_mark(value):
-        raise PydanticCustomError(INVALID_CUSTOMER_REF, "a customer reference holding an invisible character")
-    return value
-
-
-NamesSomeone = AfterValidator(_names_someone)
-"""Refuses a customer reference that names nobody (blank) or hides an invisible mark (``INVALID_CUSTOMER_REF``)."""
-
-
 def _names_someone_stored(value: str | None) -> str | None:
     if value is not None and blank(value):
         raise ValueError("a customer reference of only white space or invisible characters names nobody")
@@ -38,3 +26,14 @@ NamesSomeoneStored = AfterValidator(_names_someone_stored)
 """For a reference that only finds what is stored (an opt-out's erasure): refuses a blank one, but one
 hiding an invisible mark is hashed exactly as given, so a shopper stored under such a reference before
 marks were refused can still be erased; it writes nothing a new customer could be made of."""
+
+
+def _names_someone(value: str | None) -> str | None:
+    value = _names_someone_stored(value)
+    if value is not None and hides_a_mark(value):
+        raise PydanticCustomError(INVALID_CUSTOMER_REF, "a customer reference holding an invisible character")
+    return value
+
+
+NamesSomeone = AfterValidator(_names_someone)
+"""Refuses a customer reference that names nobody (blank) or hides an invisible mark (``INVALID_CUSTOMER_REF``)."""
