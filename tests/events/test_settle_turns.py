@@ -12,21 +12,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import holds
-from neigou.events.holds import settle_holds
 from neigou.events.models import Reservation, ReservationStatus
-from neigou.kit.clock import utcnow
 from tests.events.builders import reserved
 from tests.events.clocks import Clock
 from tests.events.conftest import Gated
 from tests.events.test_gate_give_backs import _reserved_in, _second_event
 from tests.events.test_gate_seeding import _one_expired, _seed
-
-
-def _settle(factory: sessionmaker[Session], gated: Gated) -> tuple[int, int]:
-    with factory() as settlement:
-        out = settle_holds(settlement, at=utcnow(), gate=gated.gate)
-        settlement.commit()
-    return out
+from tests.events.test_settle_waits import _settle
 
 
 def _left_out(gated: Gated, base: str) -> None:
