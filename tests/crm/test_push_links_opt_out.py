@@ -62,3 +62,28 @@ def test_an_opted_out_customers_push_link_reports_nothing_after_the_erasure(
     figures = _figures(client, world, made["id"])
     assert figures[world.wang] == (1, 1, 5900)  # what came before the erasure, nothing after
     assert figures[world.li] == (0, 0, 0)
+
+
+def _program_figures(client: TestClient, operator: dict[str, str], world: PushWorld) -> tuple[Any, ...]:
+    report = client.get(f"/api/v1/programs/{world.feed.program_id}/crm/figures", headers=operator)
+    assert report.status_code == 200, report.text
+    return tuple(report.json()[k] for k in ("clicks", "orders", "gmv_fen"))
+
+
+def test_the_programs_push_totals_stop_at_the_erasure_as_the_messages_figures_do(
+    client: TestClient, operator: dict[str, str], world: PushWorld
+) -> None:
+    made = push(client, world, customer_ids=[world.wang, world.li], skus=[fb.TEE])
+    codes = {m["customer_id"]: m["link_code"] for m in made["messages"]}
+    _click(client, codes[world.wang])
+    _order(client, operator, world, codes[world.wang], 1)
+    assert _program_figures(client, operator, world) == (1, 1, 5900)
+
+    body = {"customer_ref": world.refs[world.wang], "request_id": "push-totals-erase"}
+    assert client.post("/api/v1/privacy/opt-outs", json=body, headers=operator).status_code == 201
+    _click(client, codes[world.wang])
+    _order(client, operator, world, codes[world.wang], 2)
+    _click(client, codes[world.li])  # another customer's link still counts
+
+    assert _program_figures(client, operator, world) == (2, 1, 5900)
+    assert sum(f[0] for f in _figures(client, world, made["id"]).values()) == 2  # the same as the messages'

@@ -3,7 +3,8 @@
 
 A push's link is personal (one per customer and product), so a message's figures are one shopper's
 behaviour: once an opt-out erased the customer, their message counts only what came through it before
-``erased_at``. The link itself stays active (a shopper following it still lands on the product).
+``erased_at``, and so do the program's totals (``program_figures``). The link itself stays active (a
+shopper following it still lands on the product).
 
 * dormant customer: as ``crm.dormancy`` defines it, the one definition the customer book shares.
 * muted group: an active group whose clicks per member over ``days`` days are below
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import Integer, and_, func, select
+from sqlalchemy import ColumnElement, Integer, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from neigou.crm import dormancy
@@ -146,30 +147,48 @@ def total(figures: Collection[Figures]) -> Figures:
     )
 
 
+def _after_erasure(link_id: ColumnElement[int], at: ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Whether what came through the personal link ``link_id`` at ``at`` came once an opt-out had erased
+    the link's customer (at or after ``Customer.erased_at``): the per-message rule (``_until_erased``)
+    reports it no more, and so neither do the program's totals."""
+    return exists().where(
+        PushMessage.link_id == link_id,
+        Customer.id == PushMessage.customer_id,
+        Customer.erased_at.is_not(None),
+        Customer.erased_at <= at,
+    )
+
+
 def program_figures(session: Session, program_id: int) -> Figures:
-    """The program's pushes altogether, in four aggregate queries."""
+    """The program's pushes altogether, in four aggregate queries: what came through the personal link
+    of a customer an opt-out erased counts only up to ``erased_at``, as each message's figures do."""
     messages, sent = session.execute(
         select(
             func.count(PushMessage.id),
             func.coalesce(func.sum((PushMessage.status == MessageStatus.SENT).cast(Integer)), 0),
         ).where(PushMessage.program_id == program_id)
     ).one()
-    pushed = select(ShareLink.id).where(ShareLink.program_id == program_id, ShareLink.push_id.is_not(None))
+    pushed = and_(ShareLink.program_id == program_id, ShareLink.push_id.is_not(None))
     clicks = session.scalar(
-        select(func.count(LinkClick.id)).where(
-            LinkClick.link_id.in_(pushed), LinkClick.ua_class != UaClass.BOT
+        select(func.count(LinkClick.id))
+        .select_from(ShareLink)
+        .join(LinkClick, LinkClick.link_id == ShareLink.id)
+        .where(
+            pushed,
+            LinkClick.ua_class != UaClass.BOT,
+            ~_after_erasure(ShareLink.id, LinkClick.clicked_at),
         )
     )
     claims = session.scalar(
         select(func.count())
         .select_from(ShareLink)
         .join(CouponClaim, CouponClaim.link_id == ShareLink.id)
-        .where(ShareLink.program_id == program_id, ShareLink.push_id.is_not(None))
+        .where(pushed, ~_after_erasure(ShareLink.id, CouponClaim.claimed_at))
     )
     orders, gmv = session.execute(
         select(func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0))
         .join(ShareLink, ShareLink.code == Order.link_code)
-        .where(ShareLink.program_id == program_id, ShareLink.push_id.is_not(None))
+        .where(pushed, ~_after_erasure(ShareLink.id, Order.created_at))
     ).one()
     return Figures(int(messages), int(sent), int(clicks or 0), int(claims or 0), int(orders), int(gmv))
 
