@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.audit.models import AuditEntry
 from neigou.crm.models import Consent, Customer, Push, PushChannel, PushMessage
 from neigou.events.models import CustomerCount, Invitation, Reservation
 from neigou.kit.clock import utcnow
@@ -125,6 +126,12 @@ def traces(factory: sessionmaker[Session], customer_hash: str = SHOPPER_HASH) ->
         .select_from(PushMessage)
         .join(Customer, Customer.id == PushMessage.customer_id)
         .where(Customer.customer_ref_hash == customer_hash),
+        "audit_entries": select(func.count()).where(
+            AuditEntry.entity == "customer",
+            AuditEntry.entity_id.in_(
+                select(cast(Customer.id, String)).where(Customer.customer_ref_hash == customer_hash)
+            ),
+        ),
         "event_reservations": select(func.count()).where(Reservation.customer_ref_hash == customer_hash),
         "event_counts": select(func.count()).where(CustomerCount.customer_ref_hash == customer_hash),
         "event_invitations": select(func.count()).where(Invitation.customer_ref_hash == customer_hash),

@@ -36,6 +36,7 @@ ERASED = {
     "customers": 1,  # the seller's customer book: the row, its consent, the message pushed
     "consents": 1,
     "push_messages": 1,
+    "audit_entries": 1,  # the customer's create entry: its masked reference redacted
     # Employee-purchase events: the footprint has none (tests/events/test_opt_out.py erases them).
     "event_reservations": 0,
     "event_counts": 0,

@@ -6,7 +6,7 @@ gone from every list and lookup while a push's counts still add up), their conse
 deleted, and the text of every message pushed to them is replaced, and so is a refusal stored in its
 ``last_error`` (an older receiver's answer may echo the text); those still waiting to go out are
 cancelled first (failed, ``opted_out``: ``push_cancel``), so none is sent. Their audit entries keep
-the fields' names, their values redacted (``customer_audit``). Their personal push links stay active
+the fields' names, their values redacted (``customer_audit``), counted as ``audit_entries``. Their personal push links stay active
 (a shopper following one still lands on the product), but the push report stops counting what comes
 through them after ``erased_at`` (``push_engagement``).
 """
@@ -23,18 +23,19 @@ from neigou.crm.models import Consent, Customer, PushMessage, SkipReason
 from neigou.crm.push_cancel import cancel_pending
 from neigou.kit.ids import ERASED
 
-KINDS = ("customers", "consents", "push_messages")
+KINDS = ("customers", "consents", "push_messages", "audit_entries")
 
 
 def erase_customers(
     session: Session, *, customer_ref_hash: str, program_id: int | None, tombstone: str, at: datetime
 ) -> dict[str, int]:
-    """Redact the shopper's customer rows (in one program, or all), delete their consents and blank
-    the messages pushed to them; rows affected per kind."""
+    """Redact the shopper's customer rows (in one program, or all), delete their consents, blank the
+    messages pushed to them and redact their audit entries' values; rows affected per kind (the audit
+    entries counted are those whose values changed)."""
     ids = select(Customer.id).where(Customer.customer_ref_hash == customer_ref_hash)
     if program_id is not None:
         ids = ids.where(Customer.program_id == program_id)
-    customer_audit.redact_entries(session, [int(i) for i in session.scalars(ids)])
+    audited = customer_audit.redact_entries(session, [int(i) for i in session.scalars(ids)])
     # A stored refusal may hold what an earlier receiver echoed of the text: it goes with the text;
     # the fixed reasons of a cancelled message (``opted_out``, ``no_consent``) name nobody and stay.
     kept = PushMessage.last_error.is_(None) | PushMessage.last_error.in_([r.value for r in SkipReason])
@@ -60,7 +61,7 @@ def erase_customers(
         ),
     }
     cancel_pending(session, ids, SkipReason.OPTED_OUT)
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {"audit_entries": audited}
     for kind, statement in statements.items():  # customers last: the others find them by the hash
         result = session.execute(statement.execution_options(synchronize_session=False))
         counts[kind] = int(getattr(result, "rowcount", 0) or 0)

@@ -68,6 +68,13 @@ def blank(value: str) -> bool:
     return all(c.isspace() or c in IGNORABLE for c in unicodedata.normalize("NFKC", value))
 
 
+def empty_once_hashed(value: str) -> bool:
+    """Whether ``value`` is hashed as the empty reference (``customer_ref_hash``): nothing is left once
+    trimmed of white space and the marks of ``_HASHED_EDGES``. Every such value is one made-up customer;
+    one of Hangul fillers or variation selectors is blank (``blank``) but hashes as itself."""
+    return not canonical(customer_ref(value))
+
+
 def keyed_hash(secret_key: str, value: str) -> str:
     """HMAC-SHA256 of personal data (phone, openid) so it can be matched but not read back."""
     mac = _keyed(secret_key).copy()  # the key's HMAC state, prepared once: half the cost per value

@@ -47,6 +47,8 @@ class ErasedOut(BaseModel):
     customers: int = 0
     consents: int = 0
     push_messages: int = 0
+    # Audit entries of those customers whose values were redacted (opt-outs recorded before counted none).
+    audit_entries: int = 0
     # Employee-purchase events (opt-outs recorded before they were erased count none).
     event_reservations: int = 0
     event_counts: int = 0

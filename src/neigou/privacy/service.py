@@ -10,9 +10,10 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
   shared by programs), so counters still add up to the claims;
 - ``orders``: the customer hash becomes the tombstone; amounts, commissions and the ledger are untouched;
 - ``members``: a member who was this shopper loses the reference (hash and masked form cleared);
-- ``customers``, ``consents``, ``push_messages``: the salesperson's customer book (``crm.erasure``):
-  the customer rows are redacted in place, their consent history deleted, the messages pushed to them
-  blanked and those still waiting to go out cancelled (``opted_out``);
+- ``customers``, ``consents``, ``push_messages``, ``audit_entries``: the salesperson's customer book
+  (``crm.erasure``): the customer rows are redacted in place, their consent history deleted, the
+  messages pushed to them blanked and those still waiting to go out cancelled (``opted_out``), and
+  the values their audit entries hold in clear redacted (the entries changed are counted);
 - ``event_reservations``, ``event_counts``, ``event_invitations``: employee-purchase events
   (``events.erasure``): reservations and invitation bindings name the tombstone, the per-person
   counters are re-keyed to it, and the Redis gate's state follows after the commit.

@@ -125,6 +125,7 @@ pv_kind: dict[str, Label] = {
     "customers": N_("Customer book entries"),
     "consents": N_("Consent records"),
     "push_messages": N_("Pushed messages"),
+    "audit_entries": N_("Customer audit entries (values redacted)"),
     "event_reservations": N_("Event reservations"),
     "event_counts": N_("Event per-person counters"),
     "event_invitations": N_("Event invitation bindings"),
