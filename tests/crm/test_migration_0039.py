@@ -1,0 +1,209 @@
+"""Migration 0039 rewrites what earlier releases stored in clear until the customer was erased: a push
+refusal's ``last_error`` becomes the fixed summary a refusal is kept as now (``crm.push_delivery.refusal``),
+a ``customer.update`` audit entry names the changed fields only (``crm.customer_audit``); values already
+in those forms, and the fixed reasons, stay. On SQLite and PostgreSQL (docs/privacy.md)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import sqlalchemy as sa
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from neigou.crm.customer_audit import CHANGED, changed_fields
+from neigou.crm.push_delivery import NO_ROBOT, NO_TARGET, refusal
+from neigou.kit.ids import ERASED
+from neigou.migrations.runner import upgrade
+from tests.migrating import CREATED, insert_id, programs_at
+
+_migration = importlib.import_module("neigou.migrations.versions.0039_personal_data_left_behind")
+
+JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+AUDIT = sa.table(
+    "audit_entries",
+    sa.column("id"),
+    sa.column("at"),
+    sa.column("actor_kind"),
+    sa.column("actor_ref"),
+    sa.column("actor_label"),
+    sa.column("action"),
+    sa.column("entity"),
+    sa.column("entity_id"),
+    sa.column("before", JSON),
+    sa.column("after", JSON),
+)
+ROBOT_REPLY = '{"errcode":93000,"errmsg":"invalid webhook url, 王丽华 13812345678"}'
+
+# What an earlier release stored → what the migration leaves.
+REFUSALS = {
+    "HTTP 500: 客户王丽华（13812345678）的消息无法投递": "HTTP 500",
+    "HTTP 404: ": "HTTP 404",
+    "errcode 93000: invalid webhook url, 王丽华": "errcode 93000",
+    "errcode -1: system busy 13812345678": "errcode -1",
+    "ConnectError: [Errno 111] Connection refused to 王丽华's relay": "ConnectError",
+    "ReadTimeout: timed out": "ReadTimeout",
+    "UnicodeError: encoding with 'idna' codec failed (UnicodeError: label empty or too long)": "UnicodeError",
+    ROBOT_REPLY: "refused",  # a robot's non-2xx reply, kept without its status
+    "Error: 王丽华 unknown": "refused",  # looks like an error's class, is none of them
+    "errcode abc: 王丽华": "refused",  # an errcode that is no number
+    # already in the summary form, or a fixed reason: unchanged
+    "HTTP 502": "HTTP 502",
+    "HTTP 200 errcode 93000": "HTTP 200 errcode 93000",
+    "ConnectTimeout": "ConnectTimeout",
+    "unanswered": "unanswered",
+    "opted_out": "opted_out",
+    "no_consent": "no_consent",
+    NO_ROBOT: NO_ROBOT,
+    NO_TARGET: NO_TARGET,
+    "no target: the program's push settings have no robot or webhook URL": (
+        "no target: the program's push settings have no robot or webhook URL"
+    ),
+    ERASED: ERASED,
+}
+
+# (before, after) as stored → after as the migration leaves it (before is emptied).
+ENTRIES = {
+    "edit": (
+        {"name": "王女士", "job": None, "birthday": None},
+        {"name": "王丽华", "job": "律师", "birthday": "1990-05-17"},
+        {"name": CHANGED, "job": CHANGED, "birthday": CHANGED},
+    ),
+    # a field the edit sent unchanged is left out, as ``changed_fields`` leaves it out
+    "partly": (
+        {"name": "李先生", "tags": ["VIP"], "spending_power": "high"},
+        {"name": "李先生", "tags": ["VIP", "老客"], "spending_power": "high"},
+        {"tags": CHANGED},
+    ),
+    # redacted by an opt-out before: the values cannot be compared, the fields stay named
+    "redacted": (
+        {"name": ERASED, "job": None},
+        {"name": ERASED, "job": ERASED},
+        {"name": CHANGED, "job": CHANGED},
+    ),
+    # already by field name only
+    "current": (None, {"name": CHANGED}, {"name": CHANGED}),
+}
+
+
+def test_the_frozen_rules_give_what_the_application_writes_now() -> None:
+    assert _migration.summary(refusal(500)) == refusal(500)
+    assert _migration.summary(refusal(200, errcode=93000)) == refusal(200, errcode=93000)
+    assert _migration.summary(refusal(None, error="ConnectError")) == "ConnectError"
+    assert _migration.summary(refusal(None)) == refusal(None)
+    for before, after, _ in ENTRIES.values():
+        if before is not None and ERASED not in json.dumps([before, after], ensure_ascii=False):
+            assert _migration.fields_only(before, after) == changed_fields(before, after)
+
+
+def test_migration_0039_rewrites_stored_refusals_and_audit_values(scratch_url: str) -> None:
+    engine, (program,) = programs_at(scratch_url, "0038", "p")
+    with engine.begin() as conn:
+        member = insert_id(conn, "members", program_id=program, name="推广员", joined_at=CREATED)
+        customer = insert_id(
+            conn,
+            "customers",
+            program_id=program,
+            member_id=member,
+            customer_ref_hash="h" * 64,
+            customer_ref_masked="138****5678",
+            name="王丽华",
+            tags="[]",
+            source="manual",
+            preferred_categories="[]",
+            created_at=CREATED,
+            updated_at=CREATED,
+        )
+        push = insert_id(
+            conn,
+            "pushes",
+            program_id=program,
+            member_id=member,
+            skus="[]",
+            channel="webhook",
+            created_at=CREATED,
+        )
+        messages = {
+            stored: insert_id(
+                conn,
+                "push_messages",
+                push_id=push,
+                program_id=program,
+                member_id=member,
+                customer_id=customer,
+                sku="SKU1",
+                text="王丽华，您好",
+                send_at=CREATED,
+                status="failed",
+                attempts=5,
+                last_error=stored,
+            )
+            for stored in REFUSALS
+        }
+        sent = insert_id(
+            conn,
+            "push_messages",
+            push_id=push,
+            program_id=program,
+            member_id=member,
+            customer_id=customer,
+            sku="SKU1",
+            text="王丽华，您好",
+            send_at=CREATED,
+            status="sent",
+            attempts=1,
+        )
+        entries = {
+            key: conn.execute(
+                AUDIT.insert()
+                .values(
+                    at=CREATED,
+                    actor_kind="user",
+                    actor_ref="1",
+                    actor_label="运营",
+                    action="customer.update",
+                    entity="customer",
+                    entity_id=str(customer),
+                    before=before,
+                    after=after,
+                )
+                .returning(AUDIT.c.id)
+            ).scalar_one()
+            for key, (before, after, _) in ENTRIES.items()
+        }
+        created = {"member_id": member, "customer": "138****5678", "source": "manual"}
+        create_entry = conn.execute(
+            AUDIT.insert()
+            .values(
+                at=CREATED,
+                actor_kind="user",
+                actor_ref="1",
+                actor_label="运营",
+                action="customer.create",
+                entity="customer",
+                entity_id=str(customer),
+                after=created,
+            )
+            .returning(AUDIT.c.id)
+        ).scalar_one()
+
+    upgrade(scratch_url)
+    upgrade(scratch_url)  # at head: nothing more to do
+
+    with engine.connect() as conn:
+        stored = {int(i): e for i, e in conn.execute(text("SELECT id, last_error FROM push_messages"))}
+        audited = {
+            int(i): (b, a) for i, b, a in conn.execute(sa.select(AUDIT.c.id, AUDIT.c.before, AUDIT.c.after))
+        }
+    engine.dispose()
+    assert {old: stored[messages[old]] for old in REFUSALS} == REFUSALS
+    assert stored[sent] is None
+    assert {key: audited[entries[key]] for key in ENTRIES} == {
+        key: (None, kept) for key, (_, _, kept) in ENTRIES.items()
+    }
+    assert audited[create_entry] == (None, created)  # a creation's entry is as the application writes it now
+    left = json.dumps([list(stored.values()), list(audited.values())], ensure_ascii=False)
+    assert not any(
+        personal in left for personal in ("王丽华", "王女士", "李先生", "律师", "1990", "VIP", "13812345678")
+    )
