@@ -89,3 +89,27 @@ def test_an_opt_out_still_refuses_a_reference_hashed_as_the_empty_one(
     )
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("ref", ["\u200b", "\ufeff \u2060"])
+def test_the_consoles_opt_out_refuses_a_reference_hashed_as_the_empty_one(
+    client: TestClient, factory: sessionmaker[Session], ref: str
+) -> None:
+    console_sign_in(client, factory, next_page="/console")
+    response = client.post(
+        "/console/privacy", data={"request_id": "console-empty-0001", "customer_ref": ref, "confirm": "yes"}
+    )
+    assert response.status_code == 422, response.text
+    assert 'data-testid="privacy-error"' in response.text
+
+
+def test_the_consoles_opt_out_takes_a_reference_blank_only_by_todays_rule(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    console_sign_in(client, factory, next_page="/console")
+    response = client.post(
+        "/console/privacy",
+        data={"request_id": "console-blank-0001", "customer_ref": "\u3164", "confirm": "yes"},
+    )
+    assert response.status_code in (200, 303), response.text
+    assert 'data-testid="privacy-error"' not in response.text

@@ -15,6 +15,7 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.kit.ids import empty_once_hashed
 from neigou.kit.i18n import Text
 from neigou.privacy import repository as repo
 from neigou.privacy import service
@@ -90,7 +91,7 @@ def submit_opt_out(
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Opt a shopper out (audited); answers with the result page, or the form and its error."""
-    if not customer_ref.strip():
+    if empty_once_hashed(customer_ref):  # as the API: one hashed as the empty reference names nobody
         return _page(request, session, error="customer_required", status_code=422)
     if confirm != "yes":
         return _page(request, session, error="confirm_required", status_code=422)
