@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import text
@@ -64,7 +65,7 @@ REFUSALS = {
 }
 
 # (before, after) as stored → after as the migration leaves it (before is emptied).
-ENTRIES = {
+ENTRIES: dict[str, tuple[dict[str, Any] | None, dict[str, Any], dict[str, str]]] = {
     "edit": (
         {"name": "王女士", "job": None, "birthday": None},
         {"name": "王丽华", "job": "律师", "birthday": "1990-05-17"},

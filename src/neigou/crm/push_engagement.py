@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import ColumnElement, Integer, and_, exists, func, select
+from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from neigou.crm import dormancy
@@ -147,7 +147,9 @@ def total(figures: Collection[Figures]) -> Figures:
     )
 
 
-def _after_erasure(link_id: ColumnElement[int], at: ColumnElement[datetime]) -> ColumnElement[bool]:
+def _after_erasure(
+    link_id: SQLColumnExpression[int], at: SQLColumnExpression[datetime]
+) -> ColumnElement[bool]:
     """Whether what came through the personal link ``link_id`` at ``at`` came once an opt-out had erased
     the link's customer (at or after ``Customer.erased_at``): the per-message rule (``_until_erased``)
     reports it no more, and so neither do the program's totals."""

@@ -15,8 +15,8 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.kit.ids import empty_once_hashed
 from neigou.kit.i18n import Text
+from neigou.kit.ids import empty_once_hashed
 from neigou.privacy import repository as repo
 from neigou.privacy import service
 from neigou.privacy.models import OptOut
