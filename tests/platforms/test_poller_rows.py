@@ -4,14 +4,17 @@ past it, a window read again by ``since`` once the cause is cured."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from neigou.cli.main import app as cli
+from neigou.kit.settings import get_settings
 from neigou.platforms.models import PlatformOrder, PlatformOrderLine
-from neigou.platforms.rows import Platform
+from neigou.platforms.rows import BEIJING, Platform
 from neigou.platforms.sync import LAG, watermark
 from tests.orders.builders import World
 from tests.platforms.builders import jd_numbers, jd_row
@@ -79,3 +82,51 @@ def test_a_skipped_row_is_reported_and_logged_without_its_values_and_read_again_
     again = _poll(factory, stub, integration_id, Platform.JD_UNION, since=SINCE)
     assert (again.created, again.skipped) == (1, [])
     assert [line[0] for line in _lines(factory)] == ["4003010001", "4003020002"]
+
+
+def test_the_poll_command_reads_again_from_since_and_never_moves_the_watermark_back(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    factory: sessionmaker[Session],
+    stub: Stub,
+    world: tuple[World, int],
+) -> None:
+    """``--since`` reads the windows from then again (rows skipped there for a cause since cured go in);
+    the watermark stays where the latest poll left it. A time without its offset or ahead is refused."""
+    w, integration_id = world
+    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    monkeypatch.setenv("NEIGOU_PLATFORM_APP_KEY", "app-key")
+    monkeypatch.setenv("NEIGOU_PLATFORM_APP_SECRET", "app-secret")
+    get_settings.cache_clear()
+    args = [
+        "platforms",
+        "poll",
+        "--integration",
+        str(integration_id),
+        "--platform",
+        "jd_union",
+        "--url",
+        stub.url,
+    ]
+    since = (datetime.now(UTC) - timedelta(minutes=30)).astimezone(BEIJING).isoformat()
+    stub.answers = [(200, _jd([jd_row(4004010001, sub_union_id=w.link)]))]
+    first = CliRunner().invoke(cli, [*args, "--since", since])
+    assert first.exit_code == 0, first.output
+    assert "1 rows: 1 orders created" in first.output
+    with factory() as session:
+        moved = watermark(session, integration_id, Platform.JD_UNION)
+    assert moved is not None
+    earlier = (datetime.now(UTC) - timedelta(minutes=50)).isoformat()
+    stub.answers = [
+        (200, _jd([jd_row(4004010001, sub_union_id=w.link), jd_row(4004020002, sub_union_id=w.link)]))
+    ]
+    again = CliRunner().invoke(cli, [*args, "--since", earlier])
+    assert again.exit_code == 0, again.output
+    assert "2 rows: 1 orders created" in again.output
+    with factory() as session:
+        kept = watermark(session, integration_id, Platform.JD_UNION)
+    assert kept is not None
+    assert kept >= moved
+    for refused in ("2026-03-24 12:00:00", "yesterday", (datetime.now(UTC) + timedelta(hours=1)).isoformat()):
+        out = CliRunner().invoke(cli, [*args, "--since", refused])
+        assert (out.exit_code, "invalid_since" in out.output) == (2, True), out.output
