@@ -32,7 +32,7 @@ def _lines(factory: sessionmaker[Session]) -> list[tuple[str, int, int]]:
             .join(PlatformOrderLine, PlatformOrderLine.platform_order_id == PlatformOrder.id)
             .order_by(PlatformOrder.external_id)
         ).all()
-    return [tuple(row) for row in rows]
+    return [(external_id, paid, fee) for external_id, paid, fee in rows]
 
 
 @pytest.mark.parametrize("where", ["queryResult text", "queryResult object"])
