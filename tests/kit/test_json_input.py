@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from neigou.kit.json_input import TooDeep, loads_untrusted
+from neigou.kit.json_input import TooDeep, UnreadableNumber, loads_untrusted
 
 pytestmark = pytest.mark.no_database
 
@@ -25,3 +25,14 @@ def test_readable_text_is_read_as_json_loads_reads_it() -> None:
     }
     with pytest.raises(ValueError, match="Expecting property name"):
         loads_untrusted("{")
+
+
+def test_a_number_decimal_cannot_hold_is_a_value_error() -> None:
+    """``Decimal`` refuses an exponent past its limit with ``InvalidOperation``, an ``ArithmeticError``
+    no caller catching ``ValueError`` expects (the feed endpoint answered it with a 500)."""
+    for text in ("[1e999999999999999999999999999]", '{"a": 1.5e-99999999999999999999}'):
+        with pytest.raises(UnreadableNumber):
+            loads_untrusted(text, parse_float=Decimal)
+        with pytest.raises(ValueError, match="number cannot be read"):
+            loads_untrusted(text.encode(), parse_float=Decimal)
+    assert loads_untrusted("[1e999999999999999999999999999]") == [float("inf")]

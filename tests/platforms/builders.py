@@ -62,6 +62,14 @@ def jd_row(
     }
 
 
+JD_AMOUNTS = ("price", "estimateCosPrice", "actualCosPrice", "estimateFee", "actualFee")
+
+
+def jd_numbers(row: dict[str, Any]) -> dict[str, Any]:
+    """A JD 联盟 row with its amounts as JD's API writes them, JSON numbers (``39.9``), not text."""
+    return {k: float(v) if k in JD_AMOUNTS and isinstance(v, str) else v for k, v in row.items()}
+
+
 def pdd_row(
     order_sn: str = "261101-000000001",
     *,
@@ -162,5 +170,13 @@ def feed(
         f"/api/v1/integrations/{integration_id}/feeds/{platform}", json={"rows": rows}, headers=headers
     )
     assert response.status_code == status, response.text
+    out: dict[str, Any] = response.json()
+    return out
+
+
+def order_of(client: TestClient, headers: dict[str, str], f: Feeds, external_id: object) -> dict[str, Any]:
+    """The neigou order taken in for a platform order, as the API shows it."""
+    response = client.get(f"/api/v1/orders/{external_id}?program_id={f.w.program_id}", headers=headers)
+    assert response.status_code == 200, response.text
     out: dict[str, Any] = response.json()
     return out

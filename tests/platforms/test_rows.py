@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neigou.kit.i18n import Message
 from neigou.platforms import jd_union, pdd, taobao
 from neigou.platforms.adapters import read_rows
 from neigou.platforms.rows import (
@@ -53,6 +54,7 @@ def test_malformed_amounts(value: object) -> None:
     [
         (16, LineStatus.PAID),
         (17, LineStatus.COMPLETED),
+        (18, LineStatus.SETTLED),
         (15, LineStatus.UNPAID),
         (24, LineStatus.UNPAID),
         *[(c, LineStatus.INVALID) for c in (2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 14, 19, 20, 21, 22, 23, 25)],
@@ -101,6 +103,57 @@ def test_jd_row_reads_the_documented_fields() -> None:
 def test_jd_settlement_date_ahead_is_not_settled_yet() -> None:
     line = jd_union.read(0, jd_row(valid_code=17, pay_month="20270101", actual_fee="1.00"), NOW)
     assert (line.status, line.settled_at, line.fee_fen) == (LineStatus.COMPLETED, None, 2000)
+
+
+def test_jd_settled_18_settles_on_pay_month_else_when_modified() -> None:
+    """已结算 (18): settled on ``payMonth`` once reached, on ``modifyTime`` without one; completed (not
+    refunded as an invalid code) while its ``payMonth`` lies ahead."""
+    on_day = jd_union.read(0, jd_row(valid_code=18, pay_month="20260320", actual_fee="7.00"), NOW)
+    assert (on_day.status, on_day.settled_at, on_day.fee_fen) == (
+        LineStatus.SETTLED,
+        datetime(2026, 3, 19, 16, tzinfo=UTC),
+        700,
+    )
+    assert on_day.completed_at == on_day.modified_at  # no finishTime: completed when it last changed
+    undated = jd_union.read(0, jd_row(valid_code=18, modified=timedelta(days=12)), NOW)
+    assert (undated.status, undated.settled_at) == (LineStatus.SETTLED, PAID_AT + timedelta(days=12))
+    ahead = jd_union.read(0, jd_row(valid_code=18, pay_month="20270101"), NOW)
+    assert (ahead.status, ahead.settled_at) == (LineStatus.COMPLETED, None)
+
+
+@pytest.mark.parametrize(
+    ("platform", "row", "name"),
+    [
+        (Platform.JD_UNION, {**jd_row(), "orderTime": 0}, "orderTime"),
+        (Platform.JD_UNION, {**jd_row(), "orderTime": "0"}, "orderTime"),
+        (Platform.JD_UNION, {**jd_row(), "orderTime": Decimal(0)}, "orderTime"),
+        (Platform.TAOBAO, {**taobao_row(), "tk_paid_time": None, "tk_create_time": "0"}, "tk_create_time"),
+        (Platform.TAOBAO, {**taobao_row(), "tk_paid_time": "0", "tk_create_time": 0}, "tk_create_time"),
+        (
+            Platform.PDD,
+            {**pdd_row(status=-1), "order_pay_time": 0, "order_create_time": 0, "order_modify_at": 0},
+            "order_modify_at",
+        ),
+        (Platform.PDD, {**pdd_row(), "order_pay_time": 0}, "order_pay_time"),
+    ],
+)
+def test_a_required_time_written_0_is_a_missing_field(
+    platform: Platform, row: dict[str, object], name: str
+) -> None:
+    """0 is the platforms' "not yet": a required time holding it is missing (it was an assertion)."""
+    assert read_rows(platform, [row], NOW) == [
+        Skip(0, "missing_field", Message("The field {field} is missing.", field=name))
+    ]
+
+
+def test_a_row_no_rule_foresaw_is_skipped_alone_with_the_exceptions_class() -> None:
+    """A signalling NaN compared with 0 raises ``InvalidOperation`` in the time reader: the row is skipped
+    ``unreadable_row`` (its error's class kept for the log, not its text), the others are read."""
+    out = read_rows(Platform.JD_UNION, [{**jd_row(), "modifyTime": Decimal("sNaN")}, jd_row(300002)], NOW)
+    assert out[0] == Skip(0, "unreadable_row", Message("The row could not be read."))
+    assert isinstance(out[0], Skip)
+    assert out[0].error == "InvalidOperation"
+    assert isinstance(out[1], PlatformLine)
 
 
 def test_jd_epoch_milliseconds_are_read_too() -> None:

@@ -28,7 +28,7 @@ from neigou.platforms.models import PlatformOrder, PlatformOrderLine
 from neigou.platforms.rows import Platform
 from neigou.platforms.sync import LAG, poll, watermark
 from tests.orders.builders import PAID_AT, World, build
-from tests.platforms.builders import integration, jd_row, pdd_row, taobao_row
+from tests.platforms.builders import integration, jd_numbers, jd_row, pdd_row, taobao_row
 
 ACTOR = Actor(kind="test", ref="test", label="test")
 SECRET = "app-secret"
@@ -80,7 +80,7 @@ def world(client: TestClient, operator: dict[str, str], factory: sessionmaker[Se
 
 
 def _jd(rows: list[dict[str, Any]], more: bool = False) -> dict[str, Any]:
-    result = {"code": 200, "message": "success", "data": rows, "hasMore": more}
+    result = {"code": 200, "message": "success", "data": [jd_numbers(r) for r in rows], "hasMore": more}
     return {"jd_union_open_order_row_query_responce": {"code": "0", "queryResult": json.dumps(result)}}
 
 
@@ -379,7 +379,8 @@ def test_a_file_nul_row_skips_its_whole_order_until_the_fixed_file_stores_it(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "3 rows: 1 orders created, 0 updated, 0 refunds, 2 rows skipped" in result.output
-    assert result.output.count("nul_character") == 2
+    table = [line for line in result.output.splitlines() if "platforms.rows_skipped" not in line]
+    assert "\n".join(table).count("nul_character") == 2
     path.write_text("\n".join(lines), "utf-8")
     fixed = CliRunner().invoke(cli, args)
     assert "3 rows: 1 orders created, 0 updated, 0 refunds, 0 rows skipped" in fixed.output, fixed.output

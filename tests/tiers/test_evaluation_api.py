@@ -211,6 +211,11 @@ def test_bad_periods_are_refused_and_change_nothing(
         ("2026-13", False, 422, "invalid_period"),
         ("2026/03", True, 422, "invalid_period"),
         ("2999-01", True, 422, "future_period"),
+        # the last month of the calendar: refused as the future, never its end computed (a 500)
+        ("9999-12", True, 422, "future_period"),
+        ("9999-12", False, 422, "future_period"),
+        ("２０２６-０３", True, 422, "invalid_period"),
+        ("2026-03\n", True, 422, "invalid_period"),
     ]:
         response = client.post(path, json={"period": period, "dry_run": dry_run}, headers=operator)
         assert (response.status_code, response.json()["code"]) == (status, code)
@@ -225,6 +230,9 @@ def test_bad_periods_are_refused_and_change_nothing(
     )
     assert missing.status_code == 404
     assert client.get(f"{path}/2026-03", headers=operator).status_code == 404
+    assert client.get(f"{path}/9999-12", headers=operator).status_code == 404
+    far = client.get(f"{path}/２０２６-０３", headers=operator)
+    assert (far.status_code, far.json()["code"]) == (422, "invalid_period")
     assert row_counts(factory) == before
     evaluate(client, operator, w, "2026-03")
     earlier = client.post(path, json={"period": "2026-02"}, headers=operator)

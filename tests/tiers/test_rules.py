@@ -141,6 +141,9 @@ def test_more_activity_never_loses_an_upgrade(orders: int, extra: int) -> None:
 def test_periods() -> None:
     assert parse_period("2026-03") == Period(2026, 3)
     assert [parse_period(t) for t in ("2026-13", "2026-00", "26-03", "2026-3", "1999-01")] == [None] * 5
+    # ASCII digits and nothing around them: no full-width or other scripts' digits, no newline or space
+    written = ("２０２６-０３", "٢٠٢٦-٠٣", "2026-03\n", " 2026-03", "2026-03 ", "2026-03\n\n")
+    assert [parse_period(t) for t in written] == [None] * len(written)
     assert str(Period(2026, 12).next()) == "2027-01"
     assert str(Period(2026, 1).previous()) == "2025-12"
     assert Period(2026, 4).start("Asia/Shanghai") == datetime(2026, 3, 31, 16, tzinfo=UTC)

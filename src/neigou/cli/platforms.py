@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
 from neigou.kit.columns import FileRefused
 from neigou.kit.db import opened_database
 from neigou.kit.errors import ProblemError
@@ -71,15 +72,41 @@ def import_file(
     _show(report)
 
 
+def _since(text: str | None) -> datetime | None:
+    """``--since`` as a UTC instant: ISO 8601 with its offset, not in the future (else exit 2)."""
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        refusal = "--since must be an ISO 8601 time with its offset, such as 2026-03-24T12:00:00+08:00."
+    elif at.astimezone(UTC) > utcnow():
+        refusal = "--since lies in the future."
+    else:
+        return at.astimezone(UTC)
+    Console(stderr=True).print(f"error [invalid_since]: {refusal}", markup=False)
+    raise typer.Exit(code=2)
+
+
 @app.command("poll")
-def poll_api(
+def poll_api(  # noqa: PLR0917 - the command's options
     integration_id: IntegrationOption,
     platform: PlatformOption,
     url: Annotated[str, typer.Option(help="the platform's open API endpoint")],
     app_key: Annotated[str, typer.Option(envvar="NEIGOU_PLATFORM_APP_KEY")],
     app_secret: Annotated[str, typer.Option(envvar="NEIGOU_PLATFORM_APP_SECRET", hidden=True)],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="read from this time (ISO 8601 with its offset) instead of the watermark: again the "
+            "windows whose rows were skipped for a cause since cured; the watermark never moves back"
+        ),
+    ] = None,
 ) -> None:
     """Read the orders modified since the stored watermark (three days back the first time)."""
+    start = _since(since)
     settings = get_settings()
     try:
         with opened_database(settings.database_url) as factory, httpx.Client(timeout=30) as client:
@@ -91,6 +118,7 @@ def poll_api(
                 client=client,
                 secret_key=settings.secret_key,
                 actor=CLI_ACTOR,
+                since=start,
                 skew=timedelta(seconds=settings.clock_skew_seconds),
             )
     except ProblemError as exc:

@@ -19,6 +19,9 @@ READERS: dict[Platform, Reader] = {
     Platform.TAOBAO: taobao.read,
 }
 FUTURE = Message("A time in the row lies in the future.")
+# A row the adapter failed on other than by a rule (a bug, or a value no rule foresaw): skipped alone,
+# so one row never fails its batch (a 500 to the feed, a poller stuck on that window).
+UNREADABLE = Message("The row could not be read.")
 # PostgreSQL cannot store a NUL and SQLite would: the row is skipped alike on both, and with it every row
 # of its order (``order_keys``). The API refuses a body holding one before reading it; a file's row comes
 # here (kit.tabular, nul_rows="report").
@@ -75,14 +78,19 @@ def read_rows(
         if keys[index] in refused:
             out.append(Skip(index, "nul_character", WITH_NUL_ROW))
             continue
-        try:
-            line = reader(index, row, now)
-        except RowProblem as problem:
-            out.append(Skip(index, problem.code, problem.message))
-            continue
-        times = (line.paid_at, line.completed_at, line.settled_at, line.modified_at)
-        if any(t is not None and t > now for t in times):
-            out.append(Skip(index, "future_time", FUTURE))
-            continue
-        out.append(line)
+        out.append(_read(reader, index, row, now))
     return out
+
+
+def _read(reader: Reader, index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine | Skip:
+    """One row mapped, or skipped: by its rule's reason, ``future_time``, or ``unreadable_row`` for any
+    other exception (its class kept for the log, none of its text: that may quote the row)."""
+    try:
+        line = reader(index, row, now)
+        times = (line.paid_at, line.completed_at, line.settled_at, line.modified_at)
+        future = any(t is not None and t > now for t in times)
+    except RowProblem as problem:
+        return Skip(index, problem.code, problem.message)
+    except Exception as exc:  # one row must not fail its batch, whatever it holds
+        return Skip(index, "unreadable_row", UNREADABLE, error=type(exc).__name__)
+    return Skip(index, "future_time", FUTURE) if future else line

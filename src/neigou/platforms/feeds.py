@@ -10,11 +10,13 @@ refund id naming that target, so a repeat posts nothing.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,6 +38,8 @@ TAKEN = Message("Another order of the program already has this id.")
 LATE_LINE = Message("The order was taken in without this line; a line cannot be added to it later.")
 NEVER_PAID = Message("The platform says the order is invalid and it was never seen paid.")
 REFUND_ID_LENGTH = 64  # orders.models.Refund.refund_id
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -285,7 +289,25 @@ def apply_rows(
                 feed.result.updated += 1
         session.flush()
     feed.result.skipped.sort(key=lambda skip: skip.index)
+    _log_skips(integration, platform, len(rows), feed.result.skipped)
     return feed.result
+
+
+def _log_skips(integration: Integration, platform: Platform, rows: int, skipped: Sequence[Skip]) -> None:
+    """Log a batch's skipped rows by reason, and each row no rule could read by its index and the
+    exception's class: never a row's values (an order id, a link code, an amount)."""
+    if not skipped:
+        return
+    where = {
+        "integration_id": integration.id,
+        "program_id": integration.program_id,
+        "platform": platform.value,
+    }
+    reasons = dict(sorted(Counter(skip.code for skip in skipped).items()))
+    log.info("platforms.rows_skipped", **where, rows=rows, skipped=len(skipped), reasons=reasons)
+    for skip in skipped:
+        if skip.error is not None:
+            log.warning("platforms.row_unreadable", **where, index=skip.index, error=skip.error)
 
 
 def refund_id(platform: Platform, external_id: str, line_key: str, target: int) -> str:

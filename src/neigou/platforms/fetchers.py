@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
@@ -151,7 +152,7 @@ class Poller:
                         f"HTTP {response.status_code}", request=response.request, response=response
                     )
                 response.raise_for_status()
-                body = loads_untrusted(response.content)
+                body = read_answer(response.content)
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict) as exc:
                 if attempt < self.retries and _retried(exc):
                     self.sleep(self.backoff * 2**attempt)
@@ -203,6 +204,13 @@ class PlatformError(Exception):
     """The platform's API failed or answered something other than its documented shape."""
 
 
+def read_answer(text: str | bytes) -> Any:
+    """A platform's JSON answer (or JD's ``queryResult`` text in it) as the feed endpoint reads a body:
+    numbers with a fraction as ``Decimal`` (JD writes ``39.9``: a float would be refused by
+    ``rows.yuan_to_fen``), ``NaN`` and ``Infinity`` as nothing (``None``)."""
+    return loads_untrusted(text, parse_float=Decimal, parse_constant=lambda _constant: None)
+
+
 def _rows(value: object, name: str) -> list[Any]:
     """A page's rows: a list (or nothing); any other value is an answer of another shape."""
     if value is None or value == "":
@@ -219,7 +227,7 @@ def _jd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
     if not isinstance(answer, dict):
         raise PlatformError("no jd_union_open_order_row_query_responce")
     result = answer.get("queryResult")
-    result = loads_untrusted(result) if isinstance(result, str) else result
+    result = read_answer(result) if isinstance(result, str) else result
     if not isinstance(result, dict) or result.get("code") != 200:
         raise PlatformError(f"JD answered {redact_cut(str(result), 200)}")
     return _rows(result.get("data"), "queryResult.data"), bool(result.get("hasMore")), ""

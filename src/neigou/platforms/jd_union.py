@@ -6,12 +6,14 @@
   ``estimateFee`` the promoter's estimated commission on it; ``actualCosPrice`` / ``actualFee`` are the
   amounts once the order completed and settled. All in yuan.
 * ``validCode``: 15 awaiting payment (not an order yet), 16 paid, 17 completed (the shopper received it),
-  24 deposit paid (not an order yet), -1 unknown; every other code is a 无效 (invalid) reason: 2 split,
+  18 settled (已结算: JD paid the commission), 24 deposit paid (not an order yet), -1 unknown; every other
+  code is a 无效 (invalid) reason: 2 split,
   3 cancelled, 4 京东帮 order, 5 account problem, 6 gift category, 7 campus, 8 company, 9 group buy,
   11 village promoter, 13 violation, 14 source differs from the registered site, 19 commission rate 0,
   20 repurchase of an invalid first order, 21 cloud-shop order, 22 PLUS rate 0, 23 pay-with-gift,
   25 ride-hailing and later codes.
-* ``payMonth`` is the settlement date (``yyyyMMdd``), 0 while not settled.
+* ``payMonth`` is the settlement date (``yyyyMMdd``), 0 while not settled. A completed row (17) is settled
+  once that date is reached; a settled row (18) settled then, or at its ``modifyTime`` without one.
 * ``subUnionId`` carries the share link's code; ``positionId`` is the promotion slot.
 * Times (``orderTime``, ``finishTime``, ``modifyTime``) are Beijing wall-clock text, or epoch
   milliseconds in the older order query.
@@ -44,15 +46,16 @@ from neigou.platforms.rows import (
 )
 
 NOT_YET_ORDERS = frozenset({15, 24})
-PAID, COMPLETED = 16, 17
+PAID, COMPLETED, SETTLED = 16, 17, 18
 
 
 def _status(code: int) -> LineStatus:
+    """The line's status by its code; completed stands for settled too until ``read`` finds it settled."""
     if code in NOT_YET_ORDERS:
         return LineStatus.UNPAID
     if code == PAID:
         return LineStatus.PAID
-    if code == COMPLETED:
+    if code in (COMPLETED, SETTLED):
         return LineStatus.COMPLETED
     if code in (-1, 0, 1):
         raise unknown_status("validCode", code)
@@ -82,6 +85,8 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     modified_at = when(row, "modifyTime", required=False) or paid_at
     finished = when(row, "finishTime", required=False)
     settled = _settled_at(row)
+    if code == SETTLED and settled is None:
+        settled = modified_at  # settled, JD says, with no settlement date: when the row last changed
     if status is LineStatus.COMPLETED and settled is not None and settled <= now:
         status = LineStatus.SETTLED
     else:

@@ -27,6 +27,7 @@ from neigou.platforms.rows import (
     as_written,
     integer,
     link_code,
+    missing_field,
     numeric_id,
     order_sn,
     text,
@@ -77,7 +78,8 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     pay = unix_time(row, "order_pay_time", required=status is not LineStatus.UNPAID)
     created = unix_time(row, "order_create_time", required=False)
     paid_at = pay or created or unix_time(row, "order_modify_at")
-    assert paid_at is not None
+    if paid_at is None:
+        raise missing_field("order_modify_at")
     modified = unix_time(row, "order_modify_at", required=False) or paid_at
     received = unix_time(row, "order_receive_time", required=False)
     settled = unix_time(row, "order_settle_time", required=False)

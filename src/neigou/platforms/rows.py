@@ -103,11 +103,13 @@ class PlatformLine:
 
 @dataclass(frozen=True)
 class Skip:
-    """A row that cannot be mapped, with its reason."""
+    """A row that cannot be mapped, with its reason; ``error`` names the class of an exception no rule
+    expected (``unreadable_row``), for the log, never the row's values."""
 
     index: int
     code: str
     message: Text
+    error: str | None = attribute(default=None, compare=False)
 
 
 class RowProblem(Exception):
@@ -142,11 +144,16 @@ def refund_target(*, status: LineStatus, quantity: int, returned: int, paid_fen:
     return max(returned_share, min(taken_fen, max(taken_fen - paid_fen, 0)))
 
 
+def missing_field(name: str) -> RowProblem:
+    """The skip of a row without the required field ``name``."""
+    return RowProblem("missing_field", Message("The field {field} is missing.", field=name))
+
+
 def field(row: Mapping[str, Any], name: str) -> Any:
     """A required field."""
     value = row.get(name)
     if value is None or value == "":
-        raise RowProblem("missing_field", Message("The field {field} is missing.", field=name))
+        raise missing_field(name)
     return value
 
 
@@ -281,8 +288,8 @@ def wall_time(row: Mapping[str, Any], name: str, *, required: bool = True) -> da
     """A Beijing time as ``yyyy-MM-dd HH:mm:ss`` (or ISO 8601 with an offset), zone-aware."""
     value = row.get(name)
     if _blank(value):
-        if required:
-            field(row, name)
+        if required:  # 0 too: the platforms' "not yet" is no time for a field that must hold one
+            raise missing_field(name)
         return None
     if not isinstance(value, str):
         raise RowProblem("invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name))
@@ -312,7 +319,7 @@ def unix_time(
     value = row.get(name)
     if _blank(value):
         if required:
-            field(row, name)
+            raise missing_field(name)
         return None
     seconds = integer(row, name, low=1, high=10**14)
     try:
@@ -338,9 +345,10 @@ def amount(row: Mapping[str, Any], name: str) -> int:
 
 
 def required_time(row: Mapping[str, Any], name: str) -> datetime:
-    """A required time (wall-clock text or epoch milliseconds)."""
+    """A required time (wall-clock text or epoch milliseconds); absent, empty or 0 is ``missing_field``."""
     at = when(row, name)
-    assert at is not None  # required: a missing time raised
+    if at is None:
+        raise missing_field(name)
     return at
 
 

@@ -25,6 +25,7 @@ from neigou.platforms.rows import (
     as_written,
     integer,
     link_code,
+    missing_field,
     numeric_id,
     unknown_status,
     wall_time,
@@ -42,7 +43,8 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         raise unknown_status("tk_status", code)
     status = STATUSES[code]
     paid_at = wall_time(row, "tk_paid_time", required=False) or wall_time(row, "tk_create_time")
-    assert paid_at is not None
+    if paid_at is None:
+        raise missing_field("tk_create_time")
     modified = wall_time(row, "modified_time", required=False) or paid_at
     earned = wall_time(row, "tk_earning_time", required=False)
     if status is LineStatus.SETTLED and (earned is None or earned > now):

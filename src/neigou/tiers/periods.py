@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only, the whole text: ``\d`` would take full-width digits and ``$`` a trailing newline.
+PERIOD_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")
+# The last year a period may be evaluated in: a later one lies in the future (and year 9999's months
+# have no end in the calendar), as ``network.rules.MAX_YEAR`` caps a team's or leaderboard's month.
+MAX_YEAR = 2100
 
 
 @dataclass(frozen=True, order=True)
@@ -41,8 +45,9 @@ class Period:
 
 
 def parse_period(text: str) -> Period | None:
-    """``"2026-03"`` → Period(2026, 3); None when it is not a month of years 2000–9999."""
-    match = PERIOD_PATTERN.match(text)
+    """``"2026-03"`` → Period(2026, 3); None when it is not a month of years 2000–9999 written
+    ``YYYY-MM`` in ASCII digits, nothing before or after it."""
+    match = PERIOD_PATTERN.fullmatch(text)
     if match is None:
         return None
     year, month = int(match.group(1)), int(match.group(2))

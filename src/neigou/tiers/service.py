@@ -27,7 +27,7 @@ from neigou.programs.service import require_program
 from neigou.tiers import repository as repo
 from neigou.tiers.metrics import PeriodFigures, period_figures
 from neigou.tiers.models import TierChange, TierChangeKind, TierEvaluation
-from neigou.tiers.periods import Period, parse_period
+from neigou.tiers.periods import MAX_YEAR, Period, parse_period
 from neigou.tiers.rules import Decision, LadderTier, Metrics, decide
 
 EMPTY = Metrics()
@@ -167,12 +167,13 @@ def evaluate(
     program = require_program(session, program_id)
     period = require_period(period_text)
     zone = program.timezone
-    start, end = period.start(zone), period.end(zone)
-    if start > at:
+    # the future first: past MAX_YEAR without building its bounds (year 9999's December has no end)
+    if period.year > MAX_YEAR or period.start(zone) > at:
         raise Invalid(
             Message("Period {period} has not started.", period=period),
             code="future_period",
         )
+    end = period.end(zone)
     existing = repo.get_evaluation(session, program.id, str(period))
     if existing is not None:
         return _stored(existing, repo.changes_of(session, existing.id), dry_run=dry_run)
