@@ -40,11 +40,17 @@ def test_an_organizations_operator_opens_accounts_of_its_organization(
     client: TestClient, make_token: TokenMaker, factory: sessionmaker[Session]
 ) -> None:
     acme, rival = _organizations(client, make_token)
-    rival_program = create_program(client, bearer(make_token(Role.OPERATOR, organization_id=rival)), code="rp")
+    rival_program = create_program(
+        client, bearer(make_token(Role.OPERATOR, organization_id=rival)), code="rp"
+    )
     with transaction(factory) as session:
-        auth.create_user(session, username="acme-ops", password=PASSWORD, actor=TEST_ACTOR, organization_id=acme)
+        auth.create_user(
+            session, username="acme-ops", password=PASSWORD, actor=TEST_ACTOR, organization_id=acme
+        )
     operator = _signed_in(client, "acme-ops")
-    made = operator.post("/console/users", data={"username": "sidekick", "password": PASSWORD}, follow_redirects=False)
+    made = operator.post(
+        "/console/users", data={"username": "sidekick", "password": PASSWORD}, follow_redirects=False
+    )
     assert made.headers["location"] == "/console/access?done=user_created"
     with factory() as session:
         assert session.scalar(select(User.organization_id).where(User.username == "sidekick")) == acme
@@ -60,12 +66,19 @@ def test_a_scoped_caller_cannot_open_an_account_elsewhere(
     with transaction(factory) as session:
         use_scope(session, Scope(organization_id=acme))
         with pytest.raises(NotFound) as refused:
-            auth.create_user(session, username="x1", password=PASSWORD, actor=TEST_ACTOR, organization_id=rival)
+            auth.create_user(
+                session, username="x1", password=PASSWORD, actor=TEST_ACTOR, organization_id=rival
+            )
         assert refused.value.code == "organization_not_found"
-        mine = auth.create_user(session, username="x2", password=PASSWORD, actor=TEST_ACTOR, organization_id=acme)
+        mine = auth.create_user(
+            session, username="x2", password=PASSWORD, actor=TEST_ACTOR, organization_id=acme
+        )
         assert mine.organization_id == acme
     with transaction(factory) as session:  # unscoped (the CLI): a platform administrator stays possible
-        assert auth.create_user(session, username="root2", password=PASSWORD, actor=TEST_ACTOR).organization_id is None
+        assert (
+            auth.create_user(session, username="root2", password=PASSWORD, actor=TEST_ACTOR).organization_id
+            is None
+        )
 
 
 def test_a_merchants_caller_opens_accounts_of_its_merchant_only(
@@ -79,6 +92,8 @@ def test_a_merchants_caller_opens_accounts_of_its_merchant_only(
     with transaction(factory) as session:
         use_scope(session, Scope(organization_id=shops[0]["organization_id"], merchant_id=shops[0]["id"]))
         with pytest.raises(NotFound):
-            auth.create_user(session, username="y1", password=PASSWORD, actor=TEST_ACTOR, merchant_id=shops[1]["id"])
+            auth.create_user(
+                session, username="y1", password=PASSWORD, actor=TEST_ACTOR, merchant_id=shops[1]["id"]
+            )
         own = auth.create_user(session, username="y2", password=PASSWORD, actor=TEST_ACTOR)
         assert own.merchant_id == shops[0]["id"]
