@@ -180,8 +180,8 @@ def test_an_events_pages_show_titles_from_its_own_organizations_catalog(
     ]
     event_id = create_event(client, acme, program["id"], items=items)
     with factory() as session:
-        code = session.scalar(select(Event.code).where(Event.id == event_id))
-    live = client.get(f"/e/{code}")  # anonymous: a session of no scope
+        live_code = session.scalar(select(Event.code).where(Event.id == event_id))
+    live = client.get(f"/e/{live_code}")  # anonymous: a session of no scope
     console_sign_in(client, factory)  # a platform administrator's console: no scope either
     console = client.get(f"/console/events/{event_id}")
     for page in (live, console):
