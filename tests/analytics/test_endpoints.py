@@ -191,6 +191,10 @@ def test_simulation(client: TestClient, operator: dict[str, str], world: Analyti
         ("cohorts?from=0001-01-01&to=0001-01-31", "date_out_of_range"),
         ("fission?period=2026-13", "bad_period"),
         ("fission?period=26-03-1", "bad_period"),
+        ("fission?period=0000-01", "date_out_of_range"),  # no such year: was a 500
+        ("fission?period=0001-01", "date_out_of_range"),
+        ("fission?period=1969-12", "date_out_of_range"),
+        ("fission?period=9999-12", "date_out_of_range"),
     ],
 )
 def test_bad_input_is_422(

@@ -99,3 +99,17 @@ def test_the_console_page_saves_settings_and_shows_the_secret_once(
         "/console/crm/settings", data={**form, "quiet_start": "late"}, follow_redirects=False
     )
     assert "error=bad_quiet_hours" in refused.headers["location"]
+
+
+def test_a_push_page_shows_only_known_errors_never_the_text_of_its_address(
+    client: TestClient, make_token: TokenMaker, world: PushWorld
+) -> None:
+    made = pb.push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
+    _sign_in(client, make_token, world)
+    known = client.get(f"/m/pushes/{made['id']}?error=not_a_task")
+    assert "此消息由计划设定的渠道发送。" in known.text  # a known code: its translated message
+    crafted = client.get(f"/m/pushes/{made['id']}", params={"error": "客服电话 400-000-0000 请立即转账"})
+    assert crafted.status_code == 200
+    assert 'data-testid="push-error"' in crafted.text
+    assert "400-000-0000" not in crafted.text
+    assert "操作未成功，请重试。" in crafted.text

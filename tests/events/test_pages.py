@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
-from neigou.events.models import EventEmployee, Invitation
+from neigou.events.models import Event, EventEmployee, Invitation
 from neigou.kit.clock import utcnow
 from tests.conftest import TokenMaker, bearer
 from tests.events.builders import add_employees, create_event, invite
@@ -155,3 +155,37 @@ def test_a_member_on_no_list_sees_no_events(
     page = client.get("/m/events")
     assert 'data-testid="no-events"' in page.text
     assert "夏季特卖" not in page.text
+
+
+def test_an_events_pages_show_titles_from_its_own_organizations_catalog(
+    client: TestClient, make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    admin = bearer(make_token(Role.OPERATOR))
+    ids = []
+    for code in ("acme", "rival"):
+        made = client.post("/api/v1/organizations", json={"code": code, "name": code}, headers=admin)
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    acme, rival = (bearer(make_token(Role.OPERATOR, organization_id=i)) for i in ids)
+    for headers, sku, title in (
+        (rival, "RIVAL-LAUNCH", "对手新品发布 X9"),
+        (acme, "ACME-TEA", "自家的好茶"),
+    ):
+        body = {"sku": sku, "title": title, "price_fen": 100, "commission_rate_bp": 0}
+        assert client.post("/api/v1/products", json=body, headers=headers).status_code == 201
+    program = create_program(client, acme)
+    items = [
+        {"sku": sku, "price_fen": 1, "stock": 1, "per_person_limit": 1}
+        for sku in ("RIVAL-LAUNCH", "ACME-TEA")
+    ]
+    event_id = create_event(client, acme, program["id"], items=items)
+    with factory() as session:
+        live_code = session.scalar(select(Event.code).where(Event.id == event_id))
+    live = client.get(f"/e/{live_code}")  # anonymous: a session of no scope
+    console_sign_in(client, factory)  # a platform administrator's console: no scope either
+    console = client.get(f"/console/events/{event_id}")
+    for page in (live, console):
+        assert page.status_code == 200
+        assert "对手" not in page.text
+        assert "自家的好茶" in page.text
+        assert "RIVAL-LAUNCH" in page.text  # a sku of no product of its organization: shown as it is

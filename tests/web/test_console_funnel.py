@@ -276,6 +276,8 @@ def test_funnel_and_fission_workbooks_hold_the_reports_rows(
         ("report=fission&period=2026-13", "bad_period"),
         ("report=fission&period=march", "bad_period"),
         ("report=fission&period=2026-3", "bad_period"),
+        ("report=fission&period=0000-01", "date_out_of_range"),
+        ("report=fission&period=3000-01", "date_out_of_range"),
     ],
 )
 def test_a_bad_split_or_period_is_refused(

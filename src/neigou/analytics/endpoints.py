@@ -8,7 +8,6 @@ refresh of the analytics store (``POST /analytics/refresh``, or the scheduled ex
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -46,7 +45,7 @@ from neigou.analytics.store import Store
 from neigou.auth.dependencies import Operator, OperatorOrMember
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
-from neigou.kit.dates import check_day
+from neigou.kit.dates import check_day, check_month
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid
 from neigou.kit.i18n import Message
@@ -57,7 +56,6 @@ router = APIRouter(tags=["analytics"])
 FromQuery = Annotated[dt.date, Query(alias="from", description="first day, program time zone")]
 ToQuery = Annotated[dt.date, Query(alias="to", description="last day (inclusive), program time zone")]
 MAX_YEARS = 3
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _store(request: Request) -> Store:
@@ -227,8 +225,7 @@ def get_fission(
 ) -> FissionOut:
     """Members at the month's start, recruits in it, K-factor and the invite tree's depth."""
     member_id = _member_scope(session, principal, program_id)
-    if not PERIOD.match(period):
-        raise Invalid(Message("The period must be a month such as 2026-03."), code="bad_period")
+    check_month(period, "period")
     result = reports.fission(_store(request), reports.month_span(program_id, period, member_id))
     return FissionOut(
         program_id=program_id,

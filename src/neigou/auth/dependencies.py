@@ -57,8 +57,26 @@ class Authenticator:
         set_request_scope(request.state, scope)
         request.state.principal = principal  # pages read who is signed in (the workspace's navigation)
         if principal.role not in self.roles:
-            raise Forbidden(Message("This needs the role {roles}.", roles=" or ".join(sorted(self.roles))))
+            raise Forbidden(Message("This needs the role {roles}.", roles=_role_names(self.roles)))
         return principal
+
+
+# A role as a refusal names it, translated with the separator between them.
+_ROLE_NAMES = {
+    Role.OPERATOR: Message("Operator"),
+    Role.MEMBER: Message("Member"),
+    Role.INTEGRATION: Message("Integration"),
+    Role.MERCHANT: Message("Merchant"),
+}
+
+
+def _role_names(roles: frozenset[Role]) -> Message:
+    """The roles, in a stable order, as one translated phrase ("Operator or Merchant")."""
+    names = [_ROLE_NAMES[role] for role in sorted(roles)]
+    phrase = names[0]
+    for name in names[1:]:
+        phrase = Message("{first} or {second}", first=phrase, second=name)
+    return phrase
 
 
 def _bearer(request: Request) -> str | None:
@@ -92,6 +110,8 @@ ConsoleOperator = Annotated[Principal, Depends(console_operator)]
 # The merchant portal of the console: a merchant account's session.
 console_merchant = Authenticator(Role.MERCHANT, cookie=True)
 ConsoleMerchant = Annotated[Principal, Depends(console_merchant)]
+# Either kind of console session: what both the console and the merchant portal share (signing out).
+ConsoleUser = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MERCHANT, cookie=True))]
 WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True))]
 
 

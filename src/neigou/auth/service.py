@@ -59,7 +59,18 @@ def create_user(
     merchant_id: int | None = None,
     at: datetime | None = None,
 ) -> User:
-    """Create an operator account; usernames are unique."""
+    """Create an operator account; usernames are unique. A scoped caller's account belongs to the
+    caller's organization (another one is a 404 ``organization_not_found``, as for its programs);
+    only an unscoped caller (the CLI, a platform administrator) opens a platform administrator's."""
+    scope = current_scope(session)
+    if scope is not None:
+        if organization_id not in (None, scope.organization_id):
+            raise NotFound(Message("This organization does not exist."), code="organization_not_found")
+        organization_id = scope.organization_id
+        if scope.merchant_id is not None:  # a merchant's caller opens accounts of its merchant only
+            if merchant_id not in (None, scope.merchant_id):
+                raise NotFound(Message("This merchant does not exist."), code="merchant_not_found")
+            merchant_id = scope.merchant_id
     username = username.strip()
     if not username:
         raise Invalid(Message("Username must not be empty."), code="invalid_username")

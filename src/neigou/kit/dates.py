@@ -7,6 +7,7 @@ here first, so anything outside the range is a 422 ``date_out_of_range`` and nev
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from neigou.kit.errors import Invalid
@@ -52,5 +53,20 @@ def out_of_range(field: str) -> Invalid:
 def check_day(value: date | None, field: str) -> date | None:
     """``value`` when it lies in the supported range (or is None); else 422 ``date_out_of_range``."""
     if value is not None and not in_range(value):
+        raise out_of_range(field)
+    return value
+
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def check_month(value: str, field: str) -> str:
+    """``value`` when it is a month ``YYYY-MM`` of the supported range: else 422 ``bad_period`` (not
+    a month) or ``date_out_of_range`` (``0000-01``, ``9999-12``: reports step past its edges)."""
+    found = _MONTH.match(value)
+    if found is None:
+        raise Invalid(Message("The period must be a month such as 2026-03."), code="bad_period")
+    year, month = int(found.group(1)), int(found.group(2))
+    if year < 1 or not in_range(date(year, month, 1)):  # year 0 is no date; the range holds whole months
         raise out_of_range(field)
     return value

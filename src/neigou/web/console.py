@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, case
 from neigou.audit import service as audit
 from neigou.audit.models import AuditEntry
 from neigou.auth import service as auth
-from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator
+from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator, ConsoleUser
 from neigou.auth.models import Role
 from neigou.auth.throttle import SignInThrottle
 from neigou.kit.collation import sort_key
@@ -109,8 +109,8 @@ def login(
 
 
 @router.post("/console/logout")
-def logout(session: SessionDep, principal: ConsoleOperator) -> RedirectResponse:
-    """Close the console session."""
+def logout(session: SessionDep, principal: ConsoleUser) -> RedirectResponse:
+    """Close the console session, an operator's or a merchant's (the portal's navigation posts here)."""
     auth.revoke(session, token_id=principal.token_id)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)

@@ -10,11 +10,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from neigou.analytics import breakdowns, reports
-from neigou.analytics.endpoints import PERIOD
 from neigou.analytics.reports import KEPT_FUNNEL_KEYS, Span
 from neigou.analytics.store import Store
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit import exports
+from neigou.kit.dates import check_month
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid
 from neigou.kit.exports import XLSX_MEDIA_TYPE
@@ -183,8 +183,7 @@ def export(
         name = f"funnel-{by}-{span.start_on}-{span.end_on}"
     elif report == "fission":
         period = period or span.end_on.isoformat()[:7]
-        if not PERIOD.match(period):
-            raise Invalid(Message("The period must be a month such as 2026-03."), code="bad_period")
+        check_month(period, "period")
         columns, rows = _fission_sheet(request, store, span, period)
         name = f"fission-{period}"
     elif report in ("economics_by", "customers", "prices"):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.auth.service import Principal
 from neigou.events import repository as events
+from neigou.events.models import EventItem
 from neigou.events.schemas import LiveBoardOut
 from neigou.events.service import require_event
 from neigou.events.views import live_board_out
@@ -95,6 +96,7 @@ def render_event(
 ) -> HTMLResponse:
     """The event's page, with what the whitelist form added, or its refused lines and their errors."""
     event = require_event(session, event_id)
+    program = require_program(session, event.program_id)
     items = events.items_of(session, event_id)
     board = _live_board(session, event_id)
     return render(
@@ -103,10 +105,10 @@ def render_event(
         status_code=status_code,
         principal=principal,
         event=event,
-        zone=require_program(session, event.program_id).timezone,
+        zone=program.timezone,
         items=items,
         board=board,
-        titles={sku: p.title for sku, p in offers.products_by_sku(session, [i.sku for i in items]).items()},
+        titles=_titles(session, program.organization_id, items),
         employees=events.employee_count(session, event_id),
         added=added,
         lines=lines,
@@ -168,13 +170,21 @@ def live_page(
     found = events.invitation(session, invite) if invite else None
     now = utcnow()
     items = events.items_of(session, event.id)
+    program = require_program(session, event.program_id)
     return render(
         request,
         "events/live.html",
         event=event,
-        zone=require_program(session, event.program_id).timezone,
+        zone=program.timezone,
         items=items,
-        titles={sku: p.title for sku, p in offers.products_by_sku(session, [i.sku for i in items]).items()},
+        titles=_titles(session, program.organization_id, items),
         invitation=found if found is not None and found[2].id == event.id else None,
         state="upcoming" if now < event.starts_at else "live" if now < event.ends_at else "ended",
     )
+
+
+def _titles(session: Session, organization_id: int, items: list[EventItem]) -> dict[str, str]:
+    """The titles of an event's skus in its program's catalog: the public page's session has no scope,
+    and another organization's product of the same sku is never shown."""
+    products = offers.products_by_sku(session, [i.sku for i in items], organization_id=organization_id)
+    return {sku: p.title for sku, p in products.items()}
