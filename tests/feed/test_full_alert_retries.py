@@ -348,5 +348,8 @@ def test_a_fault_while_sending_ends_the_attempt_failed_and_sends_no_more(
     assert failed.robot_next_attempt_at is None
     assert failed.robot_detail == "ValueError while sending; it may have been posted"
     retry(client, factory, datetime.now(UTC) + timedelta(days=1))
-    assert (the_alert(factory).robot_status, the_alert(factory).robot_attempts) == (RobotAlertStatus.FAILED, 1)
+    assert (the_alert(factory).robot_status, the_alert(factory).robot_attempts) == (
+        RobotAlertStatus.FAILED,
+        1,
+    )
     assert robot.received == []

@@ -330,8 +330,7 @@ def test_no_countrys_mobile_is_shorter_than_the_shortest_kept() -> None:
                 metadata = PhoneMetadata.metadata_for_region(region)
             if metadata is None or metadata.mobile is None:
                 continue
-            lengths = [
-                n for n in metadata.mobile.possible_length or metadata.general_desc.possible_length if n > 0
-            ]
+            general = metadata.general_desc.possible_length if metadata.general_desc is not None else ()
+            lengths = [n for n in metadata.mobile.possible_length or general if n > 0]
             shortest += [min(lengths) + len(str(code))] if lengths else []
     assert min(shortest) == phones.SHORTEST_MOBILE_DIGITS
