@@ -226,3 +226,27 @@ def test_task_messages_wait_for_the_salesperson(
         f"/api/v1/pushes/{made['id']}/messages/999999/sent", headers=world.feed.owner_headers
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "message_not_found")
+
+
+def test_a_fault_while_sending_fails_the_message_and_sends_it_no_more(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    """What no send should raise (a fault of the sender, not a network error or a refusal) still ends the
+    claimed attempt: the message fails at once, as it may have gone out, and no later run sends it."""
+    _settings(client, operator, world, channel="wecom_robot", target=ROBOT)
+    push(client, world, customer_ids=[world.li], skus=[fb.TEE])
+    sends: list[int] = []
+
+    def broken(_request: httpx.Request) -> httpx.Response:
+        sends.append(1)
+        raise LookupError("a fault of the sender")
+
+    transport = httpx.MockTransport(broken)
+    with transaction(factory) as session:
+        done = deliver_due(session, at=AT + timedelta(days=1), settings=_running(client), transport=transport)
+        assert [(m.status.value, m.attempts, m.last_error, m.sent_at) for m in done] == [
+            ("failed", 1, "LookupError", None)
+        ]
+        later = AT + timedelta(days=2)
+        assert deliver_due(session, at=later, settings=_running(client), transport=transport) == []
+    assert len(sends) == 1

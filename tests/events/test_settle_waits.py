@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.events import gate as gate_module
-from neigou.events import holds
+from neigou.events import gate_claims, holds
 from neigou.events.holds import settle_holds
 from neigou.kit.clock import utcnow
 from tests.events.builders import SKU, reserved
@@ -53,7 +52,7 @@ def _probe(engine: Engine) -> None:
 
 
 def test_the_timing_of_claims_outlives_the_wait_that_outlives_a_seeding() -> None:
-    assert gate_module.RETURN_CLAIM_SECONDS > holds.CLAIMED_WAIT_SECONDS > gate_module.SEED_LOCK_SECONDS
+    assert gate_claims.RETURN_CLAIM_SECONDS > holds.CLAIMED_WAIT_SECONDS > gate_claims.SEED_LOCK_SECONDS
 
 
 def test_an_event_nobody_seeds_is_not_held_back_by_another_events_claimed_seeding(

@@ -325,3 +325,31 @@ def test_a_last_attempt_whose_run_was_killed_ends_failed_without_another_send(
         MAX_ATTEMPTS,
         None,
     )
+
+
+def test_a_fault_while_sending_ends_the_attempt_failed_and_sends_no_more(
+    *,
+    client: TestClient,
+    factory: sessionmaker[Session],
+    robot: Robot,
+    full: Full,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What no send should raise (a fault reading the answer, not a refusal) still finishes the claimed
+    attempt: failed for good, as the robot may have posted it, and never sent again after the lease."""
+
+    def broken(*_args: object, **_kwargs: object) -> webhook.Outcome:
+        raise ValueError("a fault of the sender, not the robot's refusal")
+
+    monkeypatch.setattr(full_alerts, "send_markdown", broken)
+    assert client.get(f"/g/{full.code}").status_code == 200  # the scan that finds every group full
+    failed = the_alert(factory)
+    assert (failed.robot_status, failed.robot_attempts) == (RobotAlertStatus.FAILED, 1)
+    assert failed.robot_next_attempt_at is None
+    assert failed.robot_detail == "ValueError while sending; it may have been posted"
+    retry(client, factory, datetime.now(UTC) + timedelta(days=1))
+    assert (the_alert(factory).robot_status, the_alert(factory).robot_attempts) == (
+        RobotAlertStatus.FAILED,
+        1,
+    )
+    assert robot.received == []

@@ -320,3 +320,34 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
             200,
             "ok",
         )
+
+
+def test_a_fault_while_sending_ends_the_attempt_failed(
+    *,
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: dict[str, Any],
+) -> None:
+    """What no send should raise (not a network error: a fault of the sender) still finishes the claimed
+    attempt, failed, instead of leaving it ``sending`` until its lease ends."""
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        raise LookupError("a fault of the sender")
+
+    with factory() as session:
+        deliver_alert(
+            session,
+            program_id=world["program"]["id"],
+            on=DAY,
+            at=MORNING,
+            settings=app_settings(client),
+            transport=httpx.MockTransport(answer),
+        )
+    with factory() as session:
+        failed = session.scalars(select(AlertDelivery)).one()
+        assert (failed.status, failed.attempts, failed.http_status, failed.detail) == (
+            DeliveryStatus.FAILED,
+            1,
+            None,
+            "LookupError while sending; it may have been posted",
+        )

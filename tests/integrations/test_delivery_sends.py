@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 import httpx
 import pytest
@@ -210,3 +211,46 @@ def test_a_last_attempt_whose_run_was_killed_ends_failed_without_another_send(
             events.MAX_ATTEMPTS,
             None,
         )
+
+
+def test_a_fault_while_sending_is_a_failed_attempt_and_the_run_goes_on(
+    *,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    jobs_runner: jobs.JobRunner,
+    robot: Robot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What no send should raise (a fault reading the answer, not a network error) ends the claimed
+    attempt as a failure, retried after its backoff, and the run goes on to the next delivery."""
+    _, due = _shop_with_refused_deliveries(client, operator, factory, robot, 2)
+    monkeypatch.setattr(events, "not_before_now", partial(not_before_now, now=due))
+    sent = events._post
+    calls: list[int] = []
+
+    def first_breaks(*args: Any, **kwargs: Any) -> tuple[int | None, bool, str]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RecursionError("maximum recursion depth exceeded while reading the answer")
+        return sent(*args, **kwargs)
+
+    monkeypatch.setattr(events, "_post", first_breaks)
+    assert jobs_runner.run(RETRY_JOB, key="a-fault", payload={}, at=due)
+    with factory() as session:
+        rows = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+        broken, delivered = rows
+        assert (broken.status, broken.attempts, broken.last_http_status, broken.last_error) == (
+            DeliveryStatus.PENDING,
+            2,
+            None,
+            "RecursionError while sending",
+        )
+        assert broken.next_attempt_at == due + max(backoff(2), SEND_BOUND)
+        assert (delivered.status, delivered.attempts) == (DeliveryStatus.DELIVERED, 2)
+        logged = session.execute(
+            select(WebhookAttempt.delivery_id, WebhookAttempt.number, WebhookAttempt.ok).where(
+                WebhookAttempt.number == 2
+            )
+        )
+        assert sorted(tuple(row) for row in logged) == [(broken.id, 2, False), (delivered.id, 2, True)]

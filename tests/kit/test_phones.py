@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from phonenumbers import PhoneMetadata
 
 from neigou.kit import phones
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask, keyed_hash
@@ -314,3 +316,21 @@ ascii_refs = st.one_of(
 @given(ascii_refs)
 def test_ascii_text_outside_a_numbers_characters_is_refused_as_reading_it_would(text: str) -> None:
     assert phones._compact(text) == _compact_by_reading(text)
+
+
+def test_no_countrys_mobile_is_shorter_than_the_shortest_kept() -> None:
+    """``SHORTEST_MOBILE_DIGITS`` is the fewest digits of a mobile number with its country code, as
+    libphonenumber's metadata has them (log redaction keeps a shorter number under a code's name)."""
+    shortest = []
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        for region in regions:
+            if region == "001":
+                metadata = PhoneMetadata.metadata_for_nongeo_region(code)
+            else:
+                metadata = PhoneMetadata.metadata_for_region(region)
+            if metadata is None or metadata.mobile is None:
+                continue
+            general = metadata.general_desc.possible_length if metadata.general_desc is not None else ()
+            lengths = [n for n in metadata.mobile.possible_length or general if n > 0]
+            shortest += [min(lengths) + len(str(code))] if lengths else []
+    assert min(shortest) == phones.SHORTEST_MOBILE_DIGITS

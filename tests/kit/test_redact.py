@@ -269,3 +269,48 @@ def test_four_four_three_tab_groups_beside_a_count_stay_a_column() -> None:
     """A trailing count makes twelve digits, no number ``kit.phones`` reads; the column stays as it was."""
     assert mainland_mobile("1381\t2345\t678\t3") is None
     assert redact_text("sku\t1381\t2345\t678\t3") == "sku\t1381\t2345\t678\t3"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "receiver answered code: 500",
+        "code=404 from the robot",
+        'reply {"code": 40001, "msg": "invalid receiver"}',
+        "reply {'code': '310000', 'msg': 'busy'}",
+        "error.code: 9",
+        "errorCode=500",
+    ],
+)
+def test_a_short_number_under_a_codes_name_is_kept(line: str) -> None:
+    """An HTTP status or an error code after the key ``code`` has fewer digits than any mobile: kept."""
+    assert redact_text(line) == line
+
+
+@pytest.mark.parametrize(
+    ("line", "redacted"),
+    [
+        ("code: 13812345678", f"code: {REDACTED}"),
+        ("code=138 1234 5678 next", f"code={REDACTED} next"),
+        ("code: 0044 7911 123456", f"code: {REDACTED}"),
+        ("code=6831234", f"code={REDACTED}"),  # as many digits as Niue's mobiles with their country code
+        ('{"code": "8613812345678"}', f'{{"code": "{REDACTED}"}}'),
+        ("code=ngc_k7Qm2xPa9", f"code={REDACTED}"),
+        ("phone_code: 500", f"phone_code: {REDACTED}"),
+        ("customer_ref: 500", f"customer_ref: {REDACTED}"),
+        ("user[code]=500", f"user[code]={REDACTED}"),
+        ("sign=500", f"sign={REDACTED}"),
+    ],
+)
+def test_a_phone_or_a_sign_in_code_under_any_key_is_still_redacted(line: str, redacted: str) -> None:
+    assert redact_text(line) == redacted
+
+
+def test_a_log_fields_short_code_is_kept_and_a_phone_under_it_is_not() -> None:
+    assert redact_value("code", 500) == 500
+    assert redact_value("error_code", "40001") == "40001"  # not a secret's name at all
+    assert redact_value("code", "40001") == "40001"
+    assert redact_value("code", 13812345678) == REDACTED
+    assert redact_value("code", True) == REDACTED
+    assert redact_value("code", "ngc_k7Qm2xPa9") == REDACTED
+    assert redact_value("phone_code", 500) == REDACTED

@@ -104,8 +104,8 @@ def test_a_quoted_pair_is_read_by_the_same_rule() -> None:
         f'{{"openid": "{REDACTED}", "customerRef":"{REDACTED}", "webhook-signature":"{REDACTED}",'
         f' "msg": "invalid receiver", "errcode": "40001"}}'
     )
-    # A value under such a name goes unquoted too: a number (a sign-in code, a phone sent as a JSON number).
-    row = f"{{'customer_ref_hash': '{VALUE}', 'program_id': 3, 'code': 27, 'qty': 2}}"
+    # A value under such a name goes unquoted too: a number (a phone sent as a JSON number).
+    row = f"{{'customer_ref_hash': '{VALUE}', 'program_id': 3, 'code': 13812345678, 'qty': 2}}"
     assert (
         redact_text(row)
         == f"{{'customer_ref_hash': '{REDACTED}', 'program_id': 3, 'code': {REDACTED}, 'qty': 2}}"

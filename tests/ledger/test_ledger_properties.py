@@ -107,6 +107,7 @@ def _withdraw(session: Session, op: Op, ctx: Ctx, at: datetime) -> None:
     member = session.get(Member, ctx.members[op.n])
     assert member is not None
     available = ledger.account_total(session, member.id, Account.AVAILABLE)
+    credited = ledger.last_credit_at(session, member.id, Account.AVAILABLE)
     try:
         with session.begin_nested():
             withdrawals.request(
@@ -118,10 +119,15 @@ def _withdraw(session: Session, op: Op, ctx: Ctx, at: datetime) -> None:
                 at=at,
             )
     except ProblemError as exc:
+        if exc.code == "withdrawal_before_available":  # a settlement released it as of a later day
+            assert credited is not None
+            assert at < credited
+            return
         if exc.code not in {"insufficient_balance", "below_minimum"}:
             raise
         return
     assert op.amount <= available
+    assert credited is None or credited <= at
 
 
 def _payouts(session: Session, op: Op, ctx: Ctx, at: datetime) -> None:

@@ -1,4 +1,5 @@
-"""A payout batch is paid no earlier than its withdrawals were requested (``payout_before_request``)."""
+"""A payout batch is paid no earlier than its withdrawals were requested (``payout_before_request``),
+and a withdrawal is requested no earlier than its money became available (``withdrawal_before_available``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from tests.conftest import TokenMaker, bearer, row_counts
-from tests.ledger.test_withdrawals import _earn
-from tests.orders.builders import build
+from tests.ledger.test_withdrawals import RELEASED, _earn
+from tests.orders.builders import PAID_AT, build
 
 
 def test_a_batch_paid_before_its_withdrawals_were_requested_is_refused(
@@ -43,3 +44,56 @@ def test_a_batch_paid_before_its_withdrawals_were_requested_is_refused(
     paid = client.post(path, json={"at": requested.isoformat()}, headers=operator)
     assert paid.status_code == 200, paid.text
     assert paid.json()["paid_at"] is not None
+
+
+def test_a_withdrawal_dated_before_its_money_became_available_is_refused(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)  # 4000 available, released as of RELEASED
+    member = bearer(make_token(Role.MEMBER, w.seller))
+    path = f"/api/v1/members/{w.seller}/withdrawals"
+    before = row_counts(factory)
+    for at in (RELEASED - timedelta(seconds=1), PAID_AT - timedelta(days=3650)):
+        for language, detail in (
+            ("en", "A withdrawal cannot be dated before the money it takes became available."),
+            ("zh-CN", "提现时间早于所提金额可提现的时间。"),
+        ):
+            refused = client.post(
+                path,
+                json={"amount_fen": 3000, "request_id": "w-early", "at": at.isoformat()},
+                headers={**member, "Accept-Language": language},
+            )
+            assert (refused.status_code, refused.json()["code"]) == (
+                422,
+                "withdrawal_before_available",
+            ), refused.text
+            assert refused.json()["detail"] == detail
+    assert row_counts(factory) == before
+    made = client.post(
+        path, json={"amount_fen": 3000, "request_id": "w-1", "at": RELEASED.isoformat()}, headers=member
+    )
+    assert made.status_code == 201, made.text
+    assert datetime.fromisoformat(made.json()["requested_at"]) == RELEASED
+
+
+def test_a_withdrawal_after_a_rejection_is_dated_after_the_money_came_back(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)
+    member = bearer(make_token(Role.MEMBER, w.seller))
+    path = f"/api/v1/members/{w.seller}/withdrawals"
+    first = client.post(
+        path, json={"amount_fen": 3000, "request_id": "w-1", "at": RELEASED.isoformat()}, headers=member
+    )
+    rejected = client.post(
+        f"/api/v1/withdrawals/{first.json()['id']}/reject", json={"reason": "no payee"}, headers=operator
+    )
+    assert rejected.status_code == 200, rejected.text
+    returned = datetime.fromisoformat(rejected.json()["decided_at"])
+    early = {"amount_fen": 3000, "request_id": "w-2", "at": (returned - timedelta(days=1)).isoformat()}
+    refused = client.post(path, json=early, headers=member)
+    assert (refused.status_code, refused.json()["code"]) == (422, "withdrawal_before_available"), refused.text
+    again = client.post(path, json={**early, "at": returned.isoformat()}, headers=member)
+    assert again.status_code == 201, again.text

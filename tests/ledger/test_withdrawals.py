@@ -36,12 +36,15 @@ from tests.orders.builders import (
 )
 from tests.parallel import in_parallel
 
+RELEASED = PAID_AT + timedelta(days=30)  # when ``_earn``'s settlement makes the commission available
+
 
 def _earn(client: TestClient, operator: dict[str, str], w: World, paid_fen: int = 100_000) -> None:
-    """An order of the seller, completed and settled: 20% × 20% of ``paid_fen`` becomes available."""
+    """An order of the seller, completed and settled: 20% × 20% of ``paid_fen`` becomes available
+    as of ``RELEASED``."""
     post_order(client, operator, order_body(w, f"E-{paid_fen}", (SKU, 1, paid_fen)))
     client.post(f"/api/v1/orders/E-{paid_fen}/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
-    as_of = (PAID_AT + timedelta(days=30)).isoformat()
+    as_of = RELEASED.isoformat()
     assert (
         client.post(
             f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator
@@ -139,7 +142,7 @@ def test_parallel_withdrawals_never_exceed_available(
         assert member is not None
         request_id = f"p-{next(numbers)}"
         withdrawals.request(
-            session, member=member, amount_fen=1000, request_id=request_id, actor=TEST_ACTOR, at=PAID_AT
+            session, member=member, amount_fen=1000, request_id=request_id, actor=TEST_ACTOR, at=RELEASED
         )
         return "ok"
 
@@ -165,7 +168,7 @@ def test_parallel_retries_of_one_withdrawal_take_it_once(
         member = session.get(Member, w.seller)
         assert member is not None
         row, created = withdrawals.request(
-            session, member=member, amount_fen=1000, request_id="retry-1", actor=TEST_ACTOR, at=PAID_AT
+            session, member=member, amount_fen=1000, request_id="retry-1", actor=TEST_ACTOR, at=RELEASED
         )
         return row.id, created
 

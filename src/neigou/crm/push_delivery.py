@@ -57,6 +57,7 @@ from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.attempts import claim_attempt, give_up_attempts
 from neigou.kit.clock import not_before_now
+from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.models import ShareLink
@@ -258,18 +259,24 @@ def deliver_due(
             continue
         attempted.append(message)
         if target is not None:
-            ok, detail = _send(
-                message,
-                push,
-                code,
-                target,
-                targets,
-                sealer=sealer,
-                settings=settings,
-                at=at,
-                transport=transport,
-            )
-            _record(session, message, ok, detail, push=push, at=at)
+            try:
+                ok, detail = _send(
+                    message,
+                    push,
+                    code,
+                    target,
+                    targets,
+                    sealer=sealer,
+                    settings=settings,
+                    at=at,
+                    transport=transport,
+                )
+                broken = False
+            except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
+                log.error("crm.push_send_failed", message_id=message.id, error=error_summary(exc))
+                # It may have gone out: failed for good, never sent again blindly once the lease ends.
+                ok, detail, broken = False, refusal(None, error=type(exc).__name__), True
+            _record(session, message, ok, detail, push=push, at=at, broken=broken)
     return attempted
 
 
@@ -328,7 +335,14 @@ def _send(
 
 
 def _record(
-    session: Session, message: PushMessage, ok: bool, detail: str | None, *, push: Push, at: datetime
+    session: Session,
+    message: PushMessage,
+    ok: bool,
+    detail: str | None,
+    *,
+    push: Push,
+    at: datetime,
+    broken: bool = False,
 ) -> None:
     """Write what the send came to, only on the attempt this run claimed (``attempts`` unchanged) and
     on a message still pending. A message cancelled meanwhile (an opt-out, a withdrawn consent) keeps
@@ -337,7 +351,7 @@ def _record(
     values: dict[str, Any] = {"last_error": detail, "sent_at": at if ok else None}
     if ok:
         values["status"] = MessageStatus.SENT
-    elif message.attempts >= MAX_ATTEMPTS:
+    elif broken or message.attempts >= MAX_ATTEMPTS:
         values["status"] = MessageStatus.FAILED
     written = session.execute(
         update(PushMessage)

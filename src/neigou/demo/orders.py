@@ -198,7 +198,10 @@ def seed_orders(
             refunds.remove(due)
             _refund(session, due, rng)
         if day.weekday() == 0:
-            settlement.settle(session, program=program, as_of=day, actor=DEMO_ACTOR, now=day)
+            # Today's settlement goes before the requests of the last half hour (a withdrawal is never
+            # dated before the money it takes became available) when the day began only just now.
+            as_of = min(day, now - timedelta(hours=1))
+            settlement.settle(session, program=program, as_of=as_of, actor=DEMO_ACTOR, now=as_of)
         if day.day == 5 or offset == DAYS:
             _withdrawals(session, members, day, rng, pay=offset < DAYS - 3, now=now, sample=sample_owner_id)
     others = [o for o in owner_ids if o != sample_owner_id]

@@ -116,14 +116,14 @@ local now = redis.call('TIME')[1]
 redis.call('HSET', KEYS[2], ARGV[1], (redis.call('GET', KEYS[1]) or '0') .. '|' .. now)
 return 1
 """
-# Before a settlement that gives units back updates its rows (``gate.try_note_return``): KEYS
+# Before a settlement that gives units back updates its rows (``gate_claims.try_note_return``): KEYS
 # generation, notes hash, seeding lock, the event's pending give-backs, the settlement's claim on the
 # event, the event's deferral mark, the namespace's set of deferred events; ARGV field, the deferral
 # mark's seconds, the event's key prefix. Noted as ``NOTE_SCRIPT`` does, and kept in the pending set
 # until its give-back, only while no seeding holds the event's lock: 1 noted (the claim and the
 # deferral mark go), 0 a seeding is under way: the event is left for the settlement's next turn and
 # marked deferred (the mark also listed in the set, so that a turn with nothing left to settle of the
-# event ends it: ``gate.end_deferrals``), so that turn claims it first (``CLAIM_SCRIPT``); a claim of
+# event ends it: ``gate_claims.end_deferrals``), so that turn claims it first (``CLAIM_SCRIPT``); a claim of
 # this one goes (an older process's seeding, which ignores claims, outlasted the wait, or the turn's
 # wait ran out). So a seeding never overlaps a give-back's note and its give-back (``LOCK_SCRIPT``).
 RETURN_NOTE_SCRIPT = """
@@ -142,7 +142,7 @@ redis.call('DEL', KEYS[5], KEYS[6])
 redis.call('SREM', KEYS[7], ARGV[3])
 return 1
 """
-# A settlement's claim on an event it left out before (``gate.claim_returns``): KEYS the event's
+# A settlement's claim on an event it left out before (``gate_claims.claim_returns``): KEYS the event's
 # deferral mark, the claim, the seeding lock; ARGV the claim's seconds. Taken only while a seeding holds
 # the event's lock (an event nobody is seeding needs no claim: its seedings go on while the settlement
 # waits for other events), renewed while it stands. While the claim stands no seeding takes the
@@ -155,7 +155,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[3]) == 0 the
 redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[1]))
 return 1
 """
-# A settlement's last look before its notes (``gate.claim_left_out``): KEYS the event's deferral mark,
+# A settlement's last look before its notes (``gate_claims.claim_left_out``): KEYS the event's deferral mark,
 # the claim, the seeding lock; ARGV the claim's seconds. An event left out before is claimed whether or
 # not it is being seeded, in the look itself: no seeding takes its lock between this look and the note
 # (``LOCK_SCRIPT``), so an idle one is noted, and one whose seeding started since the settlement's

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, bindparam, event, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import after_commit
-from neigou.events.gate import RETURN_CLAIM_SECONDS, SEED_LOCK_SECONDS, ReservationGate
+from neigou.events.gate import ReservationGate
+from neigou.events.gate_claims import RETURN_CLAIM_SECONDS, SEED_LOCK_SECONDS
 from neigou.events.models import CustomerCount, Event, EventItem, Reservation, ReservationStatus
 from neigou.events.writer import ReservationWriter
 from neigou.kit import commit_hooks
@@ -33,7 +34,7 @@ log = structlog.get_logger(__name__)
 RETURN_NOTE_WAIT_SECONDS = 2.0
 # How long it waits for the seeding under way of an event it claimed (left out before): as long as a
 # seeding's lock lives, so the claimed event settles at this turn. Its claim is renewed while it waits
-# and lives longer than this (``gate.RETURN_CLAIM_SECONDS``).
+# and lives longer than this (``gate_claims.RETURN_CLAIM_SECONDS``).
 CLAIMED_WAIT_SECONDS = float(SEED_LOCK_SECONDS + 1)
 # The whole of a settlement turn's waiting, however many events it waits for and whenever their
 # seedings start: a claimed event found at the first look gets its whole wait, and the turn ends well

@@ -33,12 +33,13 @@ from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as groups
 from neigou.groups.live_codes import LIVE_CODE_FULL
 from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
-from neigou.groups.webhook import SEND_BOUND, Outcome, fit, send_markdown
+from neigou.groups.webhook import SEND_BOUND, Outcome, broken_send, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
+from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 
@@ -123,13 +124,17 @@ def attempt(
     if not claimed:
         return None
     number = alert.robot_attempts  # the attempt this run claimed: its answer is written on it only
-    outcome = send_markdown(url, text, secret=None, at=at, transport=transport)
+    try:
+        outcome, broken = send_markdown(url, text, secret=None, at=at, transport=transport), False
+    except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
+        log.error("live_code_full.send_failed", alert_id=alert.id, error=error_summary(exc))
+        outcome, broken = broken_send(exc), True  # it may have been posted: never sent again blindly
     # Written only while the message is still this attempt's and pending: a send that outlived its lease
     # (the next attempt claimed and made meanwhile) never overwrites what that later attempt came to.
     answer: dict[str, object] = {"robot_detail": outcome.detail}
     if outcome.ok:
         answer.update(robot_status=RobotAlertStatus.SENT, robot_sent_at=at, robot_next_attempt_at=None)
-    elif number >= MAX_ATTEMPTS:
+    elif broken or number >= MAX_ATTEMPTS:
         answer.update(robot_status=RobotAlertStatus.FAILED, robot_next_attempt_at=None)
     finish_attempt(session, alert, LiveCodeAlert.robot_attempts, number, pending, **answer)
     session.commit()

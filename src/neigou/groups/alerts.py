@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import structlog
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,7 @@ from neigou.kit.attempts import claim_attempt, finish_attempt
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
+from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from neigou.kit.settings import settings_of as app_settings_of
@@ -51,6 +53,8 @@ ALERT_HOUR = 9
 MAX_ATTEMPTS = 5
 # How long an attempt on its way is left to its run (the robot call waits 10 s at most per step).
 SENDING_LEASE = timedelta(minutes=10)
+
+log = structlog.get_logger(__name__)
 
 
 def retryable(delivery: AlertDelivery, now: datetime) -> bool:
@@ -191,7 +195,11 @@ def deliver_alert(
     if robot is None:
         return delivery
     number = delivery.attempts  # the attempt this run claimed: its answer is written on it only
-    outcome = webhook.send_markdown(robot.url, text, secret=robot.secret, at=at, transport=transport)
+    try:
+        outcome = webhook.send_markdown(robot.url, text, secret=robot.secret, at=at, transport=transport)
+    except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
+        log.error("group_alert.send_failed", delivery_id=delivery.id, error=error_summary(exc))
+        outcome = webhook.broken_send(exc)
     # Only while the delivery is still this attempt's and on its way: a send that outlived its lease
     # (the next attempt claimed and made meanwhile) never overwrites what that attempt came to.
     finish_attempt(

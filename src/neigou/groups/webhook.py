@@ -134,6 +134,14 @@ class Outcome:
     error: str | None = None
 
 
+def broken_send(exc: Exception) -> Outcome:
+    """What a send came to that raised what no send should (a fault while sending or reading the answer,
+    not a refusal): a failure that may have gone out, its error's class kept, never its text (logged,
+    redacted, by the caller), so the caller finishes its attempt instead of leaving it claimed."""
+    name = type(exc).__name__
+    return Outcome(False, None, f"{name} while sending; it may have been posted", error=name)
+
+
 def sign(secret: str, timestamp_ms: int) -> str:
     """The URL-encoded signature of ``timestamp_ms`` with ``secret`` (DingTalk's scheme)."""
     digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()

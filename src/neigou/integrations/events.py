@@ -33,7 +33,7 @@ from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
-from neigou.kit.logging import redact_reply
+from neigou.kit.logging import error_summary, redact_reply
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.orders import commission_events
@@ -44,6 +44,8 @@ FIRST_RETRY_SECONDS = 30
 DELIVER_JOB = "orders.deliver_webhook"
 # An attempt's detail when the URL or secret does not open with the configured keys (fix the keys).
 UNOPENED = "the outbound URL or secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
+
+log = structlog.get_logger(__name__)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -95,9 +97,7 @@ def _opened(integration: Integration, sealer: Sealer) -> tuple[str, str] | None:
     secret = sealer.unseal(integration.outbound_secret_sealed)
     for name, value in (("outbound_url", url), ("outbound_secret", secret)):
         if value is None:  # sealed with a key no longer configured
-            structlog.get_logger(__name__).warning(
-                "integrations.sealed_value_unopened", integration_id=integration.id, value=name
-            )
+            log.warning("integrations.sealed_value_unopened", integration_id=integration.id, value=name)
     return (url, secret) if url is not None and secret is not None else None
 
 
@@ -156,7 +156,12 @@ def attempt(
         ok, detail = False, UNOPENED
     else:
         url, secret = opened
-        status, ok, detail = _post(url, secret, delivery, at=at, transport=transport)
+        try:
+            status, ok, detail = _post(url, secret, delivery, at=at, transport=transport)
+        except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
+            log.error("webhook.send_failed", delivery_id=delivery.id, error=error_summary(exc))
+            # A failed attempt like a refusal (the receiver dedupes by the event's id): retried later.
+            status, ok, detail = None, False, f"{type(exc).__name__} while sending"
         # A token in the receiver's URL, or a phone number the receiver echoed back, never reaches the
         # attempt log or the API's last_error.
         detail = redact_reply(detail, url, limit=MAX_DETAIL)

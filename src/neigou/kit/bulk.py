@@ -18,6 +18,8 @@ from sqlalchemy import JSON, Enum, Table, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from neigou.kit.db_errors import database_code
+
 # Far below every backend's bound-parameter limit, so an IN list never fails on a big file.
 CHUNK = 500
 # Below this many rows a plain INSERT … ON CONFLICT is cheaper than COPY to a staging table.
@@ -247,7 +249,7 @@ def copy_unless_taken(
     try:
         copy_rows(session, table_name, columns, rows, types=types, json_dumps=json_dumps)
     except Exception as exc:  # psycopg is an optional dependency: the error is told by its SQLSTATE
-        if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
+        if database_code(exc).sqlstate != UNIQUE_VIOLATION:
             raise
         driver.execute("ROLLBACK TO SAVEPOINT copy_unless_taken")
         driver.execute("RELEASE SAVEPOINT copy_unless_taken")

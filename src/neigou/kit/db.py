@@ -31,6 +31,7 @@ from sqlalchemy.types import TypeDecorator
 
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import as_utc, ensure_aware
+from neigou.kit.db_errors import database_code
 from neigou.kit.errors import Conflict, NotFound, ProblemError
 from neigou.kit.i18n import Text
 from neigou.kit.scoping import holds_only_scope
@@ -255,10 +256,10 @@ def surely_not_committed(exc: BaseException | None) -> bool:
         return True
     if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
         return False
-    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg: the server's SQLSTATE
-    if isinstance(sqlstate, str):
-        return not sqlstate.startswith(("08", "57P"))  # connection failures, the server going away
-    return isinstance(getattr(exc.orig, "sqlite_errorcode", None), int)  # SQLite's own result code
+    code = database_code(exc)
+    if code.sqlstate is not None:  # psycopg: the server's SQLSTATE
+        return not code.sqlstate.startswith(("08", "57P"))  # connection failures, the server going away
+    return code.sqlite_code is not None  # SQLite's own result code
 
 
 def str_enum(enum_cls: type[enum.StrEnum], *, bytewise: bool = False) -> Enum:

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 import structlog
 
-from neigou.kit.redact import REDACTED, names_secret, redact_text
+from neigou.kit.redact import REDACTED, names_secret, redact_text, short_code
 from neigou.kit.tracebacks import SUMMARY_LIMIT, error_summary, exception_of, safe_traceback
 from neigou.kit.urls import path_tokens
 
@@ -103,7 +103,7 @@ def redact_reply(text: str, *urls: str, limit: int) -> str:
 
 def redact_value(key: str | None, value: Any) -> Any:
     """A logged value with its secrets removed (mappings and sequences walked)."""
-    if key is not None and names_secret(key):
+    if key is not None and names_secret(key) and not short_code(key, value):
         return REDACTED
     if isinstance(value, BaseException):  # ``log.warning("…", error=exc)``, ``logger.error("%s", exc)``
         return error_summary(value)

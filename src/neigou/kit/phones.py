@@ -62,6 +62,10 @@ _JOINED_COUNTRY_CODE = re.compile(r"(\+?(?:00?)?86)_")
 # from a ``1``: a mainland mobile; ``086`` is no area code, so no landline reads this way.
 _ONE_ZERO_PREFIX = re.compile(r"^\+?086(?=1[0-9]{10}$)")
 _PLAIN_MOBILE_LENGTH = 11
+# The fewest digits any country's mobile number is written with, its country code included (Niue's and
+# Tokelau's: ``+683 1234``): a shorter run of digits is no one's mobile, however it is read
+# (``tests/kit/test_phones.py`` checks it against libphonenumber's metadata).
+SHORTEST_MOBILE_DIGITS = 7
 _MOBILE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 _DROPPED_CATEGORIES = frozenset({"Pd", "Cf"})  # dashes; format characters (direction marks, zero-width)
 

@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
-from neigou.kit.phones import DASHES, DOTS, parse_phone
+from neigou.kit.phones import DASHES, DOTS, SHORTEST_MOBILE_DIGITS, parse_phone
 
 REDACTED = "[redacted]"
 PHONE = "[phone]"
@@ -48,6 +48,11 @@ _SECRET_TAIL = re.compile(
     r"(?i)(?:^|\b)(?:[a-z_-]*(?:token|key|secret|password|passwd|signature|sealed|cookie|authorization|"
     r"credential|bearer|phone|mobile|openid)s?|sig|sign|code|customer_ref)$"
 )
+# A key read as a secret for its last word ``code`` alone (a sign-in code, which is never only digits):
+# under it a short number (``code: 500``, ``"code": 40001``, an HTTP status or an error code) is kept,
+# being too short for anyone's mobile (``kit.phones.SHORTEST_MOBILE_DIGITS``).
+_CODE_TAIL = re.compile(r"(?i)(?:^|\b)code$")
+_SHORT_NUMBER = re.compile(rf"[0-9]{{1,{SHORTEST_MOBILE_DIGITS - 1}}}")
 _IDENTITY_PART = re.compile(r"(?i)(?<![a-z])(?:phone|mobile|open_?id|union_?id|customer_ref)(?![a-z])")
 # A lower-case letter or digit followed by a capital: where a camel-case key's words part.
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -84,6 +89,31 @@ def secret_name(key: str) -> bool:
 
 
 _short_names_secret = lru_cache(maxsize=4096)(secret_name)
+
+
+@lru_cache(maxsize=1024)
+def _names_a_code(key: str) -> bool:
+    """Whether ``key`` names a secret only as a ``code`` (``code``, ``error.code``; never
+    ``phone_code`` or ``sign``), read as :func:`secret_name` reads it."""
+    forms = {key, decoded_key(key)}
+    forms |= {_CAMEL.sub("_", form) for form in forms}
+    return all(
+        "[" not in form
+        and _CODE_TAIL.search(form[-_KEY_TAIL:]) is not None
+        and _IDENTITY_PART.search(form) is None
+        for form in forms
+    )
+
+
+def short_code(key: str, value: object) -> bool:
+    """Whether ``value`` under ``key`` is kept though the key names a secret: a number of fewer digits
+    than any mobile (ASCII digits, or an int) under a key that names a ``code`` only."""
+    if isinstance(value, bool) or not _names_a_code(key):
+        return False
+    text = str(value) if isinstance(value, int) else value
+    return isinstance(text, str) and _SHORT_NUMBER.fullmatch(text) is not None
+
+
 _MARKERS = (REDACTED, PHONE)
 _SCHEMES = frozenset({"bearer", "basic"})
 
@@ -110,6 +140,9 @@ def redact_params(text: str) -> str:
         # Nothing to hide: no value, one redacted already (a line redacted twice stays as it was), or the
         # scheme before a credential ``_HEADERS`` took out (``Authorization: Bearer [redacted]``).
         if start == end or text.startswith(_MARKERS, start) or text[start:end].lower() in _SCHEMES:
+            continue
+        # A short number under a code's name (``code: 500``) is kept, unless a phone in groups starts it.
+        if short_code(found.group(1), text[start:end]) and phone_end(text, start) <= end:
             continue
         # A value is cut at white space, but a phone written in groups (``customer_ref=1381\t2345\t678``,
         # ``customer_ref=+852 6123 4567``, which ``kit.phones`` reads as one number) goes whole, its later
@@ -317,7 +350,8 @@ _QUOTED_PAIR = re.compile(r"""(["'])([A-Za-z0-9_.\-]{1,64})\1(\s*[:=]\s*)(["'])(
 
 def _quoted_pair(found: re.Match[str]) -> str:
     quote, name, sep, value_quote, value = found.group(1, 2, 3, 4, 5)
-    if value in {REDACTED, PHONE} or not names_secret(name):  # a phone already reads ``[phone]``
+    if value in {REDACTED, PHONE} or not names_secret(name) or short_code(name, value):
+        # a phone already reads ``[phone]``; a short number under a code's name is no secret
         return found.group()
     return f"{quote}{name}{quote}{sep}{value_quote}{REDACTED}{value_quote}"
 

@@ -82,6 +82,15 @@ def account_total(session: Session, member_id: int, account: Account) -> int:
     return int(total or 0)
 
 
+def last_credit_at(session: Session, member_id: int, account: Account) -> datetime | None:
+    """When money last came into one account of a member (None when it never did)."""
+    return session.scalar(
+        select(func.max(Entry.at)).where(
+            Entry.member_id == member_id, Entry.account == account, Entry.amount_fen > 0
+        )
+    )
+
+
 def ledger_sums(session: Session, program_id: int | None = None) -> dict[str, int]:
     """Totals per account over every entry (a balanced ledger's totals sum to zero)."""
     query = select(Entry.account, func.sum(Entry.amount_fen)).group_by(Entry.account)

@@ -92,6 +92,7 @@ def request(
                 code="request_id_reused",
             )
         return existing, False
+    _require_funded_by(session, member, at)
     available = repo.account_total(session, member.id, Account.AVAILABLE)
     problem = refusal(rules, amount_fen, available)
     if problem is not None:
@@ -118,6 +119,18 @@ def request(
     )
     _record(session, withdrawal, action="withdrawal.request", before=None, actor=actor, at=at)
     return withdrawal, True
+
+
+def _require_funded_by(session: Session, member: Member, at: datetime) -> None:
+    """Refuse a request dated before the money it takes became available: the balance it is checked
+    against holds every credit of ``available``, so it is dated no earlier than the last one (nor before
+    the member joined), as a refund follows its order's payment and a payout its requests."""
+    credited = repo.last_credit_at(session, member.id, Account.AVAILABLE)
+    if at < max(member.joined_at, credited or member.joined_at):
+        raise Invalid(
+            Message("A withdrawal cannot be dated before the money it takes became available."),
+            code="withdrawal_before_available",
+        )
 
 
 def _post(

@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from neigou.kit.db_errors import database_code
 from neigou.kit.i18n import N_, Message
 from neigou.kit.logging import error_summary
 from neigou.kit.metrics import IN_FLIGHT, POOL_TIMEOUTS, SHED
@@ -158,11 +159,10 @@ class AdmissionControl:
 
 def transient(exc: OperationalError) -> bool:
     """Whether the database refused for the moment only (a lock, a deadlock, a timeout), not for good."""
+    code = database_code(exc)
+    if code.sqlstate in TRANSIENT_SQLSTATES or code.sqlite_name in _SQLITE_BUSY:
+        return True
     orig = exc.orig
-    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
-        return True
-    if getattr(orig, "sqlite_errorname", None) in _SQLITE_BUSY:
-        return True
     return type(orig).__module__ == "sqlite3" and str(orig).lower().startswith(_SQLITE_BUSY_TEXT)
 
 

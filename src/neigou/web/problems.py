@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neigou.kit.bulk import UNIQUE_VIOLATION
+from neigou.kit.db_errors import database_code
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.field_errors import OWN_FIELD_ERRORS
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
@@ -56,7 +57,7 @@ _HTTP_TITLES = (N_("Not Found"), N_("Method Not Allowed"))
 def unstorable(exc: BaseException) -> str | None:
     """The problem code when the database refused a value it cannot hold, None for anything else."""
     if isinstance(exc, DataError):
-        sqlstate = getattr(exc.orig, "sqlstate", None)
+        sqlstate = database_code(exc).sqlstate
         if sqlstate in _OUT_OF_RANGE_SQLSTATES:
             return "value_out_of_range"
         if sqlstate == _UNTRANSLATABLE and _JSON_NUL in str(exc.orig):
@@ -71,11 +72,8 @@ def key_taken(exc: BaseException) -> bool:
     """Whether the database refused a write because a unique key (or primary key) was taken."""
     if not isinstance(exc, IntegrityError):
         return False
-    orig = exc.orig
-    return (
-        getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION
-        or getattr(orig, "sqlite_errorname", None) in _SQLITE_TAKEN
-    )
+    code = database_code(exc)
+    return code.sqlstate == UNIQUE_VIOLATION or code.sqlite_name in _SQLITE_TAKEN
 
 
 def _which_key(exc: IntegrityError) -> str:
