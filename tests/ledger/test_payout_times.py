@@ -9,9 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.kit.clock import utcnow
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.ledger.test_withdrawals import RELEASED, _earn
-from tests.orders.builders import PAID_AT, build
+from tests.orders.builders import PAID_AT, SKU, build, order_body, post_order
 
 
 def test_a_batch_paid_before_its_withdrawals_were_requested_is_refused(
@@ -97,3 +98,30 @@ def test_a_withdrawal_after_a_rejection_is_dated_after_the_money_came_back(
     assert (refused.status_code, refused.json()["code"]) == (422, "withdrawal_before_available"), refused.text
     again = client.post(path, json={**early, "at": returned.isoformat()}, headers=member)
     assert again.status_code == 201, again.text
+
+
+def test_a_request_timed_by_the_server_just_before_a_settlement_dated_ahead_is_dated_when_funded(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    """A settlement may be dated up to the clock skew ahead: a request made right after it, with no
+    time of its own, is dated when its money became available; one that names its time is refused."""
+    w = build(client, operator, factory, max_levels=2)
+    post_order(client, operator, order_body(w, "E-ahead", (SKU, 1, 100_000)))
+    completed = client.post(
+        "/api/v1/orders/E-ahead/complete", json={"at": PAID_AT.isoformat()}, headers=operator
+    )
+    assert completed.status_code == 200, completed.text
+    ahead = (utcnow() + timedelta(minutes=2)).replace(microsecond=0)
+    settled = client.post(
+        f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": ahead.isoformat()}, headers=operator
+    )
+    assert settled.status_code == 201, settled.text
+    member = bearer(make_token(Role.MEMBER, w.seller))
+    path = f"/api/v1/members/{w.seller}/withdrawals"
+    named = client.post(
+        path, json={"amount_fen": 1000, "request_id": "w-named", "at": utcnow().isoformat()}, headers=member
+    )
+    assert (named.status_code, named.json()["code"]) == (422, "withdrawal_before_available"), named.text
+    made = client.post(path, json={"amount_fen": 1000, "request_id": "w-now"}, headers=member)
+    assert made.status_code == 201, made.text
+    assert datetime.fromisoformat(made.json()["requested_at"]) == ahead

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -93,6 +94,7 @@ def request_withdrawal(
         request_id=body.request_id,
         actor=principal.actor,
         at=at,
+        catch_up=clock.skew if body.at is None else timedelta(0),
     )
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -72,9 +72,20 @@ def _record(
 
 
 def request(
-    session: Session, *, member: Member, amount_fen: int, request_id: str, actor: Actor, at: datetime
+    session: Session,
+    *,
+    member: Member,
+    amount_fen: int,
+    request_id: str,
+    actor: Actor,
+    at: datetime,
+    catch_up: timedelta = timedelta(0),
 ) -> tuple[Withdrawal, bool]:
-    """Take ``amount_fen`` out of available; (withdrawal, created). Idempotent on ``request_id``."""
+    """Take ``amount_fen`` out of available; (withdrawal, created). Idempotent on ``request_id``.
+
+    ``catch_up`` is for a time the server chose (the caller sent none): a settlement may be dated up to
+    the clock skew ahead, so a request made just after it is dated when its money became available when
+    that is at most ``catch_up`` later, instead of being refused."""
     existing = repo.find_withdrawal(session, member.id, request_id)
     if existing is None:
         rules = rules_of(session, member.program_id)
@@ -92,7 +103,7 @@ def request(
                 code="request_id_reused",
             )
         return existing, False
-    _require_funded_by(session, member, at)
+    at = _dated_when_funded(session, member, at, catch_up)
     available = repo.account_total(session, member.id, Account.AVAILABLE)
     problem = refusal(rules, amount_fen, available)
     if problem is not None:
@@ -121,16 +132,21 @@ def request(
     return withdrawal, True
 
 
-def _require_funded_by(session: Session, member: Member, at: datetime) -> None:
-    """Refuse a request dated before the money it takes became available: the balance it is checked
-    against holds every credit of ``available``, so it is dated no earlier than the last one (nor before
-    the member joined), as a refund follows its order's payment and a payout its requests."""
+def _dated_when_funded(session: Session, member: Member, at: datetime, catch_up: timedelta) -> datetime:
+    """The request's date: refused when before the money it takes became available (the balance it is
+    checked against holds every credit of ``available``, so it is dated no earlier than the last one, nor
+    before the member joined, as a refund follows its order's payment and a payout its requests), or
+    moved to that moment when it is at most ``catch_up`` later (see ``request``)."""
     credited = repo.last_credit_at(session, member.id, Account.AVAILABLE)
-    if at < max(member.joined_at, credited or member.joined_at):
+    funded = max(member.joined_at, credited or member.joined_at)
+    if at >= funded:
+        return at
+    if funded - at > catch_up:
         raise Invalid(
             Message("A withdrawal cannot be dated before the money it takes became available."),
             code="withdrawal_before_available",
         )
+    return funded
 
 
 def _post(

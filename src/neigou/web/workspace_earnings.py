@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -75,6 +76,7 @@ def earnings(
 
 @router.post("/m/earnings/withdrawals")
 def withdraw(
+    request: Request,
     session: SessionDep,
     principal: WorkspaceMember,
     amount: Annotated[str, Form(max_length=20)],
@@ -94,6 +96,7 @@ def withdraw(
                 request_id=request_id,
                 actor=principal.actor,
                 at=utcnow(),
+                catch_up=timedelta(seconds=request.app.state.settings.clock_skew_seconds),
             )
     except ProblemError as exc:
         return _refused(exc.code, amount)
