@@ -20,9 +20,10 @@ in the same transaction) and goes to the dead letters at once, reason ``per_cust
 ``stream.entry_dead_lettered`` and counted as every dead letter); the rest of the batch is stored. The
 gate refuses such a claim before answering it; this catches one its counter let through. That claim
 took a unit in the gate's counters (the coupon's and the customer's) that no stored claim holds: once
-the batch is committed, the script that moves the claim deletes those counters, so the next claim seeds
-them exactly again (``links.gate_seeds``, which does not count such dead letters). Its shopper was answered
-``taken`` before the writer ran: the move keeps its refusal (``refusal_of``) for the later reads.
+the batch is committed, the script that moves the claim deletes those counters (bumping their epochs:
+a seed read before is not set, ``gate_scripts``), so the next claim seeds them exactly again
+(``links.gate_seeds``, which does not count such dead letters). Its shopper was answered ``taken``
+before the writer ran: the move keeps its refusal (``refusal_of``) for the later reads.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ no query.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,10 +107,10 @@ def counter_keys(
 
 
 def epoch_field(customer_ref_hash: str) -> str:
-    """The epochs' field of a customer's counter: one of 4096, by the first three hex digits of the
-    customer's hash (a field per customer would cost as much memory as the counters; a field for all
-    would make a burst of new customers stale each other's seeds)."""
-    return "c" + customer_ref_hash[:3]
+    """The epochs' field of a customer's counter: one of 4096 buckets of customers (a field per customer
+    would cost as much memory as the counters; one for all would make a burst of new customers stale
+    each other's seeds)."""
+    return f"c{zlib.crc32(customer_ref_hash.encode()) % 4096}"
 
 
 # A seed is read between two runs of a script, and may be stale when set: between the read and the
