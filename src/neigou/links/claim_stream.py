@@ -94,6 +94,12 @@ def claim_id(stream_id: str) -> int:
     return id_from_stream(stream_id, ID_EPOCH_MS)
 
 
+def stream_id(claim: int) -> str:
+    """The stream id a claim was recorded under (``claim_id`` read backwards)."""
+    ms, seq = divmod(claim, 65_536)
+    return f"{ms + ID_EPOCH_MS}-{seq}"
+
+
 def pack(values: dict[str, Any], actor: Actor, consent: GivenConsent | None = None) -> bytes:
     """A claim's stream entry: its column values (time in ISO 8601), who claimed and the marketing
     consent given with it, as JSON written by pydantic's serializer (a quarter of the standard
