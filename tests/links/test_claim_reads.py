@@ -112,6 +112,8 @@ def test_a_claim_the_writer_refused_reads_its_refusal(
     )
     assert refused.status_code == 409
     assert refused.json()["code"] == "limit_reached"
+    # the refusal is kept with its coupon: under another coupon's id no claim has that id
+    assert _read(client, world.integration, world.public_id, second.json()["id"]) == (404, "claim_not_found")
 
 
 def test_unknown_claims_and_coupons_read_404(

@@ -56,14 +56,15 @@ def read_claim(session: Session, gate: StockGate | None, coupon_id: int, claim_i
     stored = session.get(CouponClaim, claim_id)
     if stored is not None and stored.coupon_id == coupon_id:
         return _read({field: getattr(stored, field) for field in _FIELDS}, ClaimState.STORED)
-    if (refused := claims.refused_behind(gate, claim_id)) is not None:
+    if (refused := claims.refused_behind(gate, claim_id, coupon_id)) is not None:
         raise refused
     raise NotFound(Message("This claim does not exist."), code="claim_not_found")
 
 
 def _queued(gate: StockGate, claim_id: int) -> dict[str, Any] | None:
     """The claim's entry in the claim stream, as a claim row, if it is still there."""
-    entry_id = claim_stream.stream_id(claim_id)
+    ms, seq = divmod(claim_id, 65_536)  # ``claim_stream.claim_id`` read backwards
+    entry_id = f"{ms + claim_stream.ID_EPOCH_MS}-{seq}"
     found: list[Any] = gate.client.xrange(gate.claims_stream, entry_id, entry_id, count=1)  # type: ignore[assignment]
     return claim_stream.rows_of(found)[0] if found else None
 

@@ -94,12 +94,6 @@ def claim_id(stream_id: str) -> int:
     return id_from_stream(stream_id, ID_EPOCH_MS)
 
 
-def stream_id(claim: int) -> str:
-    """The stream id a claim was recorded under (``claim_id`` read backwards)."""
-    ms, seq = divmod(claim, 65_536)
-    return f"{ms + ID_EPOCH_MS}-{seq}"
-
-
 def pack(values: dict[str, Any], actor: Actor, consent: GivenConsent | None = None) -> bytes:
     """A claim's stream entry: its column values (time in ISO 8601), who claimed and the marketing
     consent given with it, as JSON written by pydantic's serializer (a quarter of the standard
@@ -127,11 +121,17 @@ def refusal_key(gate_namespace: str, claim: int) -> str:
     return f"{gate_namespace}:claim:{claim}:refused"
 
 
-def refusal_of(client: redis.Redis, gate_namespace: str, claim: int) -> str | None:
+def refusal_of(
+    client: redis.Redis, gate_namespace: str, claim: int, coupon_id: int | None = None
+) -> str | None:
     """The refusal code of a claim the gate answered ``taken`` and the writer refused (``limit_reached``,
-    the gate's own code for it), else None (stored, still in the stream, or unknown)."""
+    the gate's own code for it), else None (stored, still in the stream, or unknown); with ``coupon_id``,
+    only a refusal of a claim of that coupon (the refusal is kept as ``<code>:<coupon id>``)."""
     found = client.get(refusal_key(gate_namespace, claim))
-    return found.decode() if isinstance(found, bytes) else None
+    if not isinstance(found, bytes):
+        return None
+    code, _, coupon = found.decode().partition(":")
+    return code if coupon_id is None or coupon in ("", str(coupon_id)) else None
 
 
 def past_limit() -> EntryRefused:
@@ -356,7 +356,7 @@ class ClaimWriter(StreamWriter):
             }
         for entry, r in refused:
             keys = [refusal_key(gate_namespace, r["id"])]
-            args: list[bytes | str] = ["limit_reached", str(REFUSAL_KEPT_SECONDS)]
+            args: list[bytes | str] = [f"limit_reached:{r['coupon_id']}", str(REFUSAL_KEPT_SECONDS)]
             if (found := coupons.get(r["coupon_id"])) is not None:  # a coupon deleted since has no counters
                 stock, customer, _cap, epochs = counter_keys(
                     gate_namespace, r["coupon_id"], found[0], r["customer_ref_hash"]
