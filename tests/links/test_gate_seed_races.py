@@ -9,6 +9,7 @@ step right after its read."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,7 @@ from neigou.links.stock_gate import Seeder, StockGate
 from tests.conftest import SECRET, TEST_ACTOR
 from tests.links.builders import limited_coupon
 from tests.links.conftest import behind_gate
+from tests.links.test_stock_caps import edit
 
 X, Y, Z = "13800000001", "13800000002", "13800000003"
 
@@ -167,3 +169,29 @@ def test_seeds_stale_again_and_again_answer_503_overloaded(
 def claim_stream_key(gate: StockGate) -> str:
     assert gate.stream is not None
     return gate.stream
+
+
+def test_a_lowering_of_stock_does_not_set_a_seed_gone_stale(
+    factory: sessionmaker[Session], gate: StockGate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lowering finds the stock counter missing and reads its seed; another claim then seeds the counter
+    and takes a unit, and the counter is evicted: set from the first read, the lowering would pass below
+    the claims taken."""
+    coupon = limited_coupon(factory, total=5, per_customer=1)
+    assert [_claim(factory, gate, coupon.id, p) for p in (X, Y)] == ["taken", "taken"]
+    gate.client.delete(gate.keys(coupon, "").stock)
+    original, reads = gate_seeds.read, [0]
+
+    def read(*args: Any) -> tuple[int, int]:
+        found = original(*args)
+        reads[0] += 1
+        if reads[0] == 1:
+            assert _claim(factory, gate, coupon.id, Z) == "taken"
+            gate.client.delete(gate.keys(coupon, "").stock)
+        return found
+
+    monkeypatch.setattr(gate_seeds, "read", read)
+    with pytest.raises(Conflict) as refused:
+        edit(factory, coupon.id, total_quantity=2)
+    assert refused.value.extra == {"claimed_quantity": 3}
+    assert reads[0] == 3  # the lowering's, the competing claim's, the lowering's again

@@ -124,8 +124,8 @@ def epoch_field(customer_ref_hash: str) -> str:
 # taken on a counter present needs none: a seed read before the counter was last seeded is stale.
 # Changes of the counts that pass by the gate are not seen (claims stored without Redis meanwhile,
 # or a keyed claim the gate answered and the database holds uncommitted while the seed is read).
-# Helpers: ``_epochs`` (KEYS 4, the customer's field ARGV 6) is the epochs now, '' for none;
-# ``_bump`` raises a field and moves the hash's expiry (ARGV 5) later, never sooner.
+# Helpers: ``_epochs`` is the stock's and a customer's epochs now ('' for none); ``_bump`` raises a
+# field and moves the hash's expiry later, never sooner.
 _EPOCHS = """
 local function _epochs(key, field)
   local found = redis.call('HMGET', key, 's', field)
@@ -160,7 +160,7 @@ if not stock or not mine then
   local epochs = _epochs(KEYS[4], ARGV[6])
   if not stock then
     if ARGV[3] == '' or ARGV[7] ~= epochs[1] then return {-3, epochs[1], epochs[2]} end
-    if not mine and ARGV[8] ~= epochs[2] then return {-4, epochs[1], epochs[2]} end
+    if not mine and ARGV[8] ~= epochs[2] then return {-3, epochs[1], epochs[2]} end
     redis.call('SET', KEYS[1], ARGV[3], 'EXAT', ARGV[5])
     stock = ARGV[3]
     _bump(KEYS[4], 's', ARGV[5])
