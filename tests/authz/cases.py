@@ -103,6 +103,7 @@ CATALOG = [
     Case("PATCH", "/api/v1/links/{code}", OPERATOR_OR_MEMBER, {"active": False}, member_scoped=True),
     Case("GET", "/api/v1/links/{code}/poster.png", OPERATOR_OR_MEMBER, member_scoped=True),
     Case("POST", "/api/v1/coupons/{claim_coupon_id}/claims", OPERATOR_OR_INTEGRATION, links.MATRIX_CLAIM),
+    Case("GET", "/api/v1/coupons/{claim_coupon_id}/claims/{claim_id}", NOT_MERCHANT, member_scoped=True),
     Case(
         "POST",
         "/api/v1/campaigns",

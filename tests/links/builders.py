@@ -102,7 +102,8 @@ def claim(client: TestClient, headers: dict[str, str], coupon_id: int, **body: A
 
 
 def matrix_world(client: TestClient, operator: dict[str, str], member_id: int, sku: str) -> dict[str, Any]:
-    """A link of the matrix's own member and a coupon open now, for tests/authz."""
+    """A link of the matrix's own member, a coupon open now and a claim of it through the link, for
+    tests/authz."""
     now = utcnow()
     open_coupon = coupon(
         client,
@@ -113,7 +114,9 @@ def matrix_world(client: TestClient, operator: dict[str, str], member_id: int, s
         ends_at=(now + timedelta(days=1)).isoformat(),
     )
     link = make_link(client, operator, member_id=member_id, sku=sku)
-    return {"code": link["code"], "claim_coupon_id": open_coupon["id"]}
+    made = claim(client, operator, open_coupon["id"], customer_ref="13800000009", link_code=link["code"])
+    assert made.status_code == 201, made.text
+    return {"code": link["code"], "claim_coupon_id": open_coupon["id"], "claim_id": made.json()["id"]}
 
 
 MATRIX_CLAIM = {"customer_ref": "13800000000"}

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.errors import Conflict
 from neigou.links import stock_gate
-from neigou.links.stock_gate import StockGate, StockUnconfirmed
+from neigou.links.gate_scripts import StockUnconfirmed
+from neigou.links.stock_gate import StockGate
 from neigou.offers import offer_edit
 from neigou.offers.offer_schemas import CouponUpdate
 from tests.conftest import TEST_ACTOR

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict
 from neigou.links import stock_gate
-from neigou.links.stock_gate import StockGate, StockUnconfirmed
+from neigou.links.gate_scripts import StockUnconfirmed
+from neigou.links.stock_gate import StockGate
 from neigou.offers.models import CouponTemplate
 from tests.links.conftest import behind_gate
 from tests.links.test_claim_stream import _claim, _coupon

@@ -20,16 +20,18 @@ in the same transaction) and goes to the dead letters at once, reason ``per_cust
 ``stream.entry_dead_lettered`` and counted as every dead letter); the rest of the batch is stored. The
 gate refuses such a claim before answering it; this catches one its counter let through. That claim
 took a unit in the gate's counters (the coupon's and the customer's) that no stored claim holds: once
-the batch is committed, the script that moves the claim deletes those counters, so the next claim seeds
-them exactly again (``links.gate_seeds``, which does not count such dead letters). Its shopper was answered
-``taken`` before the writer ran: the move keeps its refusal (``refusal_of``) for the later reads.
+the batch is committed, the script that moves the claim deletes those counters (bumping their epochs:
+a seed read before is not set, ``gate_scripts``), so the next claim seeds them exactly again
+(``links.gate_seeds``, which does not count such dead letters). Its shopper was answered ``taken``
+before the writer ran: the move keeps its refusal (``refusal_of``) for the later reads.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -54,7 +56,7 @@ from neigou.kit.settings import settings_of
 from neigou.kit.streams import AckHook, Entry, StreamWriter, id_from_stream
 from neigou.links.click_stream import namespace
 from neigou.links.consent import GivenConsent, announce_consent
-from neigou.links.gate_scripts import counter_keys
+from neigou.links.gate_scripts import REFUSAL_HOOK, STOCK_EPOCH, counter_keys, epoch_field
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink, TouchKind
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
 from neigou.offers.models import CouponTemplate
@@ -81,15 +83,10 @@ _SOURCE = CLAIM_COLUMNS.index("source")
 _CLAIM_TYPES = binary_types(table_of(CouponClaim), CLAIM_COLUMNS)
 PAST_LIMIT = "per_customer_limit"  # the dead letters' reason for a claim past its coupon's limit
 # A claim moved to the dead letters for ``PAST_LIMIT`` leaves its refusal under ``refusal_key`` for a
-# week, and its counters deleted, in the move's own script: a later read of the claim (the landing
-# page) answers the refusal, and no crash can come between the move and the deletion.
+# week, and its counters deleted, in the move's own script (``gate_scripts.REFUSAL_HOOK``): a later
+# read of the claim (the landing page) answers the refusal, and no crash can come between the move and
+# the deletion.
 REFUSAL_KEPT_SECONDS = 7 * 24 * 3600
-_REFUSAL_LUA = """
-local function on_removed(keys, id, args)
-  redis.call('SET', keys[1], args[1], 'EX', args[2])
-  for i = 2, #keys do redis.call('DEL', keys[i]) end
-end
-"""
 
 
 def claim_id(stream_id: str) -> int:
@@ -124,11 +121,17 @@ def refusal_key(gate_namespace: str, claim: int) -> str:
     return f"{gate_namespace}:claim:{claim}:refused"
 
 
-def refusal_of(client: redis.Redis, gate_namespace: str, claim: int) -> str | None:
+def refusal_of(
+    client: redis.Redis, gate_namespace: str, claim: int, coupon_id: int | None = None
+) -> str | None:
     """The refusal code of a claim the gate answered ``taken`` and the writer refused (``limit_reached``,
-    the gate's own code for it), else None (stored, still in the stream, or unknown)."""
+    the gate's own code for it), else None (stored, still in the stream, or unknown); with ``coupon_id``,
+    only a refusal of a claim of that coupon (the refusal is kept as ``<code>:<coupon id>``)."""
     found = client.get(refusal_key(gate_namespace, claim))
-    return found.decode() if isinstance(found, bytes) else None
+    if not isinstance(found, bytes):
+        return None
+    code, _, coupon = found.decode().partition(":")
+    return code if coupon_id is None or coupon in ("", str(coupon_id)) else None
 
 
 def past_limit() -> EntryRefused:
@@ -338,22 +341,30 @@ class ClaimWriter(StreamWriter):
     def _set_aside_past(self, refused: list[tuple[Entry, dict[str, Any]]]) -> None:
         """Move claims past their limit to the dead letters at once; the move's own script, only when it
         moved the claim, keeps the claim's refusal (``refusal_key``: the gate's ``limit_reached``) and
-        deletes the gate's counters that count it (its coupon's and customer's, never the stock cap):
-        the next claim of each seeds it again from the database and the stream."""
+        deletes the gate's counters that count it (its coupon's and customer's, never the stock cap),
+        bumping their epochs: the next claim of each seeds it again from the database and the stream,
+        and a seed read before the move is not set (``gate_scripts``)."""
         gate_namespace = self.key.removesuffix(":claims")  # the stream is ``StockGate.claims_stream``
         with self.factory() as session:
-            created = dict(
-                session.execute(
-                    select(CouponTemplate.id, CouponTemplate.created_at).where(
+            coupons = {
+                coupon_id: (created_at, ends_at)
+                for coupon_id, created_at, ends_at in session.execute(
+                    select(CouponTemplate.id, CouponTemplate.created_at, CouponTemplate.ends_at).where(
                         CouponTemplate.id.in_(sorted({r["coupon_id"] for _, r in refused}))
                     )
-                ).all()
-            )
+                )
+            }
         for entry, r in refused:
             keys = [refusal_key(gate_namespace, r["id"])]
-            if (at := created.get(r["coupon_id"])) is not None:  # a coupon deleted since has no counters
-                keys += counter_keys(gate_namespace, r["coupon_id"], at, r["customer_ref_hash"])[:2]
-            hook = AckHook(_REFUSAL_LUA, tuple(keys), lambda _e: ["limit_reached", str(REFUSAL_KEPT_SECONDS)])
+            args: list[bytes | str] = [f"limit_reached:{r['coupon_id']}", str(REFUSAL_KEPT_SECONDS)]
+            if (found := coupons.get(r["coupon_id"])) is not None:  # a coupon deleted since has no counters
+                stock, customer, _cap, epochs = counter_keys(
+                    gate_namespace, r["coupon_id"], found[0], r["customer_ref_hash"]
+                )
+                keys += [stock, customer, epochs]
+                expire = int((found[1] + timedelta(days=1)).timestamp())
+                args += [STOCK_EPOCH, epoch_field(r["customer_ref_hash"]), str(expire)]
+            hook = AckHook(REFUSAL_HOOK, tuple(keys), _fixed(args))
             give_up_or_keep(
                 self.client,
                 self.key,
@@ -364,6 +375,11 @@ class ClaimWriter(StreamWriter):
                 max_deliveries=1,
                 hook=hook,
             )
+
+
+def _fixed(args: list[bytes | str]) -> Callable[[Entry], list[bytes | str]]:
+    """A hook's arguments, the same whatever the entry."""
+    return lambda _entry: args
 
 
 @job("links.drain_claim_stream", cron={"minute": "*/5"}, own_transactions=True)

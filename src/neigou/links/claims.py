@@ -292,14 +292,14 @@ def _claim_behind(
     )
 
 
-def refused_behind(gate: StockGate | None, claim_id: int) -> Conflict | None:
+def refused_behind(gate: StockGate | None, claim_id: int, coupon_id: int | None = None) -> Conflict | None:
     """The refusal of a claim answered ``taken`` behind the gate that the claim writer then refused
-    (``claim_stream.refusal_of``: past the customer's limit), as the gate gives it up front; None when
-    none is known (stored, still in the stream, or Redis not answering)."""
+    (``claim_stream.refusal_of``: past the customer's limit; of ``coupon_id`` when given), as the gate
+    gives it up front; None when none is known (stored, still in the stream, or Redis not answering)."""
     if gate is None:
         return None
     try:
-        code = claim_stream.refusal_of(gate.client, gate.namespace, claim_id)
+        code = claim_stream.refusal_of(gate.client, gate.namespace, claim_id, coupon_id)
     except redis.RedisError:
         return None
     return claim_rows.refused(code) if code is not None else None

@@ -18,13 +18,14 @@ from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import PageDep
-from neigou.links import claims, service
+from neigou.links import claim_reads, claims, service
 from neigou.links import repository as repo
+from neigou.links.claim_reads import ReadClaim
 from neigou.links.consent import GivenConsent, announce_consent
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink
 from neigou.links.offer_view import link_offer
 from neigou.links.poster import PosterData, render_poster
-from neigou.links.schemas import ClaimCreate, ClaimOut, LinkCreate, LinkOut, LinkUpdate
+from neigou.links.schemas import ClaimCreate, ClaimOut, ClaimReadOut, LinkCreate, LinkOut, LinkUpdate
 from neigou.offers.quote_schemas import QuoteOut, QuoteRequest
 from neigou.offers.quotes import price_quote
 from neigou.programs import repository as programs
@@ -136,7 +137,9 @@ def get_poster(code: str, request: Request, session: SessionDep, principal: Oper
     return poster_png(request, session, _own_link(principal, service.require_link(session, code)))
 
 
-def claim_out(claim: CouponClaim | claims.TakenClaim, link_code: str | None, *, replayed: bool) -> ClaimOut:
+def claim_out(
+    claim: CouponClaim | claims.TakenClaim | ReadClaim, link_code: str | None, *, replayed: bool
+) -> ClaimOut:
     """The API view of a claim."""
     return ClaimOut(
         id=claim.id,
@@ -207,6 +210,23 @@ def create_claim(
             )
     out = claim_out(result.claim, link_code, replayed=not result.created)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
+
+
+@router.get(
+    "/coupons/{coupon_id}/claims/{claim_id}",
+    response_model=ClaimReadOut,
+    responses={409: {"description": "the claim was answered 201, then refused (limit_reached)"}},
+)
+def get_claim(
+    coupon_id: int, claim_id: int, request: Request, session: SessionDep, principal: AnyRole
+) -> ClaimReadOut:
+    """A claim read back by its id: ``stored``, or ``queued`` behind the gate; 409 with the refusal's code
+    when the claim writer refused it since its 201. A member reads the claims made through their links."""
+    found = claim_reads.read_claim(session, request.app.state.links.gate, coupon_id, claim_id)
+    require_member_access(principal, found.member_id or 0)
+    link = repo.get_link(session, found.link_id) if found.link_id is not None else None
+    out = claim_out(found, link.code if link else None, replayed=False)
+    return ClaimReadOut(**out.model_dump(), status=found.state.value)
 
 
 @router.post("/quotes", response_model=QuoteOut)

@@ -3,7 +3,8 @@
 A counter is missing the first time a coupon or a customer of it is seen, and whenever Redis lost it:
 restarted without persistence, the key evicted, or the deployment ran without Redis while claims
 were stored (also claims stored through the request, keyed or without the gate). The gate's script
-then asks for seeds instead of guessing, and they are read here, fresh from the database: the
+then asks for seeds instead of guessing (and sets them only under the counters' epochs they were read
+under, ``gate_scripts``), and they are read here, fresh from the database: the
 coupon's ``claimed_quantity`` (never the terms cached in-process, which may predate claims stored
 since) and the customer's ``ClaimCounter`` row, in one statement.
 

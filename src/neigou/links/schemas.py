@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -91,3 +91,10 @@ class ClaimOut(BaseModel):
     member_id: int | None
     claimed_at: datetime
     replayed: bool = False
+
+
+class ClaimReadOut(ClaimOut):
+    """A claim read back: ``stored``, or ``queued`` behind the gate (the claim writer stores it within
+    seconds, or refuses it: read again)."""
+
+    status: Literal["stored", "queued"]

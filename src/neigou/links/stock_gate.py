@@ -10,9 +10,10 @@ A change of a coupon's stock asks the gate first (``hold_stock``): refused below
 has given out, else capping the gate's claims at the new stock from that instant.
 
 A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
-from the database's counts, read fresh when the script asks (``links.gate_seeds``, which says when the
-claim stream is read too); counters present cost no query. They expire a day after the coupon ends;
-keys carry its creation instant and id (a restored or re-numbered database meets no old counters).
+from the database's counts, read fresh when the script asks (``links.gate_seeds``), and set only if no
+seeding or deletion of a counter came between the read and the set (``gate_scripts``: else read again,
+then 503); counters present cost no query. They expire a day after the coupon ends; keys carry its
+creation instant and id (a restored or re-numbered database meets no old counters).
 """
 
 from __future__ import annotations
@@ -35,11 +36,10 @@ from sqlalchemy.orm import Session
 from neigou.kit import commit_hooks
 from neigou.kit.clock import utcnow
 from neigou.kit.db import surely_not_committed
-from neigou.kit.errors import Unavailable
-from neigou.kit.i18n import Message
 from neigou.kit.logging import error_summary
 from neigou.links import gate_scripts as lua
 from neigou.links import gate_seeds
+from neigou.links.gate_scripts import UNCONFIRMED, StockUnconfirmed
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_edit import STOCK_GUARDS, TERMS_CHANGED
 from neigou.offers.offer_rules import CouponVisibility
@@ -50,10 +50,6 @@ TERMS_TTL_SECONDS = 5.0
 CAP_PENDING_SECONDS = 600
 CAP_KEPT_SECONDS = 60
 _GATES: weakref.WeakSet[StockGate] = weakref.WeakSet()
-UNCONFIRMED = Message(
-    "The coupon's claims cannot be counted right now, so its stock cannot be lowered. "
-    "Try again in a moment, or pause the coupon."
-)
 _CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
 # ``session.info`` key: caps confirmed, the COMMIT under way (a rollback now may follow a commit)
 _COMMITTING = "neigou_stock_caps_committing"
@@ -106,18 +102,12 @@ class GateAnswer(enum.StrEnum):
 
 @dataclass(frozen=True)
 class GateKeys:
-    """The two counters a claim touches, and the coupon's stock cap."""
+    """The two counters a claim touches, the coupon's stock cap and its counters' epochs."""
 
     stock: str
     customer: str
     cap: str
-
-
-class StockUnconfirmed(Unavailable):
-    """A lowering of stock the claim gate could not check: worth retrying in a few seconds."""
-
-    code = "stock_unconfirmed"
-    retry_after = 5
+    epochs: str
 
 
 class StockGate:
@@ -174,25 +164,23 @@ class StockGate:
         self,
         script: redis.commands.core.Script,
         coupon: CouponTemplate | CouponTerms,
-        keys: list[str],
-        seeds: Seeder,
-        extra: list[str | bytes],
+        customer_ref_hash: str,
+        seeds_of: Seeder,
+        *,
+        stream: list[str] | None = None,
+        record: list[str | bytes] | None = None,
     ) -> int | bytes:
-        """Run a claim script; when it says a counter is missing, again with the database's counts."""
-        expire = int((coupon.ends_at + timedelta(days=1)).timestamp())
-        args: list[int | str | bytes] = [coupon.total_quantity, coupon.per_customer_limit, "", "", expire]
-        result = script(keys=keys, args=[*args, *extra])
-        if result in (lua.MISSING_STOCK, lua.MISSING_CUSTOMER):
-            args[2:4] = seeds(result == lua.MISSING_STOCK)
-            result = script(keys=keys, args=[*args, *extra])
-        return result if isinstance(result, bytes) else int(result)
+        """Run a claim script, reading the database's counts when it asks (``gate_scripts.run_claim``)."""
+        k = self.keys(coupon, customer_ref_hash)
+        keys = [k.stock, k.customer, k.cap, k.epochs, *(stream or [])]
+        found = lua.run_claim(script, keys, coupon, customer_ref_hash, seeds_of=seeds_of, record=record or [])
+        return found if isinstance(found, bytes) else int(found)
 
     def take(
         self, coupon: CouponTemplate | CouponTerms, customer_ref_hash: str, *, seeds: Seeder
     ) -> GateAnswer:
         """Take one unit of stock for the customer, atomically, or say why not."""
-        keys = self.keys(coupon, customer_ref_hash)
-        result = self._run(self._claim, coupon, [keys.stock, keys.customer, keys.cap], seeds, [])
+        result = self._run(self._claim, coupon, customer_ref_hash, seeds)
         return _refusal(result) or GateAnswer.TAKEN
 
     def take_and_record(
@@ -200,9 +188,8 @@ class StockGate:
     ) -> GateAnswer | str:
         """Take one unit and append the claim to the stream atomically: the stream id, or why not."""
         assert self.stream is not None
-        keys = self.keys(coupon, customer_ref_hash)
         result = self._run(
-            self._record, coupon, [keys.stock, keys.customer, keys.cap, self.stream], seeds, [record]
+            self._record, coupon, customer_ref_hash, seeds, stream=[self.stream], record=[record]
         )
         return result.decode() if isinstance(result, bytes) else _refusal(result) or GateAnswer.SOLD_OUT
 
@@ -237,11 +224,16 @@ class StockGate:
         # A day after the coupon ends, and at least a day from now: a coupon that ended long ago (its
         # stock changed after the end) would seed a counter Redis drops at once.
         expire = int((max(coupon.ends_at, utcnow()) + timedelta(days=1)).timestamp())
-        args: list[int | str] = ["" if lowering_to is None else lowering_to, cap, token, CAP_PENDING_SECONDS]
-        taken = int(self._hold(keys=[keys.stock, keys.cap], args=[*args, "", expire]))
-        if taken == lua.MISSING_STOCK:
-            taken = int(self._hold(keys=[keys.stock, keys.cap], args=[*args, seed(), expire]))
-        return taken if taken >= 0 else None
+        args = ["" if lowering_to is None else lowering_to, cap, token, CAP_PENDING_SECONDS]
+        where = [keys.stock, keys.cap, keys.epochs]
+        taken = lua.seeded(  # seeded under the epoch it was read under (``gate_scripts``)
+            lambda seeded: self._hold(keys=where, args=[*args, *(seeded or ["", expire, ""])]),
+            lambda answer: [seed(), expire, answer[1]],
+        )
+        if taken is None:  # stale seeds each time, logged as by ``hold_stock``
+            log.warning("stock_gate.cap_unavailable", coupon_id=coupon.id, error="seeds_stale")
+            raise StockUnconfirmed(UNCONFIRMED)
+        return int(taken) if int(taken) >= 0 else None
 
     def settle_cap(self, key: str, *, token: str, cap: int, new_token: str, seconds: int) -> bool:
         """Set the cap ``key`` and its expiry if it still carries ``token``."""
