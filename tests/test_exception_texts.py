@@ -10,6 +10,7 @@ from pathlib import Path
 from string import Formatter
 
 import pytest
+from babel.messages.pofile import read_po
 
 from neigou.web import console_links
 
@@ -388,3 +389,24 @@ def test_a_console_field_that_is_no_number_is_refused_without_its_text(typed: st
         console_links._number(typed, required=True)
     assert typed.lstrip("#") not in str(refused.value)
     assert "1234" not in str(refused.value)
+
+
+# A sentence of the catalog said once: the same text again with a field before it (``{fields}: a customer
+# reference may not…``) is a second msgid to translate and keep in step. Short labels may repeat in
+# another case or with a stop (``Created``, ``created``); a sentence of six words or more may not.
+POT = SRC / "locale" / "messages.pot"
+
+
+def _said(msgid: str) -> str:
+    """A msgid's words, without a leading ``{field}:`` and without case or punctuation."""
+    return re.sub(r"\W+", " ", re.sub(r"^\{\w+\}\s*:\s*", "", msgid).lower()).strip()
+
+
+def test_no_sentence_is_in_the_catalog_twice() -> None:
+    with POT.open("rb") as catalog:
+        ids = [m.id if isinstance(m.id, str) else m.id[0] for m in read_po(catalog) if m.id]
+    said: dict[str, list[str]] = {}
+    for msgid in ids:
+        if len(_said(msgid).split()) >= 6:
+            said.setdefault(_said(msgid), []).append(msgid)
+    assert [found for found in said.values() if len(found) > 1] == []
