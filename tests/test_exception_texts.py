@@ -167,7 +167,9 @@ def test_no_message_in_src_repeats_typed_input_in_any_placeholder() -> None:
 # ``NotFound``, its code ``unknown_…``, ``…_not_found`` or ``duplicate_…``, or its text says so. What the
 # caller sent for it names no record of the product (it may be a phone number typed in the wrong field),
 # so such a refusal names the field, item or row instead; only a record it did find may be named by its
-# own ``.id`` (``owner_id=owner.id``). So does a refusal of an entry for the state of the record it names
+# own ``.id`` (``owner_id=owner.id``). So does the refusal of a key already taken (a code, an external id,
+# a request id: ``…_taken``, ``…_reused``, ``ambiguous_…``): the key is what was sent, and the field it was
+# sent in is what the caller fixes. So does a refusal of an entry for the state of the record it names
 # (``product_inactive``: off sale; ``price_out_of_scope``: outside the promotion's skus): the entry is what
 # was sent, and its place is what the caller fixes. Every placeholder counts, whatever its name (``missing=", ".join(…)``
 # listed the unknown skus), but one naming a place (an item's index, a row's number, a field or a column) or
@@ -179,10 +181,16 @@ PLACE = re.compile(
 # Values a missing-record refusal may tell, with the reason: a platform's status code is told only when it has
 # at most three digits (``platforms.rows.MAX_TOLD_STATUS``), so it can hold no phone number or name.
 BOUNDED = {("platforms/rows.py", "code")}
+# Refusals that still quote what was sent, each to be worded by its field: the opt-out's reused request id.
+NOT_YET_BY_FIELD = {("privacy/service.py", "request_id")}
 MISSING_CODE = re.compile(
     r"^unknown_|_not_found$|^duplicate_|_not_in_program$|_not_owned$|_inactive$|_out_of_scope$"
+    r"|_taken$|_reused$|^ambiguous_"
 )
-MISSING_TEXT = re.compile(r"(?i)^unknown |does not exist|listed twice|already on row|is not on this")
+MISSING_TEXT = re.compile(
+    r"(?i)^unknown |does not exist|listed twice|already on row|is not on this|exists already|exists in several"
+    r"|reported before|with other terms|used for another"
+)
 
 
 def _refused_as_missing(refusal: ast.Call | None, template: str) -> bool:
@@ -245,7 +253,8 @@ def _missing_quoted(path: Path, tree: ast.AST) -> list[str]:
             if keyword.arg is None or keyword.arg not in placed:
                 continue
             value = keyword.value
-            if PLACE.search(keyword.arg) or (path.relative_to(SRC).as_posix(), keyword.arg) in BOUNDED:
+            where = (path.relative_to(SRC).as_posix(), keyword.arg)
+            if PLACE.search(keyword.arg) or where in BOUNDED or where in NOT_YET_BY_FIELD:
                 continue  # an item's index, a row's number, a field; a value bounded before it is told
             if isinstance(value, ast.Attribute) and value.attr == "id":
                 continue  # a record found, by its own id
@@ -319,6 +328,25 @@ def test_no_refusal_of_a_missing_record_quotes_what_was_sent_for_it() -> None:
         (
             'raise Invalid(Message("Prices for {skus} are outside.", skus=", ".join(o)), code="price_out_of_scope")',
             ["skus=', '.join(o)"],
+        ),
+        (
+            'taken = Conflict(Message("Brand {code!r} exists.", code=data.code), code="brand_code_taken")',
+            ["code=data.code"],
+        ),
+        (
+            'raise Conflict(Message("Order {e} is in two programs.", e=e), code="ambiguous_external_id")',
+            ["e=e"],
+        ),
+        (
+            'RowError(o.row, o.external_id, "external_id_reused", Message("Order {external_id} differs.", '
+            "external_id=o.external_id))",
+            ["external_id=o.external_id"],
+        ),
+        ('raise Conflict(Message("Request {r!r} was used for another amount.", r=r), code="x")', ["r=r"]),
+        (
+            'raise Conflict(Message("{field} names a brand that exists already.", field="code"), '
+            'code="brand_code_taken", extra={"field": "code"})',
+            [],
         ),
     ],
 )

@@ -19,7 +19,8 @@ from neigou.integrations import signing
 from neigou.kit.clock import utcnow
 from neigou.orders.inputs import ItemIn, OrderIn, shape_error
 from tests.conftest import row_counts
-from tests.orders.builders import SKU, build, order_body
+from tests.factories import create_program
+from tests.orders.builders import SKU, build, order_body, post_order
 
 PHONE = "13812345678"
 
@@ -70,6 +71,40 @@ def test_unknown_skus_links_and_coupons_are_refused_by_their_place(
     )
     _assert_quiet(client.get(f"/api/v1/orders/{PHONE}", headers=operator), 404, "order_not_found")
     assert row_counts(factory) == before
+
+
+def test_a_code_or_external_id_taken_is_refused_by_its_field(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A code that names a program, brand, category or merchant already, an external id of another
+    order's terms or of orders in several programs: the refusal names the field, never what was sent
+    there (a phone number typed into a code's field)."""
+    w = build(client, operator, factory)
+    english = {**operator, "Accept-Language": "en"}
+    create_program(client, operator, code=PHONE)
+    program = client.post("/api/v1/programs", json={"code": PHONE, "name": "again"}, headers=english)
+    taken = _assert_quiet(program, 409, "program_code_taken", "code")
+    assert (taken["detail"], taken["field"]) == ("code names a program that exists already.", "code")
+    for kind, code in (("brands", "brand_code_taken"), ("categories", "category_code_taken")):
+        made = client.post(f"/api/v1/{kind}", json={"code": PHONE, "name": "x"}, headers=operator)
+        assert made.status_code == 201, made.text
+        again = client.post(f"/api/v1/{kind}", json={"code": PHONE, "name": "y"}, headers=operator)
+        assert _assert_quiet(again, 409, code, "code")["field"] == "code"
+    merchant = {"code": PHONE, "name": "澜泉"}
+    assert client.post("/api/v1/merchants", json=merchant, headers=operator).status_code == 201
+    again = client.post("/api/v1/merchants", json=merchant, headers=operator)
+    assert _assert_quiet(again, 409, "merchant_code_taken", "code")["field"] == "code"
+    post_order(client, operator, order_body(w, PHONE))
+    other = order_body(w, PHONE, (SKU, 2, 2000))
+    reused = client.post("/api/v1/orders", json=other, headers=operator)
+    assert _assert_quiet(reused, 409, "external_id_reused", "external_id")["field"] == "external_id"
+    second = create_program(client, operator, code="second")
+    post_order(
+        client, operator, {**order_body(w, PHONE, link=""), "program_id": second["id"], "link_code": None}
+    )
+    ambiguous = client.post(f"/api/v1/orders/{PHONE}/complete", json={}, headers=english)
+    problem = _assert_quiet(ambiguous, 409, "ambiguous_external_id", "external_id")
+    assert problem["detail"] == "external_id names orders in several programs: pass program_id."
 
 
 def test_a_partners_unknown_event_type_is_not_repeated(

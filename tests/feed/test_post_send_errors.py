@@ -4,6 +4,7 @@ refusal) fails the post at once. Neither leaves the post claimed, to be posted a
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -15,6 +16,7 @@ from neigou.feed.models import GroupPost, PostStatus
 from tests.campaigns import builders as b
 from tests.conftest import TokenMaker
 from tests.feed.conftest import app_settings
+from tests.sign_in import member_sign_in
 
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
 DUE = b.AT + timedelta(hours=8)  # the evening slot of AT's day
@@ -22,6 +24,11 @@ DEPTH = 100_000
 
 
 def _robot_post(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> int:
+    return _robot_post_of(client, operator, make_token)[0]
+
+
+def _robot_post_of(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> tuple[int, int]:
+    """A post of the owner's group with a robot, and the owner's member id."""
     world = b.build(client, operator, make_token)
     group = world.groups[0]
     put = client.put(
@@ -34,7 +41,7 @@ def _robot_post(client: TestClient, operator: dict[str, str], make_token: TokenM
         headers=world.owner_headers,
     )
     assert made.status_code == 201, made.text
-    return int(made.json()["posts"][0]["id"])
+    return int(made.json()["posts"][0]["id"]), world.owner
 
 
 def _runs(client: TestClient, factory: sessionmaker[Session], stub: httpx.MockTransport) -> None:
@@ -79,3 +86,26 @@ def test_an_error_while_sending_fails_the_post_and_sends_it_no_more(
         assert "LookupError" in post.detail
         assert "sender" not in post.detail  # the exception's text is logged (redacted), not kept
     assert len(sends) == 1
+
+
+def test_the_owner_reads_why_a_post_failed_in_the_pages_language(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    """A post failed by an error while sending says so on the owner's posts page, in Chinese by default
+    and in English when asked: it may be in the group already, so check before copying it."""
+    post_id, owner = _robot_post_of(client, operator, make_token)
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        raise LookupError("not a network error: a fault of the sender")
+
+    _runs(client, factory, httpx.MockTransport(answer))
+    member_sign_in(client, make_token("member", owner))
+    chinese = client.get("/m/posts")
+    assert chinese.status_code == 200
+    note = re.search(rf'id="post-{post_id}".*?data-testid="post-note">([^<]+)<', chinese.text, re.S)
+    assert note is not None, chinese.text
+    assert "可能已经发到群里" in note.group(1)
+    english = client.get("/m/posts?lang=en")
+    assert "It may be in the group already" in english.text
+    assert "LookupError" not in english.text
+    assert "sender" not in english.text

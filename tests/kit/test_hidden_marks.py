@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from neigou.kit.columns import invalid_fields
-from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF, hides_a_mark
+from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF, hidden_mark_in, hides_a_mark
+from neigou.kit.i18n import translate
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.invisible import IGNORABLE, INVISIBLE
 
@@ -70,3 +71,16 @@ def test_a_files_row_names_the_refusal_by_its_code() -> None:
         "customer_ref",
         HIDDEN_MARK_MESSAGE,
     )
+
+
+@pytest.mark.parametrize(
+    ("locale", "detail"),
+    [
+        ("en", "Invalid fields: customer_ref, items.0.ref. " + str(HIDDEN_MARK_MESSAGE)),
+        ("zh-CN", "字段无效：customer_ref, items.0.ref。 " + translate(HIDDEN_MARK_MESSAGE, "zh-CN")),
+    ],
+)
+def test_a_refusal_naming_its_fields_says_the_rule_in_its_one_message(locale: str, detail: str) -> None:
+    """The API's refusal names the fields, then says the rule in the words a file's row error uses: one
+    message to translate, not a second copy of it with the fields before it."""
+    assert translate(hidden_mark_in("customer_ref, items.0.ref"), locale) == detail

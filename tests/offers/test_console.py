@@ -271,3 +271,33 @@ def test_coupon_form_sets_the_stacking_rule(console: TestClient, operator: dict[
     assert created.status_code == 303, created.text
     stored = console.get("/api/v1/coupons", headers=operator).json()
     assert [(c["name"], c["stacking"]) for c in stored] == [("独享券", "exclusive")]
+
+
+def test_the_product_form_says_what_its_schema_refuses_in_the_pages_language(
+    console: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """A title of invisible marks, an address of another form, a brand code of other characters and a shop
+    address too long are refused beside their fields in the page's language (``blank_name`` by its own code),
+    never with pydantic's English (``String should match pattern…``)."""
+    before = row_counts(factory)
+    form = {
+        "sku": "NEW-2",
+        "title": "\u200b",
+        "price_yuan": "1",
+        "commission_percent": "1",
+        "image_url": "ftp://x",
+        "brand_code": "A B",
+        "shop_url": "https://shop.example/" + "a" * 490,
+    }
+    chinese = console.post("/console/products/new", data=form)
+    assert chinese.status_code == 422
+    assert 'data-testid="error-title" data-code="blank_name">名称不能为空' in chinese.text
+    assert (
+        'data-testid="error-image_url" data-code="invalid_value">此处填写的格式不符合要求。' in chinese.text
+    )
+    assert "最多 500 个字符。" in chinese.text
+    assert "should" not in chinese.text
+    english = console.post("/console/products/new?lang=en", data=form)
+    assert "This is not written in the form expected here." in english.text
+    assert "should" not in english.text
+    assert row_counts(factory) == before

@@ -142,6 +142,39 @@ def test_a_title_of_invisible_marks_is_refused_as_the_api_refuses_it(
     assert row_counts(factory) == before
 
 
+@pytest.mark.parametrize(
+    ("language", "messages"),
+    [
+        ("zh-CN", ["最多 200 个字符。", "此处填写的格式不符合要求。"]),
+        ("en", ["At most 200 characters.", "This is not written in the form expected here."]),
+    ],
+)
+def test_a_cell_pydantic_refuses_has_a_message_in_the_readers_language(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    language: str,
+    messages: list[str],
+) -> None:
+    """A title too long or an image address of another form is ``invalid_value`` with the bound or the
+    form expected in the reader's language, never pydantic's English (``String should have at most…``)."""
+    before = row_counts(factory)
+    content = f"sku,title,price_fen,commission_rate_bp,image_url\nLONG-1,{'长' * 201},100,100,\nURL-1,好,100,100,ftp://x\n"
+    response = client.post(
+        "/api/v1/products/import",
+        files={"file": ("catalog.csv", content.encode(), "text/csv")},
+        headers={**operator, "Accept-Language": language},
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "import_invalid"), response.text
+    errors = response.json()["errors"]
+    assert [(e["row"], e["field"], e["code"], e["message"]) for e in errors] == [
+        (2, "title", "invalid_value", messages[0]),
+        (3, "image_url", "invalid_value", messages[1]),
+    ]
+    assert "should" not in response.text
+    assert row_counts(factory) == before
+
+
 def test_header_problems_are_reported_on_row_one(client: TestClient, operator: dict[str, str]) -> None:
     response = upload(client, operator, b"sku,name,price\nA,b,1\n")
     assert response.status_code == 422

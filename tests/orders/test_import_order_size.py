@@ -46,11 +46,11 @@ def test_an_order_past_the_limit_is_refused_whole_and_the_next_goes_in(
     message = report.errors[0].message
     last = 3 + big - 1
     assert str(message) == (
-        f"Rows 3 to {last} are one order (BIG) of {big} rows, more than the {MAX_ORDER_LINES} lines an "
+        f"Rows 3 to {last} are one order of {big} rows, more than the {MAX_ORDER_LINES} lines an "
         "order may have: the whole order is refused."
     )
     assert translate(message, "zh-CN") == (
-        f"第 3 至 {last} 行是同一订单（BIG）的 {big} 行，超过每单最多 {MAX_ORDER_LINES} 行：整单被拒绝。"
+        f"第 3 至 {last} 行是同一订单的 {big} 行，超过每单最多 {MAX_ORDER_LINES} 行：整单被拒绝。"
     )
     assert (report.imported, report.finished) == (2, True)
     with factory() as session:

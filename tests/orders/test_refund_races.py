@@ -108,6 +108,6 @@ def test_a_refund_id_lost_to_another_order_is_a_409_over_http(
     assert answer.status_code == 409, answer.text
     assert (answer.json()["code"], answer.json()["detail"]) == (
         "refund_id_reused",
-        "Refund 'R-1' was reported with other terms.",
+        "refund_id names a refund reported before with other terms.",
     )
     assert _refunded(factory) == {"O-1": PAID, "O-2": 0}

@@ -74,6 +74,8 @@ def test_ladder_editor_saves_and_shows_errors_beside_the_tier(
     )
     assert bad_number.status_code == 422
     assert "invalid_field" in bad_number.text
+    assert "字段无效：rank。 此处应填写整数。" in bad_number.text  # never pydantic's English
+    assert "should" not in bad_number.text
     for tampered in ("abc", "1.999", "9" * 400):
         answer = client.post(
             f"/console/programs/{w.program_id}/tiers", data={**_ladder_form([SUPER]), "rows": tampered}

@@ -77,8 +77,9 @@ def test_a_refused_brand_or_category_is_shown_in_place_and_nothing_is_saved(
     assert 'value="snacks"' in empty.text
     long = client.post(f"{PAGE}/categories", data={"code": "Bad Code", "name": "名" * 121})
     assert long.status_code == 422
-    assert 'data-testid="error-name" data-code="validation_error"' in long.text
-    assert 'data-testid="error-code" data-code="validation_error"' in long.text
+    # The schema's refusals, as a file's row error has them, in the page's language.
+    assert 'data-testid="error-name" data-code="invalid_value">最多 120 个字符。' in long.text
+    assert 'data-testid="error-code" data-code="invalid_value">此处填写的格式不符合要求。' in long.text
     assert 'value="Bad Code"' in long.text
     # The category form's refusal is not shown on the brand form.
     brand_form = long.text.split('data-testid="brand-form"', 1)[1].split("</form>", 1)[0]

@@ -31,11 +31,19 @@ from neigou.groups.webhook import Outcome, send_markdown
 from neigou.kit import jobs
 from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
+from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.kit.tracebacks import error_summary
 
 DELIVER_JOB = "feed.deliver_posts"
+# A post's ``detail`` when an error broke the send off (the error's class follows it, for the operator):
+# the owner reads ``SEND_FAULT_NOTE`` in the page's language (``failed_note``), never the stored text.
+SEND_FAULT = "send_fault"
+SEND_FAULT_NOTE = Message(
+    "The robot call broke off before the robot answered. It may be in the group already: check the group "
+    "before copying it."
+)
 MAX_ATTEMPTS = 3
 # How long a claimed post is left to the run sending it (its robot call waits 10 s at most per step).
 SENDING_LEASE = timedelta(minutes=2)
@@ -86,7 +94,7 @@ def deliver_due(
             # left claimed to be sent again, blindly, once its lease ends.
             log.error("feed.send_failed", post_id=post.id, error=error_summary(exc))
             outcome, unread = (
-                Outcome(False, None, f"{type(exc).__name__} while sending; it may have been posted"),
+                Outcome(False, None, f"{SEND_FAULT}: {type(exc).__name__}"),
                 True,
             )
         # Only while the post is still this attempt's and scheduled: a send that outlived its lease (the
@@ -102,3 +110,11 @@ def deliver_due(
         session.commit()
         session.refresh(post)
     return done
+
+
+def failed_note(post: GroupPost) -> Message | None:
+    """What the owner reads about a failed post, in the page's language: that a send broke off and the
+    post may be in the group already; None for any other post."""
+    if post.status is PostStatus.FAILED and (post.detail or "").startswith(SEND_FAULT):
+        return SEND_FAULT_NOTE
+    return None

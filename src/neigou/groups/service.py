@@ -68,10 +68,9 @@ def _taken(
         same_id = repo.find_group_by_external_id(session, program_id, platform, external_id)
         if same_id is not None and same_id.id != group_id:
             return Conflict(
-                Message(
-                    "A group with this external id on {platform} is registered already.", platform=platform
-                ),
+                Message("{field} names a group registered already on this platform.", field="external_id"),
                 code="external_id_taken",
+                extra={"field": "external_id"},
             )
     return None
 

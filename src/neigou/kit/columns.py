@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from neigou.kit.errors import Invalid
-from neigou.kit.field_errors import OWN_FIELD_ERRORS
+from neigou.kit.field_errors import field_code, field_message
 from neigou.kit.i18n import N_, Message, Text
 
 HEADER_ROW = 1
@@ -63,18 +63,16 @@ class RowError:
 def invalid_fields(row: int, key: str | None, errors: Iterable[Mapping[str, Any]]) -> list[RowError]:
     """A row's field errors as a validating model reports them (pydantic's ``errors()``), each at its
     field: an empty required text is ``required``; one of the product's own field errors
-    (``kit.field_errors``: a name of nothing visible, a label that is a phone number…) has its own code
-    and message, as the JSON API refuses it; anything else is ``invalid_value``."""
+    (``kit.field_errors``: a name of nothing visible, a label that is a phone number…) or a time's (a
+    number, a day outside the product's) has its own code, as the JSON API refuses it; anything else is
+    ``invalid_value``. Each message is ``kit.field_errors.field_message``'s, in the reader's language."""
     return [_field_error(row, key, err) for err in errors]
 
 
 def _field_error(row: int, key: str | None, err: Mapping[str, Any]) -> RowError:
     column = ".".join(str(p) for p in err["loc"]) or None
     kind = err["type"]
-    if kind in OWN_FIELD_ERRORS:
-        return RowError(row, key, kind, OWN_FIELD_ERRORS[kind], column)
-    code = "required" if kind == "string_too_short" else "invalid_value"
-    return RowError(row, key, code, err["msg"], column)
+    return RowError(row, key, field_code(kind), field_message(kind, column or "", err.get("ctx")), column)
 
 
 class FileRefused(Invalid):

@@ -11,7 +11,7 @@ read as its digits (``kit.phones`` drops them) and accepted.
 
 from __future__ import annotations
 
-from neigou.kit.i18n import Message
+from neigou.kit.i18n import Message, Sentences
 from neigou.kit.ids import canonical
 from neigou.kit.invisible import IGNORABLE
 from neigou.kit.phones import customer_ref
@@ -32,10 +32,7 @@ def hides_a_mark(ref: str) -> bool:
     return not IGNORABLE.isdisjoint(canonical(customer_ref(ref)))
 
 
-def hidden_mark_in(fields: str) -> Message:
-    """The refusal of the customer references in ``fields`` (their names, never their values)."""
-    return Message(
-        "{fields}: a customer reference may not hold invisible characters (zero-width spaces, soft "
-        "hyphens, variation selectors and the like); they would make it another customer. Send it without them.",
-        fields=fields,
-    )
+def hidden_mark_in(fields: str) -> Sentences:
+    """The refusal of the customer references in ``fields`` (their names, never their values): the
+    fields, then the one message of the rule."""
+    return Sentences([Message("Invalid fields: {fields}.", fields=fields), HIDDEN_MARK_MESSAGE])

@@ -28,23 +28,14 @@ from pydantic_core import PydanticCustomError
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.dates import FIRST_DAY, LAST_DAY, instant_in_range
 from neigou.kit.errors import Invalid
+from neigou.kit.field_errors import DATE_OUT_OF_RANGE, NUMERIC_DATETIME, numeric_message
 from neigou.kit.i18n import Message
 
 DEFAULT_SKEW = timedelta(minutes=5)
-NUMERIC_DATETIME = "numeric_datetime"
-DATE_OUT_OF_RANGE = "date_out_of_range"
 # What pydantic would take for Unix seconds: a JSON number, or text of digits with a sign or a fraction.
 # Possessive throughout: a long run of digits ending in something else is refused in linear time (the
 # greedy ``[0-9]*\.?[0-9]+`` traded digits back and forth, quadratic in the run: a 1 MiB body, hours).
 _NUMBER_TEXT = re.compile(r"\s*+[+-]?+(?:[0-9]*+\.[0-9]++|[0-9]++)\.?+\s*+")
-
-
-def numeric_message(field: str) -> Message:
-    """Why a number given for a time is refused (code ``numeric_datetime``)."""
-    return Message(
-        "{field} must be an ISO 8601 time with its zone, such as 2026-03-24T21:00:00+08:00, not a number.",
-        field=field,
-    )
 
 
 def numeric_detail(errors: Sequence[tuple[str, str]]) -> Message | None:

@@ -99,8 +99,9 @@ def request(
     if existing is not None:
         if existing.amount_fen != amount_fen:
             raise Conflict(
-                Message("Request {request_id!r} was used for another amount.", request_id=request_id),
+                Message("{field} was used for another amount.", field="request_id"),
                 code="request_id_reused",
+                extra={"field": "request_id"},
             )
         return existing, False
     at = _dated_when_funded(session, member, at, catch_up)

@@ -29,7 +29,11 @@ def create_merchant(
         name=data.name,
         created_at=at or utcnow(),
     )
-    taken = Conflict(Message("Merchant {code!r} exists already.", code=data.code), code="merchant_code_taken")
+    taken = Conflict(
+        Message("{field} names a merchant that exists already.", field="code"),
+        code="merchant_code_taken",
+        extra={"field": "code"},
+    )
     return audit.insert_created(
         session, merchant, taken=taken, actor=actor, entity="merchant", after=data.model_dump()
     )

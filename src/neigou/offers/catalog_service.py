@@ -36,7 +36,11 @@ AUDITED_FIELDS = (
 
 def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datetime | None = None) -> Brand:
     """Add a brand; codes are unique."""
-    taken = Conflict(Message("Brand {code!r} exists already.", code=data.code), code="brand_code_taken")
+    taken = Conflict(
+        Message("{field} names a brand that exists already.", field="code"),
+        code="brand_code_taken",
+        extra={"field": "code"},
+    )
     return _create_coded(session, Brand, "brand", data=data, actor=actor, at=at, taken=taken)
 
 
@@ -44,7 +48,11 @@ def create_category(
     session: Session, *, data: CategoryCreate, actor: Actor, at: datetime | None = None
 ) -> Category:
     """Add a category; codes are unique."""
-    taken = Conflict(Message("Category {code!r} exists already.", code=data.code), code="category_code_taken")
+    taken = Conflict(
+        Message("{field} names a category that exists already.", field="code"),
+        code="category_code_taken",
+        extra={"field": "code"},
+    )
     return _create_coded(session, Category, "category", data=data, actor=actor, at=at, taken=taken)
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from neigou.kit.field_errors import field_code, field_message
 from neigou.kit.i18n import Message, Text
 from neigou.offers.amounts import AmountError, local_to_utc, percent_to_bp, yuan_to_fen
 from neigou.offers.offer_rules import CouponKind, PromotionKind
@@ -84,12 +85,16 @@ class _Reader:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            raise FormInvalid(
-                [
-                    FieldError(".".join(str(p) for p in err["loc"]) or None, "validation_error", err["msg"])
-                    for err in exc.errors()
-                ]
-            ) from exc
+            raise FormInvalid([_field_error(err) for err in exc.errors()]) from exc
+
+
+def _field_error(err: Mapping[str, Any]) -> FieldError:
+    """A schema's validation error as a form's field error, with the code and the message in the reader's
+    language a file's row error has (``kit.field_errors``: ``blank_name``, ``invalid_value`` with what is
+    expected…), never pydantic's English."""
+    field = ".".join(str(p) for p in err["loc"]) or None
+    kind = err["type"]
+    return FieldError(field, field_code(kind), field_message(kind, field or "", err.get("ctx")))
 
 
 def sku_list(text: str | None) -> list[str] | None:

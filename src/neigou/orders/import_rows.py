@@ -258,11 +258,10 @@ def _no_order(row: int) -> Message:
 def _too_many(first: Row, count: int, last: int) -> RowError:
     key = _order_key(first).external_id
     message = Message(
-        "Rows {first} to {last} are one order ({external_id}) of {count} rows, more than the {max_lines} "
+        "Rows {first} to {last} are one order of {count} rows, more than the {max_lines} "
         "lines an order may have: the whole order is refused.",
         first=first.row,
         last=last,
-        external_id=key,
         count=count,
         max_lines=MAX_ORDER_LINES,
     )

@@ -136,8 +136,8 @@ def reused(order: OrderIn) -> RowError:
         order.external_id,
         "external_id_reused",
         Message(
-            "Order {external_id} was reported before with other terms (customer, link, paid_at, lines or "
+            "{field} names an order reported before with other terms (customer, link, paid_at, lines or "
             "event); an external id names one order.",
-            external_id=order.external_id,
+            field="external_id",
         ),
     )

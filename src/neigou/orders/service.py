@@ -32,7 +32,9 @@ STATE_ACCOUNT = {
 def _problem(error: RowError) -> ProblemError:
     if error.code == "program_not_found":
         return NotFound(error.message, code=error.code)
-    if error.code in {"no_tiers", "external_id_reused"}:
+    if error.code == "external_id_reused":
+        return Conflict(error.message, code=error.code, extra={"field": "external_id"})
+    if error.code == "no_tiers":
         return Conflict(error.message, code=error.code)
     return Invalid(error.message, code=error.code)
 
@@ -99,10 +101,9 @@ def find_order(session: Session, *, external_id: str, program_id: int | None, lo
         raise NotFound(Message("This order does not exist."), code="order_not_found")
     if len(ids) > 1:
         raise Conflict(
-            Message(
-                "Order {external_id!r} exists in several programs: pass program_id.", external_id=external_id
-            ),
+            Message("{field} names orders in several programs: pass program_id.", field="external_id"),
             code="ambiguous_external_id",
+            extra={"field": "external_id"},
         )
     order = session.scalar(
         select(Order).where(Order.id == ids[0]).with_for_update()
@@ -173,8 +174,9 @@ def _repeated(existing: Refund, *, order: Order, amount_fen: int) -> Refund:
     request names another order or amount."""
     if existing.order_id != order.id or existing.amount_fen != amount_fen:
         raise Conflict(
-            Message("Refund {refund_id!r} was reported with other terms.", refund_id=existing.refund_id),
+            Message("{field} names a refund reported before with other terms.", field="refund_id"),
             code="refund_id_reused",
+            extra={"field": "refund_id"},
         )
     return existing
 

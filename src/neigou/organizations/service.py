@@ -25,7 +25,9 @@ def create_organization(
     """Add an organization; codes are unique (a deleted organization keeps its code)."""
     organization = Organization(code=data.code, name=data.name, created_at=at or utcnow())
     taken = Conflict(
-        Message("Organization {code!r} exists already.", code=data.code), code="organization_code_taken"
+        Message("{field} names an organization that exists already.", field="code"),
+        code="organization_code_taken",
+        extra={"field": "code"},
     )
     return audit.insert_created(
         session, organization, taken=taken, actor=actor, entity="organization", after=data.model_dump()

@@ -43,9 +43,7 @@ def create_program(
             code="invalid_timezone",
         )
     if repo.get_program_by_code(session, data.code) is not None:
-        raise Conflict(
-            Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
-        )
+        raise program_code_taken()
     program = Program(
         organization_id=organization_for_write(session, data.organization_id),
         code=data.code,
@@ -58,12 +56,19 @@ def create_program(
         self_purchase_commission=data.self_purchase_commission,
         created_at=at or utcnow(),
     )
-    taken = Conflict(
-        Message("A program with code {code!r} exists already.", code=data.code), code="program_code_taken"
-    )
+    taken = program_code_taken()
     # The code may be taken in an organization the caller cannot see.
     return audit.insert_created(
         session, program, taken=taken, actor=actor, entity="program", after=data.model_dump(mode="json")
+    )
+
+
+def program_code_taken() -> Conflict:
+    """The conflict of a second program with the same code, named by its field."""
+    return Conflict(
+        Message("{field} names a program that exists already.", field="code"),
+        code="program_code_taken",
+        extra={"field": "code"},
     )
 
 

@@ -21,6 +21,7 @@ from neigou.events.schemas import EmployeeBody, EventBody
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO
+from neigou.kit.field_errors import field_message
 from neigou.kit.i18n import Message
 from neigou.offers.amounts import AmountError, local_to_utc, yuan_to_fen
 from neigou.offers.forms import FieldError
@@ -139,7 +140,8 @@ def event_input(
             name = str(loc[0]) if loc else None
             if name == "items" and len(loc) >= 3 and isinstance(loc[1], int):
                 name = f"{ITEM_FIELDS.get(str(loc[2]), str(loc[2]))}_{where[loc[1]]}"
-            errors.append(FieldError(name, "validation_error", err["msg"]))
+            message = field_message(err["type"], name or "", err.get("ctx"))
+            errors.append(FieldError(name, "validation_error", message))
         return None, errors
 
 

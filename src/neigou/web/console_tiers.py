@@ -3,6 +3,7 @@ monthly evaluation (preview, run, results with reasons, past runs) and the opera
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,8 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.kit.i18n import Message
+from neigou.kit.field_errors import field_message
+from neigou.kit.i18n import Message, Sentences
 from neigou.kit.money import parse_percent, parse_yuan, yuan_text
 from neigou.offers.amounts import bp_to_percent_text
 from neigou.programs import repository as programs
@@ -183,6 +185,11 @@ def ladder_page(
     return _ladder_page(request, session, principal, program_id, saved=saved)
 
 
+def _invalid(field: str, kind: str, ctx: Mapping[str, Any] | None) -> Sentences:
+    """A tier's field refused by the ladder's schema, named, with why in the reader's language."""
+    return Sentences([Message("Invalid fields: {fields}.", fields=field), field_message(kind, field, ctx)])
+
+
 @router.post("/console/programs/{program_id}/tiers", response_model=None)
 def save_ladder(
     request: Request, program_id: int, session: SessionDep, principal: ConsoleOperator, form: FormDep
@@ -196,7 +203,7 @@ def save_ladder(
             {
                 "row": e["loc"][0] if e["loc"] and isinstance(e["loc"][0], int) else None,
                 "code": "invalid_field",
-                "message": f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}",
+                "message": _invalid(".".join(str(p) for p in e["loc"][1:]), e["type"], e.get("ctx")),
             }
             for e in exc.errors()
         ]

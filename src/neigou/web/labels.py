@@ -196,7 +196,7 @@ code: dict[str, Label] = {
     "negative_amount": N_("Must not be negative"),
     "percent_out_of_range": N_("A percentage cannot exceed 100%"),
     "invalid_integer": N_("Must be a whole number"),
-    "invalid_boolean": N_("active must be true or false"),
+    "invalid_boolean": N_("active must be true or false."),
     "invalid_datetime": N_("Not a valid date and time"),
     "invalid_value": N_("Invalid value"),
     "sku_taken": N_("This sku exists already"),

@@ -16,10 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from neigou.kit.bulk import UNIQUE_VIOLATION
 from neigou.kit.db_errors import database_code
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
-from neigou.kit.field_errors import OWN_FIELD_ERRORS
+from neigou.kit.field_errors import NUMERIC_DATETIME, OWN_FIELD_ERRORS, numeric_message
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
-from neigou.kit.instants import NUMERIC_DATETIME, numeric_detail, numeric_message, refusal_code
+from neigou.kit.instants import numeric_detail, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
 from neigou.kit.logging import error_summary, redact_cut
 from neigou.web.error_pages import HTTP_PAGES, error_page, unavailable_page, unreadable_page

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from neigou.auth.dependencies import WorkspaceMember
 from neigou.feed import posts as post_service
 from neigou.feed import repository as feed_repo
+from neigou.feed.delivery import failed_note
 from neigou.feed.models import Slot
 from neigou.feed.service import FeedFilter, feed_items, member_share
 from neigou.feed.views import posts_out
@@ -96,6 +97,7 @@ def post_builder(
         slots=[s.value for s in Slot],
         posts=posts_out(session, posts, base_url(request)),
         names={g.id: g.name for g in own},
+        notes={p.id: note for p in posts if (note := failed_note(p)) is not None},
         made=made,
         error=error,
     )
