@@ -24,6 +24,7 @@ from neigou.campaigns.schemas import CampaignCreate, CampaignUpdate
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.offers import repository as offers
 from neigou.offers.amounts import AmountError, bp_to_percent_text, local_to_utc, percent_to_bp
 from neigou.offers.forms import FieldError, sku_list
@@ -152,8 +153,7 @@ def coupon_options(request: Request, session: Session, *, program_id: int, typed
 
 
 def _id(typed: str | None) -> int | None:
-    text = (typed or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return whole_number(typed or "")
 
 
 def _body(
