@@ -53,6 +53,8 @@ FIELD_OF = {
     "campaign_started": "starts_at",
     "invalid_window": "ends_at",
     "ends_in_past": "ends_at",
+    "starts_in_past": "starts_at",
+    "coupon_of_other_merchant": "coupon_id",
 }
 SCHEMA_FIELDS = {"copy": "copy_text", "commission_boost_bp": "boost_percent"}
 _INVALID = {
