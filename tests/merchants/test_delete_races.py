@@ -44,7 +44,8 @@ def test_two_deletes_at_once_delete_and_audit_once(
         return service.delete_merchant(session, merchant_id=merchant_id, actor=TEST_ACTOR).deleted_at
 
     first, second = two_sides(factory, delete, delete, waits)
-    assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
+    assert not isinstance(first, Exception), first
+    assert not isinstance(second, Exception), second
     assert _deletes(factory, merchant_id) == 1
     with factory() as session:
         assert session.get_one(Merchant, merchant_id).deleted_at == first

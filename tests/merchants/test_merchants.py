@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
 from neigou.auth.models import Role
+from neigou.merchants import sales
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 
@@ -309,6 +310,33 @@ def test_coupon_cost_and_promotion_discounts_are_separate_figures(
     ]
     b = _ok(_sales(client, operator, world["shop_b"]), 200)
     assert (b["coupon_cost_fen"], b["promotion_discount_fen"]) == (0, 0)
+
+
+def test_a_breakdowns_totals_are_its_rows_sums_from_one_pass(
+    client: TestClient, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    figures = (
+        "orders",
+        "gmv_fen",
+        "refund_fen",
+        "commission_fen",
+        "coupon_cost_fen",
+        "promotion_discount_fen",
+    )
+    whole = _ok(_sales(client, world["a"], world["shop_a"]), 200)
+    assert whole["gmv_fen"] > 0
+    assert whole["rows"] == []
+    passes: list[object] = []
+    counted = sales.merchant_sales_by
+    monkeypatch.setattr(
+        sales, "merchant_sales_by", lambda *a, **k: passes.append(k.get("by")) or counted(*a, **k)
+    )
+    for by in ("day", "group", "program"):
+        passes.clear()
+        broken_down = _rows(client, world["a"], world["shop_a"], by)
+        assert passes == [by], "one pass over the lines, not a second one for the totals"
+        assert {f: broken_down[f] for f in figures} == {f: whole[f] for f in figures}, by
+        assert {f: sum(r[f] for r in broken_down["rows"]) for f in figures} == {f: whole[f] for f in figures}
 
 
 def test_sales_export_as_a_workbook(client: TestClient, world: dict[str, Any]) -> None:
