@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.audit.models import AuditEntry
 from neigou.auth.models import Role
 from neigou.merchants import sales
+from neigou.reporting.merchant_sales import merchant_sales_by
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 
@@ -327,10 +328,12 @@ def test_a_breakdowns_totals_are_its_rows_sums_from_one_pass(
     assert whole["gmv_fen"] > 0
     assert whole["rows"] == []
     passes: list[object] = []
-    counted = sales.merchant_sales_by
-    monkeypatch.setattr(
-        sales, "merchant_sales_by", lambda *a, **k: passes.append(k.get("by")) or counted(*a, **k)
-    )
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        passes.append(kwargs.get("by"))
+        return merchant_sales_by(*args, **kwargs)
+
+    monkeypatch.setattr(sales, "merchant_sales_by", counted)
     for by in ("day", "group", "program"):
         passes.clear()
         broken_down = _rows(client, world["a"], world["shop_a"], by)
