@@ -13,8 +13,9 @@ from unittest import mock
 
 from fastapi.testclient import TestClient
 
+from neigou.campaigns import endpoints as campaign_endpoints
 from neigou.feed import posts
-from neigou.kit.clock import not_before_now
+from neigou.kit.clock import not_before_now, utcnow
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
@@ -58,9 +59,19 @@ def campaign_body(program_id: int, **extra: Any) -> dict[str, Any]:
     return body
 
 
+@contextmanager
+def campaigns_clock(now: datetime) -> Iterator[None]:
+    """Campaigns published through the API inside are published at ``now``: a world's campaign that ran in
+    the past (the API refuses one that has already ended) is published as at its start."""
+    with mock.patch.object(campaign_endpoints, "utcnow", return_value=now):
+        yield
+
+
 def create_campaign(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    """POST /campaigns and insist on 201."""
-    response = client.post("/api/v1/campaigns", json=body, headers=headers)
+    """POST /campaigns and insist on 201; a campaign that has ended is published as at its start."""
+    starts = datetime.fromisoformat(body["starts_at"])
+    with campaigns_clock(min(starts, utcnow())):
+        response = client.post("/api/v1/campaigns", json=body, headers=headers)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
@@ -127,5 +138,5 @@ def matrix_campaign(program_id: int) -> dict[str, Any]:
         "name": "矩阵活动",
         "skus": [offers.MATRIX_SKU],
         "starts_at": offers.OPENS,
-        "ends_at": offers.CLOSES,
+        "ends_at": "2099-01-01T00:00:00+08:00",  # live at offers.NOW, and not ended by the real clock
     }

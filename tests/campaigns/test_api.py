@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.clock import utcnow
 from tests.campaigns import builders as b
 from tests.conftest import TokenMaker, row_counts
 
@@ -81,3 +83,24 @@ def test_bad_campaigns_are_refused_and_write_nothing(
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert row_counts(factory) == before
+
+
+def test_a_campaign_that_has_already_ended_is_refused(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: b.FeedWorld
+) -> None:
+    now = utcnow().replace(microsecond=0)
+    before = row_counts(factory)
+    for ends in (now - timedelta(days=1), now - timedelta(seconds=1)):
+        body = b.campaign_body(
+            world.program_id, starts_at=(now - timedelta(days=2)).isoformat(), ends_at=ends.isoformat()
+        )
+        refused = client.post("/api/v1/campaigns", json=body, headers=operator)
+        assert (refused.status_code, refused.json()["code"]) == (422, "ends_in_past"), refused.text
+    assert row_counts(factory) == before
+    # One that started earlier and has not ended is live from now.
+    body = b.campaign_body(
+        world.program_id,
+        starts_at=(now - timedelta(days=2)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
+    )
+    assert client.post("/api/v1/campaigns", json=body, headers=operator).status_code == 201

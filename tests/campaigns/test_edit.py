@@ -157,3 +157,27 @@ def test_an_unknown_campaign_is_a_404(
     assert (missing.status_code, missing.json()["code"]) == (404, "campaign_not_found")
     member = _patch(client, world.owner_headers, world.campaign_id, {"name": "无"})
     assert member.status_code == 403
+
+
+def test_an_upcoming_campaign_cannot_move_into_the_past(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: b.FeedWorld
+) -> None:
+    campaign = _campaign(client, operator, world, starts=24, ends=72)
+    now = utcnow().replace(microsecond=0)
+    before = row_counts(factory)
+    for change, code in (
+        ({"starts_at": now - timedelta(days=30), "ends_at": now - timedelta(days=29)}, "ends_in_past"),
+        ({"ends_at": now - timedelta(hours=1)}, "ends_in_past"),
+        ({"starts_at": now - timedelta(hours=1)}, "starts_in_past"),
+    ):
+        body = {field: at.isoformat() for field, at in change.items()}
+        refused = _patch(client, operator, campaign["id"], body)
+        assert (refused.status_code, refused.json()["code"]) == (422, code), body
+        assert refused.json()["detail"].isascii() is False  # translated, and quotes no time typed
+        assert "T" not in refused.json()["detail"]
+    assert row_counts(factory) == before
+    # A clock a little behind ours: a start a minute ago is now.
+    started = _patch(
+        client, operator, campaign["id"], {"starts_at": (now - timedelta(minutes=1)).isoformat()}
+    )
+    assert started.status_code == 200, started.text

@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.campaigns.models import Campaign
 from neigou.kit.clock import utcnow
+from neigou.kit.db import transaction
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_member, create_program
 
@@ -111,6 +113,48 @@ def test_an_operator_keeps_a_merchants_campaign_to_that_merchants_skus(
     assert audit[0]["action"] == "campaign.update"
     assert audit[0]["before"]["boost_bp"] == 0
     assert audit[0]["after"]["boost_bp"] == 200
+
+
+def _coupon(client: TestClient, headers: dict[str, str], skus: list[str] | None) -> int:
+    now = utcnow()
+    body = {
+        "name": "券",
+        "kind": "amount_off",
+        "value": 100,
+        "visibility": "public",
+        "skus": skus,
+        "total_quantity": 10,
+        "starts_at": (now - timedelta(days=1)).isoformat(),
+        "ends_at": (now + timedelta(days=10)).isoformat(),
+    }
+    made: int = _ok(client.post("/api/v1/coupons", json=body, headers=headers))["id"]
+    return made
+
+
+def test_a_merchants_campaign_carries_that_merchants_coupon_only(
+    client: TestClient, world: dict[str, Any], factory: sessionmaker[Session]
+) -> None:
+    organizations, theirs, mine = (
+        _coupon(client, world[who], skus)
+        for who, skus in (("operator", None), ("b", ["B-SKU"]), ("a", ["A-SKU"]))
+    )
+    before = row_counts(factory)
+    for coupon_id in (organizations, theirs):
+        refused = _patch(client, world, "operator", {"coupon_id": coupon_id})
+        assert (refused.status_code, refused.json()["code"]) == (422, "coupon_of_other_merchant")
+        assert str(coupon_id) not in refused.json()["detail"]
+        hidden = _patch(client, world, "a", {"coupon_id": coupon_id})
+        assert (hidden.status_code, hidden.json()["code"]) == (422, "unknown_coupon")
+    assert row_counts(factory) == before
+    assert _ok(_patch(client, world, "operator", {"coupon_id": mine}), 200)["coupon_id"] == mine
+    assert _ok(_patch(client, world, "a", {"name": "店铺上新 券"}), 200)["coupon_id"] == mine
+    # A coupon the campaign already carries (attached before the rule) is kept, not looked up again
+    # under the merchant's scope: the merchant still edits its campaign.
+    with transaction(factory) as session:
+        session.get_one(Campaign, world["campaign"]).coupon_id = organizations
+    kept = _ok(_patch(client, world, "a", {"name": "店铺上新"}), 200)
+    assert kept["coupon_id"] == organizations
+    assert _ok(_patch(client, world, "a", {"coupon_id": None}), 200)["coupon_id"] is None
 
 
 def test_a_coupon_under_review_is_refused(

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
 from neigou.auth.models import Role
+from neigou.merchants import sales
+from neigou.reporting.merchant_sales import merchant_sales_by
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 
@@ -214,7 +216,7 @@ def test_a_merchant_publishes_campaigns_of_its_own_skus_only(
         "name": "店铺上新",
         "skus": ["A-SKU"],
         "starts_at": "2026-03-01T00:00:00+08:00",
-        "ends_at": "2026-04-01T00:00:00+08:00",
+        "ends_at": "2099-04-01T00:00:00+08:00",
     }
     own = _ok(client.post("/api/v1/campaigns", json=body, headers=world["a"]))
     assert own["merchant_id"] == world["shop_a"]
@@ -311,6 +313,35 @@ def test_coupon_cost_and_promotion_discounts_are_separate_figures(
     assert (b["coupon_cost_fen"], b["promotion_discount_fen"]) == (0, 0)
 
 
+def test_a_breakdowns_totals_are_its_rows_sums_from_one_pass(
+    client: TestClient, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    figures = (
+        "orders",
+        "gmv_fen",
+        "refund_fen",
+        "commission_fen",
+        "coupon_cost_fen",
+        "promotion_discount_fen",
+    )
+    whole = _ok(_sales(client, world["a"], world["shop_a"]), 200)
+    assert whole["gmv_fen"] > 0
+    assert whole["rows"] == []
+    passes: list[object] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        passes.append(kwargs.get("by"))
+        return merchant_sales_by(*args, **kwargs)
+
+    monkeypatch.setattr(sales, "merchant_sales_by", counted)
+    for by in ("day", "group", "program"):
+        passes.clear()
+        broken_down = _rows(client, world["a"], world["shop_a"], by)
+        assert passes == [by], "one pass over the lines, not a second one for the totals"
+        assert {f: broken_down[f] for f in figures} == {f: whole[f] for f in figures}, by
+        assert {f: sum(r[f] for r in broken_down["rows"]) for f in figures} == {f: whole[f] for f in figures}
+
+
 def test_sales_export_as_a_workbook(client: TestClient, world: dict[str, Any]) -> None:
     path = "/api/v1/merchants/{}/sales.xlsx?from=2026-03-01&to=2026-03-31&by=day"
     answer = client.get(path.format(world["shop_a"]), headers=world["a"])
@@ -347,7 +378,7 @@ def test_every_merchant_write_is_audited_as_the_merchant(
         "name": "新品",
         "skus": ["A-NEW"],
         "starts_at": "2026-03-01T00:00:00+08:00",
-        "ends_at": "2026-04-01T00:00:00+08:00",
+        "ends_at": "2099-04-01T00:00:00+08:00",
     }
     _ok(client.post("/api/v1/campaigns", json=campaign, headers=world["a"]))
     with factory() as session:

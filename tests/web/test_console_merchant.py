@@ -231,3 +231,21 @@ def test_a_deleted_organizations_merchant_stops_at_once(
     assert (gone.status_code, gone.headers["location"]) == (303, "/console/login?next=/console/merchant")
     refused = client.get("/api/v1/products", headers=token)
     assert (refused.status_code, refused.json()["code"]) == (401, "invalid_token")
+
+
+def test_a_platform_administrator_has_no_review_switch_to_flip(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    anonymous = client.post("/console/review-setting", data={"review_merchant_changes": "on"})
+    assert anonymous.status_code in {200, 303}
+    assert "/console/login" in str(anonymous.url)
+    console_sign_in(client, factory)  # an account of no organization
+    page = client.get("/console/reviews")
+    assert 'data-testid="review-setting"' not in page.text
+    refused = client.post(
+        "/console/review-setting", data={"review_merchant_changes": "on"}, follow_redirects=False
+    )
+    assert refused.status_code == 409
+    assert refusal_code(refused) == "no_organization"
+    organizations = client.get("/api/v1/organizations", headers=operator).json()
+    assert not any(o["review_merchant_changes"] for o in organizations)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
+from tests.campaigns import builders as b
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_member, create_program
 from tests.sign_in import console_sign_in, member_sign_in, merchant_sign_in
@@ -282,14 +283,15 @@ def test_an_ended_campaign_is_shown_and_refused(
 ) -> None:
     shops = _shops(client, operator, make_token)
     now = utcnow()
-    ended = _campaign(
-        client,
-        bearer(make_token(Role.MERCHANT, merchant_id=shops.mine)),
-        shops.program["id"],
-        name="已结束",
-        starts_at=(now - timedelta(days=9)).isoformat(),
-        ends_at=(now - timedelta(days=2)).isoformat(),
-    )
+    with b.campaigns_clock(now - timedelta(days=9)):  # published before it ended
+        ended = _campaign(
+            client,
+            bearer(make_token(Role.MERCHANT, merchant_id=shops.mine)),
+            shops.program["id"],
+            name="已结束",
+            starts_at=(now - timedelta(days=9)).isoformat(),
+            ends_at=(now - timedelta(days=2)).isoformat(),
+        )
     merchant_sign_in(client, factory, shops.mine)
     assert f'href="{LIST}/{ended}/edit"' not in client.get(LIST).text
     page = client.get(f"{LIST}/{ended}/edit")

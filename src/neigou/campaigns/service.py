@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +15,9 @@ from neigou.campaigns.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
 from neigou.kit.i18n import Message
+from neigou.kit.instants import DEFAULT_SKEW
 from neigou.kit.places import first_repeat
-from neigou.kit.scoping import current_scope
+from neigou.kit.scoping import current_scope, unscoped
 from neigou.offers import repository as offers
 from neigou.offers.models import Brand
 from neigou.offers.review import require_live
@@ -49,7 +51,12 @@ def _no_product(skus: list[str], missing: list[str], *, merchant: bool) -> Probl
     return Invalid(detail, code="unknown_sku", extra=extra)
 
 
-def _check(session: Session, data: CampaignCreate) -> None:
+def _check(
+    session: Session, data: CampaignCreate, *, merchant_id: int | None, kept_coupon: int | None = None
+) -> None:
+    """``data`` as a whole, for a campaign of ``merchant_id`` (None: the organization's). ``kept_coupon``
+    is the coupon an edited campaign already has: kept, it is read by the program's organization, not
+    under the editor's scope (an operator's coupon stays on a merchant's campaign the merchant edits)."""
     if data.ends_at <= data.starts_at:
         raise Invalid(Message("A campaign must end after it starts."), code="invalid_window")
     if (repeat := first_repeat(data.skus)) is not None:
@@ -81,12 +88,22 @@ def _check(session: Session, data: CampaignCreate) -> None:
         )
     if data.coupon_id is None:
         return
-    coupon = offers.coupons_by_id(session, [data.coupon_id], organization_id=organization_id).get(
-        data.coupon_id
-    )
+    kept = data.coupon_id == kept_coupon
+    with unscoped(session) if kept else nullcontext():
+        coupon = offers.coupons_by_id(session, [data.coupon_id], organization_id=organization_id).get(
+            data.coupon_id
+        )
     if coupon is None:
         raise Invalid(Message("{field} names no coupon.", field="coupon_id"), code="unknown_coupon")
     require_live(coupon)
+    if not kept and merchant_id is not None and coupon.merchant_id != merchant_id:
+        # A merchant's campaign carries that merchant's coupon only (to a merchant, another's is unknown).
+        raise Invalid(
+            Message(
+                "{field} names a coupon of another owner than the campaign's merchant.", field="coupon_id"
+            ),
+            code="coupon_of_other_merchant",
+        )
     # A campaign's coupon may cover some of its products only; covering none is a mistake.
     uncovered = [i for i, s in enumerate(data.skus) if coupon.skus is not None and s not in coupon.skus]
     if len(uncovered) == len(data.skus):
@@ -104,9 +121,11 @@ def _check(session: Session, data: CampaignCreate) -> None:
 def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at: datetime) -> Campaign:
     """Publish a campaign; every sku must exist and the coupon must cover at least one of them."""
     require_program(session, data.program_id)
-    _check(session, data)
-    products = offers.products_by_sku(session, data.skus)
     scope = current_scope(session)
+    _check(session, data, merchant_id=scope.merchant_id if scope is not None else None)
+    if data.ends_at <= at:
+        raise Invalid(Message("A campaign cannot end in the past."), code="ends_in_past")
+    products = offers.products_by_sku(session, data.skus)
     campaign = Campaign(
         program_id=data.program_id,
         merchant_id=scope.merchant_id if scope is not None else None,
@@ -164,6 +183,13 @@ def _editable(campaign: Campaign, data: CampaignUpdate, at: datetime) -> None:
             code="campaign_ended",
         )
     if campaign.starts_at > at:
+        # Not started: it may move, but not into the past (a clock a little behind ours aside).
+        if data.ends_at is not None and data.ends_at <= at:
+            raise Invalid(Message("A campaign cannot end in the past."), code="ends_in_past")
+        if data.starts_at is not None and data.starts_at < at - DEFAULT_SKEW:
+            raise Invalid(
+                Message("A campaign that has not started cannot start in the past."), code="starts_in_past"
+            )
         return
     if data.starts_at is not None and data.starts_at != campaign.starts_at:
         raise Conflict(
@@ -229,7 +255,7 @@ def update_campaign(
     _editable(campaign, data, at)
     old_skus = [i.sku for i in repo.items_of(session, [campaign.id])[campaign.id]]
     merged = _merged(campaign, old_skus, data)
-    _check(session, merged)
+    _check(session, merged, merchant_id=campaign.merchant_id, kept_coupon=campaign.coupon_id)
     _same_merchant(session, campaign, merged.skus)
     before = _dump(campaign, old_skus)
     campaign.name = merged.name

@@ -19,6 +19,7 @@ from datetime import datetime
 from neigou.kit.columns import HEADER_ROW, Column, FileRefused, Layout, Row, RowError
 from neigou.kit.dates import instant_in_range, range_message
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.kit.tabular import nul_row
 
 MAX_ROWS = 200_000
@@ -90,13 +91,13 @@ def parse(records: Iterable[Row]) -> tuple[list[CountRow], list[RowError]]:
 
 def _row(line: int, values: dict[str, str]) -> tuple[CountRow | None, RowError | None]:
     cells = {name: value.strip() for name, value in values.items()}
-    owner = cells["owner_member_id"]
-    if not (owner.isascii() and owner.isdigit()):
+    owner = whole_number(cells["owner_member_id"])
+    if owner is None:
         return None, RowError(line, None, "bad_owner", Message("owner_member_id must be a member id."))
     if not cells["group"]:
         return None, RowError(line, None, "bad_group", Message("The group name or external id is empty."))
-    count = cells["member_count"]
-    if not (count.isascii() and count.isdigit()) or int(count) > MAX_COUNT:
+    count = whole_number(cells["member_count"])
+    if count is None or count > MAX_COUNT:
         return None, RowError(
             line,
             None,
@@ -106,7 +107,7 @@ def _row(line: int, values: dict[str, str]) -> tuple[CountRow | None, RowError |
     observed_at = _observed_at(line, cells["observed_at"])
     if isinstance(observed_at, RowError):
         return None, observed_at
-    return CountRow(line, int(owner), cells["group"], int(count), observed_at), None
+    return CountRow(line, owner, cells["group"], count, observed_at), None
 
 
 def _observed_at(line: int, text: str) -> datetime | RowError:

@@ -58,6 +58,23 @@ def _edge(c: str) -> bool:
     return c.isspace() or c in _HASHED_EDGES
 
 
+# The most digits a typed id may have: every BigId (a signed 64-bit integer) fits, and no 18-digit number
+# overflows one, so a longer text is no id without a trip to the database.
+ID_DIGITS = 18
+
+
+def whole_number(text: str, *, digits: int = ID_DIGITS) -> int | None:
+    """The whole number ``text`` writes in at most ``digits`` ASCII digits, white space around it allowed;
+    None for anything else. The one reading of a number typed into a form (an id, a count): the API reads
+    its ids the same way (pydantic takes ASCII digits only), so ``１２`` is no id on a page either. Never
+    ``str.isdigit`` then ``int``: ``isdigit`` holds for ``²`` and ``①``, which ``int`` refuses
+    (``tests/kit/test_whole_numbers.py`` keeps it out of the code)."""
+    text = text.strip()
+    if not 0 < len(text) <= digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
 def blank(value: str) -> bool:
     """Whether ``value`` shows nothing: once NFKC, only white space and marks that show nothing (every one
     of ``kit.invisible.IGNORABLE``: the format characters ``canonical`` does not all trim, and the Hangul

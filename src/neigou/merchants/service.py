@@ -42,10 +42,14 @@ def create_merchant(
 def require_merchant(session: Session, merchant_id: int) -> Merchant:
     """A live merchant the caller may see (its organization's; a merchant's caller only its own),
     else a 404 ``merchant_not_found``."""
-    scope = current_scope(session)
     merchant = session.scalar(
         select(Merchant).where(Merchant.id == merchant_id, Merchant.deleted_at.is_(None))
     )
+    return _seen(session, merchant, merchant_id)
+
+
+def _seen(session: Session, merchant: Merchant | None, merchant_id: int) -> Merchant:
+    scope = current_scope(session)
     if merchant is None or (scope is not None and scope.merchant_id not in (None, merchant_id)):
         raise NotFound(
             Message("This merchant does not exist."),
@@ -63,15 +67,20 @@ def page_merchants(session: Session, page: Page) -> Paged[Merchant]:
 def delete_merchant(
     session: Session, *, merchant_id: int, actor: Actor, at: datetime | None = None
 ) -> Merchant:
-    """Delete a merchant: its accounts' tokens stop at once; its products and sales stay."""
-    merchant = require_merchant(session, merchant_id)
-    merchant.deleted_at = at or utcnow()
-    audit.record(
-        session,
-        actor=actor,
-        action="merchant.delete",
-        entity="merchant",
-        entity_id=merchant.id,
-        after={"deleted_at": merchant.deleted_at.isoformat()},
-    )
+    """Delete a merchant: its accounts' tokens stop at once; its products and sales stay. Its row is read
+    locked (``FOR UPDATE``, afresh) before its state is looked at: of two deletes at once the second waits
+    for the first's commit and then, like any repeat, changes nothing and audits nothing (the first
+    deletion's time stays)."""
+    locked = select(Merchant).where(Merchant.id == merchant_id).with_for_update()
+    merchant = _seen(session, session.scalar(locked.execution_options(populate_existing=True)), merchant_id)
+    if merchant.deleted_at is None:
+        merchant.deleted_at = at or utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action="merchant.delete",
+            entity="merchant",
+            entity_id=merchant.id,
+            after={"deleted_at": merchant.deleted_at.isoformat()},
+        )
     return merchant

@@ -36,6 +36,7 @@ from neigou.kit.columns import (
 )
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.kit.tabular import nul_row, read_table
 from neigou.offers import repository as repo
 from neigou.offers.amounts import AmountError, yuan_to_fen
@@ -98,13 +99,13 @@ def _refused(report: ErrorReport) -> ImportRefused:
 
 
 def _integer(text: str, field: str) -> int:
-    cleaned = text.strip()
-    if not cleaned.isascii() or not cleaned.isdigit():
+    number = whole_number(text)
+    if number is None:
         raise AmountError(
             "invalid_integer",
             Message("{field} must be a whole number.", field=field),
         )
-    return int(cleaned)
+    return number
 
 
 def _fields(raw: dict[str, str]) -> dict[str, Any]:

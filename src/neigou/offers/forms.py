@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from neigou.kit.field_errors import field_code, field_message
 from neigou.kit.i18n import Message, Text
+from neigou.kit.ids import whole_number
 from neigou.offers.amounts import AmountError, local_to_utc, percent_to_bp, yuan_to_fen
 from neigou.offers.offer_rules import CouponKind, PromotionKind
 from neigou.offers.offer_schemas import CouponCreate, CouponUpdate, PromotionCreate, PromotionUpdate
@@ -264,7 +265,7 @@ def quote_input(
             errors.append(FieldError(f"row {row}", "validation_error", message))
     if not items and not errors:
         errors.append(FieldError("items", "required", Message("Add at least one sku.")))
-    ids = [int(value) for value in coupon_ids if value.strip().isdigit()]
+    ids = [number for value in coupon_ids if (number := whole_number(value)) is not None]
     when: datetime | None = None
     if at.strip():
         try:

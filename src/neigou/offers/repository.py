@@ -12,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from neigou.kit.bulk import chunks
 from neigou.kit.db import contains
+from neigou.kit.ids import whole_number
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.offers.models import Brand, Category, CouponTemplate, Product, Promotion
 from neigou.offers.offer_rules import CouponVisibility, PromotionKind
@@ -216,8 +217,8 @@ def find_coupons(session: Session, organization_id: int, text: str, *, limit: in
     typed = text.strip().lstrip("#")
     match: ColumnElement[bool] = CouponTemplate.name.ilike(contains(typed), escape="\\")
     order: list[Sortable] = [CouponTemplate.id.desc()]
-    if typed.isdigit() and len(typed) <= 18:
-        exact = CouponTemplate.id == int(typed)
+    if (typed_id := whole_number(typed)) is not None:
+        exact = CouponTemplate.id == typed_id
         match, order = or_(exact, match), [case((exact, 0), else_=1), CouponTemplate.id.desc()]
     stmt = select(CouponTemplate).where(CouponTemplate.organization_id == organization_id, match)
     return list(session.scalars(stmt.order_by(*order).limit(limit)))

@@ -21,6 +21,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid, TooLarge
 from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.json_input import loads_untrusted
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, reads_its_own_body
@@ -85,8 +86,8 @@ def _too_large() -> TooLarge:
 
 async def _rows(request: Request) -> list[Any]:
     """The body's rows, read up to ``FEED_MAX_BYTES`` (a declared larger body is refused unread)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > FEED_MAX_BYTES:
+    declared = whole_number(request.headers.get("content-length", ""), digits=40)
+    if declared is not None and declared > FEED_MAX_BYTES:
         raise _too_large()
     body = bytearray()
     async for chunk in request.stream():

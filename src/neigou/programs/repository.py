@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.bulk import chunks
 from neigou.kit.db import contains
+from neigou.kit.ids import whole_number
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.programs.models import Member, Program, Tier
 
@@ -106,8 +107,8 @@ def find_members(session: Session, program_id: int, text: str, *, limit: int) ->
     typed = text.strip().lstrip("#")
     match: ColumnElement[bool] = Member.name.ilike(contains(typed), escape="\\")
     order: list[Sortable] = [Member.id]
-    if typed.isdigit() and len(typed) <= 18:
-        exact = Member.id == int(typed)
+    if (typed_id := whole_number(typed)) is not None:
+        exact = Member.id == typed_id
         match, order = or_(exact, match), [case((exact, 0), else_=1), Member.id]
     stmt = select(Member).where(Member.program_id == program_id, match).order_by(*order)
     return list(session.scalars(stmt.limit(limit)))

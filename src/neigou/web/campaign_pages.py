@@ -24,6 +24,7 @@ from neigou.campaigns.schemas import CampaignCreate, CampaignUpdate
 from neigou.kit.clock import utcnow
 from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.offers import repository as offers
 from neigou.offers.amounts import AmountError, bp_to_percent_text, local_to_utc, percent_to_bp
 from neigou.offers.forms import FieldError, sku_list
@@ -52,6 +53,8 @@ FIELD_OF = {
     "campaign_started": "starts_at",
     "invalid_window": "ends_at",
     "ends_in_past": "ends_at",
+    "starts_in_past": "starts_at",
+    "coupon_of_other_merchant": "coupon_id",
 }
 SCHEMA_FIELDS = {"copy": "copy_text", "commission_boost_bp": "boost_percent"}
 _INVALID = {
@@ -152,8 +155,7 @@ def coupon_options(request: Request, session: Session, *, program_id: int, typed
 
 
 def _id(typed: str | None) -> int | None:
-    text = (typed or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return whole_number(typed or "")
 
 
 def _body(

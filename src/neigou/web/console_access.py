@@ -15,6 +15,7 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.ids import whole_number
 from neigou.programs.repository import member_names
 from neigou.web import once
 from neigou.web.form_pages import FormRefused, attempt
@@ -127,7 +128,7 @@ def create_token(
     """Issue an API token and redirect to the page that shows its secret this once (never in a URL):
     reloading that page issues nothing."""
     values = {"role": role.value, "label": label, "member_id": member_id}
-    member = int(member_id) if member_id.strip().isdigit() else None
+    member = whole_number(member_id)
     issued = attempt(
         session,
         lambda: auth.create_token(

@@ -17,6 +17,7 @@ from neigou.groups import service
 from neigou.groups.models import GroupPlatform
 from neigou.groups.schemas import GroupCreate
 from neigou.kit.deps import SessionDep
+from neigou.kit.ids import whole_number
 from neigou.programs import repository as programs
 from neigou.programs.service import require_program
 from neigou.web.form_pages import FormRefused, attempt
@@ -40,7 +41,8 @@ def create_group(
     back = f"/console/programs/{program_id}/groups?"
     typed = {"view": "groups", "owner": owner_member_id, "name": name, "platform": platform.value}
     digits = owner_member_id.strip().lstrip("#")
-    owner = programs.get_member(session, int(digits)) if digits.isdigit() and len(digits) <= 18 else None
+    owner_id = whole_number(digits)
+    owner = programs.get_member(session, owner_id) if owner_id is not None else None
     if owner is None or owner.program_id != program_id:
         return RedirectResponse(back + urlencode(typed | {"error": "owner_not_in_program"}), status_code=303)
     try:

@@ -24,6 +24,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
@@ -302,7 +303,7 @@ def compliance_page(
         query=query,
         status=status,
         group_id=group,
-        owner_id=int(owner) if owner.isdigit() and len(owner) <= 18 else None,
+        owner_id=whole_number(owner),
         form_error=error,
         created=created,
         typed={"owner": owner, "name": name, "platform": platform},

@@ -15,6 +15,7 @@ from neigou.groups import repository as groups
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.links import repository as links
 from neigou.links import service
 from neigou.links.endpoints import base_url
@@ -190,11 +191,12 @@ def _number(text: str, *, required: bool = False) -> int | None:
     text = text.strip().lstrip("#")
     if not text and not required:
         return None
-    if not text.isdigit() or len(text) > 18:
+    number = whole_number(text)
+    if number is None:
         # Never the text itself: a field may hold what was pasted into it (a shopper's openid or phone),
         # and an exception's text can reach a log line or a page.
         raise ValueError("not a whole number")
-    return int(text)
+    return number
 
 
 @router.post("/console/links/{code}/active")

@@ -15,6 +15,7 @@ from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.network.endpoints import recruiting_link
 from neigou.offers.forms import FieldError
 from neigou.programs import repository as programs
@@ -31,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 def _member_id(text: str) -> int | None:
     """A member id typed into a form ("" is none; anything else that is not a number is refused later)."""
     text = text.strip().lstrip("#")
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return whole_number(text)
 
 
 _NAME = FieldError("name", "invalid_name", Message("Give the member a name (up to 120 characters)."))

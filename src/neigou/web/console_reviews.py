@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.errors import Conflict
+from neigou.kit.i18n import Message
 from neigou.merchants import review
 from neigou.offers.models import CouponTemplate, Product
 from neigou.organizations import service as organizations
@@ -81,12 +83,19 @@ def decide(
 def switch(
     session: SessionDep, principal: ConsoleOperator, review_merchant_changes: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
-    """Switch the review of merchants' changes on or off for the operator's organization."""
-    if principal.organization_id is not None:
-        organizations.update_settings(
-            session,
-            organization_id=principal.organization_id,
-            data=OrganizationSettings(review_merchant_changes=review_merchant_changes == "on"),
-            actor=principal.actor,
+    """Switch the review of merchants' changes on or off for the operator's organization; a platform
+    administrator has none to switch (409 ``no_organization``: the page shows no switch)."""
+    if principal.organization_id is None:
+        raise Conflict(
+            Message(
+                "Each organization switches the review on for itself (its operators, here or through the API)."
+            ),
+            code="no_organization",
         )
+    organizations.update_settings(
+        session,
+        organization_id=principal.organization_id,
+        data=OrganizationSettings(review_merchant_changes=review_merchant_changes == "on"),
+        actor=principal.actor,
+    )
     return RedirectResponse("/console/reviews", status_code=303)

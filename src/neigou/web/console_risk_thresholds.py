@@ -14,6 +14,7 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.kit.money import format_bp, format_yuan, yuan_text
 from neigou.offers.amounts import (
     AmountError,
@@ -70,10 +71,10 @@ def _parse(unit: Unit, text: str) -> int:
         return percent_to_bp(text)
     if unit is Unit.FACTOR_BP:
         return multiple_to_bp(text)
-    raw = text.strip()
-    if not raw.isdigit() or len(raw) > 12:
+    number = whole_number(text, digits=12)
+    if number is None:
         raise AmountError("invalid_integer", Message("Write a whole number."))
-    return int(raw)
+    return number
 
 
 def _limit(unit: Unit, limit: int) -> str:

@@ -19,6 +19,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.field_errors import field_message
 from neigou.kit.i18n import Message, Sentences
+from neigou.kit.ids import whole_number
 from neigou.kit.money import parse_percent, parse_yuan, yuan_text
 from neigou.offers.amounts import bp_to_percent_text
 from neigou.programs import repository as programs
@@ -75,9 +76,8 @@ def _row_of(tier: Tier) -> dict[str, Any]:
 
 
 def _rows_from_form(form: FormData) -> list[dict[str, Any]]:
-    raw = str(form.get("rows") or "0").strip()
     # A hidden field: anything but a small whole number is a tampered form, read as no rows.
-    count = min(int(raw), 20) if raw.isdigit() and len(raw) <= 3 else 0
+    count = min(whole_number(str(form.get("rows") or "0"), digits=3) or 0, 20)
     rows = []
     for i in range(count):
         row = _blank_row()

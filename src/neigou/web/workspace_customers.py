@@ -26,6 +26,7 @@ from neigou.groups.compliance import local_date
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
+from neigou.kit.ids import whole_number
 from neigou.kit.phones import mainland_mobile
 from neigou.programs.models import Member
 from neigou.programs.service import require_member, require_program
@@ -55,7 +56,8 @@ def customers(
     """The member's customers, a page at a time, filtered by tag, spending power and dormancy (days
     without a click or an order; the form sends an empty value for "any")."""
     member = require_member(session, principal.member_id or 0)
-    days = int(dormant) if dormant.isdecimal() and 1 <= int(dormant) <= MAX_DORMANT_DAYS else None
+    days = whole_number(dormant, digits=6)
+    days = days if days is not None and 1 <= days <= MAX_DORMANT_DAYS else None
     program = require_program(session, member.program_id)
     chosen = SpendingPower(power) if power in {p.value for p in SpendingPower} else None
     where = book.CustomerFilter(

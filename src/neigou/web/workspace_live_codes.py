@@ -20,6 +20,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.links.endpoints import base_url
 from neigou.links.poster import qr_image
 from neigou.programs.service import require_member
@@ -62,7 +63,7 @@ def make_live_code(
     """A live code over the chosen groups, in the order shown."""
     if not group_id:
         return RedirectResponse("/m/live-codes?error=no_groups", status_code=303)
-    if not capacity.strip().isdigit() or not 1 <= int(capacity) <= 100_000:
+    if not 1 <= (whole_number(capacity) or 0) <= 100_000:
         return RedirectResponse("/m/live-codes?error=capacity", status_code=303)
     try:
         with session.begin_nested():

@@ -23,6 +23,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid, NotFound, ProblemError
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.links.endpoints import base_url
 from neigou.links.service import link_url
 from neigou.offers import repository as offers
@@ -142,7 +143,7 @@ def _draft(
     key: Annotated[str, Form(max_length=64)] = "",
 ) -> Draft:
     """The composer's posted fields, for both the preview and the send; a form without a key gets one."""
-    segment = int(segment_id) if segment_id.isdigit() and len(segment_id) < 18 else None
+    segment = whole_number(segment_id)
     return Draft(
         [] if segment is not None else list(customer_id or []),
         segment,
