@@ -72,20 +72,23 @@ def consenting(session: Session, customer_ids: Collection[int]) -> set[int]:
     return granted
 
 
-def push_times(session: Session, customer_ids: Collection[int]) -> dict[int, list[datetime]]:
-    """Each customer's pushes so far (sent or scheduled), as the time of the push's first message, or
-    the push's own time when that is later: a push is never counted before it was made (messages
-    written with a past ``at`` before it came to mean now kept that time, yet went out when written)."""
-    times: dict[int, list[datetime]] = {}
-    for part in chunks(sorted(set(customer_ids))):
+def push_times(session: Session, program_id: int, ref_hashes: Collection[str]) -> dict[str, list[datetime]]:
+    """Each shopper's pushes so far in the program (sent or scheduled), by keyed reference: a shopper in
+    several salespeople's books is one person, whichever entry a push reached. A push counts at the time
+    of its first message to them, or at the push's own time when that is later: a push is never counted
+    before it was made (messages written with a past ``at`` before it came to mean now kept that time,
+    yet went out when written)."""
+    times: dict[str, list[datetime]] = {}
+    for part in chunks(sorted(set(ref_hashes))):
         stmt = (
-            select(PushMessage.customer_id, func.min(PushMessage.send_at), Push.created_at)
+            select(Customer.customer_ref_hash, func.min(PushMessage.send_at), Push.created_at)
+            .join(PushMessage, PushMessage.customer_id == Customer.id)
             .join(Push, Push.id == PushMessage.push_id)
-            .where(PushMessage.customer_id.in_(part))
-            .group_by(PushMessage.customer_id, PushMessage.push_id, Push.created_at)
+            .where(Customer.program_id == program_id, Customer.customer_ref_hash.in_(part))
+            .group_by(Customer.customer_ref_hash, PushMessage.push_id, Push.created_at)
         )
-        for customer_id, at, made in session.execute(stmt):
-            times.setdefault(customer_id, []).append(max(as_utc(at), as_utc(made)))
+        for ref_hash, at, made in session.execute(stmt):
+            times.setdefault(ref_hash, []).append(max(as_utc(at), as_utc(made)))
     return times
 
 
