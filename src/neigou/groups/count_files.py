@@ -26,6 +26,7 @@ from neigou.kit.bulk import chunks
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.columns import ErrorReport, FileRefused, ImportRefused, RowError
 from neigou.kit.i18n import Message
+from neigou.kit.ids import canonical
 from neigou.kit.tabular import Source, read_table
 
 MAX_REPORTED_ERRORS = 1000
@@ -142,8 +143,8 @@ def _resolve(
     by_name: dict[tuple[int, str], Group] = {}
     for group in repo.groups_of_owners(session, owners.keys()):
         by_name[(group.owner_member_id, group.name)] = group
-        if group.external_id is not None:
-            by_external[(group.owner_member_id, group.external_id)] = group
+        if group.external_id is not None:  # one form however it was stored or is written in the file
+            by_external[(group.owner_member_id, canonical(group.external_id))] = group
     pending: list[Pending] = []
     errors: list[RowError] = []
     for row in rows:
@@ -158,8 +159,7 @@ def _resolve(
                 )
             )
             continue
-        key = (owner.id, row.group)
-        found = by_external.get(key) or by_name.get(key)
+        found = by_external.get((owner.id, canonical(row.group))) or by_name.get((owner.id, row.group))
         if found is None:
             errors.append(
                 RowError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Select, Subquery, case, func, select
+from sqlalchemy import Select, Subquery, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -42,12 +42,19 @@ def find_group_by_name(session: Session, owner_member_id: int, name: str) -> Gro
 def find_group_by_external_id(
     session: Session, program_id: int, platform: str, external_id: str
 ) -> Group | None:
-    """The group of a program with this platform id."""
-    return session.scalar(
-        select(Group).where(
-            Group.program_id == program_id, Group.platform == platform, Group.external_id == external_id
+    """The group of a program with this platform id (in its canonical form): stored so, or stored
+    before ids were canonical with spaces around it (an id stored in another non-canonical form, full-width
+    or with an invisible mark, is not found: ``docs/groups.md``)."""
+    return session.scalars(
+        select(Group)
+        .where(
+            Group.program_id == program_id,
+            Group.platform == platform,
+            or_(Group.external_id == external_id, func.trim(Group.external_id) == external_id),
         )
-    )
+        .order_by(Group.id)
+        .limit(1)
+    ).first()
 
 
 def list_groups(
