@@ -22,7 +22,9 @@ from tests.sign_in import member_sign_in
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 
 
-def _tagged_customers(factory: sessionmaker[Session], world: PushWorld, secret: str, first: int, n: int) -> None:
+def _tagged_customers(
+    factory: sessionmaker[Session], world: PushWorld, secret: str, first: int, n: int
+) -> None:
     """``n`` customers tagged ``vip`` in the owner's book, without marketing consent (each push skips them)."""
     with transaction(factory) as session:
         session.add_all(
@@ -85,7 +87,11 @@ def test_the_cap_counts_one_shopper_once_across_the_books_of_the_program(
     other_headers = bearer(make_token("member", world.feed.other_owner))
     for hours in (0, 1):
         made = push(
-            client, world, customer_ids=[world.wang], skus=[fb.TEE], at=(AT + timedelta(hours=hours)).isoformat()
+            client,
+            world,
+            customer_ids=[world.wang],
+            skus=[fb.TEE],
+            at=(AT + timedelta(hours=hours)).isoformat(),
         )
         assert made["skipped"] == []
     third = client.post(
@@ -99,7 +105,11 @@ def test_the_cap_counts_one_shopper_once_across_the_books_of_the_program(
     # Another shopper of the other book is still reached.
     fourth = client.post(
         f"/api/v1/members/{world.feed.other_owner}/pushes",
-        json={"customer_ids": [world.other_customer], "skus": [fb.TEE], "at": (AT + timedelta(hours=3)).isoformat()},
+        json={
+            "customer_ids": [world.other_customer],
+            "skus": [fb.TEE],
+            "at": (AT + timedelta(hours=3)).isoformat(),
+        },
         headers=other_headers,
     )
     assert fourth.status_code == 201, fourth.text

@@ -34,9 +34,15 @@ def _post(client: TestClient, operator: dict[str, str], owner: int, name: str, e
     return client.post("/api/v1/groups", json=body, headers=operator)
 
 
-@pytest.mark.parametrize("written", [f"{ID} ", f"\t{ID}", "ｗｒＯｇＡＡＡ１２３", f"\u200b{ID}", f"{ID}\ufeff"])
+@pytest.mark.parametrize(
+    "written", [f"{ID} ", f"\t{ID}", "ｗｒＯｇＡＡＡ１２３", f"\u200b{ID}", f"{ID}\ufeff"]
+)
 def test_another_form_of_a_taken_id_is_taken(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: dict[str, Any], written: str
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: dict[str, Any],
+    written: str,
 ) -> None:
     first = _post(client, operator, world["a"], "g1", ID)
     assert (first.status_code, first.json()["external_id"]) == (201, ID)
@@ -54,18 +60,29 @@ def test_an_id_is_stored_in_its_one_form(
 ) -> None:
     made = _post(client, operator, world["a"], "g1", " ｗｒＯｇＢＢＢ\u200b ")
     assert (made.status_code, made.json()["external_id"]) == (201, "wrOgBBB")
-    changed = client.patch(f"/api/v1/groups/{made.json()['id']}", json={"external_id": "ｗｒ１"}, headers=operator)
+    changed = client.patch(
+        f"/api/v1/groups/{made.json()['id']}", json={"external_id": "ｗｒ１"}, headers=operator
+    )
     assert (changed.status_code, changed.json()["external_id"]) == (200, "wr1")
 
 
 @pytest.mark.parametrize(
     ("written", "code"),
-    [(" \u200b ", "blank_external_id"), ("\u3000", "blank_external_id"), ("wrOg\u200bAAA", "invalid_external_id"),
-     ("wrOgAAA\u00ad", "invalid_external_id"), ("wrOg\ufe0fX", "invalid_external_id")],
+    [
+        (" \u200b ", "blank_external_id"),
+        ("\u3000", "blank_external_id"),
+        ("wrOg\u200bAAA", "invalid_external_id"),
+        ("wrOgAAA\u00ad", "invalid_external_id"),
+        ("wrOg\ufe0fX", "invalid_external_id"),
+    ],
 )
 def test_an_id_of_nothing_visible_or_hiding_a_mark_is_refused(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: dict[str, Any],
-    written: str, code: str,
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: dict[str, Any],
+    written: str,
+    code: str,
 ) -> None:
     before = row_counts(factory)
     refused = _post(client, operator, world["a"], "g1", written)
@@ -80,8 +97,16 @@ def test_an_id_stored_before_with_spaces_is_still_found(
     at = datetime(2026, 3, 1, tzinfo=UTC)
     with transaction(factory) as session:
         session.add(
-            Group(program_id=world["program"], owner_member_id=world["a"], name="legacy", platform=GroupPlatform.WECHAT,
-                  external_id=f" {ID} ", status=GroupStatus.ACTIVE, created_at=at, updated_at=at)
+            Group(
+                program_id=world["program"],
+                owner_member_id=world["a"],
+                name="legacy",
+                platform=GroupPlatform.WECHAT,
+                external_id=f" {ID} ",
+                status=GroupStatus.ACTIVE,
+                created_at=at,
+                updated_at=at,
+            )
         )
     again = _post(client, operator, world["b"], "g2", ID)
     assert (again.status_code, again.json()["code"]) == (409, "external_id_taken")
@@ -94,8 +119,16 @@ def test_a_count_file_finds_a_group_by_any_form_of_its_id(
     at = datetime(2026, 3, 2, tzinfo=UTC)
     with transaction(factory) as session:  # and one stored before ids had one form
         session.add(
-            Group(program_id=world["program"], owner_member_id=world["a"], name="legacy", platform=GroupPlatform.WECOM,
-                  external_id="ｗｘ-ＬＥＧ ", status=GroupStatus.ACTIVE, created_at=at, updated_at=at)
+            Group(
+                program_id=world["program"],
+                owner_member_id=world["a"],
+                name="legacy",
+                platform=GroupPlatform.WECOM,
+                external_id="ｗｘ-ＬＥＧ ",
+                status=GroupStatus.ACTIVE,
+                created_at=at,
+                updated_at=at,
+            )
         )
     text = (
         "owner_member_id,group,member_count,observed_at\n"
@@ -103,6 +136,8 @@ def test_a_count_file_finds_a_group_by_any_form_of_its_id(
         f"{world['a']},wx-LEG,200,2026-03-03T21:00:00+08:00\n"
     )
     with transaction(factory) as session:
-        result = count_files.import_counts(session, content=text, actor=TEST_ACTOR, program_id=world["program"])
+        result = count_files.import_counts(
+            session, content=text, actor=TEST_ACTOR, program_id=world["program"]
+        )
     assert result.imported == 2
     assert made.status_code == 201

@@ -26,7 +26,12 @@ def _world(client: TestClient, operator: dict[str, str], make_token: TokenMaker)
     owner = create_member(client, operator, program["id"], "owner")
     other = create_member(client, operator, program["id"], "other")
     groups = [create_group(client, operator, owner["id"], name=f"g{n}")["id"] for n in (1, 2)]
-    return {"owner": owner["id"], "other": other["id"], "groups": groups, "h": bearer(make_token("member", owner["id"]))}
+    return {
+        "owner": owner["id"],
+        "other": other["id"],
+        "groups": groups,
+        "h": bearer(make_token("member", owner["id"])),
+    }
 
 
 def _code(client: TestClient, w: dict[str, Any], **headers: str) -> Any:
@@ -48,7 +53,12 @@ def test_an_archived_group_is_refused_when_the_code_is_made(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
 ) -> None:
     w = _world(client, operator, make_token)
-    assert client.patch(f"/api/v1/groups/{w['groups'][0]}", json={"status": "archived"}, headers=w["h"]).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/groups/{w['groups'][0]}", json={"status": "archived"}, headers=w["h"]
+        ).status_code
+        == 200
+    )
     before = row_counts(factory)
     refused = client.post(
         "/api/v1/groups/live-codes",
@@ -65,9 +75,19 @@ def test_a_group_archived_later_takes_no_more_visitors(
     w = _world(client, operator, make_token)
     code = _code(client, w)["code"]
     assert _sent_to(client, code) == w["groups"][0]
-    assert client.patch(f"/api/v1/groups/{w['groups'][0]}", json={"status": "archived"}, headers=w["h"]).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/groups/{w['groups'][0]}", json={"status": "archived"}, headers=w["h"]
+        ).status_code
+        == 200
+    )
     assert _sent_to(client, code) == w["groups"][1]
-    assert client.patch(f"/api/v1/groups/{w['groups'][1]}", json={"status": "archived"}, headers=w["h"]).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/groups/{w['groups'][1]}", json={"status": "archived"}, headers=w["h"]
+        ).status_code
+        == 200
+    )
     assert _sent_to(client, code) is None  # no group left: the full page
 
 
@@ -92,10 +112,17 @@ def test_a_group_handed_over_leaves_the_old_owners_code(
     sealer = app_sealer(client)
     with transaction(factory) as session:
         robots.set_robot(
-            session, group_id=moved, webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=new-owners",
-            sealer=sealer, actor=TEST_ACTOR, at=datetime.now(UTC),
+            session,
+            group_id=moved,
+            webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=new-owners",
+            sealer=sealer,
+            actor=TEST_ACTOR,
+            at=datetime.now(UTC),
         )
-    payload = {"owner_member_id": w["owner"], "groups": [{"group_id": g, "members": 400} for g in w["groups"]]}
+    payload = {
+        "owner_member_id": w["owner"],
+        "groups": [{"group_id": g, "members": 400} for g in w["groups"]],
+    }
     with factory() as session:
         assert full_alerts.robot_url(session, payload, sealer) is None
         assert full_alerts.robot_url(session, {**payload, "owner_member_id": w["other"]}, sealer) is not None
@@ -108,5 +135,7 @@ def test_the_codes_url_is_the_public_one_whatever_the_host(
     public = client.app.state.settings.public_base  # type: ignore[attr-defined]
     made = _code(client, w, host="localhost:8000")
     assert made["url"] == f"{public}/g/{made['code']}"
-    listed = client.get(f"/api/v1/members/{w['owner']}/live-codes", headers={**w["h"], "host": "localhost:8000"})
+    listed = client.get(
+        f"/api/v1/members/{w['owner']}/live-codes", headers={**w["h"], "host": "localhost:8000"}
+    )
     assert [c["url"] for c in listed.json()] == [f"{public}/g/{made['code']}"]
