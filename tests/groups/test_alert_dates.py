@@ -23,6 +23,7 @@ EVENING = datetime(2026, 3, 24, 17, 0, tzinfo=UTC)  # 01:00 on 25 March in Shang
 
 @pytest.mark.parametrize("day", ["2026-03-25", "2026-03-26", "2999-12-31"])
 def test_today_or_a_later_date_is_refused(
+    *,
     monkeypatch: pytest.MonkeyPatch,
     client: TestClient,
     factory: sessionmaker[Session],
@@ -42,7 +43,8 @@ def test_today_or_a_later_date_is_refused(
     assert robot.received == []
 
 
-def test_a_date_ended_in_the_programs_zone_is_sent_and_the_morning_finds_it_delivered(
+def test_a_date_ended_in_the_programs_zone_is_sent_though_not_ended_in_utc(
+    *,
     monkeypatch: pytest.MonkeyPatch,
     jobs_runner: jobs.JobRunner,
     client: TestClient,
@@ -58,6 +60,7 @@ def test_a_date_ended_in_the_programs_zone_is_sent_and_the_morning_finds_it_deli
 
 
 def test_the_real_alert_of_a_refused_date_goes_out_the_morning_after(
+    *,
     monkeypatch: pytest.MonkeyPatch,
     jobs_runner: jobs.JobRunner,
     client: TestClient,

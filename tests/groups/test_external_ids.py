@@ -77,6 +77,7 @@ def test_an_id_is_stored_in_its_one_form(
     ],
 )
 def test_an_id_of_nothing_visible_or_hiding_a_mark_is_refused(
+    *,
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],

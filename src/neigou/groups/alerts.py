@@ -73,7 +73,8 @@ def require_ended(program: Program, on: date) -> None:
     still going on and mark the date delivered, so the morning's real alert of that date never went out."""
     if on >= utcnow().astimezone(ZoneInfo(program.timezone)).date():
         raise Invalid(
-            Message("An alert covers a day that has ended: choose a date before today."), code="date_not_ended"
+            Message("An alert covers a day that has ended: choose a date before today."),
+            code="date_not_ended",
         )
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlsplit
-
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
