@@ -1,5 +1,6 @@
 """The product's own field errors: the validation error types its validators raise (``kit.names``,
-``kit.employee_numbers``, ``kit.refs`` through ``kit.hidden_marks``), which are the refusals' codes,
+``kit.employee_numbers``, ``kit.refs`` through ``kit.hidden_marks``, a chat group's platform id in
+``groups.schemas``), which are the refusals' codes,
 each with its message in the reader's language, which never quotes the value.
 
 One mapping for every place a validation error is shown: a JSON request's 422 (``web.problems``), where
