@@ -22,6 +22,7 @@ from neigou.kit.bulk import chunks
 from neigou.kit.clock import as_utc
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import ShareLink
+from neigou.privacy import repository as privacy
 
 
 def customers_of(
@@ -40,6 +41,24 @@ def customers_of(
             stmt = stmt.with_for_update()
         found.update((c.id, c) for c in session.scalars(stmt))
     return found
+
+
+_CAP_LOCK_PG = "SELECT pg_advisory_xact_lock(%s)"
+_CAP_LOCK_SHARED_PG = "SELECT pg_advisory_xact_lock_shared(%s)"
+
+
+def lock_program_cap(session: Session, program_id: int, *, wide: bool) -> None:
+    """Serialize the frequency cap of pushes of one program that the customers' locks do not (PostgreSQL;
+    SQLite's write lock, taken by ``privacy.lock_customers``, already does): a push of a few customers
+    holds this lock shared and each of its shoppers' locks exclusively, so two of them wait for each other
+    only over a shared shopper; a wide push, which takes the opt-outs' one shared lock in place of its
+    shoppers' (``privacy.repository.WIDE_FROM``), holds it exclusively and waits for every other push of
+    the program. Taken before the customers' locks, by every push."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    key = privacy.lock_key(f"neigou.push-cap:{program_id}")
+    connection.exec_driver_sql(_CAP_LOCK_PG if wide else _CAP_LOCK_SHARED_PG, (key,))
 
 
 def customer_hashes(session: Session, member_id: int, ids: Collection[int]) -> set[str]:

@@ -163,7 +163,9 @@ def create_push(
     # The customers' opt-out locks come before their rows are held (the opt-out updates those rows):
     # a push that waited for an opt-out then finds it (``opted_out``), an opt-out that waited for a
     # push blanks the messages it wrote (``privacy.repository.lock_customers``).
-    privacy.lock_customers(session, repo.customer_hashes(session, member.id, ask.customer_ids))
+    hashes = repo.customer_hashes(session, member.id, ask.customer_ids)
+    repo.lock_program_cap(session, member.program_id, wide=len(hashes) > privacy.WIDE_FROM)
+    privacy.lock_customers(session, hashes)
     customers = repo.customers_of(session, member.id, ask.customer_ids, lock=True)
     for cid in ask.customer_ids:
         if cid not in customers:  # another member's customer is not there for this member
