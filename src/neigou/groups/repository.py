@@ -42,19 +42,10 @@ def find_group_by_name(session: Session, owner_member_id: int, name: str) -> Gro
 def find_group_by_external_id(
     session: Session, program_id: int, platform: str, external_id: str
 ) -> Group | None:
-    """The group of a program with this platform id (in its canonical form): stored so, or stored
-    before ids were canonical with spaces around it (an id stored in another non-canonical form, full-width
-    or with an invisible mark, is not found: ``docs/groups.md``)."""
-    return session.scalars(
-        select(Group)
-        .where(
-            Group.program_id == program_id,
-            Group.platform == platform,
-            or_(Group.external_id == external_id, func.trim(Group.external_id) == external_id),
-        )
-        .order_by(Group.id)
-        .limit(1)
-    ).first()
+    """The group of a program with this (canonical) platform id, also one stored with spaces round it."""
+    same = or_(Group.external_id == external_id, func.trim(Group.external_id) == external_id)
+    stmt = select(Group).where(Group.program_id == program_id, Group.platform == platform, same)
+    return session.scalars(stmt.order_by(Group.id).limit(1)).first()
 
 
 def list_groups(
