@@ -38,6 +38,10 @@ def test_edit_a_group_from_the_console(
     empty = client.post(path, data={"name": "  ", "status": "active"})
     assert empty.status_code == 422
     assert 'data-testid="error-name"' in empty.text
+    marked = client.post(path, data={"name": "内购1群", "external_id": "wx\u200b1", "status": "active"})
+    assert marked.status_code == 422
+    assert 'data-testid="error-external_id"' in marked.text
+    assert "外部 ID 不能含有不可见字符" in marked.text
     taken = client.post(path, data={"name": "内购2群", "status": "active"})
     assert taken.status_code == 409
     assert 'data-testid="form-errors"' in taken.text

@@ -22,6 +22,7 @@ from neigou.kit.bulk import chunks
 from neigou.kit.clock import as_utc
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.links.models import ShareLink
+from neigou.privacy import repository as privacy
 
 
 def customers_of(
@@ -40,6 +41,24 @@ def customers_of(
             stmt = stmt.with_for_update()
         found.update((c.id, c) for c in session.scalars(stmt))
     return found
+
+
+_CAP_LOCK_PG = "SELECT pg_advisory_xact_lock(%s)"
+_CAP_LOCK_SHARED_PG = "SELECT pg_advisory_xact_lock_shared(%s)"
+
+
+def lock_program_cap(session: Session, program_id: int, *, wide: bool) -> None:
+    """Serialize the frequency cap of pushes of one program that the customers' locks do not (PostgreSQL;
+    SQLite's write lock, taken by ``privacy.lock_customers``, already does): a push of a few customers
+    holds this lock shared and each of its shoppers' locks exclusively, so two of them wait for each other
+    only over a shared shopper; a wide push, which takes the opt-outs' one shared lock in place of its
+    shoppers' (``privacy.repository.WIDE_FROM``), holds it exclusively and waits for every other push of
+    the program. Taken before the customers' locks, by every push."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    key = privacy.lock_key(f"neigou.push-cap:{program_id}")
+    connection.exec_driver_sql(_CAP_LOCK_PG if wide else _CAP_LOCK_SHARED_PG, (key,))
 
 
 def customer_hashes(session: Session, member_id: int, ids: Collection[int]) -> set[str]:
@@ -72,20 +91,23 @@ def consenting(session: Session, customer_ids: Collection[int]) -> set[int]:
     return granted
 
 
-def push_times(session: Session, customer_ids: Collection[int]) -> dict[int, list[datetime]]:
-    """Each customer's pushes so far (sent or scheduled), as the time of the push's first message, or
-    the push's own time when that is later: a push is never counted before it was made (messages
-    written with a past ``at`` before it came to mean now kept that time, yet went out when written)."""
-    times: dict[int, list[datetime]] = {}
-    for part in chunks(sorted(set(customer_ids))):
+def push_times(session: Session, program_id: int, ref_hashes: Collection[str]) -> dict[str, list[datetime]]:
+    """Each shopper's pushes so far in the program (sent or scheduled), by keyed reference: a shopper in
+    several salespeople's books is one person, whichever entry a push reached. A push counts at the time
+    of its first message to them, or at the push's own time when that is later: a push is never counted
+    before it was made (messages written with a past ``at`` before it came to mean now kept that time,
+    yet went out when written)."""
+    times: dict[str, list[datetime]] = {}
+    for part in chunks(sorted(set(ref_hashes))):
         stmt = (
-            select(PushMessage.customer_id, func.min(PushMessage.send_at), Push.created_at)
+            select(Customer.customer_ref_hash, func.min(PushMessage.send_at), Push.created_at)
+            .join(PushMessage, PushMessage.customer_id == Customer.id)
             .join(Push, Push.id == PushMessage.push_id)
-            .where(PushMessage.customer_id.in_(part))
-            .group_by(PushMessage.customer_id, PushMessage.push_id, Push.created_at)
+            .where(Customer.program_id == program_id, Customer.customer_ref_hash.in_(part))
+            .group_by(Customer.customer_ref_hash, PushMessage.push_id, Push.created_at)
         )
-        for customer_id, at, made in session.execute(stmt):
-            times.setdefault(customer_id, []).append(max(as_utc(at), as_utc(made)))
+        for ref_hash, at, made in session.execute(stmt):
+            times.setdefault(ref_hash, []).append(max(as_utc(at), as_utc(made)))
     return times
 
 

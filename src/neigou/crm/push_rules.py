@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# The most customers one push reaches, listed or resolved from a segment (each is locked while it is written).
+MAX_CUSTOMERS = 500
 DEFAULT_CAP = 2
 DEFAULT_CAP_DAYS = 7
 DEFAULT_QUIET_START = time(22, 0)

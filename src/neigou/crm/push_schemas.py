@@ -8,6 +8,7 @@ from typing import Annotated, Self
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from neigou.crm.models import MessageStatus, PushChannel, RobotVia
+from neigou.crm.push_rules import MAX_CUSTOMERS
 from neigou.kit.instants import Instant
 
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
@@ -19,7 +20,7 @@ class PushCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_ids: list[CustomerId] | None = Field(default=None, min_length=1, max_length=500)
+    customer_ids: list[CustomerId] | None = Field(default=None, min_length=1, max_length=MAX_CUSTOMERS)
     segment_id: CustomerId | None = None
     skus: list[Sku] = Field(min_length=1, max_length=10)
     template: str | None = Field(default=None, min_length=1, max_length=1000)

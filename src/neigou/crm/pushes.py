@@ -117,14 +117,17 @@ def _skip_reasons(
     # Every opt-out of the customer counts, whoever recorded it (``privacy.repository.suppressed``).
     suppressed = privacy.suppressed(session, {(program_id, c.customer_ref_hash) for c in rows.values()})
     consenting = repo.consenting(session, list(customers))
-    times = repo.push_times(session, list(customers))
+    # The cap is the shopper's, counted across every book of the program that holds them (the same
+    # keyed reference); the per-reference locks taken before (``privacy.lock_customers``) keep two
+    # pushes to one shopper from different books one after the other.
+    times = repo.push_times(session, program_id, {c.customer_ref_hash for c in rows.values()})
     reasons: dict[int, SkipReason] = {}
     for cid, customer in rows.items():
         if customer.erased_at is not None or (program_id, customer.customer_ref_hash) in suppressed:
             reasons[cid] = SkipReason.OPTED_OUT
         elif cid not in consenting:
             reasons[cid] = SkipReason.NO_CONSENT
-        elif not push_rules.within_cap(times.get(cid, []), send_at, cap):
+        elif not push_rules.within_cap(times.get(customer.customer_ref_hash, []), send_at, cap):
             reasons[cid] = SkipReason.FREQUENCY_CAP
     return reasons
 
@@ -160,7 +163,9 @@ def create_push(
     # The customers' opt-out locks come before their rows are held (the opt-out updates those rows):
     # a push that waited for an opt-out then finds it (``opted_out``), an opt-out that waited for a
     # push blanks the messages it wrote (``privacy.repository.lock_customers``).
-    privacy.lock_customers(session, repo.customer_hashes(session, member.id, ask.customer_ids))
+    hashes = repo.customer_hashes(session, member.id, ask.customer_ids)
+    repo.lock_program_cap(session, member.program_id, wide=len(hashes) > privacy.WIDE_FROM)
+    privacy.lock_customers(session, hashes)
     customers = repo.customers_of(session, member.id, ask.customer_ids, lock=True)
     for cid in ask.customer_ids:
         if cid not in customers:  # another member's customer is not there for this member

@@ -79,9 +79,12 @@ def count_customers(session: Session, *, member_id: int, where: CustomerFilter, 
     return count_rows(session, customers_matching(session, member_id, where, at))
 
 
-def customer_ids_matching(session: Session, member_id: int, where: CustomerFilter, at: datetime) -> list[int]:
-    """Ids of every customer of the member meeting ``where`` (a segment resolved for a push)."""
-    stmt = customers_matching(session, member_id, where, at).with_only_columns(Customer.id)
+def customer_ids_matching(
+    session: Session, member_id: int, where: CustomerFilter, at: datetime, *, limit: int | None = None
+) -> list[int]:
+    """Ids of the customers of the member meeting ``where`` (a segment resolved for a push), oldest
+    first, at most ``limit`` of them. Read without holding a row."""
+    stmt = customers_matching(session, member_id, where, at).with_only_columns(Customer.id).limit(limit)
     return list(session.scalars(stmt))
 
 

@@ -152,8 +152,12 @@ def attempt(
 
 
 def robot_url(session: Session, payload: dict[str, Any], sealer: Sealer) -> str | None:
-    """The URL of the first robot among the code's groups, in rotation order."""
-    order = [int(g["group_id"]) for g in payload["groups"]]
+    """The URL of the first robot among the code's groups, in rotation order, that are still the code
+    owner's when the message goes out (a group handed over meanwhile has its new owner's chat)."""
+    owner = int(payload["owner_member_id"])
+    listed = [int(g["group_id"]) for g in payload["groups"]]
+    owned = {g.id for g in groups.groups_by_id(session, listed) if g.owner_member_id == owner}
+    order = [g for g in listed if g in owned]
     robots = repo.robot_urls(session, order, sealer)
     first = next((g for g in order if g in robots), None)
     return None if first is None else robots[first]

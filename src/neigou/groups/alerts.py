@@ -40,6 +40,8 @@ from neigou.kit.attempts import claim_attempt, finish_attempt
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
+from neigou.kit.errors import Invalid
+from neigou.kit.i18n import Message
 from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
@@ -68,6 +70,16 @@ def alert_key(program_id: int, on: date, attempt: int = 1) -> str:
     """The job key of a program's alert for a date (retries get their own)."""
     base = f"groups.alert:{program_id}:{on.isoformat()}"
     return base if attempt == 1 else f"{base}#{attempt}"
+
+
+def require_ended(program: Program, on: date) -> None:
+    """Refuse a date that has not ended in the program's time zone: its alert would be built from a day
+    still going on and mark the date delivered, so the morning's real alert of that date never went out."""
+    if on >= utcnow().astimezone(ZoneInfo(program.timezone)).date():
+        raise Invalid(
+            Message("An alert covers a day that has ended: choose a date before today."),
+            code="date_not_ended",
+        )
 
 
 def queue_alert(session: Session, *, program_id: int, on: date, actor: Actor = SYSTEM) -> str | None:

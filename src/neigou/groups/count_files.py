@@ -2,7 +2,10 @@
 
 An import checks every row before writing any (a file with one bad row imports nothing) and judges
 its observations as ``groups.counts`` judges one: repeats skipped, clashes refused, implausible
-counts held for review.
+counts held for review. A repeat stored by a parallel import of the same file after this one read the
+stored counts is still a repeat: the rows are inserted skipping a taken (group, time) key, and what was
+skipped is judged again against what is stored then (on SQLite the import holds the database's write
+lock from its read of the stored counts).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -22,10 +24,12 @@ from neigou.groups.counts import BATCH, Pending, recorder, refused_because, revi
 from neigou.groups.models import CountReview, Group, GroupCount
 from neigou.groups.settings import settings_of
 from neigou.kit.actor import Actor
-from neigou.kit.bulk import chunks
-from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.bulk import chunks, insert_ignoring_duplicates
+from neigou.kit.clock import as_utc, ensure_aware, utcnow
 from neigou.kit.columns import ErrorReport, FileRefused, ImportRefused, RowError
+from neigou.kit.db import hold_write_lock
 from neigou.kit.i18n import Message
+from neigou.kit.ids import canonical
 from neigou.kit.tabular import Source, read_table
 
 MAX_REPORTED_ERRORS = 1000
@@ -88,6 +92,7 @@ def import_counts(
     report = ErrorReport(errors)
     pending, resolve_errors = _resolve(session, rows, program_id=program_id, at=now)
     report.extend(resolve_errors)
+    hold_write_lock(session)  # SQLite: the stored counts read next stay so until this import commits
     fresh, duplicates, dup_errors = _split_repeats(session, pending)
     report.extend(dup_errors)
     if len(report):
@@ -95,29 +100,52 @@ def import_counts(
     by_program: dict[int, list[Pending]] = {}
     for item in fresh:
         by_program.setdefault(item.group.program_id, []).append(item)
-    held = 0
+    held = imported = 0
     for pid, items in sorted(by_program.items()):
         reasons = review_reasons(session, items, settings_of(session, pid))
-        held += sum(1 for r in reasons if r)
         values = [
             _values(item, reason, source=source, actor=actor, at=now)
             for item, reason in zip(items, reasons, strict=True)
         ]
+        stored: set[tuple[int, datetime]] = set()
         for part in chunks(values, BATCH):
-            session.execute(insert(GroupCount), part)
+            stored.update(_insert_new(session, part))
             if progress is not None:
                 progress(len(part))
+        # Rows a parallel import stored first (after this one read the stored counts): repeats, or clashes.
+        taken = [item for item in items if (item.group.id, item.observed_at) not in stored]
+        _, repeats, clashes = _split_repeats(session, taken)
+        if clashes:
+            raise _refused(ErrorReport(clashes))
+        duplicates += repeats
+        written = [
+            r for item, r in zip(items, reasons, strict=True) if (item.group.id, item.observed_at) in stored
+        ]
+        imported += len(written)
+        held += sum(1 for r in written if r)
         audit.record(
             session,
             actor=actor,
             action="group.counts.import",
             entity="program",
             entity_id=pid,
-            after={"imported": len(items), "needs_review": sum(1 for r in reasons if r), "source": source},
+            after={"imported": len(written), "needs_review": sum(1 for r in written if r), "source": source},
             at=now,
         )
     session.flush()
-    return ImportResult(imported=len(fresh), needs_review=held, duplicates=duplicates)
+    return ImportResult(imported=imported, needs_review=held, duplicates=duplicates)
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int, datetime]]:
+    """Insert the rows whose (group, time) is still free; the keys of those inserted."""
+    inserted = insert_ignoring_duplicates(
+        session,
+        GroupCount,
+        rows,
+        index_elements=["group_id", "observed_at"],
+        returning=("group_id", "observed_at"),
+    )
+    return {(int(group_id), as_utc(observed_at)) for group_id, observed_at in inserted}
 
 
 def _values(item: Pending, reason: str | None, *, source: str, actor: Actor, at: datetime) -> dict[str, Any]:
@@ -142,8 +170,8 @@ def _resolve(
     by_name: dict[tuple[int, str], Group] = {}
     for group in repo.groups_of_owners(session, owners.keys()):
         by_name[(group.owner_member_id, group.name)] = group
-        if group.external_id is not None:
-            by_external[(group.owner_member_id, group.external_id)] = group
+        if group.external_id is not None:  # one form however it was stored or is written in the file
+            by_external[(group.owner_member_id, canonical(group.external_id))] = group
     pending: list[Pending] = []
     errors: list[RowError] = []
     for row in rows:
@@ -158,8 +186,7 @@ def _resolve(
                 )
             )
             continue
-        key = (owner.id, row.group)
-        found = by_external.get(key) or by_name.get(key)
+        found = by_external.get((owner.id, canonical(row.group))) or by_name.get((owner.id, row.group))
         if found is None:
             errors.append(
                 RowError(

@@ -14,7 +14,7 @@ from neigou.groups import count_files, service
 from neigou.groups import counts as counts_service
 from neigou.groups import repository as repo
 from neigou.groups import settings as group_settings
-from neigou.groups.alerts import queue_alert
+from neigou.groups.alerts import queue_alert, require_ended
 from neigou.groups.compliance import compliance, local_date
 from neigou.groups.models import Group, GroupStatus
 from neigou.groups.schemas import (
@@ -255,8 +255,9 @@ def get_group_alerts(
 def run_group_alerts(
     program_id: int, body: AlertRunIn, session: SessionDep, principal: Operator
 ) -> AlertRunOut:
-    """Build and send a date's alert now; a date already delivered is not sent again."""
-    require_program(session, program_id)
+    """Build and send an ended date's alert now (``422 date_not_ended`` for the program's today or a later
+    date); a date already delivered is not sent again."""
+    require_ended(require_program(session, program_id), body.date)
     key = queue_alert(session, program_id=program_id, on=body.date, actor=principal.actor)
     return AlertRunOut(key=key or "", queued=key is not None)
 

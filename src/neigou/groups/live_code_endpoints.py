@@ -19,7 +19,9 @@ router = APIRouter(tags=["live codes"])
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """Where the live codes' URLs point: NEIGOU_PUBLIC_URL, never the request's Host header."""
+    base: str = request.app.state.settings.public_base
+    return base
 
 
 @router.post("/groups/live-codes", status_code=status.HTTP_201_CREATED, response_model=LiveCodeOut)

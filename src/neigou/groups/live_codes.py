@@ -24,7 +24,7 @@ from neigou.audit import service as audit
 from neigou.groups import live_code_repository as live_repo
 from neigou.groups import live_rules
 from neigou.groups import repository as repo
-from neigou.groups.models import Group, LiveCode, LiveCodeAlert, LiveCodeGroup
+from neigou.groups.models import Group, GroupStatus, LiveCode, LiveCodeAlert, LiveCodeGroup
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.events import Event, publish
@@ -46,7 +46,8 @@ def require_live_code(session: Session, code: str) -> LiveCode:
 def create_live_code(
     session: Session, *, owner_member_id: int, group_ids: list[int], capacity: int, actor: Actor, at: datetime
 ) -> LiveCode:
-    """A live code over the owner's groups in the given order; another owner's group is a 404."""
+    """A live code over the owner's active groups in the given order; another owner's group is a 404, an
+    archived one ``422 group_archived`` (as a feed post)."""
     owner = require_member(session, owner_member_id)
     if len(set(group_ids)) != len(group_ids):
         raise Invalid(Message("A group is listed twice."), code="duplicate_group")
@@ -54,6 +55,8 @@ def create_live_code(
     for group_id in group_ids:
         if group_id not in groups:
             raise NotFound(Message("This group does not exist."), code="group_not_found")
+        if groups[group_id].status is not GroupStatus.ACTIVE:
+            raise Invalid(Message("Group {group_id} is archived.", group_id=group_id), code="group_archived")
     live = LiveCode(
         program_id=owner.program_id, owner_member_id=owner.id, capacity=capacity, full_scans=0, created_at=at
     )
@@ -94,9 +97,11 @@ class Scan:
 
 
 def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
-    """Choose the open group for a visitor now and count the scan."""
+    """Choose the open group for a visitor now and count the scan. Only the code's groups still active and
+    still the code owner's take visitors: an archived group, or one handed over to another member, is
+    passed over (as a full one, but never counted as one)."""
     rows = live_repo.live_code_groups(session, [live_code.id])[live_code.id]
-    ids = [r.group_id for r in rows]
+    ids = serving(session, live_code, [r.group_id for r in rows])
     counts = {gid: count for gid, (count, _) in repo.latest_counts(session, before=at, group_ids=ids).items()}
     chosen = live_rules.open_group(ids, counts, live_code.capacity)
     if chosen is None:
@@ -130,6 +135,16 @@ def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
     return Scan(live_code, repo.get_group(session, chosen), row.qr_content_type is not None)
 
 
+def serving(session: Session, live_code: LiveCode, group_ids: list[int]) -> list[int]:
+    """Those of the code's groups, in rotation order, that are active and still its owner's."""
+    ok = {
+        g.id
+        for g in repo.groups_by_id(session, group_ids)
+        if g.status is GroupStatus.ACTIVE and g.owner_member_id == live_code.owner_member_id
+    }
+    return [g for g in group_ids if g in ok]
+
+
 def _announce_full(
     session: Session, live: LiveCode, alert: LiveCodeAlert, group_ids: list[int], counts: dict[int, int]
 ) -> None:
@@ -149,10 +164,12 @@ def _announce_full(
 def upload_qr(
     session: Session, *, live_code: LiveCode, group_id: int, data: bytes, actor: Actor, at: datetime
 ) -> LiveCodeGroup:
-    """Store a group's own join QR image: a PNG or JPEG that decodes, at most 1 MB."""
+    """Store a group's own join QR image: a PNG or JPEG that decodes, at most 1 MB. The group must still
+    be the code owner's (one handed over to another member is theirs now: 404 as another's group)."""
     rows = live_repo.live_code_groups(session, [live_code.id])[live_code.id]
     row = next((r for r in rows if r.group_id == group_id), None)
-    if row is None:
+    group = repo.get_group(session, group_id) if row is not None else None
+    if row is None or group is None or group.owner_member_id != live_code.owner_member_id:
         raise NotFound(Message("This group does not exist."), code="group_not_found")
     if len(data) > live_rules.MAX_QR_BYTES:
         raise Invalid(Message("The QR image is larger than 1 MB."), code="image_too_large")

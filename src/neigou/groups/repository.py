@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Select, Subquery, case, func, select
+from sqlalchemy import Select, Subquery, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -42,12 +42,10 @@ def find_group_by_name(session: Session, owner_member_id: int, name: str) -> Gro
 def find_group_by_external_id(
     session: Session, program_id: int, platform: str, external_id: str
 ) -> Group | None:
-    """The group of a program with this platform id."""
-    return session.scalar(
-        select(Group).where(
-            Group.program_id == program_id, Group.platform == platform, Group.external_id == external_id
-        )
-    )
+    """The group of a program with this (canonical) platform id, also one stored with spaces round it."""
+    same = or_(Group.external_id == external_id, func.trim(Group.external_id) == external_id)
+    stmt = select(Group).where(Group.program_id == program_id, Group.platform == platform, same)
+    return session.scalars(stmt.order_by(Group.id).limit(1)).first()
 
 
 def list_groups(

@@ -3,13 +3,54 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from neigou.groups.models import CountReview, DeliveryStatus, GroupPlatform, GroupStatus, RobotAlertStatus
+from neigou.kit.field_errors import BLANK_EXTERNAL_ID, INVALID_EXTERNAL_ID
+from neigou.kit.ids import blank, canonical
 from neigou.kit.instants import Instant
+from neigou.kit.invisible import IGNORABLE
 from neigou.kit.names import VisibleNameStr
+
+# The longest platform group id (``chat_groups.external_id``), checked on its canonical form.
+MAX_EXTERNAL_ID = 120
+
+
+def external_id_form(value: str) -> str:
+    """A platform's group id in its one stored form (``kit.ids.canonical``: NFKC, so full-width forms
+    are their ASCII ones, trimmed of white space and invisible marks at either end): ``wrOg…``,
+    `` wrOg…`` and ``ｗｒＯｇ…`` are one id. Raises ``ValueError`` with the refusal's code for an id of
+    nothing visible (``blank_external_id``) or still holding an invisible mark (``invalid_external_id``)."""
+    if blank(value):
+        raise ValueError(BLANK_EXTERNAL_ID)
+    form = canonical(value)
+    if not form.isascii() and not IGNORABLE.isdisjoint(form):
+        raise ValueError(INVALID_EXTERNAL_ID)
+    return form
+
+
+def _external_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        form = external_id_form(value)
+    except ValueError as refused:
+        raise PydanticCustomError(str(refused), "a platform id the rule refuses") from None
+    if len(form) > MAX_EXTERNAL_ID:
+        raise PydanticCustomError(
+            "string_too_long",
+            "String should have at most {max_length} characters",
+            {"max_length": MAX_EXTERNAL_ID},
+        )
+    return form
+
+
+ExternalId = Annotated[str, Field(min_length=1, max_length=4 * MAX_EXTERNAL_ID), AfterValidator(_external_id)]
+"""A platform group id as sent, given in its one stored form (``external_id_form``)."""
 
 
 class GroupCreate(BaseModel):
@@ -20,7 +61,7 @@ class GroupCreate(BaseModel):
     owner_member_id: int | None = None
     name: VisibleNameStr
     platform: GroupPlatform
-    external_id: str | None = Field(default=None, min_length=1, max_length=120)
+    external_id: ExternalId | None = None
     status: GroupStatus = GroupStatus.ACTIVE
 
 
@@ -32,7 +73,7 @@ class GroupUpdate(BaseModel):
 
     name: VisibleNameStr | None = None
     status: GroupStatus | None = None
-    external_id: str | None = Field(default=None, min_length=1, max_length=120)
+    external_id: ExternalId | None = None
     owner_member_id: int | None = None
 
 

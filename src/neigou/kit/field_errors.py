@@ -1,5 +1,6 @@
 """The product's own field errors: the validation error types its validators raise (``kit.names``,
-``kit.employee_numbers``, ``kit.refs`` through ``kit.hidden_marks``), which are the refusals' codes,
+``kit.employee_numbers``, ``kit.refs`` through ``kit.hidden_marks``, a chat group's platform id in
+``groups.schemas``), which are the refusals' codes,
 each with its message in the reader's language, which never quotes the value.
 
 One mapping for every place a validation error is shown: a JSON request's 422 (``web.problems``), where
@@ -36,11 +37,25 @@ INVALID_EMPLOYEE_NO_MESSAGE = Message(
     "or dotless ı) are not accepted."
 )
 
+# A platform's id for something of ours (a chat group's ``external_id``) with nothing visible in it.
+BLANK_EXTERNAL_ID = "blank_external_id"
+BLANK_EXTERNAL_ID_MESSAGE = Message(
+    "An external id is required: white space and invisible characters alone are none."
+)
+# A platform's id holding an invisible mark inside it (it would be another id than the same text without it).
+INVALID_EXTERNAL_ID = "invalid_external_id"
+INVALID_EXTERNAL_ID_MESSAGE = Message(
+    "An external id may not hold invisible characters (zero-width spaces, soft hyphens, variation "
+    "selectors and the like): they would make it another id. Send it without them."
+)
+
 OWN_FIELD_ERRORS: Mapping[str, Message] = {
     BLANK_NAME: BLANK_NAME_MESSAGE,
     CONTACT_LABEL: CONTACT_LABEL_MESSAGE,
     BLANK_EMPLOYEE_NO: BLANK_EMPLOYEE_NO_MESSAGE,
     INVALID_EMPLOYEE_NO: INVALID_EMPLOYEE_NO_MESSAGE,
+    BLANK_EXTERNAL_ID: BLANK_EXTERNAL_ID_MESSAGE,
+    INVALID_EXTERNAL_ID: INVALID_EXTERNAL_ID_MESSAGE,
     # A customer reference holding an invisible mark the hashing would keep (another customer).
     INVALID_CUSTOMER_REF: HIDDEN_MARK_MESSAGE,
 }

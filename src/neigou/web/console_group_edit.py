@@ -19,6 +19,7 @@ from neigou.groups.models import Group, GroupStatus
 from neigou.groups.schemas import GroupUpdate
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.kit.field_errors import OWN_FIELD_ERRORS
 from neigou.kit.i18n import Message
 from neigou.offers.forms import FieldError
 from neigou.programs import repository as programs
@@ -115,9 +116,13 @@ def update_group(
             }
         )
     except ValidationError as exc:
-        wrong = dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"])
+        # Each field once, with the product's own message where its rule has one (a blank external id).
+        wrong = {str(e["loc"][0]): str(e["type"]) for e in reversed(exc.errors()) if e["loc"]}
         errors = [
-            FieldError(f, "validation_error", _INVALID.get(f, Message("Check this field."))) for f in wrong
+            FieldError(f, kind, OWN_FIELD_ERRORS[kind])
+            if kind in OWN_FIELD_ERRORS
+            else FieldError(f, "validation_error", _INVALID.get(f, Message("Check this field.")))
+            for f, kind in wrong.items()
         ]
         return _form(request, session, principal, group, values=values, errors=errors, status_code=422)
     try:

@@ -27,6 +27,9 @@ push_error: dict[str, Label] = {
     "customer_not_found": N_("A chosen customer is not in your book."),
     "segment_not_found": N_("That segment is not yours."),
     "segment_empty": N_("That segment holds none of your customers."),
+    "segment_too_large": N_(
+        "That segment holds more than 500 of your customers; a push reaches at most 500."
+    ),
     "unknown_sku": N_("A chosen product does not exist."),
     "product_inactive": N_("A chosen product is no longer on sale."),
     "duplicate_sku": N_("A product was chosen twice."),
