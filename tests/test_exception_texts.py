@@ -182,7 +182,7 @@ PLACE = re.compile(
 # at most three digits (``platforms.rows.MAX_TOLD_STATUS``), so it can hold no phone number or name.
 BOUNDED = {("platforms/rows.py", "code")}
 # Refusals that still quote what was sent, each to be worded by its field: the opt-out's reused request id.
-NOT_YET_BY_FIELD = {("privacy/service.py", "request_id")}
+NOT_YET_BY_FIELD: set[tuple[str, str]] = set()
 MISSING_CODE = re.compile(
     r"^unknown_|_not_found$|^duplicate_|_not_in_program$|_not_owned$|_inactive$|_out_of_scope$"
     r"|_taken$|_reused$|^ambiguous_"

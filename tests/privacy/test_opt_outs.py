@@ -138,6 +138,11 @@ def test_the_same_request_id_answers_the_first_opt_out(
     assert reused.status_code == 409
     assert reused.headers["content-type"] == "application/problem+json"
     assert reused.json()["code"] == "request_id_reused"
+    assert (reused.json()["field"], reused.json()["detail"]) == (
+        "request_id",
+        "request_id 已用于其他注销申请。",
+    )
+    assert "shop-req-1" not in reused.text
     assert row_counts(factory) == before
     listed = client.get(PATH, headers=operator)
     assert listed.status_code == 200

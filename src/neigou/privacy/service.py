@@ -143,8 +143,9 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
     foreign = caller is not None and existing.organization_id != caller
     if foreign or existing.customer_ref_hash != customer or existing.program_id != program_id:
         raise Conflict(
-            Message("Request {request_id!r} was used for another opt-out.", request_id=request_id),
+            Message("{field} was used for another opt-out.", field="request_id"),
             code="request_id_reused",
+            extra={"field": "request_id"},
         )
     return OptOutResult(opt_out=existing, created=False)
 
