@@ -19,6 +19,7 @@ from neigou.programs import repository as repo
 from neigou.programs.models import AttributionModel, Member, MemberTierPeriod, Program, Tier
 from neigou.programs.rules import (
     KeepRule,
+    LadderProblem,
     TierRule,
     UpgradeCondition,
     ladder_problems,
@@ -83,11 +84,17 @@ def _profile(program: Program) -> dict[str, Any]:
 
 def update_program(session: Session, *, program: Program, data: ProgramUpdate, actor: Actor) -> Program:
     """Change a program's name, time zone and rules (fields not sent stay as they are); audited. The
-    rules apply to orders ingested from now on: commission already earned is never recomputed."""
+    rules apply to orders ingested from now on: commission already earned is never recomputed.
+    A new ``max_levels`` is checked against the stored ladder as saving that ladder would check it
+    (the seller's share plus the overrides within the pool, no override on one level), under the
+    program's lock that a ladder replacement takes too, so neither slips past the other."""
     if data.max_levels is not None:
         problem = levels_problem(data.max_levels)
         if problem is not None:
             raise Invalid(problem.message, code=problem.code)
+        program = require_program(session, program.id, lock=True)
+        if data.max_levels != program.max_levels:
+            _check_ladder(session, program.id, max_levels=data.max_levels)
     if data.timezone is not None and not is_valid_timezone(data.timezone):
         raise Invalid(
             Message("Unknown time zone; use an IANA name such as Asia/Shanghai."),
@@ -118,6 +125,27 @@ def update_program(session: Session, *, program: Program, data: ProgramUpdate, a
         after=_profile(program),
     )
     return program
+
+
+def _check_ladder(session: Session, program_id: int, *, max_levels: int) -> None:
+    """Refuse ``max_levels`` when the stored ladder's rates would not fit it (upgrade and keep rules do
+    not depend on the depth, so only the rates are checked; a program without a ladder has none)."""
+    stored = repo.list_tiers(session, program_id)
+    if not stored:
+        return
+    rules = [
+        TierRule(code=t.code, rank=t.rank, share_bp=t.share_bp, override_bp=t.override_bp) for t in stored
+    ]
+    _refuse_ladder(ladder_problems(rules, max_levels=max_levels))
+
+
+def _refuse_ladder(problems: list[LadderProblem]) -> None:
+    if problems:
+        raise Invalid(
+            Sentences([p.message for p in problems]),
+            code=problems[0].code,
+            extra={"problems": [{"code": p.code, "message": p.message, "tier": p.tier} for p in problems]},
+        )
 
 
 def require_program(session: Session, program_id: int, *, lock: bool = False) -> Program:
@@ -172,13 +200,7 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
         )
         for t in tiers
     ]
-    problems = ladder_problems(rules, max_levels=program.max_levels)
-    if problems:
-        raise Invalid(
-            Sentences([p.message for p in problems]),
-            code=problems[0].code,
-            extra={"problems": [{"code": p.code, "message": p.message, "tier": p.tier} for p in problems]},
-        )
+    _refuse_ladder(ladder_problems(rules, max_levels=program.max_levels))
     held = {code for code, n in repo.tier_counts(session, program_id).items() if code is not None and n > 0}
     missing = held - {t.code for t in tiers}
     if missing:
