@@ -140,6 +140,7 @@ def test_a_ladder_saved_while_the_levels_go_up_is_checked_against_the_new_depth(
 
     first, second = two_sides(factory, raise_levels, replace, waits)
     assert first == 3
-    assert isinstance(second, Invalid) and second.code == "shares_exceed_pool"
+    assert isinstance(second, Invalid)
+    assert second.code == "shares_exceed_pool"
     tiers = client.get(f"/api/v1/programs/{program_id}/tiers", headers=operator).json()
     assert {t["override_bp"] for t in tiers} == {2000}

@@ -315,8 +315,13 @@ def _initial_tier(tiers: list[Tier], wanted: str | None) -> str | None:
 
 
 def change_inviter(session: Session, *, member_id: int, inviter_id: int | None, actor: Actor) -> Member:
-    """Rebind a member's inviter; refuses self-invites, other programs and loops."""
+    """Rebind a member's inviter; refuses self-invites, other programs and loops. The program is read
+    locked first: the loop check reads the whole upline, so two changes of one program's invite tree
+    run one after the other, the second checking the tree the first wrote ("A under B" and "B under A"
+    at once never both pass). A new member has no downline, so adding one needs no such lock."""
     member = require_member(session, member_id)
+    require_program(session, member.program_id, lock=True)
+    session.refresh(member)  # as the lock finds it: the audit's ``before`` is the committed inviter
     if inviter_id is not None:
         inviter = repo.get_member(session, inviter_id)
         if inviter is None or inviter.program_id != member.program_id:
