@@ -23,6 +23,22 @@ class AmountError(ValueError):
         self.field = field
 
 
+MAX_WHOLE_DIGITS = 18
+"""The most digits a typed whole number (or an amount's whole part) may have: every such number fits a
+64-bit column, and a longer one is refused before ``int()``, which raises past 4300 digits."""
+
+
+def whole_number(text: str, *, signed: bool = False) -> int | None:
+    """``text`` (stripped) as a whole number of ASCII digits, at most :data:`MAX_WHOLE_DIGITS` of them
+    and, when ``signed``, an optional minus sign first; None for anything else (other digits such as
+    ``²``, a sign, spaces, ``_``)."""
+    cleaned = text.strip()
+    digits = cleaned.removeprefix("-") if signed else cleaned
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_WHOLE_DIGITS):
+        return None
+    return int(cleaned)
+
+
 # What a field that is not a number is told, by the kind of number it takes (never the typed text).
 _WRITE = {
     "yuan": Message("Write an amount in yuan, such as 29.90."),
@@ -42,8 +58,10 @@ def _decimal(text: str, *, places: int, what: str) -> Decimal:
         raise AmountError("invalid_amount", _WRITE[what])
     if value < 0:
         raise AmountError("negative_amount", Message("Write a number that is not negative."))
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -places:
+    if value.adjusted() >= MAX_WHOLE_DIGITS:  # ``1e999999999`` overflowed the arithmetic after it
+        raise AmountError("invalid_amount", _WRITE[what])
+    # Exact, however many digits were typed (``normalize`` rounds to the context's 28 digits).
+    if value != value.quantize(Decimal(1).scaleb(-places)):
         raise AmountError(
             "too_many_decimals",
             Message("Write at most {places} decimals.", places=places),

@@ -38,7 +38,7 @@ from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.tabular import nul_row, read_table
 from neigou.offers import repository as repo
-from neigou.offers.amounts import AmountError, yuan_to_fen
+from neigou.offers.amounts import AmountError, whole_number, yuan_to_fen
 from neigou.offers.models import Product
 from neigou.offers.schemas import ImportResult, ProductCreate
 from neigou.programs.scope import organization_for_write
@@ -98,13 +98,13 @@ def _refused(report: ErrorReport) -> ImportRefused:
 
 
 def _integer(text: str, field: str) -> int:
-    cleaned = text.strip()
-    if not cleaned.isascii() or not cleaned.isdigit():
+    number = whole_number(text)
+    if number is None:  # also past 18 digits: ``int()`` raises past 4300
         raise AmountError(
             "invalid_integer",
             Message("{field} must be a whole number.", field=field),
         )
-    return int(cleaned)
+    return number
 
 
 def _fields(raw: dict[str, str]) -> dict[str, Any]:
