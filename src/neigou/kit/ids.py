@@ -63,14 +63,15 @@ def _edge(c: str) -> bool:
 ID_DIGITS = 18
 
 
-def whole_number(text: str, *, digits: int = ID_DIGITS) -> int | None:
-    """The whole number ``text`` writes in at most ``digits`` ASCII digits, white space around it allowed;
-    None for anything else. The one reading of a number typed into a form (an id, a count): the API reads
+def whole_number(text: str, *, digits: int = ID_DIGITS, signed: bool = False) -> int | None:
+    """The whole number ``text`` writes in at most ``digits`` ASCII digits (after a minus sign when
+    ``signed``), white space around it allowed; None for anything else. The one reading of a number typed into a form (an id, a count): the API reads
     its ids the same way (pydantic takes ASCII digits only), so ``１２`` is no id on a page either. Never
     ``str.isdigit`` then ``int``: ``isdigit`` holds for ``²`` and ``①``, which ``int`` refuses
     (``tests/kit/test_whole_numbers.py`` keeps it out of the code)."""
     text = text.strip()
-    if not 0 < len(text) <= digits or not text.isascii() or not text.isdigit():
+    unsigned = text.removeprefix("-") if signed else text
+    if not 0 < len(unsigned) <= digits or not unsigned.isascii() or not unsigned.isdigit():
         return None
     return int(text)
 

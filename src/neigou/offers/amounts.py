@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from neigou.kit.dates import FIRST_DAY, LAST_DAY, instant_in_range
 from neigou.kit.i18n import Message
+from neigou.kit.ids import ID_DIGITS
 
 
 class AmountError(ValueError):
@@ -21,6 +22,11 @@ class AmountError(ValueError):
         self.code = code
         self.message = message
         self.field = field
+
+
+MAX_WHOLE_DIGITS = ID_DIGITS
+"""The most digits a typed whole number (or an amount's whole part) may have: every such number fits a
+64-bit column, and a longer one is refused before ``int()``, which raises past 4300 digits."""
 
 
 # What a field that is not a number is told, by the kind of number it takes (never the typed text).
@@ -42,8 +48,10 @@ def _decimal(text: str, *, places: int, what: str) -> Decimal:
         raise AmountError("invalid_amount", _WRITE[what])
     if value < 0:
         raise AmountError("negative_amount", Message("Write a number that is not negative."))
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -places:
+    if value.adjusted() >= MAX_WHOLE_DIGITS:  # ``1e999999999`` overflowed the arithmetic after it
+        raise AmountError("invalid_amount", _WRITE[what])
+    # Exact, however many digits were typed (``normalize`` rounds to the context's 28 digits).
+    if value != value.quantize(Decimal(1).scaleb(-places)):
         raise AmountError(
             "too_many_decimals",
             Message("Write at most {places} decimals.", places=places),

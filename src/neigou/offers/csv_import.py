@@ -100,7 +100,7 @@ def _refused(report: ErrorReport) -> ImportRefused:
 
 def _integer(text: str, field: str) -> int:
     number = whole_number(text)
-    if number is None:
+    if number is None:  # also past 18 digits: ``int()`` raises past 4300
         raise AmountError(
             "invalid_integer",
             Message("{field} must be a whole number.", field=field),

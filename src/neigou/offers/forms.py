@@ -73,9 +73,10 @@ class _Reader:
 
     def whole(self, name: str, *, required: bool = True) -> int | None:
         def parse(raw: str) -> int:
-            if not re.fullmatch(r"-?\d+", raw):
+            number = whole_number(raw, signed=True)
+            if number is None:  # also past 18 digits: ``int()`` raises past 4300
                 raise AmountError("invalid_integer", Message("{field} must be a whole number.", field=name))
-            return int(raw)
+            return number
 
         result: int | None = self.convert(name, parse, required=required)
         return result
@@ -265,7 +266,19 @@ def quote_input(
             errors.append(FieldError(f"row {row}", "validation_error", message))
     if not items and not errors:
         errors.append(FieldError("items", "required", Message("Add at least one sku.")))
-    ids = [number for value in coupon_ids if (number := whole_number(value)) is not None]
+    ids: list[int] = []
+    for value in coupon_ids:
+        if not value.strip():
+            continue
+        number = whole_number(value)
+        if number is None:
+            errors.append(
+                FieldError(
+                    "coupon_id", "unknown_coupon", Message("A coupon is given by its id, a whole number.")
+                )
+            )
+            break
+        ids.append(number)
     when: datetime | None = None
     if at.strip():
         try:

@@ -19,6 +19,7 @@ from neigou.programs import repository as repo
 from neigou.programs.models import AttributionModel, Member, MemberTierPeriod, Program, Tier
 from neigou.programs.rules import (
     KeepRule,
+    LadderProblem,
     TierRule,
     UpgradeCondition,
     ladder_problems,
@@ -88,11 +89,17 @@ def _profile(program: Program) -> dict[str, Any]:
 
 def update_program(session: Session, *, program: Program, data: ProgramUpdate, actor: Actor) -> Program:
     """Change a program's name, time zone and rules (fields not sent stay as they are); audited. The
-    rules apply to orders ingested from now on: commission already earned is never recomputed."""
+    rules apply to orders ingested from now on: commission already earned is never recomputed.
+    A new ``max_levels`` is checked against the stored ladder as saving that ladder would check it
+    (the seller's share plus the overrides within the pool, no override on one level), under the
+    program's lock that a ladder replacement takes too, so neither slips past the other."""
     if data.max_levels is not None:
         problem = levels_problem(data.max_levels)
         if problem is not None:
             raise Invalid(problem.message, code=problem.code)
+        program = require_program(session, program.id, lock=True)
+        if data.max_levels != program.max_levels:
+            _check_ladder(session, program.id, max_levels=data.max_levels)
     if data.timezone is not None and not is_valid_timezone(data.timezone):
         raise Invalid(
             Message("Unknown time zone; use an IANA name such as Asia/Shanghai."),
@@ -123,6 +130,27 @@ def update_program(session: Session, *, program: Program, data: ProgramUpdate, a
         after=_profile(program),
     )
     return program
+
+
+def _check_ladder(session: Session, program_id: int, *, max_levels: int) -> None:
+    """Refuse ``max_levels`` when the stored ladder's rates would not fit it (upgrade and keep rules do
+    not depend on the depth, so only the rates are checked; a program without a ladder has none)."""
+    stored = repo.list_tiers(session, program_id)
+    if not stored:
+        return
+    rules = [
+        TierRule(code=t.code, rank=t.rank, share_bp=t.share_bp, override_bp=t.override_bp) for t in stored
+    ]
+    _refuse_ladder(ladder_problems(rules, max_levels=max_levels))
+
+
+def _refuse_ladder(problems: list[LadderProblem]) -> None:
+    if problems:
+        raise Invalid(
+            Sentences([p.message for p in problems]),
+            code=problems[0].code,
+            extra={"problems": [{"code": p.code, "message": p.message, "tier": p.tier} for p in problems]},
+        )
 
 
 def require_program(session: Session, program_id: int, *, lock: bool = False) -> Program:
@@ -177,13 +205,7 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
         )
         for t in tiers
     ]
-    problems = ladder_problems(rules, max_levels=program.max_levels)
-    if problems:
-        raise Invalid(
-            Sentences([p.message for p in problems]),
-            code=problems[0].code,
-            extra={"problems": [{"code": p.code, "message": p.message, "tier": p.tier} for p in problems]},
-        )
+    _refuse_ladder(ladder_problems(rules, max_levels=program.max_levels))
     held = {code for code, n in repo.tier_counts(session, program_id).items() if code is not None and n > 0}
     missing = held - {t.code for t in tiers}
     if missing:
@@ -298,8 +320,13 @@ def _initial_tier(tiers: list[Tier], wanted: str | None) -> str | None:
 
 
 def change_inviter(session: Session, *, member_id: int, inviter_id: int | None, actor: Actor) -> Member:
-    """Rebind a member's inviter; refuses self-invites, other programs and loops."""
+    """Rebind a member's inviter; refuses self-invites, other programs and loops. The program is read
+    locked first: the loop check reads the whole upline, so two changes of one program's invite tree
+    run one after the other, the second checking the tree the first wrote ("A under B" and "B under A"
+    at once never both pass). A new member has no downline, so adding one needs no such lock."""
     member = require_member(session, member_id)
+    require_program(session, member.program_id, lock=True)
+    session.refresh(member)  # as the lock finds it: the audit's ``before`` is the committed inviter
     if inviter_id is not None:
         inviter = repo.get_member(session, inviter_id)
         if inviter is None or inviter.program_id != member.program_id:

@@ -17,7 +17,7 @@ from neigou.programs import service
 from neigou.programs.models import AttributionModel, Program
 from neigou.programs.schemas import ProgramUpdate
 from neigou.web.console_home import TIMEZONES
-from neigou.web.form_pages import FormDep, fields, refusal
+from neigou.web.form_pages import FormDep, fields, place, refusal
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -28,6 +28,8 @@ _INVALID = {
     "freeze_days": Message("0 to 365 days."),
     "max_levels": Message("The seller plus at most two uplines are paid: the legal limit."),
 }
+# A depth the stored ladder does not fit is refused beside the paid levels.
+_PLACED = {"shares_exceed_pool": "max_levels", "override_without_levels": "max_levels"}
 
 
 def _form(
@@ -106,7 +108,7 @@ def update_program(
         with session.begin_nested():
             service.update_program(session, program=program, data=data, actor=principal.actor)
     except ProblemError as exc:
-        errors = refusal(session, exc)
+        errors = place(refusal(session, exc), _PLACED)
         program = service.require_program(session, program_id)
         return _form(request, program, principal, values=values, errors=errors, status_code=exc.status)
     return RedirectResponse(f"/console/programs/{program.id}", status_code=303)
