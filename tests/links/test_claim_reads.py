@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.links import claim_stream, claims
+from neigou.links import claim_reads, claim_stream, claims
 from neigou.links.ratelimit import ClaimLimiter
 from neigou.links.stock_gate import StockGate
 from tests.conftest import SECRET, TokenMaker, bearer
@@ -128,3 +128,71 @@ def test_unknown_claims_and_coupons_read_404(
     assert _read(client, world.integration, world.hidden_id, claim_id) == (404, "claim_not_found")
     assert _read(client, world.integration, world.public_id, claim_id + 1000) == (404, "claim_not_found")
     assert _read(client, world.integration, 10**9, claim_id) == (404, "coupon_not_found")
+
+
+def _refused_second(
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+    gate: StockGate,
+) -> int:
+    """A second claim through the member's link, answered 201 past the lost customer counter, then refused."""
+    link = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    claim(client, world.integration, world.hidden_id, customer_ref=PHONE, link_code=link["code"])
+    with factory() as session:
+        terms = gate.terms(session, world.hidden_id)
+    assert terms is not None
+    gate.client.delete(gate.keys(terms, claims.Customer.from_ref(SECRET, PHONE).ref_hash).customer)
+    second = claim(client, world.integration, world.hidden_id, customer_ref=PHONE, link_code=link["code"])
+    assert second.status_code == 201
+    _drain(factory, gate)
+    return int(second.json()["id"])
+
+
+def test_a_member_reads_a_refused_claim_as_no_claim(
+    *,
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    gate: StockGate,
+) -> None:
+    """A refusal keeps no member: any member (even the link's) reads 404, as an id no claim has; the shop's
+    integration and operators read the refusal."""
+    refused = _refused_second(client, operator, world, factory, gate)
+    other = bearer(make_token("member", world.other_member_id))
+    assert _read(client, other, world.hidden_id, refused) == (404, "claim_not_found")
+    assert _read(client, world.member_token, world.hidden_id, refused) == (404, "claim_not_found")
+    assert _read(client, world.integration, world.hidden_id, refused) == (409, "limit_reached")
+    assert _read(client, operator, world.hidden_id, refused) == (409, "limit_reached")
+    assert _read(client, None, world.hidden_id, refused) == (401, "unauthenticated")
+
+
+def test_a_refusal_kept_without_its_coupon_reads_under_no_coupon(
+    client: TestClient, operator: dict[str, str], world: LinkWorld, gate: StockGate
+) -> None:
+    """An older refusal kept without its coupon (``limit_reached`` alone) is no coupon's claim."""
+    gate.client.set(claim_stream.refusal_key(gate.namespace, 424_242), "limit_reached")
+    assert _read(client, world.integration, world.public_id, 424_242) == (404, "claim_not_found")
+    assert _read(client, operator, world.hidden_id, 424_242) == (404, "claim_not_found")
+    assert (
+        claim_stream.refusal_of(gate.client, gate.namespace, 424_242) == "limit_reached"
+    )  # the landing page
+
+
+@pytest.mark.parametrize("claim_id", ["0", "-1", str(2**63), str(2**90)])
+def test_claim_ids_past_the_bigint_are_refused_422(
+    client: TestClient, world: LinkWorld, gate: StockGate, claim_id: str
+) -> None:
+    """An id no claim can have (Redis refuses its stream entry id, the database its bigint): 422, never a 500."""
+    answer = client.get(f"/api/v1/coupons/{world.public_id}/claims/{claim_id}", headers=world.integration)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "validation_error"
+    assert str(2**63) not in answer.text  # the refusal names the place, never the value typed
+
+
+def test_a_stream_id_redis_refuses_reads_as_not_queued(gate: StockGate) -> None:
+    """Redis refusing the entry id (``Invalid stream ID``) is read as no queued entry, never a 500."""
+    assert claim_reads._queued(gate, 2**90) is None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import redis
 from sqlalchemy.orm import Session
 
 from neigou.kit.errors import NotFound
@@ -44,10 +45,14 @@ class ReadClaim:
     state: ClaimState
 
 
-def read_claim(session: Session, gate: StockGate | None, coupon_id: int, claim_id: int) -> ReadClaim:
+def read_claim(
+    session: Session, gate: StockGate | None, coupon_id: int, claim_id: int, *, refusals: bool = True
+) -> ReadClaim:
     """The claim ``claim_id`` of the coupon (in the caller's organization, as the session is scoped):
     404 ``coupon_not_found`` | ``claim_not_found``; a claim the writer refused answers that refusal,
-    409 with the gate's code, as the landing page shows it (``claims.refused_behind``)."""
+    409 with the gate's code, as the landing page shows it (``claims.refused_behind``). A refusal keeps
+    no member, so a caller who may see only their own members' claims reads it (``refusals=False``)
+    as an id no claim has: 404 ``claim_not_found``, never another shopper's outcome."""
     if session.get(CouponTemplate, coupon_id) is None:
         raise NotFound(Message("This coupon does not exist."), code="coupon_not_found")
     queued = _queued(gate, claim_id) if gate is not None else None
@@ -56,16 +61,20 @@ def read_claim(session: Session, gate: StockGate | None, coupon_id: int, claim_i
     stored = session.get(CouponClaim, claim_id)
     if stored is not None and stored.coupon_id == coupon_id:
         return _read({field: getattr(stored, field) for field in _FIELDS}, ClaimState.STORED)
-    if (refused := claims.refused_behind(gate, claim_id, coupon_id)) is not None:
+    if refusals and (refused := claims.refused_behind(gate, claim_id, coupon_id)) is not None:
         raise refused
     raise NotFound(Message("This claim does not exist."), code="claim_not_found")
 
 
 def _queued(gate: StockGate, claim_id: int) -> dict[str, Any] | None:
-    """The claim's entry in the claim stream, as a claim row, if it is still there."""
+    """The claim's entry in the claim stream, as a claim row, if it is still there; None when Redis does
+    not answer (or refuses the entry id): the database and the kept refusal are read next."""
     ms, seq = divmod(claim_id, 65_536)  # ``claim_stream.claim_id`` read backwards
     entry_id = f"{ms + claim_stream.ID_EPOCH_MS}-{seq}"
-    found: list[Any] = gate.client.xrange(gate.claims_stream, entry_id, entry_id, count=1)  # type: ignore[assignment]
+    try:
+        found: list[Any] = gate.client.xrange(gate.claims_stream, entry_id, entry_id, count=1)  # type: ignore[assignment]
+    except redis.RedisError:
+        return None
     return claim_stream.rows_of(found)[0] if found else None
 
 

@@ -126,12 +126,12 @@ def refusal_of(
 ) -> str | None:
     """The refusal code of a claim the gate answered ``taken`` and the writer refused (``limit_reached``,
     the gate's own code for it), else None (stored, still in the stream, or unknown); with ``coupon_id``,
-    only a refusal of a claim of that coupon (the refusal is kept as ``<code>:<coupon id>``)."""
+    only a refusal kept as ``<code>:<coupon id>`` (an older one kept without its coupon is no one's)."""
     found = client.get(refusal_key(gate_namespace, claim))
     if not isinstance(found, bytes):
         return None
     code, _, coupon = found.decode().partition(":")
-    return code if coupon_id is None or coupon in ("", str(coupon_id)) else None
+    return code if coupon_id is None or coupon == str(coupon_id) else None
 
 
 def past_limit() -> EntryRefused:

@@ -7,6 +7,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import Path as UrlPath
 from fastapi.responses import JSONResponse
 
 from neigou.auth.dependencies import AnyRole, OperatorOrIntegration, OperatorOrMember, require_member_access
@@ -17,7 +18,7 @@ from neigou.kit.errors import Forbidden, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.instants import MoneyClockDep
-from neigou.kit.paging import PageDep
+from neigou.kit.paging import MAX_ID, PageDep
 from neigou.links import claim_reads, claims, service
 from neigou.links import repository as repo
 from neigou.links.claim_reads import ReadClaim
@@ -212,17 +213,26 @@ def create_claim(
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 
+# The ids a claim read takes: a stream entry id past them is refused by Redis, a bigint past them by the database.
+ClaimPathId = Annotated[int, UrlPath(ge=1, le=MAX_ID)]
+
+
 @router.get(
     "/coupons/{coupon_id}/claims/{claim_id}",
     response_model=ClaimReadOut,
     responses={409: {"description": "the claim was answered 201, then refused (limit_reached)"}},
 )
 def get_claim(
-    coupon_id: int, claim_id: int, request: Request, session: SessionDep, principal: AnyRole
+    coupon_id: ClaimPathId, claim_id: ClaimPathId, request: Request, session: SessionDep, principal: AnyRole
 ) -> ClaimReadOut:
     """A claim read back by its id: ``stored``, or ``queued`` behind the gate; 409 with the refusal's code
-    when the claim writer refused it since its 201. A member reads the claims made through their links."""
-    found = claim_reads.read_claim(session, request.app.state.links.gate, coupon_id, claim_id)
+    when the claim writer refused it since its 201. A member reads the claims made through their links; a
+    refusal keeps no member, so a member reads it 404 ``claim_not_found`` (never another shopper's outcome).
+    Ids past the database's bigint (or below 1) are refused 422 before any read."""
+    gate = request.app.state.links.gate
+    found = claim_reads.read_claim(
+        session, gate, coupon_id, claim_id, refusals=principal.role is not Role.MEMBER
+    )
     require_member_access(principal, found.member_id or 0)
     link = repo.get_link(session, found.link_id) if found.link_id is not None else None
     out = claim_out(found, link.code if link else None, replayed=False)

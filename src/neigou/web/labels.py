@@ -149,6 +149,9 @@ o_error: dict[str, Label] = {
     "invalid_account": N_("That is not an account of this kind: check the number."),
     "invalid_holder": N_("Enter the account holder's name."),
     "request_id_reused": N_("This request was sent already."),
+    "withdrawal_before_available": N_(
+        "Part of this balance is not available yet; please try again in a few minutes."
+    ),
 }
 ev_error: dict[str, Label] = {
     "guest_quota_exceeded": N_("You have used every guest invitation of this event."),
@@ -173,6 +176,7 @@ l_error: dict[str, Label] = {
     "group_archived": NP_("share link", "This group is archived."),
     "no_tiers": N_("The program has no tier ladder yet; ask its operator to set the tiers."),
     "failed": N_("Not done:"),
+    "overloaded": N_("Many people are using the service right now. Please try again in a moment."),
 }
 g_error: dict[str, Label] = {
     "observation_conflict": N_("A different count is recorded for this time."),
