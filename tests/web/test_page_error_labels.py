@@ -66,3 +66,15 @@ def test_the_earnings_page_names_a_withdrawal_before_available_and_unknown_codes
         assert error not in shown
     payee = _shown(client.get(f"/m/earnings?payee_error={UNKNOWN}{suffix}").text, "payee-error")
     assert payee == GENERIC[lang]
+
+
+@pytest.mark.parametrize("path,testid", [("/m/links", "link-error"), ("/m/events", "event-error")])
+def test_the_workspaces_links_and_events_pages_show_an_unknown_code_in_words(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, path: str, testid: str
+) -> None:
+    world = build(client, operator, make_token)
+    member_sign_in(client, make_token("member", world.member_id))
+    for lang, suffix in (("zh", ""), ("en", "&lang=en")):
+        page = client.get(f"{path}?error={UNKNOWN}{suffix}")
+        assert page.status_code == 200, page.text
+        assert _shown(page.text, testid) == GENERIC[lang]
