@@ -238,7 +238,7 @@ def test_migration_0039_rewrites_audit_entries_a_page_at_a_time(
 
         made = [entry("customer.update", *ENTRIES[key][:2]) for key in kinds]
         other = entry("customer.create", None, {"source": "manual", "name": "王丽华"})
-    monkeypatch.setattr(_migration, "_PAGE", 2)
+    monkeypatch.setattr(_migration, "_PAGE", 2, raising=False)
     reads: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -87,5 +87,6 @@ def test_migration_0040_rewrites_stored_ids_and_keeps_colliding_ones(
     with Session(engine) as session:  # the duplicate check finds what was stored in another form
         for ext in ("wrOgA1", "wrOgA2", "wrOgA3"):
             found = repository.find_group_by_external_id(session, program, "wechat", ext)
-            assert found is not None and found.id == ids[next(k for k, v in STORED.items() if v == ext)]
+            assert found is not None
+            assert found.id == ids[next(k for k, v in STORED.items() if v == ext)]
     engine.dispose()

@@ -67,7 +67,7 @@ _GROUPS = sa.table(
 )
 
 
-def _pages(conn: sa.Connection, table: sa.TableClause, *columns: str) -> Iterator[list[sa.Row[Any]]]:
+def _pages(conn: sa.Connection, table: sa.TableClause, *columns: str) -> Iterator[list[Any]]:
     """``table``'s rows (``id`` and ``columns``) a page of ids at a time, by id."""
     last = None
     query = sa.select(table.c.id, *(table.c[c] for c in columns)).order_by(table.c.id).limit(_PAGE)
@@ -137,16 +137,13 @@ def _settle_collisions(conn: sa.Connection, changing: sa.Table) -> None:
             twice.c.external_id == changing.c.external_id,
         ),
     )
-    held = (
-        sa.select(changing.c.id, _GROUPS.c.id)
-        .join(
-            _GROUPS,
-            sa.and_(
-                _GROUPS.c.program_id == changing.c.program_id,
-                _GROUPS.c.platform == changing.c.platform,
-                _GROUPS.c.external_id == changing.c.external_id,
-            ),
-        )
+    held = sa.select(changing.c.id, _GROUPS.c.id).join(
+        _GROUPS,
+        sa.and_(
+            _GROUPS.c.program_id == changing.c.program_id,
+            _GROUPS.c.platform == changing.c.platform,
+            _GROUPS.c.external_id == changing.c.external_id,
+        ),
     )
     kept: set[int] = {int(i) for (i,) in conn.execute(clashing)}
     for row_id, holder in conn.execute(held):
