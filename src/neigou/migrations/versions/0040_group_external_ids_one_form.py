@@ -158,3 +158,7 @@ def _settle_collisions(conn: sa.Connection, changing: sa.Table) -> None:
         "same platform id in its one form): ids %s",
         ", ".join(map(str, ids)),
     )
+
+
+def downgrade() -> None:
+    pass
