@@ -9,6 +9,7 @@ import importlib
 import json
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -208,3 +209,51 @@ def test_migration_0039_rewrites_stored_refusals_and_audit_values(scratch_url: s
     assert not any(
         personal in left for personal in ("王丽华", "王女士", "李先生", "律师", "1990", "VIP", "13812345678")
     )
+
+
+def test_migration_0039_rewrites_audit_entries_a_page_at_a_time(
+    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _ = programs_at(scratch_url, "0038", "p")
+    kinds = [key for key in ENTRIES for _ in range(3)]  # more entries than a page, pages across kinds
+    with engine.begin() as conn:
+
+        def entry(action: str, before: dict[str, Any] | None, after: dict[str, Any]) -> int:
+            made: int = conn.execute(
+                AUDIT.insert()
+                .values(
+                    at=CREATED,
+                    actor_kind="user",
+                    actor_ref="1",
+                    actor_label="运营",
+                    action=action,
+                    entity="customer",
+                    entity_id="1",
+                    before=before,
+                    after=after,
+                )
+                .returning(AUDIT.c.id)
+            ).scalar_one()
+            return made
+
+        made = [entry("customer.update", *ENTRIES[key][:2]) for key in kinds]
+        other = entry("customer.create", None, {"source": "manual", "name": "王丽华"})
+    monkeypatch.setattr(_migration, "_PAGE", 2, raising=False)
+    reads: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "audit_entries" in statement:
+            reads.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    with engine.begin() as conn:
+        _migration._audit_entries(conn)
+    sa.event.remove(engine, "before_cursor_execute", seen)
+    assert len(reads) == len(made) // 2 + 1  # a page of two per read, and the empty one that ends them
+    with engine.connect() as conn:
+        audited = {
+            int(i): (b, a) for i, b, a in conn.execute(sa.select(AUDIT.c.id, AUDIT.c.before, AUDIT.c.after))
+        }
+    engine.dispose()
+    assert [audited[i] for i in made] == [(None, ENTRIES[key][2]) for key in kinds]
+    assert audited[other] == (None, {"source": "manual", "name": "王丽华"})  # not an update: as it was

@@ -17,6 +17,7 @@ from neigou.kit.db import transaction
 from tests.conftest import TEST_ACTOR, row_counts
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
+from tests.sign_in import console_sign_in
 
 ID = "wrOgAAA123"
 
@@ -142,3 +143,48 @@ def test_a_count_file_finds_a_group_by_any_form_of_its_id(
         )
     assert result.imported == 2
     assert made.status_code == 201
+
+
+LEGACY = "wrOg\u200bLEG"  # stored before the rule, an invisible mark inside: no one form fixes it
+
+
+def _legacy_group(factory: sessionmaker[Session], world: dict[str, Any]) -> int:
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    with transaction(factory) as session:
+        group = Group(
+            program_id=world["program"],
+            owner_member_id=world["a"],
+            name="legacy",
+            platform=GroupPlatform.WECHAT,
+            external_id=LEGACY,
+            status=GroupStatus.ACTIVE,
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(group)
+        session.flush()
+        return group.id
+
+
+def test_a_stored_id_the_rule_refuses_sent_back_unchanged_does_not_block_an_edit(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    group_id = _legacy_group(factory, world)
+    path = f"/api/v1/groups/{group_id}"
+    renamed = client.patch(path, json={"name": "renamed", "external_id": LEGACY}, headers=operator)
+    assert (renamed.status_code, renamed.json()["external_id"]) == (200, LEGACY)
+    changed = client.patch(path, json={"external_id": "wrOg\u200bNEW"}, headers=operator)
+    assert (changed.status_code, changed.json()["code"]) == (422, "invalid_external_id")
+    assert "wrOg" not in changed.json()["detail"]
+    console_sign_in(client, factory)
+    edit = f"/console/groups/{group_id}/edit"
+    assert LEGACY in client.get(edit).text  # the form sends the stored id back as it is
+    archived = client.post(
+        edit, data={"name": "renamed", "external_id": LEGACY, "status": "archived"}, follow_redirects=False
+    )
+    assert archived.status_code == 303
+    stored = client.get(path, headers=operator).json()
+    assert (stored["name"], stored["external_id"], stored["status"]) == ("renamed", LEGACY, "archived")
+    other = client.post(edit, data={"name": "renamed", "external_id": "wx\u200b2", "status": "active"})
+    assert other.status_code == 422
+    assert 'data-testid="error-external_id"' in other.text

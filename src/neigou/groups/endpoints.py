@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from neigou.auth.dependencies import AnyRole, Operator, OperatorOrIntegration, OperatorOrMember
 from neigou.auth.models import Role
@@ -128,8 +130,12 @@ def update_group(
             Message("Only an operator can hand a group over to another member."),
             code="owner_change_forbidden",
         )
+    try:
+        data = body.checked(group.external_id)
+    except ValidationError as exc:  # refused as the request's body is
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     return GroupOut.model_validate(
-        service.update_group(session, group=group, data=body, actor=principal.actor)
+        service.update_group(session, group=group, data=data, actor=principal.actor)
     )
 
 

@@ -42,7 +42,9 @@ def find_group_by_name(session: Session, owner_member_id: int, name: str) -> Gro
 def find_group_by_external_id(
     session: Session, program_id: int, platform: str, external_id: str
 ) -> Group | None:
-    """The group of a program with this (canonical) platform id, also one stored with spaces round it."""
+    """The group of a program with this (canonical) platform id. Every stored id is in that form
+    (migration 0040 rewrote the older ones) but those of two groups that would have collided, which 0040
+    left as typed and logged: one of them stored with spaces round it is still found by its trimmed form."""
     same = or_(Group.external_id == external_id, func.trim(Group.external_id) == external_id)
     stmt = select(Group).where(Group.program_id == program_id, Group.platform == platform, same)
     return session.scalars(stmt.order_by(Group.id).limit(1)).first()

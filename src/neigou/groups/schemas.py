@@ -65,16 +65,34 @@ class GroupCreate(BaseModel):
     status: GroupStatus = GroupStatus.ACTIVE
 
 
+class _CheckedExternalId(BaseModel):
+    external_id: ExternalId
+
+
 class GroupUpdate(BaseModel):
     """Rename, archive, re-identify or (operators only) hand over a group to another member of its
-    program; fields left out stay as they are."""
+    program; fields left out stay as they are. ``external_id`` is as sent until :meth:`checked` against
+    the group's stored one."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: VisibleNameStr | None = None
     status: GroupStatus | None = None
-    external_id: ExternalId | None = None
+    external_id: Annotated[str, Field(min_length=1, max_length=4 * MAX_EXTERNAL_ID)] | None = None
     owner_member_id: int | None = None
+
+    def checked(self, stored: str | None) -> GroupUpdate:
+        """This change with its ``external_id`` in its one form (``ExternalId``: raises
+        ``ValidationError`` where the rule refuses it), checked only when it is another than ``stored``:
+        the stored id sent back unchanged (a form fills it in) is left out, so a group whose id was stored
+        before the rule, with an invisible mark inside it, can still be renamed or archived."""
+        changes = self.model_dump(exclude_unset=True)
+        sent = changes.get("external_id")
+        if sent is not None and sent == stored:
+            del changes["external_id"]
+        elif sent is not None:
+            changes["external_id"] = _CheckedExternalId.model_validate({"external_id": sent}).external_id
+        return GroupUpdate.model_construct(set(changes), **changes)
 
 
 class GroupOut(BaseModel):

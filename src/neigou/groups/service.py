@@ -129,7 +129,8 @@ def update_group(
 ) -> Group:
     """Change a group's name, status, external id or owner (fields not sent stay as they are). A new
     owner must have joined the group's program; what the group carries (its counts, targets, robot,
-    sales) goes with it, what a member made (links, live codes, alerts) stays that member's."""
+    sales) goes with it, what a member made (links, live codes, alerts) stays that member's. ``data``
+    is checked against the group (``GroupUpdate.checked``): its ``external_id`` is in its one form."""
     before = group_dump(group)
     now = at or utcnow()
     changes = data.model_dump(exclude_unset=True)

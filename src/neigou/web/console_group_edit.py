@@ -104,17 +104,18 @@ def update_group(
     """Save the group (audited), or show the form again with each error beside its field."""
     group = service.require_group(session, min(group_id, MAX_ID))
     values = fields(form)
-    external_id = (values.get("external_id") or "").strip()
     owner = (values.get("owner_member_id") or "").strip().lstrip("#")
+    sent = {
+        "name": (values.get("name") or "").strip(),
+        "status": values.get("status") or None,
+        "owner_member_id": owner or None,
+    }
+    written = values.get("external_id") or ""
+    stored = group.external_id or ""
+    if written != stored and written.strip() != stored.strip():  # the stored id sent back stays unchecked
+        sent["external_id"] = written.strip() or None
     try:
-        data = GroupUpdate.model_validate(
-            {
-                "name": (values.get("name") or "").strip(),
-                "status": values.get("status") or None,
-                "external_id": external_id or None,
-                "owner_member_id": owner or None,
-            }
-        )
+        data = GroupUpdate.model_validate(sent).checked(group.external_id)
     except ValidationError as exc:
         # Each field once, with the product's own message where its rule has one (a blank external id).
         wrong = {str(e["loc"][0]): str(e["type"]) for e in reversed(exc.errors()) if e["loc"]}

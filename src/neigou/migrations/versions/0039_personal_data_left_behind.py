@@ -109,6 +109,7 @@ _HTTP = re.compile(r"(HTTP [0-9]{3}):", re.ASCII)
 _ERRCODE = re.compile(r"(errcode -?[0-9]+):", re.ASCII)
 _ERROR = re.compile(r"([A-Za-z]+):", re.ASCII)
 _CHUNK = 500
+_PAGE = 1000  # audit entries read and rewritten at a time
 
 _JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -156,6 +157,8 @@ def _refusals(conn: sa.Connection) -> None:
 
 
 def _audit_entries(conn: sa.Connection) -> None:
+    """Rewrite the ``customer.update`` entries a page of ids at a time (keyset, ``_PAGE`` rows), with
+    one ``executemany`` update per page; nothing is kept across pages."""
     entries = sa.table(
         "audit_entries",
         sa.column("id"),
@@ -164,18 +167,30 @@ def _audit_entries(conn: sa.Connection) -> None:
         sa.column("before", _JSON),
         sa.column("after", _JSON),
     )
-    found = conn.execute(
-        sa.select(entries.c.id, entries.c.before, entries.c.after).where(
-            entries.c.entity == "customer", entries.c.action == "customer.update"
-        )
+    query = (
+        sa.select(entries.c.id, entries.c.before, entries.c.after)
+        .where(entries.c.entity == "customer", entries.c.action == "customer.update")
+        .order_by(entries.c.id)
+        .limit(_PAGE)
     )
-    rewritten: dict[int, dict[str, str]] = {}
-    for entry_id, before, after in found:
-        kept = fields_only(before, after)
-        if before is not None or kept != after:
-            rewritten[int(entry_id)] = kept
-    for entry_id, kept in rewritten.items():
-        conn.execute(entries.update().where(entries.c.id == entry_id).values(before=None, after=kept))
+    update = (
+        entries.update()
+        .where(entries.c.id == sa.bindparam("entry_id"))
+        .values(before=None, after=sa.bindparam("kept", type_=_JSON))
+    )
+    last: int | None = None
+    while True:
+        page = list(conn.execute(query if last is None else query.where(entries.c.id > last)))
+        if not page:
+            return
+        last = int(page[-1][0])
+        rewritten = []
+        for entry_id, before, after in page:
+            kept = fields_only(before, after)
+            if before is not None or kept != after:
+                rewritten.append({"entry_id": int(entry_id), "kept": kept})
+        if rewritten:
+            conn.execute(update, rewritten)
 
 
 def upgrade() -> None:
