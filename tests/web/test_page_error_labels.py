@@ -68,7 +68,7 @@ def test_the_earnings_page_names_a_withdrawal_before_available_and_unknown_codes
     assert payee == GENERIC[lang]
 
 
-@pytest.mark.parametrize("path,testid", [("/m/links", "link-error"), ("/m/events", "event-error")])
+@pytest.mark.parametrize(("path", "testid"), [("/m/links", "link-error"), ("/m/events", "event-error")])
 def test_the_workspaces_links_and_events_pages_show_an_unknown_code_in_words(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker, path: str, testid: str
 ) -> None:
