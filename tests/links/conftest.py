@@ -7,7 +7,9 @@ from collections.abc import Generator, Iterator
 
 import pytest
 import redis
+from fastapi import FastAPI
 
+from neigou.links.ratelimit import ClaimLimiter
 from neigou.links.stock_gate import StockGate
 from tests.local_redis import local_redis
 
@@ -32,3 +34,15 @@ def behind_gate() -> Generator[StockGate, None, None]:
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
     client.close()
+
+
+def app_behind_gate(app: FastAPI) -> Generator[StockGate, None, None]:
+    """The app's claims taken in Redis by ``behind_gate`` and stored by the claim writer, with a limiter
+    loose enough for a test's claims: the body of a fixture."""
+    for gate in behind_gate():
+        app.state.links.gate = gate
+        app.state.links.limiter = ClaimLimiter.for_redis(None, per_ip="100/minute", per_visitor="100/minute")
+        try:
+            yield gate
+        finally:
+            app.state.links.gate = None

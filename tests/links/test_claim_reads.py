@@ -13,11 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.links import claim_reads, claim_stream, claims
-from neigou.links.ratelimit import ClaimLimiter
 from neigou.links.stock_gate import StockGate
 from tests.conftest import SECRET, TokenMaker, bearer
 from tests.links.builders import LinkWorld, build, claim, make_link
-from tests.links.conftest import behind_gate
+from tests.links.conftest import app_behind_gate
 
 PHONE = "13812345678"
 
@@ -25,13 +24,7 @@ PHONE = "13812345678"
 @pytest.fixture
 def gate(app: FastAPI) -> Iterator[StockGate]:
     """The app's claims taken in Redis and stored by the claim writer."""
-    for gate in behind_gate():
-        app.state.links.gate = gate
-        app.state.links.limiter = ClaimLimiter.for_redis(None, per_ip="100/minute", per_visitor="100/minute")
-        try:
-            yield gate
-        finally:
-            app.state.links.gate = None
+    yield from app_behind_gate(app)
 
 
 @pytest.fixture

@@ -14,15 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.kit.db import transaction
 from neigou.kit.dead_letters import dead_key
 from neigou.kit.errors import Conflict, Unavailable
 from neigou.links import claim_stream, claims, gate_scripts, gate_seeds
-from neigou.links.models import ClaimSource
 from neigou.links.stock_gate import Seeder, StockGate
-from tests.conftest import SECRET, TEST_ACTOR
+from tests.conftest import SECRET
 from tests.links.builders import limited_coupon
 from tests.links.conftest import behind_gate
+from tests.links.test_gate_seeds import _claim
 from tests.links.test_stock_caps import edit
 
 X, Y, Z = "13800000001", "13800000002", "13800000003"
@@ -31,22 +30,6 @@ X, Y, Z = "13800000001", "13800000002", "13800000003"
 @pytest.fixture
 def gate() -> Iterator[StockGate]:
     yield from behind_gate()
-
-
-def _claim(factory: sessionmaker[Session], gate: StockGate, coupon_id: int, phone: str) -> str:
-    try:
-        with transaction(factory) as session:
-            claims.claim_coupon(
-                session,
-                coupon_id=coupon_id,
-                customer=claims.Customer.from_ref(SECRET, phone),
-                actor=TEST_ACTOR,
-                source=ClaimSource.API,
-                gate=gate,
-            )
-            return "taken"
-    except Conflict as exc:
-        return exc.code
 
 
 def _ref(phone: str) -> str:
