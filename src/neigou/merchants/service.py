@@ -22,7 +22,8 @@ from neigou.programs.scope import organization_for_write
 def create_merchant(
     session: Session, *, data: MerchantCreate, actor: Actor, at: datetime | None = None
 ) -> Merchant:
-    """Add a merchant to the caller's organization; codes are unique."""
+    """Add a merchant to the caller's organization; its code is unique within the organization, and a
+    code another organization uses is free here (the key ``organization_id, code``, migration 0041)."""
     merchant = Merchant(
         organization_id=organization_for_write(session, data.organization_id),
         code=data.code,

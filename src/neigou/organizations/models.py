@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
@@ -33,13 +33,15 @@ class Organization(Base):
 
 class Merchant(Base):
     """A shop (店家) of an organization: its products, their commission rates, its coupons and
-    promotions; deleting it (``deleted_at``) stops its accounts' tokens at once."""
+    promotions; deleting it (``deleted_at``) stops its accounts' tokens at once. Its code is unique
+    within its organization only (migration 0041): another organization's codes are none of its business."""
 
     __tablename__ = "merchants"
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
