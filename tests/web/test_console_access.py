@@ -91,6 +91,20 @@ def test_a_refused_token_or_user_writes_nothing_and_says_why(
     assert bad_role.status_code == 422
 
 
+@pytest.mark.parametrize("role", ["member", "operator"])
+@pytest.mark.parametrize("typed", ["abc", "1２", "-3", "12 34"])
+def test_a_member_id_that_is_no_number_is_refused_not_read_as_none(
+    client: TestClient, factory: sessionmaker[Session], role: str, typed: str
+) -> None:
+    console_sign_in(client, factory)
+    before = row_counts(factory)
+    refused = client.post("/console/tokens", data={"role": role, "label": "x", "member_id": typed})
+    assert refused.status_code == 422
+    assert 'data-testid="error-member_id" data-code="invalid_integer"' in refused.text
+    assert "会员 ID 是数字，例如 12。" in refused.text  # translated, naming the field and not the value typed
+    assert row_counts(factory) == before
+
+
 def test_operator_adds_a_console_user_stops_them_and_lets_them_back(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:

@@ -15,7 +15,9 @@ from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.i18n import Message
 from neigou.kit.ids import whole_number
+from neigou.offers.forms import FieldError
 from neigou.programs.repository import member_names
 from neigou.web import once
 from neigou.web.form_pages import FormRefused, attempt
@@ -30,6 +32,9 @@ TOKEN_FIELDS = {
     "member_not_found": "member_id",
     "member_not_allowed": "member_id",
 }
+_MEMBER_ID_NOT_A_NUMBER = FieldError(
+    "member_id", "invalid_integer", Message("A member ID is a number, e.g. 12.")
+)
 # A merchant token names its shop, which this form does not ask for: it is issued with the CLI (--merchant-id).
 CONSOLE_ROLES = [role for role in Role if role is not Role.MERCHANT]
 
@@ -129,6 +134,15 @@ def create_token(
     reloading that page issues nothing."""
     values = {"role": role.value, "label": label, "member_id": member_id}
     member = whole_number(member_id)
+    if member is None and member_id.strip():  # typed, but no id: refused, never read as "no member"
+        return _page(
+            request,
+            session,
+            principal,
+            status_code=422,
+            token_errors=[_MEMBER_ID_NOT_A_NUMBER],
+            token_values=values,
+        )
     issued = attempt(
         session,
         lambda: auth.create_token(
