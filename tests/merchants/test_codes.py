@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from neigou.auth.models import Role
 from neigou.merchants import service
+from neigou.programs.scope import organization_for_write
 from tests.conftest import TokenMaker, bearer
 
 ACME = {"code": "acme", "name": "Acme"}
@@ -46,11 +47,10 @@ def test_acme_taken_meanwhile_in_the_same_organization_is_409(
     a = _operator_of_new_organization(client, operator, make_token, "org-a")
     # The other request takes "acme" after this one chose its organization and before it inserts (on
     # SQLite too: its savepoint takes the write lock only at the insert).
-    chosen = service.organization_for_write
     inner: list[int] = []
 
     def then_taken(session: Session, organization_id: int | None) -> int:
-        found = chosen(session, organization_id)
+        found = organization_for_write(session, organization_id)
         if not inner:
             inner.append(0)  # the inner request's own choice passes
             inner[0] = client.post("/api/v1/merchants", json=ACME, headers=a).status_code
