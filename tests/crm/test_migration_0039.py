@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from neigou.crm.customer_audit import CHANGED, changed_fields
-from neigou.crm.push_delivery import NO_ROBOT, NO_TARGET, refusal
+from neigou.crm.push_delivery import NO_ROBOT, NO_TARGET
+from neigou.kit.attempts import refusal
 from neigou.kit.ids import ERASED
 from neigou.migrations.runner import upgrade
 from tests.migrating import CREATED, insert_id, programs_at

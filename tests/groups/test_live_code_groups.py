@@ -19,6 +19,7 @@ from tests.factories import create_member, create_program
 from tests.feed.conftest import app_sealer
 from tests.groups.builders import create_group
 from tests.groups.test_live_codes import png
+from tests.sign_in import member_sign_in
 
 
 def _world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> dict[str, Any]:
@@ -26,12 +27,8 @@ def _world(client: TestClient, operator: dict[str, str], make_token: TokenMaker)
     owner = create_member(client, operator, program["id"], "owner")
     other = create_member(client, operator, program["id"], "other")
     groups = [create_group(client, operator, owner["id"], name=f"g{n}")["id"] for n in (1, 2)]
-    return {
-        "owner": owner["id"],
-        "other": other["id"],
-        "groups": groups,
-        "h": bearer(make_token("member", owner["id"])),
-    }
+    token = make_token("member", owner["id"])
+    return {"owner": owner["id"], "other": other["id"], "groups": groups, "token": token, "h": bearer(token)}
 
 
 def _code(client: TestClient, w: dict[str, Any], **headers: str) -> Any:
@@ -139,3 +136,41 @@ def test_the_codes_url_is_the_public_one_whatever_the_host(
         f"/api/v1/members/{w['owner']}/live-codes", headers={**w["h"], "host": "localhost:8000"}
     )
     assert [c["url"] for c in listed.json()] == [f"{public}/g/{made['code']}"]
+
+
+def _listed(client: TestClient, w: dict[str, Any]) -> list[int]:
+    listed = client.get(f"/api/v1/members/{w['owner']}/live-codes", headers=w["h"])
+    assert listed.status_code == 200, listed.text
+    [code] = listed.json()
+    return [g["group_id"] for g in code["groups"]]
+
+
+def _on_page(client: TestClient) -> list[int]:
+    page = client.get("/m/live-codes")
+    assert page.status_code == 200
+    return [int(g) for g in re.findall(r'data-testid="live-code-group" data-group-id="(\d+)"', page.text)]
+
+
+def test_the_listings_show_only_the_groups_the_code_still_sends_to(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    w = _world(client, operator, make_token)
+    w["groups"].append(create_group(client, operator, w["owner"], name="g3")["id"])
+    _code(client, w)
+    archived, moved, kept = w["groups"]
+    member_sign_in(client, w["token"])
+    assert _listed(client, w) == _on_page(client) == [archived, moved, kept]
+    assert (
+        client.patch(f"/api/v1/groups/{archived}", json={"status": "archived"}, headers=w["h"]).status_code
+        == 200
+    )
+    handed = client.patch(f"/api/v1/groups/{moved}", json={"owner_member_id": w["other"]}, headers=operator)
+    assert handed.status_code == 200, handed.text
+    # As a scan passes them over, the API and the workspace page leave them out.
+    assert _listed(client, w) == _on_page(client) == [kept]
+    assert (
+        client.patch(f"/api/v1/groups/{kept}", json={"status": "archived"}, headers=w["h"]).status_code == 200
+    )
+    assert _listed(client, w) == _on_page(client) == []
+    listed = client.get(f"/api/v1/members/{w['owner']}/live-codes", headers=w["h"]).json()
+    assert listed[0]["all_full"] is True  # no group takes visitors: a scan finds the full page

@@ -1,16 +1,20 @@
 """A poller's call failing in ways other than a refusal or a network error (an answer that cannot be
-decoded, JSON nested past Python's stack, a malformed URL) is a ``PlatformError`` like the rest, told
-without the app key, the secret, the signature or the URL's query values, and never a raw traceback."""
+decoded, JSON nested past Python's stack, a malformed URL, an answer shaped oddly enough to trip the
+parser) is a ``PlatformError`` like the rest, told without the app key, the secret, the signature, the
+URL's query values or the answer's values, and never a raw traceback; the watermark does not move."""
 
 from __future__ import annotations
 
+import logging
 import traceback
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.platforms import fetchers
 from neigou.platforms.fetchers import Credentials, PlatformError, Poller
 from neigou.platforms.rows import Platform
 from neigou.platforms.sync import watermark
@@ -79,3 +83,61 @@ def test_a_malformed_url_is_a_platform_error_without_its_query() -> None:
     for value in (KEY, SECRET, GATEWAY):
         assert value not in told
     assert (failed.value.__cause__, failed.value.__context__, poller.calls) == (None, None, 1)
+
+
+STATUSES = {"0": "paid"}  # a strict parser's table, looked up with a value of the answer
+
+
+def _strict(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
+    """A parser indexing the answer as documented: a key missing is a ``KeyError`` (quoting the key), a
+    list where an object was expected a ``TypeError``, a text an ``AttributeError``."""
+    answer = body["order_list_get_response"]
+    STATUSES[answer["status"]]
+    answer["meta"].items()
+    return answer["order_list"], False, ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"buyer": "王小明", "phone": "13812345678"}, "KeyError"),
+        ({"status": "13812345678", "buyer": "王小明"}, "KeyError"),
+        ({"status": "0", "meta": "王小明 13812345678"}, "AttributeError"),
+        ({"status": "0", "meta": {}}, "KeyError"),
+        ({"status": ["13812345678"], "meta": {}}, "TypeError"),
+    ],
+)
+def test_an_answer_that_trips_the_parser_is_a_platform_error_told_by_its_class(  # noqa: PLR0917 - fixtures and parameters
+    factory: sessionmaker[Session],
+    stub: Stub,
+    world: tuple[World, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    answer: dict[str, Any],
+    error: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setitem(fetchers.PARSERS, Platform.PDD, _strict)
+    stub.answers = [(200, {"order_list_get_response": answer})]
+    with pytest.raises(PlatformError) as failed:
+        _poll(
+            factory, stub, world[1], Platform.PDD, key=KEY, secret=SECRET, since=NOW - timedelta(minutes=30)
+        )
+    assert str(failed.value) == f"the answer is not of the expected shape ({error})"
+    assert failed.value.__cause__ is None
+    assert failed.value.__context__ is None
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err + caplog.text
+    assert "platforms.answer_unexpected" in logged
+    assert error in logged
+    told = "".join(traceback.format_exception(failed.value)) + logged
+    for value in ("王小明", "13812345678", "order_list"):
+        assert value not in told
+    with factory() as session:
+        assert watermark(session, world[1], Platform.PDD) is None  # the watermark does not move
+    # The next run, once the platform answers in shape, reads the window and moves the watermark.
+    stub.answers = [(200, {"order_list_get_response": {"status": "0", "meta": {}, "order_list": []}})]
+    _poll(factory, stub, world[1], Platform.PDD, key=KEY, secret=SECRET, since=NOW - timedelta(minutes=30))
+    with factory() as session:
+        assert watermark(session, world[1], Platform.PDD) is not None

@@ -55,7 +55,7 @@ from neigou.groups.webhook import UNSENDABLE, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt, give_up_attempts
+from neigou.kit.attempts import claim_attempt, give_up_attempts, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
@@ -123,15 +123,6 @@ def _post_webhook(
     except UNSENDABLE as exc:
         return False, refusal(None, error=type(exc).__name__)
     return response.is_success, "ok" if response.is_success else refusal(response.status_code)
-
-
-def refusal(http_status: int | None, *, errcode: int | None = None, error: str | None = None) -> str:
-    """The fixed summary of a refused attempt kept in ``last_error`` and logged: the HTTP status and
-    the robot's numeric ``errcode``, or the class of the error that stopped the call. Never what the
-    receiver wrote back: a receiver may echo the message, and the message names the customer."""
-    if http_status is None:
-        return error or "unanswered"
-    return f"HTTP {http_status}" + ("" if errcode is None else f" errcode {errcode}")
 
 
 def _retry_due(at: datetime) -> ColumnElement[bool]:

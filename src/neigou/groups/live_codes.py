@@ -137,12 +137,14 @@ def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
 
 def serving(session: Session, live_code: LiveCode, group_ids: list[int]) -> list[int]:
     """Those of the code's groups, in rotation order, that are active and still its owner's."""
-    ok = {
-        g.id
-        for g in repo.groups_by_id(session, group_ids)
-        if g.status is GroupStatus.ACTIVE and g.owner_member_id == live_code.owner_member_id
-    }
+    ok = {g.id for g in repo.groups_by_id(session, group_ids) if routes_into(live_code, g)}
     return [g for g in group_ids if g in ok]
+
+
+def routes_into(live_code: LiveCode, group: Group) -> bool:
+    """Whether the code still sends visitors to ``group``: active and still the code owner's. The scans
+    and the listings (``live_views``) judge by this one rule."""
+    return group.status is GroupStatus.ACTIVE and group.owner_member_id == live_code.owner_member_id
 
 
 def _announce_full(

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as repo
+from neigou.groups.live_codes import routes_into
 from neigou.groups.models import LiveCode, LiveCodeAlert
 from neigou.groups.schemas import LiveCodeGroupOut, LiveCodeOut, LiveCodeRobotAlertOut
 
@@ -20,24 +21,28 @@ def live_url(base_url: str, code: str) -> str:
 def live_codes_out(
     session: Session, codes: list[LiveCode], *, base_url: str, at: datetime
 ) -> list[LiveCodeOut]:
-    """Views of these live codes with each group's latest count at ``at``."""
+    """Views of these live codes with each group's latest count at ``at``. Only the groups a code still
+    sends visitors to are shown (``live_codes.routes_into``: active and still the code owner's): an
+    archived group, or one handed over to another member (whose name and count are theirs now), is
+    left out, as a scan passes it over, and ``all_full`` is judged over those shown."""
     rows = live_repo.live_code_groups(session, [c.id for c in codes])
     group_ids = {r.group_id for group_rows in rows.values() for r in group_rows}
+    found = {g.id: g for g in repo.groups_by_id(session, group_ids)}
     counts = repo.latest_counts(session, before=at, group_ids=group_ids)
-    names = {g.id: g.name for g in repo.groups_by_id(session, group_ids)}
     alerts = live_repo.latest_alerts(session, [c.id for c in codes])
     out = []
     for live in codes:
         groups = [
             LiveCodeGroupOut(
                 group_id=r.group_id,
-                name=names.get(r.group_id, ""),
+                name=found[r.group_id].name,
                 latest_count=counts[r.group_id][0] if r.group_id in counts else None,
                 full=counts.get(r.group_id, (0, at))[0] >= live.capacity,
                 scans=r.scans,
                 has_qr=r.qr_content_type is not None,
             )
             for r in rows[live.id]
+            if r.group_id in found and routes_into(live, found[r.group_id])
         ]
         out.append(
             LiveCodeOut(

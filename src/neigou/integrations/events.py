@@ -6,7 +6,10 @@ Standard Webhooks scheme (``standard``; ``webhook-id`` is the event id, the same
 receivers deduplicate by it) and by the first scheme as well (``signing``), for receivers built on it.
 The first attempt is a job deferred on the session (so nothing is sent if the request rolls back);
 failed deliveries are retried by a scheduled job after 30 s, 2 min, 8 min, 32 min, ~2 h and ~8.5 h
-(×4 each time), then marked failed. Every attempt is kept in ``webhook_attempts``. Each attempt is
+(×4 each time), then marked failed. Every attempt is kept in ``webhook_attempts``, with a fixed summary
+of its outcome (``kit.attempts.refusal``: ``HTTP 500``, or the class of the error that stopped the call),
+as the delivery's ``last_error`` and its log line keep it: never the receiver's answer, which may echo
+the payload and so a customer's name or phone. Each attempt is
 claimed on its delivery and committed before the send, and its outcome written after it (:func:`attempt`):
 no lock is held through a send, and two runs never send one attempt.
 """
@@ -25,17 +28,17 @@ from sqlalchemy.orm import Session
 
 from neigou.groups import webhook
 from neigou.groups.live_codes import LIVE_CODE_FULL
-from neigou.groups.webhook import MAX_DETAIL, READ_DETAIL, SEND_BOUND, UNSENDABLE
+from neigou.groups.webhook import SEND_BOUND, UNSENDABLE
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt_within, finish_attempt
+from neigou.kit.attempts import claim_attempt_within, finish_attempt, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
-from neigou.kit.logging import error_summary, redact_reply
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
+from neigou.kit.tracebacks import error_name
 from neigou.orders import commission_events
 
 MAX_ATTEMPTS = 7
@@ -159,12 +162,12 @@ def attempt(
         try:
             status, ok, detail = _post(url, secret, delivery, at=at, transport=transport)
         except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
-            log.error("webhook.send_failed", delivery_id=delivery.id, error=error_summary(exc))
+            # Its class only: the message of an error reading the answer may quote the answer.
+            log.error("webhook.send_failed", delivery_id=delivery.id, error=error_name(exc))
             # A failed attempt like a refusal (the receiver dedupes by the event's id): retried later.
             status, ok, detail = None, False, f"{type(exc).__name__} while sending"
-        # A token in the receiver's URL, or a phone number the receiver echoed back, never reaches the
-        # attempt log or the API's last_error.
-        detail = redact_reply(detail, url, limit=MAX_DETAIL)
+        if not ok:
+            log.info("webhook.refused", delivery_id=delivery.id, number=number, detail=detail)
     # The attempt log keeps every send made; the delivery takes this one's outcome only while it is still
     # this attempt's and pending: a send that outlived its lease (the next attempt claimed and made
     # meanwhile) never overwrites what that later attempt came to.
@@ -197,8 +200,10 @@ def _post(
     try:
         response = webhook.post(url, content=body, headers=headers, transport=transport)  # within SEND_BOUND
     except UNSENDABLE as exc:  # a URL that cannot be sent to is this attempt's failure, not the job's
-        return None, False, f"{type(exc).__name__}: {exc}"[:READ_DETAIL]
-    return response.status_code, response.is_success, response.text[:READ_DETAIL]
+        return None, False, refusal(None, error=type(exc).__name__)
+    # Only the status is kept (``HTTP 500``), never the body: a receiver may echo the payload, and with
+    # it the customer's name or phone.
+    return response.status_code, response.is_success, refusal(response.status_code)
 
 
 @job(DELIVER_JOB, own_transactions=True)

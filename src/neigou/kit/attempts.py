@@ -97,3 +97,13 @@ def _while_attempts_are(
         .execution_options(synchronize_session=False)
     )
     return getattr(changed, "rowcount", 0) == 1
+
+
+def refusal(http_status: int | None, *, errcode: int | None = None, error: str | None = None) -> str:
+    """The fixed summary of a sent attempt kept in a row (``last_error``, an attempt's ``detail``) and
+    logged: the HTTP status and a robot's numeric ``errcode``, or the class of the error that stopped
+    the call. Never what the receiver wrote back: a receiver may echo what it was sent, and that names
+    the customer (their name, their phone)."""
+    if http_status is None:
+        return error or "unanswered"
+    return f"HTTP {http_status}" + ("" if errcode is None else f" errcode {errcode}")

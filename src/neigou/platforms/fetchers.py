@@ -22,10 +22,13 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
+import structlog
 
 from neigou.kit.json_input import TooDeep, loads_untrusted
 from neigou.kit.logging import MIN_REDACTED, redact_cut, redact_url
 from neigou.platforms.rows import BEIJING, Platform, Skip
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -174,13 +177,21 @@ class Poller:
     def _parse(
         self, body: dict[str, Any], params: Mapping[str, str]
     ) -> tuple[list[dict[str, Any]], bool, str]:
-        """The page's rows, whether more follow and the next cursor; an answer of another shape fails."""
+        """The page's rows, whether more follow and the next cursor; an answer of another shape fails.
+        One shaped oddly enough to trip the parser itself (a key missing, a list where an object was
+        expected: ``KeyError``, ``TypeError``, ``AttributeError``, ``IndexError``) fails alike, told and
+        logged by the error's class only (its text may quote the answer's values, as a ``KeyError``
+        quotes the key looked up); the failure is raised outside the handler, so the parser's error is
+        not its context either, and the watermark does not move."""
         try:
             return PARSERS[self.platform](body)
         except TooDeep:  # JD's queryResult nested past the parser's depth
             told = "queryResult is not JSON"
         except (PlatformError, ValueError) as exc:  # ValueError: JD's queryResult is not JSON
             told = str(exc)
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:
+            told = f"the answer is not of the expected shape ({type(exc).__name__})"
+            log.warning("platforms.answer_unexpected", platform=self.platform.value, error=type(exc).__name__)
         raise self._failure(told, params)
 
     def _failure(self, text: str, params: Mapping[str, str]) -> PlatformError:
