@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -14,6 +13,7 @@ from neigou.auth.dependencies import WorkspaceMember
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
+from neigou.kit.instants import MoneyClockDep
 from neigou.kit.money import parse_yuan
 from neigou.kit.sealed import Sealer
 from neigou.ledger import payees, withdrawals
@@ -76,9 +76,9 @@ def earnings(
 
 @router.post("/m/earnings/withdrawals")
 def withdraw(
-    request: Request,
     session: SessionDep,
     principal: WorkspaceMember,
+    clock: MoneyClockDep,
     amount: Annotated[str, Form(max_length=20)],
     request_id: Annotated[str, Form(min_length=1, max_length=64)],
 ) -> RedirectResponse:
@@ -95,8 +95,8 @@ def withdraw(
                 amount_fen=fen,
                 request_id=request_id,
                 actor=principal.actor,
-                at=utcnow(),
-                catch_up=timedelta(seconds=request.app.state.settings.clock_skew_seconds),
+                at=clock.now,
+                catch_up=clock.skew,
             )
     except ProblemError as exc:
         return _refused(exc.code, amount)
