@@ -9,6 +9,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from neigou.crm.models import MessageStatus, PushChannel, RobotVia
 from neigou.crm.push_rules import MAX_CUSTOMERS
+from neigou.kit.i18n import Message
 from neigou.kit.instants import Instant
 
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
@@ -29,7 +30,7 @@ class PushCreate(BaseModel):
     @model_validator(mode="after")
     def _one_audience(self) -> Self:
         if (self.customer_ids is None) == (self.segment_id is None):
-            raise ValueError("give customer_ids or segment_id, not both")
+            raise ValueError(Message("Give either customer_ids or segment_id, not both."))
         return self
 
 
@@ -138,9 +139,9 @@ class SettingsIn(BaseModel):
     def _plain_times(self) -> Self:
         for value in (self.quiet_start, self.quiet_end):
             if value.tzinfo is not None or value.second or value.microsecond:
-                raise ValueError("quiet hours are wall-clock hours and minutes, like 22:00")
+                raise ValueError(Message("Quiet hours are wall-clock hours and minutes, such as 22:00."))
         if self.target is not None and len(str(self.target)) > 500:
-            raise ValueError("target is at most 500 characters")
+            raise ValueError(Message("At most {limit} characters.", limit=500))
         return self
 
 

@@ -19,12 +19,15 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hides_a_mark
+from neigou.kit.i18n import Message
 from neigou.kit.ids import blank, empty_once_hashed
+
+_NAMES_NOBODY = Message("A customer reference of only white space or invisible characters names nobody.")
 
 
 def _names_someone_stored(value: str | None) -> str | None:
     if value is not None and empty_once_hashed(value):
-        raise ValueError("a customer reference of only white space or invisible characters names nobody")
+        raise ValueError(_NAMES_NOBODY)
     return value
 
 
@@ -38,7 +41,7 @@ it writes nothing a new customer could be made of."""
 
 def _names_someone(value: str | None) -> str | None:
     if value is not None and blank(value):
-        raise ValueError("a customer reference of only white space or invisible characters names nobody")
+        raise ValueError(_NAMES_NOBODY)
     if value is not None and hides_a_mark(value):
         raise PydanticCustomError(INVALID_CUSTOMER_REF, "a customer reference holding an invisible character")
     return value

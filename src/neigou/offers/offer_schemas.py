@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from neigou.kit.field_errors import CLEARED
+from neigou.kit.i18n import Message
 from neigou.kit.instants import Instant
 from neigou.offers.offer_rules import CouponKind, CouponStacking, CouponVisibility, PromotionKind
 from neigou.offers.schemas import MAX_FEN, Name, PriceFen, Sku
@@ -154,7 +156,7 @@ class PromotionCreate(BaseModel):
     @model_validator(mode="after")
     def _params_match_kind(self) -> PromotionCreate:
         if not isinstance(self.params, PARAMS_OF_KIND[self.kind]):
-            raise ValueError(f"params do not match kind {self.kind.value}")
+            raise ValueError(Message("params do not have the shape this kind of promotion takes."))
         return self
 
 
@@ -185,7 +187,7 @@ _KEPT_SET = ("name", "ends_at", "status", "total_quantity", "value", "min_spend_
 def _no_cleared(model: BaseModel) -> None:
     cleared = [n for n in _KEPT_SET if n in model.model_fields_set and getattr(model, n, 0) is None]
     if cleared:
-        raise ValueError(f"{', '.join(cleared)} cannot be cleared")
+        raise ValueError(Message(CLEARED, fields=", ".join(cleared)))
 
 
 class CouponUpdate(BaseModel):

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from neigou.kit.field_errors import CLEARED
+from neigou.kit.i18n import Message
 from neigou.kit.names import StrippedNameStr, VisibleName
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
@@ -107,7 +109,7 @@ class ProductUpdate(BaseModel):
             if name in self.model_fields_set and getattr(self, name) is None
         ]
         if cleared:
-            raise ValueError(f"{', '.join(cleared)} cannot be cleared")
+            raise ValueError(Message(CLEARED, fields=", ".join(cleared)))
         return self
 
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from neigou.kit.bulk import UNIQUE_VIOLATION
 from neigou.kit.db_errors import database_code
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
-from neigou.kit.field_errors import NUMERIC_DATETIME, OWN_FIELD_ERRORS, numeric_message
+from neigou.kit.field_errors import OWN_FIELD_ERRORS, field_message
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import numeric_detail, refusal_code
@@ -155,14 +155,6 @@ def _failed(request: Request) -> Response:
     return problem(request, 500, "internal_error", N_("Internal error"), _FAILED)
 
 
-def _field_message(field: str, kind: str, message: str) -> Text:
-    """A field's refusal: a number given for a time and the product's own field errors have their own
-    message in the reader's language; the rest pydantic's."""
-    if kind == NUMERIC_DATETIME:
-        return numeric_message(field)
-    return OWN_FIELD_ERRORS.get(kind, message)
-
-
 def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
     """The code and detail of a request refused for ``errors``."""
     numeric = numeric_detail([(e["field"], e["type"]) for e in errors])
@@ -206,12 +198,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Each error's message is the product's sentence for its type in the reader's language, with the
+        # schema's bound or values filled in (``kit.field_errors.field_message``): never pydantic's English
+        # text, which may quote the value sent (a validator's ``Value error, …``).
         errors: list[dict[str, Any]] = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             kind = err.get("type", "")
             errors.append(
-                {"field": field, "message": _field_message(field, kind, err.get("msg", "")), "type": kind}
+                {"field": field, "message": field_message(kind, field, err.get("ctx")), "type": kind}
             )
         code, detail = _refused(errors)
         if is_page(request.url.path):
