@@ -4,11 +4,14 @@ restarted runs never send one attempt twice nor overwrite what a later attempt c
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import ColumnElement, inspect, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from neigou.kit.db import Base
+from neigou.kit.i18n import Message, Text
 
 
 def claim_attempt(
@@ -99,11 +102,47 @@ def _while_attempts_are(
     return getattr(changed, "rowcount", 0) == 1
 
 
+UNANSWERED = "unanswered"
+# What a row that kept a receiver's words before holds instead: no summary could be made of them.
+REFUSED = "refused"
+
+
 def refusal(http_status: int | None, *, errcode: int | None = None, error: str | None = None) -> str:
     """The fixed summary of a sent attempt kept in a row (``last_error``, an attempt's ``detail``) and
     logged: the HTTP status and a robot's numeric ``errcode``, or the class of the error that stopped
     the call. Never what the receiver wrote back: a receiver may echo what it was sent, and that names
     the customer (their name, their phone)."""
     if http_status is None:
-        return error or "unanswered"
+        return error or UNANSWERED
     return f"HTTP {http_status}" + ("" if errcode is None else f" errcode {errcode}")
+
+
+_HTTP = re.compile(r"HTTP ([0-9]{3})(?: errcode (-?[0-9]+))?", re.ASCII)
+_ERRCODE = re.compile(r"errcode (-?[0-9]+)", re.ASCII)
+# An error's class (``ConnectError``), alone or as a send that broke off says it (``ReadError while
+# sending``, ``ValueError while sending; it may have been posted``).
+_ERROR = re.compile(r"([A-Z][A-Za-z0-9_]*)( while sending(; it may have been posted)?)?", re.ASCII)
+
+
+def refusal_note(summary: str) -> Text:
+    """What a page shows, in its reader's language, of a stored summary (:func:`refusal`, a send that
+    broke off): the status and the error code, or the error's class, told in a sentence; any other
+    stored text (a fixed reason with a label of its own) as it is."""
+    if (found := _HTTP.fullmatch(summary)) is not None:
+        status, errcode = found.groups()
+        if errcode is None:
+            return Message("the receiver answered HTTP {status}", status=status)
+        return Message("the receiver answered HTTP {status}, error code {errcode}", status=status, errcode=errcode)
+    if (found := _ERRCODE.fullmatch(summary)) is not None:
+        return Message("the receiver answered error code {errcode}", errcode=found.group(1))
+    if (found := _ERROR.fullmatch(summary)) is not None:
+        if found.group(3):
+            return Message("the call broke off ({error}); it may have been posted", error=found.group(1))
+        if found.group(2):
+            return Message("the call broke off ({error})", error=found.group(1))
+        return Message("the call failed ({error})", error=found.group(1))
+    if summary == UNANSWERED:
+        return Message("nobody answered")
+    if summary == REFUSED:
+        return Message("the receiver refused it")
+    return summary
