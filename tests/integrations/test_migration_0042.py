@@ -56,13 +56,23 @@ ROBOT: list[tuple[str, int | None, str, str]] = [
     ("HTTP 500", 500, "failed", "HTTP 500"),
     ("HTTP 200 errcode 45009", 200, "failed", "HTTP 200 errcode 45009"),
     ("ConnectError", None, "failed", "ConnectError"),
-    (broken_send(ValueError(NAME)).detail, None, "failed", "ValueError while sending; it may have been posted"),
+    (
+        broken_send(ValueError(NAME)).detail,
+        None,
+        "failed",
+        "ValueError while sending; it may have been posted",
+    ),
     (f"{SEND_FAULT}: KeyError", None, "failed", f"{SEND_FAULT}: KeyError"),
 ]
 
 
 def test_the_frozen_rules_give_what_the_application_writes_now() -> None:
-    for written in (refusal(500), refusal(200, errcode=93000), refusal(None, error="ConnectError"), refusal(None)):
+    for written in (
+        refusal(500),
+        refusal(200, errcode=93000),
+        refusal(None, error="ConnectError"),
+        refusal(None),
+    ):
         assert _migration.summary(written) == written
     assert _migration.summary(OK, taken=True) == OK
     assert _migration.summary(broken_send(RuntimeError("x")).detail) == broken_send(RuntimeError("x")).detail

@@ -40,6 +40,7 @@ __all__ = ["stub", "world"]  # the fixtures, used by name
     ],
 )  # fmt: skip
 def test_a_platforms_refusal_is_told_by_its_codes_only(
+    *,
     factory: sessionmaker[Session],
     stub: Stub,
     world: tuple[World, int],
@@ -64,7 +65,9 @@ def test_a_jd_query_result_that_fails_is_told_by_its_code_only(
 ) -> None:
     _, integration_id = world
     result = {"code": 500, "message": "服务异常 王丽华 13812345678", "data": [{"skuName": "王丽华"}]}
-    answer = {"jd_union_open_order_row_query_responce": {"queryResult": json.dumps(result, ensure_ascii=False)}}
+    answer = {
+        "jd_union_open_order_row_query_responce": {"queryResult": json.dumps(result, ensure_ascii=False)}
+    }
     stub.answers = [(200, answer)]
     with pytest.raises(PlatformError) as failed:
         _poll(factory, stub, integration_id, Platform.JD_UNION, since=NOW - timedelta(minutes=30))

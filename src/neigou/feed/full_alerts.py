@@ -39,9 +39,9 @@ from neigou.kit import jobs
 from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
-from neigou.kit.tracebacks import error_name
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
+from neigou.kit.tracebacks import error_name
 
 ALERT_JOB = "feed.live_code_full"
 RETRY_JOB = "feed.retry_live_code_full"

@@ -42,10 +42,10 @@ from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
-from neigou.kit.tracebacks import error_name
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from neigou.kit.settings import settings_of as app_settings_of
+from neigou.kit.tracebacks import error_name
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
 

@@ -5,6 +5,7 @@ restarted runs never send one attempt twice nor overwrite what a later attempt c
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import ColumnElement, inspect, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -117,32 +118,43 @@ def refusal(http_status: int | None, *, errcode: int | None = None, error: str |
     return f"HTTP {http_status}" + ("" if errcode is None else f" errcode {errcode}")
 
 
-_HTTP = re.compile(r"HTTP ([0-9]{3})(?: errcode (-?[0-9]+))?", re.ASCII)
-_ERRCODE = re.compile(r"errcode (-?[0-9]+)", re.ASCII)
-# An error's class (``ConnectError``), alone or as a send that broke off says it (``ReadError while
-# sending``, ``ValueError while sending; it may have been posted``).
-_ERROR = re.compile(r"([A-Z][A-Za-z0-9_]*)( while sending(; it may have been posted)?)?", re.ASCII)
+# An error's class, as a stored summary names it (``ConnectError``, ``ValueError while sending``).
+_CLASS = r"([A-Z][A-Za-z0-9_]*)"
+# Each stored summary's shape and the sentence a page tells it by.
+_NOTES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Message]], ...] = (
+    (
+        re.compile(r"HTTP ([0-9]{3})", re.ASCII),
+        lambda found: Message("the receiver answered HTTP {status}", status=found[1]),
+    ),
+    (
+        re.compile(r"HTTP ([0-9]{3}) errcode (-?[0-9]+)", re.ASCII),
+        lambda found: Message(
+            "the receiver answered HTTP {status}, error code {errcode}", status=found[1], errcode=found[2]
+        ),
+    ),
+    (
+        re.compile(r"errcode (-?[0-9]+)", re.ASCII),
+        lambda found: Message("the receiver answered error code {errcode}", errcode=found[1]),
+    ),
+    (
+        re.compile(rf"{_CLASS} while sending; it may have been posted", re.ASCII),
+        lambda found: Message("the call broke off ({error}); it may have been posted", error=found[1]),
+    ),
+    (
+        re.compile(rf"{_CLASS} while sending", re.ASCII),
+        lambda found: Message("the call broke off ({error})", error=found[1]),
+    ),
+    (re.compile(_CLASS, re.ASCII), lambda found: Message("the call failed ({error})", error=found[1])),
+    (re.compile(UNANSWERED), lambda _found: Message("nobody answered")),
+    (re.compile(REFUSED), lambda _found: Message("the receiver refused it")),
+)
 
 
 def refusal_note(summary: str) -> Text:
     """What a page shows, in its reader's language, of a stored summary (:func:`refusal`, a send that
     broke off): the status and the error code, or the error's class, told in a sentence; any other
     stored text (a fixed reason with a label of its own) as it is."""
-    if (found := _HTTP.fullmatch(summary)) is not None:
-        status, errcode = found.groups()
-        if errcode is None:
-            return Message("the receiver answered HTTP {status}", status=status)
-        return Message("the receiver answered HTTP {status}, error code {errcode}", status=status, errcode=errcode)
-    if (found := _ERRCODE.fullmatch(summary)) is not None:
-        return Message("the receiver answered error code {errcode}", errcode=found.group(1))
-    if (found := _ERROR.fullmatch(summary)) is not None:
-        if found.group(3):
-            return Message("the call broke off ({error}); it may have been posted", error=found.group(1))
-        if found.group(2):
-            return Message("the call broke off ({error})", error=found.group(1))
-        return Message("the call failed ({error})", error=found.group(1))
-    if summary == UNANSWERED:
-        return Message("nobody answered")
-    if summary == REFUSED:
-        return Message("the receiver refused it")
+    for shape, note in _NOTES:
+        if (found := shape.fullmatch(summary)) is not None:
+            return note(found)
     return summary
