@@ -159,7 +159,8 @@ def test_a_robot_that_keeps_refusing_is_given_up_shown_and_its_key_kept_secret(
     full: Full,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    refusal = {"errcode": 93000, "errmsg": f"invalid webhook url {KEY}, hint: [abc]"}
+    # The robot echoes the message, and with it who it names.
+    refusal = {"errcode": 93000, "errmsg": f"invalid webhook url {KEY}, hint: 张三 13812345678"}
     robot.answers = [refusal] * (MAX_ATTEMPTS + 2)
 
     client.get(f"/g/{full.code}")
@@ -171,7 +172,7 @@ def test_a_robot_that_keeps_refusing_is_given_up_shown_and_its_key_kept_secret(
     gave_up = the_alert(factory)
     assert (gave_up.robot_status, gave_up.robot_attempts) == (RobotAlertStatus.FAILED, MAX_ATTEMPTS)
     assert gave_up.robot_next_attempt_at is None
-    assert gave_up.robot_detail == "errcode 93000: invalid webhook url ***, hint: [abc]"
+    assert gave_up.robot_detail == "HTTP 200 errcode 93000"  # never what the robot wrote back
     retry(client, factory, datetime.now(UTC) + timedelta(days=30))
     assert len(robot.received) == MAX_ATTEMPTS
 
@@ -181,10 +182,16 @@ def test_a_robot_that_keeps_refusing_is_given_up_shown_and_its_key_kept_secret(
     member_sign_in(client, full.token)
     page = client.get("/m/live-codes").text
     assert 'data-testid="robot-alert" data-status="failed"' in page
-    assert "invalid webhook url ***" in page
+    # the status and the robot's error code, told in the page's language
+    assert "对方返回 HTTP 200，错误码 93000" in page
+    english = client.get("/m/live-codes", params={"lang": "en"}).text
+    assert "the receiver answered HTTP 200, error code 93000" in english
     logged = capsys.readouterr()
     assert logged.err.count("live_code_full.robot_refused") == MAX_ATTEMPTS
-    assert KEY not in logged.err + logged.out + page
+    for told in (logged.err + logged.out, page, shown["detail"]):
+        assert KEY not in told
+        assert "张三" not in told
+        assert "13812345678" not in told
 
 
 def test_parallel_retries_send_the_message_once(

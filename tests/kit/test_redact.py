@@ -280,6 +280,9 @@ def test_four_four_three_tab_groups_beside_a_count_stay_a_column() -> None:
         "reply {'code': '310000', 'msg': 'busy'}",
         "error.code: 9",
         "errorCode=500",
+        "code: 123456 from the robot",
+        "code: 0044 next",
+        "code: 500 1234",
     ],
 )
 def test_a_short_number_under_a_codes_name_is_kept(line: str) -> None:
@@ -300,6 +303,15 @@ def test_a_short_number_under_a_codes_name_is_kept(line: str) -> None:
         ("customer_ref: 500", f"customer_ref: {REDACTED}"),
         ("user[code]=500", f"user[code]={REDACTED}"),
         ("sign=500", f"sign={REDACTED}"),
+        # An international number with separators after its country code goes whole, any country's and
+        # of any kind (a short one, a landline), not only a mobile.
+        ("code: +683 1234", f"code: {REDACTED}"),
+        ("code=+683-1234&next=1", f"code={REDACTED}&next=1"),
+        ("phone: +683 1234 next", f"phone: {REDACTED} next"),
+        ("code: +44 20 7946 0958 ok", f"code: {REDACTED} ok"),
+        ("code: 0044 20 7946 0958 ok", f"code: {REDACTED} ok"),
+        ("customer_ref: %2B683%201234 x", f"customer_ref: {REDACTED} x"),
+        ("code: \uff0b683 1234", f"code: {REDACTED}"),
     ],
 )
 def test_a_phone_or_a_sign_in_code_under_any_key_is_still_redacted(line: str, redacted: str) -> None:

@@ -34,7 +34,7 @@ from neigou.kit.clock import not_before_now
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
-from neigou.kit.tracebacks import error_summary
+from neigou.kit.tracebacks import error_name
 
 DELIVER_JOB = "feed.deliver_posts"
 # A post's ``detail`` when an error broke the send off (the error's class follows it, for the operator):
@@ -92,7 +92,7 @@ def deliver_due(
         except Exception as exc:  # a bug while sending or reading the answer, not a refusal (an outcome)
             # The robot may have posted it: the attempt is finished as failed (the owner sees why), not
             # left claimed to be sent again, blindly, once its lease ends.
-            log.error("feed.send_failed", post_id=post.id, error=error_summary(exc))
+            log.error("feed.send_failed", post_id=post.id, error=error_name(exc))
             outcome, unread = (
                 Outcome(False, None, f"{SEND_FAULT}: {type(exc).__name__}"),
                 True,

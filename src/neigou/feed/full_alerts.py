@@ -39,9 +39,9 @@ from neigou.kit import jobs
 from neigou.kit.attempts import claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
-from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
+from neigou.kit.tracebacks import error_name
 
 ALERT_JOB = "feed.live_code_full"
 RETRY_JOB = "feed.retry_live_code_full"
@@ -127,7 +127,7 @@ def attempt(
     try:
         outcome, broken = send_markdown(url, text, secret=None, at=at, transport=transport), False
     except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
-        log.error("live_code_full.send_failed", alert_id=alert.id, error=error_summary(exc))
+        log.error("live_code_full.send_failed", alert_id=alert.id, error=error_name(exc))
         outcome, broken = broken_send(exc), True  # it may have been posted: never sent again blindly
     # Written only while the message is still this attempt's and pending: a send that outlived its lease
     # (the next attempt claimed and made meanwhile) never overwrites what that later attempt came to.

@@ -42,10 +42,10 @@ from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
-from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from neigou.kit.settings import settings_of as app_settings_of
+from neigou.kit.tracebacks import error_name
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
 
@@ -210,7 +210,7 @@ def deliver_alert(
     try:
         outcome = webhook.send_markdown(robot.url, text, secret=robot.secret, at=at, transport=transport)
     except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
-        log.error("group_alert.send_failed", delivery_id=delivery.id, error=error_summary(exc))
+        log.error("group_alert.send_failed", delivery_id=delivery.id, error=error_name(exc))
         outcome = webhook.broken_send(exc)
     # Only while the delivery is still this attempt's and on its way: a send that outlived its lease
     # (the next attempt claimed and made meanwhile) never overwrites what that attempt came to.

@@ -261,6 +261,7 @@ class LiveCodeAlert(Base):
     robot_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     robot_next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     robot_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    # The robot's last answer (no URL: the key in it is a secret) and the event's data the message is made of.
+    # The fixed summary of the robot's last answer (``groups.webhook.send_markdown``: never its text) and the
+    # event's data the message is made of.
     robot_detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
     robot_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)

@@ -24,16 +24,17 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from neigou.kit.attempts import refusal
 from neigou.kit.bounded_http import BoundedTransport
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.json_input import loads_untrusted
-from neigou.kit.logging import redact_reply
 
 MAX_CONTENT_BYTES = 4096
+# An outcome's detail when the robot took the message.
+OK = "ok"
 TIMEOUT_SECONDS = 10.0
-MAX_DETAIL = 500
-# An answer is read this far before its secrets are taken out; the detail kept is cut to MAX_DETAIL after.
+# An answer is read this far (a robot's ``errcode`` is at its start); none of its text is kept.
 READ_DETAIL = 20_000
 # What a URL that cannot be sent to raises besides ``httpx.HTTPError``: ``httpx.InvalidURL`` (a bad
 # port) and the IDNA codec's ``UnicodeError`` (an empty host label), both refusals of this attempt.
@@ -123,7 +124,8 @@ def require_sendable(url: str | None, *, field: str) -> None:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the robot answered."""
+    """What the robot answered: whether it took the message, and ``detail``, the fixed summary kept and
+    shown (``ok``, ``kit.attempts.refusal``'s summary, or :func:`broken_send`'s)."""
 
     ok: bool
     http_status: int | None
@@ -179,32 +181,36 @@ def send_markdown(
     transport: httpx.BaseTransport | None = None,
 ) -> Outcome:
     """Post ``content`` to the robot; network errors, refusals and a URL that cannot be sent to come
-    back as a failed outcome whose detail never carries the robot's key, the call's signature (the
-    values of the signed URL's query) nor a phone number the robot echoed: they are taken out, as the
-    logs take them out, before the detail is cut to ``MAX_DETAIL``."""
-    signed = signed_url(url, secret, at)
-    outcome = _post(signed, content, transport=transport)
-    return replace(outcome, detail=redact_reply(outcome.detail, url, signed, limit=MAX_DETAIL))
+    back as a failed outcome. Its detail is ``ok`` or the fixed summary of the refusal
+    (``kit.attempts.refusal``: the HTTP status and the robot's numeric ``errcode``, or the class of the
+    error that stopped the call): never what the robot wrote back, which may echo the message and so a
+    customer's name or phone, nor the robot's key or the call's signature."""
+    outcome = _post(signed_url(url, secret, at), content, transport=transport)
+    if outcome.ok:
+        return replace(outcome, detail=OK)
+    return replace(outcome, detail=refusal(outcome.http_status, errcode=outcome.errcode, error=outcome.error))
 
 
 def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -> Outcome:
+    """What the robot answered, its detail left to :func:`send_markdown` (only the parts a fixed summary
+    is made of are read from the answer)."""
     body = {"msgtype": "markdown", "markdown": {"content": content}}
     try:
         response = post(signed, json_body=body, transport=transport)
     except UNSENDABLE as exc:
-        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:READ_DETAIL], error=type(exc).__name__)
+        return Outcome(False, None, "", error=type(exc).__name__)
     if response.status_code // 100 != 2:
-        return Outcome(False, response.status_code, response.text[:READ_DETAIL])
+        return Outcome(False, response.status_code, "")
     try:
         answer = loads_untrusted(response.body)
     except ValueError:
-        return Outcome(True, response.status_code, response.text[:READ_DETAIL])
+        return Outcome(True, response.status_code, "")
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
         errcode = answer.get("errcode")
         return Outcome(
             False,
             response.status_code,
-            f"errcode {errcode}: {answer.get('errmsg')}",
+            "",
             errcode=errcode if isinstance(errcode, int) and not isinstance(errcode, bool) else None,
         )
-    return Outcome(True, response.status_code, "ok")
+    return Outcome(True, response.status_code, "")

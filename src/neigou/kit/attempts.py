@@ -4,11 +4,15 @@ restarted runs never send one attempt twice nor overwrite what a later attempt c
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from sqlalchemy import ColumnElement, inspect, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from neigou.kit.db import Base
+from neigou.kit.i18n import Message, Text
 
 
 def claim_attempt(
@@ -99,11 +103,58 @@ def _while_attempts_are(
     return getattr(changed, "rowcount", 0) == 1
 
 
+UNANSWERED = "unanswered"
+# What a row that kept a receiver's words before holds instead: no summary could be made of them.
+REFUSED = "refused"
+
+
 def refusal(http_status: int | None, *, errcode: int | None = None, error: str | None = None) -> str:
     """The fixed summary of a sent attempt kept in a row (``last_error``, an attempt's ``detail``) and
     logged: the HTTP status and a robot's numeric ``errcode``, or the class of the error that stopped
     the call. Never what the receiver wrote back: a receiver may echo what it was sent, and that names
     the customer (their name, their phone)."""
     if http_status is None:
-        return error or "unanswered"
+        return error or UNANSWERED
     return f"HTTP {http_status}" + ("" if errcode is None else f" errcode {errcode}")
+
+
+# An error's class, as a stored summary names it (``ConnectError``, ``ValueError while sending``).
+_CLASS = r"([A-Z][A-Za-z0-9_]*)"
+# Each stored summary's shape and the sentence a page tells it by.
+_NOTES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Message]], ...] = (
+    (
+        re.compile(r"HTTP ([0-9]{3})", re.ASCII),
+        lambda found: Message("the receiver answered HTTP {status}", status=found[1]),
+    ),
+    (
+        re.compile(r"HTTP ([0-9]{3}) errcode (-?[0-9]+)", re.ASCII),
+        lambda found: Message(
+            "the receiver answered HTTP {status}, error code {errcode}", status=found[1], errcode=found[2]
+        ),
+    ),
+    (
+        re.compile(r"errcode (-?[0-9]+)", re.ASCII),
+        lambda found: Message("the receiver answered error code {errcode}", errcode=found[1]),
+    ),
+    (
+        re.compile(rf"{_CLASS} while sending; it may have been posted", re.ASCII),
+        lambda found: Message("the call broke off ({error}); it may have been posted", error=found[1]),
+    ),
+    (
+        re.compile(rf"{_CLASS} while sending", re.ASCII),
+        lambda found: Message("the call broke off ({error})", error=found[1]),
+    ),
+    (re.compile(_CLASS, re.ASCII), lambda found: Message("the call failed ({error})", error=found[1])),
+    (re.compile(UNANSWERED), lambda _found: Message("nobody answered")),
+    (re.compile(REFUSED), lambda _found: Message("the receiver refused it")),
+)
+
+
+def refusal_note(summary: str) -> Text:
+    """What a page shows, in its reader's language, of a stored summary (:func:`refusal`, a send that
+    broke off): the status and the error code, or the error's class, told in a sentence; any other
+    stored text (a fixed reason with a label of its own) as it is."""
+    for shape, note in _NOTES:
+        if (found := shape.fullmatch(summary)) is not None:
+            return note(found)
+    return summary

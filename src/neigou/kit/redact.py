@@ -142,13 +142,13 @@ def redact_params(text: str) -> str:
         if start == end or text.startswith(_MARKERS, start) or text[start:end].lower() in _SCHEMES:
             continue
         # A short number under a code's name (``code: 500``) is kept, unless a phone in groups starts it.
-        if short_code(found.group(1), text[start:end]) and phone_end(text, start) <= end:
+        if short_code(found.group(1), text[start:end]) and _number_end(text, start) <= end:
             continue
         # A value is cut at white space, but a phone written in groups (``customer_ref=1381\t2345\t678``,
         # ``customer_ref=+852 6123 4567``, which ``kit.phones`` reads as one number) goes whole, its later
-        # groups with it.
+        # groups with it, and so does any number after an international prefix (``code: +683 1234``).
         pieces += (text[kept:start], REDACTED)
-        kept = pos = max(end, phone_end(text, start))
+        kept = pos = max(end, _number_end(text, start))
     return "".join((*pieces, text[kept:])) if pieces else text
 
 
@@ -311,6 +311,26 @@ def redact_intl_mobiles(text: str) -> str:
             pieces += (text[kept : found.start()], PHONE)
             kept = pos = end
     return "".join((*pieces, text[kept:])) if pieces else text
+
+
+# An international prefix as a value under a secret's key starts it (``code: +683 1234``, ``00``, ``%2B``).
+_INTL_PREFIX = re.compile(r"(?:[+\uff0b]|%2[bB]|00)(?=\d)")
+
+
+def intl_number_end(text: str, pos: int) -> int:
+    """Where a number written from ``pos`` with an international prefix ends, any number of its country
+    (a landline or a short one, ``+683 1234``, not only a mobile), its digit groups parted by separators:
+    the longest run of them as many digits long as that country's numbers; ``pos`` when none is there."""
+    found = _INTL_PREFIX.match(text, pos)
+    cuts = _intl_cuts(text, found.end()) if found is not None else []
+    return cuts[0] if cuts else pos
+
+
+def _number_end(text: str, pos: int) -> int:
+    """Where a phone (:func:`phone_end`), or else any international number (:func:`intl_number_end`),
+    written from ``pos`` ends: what a value under a secret's key takes with it past white space."""
+    end = phone_end(text, pos)
+    return end if end > pos else intl_number_end(text, pos)
 
 
 def phone_end(text: str, pos: int) -> int:

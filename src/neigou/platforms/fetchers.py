@@ -170,7 +170,7 @@ class Poller:
             if not isinstance(body, dict):
                 raise self._failure("the answer is not an object", params)
             if "error_response" in body:
-                raise self._failure(str(body["error_response"]), params)
+                raise self._failure(refused(body["error_response"]), params)
             return body
         raise PlatformError("no answer")  # pragma: no cover - the loop returns or raises
 
@@ -215,6 +215,30 @@ class PlatformError(Exception):
     """The platform's API failed or answered something other than its documented shape."""
 
 
+# The fields of a platform's refusal that hold its codes: ``code`` and ``sub_code`` (Taobao's and JD's
+# ``error_response``, JD's ``queryResult``), ``error_code`` and ``sub_code`` (PDD's). A code is a number
+# or a short token (``isv.invalid-parameter``); anything else in the refusal (``msg``, ``sub_msg``,
+# ``zh_desc``, ``error_msg``, ``message``) is the platform's free text, which may echo the call's
+# parameters, and is never kept.
+_CODE_FIELDS = ("code", "error_code", "sub_code")
+_CODE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}", re.ASCII)
+
+
+def refused(answer: object, *, told: str = "the platform refused the call") -> str:
+    """A platform's refusal told by our fixed classification (``told``) and the platform's error code
+    and sub code, never its message: ``the platform refused the call (code 15, sub_code isv.x)``."""
+    fields = answer if isinstance(answer, dict) else {}
+    codes = [f"{name} {code}" for name in _CODE_FIELDS if (code := _code(fields.get(name))) is not None]
+    return f"{told} ({', '.join(codes)})" if codes else f"{told} (no error code)"
+
+
+def _code(value: object) -> str | None:
+    """A refusal's code as it is kept: an integer, or a short token of letters, digits and ``._:-``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) and _CODE.fullmatch(value) else None
+
+
 def read_answer(text: str | bytes) -> Any:
     """A platform's JSON answer (or JD's ``queryResult`` text in it) as the feed endpoint reads a body:
     numbers with a fraction as ``Decimal`` (JD writes ``39.9``: a float would be refused by
@@ -240,7 +264,7 @@ def _jd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
     result = answer.get("queryResult")
     result = read_answer(result) if isinstance(result, str) else result
     if not isinstance(result, dict) or result.get("code") != 200:
-        raise PlatformError(f"JD answered {redact_cut(str(result), 200)}")
+        raise PlatformError(refused(result, told="JD's queryResult is not a success"))
     return _rows(result.get("data"), "queryResult.data"), bool(result.get("hasMore")), ""
 
 

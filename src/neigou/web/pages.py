@@ -15,6 +15,7 @@ from jinja2.runtime import Context
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm.workspace_repository import has_customer_book
+from neigou.kit.attempts import refusal_note
 from neigou.kit.clock import as_utc
 from neigou.kit.i18n import LANG_COOKIE
 from neigou.kit.money import format_bp, format_fold, format_rate_bp, format_yuan
@@ -69,6 +70,8 @@ def with_lang(context: Context, href: str) -> str:
 
 
 templates.env.globals["with_lang"] = with_lang
+# A stored send summary (``HTTP 500``, an error's class) as a sentence: ``tr(refusal_note(detail))``.
+templates.env.globals["refusal_note"] = refusal_note
 
 
 def is_secure(request: Request) -> bool:
