@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
@@ -219,3 +220,25 @@ def test_a_malformed_time_or_signature_is_unsigned_never_an_error(
     sig = click_signature(secret, code=link["code"], customer_ref=SHOPPER, timestamp=ts)
     _follow(client, f"/l/{link['code']}?customer_ref={SHOPPER}&" + query.format(ts=ts, sig=sig))
     assert _stored(app, factory) == ([None], 0, 0)
+
+
+def test_keys_that_cannot_be_read_leave_the_click_anonymous_not_the_visitor_stranded(
+    *,
+    client: TestClient,
+    app: FastAPI,
+    operator: dict[str, str],
+    world: LinkWorld,
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = shop_secret(client, operator, world.program_id)
+    link = make_link(client, operator, member_id=world.member_id)
+
+    def down(_program_id: int) -> tuple[str, ...]:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(app.state.click_keys, "load", down)
+    before = _refused("unchecked")
+    _follow(client, signed_path(secret, link["code"], SHOPPER))
+    assert _stored(app, factory) == ([None], 0, 0)
+    assert _refused("unchecked") == before + 1

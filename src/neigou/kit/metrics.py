@@ -77,7 +77,8 @@ SHED = Counter("neigou_http_requests_shed", "Requests answered 503 overloaded by
 REDIRECTS = Counter("neigou_share_link_redirects", "Share-link redirects (GET /l/{code}) received")
 CLICK_REFS_REFUSED = Counter(
     "neigou_share_link_refs_refused",
-    "Share-link clicks whose customer_ref was not taken (unsigned, expired, ahead, bad_signature, no_key): "
+    "Share-link clicks whose customer_ref was not taken (unsigned, expired, ahead, bad_signature, no_key, "
+    "unchecked): "
     "the redirect answered, the click was kept without a customer",
     ["reason"],
 )

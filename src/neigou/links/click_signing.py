@@ -39,7 +39,8 @@ EXPIRED = "expired"
 AHEAD = "ahead"
 BAD_SIGNATURE = "bad_signature"
 NO_KEY = "no_key"
-REASONS = (UNSIGNED, EXPIRED, AHEAD, BAD_SIGNATURE, NO_KEY)
+UNCHECKED = "unchecked"  # the program's keys could not be read (the database did not answer)
+REASONS = (UNSIGNED, EXPIRED, AHEAD, BAD_SIGNATURE, NO_KEY, UNCHECKED)
 
 
 def click_signature(secret: str, *, code: str, customer_ref: str, timestamp: int) -> str:

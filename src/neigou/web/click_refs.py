@@ -4,17 +4,20 @@ is taken only with a fresh signature of one of the program's integration secrets
 A refused reference never stops the redirect: the click is kept without a customer (no touch, no
 binding) and counted in ``neigou_share_link_refs_refused`` by reason, never with the reference.
 Malformed, missing, stale and future signatures are refused before any key is looked up, so a flood of
-made-up references costs no query; a program's keys are read at most once per cache period.
+made-up references costs no query; a program's keys are read at most once per cache period, and a
+database that does not answer then leaves the click anonymous (``unchecked``), never the visitor's error.
 """
 
 from __future__ import annotations
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from neigou.integrations.click_keys import ClickKeys
 from neigou.kit.clock import utcnow
+from neigou.kit.logging import error_summary
 from neigou.kit.metrics import CLICK_REFS_REFUSED
 from neigou.links import click_signing
 from neigou.links.cache import CachedLink
@@ -38,8 +41,14 @@ async def signed_ref(request: Request, link: CachedLink, ref: str) -> str | None
         keys: ClickKeys = request.app.state.click_keys
         secrets = keys.peek(link.program_id)
         if secrets is None:
-            secrets = await run_in_threadpool(keys.load, link.program_id)
-        if not secrets:
+            try:
+                secrets = await run_in_threadpool(keys.load, link.program_id)
+            except SQLAlchemyError as exc:  # the visitor still goes to the page, as an anonymous click
+                log.warning("links.click_keys_unread", error=error_summary(exc))
+                secrets = None
+        if secrets is None:
+            reason = click_signing.UNCHECKED
+        elif not secrets:
             reason = click_signing.NO_KEY
         elif not click_signing.signed_by(
             secrets, code=link.code, customer_ref=raw, timestamp=sent, signature=signature
