@@ -4,7 +4,7 @@ hidden ¥25 coupon, a group; plus helpers to follow links and read what was reco
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
+from neigou.links.click_signing import signed_click_query
 from neigou.links.clicks import ClickRow, click_row, new_click_ref
 from neigou.links.useragent import classify
 from neigou.offers.models import CouponTemplate
@@ -94,6 +95,22 @@ def make_link(client: TestClient, headers: dict[str, str], **body: Any) -> dict[
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+def shop_secret(client: TestClient, operator: dict[str, str], program_id: int, name: str = "品牌商城") -> str:
+    """A shop registered for the program; its webhook secret, which signs its click references."""
+    response = client.post(
+        f"/api/v1/programs/{program_id}/integrations", json={"name": name}, headers=operator
+    )
+    assert response.status_code == 201, response.text
+    secret: str = response.json()["inbound_secret"]
+    return secret
+
+
+def signed_path(secret: str, code: str, customer_ref: str, *, at: datetime | None = None) -> str:
+    """``/l/{code}`` naming ``customer_ref``, signed with ``secret`` (now, or at ``at``)."""
+    query = signed_click_query(secret, code=code, customer_ref=customer_ref, at=at or utcnow())
+    return f"/l/{code}?{query}"
 
 
 def claim(client: TestClient, headers: dict[str, str], coupon_id: int, **body: Any) -> Any:

@@ -183,3 +183,29 @@ def test_members_may_not_claim(client: TestClient, world: LinkWorld, factory: se
     response = claim(client, world.member_token, world.public_id, customer_ref="c-1")
     assert (response.status_code, response.json()["code"]) == (403, "forbidden")
     assert row_counts(factory) == before
+
+
+def test_a_blank_idempotency_key_is_refused_not_shared(
+    client: TestClient, world: LinkWorld, factory: sessionmaker[Session]
+) -> None:
+    """An empty ``Idempotency-Key`` is refused as the events endpoints refuse it (422, its field named in
+    the reader's language), never taken as the key "" every such claim would share: the second customer
+    would get ``request_id_reused``."""
+    before = row_counts(factory)
+    for customer in ("openid-1", "openid-2"):
+        response = client.post(
+            f"/api/v1/coupons/{world.public_id}/claims",
+            json={"customer_ref": customer},
+            headers={**world.integration, "Idempotency-Key": ""},
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "validation_error"), response.text
+        assert "idempotency-key" in response.json()["detail"].lower()
+        assert response.json()["title"] != "Unprocessable Entity"
+    assert row_counts(factory) == before
+    english = client.post(
+        f"/api/v1/coupons/{world.public_id}/claims",
+        json={"customer_ref": "openid-1"},
+        headers={**world.integration, "Idempotency-Key": "", "Accept-Language": "en"},
+    )
+    assert english.json()["detail"] != response.json()["detail"]  # the message is translated
+    assert _claimed(factory, world.public_id) == 0

@@ -22,7 +22,7 @@ from neigou.links.models import LinkClick, ShareLink, Touch
 from neigou.links.useragent import UaClass, classify
 from neigou.web.app import create_app
 from tests.conftest import TokenMaker, bearer
-from tests.links.builders import PHONE_UA, LinkWorld, build, click_event, make_link
+from tests.links.builders import PHONE_UA, LinkWorld, build, click_event, make_link, shop_secret, signed_path
 from tests.local_redis import REDIS_URL
 
 
@@ -123,7 +123,8 @@ def test_customer_ref_on_the_link_makes_a_touch(
     factory: sessionmaker[Session],
 ) -> None:
     link = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
-    response = client.get(f"/l/{link['code']}?customer_ref=openid-42", follow_redirects=False)
+    secret = shop_secret(client, operator, world.program_id)
+    response = client.get(signed_path(secret, link["code"], "openid-42"), follow_redirects=False)
     # The reference makes the touch; it is not carried to the landing page's claim form.
     assert response.headers["location"] == f"/p/{link['code']}"
     app.state.links.flush()

@@ -1,8 +1,10 @@
-"""The share-link redirect reads a query's keys as the framework does: a percent-encoded
+"""The share-link redirect reads a query's keys as the framework does: a percent-encoded (signed)
 ``customer_ref`` attributes the click like a plain one, on a cached code as on an uncached one; one longer
 than any customer reference is ignored, and the shopper still lands on the page."""
 
 from __future__ import annotations
+
+from urllib.parse import parse_qs
 
 import pytest
 from fastapi import FastAPI
@@ -10,13 +12,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.clock import utcnow
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.phones import MAX_INPUT
+from neigou.links.click_signing import signed_click_query
 from neigou.links.models import LinkClick, Touch
 from neigou.links.useragent import UaClass
 from neigou.web import landing
 from tests.conftest import TokenMaker
-from tests.links.builders import LinkWorld, build, make_link
+from tests.links.builders import LinkWorld, build, make_link, shop_secret, signed_path
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
@@ -46,8 +50,11 @@ def test_a_percent_encoded_customer_ref_attributes_the_click_like_a_plain_one(
     query: str,
 ) -> None:
     link = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
+    secret = shop_secret(client, operator, world.program_id)
     client.get(f"/l/{link['code']}", follow_redirects=False)  # the code is cached: the fast path may answer
-    response = client.get(f"/l/{link['code']}?{query}", follow_redirects=False)
+    response = client.get(
+        f"/l/{link['code']}?{query}&{_signature(secret, link['code'], OPENID)}", follow_redirects=False
+    )
     assert (response.status_code, response.headers["location"]) == (302, f"/p/{link['code']}")
     app.state.links.flush()
     expected = customer_ref_hash(app.state.settings.secret_key, OPENID)
@@ -87,6 +94,12 @@ def test_a_query_without_an_escape_or_a_customer_ref_stays_on_the_fast_path(
     assert len(full_route) == 2
 
 
+def _signature(secret: str, code: str, ref: str) -> str:
+    """The ``ts`` and ``sig`` parameters signing ``ref`` on link ``code`` now."""
+    signed = parse_qs(signed_click_query(secret, code=code, customer_ref=ref, at=utcnow()))
+    return f"ts={signed['ts'][0]}&sig={signed['sig'][0]}"
+
+
 def _clicks(factory: sessionmaker[Session]) -> list[LinkClick]:
     with factory() as session:
         return list(session.scalars(select(LinkClick).order_by(LinkClick.id)))
@@ -117,7 +130,8 @@ def test_an_overlong_customer_ref_is_ignored_and_the_link_still_redirects(
     with factory() as session:
         assert session.scalars(select(Touch)).all() == []
     longest = "o" * MAX_INPUT  # the longest reference the API takes still makes its touch
-    assert client.get(f"/l/{link['code']}?customer_ref={longest}", follow_redirects=False).status_code == 302
+    secret = shop_secret(client, operator, world.program_id)
+    assert client.get(signed_path(secret, link["code"], longest), follow_redirects=False).status_code == 302
     app.state.links.flush()
     assert _clicks(factory)[-1].customer_ref_hash == customer_ref_hash(app.state.settings.secret_key, longest)
     with factory() as session:

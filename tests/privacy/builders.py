@@ -25,6 +25,7 @@ from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
 from neigou.programs.models import Member
 from tests.conftest import SECRET
 from tests.factories import create_member
+from tests.links.builders import shop_secret, signed_path
 from tests.orders import builders as orders
 
 SHOPPER = "13912345678"
@@ -40,6 +41,7 @@ class Footprint:
     coupon_id: int
     order: dict[str, Any]
     shopper_member_id: int
+    shop_secret: str  # the program's shop: signs the clicks that name the shopper
 
 
 def order_body(world: orders.World, external_id: str, link: str | None = None) -> dict[str, Any]:
@@ -61,8 +63,10 @@ def build(
     world = orders.build(client, operator, factory)
     opened, coupon_link = orders.coupon_link(client, operator, world, name="群内立减5元")
     shopper = create_member(client, operator, world.program_id, name="顾客也是会员", customer_ref=SHOPPER)
-    # A click carrying the shopper's reference (a touch), then an anonymous click of their cookie.
-    assert client.get(f"/l/{world.link}?customer_ref={SHOPPER}", follow_redirects=False).status_code == 302
+    # A click carrying the shopper's reference, signed by the shop (a touch), then an anonymous click of
+    # their cookie.
+    secret = shop_secret(client, operator, world.program_id)
+    assert client.get(signed_path(secret, world.link, SHOPPER), follow_redirects=False).status_code == 302
     assert client.get(f"/l/{coupon_link}", follow_redirects=False).status_code == 302
     app.state.links.flush()
     # The claim on the landing page identifies the cookie: its click becomes a touch too.
@@ -77,7 +81,7 @@ def build(
     )
     assert customer.status_code == 201, customer.text
     _pushed(factory, world, customer.json()["id"])
-    return Footprint(world, coupon_link, opened["id"], order, shopper["id"])
+    return Footprint(world, coupon_link, opened["id"], order, shopper["id"], secret)
 
 
 def _pushed(factory: sessionmaker[Session], world: orders.World, customer_id: int) -> None:

@@ -20,6 +20,7 @@ from neigou.privacy.models import OptOut
 from neigou.programs.models import Member
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_program
+from tests.links.builders import shop_secret, signed_path
 from tests.orders import builders as orders
 from tests.privacy.builders import SHOPPER, SHOPPER_HASH, Footprint, build, money, order_body, traces
 
@@ -159,8 +160,9 @@ def test_after_opting_out_no_touch_is_recorded_but_claims_and_orders_work(
 ) -> None:
     assert _opt_out(client, operator).status_code == 201
     world = footprint.world
-    # A later click with the reference counts as an anonymous click and makes no touch or binding.
-    assert client.get(f"/l/{world.link}?customer_ref={SHOPPER}", follow_redirects=False).status_code == 302
+    # A later click with the signed reference counts as an anonymous click and makes no touch or binding.
+    signed = signed_path(footprint.shop_secret, world.link, SHOPPER)
+    assert client.get(signed, follow_redirects=False).status_code == 302
     assert app.state.links.flush() == 1
     with factory() as session:
         latest = session.scalars(select(LinkClick).order_by(LinkClick.id.desc()).limit(1)).one()
@@ -199,7 +201,8 @@ def test_an_opt_out_of_one_program_leaves_the_others(
         headers=operator,
     ).json()
     link = orders.make_link(factory, member["id"])
-    assert client.get(f"/l/{link}?customer_ref={SHOPPER}", follow_redirects=False).status_code == 302
+    secret = shop_secret(client, operator, other["id"])
+    assert client.get(signed_path(secret, link, SHOPPER), follow_redirects=False).status_code == 302
     app.state.links.flush()
     response = _opt_out(client, operator, program_id=footprint.world.program_id)
     assert response.status_code == 201, response.text
@@ -214,7 +217,7 @@ def test_an_opt_out_of_one_program_leaves_the_others(
         "members": 1,
     }
     # Touches in the other program are still recorded.
-    assert client.get(f"/l/{link}?customer_ref={SHOPPER}", follow_redirects=False).status_code == 302
+    assert client.get(signed_path(secret, link, SHOPPER), follow_redirects=False).status_code == 302
     app.state.links.flush()
     assert traces(factory)["touches"] == 2
 

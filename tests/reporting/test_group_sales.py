@@ -18,6 +18,7 @@ from neigou.orders.models import Commission, Order
 from neigou.reporting.group_sales import GroupSales, Ranking, leaderboard
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_member
+from tests.links.builders import shop_secret, signed_path
 from tests.offers.factories import coupon
 from tests.reporting.sales_world import FROM, TO, SalesWorld, build, order, place_activity
 
@@ -101,7 +102,8 @@ def test_a_group_link_carries_the_group_to_clicks_claims_orders_and_commission(
     assert made.status_code == 201, made.text
     code = made.json()["code"]
     assert made.json()["group_id"] == world.a2
-    assert client.get(f"/l/{code}?customer_ref=openid-7", follow_redirects=False).status_code == 302
+    secret = shop_secret(client, operator, world.program_id)
+    assert client.get(signed_path(secret, code, "openid-7"), follow_redirects=False).status_code == 302
     assert app.state.links.flush() == 1
     claimed = client.post(
         f"/api/v1/coupons/{open_now['id']}/claims",

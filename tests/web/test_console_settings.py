@@ -83,6 +83,10 @@ def test_an_integration_shows_its_secrets_once_and_they_work(
     assert inbound is not None
     assert outbound is not None
     assert inbound.group(1) != outbound.group(1)
+    # How the shop signs a known shopper's reference on a share link with the inbound secret.
+    assert 'data-testid="click-signing"' in made.text
+    assert "入站密钥也用于签名" in made.text
+    assert "neigou-click-v1:{code}:{ts}:{customer_ref}" in made.text
     sent = posted.headers["location"] + posted.headers["set-cookie"]
     assert inbound.group(1) not in sent
     assert outbound.group(1) not in sent

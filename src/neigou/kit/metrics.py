@@ -75,6 +75,13 @@ STREAM_FEEDS = Gauge(
 STREAM_READS = Counter("neigou_stream_reads", "Reads made for the open streams (one per feed and tick)")
 SHED = Counter("neigou_http_requests_shed", "Requests answered 503 overloaded by admission control")
 REDIRECTS = Counter("neigou_share_link_redirects", "Share-link redirects (GET /l/{code}) received")
+CLICK_REFS_REFUSED = Counter(
+    "neigou_share_link_refs_refused",
+    "Share-link clicks whose customer_ref was not taken (unsigned, expired, ahead, bad_signature, no_key, "
+    "unchecked): "
+    "the redirect answered, the click was kept without a customer",
+    ["reason"],
+)
 POOL_IN_USE = Gauge(
     "neigou_db_pool_connections_in_use", "Database connections checked out", multiprocess_mode="livesum"
 )

@@ -169,7 +169,7 @@ def create_claim(
     session: SessionDep,
     principal: OperatorOrIntegration,
     clock: MoneyClockDep,
-    idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=64)] = None,
 ) -> Response:
     """Claim a coupon for a customer: 201, or 409 sold_out | limit_reached | link_required | not_active."""
     request_id = body.request_id or idempotency_key

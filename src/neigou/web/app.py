@@ -32,12 +32,14 @@ from neigou.events.runtime import EventsRuntime
 from neigou.feed.endpoints import router as feed_router
 from neigou.groups.endpoints import router as groups_router
 from neigou.groups.live_code_endpoints import router as live_codes_router
+from neigou.integrations.click_keys import ClickKeys
 from neigou.integrations.endpoints import router as integrations_router
 from neigou.integrations.webhook_endpoints import router as integration_webhooks_router
 from neigou.kit import jobs
 from neigou.kit.db import engine_for, make_session_factory
 from neigou.kit.logging import configure_logging
 from neigou.kit.metrics import REDIRECTS
+from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, get_settings
 from neigou.kit.streams import stop_together
 from neigou.ledger.endpoints import router as ledger_router
@@ -356,6 +358,7 @@ def create_app(
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links
+    app.state.click_keys = ClickKeys(factory, Sealer.from_settings(settings))
     app.state.events = events
     app.state.sign_in_throttle = SignInThrottle.for_redis(
         settings.redis_client_url, namespace=redis_namespace(settings.database_url) + ":sign-in"

@@ -3,7 +3,8 @@ with the group price against the app price, the hidden coupon's claim button and
 
 The redirect is a plain Starlette route placed first in the app's routes: no dependency injection,
 no template, no database (codes come from ``LinkCache``), and the click goes to the in-memory
-recorder. Only an unknown code (once per cache period) reaches the database, off the event loop.
+recorder. Only an unknown code and the integration keys a signed ``customer_ref`` is checked with
+(``web.click_refs``; each once per cache period) reach the database, off the event loop.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from neigou.links.runtime import LinksRuntime
 from neigou.links.stock_gate import StockGate
 from neigou.links.useragent import classify, ua_class_value
 from neigou.programs import repository as programs
+from neigou.web.click_refs import signed_ref
 from neigou.web.i18n import query_language
 from neigou.web.pages import client_ip, render
 
@@ -85,6 +87,8 @@ async def follow_link(request: Request) -> Response:
     if visitor is None:
         visitor = new_visitor()
     customer_ref = attributed_ref(request.query_params.get("customer_ref"))
+    if customer_ref is not None:  # taken only when the shop signed it (``web.click_refs``)
+        customer_ref = await signed_ref(request, link, customer_ref)
     runtime.clicks.record(
         click_row(
             ref=new_click_ref(),
@@ -109,8 +113,8 @@ async def follow_link(request: Request) -> Response:
 
 
 def attributed_ref(raw: str | None) -> str | None:
-    """The ``customer_ref`` a share link's click is attributed to: the query's value without surrounding
-    spaces, bounded as every other customer reference (``kit.phones.MAX_INPUT``, the schemas' 128). An
+    """The ``customer_ref`` a share link's click may be attributed to, once its signature holds
+    (``web.click_refs``): the query's value without surrounding spaces, bounded as every other customer reference (``kit.phones.MAX_INPUT``, the schemas' 128). An
     empty or longer one is ignored, not refused: the shopper's browser still follows the link to its page,
     and the click is recorded without a customer (no touch, nothing kept of the text); so is one of
     invisible marks only (a zero-width space names no one), and one holding an invisible mark the API
@@ -139,7 +143,8 @@ class ShortLinkFastPath:
             or not path.startswith("/l/")
             or scope["method"] != "GET"
             # WeChat appends ?from=singlemessage&isappinstalled=0 to shared links: those stay on the fast
-            # path; a customer reference goes to the full route, which hashes it and passes it on, and so
+            # path; a customer reference goes to the full route, which checks its signature, hashes it and
+            # passes it on, and so
             # does a query with a percent-escape (``customer%5Fref``: the full route reads keys decoded).
             # A link without a query, the common case, costs one test.
             or (query and (b"customer_ref" in query or b"%" in query))
