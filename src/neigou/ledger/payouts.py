@@ -68,7 +68,9 @@ def require_batch(session: Session, batch_id: int, *, lock: bool = False) -> Pay
 
 
 def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) -> PayoutBatch:
-    """Mark a batch paid: each withdrawal paid, its net withdrawn (idempotent)."""
+    """Mark a batch paid: each withdrawal paid, its net withdrawn (idempotent). Refused, with nothing
+    written, when ``at`` precedes a withdrawal's request (``payout_before_request``) or approval
+    (``payout_before_approval``) or the batch itself (``payout_before_batch``)."""
     batch = require_batch(session, batch_id, lock=True)
     if batch.paid_at is not None:
         return batch
@@ -80,11 +82,7 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
             .with_for_update()
         )
     )
-    if any(at < w.requested_at for w in rows):
-        raise Invalid(
-            Message("A batch cannot be paid before its withdrawals were requested."),
-            code="payout_before_request",
-        )
+    _check_paid_at(batch, rows, at)
     withdrawals.mark_paid(session, [w for w in rows if w.status is WithdrawalStatus.APPROVED], at)
     batch.paid_at = at
     session.flush()
@@ -98,6 +96,26 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
         at=at,
     )
     return batch
+
+
+def _check_paid_at(batch: PayoutBatch, rows: list[Withdrawal], at: datetime) -> None:
+    """Refuse a payment dated before a withdrawal of the batch was requested or approved, or before
+    the batch was made."""
+    if any(at < w.requested_at for w in rows):
+        raise Invalid(
+            Message("A batch cannot be paid before its withdrawals were requested."),
+            code="payout_before_request",
+        )
+    if any(w.decided_at is not None and at < w.decided_at for w in rows):
+        raise Invalid(
+            Message("A batch cannot be paid before its withdrawals were approved."),
+            code="payout_before_approval",
+        )
+    if at < batch.created_at:
+        raise Invalid(
+            Message("A batch cannot be paid before it was made."),
+            code="payout_before_batch",
+        )
 
 
 def batch_rows(session: Session, batch_id: int, sealer: Sealer) -> list[tuple[object, ...]]:
