@@ -1,5 +1,5 @@
-"""A payout batch is paid no earlier than its withdrawals were requested (``payout_before_request``),
-and a withdrawal is requested no earlier than its money became available (``withdrawal_before_available``)."""
+"""A payout batch is paid no earlier than its withdrawals were requested (``payout_before_request``) or
+approved (``payout_before_approval``), nor before it was made (``payout_before_batch``), and a withdrawal is requested no earlier than its money became available (``withdrawal_before_available``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
-from tests.conftest import TokenMaker, bearer, row_counts
+from neigou.kit.db import transaction
+from neigou.ledger import withdrawals
+from tests.conftest import TEST_ACTOR, TokenMaker, bearer, row_counts
 from tests.ledger.test_withdrawals import RELEASED, _earn
 from tests.orders.builders import PAID_AT, SKU, build, order_body, post_order
 
@@ -42,9 +44,55 @@ def test_a_batch_paid_before_its_withdrawals_were_requested_is_refused(
         assert (refused.status_code, refused.json()["code"]) == (422, "payout_before_request"), refused.text
         assert refused.json()["detail"] == detail
     assert row_counts(factory) == before
-    paid = client.post(path, json={"at": requested.isoformat()}, headers=operator)
+    paid = client.post(path, json={"at": batch["created_at"]}, headers=operator)
     assert paid.status_code == 200, paid.text
     assert paid.json()["paid_at"] is not None
+
+
+def test_a_batch_paid_before_its_withdrawals_were_approved_or_before_it_was_made_is_refused(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    _earn(client, operator, w)  # 4000 available as of RELEASED
+    member = bearer(make_token(Role.MEMBER, w.seller))
+    made = client.post(
+        f"/api/v1/members/{w.seller}/withdrawals",
+        json={"amount_fen": 3000, "request_id": "w-1", "at": RELEASED.isoformat()},
+        headers=member,
+    )
+    assert made.status_code == 201, made.text
+    approved_at = RELEASED + timedelta(days=2)
+    with transaction(factory) as session:
+        withdrawals.approve(session, withdrawal_id=made.json()["id"], actor=TEST_ACTOR, at=approved_at)
+    batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator).json()
+    created = datetime.fromisoformat(batch["created_at"])
+    assert created > approved_at + timedelta(days=1)
+    path = f"/api/v1/payout-batches/{batch['id']}/paid"
+    before = row_counts(factory)
+    for at, code, english, chinese in (
+        (
+            RELEASED + timedelta(days=1),  # after the request, before the approval
+            "payout_before_approval",
+            "A batch cannot be paid before its withdrawals were approved.",
+            "付款时间早于提现审批时间。",
+        ),
+        (
+            approved_at + timedelta(days=1),  # after the approval, before the batch
+            "payout_before_batch",
+            "A batch cannot be paid before it was made.",
+            "付款时间早于付款批次创建时间。",
+        ),
+    ):
+        for language, detail in (("en", english), ("zh-CN", chinese)):
+            refused = client.post(
+                path, json={"at": at.isoformat()}, headers={**operator, "Accept-Language": language}
+            )
+            assert (refused.status_code, refused.json()["code"]) == (422, code), refused.text
+            assert refused.json()["detail"] == detail
+    assert row_counts(factory) == before
+    paid = client.post(path, json={"at": created.isoformat()}, headers=operator)
+    assert paid.status_code == 200, paid.text
+    assert datetime.fromisoformat(paid.json()["paid_at"]) == created
 
 
 def test_a_withdrawal_dated_before_its_money_became_available_is_refused(

@@ -212,7 +212,7 @@ def test_parallel_batches_and_payments_take_each_withdrawal_once(
     assert all(isinstance(r, Conflict) and r.code == "nothing_to_pay" for r in made_batches if r not in ids)
 
     def pay(session: Session) -> int:
-        return payouts.pay_batch(session, batch_id=ids[0], actor=TEST_ACTOR, at=now).id
+        return payouts.pay_batch(session, batch_id=ids[0], actor=TEST_ACTOR, at=now).batch.id
 
     assert in_parallel(factory, pay, 6) == [ids[0]] * 6
     with transaction(factory) as session:

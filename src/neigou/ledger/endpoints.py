@@ -246,8 +246,8 @@ def mark_batch_paid(
     clock: MoneyClockDep,
     body: PaidBody | None = None,
 ) -> BatchOut:
-    """The bank paid the batch: every withdrawal in it is paid."""
+    """The bank paid the batch: every withdrawal in it is paid, but those of members a risk case now
+    holds, which leave the batch unpaid (``held_withdrawal_ids``)."""
     at = clock.at(body.at if body else None)
-    return BatchOut.model_validate(
-        payouts.pay_batch(session, batch_id=batch_id, actor=principal.actor, at=at)
-    )
+    paid = payouts.pay_batch(session, batch_id=batch_id, actor=principal.actor, at=at)
+    return BatchOut.model_validate(paid.batch).model_copy(update={"held_withdrawal_ids": list(paid.held)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from neigou.ledger import withdrawals
 from neigou.ledger.models import PayeeAccount, PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
 from neigou.ledger.payout_rules import PayoutRules
 from neigou.programs.models import Member
+from neigou.risk import holds
 
 COLUMNS = (
     "withdrawal_id",
@@ -67,11 +69,26 @@ def require_batch(session: Session, batch_id: int, *, lock: bool = False) -> Pay
     return get_or_404(session, PayoutBatch, batch_id, code="batch_not_found", detail=detail, lock=lock)
 
 
-def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) -> PayoutBatch:
-    """Mark a batch paid: each withdrawal paid, its net withdrawn (idempotent)."""
+@dataclass(frozen=True)
+class PaidBatch:
+    """A batch marked paid, and the withdrawals taken out of it unpaid because their member is held."""
+
+    batch: PayoutBatch
+    held: tuple[int, ...] = ()
+
+
+def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) -> PaidBatch:
+    """Mark a batch paid: each withdrawal paid, its net withdrawn (idempotent).
+
+    A withdrawal whose member a risk case holds or suspended since the batch was made is not paid: it
+    leaves the batch, still approved and in ``withdrawing`` (nothing is posted for it), and waits with
+    the other approved ones until the hold lifts or an operator rejects it; the batch's count and net
+    total become what was paid. Refused, with nothing written, when ``at`` precedes a withdrawal's
+    request (``payout_before_request``) or approval (``payout_before_approval``) or the batch itself
+    (``payout_before_batch``)."""
     batch = require_batch(session, batch_id, lock=True)
     if batch.paid_at is not None:
-        return batch
+        return PaidBatch(batch)
     rows = list(
         session.scalars(
             select(Withdrawal)
@@ -80,12 +97,22 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
             .with_for_update()
         )
     )
-    if any(at < w.requested_at for w in rows):
-        raise Invalid(
-            Message("A batch cannot be paid before its withdrawals were requested."),
-            code="payout_before_request",
+    _check_paid_at(batch, rows, at)
+    held_ids = set(
+        session.scalars(
+            select(Withdrawal.id).where(
+                Withdrawal.batch_id == batch.id, ~holds.withdrawals_allowed(Withdrawal.member_id)
+            )
         )
-    withdrawals.mark_paid(session, [w for w in rows if w.status is WithdrawalStatus.APPROVED], at)
+    )
+    held = [w for w in rows if w.id in held_ids and w.status is WithdrawalStatus.APPROVED]
+    for w in held:
+        w.batch_id = None
+    if held:
+        batch.count -= len(held)
+        batch.total_net_fen -= sum(w.net_fen for w in held)
+    paying = [w for w in rows if w not in held]
+    withdrawals.mark_paid(session, [w for w in paying if w.status is WithdrawalStatus.APPROVED], at)
     batch.paid_at = at
     session.flush()
     audit.record(
@@ -94,10 +121,30 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
         action="payout_batch.pay",
         entity="payout_batch",
         entity_id=batch.id,
-        after={"paid_at": at.isoformat(), "count": len(rows)},
+        after={"paid_at": at.isoformat(), "count": len(paying), "held": [w.id for w in held]},
         at=at,
     )
-    return batch
+    return PaidBatch(batch, tuple(w.id for w in held))
+
+
+def _check_paid_at(batch: PayoutBatch, rows: list[Withdrawal], at: datetime) -> None:
+    """Refuse a payment dated before a withdrawal of the batch was requested or approved, or before
+    the batch was made."""
+    if any(at < w.requested_at for w in rows):
+        raise Invalid(
+            Message("A batch cannot be paid before its withdrawals were requested."),
+            code="payout_before_request",
+        )
+    if any(w.decided_at is not None and at < w.decided_at for w in rows):
+        raise Invalid(
+            Message("A batch cannot be paid before its withdrawals were approved."),
+            code="payout_before_approval",
+        )
+    if at < batch.created_at:
+        raise Invalid(
+            Message("A batch cannot be paid before it was made."),
+            code="payout_before_batch",
+        )
 
 
 def batch_rows(session: Session, batch_id: int, sealer: Sealer) -> list[tuple[object, ...]]:

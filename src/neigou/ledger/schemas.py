@@ -104,6 +104,8 @@ class BatchOut(BaseModel):
     paid_at: datetime | None
     count: int
     total_net_fen: int
+    # Only in the answer that marks it paid: withdrawals left out unpaid, their member held by risk.
+    held_withdrawal_ids: list[int] = []
 
 
 class PaidBody(BaseModel):

@@ -189,12 +189,14 @@ def _wrong_state(w: Withdrawal, wanted: str) -> Conflict:
 
 
 def approve(session: Session, *, withdrawal_id: int, actor: Actor, at: datetime) -> Withdrawal:
-    """Approve a request (approving twice is harmless)."""
+    """Approve a request (approving twice is harmless); refused 409 ``member_suspended`` or
+    ``withdrawals_held`` while the member is held, as the request was."""
     w = require(session, withdrawal_id)
     if w.status is WithdrawalStatus.APPROVED:
         return w
     if w.status is not WithdrawalStatus.REQUESTED:
         raise _wrong_state(w, "requested")
+    holds.check_withdrawals_allowed(session, w.member_id)  # a hold placed since the request
     before = _dump(w)
     w.status, w.decided_at = WithdrawalStatus.APPROVED, at
     session.flush()
@@ -241,7 +243,8 @@ def mark_paid(session: Session, withdrawals: list[Withdrawal], at: datetime) -> 
 
 
 def ids_approved_unbatched(session: Session, program_id: int) -> list[int]:
-    """Approved withdrawals of a program waiting for a payout batch."""
+    """Approved withdrawals of a program waiting for a payout batch, but those of members held by a
+    risk case or suspended (they wait, marked on the console, until the hold lifts or they are rejected)."""
     return list(
         session.scalars(
             select(Withdrawal.id)
@@ -249,6 +252,7 @@ def ids_approved_unbatched(session: Session, program_id: int) -> list[int]:
                 Withdrawal.program_id == program_id,
                 Withdrawal.status == WithdrawalStatus.APPROVED,
                 Withdrawal.batch_id.is_(None),
+                holds.withdrawals_allowed(Withdrawal.member_id),
             )
             .order_by(Withdrawal.id)
             .with_for_update()

@@ -12,6 +12,10 @@ from neigou.kit.ids import blank, is_tombstone
 
 MAX_ITEMS = 200
 MAX_LINE_FEN = 10_000_000_000
+# A line's units, as the API caps them: with a price or fixed commission of at most MAX_LINE_FEN, a line's
+# list amount (price × quantity) stays below 10^15 fen, inside a BigInteger and SQLite's 64-bit integers,
+# and the quantity inside the Integer column.
+MAX_QUANTITY = 100_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,13 @@ def _item_error(order: OrderIn) -> tuple[str, Message] | None:
         if item.quantity < 1:
             return "invalid_quantity", Message(
                 "{field}[{index}].quantity must be at least 1.", field="items", index=index
+            )
+        if item.quantity > MAX_QUANTITY:
+            return "invalid_quantity", Message(
+                "{field}[{index}].quantity must be 1 to {max_quantity}.",
+                field="items",
+                index=index,
+                max_quantity=MAX_QUANTITY,
             )
         if item.paid_fen < 0 or item.paid_fen > MAX_LINE_FEN:
             return "invalid_amount", Message(

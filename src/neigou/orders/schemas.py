@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from neigou.kit.instants import Instant
 from neigou.kit.refs import NamesSomeone
 from neigou.links.schemas import ShopperConsent
+from neigou.orders.inputs import MAX_QUANTITY
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
@@ -21,7 +22,7 @@ class ItemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    quantity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
     paid_fen: Fen
 
 

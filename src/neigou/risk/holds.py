@@ -1,12 +1,15 @@
 """What an open or confirmed case means to the rest of the system, as queries other domains call.
 
 * settlement leaves the orders of an open case frozen (``not_held``);
-* withdrawals are refused while a high-severity case is open or the member is suspended;
+* withdrawals are refused while a high-severity case is open or the member is suspended: at the
+  request, at the approval, and a payout batch leaves them out (``withdrawals_allowed``,
+  ``withdrawal_holds``);
 * tier evaluation leaves out the orders of confirmed cases (``confirmed_orders``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, select
@@ -56,6 +59,42 @@ def not_confirmed(order_id: Any) -> ColumnElement[bool]:
 def is_suspended(session: Session, member_id: int) -> bool:
     """Whether a confirmed case suspended the member."""
     return session.get(Suspension, member_id) is not None
+
+
+def withdrawals_allowed(member_id: Any) -> ColumnElement[bool]:
+    """True for a member whose withdrawals may move: not suspended, and no high-severity case against
+    them open (the filter of what a payout batch gathers and pays)."""
+    suspended = exists(select(Suspension.member_id).where(Suspension.member_id == member_id))
+    held = exists(
+        select(RiskCase.id).where(
+            RiskCase.member_id == member_id,
+            RiskCase.status == CaseStatus.OPEN,
+            RiskCase.severity == Severity.HIGH,
+        )
+    )
+    return ~suspended & ~held
+
+
+def withdrawal_holds(session: Session, member_ids: Collection[int]) -> dict[int, str]:
+    """The members among ``member_ids`` whose withdrawals are held, each with the refusal's code
+    (``member_suspended`` before ``withdrawals_held``, as ``check_withdrawals_allowed`` answers)."""
+    if not member_ids:
+        return {}
+    wanted = sorted(set(member_ids))
+    found = {
+        int(m): "withdrawals_held"
+        for m in session.scalars(
+            select(RiskCase.member_id).where(
+                RiskCase.member_id.in_(wanted),
+                RiskCase.status == CaseStatus.OPEN,
+                RiskCase.severity == Severity.HIGH,
+            )
+        )
+        if m is not None
+    }
+    suspended = session.scalars(select(Suspension.member_id).where(Suspension.member_id.in_(wanted)))
+    found.update({int(m): "member_suspended" for m in suspended})
+    return found
 
 
 def check_withdrawals_allowed(session: Session, member_id: int) -> None:

@@ -27,6 +27,7 @@ from neigou.orders.models import Order
 from neigou.orders.views import order_out
 from neigou.programs import repository as programs
 from neigou.programs.service import require_member, require_program
+from neigou.risk import holds
 from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
 
@@ -133,7 +134,8 @@ def member_ledger(
 def withdrawals_page(
     request: Request, session: SessionDep, principal: ConsoleOperator, program_id: int | None = None
 ) -> HTMLResponse:
-    """Requests to review, approved ones waiting for a batch, and the batches."""
+    """Requests to review, approved ones waiting for a batch, and the batches; a member a risk case
+    holds or suspended is marked, with no approve button (batches leave such withdrawals out)."""
     requested = ledger.list_withdrawals(session, program_id=program_id, status=WithdrawalStatus.REQUESTED)
     approved = [
         w
@@ -152,6 +154,7 @@ def withdrawals_page(
         names=programs.member_names(session, [w.member_id for w in requested + approved]),
         balances=ledger.balances(session, [w.member_id for w in requested]),
         payees=payees.masked_payees(session, [w.member_id for w in requested + approved]),
+        held=holds.withdrawal_holds(session, [w.member_id for w in requested + approved]),
     )
 
 
