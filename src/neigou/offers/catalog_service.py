@@ -35,7 +35,7 @@ AUDITED_FIELDS = (
 
 
 def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datetime | None = None) -> Brand:
-    """Add a brand; codes are unique."""
+    """Add a brand; codes are unique within the organization."""
     taken = Conflict(
         Message("{field} names a brand that exists already.", field="code"),
         code="brand_code_taken",
@@ -47,7 +47,7 @@ def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datet
 def create_category(
     session: Session, *, data: CategoryCreate, actor: Actor, at: datetime | None = None
 ) -> Category:
-    """Add a category; codes are unique."""
+    """Add a category; codes are unique within the organization."""
     taken = Conflict(
         Message("{field} names a category that exists already.", field="code"),
         code="category_code_taken",
@@ -81,21 +81,21 @@ def _create_coded(
     )
 
 
-def resolve_brand(session: Session, code: str | None) -> int | None:
-    """The id of brand ``code`` (None for None), or a 422 unknown_brand."""
+def resolve_brand(session: Session, organization_id: int, code: str | None) -> int | None:
+    """The id of the organization's brand ``code`` (None for None), or a 422 unknown_brand."""
     if code is None:
         return None
-    found = repo.brand_ids_by_code(session, [code]).get(code)
+    found = repo.brand_ids_by_code(session, organization_id, [code]).get(code)
     if found is None:
         raise Invalid(Message("{field} names no brand.", field="brand_code"), code="unknown_brand")
     return found
 
 
-def resolve_category(session: Session, code: str | None) -> int | None:
-    """The id of category ``code`` (None for None), or a 422 unknown_category."""
+def resolve_category(session: Session, organization_id: int, code: str | None) -> int | None:
+    """The id of the organization's category ``code`` (None for None), or a 422 unknown_category."""
     if code is None:
         return None
-    found = repo.category_ids_by_code(session, [code]).get(code)
+    found = repo.category_ids_by_code(session, organization_id, [code]).get(code)
     if found is None:
         raise Invalid(Message("{field} names no category.", field="category_code"), code="unknown_category")
     return found
@@ -113,13 +113,13 @@ def sku_taken() -> Conflict:
 def create_product(
     session: Session, *, data: ProductCreate, actor: Actor, at: datetime | None = None
 ) -> Product:
-    """Add a product; skus are unique."""
+    """Add a product; skus are unique within the organization."""
     now = at or utcnow()
-    brand_id = resolve_brand(session, data.brand_code)
-    category_id = resolve_category(session, data.category_code)
-    if repo.existing_skus(session, [data.sku]):
-        raise sku_taken()
     organization_id, merchant_id = owner_for_write(session, data.merchant_id)
+    brand_id = resolve_brand(session, organization_id, data.brand_code)
+    category_id = resolve_category(session, organization_id, data.category_code)
+    if repo.existing_skus(session, organization_id, [data.sku]):
+        raise sku_taken()
     product = Product(
         organization_id=organization_id,
         merchant_id=merchant_id,
@@ -181,9 +181,9 @@ def update_product(
     if "tags" in sent:
         changes["tags"] = data.tags or []
     if "brand_code" in sent:
-        changes["brand_id"] = resolve_brand(session, data.brand_code)
+        changes["brand_id"] = resolve_brand(session, product.organization_id, data.brand_code)
     if "category_code" in sent:
-        changes["category_id"] = resolve_category(session, data.category_code)
+        changes["category_id"] = resolve_category(session, product.organization_id, data.category_code)
     if "merchant_id" in sent and data.merchant_id != product.merchant_id:
         changes["merchant_id"] = _new_merchant(session, product, data.merchant_id)
     at = at or utcnow()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     false,
     text,
     true,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,10 +28,12 @@ class Brand(Base):
     """A merchant or brand whose products the programs sell."""
 
     __tablename__ = "brands"
+    # A code is unique within its organization (migration 0043): another organization may use it too.
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -39,10 +42,12 @@ class Category(Base):
     """A shelf of the catalog (个护, 服饰, 食品 …)."""
 
     __tablename__ = "categories"
+    # A code is unique within its organization (migration 0043): another organization may use it too.
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

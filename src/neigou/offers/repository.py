@@ -55,25 +55,33 @@ V = TypeVar("V", str, int)
 
 
 def _lookup(
-    session: Session, key: InstrumentedAttribute[K], value: InstrumentedAttribute[V], keys: Iterable[K | None]
+    session: Session,
+    key: InstrumentedAttribute[K],
+    value: InstrumentedAttribute[V],
+    keys: Iterable[K | None],
+    *where: ColumnElement[bool],
 ) -> dict[K, V]:
-    """``key → value`` for the rows whose key is in ``keys``: one query per chunk, never one per key."""
+    """``key → value`` for the rows whose key is in ``keys`` (and that match ``where``): one query per
+    chunk, never one per key."""
     wanted = sorted({k for k in keys if k is not None})
     found: dict[K, V] = {}
     for part in chunks(wanted):
-        for found_key, found_value in session.execute(select(key, value).where(key.in_(part))):
+        for found_key, found_value in session.execute(select(key, value).where(key.in_(part), *where)):
             found[found_key] = found_value
     return found
 
 
-def brand_ids_by_code(session: Session, codes: Iterable[str | None]) -> dict[str, int]:
-    """Ids of the brands with these codes (unknown codes are left out)."""
-    return _lookup(session, Brand.code, Brand.id, codes)
+def brand_ids_by_code(session: Session, organization_id: int, codes: Iterable[str | None]) -> dict[str, int]:
+    """Ids of the organization's brands with these codes (unknown codes are left out): a code is
+    unique within an organization only, so the organization is named, scoped session or not."""
+    return _lookup(session, Brand.code, Brand.id, codes, Brand.organization_id == organization_id)
 
 
-def category_ids_by_code(session: Session, codes: Iterable[str | None]) -> dict[str, int]:
-    """Ids of the categories with these codes (unknown codes are left out)."""
-    return _lookup(session, Category.code, Category.id, codes)
+def category_ids_by_code(
+    session: Session, organization_id: int, codes: Iterable[str | None]
+) -> dict[str, int]:
+    """Ids of the organization's categories with these codes (unknown codes are left out)."""
+    return _lookup(session, Category.code, Category.id, codes, Category.organization_id == organization_id)
 
 
 def brand_codes(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
@@ -95,6 +103,9 @@ class ProductFilter:
     brand_id: int | None = None
     category_id: int | None = None
     active: bool | None = None
+    # A brand's or category's code: the products whose own organization's brand or category has it.
+    brand_code: str | None = None
+    category_code: str | None = None
 
 
 def _filtered(query: Select[Product], where: ProductFilter) -> Select[Product]:
@@ -111,6 +122,14 @@ def _filtered(query: Select[Product], where: ProductFilter) -> Select[Product]:
         query = query.where(Product.category_id == where.category_id)
     if where.active is not None:
         query = query.where(Product.active.is_(where.active))
+    if where.brand_code is not None:
+        brands = select(Brand.id).where(Brand.code == where.brand_code, Brand.organization_id == Product.organization_id)
+        query = query.where(Product.brand_id.in_(brands))
+    if where.category_code is not None:
+        categories = select(Category.id).where(
+            Category.code == where.category_code, Category.organization_id == Product.organization_id
+        )
+        query = query.where(Product.category_id.in_(categories))
     return query
 
 
@@ -157,9 +176,9 @@ def titles_by_sku(session: Session, skus: Iterable[str]) -> dict[str, str]:
     return _lookup(session, Product.sku, Product.title, skus)
 
 
-def existing_skus(session: Session, skus: Iterable[str]) -> dict[str, int]:
-    """Id of each of these skus that exists."""
-    return _lookup(session, Product.sku, Product.id, skus)
+def existing_skus(session: Session, organization_id: int, skus: Iterable[str]) -> dict[str, int]:
+    """Id of each of these skus that the organization has (a sku is unique within an organization only)."""
+    return _lookup(session, Product.sku, Product.id, skus, Product.organization_id == organization_id)
 
 
 def _coupons(

@@ -15,11 +15,12 @@ from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.offers import repository as offers
 from neigou.orders.models import SkuCommission
+from neigou.programs.scope import organization_for_write
 
 
 def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: datetime) -> None:
     """Set or clear (None) the fixed commission of a sku; orders already taken keep their terms."""
-    if not offers.existing_skus(session, [sku]):
+    if not offers.existing_skus(session, organization_for_write(session), [sku]):
         raise NotFound(Message("This product does not exist."), code="unknown_sku")
     if fen is None:
         gone = session.get(SkuCommission, sku, with_for_update=True, populate_existing=True)
