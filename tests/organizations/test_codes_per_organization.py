@@ -37,7 +37,9 @@ def test_two_organizations_share_codes_and_each_resolves_its_own(
     for name, headers in (("a", a), ("b", b)):
         program = client.post("/api/v1/programs", json={"code": "spring", "name": name}, headers=headers)
         assert program.status_code == 201, program.text
-        ids[name] = {kind: post(client, headers, kind, {"code": code, "name": name})["id"] for kind, code, _ in CODES}
+        ids[name] = {
+            kind: post(client, headers, kind, {"code": code, "name": name})["id"] for kind, code, _ in CODES
+        }
     for kind, code, taken in CODES:
         again = client.post(f"/api/v1/{kind}", json={"code": code, "name": "again"}, headers=a)
         assert (again.status_code, again.json()["code"], again.json()["field"]) == (409, taken, "code")

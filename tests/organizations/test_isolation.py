@@ -114,9 +114,13 @@ def test_a_scoped_operator_cannot_write_into_another_organization(
     )
     assert (token.status_code, token.json()["code"]) == (404, "member_not_found")
     # a code is unique within an organization: another organization's is free (docs/tenancy.md)
-    same = client.post("/api/v1/programs", json={"code": "brand-b-program", "name": "x"}, headers=a["headers"])
+    same = client.post(
+        "/api/v1/programs", json={"code": "brand-b-program", "name": "x"}, headers=a["headers"]
+    )
     assert same.status_code == 201, same.text
-    taken = client.post("/api/v1/programs", json={"code": "brand-b-program", "name": "y"}, headers=a["headers"])
+    taken = client.post(
+        "/api/v1/programs", json={"code": "brand-b-program", "name": "y"}, headers=a["headers"]
+    )
     assert (taken.status_code, taken.json()["code"]) == (409, "program_code_taken")
 
 

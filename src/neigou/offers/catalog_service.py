@@ -18,7 +18,8 @@ from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
 from neigou.offers.review import hold_rate, under_review
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
-from neigou.programs.scope import is_merchant, organization_for_write, owner_for_write
+from neigou.programs.models import Program
+from neigou.programs.scope import is_merchant, organization_for_write, organization_of_caller, owner_for_write
 
 AUDITED_FIELDS = (
     "title",
@@ -108,6 +109,34 @@ def sku_taken() -> Conflict:
         code="sku_taken",
         extra={"field": "sku"},
     )
+
+
+def ambiguous_sku(field: str, index: int | None = None) -> Invalid:
+    """The refusal of a sku that several organizations sell, named by a caller of every organization (a
+    platform administrator) where nothing else tells which organization's product is meant."""
+    if index is None:
+        message = Message("{field} names a sku several organizations sell.", field=field)
+    else:
+        message = Message(
+            "{field}[{index}] names a sku several organizations sell.", field=field, index=index
+        )
+    extra: dict[str, object] = {"field": field} if index is None else {"field": field, "indexes": [index]}
+    return Invalid(message, code="ambiguous_sku", extra=extra)
+
+
+def organization_selling(session: Session, sku: str, *, field: str, index: int | None = None) -> int | None:
+    """The caller's organization; for a caller of every organization the one that sells ``sku`` (None
+    when none does, 422 ``ambiguous_sku`` when several do)."""
+    own = organization_of_caller(session)
+    if own is not None:
+        return own
+    query = (
+        select(Product.organization_id).where(Product.sku == sku).distinct().order_by(Product.organization_id)
+    )
+    sellers = [int(o) for o in session.scalars(query)]
+    if len(sellers) > 1:
+        raise ambiguous_sku(field, index)
+    return sellers[0] if sellers else None
 
 
 def create_product(
@@ -226,8 +255,17 @@ def _new_merchant(session: Session, product: Product, merchant_id: int | None) -
             Message("This merchant does not exist."),
             code="merchant_not_found",
         )
-    lines = table("order_lines", column("sku"))  # orders live above the catalog: read by name
-    if session.execute(select(lines.c.sku).where(lines.c.sku == product.sku).limit(1)).first() is not None:
+    # Orders live above the catalog: read by name. Lines of the sku in the product's organization's
+    # orders only (another organization may sell the same sku).
+    lines = table("order_lines", column("order_id"), column("sku"))
+    orders = table("orders", column("id"), column("program_id"))
+    sold = (
+        select(lines.c.sku)
+        .join(orders, orders.c.id == lines.c.order_id)
+        .join(Program, Program.id == orders.c.program_id)
+        .where(lines.c.sku == product.sku, Program.organization_id == product.organization_id)
+    )
+    if session.execute(sold.limit(1)).first() is not None:
         raise Conflict(
             Message("Product {sku!r} has orders; it cannot move to another merchant.", sku=product.sku),
             code="product_has_orders",

@@ -219,7 +219,9 @@ def check_file(
     return columns, rows
 
 
-def _references(session: Session, organization_id: int, rows: list[_Row]) -> tuple[dict[str, int], dict[str, int]]:
+def _references(
+    session: Session, organization_id: int, rows: list[_Row]
+) -> tuple[dict[str, int], dict[str, int]]:
     """Ids of the organization's brands and categories the rows name, by code (one query per chunk)."""
     brands = repo.brand_ids_by_code(
         session, organization_id, [r.product.brand_code for r in rows if r.product.brand_code]
@@ -276,7 +278,9 @@ def import_products(
     now = at or utcnow()
     for attempt in range(WRITE_TRIES):
         existing = repo.existing_skus(session, organization_id, [r.product.sku for r in rows])
-        created, updated = _plan(session, organization_id, columns, rows, existing, now)
+        created, updated = _plan(
+            session, organization_id, columns=columns, rows=rows, existing=existing, now=now
+        )
         result = ImportResult(rows=len(rows), created=len(created), updated=len(updated), dry_run=dry_run)
         if dry_run:
             return result
@@ -306,6 +310,7 @@ def import_products(
 def _plan(
     session: Session,
     organization_id: int,
+    *,
     columns: frozenset[str],
     rows: list[_Row],
     existing: dict[str, int],

@@ -16,6 +16,7 @@ from neigou.kit.ids import whole_number
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.offers.models import Brand, Category, CouponTemplate, Product, Promotion
 from neigou.offers.offer_rules import CouponVisibility, PromotionKind
+from neigou.programs.models import Program
 
 
 def list_brands(session: Session) -> list[Brand]:
@@ -123,7 +124,9 @@ def _filtered(query: Select[Product], where: ProductFilter) -> Select[Product]:
     if where.active is not None:
         query = query.where(Product.active.is_(where.active))
     if where.brand_code is not None:
-        brands = select(Brand.id).where(Brand.code == where.brand_code, Brand.organization_id == Product.organization_id)
+        brands = select(Brand.id).where(
+            Brand.code == where.brand_code, Brand.organization_id == Product.organization_id
+        )
         query = query.where(Product.brand_id.in_(brands))
     if where.category_code is not None:
         categories = select(Category.id).where(
@@ -155,25 +158,44 @@ def get_product(session: Session, product_id: int) -> Product | None:
     return session.get(Product, product_id)
 
 
-def products_by_sku(
-    session: Session, skus: Iterable[str], *, organization_id: int | None = None
-) -> dict[str, Product]:
-    """The products with these skus (unknown skus are left out), in one query per chunk; with
-    ``organization_id`` only that organization's, whatever the session's scope (pricing and order
-    taking name the program's: an anonymous or signed webhook caller's session has none)."""
+def products_by_sku(session: Session, skus: Iterable[str], *, organization_id: int) -> dict[str, Product]:
+    """The organization's products with these skus (unknown skus are left out), in one query per chunk.
+    A sku is unique within an organization only, so the organization is always named, whatever the
+    session's scope (pricing and order taking name the program's: an anonymous or signed webhook
+    caller's session has none; a platform administrator's sees every organization's)."""
     wanted = sorted(set(skus))
     found: dict[str, Product] = {}
     for part in chunks(wanted):
-        query = select(Product).where(Product.sku.in_(part))
-        if organization_id is not None:
-            query = query.where(Product.organization_id == organization_id)
+        query = select(Product).where(Product.sku.in_(part), Product.organization_id == organization_id)
         found.update({p.sku: p for p in session.scalars(query)})
     return found
 
 
-def titles_by_sku(session: Session, skus: Iterable[str]) -> dict[str, str]:
-    """The title of each of these skus that is still a product, by sku (one query per chunk)."""
-    return _lookup(session, Product.sku, Product.title, skus)
+def products_of_programs(
+    session: Session, pairs: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], Product]:
+    """The product each ``(program id, sku)`` pair names, the sku among its program's organization's
+    products (unknown pairs left out; rows of several programs, a platform administrator's list of
+    links): one query per chunk of skus."""
+    wanted = set(pairs)
+    programs = sorted({program_id for program_id, _ in wanted})
+    found: dict[tuple[int, str], Product] = {}
+    for part in chunks(sorted({sku for _, sku in wanted})):
+        query = (
+            select(Program.id, Product)
+            .join(Product, Product.organization_id == Program.organization_id)
+            .where(Program.id.in_(programs), Product.sku.in_(part))
+        )
+        for program_id, product in session.execute(query).tuples():
+            if (program_id, product.sku) in wanted:
+                found[(program_id, product.sku)] = product
+    return found
+
+
+def titles_by_sku(session: Session, organization_id: int, skus: Iterable[str]) -> dict[str, str]:
+    """The title of each of these skus that is still a product of the organization, by sku (one query
+    per chunk)."""
+    return _lookup(session, Product.sku, Product.title, skus, Product.organization_id == organization_id)
 
 
 def existing_skus(session: Session, organization_id: int, skus: Iterable[str]) -> dict[str, int]:

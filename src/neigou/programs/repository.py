@@ -27,7 +27,9 @@ def organization_of(session: Session, program_id: int) -> int:
 
 def get_program_by_code(session: Session, organization_id: int, code: str) -> Program | None:
     """The program of the organization with this code (codes are unique within an organization only)."""
-    return session.scalar(select(Program).where(Program.organization_id == organization_id, Program.code == code))
+    return session.scalar(
+        select(Program).where(Program.organization_id == organization_id, Program.code == code)
+    )
 
 
 def list_programs(session: Session) -> list[Program]:
