@@ -76,7 +76,11 @@ def test_every_feed_item_shows_a_picture(client: TestClient, world: dict[str, An
     items = re.findall(r'data-testid="feed-item" data-sku="([^"]+)"', page)
     images = re.findall(r'<img src="([^"]+)"[^>]*data-testid="feed-image"', page)
     assert items
-    assert images == [f"/img/products/{sku}.png" for sku in items]
+    tile = re.compile(r"/img/products/(\d+)/(.+)\.png")
+    assert [m.group(2) for image in images if (m := tile.fullmatch(image))] == items
+    assert (
+        len({m.group(1) for image in images if (m := tile.fullmatch(image))}) == 1
+    )  # the program's organization
     assert client.get(images[0]).headers["content-type"] == "image/png"
 
 

@@ -333,9 +333,9 @@ def test_skus_another_import_created_meanwhile_are_updated_not_refused(
     real = offers_repository.existing_skus
     reads: list[object] = []
 
-    def read_meanwhile(session: Session, skus: Any) -> dict[str, int]:
+    def read_meanwhile(session: Session, organization_id: int, skus: Any) -> dict[str, int]:
         reads.append(skus)  # the first read of the second import: before the first one's commit
-        return {} if len(reads) == 1 else real(session, skus)
+        return {} if len(reads) == 1 else real(session, organization_id, skus)
 
     monkeypatch.setattr(offers_repository, "existing_skus", read_meanwhile)
     again = upload(client, operator, GOOD.replace("49.90", "45").encode())

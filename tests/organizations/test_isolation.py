@@ -113,9 +113,13 @@ def test_a_scoped_operator_cannot_write_into_another_organization(
         "/api/v1/tokens", json={"role": "member", "member_id": b["member"]["id"]}, headers=a["headers"]
     )
     assert (token.status_code, token.json()["code"]) == (404, "member_not_found")
-    # the same program code in another organization is a conflict, not a server error
-    taken = client.post(
+    # a code is unique within an organization: another organization's is free (docs/tenancy.md)
+    same = client.post(
         "/api/v1/programs", json={"code": "brand-b-program", "name": "x"}, headers=a["headers"]
+    )
+    assert same.status_code == 201, same.text
+    taken = client.post(
+        "/api/v1/programs", json={"code": "brand-b-program", "name": "y"}, headers=a["headers"]
     )
     assert (taken.status_code, taken.json()["code"]) == (409, "program_code_taken")
 

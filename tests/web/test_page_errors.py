@@ -57,7 +57,7 @@ def test_other_paths_keep_their_problems(client: TestClient) -> None:
     probe = client.post("/healthz")
     assert (probe.status_code, probe.json()["code"]) == (405, "method_not_allowed")
     # the images a page shows are fetched, not read: an unknown one is a problem with a code
-    for path in ("/img/products/NO-SUCH-SKU.png", "/g/no-such-code/qr/1"):
+    for path in ("/img/products/1/NO-SUCH-SKU.png", "/g/no-such-code/qr/1"):
         image = client.get(path)
         assert image.headers["content-type"] == "application/problem+json", path
         assert (image.status_code, image.json()["code"]) in {

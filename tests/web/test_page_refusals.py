@@ -69,7 +69,7 @@ def test_is_page_is_every_path_but_the_apis_the_probes_the_static_files_and_what
         "/static/app.css",
         "/healthz",
         "/metrics",
-        "/img/products/SKU-1.png",
+        "/img/products/1/SKU-1.png",
         "/g/abc/qr/12",
         "/m/live-codes/abc/qr.png",
         "/m/links/abc/poster.png",
@@ -129,7 +129,7 @@ def test_a_shoppers_page_refused_by_its_domain_is_a_page_in_the_pages_language(c
 
 
 def test_the_images_a_page_shows_refuse_with_problem_json(client: TestClient) -> None:
-    _problem(client.get("/img/products/NO-SUCH-SKU.png"), 404, "product_not_found")
+    _problem(client.get("/img/products/1/NO-SUCH-SKU.png"), 404, "product_not_found")
     _problem(client.get("/g/no-such-code/qr/1"), 404, "live_code_not_found")
     _problem(client.get("/g/no-such-code/qr/abc"), 422, "validation_error")
 

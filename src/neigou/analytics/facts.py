@@ -175,7 +175,11 @@ FACTS: tuple[Fact, ...] = (
         )
         .join(CouponTemplate, CouponTemplate.id == CouponClaim.coupon_id)
         .outerjoin(ShareLink, ShareLink.id == CouponClaim.link_id)
-        .outerjoin(Product, Product.sku == ShareLink.sku)
+        # The link's sku among its program's organization's products (a sku is unique within one only).
+        .outerjoin(Program, Program.id == ShareLink.program_id)
+        .outerjoin(
+            Product, and_(Product.sku == ShareLink.sku, Product.organization_id == Program.organization_id)
+        )
         .where(CouponClaim.program_id.is_not(None)),
         CouponClaim.id,
     ),
@@ -253,7 +257,10 @@ FACTS: tuple[Fact, ...] = (
             OrderLine.pool_fen,
         )
         .join(Order, Order.id == OrderLine.order_id)
-        .outerjoin(Product, Product.sku == OrderLine.sku),
+        .join(Program, Program.id == Order.program_id)
+        .outerjoin(
+            Product, and_(Product.sku == OrderLine.sku, Product.organization_id == Program.organization_id)
+        ),
         OrderLine.id,
     ),
     Fact(

@@ -125,7 +125,9 @@ def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at:
     _check(session, data, merchant_id=scope.merchant_id if scope is not None else None)
     if data.ends_at <= at:
         raise Invalid(Message("A campaign cannot end in the past."), code="ends_in_past")
-    products = offers.products_by_sku(session, data.skus)
+    products = offers.products_by_sku(
+        session, data.skus, organization_id=organization_of(session, data.program_id)
+    )
     campaign = Campaign(
         program_id=data.program_id,
         merchant_id=scope.merchant_id if scope is not None else None,
@@ -231,7 +233,9 @@ def _same_merchant(session: Session, campaign: Campaign, skus: list[str]) -> Non
     """A merchant's campaign holds that merchant's products only, whoever edits it."""
     if campaign.merchant_id is None:
         return
-    products = offers.products_by_sku(session, skus)
+    products = offers.products_by_sku(
+        session, skus, organization_id=organization_of(session, campaign.program_id)
+    )
     others = [i for i, s in enumerate(skus) if products[s].merchant_id != campaign.merchant_id]
     if others:
         raise Invalid(
@@ -266,7 +270,9 @@ def update_campaign(
     campaign.copy = merged.copy_text
     if merged.skus != old_skus:
         repo.delete_items(session, campaign.id)
-        products = offers.products_by_sku(session, merged.skus)
+        products = offers.products_by_sku(
+            session, merged.skus, organization_id=organization_of(session, campaign.program_id)
+        )
         session.add_all(
             CampaignItem(campaign_id=campaign.id, product_id=products[sku].id, sku=sku, position=n)
             for n, sku in enumerate(merged.skus)

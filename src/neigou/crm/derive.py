@@ -108,7 +108,8 @@ def _derive_categories(session: Session, *, program_id: int, at: datetime) -> No
             ),
         )
         .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Product, Product.sku == OrderLine.sku)
+        .join(Program, Program.id == Order.program_id)
+        .join(Product, and_(Product.sku == OrderLine.sku, Product.organization_id == Program.organization_id))
         .join(Category, Category.id == Product.category_id)
         .where(Customer.program_id == program_id, Customer.erased_at.is_(None), Order.paid_at <= at)
         .group_by(Customer.id, Category.code)

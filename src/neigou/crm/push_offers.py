@@ -16,6 +16,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.places import first_repeat
 from neigou.offers import repository as offers
 from neigou.offers.models import CouponTemplate
+from neigou.programs import repository as programs
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def priced_products(
             Message("{field}[{index}] repeats an entry listed before it.", field="skus", index=repeat),
             code="duplicate_sku",
         )
-    products = offers.products_by_sku(session, skus)
+    organization_id = programs.organization_of(session, program_id)
+    products = offers.products_by_sku(session, skus, organization_id=organization_id)
     for index, sku in enumerate(skus):
         product = products.get(sku)
         if product is None:

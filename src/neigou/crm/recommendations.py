@@ -53,7 +53,7 @@ def recommendations(
     )
     titles = {p.sku: p.title for p, _, _ in found}
     missing = {anchor for _, anchor in co.values()} - titles.keys()
-    titles |= signals.titles(session, missing)
+    titles |= signals.titles(session, program.organization_id, missing)
     products = {p.sku: p for p, _, _ in found}
     power = customer.spending_power or customer.spending_power_derived
     profile = recommend.Profile(

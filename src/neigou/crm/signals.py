@@ -16,6 +16,7 @@ from neigou.campaigns.models import Campaign, CampaignItem
 from neigou.crm import recommend
 from neigou.offers.models import Category, CouponTemplate, Product
 from neigou.orders.models import Order, OrderLine
+from neigou.programs.repository import organization_of
 
 # The most co-purchased products the bought-together signal adds as candidates.
 CO_PURCHASE_LIMIT = 200
@@ -55,7 +56,7 @@ def purchases(session: Session, *, program_id: int, customer_ref_hash: str, at: 
         for sku, code in session.execute(
             select(Product.sku, Category.code)
             .join(Category, Category.id == Product.category_id)
-            .where(Product.sku.in_(skus))
+            .where(Product.organization_id == organization_of(session, program_id), Product.sku.in_(skus))
         ):
             by_category[code] = by_category.get(code, 0) + quantities[sku]
     return Purchases(
@@ -196,10 +197,11 @@ def candidates(
     return [(product, code, name) for product, code, name in session.execute(stmt)]
 
 
-def titles(session: Session, skus: Collection[str]) -> dict[str, str]:
-    """The products' titles by sku."""
+def titles(session: Session, organization_id: int, skus: Collection[str]) -> dict[str, str]:
+    """The organization's products' titles by sku."""
     if not skus:
         return {}
+    owned = Product.organization_id == organization_id
     return dict(
-        session.execute(select(Product.sku, Product.title).where(Product.sku.in_(sorted(skus)))).all()
+        session.execute(select(Product.sku, Product.title).where(owned, Product.sku.in_(sorted(skus)))).all()
     )

@@ -14,6 +14,7 @@ from neigou.links.models import ShareLink, Touch
 from neigou.offers.models import Product
 from neigou.orders.models import Order, OrderLine
 from neigou.programs.models import Member
+from neigou.programs.repository import organization_of
 
 HISTORY_ROWS = 10
 
@@ -69,7 +70,13 @@ def orders_with_member(
     if orders:
         rows = session.execute(
             select(OrderLine.order_id, func.coalesce(Product.title, OrderLine.sku))
-            .outerjoin(Product, Product.sku == OrderLine.sku)
+            .outerjoin(
+                Product,
+                and_(
+                    Product.sku == OrderLine.sku,
+                    Product.organization_id == organization_of(session, customer.program_id),
+                ),
+            )
             .where(OrderLine.order_id.in_(list(titles)))
             .order_by(OrderLine.order_id, OrderLine.line_no)
         )

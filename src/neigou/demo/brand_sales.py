@@ -45,7 +45,8 @@ def seed_brand_sales(session: Session, *, program_id: int, now: datetime, secret
         ).code
         for guide in guides
     ]
-    prices = {p.sku: p.price_fen for p in offers.products_by_sku(session, SKUS).values()}
+    catalog = offers.products_by_sku(session, SKUS, organization_id=program.organization_id)
+    prices = {p.sku: p.price_fen for p in catalog.values()}
     batch: list[OrderIn] = []
     for back in range(SALES_DAYS - 1, -1, -1):
         day = today - timedelta(days=back)

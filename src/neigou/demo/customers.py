@@ -88,7 +88,7 @@ BOOK: list[tuple[str, SpendingPower | None, list[str], bool | str, int, list[tup
 BIRTHDAYS_THIS_WEEK = {0: 2, 2: 5}  # book index: days from today
 
 
-def _products(session: Session, *, now: datetime) -> dict[str, Product]:
+def _products(session: Session, *, organization_id: int, now: datetime) -> dict[str, Product]:
     # The rest of the catalog has been on sale since before this season.
     session.execute(
         update(Product)
@@ -112,7 +112,8 @@ def _products(session: Session, *, now: datetime) -> dict[str, Product]:
             at=now - timedelta(days=days),
         )
     for sku, tags in GARMENT_TAGS.items():
-        session.execute(update(Product).where(Product.sku == sku).values(tags=tags))
+        owned = Product.organization_id == organization_id
+        session.execute(update(Product).where(owned, Product.sku == sku).values(tags=tags))
     return made
 
 
@@ -128,10 +129,12 @@ def seed_customers(
     """The guide's book: fourteen VIP customers, their orders and consent, and the program's push rules."""
     rng = random.Random(20261201)
     session.add(CrmSettings(program_id=brand.id, updated_at=now))
-    products = _products(session, now=now)
+    products = _products(session, organization_id=brand.organization_id, now=now)
     prices = dict(
         session.execute(
-            select(Product.sku, Product.price_fen).where(Product.sku.in_([*products, *GARMENT_TAGS]))
+            select(Product.sku, Product.price_fen).where(
+                Product.organization_id == brand.organization_id, Product.sku.in_([*products, *GARMENT_TAGS])
+            )
         ).all()
     )
     link_of: dict[str, str] = {}

@@ -33,7 +33,7 @@ def seed_merchant(session: Session, *, now: datetime, password: str, actor: Acto
     shop = merchants.create_merchant(
         session, data=MerchantCreate(code="lanquan-flagship", name="澜泉官方旗舰店"), actor=actor, at=opened
     )
-    for product in offers.products_by_sku(session, SHOP_SKUS).values():
+    for product in offers.products_by_sku(session, SHOP_SKUS, organization_id=shop.organization_id).values():
         catalog.update_product(
             session, product_id=product.id, data=ProductUpdate(merchant_id=shop.id), actor=actor, at=opened
         )

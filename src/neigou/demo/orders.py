@@ -159,7 +159,8 @@ def seed_orders(
     )
     members = {m.id: m for m in session.scalars(select(Member).where(Member.program_id == program.id))}
     codes = _links(session, [members[o] for o in owner_ids], sample_owner_id, rng, start)
-    prices = {p.sku: p.price_fen for p in offers.products_by_sku(session, SKUS).values()}
+    catalog = offers.products_by_sku(session, SKUS, organization_id=program.organization_id)
+    prices = {p.sku: p.price_fen for p in catalog.values()}
     completions: dict[int, datetime] = {}
     refunds: list[tuple[datetime, int, bool]] = []
     serial = 0

@@ -37,7 +37,7 @@ def seed_tiers(session: Session, *, partner_id: int, brand_id: int, now: datetim
     last = period_of(now, brand.timezone).previous()
     start, end = last.start(brand.timezone), last.end(brand.timezone)
     guide = programs.list_members(session, brand_id, limit=RISING_GUIDE + 1, offset=0)[RISING_GUIDE]
-    price = offers.products_by_sku(session, [SKU])[SKU].price_fen
+    price = offers.products_by_sku(session, [SKU], organization_id=brand.organization_id)[SKU].price_fen
     link = links.create_link(
         session, data=LinkCreate(member_id=guide.id, sku=SKU), actor=DEMO_ACTOR, at=start
     )

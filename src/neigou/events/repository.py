@@ -143,7 +143,11 @@ def board_labels(session: Session, event_id: int, board: Board) -> BoardLabels:
     names = employee_member_names(session, event_id)
     others = programs.member_names(session, [m for m, _ in board.top_members if m not in names])
     shown = {m: name for m, _ in board.top_members if (name := names.get(m) or others.get(m))}
-    return BoardLabels(shown, offers.titles_by_sku(session, [s for s, _, _ in board.top_skus]))
+    program_id = session.execute(select(Event.program_id).where(Event.id == event_id)).scalar_one()
+    organization_id = programs.organization_of(session, program_id)  # the event's program's catalog
+    return BoardLabels(
+        shown, offers.titles_by_sku(session, organization_id, [s for s, _, _ in board.top_skus])
+    )
 
 
 @dataclass(frozen=True)

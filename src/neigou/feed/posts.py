@@ -146,7 +146,7 @@ def _create(
         raise Conflict(NO_TIERS, code="no_tiers")
     targets = _owned_groups(session, member, group_ids)
     picks = _feed_picks(session, member, skus, at)
-    products = offers.products_by_sku(session, skus)
+    products = offers.products_by_sku(session, skus, organization_id=program.organization_id)
     robots = repo.robots(session, group_ids)
     when = slots.scheduled_at(slot.value, at, program.timezone)
     made: list[MadePost] = []

@@ -114,7 +114,9 @@ def feed_items(
         live = [c for c in live if items[c.id]]
     if not live:
         return []  # nothing live (or none of the products asked for): no prices, traffic or share to read
-    products = offers.products_by_sku(session, {i.sku for rows in items.values() for i in rows})
+    # The skus among the member's program's organization's products (one query, the program joined).
+    pairs = {(member.program_id, i.sku) for rows in items.values() for i in rows}
+    products = {sku: p for (_, sku), p in offers.products_of_programs(session, pairs).items()}
     coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
     traffic = repo.campaign_traffic(session, [c.id for c in live])
     band = member_band(session, member, at, own_counts)

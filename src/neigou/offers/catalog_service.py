@@ -18,7 +18,8 @@ from neigou.offers import repository as repo
 from neigou.offers.models import Brand, Category, Product
 from neigou.offers.review import hold_rate, under_review
 from neigou.offers.schemas import BrandCreate, CategoryCreate, ProductCreate, ProductOut, ProductUpdate
-from neigou.programs.scope import is_merchant, organization_for_write, owner_for_write
+from neigou.programs.models import Program
+from neigou.programs.scope import is_merchant, organization_for_write, organization_of_caller, owner_for_write
 
 AUDITED_FIELDS = (
     "title",
@@ -35,7 +36,7 @@ AUDITED_FIELDS = (
 
 
 def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datetime | None = None) -> Brand:
-    """Add a brand; codes are unique."""
+    """Add a brand; codes are unique within the organization."""
     taken = Conflict(
         Message("{field} names a brand that exists already.", field="code"),
         code="brand_code_taken",
@@ -47,7 +48,7 @@ def create_brand(session: Session, *, data: BrandCreate, actor: Actor, at: datet
 def create_category(
     session: Session, *, data: CategoryCreate, actor: Actor, at: datetime | None = None
 ) -> Category:
-    """Add a category; codes are unique."""
+    """Add a category; codes are unique within the organization."""
     taken = Conflict(
         Message("{field} names a category that exists already.", field="code"),
         code="category_code_taken",
@@ -81,21 +82,21 @@ def _create_coded(
     )
 
 
-def resolve_brand(session: Session, code: str | None) -> int | None:
-    """The id of brand ``code`` (None for None), or a 422 unknown_brand."""
+def resolve_brand(session: Session, organization_id: int, code: str | None) -> int | None:
+    """The id of the organization's brand ``code`` (None for None), or a 422 unknown_brand."""
     if code is None:
         return None
-    found = repo.brand_ids_by_code(session, [code]).get(code)
+    found = repo.brand_ids_by_code(session, organization_id, [code]).get(code)
     if found is None:
         raise Invalid(Message("{field} names no brand.", field="brand_code"), code="unknown_brand")
     return found
 
 
-def resolve_category(session: Session, code: str | None) -> int | None:
-    """The id of category ``code`` (None for None), or a 422 unknown_category."""
+def resolve_category(session: Session, organization_id: int, code: str | None) -> int | None:
+    """The id of the organization's category ``code`` (None for None), or a 422 unknown_category."""
     if code is None:
         return None
-    found = repo.category_ids_by_code(session, [code]).get(code)
+    found = repo.category_ids_by_code(session, organization_id, [code]).get(code)
     if found is None:
         raise Invalid(Message("{field} names no category.", field="category_code"), code="unknown_category")
     return found
@@ -110,16 +111,44 @@ def sku_taken() -> Conflict:
     )
 
 
+def ambiguous_sku(field: str, index: int | None = None) -> Invalid:
+    """The refusal of a sku that several organizations sell, named by a caller of every organization (a
+    platform administrator) where nothing else tells which organization's product is meant."""
+    if index is None:
+        message = Message("{field} names a sku several organizations sell.", field=field)
+    else:
+        message = Message(
+            "{field}[{index}] names a sku several organizations sell.", field=field, index=index
+        )
+    extra: dict[str, object] = {"field": field} if index is None else {"field": field, "indexes": [index]}
+    return Invalid(message, code="ambiguous_sku", extra=extra)
+
+
+def organization_selling(session: Session, sku: str, *, field: str, index: int | None = None) -> int | None:
+    """The caller's organization; for a caller of every organization the one that sells ``sku`` (None
+    when none does, 422 ``ambiguous_sku`` when several do)."""
+    own = organization_of_caller(session)
+    if own is not None:
+        return own
+    query = (
+        select(Product.organization_id).where(Product.sku == sku).distinct().order_by(Product.organization_id)
+    )
+    sellers = [int(o) for o in session.scalars(query)]
+    if len(sellers) > 1:
+        raise ambiguous_sku(field, index)
+    return sellers[0] if sellers else None
+
+
 def create_product(
     session: Session, *, data: ProductCreate, actor: Actor, at: datetime | None = None
 ) -> Product:
-    """Add a product; skus are unique."""
+    """Add a product; skus are unique within the organization."""
     now = at or utcnow()
-    brand_id = resolve_brand(session, data.brand_code)
-    category_id = resolve_category(session, data.category_code)
-    if repo.existing_skus(session, [data.sku]):
-        raise sku_taken()
     organization_id, merchant_id = owner_for_write(session, data.merchant_id)
+    brand_id = resolve_brand(session, organization_id, data.brand_code)
+    category_id = resolve_category(session, organization_id, data.category_code)
+    if repo.existing_skus(session, organization_id, [data.sku]):
+        raise sku_taken()
     product = Product(
         organization_id=organization_id,
         merchant_id=merchant_id,
@@ -181,9 +210,9 @@ def update_product(
     if "tags" in sent:
         changes["tags"] = data.tags or []
     if "brand_code" in sent:
-        changes["brand_id"] = resolve_brand(session, data.brand_code)
+        changes["brand_id"] = resolve_brand(session, product.organization_id, data.brand_code)
     if "category_code" in sent:
-        changes["category_id"] = resolve_category(session, data.category_code)
+        changes["category_id"] = resolve_category(session, product.organization_id, data.category_code)
     if "merchant_id" in sent and data.merchant_id != product.merchant_id:
         changes["merchant_id"] = _new_merchant(session, product, data.merchant_id)
     at = at or utcnow()
@@ -226,8 +255,17 @@ def _new_merchant(session: Session, product: Product, merchant_id: int | None) -
             Message("This merchant does not exist."),
             code="merchant_not_found",
         )
-    lines = table("order_lines", column("sku"))  # orders live above the catalog: read by name
-    if session.execute(select(lines.c.sku).where(lines.c.sku == product.sku).limit(1)).first() is not None:
+    # Orders live above the catalog: read by name. Lines of the sku in the product's organization's
+    # orders only (another organization may sell the same sku).
+    lines = table("order_lines", column("order_id"), column("sku"))
+    orders = table("orders", column("id"), column("program_id"))
+    sold = (
+        select(lines.c.sku)
+        .join(orders, orders.c.id == lines.c.order_id)
+        .join(Program, Program.id == orders.c.program_id)
+        .where(lines.c.sku == product.sku, Program.organization_id == product.organization_id)
+    )
+    if session.execute(sold.limit(1)).first() is not None:
         raise Conflict(
             Message("Product {sku!r} has orders; it cannot move to another merchant.", sku=product.sku),
             code="product_has_orders",

@@ -26,16 +26,19 @@ def require_window(starts_at: datetime, ends_at: datetime) -> None:
         raise Invalid(Message("ends_at must be after starts_at."), code="invalid_window")
 
 
-def require_skus(session: Session, skus: Iterable[str] | None, *, field: str = "skus") -> list[str] | None:
-    """The skus, de-duplicated and sorted, once every one is in the catalog (else 422 unknown_sku, naming
-    the entries of ``field`` by their places in the list or object sent, never their skus)."""
+def require_skus(
+    session: Session, organization_id: int, skus: Iterable[str] | None, *, field: str = "skus"
+) -> list[str] | None:
+    """The skus, de-duplicated and sorted, once every one is in the organization's catalog (else 422
+    unknown_sku, naming the entries of ``field`` by their places in the list or object sent, never
+    their skus)."""
     if skus is None:
         if is_merchant(session):
             raise Invalid(Message("A merchant's offer names its skus."), code="skus_required")
         return None
     given = list(skus)
     wanted = sorted(set(given))
-    known = set(repo.existing_skus(session, wanted))
+    known = set(repo.existing_skus(session, organization_id, wanted))
     missing = [index for index, sku in enumerate(given) if sku not in known]
     if missing:
         refusal = Message("{field}[{index}] names no product.", field=field, index=missing[0])
@@ -59,8 +62,8 @@ def create_coupon(
         )
     if data.kind is CouponKind.AMOUNT_OFF and data.cap_fen is not None:
         raise Invalid(Message("cap_fen only limits percent_off coupons."), code="cap_not_allowed")
-    skus = require_skus(session, data.skus)
     organization_id, merchant_id = owner_for_write(session, data.merchant_id)
+    skus = require_skus(session, organization_id, data.skus)
     at = at or utcnow()
     coupon = CouponTemplate(
         organization_id=organization_id,

@@ -171,10 +171,10 @@ def _rows(content: bytes) -> tuple[frozenset[str], int, list[Row]]:
 
 
 def check_file(
-    session: Session, content: bytes, progress: Progress | None = None
+    session: Session, organization_id: int, content: bytes, progress: Progress | None = None
 ) -> tuple[frozenset[str], list[_Row]]:
-    """Parse and check every row (CSV or .xlsx); raises ImportRefused listing every bad row, else the
-    columns the file carries and its rows."""
+    """Parse and check every row (CSV or .xlsx) for the organization's catalog (its brand and category
+    codes); raises ImportRefused listing every bad row, else the columns the file carries and its rows."""
     columns, width, records = _rows(content)
     report = ErrorReport()
     rows: list[_Row] = []
@@ -213,17 +213,27 @@ def check_file(
             rows.append(checked)
         if progress is not None:
             progress("check", done, len(records))
-    report.extend(_reference_errors(session, rows))
+    report.extend(_reference_errors(session, organization_id, rows))
     if len(report):
         raise _refused(report)
     return columns, rows
 
 
-def _reference_errors(session: Session, rows: list[_Row]) -> list[RowError]:
-    brands = repo.brand_ids_by_code(session, [r.product.brand_code for r in rows if r.product.brand_code])
-    categories = repo.category_ids_by_code(
-        session, [r.product.category_code for r in rows if r.product.category_code]
+def _references(
+    session: Session, organization_id: int, rows: list[_Row]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Ids of the organization's brands and categories the rows name, by code (one query per chunk)."""
+    brands = repo.brand_ids_by_code(
+        session, organization_id, [r.product.brand_code for r in rows if r.product.brand_code]
     )
+    categories = repo.category_ids_by_code(
+        session, organization_id, [r.product.category_code for r in rows if r.product.category_code]
+    )
+    return brands, categories
+
+
+def _reference_errors(session: Session, organization_id: int, rows: list[_Row]) -> list[RowError]:
+    brands, categories = _references(session, organization_id, rows)
     errors: list[RowError] = []
     for row in rows:
         p = row.product
@@ -263,11 +273,14 @@ def import_products(
 
     An import that finds some of its new skus created meanwhile (another import of the same file at
     the same moment) plans again with them as existing ones, as if it had come after: it updates them."""
-    columns, rows = check_file(session, content, progress)
+    organization_id = organization_for_write(session)
+    columns, rows = check_file(session, organization_id, content, progress)
     now = at or utcnow()
     for attempt in range(WRITE_TRIES):
-        existing = repo.existing_skus(session, [r.product.sku for r in rows])
-        created, updated = _plan(session, columns, rows, existing, now)
+        existing = repo.existing_skus(session, organization_id, [r.product.sku for r in rows])
+        created, updated = _plan(
+            session, organization_id, columns=columns, rows=rows, existing=existing, now=now
+        )
         result = ImportResult(rows=len(rows), created=len(created), updated=len(updated), dry_run=dry_run)
         if dry_run:
             return result
@@ -295,16 +308,18 @@ def import_products(
 
 
 def _plan(
-    session: Session, columns: frozenset[str], rows: list[_Row], existing: dict[str, int], now: datetime
+    session: Session,
+    organization_id: int,
+    *,
+    columns: frozenset[str],
+    rows: list[_Row],
+    existing: dict[str, int],
+    now: datetime,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows to insert (new skus) and the updates by id (``existing`` skus)."""
-    brands = repo.brand_ids_by_code(session, [r.product.brand_code for r in rows if r.product.brand_code])
-    categories = repo.category_ids_by_code(
-        session, [r.product.category_code for r in rows if r.product.category_code]
-    )
+    """The rows to insert (new skus of the organization) and the updates by id (its ``existing`` skus)."""
+    brands, categories = _references(session, organization_id, rows)
     created: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []
-    organization_id = organization_for_write(session)
     for row in rows:
         p = row.product
         values: dict[str, Any] = {

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
     false,
     text,
     true,
@@ -27,10 +28,12 @@ class Brand(Base):
     """A merchant or brand whose products the programs sell."""
 
     __tablename__ = "brands"
+    # A code is unique within its organization (migration 0043): another organization may use it too.
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -39,10 +42,12 @@ class Category(Base):
     """A shelf of the catalog (个护, 服饰, 食品 …)."""
 
     __tablename__ = "categories"
+    # A code is unique within its organization (migration 0043): another organization may use it too.
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -56,13 +61,15 @@ class Product(Base):
         CheckConstraint("commission_rate_bp >= 0 AND commission_rate_bp <= 10000", name="rate_in_range"),
         Index("ix_products_brand_id", "brand_id"),
         Index("ix_products_category_id", "category_id"),
+        # A sku is unique within its organization (migration 0043): two platforms may both sell it.
+        UniqueConstraint("organization_id", "sku"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
-    # The sku is the key orders, links and the shop use; it never changes once created.
-    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    # The sku is the key orders, links and the shop use within the organization; it never changes once created.
+    sku: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
     price_fen: Mapped[int] = mapped_column(BigInteger)
     commission_rate_bp: Mapped[int] = mapped_column(Integer)

@@ -225,7 +225,7 @@ def _promotion_params(session: Session, promotion: Promotion, data: PromotionUpd
             extra={"fields": ["params"]},
         )
     if isinstance(data.params, EventPriceIn):
-        require_skus(session, data.params.prices, field=PRICES)
+        require_skus(session, promotion.organization_id, data.params.prices, field=PRICES)
         require_priced_in_scope(list(data.params.prices), promotion.skus)
     return params
 

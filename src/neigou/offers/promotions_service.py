@@ -44,12 +44,12 @@ def create_promotion(
 ) -> Promotion:
     """Add a promotion; its skus and event-priced skus must be in the catalog."""
     require_window(data.starts_at, data.ends_at)
-    skus = require_skus(session, data.skus)
+    organization_id, merchant_id = owner_for_write(session, data.merchant_id)
+    skus = require_skus(session, organization_id, data.skus)
     params = data.params.model_dump(mode="json")
     if isinstance(data.params, EventPriceIn):
-        require_skus(session, data.params.prices, field=PRICES)
+        require_skus(session, organization_id, data.params.prices, field=PRICES)
         require_priced_in_scope(list(data.params.prices), skus)
-    organization_id, merchant_id = owner_for_write(session, data.merchant_id)
     promotion = Promotion(
         organization_id=organization_id,
         merchant_id=merchant_id,

@@ -19,6 +19,7 @@ from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.offers import pricing
 from neigou.offers import repository as repo
+from neigou.offers.catalog_service import organization_selling
 from neigou.offers.models import CouponTemplate, Product, Promotion
 from neigou.offers.offer_rules import PromotionParams
 from neigou.offers.quote_schemas import AppliedOut, QuoteItem, QuoteLineOut, QuoteOut, RefusedOut
@@ -44,14 +45,18 @@ def _products(
     session: Session, items: Sequence[QuoteItem], organization_id: int | None
 ) -> tuple[int, dict[str, Product]]:
     """The basket's organization and its products: the organization named, else that of the first
-    item's product; a sku of any other organization is unknown."""
+    item's product (422 ``ambiguous_sku`` when several organizations sell it: a link names one); a sku
+    of any other organization is unknown."""
     if not items:
         raise Invalid(Message("Add at least one sku."), code="validation_error")
     skus = [item.sku for item in items]
-    products = repo.products_by_sku(session, skus, organization_id=organization_id)
-    if organization_id is None and skus[0] in products:
-        first = products[skus[0]].organization_id
-        products = {sku: p for sku, p in products.items() if p.organization_id == first}
+    if organization_id is None:
+        organization_id = organization_selling(session, skus[0], field="items", index=0)
+    products = (
+        {}
+        if organization_id is None
+        else repo.products_by_sku(session, skus, organization_id=organization_id)
+    )
     missing = [index for index, sku in enumerate(skus) if sku not in products]
     if missing:
         raise Invalid(
@@ -154,7 +159,8 @@ def price_quote(
     hidden coupon the shopper has not claimed is refused with ``not_claimed``.
 
     The basket is priced in one organization's catalog, ``organization_id`` (the link's program's,
-    the caller's), or when None the organization of the first item's product: another
+    the caller's), or when None the organization of the first item's product (422 ``ambiguous_sku``
+    when several organizations sell it: a link names one): another
     organization's skus and coupons are unknown to it and its promotions never apply, whether the
     session is scoped or not (an anonymous landing page's is not).
     """

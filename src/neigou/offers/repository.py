@@ -16,6 +16,7 @@ from neigou.kit.ids import whole_number
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.offers.models import Brand, Category, CouponTemplate, Product, Promotion
 from neigou.offers.offer_rules import CouponVisibility, PromotionKind
+from neigou.programs.models import Program
 
 
 def list_brands(session: Session) -> list[Brand]:
@@ -55,25 +56,33 @@ V = TypeVar("V", str, int)
 
 
 def _lookup(
-    session: Session, key: InstrumentedAttribute[K], value: InstrumentedAttribute[V], keys: Iterable[K | None]
+    session: Session,
+    key: InstrumentedAttribute[K],
+    value: InstrumentedAttribute[V],
+    keys: Iterable[K | None],
+    *where: ColumnElement[bool],
 ) -> dict[K, V]:
-    """``key → value`` for the rows whose key is in ``keys``: one query per chunk, never one per key."""
+    """``key → value`` for the rows whose key is in ``keys`` (and that match ``where``): one query per
+    chunk, never one per key."""
     wanted = sorted({k for k in keys if k is not None})
     found: dict[K, V] = {}
     for part in chunks(wanted):
-        for found_key, found_value in session.execute(select(key, value).where(key.in_(part))):
+        for found_key, found_value in session.execute(select(key, value).where(key.in_(part), *where)):
             found[found_key] = found_value
     return found
 
 
-def brand_ids_by_code(session: Session, codes: Iterable[str | None]) -> dict[str, int]:
-    """Ids of the brands with these codes (unknown codes are left out)."""
-    return _lookup(session, Brand.code, Brand.id, codes)
+def brand_ids_by_code(session: Session, organization_id: int, codes: Iterable[str | None]) -> dict[str, int]:
+    """Ids of the organization's brands with these codes (unknown codes are left out): a code is
+    unique within an organization only, so the organization is named, scoped session or not."""
+    return _lookup(session, Brand.code, Brand.id, codes, Brand.organization_id == organization_id)
 
 
-def category_ids_by_code(session: Session, codes: Iterable[str | None]) -> dict[str, int]:
-    """Ids of the categories with these codes (unknown codes are left out)."""
-    return _lookup(session, Category.code, Category.id, codes)
+def category_ids_by_code(
+    session: Session, organization_id: int, codes: Iterable[str | None]
+) -> dict[str, int]:
+    """Ids of the organization's categories with these codes (unknown codes are left out)."""
+    return _lookup(session, Category.code, Category.id, codes, Category.organization_id == organization_id)
 
 
 def brand_codes(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
@@ -95,6 +104,9 @@ class ProductFilter:
     brand_id: int | None = None
     category_id: int | None = None
     active: bool | None = None
+    # A brand's or category's code: the products whose own organization's brand or category has it.
+    brand_code: str | None = None
+    category_code: str | None = None
 
 
 def _filtered(query: Select[Product], where: ProductFilter) -> Select[Product]:
@@ -111,6 +123,16 @@ def _filtered(query: Select[Product], where: ProductFilter) -> Select[Product]:
         query = query.where(Product.category_id == where.category_id)
     if where.active is not None:
         query = query.where(Product.active.is_(where.active))
+    if where.brand_code is not None:
+        brands = select(Brand.id).where(
+            Brand.code == where.brand_code, Brand.organization_id == Product.organization_id
+        )
+        query = query.where(Product.brand_id.in_(brands))
+    if where.category_code is not None:
+        categories = select(Category.id).where(
+            Category.code == where.category_code, Category.organization_id == Product.organization_id
+        )
+        query = query.where(Product.category_id.in_(categories))
     return query
 
 
@@ -136,30 +158,49 @@ def get_product(session: Session, product_id: int) -> Product | None:
     return session.get(Product, product_id)
 
 
-def products_by_sku(
-    session: Session, skus: Iterable[str], *, organization_id: int | None = None
-) -> dict[str, Product]:
-    """The products with these skus (unknown skus are left out), in one query per chunk; with
-    ``organization_id`` only that organization's, whatever the session's scope (pricing and order
-    taking name the program's: an anonymous or signed webhook caller's session has none)."""
+def products_by_sku(session: Session, skus: Iterable[str], *, organization_id: int) -> dict[str, Product]:
+    """The organization's products with these skus (unknown skus are left out), in one query per chunk.
+    A sku is unique within an organization only, so the organization is always named, whatever the
+    session's scope (pricing and order taking name the program's: an anonymous or signed webhook
+    caller's session has none; a platform administrator's sees every organization's)."""
     wanted = sorted(set(skus))
     found: dict[str, Product] = {}
     for part in chunks(wanted):
-        query = select(Product).where(Product.sku.in_(part))
-        if organization_id is not None:
-            query = query.where(Product.organization_id == organization_id)
+        query = select(Product).where(Product.sku.in_(part), Product.organization_id == organization_id)
         found.update({p.sku: p for p in session.scalars(query)})
     return found
 
 
-def titles_by_sku(session: Session, skus: Iterable[str]) -> dict[str, str]:
-    """The title of each of these skus that is still a product, by sku (one query per chunk)."""
-    return _lookup(session, Product.sku, Product.title, skus)
+def products_of_programs(
+    session: Session, pairs: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], Product]:
+    """The product each ``(program id, sku)`` pair names, the sku among its program's organization's
+    products (unknown pairs left out; rows of several programs, a platform administrator's list of
+    links): one query per chunk of skus."""
+    wanted = set(pairs)
+    programs = sorted({program_id for program_id, _ in wanted})
+    found: dict[tuple[int, str], Product] = {}
+    for part in chunks(sorted({sku for _, sku in wanted})):
+        query = (
+            select(Program.id, Product)
+            .join(Product, Product.organization_id == Program.organization_id)
+            .where(Program.id.in_(programs), Product.sku.in_(part))
+        )
+        for program_id, product in session.execute(query).tuples():
+            if (program_id, product.sku) in wanted:
+                found[(program_id, product.sku)] = product
+    return found
 
 
-def existing_skus(session: Session, skus: Iterable[str]) -> dict[str, int]:
-    """Id of each of these skus that exists."""
-    return _lookup(session, Product.sku, Product.id, skus)
+def titles_by_sku(session: Session, organization_id: int, skus: Iterable[str]) -> dict[str, str]:
+    """The title of each of these skus that is still a product of the organization, by sku (one query
+    per chunk)."""
+    return _lookup(session, Product.sku, Product.title, skus, Product.organization_id == organization_id)
+
+
+def existing_skus(session: Session, organization_id: int, skus: Iterable[str]) -> dict[str, int]:
+    """Id of each of these skus that the organization has (a sku is unique within an organization only)."""
+    return _lookup(session, Product.sku, Product.id, skus, Product.organization_id == organization_id)
 
 
 def _coupons(

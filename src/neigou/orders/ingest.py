@@ -117,9 +117,7 @@ class _Batch:
         self.events = lookups.event_programs(session, {o.event_id for o in orders if o.event_id is not None})
         # Per program, the skus of its organization's products (another's sku is unknown to it).
         self.sellable = {
-            program_id: frozenset(
-                sku for sku, terms in self.products.items() if terms.organization_id == p.organization_id
-            )
+            program_id: frozenset(self.products.get(p.organization_id, {}))
             for program_id, p in self.programs.items()
         }
 
@@ -306,16 +304,19 @@ def _build(
     boosts = campaigns.boost_terms(
         session, {a.link_campaign_id for _, _, a in pending.values() if a.link_campaign_id is not None}
     )
-    prices = {sku: terms.price_fen for sku, terms in batch.products.items()}
+    # Each organization's list prices: an order is priced with its program's organization's products.
+    prices = {o: {sku: terms.price_fen for sku, terms in own.items()} for o, own in batch.products.items()}
     todo: list[row_writes.NewOrder] = []
     known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
     pending_state, products, tiers = CommissionState.PENDING, batch.products, batch.tiers
-    programs = {program_id: (p, p.organization_id) for program_id, p in batch.programs.items()}
+    programs = {
+        i: (p, p.organization_id, prices.get(p.organization_id, {})) for i, p in batch.programs.items()
+    }
     for order, ref_hash, attributed in pending.values():
-        found, (program, organization_id) = attributed.attribution, programs[order.program_id]
-        coupon_id = attributed.link_coupon_id
+        found, (program, organization_id, listed) = attributed.attribution, programs[order.program_id]
+        coupon_id, own = attributed.link_coupon_id, products.get(organization_id, {})
         lines, paid_fen, list_total = batch_rows.priced_lines(
-            order.items, products, boosts.get(attributed.link_campaign_id or 0), order.paid_at
+            order.items, own, boosts.get(attributed.link_campaign_id or 0), order.paid_at
         )
         seller = found.member_id
         chain = known.get((order.program_id, seller, found.self_purchase)) if seller is not None else []
@@ -342,7 +343,7 @@ def _build(
             paid_fen,
             order.paid_at,
             pending_state,
-            batch_rows.snapshot_of(book, order, prices, coupon_id, organization_id, list_total=list_total),
+            batch_rows.snapshot_of(book, order, listed, coupon_id, organization_id, list_total=list_total),
             source,
             now,
         )

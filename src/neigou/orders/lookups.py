@@ -47,12 +47,13 @@ class ProductTerms:
 
 def product_terms(
     session: Session, skus: Iterable[str], organization_ids: Collection[int]
-) -> dict[str, ProductTerms]:
-    """Commission terms of these skus among these organizations' products (unknown skus, and other
-    organizations', are left out), whatever the session's scope: a signed webhook's or a job's has
-    none."""
+) -> dict[int, dict[str, ProductTerms]]:
+    """Commission terms of these skus among these organizations' products, by organization and sku
+    (unknown skus, and other organizations', are left out), whatever the session's scope: a signed
+    webhook's or a job's has none. A sku is unique within an organization only: two organizations of
+    one batch may each sell it, each at its own price and rate."""
     wanted = sorted(set(skus))
-    found: dict[str, ProductTerms] = {}
+    found: dict[int, dict[str, ProductTerms]] = {}
     if not organization_ids:
         return found
     for part in chunks(wanted):
@@ -64,11 +65,15 @@ def product_terms(
                 SkuCommission.fixed_commission_fen,
                 Product.organization_id,
             )
-            .outerjoin(SkuCommission, SkuCommission.sku == Product.sku)
+            .outerjoin(
+                SkuCommission,
+                (SkuCommission.organization_id == Product.organization_id)
+                & (SkuCommission.sku == Product.sku),
+            )
             .where(Product.sku.in_(part), Product.organization_id.in_(sorted(organization_ids)))
         )
         for sku, price, rate, fixed, organization_id in rows:
-            found[sku] = ProductTerms(
+            found.setdefault(int(organization_id), {})[sku] = ProductTerms(
                 sku, int(price), int(rate), None if fixed is None else int(fixed), int(organization_id)
             )
     return found

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -195,8 +196,15 @@ class SkuCommission(Base):
     """A fixed commission pool per unit of a sku, which overrides the product's rate where set."""
 
     __tablename__ = "sku_commissions"
-    __table_args__ = (CheckConstraint("fixed_commission_fen >= 0", name="not_negative"),)
+    __table_args__ = (
+        CheckConstraint("fixed_commission_fen >= 0", name="not_negative"),
+        # The organization's product of that sku (a sku is unique within an organization only).
+        ForeignKeyConstraint(
+            ["organization_id", "sku"], ["products.organization_id", "products.sku"], ondelete="CASCADE"
+        ),
+    )
 
-    sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     fixed_commission_fen: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,22 +13,30 @@ from neigou.kit.db import row_to_put
 from neigou.kit.errors import NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
+from neigou.offers import catalog_service as catalog
 from neigou.offers import repository as offers
 from neigou.orders.models import SkuCommission
 
 
 def set_fixed(session: Session, *, sku: str, fen: int | None, actor: Actor, at: datetime) -> None:
-    """Set or clear (None) the fixed commission of a sku; orders already taken keep their terms."""
-    if not offers.existing_skus(session, [sku]):
+    """Set or clear (None) the fixed commission of a sku of the caller's organization (a platform
+    administrator's: of the organization that sells it, 422 ``ambiguous_sku`` when several do); orders
+    already taken keep their terms."""
+    organization_id = catalog.organization_selling(session, sku, field="sku")
+    if organization_id is None or not offers.existing_skus(session, organization_id, [sku]):
         raise NotFound(Message("This product does not exist."), code="unknown_sku")
     if fen is None:
-        gone = session.get(SkuCommission, sku, with_for_update=True, populate_existing=True)
+        key = (organization_id, sku)
+        gone = session.get(SkuCommission, key, with_for_update=True, populate_existing=True)
         before = {"fixed_commission_fen": gone.fixed_commission_fen if gone else None}
         if gone is not None:
             session.delete(gone)
     else:
         row, created = row_to_put(
-            session, SkuCommission, {"sku": sku, "fixed_commission_fen": fen, "updated_at": at}, key=["sku"]
+            session,
+            SkuCommission,
+            {"organization_id": organization_id, "sku": sku, "fixed_commission_fen": fen, "updated_at": at},
+            key=["organization_id", "sku"],
         )
         before = {"fixed_commission_fen": None if created else row.fixed_commission_fen}
         row.fixed_commission_fen, row.updated_at = fen, at

@@ -24,10 +24,12 @@ class Program(Base):
     """A distribution program (a mini-program audience) with its own rules and members."""
 
     __tablename__ = "programs"
+    # A code is unique within its organization (migration 0043): another organization may use it too.
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64))
     attribution_model: Mapped[AttributionModel] = mapped_column(str_enum(AttributionModel))

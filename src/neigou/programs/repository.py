@@ -25,9 +25,11 @@ def organization_of(session: Session, program_id: int) -> int:
     return int(session.execute(select(Program.organization_id).where(Program.id == program_id)).scalar_one())
 
 
-def get_program_by_code(session: Session, code: str) -> Program | None:
-    """The program with this code."""
-    return session.scalar(select(Program).where(Program.code == code))
+def get_program_by_code(session: Session, organization_id: int, code: str) -> Program | None:
+    """The program of the organization with this code (codes are unique within an organization only)."""
+    return session.scalar(
+        select(Program).where(Program.organization_id == organization_id, Program.code == code)
+    )
 
 
 def list_programs(session: Session) -> list[Program]:

@@ -6,11 +6,15 @@ derived rules, where a null would hide a row its owner reaches through another c
 
 1. ``organization_id``: the row's organization (programs, the catalog, accounts, tokens, audit);
 2. ``program_id``: a program of the organization (members, groups, links, orders, ledger, tiers …);
-3. ``member_id``, ``integration_id``, ``coupon_id``, ``sku``: a member, integration, coupon or
-   product of the organization (tier history, webhook deliveries, claim counters, sku commissions);
+3. ``member_id``, ``integration_id``, ``coupon_id``, ``campaign_id``: a member, integration, coupon or
+   campaign of the organization (tier history, webhook deliveries, claim counters, campaign items);
 4. ``order_id``, ``delivery_id``: an order or delivery of the organization (lines, attempts);
-5. ``event_id`` (before ``sku``), ``live_code_id``, ``group_id``, ``post_id``, ``platform_order_id``, ``item_id``: an
-   event, live code, group, post, platform order or event item of the organization.
+5. ``event_id`` (before ``coupon_id``), ``live_code_id``, ``group_id``, ``post_id``, ``platform_order_id``,
+   ``item_id``: an event, live code, group, post, platform order or event item of the organization.
+
+Never a ``sku`` alone: a sku is unique within its organization only (another organization may sell the
+same one), so a row that names a sku names its organization, order or campaign too (fixed commissions
+carry ``organization_id``).
 
 ``with_loader_criteria`` puts the criteria wherever the entity appears: the FROM list, joins,
 subqueries and ORM-enabled UPDATE and DELETE. A row of another organization therefore does not
@@ -44,7 +48,8 @@ _PARENTS: dict[str, tuple[str, str]] = {
     # integration_id: a webhook delivery's event_id is the id of what it announces).
     "event_id": ("events", "program_id"),
     "coupon_id": ("coupon_templates", "organization_id"),
-    "sku": ("products", "organization_id"),
+    # Never ``sku``: a sku is unique within an organization only, another organization may sell it too.
+    "campaign_id": ("campaigns", "program_id"),
     "order_id": ("orders", "program_id"),
     "delivery_id": ("webhook_deliveries", "integration_id"),
     # Rows under a live code, a group, a post, a platform order or an event item of the organization.
@@ -54,7 +59,7 @@ _PARENTS: dict[str, tuple[str, str]] = {
     "platform_order_id": ("platform_orders", "program_id"),
     "item_id": ("event_items", "event_id"),
 }
-_KEYS = dict.fromkeys(_PARENTS, "id") | {"sku": "sku"}
+_KEYS = dict.fromkeys(_PARENTS, "id")
 
 _rules_cache: tuple[int, list[tuple[type[Any], str]]] | None = None
 

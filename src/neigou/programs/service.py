@@ -43,10 +43,11 @@ def create_program(
             Message("Unknown time zone; use an IANA name such as Asia/Shanghai."),
             code="invalid_timezone",
         )
-    if repo.get_program_by_code(session, data.code) is not None:
+    organization_id = organization_for_write(session, data.organization_id)
+    if repo.get_program_by_code(session, organization_id, data.code) is not None:
         raise program_code_taken()
     program = Program(
-        organization_id=organization_for_write(session, data.organization_id),
+        organization_id=organization_id,
         code=data.code,
         name=data.name,
         timezone=timezone,
@@ -58,7 +59,7 @@ def create_program(
         created_at=at or utcnow(),
     )
     taken = program_code_taken()
-    # The code may be taken in an organization the caller cannot see.
+    # A program of the same code may be created meanwhile: the key (organization, code) refuses it.
     return audit.insert_created(
         session, program, taken=taken, actor=actor, entity="program", after=data.model_dump(mode="json")
     )

@@ -183,7 +183,10 @@ def merchant_sales_by(
     query = (
         select(OrderLine.order_id)
         .join(Order, Order.id == OrderLine.order_id)
-        .join(Product, Product.sku == OrderLine.sku)
+        # The line's sku among its order's program's organization's products: another organization
+        # may sell the same sku, its orders are not this merchant's sales.
+        .join(Program, Program.id == Order.program_id)
+        .join(Product, and_(Product.sku == OrderLine.sku, Product.organization_id == Program.organization_id))
         .where(Product.merchant_id == merchant_id, _paid_in_range(by_zone, start, end))
     )
     if by is SalesBy.DAY:

@@ -75,7 +75,7 @@ def _page(
     )
     rows: list[ShareLink] = listing.rows
     members = groups.members_by_id(session, {link.member_id for link in rows})
-    products = offers.products_by_sku(session, [link.sku for link in rows])
+    products = offers.products_of_programs(session, [(link.program_id, link.sku) for link in rows])
     now = utcnow()
     return render(
         request,
@@ -87,7 +87,11 @@ def _page(
         links=rows,
         stats=links.link_stats(session, [link.id for link in rows]),
         members={i: m.name for i, m in members.items()},
-        titles={sku: p.title for sku, p in products.items()},
+        titles={
+            link.code: products[link.program_id, link.sku].title
+            for link in rows
+            if (link.program_id, link.sku) in products
+        },
         coupon_names=offers.coupon_names(session, [link.coupon_id for link in rows if link.coupon_id]),
         programs=programs.list_programs(session),
         program=program,
@@ -104,7 +108,9 @@ def link_page(
     """A share link: whose, for what, what it brought (clicks, claims, orders) and its latest orders."""
     link = service.require_link(session, code[:16])
     program = require_program(session, link.program_id)
-    product = offers.products_by_sku(session, [link.sku]).get(link.sku)
+    product = offers.products_by_sku(session, [link.sku], organization_id=program.organization_id).get(
+        link.sku
+    )
     coupon = offers.get_coupon(session, link.coupon_id) if link.coupon_id else None
     group = groups.get_group(session, link.group_id) if link.group_id else None
     sold = orders.link_sales(session, link.member_id, [link.code]).get(link.code, (0, 0))

@@ -85,16 +85,17 @@ def order_page(
     )
     view = order_out(session, order)
     group = groups.get_group(session, order.group_id) if order.group_id is not None else None
+    program = require_program(session, order.program_id)
     return render(
         request,
         "console/orders/detail.html",
         principal=principal,
         order=view,
         group=group,
-        program=require_program(session, order.program_id),
+        program=program,
         names=programs.member_names(session, [order.member_id, *(c.member_id for c in view.commissions)]),
         refunds=orders.refunds_of(session, order.id),
-        titles=offers.titles_by_sku(session, (line.sku for line in view.lines)),
+        titles=offers.titles_by_sku(session, program.organization_id, (line.sku for line in view.lines)),
         tiers={t.code: t.name for t in programs.list_tiers(session, order.program_id)},
     )
 

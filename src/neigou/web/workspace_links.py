@@ -49,7 +49,10 @@ def my_links(
     products = offers.list_products(session, offers.ProductFilter(active=True), limit=500, offset=0)
     coupons = offers.list_coupons(session, visibility=None, active_at=now, limit=200, offset=0)
     own_groups = groups.list_groups(session, owner_member_id=member.id, status=GroupStatus.ACTIVE)
-    titles = {sku: p.title for sku, p in offers.products_by_sku(session, [link.sku for link in rows]).items()}
+    mine = offers.products_by_sku(
+        session, [link.sku for link in rows], organization_id=program.organization_id
+    )
+    titles = {sku: p.title for sku, p in mine.items()}
     return render(
         request,
         "m/links/index.html",

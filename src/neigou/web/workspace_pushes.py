@@ -74,7 +74,7 @@ def _composer(
     found = offers.list_products(
         session, ProductFilter(q=q or None, active=True), limit=PRODUCTS_SHOWN, offset=0
     )
-    chosen = offers.products_by_sku(session, draft.skus)
+    chosen = offers.products_by_sku(session, draft.skus, organization_id=program.organization_id)
     products = [
         *(chosen[s] for s in draft.skus if s in chosen),
         *(p for p in found if p.sku not in draft.skus),
@@ -255,14 +255,16 @@ def push_page(
     customers: dict[int, Customer] = push_repo.customer_rows(session, [m.customer_id for m in made.messages])
     skipped = push_repo.customer_rows(session, [s.customer_id for s in made.skips])
     via = {m.sent_via_group_id for m in made.messages if m.sent_via_group_id is not None}
+    program = require_program(session, member.program_id)
+    pushed = offers.products_by_sku(session, made.push.skus, organization_id=program.organization_id)
     return render(
         request,
         "m/pushes/show.html",
         member=member,
-        program=require_program(session, member.program_id),
+        program=program,
         push=made.push,
         report=push_report(session, made),
-        titles={sku: p.title for sku, p in offers.products_by_sku(session, made.push.skus).items()},
+        titles={sku: p.title for sku, p in pushed.items()},
         customers={**customers, **skipped},
         via_groups={g.id: g.name for g in groups_repo.groups_by_id(session, via)},
         error=error,
