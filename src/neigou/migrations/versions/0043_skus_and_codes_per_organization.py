@@ -17,7 +17,7 @@ downgrade stops before changing anything (a global key cannot hold those rows) a
 shared in which table: an operator renames one of each pair first.
 
 Revision ID: 0043
-Revises: 0041
+Revises: 0042
 Create Date: 2026-12-06 21:20:00.000000
 """
 
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0043"
-down_revision: str | None = "0041"
+down_revision: str | None = "0042"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
