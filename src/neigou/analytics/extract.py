@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from neigou.analytics import firsts, rollups
 from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
+from neigou.analytics.single_flight import single_flight
 from neigou.analytics.store import Store
 from neigou.kit.ids import new_tombstone
 from neigou.kit.scoping import unscoped
@@ -343,15 +344,23 @@ def _keep_rollups(store: Store) -> int:
 
 
 def refresh(
-    session: Session, store: Store, *, chunk: int = CHUNK, progress: Progress | None = None
+    session: Session,
+    store: Store,
+    *,
+    chunk: int = CHUNK,
+    progress: Progress | None = None,
+    wait: bool = False,
 ) -> dict[str, int]:
     """Copy what is new since the last refresh; rows copied per table (``opt_outs``: opt-outs applied).
 
     The store is one for the deployment, read per program: a refresh copies every organization's
     programs, facts and opt-outs whoever asks for it (read in the caller's scope, another
     organization's programs would lose their time zones, and the watermarks would move past its
-    opt-outs unapplied). What a caller reads from the store stays confined to its own programs."""
-    with store.writing(), unscoped(session):
+    opt-outs unapplied). What a caller reads from the store stays confined to its own programs.
+
+    One refresh of a store runs at a time across processes (``analytics.single_flight``): while another
+    one runs this one raises ``RefreshRunning`` (503), or waits for it with ``wait``."""
+    with single_flight(session, store, wait=wait), unscoped(session):
         ensure_schema(store)
         now = snapshot(session)  # before any read: what commits after it is for the next refresh
         zones = _copy_programs(session, store)

@@ -12,6 +12,9 @@ The engines are imported when a store is opened, not when the application starts
 from __future__ import annotations
 
 import functools
+import itertools
+import os
+import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +32,7 @@ from neigou.kit.errors import Unavailable
 from neigou.kit.i18n import Message
 from neigou.kit.settings import Settings
 
+_MEMORY = itertools.count()
 Value = int | str | date | datetime | None
 HELD_ELSEWHERE = Message(
     "The analytics store is open in another process. Give each web process a store of its own "
@@ -225,10 +229,12 @@ class ClickHouseEngine:
 
 @dataclass
 class Store:
-    """An analytics store: the engine, and a lock that lets one refresh write at a time."""
+    """An analytics store: the engine, a lock that lets one of the process's threads write at a time, and
+    the store's name, which names the lock a refresh takes across processes (``analytics.single_flight``)."""
 
     engine: Engine
     lock: threading.Lock
+    name: str = ""
 
     @property
     def dialect(self) -> str:
@@ -288,4 +294,18 @@ def open_store(url: str) -> Store:
         engine = ClickHouseEngine(url)
     else:
         raise ValueError(f"unsupported analytics store {scheme!r}: use duckdb://, chdb:// or clickhouse://")
-    return Store(engine=engine, lock=threading.Lock())
+    return Store(engine=engine, lock=threading.Lock(), name=store_name(url))
+
+
+def store_name(url: str) -> str:
+    """What names a store across processes: a server by its address and database (never its password);
+    a file by this host and its absolute path (another host's file of the same path is another store);
+    a store in memory by this process and the store."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "clickhouse":
+        parts = urlsplit(url)
+        return f"clickhouse://{parts.hostname}:{parts.port}{parts.path}"
+    path = rest[1:] if rest.startswith("/") else rest
+    if not path or path == ":memory:":
+        return f"memory:{socket.gethostname()}:{os.getpid()}:{next(_MEMORY)}"
+    return f"{scheme}:{socket.gethostname()}:{Path(path).resolve()}"
