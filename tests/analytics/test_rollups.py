@@ -42,6 +42,7 @@ class Facts:
         self.ids = {"orders": 0, "order_lines": 0, "commissions": 0, "refunds": 0}
         self.orders: dict[int, tuple[int, int, date]] = {}  # id -> program, paid, day
         self.refunded: dict[int, int] = {}
+        self.voids = 0  # the last confirmation posting voiding orders (analytics.reversals)
 
     def _next(self, table: str) -> int:
         self.ids[table] += 1
@@ -75,6 +76,13 @@ class Facts:
             if table_rows:
                 store.engine.load(table, pa.Table.from_pylist(table_rows, schema=schema(table)))
         return touched
+
+    def void(self, store: Store, order_ids: list[int]) -> set[tuple[int, date]]:
+        """A confirmed risk case takes back the orders' commission (one posting); the days touched."""
+        self.voids += 1
+        rows = [{"id": self.voids, "program_id": self.orders[o][0], "order_id": o} for o in order_ids]
+        store.engine.load("voids", pa.Table.from_pylist(rows))
+        return {(self.orders[o][0], self.orders[o][2]) for o in order_ids}
 
     def _order(self, rows: dict[str, list[dict[str, Any]]], day: date) -> tuple[int, date]:
         rng = self.rng
@@ -172,7 +180,7 @@ def _same(store: Store) -> None:
 
 
 def _marks(facts: Facts) -> dict[str, int]:
-    return dict(facts.ids)
+    return dict(facts.ids) | {"voids": facts.voids}
 
 
 def test_rollups_answer_as_the_facts_do_after_new_orders_and_refunds(store: Store) -> None:
@@ -180,12 +188,12 @@ def test_rollups_answer_as_the_facts_do_after_new_orders_and_refunds(store: Stor
     march = [date(2026, 3, d) for d in range(1, 32)]
     first = facts.batch(store, orders=160, days=[date(2026, 2, 27), *march], refunds=0)
     assert rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0)) == len(first)
-    firsts.recompute(store, orders_mark=0, refunds_mark=0)
+    firsts.recompute(store, marks=dict.fromkeys(firsts.MARKS, 0))
     _same(store)
     marks = _marks(facts)
     second = facts.batch(store, orders=20, days=[date(2026, 3, 30), date(2026, 4, 2)], refunds=30)
     assert rollups.recompute(store, marks=marks) == len(second)
-    firsts.recompute(store, orders_mark=marks["orders"], refunds_mark=marks["refunds"])
+    firsts.recompute(store, marks=marks)
     _same(store)
     # Nothing new: nothing recomputed, nothing moves.
     assert rollups.recompute(store, marks=_marks(facts)) == 0
@@ -219,5 +227,43 @@ def test_a_recomputation_killed_between_delete_and_insert_redoes_the_same_days(s
         rollups.recompute(store, marks=marks)
     store.run = run  # type: ignore[method-assign]
     rollups.recompute(store, marks=marks)
-    firsts.recompute(store, orders_mark=0, refunds_mark=0)
+    firsts.recompute(store, marks=dict.fromkeys(firsts.MARKS, 0))
     _same(store)
+
+
+def _commission(store: Store, span: Span) -> int:
+    rows = _rows(store, rollup_queries.ECONOMICS, **span.params())
+    return sum(int(r[2]) for r in rows if r[0] == "level")
+
+
+def test_orders_a_confirmed_risk_case_voided_count_no_commission(store: Store) -> None:
+    facts = Facts(seed=31)
+    days = [date(2026, 3, d) for d in range(1, 11)]
+    facts.batch(store, orders=60, days=days, refunds=0)
+    facts.batch(store, orders=0, days=days, refunds=12)
+    rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+    firsts.recompute(store, marks=dict.fromkeys(firsts.MARKS, 0))
+    span = Span(1, date(2026, 3, 1), date(2026, 3, 31))
+    before = _commission(store, span)
+    ((net_before,),) = store.query("SELECT sum(net_fen) FROM customer_firsts")
+    marks = _marks(facts)
+    paid = {int(r[0]): int(r[1]) for r in store.query("SELECT id, paid_fen FROM orders WHERE program_id = 1")}
+    refunded = {
+        int(r[0]): int(r[1]) for r in store.query("SELECT order_id, sum(amount_fen) FROM refunds GROUP BY 1")
+    }
+    worth: dict[int, int] = {}
+    for order_id, amount in store.query("SELECT order_id, amount_fen FROM commissions WHERE program_id = 1"):
+        o, a = int(order_id), int(amount)
+        worth[o] = worth.get(o, 0) + a - a * refunded.get(o, 0) // max(paid[o], 1)
+    voided = sorted(o for o in worth if worth[o] > 0)[:5]
+    touched = facts.void(store, voided)
+    assert rollups.recompute(store, marks=marks) == len(touched)
+    firsts.recompute(store, marks=marks)
+    taken = sum(worth[o] for o in voided)
+    assert taken > 0
+    assert _commission(store, span) == before - taken
+    ((net_after,),) = store.query("SELECT sum(net_fen) FROM customer_firsts")
+    assert int(net_after) - int(net_before) == taken  # what the customers are worth grows by it
+    _same(store)  # the kept tables and the statements over the facts leave the voided orders out alike
+    # Nothing new: nothing recomputed.
+    assert rollups.recompute(store, marks=_marks(facts)) == 0

@@ -39,7 +39,7 @@ from functools import partial
 from neigou.analytics import tree
 from neigou.analytics.store import Store, redo_above
 
-MARKS = ("orders", "order_lines", "commissions", "refunds")
+MARKS = ("orders", "order_lines", "commissions", "refunds", "voids")
 
 _DDL = {
     "economics_days": (
@@ -110,6 +110,8 @@ SELECT DISTINCT o.program_id, o.paid_on FROM commissions AS c JOIN orders AS o O
 WHERE c.id > :commissions
 UNION DISTINCT
 SELECT DISTINCT o.program_id, o.paid_on FROM refunds AS r JOIN orders AS o ON o.id = r.order_id WHERE r.id > :refunds
+UNION DISTINCT
+SELECT DISTINCT o.program_id, o.paid_on FROM voids AS v JOIN orders AS o ON o.id = v.order_id WHERE v.id > :voids
 """
 
 _TOUCHED = (
@@ -129,7 +131,7 @@ r AS (
 per_level AS (
     SELECT cm.order_id AS order_id, cm.level AS level,
            sum(cm.amount_fen - cm.amount_fen * coalesce(r.refund_fen, 0) // greatest(o.paid_fen, 1)) AS fen
-    FROM commissions AS cm JOIN o ON o.id = cm.order_id LEFT JOIN r ON r.order_id = cm.order_id
+    FROM kept_commissions AS cm JOIN o ON o.id = cm.order_id LEFT JOIN r ON r.order_id = cm.order_id
     WHERE cm.program_id = o.program_id
     GROUP BY cm.order_id, cm.level
 ),
@@ -216,7 +218,7 @@ x AS (
                 ELSE l.paid_fen * l.commission_rate_bp END AS weight,
            CASE WHEN l.id = n.first_line
                 THEN cm.amount_fen - cm.amount_fen * p.refund_fen // greatest(p.paid_fen, 1) ELSE 0 END AS worth_fen
-    FROM commissions AS cm JOIN p ON p.id = cm.order_id JOIN order_lines AS l ON l.order_id = cm.order_id
+    FROM kept_commissions AS cm JOIN p ON p.id = cm.order_id JOIN order_lines AS l ON l.order_id = cm.order_id
     JOIN n ON n.order_id = cm.order_id
     WHERE cm.program_id = p.program_id
 )
