@@ -6,7 +6,9 @@ after one killed between its delete and its insert."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -14,8 +16,9 @@ import pytest
 
 from neigou.analytics import firsts, queries, rollup_queries, rollups
 from neigou.analytics.breakdowns import ECONOMICS_KEYS
+from neigou.analytics.extract import ensure_schema
 from neigou.analytics.reports import Span, TierRates, simulation_statement
-from neigou.analytics.store import Store
+from neigou.analytics.store import Store, open_store
 from neigou.orders.commission import Line, pool_of
 from tests.analytics.stores import Killed, schema
 
@@ -267,3 +270,78 @@ def test_orders_a_confirmed_risk_case_voided_count_no_commission(store: Store) -
     _same(store)  # the kept tables and the statements over the facts leave the voided orders out alike
     # Nothing new: nothing recomputed.
     assert rollups.recompute(store, marks=_marks(facts)) == 0
+
+
+def test_only_the_touched_program_days_are_recomputed(store: Store) -> None:
+    facts = Facts(seed=19)
+    facts.batch(store, orders=40, days=[date(2026, 3, d) for d in range(1, 6)], refunds=0)
+    rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+    marks = _marks(facts)
+    touched = facts.batch(
+        store, orders=4, days=[date(2026, 4, 5), date(2026, 4, 6), date(2026, 4, 7)], refunds=0
+    )
+    programs, days = {p for p, _ in touched}, {d for _, d in touched}
+    # A row on a day another program touched: recomputing the touched pairs leaves it alone.
+    planted = [(p, d) for p in sorted(programs) for d in sorted(days) if (p, d) not in touched]
+    assert planted
+    rows = [
+        {"program_id": p, "paid_on": d, "tier_code": None, "group_id": None, "level": 99}
+        | dict.fromkeys(
+            ("orders", "gmv_fen", "refund_fen", "coupon_fen", "promotion_fen", "commission_fen"), 0
+        )
+        for p, d in planted
+    ]
+    store.engine.load("economics_days", pa.Table.from_pylist(rows, schema=_ECONOMICS_SCHEMA))
+    assert rollups.recompute(store, marks=marks) == len(touched)
+    kept = store.query("SELECT program_id, paid_on FROM economics_days WHERE level = 99 ORDER BY 1, 2")
+    assert [(int(p), d) for p, d in kept] == planted
+
+
+_ECONOMICS_SCHEMA = pa.schema(
+    [
+        ("program_id", pa.int64()),
+        ("paid_on", pa.date32()),
+        ("tier_code", pa.string()),
+        ("group_id", pa.int64()),
+        ("level", pa.int64()),
+        *((name, pa.int64()) for name in ("orders", "gmv_fen", "refund_fen", "coupon_fen", "promotion_fen")),
+        ("commission_fen", pa.int64()),
+    ]
+)
+
+
+def test_readers_never_see_a_recomputed_day_missing_on_duckdb(tmp_path: Path) -> None:
+    """On DuckDB each delete and insert runs in one transaction: a reader between them sees the day's
+    rows as before (ClickHouse has no such transactions: docs/analytics.md)."""
+    store = open_store(f"duckdb:///{tmp_path / 'analytics.duckdb'}")
+    try:
+        ensure_schema(store)
+        facts = Facts(seed=23)
+        days = [date(2026, 3, d) for d in range(1, 4)]
+        facts.batch(store, orders=30, days=days, refunds=0)
+        rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+        marks = _marks(facts)
+        facts.batch(store, orders=5, days=days, refunds=5)
+        before = {t: store.query(f"SELECT count(*) FROM {t}")[0][0] for t in rollups.TABLES}  # noqa: S608
+        seen: dict[str, int] = {}
+        run = store.run
+
+        def reads_between(sql: str, **params: Any) -> None:
+            run(sql, **params)
+            table = sql.split()[2] if sql.startswith("DELETE FROM") else None
+            if table in ("economics_days", "sku_days", "commission_lines", "order_link_days"):
+                reader = threading.Thread(
+                    target=lambda: seen.setdefault(table, store.query(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
+                )
+                reader.start()
+                reader.join(30)
+
+        store.run = reads_between  # type: ignore[method-assign]
+        try:
+            rollups.recompute(store, marks=marks)
+        finally:
+            store.run = run  # type: ignore[method-assign]
+        assert seen == {t: before[t] for t in seen}
+        assert len(seen) == 4
+    finally:
+        store.close()

@@ -139,8 +139,14 @@ def recompute(store: Store, *, marks: dict[str, int]) -> int:
     store.run(_TOUCH, **{name: marks[name] for name in MARKS})
     ((touched,),) = store.query("SELECT count(*) FROM touched_customers")
     if touched:
-        store.run("DELETE FROM customer_firsts WHERE customer IN (SELECT customer FROM touched_customers)")
-        store.run(_RECOMPUTE)
-        store.run("DELETE FROM customer_months WHERE customer IN (SELECT customer FROM touched_customers)")
-        store.run(_MONTHS)
+        with store.atomic():
+            store.run(
+                "DELETE FROM customer_firsts WHERE customer IN (SELECT customer FROM touched_customers)"
+            )
+            store.run(_RECOMPUTE)
+        with store.atomic():
+            store.run(
+                "DELETE FROM customer_months WHERE customer IN (SELECT customer FROM touched_customers)"
+            )
+            store.run(_MONTHS)
     return int(touched)

@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -48,6 +48,8 @@ class Engine(Protocol):
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
     def load(self, table: str, rows: pa.Table) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
 
     def close(self) -> None: ...
 
@@ -103,7 +105,8 @@ def render(sql: str, params: Mapping[str, Value | Sequence[int]], dialect: str) 
 
 
 class DuckDBEngine:
-    """An embedded DuckDB file (or ``:memory:``); one connection, a cursor per statement."""
+    """An embedded DuckDB file (or ``:memory:``); one connection, a cursor per statement, or per
+    transaction (``transaction``: the thread's statements run on one cursor until it commits)."""
 
     dialect = "duckdb"
 
@@ -119,8 +122,15 @@ class DuckDBEngine:
                 raise
             # DuckDB lets one process open a file: another web process (or a CLI refresh) holds it.
             raise Unavailable(HELD_ELSEWHERE, code="analytics_store_busy") from None
+        self._local = threading.local()
+
+    def _held(self) -> Any:
+        return getattr(self._local, "cursor", None)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        held = self._held()
+        if held is not None:
+            return list(held.execute(sql, params).fetchall())
         cursor = self._connection.cursor()
         try:
             return cursor.execute(sql, params).fetchall()
@@ -128,12 +138,34 @@ class DuckDBEngine:
             cursor.close()
 
     def load(self, table: str, rows: pa.Table) -> None:
-        cursor = self._connection.cursor()
+        cursor = self._held() or self._connection.cursor()
         try:
             cursor.register("incoming", rows)
             cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")  # noqa: S608 - our names
             cursor.unregister("incoming")
         finally:
+            if cursor is not self._held():
+                cursor.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The block's statements (this thread's) in one transaction: other cursors, the readers, see
+        the store as before it until it commits; an exception rolls it back."""
+        if self._held() is not None:  # nested: part of the enclosing one
+            yield
+            return
+        cursor = self._connection.cursor()
+        cursor.execute("BEGIN TRANSACTION")
+        self._local.cursor = cursor
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        else:
+            cursor.execute("COMMIT")
+        finally:
+            self._local.cursor = None
             cursor.close()
 
     def close(self) -> None:
@@ -173,6 +205,11 @@ class ChdbEngine:
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(incoming)"  # noqa: S608
         )
         del incoming
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """ClickHouse has no transactions over MergeTree tables (short of an experimental setting): the
+        block's statements commit one by one."""
+        return nullcontext()
 
     def close(self) -> None:
         self._connection.close()
@@ -223,6 +260,10 @@ class ClickHouseEngine:
     def load(self, table: str, rows: pa.Table) -> None:
         self._client.insert_arrow(table, rows)
 
+    def transaction(self) -> AbstractContextManager[None]:
+        """No transactions over MergeTree tables (as ``ChdbEngine.transaction``)."""
+        return nullcontext()
+
     def close(self) -> None:
         self._client.close()
 
@@ -258,6 +299,12 @@ class Store:
         with self.lock:
             yield
 
+    def atomic(self) -> AbstractContextManager[None]:
+        """Run the block's statements in one transaction where the engine has them (DuckDB): a reader
+        never sees a kept table between the delete and the insert of a recomputation. On ClickHouse
+        each statement commits alone: a reader can see the rows missing until the insert lands."""
+        return self.engine.transaction()
+
     def close(self) -> None:
         self.engine.close()
 
@@ -268,8 +315,9 @@ def redo_above(store: Store, *, mark: int, touched: str, table: str, where: str,
     use the same predicate, so a recomputation killed between them is redone whole by the next."""
     ((count,),) = store.query(touched, mark=mark)
     if count:
-        store.run(f"DELETE FROM {table} WHERE {where}", mark=mark)  # noqa: S608
-        store.run(insert, mark=mark)
+        with store.atomic():
+            store.run(f"DELETE FROM {table} WHERE {where}", mark=mark)  # noqa: S608
+            store.run(insert, mark=mark)
     return int(count)
 
 
