@@ -6,7 +6,9 @@ after one killed between its delete and its insert."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -14,8 +16,9 @@ import pytest
 
 from neigou.analytics import firsts, queries, rollup_queries, rollups
 from neigou.analytics.breakdowns import ECONOMICS_KEYS
+from neigou.analytics.extract import ensure_schema
 from neigou.analytics.reports import Span, TierRates, simulation_statement
-from neigou.analytics.store import Store
+from neigou.analytics.store import Store, open_store
 from neigou.orders.commission import Line, pool_of
 from tests.analytics.stores import Killed, schema
 
@@ -42,6 +45,7 @@ class Facts:
         self.ids = {"orders": 0, "order_lines": 0, "commissions": 0, "refunds": 0}
         self.orders: dict[int, tuple[int, int, date]] = {}  # id -> program, paid, day
         self.refunded: dict[int, int] = {}
+        self.voids = 0  # the last confirmation posting voiding orders (analytics.reversals)
 
     def _next(self, table: str) -> int:
         self.ids[table] += 1
@@ -75,6 +79,13 @@ class Facts:
             if table_rows:
                 store.engine.load(table, pa.Table.from_pylist(table_rows, schema=schema(table)))
         return touched
+
+    def void(self, store: Store, order_ids: list[int]) -> set[tuple[int, date]]:
+        """A confirmed risk case takes back the orders' commission (one posting); the days touched."""
+        self.voids += 1
+        rows = [{"id": self.voids, "program_id": self.orders[o][0], "order_id": o} for o in order_ids]
+        store.engine.load("voids", pa.Table.from_pylist(rows))
+        return {(self.orders[o][0], self.orders[o][2]) for o in order_ids}
 
     def _order(self, rows: dict[str, list[dict[str, Any]]], day: date) -> tuple[int, date]:
         rng = self.rng
@@ -172,7 +183,7 @@ def _same(store: Store) -> None:
 
 
 def _marks(facts: Facts) -> dict[str, int]:
-    return dict(facts.ids)
+    return dict(facts.ids) | {"voids": facts.voids}
 
 
 def test_rollups_answer_as_the_facts_do_after_new_orders_and_refunds(store: Store) -> None:
@@ -180,12 +191,12 @@ def test_rollups_answer_as_the_facts_do_after_new_orders_and_refunds(store: Stor
     march = [date(2026, 3, d) for d in range(1, 32)]
     first = facts.batch(store, orders=160, days=[date(2026, 2, 27), *march], refunds=0)
     assert rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0)) == len(first)
-    firsts.recompute(store, orders_mark=0, refunds_mark=0)
+    firsts.recompute(store, marks=dict.fromkeys(firsts.MARKS, 0))
     _same(store)
     marks = _marks(facts)
     second = facts.batch(store, orders=20, days=[date(2026, 3, 30), date(2026, 4, 2)], refunds=30)
     assert rollups.recompute(store, marks=marks) == len(second)
-    firsts.recompute(store, orders_mark=marks["orders"], refunds_mark=marks["refunds"])
+    firsts.recompute(store, marks=marks)
     _same(store)
     # Nothing new: nothing recomputed, nothing moves.
     assert rollups.recompute(store, marks=_marks(facts)) == 0
@@ -219,5 +230,118 @@ def test_a_recomputation_killed_between_delete_and_insert_redoes_the_same_days(s
         rollups.recompute(store, marks=marks)
     store.run = run  # type: ignore[method-assign]
     rollups.recompute(store, marks=marks)
-    firsts.recompute(store, orders_mark=0, refunds_mark=0)
+    firsts.recompute(store, marks=dict.fromkeys(firsts.MARKS, 0))
     _same(store)
+
+
+def _commission(store: Store, span: Span) -> int:
+    rows = _rows(store, rollup_queries.ECONOMICS, **span.params())
+    return sum(int(r[2]) for r in rows if r[0] == "level")
+
+
+def test_orders_a_confirmed_risk_case_voided_count_no_commission(store: Store) -> None:
+    facts = Facts(seed=31)
+    days = [date(2026, 3, d) for d in range(1, 11)]
+    facts.batch(store, orders=60, days=days, refunds=0)
+    facts.batch(store, orders=0, days=days, refunds=12)
+    rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+    firsts.recompute(store, marks=dict.fromkeys(firsts.MARKS, 0))
+    span = Span(1, date(2026, 3, 1), date(2026, 3, 31))
+    before = _commission(store, span)
+    ((net_before,),) = store.query("SELECT sum(net_fen) FROM customer_firsts")
+    marks = _marks(facts)
+    paid = {int(r[0]): int(r[1]) for r in store.query("SELECT id, paid_fen FROM orders WHERE program_id = 1")}
+    refunded = {
+        int(r[0]): int(r[1]) for r in store.query("SELECT order_id, sum(amount_fen) FROM refunds GROUP BY 1")
+    }
+    worth: dict[int, int] = {}
+    for order_id, amount in store.query("SELECT order_id, amount_fen FROM commissions WHERE program_id = 1"):
+        o, a = int(order_id), int(amount)
+        worth[o] = worth.get(o, 0) + a - a * refunded.get(o, 0) // max(paid[o], 1)
+    voided = sorted(o for o in worth if worth[o] > 0)[:5]
+    touched = facts.void(store, voided)
+    assert rollups.recompute(store, marks=marks) == len(touched)
+    firsts.recompute(store, marks=marks)
+    taken = sum(worth[o] for o in voided)
+    assert taken > 0
+    assert _commission(store, span) == before - taken
+    ((net_after,),) = store.query("SELECT sum(net_fen) FROM customer_firsts")
+    assert int(net_after) - int(net_before) == taken  # what the customers are worth grows by it
+    _same(store)  # the kept tables and the statements over the facts leave the voided orders out alike
+    # Nothing new: nothing recomputed.
+    assert rollups.recompute(store, marks=_marks(facts)) == 0
+
+
+def test_only_the_touched_program_days_are_recomputed(store: Store) -> None:
+    facts = Facts(seed=19)
+    facts.batch(store, orders=40, days=[date(2026, 3, d) for d in range(1, 6)], refunds=0)
+    rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+    marks = _marks(facts)
+    touched = facts.batch(
+        store, orders=4, days=[date(2026, 4, 5), date(2026, 4, 6), date(2026, 4, 7)], refunds=0
+    )
+    programs, days = {p for p, _ in touched}, {d for _, d in touched}
+    # A row on a day another program touched: recomputing the touched pairs leaves it alone.
+    planted = [(p, d) for p in sorted(programs) for d in sorted(days) if (p, d) not in touched]
+    assert planted
+    rows = [
+        {"program_id": p, "paid_on": d, "tier_code": None, "group_id": None, "level": 99}
+        | dict.fromkeys(
+            ("orders", "gmv_fen", "refund_fen", "coupon_fen", "promotion_fen", "commission_fen"), 0
+        )
+        for p, d in planted
+    ]
+    store.engine.load("economics_days", pa.Table.from_pylist(rows, schema=_ECONOMICS_SCHEMA))
+    assert rollups.recompute(store, marks=marks) == len(touched)
+    kept = store.query("SELECT program_id, paid_on FROM economics_days WHERE level = 99 ORDER BY 1, 2")
+    assert [(int(p), d) for p, d in kept] == planted
+
+
+_ECONOMICS_SCHEMA = pa.schema(
+    [
+        ("program_id", pa.int64()),
+        ("paid_on", pa.date32()),
+        ("tier_code", pa.string()),
+        ("group_id", pa.int64()),
+        ("level", pa.int64()),
+        *((name, pa.int64()) for name in ("orders", "gmv_fen", "refund_fen", "coupon_fen", "promotion_fen")),
+        ("commission_fen", pa.int64()),
+    ]
+)
+
+
+def test_readers_never_see_a_recomputed_day_missing_on_duckdb(tmp_path: Path) -> None:
+    """On DuckDB each delete and insert runs in one transaction: a reader between them sees the day's
+    rows as before (ClickHouse has no such transactions: docs/analytics.md)."""
+    store = open_store(f"duckdb:///{tmp_path / 'analytics.duckdb'}")
+    try:
+        ensure_schema(store)
+        facts = Facts(seed=23)
+        days = [date(2026, 3, d) for d in range(1, 4)]
+        facts.batch(store, orders=30, days=days, refunds=0)
+        rollups.recompute(store, marks=dict.fromkeys(rollups.MARKS, 0))
+        marks = _marks(facts)
+        facts.batch(store, orders=5, days=days, refunds=5)
+        before = {t: store.query(f"SELECT count(*) FROM {t}")[0][0] for t in rollups.TABLES}  # noqa: S608
+        seen: dict[str, int] = {}
+        run = store.run
+
+        def reads_between(sql: str, **params: Any) -> None:
+            run(sql, **params)
+            table = sql.split()[2] if sql.startswith("DELETE FROM") else None
+            if table in ("economics_days", "sku_days", "commission_lines", "order_link_days"):
+                reader = threading.Thread(
+                    target=lambda: seen.setdefault(table, store.query(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
+                )
+                reader.start()
+                reader.join(30)
+
+        store.run = reads_between  # type: ignore[method-assign]
+        try:
+            rollups.recompute(store, marks=marks)
+        finally:
+            store.run = run  # type: ignore[method-assign]
+        assert seen == {t: before[t] for t in seen}
+        assert len(seen) == 4
+    finally:
+        store.close()

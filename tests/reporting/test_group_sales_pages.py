@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.groups.models import Group, GroupPlatform, GroupStatus
 from neigou.kit.clock import utcnow
 from tests.conftest import TokenMaker
 from tests.reporting.sales_world import SKU, SalesWorld, build, order, place_activity
@@ -99,3 +100,33 @@ def test_the_member_sees_their_own_groups_sales(
     assert 'data-testid="sales-commission">¥4.80<' in card
     assert 'data-testid="my-group-commission">¥4.80<' in page.text
     assert "芬香内购1群" not in page.text  # another owner's group
+
+
+def test_the_leaderboard_ranks_and_finds_every_group_past_five_hundred(
+    client: TestClient, factory: sessionmaker[Session], world: SalesWorld
+) -> None:
+    at = utcnow()
+    with factory() as session:
+        extra = [
+            Group(
+                program_id=world.program_id,
+                owner_member_id=world.owner_a,
+                name=f"长尾群{i:03d}",
+                platform=GroupPlatform.WECHAT,
+                status=GroupStatus.ACTIVE,
+                created_at=at,
+                updated_at=at,
+            )
+            for i in range(505)
+        ]
+        session.add_all(extra)
+        session.commit()
+        last = extra[-1].id
+    console_sign_in(client, factory)
+    board = f"/console/programs/{world.program_id}/groups/leaderboard?from=2026-03-10&to=2026-03-11"
+    page = client.get(board)
+    assert 'data-testid="list-total">共 508 条<' in page.text  # every group counts, past 500
+    found = client.get(f"{board}&q=长尾群504")
+    assert _ranked_ids(found.text) == [last]
+    row = found.text.split(f'data-group-id="{last}"', 1)[1]
+    assert 'data-testid="rank">508<' in row  # ranked last, below the first five hundred

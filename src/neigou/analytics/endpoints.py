@@ -88,13 +88,16 @@ def checked_span(program_id: int, start_on: dt.date, end_on: dt.date, member_id:
     return Span(program_id, start_on, end_on, member_id)
 
 
-@router.post("/analytics/refresh", response_model=RefreshOut)
-def post_refresh(*, request: Request, session: SessionDep, _principal: Operator) -> RefreshOut:
+@router.post("/analytics/refresh", response_model=RefreshOut, response_model_exclude_none=True)
+def post_refresh(*, request: Request, session: SessionDep, principal: Operator) -> RefreshOut:
     """Run the extract now: copy every fact written since the last refresh into the analytics store.
 
     The store is one for the deployment, read per program: the extract copies every organization's
-    facts (``analytics.extract.refresh``); what a caller reads stays confined to its own programs."""
-    return RefreshOut(tables=refresh(session, _store(request)))
+    facts (``analytics.extract.refresh``); what a caller reads stays confined to its own programs, so
+    the rows copied per table (every organization's) are a platform administrator's answer only. A
+    refresh already running (in any process) answers 503 ``analytics_refresh_running`` at once."""
+    copied = refresh(session, _store(request))
+    return RefreshOut(refreshed=True, tables=copied if principal.organization_id is None else None)
 
 
 @router.get("/programs/{program_id}/analytics/repeat", response_model=RepeatOut, response_model_by_alias=True)

@@ -24,9 +24,10 @@ import pyarrow.compute as pc
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from neigou.analytics import firsts, rollups
+from neigou.analytics import firsts, reversals, rollups
 from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
+from neigou.analytics.single_flight import single_flight
 from neigou.analytics.store import Store
 from neigou.kit.ids import new_tombstone
 from neigou.kit.scoping import unscoped
@@ -53,13 +54,15 @@ def ensure_schema(store: Store) -> None:
     """Create the store's tables if they are missing; a store of another layout starts over empty."""
     clickhouse = store.dialect == "clickhouse"
     if _layout(store) != LAYOUT:
-        derived = ("customer_firsts", "customer_months", "touched_customers", *rollups.TABLES)
+        store.engine.execute("DROP VIEW IF EXISTS kept_commissions")
+        derived = ("customer_firsts", "customer_months", "touched_customers", "voids", *rollups.TABLES)
         for name in (*(fact.name for fact in FACTS), *derived, "watermarks", "programs", "layout"):
             store.engine.execute(f"DROP TABLE IF EXISTS {name}")
         _layout(store)
         store.engine.load("layout", pa.table({"version": pa.array([LAYOUT], pa.int64())}))
     for fact in FACTS:
         store.engine.execute(fact.ddl(store.dialect))
+    reversals.ensure(store)
     firsts.ensure(store)
     rollups.ensure(store)
     if clickhouse:
@@ -313,16 +316,22 @@ def _apply_opt_outs(session: Session, store: Store, now: Snapshot | None) -> int
     return sum(1 for row in rows if row.id > mark.seen_before)
 
 
+def _apply_reversals(session: Session, store: Store, now: Snapshot | None) -> int:
+    """Carry the commission confirmed risk cases took back (``analytics.reversals``)."""
+    mark = _Watermark(store, reversals.NAME, now)
+    copied = reversals.copy(session, store, last=mark.final, seen=mark.seen_before, moved=mark.moved)
+    mark.close()
+    return copied
+
+
 def _keep_firsts(store: Store) -> int:
     """Recompute the customers touched since the last recomputation; then log how far it reached."""
-    orders_final, refunds_final = watermark(store, "orders"), watermark(store, "refunds")
+    finals = {name: watermark(store, name) for name in firsts.MARKS}
     touched = firsts.recompute(
-        store,
-        orders_mark=watermark(store, "firsts.orders"),
-        refunds_mark=watermark(store, "firsts.refunds"),
+        store, marks={name: watermark(store, f"firsts.{name}") for name in firsts.MARKS}
     )
-    _log_watermark(store, "firsts.orders", orders_final, orders_final, None)
-    _log_watermark(store, "firsts.refunds", refunds_final, refunds_final, None)
+    for name, final in finals.items():
+        _log_watermark(store, f"firsts.{name}", final, final, None)
     return touched
 
 
@@ -343,15 +352,23 @@ def _keep_rollups(store: Store) -> int:
 
 
 def refresh(
-    session: Session, store: Store, *, chunk: int = CHUNK, progress: Progress | None = None
+    session: Session,
+    store: Store,
+    *,
+    chunk: int = CHUNK,
+    progress: Progress | None = None,
+    wait: bool = False,
 ) -> dict[str, int]:
     """Copy what is new since the last refresh; rows copied per table (``opt_outs``: opt-outs applied).
 
     The store is one for the deployment, read per program: a refresh copies every organization's
     programs, facts and opt-outs whoever asks for it (read in the caller's scope, another
     organization's programs would lose their time zones, and the watermarks would move past its
-    opt-outs unapplied). What a caller reads from the store stays confined to its own programs."""
-    with store.writing(), unscoped(session):
+    opt-outs unapplied). What a caller reads from the store stays confined to its own programs.
+
+    One refresh of a store runs at a time across processes (``analytics.single_flight``): while another
+    one runs this one raises ``RefreshRunning`` (503), or waits for it with ``wait``."""
+    with single_flight(session, store, wait=wait), unscoped(session):
         ensure_schema(store)
         now = snapshot(session)  # before any read: what commits after it is for the next refresh
         zones = _copy_programs(session, store)
@@ -361,6 +378,7 @@ def refresh(
                 session, store, fact, zones=zones, chunk=chunk, progress=progress, now=now
             )
         copied["opt_outs"] = _apply_opt_outs(session, store, now)
+        copied["risk_reversals"] = _apply_reversals(session, store, now)
         copied["customer_firsts"] = _keep_firsts(store)
         copied["rollup_days"] = _keep_rollups(store)
     return copied

@@ -3,7 +3,8 @@
 Every fact table is append-only in the store and keyed by the OLTP row's id, which is also its
 watermark. What changes on the OLTP side after a row is written is carried by another append-only
 fact (refunds, not ``orders.refunded_fen``; commission reversals follow from refunds by the pure
-rule ``A − floor(A × R / P)``), so the copy never has to update a row. Local dates (``paid_on``…)
+rule ``A − floor(A × R / P)``; commission a confirmed risk case took back, by ``analytics.reversals``),
+so the copy never has to update a row. Local dates (``paid_on``…)
 are computed at extract time in the program's time zone, so no report converts time zones.
 """
 
@@ -23,7 +24,7 @@ from neigou.programs.models import Member, Program
 
 # The store's layout: a store written by another version is dropped and copied again by the next
 # refresh (it holds nothing the OLTP database does not).
-LAYOUT = 8
+LAYOUT = 9
 
 # kind: int | str | date | ts | bool | json (a dict read in Python into derived int columns)
 DUCK_TYPES = {"int": "BIGINT", "str": "VARCHAR", "date": "DATE", "ts": "TIMESTAMP", "bool": "BOOLEAN"}

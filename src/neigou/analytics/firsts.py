@@ -7,7 +7,8 @@ fully refunded) and when their next counted order came; over all orders that is 
 report. ``customer_firsts`` keeps the answer, one row per program and customer. After the facts are
 copied, the refresh recomputes the rows of the customers it touched, set-based: customers with
 orders above the orders' watermark at the last recomputation, or orders with refunds above the
-refunds' one (a refund can make a first order stop counting). It deletes their rows, inserts them
+refunds' one (a refund can make a first order stop counting), or orders a confirmed risk case voided
+(their commission is worth nothing: ``analytics.reversals``). It deletes their rows, inserts them
 again, then logs the two watermarks (``firsts.orders``, ``firsts.refunds``): a refresh killed
 between the two recomputes the same customers next time, without duplicates. Rows above a fact's
 watermark (late commits on PostgreSQL) are recomputed by every refresh until it settles. The table
@@ -47,11 +48,16 @@ TOUCHED_DDL = {
     "clickhouse": "CREATE TABLE IF NOT EXISTS touched_customers (customer String) ENGINE = MergeTree ORDER BY customer",
 }
 
+# The facts whose rows above a mark (``firsts.<fact>``) touch a customer.
+MARKS = ("orders", "refunds", "voids")
+
 _TOUCH = """
 INSERT INTO touched_customers
-SELECT DISTINCT customer FROM orders WHERE id > :orders_mark
+SELECT DISTINCT customer FROM orders WHERE id > :orders
 UNION DISTINCT
-SELECT DISTINCT o.customer FROM refunds AS r JOIN orders AS o ON o.id = r.order_id WHERE r.id > :refunds_mark
+SELECT DISTINCT o.customer FROM refunds AS r JOIN orders AS o ON o.id = r.order_id WHERE r.id > :refunds
+UNION DISTINCT
+SELECT DISTINCT o.customer FROM voids AS v JOIN orders AS o ON o.id = v.order_id WHERE v.id > :voids
 """
 
 _RECOMPUTE = f"""
@@ -77,7 +83,7 @@ ranked AS (
 commission AS (
     SELECT c.order_id AS order_id,
            sum(c.amount_fen - c.amount_fen * coalesce(r.refund_fen, 0) // greatest(m.paid_fen, 1)) AS worth
-    FROM commissions AS c JOIN mine AS m ON m.id = c.order_id LEFT JOIN refunded AS r ON r.order_id = c.order_id
+    FROM kept_commissions AS c JOIN mine AS m ON m.id = c.order_id LEFT JOIN refunded AS r ON r.order_id = c.order_id
     GROUP BY c.order_id
 ),
 totals AS (
@@ -126,15 +132,21 @@ def ensure(store: Store) -> None:
     store.engine.execute(TOUCHED_DDL[store.dialect])
 
 
-def recompute(store: Store, *, orders_mark: int, refunds_mark: int) -> int:
-    """Recompute the rows of customers with orders above ``orders_mark`` or refunds above
-    ``refunds_mark``; the number of customers touched."""
+def recompute(store: Store, *, marks: dict[str, int]) -> int:
+    """Recompute the rows of customers with orders, refunds or risk voids (``analytics.reversals``)
+    above their marks (``MARKS``); the number of customers touched."""
     store.run("DELETE FROM touched_customers WHERE customer IS NOT NULL")
-    store.run(_TOUCH, orders_mark=orders_mark, refunds_mark=refunds_mark)
+    store.run(_TOUCH, **{name: marks[name] for name in MARKS})
     ((touched,),) = store.query("SELECT count(*) FROM touched_customers")
     if touched:
-        store.run("DELETE FROM customer_firsts WHERE customer IN (SELECT customer FROM touched_customers)")
-        store.run(_RECOMPUTE)
-        store.run("DELETE FROM customer_months WHERE customer IN (SELECT customer FROM touched_customers)")
-        store.run(_MONTHS)
+        with store.atomic():
+            store.run(
+                "DELETE FROM customer_firsts WHERE customer IN (SELECT customer FROM touched_customers)"
+            )
+            store.run(_RECOMPUTE)
+        with store.atomic():
+            store.run(
+                "DELETE FROM customer_months WHERE customer IN (SELECT customer FROM touched_customers)"
+            )
+            store.run(_MONTHS)
     return int(touched)

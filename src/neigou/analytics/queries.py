@@ -97,7 +97,7 @@ r AS (
     WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
 ),
 c AS (
-    SELECT c.order_id, c.level, c.amount_fen FROM commissions AS c
+    SELECT c.order_id, c.level, c.amount_fen FROM kept_commissions AS c
     WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM o)
       AND (:member_id = 0 OR c.member_id = :member_id)
 ),
@@ -130,7 +130,7 @@ r AS (
 ),
 c AS (
     SELECT c.order_id, sum({_WORTH.format(a="c.amount_fen")}) AS commission_fen
-    FROM commissions AS c JOIN o ON o.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id
+    FROM kept_commissions AS c JOIN o ON o.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id
     WHERE c.program_id = :program_id AND (:member_id = 0 OR c.member_id = :member_id)
     GROUP BY c.order_id
 ),
@@ -180,7 +180,7 @@ r AS (
     WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
 ),
 c AS (
-    SELECT c.id, c.order_id, c.amount_fen, {new_bp} AS new_bp FROM commissions AS c
+    SELECT c.id, c.order_id, c.amount_fen, {new_bp} AS new_bp FROM kept_commissions AS c
     WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM o)
       AND (:member_id = 0 OR c.member_id = :member_id)
 ),
@@ -239,7 +239,7 @@ all_orders AS (
 ),
 paid_commission AS (
     SELECT c.order_id, sum(c.amount_fen - c.amount_fen * a.refund_fen // greatest(a.paid_fen, 1)) AS fen
-    FROM commissions AS c JOIN all_orders AS a ON a.id = c.order_id
+    FROM kept_commissions AS c JOIN all_orders AS a ON a.id = c.order_id
     WHERE c.program_id = :program_id GROUP BY c.order_id
 ),
 per_customer AS (

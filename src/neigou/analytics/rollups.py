@@ -39,7 +39,7 @@ from functools import partial
 from neigou.analytics import tree
 from neigou.analytics.store import Store, redo_above
 
-MARKS = ("orders", "order_lines", "commissions", "refunds")
+MARKS = ("orders", "order_lines", "commissions", "refunds", "voids")
 
 _DDL = {
     "economics_days": (
@@ -110,11 +110,12 @@ SELECT DISTINCT o.program_id, o.paid_on FROM commissions AS c JOIN orders AS o O
 WHERE c.id > :commissions
 UNION DISTINCT
 SELECT DISTINCT o.program_id, o.paid_on FROM refunds AS r JOIN orders AS o ON o.id = r.order_id WHERE r.id > :refunds
+UNION DISTINCT
+SELECT DISTINCT o.program_id, o.paid_on FROM voids AS v JOIN orders AS o ON o.id = v.order_id WHERE v.id > :voids
 """
 
-_TOUCHED = (
-    "program_id IN (SELECT program_id FROM touched_days) AND paid_on IN (SELECT paid_on FROM touched_days)"
-)
+# The touched (program, day) pairs themselves, not every touched day of every touched program.
+_TOUCHED = "(program_id, paid_on) IN (SELECT program_id, paid_on FROM touched_days)"
 
 # The touched days' orders, what was refunded of each, and each order's commission net of reversals
 # (A − floor(A × R / P)) per level.
@@ -129,7 +130,7 @@ r AS (
 per_level AS (
     SELECT cm.order_id AS order_id, cm.level AS level,
            sum(cm.amount_fen - cm.amount_fen * coalesce(r.refund_fen, 0) // greatest(o.paid_fen, 1)) AS fen
-    FROM commissions AS cm JOIN o ON o.id = cm.order_id LEFT JOIN r ON r.order_id = cm.order_id
+    FROM kept_commissions AS cm JOIN o ON o.id = cm.order_id LEFT JOIN r ON r.order_id = cm.order_id
     WHERE cm.program_id = o.program_id
     GROUP BY cm.order_id, cm.level
 ),
@@ -216,7 +217,7 @@ x AS (
                 ELSE l.paid_fen * l.commission_rate_bp END AS weight,
            CASE WHEN l.id = n.first_line
                 THEN cm.amount_fen - cm.amount_fen * p.refund_fen // greatest(p.paid_fen, 1) ELSE 0 END AS worth_fen
-    FROM commissions AS cm JOIN p ON p.id = cm.order_id JOIN order_lines AS l ON l.order_id = cm.order_id
+    FROM kept_commissions AS cm JOIN p ON p.id = cm.order_id JOIN order_lines AS l ON l.order_id = cm.order_id
     JOIN n ON n.order_id = cm.order_id
     WHERE cm.program_id = p.program_id
 )
@@ -262,25 +263,23 @@ def recompute(store: Store, *, marks: dict[str, int]) -> int:
     ((touched,),) = store.query("SELECT count(*) FROM touched_days")
     if touched:
         for table, statement in _RECOMPUTE.items():
-            store.run(f"DELETE FROM {table} WHERE {_TOUCHED}")
-            store.run(statement)
+            with store.atomic():
+                store.run(f"DELETE FROM {table} WHERE {_TOUCHED}")
+                store.run(statement)
     return int(touched)
 
 
 # The days (per program) of a fact's rows above the mark: delete and insert use the same predicate,
 # so a recomputation killed between them is redone whole by the next.
-def _days_above(fact: str, day: str) -> str:
-    return (
-        f"program_id IN (SELECT program_id FROM {fact} WHERE id > :mark) "
-        f"AND {day} IN (SELECT {day} FROM {fact} WHERE id > :mark)"
-    )
+def _days_above(fact: str, day: str, alias: str = "") -> str:
+    return f"({alias}program_id, {alias}{day}) IN (SELECT program_id, {day} FROM {fact} WHERE id > :mark)"
 
 
 _CLICKS = f"""
 INSERT INTO click_days (program_id, clicked_on, link_id, member_id, group_id, clicks)
 SELECT c.program_id, c.clicked_on, c.link_id, c.member_id, l.group_id, count(*)
 FROM clicks AS c JOIN links AS l ON l.id = c.link_id
-WHERE c.human AND c.{_days_above("clicks", "clicked_on").replace(" AND ", " AND c.")}
+WHERE c.human AND {_days_above("clicks", "clicked_on", "c.")}
 GROUP BY c.program_id, c.clicked_on, c.link_id, c.member_id, l.group_id
 """
 

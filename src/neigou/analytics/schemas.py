@@ -8,9 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class RefreshOut(BaseModel):
-    """Rows copied per table by this refresh (``opt_outs``: opt-outs applied to the store)."""
+    """The refresh ran; for a platform administrator, the rows it copied per table (``opt_outs``:
+    opt-outs applied to the store), every organization's: an organization's operator is not told them."""
 
-    tables: dict[str, int]
+    refreshed: bool = True
+    tables: dict[str, int] | None = None
 
 
 class RepeatRowOut(BaseModel):

@@ -12,9 +12,12 @@ The engines are imported when a store is opened, not when the application starts
 from __future__ import annotations
 
 import functools
+import itertools
+import os
+import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -29,6 +32,7 @@ from neigou.kit.errors import Unavailable
 from neigou.kit.i18n import Message
 from neigou.kit.settings import Settings
 
+_MEMORY = itertools.count()
 Value = int | str | date | datetime | None
 HELD_ELSEWHERE = Message(
     "The analytics store is open in another process. Give each web process a store of its own "
@@ -44,6 +48,8 @@ class Engine(Protocol):
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
     def load(self, table: str, rows: pa.Table) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
 
     def close(self) -> None: ...
 
@@ -99,7 +105,8 @@ def render(sql: str, params: Mapping[str, Value | Sequence[int]], dialect: str) 
 
 
 class DuckDBEngine:
-    """An embedded DuckDB file (or ``:memory:``); one connection, a cursor per statement."""
+    """An embedded DuckDB file (or ``:memory:``); one connection, a cursor per statement, or per
+    transaction (``transaction``: the thread's statements run on one cursor until it commits)."""
 
     dialect = "duckdb"
 
@@ -115,8 +122,15 @@ class DuckDBEngine:
                 raise
             # DuckDB lets one process open a file: another web process (or a CLI refresh) holds it.
             raise Unavailable(HELD_ELSEWHERE, code="analytics_store_busy") from None
+        self._local = threading.local()
+
+    def _held(self) -> Any:
+        return getattr(self._local, "cursor", None)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        held = self._held()
+        if held is not None:
+            return list(held.execute(sql, params).fetchall())
         cursor = self._connection.cursor()
         try:
             return cursor.execute(sql, params).fetchall()
@@ -124,12 +138,34 @@ class DuckDBEngine:
             cursor.close()
 
     def load(self, table: str, rows: pa.Table) -> None:
-        cursor = self._connection.cursor()
+        cursor = self._held() or self._connection.cursor()
         try:
             cursor.register("incoming", rows)
             cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")  # noqa: S608 - our names
             cursor.unregister("incoming")
         finally:
+            if cursor is not self._held():
+                cursor.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The block's statements (this thread's) in one transaction: other cursors, the readers, see
+        the store as before it until it commits; an exception rolls it back."""
+        if self._held() is not None:  # nested: part of the enclosing one
+            yield
+            return
+        cursor = self._connection.cursor()
+        cursor.execute("BEGIN TRANSACTION")
+        self._local.cursor = cursor
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        else:
+            cursor.execute("COMMIT")
+        finally:
+            self._local.cursor = None
             cursor.close()
 
     def close(self) -> None:
@@ -169,6 +205,11 @@ class ChdbEngine:
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(incoming)"  # noqa: S608
         )
         del incoming
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """ClickHouse has no transactions over MergeTree tables (short of an experimental setting): the
+        block's statements commit one by one."""
+        return nullcontext()
 
     def close(self) -> None:
         self._connection.close()
@@ -219,16 +260,22 @@ class ClickHouseEngine:
     def load(self, table: str, rows: pa.Table) -> None:
         self._client.insert_arrow(table, rows)
 
+    def transaction(self) -> AbstractContextManager[None]:
+        """No transactions over MergeTree tables (as ``ChdbEngine.transaction``)."""
+        return nullcontext()
+
     def close(self) -> None:
         self._client.close()
 
 
 @dataclass
 class Store:
-    """An analytics store: the engine, and a lock that lets one refresh write at a time."""
+    """An analytics store: the engine, a lock that lets one of the process's threads write at a time, and
+    the store's name, which names the lock a refresh takes across processes (``analytics.single_flight``)."""
 
     engine: Engine
     lock: threading.Lock
+    name: str = ""
 
     @property
     def dialect(self) -> str:
@@ -252,6 +299,12 @@ class Store:
         with self.lock:
             yield
 
+    def atomic(self) -> AbstractContextManager[None]:
+        """Run the block's statements in one transaction where the engine has them (DuckDB): a reader
+        never sees a kept table between the delete and the insert of a recomputation. On ClickHouse
+        each statement commits alone: a reader can see the rows missing until the insert lands."""
+        return self.engine.transaction()
+
     def close(self) -> None:
         self.engine.close()
 
@@ -262,8 +315,9 @@ def redo_above(store: Store, *, mark: int, touched: str, table: str, where: str,
     use the same predicate, so a recomputation killed between them is redone whole by the next."""
     ((count,),) = store.query(touched, mark=mark)
     if count:
-        store.run(f"DELETE FROM {table} WHERE {where}", mark=mark)  # noqa: S608
-        store.run(insert, mark=mark)
+        with store.atomic():
+            store.run(f"DELETE FROM {table} WHERE {where}", mark=mark)  # noqa: S608
+            store.run(insert, mark=mark)
     return int(count)
 
 
@@ -288,4 +342,18 @@ def open_store(url: str) -> Store:
         engine = ClickHouseEngine(url)
     else:
         raise ValueError(f"unsupported analytics store {scheme!r}: use duckdb://, chdb:// or clickhouse://")
-    return Store(engine=engine, lock=threading.Lock())
+    return Store(engine=engine, lock=threading.Lock(), name=store_name(url))
+
+
+def store_name(url: str) -> str:
+    """What names a store across processes: a server by its address and database (never its password);
+    a file by this host and its absolute path (another host's file of the same path is another store);
+    a store in memory by this process and the store."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "clickhouse":
+        parts = urlsplit(url)
+        return f"clickhouse://{parts.hostname}:{parts.port}{parts.path}"
+    path = rest[1:] if rest.startswith("/") else rest
+    if not path or path == ":memory:":
+        return f"memory:{socket.gethostname()}:{os.getpid()}:{next(_MEMORY)}"
+    return f"{scheme}:{socket.gethostname()}:{Path(path).resolve()}"

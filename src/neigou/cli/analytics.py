@@ -16,9 +16,14 @@ def refresh() -> None:
     # The engines load only for this command, not on every start of the CLI.
     from neigou.analytics.extract import refresh as run_refresh
     from neigou.analytics.runtime import store_for
+    from neigou.analytics.single_flight import RefreshRunning
 
     settings = get_settings()
-    with opened_database(settings.database_url) as factory, factory() as session:
-        copied = run_refresh(session, store_for(settings))
+    try:
+        with opened_database(settings.database_url) as factory, factory() as session:
+            copied = run_refresh(session, store_for(settings))
+    except RefreshRunning:
+        typer.echo("A refresh of this analytics store is running already; it copies what is new.", err=True)
+        raise typer.Exit(75) from None  # EX_TEMPFAIL: try again later
     for table, rows in copied.items():
         typer.echo(f"{table}\t{rows}")

@@ -276,7 +276,7 @@ def _fill_analytics(settings: Settings, factory: sessionmaker[Session]) -> None:
 
     try:
         with factory() as session:
-            refresh(session, store_for(settings))
+            refresh(session, store_for(settings), wait=True)
     finally:
         close_all()
 

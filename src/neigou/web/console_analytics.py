@@ -24,6 +24,7 @@ from neigou.analytics.extract import refresh, watermark
 from neigou.analytics.labels import funnel_labels
 from neigou.analytics.reports import FunnelRow, Span, rate_bp
 from neigou.analytics.runtime import store_for
+from neigou.analytics.single_flight import RefreshRunning
 from neigou.analytics.store import Store
 from neigou.auth.dependencies import ConsoleOperator, WorkspaceMember
 from neigou.kit.clock import utcnow
@@ -157,8 +158,10 @@ def analytics_page(
     econ_by: EconomicsKey = "day",
     value_by: ValueKey = "channel",
     funnel_by: FunnelKey = "link",
+    refresh: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    """The program's analytics over a range of days (default: the last 90)."""
+    """The program's analytics over a range of days (default: the last 90); ``refresh=running`` after
+    a "Refresh now" that found a refresh running."""
     program = require_program(session, program_id)
     span, error = page_span(program, start_on, end_on, 0)
     store = analytics_store(request)
@@ -182,6 +185,7 @@ def analytics_page(
         **_breakdowns(store, span, econ_by, value_by),
         funnel_by=funnel_by,
         funnel=funnel_lines(session, store, span, funnel_by),
+        refresh_running=refresh == "running",
     )
 
 
@@ -206,10 +210,15 @@ def _breakdowns(store: Store, span: Span, econ_by: str, value_by: str) -> dict[s
 def refresh_now(
     request: Request, program_id: int, session: SessionDep, _principal: ConsoleOperator
 ) -> RedirectResponse:
-    """Run the extract now and show the page again."""
+    """Run the extract now and show the page again; a refresh already running (in any process) is not
+    waited for: the page says so."""
     require_program(session, program_id)
-    refresh(session, analytics_store(request))
-    return RedirectResponse(f"/console/programs/{program_id}/analytics", status_code=303)
+    page = f"/console/programs/{program_id}/analytics"
+    try:
+        refresh(session, analytics_store(request))
+    except RefreshRunning:
+        return RedirectResponse(f"{page}?refresh=running", status_code=303)
+    return RedirectResponse(page, status_code=303)
 
 
 @router.get("/m/analytics", response_class=HTMLResponse)
