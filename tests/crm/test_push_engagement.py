@@ -104,6 +104,8 @@ def test_muted_groups_fall_far_below_the_median(
     )
     assert [(g["name"], g["clicks"]) for g in rest.json()] == [("内购3群", 2)]
     assert "Link" not in rest.headers
+    past = client.get(path, params={"days": 90, "at": AT.isoformat(), "offset": 5}, headers=operator)
+    assert (past.json(), past.headers["X-Total-Count"]) == ([], "3")
     # A window past a quarter is refused (translated), however the request reads.
     long = client.get(path, params={"days": 91}, headers={**operator, "Accept-Language": "zh-CN"})
     assert (long.status_code, long.json()["code"]) == (422, "validation_error"), long.text

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, and_, exists, func, select
+from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from neigou.crm import dormancy
@@ -231,7 +231,7 @@ def page_muted_groups(
 ) -> Paged[GroupEngagement]:
     """A page of the program's groups whose clicks per member fell far below the median, quietest
     first, and how many there are: rates, median, ranking and paging are all the database's (one
-    aggregate of the window's clicks per group; two rows read for the median), never every group."""
+    statement finds the median, one the page with the total), never a list of every group."""
     latest = groups_repo.latest_counts_subquery(before=at, program_id=program_id)
     since = at - timedelta(days=days)
     clicked = (
@@ -261,19 +261,35 @@ def page_muted_groups(
         .where(Group.program_id == program_id, Group.status == GroupStatus.ACTIVE, latest.c.member_count > 0)
         .subquery()
     )
-    n = session.scalar(select(func.count()).select_from(rates)) or 0
-    if n == 0:
+    # The median in one statement: the one or two middle rates by place (row_number is 1-based).
+    placed = select(
+        rates.c.rate,
+        func.row_number().over(order_by=rates.c.rate).label("place"),
+        func.count().over().label("n"),
+    ).subquery()
+    middles = session.execute(
+        select(placed.c.rate).where(
+            or_(placed.c.place == (placed.c.n + 1) // 2, placed.c.place == placed.c.n // 2 + 1)
+        )
+    ).scalars()
+    found = [int(rate) for rate in middles]
+    if not found:
         return Paged([], 0)
-
-    def rate_at(rank: int) -> int:
-        return int(session.scalar(select(rates.c.rate).order_by(rates.c.rate).offset(rank).limit(1)) or 0)
-
-    middle = (rate_at((n - 1) // 2) + rate_at(n // 2)) // 2  # the median, rounded down
-    muted = select(rates).where(rates.c.rate * 10_000 < middle * MUTED_SHARE_BP)
-    total = count_rows(session, muted)
-    rows = session.execute(
-        muted.order_by(rates.c.rate, rates.c.group_id).limit(page.limit).offset(page.offset)
-    ).mappings()
+    middle = sum(found) // len(found)  # the median, rounded down
+    quiet = rates.c.rate * 10_000 < middle * MUTED_SHARE_BP
+    muted = select(rates).where(quiet)
+    rows = list(
+        session.execute(
+            select(rates, func.count().over().label("total"))
+            .where(quiet)
+            .order_by(rates.c.rate, rates.c.group_id)
+            .limit(page.limit)
+            .offset(page.offset)
+        ).mappings()
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    if not rows and page.offset:  # past the last page: counted on its own
+        total = count_rows(session, muted)
     return Paged(
         [
             GroupEngagement(
