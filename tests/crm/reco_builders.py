@@ -14,6 +14,7 @@ from neigou.auth.models import Role
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.offers.models import Product
+from neigou.orders.models import Order
 from tests.campaigns.builders import create_campaign
 from tests.conftest import TokenMaker, bearer
 from tests.crm.builders import add_customer
@@ -37,7 +38,7 @@ SOLD_OUT = "GONE"  # matches the customer's taste but is off sale
 @dataclass(frozen=True)
 class RecoWorld:
     """Two members of a salesperson program, each with a customer; the first one's customer bought
-    JUST five days ago and SNEAKER a hundred days ago."""
+    JUST five days ago and SNEAKER a hundred days ago, both through the first member."""
 
     program_id: int
     member_id: int
@@ -124,6 +125,10 @@ def build(
         spending_power="high",
     )["id"]
     other_customer = add_customer(client, operator, other["id"], "13900000001", name="李先生")["id"]
+    with transaction(factory) as session:  # the customer bought through the member
+        session.execute(
+            update(Order).where(Order.external_id.in_(["reco-1", "reco-2"])).values(member_id=member["id"])
+        )
     token = make_token(Role.MEMBER, member["id"])
     return RecoWorld(
         program_id=program["id"],

@@ -169,9 +169,8 @@ def test_consent_grant_withdraw_and_history(
 ) -> None:
     book = build(client, operator, make_token)
     h = book.member_headers
-    made = add_customer(
-        client, h, book.member, "13800000031", consent={"marketing": False, "source": "store_form"}
-    )
+    refused = {"marketing": False, "source": "store_form", "at": "2026-02-20T10:00:00+08:00"}
+    made = add_customer(client, h, book.member, "13800000031", consent=refused)
     path = f"/api/v1/customers/{made['id']}/consents"
     assert client.get(path, headers=h).json()["marketing"] is False
     before = row_counts(factory)

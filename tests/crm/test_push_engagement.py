@@ -83,6 +83,33 @@ def test_muted_groups_fall_far_below_the_median(
             "median_per_100": 25,
         }
     ]
+    # Two silent groups more: rates 0, 0, 2, 20, 30, 40, the median (2 + 20) // 2 = 11; three are muted,
+    # ranked and paged by the database.
+    silent = [create_group(client, operator, world.feed.owner, name=f"静音{n}群")["id"] for n in (1, 2)]
+    for group in silent:
+        assert (
+            post_count(client, operator, group, 50, (AT - timedelta(days=2)).isoformat()).status_code == 201
+        )
+    path = f"/api/v1/programs/{world.feed.program_id}/crm/muted-groups"
+    first = client.get(path, params={"days": 90, "at": AT.isoformat(), "limit": 2}, headers=operator)
+    assert first.status_code == 200, first.text
+    assert first.headers["X-Total-Count"] == "3"
+    assert "offset=2" in first.headers["Link"]
+    assert [(g["group_id"], g["clicks_per_100"], g["median_per_100"]) for g in first.json()] == [
+        (silent[0], 0, 11),
+        (silent[1], 0, 11),
+    ]
+    rest = client.get(
+        path, params={"days": 90, "at": AT.isoformat(), "limit": 2, "offset": 2}, headers=operator
+    )
+    assert [(g["name"], g["clicks"]) for g in rest.json()] == [("内购3群", 2)]
+    assert "Link" not in rest.headers
+    past = client.get(path, params={"days": 90, "at": AT.isoformat(), "offset": 5}, headers=operator)
+    assert (past.json(), past.headers["X-Total-Count"]) == ([], "3")
+    # A window past a quarter is refused (translated), however the request reads.
+    long = client.get(path, params={"days": 91}, headers={**operator, "Accept-Language": "zh-CN"})
+    assert (long.status_code, long.json()["code"]) == (422, "validation_error"), long.text
+    assert "90" in long.text
 
 
 def test_a_push_to_a_segment_reaches_its_customers(client: TestClient, world: PushWorld) -> None:

@@ -8,6 +8,9 @@ A consent sent again with a retry of an order first taken without it (``retry``)
 it is recorded when the shopper is new to the book or has no marketing decision there yet. A retry is
 late news of a checkout: a decision the book already holds (a grant the order's first taking recorded,
 a withdrawal since, a decision from elsewhere) stands, so a retry never undoes a withdrawal.
+
+Nor does any checkout dated at or before the customer's latest withdrawal or refusal: an order paid
+before the withdrawal that arrives after it records no grant (``service.predates_refusal``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ def add_consenting_customer(session: Session, event: Event) -> None:
         return
     if repo.marketing_consents(session, [customer.id]).get(customer.id, False):
         return
+    if service.predates_refusal(
+        session, customer=customer, purpose=ConsentPurpose.MARKETING, at=consented_at
+    ):
+        return  # a checkout that arrives late, dated before the customer's later "no": it stands
     service.grant(
         session,
         customer=customer,

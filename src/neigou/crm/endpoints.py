@@ -158,7 +158,7 @@ def grant_consent(
 ) -> ConsentsOut:
     """Record the customer's consent for a purpose (marketing push): when and where they gave it."""
     customer = service.require_customer(session, principal, customer_id)
-    service.grant(
+    service.record_grant(
         session,
         customer=customer,
         purpose=body.purpose,

@@ -42,6 +42,8 @@ router = APIRouter(tags=["crm"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=64)]
 Days = Annotated[int, Query(ge=1, le=3650)]
+# Muted groups aggregate every click of the program's groups over the window: at most a quarter.
+MutedDays = Annotated[int, Query(ge=1, le=engagement.MUTED_MAX_DAYS)]
 
 
 def _base(request: Request) -> str:
@@ -190,12 +192,13 @@ def muted_groups(
     session: SessionDep,
     principal: Operator,
     page: PageDep,
-    days: Days = 30,
+    days: MutedDays = 30,
     at: Instant | None = None,
 ) -> list[MutedGroupOut]:
-    """Groups whose clicks per member are far below the program's median, quietest first."""
+    """Groups whose clicks per member are far below the program's median, quietest first (over at most
+    ``MUTED_MAX_DAYS`` days)."""
     require_program(session, program_id)
     when: datetime = _instant(at) if at is not None else utcnow()
-    found = engagement.muted_groups(session, program_id=program_id, days=days, at=when)
-    page.answer(len(found))
-    return [MutedGroupOut.model_validate(g) for g in found[page.offset : page.offset + page.limit]]
+    found = engagement.page_muted_groups(session, page, program_id=program_id, days=days, at=when)
+    page.answer(found.total)
+    return [MutedGroupOut.model_validate(g) for g in found.items]

@@ -7,8 +7,8 @@ behaviour: once an opt-out erased the customer, their message counts only what c
 shopper following it still lands on the product).
 
 * dormant customer: as ``crm.dormancy`` defines it, the one definition the customer book shares.
-* muted group: an active group whose clicks per member over ``days`` days are below
-  ``MUTED_SHARE_BP`` of the program's median over its counted groups.
+* muted group: an active group whose clicks per member over ``days`` days (at most
+  ``MUTED_MAX_DAYS``) are below ``MUTED_SHARE_BP`` of the program's median over its counted groups.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from statistics import median
 
-from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, and_, exists, func, select
+from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from neigou.crm import dormancy
@@ -26,13 +25,14 @@ from neigou.crm.models import Customer, MessageStatus, PushMessage
 from neigou.groups import repository as groups_repo
 from neigou.groups.models import Group, GroupStatus
 from neigou.kit.bulk import chunks
-from neigou.kit.paging import Page, Paged, paginate
+from neigou.kit.paging import Page, Paged, count_rows, paginate
 from neigou.links import repository as links_repo
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Order
 
 MUTED_SHARE_BP = 2500  # a quarter of the median
+MUTED_MAX_DAYS = 90  # the longest window of clicks a muted-groups read aggregates
 
 
 @dataclass(frozen=True)
@@ -226,40 +226,82 @@ class GroupEngagement:
     median_per_100: int
 
 
-def muted_groups(session: Session, *, program_id: int, days: int, at: datetime) -> list[GroupEngagement]:
-    """The program's groups whose clicks per member fell far below the median, quietest first."""
-    counts = groups_repo.latest_counts(session, before=at, program_id=program_id)
-    active = {
-        g.id: g
-        for g in session.scalars(
-            select(Group).where(Group.program_id == program_id, Group.status == GroupStatus.ACTIVE)
-        )
-        if counts.get(g.id, (0, at))[0] > 0
-    }
+def page_muted_groups(
+    session: Session, page: Page, *, program_id: int, days: int, at: datetime
+) -> Paged[GroupEngagement]:
+    """A page of the program's groups whose clicks per member fell far below the median, quietest
+    first, and how many there are: rates, median, ranking and paging are all the database's (one
+    statement finds the median, one the page with the total), never a list of every group."""
+    latest = groups_repo.latest_counts_subquery(before=at, program_id=program_id)
     since = at - timedelta(days=days)
-    clicks: dict[int, int] = {
-        int(gid or 0): int(n)
-        for gid, n in session.execute(
-            select(ShareLink.group_id, func.count(LinkClick.id))
-            .join(LinkClick, LinkClick.link_id == ShareLink.id)
-            .where(
-                ShareLink.program_id == program_id,
-                ShareLink.group_id.is_not(None),
-                and_(LinkClick.clicked_at >= since, LinkClick.clicked_at < at),
-                LinkClick.ua_class != UaClass.BOT,
+    clicked = (
+        select(ShareLink.group_id.label("group_id"), func.count(LinkClick.id).label("clicks"))
+        .join(LinkClick, LinkClick.link_id == ShareLink.id)
+        .where(
+            ShareLink.program_id == program_id,
+            ShareLink.group_id.is_not(None),
+            and_(LinkClick.clicked_at >= since, LinkClick.clicked_at < at),
+            LinkClick.ua_class != UaClass.BOT,
+        )
+        .group_by(ShareLink.group_id)
+        .subquery()
+    )
+    clicks = func.coalesce(clicked.c.clicks, 0)
+    rates = (
+        select(
+            Group.id.label("group_id"),
+            Group.owner_member_id.label("owner_member_id"),
+            Group.name.label("name"),
+            latest.c.member_count.label("member_count"),
+            clicks.label("clicks"),
+            (clicks * 100 // latest.c.member_count).label("rate"),
+        )
+        .join(latest, latest.c.group_id == Group.id)
+        .outerjoin(clicked, clicked.c.group_id == Group.id)
+        .where(Group.program_id == program_id, Group.status == GroupStatus.ACTIVE, latest.c.member_count > 0)
+        .subquery()
+    )
+    # The median in one statement: the one or two middle rates by place (row_number is 1-based).
+    placed = select(
+        rates.c.rate,
+        func.row_number().over(order_by=rates.c.rate).label("place"),
+        func.count().over().label("n"),
+    ).subquery()
+    middles = session.execute(
+        select(placed.c.rate).where(
+            or_(placed.c.place == (placed.c.n + 1) // 2, placed.c.place == placed.c.n // 2 + 1)
+        )
+    ).scalars()
+    found = [int(rate) for rate in middles]
+    if not found:
+        return Paged([], 0)
+    middle = sum(found) // len(found)  # the median, rounded down
+    quiet = rates.c.rate * 10_000 < middle * MUTED_SHARE_BP
+    muted = select(rates).where(quiet)
+    rows = list(
+        session.execute(
+            select(rates, func.count().over().label("total"))
+            .where(quiet)
+            .order_by(rates.c.rate, rates.c.group_id)
+            .limit(page.limit)
+            .offset(page.offset)
+        ).mappings()
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    if not rows and page.offset:  # past the last page: counted on its own
+        total = count_rows(session, muted)
+    return Paged(
+        [
+            GroupEngagement(
+                int(r["group_id"]),
+                int(r["owner_member_id"]),
+                str(r["name"]),
+                int(r["member_count"]),
+                int(r["clicks"]),
+                int(r["rate"]),
+                middle,
             )
-            .group_by(ShareLink.group_id)
-        )
-    }
-    rates = {gid: clicks.get(gid, 0) * 100 // counts[gid][0] for gid in active}
-    if not rates:
-        return []
-    middle = int(median(rates.values()))
-    muted = [
-        GroupEngagement(
-            gid, g.owner_member_id, g.name, counts[gid][0], clicks.get(gid, 0), rates[gid], middle
-        )
-        for gid, g in active.items()
-        if rates[gid] * 10_000 < middle * MUTED_SHARE_BP
-    ]
-    return sorted(muted, key=lambda e: (e.clicks_per_100, e.group_id))
+            for r in rows
+        ],
+        total,
+    )

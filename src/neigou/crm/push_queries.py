@@ -17,6 +17,7 @@ from neigou.crm.models import (
     PushMessage,
     PushSkip,
 )
+from neigou.crm.repository import newest_decision
 from neigou.groups.models import Group, GroupStatus
 from neigou.kit.bulk import chunks
 from neigou.kit.clock import as_utc
@@ -76,16 +77,16 @@ def customer_hashes(session: Session, member_id: int, ids: Collection[int]) -> s
 
 
 def consenting(session: Session, customer_ids: Collection[int]) -> set[int]:
-    """The customers whose newest marketing decision is a grant not withdrawn."""
+    """The customers whose newest marketing decision (``repository.newest_decision``) is a grant not
+    withdrawn."""
     granted: set[int] = set()
     for part in chunks(sorted(set(customer_ids))):
-        newest = (
-            select(func.max(Consent.id))
-            .where(Consent.customer_id.in_(part), Consent.purpose == ConsentPurpose.MARKETING)
-            .group_by(Consent.customer_id)
-        )
         stmt = select(Consent.customer_id).where(
-            Consent.id.in_(newest), Consent.granted.is_(True), Consent.withdrawn_at.is_(None)
+            Consent.customer_id.in_(part),
+            Consent.purpose == ConsentPurpose.MARKETING,
+            newest_decision(),
+            Consent.granted.is_(True),
+            Consent.withdrawn_at.is_(None),
         )
         granted.update(session.scalars(stmt))
     return granted

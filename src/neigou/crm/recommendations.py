@@ -32,10 +32,18 @@ def recommendations(
         return []
     program = require_program(session, customer.program_id)
     bought = signals.purchases(
-        session, program_id=program.id, customer_ref_hash=customer.customer_ref_hash, at=at
+        session,
+        program_id=program.id,
+        customer_ref_hash=customer.customer_ref_hash,
+        member_id=customer.member_id,
+        at=at,
     )
     co = signals.co_purchases(
-        session, program_id=program.id, customer_ref_hash=customer.customer_ref_hash, anchors=bought.skus
+        session,
+        program_id=program.id,
+        customer_ref_hash=customer.customer_ref_hash,
+        anchors=bought.anchors,
+        bought=bought.skus,
     )
     campaigns = signals.live_campaigns(session, program_id=program.id, at=at)
     categories = frozenset(customer.preferred_categories or bought.categories[:3])

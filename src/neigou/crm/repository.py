@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, extract, func, literal, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, exists, extract, func, literal, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from neigou.crm import dormancy
 from neigou.crm.models import Consent, ConsentPurpose, Customer, PushMessage, Segment, SpendingPower
 from neigou.kit.bulk import chunks
+from neigou.kit.clock import as_utc
 from neigou.kit.paging import Page, Paged, count_rows, paginate
 from neigou.programs.models import Member
 
@@ -109,19 +110,30 @@ def existing_refs(session: Session, member_id: int, ref_hashes: Sequence[str]) -
     return found
 
 
+def newest_decision() -> ColumnElement[bool]:
+    """True for the row that is its customer's newest decision for its purpose: the latest ``at`` (when
+    the customer decided), the later record among decisions of the same moment. Every reader of consent
+    decides "newest" this way, so a decision recorded late but taken earlier never hides a later one."""
+    newer = aliased(Consent)
+    return ~exists(
+        select(newer.id).where(
+            newer.customer_id == Consent.customer_id,
+            newer.purpose == Consent.purpose,
+            or_(newer.at > Consent.at, and_(newer.at == Consent.at, newer.id > Consent.id)),
+        )
+    )
+
+
 def marketing_consents(session: Session, customer_ids: Sequence[int]) -> dict[int, bool]:
     """Per customer, whether marketing consent stands now: their newest decision is a grant not
     withdrawn. Customers without a decision are absent (no consent)."""
     answer: dict[int, bool] = {}
     for part in chunks(list(customer_ids)):
-        newest = (
-            select(func.max(Consent.id))
-            .where(Consent.customer_id.in_(part), Consent.purpose == ConsentPurpose.MARKETING)
-            .group_by(Consent.customer_id)
-        )
         rows = session.execute(
             select(Consent.customer_id, and_(Consent.granted, Consent.withdrawn_at.is_(None))).where(
-                Consent.id.in_(newest)
+                Consent.customer_id.in_(part),
+                Consent.purpose == ConsentPurpose.MARKETING,
+                newest_decision(),
             )
         )
         answer.update((customer_id, bool(standing)) for customer_id, standing in rows)
@@ -129,19 +141,36 @@ def marketing_consents(session: Session, customer_ids: Sequence[int]) -> dict[in
 
 
 def current_consent(session: Session, customer_id: int, purpose: ConsentPurpose) -> Consent | None:
-    """The newest decision of a customer for a purpose."""
+    """The newest decision of a customer for a purpose (by when it was taken, then by record)."""
     return session.scalars(
         select(Consent)
         .where(Consent.customer_id == customer_id, Consent.purpose == purpose)
-        .order_by(Consent.id.desc())
+        .order_by(Consent.at.desc(), Consent.id.desc())
         .limit(1)
     ).first()
 
 
+def last_refusal(session: Session, customer_id: int, purpose: ConsentPurpose) -> datetime | None:
+    """When the customer last said no for a purpose: the latest withdrawal or refusal, if any."""
+    base = select(Consent).where(Consent.customer_id == customer_id, Consent.purpose == purpose)
+    withdrawn = session.scalars(
+        base.where(Consent.withdrawn_at.is_not(None)).order_by(Consent.withdrawn_at.desc()).limit(1)
+    ).first()
+    refused = session.scalars(
+        base.where(Consent.granted.is_(False)).order_by(Consent.at.desc()).limit(1)
+    ).first()
+    times = [as_utc(t) for t in (withdrawn and withdrawn.withdrawn_at, refused and refused.at) if t]
+    return max(times, default=None)
+
+
 def consent_history(session: Session, customer_id: int) -> list[Consent]:
-    """Every consent decision of a customer, newest first."""
+    """Every consent decision of a customer, newest first (by when it was taken, then by record)."""
     return list(
-        session.scalars(select(Consent).where(Consent.customer_id == customer_id).order_by(Consent.id.desc()))
+        session.scalars(
+            select(Consent)
+            .where(Consent.customer_id == customer_id)
+            .order_by(Consent.at.desc(), Consent.id.desc())
+        )
     )
 
 

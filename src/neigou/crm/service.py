@@ -29,7 +29,7 @@ from neigou.crm.schemas import (
     ExportedMessage,
 )
 from neigou.kit.actor import Actor
-from neigou.kit.clock import local_date
+from neigou.kit.clock import as_utc, local_date
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
@@ -193,7 +193,15 @@ def grant(
     source: str | None,
     recorded_at: datetime,
 ) -> Consent:
-    """A new grant; the history keeps every earlier decision."""
+    """A new grant; the history keeps every earlier decision. A grant taken at or before the
+    customer's latest withdrawal or refusal is old news (a backdated form, a late checkout): it never
+    overrides the later "no" (422 ``consent_predates_withdrawal``; capture skips it silently)."""
+    if predates_refusal(session, customer=customer, purpose=purpose, at=at):
+        raise Invalid(
+            Message("The customer withdrew or refused consent after this consent was given."),
+            code="consent_predates_withdrawal",
+            extra={"field": "at"},
+        )
     consent = Consent(
         program_id=customer.program_id,
         customer_id=customer.id,
@@ -206,6 +214,28 @@ def grant(
     session.add(consent)
     session.flush()
     return consent
+
+
+def predates_refusal(session: Session, *, customer: Customer, purpose: ConsentPurpose, at: datetime) -> bool:
+    """Whether a grant taken at ``at`` is at or before the customer's latest withdrawal or refusal."""
+    last = repo.last_refusal(session, customer.id, purpose)
+    return last is not None and as_utc(at) <= last
+
+
+def record_grant(
+    session: Session,
+    *,
+    customer: Customer,
+    purpose: ConsentPurpose,
+    at: datetime,
+    source: str | None,
+    recorded_at: datetime,
+) -> Consent:
+    """A grant asked for through the API: the customer's opt-out lock is taken first, as a withdrawal
+    takes it, so a withdrawal at the same moment is either seen (and a grant before it refused) or
+    comes after and ends this grant."""
+    privacy.lock_customers(session, {customer.customer_ref_hash})
+    return grant(session, customer=customer, purpose=purpose, at=at, source=source, recorded_at=recorded_at)
 
 
 def withdraw(session: Session, *, customer: Customer, purpose: ConsentPurpose, at: datetime) -> Consent:

@@ -20,15 +20,24 @@ from neigou.programs.repository import organization_of
 
 # The most co-purchased products the bought-together signal adds as candidates.
 CO_PURCHASE_LIMIT = 200
+# The customer's products the bought-together signal starts from: the most recently bought distinct
+# skus through the member whose book holds them (a customer's whole history would make every card
+# view join the baskets of every buyer of every product they ever bought).
+ANCHOR_LIMIT = 5
+# The other customers whose baskets are read: the most recent buyers of the anchors. The co-purchase
+# join reads these buyers' orders only, so its cost stays bounded however large the program grows.
+CO_BUYER_LIMIT = 500
 
 
 @dataclass(frozen=True)
 class Purchases:
-    """A customer's purchases in a program: every sku bought, those bought lately, their categories."""
+    """A customer's purchases in a program: every sku bought, those bought lately, their categories,
+    and the anchors of the bought-together signal (bought through the member, newest first)."""
 
     skus: frozenset[str]
     recent: frozenset[str]
     categories: tuple[str, ...]  # category codes, most bought first
+    anchors: tuple[str, ...] = ()
 
 
 def _kept(order: type[Order]) -> ColumnElement[bool]:
@@ -36,8 +45,13 @@ def _kept(order: type[Order]) -> ColumnElement[bool]:
     return order.refunded_fen < order.paid_fen
 
 
-def purchases(session: Session, *, program_id: int, customer_ref_hash: str, at: datetime) -> Purchases:
-    """The customer's bought skus, those of the last ``JUST_BOUGHT_DAYS`` days, and their categories."""
+def purchases(
+    session: Session, *, program_id: int, customer_ref_hash: str, member_id: int, at: datetime
+) -> Purchases:
+    """The customer's bought skus, those of the last ``JUST_BOUGHT_DAYS`` days, and their categories
+    (program-wide: never suggest what they just bought), and the anchors: the ``ANCHOR_LIMIT`` skus
+    last bought in orders attributed to ``member_id`` (a reason names an anchor, and a salesperson sees
+    only what the customer bought through them)."""
     rows = session.execute(
         select(
             OrderLine.sku,
@@ -59,30 +73,72 @@ def purchases(session: Session, *, program_id: int, customer_ref_hash: str, at: 
             .where(Product.organization_id == organization_of(session, program_id), Product.sku.in_(skus))
         ):
             by_category[code] = by_category.get(code, 0) + quantities[sku]
+    anchors = session.scalars(
+        select(OrderLine.sku)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.program_id == program_id,
+            Order.customer_ref_hash == customer_ref_hash,
+            Order.member_id == member_id,
+            _kept(Order),
+        )
+        .group_by(OrderLine.sku)
+        .order_by(func.max(Order.paid_at).desc(), OrderLine.sku)
+        .limit(ANCHOR_LIMIT)
+    )
     return Purchases(
         skus=frozenset(skus),
         recent=frozenset(sku for sku, paid_at, _ in rows if paid_at >= since),
         categories=tuple(sorted(by_category, key=lambda c: (-by_category[c], c))),
+        anchors=tuple(anchors),
     )
 
 
 def co_purchases(
-    session: Session, *, program_id: int, customer_ref_hash: str, anchors: Collection[str]
+    session: Session,
+    *,
+    program_id: int,
+    customer_ref_hash: str,
+    anchors: Collection[str],
+    bought: Collection[str] = (),
 ) -> dict[str, tuple[int, str]]:
     """Per sku: how many other customers of the program bought it and one of ``anchors``, and the
-    anchor most bought with it (plain item-item co-occurrence by customer, in one statement)."""
+    anchor most bought with it (plain item-item co-occurrence by customer, in one statement). Only the
+    ``CO_BUYER_LIMIT`` most recent other buyers of the anchors count, so the join reads a bounded
+    number of baskets; callers pass at most ``ANCHOR_LIMIT`` anchors (``Purchases.anchors``). Nothing
+    of ``bought`` (what the customer already has) is answered."""
     if not anchors:
         return {}
     first, second = OrderLine.__table__.alias("first_line"), OrderLine.__table__.alias("second_line")
     first_order, second_order = Order.__table__.alias("first_order"), Order.__table__.alias("second_order")
+    anchor_line, anchor_order = (
+        OrderLine.__table__.alias("anchor_line"),
+        Order.__table__.alias("anchor_order"),
+    )
+    buyers = (
+        select(anchor_order.c.customer_ref_hash.label("ref"))
+        .select_from(anchor_line)
+        .join(anchor_order, anchor_order.c.id == anchor_line.c.order_id)
+        .where(
+            anchor_order.c.program_id == program_id,
+            anchor_order.c.customer_ref_hash != customer_ref_hash,
+            anchor_order.c.refunded_fen < anchor_order.c.paid_fen,
+            anchor_line.c.sku.in_(sorted(anchors)),
+        )
+        .group_by(anchor_order.c.customer_ref_hash)
+        .order_by(func.max(anchor_order.c.paid_at).desc(), anchor_order.c.customer_ref_hash)
+        .limit(CO_BUYER_LIMIT)
+        .subquery()
+    )
     pairs = (
         select(
             second.c.sku.label("sku"),
             first.c.sku.label("anchor"),
             func.count(func.distinct(first_order.c.customer_ref_hash)).label("buyers"),
         )
-        .select_from(first)
-        .join(first_order, first_order.c.id == first.c.order_id)
+        .select_from(buyers)
+        .join(first_order, first_order.c.customer_ref_hash == buyers.c.ref)
+        .join(first, first.c.order_id == first_order.c.id)
         .join(
             second_order,
             and_(
@@ -97,7 +153,7 @@ def co_purchases(
             first_order.c.refunded_fen < first_order.c.paid_fen,
             second_order.c.refunded_fen < second_order.c.paid_fen,
             first.c.sku.in_(sorted(anchors)),
-            second.c.sku.not_in(sorted(anchors)),
+            second.c.sku.not_in(sorted({*anchors, *bought})),
         )
         .group_by(second.c.sku, first.c.sku)
         .subquery()

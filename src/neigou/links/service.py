@@ -136,7 +136,12 @@ def create_link(session: Session, *, data: LinkCreate, actor: Actor, at: datetim
 
 
 def insert_links(session: Session, links: list[ShareLink]) -> None:
-    """Insert ``links`` at once, each with a fresh random code; a clash draws every code again."""
+    """Insert ``links`` at once, each with a fresh random code; a clash draws every code again.
+
+    Every path that mints links in bulk (group posts, pushes) comes through here, so a suspended
+    member's links are refused here (409 ``member_suspended``) whatever the caller checked before."""
+    for member_id in sorted({link.member_id for link in links}):
+        holds.check_not_suspended(session, member_id)
     for _ in range(BATCH_CODE_ATTEMPTS):
         for link in links:
             link.code = new_code()

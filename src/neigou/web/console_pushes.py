@@ -28,6 +28,7 @@ from neigou.web.pages import render
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2**63 - 1
 MUTED_DAYS = 7
+MUTED_ROWS = 50  # the quietest groups the page lists; the API pages through all of them
 DORMANT_SHOWN = 20
 URL = TypeAdapter(AnyHttpUrl)
 
@@ -54,7 +55,9 @@ def _page(
             "settings": push_settings.read(session, program.id),
             "dormant": dormant.items,
             "dormant_total": dormant.total,
-            "muted": engagement.muted_groups(session, program_id=program.id, days=MUTED_DAYS, at=now),
+            "muted": engagement.page_muted_groups(
+                session, Page(limit=MUTED_ROWS), program_id=program.id, days=MUTED_DAYS, at=now
+            ).items,
         }
     return render(
         request,

@@ -11,6 +11,7 @@ feed_error: dict[str, Label] = {
     "duplicate_sku": N_("A product was chosen twice."),
     "duplicate_group": N_("A group was chosen twice."),
     "no_tiers": N_("The program has no tier ladder yet."),
+    "member_suspended": N_("Your account is on hold; posts are paused."),
     "post_not_found": N_("That post is not one of yours."),
     "robot_post": N_("That post goes out through the group's robot."),
     "image_type": N_("The QR image must be a PNG or JPEG picture."),
