@@ -129,7 +129,9 @@ def _rows(store: Store, sql: str, **params: Any) -> list[tuple[int, ...]]:
 
 
 def _same(store: Store) -> None:
-    for span in SPANS:
+    # Each statement costs chDB tens of milliseconds: on ClickHouse one program's month and the other's two
+    # days are compared, on DuckDB all four spans.
+    for span in SPANS if store.engine.dialect == "duckdb" else [SPANS[0], SPANS[3]]:
         for by in FUNNEL_KEYS:
             scan, kept = funnel_statement(by, kept=False), funnel_statement(by, kept=True)
             expected = _rows(store, scan, **span.params())

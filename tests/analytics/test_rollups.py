@@ -159,7 +159,10 @@ def _rows(store: Store, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 
 
 def _same(store: Store) -> None:
-    for span in SPANS:
+    # Each statement costs chDB tens of milliseconds: on ClickHouse one program's narrow span (facts on
+    # both sides of its edges left out) and the other's wide one are compared, on DuckDB all four.
+    spans = SPANS if store.engine.dialect == "duckdb" else [SPANS[0], SPANS[3]]
+    for span in spans:
         params = span.params()
         assert _rows(store, rollup_queries.ECONOMICS, **params) == _rows(store, queries.ECONOMICS, **params)
         for by, (statement, key) in ECONOMICS_KEYS.items():
