@@ -101,22 +101,26 @@ def test_board_leaderboard_holds_and_report(
     assert refund.status_code in {200, 201}, refund.text
     app: Any = api.app
     app.state.events.flush()
+    # GMV is paid less refunded: the owner's 6000 refunded 1500 ranks below the seller's 5000.
     board = api.get(f"/api/v1/events/{event_id}/board", headers=operator).json()
     assert board == {
         "orders": 3,
-        "gmv_fen": 11000,
+        "gmv_fen": 9500,
         "reservations": 1,
         "top_members": [
-            {"member_id": world.owner, "gmv_fen": 6000},
             {"member_id": world.seller, "gmv_fen": 5000},
+            {"member_id": world.owner, "gmv_fen": 4500},
         ],
-        "top_skus": [{"sku": SKU, "quantity": 3, "gmv_fen": 11000}],
+        "top_skus": [{"sku": SKU, "quantity": 3, "gmv_fen": 9500}],
     }
     ranks = api.get(f"/api/v1/events/{event_id}/leaderboard", headers=operator)
     assert ranks.headers["X-Total-Count"] == "2"
-    assert [(r["member_id"], r["rank"]) for r in ranks.json()] == [(world.owner, 1), (world.seller, 2)]
-    mine = api.get(f"/api/v1/events/{event_id}/leaderboard/{world.seller}", headers=operator).json()
-    assert mine == {"member_id": world.seller, "gmv_fen": 5000, "rank": 2}
+    assert [(r["member_id"], r["gmv_fen"], r["rank"]) for r in ranks.json()] == [
+        (world.seller, 5000, 1),
+        (world.owner, 4500, 2),
+    ]
+    mine = api.get(f"/api/v1/events/{event_id}/leaderboard/{world.owner}", headers=operator).json()
+    assert mine == {"member_id": world.owner, "gmv_fen": 4500, "rank": 2}
     nobody = api.get(f"/api/v1/events/{event_id}/leaderboard/{world.mentor}", headers=operator)
     assert (nobody.status_code, nobody.json()["code"]) == (404, "no_standing")
     with factory() as session, session.begin():

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from neigou.events.leaderboard import ranking
+from neigou.events.leaderboard import net_fen, ranking
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
 from neigou.kit.paging import Page, Paged, Sortable, count_rows, paginate
 from neigou.offers import repository as offers
@@ -101,11 +101,10 @@ class Board:
 
 
 def board(session: Session, event_id: int) -> Board:
-    """Orders and GMV of the event's orders, live reservations, top salespeople and skus."""
+    """Orders and GMV (paid less refunded) of the event's orders, live reservations, top salespeople
+    and skus (a line's GMV is what it paid less its share of the order's refunds, as in ``report``)."""
     orders, gmv = session.execute(
-        select(func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0)).where(
-            Order.event_id == event_id
-        )
+        select(func.count(Order.id), func.coalesce(func.sum(net_fen()), 0)).where(Order.event_id == event_id)
     ).one()
     reservations = session.scalar(
         select(func.count(Reservation.id)).where(
@@ -114,7 +113,8 @@ def board(session: Session, event_id: int) -> Board:
     )
     members = [(int(m or 0), int(g)) for m, g in session.execute(ranking(event_id).limit(TOP))]
     units = func.sum(OrderLine.quantity)
-    paid = func.sum(OrderLine.paid_fen)
+    refunded = OrderLine.paid_fen * Order.refunded_fen / func.nullif(Order.paid_fen, 0)
+    paid = func.sum(OrderLine.paid_fen - func.coalesce(refunded, 0))
     skus = [
         (str(s), int(q), int(p))
         for s, q, p in session.execute(
