@@ -1,9 +1,9 @@
 """The reservation gate on Redis: eligibility, per-person limit and stock in one Lua script.
 
 With Redis configured, a reservation never reads the database on its way: one atomic script checks
-that the shopper is invited (an employee number on the whitelist, or an invitation code that is
+that the shopper is invited (an employee number on the whitelist or an invitation code, either
 unbound or bound to this shopper), that the shopper stays within the sku's per-person limit and that
-stock is left; it then raises both counters, binds the invitation and appends the reservation to a
+stock is left; it then raises both counters, binds the number or the code and appends the reservation to a
 Redis stream in the same step. ``writer.ReservationWriter`` moves the stream into the database in
 batches, as clicks are moved. Sold-out, over-limit and uninvited attempts are answered by Redis alone,
 and so is a retry under a request id already used (the script keeps each key with what it made).
@@ -37,7 +37,7 @@ from typing import Any
 import redis
 
 from neigou.events.gate_claims import SEED_LOCK_SECONDS, SettlementClaims
-from neigou.events.gate_keys import seeded_key
+from neigou.events.gate_keys import employees_key, seeded_key
 from neigou.events.gate_scripts import (
     ADD_SCRIPT,
     DROPPED_SCRIPT,
@@ -99,7 +99,7 @@ class ReservationGate(SettlementClaims):
         return [
             f"{base}:stock",
             f"{base}:cust",
-            f"{base}:emp",
+            employees_key(base),
             f"{base}:inv",
             self.stream,
             seeded_key(base),
@@ -190,7 +190,7 @@ class ReservationGate(SettlementClaims):
             if seed.customers:
                 pipe.hset(cust, mapping=_any(seed.customers))
             if seed.employees:
-                pipe.sadd(emp, *seed.employees)
+                pipe.hset(emp, mapping=_any(seed.employees))
             if seed.invitations:
                 pipe.hset(inv, mapping=_any(seed.invitations))
             if seed.requests:
@@ -230,15 +230,16 @@ class ReservationGate(SettlementClaims):
         """Put new whitelist entries into the event once the database committed them (``note`` taken
         before; into any seeded state, seeded since the note or not), or into its pending set while it
         is unseeded; False when the note was swept, and the state marked stale again (``ADD_SCRIPT``)."""
-        return self._add_noted(note, "e", "emp", list(employee_nos))
+        return self._add_noted(note, "e", list(employee_nos))
 
     def add_invitations(self, note: str, codes: Iterable[str]) -> bool:
         """Put new, unbound invitation codes into the event, as ``add_employees`` does."""
-        return self._add_noted(note, "i", "inv", list(codes))
+        return self._add_noted(note, "i", list(codes))
 
-    def _add_noted(self, note: str, mode: str, key: str, values: list[str]) -> bool:
+    def _add_noted(self, note: str, mode: str, values: list[str]) -> bool:
         base = note.partition("#")[0]
-        keys = [seeded_key(base), f"{base}:gen", self.notes, f"{base}:{key}", f"{base}:add-{key}"]
+        book, pending = (employees_key(base), "emp") if mode == "e" else (f"{base}:inv", "inv")
+        keys = [seeded_key(base), f"{base}:gen", self.notes, book, f"{base}:add-{pending}"]
         return bool(self._add(keys=keys, args=[note, mode, *values]))
 
     def note(self, base: str) -> str:
@@ -288,11 +289,10 @@ class ReservationGate(SettlementClaims):
         return bool(self._dropped(keys=keys, args=[stream_id, request_id, stored, *units]))
 
     def rekey_customer(self, base: str, *, customer: str, tombstone: str, skus: Iterable[str]) -> int:
-        """Move a shopper's counters (of ``skus``), invitation bindings and request ids' terms to the
-        opt-out's tombstone; how many fields moved."""
-        moved = self._rekey(
-            keys=[f"{base}:cust", f"{base}:inv", f"{base}:req"], args=[customer, tombstone, *skus]
-        )
+        """Move a shopper's counters (of ``skus``), invitation and employee-number bindings and request
+        ids' terms to the opt-out's tombstone; how many fields moved."""
+        keys = [f"{base}:cust", f"{base}:inv", f"{base}:req", employees_key(base)]
+        moved = self._rekey(keys=keys, args=[customer, tombstone, *skus])
         return int(moved)
 
     def counts(self, base: str) -> dict[str, int]:

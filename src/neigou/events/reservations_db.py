@@ -1,7 +1,8 @@
 """A reservation without Redis: the database decides with conditional statements in the request's
-transaction. The invitation binds only if unbound or already this shopper's, the shopper's counter and
-the item's stock rise only while under their limits, so concurrent requests never oversell nor pass the
-per-person limit; a retry under the caller's request id answers what the first reservation answered."""
+transaction. The employee number or invitation binds only if unbound or already this shopper's, the
+shopper's counter and the item's stock rise only while under their limits, so concurrent requests
+never oversell nor pass the per-person limit; a retry under the caller's request id answers what the
+first reservation answered."""
 
 from __future__ import annotations
 
@@ -118,15 +119,27 @@ def _write(
 def _eligible(
     session: Session, event_id: int, shopper: Shopper, at: datetime
 ) -> tuple[int | None, int | None]:
-    """(employee id, invitation id) of an invited shopper; binds an unbound invitation to them."""
+    """(employee id, invitation id) of an invited shopper; binds an unbound employee number or invitation
+    to them. A number another shopper reserved with first is refused ``employee_no_taken``: one number
+    is one shopper, within one per-person limit (the employee's guests come with invitation codes)."""
     if shopper.employee_no is not None:
-        employee = session.scalar(
-            select(EventEmployee.id).where(
-                EventEmployee.event_id == event_id, EventEmployee.employee_no == shopper.employee_no
+        of_event = (EventEmployee.event_id == event_id, EventEmployee.employee_no == shopper.employee_no)
+        employee = session.execute(
+            update(EventEmployee)
+            .where(
+                *of_event,
+                or_(
+                    EventEmployee.customer_ref_hash.is_(None),
+                    EventEmployee.customer_ref_hash == shopper.ref_hash,
+                ),
             )
-        )
+            .values(customer_ref_hash=shopper.ref_hash)
+            .returning(EventEmployee.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
         if employee is None:
-            raise refused("not_invited")
+            listed = session.scalar(select(EventEmployee.id).where(*of_event))
+            raise refused("not_invited" if listed is None else "employee_no_taken")
         return employee, None
     bound = session.execute(
         update(Invitation)
