@@ -257,3 +257,48 @@ def test_live_page_lists_prices_with_the_window_in_the_programs_zone(
     assert _text(live, "live-window").endswith("(Asia/Shanghai)")
     assert _text(live, "live-items") == f"{SKU}|剩余 10 件|¥30.00"
     assert "10 left" in _text(client.get(f"/e/{code}?lang=en").text, "live-items")
+
+
+def test_orders_pay_for_holds_of_their_sku_up_to_the_units_ordered(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A hold is paid only as far as the shopper's orders of the event pay for its sku: one unit
+    ordered pays one hold of one unit (the oldest), the other expires; an order refunded in full pays
+    none; both paths alike."""
+    world = build(api, operator, factory)
+    event_id = _event(api, operator, world)
+    add_employees(api, operator, event_id, [{"employee_no": "E2", "name": "员工二"}])
+    for n, (customer, number, minutes) in enumerate(
+        (("shopper-1", "E1", 5), ("shopper-1", "E1", 4), ("shopper-2", "E2", 5)), start=1
+    ):
+        made = api.post(
+            f"/api/v1/events/{event_id}/reservations",
+            json={
+                "customer_ref": customer,
+                "employee_no": number,
+                "sku": SKU,
+                "request_id": f"hold-{n}",
+                "at": (utcnow() - timedelta(minutes=minutes)).isoformat(),
+            },
+            headers=operator,
+        )
+        assert made.status_code == 201, made.text
+    _sell(api, operator, world, event_id, [(3000, world.link), (3000, world.link)])  # one unit each
+    refund = api.post(
+        "/api/v1/orders/EV-2/refunds", json={"refund_id": "R2", "amount_fen": 3000}, headers=operator
+    )
+    assert refund.status_code in {200, 201}, refund.text
+    app: Any = api.app
+    app.state.events.flush()
+    with factory() as session, session.begin():
+        assert settle_holds(session, at=utcnow() + timedelta(hours=1), gate=app.state.events.gate) == (1, 2)
+    with factory() as session:
+        statuses = dict(session.execute(select(Reservation.request_id, Reservation.status)).all())
+    assert statuses == {
+        "hold-1": ReservationStatus.PAID,
+        "hold-2": ReservationStatus.EXPIRED,
+        "hold-3": ReservationStatus.EXPIRED,
+    }
+    with factory() as session, session.begin():  # settled again: nothing more is paid
+        assert settle_holds(session, at=utcnow() + timedelta(hours=1), gate=app.state.events.gate) == (0, 0)
+
