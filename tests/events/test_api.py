@@ -280,3 +280,33 @@ def test_an_employee_number_is_one_shoppers(
         )
         assert bound == {"E1": customer_ref_hash(SECRET, "13800000001"), "E2": None}
         assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 4
+
+
+def test_a_shopper_is_one_invitations_guest(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A shopper bound to an invitation code is refused a second code of the event
+    (``already_invited``: an order is one invitation's), also once the gate is seeded again; the code
+    stays free for another shopper."""
+    world = _world(api, operator)
+    event = world["event"]
+    first, second = invite(api, operator, event, "E2", 2)
+    assert _reserve(api, operator, event, customer_ref="c1", invitation_code=first).status_code == 201
+    again = _reserve(api, operator, event, customer_ref="c1", invitation_code=second)
+    assert (again.status_code, again.json()["code"]) == (409, "already_invited")
+    assert second not in again.text
+    assert _reserve(api, operator, event, customer_ref="c1", invitation_code=first).status_code == 201
+    _flush(api)
+    gate: Any = api.app.state.events.gate  # type: ignore[attr-defined]
+    if gate is not None:  # the state is seeded again: who holds which code comes from the database
+        with factory() as session:
+            created = session.scalar(select(Event.created_at).where(Event.id == event))
+        assert created is not None
+        gate.forget(gate.base(event, created))
+    later = _reserve(api, operator, event, customer_ref="c1", invitation_code=second, sku="EV-CUP")
+    assert later.json()["code"] == "already_invited"
+    assert _reserve(api, operator, event, customer_ref="c2", invitation_code=second).status_code == 201
+    _flush(api)
+    with factory() as session:
+        bound = dict(session.execute(select(Invitation.code, Invitation.customer_ref_hash)).all())
+    assert bound == {first: customer_ref_hash(SECRET, "c1"), second: customer_ref_hash(SECRET, "c2")}

@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.holds import settle_holds
-from neigou.events.models import Reservation, ReservationStatus
+from neigou.events.models import Invitation, Reservation, ReservationStatus
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.offers.models import Product
-from tests.events.builders import add_employees
+from tests.events.builders import add_employees, invite
 from tests.orders.builders import SKU, World, build
 from tests.sign_in import console_sign_in
 
@@ -302,3 +302,32 @@ def test_orders_pay_for_holds_of_their_sku_up_to_the_units_ordered(
     with factory() as session, session.begin():  # settled again: nothing more is paid
         assert settle_holds(session, at=utcnow() + timedelta(hours=1), gate=app.state.events.gate) == (0, 0)
 
+
+def test_the_report_credits_an_order_to_one_invitation(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A shopper bound to two invitation codes (as a binding made before the second was refused left
+    them) has each order counted once, for the code bound first."""
+    world = build(client, operator, factory)
+    event_id = _event(client, operator, world)
+    add_employees(client, operator, event_id, [{"employee_no": "E2", "name": "员工二"}])
+    (first,) = invite(client, operator, event_id, "E1", 1)
+    (second,) = invite(client, operator, event_id, "E2", 1)
+    made = client.post(
+        f"/api/v1/events/{event_id}/reservations",
+        json={"customer_ref": "shopper-1", "invitation_code": first, "sku": SKU},
+        headers=operator,
+    )
+    assert made.status_code == 201, made.text
+    with transaction(factory) as session:
+        bound = session.scalar(select(Invitation).where(Invitation.code == first))
+        assert bound is not None
+        assert bound.bound_at is not None
+        session.execute(
+            update(Invitation)
+            .where(Invitation.code == second)
+            .values(customer_ref_hash=bound.customer_ref_hash, bound_at=bound.bound_at + timedelta(minutes=1))
+        )
+    _sell(client, operator, world, event_id, [(3000, world.link)])
+    report = client.get(f"/api/v1/events/{event_id}/report?refund_days=3", headers=operator).json()
+    assert report["employees"] == [{"key": "E1", "orders": 1, "gmv_fen": 3000, "refunded_fen": 0}]

@@ -14,20 +14,26 @@ done to the live events' states. The old marker is left to expire with the event
 The marker also carries ``LAYOUT``, the version of what the state holds, for the same reason: a state
 written by an older version lacks what the scripts now ask (layout 2: the employees are a hash of
 number → the shopper it is bound to, under a key of their own, where layout 1 kept a set of numbers
-bound to nobody), so it counts as unseeded and is seeded again from the database.
+bound to nobody; layout 3: the guests hash, shopper → the invitation code bound to them), so it counts
+as unseeded and is seeded again from the database.
 """
 
 from __future__ import annotations
 
 from neigou.kit.employee_numbers import FORM
 
-LAYOUT = 2
+LAYOUT = 3
 
 
 def seeded_key(base: str) -> str:
     """The seeded marker of the event state under ``base`` (``<base>:seeded:<form>`` and, from layout
     2 on, ``.<layout>``)."""
     return f"{base}:seeded:{FORM}.{LAYOUT}"
+
+
+def guests_key(base: str) -> str:
+    """The guests hash of the event state under ``base``: shopper → the invitation code bound to them."""
+    return f"{base}:guests"
 
 
 def employees_key(base: str) -> str:

@@ -3,15 +3,17 @@
 # KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees hash (number → bound
 # customer or ""), invitations hash (code → bound customer or ""), reservation stream, seeded marker,
 # requests hash (request id → "stream id|" and the terms kept with it, see ``Prior``), in-flight hash
-# (``inflight``).
+# (``inflight``), guests hash (customer → the invitation code bound to them).
 # ARGV: sku, customer, quantity, stock, per-person limit, mode ("e" employee, "i" invitation),
 # employee number or code, the reservation as JSON (without id), request id ("" none), the terms kept
 # with the request id ("customer|quantity|price|expires|sku"), the event's id.
 # The entry carries the event's id (``e``): the writer counts it off when it leaves the stream.
 # An employee number, like an invitation code, binds to the first shopper who reserves with it: another
-# shopper is refused (one number is one shopper within one per-person limit).
+# shopper is refused (one number is one shopper within one per-person limit). A shopper is one
+# invitation's guest: an unbound code does not bind to a shopper another code is bound to.
 # Returns {1, stream id} or {2, what the request id holds} (a retry) or {-1} limit reached,
-# {-2} sold out, {-3} not seeded, {-4} not invited, {-5} the employee number is another shopper's.
+# {-2} sold out, {-3} not seeded, {-4} not invited, {-5} the employee number is another shopper's, {-6} the shopper holds another
+# invitation.
 RESERVE_SCRIPT = """
 if redis.call('EXISTS', KEYS[6]) == 0 then return {-3} end
 if ARGV[9] ~= '' then
@@ -26,13 +28,20 @@ if bound ~= '' and bound ~= ARGV[2] then
   if ARGV[6] == 'e' then return {-5} end
   return {-4}
 end
+if bound == '' and ARGV[6] == 'i' then
+  local held = redis.call('HGET', KEYS[9], ARGV[2])
+  if held and held ~= ARGV[7] then return {-6} end
+end
 local q = tonumber(ARGV[3])
 local field = ARGV[1] .. '|' .. ARGV[2]
 if tonumber(redis.call('HGET', KEYS[2], field) or '0') + q > tonumber(ARGV[5]) then return {-1} end
 if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') + q > tonumber(ARGV[4]) then return {-2} end
 redis.call('HINCRBY', KEYS[2], field, q)
 redis.call('HINCRBY', KEYS[1], ARGV[1], q)
-if bound == '' then redis.call('HSET', book, ARGV[7], ARGV[2]) end
+if bound == '' then
+  redis.call('HSET', book, ARGV[7], ARGV[2])
+  if ARGV[6] == 'i' then redis.call('HSET', KEYS[9], ARGV[2], ARGV[7]) end
+end
 local id = redis.call('XADD', KEYS[5], '*', 'r', ARGV[8], 'e', ARGV[11])
 redis.call('HINCRBY', KEYS[8], ARGV[11], 1)
 redis.call('HSET', KEYS[8], ARGV[11] .. '@', id)
@@ -40,7 +49,8 @@ redis.call('HSETNX', KEYS[8], '~from', id)
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[7], ARGV[9], id .. '|' .. ARGV[10]) end
 return {1, id}
 """
-# An opt-out (``erasure``): KEYS customer hash, invitations hash, requests hash, employees hash; ARGV
+# An opt-out (``erasure``): KEYS customer hash, invitations hash, requests hash, employees hash,
+# guests hash; ARGV
 # customer, tombstone, the event's skus. The customer's counters, invitation and employee-number
 # bindings and the requests they made move to the tombstone (hashes are hex and tombstones ``erased:``
 # and hex: no pattern characters).
@@ -63,6 +73,12 @@ for _, book in ipairs({KEYS[2], KEYS[4]}) do
       moved = moved + 1
     end
   end
+end
+local guest = redis.call('HGET', KEYS[5], ARGV[1])
+if guest then
+  redis.call('HDEL', KEYS[5], ARGV[1])
+  redis.call('HSET', KEYS[5], ARGV[2], guest)
+  moved = moved + 1
 end
 local asked = redis.call('HGETALL', KEYS[3])
 local mine = '|' .. ARGV[1] .. '|'

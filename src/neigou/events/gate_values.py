@@ -62,12 +62,13 @@ _CODES = {
     -3: "not_seeded",
     -4: "not_invited",
     -5: "employee_no_taken",
+    -6: "already_invited",
 }
 
 
 class GateResult:
     """What the script answered: ``code`` (taken, replayed, limit_reached, sold_out, not_seeded,
-    not_invited, employee_no_taken)."""
+    not_invited, employee_no_taken, already_invited)."""
 
     def __init__(self, answer: list[Any]) -> None:
         self.code = _CODES[int(answer[0])]

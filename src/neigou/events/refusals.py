@@ -19,6 +19,7 @@ def refused(code: str) -> Conflict:
     """The 409 of a reservation that cannot be made, with its stable code."""
     messages = {
         "not_invited": Message("This shopper is not invited to this event."),
+        "already_invited": Message("This shopper already holds another invitation to this event."),
         "employee_no_taken": Message(
             "This employee number is already used by another shopper at this event."
         ),

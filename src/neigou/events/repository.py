@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, Select, func, select
+from sqlalchemy.orm import Session, aliased
 
 from neigou.events.leaderboard import net_fen, ranking
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
@@ -165,6 +165,20 @@ def _refunds_by_order(event_id: int, until: datetime) -> Select[int, int]:
     )
 
 
+def _first_invitation(event_id: int) -> ScalarSelect[int]:
+    """The invitation an order of the event is credited to: the first its shopper was bound to
+    (``bound_at``, then id), so an order counts once however many codes its shopper holds."""
+    first = aliased(Invitation)
+    return (
+        select(first.id)
+        .where(first.event_id == event_id, first.customer_ref_hash == Order.customer_ref_hash)
+        .order_by(first.bound_at, first.id)
+        .limit(1)
+        .correlate(Order)
+        .scalar_subquery()
+    )
+
+
 def report(session: Session, event: Event, *, refund_days: int) -> dict[str, list[ReportLine]]:
     """Per salesperson, per employee's guests and per sku, with refunds made within ``refund_days`` of the end."""
     refunds = _refunds_by_order(event.id, event.ends_at + timedelta(days=refund_days)).subquery()
@@ -182,10 +196,7 @@ def report(session: Session, event: Event, *, refund_days: int) -> dict[str, lis
     )
     guests = session.execute(
         base.add_columns(EventEmployee.employee_no)
-        .join(
-            Invitation,
-            (Invitation.customer_ref_hash == Order.customer_ref_hash) & (Invitation.event_id == event.id),
-        )
+        .join(Invitation, Invitation.id == _first_invitation(event.id))
         .join(EventEmployee, EventEmployee.id == Invitation.employee_id)
         .group_by(EventEmployee.employee_no)
         .order_by(EventEmployee.employee_no)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -141,17 +141,31 @@ def _eligible(
             listed = session.scalar(select(EventEmployee.id).where(*of_event))
             raise refused("not_invited" if listed is None else "employee_no_taken")
         return employee, None
+    # A shopper is one invitation's guest: an unbound code binds only to a shopper no other code holds.
+    held = select(Invitation.id).where(
+        Invitation.event_id == event_id,
+        Invitation.customer_ref_hash == shopper.ref_hash,
+        Invitation.code != shopper.invitation_code,
+    )
     bound = session.execute(
         update(Invitation)
         .where(
             Invitation.event_id == event_id,
             Invitation.code == shopper.invitation_code,
-            or_(Invitation.customer_ref_hash.is_(None), Invitation.customer_ref_hash == shopper.ref_hash),
+            or_(
+                and_(Invitation.customer_ref_hash.is_(None), ~exists(held)),
+                Invitation.customer_ref_hash == shopper.ref_hash,
+            ),
         )
         .values(customer_ref_hash=shopper.ref_hash, bound_at=func.coalesce(Invitation.bound_at, at))
         .returning(Invitation.id)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     if bound is None:
-        raise refused("not_invited")
+        free = select(Invitation.id).where(
+            Invitation.event_id == event_id,
+            Invitation.code == shopper.invitation_code,
+            Invitation.customer_ref_hash.is_(None),
+        )
+        raise refused("already_invited" if session.scalar(free) is not None else "not_invited")
     return None, bound
