@@ -24,6 +24,7 @@ from neigou.events.refusals import refused
 from neigou.events.reservation_values import Asked, EventSnapshot, ItemTerms, Reserved, Shopper, replayed
 from neigou.events.retries import stored_prior
 from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.kit.errors import Conflict
 from neigou.links.cache import CachedLink
 from neigou.privacy import repository as privacy
 
@@ -48,7 +49,9 @@ def in_database(
         try:
             with session.begin_nested():  # a refusal or a key taken meanwhile undoes the counters
                 return _write(session, event=event, item=item, shopper=shopper, asked=asked, at=at, link=link)
-        except IntegrityError:  # another shopper's reservation took the key since
+        except (IntegrityError, Conflict):  # another shopper's reservation took the key since
+            # A refusal too: the employee number, bound meanwhile by the shopper who took the key, is
+            # refused after waiting for them; the key's answer comes first, as behind the gate.
             prior = stored_prior(session, event.id, asked.request_id)
             if prior is None:
                 raise
