@@ -154,7 +154,7 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
                     session,
                     event=raw_event,
                     event_id=raw_event.id,
-                    shopper=Shopper("warm", "w", employee_no="E0"),
+                    shopper=Shopper("c0", "c", employee_no="E0"),  # E0 is c0's, as in the plan
                     sku=skus[0],
                     quantity=1,
                     at=utcnow(),

@@ -64,19 +64,38 @@ def invite(
     return codes
 
 
+# An employee number is one shopper's (it binds to the first who reserves with it): E1 is the first
+# shopper's (c1, o1, 13800000001), and each other shopper the tests name reserves with one of their own.
+FIRST_SHOPPERS = ("c1", "o1", "13800000001")
+OTHER_SHOPPERS = (*(f"c{n}" for n in range(2, 10)), "o2", "o3", *(f"1380000000{n}" for n in range(2, 10)))
+
+
+def number_of(customer: str) -> str:
+    """The employee number a test shopper reserves with (``E1`` for the first shopper)."""
+    return "E1" if customer in FIRST_SHOPPERS else f"E1-{customer}"
+
+
+def whitelist() -> list[dict[str, Any]]:
+    """E1 and the numbers of the other test shoppers (``number_of``)."""
+    others = [{"employee_no": number_of(c), "name": "员工"} for c in OTHER_SHOPPERS]
+    return [{"employee_no": "E1", "name": "员工一"}, *others]
+
+
 def one_employee_event(api: TestClient, operator: dict[str, str]) -> int:
-    """A live event of a new program (``SKU``: stock 5, two a person) with one employee, E1."""
+    """A live event of a new program (``SKU``: stock 5, two a person) with one employee, E1, and the
+    numbers of the other test shoppers (``whitelist``)."""
     program = create_program(api, operator)
     event_id = create_event(api, operator, program["id"])
-    add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    add_employees(api, operator, event_id, whitelist())
     return event_id
 
 
 def reserve(api: TestClient, operator: dict[str, str], event_id: int, customer: str, **body: Any) -> Any:
-    """A reservation of ``SKU`` by E1 (``body`` adds or overrides fields)."""
+    """A reservation of ``SKU`` by the shopper's employee number (``number_of``: E1 for the first
+    shopper; ``body`` adds or overrides fields)."""
     return api.post(
         f"/api/v1/events/{event_id}/reservations",
-        json={"sku": SKU, "customer_ref": customer, "employee_no": "E1", **body},
+        json={"sku": SKU, "customer_ref": customer, "employee_no": number_of(customer), **body},
         headers=operator,
     )
 

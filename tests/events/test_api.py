@@ -11,11 +11,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.holds import settle_holds
-from neigou.events.models import CustomerCount, EventItem, Invitation, Reservation, ReservationStatus
+from neigou.events.models import (
+    CustomerCount,
+    Event,
+    EventEmployee,
+    EventItem,
+    Invitation,
+    Reservation,
+    ReservationStatus,
+)
 from neigou.kit.clock import utcnow
+from neigou.kit.ids import customer_ref_hash
 from neigou.kit.settings import Settings
 from neigou.web.app import create_app
-from tests.conftest import row_counts
+from tests.conftest import SECRET, row_counts
 from tests.events.builders import SKU, add_employees, create_event, invite
 from tests.factories import create_member, create_program
 from tests.phone_forms import written_forms
@@ -157,11 +166,12 @@ def test_unpaid_holds_expire_and_return_stock(
     with factory() as session:
         assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 0
         assert set(session.scalars(select(Reservation.status))) == {ReservationStatus.EXPIRED}
-    # The units are back: the same shopper may reserve again, up to the limit.
+    # The units are back: the same shoppers may reserve again, up to the limit.
     assert _reserve(api, operator, event, customer_ref="c1", employee_no="E1", quantity=2).status_code == 201
-    assert _reserve(api, operator, event, customer_ref="c3", employee_no="E2", quantity=2).status_code == 201
+    assert _reserve(api, operator, event, customer_ref="c2", employee_no="E2", quantity=2).status_code == 201
+    (code,) = invite(api, operator, event, "E2", 1)
     assert (
-        _reserve(api, operator, event, customer_ref="c4", employee_no="E2", quantity=2).json()["code"]
+        _reserve(api, operator, event, customer_ref="c3", invitation_code=code, quantity=2).json()["code"]
         == "sold_out"
     )
 
@@ -233,3 +243,70 @@ def test_a_redis_that_does_not_answer_sheds_reservations_with_retry_after(
     assert (shed.status_code, shed.json()["code"]) == (503, "overloaded"), shed.text
     assert int(shed.headers["retry-after"]) >= 1
     assert row_counts(factory) == before
+
+
+def test_an_employee_number_is_one_shoppers(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """An employee number binds to the first shopper who reserves with it, as an invitation code does:
+    another shopper with it is refused ``employee_no_taken`` (one number buys within one per-person
+    limit; the employee's guests come with invitation codes, within ``guests_per_employee``), also once
+    the gate is seeded again from the database."""
+    world = _world(api, operator)
+    event = world["event"]
+    first = _reserve(api, operator, event, customer_ref="13800000001", employee_no="E1", quantity=2)
+    assert first.status_code == 201, first.text
+    second = _reserve(api, operator, event, customer_ref="13800000002", employee_no="E1")
+    assert (second.status_code, second.json()["code"]) == (409, "employee_no_taken")
+    assert "E1" not in second.text  # the refusal never quotes the number
+    assert _reserve(api, operator, event, customer_ref="13800000001", employee_no="e1").json()["code"] == (
+        "limit_reached"  # still the first shopper's, in any form
+    )
+    (code,) = invite(api, operator, event, "E1", 1)
+    guest = _reserve(api, operator, event, customer_ref="13800000002", invitation_code=code, quantity=2)
+    assert guest.status_code == 201, guest.text
+    _flush(api)
+    gate: Any = api.app.state.events.gate  # type: ignore[attr-defined]
+    if gate is not None:  # the state is seeded again: the binding comes from the database
+        with factory() as session:
+            created = session.scalar(select(Event.created_at).where(Event.id == event))
+        assert created is not None
+        gate.forget(gate.base(event, created))
+    third = _reserve(api, operator, event, customer_ref="13800000003", employee_no="E1", sku="EV-CUP")
+    assert third.json()["code"] == "employee_no_taken"
+    with factory() as session:
+        bound = dict(
+            session.execute(select(EventEmployee.employee_no, EventEmployee.customer_ref_hash)).all()
+        )
+        assert bound == {"E1": customer_ref_hash(SECRET, "13800000001"), "E2": None}
+        assert session.scalar(select(EventItem.reserved).where(EventItem.sku == SKU)) == 4
+
+
+def test_a_shopper_is_one_invitations_guest(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A shopper bound to an invitation code is refused a second code of the event
+    (``already_invited``: an order is one invitation's), also once the gate is seeded again; the code
+    stays free for another shopper."""
+    world = _world(api, operator)
+    event = world["event"]
+    first, second = invite(api, operator, event, "E2", 2)
+    assert _reserve(api, operator, event, customer_ref="c1", invitation_code=first).status_code == 201
+    again = _reserve(api, operator, event, customer_ref="c1", invitation_code=second)
+    assert (again.status_code, again.json()["code"]) == (409, "already_invited")
+    assert second not in again.text
+    assert _reserve(api, operator, event, customer_ref="c1", invitation_code=first).status_code == 201
+    _flush(api)
+    gate: Any = api.app.state.events.gate  # type: ignore[attr-defined]
+    if gate is not None:  # the state is seeded again: who holds which code comes from the database
+        with factory() as session:
+            created = session.scalar(select(Event.created_at).where(Event.id == event))
+        assert created is not None
+        gate.forget(gate.base(event, created))
+    later = _reserve(api, operator, event, customer_ref="c1", invitation_code=second, sku="EV-CUP")
+    assert later.json()["code"] == "already_invited"
+    assert _reserve(api, operator, event, customer_ref="c2", invitation_code=second).status_code == 201
+    _flush(api)
+    with factory() as session:
+        bound = dict(session.execute(select(Invitation.code, Invitation.customer_ref_hash)).all())
+    assert bound == {first: customer_ref_hash(SECRET, "c1"), second: customer_ref_hash(SECRET, "c2")}

@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.holds import settle_holds
-from neigou.events.models import Reservation, ReservationStatus
+from neigou.events.models import Invitation, Reservation, ReservationStatus
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.offers.models import Product
-from tests.events.builders import add_employees
+from tests.events.builders import add_employees, invite
 from tests.orders.builders import SKU, World, build
 from tests.sign_in import console_sign_in
 
@@ -101,22 +101,26 @@ def test_board_leaderboard_holds_and_report(
     assert refund.status_code in {200, 201}, refund.text
     app: Any = api.app
     app.state.events.flush()
+    # GMV is paid less refunded: the owner's 6000 refunded 1500 ranks below the seller's 5000.
     board = api.get(f"/api/v1/events/{event_id}/board", headers=operator).json()
     assert board == {
         "orders": 3,
-        "gmv_fen": 11000,
+        "gmv_fen": 9500,
         "reservations": 1,
         "top_members": [
-            {"member_id": world.owner, "gmv_fen": 6000},
             {"member_id": world.seller, "gmv_fen": 5000},
+            {"member_id": world.owner, "gmv_fen": 4500},
         ],
-        "top_skus": [{"sku": SKU, "quantity": 3, "gmv_fen": 11000}],
+        "top_skus": [{"sku": SKU, "quantity": 3, "gmv_fen": 9500}],
     }
     ranks = api.get(f"/api/v1/events/{event_id}/leaderboard", headers=operator)
     assert ranks.headers["X-Total-Count"] == "2"
-    assert [(r["member_id"], r["rank"]) for r in ranks.json()] == [(world.owner, 1), (world.seller, 2)]
-    mine = api.get(f"/api/v1/events/{event_id}/leaderboard/{world.seller}", headers=operator).json()
-    assert mine == {"member_id": world.seller, "gmv_fen": 5000, "rank": 2}
+    assert [(r["member_id"], r["gmv_fen"], r["rank"]) for r in ranks.json()] == [
+        (world.seller, 5000, 1),
+        (world.owner, 4500, 2),
+    ]
+    mine = api.get(f"/api/v1/events/{event_id}/leaderboard/{world.owner}", headers=operator).json()
+    assert mine == {"member_id": world.owner, "gmv_fen": 4500, "rank": 2}
     nobody = api.get(f"/api/v1/events/{event_id}/leaderboard/{world.mentor}", headers=operator)
     assert (nobody.status_code, nobody.json()["code"]) == (404, "no_standing")
     with factory() as session, session.begin():
@@ -253,3 +257,77 @@ def test_live_page_lists_prices_with_the_window_in_the_programs_zone(
     assert _text(live, "live-window").endswith("(Asia/Shanghai)")
     assert _text(live, "live-items") == f"{SKU}|剩余 10 件|¥30.00"
     assert "10 left" in _text(client.get(f"/e/{code}?lang=en").text, "live-items")
+
+
+def test_orders_pay_for_holds_of_their_sku_up_to_the_units_ordered(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A hold is paid only as far as the shopper's orders of the event pay for its sku: one unit
+    ordered pays one hold of one unit (the oldest), the other expires; an order refunded in full pays
+    none; both paths alike."""
+    world = build(api, operator, factory)
+    event_id = _event(api, operator, world)
+    add_employees(api, operator, event_id, [{"employee_no": "E2", "name": "员工二"}])
+    for n, (customer, number, minutes) in enumerate(
+        (("shopper-1", "E1", 5), ("shopper-1", "E1", 4), ("shopper-2", "E2", 5)), start=1
+    ):
+        made = api.post(
+            f"/api/v1/events/{event_id}/reservations",
+            json={
+                "customer_ref": customer,
+                "employee_no": number,
+                "sku": SKU,
+                "request_id": f"hold-{n}",
+                "at": (utcnow() - timedelta(minutes=minutes)).isoformat(),
+            },
+            headers=operator,
+        )
+        assert made.status_code == 201, made.text
+    _sell(api, operator, world, event_id, [(3000, world.link), (3000, world.link)])  # one unit each
+    refund = api.post(
+        "/api/v1/orders/EV-2/refunds", json={"refund_id": "R2", "amount_fen": 3000}, headers=operator
+    )
+    assert refund.status_code in {200, 201}, refund.text
+    app: Any = api.app
+    app.state.events.flush()
+    with factory() as session, session.begin():
+        assert settle_holds(session, at=utcnow() + timedelta(hours=1), gate=app.state.events.gate) == (1, 2)
+    with factory() as session:
+        statuses = dict(session.execute(select(Reservation.request_id, Reservation.status)).all())
+    assert statuses == {
+        "hold-1": ReservationStatus.PAID,
+        "hold-2": ReservationStatus.EXPIRED,
+        "hold-3": ReservationStatus.EXPIRED,
+    }
+    with factory() as session, session.begin():  # settled again: nothing more is paid
+        assert settle_holds(session, at=utcnow() + timedelta(hours=1), gate=app.state.events.gate) == (0, 0)
+
+
+def test_the_report_credits_an_order_to_one_invitation(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A shopper bound to two invitation codes (as a binding made before the second was refused left
+    them) has each order counted once, for the code bound first."""
+    world = build(client, operator, factory)
+    event_id = _event(client, operator, world)
+    add_employees(client, operator, event_id, [{"employee_no": "E2", "name": "员工二"}])
+    (first,) = invite(client, operator, event_id, "E1", 1)
+    (second,) = invite(client, operator, event_id, "E2", 1)
+    made = client.post(
+        f"/api/v1/events/{event_id}/reservations",
+        json={"customer_ref": "shopper-1", "invitation_code": first, "sku": SKU},
+        headers=operator,
+    )
+    assert made.status_code == 201, made.text
+    with transaction(factory) as session:
+        bound = session.scalar(select(Invitation).where(Invitation.code == first))
+        assert bound is not None
+        assert bound.bound_at is not None
+        session.execute(
+            update(Invitation)
+            .where(Invitation.code == second)
+            .values(customer_ref_hash=bound.customer_ref_hash, bound_at=bound.bound_at + timedelta(minutes=1))
+        )
+    _sell(client, operator, world, event_id, [(3000, world.link)])
+    report = client.get(f"/api/v1/events/{event_id}/report?refund_days=3", headers=operator).json()
+    assert report["employees"] == [{"key": "E1", "orders": 1, "gmv_fen": 3000, "refunded_fen": 0}]

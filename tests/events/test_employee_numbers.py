@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import service
+from neigou.events.gate_keys import employees_key
 from neigou.events.models import EventEmployee
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
@@ -88,9 +89,12 @@ def test_one_guest_quota_whichever_form_asks(api: TestClient, operator: dict[str
 def test_a_full_width_number_reserves(api: TestClient, operator: dict[str, str]) -> None:
     event_id = _event(api, operator)
     add_employees(api, operator, event_id, [{"employee_no": "E001", "name": "员工一"}])
-    for n, form in enumerate(FORMS[1:], start=1):
-        made = _reserve(api, operator, event_id, f"1380000000{n}", form)
+    for form in FORMS[1:3]:  # the shopper's two units (the limit), each under another form
+        made = _reserve(api, operator, event_id, "13800000001", form)
         assert made.status_code == 201, made.text
+    for form in FORMS[3:]:  # the same entry: the shopper's limit, and bound to that shopper
+        assert _reserve(api, operator, event_id, "13800000001", form).json()["code"] == "limit_reached"
+        assert _reserve(api, operator, event_id, "13800000002", form).json()["code"] == "employee_no_taken"
     unknown = _reserve(api, operator, event_id, "13800000009", "Ｅ００２")
     assert unknown.json()["code"] == "not_invited"
 
@@ -105,7 +109,7 @@ def test_the_gate_holds_the_one_form(
     add_employees(api, operator, event_id, [{"employee_no": "\u200be002", "name": "员工二"}])
     assert _reserve(api, operator, event_id, "13800000002", "Ｅ００２").status_code == 201  # added seeded
     _runtime, gate, base = gate_of(api.app, event_id)  # type: ignore[arg-type]
-    members: set[bytes] = gate.client.smembers(f"{base}:emp")  # type: ignore[assignment]
+    members: list[bytes] = gate.client.hkeys(employees_key(base))  # type: ignore[assignment]
     assert {m.decode() for m in members} == {"E001", "E002"}
 
 

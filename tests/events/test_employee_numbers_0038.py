@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.events.gate_keys import employees_key
 from neigou.events.models import EventEmployee, Reservation
-from tests.events.builders import add_employees, create_event, gate_of, reserve
+from tests.events.builders import SKU, add_employees, create_event, gate_of, reserve
 from tests.factories import create_program
 
 STORED = "HR\u00ad007"
@@ -54,10 +55,10 @@ def test_a_number_stored_with_a_mark_0036_kept_reserves_after_0038(
 
     _migrate(factory)
 
-    for n, typed in enumerate((STORED, "HR007", "hr007"), start=3):
-        made = reserve(api, operator, event_id, f"1380000000{n}", employee_no=typed)
+    for typed, sku in ((STORED, SKU), ("HR007", SKU), ("hr007", "EV-CUP")):  # one entry, one shopper's
+        made = reserve(api, operator, event_id, "13800000003", employee_no=typed, sku=sku)
         assert made.status_code == 201, made.text
-    members: set[bytes] = client.smembers(f"{base}:emp")  # type: ignore[assignment]
+    members: list[bytes] = client.hkeys(employees_key(base))  # type: ignore[assignment]
     assert {m.decode() for m in members} == {"E002", "HR007"}
     assert add_employees(api, operator, event_id, [{"employee_no": "HR007", "name": "again"}]) == 0
     runtime.flush()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import service
+from neigou.events.gate_keys import employees_key
 from neigou.events.gate_values import ID_EPOCH_MS
 from neigou.events.models import EventEmployee, EventItem, Reservation
 from neigou.events.writer import store_entries
@@ -120,7 +121,7 @@ def test_a_row_in_a_refused_form_stays_usable_as_stored(
         == 201
     )
     _runtime, gate, base = gate_of(api.app, event_id)  # type: ignore[arg-type]
-    members: set[bytes] = gate.client.smembers(f"{base}:emp")  # type: ignore[assignment]
+    members: list[bytes] = gate.client.hkeys(employees_key(base))  # type: ignore[assignment]
     assert {m.decode() for m in members} == {"E1", "E①"}  # seeded as stored, nothing refused
 
 
@@ -137,11 +138,11 @@ def test_a_state_seeded_under_an_earlier_form_is_seeded_again(
     for key in client.scan_iter(f"{base}:seeded*"):  # the state as an earlier version left it
         client.delete(key)
     client.set(f"{base}:seeded", "1")
-    client.delete(f"{base}:emp")
-    client.sadd(f"{base}:emp", "ｅ００１", "E002")
+    client.delete(employees_key(base))
+    client.sadd(f"{base}:emp", "ｅ００１", "E002")  # its whitelist: a set, under the key it had
     made = reserve(api, operator, event_id, "13800000001", employee_no="E001")
     assert made.status_code == 201, made.text
-    members: set[bytes] = client.smembers(f"{base}:emp")  # type: ignore[assignment]
+    members: list[bytes] = client.hkeys(employees_key(base))  # type: ignore[assignment]
     assert {m.decode() for m in members} == {"E001", "E002"}
     runtime.flush()
     with factory() as session:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.events import gate as gate_module
 from neigou.events import seeds, service
 from neigou.events.gate import ReservationGate
+from neigou.events.gate_keys import employees_key
 from neigou.events.gate_values import Seed
 from neigou.kit.clock import utcnow
 from tests.conftest import TEST_ACTOR
@@ -87,7 +88,7 @@ def test_additions_while_the_state_is_seeded_reach_it(
     assert reserve(api, operator, event_id, "c1").status_code == 201  # seeds the state
     _, gate, base = gate_of(redis_app, event_id)
     assert gate.seeded(base)
-    assert gate.client.sismember(f"{base}:emp", "E2")
+    assert gate.client.hexists(employees_key(base), "E2")
     assert gate.client.hget(f"{base}:inv", added[0]) == b""
     assert reserve(api, operator, event_id, "c2", employee_no="E2").status_code == 201
     assert _as_guest(api, operator, event_id, "c3", added[0]).status_code == 201
@@ -165,7 +166,7 @@ def test_a_paste_in_chunks_does_not_starve_the_seeding(
     assert reserve(api, operator, event_id, "c2").status_code == 201
     monkeypatch.undo()
     assert chunks == ["P0"]  # seeded at the first try
-    assert gate.client.sismember(f"{base}:emp", "P0")
+    assert gate.client.hexists(employees_key(base), "P0")
     assert gate.client.hget(f"{base}:inv", codes[0]) == b""
     assert not gate.client.exists(f"{base}:add-emp", f"{base}:add-inv")
     assert reserve(api, operator, event_id, "c3", employee_no="P0").status_code == 201
@@ -228,7 +229,7 @@ def test_a_chunk_that_reaches_the_gate_after_a_seeding_leaves_that_state_seeded(
     assert reserve(api, operator, event_id, "c2").status_code == 201  # seeds the state
     monkeypatch.undo()
     assert gate.seeded(base)
-    assert gate.client.sismember(f"{base}:emp", "P1") == (read == "after_the_commit")
+    assert gate.client.hexists(employees_key(base), "P1") == (read == "after_the_commit")
     generation = gate.client.get(f"{base}:gen")
     ((note, numbers),) = late
     assert add(gate, note, numbers)

@@ -18,7 +18,7 @@ from neigou.events import holds
 from neigou.events.holds import settle_holds
 from neigou.events.models import EventItem
 from neigou.kit.clock import utcnow
-from tests.events.builders import SKU, add_employees, create_event, gate_of, reserve, reserved
+from tests.events.builders import SKU, add_employees, create_event, gate_of, reserve, reserved, whitelist
 from tests.events.conftest import Gated
 from tests.events.test_gate_seeding import _one_expired, _seed
 from tests.factories import create_program
@@ -75,7 +75,7 @@ def _second_event(gated: Gated) -> tuple[int, str]:
     """Another live event, with one hold of c9 past its hold time, all stored; its state unseeded."""
     program = create_program(gated.api, gated.operator, code="second")
     other = create_event(gated.api, gated.operator, program["id"])
-    add_employees(gated.api, gated.operator, other, [{"employee_no": "E1", "name": "员工一"}])
+    add_employees(gated.api, gated.operator, other, whitelist())
     early = (utcnow() - timedelta(minutes=20)).isoformat()
     assert reserve(gated.api, gated.operator, other, "c9", quantity=2, at=early).status_code == 201
     gated.runtime.flush()

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import inflight, seeds
 from neigou.events.gate import ReservationGate
+from neigou.events.gate_keys import employees_key
 from neigou.kit import dead_letters, metrics
-from tests.events.builders import SKU, add_employees, create_event, gate_of, reserve
+from tests.events.builders import SKU, add_employees, create_event, gate_of, reserve, whitelist
 from tests.factories import create_program
 
 OTHERS = 3000
@@ -30,7 +31,7 @@ def _two_events(api: TestClient, operator: dict[str, str]) -> tuple[int, int]:
     events = []
     for _ in range(2):
         event_id = create_event(api, operator, program["id"])
-        add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+        add_employees(api, operator, event_id, whitelist())
         events.append(event_id)
     return events[0], events[1]
 
@@ -47,7 +48,8 @@ def _seed(gate: ReservationGate, base: str, factory: sessionmaker[Session], even
 
 def _fill(gate: ReservationGate, base: str, event_id: int, count: int) -> None:
     """``count`` reservations of another event appended through the gate's script (never stored: the
-    fixture drops the stream)."""
+    fixture drops the stream), each by a number of its own (one number is one shopper's)."""
+    gate.client.hset(employees_key(base), mapping={f"F{n}": "" for n in range(count)})
     for n in range(count):
         taken = gate.reserve(
             base,
@@ -56,7 +58,7 @@ def _fill(gate: ReservationGate, base: str, event_id: int, count: int) -> None:
             quantity=1,
             stock=10**6,
             limit=10,
-            employee_no="E1",
+            employee_no=f"F{n}",
             invitation_code=None,
             record={"e": event_id, "pad": "x" * 64},
         )

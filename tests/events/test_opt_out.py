@@ -78,7 +78,7 @@ def _gate_state(api: TestClient, factory: sessionmaker[Session], event_id: int) 
     base = gate.base(event_id, created)
     return {
         kind: {k.decode(): v.decode() for k, v in gate.client.hgetall(f"{base}:{kind}").items()}
-        for kind in ("cust", "inv", "req")
+        for kind in ("cust", "inv", "req", "employees")
     }
 
 
@@ -89,10 +89,12 @@ def test_an_opt_out_tombstones_reservations_counters_and_invitations(
     shopper, other = customer_ref_hash(SECRET, SHOPPER), customer_ref_hash(SECRET, OTHER)
     # The reservations may still be in the gate's stream: the opt-out stores them before it erases.
     erased = _opt_out(api, operator, "shop-req-1")
-    assert {k: erased[k] for k in ("event_reservations", "event_counts", "event_invitations")} == {
+    kinds = ("event_reservations", "event_counts", "event_invitations", "event_employees")
+    assert {k: erased[k] for k in kinds} == {
         "event_reservations": 2,
         "event_counts": 2,
         "event_invitations": 1,
+        "event_employees": 1,  # E1, bound to the shopper who reserved with it
     }
     with factory() as session:
         tombstones = set(
@@ -127,21 +129,26 @@ def test_an_opt_out_tombstones_reservations_counters_and_invitations(
         assert state["cust"] == {f"{SKU}|{tombstone}": "2", f"{CUP}|{tombstone}": "1", f"{SKU}|{other}": "1"}
         assert state["inv"][code] == tombstone
         assert shopper not in state["inv"].values()
+        assert state["employees"] == {"E1": tombstone}
         # The retry key keeps what it made, for the tombstone.
         assert list(state["req"]) == ["cup-1"]
         assert f"|{tombstone}|1|2500|" in state["req"]["cup-1"]
         assert shopper not in state["req"]["cup-1"]
 
 
-def test_afterwards_the_limit_starts_afresh_and_the_invitation_stays_used(
+def test_afterwards_the_limit_starts_afresh_and_the_number_and_invitation_stay_used(
     api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     event, code = _world(api, operator)
+    add_employees(api, operator, event, [{"employee_no": "E2", "name": "员工二"}])
     refused = _reserve(api, operator, event, customer_ref=SHOPPER, employee_no="E1", sku=CUP)
     assert refused.json()["code"] == "limit_reached"
     _opt_out(api, operator, "shop-req-1")
-    again = _reserve(api, operator, event, customer_ref=SHOPPER, employee_no="E1", sku=CUP)
+    again = _reserve(api, operator, event, customer_ref=SHOPPER, employee_no="E2", sku=CUP)
     assert again.status_code == 201, again.text
+    # E1 stays bound to the tombstone, as the code does: the shopper who comes back is someone new.
+    number = _reserve(api, operator, event, customer_ref=SHOPPER, employee_no="E1", sku=CUP)
+    assert number.json()["code"] == "employee_no_taken"
     reused = _reserve(api, operator, event, customer_ref=SHOPPER, invitation_code=code)
     assert reused.json()["code"] == "not_invited"
     api.app.state.events.flush()  # type: ignore[attr-defined]

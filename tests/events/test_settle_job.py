@@ -41,11 +41,11 @@ def test_the_settlement_job_stores_the_stream_and_expires_holds(
     api = TestClient(redis_app)
     program = create_program(api, operator)
     event_id = create_event(api, operator, program["id"])
-    add_employees(api, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
-    for customer in ("c1", "c2"):
+    add_employees(api, operator, event_id, [{"employee_no": n, "name": "员工"} for n in ("E1", "E2")])
+    for customer, number in (("c1", "E1"), ("c2", "E2")):
         made = api.post(
             f"/api/v1/events/{event_id}/reservations",
-            json={"sku": SKU, "customer_ref": customer, "employee_no": "E1", "quantity": 2},
+            json={"sku": SKU, "customer_ref": customer, "employee_no": number, "quantity": 2},
             headers=operator,
         )
         assert made.status_code == 201, made.text

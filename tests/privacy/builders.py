@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
 from neigou.crm.models import Consent, Customer, Push, PushChannel, PushMessage
-from neigou.events.models import CustomerCount, Invitation, Reservation
+from neigou.events.models import CustomerCount, EventEmployee, Invitation, Reservation
 from neigou.kit.clock import utcnow
 from neigou.kit.ids import keyed_hash
 from neigou.ledger.models import Entry
@@ -139,6 +139,7 @@ def traces(factory: sessionmaker[Session], customer_hash: str = SHOPPER_HASH) ->
         "event_reservations": select(func.count()).where(Reservation.customer_ref_hash == customer_hash),
         "event_counts": select(func.count()).where(CustomerCount.customer_ref_hash == customer_hash),
         "event_invitations": select(func.count()).where(Invitation.customer_ref_hash == customer_hash),
+        "event_employees": select(func.count()).where(EventEmployee.customer_ref_hash == customer_hash),
     }
     with factory() as session:
         return {kind: int(session.scalar(query) or 0) for kind, query in queries.items()}

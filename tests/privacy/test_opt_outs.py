@@ -42,6 +42,7 @@ ERASED = {
     "event_reservations": 0,
     "event_counts": 0,
     "event_invitations": 0,
+    "event_employees": 0,
 }
 
 

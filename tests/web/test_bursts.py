@@ -323,13 +323,20 @@ def test_a_burst_of_event_reservations_retried_under_their_keys(
     program = create_program(client, operator, code="burst-event")
     items = [{"sku": "BURST", "price_fen": 100, "stock": STOCK, "per_person_limit": 1}]
     event_id = create_event(client, operator, program["id"], items=items)
-    add_employees(client, operator, event_id, [{"employee_no": "E1", "name": "员工一"}])
+    # One employee number per shopper: a number binds to the first shopper who reserves with it.
+    numbers = [{"employee_no": f"E{n}", "name": "员工"} for n in range(BURST // 2)]
+    add_employees(client, operator, event_id, numbers)
     path = f"/api/v1/events/{event_id}/reservations"
     requests = [
         (
             "POST",
             path,
-            {"sku": "BURST", "customer_ref": f"s{i // 2}", "employee_no": "E1", "request_id": f"r{i // 2}"},
+            {
+                "sku": "BURST",
+                "customer_ref": f"s{i // 2}",
+                "employee_no": f"E{i // 2}",
+                "request_id": f"r{i // 2}",
+            },
         )
         for i in range(BURST)
     ]

@@ -9,11 +9,13 @@ Set-based, one statement per kind, scoped to one program's events or all of them
 - ``event_counts``: the per-person counters are re-keyed to the same tombstone (as coupon counters
   are), so they still add up to the reservations and the shopper's limit starts afresh;
 - ``event_invitations``: an invitation bound to the shopper is bound to the tombstone: it stays used
-  (an employee's guests are not given back) but names nobody.
+  (an employee's guests are not given back) but names nobody;
+- ``event_employees``: an employee number bound to the shopper (its first shopper) is bound to the
+  tombstone, as an invitation is.
 
 With the Redis gate, the same happens to the gate's state once the database has committed (Redis
 follows the database): in every event whose keys may still live, the ``sku|customer`` counters move
-to the tombstone and invitation codes bound to the shopper are bound to it.
+to the tombstone and invitation codes and employee numbers bound to the shopper are bound to it.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from sqlalchemy.orm import Session
 
 from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
-from neigou.events.models import CustomerCount, Event, EventItem, Invitation, Reservation
+from neigou.events.models import CustomerCount, Event, EventEmployee, EventItem, Invitation, Reservation
 from neigou.kit.clock import utcnow
 from neigou.kit.ids import ERASED
 
-KINDS = ("event_reservations", "event_counts", "event_invitations")
+KINDS = ("event_reservations", "event_counts", "event_invitations", "event_employees")
 log = structlog.get_logger(__name__)
 
 
@@ -59,22 +61,25 @@ def erase_events(
     tombstone: str,
     gate: ReservationGate | None = None,
 ) -> dict[str, int]:
-    """Tombstone the shopper's reservations, counters and invitation bindings (in one program's events,
+    """Tombstone the shopper's reservations, counters, invitation and employee-number bindings (in one program's events,
     or all); rows affected per kind. With ``gate``, its state follows after the commit."""
     h = customer_ref_hash
     reservations = update(Reservation).where(Reservation.customer_ref_hash == h)
     counts = update(CustomerCount).where(CustomerCount.customer_ref_hash == h)
     invitations = update(Invitation).where(Invitation.customer_ref_hash == h)
+    employees = update(EventEmployee).where(EventEmployee.customer_ref_hash == h)
     if program_id is not None:
         events = _events(program_id)
         items = select(EventItem.id).where(EventItem.event_id.in_(events))
         reservations = reservations.where(Reservation.event_id.in_(events))
         counts = counts.where(CustomerCount.item_id.in_(items))
         invitations = invitations.where(Invitation.event_id.in_(events))
+        employees = employees.where(EventEmployee.event_id.in_(events))
     statements = {
         "event_reservations": reservations.values(customer_ref_hash=tombstone, customer_ref_masked=ERASED),
         "event_counts": counts.values(customer_ref_hash=tombstone),
         "event_invitations": invitations.values(customer_ref_hash=tombstone),
+        "event_employees": employees.values(customer_ref_hash=tombstone),
     }
     erased: dict[str, int] = {}
     for kind, statement in statements.items():

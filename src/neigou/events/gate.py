@@ -1,9 +1,9 @@
 """The reservation gate on Redis: eligibility, per-person limit and stock in one Lua script.
 
 With Redis configured, a reservation never reads the database on its way: one atomic script checks
-that the shopper is invited (an employee number on the whitelist, or an invitation code that is
+that the shopper is invited (an employee number on the whitelist or an invitation code, either
 unbound or bound to this shopper), that the shopper stays within the sku's per-person limit and that
-stock is left; it then raises both counters, binds the invitation and appends the reservation to a
+stock is left; it then raises both counters, binds the number or the code and appends the reservation to a
 Redis stream in the same step. ``writer.ReservationWriter`` moves the stream into the database in
 batches, as clicks are moved. Sold-out, over-limit and uninvited attempts are answered by Redis alone,
 and so is a retry under a request id already used (the script keeps each key with what it made).
@@ -37,7 +37,7 @@ from typing import Any
 import redis
 
 from neigou.events.gate_claims import SEED_LOCK_SECONDS, SettlementClaims
-from neigou.events.gate_keys import seeded_key
+from neigou.events.gate_keys import employees_key, guests_key, seeded_key
 from neigou.events.gate_scripts import (
     ADD_SCRIPT,
     DROPPED_SCRIPT,
@@ -99,7 +99,7 @@ class ReservationGate(SettlementClaims):
         return [
             f"{base}:stock",
             f"{base}:cust",
-            f"{base}:emp",
+            employees_key(base),
             f"{base}:inv",
             self.stream,
             seeded_key(base),
@@ -126,7 +126,7 @@ class ReservationGate(SettlementClaims):
         under a ``request_id`` already used, what it made (``replayed``) and nothing taken."""
         mode, who = ("e", employee_no) if employee_no is not None else ("i", invitation_code)
         answer = self._reserve(
-            keys=self._keys(base),
+            keys=[*self._keys(base), guests_key(base)],
             args=[
                 sku,
                 customer,
@@ -185,20 +185,22 @@ class ReservationGate(SettlementClaims):
             if pipe.get(lock) != token.encode():  # the lock ran out: another seeding may be under way
                 return False
             pipe.multi()
-            pipe.delete(stock, cust, emp, inv, req)
+            pipe.delete(stock, cust, emp, inv, req, guests_key(base))
             pipe.hset(stock, mapping=_any({"": 0, **seed.stock}))
             if seed.customers:
                 pipe.hset(cust, mapping=_any(seed.customers))
             if seed.employees:
-                pipe.sadd(emp, *seed.employees)
+                pipe.hset(emp, mapping=_any(seed.employees))
             if seed.invitations:
                 pipe.hset(inv, mapping=_any(seed.invitations))
+            if guests := {bound: code for code, bound in sorted(seed.invitations.items()) if bound}:
+                pipe.hset(guests_key(base), mapping=_any(guests))
             if seed.requests:
                 pipe.hset(req, mapping=_any(seed.requests))
             pipe.eval(MERGE_SCRIPT, 4, emp, inv, f"{base}:add-emp", f"{base}:add-inv")
             at = int(expire_at.timestamp())
             pipe.incr(f"{base}:gen")
-            for key in (stock, cust, emp, inv, req, f"{base}:gen"):
+            for key in (stock, cust, emp, inv, req, guests_key(base), f"{base}:gen"):
                 pipe.expireat(key, at)
             pipe.set(marker, "1", exat=at)
             pipe.execute()
@@ -230,15 +232,16 @@ class ReservationGate(SettlementClaims):
         """Put new whitelist entries into the event once the database committed them (``note`` taken
         before; into any seeded state, seeded since the note or not), or into its pending set while it
         is unseeded; False when the note was swept, and the state marked stale again (``ADD_SCRIPT``)."""
-        return self._add_noted(note, "e", "emp", list(employee_nos))
+        return self._add_noted(note, "e", list(employee_nos))
 
     def add_invitations(self, note: str, codes: Iterable[str]) -> bool:
         """Put new, unbound invitation codes into the event, as ``add_employees`` does."""
-        return self._add_noted(note, "i", "inv", list(codes))
+        return self._add_noted(note, "i", list(codes))
 
-    def _add_noted(self, note: str, mode: str, key: str, values: list[str]) -> bool:
+    def _add_noted(self, note: str, mode: str, values: list[str]) -> bool:
         base = note.partition("#")[0]
-        keys = [seeded_key(base), f"{base}:gen", self.notes, f"{base}:{key}", f"{base}:add-{key}"]
+        book, pending = (employees_key(base), "emp") if mode == "e" else (f"{base}:inv", "inv")
+        keys = [seeded_key(base), f"{base}:gen", self.notes, book, f"{base}:add-{pending}"]
         return bool(self._add(keys=keys, args=[note, mode, *values]))
 
     def note(self, base: str) -> str:
@@ -288,11 +291,10 @@ class ReservationGate(SettlementClaims):
         return bool(self._dropped(keys=keys, args=[stream_id, request_id, stored, *units]))
 
     def rekey_customer(self, base: str, *, customer: str, tombstone: str, skus: Iterable[str]) -> int:
-        """Move a shopper's counters (of ``skus``), invitation bindings and request ids' terms to the
-        opt-out's tombstone; how many fields moved."""
-        moved = self._rekey(
-            keys=[f"{base}:cust", f"{base}:inv", f"{base}:req"], args=[customer, tombstone, *skus]
-        )
+        """Move a shopper's counters (of ``skus``), invitation and employee-number bindings and request
+        ids' terms to the opt-out's tombstone; how many fields moved."""
+        keys = [f"{base}:cust", f"{base}:inv", f"{base}:req", employees_key(base), guests_key(base)]
+        moved = self._rekey(keys=keys, args=[customer, tombstone, *skus])
         return int(moved)
 
     def counts(self, base: str) -> dict[str, int]:
@@ -303,7 +305,9 @@ class ReservationGate(SettlementClaims):
     def forget(self, base: str) -> None:
         """Drop an event's state (tests, benchmarks)."""
         stock, cust, emp, inv, _, marker, req, _ = self._keys(base)
-        self.client.delete(stock, cust, emp, inv, marker, req, f"{base}:add-emp", f"{base}:add-inv")
+        self.client.delete(
+            stock, cust, emp, inv, marker, req, guests_key(base), f"{base}:add-emp", f"{base}:add-inv"
+        )
 
     @staticmethod
     def expiry(ends_at: datetime) -> datetime:

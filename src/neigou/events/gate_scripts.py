@@ -1,26 +1,36 @@
 """The reservation gate's Lua scripts (``gate.ReservationGate`` runs them)."""
 
-# KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees set,
-# invitations hash (code → bound customer or ""), reservation stream, seeded marker,
+# KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees hash (number → bound
+# customer or ""), invitations hash (code → bound customer or ""), reservation stream, seeded marker,
 # requests hash (request id → "stream id|" and the terms kept with it, see ``Prior``), in-flight hash
-# (``inflight``).
+# (``inflight``), guests hash (customer → the invitation code bound to them).
 # ARGV: sku, customer, quantity, stock, per-person limit, mode ("e" employee, "i" invitation),
 # employee number or code, the reservation as JSON (without id), request id ("" none), the terms kept
 # with the request id ("customer|quantity|price|expires|sku"), the event's id.
 # The entry carries the event's id (``e``): the writer counts it off when it leaves the stream.
+# An employee number, like an invitation code, binds to the first shopper who reserves with it: another
+# shopper is refused (one number is one shopper within one per-person limit). A shopper is one
+# invitation's guest: an unbound code does not bind to a shopper another code is bound to.
 # Returns {1, stream id} or {2, what the request id holds} (a retry) or {-1} limit reached,
-# {-2} sold out, {-3} not seeded, {-4} not invited.
+# {-2} sold out, {-3} not seeded, {-4} not invited, {-5} the employee number is another shopper's, {-6} the shopper holds another
+# invitation.
 RESERVE_SCRIPT = """
 if redis.call('EXISTS', KEYS[6]) == 0 then return {-3} end
 if ARGV[9] ~= '' then
   local prior = redis.call('HGET', KEYS[7], ARGV[9])
   if prior then return {2, prior} end
 end
-if ARGV[6] == 'e' then
-  if redis.call('SISMEMBER', KEYS[3], ARGV[7]) == 0 then return {-4} end
-else
-  local bound = redis.call('HGET', KEYS[4], ARGV[7])
-  if not bound or (bound ~= '' and bound ~= ARGV[2]) then return {-4} end
+local book = KEYS[4]
+if ARGV[6] == 'e' then book = KEYS[3] end
+local bound = redis.call('HGET', book, ARGV[7])
+if not bound then return {-4} end
+if bound ~= '' and bound ~= ARGV[2] then
+  if ARGV[6] == 'e' then return {-5} end
+  return {-4}
+end
+if bound == '' and ARGV[6] == 'i' then
+  local held = redis.call('HGET', KEYS[9], ARGV[2])
+  if held and held ~= ARGV[7] then return {-6} end
 end
 local q = tonumber(ARGV[3])
 local field = ARGV[1] .. '|' .. ARGV[2]
@@ -28,7 +38,10 @@ if tonumber(redis.call('HGET', KEYS[2], field) or '0') + q > tonumber(ARGV[5]) t
 if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') + q > tonumber(ARGV[4]) then return {-2} end
 redis.call('HINCRBY', KEYS[2], field, q)
 redis.call('HINCRBY', KEYS[1], ARGV[1], q)
-if ARGV[6] == 'i' then redis.call('HSET', KEYS[4], ARGV[7], ARGV[2]) end
+if bound == '' then
+  redis.call('HSET', book, ARGV[7], ARGV[2])
+  if ARGV[6] == 'i' then redis.call('HSET', KEYS[9], ARGV[2], ARGV[7]) end
+end
 local id = redis.call('XADD', KEYS[5], '*', 'r', ARGV[8], 'e', ARGV[11])
 redis.call('HINCRBY', KEYS[8], ARGV[11], 1)
 redis.call('HSET', KEYS[8], ARGV[11] .. '@', id)
@@ -36,9 +49,11 @@ redis.call('HSETNX', KEYS[8], '~from', id)
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[7], ARGV[9], id .. '|' .. ARGV[10]) end
 return {1, id}
 """
-# An opt-out (``erasure``): KEYS customer hash, invitations hash, requests hash; ARGV customer,
-# tombstone, the event's skus. The customer's counters, invitation bindings and the requests they made
-# move to the tombstone (hashes are hex and tombstones ``erased:`` and hex: no pattern characters).
+# An opt-out (``erasure``): KEYS customer hash, invitations hash, requests hash, employees hash,
+# guests hash; ARGV
+# customer, tombstone, the event's skus. The customer's counters, invitation and employee-number
+# bindings and the requests they made move to the tombstone (hashes are hex and tombstones ``erased:``
+# and hex: no pattern characters).
 REKEY_SCRIPT = """
 local moved = 0
 for i = 3, #ARGV do
@@ -50,12 +65,20 @@ for i = 3, #ARGV do
     moved = moved + 1
   end
 end
-local bound = redis.call('HGETALL', KEYS[2])
-for i = 1, #bound, 2 do
-  if bound[i + 1] == ARGV[1] then
-    redis.call('HSET', KEYS[2], bound[i], ARGV[2])
-    moved = moved + 1
+for _, book in ipairs({KEYS[2], KEYS[4]}) do
+  local bound = redis.call('HGETALL', book)
+  for i = 1, #bound, 2 do
+    if bound[i + 1] == ARGV[1] then
+      redis.call('HSET', book, bound[i], ARGV[2])
+      moved = moved + 1
+    end
   end
+end
+local guest = redis.call('HGET', KEYS[5], ARGV[1])
+if guest then
+  redis.call('HDEL', KEYS[5], ARGV[1])
+  redis.call('HSET', KEYS[5], ARGV[2], guest)
+  moved = moved + 1
 end
 local asked = redis.call('HGETALL', KEYS[3])
 local mine = '|' .. ARGV[1] .. '|'
@@ -220,13 +243,13 @@ return 1
 """
 )
 # After new employees or invitation codes committed: KEYS seeded marker, generation, notes hash, the
-# whitelist set or the invitations hash, the event's pending additions of that kind; ARGV field, mode
+# employees or the invitations hash, the event's pending additions of that kind; ARGV field, mode
 # ("e" employees, "i" codes), then the employee numbers or codes.
 # An unseeded event: they are kept in the pending set, which the next seeding merges into the state it
 # writes (``MERGE_SCRIPT``, in the seeding's MULTI): a seeding under way, which may have read the
 # database before this commit, still holds them, and none fails for them. Returns 2.
 # A seeded event with the note there: added, whatever generation the note was taken in. An addition only
-# adds (a set member, a code kept unbound unless the state bound it) and is committed now, so adding it
+# adds (a number or a code kept unbound unless the state bound it) and is committed now, so adding it
 # to a state seeded since the note is right both when that seeding read the database before the
 # commit (it lacked them) and after (it holds them already): a console paste in chunks marks no state
 # stale, and no seeding that completes during a chunk is undone by it. Returns 1.
@@ -244,9 +267,7 @@ if redis.call('HDEL', KEYS[3], ARGV[1]) == 0 then
   stale(KEYS[1], KEYS[2])
   return 0
 end
-for i = 3, #ARGV do
-  if ARGV[2] == 'e' then redis.call('SADD', KEYS[4], ARGV[i]) else redis.call('HSETNX', KEYS[4], ARGV[i], '') end
-end
+for i = 3, #ARGV do redis.call('HSETNX', KEYS[4], ARGV[i], '') end
 return 1
 """
 )
@@ -278,11 +299,11 @@ apply(4)
 return 1
 """
 )
-# In a seeding's MULTI, after the state from the database is written: KEYS whitelist set, invitations
-# hash, pending employees, pending invitation codes (``ADD_SCRIPT``). Merged (a code the database read
-# bound keeps its binding) and the pending sets dropped.
+# In a seeding's MULTI, after the state from the database is written: KEYS employees hash, invitations
+# hash, pending employees, pending invitation codes (``ADD_SCRIPT``). Merged (a number or a code the
+# database read bound keeps its binding) and the pending sets dropped.
 MERGE_SCRIPT = """
-for _, no in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('SADD', KEYS[1], no) end
+for _, no in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('HSETNX', KEYS[1], no, '') end
 for _, code in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('HSETNX', KEYS[2], code, '') end
 redis.call('DEL', KEYS[3], KEYS[4])
 return 1

@@ -20,7 +20,7 @@ class Seed:
 
     stock: dict[str, int]
     customers: dict[str, int]
-    employees: list[str]
+    employees: dict[str, str]  # number → the shopper bound to it, or ""
     invitations: dict[str, str]
     requests: dict[str, str] = field(default_factory=dict)  # request id → ``Prior.held`` of a stored one
 
@@ -61,12 +61,14 @@ _CODES = {
     -2: "sold_out",
     -3: "not_seeded",
     -4: "not_invited",
+    -5: "employee_no_taken",
+    -6: "already_invited",
 }
 
 
 class GateResult:
     """What the script answered: ``code`` (taken, replayed, limit_reached, sold_out, not_seeded,
-    not_invited)."""
+    not_invited, employee_no_taken, already_invited)."""
 
     def __init__(self, answer: list[Any]) -> None:
         self.code = _CODES[int(answer[0])]

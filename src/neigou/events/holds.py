@@ -1,5 +1,6 @@
-"""Holds run out: a reservation whose shopper paid (an order of the event) is kept, an unpaid one
-expires after the event's hold time and gives its units back to the item and the shopper."""
+"""Holds run out: a reservation its shopper paid for (the units of its sku on the shopper's orders of the
+event) is kept, an unpaid one expires after the event's hold time and gives its units back to the item
+and the shopper."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 
 import redis
 import structlog
-from sqlalchemy import Engine, bindparam, event, exists, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, event, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
@@ -24,7 +25,7 @@ from neigou.kit.jobs import job
 from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
 from neigou.links.click_stream import namespace
-from neigou.orders.models import Order
+from neigou.orders.models import Order, OrderLine
 
 ITEMS = table_of(EventItem)
 COUNTS = table_of(CustomerCount)
@@ -49,20 +50,14 @@ _COMMITTING = "neigou_event_return_notes_committing"
 
 
 def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None = None) -> tuple[int, int]:
-    """Mark held reservations paid when their shopper has an order of the event, expire the unpaid ones
-    past their hold and return their stock; returns (paid, expired). With the gate, only the holds of
+    """Mark held reservations paid as far as their shopper's orders of the event pay for them (per sku, up
+    to the units ordered: ``_paid_holds``), expire the unpaid ones past their hold and return their
+    stock; returns (paid, expired). With the gate, only the holds of
     events whose give-back could be noted expire (``note_returns``): the others' at the next turn."""
     notes = None if gate is None else note_returns(session, gate, at=at)
     paid = session.execute(
         update(Reservation)
-        .where(
-            Reservation.status == ReservationStatus.HELD,
-            exists().where(
-                Order.event_id == Reservation.event_id,
-                Order.customer_ref_hash == Reservation.customer_ref_hash,
-                Order.paid_at >= Reservation.reserved_at,
-            ),
-        )
+        .where(Reservation.id.in_(_paid_holds()))
         .values(status=ReservationStatus.PAID)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
@@ -121,6 +116,61 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         [{"item": i, "units": n} for i, n in sorted(items.items())],
     )
     return int(paid), len(expired)
+
+
+def _paid_holds() -> Select[tuple[int]]:
+    """The held reservations the shoppers' orders pay for, in one statement: per event, shopper and
+    sku, the units of the event's order lines of that sku paid since the group's first live
+    reservation (an order refunded in full counts none) cover the units already paid, then the held
+    ones oldest first (``reserved_at``, id), each whole or not at all; the rest expire as usual."""
+    held, live, kept = aliased(Reservation), aliased(Reservation), aliased(Reservation)
+
+    def same(other: type[Reservation]) -> tuple[ColumnElement[bool], ...]:
+        return (
+            other.event_id == held.event_id,
+            other.customer_ref_hash == held.customer_ref_hash,
+            other.sku == held.sku,
+        )
+
+    first = (
+        select(func.min(live.reserved_at))
+        .where(*same(live), live.status != ReservationStatus.EXPIRED)
+        .correlate(held)
+        .scalar_subquery()
+    )
+    ordered = (
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.event_id == held.event_id,
+            Order.customer_ref_hash == held.customer_ref_hash,
+            OrderLine.sku == held.sku,
+            Order.paid_at >= first,
+            or_(Order.refunded_fen == 0, Order.refunded_fen < Order.paid_fen),
+        )
+        .correlate(held)
+        .scalar_subquery()
+    )
+    paid_before = (
+        select(func.coalesce(func.sum(kept.quantity), 0))
+        .where(*same(kept), kept.status == ReservationStatus.PAID)
+        .correlate(held)
+        .scalar_subquery()
+    )
+    upto = func.sum(held.quantity).over(
+        partition_by=(held.event_id, held.customer_ref_hash, held.sku), order_by=(held.reserved_at, held.id)
+    )
+    ranked = (
+        select(held.id, upto.label("upto"), ordered.label("ordered"), paid_before.label("paid"))
+        .where(
+            held.status == ReservationStatus.HELD,
+            exists().where(
+                Order.event_id == held.event_id, Order.customer_ref_hash == held.customer_ref_hash
+            ),
+        )
+        .subquery()
+    )
+    return select(ranked.c.id).where(ranked.c.upto + ranked.c.paid <= ranked.c.ordered)
 
 
 def note_returns(session: Session, gate: ReservationGate, *, at: datetime) -> dict[int, str]:

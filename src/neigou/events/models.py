@@ -62,7 +62,9 @@ class EventItem(Base):
 
 
 class EventEmployee(Base):
-    """An employee on an event's whitelist; ``member_id`` when they are one of the program's salespeople."""
+    """An employee on an event's whitelist; ``member_id`` when they are one of the program's salespeople.
+    The number binds to the first shopper who reserves with it (``customer_ref_hash``), as an
+    invitation does: the employee's guests come through invitation codes."""
 
     __tablename__ = "event_employees"
     __table_args__ = (UniqueConstraint("event_id", "employee_no"),)
@@ -73,6 +75,7 @@ class EventEmployee(Base):
     name: Mapped[str] = mapped_column(String(120))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
     invitations: Mapped[int] = mapped_column(Integer, default=0)
+    customer_ref_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Invitation(Base):

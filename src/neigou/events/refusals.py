@@ -19,6 +19,10 @@ def refused(code: str) -> Conflict:
     """The 409 of a reservation that cannot be made, with its stable code."""
     messages = {
         "not_invited": Message("This shopper is not invited to this event."),
+        "already_invited": Message("This shopper already holds another invitation to this event."),
+        "employee_no_taken": Message(
+            "This employee number is already used by another shopper at this event."
+        ),
         "not_live": Message("This event is not live at this time."),
         "sold_out": Message("This item is sold out at this event."),
         "limit_reached": Message("This shopper holds as many of this item as one person may."),

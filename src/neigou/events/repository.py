@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, Select, func, select
+from sqlalchemy.orm import Session, aliased
 
-from neigou.events.leaderboard import ranking
+from neigou.events.leaderboard import net_fen, ranking
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
 from neigou.kit.paging import Page, Paged, Sortable, count_rows, paginate
 from neigou.offers import repository as offers
@@ -101,11 +101,10 @@ class Board:
 
 
 def board(session: Session, event_id: int) -> Board:
-    """Orders and GMV of the event's orders, live reservations, top salespeople and skus."""
+    """Orders and GMV (paid less refunded) of the event's orders, live reservations, top salespeople
+    and skus (a line's GMV is what it paid less its share of the order's refunds, as in ``report``)."""
     orders, gmv = session.execute(
-        select(func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0)).where(
-            Order.event_id == event_id
-        )
+        select(func.count(Order.id), func.coalesce(func.sum(net_fen()), 0)).where(Order.event_id == event_id)
     ).one()
     reservations = session.scalar(
         select(func.count(Reservation.id)).where(
@@ -114,7 +113,8 @@ def board(session: Session, event_id: int) -> Board:
     )
     members = [(int(m or 0), int(g)) for m, g in session.execute(ranking(event_id).limit(TOP))]
     units = func.sum(OrderLine.quantity)
-    paid = func.sum(OrderLine.paid_fen)
+    refunded = OrderLine.paid_fen * Order.refunded_fen / func.nullif(Order.paid_fen, 0)
+    paid = func.sum(OrderLine.paid_fen - func.coalesce(refunded, 0))
     skus = [
         (str(s), int(q), int(p))
         for s, q, p in session.execute(
@@ -169,6 +169,20 @@ def _refunds_by_order(event_id: int, until: datetime) -> Select[int, int]:
     )
 
 
+def _first_invitation(event_id: int) -> ScalarSelect[int]:
+    """The invitation an order of the event is credited to: the first its shopper was bound to
+    (``bound_at``, then id), so an order counts once however many codes its shopper holds."""
+    first = aliased(Invitation)
+    return (
+        select(first.id)
+        .where(first.event_id == event_id, first.customer_ref_hash == Order.customer_ref_hash)
+        .order_by(first.bound_at, first.id)
+        .limit(1)
+        .correlate(Order)
+        .scalar_subquery()
+    )
+
+
 def report(session: Session, event: Event, *, refund_days: int) -> dict[str, list[ReportLine]]:
     """Per salesperson, per employee's guests and per sku, with refunds made within ``refund_days`` of the end."""
     refunds = _refunds_by_order(event.id, event.ends_at + timedelta(days=refund_days)).subquery()
@@ -186,10 +200,7 @@ def report(session: Session, event: Event, *, refund_days: int) -> dict[str, lis
     )
     guests = session.execute(
         base.add_columns(EventEmployee.employee_no)
-        .join(
-            Invitation,
-            (Invitation.customer_ref_hash == Order.customer_ref_hash) & (Invitation.event_id == event.id),
-        )
+        .join(Invitation, Invitation.id == _first_invitation(event.id))
         .join(EventEmployee, EventEmployee.id == Invitation.employee_id)
         .group_by(EventEmployee.employee_no)
         .order_by(EventEmployee.employee_no)

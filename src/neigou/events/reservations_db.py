@@ -1,13 +1,14 @@
 """A reservation without Redis: the database decides with conditional statements in the request's
-transaction. The invitation binds only if unbound or already this shopper's, the shopper's counter and
-the item's stock rise only while under their limits, so concurrent requests never oversell nor pass the
-per-person limit; a retry under the caller's request id answers what the first reservation answered."""
+transaction. The employee number or invitation binds only if unbound or already this shopper's, the
+shopper's counter and the item's stock rise only while under their limits, so concurrent requests
+never oversell nor pass the per-person limit; a retry under the caller's request id answers what the
+first reservation answered."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from neigou.events.refusals import refused
 from neigou.events.reservation_values import Asked, EventSnapshot, ItemTerms, Reserved, Shopper, replayed
 from neigou.events.retries import stored_prior
 from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.kit.errors import Conflict
 from neigou.links.cache import CachedLink
 from neigou.privacy import repository as privacy
 
@@ -47,7 +49,9 @@ def in_database(
         try:
             with session.begin_nested():  # a refusal or a key taken meanwhile undoes the counters
                 return _write(session, event=event, item=item, shopper=shopper, asked=asked, at=at, link=link)
-        except IntegrityError:  # another shopper's reservation took the key since
+        except (IntegrityError, Conflict):  # another shopper's reservation took the key since
+            # A refusal too: the employee number, bound meanwhile by the shopper who took the key, is
+            # refused after waiting for them; the key's answer comes first, as behind the gate.
             prior = stored_prior(session, event.id, asked.request_id)
             if prior is None:
                 raise
@@ -118,27 +122,53 @@ def _write(
 def _eligible(
     session: Session, event_id: int, shopper: Shopper, at: datetime
 ) -> tuple[int | None, int | None]:
-    """(employee id, invitation id) of an invited shopper; binds an unbound invitation to them."""
+    """(employee id, invitation id) of an invited shopper; binds an unbound employee number or invitation
+    to them. A number another shopper reserved with first is refused ``employee_no_taken``: one number
+    is one shopper, within one per-person limit (the employee's guests come with invitation codes)."""
     if shopper.employee_no is not None:
-        employee = session.scalar(
-            select(EventEmployee.id).where(
-                EventEmployee.event_id == event_id, EventEmployee.employee_no == shopper.employee_no
+        of_event = (EventEmployee.event_id == event_id, EventEmployee.employee_no == shopper.employee_no)
+        employee = session.execute(
+            update(EventEmployee)
+            .where(
+                *of_event,
+                or_(
+                    EventEmployee.customer_ref_hash.is_(None),
+                    EventEmployee.customer_ref_hash == shopper.ref_hash,
+                ),
             )
-        )
+            .values(customer_ref_hash=shopper.ref_hash)
+            .returning(EventEmployee.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
         if employee is None:
-            raise refused("not_invited")
+            listed = session.scalar(select(EventEmployee.id).where(*of_event))
+            raise refused("not_invited" if listed is None else "employee_no_taken")
         return employee, None
+    # A shopper is one invitation's guest: an unbound code binds only to a shopper no other code holds.
+    held = select(Invitation.id).where(
+        Invitation.event_id == event_id,
+        Invitation.customer_ref_hash == shopper.ref_hash,
+        Invitation.code != shopper.invitation_code,
+    )
     bound = session.execute(
         update(Invitation)
         .where(
             Invitation.event_id == event_id,
             Invitation.code == shopper.invitation_code,
-            or_(Invitation.customer_ref_hash.is_(None), Invitation.customer_ref_hash == shopper.ref_hash),
+            or_(
+                and_(Invitation.customer_ref_hash.is_(None), ~exists(held)),
+                Invitation.customer_ref_hash == shopper.ref_hash,
+            ),
         )
         .values(customer_ref_hash=shopper.ref_hash, bound_at=func.coalesce(Invitation.bound_at, at))
         .returning(Invitation.id)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     if bound is None:
-        raise refused("not_invited")
+        free = select(Invitation.id).where(
+            Invitation.event_id == event_id,
+            Invitation.code == shopper.invitation_code,
+            Invitation.customer_ref_hash.is_(None),
+        )
+        raise refused("already_invited" if session.scalar(free) is not None else "not_invited")
     return None, bound

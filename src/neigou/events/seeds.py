@@ -20,8 +20,10 @@ def seed_state(session: Session, event_id: int) -> Seed:
         .join(EventItem, EventItem.id == CustomerCount.item_id)
         .where(EventItem.event_id == event_id, CustomerCount.reserved > 0)
     ).all()
-    employees = session.scalars(
-        select(EventEmployee.employee_no).where(EventEmployee.event_id == event_id)
+    employees = session.execute(
+        select(EventEmployee.employee_no, EventEmployee.customer_ref_hash).where(
+            EventEmployee.event_id == event_id
+        )
     ).all()
     invitations = session.execute(
         select(Invitation.code, Invitation.customer_ref_hash).where(Invitation.event_id == event_id)
@@ -41,7 +43,7 @@ def seed_state(session: Session, event_id: int) -> Seed:
     return Seed(
         stock={sku: n for sku, n in stock},  # noqa: C416 - rows, not pairs
         customers={f"{sku}|{customer}": n for sku, customer, n in customers},
-        employees=list(employees),
+        employees={no: bound or "" for no, bound in employees},
         invitations={code: bound or "" for code, bound in invitations},
         requests={
             str(key): Prior.held(number, Prior.terms(customer, units, price, expires, sku))

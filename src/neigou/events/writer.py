@@ -2,7 +2,7 @@
 
 A consumer in a consumer group reads entries with XREADGROUP, stores a batch with one INSERT that
 skips ids already stored, raises the items' and shoppers' counters by what was new, binds the
-invitations, and only then XACKs and XDELs the entries. A consumer that dies before acknowledging
+invitations and employee numbers, and only then XACKs and XDELs the entries. A consumer that dies before acknowledging
 leaves its entries pending; another claims them after ``CLAIM_IDLE_MS``. Delivery is at least once;
 a reservation's id is its stream id, so a redelivered reservation is stored (and counted) once. The
 script that acknowledges and deletes the entries also counts each off its event's in-flight count
@@ -39,6 +39,7 @@ from neigou.privacy import repository as privacy
 
 ITEMS = table_of(EventItem)
 INVITATIONS = table_of(Invitation)
+EMPLOYEES = table_of(EventEmployee)
 
 GROUP = "neigou-reservation-writers"
 SUFFIX = ReservationGate.stream_of("")  # a namespace's stream is its name and this suffix
@@ -166,6 +167,17 @@ def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | 
             .where(INVITATIONS.c.id == bindparam("inv"), INVITATIONS.c.customer_ref_hash.is_(None))
             .values(customer_ref_hash=bindparam("customer"), bound_at=bindparam("at")),
             bindings,
+        )
+    # The gate bound each employee number to its first shopper; the database follows, once per entry.
+    numbers = {
+        r["employee_id"]: r["customer_ref_hash"] for r in reversed(new) if r["employee_id"] is not None
+    }
+    if numbers:
+        session.execute(
+            update(EMPLOYEES)
+            .where(EMPLOYEES.c.id == bindparam("employee"), EMPLOYEES.c.customer_ref_hash.is_(None))
+            .values(customer_ref_hash=bindparam("customer")),
+            [{"employee": e, "customer": c} for e, c in sorted(numbers.items())],
         )
     return len(new)
 

@@ -53,6 +53,7 @@ class ErasedOut(BaseModel):
     event_reservations: int = 0
     event_counts: int = 0
     event_invitations: int = 0
+    event_employees: int = 0
 
 
 class OptOutOut(BaseModel):

@@ -129,6 +129,7 @@ pv_kind: dict[str, Label] = {
     "event_reservations": N_("Event reservations"),
     "event_counts": N_("Event per-person counters"),
     "event_invitations": N_("Event invitation bindings"),
+    "event_employees": N_("Event employee-number bindings"),
 }
 tr_kind: dict[str, Label] = {
     "upgrade": N_("Upgrade"),
