@@ -32,7 +32,7 @@ def _reservation(
 
 
 def test_migration_0044_binds_each_number_to_its_first_shopper(scratch_url: str) -> None:
-    engine, (program,) = programs_at(scratch_url, "0041", "p")
+    engine, (program,) = programs_at(scratch_url, "0043", "p")
     with engine.begin() as conn:
         event = insert_id(
             conn,

@@ -11,7 +11,7 @@ tombstone, and so does the entry then. The other shoppers who reserved with that
 reservations; they are refused only from now on. Downgrading drops the column.
 
 Revision ID: 0044
-Revises: 0041
+Revises: 0043
 Create Date: 2026-12-06 21:10:00.000000
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0044"
-down_revision: str | None = "0041"
+down_revision: str | None = "0043"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
