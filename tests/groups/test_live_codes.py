@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.groups.models import LiveCodeAlert
+from neigou.links.ratelimit import ClaimLimiter
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group, post_count
@@ -163,3 +164,19 @@ def test_an_unknown_code_is_a_friendly_404(client: TestClient) -> None:
         assert page.status_code == 404
         assert 'data-testid="live-code-missing"' in page.text
         assert "<script>" not in page.text
+
+
+def test_scans_from_one_address_are_rate_limited(client: TestClient, world: World) -> None:
+    code = _create(client, world).json()["code"]
+    app = client.app
+    before = getattr(app.state, "live_code_limiter", None)  # type: ignore[attr-defined]
+    app.state.live_code_limiter = ClaimLimiter.for_redis(None, per_ip="3/minute")  # type: ignore[attr-defined]
+    try:
+        assert [client.get(f"/g/{code}").status_code for _ in range(3)] == [200, 200, 200]
+        refused = client.get(f"/g/{code}", headers={"Accept-Language": "zh-CN"})
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "60"
+        assert 'data-code="rate_limited"' in refused.text or "rate_limited" in refused.text
+        assert "提交太频繁了" in refused.text
+    finally:
+        app.state.live_code_limiter = before  # type: ignore[attr-defined]
