@@ -54,7 +54,7 @@ def live_code_page(code: str, request: Request, session: SessionDep) -> HTMLResp
         live = live_codes.require_live_code(session, code)
     except ProblemError:
         return render(request, "livecode/missing.html", status_code=404, code=code[:64])
-    scan = live_codes.scan(session, live_code=live, at=utcnow())
+    scan = live_codes.scan(session, live_code=live, at=utcnow(), settings=request.app.state.settings)
     response = render(request, "livecode/page.html", live=live, group=scan.group, has_qr=scan.has_qr)
     response.headers["Cache-Control"] = "no-store"  # every scan must reach the rotation
     return response
