@@ -62,10 +62,10 @@ LISTS: dict[str, str | None] = {
     "/api/v1/members/{member}/pushes": None,
     "/api/v1/programs/{program}/crm/dormant-customers": None,
     "/api/v1/programs/{program}/crm/muted-groups": None,
+    "/api/v1/programs/{program}/group-compliance": "groups",
 }
 # Reports: one answer about a program on a date or over a range, with summaries over all of it.
 REPORTS = {
-    "/api/v1/programs/{program}/group-compliance",
     "/api/v1/programs/{program}/group-alerts",
     "/api/v1/programs/{program}/group-sales",
 }

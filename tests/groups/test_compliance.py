@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
+from tests.conftest import bearer
 from tests.factories import create_member, create_program
 from tests.groups.builders import FIELD_SCHEDULE, compliance, create_group, post_count, put_targets, standing
 
@@ -187,3 +188,32 @@ def test_bad_schedules_are_refused_whole(
     assert (missing.status_code, missing.json()["code"]) == (404, "program_not_found")
     schedules = client.get(f"/api/v1/programs/{program['id']}/group-targets", headers=operator).json()
     assert len(schedules) == 1
+
+
+def test_the_report_pages_its_groups_and_filters_by_owner(
+    client: TestClient, operator: dict[str, str], program: dict[str, Any], make_token: Any
+) -> None:
+    first = create_member(client, operator, program["id"], "first")
+    second = create_member(client, operator, program["id"], "second")
+    mine = [create_group(client, operator, first["id"], name=f"甲{n}")["id"] for n in range(3)]
+    theirs = [create_group(client, operator, second["id"], name=f"乙{n}")["id"] for n in range(2)]
+    url = f"/api/v1/programs/{program['id']}/group-compliance?date=2026-03-30"
+
+    whole = client.get(url, headers=operator)
+    assert whole.headers["x-total-count"] == "5"
+    assert [g["group_id"] for g in whole.json()["groups"]] == mine + theirs
+    paged = client.get(url + "&limit=2&offset=2", headers=operator)
+    assert paged.status_code == 200, paged.text
+    assert [g["group_id"] for g in paged.json()["groups"]] == [mine[2], theirs[0]]
+    assert paged.headers["x-total-count"] == "5"
+    assert 'rel="next"' in paged.headers["link"]
+    owned = client.get(url + f"&owner_member_id={second['id']}", headers=operator)
+    assert [g["group_id"] for g in owned.json()["groups"]] == theirs
+    assert owned.headers["x-total-count"] == "2"
+    assert client.get(url + "&limit=0", headers=operator).status_code == 422
+
+    member = bearer(make_token("member", first["id"]))
+    own = client.get(url, headers=member)
+    assert [g["group_id"] for g in own.json()["groups"]] == mine
+    other = client.get(url + f"&owner_member_id={second['id']}", headers=member)
+    assert (other.status_code, other.json()["groups"], other.headers["x-total-count"]) == (200, [], "0")

@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.groups import scan_counts
 from neigou.groups.models import LiveCodeAlert
+from neigou.kit.settings import use_settings
+from neigou.links.ratelimit import ClaimLimiter
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group, post_count
@@ -68,6 +71,19 @@ def _target(client: TestClient, code: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _flush(client: TestClient, factory: sessionmaker[Session]) -> None:
+    """What the scan-counting job does each minute."""
+    with factory() as session:
+        use_settings(session, client.app.state.settings)  # type: ignore[attr-defined]
+        scan_counts.flush_live_code_scans(session, {}, datetime.now(UTC))
+        session.commit()
+
+
+def _scans(client: TestClient, world: World) -> list[tuple[int, int]]:
+    listed = client.get(f"/api/v1/members/{world.owner}/live-codes", headers=world.headers).json()
+    return [(live["full_scans"], sum(g["scans"] for g in live["groups"])) for live in listed]
+
+
 def test_the_code_rotates_as_groups_fill_and_says_when_all_are_full(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: World
 ) -> None:
@@ -88,6 +104,7 @@ def test_the_code_rotates_as_groups_fill_and_says_when_all_are_full(
     assert _target(client, code) is None
     with factory() as session:  # one alert for the full spell, however many scans
         assert session.scalar(select(func.count(LiveCodeAlert.id))) == 1
+    _flush(client, factory)
     listed = client.get(f"/api/v1/members/{world.owner}/live-codes", headers=world.headers).json()
     [live] = listed
     assert (live["all_full"], live["full_scans"]) == (True, 2)
@@ -163,3 +180,61 @@ def test_an_unknown_code_is_a_friendly_404(client: TestClient) -> None:
         assert page.status_code == 404
         assert 'data-testid="live-code-missing"' in page.text
         assert "<script>" not in page.text
+
+
+def test_scans_from_one_address_are_rate_limited(client: TestClient, world: World) -> None:
+    code = _create(client, world).json()["code"]
+    app = client.app
+    before = getattr(app.state, "live_code_limiter", None)  # type: ignore[attr-defined]
+    app.state.live_code_limiter = ClaimLimiter.for_redis(None, per_ip="3/minute")  # type: ignore[attr-defined]
+    try:
+        assert [client.get(f"/g/{code}").status_code for _ in range(3)] == [200, 200, 200]
+        refused = client.get(f"/g/{code}", headers={"Accept-Language": "zh-CN"})
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "60"
+        assert 'data-code="rate_limited"' in refused.text or "rate_limited" in refused.text
+        assert "提交太频繁了" in refused.text
+    finally:
+        app.state.live_code_limiter = before  # type: ignore[attr-defined]
+
+
+def test_scans_are_counted_off_the_request_and_added_by_the_flush(
+    client: TestClient, factory: sessionmaker[Session], world: World
+) -> None:
+    code = _create(client, world).json()["code"]
+    _flush(client, factory)
+    before = _scans(client, world)
+    writes: list[str] = []
+
+    def seen(*args: Any) -> None:
+        if (
+            not str(args[2])
+            .lstrip()
+            .upper()
+            .startswith(("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN"))
+        ):
+            writes.append(str(args[2]))
+
+    event.listen(Engine, "before_cursor_execute", seen)  # every engine: the app may hold its own
+    try:
+        assert [_target(client, code) for _ in range(5)] == [world.groups[0]] * 5
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert writes == []  # a scan writes nothing
+    _flush(client, factory)
+    after = _scans(client, world)
+    assert sum(n for _, n in after) == sum(n for _, n in before) + 5
+    _flush(client, factory)  # a second flush adds nothing
+    assert _scans(client, world) == after
+
+
+def test_unflushed_scans_are_pending_until_drained(client: TestClient) -> None:
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    scan_counts.drain(settings)
+    for _ in range(3):
+        scan_counts.count_group_scan(settings, 7)
+    scan_counts.count_full_scan(settings, 9)
+    expected = {scan_counts.group_field(7): 3, scan_counts.full_field(9): 1}
+    assert scan_counts.pending(settings) == expected
+    assert scan_counts.drain(settings) == expected
+    assert scan_counts.pending(settings) == {}

@@ -326,3 +326,57 @@ def test_a_log_fields_short_code_is_kept_and_a_phone_under_it_is_not() -> None:
     assert redact_value("code", True) == REDACTED
     assert redact_value("code", "ngc_k7Qm2xPa9") == REDACTED
     assert redact_value("phone_code", 500) == REDACTED
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("call 1381-234-5678 now", "call [phone] now"),
+        ("call 13812 345678 now", "call [phone] now"),
+        ("call 0138 1234 5678 now", "call [phone] now"),
+        ("call 13 81 23 45 678 now", "call [phone] now"),
+        ("buyer 1381-234-5678.", "buyer [phone]."),
+        ("customer_ref=13812 345678 next", "customer_ref=[redacted] next"),
+    ],
+)
+def test_a_mobile_in_any_grouping_kit_phones_reads_is_redacted(text: str, redacted: str) -> None:
+    assert redact_text(text) == redacted
+
+
+@pytest.mark.parametrize("phone", ["1381-234-5678", "13812 345678", "0138 1234 5678", "13 81 23 45 678"])
+def test_each_grouping_redacted_is_one_kit_phones_reads_as_the_mobile(phone: str) -> None:
+    assert customer_ref(phone) == "13812345678"
+    assert redact_text(phone) == "[phone]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "code: 500",
+        "paid 13800 fen on 2026-03-24 13:45:00",
+        "ids 13 14 15 16 17 18",
+        "order 1381-2026-0324 paid",
+        "amounts 1380 1234 5678 fen",
+        "years 1949-1978 300",
+        "status: 200, ok",
+    ],
+)
+def test_grouped_numbers_that_are_no_mobile_are_kept(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("webhook-signature: v1,abcdef==", "webhook-signature: [redacted]"),
+        ("webhook-signature: v1,abc== v1,def== next", "webhook-signature: [redacted] next"),
+        ("webhook-signature=v1,abc== v1,def==&x=1", "webhook-signature=[redacted]&x=1"),
+        ("Authorization: Token abc", "Authorization: Token [redacted]"),
+        ("authorization=Token abc&y=2", "authorization=Token [redacted]&y=2"),
+        ("Authorization: ApiKey abc123 sent", "Authorization: ApiKey [redacted] sent"),
+        ("Authorization: Bearer abc", "Authorization: Bearer [redacted]"),
+    ],
+)
+def test_a_signatures_listed_values_and_any_schemes_credential_are_redacted(text: str, redacted: str) -> None:
+    assert redact_text(text) == redacted
+    assert redact_text(redacted) == redacted

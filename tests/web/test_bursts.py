@@ -187,6 +187,29 @@ def test_a_burst_of_strangers_and_share_link_visits(
     assert statuses[302] > 0
 
 
+def test_a_burst_of_live_code_scans(
+    server: tuple[str, Path], client: TestClient, operator: dict[str, str], make_token: TokenMaker
+) -> None:
+    """The public live-code page writes nothing per scan (counts are buffered, ``groups.scan_counts``)
+    and is rate-limited per address: a burst of scans is answered 200, 429 past the limit or 503 shed,
+    never a 500 or a stall on a row lock or the database's write lock."""
+    base, log_path = server
+    program = create_program(client, operator, code="burst-live")
+    owner = create_member(client, operator, program["id"], name="群主")
+    group = create_group(client, operator, owner["id"], name="福利群")
+    created = client.post(
+        "/api/v1/groups/live-codes",
+        json={"owner_member_id": owner["id"], "group_ids": [group["id"]], "capacity": 400},
+        headers=bearer(make_token("member", owner["id"])),
+    )
+    assert created.status_code == 201, created.text
+    path = f"/g/{created.json()['code']}"
+    answers, polls = aio.run(_fire(base, [("GET", path, None)] * STRANGERS, {}))
+    statuses = _check_answers(answers, polls, log_path, frozenset({200, 429, 503}))
+    assert statuses[200] > 0
+    assert all(int(a.headers["retry-after"]) >= 1 for a in answers if a.status == 429)
+
+
 def test_a_burst_of_hidden_coupon_claims(
     server: tuple[str, Path],
     client: TestClient,

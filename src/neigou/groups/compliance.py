@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from neigou.groups import compliance_reads as reads
 from neigou.groups import repository as repo
 from neigou.groups.forecast import FORECAST_WINDOW_DAYS, Projection, pace, project, recent
 from neigou.groups.models import Group
 from neigou.groups.service import schedules
 from neigou.groups.targets import TargetSchedule, next_checkpoint, required_on
 from neigou.kit.dates import check_day
+from neigou.kit.paging import Page
 from neigou.programs.models import Program
 
 
@@ -110,6 +112,28 @@ def compliance(
     )
 
 
+def compliance_page(
+    session: Session, *, program: Program, on: date, page: Page, owner_member_id: int | None = None
+) -> tuple[Compliance, int]:
+    """``compliance`` of one page of the active groups (by owner, then group) and how many there are in
+    all: only that page's groups are read, counted and forecast, and ``owners`` sums that page."""
+    check_day(on, "date")
+    paged = reads.page_active_groups(session, program.id, owner_member_id, page)
+    ids = [group.id for group, _ in paged.items]
+    end = day_start(on + timedelta(days=1), program.timezone)
+    latest = repo.latest_counts(session, before=end, program_id=program.id, group_ids=ids)
+    report = _compliance(
+        session,
+        program=program,
+        on=on,
+        groups=paged.items,
+        latest=latest,
+        owner_member_id=owner_member_id,
+        group_ids=ids,
+    )
+    return report, paged.total
+
+
 def owner_compliance(
     session: Session, *, program: Program, on: date, owner_member_id: int, now: datetime
 ) -> tuple[Compliance, dict[int, tuple[int, datetime]]]:
@@ -135,6 +159,7 @@ def _compliance(
     groups: list[tuple[Group, str]],
     latest: dict[int, tuple[int, datetime]],
     owner_member_id: int | None,
+    group_ids: list[int] | None = None,
 ) -> Compliance:
     """The standings of ``groups`` on ``on``, given their latest counts before the day's end."""
     plan: list[TargetSchedule] = schedules(session, program.id)
@@ -142,12 +167,16 @@ def _compliance(
     checkpoint = next_checkpoint(plan, on)
     end = day_start(on + timedelta(days=1), program.timezone)
     window_start = day_start(on - timedelta(days=FORECAST_WINDOW_DAYS - 1), program.timezone)
-    series = daily_counts(
+    counted = (
         repo.counted_between(
             session, program_id=program.id, start=window_start, before=end, owner_member_id=owner_member_id
-        ),
-        program.timezone,
+        )
+        if group_ids is None
+        else reads.counted_of_groups(
+            session, program_id=program.id, group_ids=group_ids, start=window_start, before=end
+        )
     )
+    series = daily_counts(counted, program.timezone)
     standings: list[Standing] = []
     for group, owner_name in groups:
         count, observed_at = latest.get(group.id, (None, None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -17,7 +17,7 @@ from neigou.groups import counts as counts_service
 from neigou.groups import repository as repo
 from neigou.groups import settings as group_settings
 from neigou.groups.alerts import queue_alert, require_ended
-from neigou.groups.compliance import compliance, local_date
+from neigou.groups.compliance import compliance_page, local_date
 from neigou.groups.models import Group, GroupStatus
 from neigou.groups.schemas import (
     AlertOut,
@@ -45,13 +45,16 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.json_text import takes_large_body
-from neigou.kit.paging import PageDep
+from neigou.kit.paging import MAX_ID, PageDep, PageQuery, paging
 from neigou.kit.sealed import Sealer
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_program
 
 router = APIRouter(tags=["groups"])
+# A compliance report runs a forecast per group: a page of 100 groups unless ``limit`` asks otherwise.
+COMPLIANCE_PAGE = 100
+CompliancePageDep = Annotated[PageQuery, Depends(paging(COMPLIANCE_PAGE))]
 
 
 def _own_group(principal: Principal, group: Group) -> None:
@@ -209,15 +212,25 @@ def get_group_targets(
 @router.get("/programs/{program_id}/group-compliance", response_model=ComplianceOut)
 def get_group_compliance(
     program_id: int,
+    *,
     session: SessionDep,
     principal: OperatorOrMember,
+    page: CompliancePageDep,
     on: Annotated[dt.date | None, Query(alias="date")] = None,
+    owner_member_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> ComplianceOut:
-    """Required against actual per group on a date (default: today in the program's zone)."""
+    """Required against actual per group on a date (default: today in the program's zone): a page of the
+    active groups, by owner then group (``limit``, ``offset``, ``X-Total-Count``), one owner's with
+    ``owner_member_id``; a member sees their own groups only."""
     program = _visible_program(principal, session, program_id)
     day = on or local_date(utcnow(), program.timezone)
-    owner = principal.member_id if principal.role is Role.MEMBER else None
-    return compliance_out(compliance(session, program=program, on=day, owner_member_id=owner))
+    owner = owner_member_id
+    if principal.role is Role.MEMBER:
+        # another owner's groups are none of a member's: an empty page, never a refusal naming them
+        owner = principal.member_id if owner in (None, principal.member_id) else 0
+    report, total = compliance_page(session, program=program, on=day, page=page, owner_member_id=owner)
+    page.answer(total)
+    return compliance_out(report)
 
 
 @router.get("/programs/{program_id}/group-alerts", response_model=AlertsOut)

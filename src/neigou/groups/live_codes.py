@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.groups import live_code_repository as live_repo
-from neigou.groups import live_rules
+from neigou.groups import live_rules, scan_counts
 from neigou.groups import repository as repo
 from neigou.groups.models import Group, GroupStatus, LiveCode, LiveCodeAlert, LiveCodeGroup
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
+from neigou.kit.settings import Settings
 from neigou.programs.service import require_member
 
 CODE_ATTEMPTS = 8
@@ -96,18 +97,17 @@ class Scan:
     has_qr: bool
 
 
-def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
-    """Choose the open group for a visitor now and count the scan. Only the code's groups still active and
-    still the code owner's take visitors: an archived group, or one handed over to another member, is
-    passed over (as a full one, but never counted as one)."""
+def scan(session: Session, *, live_code: LiveCode, at: datetime, settings: Settings) -> Scan:
+    """Choose the open group for a visitor now and count the scan (off the write path:
+    ``groups.scan_counts``; only a full spell's start and end are written, each a conditional UPDATE).
+    Only the code's groups still active and still the code owner's take visitors: an archived group, or
+    one handed over to another member, is passed over (as a full one, but never counted as one)."""
     rows = live_repo.live_code_groups(session, [live_code.id])[live_code.id]
     ids = serving(session, live_code, [r.group_id for r in rows])
     counts = {gid: count for gid, (count, _) in repo.latest_counts(session, before=at, group_ids=ids).items()}
     chosen = live_rules.open_group(ids, counts, live_code.capacity)
     if chosen is None:
-        session.execute(
-            update(LiveCode).where(LiveCode.id == live_code.id).values(full_scans=LiveCode.full_scans + 1)
-        )
+        scan_counts.count_full_scan(settings, live_code.id)
         opened = session.execute(
             update(LiveCode)
             .where(LiveCode.id == live_code.id, LiveCode.full_since.is_(None))
@@ -126,11 +126,13 @@ def scan(session: Session, *, live_code: LiveCode, at: datetime) -> Scan:
         session.flush()
         return Scan(live_code, None, False)
     row = next(r for r in rows if r.group_id == chosen)
-    session.execute(
-        update(LiveCodeGroup).where(LiveCodeGroup.id == row.id).values(scans=LiveCodeGroup.scans + 1)
-    )
+    scan_counts.count_group_scan(settings, row.id)
     if live_code.full_since is not None:
-        session.execute(update(LiveCode).where(LiveCode.id == live_code.id).values(full_since=None))
+        session.execute(
+            update(LiveCode)
+            .where(LiveCode.id == live_code.id, LiveCode.full_since.is_not(None))
+            .values(full_since=None)
+        )
     session.flush()
     return Scan(live_code, repo.get_group(session, chosen), row.qr_content_type is not None)
 

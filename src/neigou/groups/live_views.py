@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as repo
+from neigou.groups import scan_counts
 from neigou.groups.live_codes import routes_into
 from neigou.groups.models import LiveCode, LiveCodeAlert
 from neigou.groups.schemas import LiveCodeGroupOut, LiveCodeOut, LiveCodeRobotAlertOut
+from neigou.kit.settings import settings_of
 
 
 def live_url(base_url: str, code: str) -> str:
@@ -30,6 +32,7 @@ def live_codes_out(
     found = {g.id: g for g in repo.groups_by_id(session, group_ids)}
     counts = repo.latest_counts(session, before=at, group_ids=group_ids)
     alerts = live_repo.latest_alerts(session, [c.id for c in codes])
+    unflushed = scan_counts.pending(settings_of(session))  # scans counted since the last flush
     out = []
     for live in codes:
         groups = [
@@ -38,7 +41,7 @@ def live_codes_out(
                 name=found[r.group_id].name,
                 latest_count=counts[r.group_id][0] if r.group_id in counts else None,
                 full=counts.get(r.group_id, (0, at))[0] >= live.capacity,
-                scans=r.scans,
+                scans=r.scans + unflushed.get(scan_counts.group_field(r.id), 0),
                 has_qr=r.qr_content_type is not None,
             )
             for r in rows[live.id]
@@ -53,7 +56,7 @@ def live_codes_out(
                 capacity=live.capacity,
                 all_full=all(g.full for g in groups),
                 full_since=live.full_since,
-                full_scans=live.full_scans,
+                full_scans=live.full_scans + unflushed.get(scan_counts.full_field(live.id), 0),
                 groups=groups,
                 robot_alert=robot_alert_out(alerts.get(live.id)),
             )

@@ -14,16 +14,20 @@ a log line may be as long as a request's URL.
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
-import phonenumbers
-from phonenumbers import PhoneMetadata
-
-from neigou.kit.phones import DASHES, DOTS, SHORTEST_MOBILE_DIGITS, parse_phone
+from neigou.kit.intl_phones import (
+    INTL_PARSES,
+    INTL_START,
+    PHONE,
+    intl_mobile_end,
+    intl_number_end,
+    redact_intl_mobiles,
+)
+from neigou.kit.phones import DASHES, DOTS, SHORTEST_MOBILE_DIGITS
 
 REDACTED = "[redacted]"
-PHONE = "[phone]"
 
 # A query parameter's key as a URL writes it (percent-escapes, ``+`` and brackets included), ended by ``=``
 # or ``:`` (a quote may close it first: ``"phone": …``); never read from inside a longer key, so each key
@@ -34,6 +38,8 @@ _PARAM_VALUE = re.compile(r"[^&\s\"'#]+")
 # After ``key:`` white space may come before the value, a quote may open it, and a comma, a semicolon or
 # a closing bracket ends it (``{"phone": 85261234567}``, ``openid: oAbC…, next``).
 _COLON_VALUE = re.compile(r"[ \t]*+[\"']?([^&\s\"'#,;)}\]]+)")
+# A signature's value runs through its commas (``v1,abcdef==``).
+_SIGNATURE_VALUE = re.compile(r"[^&\s\"'#;)}\]]*+")
 # A key's bracketed parts (``customer_ref[]``, ``user[openid]``): each is read, and the key without them.
 _BRACKETS = re.compile(r"[\[\]]+")
 # A key names a secret when it ends with a secret's name (``access_token``, ``webhook.secret``,
@@ -116,6 +122,20 @@ def short_code(key: str, value: object) -> bool:
 
 _MARKERS = (REDACTED, PHONE)
 _SCHEMES = frozenset({"bearer", "basic"})
+# A signature's key (``webhook-signature``, ``x-hub-signature-256``, ``sig``): its value runs through
+# commas and further space-separated ``v1,…`` items (``v1,abc== v1,def==``), as signature headers list them.
+_SIGNATURE_KEY = re.compile(r"(?i)(?:signature(?:[_.-]?[0-9]+)?|(?:^|[_.-])sign?)s?$")
+_SIGNATURE_ITEMS = re.compile(r"(?:[ \t]+v[0-9]{1,3},[^&\s\"'#;)}\]]+)*+")
+# A scheme word already followed by its credential's marker (``Token [redacted]``): nothing more to hide.
+_SCHEME_DONE = re.compile(rf"[ \t]+{re.escape(REDACTED)}")
+
+
+def _signature_end(text: str, start: int, end: int) -> int:
+    """Where a signature's value from ``start`` ends: through its commas and further ``v1,…`` items."""
+    value = _SIGNATURE_VALUE.match(text, start)
+    end = max(end, value.end()) if value is not None else end
+    items = _SIGNATURE_ITEMS.match(text, end)
+    return items.end() if items is not None else end
 
 
 def redact_params(text: str) -> str:
@@ -137,9 +157,16 @@ def redact_params(text: str) -> str:
         else:
             colon = _COLON_VALUE.match(text, pos)
             start, end = colon.span(1) if colon is not None else (pos, pos)
+        if start < end and _SIGNATURE_KEY.search(decoded_key(found.group(1))[-_KEY_TAIL:]):
+            end = _signature_end(text, start, end)
         # Nothing to hide: no value, one redacted already (a line redacted twice stays as it was), or the
-        # scheme before a credential ``_HEADERS`` took out (``Authorization: Bearer [redacted]``).
-        if start == end or text.startswith(_MARKERS, start) or text[start:end].lower() in _SCHEMES:
+        # scheme before a credential ``_HEADERS`` took out (``Authorization: Token [redacted]``).
+        if (
+            start == end
+            or text.startswith(_MARKERS, start)
+            or text[start:end].lower() in _SCHEMES
+            or _SCHEME_DONE.match(text, end) is not None
+        ):
             continue
         # A short number under a code's name (``code: 500``) is kept, unless a phone in groups starts it.
         if short_code(found.group(1), text[start:end]) and _number_end(text, start) <= end:
@@ -204,6 +231,15 @@ _MOBILE_443 = (
 # Secrets inside free text, before (``_HEADERS``) and after (``_TEXT``) the query parameters.
 _HEADERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
+    # any scheme word after an Authorization key (``Token``, ``Digest``, ``AWS4-HMAC-SHA256``): the
+    # credential after it goes, the word stays
+    (
+        re.compile(
+            r"(?i)\b(authorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][A-Za-z0-9_-]{0,31})[ \t]+"
+            r"(?!\[redacted\])[^\s\"',;&]+"
+        ),
+        r"\1 " + REDACTED,
+    ),
 )
 _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -216,114 +252,40 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
 _PHONE = re.compile(rf"(?<![\d.])(?:{_MOBILE}|{_MOBILE_443})(?!\d|\.\d)")
+# A mainland mobile in any other grouping ``kit.phones`` reads whole (``1381-234-5678``, ``13812 345678``,
+# ``0138 1234 5678`` with the trunk prefix, ``13 81 23 45 678``): ASCII digits from ``1[3-9]`` (a ``0``
+# before it) in two to six groups, the same one space, tab or dash parting every gap; the run is the
+# whole list (no group of it is parted the same way from a further number), and redacted when its digits
+# are a mobile's eleven (:func:`_grouped`). Bounded groups: each start costs a bounded scan.
+_GROUPED_GAP = rf"[ \t\u3000{DASHES}]"
+_GROUPED = re.compile(
+    rf"(?<![0-9.])0?1[3-9][0-9]{{0,7}}(?P<sep>{_GROUPED_GAP})[0-9]{{1,9}}(?:(?P=sep)[0-9]{{1,9}}){{0,4}}"
+    rf"(?![0-9]|\.[0-9]|(?P=sep)[0-9])"
+)
+_MOBILE_DIGITS = re.compile(r"0?1[3-9][0-9]{9}")
+
+
+def _grouped_phone(text: str, start: int, end: int, sep: str) -> bool:
+    """Whether the run ``text[start:end]`` (:data:`_GROUPED`) is a mobile: eleven digits (twelve after a
+    trunk ``0``), not the tail of a longer list parted by the same ``sep``."""
+    if start >= 2 and text[start - 1] == sep and text[start - 2].isdigit():
+        return False
+    return _MOBILE_DIGITS.fullmatch(text[start:end].replace(sep, "")) is not None
+
+
+def _grouped(found: re.Match[str]) -> str:
+    return (
+        PHONE
+        if _grouped_phone(found.string, found.start(), found.end(), found.group("sep"))
+        else found.group()
+    )
+
+
 # Four, four and three plain digits parted twice by the same tab or wider space (a column's shape).
 _COLUMN_443 = re.compile(r"[0-9]{4}(\t|  +)[0-9]{4}\1[0-9]{3}")
 # A column's further number beside the run: one to six plain digits standing alone.
 _AMOUNT_AFTER = re.compile(r"[0-9]{1,6}(?:\s|\Z)")
 _AMOUNT_BEFORE = re.compile(r"(?:\A|\s)[0-9]{1,6}\Z")
-
-
-# A mobile of any country, as ``kit.phones`` reads one: an international prefix (``+``, full-width ``＋``,
-# ``%2B``, ``00``), then digits of any script parted by what ``kit.phones`` drops (white space, dashes,
-# dots and slashes, brackets, invisible marks, ``%20``). The run is read possessively and at most
-# ``_INTL_RUN_CHARS`` characters long, so each prefix costs a bounded scan; it is cut after one of its
-# digit groups, the longest first, where the digits after the country code are as many as that country's
-# numbers have (``phonenumbers``' metadata), and only such a cut is parsed (``kit.phones.parse_phone``).
-# A text parses at most ``_INTL_PARSES`` cuts (a parse is slow: pure Python); a further cut of a possible
-# length is redacted unparsed, better too much than a shopper's number.
-# A prefix is read only where seven digits follow it, each behind at most four separators: no country's
-# mobile has fewer.
-_RUN_SEP = rf"(?:[\s{DASHES}{DOTS}()\uff08\uff09\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|%20)"
-_INTL_START = re.compile(
-    rf"(?<![\w%+\uff0b])(?:[+\uff0b]|%2[bB]|(?<!\d)00)(?=\d)(?=(?:{_RUN_SEP}{{0,4}}\d){{7}})"
-)
-_INTL_RUN_CHARS = 40
-_INTL_RUN = re.compile(rf"(?:\d|{_RUN_SEP}){{0,{_INTL_RUN_CHARS}}}+")
-_DIGITS = re.compile(r"\d+")
-_INTL_PARSES = 4
-_INTL_HINTS = ("+", "\uff0b", "%2", "00")
-
-
-@cache
-def _national_lengths(country_code: int) -> frozenset[int]:
-    """How many digits a number of this country code has after it (empty: no such country code)."""
-    lengths: set[int] = set()
-    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
-        metadata = (
-            PhoneMetadata.metadata_for_nongeo_region(country_code)
-            if region == "001"
-            else PhoneMetadata.metadata_for_region(region)
-        )
-        for desc in (metadata.general_desc, metadata.mobile) if metadata is not None else ():
-            if desc is not None:
-                lengths.update(n for n in desc.possible_length if n > 0)
-    return frozenset(lengths)
-
-
-def _intl_cuts(text: str, digits_at: int) -> list[int]:
-    """Where a run of digit groups from ``digits_at`` may end as an international number, longest first."""
-    run = _INTL_RUN.match(text, digits_at)
-    end = run.end() if run is not None else digits_at
-    digits = ""
-    cuts: list[int] = []
-    lengths: frozenset[int] = frozenset()
-    code = 0
-    for group in _DIGITS.finditer(text, digits_at, end):
-        written = group.group()
-        digits += written if written.isascii() else "".join(str(int(c)) for c in written)
-        if not code:
-            if digits[0] == "0":
-                return []
-            code = next((int(digits[:n]) for n in (1, 2, 3) if _national_lengths(int(digits[:n]))), 0)
-            if not code and len(digits) >= 3:
-                return []
-            lengths = _national_lengths(code) if code else frozenset()
-        if code and len(digits) - len(str(code)) in lengths:
-            cuts.append(group.end())
-    return cuts[::-1]
-
-
-def _intl_mobile_end(text: str, start: int, digits_at: int, budget: list[int]) -> int | None:
-    """The end of the mobile written from ``start`` (its prefix) if there is one."""
-    for cut in _intl_cuts(text, digits_at):
-        if budget[0] <= 0:
-            return cut
-        budget[0] -= 1
-        written = text[start:cut].replace("%20", " ")
-        written = "+" + written[3:] if written[:3] in {"%2B", "%2b"} else written
-        phone = parse_phone(written)
-        if phone is not None and phone.mobile:
-            return cut
-    return None
-
-
-def redact_intl_mobiles(text: str) -> str:
-    """``text`` with every mobile written with an international prefix (any country's) as the marker."""
-    if not any(hint in text for hint in _INTL_HINTS):
-        return text
-    pieces: list[str] = []
-    kept = pos = 0
-    budget = [_INTL_PARSES]
-    while (found := _INTL_START.search(text, pos)) is not None:
-        pos = found.end()
-        end = _intl_mobile_end(text, found.start(), found.end(), budget)
-        if end is not None:
-            pieces += (text[kept : found.start()], PHONE)
-            kept = pos = end
-    return "".join((*pieces, text[kept:])) if pieces else text
-
-
-# An international prefix as a value under a secret's key starts it (``code: +683 1234``, ``00``, ``%2B``).
-_INTL_PREFIX = re.compile(r"(?:[+\uff0b]|%2[bB]|00)(?=\d)")
-
-
-def intl_number_end(text: str, pos: int) -> int:
-    """Where a number written from ``pos`` with an international prefix ends, any number of its country
-    (a landline or a short one, ``+683 1234``, not only a mobile), its digit groups parted by separators:
-    the longest run of them as many digits long as that country's numbers; ``pos`` when none is there."""
-    found = _INTL_PREFIX.match(text, pos)
-    cuts = _intl_cuts(text, found.end()) if found is not None else []
-    return cuts[0] if cuts else pos
 
 
 def _number_end(text: str, pos: int) -> int:
@@ -339,8 +301,11 @@ def phone_end(text: str, pos: int) -> int:
     mainland = _PHONE.match(text, pos)
     if mainland is not None:
         return mainland.end()
-    found = _INTL_START.match(text, pos)
-    end = _intl_mobile_end(text, pos, found.end(), [_INTL_PARSES]) if found is not None else None
+    grouped = _GROUPED.match(text, pos)
+    if grouped is not None and _grouped_phone(text, pos, grouped.end(), grouped.group("sep")):
+        return grouped.end()
+    found = INTL_START.match(text, pos)
+    end = intl_mobile_end(text, pos, found.end(), [INTL_PARSES]) if found is not None else None
     return pos if end is None else end
 
 
@@ -389,4 +354,4 @@ def redact_text(text: str) -> str:
     text = redact_params(text)
     for pattern, replacement in _TEXT:
         text = pattern.sub(replacement, text)
-    return redact_quoted_pairs(redact_intl_mobiles(_PHONE.sub(_phone, text)))
+    return redact_quoted_pairs(redact_intl_mobiles(_GROUPED.sub(_grouped, _PHONE.sub(_phone, text))))
