@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse, storage, strategies
 
+from neigou.kit.ids import caseless
+
 DEFAULT_PER_USERNAME = "10 per 15 minutes"
 DEFAULT_PER_IP = "30 per 15 minutes"
 
@@ -39,10 +41,10 @@ class SignInThrottle:
         return cls(storage_uri=redis_url or "memory://", namespace=namespace)
 
     def _counters(self, ip: str, username: str) -> list[tuple[RateLimitItem, str, str]]:
-        # "Admin " and "admin" are the same account to a guesser.
+        # "Admin ", "admin" and full-width "ａｄｍｉｎ" are the same account to a guesser.
         return [
             (self.per_ip, f"{self.namespace}-ip", ip),
-            (self.per_username, f"{self.namespace}-user", username.strip().lower()),
+            (self.per_username, f"{self.namespace}-user", caseless(username)),
         ]
 
     def reserve(self, *, ip: str, username: str) -> bool:
