@@ -66,7 +66,9 @@ def member_sign_in(client: TestClient, token: str) -> None:
         assert principal is not None
         assert principal.member_id is not None
         code = sign_in_codes.issue(session, member_id=principal.member_id, minutes=15, actor=TEST_ACTOR)
-    response = client.get(f"/m/login?code={code}", follow_redirects=False)
+    asked = client.get(f"/m/login?code={code}", follow_redirects=False)
+    assert asked.status_code == 200, asked.text  # the confirmation page: nothing spent yet
+    response = client.post("/m/login", data={"code": code}, follow_redirects=False)
     assert response.status_code == 303, response.text
 
 

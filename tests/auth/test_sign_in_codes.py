@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,15 +90,46 @@ def test_the_sign_in_link_opens_the_workspace_once(
     client: TestClient, factory: sessionmaker[Session], member_id: int
 ) -> None:
     code = _issue(factory, member_id)
-    signed_in = client.get(f"/m/login?code={code}", follow_redirects=False)
+    # Opening the link (or a preview of it) asks first: it spends nothing and opens no session ...
+    for _ in range(2):
+        asked = client.get(f"/m/login?code={code}", follow_redirects=False)
+        assert asked.status_code == 200
+        assert "neigou_session" not in asked.cookies
+        assert (asked.headers["cache-control"], asked.headers["referrer-policy"]) == (
+            "no-store",
+            "strict-origin",
+        )
+        assert "登录您的工作台" in asked.text
+        assert "群主·小美" not in asked.text  # names nobody
+        assert 'method="post" action="/m/login"' in asked.text
+    assert client.get("/m/", follow_redirects=False).headers["location"] == "/m/expired"
+    # ... the page's button signs in, once.
+    signed_in = client.post("/m/login", data={"code": code}, follow_redirects=False)
     assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/m/")
     assert signed_in.headers["cache-control"] == "no-store"
     assert signed_in.headers["referrer-policy"] == "no-referrer"
     assert "群主·小美" in client.get("/m/").text
     client.cookies.delete("neigou_session")
-    again = client.get(f"/m/login?code={code}", follow_redirects=False)
+    assert client.get(f"/m/login?code={code}", follow_redirects=False).status_code == 401
+    again = client.post("/m/login", data={"code": code}, follow_redirects=False)
     assert again.status_code == 401
     assert "neigou_session" not in again.cookies
+
+
+def test_the_sign_in_post_needs_the_csrf_token(
+    factory: sessionmaker[Session], app: FastAPI, member_id: int
+) -> None:
+    code = _issue(factory, member_id)
+    with TestClient(app) as bare:  # a form another site posted: no CSRF token, or another Origin
+        bare.cookies.set("neigou_lang", "zh_CN")  # a browser that has been here sends its cookies
+        refused = bare.post("/m/login", data={"code": code}, follow_redirects=False)
+        assert refused.status_code == 403
+        assert "neigou_session" not in refused.cookies
+        bare.cookies.clear()
+        elsewhere = {"origin": "https://evil.example"}
+        crossed = bare.post("/m/login", data={"code": code}, headers=elsewhere, follow_redirects=False)
+        assert crossed.status_code == 403
+        assert bare.get(f"/m/login?code={code}").status_code == 200  # the code was not spent
 
 
 @pytest.fixture
@@ -117,7 +149,9 @@ def test_cli_prints_a_one_time_link_on_the_public_url(env: None, client: TestCli
     assert "ngt_" not in result.output
     assert "30 minutes" in result.output
     path = link.removeprefix("https://shop.example")
-    assert client.get(path, follow_redirects=False).status_code == 303
+    assert client.get(path, follow_redirects=False).status_code == 200  # asks first
+    code = path.removeprefix("/m/login?code=")
+    assert client.post("/m/login", data={"code": code}, follow_redirects=False).status_code == 303
     assert client.get(path, follow_redirects=False).status_code == 401
     unknown = runner.invoke(cli, ["token", "sign-in-link", "--member-id", str(member_id + 999)])
     assert (unknown.exit_code, "member_not_found" in unknown.output) == (2, True)

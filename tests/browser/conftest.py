@@ -151,3 +151,5 @@ def sign_in(page: Page, live_server: str, world: DemoWorld, target: str | None =
 def member_sign_in(page: Page, live_server: str, world: DemoWorld) -> None:
     """Open the member workspace as the demo's sample member (the one-time link ``neigou demo`` prints)."""
     page.goto(f"{live_server}/m/login?code={world.sample_member_sign_in_code}")
+    page.get_by_test_id("sign-in").click()  # the link asks first
+    page.wait_for_url(f"{live_server}/m/")

@@ -33,6 +33,8 @@ def test_the_salesperson_works_their_customer_book(
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{live_server}/m/login?code={world.salesperson_sign_in_code}")
+    page.get_by_test_id("sign-in").click()  # the link asks first
+    page.wait_for_url(f"{live_server}/m/")
     page.get_by_test_id("bn-customers").click()
     expect(page.get_by_test_id("customers-title")).to_have_text("我的顾客")
     expect(page.get_by_test_id("customer")).to_have_count(10)  # fourteen customers, ten to a page
@@ -95,6 +97,8 @@ def test_a_shopper_who_opted_out_is_refused_at_the_phone_field(
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{live_server}/m/login?code={world.salesperson_sign_in_code}")
+    page.get_by_test_id("sign-in").click()  # the link asks first
+    page.wait_for_url(f"{live_server}/m/")
     page.goto(f"{live_server}/m/customers/new")
     page.get_by_test_id("customer-phone").fill("+86 139 8765 4321")
     page.get_by_test_id("customer-name").fill("林女士")

@@ -53,6 +53,7 @@ def test_a_friend_joins_through_the_recruiting_link(
     expect(phone.get_by_test_id("joined")).to_contain_text("欢迎你，新人小林")
     phone.screenshot(path=str(ARTIFACTS / "network-joined-zh.png"), full_page=True)
     phone.get_by_test_id("open-workspace").click()
+    phone.get_by_test_id("sign-in").click()  # the sign-in link asks first
     expect(phone.get_by_test_id("member-name")).to_have_text("新人小林")
     expect(phone.get_by_text(f"我的邀请人: {inviter_name}")).to_be_visible()
     phone.screenshot(path=str(ARTIFACTS / "network-new-member-home-zh.png"), full_page=True)

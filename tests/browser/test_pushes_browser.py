@@ -38,6 +38,8 @@ def test_a_salesperson_reads_marks_and_sends_pushes_on_a_phone(
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{live_server}/m/login?code={_guide_code(factory, world)}")
+    page.get_by_test_id("sign-in").click()  # the link asks first
+    page.wait_for_url(f"{live_server}/m/")
     page.get_by_test_id("pushes-shortcut").click()
     expect(page.get_by_test_id("pushes-title")).to_have_text("我的推送")
     rows = page.get_by_test_id("push-row")

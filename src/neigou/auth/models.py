@@ -40,6 +40,9 @@ class User(Base):
     )
     merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # ``kit.ids.caseless(username)``: one account per name however it is cased or typed (full-width).
+    # NULL only for an account created before 0045 whose key an older account already held (logged then).
+    username_key: Mapped[str | None] = mapped_column(String(255), index=True, unique=True, nullable=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -18,7 +18,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
-from neigou.kit.ids import digest, new_token
+from neigou.kit.ids import caseless, digest, has_invisible, new_token
 from neigou.kit.jobs import job
 from neigou.kit.scoping import current_scope
 from neigou.organizations.models import Merchant, Organization
@@ -74,6 +74,9 @@ def create_user(
     username = username.strip()
     if not username:
         raise Invalid(Message("Username must not be empty."), code="invalid_username")
+    if has_invisible(username):  # "admin" and "admin" + a zero-width space would look like one operator
+        raise Invalid(Message("Username must not contain invisible characters."), code="invalid_username")
+    key = caseless(username)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
             Message(
@@ -83,10 +86,13 @@ def create_user(
             code="weak_password",
         )
     taken = Conflict(Message("This username is taken."), code="username_taken")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
+    if session.scalar(select(User.id).where(User.username_key == key)) is not None:
         raise taken
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise taken  # an account from before 0045 that kept no key of its own
     user = User(
         username=username,
+        username_key=key,
         display_name=display_name or username,
         password_hash=hash_password(password),
         active=True,
@@ -109,8 +115,13 @@ def create_user(
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None."""
-    user = session.scalar(select(User).where(User.username == username.strip()))
+    """The active user with these credentials, or None. The account is found by its name's key
+    (``kit.ids.caseless``: ``ADMIN`` finds ``admin``), but an account from before 0045 that kept no key
+    (an older one held it) by its exact name first."""
+    exact = select(User).where(User.username == username.strip(), User.username_key.is_(None))
+    user = session.scalar(exact) or session.scalar(
+        select(User).where(User.username_key == caseless(username))
+    )
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
         return None

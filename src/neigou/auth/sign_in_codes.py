@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,21 @@ def issue(
         at=now,
     )
     return code
+
+
+def usable(session: Session, code: str, *, at: datetime | None = None) -> bool:
+    """True when ``code`` would sign a member in now; nothing is spent (the confirmation page)."""
+    if not code.startswith(CODE_PREFIX + "_"):
+        return False
+    found = session.scalar(
+        select(ApiToken.id).where(
+            ApiToken.token_hash == digest(code),
+            ApiToken.kind == TokenKind.SIGN_IN,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > (at or utcnow()),
+        )
+    )
+    return found is not None
 
 
 def redeem(session: Session, code: str, *, at: datetime | None = None) -> int | None:

@@ -1,9 +1,12 @@
-"""Console sign-in throttling with ``limits``: failed attempts are counted per username and per IP.
+"""Console sign-in throttling with ``limits``: attempts are counted per username and per IP.
 
-Only failures count, in a moving window: 10 a quarter of an hour for one username (a password
-guesser is slowed to a crawl, an operator who mistypes is not locked out for long) and 30 from one
-IP (a guesser cycling usernames). A success clears its username's count. In memory per process by
-default; on Redis, shared by every web process, when ``NEIGOU_REDIS_URL`` is set.
+Each attempt is reserved before its password is checked, in a moving window: 10 a quarter of an
+hour for one username (a password guesser is slowed to a crawl, an operator who mistypes is not
+locked out for long) and 30 from one IP (a guesser cycling usernames). The reservation is one
+atomic ``hit`` per counter, so a burst of concurrent attempts cannot all pass a read-only check
+while the slow hash is verified: at most the remaining number get through. A success clears its
+username's count (the IP's stays, successes included). In memory per process by default; on
+Redis, shared by every web process, when ``NEIGOU_REDIS_URL`` is set.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse, storage, strategies
 
+from neigou.kit.ids import caseless
+
 DEFAULT_PER_USERNAME = "10 per 15 minutes"
 DEFAULT_PER_IP = "30 per 15 minutes"
 
 
 @dataclass
 class SignInThrottle:
-    """Counts failed console sign-ins; ``blocked`` says when to refuse the next one unchecked."""
+    """Counts console sign-in attempts; ``reserve`` refuses one, unchecked, once a limit is used up."""
 
     per_username: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_USERNAME))
     per_ip: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_IP))
@@ -36,20 +41,20 @@ class SignInThrottle:
         return cls(storage_uri=redis_url or "memory://", namespace=namespace)
 
     def _counters(self, ip: str, username: str) -> list[tuple[RateLimitItem, str, str]]:
-        # "Admin " and "admin" are the same account to a guesser.
+        # "Admin ", "admin" and full-width "ａｄｍｉｎ" are the same account to a guesser.
         return [
             (self.per_ip, f"{self.namespace}-ip", ip),
-            (self.per_username, f"{self.namespace}-user", username.strip().lower()),
+            (self.per_username, f"{self.namespace}-user", caseless(username)),
         ]
 
-    def blocked(self, *, ip: str, username: str) -> bool:
-        """True when this IP or this username has used up its failures."""
-        return not all(self._limiter.test(*counter) for counter in self._counters(ip, username))
+    def reserve(self, *, ip: str, username: str) -> bool:
+        """Count one attempt against the username, then the IP, before its password is checked.
 
-    def failed(self, *, ip: str, username: str) -> None:
-        """Count a failed attempt against both."""
-        for counter in self._counters(ip, username):
-            self._limiter.hit(*counter)
+        False when either has used up its attempts: the attempt is refused unchecked. The username
+        goes first so that a refused username does not spend its IP's attempts as well.
+        """
+        ip_counter, user_counter = self._counters(ip, username)
+        return self._limiter.hit(*user_counter) and self._limiter.hit(*ip_counter)
 
     def succeeded(self, *, ip: str, username: str) -> None:
         """Forget the username's failures (the IP's stay: one success must not reset a guesser)."""

@@ -42,6 +42,19 @@ def canonical(value: str) -> str:
     return text[start:end]
 
 
+def caseless(value: str) -> str:
+    """``canonical`` without case, for a name people type to find one account (a console username):
+    ``Admin``, ``ADMIN`` and full-width ``ａｄｍｉｎ`` are one key. NFKC again after ``casefold``, which
+    may leave a compatibility form (the Unicode ``NFKC_Casefold`` idea). Invisible marks inside the name
+    are not dropped here: a caller refuses them (``has_invisible``), so they never reach a key."""
+    return unicodedata.normalize("NFKC", canonical(value).casefold())
+
+
+def has_invisible(value: str) -> bool:
+    """True when ``value`` holds a mark that shows nothing (``kit.invisible.IGNORABLE``) anywhere."""
+    return not value.isascii() and any(c in IGNORABLE for c in value)
+
+
 # The invisible marks an identifier is trimmed of before it is hashed: a byte-order mark, zero-width spaces
 # and joiners, direction marks, embeddings and isolates, the word joiner. A fixed list, not
 # ``kit.invisible`` (every format character the interpreter's Unicode data knows): customer references

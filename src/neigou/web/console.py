@@ -63,10 +63,11 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/console",
 ) -> Response:
-    """Check the password and open a console session (failures are throttled per username and IP)."""
+    """Check the password and open a console session (attempts are throttled per username and IP:
+    each is reserved before the slow hash is checked, so a burst cannot pass the limit)."""
     throttle: SignInThrottle = request.app.state.sign_in_throttle
     ip = client_ip(request)
-    if throttle.blocked(ip=ip, username=username):
+    if not throttle.reserve(ip=ip, username=username):
         wait = throttle.retry_after(ip=ip, username=username)
         refused = render(
             request,
@@ -81,7 +82,6 @@ def login(
         return refused
     user = auth.authenticate(session, username=username, password=password)
     if user is None:
-        throttle.failed(ip=ip, username=username)
         return render(
             request,
             "console/login.html",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,8 +31,30 @@ router = APIRouter(include_in_schema=False)
 HOME_PICKS = 3  # the feed's best products shown on the home
 
 
+def _no_store(response: Response, referrer: str = "no-referrer") -> Response:
+    # The address or form held a secret: neither cache it nor send it on to another site.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = referrer
+    return response
+
+
 @router.get("/m/login", response_model=None)
-def member_login(request: Request, session: SessionDep, code: str = "") -> Response:
+def member_login_page(request: Request, session: SessionDep, code: str = "") -> Response:
+    """Ask before signing in with a one-time link: opening it spends nothing and changes no session (a
+    link preview, or a link someone else sent to put the reader in their workspace, does nothing). The
+    page names no member; its button posts the code back."""
+    if not sign_in_codes.usable(session, code):
+        return _no_store(render(request, "m/expired.html", status_code=401))
+    # ``strict-origin``, not ``no-referrer``: under ``no-referrer`` a browser posts the page's form with
+    # ``Origin: null``, which the cross-site check refuses; this one sends only the origin, never the
+    # address with its code, to this site or any other.
+    return _no_store(render(request, "m/sign_in.html", code=code), referrer="strict-origin")
+
+
+@router.post("/m/login", response_model=None)
+def member_login(
+    request: Request, session: SessionDep, code: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     """Exchange a one-time sign-in code for a workspace session cookie (the code is spent)."""
     member_id = sign_in_codes.redeem(session, code)
     member = programs.get_member(session, member_id) if member_id is not None else None
@@ -48,10 +70,7 @@ def member_login(request: Request, session: SessionDep, code: str = "") -> Respo
         )
         response = RedirectResponse("/m/", status_code=303)
         set_session_cookie(request, response, SESSION_COOKIE, secret)
-    # The address held a secret: neither cache it nor send it on to another site.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return _no_store(response)
 
 
 @router.get("/m/expired", response_class=HTMLResponse)
