@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.events import gate_claims, holds
 from neigou.events.holds import settle_holds
 from neigou.kit.clock import utcnow
-from tests.events.builders import SKU, reserved
+from tests.events.builders import SKU
 from tests.events.clocks import Clock
 from tests.events.conftest import Gated
 from tests.events.test_gate_give_backs import _reserved_in, _second_event
@@ -78,7 +78,8 @@ def test_an_event_nobody_seeds_is_not_held_back_by_another_events_claimed_seedin
     monkeypatch.setattr(holds, "time", Clock(step))
     assert _settle(factory, gated) == (0, 2)  # both settled at this turn: the other one claimed, waited for
     assert seeded == [True]
-    assert gate.counts(base)[SKU] == 1 == reserved(factory)  # seeded meanwhile, then given back
+    # Seeded meanwhile, then given back.
+    assert gate.counts(base)[SKU] == 1 == _reserved_in(factory, gated.event_id)
     assert _reserved_in(factory, other) == 0
     for key in (base, other_base):
         assert not gate.client.exists(f"{key}:settle-claim", f"{key}:settle-deferred")
@@ -111,7 +112,7 @@ def test_an_event_idle_when_the_settlement_started_is_waited_for_from_its_own_se
     monkeypatch.setattr(holds, "time", Clock(step))
     assert _settle(factory, gated) == (0, 2)
     assert not gate.client.exists(f"{base}:settle-deferred", f"{other_base}:settle-deferred")
-    assert reserved(factory) == 1
+    assert _reserved_in(factory, gated.event_id) == 1
     assert _reserved_in(factory, other) == 0
 
 
@@ -164,7 +165,7 @@ def test_the_settlement_job_waits_for_a_left_out_event_being_seeded_and_settles_
     jobs = gated.app.state.jobs
     assert jobs.run("events.settle_holds", key="settle-w", payload={}, at=utcnow())
     assert seen == [1, False]
-    assert reserved(factory) == 1  # c1's expired hold given back at this turn
+    assert _reserved_in(factory, gated.event_id) == 1  # c1's expired hold given back at this turn
     assert not gate.client.exists(f"{base}:settle-claim", f"{base}:settle-deferred")
     assert gate.client.hlen(gate.notes) == 0
     assert _seed(gated, factory)
