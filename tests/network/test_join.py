@@ -53,7 +53,10 @@ def test_join_binds_the_inviter_and_opens_the_workspace(
     login = joined.text.split('data-testid="open-workspace"')[0].rsplit('href="', 1)[1].split('"')[0]
     assert login.startswith("http://testserver/m/login?code=ngc_")  # a one-time code, no API token
     assert "ngt_" not in joined.text
-    signed_in = client.get(login.removeprefix("http://testserver"), follow_redirects=False)
+    asked = client.get(login.removeprefix("http://testserver"), follow_redirects=False)
+    assert asked.status_code == 200, asked.text  # the confirmation page: nothing spent yet
+    one_time = login.split("code=", 1)[1]
+    signed_in = client.post("/m/login", data={"code": one_time}, follow_redirects=False)
     assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/m/")
     assert client.get(login.removeprefix("http://testserver"), follow_redirects=False).status_code == 401
     home = client.get("/m/")

@@ -19,7 +19,7 @@ from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
 from neigou.groups.models import LiveCode, LiveCodeGroup
-from neigou.kit.ids import digest
+from neigou.kit.ids import digest, whole_number
 from neigou.kit.jobs import job
 from neigou.kit.settings import Settings, settings_of
 
@@ -102,10 +102,19 @@ def drain(settings: Settings) -> dict[str, int]:
     return _decoded(taken)
 
 
+def _ids(counts: dict[str, int], kind: str) -> dict[int, int]:
+    """The counts of one kind of field by row id (a field that names no id is left out)."""
+    by_id = {}
+    for field, n in counts.items():
+        if field.startswith(kind) and (row_id := whole_number(field[1:])) is not None:
+            by_id[row_id] = n
+    return by_id
+
+
 def flush(session: Session, counts: dict[str, int]) -> None:
     """Add drained counts to the tables: one UPDATE per table for every row at once."""
-    groups = {int(f[1:]): n for f, n in counts.items() if f.startswith(_GROUP) and f[1:].isdigit()}
-    full = {int(f[1:]): n for f, n in counts.items() if f.startswith(_FULL) and f[1:].isdigit()}
+    groups = _ids(counts, _GROUP)
+    full = _ids(counts, _FULL)
     if groups:
         session.execute(
             update(LiveCodeGroup)

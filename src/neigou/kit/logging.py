@@ -167,9 +167,6 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-_warnings_log = structlog.get_logger("py.warnings")
-
-
 def log_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
     message: Warning | str,
     category: type[Warning],
@@ -187,7 +184,9 @@ def log_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
     if file is not None:
         file.write(warnings.formatwarning(message, category, filename, lineno, line))
         return
-    _warnings_log.warning(
+    # Looked up at each warning, not once: the logging configuration in force now renders it (a logger
+    # cached on first use would keep the configuration of the first warning ever logged).
+    structlog.get_logger("py.warnings").warning(
         "python.warning",
         category=category.__name__,
         warning=redact_cut(str(message), SUMMARY_LIMIT),

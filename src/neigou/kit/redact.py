@@ -268,7 +268,7 @@ _MOBILE_DIGITS = re.compile(r"0?1[3-9][0-9]{9}")
 def _grouped_phone(text: str, start: int, end: int, sep: str) -> bool:
     """Whether the run ``text[start:end]`` (:data:`_GROUPED`) is a mobile: eleven digits (twelve after a
     trunk ``0``), not the tail of a longer list parted by the same ``sep``."""
-    if start >= 2 and text[start - 1] == sep and text[start - 2].isdigit():
+    if start >= 2 and text[start - 1] == sep and text[start - 2] in "0123456789":
         return False
     return _MOBILE_DIGITS.fullmatch(text[start:end].replace(sep, "")) is not None
 
