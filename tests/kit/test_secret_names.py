@@ -37,6 +37,15 @@ SECRET_NAMES = [
     "webhook-signature",
     "x-api-key",
     "client_credentials",
+    # ``signature`` anywhere in the name, whatever a sender's header adds round it
+    "x-hub-signature-256",
+    "x-signature",
+    "X-Signature",
+    "x-shop-signature-v2",
+    "x-signature-timestamp",
+    "signatureValue",
+    "signatures",
+    "x_sha256_signature_hex",
 ]
 KEPT_NAMES = [
     "page_size",
@@ -47,6 +56,8 @@ KEPT_NAMES = [
     "problem",
     "run",
     "live_code",
+    "design",
+    "signup_at",
 ]
 
 
@@ -120,3 +131,18 @@ def test_a_stored_reply_loses_what_the_receiver_echoed() -> None:
     assert VALUE not in kept
     assert "s3cr3t-value" not in kept
     assert '"errmsg": "bad request"' in kept
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "X-Hub-Signature-256: sha256=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
+        "x-shop-signature-v2=v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN",
+        '{"x-signature": "K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN"}',
+    ],
+)
+def test_a_header_holding_signature_in_its_name_loses_its_value(line: str) -> None:
+    redacted = redact_text(line)
+    assert "5257a869" not in redacted
+    assert "K5oZfzN95Z9" not in redacted
+    assert REDACTED in redacted

@@ -44,8 +44,10 @@ _SIGNATURE_VALUE = re.compile(r"[^&\s\"'#;)}\]]*+")
 _BRACKETS = re.compile(r"[\[\]]+")
 # A key names a secret when it ends with a secret's name (``access_token``, ``webhook.secret``,
 # ``payee_keys``, ``target_sealed``, ``set-cookie``, ``monkey`` too: better too much than too little), is
-# a signing or sign-in parameter, or holds an identity's name as one of its parts (``phone``,
-# ``phone_number``, ``customer_ref``, ``customer_ref_hash``, ``user.openid``, ``union_id``). A camel-case
+# a signing or sign-in parameter, holds an identity's name as one of its parts (``phone``,
+# ``phone_number``, ``customer_ref``, ``customer_ref_hash``, ``user.openid``, ``union_id``), or holds
+# ``signature`` anywhere (``x-hub-signature-256``, ``x-signature``, ``x-shop-signature-v2``,
+# ``signatureValue``: whatever a sender's header adds round it, it carries one). A camel-case
 # key is read as its snake-case form (``customerRef``, ``accessToken``, ``openId``). Only its last
 # characters are read for the first rule (a key longer than this names nothing we know): the rule
 # backtracks over a run of letters and dashes, so it is kept to a bounded piece of text.
@@ -59,7 +61,9 @@ _SECRET_TAIL = re.compile(
 # being too short for anyone's mobile (``kit.phones.SHORTEST_MOBILE_DIGITS``).
 _CODE_TAIL = re.compile(r"(?i)(?:^|\b)code$")
 _SHORT_NUMBER = re.compile(rf"[0-9]{{1,{SHORTEST_MOBILE_DIGITS - 1}}}")
-_IDENTITY_PART = re.compile(r"(?i)(?<![a-z])(?:phone|mobile|open_?id|union_?id|customer_ref)(?![a-z])")
+_SECRET_PART = re.compile(
+    r"(?i)signature|(?<![a-z])(?:phone|mobile|open_?id|union_?id|customer_ref)(?![a-z])"
+)
 # A lower-case letter or digit followed by a capital: where a camel-case key's words part.
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # How many times a key is decoded: ``customer%255Fref`` (encoded twice) is still read as the key it names.
@@ -89,7 +93,7 @@ def secret_name(key: str) -> bool:
     forms |= {part for form in forms if "[" in form or "]" in form for part in _BRACKETS.split(form) if part}
     forms |= {_CAMEL.sub("_", form) for form in forms}
     return any(
-        _SECRET_TAIL.search(form[-_KEY_TAIL:]) is not None or _IDENTITY_PART.search(form) is not None
+        _SECRET_TAIL.search(form[-_KEY_TAIL:]) is not None or _SECRET_PART.search(form) is not None
         for form in forms
     )
 
@@ -106,7 +110,7 @@ def _names_a_code(key: str) -> bool:
     return all(
         "[" not in form
         and _CODE_TAIL.search(form[-_KEY_TAIL:]) is not None
-        and _IDENTITY_PART.search(form) is None
+        and _SECRET_PART.search(form) is None
         for form in forms
     )
 
@@ -122,9 +126,10 @@ def short_code(key: str, value: object) -> bool:
 
 _MARKERS = (REDACTED, PHONE)
 _SCHEMES = frozenset({"bearer", "basic"})
-# A signature's key (``webhook-signature``, ``x-hub-signature-256``, ``sig``): its value runs through
-# commas and further space-separated ``v1,…`` items (``v1,abc== v1,def==``), as signature headers list them.
-_SIGNATURE_KEY = re.compile(r"(?i)(?:signature(?:[_.-]?[0-9]+)?|(?:^|[_.-])sign?)s?$")
+# A signature's key (``webhook-signature``, ``x-hub-signature-256``, ``x-signature-v2``, ``sig``): its value
+# runs through commas and further space-separated ``v1,…`` items (``v1,abc== v1,def==``), as signature
+# headers list them.
+_SIGNATURE_KEY = re.compile(r"(?i)signature|(?:^|[_.-])sign?s?$")
 _SIGNATURE_ITEMS = re.compile(r"(?:[ \t]+v[0-9]{1,3},[^&\s\"'#;)}\]]+)*+")
 # A scheme word already followed by its credential's marker (``Token [redacted]``): nothing more to hide.
 _SCHEME_DONE = re.compile(rf"[ \t]+{re.escape(REDACTED)}")
@@ -228,15 +233,22 @@ _MOBILE_443 = (
     rf"|[(\uff08]{_ONE}{_THREE_TO_NINE}{_D}{{2}}[)\uff09]{_D}{{4}}{_ONE_GAP}?{_D}{{3}})"
 )
 
+# A credential's parameters after its scheme (RFC 9110's ``auth-param``: Digest's ``username="x",
+# realm="y", nonce="…", response="…"``, AWS's ``Credential=…, SignedHeaders=…, Signature=…``): a name,
+# ``=`` and a token or a quoted string (its quotes escaped too, as JSON writes them: ``\"x\"``), parted by
+# commas. Linear: a quoted value's scan stops at the next quote, and the list is taken possessively.
+_AUTH_QUOTED = r'\\?"(?:[^"\\\n]|\\[^"\n])*+\\?"'
+_AUTH_PARAM = rf"[A-Za-z0-9!#$%*+.^_`|~-]++[ \t]*=[ \t]*(?:{_AUTH_QUOTED}|[^\s\"',;&]+)"
+_AUTH_CREDENTIAL = rf"(?:{_AUTH_PARAM}(?:[ \t]*,[ \t]*{_AUTH_PARAM})*+|[^\s\"',;&]+)"
 # Secrets inside free text, before (``_HEADERS``) and after (``_TEXT``) the query parameters.
 _HEADERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     # any scheme word after an Authorization key (``Token``, ``Digest``, ``AWS4-HMAC-SHA256``): the
-    # credential after it goes, the word stays
+    # whole credential after it goes, a token or every parameter, the word stays
     (
         re.compile(
             r"(?i)\b(authorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][A-Za-z0-9_-]{0,31})[ \t]+"
-            r"(?!\[redacted\])[^\s\"',;&]+"
+            rf"(?!\[redacted\]){_AUTH_CREDENTIAL}"
         ),
         r"\1 " + REDACTED,
     ),
@@ -254,31 +266,43 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
 _PHONE = re.compile(rf"(?<![\d.])(?:{_MOBILE}|{_MOBILE_443})(?!\d|\.\d)")
 # A mainland mobile in any other grouping ``kit.phones`` reads whole (``1381-234-5678``, ``13812 345678``,
 # ``0138 1234 5678`` with the trunk prefix, ``13 81 23 45 678``): ASCII digits from ``1[3-9]`` (a ``0``
-# before it) in two to six groups, the same one space, tab or dash parting every gap; the run is the
-# whole list (no group of it is parted the same way from a further number), and redacted when its digits
-# are a mobile's eleven (:func:`_grouped`). Bounded groups: each start costs a bounded scan.
+# before it) in two to six groups, the same one space, tab or dash parting every gap. The run is the whole
+# list parted that way, and redacted when its groups make mobiles one after another (one, or several
+# written alike and parted alike: ``1381 234 5678 1391 234 5678``, :func:`_grouped_mobiles`); a list that
+# makes none (a longer list of amounts, ids) stays whole. Possessive: each start scans its list once, and
+# the substitution goes on after it.
 _GROUPED_GAP = rf"[ \t\u3000{DASHES}]"
 _GROUPED = re.compile(
-    rf"(?<![0-9.])0?1[3-9][0-9]{{0,7}}(?P<sep>{_GROUPED_GAP})[0-9]{{1,9}}(?:(?P=sep)[0-9]{{1,9}}){{0,4}}"
-    rf"(?![0-9]|\.[0-9]|(?P=sep)[0-9])"
+    rf"(?<![0-9.])0?1[3-9][0-9]*+(?P<sep>{_GROUPED_GAP})[0-9]++(?:(?P=sep)[0-9]++)*+(?P<decimal>\.[0-9])?"
 )
 _MOBILE_DIGITS = re.compile(r"0?1[3-9][0-9]{9}")
+_MOBILE_LENGTH = 11
+_MOST_GROUPS = 6
 
 
-def _grouped_phone(text: str, start: int, end: int, sep: str) -> bool:
-    """Whether the run ``text[start:end]`` (:data:`_GROUPED`) is a mobile: eleven digits (twelve after a
-    trunk ``0``), not the tail of a longer list parted by the same ``sep``."""
+def _grouped_mobiles(text: str, start: int, end: int, sep: str) -> int:
+    """How many mobiles the run ``text[start:end]`` (:data:`_GROUPED`) writes one after another: its
+    groups make each one's eleven digits (twelve after a trunk ``0``) in at most six groups, with nothing
+    left over; 0 when they do not, or when the run is the tail of a longer list parted by ``sep``. A loop
+    over the run's groups, each read once."""
     if start >= 2 and text[start - 1] == sep and text[start - 2] in "0123456789":
-        return False
-    return _MOBILE_DIGITS.fullmatch(text[start:end].replace(sep, "")) is not None
+        return 0
+    mobiles = groups = 0
+    digits = ""
+    for group in text[start:end].split(sep):
+        digits, groups = digits + group, groups + 1
+        if len(digits) < _MOBILE_LENGTH + digits.startswith("0"):
+            continue
+        if groups > _MOST_GROUPS or _MOBILE_DIGITS.fullmatch(digits) is None:
+            return 0
+        mobiles, groups, digits = mobiles + 1, 0, ""
+    return mobiles if not digits else 0
 
 
 def _grouped(found: re.Match[str]) -> str:
-    return (
-        PHONE
-        if _grouped_phone(found.string, found.start(), found.end(), found.group("sep"))
-        else found.group()
-    )
+    sep = found.group("sep")
+    mobiles = 0 if found.group("decimal") else _grouped_mobiles(found.string, *found.span(), sep)
+    return sep.join([PHONE] * mobiles) if mobiles else found.group()
 
 
 # Four, four and three plain digits parted twice by the same tab or wider space (a column's shape).
@@ -302,7 +326,11 @@ def phone_end(text: str, pos: int) -> int:
     if mainland is not None:
         return mainland.end()
     grouped = _GROUPED.match(text, pos)
-    if grouped is not None and _grouped_phone(text, pos, grouped.end(), grouped.group("sep")):
+    if (
+        grouped is not None
+        and not grouped.group("decimal")
+        and _grouped_mobiles(text, pos, grouped.end(), grouped.group("sep"))
+    ):
         return grouped.end()
     found = INTL_START.match(text, pos)
     end = intl_mobile_end(text, pos, found.end(), [INTL_PARSES]) if found is not None else None
