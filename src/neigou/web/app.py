@@ -30,6 +30,7 @@ from neigou.crm.segment_endpoints import router as segments_router
 from neigou.events.endpoints import router as events_router
 from neigou.events.runtime import EventsRuntime
 from neigou.feed.endpoints import router as feed_router
+from neigou.groups import scan_counts
 from neigou.groups.endpoints import router as groups_router
 from neigou.groups.live_code_endpoints import router as live_codes_router
 from neigou.integrations.click_keys import ClickKeys
@@ -291,6 +292,9 @@ async def _running(
         stop_together([*events.stops(), *links.stops()])
         links.close()
         runner.stop()
+        # Live-code scans counted in this process's memory (no Redis) go with it: added now, once the
+        # job threads (the minute's flush among them) have stopped.
+        scan_counts.flush_at_exit(settings, runner.session_factory)
 
 
 def create_app(
