@@ -140,3 +140,38 @@ def build(
         other_member=bearer(make_token(Role.MEMBER, other["id"])),
         member_token=token,
     )
+
+
+def place_order(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: RecoWorld,
+    external_id: str,
+    *,
+    ref: str,
+    skus: list[str],
+    days: int,
+    member_id: int | None = None,
+) -> None:
+    """An order of ``skus`` by ``ref`` ``days`` ago, attributed to ``member_id`` when given."""
+    body = {
+        "external_id": external_id,
+        "program_id": world.program_id,
+        "customer_ref": ref,
+        "link_code": None,
+        "items": [{"sku": s, "quantity": 1, "paid_fen": CATALOG[s][1]} for s in skus],
+        "paid_at": (utcnow() - timedelta(days=days)).isoformat(),
+    }
+    response = client.post("/api/v1/orders", json=body, headers=operator)
+    assert response.status_code == 201, response.text
+    if member_id is not None:
+        with transaction(factory) as session:
+            session.execute(update(Order).where(Order.external_id == external_id).values(member_id=member_id))
+
+
+def reasons(client: TestClient, customer_id: int, headers: dict[str, str]) -> dict[str, list[str]]:
+    """The customer's suggestions (up to 50) as sku → reasons, asked with ``headers``."""
+    response = client.get(f"/api/v1/customers/{customer_id}/recommendations?limit=50", headers=headers)
+    assert response.status_code == 200, response.text
+    return {i["sku"]: i["reasons"] for i in response.json()["items"]}

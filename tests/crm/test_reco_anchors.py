@@ -4,55 +4,17 @@ the baskets of the most recent other buyers of those anchors."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm import signals
 from neigou.kit.clock import utcnow
-from neigou.kit.db import transaction
 from neigou.kit.ids import customer_ref_hash
-from neigou.orders.models import Order
 from tests.conftest import TokenMaker
 from tests.crm import reco_builders
 from tests.crm.builders import add_customer
-from tests.crm.reco_builders import CUSTOMER_REF, RecoWorld
-
-
-def _order(
-    client: TestClient,
-    operator: dict[str, str],
-    factory: sessionmaker[Session],
-    world: RecoWorld,
-    external_id: str,
-    *,
-    ref: str,
-    skus: list[str],
-    days: int,
-    member_id: int | None = None,
-) -> None:
-    body = {
-        "external_id": external_id,
-        "program_id": world.program_id,
-        "customer_ref": ref,
-        "link_code": None,
-        "items": [{"sku": s, "quantity": 1, "paid_fen": reco_builders.CATALOG[s][1]} for s in skus],
-        "paid_at": (utcnow() - timedelta(days=days)).isoformat(),
-    }
-    response = client.post("/api/v1/orders", json=body, headers=operator)
-    assert response.status_code == 201, response.text
-    if member_id is not None:
-        with transaction(factory) as session:
-            session.execute(update(Order).where(Order.external_id == external_id).values(member_id=member_id))
-
-
-def _reasons(client: TestClient, customer_id: int, headers: dict[str, str]) -> dict[str, list[str]]:
-    response = client.get(f"/api/v1/customers/{customer_id}/recommendations?limit=50", headers=headers)
-    assert response.status_code == 200, response.text
-    return {i["sku"]: i["reasons"] for i in response.json()["items"]}
+from tests.crm.reco_builders import CUSTOMER_REF
 
 
 def _ref_hash(client: TestClient, ref: str) -> str:
@@ -66,9 +28,11 @@ def test_only_the_latest_anchors_count(
     # Four more products through the member, all newer than SNEAKER (a hundred days ago): SNEAKER, the
     # sixth, is no anchor any more, and what others bought with it is no reason.
     for n, (sku, days) in enumerate((("COAT", 40), ("SCARF", 41), ("TEE", 42), ("BOOTS", 43))):
-        _order(client, operator, factory, world, f"anchor-{n}", ref=CUSTOMER_REF, skus=[sku], days=days,
-               member_id=world.member_id)  # fmt: skip
-    _order(
+        reco_builders.place_order(
+            client, operator, factory, world, f"anchor-{n}", ref=CUSTOMER_REF, skus=[sku], days=days,
+            member_id=world.member_id,
+        )  # fmt: skip
+    reco_builders.place_order(
         client, operator, factory, world, "anchor-knit", ref="13900000009", skus=["SNEAKER", "KNIT"], days=3
     )
     now = utcnow()
@@ -82,7 +46,7 @@ def test_only_the_latest_anchors_count(
         )
     assert bought.anchors == ("JUST", "COAT", "SCARF", "TEE", "BOOTS")
     assert len(bought.skus) == 6
-    knit = _reasons(client, world.customer_id, world.member)["KNIT"]
+    knit = reco_builders.reasons(client, world.customer_id, world.member)["KNIT"]
     assert not any("白色板鞋" in r for r in knit), knit  # SNEAKER's title
 
 
@@ -92,13 +56,17 @@ def test_a_reason_never_names_a_product_bought_through_another_member(
     world = reco_builders.build(client, operator, factory, make_token)
     # The same shopper is in the other member's book too and bought a coat through them.
     theirs = add_customer(client, operator, world.other_member_id, CUSTOMER_REF, tags=["通勤"])["id"]
-    _order(client, operator, factory, world, "other-coat", ref=CUSTOMER_REF, skus=["COAT"], days=80,
-           member_id=world.other_member_id)  # fmt: skip
-    _order(client, operator, factory, world, "coat-tee", ref="13900000008", skus=["COAT", "TEE"], days=3)
-    mine = _reasons(client, world.customer_id, world.member)
+    reco_builders.place_order(
+        client, operator, factory, world, "other-coat", ref=CUSTOMER_REF, skus=["COAT"], days=80,
+        member_id=world.other_member_id,
+    )  # fmt: skip
+    reco_builders.place_order(
+        client, operator, factory, world, "coat-tee", ref="13900000008", skus=["COAT", "TEE"], days=3
+    )
+    mine = reco_builders.reasons(client, world.customer_id, world.member)
     assert not any("羊毛双排扣大衣" in r for reasons in mine.values() for r in reasons), mine
     assert "2 位顾客与白色板鞋一起买过" in mine["BOOTS"]  # bought through this member: named
-    other = _reasons(client, theirs, world.other_member)
+    other = reco_builders.reasons(client, theirs, world.other_member)
     assert "1 位顾客与羊毛双排扣大衣一起买过" in other["TEE"]
     assert not any("白色板鞋" in r for reasons in other.values() for r in reasons), other
 

@@ -1,5 +1,6 @@
 """The orders' partial indexes (migration 0035) hold only the orders their reads ask for, and those
-reads still use them: the settlement's choice of completed orders and a link's orders."""
+reads still use them: the settlement's choice of completed orders and a link's orders; a customer's
+orders and the lines of a few skus read theirs (migration 0046)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,19 @@ _SETTLEMENT = (
     "AND completed_at <= :cutoff ORDER BY id"
 )
 _LINK = "SELECT count(*) FROM orders WHERE program_id = :program AND link_code = :code"
-_PARAMS = {"program": 1, "state": "frozen", "cutoff": "2026-12-01T00:00:00+00:00", "code": "abc"}
+# The customer card's purchases through a member, and the bought-together signal's anchor buyers.
+_CUSTOMER = (
+    "SELECT id FROM orders WHERE program_id = :program AND customer_ref_hash = :ref AND member_id = :member"
+)
+_ANCHOR_LINES = "SELECT order_id FROM order_lines WHERE sku IN ('COAT', 'TEE')"
+_PARAMS = {
+    "program": 1,
+    "state": "frozen",
+    "cutoff": "2026-12-01T00:00:00+00:00",
+    "code": "abc",
+    "ref": "ab" * 32,
+    "member": 1,
+}
 
 
 def _plan(engine: Engine, query: str) -> str:
@@ -47,3 +60,8 @@ def test_an_order_not_completed_or_without_a_link_has_no_entry_in_their_indexes(
 def test_the_settlement_and_a_links_orders_still_read_their_indexes(engine: Engine) -> None:
     assert "ix_orders_state_completed" in _plan(engine, _SETTLEMENT)
     assert "ix_orders_program_link" in _plan(engine, _LINK)
+
+
+def test_a_customers_orders_and_a_skus_lines_read_their_indexes(engine: Engine) -> None:
+    assert "ix_orders_customer_program" in _plan(engine, _CUSTOMER)
+    assert "ix_order_lines_sku_order" in _plan(engine, _ANCHOR_LINES)

@@ -1,13 +1,14 @@
 """What the customer book derives from the program's orders and touches, per program, set-based:
 
-- ``last_purchase_at``: the customer's latest order in the program; ``last_click_at``: their latest
-  identified click or claim through a link of the program (``attribution_touches``);
+- ``last_purchase_at``: the customer's latest order attributed to the member whose book holds them
+  (a salesperson never sees when the customer bought through another); ``last_click_at``: their
+  latest identified click or claim through a link of the program (``attribution_touches``);
 - ``spending_power_derived``: the customer's net spend (paid less refunded) over the last 365 days,
   placed among every buyer of the program: the top third of buyers is ``high``, the bottom third
   ``low``, the rest ``mid`` (ties share a rank). A program with fewer than three buyers, or a customer
   without orders, derives none;
-- ``preferred_categories``: the categories of the products the customer bought, most units first
-  (at most three; ties by category code).
+- ``preferred_categories``: the categories of the products the customer bought in orders attributed
+  to the member whose book holds them, most units first (at most three; ties by category code).
 
 Each of the first three is one ``UPDATE`` with correlated subqueries; the categories are one grouped
 query and one executemany. Runs nightly (``crm.derive_nightly``) and on demand for a program.
@@ -68,6 +69,7 @@ def derive_program(session: Session, *, program_id: int, at: datetime) -> int:
         .where(
             Order.program_id == program_id,
             Order.customer_ref_hash == Customer.customer_ref_hash,
+            Order.member_id == Customer.member_id,
             Order.paid_at <= at,
         )
         .scalar_subquery()
@@ -104,7 +106,9 @@ def _derive_categories(session: Session, *, program_id: int, at: datetime) -> No
         .join(
             Order,
             and_(
-                Order.program_id == Customer.program_id, Order.customer_ref_hash == Customer.customer_ref_hash
+                Order.program_id == Customer.program_id,
+                Order.customer_ref_hash == Customer.customer_ref_hash,
+                Order.member_id == Customer.member_id,
             ),
         )
         .join(OrderLine, OrderLine.order_id == Order.id)

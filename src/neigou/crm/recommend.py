@@ -8,8 +8,9 @@ score = 30 per taste tag the product shares with the customer (at most 3 counted
       + 35 when it is in a live campaign of the merchant whose coupon is not sold out
 
 A product qualifies only with a reason of interest (taste, category, bought together, new season,
-campaign): a price that fits is no reason by itself. Products the customer bought in the last
-``JUST_BOUGHT_DAYS`` days and products off sale never reach the scoring (the signals leave them out).
+campaign): a price that fits is no reason by itself. Products the customer bought through the
+salesperson in the last ``JUST_BOUGHT_DAYS`` days and products off sale never reach the scoring (the
+signals leave them out; ``crm.signals.purchases`` reads only the salesperson's own sales).
 Every point comes with the sentence that explains it, in the reader's language when shown.
 """
 

@@ -46,7 +46,9 @@ def recommendations(
         bought=bought.skus,
     )
     campaigns = signals.live_campaigns(session, program_id=program.id, at=at)
-    categories = frozenset(customer.preferred_categories or bought.categories[:3])
+    # What the customer bought through this member, read now: never the derived categories, which
+    # may predate the last order (or a rule that once read the whole program).
+    categories = frozenset(bought.categories[:3])
     found = signals.candidates(
         session,
         signals.Signals(

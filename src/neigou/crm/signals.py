@@ -31,8 +31,9 @@ CO_BUYER_LIMIT = 500
 
 @dataclass(frozen=True)
 class Purchases:
-    """A customer's purchases in a program: every sku bought, those bought lately, their categories,
-    and the anchors of the bought-together signal (bought through the member, newest first)."""
+    """What a customer bought through one member (orders attributed to the member whose book holds
+    them): every sku, those bought lately, their categories, and the anchors of the bought-together
+    signal (newest first). Nothing bought through another salesperson is in it."""
 
     skus: frozenset[str]
     recent: frozenset[str]
@@ -48,49 +49,39 @@ def _kept(order: type[Order]) -> ColumnElement[bool]:
 def purchases(
     session: Session, *, program_id: int, customer_ref_hash: str, member_id: int, at: datetime
 ) -> Purchases:
-    """The customer's bought skus, those of the last ``JUST_BOUGHT_DAYS`` days, and their categories
-    (program-wide: never suggest what they just bought), and the anchors: the ``ANCHOR_LIMIT`` skus
-    last bought in orders attributed to ``member_id`` (a reason names an anchor, and a salesperson sees
-    only what the customer bought through them)."""
+    """The skus the customer bought in orders attributed to ``member_id``, those of the last
+    ``JUST_BOUGHT_DAYS`` days, their categories and the ``ANCHOR_LIMIT`` last bought (the anchors), in
+    one grouped statement: a salesperson's card shows, suggests from and leaves out only what the
+    customer bought through them, never a sale of another salesperson of the program."""
     rows = session.execute(
-        select(
-            OrderLine.sku,
-            func.max(Order.paid_at),
-            func.sum(OrderLine.quantity),
+        select(OrderLine.sku, func.max(Order.paid_at), func.sum(OrderLine.quantity), Category.code)
+        .join(Order, Order.id == OrderLine.order_id)
+        .outerjoin(
+            Product,
+            and_(
+                Product.sku == OrderLine.sku, Product.organization_id == organization_of(session, program_id)
+            ),
         )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.program_id == program_id, Order.customer_ref_hash == customer_ref_hash, _kept(Order))
-        .group_by(OrderLine.sku)
-    ).all()
-    since = at - timedelta(days=recommend.JUST_BOUGHT_DAYS)
-    skus = {sku for sku, _, _ in rows}
-    quantities = {sku: int(q or 0) for sku, _, q in rows}
-    by_category: dict[str, int] = {}
-    if skus:
-        for sku, code in session.execute(
-            select(Product.sku, Category.code)
-            .join(Category, Category.id == Product.category_id)
-            .where(Product.organization_id == organization_of(session, program_id), Product.sku.in_(skus))
-        ):
-            by_category[code] = by_category.get(code, 0) + quantities[sku]
-    anchors = session.scalars(
-        select(OrderLine.sku)
-        .join(Order, Order.id == OrderLine.order_id)
+        .outerjoin(Category, Category.id == Product.category_id)
         .where(
             Order.program_id == program_id,
             Order.customer_ref_hash == customer_ref_hash,
             Order.member_id == member_id,
             _kept(Order),
         )
-        .group_by(OrderLine.sku)
+        .group_by(OrderLine.sku, Category.code)
         .order_by(func.max(Order.paid_at).desc(), OrderLine.sku)
-        .limit(ANCHOR_LIMIT)
-    )
+    ).all()
+    since = at - timedelta(days=recommend.JUST_BOUGHT_DAYS)
+    by_category: dict[str, int] = {}
+    for _, _, quantity, code in rows:
+        if code is not None:
+            by_category[code] = by_category.get(code, 0) + int(quantity or 0)
     return Purchases(
-        skus=frozenset(skus),
-        recent=frozenset(sku for sku, paid_at, _ in rows if paid_at >= since),
+        skus=frozenset(sku for sku, _, _, _ in rows),
+        recent=frozenset(sku for sku, paid_at, _, _ in rows if paid_at >= since),
         categories=tuple(sorted(by_category, key=lambda c: (-by_category[c], c))),
-        anchors=tuple(anchors),
+        anchors=tuple(sku for sku, _, _, _ in rows[:ANCHOR_LIMIT]),
     )
 
 

@@ -59,6 +59,11 @@ class Order(Base):
         Index("ix_orders_event_member", "event_id", "member_id", **_only_set("event_id")),
         # Orders per post and per campaign: every read asks for a link's orders (migration 0035).
         Index("ix_orders_program_link", "program_id", "link_code", **_only_set("link_code")),
+        # A customer's orders: the customer card's purchases and anchors, the bought-together baskets of
+        # the anchors' buyers, the book's derive, the opt-out's erasure (which names no program). The
+        # hash leads, so the unique (program_id, external_id) index stays the one full index led by
+        # program_id (migration 0046).
+        Index("ix_orders_customer_program", "customer_ref_hash", "program_id"),
         # State first: the unique (program_id, external_id) index stays the only one led by program_id,
         # so duplicate checks never scan a whole program even before statistics exist. The settlement
         # reads completed orders only: a paid order has no entry until it completes (migration 0035).
@@ -111,7 +116,12 @@ class OrderLine(Base):
     """A priced line as paid, with the product's commission terms at the time."""
 
     __tablename__ = "order_lines"
-    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_no"),
+        # The bought-together signal's buyers of a few anchor skus: the order ids come from the index
+        # alone (migration 0046).
+        Index("ix_order_lines_sku_order", "sku", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_id: Mapped[int] = mapped_column(BigInteger)  # written with its order, in the same batch
