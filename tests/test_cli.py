@@ -211,6 +211,22 @@ def test_user_create_then_login(env: None, factory: sessionmaker[Session]) -> No
     dup = runner.invoke(app, ["user", "create", "--username", "ops", "--password", "another-pass"])
     assert "username_taken" in dup.output
     assert "'ops'" not in dup.output  # the username typed is not repeated
+    long = runner.invoke(app, ["user", "create", "--username", "o" * 65, "--password", "another-pass"])
+    assert long.exit_code == 2
+    assert long.exception is None or isinstance(long.exception, SystemExit)  # no traceback
+    assert "error [invalid_username]: Username must have at most 64 characters." in long.output
+    assert "o" * 65 not in long.output
+    named = [
+        "user",
+        "create",
+        "--username",
+        "named",
+        "--password",
+        "another-pass",
+        "--display-name",
+        "x" * 121,
+    ]
+    assert "invalid_display_name" in runner.invoke(app, named).output
     assert TEST_ACTOR.kind == "cli"
 
 

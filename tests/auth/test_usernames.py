@@ -59,3 +59,49 @@ def test_the_console_refuses_an_invisible_username_in_the_readers_language(
         "/console/login", data={"username": "Ops", "password": PASSWORD}, follow_redirects=False
     )
     assert signed_in.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("username", "display_name", "code"),
+    [
+        ("o" * 65, None, "invalid_username"),
+        (" " + "o" * 65 + " ", None, "invalid_username"),
+        ("\ufdfa" * 15, None, "invalid_username"),  # 15 characters, but a key of 270 (NFKC expands each)
+        ("ops", "名" * 121, "invalid_display_name"),
+    ],
+)
+def test_a_name_longer_than_its_column_is_refused(
+    factory: sessionmaker[Session], username: str, display_name: str | None, code: str
+) -> None:
+    before = row_counts(factory)
+    with pytest.raises(Invalid) as refused, transaction(factory) as session:
+        auth.create_user(
+            session, username=username, display_name=display_name, password=PASSWORD, actor=TEST_ACTOR
+        )
+    assert refused.value.code == code
+    assert row_counts(factory) == before
+
+
+def test_the_longest_names_are_kept_whole(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        user = auth.create_user(
+            session,
+            username=" " + "o" * 64 + " ",
+            display_name="名" * 120,
+            password=PASSWORD,
+            actor=TEST_ACTOR,
+        )
+        assert (user.username, user.display_name) == ("o" * 64, "名" * 120)
+
+
+def test_the_console_refuses_a_long_username_beside_its_field(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    console_sign_in(client, factory)
+    before = row_counts(factory)
+    refused = client.post("/console/users", data={"username": "o" * 65, "password": "long-enough-1"})
+    assert refused.status_code == 422
+    assert 'data-code="invalid_username"' in refused.text
+    assert "用户名最多 64 个字符。" in refused.text
+    assert 'maxlength="64"' in refused.text
+    assert row_counts(factory) == before

@@ -310,3 +310,44 @@ def test_a_shopper_is_one_invitations_guest(
     with factory() as session:
         bound = dict(session.execute(select(Invitation.code, Invitation.customer_ref_hash)).all())
     assert bound == {first: customer_ref_hash(SECRET, "c1"), second: customer_ref_hash(SECRET, "c2")}
+
+
+def test_a_shopper_is_an_employee_or_a_guest_of_an_event_never_both(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """An employee who reserved with their number is refused an invitation code of the event
+    (``already_employee``), a guest is refused an unbound employee number (``already_guest``): one
+    per-person limit each, never two; also once the gate is seeded again from the database."""
+    world = _world(api, operator)
+    event = world["event"]
+    first, second = invite(api, operator, event, "E2", 2)
+    assert _reserve(api, operator, event, customer_ref="c1", employee_no="E1").status_code == 201
+    assert _reserve(api, operator, event, customer_ref="c2", invitation_code=first).status_code == 201
+    for _ in range(2):  # then with the state seeded again: the bindings come from the database
+        as_guest = _reserve(api, operator, event, customer_ref="c1", invitation_code=second)
+        assert (as_guest.status_code, as_guest.json()["code"]) == (409, "already_employee")
+        assert as_guest.json()["detail"] == "该顾客已在本次活动中用工号购买，不能再作为受邀亲友。"
+        assert second not in as_guest.text
+        as_employee = _reserve(api, operator, event, customer_ref="c2", employee_no="E2")
+        assert (as_employee.status_code, as_employee.json()["code"]) == (409, "already_guest")
+        assert as_employee.json()["detail"] == "该顾客已是本次活动的受邀亲友，不能再用工号购买。"
+        assert "E2" not in as_employee.text
+        _flush(api)
+        gate: Any = api.app.state.events.gate  # type: ignore[attr-defined]
+        if gate is not None:
+            with factory() as session:
+                created = session.scalar(select(Event.created_at).where(Event.id == event))
+            assert created is not None
+            gate.forget(gate.base(event, created))
+    # Both stay free for others.
+    assert _reserve(api, operator, event, customer_ref="c3", invitation_code=second).status_code == 201
+    assert _reserve(api, operator, event, customer_ref="c4", employee_no="E2").status_code == 201
+    _flush(api)
+    with factory() as session:
+        bound = dict(
+            session.execute(select(EventEmployee.employee_no, EventEmployee.customer_ref_hash)).all()
+        )
+        held = dict(session.execute(select(Invitation.code, Invitation.customer_ref_hash)).all())
+    hashed = {c: customer_ref_hash(SECRET, c) for c in ("c1", "c2", "c3", "c4")}
+    assert bound == {"E1": hashed["c1"], "E2": hashed["c4"]}
+    assert held == {first: hashed["c2"], second: hashed["c3"]}

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.holds import settle_holds
@@ -306,8 +307,9 @@ def test_orders_pay_for_holds_of_their_sku_up_to_the_units_ordered(
 def test_the_report_credits_an_order_to_one_invitation(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    """A shopper bound to two invitation codes (as a binding made before the second was refused left
-    them) has each order counted once, for the code bound first."""
+    """A shopper is bound to one invitation code of an event: the database refuses a second binding
+    (migration 0047's unique index), and a code detached by that migration (a binding from before,
+    ``detached:<id>``) names nobody: each order is counted once, for the code bound first."""
     world = build(client, operator, factory)
     event_id = _event(client, operator, world)
     add_employees(client, operator, event_id, [{"employee_no": "E2", "name": "员工二"}])
@@ -319,15 +321,21 @@ def test_the_report_credits_an_order_to_one_invitation(
         headers=operator,
     )
     assert made.status_code == 201, made.text
-    with transaction(factory) as session:
+    with factory() as session:
         bound = session.scalar(select(Invitation).where(Invitation.code == first))
         assert bound is not None
         assert bound.bound_at is not None
-        session.execute(
-            update(Invitation)
-            .where(Invitation.code == second)
-            .values(customer_ref_hash=bound.customer_ref_hash, bound_at=bound.bound_at + timedelta(minutes=1))
-        )
+    twice = (
+        update(Invitation)
+        .where(Invitation.code == second)
+        .values(customer_ref_hash=bound.customer_ref_hash, bound_at=bound.bound_at + timedelta(minutes=1))
+    )
+    with pytest.raises(IntegrityError), transaction(factory) as session:
+        session.execute(twice)
+    with transaction(factory) as session:
+        detached = session.scalar(select(Invitation).where(Invitation.code == second))
+        assert detached is not None
+        detached.customer_ref_hash, detached.bound_at = f"detached:{detached.id}", utcnow()
     _sell(client, operator, world, event_id, [(3000, world.link)])
     report = client.get(f"/api/v1/events/{event_id}/report?refund_days=3", headers=operator).json()
     assert report["employees"] == [{"key": "E1", "orders": 1, "gmv_fen": 3000, "refunded_fen": 0}]

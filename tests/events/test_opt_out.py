@@ -1,6 +1,7 @@
 """A PIPL opt-out erases the shopper from employee-purchase events, on the database path and on the
-Redis gate: reservations, per-person counters and invitation bindings name a tombstone, the gate's
-state follows, and stock is untouched."""
+Redis gate: reservations, per-person counters and invitation bindings name a tombstone, employee
+numbers bound to the shopper are released (the employee buys with theirs again), the gate's state
+follows, and stock is untouched."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.gate import ReservationGate
-from neigou.events.models import CustomerCount, Event, EventItem, Invitation, Reservation
+from neigou.events.models import CustomerCount, Event, EventEmployee, EventItem, Invitation, Reservation
 from neigou.events.reservations import EventBook
 from neigou.events.runtime import EventsRuntime
 from neigou.events.writer import ReservationWriter
@@ -52,19 +53,26 @@ def _opt_out(client: TestClient, operator: dict[str, str], request_id: str, **bo
     return response.json()["erased"]
 
 
-def _world(api: TestClient, operator: dict[str, str]) -> tuple[int, str]:
+def _world(api: TestClient, operator: dict[str, str]) -> tuple[int, str, int]:
+    """The shopper a guest of one event (with a code of E1's) and the employee E1 of another (a shopper
+    is never both in one event); the other shopper a guest of the first. The events and the code."""
     program = create_program(api, operator)
-    event = create_event(api, operator, program["id"])
-    add_employees(api, operator, event, [{"employee_no": "E1", "name": "员工一"}])
+    event, staff_event = (
+        create_event(api, operator, program["id"]),
+        create_event(api, operator, program["id"]),
+    )
+    for each in (event, staff_event):
+        add_employees(api, operator, each, [{"employee_no": "E1", "name": "员工一"}])
     code, spare = invite(api, operator, event, "E1", 2)
-    for body in (
-        {"customer_ref": SHOPPER, "invitation_code": code, "quantity": 2},
-        {"customer_ref": SHOPPER, "employee_no": "E1", "sku": CUP, "request_id": "cup-1"},
-        {"customer_ref": OTHER, "invitation_code": spare},
+    for where, body in (
+        (event, {"customer_ref": SHOPPER, "invitation_code": code, "quantity": 2}),
+        (event, {"customer_ref": SHOPPER, "invitation_code": code, "sku": CUP, "request_id": "cup-1"}),
+        (event, {"customer_ref": OTHER, "invitation_code": spare}),
+        (staff_event, {"customer_ref": SHOPPER, "employee_no": "E1", "sku": CUP}),
     ):
-        response = _reserve(api, operator, event, **body)
+        response = _reserve(api, operator, where, **body)
         assert response.status_code == 201, response.text
-    return event, code
+    return event, code, staff_event
 
 
 def _gate_state(api: TestClient, factory: sessionmaker[Session], event_id: int) -> dict[str, Any]:
@@ -78,23 +86,23 @@ def _gate_state(api: TestClient, factory: sessionmaker[Session], event_id: int) 
     base = gate.base(event_id, created)
     return {
         kind: {k.decode(): v.decode() for k, v in gate.client.hgetall(f"{base}:{kind}").items()}
-        for kind in ("cust", "inv", "req", "employees")
+        for kind in ("cust", "inv", "req", "employees", "staff")
     }
 
 
 def test_an_opt_out_tombstones_reservations_counters_and_invitations(
     api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    event, code = _world(api, operator)
+    event, code, staff_event = _world(api, operator)
     shopper, other = customer_ref_hash(SECRET, SHOPPER), customer_ref_hash(SECRET, OTHER)
     # The reservations may still be in the gate's stream: the opt-out stores them before it erases.
     erased = _opt_out(api, operator, "shop-req-1")
     kinds = ("event_reservations", "event_counts", "event_invitations", "event_employees")
     assert {k: erased[k] for k in kinds} == {
-        "event_reservations": 2,
-        "event_counts": 2,
+        "event_reservations": 3,
+        "event_counts": 3,
         "event_invitations": 1,
-        "event_employees": 1,  # E1, bound to the shopper who reserved with it
+        "event_employees": 1,  # the second event's E1, bound to the shopper who reserved with it
     }
     with factory() as session:
         tombstones = set(
@@ -109,7 +117,7 @@ def test_an_opt_out_tombstones_reservations_counters_and_invitations(
             .group_by(Reservation.customer_ref_masked)
             .order_by(Reservation.customer_ref_masked)
         ).all()
-        assert masked == [("138****0009", 1), ("已注销", 3)]
+        assert masked == [("138****0009", 1), ("已注销", 4)]
         counts = dict(
             session.execute(
                 select(CustomerCount.customer_ref_hash, func.sum(CustomerCount.reserved)).group_by(
@@ -117,60 +125,72 @@ def test_an_opt_out_tombstones_reservations_counters_and_invitations(
                 )
             ).all()
         )
-        assert counts == {tombstone: 3, other: 1}
+        assert counts == {tombstone: 4, other: 1}
         bound = dict(session.execute(select(Invitation.code, Invitation.customer_ref_hash)).all())
         assert bound[code] == tombstone
         assert other in bound.values()
+        # The number is released, its reservation still names the employee.
+        assert session.execute(select(EventEmployee.customer_ref_hash)).scalars().all() == [None, None]
+        assert session.scalar(select(Reservation.employee_id).where(Reservation.event_id == staff_event))
         # Stock and the price paid are untouched.
-        assert dict(session.execute(select(EventItem.sku, EventItem.reserved)).all()) == {SKU: 3, CUP: 1}
+        stock = session.execute(select(EventItem.event_id, EventItem.sku, EventItem.reserved)).all()
+        assert sorted(stock) == sorted(
+            [(event, SKU, 3), (event, CUP, 1), (staff_event, SKU, 0), (staff_event, CUP, 1)]
+        )
     state = _gate_state(api, factory, event)
     if state:
         assert not any(shopper in field for field in state["cust"])
         assert state["cust"] == {f"{SKU}|{tombstone}": "2", f"{CUP}|{tombstone}": "1", f"{SKU}|{other}": "1"}
         assert state["inv"][code] == tombstone
         assert shopper not in state["inv"].values()
-        assert state["employees"] == {"E1": tombstone}
+        assert state["employees"] == {"E1": ""}
         # The retry key keeps what it made, for the tombstone.
         assert list(state["req"]) == ["cup-1"]
         assert f"|{tombstone}|1|2500|" in state["req"]["cup-1"]
         assert shopper not in state["req"]["cup-1"]
+        staff_state = _gate_state(api, factory, staff_event)
+        assert staff_state["employees"] == {"E1": ""}  # released
+        assert staff_state["staff"] == {}
+        assert staff_state["cust"] == {f"{CUP}|{tombstone}": "1"}
 
 
-def test_afterwards_the_limit_starts_afresh_and_the_number_and_invitation_stay_used(
+def test_afterwards_the_limit_starts_afresh_the_number_is_the_employees_again_and_the_code_stays_used(
     api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    event, code = _world(api, operator)
-    add_employees(api, operator, event, [{"employee_no": "E2", "name": "员工二"}])
-    refused = _reserve(api, operator, event, customer_ref=SHOPPER, employee_no="E1", sku=CUP)
+    event, code, staff_event = _world(api, operator)
+    refused = _reserve(api, operator, staff_event, customer_ref=SHOPPER, employee_no="E1", sku=CUP)
     assert refused.json()["code"] == "limit_reached"
     _opt_out(api, operator, "shop-req-1")
-    again = _reserve(api, operator, event, customer_ref=SHOPPER, employee_no="E2", sku=CUP)
+    # The number was released: the employee buys with it again, within a limit that starts afresh ...
+    again = _reserve(api, operator, staff_event, customer_ref=SHOPPER, employee_no="E1", sku=CUP)
     assert again.status_code == 201, again.text
-    # E1 stays bound to the tombstone, as the code does: the shopper who comes back is someone new.
-    number = _reserve(api, operator, event, customer_ref=SHOPPER, employee_no="E1", sku=CUP)
-    assert number.json()["code"] == "employee_no_taken"
+    # ... and once more it is one shopper's.
+    taken = _reserve(api, operator, staff_event, customer_ref=OTHER, employee_no="E1")
+    assert taken.json()["code"] == "employee_no_taken"
+    # The code stays bound to the tombstone: the shopper who comes back is someone new to it.
     reused = _reserve(api, operator, event, customer_ref=SHOPPER, invitation_code=code)
     assert reused.json()["code"] == "not_invited"
     api.app.state.events.flush()  # type: ignore[attr-defined]
+    shopper = customer_ref_hash(SECRET, SHOPPER)
     with factory() as session:
         mine = session.execute(
-            select(CustomerCount.reserved).where(
-                CustomerCount.customer_ref_hash == customer_ref_hash(SECRET, SHOPPER)
-            )
+            select(CustomerCount.reserved).where(CustomerCount.customer_ref_hash == shopper)
         ).scalars()
         assert list(mine) == [1]
+        number = select(EventEmployee.customer_ref_hash).where(EventEmployee.event_id == staff_event)
+        assert session.scalar(number) == shopper
 
 
 def test_an_opt_out_of_another_program_leaves_the_event_alone(
     api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    event, _code = _world(api, operator)
+    event, _code, _staff_event = _world(api, operator)
     elsewhere = create_program(api, operator, code="elsewhere")
     erased = _opt_out(api, operator, "shop-req-1", program_id=elsewhere["id"])
     assert (erased["event_reservations"], erased["event_counts"], erased["event_invitations"]) == (0, 0, 0)
     shopper = customer_ref_hash(SECRET, SHOPPER)
     with factory() as session:
-        assert session.scalar(select(func.count()).where(Reservation.customer_ref_hash == shopper)) == 2
+        assert session.scalar(select(func.count()).where(Reservation.customer_ref_hash == shopper)) == 3
     state = _gate_state(api, factory, event)
     if state:
         assert state["inv"].get(_code) == shopper
@@ -196,7 +216,7 @@ def test_a_redis_that_does_not_answer_does_not_stop_the_opt_out(
             at=utcnow(),
             events=runtime,
         ).opt_out.erased
-    assert erased["event_reservations"] == 2
+    assert erased["event_reservations"] == 3
     with factory() as session:
         shopper = customer_ref_hash(SECRET, SHOPPER)
         assert session.scalar(select(func.count()).where(Reservation.customer_ref_hash == shopper)) == 0

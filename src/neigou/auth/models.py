@@ -10,6 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
 
+# The longest username and display name an account may have (their columns' lengths): one rule, which
+# ``auth.service.create_user`` applies for the console form and the CLI alike.
+MAX_USERNAME_LENGTH = 64
+MAX_DISPLAY_NAME_LENGTH = 120
+# ``username_key``'s column: the key of a name may be longer than the name (NFKC expands some characters).
+MAX_USERNAME_KEY_LENGTH = 255
+
 
 class Role(enum.StrEnum):
     """What a token may do: run programs, act as one member, feed orders in, or run one shop."""
@@ -39,11 +46,13 @@ class User(Base):
         ForeignKey("organizations.id"), index=True, nullable=True
     )
     merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True, nullable=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(MAX_USERNAME_LENGTH), unique=True)
     # ``kit.ids.caseless(username)``: one account per name however it is cased or typed (full-width).
     # NULL only for an account created before 0045 whose key an older account already held (logged then).
-    username_key: Mapped[str | None] = mapped_column(String(255), index=True, unique=True, nullable=True)
-    display_name: Mapped[str] = mapped_column(String(120))
+    username_key: Mapped[str | None] = mapped_column(
+        String(MAX_USERNAME_KEY_LENGTH), index=True, unique=True, nullable=True
+    )
+    display_name: Mapped[str] = mapped_column(String(MAX_DISPLAY_NAME_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

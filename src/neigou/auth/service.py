@@ -11,7 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
-from neigou.auth.models import ApiToken, Role, TokenKind, User
+from neigou.auth.models import (
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_USERNAME_KEY_LENGTH,
+    MAX_USERNAME_LENGTH,
+    ApiToken,
+    Role,
+    TokenKind,
+    User,
+)
 from neigou.auth.passwords import hash_password, verify_password
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
@@ -59,7 +67,8 @@ def create_user(
     merchant_id: int | None = None,
     at: datetime | None = None,
 ) -> User:
-    """Create an operator account; usernames are unique. A scoped caller's account belongs to the
+    """Create an operator account; usernames are unique and at most ``MAX_USERNAME_LENGTH`` characters
+    (display names ``MAX_DISPLAY_NAME_LENGTH``), the one rule of the console form and the CLI. A scoped caller's account belongs to the
     caller's organization (another one is a 404 ``organization_not_found``, as for its programs);
     only an unscoped caller (the CLI, a platform administrator) opens a platform administrator's."""
     scope = current_scope(session)
@@ -77,6 +86,23 @@ def create_user(
     if has_invisible(username):  # "admin" and "admin" + a zero-width space would look like one operator
         raise Invalid(Message("Username must not contain invisible characters."), code="invalid_username")
     key = caseless(username)
+    if len(username) > MAX_USERNAME_LENGTH or len(key) > MAX_USERNAME_KEY_LENGTH:
+        raise Invalid(
+            Message(
+                "Username must have at most {max_username_length} characters.",
+                max_username_length=MAX_USERNAME_LENGTH,
+            ),
+            code="invalid_username",
+        )
+    display_name = (display_name or "").strip() or username
+    if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
+        raise Invalid(
+            Message(
+                "Display name must have at most {max_display_name_length} characters.",
+                max_display_name_length=MAX_DISPLAY_NAME_LENGTH,
+            ),
+            code="invalid_display_name",
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
             Message(
@@ -93,7 +119,7 @@ def create_user(
     user = User(
         username=username,
         username_key=key,
-        display_name=display_name or username,
+        display_name=display_name,
         password_hash=hash_password(password),
         active=True,
         organization_id=organization_id

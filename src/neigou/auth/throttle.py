@@ -14,8 +14,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
+import redis
 from limits import RateLimitItem, parse, storage, strategies
+from limits.storage import MemoryStorage, RedisStorage
 
 from neigou.kit.ids import caseless
 
@@ -33,7 +36,10 @@ class SignInThrottle:
     namespace: str = "neigou-sign-in"
 
     def __post_init__(self) -> None:
-        self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(self.storage_uri))
+        self._storage = storage.storage_from_string(self.storage_uri)
+        if not isinstance(self._storage, RedisStorage | MemoryStorage):  # what ``_give_back`` knows
+            raise TypeError(f"sign-in counters on Redis or in memory, not {self.storage_uri.split(':')[0]}")
+        self._limiter = strategies.MovingWindowRateLimiter(self._storage)
 
     @classmethod
     def for_redis(cls, redis_url: str | None, *, namespace: str = "neigou-sign-in") -> SignInThrottle:
@@ -57,8 +63,24 @@ class SignInThrottle:
         return self._limiter.hit(*user_counter) and self._limiter.hit(*ip_counter)
 
     def succeeded(self, *, ip: str, username: str) -> None:
-        """Forget the username's failures (the IP's stay: one success must not reset a guesser)."""
-        self._limiter.clear(*self._counters(ip, username)[1])
+        """Forget the username's failures and give the success's own attempt back to the IP (its
+        failures stay: one success must not reset a guesser)."""
+        ip_counter, user_counter = self._counters(ip, username)
+        self._limiter.clear(*user_counter)
+        self._give_back(*ip_counter)
+
+    def _give_back(self, item: RateLimitItem, *identifiers: str) -> None:
+        """Take one attempt off a moving window's count, in one atomic step of its storage: the
+        newest one, which is this attempt or one reserved while its password was checked (they count
+        the same; the window's older attempts keep their times). Nothing when the window is empty."""
+        key = item.key_for(*identifiers)
+        if isinstance(self._storage, RedisStorage):  # the window is a list, newest first
+            client = cast("redis.Redis", self._storage.get_connection())  # limits types it as a protocol
+            client.lpop(self._storage.prefixed_key(key))
+        elif isinstance(self._storage, MemoryStorage):
+            with self._storage.locks[key]:  # the lock ``hit`` takes on the same list, newest first
+                if events := self._storage.events.get(key):
+                    del events[0]
 
     def retry_after(self, *, ip: str, username: str) -> int:
         """Seconds until an attempt may be checked again (at least 1)."""

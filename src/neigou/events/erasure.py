@@ -10,12 +10,15 @@ Set-based, one statement per kind, scoped to one program's events or all of them
   are), so they still add up to the reservations and the shopper's limit starts afresh;
 - ``event_invitations``: an invitation bound to the shopper is bound to the tombstone: it stays used
   (an employee's guests are not given back) but names nobody;
-- ``event_employees``: an employee number bound to the shopper (its first shopper) is bound to the
-  tombstone, as an invitation is.
+- ``event_employees``: an employee number bound to the shopper (its first shopper) is released, bound
+  to nobody again: the number is the employee's own, not a guest place of someone else's, so the
+  employee buys with it again (as a new shopper, whose per-person limit starts afresh), where a number
+  bound to the tombstone would be refused to them for good. Its reservations keep the employee.
 
 With the Redis gate, the same happens to the gate's state once the database has committed (Redis
 follows the database): in every event whose keys may still live, the ``sku|customer`` counters move
-to the tombstone and invitation codes and employee numbers bound to the shopper are bound to it.
+to the tombstone, invitation codes bound to the shopper are bound to it and employee numbers bound to
+the shopper are released.
 """
 
 from __future__ import annotations
@@ -61,8 +64,9 @@ def erase_events(
     tombstone: str,
     gate: ReservationGate | None = None,
 ) -> dict[str, int]:
-    """Tombstone the shopper's reservations, counters, invitation and employee-number bindings (in one program's events,
-    or all); rows affected per kind. With ``gate``, its state follows after the commit."""
+    """Tombstone the shopper's reservations, counters and invitation bindings and release their
+    employee numbers (in one program's events, or all); rows affected per kind. With ``gate``, its
+    state follows after the commit."""
     h = customer_ref_hash
     reservations = update(Reservation).where(Reservation.customer_ref_hash == h)
     counts = update(CustomerCount).where(CustomerCount.customer_ref_hash == h)
@@ -79,7 +83,7 @@ def erase_events(
         "event_reservations": reservations.values(customer_ref_hash=tombstone, customer_ref_masked=ERASED),
         "event_counts": counts.values(customer_ref_hash=tombstone),
         "event_invitations": invitations.values(customer_ref_hash=tombstone),
-        "event_employees": employees.values(customer_ref_hash=tombstone),
+        "event_employees": employees.values(customer_ref_hash=None),
     }
     erased: dict[str, int] = {}
     for kind, statement in statements.items():

@@ -37,7 +37,7 @@ from typing import Any
 import redis
 
 from neigou.events.gate_claims import SEED_LOCK_SECONDS, SettlementClaims
-from neigou.events.gate_keys import employees_key, guests_key, seeded_key
+from neigou.events.gate_keys import employees_key, guests_key, seeded_key, staff_key
 from neigou.events.gate_scripts import (
     ADD_SCRIPT,
     DROPPED_SCRIPT,
@@ -126,7 +126,7 @@ class ReservationGate(SettlementClaims):
         under a ``request_id`` already used, what it made (``replayed``) and nothing taken."""
         mode, who = ("e", employee_no) if employee_no is not None else ("i", invitation_code)
         answer = self._reserve(
-            keys=[*self._keys(base), guests_key(base)],
+            keys=[*self._keys(base), guests_key(base), staff_key(base)],
             args=[
                 sku,
                 customer,
@@ -185,22 +185,25 @@ class ReservationGate(SettlementClaims):
             if pipe.get(lock) != token.encode():  # the lock ran out: another seeding may be under way
                 return False
             pipe.multi()
-            pipe.delete(stock, cust, emp, inv, req, guests_key(base))
+            pipe.delete(stock, cust, emp, inv, req, guests_key(base), staff_key(base))
             pipe.hset(stock, mapping=_any({"": 0, **seed.stock}))
-            if seed.customers:
-                pipe.hset(cust, mapping=_any(seed.customers))
-            if seed.employees:
-                pipe.hset(emp, mapping=_any(seed.employees))
-            if seed.invitations:
-                pipe.hset(inv, mapping=_any(seed.invitations))
-            if guests := {bound: code for code, bound in sorted(seed.invitations.items()) if bound}:
-                pipe.hset(guests_key(base), mapping=_any(guests))
-            if seed.requests:
-                pipe.hset(req, mapping=_any(seed.requests))
+            for key, values in (
+                (cust, seed.customers),
+                (emp, seed.employees),
+                (inv, seed.invitations),
+                (
+                    guests_key(base),
+                    {bound: code for code, bound in sorted(seed.invitations.items()) if bound},
+                ),
+                (staff_key(base), {bound: no for no, bound in sorted(seed.employees.items()) if bound}),
+                (req, seed.requests),
+            ):
+                if values:
+                    pipe.hset(key, mapping=_any(values))
             pipe.eval(MERGE_SCRIPT, 4, emp, inv, f"{base}:add-emp", f"{base}:add-inv")
             at = int(expire_at.timestamp())
             pipe.incr(f"{base}:gen")
-            for key in (stock, cust, emp, inv, req, guests_key(base), f"{base}:gen"):
+            for key in (stock, cust, emp, inv, req, guests_key(base), staff_key(base), f"{base}:gen"):
                 pipe.expireat(key, at)
             pipe.set(marker, "1", exat=at)
             pipe.execute()
@@ -291,9 +294,16 @@ class ReservationGate(SettlementClaims):
         return bool(self._dropped(keys=keys, args=[stream_id, request_id, stored, *units]))
 
     def rekey_customer(self, base: str, *, customer: str, tombstone: str, skus: Iterable[str]) -> int:
-        """Move a shopper's counters (of ``skus``), invitation and employee-number bindings and request
-        ids' terms to the opt-out's tombstone; how many fields moved."""
-        keys = [f"{base}:cust", f"{base}:inv", f"{base}:req", employees_key(base), guests_key(base)]
+        """Move a shopper's counters (of ``skus``), invitation bindings and request ids' terms to the
+        opt-out's tombstone and release their employee numbers; how many fields moved."""
+        keys = [
+            f"{base}:cust",
+            f"{base}:inv",
+            f"{base}:req",
+            employees_key(base),
+            guests_key(base),
+            staff_key(base),
+        ]
         moved = self._rekey(keys=keys, args=[customer, tombstone, *skus])
         return int(moved)
 
@@ -306,7 +316,16 @@ class ReservationGate(SettlementClaims):
         """Drop an event's state (tests, benchmarks)."""
         stock, cust, emp, inv, _, marker, req, _ = self._keys(base)
         self.client.delete(
-            stock, cust, emp, inv, marker, req, guests_key(base), f"{base}:add-emp", f"{base}:add-inv"
+            stock,
+            cust,
+            emp,
+            inv,
+            marker,
+            req,
+            guests_key(base),
+            staff_key(base),
+            f"{base}:add-emp",
+            f"{base}:add-inv",
         )
 
     @staticmethod

@@ -14,15 +14,16 @@ done to the live events' states. The old marker is left to expire with the event
 The marker also carries ``LAYOUT``, the version of what the state holds, for the same reason: a state
 written by an older version lacks what the scripts now ask (layout 2: the employees are a hash of
 number → the shopper it is bound to, under a key of their own, where layout 1 kept a set of numbers
-bound to nobody; layout 3: the guests hash, shopper → the invitation code bound to them), so it counts
-as unseeded and is seeded again from the database.
+bound to nobody; layout 3: the guests hash, shopper → the invitation code bound to them; layout 4:
+the staff hash, shopper → the employee number bound to them, so that a shopper is an employee or a
+guest of an event, never both), so it counts as unseeded and is seeded again from the database.
 """
 
 from __future__ import annotations
 
 from neigou.kit.employee_numbers import FORM
 
-LAYOUT = 3
+LAYOUT = 4
 
 
 def seeded_key(base: str) -> str:
@@ -34,6 +35,11 @@ def seeded_key(base: str) -> str:
 def guests_key(base: str) -> str:
     """The guests hash of the event state under ``base``: shopper → the invitation code bound to them."""
     return f"{base}:guests"
+
+
+def staff_key(base: str) -> str:
+    """The staff hash of the event state under ``base``: shopper → the employee number bound to them."""
+    return f"{base}:staff"
 
 
 def employees_key(base: str) -> str:

@@ -3,17 +3,20 @@
 # KEYS: stock hash (sku → units), customer hash (sku|customer → units), employees hash (number → bound
 # customer or ""), invitations hash (code → bound customer or ""), reservation stream, seeded marker,
 # requests hash (request id → "stream id|" and the terms kept with it, see ``Prior``), in-flight hash
-# (``inflight``), guests hash (customer → the invitation code bound to them).
+# (``inflight``), guests hash (customer → the invitation code bound to them), staff hash (customer → the
+# employee number bound to them).
 # ARGV: sku, customer, quantity, stock, per-person limit, mode ("e" employee, "i" invitation),
 # employee number or code, the reservation as JSON (without id), request id ("" none), the terms kept
 # with the request id ("customer|quantity|price|expires|sku"), the event's id.
 # The entry carries the event's id (``e``): the writer counts it off when it leaves the stream.
 # An employee number, like an invitation code, binds to the first shopper who reserves with it: another
 # shopper is refused (one number is one shopper within one per-person limit). A shopper is one
-# invitation's guest: an unbound code does not bind to a shopper another code is bound to.
+# invitation's guest: an unbound code does not bind to a shopper another code is bound to. A shopper is
+# an employee or a guest, never both (one per-person limit, not two): a code is refused to a shopper an
+# employee number is bound to, and an unbound number does not bind to a shopper a code is bound to.
 # Returns {1, stream id} or {2, what the request id holds} (a retry) or {-1} limit reached,
 # {-2} sold out, {-3} not seeded, {-4} not invited, {-5} the employee number is another shopper's, {-6} the shopper holds another
-# invitation.
+# invitation, {-7} the shopper is a guest (employee mode), {-8} the shopper is an employee (invitation mode).
 RESERVE_SCRIPT = """
 if redis.call('EXISTS', KEYS[6]) == 0 then return {-3} end
 if ARGV[9] ~= '' then
@@ -28,9 +31,12 @@ if bound ~= '' and bound ~= ARGV[2] then
   if ARGV[6] == 'e' then return {-5} end
   return {-4}
 end
-if bound == '' and ARGV[6] == 'i' then
+if ARGV[6] == 'i' then
+  if redis.call('HEXISTS', KEYS[10], ARGV[2]) == 1 then return {-8} end
   local held = redis.call('HGET', KEYS[9], ARGV[2])
-  if held and held ~= ARGV[7] then return {-6} end
+  if bound == '' and held and held ~= ARGV[7] then return {-6} end
+elseif bound == '' and redis.call('HEXISTS', KEYS[9], ARGV[2]) == 1 then
+  return {-7}
 end
 local q = tonumber(ARGV[3])
 local field = ARGV[1] .. '|' .. ARGV[2]
@@ -41,6 +47,7 @@ redis.call('HINCRBY', KEYS[1], ARGV[1], q)
 if bound == '' then
   redis.call('HSET', book, ARGV[7], ARGV[2])
   if ARGV[6] == 'i' then redis.call('HSET', KEYS[9], ARGV[2], ARGV[7]) end
+  if ARGV[6] == 'e' then redis.call('HSET', KEYS[10], ARGV[2], ARGV[7]) end
 end
 local id = redis.call('XADD', KEYS[5], '*', 'r', ARGV[8], 'e', ARGV[11])
 redis.call('HINCRBY', KEYS[8], ARGV[11], 1)
@@ -50,10 +57,11 @@ if ARGV[9] ~= '' then redis.call('HSET', KEYS[7], ARGV[9], id .. '|' .. ARGV[10]
 return {1, id}
 """
 # An opt-out (``erasure``): KEYS customer hash, invitations hash, requests hash, employees hash,
-# guests hash; ARGV
-# customer, tombstone, the event's skus. The customer's counters, invitation and employee-number
-# bindings and the requests they made move to the tombstone (hashes are hex and tombstones ``erased:``
-# and hex: no pattern characters).
+# guests hash, staff hash; ARGV
+# customer, tombstone, the event's skus. The customer's counters, invitation bindings and the requests
+# they made move to the tombstone (hashes are hex and tombstones ``erased:`` and hex: no pattern
+# characters); an employee number bound to the customer is released (bound to nobody again: the
+# employee buys with it again, as a new shopper).
 REKEY_SCRIPT = """
 local moved = 0
 for i = 3, #ARGV do
@@ -65,15 +73,16 @@ for i = 3, #ARGV do
     moved = moved + 1
   end
 end
-for _, book in ipairs({KEYS[2], KEYS[4]}) do
-  local bound = redis.call('HGETALL', book)
+for _, book in ipairs({{KEYS[2], ARGV[2]}, {KEYS[4], ''}}) do
+  local bound = redis.call('HGETALL', book[1])
   for i = 1, #bound, 2 do
     if bound[i + 1] == ARGV[1] then
-      redis.call('HSET', book, bound[i], ARGV[2])
+      redis.call('HSET', book[1], bound[i], book[2])
       moved = moved + 1
     end
   end
 end
+redis.call('HDEL', KEYS[6], ARGV[1])
 local guest = redis.call('HGET', KEYS[5], ARGV[1])
 if guest then
   redis.call('HDEL', KEYS[5], ARGV[1])

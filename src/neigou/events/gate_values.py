@@ -63,12 +63,14 @@ _CODES = {
     -4: "not_invited",
     -5: "employee_no_taken",
     -6: "already_invited",
+    -7: "already_guest",
+    -8: "already_employee",
 }
 
 
 class GateResult:
     """What the script answered: ``code`` (taken, replayed, limit_reached, sold_out, not_seeded,
-    not_invited, employee_no_taken, already_invited)."""
+    not_invited, employee_no_taken, already_invited, already_guest, already_employee)."""
 
     def __init__(self, answer: list[Any]) -> None:
         self.code = _CODES[int(answer[0])]

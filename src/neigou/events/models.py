@@ -82,7 +82,11 @@ class Invitation(Base):
     """A personal invitation code of an employee; it binds to the first shopper who uses it."""
 
     __tablename__ = "event_invitations"
-    __table_args__ = (Index("ix_event_invitations_employee", "employee_id"),)
+    __table_args__ = (
+        Index("ix_event_invitations_employee", "employee_id"),
+        # One invitation per shopper per event (migration 0047); a code bound to nobody is NULL.
+        Index("uq_event_invitations_shopper", "event_id", "customer_ref_hash", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))

@@ -23,6 +23,12 @@ def refused(code: str) -> Conflict:
         "employee_no_taken": Message(
             "This employee number is already used by another shopper at this event."
         ),
+        "already_guest": Message(
+            "This shopper is a guest of this event and cannot also buy with an employee number."
+        ),
+        "already_employee": Message(
+            "This shopper buys with an employee number at this event and cannot also be a guest."
+        ),
         "not_live": Message("This event is not live at this time."),
         "sold_out": Message("This item is sold out at this event."),
         "limit_reached": Message("This shopper holds as many of this item as one person may."),

@@ -124,7 +124,13 @@ def _eligible(
 ) -> tuple[int | None, int | None]:
     """(employee id, invitation id) of an invited shopper; binds an unbound employee number or invitation
     to them. A number another shopper reserved with first is refused ``employee_no_taken``: one number
-    is one shopper, within one per-person limit (the employee's guests come with invitation codes)."""
+    is one shopper, within one per-person limit (the employee's guests come with invitation codes). A
+    shopper is an employee or a guest of an event, never both (one per-person limit, not two): a code is
+    refused ``already_employee`` to a shopper a number is bound to, and an unbound number is refused
+    ``already_guest`` to a shopper a code is bound to (the shopper's lock, taken first, orders the two)."""
+    guest = select(Invitation.id).where(
+        Invitation.event_id == event_id, Invitation.customer_ref_hash == shopper.ref_hash
+    )
     if shopper.employee_no is not None:
         of_event = (EventEmployee.event_id == event_id, EventEmployee.employee_no == shopper.employee_no)
         employee = session.execute(
@@ -132,7 +138,7 @@ def _eligible(
             .where(
                 *of_event,
                 or_(
-                    EventEmployee.customer_ref_hash.is_(None),
+                    and_(EventEmployee.customer_ref_hash.is_(None), ~exists(guest)),
                     EventEmployee.customer_ref_hash == shopper.ref_hash,
                 ),
             )
@@ -141,15 +147,20 @@ def _eligible(
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
         if employee is None:
-            listed = session.scalar(select(EventEmployee.id).where(*of_event))
-            raise refused("not_invited" if listed is None else "employee_no_taken")
+            listed = session.execute(select(EventEmployee.customer_ref_hash).where(*of_event)).one_or_none()
+            raise refused(
+                "not_invited"
+                if listed is None
+                else "already_guest"
+                if listed[0] is None
+                else "employee_no_taken"
+            )
         return employee, None
-    # A shopper is one invitation's guest: an unbound code binds only to a shopper no other code holds.
-    held = select(Invitation.id).where(
-        Invitation.event_id == event_id,
-        Invitation.customer_ref_hash == shopper.ref_hash,
-        Invitation.code != shopper.invitation_code,
+    staff = select(EventEmployee.id).where(
+        EventEmployee.event_id == event_id, EventEmployee.customer_ref_hash == shopper.ref_hash
     )
+    # A shopper is one invitation's guest: an unbound code binds only to a shopper no other code holds.
+    held = guest.where(Invitation.code != shopper.invitation_code)
     bound = session.execute(
         update(Invitation)
         .where(
@@ -159,16 +170,19 @@ def _eligible(
                 and_(Invitation.customer_ref_hash.is_(None), ~exists(held)),
                 Invitation.customer_ref_hash == shopper.ref_hash,
             ),
+            ~exists(staff),
         )
         .values(customer_ref_hash=shopper.ref_hash, bound_at=func.coalesce(Invitation.bound_at, at))
         .returning(Invitation.id)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     if bound is None:
-        free = select(Invitation.id).where(
-            Invitation.event_id == event_id,
-            Invitation.code == shopper.invitation_code,
-            Invitation.customer_ref_hash.is_(None),
-        )
-        raise refused("already_invited" if session.scalar(free) is not None else "not_invited")
+        code = session.execute(
+            select(Invitation.customer_ref_hash).where(
+                Invitation.event_id == event_id, Invitation.code == shopper.invitation_code
+            )
+        ).one_or_none()
+        if code is None or code[0] not in (None, shopper.ref_hash):
+            raise refused("not_invited")
+        raise refused("already_employee" if session.scalar(staff) is not None else "already_invited")
     return None, bound

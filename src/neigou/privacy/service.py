@@ -15,9 +15,9 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
   messages pushed to them blanked and those still waiting to go out cancelled (``opted_out``), and
   the values their audit entries hold in clear redacted (the entries changed are counted);
 - ``event_reservations``, ``event_counts``, ``event_invitations``, ``event_employees``:
-  employee-purchase events (``events.erasure``): reservations, invitation and employee-number
-  bindings name the tombstone, the per-person
-  counters are re-keyed to it, and the Redis gate's state follows after the commit.
+  employee-purchase events (``events.erasure``): reservations and invitation bindings name the
+  tombstone, the per-person counters are re-keyed to it, employee numbers bound to the shopper are
+  released (the employee buys with theirs again), and the Redis gate's state follows after the commit.
 
 The tombstone is random and stored nowhere else, so it cannot be recomputed from the shopper's
 reference (a keyed hash of the opt-out's id could: the opt-out row keeps the customer's hash).

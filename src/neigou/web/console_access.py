@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from neigou.auth import service as auth
 from neigou.auth.dependencies import ConsoleOperator
-from neigou.auth.models import Role
+from neigou.auth.models import MAX_DISPLAY_NAME_LENGTH, MAX_USERNAME_LENGTH, Role
 from neigou.auth.service import Principal
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -26,7 +26,12 @@ from neigou.web.pages import render
 router = APIRouter(include_in_schema=False)
 ACCESS = "/console/access"
 NO_STORE = {"Cache-Control": "no-store"}  # a page that shows a secret is never cached
-USER_FIELDS = {"invalid_username": "username", "username_taken": "username", "weak_password": "password"}
+USER_FIELDS = {
+    "invalid_username": "username",
+    "username_taken": "username",
+    "invalid_display_name": "display_name",
+    "weak_password": "password",
+}
 TOKEN_FIELDS = {
     "member_required": "member_id",
     "member_not_found": "member_id",
@@ -53,6 +58,8 @@ def _page(
         member_names=member_names(session, [t.member_id for t in tokens]),
         roles=[r.value for r in CONSOLE_ROLES],
         min_password=auth.MIN_PASSWORD_LENGTH,
+        max_username=MAX_USERNAME_LENGTH,
+        max_display_name=MAX_DISPLAY_NAME_LENGTH,
         **({"user_values": {}, "token_values": {}, "user_errors": [], "token_errors": []} | extra),
     )
     response.headers.update(NO_STORE)
@@ -84,9 +91,9 @@ def create_user(
     *,
     session: SessionDep,
     principal: ConsoleOperator,
-    username: Annotated[str, Form(max_length=64)],
+    username: Annotated[str, Form()],  # its length: the service's rule
     password: Annotated[str, Form(max_length=200)],
-    display_name: Annotated[str, Form(max_length=120)] = "",
+    display_name: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Open a console account; a refused one is shown with its reason and nothing is written."""
     made = attempt(
