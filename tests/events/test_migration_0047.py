@@ -47,7 +47,7 @@ def _invitation(
 def test_migration_0047_keeps_each_shoppers_oldest_invitation_and_detaches_the_others(
     scratch_url: str,
 ) -> None:
-    engine, (program,) = programs_at(scratch_url, "0045", "p")
+    engine, (program,) = programs_at(scratch_url, "0046", "p")
     with engine.begin() as conn:
         event, other_event = _event(conn, program, "EV0"), _event(conn, program, "EV1")
         employee = insert_id(
@@ -109,7 +109,7 @@ def test_migration_0047_keeps_each_shoppers_oldest_invitation_and_detaches_the_o
             conn.execute(
                 text("UPDATE event_invitations SET customer_ref_hash = 'other' WHERE code = 'C-FREE'")
             )
-        command.downgrade(alembic_config(scratch_url), "0045")
+        command.downgrade(alembic_config(scratch_url), "0046")
         with engine.begin() as conn:  # no index any more; detached codes stay detached
             conn.execute(
                 text("UPDATE event_invitations SET customer_ref_hash = 'other' WHERE code = 'C-FREE'")

@@ -19,7 +19,7 @@ its reservations still name it. How many were detached is logged, never the shop
 Downgrading drops the index; detached codes stay detached.
 
 Revision ID: 0047
-Revises: 0045
+Revises: 0046
 Create Date: 2026-12-07 00:40:00.000000
 """
 
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0047"
-down_revision: str | None = "0045"
+down_revision: str | None = "0046"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
