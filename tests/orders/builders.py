@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
@@ -15,6 +16,7 @@ from neigou.kit.db import transaction
 from neigou.ledger import repository as ledger
 from neigou.links import service as links
 from neigou.links.schemas import LinkCreate
+from neigou.programs.models import Member, MemberTierPeriod
 from tests.conftest import TEST_ACTOR
 from tests.factories import create_member, create_program
 from tests.offers import factories as offers
@@ -162,3 +164,27 @@ def settled_world(
     as_of = (PAID_AT + timedelta(days=30)).isoformat()
     client.post(f"/api/v1/programs/{w.program_id}/settlements", json={"as_of": as_of}, headers=operator)
     return w, order
+
+
+# When the owner (the seller's upline) held a tier the ladder no longer has (``legacy_tiers``).
+GONE_FROM = PAID_AT + timedelta(minutes=20)
+GONE_UNTIL = PAID_AT + timedelta(minutes=25)
+
+
+def legacy_tiers(factory: sessionmaker[Session], world: World) -> None:
+    """Rows written before tiers were kept whole: the seller without any tier (added before the program
+    had a ladder, never placed) and the owner holding a tier no longer in the ladder, "gold", from
+    ``GONE_FROM`` until ``GONE_UNTIL``."""
+    with transaction(factory) as session:
+        session.execute(delete(MemberTierPeriod).where(MemberTierPeriod.member_id == world.seller))
+        session.execute(update(Member).where(Member.id == world.seller).values(tier_code=None))
+        session.add_all(
+            [
+                MemberTierPeriod(
+                    member_id=world.owner, tier_code="gold", effective_from=GONE_FROM, reason="x"
+                ),
+                MemberTierPeriod(
+                    member_id=world.owner, tier_code="super_member", effective_from=GONE_UNTIL, reason="x"
+                ),
+            ]
+        )

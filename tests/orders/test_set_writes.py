@@ -25,7 +25,7 @@ from neigou.orders.ingest import SET_BASED_FROM, Taken, finish, ingest, prepare
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Commission, Order, OrderSource
 from tests.conftest import SECRET
-from tests.orders.builders import PAID_AT, SKU, build
+from tests.orders.builders import GONE_FROM, GONE_UNTIL, PAID_AT, SKU, build, legacy_tiers
 
 paid = st.integers(0, 10**10)  # inputs.MAX_LINE_FEN
 rate_line = st.builds(lambda p, q, r: (p, q, r, None, None), paid, st.integers(1, 50), st.integers(0, 10_000))
@@ -260,3 +260,41 @@ def test_an_order_a_concurrent_writer_stored_first_sends_the_batch_through_the_s
     assert [r[4] for r in raced] == [f"race-{r[0]}" if r[3] else None for r in raced]
     assert heads_race == heads_copy
     assert unbalanced == []
+
+
+@pytest.mark.postgres_only(reason="the set-based write is PostgreSQL's")
+def test_a_large_batch_prices_and_refuses_tiers_as_the_rows_written_from_python(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A seller without a tier is paid at the entry tier, and the orders paid while the owner held a tier
+    gone from the ladder are refused, the same in a large batch written in SQL as row by row."""
+    world = build(client, operator, factory)
+    legacy_tiers(factory, world)
+    big = _orders(world.program_id, world.link, "set")
+    small = _orders(world.program_id, world.link, "row")
+    with transaction(factory) as session:
+        by_set = ingest(session, big, secret_key=SECRET, source=OrderSource.IMPORT, now=utcnow())
+    by_row = []
+    for start in range(0, len(small), SET_BASED_FROM - 1):
+        with transaction(factory) as session:
+            part = small[start : start + SET_BASED_FROM - 1]
+            by_row += ingest(
+                session, part, secret_key=SECRET, source=OrderSource.IMPORT, now=utcnow()
+            ).results
+    refused = [n for n, r in enumerate(by_set.results) if not isinstance(r, Taken)]
+    assert len(refused) >= 4  # the orders through the seller's link paid in the owner's gold minutes
+    assert all(GONE_FROM <= big[n].paid_at < GONE_UNTIL for n in refused)
+    assert {r.code for r in by_set.errors} == {"tier_not_in_ladder"}
+    assert [(type(r), getattr(r, "code", None)) for r in by_row] == [
+        (type(r), getattr(r, "code", None)) for r in by_set.results
+    ]
+    with factory() as session:
+        by_sql, by_rows = _written(session, "set"), _written(session, "row")
+    assert [r[:4] for r in by_sql] == [r[:4] for r in by_rows]
+    seller_shares = {
+        (bp, amount > 0)
+        for _, _, earned, _, _ in by_sql
+        for m, level, bp, amount in earned
+        if m == world.seller and level == 1
+    }
+    assert seller_shares == {(2000, True)}  # super_member's 20%, the entry tier

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from neigou.cli.main import app
+from neigou.kit.clock import utcnow
 from neigou.kit.settings import get_settings
 from tests.conftest import row_counts
 from tests.tiers.builders import build, recruit, sell
@@ -38,12 +41,15 @@ def test_tiers_evaluate_from_the_command_line(
     assert row_counts(factory) == before
     assert f"member {w.seller}: super_member → mentor (upgrade)" in dry.output
     assert "(dry run, nothing written)" in dry.output
+    started = utcnow()
     real = runner.invoke(app, args)
     assert real.exit_code == 0, real.output
-    assert (
-        "2026-03: 4 member(s) evaluated, 1 change(s), effective 2026-03-31T16:00:00+00:00 (recorded)"
-        in real.output
+    # Run after March ended: effective from the run (not back on 1 April).
+    found = re.search(
+        r"2026-03: 4 member\(s\) evaluated, 1 change\(s\), effective (\S+) \(recorded\)", real.output
     )
+    assert found is not None, real.output
+    assert started <= datetime.fromisoformat(found.group(1)) <= utcnow()
     again = runner.invoke(app, args)
     assert "(evaluated before, nothing changed)" in again.output
     bad = runner.invoke(app, ["tiers", "evaluate", "--program-id", str(w.program_id), "--period", "March"])

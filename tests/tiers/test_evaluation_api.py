@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
 from neigou.kit import jobs
+from neigou.kit.clock import utcnow
 from neigou.tiers.jobs import TICK_JOB, evaluation_key
 from neigou.tiers.models import TierEvaluation
 from tests.conftest import row_counts
@@ -30,7 +31,7 @@ from tests.tiers.builders import (
 APRIL_START_UTC = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)
 
 
-def test_march_evaluation_promotes_a_super_member_to_mentor_from_april(
+def test_march_evaluation_promotes_a_super_member_to_mentor_from_the_run(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     w = build(client, operator, factory)
@@ -38,13 +39,17 @@ def test_march_evaluation_promotes_a_super_member_to_mentor_from_april(
     march = sell(client, operator, w, 10)
     assert [seller_commission(o, w.seller) for o in march] == [400] * 10  # pool 2000 × 20%
 
+    before = utcnow()
     result = evaluate(client, operator, w, "2026-03")
+    ran = datetime.fromisoformat(result["effective_from"])
 
     assert result["period"] == "2026-03"
     assert result["dry_run"] is False
     assert result["already_evaluated"] is False
     assert result["members_evaluated"] == 4
-    assert datetime.fromisoformat(result["effective_from"]) == APRIL_START_UTC
+    # Run months after April began: the change takes effect when it runs, not back on 1 April.
+    assert before <= ran <= utcnow()
+    assert datetime.fromisoformat(result["ran_at"]) == ran
     assert len(result["changes"]) == 1
     change = result["changes"][0]
     assert (change["member_id"], change["from"], change["to"], change["kind"]) == (
@@ -59,7 +64,7 @@ def test_march_evaluation_promotes_a_super_member_to_mentor_from_april(
     ]
     assert change["reasons"][0]["zh"] == "直推超级会员及以上 3 人（要求 3 人）。"
     assert change["reasons"][1]["en"] == "Orders: 10 (needs 10)."
-    assert tiers_of(factory, w.seller)[-1] == (APRIL_START_UTC, "mentor", "evaluation 2026-03: upgrade")
+    assert tiers_of(factory, w.seller)[-1] == (ran, "mentor", "evaluation 2026-03: upgrade")
     assert current_tier(factory, w.seller) == "mentor"
     assert all(current_tier(factory, r) == "super_member" for r in recruits)
 
@@ -67,8 +72,10 @@ def test_march_evaluation_promotes_a_super_member_to_mentor_from_april(
         client, operator, w, 1, at=datetime(2026, 3, 31, 23, 59, 59, tzinfo=SHANGHAI), prefix="L"
     )
     april = sell(client, operator, w, 1, at=APRIL_FIRST, prefix="A")
+    after = sell(client, operator, w, 1, at=utcnow(), prefix="N")
     assert seller_commission(late_march[0], w.seller) == 400  # still 20% on the last second of March
-    assert seller_commission(april[0], w.seller) == 600  # 30% from 00:00 on 1 April, Shanghai time
+    assert seller_commission(april[0], w.seller) == 400  # paid before the run: 20%, whenever reported
+    assert seller_commission(after[0], w.seller) == 600  # 30% from the run on
     with factory() as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "tier.evaluation.run"))
         assert entry is not None

@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.clock import utcnow
 from tests.factories import PARTNER_TIERS
 from tests.tiers.builders import (
     APRIL_FIRST,
@@ -55,7 +56,9 @@ def test_keep_rule_demotes_after_consecutive_short_periods(
     assert change["reasons"][0]["zh"] == "连续 2 个月未达到导师保级条件。"
     assert current_tier(factory, w.seller) == "super_member"
     april = sell(client, operator, w, 1, at=APRIL_FIRST, prefix="APR")
-    assert seller_commission(april[0], w.seller) == 400
+    assert seller_commission(april[0], w.seller) == 600  # paid before the run: still a mentor
+    after = sell(client, operator, w, 1, at=utcnow(), prefix="NOW")
+    assert seller_commission(after[0], w.seller) == 400  # demoted from the run on
 
 
 def test_keep_rule_holds_when_one_month_of_the_window_met_it(

@@ -23,7 +23,7 @@ def evaluate(
     period: Annotated[str, typer.Option("--period", help="the month, YYYY-MM")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show the changes, write nothing")] = False,
 ) -> None:
-    """Evaluate a month: promotions and demotions take effect at the start of the next month."""
+    """Evaluate a month: promotions and demotions take effect from the run, never before the next month."""
     try:
         with opened_database(get_settings().database_url) as factory, transaction(factory) as session:
             result = evaluate_period(

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from neigou.campaigns.estimate import BoostTerms, boosted_rate_bp
+from neigou.kit.columns import RowError
+from neigou.kit.i18n import Message
+from neigou.links.attribution import Attribution
 from neigou.orders import commission, lookups
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.offer_snapshot import OfferBook, plain_of
@@ -16,17 +19,43 @@ from neigou.programs.models import Program, Tier
 LineRow = tuple[int, str, int, int, int, int, int | None, int]
 
 
+class UnpricedTier(Exception):
+    """A member of an order's chain held, when it was paid, a tier the ladder no longer has: the order
+    is refused (``TIER_NOT_IN_LADDER``) rather than paying that member nothing."""
+
+
+TIER_NOT_IN_LADDER = Message(
+    "A member this order pays held a tier the program's ladder no longer has when it was paid, "
+    "so its commission cannot be priced: put the tier back in the ladder, then send the order again."
+)
+
+
+def entry_tiers(tiers: dict[tuple[int, str], Tier]) -> dict[int, Tier]:
+    """Each program's entry tier (its lowest rank) among ``lookups.tiers``' tiers."""
+    entries: dict[int, Tier] = {}
+    for (program_id, _code), tier in tiers.items():
+        if program_id not in entries or tier.rank < entries[program_id].rank:
+            entries[program_id] = tier
+    return entries
+
+
 def chain(
     program: Program,
     *,
-    seller: int | None,
+    seller: int,
     paid_at: datetime,
     facts: dict[int, lookups.MemberFacts],
     tiers: dict[tuple[int, str], Tier],
+    entry: Tier | None,
     self_purchase: bool,
     known: dict[tuple[int, int, bool], list[commission.Earner]] | None = None,
 ) -> list[commission.Earner]:
     """The members who earn on an order, each with the rate of the tier they held when it was paid.
+
+    A member without any tier (no tier period: added before the program had a ladder, and not placed
+    since) is priced at the program's ``entry`` tier, the tier ``replace_tiers`` places them on from
+    when they joined; a tier held then that the ladder no longer has raises ``UnpricedTier``: an order
+    never silently pays a member nothing.
 
     A chain whose members have at most one tier period each is the same whenever the order was paid
     (``tier_at`` answers that period's tier for any instant): it is kept in ``known`` for the
@@ -36,11 +65,11 @@ def chain(
 
     def bp(member: int, attr: str) -> tuple[int, str | None, int]:
         tier_code = facts[member].tier_at(paid_at) if member in facts else None
-        tier = tiers.get((program_id, tier_code or ""))
-        return member, tier_code, int(getattr(tier, attr)) if tier is not None else 0
+        tier = entry if tier_code is None else tiers.get((program_id, tier_code))
+        if tier is None:
+            raise UnpricedTier(member)
+        return member, tier.code, int(getattr(tier, attr))
 
-    if seller is None:
-        return []
     key = (program_id, seller, self_purchase)
     if known is not None and key in known:
         return known[key]
@@ -60,6 +89,45 @@ def chain(
     if known is not None and all(m not in facts or len(facts[m].periods) <= 1 for m in members):
         known[key] = earners
     return earners
+
+
+class Chains:
+    """A batch's chains: each order's earners (``chain``), the chain through one seller computed once
+    when it does not depend on the paid time."""
+
+    def __init__(
+        self,
+        programs: dict[int, Program],
+        tiers: dict[tuple[int, str], Tier],
+        facts: dict[int, lookups.MemberFacts],
+    ) -> None:
+        self.programs, self.tiers, self.facts = programs, tiers, facts
+        self.entries = entry_tiers(tiers)
+        self.known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
+
+    def of(self, program_id: int, found: Attribution, paid_at: datetime) -> list[commission.Earner]:
+        """The earners of an order of this program attributed so and paid then; raises ``UnpricedTier``."""
+        seller = found.member_id
+        if seller is None:
+            return []
+        known = self.known.get((program_id, seller, found.self_purchase))
+        if known is not None:
+            return known
+        return chain(
+            self.programs[program_id],
+            seller=seller,
+            paid_at=paid_at,
+            facts=self.facts,
+            tiers=self.tiers,
+            entry=self.entries.get(program_id),
+            self_purchase=found.self_purchase,
+            known=self.known,
+        )
+
+
+def unpriced(row: int, external_id: str) -> RowError:
+    """The refusal of an order ``chain`` cannot price (``UnpricedTier``), the same on every path."""
+    return RowError(row, external_id, "tier_not_in_ladder", TIER_NOT_IN_LADDER)
 
 
 def priced_lines(

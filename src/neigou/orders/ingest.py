@@ -235,8 +235,9 @@ def prepare(
         if (order.program_id, order.external_id) not in batch.existing
     }
     attributions = batch.attribute([i for i, problem in problems.items() if problem is None], orders)
+    chains = batch_rows.Chains(batch.programs, batch.tiers, _facts(session, batch, orders, attributions))
     result = BatchResult()
-    pending: dict[int, tuple[OrderIn, str, OrderAttribution]] = {}
+    pending: dict[int, tuple[OrderIn, str, OrderAttribution, list[commission.Earner]]] = {}
     seen: dict[tuple[int, str], int] = {}
     for index, (order, ref_hash) in enumerate(zip(orders, batch.hashes, strict=True)):
         key = (order.program_id, order.external_id)
@@ -254,9 +255,14 @@ def prepare(
         if isinstance(attributed, UnknownLink):
             result.results.append(RowError(order.row, order.external_id, attributed.code, attributed.message))
             continue
+        try:
+            earners = chains.of(order.program_id, attributed.attribution, order.paid_at)
+        except batch_rows.UnpricedTier:
+            result.results.append(batch_rows.unpriced(order.row, order.external_id))
+            continue
         result.results.append(_PENDING)  # filled in once inserted
         seen[key] = index
-        pending[index] = (order, ref_hash, attributed)
+        pending[index] = (order, ref_hash, attributed, earners)
     todo = _build(session, batch, pending, source=source, now=now) if pending else []
     ids = next_ids(session, Order, len(todo)) if len(todo) >= SET_BASED_FROM else None
     return Prepared(orders, batch.hashes, result, seen, todo, ids)
@@ -282,61 +288,61 @@ def _write(session: Session, prepared: Prepared) -> BatchResult:
     return prepared.result
 
 
+def _facts(
+    session: Session,
+    batch: _Batch,
+    orders: Sequence[OrderIn],
+    attributions: dict[int, OrderAttribution | UnknownLink],
+) -> dict[int, lookups.MemberFacts]:
+    """The facts of the attributed orders' sellers and their uplines, as deep as their programs pay."""
+    sellers = {
+        i: a.attribution.member_id
+        for i, a in attributions.items()
+        if isinstance(a, OrderAttribution) and a.attribution.member_id is not None
+    }
+    if not sellers:
+        return {}
+    depth = max(batch.programs[orders[i].program_id].max_levels for i in sellers) - 1
+    return lookups.member_facts(session, set(sellers.values()), depth)
+
+
 def _build(
     session: Session,
     batch: _Batch,
-    pending: dict[int, tuple[OrderIn, str, OrderAttribution]],
+    pending: dict[int, tuple[OrderIn, str, OrderAttribution, list[commission.Earner]]],
     *,
     source: OrderSource,
     now: datetime,
 ) -> list[row_writes.NewOrder]:
     """Each pending order's head, lines and earners."""
-    sellers = {a.attribution.member_id for _, _, a in pending.values() if a.attribution.member_id is not None}
-    depth = max(batch.programs[p].max_levels for p in {o.program_id for o, _, _ in pending.values()}) - 1
-    facts = lookups.member_facts(session, sellers, depth)
     book = OfferBook(
         session,
-        start=min(o.paid_at for o, _, _ in pending.values()),
-        end=max(o.paid_at for o, _, _ in pending.values()),
-        coupon_ids={a.link_coupon_id for _, _, a in pending.values() if a.link_coupon_id is not None},
+        start=min(o.paid_at for o, _, _, _ in pending.values()),
+        end=max(o.paid_at for o, _, _, _ in pending.values()),
+        coupon_ids={a.link_coupon_id for _, _, a, _ in pending.values() if a.link_coupon_id is not None},
         organization_ids=batch.organizations,
     )
     boosts = campaigns.boost_terms(
-        session, {a.link_campaign_id for _, _, a in pending.values() if a.link_campaign_id is not None}
+        session, {a.link_campaign_id for _, _, a, _ in pending.values() if a.link_campaign_id is not None}
     )
     # Each organization's list prices: an order is priced with its program's organization's products.
     prices = {o: {sku: terms.price_fen for sku, terms in own.items()} for o, own in batch.products.items()}
     todo: list[row_writes.NewOrder] = []
-    known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
-    pending_state, products, tiers = CommissionState.PENDING, batch.products, batch.tiers
-    programs = {
-        i: (p, p.organization_id, prices.get(p.organization_id, {})) for i, p in batch.programs.items()
-    }
-    for order, ref_hash, attributed in pending.values():
-        found, (program, organization_id, listed) = attributed.attribution, programs[order.program_id]
+    pending_state, products = CommissionState.PENDING, batch.products
+    programs = {i: (p.organization_id, prices.get(p.organization_id, {})) for i, p in batch.programs.items()}
+    for order, ref_hash, attributed, chain in pending.values():
+        found, (organization_id, listed) = attributed.attribution, programs[order.program_id]
         coupon_id, own = attributed.link_coupon_id, products.get(organization_id, {})
         lines, paid_fen, list_total = batch_rows.priced_lines(
             order.items, own, boosts.get(attributed.link_campaign_id or 0), order.paid_at
         )
-        seller = found.member_id
-        chain = known.get((order.program_id, seller, found.self_purchase)) if seller is not None else []
-        if chain is None:
-            chain = batch_rows.chain(
-                program,
-                seller=seller,
-                paid_at=order.paid_at,
-                facts=facts,
-                tiers=tiers,
-                self_purchase=found.self_purchase,
-                known=known,
-            )
         head = row_writes.OrderHead(
             order.program_id,
             order.external_id,
             ref_hash,
             order.link_code,
             order.event_id,
-            seller,
+            found.member_id,
             found.group_id,
             found.basis.value,
             found.self_purchase,

@@ -34,7 +34,7 @@ def _problem(error: RowError) -> ProblemError:
         return NotFound(error.message, code=error.code)
     if error.code == "external_id_reused":
         return Conflict(error.message, code=error.code, extra={"field": "external_id"})
-    if error.code == "no_tiers":
+    if error.code in {"no_tiers", "tier_not_in_ladder"}:
         return Conflict(error.message, code=error.code)
     return Invalid(error.message, code=error.code)
 

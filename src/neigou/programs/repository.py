@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from neigou.kit.bulk import chunks
 from neigou.kit.db import contains
 from neigou.kit.ids import whole_number
 from neigou.kit.paging import Page, Paged, Sortable, paginate
-from neigou.programs.models import Member, Program, Tier
+from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
 
 
 def get_program(session: Session, program_id: int) -> Program | None:
@@ -46,9 +46,46 @@ def _tiers(program_id: int) -> Select[Tier]:
     return select(Tier).where(Tier.program_id == program_id).order_by(Tier.rank)
 
 
+def ladder_for_member(session: Session, program_id: int) -> list[Tier]:
+    """The ladder a new member joins, read under a share lock on the program (``FOR KEY SHARE``, which
+    ``replace_tiers``' ``FOR UPDATE`` waits for and many members' creations take at once): a ladder set
+    at the same time either is read here or, written after this member commits, places them."""
+    session.execute(
+        select(Program.id).where(Program.id == program_id).with_for_update(read=True, key_share=True)
+    )
+    return list_tiers(session, program_id)
+
+
 def list_tiers(session: Session, program_id: int) -> list[Tier]:
     """The ladder of a program, lowest rank first."""
     return list(session.scalars(_tiers(program_id)))
+
+
+def tiers_in_history(session: Session, program_id: int) -> set[str]:
+    """Every tier code a member of the program holds or has held (their dated tier history): the rates
+    a late-reported order paid while its seller held one of them is priced with."""
+    rows = session.scalars(
+        select(MemberTierPeriod.tier_code)
+        .join(Member, Member.id == MemberTierPeriod.member_id)
+        .where(Member.program_id == program_id)
+        .distinct()
+    )
+    return set(rows)
+
+
+def place_tierless(session: Session, program_id: int, tier_code: str) -> int:
+    """Put every member of the program without a tier on ``tier_code``, dated from when they joined (a
+    history row each, so an order they were credited with since is priced at that tier); set-based.
+    Returns how many members were placed."""
+    tierless = (Member.program_id == program_id) & Member.tier_code.is_(None)
+    session.execute(
+        insert(MemberTierPeriod).from_select(
+            ["member_id", "tier_code", "effective_from", "reason"],
+            select(Member.id, literal(tier_code), Member.joined_at, literal("ladder set")).where(tierless),
+        )
+    )
+    placed = session.execute(update(Member).where(tierless).values(tier_code=tier_code))
+    return int(getattr(placed, "rowcount", 0) or 0)
 
 
 def page_tiers(session: Session, program_id: int, page: Page) -> Paged[Tier]:

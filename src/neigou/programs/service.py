@@ -189,7 +189,8 @@ def _tier_dump(tier: Tier) -> dict[str, object]:
 
 
 def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], actor: Actor) -> list[Tier]:
-    """Replace a program's ladder after validating it whole; tiers held by members cannot vanish.
+    """Replace a program's ladder after validating it whole; tiers members hold or held cannot vanish,
+    and members without a tier (added before the program had a ladder) are put on its lowest tier.
     The program is read locked first: two replacements at once run one after the other, the second
     replacing the ladder the first wrote (never both inserting theirs over one delete)."""
     program = require_program(session, program_id, lock=True)
@@ -207,13 +208,7 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
         for t in tiers
     ]
     _refuse_ladder(ladder_problems(rules, max_levels=program.max_levels))
-    held = {code for code, n in repo.tier_counts(session, program_id).items() if code is not None and n > 0}
-    missing = held - {t.code for t in tiers}
-    if missing:
-        raise Conflict(
-            Message("Tiers {tiers} are still held by members.", tiers=sorted(missing)),
-            code="tier_in_use",
-        )
+    _refuse_removing_used(session, program_id, {t.code for t in tiers})
     before = [_tier_dump(t) for t in repo.list_tiers(session, program_id)]
     session.execute(delete(Tier).where(Tier.program_id == program_id))
     rows = [
@@ -232,6 +227,7 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
     ]
     session.add_all(rows)
     session.flush()
+    placed = repo.place_tierless(session, program_id, min(rows, key=lambda t: t.rank).code) if rows else 0
     audit.record(
         session,
         actor=actor,
@@ -239,9 +235,30 @@ def replace_tiers(session: Session, *, program_id: int, tiers: list[TierIn], act
         entity="program",
         entity_id=program_id,
         before={"tiers": before},
-        after={"tiers": [_tier_dump(t) for t in rows]},
+        after={"tiers": [_tier_dump(t) for t in rows], "members_placed": placed},
     )
     return sorted(rows, key=lambda t: t.rank)
+
+
+def _refuse_removing_used(session: Session, program_id: int, kept: set[str]) -> None:
+    """A tier a member holds, or held once, stays in the ladder (its rate and name may change): a
+    late-reported order paid while its seller held it is priced at its rates."""
+    held = {code for code, n in repo.tier_counts(session, program_id).items() if code is not None and n > 0}
+    if held - kept:
+        raise Conflict(
+            Message("Tiers {tiers} are still held by members.", tiers=sorted(held - kept)),
+            code="tier_in_use",
+        )
+    history = repo.tiers_in_history(session, program_id) - kept
+    if history:
+        raise Conflict(
+            Message(
+                "Tiers {tiers} were held by members, and orders paid meanwhile are priced at their rates: "
+                "change their rates or names instead of removing them.",
+                tiers=sorted(history),
+            ),
+            code="tier_in_history",
+        )
 
 
 def _keep_rule(upgrade: UpgradeIn | None) -> KeepRule | None:
@@ -277,8 +294,7 @@ def create_member(
             )
         if ref_hash is not None and inviter.customer_ref_hash == ref_hash:
             raise Invalid(Message("A member cannot invite themselves."), code="self_invite")
-    tiers = repo.list_tiers(session, program.id)
-    tier_code = _initial_tier(tiers, data.tier)
+    tier_code = _initial_tier(repo.ladder_for_member(session, program.id), data.tier)
     values = {
         "program_id": program.id,
         "name": data.name,

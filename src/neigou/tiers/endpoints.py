@@ -59,7 +59,7 @@ def evaluation_out(result: service.EvaluationResult) -> EvaluationOut:
 def evaluate(
     program_id: int, body: EvaluationIn, response: Response, session: SessionDep, principal: Operator
 ) -> EvaluationOut:
-    """Evaluate a month: changes take effect at the start of the next month (201 when recorded now)."""
+    """Evaluate a month: changes take effect from the run, never before the next month (201 when recorded now)."""
     result = service.evaluate(
         session,
         program_id=program_id,

@@ -30,6 +30,8 @@ class TierEvaluation(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(7))
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the evaluation's changes take effect (``service.effective_from``): the period's end, or the
+    # run when later. Runs before that rule took effect at the period's end, which this holds for them.
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor_kind: Mapped[str] = mapped_column(String(20))

@@ -1,10 +1,12 @@
-"""Monthly tier evaluation: decide from the period's metrics, write dated tiers from the next period on.
+"""Monthly tier evaluation: decide from the period's metrics, write dated tiers from the run on.
 
 A period is evaluated once: the evaluation row is unique per program and period, and asking again
 returns the stored changes. A dry run computes the same changes and writes nothing. Changes take
-effect at the start of the next period in the program's time zone (a ``MemberTierPeriod`` row), so
-commission, which reads the seller's tier at ``paid_at``, pays the old rate for the evaluated month
-and the new one after it.
+effect when the evaluation runs, and never before the next period starts in the program's time zone
+(``effective_from``: a ``MemberTierPeriod`` row): commission is priced once, when an order is taken,
+at the seller's tier at ``paid_at``, so a change dated before the run would leave the orders paid
+since and taken before it at the old rate while later-reported ones pay the new: an order's rate
+would depend on when it arrived. The old rate applies to every order paid before the run.
 """
 
 from __future__ import annotations
@@ -150,6 +152,11 @@ def _stored(evaluation: TierEvaluation, changes: list[TierChange], *, dry_run: b
     )
 
 
+def effective_from(period_end: datetime, ran_at: datetime) -> datetime:
+    """When an evaluation's changes take effect: the next period's start, or the run if later."""
+    return max(period_end, ran_at)
+
+
 def stored_result(session: Session, *, program_id: int, period_text: str) -> EvaluationResult | None:
     """A past evaluation of a period, if it ran."""
     require_program(session, program_id)
@@ -163,7 +170,8 @@ def stored_result(session: Session, *, program_id: int, period_text: str) -> Eva
 def evaluate(
     session: Session, *, program_id: int, period_text: str, dry_run: bool, actor: Actor, at: datetime
 ) -> EvaluationResult:
-    """Evaluate a program's period: promote and demote from the next period on (or preview, when dry)."""
+    """Evaluate a program's period: promote and demote from ``at`` on, never before the next period
+    starts (or preview, when dry)."""
     program = require_program(session, program_id)
     period = require_period(period_text)
     zone = program.timezone
@@ -202,7 +210,7 @@ def evaluate(
         already_evaluated=False,
         evaluation_id=None,
         ran_at=None if dry_run else at,
-        effective_from=end,
+        effective_from=effective_from(end, at),
         members_evaluated=evaluated,
         changes=changes,
     )
