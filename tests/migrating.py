@@ -48,6 +48,61 @@ def insert_id(conn: Connection, table: str, **values: Any) -> int:
     return made
 
 
+def owner_and_group(conn: Connection, program_id: int) -> tuple[int, int]:
+    """A member of ``program_id`` and an active WeCom group of theirs; their ids."""
+    member = insert_id(conn, "members", program_id=program_id, name="群主", joined_at=CREATED)
+    group = insert_id(
+        conn,
+        "chat_groups",
+        program_id=program_id,
+        owner_member_id=member,
+        name="内购群",
+        platform="wecom",
+        status="active",
+        created_at=CREATED,
+        updated_at=CREATED,
+    )
+    return member, group
+
+
+def page_reads(sent: list[str], table: str) -> list[str]:
+    """The reads of ``table`` among the statements ``sent`` (``tests.statements``): a data migration
+    rewriting a page at a time reads once per page, and once more to find none left."""
+    return [s for s in sent if s.lstrip().upper().startswith("SELECT") and table in s]
+
+
+def events_with_employees(
+    conn: Connection, program_id: int, events: int, numbers: dict[str, tuple[int, str]]
+) -> tuple[list[int], dict[str, int]]:
+    """``events`` events of ``program_id`` and one employee per ``numbers`` entry, ``key: (the event's
+    index, the employee number as stored)``, named ``key``; the events' ids and the employees' by key."""
+    made = [
+        insert_id(
+            conn,
+            "events",
+            program_id=program_id,
+            code=f"EV{n}",
+            name="内购会",
+            starts_at=CREATED,
+            ends_at="2026-01-02 00:00:00",
+            guests_per_employee=2,
+            hold_minutes=15,
+            created_at=CREATED,
+        )
+        for n in range(events)
+    ]
+    employees = {
+        key: insert_id(conn, "event_employees", event_id=made[e], employee_no=n, name=key, invitations=1)
+        for key, (e, n) in numbers.items()
+    }
+    return made, employees
+
+
+def employee_numbers(conn: Connection) -> dict[int, str]:
+    """Every stored employee number by its row's id."""
+    return {int(i): str(n) for i, n in conn.execute(text("SELECT id, employee_no FROM event_employees"))}
+
+
 def group_settings(conn: Connection, program_id: int, **values: Any) -> None:
     """A program's group settings with the required columns' defaults and ``values``."""
     insert(

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, insert_id, programs_at
+from tests.migrating import CREATED, employee_numbers, events_with_employees, insert_id, programs_at
 
 
 def test_migration_0036_normalises_numbers_and_keeps_colliding_rows(
@@ -20,21 +20,20 @@ def test_migration_0036_normalises_numbers_and_keeps_colliding_rows(
 ) -> None:
     engine, (program,) = programs_at(scratch_url, "0035", "p")
     with engine.begin() as conn:
-        events = [
-            insert_id(
-                conn,
-                "events",
-                program_id=program,
-                code=f"EV{n}",
-                name="内购会",
-                starts_at=CREATED,
-                ends_at="2026-01-02 00:00:00",
-                guests_per_employee=2,
-                hold_minutes=15,
-                created_at=CREATED,
-            )
-            for n in range(3)
-        ]
+        numbers = {
+            # event 0: three forms of E001, the first typed full-width; one of E002; one already normal
+            "wide": (0, "Ｅ００１"),
+            "spaced": (0, " e001 "),
+            "marked": (0, "\u200be001\u200e"),
+            "lower": (0, "e002"),
+            "normal": (0, "E003"),
+            # event 1: a row already in the one form keeps it; the earlier row that would take it stays
+            "late_wide": (1, "ｅ００１"),
+            "holder": (1, "E001"),
+            # event 2: a number of nothing visible is no number to rewrite
+            "blank": (2, "\u200b"),
+        }
+        events, ids = events_with_employees(conn, program, 3, numbers)
         item = insert_id(
             conn,
             "event_items",
@@ -45,28 +44,11 @@ def test_migration_0036_normalises_numbers_and_keeps_colliding_rows(
             per_person_limit=1,
             reserved=1,
         )
-        numbers = {
-            # event 0: three forms of E001, the first typed full-width; one of E002; one already normal
-            "wide": (events[0], "Ｅ００１"),
-            "spaced": (events[0], " e001 "),
-            "marked": (events[0], "\u200be001\u200e"),
-            "lower": (events[0], "e002"),
-            "normal": (events[0], "E003"),
-            # event 1: a row already in the one form keeps it; the earlier row that would take it stays
-            "late_wide": (events[1], "ｅ００１"),
-            "holder": (events[1], "E001"),
-            # event 2: a number of nothing visible is no number to rewrite
-            "blank": (events[2], "\u200b"),
-        }
-        ids = {
-            key: insert_id(conn, "event_employees", event_id=e, employee_no=n, name=key, invitations=1)
-            for key, (e, n) in numbers.items()
-        }
         invitations = {
             key: insert_id(
                 conn,
                 "event_invitations",
-                event_id=numbers[key][0],
+                event_id=events[numbers[key][0]],
                 employee_id=ids[key],
                 code=f"C{key[:8]}",
                 created_at=CREATED,
@@ -91,9 +73,7 @@ def test_migration_0036_normalises_numbers_and_keeps_colliding_rows(
     with caplog.at_level(logging.WARNING):
         upgrade(scratch_url)
     with engine.connect() as conn:
-        stored = {
-            int(i): str(n) for i, n in conn.execute(text("SELECT id, employee_no FROM event_employees"))
-        }
+        stored = employee_numbers(conn)
         kept_invitations = {
             int(i): int(e) for i, e in conn.execute(text("SELECT id, employee_id FROM event_invitations"))
         }

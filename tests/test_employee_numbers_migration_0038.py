@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from neigou.kit.employee_numbers import employee_no
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, insert_id, programs_at
+from tests.migrating import CREATED, employee_numbers, events_with_employees, insert_id, programs_at
 
 
 def test_migration_0038_drops_the_marks_0036_kept_and_keeps_colliding_rows(
@@ -21,42 +21,24 @@ def test_migration_0038_drops_the_marks_0036_kept_and_keeps_colliding_rows(
 ) -> None:
     engine, (program,) = programs_at(scratch_url, "0037", "p")
     with engine.begin() as conn:
-        events = [
-            insert_id(
-                conn,
-                "events",
-                program_id=program,
-                code=f"EV{n}",
-                name="内购会",
-                starts_at=CREATED,
-                ends_at="2026-01-02 00:00:00",
-                guests_per_employee=2,
-                hold_minutes=15,
-                created_at=CREATED,
-            )
-            for n in range(2)
-        ]
         numbers = {
             # event 0: marks 0036's rule kept, each a number of its own
-            "soft": (events[0], "HR\u00ad007"),
-            "arabic": (events[0], "\u061cHR008"),
-            "mongolian": (events[0], "HR\u180e009"),
-            "deprecated": (events[0], "HR\u206a010\u206f"),
-            "annotation": (events[0], "\ufff9HR011\ufffb"),
-            "plain": (events[0], "HR012"),
+            "soft": (0, "HR\u00ad007"),
+            "arabic": (0, "\u061cHR008"),
+            "mongolian": (0, "HR\u180e009"),
+            "deprecated": (0, "HR\u206a010\u206f"),
+            "annotation": (0, "\ufff9HR011\ufffb"),
+            "plain": (0, "HR012"),
             # two forms of HR013: the first takes it, the second stays
-            "first": (events[0], "HR\u00ad013"),
-            "second": (events[0], "HR0\u00ad13"),
+            "first": (0, "HR\u00ad013"),
+            "second": (0, "HR0\u00ad13"),
             # event 1: the one form is already a row's; a number the rule refuses; one of nothing visible
-            "late": (events[1], "HR\u00ad007"),
-            "holder": (events[1], "HR007"),
-            "circled": (events[1], "HR\u00ad\u2460"),
-            "blank": (events[1], "\u00ad"),
+            "late": (1, "HR\u00ad007"),
+            "holder": (1, "HR007"),
+            "circled": (1, "HR\u00ad\u2460"),
+            "blank": (1, "\u00ad"),
         }
-        ids = {
-            key: insert_id(conn, "event_employees", event_id=e, employee_no=n, name=key, invitations=1)
-            for key, (e, n) in numbers.items()
-        }
+        events, ids = events_with_employees(conn, program, 2, numbers)
         invitation = insert_id(
             conn,
             "event_invitations",
@@ -68,9 +50,7 @@ def test_migration_0038_drops_the_marks_0036_kept_and_keeps_colliding_rows(
     with caplog.at_level(logging.WARNING):
         upgrade(scratch_url)
     with engine.connect() as conn:
-        stored = {
-            int(i): str(n) for i, n in conn.execute(text("SELECT id, employee_no FROM event_employees"))
-        }
+        stored = employee_numbers(conn)
         invited = conn.execute(
             text("SELECT employee_id FROM event_invitations WHERE id = :i"), {"i": invitation}
         )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, insert, insert_id, programs_at
+from tests.migrating import events_with_employees, insert, insert_id, programs_at
 
 
 def _reservation(
@@ -34,18 +34,8 @@ def _reservation(
 def test_migration_0044_binds_each_number_to_its_first_shopper(scratch_url: str) -> None:
     engine, (program,) = programs_at(scratch_url, "0043", "p")
     with engine.begin() as conn:
-        event = insert_id(
-            conn,
-            "events",
-            program_id=program,
-            code="EV0",
-            name="内购会",
-            starts_at=CREATED,
-            ends_at="2026-01-02 00:00:00",
-            guests_per_employee=2,
-            hold_minutes=15,
-            created_at=CREATED,
-        )
+        (event,), employees = events_with_employees(conn, program, 1, {n: (0, n) for n in ("E1", "E2", "E3")})
+        shared, erased = employees["E1"], employees["E2"]
         item = insert_id(
             conn,
             "event_items",
@@ -55,10 +45,6 @@ def test_migration_0044_binds_each_number_to_its_first_shopper(scratch_url: str)
             stock=10,
             per_person_limit=2,
             reserved=4,
-        )
-        shared, erased, _idle = (
-            insert_id(conn, "event_employees", event_id=event, employee_no=n, name=n, invitations=0)
-            for n in ("E1", "E2", "E3")
         )
         # E1 lent to two shoppers: the earlier reservation (a higher id) names its first shopper.
         for row in (

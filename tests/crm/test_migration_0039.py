@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from neigou.crm.customer_audit import CHANGED, changed_fields
@@ -19,7 +19,8 @@ from neigou.crm.push_delivery import NO_ROBOT, NO_TARGET
 from neigou.kit.attempts import refusal
 from neigou.kit.ids import ERASED
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, insert_id, programs_at
+from tests.migrating import CREATED, insert_id, page_reads, programs_at
+from tests.statements import statements
 
 _migration = importlib.import_module("neigou.migrations.versions.0039_personal_data_left_behind")
 
@@ -90,6 +91,33 @@ ENTRIES: dict[str, tuple[dict[str, Any] | None, dict[str, Any], dict[str, str]]]
 }
 
 
+def _message(conn: Connection, **values: Any) -> int:
+    """A push message to the customer, as an earlier release stored it."""
+    return insert_id(conn, "push_messages", sku="SKU1", text="王丽华，您好", send_at=CREATED, **values)
+
+
+def _entry(
+    conn: Connection, customer: int, action: str, before: dict[str, Any] | None, after: dict[str, Any]
+) -> int:
+    """An operator's audit entry of ``action`` on the customer; its id."""
+    made: int = conn.execute(
+        AUDIT.insert()
+        .values(
+            at=CREATED,
+            actor_kind="user",
+            actor_ref="1",
+            actor_label="运营",
+            action=action,
+            entity="customer",
+            entity_id=str(customer),
+            before=before,
+            after=after,
+        )
+        .returning(AUDIT.c.id)
+    ).scalar_one()
+    return made
+
+
 def test_the_frozen_rules_give_what_the_application_writes_now() -> None:
     assert _migration.summary(refusal(500)) == refusal(500)
     assert _migration.summary(refusal(200, errcode=93000)) == refusal(200, errcode=93000)
@@ -127,69 +155,18 @@ def test_migration_0039_rewrites_stored_refusals_and_audit_values(scratch_url: s
             channel="webhook",
             created_at=CREATED,
         )
+        message = {"push_id": push, "program_id": program, "member_id": member, "customer_id": customer}
         messages = {
-            stored: insert_id(
-                conn,
-                "push_messages",
-                push_id=push,
-                program_id=program,
-                member_id=member,
-                customer_id=customer,
-                sku="SKU1",
-                text="王丽华，您好",
-                send_at=CREATED,
-                status="failed",
-                attempts=5,
-                last_error=stored,
-            )
+            stored: _message(conn, **message, status="failed", attempts=5, last_error=stored)
             for stored in REFUSALS
         }
-        sent = insert_id(
-            conn,
-            "push_messages",
-            push_id=push,
-            program_id=program,
-            member_id=member,
-            customer_id=customer,
-            sku="SKU1",
-            text="王丽华，您好",
-            send_at=CREATED,
-            status="sent",
-            attempts=1,
-        )
+        sent = _message(conn, **message, status="sent", attempts=1)
         entries = {
-            key: conn.execute(
-                AUDIT.insert()
-                .values(
-                    at=CREATED,
-                    actor_kind="user",
-                    actor_ref="1",
-                    actor_label="运营",
-                    action="customer.update",
-                    entity="customer",
-                    entity_id=str(customer),
-                    before=before,
-                    after=after,
-                )
-                .returning(AUDIT.c.id)
-            ).scalar_one()
+            key: _entry(conn, customer, "customer.update", before, after)
             for key, (before, after, _) in ENTRIES.items()
         }
         created = {"member_id": member, "customer": "138****5678", "source": "manual"}
-        create_entry = conn.execute(
-            AUDIT.insert()
-            .values(
-                at=CREATED,
-                actor_kind="user",
-                actor_ref="1",
-                actor_label="运营",
-                action="customer.create",
-                entity="customer",
-                entity_id=str(customer),
-                after=created,
-            )
-            .returning(AUDIT.c.id)
-        ).scalar_one()
+        create_entry = _entry(conn, customer, "customer.create", None, created)
 
     upgrade(scratch_url)
     upgrade(scratch_url)  # at head: nothing more to do
@@ -218,39 +195,13 @@ def test_migration_0039_rewrites_audit_entries_a_page_at_a_time(
     engine, _ = programs_at(scratch_url, "0038", "p")
     kinds = [key for key in ENTRIES for _ in range(3)]  # more entries than a page, pages across kinds
     with engine.begin() as conn:
-
-        def entry(action: str, before: dict[str, Any] | None, after: dict[str, Any]) -> int:
-            made: int = conn.execute(
-                AUDIT.insert()
-                .values(
-                    at=CREATED,
-                    actor_kind="user",
-                    actor_ref="1",
-                    actor_label="运营",
-                    action=action,
-                    entity="customer",
-                    entity_id="1",
-                    before=before,
-                    after=after,
-                )
-                .returning(AUDIT.c.id)
-            ).scalar_one()
-            return made
-
-        made = [entry("customer.update", *ENTRIES[key][:2]) for key in kinds]
-        other = entry("customer.create", None, {"source": "manual", "name": "王丽华"})
+        made = [_entry(conn, 1, "customer.update", *ENTRIES[key][:2]) for key in kinds]
+        other = _entry(conn, 1, "customer.create", None, {"source": "manual", "name": "王丽华"})
     monkeypatch.setattr(_migration, "_PAGE", 2, raising=False)
-    reads: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "audit_entries" in statement:
-            reads.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    with engine.begin() as conn:
+    with statements(engine) as sent, engine.begin() as conn:
         _migration._audit_entries(conn)
-    sa.event.remove(engine, "before_cursor_execute", seen)
-    assert len(reads) == len(made) // 2 + 1  # a page of two per read, and the empty one that ends them
+    # a page of two per read, and the empty one that ends them
+    assert len(page_reads(sent, "audit_entries")) == len(made) // 2 + 1
     with engine.connect() as conn:
         audited = {
             int(i): (b, a) for i, b, a in conn.execute(sa.select(AUDIT.c.id, AUDIT.c.before, AUDIT.c.after))

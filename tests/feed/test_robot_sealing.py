@@ -21,7 +21,7 @@ from tests.campaigns import builders as b
 from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
 from tests.feed.test_post_delivery_races import DUE, _evening_posts, stubs, world
-from tests.migrating import CREATED, insert, insert_id, programs_at
+from tests.migrating import CREATED, insert, owner_and_group, programs_at
 from tests.robots import Robot
 
 __all__ = ["stubs", "world"]  # the fixtures, shared with the race tests
@@ -123,18 +123,7 @@ def test_migration_0024_seals_stored_urls_and_downgrade_opens_them(
 ) -> None:
     engine, (program,) = programs_at(scratch_url, "0023", "old")
     with engine.begin() as conn:
-        member = insert_id(conn, "members", program_id=program, name="群主", joined_at=CREATED)
-        group = insert_id(
-            conn,
-            "chat_groups",
-            program_id=program,
-            owner_member_id=member,
-            name="内购群",
-            platform="wecom",
-            status="active",
-            created_at=CREATED,
-            updated_at=CREATED,
-        )
+        _, group = owner_and_group(conn, program)
         insert(conn, "group_robots", group_id=group, webhook_url=WECOM, updated_at=CREATED)
     upgrade(scratch_url)
     with engine.connect() as conn:

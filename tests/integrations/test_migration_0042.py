@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import Connection, text
 
 from neigou.feed.delivery import SEND_FAULT
@@ -20,7 +19,8 @@ from neigou.groups.webhook import OK, broken_send
 from neigou.integrations.events import UNOPENED
 from neigou.kit.attempts import refusal
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, insert_id, programs_at
+from tests.migrating import CREATED, insert_id, owner_and_group, page_reads, programs_at
+from tests.statements import statements
 
 _migration = importlib.import_module("neigou.migrations.versions.0042_receivers_replies_left_behind")
 
@@ -113,18 +113,7 @@ def _delivery(conn: Connection, integration: int, n: int, last_error: str | None
 
 def _robot_rows(conn: Connection, program: int) -> dict[str, dict[int, int]]:
     """One daily alert, live code alert and feed post per ``ROBOT`` case; their ids by case."""
-    member = insert_id(conn, "members", program_id=program, name="群主", joined_at=CREATED)
-    group = insert_id(
-        conn,
-        "chat_groups",
-        program_id=program,
-        owner_member_id=member,
-        name="内购群",
-        platform="wecom",
-        status="active",
-        created_at=CREATED,
-        updated_at=CREATED,
-    )
+    member, group = owner_and_group(conn, program)
     live = insert_id(
         conn,
         "group_live_codes",
@@ -244,17 +233,9 @@ def test_migration_0042_rewrites_a_page_at_a_time(scratch_url: str, monkeypatch:
             for n in range(1, 6)
         ]
     monkeypatch.setattr(_migration, "_PAGE", 2, raising=False)
-    reads: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "webhook_attempts" in statement:
-            reads.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    with engine.begin() as conn:
+    with statements(engine) as sent, engine.begin() as conn:
         _migration._rewrite(conn, "webhook_attempts", "detail", status="http_status")
-    sa.event.remove(engine, "before_cursor_execute", seen)
-    assert len(reads) == 4  # pages of two, two and one, and the empty one that ends them
+    assert len(page_reads(sent, "webhook_attempts")) == 4  # pages of two, two and one, and the empty one
     with engine.connect() as conn:
         details = _column(conn, "webhook_attempts", "detail")
     engine.dispose()

@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.kit.columns import Column, ErrorReport, FileRefused, ImportRefused, Layout, RowError, header_key
-from neigou.kit.tabular import CHUNK, Decoder, nul_row, read_table, split_lines, text_lines
+from neigou.kit.errors import Invalid
+from neigou.kit.tabular import CHUNK, Decoder, nul_row, read_table, read_upload, split_lines, text_lines
 from tests.workbooks import workbook
 
 pytestmark = pytest.mark.no_database
@@ -267,4 +268,24 @@ def test_an_import_may_take_a_nul_row_as_its_own_row_error_and_go_on(source: str
         "C",
         "nul_character",
         "Row 3 holds a NUL character (\\u0000), which cannot be stored.",
+    )
+
+
+def test_an_upload_is_read_whole_within_its_size_and_rows() -> None:
+    def bad_header(report: ErrorReport) -> ImportRefused:
+        return ImportRefused.of_rows(report, limit=5, render=lambda e: {"code": e.code})
+
+    table, rows = read_upload(CSV.encode(), LAYOUT, max_bytes=1024, max_rows=2, bad_header=bad_header)
+    assert ([(r.row, r.values) for r in rows], table.header.width) == (EXPECTED, 2)
+    with pytest.raises(Invalid) as large:
+        read_upload(CSV.encode(), LAYOUT, max_bytes=10, max_rows=2, bad_header=bad_header)
+    assert large.value.code == "file_too_large"
+    with pytest.raises(Invalid) as many:
+        read_upload(CSV.encode(), LAYOUT, max_bytes=1024, max_rows=1, bad_header=bad_header)
+    assert many.value.code == "too_many_rows"
+    with pytest.raises(ImportRefused) as header:
+        read_upload(b"title\nx\n", LAYOUT, max_bytes=1024, max_rows=2, bad_header=bad_header)
+    assert (header.value.code, [e.code for e in header.value.errors]) == (
+        "import_invalid",
+        ["missing_column"],
     )

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.links.click_signing import signed_click_query
 from neigou.links.clicks import ClickRow, click_row, new_click_ref
+from neigou.links.models import Binding, LinkClick, Touch
 from neigou.links.useragent import classify
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility
@@ -111,6 +114,46 @@ def signed_path(secret: str, code: str, customer_ref: str, *, at: datetime | Non
     """``/l/{code}`` naming ``customer_ref``, signed with ``secret`` (now, or at ``at``)."""
     query = signed_click_query(secret, code=code, customer_ref=customer_ref, at=at or utcnow())
     return f"/l/{code}?{query}"
+
+
+def follow(client: TestClient, path: str) -> None:
+    """GET a share link's ``/l/{code}…`` and insist on the redirect to its landing page."""
+    response = client.get(path, follow_redirects=False)
+    code = path.split("?", maxsplit=1)[0].removeprefix("/l/")
+    assert (response.status_code, response.headers["location"]) == (302, f"/p/{code}")
+
+
+class Recorded(NamedTuple):
+    """What followed links left once the click buffer is written: the clicks' customer hashes (in
+    order), the touches ``(customer hash, member, group, kind)`` and the bindings ``(customer hash,
+    member)``."""
+
+    hashes: list[str | None]
+    touches: list[tuple[str, int, int | None, str]]
+    bindings: list[tuple[str, int]]
+
+
+def recorded(app: FastAPI, factory: sessionmaker[Session]) -> Recorded:
+    """Write the app's buffered clicks; what they left (``Recorded``)."""
+    app.state.links.flush()
+    with factory() as session:
+        return Recorded(
+            [c.customer_ref_hash for c in clicks(factory)],
+            [
+                (t.customer_ref_hash, t.member_id, t.group_id, t.kind.value)
+                for t in session.scalars(select(Touch).order_by(Touch.id))
+            ],
+            [
+                (b.customer_ref_hash, b.member_id)
+                for b in session.scalars(select(Binding).order_by(Binding.customer_ref_hash))
+            ],
+        )
+
+
+def clicks(factory: sessionmaker[Session]) -> list[LinkClick]:
+    """The stored clicks, oldest first."""
+    with factory() as session:
+        return list(session.scalars(select(LinkClick).order_by(LinkClick.id)))
 
 
 def claim(client: TestClient, headers: dict[str, str], coupon_id: int, **body: Any) -> Any:

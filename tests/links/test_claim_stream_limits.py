@@ -20,7 +20,7 @@ from neigou.kit import dead_letters
 from neigou.kit.bulk import STAGE_FROM
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
-from neigou.links import claim_stream, claims
+from neigou.links import claim_batches, claim_stream, claims
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim
 from neigou.links.stock_gate import StockGate
 from neigou.offers import offer_edit
@@ -131,7 +131,7 @@ def test_a_claim_past_the_limit_redelivered_after_its_batch_was_stored_is_set_as
     kept, past = (_recorded(gate, coupon.id, "13800000001") for _ in range(2))
     entries: Any = gate.client.xrange(gate.stream)
     with factory() as session, session.begin():
-        assert claim_stream.store_within_limits(session, claim_stream.rows_of(entries)) == (
+        assert claim_batches.store_within_limits(session, claim_stream.rows_of(entries)) == (
             1,
             {claim_stream.claim_id(past.decode())},
         )

@@ -11,29 +11,36 @@ import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.ids import customer_ref_hash
 from neigou.links import click_stream
 from neigou.links.cache import LinkCache
 from neigou.links.click_stream import RedisStreamSink, StreamConsumer, namespace
 from neigou.links.clicks import ClickRecorder, ClickRow, DatabaseSink
-from neigou.links.models import LinkClick, ShareLink, Touch
+from neigou.links.models import ShareLink
 from neigou.links.useragent import UaClass, classify
 from neigou.web.app import create_app
 from tests.conftest import TokenMaker, bearer
-from tests.links.builders import PHONE_UA, LinkWorld, build, click_event, make_link, shop_secret, signed_path
+from tests.links.builders import (
+    PHONE_UA,
+    LinkWorld,
+    build,
+    click_event,
+    clicks,
+    follow,
+    make_link,
+    recorded,
+    shop_secret,
+    signed_path,
+)
 from tests.local_redis import REDIS_URL
 
 
 @pytest.fixture
 def world(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> LinkWorld:
     return build(client, operator, make_token)
-
-
-def _clicks(factory: sessionmaker[Session]) -> list[LinkClick]:
-    with factory() as session:
-        return list(session.scalars(select(LinkClick).order_by(LinkClick.id)))
 
 
 def test_redirect_records_the_click_off_the_request_path(
@@ -49,12 +56,12 @@ def test_redirect_records_the_click_off_the_request_path(
     assert response.headers["location"] == f"/p/{link['code']}"
     assert response.headers["cache-control"] == "no-store"
     visitor = response.cookies["nv"]
-    assert _clicks(factory) == []  # buffered, not written by the request
+    assert clicks(factory) == []  # buffered, not written by the request
     assert app.state.clicks.pending == 1
     again = client.get(f"/l/{link['code']}", headers={"user-agent": "curl/8.5"}, follow_redirects=False)
     assert "set-cookie" not in again.headers  # the visitor keeps its id
     assert app.state.links.flush() == 2
-    stored = _clicks(factory)
+    stored = clicks(factory)
     assert [(c.link_id, c.member_id, c.visitor_id) for c in stored] == [
         (link["id"], world.member_id, visitor)
     ] * 2
@@ -124,13 +131,10 @@ def test_customer_ref_on_the_link_makes_a_touch(
 ) -> None:
     link = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
     secret = shop_secret(client, operator, world.program_id)
-    response = client.get(signed_path(secret, link["code"], "openid-42"), follow_redirects=False)
     # The reference makes the touch; it is not carried to the landing page's claim form.
-    assert response.headers["location"] == f"/p/{link['code']}"
-    app.state.links.flush()
-    with factory() as session:
-        touch = session.scalars(select(Touch)).one()
-    assert (touch.member_id, touch.group_id, touch.kind.value) == (world.member_id, world.group_id, "click")
+    follow(client, signed_path(secret, link["code"], "openid-42"))
+    expected = customer_ref_hash(app.state.settings.secret_key, "openid-42")
+    assert recorded(app, factory).touches == [(expected, world.member_id, world.group_id, "click")]
 
 
 def test_a_clean_shutdown_loses_no_click(
@@ -143,8 +147,8 @@ def test_a_clean_shutdown_loses_no_click(
         app.state.clicks.interval = 3600  # the flusher would not run again before the end
         for _ in range(37):
             assert client.get(f"/l/{link['code']}", follow_redirects=False).status_code == 302
-        assert len(_clicks(factory)) < 37
-    assert len(_clicks(factory)) == 37
+        assert len(clicks(factory)) < 37
+    assert len(clicks(factory)) == 37
 
 
 class FlakySink:
@@ -172,10 +176,10 @@ def test_batches_and_a_failed_write_keeps_the_clicks(
         recorder.flush()
     assert recorder.pending == 25
     assert recorder.flush() == 25
-    assert len(_clicks(factory)) == 25
+    assert len(clicks(factory)) == 25
     recorder.record(click_event(999_999, world.member_id, world.program_id))  # a link that no longer exists
     recorder.flush()
-    assert len(_clicks(factory)) == 25
+    assert len(clicks(factory)) == 25
 
 
 class CountingSink:
@@ -238,11 +242,11 @@ def test_a_batch_met_again_is_stored_once_with_its_new_clicks(
     first = [click_event(link["id"], world.member_id, world.program_id) for _ in range(6)]
     sink.write(first)
     sink.write(first)
-    assert len(_clicks(factory)) == 6
+    assert len(clicks(factory)) == 6
     later = [click_event(link["id"], world.member_id, world.program_id) for _ in range(4)]
     sink.write([*first[3:], *later])
     sink.write(later)  # the staging table started empty again: nothing left over from the last batch
-    stored = _clicks(factory)
+    stored = clicks(factory)
     assert sorted(c.ref for c in stored) == sorted(row[0] for row in [*first, *later])
     assert {c.link_id for c in stored} == {link["id"]}
 
@@ -271,7 +275,7 @@ def test_clicks_through_a_redis_stream(
         redis_client.xreadgroup("neigou-click-writers", "busy", {key: ">"}, count=1)
         live = StreamConsumer(redis_client, key, factory, name="live", batch=1)
         assert live.drain() == 70
-        assert len(_clicks(factory)) == 70
+        assert len(clicks(factory)) == 70
         assert live.recovered == 0
         # An older consumer with no lease: claimed once idle past CLAIM_IDLE_MS (XAUTOCLAIM).
         redis_client.delete(f"{key}:lease:busy")
@@ -285,7 +289,7 @@ def test_clicks_through_a_redis_stream(
         # The same click delivered again is stored once.
         RedisStreamSink(redis_client, key).write(events[:5])
         assert live.drain() == 5
-        assert len(_clicks(factory)) == 120
+        assert len(clicks(factory)) == 120
         # An entry in the earlier one-click-per-entry format (a string field per column, none when null)
         # is still read.
         ref, link_id, program_id, member_id, at, _, ua, _ = click_event(
@@ -303,7 +307,7 @@ def test_clicks_through_a_redis_stream(
             },
         )
         assert live.drain() == 1
-        assert len(_clicks(factory)) == 121
+        assert len(clicks(factory)) == 121
         assert redis_client.xlen(key) == 0
     finally:
         redis_client.delete(key, f"{key}:lease:live", f"{key}:lease:busy")
@@ -327,10 +331,10 @@ def test_app_on_redis_flushes_through_the_stream(
         for _ in range(15):
             client.get(f"/l/{link['code']}", follow_redirects=False)
         app.state.links.flush()  # its count may be 0: a consumer thread can store them first
-        assert len(_clicks(factory)) == 15
+        assert len(clicks(factory)) == 15
         for _ in range(4):
             client.get(f"/l/{link['code']}", follow_redirects=False)
-    assert len(_clicks(factory)) == 19  # the shutdown's flush and final drain
+    assert len(clicks(factory)) == 19  # the shutdown's flush and final drain
     assert app.state.links.redis is not None
     prefix = namespace(configured.database_url)  # every Redis key of this database under its prefix
     assert app.state.links.limiter.namespace == f"{prefix}:claim"
@@ -377,4 +381,4 @@ def test_wechat_query_parameters_keep_the_fast_path(
     assert "set-cookie" not in shared.headers
     assert app.state.links.cache.loads == loads
     app.state.links.flush()
-    assert [c.visitor_id for c in _clicks(factory)][-1] == "visitor-cccccccccccc"
+    assert [c.visitor_id for c in clicks(factory)][-1] == "visitor-cccccccccccc"

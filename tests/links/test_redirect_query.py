@@ -9,18 +9,16 @@ from urllib.parse import parse_qs
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.phones import MAX_INPUT
 from neigou.links.click_signing import signed_click_query
-from neigou.links.models import LinkClick, Touch
 from neigou.links.useragent import UaClass
 from neigou.web import landing
 from tests.conftest import TokenMaker
-from tests.links.builders import LinkWorld, build, make_link, shop_secret, signed_path
+from tests.links.builders import LinkWorld, build, follow, make_link, recorded, shop_secret, signed_path
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
@@ -52,20 +50,11 @@ def test_a_percent_encoded_customer_ref_attributes_the_click_like_a_plain_one(
     link = make_link(client, operator, member_id=world.member_id, group_id=world.group_id)
     secret = shop_secret(client, operator, world.program_id)
     client.get(f"/l/{link['code']}", follow_redirects=False)  # the code is cached: the fast path may answer
-    response = client.get(
-        f"/l/{link['code']}?{query}&{_signature(secret, link['code'], OPENID)}", follow_redirects=False
-    )
-    assert (response.status_code, response.headers["location"]) == (302, f"/p/{link['code']}")
-    app.state.links.flush()
+    follow(client, f"/l/{link['code']}?{query}&{_signature(secret, link['code'], OPENID)}")
     expected = customer_ref_hash(app.state.settings.secret_key, OPENID)
-    with factory() as session:
-        hashes = list(session.scalars(select(LinkClick.customer_ref_hash).order_by(LinkClick.id)))
-        touch = session.scalars(select(Touch)).one()
-    assert hashes == [None, expected]
-    assert (touch.customer_ref_hash, touch.member_id, touch.group_id) == (
-        expected,
-        world.member_id,
-        world.group_id,
+    assert recorded(app, factory)[:2] == (
+        [None, expected],
+        [(expected, world.member_id, world.group_id, "click")],
     )
 
 
@@ -100,11 +89,6 @@ def _signature(secret: str, code: str, ref: str) -> str:
     return f"ts={signed['ts'][0]}&sig={signed['sig'][0]}"
 
 
-def _clicks(factory: sessionmaker[Session]) -> list[LinkClick]:
-    with factory() as session:
-        return list(session.scalars(select(LinkClick).order_by(LinkClick.id)))
-
-
 def test_an_overlong_customer_ref_is_ignored_and_the_link_still_redirects(
     client: TestClient,
     app: FastAPI,
@@ -123,19 +107,16 @@ def test_an_overlong_customer_ref_is_ignored_and_the_link_still_redirects(
         "customer_ref=+{}+",
     )
     for query in queries:
-        response = client.get(f"/l/{link['code']}?" + query.format(overlong), follow_redirects=False)
-        assert (response.status_code, response.headers["location"]) == (302, f"/p/{link['code']}"), query
-    app.state.links.flush()
-    assert [click.customer_ref_hash for click in _clicks(factory)] == [None] * len(queries)
-    with factory() as session:
-        assert session.scalars(select(Touch)).all() == []
+        follow(client, f"/l/{link['code']}?" + query.format(overlong))
+    assert recorded(app, factory)[:2] == ([None] * len(queries), [])
     longest = "o" * MAX_INPUT  # the longest reference the API takes still makes its touch
     secret = shop_secret(client, operator, world.program_id)
-    assert client.get(signed_path(secret, link["code"], longest), follow_redirects=False).status_code == 302
-    app.state.links.flush()
-    assert _clicks(factory)[-1].customer_ref_hash == customer_ref_hash(app.state.settings.secret_key, longest)
-    with factory() as session:
-        assert len(session.scalars(select(Touch)).all()) == 1
+    follow(client, signed_path(secret, link["code"], longest))
+    expected = customer_ref_hash(app.state.settings.secret_key, longest)
+    assert recorded(app, factory)[:2] == (
+        [None] * len(queries) + [expected],
+        [(expected, world.member_id, None, "click")],
+    )
 
 
 @pytest.mark.parametrize("blank", ["%E2%80%8B", "%EF%BB%BF", "+%E2%80%8E+", "%E3%80%80"])
@@ -151,9 +132,5 @@ def test_a_customer_ref_of_invisible_marks_only_attributes_nothing(
     """A zero-width space, a byte-order mark or a direction mark alone names no one: every such click
     would otherwise go to one made-up customer (the hash of the empty reference)."""
     link = make_link(client, operator, member_id=world.member_id)
-    response = client.get(f"/l/{link['code']}?customer_ref={blank}", follow_redirects=False)
-    assert (response.status_code, response.headers["location"]) == (302, f"/p/{link['code']}")
-    app.state.links.flush()
-    assert [click.customer_ref_hash for click in _clicks(factory)] == [None]
-    with factory() as session:
-        assert session.scalars(select(Touch)).all() == []
+    follow(client, f"/l/{link['code']}?customer_ref={blank}")
+    assert recorded(app, factory)[:2] == ([None], [])

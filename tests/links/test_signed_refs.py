@@ -12,17 +12,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.clock import utcnow
 from neigou.kit.ids import customer_ref_hash
 from neigou.links.click_signing import MAX_AGE_SECONDS, click_signature, signed_click_url
-from neigou.links.models import Binding, LinkClick, Touch
 from tests.conftest import TokenMaker
 from tests.factories import create_member, create_program
-from tests.links.builders import LinkWorld, build, make_link, shop_secret, signed_path
+from tests.links.builders import LinkWorld, build, follow, make_link, recorded, shop_secret, signed_path
 
 SHOPPER = "13812345678"
 
@@ -37,22 +35,6 @@ def _refused(reason: str) -> float:
     return value or 0.0
 
 
-def _stored(app: FastAPI, factory: sessionmaker[Session]) -> tuple[list[str | None], int, int]:
-    """The clicks' customer hashes, the touches and the bindings, once the buffer is written."""
-    app.state.links.flush()
-    with factory() as session:
-        hashes = list(session.scalars(select(LinkClick.customer_ref_hash).order_by(LinkClick.id)))
-        touches = len(session.scalars(select(Touch)).all())
-        bindings = len(session.scalars(select(Binding)).all())
-    return hashes, touches, bindings
-
-
-def _follow(client: TestClient, path: str) -> None:
-    response = client.get(path, follow_redirects=False)
-    code = path.split("?", maxsplit=1)[0].removeprefix("/l/")
-    assert (response.status_code, response.headers["location"]) == (302, f"/p/{code}")
-
-
 def test_an_unsigned_customer_ref_binds_no_one(
     client: TestClient,
     app: FastAPI,
@@ -63,9 +45,9 @@ def test_an_unsigned_customer_ref_binds_no_one(
     shop_secret(client, operator, world.program_id)
     link = make_link(client, operator, member_id=world.member_id)
     before = _refused("unsigned")
-    _follow(client, f"/l/{link['code']}?customer_ref={SHOPPER}")
-    _follow(client, f"/l/{link['code']}?customer_ref={SHOPPER}&ts=1&sig=00")  # malformed: unsigned too
-    assert _stored(app, factory) == ([None, None], 0, 0)
+    follow(client, f"/l/{link['code']}?customer_ref={SHOPPER}")
+    follow(client, f"/l/{link['code']}?customer_ref={SHOPPER}&ts=1&sig=00")  # malformed: unsigned too
+    assert recorded(app, factory) == ([None, None], [], [])
     assert _refused("unsigned") == before + 2
 
 
@@ -81,12 +63,13 @@ def test_a_reference_the_program_s_shop_signed_binds_the_shopper(
     client.get(
         f"/l/{link['code']}", follow_redirects=False
     )  # cached: a signed query still takes the full route
-    _follow(client, signed_path(secret, link["code"], SHOPPER))
+    follow(client, signed_path(secret, link["code"], SHOPPER))
     expected = customer_ref_hash(app.state.settings.secret_key, SHOPPER)
-    assert _stored(app, factory) == ([None, expected], 1, 1)
-    with factory() as session:
-        binding = session.scalars(select(Binding)).one()
-    assert (binding.customer_ref_hash, binding.member_id) == (expected, world.member_id)
+    assert recorded(app, factory) == (
+        [None, expected],
+        [(expected, world.member_id, world.group_id, "click")],
+        [(expected, world.member_id)],
+    )
 
 
 def test_the_helper_s_url_is_the_link_with_its_signed_query(world: LinkWorld) -> None:
@@ -133,8 +116,8 @@ def test_an_expired_future_or_tampered_signature_binds_no_one(
     secret = shop_secret(client, operator, world.program_id)
     link = make_link(client, operator, member_id=world.member_id)
     before = _refused(reason)
-    _follow(client, tamper(secret, link["code"]))
-    assert _stored(app, factory) == ([None], 0, 0)
+    follow(client, tamper(secret, link["code"]))
+    assert recorded(app, factory) == ([None], [], [])
     assert _refused(reason) == before + 1
 
 
@@ -151,8 +134,8 @@ def test_the_secret_of_another_program_s_shop_binds_no_one(
     foreign = shop_secret(client, operator, other["id"], name="别家商城")
     link = make_link(client, operator, member_id=world.member_id)
     before = _refused("bad_signature")
-    _follow(client, signed_path(foreign, link["code"], SHOPPER))
-    assert _stored(app, factory) == ([None], 0, 0)
+    follow(client, signed_path(foreign, link["code"], SHOPPER))
+    assert recorded(app, factory) == ([None], [], [])
     assert _refused("bad_signature") == before + 1
 
 
@@ -165,9 +148,9 @@ def test_a_program_without_a_shop_takes_no_reference(
 ) -> None:
     link = make_link(client, operator, member_id=world.member_id)
     before = _refused("no_key")
-    _follow(client, signed_path("whsec_made-up", link["code"], SHOPPER))
-    _follow(client, signed_path("whsec_made-up", link["code"], SHOPPER))
-    assert _stored(app, factory) == ([None, None], 0, 0)
+    follow(client, signed_path("whsec_made-up", link["code"], SHOPPER))
+    follow(client, signed_path("whsec_made-up", link["code"], SHOPPER))
+    assert recorded(app, factory) == ([None, None], [], [])
     assert _refused("no_key") == before + 2
     assert app.state.click_keys.loads == 1  # the empty answer is cached too
 
@@ -177,9 +160,9 @@ def test_an_unsigned_flood_costs_no_key_lookup(
 ) -> None:
     link = make_link(client, operator, member_id=world.member_id)
     for n in range(5):
-        _follow(client, f"/l/{link['code']}?customer_ref=1380000000{n}")
+        follow(client, f"/l/{link['code']}?customer_ref=1380000000{n}")
     stale = signed_path("whsec_x", link["code"], SHOPPER, at=utcnow() - timedelta(hours=1))
-    _follow(client, stale)
+    follow(client, stale)
     assert app.state.click_keys.loads == 0
 
 
@@ -218,8 +201,8 @@ def test_a_malformed_time_or_signature_is_unsigned_never_an_error(
     link = make_link(client, operator, member_id=world.member_id)
     ts = int(utcnow().timestamp())
     sig = click_signature(secret, code=link["code"], customer_ref=SHOPPER, timestamp=ts)
-    _follow(client, f"/l/{link['code']}?customer_ref={SHOPPER}&" + query.format(ts=ts, sig=sig))
-    assert _stored(app, factory) == ([None], 0, 0)
+    follow(client, f"/l/{link['code']}?customer_ref={SHOPPER}&" + query.format(ts=ts, sig=sig))
+    assert recorded(app, factory) == ([None], [], [])
 
 
 def test_keys_that_cannot_be_read_leave_the_click_anonymous_not_the_visitor_stranded(
@@ -239,6 +222,6 @@ def test_keys_that_cannot_be_read_leave_the_click_anonymous_not_the_visitor_stra
 
     monkeypatch.setattr(app.state.click_keys, "load", down)
     before = _refused("unchecked")
-    _follow(client, signed_path(secret, link["code"], SHOPPER))
-    assert _stored(app, factory) == ([None], 0, 0)
+    follow(client, signed_path(secret, link["code"], SHOPPER))
+    assert recorded(app, factory) == ([None], [], [])
     assert _refused("unchecked") == before + 1

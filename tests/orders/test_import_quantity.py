@@ -15,8 +15,8 @@ from neigou.kit.i18n import translate
 from neigou.orders import import_columns
 from neigou.orders.inputs import MAX_QUANTITY
 from neigou.orders.models import Order
-from tests.orders.builders import SKU, build
-from tests.orders.import_files import HEADER, PAID_AT, import_orders
+from tests.orders.builders import build
+from tests.orders.import_files import import_orders, sku_orders
 
 
 @pytest.fixture(params=["rows", "columns"])
@@ -36,15 +36,13 @@ def test_a_row_with_a_huge_quantity_is_reported_and_the_rest_imported(
 ) -> None:
     w = build(client, operator, factory, max_levels=2)
     rows = [
-        ("Q-1", 1),
-        ("Q-HUGE", 13812345678),
-        ("Q-CAP", MAX_QUANTITY + 1),
-        ("Q-MAX", MAX_QUANTITY),
-        ("Q-2", 2),
+        ("Q-1", 1, 100),
+        ("Q-HUGE", 13812345678, 100),
+        ("Q-CAP", MAX_QUANTITY + 1, 100),
+        ("Q-MAX", MAX_QUANTITY, 100),
+        ("Q-2", 2, 100),
     ]
-    lines = [HEADER] + [f"{e},{w.program_id},c-{e},{w.link},{PAID_AT},{SKU},{q},100" for e, q in rows]
-    path = tmp_path / "orders.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = sku_orders(tmp_path / "orders.csv", w.program_id, w.link, rows)
     report = import_orders(factory, path, batch_size=2)
     assert [(e.key, e.code) for e in report.errors] == [
         ("Q-HUGE", "invalid_quantity"),
@@ -66,14 +64,8 @@ def test_the_quantity_refusal_names_the_row_and_the_cap(
     reader: str,
 ) -> None:
     w = build(client, operator, factory, max_levels=2)
-    lines = [
-        HEADER,
-        f"Q-1,{w.program_id},c1,{w.link},{PAID_AT},{SKU},1,100",
-        f"Q-HUGE,{w.program_id},c2,{w.link},{PAID_AT},{SKU},13812345678,100",
-        f"Q-2,{w.program_id},c3,{w.link},{PAID_AT},{SKU},2,200",
-    ]
-    path = tmp_path / "orders.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = [("Q-1", 1, 100), ("Q-HUGE", 13812345678, 100), ("Q-2", 2, 200)]
+    path = sku_orders(tmp_path / "orders.csv", w.program_id, w.link, rows)
     report = import_orders(factory, path, batch_size=1)
     assert [(e.row, e.key, e.code) for e in report.errors] == [(3, "Q-HUGE", "invalid_quantity")]
     message = report.errors[0].message

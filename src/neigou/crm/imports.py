@@ -25,16 +25,14 @@ from neigou.kit.actor import Actor
 from neigou.kit.columns import (
     Column,
     ErrorReport,
-    FileRefused,
     ImportRefused,
     Layout,
     Row,
     RowError,
     invalid_fields,
 )
-from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message, translate_tree
-from neigou.kit.tabular import nul_row, read_table
+from neigou.kit.tabular import nul_row, read_upload
 from neigou.programs.models import Member
 
 MAX_ROWS = 20_000
@@ -143,35 +141,12 @@ def _check_row(line: int, raw: dict[str, str], secret_key: str, today: date) -> 
 
 
 def _records(content: bytes) -> list[Row]:
-    if len(content) > MAX_BYTES:
-        raise Invalid(
-            Message("The file is larger than {megabytes} MB.", megabytes=MAX_BYTES // 1024 // 1024),
-            code="file_too_large",
-        )
-    try:
-        table = read_table(content, LAYOUT, nul_rows="report", max_rows=MAX_ROWS)
-    except FileRefused as exc:
-        if exc.code != "bad_header":
-            raise
-        raise _refused(ErrorReport(exc.errors)) from exc
-    records: list[Row] = []
-    for row in table:
-        if len(records) == MAX_ROWS:
-            raise Invalid(
-                Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS), code="too_many_rows"
-            )
-        records.append(row)
-    return records
+    return read_upload(content, LAYOUT, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, bad_header=_refused)[1]
 
 
 def _refused(report: ErrorReport) -> ImportRefused:
-    return ImportRefused(
-        Message("{total} row error(s); nothing was imported.", total=len(report)),
-        code="import_invalid",
-        report=report,
-        limit=MAX_REPORTED,
-        render=error_view,
-    )
+    """The whole file refused, listing every bad row (at most MAX_REPORTED)."""
+    return ImportRefused.of_rows(report, limit=MAX_REPORTED, render=error_view)
 
 
 @dataclass(frozen=True)

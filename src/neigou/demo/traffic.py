@@ -8,7 +8,7 @@ binds the visitor to the shopper, as a claim from the landing page does), so the
 of the funnel by net GMV, have claims too, and a link's funnel follows a visitor from click to claim.
 Clicks are written in one set-based batch (``links.clicks.store_clicks``), with references derived
 from the seed so two demo builds hold the same clicks, and claims in another, as the claim writer
-stores them (``links.claim_stream.store``: counters, stock, touches and audit by batch).
+stores them (``links.claim_batches.store``: counters, stock, touches and audit by batch).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.kit.actor import Actor
-from neigou.links import claim_stream
+from neigou.links import claim_batches, claim_stream
 from neigou.links.claims import Customer
 from neigou.links.clicks import ClickRow, click_row, store_clicks
 from neigou.links.models import ClaimSource, LinkClick, ShareLink
@@ -88,7 +88,7 @@ def seed_traffic(session: Session, *, program_id: int, coupon_id: int, now: date
                 )
     rows.sort(key=lambda row: row[4])  # by clicked_at, as the writer stores them
     stored = store_clicks(session, rows)
-    claim_stream.store(
+    claim_batches.store(
         session, _claims(rows, links, coupon_id=coupon_id, now=now, zone=zone, secret_key=secret_key)
     )
     return stored

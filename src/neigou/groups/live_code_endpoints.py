@@ -39,9 +39,7 @@ def create_live_code(
         actor=principal.actor,
         at=now,
     )
-    return live_codes_out(
-        session, [live], base_url=_base(request), at=now, settings=request.app.state.settings
-    )[0]
+    return live_codes_out(session, [live], base_url=_base(request), at=now)[0]
 
 
 @router.get("/members/{member_id}/live-codes", response_model=list[LiveCodeOut])
@@ -53,9 +51,7 @@ def list_live_codes(
     require_member(session, member_id)
     found = live_repo.page_live_codes(session, page, owner_member_id=member_id)
     page.answer(found.total)
-    return live_codes_out(
-        session, list(found.items), base_url=_base(request), at=utcnow(), settings=request.app.state.settings
-    )
+    return live_codes_out(session, list(found.items), base_url=_base(request), at=utcnow())
 
 
 @router.put("/groups/live-codes/{code}/groups/{group_id}/qr", response_model=LiveCodeOut)
@@ -80,6 +76,4 @@ def upload_qr(
         actor=principal.actor,
         at=now,
     )
-    return live_codes_out(
-        session, [live], base_url=_base(request), at=now, settings=request.app.state.settings
-    )[0]
+    return live_codes_out(session, [live], base_url=_base(request), at=now)[0]

@@ -12,7 +12,7 @@ from neigou.groups import scan_counts
 from neigou.groups.live_codes import routes_into
 from neigou.groups.models import LiveCode, LiveCodeAlert
 from neigou.groups.schemas import LiveCodeGroupOut, LiveCodeOut, LiveCodeRobotAlertOut
-from neigou.kit.settings import Settings
+from neigou.kit.settings import settings_of
 
 
 def live_url(base_url: str, code: str) -> str:
@@ -21,7 +21,7 @@ def live_url(base_url: str, code: str) -> str:
 
 
 def live_codes_out(
-    session: Session, codes: list[LiveCode], *, base_url: str, at: datetime, settings: Settings
+    session: Session, codes: list[LiveCode], *, base_url: str, at: datetime
 ) -> list[LiveCodeOut]:
     """Views of these live codes with each group's latest count at ``at``. Only the groups a code still
     sends visitors to are shown (``live_codes.routes_into``: active and still the code owner's): an
@@ -33,7 +33,7 @@ def live_codes_out(
     counts = repo.latest_counts(session, before=at, group_ids=group_ids)
     alerts = live_repo.latest_alerts(session, [c.id for c in codes])
     # Scans counted since the last flush, under the serving app's settings (where the scans were counted).
-    unflushed = scan_counts.pending(settings)
+    unflushed = scan_counts.pending(settings_of(session))
     out = []
     for live in codes:
         groups = [

@@ -293,3 +293,16 @@ class ImportRefused(Invalid):
             code=code,
             extra={"errors": [render(e) for e in self.errors], "error_count": self.error_count},
         )
+
+    @classmethod
+    def of_rows(
+        cls, report: ErrorReport, *, limit: int, render: Callable[[RowError], dict[str, Any]]
+    ) -> ImportRefused:
+        """The whole file refused for its rows' errors, nothing imported (``import_invalid``)."""
+        return cls(
+            Message("{total} row error(s); nothing was imported.", total=len(report)),
+            code="import_invalid",
+            report=report,
+            limit=limit,
+            render=render,
+        )

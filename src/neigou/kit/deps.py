@@ -13,13 +13,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.db import close_if_used, commit_if_used
 from neigou.kit.i18n import LANG_COOKIE, reader_locale
 from neigou.kit.scoping import link_request
+from neigou.kit.settings import use_settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request owns the transaction: commit when the endpoint returns, roll back on error."""
+    """The request owns the transaction: commit when the endpoint returns, roll back on error. The
+    session carries the app's settings (``kit.settings.settings_of``), as a job's carries its runner's."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
     link_request(session, request.state)  # queries follow the caller's organization (programs.scope)
+    use_settings(
+        session, request.app.state.settings
+    )  # kit.settings.settings_of: the app's, not the process's
     try:
         yield session
         commit_if_used(session)

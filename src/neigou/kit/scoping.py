@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from neigou.kit.settings import SESSION_SETTINGS
+
 _REQUEST_STATE = "neigou.request_state"
 _SCOPE = "neigou.scope"
 STATE_ATTRIBUTE = "tenant_scope"
@@ -29,8 +31,9 @@ class Scope:
 
 
 def holds_only_scope(session: Session) -> bool:
-    """True when the session's ``info`` carries nothing but its scope: no work waiting for a commit."""
-    return set(session.info) <= {_REQUEST_STATE, _SCOPE}
+    """True when the session's ``info`` carries nothing but its scope and its application's settings:
+    no work waiting for a commit."""
+    return set(session.info) <= {_REQUEST_STATE, _SCOPE, SESSION_SETTINGS}
 
 
 def link_request(session: Session, state: Any) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from neigou.kit.clock import is_valid_timezone
 
 DEFAULT_DATA_DIR = Path(".neigou")
-_SESSION_SETTINGS = "neigou.settings"
+SESSION_SETTINGS = "neigou.settings"  # a session's key for its application's settings
 # Connections beyond the admitted requests: two in-process job threads, the click flusher, the
 # readiness probe, a metrics scrape and one spare.
 POOL_RESERVE = 6
@@ -160,13 +160,13 @@ def get_settings() -> Settings:
 
 
 def use_settings(session: Session, settings: Settings) -> None:
-    """Give a job's session the settings of the application that runs it (``kit.jobs.JobRunner``),
-    as a request reads them from its application (``request.app.state.settings``)."""
-    session.info[_SESSION_SETTINGS] = settings
+    """Give a session the settings of the application whose work it does: a request's
+    (``kit.deps.get_session``, ``request.app.state.settings``) or a job's (``kit.jobs.JobRunner``)."""
+    session.info[SESSION_SETTINGS] = settings
 
 
 def settings_of(session: Session) -> Settings:
-    """The running application's settings for work done in ``session`` (a job's); a session that
-    was given none (the CLI's) has this process's."""
-    found: Settings | None = session.info.get(_SESSION_SETTINGS)
+    """The running application's settings for work done in ``session`` (a request's or a job's); a
+    session that was given none (the CLI's) has this process's."""
+    found: Settings | None = session.info.get(SESSION_SETTINGS)
     return found if found is not None else get_settings()

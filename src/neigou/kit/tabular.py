@@ -22,11 +22,12 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from neigou.kit.columns import FileRefused, Header, Layout, Row, RowError
+from neigou.kit.columns import ErrorReport, FileRefused, Header, Layout, Row, RowError
+from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.workbook_rows import too_many_rows, xlsx_records
 
@@ -288,3 +289,36 @@ def read_table(
     ``nul_rows="report"`` yields a row holding a NUL (``row.nul``) for the import to refuse alone;
     ``max_rows`` refuses a file with more rows under its header, blank ones included."""
     return Table(source, layout, nul_rows, max_rows)
+
+
+def read_upload(
+    content: bytes,
+    layout: Layout,
+    *,
+    max_bytes: int,
+    max_rows: int,
+    bad_header: Callable[[ErrorReport], Exception],
+) -> tuple[Table, list[Row]]:
+    """An uploaded file read whole (CSV or .xlsx; a row holding a NUL is yielded for the import to refuse
+    alone): its table (the header) and its rows. A file past ``max_bytes`` is refused
+    (``file_too_large``), one past ``max_rows`` rows too (``too_many_rows``), a bad header with
+    ``bad_header`` of its errors."""
+    if len(content) > max_bytes:
+        raise Invalid(
+            Message("The file is larger than {megabytes} MB.", megabytes=max_bytes // 1024 // 1024),
+            code="file_too_large",
+        )
+    try:
+        table = read_table(content, layout, nul_rows="report", max_rows=max_rows)
+    except FileRefused as exc:
+        if exc.code != "bad_header":
+            raise
+        raise bad_header(ErrorReport(exc.errors)) from exc
+    rows: list[Row] = []
+    for row in table:
+        if len(rows) == max_rows:
+            raise Invalid(
+                Message("At most {max_rows} rows per file.", max_rows=max_rows), code="too_many_rows"
+            )
+        rows.append(row)
+    return table, rows

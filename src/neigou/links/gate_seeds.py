@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.dead_letters import letters
 from neigou.kit.streams import Entry
-from neigou.links.claim_stream import PAST_LIMIT, claim_id
+from neigou.links.claim_batches import PAST_LIMIT
+from neigou.links.claim_stream import claim_id
 from neigou.links.models import ClaimCounter, CouponClaim
 from neigou.offers.models import CouponTemplate
 

@@ -11,8 +11,6 @@ from datetime import datetime
 
 from neigou.tiers import periods as months
 
-MAX_YEAR = 2100
-
 
 @dataclass(frozen=True)
 class Period:
@@ -32,7 +30,7 @@ def parse_period(label: str, timezone: str) -> Period | None:
     text = label.strip()
     # ASCII digits only: a full-width "２０２６-03" is not a period, whatever int() would make of it.
     month = months.parse_period(text) if text.isascii() else None
-    if month is None or month.year > MAX_YEAR:
+    if month is None or month.year > months.MAX_YEAR:  # the last year tiers evaluate, too
         return None
     return _bounds(month, timezone)
 

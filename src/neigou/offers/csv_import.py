@@ -27,17 +27,16 @@ from neigou.kit.clock import utcnow
 from neigou.kit.columns import (
     Column,
     ErrorReport,
-    FileRefused,
     ImportRefused,
     Layout,
     Row,
     RowError,
     invalid_fields,
 )
-from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import whole_number
-from neigou.kit.tabular import nul_row, read_table
+from neigou.kit.tabular import nul_row, read_upload
 from neigou.offers import repository as repo
 from neigou.offers.amounts import AmountError, yuan_to_fen
 from neigou.offers.models import Product
@@ -88,14 +87,7 @@ def error_view(error: RowError) -> dict[str, Any]:
 
 def _refused(report: ErrorReport) -> ImportRefused:
     """The whole file refused, listing every bad row (at most MAX_REPORTED)."""
-    total = len(report)
-    return ImportRefused(
-        Message("{total} row error(s); nothing was imported.", total=total),
-        code="import_invalid",
-        report=report,
-        limit=MAX_REPORTED,
-        render=error_view,
-    )
+    return ImportRefused.of_rows(report, limit=MAX_REPORTED, render=error_view)
 
 
 def _integer(text: str, field: str) -> int:
@@ -149,24 +141,7 @@ def _check_row(line: int, raw: dict[str, str]) -> _Row | list[RowError]:
 
 def _rows(content: bytes) -> tuple[frozenset[str], int, list[Row]]:
     """The columns the file carries, its header's width, and its rows; header problems refuse it."""
-    if len(content) > MAX_BYTES:
-        raise Invalid(
-            Message("The file is larger than {megabytes} MB.", megabytes=MAX_BYTES // 1024 // 1024),
-            code="file_too_large",
-        )
-    try:
-        table = read_table(content, LAYOUT, nul_rows="report", max_rows=MAX_ROWS)
-    except FileRefused as exc:
-        if exc.code != "bad_header":
-            raise
-        raise _refused(ErrorReport(exc.errors)) from exc
-    rows: list[Row] = []
-    for row in table:
-        if len(rows) == MAX_ROWS:
-            raise Invalid(
-                Message("At most {max_rows} rows per file.", max_rows=MAX_ROWS), code="too_many_rows"
-            )
-        rows.append(row)
+    table, rows = read_upload(content, LAYOUT, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, bad_header=_refused)
     return table.header.names, table.header.width, rows
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 # ASCII digits only, the whole text: ``\d`` would take full-width digits and ``$`` a trailing newline.
 PERIOD_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")
 # The last year a period may be evaluated in: a later one lies in the future (and year 9999's months
-# have no end in the calendar), as ``network.rules.MAX_YEAR`` caps a team's or leaderboard's month.
+# have no end in the calendar); it caps a team's or leaderboard's month too (``network.rules``).
 MAX_YEAR = 2100
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from neigou.kit.i18n import N_, NP_, Label
 from neigou.web.audit_labels import FAMILIES as AUDIT_FAMILIES
+from neigou.web.catalog_labels import FAMILIES as CATALOG_FAMILIES
 from neigou.web.crm_labels import FAMILIES as CRM_FAMILIES
 from neigou.web.feed_labels import FAMILIES as FEED_FAMILIES
+from neigou.web.ledger_labels import FAMILIES as LEDGER_FAMILIES
 from neigou.web.merchant_labels import FAMILIES as MERCHANT_FAMILIES
 from neigou.web.platform_labels import FAMILIES as PLATFORM_FAMILIES
 from neigou.web.risk_labels import FAMILIES as RISK_FAMILIES
@@ -53,12 +55,6 @@ an_channel: dict[str, Label] = {
     "hidden_coupon": N_("Hidden coupon price"),
     "public": N_("Public price"),
 }
-l_state: dict[str, Label] = {
-    "sold_out": N_("Coupon sold out"),
-    "expired": N_("Coupon expired"),
-    "not_started": N_("Not started yet"),
-    "off_sale": N_("Product off sale"),
-}
 metric: dict[str, Label] = {
     "direct_recruits": N_("recruits"),
     "orders": N_("orders"),
@@ -68,50 +64,6 @@ n_metric: dict[str, Label] = {
     "orders": NP_("count", "Orders"),
     "gmv_fen": N_("Sales"),
     "recruits": N_("Recruits"),
-}
-o_account: dict[str, Label] = {
-    "pending": N_("Pending"),
-    "frozen": N_("Frozen"),
-    "available": N_("Available"),
-    "withdrawing": N_("Being withdrawn"),
-    "withdrawn": N_("Withdrawn"),
-    "commission_expense": N_("Platform commission expense"),
-    "payout_fees": N_("Withdrawal fees"),
-}
-o_kind: dict[str, Label] = {
-    "commission_earned": N_("Order commission"),
-    "commission_frozen": N_("Order completed, commission frozen"),
-    "commission_released": N_("Freeze over, commission available"),
-    "commission_reversed": N_("Refund, commission reversed"),
-    "withdrawal_requested": N_("Withdrawal requested"),
-    "withdrawal_rejected": N_("Withdrawal rejected, returned"),
-    "withdrawal_paid": N_("Withdrawal paid"),
-}
-m_kind: dict[str, Label] = {  # a movement as a member reads it on their phone
-    "commission_earned": N_("Earned"),
-    "commission_frozen": N_("Frozen: order completed"),
-    "commission_released": N_("Available: freeze over"),
-    "commission_reversed": N_("Clawed back: refund"),
-    "withdrawal_requested": N_("Withdrawal requested"),
-    "withdrawal_rejected": N_("Withdrawal returned"),
-    "withdrawal_paid": N_("Withdrawn"),
-}
-o_level: dict[str, Label] = {
-    "1": N_("Own sale"),
-    "2": N_("Upline 1"),
-    "3": N_("Upline 2"),
-}
-o_state: dict[str, Label] = {
-    "pending": N_("Pending"),
-    "frozen": N_("Frozen"),
-    "available": N_("Released"),
-    "reversed": N_("Reversed (fully refunded)"),
-}
-o_status: dict[str, Label] = {
-    "requested": N_("Requested"),
-    "approved": N_("Approved"),
-    "paid": NP_("payout status", "Paid"),
-    "rejected": N_("Rejected"),
 }
 pv_kind: dict[str, Label] = {
     "touches": N_("Attribution touches"),
@@ -141,18 +93,6 @@ n_error: dict[str, Label] = {
     "invalid_phone": N_("Enter an 11-digit mobile number."),
     "failed": N_("Joining failed; please try again."),
     "invalid_period": N_("A month looks like 2026-03; showing this month instead."),
-}
-o_error: dict[str, Label] = {
-    "insufficient_balance": N_("Not enough available balance."),
-    "below_minimum": N_("Below the minimum withdrawal."),
-    "fee_exceeds_amount": N_("The fee would take the whole amount."),
-    "invalid_amount": N_("Enter a valid amount."),
-    "invalid_account": N_("That is not an account of this kind: check the number."),
-    "invalid_holder": N_("Enter the account holder's name."),
-    "request_id_reused": N_("This request was sent already."),
-    "withdrawal_before_available": N_(
-        "Part of this balance is not available yet; please try again in a few minutes."
-    ),
 }
 ev_error: dict[str, Label] = {
     "guest_quota_exceeded": N_("You have used every guest invitation of this event."),
@@ -193,52 +133,6 @@ cg_error: dict[str, Label] = {
     "invalid_name": N_("Give the group a name (up to 120 characters)."),
     "member_not_found": N_("No member of this program has that ID."),
 }
-code: dict[str, Label] = {
-    "validation_error": N_("Malformed value"),
-    "required": N_("Required"),
-    "invalid_amount": N_("Not a valid amount or number"),
-    "too_many_decimals": N_("Too many decimals (two at most for money)"),
-    "negative_amount": N_("Must not be negative"),
-    "percent_out_of_range": N_("A percentage cannot exceed 100%"),
-    "invalid_integer": N_("Must be a whole number"),
-    "invalid_boolean": N_("active must be true or false."),
-    "invalid_datetime": N_("Not a valid date and time"),
-    "invalid_value": N_("Invalid value"),
-    "sku_taken": N_("This sku exists already"),
-    "unknown_sku": N_("Unknown sku"),
-    "unknown_brand": N_("Unknown brand"),
-    "unknown_category": N_("Unknown category"),
-    "unknown_coupon": N_("Unknown coupon"),
-    "duplicate_coupon": N_("A coupon can be used once per basket"),
-    "product_inactive": N_("This product is off sale"),
-    "product_not_found": N_("No such product"),
-    "invalid_window": N_("The end must be after the start"),
-    "boost_too_high": N_("The boost would take a product's commission rate above 100%"),
-    "coupon_not_for_sku": N_("The coupon covers none of these skus"),
-    "program_not_found": N_("No such program"),
-    "invalid_percent": NP_("discount", "A percentage cannot exceed 100%"),
-    "cap_not_allowed": N_("Only percent-off coupons take a cap"),
-    "price_out_of_scope": N_("An event-priced sku lies outside the promotion's skus"),
-    "import_invalid": N_("The file has errors; nothing was imported"),
-    "duplicate_sku": N_("This sku appears twice in the file"),
-    "missing_column": N_("A required column is missing"),
-    "unknown_column": N_("Unknown column"),
-    "duplicate_column": N_("A column appears twice"),
-    "wrong_column_count": N_("The row does not have as many cells as the header"),
-    "empty_file": N_("The file is empty"),
-    "bad_encoding": N_("Unreadable encoding (use UTF-8 or GBK)"),
-    "file_too_large": N_("The file is too large"),
-    "too_many_rows": N_("Too many rows"),
-    "link_required": N_("Hidden coupon: only through a share link"),
-    "not_claimed": N_("Hidden coupon not claimed by this customer"),
-    "not_active": N_("Not open at this time"),
-    "condition_not_met": N_("Condition not met"),
-    "min_spend_not_met": N_("Minimum spend not reached (after promotions)"),
-    "out_of_scope": N_("Does not cover these skus"),
-    "excluded_by_exclusive": N_("Excluded by an exclusive offer"),
-    "one_per_kind": N_("Another coupon of this kind is already used"),
-    "nothing_to_discount": N_("Nothing left to discount"),
-}
 field: dict[str, Label] = {
     "sku": N_("Sku"),
     "title": N_("Title"),
@@ -273,33 +167,6 @@ pv_error: dict[str, Label] = {
     "confirm_required": N_("Tick the confirmation first."),
     "invalid_program": N_("The chosen program is not valid."),
 }
-visibility: dict[str, Label] = {
-    "public": N_("Public"),
-    "hidden": N_("Hidden"),
-}
-payee_kind: dict[str, Label] = {
-    "wechat": N_("WeChat"),
-    "alipay": N_("Alipay"),
-    "bank_card": N_("Bank card"),
-}
-stacking: dict[str, Label] = {
-    "combinable": N_("Combinable (one coupon per kind)"),
-    "exclusive": N_("Exclusive (no other coupon)"),
-}
-coupon_kind: dict[str, Label] = {
-    "amount_off": NP_("coupon kind", "Amount off"),
-    "percent_off": N_("Percent off"),
-}
-promotion_kind: dict[str, Label] = {
-    "quantity_discount": N_("Quantity discount"),
-    "spend_threshold_off": N_("Spend threshold off"),
-    "event_price": N_("Event price"),
-}
-attribution: dict[str, Label] = {
-    "last_click": N_("Last click"),
-    "first_click": N_("First click"),
-    "locked": N_("Locked"),
-}
 # Who acted (``kit.actor.Actor.kind``), where a page names the kind of actor.
 actor: dict[str, Label] = {
     "operator": N_("Operator"),
@@ -307,18 +174,6 @@ actor: dict[str, Label] = {
     "merchant": N_("Merchant"),
     "cli": N_("Command line"),
     "system": N_("Scheduler"),
-}
-# Why an order went to its member (``links.attribution.Basis``, stored on the order).
-basis: dict[str, Label] = {
-    "order_link": N_("The order's own share link"),
-    "last_touch": N_("Last click"),
-    "first_touch": N_("First click"),
-    "locked_binding": N_("Locked customer binding"),
-    "no_touch": N_("No click in the window"),
-}
-offer_source: dict[str, Label] = {
-    "promotion": N_("Promotion"),
-    "coupon": N_("Coupon"),
 }
 gs_error: dict[str, Label] = {
     "bad_range": N_("The start date is after the end date; showing the last 30 days."),
@@ -361,35 +216,20 @@ FAMILIES: dict[str, dict[str, Label]] = {
     "g_status": g_status,
     "g_reason": g_reason,
     "gs_by": gs_by,
-    "l_state": l_state,
     "metric": metric,
     "n_metric": n_metric,
-    "o_account": o_account,
-    "o_kind": o_kind,
-    "m_kind": m_kind,
-    "o_level": o_level,
-    "o_state": o_state,
-    "o_status": o_status,
     "pv_kind": pv_kind,
     "tr_kind": tr_kind,
     "n_error": n_error,
-    "o_error": o_error,
     "l_error": l_error,
     "ev_error": ev_error,
     "g_error": g_error,
     "cg_error": cg_error,
-    "code": code,
     "field": field,
     "pv_error": pv_error,
-    "visibility": visibility,
-    "stacking": stacking,
-    "payee_kind": payee_kind,
-    "coupon_kind": coupon_kind,
-    "promotion_kind": promotion_kind,
-    "attribution": attribution,
-    "basis": basis,
     "actor": actor,
-    "offer_source": offer_source,
+    **CATALOG_FAMILIES,
+    **LEDGER_FAMILIES,
     **PLATFORM_FAMILIES,
     **CRM_FAMILIES,
     **MERCHANT_FAMILIES,

@@ -44,9 +44,7 @@ def my_live_codes(
     return render(
         request,
         "m/livecodes/index.html",
-        codes=live_codes_out(
-            session, codes, base_url=base_url(request), at=utcnow(), settings=request.app.state.settings
-        ),
+        codes=live_codes_out(session, codes, base_url=base_url(request), at=utcnow()),
         groups=[
             g for g in groups_repo.groups_of_owners(session, [member.id]) if g.status is GroupStatus.ACTIVE
         ],

@@ -47,6 +47,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from neigou.migrations.helpers import ERRORS, rewrite_pages
+
 revision: str = "0039"
 down_revision: str | None = "0038"
 branch_labels: str | Sequence[str] | None = None
@@ -68,41 +70,6 @@ FIXED = (
     ERASED,
     REFUSED,
     UNANSWERED,
-)
-# What a send raised, as this revision was written (``groups.webhook.UNSENDABLE``): httpx's errors
-# (``httpx.InvalidURL`` among them) and the IDNA codec's ``UnicodeError``.
-ERRORS = frozenset(
-    {
-        "CloseError",
-        "ConnectError",
-        "ConnectTimeout",
-        "CookieConflict",
-        "DecodingError",
-        "HTTPError",
-        "HTTPStatusError",
-        "InvalidURL",
-        "LocalProtocolError",
-        "NetworkError",
-        "PoolTimeout",
-        "ProtocolError",
-        "ProxyError",
-        "ReadError",
-        "ReadTimeout",
-        "RemoteProtocolError",
-        "RequestError",
-        "RequestNotRead",
-        "ResponseNotRead",
-        "StreamClosed",
-        "StreamConsumed",
-        "StreamError",
-        "TimeoutException",
-        "TooManyRedirects",
-        "TransportError",
-        "UnicodeError",
-        "UnsupportedProtocol",
-        "WriteError",
-        "WriteTimeout",
-    }
 )
 _SUMMARY = re.compile(r"HTTP [0-9]{3}(?: errcode -?[0-9]+)?|errcode -?[0-9]+", re.ASCII)
 _HTTP = re.compile(r"(HTTP [0-9]{3}):", re.ASCII)
@@ -157,8 +124,7 @@ def _refusals(conn: sa.Connection) -> None:
 
 
 def _audit_entries(conn: sa.Connection) -> None:
-    """Rewrite the ``customer.update`` entries a page of ids at a time (keyset, ``_PAGE`` rows), with
-    one ``executemany`` update per page; nothing is kept across pages."""
+    """Rewrite the ``customer.update`` entries a page of ids at a time (``_PAGE`` rows)."""
     entries = sa.table(
         "audit_entries",
         sa.column("id"),
@@ -167,30 +133,21 @@ def _audit_entries(conn: sa.Connection) -> None:
         sa.column("before", _JSON),
         sa.column("after", _JSON),
     )
-    query = (
-        sa.select(entries.c.id, entries.c.before, entries.c.after)
-        .where(entries.c.entity == "customer", entries.c.action == "customer.update")
-        .order_by(entries.c.id)
-        .limit(_PAGE)
+
+    def rewritten(row: sa.RowMapping) -> dict[str, Any] | None:
+        kept = fields_only(row["before"], row["after"])
+        return None if row["before"] is None and kept == row["after"] else {"kept": kept}
+
+    rewrite_pages(
+        conn,
+        entries,
+        sa.select(entries.c.id, entries.c.before, entries.c.after).where(
+            entries.c.entity == "customer", entries.c.action == "customer.update"
+        ),
+        {"before": None, "after": sa.bindparam("kept", type_=_JSON)},
+        rewritten,
+        page=_PAGE,
     )
-    update = (
-        entries.update()
-        .where(entries.c.id == sa.bindparam("entry_id"))
-        .values(before=None, after=sa.bindparam("kept", type_=_JSON))
-    )
-    last: int | None = None
-    while True:
-        page = list(conn.execute(query if last is None else query.where(entries.c.id > last)))
-        if not page:
-            return
-        last = int(page[-1][0])
-        rewritten = []
-        for entry_id, before, after in page:
-            kept = fields_only(before, after)
-            if before is not None or kept != after:
-                rewritten.append({"entry_id": int(entry_id), "kept": kept})
-        if rewritten:
-            conn.execute(update, rewritten)
 
 
 def upgrade() -> None:

@@ -41,9 +41,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from neigou.migrations.helpers import ERRORS, rewrite_pages
 
 revision: str = "0042"
 down_revision: str | None = "0041"
@@ -61,41 +64,6 @@ FIXED = (
     "nothing to report",
     "no webhook configured",
     "the outbound URL or secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)",
-)
-# What a send raised, as this revision was written (``groups.webhook.UNSENDABLE``): httpx's errors
-# (``httpx.InvalidURL`` among them) and the IDNA codec's ``UnicodeError``.
-ERRORS = frozenset(
-    {
-        "CloseError",
-        "ConnectError",
-        "ConnectTimeout",
-        "CookieConflict",
-        "DecodingError",
-        "HTTPError",
-        "HTTPStatusError",
-        "InvalidURL",
-        "LocalProtocolError",
-        "NetworkError",
-        "PoolTimeout",
-        "ProtocolError",
-        "ProxyError",
-        "ReadError",
-        "ReadTimeout",
-        "RemoteProtocolError",
-        "RequestError",
-        "RequestNotRead",
-        "ResponseNotRead",
-        "StreamClosed",
-        "StreamConsumed",
-        "StreamError",
-        "TimeoutException",
-        "TooManyRedirects",
-        "TransportError",
-        "UnicodeError",
-        "UnsupportedProtocol",
-        "WriteError",
-        "WriteTimeout",
-    }
 )
 _SUMMARY = re.compile(r"HTTP [0-9]{3}(?: errcode -?[0-9]+)?|errcode -?[0-9]+", re.ASCII)
 # A send that broke off, told by the error's class (any class: it is ours, not the receiver's words).
@@ -137,31 +105,24 @@ def _rewrite(
     extra = [c for c in (status, state) if c is not None]
     rows = sa.table(name, sa.column("id"), sa.column(column), *map(sa.column, extra))
     kept = rows.c[column]
-    query = (
-        sa.select(rows.c.id, kept, *(rows.c[c] for c in extra))
-        .where(kept.is_not(None), kept.not_in(FIXED))
-        .order_by(rows.c.id)
-        .limit(_PAGE)
+
+    def rewritten(row: sa.RowMapping) -> dict[str, Any] | None:
+        stored = str(row[column])
+        found = summary(
+            stored,
+            http_status=None if status is None or row[status] is None else int(row[status]),
+            taken=state is not None and row[state] == taken,
+        )
+        return None if found == stored else {"kept": found}
+
+    rewrite_pages(
+        conn,
+        rows,
+        sa.select(rows.c.id, kept, *(rows.c[c] for c in extra)).where(kept.is_not(None), kept.not_in(FIXED)),
+        {column: sa.bindparam("kept")},
+        rewritten,
+        page=_PAGE,
     )
-    update = rows.update().where(rows.c.id == sa.bindparam("row_id")).values({column: sa.bindparam("kept")})
-    last: int | None = None
-    while True:
-        page = list(conn.execute(query if last is None else query.where(rows.c.id > last)).mappings())
-        if not page:
-            return
-        last = int(page[-1]["id"])
-        rewritten = []
-        for row in page:
-            stored = str(row[column])
-            found = summary(
-                stored,
-                http_status=None if status is None or row[status] is None else int(row[status]),
-                taken=state is not None and row[state] == taken,
-            )
-            if found != stored:
-                rewritten.append({"row_id": int(row["id"]), "kept": found})
-        if rewritten:
-            conn.execute(update, rewritten)
 
 
 def upgrade() -> None:
