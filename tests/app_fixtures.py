@@ -28,9 +28,12 @@ from tests.database_fixtures import ModuleDatabase, world_per_module
 from tests.suite import SECRET, TEST_ACTOR
 
 
-def app_settings(database_url: str, directory: Path) -> Settings:
-    """Settings of an app under test: jobs run immediately after commit, clicks written by a thread."""
+def app_settings(database_url: str, directory: Path, *, local_receivers: bool = False) -> Settings:
+    """Settings of an app under test: jobs run immediately after commit, clicks written by a thread.
+    Outbound calls go to public addresses only, as in production, unless ``local_receivers`` (a module
+    marked ``local_receivers`` whose stub robots and webhooks listen on 127.0.0.1)."""
     return Settings(
+        outbound_allow_private=local_receivers,
         database_url=database_url,
         secret_key=SECRET,
         jobs_backend="immediate",
@@ -43,10 +46,15 @@ def app_settings(database_url: str, directory: Path) -> Settings:
     )
 
 
+def local_receivers(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's module is marked ``local_receivers``: its app may call 127.0.0.1."""
+    return request.node.get_closest_marker("local_receivers") is not None
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
     """Settings for an app under test: jobs run immediately after commit."""
-    return app_settings(database_url, tmp_path)
+    return app_settings(database_url, tmp_path, local_receivers=local_receivers(request))
 
 
 @pytest.fixture
@@ -88,11 +96,15 @@ def page_client(app: FastAPI) -> TestClient:
 
 @pytest.fixture(scope="module")
 def module_app(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, module_database: ModuleDatabase
+    request: pytest.FixtureRequest,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    module_database: ModuleDatabase,
 ) -> FastAPI:
     """The app of a ``world_per_module`` module, on the module's connection."""
     directory = tmp_path_factory.mktemp("app")
-    return create_app(app_settings(database_url, directory), session_factory=module_database.factory)
+    settings = app_settings(database_url, directory, local_receivers=local_receivers(request))
+    return create_app(settings, session_factory=module_database.factory)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,8 @@ from tests.links.builders import make_link
 from tests.parallel import in_parallel
 from tests.robots import Robot
 
-pytestmark = pytest.mark.usefixtures("push_clock")
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = [pytest.mark.usefixtures("push_clock"), pytest.mark.local_receivers]
 
 KEY = "robot-key"  # the key in Robot.url
 PARALLEL = 6

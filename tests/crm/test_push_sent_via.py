@@ -33,7 +33,8 @@ from tests.robots import Robot
 from tests.sign_in import member_sign_in
 
 __all__ = ["stubs", "world"]  # the fixtures of the group robot tests
-pytestmark = pytest.mark.usefixtures("push_clock")
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = [pytest.mark.usefixtures("push_clock"), pytest.mark.local_receivers]
 
 
 def _pushed_to_two(

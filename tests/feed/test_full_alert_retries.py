@@ -34,6 +34,9 @@ from tests.parallel import in_parallel
 from tests.robots import HOLD_S, Robot
 from tests.sign_in import member_sign_in
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 PARALLEL = 6
 KEY = "robot-key"  # the key in Robot.url
 SEEN = (datetime.now(UTC) - timedelta(hours=2)).isoformat()

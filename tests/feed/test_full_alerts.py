@@ -25,6 +25,9 @@ from tests.groups.builders import create_group, post_count
 from tests.integrations.test_webhooks import Receiver
 from tests.robots import Robot
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 NOW = datetime.now(UTC)
 
 

@@ -30,6 +30,9 @@ from tests.held_sends import short_waits, write_during_send
 from tests.parallel import in_parallel
 from tests.robots import HOLD_S, Robot
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 PARALLEL = 6
 DUE = b.AT + timedelta(hours=8)  # the evening slot of AT's day
 

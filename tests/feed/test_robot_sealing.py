@@ -24,6 +24,9 @@ from tests.feed.test_post_delivery_races import DUE, _evening_posts, stubs, worl
 from tests.migrating import CREATED, insert, owner_and_group, programs_at
 from tests.robots import Robot
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 __all__ = ["stubs", "world"]  # the fixtures, shared with the race tests
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=sealed-key-123"

@@ -16,6 +16,9 @@ from tests.conftest import row_counts
 from tests.groups.test_alerts import _tick, world
 from tests.robots import Robot, robot
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 __all__ = ["robot", "world"]
 
 EVENING = datetime(2026, 3, 24, 17, 0, tzinfo=UTC)  # 01:00 on 25 March in Shanghai, still the 24th in UTC

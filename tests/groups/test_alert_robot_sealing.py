@@ -30,6 +30,9 @@ from tests.migrating import group_settings, programs_at
 from tests.robots import Robot, robot
 from tests.sign_in import console_sign_in
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 __all__ = ["robot", "world"]  # the fixtures of the alert tests
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=alert-key-123"
@@ -50,6 +53,7 @@ def _seal_with(factory: sessionmaker[Session], program_id: int, url: str, settin
             program_id=program_id,
             data=SettingsIn(webhook_url=url),
             sealer=Sealer.from_settings(settings),
+            allow_private=settings.outbound_allow_private,
             actor=TEST_ACTOR,
         )
 

@@ -33,6 +33,9 @@ from tests.migrating import group_settings, programs_at
 from tests.robots import Robot, robot
 from tests.sign_in import console_sign_in
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 __all__ = ["robot", "world"]  # the fixtures of the alert tests
 
 SECRET = "SECalert-signing-4711"
@@ -53,6 +56,7 @@ def _put(factory: sessionmaker[Session], program_id: int, settings: Settings, **
             program_id=program_id,
             data=SettingsIn(**data),
             sealer=Sealer.from_settings(settings),
+            allow_private=settings.outbound_allow_private,
             actor=TEST_ACTOR,
         )
 

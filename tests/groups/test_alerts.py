@@ -28,6 +28,9 @@ from tests.held_sends import short_waits, write_during_send
 from tests.parallel import in_parallel
 from tests.robots import HOLD_S, Robot, robot
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 __all__ = ["robot"]  # the robot stub the alerts post to
 
 MORNING = datetime(2026, 3, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai on 25 March

@@ -70,7 +70,7 @@ def trickling(head: bytes, body: bytes) -> Iterator[str]:
 
 def _timed(url: str) -> tuple[webhook.Outcome, float]:
     started = time.monotonic()
-    outcome = webhook.send_markdown(url, "hi", secret=None, at=AT)
+    outcome = webhook.send_markdown(url, "hi", secret=None, at=AT, allow_private=True)  # on 127.0.0.1
     return outcome, time.monotonic() - started
 
 

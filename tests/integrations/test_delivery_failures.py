@@ -22,6 +22,9 @@ from tests.echo_server import echo_server
 from tests.feed.conftest import app_sealer, app_settings
 from tests.orders.builders import World, build, order_body
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 TOKEN = "rcv7t0k3nf0rh00ks"
 KEPT = 500  # characters of a receiver's answer kept (the detail columns' length)
 # Padding that puts the token's first characters at the end of the detail kept.

@@ -30,6 +30,9 @@ from tests.orders.builders import World, build, order_body
 from tests.parallel import in_parallel
 from tests.robots import HOLD_S, Robot, robot
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 __all__ = ["robot"]  # the receiver the deliveries go to (it answers 2xx)
 
 RETRY_JOB = "orders.retry_webhooks"

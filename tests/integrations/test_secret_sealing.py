@@ -34,6 +34,9 @@ from tests.migrating import CREATED, hanging, hanging_off, insert_id, programs_a
 from tests.orders.builders import SKU, World, build, order_body
 from tests.sign_in import console_sign_in
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 TOKEN = "sh0pt0k3n4711"
 
 

@@ -27,6 +27,9 @@ from tests.feed.conftest import app_sealer, app_settings
 from tests.integrations.test_webhooks import Receiver
 from tests.orders.builders import SKU, World, build, order_body
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:

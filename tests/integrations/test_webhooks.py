@@ -24,6 +24,9 @@ from tests.conftest import row_counts
 from tests.feed.conftest import app_settings
 from tests.orders.builders import SKU, World, build, order_body
 
+# the robots and receivers these tests send to listen on 127.0.0.1
+pytestmark = pytest.mark.local_receivers
+
 
 class Receiver:
     """An HTTP server that records what it is sent and answers with the status it is told."""

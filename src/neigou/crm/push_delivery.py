@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session
 from neigou.crm import push_queries, push_settings
 from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, RobotVia, SkipReason
 from neigou.feed import repository as feed_repo
-from neigou.groups.webhook import UNSENDABLE, post, send_markdown
+from neigou.groups.webhook import UNSENDABLE, error_of, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
@@ -109,7 +109,13 @@ def webhook_body(message: PushMessage, push: Push, link_url: str | None) -> dict
 
 
 def _post_webhook(
-    url: str, secret: str, body: dict[str, Any], *, at: datetime, transport: httpx.BaseTransport | None
+    url: str,
+    secret: str,
+    body: dict[str, Any],
+    *,
+    at: datetime,
+    transport: httpx.BaseTransport | None,
+    allow: bool,
 ) -> tuple[bool, str]:
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     headers = {
@@ -119,9 +125,9 @@ def _post_webhook(
         **signing.headers(secret, at, raw),
     }
     try:
-        response = post(url, content=raw, headers=headers, transport=transport)
+        response = post(url, content=raw, headers=headers, transport=transport, allow_private=allow)
     except UNSENDABLE as exc:
-        return False, refusal(None, error=type(exc).__name__)
+        return False, refusal(None, error=error_of(exc))
     return response.is_success, "ok" if response.is_success else refusal(response.status_code)
 
 
@@ -312,15 +318,18 @@ def _send(
 ) -> tuple[bool, str | None]:
     """Send one claimed message (no transaction, no lock held): whether it was taken, and the fixed
     summary of its refusal (``refusal``) kept in ``last_error`` otherwise."""
+    allow = settings.outbound_allow_private
     if push.channel is PushChannel.WECOM_ROBOT:
-        outcome = send_markdown(target, message.text, secret=None, at=at, transport=transport)
+        outcome = send_markdown(
+            target, message.text, secret=None, at=at, transport=transport, allow_private=allow
+        )
         ok, detail = outcome.ok, refusal(outcome.http_status, errcode=outcome.errcode, error=outcome.error)
     else:
         found = targets[message.program_id]
         secret = sealer.unseal(found.secret_sealed) if found.secret_sealed else None
         url = None if code is None else link_url(settings.public_base, code)
         ok, detail = _post_webhook(
-            target, secret or "", webhook_body(message, push, url), at=at, transport=transport
+            target, secret or "", webhook_body(message, push, url), at=at, transport=transport, allow=allow
         )
     return ok, None if ok else detail
 

@@ -153,6 +153,7 @@ def put_settings(
             target=None if body.target is None else str(body.target),
         ),
         sealer=Sealer.from_settings(request.app.state.settings),
+        allow_private=request.app.state.settings.outbound_allow_private,
         actor=principal.actor,
         at=utcnow(),
     )

@@ -97,10 +97,18 @@ def _dump(row: CrmSettings) -> dict[str, object]:
 
 
 def update(
-    session: Session, *, program_id: int, change: SettingsChange, sealer: Sealer, actor: Actor, at: datetime
+    session: Session,
+    *,
+    program_id: int,
+    change: SettingsChange,
+    sealer: Sealer,
+    allow_private: bool,
+    actor: Actor,
+    at: datetime,
 ) -> tuple[CrmSettings, str | None]:
-    """Store the settings; returns them with the webhook's new signing secret when one was made."""
-    require_sendable(change.target, field="target")
+    """Store the settings; returns them with the webhook's new signing secret when one was made. The
+    target is a public address's unless ``allow_private`` (``require_sendable``)."""
+    require_sendable(change.target, field="target", allow_private=allow_private)
     row, created = row_to_put(
         session, CrmSettings, {"program_id": program_id, "updated_at": at}, key=["program_id"]
     )

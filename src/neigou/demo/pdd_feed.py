@@ -112,6 +112,7 @@ def seed_pdd_feed(session: Session, *, program_id: int, now: datetime, secret_ke
         program_id=program_id,
         data=IntegrationBody(name="多多进宝 Duoduo Jinbao"),
         sealer=Sealer([derived_key(secret_key)]),
+        allow_private=False,  # no outbound URL
         actor=actor,
         at=month_start - timedelta(days=3),
     ).row

@@ -120,6 +120,7 @@ def seed_platform_feeds(
         program_id=program_id,
         data=IntegrationBody(name="京东联盟 JD Union"),
         sealer=Sealer([derived_key(secret_key)]),
+        allow_private=False,  # no outbound URL
         actor=actor,
         at=start,
     ).row

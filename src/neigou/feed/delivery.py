@@ -64,6 +64,7 @@ def deliver_due(
     ``settings``."""
     due = [p for p in repo.due_posts(session, at) if p.done_at is None or p.done_at <= at - SENDING_LEASE]
     robots = repo.robot_urls(session, {p.group_id for p in due}, Sealer.from_settings(settings))
+    allow_private = settings.outbound_allow_private
     session.commit()  # the reads end here: nothing is held from now on but one post's claim
     # Still scheduled, and not being sent by a run that claimed it less than a lease ago.
     free = or_(GroupPost.done_at.is_(None), GroupPost.done_at <= at - SENDING_LEASE)
@@ -88,7 +89,10 @@ def deliver_due(
             continue
         number = post.attempts  # the attempt this run claimed: its answer is written on it only
         try:
-            outcome, unread = send_markdown(robot, post.text, secret=None, at=at, transport=transport), False
+            outcome = send_markdown(
+                robot, post.text, secret=None, at=at, transport=transport, allow_private=allow_private
+            )
+            unread = False
         except Exception as exc:  # a bug while sending or reading the answer, not a refusal (an outcome)
             # The robot may have posted it: the attempt is finished as failed (the owner sees why), not
             # left claimed to be sent again, blindly, once its lease ends.

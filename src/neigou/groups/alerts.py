@@ -196,7 +196,8 @@ def deliver_alert(
         return delivery
     report, rows = build_alerts(session, program=program, on=on, at=at)
     group_settings = settings_of(session, program_id)
-    sealer = Sealer.from_settings(settings or app_settings_of(session))
+    running = settings or app_settings_of(session)
+    sealer = Sealer.from_settings(running)
     robot = alert_robot(group_settings, sealer) if rows else None
     if not rows:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "nothing to report"
@@ -208,7 +209,14 @@ def deliver_alert(
         return delivery
     number = delivery.attempts  # the attempt this run claimed: its answer is written on it only
     try:
-        outcome = webhook.send_markdown(robot.url, text, secret=robot.secret, at=at, transport=transport)
+        outcome = webhook.send_markdown(
+            robot.url,
+            text,
+            secret=robot.secret,
+            at=at,
+            transport=transport,
+            allow_private=running.outbound_allow_private,
+        )
     except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
         log.error("group_alert.send_failed", delivery_id=delivery.id, error=error_name(exc))
         outcome = webhook.broken_send(exc)

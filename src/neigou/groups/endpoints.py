@@ -313,6 +313,7 @@ def put_group_settings(
             program_id=program_id,
             data=body,
             sealer=Sealer.from_settings(request.app.state.settings),
+            allow_private=request.app.state.settings.outbound_allow_private,
             actor=principal.actor,
         )
     )

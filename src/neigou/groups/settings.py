@@ -102,14 +102,15 @@ def put_settings(
     program_id: int,
     data: SettingsIn,
     sealer: Sealer,
+    allow_private: bool,
     actor: Actor,
     at: datetime | None = None,
 ) -> EffectiveSettings:
     """Change a program's webhook or thresholds; an empty string clears the webhook or secret. The
     webhook's URL and signing secret are stored sealed by ``sealer`` (the running application's payee
-    keys)."""
+    keys); the URL is a public address's unless ``allow_private`` (``webhook.require_sendable``)."""
     require_program(session, program_id)
-    webhook.require_sendable(data.webhook_url, field="webhook_url")
+    webhook.require_sendable(data.webhook_url, field="webhook_url", allow_private=allow_private)
     now = at or utcnow()
     fresh = {
         "program_id": program_id,

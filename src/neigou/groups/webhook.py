@@ -24,8 +24,9 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from neigou.kit.attempts import refusal
-from neigou.kit.bounded_http import BoundedTransport
+from neigou.kit.addresses import private_host
+from neigou.kit.attempts import ADDRESS_NOT_ALLOWED, refusal
+from neigou.kit.bounded_http import AddressNotAllowed, BoundedTransport
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.json_input import loads_untrusted
@@ -76,14 +77,17 @@ def post(
     json_body: Any = None,
     headers: dict[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
+    allow_private: bool = False,
 ) -> Answer:
     """``POST`` and read the answer within ``SEND_DEADLINE_SECONDS`` of the start (what came by then is
     the answer: a receiver that took the call is never counted as refusing it for answering slowly); the
     whole call ends within ``SEND_LIMIT_SECONDS`` of its start, resolution included, and httpx's errors
-    (its timeouts among them) propagate. A ``transport`` given (a test's stub) is used as it is."""
+    (its timeouts among them) propagate; so does ``kit.bounded_http.AddressNotAllowed`` for a host that
+    is no public address, unless ``allow_private`` (``Settings.outbound_allow_private``). Redirects are
+    not followed. A ``transport`` given (a test's stub) is used as it is."""
     started = time.monotonic()
     if transport is None:
-        transport = BoundedTransport(started + SEND_LIMIT_SECONDS)
+        transport = BoundedTransport(started + SEND_LIMIT_SECONDS, allow_private=allow_private)
     with (
         httpx.Client(timeout=TIMEOUT_SECONDS, transport=transport) as client,
         client.stream("POST", url, content=content, json=json_body, headers=headers) as response,
@@ -111,15 +115,35 @@ def sendable(url: str) -> bool:
     return bool(host)
 
 
-def require_sendable(url: str | None, *, field: str) -> None:
-    """Refuse (422 ``unsendable_url``, naming ``field``) a URL that no attempt could ever send to,
-    when it is given rather than when the first alert or event fails."""
-    if url and not sendable(url):
+def require_sendable(url: str | None, *, field: str, allow_private: bool) -> None:
+    """Refuse (422, naming ``field``) a URL that no attempt could ever send to (``unsendable_url``), or
+    whose host is ``localhost`` or an IP literal that is no public address (``address_not_allowed``,
+    unless ``allow_private``), when it is given rather than when the first alert or event fails. A name
+    is not looked up here: one that resolves to a private address is refused when a call connects."""
+    if not url:
+        return
+    if not sendable(url):
         raise Invalid(
             Message("{field}: this address cannot be sent to; check its host name and port.", field=field),
             code="unsendable_url",
             extra={"field": field},
         )
+    if not allow_private and private_host(httpx.URL(url).host):
+        raise Invalid(
+            Message(
+                "{field}: this address is not a public Internet address; outbound calls go to public"
+                " addresses only.",
+                field=field,
+            ),
+            code=ADDRESS_NOT_ALLOWED,
+            extra={"field": field},
+        )
+
+
+def error_of(exc: BaseException) -> str:
+    """What a stored summary names of the error that stopped a call: ``address_not_allowed`` for a
+    host that is no public address, else the error's class (``ConnectError``)."""
+    return ADDRESS_NOT_ALLOWED if isinstance(exc, AddressNotAllowed) else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -179,26 +203,30 @@ def send_markdown(
     secret: str | None,
     at: datetime,
     transport: httpx.BaseTransport | None = None,
+    allow_private: bool = False,
 ) -> Outcome:
     """Post ``content`` to the robot; network errors, refusals and a URL that cannot be sent to come
     back as a failed outcome. Its detail is ``ok`` or the fixed summary of the refusal
     (``kit.attempts.refusal``: the HTTP status and the robot's numeric ``errcode``, or the class of the
     error that stopped the call): never what the robot wrote back, which may echo the message and so a
-    customer's name or phone, nor the robot's key or the call's signature."""
-    outcome = _post(signed_url(url, secret, at), content, transport=transport)
+    customer's name or phone, nor the robot's key or the call's signature. ``allow_private`` as for
+    :func:`post`."""
+    outcome = _post(signed_url(url, secret, at), content, transport=transport, allow_private=allow_private)
     if outcome.ok:
         return replace(outcome, detail=OK)
     return replace(outcome, detail=refusal(outcome.http_status, errcode=outcome.errcode, error=outcome.error))
 
 
-def _post(signed: str, content: str, *, transport: httpx.BaseTransport | None) -> Outcome:
+def _post(
+    signed: str, content: str, *, transport: httpx.BaseTransport | None, allow_private: bool
+) -> Outcome:
     """What the robot answered, its detail left to :func:`send_markdown` (only the parts a fixed summary
     is made of are read from the answer)."""
     body = {"msgtype": "markdown", "markdown": {"content": content}}
     try:
-        response = post(signed, json_body=body, transport=transport)
+        response = post(signed, json_body=body, transport=transport, allow_private=allow_private)
     except UNSENDABLE as exc:
-        return Outcome(False, None, "", error=type(exc).__name__)
+        return Outcome(False, None, "", error=error_of(exc))
     if response.status_code // 100 != 2:
         return Outcome(False, response.status_code, "")
     try:

@@ -45,6 +45,7 @@ def create_integration(
         program_id=program_id,
         data=body,
         sealer=Sealer.from_settings(request.app.state.settings),
+        allow_private=request.app.state.settings.outbound_allow_private,
         actor=principal.actor,
         at=utcnow(),
     )

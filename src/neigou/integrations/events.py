@@ -129,7 +129,8 @@ def attempt(
         delivery.status = DeliveryStatus.FAILED
         session.commit()
         return False
-    opened = _opened(integration, Sealer.from_settings(settings or settings_of(session)))
+    running = settings or settings_of(session)
+    opened = _opened(integration, Sealer.from_settings(running))
     pending = WebhookDelivery.status == DeliveryStatus.PENDING
     # A retry only once due: a run that read the delivery before another claimed its attempt finds the
     # next one not due yet (the claim moved it), so two runs never send the delivery at once.
@@ -160,7 +161,14 @@ def attempt(
     else:
         url, secret = opened
         try:
-            status, ok, detail = _post(url, secret, delivery, at=at, transport=transport)
+            status, ok, detail = _post(
+                url,
+                secret,
+                delivery,
+                at=at,
+                transport=transport,
+                allow_private=running.outbound_allow_private,
+            )
         except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
             # Its class only: the message of an error reading the answer may quote the answer.
             log.error("webhook.send_failed", delivery_id=delivery.id, error=error_name(exc))
@@ -188,7 +196,13 @@ def attempt(
 
 
 def _post(
-    url: str, secret: str, delivery: WebhookDelivery, *, at: datetime, transport: httpx.BaseTransport | None
+    url: str,
+    secret: str,
+    delivery: WebhookDelivery,
+    *,
+    at: datetime,
+    transport: httpx.BaseTransport | None,
+    allow_private: bool,
 ) -> tuple[int | None, bool, str]:
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     headers = {
@@ -198,9 +212,11 @@ def _post(
         **signing.headers(secret, at, body),
     }
     try:
-        response = webhook.post(url, content=body, headers=headers, transport=transport)  # within SEND_BOUND
+        response = webhook.post(  # within SEND_BOUND
+            url, content=body, headers=headers, transport=transport, allow_private=allow_private
+        )
     except UNSENDABLE as exc:  # a URL that cannot be sent to is this attempt's failure, not the job's
-        return None, False, refusal(None, error=type(exc).__name__)
+        return None, False, refusal(None, error=webhook.error_of(exc))
     # Only the status is kept (``HTTP 500``), never the body: a receiver may echo the payload, and with
     # it the customer's name or phone.
     return response.status_code, response.is_success, refusal(response.status_code)

@@ -44,13 +44,20 @@ class Created:
 
 
 def create(
-    session: Session, *, program_id: int, data: IntegrationBody, sealer: Sealer, actor: Actor, at: datetime
+    session: Session,
+    *,
+    program_id: int,
+    data: IntegrationBody,
+    sealer: Sealer,
+    allow_private: bool,
+    actor: Actor,
+    at: datetime,
 ) -> Created:
     """Register a shop for a program, with fresh inbound and outbound secrets, sealed with ``sealer``
-    like its outbound URL."""
+    like its outbound URL (a public address's, unless ``allow_private``: ``require_sendable``)."""
     require_program(session, program_id)
     url = data.outbound_url
-    require_sendable(url, field="outbound_url")
+    require_sendable(url, field="outbound_url", allow_private=allow_private)
     inbound, outbound = standard.new_secret(), standard.new_secret()
     row = Integration(
         program_id=program_id,

@@ -106,6 +106,9 @@ def _while_attempts_are(
 UNANSWERED = "unanswered"
 # What a row that kept a receiver's words before holds instead: no summary could be made of them.
 REFUSED = "refused"
+# What an attempt whose host was no public address came to (``kit.bounded_http.AddressNotAllowed``):
+# nothing was connected to, so the same summary whatever listens there.
+ADDRESS_NOT_ALLOWED = "address_not_allowed"
 
 
 def refusal(http_status: int | None, *, errcode: int | None = None, error: str | None = None) -> str:
@@ -147,6 +150,10 @@ _NOTES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Message]], ...] =
     (re.compile(_CLASS, re.ASCII), lambda found: Message("the call failed ({error})", error=found[1])),
     (re.compile(UNANSWERED), lambda _found: Message("nobody answered")),
     (re.compile(REFUSED), lambda _found: Message("the receiver refused it")),
+    (
+        re.compile(ADDRESS_NOT_ALLOWED),
+        lambda _found: Message("not sent: the address is not a public Internet address"),
+    ),
 )
 
 

@@ -15,6 +15,15 @@ its own timeout and never past the deadline:
   raises as its own timeouts).
 
 Proxies from the environment are not used (a transport of one's own turns them off in httpx).
+
+Only public addresses are connected to (``kit.addresses.public_address``), unless the deployment allows
+private ones (``NEIGOU_OUTBOUND_ALLOW_PRIVATE``, for a relay on its own network): each address the
+resolution returned is judged before it is connected to, and only one that passed is, so the check and
+the connection use the same answer (a name that resolves to a public address when a URL is configured
+and to ``127.0.0.1`` when it is called is refused). A call whose every address was refused raises
+:class:`AddressNotAllowed` before connecting anywhere: the same error whether a port is open there or
+not, so what a delivery log shows tells nothing about the host's network. Redirects are never followed
+(httpx's default, kept by every caller).
 """
 
 from __future__ import annotations
@@ -30,6 +39,8 @@ from collections.abc import Iterable
 
 import httpcore
 import httpx
+
+from neigou.kit.addresses import public_text
 
 SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 Failure = type[httpcore.TimeoutException] | type[httpcore.NetworkError]
@@ -136,11 +147,22 @@ class _Mapped:
             raise self._failed(str(exc)) from exc
 
 
-class BoundedBackend(httpcore.NetworkBackend):
-    """Opens TCP connections that end by ``deadline`` (resolution included)."""
+class AddressNotAllowed(httpx.ConnectError):
+    """Every address the host resolved to is one a call may not go to (not a public address): nothing
+    was connected to. An httpx error, not httpcore's, so that httpx passes it on as it is (the stored
+    summary tells it apart: ``groups.webhook.error_of``)."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self) -> None:
+        super().__init__("the host's addresses are not public ones")
+
+
+class BoundedBackend(httpcore.NetworkBackend):
+    """Opens TCP connections that end by ``deadline`` (resolution included), to public addresses only
+    unless ``allow_private``."""
+
+    def __init__(self, deadline: float, *, allow_private: bool = False) -> None:
         self._deadline = deadline
+        self._allow_private = allow_private
 
     def connect_tcp(
         self,
@@ -151,7 +173,11 @@ class BoundedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
         failure: OSError | None = None
+        refused = False
         for family, kind, proto, _name, address in resolve(host, port, deadline=self._deadline):
+            if not (self._allow_private or public_text(address[0])):
+                refused = True  # judged on the address connected to, never on the name
+                continue
             sock = socket.socket(family, kind, proto)
             try:
                 with _Mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
@@ -170,6 +196,8 @@ class BoundedBackend(httpcore.NetworkBackend):
                 sock.close()
                 raise
             return BoundedStream(sock, self._deadline)
+        if refused and failure is None:
+            raise AddressNotAllowed
         raise httpcore.ConnectError(str(failure) if failure else f"{host} has no address")
 
     def connect_unix_socket(
@@ -183,12 +211,14 @@ class BoundedBackend(httpcore.NetworkBackend):
 
 class BoundedTransport(httpx.HTTPTransport):
     """httpx's transport with its connections opened by :class:`BoundedBackend`: every call through it
-    ends by ``deadline`` (a ``time.monotonic()`` value)."""
+    ends by ``deadline`` (a ``time.monotonic()`` value), and goes to a public address unless
+    ``allow_private``."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, *, allow_private: bool = False) -> None:
         super().__init__(verify=tls_context())
         self._pool = httpcore.ConnectionPool(
-            ssl_context=tls_context(), network_backend=BoundedBackend(deadline)
+            ssl_context=tls_context(),
+            network_backend=BoundedBackend(deadline, allow_private=allow_private),
         )
 
 

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     # How often buffered clicks are written when no batch has filled (seconds).
     click_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
     log_json: bool = False
+    # Outbound calls (integrations' webhooks, CRM pushes, robots and alerts) go to public Internet
+    # addresses only: a URL whose host is, or resolves to, a loopback, private, link-local or metadata
+    # address is refused. Set to 1 for a relay on the deployment's own network (never on a shared host:
+    # any operator's URL could then reach this host's services).
+    outbound_allow_private: bool = False
     # The zone of pages and reports that have no program's own (an IANA name, checked at start:
     # a misspelt zone would otherwise fail every page that reads it).
     default_timezone: Annotated[str, AfterValidator(_zone_name)] = "Asia/Shanghai"

@@ -135,6 +135,7 @@ def save_settings(
                     target=target.strip() or None,
                 ),
                 sealer=Sealer.from_settings(request.app.state.settings),
+                allow_private=request.app.state.settings.outbound_allow_private,
                 actor=principal.actor,
                 at=utcnow(),
             )

@@ -187,10 +187,11 @@ def create_integration(
             program_id=program_id,
             data=body,
             sealer=Sealer.from_settings(request.app.state.settings),
+            allow_private=request.app.state.settings.outbound_allow_private,
             actor=principal.actor,
             at=utcnow(),
         ),
-        placed={"unsendable_url": "outbound_url"},
+        placed={"unsendable_url": "outbound_url", "address_not_allowed": "outbound_url"},
     )
     if isinstance(shop, FormRefused):
         return _page(

@@ -42,6 +42,9 @@ push_error: dict[str, Label] = {
     "not_a_task": N_("This message goes out through the program's channel."),
     "message_not_found": N_("That message is not in this push."),
     "unsendable_url": N_("The target cannot be sent to: check its host name and port."),
+    "address_not_allowed": N_(
+        "The target is not a public Internet address: pushes go to public addresses only."
+    ),
     "idempotency_key_reused": N_("This form was already sent with other choices; open the composer again."),
     "target_required": N_("The webhook channel needs a target URL."),
 }
