@@ -20,7 +20,7 @@ from neigou.kit.settings import get_settings
 from neigou.platforms.fetchers import Credentials, PlatformError
 from neigou.platforms.files import FileFetcher
 from neigou.platforms.rows import Platform
-from neigou.platforms.sync import SyncReport, poll, sync
+from neigou.platforms.sync import OVERLAP, SyncReport, poll, sync
 
 app = typer.Typer(help="Platform order feeds (JD 联盟, 多多进宝, 淘宝联盟).", no_args_is_help=True)
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
@@ -104,6 +104,23 @@ def poll_api(  # noqa: PLR0917 - the command's options
             "windows whose rows were skipped for a cause since cured; the watermark never moves back"
         ),
     ] = None,
+    overlap: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            envvar="NEIGOU_PLATFORM_OVERLAP_MINUTES",
+            help="minutes before the watermark read again (rows written late, or moved while paged)",
+        ),
+    ] = int(OVERLAP.total_seconds()) // 60,
+    window: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="NEIGOU_PLATFORM_WINDOW_MINUTES",
+            help="minutes per query window, at most the platform's longest (JD 60, 多多进宝 1440, 淘宝联盟 180); "
+            "a window the platform refuses is halved",
+        ),
+    ] = None,
 ) -> None:
     """Read the orders modified since the stored watermark (three days back the first time)."""
     start = _since(since)
@@ -120,6 +137,8 @@ def poll_api(  # noqa: PLR0917 - the command's options
                 actor=CLI_ACTOR,
                 since=start,
                 skew=timedelta(seconds=settings.clock_skew_seconds),
+                overlap=timedelta(minutes=overlap),
+                window=None if window is None else timedelta(minutes=window),
             )
     except ProblemError as exc:
         Console(stderr=True).print(f"error [{exc.code}]: {exc.detail}", markup=False)

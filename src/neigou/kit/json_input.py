@@ -10,6 +10,7 @@ ValueError`` covers all of it; so is a number ``Decimal`` cannot hold (:class:`U
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -38,3 +39,63 @@ def loads_untrusted(
         raise TooDeep("JSON nested too deep") from None
     except ArithmeticError:
         raise UnreadableNumber("a number cannot be read") from None
+
+
+class TooMany(ValueError):
+    """More items than a caller takes: the list was read no further."""
+
+
+class MoreKeys(ValueError):
+    """The object goes on past its list (another key, the same one again): read no further."""
+
+
+_SPACE = "[ \t\n\r]*"  # JSON's white space, not Unicode's
+_OPENING = re.compile(rf'{_SPACE}\{{{_SPACE}"([A-Za-z_]+)"{_SPACE}:{_SPACE}\[{_SPACE}')
+_BETWEEN = re.compile(rf"{_SPACE}(?:(,){_SPACE}|(\]){_SPACE}\}}{_SPACE}\Z|(\]))")
+
+
+def loads_listed(
+    text: str | bytes,
+    key: str,
+    *,
+    most: int,
+    parse_float: Callable[[str], Any] | None = None,
+    parse_constant: Callable[[str], Any] | None = None,
+) -> list[Any] | None:
+    """The list of a body written ``{"key": [item, ...]}``, read item by item: :class:`TooMany` as
+    soon as it holds more than ``most`` items (the rest is never parsed), :class:`MoreKeys` when
+    another key follows the list, the errors of :func:`loads_untrusted` for an item it cannot read.
+    ``None`` for text opening otherwise or not JSON after the list, which a caller reads whole to tell
+    what it is. Text as bytes is read as ``json.loads`` reads it (UTF-8, -16 or -32)."""
+    if isinstance(text, bytes):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    opening = _OPENING.match(text)
+    if opening is None or opening.group(1) != key:
+        return None
+    decoder = json.JSONDecoder(parse_float=parse_float, parse_constant=parse_constant)
+    items: list[Any] = []
+    at = opening.end()
+    if not text.startswith("]", at):  # an empty list's bracket is read below
+        at = _item(decoder, text, at, items)
+    while True:
+        between = _BETWEEN.match(text, at)
+        if between is None:  # not JSON: read whole, to be told where
+            return None
+        if between.group(3):
+            raise MoreKeys("more after the list")
+        if between.group(2):
+            return items
+        if len(items) >= most:
+            raise TooMany(f"more than {most} items")
+        at = _item(decoder, text, between.end(), items)
+
+
+def _item(decoder: json.JSONDecoder, text: str, at: int, items: list[Any]) -> int:
+    try:
+        item, end = decoder.raw_decode(text, at)
+    except RecursionError:
+        raise TooDeep("JSON nested too deep") from None
+    except ArithmeticError:
+        raise UnreadableNumber("a number cannot be read") from None
+    items.append(item)
+    return end

@@ -75,8 +75,9 @@ def _stored_lines(
 
 
 def _apply_line(stored: PlatformOrderLine, line: PlatformLine) -> bool:
-    """Take the row when it says more than what is stored; returns whether anything changed."""
-    if (line.modified_at, RANK[line.status]) <= (stored.modified_at, RANK[stored.status]):
+    """Take the row when it says more than what is stored (``PlatformLine.newer_than``); returns
+    whether anything changed."""
+    if not line.newer_than(stored):
         return False
     stored.status, stored.quantity, stored.returned = line.status, line.quantity, line.returned
     stored.paid_fen, stored.estimate_fee_fen = line.paid_fen, line.estimate_fee_fen

@@ -3,10 +3,14 @@
 
 A fetcher yields ``Batch``es: rows and, for a poller, the end of the modification-time window they
 cover. ``sync`` applies each batch in its own transaction and then moves the stored watermark to the
-window's end, so a crash repeats at most one window (and repeating rows changes nothing).
+window's end, so a crash repeats at most one window (and repeating rows changes nothing). Batches end
+only between orders (``batches.Grouped``): an order whose rows lie on two pages of a window goes in
+whole, never without its later lines.
 
 The pollers sign their calls the way the three platforms' open APIs do (MD5 of the secret, the sorted
-parameters and the secret), page through each window, and retry a failed call with backoff.
+parameters and the secret), page through each window as the pages come (holding back only the rows of
+orders that may go on), retry a failed call with backoff, and halve a window the platform refuses as
+too long.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -26,23 +30,13 @@ import structlog
 
 from neigou.kit.json_input import TooDeep, loads_untrusted
 from neigou.kit.logging import MIN_REDACTED, redact_cut, redact_url
-from neigou.platforms.rows import BEIJING, Platform, Skip
+from neigou.platforms.batches import Batch, Grouped
+from neigou.platforms.order_keys import holds_nul
+from neigou.platforms.rows import BEIJING, Platform
+
+__all__ = ["Batch", "Credentials", "Fetcher", "PlatformError", "Poller", "WindowRefused"]
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Rows in the platform's own shape; ``until`` is the end of the window a poller fetched them for.
-    A file's batch also says which of its rows hold a NUL (``nul_rows``, by index in ``rows``), which
-    orders the file's NUL rows named in earlier batches (``nul_orders``): every row of those is skipped,
-    and which rows its reader skipped already (``skips``, by index: an order too long to hold)."""
-
-    rows: list[dict[str, Any]]
-    until: datetime | None = None
-    nul_rows: frozenset[int] = frozenset()
-    nul_orders: frozenset[str] = frozenset()
-    skips: Mapping[int, Skip] = field(default_factory=dict)
 
 
 class Fetcher(Protocol):
@@ -62,12 +56,16 @@ def top_sign(secret: str, params: Mapping[str, str]) -> str:
     return hashlib.md5(f"{secret}{joined}{secret}".encode(), usedforsecurity=False).hexdigest().upper()
 
 
-# The longest window each platform's incremental query accepts.
+# The longest window each platform's incremental query accepts on an ordinary day. 淘宝联盟 accepts
+# only 20 minutes during its big promotions (618, 双11, 年货节) and refuses a longer one: a refused
+# window is halved (``Poller.batches``), down to ``MIN_WINDOW``.
 WINDOWS = {
     Platform.JD_UNION: timedelta(hours=1),
     Platform.PDD: timedelta(hours=24),
     Platform.TAOBAO: timedelta(hours=3),
 }
+MIN_WINDOW = timedelta(minutes=5)
+WINDOW_BATCH = 500  # rows of a window applied in one transaction, or a little more (to an order's end)
 
 
 @dataclass(frozen=True)
@@ -91,18 +89,45 @@ class Poller:
     retries: int = 4
     backoff: float = 0.5
     sleep: Callable[[float], None] = time.sleep
+    window: timedelta | None = None  # the first window's length; None: the platform's longest
     calls: int = field(default=0, init=False)
 
     def batches(self) -> Iterator[Batch]:
-        """Each window's rows, page by page, the last page of a window carrying its end."""
+        """Each window's rows in batches that end only between orders, the last one carrying the
+        window's end. A window the platform refuses as too long (``WindowRefused``) is read again from
+        its start, half as long, for the rest of the poll (down to ``MIN_WINDOW``; then the refusal
+        stands); rows of it already applied go in again unchanged."""
+        span = min(self.window or WINDOWS[self.platform], WINDOWS[self.platform])
         start = self.since
         while start < self.until:
-            end = min(start + WINDOWS[self.platform], self.until)
-            pages = list(self._window(start, end))
-            for page in pages[:-1]:
-                yield Batch(page)
-            yield Batch(pages[-1] if pages else [], until=end)
+            end = min(start + span, self.until)
+            try:
+                yield from self._window_batches(start, end)
+            except WindowRefused:
+                if min(span, end - start) / 2 < MIN_WINDOW:
+                    raise
+                span = min(span, end - start) / 2
+                log.info(
+                    "platforms.window_shrunk",
+                    platform=self.platform.value,
+                    minutes=span / timedelta(minutes=1),
+                )
+                continue
             start = end
+
+    def _window_batches(self, start: datetime, end: datetime) -> Iterator[Batch]:
+        """A window's rows as its pages come, held back only while an order may go on (its rows on the
+        next page: ``batches.Grouped``), the last batch carrying ``until``."""
+        grouped = Grouped(self.platform, WINDOW_BATCH)
+        for page in self._window(start, end):
+            for row in page:
+                yield from grouped.add(row, nul=isinstance(row, Mapping) and holds_nul(row))
+        last = Batch([])
+        for batch in grouped.finish():
+            if last.rows:
+                yield last
+            last = batch
+        yield replace(last, until=end)
 
     def _window(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
         page, cursor = 1, ""
@@ -170,7 +195,10 @@ class Poller:
             if not isinstance(body, dict):
                 raise self._failure("the answer is not an object", params)
             if "error_response" in body:
-                raise self._failure(refused(body["error_response"]), params)
+                failed = self._failure(refused(body["error_response"]), params)
+                if _span_refused(body["error_response"]):
+                    raise WindowRefused(str(failed))
+                raise failed
             return body
         raise PlatformError("no answer")  # pragma: no cover - the loop returns or raises
 
@@ -213,6 +241,18 @@ def _retried(exc: Exception) -> bool:
 
 class PlatformError(Exception):
     """The platform's API failed or answered something other than its documented shape."""
+
+
+class WindowRefused(PlatformError):
+    """The platform refused the call's parameters (a TOP ``isv.*`` sub code): the window may be longer
+    than the platform accepts now (淘宝联盟 during a promotion), so the poller tries a shorter one."""
+
+
+def _span_refused(answer: object) -> bool:
+    """Whether a refusal is one a shorter window may cure: an open platform's ``isv.*`` sub code (the
+    caller's parameters refused), not a refused signature, key or rate (``isp.*``, codes only)."""
+    sub_code = answer.get("sub_code") if isinstance(answer, dict) else None
+    return isinstance(sub_code, str) and sub_code.startswith("isv.")
 
 
 # The fields of a platform's refusal that hold its codes: ``code`` and ``sub_code`` (Taobao's and JD's

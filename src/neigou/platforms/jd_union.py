@@ -82,7 +82,8 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     if returned > quantity:
         raise RowProblem("invalid_field", Message("skuReturnNum is more than skuNum."))
     paid_at = required_time(row, "orderTime")
-    modified_at = when(row, "modifyTime", required=False) or paid_at
+    modified = when(row, "modifyTime", required=False)
+    modified_at = modified or paid_at
     finished = when(row, "finishTime", required=False)
     settled = _settled_at(row)
     if code == SETTLED and settled is None:
@@ -111,4 +112,5 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         modified_at=modified_at,
         written_id=as_written(row, "orderId"),
         written_key=as_written(row, "skuId"),
+        timed=modified is not None,
     )

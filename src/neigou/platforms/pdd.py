@@ -80,7 +80,8 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     paid_at = pay or created or unix_time(row, "order_modify_at")
     if paid_at is None:
         raise missing_field("order_modify_at")
-    modified = unix_time(row, "order_modify_at", required=False) or paid_at
+    timed = unix_time(row, "order_modify_at", required=False)
+    modified = timed or paid_at
     received = unix_time(row, "order_receive_time", required=False)
     settled = unix_time(row, "order_settle_time", required=False)
     if status is LineStatus.SETTLED and (settled is None or settled > now):
@@ -105,4 +106,5 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         modified_at=modified,
         written_id=as_written(row, "order_sn"),
         written_key=as_written(row, "goods_id"),
+        timed=timed is not None,
     )

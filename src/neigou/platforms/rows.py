@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from dataclasses import field as attribute
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from neigou.kit.dates import in_range
 from neigou.kit.i18n import Message, Text
@@ -88,6 +88,9 @@ class PlatformLine:
     # the line says: two rows of one line written in other forms are equal.
     written_id: str | None = attribute(default=None, compare=False)
     written_key: str | None = attribute(default=None, compare=False)
+    # Whether the row carried its modification time; without one, ``modified_at`` is its payment time,
+    # as on every such row of the line (``moves_forward``).
+    timed: bool = attribute(default=True, compare=False)
 
     @property
     def fee_fen(self) -> int:
@@ -96,9 +99,36 @@ class PlatformLine:
             return self.actual_fee_fen
         return self.estimate_fee_fen
 
-    def newer_than(self, other: PlatformLine) -> bool:
-        """Whether this row says more than ``other``: modified later, or as late and further along."""
-        return (self.modified_at, RANK[self.status]) > (other.modified_at, RANK[other.status])
+    def newer_than(self, other: Said) -> bool:
+        """Whether this row says more than ``other`` (a row, or the line as stored): modified later, or
+        as late and further along. A row without a modification time of its own says more too when, as
+        far along, it only moves the line forward (``moves_forward``)."""
+        mine, theirs = (self.modified_at, RANK[self.status]), (other.modified_at, RANK[other.status])
+        if mine != theirs or self.timed:
+            return mine > theirs
+        return moves_forward(self, other)
+
+
+class Said(Protocol):
+    """What a row, or a line as stored, says of a line's state."""
+
+    @property
+    def status(self) -> LineStatus: ...
+    @property
+    def modified_at(self) -> datetime: ...
+    @property
+    def returned(self) -> int: ...
+    @property
+    def paid_fen(self) -> int: ...
+
+
+def moves_forward(line: Said, other: Said) -> bool:
+    """Whether ``line`` takes the line further than ``other`` without taking it back: more units
+    returned or a lower paid amount, neither the other way. Rows without a modification time are all
+    dated by the order's payment, so their order cannot be told: only such a change is safe to take
+    (a partial return, a price the platform took down), a row saying less is an older one."""
+    forward = line.returned >= other.returned and line.paid_fen <= other.paid_fen
+    return forward and (line.returned, line.paid_fen) != (other.returned, other.paid_fen)
 
 
 @dataclass(frozen=True)

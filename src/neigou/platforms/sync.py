@@ -22,6 +22,10 @@ from neigou.platforms.rows import Platform, Skip
 
 FIRST_LOOKBACK = timedelta(days=3)
 LAG = timedelta(minutes=2)  # rows of the last moments may still be written on the platform's side
+# Each poll reads again this far before the watermark: a row written on the platform's side later than
+# LAG after its modification time, or one that moved up a page while a window was paged (a row before it
+# left the window), is read by the next poll. Reading a row again changes nothing.
+OVERLAP = timedelta(minutes=30)
 
 
 @dataclass
@@ -113,14 +117,18 @@ def poll(
     since: datetime | None = None,
     clock: Callable[[], datetime] = utcnow,
     skew: timedelta = DEFAULT_SKEW,
+    overlap: timedelta = OVERLAP,
+    window: timedelta | None = None,
 ) -> SyncReport:
-    """Read the platform's orders modified since the watermark (or ``since``, or three days back)."""
+    """Read the platform's orders modified since ``overlap`` before the watermark (or since ``since``,
+    or three days back), in windows of ``window`` (at most, and by default, the platform's longest)."""
     with factory() as session:
         integrations.require(session, integration_id)
         stored = watermark(session, integration_id, platform)
     until = clock() - LAG
-    start = since or stored or until - FIRST_LOOKBACK
-    poller = Poller(platform, credentials, start, until, client)
+    resume = stored - overlap if stored is not None else until - FIRST_LOOKBACK
+    start = since or resume
+    poller = Poller(platform, credentials, start, until, client, window=window)
     return sync(
         factory,
         integration_id=integration_id,

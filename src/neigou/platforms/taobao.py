@@ -45,7 +45,8 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     paid_at = wall_time(row, "tk_paid_time", required=False) or wall_time(row, "tk_create_time")
     if paid_at is None:
         raise missing_field("tk_create_time")
-    modified = wall_time(row, "modified_time", required=False) or paid_at
+    timed = wall_time(row, "modified_time", required=False)
+    modified = timed or paid_at
     earned = wall_time(row, "tk_earning_time", required=False)
     if status is LineStatus.SETTLED and (earned is None or earned > now):
         status = LineStatus.COMPLETED
@@ -72,4 +73,5 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         modified_at=modified,
         written_id=as_written(row, "trade_parent_id") or as_written(row, "trade_id"),
         written_key=as_written(row, "trade_id"),
+        timed=timed is not None,
     )
