@@ -124,6 +124,7 @@ def attempt(
     if not claimed:
         return None
     number = alert.robot_attempts  # the attempt this run claimed: its answer is written on it only
+    at = not_before_now(at)  # sent, and dated, now: a run reaches its last retries long after it began
     try:
         outcome, broken = send_markdown(url, text, secret=None, at=at, transport=transport), False
     except Exception as exc:  # a fault while sending or reading the answer: the attempt still ends
