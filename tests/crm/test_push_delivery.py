@@ -270,7 +270,12 @@ def test_a_secret_no_key_opens_sends_nothing_and_is_retried(
     opens = Sealer.unseal
     monkeypatch.setattr(Sealer, "unseal", lambda self, value: None if value == sealed else opens(self, value))
     sends: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda request: sends.append(request) or httpx.Response(204))
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        sends.append(request)
+        return httpx.Response(204)
+
+    transport = httpx.MockTransport(hook)
     with transaction(factory) as session:
         done = deliver_due(session, at=AT + timedelta(days=1), settings=_running(client), transport=transport)
         assert [(m.status.value, m.attempts, m.last_error) for m in done] == [("pending", 1, UNSIGNABLE)]

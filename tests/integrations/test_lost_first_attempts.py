@@ -94,9 +94,9 @@ def test_a_send_is_signed_when_it_goes_out_not_when_its_run_began(
     began = utcnow() - timedelta(minutes=20)
     with transaction(factory) as session:
         use_settings(session, app_settings(client))
-        delivery = session.get(WebhookDelivery, delivery.id)
-        assert delivery is not None
-        assert events.attempt(session, delivery, at=began)
+        pending = session.get(WebhookDelivery, delivery.id)
+        assert pending is not None
+        assert events.attempt(session, pending, at=began)
     headers, body = receiver.received[0]
     assert abs(int(headers[standard.TIMESTAMP_HEADER]) - utcnow().timestamp()) < 60
     verified = standard.verify(
