@@ -1,13 +1,16 @@
-"""Fixtures of the CRM tests: the push endpoints' clock pinned to the pushes' simulated time, and the
+"""Fixtures of the CRM tests: the push endpoints' and deliveries' clock pinned to the pushes' simulated time, and the
 push world a module's tests share."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm import push_endpoints
+from neigou.crm import push_delivery, push_endpoints
+from neigou.kit.clock import not_before_now
 from tests.conftest import TokenMaker
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import AT, PushWorld
@@ -19,6 +22,8 @@ def push_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     past means now (``crm.pushes.effective_due``), so pushes dated at ``AT`` and after are made, as in
     the tests' story, when ``AT`` is now, not months after it by the machine's clock."""
     monkeypatch.setattr(push_endpoints, "utcnow", lambda: AT)
+    # Sends are signed and dated when they go out (``not_before_now``), in the same story's time.
+    monkeypatch.setattr(push_delivery, "not_before_now", partial(not_before_now, now=AT))
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm.push_delivery import MAX_ATTEMPTS, deliver_due
+from neigou.crm import push_settings
+from neigou.crm.push_delivery import MAX_ATTEMPTS, UNSIGNABLE, deliver_due
 from neigou.integrations import signing, standard
 from neigou.kit.db import transaction
+from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
 from tests.conftest import row_counts
@@ -250,3 +252,31 @@ def test_a_fault_while_sending_fails_the_message_and_sends_it_no_more(
         later = AT + timedelta(days=2)
         assert deliver_due(session, at=later, settings=_running(client), transport=transport) == []
     assert len(sends) == 1
+
+
+def test_a_secret_no_key_opens_sends_nothing_and_is_retried(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A webhook secret sealed with a key no longer configured: nothing is signed with an empty secret
+    nor sent, and the message waits for its next attempt with a reason that says what to fix."""
+    _settings(client, operator, world, channel="webhook", target=HOOK)
+    push(client, world, customer_ids=[world.wang], skus=[fb.SHAMPOO])
+    with factory() as session:
+        sealed = push_settings.read(session, world.feed.program_id).secret_sealed
+    opens = Sealer.unseal
+    monkeypatch.setattr(Sealer, "unseal", lambda self, value: None if value == sealed else opens(self, value))
+    sends: list[httpx.Request] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        sends.append(request)
+        return httpx.Response(204)
+
+    transport = httpx.MockTransport(hook)
+    with transaction(factory) as session:
+        done = deliver_due(session, at=AT + timedelta(days=1), settings=_running(client), transport=transport)
+        assert [(m.status.value, m.attempts, m.last_error) for m in done] == [("pending", 1, UNSIGNABLE)]
+    assert sends == []

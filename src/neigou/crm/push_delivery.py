@@ -72,6 +72,9 @@ SENDING_LEASE = timedelta(minutes=5)
 EVENT_TYPE = "crm.push_message"
 NO_ROBOT = "no robot: neither the customer's group nor the program's push settings have one"
 NO_TARGET = "no target: the program's push settings have no webhook URL"
+# A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
+# sent (never signed with an empty secret), and the attempt is retried like a refusal.
+UNSIGNABLE = "the signing secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
 log = structlog.get_logger(__name__)
 
 
@@ -256,6 +259,9 @@ def deliver_due(
             continue
         attempted.append(message)
         if target is not None:
+            # Signed and dated when it is sent, not when the run began: a run sending many messages
+            # reaches its last ones minutes later, and receivers refuse a signature's timestamp that old.
+            sending = not_before_now(at)
             try:
                 ok, detail = _send(
                     message,
@@ -265,7 +271,7 @@ def deliver_due(
                     targets,
                     sealer=sealer,
                     settings=settings,
-                    at=at,
+                    at=sending,
                     transport=transport,
                 )
                 broken = False
@@ -273,7 +279,7 @@ def deliver_due(
                 log.error("crm.push_send_failed", message_id=message.id, error=error_summary(exc))
                 # It may have gone out: failed for good, never sent again blindly once the lease ends.
                 ok, detail, broken = False, refusal(None, error=type(exc).__name__), True
-            _record(session, message, ok, detail, push=push, at=at, broken=broken)
+            _record(session, message, ok, detail, push=push, at=sending, broken=broken)
     return attempted
 
 
@@ -327,9 +333,12 @@ def _send(
     else:
         found = targets[message.program_id]
         secret = sealer.unseal(found.secret_sealed) if found.secret_sealed else None
+        if not secret:
+            log.warning("crm.push_secret_unopened", program_id=message.program_id)
+            return False, UNSIGNABLE
         url = None if code is None else link_url(settings.public_base, code)
         ok, detail = _post_webhook(
-            target, secret or "", webhook_body(message, push, url), at=at, transport=transport, allow=allow
+            target, secret, webhook_body(message, push, url), at=at, transport=transport, allow=allow
         )
     return ok, None if ok else detail
 

@@ -125,6 +125,7 @@ def attempt(
         return None
     number = alert.robot_attempts  # the attempt this run claimed: its answer is written on it only
     allow = settings.outbound_allow_private
+    at = not_before_now(at)  # sent, and dated, now: a run reaches its last retries long after it began
     try:
         outcome = send_markdown(url, text, secret=None, at=at, transport=transport, allow_private=allow)
         broken = False

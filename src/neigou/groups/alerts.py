@@ -38,7 +38,7 @@ from neigou.kit import jobs
 from neigou.kit.actor import SYSTEM, Actor
 from neigou.kit.attempts import claim_attempt, finish_attempt
 from neigou.kit.bulk import insert_ignoring_duplicates
-from neigou.kit.clock import utcnow
+from neigou.kit.clock import not_before_now, utcnow
 from neigou.kit.dates import check_day
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
@@ -209,11 +209,13 @@ def deliver_alert(
         return delivery
     number = delivery.attempts  # the attempt this run claimed: its answer is written on it only
     try:
+        # Signed with the time it is sent: a tick sending many programs' alerts reaches its last ones
+        # long after it began, and the robot refuses a signature's timestamp that old.
         outcome = webhook.send_markdown(
             robot.url,
             text,
             secret=robot.secret,
-            at=at,
+            at=not_before_now(at),
             transport=transport,
             allow_private=running.outbound_allow_private,
         )

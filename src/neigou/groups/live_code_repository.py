@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neigou.groups.models import LiveCode, LiveCodeAlert, LiveCodeGroup, RobotAlertStatus
+from neigou.kit.attempts import due_for_retry
 from neigou.kit.paging import Page, Paged, paginate
 
 
@@ -62,14 +63,14 @@ def latest_alerts(session: Session, live_code_ids: Collection[int]) -> dict[int,
 
 
 def robot_alerts_due(session: Session, at: datetime, *, limit: int) -> list[LiveCodeAlert]:
-    """Alerts whose robot message failed and whose backoff has passed, oldest first."""
+    """Alerts whose robot message failed and whose backoff has passed, or whose first attempt's queued
+    job was lost (``kit.attempts.FIRST_ATTEMPT_GRACE``), oldest first."""
     return list(
         session.scalars(
             select(LiveCodeAlert)
             .where(
                 LiveCodeAlert.robot_status == RobotAlertStatus.PENDING,
-                LiveCodeAlert.robot_attempts > 0,
-                LiveCodeAlert.robot_next_attempt_at <= at,
+                due_for_retry(LiveCodeAlert.robot_attempts, LiveCodeAlert.robot_next_attempt_at, at),
             )
             .order_by(LiveCodeAlert.robot_next_attempt_at, LiveCodeAlert.id)
             .limit(limit)

@@ -32,7 +32,7 @@ from neigou.groups.webhook import SEND_BOUND, UNSENDABLE
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt_within, finish_attempt, refusal
+from neigou.kit.attempts import claim_attempt_within, due_for_retry, finish_attempt, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
@@ -155,6 +155,9 @@ def attempt(
     if not claimed:
         return False
     number = delivery.attempts  # the attempt this run claimed: its outcome is written on it only
+    # Signed, logged and dated when it is sent, not when the run began: a run sending many deliveries
+    # reaches its last ones minutes later, and receivers refuse a signature's timestamp that old.
+    at = not_before_now(at)
     status: int | None = None
     if opened is None:
         ok, detail = False, UNOPENED
@@ -233,14 +236,14 @@ def deliver(session: Session, payload: dict[str, Any], at: datetime) -> None:
 
 @job("orders.retry_webhooks", cron={"minute": "*"}, own_transactions=True)
 def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
-    """Retry the failed deliveries whose backoff has passed (oldest first, 100 per run), each attempt
+    """Retry the failed deliveries whose backoff has passed, and first attempts whose queued job was
+    lost (``kit.attempts.FIRST_ATTEMPT_GRACE``), oldest first, 100 per run, each attempt
     claimed and committed before its send (:func:`attempt`)."""
     due = session.scalars(
         select(WebhookDelivery)
         .where(
             WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.attempts > 0,
-            WebhookDelivery.next_attempt_at <= at,
+            due_for_retry(WebhookDelivery.attempts, WebhookDelivery.next_attempt_at, at),
         )
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(100)

@@ -6,13 +6,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, inspect, update
+from sqlalchemy import ColumnElement, and_, inspect, or_, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from neigou.kit.db import Base
 from neigou.kit.i18n import Message, Text
+
+# A row's first attempt is a job queued right after the commit that wrote the row. If that job is lost
+# (its enqueue failed, or a worker was killed after taking its key), the minute's retries take the row
+# once this long has passed, so it never waits for a job that will not come. The queued job normally
+# wins; if both run, the claim lets only one of them send.
+FIRST_ATTEMPT_GRACE = timedelta(minutes=2)
+
+
+def due_for_retry(
+    attempts: InstrumentedAttribute[int],
+    next_attempt_at: InstrumentedAttribute[datetime | None],
+    at: datetime,
+) -> ColumnElement[bool]:
+    """A row the retries take at ``at``: a failed attempt whose backoff is over, or a first attempt
+    still not made ``FIRST_ATTEMPT_GRACE`` after it was due (its queued job was lost)."""
+    return or_(
+        and_(attempts > 0, next_attempt_at <= at),
+        and_(attempts == 0, next_attempt_at <= at - FIRST_ATTEMPT_GRACE),
+    )
 
 
 def claim_attempt(
