@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from neigou.kit import bulk
+from neigou.kit.copy_bounds import IntegerOutOfRange
 from neigou.kit.db import BigId, JSONType, UTCDateTime, str_enum
 
 
@@ -350,3 +351,39 @@ def test_copy_ignoring_duplicates_lets_other_errors_through(session: Session) ->
             session, "kit_bulk_items", COLUMNS, [("a1", None, 1, "red")], unique=("code",), types=TYPES_PG
         )
     assert getattr(raised.value, "sqlstate", None) == "23502"  # not null: not a duplicate to skip
+
+
+@pytest.mark.postgres_only(reason="binary COPY is PostgreSQL's")
+@pytest.mark.parametrize(
+    ("columns", "types", "rows", "named"),
+    [
+        (
+            COLUMNS,
+            TYPES_PG,
+            [("b1", 2**31 - 1, -(2**31), "blue"), ("b2", 1, 13_812_345_678, "red")],
+            "n: .*int4",
+        ),
+        (COLUMNS, TYPES_PG, [("b1", 1, 1, "blue"), ("b2", -(2**31) - 1, 2, "red")], "batch: .*int4"),
+        (
+            ("id", *COLUMNS),
+            ("int8", *TYPES_PG),
+            [(2**63 - 1, "b1", 1, 1, "red"), (2**63, "b2", 1, 2, "red")],
+            "id: .*int8",
+        ),
+    ],
+)
+def test_binary_copy_refuses_an_integer_outside_its_type(
+    session: Session,
+    columns: tuple[str, ...],
+    types: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    named: str,
+) -> None:
+    """Once stored wrapped: 13,812,345,678 into an int4 column read back as 927,443,790."""
+    good, bad = rows
+    with pytest.raises(IntegerOutOfRange, match=f"^kit_bulk_items.{named}$") as raised:
+        bulk.copy_rows(session, "kit_bulk_items", columns, iter(rows), types=types)
+    assert str(bad[columns.index(raised.value.column)]) not in str(raised.value)  # never the value
+    assert stored(session) == []  # refused before the COPY began: the transaction goes on
+    bulk.copy_rows(session, "kit_bulk_items", columns, [good], types=types)  # the bounds themselves
+    assert session.execute(select(*(Item.__table__.c[c] for c in columns))).all() == [good]

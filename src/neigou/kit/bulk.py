@@ -18,6 +18,7 @@ from sqlalchemy import JSON, Enum, Table, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from neigou.kit.copy_bounds import checked
 from neigou.kit.db_errors import database_code
 
 # Far below every backend's bound-parameter limit, so an IN list never fails on a big file.
@@ -202,10 +203,14 @@ def copy_rows(
 ) -> None:
     """COPY ``rows`` (values in ``columns`` order) into a table (PostgreSQL). With the columns'
     PostgreSQL ``types`` the COPY is binary: a fifth of text COPY's client time, and the server
-    parses nothing; without them it is text, and the values must be what text COPY takes.
+    parses nothing; without them it is text, and the values must be what text COPY takes. A binary
+    COPY refuses an integer outside its column's type (``kit.copy_bounds.IntegerOutOfRange``) before
+    it begins, writing nothing (text COPY's server refuses such a value itself).
     ``json_dumps`` encodes this COPY's ``json``/``jsonb`` values instead of the driver's default
     (``json.dumps``), for a faster encoder of the same documents."""
     form = " (FORMAT BINARY)" if types is not None else ""
+    if types is not None:  # binary COPY would store an integer too large for its column wrapped
+        rows = checked(table_name, columns, types, rows)
     driver: Any = session.connection().connection.driver_connection  # psycopg, in this transaction
     with driver.cursor() as cursor:
         if json_dumps is not None:
