@@ -5,16 +5,19 @@ approved, with nothing posted; the console marks them."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.db import transaction
-from neigou.ledger.models import Withdrawal, WithdrawalStatus
+from neigou.ledger.models import PayoutBatch, Withdrawal, WithdrawalStatus
 from neigou.risk.models import CaseStatus, RiskCase, Severity, Suspension
 from tests.conftest import row_counts
 from tests.ledger.test_withdrawals import _earn
@@ -223,3 +226,61 @@ def test_the_console_marks_held_members_withdrawals(
     assert "Suspended after a confirmed risk case" in suspended.text
     with factory() as session:
         assert session.scalar(select(Withdrawal.batch_id).where(Withdrawal.id == seller)) is None
+
+
+@pytest.mark.parametrize("code", sorted(HOLDS))
+def test_a_batch_whose_every_withdrawal_is_held_is_not_paid(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], code: str
+) -> None:
+    """Once marked paid with nothing in it: the refusal leaves the batch as it was, to pay once a hold lifts."""
+    w, seller, owner = _two_approved(client, operator, factory)
+    batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator).json()
+    cases = [_hold(factory, w, w.seller, code), _hold(factory, w, w.owner, "withdrawals_held")]
+    before = row_counts(factory)
+    path = f"/api/v1/payout-batches/{batch['id']}/paid"
+    for language, detail in (
+        ("en", "Every withdrawal in this batch is held by a risk case: nothing in it can be paid."),
+        ("zh-CN", "该批次的所有提现均因风控被暂停，无法付款。"),
+    ):
+        refused = client.post(path, headers={**operator, "Accept-Language": language})
+        assert (refused.status_code, refused.json()["code"]) == (409, "batch_all_held"), refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert (refused.json()["detail"], refused.json()["held_withdrawal_ids"]) == (detail, [seller, owner])
+    assert row_counts(factory) == before
+    assert _status(factory, seller) == _status(factory, owner) == (WithdrawalStatus.APPROVED, batch["id"])
+    with factory() as session:
+        stored = session.get(PayoutBatch, batch["id"])
+        assert stored is not None
+        assert (stored.paid_at, stored.count, stored.total_net_fen) == (None, 2, 3500)
+    _clear(factory, cases[1])  # the owner's hold lifts: the batch pays the owner and gives the seller back
+    paid = client.post(path, headers=operator)
+    assert paid.status_code == 200, paid.text
+    assert (paid.json()["count"], paid.json()["held_withdrawal_ids"]) == (1, [seller])
+    assert _status(factory, owner) == (WithdrawalStatus.PAID, batch["id"])
+    assert_ledger_balanced(factory)
+
+
+@pytest.mark.parametrize("code", sorted(HOLDS))
+def test_the_finance_file_marks_held_members_withdrawals(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], code: str
+) -> None:
+    """Once unmarked: finance transferred money that marking the batch paid then gave back unpaid."""
+    w, seller, owner = _two_approved(client, operator, factory)
+    batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator).json()
+    _hold(factory, w, w.seller, code)
+    path = f"/api/v1/payout-batches/{batch['id']}/export"
+    words = {"member_suspended": 0, "withdrawals_held": 1}[code]
+    for language, held in (
+        ("en", ("Suspended after a confirmed risk case", "Held while a risk case is under review")[words]),
+        ("zh-CN", ("因风控案件确认已停用", "风控案件审核期间暂停提现")[words]),
+    ):
+        exported = client.get(f"{path}?format=csv", headers={**operator, "Accept-Language": language})
+        rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        assert [(int(r["withdrawal_id"]), r["hold"]) for r in rows] == [(seller, held), (owner, "")]
+        excel = client.get(f"{path}?format=xlsx", headers={**operator, "Accept-Language": language})
+        sheet = load_workbook(io.BytesIO(excel.content)).worksheets[0]
+        assert [(r[0], r[-1]) for r in sheet.iter_rows(values_only=True)] == [
+            ("withdrawal_id", "hold"),
+            (seller, held),
+            (owner, None),  # an empty cell
+        ]

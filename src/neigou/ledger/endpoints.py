@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
 from neigou.kit.clock import utcnow
-from neigou.kit.deps import SessionDep
+from neigou.kit.deps import ReaderLocale, SessionDep
 from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import CursorDep, PageDep
@@ -220,17 +220,19 @@ def export_batch(
     request: Request,
     session: SessionDep,
     _principal: Operator,
+    locale: ReaderLocale,
     format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
-    """The batch as a CSV or Excel file for the bank transfer, with each payee's account in full."""
+    """The batch as a CSV or Excel file for the bank transfer, with each payee's account in full and
+    a ``hold`` column (in the reader's language) marking the withdrawals of members held now."""
     sealer = Sealer.from_settings(request.app.state.settings)
     if format == "xlsx":
         content, media = (
-            payouts.export_xlsx(session, batch_id, sealer),
+            payouts.export_xlsx(session, batch_id, sealer, locale),
             XLSX_MEDIA_TYPE,
         )
     else:
-        content, media = payouts.export_csv(session, batch_id, sealer), "text/csv; charset=utf-8"
+        content, media = payouts.export_csv(session, batch_id, sealer, locale), "text/csv; charset=utf-8"
     return Response(
         content,
         media_type=media,

@@ -13,7 +13,7 @@ from neigou.kit import exports
 from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404, row_to_put
 from neigou.kit.errors import Conflict, Invalid
-from neigou.kit.i18n import Message
+from neigou.kit.i18n import N_, Message, translations
 from neigou.kit.sealed import Sealer
 from neigou.ledger import withdrawals
 from neigou.ledger.models import PayeeAccount, PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
@@ -34,7 +34,13 @@ COLUMNS = (
     "payee_kind",
     "payee_account",
     "payee_name",
+    "hold",
 )
+# The ``hold`` column: why a withdrawal's member is held now (the console's words), empty when not.
+HOLDS = {
+    "member_suspended": N_("Suspended after a confirmed risk case"),
+    "withdrawals_held": N_("Held while a risk case is under review"),
+}
 
 
 def create_batch(session: Session, *, program_id: int, actor: Actor, at: datetime) -> PayoutBatch:
@@ -85,7 +91,8 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
     the other approved ones until the hold lifts or an operator rejects it; the batch's count and net
     total become what was paid. Refused, with nothing written, when ``at`` precedes a withdrawal's
     request (``payout_before_request``) or approval (``payout_before_approval``) or the batch itself
-    (``payout_before_batch``)."""
+    (``payout_before_batch``), and when every withdrawal of the batch is held (``batch_all_held``: a
+    batch paid with nothing in it; it stays unpaid, its withdrawals in it and approved)."""
     batch = require_batch(session, batch_id, lock=True)
     if batch.paid_at is not None:
         return PaidBatch(batch)
@@ -106,6 +113,12 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
         )
     )
     held = [w for w in rows if w.id in held_ids and w.status is WithdrawalStatus.APPROVED]
+    if held and len(held) == len(rows):
+        raise Conflict(
+            Message("Every withdrawal in this batch is held by a risk case: nothing in it can be paid."),
+            code="batch_all_held",
+            extra={"held_withdrawal_ids": [w.id for w in held]},
+        )
     for w in held:
         w.batch_id = None
     if held:
@@ -147,16 +160,18 @@ def _check_paid_at(batch: PayoutBatch, rows: list[Withdrawal], at: datetime) -> 
         )
 
 
-def batch_rows(session: Session, batch_id: int, sealer: Sealer) -> list[tuple[object, ...]]:
+def batch_rows(session: Session, batch_id: int, sealer: Sealer, locale: str) -> list[tuple[object, ...]]:
     """The finance file's rows, one per withdrawal of the batch, with the account to pay in full
-    (unsealed here only; empty when the member has not said where to be paid)."""
+    (unsealed here only; empty when the member has not said where to be paid) and, in ``locale``,
+    whether a risk case holds the member now (marking the batch paid would give the withdrawal back)."""
     rows = session.execute(
-        select(Withdrawal, Member.name, PayeeAccount)
+        select(Withdrawal, Member.name, PayeeAccount, holds.withdrawal_hold(Withdrawal.member_id))
         .join(Member, Member.id == Withdrawal.member_id)
         .outerjoin(PayeeAccount, PayeeAccount.member_id == Withdrawal.member_id)
         .where(Withdrawal.batch_id == batch_id)
         .order_by(Withdrawal.id)
     )
+    gettext = translations(locale).gettext
     return [
         (
             w.id,
@@ -169,8 +184,9 @@ def batch_rows(session: Session, batch_id: int, sealer: Sealer) -> list[tuple[ob
             w.requested_at.isoformat(),
             w.request_id,
             *_payee_cells(payee, sealer),
+            gettext(HOLDS[hold]) if hold else "",
         )
-        for w, name, payee in rows
+        for w, name, payee, hold in rows
     ]
 
 
@@ -184,16 +200,16 @@ def _payee_cells(payee: PayeeAccount | None, sealer: Sealer) -> tuple[str, str, 
     )
 
 
-def export_csv(session: Session, batch_id: int, sealer: Sealer) -> bytes:
+def export_csv(session: Session, batch_id: int, sealer: Sealer, locale: str) -> bytes:
     """The batch as UTF-8 CSV with a BOM (Excel opens it with the Chinese names intact)."""
     require_batch(session, batch_id)
-    return exports.csv_bytes(COLUMNS, batch_rows(session, batch_id, sealer))
+    return exports.csv_bytes(COLUMNS, batch_rows(session, batch_id, sealer, locale))
 
 
-def export_xlsx(session: Session, batch_id: int, sealer: Sealer) -> bytes:
+def export_xlsx(session: Session, batch_id: int, sealer: Sealer, locale: str) -> bytes:
     """The batch as an Excel workbook."""
     batch = require_batch(session, batch_id)
-    return exports.xlsx_bytes(f"payout-{batch.id}", COLUMNS, batch_rows(session, batch_id, sealer))
+    return exports.xlsx_bytes(f"payout-{batch.id}", COLUMNS, batch_rows(session, batch_id, sealer, locale))
 
 
 def set_payout_rules(

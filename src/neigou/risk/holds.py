@@ -3,7 +3,7 @@
 * settlement leaves the orders of an open case frozen (``not_held``);
 * withdrawals are refused while a high-severity case is open or the member is suspended: at the
   request, at the approval, and a payout batch leaves them out (``withdrawals_allowed``,
-  ``withdrawal_holds``);
+  ``withdrawal_holds``, ``withdrawal_hold``);
 * tier evaluation leaves out the orders of confirmed cases (``confirmed_orders``).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy import ColumnElement, Select, case, exists, literal, null, select
 from sqlalchemy.orm import Session
 
 from neigou.kit.errors import Conflict
@@ -61,18 +61,34 @@ def is_suspended(session: Session, member_id: int) -> bool:
     return session.get(Suspension, member_id) is not None
 
 
-def withdrawals_allowed(member_id: Any) -> ColumnElement[bool]:
-    """True for a member whose withdrawals may move: not suspended, and no high-severity case against
-    them open (the filter of what a payout batch gathers and pays)."""
-    suspended = exists(select(Suspension.member_id).where(Suspension.member_id == member_id))
-    held = exists(
+def _suspended(member_id: Any) -> ColumnElement[bool]:
+    return exists(select(Suspension.member_id).where(Suspension.member_id == member_id))
+
+
+def _case_open(member_id: Any) -> ColumnElement[bool]:
+    return exists(
         select(RiskCase.id).where(
             RiskCase.member_id == member_id,
             RiskCase.status == CaseStatus.OPEN,
             RiskCase.severity == Severity.HIGH,
         )
     )
-    return ~suspended & ~held
+
+
+def withdrawals_allowed(member_id: Any) -> ColumnElement[bool]:
+    """True for a member whose withdrawals may move: not suspended, and no high-severity case against
+    them open (the filter of what a payout batch gathers and pays)."""
+    return ~_suspended(member_id) & ~_case_open(member_id)
+
+
+def withdrawal_hold(member_id: Any) -> ColumnElement[str | None]:
+    """The code of what holds the member's withdrawals, as a column of the query that selects them
+    (``member_suspended`` before ``withdrawals_held``, as ``withdrawal_holds``; NULL when none)."""
+    return case(
+        (_suspended(member_id), literal("member_suspended")),
+        (_case_open(member_id), literal("withdrawals_held")),
+        else_=null(),
+    )
 
 
 def withdrawal_holds(session: Session, member_ids: Collection[int]) -> dict[int, str]:

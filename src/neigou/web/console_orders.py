@@ -28,6 +28,7 @@ from neigou.orders.views import order_out
 from neigou.programs import repository as programs
 from neigou.programs.service import require_member, require_program
 from neigou.risk import holds
+from neigou.web.i18n import locale_of
 from neigou.web.pager import PageNumber, page_of, pager
 from neigou.web.pages import render
 
@@ -205,10 +206,13 @@ def export(
     """Download the batch for finance (each payee's account in full, the one place it is shown)."""
     sealer = Sealer.from_settings(request.app.state.settings)
     if format == "xlsx":
-        body = payouts.export_xlsx(session, batch_id, sealer)
+        body = payouts.export_xlsx(session, batch_id, sealer, locale_of(request))
         media = XLSX_MEDIA_TYPE
     else:
-        body, media = payouts.export_csv(session, batch_id, sealer), "text/csv; charset=utf-8"
+        body, media = (
+            payouts.export_csv(session, batch_id, sealer, locale_of(request)),
+            "text/csv; charset=utf-8",
+        )
     return Response(
         body,
         media_type=media,
