@@ -12,6 +12,7 @@ from neigou.events import (
     service,
 )
 from neigou.events import leaderboard as ranks
+from neigou.events import refunds as _refunds  # noqa: F401 - registers the full-refund listener
 from neigou.events import repository as repo
 from neigou.events.reservations import Shopper, reserve
 from neigou.events.runtime import EventsRuntime

@@ -100,9 +100,17 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         after_commit(session, give_back)
     if not expired:
         return int(paid), 0
-    # The shoppers' counters before the items' rows, each in key order, as a reservation takes them
-    # (``reservations_db``) and the gate's writer stores them: a hold expiring while its shopper reserves
-    # again waits for that reservation instead of deadlocking with it.
+    return_units(session, items, customers)
+    return int(paid), len(expired)
+
+
+def return_units(session: Session, items: Counter[int], customers: Counter[tuple[int, str]]) -> None:
+    """Give units back to the items' stock (``items``: units per item) and the shoppers' per-person
+    counters (``customers``: units per item and shopper), of holds expired or released.
+
+    The shoppers' counters before the items' rows, each in key order, as a reservation takes them
+    (``reservations_db``) and the gate's writer stores them: a hold expiring while its shopper reserves
+    again waits for that reservation instead of deadlocking with it."""
     session.execute(
         update(COUNTS)
         .where(COUNTS.c.item_id == bindparam("item"), COUNTS.c.customer_ref_hash == bindparam("customer"))
@@ -115,7 +123,6 @@ def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None
         .values(reserved=ITEMS.c.reserved - bindparam("units")),
         [{"item": i, "units": n} for i, n in sorted(items.items())],
     )
-    return int(paid), len(expired)
 
 
 def _paid_holds() -> Select[tuple[int]]:

@@ -14,6 +14,9 @@ from neigou.orders.models import Commission, Order
 
 EARNED = "commission.earned"
 REVERSED = "commission.reversed"
+# An order of a live event refunded in full (``data``: its ``order_id``), once, by the refund that
+# completed it: the events domain gives back the reservations it paid for (``events.refunds``).
+EVENT_ORDER_REFUNDED = "order.event_refunded"
 
 
 def announce(

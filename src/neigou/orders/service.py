@@ -13,6 +13,7 @@ from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.columns import RowError
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
+from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
@@ -187,7 +188,9 @@ def refund(
     """Take back exactly what refunds totalling R of paid P cost each commission: A − floor(A × R / P).
 
     The reversal comes from where the commission sits now; after release or payout that is the
-    member's available balance, which may go negative and nets against later earnings.
+    member's available balance, which may go negative and nets against later earnings. The refund
+    that completes an event order's refund announces it (``EVENT_ORDER_REFUNDED``): the events domain
+    gives back the reservations the order paid for.
     """
     existing = session.scalar(
         select(Refund).where(Refund.program_id == order.program_id, Refund.refund_id == refund_id)
@@ -272,4 +275,6 @@ def refund(
             at=at,
             extra={"refund_id": refund_id, "refund_fen": amount_fen, "reversed": taken},
         )
+    if order.event_id is not None and total == order.paid_fen:  # a repeat returned above, unannounced
+        publish(session, Event(commission_events.EVENT_ORDER_REFUNDED, at, {"order_id": order.id}))
     return row, True

@@ -1,0 +1,134 @@
+"""A reservation given back when the order that paid for it is refunded in full.
+
+Settlement pays a shopper's held reservations of an sku up to the units of their orders of the event
+(``holds._paid_holds``: an order refunded in full counts none). When such an order is refunded in full
+later (a refund through the API or a shop's webhook, a platform feed's invalid status: every path ends
+in ``orders.service.refund``, which announces it once, ``EVENT_ORDER_REFUNDED``), the paid reservations
+of that shopper and sku beyond what their other orders still pay for are given back: marked expired,
+their units returned to the item's stock and the shopper's per-person counter, newest first, each whole
+or not at all, so never more than the refunded order's units. The rule reads the state, not the event:
+a repeated refund or webhook finds nothing beyond what is paid for and releases nothing.
+With the Redis gate, a note is left before the write and never given back: the next settlement's sweep
+marks the event's state stale and it is seeded again from the database (until then the gate counts the
+units as taken, refusing rather than overselling)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+
+import redis
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from neigou.events.gate import ReservationGate
+from neigou.events.holds import return_units
+from neigou.events.models import Event, Reservation, ReservationStatus
+from neigou.kit.events import Event as DomainEvent
+from neigou.kit.events import listen
+from neigou.kit.logging import error_summary
+from neigou.kit.settings import settings_of
+from neigou.links.click_stream import namespace
+from neigou.orders.commission_events import EVENT_ORDER_REFUNDED
+from neigou.orders.models import Order, OrderLine
+
+log = structlog.get_logger(__name__)
+
+
+@listen(EVENT_ORDER_REFUNDED)
+def _refunded(session: Session, announced: DomainEvent) -> None:
+    order = session.get_one(Order, announced.data["order_id"])
+    if order.event_id is not None:
+        release_refunded(session, event_id=order.event_id, customer=order.customer_ref_hash)
+
+
+def release_refunded(session: Session, *, event_id: int, customer: str) -> int:
+    """Give back the shopper's paid reservations of the event that their orders no longer pay for (per
+    sku: the units of the orders not refunded in full, paid since the sku's first live reservation, as
+    settlement counts them); returns how many were released."""
+    paid = session.execute(
+        select(Reservation.id, Reservation.item_id, Reservation.sku, Reservation.quantity)
+        .where(
+            Reservation.event_id == event_id,
+            Reservation.customer_ref_hash == customer,
+            Reservation.status == ReservationStatus.PAID,
+        )
+        .order_by(Reservation.reserved_at.desc(), Reservation.id.desc())
+        .with_for_update()
+    ).all()
+    if not paid:
+        return 0
+    excess = Counter[str]()
+    for _, _, sku, quantity in paid:
+        excess[sku] += quantity
+    for sku, units in _ordered(session, event_id, customer).items():
+        excess[sku] -= units
+    released: list[int] = []
+    items, customers = Counter[int](), Counter[tuple[int, str]]()
+    for reservation_id, item_id, sku, quantity in paid:  # newest first, each whole
+        if quantity <= excess[sku]:
+            excess[sku] -= quantity
+            released.append(reservation_id)
+            items[item_id] += quantity
+            customers[(item_id, customer)] += quantity
+    if not released:
+        return 0
+    _note_for_the_gate(session, event_id)
+    session.execute(
+        update(Reservation)
+        .where(Reservation.id.in_(released))
+        .values(status=ReservationStatus.EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    return_units(session, items, customers)
+    return len(released)
+
+
+def _ordered(session: Session, event_id: int, customer: str) -> dict[str, int]:
+    """Units per sku of the shopper's orders of the event that still pay (not refunded in full), paid
+    since the sku's first reservation not expired (``holds._paid_holds``' count)."""
+    first = dict(
+        session.execute(
+            select(Reservation.sku, func.min(Reservation.reserved_at))
+            .where(
+                Reservation.event_id == event_id,
+                Reservation.customer_ref_hash == customer,
+                Reservation.status != ReservationStatus.EXPIRED,
+            )
+            .group_by(Reservation.sku)
+        ).all()
+    )
+    lines = session.execute(
+        select(OrderLine.sku, OrderLine.quantity, Order.paid_at)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.event_id == event_id,
+            Order.customer_ref_hash == customer,
+            Order.refunded_fen < Order.paid_fen,
+            OrderLine.sku.in_(list(first)),
+        )
+    ).all()
+    units: defaultdict[str, int] = defaultdict(int)
+    for sku, quantity, paid_at in lines:
+        since: datetime = first[sku]
+        if paid_at >= since:
+            units[sku] += quantity
+    return dict(units)
+
+
+def _note_for_the_gate(session: Session, event_id: int) -> None:
+    """With Redis, note before the write that the event's state will change: the note is never given
+    back, so the next settlement's sweep marks the state stale (``gate.sweep_notes``) and the next
+    reservation seeds it again from the database, released units included."""
+    if (url := settings_of(session).redis_client_url) is None:
+        return
+    event = session.get_one(Event, event_id)
+    client = redis.Redis.from_url(url)
+    try:
+        gate = ReservationGate(client, namespace(settings_of(session).database_url))
+        gate.note(gate.base(event.id, event.created_at))
+    except redis.RedisError as exc:  # the gate then refuses more than it should until seeded again
+        log.warning("events.refund_note_failed", event_id=event_id, error=error_summary(exc))
+    finally:
+        client.close()
