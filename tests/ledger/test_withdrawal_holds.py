@@ -14,9 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select, update
+from sqlalchemy.event import listen
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.db import transaction
+from neigou.kit.sealed import Sealer
+from neigou.kit.settings import Settings
+from neigou.ledger import payouts
 from neigou.ledger.models import PayoutBatch, Withdrawal, WithdrawalStatus
 from neigou.risk.models import CaseStatus, RiskCase, Severity, Suspension
 from tests.conftest import row_counts
@@ -34,6 +38,14 @@ HOLDS = {
         "成员 {member} 因风控案件确认已被停用。",
     ),
 }
+
+
+# The finance file's hold column, as the console words it.
+HOLD_WORDS = {
+    "member_suspended": "Suspended after a confirmed risk case",
+    "withdrawals_held": "Held while a risk case is under review",
+}
+HOLD_WORDS_ZH = {"member_suspended": "因风控案件确认已停用", "withdrawals_held": "风控案件审核期间暂停提现"}
 
 
 def _hold(factory: sessionmaker[Session], w: World, member_id: int, code: str) -> int:
@@ -252,6 +264,11 @@ def test_a_batch_whose_every_withdrawal_is_held_is_not_paid(
         stored = session.get(PayoutBatch, batch["id"])
         assert stored is not None
         assert (stored.paid_at, stored.count, stored.total_net_fen) == (None, 2, 3500)
+    console_sign_in(client, factory)  # the console's button: the same refusal, as a page
+    page = client.post(f"/console/payout-batches/{batch['id']}/paid", follow_redirects=False)
+    assert page.status_code == 409, page.text[:300]
+    assert "该批次的所有提现均因风控被暂停，无法付款。" in html.unescape(page.text)
+    assert _status(factory, seller) == _status(factory, owner) == (WithdrawalStatus.APPROVED, batch["id"])
     _clear(factory, cases[1])  # the owner's hold lifts: the batch pays the owner and gives the seller back
     paid = client.post(path, headers=operator)
     assert paid.status_code == 200, paid.text
@@ -262,18 +279,18 @@ def test_a_batch_whose_every_withdrawal_is_held_is_not_paid(
 
 @pytest.mark.parametrize("code", sorted(HOLDS))
 def test_the_finance_file_marks_held_members_withdrawals(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], code: str
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    settings: Settings,
+    code: str,
 ) -> None:
     """Once unmarked: finance transferred money that marking the batch paid then gave back unpaid."""
     w, seller, owner = _two_approved(client, operator, factory)
     batch = client.post(f"/api/v1/programs/{w.program_id}/payout-batches", headers=operator).json()
     _hold(factory, w, w.seller, code)
     path = f"/api/v1/payout-batches/{batch['id']}/export"
-    words = {"member_suspended": 0, "withdrawals_held": 1}[code]
-    for language, held in (
-        ("en", ("Suspended after a confirmed risk case", "Held while a risk case is under review")[words]),
-        ("zh-CN", ("因风控案件确认已停用", "风控案件审核期间暂停提现")[words]),
-    ):
+    for language, held in (("en", HOLD_WORDS[code]), ("zh-CN", HOLD_WORDS_ZH[code])):
         exported = client.get(f"{path}?format=csv", headers={**operator, "Accept-Language": language})
         rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
         assert [(int(r["withdrawal_id"]), r["hold"]) for r in rows] == [(seller, held), (owner, "")]
@@ -284,3 +301,8 @@ def test_the_finance_file_marks_held_members_withdrawals(
             (seller, held),
             (owner, None),  # an empty cell
         ]
+    with factory() as session:  # one statement for the rows and their holds, however many rows
+        statements: list[str] = []
+        listen(session.connection(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+        rows = payouts.batch_rows(session, batch["id"], Sealer.from_settings(settings), "en")
+        assert ([r[-1] for r in rows], len(statements)) == ([HOLD_WORDS[code], ""], 1)
