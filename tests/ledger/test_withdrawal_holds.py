@@ -304,5 +304,5 @@ def test_the_finance_file_marks_held_members_withdrawals(
     with factory() as session:  # one statement for the rows and their holds, however many rows
         statements: list[str] = []
         listen(session.connection(), "before_cursor_execute", lambda *a: statements.append(a[2]))
-        rows = payouts.batch_rows(session, batch["id"], Sealer.from_settings(settings), "en")
-        assert ([r[-1] for r in rows], len(statements)) == ([HOLD_WORDS[code], ""], 1)
+        cells = payouts.batch_rows(session, batch["id"], Sealer.from_settings(settings), "en")
+        assert ([r[-1] for r in cells], len(statements)) == ([HOLD_WORDS[code], ""], 1)
