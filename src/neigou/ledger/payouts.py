@@ -91,8 +91,9 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
     the other approved ones until the hold lifts or an operator rejects it; the batch's count and net
     total become what was paid. Refused, with nothing written, when ``at`` precedes a withdrawal's
     request (``payout_before_request``) or approval (``payout_before_approval``) or the batch itself
-    (``payout_before_batch``), and when every withdrawal of the batch is held (``batch_all_held``: a
-    batch paid with nothing in it; it stays unpaid, its withdrawals in it and approved)."""
+    (``payout_before_batch``). A batch whose every withdrawal is held is closed with nothing paid
+    (count 0): refusing it would leave it unpayable for good once a member is suspended, since a
+    batched withdrawal cannot be rejected."""
     batch = require_batch(session, batch_id, lock=True)
     if batch.paid_at is not None:
         return PaidBatch(batch)
@@ -113,12 +114,6 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
         )
     )
     held = [w for w in rows if w.id in held_ids and w.status is WithdrawalStatus.APPROVED]
-    if held and len(held) == len(rows):
-        raise Conflict(
-            Message("Every withdrawal in this batch is held by a risk case: nothing in it can be paid."),
-            code="batch_all_held",
-            extra={"held_withdrawal_ids": [w.id for w in held]},
-        )
     for w in held:
         w.batch_id = None
     if held:
