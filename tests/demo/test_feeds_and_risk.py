@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.integrations.models import Integration
+from neigou.kit.paging import MAX_LIMIT, Page
 from neigou.links.models import ShareLink
 from neigou.orders.models import Order, Refund
 from neigou.platforms import reconciliation
@@ -28,13 +29,16 @@ def _last_month(session: Session, demo_template: DemoTemplate, platform: Platfor
     program = require_program(session, demo_template.world.partner_program_id)
     local = demo_template.built_at.astimezone(ZoneInfo(program.timezone))
     before = local.replace(day=1) - timedelta(days=1)
-    return reconciliation.month(
+    report, kept = reconciliation.month(
         session,
         program=program,
         platform=platform,
         month=f"{before.year:04d}-{before.month:02d}",
         now=demo_template.built_at,
+        page=Page(limit=MAX_LIMIT),
     )
+    assert kept == len(report.rows)  # the demo's month fits one page
+    return report
 
 
 @pytest.mark.sqlite_only

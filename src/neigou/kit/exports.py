@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import itertools
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from starlette.responses import StreamingResponse
 
 # Characters that make a spreadsheet read a cell as a formula or a command, ASCII and full width.
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SPOOLED_BYTES = 4 * 1024 * 1024  # a workbook larger than this goes to a temporary file on disk
+CHUNK_BYTES = 64 * 1024
+# One sheet: its title, its header row and its rows.
+Sheet = tuple[str, Sequence[str], Iterable[Sequence[object]]]
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
@@ -47,17 +56,62 @@ def xlsx_cell(value: object) -> object:
     return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
-def xlsx_bytes(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """An Excel workbook of one sheet; text is always stored as text, never as a formula."""
-    book = Workbook(write_only=False)
-    sheet = book.active
-    assert sheet is not None  # a new workbook has its first sheet
-    sheet.title = title[:31]  # Excel's limit on sheet names
-    for row in [columns, *rows]:
-        sheet.append([xlsx_cell(v) for v in row])
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
-    out = io.BytesIO()
+def _xlsx_row(sheet: WriteOnlyWorksheet, row: Sequence[object]) -> list[object]:
+    cells: list[object] = []
+    for raw in row:
+        value = xlsx_cell(raw)
+        if isinstance(value, str):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells
+
+
+def write_xlsx(out: IO[bytes], sheets: Iterable[Sheet]) -> None:
+    """Excel sheets written row by row into ``out`` (openpyxl's write-only mode: a row is on disk once
+    appended, so memory stays flat however many rows ``rows`` yields); text is always stored as text,
+    never as a formula."""
+    book = Workbook(write_only=True)
+    for title, columns, rows in sheets:
+        sheet = book.create_sheet(title[:31])  # Excel's limit on sheet names
+        for row in itertools.chain([columns], rows):
+            sheet.append(_xlsx_row(sheet, row))
     book.save(out)
+
+
+def xlsx_bytes(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """An Excel workbook of one sheet, in memory (for exports bounded small)."""
+    out = io.BytesIO()
+    write_xlsx(out, [(title, columns, rows)])
     return out.getvalue()
+
+
+def xlsx_file(sheets: Iterable[Sheet]) -> IO[bytes]:
+    """The workbook written to a temporary file (kept in memory while small), rewound for reading."""
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOLED_BYTES)  # noqa: SIM115 - the caller closes it
+    try:
+        write_xlsx(out, sheets)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return out
+
+
+def file_chunks(source: IO[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The file's bytes in chunks, for a streamed response; the file is closed at the end."""
+    with source:
+        while chunk := source.read(size):
+            yield chunk
+
+
+def workbook_response(sheets: Iterable[Sheet], filename: str) -> StreamingResponse:
+    """The workbook as a download: written to a temporary file first (the rows are read while the
+    request's session is open), then streamed from it in chunks."""
+    return StreamingResponse(
+        file_chunks(xlsx_file(sheets)),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

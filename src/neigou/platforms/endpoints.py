@@ -13,7 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration
@@ -21,12 +22,13 @@ from neigou.integrations import service as integrations
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Invalid, TooLarge
-from neigou.kit.exports import XLSX_MEDIA_TYPE
+from neigou.kit.exports import workbook_response
 from neigou.kit.i18n import Message
 from neigou.kit.ids import whole_number
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.json_input import MoreKeys, TooMany, loads_listed, loads_untrusted
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, reads_its_own_body
+from neigou.kit.paging import PageDep
 from neigou.platforms import feeds, reconciliation
 from neigou.platforms.rows import Platform
 from neigou.platforms.schemas import FeedOut, ReconciliationOut, SkippedRow
@@ -60,6 +62,10 @@ MonthQuery = Annotated[
         description="YYYY-MM in the program's time zone, not after the current month",
         json_schema_extra={"pattern": reconciliation.MONTH.pattern},
     ),
+]
+CauseQuery = Annotated[
+    reconciliation.CauseFilter | None,
+    Query(description="only the orders of this cause, the agreeing ones (none) or every difference"),
 ]
 
 
@@ -160,24 +166,38 @@ def post_feed(
 
 
 @router.get("/programs/{program_id}/reconciliation", response_model=ReconciliationOut)
-def get_reconciliation(
-    program_id: int, platform: Platform, month: MonthQuery, session: SessionDep, _principal: Operator
+def get_reconciliation(  # noqa: PLR0917 - the query's parameters
+    program_id: int,
+    platform: Platform,
+    month: MonthQuery,
+    session: SessionDep,
+    _principal: Operator,
+    page: PageDep,
+    cause: CauseQuery = None,
 ) -> ReconciliationOut:
-    """The platform's commission against neigou's, order by order, for orders paid in the month."""
+    """A page of the platform's commission against neigou's, order by order, for orders paid in the
+    month (in paid order), with the whole month's totals; ``cause`` keeps one cause, ``none`` or
+    ``differing``. ``X-Total-Count`` counts the rows ``cause`` keeps."""
     program = require_program(session, program_id)
-    return reconciliation.month(session, program=program, platform=platform, month=month, now=utcnow())
+    report, kept = reconciliation.month(
+        session, program=program, platform=platform, month=month, now=utcnow(), page=page, cause=cause
+    )
+    page.answer(kept)
+    return report
 
 
 @router.get("/programs/{program_id}/reconciliation.xlsx")
 def get_reconciliation_xlsx(
-    program_id: int, platform: Platform, month: MonthQuery, session: SessionDep, _principal: Operator
-) -> Response:
-    """The same reconciliation as an Excel workbook."""
+    program_id: int,
+    platform: Platform,
+    month: MonthQuery,
+    session: SessionDep,
+    _principal: Operator,
+    cause: CauseQuery = None,
+) -> StreamingResponse:
+    """The same reconciliation as an Excel workbook: every order ``cause`` keeps, then the totals."""
     program = require_program(session, program_id)
-    report = reconciliation.month(session, program=program, platform=platform, month=month, now=utcnow())
-    name = f"reconciliation-{platform.value}-{month}.xlsx"
-    return Response(
-        reconciliation.workbook(report),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    sheets = reconciliation.workbook(
+        session, program=program, platform=platform, month=month, now=utcnow(), cause=cause
     )
+    return workbook_response(sheets, f"reconciliation-{platform.value}-{month}.xlsx")

@@ -34,12 +34,26 @@ class ReconciliationRow(BaseModel):
     cause: str | None
 
 
+class ReconciliationCounts(BaseModel):
+    """How many of the month's orders there are, agree, and differ by each cause."""
+
+    orders: int
+    agreeing: int
+    missing: int
+    status: int
+    missing_line: int
+    amount: int
+
+
 class ReconciliationOut(BaseModel):
-    """A platform's month, order by order, with the totals."""
+    """A page of a platform's month, order by order, with the whole month's totals (every order, whatever
+    the page or the cause filter)."""
 
     platform: str
     month: str
     rows: list[ReconciliationRow]
     platform_commission_fen: int
     ledger_commission_fen: int
+    members_commission_fen: int
     diff_fen: int
+    counts: ReconciliationCounts

@@ -22,6 +22,9 @@ pf_cause: dict[str, Label] = {
     "missing_line": N_("Line missing in neigou"),
     "amount": N_("Amount differs"),
     "status": N_("Status differs"),
+    # the console's filter: the agreeing orders, every difference
+    "none": N_("No difference"),
+    "differing": N_("Any difference"),
 }
 
 FAMILIES: dict[str, dict[str, Label]] = {
