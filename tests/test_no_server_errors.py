@@ -10,91 +10,30 @@ Every answer must be below 500, every 4xx a problem+json with a ``code``, and te
 never taken (a 2xx), on SQLite as on PostgreSQL. Failures are collected and
 reported together, each with the request that caused it. Hypothesis adds random JSON in the schema's field
 names. The HTML forms get their own sweep: ``tests/test_malformed_forms.py``.
+
+The sweep is split by family of operations (``tests/api_sweep.py``), a module each for the workers to share:
+this one sweeps the operations of no other family (the webhook's among them), checks that the families take
+every operation, and sends the random bodies; ``test_no_server_errors_members.py`` sweeps the members',
+groups' and customers' operations, ``test_no_server_errors_programs.py`` the programs', products',
+coupons' and events'.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neigou.web import problems
+from tests.api_sweep import FAMILIES, family, send, sweep, unlogged, world
 from tests.authz.cases import ALL_CASES as CASES
-from tests.conftest import TokenMaker
 from tests.on_loop import send_all
-from tests.server_errors import (
-    LONG,
-    Call,
-    Unlogged,
-    World,
-    build_world,
-    calls,
-    operation_url,
-    operations,
-)
+from tests.server_errors import LONG, Call, World, operation_url, operations
 
 pytestmark = pytest.mark.world_per_module
 
-
-def _holds_nul(value: Any) -> bool:
-    """Whether a body or its parameters carry text holding a NUL, which no database of ours stores."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(item) for pair in value.items() for item in pair)
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
-
-
-async def send(http: httpx2.AsyncClient, call: Call) -> str | None:
-    """What is wrong with the answer to one call (None when nothing is)."""
-    try:
-        if call.raw is not None:
-            response = await http.request(
-                call.method, call.url, content=call.raw, headers=call.headers, params=call.params
-            )
-        elif call.files is not None:
-            response = await http.request(call.method, call.url, files=call.files, headers=call.headers)
-        else:
-            response = await http.request(
-                call.method, call.url, json=call.body, headers=call.headers, params=call.params
-            )
-    except Exception as exc:  # the app's 500 handler re-raises into the client
-        return f"500 {type(exc).__name__}: {str(exc)[:300]}"
-    status = response.status_code
-    if status >= 500:
-        return f"{status} {response.text[:300]}"
-    if status < 300 and (_holds_nul(call.body) or _holds_nul(call.params) or "%00" in call.url):
-        return f"{status}: text holding a NUL was taken (SQLite stores it, PostgreSQL refuses it)"
-    if 400 <= status < 500:
-        kind = response.headers.get("content-type", "")
-        if kind != "application/problem+json":
-            return f"{status} with content-type {kind!r}"
-        if not response.json().get("code"):
-            return f"{status} problem without a code: {response.text[:200]}"
-    return None
-
-
-async def reported(http: httpx2.AsyncClient, call: Call) -> str | None:
-    """What is wrong with the answer to one call, and the call, or None when nothing is."""
-    wrong = await send(http, call)
-    return None if wrong is None else f"{wrong}\n    ← {call.describe()}"
-
-
-@pytest.fixture(autouse=True)
-def _unlogged(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(problems, "log", Unlogged())
-
-
-@pytest.fixture(scope="module")
-def world(module_client: TestClient, module_operator: dict[str, str], module_make_token: TokenMaker) -> World:
-    return build_world(module_client, module_operator, module_make_token)
+__all__ = ["unlogged", "world"]
 
 
 def test_operations_are_read_from_the_schema(app: FastAPI) -> None:
@@ -104,14 +43,17 @@ def test_operations_are_read_from_the_schema(app: FastAPI) -> None:
     assert len(ops) >= len(CASES)
 
 
+def test_every_family_of_operations_is_swept(app: FastAPI) -> None:
+    ops = operations(app)
+    assert sorted({family(op) for op in ops}) == sorted(FAMILIES)
+    webhook = next(op for op in ops if op.path.startswith("/webhooks"))
+    assert family(webhook) == "rest"
+    program = next(op for op in ops if op.path == "/api/v1/programs/{program_id}/tiers")
+    assert family(program) == "programs"
+
+
 def test_malformed_input_never_gets_a_server_error(app: FastAPI, client: TestClient, world: World) -> None:
-    # Made as they are sent: the webhook's signatures carry the time they were made.
-    sweep = (call for op in operations(app) for call in calls(op, world))
-    answers = send_all(client, sweep, reported)
-    total = len(answers)
-    assert total > 2_000
-    failures = [wrong for wrong in answers if wrong is not None]
-    assert not failures, f"{len(failures)} of {total} calls went wrong:\n" + "\n".join(failures)
+    sweep(app, client, world, "rest")
 
 
 JSON_LEAVES = st.one_of(

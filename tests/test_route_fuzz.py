@@ -46,10 +46,3 @@ def test_api_reads_never_answer_a_server_error(
 ) -> None:
     failures = sweep(client, factory, world, [r for r in of(app, None, api=True) if r.method == "GET"])
     assert not failures, f"{len(failures)} calls went wrong:\n" + "\n".join(failures)
-
-
-def test_public_pages_never_answer_a_server_error(
-    app: FastAPI, client: TestClient, factory: sessionmaker[Session], world: World
-) -> None:
-    failures = sweep(client, factory, world, of(app, None))
-    assert not failures, f"{len(failures)} calls went wrong:\n" + "\n".join(failures)

@@ -9,6 +9,8 @@ their client goes away, and end when the server stops. Before streams had their 
 held a request slot for its whole life: sixteen watchers (``max_in_flight``) left every other request
 a 503. The watchers of one board share its reads (one per event, organization and tick, counted by
 ``/metrics``): before, every watcher read the board on its own, sixty reads a tick for sixty watchers. Nothing is timed: a wait is bounded only by STALLED_AFTER, a stall, never a measure of speed.
+The module's tests share one server (``server``, started once: a start is a whole app's imports in a new
+process); the test that stops it comes last, and the others take it through ``live``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,6 +52,13 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         NEIGOU_QUEUE_WAIT_MS="10000",
     ) as served:
         yield served
+
+
+@pytest.fixture
+def live(server: Served) -> Served:
+    """The module's server, still running: a test that needs it comes before the one that stops it."""
+    assert server.process.poll() is None, "the module's server was stopped by an earlier test"
+    return server
 
 
 def _event(client: TestClient, operator: dict[str, str]) -> dict[str, int]:
@@ -100,13 +108,13 @@ def _client(base: str) -> httpx.AsyncClient:
 
 
 def test_watchers_leave_room_for_reservations_reads_and_pages(
-    server: Served, client: TestClient, operator: dict[str, str]
+    live: Served, client: TestClient, operator: dict[str, str]
 ) -> None:
     world = _event(client, operator)
     stream = f"/console/events/{world['event']}/board/stream"
 
     async def scenario() -> None:
-        async with _client(server.base) as http, AsyncExitStack() as stack:
+        async with _client(live.base) as http, AsyncExitStack() as stack:
             unknown = await http.get(f"/console/events/{2**40}/board/stream", headers=operator)
             assert (unknown.status_code, unknown.json()["code"]) == (404, "event_not_found")  # slot freed
             watchers = await asyncio.gather(*(_open(stack, http, stream, operator) for _ in range(WATCHERS)))
@@ -147,13 +155,13 @@ def test_watchers_leave_room_for_reservations_reads_and_pages(
             await stack.aclose()
 
     aio.run(scenario())
-    log = server.log()
+    log = live.log()
     assert "request.failed" not in log, log[-3000:]
     assert "request.pool_timeout" not in log, log[-3000:]
 
 
 def test_watchers_of_a_board_share_one_read_per_tick(
-    server: Served, client: TestClient, operator: dict[str, str], make_token: TokenMaker
+    live: Served, client: TestClient, operator: dict[str, str], make_token: TokenMaker
 ) -> None:
     organizations = [
         client.post("/api/v1/organizations", json={"code": c, "name": c}, headers=operator).json()["id"]
@@ -173,7 +181,7 @@ def test_watchers_of_a_board_share_one_read_per_tick(
         assert answer.status_code == 201, answer.text
 
     async def scenario() -> None:
-        async with _client(server.base) as http, AsyncExitStack() as stack:
+        async with _client(live.base) as http, AsyncExitStack() as stack:
             opened = await asyncio.gather(*(_open(stack, http, path, who) for path, who in watchers))
             assert [r.status_code for r, _ in opened] == [200] * len(watchers)
             assert all('"reservations":0' in b for b in await asyncio.gather(*(_board(x) for _, x in opened)))
@@ -201,30 +209,8 @@ def test_watchers_of_a_board_share_one_read_per_tick(
             assert after["neigou_stream_reads_total"] == gauges["neigou_stream_reads_total"]  # not read
 
     aio.run(scenario())
-    log = server.log()
+    log = live.log()
     assert "request.failed" not in log, log[-3000:]
-
-
-def test_open_streams_end_when_the_server_stops(
-    database_url: str, tmp_path: Path, client: TestClient, operator: dict[str, str]
-) -> None:
-    world = _event(client, operator)
-    stream = f"/console/events/{world['event']}/board/stream"
-    with serve(database_url, tmp_path) as served:
-
-        async def scenario() -> list[str]:
-            async with _client(served.base) as http, AsyncExitStack() as stack:
-                watchers = [await _open(stack, http, stream, operator) for _ in range(3)]
-                await asyncio.gather(*(_board(lines) for _, lines in watchers))
-                served.process.send_signal(signal.SIGTERM)
-                return [line for _, lines in watchers async for line in lines]  # read to the end
-
-        aio.run(scenario())
-        # uvicorn stops gracefully, then raises the signal it caught again: -SIGTERM, not a hang.
-        assert served.process.wait(timeout=STALLED_AFTER) in {0, -signal.SIGTERM}
-    log = served.log()
-    assert "Traceback" not in log, log[-3000:]
-    assert "Task was destroyed" not in log, log[-3000:]
 
 
 async def _sample(client: httpx.AsyncClient, headers: dict[str, str], name: str, **labels: str) -> float:
@@ -237,7 +223,7 @@ async def _sample(client: httpx.AsyncClient, headers: dict[str, str], name: str,
 
 
 def test_a_stream_is_timed_as_a_request_up_to_its_first_board_only(
-    server: Served, client: TestClient, operator: dict[str, str]
+    live: Served, client: TestClient, operator: dict[str, str]
 ) -> None:
     """The request latency of a stream ends when it starts streaming, with its first board; its
     life is ``neigou_stream_duration_seconds``. Before, a stream held open for minutes was one
@@ -266,7 +252,7 @@ def test_a_stream_is_timed_as_a_request_up_to_its_first_board_only(
         return now
 
     async def scenario() -> None:
-        async with _client(server.base) as http, AsyncExitStack() as stack:
+        async with _client(live.base) as http, AsyncExitStack() as stack:
             before = await samples(http)
             opened = time.perf_counter()
             _, lines = await _open(stack, http, path, operator)
@@ -281,3 +267,25 @@ def test_a_stream_is_timed_as_a_request_up_to_its_first_board_only(
             assert after["life"] - before["life"] >= 1.0
 
     aio.run(scenario())
+
+
+def test_open_streams_end_when_the_server_stops(
+    server: Served, client: TestClient, operator: dict[str, str]
+) -> None:
+    """Stops the module's server, so it comes last (``live`` fails any test after it)."""
+    world = _event(client, operator)
+    stream = f"/console/events/{world['event']}/board/stream"
+
+    async def scenario() -> list[str]:
+        async with _client(server.base) as http, AsyncExitStack() as stack:
+            watchers = [await _open(stack, http, stream, operator) for _ in range(3)]
+            await asyncio.gather(*(_board(lines) for _, lines in watchers))
+            server.process.send_signal(signal.SIGTERM)
+            return [line for _, lines in watchers async for line in lines]  # read to the end
+
+    aio.run(scenario())
+    # uvicorn stops gracefully, then raises the signal it caught again: -SIGTERM, not a hang.
+    assert server.process.wait(timeout=STALLED_AFTER) in {0, -signal.SIGTERM}
+    log = server.log()
+    assert "Traceback" not in log, log[-3000:]
+    assert "Task was destroyed" not in log, log[-3000:]
