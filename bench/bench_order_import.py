@@ -37,7 +37,7 @@ from neigou.links.models import ShareLink
 from neigou.migrations.runner import upgrade
 from neigou.offers.models import Product
 from neigou.orders.importer import import_file
-from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
+from neigou.programs.models import Member, MemberInviterPeriod, MemberTierPeriod, Program, Tier
 from neigou.programs.scope import organization_for_write
 
 ADMIN_URL = os.environ.get("NEIGOU_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -80,8 +80,10 @@ def _setup(session: Session, rng: random.Random) -> list[str]:
         ]
     )
     ids: list[int] = []
+    inviters: list[int | None] = []
     for n in range(MEMBERS):
         inviter = ids[rng.randrange(len(ids))] if ids and n % 10 else None
+        inviters.append(inviter)
         member = Member(
             program_id=program.id,
             name=f"m{n}",
@@ -102,6 +104,13 @@ def _setup(session: Session, rng: random.Random) -> list[str]:
                 "reason": "bench",
             }
             for i, m in enumerate(ids)
+        ],
+    )
+    session.execute(
+        insert(MemberInviterPeriod),
+        [
+            {"member_id": m, "inviter_id": inviter, "effective_from": now, "reason": "bench"}
+            for m, inviter in zip(ids, inviters, strict=True)
         ],
     )
     products = [

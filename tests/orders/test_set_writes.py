@@ -24,7 +24,8 @@ from neigou.orders.batch_rows import LineRow, as_line, commission_total
 from neigou.orders.ingest import SET_BASED_FROM, Taken, finish, ingest, prepare
 from neigou.orders.inputs import ItemIn, OrderIn
 from neigou.orders.models import Commission, Order, OrderSource
-from tests.conftest import SECRET
+from neigou.programs import inviters
+from tests.conftest import SECRET, TEST_ACTOR
 from tests.orders.builders import GONE_FROM, GONE_UNTIL, PAID_AT, SKU, build, legacy_tiers
 
 paid = st.integers(0, 10**10)  # inputs.MAX_LINE_FEN
@@ -38,6 +39,7 @@ fixed_line = st.builds(
 )
 platform_line = st.builds(lambda p, q, f: (p, q, 0, None, f), paid, st.integers(1, 50), paid)
 order_lines = st.lists(rate_line | fixed_line | platform_line, min_size=1, max_size=4)
+MOVED = PAID_AT + timedelta(minutes=30)  # in the middle of ``_orders``' paid times
 chain = st.lists(st.integers(0, 10_000), min_size=0, max_size=3)
 orders = st.lists(st.tuples(order_lines, chain), min_size=1, max_size=6)
 
@@ -172,10 +174,20 @@ def _heads(session: Session, tag: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.postgres_only(reason="the set-based write is PostgreSQL's")
+@pytest.mark.parametrize("moved", [False, True], ids=["steady", "seller-moved-mid-batch"])
 def test_a_large_batch_written_in_sql_equals_the_rows_written_from_python(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], moved: bool
 ) -> None:
+    """The same orders in one large batch (set-based, a seller's chain computed once when it cannot
+    change within the batch) and in small ones (row by row) store the same rows; with the seller moved
+    from the owner to the mentor in the middle of the batch's paid times, each order pays the upline of
+    its own paid time either way."""
     world = build(client, operator, factory)
+    if moved:
+        with transaction(factory) as session:
+            inviters.change_inviter(
+                session, member_id=world.seller, inviter_id=world.mentor, actor=TEST_ACTOR, at=MOVED
+            )
     big = _orders(world.program_id, world.link, "set")
     small = _orders(world.program_id, world.link, "row")
     with transaction(factory) as session:
@@ -197,6 +209,14 @@ def test_a_large_batch_written_in_sql_equals_the_rows_written_from_python(
     assert [r[4] for r in by_sql] == [f"set-{r[0]}" if r[3] else None for r in by_sql]
     assert sum(1 for r in by_sql if r[2]) > SET_BASED_FROM / 2  # most orders earned something
     assert unbalanced == []
+    seller_orders = [(n, earned) for n, _, earned, _, _ in by_sql if earned and earned[0][0] == world.seller]
+    upline = {n: [m for m, level, _, _ in earned if level > 1] for n, earned in seller_orders}
+    after = {n for n in upline if moved and big[n].paid_at >= MOVED}
+    assert {n: [world.mentor] for n in after} == {n: u for n, u in upline.items() if n in after}
+    assert {n: u for n, u in upline.items() if n not in after} == {
+        n: [world.owner, world.mentor] for n in upline if n not in after
+    }
+    assert not moved or 0 < len(after) < len(upline)
     with transaction(factory) as session:  # the same batch again: nothing twice
         again = ingest(session, big, secret_key=SECRET, source=OrderSource.IMPORT, now=utcnow())
     assert again.created == []

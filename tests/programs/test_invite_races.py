@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.errors import Conflict
-from neigou.programs import repository, service
+from neigou.programs import inviters, repository
 from neigou.programs.models import Member
 from tests.conftest import TEST_ACTOR
 from tests.factories import create_member, create_program
@@ -22,7 +22,9 @@ from tests.lock_waits import lock_waits, paused, two_sides
 
 def _rebind(member_id: int, inviter_id: int) -> Callable[[Session], int | None]:
     def work(session: Session) -> int | None:
-        member = service.change_inviter(session, member_id=member_id, inviter_id=inviter_id, actor=TEST_ACTOR)
+        member = inviters.change_inviter(
+            session, member_id=member_id, inviter_id=inviter_id, actor=TEST_ACTOR
+        )
         return member.inviter_id
 
     return work

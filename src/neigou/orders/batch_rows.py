@@ -3,6 +3,7 @@ and its offers snapshot, from what the batch looked up once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from neigou.campaigns.estimate import BoostTerms, boosted_rate_bp
@@ -49,17 +50,21 @@ def chain(
     entry: Tier | None,
     self_purchase: bool,
     known: dict[tuple[int, int, bool], list[commission.Earner]] | None = None,
+    span: tuple[datetime, datetime] | None = None,
 ) -> list[commission.Earner]:
-    """The members who earn on an order, each with the rate of the tier they held when it was paid.
+    """The members who earn on an order: its seller, and the upline as it stood when the order was
+    paid (each level the inviter of the level below at ``paid_at``), each with the rate of the tier
+    they held then.
 
     A member without any tier (no tier period: added before the program had a ladder, and not placed
     since) is priced at the program's ``entry`` tier, the tier ``replace_tiers`` places them on from
     when they joined; a tier held then that the ladder no longer has raises ``UnpricedTier``: an order
     never silently pays a member nothing.
 
-    A chain whose members have at most one tier period each is the same whenever the order was paid
-    (``tier_at`` answers that period's tier for any instant): it is kept in ``known`` for the
-    batch's other orders through the same seller."""
+    A chain whose members have at most one tier period each, and whose members' inviters do not change
+    within ``span`` (the batch's paid times), is the same for every order of the batch (``tier_at``
+    answers that period's tier for any instant, ``inviter_at`` the same inviter): it is kept in
+    ``known`` for the batch's other orders through the same seller."""
 
     program_id, max_levels = program.id, program.max_levels
 
@@ -74,10 +79,10 @@ def chain(
     if known is not None and key in known:
         return known[key]
     uplines: list[tuple[int, str | None, int]] = []
-    current = facts[seller].inviter_id if seller in facts else None
+    current = facts[seller].inviter_at(paid_at) if seller in facts else None
     while current is not None and len(uplines) < max_levels - 1:
         uplines.append(bp(current, "override_bp"))
-        current = facts[current].inviter_id if current in facts else None
+        current = facts[current].inviter_at(paid_at) if current in facts else None
     earners = commission.earners(
         seller=bp(seller, "share_bp"),
         uplines=uplines,
@@ -86,22 +91,37 @@ def chain(
         self_purchase_commission=program.self_purchase_commission,
     )
     members = [seller, *(member for member, _, _ in uplines)]
-    if known is not None and all(m not in facts or len(facts[m].periods) <= 1 for m in members):
+    if known is not None and span is not None and all(_steady(facts, m, span) for m in members):
         known[key] = earners
     return earners
 
 
+def span_of(orders: Sequence[OrderIn]) -> tuple[datetime, datetime] | None:
+    """A batch's first and last paid times (None for no orders)."""
+    if not orders:
+        return None
+    return min(o.paid_at for o in orders), max(o.paid_at for o in orders)
+
+
+def _steady(facts: dict[int, lookups.MemberFacts], member: int, span: tuple[datetime, datetime]) -> bool:
+    """Whether the member's tier and inviter are the same at every instant of ``span``."""
+    found = facts.get(member)
+    return found is None or (len(found.periods) <= 1 and found.steady(*span))
+
+
 class Chains:
     """A batch's chains: each order's earners (``chain``), the chain through one seller computed once
-    when it does not depend on the paid time."""
+    when it does not depend on the paid time within the batch's ``span`` (its first and last paid
+    times); otherwise once per order."""
 
     def __init__(
         self,
         programs: dict[int, Program],
         tiers: dict[tuple[int, str], Tier],
         facts: dict[int, lookups.MemberFacts],
+        span: tuple[datetime, datetime] | None,
     ) -> None:
-        self.programs, self.tiers, self.facts = programs, tiers, facts
+        self.programs, self.tiers, self.facts, self.span = programs, tiers, facts, span
         self.entries = entry_tiers(tiers)
         self.known: dict[tuple[int, int, bool], list[commission.Earner]] = {}
 
@@ -122,6 +142,7 @@ class Chains:
             entry=self.entries.get(program_id),
             self_purchase=found.self_purchase,
             known=self.known,
+            span=self.span,
         )
 
 

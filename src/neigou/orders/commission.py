@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 BP = 10_000
 MAX_LEVELS = 3
@@ -143,18 +144,32 @@ def reversal(amount_fen: int, reversed_fen: int, refunded_fen: int, paid_fen: in
     return max(0, amount_fen - worth_after_refunds(amount_fen, refunded_fen, paid_fen) - reversed_fen)
 
 
-def tier_at(periods: Sequence[tuple[datetime, str]], at: datetime, fallback: str | None) -> str | None:
-    """The tier held at ``at`` from (effective_from, tier) periods sorted oldest first.
+V = TypeVar("V")
 
-    An instant before the first period falls back to the first period's tier (the tier the member
+
+def as_of(periods: Sequence[tuple[datetime, V]], at: datetime, fallback: V) -> V:
+    """The value in effect at ``at`` from (effective_from, value) periods sorted oldest first.
+
+    An instant before the first period falls back to the first period's value (the one the member
     joined with); a member without history keeps ``fallback``.
     """
     if not periods:
         return fallback
     current = periods[0][1]
-    for effective_from, tier in periods:
+    for effective_from, value in periods:
         if effective_from <= at:
-            current = tier
+            current = value
         else:
             break
     return current
+
+
+def changes_within(periods: Sequence[tuple[datetime, object]], start: datetime, end: datetime) -> bool:
+    """Whether ``as_of`` may answer differently for two instants of ``[start, end]``: a period after the
+    first begins in ``(start, end]``."""
+    return any(start < effective_from <= end for effective_from, _ in periods[1:])
+
+
+def tier_at(periods: Sequence[tuple[datetime, str]], at: datetime, fallback: str | None) -> str | None:
+    """The tier held at ``at`` (``as_of`` of the member's tier periods)."""
+    return as_of(periods, at, fallback)

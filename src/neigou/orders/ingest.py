@@ -235,7 +235,7 @@ def prepare(
         if (order.program_id, order.external_id) not in batch.existing
     }
     attributions = batch.attribute([i for i, problem in problems.items() if problem is None], orders)
-    chains = batch_rows.Chains(batch.programs, batch.tiers, _facts(session, batch, orders, attributions))
+    chains = _chains(session, batch, orders, attributions)
     result = BatchResult()
     pending: dict[int, tuple[OrderIn, str, OrderAttribution, list[commission.Earner]]] = {}
     seen: dict[tuple[int, str], int] = {}
@@ -288,22 +288,22 @@ def _write(session: Session, prepared: Prepared) -> BatchResult:
     return prepared.result
 
 
-def _facts(
+def _chains(
     session: Session,
     batch: _Batch,
     orders: Sequence[OrderIn],
     attributions: dict[int, OrderAttribution | UnknownLink],
-) -> dict[int, lookups.MemberFacts]:
-    """The facts of the attributed orders' sellers and their uplines, as deep as their programs pay."""
+) -> batch_rows.Chains:
+    """The batch's chains, from the facts of the attributed orders' sellers and their uplines (every
+    inviter they had), as deep as their programs pay."""
     sellers = {
         i: a.attribution.member_id
         for i, a in attributions.items()
         if isinstance(a, OrderAttribution) and a.attribution.member_id is not None
     }
-    if not sellers:
-        return {}
-    depth = max(batch.programs[orders[i].program_id].max_levels for i in sellers) - 1
-    return lookups.member_facts(session, set(sellers.values()), depth)
+    depth = max((batch.programs[orders[i].program_id].max_levels for i in sellers), default=1) - 1
+    facts = lookups.member_facts(session, set(sellers.values()), depth) if sellers else {}
+    return batch_rows.Chains(batch.programs, batch.tiers, facts, batch_rows.span_of(orders))
 
 
 def _build(

@@ -13,10 +13,10 @@ from neigou.events.models import Event
 from neigou.kit.bulk import chunks
 from neigou.kit.pg_arrays import one_of
 from neigou.offers.models import Product
-from neigou.orders.commission import tier_at
+from neigou.orders.commission import as_of, changes_within, tier_at
 from neigou.orders.inputs import ItemIn, Terms
 from neigou.orders.models import Order, OrderLine, SkuCommission
-from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
+from neigou.programs.models import Member, MemberInviterPeriod, MemberTierPeriod, Program, Tier
 
 
 def programs(session: Session, ids: Iterable[int]) -> dict[int, Program]:
@@ -125,36 +125,55 @@ def stored_terms(session: Session, order_ids: Iterable[int]) -> dict[int, Terms]
 
 @dataclass(frozen=True)
 class MemberFacts:
-    """What commission needs of a member: inviter, current tier and dated tier history."""
+    """What commission needs of a member: current inviter and tier, and their dated histories."""
 
     member_id: int
     inviter_id: int | None
     tier_code: str | None
     periods: tuple[tuple[datetime, str], ...]
+    inviters: tuple[tuple[datetime, int | None], ...] = ()
 
     def tier_at(self, at: datetime) -> str | None:
         """The tier held at ``at``."""
         return tier_at(self.periods, at, self.tier_code)
 
+    def inviter_at(self, at: datetime) -> int | None:
+        """The inviter at ``at`` (the current one for a member stored without inviter periods)."""
+        return as_of(self.inviters, at, self.inviter_id)
+
+    def steady(self, start: datetime, end: datetime) -> bool:
+        """Whether the member's inviter is the same at every instant of ``[start, end]``."""
+        return not changes_within(self.inviters, start, end)
+
 
 def member_facts(session: Session, seller_ids: Iterable[int], depth: int) -> dict[int, MemberFacts]:
-    """The sellers and their uplines ``depth`` levels up, with tier histories: one query per level."""
+    """The sellers and their uplines ``depth`` levels up, every inviter they ever had included, with tier
+    and inviter histories: one query per level, and one for the tiers."""
     members: dict[int, tuple[int | None, str | None]] = {}
+    inviters: dict[int, list[tuple[datetime, int | None]]] = {}
     frontier = sorted(set(seller_ids))
     for _ in range(depth + 1):
         frontier = [m for m in frontier if m not in members]
         if not frontier:
             break
-        found: list[int] = []
-        for member_id, inviter_id, tier in session.execute(
-            select(Member.id, Member.inviter_id, Member.tier_code).where(
-                one_of(session, Member.id, frontier, "BIGINT")
+        found: set[int] = set()
+        for member_id, inviter_id, tier, since, then in session.execute(
+            select(
+                Member.id,
+                Member.inviter_id,
+                Member.tier_code,
+                MemberInviterPeriod.effective_from,
+                MemberInviterPeriod.inviter_id,
             )
+            .outerjoin(MemberInviterPeriod, MemberInviterPeriod.member_id == Member.id)
+            .where(one_of(session, Member.id, frontier, "BIGINT"))
+            .order_by(Member.id, MemberInviterPeriod.effective_from, MemberInviterPeriod.id)
         ):
             members[int(member_id)] = (inviter_id, tier)
-            if inviter_id is not None:
-                found.append(int(inviter_id))
-        frontier = sorted(set(found))
+            found.update(int(i) for i in (inviter_id, then) if i is not None)
+            if since is not None:
+                inviters.setdefault(int(member_id), []).append((since, then))
+        frontier = sorted(found)
     periods: dict[int, list[tuple[datetime, str]]] = {}
     if members:
         rows = session.execute(
@@ -165,7 +184,8 @@ def member_facts(session: Session, seller_ids: Iterable[int], depth: int) -> dic
         for member_id, effective_from, tier in rows:
             periods.setdefault(int(member_id), []).append((effective_from, tier))
     return {
-        m: MemberFacts(m, inviter, tier, tuple(periods.get(m, ()))) for m, (inviter, tier) in members.items()
+        m: MemberFacts(m, inviter, tier, tuple(periods.get(m, ())), tuple(inviters.get(m, ())))
+        for m, (inviter, tier) in members.items()
     }
 
 

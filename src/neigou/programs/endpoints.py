@@ -11,8 +11,8 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import Forbidden
 from neigou.kit.i18n import Message
 from neigou.kit.paging import PageDep
+from neigou.programs import inviters, service
 from neigou.programs import repository as repo
-from neigou.programs import service
 from neigou.programs.models import Member, Program
 from neigou.programs.schemas import (
     AttributionIn,
@@ -173,7 +173,11 @@ def change_inviter(
 ) -> MemberOut:
     """Rebind a member under another inviter; loops and other programs are refused."""
     return member_out(
-        service.change_inviter(
-            session, member_id=member_id, inviter_id=body.inviter_id, actor=principal.actor
+        inviters.change_inviter(
+            session,
+            member_id=member_id,
+            inviter_id=body.inviter_id,
+            actor=principal.actor,
+            at=body.effective_from,
         )
     )

@@ -87,3 +87,19 @@ class MemberTierPeriod(Base):
     tier_code: Mapped[str] = mapped_column(String(40))
     effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(String(200))
+
+
+class MemberInviterPeriod(Base):
+    """Effective-dated invite history: the member's inviter (None: nobody) from ``effective_from`` on.
+
+    ``Member.inviter_id`` is the latest period's inviter; commission and recruit counts read the
+    inviter of the instant they are about (an order's paid time, a recruit's join)."""
+
+    __tablename__ = "member_inviter_periods"
+    __table_args__ = (Index("ix_member_inviter_periods_member_from", "member_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    inviter_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(200))

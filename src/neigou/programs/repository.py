@@ -11,7 +11,7 @@ from neigou.kit.bulk import chunks
 from neigou.kit.db import contains
 from neigou.kit.ids import whole_number
 from neigou.kit.paging import Page, Paged, Sortable, paginate
-from neigou.programs.models import Member, MemberTierPeriod, Program, Tier
+from neigou.programs.models import Member, MemberInviterPeriod, MemberTierPeriod, Program, Tier
 
 
 def get_program(session: Session, program_id: int) -> Program | None:
@@ -91,6 +91,16 @@ def place_tierless(session: Session, program_id: int, tier_code: str) -> int:
 def page_tiers(session: Session, program_id: int, page: Page) -> Paged[Tier]:
     """A page of a program's ladder, lowest rank first, and the number of tiers."""
     return paginate(session, _tiers(program_id), page)
+
+
+def current_inviter_period(session: Session, member_id: int) -> MemberInviterPeriod | None:
+    """The member's latest inviter period (the one in effect now), if any."""
+    return session.scalars(
+        select(MemberInviterPeriod)
+        .where(MemberInviterPeriod.member_id == member_id)
+        .order_by(MemberInviterPeriod.effective_from.desc(), MemberInviterPeriod.id.desc())
+        .limit(1)
+    ).first()
 
 
 def get_member(session: Session, member_id: int) -> Member | None:

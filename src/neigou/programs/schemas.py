@@ -131,11 +131,13 @@ class MemberCreate(BaseModel):
 
 
 class InviterChange(BaseModel):
-    """Rebind a member under another inviter (operator correction)."""
+    """Rebind a member under another inviter (operator correction), from ``effective_from`` (default:
+    now; never in the future, never before the current inviter took effect)."""
 
     model_config = ConfigDict(extra="forbid")
 
     inviter_id: int | None
+    effective_from: Instant | None = None
 
 
 class MemberOut(BaseModel):

@@ -16,7 +16,14 @@ from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.programs import repository as repo
-from neigou.programs.models import AttributionModel, Member, MemberTierPeriod, Program, Tier
+from neigou.programs.models import (
+    AttributionModel,
+    Member,
+    MemberInviterPeriod,
+    MemberTierPeriod,
+    Program,
+    Tier,
+)
 from neigou.programs.rules import (
     KeepRule,
     LadderProblem,
@@ -24,7 +31,6 @@ from neigou.programs.rules import (
     UpgradeCondition,
     ladder_problems,
     levels_problem,
-    would_loop,
 )
 from neigou.programs.schemas import MemberCreate, ProgramCreate, ProgramUpdate, TierIn, UpgradeIn
 from neigou.programs.scope import organization_for_write
@@ -307,6 +313,11 @@ def create_member(
     member = insert_if_free(session, Member, values)
     if member is None:  # the same customer added meanwhile: the same 409
         raise _member_exists()
+    session.add(
+        MemberInviterPeriod(
+            member_id=member.id, inviter_id=data.inviter_id, effective_from=joined_at, reason="joined"
+        )
+    )
     if tier_code is not None:
         session.add(
             MemberTierPeriod(
@@ -334,43 +345,6 @@ def _initial_tier(tiers: list[Tier], wanted: str | None) -> str | None:
     if wanted not in {t.code for t in tiers}:
         raise Invalid(Message("{field} is not in this program's ladder.", field="tier"), code="unknown_tier")
     return wanted
-
-
-def change_inviter(session: Session, *, member_id: int, inviter_id: int | None, actor: Actor) -> Member:
-    """Rebind a member's inviter; refuses self-invites, other programs and loops. The program is read
-    locked first: the loop check reads the whole upline, so two changes of one program's invite tree
-    run one after the other, the second checking the tree the first wrote ("A under B" and "B under A"
-    at once never both pass). A new member has no downline, so adding one needs no such lock."""
-    member = require_member(session, member_id)
-    require_program(session, member.program_id, lock=True)
-    session.refresh(member)  # as the lock finds it: the audit's ``before`` is the committed inviter
-    if inviter_id is not None:
-        inviter = repo.get_member(session, inviter_id)
-        if inviter is None or inviter.program_id != member.program_id:
-            raise Invalid(
-                Message("The inviter (inviter_id) is not a member of this program."),
-                code="inviter_not_in_program",
-            )
-        if member.id == inviter_id:
-            raise Invalid(Message("A member cannot invite themselves."), code="self_invite")
-        if would_loop(member.id, inviter_id, repo.upline(session, inviter_id)):
-            raise Conflict(
-                Message("This inviter is in the member's own downline: the invite tree would loop."),
-                code="invite_loop",
-            )
-    before = {"inviter_id": member.inviter_id}
-    member.inviter_id = inviter_id
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="member.inviter.change",
-        entity="member",
-        entity_id=member.id,
-        before=before,
-        after={"inviter_id": inviter_id},
-    )
-    return member
 
 
 def tier_history(session: Session, member_id: int) -> list[MemberTierPeriod]:

@@ -6,7 +6,8 @@ Per member, over ``[start, end)`` (a calendar month in the program's time zone):
   as the refunds stand when the query runs (a refund before evaluation can undo a promotion);
 * ``gmv_fen``: the same orders' ``paid_fen − refunded_fen``;
 * orders a confirmed risk case names count for nothing;
-* ``direct_recruits``: members the member invited who joined in the period, and
+* ``direct_recruits``: members the member invited who joined in the period (under the member: a
+  recruit moved to another upline afterwards still counts here), and
   ``recruits_by_tier`` the same recruits by the tier they hold at the period's end (the dated
   history, so re-running an evaluation later sees the same tiers).
 
@@ -24,7 +25,7 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from neigou.orders.models import Order
-from neigou.programs.models import Member, MemberTierPeriod
+from neigou.programs.models import Member, MemberInviterPeriod, MemberTierPeriod
 from neigou.risk import holds
 from neigou.tiers.rules import Metrics
 
@@ -137,15 +138,31 @@ def period_figures(
 def _recruits(
     session: Session, *, program_id: int, start: datetime, end: datetime, member_ids: Sequence[int] | None
 ) -> list[tuple[int, int]]:
-    """(inviter, recruit) for every recruit who joined in ``[start, end)``."""
-    query = select(Member.inviter_id, Member.id).where(
-        Member.program_id == program_id,
-        Member.inviter_id.is_not(None),
-        Member.joined_at >= start,
-        Member.joined_at < end,
+    """(inviter, recruit) for every recruit who joined in ``[start, end)``, credited to the inviter they
+    joined under (their latest inviter period from at most their ``joined_at``; the current inviter for
+    a member stored without one): a recruit moved to another upline later still counts for the first."""
+    joined = (Member.program_id == program_id, Member.joined_at >= start, Member.joined_at < end)
+    ranked = (
+        select(
+            MemberInviterPeriod.member_id.label("member_id"),
+            MemberInviterPeriod.inviter_id.label("inviter_id"),
+            func.row_number()
+            .over(
+                partition_by=MemberInviterPeriod.member_id,
+                order_by=(MemberInviterPeriod.effective_from.desc(), MemberInviterPeriod.id.desc()),
+            )
+            .label("rn"),
+        )
+        .join(Member, Member.id == MemberInviterPeriod.member_id)
+        .where(*joined, MemberInviterPeriod.effective_from <= Member.joined_at)
+        .subquery("joined_under")
+    )
+    inviter = case((ranked.c.member_id.is_(None), Member.inviter_id), else_=ranked.c.inviter_id)
+    query = (
+        select(inviter, Member.id)
+        .outerjoin(ranked, and_(ranked.c.member_id == Member.id, ranked.c.rn == 1))
+        .where(*joined, inviter.is_not(None))
     )
     if member_ids is not None:
-        query = query.where(Member.inviter_id.in_(member_ids))
-    return [
-        (int(inviter), int(recruit)) for inviter, recruit in session.execute(query) if inviter is not None
-    ]
+        query = query.where(inviter.in_(member_ids))
+    return [(int(by), int(recruit)) for by, recruit in session.execute(query) if by is not None]

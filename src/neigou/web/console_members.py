@@ -18,8 +18,8 @@ from neigou.kit.i18n import Message
 from neigou.kit.ids import whole_number
 from neigou.network.endpoints import recruiting_link
 from neigou.offers.forms import FieldError
+from neigou.programs import inviters, service
 from neigou.programs import repository as programs
-from neigou.programs import service
 from neigou.programs.schemas import MemberCreate
 from neigou.programs.service import require_member, require_program
 from neigou.tiers.manual import override_tier
@@ -212,7 +212,7 @@ def change_inviter(
         )
     done = attempt(
         session,
-        lambda: service.change_inviter(
+        lambda: inviters.change_inviter(
             session, member_id=member_id, inviter_id=inviter, actor=principal.actor
         ),
         placed=PLACED,

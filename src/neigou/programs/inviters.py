@@ -1,0 +1,101 @@
+"""Moving a member to another inviter: the dated invite history's one writer after the member's join."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neigou.audit import service as audit
+from neigou.kit.actor import Actor
+from neigou.kit.clock import ensure_aware, utcnow
+from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.i18n import Message
+from neigou.programs import repository as repo
+from neigou.programs.models import Member, MemberInviterPeriod
+from neigou.programs.rules import would_loop
+from neigou.programs.service import require_member, require_program
+
+
+def change_inviter(
+    session: Session,
+    *,
+    member_id: int,
+    inviter_id: int | None,
+    actor: Actor,
+    at: datetime | None = None,
+    now: datetime | None = None,
+) -> Member:
+    """Rebind a member's inviter from ``at`` (default: now); refuses self-invites, other programs, loops,
+    a time in the future and one before the current inviter took effect. The program is read
+    locked first: the loop check reads the whole upline, so two changes of one program's invite tree
+    run one after the other, the second checking the tree the first wrote ("A under B" and "B under A"
+    at once never both pass). A new member has no downline, so adding one needs no such lock.
+
+    The move closes the member's current inviter period and opens the next one at ``at``: an order paid
+    before then still pays the upline of its paid time, however late it is reported."""
+    now = now or utcnow()
+    moved_at = ensure_aware(at) if at is not None else now
+    member = require_member(session, member_id)
+    require_program(session, member.program_id, lock=True)
+    session.refresh(member)  # as the lock finds it: the audit's ``before`` is the committed inviter
+    if moved_at > now:
+        raise Invalid(
+            Message("{field} is in the future: a move takes effect now or earlier.", field="effective_from"),
+            code="inviter_change_in_future",
+        )
+    if inviter_id is not None:
+        inviter = repo.get_member(session, inviter_id)
+        if inviter is None or inviter.program_id != member.program_id:
+            raise Invalid(
+                Message("The inviter (inviter_id) is not a member of this program."),
+                code="inviter_not_in_program",
+            )
+        if member.id == inviter_id:
+            raise Invalid(Message("A member cannot invite themselves."), code="self_invite")
+        if would_loop(member.id, inviter_id, repo.upline(session, inviter_id)):
+            raise Conflict(
+                Message("This inviter is in the member's own downline: the invite tree would loop."),
+                code="invite_loop",
+            )
+    before = {"inviter_id": member.inviter_id}
+    if inviter_id != member.inviter_id:
+        _open_inviter_period(session, member, inviter_id, moved_at)
+    member.inviter_id = inviter_id
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="member.inviter.change",
+        entity="member",
+        entity_id=member.id,
+        before=before,
+        after={"inviter_id": inviter_id, "effective_from": moved_at.isoformat()},
+    )
+    return member
+
+
+def _open_inviter_period(session: Session, member: Member, inviter_id: int | None, at: datetime) -> None:
+    """Close the member's current inviter period at ``at`` by opening the next one; a member without any
+    period (stored without one) gets the current inviter's first, from when they joined."""
+    current = repo.current_inviter_period(session, member.id)
+    if current is None:
+        joined = MemberInviterPeriod(
+            member_id=member.id,
+            inviter_id=member.inviter_id,
+            effective_from=member.joined_at,
+            reason="joined",
+        )
+        session.add(joined)
+        current = joined
+    if at < current.effective_from:
+        raise Invalid(
+            Message(
+                "{field} is before the member's current inviter took effect: moves are made in order.",
+                field="effective_from",
+            ),
+            code="inviter_change_too_early",
+        )
+    session.add(
+        MemberInviterPeriod(member_id=member.id, inviter_id=inviter_id, effective_from=at, reason="moved")
+    )
