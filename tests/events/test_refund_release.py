@@ -1,7 +1,9 @@
 """A paid reservation is given back when the order that paid for it is refunded in full (``events.refunds``):
 marked expired, its units back in the item's stock and the shopper's per-person counter, once however often
-the refund or its webhook comes; a partial refund gives nothing back. With the Redis gate, the event's state
-is seeded again from the database once the next settlement sweeps the note the refund left."""
+the refund or its webhook comes; a partial refund gives nothing back; an unrefunded 0-fen order still pays, as
+settlement counts it; a settlement beside the refund never keeps a hold paid for the refunded order. With the
+Redis gate, the refund notes the event once it committed, and the event's state is seeded again from the
+database once the next settlement sweeps that note."""
 
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import refunds
+from neigou.events.gate import ReservationGate
 from neigou.events.holds import settle_holds
 from neigou.events.models import CustomerCount, Event, Reservation, ReservationStatus
 from neigou.kit.clock import utcnow
+from neigou.kit.settings import use_settings
+from neigou.orders.models import Order
 from tests.conftest import row_counts
 from tests.events.builders import SKU, gate_of, one_employee_event, reserve, reserved
+from tests.lock_waits import lock_waits, paused, two_sides
 
 SHOPPER = "13800000001"
 
@@ -33,32 +39,46 @@ def api(request: pytest.FixtureRequest, client: TestClient, monkeypatch: pytest.
     return client
 
 
-def _paid_holds(api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> tuple[int, int]:
-    """A shopper's two reservations of one unit each, paid by two orders of one unit (EV-1, EV-2)."""
+def _holds_and_orders(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session], fens: tuple[int, ...]
+) -> tuple[int, int]:
+    """A shopper's reservations of one unit each (hold-1, hold-2, …), and one order of one unit per
+    reservation paying ``fens`` (EV-1, EV-2, …), not settled yet."""
     event_id = one_employee_event(api, operator)
     product = {"sku": SKU, "title": "茶", "price_fen": 9900, "commission_rate_bp": 0}
     assert api.post("/api/v1/products", json=product, headers=operator).status_code == 201
     with factory() as session:
         program_id = int(session.scalar(select(Event.program_id).where(Event.id == event_id)) or 0)
-    for n in (1, 2):
+    for n in range(1, len(fens) + 1):
         at = (utcnow() - timedelta(minutes=10 - n)).isoformat()
         made = reserve(api, operator, event_id, SHOPPER, at=at, request_id=f"hold-{n}")
         assert made.status_code == 201, made.text
     app: Any = api.app
     app.state.events.flush()
-    for n in (1, 2):
+    for n, fen in enumerate(fens, start=1):
         order = {
             "external_id": f"EV-{n}",
             "program_id": program_id,
             "customer_ref": SHOPPER,
             "event_id": event_id,
-            "items": [{"sku": SKU, "quantity": 1, "paid_fen": 9900}],
+            "items": [{"sku": SKU, "quantity": 1, "paid_fen": fen}],
             "paid_at": (utcnow() - timedelta(minutes=1)).isoformat(),
         }
         made = api.post("/api/v1/orders", json=order, headers=operator)
         assert made.status_code == 201, made.text
+    return event_id, program_id
+
+
+def _paid_holds(
+    api: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    fens: tuple[int, ...] = (9900, 9900),
+) -> tuple[int, int]:
+    """A shopper's two reservations of one unit each, paid by two orders of one unit (EV-1, EV-2)."""
+    event_id, program_id = _holds_and_orders(api, operator, factory, fens)
     with factory() as session, session.begin():
-        assert settle_holds(session, at=utcnow() + timedelta(hours=1)) == (2, 0)
+        assert settle_holds(session, at=utcnow() + timedelta(hours=1)) == (len(fens), 0)
     return event_id, program_id
 
 
@@ -133,3 +153,68 @@ def test_an_order_of_no_event_and_a_refund_of_another_shopper_give_nothing_back(
     _refund(client, operator, "EV-3", "R1", 9900)
     _refund(client, operator, "PLAIN-1", "R2", 9900)
     assert _state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
+
+
+def test_a_full_refund_leaves_what_an_unrefunded_free_order_pays_for(
+    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A 0-fen order (a free gift of the event) never refunded still pays, as settlement counts it:
+    refunding the other order in full gives back its own unit only."""
+    _paid_holds(api, operator, factory, fens=(0, 100))
+    _refund(api, operator, "EV-2", "R1", 100)
+    assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
+
+
+def _refunded_in_full(session: Session, external_id: str) -> Order:
+    """The order locked and refunded in full, as ``orders.service.refund`` leaves it for its listener."""
+    order = session.scalars(select(Order).where(Order.external_id == external_id).with_for_update()).one()
+    order.refunded_fen = order.paid_fen
+    session.flush()
+    return order
+
+
+def test_a_hold_settled_while_its_order_is_refunded_is_not_kept_paid(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The refund finds the hold still held and gives nothing back; settlement waits for the refund's
+    order lock (``holds._lock_counted_orders``) and counts it refunded, so the hold stays held
+    (it expires as any unpaid one) instead of being kept paid for an order refunded in full."""
+    event_id, _ = _holds_and_orders(client, operator, factory, fens=(9900,))
+    waits = lock_waits(factory, 2)
+
+    def refund(session: Session) -> int:
+        order = _refunded_in_full(session, "EV-1")
+        release = paused(refunds.release_refunded, waits)
+        return int(release(session, event_id=event_id, customer=order.customer_ref_hash))
+
+    released, settled = two_sides(factory, refund, lambda s: settle_holds(s, at=utcnow()), waits)
+    assert (released, settled) == (0, (0, 0))
+    assert _state(factory) == ([("hold-1", ReservationStatus.HELD)], 1, 1)
+
+
+def _notes(gate: ReservationGate, base: str) -> list[bytes]:
+    """The event's notes still in the gate."""
+    fields: list[bytes] = gate.client.hkeys(gate.notes)  # type: ignore[assignment]
+    return [f for f in fields if f.startswith(f"{base}#".encode())]
+
+
+def test_the_gate_is_noted_only_once_the_refund_committed(
+    redis_client_app: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """No Redis call while the refund holds its row locks, none for a refund that rolls back."""
+    event_id, _ = _paid_holds(redis_client_app, operator, factory)
+    app: Any = redis_client_app.app
+    _, gate, base = gate_of(app, event_id)
+    before = _notes(gate, base)
+    for commit in (False, True):
+        with factory() as session:
+            use_settings(session, app.state.settings)
+            order = _refunded_in_full(session, "EV-2")
+            assert refunds.release_refunded(session, event_id=event_id, customer=order.customer_ref_hash) == 1
+            assert _notes(gate, base) == before  # not while the locks are held
+            session.commit() if commit else session.rollback()
+        if not commit:
+            assert _notes(gate, base) == before
+            assert _state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
+    assert len(_notes(gate, base)) == len(before) + 1
+    assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)

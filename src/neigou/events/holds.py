@@ -51,10 +51,11 @@ _COMMITTING = "neigou_event_return_notes_committing"
 
 def settle_holds(session: Session, *, at: datetime, gate: ReservationGate | None = None) -> tuple[int, int]:
     """Mark held reservations paid as far as their shopper's orders of the event pay for them (per sku, up
-    to the units ordered: ``_paid_holds``), expire the unpaid ones past their hold and return their
-    stock; returns (paid, expired). With the gate, only the holds of
+    to the units ordered: ``_paid_holds``; the orders counted locked first, ``_lock_counted_orders``),
+    expire the unpaid ones past their hold and return their stock; returns (paid, expired). With the gate, only the holds of
     events whose give-back could be noted expire (``note_returns``): the others' at the next turn."""
     notes = None if gate is None else note_returns(session, gate, at=at)
+    _lock_counted_orders(session)
     paid = session.execute(
         update(Reservation)
         .where(Reservation.id.in_(_paid_holds()))
@@ -125,6 +126,37 @@ def return_units(session: Session, items: Counter[int], customers: Counter[tuple
     )
 
 
+def still_pays() -> ColumnElement[bool]:
+    """An order that still pays for the reservations of its event: not refunded in full. One never
+    refunded pays, a 0-fen one (a free gift of the event) too. Settlement (``_paid_holds``) and the
+    give-back of a refund (``refunds.release_refunded``) count the same orders by it."""
+    return or_(Order.refunded_fen == 0, Order.refunded_fen < Order.paid_fen)
+
+
+def _lock_counted_orders(session: Session) -> None:
+    """Lock (``FOR SHARE``, in id order) the event orders of every shopper with a held reservation,
+    before settlement counts them. A refund locks its order before it gives reservations back
+    (``refunds.release_refunded``), so the two go one after the other, in the same order, never
+    deadlocking: settlement waits for a refund under way and counts it committed (on PostgreSQL each
+    statement reads what was committed when it began), or the refund waits for settlement and finds
+    the holds it marked paid. Without it, a hold marked paid from a count read before a concurrent
+    refund committed stayed paid for an order refunded in full, and nothing gave it back. On SQLite the
+    locking read takes the write lock, which serialises them the same way."""
+    session.execute(
+        select(Order.id)
+        .where(
+            Order.event_id.is_not(None),
+            exists().where(
+                Reservation.event_id == Order.event_id,
+                Reservation.customer_ref_hash == Order.customer_ref_hash,
+                Reservation.status == ReservationStatus.HELD,
+            ),
+        )
+        .order_by(Order.id)
+        .with_for_update(read=True)
+    ).all()
+
+
 def _paid_holds() -> Select[tuple[int]]:
     """The held reservations the shoppers' orders pay for, in one statement: per event, shopper and
     sku, the units of the event's order lines of that sku paid since the group's first live
@@ -153,7 +185,7 @@ def _paid_holds() -> Select[tuple[int]]:
             Order.customer_ref_hash == held.customer_ref_hash,
             OrderLine.sku == held.sku,
             Order.paid_at >= first,
-            or_(Order.refunded_fen == 0, Order.refunded_fen < Order.paid_fen),
+            still_pays(),
         )
         .correlate(held)
         .scalar_subquery()

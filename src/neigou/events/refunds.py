@@ -1,15 +1,21 @@
 """A reservation given back when the order that paid for it is refunded in full.
 
 Settlement pays a shopper's held reservations of an sku up to the units of their orders of the event
-(``holds._paid_holds``: an order refunded in full counts none). When such an order is refunded in full
-later (a refund through the API or a shop's webhook, a platform feed's invalid status: every path ends
-in ``orders.service.refund``, which announces it once, ``EVENT_ORDER_REFUNDED``), the paid reservations
-of that shopper and sku beyond what their other orders still pay for are given back: marked expired,
-their units returned to the item's stock and the shopper's per-person counter, newest first, each whole
-or not at all, so never more than the refunded order's units. The rule reads the state, not the event:
-a repeated refund or webhook finds nothing beyond what is paid for and releases nothing.
-With the Redis gate, a note is left before the write and never given back: the next settlement's sweep
-marks the event's state stale and it is seeded again from the database (until then the gate counts the
+that still pay (``holds.still_pays``: an order refunded in full counts none, a 0-fen one counts). When
+such an order is refunded in full later (a refund through the API or a shop's webhook: both end in
+``orders.service.refund``, which announces it once, ``EVENT_ORDER_REFUNDED``; a platform's order
+carries no event, so its refunds give nothing back), the paid reservations of that shopper and sku
+beyond what their orders still paying pay for (counted by the same ``still_pays``) are given back:
+marked expired, their units returned to the item's stock and the shopper's per-person counter, newest
+first, each whole or not at all, so never more than the refunded order's units. The rule reads the
+state, not the event: a repeated refund or webhook finds nothing beyond what is paid for and releases
+nothing. The refund's order is locked before the paid reservations are read, as settlement locks the
+orders it counts (``holds._lock_counted_orders``), so a settlement never marks paid from a count
+read before a concurrent refund committed.
+With the Redis gate, a note is left once the refund committed (never while its row locks are held),
+on the events runtime's client (``runtime.redis_client``), and never given back: the next
+settlement's sweep marks the event's state stale and it is seeded again from the database (until
+then, and if the note is lost until the state is seeded again for another reason, the gate counts the
 units as taken, refusing rather than overselling)."""
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from neigou.events import after_commit
 from neigou.events.gate import ReservationGate
-from neigou.events.holds import return_units
+from neigou.events.holds import return_units, still_pays
 from neigou.events.models import Event, Reservation, ReservationStatus
+from neigou.events.runtime import redis_client
 from neigou.kit.events import Event as DomainEvent
 from neigou.kit.events import listen
 from neigou.kit.logging import error_summary
@@ -45,7 +53,7 @@ def _refunded(session: Session, announced: DomainEvent) -> None:
 
 def release_refunded(session: Session, *, event_id: int, customer: str) -> int:
     """Give back the shopper's paid reservations of the event that their orders no longer pay for (per
-    sku: the units of the orders not refunded in full, paid since the sku's first live reservation, as
+    sku: the units of the orders that still pay, paid since the sku's first live reservation, as
     settlement counts them); returns how many were released."""
     paid = session.execute(
         select(Reservation.id, Reservation.item_id, Reservation.sku, Reservation.quantity)
@@ -86,7 +94,7 @@ def release_refunded(session: Session, *, event_id: int, customer: str) -> int:
 
 
 def _ordered(session: Session, event_id: int, customer: str) -> dict[str, int]:
-    """Units per sku of the shopper's orders of the event that still pay (not refunded in full), paid
+    """Units per sku of the shopper's orders of the event that still pay (``holds.still_pays``), paid
     since the sku's first reservation not expired (``holds._paid_holds``' count)."""
     first = dict(
         session.execute(
@@ -105,7 +113,7 @@ def _ordered(session: Session, event_id: int, customer: str) -> dict[str, int]:
         .where(
             Order.event_id == event_id,
             Order.customer_ref_hash == customer,
-            Order.refunded_fen < Order.paid_fen,
+            still_pays(),
             OrderLine.sku.in_(list(first)),
         )
     ).all()
@@ -118,17 +126,22 @@ def _ordered(session: Session, event_id: int, customer: str) -> dict[str, int]:
 
 
 def _note_for_the_gate(session: Session, event_id: int) -> None:
-    """With Redis, note before the write that the event's state will change: the note is never given
-    back, so the next settlement's sweep marks the state stale (``gate.sweep_notes``) and the next
-    reservation seeds it again from the database, released units included."""
-    if (url := settings_of(session).redis_client_url) is None:
+    """With Redis, note once the refund committed that the event's state changed: the note is never
+    given back, so the next settlement's sweep marks the state stale (``gate.sweep_notes``) and the
+    next reservation seeds it again from the database, released units included. Made after the commit
+    (``events.after_commit``), on the runtime's client: no network call while the refund holds its
+    row locks, and none at all for a refund that rolls back."""
+    settings = settings_of(session)
+    if (url := settings.redis_client_url) is None:
         return
     event = session.get_one(Event, event_id)
-    client = redis.Redis.from_url(url)
-    try:
-        gate = ReservationGate(client, namespace(settings_of(session).database_url))
-        gate.note(gate.base(event.id, event.created_at))
-    except redis.RedisError as exc:  # the gate then refuses more than it should until seeded again
-        log.warning("events.refund_note_failed", event_id=event_id, error=error_summary(exc))
-    finally:
-        client.close()
+    gate = ReservationGate(redis_client(url), namespace(settings.database_url))
+    base = gate.base(event.id, event.created_at)
+
+    def note() -> None:
+        try:
+            gate.note(base)
+        except redis.RedisError as exc:  # the gate then refuses more than it should until seeded again
+            log.warning("events.refund_note_failed", event_id=event_id, error=error_summary(exc))
+
+    after_commit(session, note)

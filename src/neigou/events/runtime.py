@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,14 @@ from neigou.events.writer import ReservationWriter
 from neigou.kit.settings import Settings
 from neigou.kit.streams import stop_together
 from neigou.links.click_stream import namespace
+
+
+@lru_cache(maxsize=8)
+def redis_client(url: str) -> redis.Redis:
+    """The process's one Redis client (its pool of connections) for the events domain at ``url``
+    (``Settings.redis_client_url``): the runtime's gate, writer and leaderboard, and a full refund's note
+    (``refunds``) share it, never a connection opened per use."""
+    return redis.Redis.from_url(url)
 
 
 @dataclass
@@ -32,7 +41,7 @@ class EventsRuntime:
         """Database-only by default; gate, writer and leaderboard on Redis when it is configured."""
         if (redis_url := settings.redis_client_url) is None:
             return cls(book=EventBook(factory))
-        client = redis.Redis.from_url(redis_url)
+        client = redis_client(redis_url)
         gate = ReservationGate(client, namespace(settings.database_url))
         return cls(
             book=EventBook(factory),

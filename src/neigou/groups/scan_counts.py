@@ -5,9 +5,14 @@ and the ``groups.flush_live_code_scans`` job adds them to ``live_code_groups.sca
 one row's lock or the database's write lock. The listings show the stored counts plus those not yet
 flushed (:func:`pending`); a counter Redis cannot take is dropped and logged, never a failed page.
 
-A flush loses nothing and adds nothing twice: it takes the counts to a processing key (:func:`_take`),
-which goes only once the database committed them; a flush that fails (its transaction rolled back)
-leaves them there, and the next flush adds them with the scans counted since. Without Redis the counts
+A flush loses nothing: it takes the counts to a processing key (:func:`_take`), which goes only once
+the database committed them; a flush that fails (its transaction rolled back) leaves them there, and
+the next flush adds them with the scans counted since. It may add the same scans twice in rare cases,
+as the processing key is told committed only after the commit and the lease only expires: Redis failing
+between the commit and the key's removal (``_finish_logged``), or a connection lost during a COMMIT the
+database made (seen as rolled back), leaves the committed counts there for the flush after the lease
+(:data:`LEASE_SECONDS`) to add again; and a flush outliving its lease (its transaction waiting on row
+locks that long) has its counts taken and added by the next flush as well. Without Redis the counts
 live in the web process's memory and go with it: an app flushes them at shutdown (:func:`flush_at_exit`),
 and a process killed before that loses the scans of its last minute."""
 
@@ -206,7 +211,8 @@ def _rolled_back(session: Session) -> None:
 
 
 def _finish_logged(taken: _Taken, *, committed: bool) -> None:
-    """:func:`_finish`, a failure logged: the database's outcome stands; the lease runs out on its own."""
+    """:func:`_finish`, a failure logged: the database's outcome stands; the lease runs out on its own,
+    and after a commit the next flush then adds the counts left in the processing key again."""
     try:
         _finish(taken, committed=committed)
     except redis.RedisError as exc:
