@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm import push_delivery
 from neigou.crm.models import MessageStatus, PushMessage
-from neigou.crm.push_delivery import MAX_ATTEMPTS, SENDING_LEASE, deliver_due
+from neigou.crm.push_delivery import deliver_due
+from neigou.crm.push_due import MAX_ATTEMPTS, SENDING_LEASE
 from neigou.groups import webhook
 from neigou.kit.clock import not_before_now
 from neigou.kit.db import transaction
@@ -29,7 +30,7 @@ from tests.crm.test_push_opt_out import LATER, _scheduled, _statuses, world  # n
 
 pytestmark = pytest.mark.usefixtures("push_clock")
 
-RUN_AT = LATER + timedelta(hours=12)
+RUN_AT = LATER + timedelta(hours=1)  # 13:00 in Shanghai, outside the quiet hours
 OK = {"errcode": 0, "errmsg": "ok"}
 
 
@@ -251,7 +252,8 @@ def test_a_last_attempt_killed_during_its_send_is_not_sent_again(
         sent.append(request)
         return httpx.Response(200, json=OK)
 
-    _run(client, factory, RUN_AT + SENDING_LEASE, answer)
+    # Past the last attempt's backoff (about 2 h 50 min after ``send_at``) and its lease.
+    _run(client, factory, RUN_AT + timedelta(hours=3), answer)
     assert sent == []
     with factory() as session:
         rows = session.execute(select(PushMessage.status, PushMessage.attempts)).all()

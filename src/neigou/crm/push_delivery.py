@@ -18,8 +18,8 @@ message is never sent again. The lease (``SENDING_LEASE``, 5 minutes) outlasts a
 within ``groups.webhook.SEND_LIMIT_SECONDS`` (90 s, the host name's resolution included); a run killed
 during a send leaves the message to the runs after the lease. The outcome is written only on the
 attempt claimed and on a message still pending: one cancelled meanwhile (an opt-out) keeps ``failed``
-and its reason, with ``sent_at`` saying whether the send went out. A refused or unreachable target is tried again after the integrations'
-backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. A run
+and its reason, with ``sent_at`` saying whether the send went out. A refused or unreachable target is tried again after the integrations' backoff
+(30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. A run
 reads at most ``BATCH`` messages, only those whose next attempt has come (backoff and lease judged in
 the query), so messages waiting for a retry never crowd out the due ones. A refused attempt
 keeps only a fixed summary in ``last_error`` and in its log line (``refusal``: the HTTP status and the
@@ -40,35 +40,28 @@ lock, which no HTTP call may hold.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import and_, update
 from sqlalchemy.orm import Session
 
-from neigou.crm import push_queries, push_settings
-from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, RobotVia, SkipReason
-from neigou.feed import repository as feed_repo
+from neigou.crm import push_due, push_settings
+from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
+from neigou.crm.push_due import MAX_ATTEMPTS, group_robot_urls, not_in_flight, unreachable
 from neigou.groups.webhook import UNSENDABLE, error_of, post, send_markdown
 from neigou.integrations import signing, standard
-from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.attempts import claim_attempt, give_up_attempts, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
-from neigou.links.models import ShareLink
 from neigou.links.service import link_url
-from neigou.privacy import repository as privacy
 
 DELIVER_JOB = "crm.deliver_push_messages"
-MAX_ATTEMPTS = 5
-BATCH = 200
-# How long a claimed message is left to the run sending it: far longer than one send can take (below).
-SENDING_LEASE = timedelta(minutes=5)
 EVENT_TYPE = "crm.push_message"
 NO_ROBOT = "no robot: neither the customer's group nor the program's push settings have one"
 NO_TARGET = "no target: the program's push settings have no webhook URL"
@@ -76,20 +69,6 @@ NO_TARGET = "no target: the program's push settings have no webhook URL"
 # sent (never signed with an empty secret), and the attempt is retried like a refusal.
 UNSIGNABLE = "the signing secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
 log = structlog.get_logger(__name__)
-
-
-def _waited(attempts: int) -> timedelta:
-    """How long after ``send_at`` a message with ``attempts`` failed attempts is tried again."""
-    return sum((backoff(n) for n in range(1, attempts + 1)), timedelta())
-
-
-def next_attempt_at(message: PushMessage) -> datetime:
-    """When a pending message is next tried: its ``send_at``, later by each failed attempt's backoff;
-    while a run is sending it (claimed, ``sent_at`` the claim's time), not before the lease is over."""
-    waited = _waited(message.attempts)
-    if message.status is MessageStatus.PENDING and message.sent_at is not None:
-        return max(message.send_at + waited, message.sent_at + SENDING_LEASE)
-    return message.send_at + waited
 
 
 def webhook_body(message: PushMessage, push: Push, link_url: str | None) -> dict[str, Any]:
@@ -134,78 +113,6 @@ def _post_webhook(
     return response.is_success, "ok" if response.is_success else refusal(response.status_code)
 
 
-def _retry_due(at: datetime) -> ColumnElement[bool]:
-    """A pending message whose backoff is over at ``at`` (``next_attempt_at`` without the lease, which
-    ``_not_in_flight`` judges): ``send_at`` at least the backoff of its failed attempts before ``at``.
-    One bound per attempt count, so it is plain column-against-value comparisons on both databases; a
-    message at ``MAX_ATTEMPTS`` (its last attempt's run killed mid-send) is due to be given up after the
-    last backoff."""
-    bounds = [
-        and_(PushMessage.attempts == n, PushMessage.send_at <= at - _waited(n)) for n in range(MAX_ATTEMPTS)
-    ]
-    bounds.append(
-        and_(PushMessage.attempts >= MAX_ATTEMPTS, PushMessage.send_at <= at - _waited(MAX_ATTEMPTS))
-    )
-    return or_(*bounds)
-
-
-def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push, str | None]]:
-    """The pending robot and webhook messages whose next attempt has come (``next_attempt_at``, in the
-    query: a batch is never filled with messages still waiting for their backoff or another run's
-    lease, which would hold back the due ones behind them), with their push and link code."""
-    stmt = (
-        select(PushMessage, Push, ShareLink.code)
-        .join(Push, Push.id == PushMessage.push_id)
-        .outerjoin(ShareLink, ShareLink.id == PushMessage.link_id)
-        .where(
-            PushMessage.status == MessageStatus.PENDING,
-            PushMessage.send_at <= at,  # implied by the next, but the (status, send_at) index's range
-            _retry_due(at),
-            _not_in_flight(at),
-            Push.channel != PushChannel.TASK,
-        )
-        .order_by(PushMessage.send_at, PushMessage.id)
-        .limit(BATCH)
-    )
-    return [(m, p, c) for m, p, c in session.execute(stmt)]
-
-
-def unreachable(session: Session, messages: list[PushMessage]) -> dict[int, SkipReason]:
-    """The customers of ``messages`` who may no longer be pushed to, with why, read under their
-    opt-out locks (taken here, held until commit): erased or opted out, or without a standing consent."""
-    ids = sorted({m.customer_id for m in messages})
-    if not ids:
-        return {}
-    privacy.lock_customers(
-        session, set(session.scalars(select(Customer.customer_ref_hash).where(Customer.id.in_(ids))))
-    )
-    # Read again once the locks are held: an opt-out that committed meanwhile re-keyed the rows.
-    rows = session.execute(
-        select(Customer.id, Customer.program_id, Customer.customer_ref_hash, Customer.erased_at).where(
-            Customer.id.in_(ids)
-        )
-    ).all()
-    suppressed = privacy.suppressed(session, {(program, h) for _, program, h, _ in rows})
-    consenting = push_queries.consenting(session, ids)
-    reasons: dict[int, SkipReason] = {}
-    for cid, program, h, erased_at in rows:
-        if erased_at is not None or (program, h) in suppressed:
-            reasons[cid] = SkipReason.OPTED_OUT
-        elif cid not in consenting:
-            reasons[cid] = SkipReason.NO_CONSENT
-    return reasons
-
-
-def group_robot_urls(
-    session: Session, messages: list[PushMessage], sealer: Sealer
-) -> dict[int, tuple[int, str]]:
-    """The group and URL of the robot of each customer's own group, by customer (those without one
-    left out)."""
-    groups = push_queries.customer_groups(session, {m.customer_id for m in messages})
-    robots = feed_repo.robot_urls(session, set(groups.values()), sealer)
-    return {c: (g, robots[g]) for c, g in groups.items() if g in robots}
-
-
 def deliver_due(
     session: Session,
     *,
@@ -224,13 +131,13 @@ def deliver_due(
     does: the lock is the database's write lock), one that committed before a message's check stops
     that message, and one that committed during the send keeps its reason."""
     sealer = Sealer.from_settings(settings)
-    due = due_messages(session, at)
+    due = push_due.due_messages(session, at)
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
     robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
     group_robots = group_robot_urls(session, robot_messages, sealer)
     session.commit()  # the reads end here: nothing is held from now on but one message's check
     attempted: list[PushMessage] = []
-    claimable = and_(PushMessage.status == MessageStatus.PENDING, _not_in_flight(at))
+    claimable = and_(PushMessage.status == MessageStatus.PENDING, not_in_flight(at))
     for message, push, code in due:
         if message.attempts >= MAX_ATTEMPTS:
             # Its last attempt's run was killed during the send (the lease is over): none is left.
@@ -281,12 +188,6 @@ def deliver_due(
                 ok, detail, broken = False, refusal(None, error=type(exc).__name__), True
             _record(session, message, ok, detail, push=push, at=sending, broken=broken)
     return attempted
-
-
-def _not_in_flight(at: datetime) -> ColumnElement[bool]:
-    """A pending message no run is sending: not claimed for a send (or given back after a failed one),
-    or its claim's lease over at ``at`` (the run that claimed it was killed during the send)."""
-    return or_(PushMessage.sent_at.is_(None), PushMessage.sent_at <= at - SENDING_LEASE)
 
 
 def _choose_target(

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from neigou.groups import webhook
@@ -40,6 +40,8 @@ from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.kit.tracebacks import error_name
 from neigou.orders import commission_events
+from neigou.organizations.models import DELETED_EVENT, ORGANIZATION_DELETED
+from neigou.programs.repository import of_live_organization, programs_of
 
 MAX_ATTEMPTS = 7
 FIRST_RETRY_SECONDS = 30
@@ -244,6 +246,9 @@ def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
         .where(
             WebhookDelivery.status == DeliveryStatus.PENDING,
             due_for_retry(WebhookDelivery.attempts, WebhookDelivery.next_attempt_at, at),
+            WebhookDelivery.integration_id.in_(
+                select(Integration.id).where(of_live_organization(Integration.program_id))
+            ),
         )
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(100)
@@ -252,3 +257,20 @@ def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     session.commit()
     for delivery in found:
         attempt(session, delivery, at=at)
+
+
+@listen(DELETED_EVENT)
+def fail_for_deleted_organization(session: Session, event: Event) -> None:
+    """Fail every pending delivery of a deleted organization's integrations, in the deletion's
+    transaction (one statement): its retries and its first attempts' queued jobs then find nothing."""
+    integrations = select(Integration.id).where(
+        Integration.program_id.in_(programs_of(int(event.data["organization_id"])))
+    )
+    session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.integration_id.in_(integrations), WebhookDelivery.status == DeliveryStatus.PENDING
+        )
+        .values(status=DeliveryStatus.FAILED, last_error=ORGANIZATION_DELETED, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
