@@ -18,7 +18,9 @@ message is never sent again. The lease (``SENDING_LEASE``, 5 minutes) outlasts a
 within ``groups.webhook.SEND_LIMIT_SECONDS`` (90 s, the host name's resolution included); a run killed
 during a send leaves the message to the runs after the lease. The outcome is written only on the
 attempt claimed and on a message still pending: one cancelled meanwhile (an opt-out) keeps ``failed``
-and its reason, with ``sent_at`` saying whether the send went out. A refused or unreachable target is tried again after the integrations' backoff
+and its reason, with ``sent_at`` saying whether the send went out. A message whose next attempt comes
+inside the program's current quiet hours is neither claimed nor sent: its next attempt moves to their
+end, taking no attempt. A refused or unreachable target is tried again after the integrations' backoff
 (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. A run
 reads at most ``BATCH`` messages, only those whose next attempt has come (backoff and lease judged in
 the query), so messages waiting for a retry never crowd out the due ones. A refused attempt
@@ -48,18 +50,20 @@ import structlog
 from sqlalchemy import and_, update
 from sqlalchemy.orm import Session
 
-from neigou.crm import push_due, push_settings
+from neigou.crm import push_due, push_rules, push_settings
 from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
-from neigou.crm.push_due import MAX_ATTEMPTS, group_robot_urls, not_in_flight, unreachable
+from neigou.crm.push_due import MAX_ATTEMPTS, group_robot_urls, not_in_flight, unreachable, waited
+from neigou.crm.push_rules import QuietHours
 from neigou.groups.webhook import UNSENDABLE, error_of, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt, give_up_attempts, refusal
+from neigou.kit.attempts import claim_attempt, defer_attempt, give_up_attempts, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.service import link_url
+from neigou.programs import repository as programs
 
 DELIVER_JOB = "crm.deliver_push_messages"
 EVENT_TYPE = "crm.push_message"
@@ -133,6 +137,7 @@ def deliver_due(
     sealer = Sealer.from_settings(settings)
     due = push_due.due_messages(session, at)
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
+    zones = {pid: _zone(session, pid, settings) for pid in targets}
     robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
     group_robots = group_robot_urls(session, robot_messages, sealer)
     session.commit()  # the reads end here: nothing is held from now on but one message's check
@@ -143,6 +148,8 @@ def deliver_due(
             # Its last attempt's run was killed during the send (the lease is over): none is left.
             give_up_attempts(session, message, PushMessage.attempts, claimable, status=MessageStatus.FAILED)
             session.commit()
+            continue
+        if _held_back(session, message, targets[message.program_id].quiet, zones[message.program_id], at=at):
             continue
         # Under the customer's lock, taken before the message's row is (as a push takes them): checked
         # again, then claimed; the commit gives the lock back before anything is sent.
@@ -188,6 +195,28 @@ def deliver_due(
                 ok, detail, broken = False, refusal(None, error=type(exc).__name__), True
             _record(session, message, ok, detail, push=push, at=sending, broken=broken)
     return attempted
+
+
+def _zone(session: Session, program_id: int, settings: Settings) -> str:
+    """The program's time zone (the deployment's default for a program gone meanwhile)."""
+    program = programs.get_program(session, program_id)
+    return program.timezone if program is not None else settings.default_timezone
+
+
+def _held_back(session: Session, message: PushMessage, quiet: QuietHours, zone: str, *, at: datetime) -> bool:
+    """Whether the program's quiet hours (its current settings) hold now: then the message is neither
+    claimed nor sent, and its next attempt moves to their end (``push_rules.send_at``), taking no attempt:
+    ``send_at`` is set back by the backoff its failed attempts already wait (``push_due.waited``)."""
+    now = not_before_now(at)
+    resume = push_rules.send_at(now, quiet, zone)
+    if resume == now:
+        return False
+    unclaimed = and_(PushMessage.status == MessageStatus.PENDING, not_in_flight(at))
+    defer_attempt(
+        session, message, PushMessage.attempts, unclaimed, send_at=resume - waited(message.attempts)
+    )
+    session.commit()
+    return True
 
 
 def _choose_target(

@@ -65,6 +65,19 @@ def give_up_attempts(
     return _while_attempts_are(session, row, attempts, still, values, seen=getattr(row, attempts.key))
 
 
+def defer_attempt(
+    session: Session,
+    row: Base,
+    attempts: InstrumentedAttribute[int],
+    *still: ColumnElement[bool],
+    **values: object,
+) -> bool:
+    """Write ``values`` (a later due time) on ``row`` without taking an attempt (a send held back: quiet
+    hours), by the same conditional UPDATE as :func:`claim_attempt`, so a run that claimed or finished
+    the row meanwhile keeps it. True when it was written."""
+    return _while_attempts_are(session, row, attempts, still, values, seen=getattr(row, attempts.key))
+
+
 def claim_attempt_within(
     session: Session,
     row: Base,
