@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from time import monotonic
 from typing import Any
 
 import httpx
@@ -57,7 +58,7 @@ from neigou.crm.push_rules import QuietHours
 from neigou.groups.webhook import UNSENDABLE, error_of, post, send_markdown
 from neigou.integrations import signing, standard
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt, defer_attempt, give_up_attempts, refusal
+from neigou.kit.attempts import RunBudget, claim_attempt, defer_attempt, give_up_attempts, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
@@ -143,7 +144,11 @@ def deliver_due(
     session.commit()  # the reads end here: nothing is held from now on but one message's check
     attempted: list[PushMessage] = []
     claimable = and_(PushMessage.status == MessageStatus.PENDING, not_in_flight(at))
+    budget = RunBudget(monotonic)
     for message, push, code in due:
+        if budget.spent():  # the rest stays due: the next run takes it
+            log.info("crm.push_run_budget_spent")
+            break
         if message.attempts >= MAX_ATTEMPTS:
             # Its last attempt's run was killed during the send (the lease is over): none is left.
             give_up_attempts(session, message, PushMessage.attempts, claimable, status=MessageStatus.FAILED)

@@ -18,6 +18,7 @@ overwrites what the next attempt came to.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any
 
 import httpx
@@ -29,7 +30,7 @@ from neigou.feed import repository as repo
 from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import Outcome, send_markdown
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt_within, finish_attempt
+from neigou.kit.attempts import RunBudget, claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.i18n import Message
@@ -73,7 +74,11 @@ def deliver_due(
     free = or_(GroupPost.done_at.is_(None), GroupPost.done_at <= at - SENDING_LEASE)
     claimable = and_(GroupPost.status == PostStatus.SCHEDULED, free)
     done: list[GroupPost] = []
+    budget = RunBudget(monotonic)
     for post in due:
+        if budget.spent():  # the rest stays due: the next run takes it
+            log.info("feed.run_budget_spent")
+            break
         robot = robots.get(post.group_id)
         claimed = claim_attempt_within(
             session, post, GroupPost.attempts, MAX_ATTEMPTS, claimable, status=PostStatus.FAILED, done_at=None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any
 
 import httpx
@@ -32,7 +33,7 @@ from neigou.groups.webhook import SEND_BOUND, UNSENDABLE
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt_within, due_for_retry, finish_attempt, refusal
+from neigou.kit.attempts import RunBudget, claim_attempt_within, due_for_retry, finish_attempt, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
@@ -255,7 +256,11 @@ def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     )
     found = list(due)
     session.commit()
+    budget = RunBudget(monotonic)
     for delivery in found:
+        if budget.spent():  # the rest stays due: the next run takes it
+            log.info("webhook.run_budget_spent")
+            break
         attempt(session, delivery, at=at)
 
 
