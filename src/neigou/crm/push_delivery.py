@@ -51,7 +51,7 @@ import structlog
 from sqlalchemy import and_, update
 from sqlalchemy.orm import Session
 
-from neigou.crm import push_due, push_rules, push_settings
+from neigou.crm import push_due, push_rules, push_settings, robot_budget
 from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
 from neigou.crm.push_due import MAX_ATTEMPTS, group_robot_urls, not_in_flight, unreachable, waited
 from neigou.crm.push_rules import QuietHours
@@ -72,6 +72,7 @@ NO_ROBOT = "no robot: neither the customer's group nor the program's push settin
 NO_TARGET = "no target: the program's push settings have no webhook URL"
 # A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
 # sent (never signed with an empty secret), and the attempt is retried like a refusal.
+RATE_LIMITED = refusal(200, errcode=robot_budget.RATE_LIMITED_ERRCODE)
 UNSIGNABLE = "the signing secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
 log = structlog.get_logger(__name__)
 
@@ -156,6 +157,10 @@ def deliver_due(
             continue
         if _held_back(session, message, targets[message.program_id].quiet, zones[message.program_id], at=at):
             continue
+        robot = push.channel is PushChannel.WECOM_ROBOT
+        url = _robot_choice(message, targets, group_robots, sealer)[0] if robot else None
+        if url is not None and not robot_budget.take(url, settings):
+            continue  # the robot had its 20 this minute: not claimed, no attempt taken; a later run sends it
         # Under the customer's lock, taken before the message's row is (as a push takes them): checked
         # again, then claimed; the commit gives the lock back before anything is sent.
         stopped = unreachable(session, [message]).get(message.customer_id)
@@ -166,7 +171,6 @@ def deliver_due(
         elif claimed:
             target = _choose_target(message, push, targets, group_robots, sealer=sealer)
             if target is None:
-                robot = push.channel is PushChannel.WECOM_ROBOT
                 message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
                 message.attempts = max(message.attempts, MAX_ATTEMPTS)
             else:
@@ -198,7 +202,10 @@ def deliver_due(
                 log.error("crm.push_send_failed", message_id=message.id, error=error_summary(exc))
                 # It may have gone out: failed for good, never sent again blindly once the lease ends.
                 ok, detail, broken = False, refusal(None, error=type(exc).__name__), True
-            _record(session, message, ok, detail, push=push, at=sending, broken=broken)
+            # A robot over its 20 a minute: the attempt is given back, until the time the message would
+            # have been given up after its last backoff (so a robot that never takes it ends it).
+            given_back = detail == RATE_LIMITED and sending < message.send_at + waited(MAX_ATTEMPTS)
+            _record(session, message, ok, detail, push=push, at=sending, broken=broken, given_back=given_back)
     return attempted
 
 
@@ -224,6 +231,21 @@ def _held_back(session: Session, message: PushMessage, quiet: QuietHours, zone: 
     return True
 
 
+def _robot_choice(
+    message: PushMessage,
+    targets: dict[int, push_settings.PushSettings],
+    group_robots: dict[int, tuple[int, str]],
+    sealer: Sealer,
+) -> tuple[str | None, tuple[int, str] | None]:
+    """The robot a robot message goes through: its customer's group's (with the group), else the
+    program's; None when neither has one."""
+    group = group_robots.get(message.customer_id)
+    if group is not None:
+        return group[1], group
+    found = targets[message.program_id]
+    return (sealer.unseal(found.target_sealed) if found.target_sealed else None), None
+
+
 def _choose_target(
     message: PushMessage,
     push: Push,
@@ -233,12 +255,10 @@ def _choose_target(
     sealer: Sealer,
 ) -> str | None:
     """Where this attempt goes (the robot's choice recorded on the message); None when nowhere."""
-    found = targets[message.program_id]
-    program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
     if push.channel is not PushChannel.WECOM_ROBOT:
-        return program_target
-    group = group_robots.get(message.customer_id)
-    target = program_target if group is None else group[1]
+        found = targets[message.program_id]
+        return sealer.unseal(found.target_sealed) if found.target_sealed else None
+    target, group = _robot_choice(message, targets, group_robots, sealer)
     via = RobotVia.PROGRAM if group is None else RobotVia.GROUP
     message.sent_via = None if target is None else via
     message.sent_via_group_id = None if group is None else group[0]
@@ -287,6 +307,7 @@ def _record(
     push: Push,
     at: datetime,
     broken: bool = False,
+    given_back: bool = False,
 ) -> None:
     """Write what the send came to, only on the attempt this run claimed (``attempts`` unchanged) and
     on a message still pending. A message cancelled meanwhile (an opt-out, a withdrawn consent) keeps
@@ -295,6 +316,8 @@ def _record(
     values: dict[str, Any] = {"last_error": detail, "sent_at": at if ok else None}
     if ok:
         values["status"] = MessageStatus.SENT
+    elif given_back:
+        values["attempts"] = message.attempts - 1
     elif broken or message.attempts >= MAX_ATTEMPTS:
         values["status"] = MessageStatus.FAILED
     written = session.execute(
