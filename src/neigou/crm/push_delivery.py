@@ -16,7 +16,8 @@ pending message that no run is sending) and takes a lease on it (``sent_at``, st
 sent since), so a redelivered job or two runs at once never send one message twice, and a sent
 message is never sent again. The lease (``SENDING_LEASE``, 5 minutes) outlasts any send, which ends
 within ``groups.webhook.SEND_LIMIT_SECONDS`` (90 s, the host name's resolution included); a run killed
-during a send leaves the message to the runs after the lease. The outcome is written only on the
+during a send leaves a webhook message to the runs after the lease (the receiver deduplicates), and a
+robot message failed once the lease is over (``LEASE_LOST``: WeCom does not deduplicate). The outcome is written only on the
 attempt claimed and on a message still pending: one cancelled meanwhile (an opt-out) keeps ``failed``
 and its reason, with ``sent_at`` saying whether the send went out. A message whose next attempt comes
 inside the program's current quiet hours is neither claimed nor sent: its next attempt moves to their
@@ -48,7 +49,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import and_, update
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
 
 from neigou.crm import push_due, push_rules, push_settings, robot_budget
@@ -72,6 +73,8 @@ NO_ROBOT = "no robot: neither the customer's group nor the program's push settin
 NO_TARGET = "no target: the program's push settings have no webhook URL"
 # A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
 # sent (never signed with an empty secret), and the attempt is retried like a refusal.
+# A robot message whose sending run died before it reported (its lease over): it may have been posted.
+LEASE_LOST = "LeaseExpired while sending; it may have been posted"
 RATE_LIMITED = refusal(200, errcode=robot_budget.RATE_LIMITED_ERRCODE)
 UNSIGNABLE = "the signing secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
 log = structlog.get_logger(__name__)
@@ -150,14 +153,11 @@ def deliver_due(
         if budget.spent():  # the rest stays due: the next run takes it
             log.info("crm.push_run_budget_spent")
             break
-        if message.attempts >= MAX_ATTEMPTS:
-            # Its last attempt's run was killed during the send (the lease is over): none is left.
-            give_up_attempts(session, message, PushMessage.attempts, claimable, status=MessageStatus.FAILED)
-            session.commit()
+        robot = push.channel is PushChannel.WECOM_ROBOT
+        if _given_up(session, message, robot=robot, claimable=claimable):
             continue
         if _held_back(session, message, targets[message.program_id].quiet, zones[message.program_id], at=at):
             continue
-        robot = push.channel is PushChannel.WECOM_ROBOT
         url = _robot_choice(message, targets, group_robots, sealer)[0] if robot else None
         if url is not None and not robot_budget.take(url, settings):
             continue  # the robot had its 20 this minute: not claimed, no attempt taken; a later run sends it
@@ -207,6 +207,22 @@ def deliver_due(
             given_back = detail == RATE_LIMITED and sending < message.send_at + waited(MAX_ATTEMPTS)
             _record(session, message, ok, detail, push=push, at=sending, broken=broken, given_back=given_back)
     return attempted
+
+
+def _given_up(session: Session, message: PushMessage, *, robot: bool, claimable: ColumnElement[bool]) -> bool:
+    """Fail a message whose sending run was killed during the send (its lease is over) when it may not be
+    sent again: it took its last attempt, or it went to a robot. WeCom keeps no ``webhook-id`` to
+    deduplicate by, so a robot message may be in the group already and is never posted twice; a webhook
+    receiver deduplicates, so a webhook message is sent again. True when the message was dealt with."""
+    if message.attempts >= MAX_ATTEMPTS:
+        failed: dict[str, object] = {"status": MessageStatus.FAILED}
+    elif robot and message.sent_at is not None:
+        failed = {"status": MessageStatus.FAILED, "last_error": LEASE_LOST}
+    else:
+        return False
+    give_up_attempts(session, message, PushMessage.attempts, claimable, **failed)
+    session.commit()
+    return True
 
 
 def _zone(session: Session, program_id: int, settings: Settings) -> str:
