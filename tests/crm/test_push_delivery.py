@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm import push_settings
-from neigou.crm.push_delivery import MAX_ATTEMPTS, UNSIGNABLE, deliver_due
+from neigou.crm.push_delivery import UNSIGNABLE, deliver_due
+from neigou.crm.push_due import MAX_ATTEMPTS
 from neigou.integrations import signing, standard
 from neigou.kit.db import transaction
 from neigou.kit.sealed import Sealer

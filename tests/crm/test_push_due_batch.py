@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm.models import PushMessage
-from neigou.crm.push_delivery import (
+from neigou.crm.push_delivery import deliver_due
+from neigou.crm.push_due import (
     BATCH,
     MAX_ATTEMPTS,
     SENDING_LEASE,
-    deliver_due,
     due_messages,
     next_attempt_at,
 )

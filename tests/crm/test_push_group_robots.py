@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm import push_delivery
+from neigou.crm import push_delivery, push_due
 from neigou.crm.models import Customer, PushMessage
 from neigou.feed import robots as feed_robots
 from neigou.kit.db import transaction
@@ -178,7 +178,7 @@ def test_without_a_group_robot_the_programs_robot_takes_it_and_without_either_it
     shown = _messages(client, world, failed["id"])[alone]
     assert (shown["status"], shown["attempts"], shown["last_error"]) == (
         "failed",
-        push_delivery.MAX_ATTEMPTS,
+        push_due.MAX_ATTEMPTS,
         push_delivery.NO_ROBOT,
     )
     assert len(program.received) == 3
@@ -231,10 +231,10 @@ def test_a_run_that_read_the_message_as_due_before_another_sent_it_posts_nothing
     customer = _customer(client, factory, world, "13900000051", world.feed.groups[0])
     made = push(client, world, customer_ids=[customer], skus=[fb.TEE])
     with factory() as redelivered:
-        seen = push_delivery.due_messages(redelivered, AT)  # a redelivered job reads the message as due
+        seen = push_due.due_messages(redelivered, AT)  # a redelivered job reads the message as due
         assert [m.customer_id for m, _, _ in seen] == [customer]
         assert _deliver(client, factory, AT) == [(customer, "sent")]  # the first run sends and commits
-        monkeypatch.setattr(push_delivery, "due_messages", lambda _session, _at: seen)
+        monkeypatch.setattr(push_due, "due_messages", lambda _session, _at: seen)
         assert push_delivery.deliver_due(redelivered, at=AT, settings=_running(client)) == []
         redelivered.commit()
     assert len(robot.received) == 1

@@ -76,7 +76,7 @@ def _deliver(client: TestClient, factory: sessionmaker[Session]) -> list[httpx.R
     with transaction(factory) as session:
         deliver_due(
             session,
-            at=LATER + timedelta(hours=12),
+            at=LATER + timedelta(hours=1),  # 13:00 in Shanghai, outside the quiet hours
             settings=app.state.settings,
             transport=httpx.MockTransport(answer),
         )
@@ -172,7 +172,7 @@ def test_an_opt_out_during_a_send_waits_for_no_send_and_stops_the_next_message(
     with transaction(factory) as session:
         deliver_due(
             session,
-            at=LATER + timedelta(hours=12),
+            at=LATER + timedelta(hours=1),  # 13:00 in Shanghai, outside the quiet hours
             settings=app.state.settings,
             transport=httpx.MockTransport(answer),
         )

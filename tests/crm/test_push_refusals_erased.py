@@ -13,7 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm.models import MessageStatus, PushMessage
-from neigou.crm.push_delivery import MAX_ATTEMPTS, deliver_due
+from neigou.crm.push_delivery import deliver_due
+from neigou.crm.push_due import MAX_ATTEMPTS
 from neigou.kit.db import transaction
 from neigou.kit.ids import ERASED
 from tests.campaigns import builders as fb

@@ -255,7 +255,7 @@ class PushMessage(Base):
     send_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[MessageStatus] = mapped_column(str_enum(MessageStatus), default=MessageStatus.PENDING)
     # When it went out (also on a message cancelled during its send); on a pending message, since when
-    # a delivery run is sending it (its lease, ``push_delivery.SENDING_LEASE``).
+    # a delivery run is sending it (its lease, ``push_due.SENDING_LEASE``).
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)

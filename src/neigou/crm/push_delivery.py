@@ -16,10 +16,13 @@ pending message that no run is sending) and takes a lease on it (``sent_at``, st
 sent since), so a redelivered job or two runs at once never send one message twice, and a sent
 message is never sent again. The lease (``SENDING_LEASE``, 5 minutes) outlasts any send, which ends
 within ``groups.webhook.SEND_LIMIT_SECONDS`` (90 s, the host name's resolution included); a run killed
-during a send leaves the message to the runs after the lease. The outcome is written only on the
+during a send leaves a webhook message to the runs after the lease (the receiver deduplicates), and a
+robot message failed once the lease is over (``LEASE_LOST``: WeCom does not deduplicate). The outcome is written only on the
 attempt claimed and on a message still pending: one cancelled meanwhile (an opt-out) keeps ``failed``
-and its reason, with ``sent_at`` saying whether the send went out. A refused or unreachable target is tried again after the integrations'
-backoff (30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. A run
+and its reason, with ``sent_at`` saying whether the send went out. A message whose next attempt comes
+inside the program's current quiet hours is neither claimed nor sent: its next attempt moves to their
+end, taking no attempt. A refused or unreachable target is tried again after the integrations' backoff
+(30 s × 4ⁿ), counted from ``send_at``; after ``MAX_ATTEMPTS`` the message is failed. A run
 reads at most ``BATCH`` messages, only those whose next attempt has come (backoff and lease judged in
 the query), so messages waiting for a retry never crowd out the due ones. A refused attempt
 keeps only a fixed summary in ``last_error`` and in its log line (``refusal``: the HTTP status and the
@@ -40,56 +43,41 @@ lock, which no HTTP call may hold.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
+from time import monotonic
 from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
 
-from neigou.crm import push_queries, push_settings
-from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, RobotVia, SkipReason
-from neigou.feed import repository as feed_repo
+from neigou.crm import push_due, push_rules, push_settings, robot_budget
+from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
+from neigou.crm.push_due import MAX_ATTEMPTS, group_robot_urls, not_in_flight, unreachable, waited
+from neigou.crm.push_rules import QuietHours
 from neigou.groups.webhook import UNSENDABLE, error_of, post, send_markdown
 from neigou.integrations import signing, standard
-from neigou.integrations.events import backoff
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt, give_up_attempts, refusal
+from neigou.kit.attempts import RunBudget, claim_attempt, defer_attempt, give_up_attempts, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.logging import error_summary
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
-from neigou.links.models import ShareLink
 from neigou.links.service import link_url
-from neigou.privacy import repository as privacy
+from neigou.programs import repository as programs
 
 DELIVER_JOB = "crm.deliver_push_messages"
-MAX_ATTEMPTS = 5
-BATCH = 200
-# How long a claimed message is left to the run sending it: far longer than one send can take (below).
-SENDING_LEASE = timedelta(minutes=5)
 EVENT_TYPE = "crm.push_message"
 NO_ROBOT = "no robot: neither the customer's group nor the program's push settings have one"
 NO_TARGET = "no target: the program's push settings have no webhook URL"
 # A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
 # sent (never signed with an empty secret), and the attempt is retried like a refusal.
+# A robot message whose sending run died before it reported (its lease over): it may have been posted.
+LEASE_LOST = "LeaseExpired while sending; it may have been posted"
+RATE_LIMITED = refusal(200, errcode=robot_budget.RATE_LIMITED_ERRCODE)
 UNSIGNABLE = "the signing secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
 log = structlog.get_logger(__name__)
-
-
-def _waited(attempts: int) -> timedelta:
-    """How long after ``send_at`` a message with ``attempts`` failed attempts is tried again."""
-    return sum((backoff(n) for n in range(1, attempts + 1)), timedelta())
-
-
-def next_attempt_at(message: PushMessage) -> datetime:
-    """When a pending message is next tried: its ``send_at``, later by each failed attempt's backoff;
-    while a run is sending it (claimed, ``sent_at`` the claim's time), not before the lease is over."""
-    waited = _waited(message.attempts)
-    if message.status is MessageStatus.PENDING and message.sent_at is not None:
-        return max(message.send_at + waited, message.sent_at + SENDING_LEASE)
-    return message.send_at + waited
 
 
 def webhook_body(message: PushMessage, push: Push, link_url: str | None) -> dict[str, Any]:
@@ -134,78 +122,6 @@ def _post_webhook(
     return response.is_success, "ok" if response.is_success else refusal(response.status_code)
 
 
-def _retry_due(at: datetime) -> ColumnElement[bool]:
-    """A pending message whose backoff is over at ``at`` (``next_attempt_at`` without the lease, which
-    ``_not_in_flight`` judges): ``send_at`` at least the backoff of its failed attempts before ``at``.
-    One bound per attempt count, so it is plain column-against-value comparisons on both databases; a
-    message at ``MAX_ATTEMPTS`` (its last attempt's run killed mid-send) is due to be given up after the
-    last backoff."""
-    bounds = [
-        and_(PushMessage.attempts == n, PushMessage.send_at <= at - _waited(n)) for n in range(MAX_ATTEMPTS)
-    ]
-    bounds.append(
-        and_(PushMessage.attempts >= MAX_ATTEMPTS, PushMessage.send_at <= at - _waited(MAX_ATTEMPTS))
-    )
-    return or_(*bounds)
-
-
-def due_messages(session: Session, at: datetime) -> list[tuple[PushMessage, Push, str | None]]:
-    """The pending robot and webhook messages whose next attempt has come (``next_attempt_at``, in the
-    query: a batch is never filled with messages still waiting for their backoff or another run's
-    lease, which would hold back the due ones behind them), with their push and link code."""
-    stmt = (
-        select(PushMessage, Push, ShareLink.code)
-        .join(Push, Push.id == PushMessage.push_id)
-        .outerjoin(ShareLink, ShareLink.id == PushMessage.link_id)
-        .where(
-            PushMessage.status == MessageStatus.PENDING,
-            PushMessage.send_at <= at,  # implied by the next, but the (status, send_at) index's range
-            _retry_due(at),
-            _not_in_flight(at),
-            Push.channel != PushChannel.TASK,
-        )
-        .order_by(PushMessage.send_at, PushMessage.id)
-        .limit(BATCH)
-    )
-    return [(m, p, c) for m, p, c in session.execute(stmt)]
-
-
-def unreachable(session: Session, messages: list[PushMessage]) -> dict[int, SkipReason]:
-    """The customers of ``messages`` who may no longer be pushed to, with why, read under their
-    opt-out locks (taken here, held until commit): erased or opted out, or without a standing consent."""
-    ids = sorted({m.customer_id for m in messages})
-    if not ids:
-        return {}
-    privacy.lock_customers(
-        session, set(session.scalars(select(Customer.customer_ref_hash).where(Customer.id.in_(ids))))
-    )
-    # Read again once the locks are held: an opt-out that committed meanwhile re-keyed the rows.
-    rows = session.execute(
-        select(Customer.id, Customer.program_id, Customer.customer_ref_hash, Customer.erased_at).where(
-            Customer.id.in_(ids)
-        )
-    ).all()
-    suppressed = privacy.suppressed(session, {(program, h) for _, program, h, _ in rows})
-    consenting = push_queries.consenting(session, ids)
-    reasons: dict[int, SkipReason] = {}
-    for cid, program, h, erased_at in rows:
-        if erased_at is not None or (program, h) in suppressed:
-            reasons[cid] = SkipReason.OPTED_OUT
-        elif cid not in consenting:
-            reasons[cid] = SkipReason.NO_CONSENT
-    return reasons
-
-
-def group_robot_urls(
-    session: Session, messages: list[PushMessage], sealer: Sealer
-) -> dict[int, tuple[int, str]]:
-    """The group and URL of the robot of each customer's own group, by customer (those without one
-    left out)."""
-    groups = push_queries.customer_groups(session, {m.customer_id for m in messages})
-    robots = feed_repo.robot_urls(session, set(groups.values()), sealer)
-    return {c: (g, robots[g]) for c, g in groups.items() if g in robots}
-
-
 def deliver_due(
     session: Session,
     *,
@@ -224,19 +140,27 @@ def deliver_due(
     does: the lock is the database's write lock), one that committed before a message's check stops
     that message, and one that committed during the send keeps its reason."""
     sealer = Sealer.from_settings(settings)
-    due = due_messages(session, at)
+    due = push_due.due_messages(session, at)
     targets = {pid: push_settings.read(session, pid) for pid in {m.program_id for m, _, _ in due}}
+    zones = {pid: _zone(session, pid, settings) for pid in targets}
     robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
     group_robots = group_robot_urls(session, robot_messages, sealer)
     session.commit()  # the reads end here: nothing is held from now on but one message's check
     attempted: list[PushMessage] = []
-    claimable = and_(PushMessage.status == MessageStatus.PENDING, _not_in_flight(at))
+    claimable = and_(PushMessage.status == MessageStatus.PENDING, not_in_flight(at))
+    budget = RunBudget(monotonic)
     for message, push, code in due:
-        if message.attempts >= MAX_ATTEMPTS:
-            # Its last attempt's run was killed during the send (the lease is over): none is left.
-            give_up_attempts(session, message, PushMessage.attempts, claimable, status=MessageStatus.FAILED)
-            session.commit()
+        if budget.spent():  # the rest stays due: the next run takes it
+            log.info("crm.push_run_budget_spent")
+            break
+        robot = push.channel is PushChannel.WECOM_ROBOT
+        if _given_up(session, message, robot=robot, claimable=claimable):
             continue
+        if _held_back(session, message, targets[message.program_id].quiet, zones[message.program_id], at=at):
+            continue
+        url = _robot_choice(message, targets, group_robots, sealer)[0] if robot else None
+        if url is not None and not robot_budget.take(url, settings):
+            continue  # the robot had its 20 this minute: not claimed, no attempt taken; a later run sends it
         # Under the customer's lock, taken before the message's row is (as a push takes them): checked
         # again, then claimed; the commit gives the lock back before anything is sent.
         stopped = unreachable(session, [message]).get(message.customer_id)
@@ -247,7 +171,6 @@ def deliver_due(
         elif claimed:
             target = _choose_target(message, push, targets, group_robots, sealer=sealer)
             if target is None:
-                robot = push.channel is PushChannel.WECOM_ROBOT
                 message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
                 message.attempts = max(message.attempts, MAX_ATTEMPTS)
             else:
@@ -279,14 +202,64 @@ def deliver_due(
                 log.error("crm.push_send_failed", message_id=message.id, error=error_summary(exc))
                 # It may have gone out: failed for good, never sent again blindly once the lease ends.
                 ok, detail, broken = False, refusal(None, error=type(exc).__name__), True
-            _record(session, message, ok, detail, push=push, at=sending, broken=broken)
+            # A robot over its 20 a minute: the attempt is given back, until the time the message would
+            # have been given up after its last backoff (so a robot that never takes it ends it).
+            given_back = detail == RATE_LIMITED and sending < message.send_at + waited(MAX_ATTEMPTS)
+            _record(session, message, ok, detail, push=push, at=sending, broken=broken, given_back=given_back)
     return attempted
 
 
-def _not_in_flight(at: datetime) -> ColumnElement[bool]:
-    """A pending message no run is sending: not claimed for a send (or given back after a failed one),
-    or its claim's lease over at ``at`` (the run that claimed it was killed during the send)."""
-    return or_(PushMessage.sent_at.is_(None), PushMessage.sent_at <= at - SENDING_LEASE)
+def _given_up(session: Session, message: PushMessage, *, robot: bool, claimable: ColumnElement[bool]) -> bool:
+    """Fail a message whose sending run was killed during the send (its lease is over) when it may not be
+    sent again: it took its last attempt, or it went to a robot. WeCom keeps no ``webhook-id`` to
+    deduplicate by, so a robot message may be in the group already and is never posted twice; a webhook
+    receiver deduplicates, so a webhook message is sent again. True when the message was dealt with."""
+    if message.attempts >= MAX_ATTEMPTS:
+        failed: dict[str, object] = {"status": MessageStatus.FAILED}
+    elif robot and message.sent_at is not None:
+        failed = {"status": MessageStatus.FAILED, "last_error": LEASE_LOST}
+    else:
+        return False
+    give_up_attempts(session, message, PushMessage.attempts, claimable, **failed)
+    session.commit()
+    return True
+
+
+def _zone(session: Session, program_id: int, settings: Settings) -> str:
+    """The program's time zone (the deployment's default for a program gone meanwhile)."""
+    program = programs.get_program(session, program_id)
+    return program.timezone if program is not None else settings.default_timezone
+
+
+def _held_back(session: Session, message: PushMessage, quiet: QuietHours, zone: str, *, at: datetime) -> bool:
+    """Whether the program's quiet hours (its current settings) hold now: then the message is neither
+    claimed nor sent, and its next attempt moves to their end (``push_rules.send_at``), taking no attempt:
+    ``send_at`` is set back by the backoff its failed attempts already wait (``push_due.waited``)."""
+    now = not_before_now(at)
+    resume = push_rules.send_at(now, quiet, zone)
+    if resume == now:
+        return False
+    unclaimed = and_(PushMessage.status == MessageStatus.PENDING, not_in_flight(at))
+    defer_attempt(
+        session, message, PushMessage.attempts, unclaimed, send_at=resume - waited(message.attempts)
+    )
+    session.commit()
+    return True
+
+
+def _robot_choice(
+    message: PushMessage,
+    targets: dict[int, push_settings.PushSettings],
+    group_robots: dict[int, tuple[int, str]],
+    sealer: Sealer,
+) -> tuple[str | None, tuple[int, str] | None]:
+    """The robot a robot message goes through: its customer's group's (with the group), else the
+    program's; None when neither has one."""
+    group = group_robots.get(message.customer_id)
+    if group is not None:
+        return group[1], group
+    found = targets[message.program_id]
+    return (sealer.unseal(found.target_sealed) if found.target_sealed else None), None
 
 
 def _choose_target(
@@ -298,12 +271,10 @@ def _choose_target(
     sealer: Sealer,
 ) -> str | None:
     """Where this attempt goes (the robot's choice recorded on the message); None when nowhere."""
-    found = targets[message.program_id]
-    program_target = sealer.unseal(found.target_sealed) if found.target_sealed else None
     if push.channel is not PushChannel.WECOM_ROBOT:
-        return program_target
-    group = group_robots.get(message.customer_id)
-    target = program_target if group is None else group[1]
+        found = targets[message.program_id]
+        return sealer.unseal(found.target_sealed) if found.target_sealed else None
+    target, group = _robot_choice(message, targets, group_robots, sealer)
     via = RobotVia.PROGRAM if group is None else RobotVia.GROUP
     message.sent_via = None if target is None else via
     message.sent_via_group_id = None if group is None else group[0]
@@ -352,6 +323,7 @@ def _record(
     push: Push,
     at: datetime,
     broken: bool = False,
+    given_back: bool = False,
 ) -> None:
     """Write what the send came to, only on the attempt this run claimed (``attempts`` unchanged) and
     on a message still pending. A message cancelled meanwhile (an opt-out, a withdrawn consent) keeps
@@ -360,6 +332,8 @@ def _record(
     values: dict[str, Any] = {"last_error": detail, "sent_at": at if ok else None}
     if ok:
         values["status"] = MessageStatus.SENT
+    elif given_back:
+        values["attempts"] = message.attempts - 1
     elif broken or message.attempts >= MAX_ATTEMPTS:
         values["status"] = MessageStatus.FAILED
     written = session.execute(

@@ -18,23 +18,27 @@ overwrites what the next attempt came to.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
 from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import Outcome, send_markdown
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt_within, finish_attempt
+from neigou.kit.attempts import RunBudget, claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
+from neigou.kit.events import Event, listen
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.kit.tracebacks import error_name
+from neigou.organizations.models import DELETED_EVENT, ORGANIZATION_DELETED
+from neigou.programs.repository import programs_of
 
 DELIVER_JOB = "feed.deliver_posts"
 # A post's ``detail`` when an error broke the send off (the error's class follows it, for the operator):
@@ -70,7 +74,11 @@ def deliver_due(
     free = or_(GroupPost.done_at.is_(None), GroupPost.done_at <= at - SENDING_LEASE)
     claimable = and_(GroupPost.status == PostStatus.SCHEDULED, free)
     done: list[GroupPost] = []
+    budget = RunBudget(monotonic)
     for post in due:
+        if budget.spent():  # the rest stays due: the next run takes it
+            log.info("feed.run_budget_spent")
+            break
         robot = robots.get(post.group_id)
         claimed = claim_attempt_within(
             session, post, GroupPost.attempts, MAX_ATTEMPTS, claimable, status=PostStatus.FAILED, done_at=None
@@ -122,3 +130,17 @@ def failed_note(post: GroupPost) -> Message | None:
     if post.status is PostStatus.FAILED and (post.detail or "").startswith(SEND_FAULT):
         return SEND_FAULT_NOTE
     return None
+
+
+@listen(DELETED_EVENT)
+def fail_for_deleted_organization(session: Session, event: Event) -> None:
+    """Fail every scheduled robot post of a deleted organization's programs (one statement)."""
+    session.execute(
+        update(GroupPost)
+        .where(
+            GroupPost.program_id.in_(programs_of(int(event.data["organization_id"]))),
+            GroupPost.status == PostStatus.SCHEDULED,
+        )
+        .values(status=PostStatus.FAILED, detail=ORGANIZATION_DELETED)
+        .execution_options(synchronize_session=False)
+    )

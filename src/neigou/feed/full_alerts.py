@@ -21,6 +21,7 @@ send that outlived its lease never overwrites what the next attempt came to). A 
 from __future__ import annotations
 
 from datetime import datetime
+from time import monotonic
 from typing import Any
 
 import httpx
@@ -36,7 +37,7 @@ from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import SEND_BOUND, Outcome, broken_send, fit, send_markdown
 from neigou.integrations.events import backoff
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt_within, finish_attempt
+from neigou.kit.attempts import RunBudget, claim_attempt_within, finish_attempt
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.sealed import Sealer
@@ -76,7 +77,11 @@ def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     settings = settings_of(session)
     due = live_repo.robot_alerts_due(session, at, limit=BATCH)
     session.commit()
+    budget = RunBudget(monotonic)
     for alert in due:
+        if budget.spent():  # the rest stays due: the next run takes it
+            log.info("live_code.run_budget_spent")
+            break
         attempt(session, alert, at=at, settings=settings)
 
 

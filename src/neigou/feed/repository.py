@@ -19,6 +19,7 @@ from neigou.kit.sealed import Sealer
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Order
+from neigou.programs.repository import of_live_organization
 
 
 def campaign_traffic(session: Session, campaign_ids: Collection[int]) -> dict[int, tuple[int, int]]:
@@ -139,7 +140,11 @@ def due_posts(session: Session, at: datetime, *, limit: int = 200) -> list[Group
     return list(
         session.scalars(
             select(GroupPost)
-            .where(GroupPost.status == PostStatus.SCHEDULED, GroupPost.scheduled_at <= at)
+            .where(
+                GroupPost.status == PostStatus.SCHEDULED,
+                GroupPost.scheduled_at <= at,
+                of_live_organization(GroupPost.program_id),
+            )
             .order_by(GroupPost.scheduled_at, GroupPost.id)
             .limit(limit)
         )

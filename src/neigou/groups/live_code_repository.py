@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from neigou.groups.models import LiveCode, LiveCodeAlert, LiveCodeGroup, RobotAlertStatus
 from neigou.kit.attempts import due_for_retry
 from neigou.kit.paging import Page, Paged, paginate
+from neigou.programs.repository import of_live_organization
 
 
 def get_live_code_by_code(session: Session, code: str) -> LiveCode | None:
@@ -71,6 +72,9 @@ def robot_alerts_due(session: Session, at: datetime, *, limit: int) -> list[Live
             .where(
                 LiveCodeAlert.robot_status == RobotAlertStatus.PENDING,
                 due_for_retry(LiveCodeAlert.robot_attempts, LiveCodeAlert.robot_next_attempt_at, at),
+                LiveCodeAlert.live_code_id.in_(
+                    select(LiveCode.id).where(of_live_organization(LiveCode.program_id))
+                ),
             )
             .order_by(LiveCodeAlert.robot_next_attempt_at, LiveCodeAlert.id)
             .limit(limit)

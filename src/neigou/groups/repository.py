@@ -22,6 +22,7 @@ from neigou.groups.models import (
 )
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.programs.models import Member
+from neigou.programs.repository import of_live_organization
 
 
 def get_group(session: Session, group_id: int) -> Group | None:
@@ -146,10 +147,8 @@ def latest_counts(
     program_id: int | None = None,
     group_ids: Collection[int] | None = None,
 ) -> dict[int, tuple[int, datetime]]:
-    """Per group, the latest counted observation strictly before ``before``: (count, observed_at).
-
-    One windowed query over the program (or the given groups), never one query per group.
-    """
+    """Per group, the latest counted observation strictly before ``before``: (count, observed_at), from
+    one windowed query over the program (or the given groups), never one query per group."""
     if group_ids is not None and not group_ids:
         return {}
     latest = latest_counts_subquery(before=before, program_id=program_id, group_ids=group_ids)
@@ -340,8 +339,9 @@ def page_schedules(session: Session, program_id: int, page: Page) -> Paged[Targe
 
 
 def programs_with_schedules(session: Session) -> list[int]:
-    """Ids of programs that have a group-target schedule."""
-    return [int(p) for p in session.scalars(select(TargetScheduleRow.program_id).distinct())]
+    """Ids of programs of live organizations that have a group-target schedule."""
+    found = select(TargetScheduleRow.program_id).where(of_live_organization(TargetScheduleRow.program_id))
+    return [int(p) for p in session.scalars(found.distinct())]
 
 
 def get_settings(session: Session, program_id: int) -> GroupSettings | None:

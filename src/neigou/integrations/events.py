@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from neigou.groups import webhook
@@ -32,7 +33,7 @@ from neigou.groups.webhook import SEND_BOUND, UNSENDABLE
 from neigou.integrations import signing, standard
 from neigou.integrations.models import DeliveryStatus, Integration, WebhookAttempt, WebhookDelivery
 from neigou.kit import jobs
-from neigou.kit.attempts import claim_attempt_within, due_for_retry, finish_attempt, refusal
+from neigou.kit.attempts import RunBudget, claim_attempt_within, due_for_retry, finish_attempt, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
@@ -40,6 +41,8 @@ from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.kit.tracebacks import error_name
 from neigou.orders import commission_events
+from neigou.organizations.models import DELETED_EVENT, ORGANIZATION_DELETED
+from neigou.programs.repository import of_live_organization, programs_of
 
 MAX_ATTEMPTS = 7
 FIRST_RETRY_SECONDS = 30
@@ -244,11 +247,35 @@ def retry_due(session: Session, _payload: dict[str, Any], at: datetime) -> None:
         .where(
             WebhookDelivery.status == DeliveryStatus.PENDING,
             due_for_retry(WebhookDelivery.attempts, WebhookDelivery.next_attempt_at, at),
+            WebhookDelivery.integration_id.in_(
+                select(Integration.id).where(of_live_organization(Integration.program_id))
+            ),
         )
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(100)
     )
     found = list(due)
     session.commit()
+    budget = RunBudget(monotonic)
     for delivery in found:
+        if budget.spent():  # the rest stays due: the next run takes it
+            log.info("webhook.run_budget_spent")
+            break
         attempt(session, delivery, at=at)
+
+
+@listen(DELETED_EVENT)
+def fail_for_deleted_organization(session: Session, event: Event) -> None:
+    """Fail every pending delivery of a deleted organization's integrations, in the deletion's
+    transaction (one statement): its retries and its first attempts' queued jobs then find nothing."""
+    integrations = select(Integration.id).where(
+        Integration.program_id.in_(programs_of(int(event.data["organization_id"])))
+    )
+    session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.integration_id.in_(integrations), WebhookDelivery.status == DeliveryStatus.PENDING
+        )
+        .values(status=DeliveryStatus.FAILED, last_error=ORGANIZATION_DELETED, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )

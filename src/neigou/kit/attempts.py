@@ -21,6 +21,24 @@ from neigou.kit.i18n import Message, Text
 # wins; if both run, the claim lets only one of them send.
 FIRST_ATTEMPT_GRACE = timedelta(minutes=2)
 
+# How long a delivery run (push messages, webhook retries, robot posts, live-code alerts) claims new work:
+# one slow or dead receiver (each send may take up to 90 s) must not hold a job worker for hours. Its
+# rows stay due, so the next minute's run goes on where this one stopped.
+RUN_BUDGET_SECONDS = 45.0
+
+
+class RunBudget:
+    """The wall-clock budget of one delivery run, read on ``clock`` (the caller's module's ``monotonic``,
+    which a test pins): :meth:`spent` once ``RUN_BUDGET_SECONDS`` have passed since it was made."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._ends = clock() + RUN_BUDGET_SECONDS
+
+    def spent(self) -> bool:
+        """Whether the run should claim nothing more."""
+        return self._clock() >= self._ends
+
 
 def due_for_retry(
     attempts: InstrumentedAttribute[int],
@@ -62,6 +80,19 @@ def give_up_attempts(
     """Write ``values`` (a failed status) on ``row`` whose last attempt will never report (its run was
     killed during the send, its lease is over): the same conditional UPDATE as :func:`claim_attempt`, so
     a run that claimed or finished the row meanwhile keeps it. True when it was written."""
+    return _while_attempts_are(session, row, attempts, still, values, seen=getattr(row, attempts.key))
+
+
+def defer_attempt(
+    session: Session,
+    row: Base,
+    attempts: InstrumentedAttribute[int],
+    *still: ColumnElement[bool],
+    **values: object,
+) -> bool:
+    """Write ``values`` (a later due time) on ``row`` without taking an attempt (a send held back: quiet
+    hours), by the same conditional UPDATE as :func:`claim_attempt`, so a run that claimed or finished
+    the row meanwhile keeps it. True when it was written."""
     return _while_attempts_are(session, row, attempts, still, values, seen=getattr(row, attempts.key))
 
 

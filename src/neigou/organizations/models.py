@@ -15,6 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
 
 DEFAULT_ORGANIZATION_CODE = "default"
+# Published in the deletion's transaction (``kit.events``, data ``organization_id``): the domains that send
+# on an organization's behalf fail what waits to go out, with ``ORGANIZATION_DELETED`` as the reason.
+DELETED_EVENT = "organization.deleted"
+ORGANIZATION_DELETED = "organization_deleted"
 
 
 class Organization(Base):

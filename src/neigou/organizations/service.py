@@ -12,10 +12,11 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, NotFound
+from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.kit.scoping import current_scope
-from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
+from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, DELETED_EVENT, Organization
 from neigou.organizations.schemas import OrganizationCreate, OrganizationSettings
 
 
@@ -38,7 +39,9 @@ def delete_organization(
     session: Session, *, organization_id: int, actor: Actor, at: datetime | None = None
 ) -> Organization:
     """Delete an organization: its tokens and console sessions stop working at once; its rows stay
-    (money and orders are never erased by deleting a tenant). The default organization stays."""
+    (money and orders are never erased by deleting a tenant), but nothing more is sent on its behalf:
+    what waits to go out is failed in this transaction (``DELETED_EVENT``'s listeners). The default
+    organization stays."""
     organization = get_or_404(
         session,
         Organization,
@@ -59,6 +62,7 @@ def delete_organization(
             entity_id=organization.id,
             after={"deleted_at": organization.deleted_at.isoformat()},
         )
+        publish(session, Event(DELETED_EVENT, organization.deleted_at, {"organization_id": organization.id}))
     return organization
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, Integer, Select, case, func, insert, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from neigou.kit.bulk import chunks
 from neigou.kit.db import contains
 from neigou.kit.ids import whole_number
 from neigou.kit.paging import Page, Paged, Sortable, paginate
+from neigou.organizations.models import Organization
 from neigou.programs.models import Member, MemberInviterPeriod, MemberTierPeriod, Program, Tier
 
 
@@ -23,6 +24,22 @@ def organization_of(session: Session, program_id: int) -> int:
     """The organization of a program that exists (one a row the caller read names: a link's, an
     integration's): what pricing and order taking filter the catalog by, scoped or not."""
     return int(session.execute(select(Program.organization_id).where(Program.id == program_id)).scalar_one())
+
+
+def of_live_organization(program_id: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """``program_id`` names a program whose organization is not deleted: what every outbound due-query
+    (pushes, webhooks, posts, alerts) keeps, so a deleted tenant sends nothing more."""
+    live = (
+        select(Program.id)
+        .join(Organization, Organization.id == Program.organization_id)
+        .where(Organization.deleted_at.is_(None))
+    )
+    return program_id.in_(live)
+
+
+def programs_of(organization_id: int) -> Select[int]:
+    """The ids of an organization's programs, for a set-based write over their rows."""
+    return select(Program.id).where(Program.organization_id == organization_id)
 
 
 def get_program_by_code(session: Session, organization_id: int, code: str) -> Program | None:
