@@ -10,6 +10,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from neigou.integrations import events, signing, standard
 from neigou.integrations.models import Integration, WebhookDelivery
-from neigou.kit.clock import utcnow
+from neigou.kit.clock import not_before_now, utcnow
 from neigou.kit.db import transaction
 from tests.conftest import row_counts
 from tests.feed.conftest import app_sealer, app_settings
@@ -122,7 +123,11 @@ def test_commission_events_verify_with_the_standardwebhooks_library(
 
 
 def test_a_retry_keeps_its_webhook_id_and_a_stale_delivery_fails_verification(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], receiver: Receiver
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     w = build(client, operator, factory)
     shop = _integration(client, operator, w, receiver.url)
@@ -130,6 +135,8 @@ def test_a_retry_keeps_its_webhook_id_and_a_stale_delivery_fails_verification(
     client.post("/api/v1/orders", json=order_body(w, "STD-2"), headers=operator)
     receiver.status = 200
     stale_at = utcnow() - timedelta(seconds=signing.TOLERANCE_SECONDS + 60)
+    # A send is signed when it goes out: the sender's clock reads the stale time (a clock behind).
+    monkeypatch.setattr(events, "not_before_now", partial(not_before_now, now=stale_at))
     with transaction(factory) as session:
         delivery = session.scalars(select(WebhookDelivery)).one()
         delivery.next_attempt_at = stale_at  # the retry is due at the stale time
