@@ -56,6 +56,7 @@ AHEAD: dict[Field, str] = {
 }
 # Times that move money or stock (or date a consent): refused ahead, with this code.
 REFUSED: dict[Field, str] = {
+    ("PUT", "/api/v1/members/{member_id}/inviter", "effective_from"): "inviter_change_in_future",
     ("POST", "/api/v1/orders", "paid_at"): "time_in_future",
     ("POST", "/api/v1/orders", "consent.at"): "time_in_future",
     ("POST", "/api/v1/orders/{external_id}/complete", "at"): "time_in_future",

@@ -13,10 +13,10 @@ _SETTLEMENT = (
     "AND completed_at <= :cutoff"
 )
 _LINK = "SELECT count(*) FROM orders WHERE program_id = :program AND link_code = :code"
-# The customer card's purchases through a member, and the bought-together signal's anchor buyers.
-_CUSTOMER = (
-    "SELECT id FROM orders WHERE program_id = :program AND customer_ref_hash = :ref AND member_id = :member"
-)
+# A customer's orders in a program (the card's purchases, the bought-together signal's anchor buyers).
+# Without the card's member filter: on a nearly empty table the planner may take the member's index
+# for it, which says nothing of this one.
+_CUSTOMER = "SELECT id FROM orders WHERE program_id = :program AND customer_ref_hash = :ref"
 _ANCHOR_LINES = "SELECT order_id FROM order_lines WHERE sku IN ('COAT', 'TEE')"
 _PARAMS = {
     "program": 1,
