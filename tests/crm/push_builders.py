@@ -116,3 +116,16 @@ def push(
     )
     assert response.status_code == status, response.text
     return response.json()
+
+
+def send_through(
+    client: TestClient, operator: dict[str, str], world: PushWorld, channel: str, target: str
+) -> PushWorld:
+    """``world`` with its program's pushes sent through ``channel`` to ``target`` (quiet hours as set)."""
+    response = client.put(
+        f"/api/v1/programs/{world.feed.program_id}/crm/settings",
+        json={"channel": channel, "target": target},
+        headers=operator,
+    )
+    assert response.status_code == 200, response.text
+    return world

@@ -17,7 +17,7 @@ from neigou.crm.push_due import next_attempt_at
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
-from tests.crm.push_builders import AT, PushWorld, push
+from tests.crm.push_builders import AT, PushWorld, push, send_through
 
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
@@ -26,13 +26,7 @@ ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
 @pytest.fixture(scope="module")
 def world(world: PushWorld, module_client: TestClient, module_operator: dict[str, str]) -> PushWorld:
     """The push world, its pushes sent through the program's robot, quiet 22:00-08:00 (the defaults)."""
-    response = module_client.put(
-        f"/api/v1/programs/{world.feed.program_id}/crm/settings",
-        json={"channel": "wecom_robot", "target": ROBOT},
-        headers=module_operator,
-    )
-    assert response.status_code == 200, response.text
-    return world
+    return send_through(module_client, module_operator, world, "wecom_robot", ROBOT)
 
 
 def test_a_retry_due_in_quiet_hours_waits_for_their_end(

@@ -15,7 +15,7 @@ from neigou.kit.attempts import RUN_BUDGET_SECONDS
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
-from tests.crm.push_builders import AT, PushWorld, push
+from tests.crm.push_builders import AT, PushWorld, push, send_through
 
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 HOOK = "https://crm.brand.example/neigou/pushes"
@@ -24,13 +24,7 @@ HOOK = "https://crm.brand.example/neigou/pushes"
 @pytest.fixture(scope="module")
 def world(world: PushWorld, module_client: TestClient, module_operator: dict[str, str]) -> PushWorld:
     """The push world, its pushes sent to a webhook."""
-    response = module_client.put(
-        f"/api/v1/programs/{world.feed.program_id}/crm/settings",
-        json={"channel": "webhook", "target": HOOK},
-        headers=module_operator,
-    )
-    assert response.status_code == 200, response.text
-    return world
+    return send_through(module_client, module_operator, world, "webhook", HOOK)
 
 
 def test_a_slow_receiver_stops_the_run_at_its_budget_and_the_next_run_goes_on(
