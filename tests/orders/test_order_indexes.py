@@ -13,10 +13,10 @@ _SETTLEMENT = (
     "AND completed_at <= :cutoff"
 )
 _LINK = "SELECT count(*) FROM orders WHERE program_id = :program AND link_code = :code"
-# A customer's orders in a program (the card's purchases, the bought-together signal's anchor buyers).
-# Without the card's member filter: on a nearly empty table the planner may take the member's index
-# for it, which says nothing of this one.
-_CUSTOMER = "SELECT id FROM orders WHERE program_id = :program AND customer_ref_hash = :ref"
+# A customer's orders (the card's purchases, the bought-together signal's anchor buyers), by the index's
+# leading column alone: on a nearly empty table the planner may serve a program or member filter from
+# another index at the same cost, which says nothing of this one; no other index holds this column.
+_CUSTOMER = "SELECT id FROM orders WHERE customer_ref_hash = :ref"
 _ANCHOR_LINES = "SELECT order_id FROM order_lines WHERE sku IN ('COAT', 'TEE')"
 _PARAMS = {
     "program": 1,
