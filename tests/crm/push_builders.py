@@ -3,18 +3,22 @@ coupon) and customers in the owner's and another member's books, with or without
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource
+from neigou.feed import robots as feed_robots
 from neigou.kit.db import transaction
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
+from neigou.kit.sealed import Sealer
 from tests.campaigns import builders as b
-from tests.conftest import TokenMaker
+from tests.conftest import TEST_ACTOR, TokenMaker
+from tests.links.builders import make_link
 
 AT = b.AT
 
@@ -116,6 +120,32 @@ def push(
     )
     assert response.status_code == status, response.text
     return response.json()
+
+
+def in_robot_group(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    url: str,
+    customers: Sequence[int] | None = None,
+    *,
+    group: int | None = None,
+) -> int:
+    """Give ``group`` (the owner's first group) the robot at ``url`` and bring ``customers`` (the owner's
+    four) into the book through a link of that group: the robot channel reaches them there. The group."""
+    group_id = world.feed.groups[0] if group is None else group
+    link = make_link(client, world.feed.owner_headers, sku=b.TEE, group_id=group_id)
+    sealer = Sealer.from_settings(client.app.state.settings)  # type: ignore[attr-defined]
+    chosen = [world.wang, world.li, world.zhao, world.chen] if customers is None else customers
+    with transaction(factory) as session:
+        feed_robots.set_robot(
+            session, group_id=group_id, webhook_url=url, sealer=sealer, actor=TEST_ACTOR, at=datetime.now(UTC)
+        )
+        for customer_id in chosen:
+            row = session.get(Customer, customer_id)
+            assert row is not None
+            row.source_link_id = link["id"]
+    return group_id
 
 
 def send_through(

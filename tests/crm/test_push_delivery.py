@@ -21,7 +21,7 @@ from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
 from tests.conftest import row_counts
-from tests.crm.push_builders import AT, PushWorld, push
+from tests.crm.push_builders import AT, PushWorld, in_robot_group, push
 
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123"
@@ -77,7 +77,8 @@ def test_refused_settings_change_nothing(
 def test_the_robot_sends_when_the_time_comes_and_retries_with_backoff(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
 ) -> None:
-    _settings(client, operator, world, channel="wecom_robot", target=ROBOT)
+    _settings(client, operator, world, channel="wecom_robot")
+    in_robot_group(client, factory, world, ROBOT)  # the robot of the customers' own group
     night = AT + timedelta(hours=11)  # 23:00 in Shanghai: sent at 08:00
     made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE], at=night.isoformat())
     morning = AT + timedelta(hours=20)
@@ -121,7 +122,8 @@ def test_the_robot_sends_when_the_time_comes_and_retries_with_backoff(
 def test_a_robot_that_keeps_refusing_fails_the_message(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
 ) -> None:
-    _settings(client, operator, world, channel="wecom_robot", target=ROBOT)
+    _settings(client, operator, world, channel="wecom_robot")
+    in_robot_group(client, factory, world, ROBOT)  # the robot of the customers' own group
     push(client, world, customer_ids=[world.li], skus=[fb.TEE])
     transport = httpx.MockTransport(
         lambda _: httpx.Response(200, json={"errcode": 93000, "errmsg": "invalid key"})
@@ -200,6 +202,7 @@ def test_a_refusal_that_echoes_the_customers_phone_is_kept_without_it(
         "webhook": "HTTP 400",
         "wecom_robot": "HTTP 200 errcode 60111",
     }
+    in_robot_group(client, factory, world, ROBOT)
     for n, (channel, answer) in enumerate(answers.items()):
         _settings(client, operator, world, channel=channel, target=targets[channel])
         made = push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
@@ -236,7 +239,8 @@ def test_a_fault_while_sending_fails_the_message_and_sends_it_no_more(
 ) -> None:
     """What no send should raise (a fault of the sender, not a network error or a refusal) still ends the
     claimed attempt: the message fails at once, as it may have gone out, and no later run sends it."""
-    _settings(client, operator, world, channel="wecom_robot", target=ROBOT)
+    _settings(client, operator, world, channel="wecom_robot")
+    in_robot_group(client, factory, world, ROBOT)  # the robot of the customers' own group
     push(client, world, customer_ids=[world.li], skus=[fb.TEE])
     sends: list[int] = []
 

@@ -1,7 +1,8 @@
 """The robot channel delivers each push message through the robot of the customer's own group (the
-group of the link that brought them), as the feed's posts go through their group's robot; the program's
-robot takes customers whose group has none, and a message with neither fails at once. A message is
-posted once however often the job runs or races, and the robot's key is never stored or logged."""
+group of the link that brought them), as the feed's posts go through their group's robot, and nowhere
+else: a push reaching a customer whose group has none is refused, and a message whose group has lost
+its robot by the send fails at once; the program's robot never takes it. A message is posted once
+however often the job runs or races, and the robot's key is never stored or logged."""
 
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ def test_each_customer_gets_the_message_once_through_their_own_groups_robot(
     assert [(shown[c]["status"], shown[c]["attempts"]) for c in (a, b)] == [("sent", 2), ("sent", 1)]
 
 
-def test_without_a_group_robot_the_programs_robot_takes_it_and_without_either_it_fails(
+def test_without_a_group_robot_the_push_is_refused_and_the_programs_robot_never_takes_it(
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],
@@ -160,28 +161,24 @@ def test_without_a_group_robot_the_programs_robot_takes_it_and_without_either_it
     by_hand = _customer(client, factory, world, "13900000021", None)
     no_robot = _customer(client, factory, world, "13900000022", world.feed.groups[1])
     moved = _customer(client, factory, world, "13900000023", handed_over)
+    made = push(client, world, customer_ids=[moved], skus=[fb.TEE])  # queued while the group is the owner's
+    for customer in (by_hand, no_robot):
+        assert push(client, world, 409, customer_ids=[customer], skus=[fb.TEE])["code"] == "no_group_robot"
     patched = client.patch(
         f"/api/v1/groups/{handed_over}", json={"owner_member_id": world.feed.other_owner}, headers=operator
     )
     assert patched.status_code == 200, patched.text  # the group and its robot are another owner's now
-    made = push(client, world, customer_ids=[by_hand, no_robot, moved], skus=[fb.TEE])
-    texts = {m["customer_id"]: m["text"] for m in made["messages"]}
+    assert push(client, world, 409, customer_ids=[moved], skus=[fb.TEE])["code"] == "no_group_robot"
 
-    assert sorted(_deliver(client, factory, AT)) == sorted([(c, "sent") for c in (by_hand, no_robot, moved)])
-    assert sorted(_texts(program)) == sorted(texts.values())
-    assert group_robot.received == []
-
-    _settings(client, operator, world, target="")  # no program robot any more
-    alone = _customer(client, factory, world, "13900000024", world.feed.groups[1])
-    failed = push(client, world, customer_ids=[alone], skus=[fb.TEE])
-    assert _deliver(client, factory, AT) == [(alone, "failed")]
-    shown = _messages(client, world, failed["id"])[alone]
+    assert _deliver(client, factory, AT) == [(moved, "failed")]
+    shown = _messages(client, world, made["id"])[moved]
     assert (shown["status"], shown["attempts"], shown["last_error"]) == (
         "failed",
         push_due.MAX_ATTEMPTS,
-        push_delivery.NO_ROBOT,
+        push_delivery.NO_GROUP_ROBOT,
     )
-    assert len(program.received) == 3
+    assert program.received == []
+    assert group_robot.received == []
     assert _deliver(client, factory, AT + timedelta(days=1)) == []
 
 

@@ -19,16 +19,22 @@ from neigou.crm.push_due import MAX_ATTEMPTS, waited
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
-from tests.crm.push_builders import AT, PushWorld, push, send_through
+from tests.crm.push_builders import AT, PushWorld, in_robot_group, push, send_through
 
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=budget-1"
 
 
 @pytest.fixture(scope="module")
-def world(world: PushWorld, module_client: TestClient, module_operator: dict[str, str]) -> PushWorld:
-    """The push world, its pushes sent through the program's robot."""
-    return send_through(module_client, module_operator, world, "wecom_robot", ROBOT)
+def world(
+    world: PushWorld,
+    module_client: TestClient,
+    module_operator: dict[str, str],
+    module_factory: sessionmaker[Session],
+) -> PushWorld:
+    """The push world, its pushes sent through the robot of the customers' own group."""
+    in_robot_group(module_client, module_factory, world, ROBOT)  # the owner's customers' own group's robot
+    return send_through(module_client, module_operator, world, "wecom_robot", "")
 
 
 def _rows(session: Session) -> list[tuple[str, int, str | None]]:

@@ -1,5 +1,6 @@
 """A robot-channel push message records whose robot it went through, the customer's group's (with the
-group) or the program's, never the robot's URL or key; the API, the workspace and the customer's data
+group; ``program`` only on messages sent before the program's robot stopped taking any), never the
+robot's URL or key; the API, the workspace and the customer's data
 export show it, and migration 0027 adds the record on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from typing import Any
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm.models import PushMessage, RobotVia
+from neigou.feed.models import GroupRobot
 from neigou.groups.models import Group
-from neigou.kit.db import make_engine
+from neigou.kit.db import make_engine, transaction
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.campaigns import builders as fb
 from tests.conftest import TokenMaker
@@ -46,15 +48,15 @@ def _pushed_to_two(
     stubs: list[Robot],
     phone: str,
 ) -> tuple[dict[str, Any], int, int]:
-    """The first group with its own robot, the program's robot behind it, and one push to a customer
-    of that group (``phone``) and one added by hand (the next number): the push and the two customers."""
-    group_robot, _, program = stubs
-    group_id = world.feed.groups[0]
-    _set_robot(client, factory, group_id, group_robot)
+    """The first two groups with their own robots, a program's robot that takes nothing, and one push to
+    a customer of each group (``phone`` and the next number): the push and the two customers."""
+    group_robot, second, program = stubs
+    _set_robot(client, factory, world.feed.groups[0], group_robot)
+    _set_robot(client, factory, world.feed.groups[1], second)
     _settings(client, operator, world, target=program.url)
-    in_group = _customer(client, factory, world, phone, group_id)
-    by_hand = _customer(client, factory, world, str(int(phone) + 1), None)
-    return push(client, world, customer_ids=[in_group, by_hand], skus=[fb.TEE]), in_group, by_hand
+    in_group = _customer(client, factory, world, phone, world.feed.groups[0])
+    other = _customer(client, factory, world, str(int(phone) + 1), world.feed.groups[1])
+    return push(client, world, customer_ids=[in_group, other], skus=[fb.TEE]), in_group, other
 
 
 def test_each_message_records_and_shows_whose_robot_took_it(
@@ -66,33 +68,39 @@ def test_each_message_records_and_shows_whose_robot_took_it(
     world: PushWorld,
     stubs: list[Robot],
 ) -> None:
-    group_robot, _, program = stubs
-    group_id = world.feed.groups[0]
-    made, in_group, by_hand = _pushed_to_two(
+    group_robot, second, program = stubs
+    group_id, other_group = world.feed.groups[0], world.feed.groups[1]
+    made, in_group, other = _pushed_to_two(
         client, operator=operator, factory=factory, world=world, stubs=stubs, phone="13900000031"
     )
     before = _messages(client, world, made["id"])
-    assert [(before[c]["sent_via"], before[c]["sent_via_group_id"]) for c in (in_group, by_hand)] == [
+    assert [(before[c]["sent_via"], before[c]["sent_via_group_id"]) for c in (in_group, other)] == [
         (None, None),
         (None, None),
     ]  # not tried yet
 
-    assert sorted(_deliver(client, factory, AT)) == sorted([(in_group, "sent"), (by_hand, "sent")])
-    assert (len(group_robot.received), len(program.received)) == (1, 1)
+    assert sorted(_deliver(client, factory, AT)) == sorted([(in_group, "sent"), (other, "sent")])
+    assert (len(group_robot.received), len(second.received), len(program.received)) == (1, 1, 0)
     with factory() as session:
         stored = {
             m.customer_id: (m.sent_via, m.sent_via_group_id)
             for m in session.scalars(select(PushMessage).where(PushMessage.push_id == made["id"]))
         }
-    assert stored == {in_group: (RobotVia.GROUP, group_id), by_hand: (RobotVia.PROGRAM, None)}
+    assert stored == {in_group: (RobotVia.GROUP, group_id), other: (RobotVia.GROUP, other_group)}
     report = client.get(f"/api/v1/pushes/{made['id']}", headers=world.feed.owner_headers)
     shown = {m["customer_id"]: (m["sent_via"], m["sent_via_group_id"]) for m in report.json()["messages"]}
-    assert shown == {in_group: ("group", group_id), by_hand: ("program", None)}
+    assert shown == {in_group: ("group", group_id), other: ("group", other_group)}
     listed = client.get(f"/api/v1/members/{world.feed.owner}/pushes", headers=world.feed.owner_headers)
     for answer in (report, listed):
         assert KEY not in answer.text
         assert group_robot.url not in answer.text
         assert program.url not in answer.text
+    with transaction(factory) as session:  # a message the program's robot took before it stopped taking any
+        session.execute(
+            update(PushMessage)
+            .where(PushMessage.push_id == made["id"], PushMessage.customer_id == other)
+            .values(sent_via=RobotVia.PROGRAM, sent_via_group_id=None)
+        )
 
     group_name = client.get(f"/api/v1/groups/{group_id}", headers=operator).json()["name"]
     member_sign_in(client, make_token("member", world.feed.owner))
@@ -137,8 +145,8 @@ def test_the_customers_export_says_whose_robot_took_each_message_never_its_url(
     stubs: list[Robot],
 ) -> None:
     group_robot, _, program = stubs
-    group_id = world.feed.groups[0]
-    made, in_group, by_hand = _pushed_to_two(
+    group_id, other_group = world.feed.groups[0], world.feed.groups[1]
+    made, in_group, other = _pushed_to_two(
         client, operator=operator, factory=factory, world=world, stubs=stubs, phone="13900000034"
     )
 
@@ -153,17 +161,25 @@ def test_the_customers_export_says_whose_robot_took_each_message_never_its_url(
         ]
 
     assert exported(in_group) == [(made["id"], "pending", None, None)]  # not tried yet
-    assert sorted(_deliver(client, factory, AT)) == sorted([(in_group, "sent"), (by_hand, "sent")])
+    assert sorted(_deliver(client, factory, AT)) == sorted([(in_group, "sent"), (other, "sent")])
     assert exported(in_group) == [(made["id"], "sent", "group", group_id)]
-    assert exported(by_hand) == [(made["id"], "sent", "program", None)]
+    assert exported(other) == [(made["id"], "sent", "group", other_group)]
 
 
 def test_a_message_no_robot_takes_records_none(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    stubs: list[Robot],
 ) -> None:
-    _settings(client, operator, world, target="")
-    alone = _customer(client, factory, world, "13900000033", None)
+    group_id = world.feed.groups[0]
+    _set_robot(client, factory, group_id, stubs[0])
+    _settings(client, operator, world, target=stubs[2].url)
+    alone = _customer(client, factory, world, "13900000033", group_id)
     made = push(client, world, customer_ids=[alone], skus=[fb.TEE])
+    with transaction(factory) as session:  # the group's robot is removed before the message goes out
+        session.execute(delete(GroupRobot).where(GroupRobot.group_id == group_id))
     assert _deliver(client, factory, AT) == [(alone, "failed")]
     shown = _messages(client, world, made["id"])[alone]
     assert (shown["status"], shown["sent_via"], shown["sent_via_group_id"]) == ("failed", None, None)

@@ -3,6 +3,11 @@ product, its group price against its app price and the message's tracked link.
 
 Templates use ``{name}``, ``{product}``, ``{group_price}``, ``{app_price}`` and ``{link}`` (prices
 in yuan, ``24.90``); anything else in braces is refused before a push is written.
+
+A robot message (``robot_text``) is posted in a chat group that other people read, so it carries no
+personal data of its customer: never their name, remark, phone or openid, nor the salesperson's words
+for them (a template is refused on that channel), only the offer's public title and prices and the
+member's tracked link, in the program's words.
 """
 
 from __future__ import annotations
@@ -71,6 +76,24 @@ def default_text(item: MessageItem) -> Message:
             "Hi {name}, {product} is ¥{group_price} in our group (¥{app_price} in the app): {link}", **values
         )
     return Message("Hi {name}, {product} at ¥{app_price}: {link}", **values)
+
+
+def robot_text(item: MessageItem) -> str:
+    """The message posted through a group robot: the offer and its link, the same for every customer (the
+    item's name is never read)."""
+    values = {k: v for k, v in _values(item).items() if k != "name"}
+    if item.group_price_fen < item.price_fen:
+        words = Message(
+            "{product} is ¥{group_price} in our group (¥{app_price} in the app): {link}", **values
+        )
+    else:
+        words = Message("{product} at ¥{app_price}: {link}", **values)
+    return translate(words, MESSAGE_LOCALE)
+
+
+def text_for(template: str | None, item: MessageItem, *, robot: bool) -> str:
+    """A message's text on its channel: ``robot_text`` on the robot channel, else ``render``."""
+    return robot_text(item) if robot else render(template, item)
 
 
 def render(template: str | None, item: MessageItem) -> str:

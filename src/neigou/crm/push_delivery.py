@@ -2,11 +2,15 @@
 
 * ``task``: the salesperson sends the text from their own chat app and marks it sent; nothing here.
 * ``wecom_robot``: the text is posted through a WeCom group robot, as the feed's posts are
-  (``feed.repository.robots``, ``groups.webhook``): the robot of the customer's own group (the group
-  of the link that brought them into the book, while it is active and still the member's), else the
-  program's robot from the push settings; a message with neither fails at once (``no robot``).
-  A personalised message is never broadcast to the member's other groups. Each attempt records
-  which robot it went through (``sent_via``: ``group`` with the group's id, or ``program``).
+  (``feed.repository.robots``, ``groups.webhook``): only the robot of the customer's own group (the
+  group of the link that brought them into the book, while it is active and still the member's). A
+  group robot's message is read by everyone in the group, so it carries no personal data of its
+  customer (``push_copy.robot_text``) and goes nowhere else: never to the member's other groups nor to
+  the program's robot (the settings' target, which this channel never uses). A message whose customer
+  has no such robot when it is sent fails at once (``NO_GROUP_ROBOT``), and so does one written before
+  robot messages were non-personal whose text names its customer or carries a template
+  (``PERSONAL_TEXT``). Each attempt records the robot it went through (``sent_via`` ``group`` with
+  the group's id; ``program`` is only on messages sent before).
 * ``webhook``: the message is POSTed as JSON to the program's endpoint, signed as commission events
   are (Standard Webhooks and the first scheme; ``webhook-id`` is ``pmsg_<id>`` on every retry, so a
   receiver deduplicates by it): a WeCom external-contact integration sends it to the customer.
@@ -69,7 +73,14 @@ from neigou.programs import repository as programs
 
 DELIVER_JOB = "crm.deliver_push_messages"
 EVENT_TYPE = "crm.push_message"
-NO_ROBOT = "no robot: neither the customer's group nor the program's push settings have one"
+NO_GROUP_ROBOT = (
+    "no group robot: the customer's own group has no robot, or they came from no group of the member's; "
+    "add the group's robot and push again (a robot message is never posted to another group)"
+)
+PERSONAL_TEXT = (
+    "personal text: written before robot messages were non-personal, it names the customer or carries "
+    "a template; push again (a robot message carries no personal data)"
+)
 NO_TARGET = "no target: the program's push settings have no webhook URL"
 # A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
 # sent (never signed with an empty secret), and the attempt is retried like a refusal.
@@ -145,6 +156,7 @@ def deliver_due(
     zones = {pid: _zone(session, pid, settings) for pid in targets}
     robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
     group_robots = group_robot_urls(session, robot_messages, sealer)
+    names = push_due.customer_names(session, robot_messages)
     session.commit()  # the reads end here: nothing is held from now on but one message's check
     attempted: list[PushMessage] = []
     claimable = and_(PushMessage.status == MessageStatus.PENDING, not_in_flight(at))
@@ -158,8 +170,8 @@ def deliver_due(
             continue
         if _held_back(session, message, targets[message.program_id].quiet, zones[message.program_id], at=at):
             continue
-        url = _robot_choice(message, targets, group_robots, sealer)[0] if robot else None
-        if url is not None and not robot_budget.take(url, settings):
+        group = group_robots.get(message.customer_id) if robot else None
+        if group is not None and not robot_budget.take(group[1], settings):
             continue  # the robot had its 20 this minute: not claimed, no attempt taken; a later run sends it
         # Under the customer's lock, taken before the message's row is (as a push takes them): checked
         # again, then claimed; the commit gives the lock back before anything is sent.
@@ -169,9 +181,10 @@ def deliver_due(
         if claimed and stopped is not None:
             message.status, message.last_error = MessageStatus.FAILED, stopped.value
         elif claimed:
-            target = _choose_target(message, push, targets, group_robots, sealer=sealer)
+            refused = _robot_refusal(message, push, group, names) if robot else None
+            target = None if refused else _choose_target(message, push, targets, group, sealer=sealer)
             if target is None:
-                message.status, message.last_error = MessageStatus.FAILED, NO_ROBOT if robot else NO_TARGET
+                message.status, message.last_error = MessageStatus.FAILED, refused or NO_TARGET
                 message.attempts = max(message.attempts, MAX_ATTEMPTS)
             else:
                 # On its way since the claim (not the run's start: a run claims its last messages long after it
@@ -247,38 +260,35 @@ def _held_back(session: Session, message: PushMessage, quiet: QuietHours, zone: 
     return True
 
 
-def _robot_choice(
-    message: PushMessage,
-    targets: dict[int, push_settings.PushSettings],
-    group_robots: dict[int, tuple[int, str]],
-    sealer: Sealer,
-) -> tuple[str | None, tuple[int, str] | None]:
-    """The robot a robot message goes through: its customer's group's (with the group), else the
-    program's; None when neither has one."""
-    group = group_robots.get(message.customer_id)
-    if group is not None:
-        return group[1], group
-    found = targets[message.program_id]
-    return (sealer.unseal(found.target_sealed) if found.target_sealed else None), None
+def _robot_refusal(
+    message: PushMessage, push: Push, group: tuple[int, str] | None, names: dict[int, str]
+) -> str | None:
+    """Why a robot message may not be posted (None when it may): its customer's own group has no robot
+    (never sent elsewhere), or its text was written personal, before robot messages were non-personal."""
+    if group is None:
+        return NO_GROUP_ROBOT
+    name = names.get(message.customer_id)
+    if push.template is not None or (name and name in message.text):
+        return PERSONAL_TEXT
+    return None
 
 
 def _choose_target(
     message: PushMessage,
     push: Push,
     targets: dict[int, push_settings.PushSettings],
-    group_robots: dict[int, tuple[int, str]],
+    group: tuple[int, str] | None,
     *,
     sealer: Sealer,
 ) -> str | None:
-    """Where this attempt goes (the robot's choice recorded on the message); None when nowhere."""
+    """Where this attempt goes (on the robot channel, the group recorded on the message); None when
+    nowhere. A robot message goes only to its customer's own group's robot (``group``)."""
     if push.channel is not PushChannel.WECOM_ROBOT:
         found = targets[message.program_id]
         return sealer.unseal(found.target_sealed) if found.target_sealed else None
-    target, group = _robot_choice(message, targets, group_robots, sealer)
-    via = RobotVia.PROGRAM if group is None else RobotVia.GROUP
-    message.sent_via = None if target is None else via
+    message.sent_via = None if group is None else RobotVia.GROUP
     message.sent_via_group_id = None if group is None else group[0]
-    return target
+    return None if group is None else group[1]
 
 
 def _send(

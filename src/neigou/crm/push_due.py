@@ -4,6 +4,7 @@ may still be reached, the robot of their group)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -13,6 +14,7 @@ from neigou.crm import push_queries
 from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, SkipReason
 from neigou.feed import repository as feed_repo
 from neigou.integrations.events import backoff
+from neigou.kit.bulk import chunks
 from neigou.kit.sealed import Sealer
 from neigou.links.models import ShareLink
 from neigou.privacy import repository as privacy
@@ -110,6 +112,24 @@ def group_robot_urls(
     groups = push_queries.customer_groups(session, {m.customer_id for m in messages})
     robots = feed_repo.robot_urls(session, set(groups.values()), sealer)
     return {c: (g, robots[g]) for c, g in groups.items() if g in robots}
+
+
+def customer_names(session: Session, messages: list[PushMessage]) -> dict[int, str]:
+    """The names of these messages' customers, by customer (those without one left out): a robot
+    message that names its customer is never posted (``push_delivery``)."""
+    found: dict[int, str] = {}
+    for part in chunks(sorted({m.customer_id for m in messages})):
+        rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(part)))
+        found.update((cid, name) for cid, name in rows if name)
+    return found
+
+
+def without_group_robot(session: Session, customer_ids: Collection[int]) -> set[int]:
+    """The customers whose own group (``push_queries.customer_groups``) has no robot, or who have no such
+    group: the robot channel cannot reach them (a robot message goes nowhere else)."""
+    groups = push_queries.customer_groups(session, customer_ids)
+    robots = feed_repo.robots(session, set(groups.values()))
+    return {c for c in customer_ids if groups.get(c) not in robots}
 
 
 def not_in_flight(at: datetime) -> ColumnElement[bool]:

@@ -8,6 +8,11 @@ schedule), moved to the end of quiet hours. An ``at`` already past means now (``
 delivery sends such messages at once, so the cap and the quiet hours are judged now and the messages
 are stored as due now, where later pushes count them. A retry under the same idempotency key returns
 the first push; other terms under it are refused.
+
+On the robot channel a message is posted in the customer's own group, which other people read: its text
+is the program's non-personal words (``push_copy.robot_text``), a template is refused
+(``template_not_for_robot``), and so is a push reaching a customer whose own group has no robot
+(``409 no_group_robot``): such a message is never posted to another group, the program's robot included.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
-from neigou.crm import push_copy, push_rules, push_settings
+from neigou.crm import push_copy, push_due, push_rules, push_settings
 from neigou.crm import push_queries as repo
 from neigou.crm.models import (
     Customer,
@@ -42,6 +47,12 @@ from neigou.privacy import repository as privacy
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.risk import holds
+
+# A robot message is read by the whole group: the salesperson's words for one customer are not posted there.
+TEMPLATE_NOT_FOR_ROBOT = Message(
+    "On the robot channel a message is posted in a group others read, in the program's words only: "
+    "push without your own words."
+)
 
 
 @dataclass(frozen=True)
@@ -185,6 +196,10 @@ def create_push(
     reasons = _skip_reasons(
         session, program_id=member.program_id, customers=customers, send_at=send_at, cap=settings.cap
     )
+    reached = [customers[cid] for cid in ask.customer_ids if cid not in reasons]
+    robot = settings.channel is PushChannel.WECOM_ROBOT
+    if robot:
+        _check_robot_push(session, ask, reached)
     push = Push(
         program_id=member.program_id,
         member_id=member.id,
@@ -204,7 +219,6 @@ def create_push(
         if earlier is None:  # pragma: no cover - the unique key is (member, request_id)
             raise
         return _retry(session, earlier, ask)
-    reached = [customers[cid] for cid in ask.customer_ids if cid not in reasons]
     pairs = [(c, p, _link(member, p, push, now)) for c in reached for p in products]
     insert_links(session, [link for _, _, link in pairs])
     messages = [
@@ -214,7 +228,7 @@ def create_push(
             member_id=member.id,
             customer_id=customer.id,
             sku=product.sku,
-            text=push_copy.render(
+            text=push_copy.text_for(
                 ask.template,
                 push_copy.MessageItem(
                     customer.name,
@@ -223,6 +237,7 @@ def create_push(
                     product.group_price_fen,
                     link_url(base_url, link.code),
                 ),
+                robot=robot,
             ),
             link_id=link.id,
             send_at=send_at,
@@ -254,6 +269,24 @@ def create_push(
     return MadePush(
         push, messages, {m.id: link.code for m, (_, _, link) in zip(messages, pairs, strict=True)}, skips
     )
+
+
+def _check_robot_push(session: Session, ask: PushRequest, reached: Sequence[Customer]) -> None:
+    """Refuse a robot-channel push that would carry the salesperson's words or reach a customer whose own
+    group has no robot (nothing is written: the push is refused whole)."""
+    if ask.template is not None:
+        raise Invalid(TEMPLATE_NOT_FOR_ROBOT, code="template_not_for_robot")
+    missing = push_due.without_group_robot(session, [c.id for c in reached])
+    if missing:
+        raise Conflict(
+            Message(
+                "{n} of these customers have no robot in their own group: on the robot channel a message "
+                "goes only to the robot of the customer's own group. Add a robot to their group or leave "
+                "them out of the push.",
+                n=len(missing),
+            ),
+            code="no_group_robot",
+        )
 
 
 def require_push(session: Session, push_id: int) -> Push:

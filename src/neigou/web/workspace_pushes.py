@@ -12,10 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from neigou.auth.dependencies import WorkspaceMember
-from neigou.crm import push_copy, push_segments, pushes
+from neigou.crm import push_copy, push_segments, push_settings, pushes
 from neigou.crm import push_queries as push_repo
 from neigou.crm import repository as crm_repo
-from neigou.crm.models import Customer
+from neigou.crm.models import Customer, PushChannel
 from neigou.crm.push_offers import priced_products
 from neigou.crm.push_views import push_report, push_summaries
 from neigou.groups import repository as groups_repo
@@ -125,10 +125,15 @@ def _previews(session: Session, member: Member, draft: Draft, base: str) -> list
     customers = push_repo.customers_of(session, member.id, ids[:PREVIEWS])
     products = priced_products(session, program_id=member.program_id, skus=draft.skus, at=utcnow())
     sample = link_url(base, "…")
+    # On the robot channel the preview is what the group reads: the program's words, no customer's name.
+    robot = push_settings.read(session, member.program_id).channel is PushChannel.WECOM_ROBOT
+    if robot and draft.template:
+        raise Invalid(pushes.TEMPLATE_NOT_FOR_ROBOT, code="template_not_for_robot")
     return [
-        push_copy.render(
+        push_copy.text_for(
             draft.template or None,
             push_copy.MessageItem(c.name, p.title, p.price_fen, p.group_price_fen, sample),
+            robot=robot,
         )
         for c in (customers[i] for i in ids[:PREVIEWS] if i in customers)
         for p in products
