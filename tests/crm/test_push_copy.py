@@ -1,10 +1,11 @@
-"""A push message's text: the default words in Chinese, the salesperson's template, refused templates."""
+"""A push message's text: the default words in Chinese, the salesperson's template, refused templates, and
+the robot's text, which names no customer."""
 
 from __future__ import annotations
 
 import pytest
 
-from neigou.crm.push_copy import MessageItem, render, template_problem
+from neigou.crm.push_copy import MessageItem, render, robot_text, template_problem, text_for
 from neigou.kit.i18n import LOCALES, translate
 
 ITEM = MessageItem(
@@ -24,6 +25,16 @@ def test_without_a_saving_or_a_name() -> None:
         name=None, product="围巾", price_fen=19900, group_price_fen=19900, url="https://n.example/l/x"
     )
     assert render(None, plain) == "亲您好，围巾 ¥199.00：https://n.example/l/x"
+
+
+def test_the_robot_text_names_no_customer_and_takes_no_template() -> None:
+    assert robot_text(ITEM) == "羊毛大衣 群内价 ¥899.00（App 价 ¥1299.00）：https://n.example/l/Ab3"
+    plain = MessageItem(
+        name="王女士", product="围巾", price_fen=19900, group_price_fen=19900, url="https://n.example/l/x"
+    )
+    assert robot_text(plain) == "围巾 ¥199.00：https://n.example/l/x"
+    assert text_for("{name}，给你留了{product}", ITEM, robot=True) == robot_text(ITEM)
+    assert text_for(None, ITEM, robot=False) == render(None, ITEM)
 
 
 def test_a_template_of_the_salesperson() -> None:

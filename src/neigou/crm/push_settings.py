@@ -3,8 +3,8 @@
 A program without a row has the defaults (task list, 2 pushes in 7 days, quiet 22:00–08:00). The
 target URL carries the robot's key, so it is sealed (``kit.sealed``) and shown masked; a webhook's
 signing secret is made here and shown once, when the channel first becomes ``webhook``. The webhook
-channel needs a target; the robot channel delivers through the customers' group robots and needs
-none: its target, when set, is the program's robot for customers whose group has none.
+channel needs a target; the robot channel delivers only through the robot of each customer's own group
+and never uses the target (a robot message is never posted to the program's robot group).
 """
 
 from __future__ import annotations
