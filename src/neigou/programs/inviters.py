@@ -44,6 +44,16 @@ def change_inviter(
             Message("{field} is in the future: a move takes effect now or earlier.", field="effective_from"),
             code="inviter_change_in_future",
         )
+    changed = inviter_id != member.inviter_id
+    current = repo.current_inviter_period(session, member.id)
+    if changed and moved_at < (current.effective_from if current is not None else member.joined_at):
+        raise Invalid(
+            Message(
+                "{field} is before the member's current inviter took effect: moves are made in order.",
+                field="effective_from",
+            ),
+            code="inviter_change_too_early",
+        )
     if inviter_id is not None:
         inviter = repo.get_member(session, inviter_id)
         if inviter is None or inviter.program_id != member.program_id:
@@ -58,9 +68,20 @@ def change_inviter(
                 Message("This inviter is in the member's own downline: the invite tree would loop."),
                 code="invite_loop",
             )
+        if changed and repo.upline_ever_includes(
+            session, program_id=member.program_id, member_id=member.id, inviter_id=inviter_id, since=moved_at
+        ):
+            raise Conflict(
+                Message(
+                    "This inviter is in the member's own downline at some time from {field} on: "
+                    "the invite tree would loop then.",
+                    field="effective_from",
+                ),
+                code="invite_loop",
+            )
     before = {"inviter_id": member.inviter_id}
-    if inviter_id != member.inviter_id:
-        _open_inviter_period(session, member, inviter_id, moved_at)
+    if changed:
+        _open_inviter_period(session, member, current, inviter_id, moved_at)
     member.inviter_id = inviter_id
     session.flush()
     audit.record(
@@ -75,26 +96,23 @@ def change_inviter(
     return member
 
 
-def _open_inviter_period(session: Session, member: Member, inviter_id: int | None, at: datetime) -> None:
+def _open_inviter_period(
+    session: Session,
+    member: Member,
+    current: MemberInviterPeriod | None,
+    inviter_id: int | None,
+    at: datetime,
+) -> None:
     """Close the member's current inviter period at ``at`` by opening the next one; a member without any
     period (stored without one) gets the current inviter's first, from when they joined."""
-    current = repo.current_inviter_period(session, member.id)
     if current is None:
-        joined = MemberInviterPeriod(
-            member_id=member.id,
-            inviter_id=member.inviter_id,
-            effective_from=member.joined_at,
-            reason="joined",
-        )
-        session.add(joined)
-        current = joined
-    if at < current.effective_from:
-        raise Invalid(
-            Message(
-                "{field} is before the member's current inviter took effect: moves are made in order.",
-                field="effective_from",
-            ),
-            code="inviter_change_too_early",
+        session.add(
+            MemberInviterPeriod(
+                member_id=member.id,
+                inviter_id=member.inviter_id,
+                effective_from=member.joined_at,
+                reason="joined",
+            )
         )
     session.add(
         MemberInviterPeriod(member_id=member.id, inviter_id=inviter_id, effective_from=at, reason="moved")

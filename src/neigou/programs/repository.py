@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, insert, literal, or_, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from neigou.kit.bulk import chunks
-from neigou.kit.db import contains
+from neigou.kit.db import BigId, UTCDateTime, contains
 from neigou.kit.ids import whole_number
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.organizations.models import Organization
@@ -243,3 +257,59 @@ def tree(session: Session, program_id: int) -> list[tuple[int, int | None, str, 
 def list_direct_recruits(session: Session, member_id: int) -> list[Member]:
     """The members a member invited directly."""
     return list(session.scalars(select(Member).where(Member.inviter_id == member_id).order_by(Member.id)))
+
+
+def _inviter_at(member: ColumnElement[int], at: ColumnElement[datetime]) -> ColumnElement[int | None]:
+    """The member's inviter at ``at`` as the periods record it, read as commission reads them
+    (``orders.commission.as_of``): the latest period begun by then, before the first one the first one's
+    inviter, and for a member stored without periods ``members.inviter_id``."""
+    p = aliased(MemberInviterPeriod)
+    mine = p.member_id == member
+    began = select(p.inviter_id).where(mine, p.effective_from <= at)
+    first = select(p.inviter_id).where(mine).order_by(p.effective_from, p.id).limit(1)
+    latest = began.order_by(p.effective_from.desc(), p.id.desc()).limit(1)
+    stored = select(Member.inviter_id).where(Member.id == member).scalar_subquery()
+    return case(
+        (select(p.id).where(mine, p.effective_from <= at).exists(), latest.scalar_subquery()),
+        (select(p.id).where(mine).exists(), first.scalar_subquery()),
+        else_=stored,
+    )
+
+
+def upline_ever_includes(
+    session: Session, *, program_id: int, member_id: int, inviter_id: int, since: datetime
+) -> bool:
+    """Whether ``member_id`` is above ``inviter_id`` at some instant from ``since`` on, as the inviter
+    periods record the tree. An inviter changes only where a period other than a member's first begins
+    (before its first period a member has its first inviter), so the instants looked at are ``since`` and
+    every such start after it; at each, one recursive query walks up from ``inviter_id``. The walk keeps
+    (instant, member) pairs without repeats (``UNION``), so it ends on a tree that loops already."""
+    later = aliased(MemberInviterPeriod)
+    earlier = aliased(MemberInviterPeriod)
+    moves = (
+        select(later.effective_from.label("at"))
+        .join(Member, Member.id == later.member_id)
+        .where(
+            Member.program_id == program_id,
+            later.effective_from > since,
+            select(earlier.id)
+            .where(
+                earlier.member_id == later.member_id,
+                or_(
+                    earlier.effective_from < later.effective_from,
+                    and_(earlier.effective_from == later.effective_from, earlier.id < later.id),
+                ),
+            )
+            .exists(),
+        )
+    )
+    instants = union(select(literal(since, UTCDateTime()).label("at")), moves).cte("instants")
+    walk = select(instants.c.at.label("at"), literal(inviter_id, BigId).label("id")).cte(
+        "walk", recursive=True
+    )
+    up = walk.alias("up")
+    walk = walk.union(
+        select(up.c.at, _inviter_at(up.c.id, up.c.at)).where(up.c.id.is_not(None), up.c.id != member_id)
+    )
+    found = select(walk.c.id).where(walk.c.id == member_id).limit(1)
+    return session.execute(found).first() is not None

@@ -17,6 +17,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import Message
 from neigou.kit.ids import whole_number
 from neigou.network.endpoints import recruiting_link
+from neigou.offers.amounts import AmountError, local_to_utc
 from neigou.offers.forms import FieldError
 from neigou.programs import inviters, service
 from neigou.programs import repository as programs
@@ -42,6 +43,8 @@ PLACED = {  # refusals shown beside the field they are about
     "member_not_found": "inviter_id",
     "self_invite": "inviter_id",
     "invite_loop": "inviter_id",
+    "inviter_change_in_future": "effective_from",
+    "inviter_change_too_early": "effective_from",
     "unknown_tier": "tier",
     "tier_unchanged": "tier",
 }
@@ -202,18 +205,26 @@ def change_inviter(
     session: SessionDep,
     principal: ConsoleOperator,
     inviter_id: Annotated[str, Form(max_length=20)] = "",
+    effective_from: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Put the member under another inviter (or none): an operator's correction, audited."""
-    values = {"inviter_id": inviter_id}
+    """Put the member under another inviter (or none) from the time typed in the program's time zone
+    (empty: now): an operator's correction, audited."""
+    values = {"inviter_id": inviter_id, "effective_from": effective_from}
     inviter = _member_id(inviter_id)
-    if inviter_id.strip() and inviter is None:
-        return _card(
-            request, session, principal, member_id, values=values, errors=[_INVITER], status_code=422
-        )
+    errors = [_INVITER] if inviter_id.strip() and inviter is None else []
+    at = None
+    if effective_from.strip():
+        zone = require_program(session, require_member(session, member_id).program_id).timezone
+        try:
+            at = local_to_utc(effective_from, zone)
+        except AmountError as exc:
+            errors.append(FieldError("effective_from", exc.code, exc.message))
+    if errors:
+        return _card(request, session, principal, member_id, values=values, errors=errors, status_code=422)
     done = attempt(
         session,
         lambda: inviters.change_inviter(
-            session, member_id=member_id, inviter_id=inviter, actor=principal.actor
+            session, member_id=member_id, inviter_id=inviter, actor=principal.actor, at=at
         ),
         placed=PLACED,
     )
