@@ -50,14 +50,19 @@ def _layout(store: Store) -> int:
     return int(store.query("SELECT coalesce(max(version), 0) FROM layout")[0][0])
 
 
+def _start_over(store: Store) -> None:
+    """Drop every table the extract made: the next ``ensure_schema`` makes them empty."""
+    store.engine.execute("DROP VIEW IF EXISTS kept_commissions")
+    derived = ("customer_firsts", "customer_months", "touched_customers", "voids", *rollups.TABLES)
+    for name in (*(fact.name for fact in FACTS), *derived, "watermarks", "programs", "layout"):
+        store.engine.execute(f"DROP TABLE IF EXISTS {name}")
+
+
 def ensure_schema(store: Store) -> None:
     """Create the store's tables if they are missing; a store of another layout starts over empty."""
     clickhouse = store.dialect == "clickhouse"
     if _layout(store) != LAYOUT:
-        store.engine.execute("DROP VIEW IF EXISTS kept_commissions")
-        derived = ("customer_firsts", "customer_months", "touched_customers", "voids", *rollups.TABLES)
-        for name in (*(fact.name for fact in FACTS), *derived, "watermarks", "programs", "layout"):
-            store.engine.execute(f"DROP TABLE IF EXISTS {name}")
+        _start_over(store)
         _layout(store)
         store.engine.load("layout", pa.table({"version": pa.array([LAYOUT], pa.int64())}))
     for fact in FACTS:
@@ -211,6 +216,14 @@ def to_arrow(
         if column.kind == "ts":
             arrays[column.name] = arrays[column.name].cast(pa.timestamp("us"))
     return pa.table({column.name: arrays[column.name] for column in fact.columns})
+
+
+def _zones_moved(store: Store, zones: dict[int, str]) -> bool:
+    """Whether a program copied before has another time zone now. Its facts' local days (``paid_on``
+    and the like) were computed in the old zone when they were copied, and the rollups summed by them:
+    kept, they would disagree with the live reports, which read every order in the current zone."""
+    stored = {int(i): str(z) for i, z in store.query("SELECT id, timezone FROM programs")}
+    return any(zones.get(program, zone) != zone for program, zone in stored.items())
 
 
 def _copy_programs(session: Session, store: Store) -> dict[int, str]:
@@ -371,6 +384,9 @@ def refresh(
     with single_flight(session, store, wait=wait), unscoped(session):
         ensure_schema(store)
         now = snapshot(session)  # before any read: what commits after it is for the next refresh
+        if _zones_moved(store, {int(i): str(z) for i, z in session.execute(PROGRAMS).all()}):
+            _start_over(store)  # a program's zone changed: every local day is copied again
+            ensure_schema(store)
         zones = _copy_programs(session, store)
         copied = {"programs": len(zones)}
         for fact in FACTS:
