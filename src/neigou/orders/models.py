@@ -60,10 +60,12 @@ class Order(Base):
         # Orders per post and per campaign: every read asks for a link's orders (migration 0035).
         Index("ix_orders_program_link", "program_id", "link_code", **_only_set("link_code")),
         # A customer's orders: the customer card's purchases and anchors, the bought-together baskets of
-        # the anchors' buyers, the book's derive, the opt-out's erasure (which names no program). The
-        # hash leads, so the unique (program_id, external_id) index stays the one full index led by
-        # program_id (migration 0046).
-        Index("ix_orders_customer_program", "customer_ref_hash", "program_id"),
+        # the anchors' buyers, the book's derive, the opt-out's erasure (which names no program). Every
+        # read asks by equality and a customer has few orders, so on PostgreSQL this is a hash index:
+        # its entries are a 4-byte hash, not the 64-character reference, which halves what an imported
+        # order costs in random writes and WAL (migration 0051; docs/benchmarks.md). SQLite has no hash
+        # index and keeps a B-tree on the reference.
+        Index("ix_orders_customer", "customer_ref_hash", postgresql_using="hash"),
         # State first: the unique (program_id, external_id) index stays the only one led by program_id,
         # so duplicate checks never scan a whole program even before statistics exist. The settlement
         # reads completed orders only: a paid order has no entry until it completes (migration 0035).
