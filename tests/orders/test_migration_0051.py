@@ -13,7 +13,9 @@ from tests.migrating import CREATED, insert_id
 
 
 def _indexes(engine: Engine) -> dict[str, list[str]]:
-    return {str(i["name"]): [str(c) for c in i["column_names"]] for i in inspect(engine).get_indexes("orders")}
+    return {
+        str(i["name"]): [str(c) for c in i["column_names"]] for i in inspect(engine).get_indexes("orders")
+    }
 
 
 def _method(engine: Engine, name: str) -> str:
