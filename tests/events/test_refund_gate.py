@@ -41,9 +41,8 @@ def _gate(api: TestClient, event_id: int, *, seeded_ago: int = 60) -> tuple[Rese
 
 def _counters(gate: ReservationGate, base: str) -> tuple[int, int]:
     """The sku's units taken and the shopper's, as the gate counts them."""
-    mine = [
-        int(v) for k, v in gate.client.hgetall(f"{base}:cust").items() if k.startswith(f"{SKU}|".encode())
-    ]  # type: ignore[union-attr]
+    raw: dict[bytes, bytes] = gate.client.hgetall(f"{base}:cust")  # type: ignore[assignment]
+    mine = [int(v) for k, v in raw.items() if k.startswith(f"{SKU}|".encode())]
     return gate.counts(base).get(SKU, 0), sum(mine)
 
 

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
-from neigou.events import writer
 from neigou.events.models import CustomerCount, EventEmployee, EventItem, Invitation, Reservation
 from neigou.events.models import ReservationStatus as Status
 from neigou.events.writer import store
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
+from neigou.privacy import repository as privacy
 from tests.events.builders import SKU, invite, one_employee_event
 from tests.lock_waits import lock_waits, paused, two_sides
 
@@ -107,7 +107,7 @@ def test_a_binding_a_concurrent_batch_committed_meanwhile_is_skipped(
     with factory() as session:
         item_id = int(session.scalar(select(EventItem.id).where(EventItem.sku == SKU)) or 0)
         cup = int(session.scalar(select(EventItem.id).where(EventItem.sku == "EV-CUP")) or 0)
-    monkeypatch.setattr(writer.privacy, "lock_customers", lambda _session, _customers: None)
+    monkeypatch.setattr(privacy, "lock_customers", lambda _session, _customers: None)
     waits = lock_waits(factory, 2)
     one = [_row(event_id, item_id, 1, "guest", invitation_code=first)]
     two = [

@@ -17,7 +17,9 @@ database commits it (a settlement's give-back, new employees or invitation codes
 applies only to the state its note was taken in, else marks the state stale, and additions
 (``add_employees``, ``add_invitations``), which only add, go to any seeded state while their note
 stands (to an unseeded state, additions wait for the next seeding and a give-back, which never
-overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). An
+overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). A full
+refund's units go back after its commit (``give_back_refund``, noted right after the commit), once per
+reservation and only to a state seeded before it (``<base>:seeded-at``), else the state is marked stale. An
 event a settlement left out is claimed by the next one while it is being seeded (``claim_returns``):
 its next seeding waits for the give-back.
 A stale state has no seeded marker: the next reservation seeds it again once the stream holds none of
