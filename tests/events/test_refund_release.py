@@ -2,8 +2,8 @@
 marked expired, its units back in the item's stock and the shopper's per-person counter, once however often
 the refund or its webhook comes; a partial refund gives nothing back; an unrefunded 0-fen order still pays, as
 settlement counts it; a settlement beside the refund never keeps a hold paid for the refunded order. With the
-Redis gate, the refund notes the event once it committed, and the event's state is seeded again from the
-database once the next settlement sweeps that note."""
+Redis gate, the refund reaches the event's state only once it committed (``test_refund_gate``: the units
+given back, or a state seeded since marked stale and seeded again from the database)."""
 
 from __future__ import annotations
 
@@ -120,10 +120,10 @@ def test_a_full_refund_gives_back_the_reservation_it_paid_for(
     _refund(api, operator, "EV-2", "R3", 9900)
     assert _state(factory) == ([("hold-1", EXPIRED), ("hold-2", EXPIRED)], 0, 0)
     app: Any = api.app
-    if app.state.events.gate is not None:  # the gate counts them until the sweep, then is seeded again
+    if app.state.events.gate is not None:  # seeded moments ago: marked stale, seeded again (no note left)
         _, gate, base = gate_of(app, event_id)
-        assert gate.counts(base)[SKU] == 2
-        assert base in gate.sweep_notes(older_than=-1)
+        assert not gate.seeded(base)
+        assert _notes(gate, base) == []
     again = reserve(api, operator, event_id, SHOPPER, quantity=2, request_id="hold-3")
     assert again.status_code == 201, again.text  # within the limit of two again
     app.state.events.flush()
@@ -201,10 +201,12 @@ def _notes(gate: ReservationGate, base: str) -> list[bytes]:
 def test_the_gate_is_noted_only_once_the_refund_committed(
     redis_client_app: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    """No Redis call while the refund holds its row locks, none for a refund that rolls back."""
+    """No Redis call while the refund holds its row locks, none for a refund that rolls back; once
+    committed, the unit is given back and the note taken off."""
     event_id, _ = _paid_holds(redis_client_app, operator, factory)
     app: Any = redis_client_app.app
     _, gate, base = gate_of(app, event_id)
+    gate.client.set(f"{base}:seeded-at", 0, keepttl=True)  # seeded long before the refund
     before = _notes(gate, base)
     for commit in (False, True):
         with factory() as session:
@@ -212,9 +214,11 @@ def test_the_gate_is_noted_only_once_the_refund_committed(
             order = _refunded_in_full(session, "EV-2")
             assert refunds.release_refunded(session, event_id=event_id, customer=order.customer_ref_hash) == 1
             assert _notes(gate, base) == before  # not while the locks are held
+            assert gate.counts(base)[SKU] == 2
             session.commit() if commit else session.rollback()
         if not commit:
             assert _notes(gate, base) == before
             assert _state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
-    assert len(_notes(gate, base)) == len(before) + 1
+    assert _notes(gate, base) == before
+    assert gate.counts(base)[SKU] == 1
     assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)

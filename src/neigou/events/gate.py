@@ -17,7 +17,9 @@ database commits it (a settlement's give-back, new employees or invitation codes
 applies only to the state its note was taken in, else marks the state stale, and additions
 (``add_employees``, ``add_invitations``), which only add, go to any seeded state while their note
 stands (to an unseeded state, additions wait for the next seeding and a give-back, which never
-overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). An
+overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). A full
+refund's units go back after its commit (``give_back_refund``, noted right after the commit), once per
+reservation and only to a state seeded before it (``<base>:seeded-at``), else the state is marked stale. An
 event a settlement left out is claimed by the next one while it is being seeded (``claim_returns``):
 its next seeding waits for the give-back.
 A stale state has no seeded marker: the next reservation seeds it again once the stream holds none of
@@ -44,9 +46,11 @@ from neigou.events.gate_scripts import (
     LOCK_SCRIPT,
     MERGE_SCRIPT,
     NOTE_SCRIPT,
+    REFUND_SCRIPT,
     REKEY_SCRIPT,
     RESERVE_SCRIPT,
     RETURN_SCRIPT,
+    SEEDED_AT_SCRIPT,
     SWEEP_SCRIPT,
     UNLOCK_SCRIPT,
 )
@@ -61,6 +65,9 @@ NOTE_CLOCK_SLACK_SECONDS = 2
 # A note older than this is left behind (``sweep_notes``): a write commits and reaches the gate within
 # moments of noting it.
 STALE_NOTE_SECONDS = 60
+# A full refund's units go back only to a state seeded longer ago than this (Redis's clock,
+# ``give_back_refund``): one seeded since may have read the database after the refund committed.
+SEEDED_BEFORE_REFUND_SECONDS = 5
 
 
 def _any(mapping: Mapping[str, Any]) -> Mapping[Any, Any]:
@@ -82,6 +89,7 @@ class ReservationGate(SettlementClaims):
         self.stream = self.stream_of(namespace)
         self._reserve = client.register_script(RESERVE_SCRIPT)
         self._return = client.register_script(RETURN_SCRIPT)
+        self._refund = client.register_script(REFUND_SCRIPT)
         self._rekey = client.register_script(REKEY_SCRIPT)
         self._note = client.register_script(NOTE_SCRIPT)
         self._sweep = client.register_script(SWEEP_SCRIPT)
@@ -202,6 +210,7 @@ class ReservationGate(SettlementClaims):
                     pipe.hset(key, mapping=_any(values))
             pipe.eval(MERGE_SCRIPT, 4, emp, inv, f"{base}:add-emp", f"{base}:add-inv")
             at = int(expire_at.timestamp())
+            pipe.eval(SEEDED_AT_SCRIPT, 1, f"{base}:seeded-at", at)
             pipe.incr(f"{base}:gen")
             for key in (stock, cust, emp, inv, req, guests_key(base), staff_key(base), f"{base}:gen"):
                 pipe.expireat(key, at)
@@ -266,6 +275,31 @@ class ReservationGate(SettlementClaims):
         keys = [stock, cust, marker, f"{base}:gen", self.notes, f"{base}:seeding", f"{base}:returns"]
         return bool(self._return(keys=keys, args=args))
 
+    def give_back_refund(
+        self, note: str, units: Iterable[tuple[int, str, str, int]], *, prompt: bool = True
+    ) -> int:
+        """Return the units of reservations a full refund released, (reservation id, sku, customer,
+        units), once the refund committed, with ``note`` taken right after the commit: each once, and
+        only to a state seeded ``SEEDED_BEFORE_REFUND_SECONDS`` before (by Redis's clock), which cannot
+        have read the refund; a state being seeded or seeded since then, or when the call is not
+        ``prompt`` (it comes late after the commit), is marked stale instead (``REFUND_SCRIPT``).
+        Returns 1 given back, 0 marked stale, 2 unseeded (nothing to do)."""
+        base = note.partition("#")[0]
+        stock, cust, *_, marker, _, _ = self._keys(base)
+        keys = [
+            stock,
+            cust,
+            marker,
+            f"{base}:gen",
+            self.notes,
+            f"{base}:seeding",
+            f"{base}:seeded-at",
+            f"{base}:refunded",
+        ]
+        seconds = SEEDED_BEFORE_REFUND_SECONDS if prompt else 2**40  # late: any state counts as fresh
+        args: list[str | int] = [note, seconds, *(value for quad in units for value in quad)]
+        return int(self._refund(keys=keys, args=args))
+
     def sweep_notes(self, *, older_than: float | None = None) -> list[str]:
         """Mark stale every event with a note older than ``older_than`` seconds (``STALE_NOTE_SECONDS``)
         or dated ahead of Redis's clock (``NOTE_CLOCK_SLACK_SECONDS``): a committed write (units given back, employees or invitations added) that never reached the
@@ -326,6 +360,8 @@ class ReservationGate(SettlementClaims):
             staff_key(base),
             f"{base}:add-emp",
             f"{base}:add-inv",
+            f"{base}:seeded-at",
+            f"{base}:refunded",
         )
 
     @staticmethod

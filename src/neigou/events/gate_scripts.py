@@ -317,3 +317,46 @@ for _, code in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('HSETNX', K
 redis.call('DEL', KEYS[3], KEYS[4])
 return 1
 """
+# After a full refund committed (``refunds``): KEYS stock, customers, seeded marker, generation, notes
+# hash, seeding lock, seeded-at (Redis's clock when the state was written, ``gate.seed``), given-back
+# set; ARGV field (the note taken right after the commit), the seconds a state must have been seeded
+# before now, then (reservation id, sku, customer, units) quadruples. The note is taken off.
+# An unseeded state with no seeding under way: nothing to do, its next seeding reads the database after
+# the commit (returns 2). A seeding under way, a state seeded in the last seconds (it may have read the
+# database after the commit: the refund is then counted already) or since the note, or without its
+# seeded-at (written by an older version): marked stale, seeded again from the database (returns 0).
+# Else each reservation's units are given back once (its id joins the given-back set, which lives as
+# long as the state): taken from the sku's and the shopper's counters, never below 0, so the gate never
+# offers more than the event's stock (returns 1).
+REFUND_SCRIPT = (
+    STALE
+    + """
+local noted = redis.call('HGET', KEYS[5], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
+local seeding = redis.call('EXISTS', KEYS[6]) == 1
+if redis.call('EXISTS', KEYS[3]) == 0 and not seeding then return 2 end
+local at = tonumber(redis.call('GET', KEYS[7]) or '')
+local now = tonumber(redis.call('TIME')[1])
+if seeding or not noted or not at or at > now - tonumber(ARGV[2])
+    or string.match(noted, '^[^|]*') ~= (redis.call('GET', KEYS[4]) or '0') then
+  stale(KEYS[3], KEYS[4])
+  return 0
+end
+for i = 3, #ARGV, 4 do
+  if redis.call('SADD', KEYS[8], ARGV[i]) == 1 then
+    local q = tonumber(ARGV[i + 3])
+    if redis.call('HINCRBY', KEYS[1], ARGV[i + 1], -q) < 0 then redis.call('HSET', KEYS[1], ARGV[i + 1], 0) end
+    local field = ARGV[i + 1] .. '|' .. ARGV[i + 2]
+    if redis.call('HINCRBY', KEYS[2], field, -q) <= 0 then redis.call('HDEL', KEYS[2], field) end
+  end
+end
+local ttl = redis.call('PTTL', KEYS[3])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[8], ttl) end
+return 1
+"""
+)
+# In a seeding's MULTI: KEYS seeded-at; ARGV the expiry (unix seconds). Redis's clock, as notes are timed.
+SEEDED_AT_SCRIPT = """
+redis.call('SET', KEYS[1], redis.call('TIME')[1], 'EXAT', tonumber(ARGV[1]))
+return 1
+"""

@@ -12,14 +12,19 @@ state, not the event: a repeated refund or webhook finds nothing beyond what is 
 nothing. The refund's order is locked before the paid reservations are read, as settlement locks the
 orders it counts (``holds._lock_counted_orders``), so a settlement never marks paid from a count
 read before a concurrent refund committed.
-With the Redis gate, a note is left once the refund committed (never while its row locks are held),
-on the events runtime's client (``runtime.redis_client``), and never given back: the next
-settlement's sweep marks the event's state stale and it is seeded again from the database (until
-then, and if the note is lost until the state is seeded again for another reason, the gate counts the
-units as taken, refusing rather than overselling)."""
+With the Redis gate, the same units go back to the gate once the refund committed (never while its row
+locks are held, nothing for a refund rolled back), on the events runtime's client
+(``runtime.redis_client``): a note first, then the give-back (``gate.give_back_refund``), which takes
+the note off and returns each released reservation's units once (per sku and per shopper, never below
+zero: never more than the event's stock on offer), or, when the state may already count the refund (a
+seeding under way, or done in the last seconds, or the call late after the commit), marks the state
+stale, seeded again from the database by the next reservation. If Redis fails the give-back, the note
+stays and the next settlement's sweep marks the state stale (until then the gate counts the units as
+taken, refusing rather than overselling); the refund itself never fails for it."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from datetime import datetime
 
@@ -42,6 +47,10 @@ from neigou.orders.commission_events import EVENT_ORDER_REFUNDED
 from neigou.orders.models import Order, OrderLine
 
 log = structlog.get_logger(__name__)
+# The give-back is sent as such only this soon after the release (the app's monotonic clock): with the
+# state seeded ``gate.SEEDED_BEFORE_REFUND_SECONDS`` before it reaches Redis, that seeding read the
+# database before the refund committed. A later one marks the state stale instead.
+PROMPT_SECONDS = 2.0
 
 
 @listen(EVENT_ORDER_REFUNDED)
@@ -73,16 +82,18 @@ def release_refunded(session: Session, *, event_id: int, customer: str) -> int:
     for sku, units in _ordered(session, event_id, customer).items():
         excess[sku] -= units
     released: list[int] = []
+    given: list[tuple[int, str, str, int]] = []
     items, customers = Counter[int](), Counter[tuple[int, str]]()
     for reservation_id, item_id, sku, quantity in paid:  # newest first, each whole
         if quantity <= excess[sku]:
             excess[sku] -= quantity
             released.append(reservation_id)
+            given.append((reservation_id, sku, customer, quantity))
             items[item_id] += quantity
             customers[(item_id, customer)] += quantity
     if not released:
         return 0
-    _note_for_the_gate(session, event_id)
+    _give_back_to_the_gate(session, event_id, given)
     session.execute(
         update(Reservation)
         .where(Reservation.id.in_(released))
@@ -125,23 +136,28 @@ def _ordered(session: Session, event_id: int, customer: str) -> dict[str, int]:
     return dict(units)
 
 
-def _note_for_the_gate(session: Session, event_id: int) -> None:
-    """With Redis, note once the refund committed that the event's state changed: the note is never
-    given back, so the next settlement's sweep marks the state stale (``gate.sweep_notes``) and the
-    next reservation seeds it again from the database, released units included. Made after the commit
-    (``events.after_commit``), on the runtime's client: no network call while the refund holds its
-    row locks, and none at all for a refund that rolls back."""
+def _give_back_to_the_gate(session: Session, event_id: int, units: list[tuple[int, str, str, int]]) -> None:
+    """With Redis, once the refund committed (``events.after_commit``, on the runtime's client: no
+    network call while the refund holds its row locks, none for a refund that rolls back), note the
+    event's state (``gate.note``: left for the next settlement's sweep should the give-back never run),
+    then give the released reservations' units back (``gate.give_back_refund``), each once."""
     settings = settings_of(session)
     if (url := settings.redis_client_url) is None:
         return
     event = session.get_one(Event, event_id)
     gate = ReservationGate(redis_client(url), namespace(settings.database_url))
     base = gate.base(event.id, event.created_at)
+    released_at = time.monotonic()
 
-    def note() -> None:
+    def give_back() -> None:
         try:
-            gate.note(base)
-        except redis.RedisError as exc:  # the gate then refuses more than it should until seeded again
-            log.warning("events.refund_note_failed", event_id=event_id, error=error_summary(exc))
+            note = gate.note(base)
+            prompt = time.monotonic() - released_at <= PROMPT_SECONDS
+            outcome = gate.give_back_refund(note, units, prompt=prompt)
+        except redis.RedisError as exc:  # the note, if taken, is swept: the state is seeded again
+            log.warning("events.refund_give_back_failed", event_id=event_id, error=error_summary(exc))
+            return
+        if outcome == 0:
+            log.info("events.refund_marked_stale", event_id=event_id)
 
-    after_commit(session, note)
+    after_commit(session, give_back)

@@ -8,6 +8,12 @@ a reservation's id is its stream id, so a redelivered reservation is stored (and
 script that acknowledges and deletes the entries also counts each off its event's in-flight count
 (``inflight``), which the seeding of an event's gate asks instead of reading the stream; the same hook
 (``kit.streams.AckHook``) runs in the script that moves an entry to the dead letters.
+
+An invitation binds to its shopper only while no other invitation of the event is bound to them (the
+unique index of migration 0047): a gate that ever bound a second code to one shopper (a state seeded
+from another layout, an older process) gets its reservation stored all the same, naming the code it
+came with, the code left unbound and the skip logged (``events.invitation_binding_skipped``), never a
+batch failed (and, delivered again and again, moved to the dead letters with the rest of its rows).
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from sqlalchemy import bindparam, select, update
+import structlog
+from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.dropped import give_back_refused
@@ -41,6 +49,7 @@ ITEMS = table_of(EventItem)
 INVITATIONS = table_of(Invitation)
 EMPLOYEES = table_of(EventEmployee)
 
+log = structlog.get_logger(__name__)
 GROUP = "neigou-reservation-writers"
 SUFFIX = ReservationGate.stream_of("")  # a namespace's stream is its name and this suffix
 BATCH = 1000
@@ -156,18 +165,7 @@ def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | 
         .values(reserved=ITEMS.c.reserved + bindparam("units")),
         [{"item": item, "units": units} for item, units in sorted(items.items())],
     )
-    bindings = [
-        {"inv": r["invitation_id"], "customer": r["customer_ref_hash"], "at": r["reserved_at"]}
-        for r in new
-        if r["invitation_id"] is not None
-    ]
-    if bindings:
-        session.execute(
-            update(INVITATIONS)
-            .where(INVITATIONS.c.id == bindparam("inv"), INVITATIONS.c.customer_ref_hash.is_(None))
-            .values(customer_ref_hash=bindparam("customer"), bound_at=bindparam("at")),
-            bindings,
-        )
+    _bind_invitations(session, [r for r in new if r["invitation_id"] is not None])
     # The gate bound each employee number to its first shopper; the database follows, once per entry.
     numbers = {
         r["employee_id"]: r["customer_ref_hash"] for r in reversed(new) if r["employee_id"] is not None
@@ -180,6 +178,58 @@ def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | 
             [{"employee": e, "customer": c} for e, c in sorted(numbers.items())],
         )
     return len(new)
+
+
+def _bind_invitations(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bind each reservation's invitation, still unbound, to its shopper unless another invitation of the
+    event is bound to them (stored, or bound by an earlier row of the batch: each row's statement sees
+    the ones before). A binding a concurrent writer committed meanwhile fails the unique index: then
+    each binding is tried alone, under a savepoint of its own. The skipped ones are logged (ids only)."""
+    if not rows:
+        return
+    bindings = [
+        {"inv": r["invitation_id"], "customer": r["customer_ref_hash"], "at": r["reserved_at"]} for r in rows
+    ]
+    other = INVITATIONS.alias("other")
+    bind = (
+        update(INVITATIONS)
+        .where(
+            INVITATIONS.c.id == bindparam("inv"),
+            INVITATIONS.c.customer_ref_hash.is_(None),
+            ~exists().where(
+                other.c.event_id == INVITATIONS.c.event_id,
+                other.c.customer_ref_hash == bindparam("customer"),
+            ),
+        )
+        .values(customer_ref_hash=bindparam("customer"), bound_at=bindparam("at"))
+    )
+    try:
+        with session.begin_nested():
+            session.execute(bind, bindings)
+    except IntegrityError:
+        for binding in bindings:
+            try:
+                with session.begin_nested():
+                    session.execute(bind, [binding])
+            except IntegrityError:
+                pass  # bound to another invitation meanwhile: skipped, logged below
+    invitations = {b["inv"] for b in bindings}
+    bound = dict(
+        session.execute(
+            select(INVITATIONS.c.id, INVITATIONS.c.customer_ref_hash).where(
+                INVITATIONS.c.id.in_(bindparam("ids", sorted(invitations), expanding=True))
+            )
+        ).all()
+    )
+    for r in rows:
+        if bound.get(r["invitation_id"]) != r["customer_ref_hash"]:
+            log.warning(
+                "events.invitation_binding_skipped",
+                event_id=r["event_id"],
+                reservation_id=r["id"],
+                invitation_id=r["invitation_id"],
+                unbound=bound.get(r["invitation_id"]) is None,
+            )
 
 
 def store_entries(session: Session, entries: list[Entry], gate: ReservationGate | None = None) -> int:
