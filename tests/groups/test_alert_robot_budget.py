@@ -17,6 +17,7 @@ from neigou.groups import alerts, webhook
 from neigou.groups.alerts import ROBOT_BUSY, SENDING_LEASE, TICK_JOB, deliver_alert
 from neigou.groups.models import AlertDelivery, DeliveryStatus
 from neigou.kit import jobs, robot_budget
+from neigou.programs.service import require_program
 from tests.feed.conftest import app_settings
 from tests.groups.test_alerts import DAY, MORNING, world
 from tests.robots import Robot, robot
@@ -75,7 +76,7 @@ def test_a_robot_answering_45009_gives_the_attempt_back_until_the_last_attempt_w
     _tick(jobs_runner, MORNING)
     assert _delivery(factory) == (DeliveryStatus.FAILED, 0, robot_budget.RATE_LIMITED)
     with factory() as session:
-        last = alerts.give_back_until(alerts.require_program(session, world["program"]["id"]), DAY)
+        last = alerts.give_back_until(require_program(session, world["program"]["id"]), DAY)
     clock[0] = last
     _tick(jobs_runner, last)  # past its last attempt's tick: a refusal like any other
     assert _delivery(factory) == (DeliveryStatus.FAILED, 1, robot_budget.RATE_LIMITED)
