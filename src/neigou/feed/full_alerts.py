@@ -131,6 +131,7 @@ def attempt(
             robot_status=RobotAlertStatus.FAILED,
             robot_detail=robot_budget.LEASE_LOST,
             robot_next_attempt_at=None,
+            robot_sent_at=None,
         )
         session.commit()
         session.refresh(alert)
