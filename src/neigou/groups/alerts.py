@@ -317,7 +317,8 @@ def _claim(session: Session, program_id: int, on: date, at: datetime) -> tuple[A
     if give_up_lost(session, delivery, at) or not retryable(delivery):
         return delivery, False
     again = and_(
-        AlertDelivery.status == DeliveryStatus.FAILED, AlertDelivery.detail != robot_budget.LEASE_LOST
+        AlertDelivery.status == DeliveryStatus.FAILED,
+        AlertDelivery.detail.is_distinct_from(robot_budget.LEASE_LOST),
     )
     if not claim_attempt(session, delivery, AlertDelivery.attempts, again):
         return session.get_one(AlertDelivery, delivery.id), False
