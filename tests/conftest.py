@@ -18,6 +18,7 @@ from hypothesis import settings as hypothesis_settings
 
 from neigou.auth import passwords
 from neigou.feed import posts
+from neigou.kit import robot_budget
 from neigou.kit.clock import not_before_now
 
 # The suite's fixtures, each defined once for the whole run in one of these modules: a module or conftest
@@ -146,3 +147,10 @@ def _skip_postgres_only(items: list[pytest.Item]) -> None:
 def _posts_at_the_worlds_time() -> Iterator[None]:
     with mock.patch.object(posts, "not_before_now", functools.partial(not_before_now, now=WORLDS_NOW)):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _robot_budgets_fresh() -> None:
+    """Each test starts with every robot's 20 a minute (``kit.robot_budget``, in memory in the tests):
+    the suite's robots share a few URLs, and a module's posts must not spend the next test's budget."""
+    robot_budget.forget()

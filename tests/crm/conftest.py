@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm import push_delivery, push_endpoints, robot_budget
+from neigou.crm import push_delivery, push_endpoints
 from neigou.kit.clock import not_before_now
 from tests.conftest import TokenMaker
 from tests.crm import push_builders as pb
@@ -24,12 +24,6 @@ def push_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(push_endpoints, "utcnow", lambda: AT)
     # Sends are signed and dated when they go out (``not_before_now``), in the same story's time.
     monkeypatch.setattr(push_delivery, "not_before_now", partial(not_before_now, now=AT))
-
-
-@pytest.fixture(autouse=True)
-def robot_counters() -> None:
-    """Each test starts with every robot's 20 a minute (``crm.robot_budget``, in memory in the tests)."""
-    robot_budget.forget()
 
 
 @pytest.fixture(scope="module")

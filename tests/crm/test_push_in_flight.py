@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm import push_delivery
 from neigou.crm.models import MessageStatus, PushMessage
-from neigou.crm.push_delivery import LEASE_LOST, deliver_due
+from neigou.crm.push_delivery import deliver_due
 from neigou.crm.push_due import MAX_ATTEMPTS, SENDING_LEASE
 from neigou.groups import webhook
 from neigou.kit.clock import not_before_now
 from neigou.kit.db import transaction
+from neigou.kit.robot_budget import LEASE_LOST
 from tests.crm.push_builders import PushWorld
 from tests.crm.test_push_opt_out import LATER, _scheduled, _statuses, world  # noqa: F401 - the fixture
 

@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm import robot_budget
 from neigou.crm.models import PushMessage
 from neigou.crm.push_delivery import deliver_due
-from neigou.crm.push_due import MAX_ATTEMPTS, waited
+from neigou.crm.push_due import MAX_ATTEMPTS
+from neigou.integrations.events import waited
+from neigou.kit import robot_budget
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb

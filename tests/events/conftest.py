@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events.gate import ReservationGate
 from neigou.kit.settings import Settings
-from neigou.links.click_stream import namespace
+from neigou.kit.streams import namespace
 from neigou.web.app import create_app
 from tests.events.builders import gate_of, one_employee_event, reserve
 from tests.local_redis import REDIS_URL, local_redis

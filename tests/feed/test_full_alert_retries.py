@@ -24,6 +24,7 @@ from neigou.integrations.events import backoff
 from neigou.kit import jobs
 from neigou.kit.clock import not_before_now
 from neigou.kit.db import transaction
+from neigou.kit.robot_budget import LEASE_LOST
 from neigou.kit.settings import use_settings
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer
 from tests.factories import create_member, create_program
@@ -278,7 +279,7 @@ def test_a_retry_while_the_first_send_reads_its_answer_sends_nothing(
     assert len(robot.received) == 1
 
 
-def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
+def test_a_send_past_its_lease_does_not_overwrite_what_the_next_run_came_to(
     *,
     client: TestClient,
     factory: sessionmaker[Session],
@@ -287,7 +288,8 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A run whose send outlived its lease (its robot answered after minutes, say): the run after the
-    lease took the message as the next attempt and sent it; the late refusal changes nothing."""
+    lease failed the message, as it may have been posted, and sent nothing; the late refusal changes
+    nothing."""
     robot.statuses = [503]  # the first attempt, at the scan, is refused
     client.get(f"/g/{full.code}")
     due = the_alert(factory).robot_next_attempt_at
@@ -311,9 +313,10 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
         late = full_alerts.attempt(session, alert, at=due, settings=app_settings(client), transport=stub)
     assert late is not None
     assert not late.ok
+    assert len(calls) == 1
     done = the_alert(factory)
-    assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.SENT, 3, later)
-    assert (done.robot_detail, done.robot_next_attempt_at) == ("ok", None)
+    assert (done.robot_status, done.robot_attempts, done.robot_sent_at) == (RobotAlertStatus.FAILED, 2, None)
+    assert (done.robot_detail, done.robot_next_attempt_at) == (LEASE_LOST, None)
 
 
 def test_a_last_attempt_whose_run_was_killed_ends_failed_without_another_send(

@@ -178,7 +178,7 @@ def test_a_last_attempt_killed_during_its_send_is_not_sent_again(
     assert robot.received == []
 
 
-def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
+def test_a_send_past_its_lease_does_not_overwrite_what_the_next_run_came_to(
     client: TestClient,
     factory: sessionmaker[Session],
     world: b.FeedWorld,
@@ -186,7 +186,8 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A run whose send outlived its lease (its robot answered after minutes, say): the run after the
-    lease took the post as the next attempt and posted it; the late refusal changes nothing."""
+    lease failed the post, as it may be in the group already, and posted nothing; the late refusal
+    changes nothing."""
     _set_robot(client, factory, world.groups[0], stubs[0])
     [post_id] = _evening_posts(client, world, [world.groups[0]])
     monkeypatch.setattr(delivery, "not_before_now", partial(not_before_now, now=DUE))
@@ -206,4 +207,10 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
         delivery.deliver_due(session, at=DUE, settings=app_settings(client), transport=stub)
     with factory() as session:
         post = session.get_one(GroupPost, post_id)
-        assert (post.status, post.attempts, post.done_at, post.detail) == (PostStatus.SENT, 2, later, "ok")
+        assert (post.status, post.attempts, post.done_at, post.detail) == (
+            PostStatus.FAILED,
+            1,
+            None,
+            delivery.LEASE_LOST,
+        )
+    assert len(calls) == 1

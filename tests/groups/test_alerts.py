@@ -20,6 +20,7 @@ from neigou.groups import alerts, webhook
 from neigou.groups.alerts import ALERT_JOB, MAX_ATTEMPTS, SENDING_LEASE, TICK_JOB, alert_key, deliver_alert
 from neigou.groups.models import AlertDelivery, DeliveryStatus
 from neigou.kit import jobs
+from neigou.kit.robot_budget import LEASE_LOST
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.feed.conftest import app_settings
@@ -284,14 +285,15 @@ def test_runs_started_at_once_send_each_attempt_once(
     assert _delivery(factory) == ("sent", 2)
 
 
-def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
+def test_a_send_past_its_lease_does_not_overwrite_what_the_next_run_came_to(
     *,
     client: TestClient,
     factory: sessionmaker[Session],
     world: dict[str, Any],
 ) -> None:
     """A run whose send outlived its lease (its robot answered after minutes, say): the run after the
-    lease took the date's alert as the next attempt and sent it; the late refusal changes nothing."""
+    lease failed the date's alert for good, as it may have been posted, and sent nothing; the late
+    refusal changes nothing."""
     program_id, later = world["program"]["id"], MORNING + SENDING_LEASE
     calls: list[int] = []
 
@@ -318,11 +320,12 @@ def test_a_send_past_its_lease_does_not_overwrite_what_the_next_attempt_came_to(
     with factory() as session:
         done = session.scalars(select(AlertDelivery)).one()
         assert (done.status, done.attempts, done.http_status, done.detail) == (
-            DeliveryStatus.SENT,
-            2,
-            200,
-            "ok",
+            DeliveryStatus.FAILED,
+            1,
+            None,
+            LEASE_LOST,
         )
+    assert len(calls) == 1
 
 
 def test_a_fault_while_sending_ends_the_attempt_failed(

@@ -15,9 +15,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.ids import customer_ref_hash
+from neigou.kit.streams import namespace
 from neigou.links import click_stream
 from neigou.links.cache import LinkCache
-from neigou.links.click_stream import RedisStreamSink, StreamConsumer, namespace
+from neigou.links.click_stream import RedisStreamSink, StreamConsumer
 from neigou.links.clicks import ClickRecorder, ClickRow, DatabaseSink
 from neigou.links.models import ShareLink
 from neigou.links.useragent import UaClass, classify

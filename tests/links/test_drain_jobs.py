@@ -20,8 +20,9 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.jobs import JobRun, JobRunner
 from neigou.kit.settings import Settings
+from neigou.kit.streams import namespace
 from neigou.links import claims, stock_gate
-from neigou.links.click_stream import RedisStreamSink, namespace, stream_key
+from neigou.links.click_stream import RedisStreamSink, stream_key
 from neigou.links.models import ClaimSource, CouponClaim, LinkClick
 from neigou.links.runtime import LinksRuntime
 from neigou.links.stock_gate import StockGate

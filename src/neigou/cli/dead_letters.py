@@ -17,7 +17,7 @@ from neigou.events.gate import ReservationGate
 from neigou.kit import dead_letters
 from neigou.kit.db import opened_database
 from neigou.kit.settings import Settings, get_settings
-from neigou.kit.streams import Entry
+from neigou.kit.streams import Entry, namespace
 from neigou.links import claim_stream, click_stream
 
 app = typer.Typer(help="Stream entries the database refused, set aside.", no_args_is_help=True)
@@ -39,7 +39,7 @@ StreamArg = Annotated[Stream, typer.Argument(help="the stream: claims, clicks or
 
 def stream_key(settings: Settings, stream: Stream) -> str:
     """The Redis key of one of this database's streams."""
-    prefix = click_stream.namespace(settings.database_url)
+    prefix = namespace(settings.database_url)
     if stream is Stream.CLAIMS:
         return f"{prefix}:claims"
     if stream is Stream.CLICKS:

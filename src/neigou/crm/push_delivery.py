@@ -56,16 +56,18 @@ import structlog
 from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
 
-from neigou.crm import push_due, push_rules, push_settings, robot_budget
+from neigou.crm import push_due, push_rules, push_settings
 from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
-from neigou.crm.push_due import MAX_ATTEMPTS, group_robot_urls, not_in_flight, unreachable, waited
+from neigou.crm.push_due import MAX_ATTEMPTS, group_robot_urls, not_in_flight, unreachable
 from neigou.crm.push_rules import QuietHours
 from neigou.groups.webhook import UNSENDABLE, error_of, post, send_markdown
 from neigou.integrations import signing, standard
-from neigou.kit import jobs
+from neigou.integrations.events import waited
+from neigou.kit import jobs, robot_budget
 from neigou.kit.attempts import RunBudget, claim_attempt, defer_attempt, give_up_attempts, refusal
 from neigou.kit.clock import not_before_now
 from neigou.kit.logging import error_summary
+from neigou.kit.robot_budget import LEASE_LOST
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.links.service import link_url
@@ -84,9 +86,6 @@ PERSONAL_TEXT = (
 NO_TARGET = "no target: the program's push settings have no webhook URL"
 # A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
 # sent (never signed with an empty secret), and the attempt is retried like a refusal.
-# A robot message whose sending run died before it reported (its lease over): it may have been posted.
-LEASE_LOST = "LeaseExpired while sending; it may have been posted"
-RATE_LIMITED = refusal(200, errcode=robot_budget.RATE_LIMITED_ERRCODE)
 UNSIGNABLE = "the signing secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
 log = structlog.get_logger(__name__)
 
@@ -217,7 +216,9 @@ def deliver_due(
                 ok, detail, broken = False, refusal(None, error=type(exc).__name__), True
             # A robot over its 20 a minute: the attempt is given back, until the time the message would
             # have been given up after its last backoff (so a robot that never takes it ends it).
-            given_back = detail == RATE_LIMITED and sending < message.send_at + waited(MAX_ATTEMPTS)
+            given_back = robot_budget.hands_back(
+                detail, at=sending, until=message.send_at + waited(MAX_ATTEMPTS)
+            )
             _record(session, message, ok, detail, push=push, at=sending, broken=broken, given_back=given_back)
     return attempted
 
@@ -247,7 +248,7 @@ def _zone(session: Session, program_id: int, settings: Settings) -> str:
 def _held_back(session: Session, message: PushMessage, quiet: QuietHours, zone: str, *, at: datetime) -> bool:
     """Whether the program's quiet hours (its current settings) hold now: then the message is neither
     claimed nor sent, and its next attempt moves to their end (``push_rules.send_at``), taking no attempt:
-    ``send_at`` is set back by the backoff its failed attempts already wait (``push_due.waited``)."""
+    ``send_at`` is set back by the backoff its failed attempts already wait (``integrations.events.waited``)."""
     now = not_before_now(at)
     resume = push_rules.send_at(now, quiet, zone)
     if resume == now:

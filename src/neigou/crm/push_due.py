@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from neigou.crm import push_queries
 from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, SkipReason
 from neigou.feed import repository as feed_repo
-from neigou.integrations.events import backoff
+from neigou.integrations.events import waited
 from neigou.kit.bulk import chunks
 from neigou.kit.sealed import Sealer
 from neigou.links.models import ShareLink
@@ -25,11 +25,6 @@ BATCH = 200
 # How long a claimed message is left to the run sending it: far longer than one send can take
 # (``groups.webhook.SEND_LIMIT_SECONDS``).
 SENDING_LEASE = timedelta(minutes=5)
-
-
-def waited(attempts: int) -> timedelta:
-    """How long after ``send_at`` a message with ``attempts`` failed attempts is tried again."""
-    return sum((backoff(n) for n in range(1, attempts + 1)), timedelta())
 
 
 def next_attempt_at(message: PushMessage) -> datetime:

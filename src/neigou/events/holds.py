@@ -24,7 +24,7 @@ from neigou.kit.bulk import table_of
 from neigou.kit.jobs import job
 from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
-from neigou.links.click_stream import namespace
+from neigou.kit.streams import namespace
 from neigou.orders.models import Order, OrderLine
 
 ITEMS = table_of(EventItem)

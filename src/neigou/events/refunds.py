@@ -42,7 +42,7 @@ from neigou.kit.events import Event as DomainEvent
 from neigou.kit.events import listen
 from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
-from neigou.links.click_stream import namespace
+from neigou.kit.streams import namespace
 from neigou.orders.commission_events import EVENT_ORDER_REFUNDED
 from neigou.orders.models import Order, OrderLine
 

@@ -15,8 +15,7 @@ from neigou.events.leaderboard import Leaderboard
 from neigou.events.reservations import EventBook
 from neigou.events.writer import ReservationWriter
 from neigou.kit.settings import Settings
-from neigou.kit.streams import stop_together
-from neigou.links.click_stream import namespace
+from neigou.kit.streams import namespace, stop_together
 
 
 @lru_cache(maxsize=8)

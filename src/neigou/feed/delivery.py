@@ -10,9 +10,15 @@ redelivered job or two runs at once never post it twice, a sent post is never se
 is held through a send (the job commits its own transactions, ``own_transactions``: on SQLite the claim
 holds the database's write lock, which every writer of the app waits for). While a post is being sent
 its ``done_at`` says since when; a run killed during the send leaves the post to the runs after
-``SENDING_LEASE``, which outlasts any send (``groups.webhook.SEND_LIMIT_SECONDS``). The answer is written
-only while the post is still that attempt's and scheduled: a send that outlived its lease anyway never
-overwrites what the next attempt came to.
+``SENDING_LEASE``, which outlasts any send (``groups.webhook.SEND_LIMIT_SECONDS``), and the first of
+them fails it (``send_fault: LeaseExpired``): it may be in the group already, and WeCom keeps no id to
+deduplicate by, so it is never posted twice. The answer is written only while the post is still that
+attempt's and scheduled: a send that outlived its lease anyway never overwrites what came after it.
+
+A robot takes 20 messages a minute (``kit.robot_budget``, counted with every other sender's): a post
+over its robot's 20 is neither claimed nor sent, and a later run posts it, no attempt taken. A robot
+answering ``errcode 45009`` gives the attempt back (the post stays scheduled, ``detail`` says why) until
+the time its last attempt would have come (``GIVE_BACK_FOR`` after its slot); then it counts as any refusal.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ from sqlalchemy.orm import Session
 from neigou.feed import repository as repo
 from neigou.feed.models import Delivery, GroupPost, PostStatus
 from neigou.groups.webhook import Outcome, send_markdown
-from neigou.kit import jobs
-from neigou.kit.attempts import RunBudget, claim_attempt_within, finish_attempt
+from neigou.kit import jobs, robot_budget
+from neigou.kit.attempts import RunBudget, claim_attempt_within, finish_attempt, give_up_attempts
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.i18n import Message
@@ -51,6 +57,12 @@ SEND_FAULT_NOTE = Message(
 MAX_ATTEMPTS = 3
 # How long a claimed post is left to the run sending it (its robot call waits 10 s at most per step).
 SENDING_LEASE = timedelta(minutes=2)
+# A post's ``detail`` when its sending run died during the send (``failed_note`` tells it as a broken send).
+LEASE_LOST = f"{SEND_FAULT}: LeaseExpired"
+# The runs come every five minutes (``DELIVER_JOB``'s schedule); a robot over its limit (``errcode 45009``)
+# gets the attempt back until the post's last attempt would have come, ``MAX_ATTEMPTS`` runs after its slot.
+RUN_EVERY = timedelta(minutes=5)
+GIVE_BACK_FOR = MAX_ATTEMPTS * RUN_EVERY
 log = structlog.get_logger(__name__)
 
 
@@ -80,6 +92,21 @@ def deliver_due(
             log.info("feed.run_budget_spent")
             break
         robot = robots.get(post.group_id)
+        if post.done_at is not None:  # its run died during the send: it may have been posted
+            give_up_attempts(
+                session,
+                post,
+                GroupPost.attempts,
+                claimable,
+                GroupPost.done_at.is_not(None),
+                status=PostStatus.FAILED,
+                detail=LEASE_LOST,
+                done_at=None,
+            )
+            session.commit()
+            continue
+        if robot is not None and post.attempts < MAX_ATTEMPTS and not robot_budget.take(robot, settings):
+            continue  # the robot had its 20 this minute: not claimed, no attempt taken; a later run posts it
         claimed = claim_attempt_within(
             session, post, GroupPost.attempts, MAX_ATTEMPTS, claimable, status=PostStatus.FAILED, done_at=None
         )
@@ -112,8 +139,11 @@ def deliver_due(
         # Only while the post is still this attempt's and scheduled: a send that outlived its lease (the
         # next attempt claimed and made meanwhile) never overwrites what that attempt came to.
         answer: dict[str, object] = {"detail": outcome.detail, "done_at": None}
+        sending = not_before_now(at)
         if outcome.ok:
             answer.update(status=PostStatus.SENT, done_at=at)
+        elif robot_budget.hands_back(outcome.detail, at=sending, until=post.scheduled_at + GIVE_BACK_FOR):
+            answer.update(attempts=number - 1)  # the robot was over its limit: tried again, uncounted
         elif unread or number >= MAX_ATTEMPTS:
             answer.update(status=PostStatus.FAILED)
         finish_attempt(

@@ -13,7 +13,16 @@ would put it) and commits the claim before the robot is called, so parallel runs
 twice, a sent message is never sent again, and no lock is held through a send (the jobs commit their own
 transactions, ``own_transactions``: on SQLite a claim holds the database's write lock); the answer is
 written in a second short transaction, only while the message is still that attempt's and pending (a
-send that outlived its lease never overwrites what the next attempt came to). A run killed during the send leaves the message to the retries. A code none of whose groups has a robot is alerted in the app only
+send that outlived its lease never overwrites what the next attempt came to). While a run sends the
+message, ``robot_sent_at`` (still ``pending``) says since when; a run killed during the send leaves it
+so, and the first retry after the lease fails the message (``kit.robot_budget.LEASE_LOST``): it may be
+in the group already, and WeCom keeps no id to deduplicate by, so it is never posted twice.
+
+A robot takes 20 messages a minute (``kit.robot_budget``, counted with every other sender's): a
+message over its robot's 20 is neither claimed nor sent, and a later retry sends it, no attempt taken.
+A robot answering ``errcode 45009`` gives the attempt back (still pending, tried again after the
+claim's backoff) until the time the message would have been given up after its last backoff
+(``integrations.events.waited``). A code none of whose groups has a robot is alerted in the app only
 (``no_robot``). The program's integrations get the same event as an outbound webhook
 (``integrations.events``). The robot's URL carries its key: it is never logged or stored elsewhere.
 """
@@ -35,9 +44,9 @@ from neigou.groups import repository as groups
 from neigou.groups.live_codes import LIVE_CODE_FULL
 from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import SEND_BOUND, Outcome, broken_send, fit, send_markdown
-from neigou.integrations.events import backoff
-from neigou.kit import jobs
-from neigou.kit.attempts import RunBudget, claim_attempt_within, finish_attempt
+from neigou.integrations.events import backoff, waited
+from neigou.kit import jobs, robot_budget
+from neigou.kit.attempts import RunBudget, claim_attempt_within, finish_attempt, give_up_attempts
 from neigou.kit.clock import not_before_now
 from neigou.kit.events import Event, listen
 from neigou.kit.sealed import Sealer
@@ -110,6 +119,26 @@ def attempt(
     # A retry only once due: a run that read the alert before another claimed its attempt finds the
     # next one not due yet (the claim moved it), so two runs never send the message at once.
     due = or_(LiveCodeAlert.robot_attempts == 0, LiveCodeAlert.robot_next_attempt_at <= at)
+    if alert.robot_sent_at is not None:  # its run died during the send: it may have been posted
+        gone = LiveCodeAlert.robot_sent_at.is_not(None)
+        give_up_attempts(
+            session,
+            alert,
+            LiveCodeAlert.robot_attempts,
+            pending,
+            due,
+            gone,
+            robot_status=RobotAlertStatus.FAILED,
+            robot_detail=robot_budget.LEASE_LOST,
+            robot_next_attempt_at=None,
+            robot_sent_at=None,
+        )
+        session.commit()
+        session.refresh(alert)
+        return None
+    if alert.robot_attempts < MAX_ATTEMPTS and not robot_budget.take(url, settings):
+        session.commit()  # the robot had its 20 this minute: not claimed, no attempt taken; a retry sends it
+        return None
     claimed = claim_attempt_within(
         session,
         alert,
@@ -124,7 +153,9 @@ def attempt(
         # No retry finds the message due until this attempt's answer is written: the lease is the
         # backoff, and never shorter than the longest a send takes (groups.webhook.SEND_BOUND).
         # Counted from the claim, not the run's start (a run claims its last retries long after it began).
-        alert.robot_next_attempt_at = not_before_now(at) + max(backoff(alert.robot_attempts), SEND_BOUND)
+        # On its way since the claim: a run killed during the send leaves it so (see the module).
+        alert.robot_sent_at = not_before_now(at)
+        alert.robot_next_attempt_at = alert.robot_sent_at + max(backoff(alert.robot_attempts), SEND_BOUND)
     session.commit()  # the claim is taken: nothing is held through the send
     if not claimed:
         return None
@@ -139,9 +170,11 @@ def attempt(
         outcome, broken = broken_send(exc), True  # it may have been posted: never sent again blindly
     # Written only while the message is still this attempt's and pending: a send that outlived its lease
     # (the next attempt claimed and made meanwhile) never overwrites what that later attempt came to.
-    answer: dict[str, object] = {"robot_detail": outcome.detail}
+    answer: dict[str, object] = {"robot_detail": outcome.detail, "robot_sent_at": None}
     if outcome.ok:
         answer.update(robot_status=RobotAlertStatus.SENT, robot_sent_at=at, robot_next_attempt_at=None)
+    elif robot_budget.hands_back(outcome.detail, at=at, until=alert.created_at + waited(MAX_ATTEMPTS)):
+        answer.update(robot_attempts=number - 1)  # the robot was over its limit: tried again, uncounted
     elif broken or number >= MAX_ATTEMPTS:
         answer.update(robot_status=RobotAlertStatus.FAILED, robot_next_attempt_at=None)
     finish_attempt(session, alert, LiveCodeAlert.robot_attempts, number, pending, **answer)

@@ -13,19 +13,26 @@ a second short transaction, only while the row is still that attempt's and ``sen
 outlived its lease never overwrites what the next attempt came to). So no lock is held through a send (the job commits its own transactions,
 ``own_transactions``: on SQLite the claim holds the database's write lock, which every writer of the app
 waits for), and two runs never send one attempt. A delivery left ``sending`` for ``SENDING_LEASE`` (its
-run was killed during the send) counts as failed: the next tick retries it, or, when it was the last
-attempt, marks it ``failed``.
+run was killed during the send) may be in the group already: WeCom keeps no id to deduplicate by, so
+the next tick or run fails it for good (``kit.robot_budget.LEASE_LOST``), never sending it again.
+
+A robot takes 20 messages a minute (``kit.robot_budget``, counted with every other sender's): an alert
+over its robot's 20 is not sent, and its attempt is given back (``failed``, ``robot busy``, its count
+unchanged), so a later tick sends it. A robot answering ``errcode 45009`` gives the attempt back the
+same way until the time its last attempt would have come (``MAX_ATTEMPTS`` ticks after the morning's
+first, ``give_back_until``); then it counts as any refusal. A given-back attempt's retry is queued
+under a key of its own (the attempt's number and time: ``alert_key``), as the number is used again.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -34,9 +41,9 @@ from neigou.groups import webhook
 from neigou.groups.compliance import Compliance, compliance
 from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, GroupAlert
 from neigou.groups.settings import alert_robot, settings_of
-from neigou.kit import jobs
+from neigou.kit import jobs, robot_budget
 from neigou.kit.actor import SYSTEM, Actor
-from neigou.kit.attempts import claim_attempt, finish_attempt
+from neigou.kit.attempts import claim_attempt, finish_attempt, give_up_attempts
 from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import not_before_now, utcnow
 from neigou.kit.dates import check_day
@@ -55,21 +62,51 @@ ALERT_HOUR = 9
 MAX_ATTEMPTS = 5
 # How long an attempt on its way is left to its run (the robot call waits 10 s at most per step).
 SENDING_LEASE = timedelta(minutes=10)
+# The ticks come every hour (``TICK_JOB``'s schedule).
+TICK_EVERY = timedelta(hours=1)
+# An attempt given back because the robot had its 20 messages this minute (``kit.robot_budget``).
+ROBOT_BUSY = "robot busy"
 
 log = structlog.get_logger(__name__)
 
 
-def retryable(delivery: AlertDelivery, now: datetime) -> bool:
-    """Whether the delivery may be tried again: it failed, or its run was killed during the send."""
-    return delivery.status is DeliveryStatus.FAILED or (
-        delivery.status is DeliveryStatus.SENDING and delivery.attempted_at <= now - SENDING_LEASE
+def retryable(delivery: AlertDelivery) -> bool:
+    """Whether the delivery may be tried again: it failed, and not because its run was killed during
+    the send (:func:`give_up_lost`)."""
+    return delivery.status is DeliveryStatus.FAILED and delivery.detail != robot_budget.LEASE_LOST
+
+
+def _lost_send(at: datetime) -> ColumnElement[bool]:
+    """A delivery still ``sending`` a lease after its claim: its run was killed during the send."""
+    return and_(
+        AlertDelivery.status == DeliveryStatus.SENDING, AlertDelivery.attempted_at <= at - SENDING_LEASE
     )
 
 
-def alert_key(program_id: int, on: date, attempt: int = 1) -> str:
-    """The job key of a program's alert for a date (retries get their own)."""
+def give_up_lost(session: Session, delivery: AlertDelivery, at: datetime) -> bool:
+    """Fail for good a delivery whose run was killed during the send (still ``sending`` past its lease):
+    the robot may have posted it, and it is never sent again. True when it was such a delivery."""
+    if delivery.status is not DeliveryStatus.SENDING or delivery.attempted_at > at - SENDING_LEASE:
+        return False
+    failed = {"status": DeliveryStatus.FAILED, "http_status": None, "detail": robot_budget.LEASE_LOST}
+    give_up_attempts(session, delivery, AlertDelivery.attempts, _lost_send(at), **failed)
+    session.refresh(delivery)
+    return True
+
+
+def give_back_until(program: Program, on: date) -> datetime:
+    """Until when a robot over its limit (``errcode 45009``) gives a date's attempt back: the time of the
+    tick after the one that would make its last attempt, counted from the morning's first."""
+    first = datetime.combine(on + timedelta(days=1), time(ALERT_HOUR), ZoneInfo(program.timezone))
+    return first + MAX_ATTEMPTS * TICK_EVERY
+
+
+def alert_key(program_id: int, on: date, attempt: int = 1, *, given_back: datetime | None = None) -> str:
+    """The job key of a program's alert for a date (retries get their own; the retry of an attempt given
+    back, whose number comes again, also names the time it was made: ``given_back``)."""
     base = f"groups.alert:{program_id}:{on.isoformat()}"
-    return base if attempt == 1 else f"{base}#{attempt}"
+    key = base if attempt == 1 else f"{base}#{attempt}"
+    return key if given_back is None else f"{key}@{given_back.strftime('%Y%m%dT%H%M%S')}"
 
 
 def require_ended(program: Program, on: date) -> None:
@@ -86,16 +123,17 @@ def queue_alert(session: Session, *, program_id: int, on: date, actor: Actor = S
     """Defer the alert of a program and date unless it was delivered (or gave up); its key."""
     check_day(on, "date")
     delivery = repo.get_delivery(session, program_id, on)
-    if delivery is not None and (not retryable(delivery, utcnow()) or delivery.attempts >= MAX_ATTEMPTS):
-        if (
-            delivery.attempts >= MAX_ATTEMPTS
-            and delivery.status is DeliveryStatus.SENDING
-            and retryable(delivery, utcnow())
-        ):
-            # Its last attempt's run was killed during the send: no attempt is left, so it failed.
-            delivery.status = DeliveryStatus.FAILED
+    if delivery is not None and give_up_lost(session, delivery, utcnow()):
+        return None  # its run was killed during the send: it may have been posted, never sent again
+    if delivery is not None and (not retryable(delivery) or delivery.attempts >= MAX_ATTEMPTS):
         return None
-    key = alert_key(program_id, on, 1 if delivery is None else delivery.attempts + 1)
+    if delivery is None:
+        key = alert_key(program_id, on)
+    else:
+        given_back = delivery.detail in (ROBOT_BUSY, robot_budget.RATE_LIMITED)
+        key = alert_key(
+            program_id, on, delivery.attempts + 1, given_back=delivery.attempted_at if given_back else None
+        )
     jobs.defer(session, ALERT_JOB, key=key, payload={"program_id": program_id, "date": on.isoformat()})
     if actor is not SYSTEM:
         audit.record(
@@ -203,6 +241,14 @@ def deliver_alert(
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "nothing to report"
     elif robot is None:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "no webhook configured"
+    elif not robot_budget.take(robot.url, running):
+        # The robot had its 20 this minute: nothing is sent and the attempt is given back (a later tick).
+        delivery.status, delivery.detail, delivery.attempts = (
+            DeliveryStatus.FAILED,
+            ROBOT_BUSY,
+            delivery.attempts - 1,
+        )
+        robot = None
     text = message(program, report) if robot is not None else ""
     session.commit()  # the claim and the rows: nothing is held through the send
     if robot is None:
@@ -224,15 +270,20 @@ def deliver_alert(
         outcome = webhook.broken_send(exc)
     # Only while the delivery is still this attempt's and on its way: a send that outlived its lease
     # (the next attempt claimed and made meanwhile) never overwrites what that attempt came to.
+    answer: dict[str, object] = {
+        "status": DeliveryStatus.SENT if outcome.ok else DeliveryStatus.FAILED,
+        "http_status": outcome.http_status,
+        "detail": outcome.detail,
+    }
+    if robot_budget.hands_back(outcome.detail, at=not_before_now(at), until=give_back_until(program, on)):
+        answer["attempts"] = number - 1  # the robot was over its limit: tried again, uncounted
     finish_attempt(
         session,
         delivery,
         AlertDelivery.attempts,
         number,
         AlertDelivery.status == DeliveryStatus.SENDING,
-        status=DeliveryStatus.SENT if outcome.ok else DeliveryStatus.FAILED,
-        http_status=outcome.http_status,
-        detail=outcome.detail,
+        **answer,
     )
     session.commit()
     session.refresh(delivery)
@@ -241,9 +292,9 @@ def deliver_alert(
 
 def _claim(session: Session, program_id: int, on: date, at: datetime) -> tuple[AlertDelivery, bool]:
     """Take the next attempt of a program's alert for a date: its delivery row, inserted ``sending``
-    (the first attempt) or moved from failed (or left ``sending`` past its lease) to ``sending`` with
-    ``attempts + 1``, and True; the row as it is and False when it was sent or skipped, or another run
-    holds the attempt."""
+    (the first attempt) or moved from failed to ``sending`` with ``attempts + 1``, and True; the row as it
+    is and False when it was sent or skipped, another run holds the attempt, or its run was killed during
+    the send (then failed for good: :func:`give_up_lost`)."""
     values = {
         "program_id": program_id,
         "alert_date": on,
@@ -263,12 +314,12 @@ def _claim(session: Session, program_id: int, on: date, at: datetime) -> tuple[A
     ).one()  # inserted now, or before
     if inserted:
         return delivery, True
-    if not retryable(delivery, at):
+    if give_up_lost(session, delivery, at) or not retryable(delivery):
         return delivery, False
-    stale = and_(
-        AlertDelivery.status == DeliveryStatus.SENDING, AlertDelivery.attempted_at <= at - SENDING_LEASE
+    again = and_(
+        AlertDelivery.status == DeliveryStatus.FAILED,
+        AlertDelivery.detail.is_distinct_from(robot_budget.LEASE_LOST),
     )
-    again = or_(AlertDelivery.status == DeliveryStatus.FAILED, stale)
     if not claim_attempt(session, delivery, AlertDelivery.attempts, again):
         return session.get_one(AlertDelivery, delivery.id), False
     delivery.status, delivery.attempted_at = DeliveryStatus.SENDING, at

@@ -10,7 +10,7 @@ from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as repo
 from neigou.groups import scan_counts
 from neigou.groups.live_codes import routes_into
-from neigou.groups.models import LiveCode, LiveCodeAlert
+from neigou.groups.models import LiveCode, LiveCodeAlert, RobotAlertStatus
 from neigou.groups.schemas import LiveCodeGroupOut, LiveCodeOut, LiveCodeRobotAlertOut
 from neigou.kit.settings import settings_of
 
@@ -75,6 +75,7 @@ def robot_alert_out(alert: LiveCodeAlert | None) -> LiveCodeRobotAlertOut | None
         status=alert.robot_status,
         attempts=alert.robot_attempts,
         next_attempt_at=alert.robot_next_attempt_at,
-        sent_at=alert.robot_sent_at,
+        # A pending message's ``robot_sent_at`` is when a run began sending it (``feed.full_alerts``).
+        sent_at=alert.robot_sent_at if alert.robot_status is RobotAlertStatus.SENT else None,
         detail=alert.robot_detail,
     )

@@ -59,6 +59,12 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=FIRST_RETRY_SECONDS * 4 ** max(attempts - 1, 0))
 
 
+def waited(attempts: int) -> timedelta:
+    """How long after its first attempt was due a send with ``attempts`` failed attempts is tried again
+    (every backoff so far); ``waited(MAX)`` is when one given ``MAX`` attempts would have been given up."""
+    return sum((backoff(n) for n in range(1, attempts + 1)), timedelta())
+
+
 @listen(commission_events.EARNED, commission_events.REVERSED, LIVE_CODE_FULL)
 def queue_deliveries(session: Session, event: Event) -> None:
     """Queue a commission event, or a live code's "every group is full", for every integration of its

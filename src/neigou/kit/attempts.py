@@ -118,13 +118,16 @@ def finish_attempt(
     row: Base,
     attempts: InstrumentedAttribute[int],
     claimed: int,
+    /,
     *still: ColumnElement[bool],
     **values: object,
 ) -> bool:
     """Write what attempt number ``claimed`` of ``row`` came to (``values``), only while the row is still
     at that attempt and ``still`` holds (pending): a send that outlived its lease, whose row a later run
-    claimed and sent meanwhile, never overwrites what that attempt came to. True when it was written;
-    the row in the session is left as it was (refresh it to see what the database holds)."""
+    claimed and sent meanwhile, never overwrites what that attempt came to. ``values`` may set the count
+    itself back (an attempt given back: ``kit.robot_budget.hands_back``), whatever its column's name.
+    True when it was written; the row in the session is left as it was (refresh it to see what the
+    database holds)."""
     return _while_attempts_are(session, row, attempts, still, values, seen=claimed)
 
 

@@ -28,9 +28,17 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.dead_letters import UNSTORABLE, give_up_or_keep, registered_script
+from neigou.kit.ids import digest
 from neigou.kit.logging import error_summary
 
 log = structlog.get_logger(__name__)
+
+
+def namespace(database_url: str) -> str:
+    """The Redis key prefix of a database (click stream, stock gate, rate limits, robot budgets), so
+    deployments and test runs (each worker its own database) sharing a Redis never mix."""
+    return "neigou:" + digest(database_url)[:10]
+
 
 CLAIM_IDLE_MS = 60_000
 # How long a shutdown waits in all for the streams' last drains (``stop_together``).

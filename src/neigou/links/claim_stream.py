@@ -33,9 +33,8 @@ from neigou.kit.actor import Actor
 from neigou.kit.dead_letters import give_up_or_keep
 from neigou.kit.jobs import job
 from neigou.kit.settings import settings_of
-from neigou.kit.streams import AckHook, Entry, StreamWriter, id_from_stream
+from neigou.kit.streams import AckHook, Entry, StreamWriter, id_from_stream, namespace
 from neigou.links.claim_batches import past_limit, store, store_within_limits
-from neigou.links.click_stream import namespace
 from neigou.links.consent import GivenConsent
 from neigou.links.gate_scripts import REFUSAL_HOOK, STOCK_EPOCH, counter_keys, epoch_field
 from neigou.links.models import ClaimSource

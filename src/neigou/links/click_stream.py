@@ -35,11 +35,10 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.bulk import chunks
-from neigou.kit.ids import digest
 from neigou.kit.jobs import job
 from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
-from neigou.kit.streams import Entry, acknowledge, ensure_group, next_entries, store_each
+from neigou.kit.streams import Entry, acknowledge, ensure_group, namespace, next_entries, store_each
 from neigou.links.clicks import ClickRow, ClickSink, DatabaseSink, store_clicks
 
 log = structlog.get_logger(__name__)
@@ -50,12 +49,6 @@ RECOVER_MIN_IDLE_MS = 1_000  # two consumers taking over the same dead one: the 
 BLOCK_MS = 200  # longest wait for new entries, so a running consumer renews its lease this often
 BATCH = 10  # entries a consumer reads at a time
 CLICKS_PER_ENTRY = 5000  # a recorder's full batch: one entry, one store by the consumer
-
-
-def namespace(database_url: str) -> str:
-    """The Redis key prefix of a database (click stream, stock gate, rate limits), so deployments and
-    test runs (each worker its own database) sharing a Redis never mix."""
-    return "neigou:" + digest(database_url)[:10]
 
 
 def stream_key(database_url: str) -> str:

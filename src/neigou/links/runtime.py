@@ -11,10 +11,10 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.settings import Settings
-from neigou.kit.streams import stop_together
+from neigou.kit.streams import namespace, stop_together
 from neigou.links.cache import LinkCache
 from neigou.links.claim_stream import ClaimWriter
-from neigou.links.click_stream import StreamConsumer, click_sink, namespace
+from neigou.links.click_stream import StreamConsumer, click_sink
 from neigou.links.click_writer import ClickWriterProcess
 from neigou.links.clicks import ClickRecorder, ClickSink
 from neigou.links.ratelimit import ClaimLimiter

@@ -42,9 +42,9 @@ from neigou.kit.logging import configure_logging
 from neigou.kit.metrics import REDIRECTS
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, get_settings
+from neigou.kit.streams import namespace as redis_namespace
 from neigou.kit.streams import stop_together
 from neigou.ledger.endpoints import router as ledger_router
-from neigou.links.click_stream import namespace as redis_namespace
 from neigou.links.endpoints import router as links_router
 from neigou.links.runtime import LinksRuntime
 from neigou.merchants.endpoints import router as merchants_router

@@ -15,7 +15,7 @@ from neigou.auth.models import Role
 from neigou.auth.sign_in_codes import LOGIN_PATH
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.links.click_stream import namespace as redis_namespace
+from neigou.kit.streams import namespace as redis_namespace
 from neigou.links.ratelimit import ClaimLimiter
 from neigou.network import joins
 from neigou.programs import repository as programs

@@ -23,6 +23,7 @@ g_delivery: dict[str, Label] = {
 g_delivery_detail: dict[str, Label] = {
     "nothing to report": N_("nothing to report"),
     "no webhook configured": N_("no robot webhook configured"),
+    "robot busy": N_("not sent yet: the robot had its 20 messages this minute; a later run sends it"),
 }
 g_kind: dict[str, Label] = {
     "missed": N_("Missed"),

@@ -13,7 +13,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.i18n import N_, Message
-from neigou.links.click_stream import namespace as redis_namespace
+from neigou.kit.streams import namespace as redis_namespace
 from neigou.links.ratelimit import ClaimLimiter
 from neigou.web.error_pages import error_page
 from neigou.web.pages import client_ip, render
