@@ -76,7 +76,8 @@ def test_the_api_refuses_a_port_past_65535_as_unsendable(
         for field, answer in calls.items():
             problem = answer.json()
             assert answer.headers["content-type"] == "application/problem+json"
-            if problem["code"] == "validation_error":  # the push target is typed as a URL: its type refuses it
+            # The push target is typed as a URL: its type refuses it first.
+            if problem["code"] == "validation_error":
                 assert answer.status_code == 422
                 assert any(e["field"].split(".")[0] == field for e in problem["errors"]), problem
                 continue

@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from neigou.cli.main import app as cli
-from neigou.kit import bounded_http
 from neigou.kit.settings import get_settings
 from tests.orders.builders import World
 from tests.platforms.test_sync import Stub, _jd, stub, world
@@ -84,11 +83,14 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_when_called(
     stub.answer = lambda _call: (200, _jd([]))
     port = stub.server.server_port
 
-    def resolved(host: str, at: int, *_args: Any, **_kw: Any) -> list[tuple[Any, ...]]:
-        assert host == "platform.example"
+    lookup = socket.getaddrinfo
+
+    def resolved(host: str, at: int, *args: Any, **kw: Any) -> Any:
+        if host != "platform.example":
+            return lookup(host, at, *args, **kw)
         return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", at))]
 
-    env.setattr(bounded_http.socket, "getaddrinfo", resolved)
+    env.setattr(socket, "getaddrinfo", resolved)  # what bounded_http.resolve asks
     url = f"http://platform.example:{port}/router"
     refused = CliRunner().invoke(cli, _args(integration_id, url))
     assert refused.exit_code == 1, refused.output
