@@ -117,6 +117,8 @@ def test_a_command_closes_its_connections_before_it_returns(
     command: str, env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEIGOU_ANALYTICS_URL", f"duckdb:///{tmp_path / 'cli.duckdb'}")
+    # ``platforms poll`` calls 127.0.0.1:9, refused before the database is opened unless allowed.
+    monkeypatch.setenv("NEIGOU_OUTBOUND_ALLOW_PRIVATE", "1")
     get_settings.cache_clear()
     args = COMMANDS[command](tmp_path)
     gc.collect()  # what earlier tests left to the collector goes now, not while this one runs

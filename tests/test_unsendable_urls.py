@@ -21,7 +21,16 @@ UNSENDABLE_URLS = [
     "https://xn--/hooks",
     "https://" + "a" * 64 + ".example/hooks",
 ]
+# Ports httpx parses but no TCP connection can use: 70000 would reach port 4464 (the resolver wraps it),
+# the last one overflows the socket layer.
+PORT_URLS = [
+    "https://hooks.example:65536/hooks",
+    "https://hooks.example:70000/hooks",
+    "https://hooks.example:99999999999999999999/hooks",
+    "http://[2001:db8::1]:70000/hooks",
+]
 SENDABLE_URLS = [
+    "https://hooks.example:65535/hooks",
     "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
     "http://127.0.0.1:8080/hooks",
     "http://[::1]:8080/hooks",
@@ -34,6 +43,48 @@ def test_what_the_check_refuses_httpx_refuses_to_send(url: str) -> None:
     assert not sendable(url)
     with pytest.raises(UNSENDABLE), httpx.Client(timeout=1.0) as client:
         client.post(url, json={})  # refused before any name is looked up
+
+
+@pytest.mark.parametrize("url", PORT_URLS)
+def test_a_port_past_65535_is_refused(url: str) -> None:
+    assert not sendable(url)
+
+
+def test_the_api_refuses_a_port_past_65535_as_unsendable(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    program = create_program(client, operator, code="port-past")
+    before = row_counts(factory)
+    for url in PORT_URLS:
+        calls = {
+            "outbound_url": client.post(
+                f"/api/v1/programs/{program['id']}/integrations",
+                json={"name": "品牌商城", "outbound_url": url},
+                headers=operator,
+            ),
+            "webhook_url": client.put(
+                f"/api/v1/programs/{program['id']}/group-settings",
+                json={"webhook_url": url},
+                headers=operator,
+            ),
+            "target": client.put(
+                f"/api/v1/programs/{program['id']}/crm/settings",
+                json={"channel": "webhook", "target": url},
+                headers=operator,
+            ),
+        }
+        for field, answer in calls.items():
+            problem = answer.json()
+            assert answer.headers["content-type"] == "application/problem+json"
+            # The push target is typed as a URL: its type refuses it first.
+            if problem["code"] == "validation_error":
+                assert answer.status_code == 422
+                assert any(e["field"].split(".")[0] == field for e in problem["errors"]), problem
+                continue
+            seen = (answer.status_code, problem["code"], problem.get("field"))
+            assert seen == (422, "unsendable_url", field), (url, field, problem)
+            assert url.split("//")[1].split("/")[0] not in problem["detail"]
+    assert row_counts(factory) == before
 
 
 @pytest.mark.parametrize("url", SENDABLE_URLS)

@@ -95,6 +95,7 @@ def test_the_poll_command_reads_again_from_since_and_never_moves_the_watermark_b
     the watermark stays where the latest poll left it. A time without its offset or ahead is refused."""
     w, integration_id = world
     monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    monkeypatch.setenv("NEIGOU_OUTBOUND_ALLOW_PRIVATE", "1")  # the stub platform listens on 127.0.0.1
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_KEY", "app-key")
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_SECRET", "app-secret")
     get_settings.cache_clear()

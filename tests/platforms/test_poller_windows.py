@@ -216,6 +216,7 @@ def test_the_poll_command_takes_a_window_and_an_overlap(
 ) -> None:
     _, integration_id = world
     monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    monkeypatch.setenv("NEIGOU_OUTBOUND_ALLOW_PRIVATE", "1")  # the stub platform listens on 127.0.0.1
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_KEY", "app-key")
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_SECRET", SECRET)
     get_settings.cache_clear()

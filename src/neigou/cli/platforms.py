@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from neigou.groups.webhook import require_sendable
 from neigou.kit.actor import Actor
+from neigou.kit.bounded_http import BoundedTransport
 from neigou.kit.clock import utcnow
 from neigou.kit.columns import FileRefused
 from neigou.kit.db import opened_database
@@ -25,6 +28,9 @@ from neigou.platforms.sync import OVERLAP, SyncReport, poll, sync
 app = typer.Typer(help="Platform order feeds (JD 联盟, 多多进宝, 淘宝联盟).", no_args_is_help=True)
 CLI_ACTOR = Actor(kind="cli", ref="cli", label="neigou command line")
 SHOWN = 20
+# A poll's calls go through one bounded transport (public addresses only, as every outbound call); its
+# deadline only stops a poll that is stuck, each call still waits 30 s at most per step.
+POLL_LIMIT = timedelta(hours=24)
 IntegrationOption = Annotated[
     int, typer.Option("--integration", help="the integration (its program takes the orders)")
 ]
@@ -125,8 +131,21 @@ def poll_api(  # noqa: PLR0917 - the command's options
     """Read the orders modified since the stored watermark (three days back the first time)."""
     start = _since(since)
     settings = get_settings()
+    allow = settings.outbound_allow_private
     try:
-        with opened_database(settings.database_url) as factory, httpx.Client(timeout=30) as client:
+        # Refused as every outbound URL is (``groups.webhook.require_sendable``): no port a connection
+        # can use, or a host that is localhost or a private IP literal unless NEIGOU_OUTBOUND_ALLOW_PRIVATE;
+        # a name that resolves to a private address is refused when a call connects.
+        require_sendable(url, field="--url", allow_private=allow)
+    except ProblemError as exc:
+        Console(stderr=True).print(f"error [{exc.code}]: {exc.detail}", markup=False)
+        raise typer.Exit(code=2) from exc
+    transport = BoundedTransport(time.monotonic() + POLL_LIMIT.total_seconds(), allow_private=allow)
+    try:
+        with (
+            opened_database(settings.database_url) as factory,
+            httpx.Client(timeout=30, transport=transport) as client,
+        ):
             report = poll(
                 factory,
                 integration_id=integration_id,

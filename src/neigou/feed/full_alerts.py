@@ -23,7 +23,10 @@ message over its robot's 20 is neither claimed nor sent, and a later retry sends
 A robot answering ``errcode 45009`` gives the attempt back (still pending, tried again after the
 claim's backoff) until the time the message would have been given up after its last backoff
 (``integrations.events.waited``). A code none of whose groups has a robot is alerted in the app only
-(``no_robot``). The program's integrations get the same event as an outbound webhook
+(``no_robot``). Deleting the code's organization fails a pending message with ``organization_deleted``,
+in the deletion's transaction; a first attempt queued before it asks again before it sends, and sends
+nothing (nor do the retries: their query leaves such codes out). The program's integrations get the
+same event as an outbound webhook
 (``integrations.events``). The robot's URL carries its key: it is never logged or stored elsewhere.
 """
 
@@ -35,14 +38,14 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
 from neigou.groups import live_code_repository as live_repo
 from neigou.groups import repository as groups
 from neigou.groups.live_codes import LIVE_CODE_FULL
-from neigou.groups.models import LiveCodeAlert, RobotAlertStatus
+from neigou.groups.models import LiveCode, LiveCodeAlert, RobotAlertStatus
 from neigou.groups.webhook import SEND_BOUND, Outcome, broken_send, fit, send_markdown
 from neigou.integrations.events import backoff, waited
 from neigou.kit import jobs, robot_budget
@@ -52,6 +55,8 @@ from neigou.kit.events import Event, listen
 from neigou.kit.sealed import Sealer
 from neigou.kit.settings import Settings, settings_of
 from neigou.kit.tracebacks import error_name
+from neigou.organizations.models import DELETED_EVENT, ORGANIZATION_DELETED
+from neigou.programs.repository import of_deleted_organization, programs_of
 
 ALERT_JOB = "feed.live_code_full"
 RETRY_JOB = "feed.retry_live_code_full"
@@ -76,8 +81,40 @@ def queue_robot_alert(session: Session, event: Event) -> None:
 def robot_alert_job(session: Session, payload: dict[str, Any], at: datetime) -> None:
     """The first attempt of an alert's robot message."""
     alert = session.get(LiveCodeAlert, int(payload["alert_id"]))
-    if alert is not None and alert.robot_attempts == 0:
-        attempt(session, alert, at=at, settings=settings_of(session))
+    if alert is None or alert.robot_attempts != 0:
+        return
+    live_code = session.get(LiveCode, alert.live_code_id)
+    if live_code is not None and of_deleted_organization(session, live_code.program_id):
+        # Queued before its organization was deleted (and left pending by a deletion without its
+        # listeners): failed as the deletion fails it, never sent.
+        session.execute(_fail_pending(LiveCodeAlert.id == alert.id))
+        session.commit()
+        return
+    attempt(session, alert, at=at, settings=settings_of(session))
+
+
+def _fail_pending(which: ColumnElement[bool]) -> Update:
+    """Fail the pending robot messages of the alerts ``which`` names, for a deleted organization."""
+    return (
+        update(LiveCodeAlert)
+        .where(which, LiveCodeAlert.robot_status == RobotAlertStatus.PENDING)
+        .values(
+            robot_status=RobotAlertStatus.FAILED,
+            robot_detail=ORGANIZATION_DELETED,
+            robot_next_attempt_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+@listen(DELETED_EVENT)
+def fail_for_deleted_organization(session: Session, event: Event) -> None:
+    """Fail every pending robot message of a deleted organization's live codes, in the deletion's
+    transaction (one statement): its retries and its first attempts' queued jobs then find nothing."""
+    codes = select(LiveCode.id).where(
+        LiveCode.program_id.in_(programs_of(int(event.data["organization_id"])))
+    )
+    session.execute(_fail_pending(LiveCodeAlert.live_code_id.in_(codes)))
 
 
 @jobs.job(RETRY_JOB, cron={"minute": "*"}, own_transactions=True)

@@ -54,6 +54,7 @@ from neigou.kit.settings import Settings
 from neigou.kit.settings import settings_of as app_settings_of
 from neigou.kit.tracebacks import error_name
 from neigou.programs.models import Program
+from neigou.programs.repository import of_deleted_organization
 from neigou.programs.service import require_program
 
 TICK_JOB = "groups.alert_tick"
@@ -159,10 +160,15 @@ def alert_tick(session: Session, _payload: dict[str, Any], at: datetime) -> None
 
 @jobs.job(ALERT_JOB, own_transactions=True)
 def send_alert(session: Session, payload: dict[str, Any], at: datetime) -> None:
-    """Build and deliver one program's alert for one date."""
+    """Build and deliver one program's alert for one date; nothing once the program's organization is
+    deleted (an alert queued before the deletion runs after it)."""
+    program_id = int(payload["program_id"])
+    if of_deleted_organization(session, program_id):
+        log.info("group_alert.organization_deleted", program_id=program_id)
+        return
     deliver_alert(
         session,
-        program_id=int(payload["program_id"]),
+        program_id=program_id,
         on=date.fromisoformat(payload["date"]),
         at=at,
         settings=app_settings_of(session),

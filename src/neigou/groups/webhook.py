@@ -32,6 +32,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.json_input import loads_untrusted
 
 MAX_CONTENT_BYTES = 4096
+MAX_PORT = 65535
 # An outcome's detail when the robot took the message.
 OK = "ok"
 TIMEOUT_SECONDS = 10.0
@@ -104,15 +105,17 @@ def post(
 
 
 def sendable(url: str) -> bool:
-    """Whether httpx can send to ``url`` at all: a port it parses (not ``:0x``) and a host whose labels
-    the IDNA codec takes (none empty, as in ``a..b``, or malformed, as ``xn--``; none over 63 characters).
-    Whether anybody answers there is for the attempt to find out."""
+    """Whether httpx can send to ``url`` at all: a port it parses (not ``:0x``) that a TCP connection can
+    use (1 to ``MAX_PORT``: httpx parses ``:70000``, which the socket layer wraps to another port or
+    overflows on) and a host whose labels the IDNA codec takes (none empty, as in ``a..b``, or malformed,
+    as ``xn--``; none over 63 characters). Whether anybody answers there is for the attempt to find out."""
     try:
-        host = httpx.Request("POST", url).url.raw_host
+        parsed = httpx.Request("POST", url).url
+        host, port = parsed.raw_host, parsed.port
         host.decode("ascii").encode("idna")
     except (httpx.InvalidURL, UnicodeError, ValueError):
         return False
-    return bool(host)
+    return bool(host) and (port is None or 0 < port <= MAX_PORT)
 
 
 def require_sendable(url: str | None, *, field: str, allow_private: bool) -> None:

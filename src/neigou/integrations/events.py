@@ -42,7 +42,7 @@ from neigou.kit.settings import Settings, settings_of
 from neigou.kit.tracebacks import error_name
 from neigou.orders import commission_events
 from neigou.organizations.models import DELETED_EVENT, ORGANIZATION_DELETED
-from neigou.programs.repository import of_live_organization, programs_of
+from neigou.programs.repository import of_deleted_organization, of_live_organization, programs_of
 
 MAX_ATTEMPTS = 7
 FIRST_RETRY_SECONDS = 30
@@ -239,8 +239,20 @@ def deliver(session: Session, payload: dict[str, Any], at: datetime) -> None:
     """First attempt of a delivery, right after the commit that queued it (its own transactions: see
     :func:`attempt`)."""
     delivery = session.get(WebhookDelivery, int(payload["delivery_id"]))
-    if delivery is not None and delivery.status is DeliveryStatus.PENDING and delivery.attempts == 0:
-        attempt(session, delivery, at=at)
+    if delivery is None or delivery.status is not DeliveryStatus.PENDING or delivery.attempts != 0:
+        return
+    integration = session.get(Integration, delivery.integration_id)
+    if integration is not None and of_deleted_organization(session, integration.program_id):
+        # Queued before its organization was deleted (and left pending by a deletion without its
+        # listeners): failed as the deletion fails it, never sent.
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.FAILED, last_error=ORGANIZATION_DELETED, next_attempt_at=None)
+        )
+        session.commit()
+        return
+    attempt(session, delivery, at=at)
 
 
 @job("orders.retry_webhooks", cron={"minute": "*"}, own_transactions=True)

@@ -172,11 +172,14 @@ def verified(
     act_for(session, organization_id)
     # The receipt is written with the event's effects: a refused event (a time ahead, an unknown
     # order) rolls it back with everything else, so a refusal changes nothing.
-    insert_unique(
-        session,
-        WebhookReceipt(integration_id=integration.id, signature=outcome[1], received_at=now),
-        Conflict(Message("This webhook was delivered before."), code="webhook_replayed"),
-    )
+    # Known by every scheme's signature it carries (``standard.replay_keys``): the same request sent
+    # again with one scheme's headers stripped is the replay it is.
+    keys = dict.fromkeys([outcome[1], *standard.replay_keys(secret, presented, body=body)])
+    replayed = Conflict(Message("This webhook was delivered before."), code="webhook_replayed")
+    for key in keys:
+        insert_unique(
+            session, WebhookReceipt(integration_id=integration.id, signature=key, received_at=now), replayed
+        )
     try:
         envelope = Envelope.model_validate(loads_untrusted(body))
     except (ValueError, ValidationError) as exc:

@@ -9,7 +9,8 @@ for shops built on it. A signed request carries two headers:
   are accepted (while a secret is being rotated).
 
 A receiver refuses a timestamp more than ``TOLERANCE_SECONDS`` away from its clock, and a
-signature it has seen before (a replay).
+signature it has seen before (a replay), whichever scheme's headers carried it
+(``standard.replay_keys``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,22 @@ def headers(secret: str, at: datetime, body: bytes) -> dict[str, str]:
     """The headers signing ``body`` at ``at``."""
     timestamp = int(at.timestamp())
     return {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: f"v1={signature(secret, timestamp, body)}"}
+
+
+def matching(secret: str, *, timestamp: str | None, signed: str | None, body: bytes) -> str | None:
+    """The request's signature (hex) when one of its ``v1=`` values signs ``body`` at ``timestamp``,
+    however far that lies from now; None otherwise. What a replay is known by."""
+    if not timestamp or not signed:
+        return None
+    try:
+        expected = signature(secret, int(timestamp), body)
+    except ValueError:
+        return None
+    for part in signed.split(","):
+        scheme, _, value = part.strip().partition("=")
+        if scheme == "v1" and hmac.compare_digest(value, expected):
+            return expected
+    return None
 
 
 def verify(

@@ -15,7 +15,9 @@ such a secret into the standard form with the same key bytes, ``whsec_`` + base6
 string, so one stored secret serves both schemes.
 
 A receiver refuses a timestamp more than ``signing.TOLERANCE_SECONDS`` away from its clock, and a
-signature it has seen before (a replay). A signed body that is not UTF-8 is the sender's, but not an
+signature it has seen before (a replay). A request may carry both schemes' headers; it is verified by
+one (``check``), but known by every signature it carries that holds (``replay_keys``), so stripping
+one scheme's headers from a request already taken does not make it new. A signed body that is not UTF-8 is the sender's, but not an
 envelope: it is refused as a bad body (``NOT_TEXT``), never read with its bytes replaced.
 """
 
@@ -135,6 +137,39 @@ def _signs_bytes(secret: str, prefix: str, signed: str, body: bytes) -> bool:
         if version == "v1" and hmac.compare_digest(candidate, expected):
             return True
     return False
+
+
+def _own_signature(secret: str, message_id: str, timestamp: str, signed: str, body: bytes) -> str | None:
+    """The scheme's signature (base64) of the message when ``signed`` carries it, whatever the window;
+    None when it does not, or the body is not text (never taken, so never replayed)."""
+    try:
+        text = body.decode()
+        sent = datetime.fromtimestamp(int(timestamp), tz=UTC)
+    except (ValueError, OverflowError, OSError):  # UnicodeDecodeError is a ValueError
+        return None
+    own = Webhook(standard_secret(secret)).sign(message_id, sent, text).partition(",")[2]
+    for part in signed.split(" "):
+        version, _, value = part.partition(",")
+        if version == "v1" and hmac.compare_digest(value.encode(), own.encode()):
+            return own
+    return None
+
+
+def replay_keys(secret: str, presented: Presented, *, body: bytes) -> list[str]:
+    """Every signature the request carries that holds, one per scheme whose headers it sent: what a
+    receipt records. ``check``'s own signature is among them; so is the other scheme's, when the sender
+    signed with both, and a replay stripped of either scheme's headers is still known by the other."""
+    keys: list[str] = []
+    if presented.webhook_id and presented.webhook_timestamp and presented.webhook_signature:
+        own = _own_signature(
+            secret, presented.webhook_id, presented.webhook_timestamp, presented.webhook_signature, body
+        )
+        if own is not None:
+            keys.append(own)
+    legacy = signing.matching(secret, timestamp=presented.timestamp, signed=presented.signature, body=body)
+    if legacy is not None:
+        keys.append(legacy)
+    return keys
 
 
 def check(secret: str, presented: Presented, *, body: bytes, now: datetime) -> tuple[str, str]:

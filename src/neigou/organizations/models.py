@@ -16,7 +16,9 @@ from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
 
 DEFAULT_ORGANIZATION_CODE = "default"
 # Published in the deletion's transaction (``kit.events``, data ``organization_id``): the domains that send
-# on an organization's behalf fail what waits to go out, with ``ORGANIZATION_DELETED`` as the reason.
+# on an organization's behalf fail what waits to go out, with ``ORGANIZATION_DELETED`` as the reason
+# (push messages, webhook deliveries, robot posts, live-code robot messages); a first attempt queued
+# before the deletion asks ``programs.repository.of_deleted_organization`` before it sends.
 DELETED_EVENT = "organization.deleted"
 ORGANIZATION_DELETED = "organization_deleted"
 

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import httpx
 import structlog
 
+from neigou.kit.bounded_http import AddressNotAllowed
 from neigou.kit.json_input import TooDeep, loads_untrusted
 from neigou.kit.logging import MIN_REDACTED, redact_cut, redact_url
 from neigou.platforms.batches import Batch, Grouped
@@ -233,10 +234,11 @@ class Poller:
 
 def _retried(exc: Exception) -> bool:
     """Whether a failed call is worth repeating: a network error, 429 or a 5xx (not an answer that
-    cannot be decoded, a redirect loop or a malformed URL, which would fail alike)."""
+    cannot be decoded, a redirect loop, a malformed URL or a host that is no public address, which would
+    fail alike)."""
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code >= 500 or exc.response.status_code == 429
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, httpx.TransportError) and not isinstance(exc, AddressNotAllowed)
 
 
 class PlatformError(Exception):

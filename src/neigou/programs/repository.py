@@ -51,6 +51,17 @@ def of_live_organization(program_id: InstrumentedAttribute[int]) -> ColumnElemen
     return program_id.in_(live)
 
 
+def of_deleted_organization(session: Session, program_id: int) -> bool:
+    """Whether the program's organization is deleted: what a queued first attempt asks right before it
+    sends (a job queued before the deletion runs after it). One statement."""
+    deleted = session.execute(
+        select(Organization.deleted_at)
+        .join(Program, Program.organization_id == Organization.id)
+        .where(Program.id == program_id)
+    ).scalar_one_or_none()
+    return deleted is not None
+
+
 def programs_of(organization_id: int) -> Select[int]:
     """The ids of an organization's programs, for a set-based write over their rows."""
     return select(Program.id).where(Program.organization_id == organization_id)
