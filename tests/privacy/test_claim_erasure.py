@@ -1,6 +1,7 @@
 """What an opt-out erases of coupon claims beyond their rows: the ``coupon.claim`` audit entries' masked
-reference, a claim still in the Redis claim stream when it runs, and the stock gate's per-customer
-counter (with the gate and its stream on the real Redis of ``tests.local_redis``)."""
+reference, a claim still in the Redis claim stream when it runs, the stock gate's per-customer
+counter, and the claim stream's dead letters (with the gate and its stream on the real Redis of
+``tests.local_redis``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.audit.models import AuditEntry
+from neigou.kit import dead_letters
+from neigou.kit.dead_letters import DELIVERIES, GROUP, ID, REASON, dead_key
 from neigou.kit.ids import ERASED, keyed_hash
+from neigou.links import claim_stream
 from neigou.links.claim_stream import ClaimWriter
 from neigou.links.models import CouponClaim, Touch, Visitor
 from neigou.links.stock_gate import StockGate
@@ -157,3 +161,70 @@ def test_a_claim_with_a_cookie_stored_after_the_opt_out_links_no_visitor(
         assert session.scalars(select(Visitor)).all() == []
         assert session.scalars(select(Touch)).all() == []
     assert all(entry["customer"] == ERASED for entry in _claim_audit(factory))
+
+
+def _taken_out(gate: StockGate) -> tuple[bytes, dict[bytes, bytes]]:
+    """The one claim in the stream, taken out of it (as the claim writer does before a dead letter)."""
+    assert gate.stream is not None
+    [(entry_id, fields)] = gate.client.xrange(gate.stream)
+    gate.client.xdel(gate.stream, entry_id)
+    return entry_id, fields
+
+
+def _bury(gate: StockGate, entry: tuple[bytes, dict[bytes, bytes]]) -> None:
+    """The entry moved to the claim stream's dead letters, refused at every delivery."""
+    assert gate.stream is not None
+    meta = {
+        ID: entry[0],
+        GROUP: b"neigou-claim-writers",
+        REASON: b"ck_coupon_templates_stock",
+        DELIVERIES: b"5",
+    }
+    gate.client.xadd(dead_key(gate.stream), {**entry[1], **meta})
+
+
+def _replayed(gate: StockGate, factory: sessionmaker[Session]) -> tuple[int, int]:
+    assert gate.stream is not None
+    return dead_letters.replay(gate.client, gate.stream, factory, claim_stream.store_entries)
+
+
+def test_the_opt_out_rewrites_the_shoppers_claim_dead_letters_and_a_replay_stores_them_erased(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], gate: StockGate
+) -> None:
+    world = orders.build(client, operator, factory)
+    _opened, code = orders.coupon_link(client, operator, world)
+    assert client.post(f"/p/{code}/claim", data={"phone": PHONE}, follow_redirects=False).status_code == 303
+    _bury(gate, _taken_out(gate))
+    _opt_out(client, operator)
+    assert gate.stream is not None
+    [letter] = dead_letters.letters(gate.client, gate.stream)
+    held = b"".join(letter.fields.values())
+    assert PHONE_HASH.encode() not in held
+    assert MASKED.encode() not in held
+    assert _replayed(gate, factory) == (1, 0)
+    [(stored_hash, masked, visitor)] = _claims(factory)
+    assert (stored_hash != PHONE_HASH, masked, visitor) == (True, ERASED, None)
+    with factory() as session:
+        assert session.scalars(select(Touch)).all() == []
+
+
+def test_a_claim_dead_lettered_after_the_opt_out_is_replayed_erased(
+    client: TestClient,
+    app: FastAPI,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    gate: StockGate,
+) -> None:
+    """A claim taken before the opt-out and set aside only after it (pending with a writer meanwhile):
+    its replay stores it as the opt-out would have left it."""
+    world = orders.build(client, operator, factory)
+    opened, _code = orders.coupon_link(client, operator, world)
+    assert _claim(client, operator, opened["id"]).status_code == 201
+    entry = _taken_out(gate)
+    app.state.links.claims = None
+    _opt_out(client, operator)
+    _bury(gate, entry)
+    assert _replayed(gate, factory) == (1, 0)
+    [(stored_hash, masked, _visitor)] = _claims(factory)
+    assert (stored_hash != PHONE_HASH, masked) == (True, ERASED)
+    assert [entry["customer"] for entry in _claim_audit(factory)] == [ERASED]
