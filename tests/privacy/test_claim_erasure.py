@@ -23,9 +23,11 @@ from neigou.links import claim_stream
 from neigou.links.claim_stream import ClaimWriter
 from neigou.links.models import CouponClaim, Touch, Visitor
 from neigou.links.stock_gate import StockGate
+from neigou.privacy.models import OptOut
 from tests.conftest import SECRET
 from tests.links.conftest import app_behind_gate
 from tests.orders import builders as orders
+from tests.sign_in import console_sign_in
 
 PHONE = "13712345678"
 PHONE_HASH = keyed_hash(SECRET, PHONE)
@@ -75,7 +77,7 @@ def _claims(factory: sessionmaker[Session]) -> list[tuple[str, str, str | None]]
             (h, m, v)
             for h, m, v in session.execute(
                 select(CouponClaim.customer_ref_hash, CouponClaim.customer_ref_masked, CouponClaim.visitor_id)
-            ).tuples()
+            )
         ]
 
 
@@ -228,3 +230,19 @@ def test_a_claim_dead_lettered_after_the_opt_out_is_replayed_erased(
     [(stored_hash, masked, _visitor)] = _claims(factory)
     assert (stored_hash != PHONE_HASH, masked) == (True, ERASED)
     assert [entry["customer"] for entry in _claim_audit(factory)] == [ERASED]
+
+
+def test_the_consoles_opt_out_stores_the_claim_stream_first_too(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], gate: StockGate
+) -> None:
+    world = orders.build(client, operator, factory)
+    opened, _code = orders.coupon_link(client, operator, world)
+    assert _claim(client, operator, opened["id"]).status_code == 201
+    console_sign_in(client, factory, next_page="/console")
+    form = {"customer_ref": PHONE, "program_id": "", "request_id": "console-claims-1", "confirm": "yes"}
+    assert client.post("/console/privacy", data=form, follow_redirects=False).status_code == 303
+    assert gate.stream is not None and gate.client.xlen(gate.stream) == 0
+    with factory() as session:
+        assert session.scalars(select(OptOut.erased)).one()["claims"] == 1
+    [(stored_hash, masked, _visitor)] = _claims(factory)
+    assert (stored_hash != PHONE_HASH, masked) == (True, ERASED)

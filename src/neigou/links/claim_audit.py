@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import BigInteger, bindparam, cast, select, update
 from sqlalchemy.orm import Session
 
 from neigou.audit.models import AuditEntry
@@ -37,7 +37,8 @@ def redact_claims(session: Session, claims: Collection[tuple[int, int]]) -> int:
                     AuditEntry.action == ACTION,
                     AuditEntry.entity == ENTITY,
                     AuditEntry.entity_id.in_(sorted({str(coupon) for _, coupon in part})),
-                    AuditEntry.after["claim_id"].as_integer().in_(sorted(ids)),
+                    # Claim ids pass 32 bits (``as_integer`` casts to INTEGER on PostgreSQL).
+                    cast(AuditEntry.after["claim_id"].as_string(), BigInteger).in_(sorted(ids)),
                 )
             ).all()
             redacted = [

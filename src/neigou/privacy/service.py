@@ -268,8 +268,8 @@ def erase(
     # The claims' audit entries name the shopper's masked reference: redacted with the claims.
     tombstoned = session.execute(
         select(CouponClaim.id, CouponClaim.coupon_id).where(CouponClaim.customer_ref_hash == tombstone)
-    ).tuples()
-    counts["audit_entries"] += claim_audit.redact_claims(session, list(tombstoned))
+    )
+    counts["audit_entries"] += claim_audit.redact_claims(session, [(i, c) for i, c in tombstoned])
     if gate is not None or stock_gate is not None:
         _redis_after_commit(session, gate, stock_gate, customer=h, tombstone=tombstone, program_id=program_id)
     return counts
@@ -299,7 +299,7 @@ def _redis_after_commit(
             (i, created, ends)
             for i, created, ends in session.execute(
                 select(CouponTemplate.id, CouponTemplate.created_at, CouponTemplate.ends_at).where(live)
-            ).tuples()
+            )
         ]
 
     def follow() -> None:
