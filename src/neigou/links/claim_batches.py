@@ -17,6 +17,9 @@ checks the stock): a claim that would take a customer past the coupon's ``per_cu
 the customer's stored claims and the batch's earlier ones, is not stored (its row inserted is deleted
 in the same transaction); the rest of the batch is stored. What the writer does with such a claim is
 ``links.claim_stream``'s.
+
+A claim taken before its shopper's opt-out and stored only after it (still in the stream, or a dead
+letter replayed) is stored as the opt-out left their claims (``_erased_meanwhile``).
 """
 
 from __future__ import annotations

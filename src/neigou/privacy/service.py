@@ -13,11 +13,18 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
 - ``customers``, ``consents``, ``push_messages``, ``audit_entries``: the salesperson's customer book
   (``crm.erasure``): the customer rows are redacted in place, their consent history deleted, the
   messages pushed to them blanked and those still waiting to go out cancelled (``opted_out``), and
-  the values their audit entries hold in clear redacted (the entries changed are counted);
+  the values their audit entries hold in clear redacted (the entries changed are counted, with the
+  ``coupon.claim`` entries of the tombstoned claims, whose masked reference is redacted:
+  ``links.claim_audit``);
 - ``event_reservations``, ``event_counts``, ``event_invitations``, ``event_employees``:
   employee-purchase events (``events.erasure``): reservations and invitation bindings name the
   tombstone, the per-person counters are re-keyed to it, employee numbers bound to the shopper are
   released (the employee buys with theirs again), and the Redis gate's state follows after the commit.
+
+With Redis, the claims and reservations still in their streams are stored first, and once committed
+the streams' dead letters naming the shopper are rewritten under the tombstone and, after an opt-out of
+every program, the stock gate's per-customer counters are deleted (``links.gate_erasure``). What was
+taken before an opt-out and is stored after it is stored erased (``privacy.repository.opted_out_since``).
 
 The tombstone is random and stored nowhere else, so it cannot be recomputed from the shopper's
 reference (a keyed hash of the opt-out's id could: the opt-out row keeps the customer's hash).
