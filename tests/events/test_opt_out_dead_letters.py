@@ -5,6 +5,7 @@ replay of one set aside only after the opt-out stores it as the opt-out would ha
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,14 +22,16 @@ SHOPPER = "13800000001"
 
 
 def _taken_out(gated: Gated) -> tuple[bytes, dict[bytes, bytes]]:
-    [(entry_id, fields)] = gated.gate.client.xrange(gated.gate.stream)
+    entries: Any = gated.gate.client.xrange(gated.gate.stream)
+    [(entry_id, fields)] = entries
     gated.gate.client.xdel(gated.gate.stream, entry_id)
     return entry_id, fields
 
 
 def _bury(gated: Gated, entry: tuple[bytes, dict[bytes, bytes]]) -> None:
     meta = {ID: entry[0], GROUP: reservations.GROUP.encode(), REASON: b"bad_value", DELIVERIES: b"5"}
-    gated.gate.client.xadd(dead_key(gated.gate.stream), {**entry[1], **meta})
+    letter: dict[Any, Any] = {**entry[1], **meta}
+    gated.gate.client.xadd(dead_key(gated.gate.stream), letter)
 
 
 def _opt_out(gated: Gated) -> None:

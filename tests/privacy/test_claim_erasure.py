@@ -106,7 +106,8 @@ def test_a_claim_still_in_the_stream_is_stored_first_and_erased(
     opened, _code = orders.coupon_link(client, operator, world)
     claimed = _claim(client, operator, opened["id"])
     assert claimed.status_code == 201, claimed.text
-    assert gate.stream is not None and gate.client.xlen(gate.stream) == 1  # queued, not stored yet
+    assert gate.stream is not None
+    assert gate.client.xlen(gate.stream) == 1
     erased = _opt_out(client, operator)
     assert erased["claims"] == 1
     assert erased["audit_entries"] == 1  # the claim writer's entry of the claim
@@ -151,7 +152,8 @@ def test_a_claim_with_a_cookie_stored_after_the_opt_out_links_no_visitor(
     claimed = client.post(f"/p/{code}/claim", data={"phone": PHONE}, follow_redirects=False)
     assert claimed.status_code == 303
     assert gate.stream is not None
-    [(_id, fields)] = gate.client.xrange(gate.stream)
+    queued: Any = gate.client.xrange(gate.stream)
+    [(_id, fields)] = queued
     assert json.loads(fields[b"c"])["visitor_id"] is not None  # the claim identifies the cookie
     app.state.links.claims = None  # this opt-out does not drain the stream
     _opt_out(client, operator)
@@ -168,7 +170,8 @@ def test_a_claim_with_a_cookie_stored_after_the_opt_out_links_no_visitor(
 def _taken_out(gate: StockGate) -> tuple[bytes, dict[bytes, bytes]]:
     """The one claim in the stream, taken out of it (as the claim writer does before a dead letter)."""
     assert gate.stream is not None
-    [(entry_id, fields)] = gate.client.xrange(gate.stream)
+    entries: Any = gate.client.xrange(gate.stream)
+    [(entry_id, fields)] = entries
     gate.client.xdel(gate.stream, entry_id)
     return entry_id, fields
 
@@ -182,7 +185,8 @@ def _bury(gate: StockGate, entry: tuple[bytes, dict[bytes, bytes]]) -> None:
         REASON: b"ck_coupon_templates_stock",
         DELIVERIES: b"5",
     }
-    gate.client.xadd(dead_key(gate.stream), {**entry[1], **meta})
+    letter: dict[Any, Any] = {**entry[1], **meta}
+    gate.client.xadd(dead_key(gate.stream), letter)
 
 
 def _replayed(gate: StockGate, factory: sessionmaker[Session]) -> tuple[int, int]:
@@ -241,7 +245,8 @@ def test_the_consoles_opt_out_stores_the_claim_stream_first_too(
     console_sign_in(client, factory, next_page="/console")
     form = {"customer_ref": PHONE, "program_id": "", "request_id": "console-claims-1", "confirm": "yes"}
     assert client.post("/console/privacy", data=form, follow_redirects=False).status_code == 303
-    assert gate.stream is not None and gate.client.xlen(gate.stream) == 0
+    assert gate.stream is not None
+    assert gate.client.xlen(gate.stream) == 0
     with factory() as session:
         assert session.scalars(select(OptOut.erased)).one()["claims"] == 1
     [(stored_hash, masked, _visitor)] = _claims(factory)

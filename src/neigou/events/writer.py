@@ -110,7 +110,7 @@ def _erased_meanwhile(session: Session, rows: list[dict[str, Any]]) -> list[dict
     rewritten so in the dead letters, ``erase_dead_letters``) binds no employee number. Asked under
     the batch's customer locks."""
     events = select(Event.id, Event.program_id).where(Event.id.in_({r["event_id"] for r in rows}))
-    programs = {event_id: program_id for event_id, program_id in session.execute(events)}
+    programs = dict(session.execute(events).all())
     found = privacy.opted_out_since(
         session, {(programs.get(r["event_id"]), r["customer_ref_hash"], r["reserved_at"]) for r in rows}
     )
