@@ -9,7 +9,8 @@ batch that passed the capture's suppression check first holds the opt-out back u
 the opt-out then erases the customer it added; an opt-out that came first holds the batch back until
 it commits, and the capture then finds it and adds nobody. Each test holds one side open inside that
 window (a hold after the capture's suppression check, or after the erasure) until the other waits for
-its lock or ran to its end (``tests.lock_waits``): without the lock the customer stays. On
+its lock or ran to its end (``tests.lock_waits``): without the lock the customer stays. Either way the
+claim row ends up holding no hash or masked phone of the shopper. On
 SQLite the lock is the database's write lock, which the claim writer's batch takes before its first
 write anyway, so there these pass without the customers' lock too.
 """
@@ -28,6 +29,7 @@ from neigou.crm import capture, erasure
 from neigou.crm.models import Customer
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
+from neigou.kit.ids import ERASED
 from neigou.links import claim_stream, claims
 from neigou.links.consent import GivenConsent
 from neigou.links.models import ClaimSource, CouponClaim, Touch
@@ -103,6 +105,12 @@ def _race(
             for table in (Customer, Touch)
         ]
         assert session.scalar(select(func.count()).select_from(CouponClaim)) == 1
+        # Stored before or after the opt-out, the claim names the shopper no more: the opt-out
+        # tombstoned it, or the batch found the opt-out and stored it so.
+        claim = session.execute(
+            select(CouponClaim.customer_ref_hash, CouponClaim.customer_ref_masked, CouponClaim.visitor_id)
+        ).one()
+        assert (claim[0] != SHOPPER_HASH, claim[1], claim[2]) == (True, ERASED, None)
     assert left == [0, 0]
     return erased
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from neigou.events.gate import ReservationGate
 from neigou.events.gate_values import reservation_id
 from neigou.events.models import (
     CustomerCount,
+    Event,
     EventEmployee,
     EventItem,
     Invitation,
@@ -42,6 +44,8 @@ from neigou.events.models import (
 )
 from neigou.kit import employee_numbers
 from neigou.kit.bulk import insert_ignoring_duplicates, table_of, upsert_adding
+from neigou.kit.dead_letters import rewrite
+from neigou.kit.ids import ERASED, new_tombstone
 from neigou.kit.streams import Entry, StreamWriter
 from neigou.privacy import repository as privacy
 
@@ -108,6 +112,52 @@ def _employee_ids(session: Session, employees: set[tuple[int, str]]) -> dict[tup
     return {key: i for key, i in found.items() if i is not None}
 
 
+def _erased_meanwhile(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows, those reserved before their shopper's opt-out (of the event's program or of all) and
+    stored only now (a dead letter replayed) as the opt-out left the shopper's reservations: under a
+    tombstone of their own (one per shopper in the batch), masked ``已注销``; such a row (and one
+    rewritten so in the dead letters, ``erase_dead_letters``) binds no employee number. Asked under
+    the batch's customer locks."""
+    events = select(Event.id, Event.program_id).where(Event.id.in_({r["event_id"] for r in rows}))
+    programs = dict(session.execute(events).all())
+    found = privacy.opted_out_since(
+        session, {(programs.get(r["event_id"]), r["customer_ref_hash"], r["reserved_at"]) for r in rows}
+    )
+    if not found:
+        return rows
+    tombstones: dict[str, str] = {}
+    kept = []
+    for r in rows:
+        if (programs.get(r["event_id"]), r["customer_ref_hash"], r["reserved_at"]) in found:
+            tombstone = tombstones.setdefault(r["customer_ref_hash"], new_tombstone())
+            kept.append({**r, "customer_ref_hash": tombstone, "customer_ref_masked": ERASED})
+        else:
+            kept.append(r)
+    return kept
+
+
+def erase_dead_letters(
+    client: redis.Redis, key: str, *, customer: str, tombstone: str, event_ids: Collection[int] | None
+) -> int:
+    """Rewrite the reservation stream's dead letters of a shopper who opted out (in ``event_ids``,
+    None: in every event) as the opt-out left their reservations (``events.erasure``): under the
+    tombstone, masked ``已注销``; how many."""
+
+    def erased(fields: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
+        try:
+            record = json.loads(fields[b"r"])
+        except (KeyError, ValueError):
+            return None
+        if not isinstance(record, dict) or record.get("c") != customer:
+            return None
+        if event_ids is not None and record.get("e") not in event_ids:
+            return None
+        record.update(c=tombstone, m=ERASED)
+        return {**fields, b"r": json.dumps(record).encode()}
+
+    return rewrite(client, key, erased)
+
+
 def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | None = None) -> int:
     """Store a batch of reservations (a few statements whatever its size); returns how many were new.
     With the ``gate``, the units of a reservation refused for its taken request id go back to it after
@@ -116,6 +166,7 @@ def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | 
         return 0
     # The shoppers' opt-out locks before the batch's first write (one statement for the batch).
     privacy.lock_customers(session, {r["customer_ref_hash"] for r in rows})
+    rows = _erased_meanwhile(session, rows)
     employees = {(r["event_id"], r["employee_no"]) for r in rows if r["employee_no"] is not None}
     codes = {r["invitation_code"] for r in rows if r["invitation_code"] is not None}
     employee_ids = _employee_ids(session, employees)
@@ -168,7 +219,9 @@ def store(session: Session, rows: list[dict[str, Any]], gate: ReservationGate | 
     _bind_invitations(session, [r for r in new if r["invitation_id"] is not None])
     # The gate bound each employee number to its first shopper; the database follows, once per entry.
     numbers = {
-        r["employee_id"]: r["customer_ref_hash"] for r in reversed(new) if r["employee_id"] is not None
+        r["employee_id"]: r["customer_ref_hash"]
+        for r in reversed(new)
+        if r["employee_id"] is not None and r["customer_ref_masked"] != ERASED
     }
     if numbers:
         session.execute(

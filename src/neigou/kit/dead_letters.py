@@ -18,7 +18,8 @@ so an operator replays or drops them before Redis runs out of memory.
 
 A dead letter keeps the entry's fields as they were, beside ``dead:id`` (the entry's id in its stream,
 from which the stored row's id is made), ``dead:group``, ``dead:reason`` and ``dead:deliveries``.
-``neigou dead-letters`` lists, replays and drops them (``docs/offers.md``, "Dead letters").
+``neigou dead-letters`` lists, replays and drops them (``docs/offers.md``, "Dead letters"). An opt-out
+rewrites those of its shopper (``rewrite``) under the tombstone it leaves in the database.
 """
 
 from __future__ import annotations
@@ -242,6 +243,28 @@ def replay(
         client.xdel(dead_key(key), letter.id)
         stored += 1
     return stored, kept
+
+
+def rewrite(
+    client: redis.Redis, key: str, change: Callable[[dict[bytes, bytes]], dict[bytes, bytes] | None]
+) -> int:
+    """Rewrite the dead letters ``change`` changes (it answers a letter's new entry fields, or None to
+    leave it): each is added again with them, its ``dead:`` fields kept (so a replay stores it under
+    the same id), and deleted, in one transaction; all are read (in pages) before the first is
+    rewritten. Returns how many were rewritten."""
+    rewritten = 0
+    for letter in list(letters(client, key)):
+        fields = change(letter.entry[1])
+        if fields is None:
+            continue
+        kept = {k: v for k, v in letter.fields.items() if k in _META}
+        pipe = client.pipeline(transaction=True)
+        letter_fields: dict[Any, Any] = {**fields, **kept}
+        pipe.xadd(dead_key(key), letter_fields)
+        pipe.xdel(dead_key(key), letter.id)
+        pipe.execute()
+        rewritten += 1
+    return rewritten
 
 
 def forget(client: redis.Redis, key: str, letter_ids: list[bytes]) -> int:

@@ -17,6 +17,9 @@ checks the stock): a claim that would take a customer past the coupon's ``per_cu
 the customer's stored claims and the batch's earlier ones, is not stored (its row inserted is deleted
 in the same transaction); the rest of the batch is stored. What the writer does with such a claim is
 ``links.claim_stream``'s.
+
+A claim taken before its shopper's opt-out and stored only after it (still in the stream, or a dead
+letter replayed) is stored as the opt-out left their claims (``_erased_meanwhile``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from neigou.kit.bulk import (
     upsert_adding,
 )
 from neigou.kit.dead_letters import EntryRefused
+from neigou.kit.ids import ERASED, new_tombstone
 from neigou.kit.pg_arrays import one_of
 from neigou.links.consent import announce_consent
 from neigou.links.models import ClaimCounter, CouponClaim, ShareLink, TouchKind
@@ -62,6 +66,8 @@ CLAIM_COLUMNS = (
 )
 _SOURCE = CLAIM_COLUMNS.index("source")
 _CLAIM_TYPES = binary_types(table_of(CouponClaim), CLAIM_COLUMNS)
+# A row's key marking a claim stored erased (``_erased_meanwhile``): it makes no touch.
+ERASED_ROW = "erased"
 PAST_LIMIT = "per_customer_limit"  # the dead letters' reason for a claim past its coupon's limit
 
 
@@ -88,6 +94,7 @@ def store_within_limits(session: Session, rows: list[dict[str, Any]]) -> tuple[i
     # Before any write of these customers (claims, counters, visitors, touches): taken after one, the
     # lock could wait on an opt-out that waits on that write's row.
     privacy.lock_customers(session, {r["customer_ref_hash"] for r in rows})
+    rows = _erased_meanwhile(session, rows)
     new_ids = _insert_claims(session, rows)
     new = [r for r in rows if r["id"] in new_ids]
     past = _past_limits(session, new)
@@ -133,6 +140,31 @@ def store_within_limits(session: Session, rows: list[dict[str, Any]]) -> tuple[i
     )
     _consents(session, new)
     return len(new), past
+
+
+def _erased_meanwhile(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows, those taken before their shopper's opt-out (of their program or of all) and stored only
+    now (still in the stream when it ran, or a dead letter replayed) as the opt-out left its claims:
+    under a tombstone of their own (one per shopper in the batch, so their counters add up), masked
+    ``已注销``, without the cookie; they make no touch, no visitor linkage and no customer of the
+    consent they carried (``ERASED_ROW``). Asked under the batch's customer locks."""
+    found = privacy.opted_out_since(
+        session, {(r["program_id"], r["customer_ref_hash"], r["claimed_at"]) for r in rows}
+    )
+    if not found and all(r["customer_ref_masked"] != ERASED for r in rows):
+        return rows
+    tombstones: dict[str, str] = {}
+    kept: list[dict[str, Any]] = []
+    for r in rows:
+        if r["customer_ref_masked"] == ERASED:  # a dead letter the opt-out rewrote
+            kept.append({**r, ERASED_ROW: True})
+        elif (r["program_id"], r["customer_ref_hash"], r["claimed_at"]) in found:
+            tombstone = tombstones.setdefault(r["customer_ref_hash"], new_tombstone())
+            erased = {"customer_ref_hash": tombstone, "customer_ref_masked": ERASED, "visitor_id": None}
+            kept.append({**r, **erased, "consent": None, ERASED_ROW: True})
+        else:
+            kept.append(r)
+    return kept
 
 
 def _past_limits(session: Session, new: list[dict[str, Any]]) -> set[int]:
@@ -206,9 +238,10 @@ def _touches(session: Session, claims: list[dict[str, Any]]) -> None:
                 customer_ref_hash=r["customer_ref_hash"],
                 customer_ref_masked=r["customer_ref_masked"],
                 at=r["claimed_at"],
+                program_id=r["program_id"],
             )
         link = links.get(r["link_id"])
-        if link is not None:
+        if link is not None and not r.get(ERASED_ROW):
             touches.append(
                 NewTouch(
                     link.program_id,

@@ -30,7 +30,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.actor import Actor
-from neigou.kit.dead_letters import give_up_or_keep
+from neigou.kit.dead_letters import give_up_or_keep, rewrite
+from neigou.kit.ids import ERASED
 from neigou.kit.jobs import job
 from neigou.kit.settings import settings_of
 from neigou.kit.streams import AckHook, Entry, StreamWriter, id_from_stream, namespace
@@ -97,6 +98,29 @@ def refusal_of(
 def store_entries(session: Session, entries: list[Entry]) -> int:
     """A batch of stream entries into the database."""
     return store(session, rows_of(entries))
+
+
+def erase_dead_letters(
+    client: redis.Redis, key: str, *, customer: str, tombstone: str, program_id: int | None
+) -> int:
+    """Rewrite the claim stream's dead letters of a shopper who opted out (of ``program_id``, None: of
+    all) as the opt-out left their claims (``privacy.service``): under the tombstone, masked
+    ``已注销``, without the cookie and the consent; how many. A replay stores them so
+    (``claim_batches``: a claim masked so makes no touch)."""
+
+    def erased(fields: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
+        try:
+            row = json.loads(fields[b"c"])
+        except (KeyError, ValueError):
+            return None
+        if not isinstance(row, dict) or row.get("customer_ref_hash") != customer:
+            return None
+        if program_id is not None and row.get("program_id") != program_id:
+            return None
+        row.update(customer_ref_hash=tombstone, customer_ref_masked=ERASED, visitor_id=None, consent=None)
+        return {**fields, b"c": to_json(row)}
+
+    return rewrite(client, key, erased)
 
 
 class ClaimWriter(StreamWriter):

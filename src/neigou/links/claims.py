@@ -221,6 +221,7 @@ def claim_coupon(
             customer_ref_hash=customer.ref_hash,
             customer_ref_masked=customer.masked,
             at=at,
+            program_id=link.program_id if link is not None else None,
         )
         if visitor_id is not None
         else []

@@ -208,6 +208,17 @@ local function on_removed(keys, id, args)
   end
 end
 """
+# An opt-out of every program (``StockGate.forget_customer``): deletes a customer's counter of a coupon
+# (KEYS 1) and bumps its epoch (KEYS 2, field ARGV 1, expiry ARGV 2), so a seed read before (counting
+# the claims the opt-out moved to its tombstone) is not set after; the next claim seeds it afresh.
+FORGET_SCRIPT = """
+if redis.call('DEL', KEYS[1]) == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+  redis.call('EXPIREAT', KEYS[2], ARGV[2], 'NX')
+  redis.call('EXPIREAT', KEYS[2], ARGV[2], 'GT')
+end
+return 1
+"""
 # Give back one unit of both counters (never below zero).
 RELEASE_SCRIPT = """
 for i = 1, 2 do

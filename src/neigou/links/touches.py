@@ -95,14 +95,25 @@ def record_touches(
 
 
 def identify_visitor(
-    session: Session, *, visitor_id: str, customer_ref_hash: str, customer_ref_masked: str, at: datetime
+    session: Session,
+    *,
+    visitor_id: str,
+    customer_ref_hash: str,
+    customer_ref_masked: str,
+    at: datetime,
+    program_id: int | None = None,
 ) -> list[NewTouch]:
     """Bind a visitor cookie to the customer it turned out to be; returns its stored clicks as touches,
     for the caller to record together with its own (one batch: one suppression check, one binding).
 
+    A customer who opted out of ``program_id`` (the claim's; None: of every program) gets no
+    linkage: the opt-out deleted theirs, and a claim made before it and stored after it (still in the
+    claim stream, or a dead letter replayed) must not make it again. The caller holds the customer's
+    opt-out lock (``privacy.repository.lock_customers``).
     Clicks still in the recorder's buffer become touches when they are written (see ``clicks``).
     """
-    if session.get(Visitor, visitor_id) is None:
+    linked = session.get(Visitor, visitor_id) is not None
+    if not linked and not privacy.suppressed(session, {(program_id, customer_ref_hash)}):
         insert_ignoring_duplicates(
             session,
             Visitor,

@@ -52,6 +52,7 @@ def create_opt_out(
         actor=principal.actor,
         at=ensure_aware(body.at) if body.at is not None else utcnow(),
         events=request.app.state.events,
+        links=request.app.state.links,
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK

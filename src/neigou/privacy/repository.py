@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from neigou.kit.db import hold_write_lock
@@ -27,6 +29,8 @@ from neigou.privacy.models import OptOut
 from neigou.programs.models import Program
 from neigou.programs.scope import organization_of_caller
 
+# A (program, customer hash) pair; a program of None is covered by opt-outs of every program only.
+Pair = TypeVar("Pair", tuple[int, str], tuple[int | None, str])
 # One statement per batch: the keys come sorted, and the ORDER BY in the subquery (never flattened by
 # the planner) makes the locks taken in that order, so two batches cannot wait on each other.
 _LOCK_PG = (
@@ -93,7 +97,7 @@ def lock_for_opt_out(session: Session, customer_ref_hash: str) -> None:
         hold_write_lock(session)
 
 
-def suppressed(session: Session, pairs: Collection[tuple[int, str]]) -> set[tuple[int, str]]:
+def suppressed(session: Session, pairs: Collection[Pair]) -> set[Pair]:
     """Those (program, customer hash) pairs whose customer opted out of that program or of all of
     them, whichever organization (or platform administrator) recorded the opt-out."""
     hashes = {customer for _, customer in pairs}
@@ -163,3 +167,33 @@ def counts_shown(session: Session, row: OptOut) -> bool:
     """Whether the caller is shown what ``row`` erased: an opt-out recorded platform-wide erased
     rows of every organization, which an organization's operators do not see."""
     return row.organization_id is not None or organization_of_caller(session) is None
+
+
+def opted_out_since(
+    session: Session, claims: Collection[tuple[int | None, str, datetime]]
+) -> set[tuple[int | None, str, datetime]]:
+    """Those (program, customer hash, instant) whose customer opted out of that program (or of all of
+    them) at or after the instant, whoever recorded it: what was taken before an opt-out and reaches
+    the database only after it (a claim or reservation still in its stream, a dead letter replayed)
+    is stored erased. A program of None (a claim without a link) is covered by an opt-out of all
+    programs only, as by the erasure."""
+    hashes = {customer for _, customer, _ in claims}
+    if not hashes:
+        return set()
+    latest: dict[tuple[int | None, str], datetime] = {}
+    with unscoped(session):
+        rows = session.execute(
+            select(OptOut.program_id, OptOut.customer_ref_hash, func.max(OptOut.requested_at))
+            .where(OptOut.customer_ref_hash.in_(sorted(hashes)))
+            .group_by(OptOut.program_id, OptOut.customer_ref_hash)
+        ).all()
+    for program, customer, requested_at in rows:
+        latest[(program, customer)] = requested_at
+
+    def covered(program: int | None, customer: str, at: datetime) -> bool:
+        mine = [latest.get((None, customer))]
+        if program is not None:
+            mine.append(latest.get((program, customer)))
+        return any(when is not None and when >= at for when in mine)
+
+    return {c for c in claims if covered(*c)}

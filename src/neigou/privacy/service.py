@@ -13,11 +13,18 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
 - ``customers``, ``consents``, ``push_messages``, ``audit_entries``: the salesperson's customer book
   (``crm.erasure``): the customer rows are redacted in place, their consent history deleted, the
   messages pushed to them blanked and those still waiting to go out cancelled (``opted_out``), and
-  the values their audit entries hold in clear redacted (the entries changed are counted);
+  the values their audit entries hold in clear redacted (the entries changed are counted, with the
+  ``coupon.claim`` entries of the tombstoned claims, whose masked reference is redacted:
+  ``links.claim_audit``);
 - ``event_reservations``, ``event_counts``, ``event_invitations``, ``event_employees``:
   employee-purchase events (``events.erasure``): reservations and invitation bindings name the
   tombstone, the per-person counters are re-keyed to it, employee numbers bound to the shopper are
   released (the employee buys with theirs again), and the Redis gate's state follows after the commit.
+
+With Redis, the claims and reservations still in their streams are stored first, and once committed
+the streams' dead letters naming the shopper are rewritten under the tombstone and, after an opt-out of
+every program, the stock gate's per-customer counters are deleted (``links.gate_erasure``). What was
+taken before an opt-out and is stored after it is stored erased (``privacy.repository.opted_out_since``).
 
 The tombstone is random and stored nowhere else, so it cannot be recomputed from the shopper's
 reference (a keyed hash of the opt-out's id could: the opt-out row keeps the customer's hash).
@@ -26,23 +33,33 @@ reference (a keyed hash of the opt-out's id could: the opt-out row keeps the cus
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import redis
+import structlog
 from sqlalchemy import Delete, Update, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.crm import erasure as crm_erasure
+from neigou.events import after_commit
 from neigou.events import erasure as events_erasure
+from neigou.events import writer as reservations
 from neigou.events.gate import ReservationGate
+from neigou.events.models import Event
 from neigou.events.runtime import EventsRuntime
 from neigou.kit.actor import Actor
+from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import ERASED, customer_ref_hash, new_tombstone
+from neigou.links import claim_audit, claim_stream, gate_erasure
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
+from neigou.links.runtime import LinksRuntime
+from neigou.links.stock_gate import StockGate
+from neigou.offers.models import CouponTemplate
 from neigou.orders.models import Order
 from neigou.privacy import repository as repo
 from neigou.privacy.models import OptOut
@@ -50,6 +67,7 @@ from neigou.programs.models import Member
 from neigou.programs.scope import organization_of_caller
 from neigou.programs.service import require_program
 
+log = structlog.get_logger(__name__)
 KINDS = (
     "touches",
     "bindings",
@@ -82,16 +100,20 @@ def opt_out(
     actor: Actor,
     at: datetime,
     events: EventsRuntime | None = None,
+    links: LinksRuntime | None = None,
 ) -> OptOutResult:
     """Erase the shopper's linkage and record the opt-out; the same ``request_id`` returns the first.
 
-    ``events``: the application's events runtime; with the Redis gate, reservations still in its
-    stream are stored first (so they are erased too) and the gate's state follows the erasure."""
+    ``events`` and ``links``: the application's runtimes; with Redis, reservations and claims still
+    in their streams are stored first (so they are erased too), and the gates' state and the streams'
+    dead letters follow the erasure once it committed."""
     # A reference hiding an invisible mark is hashed as given (``kit.refs.NamesSomeoneStored``): rows stored
     # under it before such references were refused are erased by it.
     customer = customer_ref_hash(secret_key, customer_ref)
     if events is not None:
         events_erasure.store_stream_first(events.flush)
+    if links is not None and links.claims is not None:
+        events_erasure.store_stream_first(links.claims.drain)
     # Writers of what an opt-out erases take the same lock before they look for opt-outs: either they
     # wait and then see this one, or this one waits and then erases what they wrote.
     repo.lock_for_opt_out(session, customer)
@@ -121,8 +143,14 @@ def opt_out(
         if (replay := _replay(session, request_id, customer, program_id)) is not None:
             return replay
         raise
-    gate = events.gate if events is not None else None
-    row.erased = erase(session, customer_ref_hash=customer, program_id=program_id, at=at, gate=gate)
+    row.erased = erase(
+        session,
+        customer_ref_hash=customer,
+        program_id=program_id,
+        at=at,
+        gate=events.gate if events is not None else None,
+        stock_gate=links.gate if links is not None else None,
+    )
     session.flush()
     audit.record(
         session,
@@ -174,8 +202,10 @@ def erase(
     program_id: int | None,
     at: datetime,
     gate: ReservationGate | None = None,
+    stock_gate: StockGate | None = None,
 ) -> dict[str, int]:
-    """Run the erasing statements (one per kind, never one per row); rows affected per kind."""
+    """Run the erasing statements (one per kind, never one per row); rows affected per kind. With the
+    Redis gates, their state and their streams' dead letters follow after the commit."""
     tombstone = new_tombstone()
     h = customer_ref_hash
 
@@ -242,4 +272,60 @@ def erase(
             session, customer_ref_hash=h, program_id=program_id, tombstone=tombstone, gate=gate
         )
     )
+    # The claims' audit entries name the shopper's masked reference: redacted with the claims.
+    tombstoned = session.execute(
+        select(CouponClaim.id, CouponClaim.coupon_id).where(CouponClaim.customer_ref_hash == tombstone)
+    )
+    counts["audit_entries"] += claim_audit.redact_claims(session, [(i, c) for i, c in tombstoned])
+    if gate is not None or stock_gate is not None:
+        _redis_after_commit(session, gate, stock_gate, customer=h, tombstone=tombstone, program_id=program_id)
     return counts
+
+
+def _redis_after_commit(
+    session: Session,
+    gate: ReservationGate | None,
+    stock_gate: StockGate | None,
+    *,
+    customer: str,
+    tombstone: str,
+    program_id: int | None,
+) -> None:
+    """Once committed: the dead letters of the shopper's claims and reservations rewritten under the
+    tombstone (in the program's, or all), and after an opt-out of every program (which moved the claim
+    counters to the tombstone) the stock gate's counters of the shopper deleted in every coupon whose
+    keys may still live (a day after it ends). A Redis that does not answer is logged: what it holds
+    stays until it answers again (the next opt-out of the shopper, the keys' expiry)."""
+    event_ids: set[int] | None = None
+    if program_id is not None:
+        event_ids = set(session.scalars(select(Event.id).where(Event.program_id == program_id)))
+    coupons: list[tuple[int, datetime, datetime]] = []
+    if stock_gate is not None and program_id is None:
+        live = CouponTemplate.ends_at > utcnow() - timedelta(days=1)
+        coupons = [
+            (i, created, ends)
+            for i, created, ends in session.execute(
+                select(CouponTemplate.id, CouponTemplate.created_at, CouponTemplate.ends_at).where(live)
+            )
+        ]
+
+    def follow() -> None:
+        try:
+            if gate is not None:
+                reservations.erase_dead_letters(
+                    gate.client, gate.stream, customer=customer, tombstone=tombstone, event_ids=event_ids
+                )
+            if stock_gate is not None:
+                claim_stream.erase_dead_letters(
+                    stock_gate.client,
+                    stock_gate.claims_stream,
+                    customer=customer,
+                    tombstone=tombstone,
+                    program_id=program_id,
+                )
+                if coupons:
+                    gate_erasure.forget_customer(stock_gate, coupons, customer)
+        except redis.RedisError as exc:
+            log.warning("privacy.opt_out_redis_unavailable", error=type(exc).__name__)
+
+    after_commit(session, follow)

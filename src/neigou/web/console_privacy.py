@@ -110,6 +110,7 @@ def submit_opt_out(
                 actor=principal.actor,
                 at=utcnow(),
                 events=request.app.state.events,
+                links=request.app.state.links,
             )
     except ProblemError as exc:
         return _page(request, session, error=exc.detail, status_code=exc.status)
