@@ -135,13 +135,21 @@ def _boost_reviewed(session: Session, *, boost_bp: int, before_bp: int, added: b
     )
 
 
+def _in_window(data: CampaignCreate, at: datetime) -> None:
+    """A new campaign ends after now and starts now at the earliest (a clock a little behind ours
+    aside), as an edit of one that has not started: one backdated would be live from a past moment."""
+    if data.ends_at <= at:
+        raise Invalid(Message("A campaign cannot end in the past."), code="ends_in_past")
+    if data.starts_at < at - DEFAULT_SKEW:
+        raise Invalid(Message("A campaign cannot start in the past."), code="starts_in_past")
+
+
 def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at: datetime) -> Campaign:
     """Publish a campaign; every sku must exist and the coupon must cover at least one of them."""
     require_program(session, data.program_id)
     scope = current_scope(session)
     _check(session, data, merchant_id=scope.merchant_id if scope is not None else None)
-    if data.ends_at <= at:
-        raise Invalid(Message("A campaign cannot end in the past."), code="ends_in_past")
+    _in_window(data, at)
     _boost_reviewed(session, boost_bp=data.commission_boost_bp, before_bp=0, added=True)
     products = offers.products_by_sku(
         session, data.skus, organization_id=organization_of(session, data.program_id)
