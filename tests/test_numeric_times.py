@@ -85,7 +85,9 @@ def test_iso_text_with_its_offset_still_goes_in(
     world: World,  # noqa: F811 - the fixture imported above
     field: Field,
 ) -> None:
-    answer = _send(client, world, field, "2026-03-01T12:00:00+08:00")
+    # A new campaign cannot start in the past: its start is a future one.
+    year = "2098" if field[1] == "/api/v1/campaigns" else "2026"
+    answer = _send(client, world, field, f"{year}-03-01T12:00:00+08:00")
     assert answer.status_code in matrix_case(field[0], field[1]).ok, answer.text
 
 

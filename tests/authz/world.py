@@ -3,6 +3,7 @@ module of ``tests/authz``, through its conftest, and ``tests/test_list_paging.py
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -58,16 +59,18 @@ def build_world(client: TestClient, admin: dict[str, str], make_token: TokenMake
         "/api/v1/promotions", json={**offers.MATRIX_PROMOTION, "skus": ["SHOP-SKU"]}, headers=merchant
     ).json()
     reviews = _merchant_reviews(client, operator, merchant, home["id"])
-    merchant_campaign = client.post(
-        "/api/v1/campaigns",
-        # Open until 2099: an ended campaign can no longer be edited.
-        json={
-            **campaigns.matrix_campaign(own_program["id"]),
-            "skus": ["SHOP-SKU"],
-            "ends_at": "2099-01-01T00:00:00+00:00",
-        },
-        headers=merchant,
-    ).json()
+    # Live at offers.NOW (published then) and open until 2099: an ended campaign can no longer be edited.
+    with campaigns.campaigns_clock(datetime.fromisoformat(offers.OPENS)):
+        merchant_campaign = client.post(
+            "/api/v1/campaigns",
+            json={
+                **campaigns.matrix_campaign(own_program["id"]),
+                "skus": ["SHOP-SKU"],
+                "starts_at": offers.OPENS,
+                "ends_at": "2099-01-01T00:00:00+00:00",
+            },
+            headers=merchant,
+        ).json()
     neighbour = client.post("/api/v1/merchants", json={"code": "next-door", "name": "邻店"}, headers=operator)
     elsewhere = client.post(
         "/api/v1/organizations", json={"code": "elsewhere", "name": "他租户"}, headers=admin

@@ -137,6 +137,7 @@ def matrix_campaign(program_id: int) -> dict[str, Any]:
         "program_id": program_id,
         "name": "矩阵活动",
         "skus": [offers.MATRIX_SKU],
-        "starts_at": offers.OPENS,
-        "ends_at": "2099-01-01T00:00:00+08:00",  # live at offers.NOW, and not ended by the real clock
+        # Starting now by the real clock (a new campaign cannot start in the past), open until 2099.
+        "starts_at": utcnow().isoformat(),
+        "ends_at": "2099-01-01T00:00:00+08:00",
     }

@@ -85,7 +85,7 @@ def test_bad_campaigns_are_refused_and_write_nothing(
     assert row_counts(factory) == before
 
 
-def test_a_campaign_that_has_already_ended_is_refused(
+def test_a_campaign_that_has_already_ended_or_starts_in_the_past_is_refused(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: b.FeedWorld
 ) -> None:
     now = utcnow().replace(microsecond=0)
@@ -97,10 +97,19 @@ def test_a_campaign_that_has_already_ended_is_refused(
         refused = client.post("/api/v1/campaigns", json=body, headers=operator)
         assert (refused.status_code, refused.json()["code"]) == (422, "ends_in_past"), refused.text
     assert row_counts(factory) == before
-    # One that started earlier and has not ended is live from now.
+    # Nor can one start in the past, as an edit of one that has not started cannot: a start more than
+    # five minutes back (DEFAULT_SKEW, a clock a little behind ours) is refused, one within them is now.
+    for starts in (now - timedelta(days=2 * 365), now - timedelta(minutes=6)):
+        body = b.campaign_body(
+            world.program_id, starts_at=starts.isoformat(), ends_at=(now + timedelta(days=1)).isoformat()
+        )
+        refused = client.post("/api/v1/campaigns", json=body, headers={**operator, "accept-language": "en"})
+        assert (refused.status_code, refused.json()["code"]) == (422, "starts_in_past"), refused.text
+        assert refused.json()["detail"] == "A campaign cannot start in the past."
+    assert row_counts(factory) == before
     body = b.campaign_body(
         world.program_id,
-        starts_at=(now - timedelta(days=2)).isoformat(),
+        starts_at=(now - timedelta(minutes=4)).isoformat(),
         ends_at=(now + timedelta(days=1)).isoformat(),
     )
     assert client.post("/api/v1/campaigns", json=body, headers=operator).status_code == 201

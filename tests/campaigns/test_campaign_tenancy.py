@@ -4,17 +4,21 @@ order taking then prices."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from neigou.kit.clock import utcnow
 from tests.conftest import TokenMaker
 from tests.offers import factories as offers
 from tests.organizations.builders import Tenant, open_window, tenant
 
 
 def _campaign(program: Tenant, sku: str, **extra: Any) -> dict[str, Any]:
-    return {"program_id": program.program_id, "name": "活动", "skus": [sku], **open_window(), **extra}
+    now = utcnow()  # a new campaign starts now at the earliest
+    window = {"starts_at": now.isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
+    return {"program_id": program.program_id, "name": "活动", "skus": [sku], **window, **extra}
 
 
 def test_a_platform_administrators_campaign_takes_only_its_programs_organizations_offers(

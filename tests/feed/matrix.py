@@ -35,7 +35,9 @@ def matrix_live_code(ids: dict[str, Any]) -> dict[str, Any]:
 
 def matrix_world(client: TestClient, operator: dict[str, str], ids: dict[str, Any]) -> dict[str, Any]:
     """A live campaign of the matrix sku, a post of the own member and a live code over their group."""
-    campaign = create_campaign(client, operator, matrix_campaign(ids["program"]))
+    campaign = create_campaign(
+        client, operator, {**matrix_campaign(ids["program"]), "starts_at": offers.OPENS}
+    )
     posts = client.post(f"/api/v1/members/{ids['member']}/posts", json=matrix_posts(ids), headers=operator)
     assert posts.status_code == 201, posts.text
     live = client.post("/api/v1/groups/live-codes", json=matrix_live_code(ids), headers=operator)

@@ -202,3 +202,24 @@ def test_console_registers_a_group_for_a_member(
     typed = client.post(url, data=form | {"owner_member_id": "王"}, follow_redirects=False)
     assert "error=owner_not_in_program" in typed.headers["location"]
     assert row_counts(factory) == before
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u3164", "\u200b \u3164"])
+def test_the_member_registering_a_group_named_only_by_invisible_characters_is_told_so(
+    client: TestClient,
+    make_token: TokenMaker,
+    world: dict[str, Any],
+    factory: sessionmaker[Session],
+    name: str,
+) -> None:
+    """A name blank once its invisible characters are set aside goes back to the page with the reason
+    in the reader's language, nothing written (it was a 500)."""
+    member_sign_in(client, make_token(Role.MEMBER, world["owner"]["id"]))
+    before = row_counts(factory)
+    refused = client.post("/m/groups", data={"name": name, "platform": "wecom"}, follow_redirects=False)
+    assert refused.status_code == 303
+    assert refused.headers["location"] == "/m/groups?error=invalid_name"
+    assert row_counts(factory) == before
+    assert "请填写群名（最多 120 个字符）。" in client.get(refused.headers["location"]).text
+    client.cookies.set("neigou_lang", "en")
+    assert "Give the group a name (up to 120 characters)." in client.get(refused.headers["location"]).text

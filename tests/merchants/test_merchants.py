@@ -215,7 +215,7 @@ def test_a_merchant_publishes_campaigns_of_its_own_skus_only(
         "program_id": world["program"],
         "name": "店铺上新",
         "skus": ["A-SKU"],
-        "starts_at": "2026-03-01T00:00:00+08:00",
+        "starts_at": "2099-03-01T00:00:00+08:00",
         "ends_at": "2099-04-01T00:00:00+08:00",
     }
     own = _ok(client.post("/api/v1/campaigns", json=body, headers=world["a"]))
@@ -377,7 +377,7 @@ def test_every_merchant_write_is_audited_as_the_merchant(
         "program_id": world["program"],
         "name": "新品",
         "skus": ["A-NEW"],
-        "starts_at": "2026-03-01T00:00:00+08:00",
+        "starts_at": "2099-03-01T00:00:00+08:00",
         "ends_at": "2099-04-01T00:00:00+08:00",
     }
     _ok(client.post("/api/v1/campaigns", json=campaign, headers=world["a"]))

@@ -249,3 +249,24 @@ def test_a_platform_administrator_has_no_review_switch_to_flip(
     assert refusal_code(refused) == "no_organization"
     organizations = client.get("/api/v1/organizations", headers=operator).json()
     assert not any(o["review_merchant_changes"] for o in organizations)
+
+
+def test_a_price_above_the_largest_is_shown_on_the_products_form_not_a_server_error(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A price the amount parser takes but the schema refuses (above ``MAX_FEN``) comes back beside its
+    field, in the reader's language, without quoting it, the product unchanged (it was a 500)."""
+    mine, _theirs, _program = _world(client, operator)
+    product = next(p for p in client.get("/api/v1/products", headers=operator).json() if p["sku"] == "MINE-1")
+    merchant_sign_in(client, factory, mine)
+    form = {"price_yuan": "99999999999", "commission_percent": "10"}
+    refused = client.post(f"/console/merchant/products/{product['id']}", data=form)
+    assert refused.status_code == 422
+    assert 'data-testid="form-errors"' in refused.text
+    assert "99999999999" not in refused.text
+    assert "Field required" not in refused.text
+    assert "less than or equal" not in refused.text
+    for typed in ({**form, "price_yuan": ""}, {**form, "commission_percent": "abc"}):
+        assert client.post(f"/console/merchant/products/{product['id']}", data=typed).status_code == 422
+    again = client.get(f"/api/v1/products/{product['id']}", headers=operator).json()
+    assert (again["price_fen"], again["commission_rate_bp"]) == (1000, 1000)

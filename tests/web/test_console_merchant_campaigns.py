@@ -55,7 +55,7 @@ def _campaign(client: TestClient, headers: dict[str, str], program_id: int, **ex
         "ends_at": (now + timedelta(days=7)).isoformat(),
         **extra,
     }
-    made: int = _ok(client.post("/api/v1/campaigns", json=body, headers=headers))["id"]
+    made: int = b.create_campaign(client, headers, body)["id"]  # published at its start
     return made
 
 

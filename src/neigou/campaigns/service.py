@@ -20,7 +20,7 @@ from neigou.kit.places import first_repeat
 from neigou.kit.scoping import current_scope, unscoped
 from neigou.offers import repository as offers
 from neigou.offers.models import Brand
-from neigou.offers.review import require_live
+from neigou.offers.review import require_live, under_review
 from neigou.programs.repository import organization_of
 from neigou.programs.scope import is_merchant
 from neigou.programs.service import require_program
@@ -118,13 +118,39 @@ def _check(
         )
 
 
+def _boost_reviewed(session: Session, *, boost_bp: int, before_bp: int, added: bool) -> None:
+    """A merchant whose organization reviews merchants' changes sets no boost and raises none, nor
+    brings a product under a boost (409 ``boost_needs_review``): the boost adds to the commission the
+    orders through the campaign pay, which that merchant changes only through an operator's review
+    (``offers.review.hold_rate``). Lowering it, or keeping it, is the merchant's to do."""
+    if boost_bp == 0 or (boost_bp <= before_bp and not added) or not under_review(session):
+        return
+    raise Conflict(
+        Message(
+            "Your organization reviews merchants' commission changes: an operator sets or raises a "
+            "campaign's commission boost."
+        ),
+        code="boost_needs_review",
+        extra={"field": "commission_boost_bp"},
+    )
+
+
+def _in_window(data: CampaignCreate, at: datetime) -> None:
+    """A new campaign ends after now and starts now at the earliest (a clock a little behind ours
+    aside), as an edit of one that has not started: one backdated would be live from a past moment."""
+    if data.ends_at <= at:
+        raise Invalid(Message("A campaign cannot end in the past."), code="ends_in_past")
+    if data.starts_at < at - DEFAULT_SKEW:
+        raise Invalid(Message("A campaign cannot start in the past."), code="starts_in_past")
+
+
 def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at: datetime) -> Campaign:
     """Publish a campaign; every sku must exist and the coupon must cover at least one of them."""
     require_program(session, data.program_id)
     scope = current_scope(session)
     _check(session, data, merchant_id=scope.merchant_id if scope is not None else None)
-    if data.ends_at <= at:
-        raise Invalid(Message("A campaign cannot end in the past."), code="ends_in_past")
+    _in_window(data, at)
+    _boost_reviewed(session, boost_bp=data.commission_boost_bp, before_bp=0, added=True)
     products = offers.products_by_sku(
         session, data.skus, organization_id=organization_of(session, data.program_id)
     )
@@ -261,6 +287,12 @@ def update_campaign(
     merged = _merged(campaign, old_skus, data)
     _check(session, merged, merchant_id=campaign.merchant_id, kept_coupon=campaign.coupon_id)
     _same_merchant(session, campaign, merged.skus)
+    _boost_reviewed(
+        session,
+        boost_bp=merged.commission_boost_bp,
+        before_bp=campaign.commission_boost_bp,
+        added=bool(set(merged.skus) - set(old_skus)),
+    )
     before = _dump(campaign, old_skus)
     campaign.name = merged.name
     campaign.coupon_id = merged.coupon_id

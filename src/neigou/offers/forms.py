@@ -131,6 +131,17 @@ def product_input(form: Mapping[str, str], *, update: bool = False) -> ProductCr
     return read.build(ProductCreate, {"sku": read.text("sku", required=True), **data})
 
 
+def price_rate_input(form: Mapping[str, str]) -> ProductUpdate:
+    """The merchant portal's product row (price in yuan, commission in percent) as an update of both;
+    a value the schema refuses (a price above ``MAX_FEN``) is a field error, never a 500."""
+    read = _Reader(form)
+    data: dict[str, Any] = {
+        "price_fen": read.convert("price_yuan", yuan_to_fen),
+        "commission_rate_bp": read.convert("commission_percent", percent_to_bp),
+    }
+    return read.build(ProductUpdate, data)
+
+
 def coupon_input(form: Mapping[str, str], *, timezone: str) -> CouponCreate:
     """The coupon form: value in yuan (amount_off) or percent (percent_off); times in ``timezone``."""
     read = _Reader(form)

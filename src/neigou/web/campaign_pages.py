@@ -47,6 +47,7 @@ FIELD_OF = {
     "product_not_found": "skus",
     "sku_of_other_merchant": "skus",
     "boost_too_high": "boost_percent",
+    "boost_needs_review": "boost_percent",
     "unknown_coupon": "coupon_id",
     "coupon_under_review": "coupon_id",
     "coupon_not_for_sku": "coupon_id",

@@ -24,8 +24,7 @@ from neigou.merchants.sales import sales_out, sales_xlsx
 from neigou.merchants.schemas import MerchantSalesOut
 from neigou.offers import catalog_service as catalog
 from neigou.offers import forms
-from neigou.offers.amounts import AmountError, percent_to_bp, yuan_to_fen
-from neigou.offers.schemas import ProductCreate, ProductUpdate
+from neigou.offers.schemas import ProductCreate
 from neigou.reporting.merchant_sales import SalesBy
 from neigou.web.form_pages import FormDep, default_timezone, fields
 from neigou.web.listing import ListQueryDep, fetch
@@ -131,15 +130,11 @@ def update_product(
     """Change a product's price and commission rate (the rate may wait for the operator's review)."""
     values = fields(form)
     try:
-        data = ProductUpdate(
-            price_fen=yuan_to_fen(values.get("price_yuan", "")),
-            commission_rate_bp=percent_to_bp(values.get("commission_percent", "")),
-        )
+        data = forms.price_rate_input(values)
         before = catalog.require_product(session, product_id).commission_rate_bp
         product = catalog.update_product(session, product_id=product_id, data=data, actor=principal.actor)
-    except AmountError as exc:
-        errors = [forms.FieldError(None, exc.code, exc.message)]
-        return _products(request, session, principal, query, errors=errors)
+    except forms.FormInvalid as exc:
+        return _products(request, session, principal, query, errors=exc.errors)
     except ProblemError as exc:
         return _products(request, session, principal, query, errors=_refused(session, exc))
     held = data.commission_rate_bp not in (before, product.commission_rate_bp)

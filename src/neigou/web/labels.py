@@ -126,6 +126,7 @@ g_error: dict[str, Label] = {
     "group_archived": N_("This group is archived."),
     "group_name_taken": N_("You already have a group with this name."),
     "other_member": N_("You can only change your own groups."),
+    "invalid_name": N_("Give the group a name (up to 120 characters)."),
 }
 # Why the console's "register a group" form was refused (?error=).
 cg_error: dict[str, Label] = {

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from neigou.auth.dependencies import WorkspaceMember
 from neigou.groups import counts, service
@@ -111,12 +112,17 @@ def register_group(
     name: Annotated[str, Form(min_length=1, max_length=120)],
     platform: Annotated[GroupPlatform, Form()] = GroupPlatform.WECHAT,
 ) -> RedirectResponse:
-    """Register one of the member's own groups."""
+    """Register one of the member's own groups; a name the schema refuses (blank once invisible
+    characters are set aside, too long) comes back as ``invalid_name``."""
+    try:
+        data = GroupCreate(name=name.strip() or name, platform=platform)
+    except ValidationError:
+        return RedirectResponse("/m/groups?error=invalid_name", status_code=303)
     try:
         with session.begin_nested():
             group = service.create_group(
                 session,
-                data=GroupCreate(name=name.strip() or name, platform=platform),
+                data=data,
                 owner_member_id=principal.member_id or 0,
                 actor=principal.actor,
             )
