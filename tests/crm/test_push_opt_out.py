@@ -42,14 +42,7 @@ def world(
     factory: sessionmaker[Session],
 ) -> PushWorld:
     made = pb.build(client, operator, make_token, factory)
-    channel = request.param
-    response = client.put(
-        f"/api/v1/programs/{made.feed.program_id}/crm/settings",
-        json={"channel": channel, "target": TARGETS[channel]},
-        headers=operator,
-    )
-    assert response.status_code == 200, response.text
-    return made
+    return pb.send_through(client, operator, made, request.param, TARGETS[request.param])
 
 
 def _scheduled(client: TestClient, world: PushWorld) -> None:

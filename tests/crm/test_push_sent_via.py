@@ -18,14 +18,13 @@ from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.campaigns import builders as fb
 from tests.conftest import TokenMaker
-from tests.crm.push_builders import AT, PushWorld, push
+from tests.crm.push_builders import AT, PushWorld, push, send_through
 from tests.crm.test_push_group_robots import (
     KEY,
     _customer,
     _deliver,
     _messages,
     _set_robot,
-    _settings,
     stubs,
     world,
 )
@@ -51,7 +50,7 @@ def _pushed_to_two(
     group_robot, _, program = stubs
     group_id = world.feed.groups[0]
     _set_robot(client, factory, group_id, group_robot)
-    _settings(client, operator, world, target=program.url)
+    send_through(client, operator, world, "wecom_robot", program.url)
     in_group = _customer(client, factory, world, phone, group_id)
     by_hand = _customer(client, factory, world, str(int(phone) + 1), None)
     return push(client, world, customer_ids=[in_group, by_hand], skus=[fb.TEE]), in_group, by_hand
@@ -161,7 +160,7 @@ def test_the_customers_export_says_whose_robot_took_each_message_never_its_url(
 def test_a_message_no_robot_takes_records_none(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
 ) -> None:
-    _settings(client, operator, world, target="")
+    send_through(client, operator, world, "wecom_robot", "")
     alone = _customer(client, factory, world, "13900000033", None)
     made = push(client, world, customer_ids=[alone], skus=[fb.TEE])
     assert _deliver(client, factory, AT) == [(alone, "failed")]
