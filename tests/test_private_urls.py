@@ -23,6 +23,7 @@ from neigou.kit import bounded_http
 from neigou.kit.attempts import ADDRESS_NOT_ALLOWED
 from neigou.web.app import create_app
 from tests.conftest import TokenMaker, app_settings, bearer, page_client, row_counts
+from tests.console_url_forms import post_url_forms
 from tests.factories import create_program
 from tests.orders.builders import build, order_body
 from tests.sign_in import console_sign_in
@@ -126,26 +127,12 @@ def test_the_console_forms_refuse_a_private_address_beside_the_field(
     program = create_program(client, operator, code="private-console")
     console_sign_in(client, factory)
     before = row_counts(factory)
-    shop = client.post(
-        f"/console/programs/{program['id']}/integrations",
-        data={"name": "澜泉商城", "outbound_url": "http://169.254.169.254/latest"},
+    shop, crm = post_url_forms(
+        client, program["id"], outbound_url="http://169.254.169.254/latest", target="http://localhost:6379/"
     )
     assert shop.status_code == 422
     assert 'data-testid="error-outbound_url"' in shop.text
     assert "169.254.169.254" not in shop.text.split('data-testid="error-outbound_url"')[1][:300]
-    crm = client.post(
-        "/console/crm/settings",
-        data={
-            "program_id": program["id"],
-            "channel": "webhook",
-            "cap_pushes": 2,
-            "cap_days": 7,
-            "quiet_start": "22:00",
-            "quiet_end": "08:00",
-            "target": "http://localhost:6379/",
-        },
-        follow_redirects=False,
-    )
     assert crm.status_code == 303
     assert f"error={ADDRESS_NOT_ALLOWED}" in crm.headers["location"]
     shown = client.get(crm.headers["location"])

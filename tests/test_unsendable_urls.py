@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.groups.webhook import UNSENDABLE, sendable
 from tests.conftest import row_counts
+from tests.console_url_forms import post_url_forms
 from tests.factories import create_program
 from tests.sign_in import console_sign_in
 
@@ -143,25 +144,11 @@ def test_the_console_forms_refuse_unsendable_urls_beside_the_field(
     program = create_program(client, operator, code="unsendable-console")
     console_sign_in(client, factory)
     before = row_counts(factory)
-    shop = client.post(
-        f"/console/programs/{program['id']}/integrations",
-        data={"name": "澜泉商城", "outbound_url": "https://a..b/events"},
+    shop, crm = post_url_forms(
+        client, program["id"], outbound_url="https://a..b/events", target="https://a..b/hook"
     )
     assert shop.status_code == 422
     assert 'data-testid="error-outbound_url"' in shop.text
-    crm = client.post(
-        "/console/crm/settings",
-        data={
-            "program_id": program["id"],
-            "channel": "webhook",
-            "cap_pushes": 2,
-            "cap_days": 7,
-            "quiet_start": "22:00",
-            "quiet_end": "08:00",
-            "target": "https://a..b/hook",
-        },
-        follow_redirects=False,
-    )
     assert crm.status_code == 303
     assert "error=unsendable_url" in crm.headers["location"]
     shown = client.get(crm.headers["location"])

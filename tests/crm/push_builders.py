@@ -149,9 +149,10 @@ def in_robot_group(
 
 
 def send_through(
-    client: TestClient, operator: dict[str, str], world: PushWorld, channel: str, target: str
+    client: TestClient, operator: dict[str, str], world: PushWorld, channel: str, target: str | None
 ) -> PushWorld:
-    """``world`` with its program's pushes sent through ``channel`` to ``target`` (quiet hours as set)."""
+    """``world`` with its program's pushes sent through ``channel`` to ``target`` (quiet hours as set;
+    ``None`` keeps the stored target, ``""`` removes it)."""
     response = client.put(
         f"/api/v1/programs/{world.feed.program_id}/crm/settings",
         json={"channel": channel, "target": target},

@@ -24,7 +24,7 @@ from neigou.crm.push_due import (
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from tests.campaigns import builders as fb
-from tests.crm.push_builders import AT, PushWorld, push
+from tests.crm.push_builders import AT, PushWorld, push, send_through
 
 pytestmark = [pytest.mark.world_per_module, pytest.mark.usefixtures("push_clock")]
 HOOK = "https://crm.brand.example/neigou/pushes"
@@ -33,14 +33,7 @@ HOOK = "https://crm.brand.example/neigou/pushes"
 @pytest.fixture(scope="module")
 def world(world: PushWorld, module_client: TestClient, module_operator: dict[str, str]) -> PushWorld:
     """The CRM tests' push world (``tests/crm/conftest.py``), its pushes sent to a webhook."""
-    made = world
-    response = module_client.put(
-        f"/api/v1/programs/{made.feed.program_id}/crm/settings",
-        json={"channel": "webhook", "target": HOOK},
-        headers=module_operator,
-    )
-    assert response.status_code == 200, response.text
-    return made
+    return send_through(module_client, module_operator, world, "webhook", HOOK)
 
 
 def _copies(message: PushMessage, count: int, **values: object) -> list[PushMessage]:

@@ -50,16 +50,6 @@ def world(
     return pb.build(client, operator, make_token, factory)
 
 
-def _settings(client: TestClient, operator: dict[str, str], world: PushWorld, **body: Any) -> Any:
-    response = client.put(
-        f"/api/v1/programs/{world.feed.program_id}/crm/settings",
-        json={"channel": "wecom_robot", **body},
-        headers=operator,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def _set_robot(client: TestClient, factory: sessionmaker[Session], group_id: int, robot: Robot) -> None:
     settings = _running(client)
     with transaction(factory) as session:
@@ -126,7 +116,7 @@ def test_each_customer_gets_the_message_once_through_their_own_groups_robot(
     first, second, program = stubs
     _set_robot(client, factory, world.feed.groups[0], first)
     _set_robot(client, factory, world.feed.groups[1], second)
-    _settings(client, operator, world, target=program.url)
+    pb.send_through(client, operator, world, "wecom_robot", program.url)
     a = _customer(client, factory, world, "13900000011", world.feed.groups[0])
     b = _customer(client, factory, world, "13900000012", world.feed.groups[1])
     made = push(client, world, customer_ids=[a, b], skus=[fb.TEE])
@@ -157,7 +147,7 @@ def test_without_a_group_robot_the_push_is_refused_and_the_programs_robot_never_
     group_robot, _, program = stubs
     handed_over = world.feed.groups[0]
     _set_robot(client, factory, handed_over, group_robot)
-    _settings(client, operator, world, target=program.url)
+    pb.send_through(client, operator, world, "wecom_robot", program.url)
     by_hand = _customer(client, factory, world, "13900000021", None)
     no_robot = _customer(client, factory, world, "13900000022", world.feed.groups[1])
     moved = _customer(client, factory, world, "13900000023", handed_over)
@@ -193,7 +183,8 @@ def test_the_robot_channel_needs_no_program_target_and_a_refusal_never_shows_the
 ) -> None:
     robot = stubs[0]
     _set_robot(client, factory, world.feed.groups[0], robot)
-    saved = _settings(client, operator, world)
+    pb.send_through(client, operator, world, "wecom_robot", None)
+    saved = client.get(f"/api/v1/programs/{world.feed.program_id}/crm/settings", headers=operator).json()
     assert (saved["channel"], saved["target_masked"]) == ("wecom_robot", None)
     customer = _customer(client, factory, world, "13900000031", world.feed.groups[0])
     made = push(client, world, customer_ids=[customer], skus=[fb.TEE])
@@ -224,7 +215,7 @@ def test_a_run_that_read_the_message_as_due_before_another_sent_it_posts_nothing
 ) -> None:
     robot = stubs[0]
     _set_robot(client, factory, world.feed.groups[0], robot)
-    _settings(client, operator, world)
+    pb.send_through(client, operator, world, "wecom_robot", None)
     customer = _customer(client, factory, world, "13900000051", world.feed.groups[0])
     made = push(client, world, customer_ids=[customer], skus=[fb.TEE])
     with factory() as redelivered:
@@ -250,7 +241,7 @@ def test_parallel_runs_post_each_message_once(
     first, second, _ = stubs
     _set_robot(client, factory, world.feed.groups[0], first)
     _set_robot(client, factory, world.feed.groups[1], second)
-    _settings(client, operator, world)
+    pb.send_through(client, operator, world, "wecom_robot", None)
     a = _customer(client, factory, world, "13900000041", world.feed.groups[0])
     b = _customer(client, factory, world, "13900000042", world.feed.groups[1])
     push(client, world, customer_ids=[a, b], skus=[fb.TEE])

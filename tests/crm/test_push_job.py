@@ -39,13 +39,9 @@ def test_the_job_builds_links_with_the_running_public_url(
     factory: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    world = pb.build(client, operator, make_token, factory)
-    saved = client.put(
-        f"/api/v1/programs/{world.feed.program_id}/crm/settings",
-        json={"channel": "webhook", "target": HOOK},
-        headers=operator,
+    world = pb.send_through(
+        client, operator, pb.build(client, operator, make_token, factory), "webhook", HOOK
     )
-    assert saved.status_code == 200, saved.text
     made = pb.push(client, world, customer_ids=[world.wang], skus=[fb.SHAMPOO])
     posted: list[tuple[str, dict[str, Any]]] = []
 

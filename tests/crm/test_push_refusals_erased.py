@@ -32,14 +32,7 @@ NAME = "王女士"
 def world(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
 ) -> PushWorld:
-    made = pb.build(client, operator, make_token, factory)
-    response = client.put(
-        f"/api/v1/programs/{made.feed.program_id}/crm/settings",
-        json={"channel": "webhook", "target": HOOK},
-        headers=operator,
-    )
-    assert response.status_code == 200, response.text
-    return made
+    return pb.send_through(client, operator, pb.build(client, operator, make_token, factory), "webhook", HOOK)
 
 
 def _echo(request: httpx.Request) -> httpx.Response:  # a receiver that echoes the call in its refusal

@@ -22,8 +22,8 @@ from neigou.kit.db import transaction
 from neigou.kit.sealed import Sealer
 from tests.campaigns import builders as fb
 from tests.conftest import TEST_ACTOR, TokenMaker, row_counts
-from tests.crm.push_builders import AT, PushWorld, in_robot_group, push
-from tests.crm.test_push_group_robots import _deliver, _messages, _settings, _texts, stubs, world
+from tests.crm.push_builders import AT, PushWorld, in_robot_group, push, send_through
+from tests.crm.test_push_group_robots import _deliver, _messages, _texts, stubs, world
 from tests.robots import Robot
 from tests.sign_in import member_sign_in
 
@@ -44,7 +44,7 @@ def test_the_posted_robot_message_carries_nothing_personal(
     stubs: list[Robot],
 ) -> None:
     group_robot, _, program = stubs
-    _settings(client, operator, world, target=program.url)
+    send_through(client, operator, world, "wecom_robot", program.url)
     in_robot_group(client, factory, world, group_robot.url, [world.wang, world.li])
     with transaction(factory) as session:  # what the book knows of 王女士 beyond her name
         row = session.get(Customer, world.wang)
@@ -76,7 +76,7 @@ def test_a_customer_without_a_group_robot_is_refused_and_nothing_is_written(
     stubs: list[Robot],
 ) -> None:
     group_robot, _, program = stubs
-    _settings(client, operator, world, target=program.url)  # a program robot: never a fallback
+    send_through(client, operator, world, "wecom_robot", program.url)  # a program robot: never a fallback
     in_robot_group(client, factory, world, group_robot.url, [world.wang])
     before = row_counts(factory)
 
@@ -121,7 +121,7 @@ def test_queued_messages_that_would_have_gone_to_the_programs_robot_fail(
     """Messages queued while the program's robot took customers without a group robot: one whose
     customer came from no group, one whose group has lost its robot. They fail with what to fix."""
     group_robot, _, program = stubs
-    _settings(client, operator, world, target=program.url)
+    send_through(client, operator, world, "wecom_robot", program.url)
     group = in_robot_group(client, factory, world, group_robot.url, [world.wang, world.li])
     made = push(client, world, customer_ids=[world.wang, world.li], skus=[fb.TEE])
     with transaction(factory) as session:
@@ -161,7 +161,7 @@ def test_queued_messages_whose_text_is_personal_fail(
     """Messages written before robot messages were non-personal: a default text greeting the customer by
     name, and a push with the salesperson's words. Neither is posted, even to the customer's own group."""
     group_robot, _, _ = stubs
-    _settings(client, operator, world)
+    send_through(client, operator, world, "wecom_robot", None)
     in_robot_group(client, factory, world, group_robot.url, [world.wang, world.li])
     named = push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
     worded = push(client, world, customer_ids=[world.li], skus=[fb.TEE])
@@ -186,7 +186,7 @@ def test_the_composers_preview_on_the_robot_channel_is_what_the_group_reads(
     make_token: TokenMaker,
     world: PushWorld,
 ) -> None:
-    _settings(client, operator, world)
+    send_through(client, operator, world, "wecom_robot", None)
     member_sign_in(client, make_token("member", world.feed.owner))
     form = {"customer_id": [world.wang], "sku": [fb.SHAMPOO], "template": "", "key": "robot-preview-1"}
     preview = client.post("/m/pushes/preview", data=form)

@@ -20,14 +20,13 @@ from neigou.kit.db import make_engine, transaction
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.campaigns import builders as fb
 from tests.conftest import TokenMaker
-from tests.crm.push_builders import AT, PushWorld, push
+from tests.crm.push_builders import AT, PushWorld, push, send_through
 from tests.crm.test_push_group_robots import (
     KEY,
     _customer,
     _deliver,
     _messages,
     _set_robot,
-    _settings,
     stubs,
     world,
 )
@@ -53,7 +52,7 @@ def _pushed_to_two(
     group_robot, second, program = stubs
     _set_robot(client, factory, world.feed.groups[0], group_robot)
     _set_robot(client, factory, world.feed.groups[1], second)
-    _settings(client, operator, world, target=program.url)
+    send_through(client, operator, world, "wecom_robot", program.url)
     in_group = _customer(client, factory, world, phone, world.feed.groups[0])
     other = _customer(client, factory, world, str(int(phone) + 1), world.feed.groups[1])
     return push(client, world, customer_ids=[in_group, other], skus=[fb.TEE]), in_group, other
@@ -175,7 +174,7 @@ def test_a_message_no_robot_takes_records_none(
 ) -> None:
     group_id = world.feed.groups[0]
     _set_robot(client, factory, group_id, stubs[0])
-    _settings(client, operator, world, target=stubs[2].url)
+    send_through(client, operator, world, "wecom_robot", stubs[2].url)
     alone = _customer(client, factory, world, "13900000033", group_id)
     made = push(client, world, customer_ids=[alone], skus=[fb.TEE])
     with transaction(factory) as session:  # the group's robot is removed before the message goes out

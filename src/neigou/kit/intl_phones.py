@@ -25,7 +25,7 @@ PHONE = "[phone]"
 # length is redacted unparsed, better too much than a shopper's number.
 # A prefix is read only where seven digits follow it, each behind at most four separators: no country's
 # mobile has fewer.
-_RUN_SEP = rf"(?:[\s{DASHES}{DOTS}()\uff08\uff09\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|%20)"
+_RUN_SEP = rf"(?:[^\S\r\n]|[{DASHES}{DOTS}()\uff08\uff09\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|%20)"
 INTL_START = re.compile(
     rf"(?<![\w%+\uff0b])(?:[+\uff0b]|%2[bB]|(?<!\d)00)(?=\d)(?=(?:{_RUN_SEP}{{0,4}}\d){{7}})"
 )

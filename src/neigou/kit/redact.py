@@ -17,6 +17,7 @@ import re
 from functools import lru_cache
 from urllib.parse import unquote_plus
 
+from neigou.kit.grouped_phones import COLUMN_443, GROUPED, grouped_spans, redact_grouped
 from neigou.kit.intl_phones import (
     INTL_PARSES,
     INTL_START,
@@ -216,12 +217,14 @@ _ONE = "[1\uff11\u0661\u06f1]"
 _THREE_TO_NINE = "[3-9\uff13-\uff19\u0663-\u0669\u06f3-\u06f9]"
 _D = "[0-9\uff10-\uff19\u0660-\u0669\u06f0-\u06f9]"
 _INVISIBLE = "[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
-_GAP = rf"(?:[\s{DASHES}+]|%20)"
+_GAP = rf"(?:[^\S\r\n]|[{DASHES}+]|%20)"
 _SEP = rf"(?:{_INVISIBLE}{{0,3}}{_GAP}){{0,3}}{_INVISIBLE}{{0,6}}"
 _CC = "[8\uff18\u0668\u06f8][6\uff16\u0666\u06f6]"
 _PLUS = r"(?:[+\uff0b]|%2[bB])"
 _TEL = "(?:(?:[Tt][Ee][Ll]|[Ss][Ii][Pp][Ss]?):)?"
-_PREFIX = rf"{_TEL}(?:(?:{_PLUS}?{_ZERO}{{1,2}}|{_PLUS})?{_CC}_?{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09]\s?)?"
+_PREFIX = (
+    rf"{_TEL}(?:(?:{_PLUS}?{_ZERO}{{1,2}}|{_PLUS})?{_CC}_?{_SEP}|[(\uff08]{_PLUS}?{_CC}[)\uff09][^\S\r\n]?)?"
+)
 _MARK = rf" ?(?P<mark>[{DOTS}]) ?"
 _GROUPS = rf"(?:{_SEP}{_D}{{4}}{_SEP}|{_MARK}{_D}{{4}} ?(?P=mark) ?){_D}{{4}}"
 _MOBILE = rf"{_PREFIX}[(\uff08]?{_ONE}{_THREE_TO_NINE}{_D}[)\uff09]?{_GROUPS}"
@@ -237,12 +240,12 @@ _MOBILE_443 = (
 # realm="y", nonce="…", response="…"``, AWS's ``Credential=…, SignedHeaders=…, Signature=…``): a name,
 # ``=`` and a token or a quoted string (its quotes escaped too, as JSON writes them: ``\"x\"``), parted by
 # commas. Linear: a quoted value's scan stops at the next quote, and the list is taken possessively.
-_AUTH_QUOTED = r'\\?"(?:[^"\\\n]|\\[^"\n])*+\\?"'
+_AUTH_QUOTED = r'\\?"(?:[^"\\\r\n]|\\[^"\r\n])*+(?:\\?"|(?=[\r\n]|\Z))'
 _AUTH_PARAM = rf"[A-Za-z0-9!#$%*+.^_`|~-]++[ \t]*=[ \t]*(?:{_AUTH_QUOTED}|[^\s\"',;&]+)"
-_AUTH_CREDENTIAL = rf"(?:{_AUTH_PARAM}(?:[ \t]*,[ \t]*{_AUTH_PARAM})*+|[^\s\"',;&]+)"
+_AUTH_CREDENTIAL = rf"(?:{_AUTH_PARAM}(?:[ \t]*,[ \t]*{_AUTH_PARAM})*+|{_AUTH_QUOTED}|[^\s\"',;&]+)"
 # Secrets inside free text, before (``_HEADERS``) and after (``_TEXT``) the query parameters.
 _HEADERS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
+    (re.compile(r"(?i)\b(bearer|basic)[ \t]+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     # any scheme word after an Authorization key (``Token``, ``Digest``, ``AWS4-HMAC-SHA256``): the
     # whole credential after it goes, a token or every parameter, the word stays
     (
@@ -255,7 +258,9 @@ _HEADERS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
     (
-        re.compile(r"(?i)(['\"]?(?:authorization|cookie|password|secret|token)['\"]?\s*[:=]\s*)(['\"]).*?\2"),
+        re.compile(
+            r"(?i)(['\"]?(?:authorization|cookie|password|secret|token)['\"]?[ \t]*[:=][ \t]*)(['\"]).*?\2"
+        ),
         r"\1\2" + REDACTED + r"\2",
     ),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_" + REDACTED),
@@ -264,49 +269,6 @@ _TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # not inside a longer number or a decimal, but at a sentence's end (``… 13812345678.``) too
 _PHONE = re.compile(rf"(?<![\d.])(?:{_MOBILE}|{_MOBILE_443})(?!\d|\.\d)")
-# A mainland mobile in any other grouping ``kit.phones`` reads whole (``1381-234-5678``, ``13812 345678``,
-# ``0138 1234 5678`` with the trunk prefix, ``13 81 23 45 678``): ASCII digits from ``1[3-9]`` (a ``0``
-# before it) in two to six groups, the same one space, tab or dash parting every gap. The run is the whole
-# list parted that way, and redacted when its groups make mobiles one after another (one, or several
-# written alike and parted alike: ``1381 234 5678 1391 234 5678``, :func:`_grouped_mobiles`); a list that
-# makes none (a longer list of amounts, ids) stays whole. Possessive: each start scans its list once, and
-# the substitution goes on after it.
-_GROUPED_GAP = rf"[ \t\u3000{DASHES}]"
-_GROUPED = re.compile(
-    rf"(?<![0-9.])0?1[3-9][0-9]*+(?P<sep>{_GROUPED_GAP})[0-9]++(?:(?P=sep)[0-9]++)*+(?P<decimal>\.[0-9])?"
-)
-_MOBILE_DIGITS = re.compile(r"0?1[3-9][0-9]{9}")
-_MOBILE_LENGTH = 11
-_MOST_GROUPS = 6
-
-
-def _grouped_mobiles(text: str, start: int, end: int, sep: str) -> int:
-    """How many mobiles the run ``text[start:end]`` (:data:`_GROUPED`) writes one after another: its
-    groups make each one's eleven digits (twelve after a trunk ``0``) in at most six groups, with nothing
-    left over; 0 when they do not, or when the run is the tail of a longer list parted by ``sep``. A loop
-    over the run's groups, each read once."""
-    if start >= 2 and text[start - 1] == sep and text[start - 2] in "0123456789":
-        return 0
-    mobiles = groups = 0
-    digits = ""
-    for group in text[start:end].split(sep):
-        digits, groups = digits + group, groups + 1
-        if len(digits) < _MOBILE_LENGTH + digits.startswith("0"):
-            continue
-        if groups > _MOST_GROUPS or _MOBILE_DIGITS.fullmatch(digits) is None:
-            return 0
-        mobiles, groups, digits = mobiles + 1, 0, ""
-    return mobiles if not digits else 0
-
-
-def _grouped(found: re.Match[str]) -> str:
-    sep = found.group("sep")
-    mobiles = 0 if found.group("decimal") else _grouped_mobiles(found.string, *found.span(), sep)
-    return sep.join([PHONE] * mobiles) if mobiles else found.group()
-
-
-# Four, four and three plain digits parted twice by the same tab or wider space (a column's shape).
-_COLUMN_443 = re.compile(r"[0-9]{4}(\t|  +)[0-9]{4}\1[0-9]{3}")
 # A column's further number beside the run: one to six plain digits standing alone.
 _AMOUNT_AFTER = re.compile(r"[0-9]{1,6}(?:\s|\Z)")
 _AMOUNT_BEFORE = re.compile(r"(?:\A|\s)[0-9]{1,6}\Z")
@@ -325,16 +287,19 @@ def phone_end(text: str, pos: int) -> int:
     mainland = _PHONE.match(text, pos)
     if mainland is not None:
         return mainland.end()
-    grouped = _GROUPED.match(text, pos)
-    if (
-        grouped is not None
-        and not grouped.group("decimal")
-        and _grouped_mobiles(text, pos, grouped.end(), grouped.group("sep"))
-    ):
-        return grouped.end()
+    run = GROUPED.match(text, pos)
+    if run is not None:
+        # the mobiles written one after another from ``pos``, parted by the list's one separator
+        end = pos
+        for start, stop in grouped_spans(run):
+            if start != end + len(run.group("sep")) * (end > pos):
+                break
+            end = stop
+        if end > pos:
+            return end
     found = INTL_START.match(text, pos)
-    end = intl_mobile_end(text, pos, found.end(), [INTL_PARSES]) if found is not None else None
-    return pos if end is None else end
+    intl_end = intl_mobile_end(text, pos, found.end(), [INTL_PARSES]) if found is not None else None
+    return pos if intl_end is None else intl_end
 
 
 def _phone(found: re.Match[str]) -> str:
@@ -346,7 +311,7 @@ def _phone(found: re.Match[str]) -> str:
     four), a prefix, brackets, gaps unlike each other, or a neighbour that is a date, a decimal, a
     longer number or another phone are always a phone: better too much than a shopper's number."""
     run = found.group()
-    shape = _COLUMN_443.fullmatch(run)
+    shape = COLUMN_443.fullmatch(run)
     if shape is None:
         return PHONE
     gap, text, start, end = shape.group(1), found.string, found.start(), found.end()
@@ -358,7 +323,7 @@ def _phone(found: re.Match[str]) -> str:
 # A quoted name and its quoted value, as JSON, a Python dict's repr or a header echoed as JSON writes
 # them (``"openid": "…"``, ``'customer_ref_hash': '…'``, ``"webhook-signature":"v1,…"``). Linear: the
 # name is bounded and a value's scan stops at the next quote.
-_QUOTED_PAIR = re.compile(r"""(["'])([A-Za-z0-9_.\-]{1,64})\1(\s*[:=]\s*)(["'])([^"'\n]*)\4""")
+_QUOTED_PAIR = re.compile(r"""(["'])([A-Za-z0-9_.\-]{1,64})\1([ \t]*[:=][ \t]*)(["'])([^"'\n]*)\4""")
 
 
 def _quoted_pair(found: re.Match[str]) -> str:
@@ -382,4 +347,4 @@ def redact_text(text: str) -> str:
     text = redact_params(text)
     for pattern, replacement in _TEXT:
         text = pattern.sub(replacement, text)
-    return redact_quoted_pairs(redact_intl_mobiles(_GROUPED.sub(_grouped, _PHONE.sub(_phone, text))))
+    return redact_quoted_pairs(redact_intl_mobiles(GROUPED.sub(redact_grouped, _PHONE.sub(_phone, text))))

@@ -186,7 +186,7 @@ def products_of_programs(
             .join(Product, Product.organization_id == Program.organization_id)
             .where(Program.id.in_(programs), Product.sku.in_(part))
         )
-        for program_id, product in session.execute(query).tuples():
+        for program_id, product in session.execute(query):
             if (program_id, product.sku) in wanted:
                 found[(program_id, product.sku)] = product
     return found
