@@ -1,8 +1,10 @@
 """A program's time zone changed after a refresh: the next refresh puts every fact on its day in the new
-zone, the old facts included, as the live reports do."""
+zone, the old facts included, as the live reports do; a change committed during a refresh is found by
+the next one, and readers never see the store half rebuilt (DuckDB)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +15,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.analytics import extract
 from neigou.analytics.extract import refresh
 from neigou.analytics.store import Store, open_store
 from neigou.orders.models import Order
 from neigou.programs.models import Program
 from tests.analytics.builders import build
 from tests.conftest import TokenMaker
+
+
+class Killed(Exception):
+    """Stands for the process dying midway."""
 
 
 @pytest.fixture
@@ -69,3 +76,69 @@ def test_a_zone_change_moves_the_stored_days_of_earlier_orders(
     assert copied["orders"] == len(los_angeles) + len(_days(duck, world.other_program_id))
     with factory() as session:  # nothing moved since: nothing is copied again
         assert refresh(session, duck)["orders"] == 0
+
+
+def test_a_zone_change_committed_during_a_refresh_is_found_by_the_next(  # noqa: PLR0917 - fixtures
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    duck: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = build(client, operator, make_token, factory)
+    with factory() as session:
+        refresh(session, duck)
+    checked = extract._zones_moved
+
+    def then_changed(store: Store, zones: dict[int, str]) -> bool:
+        moved = checked(store, zones)
+        with factory() as session:  # an operator's change commits between the check and the copy
+            program = session.get(Program, world.program_id)
+            assert program is not None
+            program.timezone = "America/Los_Angeles"
+            session.commit()
+        return moved
+
+    monkeypatch.setattr(extract, "_zones_moved", then_changed)
+    with factory() as session:
+        refresh(session, duck)
+    monkeypatch.setattr(extract, "_zones_moved", checked)
+    with factory() as session:
+        refresh(session, duck)
+    assert _days(duck, world.program_id) == _expected(factory, world.program_id, "America/Los_Angeles")
+
+
+def test_readers_see_the_store_as_it_was_until_a_start_over_commits(  # noqa: PLR0917 - fixtures
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    duck: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = build(client, operator, make_token, factory)
+    with factory() as session:
+        refresh(session, duck)
+    shanghai = _days(duck, world.program_id)
+    with factory() as session:
+        program = session.get(Program, world.program_id)
+        assert program is not None
+        program.timezone = "America/Los_Angeles"
+        session.commit()
+    seen: list[dict[int, str]] = []
+
+    def read_then_die(table: str, copied: int) -> None:
+        # Another thread reads the store as a report would, in the middle of the copy.
+        reader = threading.Thread(target=lambda: seen.append(_days(duck, world.program_id)))
+        reader.start()
+        reader.join()
+        raise Killed
+
+    with factory() as session, pytest.raises(Killed):
+        refresh(session, duck, chunk=2, progress=read_then_die)
+    assert seen == [shanghai]  # the old store whole, never a missing table
+    assert _days(duck, world.program_id) == shanghai  # the killed start-over left it as it was
+    with factory() as session:
+        refresh(session, duck)
+    assert _days(duck, world.program_id) == _expected(factory, world.program_id, "America/Los_Angeles")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -226,15 +227,13 @@ def _zones_moved(store: Store, zones: dict[int, str]) -> bool:
     return any(zones.get(program, zone) != zone for program, zone in stored.items())
 
 
-def _copy_programs(session: Session, store: Store) -> dict[int, str]:
-    zones = {int(i): str(z) for i, z in session.execute(PROGRAMS).all()}
+def _copy_programs(store: Store, zones: dict[int, str]) -> None:
     store.run("DELETE FROM programs WHERE id >= 0")
     if zones:
         rows = pa.table(
             {"id": pa.array(list(zones), pa.int64()), "timezone": pa.array(list(zones.values()), pa.string())}
         )
         store.engine.load("programs", rows)
-    return zones
 
 
 def _copy(
@@ -384,17 +383,24 @@ def refresh(
     with single_flight(session, store, wait=wait), unscoped(session):
         ensure_schema(store)
         now = snapshot(session)  # before any read: what commits after it is for the next refresh
-        if _zones_moved(store, {int(i): str(z) for i, z in session.execute(PROGRAMS).all()}):
-            _start_over(store)  # a program's zone changed: every local day is copied again
-            ensure_schema(store)
-        zones = _copy_programs(session, store)
-        copied = {"programs": len(zones)}
-        for fact in FACTS:
-            copied[fact.name] = _copy(
-                session, store, fact, zones=zones, chunk=chunk, progress=progress, now=now
-            )
-        copied["opt_outs"] = _apply_opt_outs(session, store, now)
-        copied["risk_reversals"] = _apply_reversals(session, store, now)
-        copied["customer_firsts"] = _keep_firsts(store)
-        copied["rollup_days"] = _keep_rollups(store)
+        # Read once: the zones checked are the zones stored, so a change committed during this refresh
+        # is found by the next one.
+        zones = {int(i): str(z) for i, z in session.execute(PROGRAMS).all()}
+        moved = _zones_moved(store, zones)
+        # Starting over, the whole copy is one transaction where the engine has them (DuckDB): readers
+        # see the store as it was until it commits, and a refresh killed midway leaves it as it was.
+        with store.atomic() if moved else nullcontext():
+            if moved:  # a program's zone changed: every local day is copied again
+                _start_over(store)
+                ensure_schema(store)
+            _copy_programs(store, zones)
+            copied = {"programs": len(zones)}
+            for fact in FACTS:
+                copied[fact.name] = _copy(
+                    session, store, fact, zones=zones, chunk=chunk, progress=progress, now=now
+                )
+            copied["opt_outs"] = _apply_opt_outs(session, store, now)
+            copied["risk_reversals"] = _apply_reversals(session, store, now)
+            copied["customer_firsts"] = _keep_firsts(store)
+            copied["rollup_days"] = _keep_rollups(store)
     return copied

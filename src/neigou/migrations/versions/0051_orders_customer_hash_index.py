@@ -9,6 +9,13 @@ book's derive, the opt-out's erasure) and a customer has few orders, so the prog
 the index: ``ix_orders_customer`` is a hash index on ``customer_ref_hash`` on PostgreSQL (each entry a
 4-byte hash code) and a B-tree on the same column on SQLite, which has no hash index.
 
+On PostgreSQL the upgrade runs in the migrations' one transaction: dropping the old index locks
+``orders`` until the commit, so building the new one in the same transaction would stop every order's
+reads and writes for the whole build on a large table. There, create the new index by hand first,
+``CREATE INDEX CONCURRENTLY ix_orders_customer ON orders USING hash (customer_ref_hash)``, and the
+upgrade skips it (``if_not_exists``): it only drops the old index, a moment's lock. (An invalid index
+left by a failed concurrent build must be dropped before retrying.)
+
 Downgrading puts the B-tree of migration 0046 back.
 
 Revision ID: 0051
