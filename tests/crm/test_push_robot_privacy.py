@@ -2,7 +2,8 @@
 its customer (no name, phone or the salesperson's words for them), and it goes only to the robot of
 the customer's own group: a customer without one is refused when the push is made (``409
 no_group_robot``), and a message that finds none when it is sent fails, never going to the program's
-robot; messages queued before, through that fallback or with a text naming the customer, fail too."""
+robot; messages queued before through that fallback fail too. A message written before, whose text
+names its customer, posts the text rebuilt when it is sent (``test_push_robot_rebuilt``)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.crm import push_delivery, push_due
-from neigou.crm.models import Customer, Push, PushMessage
+from neigou.crm.models import Customer
 from neigou.feed import robots as feed_robots
 from neigou.kit.db import transaction
 from neigou.kit.sealed import Sealer
@@ -148,35 +148,6 @@ def test_queued_messages_that_would_have_gone_to_the_programs_robot_fail(
             None,
         )
     assert program.received == []
-    assert group_robot.received == []
-
-
-def test_queued_messages_whose_text_is_personal_fail(
-    client: TestClient,
-    operator: dict[str, str],
-    factory: sessionmaker[Session],
-    world: PushWorld,
-    stubs: list[Robot],
-) -> None:
-    """Messages written before robot messages were non-personal: a default text greeting the customer by
-    name, and a push with the salesperson's words. Neither is posted, even to the customer's own group."""
-    group_robot, _, _ = stubs
-    send_through(client, operator, world, "wecom_robot", None)
-    in_robot_group(client, factory, world, group_robot.url, [world.wang, world.li])
-    named = push(client, world, customer_ids=[world.wang], skus=[fb.TEE])
-    worded = push(client, world, customer_ids=[world.li], skus=[fb.TEE])
-    with transaction(factory) as session:
-        session.execute(
-            update(PushMessage)
-            .where(PushMessage.id == named["messages"][0]["id"])
-            .values(text="王女士您好，" + named["messages"][0]["text"])
-        )
-        session.execute(update(Push).where(Push.id == worded["id"]).values(template="老客专享：{link}"))
-
-    assert sorted(_deliver(client, factory, AT)) == sorted([(world.wang, "failed"), (world.li, "failed")])
-    for made, customer in ((named, world.wang), (worded, world.li)):
-        message = _messages(client, world, made["id"])[customer]
-        assert (message["status"], message["last_error"]) == ("failed", push_delivery.PERSONAL_TEXT)
     assert group_robot.received == []
 
 

@@ -5,12 +5,16 @@
   (``feed.repository.robots``, ``groups.webhook``): only the robot of the customer's own group (the
   group of the link that brought them into the book, while it is active and still the member's). A
   group robot's message is read by everyone in the group, so it carries no personal data of its
-  customer (``push_copy.robot_text``) and goes nowhere else: never to the member's other groups nor to
-  the program's robot (the settings' target, which this channel never uses). A message whose customer
-  has no such robot when it is sent fails at once (``NO_GROUP_ROBOT``), and so does one written before
-  robot messages were non-personal whose text names its customer or carries a template
-  (``PERSONAL_TEXT``). Each attempt records the robot it went through (``sent_via`` ``group`` with
-  the group's id; ``program`` is only on messages sent before).
+  customer and goes nowhere else: never to the member's other groups nor to the program's robot (the
+  settings' target, which this channel never uses). What is posted is never the stored text (one
+  written before robot messages were non-personal may greet its customer, by a name since changed or
+  cleared, or carry the salesperson's words): each attempt rebuilds it from the message's link and its
+  product (``push_offers.linked_item``, ``push_copy.robot_text``) and stores it as the message's text
+  with its claim, so a sent message shows what the group read. A message whose customer has no such
+  robot when it is sent fails at once (``NO_GROUP_ROBOT``), and so does one whose text cannot be
+  rebuilt: its link or its product is gone or withdrawn (``NO_OFFER``). Each attempt records the robot
+  it went through (``sent_via`` ``group`` with the group's id; ``program`` is only on messages sent
+  before).
 * ``webhook``: the message is POSTed as JSON to the program's endpoint, signed as commission events
   are (Standard Webhooks and the first scheme; ``webhook-id`` is ``pmsg_<id>`` on every retry, so a
   receiver deduplicates by it): a WeCom external-contact integration sends it to the customer.
@@ -56,7 +60,7 @@ import structlog
 from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
 
-from neigou.crm import push_due, push_rules, push_settings
+from neigou.crm import push_copy, push_due, push_offers, push_rules, push_settings
 from neigou.crm.models import MessageStatus, Push, PushChannel, PushMessage, RobotVia
 from neigou.crm.push_due import MAX_ATTEMPTS, group_robot_urls, not_in_flight, unreachable
 from neigou.crm.push_rules import QuietHours
@@ -79,9 +83,9 @@ NO_GROUP_ROBOT = (
     "no group robot: the customer's own group has no robot, or they came from no group of the member's; "
     "add the group's robot and push again (a robot message is never posted to another group)"
 )
-PERSONAL_TEXT = (
-    "personal text: written before robot messages were non-personal, it names the customer or carries "
-    "a template; push again (a robot message carries no personal data)"
+NO_OFFER = (
+    "no offer: the message's tracked link or its product is gone or no longer on sale, so its text "
+    "cannot be rebuilt; push again"
 )
 NO_TARGET = "no target: the program's push settings have no webhook URL"
 # A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
@@ -155,7 +159,6 @@ def deliver_due(
     zones = {pid: _zone(session, pid, settings) for pid in targets}
     robot_messages = [m for m, p, _ in due if p.channel is PushChannel.WECOM_ROBOT]
     group_robots = group_robot_urls(session, robot_messages, sealer)
-    names = push_due.customer_names(session, robot_messages)
     session.commit()  # the reads end here: nothing is held from now on but one message's check
     attempted: list[PushMessage] = []
     claimable = and_(PushMessage.status == MessageStatus.PENDING, not_in_flight(at))
@@ -180,7 +183,7 @@ def deliver_due(
         if claimed and stopped is not None:
             message.status, message.last_error = MessageStatus.FAILED, stopped.value
         elif claimed:
-            refused = _robot_refusal(message, push, group, names) if robot else None
+            refused = _robot_refusal(session, message, group, settings=settings, at=at) if robot else None
             target = None if refused else _choose_target(message, push, targets, group, sealer=sealer)
             if target is None:
                 message.status, message.last_error = MessageStatus.FAILED, refused or NO_TARGET
@@ -262,15 +265,26 @@ def _held_back(session: Session, message: PushMessage, quiet: QuietHours, zone: 
 
 
 def _robot_refusal(
-    message: PushMessage, push: Push, group: tuple[int, str] | None, names: dict[int, str]
+    session: Session,
+    message: PushMessage,
+    group: tuple[int, str] | None,
+    *,
+    settings: Settings,
+    at: datetime,
 ) -> str | None:
     """Why a robot message may not be posted (None when it may): its customer's own group has no robot
-    (never sent elsewhere), or its text was written personal, before robot messages were non-personal."""
+    (never sent elsewhere), or its text cannot be rebuilt (its link or product is gone). When it may, its
+    text becomes the one rebuilt now, naming no customer (``push_copy.robot_text``): the stored text is
+    never posted, whatever it says (written before robot messages were non-personal, it may name the
+    customer, by a name since changed or cleared, or carry the salesperson's words)."""
     if group is None:
         return NO_GROUP_ROBOT
-    name = names.get(message.customer_id)
-    if push.template is not None or (name and name in message.text):
-        return PERSONAL_TEXT
+    item = push_offers.linked_item(
+        session, message.link_id, base_url=settings.public_base, at=not_before_now(at)
+    )
+    if item is None:
+        return NO_OFFER
+    message.text = push_copy.robot_text(item)
     return None
 
 

@@ -14,7 +14,6 @@ from neigou.crm import push_queries
 from neigou.crm.models import Customer, MessageStatus, Push, PushChannel, PushMessage, SkipReason
 from neigou.feed import repository as feed_repo
 from neigou.integrations.events import waited
-from neigou.kit.bulk import chunks
 from neigou.kit.sealed import Sealer
 from neigou.links.models import ShareLink
 from neigou.privacy import repository as privacy
@@ -107,16 +106,6 @@ def group_robot_urls(
     groups = push_queries.customer_groups(session, {m.customer_id for m in messages})
     robots = feed_repo.robot_urls(session, set(groups.values()), sealer)
     return {c: (g, robots[g]) for c, g in groups.items() if g in robots}
-
-
-def customer_names(session: Session, messages: list[PushMessage]) -> dict[int, str]:
-    """The names of these messages' customers, by customer (those without one left out): a robot
-    message that names its customer is never posted (``push_delivery``)."""
-    found: dict[int, str] = {}
-    for part in chunks(sorted({m.customer_id for m in messages})):
-        rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(part)))
-        found.update((cid, name) for cid, name in rows if name)
-    return found
 
 
 def without_group_robot(session: Session, customer_ids: Collection[int]) -> set[int]:

@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 
 from neigou.campaigns import estimate
 from neigou.campaigns import repository as campaigns
+from neigou.crm.push_copy import MessageItem
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.places import first_repeat
+from neigou.links.models import ShareLink
+from neigou.links.service import link_url
 from neigou.offers import repository as offers
 from neigou.offers.models import CouponTemplate
 from neigou.programs import repository as programs
@@ -94,3 +97,23 @@ def priced_products(
                     campaign.coupon_id if terms is not None and price < current.price_fen else None,
                 )
     return [best[sku] for sku in skus]
+
+
+def linked_item(session: Session, link_id: int | None, *, base_url: str, at: datetime) -> MessageItem | None:
+    """A message's offer as its tracked link carries it at ``at``, naming no customer: the product's
+    current title and app price, the group price through the link's coupon while that coupon prices it
+    (its window, its stock), and the link's URL. None when it cannot be said: the link is gone or
+    withdrawn, or its product is gone or no longer on sale."""
+    link = None if link_id is None else session.get(ShareLink, link_id)
+    if link is None or not link.active:
+        return None
+    product = offers.get_product(session, link.product_id)
+    if product is None or not product.active:
+        return None
+    coupon = (
+        None
+        if link.coupon_id is None
+        else offers.coupons_by_id(session, {link.coupon_id}).get(link.coupon_id)
+    )
+    group_price = estimate.group_price_fen(_terms(coupon), sku=link.sku, price_fen=product.price_fen, at=at)
+    return MessageItem(None, product.title, product.price_fen, group_price, link_url(base_url, link.code))
