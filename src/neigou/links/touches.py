@@ -95,14 +95,24 @@ def record_touches(
 
 
 def identify_visitor(
-    session: Session, *, visitor_id: str, customer_ref_hash: str, customer_ref_masked: str, at: datetime
+    session: Session,
+    *,
+    visitor_id: str,
+    customer_ref_hash: str,
+    customer_ref_masked: str,
+    organization_id: int,
+    at: datetime,
 ) -> list[NewTouch]:
-    """Bind a visitor cookie to the customer it turned out to be; returns its stored clicks as touches,
-    for the caller to record together with its own (one batch: one suppression check, one binding).
+    """Bind a visitor cookie to the customer it turned out to be, for the organization it identified
+    itself to; returns its stored clicks on that organization's links as touches, for the caller to
+    record together with its own (one batch: one suppression check, one binding).
 
-    Clicks still in the recorder's buffer become touches when they are written (see ``clicks``).
+    A linkage recorded for another organization (or for none, before migration 0052) is recorded anew
+    for this one: the shopper gave this organization their reference. Clicks still in the recorder's
+    buffer become touches when they are written (see ``clicks``).
     """
-    if session.get(Visitor, visitor_id) is None:
+    known = session.get(Visitor, visitor_id)
+    if known is None:
         insert_ignoring_duplicates(
             session,
             Visitor,
@@ -111,10 +121,17 @@ def identify_visitor(
                     "visitor_id": visitor_id,
                     "customer_ref_hash": customer_ref_hash,
                     "customer_ref_masked": customer_ref_masked,
+                    "organization_id": organization_id,
                     "identified_at": at,
                 }
             ],
         )
+    elif known.organization_id != organization_id:
+        known.customer_ref_hash = customer_ref_hash
+        known.customer_ref_masked = customer_ref_masked
+        known.organization_id = organization_id
+        known.identified_at = at
+        session.flush([known])
     return [
         NewTouch(
             program_id=link.program_id,
@@ -124,5 +141,5 @@ def identify_visitor(
             source_ref=f"click:{click.ref}",
             at=click.clicked_at,
         )
-        for click, link in repo.untouched_clicks_of_visitor(session, visitor_id)
+        for click, link in repo.untouched_clicks_of_visitor(session, visitor_id, organization_id)
     ]
