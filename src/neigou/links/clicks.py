@@ -105,7 +105,7 @@ def store_clicks(session: Session, clicks: Sequence[ClickRow]) -> int:
     organizations = repo.program_organizations(
         session, {row[2] for row in kept if row[5] in linked} if linked else ()
     )
-    identified: dict[tuple[str, int], str] = {}
+    identified: dict[tuple[str | None, int], str] = {}
     for row in kept:
         found = linked.get(row[5]) if row[5] else None
         if found is not None and found[1] is not None and found[1] == organizations.get(row[2]):
