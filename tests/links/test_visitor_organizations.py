@@ -11,9 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
-from neigou.links.models import CouponClaim, ShareLink, Touch, Visitor
-from tests.conftest import TokenMaker
+from neigou.links import claim_stream, claims
+from neigou.links.models import ClaimSource, CouponClaim, ShareLink, Touch, Visitor
+from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
+from tests.links.builders import limited_coupon
+from tests.links.conftest import behind_gate
 from tests.offers import factories as offers
 from tests.organizations.builders import Tenant, open_window, tenant
 
@@ -138,3 +142,37 @@ def test_clicks_become_touches_only_in_the_organization_the_visitor_identified_t
     on_b = _coupon_link(client, b)
     client.post(f"/p/{on_b}/claim", data={"phone": PHONE})
     assert touched()[b.program_id] == {"claim", "click"}
+
+
+def test_a_claim_written_behind_the_gate_records_the_coupons_organization(
+    factory: sessionmaker[Session],
+) -> None:
+    coupon = limited_coupon(factory, total=5, per_customer=1)
+    with transaction(factory) as session:  # a linkage another organization recorded
+        session.add(
+            Visitor(
+                visitor_id="visitor-gate",
+                customer_ref_hash="ab" * 32,
+                customer_ref_masked="139****0000",
+                organization_id=coupon.organization_id + 1000,
+                identified_at=utcnow(),
+            )
+        )
+    for stock in behind_gate():
+        with transaction(factory) as session:
+            made = claims.claim_coupon(
+                session,
+                coupon_id=coupon.id,
+                customer=claims.Customer.from_ref(SECRET, PHONE),
+                actor=TEST_ACTOR,
+                source=ClaimSource.API,
+                visitor_id="visitor-gate",
+                gate=stock,
+            )
+        assert made.queued
+        assert stock.stream is not None
+        assert claim_stream.ClaimWriter(stock.client, stock.stream, factory).drain() == 1
+    with factory() as session:
+        linkage = session.get(Visitor, "visitor-gate")
+        assert linkage is not None
+        assert (linkage.organization_id, linkage.customer_ref_masked) == (coupon.organization_id, MASKED)

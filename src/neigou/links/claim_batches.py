@@ -199,17 +199,12 @@ def _touches(session: Session, claims: list[dict[str, Any]]) -> None:
     )
     # A visitor's linkage records the organization it identified itself to: the coupon's.
     coupon_ids = sorted({r["coupon_id"] for r in claims if r["visitor_id"] is not None})
-    organizations = (
-        dict(
-            session.execute(
-                select(CouponTemplate.id, CouponTemplate.organization_id).where(
-                    CouponTemplate.id.in_(coupon_ids)
-                )
-            ).tuples()
+    organizations: dict[int, int] = {}
+    if coupon_ids:
+        query = select(CouponTemplate.id, CouponTemplate.organization_id).where(
+            CouponTemplate.id.in_(coupon_ids)
         )
-        if coupon_ids
-        else {}
-    )
+        organizations = {int(coupon): int(org) for coupon, org in session.execute(query)}
     touches: list[NewTouch] = []
     for r in claims:
         if r["visitor_id"] is not None and r["coupon_id"] in organizations:

@@ -131,7 +131,7 @@ def identify_visitor(
         known.customer_ref_masked = customer_ref_masked
         known.organization_id = organization_id
         known.identified_at = at
-        session.flush([known])
+        session.flush()
     return [
         NewTouch(
             program_id=link.program_id,
