@@ -23,6 +23,7 @@ from neigou.links.clicks import ClickRow, click_row, new_click_ref, store_clicks
 from neigou.links.models import LinkClick, Touch
 from neigou.links.touches import identify_visitor
 from neigou.links.useragent import UaClass
+from neigou.programs.models import Program
 from tests.conftest import SECRET, TokenMaker
 from tests.links.builders import LinkWorld, build, make_link
 from tests.statements import statements
@@ -136,6 +137,7 @@ def test_a_batch_asks_for_opted_out_shoppers_once_whatever_its_size(
                 visitor_id="visitor-identified",
                 customer_ref_hash=VISITOR_CUSTOMER,
                 customer_ref_masked="139****0003",
+                organization_id=_organization(session, world.program_id),
                 at=utcnow(),
             )
             == []
@@ -189,3 +191,9 @@ def test_a_claim_looks_its_link_up_once(
     assert api.status_code == 201
     assert api.json()["link_code"] == link["code"]
     assert _link_lookups(seen) == 1
+
+
+def _organization(session: Session, program_id: int) -> int:
+    program = session.get(Program, program_id)
+    assert program is not None
+    return program.organization_id

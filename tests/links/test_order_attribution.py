@@ -180,8 +180,15 @@ def test_clicks_flushed_after_the_claim_still_become_touches(
             visitor_id="visitor-bbbbbbbbbbbb",
             customer_ref_hash=CUSTOMER,
             customer_ref_masked="139****1111",
+            organization_id=_organization(session, world.program_id),
             at=NOW,
         )
     assert earlier == []  # the visitor's click is still in the recorder's buffer
     _click(factory, link, NOW - timedelta(minutes=5), visitor="visitor-bbbbbbbbbbbb")
     assert _attribute(factory, world.program_id, NOW).member_id == world.member_id
+
+
+def _organization(session: Session, program_id: int) -> int:
+    program = session.get(Program, program_id)
+    assert program is not None
+    return program.organization_id

@@ -229,14 +229,23 @@ def _touches(session: Session, claims: list[dict[str, Any]]) -> None:
         if link_ids
         else {}
     )
+    # A visitor's linkage records the organization it identified itself to: the coupon's.
+    coupon_ids = sorted({r["coupon_id"] for r in claims if r["visitor_id"] is not None})
+    organizations: dict[int, int] = {}
+    if coupon_ids:
+        query = select(CouponTemplate.id, CouponTemplate.organization_id).where(
+            CouponTemplate.id.in_(coupon_ids)
+        )
+        organizations = {int(coupon): int(org) for coupon, org in session.execute(query)}
     touches: list[NewTouch] = []
     for r in claims:
-        if r["visitor_id"] is not None:
+        if r["visitor_id"] is not None and r["coupon_id"] in organizations:
             touches += identify_visitor(
                 session,
                 visitor_id=r["visitor_id"],
                 customer_ref_hash=r["customer_ref_hash"],
                 customer_ref_masked=r["customer_ref_masked"],
+                organization_id=organizations[r["coupon_id"]],
                 at=r["claimed_at"],
                 program_id=r["program_id"],
             )

@@ -220,6 +220,7 @@ def claim_coupon(
             visitor_id=visitor_id,
             customer_ref_hash=customer.ref_hash,
             customer_ref_masked=customer.masked,
+            organization_id=coupon.organization_id,
             at=at,
             program_id=link.program_id if link is not None else None,
         )

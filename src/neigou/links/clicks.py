@@ -90,18 +90,28 @@ def store_clicks(session: Session, clicks: Sequence[ClickRow]) -> int:
     """Insert clicks (duplicates skipped) and the touches of identified ones; returns clicks kept.
 
     A batch costs the same few queries whatever its size: its links, the visitors among it that
-    identified themselves, the opted-out shoppers among both (``neigou.privacy``, asked once), the
-    insert, and the touches.
+    identified themselves (and, when there are some, the organizations of their clicks' programs: a
+    linkage holds only within its organization), the opted-out shoppers among both
+    (``neigou.privacy``, asked once), the insert, and the touches.
     """
     links = repo.links_by_id(session, {row[1] for row in clicks})
     kept = [row for row in clicks if row[1] in links]
     if len(kept) < len(clicks):
         log.warning("clicks.unknown_links", dropped=len(clicks) - len(kept))
     # A click is a touch when the shopper is known: it carried their reference, or its visitor
-    # cookie identified itself earlier (by a claim).
-    identified = repo.identified_visitors(session, {row[5] for row in kept if row[5]})
+    # cookie identified itself earlier (by a claim) to the organization of the click's program
+    # (docs/privacy.md: organizations are separate controllers).
+    linked = repo.identified_visitors(session, {row[5] for row in kept if row[5]})
+    organizations = repo.program_organizations(
+        session, {row[2] for row in kept if row[5] in linked} if linked else ()
+    )
+    identified: dict[tuple[str | None, int], str] = {}
+    for row in kept:
+        found = linked.get(row[5]) if row[5] else None
+        if found is not None and found[1] is not None and found[1] == organizations.get(row[2]):
+            identified[row[5], row[2]] = found[0]
     customers = {(row[2], row[7]) for row in kept if row[7]}
-    customers |= {(row[2], identified[row[5]]) for row in kept if row[5] in identified}
+    customers |= {(row[2], identified[row[5], row[2]]) for row in kept if (row[5], row[2]) in identified}
     # The batch's customers locked against a concurrent opt-out, then the opted-out among them.
     privacy.lock_customers(session, {customer for _, customer in customers})
     opted_out = privacy.suppressed(session, customers)
@@ -120,7 +130,7 @@ def store_clicks(session: Session, clicks: Sequence[ClickRow]) -> int:
                 at=at,
             )
             for ref, link_id, program_id, _, at, visitor, _, known in kept
-            if (customer := known or (identified.get(visitor) if visitor else None))
+            if (customer := known or (identified.get((visitor, program_id)) if visitor else None))
         ],
         opted_out=opted_out,
     )

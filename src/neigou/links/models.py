@@ -129,13 +129,21 @@ class ClaimCounter(Base):
 
 
 class Visitor(Base):
-    """An anonymous visitor cookie that identified itself (by claiming): its clicks become touches."""
+    """An anonymous visitor cookie that identified itself (by claiming): its clicks become touches.
+
+    The linkage holds only for the organization the shopper identified themselves to: another
+    organization's landing page neither shows the masked reference nor claims with it in one tap, and
+    its links' clicks make no touches from it (organizations are separate controllers, docs/privacy.md).
+    """
 
     __tablename__ = "link_visitors"
 
     visitor_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     customer_ref_hash: Mapped[str] = mapped_column(String(64))
     customer_ref_masked: Mapped[str] = mapped_column(String(40))
+    # No foreign key, like link_clicks: organizations are never deleted. NULL on linkages stored before
+    # migration 0052: honoured for no organization until the shopper identifies again.
+    organization_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     identified_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -16,7 +16,7 @@ from neigou.kit import bulk
 from neigou.kit.paging import Page, Paged, Sortable, paginate
 from neigou.links.models import CouponClaim, LinkClick, ShareLink, Touch
 from neigou.links.useragent import UaClass
-from neigou.programs.models import Member
+from neigou.programs.models import Member, Program
 
 _CLICK_COLUMNS = (
     "ref",
@@ -63,8 +63,9 @@ def _utc_second(epoch_second: int) -> str:
     return datetime.fromtimestamp(epoch_second, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def identified_visitors(session: Session, visitor_ids: Collection[str]) -> dict[str, str]:
-    """The customer behind each of these visitor ids that identified itself (primary-key lookups).
+def identified_visitors(session: Session, visitor_ids: Collection[str]) -> dict[str, tuple[str, int | None]]:
+    """The customer behind each of these visitor ids that identified itself (primary-key lookups), with
+    the organization it identified itself to (None: a linkage stored before migration 0052).
 
     Asked per click batch with the batch's own visitors, as one parameter (an array on PostgreSQL, a
     JSON list on SQLite): an IN list of thousands of bound values cost more to build than the lookups.
@@ -76,13 +77,24 @@ def identified_visitors(session: Session, visitor_ids: Collection[str]) -> dict[
         rows = connection.exec_driver_sql(_IDENTIFIED_SQLITE, (json.dumps(sorted(visitor_ids)),))
     else:
         rows = connection.exec_driver_sql(_IDENTIFIED_PG, (sorted(visitor_ids),))
-    return {str(visitor): str(customer) for visitor, customer in rows}
+    return {
+        str(visitor): (str(customer), int(org) if org is not None else None)
+        for visitor, customer, org in rows
+    }
 
 
-_IDENTIFIED_PG = (
-    "SELECT visitor_id, customer_ref_hash FROM link_visitors WHERE visitor_id = ANY(%b)"  # binary array
-)
-_IDENTIFIED_SQLITE = "SELECT visitor_id, customer_ref_hash FROM link_visitors WHERE visitor_id IN (SELECT value FROM json_each(?))"
+_IDENTIFIED_PG = "SELECT visitor_id, customer_ref_hash, organization_id FROM link_visitors WHERE visitor_id = ANY(%b)"  # binary array
+_IDENTIFIED_SQLITE = "SELECT visitor_id, customer_ref_hash, organization_id FROM link_visitors WHERE visitor_id IN (SELECT value FROM json_each(?))"
+
+
+def program_organizations(session: Session, program_ids: Collection[int]) -> dict[int, int]:
+    """The organization of each of these programs (primary-key lookups, one query)."""
+    if not program_ids:
+        return {}
+    rows = session.execute(
+        select(Program.id, Program.organization_id).where(Program.id.in_(sorted(program_ids)))
+    )
+    return {int(program): int(org) for program, org in rows}
 
 
 def get_link(session: Session, link_id: int) -> ShareLink | None:
@@ -193,13 +205,23 @@ def links_by_id(session: Session, link_ids: Collection[int]) -> dict[int, ShareL
     }
 
 
-def untouched_clicks_of_visitor(session: Session, visitor_id: str) -> list[tuple[LinkClick, ShareLink]]:
-    """A visitor's stored clicks that are not touches yet, with their links."""
+def untouched_clicks_of_visitor(
+    session: Session, visitor_id: str, organization_id: int
+) -> list[tuple[LinkClick, ShareLink]]:
+    """A visitor's stored clicks on this organization's links that are not touches yet, with their
+    links (the visitor identified themselves to this organization, to no other)."""
     query = (
         select(LinkClick, ShareLink)
         .join(ShareLink, ShareLink.id == LinkClick.link_id)
+        .join(Program, Program.id == ShareLink.program_id)
         .outerjoin(Touch, Touch.source_ref == literal("click:") + LinkClick.ref)
-        .where(and_(LinkClick.visitor_id == visitor_id, Touch.id.is_(None)))
+        .where(
+            and_(
+                LinkClick.visitor_id == visitor_id,
+                Program.organization_id == organization_id,
+                Touch.id.is_(None),
+            )
+        )
         .order_by(LinkClick.clicked_at)
     )
     return [(click, link) for click, link in session.execute(query)]

@@ -66,6 +66,7 @@ class CouponTerms:
     conditional UPDATEs stay the authority, so a stale copy can refuse late, never oversell."""
 
     id: int
+    organization_id: int
     visibility: CouponVisibility
     starts_at: datetime
     ends_at: datetime
@@ -80,6 +81,7 @@ class CouponTerms:
     def of(cls, coupon: CouponTemplate) -> CouponTerms:
         return cls(
             id=coupon.id,
+            organization_id=coupon.organization_id,
             visibility=coupon.visibility,
             starts_at=coupon.starts_at,
             ends_at=coupon.ends_at,

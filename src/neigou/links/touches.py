@@ -100,32 +100,45 @@ def identify_visitor(
     visitor_id: str,
     customer_ref_hash: str,
     customer_ref_masked: str,
+    organization_id: int,
     at: datetime,
     program_id: int | None = None,
 ) -> list[NewTouch]:
-    """Bind a visitor cookie to the customer it turned out to be; returns its stored clicks as touches,
-    for the caller to record together with its own (one batch: one suppression check, one binding).
+    """Bind a visitor cookie to the customer it turned out to be, for the organization it identified
+    itself to; returns its stored clicks on that organization's links as touches, for the caller to
+    record together with its own (one batch: one suppression check, one binding).
 
-    A customer who opted out of ``program_id`` (the claim's; None: of every program) gets no
-    linkage: the opt-out deleted theirs, and a claim made before it and stored after it (still in the
-    claim stream, or a dead letter replayed) must not make it again. The caller holds the customer's
-    opt-out lock (``privacy.repository.lock_customers``).
-    Clicks still in the recorder's buffer become touches when they are written (see ``clicks``).
+    A linkage recorded for another organization (or for none, before migration 0052) is recorded anew
+    for this one: the shopper gave this organization their reference. A customer who opted out of
+    ``program_id`` (the claim's; None: of every program) gets no linkage: the opt-out deleted theirs,
+    and a claim made before it and stored after it (still in the claim stream, or a dead letter
+    replayed) must not make it again. The caller holds the customer's opt-out lock
+    (``privacy.repository.lock_customers``). Clicks still in the recorder's buffer become touches when
+    they are written (see ``clicks``).
     """
-    linked = session.get(Visitor, visitor_id) is not None
-    if not linked and not privacy.suppressed(session, {(program_id, customer_ref_hash)}):
-        insert_ignoring_duplicates(
-            session,
-            Visitor,
-            [
-                {
-                    "visitor_id": visitor_id,
-                    "customer_ref_hash": customer_ref_hash,
-                    "customer_ref_masked": customer_ref_masked,
-                    "identified_at": at,
-                }
-            ],
-        )
+    known = session.get(Visitor, visitor_id)
+    binds = known is None or known.organization_id != organization_id
+    if binds and not privacy.suppressed(session, {(program_id, customer_ref_hash)}):
+        if known is None:
+            insert_ignoring_duplicates(
+                session,
+                Visitor,
+                [
+                    {
+                        "visitor_id": visitor_id,
+                        "customer_ref_hash": customer_ref_hash,
+                        "customer_ref_masked": customer_ref_masked,
+                        "organization_id": organization_id,
+                        "identified_at": at,
+                    }
+                ],
+            )
+        else:
+            known.customer_ref_hash = customer_ref_hash
+            known.customer_ref_masked = customer_ref_masked
+            known.organization_id = organization_id
+            known.identified_at = at
+            session.flush()
     return [
         NewTouch(
             program_id=link.program_id,
@@ -135,5 +148,5 @@ def identify_visitor(
             source_ref=f"click:{click.ref}",
             at=click.clicked_at,
         )
-        for click, link in repo.untouched_clicks_of_visitor(session, visitor_id)
+        for click, link in repo.untouched_clicks_of_visitor(session, visitor_id, organization_id)
     ]

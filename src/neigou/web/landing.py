@@ -226,14 +226,14 @@ def landing(
         claimed, error = False, refused.code
     offer = link_offer(session, link)
     visitor_id = visitor_of(request)
-    visitor = session.get(Visitor, visitor_id) if visitor_id else None
+    member = programs.get_member(session, link.member_id)
+    program = programs.get_program(session, link.program_id)
+    visitor = _known(session, visitor_id, program.organization_id if program else None)
     holds = (
         offer.coupon is not None
         and visitor is not None
         and links.claims_of_customer(session, offer.coupon.id, visitor.customer_ref_hash) > 0
     )
-    member = programs.get_member(session, link.member_id)
-    program = programs.get_program(session, link.program_id)
     response = render(
         request,
         "links/landing.html",
@@ -278,7 +278,7 @@ def claim_on_landing(
         if number is None:
             return _back(request, code, error="invalid_phone")
         customer = claims.Customer.from_ref(secret_key, number.domestic)
-    elif visitor_id is not None and (known := session.get(Visitor, visitor_id)) is not None:
+    elif (known := _known(session, visitor_id, _organization(session, link))) is not None:
         customer = claims.Customer(ref_hash=known.customer_ref_hash, masked=known.customer_ref_masked)
     if customer is None:
         return _back(request, code, error="phone_required")
@@ -316,6 +316,21 @@ def claim_on_landing(
             at=now,
         )
     return _back(request, code, claimed=True, claim=result.claim.id if result.queued else None)
+
+
+def _known(session: SessionDep, visitor_id: str | None, organization_id: int | None) -> Visitor | None:
+    """The shopper behind the visitor cookie, when they identified themselves to this organization: a
+    linkage made on another organization's page (or stored before it recorded one) is not this
+    organization's to use, so the page asks for the phone as it does an unknown visitor."""
+    if visitor_id is None or organization_id is None:
+        return None
+    known = session.get(Visitor, visitor_id)
+    return known if known is not None and known.organization_id == organization_id else None
+
+
+def _organization(session: SessionDep, link: ShareLink) -> int | None:
+    program = programs.get_program(session, link.program_id)
+    return program.organization_id if program is not None else None
 
 
 def _gate(request: Request) -> StockGate | None:
