@@ -19,6 +19,7 @@ from tests.orders.builders import PAID_AT, SKU, order_body, post_order
 from tests.reporting import sales_world
 from tests.reporting.sales_world import FROM, TO, place_activity
 from tests.risk.builders import brush, cases, plant_confirmed, resolve
+from tests.sign_in import console_sign_in
 
 MARCH = "2026-03-05T10:00:00+08:00"
 
@@ -122,3 +123,8 @@ def test_the_group_leaderboard_leaves_out_confirmed_orders_and_suspended_owners(
         assert total == "2"
     # The group sales report still reads what the group sold.
     assert _sales_of(client, operator, world.program_id, world.b1) == (2, 35_000)
+    console_sign_in(client, factory)
+    page = client.get(f"/console/programs/{world.program_id}/groups/leaderboard?from={FROM}&to={TO}")
+    assert page.status_code == 200, page.text
+    assert "宝妈好物1群" in page.text
+    assert "芬香内购1群" not in page.text
