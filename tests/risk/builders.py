@@ -3,15 +3,20 @@ that read cases and resolve them through the API."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.links import claims
 from neigou.links.models import ClaimSource
+from neigou.orders.models import Order
+from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, Severity, Suspension
 from tests.conftest import TEST_ACTOR
 from tests.orders.builders import PAID_AT, SKU, World, order_body, post_order
 
@@ -82,6 +87,46 @@ def complete(
         headers=headers,
     )
     assert response.status_code == 200, response.text
+
+
+def plant_confirmed(
+    factory: sessionmaker[Session],
+    program_id: int,
+    member_id: int,
+    external_ids: Sequence[str] = (),
+    *,
+    suspend: bool = False,
+) -> int:
+    """A confirmed case against ``member_id`` naming the program's orders ``external_ids`` (and the
+    member's suspension with ``suspend``), stored as a review leaves it: what boards read."""
+    at = utcnow()
+    with transaction(factory) as session:
+        case = RiskCase(
+            program_id=program_id,
+            rule="order_brushing",
+            subject=f"member:{member_id}",
+            severity=Severity.MEDIUM,
+            member_id=member_id,
+            status=CaseStatus.CONFIRMED,
+            evidence={},
+            explanation={"msgid": "planted", "values": {}},
+            held_fen=0,
+            opened_at=at,
+            resolved_at=at,
+            resolved_by="test",
+            reversed_fen=0,
+            suspended=suspend,
+        )
+        session.add(case)
+        session.flush()
+        ids = session.scalars(
+            select(Order.id).where(Order.program_id == program_id, Order.external_id.in_(external_ids))
+        ).all()
+        assert len(ids) == len(external_ids), list(external_ids)
+        session.add_all(CaseOrder(case_id=case.id, order_id=i) for i in ids)
+        if suspend:
+            session.add(Suspension(member_id=member_id, program_id=program_id, case_id=case.id, at=at))
+        return case.id
 
 
 def claim_from_device(

@@ -1,5 +1,6 @@
 """An event's salespeople ranked by the GMV of the event's orders they brought (what was paid less what
-was refunded since, ``net_fen``, as every GMV of the platform).
+was refunded since, ``net_fen``, as every GMV of the platform). As tier evaluation, orders a confirmed
+risk case names count for nothing, and a member a confirmed case suspended is left off (``ranked``).
 
 Without Redis each look-up is one grouped query. With Redis the ranking is a sorted set refreshed
 from that query at most every ``REFRESH_SECONDS`` by one process (a lock key), so 20,000 salespeople
@@ -15,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from neigou.orders.models import Order
+from neigou.risk import holds
 
 REFRESH_SECONDS = 5
 
@@ -33,12 +35,18 @@ def net_fen() -> ColumnElement[int]:
     return Order.paid_fen - Order.refunded_fen
 
 
+def ranked() -> ColumnElement[bool]:
+    """True for an order a ranking counts: no confirmed risk case names it and its salesperson is
+    not suspended (the rule of every board)."""
+    return holds.not_confirmed(Order.id) & holds.not_suspended(Order.member_id)
+
+
 def ranking(event_id: int) -> Select[int | None, int]:
     """(member, GMV) of an event's orders, largest first."""
     gmv = func.sum(net_fen())
     return (
         select(Order.member_id, gmv.label("gmv"))
-        .where(Order.event_id == event_id, Order.member_id.is_not(None))
+        .where(Order.event_id == event_id, Order.member_id.is_not(None), ranked())
         .group_by(Order.member_id)
         .order_by(gmv.desc(), Order.member_id)
     )
@@ -56,7 +64,7 @@ def page_from_database(
 def standing_from_database(session: Session, event_id: int, member_id: int) -> Standing | None:
     """One salesperson's rank (ties share the better rank)."""
     mine = session.scalar(
-        select(func.sum(net_fen())).where(Order.event_id == event_id, Order.member_id == member_id)
+        select(func.sum(net_fen())).where(Order.event_id == event_id, Order.member_id == member_id, ranked())
     )
     if mine is None:
         return None

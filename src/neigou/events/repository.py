@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ScalarSelect, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
-from neigou.events.leaderboard import net_fen, ranking
+from neigou.events.leaderboard import net_fen, ranked, ranking
 from neigou.events.models import Event, EventEmployee, EventItem, Invitation, Reservation, ReservationStatus
 from neigou.kit.paging import Page, Paged, Sortable, count_rows, paginate
 from neigou.offers import repository as offers
@@ -102,7 +102,9 @@ class Board:
 
 def board(session: Session, event_id: int) -> Board:
     """Orders and GMV (paid less refunded) of the event's orders, live reservations, top salespeople
-    and skus (a line's GMV is what it paid less its share of the order's refunds, as in ``report``)."""
+    and skus (a line's GMV is what it paid less its share of the order's refunds, as in ``report``).
+    The totals are the event's sales; the two rankings leave out what ``ranked`` does (orders of
+    confirmed risk cases, suspended salespeople)."""
     orders, gmv = session.execute(
         select(func.count(Order.id), func.coalesce(func.sum(net_fen()), 0)).where(Order.event_id == event_id)
     ).one()
@@ -120,7 +122,7 @@ def board(session: Session, event_id: int) -> Board:
         for s, q, p in session.execute(
             select(OrderLine.sku, units, paid)
             .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.event_id == event_id)
+            .where(Order.event_id == event_id, ranked())
             .group_by(OrderLine.sku)
             .order_by(paid.desc(), OrderLine.sku)
             .limit(TOP)

@@ -20,6 +20,7 @@ from sqlalchemy.sql.selectable import CTE, Subquery
 from neigou.network.rules import Period
 from neigou.orders.models import Order
 from neigou.programs.models import Member
+from neigou.risk import holds
 
 Metric = Literal["orders", "gmv_fen", "recruits"]
 METRICS: tuple[Metric, ...] = ("orders", "gmv_fen", "recruits")
@@ -173,7 +174,10 @@ def sales_of(session: Session, *, member_id: int, program_id: int, period: Perio
 
 
 def _scores(program_id: int, period: Period, metric: Metric) -> Select[int | None, int]:
-    """(member_id, value) of everyone with a positive score in the period."""
+    """(member_id, value) of everyone with a positive score in the period.
+
+    As tier evaluation, orders a confirmed risk case names count for nothing; a member a confirmed
+    case suspended has no score (their sales and recruits are left off every board)."""
     if metric == "recruits":
         value: ColumnElement[int] = func.count(Member.id)
         return (
@@ -183,6 +187,7 @@ def _scores(program_id: int, period: Period, metric: Metric) -> Select[int | Non
                 Member.inviter_id.is_not(None),
                 Member.joined_at >= period.start,
                 Member.joined_at < period.end,
+                holds.not_suspended(Member.inviter_id),
             )
             .group_by(Member.inviter_id)
         )
@@ -196,6 +201,8 @@ def _scores(program_id: int, period: Period, metric: Metric) -> Select[int | Non
             Order.member_id.is_not(None),
             Order.paid_at >= period.start,
             Order.paid_at < period.end,
+            holds.not_confirmed(Order.id),
+            holds.not_suspended(Order.member_id),
         )
         .group_by(Order.member_id)
         .having(value > 0)

@@ -183,7 +183,7 @@ def get_group_leaderboard(
     """The program's groups ranked by GMV, orders or member growth over a range of days."""
     program = require_program(session, program_id)
     span = window(program, start_on=start_on, end_on=end_on, at=utcnow())
-    rows = group_sales(session, program=program, span=span)
+    rows = group_sales(session, program=program, span=span, ranked=True)
     # The report is computed for every group of the program, so its length is the total.
     page.answer(len(rows))
     return LeaderboardOut(

@@ -7,6 +7,10 @@ group's sales pay (net of reversals) and the part of it the group's owner earns,
 count at the start and end of the range. Orders, refunds and reversals are counted by the order's
 paid day, with every refund known now. Seven statements whatever the number of groups.
 
+The group leaderboard reads the same figures with ``ranked=True``: as tier evaluation, orders a
+confirmed risk case names count for nothing (``risk.holds.not_confirmed``), and the groups of an owner
+a confirmed case suspended are left off.
+
 A read across domains, so it lives in ``reporting``, above ``orders``, ``links`` and ``groups``.
 """
 
@@ -31,6 +35,7 @@ from neigou.links.models import CouponClaim, LinkClick, ShareLink
 from neigou.links.useragent import UaClass
 from neigou.orders.models import Commission, Order
 from neigou.programs.models import Member, Program
+from neigou.risk import holds
 
 DEFAULT_DAYS = 30
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
@@ -142,11 +147,19 @@ def _scoped(query: _S, group_id: Any, program_id: int, owner: int | None) -> _S:
 
 
 def group_sales(
-    session: Session, *, program: Program, span: Window, owner_member_id: int | None = None
+    session: Session,
+    *,
+    program: Program,
+    span: Window,
+    owner_member_id: int | None = None,
+    ranked: bool = False,
 ) -> list[GroupSales]:
-    """Sales of every group of a program (or of one owner), by owner then group."""
+    """Sales of every group of a program (or of one owner), by owner then group; ``ranked`` reads them
+    as the leaderboard ranks them (orders of confirmed risk cases and suspended owners left out)."""
     base = select(Group, Member.name).join(Member, Member.id == Group.owner_member_id)
     base = base.where(Group.program_id == program.id).order_by(Group.owner_member_id, Group.id)
+    if ranked:
+        base = base.where(holds.not_suspended(Group.owner_member_id))
     if owner_member_id is not None:
         base = base.where(Group.owner_member_id == owner_member_id)
     groups = [(g, str(name)) for g, name in session.execute(base)]
@@ -181,6 +194,8 @@ def group_sales(
     orders_q = _scoped(orders_q, Order.group_id, program.id, owner_member_id).where(
         Order.program_id == program.id, Order.paid_at >= start, Order.paid_at < end
     )
+    if ranked:
+        orders_q = orders_q.where(holds.not_confirmed(Order.id))
     orders = {
         int(g): (int(n), int(full or 0), int(paid or 0), int(refunded or 0))
         for g, n, full, paid, refunded in session.execute(orders_q.group_by(Group.id))
@@ -196,6 +211,8 @@ def group_sales(
     commission_q = _scoped(commission_q, Order.group_id, program.id, owner_member_id).where(
         Order.program_id == program.id, Order.paid_at >= start, Order.paid_at < end
     )
+    if ranked:
+        commission_q = commission_q.where(holds.not_confirmed(Order.id))
     commissions = {
         int(g): (int(total or 0), int(own or 0))
         for g, total, own in session.execute(commission_q.group_by(Group.id))

@@ -4,7 +4,9 @@
 * withdrawals are refused while a high-severity case is open or the member is suspended: at the
   request, at the approval, and a payout batch leaves them out (``withdrawals_allowed``,
   ``withdrawal_holds``, ``withdrawal_hold``);
-* tier evaluation leaves out the orders of confirmed cases (``confirmed_orders``).
+* tier evaluation leaves out the orders of confirmed cases (``not_confirmed``), and so does every
+  board that ranks sales (the program's leaderboards, the group leaderboard, an event's ranking and
+  board), which also leave suspended members off (``not_suspended``).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def not_held(order_id: Any) -> ColumnElement[bool]:
 
 
 def not_confirmed(order_id: Any) -> ColumnElement[bool]:
-    """True for an order no confirmed case names (tier metrics' filter)."""
+    """True for an order no confirmed case names (the filter of tier metrics and of every board)."""
     return ~exists(
         select(CaseOrder.order_id)
         .join(RiskCase, RiskCase.id == CaseOrder.case_id)
@@ -63,6 +65,11 @@ def is_suspended(session: Session, member_id: int) -> bool:
 
 def _suspended(member_id: Any) -> ColumnElement[bool]:
     return exists(select(Suspension.member_id).where(Suspension.member_id == member_id))
+
+
+def not_suspended(member_id: Any) -> ColumnElement[bool]:
+    """True for a member no confirmed case suspended (boards leave suspended members off)."""
+    return ~_suspended(member_id)
 
 
 def _case_open(member_id: Any) -> ColumnElement[bool]:

@@ -52,7 +52,7 @@ def leaderboard_page(
         span = window(program, start_on=None, end_on=None, at=utcnow())
     # Every group is ranked (their sales are read whole anyway: seven statements), then paged and
     # searched: a cut here would lose the groups below it from the pages and the search.
-    rows = group_sales(session, program=program, span=span)
+    rows = group_sales(session, program=program, span=span, ranked=True)
     ranked = leaderboard(rows, by=by, limit=len(rows))
     top = [(row, value_of(row, by)) for _rank, row in ranked[:CHART_TOP]]
     return render(
