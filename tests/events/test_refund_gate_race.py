@@ -81,8 +81,10 @@ def test_a_state_seeded_by_an_older_version_is_seeded_again(
             seed = seeds.seed_state(session, event_id)
         pipe = gate.client.pipeline(transaction=True)
         pipe.delete(f"{base}:stock", f"{base}:cust")
-        pipe.hset(f"{base}:stock", mapping={"": 0, **seed.stock})
-        pipe.hset(f"{base}:cust", mapping=seed.customers)  # type: ignore[arg-type]
+        stock: dict[Any, Any] = {"": 0, **seed.stock}
+        customers: dict[Any, Any] = seed.customers
+        pipe.hset(f"{base}:stock", mapping=stock)
+        pipe.hset(f"{base}:cust", mapping=customers)
         pipe.incr(f"{base}:gen")
         pipe.set(seeded_key(base), "1")
         pipe.execute()
