@@ -18,8 +18,10 @@ applies only to the state its note was taken in, else marks the state stale, and
 (``add_employees``, ``add_invitations``), which only add, go to any seeded state while their note
 stands (to an unseeded state, additions wait for the next seeding and a give-back, which never
 overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). A full
-refund's units go back after its commit (``give_back_refund``, noted right after the commit), once per
-reservation and only to a state seeded before it (``<base>:seeded-at``), else the state is marked stale. An
+refund's units go back after its commit (``give_back_refund``, noted after the commit), once per
+reservation (a seeding records the refund-released reservations it read, ``<base>:refunded``) and only
+to the state of the seeding recorded in the current generation (``<base>:seeded-gen``), else the state
+is marked stale. An
 event a settlement left out is claimed by the next one while it is being seeded (``claim_returns``):
 its next seeding waits for the give-back.
 A stale state has no seeded marker: the next reservation seeds it again once the stream holds none of
@@ -50,7 +52,7 @@ from neigou.events.gate_scripts import (
     REKEY_SCRIPT,
     RESERVE_SCRIPT,
     RETURN_SCRIPT,
-    SEEDED_AT_SCRIPT,
+    SEEDED_SCRIPT,
     SWEEP_SCRIPT,
     UNLOCK_SCRIPT,
 )
@@ -66,7 +68,8 @@ NOTE_CLOCK_SLACK_SECONDS = 2
 # moments of noting it.
 STALE_NOTE_SECONDS = 60
 # A full refund's units go back only to a state seeded longer ago than this (Redis's clock,
-# ``give_back_refund``): one seeded since may have read the database after the refund committed.
+# ``give_back_refund``): a margin only, the given-back set each seeding writes is what keeps a state
+# seeded after the refund's commit from being given the units back twice.
 SEEDED_BEFORE_REFUND_SECONDS = 5
 
 
@@ -210,8 +213,8 @@ class ReservationGate(SettlementClaims):
                     pipe.hset(key, mapping=_any(values))
             pipe.eval(MERGE_SCRIPT, 4, emp, inv, f"{base}:add-emp", f"{base}:add-inv")
             at = int(expire_at.timestamp())
-            pipe.eval(SEEDED_AT_SCRIPT, 1, f"{base}:seeded-at", at)
-            pipe.incr(f"{base}:gen")
+            marks = [f"{base}:gen", f"{base}:seeded-at", f"{base}:seeded-gen", f"{base}:refunded"]
+            pipe.eval(SEEDED_SCRIPT, 4, *marks, at, *seed.released)
             for key in (stock, cust, emp, inv, req, guests_key(base), staff_key(base), f"{base}:gen"):
                 pipe.expireat(key, at)
             pipe.set(marker, "1", exat=at)
@@ -275,14 +278,13 @@ class ReservationGate(SettlementClaims):
         keys = [stock, cust, marker, f"{base}:gen", self.notes, f"{base}:seeding", f"{base}:returns"]
         return bool(self._return(keys=keys, args=args))
 
-    def give_back_refund(
-        self, note: str, units: Iterable[tuple[int, str, str, int]], *, prompt: bool = True
-    ) -> int:
+    def give_back_refund(self, note: str, units: Iterable[tuple[int, str, str, int]]) -> int:
         """Return the units of reservations a full refund released, (reservation id, sku, customer,
-        units), once the refund committed, with ``note`` taken right after the commit: each once, and
-        only to a state seeded ``SEEDED_BEFORE_REFUND_SECONDS`` before (by Redis's clock), which cannot
-        have read the refund; a state being seeded or seeded since then, or when the call is not
-        ``prompt`` (it comes late after the commit), is marked stale instead (``REFUND_SCRIPT``).
+        units), once the refund committed, with ``note`` taken after the commit: each once, and only to
+        the state of the seeding recorded in the current generation (``SEEDED_SCRIPT``), whose given-back
+        set already holds the released reservations its read of the database left out; a state being
+        seeded, seeded since the note, by an older version or in the last
+        ``SEEDED_BEFORE_REFUND_SECONDS`` (Redis's clock) is marked stale instead (``REFUND_SCRIPT``).
         Returns 1 given back, 0 marked stale, 2 unseeded (nothing to do)."""
         base = note.partition("#")[0]
         stock, cust, *_, marker, _, _ = self._keys(base)
@@ -295,9 +297,13 @@ class ReservationGate(SettlementClaims):
             f"{base}:seeding",
             f"{base}:seeded-at",
             f"{base}:refunded",
+            f"{base}:seeded-gen",
         ]
-        seconds = SEEDED_BEFORE_REFUND_SECONDS if prompt else 2**40  # late: any state counts as fresh
-        args: list[str | int] = [note, seconds, *(value for quad in units for value in quad)]
+        args: list[str | int] = [
+            note,
+            SEEDED_BEFORE_REFUND_SECONDS,
+            *(value for quad in units for value in quad),
+        ]
         return int(self._refund(keys=keys, args=args))
 
     def sweep_notes(self, *, older_than: float | None = None) -> list[str]:
@@ -361,6 +367,7 @@ class ReservationGate(SettlementClaims):
             f"{base}:add-emp",
             f"{base}:add-inv",
             f"{base}:seeded-at",
+            f"{base}:seeded-gen",
             f"{base}:refunded",
         )
 

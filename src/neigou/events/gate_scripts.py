@@ -318,16 +318,20 @@ redis.call('DEL', KEYS[3], KEYS[4])
 return 1
 """
 # After a full refund committed (``refunds``): KEYS stock, customers, seeded marker, generation, notes
-# hash, seeding lock, seeded-at (Redis's clock when the state was written, ``gate.seed``), given-back
-# set; ARGV field (the note taken right after the commit), the seconds a state must have been seeded
-# before now, then (reservation id, sku, customer, units) quadruples. The note is taken off.
-# An unseeded state with no seeding under way: nothing to do, its next seeding reads the database after
-# the commit (returns 2). A seeding under way, a state seeded in the last seconds (it may have read the
-# database after the commit: the refund is then counted already) or since the note, or without its
-# seeded-at (written by an older version): marked stale, seeded again from the database (returns 0).
-# Else each reservation's units are given back once (its id joins the given-back set, which lives as
-# long as the state): taken from the sku's and the shopper's counters, never below 0, so the gate never
-# offers more than the event's stock (returns 1).
+# hash, seeding lock, seeded-at (Redis's clock when the state was written), given-back set, the
+# seeding's generation (``SEEDED_SCRIPT``); ARGV field (the note taken after the commit), the seconds a
+# state must have been seeded before now, then (reservation id, sku, customer, units) quadruples. The
+# note is taken off. An unseeded state with no seeding under way: nothing to do, its next seeding reads
+# the database after the commit (returns 2). Marked stale instead, seeded again from the database
+# (returns 0): a seeding under way, the note gone (swept) or taken in another generation (a seeding or a
+# mark since), a state not written by ``SEEDED_SCRIPT`` in the current generation (by an older version,
+# whose seeding leaves seeded-at and the given-back set as they were), or seeded in the last seconds
+# (a margin, by Redis's clock). Else each reservation's units are given back once: only if its id joins
+# the given-back set, which every seeding fills with the reservations a refund released that its read
+# of the database already left out (``seeds.seed_state``), so a seeding that ran after the commit,
+# before the note, gives nothing back twice, however late this script runs; taken from the sku's and
+# the shopper's counters, never below 0, so the gate never offers more than the event's stock
+# (returns 1).
 REFUND_SCRIPT = (
     STALE
     + """
@@ -335,10 +339,11 @@ local noted = redis.call('HGET', KEYS[5], ARGV[1])
 redis.call('HDEL', KEYS[5], ARGV[1])
 local seeding = redis.call('EXISTS', KEYS[6]) == 1
 if redis.call('EXISTS', KEYS[3]) == 0 and not seeding then return 2 end
+local gen = redis.call('GET', KEYS[4]) or '0'
 local at = tonumber(redis.call('GET', KEYS[7]) or '')
 local now = tonumber(redis.call('TIME')[1])
 if seeding or not noted or not at or at > now - tonumber(ARGV[2])
-    or string.match(noted, '^[^|]*') ~= (redis.call('GET', KEYS[4]) or '0') then
+    or string.match(noted, '^[^|]*') ~= gen or redis.call('GET', KEYS[9]) ~= gen then
   stale(KEYS[3], KEYS[4])
   return 0
 end
@@ -355,8 +360,19 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[8], ttl) end
 return 1
 """
 )
-# In a seeding's MULTI: KEYS seeded-at; ARGV the expiry (unix seconds). Redis's clock, as notes are timed.
-SEEDED_AT_SCRIPT = """
-redis.call('SET', KEYS[1], redis.call('TIME')[1], 'EXAT', tonumber(ARGV[1]))
-return 1
+# In a seeding's MULTI, after the state is written: KEYS generation, seeded-at, the seeding's
+# generation, given-back set; ARGV the expiry (unix seconds), then the ids of the reservations a refund
+# released that the seeding's read left out (``Seed.released``). The generation moves (a seeding under
+# way elsewhere fails its WATCH) and the seeding records it, with Redis's clock, and replaces the
+# given-back set: a refund's give-back (``REFUND_SCRIPT``) applies only to the state of the seeding
+# that wrote them, in the current generation.
+SEEDED_SCRIPT = """
+local gen = redis.call('INCR', KEYS[1])
+local at = tonumber(ARGV[1])
+redis.call('SET', KEYS[2], redis.call('TIME')[1], 'EXAT', at)
+redis.call('SET', KEYS[3], gen, 'EXAT', at)
+redis.call('DEL', KEYS[4])
+for i = 2, #ARGV do redis.call('SADD', KEYS[4], ARGV[i]) end
+if #ARGV > 1 then redis.call('EXPIREAT', KEYS[4], at) end
+return gen
 """

@@ -16,15 +16,15 @@ With the Redis gate, the same units go back to the gate once the refund committe
 locks are held, nothing for a refund rolled back), on the events runtime's client
 (``runtime.redis_client``): a note first, then the give-back (``gate.give_back_refund``), which takes
 the note off and returns each released reservation's units once (per sku and per shopper, never below
-zero: never more than the event's stock on offer), or, when the state may already count the refund (a
-seeding under way, or done in the last seconds, or the call late after the commit), marks the state
+zero: never more than the event's stock on offer) and none the state's seeding already read as released
+(whenever it ran and however late the give-back comes: no clock decides it), or, when it cannot tell (a
+seeding under way or since the note, one by an older version, one in the last seconds), marks the state
 stale, seeded again from the database by the next reservation. If Redis fails the give-back, the note
 stays and the next settlement's sweep marks the state stale (until then the gate counts the units as
 taken, refusing rather than overselling); the refund itself never fails for it."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from datetime import datetime
 
@@ -47,10 +47,6 @@ from neigou.orders.commission_events import EVENT_ORDER_REFUNDED
 from neigou.orders.models import Order, OrderLine
 
 log = structlog.get_logger(__name__)
-# The give-back is sent as such only this soon after the release (the app's monotonic clock): with the
-# state seeded ``gate.SEEDED_BEFORE_REFUND_SECONDS`` before it reaches Redis, that seeding read the
-# database before the refund committed. A later one marks the state stale instead.
-PROMPT_SECONDS = 2.0
 
 
 @listen(EVENT_ORDER_REFUNDED)
@@ -147,13 +143,11 @@ def _give_back_to_the_gate(session: Session, event_id: int, units: list[tuple[in
     event = session.get_one(Event, event_id)
     gate = ReservationGate(redis_client(url), namespace(settings.database_url))
     base = gate.base(event.id, event.created_at)
-    released_at = time.monotonic()
 
     def give_back() -> None:
         try:
             note = gate.note(base)
-            prompt = time.monotonic() - released_at <= PROMPT_SECONDS
-            outcome = gate.give_back_refund(note, units, prompt=prompt)
+            outcome = gate.give_back_refund(note, units)
         except redis.RedisError as exc:  # the note, if taken, is swept: the state is seeded again
             log.warning("events.refund_give_back_failed", event_id=event_id, error=error_summary(exc))
             return

@@ -3,15 +3,29 @@ reservations made under a request id, as the database holds them."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from neigou.events.gate_values import Prior, Seed
-from neigou.events.models import CustomerCount, EventEmployee, EventItem, Invitation, Reservation
+from neigou.events.models import (
+    CustomerCount,
+    EventEmployee,
+    EventItem,
+    Invitation,
+    Reservation,
+    ReservationStatus,
+)
+from neigou.orders.models import Order
 
 
 def seed_state(session: Session, event_id: int) -> Seed:
-    """An event's counters, whitelist, invitations and request ids as the database holds them."""
+    """An event's counters, whitelist, invitations and request ids as the database holds them, and the
+    reservations a refund released (``Seed.released``), read last: a refund commits its release and
+    the counters it gives back together, so counters read before its commit go with a read of the
+    released ones that may or may not see it (given back by the refund's give-back, or counted as
+    taken: refusing, never overselling), and counters read after it with one that sees it (the
+    give-back skips it). Read before the counters, a release could be missed by this read yet counted
+    off by them, and given back twice."""
     stock = session.execute(
         select(EventItem.sku, EventItem.reserved).where(EventItem.event_id == event_id)
     ).all()
@@ -39,6 +53,19 @@ def seed_state(session: Session, event_id: int) -> Seed:
             Reservation.sku,
         ).where(Reservation.event_id == event_id, Reservation.request_id.is_not(None))
     ).all()
+    # Every expired reservation of a shopper with a refunded order of the event: a refund releases only
+    # such ones (``refunds.release_refunded``); more than it released only skips more give-backs.
+    released = session.scalars(
+        select(Reservation.id).where(
+            Reservation.event_id == event_id,
+            Reservation.status == ReservationStatus.EXPIRED,
+            exists().where(
+                Order.event_id == event_id,
+                Order.customer_ref_hash == Reservation.customer_ref_hash,
+                Order.refunded_fen > 0,
+            ),
+        )
+    ).all()
     session.rollback()  # give the connection back before Redis is written
     return Seed(
         stock={sku: n for sku, n in stock},  # noqa: C416 - rows, not pairs
@@ -49,4 +76,5 @@ def seed_state(session: Session, event_id: int) -> Seed:
             str(key): Prior.held(number, Prior.terms(customer, units, price, expires, sku))
             for key, number, customer, units, price, expires, sku in requests
         },
+        released=tuple(sorted(released)),
     )
