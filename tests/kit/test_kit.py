@@ -153,7 +153,9 @@ def test_mask(raw: str, shown: str) -> None:
     assert mask(raw) == shown
 
 
-@given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="*"), max_size=40))
+@given(
+    st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="*"), max_size=40)
+)
 def test_a_mask_shows_at_most_a_third_of_a_short_value(raw: str) -> None:
     """Below a mobile's eleven characters at most a third is shown, the last ones; from eleven on the first
     three and the last four (``138****5678``); past four characters the stars never tell the length."""

@@ -61,9 +61,7 @@ def customers(
     days = days if days is not None and 1 <= days <= MAX_DORMANT_DAYS else None
     program = require_program(session, member.program_id)
     chosen = SpendingPower(power) if power in {p.value for p in SpendingPower} else None
-    where = book.CustomerFilter(
-        tags=tuple(tidy_tags([tag])), spending_power=chosen, dormant_days=days
-    )
+    where = book.CustomerFilter(tags=tuple(tidy_tags([tag])), spending_power=chosen, dormant_days=days)
     paged = book.page_customers(
         session, page_of(page, CUSTOMERS_PER_PAGE), member_id=member.id, where=where, at=utcnow()
     )
