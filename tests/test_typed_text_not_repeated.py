@@ -98,9 +98,16 @@ def test_a_forms_whole_number_and_event_prices_name_the_field_and_line() -> None
 )
 def test_a_customer_files_cell_names_its_column_not_its_value(column: str, code: str) -> None:
     with pytest.raises(crm_imports._CellError) as refused:
-        crm_imports._fields({"customer_ref": PHONE, column: NAME})
+        crm_imports._fields({"customer_ref": PHONE, column: NAME}, True)
     assert (refused.value.field, refused.value.code) == (column, code)
     _hidden(refused.value.message, NAME, column)
+
+
+def test_a_phone_cell_with_a_note_is_refused_without_repeating_it() -> None:
+    with pytest.raises(crm_imports._CellError) as refused:
+        crm_imports._fields({"customer_ref": NAME}, True)
+    assert (refused.value.field, refused.value.code) == ("customer_ref", "invalid_customer_ref")
+    _hidden(refused.value.message, NAME)
 
 
 @pytest.mark.parametrize(("typed", "code"), [(NAME, "bad_time"), ("2026-03-24T21:00:00", "naive_time")])

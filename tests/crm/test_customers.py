@@ -120,6 +120,9 @@ def test_filters_by_tag_spending_power_dormancy_category_and_birthday_month(
     assert listed(client, h, m) == ["a", "b", "c"]
     assert listed(client, h, m, "tag=通勤") == ["a", "b"]
     assert listed(client, h, m, "tag=通勤&tag=尺码:M") == ["a"]
+    # Stored tags are NFKC-folded (``offers.schemas.tidy_tags``): the filter's are folded alike.
+    assert listed(client, h, m, "tag=尺码：M") == ["a"]
+    assert listed(client, h, m, "tag=%E3%80%80通勤%E3%80%80&tag=尺码%EF%BC%9AM") == ["a"]
     assert listed(client, h, m, "spending_power=mid") == ["c"]  # derived, as none was set
     assert listed(client, h, m, "dormant_days=30") == ["b"]  # c was added today
     assert listed(client, h, m, "category=shoes") == ["c"]

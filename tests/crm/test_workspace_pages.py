@@ -40,7 +40,7 @@ def world(
         world.member_id,
         "13700000003",
         name="赵小姐",
-        tags=["真丝"],
+        tags=["真丝", "尺码:M"],
         spending_power="low",
         birthday=soon.replace(year=1991).isoformat(),
         consent={"marketing": True},
@@ -76,6 +76,9 @@ def test_the_list_filters_by_tag_power_and_dormancy(client: TestClient, world: R
     assert 'data-testid="no-consent"' in page.text  # 王女士 gave none
     wool = client.get("/m/customers?tag=羊毛").text
     assert (_testids(wool, "customer"), "王女士" in wool) == (1, True)
+    # Tags are stored NFKC-folded: the filter is folded alike, a full-width colon finds `尺码:M`.
+    sized = client.get("/m/customers?tag=尺码：M").text
+    assert (_testids(sized, "customer"), "赵小姐" in sized) == (1, True)
     low = client.get("/m/customers?power=low").text
     assert (_testids(low, "customer"), "赵小姐" in low) == (1, True)
     assert _testids(client.get("/m/customers?tag=&power=&dormant=").text, "customer") == 2  # the form's "any"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neigou.kit.columns import Column, FileRefused, Layout, column_letter
+from neigou.kit.columns import Column, FileRefused, Layout, column_letter, spreadsheet_text
 from neigou.kit.i18n import translate
 from neigou.kit.tabular import read_table
 
@@ -47,3 +47,28 @@ def test_a_file_without_its_header_row_is_refused_without_repeating_a_cell(local
         "zh-CN": "表头第 2 列（B 列）不是此导入的列；可用的列为：phone_hash, name, note。",
     }
     assert translate(errors[1].message, locale) == expected[locale]
+
+
+def test_the_header_each_column_was_found_under_is_kept_as_written() -> None:
+    table = read_table("Phone_Hash, 姓名 \n13812345678,张伟\n", LAYOUT)
+    assert table.header.labels == {"phone_hash": "Phone_Hash", "name": "姓名"}
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ('="13812345678"', "13812345678"),  # Excel's text formula, as POS and ERP exports write it
+        (' = "000123" ', "000123"),
+        ("'13812345678", "13812345678"),  # the apostrophe typed before a number kept as text
+        ("' 138 1234 5678", "138 1234 5678"),
+        ('=""', ""),
+        ("13812345678", "13812345678"),
+        ("VIP-007", "VIP-007"),
+        ('="13812345678', '="13812345678'),  # no closing quote: no text formula
+        ('="138"&"5678"', '="138"&"5678"'),
+        ("=A1", "=A1"),
+        ("O'Brien", "O'Brien"),
+    ],
+)
+def test_excel_text_markers_are_no_part_of_a_cells_value(cell: str, value: str) -> None:
+    assert spreadsheet_text(cell) == value

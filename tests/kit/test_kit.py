@@ -136,10 +136,36 @@ def test_a_reference_hashes_as_it_always_has_with_a_mark_outside_the_hashed_edge
 
 @pytest.mark.parametrize(
     ("raw", "shown"),
-    [("13812345678", "138****5678"), ("oAbc1234xyz9", "oAb****xyz9"), ("12345", "1****2345"), ("abc", "***")],
+    [
+        ("13812345678", "138****5678"),
+        ("oAbc1234xyz9", "oAb****xyz9"),
+        ("+85261234567", "+85****4567"),
+        ("12345", "****5"),
+        ("A1234", "****4"),
+        ("1234567", "****67"),
+        ("61234567", "****67"),  # a Hong Kong mobile written without its country code
+        ("2112345678", "****678"),
+        ("1234", "****"),
+        ("abc", "***"),
+    ],
 )
 def test_mask(raw: str, shown: str) -> None:
     assert mask(raw) == shown
+
+
+@given(
+    st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="*"), max_size=40)
+)
+def test_a_mask_shows_at_most_a_third_of_a_short_value(raw: str) -> None:
+    """Below a mobile's eleven characters at most a third is shown, the last ones; from eleven on the first
+    three and the last four (``138****5678``); past four characters the stars never tell the length."""
+    shown = mask(raw)
+    kept = len(shown) - shown.count("*")
+    if len(raw) < 11:
+        assert kept <= len(raw) // 3
+        assert shown == "*" * len(raw) if len(raw) <= 4 else shown == "****" + raw[len(raw) - kept :]
+    else:
+        assert shown == raw[:3] + "****" + raw[-4:]
 
 
 def test_times_must_carry_a_zone() -> None:

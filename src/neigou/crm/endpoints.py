@@ -30,7 +30,7 @@ from neigou.crm.schemas import (
 from neigou.kit.deps import ReaderLocale, SessionDep
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import PageDep
-from neigou.offers.schemas import Tag
+from neigou.offers.schemas import Tag, tidy_tags
 from neigou.programs.service import require_member, require_program
 
 router = APIRouter(tags=["crm"])
@@ -85,7 +85,7 @@ def list_customers(
     require_member_access(principal, member_id)
     require_member(session, member_id)
     where = repo.CustomerFilter(
-        tags=tuple(t.strip() for t in tag or () if t.strip()),
+        tags=tuple(tidy_tags(tag or [])),  # the form tags are stored in: `尺码：M` finds `尺码:M`
         spending_power=spending_power,
         dormant_days=dormant_days,
         category=category,

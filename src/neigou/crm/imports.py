@@ -29,17 +29,24 @@ from neigou.kit.columns import (
     Layout,
     Row,
     RowError,
+    header_key,
     invalid_fields,
+    spreadsheet_text,
 )
+from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF
 from neigou.kit.i18n import Message, translate_tree
+from neigou.kit.phones import phone_cell
 from neigou.kit.tabular import nul_row, read_upload
 from neigou.programs.models import Member
 
 MAX_ROWS = 20_000
 MAX_BYTES = 8 * 1024 * 1024
 MAX_REPORTED = 200
+# The customer_ref column's headers that say it holds phone numbers: its cells are read as such
+# (``kit.phones.phone_cell``). Under the others (a member card's or the shop's own code) a cell is a code.
+PHONE_HEADERS = ("手机号", "手机", "会员手机号")
 LAYOUT = Layout(
-    Column("customer_ref", ("手机号", "手机", "会员手机号", "会员卡号", "客户编号")),
+    Column("customer_ref", (*PHONE_HEADERS, "会员卡号", "客户编号")),
     Column("name", ("姓名", "客户姓名", "会员姓名"), required=False),
     Column("job", ("职业",), required=False),
     Column("spending_power", ("消费能力", "消费力"), required=False),
@@ -99,9 +106,28 @@ def _birthday(text: str) -> date | None:
         ) from None
 
 
-def _fields(raw: dict[str, str]) -> tuple[dict[str, Any], bool | None]:
+_PHONE_HEADER_KEYS = frozenset(map(header_key, PHONE_HEADERS))
+# A phone number cell holding more than the number; the reference is personal data: never repeated.
+PHONE_WITH_TEXT = Message(
+    "A phone number cell holds other text besides the number (a note, a name or a second number): "
+    "put only the number in it."
+)
+
+
+def _customer_ref(cell: str, phones: bool) -> str:
+    """The reference a customer_ref cell names: Excel's text markers dropped (``CustomerCreate`` does it
+    for every reference); in a column of phone numbers, read as one (``kit.phones.phone_cell``)."""
+    if not phones:
+        return cell
+    ref = phone_cell(spreadsheet_text(cell))
+    if ref is None:
+        raise _CellError("customer_ref", INVALID_CUSTOMER_REF, PHONE_WITH_TEXT)
+    return ref
+
+
+def _fields(raw: dict[str, str], phones: bool) -> tuple[dict[str, Any], bool | None]:
     values = {k: v.strip() for k, v in raw.items()}
-    data: dict[str, Any] = {"customer_ref": values.get("customer_ref", "")}
+    data: dict[str, Any] = {"customer_ref": _customer_ref(values.get("customer_ref", ""), phones)}
     for name in ("name", "job"):
         if values.get(name):
             data[name] = values[name]
@@ -126,9 +152,11 @@ def _fields(raw: dict[str, str]) -> tuple[dict[str, Any], bool | None]:
     return data, (consent in TRUE) if consent else None
 
 
-def _check_row(line: int, raw: dict[str, str], secret_key: str, today: date) -> _Row | list[RowError]:
+def _check_row(
+    line: int, raw: dict[str, str], secret_key: str, today: date, phones: bool
+) -> _Row | list[RowError]:
     try:
-        data, consent = _fields(raw)
+        data, consent = _fields(raw, phones)
         checked = CustomerCreate.model_validate(data)
     except _CellError as exc:
         return [RowError(line, None, exc.code, exc.message, exc.field)]
@@ -140,8 +168,10 @@ def _check_row(line: int, raw: dict[str, str], secret_key: str, today: date) -> 
     return _Row(line, NewCustomer.of(secret_key, checked), consent)
 
 
-def _records(content: bytes) -> list[Row]:
-    return read_upload(content, LAYOUT, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, bad_header=_refused)[1]
+def _records(content: bytes) -> tuple[list[Row], bool]:
+    """The file's rows, and whether its customer_ref column is headed as phone numbers."""
+    table, rows = read_upload(content, LAYOUT, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, bad_header=_refused)
+    return rows, header_key(table.header.labels.get("customer_ref", "")) in _PHONE_HEADER_KEYS
 
 
 def _refused(report: ErrorReport) -> ImportRefused:
@@ -164,11 +194,12 @@ def check_file(session: Session, *, member: Member, content: bytes, secret_key: 
     report = ErrorReport()
     good: list[_Row] = []
     today = program_today(session, member.program_id, at)
-    for record in _records(content):
+    records, phones = _records(content)
+    for record in records:
         if record.nul:  # a row error like any other: every bad row is reported, nothing is written
             report.add(nul_row(record))
             continue
-        checked = _check_row(record.row, record.values, secret_key, today)
+        checked = _check_row(record.row, record.values, secret_key, today, phones)
         if isinstance(checked, list):
             report.extend(checked)
         else:

@@ -15,6 +15,7 @@ and a file refused whole lists them through :class:`ErrorReport` and :class:`Imp
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,21 @@ def header_key(name: str) -> str:
     """What a header name is matched by: NFKC, case-folded, without spaces, ``_`` or ``-``."""
     folded = unicodedata.normalize("NFKC", name).casefold()
     return "".join(c for c in folded if not (c.isspace() or c in "_-"))
+
+
+# Excel's ways of keeping a value as text (a phone number's or a code's digits, its leading zeros): the
+# text formula a POS or ERP export writes, ``="13812345678"``, and the apostrophe typed before a value,
+# ``'13812345678``, which some exports keep. Neither is part of the value.
+_TEXT_FORMULA = re.compile(r'=[ \t]*"([^"]*)"')
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A cell's value without an Excel text marker around it, ``="…"`` or a leading ``'`` (white space
+    around it trimmed); any other cell as given."""
+    text = cell.strip()
+    if (formula := _TEXT_FORMULA.fullmatch(text)) is not None:
+        return formula.group(1).strip()
+    return text[1:].strip() if text.startswith("'") else cell
 
 
 @dataclass(frozen=True)
@@ -103,10 +119,12 @@ class Column:
 
 @dataclass(frozen=True)
 class Header:
-    """A matched header row: where each known column is, and how many cells the row had."""
+    """A matched header row: where each known column is, how many cells the row had, and the header
+    each known column was found under, as written (``手机号`` or ``会员卡号`` for one column)."""
 
     index: Mapping[str, int]
     width: int
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> frozenset[str]:
@@ -162,6 +180,7 @@ class Layout:
     def match(self, header: Sequence[str]) -> Header:
         """Where each column is; raises FileRefused with every unknown, missing or repeated column."""
         index: dict[str, int] = {}
+        labels: dict[str, str] = {}
         errors: list[RowError] = []
         for position, raw in enumerate(header):
             text = raw.strip()
@@ -183,6 +202,7 @@ class Layout:
                 )
             else:
                 index[name] = position
+                labels[name] = text
         errors.extend(self._missing(index.keys()))
         if errors:
             raise FileRefused(
@@ -193,7 +213,7 @@ class Layout:
                 code="bad_header",
                 errors=errors,
             )
-        return Header(index=index, width=len(header))
+        return Header(index=index, width=len(header), labels=labels)
 
     def _unknown(self, position: int) -> RowError:
         """A header cell that names no column, by where it stands: the cell's own text may be a

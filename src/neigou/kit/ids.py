@@ -118,13 +118,25 @@ def _keyed(secret_key: str) -> hmac.HMAC:
     return hmac.new(secret_key.encode(), digestmod=hashlib.sha256)
 
 
+# The shortest value shown as its first three and last four characters: a mainland mobile's length
+# (``138****5678``, the form every page and document shows), and longer references (openids, E.164).
+_HEAD_AND_TAIL = 11
+_SHOWN_TAIL = 4
+
+
 def mask(value: str) -> str:
-    """A display form of personal data: ``13812345678`` → ``138****5678``."""
+    """A display form of personal data: ``13812345678`` → ``138****5678``.
+
+    A shorter value shows at most a third of its characters, its last ones, behind four stars that
+    hide its length: ``A1234`` → ``****4``, an eight-digit Hong Kong mobile ``61234567`` → ``****67``,
+    a ten-digit id ``2112345678`` → ``****678``; four characters or fewer show none (``***``).
+    """
     value = canonical(value)
-    if len(value) <= 4:
+    if len(value) <= _SHOWN_TAIL:
         return "*" * len(value)
-    keep = 3 if len(value) >= 8 else 1
-    return value[:keep] + "****" + value[-4:]
+    if len(value) < _HEAD_AND_TAIL:
+        return "****" + value[-(len(value) // 3) :]
+    return value[:3] + "****" + value[-_SHOWN_TAIL:]
 
 
 def customer_ref_hash(secret_key: str, ref: str) -> str:

@@ -14,7 +14,13 @@ import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import (
+    Leniency,
+    NumberParseException,
+    PhoneNumberFormat,
+    PhoneNumberMatcher,
+    PhoneNumberType,
+)
 
 DEFAULT_REGION = "CN"
 MAINLAND = 86
@@ -67,6 +73,9 @@ _PLAIN_MOBILE_LENGTH = 11
 # (``tests/kit/test_phones.py`` checks it against libphonenumber's metadata).
 SHORTEST_MOBILE_DIGITS = 7
 _MOBILE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+# How many candidates libphonenumber's matcher weighs in one text (``holds_a_mobile``): a text is at most
+# ``MAX_INPUT`` characters, so a handful of numbers at most.
+_MATCHER_TRIES = 16
 _DROPPED_CATEGORIES = frozenset({"Pd", "Cf"})  # dashes; format characters (direction marks, zero-width)
 
 
@@ -180,3 +189,75 @@ def parsed_ref(ref: str) -> str:
     same answer, as the tests check)."""
     phone = parse_phone(ref)
     return phone.key if phone is not None and phone.mobile else ref.strip()
+
+
+def _plain_mobile_shape(digits: str) -> bool:
+    """Eleven digits from a ``1``: a mainland mobile's shape, which a North American number written
+    without its ``+`` (``1`` and ten digits) shares; never read as another country's."""
+    return len(digits) == _PLAIN_MOBILE_LENGTH and digits[0] == "1"
+
+
+def unprefixed_mobile(text: str) -> Phone | None:
+    """A mobile of another country written with its country code but without ``+`` or ``00`` (``852 6123
+    4567``, ``(852) 6123 4567``, ``85261234567``), as libphonenumber reads it behind a ``+``; None when
+    the text is no such number or could be read otherwise: a number as dialled in China (a mobile, or a
+    landline without its trunk ``0`` such as a shop's numeric id ``2112345678``), eleven digits from a
+    ``1``, a ``0`` first (a trunk or international prefix), or a mainland one (``86 138…`` is read by
+    :func:`parse_phone` already). For a column that holds phone numbers only: elsewhere such digits may
+    be a code."""
+    if len(text) > MAX_INPUT:
+        return None
+    compact = _compact(text)
+    if compact is None or not compact.isdigit() or compact[0] == "0" or _plain_mobile_shape(compact):
+        return None
+    if parse_phone(compact) is not None:
+        return None
+    phone = parse_phone("+" + compact)
+    return phone if phone is not None and phone.mobile and phone.country_code != MAINLAND else None
+
+
+def _digit_runs(text: str) -> list[str]:
+    """The runs of digits and the separators between them (``_dropped``, ``+``) in ``text``."""
+    runs: list[str] = []
+    run = ""
+    for c in ascii_digits(text):
+        if c.isdigit() or (run and (c == "+" or _dropped(c))):
+            run += c
+        elif run:
+            runs.append(run)
+            run = ""
+    return [*runs, run] if run else runs
+
+
+def holds_a_mobile(text: str) -> bool:
+    """Whether a mobile number stands somewhere in ``text``, among other text (``13812345678(工作)``,
+    ``王女士 138-1234-5678``, ``VIP13812345678``, two numbers): one libphonenumber's matcher finds (as
+    dialled in China or behind ``+``/``00``), or a run of digits and separators that is one (read by
+    :func:`parse_phone`, or by :func:`unprefixed_mobile` without its ``+``)."""
+    if len(text) > MAX_INPUT:
+        return False
+    found = PhoneNumberMatcher(text, DEFAULT_REGION, leniency=Leniency.VALID, max_tries=_MATCHER_TRIES)
+    if any(phonenumbers.number_type(match.number) in _MOBILE for match in found):
+        return True
+    for run in _digit_runs(text):
+        if sum(c.isdigit() for c in run) < SHORTEST_MOBILE_DIGITS:
+            continue
+        if ((phone := parse_phone(run)) is not None and phone.mobile) or unprefixed_mobile(run) is not None:
+            return True
+    return False
+
+
+def phone_cell(text: str) -> str | None:
+    """The reference a cell of a column of phone numbers (an import's ``手机号``) names its customer by:
+    the cell as given when :func:`customer_ref` reads it as a mobile or no mobile stands in it (a member
+    code in the wrong column), a mobile of another country written without ``+`` as its E.164 form
+    (``852 6123 4567`` → ``+85261234567``, what ``customer_ref`` makes of ``+852 6123 4567``); None
+    when a mobile stands in it beside other text (a note, a name, a second number), which would hash as
+    an opaque reference, another customer than the number, past its opt-out."""
+    if _plain_mobile_shape(text) and text.isascii() and text.isdigit():
+        return text  # eleven plain digits from a 1 (most cells): a mobile, or digits alone, kept as given
+    if (phone := parse_phone(text)) is not None and phone.mobile:
+        return text
+    if (abroad := unprefixed_mobile(text)) is not None:
+        return abroad.e164
+    return None if holds_a_mobile(text) else text

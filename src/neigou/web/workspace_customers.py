@@ -28,6 +28,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.errors import NotFound, ProblemError
 from neigou.kit.ids import whole_number
 from neigou.kit.phones import mainland_mobile
+from neigou.offers.schemas import tidy_tags
 from neigou.programs.models import Member
 from neigou.programs.service import require_member, require_program
 from neigou.web.pager import PageNumber, page_of, pager
@@ -60,9 +61,7 @@ def customers(
     days = days if days is not None and 1 <= days <= MAX_DORMANT_DAYS else None
     program = require_program(session, member.program_id)
     chosen = SpendingPower(power) if power in {p.value for p in SpendingPower} else None
-    where = book.CustomerFilter(
-        tags=(tag.strip(),) if tag.strip() else (), spending_power=chosen, dormant_days=days
-    )
+    where = book.CustomerFilter(tags=tuple(tidy_tags([tag])), spending_power=chosen, dormant_days=days)
     paged = book.page_customers(
         session, page_of(page, CUSTOMERS_PER_PAGE), member_id=member.id, where=where, at=utcnow()
     )
