@@ -39,6 +39,7 @@ from neigou.kit.settings import get_settings
 from neigou.migrations.registry import metadata
 from neigou.migrations.runner import upgrade
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
+from tests.migration_templates import PostgresqlTemplates, ScratchAt, SqliteTemplates, Templates
 from tests.pg_database import claimed_database
 from tests.suite import BACKEND, PG_ADMIN_URL, PG_TEST_DATABASE
 
@@ -86,14 +87,30 @@ def postgresql_schema(prefix: str) -> Iterator[str]:
         owner.dispose()
 
 
-@pytest.fixture
-def scratch_url(tmp_path: Path) -> Iterator[str]:
-    """A database of a migration test's own: a SQLite file, or a fresh schema on PostgreSQL."""
+@pytest.fixture(scope="session")
+def migration_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """The run's migrated templates (this process's own), dropped at its end (``tests.migration_templates``)."""
+    templates: Templates
     if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with postgresql_schema("neigou_test_migrate") as url:
-        yield url
+        templates = SqliteTemplates(tmp_path_factory.mktemp("migration-templates"))
+    else:
+        templates = PostgresqlTemplates(PG_ADMIN_URL, claimed_database(PG_ADMIN_URL, PG_TEST_DATABASE))
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
+@pytest.fixture
+def scratch_at(migration_templates: Templates, tmp_path: Path) -> ScratchAt:
+    """A migration test's own new database at a revision: ``scratch_at("0044")`` is its URL, a copy of the
+    run's template of 0044 (migrated from the base the first time it is asked for). A test writes the older
+    revision's rows into it and migrates it on itself."""
+
+    def at(revision: str) -> str:
+        return migration_templates.scratch(revision, tmp_path)
+
+    return at
 
 
 @pytest.fixture
