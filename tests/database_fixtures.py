@@ -39,7 +39,7 @@ from neigou.kit.settings import get_settings
 from neigou.migrations.registry import metadata
 from neigou.migrations.runner import upgrade
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
-from tests.migration_templates import PostgresqlTemplates, ScratchAt, SqliteTemplates, Templates
+from tests.migration_templates import ScratchAt, SqliteTemplates
 from tests.pg_database import claimed_database
 from tests.suite import BACKEND, PG_ADMIN_URL, PG_TEST_DATABASE
 
@@ -88,29 +88,27 @@ def postgresql_schema(prefix: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def migration_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
-    """The run's migrated templates (this process's own), dropped at its end (``tests.migration_templates``)."""
-    templates: Templates
-    if BACKEND == "sqlite":
-        templates = SqliteTemplates(tmp_path_factory.mktemp("migration-templates"))
-    else:
-        templates = PostgresqlTemplates(PG_ADMIN_URL, claimed_database(PG_ADMIN_URL, PG_TEST_DATABASE))
-    try:
-        yield templates
-    finally:
-        templates.close()
+def migration_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    """The run's migrated SQLite templates, this process's own (``tests.migration_templates``)."""
+    return SqliteTemplates(tmp_path_factory.mktemp("migration-templates"))
 
 
 @pytest.fixture
-def scratch_at(migration_templates: Templates, tmp_path: Path) -> ScratchAt:
-    """A migration test's own new database at a revision: ``scratch_at("0044")`` is its URL, a copy of the
-    run's template of 0044 (migrated from the base the first time it is asked for). A test writes the older
-    revision's rows into it and migrates it on itself."""
+def scratch_at(migration_templates: SqliteTemplates, tmp_path: Path) -> Iterator[ScratchAt]:
+    """A migration test's own new database at a revision: ``scratch_at("0044")`` is its URL. On SQLite a
+    copy of the run's template of 0044 (migrated from the base the first time it is asked for); on
+    PostgreSQL a fresh schema migrated from the base. The test writes the older revision's rows into it
+    and migrates it on itself."""
+    with contextlib.ExitStack() as schemas:
 
-    def at(revision: str) -> str:
-        return migration_templates.scratch(revision, tmp_path)
+        def at(revision: str) -> str:
+            if BACKEND == "sqlite":
+                return migration_templates.scratch(revision, tmp_path)
+            url = schemas.enter_context(postgresql_schema("neigou_test_migrate"))
+            upgrade(url, revision)
+            return url
 
-    return at
+        yield at
 
 
 @pytest.fixture
