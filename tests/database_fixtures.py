@@ -39,6 +39,7 @@ from neigou.kit.settings import get_settings
 from neigou.migrations.registry import metadata
 from neigou.migrations.runner import upgrade
 from neigou.organizations.models import DEFAULT_ORGANIZATION_CODE, Organization
+from tests.migration_templates import ScratchAt, SqliteTemplates
 from tests.pg_database import claimed_database
 from tests.suite import BACKEND, PG_ADMIN_URL, PG_TEST_DATABASE
 
@@ -86,14 +87,28 @@ def postgresql_schema(prefix: str) -> Iterator[str]:
         owner.dispose()
 
 
+@pytest.fixture(scope="session")
+def migration_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    """The run's migrated SQLite templates, this process's own (``tests.migration_templates``)."""
+    return SqliteTemplates(tmp_path_factory.mktemp("migration-templates"))
+
+
 @pytest.fixture
-def scratch_url(tmp_path: Path) -> Iterator[str]:
-    """A database of a migration test's own: a SQLite file, or a fresh schema on PostgreSQL."""
-    if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with postgresql_schema("neigou_test_migrate") as url:
-        yield url
+def scratch_at(migration_templates: SqliteTemplates, tmp_path: Path) -> Iterator[ScratchAt]:
+    """A migration test's own new database at a revision: ``scratch_at("0044")`` is its URL. On SQLite a
+    copy of the run's template of 0044 (migrated from the base the first time it is asked for); on
+    PostgreSQL a fresh schema migrated from the base. The test writes the older revision's rows into it
+    and migrates it on itself."""
+    with contextlib.ExitStack() as schemas:
+
+        def at(revision: str) -> str:
+            if BACKEND == "sqlite":
+                return migration_templates.scratch(revision, tmp_path)
+            url = schemas.enter_context(postgresql_schema("neigou_test_migrate"))
+            upgrade(url, revision)
+            return url
+
+        yield at
 
 
 @pytest.fixture

@@ -13,12 +13,15 @@ from neigou.kit.db import make_engine
 from neigou.migrations.runner import upgrade
 
 CREATED = "2026-01-01 00:00:00"
+# The revision ``programs_at`` writes its programs at: its scratch database starts there
+# (``scratch_at(PROGRAMS_REVISION)``, a copy of the run's template).
+PROGRAMS_REVISION = "0010"
 
 
 def programs_at(url: str, revision: str, *codes: str) -> tuple[Engine, list[int]]:
     """``url`` migrated to ``revision`` with one program per code; the engine and the programs' ids in
     the order of ``codes``. The caller disposes of the engine."""
-    upgrade(url, "0010")
+    upgrade(url, PROGRAMS_REVISION)  # nothing to do on a scratch database made at it
     engine = make_engine(url)
     with engine.begin() as conn:
         for code in codes:

@@ -12,12 +12,21 @@ import pytest
 from sqlalchemy import text
 
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, employee_numbers, events_with_employees, insert_id, programs_at
+from tests.migrating import (
+    CREATED,
+    PROGRAMS_REVISION,
+    employee_numbers,
+    events_with_employees,
+    insert_id,
+    programs_at,
+)
+from tests.migration_templates import ScratchAt
 
 
 def test_migration_0036_normalises_numbers_and_keeps_colliding_rows(
-    scratch_url: str, caplog: pytest.LogCaptureFixture
+    scratch_at: ScratchAt, caplog: pytest.LogCaptureFixture
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0035", "p")
     with engine.begin() as conn:
         numbers = {

@@ -13,12 +13,21 @@ from sqlalchemy import text
 
 from neigou.kit.employee_numbers import employee_no
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, employee_numbers, events_with_employees, insert_id, programs_at
+from tests.migrating import (
+    CREATED,
+    PROGRAMS_REVISION,
+    employee_numbers,
+    events_with_employees,
+    insert_id,
+    programs_at,
+)
+from tests.migration_templates import ScratchAt
 
 
 def test_migration_0038_drops_the_marks_0036_kept_and_keeps_colliding_rows(
-    scratch_url: str, caplog: pytest.LogCaptureFixture
+    scratch_at: ScratchAt, caplog: pytest.LogCaptureFixture
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0037", "p")
     with engine.begin() as conn:
         numbers = {

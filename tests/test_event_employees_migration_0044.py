@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import text
 
 from neigou.migrations.runner import upgrade
-from tests.migrating import events_with_employees, insert, insert_id, programs_at
+from tests.migrating import PROGRAMS_REVISION, events_with_employees, insert, insert_id, programs_at
+from tests.migration_templates import ScratchAt
 
 
 def _reservation(
@@ -31,7 +32,8 @@ def _reservation(
     }
 
 
-def test_migration_0044_binds_each_number_to_its_first_shopper(scratch_url: str) -> None:
+def test_migration_0044_binds_each_number_to_its_first_shopper(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0043", "p")
     with engine.begin() as conn:
         (event,), employees = events_with_employees(conn, program, 1, {n: (0, n) for n in ("E1", "E2", "E3")})

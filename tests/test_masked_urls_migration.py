@@ -16,7 +16,17 @@ from sqlalchemy import Engine, text
 
 from neigou.kit.sealed import Sealer
 from neigou.migrations.runner import alembic_config, upgrade
-from tests.migrating import CREATED, group_settings, hanging, hanging_off, insert, insert_id, programs_at
+from tests.migrating import (
+    CREATED,
+    PROGRAMS_REVISION,
+    group_settings,
+    hanging,
+    hanging_off,
+    insert,
+    insert_id,
+    programs_at,
+)
+from tests.migration_templates import ScratchAt
 
 FEISHU = "https://bot:hunter2@open.feishu.cn/open-apis/bot/v2/hook/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0?x=1"
 SLACK = "https://ops:s3cret@hooks.slack.com/services/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"
@@ -53,9 +63,10 @@ INTEGRATIONS = "SELECT id, outbound_url_sealed, outbound_url_masked FROM integra
 
 
 def test_migration_0029_masks_stored_urls_again_and_keeps_every_row(
-    scratch_url: str, migration_key: str, caplog: pytest.LogCaptureFixture
+    scratch_at: ScratchAt, migration_key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     opens, lost = Sealer([migration_key]), Sealer([Fernet.generate_key().decode()])
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (first, second, third) = programs_at(scratch_url, "0028", "first", "second", "third")
     with engine.begin() as conn:
         sealed = {

@@ -16,12 +16,13 @@ from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.ids import caseless
 from neigou.migrations.runner import upgrade
 from tests.migrating import CREATED, insert_id
+from tests.migration_templates import ScratchAt
 
 
 def test_migration_0045_keys_usernames_and_keeps_clashing_accounts(
-    scratch_url: str, caplog: pytest.LogCaptureFixture
+    scratch_at: ScratchAt, caplog: pytest.LogCaptureFixture
 ) -> None:
-    upgrade(scratch_url, "0044")
+    scratch_url = scratch_at("0044")
     engine = make_engine(scratch_url)
     names = {"admin": "admin", "upper": "Admin", "wide": "ａｄｍｉｎ", "zw": "admin\u200b", "li": "Li.Qiang"}
     secret = hash_password("s3cret-pass")

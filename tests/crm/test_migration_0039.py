@@ -19,7 +19,8 @@ from neigou.crm.push_delivery import NO_TARGET
 from neigou.kit.attempts import refusal
 from neigou.kit.ids import ERASED
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, insert_id, page_reads, programs_at
+from tests.migrating import CREATED, PROGRAMS_REVISION, insert_id, page_reads, programs_at
+from tests.migration_templates import ScratchAt
 from tests.statements import statements
 
 # The reason a robot message with neither a group robot nor a program robot failed with, before the
@@ -131,7 +132,8 @@ def test_the_frozen_rules_give_what_the_application_writes_now() -> None:
             assert _migration.fields_only(before, after) == changed_fields(before, after)
 
 
-def test_migration_0039_rewrites_stored_refusals_and_audit_values(scratch_url: str) -> None:
+def test_migration_0039_rewrites_stored_refusals_and_audit_values(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0038", "p")
     with engine.begin() as conn:
         member = insert_id(conn, "members", program_id=program, name="推广员", joined_at=CREATED)
@@ -193,8 +195,9 @@ def test_migration_0039_rewrites_stored_refusals_and_audit_values(scratch_url: s
 
 
 def test_migration_0039_rewrites_audit_entries_a_page_at_a_time(
-    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+    scratch_at: ScratchAt, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, _ = programs_at(scratch_url, "0038", "p")
     kinds = [key for key in ENTRIES for _ in range(3)]  # more entries than a page, pages across kinds
     with engine.begin() as conn:

@@ -30,6 +30,7 @@ from tests.crm.test_push_group_robots import (
     stubs,
     world,
 )
+from tests.migration_templates import ScratchAt
 from tests.robots import Robot
 from tests.sign_in import member_sign_in
 
@@ -184,8 +185,8 @@ def test_a_message_no_robot_takes_records_none(
     assert (shown["status"], shown["sent_via"], shown["sent_via_group_id"]) == ("failed", None, None)
 
 
-def test_migration_0027_adds_the_record_and_downgrade_takes_it_away(scratch_url: str) -> None:
-    upgrade(scratch_url, "0026")
+def test_migration_0027_adds_the_record_and_downgrade_takes_it_away(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at("0026")
     engine = make_engine(scratch_url)
 
     def columns() -> dict[str, bool]:

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from neigou.migrations.runner import alembic_config, upgrade
-from tests.migrating import CREATED, insert, insert_id, programs_at
+from tests.migrating import CREATED, PROGRAMS_REVISION, insert, insert_id, programs_at
+from tests.migration_templates import ScratchAt
 
 
 def _event(conn: Connection, program: int, code: str) -> int:
@@ -45,8 +46,9 @@ def _invitation(
 
 
 def test_migration_0047_keeps_each_shoppers_oldest_invitation_and_detaches_the_others(
-    scratch_url: str,
+    scratch_at: ScratchAt,
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0046", "p")
     with engine.begin() as conn:
         event, other_event = _event(conn, program, "EV0"), _event(conn, program, "EV1")

@@ -21,7 +21,8 @@ from tests.campaigns import builders as b
 from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
 from tests.feed.test_post_delivery_races import DUE, _evening_posts, stubs, world
-from tests.migrating import CREATED, insert, owner_and_group, programs_at
+from tests.migrating import CREATED, PROGRAMS_REVISION, insert, owner_and_group, programs_at
+from tests.migration_templates import ScratchAt
 from tests.robots import Robot
 
 # the robots and receivers these tests send to listen on 127.0.0.1
@@ -122,8 +123,9 @@ def test_a_url_no_configured_key_opens_turns_the_post_into_a_task_and_says_so(
 
 
 def test_migration_0024_seals_stored_urls_and_downgrade_opens_them(
-    scratch_url: str, migration_key: str
+    scratch_at: ScratchAt, migration_key: str
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0023", "old")
     with engine.begin() as conn:
         _, group = owner_and_group(conn, program)

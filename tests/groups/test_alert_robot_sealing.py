@@ -26,7 +26,8 @@ from neigou.migrations.runner import alembic_config, upgrade
 from tests.conftest import TEST_ACTOR
 from tests.feed.conftest import app_sealer, app_settings
 from tests.groups.test_alerts import MORNING, world
-from tests.migrating import group_settings, programs_at
+from tests.migrating import PROGRAMS_REVISION, group_settings, programs_at
+from tests.migration_templates import ScratchAt
 from tests.robots import Robot, robot
 from tests.sign_in import console_sign_in
 
@@ -128,8 +129,9 @@ def test_a_url_no_configured_key_opens_counts_as_no_robot_and_says_so(
 
 
 def test_migration_0025_seals_stored_urls_and_downgrade_opens_them(
-    scratch_url: str, migration_key: str
+    scratch_at: ScratchAt, migration_key: str
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (old, bare) = programs_at(scratch_url, "0024", "old", "bare")
     with engine.begin() as conn:
         for program, url in ((old, WECOM), (bare, None)):

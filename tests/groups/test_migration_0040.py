@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from neigou.groups import repository
 from neigou.kit.ids import canonical
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, insert_id, programs_at
+from tests.migrating import CREATED, PROGRAMS_REVISION, insert_id, programs_at
+from tests.migration_templates import ScratchAt
 
 _migration = importlib.import_module("neigou.migrations.versions.0040_group_external_ids_one_form")
 
@@ -44,8 +45,9 @@ def test_the_frozen_rule_is_the_one_the_application_writes() -> None:
 
 @pytest.mark.parametrize("page", [None, 2])
 def test_migration_0040_rewrites_stored_ids_and_keeps_colliding_ones(
-    scratch_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, page: int | None
+    scratch_at: ScratchAt, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, page: int | None
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program, other) = programs_at(scratch_url, "0039", "p", "q")
     with engine.begin() as conn:
         member = insert_id(conn, "members", program_id=program, name="群主", joined_at=CREATED)

@@ -19,7 +19,8 @@ from neigou.groups.webhook import OK, broken_send
 from neigou.integrations.events import UNOPENED
 from neigou.kit.attempts import refusal
 from neigou.migrations.runner import upgrade
-from tests.migrating import CREATED, insert_id, owner_and_group, page_reads, programs_at
+from tests.migrating import CREATED, PROGRAMS_REVISION, insert_id, owner_and_group, page_reads, programs_at
+from tests.migration_templates import ScratchAt
 from tests.statements import statements
 
 _migration = importlib.import_module("neigou.migrations.versions.0042_receivers_replies_left_behind")
@@ -170,7 +171,8 @@ def _column(conn: Connection, table: str, column: str) -> dict[int, Any]:
     return {int(i): v for i, v in conn.execute(text(f"SELECT id, {column} FROM {table}"))}  # noqa: S608
 
 
-def test_migration_0042_rewrites_stored_replies_and_leaves_the_summaries(scratch_url: str) -> None:
+def test_migration_0042_rewrites_stored_replies_and_leaves_the_summaries(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0041", "p")
     with engine.begin() as conn:
         integration = _integration(conn, program)
@@ -214,7 +216,10 @@ def test_migration_0042_rewrites_stored_replies_and_leaves_the_summaries(scratch
     assert PHONE not in left
 
 
-def test_migration_0042_rewrites_a_page_at_a_time(scratch_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_migration_0042_rewrites_a_page_at_a_time(
+    scratch_at: ScratchAt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0041", "p")
     with engine.begin() as conn:
         integration = _integration(conn, program)

@@ -30,7 +30,8 @@ from neigou.kit.settings import Settings
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.feed.conftest import app_sealer, app_settings
 from tests.integrations.test_webhooks import Receiver
-from tests.migrating import CREATED, hanging, hanging_off, insert_id, programs_at
+from tests.migrating import CREATED, PROGRAMS_REVISION, hanging, hanging_off, insert_id, programs_at
+from tests.migration_templates import ScratchAt
 from tests.orders.builders import SKU, World, build, order_body
 from tests.sign_in import console_sign_in
 
@@ -198,8 +199,9 @@ KEPT = {"webhook_deliveries": 1, "webhook_attempts": 1, "webhook_receipts": 1}
 
 
 def test_migration_0028_seals_stored_values_and_downgrade_opens_them(
-    scratch_url: str, migration_key: str
+    scratch_at: ScratchAt, migration_key: str
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program,) = programs_at(scratch_url, "0027", "old")
     url = f"https://shop.example/hooks?token={TOKEN}"
     with engine.begin() as conn:

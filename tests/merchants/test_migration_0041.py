@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.migrating import CREATED, insert_id
+from tests.migration_templates import ScratchAt
 
 
 def _organization(conn: Connection, code: str) -> int:
@@ -33,8 +34,8 @@ def _fails(engine: Engine, organization_id: int, code: str) -> None:
         _merchant(conn, organization_id, code)
 
 
-def test_migration_0041_scopes_merchant_codes_to_their_organization(scratch_url: str) -> None:
-    upgrade(scratch_url, "0040")
+def test_migration_0041_scopes_merchant_codes_to_their_organization(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at("0040")
     engine = make_engine(scratch_url)
     try:
         with engine.begin() as conn:

@@ -15,14 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import upgrade
 from tests.migrating import CREATED, insert_id
+from tests.migration_templates import ScratchAt
 
 LATER = "2026-01-02 00:00:00"
 
 
 def test_migration_0037_keeps_the_newest_pending_review_of_a_product(
-    scratch_url: str, caplog: pytest.LogCaptureFixture
+    scratch_at: ScratchAt, caplog: pytest.LogCaptureFixture
 ) -> None:
-    upgrade(scratch_url, "0036")
+    scratch_url = scratch_at("0036")
     engine = make_engine(scratch_url)
     try:
         with engine.begin() as conn:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, inspect, text
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.migrating import CREATED, insert, insert_id
+from tests.migration_templates import ScratchAt
 
 NEW = {
     "orders": {"ix_orders_customer_program": ["customer_ref_hash", "program_id"]},
@@ -29,8 +30,8 @@ def _rows(engine: Engine) -> list[tuple[str, str]]:
         return [(str(ref), str(sku)) for ref, sku in found]
 
 
-def test_migration_0046_indexes_customers_orders_and_skus_lines(scratch_url: str) -> None:
-    upgrade(scratch_url, "0045")
+def test_migration_0046_indexes_customers_orders_and_skus_lines(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at("0045")
     engine = make_engine(scratch_url)
     try:
         before = {table: _indexes(engine, table) for table in NEW}

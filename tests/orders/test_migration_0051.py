@@ -10,6 +10,7 @@ from sqlalchemy import Engine, inspect, text
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.migrating import CREATED, insert_id
+from tests.migration_templates import ScratchAt
 
 
 def _indexes(engine: Engine) -> dict[str, list[str]]:
@@ -38,8 +39,8 @@ def _refs(engine: Engine) -> list[str]:
         return [str(r) for r in conn.execute(text("SELECT customer_ref_hash FROM orders")).scalars()]
 
 
-def test_migration_0051_indexes_a_customers_orders_by_hash(scratch_url: str) -> None:
-    upgrade(scratch_url, "0050")
+def test_migration_0051_indexes_a_customers_orders_by_hash(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at("0050")
     engine = make_engine(scratch_url)
     try:
         with engine.begin() as conn:

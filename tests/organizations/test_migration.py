@@ -9,12 +9,13 @@ from sqlalchemy import inspect, text
 
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
+from tests.migration_templates import ScratchAt
 
 BEFORE = "0010"
 
 
-def test_existing_rows_join_the_default_organization_and_survive_a_downgrade(scratch_url: str) -> None:
-    upgrade(scratch_url, BEFORE)
+def test_existing_rows_join_the_default_organization_and_survive_a_downgrade(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at(BEFORE)
     engine = make_engine(scratch_url)
     with engine.begin() as conn:
         conn.execute(
@@ -56,8 +57,8 @@ def test_existing_rows_join_the_default_organization_and_survive_a_downgrade(scr
     engine.dispose()
 
 
-def test_a_platform_opt_out_of_one_program_takes_the_programs_organization(scratch_url: str) -> None:
-    upgrade(scratch_url, BEFORE)
+def test_a_platform_opt_out_of_one_program_takes_the_programs_organization(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at(BEFORE)
     engine = make_engine(scratch_url)
     with engine.begin() as conn:
         conn.execute(

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.migrating import CREATED, insert, insert_id
+from tests.migration_templates import ScratchAt
 
 TABLES = ("programs", "brands", "categories", "products")
 KEY = {"products": "sku"}
@@ -92,10 +93,10 @@ def _count(engine: Engine, table: str) -> int:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608 - a fixed name
 
 
-def test_migration_0043_scopes_codes_to_their_organization(scratch_url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config(scratch_url)).get_revision("0043").down_revision
+def test_migration_0043_scopes_codes_to_their_organization(scratch_at: ScratchAt) -> None:
+    before = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision("0043").down_revision
     assert isinstance(before, str)
-    upgrade(scratch_url, before)
+    scratch_url = scratch_at(before)
     engine = make_engine(scratch_url)
     try:
         with engine.begin() as conn:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from neigou.migrations.runner import alembic_config, upgrade
 from neigou.programs.models import Member, MemberTierPeriod
 from neigou.programs.repository import place_tierless
-from tests.migrating import insert, insert_id, programs_at
+from tests.migrating import PROGRAMS_REVISION, insert, insert_id, programs_at
+from tests.migration_templates import ScratchAt
 
 _migration = importlib.import_module("neigou.migrations.versions.0049_tierless_members_on_entry_tier")
 
@@ -46,8 +47,9 @@ def _state(engine: Engine) -> tuple[dict[int, str | None], list[tuple[Any, ...]]
 
 
 def test_migration_0049_places_tierless_members_on_the_entry_tier_from_when_they_joined(
-    scratch_url: str,
+    scratch_at: ScratchAt,
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (laddered, other, bare) = programs_at(scratch_url, "0047", "laddered", "other", "bare")
     with engine.begin() as conn:
         # Ranks inserted out of order: the entry tier is the lowest rank, not the first row.
@@ -99,9 +101,10 @@ def _placed(session: Session, program: int) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_migration_0049_writes_what_a_ladder_set_writes(scratch_url: str) -> None:
+def test_migration_0049_writes_what_a_ladder_set_writes(scratch_at: ScratchAt) -> None:
     """The frozen rule and the application's ``place_tierless`` write the same rows from the same data:
     one program placed by each, compared as the models read them."""
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (by_code, by_migration) = programs_at(scratch_url, "0049", "code", "migration")
     try:
         with engine.begin() as conn:

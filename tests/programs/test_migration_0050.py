@@ -8,7 +8,8 @@ from alembic import command
 from sqlalchemy import Engine, inspect, text
 
 from neigou.migrations.runner import alembic_config, upgrade
-from tests.migrating import CREATED, insert_id, programs_at
+from tests.migrating import CREATED, PROGRAMS_REVISION, insert_id, programs_at
+from tests.migration_templates import ScratchAt
 
 LATER = "2026-02-01 00:00:00"
 
@@ -18,7 +19,8 @@ def _members(engine: Engine) -> list[tuple[int, int | None]]:
         return [(int(m), i) for m, i in conn.execute(text("SELECT id, inviter_id FROM members ORDER BY id"))]
 
 
-def test_migration_0050_backfills_one_period_per_member_and_downgrades(scratch_url: str) -> None:
+def test_migration_0050_backfills_one_period_per_member_and_downgrades(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, (program, other) = programs_at(scratch_url, "0049", "p", "q")
     try:
         with engine.begin() as conn:

@@ -15,7 +15,8 @@ from sqlalchemy import Engine, text
 from neigou.kit.clock import is_valid_timezone
 from neigou.kit.settings import get_settings
 from neigou.migrations.runner import alembic_config, upgrade
-from tests.migrating import programs_at
+from tests.migrating import PROGRAMS_REVISION, programs_at
+from tests.migration_templates import ScratchAt
 
 # What each program kept before the check, and what it keeps after 0032 with the default settings.
 STORED = {
@@ -51,8 +52,9 @@ def _programs_at_0031(url: str) -> tuple[Engine, dict[str, int]]:
 
 
 def test_migration_0032_gives_every_program_a_zone_the_api_accepts(
-    scratch_url: str, caplog: pytest.LogCaptureFixture
+    scratch_at: ScratchAt, caplog: pytest.LogCaptureFixture
 ) -> None:
+    scratch_url = scratch_at(PROGRAMS_REVISION)
     engine, codes = _programs_at_0031(scratch_url)
     assert _stored(engine, codes) == {code: old for code, (old, _) in STORED.items()}
     with caplog.at_level(logging.WARNING):
@@ -72,11 +74,12 @@ def test_migration_0032_gives_every_program_a_zone_the_api_accepts(
 
 
 def test_migration_0032_gives_refused_names_the_deployments_default_zone(
-    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+    scratch_at: ScratchAt, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEIGOU_DEFAULT_TIMEZONE", "Asia/Hong_Kong")
     get_settings.cache_clear()
     try:
+        scratch_url = scratch_at(PROGRAMS_REVISION)
         engine, codes = _programs_at_0031(scratch_url)
         upgrade(scratch_url)
     finally:
