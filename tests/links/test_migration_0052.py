@@ -10,10 +10,11 @@ from sqlalchemy import inspect, text
 from neigou.kit.db import make_engine
 from neigou.migrations.runner import alembic_config, upgrade
 from tests.migrating import CREATED
+from tests.migration_templates import ScratchAt
 
 
-def test_migration_0052_records_a_visitors_organization(scratch_url: str) -> None:
-    upgrade(scratch_url, "0051")
+def test_migration_0052_records_a_visitors_organization(scratch_at: ScratchAt) -> None:
+    scratch_url = scratch_at("0051")
     engine = make_engine(scratch_url)
     try:
         with engine.begin() as conn:
