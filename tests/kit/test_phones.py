@@ -349,7 +349,6 @@ def test_no_countrys_mobile_is_shorter_than_the_shortest_kept() -> None:
     [
         ("852 6123 4567", "+85261234567"),
         ("(852) 6123 4567", "+85261234567"),
-        ("85261234567", "+85261234567"),
         ("852-9123-4567", "+85291234567"),
         ("853 6612 3456", "+85366123456"),
         ("44 7911 123456", "+447911123456"),
@@ -399,6 +398,14 @@ def test_a_phone_cell_holding_a_mainland_mobile_however_written_is_kept_for_cust
     text = data.draw(written(number))
     assert phone_cell(text) == text
     assert customer_ref(text) == number
+
+
+@pytest.mark.parametrize("text", ["85261234567", "60123456789", "6591234567"])
+def test_digits_alone_are_never_read_as_a_mobile_abroad_in_a_phone_column(text: str) -> None:
+    """Ungrouped digits that a country code in front would make a mobile are as often a member's code:
+    kept as given, never a foreign number's key (two people would share it) nor refused."""
+    assert unprefixed_mobile(text) is not None
+    assert phone_cell(text) == text
 
 
 @pytest.mark.parametrize(

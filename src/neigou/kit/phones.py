@@ -250,13 +250,19 @@ def holds_a_mobile(text: str) -> bool:
 def phone_cell(text: str) -> str | None:
     """The reference a cell of a column of phone numbers (an import's ``手机号``) names its customer by:
     the cell as given when :func:`customer_ref` reads it as a mobile or no mobile stands in it (a member
-    code in the wrong column), a mobile of another country written without ``+`` as its E.164 form
-    (``852 6123 4567`` → ``+85261234567``, what ``customer_ref`` makes of ``+852 6123 4567``); None
-    when a mobile stands in it beside other text (a note, a name, a second number), which would hash as
-    an opaque reference, another customer than the number, past its opt-out."""
-    if _plain_mobile_shape(text) and text.isascii() and text.isdigit():
+    code in the wrong column), a mobile of another country written without ``+`` but grouped as a number
+    is written, as its E.164 form (``852 6123 4567`` → ``+85261234567``, what ``customer_ref`` makes of
+    ``+852 6123 4567``); None when a mobile stands in it beside other text (a note, a name, a second
+    number), which would hash as an opaque reference, another customer than the number, past its
+    opt-out. Digits alone that only a country code in front would make a mobile (``60123456789``,
+    ``85261234567``) are kept as given: as many member codes read so (one 11-digit code in twenty) as
+    numbers abroad are written so, and two people must never share a key."""
+    digits_alone = text.isascii() and text.isdigit()
+    if _plain_mobile_shape(text) and digits_alone:
         return text  # eleven plain digits from a 1 (most cells): a mobile, or digits alone, kept as given
     if (phone := parse_phone(text)) is not None and phone.mobile:
+        return text
+    if digits_alone:
         return text
     if (abroad := unprefixed_mobile(text)) is not None:
         return abroad.e164
