@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.links.models import Visitor
 from neigou.privacy.models import OptOut
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_program
@@ -95,3 +96,39 @@ def test_an_organizations_own_opt_out_erases_the_linkage_its_claim_made(
     assert made.status_code == 201, made.text
     assert made.json()["erased"]["visitors"] == 1
     assert traces(factory)["visitors"] == 0
+
+
+@pytest.mark.usefixtures("footprint")
+def test_an_organizations_opt_out_erases_a_linkage_stored_before_organizations_were_recorded(
+    client: TestClient, make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    """A linkage from before migration 0052 names no organization: the organization whose claim made it
+    (its programs saw the cookie identified) still erases it, as before the column existed."""
+    with factory() as session:
+        session.execute(update(Visitor).values(organization_id=None))
+        session.commit()
+    own = bearer(make_token(Role.INTEGRATION, organization_id=default_organization(factory)))
+    made = client.post(PATH, json={"customer_ref": SHOPPER, "request_id": "a-old"}, headers=own)
+    assert made.status_code == 201, made.text
+    assert made.json()["erased"]["visitors"] == 1
+    assert traces(factory)["visitors"] == 0
+
+
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.INTEGRATION])
+def test_another_organizations_opt_out_leaves_a_linkage_without_an_organization(
+    *,
+    role: Role,
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    footprint: Footprint,
+) -> None:
+    with factory() as session:
+        session.execute(update(Visitor).values(organization_id=None))
+        session.commit()
+    other = _other(client, operator, make_token, role)
+    made = client.post(PATH, json={"customer_ref": SHOPPER, "request_id": "b-old"}, headers=other["headers"])
+    assert made.status_code == 201, made.text
+    assert made.json()["erased"]["visitors"] == 0
+    assert traces(factory)["visitors"] == 1

@@ -38,7 +38,7 @@ from typing import Any
 
 import redis
 import structlog
-from sqlalchemy import Delete, Update, delete, or_, select, update
+from sqlalchemy import Delete, Update, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,7 +63,7 @@ from neigou.offers.models import CouponTemplate
 from neigou.orders.models import Order
 from neigou.privacy import repository as repo
 from neigou.privacy.models import OptOut
-from neigou.programs.models import Member
+from neigou.programs.models import Member, Program
 from neigou.programs.scope import organization_of_caller
 from neigou.programs.service import require_program
 
@@ -181,18 +181,30 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
 
 def _visitors(session: Session, h: str) -> Delete:
     """The cookie linkages an opt-out deletes. A cookie belongs to no program, so a platform
-    administrator's opt-out deletes every linkage of the shopper; an organization's only those of
-    cookies its own programs saw identified (a claim, or a click that carried the shopper's hash: the
-    scope keeps those subqueries to its programs). Another organization's linkage is not its to erase,
-    nor to count: the count would tell it the shopper was seen elsewhere."""
-    linkages = delete(Visitor).where(Visitor.customer_ref_hash == h)
-    if organization_of_caller(session) is None:
-        return linkages
+    administrator's opt-out deletes every linkage of the shopper; an organization's those recorded for
+    it (migration 0052), and those stored before organizations were recorded of cookies its own programs
+    saw identified (a claim, or a click that carried the shopper's hash). Another organization's linkage
+    is not its to erase, nor to count: the count would tell it the shopper was seen elsewhere. The
+    statement names the table, not the mapped class: the scope's criteria would hide a linkage without
+    an organization, so the organization is named here, and so are its programs in the subqueries."""
+    caller = organization_of_caller(session)
+    if caller is None:
+        return delete(Visitor).where(Visitor.customer_ref_hash == h)
+    visitors = Visitor.metadata.tables[Visitor.__tablename__]
+    programs = select(Program.id).where(Program.organization_id == caller)
     claimed = select(CouponClaim.visitor_id).where(
-        CouponClaim.customer_ref_hash == h, CouponClaim.visitor_id.is_not(None)
+        CouponClaim.customer_ref_hash == h,
+        CouponClaim.visitor_id.is_not(None),
+        CouponClaim.program_id.in_(programs),
     )
-    clicked = select(LinkClick.visitor_id).where(LinkClick.customer_ref_hash == h)
-    return linkages.where(or_(Visitor.visitor_id.in_(claimed), Visitor.visitor_id.in_(clicked)))
+    clicked = select(LinkClick.visitor_id).where(
+        LinkClick.customer_ref_hash == h, LinkClick.program_id.in_(programs)
+    )
+    seen = or_(visitors.c.visitor_id.in_(claimed), visitors.c.visitor_id.in_(clicked))
+    return delete(visitors).where(
+        visitors.c.customer_ref_hash == h,
+        or_(visitors.c.organization_id == caller, and_(visitors.c.organization_id.is_(None), seen)),
+    )
 
 
 def erase(

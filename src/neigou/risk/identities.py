@@ -12,16 +12,21 @@ from sqlalchemy.orm import Session, aliased
 
 from neigou.links.models import CouponClaim, LinkClick, Visitor
 from neigou.orders.models import Order
-from neigou.programs.models import Member
+from neigou.programs.models import Member, Program
 from neigou.risk import rules
 from neigou.risk.scope import Scope, members_in, seconds_between
 from neigou.risk.thresholds import Thresholds
 
 
 def _identities(scope: Scope) -> Any:
-    """(visitor, customer hash) pairs: identified visitors, identified clicks, and claims."""
+    """(visitor, customer hash) pairs: identified visitors, identified clicks, and claims. A cookie's
+    linkage counts only where the shopper identified to the program's own organization (migration 0052):
+    another organization's, or one stored before organizations were recorded, is not this scan's to use."""
+    organization = select(Program.organization_id).where(Program.id == scope.program_id).scalar_subquery()
     return union(
-        select(Visitor.visitor_id.label("visitor_id"), Visitor.customer_ref_hash.label("ref")),
+        select(Visitor.visitor_id.label("visitor_id"), Visitor.customer_ref_hash.label("ref")).where(
+            Visitor.organization_id == organization
+        ),
         select(LinkClick.visitor_id, LinkClick.customer_ref_hash).where(
             LinkClick.program_id == scope.program_id,
             LinkClick.visitor_id.is_not(None),
