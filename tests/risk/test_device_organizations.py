@@ -44,7 +44,8 @@ def test_a_linkage_counts_as_the_sellers_device_only_in_its_organization(
     with transaction(factory) as session:
         program = session.get(Program, world.program_id)
         visitor = session.get(Visitor, "dev-1")
-        assert program is not None and visitor is not None
+        assert program is not None
+        assert visitor is not None
         visitor.customer_ref_hash = customer_ref_hash(SECRET, SELLER_PHONE)
         visitor.organization_id = {
             "own": program.organization_id,
