@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from neigou.kit.clock import utcnow
+
+DEMO_ZONE = ZoneInfo("Asia/Shanghai")
 
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -33,8 +36,9 @@ def total(page: Page) -> int:
 
 
 def local_time(days: int) -> str:
-    """A datetime-local value ``days`` from now."""
-    return (utcnow() + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+    """A datetime-local value ``days`` from now in the demo programs' zone (Asia/Shanghai), to the
+    minute: ``local_time(0)`` is a start a form takes as now (a campaign may not start in the past)."""
+    return (utcnow() + timedelta(days=days)).astimezone(DEMO_ZONE).strftime("%Y-%m-%dT%H:%M")
 
 
 def assert_refusal(error: Locator) -> None:

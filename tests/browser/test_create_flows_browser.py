@@ -127,7 +127,7 @@ def test_publish_a_campaign(browser: Browser, live_server: str, world: DemoWorld
     page.get_by_test_id("campaign-edit-name").fill(name)
     page.get_by_test_id("campaign-edit-skus").fill("LQ-SHAMPOO-500")
     page.get_by_test_id("campaign-edit-boost").fill("五")
-    page.get_by_test_id("campaign-edit-starts").fill(local_time(-1))
+    page.get_by_test_id("campaign-edit-starts").fill(local_time(0))
     page.get_by_test_id("campaign-edit-ends").fill(local_time(7))
     page.get_by_test_id("campaign-edit-save").click()
     assert_refusal(page.get_by_test_id("error-boost_percent"))
