@@ -29,9 +29,10 @@ from analytics_baselines import BASE_ECONOMICS, BASE_FISSION, BASE_FUNNEL, BASE_
 from sqlalchemy import text
 
 from neigou.analytics import breakdowns, firsts, reports, rollups
-from neigou.analytics.extract import ensure_schema, log_watermark, refresh
+from neigou.analytics.extract import log_watermark, refresh
 from neigou.analytics.facts import FACTS
 from neigou.analytics.reports import Span, TierRates
+from neigou.analytics.schema import ensure_schema
 from neigou.analytics.store import Store, open_store
 from neigou.kit.db import make_engine, make_session_factory
 from neigou.migrations.runner import upgrade

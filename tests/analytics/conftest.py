@@ -1,4 +1,5 @@
-"""The analytics store on both engines, for the tests that write facts into it directly."""
+"""The analytics store on both engines, for the tests that write facts into it directly, and an empty
+DuckDB store for the tests that refresh one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from neigou.analytics.extract import ensure_schema
+from neigou.analytics.schema import ensure_schema
 from neigou.analytics.store import Store, open_store
 
 
@@ -20,3 +21,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     ensure_schema(opened)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def duck(tmp_path: Path) -> Iterator[Store]:
+    """An empty DuckDB store file (a refresh makes its schema)."""
+    store = open_store(f"duckdb:///{tmp_path / 'analytics.duckdb'}")
+    yield store
+    store.close()

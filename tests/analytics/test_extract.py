@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -18,18 +17,8 @@ from neigou.analytics.store import Store, open_store
 from neigou.kit.ids import customer_ref_hash
 from neigou.orders.models import Order, Refund
 from tests.analytics.builders import build
+from tests.analytics.stores import Killed
 from tests.conftest import SECRET, TokenMaker
-
-
-class Killed(Exception):
-    """Stands for the process dying midway."""
-
-
-@pytest.fixture
-def duck(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"duckdb:///{tmp_path / 'analytics.duckdb'}")
-    yield store
-    store.close()
 
 
 def _ids(store: Store, table: str) -> list[int]:

@@ -4,9 +4,7 @@ reaches the store, once; the watermark stops at a gap until no transaction can s
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -15,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.analytics.extract import refresh, watermark
 from neigou.analytics.horizon import advance, snapshot
-from neigou.analytics.store import Store, open_store
+from neigou.analytics.store import Store
 from neigou.programs.models import Member
 from tests.conftest import TokenMaker
 from tests.factories import create_member, create_program
@@ -28,13 +26,6 @@ def test_the_watermark_moves_through_ids_in_order_and_stops_at_an_unsettled_gap(
     assert advance(7, 0, pa.array([], pa.int64())) == (7, False)
     assert advance(4, 0, pa.array([6, 7], pa.int64())) == (4, True)
     assert advance(9, 3, pa.array([10, 11], pa.int64())) == (11, False)
-
-
-@pytest.fixture
-def duck(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"duckdb:///{tmp_path / 'analytics.duckdb'}")
-    yield store
-    store.close()
 
 
 def _wait_for_xmin_past_the_last_refresh(factory: sessionmaker[Session], deadline: float) -> None:

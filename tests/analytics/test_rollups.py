@@ -16,8 +16,8 @@ import pytest
 
 from neigou.analytics import firsts, queries, rollup_queries, rollups
 from neigou.analytics.breakdowns import ECONOMICS_KEYS
-from neigou.analytics.extract import ensure_schema
 from neigou.analytics.reports import Span, TierRates, simulation_statement
+from neigou.analytics.schema import ensure_schema
 from neigou.analytics.store import Store, open_store
 from neigou.orders.commission import Line, pool_of
 from tests.analytics.stores import Killed, schema

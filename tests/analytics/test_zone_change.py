@@ -5,9 +5,7 @@ the next one, and readers never see the store half rebuilt (DuckDB)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,24 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.analytics import extract
+from neigou.analytics import schema
 from neigou.analytics.extract import refresh
-from neigou.analytics.store import Store, open_store
+from neigou.analytics.store import Store
 from neigou.orders.models import Order
 from neigou.programs.models import Program
 from tests.analytics.builders import build
+from tests.analytics.stores import Killed
 from tests.conftest import TokenMaker
-
-
-class Killed(Exception):
-    """Stands for the process dying midway."""
-
-
-@pytest.fixture
-def duck(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"duckdb:///{tmp_path / 'analytics.duckdb'}")
-    yield store
-    store.close()
 
 
 def _days(store: Store, program_id: int) -> dict[int, str]:
@@ -45,6 +33,15 @@ def _expected(factory: sessionmaker[Session], program_id: int, zone: str) -> dic
         rows = session.execute(select(Order.id, Order.paid_at).where(Order.program_id == program_id)).all()
     tz = ZoneInfo(zone)
     return {int(i): str(_aware(at).astimezone(tz).date()) for i, at in rows}
+
+
+def _move_zone(factory: sessionmaker[Session], program_id: int) -> None:
+    """The program's zone changed by an operator, from Asia/Shanghai to America/Los_Angeles."""
+    with factory() as session:
+        program = session.get(Program, program_id)
+        assert program is not None
+        program.timezone = "America/Los_Angeles"
+        session.commit()
 
 
 def _aware(at: datetime) -> datetime:
@@ -63,11 +60,7 @@ def test_a_zone_change_moves_the_stored_days_of_earlier_orders(
         refresh(session, duck)
     shanghai = _expected(factory, world.program_id, "Asia/Shanghai")
     assert _days(duck, world.program_id) == shanghai
-    with factory() as session:
-        program = session.get(Program, world.program_id)
-        assert program is not None
-        program.timezone = "America/Los_Angeles"
-        session.commit()
+    _move_zone(factory, world.program_id)
     los_angeles = _expected(factory, world.program_id, "America/Los_Angeles")
     assert los_angeles != shanghai  # the world has orders on either side of a midnight
     with factory() as session:
@@ -89,43 +82,34 @@ def test_a_zone_change_committed_during_a_refresh_is_found_by_the_next(  # noqa:
     world = build(client, operator, make_token, factory)
     with factory() as session:
         refresh(session, duck)
-    checked = extract._zones_moved
+    checked = schema.zones_moved
 
     def then_changed(store: Store, zones: dict[int, str]) -> bool:
         moved = checked(store, zones)
-        with factory() as session:  # an operator's change commits between the check and the copy
-            program = session.get(Program, world.program_id)
-            assert program is not None
-            program.timezone = "America/Los_Angeles"
-            session.commit()
+        _move_zone(factory, world.program_id)  # an operator's change commits between the check and the copy
         return moved
 
-    monkeypatch.setattr(extract, "_zones_moved", then_changed)
+    monkeypatch.setattr(schema, "zones_moved", then_changed)
     with factory() as session:
         refresh(session, duck)
-    monkeypatch.setattr(extract, "_zones_moved", checked)
+    monkeypatch.setattr(schema, "zones_moved", checked)
     with factory() as session:
         refresh(session, duck)
     assert _days(duck, world.program_id) == _expected(factory, world.program_id, "America/Los_Angeles")
 
 
-def test_readers_see_the_store_as_it_was_until_a_start_over_commits(  # noqa: PLR0917 - fixtures
+def test_readers_see_the_store_as_it_was_until_a_start_over_commits(
     client: TestClient,
     operator: dict[str, str],
     make_token: TokenMaker,
     factory: sessionmaker[Session],
     duck: Store,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = build(client, operator, make_token, factory)
     with factory() as session:
         refresh(session, duck)
     shanghai = _days(duck, world.program_id)
-    with factory() as session:
-        program = session.get(Program, world.program_id)
-        assert program is not None
-        program.timezone = "America/Los_Angeles"
-        session.commit()
+    _move_zone(factory, world.program_id)
     seen: list[dict[int, str]] = []
 
     def read_then_die(table: str, copied: int) -> None:

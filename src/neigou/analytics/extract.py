@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from neigou.analytics import firsts, reversals, rollups
-from neigou.analytics.facts import FACTS, LAYOUT, PROGRAMS, Column, Fact
+from neigou.analytics import firsts, reversals, rollups, schema
+from neigou.analytics.facts import FACTS, PROGRAMS, Column, Fact
 from neigou.analytics.horizon import Snapshot, advance, settled, snapshot
 from neigou.analytics.single_flight import single_flight
 from neigou.analytics.store import Store
@@ -39,52 +39,6 @@ CHUNK = 50_000
 Progress = Callable[[str, int], None]
 
 _ARROW = {"int": pa.int64(), "str": pa.string(), "date": pa.date32(), "bool": pa.bool_()}
-
-
-def _layout(store: Store) -> int:
-    if store.dialect == "clickhouse":
-        store.engine.execute(
-            "CREATE TABLE IF NOT EXISTS layout (version Int64) ENGINE = MergeTree ORDER BY version"
-        )
-    else:
-        store.engine.execute("CREATE TABLE IF NOT EXISTS layout (version BIGINT)")
-    return int(store.query("SELECT coalesce(max(version), 0) FROM layout")[0][0])
-
-
-def _start_over(store: Store) -> None:
-    """Drop every table the extract made: the next ``ensure_schema`` makes them empty."""
-    store.engine.execute("DROP VIEW IF EXISTS kept_commissions")
-    derived = ("customer_firsts", "customer_months", "touched_customers", "voids", *rollups.TABLES)
-    for name in (*(fact.name for fact in FACTS), *derived, "watermarks", "programs", "layout"):
-        store.engine.execute(f"DROP TABLE IF EXISTS {name}")
-
-
-def ensure_schema(store: Store) -> None:
-    """Create the store's tables if they are missing; a store of another layout starts over empty."""
-    clickhouse = store.dialect == "clickhouse"
-    if _layout(store) != LAYOUT:
-        _start_over(store)
-        _layout(store)
-        store.engine.load("layout", pa.table({"version": pa.array([LAYOUT], pa.int64())}))
-    for fact in FACTS:
-        store.engine.execute(fact.ddl(store.dialect))
-    reversals.ensure(store)
-    firsts.ensure(store)
-    rollups.ensure(store)
-    if clickhouse:
-        store.engine.execute(
-            "CREATE TABLE IF NOT EXISTS watermarks (name String, last_id Int64, seen_id Int64, horizon Int64, "
-            "logged_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (name, last_id)"
-        )
-        store.engine.execute(
-            "CREATE TABLE IF NOT EXISTS programs (id Int64, timezone String) ENGINE = MergeTree ORDER BY id"
-        )
-    else:
-        store.engine.execute(
-            "CREATE TABLE IF NOT EXISTS watermarks "
-            "(name VARCHAR, last_id BIGINT, seen_id BIGINT, horizon BIGINT, logged_at TIMESTAMP)"
-        )
-        store.engine.execute("CREATE TABLE IF NOT EXISTS programs (id BIGINT, timezone VARCHAR)")
 
 
 def watermark(store: Store, name: str) -> int:
@@ -217,23 +171,6 @@ def to_arrow(
         if column.kind == "ts":
             arrays[column.name] = arrays[column.name].cast(pa.timestamp("us"))
     return pa.table({column.name: arrays[column.name] for column in fact.columns})
-
-
-def _zones_moved(store: Store, zones: dict[int, str]) -> bool:
-    """Whether a program copied before has another time zone now. Its facts' local days (``paid_on``
-    and the like) were computed in the old zone when they were copied, and the rollups summed by them:
-    kept, they would disagree with the live reports, which read every order in the current zone."""
-    stored = {int(i): str(z) for i, z in store.query("SELECT id, timezone FROM programs")}
-    return any(zones.get(program, zone) != zone for program, zone in stored.items())
-
-
-def _copy_programs(store: Store, zones: dict[int, str]) -> None:
-    store.run("DELETE FROM programs WHERE id >= 0")
-    if zones:
-        rows = pa.table(
-            {"id": pa.array(list(zones), pa.int64()), "timezone": pa.array(list(zones.values()), pa.string())}
-        )
-        store.engine.load("programs", rows)
 
 
 def _copy(
@@ -381,19 +318,19 @@ def refresh(
     One refresh of a store runs at a time across processes (``analytics.single_flight``): while another
     one runs this one raises ``RefreshRunning`` (503), or waits for it with ``wait``."""
     with single_flight(session, store, wait=wait), unscoped(session):
-        ensure_schema(store)
+        schema.ensure_schema(store)
         now = snapshot(session)  # before any read: what commits after it is for the next refresh
         # Read once: the zones checked are the zones stored, so a change committed during this refresh
         # is found by the next one.
         zones = {int(i): str(z) for i, z in session.execute(PROGRAMS).all()}
-        moved = _zones_moved(store, zones)
+        moved = schema.zones_moved(store, zones)
         # Starting over, the whole copy is one transaction where the engine has them (DuckDB): readers
         # see the store as it was until it commits, and a refresh killed midway leaves it as it was.
         with store.atomic() if moved else nullcontext():
             if moved:  # a program's zone changed: every local day is copied again
-                _start_over(store)
-                ensure_schema(store)
-            _copy_programs(store, zones)
+                schema.start_over(store)
+                schema.ensure_schema(store)
+            schema.copy_programs(store, zones)
             copied = {"programs": len(zones)}
             for fact in FACTS:
                 copied[fact.name] = _copy(

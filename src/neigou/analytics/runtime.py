@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from neigou.analytics.extract import ensure_schema
+from neigou.analytics.schema import ensure_schema
 from neigou.analytics.store import Store, open_store, store_url
 from neigou.kit.settings import Settings
 
