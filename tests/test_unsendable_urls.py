@@ -5,6 +5,8 @@ forms alike; nothing is stored. (A group's robot URL is held to the WeCom robot'
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -51,29 +53,32 @@ def test_a_port_past_65535_is_refused(url: str) -> None:
     assert not sendable(url)
 
 
+def _configure(client: TestClient, operator: dict[str, str], program_id: int, url: str) -> dict[str, Any]:
+    """The answers of the three settings that take an outbound URL, by field, each given ``url``."""
+    return {
+        "outbound_url": client.post(
+            f"/api/v1/programs/{program_id}/integrations",
+            json={"name": "品牌商城", "outbound_url": url},
+            headers=operator,
+        ),
+        "webhook_url": client.put(
+            f"/api/v1/programs/{program_id}/group-settings", json={"webhook_url": url}, headers=operator
+        ),
+        "target": client.put(
+            f"/api/v1/programs/{program_id}/crm/settings",
+            json={"channel": "webhook", "target": url},
+            headers=operator,
+        ),
+    }
+
+
 def test_the_api_refuses_a_port_past_65535_as_unsendable(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     program = create_program(client, operator, code="port-past")
     before = row_counts(factory)
     for url in PORT_URLS:
-        calls = {
-            "outbound_url": client.post(
-                f"/api/v1/programs/{program['id']}/integrations",
-                json={"name": "品牌商城", "outbound_url": url},
-                headers=operator,
-            ),
-            "webhook_url": client.put(
-                f"/api/v1/programs/{program['id']}/group-settings",
-                json={"webhook_url": url},
-                headers=operator,
-            ),
-            "target": client.put(
-                f"/api/v1/programs/{program['id']}/crm/settings",
-                json={"channel": "webhook", "target": url},
-                headers=operator,
-            ),
-        }
+        calls = _configure(client, operator, int(program["id"]), url)
         for field, answer in calls.items():
             problem = answer.json()
             assert answer.headers["content-type"] == "application/problem+json"
@@ -99,23 +104,7 @@ def test_the_api_refuses_unsendable_urls_with_the_field_named(
     program = create_program(client, operator, code="unsendable")
     before = row_counts(factory)
     for url in UNSENDABLE_URLS:
-        calls = {
-            "outbound_url": client.post(
-                f"/api/v1/programs/{program['id']}/integrations",
-                json={"name": "品牌商城", "outbound_url": url},
-                headers=operator,
-            ),
-            "webhook_url": client.put(
-                f"/api/v1/programs/{program['id']}/group-settings",
-                json={"webhook_url": url},
-                headers=operator,
-            ),
-            "target": client.put(
-                f"/api/v1/programs/{program['id']}/crm/settings",
-                json={"channel": "webhook", "target": url},
-                headers=operator,
-            ),
-        }
+        calls = _configure(client, operator, int(program["id"]), url)
         for field, answer in calls.items():
             problem = answer.json()
             # A field typed as a URL may refuse a bad port first (validation_error); a host like a..b
