@@ -21,6 +21,8 @@ _TEXT_FORMULA = re.compile(r'=[ \t]*"([^"]*)"')
 def spreadsheet_text(cell: str) -> str:
     """A cell's value without an Excel text marker around it, ``="…"`` or a leading ``'`` (white space
     around it trimmed); any other cell as given."""
+    if "'" not in cell and "=" not in cell:
+        return cell  # no marker's first character (most references): two scans in C, nothing made
     text = cell.strip()
     first = text[:1]
     if first == "'":
