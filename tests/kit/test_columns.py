@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from neigou.kit.columns import Column, FileRefused, Layout, column_letter, spreadsheet_text
+from neigou.kit.columns import Column, FileRefused, Layout, column_letter
 from neigou.kit.i18n import translate
 from neigou.kit.tabular import read_table
+from neigou.kit.text_markers import spreadsheet_text
 
 pytestmark = pytest.mark.no_database
 

@@ -31,12 +31,12 @@ from neigou.kit.columns import (
     RowError,
     header_key,
     invalid_fields,
-    spreadsheet_text,
 )
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF
 from neigou.kit.i18n import Message, translate_tree
 from neigou.kit.phones import phone_cell
 from neigou.kit.tabular import nul_row, read_upload
+from neigou.kit.text_markers import spreadsheet_text
 from neigou.programs.models import Member
 
 MAX_ROWS = 20_000

@@ -8,10 +8,10 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from neigou.crm.models import ConsentPurpose, CustomerSource, RobotVia, SpendingPower
-from neigou.kit.columns import spreadsheet_text
 from neigou.kit.instants import Instant
 from neigou.kit.names import NoPhones, NotAPhone, StrippedNameStr
 from neigou.kit.refs import NamesSomeone
+from neigou.kit.text_markers import spreadsheet_text
 from neigou.offers.schemas import Tags
 
 # Excel's text markers (``="13812345678"``, ``'13812345678``, what spreadsheet exports hold) are dropped:

@@ -15,7 +15,6 @@ and a file refused whole lists them through :class:`ErrorReport` and :class:`Imp
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,21 +41,6 @@ def header_key(name: str) -> str:
     """What a header name is matched by: NFKC, case-folded, without spaces, ``_`` or ``-``."""
     folded = unicodedata.normalize("NFKC", name).casefold()
     return "".join(c for c in folded if not (c.isspace() or c in "_-"))
-
-
-# Excel's ways of keeping a value as text (a phone number's or a code's digits, its leading zeros): the
-# text formula a POS or ERP export writes, ``="13812345678"``, and the apostrophe typed before a value,
-# ``'13812345678``, which some exports keep. Neither is part of the value.
-_TEXT_FORMULA = re.compile(r'=[ \t]*"([^"]*)"')
-
-
-def spreadsheet_text(cell: str) -> str:
-    """A cell's value without an Excel text marker around it, ``="…"`` or a leading ``'`` (white space
-    around it trimmed); any other cell as given."""
-    text = cell.strip()
-    if (formula := _TEXT_FORMULA.fullmatch(text)) is not None:
-        return formula.group(1).strip()
-    return text[1:].strip() if text.startswith("'") else cell
 
 
 @dataclass(frozen=True)

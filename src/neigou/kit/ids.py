@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from neigou.kit.invisible import IGNORABLE
 from neigou.kit.phones import customer_ref
+from neigou.kit.text_markers import spreadsheet_text
 
 
 def new_token(prefix: str) -> str:
@@ -99,6 +100,12 @@ def blank(value: str) -> bool:
     return all(c.isspace() or c in IGNORABLE for c in unicodedata.normalize("NFKC", value))
 
 
+def names_nobody(ref: str) -> bool:
+    """Whether a customer reference shows nothing (``blank``) once an Excel text marker round it is
+    dropped (``kit.text_markers``): ``=""`` and a lone ``'`` name nobody, as white space does."""
+    return blank(spreadsheet_text(ref))
+
+
 def empty_once_hashed(value: str) -> bool:
     """Whether ``value`` is hashed as the empty reference (``customer_ref_hash``): nothing is left once
     trimmed of white space and the marks of ``_HASHED_EDGES``. Every such value is one made-up customer;
@@ -140,8 +147,15 @@ def mask(value: str) -> str:
 
 
 def customer_ref_hash(secret_key: str, ref: str) -> str:
-    """The stored form of a shopper's reference: a mobile number hashes the same however it is written."""
+    """The stored form of a shopper's reference: a mobile number hashes the same however it is written,
+    an Excel text marker round it (``="…"``, a leading ``'``) dropped (``kit.phones.customer_ref``)."""
     return keyed_hash(secret_key, customer_ref(ref))
+
+
+def customer_ref_forms(secret_key: str, ref: str) -> tuple[str, str]:
+    """``customer_ref_hash`` and ``customer_ref_mask`` of one reference, read once (a claim stores both)."""
+    key = customer_ref(ref)
+    return keyed_hash(secret_key, key), mask(key)
 
 
 # An opt-out replaces a shopper's stored hash with a tombstone that names nobody: it cannot collide with

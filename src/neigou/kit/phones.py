@@ -1,8 +1,8 @@
 """The one phone-number rule: parse what people type (any digits, ``+86``, spaces, dashes, dots) with
 Google's libphonenumber metadata, mainland China by default, and give E.164.
 
-Pure: no I/O. Customer references that are phone numbers go through :func:`customer_ref` before
-they are hashed, so one phone written seven ways is one customer. The hashed form of a mainland
+Pure: no I/O. Every customer reference goes through :func:`customer_ref` before it is hashed or
+masked, so one phone written seven ways (an Excel text marker round it too) is one customer. The hashed form of a mainland
 number stays its domestic digits (``13812345678``), which is what was hashed before this rule, so
 stored hashes keep matching; numbers of other countries hash as E.164.
 """
@@ -21,6 +21,8 @@ from phonenumbers import (
     PhoneNumberMatcher,
     PhoneNumberType,
 )
+
+from neigou.kit.text_markers import spreadsheet_text
 
 DEFAULT_REGION = "CN"
 MAINLAND = 86
@@ -170,15 +172,18 @@ def mainland_mobile(text: str) -> Phone | None:
 
 
 def customer_ref(ref: str) -> str:
-    """A shopper's reference as it is hashed: a mobile number however written becomes its key,
-    anything else (an openid, the shop's own id) is kept as given, without surrounding spaces.
+    """A shopper's reference as it is hashed: an Excel text marker wrapping it dropped first
+    (``kit.text_markers``: ``="13812345678"``, ``'13812345678``), then a mobile number however written
+    becomes its key, anything else (an openid, the shop's own id) is kept as given, without
+    surrounding spaces. ``="+86 138 1234 5678"`` is the mobile's key; an openid never begins with ``'``
+    or ``="``, so no reference that is not a number changes meaning.
 
     Only mobiles: a shop's numeric customer id can look like a mainland landline without its
     trunk ``0``, and must not change meaning.
     """
     if len(ref) == _PLAIN_MOBILE_LENGTH and ref[0] == "1" and ref.isascii() and ref.isdigit():
         # Eleven plain digits from a 1 (how most shops send a mobile): neither an international nor a
-        # trunk prefix, so a mainland mobile's key is these very digits, and anything else is kept as
+        # trunk prefix, nor a text marker (``'`` or ``=`` first), so a mainland mobile's key is these very digits, and anything else is kept as
         # given, the same string: the answer of ``parsed_ref`` without parsing (a fortieth of its time).
         return ref
     return parsed_ref(ref)
@@ -186,7 +191,8 @@ def customer_ref(ref: str) -> str:
 
 def parsed_ref(ref: str) -> str:
     """``customer_ref`` by parsing every reference (its definition; the plain-digits shortcut gives the
-    same answer, as the tests check)."""
+    same answer, as the tests check): the text marker dropped, then the rest read as a phone number."""
+    ref = spreadsheet_text(ref)
     phone = parse_phone(ref)
     return phone.key if phone is not None and phone.mobile else ref.strip()
 

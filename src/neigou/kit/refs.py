@@ -1,6 +1,7 @@
 """The customer reference an input takes names someone, one way.
 
-Once NFKC, something besides white space and marks that show nothing is left (``kit.ids.blank``). A
+Once NFKC, and an Excel text marker round it dropped (``="…"``, a leading ``'``), something besides
+white space and marks that show nothing is left (``kit.ids.names_nobody``). A
 reference of only spaces, zero-width spaces, direction marks, a byte-order mark, Hangul fillers or
 variation selectors names nobody (most of them would hash as the empty reference, one made-up customer
 shared by every such input); it is refused as invalid where a customer is recorded. And the form it is
@@ -20,7 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hides_a_mark
 from neigou.kit.i18n import Message
-from neigou.kit.ids import blank, empty_once_hashed
+from neigou.kit.ids import empty_once_hashed, names_nobody
 
 _NAMES_NOBODY = Message("A customer reference of only white space or invisible characters names nobody.")
 
@@ -40,7 +41,7 @@ it writes nothing a new customer could be made of."""
 
 
 def _names_someone(value: str | None) -> str | None:
-    if value is not None and blank(value):
+    if value is not None and names_nobody(value):
         raise ValueError(_NAMES_NOBODY)
     if value is not None and hides_a_mark(value):
         raise PydanticCustomError(INVALID_CUSTOMER_REF, "a customer reference holding an invisible character")
@@ -48,4 +49,4 @@ def _names_someone(value: str | None) -> str | None:
 
 
 NamesSomeone = AfterValidator(_names_someone)
-"""Refuses a customer reference that names nobody (blank) or hides an invisible mark (``INVALID_CUSTOMER_REF``)."""
+"""Refuses a customer reference that names nobody (blank, or ``=""``) or hides an invisible mark (``INVALID_CUSTOMER_REF``)."""

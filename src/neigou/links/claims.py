@@ -25,8 +25,7 @@ from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
 from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
-from neigou.kit.ids import keyed_hash, mask
-from neigou.kit.phones import customer_ref
+from neigou.kit.ids import customer_ref_forms
 from neigou.links import claim_rows, claim_stream, gate_seeds
 from neigou.links import repository as repo
 from neigou.links.consent import GivenConsent
@@ -50,8 +49,8 @@ class Customer:
     @classmethod
     def from_ref(cls, secret_key: str, customer_ref_: str) -> Customer:
         """From the shop's openid or a phone number."""
-        ref = customer_ref(customer_ref_)  # a phone number is parsed once, for both forms
-        return cls(ref_hash=keyed_hash(secret_key, ref), masked=mask(ref))
+        ref_hash, masked = customer_ref_forms(secret_key, customer_ref_)  # read once, for both forms
+        return cls(ref_hash=ref_hash, masked=masked)
 
 
 @dataclass(frozen=True, slots=True)

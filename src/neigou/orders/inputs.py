@@ -8,7 +8,7 @@ from datetime import datetime
 from neigou.kit.columns import RowError
 from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF, hides_a_mark
 from neigou.kit.i18n import Message
-from neigou.kit.ids import blank, is_tombstone
+from neigou.kit.ids import is_tombstone, names_nobody
 
 MAX_ITEMS = 200
 MAX_LINE_FEN = 10_000_000_000
@@ -91,7 +91,7 @@ def shape_error(order: OrderIn) -> RowError | None:
     problem: tuple[str, Message] | None = None
     if not order.external_id or len(order.external_id) > 64:
         problem = "invalid_external_id", _BAD_EXTERNAL_ID
-    elif blank(order.customer_ref) or len(order.customer_ref) > 128:  # blank names nobody
+    elif names_nobody(order.customer_ref) or len(order.customer_ref) > 128:  # ="" names nobody too
         problem = INVALID_CUSTOMER_REF, _BAD_CUSTOMER_REF
     elif hides_a_mark(order.customer_ref):  # another customer's hash than the same text without it
         problem = INVALID_CUSTOMER_REF, HIDDEN_MARK_MESSAGE

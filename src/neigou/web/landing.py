@@ -26,7 +26,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.kit.hidden_marks import hides_a_mark
-from neigou.kit.ids import blank, customer_ref_hash
+from neigou.kit.ids import customer_ref_hash, names_nobody
 from neigou.kit.phones import MAX_INPUT, mainland_mobile
 from neigou.links import claims
 from neigou.links import repository as links
@@ -120,7 +120,7 @@ def attributed_ref(raw: str | None) -> str | None:
     invisible marks only (a zero-width space names no one), and one holding an invisible mark the API
     refuses (``kit.refs``: it would hash as another customer than the same text without it)."""
     ref = (raw or "").strip()
-    return ref if 0 < len(ref) <= MAX_INPUT and not blank(ref) and not hides_a_mark(ref) else None
+    return ref if 0 < len(ref) <= MAX_INPUT and not names_nobody(ref) and not hides_a_mark(ref) else None
 
 
 class ShortLinkFastPath:
