@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, MetaData, func, select
+from sqlalchemy import Engine, MetaData, func, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
 
 from neigou.kit.db import make_engine, make_session_factory, read_snapshot
 
@@ -27,7 +28,7 @@ class SnapshotNote(_Base):
 
 @pytest.fixture
 def notes_engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)  # one connection, used again
     _Base.metadata.create_all(engine)
     try:
         yield engine
@@ -41,10 +42,14 @@ def _count(session: Session) -> int:
 
 
 def _commit_one(engine: Engine, note_id: int) -> None:
-    """A note committed on another connection."""
-    with make_session_factory(engine)() as other:
-        other.add(SnapshotNote(id=note_id))
-        other.commit()
+    """A note committed on another connection (an engine of its own)."""
+    other_engine = make_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    try:
+        with make_session_factory(other_engine)() as other:
+            other.add(SnapshotNote(id=note_id))
+            other.commit()
+    finally:
+        other_engine.dispose()
 
 
 @pytest.mark.parametrize("read_before", [False, True], ids=["fresh", "read-before"])
@@ -61,7 +66,10 @@ def test_reads_in_a_snapshot_miss_what_another_connection_commits_meanwhile(
         assert _count(session) == 0  # the snapshot's, not the commit's
         session.rollback()
         assert _count(session) == 1  # a new transaction sees it
-    with factory() as session:  # the pooled connection writes again (no READ ONLY left on it)
+    with factory() as session:  # the same pooled connection writes again (no READ ONLY left on it)
+        if notes_engine.dialect.name == "postgresql":  # and reads what each statement finds committed
+            isolation = session.scalar(text("SELECT current_setting('transaction_isolation')"))
+            assert isolation == "read committed"
         session.add(SnapshotNote(id=2))
         session.commit()
         assert _count(session) == 2
