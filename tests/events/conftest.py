@@ -1,4 +1,4 @@
-"""An app of the events tests with reservations gated in Redis."""
+"""An app of the events tests with reservations gated in Redis (``gate_api``: its refunds give back to\nthe gate too)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.events import refunds
 from neigou.events.gate import ReservationGate
 from neigou.kit.settings import Settings
 from neigou.kit.streams import namespace
@@ -36,6 +37,14 @@ def redis_app(settings: Settings, factory: sessionmaker[Session]) -> Iterator[Fa
 def redis_client_app(redis_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(redis_app) as client:
         yield client
+
+
+@pytest.fixture
+def gate_api(redis_client_app: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    """The Redis app, its refunds giving back to its gate (``refunds.settings_of``: the app's Redis)."""
+    app: Any = redis_client_app.app
+    monkeypatch.setattr(refunds, "settings_of", lambda _session: app.state.settings)
+    return redis_client_app
 
 
 @dataclass

@@ -6,7 +6,6 @@ fails no refund (the note stays for the settlement's sweep)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -15,133 +14,117 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.events import refunds
 from neigou.events.gate import ReservationGate
 from neigou.events.gate_keys import seeded_key
 from neigou.events.models import Reservation
-from tests.events.builders import SKU, gate_of, reserve
-from tests.events.test_refund_release import EXPIRED, PAID, SHOPPER, _paid_holds, _refund, _state
-
-
-@pytest.fixture
-def api(redis_client_app: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    app: Any = redis_client_app.app
-    monkeypatch.setattr(refunds, "settings_of", lambda _session: app.state.settings)  # the app's Redis
-    return redis_client_app
-
-
-def _gate(api: TestClient, event_id: int, *, seeded_ago: int = 60) -> tuple[ReservationGate, str]:
-    """The event's gate, its state (seeded by the first reservation) dated ``seeded_ago`` seconds back."""
-    app: Any = api.app
-    _, gate, base = gate_of(app, event_id)
-    assert gate.seeded(base)
-    gate.client.set(f"{base}:seeded-at", int(time.time()) - seeded_ago, keepttl=True)
-    return gate, base
-
-
-def _counters(gate: ReservationGate, base: str) -> tuple[int, int]:
-    """The sku's units taken and the shopper's, as the gate counts them."""
-    raw: dict[bytes, bytes] = gate.client.hgetall(f"{base}:cust")  # type: ignore[assignment]
-    mine = [int(v) for k, v in raw.items() if k.startswith(f"{SKU}|".encode())]
-    return gate.counts(base).get(SKU, 0), sum(mine)
-
-
-def _notes(gate: ReservationGate, base: str) -> list[bytes]:
-    fields: list[bytes] = gate.client.hkeys(gate.notes)  # type: ignore[assignment]
-    return [f for f in fields if f.startswith(f"{base}#".encode())]
+from tests.events.builders import SKU, reserve
+from tests.events.refund_worlds import (
+    EXPIRED,
+    PAID,
+    SHOPPER,
+    counters,
+    dated_gate,
+    notes,
+    paid_holds,
+    refund,
+    state,
+)
 
 
 def test_a_shopper_at_the_limit_buys_again_after_a_full_refund(
-    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    gate_api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    event_id, _ = _paid_holds(api, operator, factory)
-    gate, base = _gate(api, event_id)
-    refused = reserve(api, operator, event_id, SHOPPER, request_id="hold-3")
+    event_id, _ = paid_holds(gate_api, operator, factory)
+    gate, base = dated_gate(gate_api, event_id)
+    refused = reserve(gate_api, operator, event_id, SHOPPER, request_id="hold-3")
     assert (refused.status_code, refused.json()["code"]) == (409, "limit_reached")
-    _refund(api, operator, "EV-2", "R1", 9900)
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
-    assert _counters(gate, base) == (1, 1)  # given back, in the state as seeded: no seeding again
+    refund(gate_api, operator, "EV-2", "R1", 9900)
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
+    assert counters(gate, base) == (1, 1)  # given back, in the state as seeded: no seeding again
     assert gate.seeded(base)
-    assert _notes(gate, base) == []
-    again = reserve(api, operator, event_id, SHOPPER, request_id="hold-4")
+    assert notes(gate, base) == []
+    again = reserve(gate_api, operator, event_id, SHOPPER, request_id="hold-4")
     assert again.status_code == 201, again.text
-    app: Any = api.app
+    app: Any = gate_api.app
     app.state.events.flush()
-    assert _state(factory)[1:] == (2, 2)
+    assert state(factory)[1:] == (2, 2)
 
 
 def test_a_refund_delivered_twice_gives_back_once(
-    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    gate_api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    event_id, _ = _paid_holds(api, operator, factory)
-    gate, base = _gate(api, event_id)
-    _refund(api, operator, "EV-2", "R1", 9900)
-    _refund(api, operator, "EV-2", "R1", 9900)  # the same refund id again (a webhook redelivered)
-    assert _counters(gate, base) == (1, 1)
+    event_id, _ = paid_holds(gate_api, operator, factory)
+    gate, base = dated_gate(gate_api, event_id)
+    refund(gate_api, operator, "EV-2", "R1", 9900)
+    refund(gate_api, operator, "EV-2", "R1", 9900)  # the same refund id again (a webhook redelivered)
+    assert counters(gate, base) == (1, 1)
     with factory() as session:
         hold = session.scalars(select(Reservation).where(Reservation.request_id == "hold-2")).one()
         released = [(hold.id, SKU, hold.customer_ref_hash, hold.quantity)]
     assert gate.give_back_refund(gate.note(base), released) == 1  # the give-back itself run again
-    assert _counters(gate, base) == (1, 1)
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
-    reserve(api, operator, event_id, SHOPPER, request_id="hold-3")
-    over = reserve(api, operator, event_id, SHOPPER, request_id="hold-4")
+    assert counters(gate, base) == (1, 1)
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
+    reserve(gate_api, operator, event_id, SHOPPER, request_id="hold-3")
+    over = reserve(gate_api, operator, event_id, SHOPPER, request_id="hold-4")
     assert (over.status_code, over.json()["code"]) == (409, "limit_reached")
 
 
 def test_the_gate_never_offers_more_than_the_stock(
-    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    gate_api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     """A state that counts fewer units than the refund gives back (they went back already) stays at
     zero taken: the event's five units are sold once, never six."""
-    event_id, _ = _paid_holds(api, operator, factory)
-    gate, base = _gate(api, event_id)
+    event_id, _ = paid_holds(gate_api, operator, factory)
+    gate, base = dated_gate(gate_api, event_id)
     gate.client.hset(f"{base}:stock", SKU, 1)
-    _refund(api, operator, "EV-1", "R1", 9900)
-    _refund(api, operator, "EV-2", "R2", 9900)
-    assert _counters(gate, base) == (0, 0)
-    assert reserve(api, operator, event_id, SHOPPER, quantity=2, request_id="hold-3").status_code == 201
+    refund(gate_api, operator, "EV-1", "R1", 9900)
+    refund(gate_api, operator, "EV-2", "R2", 9900)
+    assert counters(gate, base) == (0, 0)
+    assert reserve(gate_api, operator, event_id, SHOPPER, quantity=2, request_id="hold-3").status_code == 201
     for n in range(2, 5):
-        assert reserve(api, operator, event_id, f"1380000000{n}", request_id=f"o-{n}").status_code == 201
-    sold_out = reserve(api, operator, event_id, "13800000005", request_id="o-5")
+        assert reserve(gate_api, operator, event_id, f"1380000000{n}", request_id=f"o-{n}").status_code == 201
+    sold_out = reserve(gate_api, operator, event_id, "13800000005", request_id="o-5")
     assert (sold_out.status_code, sold_out.json()["code"]) == (409, "sold_out")
     assert gate.counts(base)[SKU] == 5
 
 
 def test_a_state_seeded_since_the_refund_may_have_read_it_is_seeded_again(
-    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    gate_api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     """Seeded in the last seconds, the state may count the refund already: it is marked stale, not
     given back twice, and the next reservation seeds it again from the database."""
-    event_id, _ = _paid_holds(api, operator, factory)
-    gate, base = _gate(api, event_id, seeded_ago=0)
-    _refund(api, operator, "EV-2", "R1", 9900)
+    event_id, _ = paid_holds(gate_api, operator, factory)
+    gate, base = dated_gate(gate_api, event_id, seeded_ago=0)
+    refund(gate_api, operator, "EV-2", "R1", 9900)
     assert not gate.client.exists(seeded_key(base))
-    assert _notes(gate, base) == []
-    again = reserve(api, operator, event_id, SHOPPER, request_id="hold-3")
+    assert notes(gate, base) == []
+    again = reserve(gate_api, operator, event_id, SHOPPER, request_id="hold-3")
     assert again.status_code == 201, again.text
-    assert _counters(gate, base) == (2, 2)  # seeded again: 1 from the database, 1 just taken
-    over = reserve(api, operator, event_id, SHOPPER, request_id="hold-4")
+    assert counters(gate, base) == (2, 2)  # seeded again: 1 from the database, 1 just taken
+    over = reserve(gate_api, operator, event_id, SHOPPER, request_id="hold-4")
     assert (over.status_code, over.json()["code"]) == (409, "limit_reached")
 
 
 def test_redis_failing_the_give_back_fails_no_refund(
-    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    gate_api: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The refund is answered and stored; the note taken first stays, and the next settlement's sweep
     marks the state stale, to be seeded again from the database."""
-    event_id, _ = _paid_holds(api, operator, factory)
-    gate, base = _gate(api, event_id)
+    event_id, _ = paid_holds(gate_api, operator, factory)
+    gate, base = dated_gate(gate_api, event_id)
 
     def down(*_args: Any, **_kwargs: Any) -> int:
         raise redis.ConnectionError("Redis went away")
 
     with monkeypatch.context() as patched:
         patched.setattr(ReservationGate, "give_back_refund", down)
-        _refund(api, operator, "EV-2", "R1", 9900)
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
-    assert _counters(gate, base) == (2, 2)
-    assert len(_notes(gate, base)) == 1
+        refund(gate_api, operator, "EV-2", "R1", 9900)
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
+    assert counters(gate, base) == (2, 2)
+    assert len(notes(gate, base)) == 1
     assert base in gate.sweep_notes(older_than=-1)
-    again = reserve(api, operator, event_id, SHOPPER, request_id="hold-3")
+    again = reserve(gate_api, operator, event_id, SHOPPER, request_id="hold-3")
     assert again.status_code == 201, again.text

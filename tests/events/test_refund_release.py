@@ -3,7 +3,8 @@ marked expired, its units back in the item's stock and the shopper's per-person 
 the refund or its webhook comes; a partial refund gives nothing back; an unrefunded 0-fen order still pays, as
 settlement counts it; a settlement beside the refund never keeps a hold paid for the refunded order. With the
 Redis gate, the refund reaches the event's state only once it committed (``test_refund_gate``: the units
-given back, or a state seeded since marked stale and seeded again from the database)."""
+given back, or a state seeded since marked stale and seeded again from the database). The worlds
+are in ``refund_worlds``."""
 
 from __future__ import annotations
 
@@ -16,118 +17,61 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import refunds
-from neigou.events.gate import ReservationGate
 from neigou.events.holds import settle_holds
-from neigou.events.models import CustomerCount, Event, Reservation, ReservationStatus
+from neigou.events.models import Reservation, ReservationStatus
 from neigou.kit.clock import utcnow
 from neigou.kit.settings import use_settings
-from neigou.orders.models import Order
 from tests.conftest import row_counts
-from tests.events.builders import SKU, gate_of, one_employee_event, reserve, reserved
+from tests.events.builders import SKU, gate_of, reserve
+from tests.events.refund_worlds import (
+    EXPIRED,
+    PAID,
+    SHOPPER,
+    holds_and_orders,
+    notes,
+    paid_holds,
+    refund,
+    refunded_in_full,
+    state,
+)
 from tests.lock_waits import lock_waits, paused, two_sides
-
-SHOPPER = "13800000001"
 
 
 @pytest.fixture(params=["database", "redis"])
-def api(request: pytest.FixtureRequest, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+def api(request: pytest.FixtureRequest, client: TestClient) -> TestClient:
     if request.param == "redis":
-        redis_client: TestClient = request.getfixturevalue("redis_client_app")
-        app: Any = redis_client.app
-        monkeypatch.setattr(refunds, "settings_of", lambda _session: app.state.settings)  # the app's Redis
-        return redis_client
+        gate_api: TestClient = request.getfixturevalue("gate_api")
+        return gate_api
     return client
-
-
-def _holds_and_orders(
-    api: TestClient, operator: dict[str, str], factory: sessionmaker[Session], fens: tuple[int, ...]
-) -> tuple[int, int]:
-    """A shopper's reservations of one unit each (hold-1, hold-2, …), and one order of one unit per
-    reservation paying ``fens`` (EV-1, EV-2, …), not settled yet."""
-    event_id = one_employee_event(api, operator)
-    product = {"sku": SKU, "title": "茶", "price_fen": 9900, "commission_rate_bp": 0}
-    assert api.post("/api/v1/products", json=product, headers=operator).status_code == 201
-    with factory() as session:
-        program_id = int(session.scalar(select(Event.program_id).where(Event.id == event_id)) or 0)
-    for n in range(1, len(fens) + 1):
-        at = (utcnow() - timedelta(minutes=10 - n)).isoformat()
-        made = reserve(api, operator, event_id, SHOPPER, at=at, request_id=f"hold-{n}")
-        assert made.status_code == 201, made.text
-    app: Any = api.app
-    app.state.events.flush()
-    for n, fen in enumerate(fens, start=1):
-        order = {
-            "external_id": f"EV-{n}",
-            "program_id": program_id,
-            "customer_ref": SHOPPER,
-            "event_id": event_id,
-            "items": [{"sku": SKU, "quantity": 1, "paid_fen": fen}],
-            "paid_at": (utcnow() - timedelta(minutes=1)).isoformat(),
-        }
-        made = api.post("/api/v1/orders", json=order, headers=operator)
-        assert made.status_code == 201, made.text
-    return event_id, program_id
-
-
-def _paid_holds(
-    api: TestClient,
-    operator: dict[str, str],
-    factory: sessionmaker[Session],
-    fens: tuple[int, ...] = (9900, 9900),
-) -> tuple[int, int]:
-    """A shopper's two reservations of one unit each, paid by two orders of one unit (EV-1, EV-2)."""
-    event_id, program_id = _holds_and_orders(api, operator, factory, fens)
-    with factory() as session, session.begin():
-        assert settle_holds(session, at=utcnow() + timedelta(hours=1)) == (len(fens), 0)
-    return event_id, program_id
-
-
-def _state(
-    factory: sessionmaker[Session],
-) -> tuple[list[tuple[str, ReservationStatus]], int | None, int | None]:
-    """Each reservation (request id, status), the item's reserved units, the shopper's counter."""
-    with factory() as session:
-        holds = session.execute(select(Reservation.request_id, Reservation.status).order_by(Reservation.id))
-        counter = session.scalar(select(CustomerCount.reserved))
-        return [(str(r), s) for r, s in holds], reserved(factory), counter
-
-
-def _refund(api: TestClient, operator: dict[str, str], order: str, refund_id: str, fen: int) -> None:
-    body = {"refund_id": refund_id, "amount_fen": fen}
-    refunded = api.post(f"/api/v1/orders/{order}/refunds", json=body, headers=operator)
-    assert refunded.status_code in {200, 201}, refunded.text
-
-
-PAID, EXPIRED = ReservationStatus.PAID, ReservationStatus.EXPIRED
 
 
 def test_a_full_refund_gives_back_the_reservation_it_paid_for(
     api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     """Once kept paid for good: the refunded units stayed sold for the event's stock and limit."""
-    event_id, _ = _paid_holds(api, operator, factory)
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
-    _refund(api, operator, "EV-1", "R1", 5000)  # partial: nothing given back
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
-    _refund(api, operator, "EV-1", "R2", 4900)  # the rest: one unit back, the newest hold
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
+    event_id, _ = paid_holds(api, operator, factory)
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
+    refund(api, operator, "EV-1", "R1", 5000)  # partial: nothing given back
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
+    refund(api, operator, "EV-1", "R2", 4900)  # the rest: one unit back, the newest hold
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
     before = row_counts(factory)
-    _refund(api, operator, "EV-1", "R2", 4900)  # the webhook again: nothing more
+    refund(api, operator, "EV-1", "R2", 4900)  # the webhook again: nothing more
     with factory() as session, session.begin():
         assert refunds.release_refunded(session, event_id=event_id, customer=_hash(factory)) == 0
         assert settle_holds(session, at=utcnow() + timedelta(hours=2)) == (0, 0)
-    assert (_state(factory), row_counts(factory)) == (([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1), before)
-    _refund(api, operator, "EV-2", "R3", 9900)
-    assert _state(factory) == ([("hold-1", EXPIRED), ("hold-2", EXPIRED)], 0, 0)
+    assert (state(factory), row_counts(factory)) == (([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1), before)
+    refund(api, operator, "EV-2", "R3", 9900)
+    assert state(factory) == ([("hold-1", EXPIRED), ("hold-2", EXPIRED)], 0, 0)
     app: Any = api.app
     if app.state.events.gate is not None:  # seeded moments ago: marked stale, seeded again (no note left)
         _, gate, base = gate_of(app, event_id)
         assert not gate.seeded(base)
-        assert _notes(gate, base) == []
+        assert notes(gate, base) == []
     again = reserve(api, operator, event_id, SHOPPER, quantity=2, request_id="hold-3")
     assert again.status_code == 201, again.text  # within the limit of two again
     app.state.events.flush()
-    assert _state(factory)[1:] == (2, 2)
+    assert state(factory)[1:] == (2, 2)
 
 
 def _hash(factory: sessionmaker[Session]) -> str:
@@ -138,7 +82,7 @@ def _hash(factory: sessionmaker[Session]) -> str:
 def test_an_order_of_no_event_and_a_refund_of_another_shopper_give_nothing_back(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
-    event_id, program_id = _paid_holds(client, operator, factory)
+    event_id, program_id = paid_holds(client, operator, factory)
     other = {
         "external_id": "EV-3",
         "program_id": program_id,
@@ -150,9 +94,9 @@ def test_an_order_of_no_event_and_a_refund_of_another_shopper_give_nothing_back(
     assert client.post("/api/v1/orders", json=other, headers=operator).status_code == 201
     plain = {**other, "external_id": "PLAIN-1", "customer_ref": SHOPPER, "event_id": None}
     assert client.post("/api/v1/orders", json=plain, headers=operator).status_code == 201
-    _refund(client, operator, "EV-3", "R1", 9900)
-    _refund(client, operator, "PLAIN-1", "R2", 9900)
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
+    refund(client, operator, "EV-3", "R1", 9900)
+    refund(client, operator, "PLAIN-1", "R2", 9900)
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
 
 
 def test_a_full_refund_leaves_what_an_unrefunded_free_order_pays_for(
@@ -160,17 +104,9 @@ def test_a_full_refund_leaves_what_an_unrefunded_free_order_pays_for(
 ) -> None:
     """A 0-fen order (a free gift of the event) never refunded still pays, as settlement counts it:
     refunding the other order in full gives back its own unit only."""
-    _paid_holds(api, operator, factory, fens=(0, 100))
-    _refund(api, operator, "EV-2", "R1", 100)
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
-
-
-def _refunded_in_full(session: Session, external_id: str) -> Order:
-    """The order locked and refunded in full, as ``orders.service.refund`` leaves it for its listener."""
-    order = session.scalars(select(Order).where(Order.external_id == external_id).with_for_update()).one()
-    order.refunded_fen = order.paid_fen
-    session.flush()
-    return order
+    paid_holds(api, operator, factory, fens=(0, 100))
+    refund(api, operator, "EV-2", "R1", 100)
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
 
 
 def test_a_hold_settled_while_its_order_is_refunded_is_not_kept_paid(
@@ -179,23 +115,17 @@ def test_a_hold_settled_while_its_order_is_refunded_is_not_kept_paid(
     """The refund finds the hold still held and gives nothing back; settlement waits for the refund's
     order lock (``holds._lock_counted_orders``) and counts it refunded, so the hold stays held
     (it expires as any unpaid one) instead of being kept paid for an order refunded in full."""
-    event_id, _ = _holds_and_orders(client, operator, factory, fens=(9900,))
+    event_id, _ = holds_and_orders(client, operator, factory, fens=(9900,))
     waits = lock_waits(factory, 2)
 
-    def refund(session: Session) -> int:
-        order = _refunded_in_full(session, "EV-1")
+    def refunding(session: Session) -> int:
+        order = refunded_in_full(session, "EV-1")
         release = paused(refunds.release_refunded, waits)
         return int(release(session, event_id=event_id, customer=order.customer_ref_hash))
 
-    released, settled = two_sides(factory, refund, lambda s: settle_holds(s, at=utcnow()), waits)
+    released, settled = two_sides(factory, refunding, lambda s: settle_holds(s, at=utcnow()), waits)
     assert (released, settled) == (0, (0, 0))
-    assert _state(factory) == ([("hold-1", ReservationStatus.HELD)], 1, 1)
-
-
-def _notes(gate: ReservationGate, base: str) -> list[bytes]:
-    """The event's notes still in the gate."""
-    fields: list[bytes] = gate.client.hkeys(gate.notes)  # type: ignore[assignment]
-    return [f for f in fields if f.startswith(f"{base}#".encode())]
+    assert state(factory) == ([("hold-1", ReservationStatus.HELD)], 1, 1)
 
 
 def test_the_gate_is_noted_only_once_the_refund_committed(
@@ -203,22 +133,22 @@ def test_the_gate_is_noted_only_once_the_refund_committed(
 ) -> None:
     """No Redis call while the refund holds its row locks, none for a refund that rolls back; once
     committed, the unit is given back and the note taken off."""
-    event_id, _ = _paid_holds(redis_client_app, operator, factory)
+    event_id, _ = paid_holds(redis_client_app, operator, factory)
     app: Any = redis_client_app.app
     _, gate, base = gate_of(app, event_id)
     gate.client.set(f"{base}:seeded-at", 0, keepttl=True)  # seeded long before the refund
-    before = _notes(gate, base)
+    before = notes(gate, base)
     for commit in (False, True):
         with factory() as session:
             use_settings(session, app.state.settings)
-            order = _refunded_in_full(session, "EV-2")
+            order = refunded_in_full(session, "EV-2")
             assert refunds.release_refunded(session, event_id=event_id, customer=order.customer_ref_hash) == 1
-            assert _notes(gate, base) == before  # not while the locks are held
+            assert notes(gate, base) == before  # not while the locks are held
             assert gate.counts(base)[SKU] == 2
             session.commit() if commit else session.rollback()
         if not commit:
-            assert _notes(gate, base) == before
-            assert _state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
-    assert _notes(gate, base) == before
+            assert notes(gate, base) == before
+            assert state(factory) == ([("hold-1", PAID), ("hold-2", PAID)], 2, 2)
+    assert notes(gate, base) == before
     assert gate.counts(base)[SKU] == 1
-    assert _state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1)

@@ -19,7 +19,8 @@ applies only to the state its note was taken in, else marks the state stale, and
 stands (to an unseeded state, additions wait for the next seeding and a give-back, which never
 overlaps a seeding, has nothing to do); a note no call ever cleared is swept (``sweep_notes``). A full
 refund's units go back after its commit (``give_back_refund``, noted after the commit), once per
-reservation (a seeding records the refund-released reservations it read, ``<base>:refunded``) and only
+reservation (a seeding records the refund-released reservations it read in its counters' snapshot,
+``seeds.seed_state``, ``<base>:refunded``) and only
 to the state of the seeding recorded in the current generation (``<base>:seeded-gen``), else the state
 is marked stale. An
 event a settlement left out is claimed by the next one while it is being seeded (``claim_returns``):
@@ -282,7 +283,7 @@ class ReservationGate(SettlementClaims):
         """Return the units of reservations a full refund released, (reservation id, sku, customer,
         units), once the refund committed, with ``note`` taken after the commit: each once, and only to
         the state of the seeding recorded in the current generation (``SEEDED_SCRIPT``), whose given-back
-        set already holds the released reservations its read of the database left out; a state being
+        set already holds the released reservations its counters (one snapshot) left out; a state being
         seeded, seeded since the note, by an older version or in the last
         ``SEEDED_BEFORE_REFUND_SECONDS`` (Redis's clock) is marked stale instead (``REFUND_SCRIPT``).
         Returns 1 given back, 0 marked stale, 2 unseeded (nothing to do)."""

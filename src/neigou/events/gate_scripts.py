@@ -362,10 +362,10 @@ return 1
 )
 # In a seeding's MULTI, after the state is written: KEYS generation, seeded-at, the seeding's
 # generation, given-back set; ARGV the expiry (unix seconds), then the ids of the reservations a refund
-# released that the seeding's read left out (``Seed.released``). The generation moves (a seeding under
-# way elsewhere fails its WATCH) and the seeding records it, with Redis's clock, and replaces the
-# given-back set: a refund's give-back (``REFUND_SCRIPT``) applies only to the state of the seeding
-# that wrote them, in the current generation.
+# released whose units the seeding's counters, read in the same snapshot, left out (``Seed.released``).
+# The generation moves (a seeding under way elsewhere fails its WATCH) and the seeding records it,
+# with Redis's clock, and replaces the given-back set: a refund's give-back (``REFUND_SCRIPT``) applies
+# only to the state of the seeding that wrote them, in the current generation.
 SEEDED_SCRIPT = """
 local gen = redis.call('INCR', KEYS[1])
 local at = tonumber(ARGV[1])

@@ -23,8 +23,8 @@ class Seed:
     employees: dict[str, str]  # number → the shopper bound to it, or ""
     invitations: dict[str, str]
     requests: dict[str, str] = field(default_factory=dict)  # request id → ``Prior.held`` of a stored one
-    # Reservations a refund released, read after the counters (``seeds.seed_state``): their units are
-    # already off the counters read, so a refund's give-back skips them (``gate_scripts.REFUND_SCRIPT``).
+    # Reservations a refund released, read in the counters' snapshot (``seeds.seed_state``): their units
+    # are already off the counters read, so a refund's give-back skips them (``gate_scripts.REFUND_SCRIPT``).
     released: tuple[int, ...] = ()
 
 

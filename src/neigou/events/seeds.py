@@ -1,12 +1,14 @@
-"""What the reservation gate is seeded with: an event's counters, whitelist, invitations and the
-reservations made under a request id, as the database holds them."""
+"""What the reservation gate is seeded with: an event's counters, whitelist, invitations, the
+reservations made under a request id and those a refund released, as one snapshot of the database
+holds them."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, not_, select
 from sqlalchemy.orm import Session
 
 from neigou.events.gate_values import Prior, Seed
+from neigou.events.holds import still_pays
 from neigou.events.models import (
     CustomerCount,
     EventEmployee,
@@ -15,17 +17,27 @@ from neigou.events.models import (
     Reservation,
     ReservationStatus,
 )
+from neigou.kit.db import read_snapshot
 from neigou.orders.models import Order
 
 
 def seed_state(session: Session, event_id: int) -> Seed:
     """An event's counters, whitelist, invitations and request ids as the database holds them, and the
-    reservations a refund released (``Seed.released``), read last: a refund commits its release and
-    the counters it gives back together, so counters read before its commit go with a read of the
-    released ones that may or may not see it (given back by the refund's give-back, or counted as
-    taken: refusing, never overselling), and counters read after it with one that sees it (the
-    give-back skips it). Read before the counters, a release could be missed by this read yet counted
-    off by them, and given back twice."""
+    reservations a refund released (``Seed.released``), all read in one snapshot (``kit.db.read_snapshot``:
+    REPEATABLE READ on PostgreSQL, one read transaction on SQLite). A refund commits its release and
+    the counters it gives back together, so the snapshot sees both or neither: counters that still count
+    a refund's units go with a set that leaves its reservations out (its give-back returns them), and
+    counters that leave them out with a set that holds them (its give-back skips them). Read under READ
+    COMMITTED, a refund committed between the two reads left its units counted and its reservations in
+    the set: taken until the next seeding (never oversold, but never sold again either)."""
+    read_snapshot(session)
+    try:
+        return _read(session, event_id)
+    finally:
+        session.rollback()  # end the snapshot and give the connection back before Redis is written
+
+
+def _read(session: Session, event_id: int) -> Seed:
     stock = session.execute(
         select(EventItem.sku, EventItem.reserved).where(EventItem.event_id == event_id)
     ).all()
@@ -53,8 +65,10 @@ def seed_state(session: Session, event_id: int) -> Seed:
             Reservation.sku,
         ).where(Reservation.event_id == event_id, Reservation.request_id.is_not(None))
     ).all()
-    # Every expired reservation of a shopper with a refunded order of the event: a refund releases only
-    # such ones (``refunds.release_refunded``); more than it released only skips more give-backs.
+    # Every expired reservation of a shopper with an order of the event refunded in full: a refund
+    # releases only such ones (``refunds.release_refunded``, run when a refund completes its order,
+    # whose amounts never change after). More than it released (a hold that ran out unpaid looks the
+    # same: nothing on the row tells them apart) only skips give-backs that have nothing to give.
     released = session.scalars(
         select(Reservation.id).where(
             Reservation.event_id == event_id,
@@ -62,11 +76,10 @@ def seed_state(session: Session, event_id: int) -> Seed:
             exists().where(
                 Order.event_id == event_id,
                 Order.customer_ref_hash == Reservation.customer_ref_hash,
-                Order.refunded_fen > 0,
+                not_(still_pays()),
             ),
         )
     ).all()
-    session.rollback()  # give the connection back before Redis is written
     return Seed(
         stock={sku: n for sku, n in stock},  # noqa: C416 - rows, not pairs
         customers={f"{sku}|{customer}": n for sku, customer, n in customers},

@@ -164,6 +164,27 @@ def hold_write_lock(session: Session) -> None:
         _begin_with_the_write_lock(connection)
 
 
+def read_snapshot(session: Session) -> None:
+    """Begin a transaction on ``session`` whose reads all see one snapshot of the database, whatever
+    other connections commit meanwhile, until it ends; the caller ends it (``session.rollback()``) and
+    writes nothing in it. A transaction already open is rolled back first: its isolation is set.
+
+    On PostgreSQL a ``REPEATABLE READ``, ``READ ONLY`` transaction (READ COMMITTED, the default, takes
+    a snapshot per statement); the pool resets both when the connection goes back. On SQLite the driver
+    runs a SELECT outside any transaction, each statement in a snapshot of its own: a deferred ``BEGIN``
+    makes them one read transaction, which in WAL mode takes its snapshot at its first read and keeps it
+    while other connections commit (``tests/kit/test_read_snapshots.py``, on both databases)."""
+    session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        session.connection(execution_options=options)
+        return
+    connection = session.connection()
+    dbapi_conn = connection.connection.dbapi_connection
+    if connection.dialect.name == "sqlite" and dbapi_conn is not None and not dbapi_conn.in_transaction:
+        dbapi_conn.execute("BEGIN")
+
+
 def engine_for(settings: Settings) -> Engine:
     """A web process's engine: its pool holds a connection for every admitted request plus a reserve,
     and a checkout that still finds none gives up after ``db_pool_timeout_s`` (answered 503)."""
