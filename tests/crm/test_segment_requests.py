@@ -21,6 +21,7 @@ from neigou.kit.clock import utcnow
 from neigou.programs.models import Member
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer, row_counts
 from tests.crm.builders import Book, build
+from tests.lock_waits import lock_waits, paused
 from tests.parallel import in_parallel
 
 BODY = {"name": "王女士的通勤朋友", "tags": ["通勤"], "spending_power": "high"}
@@ -82,9 +83,10 @@ def test_another_body_under_a_used_key_is_refused_and_writes_nothing(
     for other in ({**BODY, "name": "别的分群"}, {**BODY, "tags": ["运动"]}, {"name": BODY["name"]}):
         refused = _post(client, h, m, other, "seg-2")
         assert (refused.status_code, refused.json()["code"]) == (409, "idempotency_key_reused"), refused.text
-        assert "别的分群" not in refused.text and "运动" not in refused.text  # never quoted back
+        assert "别的分群" not in refused.text  # never quoted back
+        assert "运动" not in refused.text
     chinese = _post(client, {**h, "Accept-Language": "zh-CN"}, m, {"name": "x"}, "seg-2")
-    assert "Idempotency-Key" in chinese.json()["detail"] and "分群" in chinese.json()["detail"]
+    assert chinese.json()["detail"] == "此 Idempotency-Key 已用于另一个分群。"
     assert row_counts(factory) == before
     # A refused key is not taken: a key never used still saves.
     assert _post(client, h, m, {"name": "x"}, "seg-3").status_code == 201
@@ -171,14 +173,19 @@ def test_an_operators_segment_writes_are_audited_without_their_values(
 @pytest.mark.postgres_only
 def test_parallel_retries_under_one_key_save_one_segment(book: Book, factory: sessionmaker[Session]) -> None:
     body = SegmentIn.model_validate(BODY)
+    # Each side holds before its commit until every other one waits for the key it inserted (or is done):
+    # without the unique key none would wait, and each would save a segment.
+    waits = lock_waits(factory, PARALLEL)
+    create = paused(segments.create_segment, waits)
 
     def save(session: Session) -> int:
+        waits.join(session)
         member = session.get(Member, book.member)
         assert member is not None
-        segment = segments.create_segment(
+        segment = create(
             session, member=member, body=body, request_id="race-1", actor=TEST_ACTOR, at=utcnow()
         )
-        return segment.id
+        return int(segment.id)
 
     results = in_parallel(factory, save, PARALLEL)
     assert all(isinstance(r, int) for r in results), results
