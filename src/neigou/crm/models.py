@@ -161,13 +161,16 @@ class Consent(Base):
 
 class Segment(Base):
     """A saved filter over a member's customers; every criterion set must hold. A segment without a
-    member is the program's, resolved by each member against their own book."""
+    member is the program's, resolved by each member against their own book. A create retried under
+    the same ``request_id`` (the caller's ``Idempotency-Key``, unique per member) is the same segment
+    when its body's fingerprint ``request_hash`` matches (``crm.segments``)."""
 
     __tablename__ = "customer_segments"
     __table_args__ = (
         CheckConstraint("birthday_month BETWEEN 1 AND 12", name="birthday_month"),
         CheckConstraint("dormant_days >= 0", name="dormant_days"),
         Index("ix_customer_segments_program_member", "program_id", "member_id"),
+        Index("uq_customer_segments_request", "member_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -179,6 +182,8 @@ class Segment(Base):
     dormant_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     category: Mapped[str | None] = mapped_column(String(40), nullable=True)  # a preferred category's code
     birthday_month: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha256 of the create's body
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

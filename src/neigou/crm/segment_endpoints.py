@@ -1,9 +1,8 @@
 """Segments: a member's saved filters over their customer book, and the HTTP endpoints that keep them
-and resolve one to the customers it holds now."""
+(``crm.segments``: a create idempotent under the ``Idempotency-Key`` header, every write audited) and
+resolve one to the customers it holds now."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy.orm import Session
@@ -12,8 +11,9 @@ from neigou.auth.dependencies import OperatorOrMember, require_member_access
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
 from neigou.crm import repository as repo
-from neigou.crm import service
+from neigou.crm import segments, service
 from neigou.crm.models import Segment
+from neigou.crm.push_endpoints import IdempotencyKey
 from neigou.crm.schemas import CustomerOut, SegmentIn, SegmentOut
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
@@ -23,7 +23,6 @@ from neigou.kit.paging import PageDep
 from neigou.programs.service import require_member
 
 router = APIRouter(tags=["crm"])
-FIELDS = ("name", "spending_power", "tags", "dormant_days", "category", "birthday_month")
 
 
 def require_segment(session: Session, principal: Principal, segment_id: int) -> Segment:
@@ -34,25 +33,22 @@ def require_segment(session: Session, principal: Principal, segment_id: int) -> 
     return segment
 
 
-def _apply(segment: Segment, body: SegmentIn, at: datetime) -> None:
-    for name in FIELDS:
-        value = getattr(body, name)
-        setattr(segment, name, list(value) if name == "tags" else value)
-    segment.updated_at = at
-
-
 @router.post("/members/{member_id}/segments", status_code=status.HTTP_201_CREATED, response_model=SegmentOut)
 def create_segment(
-    member_id: int, body: SegmentIn, session: SessionDep, principal: OperatorOrMember
+    *,
+    member_id: int,
+    body: SegmentIn,
+    session: SessionDep,
+    principal: OperatorOrMember,
+    idempotency_key: IdempotencyKey = None,
 ) -> SegmentOut:
-    """Save a filter over the member's customers."""
+    """Save a filter over the member's customers; a retry under the same ``Idempotency-Key`` and body
+    answers the first segment (``409 idempotency_key_reused`` with another body)."""
     require_member_access(principal, member_id)
     member = require_member(session, member_id)
-    now = utcnow()
-    segment = Segment(program_id=member.program_id, member_id=member.id, created_at=now)
-    _apply(segment, body, now)
-    session.add(segment)
-    session.flush()
+    segment = segments.create_segment(
+        session, member=member, body=body, request_id=idempotency_key, actor=principal.actor, at=utcnow()
+    )
     return SegmentOut.model_validate(segment)
 
 
@@ -80,16 +76,15 @@ def replace_segment(
 ) -> SegmentOut:
     """Replace a segment's name and criteria."""
     segment = require_segment(session, principal, segment_id)
-    _apply(segment, body, utcnow())
-    session.flush()
+    segments.replace_segment(session, segment=segment, body=body, actor=principal.actor, at=utcnow())
     return SegmentOut.model_validate(segment)
 
 
 @router.delete("/segments/{segment_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_segment(segment_id: int, session: SessionDep, principal: OperatorOrMember) -> Response:
     """Forget a segment (pushes made from it keep their messages)."""
-    session.delete(require_segment(session, principal, segment_id))
-    session.flush()
+    segment = require_segment(session, principal, segment_id)
+    segments.delete_segment(session, segment=segment, actor=principal.actor, at=utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
