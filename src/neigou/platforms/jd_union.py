@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from neigou.kit.i18n import Message
+from neigou.platforms.row_times import first_time, required_time, supported, when
 from neigou.platforms.rows import (
     BEIJING,
     MAX_QUANTITY,
@@ -35,14 +36,10 @@ from neigou.platforms.rows import (
     RowProblem,
     amount,
     as_written,
-    first_time,
     integer,
     link_code,
     numeric_id,
-    required_time,
-    supported,
     unknown_status,
-    when,
     yuan_to_fen,
 )
 

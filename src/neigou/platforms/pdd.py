@@ -20,6 +20,7 @@ from typing import Any
 
 from neigou.kit.i18n import Message
 from neigou.kit.json_input import loads_untrusted
+from neigou.platforms.row_times import unix_time
 from neigou.platforms.rows import (
     MAX_QUANTITY,
     LineStatus,
@@ -32,7 +33,6 @@ from neigou.platforms.rows import (
     numeric_id,
     order_sn,
     text,
-    unix_time,
     unknown_status,
 )
 

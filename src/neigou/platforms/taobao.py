@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from neigou.platforms.row_times import wall_time
 from neigou.platforms.rows import (
     MAX_QUANTITY,
     LineStatus,
@@ -29,7 +30,6 @@ from neigou.platforms.rows import (
     missing_field,
     numeric_id,
     unknown_status,
-    wall_time,
     yuan_to_fen,
 )
 
