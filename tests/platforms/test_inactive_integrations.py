@@ -19,7 +19,8 @@ from neigou.platforms.models import PlatformOrder
 from neigou.platforms.rows import Platform
 from tests.orders.builders import World
 from tests.platforms.builders import jd_row
-from tests.platforms.test_sync import NOW, Stub, _poll, stub, world
+from tests.platforms.stub import Stub
+from tests.platforms.test_sync import NOW, _poll, stub, world
 
 __all__ = ["stub", "world"]  # the fixtures, used by name
 

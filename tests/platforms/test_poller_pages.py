@@ -15,7 +15,8 @@ from neigou.platforms.rows import Platform
 from neigou.platforms.sync import LAG, watermark
 from tests.orders.builders import World
 from tests.platforms.builders import pdd_row, taobao_row
-from tests.platforms.test_sync import NOW, SECRET, Stub, _jd, _poll, stub, world
+from tests.platforms.stub import Stub, _jd
+from tests.platforms.test_sync import NOW, SECRET, _poll, stub, world
 
 __all__ = ["stub", "world"]  # the fixtures, used by name
 

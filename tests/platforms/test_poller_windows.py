@@ -24,7 +24,8 @@ from neigou.platforms.rows import BEIJING, Platform
 from neigou.platforms.sync import LAG, SyncReport, poll, watermark
 from tests.orders.builders import PAID_AT, World
 from tests.platforms.builders import jd_row, taobao_row, wall
-from tests.platforms.test_sync import ACTOR, NOW, SECRET, Stub, _jd, stub, world
+from tests.platforms.stub import Stub, _jd
+from tests.platforms.test_sync import ACTOR, NOW, SECRET, stub, world
 
 __all__ = ["stub", "world"]  # the fixtures, used by name
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_a_number_cell_is_written_as_its_digits_only_while_a_float_holds_it_exac
 
 
 def test_long_numeric_ids_in_a_workbook_are_refused_not_merged(tmp_path: Path) -> None:
-    rows = [COLUMNS]
+    rows: list[list[Any]] = [COLUMNS]
     for order_id in (float(2345678901234567891), float(2345678901234567800), 300001.0):
         row = jd_row(300001)
         rows.append([order_id, *(row[c] for c in COLUMNS[1:])])
