@@ -35,7 +35,7 @@ WHOLE = re.compile(r"-?[0-9]{1,18}")
 # Longs in the platforms' documents) once its digits are folded to ASCII and leading zeros dropped.
 NUMERIC_ID = re.compile(r"[1-9][0-9]{0,18}")
 MAX_ID = 2**63 - 1
-# A number in exponent form, as a spreadsheet writes one it holds only roughly (``2.345678901234568e+18``).
+# A number in exponent form, as a spreadsheet writes one it holds only roughly (``2.3456789012345677e+18``).
 SPREADSHEET_NUMBER = re.compile(r"[0-9]\.[0-9]+[eE]\+[0-9]{2}")
 # 多多进宝's ``order_sn``: the order's date as six digits, a dash and the order's digits (261031-1234...).
 ORDER_SN = re.compile(r"[0-9]{6}-[0-9]{1,40}")
