@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from neigou.cli.main import app as cli
 from neigou.kit.settings import get_settings
 from tests.orders.builders import World
-from tests.platforms.test_sync import Stub, _jd, stub, world
+from tests.platforms.stub import Stub, _jd
+from tests.platforms.test_sync import stub, world
 
 __all__ = ["stub", "world"]  # the fixtures, used by name
 

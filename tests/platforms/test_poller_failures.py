@@ -19,7 +19,8 @@ from neigou.platforms.fetchers import Credentials, PlatformError, Poller
 from neigou.platforms.rows import Platform
 from neigou.platforms.sync import watermark
 from tests.orders.builders import World
-from tests.platforms.test_sync import NOW, Stub, _poll, stub, world
+from tests.platforms.stub import Stub
+from tests.platforms.test_sync import NOW, _poll, stub, world
 
 __all__ = ["stub", "world"]  # the fixtures, used by name
 

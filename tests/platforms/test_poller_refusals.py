@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.platforms.fetchers import PlatformError
 from neigou.platforms.rows import Platform
 from tests.orders.builders import World
-from tests.platforms.test_sync import NOW, Stub, _poll, stub, world
+from tests.platforms.stub import Stub
+from tests.platforms.test_sync import NOW, _poll, stub, world
 
 __all__ = ["stub", "world"]  # the fixtures, used by name
 

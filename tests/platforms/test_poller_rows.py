@@ -18,7 +18,8 @@ from neigou.platforms.rows import BEIJING, Platform
 from neigou.platforms.sync import LAG, watermark
 from tests.orders.builders import World
 from tests.platforms.builders import jd_numbers, jd_row
-from tests.platforms.test_sync import NOW, Stub, _jd, _poll, stub, world
+from tests.platforms.stub import Stub, _jd
+from tests.platforms.test_sync import NOW, _poll, stub, world
 
 __all__ = ["stub", "world"]  # the fixtures, used by name
 

@@ -24,7 +24,8 @@ from neigou.platforms.rows import BEIJING, Platform
 from neigou.platforms.sync import LAG, SyncReport, poll, watermark
 from tests.orders.builders import PAID_AT, World
 from tests.platforms.builders import jd_row, taobao_row, wall
-from tests.platforms.test_sync import ACTOR, NOW, SECRET, Stub, _jd, stub, world
+from tests.platforms.stub import Stub, _jd
+from tests.platforms.test_sync import ACTOR, NOW, SECRET, stub, world
 
 __all__ = ["stub", "world"]  # the fixtures, used by name
 
@@ -93,7 +94,7 @@ class LiveWindow:
         self.changed = False
 
     def __call__(self, call: dict[str, str]) -> tuple[int, Any]:
-        request = json.loads(call["param_json"])["orderReq"]
+        request = json.loads(call["360buy_param_json"])["orderReq"]
         inside = sorted(
             (r for r in self.rows if request["startTime"] <= r["modifyTime"] <= request["endTime"]),
             key=lambda r: r["modifyTime"],
@@ -136,7 +137,7 @@ def test_a_row_that_moved_up_a_page_while_paged_is_read_by_the_next_poll(
     second = _poll_at(factory, stub, integration_id, Platform.JD_UNION, later)
     assert (second.created, second.updated, second.skipped) == (1, 1, [])  # X in, A completed
     assert _taken_lines(factory) == {"710001": 1, "710002": 1, "710003": 1, "710004": 1}
-    request = json.loads(stub.calls[0]["param_json"])["orderReq"]
+    request = json.loads(stub.calls[0]["360buy_param_json"])["orderReq"]
     assert (request["startTime"], request["endTime"]) == (wall(NOW - LAG - sync.OVERLAP), wall(later - LAG))
 
 
@@ -145,6 +146,11 @@ def _span(call: dict[str, str]) -> timedelta:
         return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
 
     return at(call["end_time"]) - at(call["start_time"])
+
+
+def scene(row: dict[str, Any]) -> str:
+    """The ``order_scene`` 淘宝联盟 lists a row under: 2 with a relation id, 3 with a special id, else 1."""
+    return "2" if row.get("relation_id") else "3" if row.get("special_id") else "1"
 
 
 class Promotion:
@@ -161,7 +167,12 @@ class Promotion:
             refusal = {"code": 15, "msg": "Remote service error", "sub_code": "isv.invalid-parameter",
                        "sub_msg": "大促期间查询时间段不可超过20分钟"}  # fmt: skip
             return 200, {"error_response": refusal}
-        inside = [r for r in self.rows if call["start_time"] <= r["modified_time"] <= call["end_time"]]
+        inside = [
+            r
+            for r in self.rows
+            if call["start_time"] <= r["modified_time"] <= call["end_time"]
+            and scene(r) == call["order_scene"]
+        ]
         data = {"has_next": False, "position_index": "", "results": {"publisher_order_dto": inside}}
         return 200, {"tbk_order_details_get_response": {"data": data}}
 
@@ -182,7 +193,8 @@ def test_a_window_refused_as_too_long_is_halved_until_the_platform_takes_it(
         (NOW - LAG - since) / 4,
     ]
     taken = stub.calls[len(refused) :]
-    assert {_span(call) for call in taken[:-1]} == {(NOW - LAG - since) / 8}
+    assert {_span(call) for call in taken[:-3]} == {(NOW - LAG - since) / 8}  # the last window is shorter
+    assert [call["order_scene"] for call in taken[:3]] == ["1", "2", "3"]  # every window once per scene
     assert (taken[0]["start_time"], taken[-1]["end_time"]) == (wall(since), wall(NOW - LAG))
     with factory() as session:
         assert watermark(session, integration_id, Platform.TAOBAO) == NOW - LAG
@@ -199,8 +211,8 @@ def test_a_window_of_the_operators_choosing(
     window = timedelta(minutes=15)
     report = _poll_at(factory, stub, integration_id, Platform.TAOBAO, NOW, since=since, window=window)
     assert (report.created, report.synced_until) == (1, NOW - LAG)
-    assert {_span(call) for call in stub.calls[:-1]} == {window}
-    assert len(stub.calls) == -(-(NOW - LAG - since) // window)
+    assert {_span(call) for call in stub.calls[:-3]} == {window}
+    assert len(stub.calls) == 3 * -(-(NOW - LAG - since) // window)  # each window once per order_scene
     stub.calls.clear()
     stub.answer = lambda _call: (200, _jd([]))
     _poll_at(factory, stub, integration_id, Platform.JD_UNION, NOW, since=since, window=timedelta(hours=5))
@@ -234,7 +246,7 @@ def test_the_poll_command_takes_a_window_and_an_overlap(
     since = (datetime.now(UTC) - timedelta(minutes=40)).isoformat()
     first = CliRunner().invoke(cli, [*args, "--since", since, "--window", "10"])
     assert first.exit_code == 0, first.output
-    requests = [json.loads(call["param_json"])["orderReq"] for call in stub.calls]
+    requests = [json.loads(call["360buy_param_json"])["orderReq"] for call in stub.calls]
     assert len(requests) == 4  # 38 minutes up to now minus the lag, ten at a time
     assert {_span({"start_time": r["startTime"], "end_time": r["endTime"]}) for r in requests[:-1]} == {
         timedelta(minutes=10)
@@ -245,6 +257,6 @@ def test_the_poll_command_takes_a_window_and_an_overlap(
     stub.calls.clear()
     again = CliRunner().invoke(cli, [*args, "--overlap", "5"])
     assert again.exit_code == 0, again.output
-    assert json.loads(stub.calls[0]["param_json"])["orderReq"]["startTime"] == wall(
+    assert json.loads(stub.calls[0]["360buy_param_json"])["orderReq"]["startTime"] == wall(
         until - timedelta(minutes=5)
     )

@@ -246,3 +246,40 @@ def test_refund_target_never_exceeds_what_was_taken(
         )
         == taken
     )
+
+
+def _untimed(row: dict[str, object], *names: str) -> dict[str, object]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
+@pytest.mark.parametrize(
+    ("platform", "row"),
+    [
+        (Platform.JD_UNION, _untimed(jd_row(valid_code=17), "modifyTime", "finishTime")),
+        (Platform.JD_UNION, _untimed(jd_row(valid_code=18), "modifyTime", "finishTime")),
+        (Platform.PDD, _untimed(pdd_row(status=2), "order_receive_time", "order_modify_at")),
+        (Platform.PDD, _untimed(pdd_row(status=3), "order_receive_time", "order_modify_at")),
+        (Platform.TAOBAO, _untimed(taobao_row(status=14), "modified_time")),
+    ],
+)
+def test_a_completion_without_its_time_is_dated_when_it_is_read_not_at_payment(
+    platform: Platform, row: dict[str, object]
+) -> None:
+    """Dated at the order's payment, the completion skipped the freeze window and its commission was
+    released at once; it is dated when neigou learns of it."""
+    (line,) = read_rows(platform, [row], NOW)
+    assert isinstance(line, PlatformLine)
+    assert line.status in (LineStatus.COMPLETED, LineStatus.SETTLED)
+    assert line.completed_at == NOW
+    assert line.settled_at in (None, NOW)
+
+
+def test_a_completion_with_its_time_keeps_it() -> None:
+    received = pdd.read(0, pdd_row(status=2), NOW)
+    assert received.completed_at == PAID_AT + timedelta(days=3)  # order_receive_time
+    changed = taobao.read(0, taobao_row(status=14, modified=timedelta(days=4)), NOW)
+    assert changed.completed_at == PAID_AT + timedelta(days=4)  # modified_time
+    finished = jd_union.read(
+        0, _untimed(jd_row(valid_code=17, modified=timedelta(days=5)), "finishTime"), NOW
+    )
+    assert finished.completed_at == PAID_AT + timedelta(days=5)  # modifyTime, without finishTime

@@ -4,14 +4,10 @@ retries, the watermark), and exported files through the command line."""
 from __future__ import annotations
 
 import json
-import threading
 import traceback
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -28,61 +24,19 @@ from neigou.platforms.models import PlatformOrder, PlatformOrderLine
 from neigou.platforms.rows import Platform
 from neigou.platforms.sync import LAG, poll, watermark
 from tests.orders.builders import PAID_AT, World, build
-from tests.platforms.builders import integration, jd_numbers, jd_row, pdd_row, taobao_row
+from tests.platforms.builders import integration, jd_row, pdd_row, taobao_row
+from tests.platforms.stub import Stub, _jd, stub
 
 ACTOR = Actor(kind="test", ref="test", label="test")
 SECRET = "app-secret"
 NOW = PAID_AT + timedelta(hours=2, minutes=30)
-
-
-class Stub:
-    """A platform API on 127.0.0.1 answering each call from a list of prepared answers."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, str]] = []
-        self.answers: list[tuple[int, Any]] = []
-        self.raw = False  # answers written as they are, not as JSON
-        self.headers: dict[str, str] = {}  # more headers of every answer
-        self.answer: Callable[[dict[str, str]], tuple[int, Any]] = lambda _call: (200, {})  # past answers
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers["content-length"])).decode()
-                outer.calls.append({k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()})
-                status, body = outer.answers.pop(0) if outer.answers else outer.answer(outer.calls[-1])
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                for name, value in outer.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(str(body).encode() if outer.raw else json.dumps(body).encode())
-
-            def log_message(self, *_args: Any) -> None:
-                return None
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/router"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def stub() -> Iterator[Stub]:
-    s = Stub()
-    yield s
-    s.server.shutdown()
-    s.server.server_close()
+__all__ = ["stub"]  # the fixture, used by name here and by the tests that import it from here
 
 
 @pytest.fixture
 def world(client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]) -> tuple[World, int]:
     w = build(client, operator, factory)
     return w, integration(client, operator, w)
-
-
-def _jd(rows: list[dict[str, Any]], more: bool = False) -> dict[str, Any]:
-    result = {"code": 200, "message": "success", "data": [jd_numbers(r) for r in rows], "hasMore": more}
-    return {"jd_union_open_order_row_query_responce": {"code": "0", "queryResult": json.dumps(result)}}
 
 
 def _poll(
@@ -144,9 +98,9 @@ def test_jd_poller_pages_retries_signs_and_keeps_a_watermark(
     first = stub.calls[1]
     assert first["method"] == "jd.union.open.order.row.query"
     assert first["sign"] == top_sign(SECRET, {k: v for k, v in first.items() if k != "sign"})
-    request = json.loads(first["param_json"])["orderReq"]
+    request = json.loads(first["360buy_param_json"])["orderReq"]
     assert (request["pageIndex"], request["type"]) == (1, 3)
-    assert json.loads(stub.calls[2]["param_json"])["orderReq"]["pageIndex"] == 2
+    assert json.loads(stub.calls[2]["360buy_param_json"])["orderReq"]["pageIndex"] == 2
     with factory() as session:
         assert watermark(session, integration_id, Platform.JD_UNION) == NOW - LAG
     stub.calls.clear()
@@ -293,8 +247,10 @@ def test_pdd_and_taobao_pollers_read_their_shapes(
         "results": {"publisher_order_dto": [taobao_row(relation_id=w.link)]},
     }
     empty = {"has_next": False, "results": {}}
-    # two three-hour windows
-    stub.answers = [(200, {"tbk_order_details_get_response": {"data": d}}) for d in (page, empty)]
+    # two three-hour windows, each read once per order_scene (the row is a 渠道订单, scene 2)
+    stub.answers = [
+        (200, {"tbk_order_details_get_response": {"data": d}}) for d in (empty, page, *[empty] * 4)
+    ]
     report = _poll(factory, stub, integration_id, Platform.TAOBAO, since=PAID_AT - timedelta(hours=1))
     assert report.created == 1
     assert stub.calls[-1]["query_type"] == "4"

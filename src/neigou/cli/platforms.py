@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neigou.groups.webhook import require_sendable
+from neigou.integrations.service import IntegrationInactive
 from neigou.kit.actor import Actor
 from neigou.kit.bounded_http import BoundedTransport
 from neigou.kit.clock import utcnow
@@ -35,6 +36,16 @@ IntegrationOption = Annotated[
     int, typer.Option("--integration", help="the integration (its program takes the orders)")
 ]
 PlatformOption = Annotated[Platform, typer.Option(help="jd_union, pdd or taobao")]
+
+
+def _refuse(exc: ProblemError, integration_id: int) -> typer.Exit:
+    """The command's refusal on one line of stderr (exit code 2): a deactivated integration by name."""
+    if isinstance(exc, IntegrationInactive):
+        told = f"error [integration_inactive]: integration {integration_id} is deactivated; its orders are not read."
+    else:
+        told = f"error [{exc.code}]: {exc.detail}"
+    Console(stderr=True).print(told, markup=False)
+    return typer.Exit(code=2)
 
 
 def _show(report: SyncReport) -> None:
@@ -73,8 +84,7 @@ def import_file(
                 skew=timedelta(seconds=settings.clock_skew_seconds),
             )
     except (FileRefused, ProblemError) as exc:
-        Console(stderr=True).print(f"error [{exc.code}]: {exc.detail}", markup=False)
-        raise typer.Exit(code=2) from exc
+        raise _refuse(exc, integration_id) from exc
     _show(report)
 
 
@@ -160,8 +170,7 @@ def poll_api(  # noqa: PLR0917 - the command's options
                 window=None if window is None else timedelta(minutes=window),
             )
     except ProblemError as exc:
-        Console(stderr=True).print(f"error [{exc.code}]: {exc.detail}", markup=False)
-        raise typer.Exit(code=2) from exc
+        raise _refuse(exc, integration_id) from exc
     except PlatformError as exc:
         Console(stderr=True).print(f"error [platform]: {exc}", markup=False)
         raise typer.Exit(code=1) from exc

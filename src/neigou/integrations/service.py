@@ -94,6 +94,22 @@ def require(session: Session, integration_id: int) -> Integration:
     )
 
 
+class IntegrationInactive(Unauthorized):
+    """A deactivated integration, refused where its orders would come in (a platform feed, a poll, an
+    exported file) as the signed webhook refuses it: 401 ``bad_signature``, "Unknown integration."."""
+
+
+UNKNOWN_INTEGRATION = Message("Unknown integration.")
+
+
+def require_active(session: Session, integration_id: int) -> Integration:
+    """The integration, a 404 when it does not exist, ``IntegrationInactive`` once deactivated."""
+    integration = require(session, integration_id)
+    if not integration.active:
+        raise IntegrationInactive(UNKNOWN_INTEGRATION, code="bad_signature")
+    return integration
+
+
 def page_of_program(session: Session, program_id: int, page: Page) -> Paged[Integration]:
     """A page of a program's integrations, oldest first, and their number."""
     query = select(Integration).where(Integration.program_id == program_id).order_by(Integration.id)
@@ -145,7 +161,7 @@ def verified(
     integration = session.get(Integration, integration_id)
     organization_id = _live_organization(session, integration) if integration and integration.active else None
     if integration is None or organization_id is None:
-        raise Unauthorized(Message("Unknown integration."), code="bad_signature")
+        raise Unauthorized(UNKNOWN_INTEGRATION, code="bad_signature")
     secret = sealer.unseal(integration.inbound_secret_sealed)
     if secret is None:  # sealed with a key no longer configured
         # Answered with Unavailable's fixed Retry-After (300 s): the keys are read when the process

@@ -31,6 +31,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 from neigou.kit.columns import FileRefused, RowError
 from neigou.kit.i18n import Message
 
+EXACT_FLOAT_LIMIT = 2**53
+"""Below it a number cell (a float) holds every whole number exactly; from it on, not."""
 MAX_COLUMNS = 1024
 """The columns a header is looked for in; a cell to the right of them is not read."""
 MAX_SHEET_ROWS = 1_048_576
@@ -120,13 +122,20 @@ def _unreadable_workbook() -> FileRefused:
 
 
 def cell_text(value: object) -> str:
-    """A workbook cell as the text a CSV would carry (``3.0`` → ``3``, a date in ISO 8601)."""
+    """A workbook cell as the text a CSV would carry (``3.0`` → ``3``, a date in ISO 8601).
+
+    A number cell is a float: a whole one below 2⁵³ is held exactly and written as its digits; from
+    there on a float no longer holds every whole number (2345678901234567891 and 2345678901234567800
+    are one float, 2345678901234567680), so such a cell is written in exponent form
+    (``2.3456789012345677e+18``), never as digits it does not hold: an id column refuses it
+    (``platforms.rows.numeric_id``: write ids as text), and a count or an amount that large is refused
+    anyway."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        return str(int(value)) if abs(value) < EXACT_FLOAT_LIMIT else f"{value:.16e}"
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return str(value)

@@ -145,8 +145,9 @@ def post_feed(
     session: SessionDep,
     clock: MoneyClockDep,
 ) -> FeedOut:
-    """Apply a platform's order rows to the integration's program: new orders, completions, refunds."""
-    integration = integrations.require(session, integration_id)
+    """Apply a platform's order rows to the integration's program: new orders, completions, refunds.
+    A deactivated integration's rows are refused as its signed webhooks are (401 ``bad_signature``)."""
+    integration = integrations.require_active(session, integration_id)
     result = feeds.apply_rows(
         session,
         integration=integration,

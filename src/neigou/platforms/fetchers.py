@@ -22,20 +22,20 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
 import structlog
 
 from neigou.kit.bounded_http import AddressNotAllowed
-from neigou.kit.json_input import TooDeep, loads_untrusted
+from neigou.kit.json_input import TooDeep
 from neigou.kit.logging import MIN_REDACTED, redact_cut, redact_url
+from neigou.platforms.answers import PARSERS, PDD_PAGE_SIZE, PlatformError, read_answer, refused
 from neigou.platforms.batches import Batch, Grouped
 from neigou.platforms.order_keys import holds_nul
 from neigou.platforms.rows import BEIJING, Platform
 
-__all__ = ["Batch", "Credentials", "Fetcher", "PlatformError", "Poller", "WindowRefused"]
+__all__ = ["PARSERS", "Batch", "Credentials", "Fetcher", "PlatformError", "Poller", "WindowRefused"]
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +66,9 @@ WINDOWS = {
     Platform.TAOBAO: timedelta(hours=3),
 }
 MIN_WINDOW = timedelta(minutes=5)
+# 淘宝联盟's ``order_scene``: 1 常规订单, 2 渠道订单 (they carry ``relation_id``), 3 会员运营订单 (they carry
+# ``special_id``); a query without it reads scene 1 only. Each window is read once per scene.
+TAOBAO_SCENES = ("1", "2", "3")
 WINDOW_BATCH = 500  # rows of a window applied in one transaction, or a little more (to an order's end)
 
 
@@ -131,16 +134,16 @@ class Poller:
         yield replace(last, until=end)
 
     def _window(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
-        page, cursor = 1, ""
-        while True:
-            params = self._params(start, end, page, cursor)
-            rows, more, cursor = self._parse(self._call(params), params)
-            yield rows
-            if not more:
-                return
-            page += 1
+        """A window's pages: 淘宝联盟's once per ``order_scene``, each scene paged on its own."""
+        for scene in TAOBAO_SCENES if self.platform is Platform.TAOBAO else ("",):
+            page, cursor, more = 1, "", True
+            while more:
+                params = self._params(start, end, page, cursor, scene)
+                rows, more, cursor = self._parse(self._call(params), params)
+                yield rows
+                page += 1
 
-    def _params(self, start: datetime, end: datetime, page: int, cursor: str) -> dict[str, str]:
+    def _params(self, start: datetime, end: datetime, page: int, cursor: str, scene: str) -> dict[str, str]:
         def wall(at: datetime) -> str:
             return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -155,17 +158,17 @@ class Poller:
             }
             params = {"method": "jd.union.open.order.row.query", "app_key": self.credentials.app_key,
                       "timestamp": now, "format": "json", "v": "1.0", "sign_method": "md5",
-                      "param_json": json.dumps({"orderReq": request}, separators=(",", ":"))}  # fmt: skip
+                      "360buy_param_json": json.dumps({"orderReq": request}, separators=(",", ":"))}  # fmt: skip
         elif self.platform is Platform.PDD:
             params = {"type": "pdd.ddk.order.list.increment.get", "client_id": self.credentials.app_key,
                       "timestamp": str(int(time.time())), "data_type": "JSON",
                       "start_update_time": str(int(start.timestamp())), "end_update_time": str(int(end.timestamp())),
-                      "page": str(page), "page_size": "300", "return_count": "false"}  # fmt: skip
+                      "page": str(page), "page_size": str(PDD_PAGE_SIZE), "return_count": "false"}  # fmt: skip
         else:
             params = {"method": "taobao.tbk.order.details.get", "app_key": self.credentials.app_key,
                       "timestamp": now, "format": "json", "v": "2.0", "sign_method": "md5", "query_type": "4",
                       "start_time": wall(start), "end_time": wall(end), "page_size": "100",
-                      "page_no": str(page), "position_index": cursor, "jump_type": "1"}  # fmt: skip
+                      "page_no": str(page), "position_index": cursor, "jump_type": "1", "order_scene": scene}  # fmt: skip
         params["sign"] = top_sign(self.credentials.app_secret, params)
         return params
 
@@ -241,10 +244,6 @@ def _retried(exc: Exception) -> bool:
     return isinstance(exc, httpx.TransportError) and not isinstance(exc, AddressNotAllowed)
 
 
-class PlatformError(Exception):
-    """The platform's API failed or answered something other than its documented shape."""
-
-
 class WindowRefused(PlatformError):
     """The platform refused the call's parameters (a TOP ``isv.*`` sub code): the window may be longer
     than the platform accepts now (淘宝联盟 during a promotion), so the poller tries a shorter one."""
@@ -255,83 +254,3 @@ def _span_refused(answer: object) -> bool:
     caller's parameters refused), not a refused signature, key or rate (``isp.*``, codes only)."""
     sub_code = answer.get("sub_code") if isinstance(answer, dict) else None
     return isinstance(sub_code, str) and sub_code.startswith("isv.")
-
-
-# The fields of a platform's refusal that hold its codes: ``code`` and ``sub_code`` (Taobao's and JD's
-# ``error_response``, JD's ``queryResult``), ``error_code`` and ``sub_code`` (PDD's). A code is a number
-# or a short token (``isv.invalid-parameter``); anything else in the refusal (``msg``, ``sub_msg``,
-# ``zh_desc``, ``error_msg``, ``message``) is the platform's free text, which may echo the call's
-# parameters, and is never kept.
-_CODE_FIELDS = ("code", "error_code", "sub_code")
-_CODE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}", re.ASCII)
-
-
-def refused(answer: object, *, told: str = "the platform refused the call") -> str:
-    """A platform's refusal told by our fixed classification (``told``) and the platform's error code
-    and sub code, never its message: ``the platform refused the call (code 15, sub_code isv.x)``."""
-    fields = answer if isinstance(answer, dict) else {}
-    codes = [f"{name} {code}" for name in _CODE_FIELDS if (code := _code(fields.get(name))) is not None]
-    return f"{told} ({', '.join(codes)})" if codes else f"{told} (no error code)"
-
-
-def _code(value: object) -> str | None:
-    """A refusal's code as it is kept: an integer, or a short token of letters, digits and ``._:-``."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value if isinstance(value, str) and _CODE.fullmatch(value) else None
-
-
-def read_answer(text: str | bytes) -> Any:
-    """A platform's JSON answer (or JD's ``queryResult`` text in it) as the feed endpoint reads a body:
-    numbers with a fraction as ``Decimal`` (JD writes ``39.9``: a float would be refused by
-    ``rows.yuan_to_fen``), ``NaN`` and ``Infinity`` as nothing (``None``)."""
-    return loads_untrusted(text, parse_float=Decimal, parse_constant=lambda _constant: None)
-
-
-def _rows(value: object, name: str) -> list[Any]:
-    """A page's rows: a list (or nothing); any other value is an answer of another shape."""
-    if value is None or value == "":
-        return []
-    if not isinstance(value, list):
-        raise PlatformError(f"{name} is not a list")
-    return value
-
-
-def _jd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
-    answer = body.get("jd_union_open_order_row_query_responce") or body.get(
-        "jd_union_open_order_row_query_response"
-    )
-    if not isinstance(answer, dict):
-        raise PlatformError("no jd_union_open_order_row_query_responce")
-    result = answer.get("queryResult")
-    result = read_answer(result) if isinstance(result, str) else result
-    if not isinstance(result, dict) or result.get("code") != 200:
-        raise PlatformError(refused(result, told="JD's queryResult is not a success"))
-    return _rows(result.get("data"), "queryResult.data"), bool(result.get("hasMore")), ""
-
-
-def _pdd(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
-    answer = body.get("order_list_get_response")
-    if not isinstance(answer, dict):
-        raise PlatformError("no order_list_get_response")
-    rows = _rows(answer.get("order_list"), "order_list")
-    return rows, len(rows) >= 300, ""
-
-
-def _taobao(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool, str]:
-    answer = body.get("tbk_order_details_get_response")
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if not isinstance(data, dict):
-        raise PlatformError("no tbk_order_details_get_response.data")
-    results = data.get("results") or {}
-    if not isinstance(results, dict):
-        raise PlatformError("results is not an object")
-    rows = _rows(results.get("publisher_order_dto"), "publisher_order_dto")
-    return rows, bool(data.get("has_next")), str(data.get("position_index") or "")
-
-
-PARSERS: dict[Platform, Callable[[dict[str, Any]], tuple[list[dict[str, Any]], bool, str]]] = {
-    Platform.JD_UNION: _jd,
-    Platform.PDD: _pdd,
-    Platform.TAOBAO: _taobao,
-}

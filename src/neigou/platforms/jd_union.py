@@ -16,7 +16,8 @@
   once that date is reached; a settled row (18) settled then, or at its ``modifyTime`` without one.
 * ``subUnionId`` carries the share link's code; ``positionId`` is the promotion slot.
 * Times (``orderTime``, ``finishTime``, ``modifyTime``) are Beijing wall-clock text, or epoch
-  milliseconds in the older order query.
+  milliseconds in the older order query. A completion (17, 18) without ``finishTime`` is dated at its
+  ``modifyTime``, and without either at the time neigou reads it, never at its payment.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from neigou.kit.i18n import Message
+from neigou.platforms.row_times import first_time, required_time, supported, when
 from neigou.platforms.rows import (
     BEIJING,
     MAX_QUANTITY,
@@ -34,14 +36,10 @@ from neigou.platforms.rows import (
     RowProblem,
     amount,
     as_written,
-    first_time,
     integer,
     link_code,
     numeric_id,
-    required_time,
-    supported,
     unknown_status,
-    when,
     yuan_to_fen,
 )
 
@@ -87,13 +85,15 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
     finished = when(row, "finishTime", required=False)
     settled = _settled_at(row)
     if code == SETTLED and settled is None:
-        settled = modified_at  # settled, JD says, with no settlement date: when the row last changed
+        # settled, JD says, with no settlement date: when the row last changed, else when we learn of it
+        settled = modified or now
     if status is LineStatus.COMPLETED and settled is not None and settled <= now:
         status = LineStatus.SETTLED
     else:
         settled = None
     if status in (LineStatus.COMPLETED, LineStatus.SETTLED) and finished is None:
-        finished = modified_at
+        # no finishTime: when the row last changed, else now (never the payment: the freeze would be skipped)
+        finished = modified or now
     paid_fen, estimate = amount(row, "estimateCosPrice"), amount(row, "estimateFee")
     return PlatformLine(
         index=index,

@@ -8,7 +8,8 @@
 * ``custom_parameters`` is what the link carried: the share link's code, as text or as a JSON object
   whose ``uid`` (or ``code``) holds it.
 * Times (``order_pay_time``, ``order_receive_time``, ``order_settle_time``, ``order_modify_at``) are
-  epoch seconds.
+  epoch seconds. A completion (2, 3, 5) is dated at ``order_receive_time``, else ``order_modify_at``,
+  else at the time neigou reads it, never at its payment.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from neigou.kit.i18n import Message
 from neigou.kit.json_input import loads_untrusted
+from neigou.platforms.row_times import unix_time
 from neigou.platforms.rows import (
     MAX_QUANTITY,
     LineStatus,
@@ -31,7 +33,6 @@ from neigou.platforms.rows import (
     numeric_id,
     order_sn,
     text,
-    unix_time,
     unknown_status,
 )
 
@@ -101,7 +102,7 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         status=status,
         link_code=custom_link_code(custom),
         paid_at=paid_at,
-        completed_at=(received or modified) if done else None,
+        completed_at=(received or timed or now) if done else None,  # never dated by its payment
         settled_at=settled if status is LineStatus.SETTLED else None,
         modified_at=modified,
         written_id=as_written(row, "order_sn"),

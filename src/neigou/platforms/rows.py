@@ -17,11 +17,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as attribute
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Protocol
 
-from neigou.kit.dates import in_range
 from neigou.kit.i18n import Message, Text
 from neigou.kit.phones import ascii_digits
 
@@ -36,6 +35,8 @@ WHOLE = re.compile(r"-?[0-9]{1,18}")
 # Longs in the platforms' documents) once its digits are folded to ASCII and leading zeros dropped.
 NUMERIC_ID = re.compile(r"[1-9][0-9]{0,18}")
 MAX_ID = 2**63 - 1
+# A number in exponent form, as a spreadsheet writes one it holds only roughly (``2.3456789012345677e+18``).
+SPREADSHEET_NUMBER = re.compile(r"[0-9]\.[0-9]+[eE]\+[0-9]{2}")
 # 多多进宝's ``order_sn``: the order's date as six digits, a dash and the order's digits (261031-1234...).
 ORDER_SN = re.compile(r"[0-9]{6}-[0-9]{1,40}")
 MAX_LINK_CODE = 64  # links.models.Link.code, platform_orders.link_code
@@ -230,8 +231,18 @@ def numeric_id(row: Mapping[str, Any], name: str) -> str:
     """A platform's numeric id (a Long in its documents) in one form: ASCII digits without leading
     zeros (``0300001``, ``"３０００01"`` and ``300001`` are all ``300001``), from 1 to 2⁶³ − 1. A number
     written with a point (``300001.0``), a sign, a separator or any other character is ``invalid_field``,
-    so one order never counts as two."""
-    folded = _id_text(row, name).lstrip("0")
+    so one order never counts as two. A spreadsheet's number too long to be held exactly (written in
+    exponent form: ``kit.workbook_rows.cell_text``, or Excel's CSV ``2.34568E+18``) is refused so too,
+    asking for ids written as text: its digits are not the id's."""
+    written = _id_text(row, name)
+    if SPREADSHEET_NUMBER.fullmatch(written):
+        raise RowProblem(
+            "invalid_field",
+            Message(
+                "The field {field} is a number too long to be read exactly; write ids as text.", field=name
+            ),
+        )
+    folded = written.lstrip("0")
     if not NUMERIC_ID.fullmatch(folded) or int(folded) > MAX_ID:
         raise RowProblem(
             "invalid_field", Message("The field {field} must be an id written in digits.", field=name)
@@ -314,79 +325,8 @@ def yuan_to_fen(row: Mapping[str, Any], name: str, *, required: bool = True) -> 
     return int(fen)
 
 
-def wall_time(row: Mapping[str, Any], name: str, *, required: bool = True) -> datetime | None:
-    """A Beijing time as ``yyyy-MM-dd HH:mm:ss`` (or ISO 8601 with an offset), zone-aware."""
-    value = row.get(name)
-    if _blank(value):
-        if required:  # 0 too: the platforms' "not yet" is no time for a field that must hold one
-            raise missing_field(name)
-        return None
-    if not isinstance(value, str):
-        raise RowProblem("invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name))
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-        # a wall-clock time at the calendar's very start or end has no UTC instant (OverflowError)
-        at = (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)).astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise RowProblem(
-            "invalid_time", Message("The time {field} must be yyyy-MM-dd HH:mm:ss.", field=name)
-        ) from exc
-    return supported(at, name)
-
-
-def supported(at: datetime, name: str) -> datetime:
-    """``at`` when it lies in the product's days (``kit.dates``: 1970 to 2999), else ``invalid_time``:
-    an order paid in year 1 was taken in, and the risk scan of its member stepped back past the calendar."""
-    if not in_range(at.date()):
-        raise RowProblem("invalid_time", Message("The time {field} is out of range.", field=name))
-    return at
-
-
-def unix_time(
-    row: Mapping[str, Any], name: str, *, required: bool = True, millis: bool = False
-) -> datetime | None:
-    """A time as seconds (or milliseconds) since the epoch."""
-    value = row.get(name)
-    if _blank(value):
-        if required:
-            raise missing_field(name)
-        return None
-    seconds = integer(row, name, low=1, high=10**14)
-    try:
-        at = datetime.fromtimestamp(seconds / 1000 if millis else seconds, UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise RowProblem("invalid_time", Message("The time {field} is out of range.", field=name)) from exc
-    return supported(at, name)
-
-
-def when(row: Mapping[str, Any], name: str, *, required: bool = True) -> datetime | None:
-    """A time as the platform wrote it: wall-clock text or epoch milliseconds."""
-    value = row.get(name)
-    if isinstance(value, int | Decimal) and not isinstance(value, bool) and value != 0:
-        return unix_time(row, name, required=required, millis=True)
-    return wall_time(row, name, required=required)
-
-
 def amount(row: Mapping[str, Any], name: str) -> int:
     """A required amount in yuan, as fen."""
     fen = yuan_to_fen(row, name)
     assert fen is not None  # required: a missing amount raised
     return fen
-
-
-def required_time(row: Mapping[str, Any], name: str) -> datetime:
-    """A required time (wall-clock text or epoch milliseconds); absent, empty or 0 is ``missing_field``."""
-    at = when(row, name)
-    if at is None:
-        raise missing_field(name)
-    return at
-
-
-def _blank(value: object) -> bool:
-    """No value: absent, empty, or the platforms' 0 for "not yet"."""
-    return value is None or (isinstance(value, str | int | Decimal) and str(value) in {"", "0"})
-
-
-def first_time(*times: datetime | None) -> datetime | None:
-    """The first of these times that is known."""
-    return next((t for t in times if t is not None), None)

@@ -53,11 +53,12 @@ def sync(
     """Apply every batch the fetcher yields; a poller's watermark moves after each window commits.
     A row's time may lie up to ``skew`` ahead of ours (the platform's clock may run a little ahead),
     as on the feed endpoint; a row skipped for a time further ahead is not fetched again once the
-    watermark passed it."""
+    watermark passed it. A deactivated integration is refused (``integrations.IntegrationInactive``),
+    before its first batch and at every batch after it."""
     report = SyncReport()
     for batch in fetcher.batches():
         with transaction(factory) as session:
-            integration = integrations.require(session, integration_id)
+            integration = integrations.require_active(session, integration_id)
             now = clock()
             result = apply_rows(
                 session,
@@ -123,7 +124,7 @@ def poll(
     """Read the platform's orders modified since ``overlap`` before the watermark (or since ``since``,
     or three days back), in windows of ``window`` (at most, and by default, the platform's longest)."""
     with factory() as session:
-        integrations.require(session, integration_id)
+        integrations.require_active(session, integration_id)
         stored = watermark(session, integration_id, platform)
     until = clock() - LAG
     resume = stored - overlap if stored is not None else until - FIRST_LOOKBACK

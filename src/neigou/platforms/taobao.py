@@ -8,7 +8,8 @@
 * The share link's code travels in the channel fields: ``external_id`` when the link set one, else
   ``relation_id`` (渠道关系 id), else ``special_id`` (会员运营 id).
 * Times (``tk_paid_time``, ``tk_earning_time``, ``modified_time``, ``tk_create_time``) are Beijing
-  wall-clock text.
+  wall-clock text. A completion (14, 3) is dated at ``modified_time``, else at the time neigou reads
+  it, never at its payment.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from neigou.platforms.row_times import wall_time
 from neigou.platforms.rows import (
     MAX_QUANTITY,
     LineStatus,
@@ -28,7 +30,6 @@ from neigou.platforms.rows import (
     missing_field,
     numeric_id,
     unknown_status,
-    wall_time,
     yuan_to_fen,
 )
 
@@ -68,7 +69,7 @@ def read(index: int, row: Mapping[str, Any], now: datetime) -> PlatformLine:
         status=status,
         link_code=link,
         paid_at=paid_at,
-        completed_at=modified if done else None,
+        completed_at=(timed or now) if done else None,  # never dated by its payment
         settled_at=earned if status is LineStatus.SETTLED else None,
         modified_at=modified,
         written_id=as_written(row, "trade_parent_id") or as_written(row, "trade_id"),
