@@ -336,7 +336,7 @@ def _fee(line: PlatformOrderLine) -> int:
 
 def _line_numbers(session: Session, order_id: int) -> dict[str, int]:
     query = select(OrderLine.sku, OrderLine.line_no).where(OrderLine.order_id == order_id)
-    return {sku: line_no for sku, line_no in session.execute(query)}
+    return {row.sku: row.line_no for row in session.execute(query)}
 
 
 def _move_forward(

@@ -8,7 +8,8 @@ commission neigou booked on it, with the cause of every difference.
 * ``ledger_commission_fen``: the commission pool neigou booked on the order (its lines' pools) after
   its refunds, by the rule the ledger reverses a platform line's commission with, line by line: each
   taken line's pool less ``floor(pool × R_l / P_l)`` of what neigou refunded of the line (``R_l``) of
-  what it paid when taken (``P_l``), as ``orders.commission.line_reversal``.
+  what it paid when taken (``P_l``), as ``orders.commission.line_reversal``; a refund that names no line
+  (the shop's, through the API) by the order-wide rule ``floor(pool × U / P)``.
   What the members earned from that pool (``members_commission_fen``) is shown beside it.
 * ``cause``: ``missing`` when the platform's paid order is not a neigou order (its rows were skipped),
   ``status`` when neigou's order stands elsewhere (not completed though the platform says so, or refunded
@@ -134,7 +135,7 @@ _REFUND = case(
 )
 
 
-def refunded_share(pool: ColumnElement[Any], refunded: ColumnElement[Any], paid: ColumnElement[Any]) -> Any:
+def refunded_share(pool: Any, refunded: Any, paid: Any) -> Any:
     """``floor(pool × refunded / paid)``: what refunds of a line take back of its pool (nothing when the
     line paid 0), ``orders.commission.line_reversal`` from nothing refunded, in SQL."""
     return case((paid > 0, pool * refunded // paid), else_=0)
@@ -156,6 +157,17 @@ def _reversed_pool(platform: Platform) -> ColumnElement[int]:
     )
 
 
+def _after_refunds(pool: ColumnElement[int], platform: Platform) -> ColumnElement[int]:
+    """The outer neigou order's ``pool`` after its refunds: each taken line's refunds take back their
+    share of its pool (``_reversed_pool``); refunds that name no line (the shop's, through the API) the
+    order's share of it, ``floor(pool × U / P)`` of what they refunded (U) of what the order paid (P),
+    as the ledger reverses them; never below nothing."""
+    by_lines = _lines_sum(case((_TAKEN, _L.refunded_fen), else_=0))
+    unnamed = _larger(Order.refunded_fen - by_lines, literal(0))
+    taken_back = _reversed_pool(platform) + refunded_share(pool, unnamed, Order.paid_fen)
+    return _larger(pool - taken_back, literal(0))
+
+
 def compared(program_id: int, platform: Platform, start: datetime, end: datetime) -> Subquery:
     """Every order of ``platform`` paid in [start, end), the platform's commission against neigou's and
     the cause of a difference, as a subquery with the columns of :data:`COLUMNS` (and ``id``, ``paid_at``)."""
@@ -171,7 +183,7 @@ def compared(program_id: int, platform: Platform, start: datetime, end: datetime
             PlatformOrder.external_id,
             PlatformOrder.status.label("platform_status"),
             _lines_sum(_FEE).label("platform_fen"),
-            case((Order.id.is_(None), 0), else_=pool_fen - _reversed_pool(platform)).label("ledger_fen"),
+            case((Order.id.is_(None), 0), else_=_after_refunds(pool_fen, platform)).label("ledger_fen"),
             case((Order.id.is_(None), 0), else_=earned.scalar_subquery()).label("members_fen"),
             Order.id.label("order_id"),
             Order.refunded_fen,
