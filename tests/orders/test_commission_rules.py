@@ -13,6 +13,7 @@ from neigou.orders.commission import (
     Line,
     compute,
     earners,
+    line_reversal,
     reversal,
     tier_at,
     worth_after_refunds,
@@ -125,6 +126,46 @@ def test_refunds_reverse_exactly_whatever_the_split(amount: int, paid: int, part
         )
     assert worth_after_refunds(amount, paid, paid) == 0
     assert worth_after_refunds(amount, 0, paid) == amount
+
+
+platform_lines = st.lists(
+    st.builds(
+        lambda paid, pool: Line(paid, 1, 0, platform_pool_fen=pool),
+        st.integers(0, 10**9),
+        st.integers(0, 10**7),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(platform_lines, bps, st.data())
+def test_line_refunds_take_back_each_line_share_whatever_the_steps(
+    ls: list[Line], bp: int, data: st.DataObject
+) -> None:
+    """Refunds of each line in any steps take back ``floor(s_l × R_l / P_l)`` of each line's share in
+    all, never more than the commission."""
+    earned = compute(ls, [Earner(1, 1, None, bp)])
+    amount = earned[0].amount_fen if earned else 0
+    taken, expected = 0, 0
+    for line in ls:
+        share = line.share(bp)
+        ends = sorted(data.draw(st.lists(st.integers(0, line.paid_fen), max_size=4)))
+        before = 0
+        for after in ends:
+            step = line_reversal(share, line.paid_fen, before, after)
+            assert step >= 0
+            taken += step
+            before = after
+        expected += share - worth_after_refunds(share, before, line.paid_fen)
+    assert taken == expected <= amount
+
+
+def test_a_line_refund_beyond_the_line_or_shrinking_is_refused() -> None:
+    with pytest.raises(ValueError, match="only grow"):
+        line_reversal(100, 1000, 0, 1001)
+    with pytest.raises(ValueError, match="only grow"):
+        line_reversal(100, 1000, 500, 400)
 
 
 def test_refunds_beyond_paid_are_refused() -> None:

@@ -10,6 +10,10 @@
   says so; the uplines still earn their override (they brought the buyer into the team).
 * After refunds totalling R of paid P, a commission of original amount A is worth
   ``A − floor(A × R / P)``.
+* A refund that names its line (a platform's line, whose pool is that line's own fee) takes back per
+  line instead: a commission's share ``s`` of a line that paid ``P_l`` is worth ``s − floor(s × R_l / P_l)``
+  after refunds ``R_l`` of that line (``line_reversal``), so a line without fee takes back nothing and
+  a line that carried the whole fee takes back all of it.
 """
 
 from __future__ import annotations
@@ -142,6 +146,17 @@ def reversal(amount_fen: int, reversed_fen: int, refunded_fen: int, paid_fen: in
     """What a refund bringing the total refunded to ``refunded_fen`` takes back now (nothing when more
     was taken back already, as when a confirmed risk case reversed the whole commission)."""
     return max(0, amount_fen - worth_after_refunds(amount_fen, refunded_fen, paid_fen) - reversed_fen)
+
+
+def line_reversal(share_fen: int, line_paid_fen: int, before_fen: int, after_fen: int) -> int:
+    """What refunding a line from ``before_fen`` to ``after_fen`` of its ``line_paid_fen`` takes back of
+    a commission's ``share_fen`` of it: ``floor(s × after / P_l) − floor(s × before / P_l)``, the
+    difference of ``worth_after_refunds`` on the line alone (nothing for a line that paid 0)."""
+    if not 0 <= before_fen <= after_fen <= line_paid_fen:
+        raise ValueError("a line's refunds only grow, up to what it paid")
+    return worth_after_refunds(share_fen, before_fen, line_paid_fen) - worth_after_refunds(
+        share_fen, after_fen, line_paid_fen
+    )
 
 
 V = TypeVar("V")

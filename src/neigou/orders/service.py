@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,10 +19,10 @@ from neigou.kit.i18n import Message
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
-from neigou.orders import commission, commission_events
+from neigou.orders import batch_rows, commission, commission_events
 from neigou.orders.ingest import ingest
 from neigou.orders.inputs import OrderIn
-from neigou.orders.models import Commission, CommissionState, Order, OrderSource, Refund
+from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource, Refund
 
 STATE_ACCOUNT = {
     CommissionState.PENDING: Account.PENDING,
@@ -170,6 +171,50 @@ def complete(session: Session, *, order: Order, at: datetime, actor: Actor) -> O
     return order
 
 
+@dataclass(frozen=True)
+class RefundedLine:
+    """The one line a refund takes its whole amount off, and what of that line was refunded before."""
+
+    line_no: int
+    before_fen: int
+
+
+def _reversals(
+    session: Session, order: Order, rows: list[Commission], *, amount_fen: int, line: RefundedLine | None
+) -> list[int]:
+    """What the refund takes back of each commission of ``rows``, never more than is left of it.
+
+    Without a line, order-wide: ``A − floor(A × R / P)`` of the order's refunds R of its paid P, less what
+    was taken back already. With a line, that line's share alone (``commission.line_reversal``): a
+    commission's share of a platform's line is that line's fee pool, not its price."""
+    if line is None:
+        total = order.refunded_fen + amount_fen
+        return [commission.reversal(c.amount_fen, c.reversed_fen, total, order.paid_fen) for c in rows]
+    stored = session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.line_no == line.line_no)
+    ).one()
+    terms = batch_rows.as_line(
+        (
+            stored.line_no,
+            stored.sku,
+            stored.quantity,
+            stored.list_fen,
+            stored.paid_fen,
+            stored.commission_rate_bp,
+            stored.fixed_commission_fen,
+            stored.pool_fen,
+        )
+    )
+    after = line.before_fen + amount_fen
+    return [
+        min(
+            c.amount_fen - c.reversed_fen,
+            commission.line_reversal(terms.share(c.bp), stored.paid_fen, line.before_fen, after),
+        )
+        for c in rows
+    ]
+
+
 def _repeated(existing: Refund, *, order: Order, amount_fen: int) -> Refund:
     """The stored refund a request with its refund id repeats, or 409 ``refund_id_reused`` when the
     request names another order or amount."""
@@ -183,9 +228,18 @@ def _repeated(existing: Refund, *, order: Order, amount_fen: int) -> Refund:
 
 
 def refund(
-    session: Session, *, order: Order, refund_id: str, amount_fen: int, at: datetime, actor: Actor
+    session: Session,
+    *,
+    order: Order,
+    refund_id: str,
+    amount_fen: int,
+    at: datetime,
+    actor: Actor,
+    line: RefundedLine | None = None,
 ) -> tuple[Refund, bool]:
-    """Take back exactly what refunds totalling R of paid P cost each commission: A − floor(A × R / P).
+    """Take back exactly what refunds totalling R of paid P cost each commission: A − floor(A × R / P);
+    a refund of one ``line`` (a platform's line, whose pool is its own fee) takes back that line's share
+    of each commission instead, ``s − floor(s × R_l / P_l)`` (``_reversals``).
 
     The reversal comes from where the commission sits now; after release or payout that is the
     member's available balance, which may go negative and nets against later earnings. The refund
@@ -235,8 +289,9 @@ def refund(
     total = order.refunded_fen + amount_fen
     rows = commissions(session, order.id, lock=True)
     taken: dict[int, int] = {}
-    for c in rows:
-        delta = commission.reversal(c.amount_fen, c.reversed_fen, total, order.paid_fen)
+    for c, delta in zip(
+        rows, _reversals(session, order, rows, amount_fen=amount_fen, line=line), strict=True
+    ):
         c.reversed_fen += delta
         taken[c.member_id] = taken.get(c.member_id, 0) + delta
     row.reversed_fen = sum(taken.values())

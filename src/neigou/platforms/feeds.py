@@ -27,7 +27,7 @@ from neigou.kit.i18n import Message, Text
 from neigou.orders import service as orders_service
 from neigou.orders.ingest import ingest
 from neigou.orders.inputs import ItemIn, OrderIn
-from neigou.orders.models import Order, OrderSource
+from neigou.orders.models import Order, OrderLine, OrderSource
 from neigou.platforms.adapters import read_rows
 from neigou.platforms.models import PlatformOrder, PlatformOrderLine
 from neigou.platforms.rows import DONE, PAID, RANK, LineStatus, Platform, PlatformLine, Skip, refund_target
@@ -184,7 +184,7 @@ class _Feed:
         """The neigou order a platform order becomes: a line per paid line, its pool the platform's fee."""
         items = tuple(
             ItemIn(
-                f"{self.platform.value}:{line.line_key}"[:64],
+                line_sku(self.platform, line.line_key),
                 line.quantity,
                 line.paid_fen,
                 pool_fen=_fee(line),
@@ -321,6 +321,12 @@ def refund_id(platform: Platform, external_id: str, line_key: str, target: int) 
     return f"{platform.value}:{digest}:{target}"
 
 
+def line_sku(platform: Platform, line_key: str) -> str:
+    """The sku a platform's line is taken in under: the platform and the line's key (its first 64
+    characters, ``OrderLine.sku``); a line's refunds find its order line by it."""
+    return f"{platform.value}:{line_key}"[:64]
+
+
 def _fee(line: PlatformOrderLine) -> int:
     """The line's commission pool: the settled fee once settled, the estimate before."""
     if line.status is LineStatus.SETTLED and line.actual_fee_fen is not None:
@@ -328,12 +334,19 @@ def _fee(line: PlatformOrderLine) -> int:
     return line.estimate_fee_fen
 
 
+def _line_numbers(session: Session, order_id: int) -> dict[str, int]:
+    query = select(OrderLine.sku, OrderLine.line_no).where(OrderLine.order_id == order_id)
+    return {row.sku: row.line_no for row in session.execute(query)}
+
+
 def _move_forward(
     session: Session, row: PlatformOrder, lines: list[PlatformOrderLine], *, actor: Actor, result: FeedResult
 ) -> bool:
-    """Refund each line up to its target, complete the order once a line completed."""
+    """Refund each line up to its target, complete the order once a line completed. Each refund names
+    its line: it takes back that line's share of the commission (its fee's), not the order's."""
     assert row.order_id is not None
     order = session.get_one(Order, row.order_id, with_for_update=True, populate_existing=True)
+    numbers: dict[str, int] = {}  # the order's line numbers by sku, read at its first refund
     moved = False
     for line in sorted(lines, key=lambda line: line.line_key):
         if line.taken_fen is None:
@@ -350,6 +363,7 @@ def _move_forward(
         amount = min(target - line.refunded_fen, order.paid_fen - order.refunded_fen)
         if amount > 0:
             at = max(line.modified_at, order.paid_at)
+            numbers = numbers or _line_numbers(session, order.id)
             orders_service.refund(
                 session,
                 order=order,
@@ -357,6 +371,9 @@ def _move_forward(
                 amount_fen=amount,
                 at=at,
                 actor=actor,
+                line=orders_service.RefundedLine(
+                    numbers[line_sku(row.platform, line.line_key)], line.refunded_fen
+                ),
             )
             result.refunds += 1
             moved = True

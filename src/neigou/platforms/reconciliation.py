@@ -6,7 +6,10 @@ commission neigou booked on it, with the cause of every difference.
   ``pub_share_fee``, 多多进宝 ``promotion_amount``), estimated before; lines the neigou order was taken in
   without included.
 * ``ledger_commission_fen``: the commission pool neigou booked on the order (its lines' pools) after
-  its refunds, by the rule the ledger reverses commission with: ``pool − floor(pool × R / P)``.
+  its refunds, by the rule the ledger reverses a platform line's commission with, line by line: each
+  taken line's pool less ``floor(pool × R_l / P_l)`` of what neigou refunded of the line (``R_l``) of
+  what it paid when taken (``P_l``), as ``orders.commission.line_reversal``; a refund that names no line
+  (the shop's, through the API) by the order-wide rule ``floor(pool × U / P)``.
   What the members earned from that pool (``members_commission_fen``) is shown beside it.
 * ``cause``: ``missing`` when the platform's paid order is not a neigou order (its rows were skipped),
   ``status`` when neigou's order stands elsewhere (not completed though the platform says so, or refunded
@@ -132,6 +135,39 @@ _REFUND = case(
 )
 
 
+def refunded_share(pool: Any, refunded: Any, paid: Any) -> Any:
+    """``floor(pool × refunded / paid)``: what refunds of a line take back of its pool (nothing when the
+    line paid 0), ``orders.commission.line_reversal`` from nothing refunded, in SQL."""
+    return case((paid > 0, pool * refunded // paid), else_=0)
+
+
+def _reversed_pool(platform: Platform) -> ColumnElement[int]:
+    """What the refunds of the outer platform order's taken lines took back of its neigou order's pool,
+    line by line: each line's order line is the one of its sku (``feeds.line_sku``)."""
+    sku = func.substr(literal(f"{platform.value}:") + _L.line_key, 1, 64)
+    return (
+        select(func.coalesce(func.sum(refunded_share(OrderLine.pool_fen, _L.refunded_fen, _L.taken_fen)), 0))
+        .where(
+            _L.platform_order_id == PlatformOrder.id,
+            _TAKEN,
+            OrderLine.order_id == Order.id,
+            OrderLine.sku == sku,
+        )
+        .scalar_subquery()
+    )
+
+
+def _after_refunds(pool: ColumnElement[int], platform: Platform) -> ColumnElement[int]:
+    """The outer neigou order's ``pool`` after its refunds: each taken line's refunds take back their
+    share of its pool (``_reversed_pool``); refunds that name no line (the shop's, through the API) the
+    order's share of it, ``floor(pool × U / P)`` of what they refunded (U) of what the order paid (P),
+    as the ledger reverses them; never below nothing."""
+    by_lines = _lines_sum(case((_TAKEN, _L.refunded_fen), else_=0))
+    unnamed = _larger(Order.refunded_fen - by_lines, literal(0))
+    taken_back = _reversed_pool(platform) + refunded_share(pool, unnamed, Order.paid_fen)
+    return _larger(pool - taken_back, literal(0))
+
+
 def compared(program_id: int, platform: Platform, start: datetime, end: datetime) -> Subquery:
     """Every order of ``platform`` paid in [start, end), the platform's commission against neigou's and
     the cause of a difference, as a subquery with the columns of :data:`COLUMNS` (and ``id``, ``paid_at``)."""
@@ -147,11 +183,7 @@ def compared(program_id: int, platform: Platform, start: datetime, end: datetime
             PlatformOrder.external_id,
             PlatformOrder.status.label("platform_status"),
             _lines_sum(_FEE).label("platform_fen"),
-            case(
-                (Order.id.is_(None), 0),
-                (Order.paid_fen == 0, pool_fen),
-                else_=pool_fen - pool_fen * Order.refunded_fen // Order.paid_fen,
-            ).label("ledger_fen"),
+            case((Order.id.is_(None), 0), else_=_after_refunds(pool_fen, platform)).label("ledger_fen"),
             case((Order.id.is_(None), 0), else_=earned.scalar_subquery()).label("members_fen"),
             Order.id.label("order_id"),
             Order.refunded_fen,
