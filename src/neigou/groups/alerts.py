@@ -259,7 +259,7 @@ def deliver_alert(
     elif robot is None:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "no webhook configured"
     elif not robot_budget.take(robot.url, running):
-        # The robot had its 20 this minute: nothing is sent and the attempt is given back (queued again a minute later).
+        # The robot had its 20 this minute: nothing is sent and the attempt is given back: queued a minute later.
         delivery.status, delivery.detail, delivery.attempts = (
             DeliveryStatus.FAILED,
             ROBOT_BUSY,
