@@ -12,7 +12,8 @@
   product (``push_offers.linked_item``, ``push_copy.robot_text``) and stores it as the message's text
   with its claim, so a sent message shows what the group read. A message whose customer has no such
   robot when it is sent fails at once (``NO_GROUP_ROBOT``), and so does one whose text cannot be
-  rebuilt: its link or its product is gone or withdrawn (``NO_OFFER``). Each attempt records the robot
+  rebuilt: its link or its product is gone or withdrawn (``NO_OFFER``); either keeps an empty text
+  (``NOT_POSTED``), never a text the group did not read. Each attempt records the robot
   it went through (``sent_via`` ``group`` with the group's id; ``program`` is only on messages sent
   before).
 * ``webhook``: the message is POSTed as JSON to the program's endpoint, signed as commission events
@@ -88,6 +89,9 @@ NO_OFFER = (
     "cannot be rebuilt; push again"
 )
 NO_TARGET = "no target: the program's push settings have no webhook URL"
+# A robot message failed before it was posted keeps no text, as an unsent group alert has none (its
+# ``last_error`` says why): what it held (written at the push, or for a refused attempt) was never posted.
+NOT_POSTED = ""
 # A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
 # sent (never signed with an empty secret), and the attempt is retried like a refusal.
 UNSIGNABLE = "the signing secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
@@ -188,6 +192,8 @@ def deliver_due(
             if target is None:
                 message.status, message.last_error = MessageStatus.FAILED, refused or NO_TARGET
                 message.attempts = max(message.attempts, MAX_ATTEMPTS)
+                if robot:  # posted nowhere: no text that reads as what the group got (``NOT_POSTED``)
+                    message.text = NOT_POSTED
             else:
                 # On its way since the claim (not the run's start: a run claims its last messages long after it
                 # began): no run takes it again before the lease ends.
