@@ -36,7 +36,6 @@ from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.kit.urls import masked_url
 
-
 ROBOT_TAKES_NO_TARGET = Message(
     "The WeCom group robot channel takes no target URL: each message goes only to the robot of its "
     "customer's own group."
