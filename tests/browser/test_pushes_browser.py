@@ -89,12 +89,10 @@ def test_the_console_shows_push_figures_and_saves_the_settings(
     expect(page.get_by_test_id("crm-orders")).to_have_text("1")
     expect(page.get_by_test_id("crm-gmv")).to_have_text("¥159.00")
     expect(page.get_by_test_id("crm-messages")).to_have_text("9")
-    page.get_by_test_id("crm-channel").select_option("wecom_robot")
-    page.get_by_test_id("crm-target").fill("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=demo-key")
+    page.get_by_test_id("crm-channel").select_option("webhook")
+    page.get_by_test_id("crm-target").fill("https://crm.brand.example/hook?token=demo-key")
     page.get_by_test_id("crm-cap-pushes").fill("3")
     page.get_by_test_id("crm-save").click()
     expect(page.get_by_test_id("crm-saved")).to_be_visible()
-    expect(page.get_by_test_id("crm-target-masked")).to_have_text(
-        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…"
-    )
+    expect(page.get_by_test_id("crm-target-masked")).to_have_text("https://crm.brand.example/hook?…")
     page.screenshot(path=str(ARTIFACTS / "console-crm-zh.png"), full_page=True)

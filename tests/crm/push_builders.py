@@ -11,11 +11,19 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm.models import Consent, ConsentPurpose, Customer, CustomerSource
+from neigou.crm.models import (
+    TARGET_MASKED_LENGTH,
+    Consent,
+    ConsentPurpose,
+    CrmSettings,
+    Customer,
+    CustomerSource,
+)
 from neigou.feed import robots as feed_robots
 from neigou.kit.db import transaction
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
 from neigou.kit.sealed import Sealer
+from neigou.kit.urls import masked_url
 from tests.campaigns import builders as b
 from tests.conftest import TEST_ACTOR, TokenMaker
 from tests.links.builders import make_link
@@ -152,11 +160,26 @@ def send_through(
     client: TestClient, operator: dict[str, str], world: PushWorld, channel: str, target: str | None
 ) -> PushWorld:
     """``world`` with its program's pushes sent through ``channel`` to ``target`` (quiet hours as set;
-    ``None`` keeps the stored target, ``""`` removes it)."""
+    ``None`` keeps the stored target, ``""`` removes it). The robot channel refuses a target: one given
+    with it is stored as a program's robot was before that rule (never used by the channel)."""
+    legacy = channel == "wecom_robot" and bool(target)
     response = client.put(
         f"/api/v1/programs/{world.feed.program_id}/crm/settings",
-        json={"channel": channel, "target": target},
+        json={"channel": channel, "target": None if legacy else target},
         headers=operator,
     )
     assert response.status_code == 200, response.text
+    if legacy and target is not None:
+        stored_robot_target(client, world, target)
     return world
+
+
+def stored_robot_target(client: TestClient, world: PushWorld, url: str) -> None:
+    """The program's settings keep ``url`` as their target, as a robot-channel program's were written
+    before the channel refused one."""
+    app: Any = client.app
+    sealer = Sealer.from_settings(app.state.settings)
+    with transaction(app.state.session_factory) as session:
+        row = session.get(CrmSettings, world.feed.program_id)
+        assert row is not None
+        row.target_sealed, row.target_masked = sealer.seal(url), masked_url(url, limit=TARGET_MASKED_LENGTH)

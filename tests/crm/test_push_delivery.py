@@ -55,7 +55,7 @@ def test_defaults_and_a_masked_target(client: TestClient, operator: dict[str, st
         "target_masked": None,
         "webhook_secret": None,
     }
-    saved = _settings(client, operator, world, channel="wecom_robot", target=ROBOT, cap_pushes=3)
+    saved = _settings(client, operator, world, channel="task", target=ROBOT, cap_pushes=3)
     assert saved["target_masked"] == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…"
     assert "abc-123" not in client.get(path, headers=operator).text
 
@@ -72,6 +72,31 @@ def test_refused_settings_change_nothing(
         == "validation_error"
     )
     assert row_counts(factory) == before
+
+
+def test_the_robot_channel_refuses_a_target(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    """A robot message goes only to its customer's own group's robot: a target sent with that channel
+    would never be used, so it is refused (in the reader's language), and nothing changes; "" still
+    removes a stored one."""
+    path = f"/api/v1/programs/{world.feed.program_id}/crm/settings"
+    before_settings = client.get(path, headers=operator).json()
+    before = row_counts(factory)
+    body = {"channel": "wecom_robot", "target": ROBOT}
+    # Who may change the settings is judged first: the refusal is told to an operator only.
+    assert client.put(path, json=body).status_code == 401
+    assert client.put(path, json=body, headers=world.feed.owner_headers).status_code == 403
+    for lang, words in (("en", "takes no target URL"), ("zh-CN", "不使用目标地址")):
+        refused = client.put(path, json=body, headers={**operator, "Accept-Language": lang})
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "target_not_for_robot"
+        assert words in refused.json()["detail"]
+        assert "abc-123" not in refused.text  # the typed URL is never quoted back
+    assert row_counts(factory) == before
+    assert client.get(path, headers=operator).json() == before_settings
+    assert _settings(client, operator, world, channel="wecom_robot", target="")["target_masked"] is None
 
 
 def test_the_robot_sends_when_the_time_comes_and_retries_with_backoff(
@@ -197,7 +222,7 @@ def test_a_refusal_that_echoes_the_customers_phone_is_kept_without_it(
         ),
         "wecom_robot": httpx.Response(200, json={"errcode": 60111, "errmsg": "userid 13812345678 not found"}),
     }
-    targets = {"webhook": HOOK + "?token=s3cr3t-t0k3n", "wecom_robot": ROBOT}
+    targets = {"webhook": HOOK + "?token=s3cr3t-t0k3n", "wecom_robot": None}
     kept = {
         "webhook": "HTTP 400",
         "wecom_robot": "HTTP 200 errcode 60111",

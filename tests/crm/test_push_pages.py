@@ -99,6 +99,15 @@ def test_the_console_page_saves_settings_and_shows_the_secret_once(
         "/console/crm/settings", data={**form, "quiet_start": "late"}, follow_redirects=False
     )
     assert "error=bad_quiet_hours" in refused.headers["location"]
+    robot = {
+        **form,
+        "channel": "wecom_robot",
+        "target": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+    }
+    refused = client.post("/console/crm/settings", data=robot, follow_redirects=False)
+    assert "error=target_not_for_robot" in refused.headers["location"]
+    told = client.get(refused.headers["location"])
+    assert "企业微信群机器人渠道不使用目标地址" in told.text
 
 
 def test_a_push_page_shows_only_known_errors_never_the_text_of_its_address(

@@ -147,6 +147,7 @@ def test_queued_messages_that_would_have_gone_to_the_programs_robot_fail(
             push_delivery.NO_GROUP_ROBOT,
             None,
         )
+        assert message["text"] == ""  # posted nowhere: no text that reads as what a group got
     assert program.received == []
     assert group_robot.received == []
 

@@ -6,6 +6,7 @@ product is gone cannot be rebuilt: it fails and is posted nowhere."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -20,13 +21,23 @@ from neigou.kit.db import transaction
 from neigou.links.models import ShareLink
 from neigou.offers.models import Product
 from tests.campaigns import builders as fb
+from tests.conftest import TokenMaker
 from tests.crm.push_builders import AT, PushWorld, in_robot_group, push, send_through
 from tests.crm.test_push_group_robots import _deliver, _messages, _texts, stubs, world
 from tests.robots import Robot
+from tests.sign_in import member_sign_in
 
 __all__ = ["stubs", "world"]  # the fixtures of the group robot tests
 # the robots these tests send to listen on 127.0.0.1
 pytestmark = [pytest.mark.usefixtures("push_clock"), pytest.mark.local_receivers]
+
+
+def _workspace(client: TestClient, make_token: TokenMaker, world: PushWorld, push_id: int) -> str:
+    """The member's workspace page of the push."""
+    member_sign_in(client, make_token("member", world.feed.owner))
+    page = client.get(f"/m/pushes/{push_id}")
+    assert page.status_code == 200
+    return page.text
 
 
 def _rewrite(factory: sessionmaker[Session], message_id: int, text: str) -> None:
@@ -93,8 +104,10 @@ def test_a_push_that_carried_the_salespersons_words_posts_the_rebuilt_text(
 
 
 def test_a_message_whose_link_or_product_is_gone_fails_and_nothing_is_posted(
+    *,
     client: TestClient,
     operator: dict[str, str],
+    make_token: TokenMaker,
     factory: sessionmaker[Session],
     world: PushWorld,
     stubs: list[Robot],
@@ -127,5 +140,12 @@ def test_a_message_whose_link_or_product_is_gone_fails_and_nothing_is_posted(
             push_delivery.NO_OFFER,
             None,
         )
+        # Posted nowhere: the text written at the push (never posted) is not shown as if it had been.
+        assert message["text"] == ""
     assert group_robot.received == []
     assert program.received == []
+    page = _workspace(client, make_token, world, made["id"])
+    assert page.count('data-testid="message-text"></textarea>') == 4
+    for message in made["messages"]:  # the text written at the push
+        assert message["text"]
+        assert html.escape(message["text"]) not in page

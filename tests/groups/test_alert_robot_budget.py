@@ -1,11 +1,11 @@
 """The daily group alert keeps the robots' 20 messages a minute (``kit.robot_budget``): over its robot's
-20 it is not sent and its attempt is given back, a later tick sends it; a robot's ``errcode 45009``
+20 it is not sent and its attempt is given back, queued again a minute later; a robot's ``errcode 45009``
 gives the attempt back until its last attempt would have come; an alert whose run died during the send
 is failed once its lease is over, as it may have been posted, never sent twice."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -59,6 +59,35 @@ def test_the_21st_message_of_a_minute_waits_for_a_later_tick_without_losing_an_a
     _tick(jobs_runner, MORNING + timedelta(hours=1))
     assert len(robot.received) == 1
     assert _delivery(factory) == (DeliveryStatus.SENT, 1, "ok")
+
+
+def test_an_alert_over_its_robots_budget_is_queued_again_a_minute_later_not_at_the_next_tick(
+    jobs_runner: jobs.JobRunner,
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: dict[str, Any],
+    robot: Robot,
+) -> None:
+    """The given-back attempt is put on the job queue's own schedule a budget's window later, under the
+    key the next tick would queue it with (so the two never both send)."""
+    for _ in range(20):
+        assert robot_budget.take(robot.url, app_settings(client))
+    _tick(jobs_runner, MORNING)
+    assert _delivery(factory) == (DeliveryStatus.FAILED, 0, ROBOT_BUSY)
+    program_id = world["program"]["id"]
+    with factory() as session:  # the key the next tick would queue it with (``queue_alert``)
+        given_back = session.scalars(select(AlertDelivery)).one().attempted_at
+    key = alerts.alert_key(program_id, DAY, 1, given_back=given_back)
+    (task,) = [t for t in jobs_runner.huey.scheduled() if t.args[1] == key]
+    assert task.args == (alerts.ALERT_JOB, key, {"program_id": program_id, "date": DAY.isoformat()})
+    delay = task.eta - datetime.now(UTC).replace(tzinfo=None)
+    assert timedelta(seconds=50) < delay <= robot_budget.WINDOW == timedelta(minutes=1)
+    robot_budget.forget()  # a minute later
+    jobs_runner.huey.execute(task, timestamp=task.eta)
+    assert len(robot.received) == 1
+    assert _delivery(factory) == (DeliveryStatus.SENT, 1, "ok")
+    _tick(jobs_runner, MORNING + timedelta(hours=1))  # the next tick sends nothing more
+    assert len(robot.received) == 1
 
 
 def test_a_robot_answering_45009_gives_the_attempt_back_until_the_last_attempt_would_come(

@@ -74,6 +74,19 @@ def test_deferred_job_runs_after_commit_only(
         assert session.get(JobRun, "k-rollback") is None
 
 
+def test_a_delayed_job_waits_in_the_queues_schedule(
+    jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]
+) -> None:
+    """``delay`` puts the job on huey's own schedule, after the commit: it runs once the delay is over."""
+    with transaction(factory) as session:
+        jobs.defer(session, "tests.record", key="k-later", payload={"n": 4}, delay=timedelta(seconds=60))
+    assert CALLS == []
+    (task,) = [t for t in jobs_runner.huey.scheduled() if t.args[1] == "k-later"]
+    assert task.args == ("tests.record", "k-later", {"n": 4})
+    jobs_runner.huey.execute(task, timestamp=task.eta)
+    assert CALLS == [{"n": 4}]
+
+
 def test_same_key_runs_once(jobs_runner: jobs.JobRunner, factory: sessionmaker[Session]) -> None:
     for _ in range(3):
         with transaction(factory) as session:

@@ -12,7 +12,7 @@
   product (``push_offers.linked_item``, ``push_copy.robot_text``) and stores it as the message's text
   with its claim, so a sent message shows what the group read. A message whose customer has no such
   robot when it is sent fails at once (``NO_GROUP_ROBOT``), and so does one whose text cannot be
-  rebuilt: its link or its product is gone or withdrawn (``NO_OFFER``). Each attempt records the robot
+  rebuilt: its link or its product is gone or withdrawn (``NO_OFFER``); either keeps an empty text. Each attempt records the robot
   it went through (``sent_via`` ``group`` with the group's id; ``program`` is only on messages sent
   before).
 * ``webhook``: the message is POSTed as JSON to the program's endpoint, signed as commission events
@@ -88,6 +88,7 @@ NO_OFFER = (
     "cannot be rebuilt; push again"
 )
 NO_TARGET = "no target: the program's push settings have no webhook URL"
+NOT_POSTED = ""  # the text of a robot message failed before posting (``_fail_unsent``)
 # A webhook message whose signing secret no configured key opens (fix NEIGOU_PAYEE_KEYS): nothing is
 # sent (never signed with an empty secret), and the attempt is retried like a refusal.
 UNSIGNABLE = "the signing secret does not open with the configured keys (NEIGOU_PAYEE_KEYS)"
@@ -186,8 +187,7 @@ def deliver_due(
             refused = _robot_refusal(session, message, group, settings=settings, at=at) if robot else None
             target = None if refused else _choose_target(message, push, targets, group, sealer=sealer)
             if target is None:
-                message.status, message.last_error = MessageStatus.FAILED, refused or NO_TARGET
-                message.attempts = max(message.attempts, MAX_ATTEMPTS)
+                _fail_unsent(message, refused or NO_TARGET, robot=robot)
             else:
                 # On its way since the claim (not the run's start: a run claims its last messages long after it
                 # began): no run takes it again before the lease ends.
@@ -242,6 +242,14 @@ def _given_up(session: Session, message: PushMessage, *, robot: bool, claimable:
     return True
 
 
+def _fail_unsent(message: PushMessage, reason: str, *, robot: bool) -> None:
+    """Fail for good a claimed message that can go nowhere. A robot message keeps no text, as an unsent
+    group alert has none (``last_error`` says why): what it held was never posted."""
+    message.status, message.last_error = MessageStatus.FAILED, reason
+    message.attempts = max(message.attempts, MAX_ATTEMPTS)
+    message.text = NOT_POSTED if robot else message.text
+
+
 def _zone(session: Session, program_id: int, settings: Settings) -> str:
     """The program's time zone (the deployment's default for a program gone meanwhile)."""
     program = programs.get_program(session, program_id)
@@ -274,9 +282,7 @@ def _robot_refusal(
 ) -> str | None:
     """Why a robot message may not be posted (None when it may): its customer's own group has no robot
     (never sent elsewhere), or its text cannot be rebuilt (its link or product is gone). When it may, its
-    text becomes the one rebuilt now, naming no customer (``push_copy.robot_text``): the stored text is
-    never posted, whatever it says (written before robot messages were non-personal, it may name the
-    customer, by a name since changed or cleared, or carry the salesperson's words)."""
+    text becomes the one rebuilt now, naming no customer (``push_copy.robot_text``), never the stored one."""
     if group is None:
         return NO_GROUP_ROBOT
     item = push_offers.linked_item(

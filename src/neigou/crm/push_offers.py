@@ -38,6 +38,8 @@ class PushedProduct:
 def _terms(coupon: CouponTemplate | None) -> estimate.UnitCoupon | None:
     if coupon is None or coupon.claimed_quantity >= coupon.total_quantity:
         return None  # a sold-out coupon prices nothing
+    if coupon.paused or not coupon.live:
+        return None  # nor does one paused or under review: nobody can claim it
     return estimate.UnitCoupon(
         kind=coupon.kind.value,
         value=coupon.value,
@@ -102,17 +104,21 @@ def priced_products(
 def linked_item(session: Session, link_id: int | None, *, base_url: str, at: datetime) -> MessageItem | None:
     """A message's offer as its tracked link carries it at ``at``, naming no customer: the product's
     current title and app price, the group price through the link's coupon while that coupon prices it
-    (its window, its stock), and the link's URL. None when it cannot be said: the link is gone or
-    withdrawn, or its product is gone or no longer on sale."""
+    (its window, its stock, not paused nor under review) and the link's campaign is live at ``at``
+    (``estimate.is_live``: a campaign ended or not begun gives no price, whatever its coupon's own
+    window: the app price is shown alone), and the link's URL. None when it cannot be said: the link is
+    gone or withdrawn, or its product is gone or no longer on sale."""
     link = None if link_id is None else session.get(ShareLink, link_id)
     if link is None or not link.active:
         return None
     product = offers.get_product(session, link.product_id)
     if product is None or not product.active:
         return None
+    campaign = None if link.campaign_id is None else campaigns.get_campaign(session, link.campaign_id)
     coupon = (
         None
         if link.coupon_id is None
+        or (campaign is not None and not estimate.is_live(campaign.starts_at, campaign.ends_at, at))
         else offers.coupons_by_id(session, {link.coupon_id}).get(link.coupon_id)
     )
     group_price = estimate.group_price_fen(_terms(coupon), sku=link.sku, price_fen=product.price_fen, at=at)

@@ -4,7 +4,8 @@ A program without a row has the defaults (task list, 2 pushes in 7 days, quiet 2
 target URL carries the robot's key, so it is sealed (``kit.sealed``) and shown masked; a webhook's
 signing secret is made here and shown once, when the channel first becomes ``webhook``. The webhook
 channel needs a target; the robot channel delivers only through the robot of each customer's own group
-and never uses the target (a robot message is never posted to the program's robot group).
+and never uses the target (a robot message is never posted to the program's robot group), so it refuses
+one (a target stored before this rule is kept, unused, until it is removed with "").
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.kit.urls import masked_url
+
+ROBOT_TAKES_NO_TARGET = Message(
+    "The WeCom group robot channel takes no target URL: each message goes only to the robot of its "
+    "customer's own group."
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,10 @@ def update(
     at: datetime,
 ) -> tuple[CrmSettings, str | None]:
     """Store the settings; returns them with the webhook's new signing secret when one was made. The
-    target is a public address's unless ``allow_private`` (``require_sendable``)."""
+    target is a public address's unless ``allow_private`` (``require_sendable``). A target sent with the
+    robot channel, which never uses one, is refused (``target_not_for_robot``); "" still removes one."""
+    if change.channel is PushChannel.WECOM_ROBOT and change.target:
+        raise Invalid(ROBOT_TAKES_NO_TARGET, code="target_not_for_robot")
     require_sendable(change.target, field="target", allow_private=allow_private)
     row, created = row_to_put(
         session, CrmSettings, {"program_id": program_id, "updated_at": at}, key=["program_id"]

@@ -16,12 +16,17 @@ waits for), and two runs never send one attempt. A delivery left ``sending`` for
 run was killed during the send) may be in the group already: WeCom keeps no id to deduplicate by, so
 the next tick or run fails it for good (``kit.robot_budget.LEASE_LOST``), never sending it again.
 
+A send that broke off (``webhook.broken_send``) may have been posted too, and is failed for good the same
+way; one that failed before posting (refused, unreachable) stays retryable.
+
 A robot takes 20 messages a minute (``kit.robot_budget``, counted with every other sender's): an alert
 over its robot's 20 is not sent, and its attempt is given back (``failed``, ``robot busy``, its count
-unchanged), so a later tick sends it. A robot answering ``errcode 45009`` gives the attempt back the
-same way until the time its last attempt would have come (``MAX_ATTEMPTS`` ticks after the morning's
-first, ``give_back_until``); then it counts as any refusal. A given-back attempt's retry is queued
-under a key of its own (the attempt's number and time: ``alert_key``), as the number is used again.
+unchanged) and queued again a budget's window later (``robot_budget.WINDOW``, huey's schedule), not
+at the next hourly tick. A robot answering ``errcode 45009`` gives the attempt back the same way until
+the time its last attempt would have come (``MAX_ATTEMPTS`` ticks after the morning's first,
+``give_back_until``); then it counts as any refusal. A given-back attempt's retry is queued under a key
+of its own (the attempt's number and time: ``alert_key``), as the number is used again: the delayed
+retry and the next tick's share it, so it runs once.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
-from sqlalchemy import ColumnElement, and_, delete, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -72,9 +77,15 @@ log = structlog.get_logger(__name__)
 
 
 def retryable(delivery: AlertDelivery) -> bool:
-    """Whether the delivery may be tried again: it failed, and not because its run was killed during
-    the send (:func:`give_up_lost`)."""
-    return delivery.status is DeliveryStatus.FAILED and delivery.detail != robot_budget.LEASE_LOST
+    """Whether the delivery may be tried again: it failed before it could be posted, not because its run
+    was killed during the send (:func:`give_up_lost`) nor because the send broke off."""
+    return delivery.status is DeliveryStatus.FAILED and not robot_budget.may_have_posted(delivery.detail)
+
+
+def _not_posted() -> ColumnElement[bool]:
+    """:func:`retryable` in SQL: a failed delivery whose summary does not say it may have been posted."""
+    maybe = AlertDelivery.detail.endswith(robot_budget.MAY_HAVE_POSTED, autoescape=True)
+    return and_(AlertDelivery.status == DeliveryStatus.FAILED, or_(AlertDelivery.detail.is_(None), ~maybe))
 
 
 def _lost_send(at: datetime) -> ColumnElement[bool]:
@@ -248,12 +259,13 @@ def deliver_alert(
     elif robot is None:
         delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "no webhook configured"
     elif not robot_budget.take(robot.url, running):
-        # The robot had its 20 this minute: nothing is sent and the attempt is given back (a later tick).
+        # The robot had its 20 this minute: nothing is sent and the attempt is given back: queued a minute later.
         delivery.status, delivery.detail, delivery.attempts = (
             DeliveryStatus.FAILED,
             ROBOT_BUSY,
             delivery.attempts - 1,
         )
+        _retry_soon(session, delivery, attempts=delivery.attempts)
         robot = None
     text = message(program, report) if robot is not None else ""
     session.commit()  # the claim and the rows: nothing is held through the send
@@ -281,9 +293,12 @@ def deliver_alert(
         "http_status": outcome.http_status,
         "detail": outcome.detail,
     }
-    if robot_budget.hands_back(outcome.detail, at=not_before_now(at), until=give_back_until(program, on)):
+    given_back = robot_budget.hands_back(
+        outcome.detail, at=not_before_now(at), until=give_back_until(program, on)
+    )
+    if given_back:
         answer["attempts"] = number - 1  # the robot was over its limit: tried again, uncounted
-    finish_attempt(
+    written = finish_attempt(
         session,
         delivery,
         AlertDelivery.attempts,
@@ -291,9 +306,20 @@ def deliver_alert(
         AlertDelivery.status == DeliveryStatus.SENDING,
         **answer,
     )
+    if written and given_back:
+        _retry_soon(session, delivery, attempts=number - 1)
     session.commit()
     session.refresh(delivery)
     return delivery
+
+
+def _retry_soon(session: Session, delivery: AlertDelivery, *, attempts: int) -> None:
+    """Queue again, a robot budget's window later, an attempt given back because its robot was over its
+    budget (``attempts``: the count once given back), under the key the next tick would give it."""
+    on = delivery.alert_date
+    key = alert_key(delivery.program_id, on, attempts + 1, given_back=delivery.attempted_at)
+    payload = {"program_id": delivery.program_id, "date": on.isoformat()}
+    jobs.defer(session, ALERT_JOB, key=key, payload=payload, delay=robot_budget.WINDOW)
 
 
 def _claim(session: Session, program_id: int, on: date, at: datetime) -> tuple[AlertDelivery, bool]:
@@ -322,11 +348,7 @@ def _claim(session: Session, program_id: int, on: date, at: datetime) -> tuple[A
         return delivery, True
     if give_up_lost(session, delivery, at) or not retryable(delivery):
         return delivery, False
-    again = and_(
-        AlertDelivery.status == DeliveryStatus.FAILED,
-        AlertDelivery.detail.is_distinct_from(robot_budget.LEASE_LOST),
-    )
-    if not claim_attempt(session, delivery, AlertDelivery.attempts, again):
+    if not claim_attempt(session, delivery, AlertDelivery.attempts, _not_posted()):
         return session.get_one(AlertDelivery, delivery.id), False
     delivery.status, delivery.attempted_at = DeliveryStatus.SENDING, at
     delivery.http_status, delivery.detail = None, None

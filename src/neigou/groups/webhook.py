@@ -30,6 +30,7 @@ from neigou.kit.bounded_http import AddressNotAllowed, BoundedTransport
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.json_input import loads_untrusted
+from neigou.kit.robot_budget import MAY_HAVE_POSTED
 
 MAX_CONTENT_BYTES = 4096
 MAX_PORT = 65535
@@ -168,7 +169,7 @@ def broken_send(exc: Exception) -> Outcome:
     not a refusal): a failure that may have gone out, its error's class kept, never its text (logged,
     redacted, by the caller), so the caller finishes its attempt instead of leaving it claimed."""
     name = type(exc).__name__
-    return Outcome(False, None, f"{name} while sending; it may have been posted", error=name)
+    return Outcome(False, None, f"{name} while sending{MAY_HAVE_POSTED}", error=name)
 
 
 def sign(secret: str, timestamp_ms: int) -> str:

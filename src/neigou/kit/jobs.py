@@ -93,11 +93,19 @@ def purge_job_runs(session: Session, _payload: dict[str, Any], at: datetime) -> 
     session.execute(delete(JobRun).where(JobRun.finished_at < at - JOB_RUNS_KEPT))
 
 
-def defer(session: Session, name: str, *, key: str, payload: dict[str, Any] | None = None) -> None:
-    """Queue job ``name`` once ``session`` commits; nothing is queued if it rolls back."""
+def defer(
+    session: Session,
+    name: str,
+    *,
+    key: str,
+    payload: dict[str, Any] | None = None,
+    delay: timedelta | None = None,
+) -> None:
+    """Queue job ``name`` once ``session`` commits; nothing is queued if it rolls back. With ``delay``
+    it runs that long after the commit (huey's own schedule: ``JobRunner.enqueue``)."""
     if name not in REGISTRY:
         raise KeyError(f"unknown job {name!r}")
-    commit_hooks.add(session, _PENDING, (name, key, payload or {}))
+    commit_hooks.add(session, _PENDING, (name, key, payload or {}, delay))
 
 
 class _InProcessConsumer(Consumer):  # type: ignore[misc]
@@ -186,9 +194,14 @@ class JobRunner:
         """Jobs waiting in the queue (a query of the queue's store)."""
         return int(self.huey.pending_count())
 
-    def enqueue(self, name: str, key: str, payload: dict[str, Any]) -> None:
-        """Hand a job to the queue (called after commit)."""
-        self._task(name, key, payload)
+    def enqueue(self, name: str, key: str, payload: dict[str, Any], delay: timedelta | None = None) -> None:
+        """Hand a job to the queue (called after commit); with ``delay``, to huey's schedule, from which
+        the consumer's scheduler queues it once the delay is over (a queue that runs jobs at once,
+        ``immediate``, keeps it in its schedule until then)."""
+        if delay is None:
+            self._task(name, key, payload)
+        else:
+            self._task.schedule(args=(name, key, payload), delay=delay.total_seconds())
 
     def start_in_process(self, workers: int = 2) -> None:
         """Consume on background threads of this process (embedded setup)."""
@@ -250,9 +263,12 @@ def _enqueue_after_commit(session: Session) -> None:
     pending = commit_hooks.released(session, _PENDING)
     if pending is None:  # a savepoint released: its jobs wait for the outermost commit
         return
-    for name, key, payload in pending:
+    for name, key, payload, delay in pending:
         try:
-            current_runner().enqueue(name, key, payload)
+            if delay is None:
+                current_runner().enqueue(name, key, payload)
+            else:
+                current_runner().enqueue(name, key, payload, delay=delay)
         except Exception as exc:
             log.error("job.enqueue_failed", job=name, error=error_summary(exc))
 

@@ -15,14 +15,17 @@ code's alert, the daily group alerts) keeps three rules, with the names here:
   last backoff, so a robot that never takes it still ends it as failed.
 * A post whose sending run died during the send (its lease ran out before an answer was written) may be
   in the group already: WeCom keeps no id to deduplicate by, so it is failed (:data:`LEASE_LOST`, a
-  summary ``kit.attempts.refusal_note`` tells as "it may have been posted"), never posted twice.
+  summary ``kit.attempts.refusal_note`` tells as "it may have been posted"), never posted twice; so is
+  one whose send broke off (a fault while sending or reading the answer: ``groups.webhook.broken_send``),
+  which may have reached the group too (:func:`may_have_posted`). A post that failed before it was
+  posted (refused, unreachable, over the budget) stays retryable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from limits import parse, storage, strategies
 from limits.storage import MemoryStorage
@@ -32,11 +35,16 @@ from neigou.kit.settings import Settings
 from neigou.kit.streams import namespace
 
 PER_ROBOT = parse("20/minute")
+# The budget's window: a post over it is worth trying again this long later (not at a sender's next
+# scheduled run, an hour away for the daily group alerts).
+WINDOW = timedelta(seconds=PER_ROBOT.get_expiry())
 # WeCom's answer to a robot over its 20 a minute, and the fixed summary an attempt so answered keeps.
 RATE_LIMITED_ERRCODE = 45009
 RATE_LIMITED = refusal(200, errcode=RATE_LIMITED_ERRCODE)
 # What a robot post whose sending run died before it reported (its lease over) is failed with.
-LEASE_LOST = "LeaseExpired while sending; it may have been posted"
+# Every summary of a send that may have reached the group ends so (``groups.webhook.broken_send``'s too).
+MAY_HAVE_POSTED = "; it may have been posted"
+LEASE_LOST = "LeaseExpired while sending" + MAY_HAVE_POSTED
 _LIMITERS: dict[str, strategies.MovingWindowRateLimiter] = {}
 _GUARD = threading.Lock()
 
@@ -66,6 +74,12 @@ def hands_back(detail: str | None, *, at: datetime, until: datetime) -> bool:
     """Whether an attempt that came to ``detail`` at ``at`` is given back (not counted): the robot was
     over its limit (``errcode 45009``) and the post's last backoff (``until``) has not come."""
     return detail == RATE_LIMITED and at < until
+
+
+def may_have_posted(detail: str | None) -> bool:
+    """Whether a failed post's summary says it may be in the group (its lease ran out, or its send broke
+    off): such a post is never sent again, as WeCom keeps no id to deduplicate by."""
+    return detail is not None and detail.endswith(MAY_HAVE_POSTED)
 
 
 def forget() -> None:

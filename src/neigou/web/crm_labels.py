@@ -47,6 +47,10 @@ push_error: dict[str, Label] = {
     ),
     "idempotency_key_reused": N_("This form was already sent with other choices; open the composer again."),
     "target_required": N_("The webhook channel needs a target URL."),
+    "target_not_for_robot": N_(
+        "The WeCom group robot channel takes no target URL: each message goes only to the robot of its "
+        "customer's own group."
+    ),
 }
 
 push_channel: dict[str, Label] = {
