@@ -109,7 +109,7 @@ def test_the_owners_cached_terms_never_let_another_organization_claim(
     assert _claim(factory, gate, a, coupon, "13800000004", request_id="a-1") == "coupon_not_found"
     with factory() as session:
         assert session.get_one(CouponTemplate, coupon).claimed_quantity <= 1  # B's own claim only
-        assert session.scalar(select(func.count()).select_from(CouponClaim)) <= 1
+        assert session.scalars(select(func.count()).select_from(CouponClaim)).one() <= 1
     with transaction(factory) as session:  # B's stock in Redis: one unit given out, none to A
         assert gate.counts(session.get_one(CouponTemplate, coupon), "")[0] == 1
 
