@@ -86,3 +86,20 @@ def test_a_claim_the_writer_refused_for_the_limit_is_shown_refused_when_read_aga
     assert up_front[0] == "limit_reached"
     assert later == up_front
     assert _shown(client, first) is None  # the first claim, stored, stays taken
+
+
+def test_another_coupons_refused_claim_id_is_not_shown_on_a_link(
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+    gate: StockGate,
+) -> None:
+    hidden = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)
+    public = make_link(client, operator, member_id=world.member_id, coupon_id=world.public_id)
+    claim_id = 424242
+    gate.client.set(
+        claim_stream.refusal_key(gate.namespace, claim_id), f"limit_reached:{world.hidden_id}", ex=60
+    )
+    assert _shown(client, f"/p/{hidden['code']}?claimed=1&claim={claim_id}") is not None
+    # A link of another coupon given the same claim id shows no refusal of it.
+    assert _shown(client, f"/p/{public['code']}?claimed=1&claim={claim_id}") is None

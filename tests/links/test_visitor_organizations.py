@@ -15,6 +15,8 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.links import claim_stream, claims
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink, Touch, Visitor
+from neigou.links.touches import identify_visitor
+from neigou.privacy.models import OptOut
 from tests.conftest import SECRET, TEST_ACTOR, TokenMaker
 from tests.links.builders import limited_coupon
 from tests.links.conftest import behind_gate
@@ -176,3 +178,97 @@ def test_a_claim_written_behind_the_gate_records_the_coupons_organization(
         linkage = session.get(Visitor, "visitor-gate")
         assert linkage is not None
         assert (linkage.organization_id, linkage.customer_ref_masked) == (coupon.organization_id, MASKED)
+
+
+OTHER_PHONE, OTHER_MASKED = "13987654321", "139****4321"
+
+
+def test_a_second_shopper_typing_their_number_on_a_shared_browser_takes_it_over(
+    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    a = tenant(client, operator, make_token, "brand-a")
+    first, second, third = (_coupon_link(client, a) for _ in range(3))
+    client.get(f"/p/{first}")
+    client.post(f"/p/{first}/claim", data={"phone": PHONE})
+    client.post(f"/p/{second}/claim", data={"phone": OTHER_PHONE})  # another shopper, same browser
+    assert _claims(factory, second) == [OTHER_MASKED]
+    page = client.get(f"/p/{third}").text
+    assert OTHER_MASKED in page
+    assert MASKED not in page
+    done = client.post(f"/p/{third}/claim", data={})  # one tap: the second shopper's claim
+    assert 'data-testid="claimed"' in done.text
+    assert _claims(factory, third) == [OTHER_MASKED]
+    with factory() as session:
+        assert session.scalars(select(Visitor.customer_ref_masked)).one() == OTHER_MASKED
+
+
+def test_the_claim_writer_rebinds_a_browser_to_the_shopper_who_claimed_on_it(
+    factory: sessionmaker[Session],
+) -> None:
+    coupon = limited_coupon(factory, total=5, per_customer=1)
+    with transaction(factory) as session:  # another shopper's linkage, same organization
+        session.add(
+            Visitor(
+                visitor_id="visitor-shared",
+                customer_ref_hash="ab" * 32,
+                customer_ref_masked="139****0000",
+                organization_id=coupon.organization_id,
+                identified_at=utcnow(),
+            )
+        )
+    for stock in behind_gate():
+        with transaction(factory) as session:
+            made = claims.claim_coupon(
+                session,
+                coupon_id=coupon.id,
+                customer=claims.Customer.from_ref(SECRET, PHONE),
+                actor=TEST_ACTOR,
+                source=ClaimSource.API,
+                visitor_id="visitor-shared",
+                gate=stock,
+            )
+        assert made.queued
+        assert stock.stream is not None
+        assert claim_stream.ClaimWriter(stock.client, stock.stream, factory).drain() == 1
+    with factory() as session:
+        linkage = session.get(Visitor, "visitor-shared")
+        assert linkage is not None
+        assert (linkage.organization_id, linkage.customer_ref_masked) == (coupon.organization_id, MASKED)
+
+
+def test_an_opted_out_shopper_on_a_shared_browser_leaves_it_linked_to_nobody(
+    factory: sessionmaker[Session],
+) -> None:
+    coupon = limited_coupon(factory, total=5, per_customer=1)
+    opted_out = claims.Customer.from_ref(SECRET, OTHER_PHONE)
+    with transaction(factory) as session:
+        session.add(
+            Visitor(
+                visitor_id="visitor-shared",
+                customer_ref_hash=claims.Customer.from_ref(SECRET, PHONE).ref_hash,
+                customer_ref_masked=MASKED,
+                organization_id=coupon.organization_id,
+                identified_at=utcnow(),
+            )
+        )
+        session.add(
+            OptOut(
+                request_id="opt-out-1",
+                customer_ref_hash=opted_out.ref_hash,
+                requested_at=utcnow(),
+                actor_kind="shopper",
+                actor_ref="test",
+                erased={},
+            )
+        )
+    with transaction(factory) as session:
+        identify_visitor(
+            session,
+            visitor_id="visitor-shared",
+            customer_ref_hash=opted_out.ref_hash,
+            customer_ref_masked=opted_out.masked,
+            organization_id=coupon.organization_id,
+            at=utcnow(),
+        )
+    with factory() as session:  # neither the opted-out shopper's nor still the first shopper's
+        assert session.get(Visitor, "visitor-shared") is None

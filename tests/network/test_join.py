@@ -184,5 +184,6 @@ def test_joins_are_rate_limited(
     before = row_counts(factory)
     limited = client.post(f"/j/{code}", data={"name": "小李", "phone": PHONE})
     assert limited.status_code == 429
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert 'data-code="limited"' in limited.text
     assert row_counts(factory) == before

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-from neigou.kit.employee_numbers import MAX_INPUT, EmployeeNumber
+from neigou.kit.employee_numbers import MAX_INPUT, EmployeeNumber, width_folded
+from neigou.kit.field_errors import INVALID_INVITATION_CODE
 from neigou.kit.instants import Instant
+from neigou.kit.invisible import DROP_INVISIBLE
 from neigou.kit.names import StrippedNameStr
 from neigou.kit.refs import NamesSomeone
 
@@ -16,6 +20,26 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # An employee number in its one form (``kit.employee_numbers``): ``Ｅ００１`` and `` e001 `` are ``E001``.
 EmployeeNo = Annotated[str, StringConstraints(max_length=MAX_INPUT), EmployeeNumber]
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
+_ISSUED = re.compile(r"[0-9A-Za-z]{1,64}")  # the alphabet codes are issued in (``links.codes``)
+
+
+def invitation_code(value: str) -> str | None:
+    """An invitation code as issued: typed full-width (``ａＢ１２`` is ``aB12``) or carrying invisible
+    marks (a zero-width space a paste left, ``kit.invisible``) it is the same code; its case is kept
+    (codes are base62). None when anything else is left, or nothing."""
+    code = "".join(map(width_folded, value.translate(DROP_INVISIBLE))).strip()
+    return code if _ISSUED.fullmatch(code) else None
+
+
+def _invitation_code(value: str) -> str:
+    code = invitation_code(value)
+    if code is None:
+        raise PydanticCustomError(INVALID_INVITATION_CODE, "an invitation code the rule refuses")
+    return code
+
+
+# An invitation code in the form it was issued in (``invitation_code``), else 422 ``invalid_invitation_code``.
+InvitationCode = Annotated[str, StringConstraints(max_length=MAX_INPUT), AfterValidator(_invitation_code)]
 
 
 class ItemBody(BaseModel):
@@ -84,7 +108,7 @@ class ReservationBody(BaseModel):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
     ]
     employee_no: EmployeeNo | None = None
-    invitation_code: Code | None = None
+    invitation_code: InvitationCode | None = None
     link_code: Code | None = None
     sku: Code
     quantity: Annotated[int, Field(ge=1, le=10_000, strict=True)] = 1

@@ -60,7 +60,7 @@ class EmployeeNoRefused(ValueError):
         return field_errors.INVALID_EMPLOYEE_NO_MESSAGE
 
 
-def _width(c: str) -> str:
+def width_folded(c: str) -> str:
     """``c`` without its width: a full-width or half-width form is its ordinary character, a blank
     (no-break, em, ideographic… space) is a space; anything else is itself."""
     decomposition = unicodedata.decomposition(c)
@@ -82,7 +82,9 @@ def employee_no(value: str) -> str:
     if value.isascii():  # ASCII has no invisible mark and no other width; its case folds one-to-one
         number = value.strip().upper()
     else:
-        text = unicodedata.normalize("NFC", "".join(map(_width, value.translate(DROP_INVISIBLE))).strip())
+        text = unicodedata.normalize(
+            "NFC", "".join(map(width_folded, value.translate(DROP_INVISIBLE))).strip()
+        )
         if not all(map(_one_to_one, text)):
             raise EmployeeNoRefused(INVALID_EMPLOYEE_NO)
         number = unicodedata.normalize("NFC", text.upper())

@@ -53,6 +53,12 @@ INVALID_EXTERNAL_ID_MESSAGE = Message(
     "An external id may not hold invisible characters (zero-width spaces, soft hyphens, variation "
     "selectors and the like): they would make it another id. Send it without them."
 )
+# An invitation code holding anything but the letters and digits codes are issued in, once its width
+# is folded and invisible marks are dropped (``events.schemas.invitation_code``).
+INVALID_INVITATION_CODE = "invalid_invitation_code"
+INVALID_INVITATION_CODE_MESSAGE = Message(
+    "An invitation code is written in the letters and digits it was issued with, and nothing else."
+)
 
 OWN_FIELD_ERRORS: Mapping[str, Message] = {
     BLANK_NAME: BLANK_NAME_MESSAGE,
@@ -61,6 +67,7 @@ OWN_FIELD_ERRORS: Mapping[str, Message] = {
     INVALID_EMPLOYEE_NO: INVALID_EMPLOYEE_NO_MESSAGE,
     BLANK_EXTERNAL_ID: BLANK_EXTERNAL_ID_MESSAGE,
     INVALID_EXTERNAL_ID: INVALID_EXTERNAL_ID_MESSAGE,
+    INVALID_INVITATION_CODE: INVALID_INVITATION_CODE_MESSAGE,
     # A customer reference holding an invisible mark the hashing would keep (another customer).
     INVALID_CUSTOMER_REF: HIDDEN_MARK_MESSAGE,
 }

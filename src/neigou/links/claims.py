@@ -26,6 +26,7 @@ from neigou.kit.errors import Conflict, Invalid, NotFound, ProblemError
 from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_forms
+from neigou.kit.scoping import current_scope
 from neigou.links import claim_rows, claim_stream, gate_seeds
 from neigou.links import repository as repo
 from neigou.links.consent import GivenConsent
@@ -153,7 +154,8 @@ def claim_coupon(
     # With the gate, the coupon's terms come from the gate's in-process copy: a burst reads the
     # coupon once per process, and sold-out or over-limit attempts are refused without a query.
     terms = gate.terms(session, coupon_id) if gate is not None else session.get(CouponTemplate, coupon_id)
-    if terms is None:
+    scope = current_scope(session)  # the gate's copy serves every organization: a scoped caller its own
+    if terms is None or (scope is not None and terms.organization_id != scope.organization_id):
         raise NotFound(Message("This coupon does not exist."), code="coupon_not_found")
     coupon = terms
     if (

@@ -6,7 +6,8 @@ were stored (also claims stored through the request, keyed or without the gate).
 then asks for seeds instead of guessing (and sets them only under the counters' epochs they were read
 under, ``gate_scripts``), and they are read here, fresh from the database: the
 coupon's ``claimed_quantity`` (never the terms cached in-process, which may predate claims stored
-since) and the customer's ``ClaimCounter`` row, in one statement.
+since) and the customer's ``ClaimCounter`` row, in one statement, read unscoped (a counter is the
+deployment's, whichever caller's request seeds it).
 
 Claims answered by the gate but not stored yet are in the claim stream (or its dead letters) and in
 neither count. When the coupon's counter is the one missing, the stream and its dead letters are
@@ -33,6 +34,7 @@ from sqlalchemy import ColumnElement, bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from neigou.kit.dead_letters import letters
+from neigou.kit.scoping import unscoped
 from neigou.kit.streams import Entry
 from neigou.links.claim_batches import PAST_LIMIT
 from neigou.links.claim_stream import claim_id
@@ -69,16 +71,16 @@ def read(
                 coupon_ids.append(claim_id(entry_id.decode()))
                 if claim.get("customer_ref_hash") == customer_ref_hash:
                     customer_ids.append(coupon_ids[-1])
-    stored, mine, stored_of_coupon, stored_of_customer = session.execute(
-        select(
-            select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == coupon_id).scalar_subquery(),
-            select(ClaimCounter.claimed)
-            .where(ClaimCounter.coupon_id == coupon_id, ClaimCounter.customer_ref_hash == customer_ref_hash)
-            .scalar_subquery(),
-            _stored(coupon_ids, "coupon_ids"),
-            _stored(customer_ids, "customer_ids"),
-        )
-    ).one()
+    query = select(
+        select(CouponTemplate.claimed_quantity).where(CouponTemplate.id == coupon_id).scalar_subquery(),
+        select(ClaimCounter.claimed)
+        .where(ClaimCounter.coupon_id == coupon_id, ClaimCounter.customer_ref_hash == customer_ref_hash)
+        .scalar_subquery(),
+        _stored(coupon_ids, "coupon_ids"),
+        _stored(customer_ids, "customer_ids"),
+    )
+    with unscoped(session):  # the counter serves every caller: never a count filtered to one's scope
+        stored, mine, stored_of_coupon, stored_of_customer = session.execute(query).one()
     return (
         (stored or 0) + len(coupon_ids) - stored_of_coupon,
         (mine or 0) + len(customer_ids) - stored_of_customer,

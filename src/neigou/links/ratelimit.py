@@ -2,11 +2,14 @@
 
 In memory per process by default; on Redis (shared by every web process) when ``NEIGOU_REDIS_URL``
 is set. A moving window: 20 claims a minute from one IP (a whole office behind one NAT still fits),
-5 a minute from one visitor cookie.
+5 a minute from one visitor cookie. A refusal says when to come back (``retry_after``: the full
+window's reset, as the sign-in throttle's).
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse, storage, strategies
@@ -51,3 +54,16 @@ class ClaimLimiter:
         return visitor_id is None or self._limiter.hit(
             self.per_visitor, f"{self.namespace}-visitor", visitor_id
         )
+
+    def retry_after(self, *, ip: str, visitor_id: str | None) -> int:
+        """Seconds until an attempt refused by ``allow`` may be counted again: the latest reset of a
+        window that is full (at least 1), for the refusal's ``Retry-After``."""
+        counters = [(self.per_ip, f"{self.namespace}-ip", ip)]
+        if visitor_id is not None:
+            counters.append((self.per_visitor, f"{self.namespace}-visitor", visitor_id))
+        resets = [
+            self._limiter.get_window_stats(item, *keys).reset_time
+            for item, *keys in counters
+            if not self._limiter.test(item, *keys)
+        ]
+        return max(1, math.ceil(max(resets, default=time.time()) - time.time()))

@@ -37,6 +37,7 @@ from neigou.kit import commit_hooks
 from neigou.kit.clock import utcnow
 from neigou.kit.db import surely_not_committed
 from neigou.kit.logging import error_summary
+from neigou.kit.scoping import unscoped
 from neigou.links import gate_scripts as lua
 from neigou.links import gate_seeds
 from neigou.links.gate_scripts import UNCONFIRMED, StockUnconfirmed
@@ -134,12 +135,15 @@ class StockGate:
         _GATES.add(self)
 
     def terms(self, session: Session, coupon_id: int) -> CouponTerms | None:
-        """A coupon's terms from the in-process copy (read from the database when older than the TTL)."""
+        """A coupon's terms from the in-process copy (read from the database when older than the TTL),
+        whichever organization's: read unscoped, as the copy serves every caller (the claim checks the
+        caller's organization, ``links.claims``)."""
         now = time.monotonic()
         entry = self._terms.get(coupon_id)
         if entry is not None and entry[0] > now:
             return entry[1]
-        coupon = session.get(CouponTemplate, coupon_id)
+        with unscoped(session):
+            coupon = session.get(CouponTemplate, coupon_id)
         terms = CouponTerms.of(coupon) if coupon is not None else None
         with self._terms_lock:
             if len(self._terms) > 10_000:

@@ -108,17 +108,28 @@ def identify_visitor(
     itself to; returns its stored clicks on that organization's links as touches, for the caller to
     record together with its own (one batch: one suppression check, one binding).
 
-    A linkage recorded for another organization (or for none, before migration 0052) is recorded anew
-    for this one: the shopper gave this organization their reference. A customer who opted out of
+    A linkage recorded for another organization (or for none, before migration 0052), or for another
+    customer (a second shopper typing their own number on a shared browser), is recorded anew for this
+    one: the shopper gave this organization their reference, and one-tap claims and later clicks are
+    theirs from now on. A customer who opted out of
     ``program_id`` (the claim's; None: of every program) gets no linkage: the opt-out deleted theirs,
     and a claim made before it and stored after it (still in the claim stream, or a dead letter
-    replayed) must not make it again. The caller holds the customer's opt-out lock
+    replayed) must not make it again; another customer's linkage of this organization on the same
+    browser is deleted then (it no longer names who uses it). The caller holds the customer's opt-out lock
     (``privacy.repository.lock_customers``). Clicks still in the recorder's buffer become touches when
     they are written (see ``clicks``).
     """
     known = session.get(Visitor, visitor_id)
-    binds = known is None or known.organization_id != organization_id
-    if binds and not privacy.suppressed(session, {(program_id, customer_ref_hash)}):
+    binds = (
+        known is None
+        or known.organization_id != organization_id
+        or known.customer_ref_hash != customer_ref_hash
+    )
+    suppressed = binds and privacy.suppressed(session, {(program_id, customer_ref_hash)})
+    if suppressed and known is not None and known.organization_id == organization_id:
+        session.delete(known)  # another shopper's linkage is no longer this browser's either
+        session.flush()
+    elif binds and not suppressed:
         if known is None:
             insert_ignoring_duplicates(
                 session,

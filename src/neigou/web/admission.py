@@ -6,7 +6,8 @@ every admitted request (``Settings.pool_size``), so an admitted request never wa
 burst queues here, on the event loop, holding neither a thread nor a connection. A pool timeout that
 still happens (a reserve taken by jobs, a very slow query) gets the same 503, never a 500, and so do a
 database's transient refusal (a deadlock, a lock or statement timeout: ``transient``) and a request
-that finds Redis unreachable or timing out. A page's 503 is a page in its reader's language
+that finds Redis unreachable, timing out, loading, or refusing for the moment (a read-only replica
+after a failover, out of memory, a busy script: ``redis_refusing``). A page's 503 is a page in its reader's language
 (``web.error_pages``), the API's problem+json. An event
 stream is admitted like any request, then hands its slot back when it starts streaming and is counted
 by ``web.streaming.StreamGate`` for the rest of its life.
@@ -45,6 +46,12 @@ TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03", "57014"})
 # SQLite's: the database file, or a table, is locked by another connection past the busy timeout.
 _SQLITE_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
 _SQLITE_BUSY_TEXT = ("database is locked", "database table is locked", "database is busy")
+_REDIS_REFUSING = (
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+)
 
 
 def hand_back(scope: Scope) -> None:
@@ -186,8 +193,25 @@ def install(app: FastAPI, *, retry_after_ms: int) -> None:
         log.warning("request.database_busy", path=request.url.path, error=error_summary(exc))
         return overloaded(request, retry_after_ms)
 
-    @app.exception_handler(redis.ConnectionError)
+    @app.exception_handler(redis.ConnectionError)  # BusyLoadingError too: a Redis loading its data
     @app.exception_handler(redis.TimeoutError)
     async def _redis_unavailable(request: Request, exc: redis.RedisError) -> Response:
         log.warning("request.redis_unavailable", path=request.url.path, error=type(exc).__name__)
         return overloaded(request, retry_after_ms)
+
+    @app.exception_handler(redis.ResponseError)
+    async def _redis_refusing(request: Request, exc: redis.ResponseError) -> Response:
+        # The class only: a refusal's text may quote what was sent.
+        if not redis_refusing(exc):
+            raise exc
+        log.warning("request.redis_unavailable", path=request.url.path, error=type(exc).__name__)
+        return overloaded(request, retry_after_ms)
+
+
+def redis_refusing(exc: redis.ResponseError) -> bool:
+    """Whether Redis refused for the moment, not for good: a replica after a failover (``READONLY``),
+    past ``maxmemory`` under ``noeviction`` (``OOM``), ``TRYAGAIN`` or ``MASTERDOWN`` in a cluster, or a
+    script running past its limit (``BUSY``; never ``BUSYGROUP`` or ``BUSYKEY``, which are for good)."""
+    if isinstance(exc, _REDIS_REFUSING):
+        return True
+    return type(exc) is redis.ResponseError and str(exc).split(" ", 1)[0] == "BUSY"

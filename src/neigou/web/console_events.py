@@ -14,7 +14,7 @@ from neigou.auth.dependencies import ConsoleOperator
 from neigou.auth.service import Principal
 from neigou.events import repository as events
 from neigou.events.models import EventItem
-from neigou.events.schemas import LiveBoardOut
+from neigou.events.schemas import LiveBoardOut, invitation_code
 from neigou.events.service import require_event
 from neigou.events.views import live_board_out
 from neigou.kit.clock import utcnow
@@ -160,14 +160,15 @@ def live_page(
     code: str,
     *,
     session: SessionDep,
-    invite: Annotated[str, Query(max_length=16)] = "",
+    invite: Annotated[str, Query(max_length=256)] = "",
 ) -> HTMLResponse:
     """The event's public live page: countdown to the start, the stream's link, the price list, and
     who invites the guest when it is opened through an invitation code's poster."""
     event = events.event_by_code(session, code)
     if event is None:
         raise NotFound(Message("This event does not exist."), code="event_not_found")
-    found = events.invitation(session, invite) if invite else None
+    # As a reservation reads it: a poster's code pasted full-width or with a zero-width mark is the code.
+    found = events.invitation(session, issued) if (issued := invitation_code(invite)) else None
     now = utcnow()
     items = events.items_of(session, event.id)
     program = require_program(session, event.program_id)

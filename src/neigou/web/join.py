@@ -96,9 +96,11 @@ def join_submit(
         inviter = joins.require_inviter(session, secret_key=secret_key, code=code)
     except ProblemError:
         return _invalid(request, code)
-    ip = client_ip(request)
-    if not _limiter(request).allow(ip=ip, visitor_id=visitor_of(request)):
-        return _form(request, session, inviter, code, status_code=429, error="limited", name=name)
+    ip, visitor_id = client_ip(request), visitor_of(request)
+    if not (limiter := _limiter(request)).allow(ip=ip, visitor_id=visitor_id):
+        limited = _form(request, session, inviter, code, status_code=429, error="limited", name=name)
+        limited.headers["Retry-After"] = str(limiter.retry_after(ip=ip, visitor_id=visitor_id))
+        return limited
     if len(name) > MAX_FIELD or len(phone) > MAX_FIELD:
         return _form(request, session, inviter, code, status_code=422, error="invalid_name", name="")
     try:

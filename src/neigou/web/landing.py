@@ -222,7 +222,11 @@ def landing(
         return _gone(request, code, 404)
     if not link.active:
         return _gone(request, code, 410)
-    if claimed and claim is not None and (refused := claims.refused_behind(_gate(request), claim)):
+    if (
+        claimed
+        and claim is not None
+        and (refused := claims.refused_behind(_gate(request), claim, link.coupon_id))
+    ):
         claimed, error = False, refused.code
     offer = link_offer(session, link)
     visitor_id = visitor_of(request)
@@ -270,7 +274,9 @@ def claim_on_landing(
     visitor_id = visitor_of(request)
     ip = client_ip(request)
     if not runtime.limiter.allow(ip=ip, visitor_id=visitor_id):
-        return render(request, "links/missing.html", status_code=429, code=code, gone=False, limited=True)
+        limited = render(request, "links/missing.html", status_code=429, code=code, gone=False, limited=True)
+        limited.headers["Retry-After"] = str(runtime.limiter.retry_after(ip=ip, visitor_id=visitor_id))
+        return limited
     secret_key = request.app.state.settings.secret_key
     customer: claims.Customer | None = None
     if phone and phone.strip():
