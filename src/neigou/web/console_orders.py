@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.groups import repository as groups
+from neigou.kit import exports
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.deps import SessionDep
-from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.ledger import payees, payouts, withdrawals
@@ -232,16 +232,12 @@ def export(
 ) -> Response:
     """Download the batch for finance (each payee's account in full, the one place it is shown)."""
     sealer = Sealer.from_settings(request.app.state.settings)
-    if format == "xlsx":
-        body = payouts.export_xlsx(session, batch_id, sealer, locale_of(request))
-        media = XLSX_MEDIA_TYPE
-    else:
-        body, media = (
-            payouts.export_csv(session, batch_id, sealer, locale_of(request)),
-            "text/csv; charset=utf-8",
-        )
+    filename = f"payout-batch-{batch_id}.{format}"
+    if format == "xlsx":  # read in pages into a temporary file, then streamed
+        sheets = payouts.export_sheets(session, batch_id, sealer, locale_of(request))
+        return exports.workbook_response(sheets, filename)
     return Response(
-        body,
-        media_type=media,
-        headers={"content-disposition": f'attachment; filename="payout-batch-{batch_id}.{format}"'},
+        payouts.export_csv(session, batch_id, sealer, locale_of(request)),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
