@@ -191,6 +191,8 @@ def test_simulation(client: TestClient, operator: dict[str, str], world: Analyti
         ("cohorts?from=0001-01-01&to=0001-01-31", "date_out_of_range"),
         ("fission?period=2026-13", "bad_period"),
         ("fission?period=26-03-1", "bad_period"),
+        ("fission?period=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96-03", "bad_period"),  # full-width: was echoed
+        ("fission?period=%D9%A2%D9%A0%D9%A2%D9%A6-03", "bad_period"),  # Arabic-Indic digits
         ("fission?period=0000-01", "date_out_of_range"),  # no such year: was a 500
         ("fission?period=0001-01", "date_out_of_range"),
         ("fission?period=1969-12", "date_out_of_range"),

@@ -10,7 +10,7 @@ import unicodedata
 import pytest
 
 from neigou.kit.employee_numbers import employee_no
-from neigou.kit.ids import _HASHED_EDGES, blank, canonical
+from neigou.kit.ids import _HASHED_EDGES, blank, canonical, has_invisible
 from neigou.kit.invisible import INVISIBLE
 
 pytestmark = pytest.mark.no_database
@@ -28,6 +28,15 @@ def test_every_mark_that_shows_nothing_is_invisible(mark: str) -> None:
     assert canonical(f"{mark}openid-1{mark}") == hashed_as_before
     assert blank(f"{mark} {mark}")
     assert employee_no(f"{mark}E{mark}001{mark}") == "E001"
+
+
+def test_a_blank_braille_pattern_draws_nothing_but_is_no_hidden_mark() -> None:
+    assert blank("\u2800 \u2800")
+    assert blank("\u2800\u3164")
+    assert not blank("\u2801")
+    assert not blank("\u2800王")
+    assert "\u2800" not in INVISIBLE
+    assert not has_invisible("\u2800")
 
 
 @pytest.mark.parametrize("shown", ["\u0600", "\u06dd", "\U000110bd", "\U000e0067", "\U000e007f"])

@@ -152,3 +152,42 @@ def test_the_member_sets_the_payee_on_the_earnings_page_and_sees_it_masked(
     shown = saved.text.split('data-testid="payee"', 1)[1].split("</p>", 1)[0]
     assert shown == ">支付宝 138****5678 · *小美"
     assert "13812345678" not in saved.text
+
+
+# Holder names that show nothing: a zero-width space, a Hangul filler, the blank Braille pattern, a
+# variation selector, and them together.
+BLANK_HOLDERS = ["\u200b", "\u3164", "\u2800", "\ufe0f", "\u200b\u3164 \u2800\ufe0f"]
+
+
+@pytest.mark.parametrize("holder", BLANK_HOLDERS)
+def test_a_holder_name_that_shows_nothing_is_blank(holder: str) -> None:
+    refused = check_payee(PayeeKind.WECHAT, "wxid_wangxm88", holder)
+    assert isinstance(refused, tuple)
+    assert refused[0] == "blank_name"
+    assert isinstance(check_payee(PayeeKind.WECHAT, "wxid_wangxm88", f"王{holder}"), Payee)
+
+
+def test_the_api_and_the_earnings_page_refuse_a_blank_holder_name(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    token = make_token(Role.MEMBER, w.seller)
+    for holder in BLANK_HOLDERS:
+        put = _put(
+            client, bearer(token), w.seller, kind="wechat", account="wxid_wangxm88", holder_name=holder
+        )
+        assert (put.status_code, put.json()["code"]) == (422, "blank_name"), holder
+        assert [e["type"] for e in put.json()["errors"]] == ["blank_name"]
+    member_sign_in(client, token)
+    for holder in BLANK_HOLDERS:
+        posted = client.post(
+            "/m/earnings/payee",
+            data={"kind": "wechat", "account": "wxid_wangxm88", "holder_name": holder},
+            follow_redirects=False,
+        )
+        assert posted.headers["location"] == "/m/earnings?payee_error=blank_name#payee", holder
+    with factory() as session:
+        assert session.scalars(select(PayeeAccount)).all() == []  # nothing written
+    refused = client.get("/m/earnings?payee_error=blank_name&lang=en").text
+    form = refused.split('data-testid="payee-form"', 1)[1].split("</form>", 1)[0]
+    assert 'data-code="blank_name">A name is required: white space and invisible characters alone' in form

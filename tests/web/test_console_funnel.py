@@ -276,6 +276,11 @@ def test_funnel_and_fission_workbooks_hold_the_reports_rows(
         ("report=fission&period=2026-13", "bad_period"),
         ("report=fission&period=march", "bad_period"),
         ("report=fission&period=2026-3", "bad_period"),
+        (
+            "report=fission&period=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96-03",
+            "bad_period",
+        ),  # full-width: was a 500
+        ("report=fission&period=2026-03%0A", "bad_period"),  # a newline, which reached the file name
         ("report=fission&period=0000-01", "date_out_of_range"),
         ("report=fission&period=3000-01", "date_out_of_range"),
     ],

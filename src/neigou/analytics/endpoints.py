@@ -228,7 +228,7 @@ def get_fission(
 ) -> FissionOut:
     """Members at the month's start, recruits in it, K-factor and the invite tree's depth."""
     member_id = _member_scope(session, principal, program_id)
-    check_month(period, "period")
+    period = check_month(period, "period")  # the month read, never the typed text
     result = reports.fission(_store(request), reports.month_span(program_id, period, member_id))
     return FissionOut(
         program_id=program_id,

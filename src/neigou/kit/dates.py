@@ -57,16 +57,26 @@ def check_day(value: date | None, field: str) -> date | None:
     return value
 
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# A month ``YYYY-MM`` as the product reads it: ASCII digits only and the whole text (``fullmatch``). ``\d``
+# would take full-width ``２０２６`` or Arabic-Indic digits and ``$`` a trailing newline, which then reached a
+# download's file name (a 500) and the answer. ``tiers.periods`` reads its periods with the same pattern.
+MONTH_PATTERN = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
-def check_month(value: str, field: str) -> str:
-    """``value`` when it is a month ``YYYY-MM`` of the supported range: else 422 ``bad_period`` (not
-    a month) or ``date_out_of_range`` (``0000-01``, ``9999-12``: reports step past its edges)."""
-    found = _MONTH.match(value)
+def read_month(value: str, field: str) -> tuple[int, int]:
+    """The ``(year, month)`` ``value`` writes as ``YYYY-MM`` in the supported range: else 422 ``bad_period``
+    (not such a month) or ``date_out_of_range`` (``0000-01``, ``9999-12``: reports step past its edges)."""
+    found = MONTH_PATTERN.fullmatch(value)
     if found is None:
         raise Invalid(Message("The period must be a month such as 2026-03."), code="bad_period")
     year, month = int(found.group(1)), int(found.group(2))
     if year < 1 or not in_range(date(year, month, 1)):  # year 0 is no date; the range holds whole months
         raise out_of_range(field)
-    return value
+    return year, month
+
+
+def check_month(value: str, field: str) -> str:
+    """The month ``value`` names, written ``YYYY-MM`` again from the numbers read (``read_month``): what a
+    caller echoes or puts in a file name is never the typed text."""
+    year, month = read_month(value, field)
+    return f"{year:04d}-{month:02d}"

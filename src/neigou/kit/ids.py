@@ -8,7 +8,7 @@ import secrets
 import unicodedata
 from functools import lru_cache
 
-from neigou.kit.invisible import IGNORABLE
+from neigou.kit.invisible import BLANK_GLYPHS, IGNORABLE
 from neigou.kit.phones import customer_ref
 from neigou.kit.text_markers import spreadsheet_text
 
@@ -93,11 +93,13 @@ def whole_number(text: str, *, digits: int = ID_DIGITS, signed: bool = False) ->
 def blank(value: str) -> bool:
     """Whether ``value`` shows nothing: once NFKC, only white space and marks that show nothing (every one
     of ``kit.invisible.IGNORABLE``: the format characters ``canonical`` does not all trim, and the Hangul
-    fillers of a "blank" WeChat name, variation selectors and the like). A name or reference like it names
-    nobody."""
+    fillers of a "blank" WeChat name, variation selectors and the like) and glyphs that draw nothing
+    (``kit.invisible.BLANK_GLYPHS``: the blank Braille pattern). A name or reference like it names nobody."""
     if value.isascii():
         return not value.strip()  # ASCII holds no invisible mark: the same answer, one C call
-    return all(c.isspace() or c in IGNORABLE for c in unicodedata.normalize("NFKC", value))
+    return all(
+        c.isspace() or c in IGNORABLE or c in BLANK_GLYPHS for c in unicodedata.normalize("NFKC", value)
+    )
 
 
 def names_nobody(ref: str) -> bool:

@@ -49,3 +49,8 @@ IGNORABLE: frozenset[str] = INVISIBLE | frozenset(
 not format characters: variation selectors (``❤`` and ``❤️`` look alike), the combining grapheme joiner,
 the Hangul fillers. What a customer reference may not hold (``kit.refs``); employee numbers and blank
 names keep ``INVISIBLE``."""
+
+BLANK_GLYPHS: frozenset[str] = frozenset({"\u2800"})
+"""Characters that are neither white space nor default ignorable yet draw nothing: the blank Braille
+pattern, which "blank" chat names are written with. A name of them and ``IGNORABLE`` alone is blank
+(``kit.ids.blank``); they are no hidden mark in a reference (``has_invisible``)."""

@@ -42,13 +42,16 @@ def format_fold(bp: int) -> str:
     return f"{whole}.{rest:03d}".rstrip("0")
 
 
-_YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
-_PERCENT = re.compile(r"^\s*(\d{1,3})(?:\.(\d{1,2}))?\s*%?\s*$")
+# Typed numbers are ASCII digits only (``kit.ids.whole_number``, as the API's pydantic reads them): ``\d``
+# (a Unicode class) read full-width ``１００`` or Arabic-Indic ``١٠٠`` as 100. Matched whole (``fullmatch``).
+_YUAN = re.compile(r"\s*([0-9]{1,9})(?:\.([0-9]{1,2}))?\s*")
+_PERCENT = re.compile(r"\s*([0-9]{1,3})(?:\.([0-9]{1,2}))?\s*%?\s*")
 
 
 def parse_yuan(text: str) -> int | None:
-    """What a person types as yuan, in fen: ``"12.3"`` → 1230, without floats; None when it is not an amount."""
-    match = _YUAN.match(text)
+    """What a person types as yuan, in fen: ``"12.3"`` → 1230, without floats; None when it is not an amount
+    (written in anything but ASCII digits: ``１００`` is none)."""
+    match = _YUAN.fullmatch(text)
     if match is None:
         return None
     return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
@@ -56,7 +59,7 @@ def parse_yuan(text: str) -> int | None:
 
 def parse_percent(text: str) -> int | None:
     """A percentage as basis points: ``"20"`` → 2000, ``"12.5%"`` → 1250, without floats; None past 100%."""
-    match = _PERCENT.match(text)
+    match = _PERCENT.fullmatch(text)
     if match is None:
         return None
     bp = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
+from neigou.kit import exports
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import ReaderLocale, SessionDep
-from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import CursorDep, PageDep
 from neigou.kit.sealed import Sealer
@@ -226,17 +226,13 @@ def export_batch(
     """The batch as a CSV or Excel file for the bank transfer, with each payee's account in full and
     a ``hold`` column (in the reader's language) marking the withdrawals of members held now."""
     sealer = Sealer.from_settings(request.app.state.settings)
-    if format == "xlsx":
-        content, media = (
-            payouts.export_xlsx(session, batch_id, sealer, locale),
-            XLSX_MEDIA_TYPE,
-        )
-    else:
-        content, media = payouts.export_csv(session, batch_id, sealer, locale), "text/csv; charset=utf-8"
+    filename = f"payout-batch-{batch_id}.{format}"
+    if format == "xlsx":  # read in pages into a temporary file, then streamed
+        return exports.workbook_response(payouts.export_sheets(session, batch_id, sealer, locale), filename)
     return Response(
-        content,
-        media_type=media,
-        headers={"content-disposition": f'attachment; filename="payout-batch-{batch_id}.{format}"'},
+        payouts.export_csv(session, batch_id, sealer, locale),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -11,7 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from neigou.kit.field_errors import BLANK_NAME, BLANK_NAME_MESSAGE
 from neigou.kit.i18n import Message
+from neigou.kit.ids import blank
 from neigou.kit.phones import mainland_mobile
 
 _WECHAT_ID = re.compile(r"[A-Za-z][-_A-Za-z0-9]{5,19}")
@@ -78,12 +80,16 @@ def _account(kind: PayeeKind, text: str) -> tuple[str, str] | None:
 
 
 def check_payee(kind: PayeeKind, account: str, holder: str) -> Payee | tuple[str, Message]:
-    """The checked payee, or (code, message) saying what is wrong."""
+    """The checked payee, or (code, message) saying what is wrong. A holder's name that shows nothing (only
+    zero-width spaces, Hangul fillers, blank Braille or variation selectors: ``kit.ids.blank``) is
+    ``blank_name``, as every other name: finance would pay an account to nobody's name."""
     name = " ".join(unicodedata.normalize("NFKC", holder).split())
     if not name or len(name) > MAX_HOLDER:
         return "invalid_holder", Message(
             "The account holder's name must have 1-{n} characters.", n=MAX_HOLDER
         )
+    if blank(name):
+        return BLANK_NAME, BLANK_NAME_MESSAGE
     found = _account(kind, account)
     if found is None:
         return "invalid_account", {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -21,6 +22,8 @@ from neigou.ledger.payout_rules import PayoutRules
 from neigou.programs.models import Member
 from neigou.risk import holds
 
+EXPORT_PAGE_ROWS = 1000  # withdrawals read per statement while a payout file is written
+MAX_EXPORT_ROWS = 200_000  # withdrawals one payout file holds
 COLUMNS = (
     "withdrawal_id",
     "member_id",
@@ -155,20 +158,36 @@ def _check_paid_at(batch: PayoutBatch, rows: list[Withdrawal], at: datetime) -> 
         )
 
 
-def batch_rows(session: Session, batch_id: int, sealer: Sealer, locale: str) -> list[tuple[object, ...]]:
-    """The finance file's rows, one per withdrawal of the batch, with the account to pay in full
-    (unsealed here only; empty when the member has not said where to be paid) and, in ``locale``,
-    whether a risk case holds the member now (marking the batch paid would give the withdrawal back)."""
-    rows = session.execute(
-        select(Withdrawal, Member.name, PayeeAccount, holds.withdrawal_hold(Withdrawal.member_id))
-        .join(Member, Member.id == Withdrawal.member_id)
-        .outerjoin(PayeeAccount, PayeeAccount.member_id == Withdrawal.member_id)
-        .where(Withdrawal.batch_id == batch_id)
-        .order_by(Withdrawal.id)
-    )
+def _batch_pages(
+    session: Session, batch_id: int
+) -> Iterator[tuple[Withdrawal, str, PayeeAccount | None, str | None]]:
+    """The batch's withdrawals in id order with their member's name, payee and hold, read
+    :data:`EXPORT_PAGE_ROWS` at a time after the last id read (keyset paging: each statement starts where
+    the previous one stopped, never one statement for the whole batch)."""
+    after = 0
+    while True:
+        found = session.execute(
+            select(Withdrawal, Member.name, PayeeAccount, holds.withdrawal_hold(Withdrawal.member_id))
+            .join(Member, Member.id == Withdrawal.member_id)
+            .outerjoin(PayeeAccount, PayeeAccount.member_id == Withdrawal.member_id)
+            .where(Withdrawal.batch_id == batch_id, Withdrawal.id > after)
+            .order_by(Withdrawal.id)
+            .limit(EXPORT_PAGE_ROWS)
+        ).all()
+        yield from ((w, name, payee, hold) for w, name, payee, hold in found)
+        if len(found) < EXPORT_PAGE_ROWS:
+            return
+        after = found[-1][0].id
+
+
+def batch_rows(session: Session, batch_id: int, sealer: Sealer, locale: str) -> Iterator[tuple[object, ...]]:
+    """The finance file's rows, one per withdrawal of the batch, read in pages as they are written, with
+    the account to pay in full (unsealed here only; empty when the member has not said where to be paid)
+    and, in ``locale``, whether a risk case holds the member now (marking the batch paid would give the
+    withdrawal back)."""
     gettext = translations(locale).gettext
-    return [
-        (
+    for w, name, payee, hold in _batch_pages(session, batch_id):
+        yield (
             w.id,
             w.member_id,
             name,
@@ -181,8 +200,6 @@ def batch_rows(session: Session, batch_id: int, sealer: Sealer, locale: str) -> 
             *_payee_cells(payee, sealer),
             gettext(HOLDS[hold]) if hold else "",
         )
-        for w, name, payee, hold in rows
-    ]
 
 
 def _payee_cells(payee: PayeeAccount | None, sealer: Sealer) -> tuple[str, str, str]:
@@ -195,16 +212,31 @@ def _payee_cells(payee: PayeeAccount | None, sealer: Sealer) -> tuple[str, str, 
     )
 
 
+def _exportable(session: Session, batch_id: int) -> PayoutBatch:
+    """The batch, if one file may hold it: else 404, or 422 ``export_too_large`` past
+    :data:`MAX_EXPORT_ROWS` withdrawals (counted, not read)."""
+    batch = require_batch(session, batch_id)
+    count = session.scalar(select(func.count(Withdrawal.id)).where(Withdrawal.batch_id == batch_id)) or 0
+    if count > MAX_EXPORT_ROWS:
+        raise Invalid(
+            Message("A payout file holds at most {max_rows} withdrawals.", max_rows=MAX_EXPORT_ROWS),
+            code="export_too_large",
+            extra={"max_rows": MAX_EXPORT_ROWS},
+        )
+    return batch
+
+
 def export_csv(session: Session, batch_id: int, sealer: Sealer, locale: str) -> bytes:
     """The batch as UTF-8 CSV with a BOM (Excel opens it with the Chinese names intact)."""
-    require_batch(session, batch_id)
+    _exportable(session, batch_id)
     return exports.csv_bytes(COLUMNS, batch_rows(session, batch_id, sealer, locale))
 
 
-def export_xlsx(session: Session, batch_id: int, sealer: Sealer, locale: str) -> bytes:
-    """The batch as an Excel workbook."""
-    batch = require_batch(session, batch_id)
-    return exports.xlsx_bytes(f"payout-{batch.id}", COLUMNS, batch_rows(session, batch_id, sealer, locale))
+def export_sheets(session: Session, batch_id: int, sealer: Sealer, locale: str) -> list[exports.Sheet]:
+    """The batch as one Excel sheet whose rows are read in pages while it is written
+    (``kit.exports.workbook_response``); 422 ``export_too_large`` before anything is read."""
+    batch = _exportable(session, batch_id)
+    return [(f"payout-{batch.id}", COLUMNS, batch_rows(session, batch_id, sealer, locale))]
 
 
 def set_payout_rules(

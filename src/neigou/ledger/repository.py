@@ -253,9 +253,24 @@ def page_withdrawals(
     program_id: int | None = None,
     member_id: int | None = None,
     status: WithdrawalStatus | None = None,
+    unbatched: bool = False,
 ) -> Paged[Withdrawal]:
-    """A page of :func:`list_withdrawals` and how many withdrawals match."""
-    return paginate(session, _withdrawals(program_id=program_id, member_id=member_id, status=status), page)
+    """A page of :func:`list_withdrawals` and how many withdrawals match; ``unbatched`` keeps those in no
+    payout batch yet, in the statement (never dropped after a page was cut: they would go missing)."""
+    query = _withdrawals(program_id=program_id, member_id=member_id, status=status)
+    if unbatched:
+        query = query.where(Withdrawal.batch_id.is_(None))
+    return paginate(session, query, page)
+
+
+def programs_to_batch(session: Session, program_id: int | None = None) -> list[int]:
+    """The programs with an approved withdrawal in no payout batch yet (what a new batch would take)."""
+    query = select(Withdrawal.program_id).where(
+        Withdrawal.status == WithdrawalStatus.APPROVED, Withdrawal.batch_id.is_(None)
+    )
+    if program_id is not None:
+        query = query.where(Withdrawal.program_id == program_id)
+    return list(session.scalars(query.distinct().order_by(Withdrawal.program_id)))
 
 
 def waiting_withdrawals(session: Session, program_id: int) -> dict[WithdrawalStatus, tuple[int, int]]:
@@ -293,9 +308,9 @@ def _withdrawals(
     return query
 
 
-def list_batches(session: Session, program_id: int | None = None, limit: int = 50) -> list[PayoutBatch]:
-    """Payout batches, newest first."""
-    query = select(PayoutBatch).order_by(PayoutBatch.id.desc()).limit(limit)
+def page_batches(session: Session, page: Page, program_id: int | None = None) -> Paged[PayoutBatch]:
+    """A page of payout batches, newest first, and how many there are."""
+    query = select(PayoutBatch).order_by(PayoutBatch.id.desc())
     if program_id is not None:
         query = query.where(PayoutBatch.program_id == program_id)
-    return list(session.scalars(query))
+    return paginate(session, query, page)

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.instants import Instant
+from neigou.kit.names import VisibleName
 from neigou.ledger.payee_rules import PayeeKind
 
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
@@ -123,7 +124,7 @@ class PayeeBody(BaseModel):
 
     kind: PayeeKind
     account: str = Field(min_length=1, max_length=64)
-    holder_name: str = Field(min_length=1, max_length=64)
+    holder_name: Annotated[str, Field(min_length=1, max_length=64), VisibleName]  # 422 blank_name
 
 
 class PayeeOut(BaseModel):

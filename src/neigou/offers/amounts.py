@@ -40,6 +40,8 @@ _WRITE = {
 def _decimal(text: str, *, places: int, what: str) -> Decimal:
     cleaned = text.strip().replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥")
     cleaned = cleaned.removesuffix("%").strip()
+    if not cleaned.isascii():  # typed numbers are ASCII digits only: ``Decimal`` reads ``１００`` as 100
+        raise AmountError("invalid_amount", _WRITE[what])
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:

@@ -5,13 +5,14 @@ Pure code (no I/O): the period of an instant, a period's bounds and its neighbou
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from neigou.kit.dates import MONTH_PATTERN
+
 # ASCII digits only, the whole text: ``\d`` would take full-width digits and ``$`` a trailing newline.
-PERIOD_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")
+PERIOD_PATTERN = MONTH_PATTERN
 # The last year a period may be evaluated in: a later one lies in the future (and year 9999's months
 # have no end in the calendar); it caps a team's or leaderboard's month too (``network.rules``).
 MAX_YEAR = 2100

@@ -44,7 +44,7 @@ DEFAULT_DAYS = 90
 # never refused outright (an emptied date field sends "").
 FromQuery = Annotated[str | None, Query(alias="from")]
 ToQuery = Annotated[str | None, Query(alias="to")]
-DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits, the whole text
 EconomicsKey = Literal["day", "tier", "group", "sku", "brand"]
 ValueKey = Literal["channel", "tier", "group"]
 FunnelKey = Literal["link", "member", "group"]
@@ -65,7 +65,7 @@ def _day(raw: str | None, field: str) -> date | None:
     if not text:
         return None
     try:
-        day = date.fromisoformat(text) if DAY.match(text) else None
+        day = date.fromisoformat(text) if DAY.fullmatch(text) else None
     except ValueError:
         day = None
     if day is None:

@@ -182,10 +182,9 @@ def export(
         columns, rows = _funnel_sheet(request, session, store, span, by or "link")
         name = f"funnel-{by}-{span.start_on}-{span.end_on}"
     elif report == "fission":
-        period = period or span.end_on.isoformat()[:7]
-        check_month(period, "period")
-        columns, rows = _fission_sheet(request, store, span, period)
-        name = f"fission-{period}"
+        month = check_month(period or span.end_on.isoformat()[:7], "period")  # ASCII, from the numbers read
+        columns, rows = _fission_sheet(request, store, span, month)
+        name = f"fission-{month}"
     elif report in ("economics_by", "customers", "prices"):
         columns, rows = _breakdown_sheet(request, store, span, report, by or "")
     else:

@@ -23,6 +23,7 @@ from neigou.kit.deps import SessionDep
 from neigou.kit.employee_numbers import BLANK_EMPLOYEE_NO, INVALID_EMPLOYEE_NO
 from neigou.kit.field_errors import field_message
 from neigou.kit.i18n import Message
+from neigou.kit.ids import whole_number
 from neigou.offers.amounts import AmountError, local_to_utc, yuan_to_fen
 from neigou.offers.forms import FieldError
 from neigou.programs import repository as programs
@@ -41,7 +42,6 @@ ITEM_FIELDS = {
     "per_person_limit": "per_person_limit",
 }
 PLACED = {"invalid_window": "ends_at", "duplicate_sku": "items", "program_not_found": "program_id"}
-_WHOLE = re.compile(r"\d{1,12}")
 
 
 def _form(
@@ -79,13 +79,15 @@ def new_event_page(request: Request, session: SessionDep, principal: ConsoleOper
 
 def _row_count(values: Mapping[str, str]) -> int:
     typed = values.get("rows", "")
-    return min(max(int(typed), 1), MAX_ROWS) if _WHOLE.fullmatch(typed) else ROWS
+    count = whole_number(typed, digits=12)
+    return ROWS if count is None else min(max(count, 1), MAX_ROWS)
 
 
 def _whole(text: str) -> int:
-    if not re.fullmatch(r"-?\d{1,12}", text):
+    number = whole_number(text, digits=12, signed=True)  # ASCII digits only, as the API reads them
+    if number is None:
         raise AmountError("invalid_integer", Message("Write a whole number."))
-    return int(text)
+    return number
 
 
 def event_input(
@@ -155,8 +157,8 @@ def create_event(
     rows = _row_count(values)
     if "add_row" in values:
         return _form(request, session, principal, values=values, rows=min(rows + 1, MAX_ROWS))
-    digits = values.get("program_id", "").strip()
-    program = programs.get_program(session, int(digits)) if _WHOLE.fullmatch(digits) else None
+    program_id = whole_number(values.get("program_id", ""), digits=12)
+    program = None if program_id is None else programs.get_program(session, program_id)
     if program is None:
         missing = FieldError("program_id", "program_not_found", Message("Choose a program."))
         return _form(request, session, principal, values=values, rows=rows, errors=[missing], status_code=422)
@@ -205,7 +207,7 @@ def employee_lines(text: str) -> tuple[list[EmployeeBody], list[FieldError]]:
             continue
         where = "lines"
         parts = [p.strip() for p in re.split(r"[,，\t]", line)]
-        if len(parts) not in (2, 3) or (len(parts) == 3 and not _WHOLE.fullmatch(parts[2] or "0")):
+        if len(parts) not in (2, 3) or (len(parts) == 3 and whole_number(parts[2] or "0", digits=12) is None):
             message = Message("Line {n}: write employee number, name and an optional member ID.", n=number)
             errors.append(FieldError(where, "invalid_line", message))
             continue

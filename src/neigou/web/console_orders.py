@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.groups import repository as groups
+from neigou.kit import exports
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.deps import SessionDep
-from neigou.kit.exports import XLSX_MEDIA_TYPE
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.ledger import payees, payouts, withdrawals
@@ -35,6 +35,7 @@ from neigou.web.pages import render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 LEDGER_LINES_PER_PAGE = 25
+WITHDRAWALS_PER_PAGE = 50  # rows of each list on the withdrawals page
 _SETTLED = re.compile(r"([0-9]{1,9}):([0-9]{1,15})")
 
 
@@ -134,29 +135,55 @@ def member_ledger(
 
 @router.get("/console/withdrawals", response_class=HTMLResponse)
 def withdrawals_page(
-    request: Request, session: SessionDep, principal: ConsoleOperator, program_id: int | None = None
+    request: Request,
+    *,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    program_id: int | None = None,
+    requested_page: PageNumber = 1,
+    approved_page: PageNumber = 1,
+    batches_page: PageNumber = 1,
 ) -> HTMLResponse:
-    """Requests to review, approved ones waiting for a batch, and the batches; a member a risk case
-    holds or suspended is marked, with no approve button (batches leave such withdrawals out)."""
-    requested = ledger.list_withdrawals(session, program_id=program_id, status=WithdrawalStatus.REQUESTED)
-    approved = [
-        w
-        for w in ledger.list_withdrawals(session, program_id=program_id, status=WithdrawalStatus.APPROVED)
-        if w.batch_id is None
-    ]
+    """Requests to review, approved ones waiting for a batch, and the batches, each list paged on its own;
+    a member a risk case holds or suspended is marked, with no approve button (batches leave such
+    withdrawals out). A program with an approved withdrawal in no batch gets its batch button whatever
+    page the lists show."""
+    size = WITHDRAWALS_PER_PAGE
+    requested = ledger.page_withdrawals(
+        session, page_of(requested_page, size), program_id=program_id, status=WithdrawalStatus.REQUESTED
+    )
+    approved = ledger.page_withdrawals(
+        session,
+        page_of(approved_page, size),
+        program_id=program_id,
+        status=WithdrawalStatus.APPROVED,
+        unbatched=True,
+    )
+    batches = ledger.page_batches(session, page_of(batches_page, size), program_id)
+    shown = [w.member_id for w in requested.items + approved.items]
     return render(
         request,
         "console/orders/withdrawals.html",
         principal=principal,
         programs=programs.list_programs(session),
         program_id=program_id,
-        requested=requested,
-        approved=approved,
-        batches=ledger.list_batches(session, program_id),
-        names=programs.member_names(session, [w.member_id for w in requested + approved]),
-        balances=ledger.balances(session, [w.member_id for w in requested]),
-        payees=payees.masked_payees(session, [w.member_id for w in requested + approved]),
-        held=holds.withdrawal_holds(session, [w.member_id for w in requested + approved]),
+        requested=requested.items,
+        requested_pager=pager(
+            request, requested_page, size, requested.total, param="requested_page", fragment="to-review"
+        ),
+        approved=approved.items,
+        approved_pager=pager(
+            request, approved_page, size, approved.total, param="approved_page", fragment="approved"
+        ),
+        to_batch=ledger.programs_to_batch(session, program_id),
+        batches=batches.items,
+        batches_pager=pager(
+            request, batches_page, size, batches.total, param="batches_page", fragment="batches"
+        ),
+        names=programs.member_names(session, shown),
+        balances=ledger.balances(session, [w.member_id for w in requested.items]),
+        payees=payees.masked_payees(session, shown),
+        held=holds.withdrawal_holds(session, shown),
     )
 
 
@@ -205,16 +232,12 @@ def export(
 ) -> Response:
     """Download the batch for finance (each payee's account in full, the one place it is shown)."""
     sealer = Sealer.from_settings(request.app.state.settings)
-    if format == "xlsx":
-        body = payouts.export_xlsx(session, batch_id, sealer, locale_of(request))
-        media = XLSX_MEDIA_TYPE
-    else:
-        body, media = (
-            payouts.export_csv(session, batch_id, sealer, locale_of(request)),
-            "text/csv; charset=utf-8",
-        )
+    filename = f"payout-batch-{batch_id}.{format}"
+    if format == "xlsx":  # read in pages into a temporary file, then streamed
+        sheets = payouts.export_sheets(session, batch_id, sealer, locale_of(request))
+        return exports.workbook_response(sheets, filename)
     return Response(
-        body,
-        media_type=media,
-        headers={"content-disposition": f'attachment; filename="payout-batch-{batch_id}.{format}"'},
+        payouts.export_csv(session, batch_id, sealer, locale_of(request)),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )

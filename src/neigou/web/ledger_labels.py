@@ -56,6 +56,7 @@ o_error: dict[str, Label] = {
     "invalid_amount": N_("Enter a valid amount."),
     "invalid_account": N_("That is not an account of this kind: check the number."),
     "invalid_holder": N_("Enter the account holder's name."),
+    "blank_name": N_("A name is required: white space and invisible characters alone are none."),
     "request_id_reused": N_("This request was sent already."),
     "withdrawal_before_available": N_(
         "Part of this balance is not available yet; please try again in a few minutes."

@@ -39,17 +39,23 @@ def relative(url: URL) -> str:
     return f"{url.path}?{url.query}" if url.query else url.path
 
 
-def pager(request: Request, number: int, size: int, total: int) -> Pager:
-    """The pager of page ``number`` of a list of ``total`` rows shown ``size`` at a time."""
-    return pager_at(request.url, number, size, total)
+def pager(
+    request: Request, number: int, size: int, total: int, *, param: str = "page", fragment: str = ""
+) -> Pager:
+    """The pager of page ``number`` of a list of ``total`` rows shown ``size`` at a time. A page showing
+    several lists pages each under its own query parameter ``param``, its links ending in ``#fragment``
+    (the list's place on the page)."""
+    return pager_at(request.url, number, size, total, param=param, fragment=fragment)
 
 
-def pager_at(at: URL, number: int, size: int, total: int) -> Pager:
+def pager_at(
+    at: URL, number: int, size: int, total: int, *, param: str = "page", fragment: str = ""
+) -> Pager:
     """:func:`pager` for a list shown at ``at`` (a form's POST answer shows the list of its GET page)."""
     pages = max(1, -(-total // size))
 
     def url(n: int) -> str:
-        return relative(at.include_query_params(page=n))
+        return relative(at.include_query_params(**{param: n})) + (f"#{fragment}" if fragment else "")
 
     return Pager(
         number=number,
