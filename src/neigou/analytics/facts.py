@@ -2,9 +2,10 @@
 
 Every fact table is append-only in the store and keyed by the OLTP row's id, which is also its
 watermark. What changes on the OLTP side after a row is written is carried by another append-only
-fact (refunds, not ``orders.refunded_fen``; commission reversals follow from refunds by the pure
-rule ``A − floor(A × R / P)``; commission a confirmed risk case took back, by ``analytics.reversals``),
-so the copy never has to update a row. Local dates (``paid_on``…)
+fact (refunds, not ``orders.refunded_fen``; commission reversals follow from refunds by the ledger's
+rules, ``A − floor(A × R / P)`` or line by line for a refund that names its line, ``analytics.worth``;
+commission a confirmed risk case took back, by ``analytics.reversals``), so the copy never has to
+update a row. Local dates (``paid_on``…)
 are computed at extract time in the program's time zone, so no report converts time zones.
 """
 
@@ -24,7 +25,7 @@ from neigou.programs.models import Member, Program
 
 # The store's layout: a store written by another version is dropped and copied again by the next
 # refresh (it holds nothing the OLTP database does not).
-LAYOUT = 9
+LAYOUT = 10
 
 # kind: int | str | date | ts | bool | json (a dict read in Python into derived int columns)
 DUCK_TYPES = {"int": "BIGINT", "str": "VARCHAR", "date": "DATE", "ts": "TIMESTAMP", "bool": "BOOLEAN"}
@@ -235,6 +236,7 @@ FACTS: tuple[Fact, ...] = (
             _c("id"),
             _c("program_id"),
             _c("order_id"),
+            _c("line_no"),
             _c("sku", "str"),
             _c("brand_id", nullable=True),
             _c("quantity"),
@@ -248,6 +250,7 @@ FACTS: tuple[Fact, ...] = (
             OrderLine.id,
             Order.program_id,
             OrderLine.order_id,
+            OrderLine.line_no,
             OrderLine.sku,
             Product.brand_id,
             OrderLine.quantity,
@@ -295,11 +298,18 @@ FACTS: tuple[Fact, ...] = (
             _c("program_id"),
             _c("order_id"),
             _c("amount_fen"),
+            # the order line a platform's line refund was for (null: the whole order)
+            _c("line_no", nullable=True),
             _c("refunded_at", "ts"),
             _c("refunded_on", "date", local="refunded_at"),
         ),
         select(
-            Refund.id, Refund.program_id, Refund.order_id, Refund.amount_fen, Refund.at.label("refunded_at")
+            Refund.id,
+            Refund.program_id,
+            Refund.order_id,
+            Refund.amount_fen,
+            Refund.line_no,
+            Refund.at.label("refunded_at"),
         ),
         Refund.id,
     ),

@@ -19,6 +19,7 @@ bought (the cohorts), recomputed with them.
 
 from __future__ import annotations
 
+from neigou.analytics import worth
 from neigou.analytics.store import Store
 
 COLUMNS = (
@@ -68,9 +69,9 @@ WITH mine AS (
     FROM orders WHERE customer IN (SELECT customer FROM touched_customers)
 ),
 refunded AS (
-    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds
+    SELECT order_id, {worth.REFUNDED} FROM refunds
     WHERE order_id IN (SELECT id FROM mine) GROUP BY order_id
-),
+),{worth.line_taken("SELECT id FROM mine")},
 ranked AS (
     SELECT m.program_id AS program_id, m.customer AS customer, m.id AS id, m.channel AS channel,
            m.hidden_coupon AS hidden_coupon, m.tier_code AS tier_code, m.group_id AS group_id,
@@ -82,8 +83,9 @@ ranked AS (
 ),
 commission AS (
     SELECT c.order_id AS order_id,
-           sum(c.amount_fen - c.amount_fen * coalesce(r.refund_fen, 0) // greatest(m.paid_fen, 1)) AS worth
+           sum({worth.worth("c.amount_fen", refunds="r", order="m")}) AS worth
     FROM kept_commissions AS c JOIN mine AS m ON m.id = c.order_id LEFT JOIN refunded AS r ON r.order_id = c.order_id
+    LEFT JOIN line_taken AS lt ON lt.id = c.id
     GROUP BY c.order_id
 ),
 totals AS (

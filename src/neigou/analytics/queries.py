@@ -8,12 +8,17 @@ its paid amount (an order paid 0 is never "fully refunded").
 
 from __future__ import annotations
 
+from neigou.analytics import worth
+
 # Orders that count, with what was refunded of each (refunds known now); each customer's first counted
 # order in the range, and when their next counted order came (the earliest other order: repeat within
 # N days is that order within N days).
-_LIVE_ORDERS = """
+_LIVE_ORDERS = (
+    """
 refunded AS (
-    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE program_id = :program_id GROUP BY order_id
+    SELECT order_id, """
+    + worth.REFUNDED
+    + """ FROM refunds WHERE program_id = :program_id GROUP BY order_id
 ),
 live AS (
     SELECT o.id, o.customer, o.channel, o.hidden_coupon, o.tier_code, o.group_id, o.paid_us, o.paid_on
@@ -23,6 +28,7 @@ live AS (
       AND NOT (o.paid_fen > 0 AND coalesce(r.refund_fen, 0) >= o.paid_fen)
 ),
 """
+)
 
 _RANKED_FIRSTS = """
 ranked AS (
@@ -83,8 +89,11 @@ GROUP BY cohort, channel, k ORDER BY cohort, channel, k
 """
 )
 
-# A commission's worth after the order's refunds: A − floor(A × R / P) (P = 0: nothing refunded).
-_WORTH = "{a} - {a} * coalesce(r.refund_fen, 0) // greatest(o.paid_fen, 1)"
+# A commission's worth after the order's refunds, as the ledger reversed it (``analytics.worth``):
+# order-wide for refunds that name no line, line by line for a platform's line refunds.
+_REFUNDED = "SELECT order_id, " + worth.REFUNDED + " FROM refunds"
+_LINE_TAKEN = worth.line_taken("SELECT id FROM o")
+_WORTH = worth.worth("c.amount_fen")
 
 ECONOMICS = f"""
 WITH o AS (
@@ -93,17 +102,17 @@ WITH o AS (
       AND (:member_id = 0 OR member_id = :member_id)
 ),
 r AS (
-    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds
+    {_REFUNDED}
     WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
-),
+),{_LINE_TAKEN},
 c AS (
-    SELECT c.order_id, c.level, c.amount_fen FROM kept_commissions AS c
+    SELECT c.id, c.order_id, c.level, c.amount_fen FROM kept_commissions AS c
     WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM o)
       AND (:member_id = 0 OR c.member_id = :member_id)
 ),
 per_level AS (
-    SELECT c.level, sum({_WORTH.format(a="c.amount_fen")}) AS commission_fen
-    FROM c JOIN o ON o.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id
+    SELECT c.level, sum({_WORTH}) AS commission_fen
+    FROM c JOIN o ON o.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id LEFT JOIN line_taken AS lt ON lt.id = c.id
     GROUP BY c.level
 )
 SELECT 'total' AS part, count(*) AS orders, coalesce(sum(o.paid_fen), 0) AS gmv_fen,
@@ -125,12 +134,13 @@ WITH o AS (
       AND (:member_id = 0 OR member_id = :member_id)
 ),
 r AS (
-    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds
+    {_REFUNDED}
     WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
-),
+),{_LINE_TAKEN},
 c AS (
-    SELECT c.order_id, sum({_WORTH.format(a="c.amount_fen")}) AS commission_fen
+    SELECT c.order_id, sum({_WORTH}) AS commission_fen
     FROM kept_commissions AS c JOIN o ON o.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id
+    LEFT JOIN line_taken AS lt ON lt.id = c.id
     WHERE c.program_id = :program_id AND (:member_id = 0 OR c.member_id = :member_id)
     GROUP BY c.order_id
 ),
@@ -164,7 +174,9 @@ GROUP BY {key} ORDER BY gmv_fen_sum DESC, key LIMIT 1200
 """
 )
 
-SIMULATED_WORTH = _WORTH
+# The simulation recomputes commission at other rates and takes refunds back order-wide:
+# A − floor(A × R / P) of every refund R (P = 0: nothing refunded).
+SIMULATED_WORTH = "{a} - {a} * coalesce(r.refund_fen, 0) // greatest(o.paid_fen, 1)"
 
 # Commission rows of the orders paid in the range, each recomputed line by line with a new rate
 # (the pure rule: floor(paid × rate × bp / 10^8) per line, or floor(pool × bp / 10^4) for a
@@ -232,14 +244,20 @@ _PER_CUSTOMER = (
     + """,
 all_orders AS (
     SELECT o.id AS id, o.customer AS customer, o.paid_fen AS paid_fen, o.coupon_fen AS coupon_fen,
-           o.promotion_fen AS promotion_fen, coalesce(r.refund_fen, 0) AS refund_fen
+           o.promotion_fen AS promotion_fen, coalesce(r.refund_fen, 0) AS refund_fen,
+           coalesce(r.unnamed_fen, 0) AS unnamed_fen
     FROM orders AS o LEFT JOIN refunded AS r ON r.order_id = o.id
     WHERE o.program_id = :program_id AND (:member_id = 0 OR o.member_id = :member_id)
       AND o.customer IN (SELECT customer FROM firsts)
 ),
+"""
+    + worth.line_taken("SELECT id FROM all_orders")
+    + """,
 paid_commission AS (
-    SELECT c.order_id, sum(c.amount_fen - c.amount_fen * a.refund_fen // greatest(a.paid_fen, 1)) AS fen
-    FROM kept_commissions AS c JOIN all_orders AS a ON a.id = c.order_id
+    SELECT c.order_id, sum("""
+    + worth.worth("c.amount_fen", refunds="a", order="a")
+    + """) AS fen
+    FROM kept_commissions AS c JOIN all_orders AS a ON a.id = c.order_id LEFT JOIN line_taken AS lt ON lt.id = c.id
     WHERE c.program_id = :program_id GROUP BY c.order_id
 ),
 per_customer AS (

@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from neigou.analytics import tree
+from neigou.analytics import tree, worth
 from neigou.analytics.store import Store, redo_above
 
 MARKS = ("orders", "order_lines", "commissions", "refunds", "voids")
@@ -125,12 +125,12 @@ WITH o AS (
     FROM orders WHERE {_TOUCHED}
 ),
 r AS (
-    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds WHERE order_id IN (SELECT id FROM o) GROUP BY order_id
-),
+    SELECT order_id, {worth.REFUNDED} FROM refunds WHERE order_id IN (SELECT id FROM o) GROUP BY order_id
+),{worth.line_taken("SELECT id FROM o")},
 per_level AS (
-    SELECT cm.order_id AS order_id, cm.level AS level,
-           sum(cm.amount_fen - cm.amount_fen * coalesce(r.refund_fen, 0) // greatest(o.paid_fen, 1)) AS fen
+    SELECT cm.order_id AS order_id, cm.level AS level, sum({worth.worth("cm.amount_fen")}) AS fen
     FROM kept_commissions AS cm JOIN o ON o.id = cm.order_id LEFT JOIN r ON r.order_id = cm.order_id
+    LEFT JOIN line_taken AS lt ON lt.id = cm.id
     WHERE cm.program_id = o.program_id
     GROUP BY cm.order_id, cm.level
 ),

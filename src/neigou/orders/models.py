@@ -174,6 +174,8 @@ class Refund(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     reversed_fen: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The order line a refund of one line was for (a platform's line); null for a whole-order refund.
+    line_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Settlement(Base):

@@ -274,6 +274,7 @@ def refund(
         "amount_fen": amount_fen,
         "reversed_fen": 0,
         "at": at,
+        "line_no": None if line is None else line.line_no,
     }
     inserted = insert_ignoring_duplicates(
         session, Refund, [values], index_elements=["program_id", "refund_id"], returning=["id"]
