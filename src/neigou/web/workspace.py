@@ -23,7 +23,7 @@ from neigou.links import repository as links_repo
 from neigou.programs import repository as programs
 from neigou.programs.models import Member, Program
 from neigou.programs.service import require_member, require_program
-from neigou.web.forms import set_session_cookie
+from neigou.web.forms import end_earlier_session, set_session_cookie
 from neigou.web.pages import WorkspaceMember, render
 from neigou.web.workspace_customers import customer_tasks
 
@@ -61,6 +61,7 @@ def member_login(
     if member is None:
         response: Response = render(request, "m/expired.html", status_code=401)
     else:
+        end_earlier_session(request, session)
         secret = auth.create_session(
             session,
             role=Role.MEMBER,
