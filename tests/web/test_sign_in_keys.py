@@ -4,9 +4,11 @@ unchecked, never echoed back), and an IP that has used up its attempts creates n
 
 from __future__ import annotations
 
+from typing import cast
 from uuid import uuid4
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from limits import parse
 from limits.storage import MemoryStorage, RedisStorage
@@ -38,7 +40,7 @@ def _keys(throttle: SignInThrottle) -> list[str]:
     if isinstance(storage, MemoryStorage):
         return [key for key, events in storage.events.items() if events and throttle.namespace in key]
     assert isinstance(storage, RedisStorage)
-    client = storage.get_connection()
+    client = cast("redis.Redis", storage.get_connection())  # limits types it as a protocol
     return [key.decode() for key in client.scan_iter(f"*{throttle.namespace}*")]
 
 

@@ -21,6 +21,7 @@ from neigou.auth.models import (
     User,
 )
 from neigou.auth.passwords import hash_password, verify_password
+from neigou.auth.standing import standing, with_tenancy
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404, insert_unique
@@ -29,7 +30,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.ids import caseless, digest, has_invisible, new_token
 from neigou.kit.jobs import job
 from neigou.kit.scoping import current_scope
-from neigou.organizations.models import Merchant, Organization
+from neigou.organizations.models import Merchant
 
 TOKEN_PREFIX = "ngt"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD_LENGTH = 8
@@ -289,19 +290,9 @@ def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Pri
     organization (its tokens stop working at once)."""
     if not secret.startswith(TOKEN_PREFIX + "_"):
         return None
-    found = session.execute(
-        select(ApiToken, Organization.deleted_at, Merchant.deleted_at)
-        .outerjoin(Organization, Organization.id == ApiToken.organization_id)
-        .outerjoin(Merchant, Merchant.id == ApiToken.merchant_id)
-        .where(ApiToken.token_hash == digest(secret))
-    ).first()
-    now = at or utcnow()
-    if found is None or found[1] is not None or found[2] is not None:
-        return None
-    token = found[0]
-    if token.revoked_at is not None or token.kind is TokenKind.SIGN_IN:
-        return None
-    if token.expires_at is not None and token.expires_at <= now:
+    found = session.execute(with_tenancy().where(ApiToken.token_hash == digest(secret))).first()
+    token = standing(found, at or utcnow())
+    if token is None:
         return None
     return Principal(
         token_id=token.id,
