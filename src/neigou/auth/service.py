@@ -162,6 +162,7 @@ def create_token(
     actor: Actor,
     member_id: int | None = None,
     user_id: int | None = None,
+    issued_by_user_id: int | None = None,
     label: str = "",
     kind: TokenKind = TokenKind.API,
     organization_id: int | None = None,
@@ -199,6 +200,7 @@ def create_token(
         label=label,
         member_id=member_id,
         user_id=user_id,
+        issued_by_user_id=issued_by_user_id,
         organization_id=organization_id,
         merchant_id=merchant_id,
         created_at=at or utcnow(),
@@ -351,7 +353,8 @@ def list_users(session: Session) -> list[User]:
 
 
 def set_user_active(session: Session, *, user_id: int, active: bool, actor: Actor, at: datetime) -> User:
-    """Let a console account sign in again, or stop it (its open sessions end at once)."""
+    """Let a console account sign in again, or stop it (its open sessions and the API tokens it
+    issued end at once)."""
     user = get_or_404(
         session,
         User,
@@ -365,7 +368,10 @@ def set_user_active(session: Session, *, user_id: int, active: bool, actor: Acto
     if not active:
         session.execute(
             update(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .where(
+                (ApiToken.user_id == user.id) | (ApiToken.issued_by_user_id == user.id),
+                ApiToken.revoked_at.is_(None),
+            )
             .values(revoked_at=at)
         )
     audit.record(
