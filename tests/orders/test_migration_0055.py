@@ -37,7 +37,7 @@ def _stored(engine: Engine) -> list[tuple[object, ...]]:
 
 
 def test_migration_0055_names_a_refunds_line(scratch_at: ScratchAt) -> None:
-    scratch_url = scratch_at("0053")
+    scratch_url = scratch_at("0054")
     engine = make_engine(scratch_url)
     try:
         with engine.begin() as conn:
@@ -65,7 +65,7 @@ def test_migration_0055_names_a_refunds_line(scratch_at: ScratchAt) -> None:
             line = conn.execute(text("SELECT line_no FROM refunds WHERE id = :id"), {"id": named})
             assert line.scalar_one() == 2
 
-        command.downgrade(alembic_config(scratch_url), "0053")
+        command.downgrade(alembic_config(scratch_url), "0054")
         engine.dispose()
         assert _columns(engine) == columns
         assert _stored(engine)[:1] == rows

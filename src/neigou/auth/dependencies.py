@@ -9,6 +9,7 @@ a wait").
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,9 +27,17 @@ SESSION_COOKIE = "neigou_session"
 class Authenticator:
     """Resolve the bearer token (or, for pages, the session cookie) and check its role."""
 
-    def __init__(self, *roles: Role, cookie: bool = False) -> None:
+    def __init__(
+        self,
+        *roles: Role,
+        cookie: bool = False,
+        also: Callable[[Session, Principal, Request], None] | None = None,
+    ) -> None:
         self.roles = frozenset(roles)
         self.cookie = cookie
+        # More of what the page needs about its caller (the workspace's navigation), read in the
+        # lookup's short session: the request never holds a second connection beside its own.
+        self.also = also
 
     def credential(self, request: Request) -> str:
         """The secret the request presents, from its headers and cookies alone (never its body):
@@ -46,6 +55,8 @@ class Authenticator:
         factory: sessionmaker[Session] = request.app.state.session_factory
         with factory() as session:  # one short read; the connection goes back before the endpoint runs
             principal = resolve(session, secret)
+            if principal is not None and principal.role in self.roles and self.also is not None:
+                self.also(session, principal, request)
         if principal is None:
             raise Unauthorized(Message("The token is unknown, revoked or expired."), code="invalid_token")
         # Every statement of this request's session now carries the caller's organization.
@@ -112,7 +123,6 @@ console_merchant = Authenticator(Role.MERCHANT, cookie=True)
 ConsoleMerchant = Annotated[Principal, Depends(console_merchant)]
 # Either kind of console session: what both the console and the merchant portal share (signing out).
 ConsoleUser = Annotated[Principal, Depends(Authenticator(Role.OPERATOR, Role.MERCHANT, cookie=True))]
-WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True))]
 
 
 def platform_admin(principal: Annotated[Principal, Depends(_operator)]) -> Principal:

@@ -24,7 +24,12 @@ def me(principal: CatalogReader) -> Me:
 def create_token(body: TokenCreate, session: SessionDep, principal: Operator) -> TokenCreated:
     """Issue an API token (operators only); the secret is in this response and nowhere else."""
     token, secret = service.create_token(
-        session, role=body.role, member_id=body.member_id, label=body.label, actor=principal.actor
+        session,
+        role=body.role,
+        member_id=body.member_id,
+        label=body.label,
+        actor=principal.actor,
+        issued_by_user_id=principal.user_id,  # an operator's console session; None for an API token
     )
     return TokenCreated(id=token.id, role=token.role, member_id=token.member_id, token=secret)
 

@@ -21,6 +21,7 @@ from neigou.auth.models import (
     User,
 )
 from neigou.auth.passwords import hash_password, verify_password
+from neigou.auth.standing import standing, with_tenancy
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404, insert_unique
@@ -29,7 +30,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.ids import caseless, digest, has_invisible, new_token
 from neigou.kit.jobs import job
 from neigou.kit.scoping import current_scope
-from neigou.organizations.models import Merchant, Organization
+from neigou.organizations.models import Merchant
 
 TOKEN_PREFIX = "ngt"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD_LENGTH = 8
@@ -161,6 +162,7 @@ def create_token(
     actor: Actor,
     member_id: int | None = None,
     user_id: int | None = None,
+    issued_by_user_id: int | None = None,
     label: str = "",
     kind: TokenKind = TokenKind.API,
     organization_id: int | None = None,
@@ -198,6 +200,7 @@ def create_token(
         label=label,
         member_id=member_id,
         user_id=user_id,
+        issued_by_user_id=issued_by_user_id,
         organization_id=organization_id,
         merchant_id=merchant_id,
         created_at=at or utcnow(),
@@ -289,19 +292,9 @@ def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Pri
     organization (its tokens stop working at once)."""
     if not secret.startswith(TOKEN_PREFIX + "_"):
         return None
-    found = session.execute(
-        select(ApiToken, Organization.deleted_at, Merchant.deleted_at)
-        .outerjoin(Organization, Organization.id == ApiToken.organization_id)
-        .outerjoin(Merchant, Merchant.id == ApiToken.merchant_id)
-        .where(ApiToken.token_hash == digest(secret))
-    ).first()
-    now = at or utcnow()
-    if found is None or found[1] is not None or found[2] is not None:
-        return None
-    token = found[0]
-    if token.revoked_at is not None or token.kind is TokenKind.SIGN_IN:
-        return None
-    if token.expires_at is not None and token.expires_at <= now:
+    found = session.execute(with_tenancy().where(ApiToken.token_hash == digest(secret))).first()
+    token = standing(found, at or utcnow())
+    if token is None:
         return None
     return Principal(
         token_id=token.id,
@@ -360,7 +353,8 @@ def list_users(session: Session) -> list[User]:
 
 
 def set_user_active(session: Session, *, user_id: int, active: bool, actor: Actor, at: datetime) -> User:
-    """Let a console account sign in again, or stop it (its open sessions end at once)."""
+    """Let a console account sign in again, or stop it (its open sessions and the API tokens it
+    issued end at once)."""
     user = get_or_404(
         session,
         User,
@@ -374,7 +368,10 @@ def set_user_active(session: Session, *, user_id: int, active: bool, actor: Acto
     if not active:
         session.execute(
             update(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .where(
+                (ApiToken.user_id == user.id) | (ApiToken.issued_by_user_id == user.id),
+                ApiToken.revoked_at.is_(None),
+            )
             .values(revoked_at=at)
         )
     audit.record(

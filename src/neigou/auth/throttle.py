@@ -7,6 +7,11 @@ atomic ``hit`` per counter, so a burst of concurrent attempts cannot all pass a 
 while the slow hash is verified: at most the remaining number get through. A success clears its
 username's count (the IP's stays, successes included). In memory per process by default; on
 Redis, shared by every web process, when ``NEIGOU_REDIS_URL`` is set.
+
+A counter's key is bounded whatever is typed: a username's is the digest of its caseless form, and a
+username longer than any account's (``MAX_USERNAME_LENGTH``) is counted against its IP alone. An IP
+that has used up its attempts is refused before a username is counted, so a guesser cycling names
+from it creates no more windows.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import redis
 from limits import RateLimitItem, parse, storage, strategies
 from limits.storage import MemoryStorage, RedisStorage
 
-from neigou.kit.ids import caseless
+from neigou.auth.models import MAX_USERNAME_LENGTH
+from neigou.kit.ids import caseless, digest
 
 DEFAULT_PER_USERNAME = "10 per 15 minutes"
 DEFAULT_PER_IP = "30 per 15 minutes"
@@ -47,26 +53,32 @@ class SignInThrottle:
         return cls(storage_uri=redis_url or "memory://", namespace=namespace)
 
     def _counters(self, ip: str, username: str) -> list[tuple[RateLimitItem, str, str]]:
-        # "Admin ", "admin" and full-width "ａｄｍｉｎ" are the same account to a guesser.
-        return [
-            (self.per_ip, f"{self.namespace}-ip", ip),
-            (self.per_username, f"{self.namespace}-user", caseless(username)),
-        ]
+        # "Admin ", "admin" and full-width "ａｄｍｉｎ" are the same account to a guesser; the key is
+        # the digest of that form, of one length whatever was typed.
+        ip_counter = (self.per_ip, f"{self.namespace}-ip", ip)
+        if too_long(username):
+            return [ip_counter]
+        return [ip_counter, (self.per_username, f"{self.namespace}-user", digest(caseless(username)))]
 
     def reserve(self, *, ip: str, username: str) -> bool:
         """Count one attempt against the username, then the IP, before its password is checked.
 
-        False when either has used up its attempts: the attempt is refused unchecked. The username
-        goes first so that a refused username does not spend its IP's attempts as well.
+        False when either has used up its attempts: the attempt is refused unchecked. An IP that has
+        none left is refused before its username is counted; then the username goes first, so that a
+        refused username does not spend its IP's attempts as well. A username longer than any
+        account's is counted against the IP only (``too_long``: the caller refuses it unchecked).
         """
-        ip_counter, user_counter = self._counters(ip, username)
-        return self._limiter.hit(*user_counter) and self._limiter.hit(*ip_counter)
+        counters = self._counters(ip, username)
+        if not self._limiter.test(*counters[0]):
+            return False
+        return all(self._limiter.hit(*counter) for counter in reversed(counters))
 
     def succeeded(self, *, ip: str, username: str) -> None:
         """Forget the username's failures and give the success's own attempt back to the IP (its
         failures stay: one success must not reset a guesser)."""
-        ip_counter, user_counter = self._counters(ip, username)
-        self._limiter.clear(*user_counter)
+        ip_counter, *user_counter = self._counters(ip, username)
+        for counter in user_counter:
+            self._limiter.clear(*counter)
         self._give_back(*ip_counter)
 
     def _give_back(self, item: RateLimitItem, *identifiers: str) -> None:
@@ -90,3 +102,8 @@ class SignInThrottle:
             if not self._limiter.test(*counter)
         ]
         return max(1, math.ceil(max(resets, default=time.time()) - time.time()))
+
+
+def too_long(username: str) -> bool:
+    """A username no account can have: refused without a check, and without a counter of its own."""
+    return len(username) > MAX_USERNAME_LENGTH

@@ -59,6 +59,7 @@ class ImportReport:
     """What an import run did."""
 
     file_digest: str
+    checkpoint_key: str = ""  # ``checkpoint_key``: the file's digest for the program it is imported for
     resumed_from: int = 0
     rows_done: int = 0
     imported: int = 0
@@ -69,8 +70,18 @@ class ImportReport:
     batches: int = 0
 
 
+def checkpoint_key(file_digest: str, program_id: int | None) -> str:
+    """The key of an import's checkpoint: the file's digest when its rows name their programs, else a
+    digest of it with the program it is imported for. One file imported for two programs is two
+    imports: the second neither "resumes" past the first's rows nor sends a crashed first's rest to
+    another program."""
+    if program_id is None:
+        return file_digest
+    return hashlib.sha256(f"{file_digest}:program:{program_id}".encode()).hexdigest()
+
+
 def digest(path: Path) -> str:
-    """SHA-256 of a file's content: the checkpoint's key."""
+    """SHA-256 of a file's content: with its program, the checkpoint's key (``checkpoint_key``)."""
     sha = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -175,11 +186,12 @@ def import_file(
     skew: timedelta = DEFAULT_SKEW,
 ) -> ImportReport:
     """Import ``path`` (CSV or JSON lines) from its checkpoint on; returns counts and row errors."""
-    key = digest(path)
+    file_digest = digest(path)
+    key = checkpoint_key(file_digest, program_id)
     with factory() as session:
         checkpoint = session.get(ImportCheckpoint, key)
         start = checkpoint.rows_done if checkpoint else 0
-    report = ImportReport(file_digest=key, resumed_from=start, rows_done=start)
+    report = ImportReport(file_digest=file_digest, checkpoint_key=key, resumed_from=start, rows_done=start)
     # Everything alive now (modules, mappers, metadata) lives as long as the import: kept out of the
     # collector's generations, each collection scans only the batch's own objects. A batch allocates
     # hundreds of thousands of small objects that live until it is written: with the default
@@ -284,7 +296,7 @@ def _commit(
     at: datetime,
 ) -> None:
     """Write a prepared batch and the checkpoint past it in one transaction."""
-    key = report.file_digest
+    key = report.checkpoint_key
     report.errors.extend(item.errors)
     with factory() as session:
         if report.batches in {1, 4} or report.batches % ANALYZE_EVERY == ANALYZE_EVERY - 1:

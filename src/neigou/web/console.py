@@ -15,7 +15,7 @@ from neigou.audit.models import AuditEntry
 from neigou.auth import service as auth
 from neigou.auth.dependencies import SESSION_COOKIE, ConsoleOperator, ConsoleUser
 from neigou.auth.models import Role
-from neigou.auth.throttle import SignInThrottle
+from neigou.auth.throttle import SignInThrottle, too_long
 from neigou.kit.collation import sort_key
 from neigou.kit.deps import SessionDep
 from neigou.kit.i18n import LOCALES
@@ -23,7 +23,7 @@ from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.programs.service import require_program
 from neigou.web import audit_labels
-from neigou.web.forms import set_session_cookie
+from neigou.web.forms import end_earlier_session, set_session_cookie
 from neigou.web.i18n import locale_of, page_callables, query_language
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import client_ip, remember_language, render, safe_next
@@ -76,11 +76,11 @@ def login(
             next=safe_next(next, "/console"),
             failed=False,
             throttled_minutes=math.ceil(wait / 60),
-            username=username,
+            username="" if too_long(username) else username,
         )
         refused.headers["retry-after"] = str(wait)
         return refused
-    user = auth.authenticate(session, username=username, password=password)
+    user = None if too_long(username) else auth.authenticate(session, username=username, password=password)
     if user is None:
         return render(
             request,
@@ -88,9 +88,10 @@ def login(
             status_code=401,
             next=safe_next(next, "/console"),
             failed=True,
-            username=username,
+            username="" if too_long(username) else username,
         )
     throttle.succeeded(ip=ip, username=username)
+    end_earlier_session(request, session)
     secret = auth.create_session(
         session,
         role=Role.OPERATOR if user.merchant_id is None else Role.MERCHANT,

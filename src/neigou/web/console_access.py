@@ -153,7 +153,12 @@ def create_token(
     issued = attempt(
         session,
         lambda: auth.create_token(
-            session, role=role, member_id=member, label=label.strip(), actor=principal.actor
+            session,
+            role=role,
+            member_id=member,
+            label=label.strip(),
+            actor=principal.actor,
+            issued_by_user_id=principal.user_id,
         ),
         placed=TOKEN_FIELDS,
     )

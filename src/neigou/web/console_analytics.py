@@ -26,7 +26,7 @@ from neigou.analytics.reports import FunnelRow, Span, rate_bp
 from neigou.analytics.runtime import store_for
 from neigou.analytics.single_flight import RefreshRunning
 from neigou.analytics.store import Store
-from neigou.auth.dependencies import ConsoleOperator, WorkspaceMember
+from neigou.auth.dependencies import ConsoleOperator
 from neigou.kit.clock import utcnow
 from neigou.kit.dates import FIRST_DAY, check_day
 from neigou.kit.deps import SessionDep
@@ -36,7 +36,7 @@ from neigou.kit.money import parse_percent
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
 from neigou.programs.service import require_member, require_program
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 DEFAULT_DAYS = 90

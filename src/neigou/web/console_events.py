@@ -3,6 +3,7 @@ Events) and the public live page of an event, ``/e/{code}``."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.auth.service import Principal
+from neigou.auth.standing import valid_until
 from neigou.events import repository as events
 from neigou.events.models import EventItem
 from neigou.events.schemas import LiveBoardOut, invitation_code
@@ -32,6 +34,7 @@ from neigou.web.streaming import stream_gate
 
 router = APIRouter(include_in_schema=False)
 BOARD_SECONDS = 2.0
+STANDING_TICKS = 5  # a stream's operator is asked again every this many ticks, and at expiry
 
 
 @router.get("/console/events", response_class=HTMLResponse)
@@ -137,7 +140,9 @@ async def board_stream(request: Request, event_id: int, principal: ConsoleOperat
     holds figures, sellers' names and products' titles (``LiveBoardOut``), no text in the reader's
     language, and what a caller may see of it is
     decided by its scope (organization, merchant), so the scope is part of the key and a stream is
-    never handed a board read for another scope. Past ``max_streams`` open streams, 503
+    never handed a board read for another scope. The stream ends once the operator's session no
+    longer stands (signed out, account stopped, expired), asked every ``STANDING_TICKS`` ticks and
+    at its expiry. Past ``max_streams`` open streams, 503
     ``overloaded`` with Retry-After (``web.streaming``)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     scope = current_request_scope(request.state)
@@ -151,7 +156,13 @@ async def board_stream(request: Request, event_id: int, principal: ConsoleOperat
     except BaseException:
         gate.release()
         raise
-    return gate.respond(watch, "board")
+    standing = partial(_valid_until, factory, principal.token_id)
+    return gate.respond(watch, "board", standing=standing, every=BOARD_SECONDS * STANDING_TICKS)
+
+
+def _valid_until(factory: sessionmaker[Session], token_id: int) -> datetime | None:
+    with factory() as session:  # one short read, on the streams' reader threads
+        return valid_until(session, token_id)
 
 
 @router.get("/e/{code}", response_class=HTMLResponse)

@@ -27,9 +27,12 @@ from fastapi.responses import Response
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from neigou.auth import service as auth
 from neigou.auth.dependencies import SESSION_COOKIE
+from neigou.auth.models import ApiToken, TokenKind
 from neigou.kit.i18n import N_
 from neigou.kit.settings import Settings
 from neigou.web.body_limit import BodyLimit
@@ -90,6 +93,19 @@ def set_session_cookie(
         samesite=samesite,  # type: ignore[arg-type]  # "lax" or "strict"
         max_age=hours * 3600,
     )
+
+
+def end_earlier_session(request: Request, session: Session) -> None:
+    """Revoke the console or workspace session the request still presents, before a sign-in issues
+    a new one: a browser holds one session at a time, and a secret it held before (on a shared
+    computer, or planted in it) stops working when someone signs in."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    principal = auth.resolve(session, secret) if secret else None
+    if principal is None:
+        return
+    token = session.get(ApiToken, principal.token_id)
+    if token is not None and token.kind is TokenKind.SESSION:  # never an API token put in the cookie
+        auth.revoke(session, token_id=token.id)
 
 
 def _origin(value: str) -> str | None:

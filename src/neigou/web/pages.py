@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from neigou.auth.dependencies import Authenticator
+from neigou.auth.models import Role
+from neigou.auth.service import Principal
 from neigou.crm.workspace_repository import has_customer_book
 from neigou.kit.attempts import refusal_note
 from neigou.kit.clock import as_utc
@@ -86,15 +89,21 @@ def remember_language(request: Request, response: Response, locale: str) -> None
 
 
 def _workspace(request: Request, name: str, context: dict[str, Any]) -> dict[str, Any]:
-    """What every workspace page's navigation needs: whether the member keeps a customer book (read
-    here unless the page has read it already)."""
-    principal = getattr(request.state, "principal", None)
-    member_id = getattr(principal, "member_id", None)
-    if not name.startswith("m/") or member_id is None or "customer_book" in context:
+    """What every workspace page's navigation needs: whether the member keeps a customer book, as the
+    page read it or as :data:`WorkspaceMember` read it with the session's token (never a read of its
+    own: a request holds at most one connection at a time)."""
+    if not name.startswith("m/") or "customer_book" in context:
         return {}
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:  # one short read, like the sign-in's
-        return {"customer_book": has_customer_book(session, member_id)}
+    return {"customer_book": bool(getattr(request.state, "customer_book", False))}
+
+
+def _navigation(session: Session, principal: Principal, request: Request) -> None:
+    """Read the workspace navigation's customer book in the token lookup's session."""
+    request.state.customer_book = has_customer_book(session, principal.member_id or 0)
+
+
+# The member of a workspace page: the session cookie's member, with what the navigation needs.
+WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie=True, also=_navigation))]
 
 
 def client_ip(request: Request) -> str:

@@ -11,15 +11,19 @@ shared by every stream (so open streams take at most that many connections of th
 ``Settings.pool_size``), and the wait is a sleep on the event loop. The request metrics time a
 stream as a request up to its start only (``kit.metrics.mark_streaming``). A stream ends when its
 client goes away (``sse_starlette`` watches for the disconnect and cancels it) and when the process
-stops (the server's exit signal, and ``StreamGate.close`` on shutdown).
+stops (the server's exit signal, and ``StreamGate.close`` on shutdown). It also ends once its caller
+no longer stands (``Standing``: the session revoked at sign-out or when its account is stopped, or
+expired), asked again every few ticks and at the session's expiry, off the loop like its reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -28,6 +32,7 @@ from fastapi.responses import Response
 from sse_starlette import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
+from neigou.kit.clock import utcnow
 from neigou.kit.metrics import SHED, STREAMS_OPEN, mark_streaming
 from neigou.kit.settings import STREAM_READERS
 from neigou.web.admission import hand_back, overloaded
@@ -35,6 +40,9 @@ from neigou.web.feeds import Feeds, Read, Watch
 
 T = TypeVar("T")
 PING_SECONDS = 15
+# A stream's caller, asked again while it runs (a short read off the loop): until when it may still
+# watch, or None once it may not (signed out, its account stopped, its session expired).
+Standing = Callable[[], datetime | None]
 
 
 @dataclass
@@ -92,20 +100,43 @@ class StreamGate:
         """End every open stream at its next pause and refuse new ones (the process is stopping)."""
         self._closing.set()
 
-    def respond(self, watch: Watch, event: str) -> Response:
-        """The stream's response: each value of ``watch`` as an ``event``; its slot is given back and
-        its feed left however the response ends."""
-        return _GatedEvents(self, watch, event, ping=PING_SECONDS)
+    def respond(self, watch: Watch, event: str, *, standing: Standing, every: float) -> Response:
+        """The stream's response: each value of ``watch`` as an ``event`` while its caller stands
+        (``standing``, asked every ``every`` seconds and at the expiry it last gave); its slot is
+        given back and its feed left however the response ends."""
+        return _GatedEvents(self, _events(self, watch, event, standing, every), watch, ping=PING_SECONDS)
 
 
-async def _events(watch: Watch, event: str) -> AsyncIterator[dict[str, str]]:
-    async for data in watch:
-        yield {"event": event, "data": data}
+async def _events(
+    gate: StreamGate, watch: Watch, event: str, standing: Standing, every: float
+) -> AsyncIterator[dict[str, str]]:
+    """The values of ``watch`` until it ends or the caller no longer stands."""
+    values = aiter(watch)
+    pending: asyncio.Future[str] | None = None
+    try:
+        until = await gate.read(standing)
+        while until is not None:
+            check_at = time.monotonic() + min(every, (until - utcnow()).total_seconds())
+            while (wait := check_at - time.monotonic()) > 0:
+                pending = pending or asyncio.ensure_future(anext(values))
+                done, _ = await asyncio.wait({pending}, timeout=wait)
+                if not done:
+                    break
+                try:
+                    data = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                yield {"event": event, "data": data}
+            until = await gate.read(standing)
+    finally:
+        if pending is not None:
+            pending.cancel()
 
 
 class _GatedEvents(EventSourceResponse):
-    def __init__(self, gate: StreamGate, watch: Watch, event: str, *, ping: int) -> None:
-        super().__init__(_events(watch, event), ping=ping)
+    def __init__(self, gate: StreamGate, content: AsyncIterator[Any], watch: Watch, *, ping: int) -> None:
+        super().__init__(content, ping=ping)
         self.gate = gate
         self.watch = watch
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
-from neigou.auth.dependencies import SESSION_COOKIE, WorkspaceMember
+from neigou.auth.dependencies import SESSION_COOKIE
 from neigou.auth.models import Role
 from neigou.crm.workspace_repository import has_customer_book
 from neigou.feed.service import feed_items, member_share
@@ -23,8 +23,8 @@ from neigou.links import repository as links_repo
 from neigou.programs import repository as programs
 from neigou.programs.models import Member, Program
 from neigou.programs.service import require_member, require_program
-from neigou.web.forms import set_session_cookie
-from neigou.web.pages import render
+from neigou.web.forms import end_earlier_session, set_session_cookie
+from neigou.web.pages import WorkspaceMember, render
 from neigou.web.workspace_customers import customer_tasks
 
 router = APIRouter(include_in_schema=False)
@@ -61,6 +61,7 @@ def member_login(
     if member is None:
         response: Response = render(request, "m/expired.html", status_code=401)
     else:
+        end_earlier_session(request, session)
         secret = auth.create_session(
             session,
             role=Role.MEMBER,

@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.auth.service import Principal
 from neigou.crm import calendar, recommend
 from neigou.crm import repository as book
@@ -32,7 +31,7 @@ from neigou.offers.schemas import tidy_tags
 from neigou.programs.models import Member
 from neigou.programs.service import require_member, require_program
 from neigou.web.pager import PageNumber, page_of, pager
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 CUSTOMERS_PER_PAGE = 10

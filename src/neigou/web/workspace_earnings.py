@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
@@ -23,7 +22,7 @@ from neigou.ledger.payee_rules import PayeeKind
 from neigou.orders import repository as orders
 from neigou.programs.service import require_member, require_program
 from neigou.web.pager import PageNumber, page_of, pager
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 MOVEMENTS_PER_PAGE = 12

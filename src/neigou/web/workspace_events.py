@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.events import repository as events
 from neigou.events import service
 from neigou.events.poster import InvitationPosterData, render_invitation_poster
@@ -21,7 +20,7 @@ from neigou.kit.i18n import Message
 from neigou.programs.service import require_member, require_program
 from neigou.web.hosts import public_url
 from neigou.web.pager import PageNumber, page_of, pager
-from neigou.web.pages import local_time, render
+from neigou.web.pages import WorkspaceMember, local_time, render
 
 router = APIRouter(include_in_schema=False)
 EVENTS_PER_PAGE = 5

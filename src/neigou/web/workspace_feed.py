@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.feed import posts as post_service
 from neigou.feed import repository as feed_repo
 from neigou.feed.delivery import failed_note
@@ -24,7 +23,7 @@ from neigou.links.endpoints import base_url
 from neigou.offers import repository as offers
 from neigou.offers.amounts import AmountError, yuan_to_fen
 from neigou.programs.service import require_member, require_program
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Query(max_length=20)]

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.groups import counts, service
 from neigou.groups import repository as repo
 from neigou.groups.compliance import compliance, local_date
@@ -24,7 +23,7 @@ from neigou.programs.service import require_member, require_program
 from neigou.reporting.group_sales import DEFAULT_DAYS, group_sales, window
 from neigou.web.console_groups import day_labeller
 from neigou.web.pager import PageNumber, pager
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 GROUPS_PER_PAGE = 5  # a phone shows a few groups, each with its count form

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.groups import repository as groups
 from neigou.groups.models import GroupStatus
 from neigou.kit.clock import utcnow
@@ -23,7 +22,7 @@ from neigou.offers import repository as offers
 from neigou.orders import repository as orders
 from neigou.programs.service import require_member, require_program
 from neigou.web.pager import PageNumber, page_of, pager
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 LINKS_PER_PAGE = 5  # a phone shows a few links, each with its figures and actions

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.groups import live_code_repository as live_repo
 from neigou.groups import live_codes
 from neigou.groups import repository as groups_repo
@@ -24,7 +23,7 @@ from neigou.kit.ids import whole_number
 from neigou.links.endpoints import base_url
 from neigou.links.poster import qr_image
 from neigou.programs.service import require_member
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 

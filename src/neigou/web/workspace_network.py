@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
 from neigou.network import service
@@ -17,7 +16,7 @@ from neigou.network.endpoints import recruit_poster_png, recruiting_link
 from neigou.network.repository import METRICS
 from neigou.programs import repository as programs
 from neigou.programs.service import require_member, require_program
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 PeriodParam = Annotated[str | None, Query(max_length=20)]

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.crm import push_copy, push_segments, push_settings, pushes
 from neigou.crm import push_queries as push_repo
 from neigou.crm import repository as crm_repo
@@ -31,7 +30,7 @@ from neigou.offers.repository import ProductFilter
 from neigou.programs.models import Member
 from neigou.programs.service import require_member, require_program
 from neigou.web.pager import PageNumber, page_of, pager
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 CUSTOMERS_PER_PAGE = 20

@@ -5,14 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from neigou.auth.dependencies import WorkspaceMember
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.programs.service import require_member, require_program
 from neigou.tiers import repository as repo
 from neigou.tiers.progress import member_progress
 from neigou.web.i18n import locale_of
-from neigou.web.pages import render
+from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,7 +9,7 @@ facts. Added in place on both databases; no index (it is read with its refund's 
 Downgrading drops the column: the refunds stay, without their line.
 
 Revision ID: 0055
-Revises: 0053
+Revises: 0054
 Create Date: 2026-12-07 07:00:00.000000
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0055"
-down_revision: str | None = "0053"
+down_revision: str | None = "0054"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
