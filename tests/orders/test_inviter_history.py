@@ -151,3 +151,30 @@ def test_a_move_is_never_dated_in_the_future_nor_before_the_current_inviter(
     assert now["inviter_id"] == world.owner
     late = post_order(client, operator, order_body(world, "LATE", at=MOVED + timedelta(hours=2)))
     assert _uplines(late) == [(2, other)]  # paid while under "other", reported after the move back
+
+
+def test_a_move_cannot_reach_back_past_the_sellers_orders_already_priced(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Stored orders are never re-priced: a move dated before the latest one's ``paid_at`` would leave it
+    on the old upline while a twin reported after the move pays the new one. Refused, nothing written;
+    a move dated at or after it goes through."""
+    world = build(client, operator, factory)
+    other = create_member(
+        client, operator, world.program_id, "other", joined_at=(PAID_AT - timedelta(days=9)).isoformat()
+    )["id"]
+    post_order(client, operator, order_body(world, "PRICED", at=MOVED))
+    refused = _move(client, operator, world.seller, other, MOVED - timedelta(seconds=1), status=409)
+    assert refused["code"] == "inviter_change_before_priced_orders"
+    assert "effective_from" in refused["detail"]
+    assert MOVED.isoformat() not in refused["detail"]
+    zh = client.put(
+        f"/api/v1/members/{world.seller}/inviter",
+        json={"inviter_id": other, "effective_from": (MOVED - timedelta(hours=1)).isoformat()},
+        headers={**operator, "Accept-Language": "zh-CN"},
+    )
+    assert zh.status_code == 409
+    assert "已计佣" in zh.json()["detail"]
+    assert _move(client, operator, world.seller, other, MOVED)["inviter_id"] == other
+    later = post_order(client, operator, order_body(world, "LATER", at=MOVED))
+    assert _uplines(later) == [(2, other)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -44,12 +44,13 @@ def test_tiers_evaluate_from_the_command_line(
     started = utcnow()
     real = runner.invoke(app, args)
     assert real.exit_code == 0, real.output
-    # Run after March ended: effective from the run (not back on 1 April).
+    # Run after March ended: effective from the run plus the clock skew (not back on 1 April).
+    skew = timedelta(minutes=5)
     found = re.search(
         r"2026-03: 4 member\(s\) evaluated, 1 change\(s\), effective (\S+) \(recorded\)", real.output
     )
     assert found is not None, real.output
-    assert started <= datetime.fromisoformat(found.group(1)) <= utcnow()
+    assert started + skew <= datetime.fromisoformat(found.group(1)) <= utcnow() + skew
     again = runner.invoke(app, args)
     assert "(evaluated before, nothing changed)" in again.output
     bad = runner.invoke(app, ["tiers", "evaluate", "--program-id", str(w.program_id), "--period", "March"])

@@ -31,17 +31,18 @@ def test_a_scheduled_run_takes_effect_when_it_runs(
         at=run_at,
     )
     reported_after = sell(client, operator, w, 1, at=APRIL_FIRST + timedelta(minutes=40), prefix="LATE")
-    paid_after = sell(client, operator, w, 1, at=run_at, prefix="RUN")
+    effective = run_at + timedelta(minutes=5)  # the run plus the clock skew
+    paid_after = sell(client, operator, w, 1, at=effective, prefix="RUN")
     assert [seller_commission(o[0], w.seller) for o in (taken_before, reported_after, paid_after)] == [
         400,  # 20% (super member), paid and taken before the run
         400,  # the same, paid before the run and reported after it
-        600,  # 30% (mentor) from the run on
+        600,  # 30% (mentor) from the run (plus the clock skew) on
     ]
-    assert tiers_of(factory, w.seller)[-1] == (run_at, "mentor", "evaluation 2026-03: upgrade")
+    assert tiers_of(factory, w.seller)[-1] == (effective, "mentor", "evaluation 2026-03: upgrade")
     listed = client.get(f"/api/v1/programs/{w.program_id}/tier-evaluations", headers=operator).json()
-    assert [datetime.fromisoformat(e["effective_from"]) for e in listed] == [run_at]
+    assert [datetime.fromisoformat(e["effective_from"]) for e in listed] == [effective]
     stored = client.get(f"/api/v1/programs/{w.program_id}/tier-evaluations/2026-03", headers=operator).json()
-    assert datetime.fromisoformat(stored["effective_from"]) == run_at
+    assert datetime.fromisoformat(stored["effective_from"]) == effective
 
 
 def test_a_preview_of_a_month_under_way_takes_effect_when_it_ends(

@@ -47,9 +47,11 @@ def test_march_evaluation_promotes_a_super_member_to_mentor_from_the_run(
     assert result["dry_run"] is False
     assert result["already_evaluated"] is False
     assert result["members_evaluated"] == 4
-    # Run months after April began: the change takes effect when it runs, not back on 1 April.
-    assert before <= ran <= utcnow()
-    assert datetime.fromisoformat(result["ran_at"]) == ran
+    # Run months after April began: the change takes effect when it runs (plus the clock skew), not
+    # back on 1 April.
+    skew = timedelta(minutes=5)
+    assert before + skew <= ran <= utcnow() + skew
+    assert datetime.fromisoformat(result["ran_at"]) == ran - skew
     assert len(result["changes"]) == 1
     change = result["changes"][0]
     assert (change["member_id"], change["from"], change["to"], change["kind"]) == (
@@ -72,7 +74,7 @@ def test_march_evaluation_promotes_a_super_member_to_mentor_from_the_run(
         client, operator, w, 1, at=datetime(2026, 3, 31, 23, 59, 59, tzinfo=SHANGHAI), prefix="L"
     )
     april = sell(client, operator, w, 1, at=APRIL_FIRST, prefix="A")
-    after = sell(client, operator, w, 1, at=utcnow(), prefix="N")
+    after = sell(client, operator, w, 1, at=ran, prefix="N")
     assert seller_commission(late_march[0], w.seller) == 400  # still 20% on the last second of March
     assert seller_commission(april[0], w.seller) == 400  # paid before the run: 20%, whenever reported
     assert seller_commission(after[0], w.seller) == 600  # 30% from the run on
@@ -261,7 +263,9 @@ def test_operator_override_is_dated_audited_and_pays_from_then(
     assert (body["from"], body["to"], body["reason"]) == ("super_member", "mentor", "直播带货表现突出")
     assert current_tier(factory, w.seller) == "mentor"
     assert tiers_of(factory, w.seller)[-1][1:] == ("mentor", "manual: 直播带货表现突出")
-    after = sell(client, operator, w, 1, at=datetime.now(UTC) + timedelta(seconds=5), prefix="NOW")
+    within = sell(client, operator, w, 1, at=datetime.now(UTC) + timedelta(seconds=5), prefix="SKEW")
+    assert seller_commission(within[0], w.seller) == 400  # within the clock skew: the old rate
+    after = sell(client, operator, w, 1, at=datetime.fromisoformat(body["effective_from"]), prefix="NOW")
     assert seller_commission(after[0], w.seller) == 600
     with factory() as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "member.tier.override"))

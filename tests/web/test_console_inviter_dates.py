@@ -19,6 +19,7 @@ from neigou.kit.db import transaction
 from neigou.programs.models import MemberInviterPeriod
 from tests.conftest import TEST_ACTOR, TokenMaker, bearer, page_client, row_counts
 from tests.factories import create_member, create_program
+from tests.orders.builders import build, order_body, post_order
 from tests.sign_in import console_sign_in, member_sign_in
 
 ZONE = "America/Los_Angeles"  # not the deployment's default zone: the program's is the one read
@@ -63,13 +64,14 @@ def test_a_move_is_dated_in_the_programs_time_zone(
     assert moved.headers["location"] == f"/console/members/{a}?done=inviter"
     expected = datetime.strptime(typed, LOCAL).replace(tzinfo=ZoneInfo(ZONE))
     assert _moves(factory, a) == [(expected, b)]
-    # Empty: now.
+    # Empty: now, plus the clock skew (an order taken meanwhile may be paid that far ahead).
+    skew = timedelta(minutes=5)
     before = utcnow()
     freed = client.post(f"/console/members/{a}/inviter", data={"inviter_id": ""}, follow_redirects=False)
     assert freed.status_code == 303
     (_, _), (now_at, inviter) = _moves(factory, a)
     assert inviter is None
-    assert before <= now_at <= utcnow()
+    assert before + skew <= now_at <= utcnow() + skew
 
 
 def test_refused_dates_and_history_loops_stand_beside_their_field_in_the_pages_language(
@@ -153,3 +155,25 @@ def test_only_an_operator_of_the_members_organization_moves_them(
     moved = own.post(url, data=form, follow_redirects=False)
     assert moved.headers["location"] == f"/console/members/{a}?done=inviter"
     assert [inviter for _, inviter in _moves(factory, a)] == [b]
+
+
+def test_a_move_reaching_back_past_priced_orders_stands_beside_its_field(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """The console shows the refusal of a move dated before the member's latest priced order."""
+    world = build(client, operator, factory, timezone=ZONE)
+    other = create_member(client, operator, world.program_id, "other")["id"]
+    post_order(client, operator, order_body(world, "PRICED", at=utcnow() - timedelta(hours=1)))
+    console_sign_in(client, factory)
+    stored = row_counts(factory)
+    typed = _local(utcnow() - timedelta(hours=2))
+    for lang, words in (("zh", "已计佣"), ("en", "already priced")):
+        refused = client.post(
+            f"/console/members/{world.seller}/inviter?lang={lang}",
+            data={"inviter_id": str(other), "effective_from": typed},
+        )
+        assert refused.status_code == 409, refused.text
+        code = "inviter_change_before_priced_orders"
+        assert f'data-testid="error-effective_from" data-code="{code}"' in refused.text
+        assert words in refused.text
+    assert row_counts(factory) == stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -175,3 +176,10 @@ def settings_of(session: Session) -> Settings:
     session that was given none (the CLI's) has this process's."""
     found: Settings | None = session.info.get(SESSION_SETTINGS)
     return found if found is not None else get_settings()
+
+
+def clock_skew(session: Session) -> timedelta:
+    """How far ahead of our clock another system's may run (``NEIGOU_CLOCK_SKEW_SECONDS``): the future-time
+    check allows an instant up to it, so a change that prices orders is dated no earlier than now plus it
+    (an order already taken may carry a ``paid_at`` that far ahead)."""
+    return timedelta(seconds=settings_of(session).clock_skew_seconds)

@@ -20,9 +20,18 @@ from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
 from neigou.orders import batch_rows, commission, commission_events
+from neigou.orders import priced as _priced  # noqa: F401 - refuses inviter moves past priced orders
 from neigou.orders.ingest import ingest
 from neigou.orders.inputs import OrderIn
-from neigou.orders.models import Commission, CommissionState, Order, OrderLine, OrderSource, Refund
+from neigou.orders.models import (
+    Commission,
+    CommissionState,
+    Order,
+    OrderLine,
+    OrderSource,
+    Refund,
+    Settlement,
+)
 
 STATE_ACCOUNT = {
     CommissionState.PENDING: Account.PENDING,
@@ -242,9 +251,10 @@ def refund(
     of each commission instead, ``s − floor(s × R_l / P_l)`` (``_reversals``).
 
     The reversal comes from where the commission sits now; after release or payout that is the
-    member's available balance, which may go negative and nets against later earnings. The refund
-    that completes an event order's refund announces it (``EVENT_ORDER_REFUNDED``): the events domain
-    gives back the reservations the order paid for.
+    member's available balance, which may go negative and nets against later earnings. Its posting is
+    dated no earlier than the commission got there (``_reversal_at``); the refund keeps its own ``at``.
+    The refund that completes an event order's refund announces it (``EVENT_ORDER_REFUNDED``): the
+    events domain gives back the reservations the order paid for.
     """
     existing = session.scalar(
         select(Refund).where(Refund.program_id == order.program_id, Refund.refund_id == refund_id)
@@ -306,7 +316,7 @@ def refund(
             key=f"refund:{row.id}",
             source="order",
             source_id=order.id,
-            at=at,
+            at=_reversal_at(session, order, at),
             memo=f"{order.external_id} {refund_id}",
             legs=legs.reversed_from(
                 taken, source=STATE_ACCOUNT[order.commission_state], expense=Account.COMMISSION_EXPENSE
@@ -334,3 +344,15 @@ def refund(
     if order.event_id is not None and total == order.paid_fen:  # a repeat returned above, unannounced
         publish(session, Event(commission_events.EVENT_ORDER_REFUNDED, at, {"order_id": order.id}))
     return row, True
+
+
+def _reversal_at(session: Session, order: Order, at: datetime) -> datetime:
+    """When a refund's reversal is posted: the refund's ``at``, or the order's last commission state
+    change if later (its completion, its release's ``as_of``), so a refund dated before a release is not
+    taken from the available balance before the commission reached it."""
+    times = [at]
+    if order.completed_at is not None:
+        times.append(order.completed_at)
+    if order.settlement_id is not None:
+        times.append(session.get_one(Settlement, order.settlement_id).as_of)
+    return max(times)

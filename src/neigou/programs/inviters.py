@@ -10,11 +10,17 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.events import Event, publish
 from neigou.kit.i18n import Message
+from neigou.kit.settings import clock_skew
 from neigou.programs import repository as repo
 from neigou.programs.models import Member, MemberInviterPeriod
 from neigou.programs.rules import would_loop
 from neigou.programs.service import require_member, require_program
+
+MOVING = "member.inviter.moving"
+"""Published before a move is written, with ``member_id``, ``program_id`` and ``effective_from``: a
+listener that raises refuses the move (nothing is written yet)."""
 
 
 def change_inviter(
@@ -32,14 +38,19 @@ def change_inviter(
     run one after the other, the second checking the tree the first wrote ("A under B" and "B under A"
     at once never both pass). A new member has no downline, so adding one needs no such lock.
 
+    A move may not reach back past the member's orders already priced (the orders domain listens to
+    ``MOVING``): they are never re-priced, so a later-reported twin would pay another upline.
+
     The move closes the member's current inviter period and opens the next one at ``at``: an order paid
     before then still pays the upline of its paid time, however late it is reported."""
     now = now or utcnow()
-    moved_at = ensure_aware(at) if at is not None else now
     member = require_member(session, member_id)
     require_program(session, member.program_id, lock=True)
     session.refresh(member)  # as the lock finds it: the audit's ``before`` is the committed inviter
-    if moved_at > now:
+    # A move dated now takes effect after the clock skew: an order already taken may be paid that far
+    # ahead of now, and keeps its upline like its twin reported later.
+    moved_at = ensure_aware(at) if at is not None else now + clock_skew(session)
+    if at is not None and moved_at > now:
         raise Invalid(
             Message("{field} is in the future: a move takes effect now or earlier.", field="effective_from"),
             code="inviter_change_in_future",
@@ -79,6 +90,16 @@ def change_inviter(
                 ),
                 code="invite_loop",
             )
+    if changed:
+        # Higher domains may refuse (orders: a move reaching back past orders already priced).
+        publish(
+            session,
+            Event(
+                MOVING,
+                moved_at,
+                {"member_id": member.id, "program_id": member.program_id, "effective_from": moved_at},
+            ),
+        )
     before = {"inviter_id": member.inviter_id}
     if changed:
         _open_inviter_period(session, member, current, inviter_id, moved_at)

@@ -1,4 +1,4 @@
-"""An operator's tier override: effective at once, dated, audited, with the operator's reason."""
+"""An operator's tier override: effective at once (plus the clock skew), dated, audited, with the operator's reason."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.settings import clock_skew
 from neigou.programs.models import MemberTierPeriod
-from neigou.programs.service import require_member
+from neigou.programs.service import require_member, require_program
 from neigou.tiers import repository as repo
 from neigou.tiers.models import TierChange, TierChangeKind
 
@@ -31,8 +32,14 @@ class Override:
 def override_tier(
     session: Session, *, member_id: int, tier_code: str, note: str, actor: Actor, at: datetime
 ) -> Override:
-    """Put a member on ``tier_code`` from ``at`` on; refuses unknown tiers and no-op changes."""
+    """Put a member on ``tier_code`` from ``at`` plus the clock skew on (an order taken before may be
+    paid up to the skew ahead of ``at``: it keeps the old rate like its twin reported later); refuses
+    unknown tiers and no-op changes. The program is read locked first, as an evaluation does, so the
+    two run one after the other and the evaluation sees this change."""
     member = require_member(session, member_id)
+    require_program(session, member.program_id, lock=True)
+    session.refresh(member)  # as the lock finds it
+    effective = at + clock_skew(session)
     ladder = repo.ladder(session, member.program_id)
     target = next((t for t in ladder if t.code == tier_code), None)
     if target is None:
@@ -56,7 +63,7 @@ def override_tier(
     }
     session.add(
         MemberTierPeriod(
-            member_id=member.id, tier_code=tier_code, effective_from=at, reason=f"manual: {note}"[:200]
+            member_id=member.id, tier_code=tier_code, effective_from=effective, reason=f"manual: {note}"[:200]
         )
     )
     session.add(
@@ -68,7 +75,7 @@ def override_tier(
             from_tier=before,
             to_tier=tier_code,
             reasons=[reason],
-            effective_from=at,
+            effective_from=effective,
             created_at=at,
         )
     )
@@ -84,4 +91,4 @@ def override_tier(
         after={"tier": tier_code, "note": note},
         at=at,
     )
-    return Override(member.id, before, tier_code, at, note)
+    return Override(member.id, before, tier_code, effective, note)

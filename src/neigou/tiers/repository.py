@@ -98,3 +98,16 @@ def set_current_tier(
             update(Member).where(Member.id.in_(part), ~later).values(tier_code=tier_code),
             execution_options={"synchronize_session": False},
         )
+
+
+def changed_since(session: Session, program_id: int, since: datetime) -> set[int]:
+    """Members of a program with a dated tier change effective at or after ``since``."""
+    return {
+        int(m)
+        for m in session.scalars(
+            select(MemberTierPeriod.member_id)
+            .join(Member, Member.id == MemberTierPeriod.member_id)
+            .where(Member.program_id == program_id, MemberTierPeriod.effective_from >= since)
+            .distinct()
+        )
+    }

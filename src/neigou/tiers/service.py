@@ -2,7 +2,7 @@
 
 A period is evaluated once: the evaluation row is unique per program and period, and asking again
 returns the stored changes. A dry run computes the same changes and writes nothing. Changes take
-effect when the evaluation runs, and never before the next period starts in the program's time zone
+effect when the evaluation runs (plus the clock skew), and never before the next period starts in the program's time zone
 (``effective_from``: a ``MemberTierPeriod`` row): commission is priced once, when an order is taken,
 at the seller's tier at ``paid_at``, so a change dated before the run would leave the orders paid
 since and taken before it at the old rate while later-reported ones pay the new: an order's rate
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -24,6 +24,7 @@ from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.settings import clock_skew
 from neigou.programs.models import MemberTierPeriod, Program
 from neigou.programs.service import require_program
 from neigou.tiers import repository as repo
@@ -77,16 +78,24 @@ def require_period(text: str) -> Period:
 def decisions(
     session: Session, *, program: Program, period: Period
 ) -> tuple[int, list[tuple[int, Decision]]]:
-    """(members evaluated, every member's change) for a period; reads only."""
+    """(members evaluated, every member's change) for a period; reads only.
+
+    A member whose tier changed from the period's end on (an operator's override made before the run,
+    a later effect of an earlier period's run) is left out: the decision reads the tier held at the
+    end, so writing it would undo the newer change."""
     ladder = repo.ladder(session, program.id)
     zone = program.timezone
-    figures = period_figures(session, program_id=program.id, start=period.start(zone), end=period.end(zone))
+    end = period.end(zone)
+    figures = period_figures(session, program_id=program.id, start=period.start(zone), end=end)
     if not ladder:
         return len(figures.held), []
+    changed = repo.changed_since(session, program.id, end)
     earlier = _keep_history(session, program=program, period=period, ladder=ladder, figures=figures)
     memo: dict[str | None, Decision | None] = {}
     found: list[tuple[int, Decision]] = []
     for member_id, current in figures.held.items():
+        if member_id in changed:
+            continue
         metrics = figures.metrics.get(member_id)
         if metrics is None and not earlier:
             # Most members had a quiet month: the answer depends on their tier alone.
@@ -152,9 +161,11 @@ def _stored(evaluation: TierEvaluation, changes: list[TierChange], *, dry_run: b
     )
 
 
-def effective_from(period_end: datetime, ran_at: datetime) -> datetime:
-    """When an evaluation's changes take effect: the next period's start, or the run if later."""
-    return max(period_end, ran_at)
+def effective_from(period_end: datetime, ran_at: datetime, skew: timedelta) -> datetime:
+    """When an evaluation's changes take effect: the next period's start, or the run plus the clock
+    skew if later (an order taken before the run may be paid up to the skew ahead of it, and keeps the
+    old rate like its twin reported after the run)."""
+    return max(period_end, ran_at + skew)
 
 
 def stored_result(session: Session, *, program_id: int, period_text: str) -> EvaluationResult | None:
@@ -170,9 +181,10 @@ def stored_result(session: Session, *, program_id: int, period_text: str) -> Eva
 def evaluate(
     session: Session, *, program_id: int, period_text: str, dry_run: bool, actor: Actor, at: datetime
 ) -> EvaluationResult:
-    """Evaluate a program's period: promote and demote from ``at`` on, never before the next period
-    starts (or preview, when dry)."""
-    program = require_program(session, program_id)
+    """Evaluate a program's period: promote and demote from ``at`` (plus the clock skew) on, never
+    before the next period starts (or preview, when dry). A run reads the program locked first, as an
+    override does: the two run one after the other, and the run sees the override it waited for."""
+    program = require_program(session, program_id, lock=not dry_run)
     period = require_period(period_text)
     zone = program.timezone
     # the future first: past MAX_YEAR without building its bounds (year 9999's December has no end)
@@ -210,7 +222,7 @@ def evaluate(
         already_evaluated=False,
         evaluation_id=None,
         ran_at=None if dry_run else at,
-        effective_from=effective_from(end, at),
+        effective_from=effective_from(end, at, clock_skew(session)),
         members_evaluated=evaluated,
         changes=changes,
     )

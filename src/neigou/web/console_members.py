@@ -45,6 +45,7 @@ PLACED = {  # refusals shown beside the field they are about
     "invite_loop": "inviter_id",
     "inviter_change_in_future": "effective_from",
     "inviter_change_too_early": "effective_from",
+    "inviter_change_before_priced_orders": "effective_from",
     "unknown_tier": "tier",
     "tier_unchanged": "tier",
 }
