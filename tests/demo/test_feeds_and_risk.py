@@ -63,12 +63,13 @@ def test_demo_reconciles_last_month_with_a_difference(
 
 
 @pytest.mark.sqlite_only
-def test_demo_pdd_orders_reconcile_with_a_status_cause(
+def test_demo_pdd_orders_reconcile_with_an_amount_cause(
     demo_template: DemoTemplate,
     demo_factory: sessionmaker[Session],
 ) -> None:
     """多多进宝's orders of last month, taken in through the owners' links, agree with the platform but
-    one: the shop's compensation refunded in neigou, which the platform never reported."""
+    one: the shop's compensation refunded through the platform's after-sale, its line refunded by the
+    feed while the platform's fee stays estimated on the full amount."""
     world = demo_template.world
     with demo_factory() as session:
         report = _last_month(session, demo_template, Platform.PDD)
@@ -89,16 +90,16 @@ def test_demo_pdd_orders_reconcile_with_a_status_cause(
     assert sorted(external_id for external_id, *_ in taken) == sorted(r.external_id for r in report.rows)
     assert {(skip, program_id) for _, skip, _, program_id in taken} == {(None, world.partner_program_id)}
     assert {"paid", "settled", "invalid"} <= {r.platform_status for r in report.rows}
-    assert sorted((r.cause for r in report.rows), key=str) == [None] * 5 + ["status"]
+    assert sorted((r.cause for r in report.rows), key=str) == [None] * 5 + ["amount"]
     assert all(r.diff_fen == 0 for r in report.rows if r.cause is None)
-    status = next(r for r in report.rows if r.cause == "status")
-    assert status.diff_fen == status.platform_commission_fen - status.ledger_commission_fen > 0
-    # the feed refunded the invalid order in full; the compensation is neigou's own refund
+    amount = next(r for r in report.rows if r.cause == "amount")
+    assert amount.diff_fen == amount.platform_commission_fen - amount.ledger_commission_fen > 0
+    # the feed refunded the invalid order in full and the compensated order's line its ¥10: every refund
+    # of a platform order is its feed's
     invalid = next(r for r in report.rows if r.platform_status == "invalid")
     assert [rid for rid, _ in refunds if rid.startswith(f"pdd:{invalid.external_id}:")] != []
-    assert [(rid, fen) for rid, fen in refunds if rid.startswith("care-")] == [
-        (f"care-{status.external_id}", 1000)
-    ]
+    assert [fen for rid, fen in refunds if rid.startswith(f"pdd:{amount.external_id}:")] == [1000]
+    assert all(rid.startswith("pdd:") for rid, _ in refunds)
 
 
 @pytest.mark.sqlite_only

@@ -5,21 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from neigou.crm.models import ConsentPurpose, CustomerSource, RobotVia, SpendingPower
 from neigou.kit.instants import Instant
 from neigou.kit.names import NoPhones, NotAPhone, StrippedNameStr
 from neigou.kit.refs import NamesSomeone
-from neigou.kit.text_markers import spreadsheet_text
 from neigou.offers.schemas import Tags
 
-# Excel's text markers (``="13812345678"``, ``'13812345678``, what spreadsheet exports hold) are dropped:
-# with them the number would hash as another customer, past its opt-out.
+# Excel's text markers (``="13812345678"``, ``'13812345678``, what spreadsheet exports hold) are dropped
+# once, when the reference is hashed or masked (``kit.phones.customer_ref``), as on every other path:
+# ``''13812345678`` is the customer ``'13812345678`` in the book as in orders, opt-outs and claims.
 CustomerRef = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
-    AfterValidator(spreadsheet_text),
     NamesSomeone,
 ]
 Name = StrippedNameStr

@@ -3,8 +3,11 @@ orders as the platform lists them (``pdd.ddk.order.list.increment.get``: one goo
 fen, times in epoch seconds, the share link's code passed back in ``custom_parameters`` as a JSON
 object's ``uid``), applied through the feed service day by day as the platform reported them: paid,
 group formed (成团), received, settled, one that failed the platform's audit (审核失败, invalid: refunded
-in full), and one whose shopper the shop compensated for a crushed box with a partial refund recorded in
-neigou, which 多多进宝 never hears of: the month's reconciliation shows it with the cause ``status``.
+in full), and one whose shopper the shop compensated for a crushed box with a partial refund through the
+platform's after-sale: 多多进宝 lists the order with its amount lowered (the feed refunds the line that
+much) but keeps its fee estimated on the full amount until settlement, so the month's reconciliation
+shows it with the cause ``amount``. A platform order's refunds come only from its rows: neigou refuses
+an order-wide refund of it (``platform_order_refund``).
 
 Every order is paid in the shoppers' daytime hours after its link was made, and nothing is reported or
 refunded after ``now``.
@@ -18,7 +21,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.demo.hours import in_daytime, spread_in_daytime
@@ -28,9 +30,6 @@ from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
 from neigou.kit.sealed import Sealer, derived_key
 from neigou.links import repository as links_repo
-from neigou.orders import service as orders_service
-from neigou.orders.models import Order
-from neigou.platforms.models import PlatformOrder
 from neigou.platforms.rows import Platform
 from neigou.programs.service import require_program
 
@@ -49,9 +48,9 @@ STORIES: list[tuple[int, int, tuple[tuple[int, int], ...]]] = [
     (2, 1, ((0, 1), (4, 2))),
     (0, 1, ((0, 0), (3, 2), (5, 4))),
     (1, 2, ((0, 0), (1, 1))),
-    (2, 2, ((0, 0), (3, 2))),  # compensated: see COMPENSATED
+    (2, 2, ((0, 0), (1, 1), (3, 2))),  # compensated: see COMPENSATED
 ]
-COMPENSATED = 5  # the story whose shopper got part of the money back through neigou, a day after paying
+COMPENSATED = 5  # the story whose shopper got part of the money back through the platform, a day after paying
 COMPENSATION_FEN = 1000
 STATUS_DESC = {0: "已支付", 1: "已成团", 2: "确认收货", 4: "审核失败", 5: "已结算"}
 
@@ -65,13 +64,14 @@ class _Order:
     quantity: int
     code: str
     paid_at: datetime
+    off_fen: int = 0  # what the platform's after-sale took off the order's amount so far
     rows: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
 
     def report(
         self, at: datetime, status: int, *, received: datetime | None, settled: datetime | None
     ) -> None:
         """A row as the platform lists the order at ``at``."""
-        amount = self.goods[2] * self.quantity
+        amount = self.goods[2] * self.quantity  # the fee stays estimated on it until settlement
         pay = int(self.paid_at.timestamp())
         self.rows.append(
             (
@@ -82,7 +82,7 @@ class _Order:
                     "goods_name": self.goods[1],
                     "goods_quantity": self.quantity,
                     "goods_price": self.goods[2],
-                    "order_amount": amount,
+                    "order_amount": amount - self.off_fen,
                     "promotion_rate": PROMOTION_RATE,
                     "promotion_amount": amount * PROMOTION_RATE // 1000,
                     "order_status": status,
@@ -124,14 +124,6 @@ def seed_pdd_feed(session: Session, *, program_id: int, now: datetime, secret_ke
         _story(n, paid_at, [link.code for link in links if link.created_at < paid_at], zone, latest)
         for n, paid_at in enumerate(paid)
     ]
-    compensated = orders[COMPENSATED] if len(orders) > COMPENSATED else None
-    refund_at = min(compensated.paid_at + timedelta(days=1), latest) if compensated else latest
-    pending = [compensated] if compensated is not None else []
-
-    def compensate_once_reported(fetched: datetime) -> None:
-        if pending and refund_at <= fetched:
-            _compensate(session, program_id, pending.pop(), at=refund_at, actor=actor)
-
     apply_day_by_day(
         session,
         integration=integration,
@@ -142,10 +134,7 @@ def seed_pdd_feed(session: Session, *, program_id: int, now: datetime, secret_ke
         now=now,
         secret_key=secret_key,
         actor=actor,
-        after_day=compensate_once_reported,
     )
-    if pending:  # refunded after the platform's last report
-        _compensate(session, program_id, pending.pop(), at=refund_at, actor=actor)
     return integration.id
 
 
@@ -173,29 +162,9 @@ def _story(n: int, paid_at: datetime, codes: list[str], zone: ZoneInfo, latest: 
         at = paid_at if days == 0 else in_daytime(paid_at + timedelta(days=days), zone, latest=latest)
         if days and not paid_at < at <= latest:
             break
+        if n == COMPENSATED and days >= 1:
+            order.off_fen = COMPENSATION_FEN
         received = at if status == 2 else received
         settled = at if status == 5 else None
         order.report(at, status, received=received, settled=settled)
     return order
-
-
-def _compensate(session: Session, program_id: int, order: _Order, *, at: datetime, actor: Actor) -> None:
-    """The shop's compensation to the shopper, refunded in neigou: the platform's order stays as it was."""
-    taken = session.scalar(
-        select(Order)
-        .join(PlatformOrder, PlatformOrder.order_id == Order.id)
-        .where(
-            PlatformOrder.program_id == program_id,
-            PlatformOrder.platform == Platform.PDD,
-            PlatformOrder.external_id == order.order_sn,
-        )
-    )
-    if taken is not None:
-        orders_service.refund(
-            session,
-            order=taken,
-            refund_id=f"care-{order.order_sn}",
-            amount_fen=min(COMPENSATION_FEN, taken.paid_fen - taken.refunded_fen),
-            at=max(at, taken.paid_at),
-            actor=actor,
-        )

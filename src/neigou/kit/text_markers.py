@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import re
 
+from neigou.kit.i18n import Message
+
 _TEXT_FORMULA = re.compile(r'=[ \t]*"([^"]*)"')
+# A number in exponent form, as a spreadsheet writes one it holds only roughly: a workbook's cell of 2⁵³
+# or more (``kit.workbook_rows.cell_text``: ``2.3456789012345677e+18``), Excel's CSV (``2.34568E+18``).
+EXPONENT_NUMBER = re.compile(r"[0-9]\.[0-9]+[eE]\+[0-9]{2}")
 
 
 def spreadsheet_text(cell: str) -> str:
@@ -30,3 +35,17 @@ def spreadsheet_text(cell: str) -> str:
     if first == "=" and (formula := _TEXT_FORMULA.fullmatch(text)) is not None:
         return formula.group(1).strip()
     return cell
+
+
+def exponent_number(cell: str) -> bool:
+    """Whether a cell holds a number in exponent form (:data:`EXPONENT_NUMBER`): no id is written so,
+    and its digits are not the id's (two ids that round alike would be one, a 19-digit id another
+    customer than itself written as text)."""
+    return EXPONENT_NUMBER.fullmatch(cell.strip()) is not None
+
+
+def too_long_number(field: str) -> Message:
+    """Why a cell of :func:`exponent_number` is refused where an id is read."""
+    return Message(
+        "The field {field} is a number too long to be read exactly; write ids as text.", field=field
+    )

@@ -236,6 +236,16 @@ def _repeated(existing: Refund, *, order: Order, amount_fen: int) -> Refund:
     return existing
 
 
+PLATFORM_REFUND = Message("This order's refunds come from its platform's order feed.")
+
+
+def _platform_refund(order: Order, line: RefundedLine | None) -> None:
+    """A platform-fed order's money is the platform's: its refunds come only from its rows, a line at a
+    time (``platforms.feeds``); an order-wide refund of it (the API, a shop's webhook) is 409."""
+    if line is None and order.source is OrderSource.PLATFORM:
+        raise Conflict(PLATFORM_REFUND, code="platform_order_refund")
+
+
 def refund(
     session: Session,
     *,
@@ -261,6 +271,7 @@ def refund(
     )
     if existing is not None:
         return _repeated(existing, order=order, amount_fen=amount_fen), False
+    _platform_refund(order, line)
     if amount_fen <= 0:
         raise Invalid(Message("A refund must be positive."), code="invalid_amount")
     if at < order.paid_at:  # as an order cannot complete before it was paid

@@ -367,7 +367,8 @@ def _move_forward(
             orders_service.refund(
                 session,
                 order=order,
-                refund_id=refund_id(row.platform, row.external_id, line.line_key, target),
+                # named by what the line reaches: its target, unless the order had less left
+                refund_id=refund_id(row.platform, row.external_id, line.line_key, line.refunded_fen + amount),
                 amount_fen=amount,
                 at=at,
                 actor=actor,
@@ -377,7 +378,7 @@ def _move_forward(
             )
             result.refunds += 1
             moved = True
-        line.refunded_fen = target
+            line.refunded_fen += amount  # what was refunded: less than the target when the order ran out
     finished = [
         line.completed_at
         for line in lines

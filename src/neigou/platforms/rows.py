@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from neigou.kit.i18n import Message, Text
 from neigou.kit.phones import ascii_digits
+from neigou.kit.text_markers import exponent_number, too_long_number
 
 # The platforms report times as Beijing wall-clock time.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -35,8 +36,6 @@ WHOLE = re.compile(r"-?[0-9]{1,18}")
 # Longs in the platforms' documents) once its digits are folded to ASCII and leading zeros dropped.
 NUMERIC_ID = re.compile(r"[1-9][0-9]{0,18}")
 MAX_ID = 2**63 - 1
-# A number in exponent form, as a spreadsheet writes one it holds only roughly (``2.3456789012345677e+18``).
-SPREADSHEET_NUMBER = re.compile(r"[0-9]\.[0-9]+[eE]\+[0-9]{2}")
 # 多多进宝's ``order_sn``: the order's date as six digits, a dash and the order's digits (261031-1234...).
 ORDER_SN = re.compile(r"[0-9]{6}-[0-9]{1,40}")
 MAX_LINK_CODE = 64  # links.models.Link.code, platform_orders.link_code
@@ -235,13 +234,8 @@ def numeric_id(row: Mapping[str, Any], name: str) -> str:
     exponent form: ``kit.workbook_rows.cell_text``, or Excel's CSV ``2.34568E+18``) is refused so too,
     asking for ids written as text: its digits are not the id's."""
     written = _id_text(row, name)
-    if SPREADSHEET_NUMBER.fullmatch(written):
-        raise RowProblem(
-            "invalid_field",
-            Message(
-                "The field {field} is a number too long to be read exactly; write ids as text.", field=name
-            ),
-        )
+    if exponent_number(written):
+        raise RowProblem("invalid_field", too_long_number(name))
     folded = written.lstrip("0")
     if not NUMERIC_ID.fullmatch(folded) or int(folded) > MAX_ID:
         raise RowProblem(
