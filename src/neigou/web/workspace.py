@@ -12,7 +12,6 @@ from neigou.auth import service as auth
 from neigou.auth import sign_in_codes
 from neigou.auth.dependencies import SESSION_COOKIE
 from neigou.auth.models import Role
-from neigou.crm.workspace_repository import has_customer_book
 from neigou.feed.service import feed_items, member_share
 from neigou.groups import live_code_repository as live_repo
 from neigou.groups.compliance import day_start, local_date, owner_compliance
@@ -103,7 +102,7 @@ def home(request: Request, session: SessionDep, principal: WorkspaceMember) -> H
     groups, own_counts = owner_compliance(
         session, program=program, on=today, owner_member_id=member.id, now=now
     )
-    book = has_customer_book(session, member.id)
+    book = bool(request.state.customer_book)  # read with the session's token (``WorkspaceMember``)
     profile = _profile(session, member, program)
     _, share_bp = member_share(session, member, now, tiers=profile["tiers"].values())
     picks = feed_items(session, member=member, at=now, share_bp=share_bp, own_counts=own_counts)
