@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.campaigns import builders as fb
-from tests.conftest import TokenMaker
+from tests.conftest import TokenMaker, row_counts
 from tests.crm import push_builders as pb
 from tests.crm.push_builders import PushWorld
 from tests.sign_in import console_sign_in, member_sign_in
@@ -122,3 +122,24 @@ def test_a_push_page_shows_only_known_errors_never_the_text_of_its_address(
     assert 'data-testid="push-error"' in crafted.text
     assert "400-000-0000" not in crafted.text
     assert "操作未成功，请重试。" in crafted.text
+
+
+def test_a_key_too_long_for_the_push_comes_back_to_the_composer(
+    client: TestClient, make_token: TokenMaker, factory: sessionmaker[Session], world: PushWorld
+) -> None:
+    """The form's key is stored behind ``m-`` in a 64-character column: a longer one is refused on the
+    composer, nothing written, and the composer carries a fresh key."""
+    _sign_in(client, make_token, world)
+    long_key = "k" * 63
+    form = {"customer_id": [world.li], "sku": [fb.TEE], "template": "", "key": long_key}
+    before = row_counts(factory)
+    refused = client.post("/m/pushes", data=form, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "text/html" in refused.headers["content-type"]
+    assert 'data-testid="push-error"' in refused.text
+    assert long_key not in refused.text
+    assert row_counts(factory) == before
+    fresh = re.search(r'name="key" value="([^"]+)"', refused.text)
+    assert fresh is not None
+    sent = client.post("/m/pushes", data={**form, "key": "k" * 62}, follow_redirects=False)
+    assert sent.status_code == 303, sent.text

@@ -164,7 +164,7 @@ def create_campaign(session: Session, *, data: CampaignCreate, actor: Actor, at:
         starts_at=data.starts_at,
         ends_at=data.ends_at,
         copy=data.copy_text,
-        created_by=actor.label[:80],
+        created_by=actor.stored_label,
         created_at=at,
     )
     session.add(campaign)

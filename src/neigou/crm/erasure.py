@@ -56,6 +56,12 @@ def erase_customers(
             preferred_categories=[],
             spending_power=None,
             spending_power_derived=None,
+            # What the shopper did (derived from their orders and clicks) and the link that brought
+            # them go too: the nightly derivation skips erased rows, so nothing fills them again.
+            last_purchase_at=None,
+            last_click_at=None,
+            derived_at=None,
+            source_link_id=None,
             erased_at=at,
             updated_at=at,
         ),

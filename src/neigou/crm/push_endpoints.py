@@ -94,6 +94,7 @@ def create_push(
             due=due,
             request_id=idempotency_key,
             segment_id=body.segment_id,
+            asked=_instant(body.at) if body.at is not None else None,
         ),
         base_url=_base(request),
         actor=principal.actor,

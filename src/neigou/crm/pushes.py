@@ -65,6 +65,9 @@ class PushRequest:
     due: datetime
     request_id: str | None
     segment_id: int | None = None
+    # The ``at`` as asked (None: now), before a past one came to mean now: a retry's is compared with the
+    # push's own through it.
+    asked: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,25 @@ class MadePush:
     skips: list[PushSkip]
 
 
+def _timing(session: Session, program_id: int) -> tuple[push_settings.PushSettings, str]:
+    """The program's push settings and its time zone."""
+    settings = push_settings.read(session, program_id)
+    program = programs.get_program(session, program_id)
+    return settings, program.timezone if program is not None else settings_of(session).default_timezone
+
+
+def _same_time(session: Session, push: Push, messages: Sequence[PushMessage], ask: PushRequest) -> bool:
+    """Whether the retry asks for the time the push's messages were stored at: its ``at`` as the push
+    would have taken it when it was made (a past one is then, none is then), moved out of quiet hours
+    the same way. A push whose every customer was skipped stored no time: any ``at`` matches it."""
+    if not messages:
+        return True
+    settings, timezone = _timing(session, push.program_id)
+    due = push.created_at if ask.asked is None else effective_due(ask.asked, push.created_at)
+    # Delivery may move a message later (quiet hours changed since), never earlier.
+    return push_rules.send_at(due, settings.quiet, timezone) == min(m.send_at for m in messages)
+
+
 def _same_terms(session: Session, push: Push, ask: PushRequest) -> bool:
     messages = repo.messages_of(session, [push.id])[push.id]
     reached = {m.customer_id for m in messages} | {s.customer_id for s in repo.skips_of(session, push.id)}
@@ -86,6 +108,7 @@ def _same_terms(session: Session, push: Push, ask: PushRequest) -> bool:
         and push.template == ask.template
         and push.segment_id == ask.segment_id
         and customers_match
+        and _same_time(session, push, messages, ask)
     )
 
 
@@ -184,15 +207,12 @@ def create_push(
     if not programs.list_tiers(session, member.program_id):
         raise Conflict(NO_TIERS, code="no_tiers")
     holds.check_not_suspended(session, member.id)
-    # Priced when the messages go out (a past ``at`` is now: never an ended campaign's price).
-    products = priced_products(
-        session, program_id=member.program_id, skus=ask.skus, at=effective_due(ask.due, now)
-    )
-    settings = push_settings.read(session, member.program_id)
-    program = programs.get_program(session, member.program_id)
-    timezone = program.timezone if program is not None else settings_of(session).default_timezone
-    # Judged and stored at the time the messages really go out (a past ``at`` is now).
+    settings, timezone = _timing(session, member.program_id)
+    # Judged and stored at the time the messages really go out (a past ``at`` is now, one inside quiet
+    # hours their end).
     send_at = push_rules.send_at(effective_due(ask.due, now), settings.quiet, timezone)
+    # Priced then too: never an ended campaign's price, also when quiet hours hold the messages back.
+    products = priced_products(session, program_id=member.program_id, skus=ask.skus, at=send_at)
     reasons = _skip_reasons(
         session, program_id=member.program_id, customers=customers, send_at=send_at, cap=settings.cap
     )

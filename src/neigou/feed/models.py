@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from neigou.kit.db import Base, BigId, UTCDateTime, str_enum
 
+# The characters a post's text holds (``GroupPost.text``), however it is delivered.
+POST_TEXT_CHARS = 4000
+
 
 class Slot(enum.StrEnum):
     """When a post goes out: now, or the next morning, noon or evening slot (program time)."""
@@ -53,7 +56,7 @@ class GroupPost(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
-    text: Mapped[str] = mapped_column(String(4000))
+    text: Mapped[str] = mapped_column(String(POST_TEXT_CHARS))
     slot: Mapped[Slot] = mapped_column(str_enum(Slot))
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery))

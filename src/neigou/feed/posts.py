@@ -12,16 +12,18 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.feed import copy, slots
 from neigou.feed import repository as repo
-from neigou.feed.models import Delivery, GroupPost, GroupPostLink, PostStatus, Slot
+from neigou.feed.models import POST_TEXT_CHARS, Delivery, GroupPost, GroupPostLink, PostStatus, Slot
 from neigou.feed.schemas import FeedItemOut
 from neigou.feed.service import feed_items
 from neigou.groups import repository as groups
 from neigou.groups.models import Group, GroupStatus
+from neigou.groups.webhook import MAX_CONTENT_BYTES
 from neigou.kit.actor import Actor
 from neigou.kit.clock import not_before_now
 from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.places import first_repeat
+from neigou.links.codes import CODE_LENGTH
 from neigou.links.models import ShareLink
 from neigou.links.service import NO_TIERS, insert_links, link_url
 from neigou.offers import repository as offers
@@ -71,6 +73,41 @@ def _feed_picks(session: Session, member: Member, skus: list[str], at: datetime)
             extra={"field": "skus", "indexes": missing},
         )
     return [best[s] for s in skus]
+
+
+def _text(picks: list[FeedItemOut], urls: list[str]) -> str:
+    return copy.post_text(
+        [
+            copy.PostItem(p.title, p.price_fen, p.group_price_fen, p.copy_text, url)
+            for p, url in zip(picks, urls, strict=True)
+        ]
+    )
+
+
+def _check_length(picks: list[FeedItemOut], *, base_url: str, robot: bool) -> None:
+    """422 ``post_too_long`` when the post's text would not fit its column (POST_TEXT_CHARS characters)
+    or, for a robot, the robot's message (MAX_CONTENT_BYTES of UTF-8): every link code has the same
+    length, so a stand-in code measures the text before any link is made. The message says how many of
+    the products fit, never the copy."""
+    url = link_url(base_url, "0" * CODE_LENGTH)
+
+    def fits(count: int) -> bool:
+        text = _text(picks[:count], [url] * count)
+        return len(text) <= POST_TEXT_CHARS and (not robot or len(text.encode()) <= MAX_CONTENT_BYTES)
+
+    if fits(len(picks)):
+        return
+    fit = next(n for n in range(len(picks) - 1, -1, -1) if n == 0 or fits(n))
+    raise Invalid(
+        Message(
+            "The post is too long to send: only the first {fit} of its {count} products fit. "
+            "Choose fewer products.",
+            fit=fit,
+            count=len(picks),
+        ),
+        code="post_too_long",
+        extra={"fit": fit},
+    )
 
 
 def _retry(
@@ -148,6 +185,7 @@ def _create(
     picks = _feed_picks(session, member, skus, at)
     products = offers.products_by_sku(session, skus, organization_id=program.organization_id)
     robots = repo.robots(session, group_ids)
+    _check_length(picks, base_url=base_url, robot=any(g.id in robots for g in targets))
     when = slots.scheduled_at(slot.value, at, program.timezone)
     made: list[MadePost] = []
     links: list[ShareLink] = []
@@ -185,14 +223,7 @@ def _create(
         made.append(MadePost(post, group_links))
     insert_links(session, links)
     for entry in made:
-        entry.post.text = copy.post_text(
-            [
-                copy.PostItem(
-                    p.title, p.price_fen, p.group_price_fen, p.copy_text, link_url(base_url, link.code)
-                )
-                for p, link in zip(picks, entry.links, strict=True)
-            ]
-        )
+        entry.post.text = _text(picks, [link_url(base_url, link.code) for link in entry.links])
     session.add_all(m.post for m in made)
     session.flush()
     session.add_all(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The characters a record keeps of who acted (a campaign's creator, a review's or a risk case's decider):
+# an API token's label may be longer (120), and is cut, never refused, when a record stores it.
+STORED_LABEL_CHARS = 80
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -12,6 +16,11 @@ class Actor:
     kind: str
     ref: str
     label: str = ""
+
+    @property
+    def stored_label(self) -> str:
+        """The label as a record stores it: its first STORED_LABEL_CHARS characters."""
+        return self.label[:STORED_LABEL_CHARS]
 
     @property
     def audited(self) -> bool:

@@ -78,7 +78,7 @@ def decide(
     if approve:
         _apply(session, review, at)
     review.status = wanted
-    review.decided_by = actor.label[:80]
+    review.decided_by = actor.stored_label
     review.decided_at = at
     review.note = note
     session.flush()

@@ -66,7 +66,7 @@ def hold_coupon(session: Session, coupon: CouponTemplate, *, actor: Actor, at: d
             kind=ReviewKind.COUPON,
             coupon_id=coupon.id,
             status=ReviewStatus.PENDING,
-            requested_by=actor.label[:80],
+            requested_by=actor.stored_label,
             requested_at=at,
         ),
         actor,
@@ -103,7 +103,7 @@ def hold_rate(
         rate_before_bp=product.commission_rate_bp,
         rate_after_bp=rate_bp,
         status=ReviewStatus.PENDING,
-        requested_by=actor.label[:80],
+        requested_by=actor.stored_label,
         requested_at=at,
     )
     taken = Conflict(

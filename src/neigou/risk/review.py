@@ -70,7 +70,7 @@ def resolve(
         if suspend and case.member_id is not None:
             _suspend(session, case, at)
             case.suspended = True
-    case.status, case.resolved_at, case.resolved_by, case.note = wanted, at, actor.label, note
+    case.status, case.resolved_at, case.resolved_by, case.note = wanted, at, actor.stored_label, note
     session.flush()
     audit.record(
         session,

@@ -23,6 +23,7 @@ cu_error: dict[str, Label] = {
 # Pushes to customers (crm): errors on the composer, channels, message states, skip reasons.
 push_error: dict[str, Label] = {
     "no_products": N_("Choose at least one product."),
+    "key_too_long": N_("This form's key is too long; nothing was sent. Send the form again."),
     "no_customers": N_("Choose customers or a segment."),
     "customer_not_found": N_("A chosen customer is not in your book."),
     "segment_not_found": N_("That segment is not yours."),

@@ -18,6 +18,7 @@ feed_error: dict[str, Label] = {
     "image_too_large": N_("The QR image is larger than 1 MB."),
     "live_code_not_found": N_("That live code is not one of yours."),
     "no_groups": N_("Choose at least one group."),
+    "post_too_long": N_("The post is too long for the group's chat: choose fewer products."),
     "capacity": N_("The capacity must be a whole number from 1 to 100000."),
 }
 

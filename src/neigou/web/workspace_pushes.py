@@ -4,7 +4,7 @@ a preview), the pushes with their figures, and each push's messages to copy, wit
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -37,6 +37,9 @@ CUSTOMERS_PER_PAGE = 20
 PUSHES_PER_PAGE = 20
 PRODUCTS_SHOWN = 12  # the first on sale; the search finds the rest
 PREVIEWS = 3
+# A form's key is stored as the push's ``request_id`` behind ``m-``: what fits its column.
+KEY_PREFIX = "m-"
+KEY_CHARS = 64 - len(KEY_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def composer(
 ) -> HTMLResponse:
     """Pick customers (or a segment) and products; ``customer_id`` and ``sku`` pre-select them."""
     member = require_member(session, principal.member_id or 0)
-    draft = Draft(list(customer_id or []), None, [s[:64] for s in sku or []], "", secrets.token_urlsafe(16))
+    draft = Draft(list(customer_id or []), None, [s[:64] for s in sku or []], "", _new_key())
     return _composer(request, session, member, draft, page=page, q=q)
 
 
@@ -139,6 +142,10 @@ def _previews(session: Session, member: Member, draft: Draft, base: str) -> list
     ][:PREVIEWS]
 
 
+def _new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
 def _draft(
     customer_id: Annotated[list[int] | None, Form(max_length=500)] = None,
     sku: Annotated[list[str] | None, Form(max_length=10)] = None,
@@ -153,7 +160,7 @@ def _draft(
         segment,
         [s[:64] for s in sku or []],
         template,
-        key or secrets.token_urlsafe(16),
+        key or _new_key(),
     )
 
 
@@ -189,6 +196,8 @@ def send(
     """Write the push (a resent form with the same key finds the first) and show it."""
     member = require_member(session, principal.member_id or 0)
     now = utcnow()
+    if len(draft.key) > KEY_CHARS:  # never the form's own key: the composer draws a fresh one
+        return _composer(request, session, member, replace(draft, key=_new_key()), error="key_too_long")
     try:
         with session.begin_nested():
             if not draft.skus:
@@ -208,7 +217,7 @@ def send(
                     skus=draft.skus,
                     template=draft.template or None,
                     due=now,
-                    request_id=f"m-{draft.key}",
+                    request_id=f"{KEY_PREFIX}{draft.key}",
                     segment_id=draft.segment_id,
                 ),
                 base_url=base_url(request),
