@@ -153,12 +153,22 @@ def test_a_move_is_never_dated_in_the_future_nor_before_the_current_inviter(
     assert _uplines(late) == [(2, other)]  # paid while under "other", reported after the move back
 
 
+def test_a_move_dated_within_the_clock_skew_ahead_is_no_move_in_the_future(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A move without a date takes effect the clock skew after now; a date typed that far ahead is
+    accepted too (the API never refuses a time its own default produces)."""
+    world, _ = _moved_world(client, operator, factory)
+    ahead = utcnow() + timedelta(minutes=4)
+    assert _move(client, operator, world.seller, world.owner, ahead)["inviter_id"] == world.owner
+
+
 def test_a_move_cannot_reach_back_past_the_sellers_orders_already_priced(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     """Stored orders are never re-priced: a move dated before the latest one's ``paid_at`` would leave it
-    on the old upline while a twin reported after the move pays the new one. Refused, nothing written;
-    a move dated at or after it goes through."""
+    on the old upline while a twin reported after the move pays the new one. Refused, nothing written,
+    at its very instant too; a move dated after it goes through."""
     world = build(client, operator, factory)
     other = create_member(
         client, operator, world.program_id, "other", joined_at=(PAID_AT - timedelta(days=9)).isoformat()
@@ -175,6 +185,10 @@ def test_a_move_cannot_reach_back_past_the_sellers_orders_already_priced(
     )
     assert zh.status_code == 409
     assert "已计佣" in zh.json()["detail"]
-    assert _move(client, operator, world.seller, other, MOVED)["inviter_id"] == other
-    later = post_order(client, operator, order_body(world, "LATER", at=MOVED))
+    # at the order's very instant: an order paid then takes the new period (``effective_from <= at``),
+    # so the stored one would differ from its twin reported later
+    _move(client, operator, world.seller, other, MOVED, status=409)
+    after = MOVED + timedelta(seconds=1)
+    assert _move(client, operator, world.seller, other, after)["inviter_id"] == other
+    later = post_order(client, operator, order_body(world, "LATER", at=after))
     assert _uplines(later) == [(2, other)]

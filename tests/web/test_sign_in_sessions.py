@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
-from tests.conftest import TokenMaker
+from neigou.network.recruit_codes import recruit_code
+from tests.conftest import SECRET, TokenMaker
 from tests.factories import create_member, create_program
 from tests.sign_in import PASSWORD, console_sign_in, create_operator, member_sign_in
 
@@ -61,3 +62,21 @@ def test_an_api_token_in_the_cookie_is_not_revoked(
     client.cookies.set("neigou_session", token)
     member_sign_in(client, token)
     assert _works(factory, token)
+
+
+def test_joining_revokes_the_session_presented(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    """The join page signs its new member in at once: the session the browser held before ends."""
+    program = create_program(client, operator)
+    owner = create_member(client, operator, program["id"], name="群主")
+    member_sign_in(client, make_token(Role.MEMBER, owner["id"]))
+    first = client.cookies["neigou_session"]
+    joined = client.post(
+        f"/j/{recruit_code(SECRET, owner['id'])}", data={"name": "新人", "phone": "13812340000"}
+    )
+    assert joined.status_code == 201
+    second = client.cookies["neigou_session"]
+    assert second != first
+    assert not _works(factory, first)
+    assert _works(factory, second)

@@ -41,7 +41,7 @@ def refuse_reaching_back(session: Session, event: Event) -> None:
     latest = latest_paid(
         session, program_id=int(event.data["program_id"]), member_id=int(event.data["member_id"])
     )
-    if latest is not None and event.at < latest:
+    if latest is not None and event.at <= latest:  # an order paid at the instant takes the new period
         raise Conflict(
             Message(
                 "{field} is before an order of this member that is already priced: "

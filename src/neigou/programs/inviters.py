@@ -49,8 +49,11 @@ def change_inviter(
     session.refresh(member)  # as the lock finds it: the audit's ``before`` is the committed inviter
     # A move dated now takes effect after the clock skew: an order already taken may be paid that far
     # ahead of now, and keeps its upline like its twin reported later.
-    moved_at = ensure_aware(at) if at is not None else now + clock_skew(session)
-    if at is not None and moved_at > now:
+    # A date typed within the skew ahead (as the default's) is no time in the future either: a move
+    # correcting one made a moment ago needs it.
+    skew = clock_skew(session)
+    moved_at = ensure_aware(at) if at is not None else now + skew
+    if at is not None and moved_at > now + skew:
         raise Invalid(
             Message("{field} is in the future: a move takes effect now or earlier.", field="effective_from"),
             code="inviter_change_in_future",

@@ -88,6 +88,15 @@ def _tiers(program_id: int) -> Select[Tier]:
     return select(Tier).where(Tier.program_id == program_id).order_by(Tier.rank)
 
 
+def hold_tier_changes(session: Session, program_id: int) -> None:
+    """Serialise a program's tier evaluation and its operators' tier overrides: both read the program
+    ``FOR NO KEY UPDATE`` until commit, which each other (and ``replace_tiers``' ``FOR UPDATE``) wait
+    for, but which the ``FOR KEY SHARE`` of every insert referencing the program (a member joining, a
+    claim, a refund) does not: a recorded evaluation of a large program runs for tens of seconds, and a
+    ``FOR UPDATE`` held that long stalled the program's joins and claims behind it."""
+    session.execute(select(Program.id).where(Program.id == program_id).with_for_update(key_share=True))
+
+
 def ladder_for_member(session: Session, program_id: int) -> list[Tier]:
     """The ladder a new member joins, read under a share lock on the program (``FOR KEY SHARE``, which
     ``replace_tiers``' ``FOR UPDATE`` waits for and many members' creations take at once): a ladder set

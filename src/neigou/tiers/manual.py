@@ -12,8 +12,9 @@ from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.settings import clock_skew
+from neigou.programs import repository as programs_repo
 from neigou.programs.models import MemberTierPeriod
-from neigou.programs.service import require_member, require_program
+from neigou.programs.service import require_member
 from neigou.tiers import repository as repo
 from neigou.tiers.models import TierChange, TierChangeKind
 
@@ -37,7 +38,7 @@ def override_tier(
     unknown tiers and no-op changes. The program is read locked first, as an evaluation does, so the
     two run one after the other and the evaluation sees this change."""
     member = require_member(session, member_id)
-    require_program(session, member.program_id, lock=True)
+    programs_repo.hold_tier_changes(session, member.program_id)
     session.refresh(member)  # as the lock finds it
     effective = at + clock_skew(session)
     ladder = repo.ladder(session, member.program_id)

@@ -25,6 +25,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.settings import clock_skew
+from neigou.programs import repository as programs_repo
 from neigou.programs.models import MemberTierPeriod, Program
 from neigou.programs.service import require_program
 from neigou.tiers import repository as repo
@@ -184,7 +185,9 @@ def evaluate(
     """Evaluate a program's period: promote and demote from ``at`` (plus the clock skew) on, never
     before the next period starts (or preview, when dry). A run reads the program locked first, as an
     override does: the two run one after the other, and the run sees the override it waited for."""
-    program = require_program(session, program_id, lock=not dry_run)
+    if not dry_run:
+        programs_repo.hold_tier_changes(session, program_id)
+    program = require_program(session, program_id)
     period = require_period(period_text)
     zone = program.timezone
     # the future first: past MAX_YEAR without building its bounds (year 9999's December has no end)

@@ -20,7 +20,7 @@ from neigou.links.ratelimit import ClaimLimiter
 from neigou.network import joins
 from neigou.programs import repository as programs
 from neigou.programs.models import Member
-from neigou.web.forms import set_session_cookie
+from neigou.web.forms import end_earlier_session, set_session_cookie
 from neigou.web.hosts import public_url
 from neigou.web.landing import visitor_of
 from neigou.web.pages import client_ip, render
@@ -130,6 +130,7 @@ def join_submit(
     if result.created:
         # Signed in on this phone at once, so switching language or leaving the page loses nothing.
         hours = request.app.state.settings.session_hours
+        end_earlier_session(request, session)  # the cookie it replaces names no one any longer
         cookie = auth.create_session(
             session, role=Role.MEMBER, member_id=result.member.id, label=result.member.name, hours=hours
         )
