@@ -66,7 +66,7 @@ def generate(store: Store, customers: int) -> None:
         CASE WHEN roll < 33 THEN 'group_link' ELSE 'organic' END, roll < 20,
         CASE WHEN roll < 33 THEN 2490 ELSE 4990 END, 4990, 0, CASE WHEN roll < 20 THEN 2500 ELSE 0 END,
         ts, epoch_us(ts), CAST(ts + INTERVAL 8 HOUR AS DATE) FROM gen""")
-    run("""INSERT INTO order_lines SELECT id, 1, id, 'SKU' || (id % 500), id % 20, 1, list_fen, paid_fen, 2000, NULL,
+    run("""INSERT INTO order_lines SELECT id, 1, id, 1, 'SKU' || (id % 500), id % 20, 1, list_fen, paid_fen, 2000, NULL,
         paid_fen * 2000 // 10000
         FROM orders""")
     run("""INSERT INTO commissions SELECT id * 2, 1, id, member_id, 1, 'super_member', 2000,
@@ -74,7 +74,7 @@ def generate(store: Store, customers: int) -> None:
         UNION ALL SELECT id * 2 + 1, 1, id, 1, 2, 'mentor', 1000,
             paid_fen * 2000 * 1000 // 100000000 FROM orders WHERE member_id IS NOT NULL""")
     run("""INSERT INTO refunds SELECT id, 1, id, CASE WHEN hash(id) % 20 = 0 THEN paid_fen ELSE paid_fen // 3 END,
-        paid_at + INTERVAL 3 DAY, CAST(paid_at + INTERVAL 3 DAY AS DATE)
+        NULL, paid_at + INTERVAL 3 DAY, CAST(paid_at + INTERVAL 3 DAY AS DATE)
         FROM orders WHERE hash(id) % 10 = 0""")
     run("DROP TABLE gen")
     generate_clicks(store, members, groups)
@@ -125,7 +125,7 @@ def incremental(store: Store, refunds: int = 1_000) -> tuple[int, int, float, fl
         name: int(store.query(f"SELECT coalesce(max(id), 0) FROM {name}")[0][0]) for name in rollups.MARKS
     }
     store.engine.execute(f"""INSERT INTO refunds SELECT {marks["refunds"]} + row_number() OVER (ORDER BY id), 1, id,
-        paid_fen // 4, paid_at + INTERVAL 1 DAY, CAST(paid_at + INTERVAL 1 DAY AS DATE) FROM orders
+        paid_fen // 4, NULL, paid_at + INTERVAL 1 DAY, CAST(paid_at + INTERVAL 1 DAY AS DATE) FROM orders
         WHERE paid_on BETWEEN DATE '2025-12-25' AND DATE '2025-12-31' AND id NOT IN (SELECT order_id FROM refunds)
         ORDER BY id LIMIT {refunds}""")
     start = time.perf_counter()
