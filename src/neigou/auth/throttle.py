@@ -16,8 +16,6 @@ from it creates no more windows.
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -27,6 +25,7 @@ from limits.storage import MemoryStorage, RedisStorage
 
 from neigou.auth.models import MAX_USERNAME_LENGTH
 from neigou.kit.ids import caseless, digest
+from neigou.kit.windows import seconds_until_free
 
 DEFAULT_PER_USERNAME = "10 per 15 minutes"
 DEFAULT_PER_IP = "30 per 15 minutes"
@@ -96,12 +95,7 @@ class SignInThrottle:
 
     def retry_after(self, *, ip: str, username: str) -> int:
         """Seconds until an attempt may be checked again (at least 1)."""
-        resets = [
-            self._limiter.get_window_stats(*counter).reset_time
-            for counter in self._counters(ip, username)
-            if not self._limiter.test(*counter)
-        ]
-        return max(1, math.ceil(max(resets, default=time.time()) - time.time()))
+        return seconds_until_free(self._limiter, self._counters(ip, username))
 
 
 def too_long(username: str) -> bool:

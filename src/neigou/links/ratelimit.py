@@ -8,11 +8,11 @@ window's reset, as the sign-in throttle's).
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse, storage, strategies
+
+from neigou.kit.windows import seconds_until_free
 
 DEFAULT_PER_IP = "20/minute"
 DEFAULT_PER_VISITOR = "5/minute"
@@ -61,9 +61,4 @@ class ClaimLimiter:
         counters = [(self.per_ip, f"{self.namespace}-ip", ip)]
         if visitor_id is not None:
             counters.append((self.per_visitor, f"{self.namespace}-visitor", visitor_id))
-        resets = [
-            self._limiter.get_window_stats(item, *keys).reset_time
-            for item, *keys in counters
-            if not self._limiter.test(item, *keys)
-        ]
-        return max(1, math.ceil(max(resets, default=time.time()) - time.time()))
+        return seconds_until_free(self._limiter, counters)
