@@ -116,3 +116,27 @@ def test_the_released_set_leaves_out_shoppers_refunded_in_part_only(
         seed = seeds.seed_state(session, event_id)
     assert seed.released == _ids(factory, "hold-2")
     assert seed.stock == {"EV-TEA": 1, "EV-CUP": 0}
+
+
+def test_a_seeding_rolls_back_reads_only_and_refuses_writes(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A reservation's session has read (its event, its link, a prior reservation) when it seeds the
+    gate: the snapshot ends that read transaction and reads what a fresh session reads. A session that
+    wrote is refused, its write kept: the snapshot used to roll it back without a word."""
+    event_id, _ = paid_holds(client, operator, factory)
+    with factory() as session:
+        fresh = seeds.seed_state(session, event_id)
+    with factory() as session:
+        assert session.scalars(select(Reservation.id)).all()  # a read transaction open
+        assert seeds.seed_state(session, event_id) == fresh
+    with factory() as session:
+        held = session.scalars(select(Reservation).where(Reservation.request_id == "hold-1")).one()
+        held.customer_ref_masked = "138****0009"
+        session.flush()
+        with pytest.raises(RuntimeError, match="a transaction that wrote"):
+            seeds.seed_state(session, event_id)
+        session.commit()
+    with factory() as session:
+        masked = select(Reservation.customer_ref_masked).where(Reservation.request_id == "hold-1")
+        assert session.scalar(masked) == "138****0009"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,9 +23,10 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import RootTransaction, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -167,13 +169,21 @@ def hold_write_lock(session: Session) -> None:
 def read_snapshot(session: Session) -> None:
     """Begin a transaction on ``session`` whose reads all see one snapshot of the database, whatever
     other connections commit meanwhile, until it ends; the caller ends it (``session.rollback()``) and
-    writes nothing in it. A transaction already open is rolled back first: its isolation is set.
+    writes nothing in it. A transaction already open is rolled back first (its isolation is set) when it
+    only read; a session holding work a rollback would lose is refused (``RuntimeError``, a caller's
+    mistake, never rolled back): objects added, changed or deleted and not yet flushed, an open
+    savepoint, or a transaction that wrote or holds locks (``_work_held``).
 
     On PostgreSQL a ``REPEATABLE READ``, ``READ ONLY`` transaction (READ COMMITTED, the default, takes
     a snapshot per statement); the pool resets both when the connection goes back. On SQLite the driver
     runs a SELECT outside any transaction, each statement in a snapshot of its own: a deferred ``BEGIN``
     makes them one read transaction, which in WAL mode takes its snapshot at its first read and keeps it
     while other connections commit (``tests/kit/test_read_snapshots.py``, on both databases)."""
+    held = _work_held(session)
+    if held is not None:
+        raise RuntimeError(
+            f"read_snapshot would roll back {held}: end the session's transaction before reading a snapshot"
+        )
     session.rollback()
     if session.get_bind().dialect.name == "postgresql":
         options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
@@ -183,6 +193,35 @@ def read_snapshot(session: Session) -> None:
     dbapi_conn = connection.connection.dbapi_connection
     if connection.dialect.name == "sqlite" and dbapi_conn is not None and not dbapi_conn.in_transaction:
         dbapi_conn.execute("BEGIN")
+        begun = connection.get_transaction()
+        if begun is not None:
+            _sqlite_snapshots.add(begun)
+
+
+# The transactions ``read_snapshot`` began on SQLite (the driver's transaction open, yet nothing held).
+_sqlite_snapshots: weakref.WeakSet[RootTransaction] = weakref.WeakSet()
+
+
+def _work_held(session: Session) -> str | None:
+    """What a rollback of ``session`` would lose, or None when it only read. The database says whether
+    the transaction wrote, however it wrote (a flush, a statement of its own, a COPY through the driver):
+    on PostgreSQL a transaction takes an id at its first write or row lock; on SQLite the driver opens
+    its transaction only right before a write, and ``make_engine``'s hooks open one with the write lock
+    for a locking read or a savepoint. A lock is work too: the caller took it for a write to come."""
+    if session.new or session.deleted or any(session.is_modified(row) for row in session.dirty):
+        return "changes not yet flushed"
+    if not session.in_transaction():
+        return None
+    if session.in_nested_transaction():
+        return "an open savepoint"
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        wrote = connection.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL"))
+    else:
+        dbapi_conn = connection.connection.dbapi_connection
+        wrote = bool(getattr(dbapi_conn, "in_transaction", False))
+        wrote = wrote and connection.get_transaction() not in _sqlite_snapshots
+    return "a transaction that wrote or holds locks" if wrote else None
 
 
 def engine_for(settings: Settings) -> Engine:
