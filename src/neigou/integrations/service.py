@@ -18,7 +18,7 @@ from neigou.integrations.models import Integration, WebhookDelivery, WebhookRece
 from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404, insert_unique
-from neigou.kit.errors import Conflict, Invalid, Unauthorized, Unavailable
+from neigou.kit.errors import Conflict, Forbidden, Invalid, Unauthorized, Unavailable
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
 from neigou.kit.i18n import Message
 from neigou.kit.instants import numeric_detail, refusal_code
@@ -94,19 +94,25 @@ def require(session: Session, integration_id: int) -> Integration:
     )
 
 
-class IntegrationInactive(Unauthorized):
-    """A deactivated integration, refused where its orders would come in (a platform feed, a poll, an
-    exported file) as the signed webhook refuses it: 401 ``bad_signature``, "Unknown integration."."""
+class IntegrationInactive(Forbidden):
+    """A deactivated integration, refused where its orders would come in by a caller already known (a
+    platform feed called with a token, a poll, an exported file): 403 ``integration_inactive``. The
+    caller sees the integration (another organization's is a 404 before this), so the answer tells what
+    holds. Only the signed webhook, whose sender is known by nothing but the secret, says no more than
+    of an unknown integration (``verified``: 401 ``bad_signature``)."""
+
+    code = "integration_inactive"
 
 
 UNKNOWN_INTEGRATION = Message("Unknown integration.")
+INACTIVE_INTEGRATION = Message("This integration is deactivated; its orders are not taken in.")
 
 
 def require_active(session: Session, integration_id: int) -> Integration:
     """The integration, a 404 when it does not exist, ``IntegrationInactive`` once deactivated."""
     integration = require(session, integration_id)
     if not integration.active:
-        raise IntegrationInactive(UNKNOWN_INTEGRATION, code="bad_signature")
+        raise IntegrationInactive(INACTIVE_INTEGRATION)
     return integration
 
 

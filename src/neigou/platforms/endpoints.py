@@ -146,7 +146,7 @@ def post_feed(
     clock: MoneyClockDep,
 ) -> FeedOut:
     """Apply a platform's order rows to the integration's program: new orders, completions, refunds.
-    A deactivated integration's rows are refused as its signed webhooks are (401 ``bad_signature``)."""
+    A deactivated integration's rows are refused, 403 ``integration_inactive``, nothing read in."""
     integration = integrations.require_active(session, integration_id)
     result = feeds.apply_rows(
         session,

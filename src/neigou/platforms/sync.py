@@ -53,7 +53,7 @@ def sync(
     """Apply every batch the fetcher yields; a poller's watermark moves after each window commits.
     A row's time may lie up to ``skew`` ahead of ours (the platform's clock may run a little ahead),
     as on the feed endpoint; a row skipped for a time further ahead is not fetched again once the
-    watermark passed it. A deactivated integration is refused (``integrations.IntegrationInactive``),
+    watermark passed it. A deactivated integration is refused (``integrations.IntegrationInactive``, 403),
     before its first batch and at every batch after it."""
     report = SyncReport()
     for batch in fetcher.batches():
