@@ -51,20 +51,26 @@ def test_a_long_number_cell_is_that_rows_error(
     assert _upload(client, book.member_headers, book.member, csv, "vip.csv").status_code == 422
 
 
+@pytest.mark.parametrize("twice", ["''13812345678", "＇＇13812345678", "'＇13812345678"])
 def test_a_text_marker_is_dropped_once(
-    client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    twice: str,
 ) -> None:
     """(In a column of phone numbers the cell is read as a number without its marker: a second marker
-    beside the number is a refused cell there, ``PHONE_WITH_TEXT``.)"""
+    beside the number is a refused cell there, ``PHONE_WITH_TEXT``.) A full-width marker is one too."""
     header = "会员卡号"
     book = build(client, operator, make_token)
     response = _upload(
-        client, book.member_headers, book.member, f"{header},姓名\n''13812345678,a\n".encode(), "v.csv"
+        client, book.member_headers, book.member, f"{header},姓名\n{twice},a\n".encode(), "v.csv"
     )
     assert response.status_code == 200, response.text
-    add_customer(client, book.other_headers, book.other, "''13812345678")
+    add_customer(client, book.other_headers, book.other, twice)
     with factory() as session:
         hashes = set(session.scalars(select(Customer.customer_ref_hash)))
-    # what an order, an opt-out or a claim with ``''13812345678`` names: one marker dropped
-    assert hashes == {customer_ref_hash(SECRET, "''13812345678")}
-    assert customer_ref_hash(SECRET, "''13812345678") != customer_ref_hash(SECRET, "13812345678")
+    # what an order, an opt-out or a claim with ``''13812345678`` names: one marker dropped (the one
+    # left is hashed in its NFKC form, ``'``, whichever width it was written in)
+    assert hashes == {customer_ref_hash(SECRET, twice)} == {customer_ref_hash(SECRET, "''13812345678")}
+    assert customer_ref_hash(SECRET, twice) != customer_ref_hash(SECRET, "13812345678")

@@ -71,7 +71,13 @@ def test_spreadsheet_forms_of_an_opted_out_number_are_left_out(
     ]
     # Ungrouped digits stay a code (a member card's number reads so as often as a number abroad).
     assert _masks(factory) == ["852****4567", "138****0051"]
-    for typed in ('="13812345678"', "'13812345678", ' ="138 1234 5678" '):
+    for typed in (
+        '="13812345678"',
+        "'13812345678",
+        ' ="138 1234 5678" ',
+        "＝＂13812345678＂",
+        "＇13812345678",
+    ):
         refused = client.post(
             f"/api/v1/members/{book.member}/customers",
             json={"customer_ref": typed, "name": "王女士"},
@@ -145,3 +151,24 @@ def test_a_code_column_keeps_its_codes(
     assert _masks(factory) == ["852****4567", "VIP****5678", "****23", "138****0081"]
     status, body = _upload(client, book, f"{header}\n000123\n")
     assert (status, [e["code"] for e in body["errors"]]) == (422, ["customer_exists"])
+
+
+@pytest.mark.parametrize("header", ["手机号", "会员卡号"])
+def test_full_width_markers_are_dropped_as_excels_are(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    header: str,
+) -> None:
+    """``＝＂…＂`` and ``＇…``, as an input method in full-width mode types Excel's markers: in a phone
+    column and a code column alike the cell is the number, so an opted-out shopper stays out."""
+    book = build(client, operator, make_token)
+    _opt_out(client, operator, OPTED_OUT, "cells-full-width")
+    content = f'{header},姓名\n＝＂13812345678＂,a\n＇13812345678,b\n＝"13812345678",c\n＝＂000123＂,d\n'
+    status, body = _upload(client, book, content)
+    assert status == 200, body
+    assert [(s["row"], s["customer"], s["code"]) for s in body["skipped"]] == [
+        (row, "138****5678", "customer_opted_out") for row in (2, 3, 4)
+    ]
+    assert _masks(factory) == ["****23"]

@@ -69,6 +69,13 @@ def test_the_header_each_column_was_found_under_is_kept_as_written() -> None:
         ('="138"&"5678"', '="138"&"5678"'),
         ("=A1", "=A1"),
         ("O'Brien", "O'Brien"),
+        ("＝＂13812345678＂", "13812345678"),  # full-width, as an input method types them
+        ('＝"000123"', "000123"),
+        ("＇13812345678", "13812345678"),
+        ("＝＂＂", ""),
+        ("＝A1", "＝A1"),
+        ("O＇Brien", "O＇Brien"),
+        ("　", "　"),
     ],
 )
 def test_excel_text_markers_are_no_part_of_a_cells_value(cell: str, value: str) -> None:

@@ -297,6 +297,7 @@ def test_written_forms_outside_the_shortcut_still_parse(data: st.DataObject, num
         st.text(alphabet="0123456789+- ", max_size=14),
         st.text(max_size=14),
         st.text(alphabet="0123456789'=\" ", max_size=16),  # Excel's text markers round digits
+        st.text(alphabet="0123456789＇＝＂　", max_size=16),  # and their full-width forms
     )
 )
 def test_the_shortcut_never_changes_an_answer(text: str) -> None:

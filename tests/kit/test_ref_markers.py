@@ -1,7 +1,11 @@
 """Excel's text markers round a customer reference (``="13812345678"``, ``'13812345678``) are no part of
-it: every path hashes and masks through ``kit.phones.customer_ref``, which drops them first."""
+it: every path hashes and masks through ``kit.phones.customer_ref``, which drops them first. So are their
+full-width forms (``＝＂13812345678＂``, ``＇13812345678``), which the hash's NFKC folds into them."""
 
 from __future__ import annotations
+
+import sys
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -16,6 +20,7 @@ from neigou.kit.ids import (
     names_nobody,
 )
 from neigou.kit.phones import customer_ref
+from neigou.kit.text_markers import APOSTROPHES, EQUALS_SIGNS, QUOTES
 
 pytestmark = pytest.mark.no_database
 
@@ -34,6 +39,14 @@ PLAIN = "13812345678"
         '="138-1234-5678"',
         "'+86 138 1234 5678",
         '="１３８１２３４５６７８"',
+        # as a Chinese input method types them in full-width mode
+        '＝"13812345678"',
+        "＝＂13812345678＂",
+        "＇13812345678",
+        "＇１３８１２３４５６７８",
+        " ＝　＂138 1234 5678＂　",  # the ideographic space its space bar types
+        '＝＂+86 138 1234 5678"',  # the quotes of either width
+        "﹦＂13812345678＂",  # the small equals sign, which NFKC folds into ``=`` too
     ],
 )
 def test_a_marked_mobile_is_the_plain_mobile(ref: str) -> None:
@@ -55,13 +68,22 @@ def test_a_marked_mobile_is_the_plain_mobile(ref: str) -> None:
         ('="13812345678', '="13812345678'),  # no closing quote
         ("=A1", "=A1"),
         ("''13812345678", "'13812345678"),  # one marker is dropped, not every apostrophe
+        ("＇＇13812345678", "＇13812345678"),
+        ("'＇13812345678", "＇13812345678"),
+        ("＇oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+        ("O＇Brien", "O＇Brien"),
+        ("＝＂138＂&＂5678＂", "＝＂138＂&＂5678＂"),
+        ("＝＂13812345678", "＝＂13812345678"),
+        ("＝A1", "＝A1"),
+        ("＂13812345678＂", "＂13812345678＂"),  # quotes without the formula's sign are no marker
+        ("‘13812345678", "‘13812345678"),  # a curly quote is another character, NFKC or not
     ],
 )
 def test_only_a_marker_wrapping_the_whole_value_is_dropped(ref: str, key: str) -> None:
     assert customer_ref(ref) == phones.parsed_ref(ref) == key
 
 
-@pytest.mark.parametrize("ref", ['=""', "'", "' ", '= " "'])
+@pytest.mark.parametrize("ref", ['=""', "'", "' ", '= " "', "＝＂＂", '＝""', "＇", "　＇　", "＝　＂　＂"])
 def test_a_marker_round_nothing_names_nobody(ref: str) -> None:
     assert names_nobody(ref)
     assert empty_once_hashed(ref)
@@ -74,7 +96,8 @@ def test_a_reference_with_something_in_its_marker_names_someone() -> None:
 
 
 @given(
-    st.text(alphabet="0123456789", min_size=10, max_size=10), st.sampled_from(['="{}"', "'{}", ' = "{}" '])
+    st.text(alphabet="0123456789", min_size=10, max_size=10),
+    st.sampled_from(['="{}"', "'{}", ' = "{}" ', "＝＂{}＂", '＝"{}"', "＇{}", "　＇{}　"]),
 )
 def test_a_marked_plain_number_is_the_plain_numbers_key(rest: str, form: str) -> None:
     """Eleven plain digits from a 1 take the shortcut; the same digits in a marker are parsed, and the
@@ -83,3 +106,13 @@ def test_a_marked_plain_number_is_the_plain_numbers_key(rest: str, form: str) ->
     marked = form.format(number)
     assert customer_ref(number) == phones.parsed_ref(number) == number
     assert customer_ref(marked) == phones.parsed_ref(marked) == number
+
+
+def test_every_form_nfkc_folds_into_a_marker_character_is_one() -> None:
+    """A reference is hashed in its NFKC form: a marker character in a form that folds into it and is not
+    dropped would leave a marked text hashed, a customer apart from the plain number."""
+    for marker, forms in (("'", APOSTROPHES), ("=", EQUALS_SIGNS), ('"', QUOTES)):
+        folding = {
+            chr(c) for c in range(sys.maxunicode + 1) if unicodedata.normalize("NFKC", chr(c)) == marker
+        }
+        assert set(forms) == folding, marker

@@ -1,5 +1,6 @@
 """A coupon's per-customer limit counts a shopper written with one of Excel's text markers
-(``="13812345678"``, ``'13812345678``) as the plain number: no second claim, one masked form."""
+(``="13812345678"``, ``'13812345678``, or their full-width forms ``＝＂…＂``, ``＇…``) as the plain
+number: no second claim, one masked form."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ def test_a_marked_reference_is_the_plain_shopper_to_the_per_customer_limit(
     assert first.status_code == 201, first.text
     assert first.json()["customer_ref_masked"] == "138****5678"
     before = row_counts(factory)
-    for written in ("13812345678", "'13812345678", ' = "+86 138 1234 5678" '):
+    for written in (
+        "13812345678",
+        "'13812345678",
+        ' = "+86 138 1234 5678" ',
+        "＇13812345678",
+        "＝＂138 1234 5678＂",
+    ):
         again = claim(client, operator, world.hidden_id, customer_ref=written, link_code=link["code"])
         assert (again.status_code, again.json()["code"]) == (409, "limit_reached"), written
     assert row_counts(factory) == before

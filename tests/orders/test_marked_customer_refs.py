@@ -1,6 +1,7 @@
 """A shopper's reference written with one of Excel's text markers (``="13812345678"``, the text formula
-POS and ERP exports write, or ``'13812345678``) is the same shopper as ``13812345678`` on every path:
-the order API, an order file read row by row or as columns, and the opt-out that erases them."""
+POS and ERP exports write, or ``'13812345678``), in ASCII or full-width as an input method types it
+(``＝＂13812345678＂``, ``＇13812345678``), is the same shopper as ``13812345678`` on every path: the order
+API, an order file read row by row or as columns, and the opt-out that erases them."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from tests.orders.import_files import HEADER, PAID_AT, import_orders
 
 PLAIN = "13812345678"
 PLAIN_HASH = customer_ref_hash(SECRET, PLAIN)
-MARKED = ['="13812345678"', "'13812345678", '="+86 138 1234 5678"']
+MARKED = ['="13812345678"', "'13812345678", '="+86 138 1234 5678"', "＝＂13812345678＂", "＇13812345678"]
+MARKED += ['＝"+86 138 1234 5678"', "　＇138 1234 5678　"]
 
 
 def _body(world: World, external_id: str, ref: str) -> dict[str, Any]:
@@ -52,7 +54,7 @@ def test_orders_through_the_api_with_a_marked_reference_are_the_plain_shoppers(
     assert set(_hashes(factory).values()) == {PLAIN_HASH}
 
 
-@pytest.mark.parametrize("ref", ['=""', "'", '= " "'])
+@pytest.mark.parametrize("ref", ['=""', "'", '= " "', "＝＂＂", "＇"])
 def test_an_order_whose_marker_holds_nothing_is_refused(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], ref: str
 ) -> None:
@@ -67,6 +69,7 @@ def test_an_order_file_with_marked_references_names_the_plain_shopper(
 ) -> None:
     w = build(client, operator, factory, max_levels=2)
     refs = [PLAIN, '="13812345678"', "'13812345678", ' ="138 1234 5678" ', "'+86 138-1234-5678"]
+    refs += ["＝＂13812345678＂", '＝"13812345678"', "＇+86 138-1234-5678"]
     rows = [f"F-{n},{w.program_id},{ref},{w.link},{PAID_AT},{SKU},1,4990" for n, ref in enumerate(refs)]
     path = tmp_path / "orders.csv"
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
@@ -93,7 +96,7 @@ def test_an_order_file_read_as_columns_names_the_plain_shopper(
 
     monkeypatch.setattr(importer, "ColumnOrders", reader)
     w = build(client, operator, factory, max_levels=2)
-    refs = [PLAIN, "'13812345678", "' 13812345678", "'138 1234 5678"]
+    refs = [PLAIN, "'13812345678", "' 13812345678", "'138 1234 5678", "＇13812345678", "＝＂13812345678＂"]
     rows = [f"C-{n},{w.program_id},{ref},{w.link},{PAID_AT},{SKU},1,4990" for n, ref in enumerate(refs)]
     path = tmp_path / "orders.csv"
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
@@ -104,7 +107,7 @@ def test_an_order_file_read_as_columns_names_the_plain_shopper(
     assert set(_hashes(factory).values()) == {PLAIN_HASH}
 
 
-@pytest.mark.parametrize("ref", ['="13812345678"', "'13812345678"])
+@pytest.mark.parametrize("ref", ['="13812345678"', "'13812345678", "＝＂13812345678＂", "＇13812345678"])
 def test_an_opt_out_written_with_a_marker_erases_the_plain_shoppers_orders(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], ref: str
 ) -> None:

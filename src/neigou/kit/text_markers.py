@@ -9,6 +9,12 @@ text formula a POS or ERP export writes, ``="13812345678"``, and the apostrophe 
 A marker is dropped only when it wraps the whole value: ``="…"`` whole, or a ``'`` first, white space
 round either. A reference that is no phone number (an openid, a shop's own id) never begins with ``'``
 or ``="``, so none is changed by the rule.
+
+Each marker character is read in every form NFKC folds into it, as a reference is hashed in its NFKC form
+(``kit.ids.canonical``): the full-width ``＇`` ``＝`` ``＂`` a Chinese or Japanese input method types in
+full-width mode (``＝"13812345678"``, ``＝＂13812345678＂``, ``＇13812345678``, the ideographic space
+``　`` beside them), and the rarer small, superscript and subscript equals signs. Otherwise ``＇138…``
+would hash as ``'138…`` once folded, a marked text no other input names: a shopper apart from the number.
 """
 
 from __future__ import annotations
@@ -17,22 +23,31 @@ import re
 
 from neigou.kit.i18n import Message
 
-_TEXT_FORMULA = re.compile(r'=[ \t]*"([^"]*)"')
+# The marker characters and every form NFKC folds into them (``tests/kit/test_ref_markers.py`` checks the
+# lists against the interpreter's Unicode data).
+APOSTROPHES = "'\uff07"
+EQUALS_SIGNS = "=\uff1d\ufe66\u207c\u208c"
+QUOTES = '"\uff02'
+_APOSTROPHE = frozenset(APOSTROPHES)
+_EQUALS = frozenset(EQUALS_SIGNS)
+_FIRSTS = _APOSTROPHE | _EQUALS
+_TEXT_FORMULA = re.compile(f"[{EQUALS_SIGNS}][ \\t\u3000]*[{QUOTES}]([^{QUOTES}]*)[{QUOTES}]")
 # A number in exponent form, as a spreadsheet writes one it holds only roughly: a workbook's cell of 2⁵³
 # or more (``kit.workbook_rows.cell_text``: ``2.3456789012345677e+18``), Excel's CSV (``2.34568E+18``).
 EXPONENT_NUMBER = re.compile(r"[0-9]\.[0-9]+[eE]\+[0-9]{2}")
 
 
 def spreadsheet_text(cell: str) -> str:
-    """A cell's value without an Excel text marker around it, ``="…"`` or a leading ``'`` (white space
-    around it trimmed); any other cell as given."""
-    if "'" not in cell and "=" not in cell:
-        return cell  # no marker's first character (most references): two scans in C, nothing made
+    """A cell's value without an Excel text marker around it, ``="…"`` or a leading ``'`` (either in any
+    form NFKC folds into it: ``＝＂…＂``, ``＇``), white space around it trimmed; any other cell as given."""
+    first = cell[:1]
+    if first not in _FIRSTS and not first.isspace():
+        return cell  # no marker first (most references): one character looked at, nothing made
     text = cell.strip()
     first = text[:1]
-    if first == "'":
+    if first in _APOSTROPHE:
         return text[1:].strip()
-    if first == "=" and (formula := _TEXT_FORMULA.fullmatch(text)) is not None:
+    if first in _EQUALS and (formula := _TEXT_FORMULA.fullmatch(text)) is not None:
         return formula.group(1).strip()
     return cell
 
