@@ -15,7 +15,7 @@ from neigou.groups import repository as groups
 from neigou.kit import exports
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
-from neigou.kit.deps import SessionDep
+from neigou.kit.deps import LaterReadsDep, SessionDep
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.ledger import payees, payouts, withdrawals
@@ -258,6 +258,7 @@ def export(
     batch_id: int,
     request: Request,
     session: SessionDep,
+    reads: LaterReadsDep,
     _principal: ConsoleOperator,
     format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
@@ -267,8 +268,6 @@ def export(
     if format == "xlsx":  # read in pages into a temporary file, then streamed
         sheets = payouts.export_sheets(session, batch_id, sealer, locale_of(request))
         return exports.workbook_response(sheets, filename)
-    return Response(
-        payouts.export_csv(session, batch_id, sealer, locale_of(request)),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    return exports.csv_response(
+        payouts.csv_chunks(session, reads.session, batch_id, sealer, locale_of(request)), filename
     )
