@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
-from typing import Annotated
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.exc import InvalidRequestError
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.db import close_if_used, commit_if_used
 from neigou.kit.i18n import LANG_COOKIE, reader_locale
 from neigou.kit.scoping import link_request
-from neigou.kit.settings import use_settings
+from neigou.kit.settings import Settings, use_settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -48,3 +49,33 @@ def _reader_locale(request: Request) -> str:
 
 # The reader's language for text in an answer (reasons, explanations): as errors choose it.
 ReaderLocale = Annotated[str, Depends(_reader_locale)]
+
+
+@dataclass(frozen=True)
+class LaterReads:
+    """Sessions for what a response reads after its request's own session is closed (a download
+    streamed page by page): each a short session of its own, in the request's scope and with the app's
+    settings like the request's, that writes nothing and is given back before the page it read is sent,
+    so no connection waits on a slow reader (``ledger.payouts.csv_chunks``)."""
+
+    factory: sessionmaker[Session]
+    state: Any  # the request's state, which carries its scope (kit.scoping)
+    settings: Settings
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One read's session, closed (its transaction rolled back) when the read ends."""
+        session = self.factory()
+        link_request(session, self.state)
+        use_settings(session, self.settings)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+def _later_reads(request: Request) -> LaterReads:
+    return LaterReads(request.app.state.session_factory, request.state, request.app.state.settings)
+
+
+LaterReadsDep = Annotated[LaterReads, Depends(_later_reads)]

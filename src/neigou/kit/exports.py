@@ -22,6 +22,7 @@ from starlette.responses import StreamingResponse
 
 # Characters that make a spreadsheet read a cell as a formula or a command, ASCII and full width.
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 SPOOLED_BYTES = 4 * 1024 * 1024  # a workbook larger than this goes to a temporary file on disk
 CHUNK_BYTES = 64 * 1024
 # One sheet: its title, its header row and its rows.
@@ -43,11 +44,32 @@ def csv_cell(value: object) -> object:
 
 def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """UTF-8 CSV with a BOM (Excel then opens Chinese text intact), every cell neutralised."""
+    return b"".join(csv_chunks(columns, [rows]))
+
+
+def csv_chunks(columns: Sequence[str], pages: Iterable[Iterable[Sequence[object]]]) -> Iterator[bytes]:
+    """:func:`csv_bytes` in pieces, for a streamed response: the BOM and the header row, then each page
+    of rows as it comes (a page read only when the one before was sent), so memory holds one page
+    however long the file; the pieces joined are :func:`csv_bytes` of all the rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([csv_cell(c) for c in columns])
-    writer.writerows([csv_cell(v) for v in row] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode()
+    yield ("\ufeff" + buffer.getvalue()).encode()
+    for rows in pages:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
+        if text := buffer.getvalue():
+            yield text.encode()
+
+
+def csv_response(chunks: Iterable[bytes], filename: str) -> StreamingResponse:
+    """CSV pieces (:func:`csv_chunks`) as a download, sent as they are made."""
+    return StreamingResponse(
+        iter(chunks),
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def xlsx_cell(value: object) -> object:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from neigou.auth.dependencies import Operator, OperatorOrMember, require_member_access
 from neigou.kit import exports
 from neigou.kit.clock import utcnow
-from neigou.kit.deps import ReaderLocale, SessionDep
+from neigou.kit.deps import LaterReadsDep, ReaderLocale, SessionDep
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import CursorDep, PageDep
 from neigou.kit.sealed import Sealer
@@ -216,23 +216,24 @@ def create_batch(program_id: int, session: SessionDep, principal: Operator) -> B
 
 @router.get("/payout-batches/{batch_id}/export")
 def export_batch(
+    *,
     batch_id: int,
     request: Request,
     session: SessionDep,
+    reads: LaterReadsDep,
     _principal: Operator,
     locale: ReaderLocale,
     format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
     """The batch as a CSV or Excel file for the bank transfer, with each payee's account in full and
-    a ``hold`` column (in the reader's language) marking the withdrawals of members held now."""
+    a ``hold`` column (in the reader's language) marking the withdrawals of members held now. The CSV
+    is streamed as its pages are read; a batch too large for one file is refused before the first byte."""
     sealer = Sealer.from_settings(request.app.state.settings)
     filename = f"payout-batch-{batch_id}.{format}"
     if format == "xlsx":  # read in pages into a temporary file, then streamed
         return exports.workbook_response(payouts.export_sheets(session, batch_id, sealer, locale), filename)
-    return Response(
-        payouts.export_csv(session, batch_id, sealer, locale),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    return exports.csv_response(
+        payouts.csv_chunks(session, reads.session, batch_id, sealer, locale), filename
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -158,23 +159,31 @@ def _check_paid_at(batch: PayoutBatch, rows: list[Withdrawal], at: datetime) -> 
         )
 
 
-def _batch_pages(
-    session: Session, batch_id: int
-) -> Iterator[tuple[Withdrawal, str, PayeeAccount | None, str | None]]:
-    """The batch's withdrawals in id order with their member's name, payee and hold, read
-    :data:`EXPORT_PAGE_ROWS` at a time after the last id read (keyset paging: each statement starts where
-    the previous one stopped, never one statement for the whole batch)."""
+BatchRow = tuple[Withdrawal, str, PayeeAccount | None, str | None]
+
+
+def _batch_page(session: Session, batch_id: int, after: int) -> list[BatchRow]:
+    """Up to :data:`EXPORT_PAGE_ROWS` of the batch's withdrawals after id ``after``, in id order, with
+    their member's name, payee and hold."""
+    found = session.execute(
+        select(Withdrawal, Member.name, PayeeAccount, holds.withdrawal_hold(Withdrawal.member_id))
+        .join(Member, Member.id == Withdrawal.member_id)
+        .outerjoin(PayeeAccount, PayeeAccount.member_id == Withdrawal.member_id)
+        .where(Withdrawal.batch_id == batch_id, Withdrawal.id > after)
+        .order_by(Withdrawal.id)
+        .limit(EXPORT_PAGE_ROWS)
+    ).all()
+    return [(w, name, payee, hold) for w, name, payee, hold in found]
+
+
+def _batch_pages(session: Session, batch_id: int) -> Iterator[BatchRow]:
+    """The batch's withdrawals in id order, read :data:`EXPORT_PAGE_ROWS` at a time after the last id
+    read (keyset paging: each statement starts where the previous one stopped, never one statement for
+    the whole batch)."""
     after = 0
     while True:
-        found = session.execute(
-            select(Withdrawal, Member.name, PayeeAccount, holds.withdrawal_hold(Withdrawal.member_id))
-            .join(Member, Member.id == Withdrawal.member_id)
-            .outerjoin(PayeeAccount, PayeeAccount.member_id == Withdrawal.member_id)
-            .where(Withdrawal.batch_id == batch_id, Withdrawal.id > after)
-            .order_by(Withdrawal.id)
-            .limit(EXPORT_PAGE_ROWS)
-        ).all()
-        yield from ((w, name, payee, hold) for w, name, payee, hold in found)
+        found = _batch_page(session, batch_id, after)
+        yield from found
         if len(found) < EXPORT_PAGE_ROWS:
             return
         after = found[-1][0].id
@@ -186,20 +195,24 @@ def batch_rows(session: Session, batch_id: int, sealer: Sealer, locale: str) -> 
     and, in ``locale``, whether a risk case holds the member now (marking the batch paid would give the
     withdrawal back)."""
     gettext = translations(locale).gettext
-    for w, name, payee, hold in _batch_pages(session, batch_id):
-        yield (
-            w.id,
-            w.member_id,
-            name,
-            w.amount_fen,
-            w.fee_fen,
-            w.net_fen,
-            f"{w.net_fen // 100}.{w.net_fen % 100:02d}",
-            w.requested_at.isoformat(),
-            w.request_id,
-            *_payee_cells(payee, sealer),
-            gettext(HOLDS[hold]) if hold else "",
-        )
+    return (_file_row(row, sealer, gettext) for row in _batch_pages(session, batch_id))
+
+
+def _file_row(row: BatchRow, sealer: Sealer, gettext: Callable[[str], str]) -> tuple[object, ...]:
+    w, name, payee, hold = row
+    return (
+        w.id,
+        w.member_id,
+        name,
+        w.amount_fen,
+        w.fee_fen,
+        w.net_fen,
+        f"{w.net_fen // 100}.{w.net_fen % 100:02d}",
+        w.requested_at.isoformat(),
+        w.request_id,
+        *_payee_cells(payee, sealer),
+        gettext(HOLDS[hold]) if hold else "",
+    )
 
 
 def _payee_cells(payee: PayeeAccount | None, sealer: Sealer) -> tuple[str, str, str]:
@@ -226,10 +239,36 @@ def _exportable(session: Session, batch_id: int) -> PayoutBatch:
     return batch
 
 
-def export_csv(session: Session, batch_id: int, sealer: Sealer, locale: str) -> bytes:
-    """The batch as UTF-8 CSV with a BOM (Excel opens it with the Chinese names intact)."""
+def csv_chunks(
+    session: Session,
+    reads: Callable[[], AbstractContextManager[Session]],
+    batch_id: int,
+    sealer: Sealer,
+    locale: str,
+) -> Iterator[bytes]:
+    """The batch as UTF-8 CSV with a BOM (Excel opens it with the Chinese names intact), in pieces for
+    a streamed response: 404 or 422 ``export_too_large`` now, in ``session`` (the request's), before
+    the first byte; then the header, then one piece per :data:`EXPORT_PAGE_ROWS` withdrawals, each page
+    read after the last id of the one before in a short session of its own (``reads()``, as
+    ``kit.deps.LaterReads.session`` opens one) given back before the piece is sent. Memory holds one
+    page, and no connection waits on the reader. Like the Excel file's pages (read committed), each
+    page sees the batch as it is when it is read."""
     _exportable(session, batch_id)
-    return exports.csv_bytes(COLUMNS, batch_rows(session, batch_id, sealer, locale))
+    gettext = translations(locale).gettext
+
+    def pages() -> Iterator[list[tuple[object, ...]]]:
+        after = 0
+        while True:
+            with reads() as read:
+                found = _batch_page(read, batch_id, after)
+                rows = [_file_row(row, sealer, gettext) for row in found]
+                last = found[-1][0].id if found else after
+            yield rows
+            if len(found) < EXPORT_PAGE_ROWS:
+                return
+            after = last
+
+    return exports.csv_chunks(COLUMNS, pages())
 
 
 def export_sheets(session: Session, batch_id: int, sealer: Sealer, locale: str) -> list[exports.Sheet]:

@@ -4,6 +4,7 @@ approve, batch, export and mark paid."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -14,7 +15,7 @@ from neigou.groups import repository as groups
 from neigou.kit import exports
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
-from neigou.kit.deps import SessionDep
+from neigou.kit.deps import LaterReadsDep, SessionDep
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.ledger import payees, payouts, withdrawals
@@ -29,13 +30,13 @@ from neigou.programs import repository as programs
 from neigou.programs.service import require_member, require_program
 from neigou.risk import holds
 from neigou.web.i18n import locale_of
-from neigou.web.pager import PageNumber, page_of, pager
+from neigou.web.pager import PageNumber, listed, pager
 from neigou.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 LEDGER_LINES_PER_PAGE = 25
-WITHDRAWALS_PER_PAGE = 50  # rows of each list on the withdrawals page
+WITHDRAWALS_PER_PAGE = 50  # rows of each withdrawals list (the withdrawals page's, a member's ledger's)
 _SETTLED = re.compile(r"([0-9]{1,9}):([0-9]{1,15})")
 
 
@@ -114,11 +115,27 @@ def settle_now(program_id: int, session: SessionDep, principal: ConsoleOperator)
 
 @router.get("/console/members/{member_id}/ledger", response_class=HTMLResponse)
 def member_ledger(
-    request: Request, member_id: int, session: SessionDep, principal: ConsoleOperator, page: PageNumber = 1
+    request: Request,
+    *,
+    member_id: int,
+    session: SessionDep,
+    principal: ConsoleOperator,
+    page: PageNumber = 1,
+    withdrawals_page: PageNumber = 1,
 ) -> HTMLResponse:
-    """A member's balance by state, statement (paged) and withdrawals."""
+    """A member's balance by state, statement and withdrawals, each paged on its own."""
     member = require_member(session, member_id)
-    lines = ledger.page_statement_lines(session, member_id, page_of(page, LEDGER_LINES_PER_PAGE))
+    lines = listed(
+        request, page, LEDGER_LINES_PER_PAGE, partial(ledger.page_statement_lines, session, member_id)
+    )
+    taken = listed(
+        request,
+        withdrawals_page,
+        WITHDRAWALS_PER_PAGE,
+        partial(ledger.page_withdrawals, session, member_id=member_id),
+        param="withdrawals_page",
+        fragment="withdrawals",
+    )
     return render(
         request,
         "console/orders/ledger.html",
@@ -127,8 +144,9 @@ def member_ledger(
         program=require_program(session, member.program_id),
         balance=ledger.balance(session, member_id),
         lines=lines.items,
-        pager=pager(request, page, LEDGER_LINES_PER_PAGE, lines.total),
-        withdrawals=ledger.list_withdrawals(session, member_id=member_id),
+        pager=lines.pager,
+        withdrawals=taken.items,
+        withdrawals_pager=taken.pager,
         orders=orders.list_orders(session, member_id=member_id, limit=10),
     )
 
@@ -149,17 +167,36 @@ def withdrawals_page(
     withdrawals out). A program with an approved withdrawal in no batch gets its batch button whatever
     page the lists show."""
     size = WITHDRAWALS_PER_PAGE
-    requested = ledger.page_withdrawals(
-        session, page_of(requested_page, size), program_id=program_id, status=WithdrawalStatus.REQUESTED
+    requested = listed(
+        request,
+        requested_page,
+        size,
+        partial(ledger.page_withdrawals, session, program_id=program_id, status=WithdrawalStatus.REQUESTED),
+        param="requested_page",
+        fragment="to-review",
     )
-    approved = ledger.page_withdrawals(
-        session,
-        page_of(approved_page, size),
-        program_id=program_id,
-        status=WithdrawalStatus.APPROVED,
-        unbatched=True,
+    approved = listed(
+        request,
+        approved_page,
+        size,
+        partial(
+            ledger.page_withdrawals,
+            session,
+            program_id=program_id,
+            status=WithdrawalStatus.APPROVED,
+            unbatched=True,
+        ),
+        param="approved_page",
+        fragment="approved",
     )
-    batches = ledger.page_batches(session, page_of(batches_page, size), program_id)
+    batches = listed(
+        request,
+        batches_page,
+        size,
+        lambda page: ledger.page_batches(session, page, program_id),
+        param="batches_page",
+        fragment="batches",
+    )
     shown = [w.member_id for w in requested.items + approved.items]
     return render(
         request,
@@ -168,18 +205,12 @@ def withdrawals_page(
         programs=programs.list_programs(session),
         program_id=program_id,
         requested=requested.items,
-        requested_pager=pager(
-            request, requested_page, size, requested.total, param="requested_page", fragment="to-review"
-        ),
+        requested_pager=requested.pager,
         approved=approved.items,
-        approved_pager=pager(
-            request, approved_page, size, approved.total, param="approved_page", fragment="approved"
-        ),
+        approved_pager=approved.pager,
         to_batch=ledger.programs_to_batch(session, program_id),
         batches=batches.items,
-        batches_pager=pager(
-            request, batches_page, size, batches.total, param="batches_page", fragment="batches"
-        ),
+        batches_pager=batches.pager,
         names=programs.member_names(session, shown),
         balances=ledger.balances(session, [w.member_id for w in requested.items]),
         payees=payees.masked_payees(session, shown),
@@ -227,6 +258,7 @@ def export(
     batch_id: int,
     request: Request,
     session: SessionDep,
+    reads: LaterReadsDep,
     _principal: ConsoleOperator,
     format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
@@ -236,8 +268,6 @@ def export(
     if format == "xlsx":  # read in pages into a temporary file, then streamed
         sheets = payouts.export_sheets(session, batch_id, sealer, locale_of(request))
         return exports.workbook_response(sheets, filename)
-    return Response(
-        payouts.export_csv(session, batch_id, sealer, locale_of(request)),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    return exports.csv_response(
+        payouts.csv_chunks(session, reads.session, batch_id, sealer, locale_of(request)), filename
     )

@@ -7,13 +7,16 @@ parameter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query, Request
 from starlette.datastructures import URL
 
-from neigou.kit.paging import Page
+from neigou.kit.paging import Page, Paged
+
+T = TypeVar("T")
 
 PageNumber = Annotated[int, Query(ge=1, le=100_000, description="page number, from 1")]
 
@@ -27,6 +30,14 @@ class Pager:
     total: int
     previous_url: str | None
     next_url: str | None
+
+
+@dataclass(frozen=True)
+class Listed(Generic[T]):
+    """One page of a list shown on a page, and its pager."""
+
+    items: list[T]
+    pager: Pager
 
 
 def page_of(number: int, size: int) -> Page:
@@ -64,3 +75,19 @@ def pager_at(
         previous_url=url(number - 1) if number > 1 else None,
         next_url=url(number + 1) if number < pages else None,
     )
+
+
+def listed(
+    request: Request,
+    number: int,
+    size: int,
+    fetch: Callable[[Page], Paged[T]],
+    *,
+    param: str = "page",
+    fragment: str = "",
+) -> Listed[T]:
+    """Page ``number`` of a list ``size`` rows at a time, read by ``fetch`` (a repository's
+    ``page_…``: the page's rows and the list's total, counted in SQL), with its :func:`pager`. The size
+    is the page's, never the query's: a reader picks a page, not how many rows one holds."""
+    rows = fetch(page_of(number, size))
+    return Listed(rows.items, pager(request, number, size, rows.total, param=param, fragment=fragment))

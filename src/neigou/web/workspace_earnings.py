@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -21,11 +22,12 @@ from neigou.ledger.models import PayeeAccount
 from neigou.ledger.payee_rules import PayeeKind
 from neigou.orders import repository as orders
 from neigou.programs.service import require_member, require_program
-from neigou.web.pager import PageNumber, page_of, pager
+from neigou.web.pager import PageNumber, listed
 from neigou.web.pages import WorkspaceMember, render
 
 router = APIRouter(include_in_schema=False)
 MOVEMENTS_PER_PAGE = 12
+WITHDRAWALS_PER_PAGE = 10  # the member's own withdrawals, a phone screen's worth
 
 
 def yuan_to_fen(text: str) -> int | None:
@@ -45,10 +47,20 @@ def earnings(
     payee_error: Annotated[str | None, Query(max_length=60)] = None,
     amount: Annotated[str, Query(max_length=20)] = "",
     page: PageNumber = 1,
+    withdrawals_page: PageNumber = 1,
 ) -> HTMLResponse:
-    """Pending, frozen, available and withdrawn; one line per movement, paged; the withdrawal form."""
+    """Pending, frozen, available and withdrawn; one line per movement, paged; the withdrawal form; the
+    member's own withdrawals, paged on their own."""
     member = require_member(session, principal.member_id or 0)
-    movements = ledger.page_movements(session, member.id, page_of(page, MOVEMENTS_PER_PAGE))
+    movements = listed(request, page, MOVEMENTS_PER_PAGE, partial(ledger.page_movements, session, member.id))
+    taken = listed(
+        request,
+        withdrawals_page,
+        WITHDRAWALS_PER_PAGE,
+        partial(ledger.page_withdrawals, session, member_id=member.id),
+        param="withdrawals_page",
+        fragment="my-withdrawals",
+    )
     return render(
         request,
         "m/earnings/index.html",
@@ -59,8 +71,9 @@ def earnings(
         order_numbers=orders.order_numbers_of_member(
             session, member.id, (m.source_id for m in movements.items if m.source == "order")
         ),
-        pager=pager(request, page, MOVEMENTS_PER_PAGE, movements.total),
-        withdrawals=ledger.list_withdrawals(session, member_id=member.id, limit=20),
+        pager=movements.pager,
+        withdrawals=taken.items,
+        withdrawals_pager=taken.pager,
         rules=withdrawals.rules_of(session, member.program_id),
         request_id=uuid.uuid4().hex,
         payee=session.get(PayeeAccount, member.id),
