@@ -58,7 +58,7 @@ def test_a_full_refund_gives_back_the_reservation_it_paid_for(
     before = row_counts(factory)
     refund(api, operator, "EV-1", "R2", 4900)  # the webhook again: nothing more
     with factory() as session, session.begin():
-        assert refunds.release_refunded(session, event_id=event_id, customer=_hash(factory)) == 0
+        assert refunds.release_refunded(session, event_id=event_id, customer=_hash(factory), at=utcnow()) == 0
         assert settle_holds(session, at=utcnow() + timedelta(hours=2)) == (0, 0)
     assert (state(factory), row_counts(factory)) == (([("hold-1", PAID), ("hold-2", EXPIRED)], 1, 1), before)
     refund(api, operator, "EV-2", "R3", 9900)
@@ -121,7 +121,7 @@ def test_a_hold_settled_while_its_order_is_refunded_is_not_kept_paid(
     def refunding(session: Session) -> int:
         order = refunded_in_full(session, "EV-1")
         release = paused(refunds.release_refunded, waits)
-        return int(release(session, event_id=event_id, customer=order.customer_ref_hash))
+        return int(release(session, event_id=event_id, customer=order.customer_ref_hash, at=utcnow()))
 
     released, settled = two_sides(factory, refunding, lambda s: settle_holds(s, at=utcnow()), waits)
     assert (released, settled) == (0, (0, 0))
@@ -142,7 +142,12 @@ def test_the_gate_is_noted_only_once_the_refund_committed(
         with factory() as session:
             use_settings(session, app.state.settings)
             order = refunded_in_full(session, "EV-2")
-            assert refunds.release_refunded(session, event_id=event_id, customer=order.customer_ref_hash) == 1
+            assert (
+                refunds.release_refunded(
+                    session, event_id=event_id, customer=order.customer_ref_hash, at=utcnow()
+                )
+                == 1
+            )
             assert notes(gate, base) == before  # not while the locks are held
             assert gate.counts(base)[SKU] == 2
             session.commit() if commit else session.rollback()

@@ -1,8 +1,9 @@
 """A seeding reads the event's counters and the reservations a refund released in one snapshot
 (``seeds.seed_state``, ``kit.db.read_snapshot``), so a refund committed between the two reads is seen
 by both or by neither: its give-back, however late it reaches Redis, returns the units the counters
-still count. And the released set holds the expired reservations of shoppers with an order refunded in
-full only, not of every shopper with a refund. On both databases."""
+still count. And the released set holds the reservations a full refund released (``released_at``)
+only: not another shopper's hold that ran out unpaid, nor one of the same shopper's. On both
+databases."""
 
 from __future__ import annotations
 
@@ -61,12 +62,18 @@ def test_a_refund_committed_between_the_seedings_reads_is_given_back(
     armed = [True]
 
     def refund_before_the_released_read(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if not (armed and "event_reservations" in statement and "orders.refunded_fen" in statement):
+        released_read = statement.lstrip().upper().startswith("SELECT") and "released_at" in statement
+        if not (armed and "event_reservations" in statement and released_read):
             return
         armed.clear()
         with factory() as other:  # another connection, committed before the read runs
             order = refunded_in_full(other, "EV-2")
-            assert refunds.release_refunded(other, event_id=event_id, customer=order.customer_ref_hash) == 1
+            assert (
+                refunds.release_refunded(
+                    other, event_id=event_id, customer=order.customer_ref_hash, at=utcnow()
+                )
+                == 1
+            )
             other.commit()
 
     event.listen(engine, "before_cursor_execute", refund_before_the_released_read)
@@ -140,3 +147,23 @@ def test_a_seeding_rolls_back_reads_only_and_refuses_writes(
     with factory() as session:
         masked = select(Reservation.customer_ref_masked).where(Reservation.request_id == "hold-1")
         assert session.scalar(masked) == "138****0009"
+
+
+def test_the_released_set_leaves_out_the_same_shoppers_unpaid_expiry(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """hold-2 is released by the full refund of EV-2; the shopper then reserves hold-3, which runs out
+    unpaid. Both are ``expired`` and the shopper has an order refunded in full, yet only hold-2 was
+    released by a refund: the set holds it alone (it held hold-3 too, nothing on the row telling them
+    apart)."""
+    event_id, _ = paid_holds(client, operator, factory)
+    refund(client, operator, "EV-2", "R2", 9900)
+    assert reserve(client, operator, event_id, SHOPPER, request_id="hold-3").status_code == 201
+    with factory() as session, session.begin():
+        assert settle_holds(session, at=utcnow() + timedelta(hours=2)) == (0, 1)
+    assert state(factory) == ([("hold-1", PAID), ("hold-2", EXPIRED), ("hold-3", EXPIRED)], 1, 1)
+    with factory() as session:
+        seed = seeds.seed_state(session, event_id)
+        released_at = session.scalars(select(Reservation.released_at).order_by(Reservation.id)).all()
+    assert seed.released == _ids(factory, "hold-2")
+    assert [at is not None for at in released_at] == [False, True, False]

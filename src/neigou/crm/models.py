@@ -233,6 +233,11 @@ class Push(Base):
     )
     channel: Mapped[PushChannel] = mapped_column(str_enum(PushChannel))  # the program's, when pushed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the caller asked the messages to be due (a past ``at`` or none: ``created_at``), before quiet
+    # hours moved them: a retry under the same key is compared with it, never with the messages'
+    # ``send_at``, which quiet hours and delivery move. Null only on a push stored before migration 0056
+    # whose every customer was skipped (it stored no time).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class PushMessage(Base):

@@ -7,7 +7,8 @@ the program's cap ``frequency_cap``. The messages are due at the push's ``at`` (
 schedule), moved to the end of quiet hours. An ``at`` already past means now (``effective_due``): the
 delivery sends such messages at once, so the cap and the quiet hours are judged now and the messages
 are stored as due now, where later pushes count them. A retry under the same idempotency key returns
-the first push; other terms under it are refused.
+the first push; other terms under it are refused, its time compared with the time the push was asked
+for (``Push.due_at``), never with the messages' ``send_at``, which quiet hours and delivery move.
 
 On the robot channel a message is posted in the customer's own group, which other people read: its text
 is the program's non-personal words (``push_copy.robot_text``), a template is refused
@@ -87,16 +88,16 @@ def _timing(session: Session, program_id: int) -> tuple[push_settings.PushSettin
     return settings, program.timezone if program is not None else settings_of(session).default_timezone
 
 
-def _same_time(session: Session, push: Push, messages: Sequence[PushMessage], ask: PushRequest) -> bool:
-    """Whether the retry asks for the time the push's messages were stored at: its ``at`` as the push
-    would have taken it when it was made (a past one is then, none is then), moved out of quiet hours
-    the same way. A push whose every customer was skipped stored no time: any ``at`` matches it."""
-    if not messages:
+def _same_time(push: Push, ask: PushRequest) -> bool:
+    """Whether the retry asks for the time the push was asked for: its ``at`` as the push took it when it
+    was made (a past one is then, none is then) against the push's stored ``due_at``. Neither the
+    program's quiet hours (which may have changed since) nor the messages' ``send_at`` (which quiet hours
+    and delivery move) take part. A push stored before ``due_at`` whose every customer was skipped kept no
+    time: any ``at`` matches it."""
+    if push.due_at is None:
         return True
-    settings, timezone = _timing(session, push.program_id)
     due = push.created_at if ask.asked is None else effective_due(ask.asked, push.created_at)
-    # Delivery may move a message later (quiet hours changed since), never earlier.
-    return push_rules.send_at(due, settings.quiet, timezone) == min(m.send_at for m in messages)
+    return due == push.due_at
 
 
 def _same_terms(session: Session, push: Push, ask: PushRequest) -> bool:
@@ -108,7 +109,7 @@ def _same_terms(session: Session, push: Push, ask: PushRequest) -> bool:
         and push.template == ask.template
         and push.segment_id == ask.segment_id
         and customers_match
-        and _same_time(session, push, messages, ask)
+        and _same_time(push, ask)
     )
 
 
@@ -210,7 +211,8 @@ def create_push(
     settings, timezone = _timing(session, member.program_id)
     # Judged and stored at the time the messages really go out (a past ``at`` is now, one inside quiet
     # hours their end).
-    send_at = push_rules.send_at(effective_due(ask.due, now), settings.quiet, timezone)
+    due = effective_due(ask.due, now)
+    send_at = push_rules.send_at(due, settings.quiet, timezone)
     # Priced then too: never an ended campaign's price, also when quiet hours hold the messages back.
     products = priced_products(session, program_id=member.program_id, skus=ask.skus, at=send_at)
     reasons = _skip_reasons(
@@ -229,6 +231,7 @@ def create_push(
         segment_id=ask.segment_id,
         channel=settings.channel,
         created_at=now,
+        due_at=due,
     )
     try:
         with session.begin_nested():

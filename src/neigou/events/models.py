@@ -146,6 +146,10 @@ class Reservation(Base):
     reserved_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # When a full refund gave the reservation's units back (``refunds.release_refunded``, dated as that
+    # refund), null on every other reservation: a released one is ``expired`` like a hold that ran out
+    # unpaid, and only this tells them apart (the gate's seeding reads it, ``seeds.seed_state``).
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class CustomerCount(Base):

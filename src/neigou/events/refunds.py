@@ -6,7 +6,7 @@ such an order is refunded in full later (a refund through the API or a shop's we
 ``orders.service.refund``, which announces it once, ``EVENT_ORDER_REFUNDED``; a platform's order
 carries no event, so its refunds give nothing back), the paid reservations of that shopper and sku
 beyond what their orders still paying pay for (counted by the same ``still_pays``) are given back:
-marked expired, their units returned to the item's stock and the shopper's per-person counter, newest
+marked expired and released (``released_at``, the refund's time), their units returned to the item's stock and the shopper's per-person counter, newest
 first, each whole or not at all, so never more than the refunded order's units. The rule reads the
 state, not the event: a repeated refund or webhook finds nothing beyond what is paid for and releases
 nothing. The refund's order is locked before the paid reservations are read, as settlement locks the
@@ -53,13 +53,14 @@ log = structlog.get_logger(__name__)
 def _refunded(session: Session, announced: DomainEvent) -> None:
     order = session.get_one(Order, announced.data["order_id"])
     if order.event_id is not None:
-        release_refunded(session, event_id=order.event_id, customer=order.customer_ref_hash)
+        release_refunded(session, event_id=order.event_id, customer=order.customer_ref_hash, at=announced.at)
 
 
-def release_refunded(session: Session, *, event_id: int, customer: str) -> int:
+def release_refunded(session: Session, *, event_id: int, customer: str, at: datetime) -> int:
     """Give back the shopper's paid reservations of the event that their orders no longer pay for (per
     sku: the units of the orders that still pay, paid since the sku's first live reservation, as
-    settlement counts them); returns how many were released."""
+    settlement counts them), each marked released at ``at`` (the refund's time); returns how many were
+    released."""
     paid = session.execute(
         select(Reservation.id, Reservation.item_id, Reservation.sku, Reservation.quantity)
         .where(
@@ -93,7 +94,7 @@ def release_refunded(session: Session, *, event_id: int, customer: str) -> int:
     session.execute(
         update(Reservation)
         .where(Reservation.id.in_(released))
-        .values(status=ReservationStatus.EXPIRED)
+        .values(status=ReservationStatus.EXPIRED, released_at=at)
         .execution_options(synchronize_session=False)
     )
     return_units(session, items, customers)

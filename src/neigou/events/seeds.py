@@ -4,11 +4,10 @@ holds them."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, not_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.events.gate_values import Prior, Seed
-from neigou.events.holds import still_pays
 from neigou.events.models import (
     CustomerCount,
     EventEmployee,
@@ -18,7 +17,6 @@ from neigou.events.models import (
     ReservationStatus,
 )
 from neigou.kit.db import read_snapshot
-from neigou.orders.models import Order
 
 
 def seed_state(session: Session, event_id: int) -> Seed:
@@ -65,19 +63,13 @@ def _read(session: Session, event_id: int) -> Seed:
             Reservation.sku,
         ).where(Reservation.event_id == event_id, Reservation.request_id.is_not(None))
     ).all()
-    # Every expired reservation of a shopper with an order of the event refunded in full: a refund
-    # releases only such ones (``refunds.release_refunded``, run when a refund completes its order,
-    # whose amounts never change after). More than it released (a hold that ran out unpaid looks the
-    # same: nothing on the row tells them apart) only skips give-backs that have nothing to give.
+    # The reservations a refund released (``refunds.release_refunded`` marks them ``released_at``): an
+    # expired one that ran out unpaid is left out, also of a shopper with an order refunded in full.
     released = session.scalars(
         select(Reservation.id).where(
             Reservation.event_id == event_id,
             Reservation.status == ReservationStatus.EXPIRED,
-            exists().where(
-                Order.event_id == event_id,
-                Order.customer_ref_hash == Reservation.customer_ref_hash,
-                not_(still_pays()),
-            ),
+            Reservation.released_at.is_not(None),
         )
     ).all()
     return Seed(
