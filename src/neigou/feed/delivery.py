@@ -19,6 +19,13 @@ A robot takes 20 messages a minute (``kit.robot_budget``, counted with every oth
 over its robot's 20 is neither claimed nor sent, and a later run posts it, no attempt taken. A robot
 answering ``errcode 45009`` gives the attempt back (the post stays scheduled, ``detail`` says why) until
 the time its last attempt would have come (``GIVE_BACK_FOR`` after its slot); then it counts as any refusal.
+
+A post goes out only into a group that is still active and still its member's when it is sent (the rule
+of ``groups.live_codes.routes_into``, kept by the live codes' full alerts and the CRM's robot pushes too):
+a group archived or handed over to another owner since the post was made (its robot went with it) takes
+nothing, and the post fails at once, posted nowhere and never turned into a task (``GROUP_GONE``). The
+claim itself asks the database (``repository.still_theirs``), so a group handed over after the run read
+it is never posted into either: the claim takes nothing and the next run fails the post.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.orm import Session
 
 from neigou.feed import repository as repo
@@ -53,6 +60,11 @@ SEND_FAULT = "send_fault"
 SEND_FAULT_NOTE = Message(
     "The robot call broke off before the robot answered. It may be in the group already: check the group "
     "before copying it."
+)
+# A post's ``detail`` when its group was archived or handed over before it went out (``failed_note``).
+GROUP_GONE = "group_gone"
+GROUP_GONE_NOTE = Message(
+    "The group was archived or handed over to another owner before this post went out: it was posted nowhere."
 )
 MAX_ATTEMPTS = 3
 # How long a claimed post is left to the run sending it (its robot call waits 10 s at most per step).
@@ -80,11 +92,13 @@ def deliver_due(
     ``settings``."""
     due = [p for p in repo.due_posts(session, at) if p.done_at is None or p.done_at <= at - SENDING_LEASE]
     robots = repo.robot_urls(session, {p.group_id for p in due}, Sealer.from_settings(settings))
+    gone = repo.gone_groups(session, due)  # archived or handed over since: failed, never sent
     allow_private = settings.outbound_allow_private
     session.commit()  # the reads end here: nothing is held from now on but one post's claim
     # Still scheduled, and not being sent by a run that claimed it less than a lease ago.
     free = or_(GroupPost.done_at.is_(None), GroupPost.done_at <= at - SENDING_LEASE)
     claimable = and_(GroupPost.status == PostStatus.SCHEDULED, free)
+    theirs = repo.still_theirs()
     done: list[GroupPost] = []
     budget = RunBudget(monotonic)
     for post in due:
@@ -92,23 +106,22 @@ def deliver_due(
             log.info("feed.run_budget_spent")
             break
         robot = robots.get(post.group_id)
-        if post.done_at is not None:  # its run died during the send: it may have been posted
-            give_up_attempts(
-                session,
-                post,
-                GroupPost.attempts,
-                claimable,
-                GroupPost.done_at.is_not(None),
-                status=PostStatus.FAILED,
-                detail=LEASE_LOST,
-                done_at=None,
-            )
-            session.commit()
+        if post.done_at is not None or post.id in gone:
+            _end_unsent(session, post, done, claimable=claimable, theirs=theirs)
             continue
         if robot is not None and post.attempts < MAX_ATTEMPTS and not robot_budget.take(robot, settings):
             continue  # the robot had its 20 this minute: not claimed, no attempt taken; a later run posts it
+        # Claimed only while the group is still active and the member's: one handed over since the reads
+        # above is claimed by no one, and the next run fails the post.
         claimed = claim_attempt_within(
-            session, post, GroupPost.attempts, MAX_ATTEMPTS, claimable, status=PostStatus.FAILED, done_at=None
+            session,
+            post,
+            GroupPost.attempts,
+            MAX_ATTEMPTS,
+            claimable,
+            theirs,
+            status=PostStatus.FAILED,
+            done_at=None,
         )
         if claimed and robot is None:
             post.delivery, post.status = Delivery.TASK, PostStatus.TO_COPY
@@ -154,12 +167,55 @@ def deliver_due(
     return done
 
 
+def _end_unsent(
+    session: Session,
+    post: GroupPost,
+    done: list[GroupPost],
+    *,
+    claimable: ColumnElement[bool],
+    theirs: ColumnElement[bool],
+) -> None:
+    """Fail, unsent, a post whose run died during its send (``LEASE_LOST``: it may have been posted) or
+    whose group is no longer its member's to post into (``GROUP_GONE``: posted nowhere, added to
+    ``done``), each only while it still is so, then commit."""
+    if post.done_at is not None:  # its run died during the send: it may have been posted
+        give_up_attempts(
+            session,
+            post,
+            GroupPost.attempts,
+            claimable,
+            GroupPost.done_at.is_not(None),
+            status=PostStatus.FAILED,
+            detail=LEASE_LOST,
+            done_at=None,
+        )
+        session.commit()
+        return
+    failed = give_up_attempts(
+        session,
+        post,
+        GroupPost.attempts,
+        claimable,
+        ~theirs,  # still gone now (a group handed back meanwhile gets the post)
+        status=PostStatus.FAILED,
+        detail=GROUP_GONE,
+        done_at=None,
+    )
+    session.commit()
+    if failed:
+        session.refresh(post)
+        done.append(post)
+
+
 def failed_note(post: GroupPost) -> Message | None:
     """What the owner reads about a failed post, in the page's language: that a send broke off and the
-    post may be in the group already; None for any other post."""
-    if post.status is PostStatus.FAILED and (post.detail or "").startswith(SEND_FAULT):
+    post may be in the group already, or that its group was archived or handed over before it went out;
+    None for any other post."""
+    if post.status is not PostStatus.FAILED:
+        return None
+    if (post.detail or "").startswith(SEND_FAULT):
         return SEND_FAULT_NOTE
-    return None
+    return GROUP_GONE_NOTE if post.detail == GROUP_GONE else None
 
 
 @listen(DELETED_EVENT)

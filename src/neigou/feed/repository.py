@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from neigou.feed import ranking
 from neigou.feed.models import GroupPost, GroupPostLink, GroupRobot, PostStatus
-from neigou.groups.repository import latest_counts_subquery
+from neigou.groups.models import Group, GroupStatus
+from neigou.groups.repository import groups_by_id, latest_counts_subquery
 from neigou.kit.paging import Page, Paged, paginate
 from neigou.kit.sealed import Sealer
 from neigou.links.models import CouponClaim, LinkClick, ShareLink
@@ -149,6 +150,29 @@ def due_posts(session: Session, at: datetime, *, limit: int = 200) -> list[Group
             .limit(limit)
         )
     )
+
+
+def still_theirs() -> ColumnElement[bool]:
+    """A post whose group is still active and still its member's, judged by the database when a send is
+    claimed (the rule of ``groups.live_codes.routes_into``): a group archived or handed over to another
+    owner since the post was made takes none of it (its robot went with it to the new owner)."""
+    return exists().where(
+        Group.id == GroupPost.group_id,
+        Group.status == GroupStatus.ACTIVE,
+        Group.owner_member_id == GroupPost.member_id,
+    )
+
+
+def gone_groups(session: Session, posts: Collection[GroupPost]) -> set[int]:
+    """The ids of those posts whose group is archived, or no longer their member's (one query)."""
+    found = {g.id: g for g in groups_by_id(session, {p.group_id for p in posts})}
+    return {
+        p.id
+        for p in posts
+        if (g := found.get(p.group_id)) is None
+        or g.status is not GroupStatus.ACTIVE
+        or g.owner_member_id != p.member_id
+    }
 
 
 def post_links(session: Session, post_ids: Collection[int]) -> dict[int, list[ShareLink]]:

@@ -23,7 +23,7 @@ from neigou.groups.settings import EffectiveSettings, settings_of
 from neigou.kit.actor import Actor
 from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.dates import in_range, range_message
-from neigou.kit.errors import Conflict, Invalid
+from neigou.kit.errors import Conflict, Invalid, NotFound
 from neigou.kit.i18n import Message
 
 # Clocks drift; a count "from the future" beyond this is a mistake (wrong zone, wrong date).
@@ -174,15 +174,39 @@ def review_reasons(
     return reasons
 
 
+# Why a count is not awaiting review, by what it is: a second reviewer finds the first one's decision.
+_NOT_AWAITING = {
+    CountReview.ACCEPTED: Message("This count was already accepted: it is no longer awaiting review."),
+    CountReview.REJECTED: Message("This count was already rejected: it is no longer awaiting review."),
+    CountReview.OK: Message("This count was never held for review: it counts as it is."),
+}
+
+
+def review_held(
+    session: Session,
+    *,
+    group_id: int,
+    count_id: int,
+    accept: bool,
+    actor: Actor,
+    at: datetime | None = None,
+) -> GroupCount:
+    """Accept or reject the group's count held for review (the API's and the console's review). The
+    count is read locked before its state is: of two reviews at once, the second waits for the first
+    one's commit and finds the count decided (409 ``not_awaiting_review``), never both "needs_review →"."""
+    count = repo.get_count(session, count_id, lock=True)
+    if count is None or count.group_id != group_id:
+        raise NotFound(Message("This count of the group does not exist."), code="count_not_found")
+    return review_count(session, count=count, accept=accept, actor=actor, at=at)
+
+
 def review_count(
     session: Session, *, count: GroupCount, accept: bool, actor: Actor, at: datetime | None = None
 ) -> GroupCount:
-    """Accept a held count (it then counts) or reject it (it never will)."""
+    """Accept a held count (it then counts) or reject it (it never will); ``count`` read locked
+    (:func:`review_held`)."""
     if count.review is not CountReview.NEEDS_REVIEW:
-        raise Conflict(
-            Message("This count is {review}, not awaiting review.", review=count.review.value),
-            code="not_awaiting_review",
-        )
+        raise Conflict(_NOT_AWAITING[count.review], code="not_awaiting_review")
     now = at or utcnow()
     count.review = CountReview.ACCEPTED if accept else CountReview.REJECTED
     count.reviewed_at = now

@@ -42,7 +42,7 @@ from neigou.groups.views import compliance_out
 from neigou.kit.clock import utcnow
 from neigou.kit.dates import check_day
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import Forbidden, Invalid, NotFound
+from neigou.kit.errors import Forbidden, Invalid
 from neigou.kit.i18n import Message
 from neigou.kit.json_text import takes_large_body
 from neigou.kit.paging import MAX_ID, PageDep, PageQuery, paging
@@ -176,16 +176,11 @@ def list_counts(
 def review_count(
     group_id: int, count_id: int, body: ReviewIn, session: SessionDep, principal: Operator
 ) -> CountOut:
-    """Accept or reject a count held for review."""
-    count = repo.get_count(session, count_id)
-    if count is None or count.group_id != group_id:
-        raise NotFound(
-            Message("This count of the group does not exist."),
-            code="count_not_found",
-        )
-    return CountOut.model_validate(
-        counts_service.review_count(session, count=count, accept=body.accept, actor=principal.actor)
+    """Accept or reject a count held for review (one decided meanwhile is 409 ``not_awaiting_review``)."""
+    count = counts_service.review_held(
+        session, group_id=group_id, count_id=count_id, accept=body.accept, actor=principal.actor
     )
+    return CountOut.model_validate(count)
 
 
 @router.put("/programs/{program_id}/group-targets", response_model=ScheduleOut)

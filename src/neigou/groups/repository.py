@@ -30,9 +30,10 @@ def get_group(session: Session, group_id: int) -> Group | None:
     return session.get(Group, group_id)
 
 
-def get_count(session: Session, count_id: int) -> GroupCount | None:
-    """The observation with this id."""
-    return session.get(GroupCount, count_id)
+def get_count(session: Session, count_id: int, *, lock: bool = False) -> GroupCount | None:
+    """The observation with this id; ``lock`` reads it ``FOR UPDATE`` (a review follows), and its values
+    as the lock finds them (a copy already in the session is refreshed)."""
+    return session.get(GroupCount, count_id, with_for_update=True if lock else None, populate_existing=lock)
 
 
 def find_group_by_name(session: Session, owner_member_id: int, name: str) -> Group | None:

@@ -22,8 +22,7 @@ from neigou.groups.settings import settings_of
 from neigou.groups.targets import required_on
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
-from neigou.kit.errors import NotFound, ProblemError
-from neigou.kit.i18n import Message
+from neigou.kit.errors import ProblemError
 from neigou.kit.ids import whole_number
 from neigou.programs import repository as programs
 from neigou.programs.models import Program
@@ -357,11 +356,11 @@ def review_page(
     principal: ConsoleOperator,
     accept: Annotated[bool, Form()],
 ) -> RedirectResponse:
-    """Accept or reject a count held for review, then go back to the program's page."""
-    count = repo.get_count(session, count_id)
-    if count is None or count.group_id != group_id:
-        raise NotFound(Message("This count does not exist."), code="count_not_found")
-    counts.review_count(session, count=count, accept=accept, actor=principal.actor)
+    """Accept or reject a count held for review, then go back to the program's page (one decided
+    meanwhile is 409 ``not_awaiting_review``)."""
+    count = counts.review_held(
+        session, group_id=group_id, count_id=count_id, accept=accept, actor=principal.actor
+    )
     return RedirectResponse(
         f"/console/programs/{count.program_id}/groups?view=alerts#review", status_code=303
     )
