@@ -160,10 +160,10 @@ def create_reservation(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=64)] = None,
 ) -> ReservedOut:
     """Reserve event stock at the event price (409 not_invited, not_live, sold_out, limit_reached); a
-    reservation's ``at`` may be past, never in the future (422 time_in_future): it decides whether the
-    event is live and when the hold expires. A retry under the same ``request_id`` (or
-    ``Idempotency-Key``) answers what the first did and takes nothing (422 request_id_reused when it
-    asks for another shopper, sku or quantity)."""
+    reservation's ``at`` may be past, never in the future (422 time_in_future past the clock skew; one
+    within the skew counts as now): it decides whether the event is live and when the hold expires. A
+    retry under the same ``request_id`` (or ``Idempotency-Key``) answers what the first did and takes
+    nothing (422 request_id_reused when it asks for another shopper, sku or quantity)."""
     if body.request_id and idempotency_key and body.request_id != idempotency_key:
         raise Invalid(Message("request_id and Idempotency-Key differ."), code="request_id_mismatch")
     runtime = _runtime(request)

@@ -5,20 +5,61 @@ risk case names count for nothing, and a member a confirmed case suspended is le
 Without Redis each look-up is one grouped query. With Redis the ranking is a sorted set refreshed
 from that query at most every ``REFRESH_SECONDS`` by one process (a lock key), so 20,000 salespeople
 watching their rank cost one grouped query per refresh, and each look-up is ZREVRANGE / ZREVRANK.
+
+A reader never reads a board that is merely not built yet. The set, with its ``BUILT`` member, and its
+freshness flag are written in one MULTI after the query, and the lock that says a refresh is under way
+is a key of its own: while another process refreshes, a board built earlier answers (seconds stale),
+and an absent one (an event's first look, or a Redis that lost the key) is waited for, up to
+``WAIT_SECONDS``; past that a few readers of the process (``DATABASE_READERS``) answer from the
+database and the others 503 ``leaderboard_busy`` with Retry-After.
 """
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from neigou.kit.errors import Unavailable
+from neigou.kit.i18n import Message
 from neigou.orders.models import Order
 from neigou.risk import holds
 
 REFRESH_SECONDS = 5
+# How long one refresh may hold its lock: past it, a refresher that died is taken over by the next reader.
+REFRESHING_SECONDS = 30
+# How long a reader waits for another's build of an absent board, looking every ``POLL_SECONDS``.
+WAIT_SECONDS = 2.0
+POLL_SECONDS = 0.05
+# How many readers of a process answer from the database at once when the board is still absent after
+# the wait; the next is answered 503 ``leaderboard_busy``.
+DATABASE_READERS = 2
+# The member every built set holds, below every salesperson: the set exists exactly when it was built,
+# for an event nobody sold at too. Never a member id (those are digits).
+BUILT = "built"
+
+# Deletes the refresh lock only while it is still this refresher's (it may have expired and been taken).
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class BoardBusy(Unavailable):
+    """503 while an event's leaderboard is first built and the process already answers enough readers
+    from the database: worth a retry in a second."""
+
+    code = "leaderboard_busy"
+    retry_after = 1
 
 
 @dataclass(frozen=True)
@@ -79,33 +120,79 @@ class Leaderboard:
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.namespace = namespace
+        self._unlock = client.register_script(_UNLOCK)
+        self._database_readers = threading.BoundedSemaphore(DATABASE_READERS)
 
     def _key(self, event_id: int) -> str:
         return f"{self.namespace}:event-leaderboard:{event_id}"
 
-    def refresh(self, session: Session, event_id: int) -> None:
-        """Rebuild the set from the database unless another refresh is fresh."""
+    def refresh(self, session: Session, event_id: int) -> bool:
+        """Make the set answerable: True when it is fresh, was rebuilt here, or was built before and
+        another process is refreshing it; False when it is still absent after ``WAIT_SECONDS`` of
+        another's refresh (the caller answers from the database)."""
         key = self._key(event_id)
-        if not self.client.set(f"{key}:fresh", "1", nx=True, ex=REFRESH_SECONDS):
-            return
-        scores = {str(m): int(g) for m, g in session.execute(ranking(event_id))}
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            if self._fresh(key):
+                return True
+            token = secrets.token_hex(8)
+            if self.client.set(f"{key}:refreshing", token, nx=True, ex=REFRESHING_SECONDS):
+                try:
+                    if not self._fresh(key):  # unless another's refresh committed since the look above
+                        self._rebuild(session, event_id)
+                finally:
+                    self._unlock(keys=[f"{key}:refreshing"], args=[token])
+                return True
+            built = bool(self.client.exists(key))
+            if built or time.monotonic() >= deadline:
+                return built
+            time.sleep(POLL_SECONDS)
+
+    def _fresh(self, key: str) -> bool:
+        """Whether the set is built and was within ``REFRESH_SECONDS``."""
+        return int(self.client.exists(key, f"{key}:fresh")) == 2
+
+    def _rebuild(self, session: Session, event_id: int) -> None:
+        """The set from the database; it and its freshness flag are written together, after the query."""
+        key = self._key(event_id)
+        scores: dict[str, float] = {str(m): int(g) for m, g in session.execute(ranking(event_id))}
+        scores[BUILT] = float("-inf")
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(key)
-        if scores:
-            pipe.zadd(key, scores)
+        pipe.zadd(key, scores)
+        pipe.set(f"{key}:fresh", "1", ex=REFRESH_SECONDS)
         pipe.execute()
 
+    @contextmanager
+    def _from_database(self) -> Iterator[None]:
+        """One of the process's ``DATABASE_READERS`` slots, or 503 ``leaderboard_busy``."""
+        if not self._database_readers.acquire(blocking=False):
+            raise BoardBusy(
+                Message("This event's leaderboard is being built; retry in a moment."),
+                code="leaderboard_busy",
+            )
+        try:
+            yield
+        finally:
+            self._database_readers.release()
+
     def page(self, session: Session, event_id: int, *, limit: int, offset: int) -> tuple[list[Standing], int]:
-        self.refresh(session, event_id)
+        if not self.refresh(session, event_id):
+            with self._from_database():
+                return page_from_database(session, event_id, limit=limit, offset=offset)
         key = self._key(event_id)
         rows: list[tuple[bytes, float]] = self.client.zrevrange(
             key, offset, offset + limit - 1, withscores=True
         )  # type: ignore[assignment]
-        total = int(self.client.zcard(key))
-        return [Standing(int(m), int(g), offset + i + 1) for i, (m, g) in enumerate(rows)], total
+        total = max(int(self.client.zcard(key)) - 1, 0)  # less the ``BUILT`` member
+        return [
+            Standing(int(m), int(g), offset + i + 1) for i, (m, g) in enumerate(rows) if m != BUILT.encode()
+        ], total
 
     def standing(self, session: Session, event_id: int, member_id: int) -> Standing | None:
-        self.refresh(session, event_id)
+        if not self.refresh(session, event_id):
+            with self._from_database():
+                return standing_from_database(session, event_id, member_id)
         key = self._key(event_id)
         score = self.client.zscore(key, str(member_id))
         if score is None:

@@ -34,6 +34,7 @@ from neigou.events.reservation_values import (
 )
 from neigou.events.reservations_db import in_database
 from neigou.events.retries import find_prior
+from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.scoping import unscoped
@@ -135,8 +136,14 @@ def reserve(
     gate: ReservationGate | None = None,
     request_id: str | None = None,
 ) -> Reserved:
-    """Reserve ``quantity`` units of ``sku`` for the shopper, or raise why not (409 with its code); a
-    retry under ``request_id`` answers what the first reservation answered and takes nothing."""
+    """Reserve ``quantity`` units of ``sku`` for the shopper at ``at``, or raise why not (409 with its
+    code); a retry under ``request_id`` answers what the first reservation answered and takes nothing.
+
+    ``at`` counts at the server's now at the latest: a caller's clock may run up to the clock skew ahead
+    of ours (``kit.instants``), and such an ``at`` is taken (not refused) as now. The event's window, the
+    hold's expiry and the reservation's recorded time are all decided by it, so nothing is reserved
+    before the event opens, nor held past ``hold`` from now, on either path."""
+    at = min(ensure_aware(at), utcnow())
     if (
         event is not None
         and request_id is not None
