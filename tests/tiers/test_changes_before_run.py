@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit import jobs
 from neigou.tiers.jobs import EVALUATE_JOB, evaluation_key
 from neigou.tiers.manual import override_tier
+from tests.sign_in import console_sign_in
 from tests.suite import TEST_ACTOR
 from tests.tiers.builders import (
     APRIL_FIRST,
@@ -65,6 +66,12 @@ def test_an_override_before_the_run_is_not_undone(
     stored = client.get(f"/api/v1/programs/{w.program_id}/tier-evaluations/2026-03", headers=operator)
     assert stored.status_code == 200, stored.text
     assert stored.json()["changes"] == []
+    assert stored.json()["left_out"] == [w.seller]
+    console_sign_in(client, factory)
+    page = client.get(f"/console/programs/{w.program_id}/tier-evaluations?period=2026-03")
+    assert page.status_code == 200
+    assert "1 位成员未参与本次评定：月末之后其等级已被调整。" in page.text
+    assert f"#{w.seller}" in page.text.split('data-testid="left-out"')[1].split("</p>")[0]
 
 
 def test_an_order_paid_within_the_skew_keeps_its_rate_across_an_override(

@@ -87,6 +87,7 @@ def test_march_evaluation_promotes_a_super_member_to_mentor_from_the_run(
             "changes": 1,
             "upgrades": 1,
             "demotions": 0,
+            "left_out": 0,
         }
 
 

@@ -45,6 +45,10 @@ def evaluate(
     state = "dry run, nothing written" if dry_run and not result.already_evaluated else "recorded"
     if result.already_evaluated:
         state = "evaluated before, nothing changed"
+    if result.left_out:
+        typer.echo(
+            f"left out (tier changed from the period's end on): {', '.join(map(str, result.left_out))}"
+        )
     typer.echo(
         f"{result.period}: {result.members_evaluated} member(s) evaluated, {len(result.changes)} change(s), "
         f"effective {result.effective_from.isoformat()} ({state})"

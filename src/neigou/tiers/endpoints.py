@@ -52,6 +52,7 @@ def evaluation_out(result: service.EvaluationResult) -> EvaluationOut:
             )
             for c in result.changes
         ],
+        left_out=result.left_out,
     )
 
 

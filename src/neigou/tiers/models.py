@@ -38,6 +38,9 @@ class TierEvaluation(Base):
     actor_ref: Mapped[str] = mapped_column(String(100))
     members_evaluated: Mapped[int] = mapped_column(Integer)
     changes: Mapped[int] = mapped_column(Integer)
+    # The members the run left out (their tier changed from the period's end on), as a JSON list of ids;
+    # null for runs recorded before migration 0058 kept it.
+    left_out: Mapped[list[int] | None] = mapped_column(JSONType, nullable=True)
 
 
 class TierChange(Base):

@@ -51,6 +51,9 @@ class EvaluationOut(BaseModel):
     effective_from: datetime
     members_evaluated: int
     changes: list[ChangeOut]
+    # Members not decided for: their tier changed from the period's end on (an operator's override made
+    # before the run). Null for a run recorded before this list was kept.
+    left_out: list[int] | None
 
 
 class EvaluationSummary(BaseModel):

@@ -63,6 +63,9 @@ class EvaluationResult:
     effective_from: datetime
     members_evaluated: int
     changes: list[ChangeView]
+    # Members the run did not decide for: their tier changed from the period's end on (an operator's
+    # override before the run). None for a run recorded before the list was kept (migration 0058).
+    left_out: list[int] | None
 
 
 def require_period(text: str) -> Period:
@@ -78,8 +81,8 @@ def require_period(text: str) -> Period:
 
 def decisions(
     session: Session, *, program: Program, period: Period
-) -> tuple[int, list[tuple[int, Decision]]]:
-    """(members evaluated, every member's change) for a period; reads only.
+) -> tuple[int, list[tuple[int, Decision]], list[int]]:
+    """(members evaluated, every member's change, the members left out) for a period; reads only.
 
     A member whose tier changed from the period's end on (an operator's override made before the run,
     a later effect of an earlier period's run) is left out: the decision reads the tier held at the
@@ -89,13 +92,15 @@ def decisions(
     end = period.end(zone)
     figures = period_figures(session, program_id=program.id, start=period.start(zone), end=end)
     if not ladder:
-        return len(figures.held), []
+        return len(figures.held), [], []
     changed = repo.changed_since(session, program.id, end)
     earlier = _keep_history(session, program=program, period=period, ladder=ladder, figures=figures)
     memo: dict[str | None, Decision | None] = {}
     found: list[tuple[int, Decision]] = []
+    left_out: list[int] = []
     for member_id, current in figures.held.items():
         if member_id in changed:
+            left_out.append(member_id)
             continue
         metrics = figures.metrics.get(member_id)
         if metrics is None and not earlier:
@@ -113,7 +118,7 @@ def decisions(
         if decision is not None:
             found.append((member_id, decision))
     found.sort(key=lambda item: item[0])
-    return len(figures.held), found
+    return len(figures.held), found, sorted(left_out)
 
 
 def _keep_history(
@@ -159,6 +164,7 @@ def _stored(evaluation: TierEvaluation, changes: list[TierChange], *, dry_run: b
         changes=[
             ChangeView(c.member_id, c.from_tier, c.to_tier, c.kind.value, list(c.reasons)) for c in changes
         ],
+        left_out=None if evaluation.left_out is None else [int(m) for m in evaluation.left_out],
     )
 
 
@@ -214,7 +220,7 @@ def evaluate(
                 ),
                 code="later_period_evaluated",
             )
-    evaluated, found = decisions(session, program=program, period=period)
+    evaluated, found, left_out = decisions(session, program=program, period=period)
     changes = [
         ChangeView(m, d.from_tier, d.to_tier, d.kind, [r.as_json() for r in d.reasons]) for m, d in found
     ]
@@ -228,6 +234,7 @@ def evaluate(
         effective_from=effective_from(end, at, clock_skew(session)),
         members_evaluated=evaluated,
         changes=changes,
+        left_out=left_out,
     )
     if dry_run:
         return result
@@ -254,6 +261,7 @@ def _record(
         actor_ref=actor.ref,
         members_evaluated=result.members_evaluated,
         changes=len(result.changes),
+        left_out=result.left_out,
     )
     try:
         with session.begin_nested():
@@ -312,6 +320,7 @@ def _record(
             "changes": len(result.changes),
             "upgrades": sum(c.kind == TierChangeKind.UPGRADE for c in result.changes),
             "demotions": sum(c.kind == TierChangeKind.DEMOTION for c in result.changes),
+            "left_out": len(result.left_out or []),
         },
         at=at,
     )

@@ -39,6 +39,7 @@ CONDITIONS = 3
 MONEY_METRICS = frozenset({"gmv_fen"})  # thresholds the form shows and takes in yuan
 KEEP_CONDITIONS = 2
 SHOWN_CHANGES = 500
+SHOWN_LEFT_OUT = 20  # the members a run left out, named on the page (the API lists them all)
 LADDER = TypeAdapter(list[TierIn])
 
 
@@ -243,7 +244,8 @@ def _evaluation_page(
         except ProblemError as exc:
             error = exc
     changes = result.changes[:SHOWN_CHANGES] if result else []
-    names = programs.member_names(session, [c.member_id for c in changes])
+    left_out = (result.left_out or [])[:SHOWN_LEFT_OUT] if result else []
+    names = programs.member_names(session, [c.member_id for c in changes] + left_out)
     tiers = programs.list_tiers(session, program_id)
     return render(
         request,
