@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neigou.kit.logging import redact_url
-from neigou.kit.urls import is_path_token, masked_url, path_tokens
+from neigou.kit.urls import is_path_token, masked_url, path_secrets, path_tokens
 
 pytestmark = pytest.mark.no_database
 
@@ -54,7 +54,14 @@ def test_a_url_is_shown_without_its_credentials(url: str, shown: str) -> None:
         ("abcdefghijklmnopqrstuvwxyz", False),
         ("1234567890123456789", False),
         ("abc123def456ghi", False),
-        ("abc123def456ghi7.json", False),
+        ("abc123def456ghi7.json", True),  # any piece of it
+        ("index.json", False),
+        ("send;token=s3cr3tT0ken99", True),
+        ("token=s3cr3tT0ken99", True),
+        ("c2VjcmV0LXRva2VuLXZhbHVl%2Bx%3D%3D", True),
+        ("eyJhbGciOiJ4In0.e30.", True),  # a JWT, however short
+        ("2026-12-07T09:40:00Z", False),
+        ("v1.2.3", False),
         ("", False),
     ],
 )
@@ -122,3 +129,64 @@ def test_a_cut_masked_url_fits_its_column_and_keeps_its_query_mark(limit: int) -
     assert shown.endswith("?…")
     assert shown == masked_url(url)[: limit - 2] + "?…"
     assert masked_url("https://robot.example/send", limit=200) == "https://robot.example/send"
+
+
+TELEGRAM_TOKEN = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+MATRIX_TOKEN = "s3cr3tT0ken99"
+BASE64 = "c2VjcmV0LXRva2VuLXZhbHVl%2Bx%3D%3D"
+# A credential in a path segment beside ``:``, ``.``, ``;``, ``=`` or ``%``: the URL, how it is shown, and
+# the secret that must never be shown nor left in error text (as written and decoded).
+PATH_CREDENTIALS = [
+    (
+        f"https://api.telegram.org/bot123456789:{TELEGRAM_TOKEN}/sendMessage",
+        "https://api.telegram.org/…/sendMessage",
+        (TELEGRAM_TOKEN,),
+    ),
+    (f"https://shop.example/in/{JWT}", "https://shop.example/in/…", (JWT, JWT.split(".")[2])),
+    (
+        f"https://shop.example/send;token={MATRIX_TOKEN}",
+        "https://shop.example/send;…",
+        (MATRIX_TOKEN,),
+    ),
+    (
+        f"https://shop.example/in/{BASE64}",
+        "https://shop.example/in/…",
+        (BASE64, "c2VjcmV0LXRva2VuLXZhbHVl", "c2VjcmV0LXRva2VuLXZhbHVl+x=="),
+    ),
+    (
+        f"https://shop.example/hook/key%3D{MATRIX_TOKEN}/notify?x=1",
+        "https://shop.example/hook/…/notify?…",
+        (MATRIX_TOKEN,),
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "shown", "secrets"), PATH_CREDENTIALS)
+def test_a_path_credential_beside_punctuation_is_masked(
+    url: str, shown: str, secrets: tuple[str, ...]
+) -> None:
+    assert masked_url(url) == shown
+    assert not [s for s in secrets if s in masked_url(url)]
+    assert masked_url(url, limit=200) == shown
+    assert path_tokens(url)
+
+
+@pytest.mark.parametrize(("url", "shown", "secrets"), PATH_CREDENTIALS)
+def test_error_text_loses_a_path_credential_beside_punctuation(
+    url: str, shown: str, secrets: tuple[str, ...]
+) -> None:
+    quoted = " / ".join(secrets)
+    text = f"Client error '401 Unauthorized' for url '{url}': token {quoted} refused"
+    redacted = redact_url(text, url)
+    assert not [s for s in secrets if s.lower() in redacted.lower()], redacted
+    assert shown.partition("://")[2].split("/")[0] in redacted  # the host stays readable
+    assert "401 Unauthorized" in redacted
+    assert path_secrets(url) >= {s for s in secrets if "/" not in s}
+
+
+def test_route_words_beside_punctuation_stay_readable() -> None:
+    url = "https://shop.example/api/v2.1/feed:latest/index.json"
+    assert masked_url(url) == url
+    assert path_tokens(url) == []
+    assert path_secrets(url) == set()

@@ -17,8 +17,9 @@ A Python warning is a log line as well (``python.warning``, :func:`log_warning`)
 
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
 and shown on pages, not only logged: :func:`redact_reply` takes the values of the called URL's query (the
-robot's key), the user and password before its host, and the segments of its path that look like a key
-(``kit.urls.is_path_token``: a Feishu or Slack hook's token) out of it (:func:`redact_url`), then what a log
+robot's key), the user and password before its host, and the secrets of its path
+(``kit.urls.path_secrets``: a Feishu or Slack hook's token, a Telegram bot's, a JWT, a matrix parameter's
+value, as written, decoded or encoded) out of it (:func:`redact_url`), then what a log
 line loses (a phone number the receiver echoed, a token), before it is stored, and before it is cut to its
 column's length.
 """
@@ -37,7 +38,7 @@ import structlog
 
 from neigou.kit.redact import REDACTED, names_secret, redact_text, short_code
 from neigou.kit.tracebacks import SUMMARY_LIMIT, error_summary, exception_of, safe_traceback
-from neigou.kit.urls import path_tokens
+from neigou.kit.urls import path_secrets
 
 __all__ = [
     "MIN_REDACTED",
@@ -71,15 +72,16 @@ def redact_cut(text: str, limit: int) -> str:
 
 def redact_url(text: str, *urls: str) -> str:
     """``text`` without the values of the query of any of ``urls`` (a robot's key, a signed call's
-    ``sign``), the user and password before their host, and the key-like segments of their paths (a Feishu or Slack hook's token), however the
-    text writes them (as given, decoded or percent-encoded): what is stored on a
+    ``sign``), the user and password before their host, and the secrets of their paths
+    (``kit.urls.path_secrets``: a Feishu or Slack hook's token, a Telegram bot's, a JWT, a matrix
+    parameter's value), however the text writes them (as given, decoded or percent-encoded): what is stored on a
     row, shown or logged after calling such a URL. Redact first, then cut to length, so that no part of
     a value is left at the cut."""
     values: set[str] = set()
     for url in urls:
         query = url.partition("?")[2].partition("#")[0]  # never refused, however malformed the URL
         values.update(v for part in query.split("&") if (v := part.partition("=")[2]))
-        values.update(path_tokens(url))
+        values.update(path_secrets(url))
         # a user and password before the host (``https://user:password@gateway/``): httpx names them
         netloc = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0] if "://" in url else ""
         userinfo = netloc.rpartition("@")[0]

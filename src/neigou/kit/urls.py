@@ -2,45 +2,116 @@
 
 A robot's or webhook receiver's URL may carry its credential in three places: a user and password
 before the host, the query (WeCom's ``key``, DingTalk's ``access_token``, a signed call's ``sign``) and
-the path (Feishu's ``/open-apis/bot/v2/hook/<token>``, Slack's ``/services/T…/B…/<token>``).
-:func:`masked_url` drops the first, shows the second as ``?…`` and replaces every path segment that
-looks like a key (:func:`is_path_token`) by ``…``. ``kit.logging.redact_url`` takes the same path
-segments out of error text.
+the path (Feishu's ``/open-apis/bot/v2/hook/<token>``, Slack's ``/services/T…/B…/<token>``, Telegram's
+``/bot<id>:<token>/``, a JWT, a matrix parameter ``;token=…``, a percent-encoded base64 key).
+:func:`masked_url` drops the first, shows the second as ``?…``, replaces every path segment that
+carries a key (:func:`is_path_token`) by ``…`` and a segment's matrix parameters by ``;…``.
+``kit.logging.redact_url`` takes the same secrets (:func:`path_secrets`) out of error text.
+
+A segment is judged as a server reads it, percent-decoded, piece by piece: it carries a key when a
+piece of it (a run of letters, digits, ``-``, ``_`` and base64's ``+`` and ``/``, so split at ``:``,
+``;``, ``=``, ``.``, ``,`` and the like) is 16 or more characters long with both letters and digits, when
+it holds a JWT (``eyJ….…``), or when it is a parameter (``name=value``). Shorter or all-letter pieces
+(``webhook``, ``send``, ``v2``, ``index.json``) and plain numbers (an id) are the receiver's route and
+stay readable.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 MASK = "…"
-# A path segment of 16 or more letters, digits, ``-`` and ``_`` holding both letters and digits is a
-# key or a token (a UUID, a robot's hook id); shorter or all-letter segments (``webhook``, ``send``,
-# ``v2``) and plain numbers (an id) are the receiver's route and stay readable.
-_TOKEN_SEGMENT = re.compile(r"(?=[A-Za-z0-9_-]*[A-Za-z])(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{16,}")
+# A piece of 16 or more letters, digits, ``-``, ``_``, ``+`` and ``/`` holding both letters and digits
+# is a key or a token (a UUID, a robot's hook id, a base64 key); ``/`` only ever reaches a piece
+# percent-encoded (``%2F``), as base64 writes it.
+_TOKEN_PIECE = re.compile(r"(?=[\w+/-]*[A-Za-z])(?=[\w+/-]*[0-9])[\w+/-]{16,}", re.ASCII)
+_PIECES = (re.compile(r"[\w+/-]+", re.ASCII), re.compile(r"[\w-]+", re.ASCII))
+# A JWT's header and payload (base64url JSON: ``{"`` is ``eyJ``), whatever their length.
+_JWT = re.compile(r"eyJ[\w-]*\.[\w-]+(?:\.[\w-]*)?", re.ASCII)
+# ``name=value``: a parameter, whose value is a credential as a query's is (base64's ``==`` padding
+# has no value after it).
+_PARAMETER = re.compile(r"[^=]=+[^=]")
+# Percent-encoding undone at most this many times (a value encoded twice is still read).
+_DECODINGS = 3
+
+
+def _decoded(text: str) -> str:
+    for _ in range(_DECODINGS):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _secrets_in(text: str) -> list[str]:
+    """The key-like pieces and JWTs of ``text`` (decoded already); a base64 piece also without its
+    ``+`` and ``/``, so that text quoting a part of it loses that part too."""
+    found = [m.group() for m in _JWT.finditer(text)]
+    for piece in _PIECES:
+        found += [m.group() for m in piece.finditer(text) if _TOKEN_PIECE.fullmatch(m.group())]
+    return found
 
 
 def is_path_token(segment: str) -> bool:
-    """Whether a path segment looks like a key or a token (see the module's rule)."""
-    return _TOKEN_SEGMENT.fullmatch(segment) is not None
+    """Whether a path segment (as written, before its matrix parameters) carries a key or a token (see
+    the module's rule)."""
+    decoded = _decoded(segment)
+    return bool(_secrets_in(decoded)) or _PARAMETER.search(decoded) is not None
 
 
-def path_tokens(url: str) -> list[str]:
-    """The segments of ``url``'s path that look like a key or a token, in order; never refused,
-    however malformed the URL."""
+def _path_of(url: str) -> str:
     path = url.partition("?")[0].partition("#")[0]
     if "://" in path:
         path = path.partition("://")[2].partition("/")[2]
-    return [segment for segment in path.split("/") if is_path_token(segment)]
+    return path
+
+
+def _shown_segment(segment: str) -> str:
+    head, semicolon, parameters = segment.partition(";")
+    return (MASK if is_path_token(head) else head) + (f";{MASK}" if parameters else semicolon)
+
+
+def path_tokens(url: str) -> list[str]:
+    """The segments of ``url``'s path that carry a key or a token, or matrix parameters, as written,
+    in order; never refused, however malformed the URL."""
+    return [s for s in _path_of(url).split("/") if s != _shown_segment(s)]
+
+
+def _forms(value: str) -> set[str]:
+    decoded = _decoded(value)
+    return {value, decoded, quote(decoded, safe="")}
+
+
+def path_secrets(url: str) -> set[str]:
+    """What to take out of text that may quote ``url``'s path: each segment that carries a key (as
+    written, decoded and encoded), the key-like pieces and JWTs in it, and the values of matrix
+    parameters; never refused, however malformed the URL."""
+    secrets: set[str] = set()
+    for segment in _path_of(url).split("/"):
+        head, _, parameters = segment.partition(";")
+        if is_path_token(head):
+            secrets |= _forms(head)
+            decoded = _decoded(head)
+            for piece in _secrets_in(decoded):
+                secrets |= _forms(piece)
+            if _PARAMETER.search(decoded):
+                secrets |= {v for p in decoded.split("&") if (v := p.partition("=")[2].strip("="))}
+        for parameter in parameters.split(";") if parameters else ():
+            secrets |= _forms(parameter)
+            secrets |= _forms(parameter.partition("=")[2])
+    return {s for s in secrets if s}
 
 
 def masked_url(url: str, *, limit: int | None = None) -> str:
-    """``url`` as shown: scheme, host (without a user and password) and path, its key-like path
-    segments replaced by ``…`` and its query, if any, by ``?…``; its fragment dropped. With ``limit``
-    (a column's length) the host and path are cut so that the whole, ``?…`` included, fits."""
+    """``url`` as shown: scheme, host (without a user and password) and path, its key-carrying path
+    segments replaced by ``…``, their matrix parameters by ``;…`` and its query, if any, by ``?…``; its
+    fragment dropped. With ``limit`` (a column's length) the host and path are cut so that the whole,
+    ``?…`` included, fits."""
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
-    path = "/".join(MASK if is_path_token(segment) else segment for segment in parts.path.split("/"))
+    path = "/".join(_shown_segment(segment) for segment in parts.path.split("/"))
     shown, query = f"{parts.scheme}://{host}{path}", ("?" + MASK if parts.query else "")
     if limit is not None:
         shown = shown[: max(limit - len(query), 0)]
