@@ -73,7 +73,7 @@ def test_migration_0059_masks_path_credentials_again_and_keeps_every_row(
     scratch_at: ScratchAt, migration_key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     opens, lost = Sealer([migration_key]), Sealer([Fernet.generate_key().decode()])
-    scratch_url = scratch_at("0055")
+    scratch_url = scratch_at("0058")
     engine = make_engine(scratch_url)
     try:
         with engine.begin() as conn:
@@ -147,7 +147,7 @@ def test_migration_0059_masks_path_credentials_again_and_keeps_every_row(
         assert "integrations.outbound_url_sealed: 2 sealed URLs" in said
         assert not [s for s in SECRETS if s in said]
 
-        command.downgrade(alembic_config(scratch_url), "0055")  # nothing to undo
+        command.downgrade(alembic_config(scratch_url), "0058")  # nothing to undo
         for query, rows in expected.items():
             assert _masked(engine, query) == rows, query
         upgrade(scratch_url, "0059")  # and up again: masked already

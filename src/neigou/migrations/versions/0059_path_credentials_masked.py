@@ -23,7 +23,7 @@ masked URL of its time, and audit entries are only ever inserted.
 Downgrading changes nothing: the older masked form showed more of a credential.
 
 Revision ID: 0059
-Revises: 0055
+Revises: 0058
 Create Date: 2026-12-07 09:40:00.000000
 """
 
@@ -42,7 +42,7 @@ from neigou.kit.sealed import Sealer
 from neigou.kit.settings import get_settings
 
 revision: str = "0059"
-down_revision: str | None = "0055"
+down_revision: str | None = "0058"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
