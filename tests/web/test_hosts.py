@@ -18,8 +18,18 @@ EVIL = {"Host": "evil.example"}
 def test_an_unknown_host_is_refused_but_the_probes_answer(
     client: TestClient, operator: dict[str, str]
 ) -> None:
-    assert client.get("/api/v1/programs", headers={**operator, **EVIL}).status_code == 400
-    assert client.get("/console/login", headers=EVIL).status_code == 400
+    refused = client.get("/api/v1/programs", headers={**operator, **EVIL, "Accept-Language": "en"})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "invalid_host"
+    assert refused.json()["detail"] == "This server does not answer for the host the request named."
+    for host in ("%00", "a;b=c", '"', "evil.example:99999"):
+        odd = client.post("/webhooks/v1/orders", headers={"Host": host}, content=b"{}")
+        assert (odd.status_code, odd.json()["code"]) == (400, "invalid_host")
+    page = client.get("/console/login", headers=EVIL)
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert "本服务器不为请求所指的主机提供服务。" in page.text
     assert client.get("/healthz", headers=EVIL).status_code == 200  # orchestrators call probes by address
     assert client.get("/api/v1/programs", headers=operator).status_code == 200
 

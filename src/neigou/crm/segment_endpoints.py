@@ -25,9 +25,13 @@ from neigou.programs.service import require_member
 router = APIRouter(tags=["crm"])
 
 
-def require_segment(session: Session, principal: Principal, segment_id: int) -> Segment:
-    """A segment the caller may reach: a member's own (404 for anyone else's), any for operators."""
-    segment = session.get(Segment, segment_id)
+def require_segment(
+    session: Session, principal: Principal, segment_id: int, *, lock: bool = False
+) -> Segment:
+    """A segment the caller may reach: a member's own (404 for anyone else's), any for operators; read
+    locked, as the lock finds it, before a replace or a delete (two at once: the second waits, then
+    sees the first's work: a delete already done is its 404, never a second 204 and audit entry)."""
+    segment = session.get(Segment, segment_id, with_for_update=True if lock else None, populate_existing=lock)
     if segment is None or (principal.role is Role.MEMBER and segment.member_id != principal.member_id):
         raise NotFound(Message("This segment does not exist."), code="segment_not_found")
     return segment
@@ -75,7 +79,7 @@ def replace_segment(
     segment_id: int, body: SegmentIn, session: SessionDep, principal: OperatorOrMember
 ) -> SegmentOut:
     """Replace a segment's name and criteria."""
-    segment = require_segment(session, principal, segment_id)
+    segment = require_segment(session, principal, segment_id, lock=True)
     segments.replace_segment(session, segment=segment, body=body, actor=principal.actor, at=utcnow())
     return SegmentOut.model_validate(segment)
 
@@ -83,7 +87,7 @@ def replace_segment(
 @router.delete("/segments/{segment_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_segment(segment_id: int, session: SessionDep, principal: OperatorOrMember) -> Response:
     """Forget a segment (pushes made from it keep their messages)."""
-    segment = require_segment(session, principal, segment_id)
+    segment = require_segment(session, principal, segment_id, lock=True)
     segments.delete_segment(session, segment=segment, actor=principal.actor, at=utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -207,7 +207,22 @@ def _checked_text(name: str, value: object, *, max_length: int, blank: bool) -> 
             "invalid_field",
             Message("The field {field} must have 1-{n} characters.", field=name, n=max_length),
         )
+    if not out.isascii() and not _encodable(out):
+        # a lone surrogate (JSON's "\ud800"): JSON reads it, but no database can store it
+        raise RowProblem(
+            "invalid_field",
+            Message("The field {field} holds a character that is not valid Unicode.", field=name),
+        )
     return out
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` has a UTF-8 form (it holds no unpaired surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _id_text(row: Mapping[str, Any], name: str) -> str:
