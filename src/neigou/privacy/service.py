@@ -24,7 +24,8 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
 With Redis, the claims and reservations still in their streams are stored first, and once committed
 the streams' dead letters naming the shopper are rewritten under the tombstone and, after an opt-out of
 every program, the stock gate's per-customer counters are deleted (``links.gate_erasure``). What was
-taken before an opt-out and is stored after it is stored erased (``privacy.repository.opted_out_since``).
+taken before an opt-out and is stored after it is stored erased when the opt-out covers it as its erasure
+would have (``privacy.repository.opted_out_since``: its program, its organization or platform-wide).
 
 The tombstone is random and stored nowhere else, so it cannot be recomputed from the shopper's
 reference (a keyed hash of the opt-out's id could: the opt-out row keeps the customer's hash).
@@ -159,7 +160,7 @@ def opt_out(
         entity="opt_out",
         entity_id=row.id,
         after={"program_id": program_id, "request_id": request_id, "erased": row.erased},
-        at=at,
+        at=utcnow(),  # when it was recorded, never the caller's ``at`` (which only dates the request)
     )
     return OptOutResult(opt_out=row, created=True)
 
