@@ -110,3 +110,16 @@ def test_a_reservation_replayed_after_another_organizations_opt_out_keeps_its_sh
     stored_hash, masked, employee = _stored(gated, factory)
     shopper = customer_ref_hash(SECRET, SHOPPER)
     assert (stored_hash, masked, employee) == (shopper, mask(SHOPPER), shopper)
+
+
+def test_another_organizations_opt_out_leaves_the_events_dead_letters(
+    gated: Gated, factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    """An organization's opt-out of every program rewrites its own events' letters only, as it erases
+    its own rows only."""
+    assert gated.reserve(SHOPPER).status_code == 201
+    _bury(gated, _taken_out(gated))
+    _other_organizations_opt_out(gated, make_token)
+    [letter] = dead_letters.letters(gated.gate.client, gated.gate.stream)
+    record = json.loads(letter.fields[b"r"])
+    assert (record["c"], record["m"]) == (customer_ref_hash(SECRET, SHOPPER), mask(SHOPPER))

@@ -148,6 +148,7 @@ def opt_out(
         session,
         customer_ref_hash=customer,
         program_id=program_id,
+        organization_id=organization_id,
         at=at,
         gate=events.gate if events is not None else None,
         stock_gate=links.gate if links is not None else None,
@@ -213,12 +214,15 @@ def erase(
     *,
     customer_ref_hash: str,
     program_id: int | None,
+    organization_id: int | None,
     at: datetime,
     gate: ReservationGate | None = None,
     stock_gate: StockGate | None = None,
 ) -> dict[str, int]:
     """Run the erasing statements (one per kind, never one per row); rows affected per kind. With the
-    Redis gates, their state and their streams' dead letters follow after the commit."""
+    Redis gates, their state and their streams' dead letters follow after the commit, within the
+    opt-out's scope: ``program_id``, else ``organization_id`` (the organization the opt-out was
+    recorded for), else everything (platform-wide)."""
     tombstone = new_tombstone()
     h = customer_ref_hash
 
@@ -291,7 +295,15 @@ def erase(
     )
     counts["audit_entries"] += claim_audit.redact_claims(session, [(i, c) for i, c in tombstoned])
     if gate is not None or stock_gate is not None:
-        _redis_after_commit(session, gate, stock_gate, customer=h, tombstone=tombstone, program_id=program_id)
+        _redis_after_commit(
+            session,
+            gate,
+            stock_gate,
+            customer=h,
+            tombstone=tombstone,
+            program_id=program_id,
+            organization_id=organization_id,
+        )
     return counts
 
 
@@ -303,18 +315,30 @@ def _redis_after_commit(
     customer: str,
     tombstone: str,
     program_id: int | None,
+    organization_id: int | None,
 ) -> None:
     """Once committed: the dead letters of the shopper's claims and reservations rewritten under the
-    tombstone (in the program's, or all), and after an opt-out of every program (which moved the claim
-    counters to the tombstone) the stock gate's counters of the shopper deleted in every coupon whose
-    keys may still live (a day after it ends). A Redis that does not answer is logged: what it holds
-    stays until it answers again (the next opt-out of the shopper, the keys' expiry)."""
+    tombstone, and after an opt-out of every program (which moved the claim counters to the
+    tombstone) the stock gate's counters of the shopper deleted in every coupon whose keys may still
+    live (a day after it ends). All within the opt-out's scope, as the database's erasure: its
+    program's; else its organization's (its programs' events, its coupons' claims: a claim without a
+    program is its coupon's organization's); else, recorded platform-wide, every one. A Redis that does
+    not answer is logged: what it holds stays until it answers again (the next opt-out of the
+    shopper, the keys' expiry)."""
     event_ids: set[int] | None = None
+    coupon_ids: set[int] | None = None
     if program_id is not None:
         event_ids = set(session.scalars(select(Event.id).where(Event.program_id == program_id)))
+    elif organization_id is not None:
+        programs = select(Program.id).where(Program.organization_id == organization_id)
+        event_ids = set(session.scalars(select(Event.id).where(Event.program_id.in_(programs))))
+        own_coupons = select(CouponTemplate.id).where(CouponTemplate.organization_id == organization_id)
+        coupon_ids = set(session.scalars(own_coupons))
     coupons: list[tuple[int, datetime, datetime]] = []
     if stock_gate is not None and program_id is None:
         live = CouponTemplate.ends_at > utcnow() - timedelta(days=1)
+        if organization_id is not None:
+            live = and_(live, CouponTemplate.organization_id == organization_id)
         coupons = [
             (i, created, ends)
             for i, created, ends in session.execute(
@@ -335,6 +359,7 @@ def _redis_after_commit(
                     customer=customer,
                     tombstone=tombstone,
                     program_id=program_id,
+                    coupon_ids=coupon_ids,
                 )
                 if coupons:
                     gate_erasure.forget_customer(stock_gate, coupons, customer)
