@@ -181,15 +181,17 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
     return OptOutResult(opt_out=existing, created=False)
 
 
-def _visitors(session: Session, h: str) -> Delete:
-    """The cookie linkages an opt-out deletes. A cookie belongs to no program, so a platform
-    administrator's opt-out deletes every linkage of the shopper; an organization's those recorded for
-    it (migration 0052), and those stored before organizations were recorded of cookies its own programs
-    saw identified (a claim, or a click that carried the shopper's hash). Another organization's linkage
-    is not its to erase, nor to count: the count would tell it the shopper was seen elsewhere. The
-    statement names the table, not the mapped class: the scope's criteria would hide a linkage without
-    an organization, so the organization is named here, and so are its programs in the subqueries."""
-    caller = organization_of_caller(session)
+def _visitors(h: str, organization_id: int | None) -> Delete:
+    """The cookie linkages an opt-out recorded for ``organization_id`` deletes. A cookie belongs to no
+    program, so an opt-out recorded platform-wide (no organization) deletes every linkage of the
+    shopper; one recorded for an organization (its operators', or a platform administrator's opt-out of
+    one of its programs, whose counts its operators are shown) those recorded for it (migration 0052),
+    and those stored before organizations were recorded of cookies its own programs saw identified (a
+    claim, or a click that carried the shopper's hash). Another organization's linkage is not its to
+    erase, nor to count: the count would tell it the shopper was seen elsewhere. The statement names the
+    table, not the mapped class: the scope's criteria would hide a linkage without an organization, so
+    the organization is named here, and so are its programs in the subqueries."""
+    caller = organization_id
     if caller is None:
         return delete(Visitor).where(Visitor.customer_ref_hash == h)
     visitors = Visitor.metadata.tables[Visitor.__tablename__]
@@ -232,7 +234,7 @@ def erase(
     statements: list[tuple[str, Update | Delete]] = [
         ("touches", scoped(delete(Touch).where(Touch.customer_ref_hash == h), Touch.program_id)),
         ("bindings", scoped(delete(Binding).where(Binding.customer_ref_hash == h), Binding.program_id)),
-        ("visitors", _visitors(session, h)),
+        ("visitors", _visitors(h, organization_id)),
         (
             "clicks",
             scoped(
