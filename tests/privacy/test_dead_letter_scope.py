@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
 from neigou.kit import dead_letters
+from neigou.kit.clock import utcnow
 from neigou.kit.dead_letters import DELIVERIES, GROUP, ID, REASON, dead_key
 from neigou.kit.ids import ERASED
+from neigou.links import click_stream
 from neigou.links.stock_gate import StockGate
 from tests.conftest import TokenMaker, bearer
 from tests.links.conftest import app_behind_gate
@@ -87,3 +89,70 @@ def test_the_coupons_organizations_opt_out_rewrites_its_claim_letter_without_a_p
     opt_out(client, own, "a-all")
     stored_hash, masked = _claim_letter(gate)
     assert (stored_hash != PHONE_HASH, masked) == (True, ERASED)
+
+
+OTHER_HASH = "f" * 64  # another shopper's clicks in the same letter
+
+
+def _buried_clicks(gate: StockGate, program_id: int) -> None:
+    """Two letters of the click stream: a batch (the shopper's click and another shopper's) and a click
+    of the earlier one-entry-per-click format, each naming the shopper's hash."""
+    key = dead_key(click_stream.stream_of(gate.namespace))
+    at = utcnow()
+    batch = click_stream.pack(
+        [
+            ("ref-1", 1, program_id, 1, at, "v1", "wechat", PHONE_HASH),
+            ("ref-2", 1, program_id, 1, at, "v2", "wechat", OTHER_HASH),
+        ]
+    )
+    meta: dict[Any, Any] = {GROUP: click_stream.GROUP, REASON: "bad_value", DELIVERIES: "5"}
+    batched: dict[Any, Any] = {"clicks": batch, ID: "1-0", **meta}
+    gate.client.xadd(key, batched)
+    legacy: dict[Any, Any] = {
+        "ref": "ref-3",
+        "link_id": "1",
+        "program_id": str(program_id),
+        "member_id": "1",
+        "clicked_at": at.isoformat(),
+        "ua_class": "wechat",
+        "customer_ref_hash": PHONE_HASH,
+    }
+    gate.client.xadd(key, {**legacy, ID: "2-0", **meta})
+
+
+def _click_customers(gate: StockGate) -> list[list[str | None]]:
+    """The customers of each letter's clicks, the one-click letter first."""
+    found = dead_letters.letters(gate.client, click_stream.stream_of(gate.namespace))
+    return sorted(([row[7] for row in click_stream.unpack(letter.entry[1])] for letter in found), key=len)
+
+
+def test_the_opt_out_clears_the_shopper_from_the_click_streams_dead_letters(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], gate: StockGate
+) -> None:
+    world = orders.build(client, operator, factory)
+    _buried_clicks(gate, world.program_id)
+    opt_out(client, operator, "p-all")
+    assert _click_customers(gate) == [[None], [None, OTHER_HASH]]
+    held = b"".join(
+        value
+        for letter in dead_letters.letters(gate.client, click_stream.stream_of(gate.namespace))
+        for value in letter.fields.values()
+    )
+    assert PHONE_HASH.encode() not in held
+
+
+def test_an_opt_out_clears_the_click_letters_of_its_scope_only(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    gate: StockGate,
+) -> None:
+    world = orders.build(client, operator, factory)
+    other = other_organization(client, operator, make_token)
+    _buried_clicks(gate, world.program_id)
+    opt_out(client, other["headers"], "b-all")
+    opt_out(client, operator, "p-b", program_id=other["program"]["id"])
+    assert _click_customers(gate) == [[PHONE_HASH], [PHONE_HASH, OTHER_HASH]]
+    opt_out(client, operator, "p-a", program_id=world.program_id)
+    assert _click_customers(gate) == [[None], [None, OTHER_HASH]]

@@ -22,7 +22,8 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
   released (the employee buys with theirs again), and the Redis gate's state follows after the commit.
 
 With Redis, the claims and reservations still in their streams are stored first, and once committed
-the streams' dead letters naming the shopper are rewritten under the tombstone and, after an opt-out of
+the streams' dead letters naming the shopper are rewritten under the tombstone (the click stream's lose
+the shopper, as the stored clicks do) and, after an opt-out of
 every program, the stock gate's per-customer counters are deleted (``links.gate_erasure``). What was
 taken before an opt-out and is stored after it is stored erased when the opt-out covers it as its erasure
 would have (``privacy.repository.opted_out_since``: its program, its organization or platform-wide).
@@ -56,7 +57,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import ERASED, customer_ref_hash, new_tombstone
-from neigou.links import claim_audit, claim_stream, gate_erasure
+from neigou.links import claim_audit, claim_stream, click_stream, gate_erasure
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
 from neigou.links.runtime import LinksRuntime
 from neigou.links.stock_gate import StockGate
@@ -320,7 +321,7 @@ def _redis_after_commit(
     organization_id: int | None,
 ) -> None:
     """Once committed: the dead letters of the shopper's claims and reservations rewritten under the
-    tombstone, and after an opt-out of every program (which moved the claim counters to the
+    tombstone, the shopper cleared from the clicks of the click stream's dead letters, and after an opt-out of every program (which moved the claim counters to the
     tombstone) the stock gate's counters of the shopper deleted in every coupon whose keys may still
     live (a day after it ends). All within the opt-out's scope, as the database's erasure: its
     program's; else its organization's (its programs' events, its coupons' claims: a claim without a
@@ -329,10 +330,13 @@ def _redis_after_commit(
     shopper, the keys' expiry)."""
     event_ids: set[int] | None = None
     coupon_ids: set[int] | None = None
+    program_ids: set[int] | None = None
     if program_id is not None:
+        program_ids = {program_id}
         event_ids = set(session.scalars(select(Event.id).where(Event.program_id == program_id)))
     elif organization_id is not None:
         programs = select(Program.id).where(Program.organization_id == organization_id)
+        program_ids = set(session.scalars(programs))
         event_ids = set(session.scalars(select(Event.id).where(Event.program_id.in_(programs))))
         own_coupons = select(CouponTemplate.id).where(CouponTemplate.organization_id == organization_id)
         coupon_ids = set(session.scalars(own_coupons))
@@ -362,6 +366,12 @@ def _redis_after_commit(
                     tombstone=tombstone,
                     program_id=program_id,
                     coupon_ids=coupon_ids,
+                )
+                click_stream.erase_dead_letters(
+                    stock_gate.client,
+                    click_stream.stream_of(stock_gate.namespace),
+                    customer=customer,
+                    program_ids=program_ids,
                 )
                 if coupons:
                     gate_erasure.forget_customer(stock_gate, coupons, customer)
