@@ -50,11 +50,8 @@ AHEAD: dict[Field, str] = {
         "/api/v1/members/{member_id}/pushes",
         "at",
     ): "a later at schedules the push (docs/crm-pushes.md)",
-    ("POST", "/api/v1/privacy/opt-outs", "at"): (
-        "dates the shopper's request; the opt-out erases and suppresses at once whatever it says"
-    ),
 }
-# Times that move money or stock (or date a consent): refused ahead, with this code.
+# Times that move money or stock (or date a consent or an opt-out): refused ahead, with this code.
 REFUSED: dict[Field, str] = {
     ("PUT", "/api/v1/members/{member_id}/inviter", "effective_from"): "inviter_change_in_future",
     ("POST", "/api/v1/orders", "paid_at"): "time_in_future",
@@ -70,6 +67,9 @@ REFUSED: dict[Field, str] = {
     ("POST", "/api/v1/members/{member_id}/customers", "consent.at"): "time_in_future",
     ("POST", "/api/v1/customers/{customer_id}/consents", "at"): "time_in_future",
     ("POST", "/api/v1/customers/{customer_id}/consents/withdrawal", "at"): "time_in_future",
+    # An opt-out covers what the shopper took up to its time: one ahead would erase their claims and
+    # reservations to come (docs/privacy.md).
+    ("POST", "/api/v1/privacy/opt-outs", "at"): "time_in_future",
     # A count is not money, but it decides targets and alerts; refused under its documented code.
     ("POST", "/api/v1/groups/{group_id}/counts", "observed_at"): "observed_in_future",
 }

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.auth.models import Role
 from neigou.events import writer as reservations
 from neigou.events.models import EventEmployee, Reservation
 from neigou.kit import dead_letters
 from neigou.kit.dead_letters import DELIVERIES, GROUP, ID, REASON, dead_key
 from neigou.kit.ids import ERASED, customer_ref_hash, mask
-from tests.conftest import SECRET
+from tests.conftest import SECRET, TokenMaker, bearer
 from tests.events.conftest import Gated
 
 SHOPPER = "13800000001"
@@ -82,3 +83,43 @@ def test_a_reservation_dead_lettered_after_the_opt_out_is_replayed_erased(
     _bury(gated, entry)
     stored_hash, masked, employee = _stored(gated, factory)
     assert (stored_hash != customer_ref_hash(SECRET, SHOPPER), masked, employee) == (True, ERASED, None)
+
+
+def _other_organizations_opt_out(gated: Gated, make_token: TokenMaker) -> None:
+    """Organization B's opt-out of every program (its own): it erases nothing of the event's."""
+    made = gated.api.post(
+        "/api/v1/organizations", json={"code": "brand-b", "name": "B"}, headers=gated.operator
+    )
+    assert made.status_code == 201, made.text
+    headers = bearer(make_token(Role.OPERATOR, organization_id=made.json()["id"]))
+    done = gated.api.post(
+        "/api/v1/privacy/opt-outs", json={"customer_ref": SHOPPER, "request_id": "b-all"}, headers=headers
+    )
+    assert done.status_code == 201, done.text
+
+
+def test_a_reservation_replayed_after_another_organizations_opt_out_keeps_its_shopper(
+    gated: Gated, factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    """Another organization's opt-out of every program covers its own programs only: a reservation of
+    this organization's event taken before it and stored after it is stored as taken."""
+    assert gated.reserve(SHOPPER).status_code == 201
+    entry = _taken_out(gated)
+    _other_organizations_opt_out(gated, make_token)
+    _bury(gated, entry)
+    stored_hash, masked, employee = _stored(gated, factory)
+    shopper = customer_ref_hash(SECRET, SHOPPER)
+    assert (stored_hash, masked, employee) == (shopper, mask(SHOPPER), shopper)
+
+
+def test_another_organizations_opt_out_leaves_the_events_dead_letters(
+    gated: Gated, factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    """An organization's opt-out of every program rewrites its own events' letters only, as it erases
+    its own rows only."""
+    assert gated.reserve(SHOPPER).status_code == 201
+    _bury(gated, _taken_out(gated))
+    _other_organizations_opt_out(gated, make_token)
+    [letter] = dead_letters.letters(gated.gate.client, gated.gate.stream)
+    record = json.loads(letter.fields[b"r"])
+    assert (record["c"], record["m"]) == (customer_ref_hash(SECRET, SHOPPER), mask(SHOPPER))

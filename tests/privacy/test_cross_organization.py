@@ -132,3 +132,27 @@ def test_another_organizations_opt_out_leaves_a_linkage_without_an_organization(
     assert made.status_code == 201, made.text
     assert made.json()["erased"]["visitors"] == 0
     assert traces(factory)["visitors"] == 1
+
+
+def test_a_platform_administrators_opt_out_of_one_program_leaves_other_organizations_linkages(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    footprint: Footprint,
+) -> None:
+    """A platform administrator's opt-out of organization B's program belongs to B (B's operators are
+    shown its counts): it deletes B's cookie linkages only, not the one this organization's claim made,
+    and counts none of this organization's."""
+    del footprint  # the shopper's linkage, recorded for this organization
+    other = _other(client, operator, make_token, Role.OPERATOR)
+    made = client.post(
+        PATH,
+        json={"customer_ref": SHOPPER, "request_id": "p-b", "program_id": other["program"]["id"]},
+        headers=operator,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["erased"]["visitors"] == 0
+    assert traces(factory)["visitors"] == 1
+    shown = client.get(PATH, headers=other["headers"])
+    assert [row["erased"]["visitors"] for row in shown.json()] == [0]

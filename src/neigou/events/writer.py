@@ -48,6 +48,7 @@ from neigou.kit.dead_letters import rewrite
 from neigou.kit.ids import ERASED, new_tombstone
 from neigou.kit.streams import Entry, StreamWriter
 from neigou.privacy import repository as privacy
+from neigou.programs.models import Program
 
 ITEMS = table_of(EventItem)
 INVITATIONS = table_of(Invitation)
@@ -117,18 +118,26 @@ def _erased_meanwhile(session: Session, rows: list[dict[str, Any]]) -> list[dict
     stored only now (a dead letter replayed) as the opt-out left the shopper's reservations: under a
     tombstone of their own (one per shopper in the batch), masked ``已注销``; such a row (and one
     rewritten so in the dead letters, ``erase_dead_letters``) binds no employee number. Asked under
-    the batch's customer locks."""
-    events = select(Event.id, Event.program_id).where(Event.id.in_({r["event_id"] for r in rows}))
-    programs = dict(session.execute(events).all())
-    found = privacy.opted_out_since(
-        session, {(programs.get(r["event_id"]), r["customer_ref_hash"], r["reserved_at"]) for r in rows}
+    the batch's customer locks. A reservation's organization is its event's program's: another
+    organization's opt-out of every program does not cover it."""
+    events = (
+        select(Event.id, Program.organization_id, Event.program_id)
+        .join(Program, Program.id == Event.program_id)
+        .where(Event.id.in_({r["event_id"] for r in rows}))
     )
+    owners: dict[int, tuple[int | None, int | None]] = {e: (o, p) for e, o, p in session.execute(events)}
+
+    def taken(r: dict[str, Any]) -> privacy.Taken:
+        organization, program = owners.get(r["event_id"], (None, None))
+        return (organization, program, r["customer_ref_hash"], r["reserved_at"])
+
+    found = privacy.opted_out_since(session, {taken(r) for r in rows})
     if not found:
         return rows
     tombstones: dict[str, str] = {}
     kept = []
     for r in rows:
-        if (programs.get(r["event_id"]), r["customer_ref_hash"], r["reserved_at"]) in found:
+        if taken(r) in found:
             tombstone = tombstones.setdefault(r["customer_ref_hash"], new_tombstone())
             kept.append({**r, "customer_ref_hash": tombstone, "customer_ref_masked": ERASED})
         else:

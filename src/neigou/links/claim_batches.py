@@ -147,10 +147,18 @@ def _erased_meanwhile(session: Session, rows: list[dict[str, Any]]) -> list[dict
     now (still in the stream when it ran, or a dead letter replayed) as the opt-out left its claims:
     under a tombstone of their own (one per shopper in the batch, so their counters add up), masked
     ``已注销``, without the cookie; they make no touch, no visitor linkage and no customer of the
-    consent they carried (``ERASED_ROW``). Asked under the batch's customer locks."""
-    found = privacy.opted_out_since(
-        session, {(r["program_id"], r["customer_ref_hash"], r["claimed_at"]) for r in rows}
+    consent they carried (``ERASED_ROW``). A claim's organization is its coupon's, as in the erasure's
+    tenant scope: another organization's opt-out of every program does not cover it. Asked under the
+    batch's customer locks."""
+    coupons = select(CouponTemplate.id, CouponTemplate.organization_id).where(
+        CouponTemplate.id.in_(sorted({r["coupon_id"] for r in rows}))
     )
+    organizations: dict[int, int] = dict(session.execute(coupons).all())
+
+    def taken(r: dict[str, Any]) -> privacy.Taken:
+        return (organizations.get(r["coupon_id"]), r["program_id"], r["customer_ref_hash"], r["claimed_at"])
+
+    found = privacy.opted_out_since(session, {taken(r) for r in rows})
     if not found and all(r["customer_ref_masked"] != ERASED for r in rows):
         return rows
     tombstones: dict[str, str] = {}
@@ -158,7 +166,7 @@ def _erased_meanwhile(session: Session, rows: list[dict[str, Any]]) -> list[dict
     for r in rows:
         if r["customer_ref_masked"] == ERASED:  # a dead letter the opt-out rewrote
             kept.append({**r, ERASED_ROW: True})
-        elif (r["program_id"], r["customer_ref_hash"], r["claimed_at"]) in found:
+        elif taken(r) in found:
             tombstone = tombstones.setdefault(r["customer_ref_hash"], new_tombstone())
             erased = {"customer_ref_hash": tombstone, "customer_ref_masked": ERASED, "visitor_id": None}
             kept.append({**r, **erased, "consent": None, ERASED_ROW: True})

@@ -20,7 +20,7 @@ before the writer ran: the move keeps its refusal (``refusal_of``) for the later
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -101,12 +101,19 @@ def store_entries(session: Session, entries: list[Entry]) -> int:
 
 
 def erase_dead_letters(
-    client: redis.Redis, key: str, *, customer: str, tombstone: str, program_id: int | None
+    client: redis.Redis,
+    key: str,
+    *,
+    customer: str,
+    tombstone: str,
+    program_id: int | None,
+    coupon_ids: Collection[int] | None = None,
 ) -> int:
-    """Rewrite the claim stream's dead letters of a shopper who opted out (of ``program_id``, None: of
-    all) as the opt-out left their claims (``privacy.service``): under the tombstone, masked
-    ``已注销``, without the cookie and the consent; how many. A replay stores them so
-    (``claim_batches``: a claim masked so makes no touch)."""
+    """Rewrite the claim stream's dead letters of a shopper who opted out (of ``program_id``; None: of
+    all, of the coupons ``coupon_ids`` when given, an organization's, else of every coupon) as the
+    opt-out left their claims (``privacy.service``): under the tombstone, masked ``已注销``, without the
+    cookie and the consent; how many. A replay stores them so (``claim_batches``: a claim masked so
+    makes no touch)."""
 
     def erased(fields: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
         try:
@@ -116,6 +123,8 @@ def erase_dead_letters(
         if not isinstance(row, dict) or row.get("customer_ref_hash") != customer:
             return None
         if program_id is not None and row.get("program_id") != program_id:
+            return None
+        if coupon_ids is not None and row.get("coupon_id") not in coupon_ids:
             return None
         row.update(customer_ref_hash=tombstone, customer_ref_masked=ERASED, visitor_id=None, consent=None)
         return {**fields, b"c": to_json(row)}

@@ -26,7 +26,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.bulk import chunks
+from neigou.kit.dead_letters import rewrite
 from neigou.kit.jobs import job
 from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
@@ -53,7 +54,12 @@ CLICKS_PER_ENTRY = 5000  # a recorder's full batch: one entry, one store by the 
 
 def stream_key(database_url: str) -> str:
     """The click stream of a database."""
-    return namespace(database_url) + ":clicks"
+    return stream_of(namespace(database_url))
+
+
+def stream_of(prefix: str) -> str:
+    """The click stream under a Redis key prefix (``kit.streams.namespace``, the stock gate's)."""
+    return prefix + ":clicks"
 
 
 class RedisStreamSink:
@@ -105,6 +111,42 @@ def _legacy_row(fields: dict[str, str]) -> ClickRow:
         fields["ua_class"],
         fields.get("customer_ref_hash"),
     )
+
+
+def erase_dead_letters(
+    client: redis.Redis, key: str, *, customer: str, program_ids: Collection[int] | None
+) -> int:
+    """Clear a shopper who opted out from the clicks the click stream's dead letters hold (those of
+    ``program_ids``; None: of every program), as the opt-out cleared their stored clicks
+    (``privacy.service``): the clicks stay, anonymous; how many letters were rewritten. Each keeps its
+    place and id, so a replay stores them as anonymous clicks."""
+    mine = customer.encode()
+
+    def erased(fields: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
+        packed = fields.get(b"clicks")
+        if packed is None:  # the earlier one-click format: the customer is a field of its own
+            program = fields.get(b"program_id", b"").decode()
+            if fields.get(b"customer_ref_hash") != mine:
+                return None
+            if program_ids is not None and (not program.isdigit() or int(program) not in program_ids):
+                return None
+            return {k: v for k, v in fields.items() if k != b"customer_ref_hash"}
+        try:
+            rows = json.loads(packed)
+        except ValueError:
+            return None
+        if not isinstance(rows, list):
+            return None
+        changed = False
+        for row in rows:
+            if not isinstance(row, list) or len(row) != 8 or row[7] != customer:
+                continue
+            if program_ids is None or row[2] in program_ids:
+                row[7] = None
+                changed = True
+        return {**fields, b"clicks": json.dumps(rows, separators=(",", ":")).encode()} if changed else None
+
+    return rewrite(client, key, erased)
 
 
 def store_entries(session: Session, entries: list[Entry]) -> int:

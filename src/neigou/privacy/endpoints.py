@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from neigou.auth.dependencies import Operator, OperatorOrIntegration
-from neigou.kit.clock import ensure_aware, utcnow
 from neigou.kit.deps import SessionDep
+from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import CursorDep
 from neigou.privacy import repository as repo
 from neigou.privacy import service
@@ -36,13 +36,17 @@ def opt_out_out(session: Session, row: OptOut) -> OptOutOut:
 
 @router.post("/privacy/opt-outs", status_code=status.HTTP_201_CREATED, response_model=OptOutOut)
 def create_opt_out(
+    *,
     body: OptOutIn,
     request: Request,
     response: Response,
     session: SessionDep,
     principal: OperatorOrIntegration,
+    clock: MoneyClockDep,
 ) -> OptOutOut:
-    """Erase a shopper's linkage (PIPL opt-out); the same request_id again answers the first (200)."""
+    """Erase a shopper's linkage (PIPL opt-out); the same request_id again answers the first (200).
+    ``at`` may not lie ahead of the clock (past the skew, 422 ``time_in_future``): the opt-out covers
+    what the shopper took up to it, so one dated ahead would erase their claims and reservations to come."""
     result = service.opt_out(
         session,
         secret_key=request.app.state.settings.secret_key,
@@ -50,7 +54,7 @@ def create_opt_out(
         program_id=body.program_id,
         request_id=body.request_id,
         actor=principal.actor,
-        at=ensure_aware(body.at) if body.at is not None else utcnow(),
+        at=clock.at(body.at),
         events=request.app.state.events,
         links=request.app.state.links,
     )

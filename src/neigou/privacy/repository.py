@@ -169,31 +169,56 @@ def counts_shown(session: Session, row: OptOut) -> bool:
     return row.organization_id is not None or organization_of_caller(session) is None
 
 
-def opted_out_since(
-    session: Session, claims: Collection[tuple[int | None, str, datetime]]
-) -> set[tuple[int | None, str, datetime]]:
-    """Those (program, customer hash, instant) whose customer opted out of that program (or of all of
-    them) at or after the instant, whoever recorded it: what was taken before an opt-out and reaches
-    the database only after it (a claim or reservation still in its stream, a dead letter replayed)
-    is stored erased. A program of None (a claim without a link) is covered by an opt-out of all
-    programs only, as by the erasure."""
-    hashes = {customer for _, customer, _ in claims}
+# What a claim or a reservation taken before an opt-out is, to :func:`opted_out_since`: (its
+# organization, its program or None, the customer hash, when it was taken).
+Taken = tuple[int | None, int | None, str, datetime]
+
+
+def opted_out_since(session: Session, taken: Collection[Taken]) -> set[Taken]:
+    """Those (organization, program, customer hash, instant) whose customer opted out at or after the
+    instant of what the erasure reaches them by, whoever recorded it: what was taken before an opt-out
+    and reaches the database only after it (a claim or reservation still in its stream, a dead letter
+    replayed) is stored erased. An opt-out covers them as its erasure covered the stored rows:
+
+    - an opt-out of one program, the rows of that program;
+    - an organization's opt-out of every program, that organization's rows only (the erasure ran in
+      its tenant scope): a claim's organization is its coupon's, a reservation's its event's
+      program's, so a claim without a program (no link) is covered by its coupon's organization's;
+    - a platform-wide opt-out of every program (no organization), every row.
+
+    Another organization's opt-out of every program covers nothing here: it erased nothing of this
+    organization's, and the shopper's later claims in it are theirs (their counters, their limits)."""
+    hashes = {customer for _, _, customer, _ in taken}
     if not hashes:
         return set()
-    latest: dict[tuple[int | None, str], datetime] = {}
+    of_program: dict[tuple[int, str], datetime] = {}
+    of_all: dict[tuple[int | None, str], datetime] = {}
     with unscoped(session):
         rows = session.execute(
-            select(OptOut.program_id, OptOut.customer_ref_hash, func.max(OptOut.requested_at))
+            select(
+                OptOut.organization_id,
+                OptOut.program_id,
+                OptOut.customer_ref_hash,
+                func.max(OptOut.requested_at),
+            )
             .where(OptOut.customer_ref_hash.in_(sorted(hashes)))
-            .group_by(OptOut.program_id, OptOut.customer_ref_hash)
+            .group_by(OptOut.organization_id, OptOut.program_id, OptOut.customer_ref_hash)
         ).all()
-    for program, customer, requested_at in rows:
-        latest[(program, customer)] = requested_at
-
-    def covered(program: int | None, customer: str, at: datetime) -> bool:
-        mine = [latest.get((None, customer))]
+    for organization, program, customer, requested_at in rows:
         if program is not None:
-            mine.append(latest.get((program, customer)))
+            key = (program, customer)
+            of_program[key] = max(requested_at, of_program.get(key, requested_at))
+        else:
+            of_all[(organization, customer)] = requested_at
+    if not rows:
+        return set()
+
+    def covered(organization: int | None, program: int | None, customer: str, at: datetime) -> bool:
+        mine = [of_all.get((None, customer))]
+        if organization is not None:
+            mine.append(of_all.get((organization, customer)))
+        if program is not None:
+            mine.append(of_program.get((program, customer)))
         return any(when is not None and when >= at for when in mine)
 
-    return {c for c in claims if covered(*c)}
+    return {t for t in taken if covered(*t)}

@@ -22,9 +22,11 @@ What goes, per kind (``program_id`` narrows each to one program; null means all)
   released (the employee buys with theirs again), and the Redis gate's state follows after the commit.
 
 With Redis, the claims and reservations still in their streams are stored first, and once committed
-the streams' dead letters naming the shopper are rewritten under the tombstone and, after an opt-out of
+the streams' dead letters naming the shopper are rewritten under the tombstone (the click stream's lose
+the shopper, as the stored clicks do) and, after an opt-out of
 every program, the stock gate's per-customer counters are deleted (``links.gate_erasure``). What was
-taken before an opt-out and is stored after it is stored erased (``privacy.repository.opted_out_since``).
+taken before an opt-out and is stored after it is stored erased when the opt-out covers it as its erasure
+would have (``privacy.repository.opted_out_since``: its program, its organization or platform-wide).
 
 The tombstone is random and stored nowhere else, so it cannot be recomputed from the shopper's
 reference (a keyed hash of the opt-out's id could: the opt-out row keeps the customer's hash).
@@ -55,7 +57,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
 from neigou.kit.ids import ERASED, customer_ref_hash, new_tombstone
-from neigou.links import claim_audit, claim_stream, gate_erasure
+from neigou.links import claim_audit, claim_stream, click_stream, gate_erasure
 from neigou.links.models import Binding, ClaimCounter, CouponClaim, LinkClick, Touch, Visitor
 from neigou.links.runtime import LinksRuntime
 from neigou.links.stock_gate import StockGate
@@ -147,6 +149,7 @@ def opt_out(
         session,
         customer_ref_hash=customer,
         program_id=program_id,
+        organization_id=organization_id,
         at=at,
         gate=events.gate if events is not None else None,
         stock_gate=links.gate if links is not None else None,
@@ -159,7 +162,7 @@ def opt_out(
         entity="opt_out",
         entity_id=row.id,
         after={"program_id": program_id, "request_id": request_id, "erased": row.erased},
-        at=at,
+        at=utcnow(),  # when it was recorded, never the caller's ``at`` (which only dates the request)
     )
     return OptOutResult(opt_out=row, created=True)
 
@@ -179,15 +182,17 @@ def _replay(session: Session, request_id: str, customer: str, program_id: int | 
     return OptOutResult(opt_out=existing, created=False)
 
 
-def _visitors(session: Session, h: str) -> Delete:
-    """The cookie linkages an opt-out deletes. A cookie belongs to no program, so a platform
-    administrator's opt-out deletes every linkage of the shopper; an organization's those recorded for
-    it (migration 0052), and those stored before organizations were recorded of cookies its own programs
-    saw identified (a claim, or a click that carried the shopper's hash). Another organization's linkage
-    is not its to erase, nor to count: the count would tell it the shopper was seen elsewhere. The
-    statement names the table, not the mapped class: the scope's criteria would hide a linkage without
-    an organization, so the organization is named here, and so are its programs in the subqueries."""
-    caller = organization_of_caller(session)
+def _visitors(h: str, organization_id: int | None) -> Delete:
+    """The cookie linkages an opt-out recorded for ``organization_id`` deletes. A cookie belongs to no
+    program, so an opt-out recorded platform-wide (no organization) deletes every linkage of the
+    shopper; one recorded for an organization (its operators', or a platform administrator's opt-out of
+    one of its programs, whose counts its operators are shown) those recorded for it (migration 0052),
+    and those stored before organizations were recorded of cookies its own programs saw identified (a
+    claim, or a click that carried the shopper's hash). Another organization's linkage is not its to
+    erase, nor to count: the count would tell it the shopper was seen elsewhere. The statement names the
+    table, not the mapped class: the scope's criteria would hide a linkage without an organization, so
+    the organization is named here, and so are its programs in the subqueries."""
+    caller = organization_id
     if caller is None:
         return delete(Visitor).where(Visitor.customer_ref_hash == h)
     visitors = Visitor.metadata.tables[Visitor.__tablename__]
@@ -212,12 +217,15 @@ def erase(
     *,
     customer_ref_hash: str,
     program_id: int | None,
+    organization_id: int | None,
     at: datetime,
     gate: ReservationGate | None = None,
     stock_gate: StockGate | None = None,
 ) -> dict[str, int]:
     """Run the erasing statements (one per kind, never one per row); rows affected per kind. With the
-    Redis gates, their state and their streams' dead letters follow after the commit."""
+    Redis gates, their state and their streams' dead letters follow after the commit, within the
+    opt-out's scope: ``program_id``, else ``organization_id`` (the organization the opt-out was
+    recorded for), else everything (platform-wide)."""
     tombstone = new_tombstone()
     h = customer_ref_hash
 
@@ -227,7 +235,7 @@ def erase(
     statements: list[tuple[str, Update | Delete]] = [
         ("touches", scoped(delete(Touch).where(Touch.customer_ref_hash == h), Touch.program_id)),
         ("bindings", scoped(delete(Binding).where(Binding.customer_ref_hash == h), Binding.program_id)),
-        ("visitors", _visitors(session, h)),
+        ("visitors", _visitors(h, organization_id)),
         (
             "clicks",
             scoped(
@@ -290,7 +298,15 @@ def erase(
     )
     counts["audit_entries"] += claim_audit.redact_claims(session, [(i, c) for i, c in tombstoned])
     if gate is not None or stock_gate is not None:
-        _redis_after_commit(session, gate, stock_gate, customer=h, tombstone=tombstone, program_id=program_id)
+        _redis_after_commit(
+            session,
+            gate,
+            stock_gate,
+            customer=h,
+            tombstone=tombstone,
+            program_id=program_id,
+            organization_id=organization_id,
+        )
     return counts
 
 
@@ -302,18 +318,33 @@ def _redis_after_commit(
     customer: str,
     tombstone: str,
     program_id: int | None,
+    organization_id: int | None,
 ) -> None:
     """Once committed: the dead letters of the shopper's claims and reservations rewritten under the
-    tombstone (in the program's, or all), and after an opt-out of every program (which moved the claim
-    counters to the tombstone) the stock gate's counters of the shopper deleted in every coupon whose
-    keys may still live (a day after it ends). A Redis that does not answer is logged: what it holds
-    stays until it answers again (the next opt-out of the shopper, the keys' expiry)."""
+    tombstone, the shopper cleared from the clicks of the click stream's dead letters, and after an opt-out of every program (which moved the claim counters to the
+    tombstone) the stock gate's counters of the shopper deleted in every coupon whose keys may still
+    live (a day after it ends). All within the opt-out's scope, as the database's erasure: its
+    program's; else its organization's (its programs' events, its coupons' claims: a claim without a
+    program is its coupon's organization's); else, recorded platform-wide, every one. A Redis that does
+    not answer is logged: what it holds stays until it answers again (the next opt-out of the
+    shopper, the keys' expiry)."""
     event_ids: set[int] | None = None
+    coupon_ids: set[int] | None = None
+    program_ids: set[int] | None = None
     if program_id is not None:
+        program_ids = {program_id}
         event_ids = set(session.scalars(select(Event.id).where(Event.program_id == program_id)))
+    elif organization_id is not None:
+        programs = select(Program.id).where(Program.organization_id == organization_id)
+        program_ids = set(session.scalars(programs))
+        event_ids = set(session.scalars(select(Event.id).where(Event.program_id.in_(programs))))
+        own_coupons = select(CouponTemplate.id).where(CouponTemplate.organization_id == organization_id)
+        coupon_ids = set(session.scalars(own_coupons))
     coupons: list[tuple[int, datetime, datetime]] = []
     if stock_gate is not None and program_id is None:
         live = CouponTemplate.ends_at > utcnow() - timedelta(days=1)
+        if organization_id is not None:
+            live = and_(live, CouponTemplate.organization_id == organization_id)
         coupons = [
             (i, created, ends)
             for i, created, ends in session.execute(
@@ -334,6 +365,13 @@ def _redis_after_commit(
                     customer=customer,
                     tombstone=tombstone,
                     program_id=program_id,
+                    coupon_ids=coupon_ids,
+                )
+                click_stream.erase_dead_letters(
+                    stock_gate.client,
+                    click_stream.stream_of(stock_gate.namespace),
+                    customer=customer,
+                    program_ids=program_ids,
                 )
                 if coupons:
                     gate_erasure.forget_customer(stock_gate, coupons, customer)
