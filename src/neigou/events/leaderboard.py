@@ -129,7 +129,9 @@ class Leaderboard:
     def refresh(self, session: Session, event_id: int) -> bool:
         """Make the set answerable: True when it is fresh, was rebuilt here, or was built before and
         another process is refreshing it; False when it is still absent after ``WAIT_SECONDS`` of
-        another's refresh (the caller answers from the database)."""
+        another's refresh (the caller answers from the database). The session must only have read: its
+        transaction is ended before each wait, so its connection goes back to the pool meanwhile (CONVENTIONS,
+        no session held across a wait); a rebuild or the database fallback opens a fresh one."""
         key = self._key(event_id)
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
@@ -146,6 +148,7 @@ class Leaderboard:
             built = bool(self.client.exists(key))
             if built or time.monotonic() >= deadline:
                 return built
+            session.rollback()  # the connection goes back to the pool while this reader waits
             time.sleep(POLL_SECONDS)
 
     def _fresh(self, key: str) -> bool:
