@@ -141,3 +141,34 @@ def test_an_empty_board_built_before_answers_while_it_is_refreshed(
     nobody = api.get(f"{url}/{world.seller}", headers=operator)
     assert (nobody.status_code, nobody.json()["code"]) == (404, "no_standing")
     assert time.monotonic() - began < leaderboard.WAIT_SECONDS
+
+
+def test_the_previous_releases_sets_and_this_ones_keep_to_their_own_keys(
+    redis_client_app: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A rolling deploy: the previous release built ``event-leaderboard:{id}`` with every member a
+    salesperson (no ``built`` member) and reads every member as one. This release reads and writes only
+    its own version's keys, so neither reads the other's set: no total one too low here, no ``built``
+    member read as a member id (a 500) there."""
+    api = redis_client_app
+    world, event_id = _sold_event(api, operator, factory)
+    board = _board(api)
+    previous = f"{board.namespace}:event-leaderboard:{event_id}"
+    board.client.zadd(previous, {str(world.owner): 6000, str(world.seller): 5000})  # as it built them
+    board.client.set(f"{previous}:fresh", "1", ex=60)
+    url = f"/api/v1/events/{event_id}/leaderboard"
+    ranks = api.get(url, headers=operator)
+    assert ranks.status_code == 200, ranks.text
+    assert ranks.headers["X-Total-Count"] == "2"
+    assert [(r["member_id"], r["gmv_fen"], r["rank"]) for r in ranks.json()] == [
+        (world.owner, 6000, 1),
+        (world.seller, 5000, 2),
+    ]
+    assert board._key(event_id) != previous
+    assert board.client.exists(board._key(event_id), f"{board._key(event_id)}:fresh") == 2
+    members: list[bytes] = board.client.zrange(previous, 0, -1)
+    assert sorted(members) == sorted([str(world.owner).encode(), str(world.seller).encode()])  # untouched
+    board.client.delete(previous, f"{previous}:fresh")
+    mine = api.get(f"{url}/{world.owner}", headers=operator)
+    assert mine.json() == {"member_id": world.owner, "gmv_fen": 6000, "rank": 1}
+    assert not board.client.exists(previous, f"{previous}:fresh", f"{previous}:refreshing")

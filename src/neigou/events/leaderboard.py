@@ -44,6 +44,11 @@ DATABASE_READERS = 2
 # The member every built set holds, below every salesperson: the set exists exactly when it was built,
 # for an event nobody sold at too. Never a member id (those are digits).
 BUILT = "built"
+# The version of the set's form in its key names (the set, ``:fresh`` and ``:refreshing``): the release
+# before the ``BUILT`` member read ``event-leaderboard:{id}`` with every member a salesperson, so during
+# a rolling deploy each release reads and refreshes only the sets of its own form. A change of the form
+# takes the next version.
+KEY_VERSION = "v2"
 
 # Deletes the refresh lock only while it is still this refresher's (it may have expired and been taken).
 _UNLOCK = """
@@ -124,12 +129,14 @@ class Leaderboard:
         self._database_readers = threading.BoundedSemaphore(DATABASE_READERS)
 
     def _key(self, event_id: int) -> str:
-        return f"{self.namespace}:event-leaderboard:{event_id}"
+        return f"{self.namespace}:event-leaderboard:{KEY_VERSION}:{event_id}"
 
     def refresh(self, session: Session, event_id: int) -> bool:
         """Make the set answerable: True when it is fresh, was rebuilt here, or was built before and
         another process is refreshing it; False when it is still absent after ``WAIT_SECONDS`` of
-        another's refresh (the caller answers from the database)."""
+        another's refresh (the caller answers from the database). The session must only have read: its
+        transaction is ended before each wait, so its connection goes back to the pool meanwhile (CONVENTIONS,
+        no session held across a wait); a rebuild or the database fallback opens a fresh one."""
         key = self._key(event_id)
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
@@ -146,6 +153,7 @@ class Leaderboard:
             built = bool(self.client.exists(key))
             if built or time.monotonic() >= deadline:
                 return built
+            session.rollback()  # the connection goes back to the pool while this reader waits
             time.sleep(POLL_SECONDS)
 
     def _fresh(self, key: str) -> bool:
