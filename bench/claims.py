@@ -37,8 +37,9 @@ from neigou.kit.db import make_engine, make_session_factory, transaction
 from neigou.kit.errors import Conflict
 from neigou.links import claims
 from neigou.links.claim_stream import ClaimWriter
+from neigou.links.gate_types import CouponTerms, GateAnswer
 from neigou.links.models import ClaimSource, CouponClaim
-from neigou.links.stock_gate import CouponTerms, GateAnswer, StockGate
+from neigou.links.stock_gate import StockGate
 from neigou.migrations.runner import upgrade
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponKind, CouponVisibility

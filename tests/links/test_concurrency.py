@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.db import transaction
 from neigou.kit.errors import Conflict
 from neigou.links import claims
+from neigou.links.gate_types import GateAnswer
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim
-from neigou.links.stock_gate import GateAnswer, StockGate
+from neigou.links.stock_gate import StockGate
 from neigou.offers.models import CouponTemplate
 from tests.conftest import BACKEND, SECRET, TEST_ACTOR
 from tests.links.builders import limited_coupon

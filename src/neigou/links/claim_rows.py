@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from neigou.kit.bulk import table_of
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
+from neigou.links.gate_types import CouponTerms
 from neigou.links.models import ClaimCounter, ClaimSource, CouponClaim, ShareLink
-from neigou.links.stock_gate import CouponTerms
 from neigou.offers.models import CouponTemplate
 
 _REFUSALS = {

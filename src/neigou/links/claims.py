@@ -30,8 +30,9 @@ from neigou.kit.scoping import current_scope
 from neigou.links import claim_rows, claim_stream, gate_seeds
 from neigou.links import repository as repo
 from neigou.links.consent import GivenConsent
+from neigou.links.gate_types import CouponTerms, GateAnswer, GateKeys
 from neigou.links.models import ClaimSource, CouponClaim, ShareLink, TouchKind
-from neigou.links.stock_gate import CouponTerms, GateAnswer, GateKeys, StockGate
+from neigou.links.stock_gate import StockGate
 from neigou.links.touches import NewTouch, identify_visitor, record_touches
 from neigou.offers.models import CouponTemplate
 from neigou.offers.offer_rules import CouponVisibility

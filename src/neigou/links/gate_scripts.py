@@ -53,6 +53,20 @@ class StockUnconfirmed(Unavailable):
     retry_after = 5
 
 
+TERMS_UNCONFIRMED = Message(
+    "The coupon's claims cannot be counted right now, so its value, cap, threshold and visibility "
+    "cannot be changed. Try again in a moment."
+)
+
+
+class TermsUnconfirmed(Unavailable):
+    """A change of a coupon's promised terms the claim gate could not check (``stock_gate.hold_terms``):
+    claims it answered may wait unstored in the stream. Worth retrying in a few seconds."""
+
+    code = "terms_unconfirmed"
+    retry_after = 5
+
+
 def seeded(run: Callable[[list[Any]], Any], seeds: Callable[[list[Any]], list[Any]]) -> Any:
     """A script's answer: ``run([])`` first; while it answers that a counter is missing (a list: the
     code and the epochs now), ``run(seeds(answer))`` with the seeds read under those epochs, at most

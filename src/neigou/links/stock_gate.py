@@ -7,7 +7,9 @@ same conditional UPDATEs as without Redis (so even a drifted counter cannot over
 the database refuses or rolls back gives its units back to Redis (``release``).
 
 A change of a coupon's stock asks the gate first (``hold_stock``): refused below what the counter
-has given out, else capping the gate's claims at the new stock from that instant.
+has given out, else capping the gate's claims at the new stock from that instant. A change of its
+promised terms too (``hold_terms``): refused once the counter has given out any, else stopping the
+gate's claims until the change's outcome.
 
 A counter missing from Redis (a coupon or a customer of it seen first, or its key lost) is seeded
 from the database's counts, read fresh when the script asks (``links.gate_seeds``), and set only if no
@@ -18,7 +20,6 @@ creation instant and id (a restored or re-numbered database meets no old counter
 
 from __future__ import annotations
 
-import enum
 import sys
 import threading
 import time
@@ -26,7 +27,7 @@ import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import redis
 import structlog
@@ -40,10 +41,10 @@ from neigou.kit.logging import error_summary
 from neigou.kit.scoping import unscoped
 from neigou.links import gate_scripts as lua
 from neigou.links import gate_seeds
-from neigou.links.gate_scripts import UNCONFIRMED, StockUnconfirmed
+from neigou.links.gate_scripts import TERMS_UNCONFIRMED, UNCONFIRMED, StockUnconfirmed, TermsUnconfirmed
+from neigou.links.gate_types import CouponTerms, GateAnswer, GateKeys
 from neigou.offers.models import CouponTemplate
-from neigou.offers.offer_edit import STOCK_GUARDS, TERMS_CHANGED
-from neigou.offers.offer_rules import CouponVisibility
+from neigou.offers.offer_edit import STOCK_GUARDS, TERMS_CHANGED, TERMS_GUARDS
 
 TERMS_TTL_SECONDS = 5.0
 # A stock cap (``hold_stock``) while the change's transaction is open, and after its outcome: long past
@@ -51,66 +52,13 @@ TERMS_TTL_SECONDS = 5.0
 CAP_PENDING_SECONDS = 600
 CAP_KEPT_SECONDS = 60
 _GATES: weakref.WeakSet[StockGate] = weakref.WeakSet()
-_CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s caps
+_CAPS = "neigou_stock_caps"  # ``kit.commit_hooks`` key of ``hold_stock``'s and ``hold_terms``' caps
 # ``session.info`` key: caps confirmed, the COMMIT under way (a rollback now may follow a commit)
 _COMMITTING = "neigou_stock_caps_committing"
 log = structlog.get_logger(__name__)
 # The database's counts a missing counter starts from (the coupon's claims, the customer's of it), read
 # when the script asks; the argument says the coupon's counter is the one missing (``gate_seeds.seeder``).
 Seeder = Callable[[bool], tuple[int, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class CouponTerms:
-    """What a claim needs to know about a coupon, held in-process for ``TERMS_TTL_SECONDS``: a burst
-    of claims reads its coupon once per process instead of once per attempt. The database's
-    conditional UPDATEs stay the authority, so a stale copy can refuse late, never oversell."""
-
-    id: int
-    organization_id: int
-    visibility: CouponVisibility
-    starts_at: datetime
-    ends_at: datetime
-    total_quantity: int
-    claimed_quantity: int
-    per_customer_limit: int
-    created_at: datetime
-    live: bool = True
-    paused: bool = False
-
-    @classmethod
-    def of(cls, coupon: CouponTemplate) -> CouponTerms:
-        return cls(
-            id=coupon.id,
-            organization_id=coupon.organization_id,
-            visibility=coupon.visibility,
-            starts_at=coupon.starts_at,
-            ends_at=coupon.ends_at,
-            total_quantity=coupon.total_quantity,
-            claimed_quantity=coupon.claimed_quantity,
-            per_customer_limit=coupon.per_customer_limit,
-            created_at=coupon.created_at,
-            live=coupon.live,
-            paused=coupon.paused,
-        )
-
-
-class GateAnswer(enum.StrEnum):
-    """What the gate says about one claim."""
-
-    TAKEN = "taken"
-    LIMIT_REACHED = "limit_reached"
-    SOLD_OUT = "sold_out"
-
-
-@dataclass(frozen=True)
-class GateKeys:
-    """The two counters a claim touches, the coupon's stock cap and its counters' epochs."""
-
-    stock: str
-    customer: str
-    cap: str
-    epochs: str
 
 
 class StockGate:
@@ -269,7 +217,9 @@ def _keep_terms_after_rollback(session: Session) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _CapHold:
-    """A stock change's cap, registered with its transaction (``kit.commit_hooks``)."""
+    """A change's cap, registered with its transaction (``kit.commit_hooks``): ``held`` while the
+    transaction is open (below ``old``: confirmed before the COMMIT), the stock ``new`` after it commits,
+    the stock ``old`` after it rolls back. ``terms``: held for a change of the promised terms."""
 
     gate: StockGate
     coupon_id: int
@@ -277,6 +227,12 @@ class _CapHold:
     token: str
     old: int
     new: int
+    held: int
+    terms: bool = False
+
+    def unconfirmed(self) -> StockUnconfirmed | TermsUnconfirmed:
+        """The 503 of a change whose cap the gate could not confirm."""
+        return TermsUnconfirmed(TERMS_UNCONFIRMED) if self.terms else StockUnconfirmed(UNCONFIRMED)
 
 
 def _distinct_gates() -> list[StockGate]:
@@ -308,9 +264,13 @@ def hold_stock(session: Session, coupon: CouponTemplate, total: int) -> int | No
         def seed(gate: StockGate = gate) -> int:
             return gate_seeds.read(session, gate.client, gate.claims_stream, coupon.id, "")[0]
 
+        key = gate.keys(coupon, "").cap
+        # A change of terms earlier in the transaction stopped the claims: they stay stopped.
+        terms = any(h.terms and h.gate is gate and h.key == key for h in commit_hooks.pending(session, _CAPS))
+        held = 0 if terms else min(old, total)
         try:
             taken = gate.hold_cap(
-                coupon, lowering_to=total if lowering else None, cap=min(old, total), token=token, seed=seed
+                coupon, lowering_to=total if lowering else None, cap=held, token=token, seed=seed
             )
         except redis.RedisError as exc:
             log.warning("stock_gate.cap_unavailable", coupon_id=coupon.id, error=error_summary(exc))
@@ -319,8 +279,37 @@ def hold_stock(session: Session, coupon: CouponTemplate, total: int) -> int | No
             continue
         if taken is not None:
             return taken
+        hold = _CapHold(gate, coupon.id, key, token, old=old, new=total, held=held, terms=terms)
+        commit_hooks.add(session, _CAPS, hold)
+    return None
+
+
+def hold_terms(session: Session, coupon: CouponTemplate, total: int) -> int | None:
+    """``offers.offer_edit``'s terms guard, called under the coupon's row lock before its promised terms
+    change, the database having found no claim nor order (its stock ``total`` after the change): the
+    units the gate has given out when any (the change is refused: claims answered, still in the stream
+    or not, were promised the old terms), counted by the coupon's counter (seeded as a lowering seeds it
+    when missing), else, in the same Redis step, the gate's claims stop (a cap of 0) until the outcome,
+    confirmed just before the COMMIT, then the cap is the stock as ``hold_stock`` leaves it: no claim is
+    answered under the old terms and stored under the new. A gate that cannot be asked (Redis does not
+    answer, answers an error, or its counters kept changing) refuses the change, 503
+    ``terms_unconfirmed``: claims it answered may still be in the stream."""
+    old = coupon.total_quantity
+    for gate in _distinct_gates():
+        token = uuid.uuid4().hex
+
+        def seed(gate: StockGate = gate) -> int:
+            return gate_seeds.read(session, gate.client, gate.claims_stream, coupon.id, "")[0]
+
+        try:
+            taken = gate.hold_cap(coupon, lowering_to=0, cap=0, token=token, seed=seed)
+        except (redis.RedisError, StockUnconfirmed) as exc:
+            log.warning("stock_gate.terms_unavailable", coupon_id=coupon.id, error=error_summary(exc))
+            raise TermsUnconfirmed(TERMS_UNCONFIRMED) from None
+        if taken is not None:
+            return taken
         key = gate.keys(coupon, "").cap
-        hold = _CapHold(gate=gate, coupon_id=coupon.id, key=key, token=token, old=old, new=total)
+        hold = _CapHold(gate, coupon.id, key, token, old=old, new=total, held=0, terms=True)
         commit_hooks.add(session, _CAPS, hold)
     return None
 
@@ -335,8 +324,9 @@ def _settle(hold: _CapHold, *, token: str, cap: int, new_token: str, seconds: in
 @event.listens_for(Session, "before_commit")
 def _caps_confirmed(session: Session) -> None:
     """Before the outermost commit, flushed (a failure until the COMMIT is a known rollback): each
-    lowering's cap still carrying its token is kept ``CAP_PENDING_SECONDS`` more; one gone (the
-    transaction outlived it: old terms may have claimed past the new stock) or Redis silent: 503."""
+    lowering's or change of terms' cap still carrying its token is kept ``CAP_PENDING_SECONDS`` more;
+    one gone (the transaction outlived it: old terms may have claimed past the new stock, or a claim was
+    answered under the terms changed) or Redis silent: 503."""
     if _CAPS not in session.info or session.in_nested_transaction():
         return
     holds: list[_CapHold] = commit_hooks.pending(session, _CAPS)
@@ -344,19 +334,18 @@ def _caps_confirmed(session: Session) -> None:
         return
     session.flush()
     latest = {(id(h.gate), h.key): h for h in holds}  # the last change owns the cap
-    for place in {(id(h.gate), h.key) for h in holds if h.new < h.old}:
+    for place in {(id(h.gate), h.key) for h in holds if h.held < h.old}:
         hold = latest[place]
         try:
-            cap, token = min(hold.old, hold.new), hold.token
             kept = hold.gate.settle_cap(
-                hold.key, token=token, cap=cap, new_token=token, seconds=CAP_PENDING_SECONDS
+                hold.key, token=hold.token, cap=hold.held, new_token=hold.token, seconds=CAP_PENDING_SECONDS
             )
         except redis.RedisError as exc:
             log.warning("stock_gate.cap_unavailable", coupon_id=hold.coupon_id, error=error_summary(exc))
-            raise StockUnconfirmed(UNCONFIRMED) from None
+            raise hold.unconfirmed() from None
         if not kept:
             log.warning("stock_gate.cap_lapsed", coupon_id=hold.coupon_id)
-            raise StockUnconfirmed(UNCONFIRMED)
+            raise hold.unconfirmed()
     session.info[_COMMITTING] = True
 
 
@@ -387,7 +376,7 @@ def _caps_rolled_back(session: Session) -> None:
         _settle(
             holds[-1],
             token=holds[-1].token,
-            cap=min(outer.old, outer.new) if outer else holds[0].old,
+            cap=outer.held if outer else holds[0].old,
             new_token=outer.token if outer else holds[-1].token,
             seconds=CAP_PENDING_SECONDS if outer else CAP_KEPT_SECONDS,
         )
@@ -395,3 +384,5 @@ def _caps_rolled_back(session: Session) -> None:
 
 if hold_stock not in STOCK_GUARDS:
     STOCK_GUARDS.append(hold_stock)
+if hold_terms not in TERMS_GUARDS:
+    TERMS_GUARDS.append(hold_terms)

@@ -4,8 +4,9 @@ Safe at any time: the name, a later (never past) end, a coupon's stock (never be
 counting the claims a claim gate has answered and the database not yet stored: ``STOCK_GUARDS``) and
 the running state (pause, resume, end now). The terms shoppers were promised (a coupon's value,
 cap, threshold and visibility; a promotion's params) change only while nothing was claimed or ordered
-with them: a coupon until its first claim or order, a promotion until it opens (no order can be priced
-with it before). A merchant's new terms wait for review again where the organization reviews merchants'
+with them: a coupon until its first claim or order (claims a claim gate answered and the database not
+yet stored included: ``TERMS_GUARDS``), a promotion until it opens (no order can be priced with it
+before). A merchant's new terms wait for review again where the organization reviews merchants'
 changes. Every change is audited; the claim path's copy of a coupon's terms is dropped when the
 outermost transaction commits (not when a savepoint is released or rolled back).
 """
@@ -50,6 +51,11 @@ COUPON_TERMS = ("value", "cap_fen", "min_spend_fen", "visibility")
 # instant, undone if the transaction rolls back.
 StockGuard = Callable[[Session, CouponTemplate, int], int | None]
 STOCK_GUARDS: list[StockGuard] = []
+# The same gates on a change of the promised terms (``links.stock_gate.hold_terms``), called under the
+# row lock once the database found no claim nor order, with the stock the change leaves: a guard answers
+# the units it has given out when any (refused, 409 ``terms_locked``: they were promised the old terms),
+# else stops its claims until the transaction's outcome; one that cannot tell refuses the change (503).
+TERMS_GUARDS: list[StockGuard] = []
 
 
 def _state(row: CouponTemplate | Promotion, names: tuple[str, ...]) -> dict[str, Any]:
@@ -124,7 +130,8 @@ def coupon_used(session: Session, coupon: CouponTemplate) -> bool:
 
 
 def _coupon_terms(session: Session, coupon: CouponTemplate, data: CouponUpdate) -> dict[str, Any]:
-    """The terms the update changes, checked: none once the coupon was used (409 ``terms_locked``)."""
+    """The terms the update changes, checked: none once the coupon was used (409 ``terms_locked``), as
+    the database tells; the claim gates are asked last (``TERMS_GUARDS``)."""
     wanted = {name: getattr(data, name) for name in COUPON_TERMS if name in data.model_fields_set}
     changes = {name: value for name, value in wanted.items() if getattr(coupon, name) != value}
     if not changes:
@@ -137,16 +144,20 @@ def _coupon_terms(session: Session, coupon: CouponTemplate, data: CouponUpdate) 
     if coupon.kind is CouponKind.AMOUNT_OFF and changes.get("cap_fen") is not None:
         raise Invalid(Message("cap_fen only limits percent_off coupons."), code="cap_not_allowed")
     if coupon_used(session, coupon):
-        raise Conflict(
-            Message(
-                "Coupon {coupon_id} was already claimed or ordered with: its value, cap, threshold and "
-                "visibility stay as promised.",
-                coupon_id=coupon.id,
-            ),
-            code="terms_locked",
-            extra={"fields": sorted(changes)},
-        )
+        raise _terms_locked(coupon, changes)
     return changes
+
+
+def _terms_locked(coupon: CouponTemplate, changes: dict[str, Any]) -> Conflict:
+    return Conflict(
+        Message(
+            "Coupon {coupon_id} was already claimed or ordered with: its value, cap, threshold and "
+            "visibility stay as promised.",
+            coupon_id=coupon.id,
+        ),
+        code="terms_locked",
+        extra={"fields": sorted(changes)},
+    )
 
 
 def _below_claimed(coupon: CouponTemplate, claimed: int) -> Conflict:
@@ -185,6 +196,10 @@ def update_coupon(
         for guard in STOCK_GUARDS:  # last: a refusal after a guard's hold rolls it back anyway
             if (taken := guard(session, coupon, data.total_quantity)) is not None:
                 raise _below_claimed(coupon, taken)
+    total = data.total_quantity if data.total_quantity is not None else coupon.total_quantity
+    for terms_guard in TERMS_GUARDS if terms else []:  # after the stock's: its stop of claims stands
+        if terms_guard(session, coupon, total) is not None:
+            raise _terms_locked(coupon, terms)
     if data.name is not None:
         coupon.name = data.name
     if ends_at is not None:

@@ -224,7 +224,8 @@ def save(
             )
             offer_edit.update_coupon(session, coupon_id=offer_id, data=data, actor=principal.actor)
             # The claim gate confirms a lowering of stock at the commit (``links.stock_gate``): committed
-            # here, a refusal then (503 ``stock_unconfirmed``) is shown by the stock field as one before.
+            # here, a refusal then (503 ``stock_unconfirmed``) is shown by the stock field as one before
+            # (a change of terms refused so, 503 ``terms_unconfirmed``, above the form).
             session.commit()
         else:
             change = forms.promotion_update_input(
