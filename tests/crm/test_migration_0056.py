@@ -1,11 +1,9 @@
-"""Migration 0056 gives a push the time it was asked to be due: a push stored before gets the earliest
-``send_at`` of its messages, or its ``created_at`` when that is later, a push whose every customer was
-skipped keeps null (no time stored), and downgrading drops the column and keeps the pushes (SQLite and
-PostgreSQL, on a database or schema of its own)."""
+"""Migration 0056 gives a push the time it was asked to be due: a push stored before kept no such time
+and keeps null, none filled in from its messages' ``send_at`` (which quiet hours and delivery moved), and
+downgrading drops the column and keeps the pushes (SQLite and PostgreSQL, on a database or schema of its
+own)."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
@@ -42,7 +40,7 @@ def _push(conn: Connection, ids: dict[str, int], *send_at: str) -> int:
     return push
 
 
-def test_migration_0056_dates_pushes_stored_before(scratch_at: ScratchAt) -> None:
+def test_migration_0056_leaves_pushes_stored_before_undated(scratch_at: ScratchAt) -> None:
     scratch_url = scratch_at("0055")
     engine = make_engine(scratch_url)
     try:
@@ -59,6 +57,7 @@ def test_migration_0056_dates_pushes_stored_before(scratch_at: ScratchAt) -> Non
             ids = {"program": program, "member": member, "customer": customer}
             now = _push(conn, ids, NOON, NOON)  # made for now
             later = _push(conn, ids, "2026-03-26 01:00:00", "2026-03-25 01:00:00")  # scheduled (or held)
+            quiet = _push(conn, ids, "2026-03-25 00:00:00")  # made inside quiet hours: held to 08:00
             past = _push(conn, ids, "2026-03-20 04:00:00")  # a past ``at`` stored before it meant now
             skipped = _push(conn, ids)  # every customer skipped: no time
         columns = _columns(engine)
@@ -69,18 +68,15 @@ def test_migration_0056_dates_pushes_stored_before(scratch_at: ScratchAt) -> Non
         assert _columns(engine) == columns | {"due_at"}
         with engine.connect() as conn:
             due = {int(i): at for i, at in conn.execute(sa.select(PUSHES.c.id, PUSHES.c.due_at))}
-        assert due == {
-            now: datetime(2026, 3, 24, 4, tzinfo=UTC),
-            later: datetime(2026, 3, 25, 1, tzinfo=UTC),  # the earliest message's
-            past: datetime(2026, 3, 24, 4, tzinfo=UTC),  # never before the push was made
-            skipped: None,
-        }
+        # None filled in: the messages' ``send_at`` is not the time asked for (``crm.pushes._same_time``
+        # compares these as before).
+        assert due == {now: None, later: None, quiet: None, past: None, skipped: None}
 
         command.downgrade(alembic_config(scratch_url), "0055")
         engine.dispose()
         assert _columns(engine) == columns
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM pushes")).scalar_one() == 4
-            assert conn.execute(text("SELECT count(*) FROM push_messages")).scalar_one() == 5
+            assert conn.execute(text("SELECT count(*) FROM pushes")).scalar_one() == 5
+            assert conn.execute(text("SELECT count(*) FROM push_messages")).scalar_one() == 6
     finally:
         engine.dispose()

@@ -1,7 +1,9 @@
 """A retry under the same Idempotency-Key is compared with the time its push was asked for (``due_at``),
 never with its messages' ``send_at`` through the program's quiet hours as they are now: a retry after
 the quiet hours changed, or after delivery held the messages back, is the same push (201, as the first
-answer, nothing written), and a retry asking for another time is still refused (409)."""
+answer, nothing written), and a retry asking for another time is still refused (409). A push stored
+before migration 0056 kept no asked time (``due_at`` null) and is compared as it was then: a retry with
+its original ``at``, or a double submit without one, made inside quiet hours is the same push."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm.models import PushMessage
+from neigou.crm import push_endpoints
+from neigou.crm.models import Push, PushMessage
 from neigou.crm.push_delivery import deliver_due
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
@@ -106,4 +109,48 @@ def test_a_retry_after_delivery_held_the_messages_back_is_the_same_push(
     assert again["messages"][0]["send_at"] == "2026-03-26T00:00:00Z"  # as delivery left it
     refused = push(client, world, 409, **{**terms, "at": (EVENING + timedelta(hours=1)).isoformat()})
     assert refused["code"] == "idempotency_key_reused"
+    assert row_counts(factory) == before
+
+
+def _stored_before_0056(factory: sessionmaker[Session], push_id: int) -> None:
+    """The push as one stored before migration 0056 stands: no asked time (it fills none in)."""
+    with transaction(factory) as session:
+        stored = session.get(Push, push_id)
+        assert stored is not None
+        stored.due_at = None
+
+
+def test_a_push_stored_before_0056_is_compared_as_then(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    world: PushWorld,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Made inside quiet hours: dated 23:00, and (a workspace double submit) made at 23:00 without ``at``.
+    dated = {**world.feed.owner_headers, "Idempotency-Key": "retry-legacy-dated"}
+    dated_terms: dict[str, Any] = {"headers": dated, "customer_ids": [world.wang], "skus": [fb.TEE]}
+    first_dated = push(client, world, at=NIGHT.isoformat(), **dated_terms)
+    monkeypatch.setattr(push_endpoints, "utcnow", lambda: NIGHT)
+    now = {**world.feed.owner_headers, "Idempotency-Key": "retry-legacy-now"}
+    now_terms: dict[str, Any] = {"headers": now, "customer_ids": [world.li], "skus": [fb.SHAMPOO]}
+    first_now = push(client, world, at=None, **now_terms)
+    skipped = {**world.feed.owner_headers, "Idempotency-Key": "retry-legacy-skipped"}
+    skipped_terms: dict[str, Any] = {"headers": skipped, "customer_ids": [world.zhao], "skus": [fb.TEE]}
+    first_skipped = push(client, world, **skipped_terms)
+    for first in (first_dated, first_now):
+        assert [m["send_at"] for m in first["messages"]] == ["2026-03-25T00:00:00Z"]  # held to 08:00
+    assert first_skipped["messages"] == []
+    for first in (first_dated, first_now, first_skipped):
+        _stored_before_0056(factory, first["id"])
+    before = row_counts(factory)
+
+    assert push(client, world, at=NIGHT.isoformat(), **dated_terms) == first_dated
+    assert push(client, world, at=None, **now_terms) == first_now
+    # Another time, one the quiet hours do not hold to 08:00, is another push, as it was then.
+    for terms in (dated_terms, now_terms):
+        for other in (EVENING.isoformat(), (MORNING + timedelta(hours=1)).isoformat()):
+            refused = push(client, world, 409, at=other, **terms)
+            assert refused["code"] == "idempotency_key_reused"
+    # A push whose every customer was skipped stored no time: any time is the same push.
+    assert push(client, world, **{**skipped_terms, "at": EVENING.isoformat()}) == first_skipped
     assert row_counts(factory) == before

@@ -190,3 +190,41 @@ def test_route_words_beside_punctuation_stay_readable() -> None:
     assert masked_url(url) == url
     assert path_tokens(url) == []
     assert path_secrets(url) == set()
+
+
+def test_a_plain_matrix_value_is_not_taken_out_of_the_rest_of_the_text() -> None:
+    # The reviewer's example: ``;x=1234`` took every ``1234`` out, also inside another hook's id.
+    url = "https://hooks.example.com/v1/send;x=1234"
+    assert redact_url("/v1/hooks/abcdefghij12345 and 1234", url) == "/v1/hooks/abcdefghij12345 and 1234"
+    assert path_secrets(url) == {"x=1234", "x%3D1234"}
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.example.com/v1/send;v=2024", "https://hooks.example.com/v1/send;***"),
+        ("https://hooks.example.com/v1/send;x=1234;v=2024", "https://hooks.example.com/v1/send;***;***"),
+        ("https://hooks.example.com/v1/send;2024", "https://hooks.example.com/v1/send***"),
+        ("https://hooks.example.com/v=2024/send", "https://hooks.example.com/***/send"),
+    ],
+)
+def test_a_plain_path_parameter_is_redacted_only_as_that_parameter(url: str, shown: str) -> None:
+    text = f"POST {url} failed in 2024: hook 1234 of abcdefghij12345, 2024-03-24"
+    assert redact_url(text, url) == f"POST {shown} failed in 2024: hook 1234 of abcdefghij12345, 2024-03-24"
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        (f"token={MATRIX_TOKEN}", MATRIX_TOKEN),  # the name names a secret
+        ("sign=9f8e7d6c", "9f8e7d6c"),
+        (f"sid={SLACK_TOKEN}", SLACK_TOKEN),  # a key, whatever its name
+        (SLACK_TOKEN, SLACK_TOKEN),  # a key without a name
+    ],
+)
+def test_a_secret_matrix_value_is_taken_out_wherever_the_text_writes_it(parameter: str, value: str) -> None:
+    url = f"https://hooks.example.com/v1/send;{parameter}"
+    redacted = redact_url(f"POST {url} failed: {value} refused", url)
+    assert value not in redacted
+    assert redacted.startswith("POST https://hooks.example.com/v1/send")
+    assert redacted.endswith(" refused")

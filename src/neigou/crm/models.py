@@ -235,8 +235,8 @@ class Push(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # When the caller asked the messages to be due (a past ``at`` or none: ``created_at``), before quiet
     # hours moved them: a retry under the same key is compared with it, never with the messages'
-    # ``send_at``, which quiet hours and delivery move. Null only on a push stored before migration 0056
-    # whose every customer was skipped (it stored no time).
+    # ``send_at``, which quiet hours and delivery move. Null on a push stored before migration 0056 (no
+    # asked time was kept): its retries are compared as then (``crm.pushes._same_time``).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 

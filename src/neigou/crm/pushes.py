@@ -8,7 +8,8 @@ schedule), moved to the end of quiet hours. An ``at`` already past means now (``
 delivery sends such messages at once, so the cap and the quiet hours are judged now and the messages
 are stored as due now, where later pushes count them. A retry under the same idempotency key returns
 the first push; other terms under it are refused, its time compared with the time the push was asked
-for (``Push.due_at``), never with the messages' ``send_at``, which quiet hours and delivery move.
+for (``Push.due_at``), never with the messages' ``send_at``, which quiet hours and delivery move (a
+push stored before migration 0056 has none and is compared as it was then: ``_same_time``).
 
 On the robot channel a message is posted in the customer's own group, which other people read: its text
 is the program's non-personal words (``push_copy.robot_text``), a template is refused
@@ -88,16 +89,23 @@ def _timing(session: Session, program_id: int) -> tuple[push_settings.PushSettin
     return settings, program.timezone if program is not None else settings_of(session).default_timezone
 
 
-def _same_time(push: Push, ask: PushRequest) -> bool:
+def _same_time(session: Session, push: Push, messages: Sequence[PushMessage], ask: PushRequest) -> bool:
     """Whether the retry asks for the time the push was asked for: its ``at`` as the push took it when it
     was made (a past one is then, none is then) against the push's stored ``due_at``. Neither the
     program's quiet hours (which may have changed since) nor the messages' ``send_at`` (which quiet hours
-    and delivery move) take part. A push stored before ``due_at`` whose every customer was skipped kept no
-    time: any ``at`` matches it."""
-    if push.due_at is None:
-        return True
+    and delivery move) take part.
+
+    A push stored before migration 0056 kept no asked time (``due_at`` null): it is compared as it was
+    then, the retry's time moved out of the program's quiet hours against its messages' earliest
+    ``send_at``; one whose every customer was skipped stored no time, and any ``at`` matches it."""
     due = push.created_at if ask.asked is None else effective_due(ask.asked, push.created_at)
-    return due == push.due_at
+    if push.due_at is not None:
+        return due == push.due_at
+    if not messages:
+        return True
+    settings, timezone = _timing(session, push.program_id)
+    # Delivery may move a message later (quiet hours changed since), never earlier.
+    return push_rules.send_at(due, settings.quiet, timezone) == min(m.send_at for m in messages)
 
 
 def _same_terms(session: Session, push: Push, ask: PushRequest) -> bool:
@@ -109,7 +117,7 @@ def _same_terms(session: Session, push: Push, ask: PushRequest) -> bool:
         and push.template == ask.template
         and push.segment_id == ask.segment_id
         and customers_match
-        and _same_time(push, ask)
+        and _same_time(session, push, messages, ask)
     )
 
 

@@ -18,8 +18,8 @@ A Python warning is a log line as well (``python.warning``, :func:`log_warning`)
 Text an outside party sent back (a robot's or webhook receiver's refusal, an HTTP error) is kept on rows
 and shown on pages, not only logged: :func:`redact_reply` takes the values of the called URL's query (the
 robot's key), the user and password before its host, and the secrets of its path
-(``kit.urls.path_secrets``: a Feishu or Slack hook's token, a Telegram bot's, a JWT, a matrix parameter's
-value, as written, decoded or encoded) out of it (:func:`redact_url`), then what a log
+(``kit.urls.path_secrets``: a Feishu or Slack hook's token, a Telegram bot's, a JWT, a matrix parameter
+as it stands in the URL, its value alone only when it is a secret, as written, decoded or encoded) out of it (:func:`redact_url`), then what a log
 line loses (a phone number the receiver echoed, a token), before it is stored, and before it is cut to its
 column's length.
 """
@@ -74,8 +74,8 @@ def redact_url(text: str, *urls: str) -> str:
     """``text`` without the values of the query of any of ``urls`` (a robot's key, a signed call's
     ``sign``), the user and password before their host, and the secrets of their paths
     (``kit.urls.path_secrets``: a Feishu or Slack hook's token, a Telegram bot's, a JWT, a matrix
-    parameter's value), however the text writes them (as given, decoded or percent-encoded): what is stored on a
-    row, shown or logged after calling such a URL. Redact first, then cut to length, so that no part of
+    parameter as it stands, its value alone only when it is a secret), however the text writes them (as
+    given, decoded or percent-encoded): what is stored on a row, shown or logged after calling such a URL. Redact first, then cut to length, so that no part of
     a value is left at the cut."""
     values: set[str] = set()
     for url in urls:

@@ -6,7 +6,9 @@ the path (Feishu's ``/open-apis/bot/v2/hook/<token>``, Slack's ``/services/T…/
 ``/bot<id>:<token>/``, a JWT, a matrix parameter ``;token=…``, a percent-encoded base64 key).
 :func:`masked_url` drops the first, shows the second as ``?…``, replaces every path segment that
 carries a key (:func:`is_path_token`) by ``…`` and a segment's matrix parameters by ``;…``.
-``kit.logging.redact_url`` takes the same secrets (:func:`path_secrets`) out of error text.
+``kit.logging.redact_url`` takes the same secrets (:func:`path_secrets`) out of error text: a
+parameter's value only as that parameter (``;v=2024`` leaves every other ``2024`` of the text), unless
+its name names a secret (``;token=…``) or the value is a key (the rule below).
 
 A segment is judged as a server reads it, percent-decoded, piece by piece: it carries a key when a
 piece of it (a run of letters, digits, ``-``, ``_`` and base64's ``+`` and ``/``, so split at ``:``,
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import re
 from urllib.parse import quote, unquote, urlsplit
+
+from neigou.kit.redact import secret_name
 
 MASK = "…"
 # A piece of 16 or more letters, digits, ``-``, ``_``, ``+`` and ``/`` holding both letters and digits
@@ -84,10 +88,21 @@ def _forms(value: str) -> set[str]:
     return {value, decoded, quote(decoded, safe="")}
 
 
+def _named_value(name: str, value: str) -> set[str]:
+    """A path parameter's value, to be taken out wherever the text writes it, when its name names a
+    secret (``token``, ``key``, ``sign``: ``kit.redact.secret_name``); else nothing (its key-like pieces
+    and JWTs are taken out by :func:`_secrets_in`): ``2024`` is a version, ``1234`` an id, and every
+    other ``2024`` of the text stays."""
+    return _forms(value) if value and name and secret_name(name) else set()
+
+
 def path_secrets(url: str) -> set[str]:
     """What to take out of text that may quote ``url``'s path: each segment that carries a key (as
-    written, decoded and encoded), the key-like pieces and JWTs in it, and the values of matrix
-    parameters; never refused, however malformed the URL."""
+    written, decoded and encoded), the key-like pieces and JWTs in it, and its matrix parameters as they
+    stand in the URL (``name=value``, a nameless one after its ``;``); never refused, however malformed
+    the URL. A parameter's value alone, wherever the text writes it, only when its name names a secret
+    (:func:`_named_value`), or its key-like pieces and JWTs: a plain value (``;v=2024``, ``;x=1234``)
+    stays in the rest of the text."""
     secrets: set[str] = set()
     for segment in _path_of(url).split("/"):
         head, _, parameters = segment.partition(";")
@@ -97,10 +112,15 @@ def path_secrets(url: str) -> set[str]:
             for piece in _secrets_in(decoded):
                 secrets |= _forms(piece)
             if _PARAMETER.search(decoded):
-                secrets |= {v for p in decoded.split("&") if (v := p.partition("=")[2].strip("="))}
+                for name, _, value in (p.partition("=") for p in decoded.split("&")):
+                    secrets |= _named_value(name, value.strip("="))
         for parameter in parameters.split(";") if parameters else ():
-            secrets |= _forms(parameter)
-            secrets |= _forms(parameter.partition("=")[2])
+            name, equals, value = parameter.partition("=")
+            # Where it stands as the parameter: ``name=value`` (a nameless one only after its ``;``).
+            secrets |= _forms(parameter) if equals else {";" + form for form in _forms(parameter)}
+            secrets |= _named_value(name, value) if equals else set()
+            for piece in _secrets_in(_decoded(value if equals else parameter)):
+                secrets |= _forms(piece)
     return {s for s in secrets if s}
 
 

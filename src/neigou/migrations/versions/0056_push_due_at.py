@@ -6,13 +6,12 @@ messages. A retry under the same ``Idempotency-Key`` is compared with it. Until 
 with the messages' ``send_at`` through the program's current quiet hours, so a retry after the quiet
 hours changed, or after delivery deferred the messages, was refused as another push.
 
-Pushes stored before kept no asked time, only their messages' ``send_at``. Each gets the earliest
-``send_at`` of its messages, or its ``created_at`` when that is later (a message written before a past
-``at`` came to mean now kept that past time; such a push was made for then, which is now). That is
-exact for a push made outside quiet hours whose messages delivery never held back; for one made or
-dated inside quiet hours it is their end, and for one whose every message delivery deferred, the
-deferred time: nothing older was kept. A push whose every customer was skipped stored no time and
-keeps null, which any retry's time matches, as before. One set-based ``UPDATE`` on both databases.
+Pushes stored before kept no asked time, only their messages' ``send_at``, and keep ``due_at`` null:
+nothing is filled in. Their messages' earliest ``send_at`` is not the asked time for one made or dated
+inside quiet hours (it is their end) nor for one whose messages delivery deferred, so a retry with the
+original ``at`` (or a double submit without one) would be refused as another push. A retry of such a
+push is compared as before (``crm.pushes._same_time``): its time moved out of the program's quiet hours
+against the messages' earliest ``send_at``, any time for a push whose every customer was skipped.
 
 Downgrading drops the column: the pushes stay, their retries compared as before.
 
@@ -33,33 +32,9 @@ down_revision: str | None = "0055"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_PUSHES = sa.table(
-    "pushes",
-    sa.column("id", sa.BigInteger),
-    sa.column("created_at", sa.DateTime(timezone=True)),
-    sa.column("due_at", sa.DateTime(timezone=True)),
-)
-_MESSAGES = sa.table(
-    "push_messages",
-    sa.column("push_id", sa.BigInteger),
-    sa.column("send_at", sa.DateTime(timezone=True)),
-)
-
 
 def upgrade() -> None:
     op.add_column("pushes", sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
-    backfill(op.get_bind())
-
-
-def backfill(conn: sa.Connection) -> int:
-    """Each push with messages gets the later of its messages' earliest ``send_at`` and its
-    ``created_at``; how many."""
-    p, m = _PUSHES, _MESSAGES
-    first = sa.select(sa.func.min(m.c.send_at)).where(m.c.push_id == p.c.id).scalar_subquery()
-    due = sa.case((first > p.c.created_at, first), else_=p.c.created_at)
-    has_messages = sa.exists().where(m.c.push_id == p.c.id)
-    done = conn.execute(p.update().where(has_messages).values(due_at=due))
-    return int(done.rowcount or 0)
 
 
 def downgrade() -> None:
