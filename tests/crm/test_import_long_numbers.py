@@ -74,3 +74,46 @@ def test_a_text_marker_is_dropped_once(
     # left is hashed in its NFKC form, ``'``, whichever width it was written in)
     assert hashes == {customer_ref_hash(SECRET, twice)} == {customer_ref_hash(SECRET, "''13812345678")}
     assert customer_ref_hash(SECRET, twice) != customer_ref_hash(SECRET, "13812345678")
+
+
+# Each is hashed as ``2.34568E+18``: a text marker, or an invisible mark before it, is no disguise.
+MARKED_LONG = ["\ufeff'2.34568E+18", "\u200b＇2.34568E+18", "'\ufeff2.34568E+18", "２.３４５６８Ｅ＋１８"]
+
+
+@pytest.mark.parametrize("cell", MARKED_LONG)
+def test_a_marked_exponent_cell_is_that_rows_error(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    cell: str,
+) -> None:
+    book = build(client, operator, make_token)
+    before = row_counts(factory)
+    csv = f"会员卡号,姓名\n{cell},a\n13812345678,b\n".encode()
+    response = _upload(client, book.member_headers, book.member, csv, "vip.csv")
+    assert (response.status_code, response.json()["code"]) == (422, "import_invalid"), response.text
+    errors = response.json()["errors"]
+    assert [(e["row"], e["field"], e["code"]) for e in errors] == [
+        (2, "customer_ref", "invalid_customer_ref")
+    ]
+    assert "2.34568" not in response.text
+    assert row_counts(factory) == before
+
+
+@pytest.mark.parametrize("cell", ["\ufeff'13812345678", "\u200b＝＂13812345678＂"])
+def test_a_mark_before_the_marker_is_the_plain_customer(
+    client: TestClient,
+    operator: dict[str, str],
+    make_token: TokenMaker,
+    factory: sessionmaker[Session],
+    cell: str,
+) -> None:
+    book = build(client, operator, make_token)
+    response = _upload(
+        client, book.member_headers, book.member, f"会员卡号,姓名\n{cell},a\n".encode(), "v.csv"
+    )
+    assert response.status_code == 200, response.text
+    with factory() as session:
+        hashes = set(session.scalars(select(Customer.customer_ref_hash)))
+    assert hashes == {customer_ref_hash(SECRET, "13812345678")}

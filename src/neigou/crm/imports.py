@@ -36,7 +36,7 @@ from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF
 from neigou.kit.i18n import Message, translate_tree
 from neigou.kit.phones import phone_cell
 from neigou.kit.tabular import nul_row, read_upload
-from neigou.kit.text_markers import exponent_number, spreadsheet_text, too_long_number
+from neigou.kit.text_markers import exponent_id, spreadsheet_text, too_long_number
 from neigou.programs.models import Member
 
 MAX_ROWS = 20_000
@@ -120,11 +120,11 @@ def _customer_ref(cell: str, phones: bool) -> str:
     the cell is read as one without its marker (``kit.phones.phone_cell``), and a mobile of another
     country grouped as a number is its E.164 form. A number in exponent form (a workbook's 19-digit
     member number read roughly) is refused: its digits are not the customer's."""
-    text = spreadsheet_text(cell)
-    if exponent_number(text):
+    if exponent_id(cell):  # read as it is hashed: its marker and invisible edges dropped first
         raise _CellError("customer_ref", INVALID_CUSTOMER_REF, too_long_number("customer_ref"))
     if not phones:
         return cell
+    text = spreadsheet_text(cell)
     ref = phone_cell(text)
     if ref is None:
         raise _CellError("customer_ref", INVALID_CUSTOMER_REF, PHONE_WITH_TEXT)

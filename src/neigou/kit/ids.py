@@ -8,7 +8,7 @@ import secrets
 import unicodedata
 from functools import lru_cache
 
-from neigou.kit.invisible import BLANK_GLYPHS, IGNORABLE
+from neigou.kit.invisible import BLANK_GLYPHS, HASHED_EDGES, IGNORABLE, trim_edges
 from neigou.kit.phones import customer_ref
 from neigou.kit.text_markers import spreadsheet_text
 
@@ -34,13 +34,7 @@ def canonical(value: str) -> str:
         # ASCII is its own NFKC form and has no invisible mark, and ``str.strip`` drops exactly the
         # characters ``isspace`` names: the same answer without a pass per character (most ids).
         return value.strip()
-    text = unicodedata.normalize("NFKC", value)
-    start, end = 0, len(text)
-    while start < end and _edge(text[start]):
-        start += 1
-    while end > start and _edge(text[end - 1]):
-        end -= 1
-    return text[start:end]
+    return trim_edges(unicodedata.normalize("NFKC", value))
 
 
 def caseless(value: str) -> str:
@@ -56,20 +50,9 @@ def has_invisible(value: str) -> bool:
     return not value.isascii() and any(c in IGNORABLE for c in value)
 
 
-# The invisible marks an identifier is trimmed of before it is hashed: a byte-order mark, zero-width spaces
-# and joiners, direction marks, embeddings and isolates, the word joiner. A fixed list, not
-# ``kit.invisible`` (every format character the interpreter's Unicode data knows): customer references
-# are stored only as their hash, so a mark added here would make every stored reference that carries it
-# at an edge a different customer (its opt-out, limits and history lost), with no way to re-hash them.
-_HASHED_EDGES = frozenset(
-    "\ufeff"
-    + "".join(chr(c) for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x206A)))
-)
-
-
-def _edge(c: str) -> bool:
-    """White space or an invisible mark (``_HASHED_EDGES``): noise around an identifier, never part of it."""
-    return c.isspace() or c in _HASHED_EDGES
+# The invisible marks an identifier is trimmed of before it is hashed (``kit.invisible.HASHED_EDGES``, a
+# fixed list: stored hashes cannot be recomputed), under the name the documents give it.
+_HASHED_EDGES = HASHED_EDGES
 
 
 # The most digits a typed id may have: every BigId (a signed 64-bit integer) fits, and no 18-digit number

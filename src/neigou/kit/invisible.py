@@ -54,3 +54,30 @@ BLANK_GLYPHS: frozenset[str] = frozenset({"\u2800"})
 """Characters that are neither white space nor default ignorable yet draw nothing: the blank Braille
 pattern, which "blank" chat names are written with. A name of them and ``IGNORABLE`` alone is blank
 (``kit.ids.blank``); they are no hidden mark in a reference (``has_invisible``)."""
+
+HASHED_EDGES: frozenset[str] = frozenset(
+    "\ufeff"
+    + "".join(chr(c) for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x206A)))
+)
+"""The invisible marks a customer reference is trimmed of at either end before it is hashed
+(``kit.ids.canonical``): a byte-order mark, zero-width spaces and joiners, direction marks, embeddings and
+isolates, the word joiner. A fixed list, not ``INVISIBLE``: customer references are stored only as their
+hash, so a mark added here would make every stored reference that carries it at an edge a different
+customer (its opt-out, limits and history lost), with no way to re-hash them."""
+
+
+def edge(c: str) -> bool:
+    """White space or an invisible mark of ``HASHED_EDGES``: noise around an identifier, never part of it."""
+    return c.isspace() or c in HASHED_EDGES
+
+
+def trim_edges(text: str) -> str:
+    """``text`` without white space and the marks of ``HASHED_EDGES`` at either end, in any mix."""
+    if text.isascii():
+        return text.strip()  # ASCII holds no invisible mark: ``str.strip`` drops exactly ``isspace``
+    start, end = 0, len(text)
+    while start < end and edge(text[start]):
+        start += 1
+    while end > start and edge(text[end - 1]):
+        end -= 1
+    return text[start:end]

@@ -12,6 +12,12 @@ An opt-out only finds what is stored, so it takes any reference that is not the 
 (``kit.ids.empty_once_hashed``), and hashes it exactly as given: a shopper recorded under a reference of
 Hangul fillers or variation selectors, or hiding a mark, before such references were refused, can still
 be erased.
+
+Nor is it a number in exponent form once read as it is hashed (``kit.text_markers.exponent_id``: bare,
+or wrapped in a text marker, ``'2.34568E+18``): a 19-digit member number a spreadsheet held roughly, whose
+digits are not the customer's, so two customers whose numbers round alike would be one. The inputs that
+record a customer refuse it as ``invalid_customer_ref`` ("write ids as text"): orders from any source and
+the customer book's import in their own checks, a claim and a reservation by :func:`require_exact_ref`.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from __future__ import annotations
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+from neigou.kit.errors import Invalid
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hides_a_mark
 from neigou.kit.i18n import Message
 from neigou.kit.ids import empty_once_hashed, names_nobody
+from neigou.kit.text_markers import exponent_id, too_long_number
 
 _NAMES_NOBODY = Message("A customer reference of only white space or invisible characters names nobody.")
 
@@ -50,3 +58,10 @@ def _names_someone(value: str | None) -> str | None:
 
 NamesSomeone = AfterValidator(_names_someone)
 """Refuses a customer reference that names nobody (blank, or ``=""``) or hides an invisible mark (``INVALID_CUSTOMER_REF``)."""
+
+
+def require_exact_ref(ref: str, field: str = "customer_ref") -> None:
+    """Refuses (422 ``invalid_customer_ref``, naming ``field``, never the value) a customer reference in
+    exponent form, marked or not (``kit.text_markers.exponent_id``): its digits are not the customer's."""
+    if exponent_id(ref):
+        raise Invalid(too_long_number(field), code=INVALID_CUSTOMER_REF)

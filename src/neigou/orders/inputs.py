@@ -9,7 +9,7 @@ from neigou.kit.columns import RowError
 from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF, hides_a_mark
 from neigou.kit.i18n import Message
 from neigou.kit.ids import is_tombstone, names_nobody
-from neigou.kit.text_markers import exponent_number, too_long_number
+from neigou.kit.text_markers import exponent_id, too_long_number
 
 MAX_ITEMS = 200
 MAX_LINE_FEN = 10_000_000_000
@@ -92,11 +92,11 @@ def shape_error(order: OrderIn) -> RowError | None:
     problem: tuple[str, Message] | None = None
     if not order.external_id or len(order.external_id) > 64:
         problem = "invalid_external_id", _BAD_EXTERNAL_ID
-    elif exponent_number(order.external_id):  # a workbook's 19-digit id read roughly: not the id
+    elif exponent_id(order.external_id):  # a workbook's 19-digit id read roughly (marked too): not the id
         problem = "invalid_external_id", too_long_number("external_id")
     elif names_nobody(order.customer_ref) or len(order.customer_ref) > 128:  # ="" names nobody too
         problem = INVALID_CUSTOMER_REF, _BAD_CUSTOMER_REF
-    elif exponent_number(order.customer_ref):  # another customer's hash, or two customers' one
+    elif exponent_id(order.customer_ref):  # marked or not (``'2.34568E+18``): two customers' one hash
         problem = INVALID_CUSTOMER_REF, too_long_number("customer_ref")
     elif hides_a_mark(order.customer_ref):  # another customer's hash than the same text without it
         problem = INVALID_CUSTOMER_REF, HIDDEN_MARK_MESSAGE
