@@ -176,7 +176,7 @@ def create_claim(
     if body.request_id and idempotency_key and body.request_id != idempotency_key:
         raise Invalid(Message("request_id and Idempotency-Key differ."), code="request_id_mismatch")
     consent = body.consent if body.consent is not None and body.consent.marketing else None
-    consented_at = clock.at(consent.at, field="consent.at") if consent is not None else None
+    consented_at = clock.until_now(consent.at, field="consent.at") if consent is not None else None
     result = claims.claim_coupon(
         session,
         coupon_id=coupon_id,
