@@ -4,7 +4,8 @@ The OpenAPI schema is walked for every ``date-time`` field of a POST, PUT or PAT
 objects and lists included, and its parameters). Each one is either in ``AHEAD``, a time that may lie
 ahead, with the reason, or in ``REFUSED``, with the code its refusal carries: a new field is in neither
 and fails the first test until someone decides. Each refused field is then sent, eight days ahead, in
-the authorization matrix's valid call of its route: 422 with that code and nothing written.
+the authorization matrix's valid call of its route: 422 with that code and nothing written. A refused
+field that a person gives (``UNTIL_NOW``) counts as now within the clock skew: never stored ahead.
 """
 
 from __future__ import annotations
@@ -73,6 +74,27 @@ REFUSED: dict[Field, str] = {
     # A count is not money, but it decides targets and alerts; refused under its documented code.
     ("POST", "/api/v1/groups/{group_id}/counts", "observed_at"): "observed_in_future",
 }
+# Of those, a person's action (a member's or an operator's, or a shopper's consent): within the clock
+# skew ahead it counts as now (``MoneyClock.until_now``, or the domain's ``min(at, now)``), so it is
+# never stored dated ahead of the server's clock. The skew is for other systems' clocks (an order's
+# ``paid_at``, an integration's completion or refund); a member who dated a withdrawal a day ahead held
+# up its whole payout batch (``tests/ledger/test_person_times.py``).
+UNTIL_NOW: dict[Field, str] = {
+    ("POST", "/api/v1/programs/{program_id}/settlements", "as_of"): "releases frozen commission",
+    ("POST", "/api/v1/members/{member_id}/withdrawals", "at"): "a batch is paid no earlier than it",
+    ("POST", "/api/v1/payout-batches/{batch_id}/paid", "at"): "the operator pays now",
+    ("POST", "/api/v1/programs/{program_id}/risk/scan", "as_of"): "holds members' money",
+    ("POST", "/api/v1/events/{event_id}/reservations", "at"): "reservations.reserve: min(at, now)",
+    ("POST", "/api/v1/orders", "consent.at"): "a withdrawal of consent comes no earlier",
+    ("POST", "/api/v1/coupons/{coupon_id}/claims", "consent.at"): "a withdrawal of consent comes no earlier",
+    (
+        "POST",
+        "/api/v1/members/{member_id}/customers",
+        "consent.at",
+    ): "a withdrawal of consent comes no earlier",
+    ("POST", "/api/v1/customers/{customer_id}/consents", "at"): "a withdrawal of consent comes no earlier",
+    ("POST", "/api/v1/customers/{customer_id}/consents/withdrawal", "at"): "pushes stop now",
+}
 
 
 def written_times(app: FastAPI) -> set[Field]:
@@ -90,6 +112,7 @@ def test_every_written_time_is_refused_ahead_or_allowed_ahead_for_a_reason(app: 
         f"refuse these ahead (kit.instants.MoneyClockDep) or list them in AHEAD: {undecided}"
     )
     assert set(AHEAD) | set(REFUSED) <= found, "a listed field is no longer in the schema"
+    assert set(UNTIL_NOW) <= set(REFUSED), "a time counted as now within the skew is refused past it"
 
 
 @pytest.mark.parametrize("field", sorted(REFUSED), ids=lambda f: f"{f[0]} {f[1]} {f[2]}")

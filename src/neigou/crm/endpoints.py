@@ -50,7 +50,7 @@ def create_customer(
     shopper who opted out 409 ``customer_opted_out``."""
     require_member_access(principal, member_id)
     member = require_member(session, member_id)
-    consent_at = clock.at(body.consent.at, field="consent.at") if body.consent is not None else None
+    consent_at = clock.until_now(body.consent.at, field="consent.at") if body.consent is not None else None
     customer = service.add_customer(
         session,
         member=member,
@@ -162,7 +162,7 @@ def grant_consent(
         session,
         customer=customer,
         purpose=body.purpose,
-        at=clock.at(body.at),
+        at=clock.until_now(body.at),
         source=body.source,
         recorded_at=clock.now,
     )
@@ -180,7 +180,10 @@ def withdraw_consent(
     """Withdraw the standing consent for a purpose; the customer gets no push from then on."""
     customer = service.require_customer(session, principal, customer_id)
     service.withdraw(
-        session, customer=customer, purpose=body.purpose or ConsentPurpose.MARKETING, at=clock.at(body.at)
+        session,
+        customer=customer,
+        purpose=body.purpose or ConsentPurpose.MARKETING,
+        at=clock.until_now(body.at),
     )
     return service.consents_out(session, customer)
 

@@ -117,6 +117,14 @@ class MoneyClock:
         """The caller's instant (refused when in the future), or now when none was given."""
         return self.now if value is None else refuse_future(value, now=self.now, skew=self.skew, field=field)
 
+    def until_now(self, value: datetime | None, *, field: str = "at") -> datetime:
+        """A person's instant where their action moves money (a withdrawal, a settlement, a payment, a
+        consent): refused past the skew like :meth:`at`, and never later than now. The skew is for other
+        systems' clocks (an order's ``paid_at``); a person's action happens, and is dated, when it is
+        made, so a time within the skew ahead counts as now and nothing is ever dated ahead of the
+        server's clock (a withdrawal dated ahead held up its whole payout batch)."""
+        return min(self.at(value, field=field), self.now)
+
 
 async def money_clock(request: Request) -> MoneyClock:
     """A dependency: now, with the configured skew (async: no thread hop for a clock read)."""

@@ -83,9 +83,10 @@ def request_withdrawal(
     principal: OperatorOrMember,
     clock: MoneyClockDep,
 ) -> WithdrawalOut:
-    """Withdraw from available (409 insufficient_balance); a repeated request_id returns the first (200)."""
+    """Withdraw from available (409 insufficient_balance); a repeated request_id returns the first (200).
+    The request is dated when it is made: an ``at`` within the clock skew ahead counts as now."""
     require_member_access(principal, member_id)
-    at = clock.at(body.at)
+    at = clock.until_now(body.at)
     member = require_member(session, member_id)
     w, created = withdrawals.request(
         session,
@@ -247,6 +248,6 @@ def mark_batch_paid(
 ) -> BatchOut:
     """The bank paid the batch: every withdrawal in it is paid, but those of members a risk case now
     holds, which leave the batch unpaid (``held_withdrawal_ids``)."""
-    at = clock.at(body.at if body else None)
+    at = clock.until_now(body.at if body else None)
     paid = payouts.pay_batch(session, batch_id=batch_id, actor=principal.actor, at=at)
     return BatchOut.model_validate(paid.batch).model_copy(update={"held_withdrawal_ids": list(paid.held)})

@@ -139,10 +139,19 @@ def pay_batch(session: Session, *, batch_id: int, actor: Actor, at: datetime) ->
     return PaidBatch(batch, tuple(w.id for w in held))
 
 
+def _known_requested_at(w: Withdrawal, batch: PayoutBatch) -> datetime:
+    """When the withdrawal is known to have been requested: its ``requested_at``, but never later than
+    its approval or its batch, instants the server dated. A request is dated no later than now, yet one
+    stored dated ahead (up to the clock skew, a day at most, before that rule) must not hold up the
+    whole batch until that moment passes: a batched withdrawal cannot be rejected."""
+    known = min(w.requested_at, batch.created_at)
+    return known if w.decided_at is None else min(known, w.decided_at)
+
+
 def _check_paid_at(batch: PayoutBatch, rows: list[Withdrawal], at: datetime) -> None:
-    """Refuse a payment dated before a withdrawal of the batch was requested or approved, or before
-    the batch was made."""
-    if any(at < w.requested_at for w in rows):
+    """Refuse a payment dated before a withdrawal of the batch was requested (:func:`_known_requested_at`)
+    or approved, or before the batch was made."""
+    if any(at < _known_requested_at(w, batch) for w in rows):
         raise Invalid(
             Message("A batch cannot be paid before its withdrawals were requested."),
             code="payout_before_request",

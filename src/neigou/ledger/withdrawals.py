@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
 from neigou.kit.bulk import insert_ignoring_duplicates
+from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
@@ -83,9 +84,11 @@ def request(
 ) -> tuple[Withdrawal, bool]:
     """Take ``amount_fen`` out of available; (withdrawal, created). Idempotent on ``request_id``.
 
-    ``catch_up`` is for a time the server chose (the caller sent none): a settlement may be dated up to
-    the clock skew ahead, so a request made just after it is dated when its money became available when
-    that is at most ``catch_up`` later, instead of being refused."""
+    ``at`` is never later than now (``MoneyClock.until_now``). ``catch_up`` is for a time the server
+    chose (the caller sent none): a settlement that committed between the request's reading of the
+    clock and its lock on the wallet is dated a moment later, so the request is dated when its money
+    became available when that is at most ``catch_up`` later and not ahead of the clock, instead of
+    being refused. It is never dated ahead of the clock: a request dated ahead held up its payout batch."""
     existing = repo.find_withdrawal(session, member.id, request_id)
     if existing is None:
         rules = rules_of(session, member.program_id)
@@ -137,12 +140,13 @@ def _dated_when_funded(session: Session, member: Member, at: datetime, catch_up:
     """The request's date: refused when before the money it takes became available (the balance it is
     checked against holds every credit of ``available``, so it is dated no earlier than the last one, nor
     before the member joined, as a refund follows its order's payment and a payout its requests), or
-    moved to that moment when it is at most ``catch_up`` later (see ``request``)."""
+    moved to that moment when it is at most ``catch_up`` later and not ahead of the clock (see
+    ``request``)."""
     credited = repo.last_credit_at(session, member.id, Account.AVAILABLE)
     funded = max(member.joined_at, credited or member.joined_at)
     if at >= funded:
         return at
-    if funded - at > catch_up:
+    if funded - at > catch_up or funded > utcnow():
         raise Invalid(
             Message("A withdrawal cannot be dated before the money it takes became available."),
             code="withdrawal_before_available",

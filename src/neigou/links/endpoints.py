@@ -178,7 +178,7 @@ def create_claim(
         raise Invalid(Message("request_id and Idempotency-Key differ."), code="request_id_mismatch")
     require_exact_ref(body.customer_ref)  # ``'2.34568E+18``: two shoppers' one hash
     consent = body.consent if body.consent is not None and body.consent.marketing else None
-    consented_at = clock.at(consent.at, field="consent.at") if consent is not None else None
+    consented_at = clock.until_now(consent.at, field="consent.at") if consent is not None else None
     result = claims.claim_coupon(
         session,
         coupon_id=coupon_id,

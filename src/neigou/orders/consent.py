@@ -49,7 +49,7 @@ def given_consent(body: OrderBody, clock: MoneyClock) -> OrderConsent | None:
     consent = body.consent
     if consent is None or not consent.marketing:
         return None
-    return OrderConsent(at=clock.at(consent.at, field="consent.at"), source=consent.source)
+    return OrderConsent(at=clock.until_now(consent.at, field="consent.at"), source=consent.source)
 
 
 def record_order_consent(

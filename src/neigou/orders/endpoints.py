@@ -128,7 +128,7 @@ def run_settlement(
     body: SettlementBody | None = None,
 ) -> SettlementOut:
     """Release frozen commission whose freeze ended by ``as_of`` (never later than now)."""
-    as_of = clock.at(body.as_of if body else None, field="as_of")
+    as_of = clock.until_now(body.as_of if body else None, field="as_of")
     program = require_program(session, program_id)
     return SettlementOut.model_validate(
         settlement.settle(session, program=program, as_of=as_of, actor=principal.actor, now=clock.now)

@@ -33,7 +33,7 @@ def run_scan(
 ) -> ScanOut:
     """Run every rule (or the named ones) now over the window ending at ``as_of`` (not in the future)."""
     body = body or ScanIn()
-    as_of = clock.at(body.as_of, field="as_of")
+    as_of = clock.until_now(body.as_of, field="as_of")
     program = require_program(session, program_id)
     names = tuple(body.rules) if body.rules else tuple(rules.RULES)
     result = service.scan(
