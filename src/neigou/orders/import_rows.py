@@ -46,6 +46,19 @@ Parsed = tuple[OrderIn | RowError, int]
 """An order (or why a row is refused) and the number of the last file row it used."""
 
 
+def trimmed(value: object, name: str) -> str:
+    """A cell's or a JSON field's text as an order stores it, read alike by the table and the JSON lines
+    readers: surrounding white space dropped, as the API's ``strip_whitespace`` drops it (``" WH-7 "`` is
+    ``WH-7``: another order otherwise, paid and commissioned twice); nothing (an empty cell, a field
+    missing or null) the empty text. A JSON whole number is its digits, as the API reads it; ``true``,
+    ``false``, a list or an object is no text and refused, as the API refuses it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise faults.not_text(name)
+    return str(value).strip()
+
+
 def _int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise faults.whole_number(name)
@@ -92,7 +105,7 @@ def _json_item(item: object, position: int) -> ItemIn:
         if name not in item:
             raise faults.missing(f"{where}.{name}")
     return ItemIn(
-        str(item["sku"]),
+        trimmed(item["sku"], f"{where}.sku"),
         _int(item["quantity"], f"{where}.quantity"),
         _int(item["paid_fen"], f"{where}.paid_fen"),
     )
@@ -126,10 +139,10 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
                 raise faults.Fault(faults.NOT_A_LIST, "items")
             yield (
                 OrderIn(
-                    external_id=str(raw.get("external_id", "")),
+                    external_id=trimmed(raw.get("external_id"), "external_id"),
                     program_id=_program(raw.get("program_id"), program_id),
-                    customer_ref=str(raw.get("customer_ref", "")),
-                    link_code=raw.get("link_code") or None,
+                    customer_ref=trimmed(raw.get("customer_ref"), "customer_ref"),
+                    link_code=trimmed(raw.get("link_code"), "link_code") or None,
                     items=tuple(_json_item(item, position) for position, item in enumerate(items)),
                     paid_at=paid_at(raw.get("paid_at")),
                     total_fen=None if raw.get("total_fen") is None else _int(raw["total_fen"], "total_fen"),
@@ -281,7 +294,7 @@ def _item(row: Row) -> ItemIn:
     values = row.values
     try:
         return ItemIn(
-            (values.get("sku") or "").strip(),
+            trimmed(values.get("sku"), "sku"),
             _int(values.get("quantity"), "quantity"),
             _int(values.get("paid_fen"), "paid_fen"),
         )
@@ -306,10 +319,10 @@ def order_of(rows: list[Row], program_id: int | None) -> Parsed:
     try:
         return (
             OrderIn(
-                external_id=(first.get("external_id") or "").strip(),
+                external_id=trimmed(first.get("external_id"), "external_id"),
                 program_id=_program(first.get("program_id"), program_id),
-                customer_ref=(first.get("customer_ref") or "").strip(),
-                link_code=(first.get("link_code") or "").strip() or None,
+                customer_ref=trimmed(first.get("customer_ref"), "customer_ref"),
+                link_code=trimmed(first.get("link_code"), "link_code") or None,
                 items=tuple([_item(r) for r in rows]),
                 paid_at=paid_at(first.get("paid_at")),
                 row=first_row,
