@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.dates import instant_in_range
 from neigou.kit.i18n import Message
+from neigou.kit.json_ids import id_text
 from neigou.kit.json_input import loads_untrusted
 from neigou.kit.json_text import holds_nul
 from neigou.kit.tabular import nul_in_row
@@ -50,8 +51,10 @@ def trimmed(value: object, name: str) -> str:
     """A cell's or a JSON field's text as an order stores it, read alike by the table and the JSON lines
     readers: surrounding white space dropped, as the API's ``strip_whitespace`` drops it (``" WH-7 "`` is
     ``WH-7``: another order otherwise, paid and commissioned twice); nothing (an empty cell, a field
-    missing or null) the empty text. A JSON whole number is its digits, as the API reads it; ``true``,
-    ``false``, a list or an object is no text and refused, as the API refuses it."""
+    missing or null) the empty text. A JSON whole number is its digits and any other its exponent form
+    (refused where an id is read: ``kit.json_ids``), as the API reads them; ``true``, ``false``, a list or
+    an object is no text and refused, as the API refuses it."""
+    value = id_text(value)
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
