@@ -34,7 +34,6 @@ def test_a_numeric_id_written_any_way_has_one_form(written: object) -> None:
         Decimal("3E+5"),
         300001.0,
         "300001.0",
-        "3e5",
         "-300001",
         "+300001",
         "300 001",
@@ -55,6 +54,15 @@ def test_a_numeric_id_of_another_shape_is_refused_without_its_value(written: obj
     told = translate(refused.value.message, "en")
     assert told == "The field orderId must be an id written in digits."
     assert str(written) not in told
+
+
+@pytest.mark.parametrize("written", ["3e5", "3E5", "3e+5", "2.34568E+18", "2.3456789012345677e+18"])
+def test_a_numeric_id_in_any_exponent_form_asks_for_ids_as_text(written: str) -> None:
+    with pytest.raises(RowProblem) as refused:
+        numeric_id({"orderId": written}, "orderId")
+    assert refused.value.code == "invalid_field"
+    told = translate(refused.value.message, "en")
+    assert told == "The field orderId is a number too long to be read exactly; write ids as text."
 
 
 @pytest.mark.parametrize(

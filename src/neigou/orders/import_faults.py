@@ -48,11 +48,17 @@ NOT_AN_OBJECT = N_("Row {row} must be a JSON object.")
 NOT_A_LIST = N_("Row {row}: {column} must be a list.")
 FIELD_NOT_AN_OBJECT = N_("Row {row}: {column} must be a JSON object.")
 UNREADABLE = N_("Row {row} could not be read.")
+NOT_TEXT = N_("Row {row}: {column} must be text.")
 
 
 def whole_number(column: str) -> Fault:
     """A quantity, an amount or a program that is not an integer."""
     return Fault(WHOLE_NUMBER, column)
+
+
+def not_text(column: str) -> Fault:
+    """A JSON line's text field given as true, false, a list or an object."""
+    return Fault(NOT_TEXT, column)
 
 
 def missing(column: str) -> Fault:

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.dates import instant_in_range
 from neigou.kit.i18n import Message
+from neigou.kit.json_ids import id_text
 from neigou.kit.json_input import loads_untrusted
 from neigou.kit.json_text import holds_nul
 from neigou.kit.tabular import nul_in_row
@@ -44,6 +45,21 @@ MAX_ORDER_LINES = 500
 build an unbounded order in memory."""
 Parsed = tuple[OrderIn | RowError, int]
 """An order (or why a row is refused) and the number of the last file row it used."""
+
+
+def trimmed(value: object, name: str) -> str:
+    """A cell's or a JSON field's text as an order stores it, read alike by the table and the JSON lines
+    readers: surrounding white space dropped, as the API's ``strip_whitespace`` drops it (``" WH-7 "`` is
+    ``WH-7``: another order otherwise, paid and commissioned twice); nothing (an empty cell, a field
+    missing or null) the empty text. A JSON whole number is its digits and any other its exponent form
+    (refused where an id is read: ``kit.json_ids``), as the API reads them; ``true``, ``false``, a list or
+    an object is no text and refused, as the API refuses it."""
+    value = id_text(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise faults.not_text(name)
+    return str(value).strip()
 
 
 def _int(value: object, name: str) -> int:
@@ -92,7 +108,7 @@ def _json_item(item: object, position: int) -> ItemIn:
         if name not in item:
             raise faults.missing(f"{where}.{name}")
     return ItemIn(
-        str(item["sku"]),
+        trimmed(item["sku"], f"{where}.sku"),
         _int(item["quantity"], f"{where}.quantity"),
         _int(item["paid_fen"], f"{where}.paid_fen"),
     )
@@ -126,10 +142,10 @@ def parse_jsonl(lines: Iterable[str], *, program_id: int | None, start: int = 0)
                 raise faults.Fault(faults.NOT_A_LIST, "items")
             yield (
                 OrderIn(
-                    external_id=str(raw.get("external_id", "")),
+                    external_id=trimmed(raw.get("external_id"), "external_id"),
                     program_id=_program(raw.get("program_id"), program_id),
-                    customer_ref=str(raw.get("customer_ref", "")),
-                    link_code=raw.get("link_code") or None,
+                    customer_ref=trimmed(raw.get("customer_ref"), "customer_ref"),
+                    link_code=trimmed(raw.get("link_code"), "link_code") or None,
                     items=tuple(_json_item(item, position) for position, item in enumerate(items)),
                     paid_at=paid_at(raw.get("paid_at")),
                     total_fen=None if raw.get("total_fen") is None else _int(raw["total_fen"], "total_fen"),
@@ -281,7 +297,7 @@ def _item(row: Row) -> ItemIn:
     values = row.values
     try:
         return ItemIn(
-            (values.get("sku") or "").strip(),
+            trimmed(values.get("sku"), "sku"),
             _int(values.get("quantity"), "quantity"),
             _int(values.get("paid_fen"), "paid_fen"),
         )
@@ -306,10 +322,10 @@ def order_of(rows: list[Row], program_id: int | None) -> Parsed:
     try:
         return (
             OrderIn(
-                external_id=(first.get("external_id") or "").strip(),
+                external_id=trimmed(first.get("external_id"), "external_id"),
                 program_id=_program(first.get("program_id"), program_id),
-                customer_ref=(first.get("customer_ref") or "").strip(),
-                link_code=(first.get("link_code") or "").strip() or None,
+                customer_ref=trimmed(first.get("customer_ref"), "customer_ref"),
+                link_code=trimmed(first.get("link_code"), "link_code") or None,
                 items=tuple([_item(r) for r in rows]),
                 paid_at=paid_at(first.get("paid_at")),
                 row=first_row,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neigou.kit.instants import Instant
+from neigou.kit.json_ids import IdNumber
 from neigou.kit.refs import NamesSomeone
 from neigou.links.schemas import ShopperConsent
 from neigou.orders.inputs import MAX_QUANTITY
@@ -31,14 +32,16 @@ class OrderBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    external_id: ExternalId
+    # A JSON number with a point or an exponent is read in exponent form (``kit.json_ids``): refused where
+    # an id is read ("write ids as text"), never its float's digits (13812345678.0 another customer).
+    external_id: Annotated[ExternalId, IdNumber]
     program_id: int
     customer_ref: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), NamesSomeone, IdNumber
     ]
-    link_code: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
-    ) = None
+    link_code: Annotated[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None, IdNumber
+    ] = None
     items: Annotated[list[ItemBody], Field(min_length=1, max_length=200)]
     paid_at: Instant
     total_fen: Fen | None = None

@@ -1,0 +1,46 @@
+"""An id sent as a JSON number, read one way wherever JSON brings one (an order through the API, a webhook
+or a JSON-lines file; a reservation).
+
+A whole number is its digits (``7007`` is ``"7007"``, as ``coerce_numbers_to_str`` reads it). Any other
+number, one written with a point or an exponent (``13812345678.0``, ``1.3812345678e10``), is a float,
+which holds an id only roughly: it is read in exponent form, as a workbook's number cell past 2⁵³ is
+(``kit.workbook_rows.cell_text``), a form no id is written in and every id check refuses ("write ids as
+text": ``kit.text_markers.exponent_number``). Read as its digits, ``13812345678.0`` would be another
+customer than ``13812345678`` (another keyed hash: another attribution, customer book, opt-out and
+per-customer limit); read as the whole number it rounds to, two ids one float holds would be one, and a
+platform's feed refuses ``300001.0`` alike (``platforms.rows``). ``NaN`` and ``Infinity``, which
+``json.loads`` takes, are no id at all and refused.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
+
+from neigou.kit.text_markers import exponent_number, too_long_number
+
+
+def id_text(value: object) -> object:
+    """``value`` as an id is read: a float in exponent form (``1.3812345678000000e+10``), anything else
+    as given (a whole number for its digits, text for its own checks)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("a number that is not finite is no id")  # the value is never quoted
+        return f"{value:.16e}"
+    return value
+
+
+IdNumber = BeforeValidator(id_text)
+"""A request field's id sent as a JSON number, read by :func:`id_text` before its type is checked."""
+
+
+def _written_as_text(value: str | None, info: ValidationInfo) -> str | None:
+    if value is not None and exponent_number(value):
+        raise ValueError(too_long_number(info.field_name or "customer_ref"))
+    return value
+
+
+WrittenAsText = AfterValidator(_written_as_text)
+"""Refuses an id in exponent form, typed so or a JSON number read by :class:`IdNumber` ("write ids as
+text"), where no later check refuses it (an order's are refused by ``orders.inputs.shape_error``)."""
