@@ -347,7 +347,9 @@ def _rolled_back(session: Session) -> None:
 @job("events.settle_holds", cron={"minute": "*"}, own_transactions=True)
 def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Every minute: paid reservations kept, unpaid ones past their hold expired (stock returned).
-    With Redis the stream of reservations is stored first, batch by batch on another connection, so
+    With Redis the stream of reservations is stored first (those in it when the job starts, for 45 s
+    at most: ``drain_backlog``, so a burst of reservations never holds the settlement back), batch by
+    batch on another connection, so
     the job's key is committed before (``own_transactions``: on SQLite it would hold the write lock the
     batches wait for; a drain that fails is logged, ``events.settle_drain_failed``, and the job goes
     on); then every event whose earlier settlement never gave its units back to the gate
@@ -363,7 +365,7 @@ def settle_holds_job(session: Session, _payload: dict[str, Any], at: datetime) -
         gate = ReservationGate(client, namespace(settings.database_url))
         factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
         try:
-            ReservationWriter(client, gate.stream, factory, name="scheduled-settle").drain()
+            ReservationWriter(client, gate.stream, factory, name="scheduled-settle").drain_backlog()
         except Exception as exc:
             # A batch that failed (a refused retry's give-back Redis failed, the database away) stays in
             # the stream for the next drain; the sweep and the settlement do not depend on it.

@@ -12,6 +12,12 @@ An ``AckHook`` adds to the script that deletes an entry from the stream what mus
 from its deletion (a count of the stream's entries taken down): the same hook runs when a stored entry
 is acknowledged and when an entry is moved to the dead letters, each time only when that script's XDEL
 removed the entry (a second delivery's deletion finds nothing).
+
+The scheduled jobs' drains (``drain_backlog``) are bounded: they handle the entries the stream held
+when they started (and what dead consumers left pending), not what producers add meanwhile, and give
+up after ``kit.attempts.RUN_BUDGET_SECONDS`` (``Backlog``). Each read is non-blocking, so a drain
+that went on until a read came back empty ran as long as a burst of traffic lasted (a flash sale),
+holding back what the job does after it (the settlement of holds) while each later run joined it.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 import redis
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.kit.attempts import RunBudget
 from neigou.kit.dead_letters import UNSTORABLE, give_up_or_keep, registered_script
 from neigou.kit.ids import digest
 from neigou.kit.logging import error_summary
@@ -81,6 +89,35 @@ def id_from_stream(stream_id: str, epoch_ms: int) -> int:
     plus the sequence number (below 2**53 for a century, so JSON clients read it exactly)."""
     ms, _, seq = stream_id.partition("-")
     return (int(ms) - epoch_ms) * 65_536 + int(seq)
+
+
+def _position(entry_id: bytes | str) -> tuple[int, int]:
+    """A stream id ``ms-seq`` as a pair that orders as the stream does."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class Backlog:
+    """What a scheduled drain handles: the entries its stream held when it started. Made before the
+    first read, it notes the newest entry's id (XREVRANGE ``+ - COUNT 1``); :meth:`done` after each
+    batch tells the drain to stop once a read came back empty, handed an entry added since (that batch
+    is stored all the same: nothing read is left behind, so a drain goes at most one batch past its
+    start), or ``kit.attempts.RUN_BUDGET_SECONDS`` have passed (on this module's ``monotonic``). What
+    it leaves waits in the stream for the consumers and the next run."""
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        newest: Any = client.xrevrange(key, "+", "-", count=1)
+        self._last = _position(newest[0][0]) if newest else None
+        self._budget = RunBudget(monotonic)
+
+    def done(self, entries: Sequence[Entry]) -> bool:
+        """Whether the drain stops after handling ``entries``, the batch it just read."""
+        if not entries or self._last is None:
+            return True
+        if any(_position(entry_id) > self._last for entry_id, _ in entries):
+            return True
+        return self._budget.spent()
 
 
 def ensure_group(client: redis.Redis, key: str, group: str) -> None:
@@ -251,6 +288,10 @@ class StreamWriter:
 
     def drain_once(self, block_ms: int | None = None) -> int:
         """Store one batch (first entries abandoned by dead consumers); returns entries handled."""
+        return len(self._drain_batch(block_ms))
+
+    def _drain_batch(self, block_ms: int | None) -> list[Entry]:
+        """One batch read and stored (under the reading lock); the entries read."""
         with self._reading:
             self._ensure_group()
             entries = next_entries(
@@ -262,14 +303,28 @@ class StreamWriter:
                 block_ms=block_ms,
                 claim_idle_ms=self.claim_idle_ms,
             )
-            return self._store(entries)
+            self._store(entries)
+            return entries
 
     def drain(self) -> int:
-        """Store everything in the stream now (shutdown, tests, the scheduled job)."""
+        """Store everything in the stream now, until a read comes back empty (shutdown, tests)."""
         total = 0
         while (handled := self.drain_once()) > 0:
             total += handled
         return total
+
+    def drain_backlog(self) -> int:
+        """The scheduled job's drain: store the entries the stream holds now and those dead consumers
+        left, not what producers add meanwhile, for ``RUN_BUDGET_SECONDS`` at most (``Backlog``);
+        returns entries handled."""
+        self._ensure_group()
+        backlog = Backlog(self.client, self.key)
+        total = 0
+        while True:
+            entries = self._drain_batch(None)
+            total += len(entries)
+            if backlog.done(entries):
+                return total
 
     def start(self) -> None:
         """Consume on a daemon thread until ``stop``."""

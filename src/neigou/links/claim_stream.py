@@ -199,7 +199,7 @@ def _fixed(args: list[bytes | str]) -> Callable[[Entry], list[bytes | str]]:
 @job("links.drain_claim_stream", cron={"minute": "*/5"}, own_transactions=True)
 def drain_claim_stream(session: Session, _payload: dict[str, Any], _at: datetime) -> None:
     """Move claims from the Redis stream into the database (a safety net: web processes consume
-    continuously). Each batch is its own transaction on another connection, so the job's key is
+    continuously): those in the stream when it starts, for 45 s at most (``drain_backlog``). Each batch is its own transaction on another connection, so the job's key is
     committed first (``own_transactions``: on SQLite it would hold the write lock the batches wait for)."""
     settings = settings_of(session)
     if (redis_url := settings.redis_client_url) is None:
@@ -208,6 +208,6 @@ def drain_claim_stream(session: Session, _payload: dict[str, Any], _at: datetime
     client = redis.Redis.from_url(redis_url)
     try:
         key = f"{namespace(settings.database_url)}:claims"
-        ClaimWriter(client, key, factory, name="scheduled-drain").drain()
+        ClaimWriter(client, key, factory, name="scheduled-drain").drain_backlog()
     finally:
         client.close()

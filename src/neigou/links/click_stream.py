@@ -39,7 +39,15 @@ from neigou.kit.dead_letters import rewrite
 from neigou.kit.jobs import job
 from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
-from neigou.kit.streams import Entry, acknowledge, ensure_group, namespace, next_entries, store_each
+from neigou.kit.streams import (
+    Backlog,
+    Entry,
+    acknowledge,
+    ensure_group,
+    namespace,
+    next_entries,
+    store_each,
+)
 from neigou.links.clicks import ClickRow, ClickSink, DatabaseSink, store_clicks
 
 log = structlog.get_logger(__name__)
@@ -256,7 +264,7 @@ class StreamConsumer:
         with self._reading:
             return self._drain_once(block_ms)[1]
 
-    def _drain_once(self, block_ms: int | None) -> tuple[int, int]:
+    def _drain_once(self, block_ms: int | None) -> tuple[list[Entry], int]:
         """One batch read and stored: the entries read and the clicks stored."""
         self._ensure_group()
         self._renew_lease()
@@ -269,17 +277,31 @@ class StreamConsumer:
             block_ms=block_ms,
             claim_idle_ms=CLAIM_IDLE_MS,
         )
-        return len(entries), self._store(entries)
+        return entries, self._store(entries)
 
     def drain(self) -> int:
-        """Store everything in the stream now, and what dead consumers left (shutdown, tests, the
-        scheduled job); returns the clicks stored. A batch the database refused goes on to the next."""
+        """Store everything in the stream now, until a read comes back empty, and what dead consumers
+        left (shutdown, tests); returns the clicks stored. A batch the database refused goes on to the
+        next."""
         total = self.recover()
         while True:
             with self._reading:
                 read, stored = self._drain_once(None)
             total += stored
             if not read:
+                return total
+
+    def drain_backlog(self) -> int:
+        """The scheduled job's drain: what dead consumers left, then the entries the stream holds now,
+        not the clicks recorded meanwhile, for ``kit.attempts.RUN_BUDGET_SECONDS`` at most
+        (``kit.streams.Backlog``); returns the clicks stored."""
+        total = self.recover()
+        backlog = Backlog(self.client, self.key)
+        while True:
+            with self._reading:
+                read, stored = self._drain_once(None)
+            total += stored
+            if backlog.done(read):
                 return total
 
     def start(self) -> None:
@@ -332,7 +354,7 @@ def click_sink(
 @job("links.drain_click_stream", cron={"minute": "*/5"}, own_transactions=True)
 def drain_click_stream(session: Session, _payload: dict[str, Any], _at: datetime) -> None:
     """Move clicks from the Redis stream into the database (a safety net: web processes consume
-    continuously). Each batch is its own transaction on another connection, so the job's key is
+    continuously): those in the stream when it starts, for 45 s at most (``drain_backlog``). Each batch is its own transaction on another connection, so the job's key is
     committed first (``own_transactions``: on SQLite it would hold the write lock the batches wait for)."""
     settings = settings_of(session)
     if (redis_url := settings.redis_client_url) is None:
@@ -341,6 +363,7 @@ def drain_click_stream(session: Session, _payload: dict[str, Any], _at: datetime
     factory = sessionmaker(bind=bind, expire_on_commit=False)
     client = redis.Redis.from_url(redis_url)
     try:
-        StreamConsumer(client, stream_key(settings.database_url), factory, name="scheduled-drain").drain()
+        consumer = StreamConsumer(client, stream_key(settings.database_url), factory, name="scheduled-drain")
+        consumer.drain_backlog()
     finally:
         client.close()
