@@ -31,6 +31,9 @@ PLAIN = "13812345678"
         ' = "2.34568E+18" ',
         "\ufeff'2.34568E+18",  # a byte-order mark before the marker
         "\u200b＇2.34568E+18",
+        "2.34568E18",  # no sign, a lowercase e, no point: the forms a JSON float or a person writes
+        "1.3812345678e10",
+        "1E10",
         "'\ufeff2.34568E+18",  # or after it
         '\u2060="2.34568E+18"\u200b',
         "２.３４５６８Ｅ＋１８",  # full-width, which NFKC folds into the ASCII form
@@ -49,9 +52,9 @@ def test_a_number_in_exponent_form_is_found_however_it_is_wrapped(ref: str) -> N
         PLAIN,
         "'13812345678",
         "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-        "2.34568E+1",
-        "2.34568E18",
         "''2.34568E+18",
+        "2.34568E",
+        "E+18",
         "e+18",
         "",
     ],

@@ -13,7 +13,7 @@ from neigou.kit.employee_numbers import MAX_INPUT, EmployeeNumber, width_folded
 from neigou.kit.field_errors import INVALID_INVITATION_CODE
 from neigou.kit.instants import Instant
 from neigou.kit.invisible import DROP_INVISIBLE
-from neigou.kit.json_ids import IdNumber, WrittenAsText
+from neigou.kit.json_ids import IdNumber
 from neigou.kit.names import StrippedNameStr
 from neigou.kit.refs import NamesSomeone
 
@@ -105,13 +105,13 @@ class ReservationBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    # A JSON number with a point or an exponent, or text in exponent form, is refused ("write ids as
-    # text", ``kit.json_ids``): 13812345678.0 would be another shopper than 13812345678.
+    # A JSON number with a point or an exponent is read in exponent form (``kit.json_ids``) and, as text
+    # in exponent form marked or not, refused by the endpoint ``invalid_customer_ref`` ("write ids as
+    # text", ``kit.refs.require_exact_ref``): 13812345678.0 would be another shopper than 13812345678.
     customer_ref: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
         NamesSomeone,
-        WrittenAsText,
         IdNumber,
     ]
     employee_no: EmployeeNo | None = None

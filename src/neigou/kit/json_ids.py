@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 
-from pydantic import AfterValidator, BeforeValidator, ValidationInfo
-
-from neigou.kit.text_markers import exponent_number, too_long_number
+from pydantic import BeforeValidator
 
 
 def id_text(value: object) -> object:
@@ -33,14 +31,3 @@ def id_text(value: object) -> object:
 
 IdNumber = BeforeValidator(id_text)
 """A request field's id sent as a JSON number, read by :func:`id_text` before its type is checked."""
-
-
-def _written_as_text(value: str | None, info: ValidationInfo) -> str | None:
-    if value is not None and exponent_number(value):
-        raise ValueError(too_long_number(info.field_name or "customer_ref"))
-    return value
-
-
-WrittenAsText = AfterValidator(_written_as_text)
-"""Refuses an id in exponent form, typed so or a JSON number read by :class:`IdNumber` ("write ids as
-text"), where no later check refuses it (an order's are refused by ``orders.inputs.shape_error``)."""
