@@ -153,7 +153,7 @@ def test_the_worker_closes_its_connections_once_its_consumer_stops(
 ) -> None:
     monkeypatch.setenv("NEIGOU_JOBS_BACKEND", "redis")
     monkeypatch.setenv("NEIGOU_REDIS_URL", "redis://127.0.0.1:6379/0")  # queued on, never reached here
-    monkeypatch.setattr(jobs.JobRunner, "consumer", lambda self, _threads: _OneJobConsumer(self))
+    monkeypatch.setattr(jobs.JobRunner, "consumer", lambda self, _threads, **_: _OneJobConsumer(self))
     get_settings.cache_clear()
     gc.collect()
     with warnings.catch_warnings(record=True) as caught, OpenConnections() as connections:

@@ -109,11 +109,12 @@ def worker(threads: Annotated[int, typer.Option()] = 4) -> None:
         )
         raise typer.Exit(code=2)
     # The worker never runs the app's lifespan: it makes the engine itself and disposes it once the
-    # consumer has stopped (its threads have finished their jobs).
+    # consumer has stopped. SIGTERM lets the running jobs finish first (up to NEIGOU_WORKER_SHUTDOWN_S);
+    # a job still running then, or at SIGINT, is cut off as if the process were killed.
     engine = engine_for(settings)
     try:
         application = create_app(settings, session_factory=make_session_factory(engine), start_jobs=False)
-        application.state.jobs.consumer(threads).run()
+        application.state.jobs.consumer(threads, shutdown_timeout=settings.worker_shutdown_s).run()
     finally:
         engine.dispose()
 

@@ -216,9 +216,20 @@ class JobRunner:
             self._consumer.stop(graceful=True)
             self._consumer = None
 
-    def consumer(self, workers: int) -> Consumer:
-        """A standalone consumer for ``neigou worker`` (handles its own signals)."""
-        return Consumer(self.huey, workers=workers, worker_type="thread", periodic=True)
+    def consumer(self, workers: int, *, shutdown_timeout: float) -> Consumer:
+        """A standalone consumer for ``neigou worker`` (handles its own signals). SIGTERM (how Docker,
+        Kubernetes and systemd stop a process) stops it gracefully: it takes no new job and waits up to
+        ``shutdown_timeout`` seconds for the running ones to finish; SIGINT, or a second SIGTERM, stops it
+        at once. huey's default takes SIGTERM as "stop now": its run returns while its (daemon) threads
+        are mid-job, and they die with the process."""
+        return Consumer(
+            self.huey,
+            workers=workers,
+            worker_type="thread",
+            periodic=True,
+            graceful_signal="TERM",
+            shutdown_timeout=shutdown_timeout,
+        )
 
 
 _runner: JobRunner | None = None
