@@ -153,7 +153,7 @@ def test_the_worker_closes_its_connections_once_its_consumer_stops(
 ) -> None:
     monkeypatch.setenv("NEIGOU_JOBS_BACKEND", "redis")
     monkeypatch.setenv("NEIGOU_REDIS_URL", "redis://127.0.0.1:6379/0")  # queued on, never reached here
-    monkeypatch.setattr(jobs.JobRunner, "consumer", lambda self, _threads: _OneJobConsumer(self))
+    monkeypatch.setattr(jobs.JobRunner, "consumer", lambda self, _threads, **_: _OneJobConsumer(self))
     get_settings.cache_clear()
     gc.collect()
     with warnings.catch_warnings(record=True) as caught, OpenConnections() as connections:
@@ -243,6 +243,12 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr("neigou.cli.main.utcnow", lambda: night.astimezone(UTC))
     path = tmp_path / "demo.db"
     path.write_bytes(b"an old demo database that must be replaced")
+    # The previous demo's job queue: its tasks would run against the new database.
+    stale_jobs = jobs.make_huey("in-process", redis_url=None, jobs_path=str(tmp_path / "demo-jobs.db"))
+    stale_jobs.storage.enqueue(b"a task of the previous demo")
+    stale_jobs.storage.close()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"demo-jobs.db{suffix}").write_bytes(b"the previous demo queue's log")
     with OpenConnections() as connections:
         result = runner.invoke(app, ["demo", "--no-serve", "--path", str(path)])
     assert result.exit_code == 0, result.output
@@ -255,6 +261,7 @@ def test_demo_builds_a_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     # The owner whose refund after payout the demo shows (a negative available balance, explained).
     assert re.search(r"/console/members/\d+/ledger .*refund after payout", result.output)
     assert "/m/login?token=" not in result.output
+    assert [p.name for p in tmp_path.glob("demo-jobs.db*")] == []  # the new demo starts with no queue
     # The demo's own analytics store holds the seeded history, so its charts have data at once.
     with duckdb.connect(str(tmp_path / "demo-analytics.duckdb"), read_only=True) as store:
         days = store.execute("SELECT count(DISTINCT CAST(paid_at AS DATE)) FROM orders").fetchall()

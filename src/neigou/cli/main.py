@@ -109,11 +109,12 @@ def worker(threads: Annotated[int, typer.Option()] = 4) -> None:
         )
         raise typer.Exit(code=2)
     # The worker never runs the app's lifespan: it makes the engine itself and disposes it once the
-    # consumer has stopped (its threads have finished their jobs).
+    # consumer has stopped. SIGTERM lets the running jobs finish first (up to NEIGOU_WORKER_SHUTDOWN_S);
+    # a job still running then, or at SIGINT, is cut off as if the process were killed.
     engine = engine_for(settings)
     try:
         application = create_app(settings, session_factory=make_session_factory(engine), start_jobs=False)
-        application.state.jobs.consumer(threads).run()
+        application.state.jobs.consumer(threads, shutdown_timeout=settings.worker_shutdown_s).run()
     finally:
         engine.dispose()
 
@@ -211,21 +212,26 @@ def demo(
     """Build a fresh seeded SQLite database, print a login and a token, and serve it."""
     from neigou.demo.seed import seed
 
-    # The demo's analytics store is its own, rebuilt with the database (a store holds watermarks).
+    # The demo's analytics store and job queue are its own, rebuilt with the database (a store holds
+    # watermarks; a previous demo's queued tasks would run against the new database).
     analytics = path.with_name(path.stem + "-analytics.duckdb")
+    jobs_path = path.with_name("demo-jobs.db")
     for stale in (
         path,
         path.with_name(path.name + "-wal"),
         path.with_name(path.name + "-shm"),
         analytics,
         analytics.with_name(analytics.name + ".wal"),
+        jobs_path,
+        jobs_path.with_name(jobs_path.name + "-wal"),
+        jobs_path.with_name(jobs_path.name + "-shm"),
     ):
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{path}"
     base = f"http://{host}:{port}"
     settings = Settings(
         database_url=url,
-        jobs_path=str(path.with_name("demo-jobs.db")),
+        jobs_path=str(jobs_path),
         public_url=base,
         analytics_url=f"duckdb:///{analytics}",
     )

@@ -37,6 +37,7 @@ from neigou.kit.db import Base, UTCDateTime
 from neigou.kit.logging import error_summary
 from neigou.kit.metrics import JOB_FAILURES
 from neigou.kit.settings import Settings, use_settings
+from neigou.kit.streams import namespace
 
 log = structlog.get_logger(__name__)
 
@@ -216,16 +217,34 @@ class JobRunner:
             self._consumer.stop(graceful=True)
             self._consumer = None
 
-    def consumer(self, workers: int) -> Consumer:
-        """A standalone consumer for ``neigou worker`` (handles its own signals)."""
-        return Consumer(self.huey, workers=workers, worker_type="thread", periodic=True)
+    def consumer(self, workers: int, *, shutdown_timeout: float) -> Consumer:
+        """A standalone consumer for ``neigou worker`` (handles its own signals). SIGTERM (how Docker,
+        Kubernetes and systemd stop a process) stops it gracefully: it takes no new job and waits up to
+        ``shutdown_timeout`` seconds for the running ones to finish; SIGINT, or a second SIGTERM, stops it
+        at once. huey's default takes SIGTERM as "stop now": its run returns while its (daemon) threads
+        are mid-job, and they die with the process."""
+        return Consumer(
+            self.huey,
+            workers=workers,
+            worker_type="thread",
+            periodic=True,
+            graceful_signal="TERM",
+            shutdown_timeout=shutdown_timeout,
+        )
 
 
 _runner: JobRunner | None = None
 
 
-def make_huey(backend: str, *, redis_url: str | None, jobs_path: str) -> Huey:
+def make_huey(
+    backend: str, *, redis_url: str | None, jobs_path: str, database_url: str | None = None
+) -> Huey:
     """The huey queue for a backend name (in-process | redis | immediate).
+
+    On Redis the queue (and its schedule of delayed and periodic runs) is named after the database
+    (``kit.streams.namespace``, as every other Redis key): deployments and test runs sharing a Redis never
+    run each other's jobs. A queue under the old name ``neigou`` is not read any more: drain it with the
+    previous worker before upgrading.
 
     Without a result store: nothing reads a job's result, and huey would keep a failed run's
     ``repr`` and whole traceback there (a database error's DETAIL and bound values: a shopper's hash,
@@ -235,7 +254,9 @@ def make_huey(backend: str, *, redis_url: str | None, jobs_path: str) -> Huey:
     if backend == "redis":
         if not redis_url:
             raise ValueError("NEIGOU_JOBS_BACKEND=redis needs NEIGOU_REDIS_URL")
-        return RedisHuey("neigou", url=redis_url, results=False)
+        if not database_url:
+            raise ValueError("a Redis job queue is named after its database: database_url is needed")
+        return RedisHuey(namespace(database_url) + ":jobs", url=redis_url, results=False)
     # A fresh machine has no state directory yet: make it, as the SQLite database URL does.
     Path(jobs_path).parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("neigou", filename=jobs_path, results=False)

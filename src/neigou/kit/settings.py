@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # redis: jobs queued on NEIGOU_REDIS_URL and run by `neigou worker`.
     jobs_backend: str = Field(default="in-process", pattern="^(in-process|redis|immediate)$")
     jobs_path: str = str(DEFAULT_DATA_DIR / "jobs.db")
+    # How long `neigou worker`, told to stop (SIGTERM), waits for its running jobs to finish before it
+    # stops anyway (seconds): under the usual 30 s a container or service manager waits before SIGKILL.
+    worker_shutdown_s: float = Field(default=25.0, gt=0, le=3600)
     # process: each web process hands its clicks to a writer process (see neigou.links.click_writer).
     # thread: the web process writes them itself, from a background thread (tests, tiny setups).
     click_writer: str = Field(default="process", pattern="^(process|thread)$")

@@ -318,7 +318,10 @@ def create_app(
     factory = session_factory
     runner = jobs.JobRunner(
         jobs.make_huey(
-            settings.jobs_backend, redis_url=settings.redis_client_url, jobs_path=settings.jobs_path
+            settings.jobs_backend,
+            redis_url=settings.redis_client_url,
+            jobs_path=settings.jobs_path,
+            database_url=settings.database_url,
         ),
         factory,
         settings,
