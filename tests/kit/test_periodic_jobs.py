@@ -1,4 +1,4 @@
-"""Scheduled runs: one run per schedule slot however late its copies come."""
+"""Scheduled runs: one run per schedule slot however late its copies come, and a failed run retried."""
 
 from __future__ import annotations
 
@@ -56,3 +56,19 @@ def test_a_slot_is_the_latest_matching_minute() -> None:
     assert jobs.schedule_slot(crontab(minute="*/5"), SLOT + timedelta(minutes=7, seconds=3)) == SLOT.replace(
         minute=35
     )
+
+
+def test_a_failed_scheduled_run_is_retried_under_its_slot(
+    runner: jobs.JobRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    FAILURES.append(1)  # the first run meets a deadlock
+    _fire(runner, SLOT, monkeypatch)
+    assert CALLS == []
+    later = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=1)  # huey's schedule: naive UTC
+    retries = runner.huey.read_schedule(later)
+    assert len(retries) == 1
+    for task in retries:
+        runner.huey.execute(task, later)
+    assert len(CALLS) == 1, "the retry did the slot's work"
+    _fire(runner, SLOT + timedelta(minutes=2), monkeypatch)
+    assert len(CALLS) == 1, "under the slot's key"

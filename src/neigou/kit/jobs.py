@@ -18,7 +18,9 @@ A scheduled run's key is its schedule slot's (``name@YYYY-MM-DDTHH:MM``, the lat
 the run that its crontab matches: ``schedule_slot``), never the minute it happens to run in: every
 scheduler queues its own copy (each ``serve --workers N`` process with in-process jobs, each worker
 replica), and the copies of a slot run its work once however late they come. A copy not started
-``PERIODIC_EXPIRES`` after it was queued is dropped.
+``PERIODIC_EXPIRES`` after it was queued is dropped. A copy queues the run itself on the deferred jobs'
+task, so a scheduled run that fails (a deadlock, a statement timeout) is retried under its slot's key
+as a deferred job is (5 times, 10 s apart), not left to the next slot (a day later for the nightly jobs).
 """
 
 from __future__ import annotations
@@ -172,10 +174,10 @@ class JobRunner:
 
         def periodic() -> None:
             # One run per schedule slot, whichever scheduler's copy comes and however late: the key
-            # names the slot, not the minute the copy runs in.
-            at = utcnow()
-            slot = schedule_slot(schedule, at)
-            self.run(spec.name, key=f"{spec.name}@{slot:%Y-%m-%dT%H:%M}", payload={}, at=at)
+            # names the slot, not the minute the copy runs in. The run goes through the deferred jobs'
+            # task, so a failed one is retried (keeping its slot's key) as a deferred job is.
+            slot = schedule_slot(schedule, utcnow())
+            self._task(spec.name, f"{spec.name}@{slot:%Y-%m-%dT%H:%M}", {})
 
         self.periodic[spec.name] = self.huey.periodic_task(
             schedule, name=f"periodic:{spec.name}", expires=int(PERIODIC_EXPIRES.total_seconds())
