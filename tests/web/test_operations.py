@@ -23,9 +23,11 @@ from neigou.web.app import create_app
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_member, create_program
 from tests.links.builders import SHAMPOO, make_link
+from tests.local_redis import REDIS_URL, local_redis
 from tests.offers.factories import product
 
 SCRAPER_TOKEN = "scrape-me-0123456789abcdef"
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def _sample(name: str, labels: dict[str, str] | None = None) -> float:
@@ -160,3 +162,20 @@ def test_multiprocess_mode_sums_the_workers(tmp_path: os.PathLike[str]) -> None:
     assert "neigou_http_requests_shed_total 3.0" in out.stdout
     assert "neigou_click_backlog 7.0" in out.stdout
     assert "after exit: False" in out.stdout  # a stopped worker's live gauges leave the sum
+
+
+@pytest.mark.parametrize(("url", "state"), [(DEAD_REDIS, "ConnectionError"), (REDIS_URL, "ok")])
+def test_readiness_checks_redis_when_one_is_configured(
+    settings: Settings, factory: sessionmaker[Session], url: str, state: str
+) -> None:
+    """Redis backs the claims, the stock gate and the rate limits whatever the jobs backend: a Redis
+    that does not answer makes the process not ready, by name."""
+    if url == REDIS_URL:
+        local_redis().close()  # it answers (or the test is skipped or fails, as the suite runs)
+    app = create_app(settings.model_copy(update={"redis_url": url}), session_factory=factory)
+    with TestClient(app) as client:
+        ready = client.get("/readyz")
+    assert ready.json()["checks"] == {"database": "ok", "click_writer": "ok", "jobs": "ok", "redis": state}
+    assert ready.status_code == (200 if state == "ok" else 503)
+    if state != "ok":
+        assert ready.json()["code"] == "not_ready"

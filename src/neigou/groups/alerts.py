@@ -27,6 +27,11 @@ the time its last attempt would have come (``MAX_ATTEMPTS`` ticks after the morn
 ``give_back_until``); then it counts as any refusal. A given-back attempt's retry is queued under a key
 of its own (the attempt's number and time: ``alert_key``), as the number is used again: the delayed
 retry and the next tick's share it, so it runs once.
+
+A first attempt's run killed before it committed its claim (the delivery row and the alert rows go in
+one transaction) leaves its key taken in ``job_runs`` and no delivery. Once that key is ``SENDING_LEASE``
+old, the ticks queue the date under a restart key (``…~2``, ``…~3``: :func:`first_attempt_key`), at most
+``MAX_ATTEMPTS`` of them, so the date's alert is not lost until the next day.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from sqlalchemy.orm import Session
 from neigou.audit import service as audit
 from neigou.groups import repository as repo
 from neigou.groups import webhook
+from neigou.groups.alert_message import message
 from neigou.groups.compliance import Compliance, compliance
 from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, GroupAlert
 from neigou.groups.settings import alert_robot, settings_of
@@ -121,6 +127,19 @@ def alert_key(program_id: int, on: date, attempt: int = 1, *, given_back: dateti
     return key if given_back is None else f"{key}@{given_back.strftime('%Y%m%dT%H%M%S')}"
 
 
+def first_attempt_key(session: Session, program_id: int, on: date, now: datetime) -> str | None:
+    """The key to queue a date's first attempt under: :func:`alert_key`, or while runs under it were
+    killed before they claimed the delivery (the key taken ``SENDING_LEASE`` ago, no delivery row), the
+    next restart's (``…~2``, ``…~3``); None after ``MAX_ATTEMPTS`` restarts. A key taken less long ago
+    may be a run still on its way: it is queued again, a no-op."""
+    base = alert_key(program_id, on)
+    for key in [base, *(f"{base}~{restart}" for restart in range(2, MAX_ATTEMPTS + 2))]:
+        run = session.get(jobs.JobRun, key)
+        if run is None or run.finished_at > now - SENDING_LEASE:
+            return key
+    return None
+
+
 def require_ended(program: Program, on: date) -> None:
     """Refuse a date that has not ended in the program's time zone: its alert would be built from a day
     still going on and mark the date delivered, so the morning's real alert of that date never went out."""
@@ -140,7 +159,9 @@ def queue_alert(session: Session, *, program_id: int, on: date, actor: Actor = S
     if delivery is not None and (not retryable(delivery) or delivery.attempts >= MAX_ATTEMPTS):
         return None
     if delivery is None:
-        key = alert_key(program_id, on)
+        key = first_attempt_key(session, program_id, on, utcnow())
+        if key is None:
+            return None
     else:
         given_back = delivery.detail in (ROBOT_BUSY, robot_budget.RATE_LIMITED)
         key = alert_key(
@@ -353,44 +374,3 @@ def _claim(session: Session, program_id: int, on: date, at: datetime) -> tuple[A
     delivery.status, delivery.attempted_at = DeliveryStatus.SENDING, at
     delivery.http_status, delivery.detail = None, None
     return delivery, True
-
-
-def _day(on: date) -> str:
-    return f"{on.month}月{on.day}日"
-
-
-def message(program: Program, report: Compliance) -> str:
-    """The robot's markdown: who missed the day's target, who will miss the next checkpoint."""
-    missed = [s for s in report.missed if s.required is not None]
-    at_risk = report.at_risk
-    head = [
-        f"## 群目标提醒 · {program.name}",
-        f"{_day(report.on)}要求 **{report.required}** 人" if report.required is not None else _day(report.on),
-        f'<font color="warning">未达标 {len(missed)} 个群</font>'
-        + (
-            f"，按当前速度{_day(report.checkpoint[0])}将有 {len(at_risk)} 个群达不到 {report.checkpoint[1]} 人"
-            if report.checkpoint is not None and at_risk
-            else ""
-        ),
-    ]
-    lines: list[str] = []
-    if missed:
-        lines.append("**未达标**")
-        lines.extend(
-            f"> {s.owner_name} · {s.name}：要求 {s.required}，"
-            + (
-                f"实际 {s.actual}，差 {(s.required or 0) - s.actual}"
-                if s.actual is not None
-                else "未上报人数"
-            )
-            for s in missed
-        )
-    if at_risk:
-        lines.append("**按当前速度将未达标**")
-        lines.extend(
-            f"> {s.owner_name} · {s.name}：{_day(s.forecast.on)}预计 {s.forecast.projected}，"
-            f"差 {s.forecast.short_by}"
-            for s in at_risk
-            if s.forecast is not None
-        )
-    return webhook.fit([*head, *lines], more="…另有 {n} 条，请在后台查看")

@@ -13,13 +13,21 @@ database's write lock for the whole run, so work that writes through another con
 writer) would wait on it, and work that calls out (a push's HTTP send) would hold every writer back.
 A failed run forgets its key again (what it committed stays: such a job's steps are safe to repeat); a
 process killed during the run leaves the key taken, and the job's next scheduled run does the rest.
+
+A scheduled run's key is its schedule slot's (``name@YYYY-MM-DDTHH:MM``, the latest minute at or before
+the run that its crontab matches: ``schedule_slot``), never the minute it happens to run in: every
+scheduler queues its own copy (each ``serve --workers N`` process with in-process jobs, each worker
+replica), and the copies of a slot run its work once however late they come. A copy not started
+``PERIODIC_EXPIRES`` after it was queued is dropped. A copy queues the run itself on the deferred jobs'
+task, so a scheduled run that fails (a deadlock, a statement timeout) is retried under its slot's key
+as a deferred job is (5 times, 10 s apart), not left to the next slot (a day later for the nightly jobs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +124,24 @@ class _InProcessConsumer(Consumer):  # type: ignore[misc]
         return None
 
 
+# A scheduled run's copy (each scheduler queues one) not started this long after it was queued is
+# dropped: the run of its slot was done by another copy, or the next slot's copy does the job's work.
+PERIODIC_EXPIRES = timedelta(minutes=30)
+# How far back a scheduled run looks for its slot (the schedules are daily at most).
+_SLOT_SEARCH = timedelta(days=8)
+
+
+def schedule_slot(schedule: Callable[[datetime], bool], now: datetime) -> datetime:
+    """The slot a scheduled run started at ``now`` belongs to: the latest minute at or before it that
+    ``schedule`` (a huey crontab, on naive UTC times) matches; ``now``'s minute if none is found."""
+    minute = now.astimezone(UTC).replace(second=0, microsecond=0, tzinfo=None)
+    for back in range(int(_SLOT_SEARCH / timedelta(minutes=1))):
+        candidate = minute - timedelta(minutes=back)
+        if schedule(candidate):
+            return candidate.replace(tzinfo=UTC)
+    return minute.replace(tzinfo=UTC)
+
+
 def _forget(session: Session, key: str) -> None:
     """Free the key of a failed run whose claim was committed first, so a retry runs it again (best
     effort: a key left taken waits for the job's next scheduled run)."""
@@ -139,17 +165,24 @@ class JobRunner:
         self.settings = settings
         self._consumer: _InProcessConsumer | None = None
         self._task = huey.task(retries=5, retry_delay=10, name="neigou.run_job")(self._run)
+        self.periodic: dict[str, Any] = {}  # each scheduled job's huey periodic task, by job name
         for spec in REGISTRY.values():
             if spec.cron:
                 self._schedule(spec)
 
     def _schedule(self, spec: JobSpec) -> None:
-        def periodic() -> None:
-            at = utcnow()
-            # One run per schedule slot, even if two schedulers fire.
-            self.run(spec.name, key=f"{spec.name}@{at:%Y-%m-%dT%H:%M}", payload={}, at=at)
+        schedule = crontab(**spec.cron)
 
-        self.huey.periodic_task(crontab(**spec.cron), name=f"periodic:{spec.name}")(periodic)
+        def periodic() -> None:
+            # One run per schedule slot, whichever scheduler's copy comes and however late: the key
+            # names the slot, not the minute the copy runs in. The run goes through the deferred jobs'
+            # task, so a failed one is retried (keeping its slot's key) as a deferred job is.
+            slot = schedule_slot(schedule, utcnow())
+            self._task(spec.name, f"{spec.name}@{slot:%Y-%m-%dT%H:%M}", {})
+
+        self.periodic[spec.name] = self.huey.periodic_task(
+            schedule, name=f"periodic:{spec.name}", expires=int(PERIODIC_EXPIRES.total_seconds())
+        )(periodic)
 
     def _run(self, name: str, key: str, payload: dict[str, Any]) -> None:
         self.run(name, key=key, payload=payload, at=utcnow())

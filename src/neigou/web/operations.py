@@ -3,8 +3,9 @@
 burst (admission control, request metrics).
 
 Liveness touches nothing but the event loop, so it answers while every thread and connection is busy;
-readiness checks the database, the click writer and the jobs backend, each within a deadline, on
-threads of its own.
+readiness checks the database, the click writer, the jobs backend and, when one is configured, Redis
+(which also backs the claims, the stock gate and the rate limits, whatever the jobs backend), each
+within a deadline, on threads of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import redis
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
@@ -120,11 +122,27 @@ class Operations:
         """Each dependency's state: ``ok`` or what went wrong."""
         writer = self.links.writer
         clicks_ok = self.links.clicks.running and (writer is None or writer.pid is not None)
-        return {
+        checks = {
             "database": await self._check(self._database),
             "click_writer": "ok" if clicks_ok else "not running",
             "jobs": await self._check(self.jobs.queued),
         }
+        if self.settings.redis_url:
+            checks["redis"] = await self._check(self._redis)
+        return checks
+
+    def _redis(self) -> None:
+        # A client of its own for each probe (a PING, its connection closed after): the probe's thread
+        # may be abandoned at the deadline, and a shared pool would keep its half-open connection.
+        client = redis.Redis.from_url(
+            self.settings.redis_url or "",
+            socket_timeout=READINESS_TIMEOUT,
+            socket_connect_timeout=READINESS_TIMEOUT,
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
 
     def _database(self) -> None:
         with self.factory() as session:
@@ -156,7 +174,8 @@ async def healthz() -> dict[str, str]:
     "/readyz", responses={503: {"description": "a dependency is down (problem+json, code not_ready)"}}
 )
 async def readyz(request: Request) -> Response:
-    """Readiness: the database answers, the click writer runs and the jobs backend is reachable."""
+    """Readiness: the database answers, the click writer runs, the jobs backend and Redis (when
+    configured) are reachable."""
     checks = await _operations(request).readiness()
     if all(state == "ok" for state in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
