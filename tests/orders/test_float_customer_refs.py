@@ -136,3 +136,75 @@ def test_a_jsonl_number_that_is_not_finite_is_no_customer() -> None:
     [(error, _)] = list(parse_jsonl([line], program_id=1))
     assert not isinstance(error, OrderIn)
     assert error.code == "parse_error"
+
+
+@pytest.mark.parametrize("text", ["-1E5", "-1.3812345678000000e+10", "+1e5"])
+def test_a_signed_exponent_form_is_one_too(text: str) -> None:
+    assert exponent_number(text)
+
+
+def test_a_negative_float_customer_ref_is_refused_on_the_api(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    answer = client.post(
+        "/api/v1/orders", json={**order_body(w, "F-1"), "customer_ref": -13812345678.0}, headers=operator
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_customer_ref"), answer.text
+
+
+def test_a_jsonl_float_sku_is_a_row_error() -> None:
+    item = {"sku": 12.5, "quantity": 1, "paid_fen": 100}
+    line = json.dumps(
+        {"external_id": "J-1", "customer_ref": "c", "paid_at": PAID_AT.isoformat(), "items": [item]}
+    )
+    [(error, _)] = list(parse_jsonl([line], program_id=1))
+    assert not isinstance(error, OrderIn)
+    assert error.code == "parse_error"
+
+
+def _webhook(client: TestClient, shop: dict[str, Any], kind: str, data: dict[str, Any], n: int) -> Any:
+    raw = json.dumps({"type": kind, "data": data}).encode()
+    headers = signing.headers(shop["inbound_secret"], utcnow() - timedelta(seconds=30 - n), raw)
+    return client.post(
+        f"/webhooks/v1/integrations/{shop['id']}",
+        content=raw,
+        headers={**headers, "content-type": "application/json"},
+    )
+
+
+def test_a_float_id_in_a_completion_or_refund_is_refused_as_text_asked_for(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    w = build(client, operator, factory, max_levels=2)
+    post_order(client, operator, order_body(w, "13812345678"))
+    shop = client.post(
+        f"/api/v1/programs/{w.program_id}/integrations", json={"name": "商城"}, headers=operator
+    ).json()
+    before = row_counts(factory)
+    sent: list[tuple[str, dict[str, Any], str]] = [
+        ("order.completed", {"external_id": 13812345678.0}, "invalid_external_id"),
+        (
+            "order.refunded",
+            {"external_id": 13812345678.0, "refund_id": "R-1", "amount_fen": 1},
+            "invalid_external_id",
+        ),
+        (
+            "order.refunded",
+            {"external_id": "13812345678", "refund_id": 300001.0, "amount_fen": 1},
+            "invalid_refund_id",
+        ),
+    ]
+    for n, (kind, data, code) in enumerate(sent):
+        answer = _webhook(client, shop, kind, data, n)
+        assert (answer.status_code, answer.json()["code"]) == (422, code), answer.text
+        assert "请把编号写成文本" in answer.json()["detail"]
+        assert "3812345678" not in answer.text
+    api = client.post(
+        f"/api/v1/orders/13812345678/refunds?program_id={w.program_id}",
+        json={"refund_id": -300001.0, "amount_fen": 1},
+        headers=operator,
+    )
+    assert (api.status_code, api.json()["code"]) == (422, "invalid_refund_id"), api.text
+    counts = row_counts(factory)
+    assert (counts["orders"], counts["refunds"]) == (before["orders"], before["refunds"])

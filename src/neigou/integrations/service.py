@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -19,10 +19,12 @@ from neigou.integrations.schemas import IntegrationBody
 from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Forbidden, Invalid, Unauthorized, Unavailable
+from neigou.kit.field_errors import INVALID_EXTERNAL_ID
 from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
 from neigou.kit.i18n import Message
 from neigou.kit.instants import numeric_detail, refusal_code
 from neigou.kit.jobs import job
+from neigou.kit.json_ids import IdNumber, require_id_text
 from neigou.kit.json_input import loads_untrusted
 from neigou.kit.paging import Cursor, CursorPaged, Page, Paged, paginate, paginate_before
 from neigou.kit.scoping import Scope, use_scope
@@ -246,14 +248,15 @@ class _Named(BaseModel):
 
     model_config = ConfigDict(coerce_numbers_to_str=True)
 
-    external_id: ExternalId
+    external_id: Annotated[ExternalId, IdNumber]
 
 
 def _named(data: dict[str, Any]) -> str:
     """The external id a completion or a refund names, checked as ``order.paid`` checks it and given on as
     sent: ``orders.service.find_order`` looks it up as sent, then trimmed, so it finds both the order its
     paid event stored (trimmed) and one a JSON-lines file stored with its spaces."""
-    _validated(_Named, {"external_id": data.get("external_id")})
+    named = _validated(_Named, {"external_id": data.get("external_id")})
+    require_id_text(named.external_id, "external_id", INVALID_EXTERNAL_ID)  # a float: "write ids as text"
     return str(data["external_id"])
 
 
@@ -264,7 +267,10 @@ def parse_complete(data: dict[str, Any]) -> tuple[str, CompleteBody]:
 
 def parse_refund(data: dict[str, Any]) -> tuple[str, RefundBody]:
     """An order.refunded payload: the external id and the refund."""
-    return _named(data), _validated(RefundBody, {k: v for k, v in data.items() if k != "external_id"})
+    external_id = _named(data)
+    body = _validated(RefundBody, {k: v for k, v in data.items() if k != "external_id"})
+    require_id_text(body.refund_id, "refund_id", "invalid_refund_id")
+    return external_id, body
 
 
 def _validated(model: type[M], payload: dict[str, Any]) -> M:

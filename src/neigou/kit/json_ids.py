@@ -18,6 +18,9 @@ import math
 
 from pydantic import BeforeValidator
 
+from neigou.kit.errors import Invalid
+from neigou.kit.text_markers import exponent_number, too_long_number
+
 
 def id_text(value: object) -> object:
     """``value`` as an id is read: a float in exponent form (``1.3812345678000000e+10``), anything else
@@ -31,3 +34,11 @@ def id_text(value: object) -> object:
 
 IdNumber = BeforeValidator(id_text)
 """A request field's id sent as a JSON number, read by :func:`id_text` before its type is checked."""
+
+
+def require_id_text(value: str, field: str, code: str) -> str:
+    """``value`` as given, or 422 ``code`` ("write ids as text", naming ``field``, never the value) when it
+    is in exponent form: a float :func:`id_text` read, or text written so."""
+    if exponent_number(value):
+        raise Invalid(too_long_number(field), code=code)
+    return value

@@ -38,8 +38,9 @@ _TEXT_FORMULA = re.compile(f"[{EQUALS_SIGNS}][ \\t\u3000]*[{QUOTES}]([^{QUOTES}]
 # A number in exponent form, as a spreadsheet writes one it holds only roughly: a workbook's cell of 2⁵³
 # or more (``kit.workbook_rows.cell_text``: ``2.3456789012345677e+18``), Excel's CSV (``2.34568E+18``),
 # and as it is typed or sent too: a lowercase ``e``, no point, no sign or a minus (``1.3812345678e10``,
-# ``1E10``, a JSON number with a point read by ``kit.json_ids``).
-EXPONENT_NUMBER = re.compile(r"[0-9](?:\.[0-9]+)?[eE][+-]?[0-9]+")
+# ``1E10``, a JSON number with a point read by ``kit.json_ids``), and with a sign before it (``-1E5``, a
+# negative float read by ``kit.json_ids``: ``-1.3812345678000000e+10``).
+EXPONENT_NUMBER = re.compile(r"[+-]?[0-9](?:\.[0-9]+)?[eE][+-]?[0-9]+")
 
 
 def spreadsheet_text(cell: str) -> str:

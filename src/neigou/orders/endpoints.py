@@ -15,6 +15,7 @@ from neigou.auth.dependencies import Operator, OperatorOrIntegration
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.instants import MoneyClockDep
+from neigou.kit.json_ids import require_id_text
 from neigou.kit.paging import PageDep
 from neigou.orders import service, settlement, sku_commissions
 from neigou.orders.consent import given_consent, record_order_consent
@@ -107,7 +108,7 @@ def refund_order(
     row, created = service.refund(
         session,
         order=order,
-        refund_id=body.refund_id,
+        refund_id=require_id_text(body.refund_id, "refund_id", "invalid_refund_id"),
         amount_fen=body.amount_fen,
         at=at,
         actor=principal.actor,

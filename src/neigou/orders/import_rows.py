@@ -107,6 +107,8 @@ def _json_item(item: object, position: int) -> ItemIn:
     for name in ("sku", "quantity", "paid_fen"):
         if name not in item:
             raise faults.missing(f"{where}.{name}")
+    if isinstance(item["sku"], float):  # the API takes a sku as text only; a float is no sku's text
+        raise faults.not_text(f"{where}.sku")
     return ItemIn(
         trimmed(item["sku"], f"{where}.sku"),
         _int(item["quantity"], f"{where}.quantity"),

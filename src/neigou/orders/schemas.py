@@ -64,7 +64,7 @@ class RefundBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    refund_id: ExternalId
+    refund_id: Annotated[ExternalId, IdNumber]  # a float in exponent form: refused (``require_id_text``)
     amount_fen: Annotated[int, Field(gt=0, le=10_000_000_000, strict=True)]
     at: Instant | None = None
 
