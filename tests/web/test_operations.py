@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
@@ -179,3 +180,39 @@ def test_readiness_checks_redis_when_one_is_configured(
     assert ready.status_code == (200 if state == "ok" else 503)
     if state != "ok":
         assert ready.json()["code"] == "not_ready"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?socket_timeout=30&socket_connect_timeout=30", (2.0, 2.0)),  # the URL's own: capped at the probe's
+        ("", (0.5, 0.25)),  # the deployment's shorter timeouts (``redis_client_url``) kept
+    ],
+)
+def test_the_redis_probe_is_built_from_the_client_url_within_its_deadline(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    expected: tuple[float, float],
+) -> None:
+    """The readiness probe's client is made as every Redis client is (``Settings.redis_client_url``),
+    its timeouts no longer than the probe's 2 s whatever the URL asks."""
+    configured = settings.model_copy(
+        update={
+            "redis_url": DEAD_REDIS + query,
+            "redis_socket_timeout_s": 0.5,
+            "redis_connect_timeout_s": 0.25,
+        }
+    )
+    app = create_app(configured, session_factory=factory)
+    seen: list[tuple[object, object]] = []
+
+    def ping(client: redis.Redis) -> bool:
+        options = client.connection_pool.connection_kwargs
+        seen.append((options.get("socket_timeout"), options.get("socket_connect_timeout")))
+        return True
+
+    monkeypatch.setattr(redis.Redis, "ping", ping)
+    app.state.operations._redis()
+    assert seen == [expected]

@@ -37,6 +37,21 @@ from neigou.web.streaming import StreamGate
 
 router = APIRouter(tags=["health"])
 READINESS_TIMEOUT = 2.0  # seconds for each readiness check
+
+
+def probe_client(settings: Settings) -> redis.Redis:
+    """The readiness probe's Redis client: built from ``Settings.redis_client_url`` as every client is
+    (CONVENTIONS), its command and connect timeouts capped at :data:`READINESS_TIMEOUT` once the URL is
+    parsed (a timeout the URL names itself wins over the arguments of ``from_url``, so a URL asking for
+    30 s would outlast the probe's deadline; a shorter one is kept)."""
+    client = redis.Redis.from_url(settings.redis_client_url or "")
+    options = client.connection_pool.connection_kwargs  # read when a connection is made: none is yet
+    for name in ("socket_timeout", "socket_connect_timeout"):
+        given = options.get(name)
+        options[name] = READINESS_TIMEOUT if given is None else min(float(given), READINESS_TIMEOUT)
+    return client
+
+
 SAMPLE_INTERVAL = 5.0  # seconds between samples of the per-process gauges in multiprocess mode
 ANYIO_DEFAULT_THREADS = 40
 
@@ -134,11 +149,7 @@ class Operations:
     def _redis(self) -> None:
         # A client of its own for each probe (a PING, its connection closed after): the probe's thread
         # may be abandoned at the deadline, and a shared pool would keep its half-open connection.
-        client = redis.Redis.from_url(
-            self.settings.redis_url or "",
-            socket_timeout=READINESS_TIMEOUT,
-            socket_connect_timeout=READINESS_TIMEOUT,
-        )
+        client = probe_client(self.settings)
         try:
             client.ping()
         finally:
