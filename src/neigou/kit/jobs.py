@@ -41,7 +41,7 @@ from sqlalchemy import String, delete, event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from neigou.kit import commit_hooks
+from neigou.kit import attempts, commit_hooks
 from neigou.kit.clock import utcnow
 from neigou.kit.db import Base, UTCDateTime
 from neigou.kit.logging import error_summary
@@ -129,7 +129,22 @@ def defer(
     commit_hooks.add(session, _PENDING, (name, key, payload or {}, delay))
 
 
-class _InProcessConsumer(Consumer):  # type: ignore[misc]
+class _StoppingConsumer(Consumer):  # type: ignore[misc]
+    """A huey consumer whose graceful stop first tells the process's runs to claim nothing more
+    (``kit.attempts.begin_stop``): a delivery run's budget (45 s) outlasts the stop's wait, and a run
+    still claiming rows when the wait ends dies mid-send with the process."""
+
+    def start(self) -> None:
+        attempts.stop_ended()
+        super().start()
+
+    def stop(self, graceful: bool = False) -> None:
+        if graceful:
+            attempts.begin_stop()
+        super().stop(graceful=graceful)
+
+
+class _InProcessConsumer(_StoppingConsumer):
     """A huey consumer on threads of the web process: the server owns the signals."""
 
     def _set_signal_handlers(self) -> None:
@@ -269,10 +284,11 @@ class JobRunner:
     def consumer(self, workers: int, *, shutdown_timeout: float) -> Consumer:
         """A standalone consumer for ``neigou worker`` (handles its own signals). SIGTERM (how Docker,
         Kubernetes and systemd stop a process) stops it gracefully: it takes no new job and waits up to
-        ``shutdown_timeout`` seconds for the running ones to finish; SIGINT, or a second SIGTERM, stops it
+        ``shutdown_timeout`` seconds for the running ones to finish, and delivery runs claim no new rows
+        from the moment the stop begins (``kit.attempts.begin_stop``); SIGINT, or a second SIGTERM, stops it
         at once. huey's default takes SIGTERM as "stop now": its run returns while its (daemon) threads
         are mid-job, and they die with the process."""
-        return Consumer(
+        return _StoppingConsumer(
             self.huey,
             workers=workers,
             worker_type="thread",
