@@ -18,7 +18,7 @@ from hypothesis import settings as hypothesis_settings
 
 from neigou.auth import passwords
 from neigou.feed import posts
-from neigou.kit import robot_budget
+from neigou.kit import attempts, robot_budget
 from neigou.kit.clock import not_before_now
 
 # The suite's fixtures, each defined once for the whole run in one of these modules: a module or conftest
@@ -147,6 +147,13 @@ def _skip_postgres_only(items: list[pytest.Item]) -> None:
 def _posts_at_the_worlds_time() -> Iterator[None]:
     with mock.patch.object(posts, "not_before_now", functools.partial(not_before_now, now=WORLDS_NOW)):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _not_stopping() -> None:
+    """Each test starts with runs free to claim work: an app stopped earlier in the process stopped its
+    in-process jobs, which tells the process's runs to claim nothing more (``kit.attempts.begin_stop``)."""
+    attempts.stop_ended()
 
 
 @pytest.fixture(autouse=True)

@@ -334,7 +334,7 @@ def revoke_audited(session: Session, *, token_id: int, actor: Actor, at: datetim
     )
 
 
-@job("auth.purge_expired_sessions", cron={"minute": "17", "hour": "3"})
+@job("auth.purge_expired_sessions", cron={"minute": "17", "hour": "3"}, retry_scheduled=True)
 def purge_expired_sessions(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Delete console and workspace sessions and sign-in codes that expired or were used or revoked
     more than a day ago."""

@@ -137,7 +137,7 @@ def _derive_categories(session: Session, *, program_id: int, at: datetime) -> No
         )
 
 
-@job("crm.derive_nightly", cron={"minute": "40", "hour": "18"})
+@job("crm.derive_nightly", cron={"minute": "40", "hour": "18"}, retry_scheduled=True)
 def derive_nightly(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Every night (02:40 in China): what every program's customer books derive from orders and clicks."""
     for program_id in session.scalars(select(Program.id).order_by(Program.id)):

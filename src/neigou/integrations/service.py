@@ -289,7 +289,7 @@ def _validated(model: type[M], payload: dict[str, Any]) -> M:
         raise Invalid(Message("Invalid fields: {fields}.", fields=fields), code=code) from exc
 
 
-@job("orders.purge_webhook_receipts", cron={"minute": "41", "hour": "4"})
+@job("orders.purge_webhook_receipts", cron={"minute": "41", "hour": "4"}, retry_scheduled=True)
 def purge_receipts(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Forget signatures older than the tolerance window: a replay that old fails on its timestamp."""
     session.execute(

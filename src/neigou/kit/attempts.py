@@ -5,6 +5,7 @@ restarted runs never send one attempt twice nor overwrite what a later attempt c
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -26,10 +27,32 @@ FIRST_ATTEMPT_GRACE = timedelta(minutes=2)
 # rows stay due, so the next minute's run goes on where this one stopped.
 RUN_BUDGET_SECONDS = 45.0
 
+# Set once this process's job consumer begins a graceful stop (``neigou worker`` told SIGTERM, a web
+# process's in-process jobs at shutdown; ``kit.jobs``): every run's budget is then spent, so a delivery
+# run finishes the send in hand and claims nothing more, well within the stop's wait
+# (``NEIGOU_WORKER_SHUTDOWN_S``, shorter than ``RUN_BUDGET_SECONDS``). Cleared when a consumer starts.
+_STOPPING = threading.Event()
+
+
+def begin_stop() -> None:
+    """Tell every running and later run of this process to claim nothing more (a graceful stop began)."""
+    _STOPPING.set()
+
+
+def stop_ended() -> None:
+    """Let runs claim work again (a consumer starts; tests)."""
+    _STOPPING.clear()
+
+
+def stopping() -> bool:
+    """Whether this process's job consumer is stopping."""
+    return _STOPPING.is_set()
+
 
 class RunBudget:
     """The wall-clock budget of one delivery run, read on ``clock`` (the caller's module's ``monotonic``,
-    which a test pins): :meth:`spent` once ``RUN_BUDGET_SECONDS`` have passed since it was made."""
+    which a test pins): :meth:`spent` once ``RUN_BUDGET_SECONDS`` have passed since it was made, or
+    at once when the process's job consumer is stopping (:func:`begin_stop`)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
@@ -37,7 +60,7 @@ class RunBudget:
 
     def spent(self) -> bool:
         """Whether the run should claim nothing more."""
-        return self._clock() >= self._ends
+        return _STOPPING.is_set() or self._clock() >= self._ends
 
 
 def due_for_retry(

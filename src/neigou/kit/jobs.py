@@ -19,8 +19,10 @@ the run that its crontab matches: ``schedule_slot``), never the minute it happen
 scheduler queues its own copy (each ``serve --workers N`` process with in-process jobs, each worker
 replica), and the copies of a slot run its work once however late they come. A copy not started
 ``PERIODIC_EXPIRES`` after it was queued is dropped. A copy queues the run itself on the deferred jobs'
-task, so a scheduled run that fails (a deadlock, a statement timeout) is retried under its slot's key
-as a deferred job is (5 times, 10 s apart), not left to the next slot (a day later for the nightly jobs).
+task. A job registered with ``retry_scheduled=True`` (the daily ones, whose next slot is a day away) has a
+failed scheduled run (a deadlock, a statement timeout) retried under its slot's key as a deferred job is
+(5 times, 10 s apart); any other scheduled run is tried once: for a job that runs every minute or five the
+next slot is the retry, and retrying it too would only multiply the load while the database is in trouble.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from sqlalchemy import String, delete, event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from neigou.kit import commit_hooks
+from neigou.kit import attempts, commit_hooks
 from neigou.kit.clock import utcnow
 from neigou.kit.db import Base, UTCDateTime
 from neigou.kit.logging import error_summary
@@ -71,21 +73,31 @@ class JobSpec:
     handler: JobHandler
     cron: dict[str, str] = field(default_factory=dict)
     own_transactions: bool = False
+    retry_scheduled: bool = False
 
 
 REGISTRY: dict[str, JobSpec] = {}
 
 
 def job(
-    name: str, *, cron: dict[str, str] | None = None, own_transactions: bool = False
+    name: str,
+    *,
+    cron: dict[str, str] | None = None,
+    own_transactions: bool = False,
+    retry_scheduled: bool = False,
 ) -> Callable[[JobHandler], JobHandler]:
     """Register a job handler under ``name``; ``cron`` (huey crontab fields) schedules it;
-    ``own_transactions``: its key is claimed and committed before it runs, and it commits its own work
-    (see the module's docstring)."""
+    ``own_transactions``: its key is claimed and committed before it runs, and it commits its own work;
+    ``retry_scheduled``: a failed scheduled run is retried as a deferred one is, not left to the next
+    slot (for daily jobs only; see the module's docstring)."""
 
     def register(handler: JobHandler) -> JobHandler:
         REGISTRY[name] = JobSpec(
-            name=name, handler=handler, cron=cron or {}, own_transactions=own_transactions
+            name=name,
+            handler=handler,
+            cron=cron or {},
+            own_transactions=own_transactions,
+            retry_scheduled=retry_scheduled,
         )
         return handler
 
@@ -96,7 +108,7 @@ def job(
 JOB_RUNS_KEPT = timedelta(days=30)
 
 
-@job("kit.purge_job_runs", cron={"minute": "53", "hour": "4"})
+@job("kit.purge_job_runs", cron={"minute": "53", "hour": "4"}, retry_scheduled=True)
 def purge_job_runs(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Forget the keys of runs finished more than ``JOB_RUNS_KEPT`` ago."""
     session.execute(delete(JobRun).where(JobRun.finished_at < at - JOB_RUNS_KEPT))
@@ -117,7 +129,22 @@ def defer(
     commit_hooks.add(session, _PENDING, (name, key, payload or {}, delay))
 
 
-class _InProcessConsumer(Consumer):  # type: ignore[misc]
+class _StoppingConsumer(Consumer):  # type: ignore[misc]
+    """A huey consumer whose graceful stop first tells the process's runs to claim nothing more
+    (``kit.attempts.begin_stop``): a delivery run's budget (45 s) outlasts the stop's wait, and a run
+    still claiming rows when the wait ends dies mid-send with the process."""
+
+    def start(self) -> None:
+        attempts.stop_ended()
+        super().start()
+
+    def stop(self, graceful: bool = False) -> None:
+        if graceful:
+            attempts.begin_stop()
+        super().stop(graceful=graceful)
+
+
+class _InProcessConsumer(_StoppingConsumer):
     """A huey consumer on threads of the web process: the server owns the signals."""
 
     def _set_signal_handlers(self) -> None:
@@ -176,9 +203,13 @@ class JobRunner:
         def periodic() -> None:
             # One run per schedule slot, whichever scheduler's copy comes and however late: the key
             # names the slot, not the minute the copy runs in. The run goes through the deferred jobs'
-            # task, so a failed one is retried (keeping its slot's key) as a deferred job is.
+            # task: a failed one is retried (keeping its slot's key) only if its job asks for it.
             slot = schedule_slot(schedule, utcnow())
-            self._task(spec.name, f"{spec.name}@{slot:%Y-%m-%dT%H:%M}", {})
+            key = f"{spec.name}@{slot:%Y-%m-%dT%H:%M}"
+            if spec.retry_scheduled:
+                self._task(spec.name, key, {})
+            else:
+                self._task(spec.name, key, {}, retries=0)
 
         self.periodic[spec.name] = self.huey.periodic_task(
             schedule, name=f"periodic:{spec.name}", expires=int(PERIODIC_EXPIRES.total_seconds())
@@ -253,10 +284,11 @@ class JobRunner:
     def consumer(self, workers: int, *, shutdown_timeout: float) -> Consumer:
         """A standalone consumer for ``neigou worker`` (handles its own signals). SIGTERM (how Docker,
         Kubernetes and systemd stop a process) stops it gracefully: it takes no new job and waits up to
-        ``shutdown_timeout`` seconds for the running ones to finish; SIGINT, or a second SIGTERM, stops it
+        ``shutdown_timeout`` seconds for the running ones to finish, and delivery runs claim no new rows
+        from the moment the stop begins (``kit.attempts.begin_stop``); SIGINT, or a second SIGTERM, stops it
         at once. huey's default takes SIGTERM as "stop now": its run returns while its (daemon) threads
         are mid-job, and they die with the process."""
-        return Consumer(
+        return _StoppingConsumer(
             self.huey,
             workers=workers,
             worker_type="thread",

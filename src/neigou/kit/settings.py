@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     jobs_path: str = str(DEFAULT_DATA_DIR / "jobs.db")
     # How long `neigou worker`, told to stop (SIGTERM), waits for its running jobs to finish before it
     # stops anyway (seconds): under the usual 30 s a container or service manager waits before SIGKILL.
+    # Delivery runs stop claiming new rows as soon as the stop begins (kit.attempts.begin_stop).
     worker_shutdown_s: float = Field(default=25.0, gt=0, le=3600)
     # process: each web process hands its clicks to a writer process (see neigou.links.click_writer).
     # thread: the web process writes them itself, from a background thread (tests, tiny setups).

@@ -89,7 +89,7 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
     return row
 
 
-@job("orders.settle_daily", cron={"minute": "30", "hour": "18"})
+@job("orders.settle_daily", cron={"minute": "30", "hour": "18"}, retry_scheduled=True)
 def settle_daily(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Every night (02:30 in China): release what has come out of its freeze in every program."""
     for program in session.scalars(select(Program).order_by(Program.id)):

@@ -19,7 +19,7 @@ from neigou.programs.models import Program
 from neigou.risk import service
 
 
-@job("risk.scan_nightly", cron={"minute": "0", "hour": "18"})
+@job("risk.scan_nightly", cron={"minute": "0", "hour": "18"}, retry_scheduled=True)
 def scan_nightly(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Every night (02:00 in China, before settlement): every rule over every program."""
     for program in session.scalars(select(Program).order_by(Program.id)):
