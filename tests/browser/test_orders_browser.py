@@ -63,7 +63,9 @@ def test_member_sees_earnings_and_withdraws_on_a_phone(
     expect(page.get_by_test_id("statement")).to_contain_text(
         re.compile("赚取佣金|退款扣回|订单完成|冻结期满|提现")
     )
-    expect(page.get_by_test_id("pager")).to_be_visible()
+    # the movements' pager, and the withdrawals list's own
+    expect(page.get_by_test_id("pager").first).to_be_visible()
+    expect(page.locator("#my-withdrawals").get_by_test_id("pager")).to_have_count(1)
     expect(page.get_by_test_id("bn-earnings")).to_have_class("current")
     page.screenshot(path=str(ARTIFACTS / "workspace-earnings-phone.png"), full_page=False)
     page.get_by_test_id("withdraw-amount").fill("100000")

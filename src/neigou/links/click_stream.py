@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit.bulk import chunks
 from neigou.kit.dead_letters import rewrite
+from neigou.kit.ids import whole_number
 from neigou.kit.jobs import job
 from neigou.kit.logging import error_summary
 from neigou.kit.settings import settings_of
@@ -133,10 +134,10 @@ def erase_dead_letters(
     def erased(fields: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
         packed = fields.get(b"clicks")
         if packed is None:  # the earlier one-click format: the customer is a field of its own
-            program = fields.get(b"program_id", b"").decode()
+            program = whole_number(fields.get(b"program_id", b"").decode())
             if fields.get(b"customer_ref_hash") != mine:
                 return None
-            if program_ids is not None and (not program.isdigit() or int(program) not in program_ids):
+            if program_ids is not None and program not in program_ids:
                 return None
             return {k: v for k, v in fields.items() if k != b"customer_ref_hash"}
         try:
