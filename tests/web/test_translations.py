@@ -40,7 +40,7 @@ def test_the_zh_cn_catalog_translates_every_extracted_msgid() -> None:
     translated = {
         (m.context, msgid): m
         for m in catalog
-        if m.id and (m.string if isinstance(m.string, str) else all(m.string)) and not m.fuzzy
+        if m.id and (m.string if isinstance(m.string, str) else all(m.string or ())) and not m.fuzzy
         for msgid in ((m.id,) if isinstance(m.id, str) else m.id)
     }
     assert len(extracted) > 700  # the extraction itself works
