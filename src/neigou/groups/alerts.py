@@ -46,8 +46,8 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
+from neigou.groups import alert_queries, webhook
 from neigou.groups import repository as repo
-from neigou.groups import webhook
 from neigou.groups.alert_message import message
 from neigou.groups.compliance import Compliance, compliance
 from neigou.groups.models import AlertDelivery, AlertKind, DeliveryStatus, GroupAlert
@@ -153,7 +153,7 @@ def require_ended(program: Program, on: date) -> None:
 def queue_alert(session: Session, *, program_id: int, on: date, actor: Actor = SYSTEM) -> str | None:
     """Defer the alert of a program and date unless it was delivered (or gave up); its key."""
     check_day(on, "date")
-    delivery = repo.get_delivery(session, program_id, on)
+    delivery = alert_queries.get_delivery(session, program_id, on)
     if delivery is not None and give_up_lost(session, delivery, utcnow()):
         return None  # its run was killed during the send: it may have been posted, never sent again
     if delivery is not None and (not retryable(delivery) or delivery.attempts >= MAX_ATTEMPTS):

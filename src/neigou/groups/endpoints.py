@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from neigou.auth.dependencies import AnyRole, Operator, OperatorOrIntegration, OperatorOrMember
 from neigou.auth.models import Role
 from neigou.auth.service import Principal
-from neigou.groups import count_files, service
+from neigou.groups import alert_queries, count_files, service
 from neigou.groups import counts as counts_service
 from neigou.groups import repository as repo
 from neigou.groups import settings as group_settings
@@ -240,7 +240,7 @@ def get_group_alerts(
     program = _visible_program(principal, session, program_id)
     day = on or local_date(utcnow(), program.timezone) - dt.timedelta(days=1)
     owner = principal.member_id if principal.role is Role.MEMBER else None
-    delivery = repo.get_delivery(session, program_id, day)
+    delivery = alert_queries.get_delivery(session, program_id, day)
     return AlertsOut(
         date=day,
         delivery=delivery.status if delivery else None,
@@ -256,7 +256,7 @@ def get_group_alerts(
                 checkpoint=a.checkpoint_on,
                 projected=a.projected,
             )
-            for a in repo.list_alerts(session, program_id, day, owner)
+            for a in alert_queries.list_alerts(session, program_id, day, owner)
         ],
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import Select, Subquery, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -11,10 +11,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from neigou.groups.models import (
     COUNTED,
-    AlertDelivery,
     CountReview,
     Group,
-    GroupAlert,
     GroupCount,
     GroupSettings,
     GroupStatus,
@@ -348,50 +346,6 @@ def programs_with_schedules(session: Session) -> list[int]:
 def get_settings(session: Session, program_id: int) -> GroupSettings | None:
     """A program's groups settings, if any were stored."""
     return session.get(GroupSettings, program_id)
-
-
-def list_alerts(
-    session: Session, program_id: int, alert_date: date, owner_member_id: int | None = None
-) -> list[GroupAlert]:
-    """A program's alerts for a date (optionally one owner's)."""
-    query = (
-        select(GroupAlert)
-        .where(GroupAlert.program_id == program_id, GroupAlert.alert_date == alert_date)
-        .order_by(GroupAlert.kind.desc(), GroupAlert.owner_member_id, GroupAlert.group_id)
-    )
-    if owner_member_id is not None:
-        query = query.where(GroupAlert.owner_member_id == owner_member_id)
-    return list(session.scalars(query))
-
-
-def latest_alert_date(session: Session, program_id: int, on: date) -> date | None:
-    """The latest date on or before ``on`` that has alerts for the program."""
-    return session.scalar(
-        select(func.max(GroupAlert.alert_date)).where(
-            GroupAlert.program_id == program_id, GroupAlert.alert_date <= on
-        )
-    )
-
-
-def recent_alerts_of_owner(session: Session, owner_member_id: int, *, limit: int = 20) -> list[GroupAlert]:
-    """An owner's latest alerts, newest date first."""
-    return list(
-        session.scalars(
-            select(GroupAlert)
-            .where(GroupAlert.owner_member_id == owner_member_id)
-            .order_by(GroupAlert.alert_date.desc(), GroupAlert.id)
-            .limit(limit)
-        )
-    )
-
-
-def get_delivery(session: Session, program_id: int, alert_date: date) -> AlertDelivery | None:
-    """The alert message record of a program and date."""
-    return session.scalar(
-        select(AlertDelivery).where(
-            AlertDelivery.program_id == program_id, AlertDelivery.alert_date == alert_date
-        )
-    )
 
 
 def groups_by_id(session: Session, group_ids: Collection[int]) -> list[Group]:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from neigou.auth.dependencies import ConsoleOperator
-from neigou.groups import count_files, counts
+from neigou.groups import alert_queries, count_files, counts
 from neigou.groups import repository as repo
 from neigou.groups.compliance import Compliance, Standing, compliance, history, local_date
 from neigou.groups.models import GroupPlatform
@@ -237,10 +237,10 @@ def _page(
             text=lambda r: f"{r.owner_name} {r.name}",
         )
     else:
-        alerts_day = repo.latest_alert_date(session, program.id, day) or day
+        alerts_day = alert_queries.latest_alert_date(session, program.id, day) or day
         context |= {
-            "alerts": repo.list_alerts(session, program.id, alerts_day),
-            "delivery": repo.get_delivery(session, program.id, alerts_day),
+            "alerts": alert_queries.list_alerts(session, program.id, alerts_day),
+            "delivery": alert_queries.get_delivery(session, program.id, alerts_day),
             "alerts_day": alerts_day,
             "names": {s.group_id: (s.owner_name, s.name) for s in report.groups},
             "held": repo.counts_for_review(session, program.id),

@@ -11,8 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from neigou.groups import counts, service
-from neigou.groups import repository as repo
+from neigou.groups import alert_queries, counts, service
 from neigou.groups.compliance import compliance, local_date
 from neigou.groups.models import CountReview, GroupPlatform
 from neigou.groups.schemas import GroupCreate
@@ -62,7 +61,7 @@ def my_groups(
         shown=report.groups[start : start + GROUPS_PER_PAGE],
         pager=pager(request, number, GROUPS_PER_PAGE, len(ids)),
         to_count=sum(1 for s in report.groups if s.actual is None),
-        alerts=repo.recent_alerts_of_owner(session, member.id, limit=ALERTS_SHOWN),
+        alerts=alert_queries.recent_alerts_of_owner(session, member.id, limit=ALERTS_SHOWN),
         names={s.group_id: s.name for s in report.groups},
         platforms=[p.value for p in GroupPlatform],
         saved=saved,
