@@ -70,7 +70,7 @@ def test_the_payout_file_is_read_in_keyset_pages(
     assert xlsx.status_code == 200, xlsx.text
     assert xlsx.headers["content-type"] == XLSX_MEDIA_TYPE
     assert xlsx.headers["content-disposition"] == f'attachment; filename="payout-batch-{batch_id}.xlsx"'
-    pages = [s for s in sent if "payee_accounts" in s and "LIMIT" in s.upper()]
+    pages = [s for s in sent if "JOIN members" in s and "LIMIT" in s.upper()]
     assert len(pages) == 2  # three withdrawals, two a statement, each after the last id read
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
@@ -129,7 +129,7 @@ def test_the_csv_is_streamed_page_by_page_and_is_the_file_it_was(
     assert streamed.headers["content-disposition"] == f'attachment; filename="payout-batch-{batch_id}.csv"'
     assert "content-length" not in streamed.headers  # sent as it is made, never held whole first
     assert streamed.content == before["zh-CN"]
-    pages = [s for s in sent if "payee_accounts" in s and "LIMIT" in s.upper()]
+    pages = [s for s in sent if "JOIN members" in s and "LIMIT" in s.upper()]
     assert len(pages) == 3  # five withdrawals, two a statement, each after the last id read
     listed = list(csv.DictReader(io.StringIO(streamed.content.decode("utf-8-sig"))))
     assert [int(r["withdrawal_id"]) for r in listed] == made

@@ -157,6 +157,16 @@ class Withdrawal(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id"), nullable=True, index=True)
+    # Where this withdrawal is paid: the member's payee account as it was when they asked (the sealed
+    # tokens copied as they are, so the payee keys open them as they open the member's), or as they first
+    # set it while the request still waited for review. The console shows it masked when the operator
+    # approves and the payout file pays it; a later change of the member's account does not reach it.
+    # All null when there was none to copy (the file's payee cells stay empty).
+    payee_kind: Mapped[PayeeKind | None] = mapped_column(str_enum(PayeeKind), nullable=True)
+    payee_account_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payee_account_masked: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    payee_holder_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payee_holder_masked: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class PayoutBatch(Base):

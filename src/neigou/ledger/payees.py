@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.bulk import chunks
 from neigou.kit.db import row_to_put
 from neigou.kit.errors import Invalid, NotFound
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
-from neigou.ledger.models import PayeeAccount
+from neigou.ledger.models import PayeeAccount, Withdrawal, WithdrawalStatus
 from neigou.ledger.payee_rules import Payee, PayeeKind, check_payee
 from neigou.programs.models import Member
 
@@ -31,7 +29,11 @@ def put_payee(
     actor: Actor,
     at: datetime,
 ) -> PayeeAccount:
-    """Store (or replace) where ``member`` is paid; a malformed account is 422 and stores nothing."""
+    """Store (or replace) where ``member`` is paid; a malformed account is 422 and stores nothing.
+
+    A withdrawal keeps the account it was asked with (:func:`copied`): a change reaches none already
+    requested, approved or paid. Only the member's requests still waiting for review that were asked
+    with no account at all take this one, so the operator approves them with it in view."""
     checked = check_payee(kind, account, holder)
     if not isinstance(checked, Payee):
         code, message = checked
@@ -50,6 +52,10 @@ def put_payee(
     for name, value in stored.items():
         setattr(row, name, value)
     session.flush()
+    filled = _fill_waiting_requests(session, row)
+    after: dict[str, object] = {"kind": checked.kind.value, "account": checked.account_masked}
+    if filled:
+        after["withdrawals"] = filled
     audit.record(
         session,
         actor=actor,
@@ -57,23 +63,38 @@ def put_payee(
         entity="member",
         entity_id=member.id,
         before=before,
-        after={"kind": checked.kind.value, "account": checked.account_masked},
+        after=after,
         at=at,
     )
     return row
 
 
-def masked_payees(session: Session, member_ids: Iterable[int]) -> dict[int, PayeeAccount]:
-    """The payee accounts of these members (their masked forms are what pages show)."""
-    found: dict[int, PayeeAccount] = {}
-    for part in chunks(sorted(set(member_ids))):
-        found.update(
-            {
-                p.member_id: p
-                for p in session.scalars(select(PayeeAccount).where(PayeeAccount.member_id.in_(part)))
-            }
-        )
-    return found
+def copied(payee: PayeeAccount | None) -> dict[str, object]:
+    """A withdrawal's ``payee_*`` columns from the member's account (all None without one): the sealed
+    tokens as they are, sealed by the same keys, so they open, rotate and stay encrypted as the
+    member's do."""
+    return {
+        "payee_kind": payee.kind if payee else None,
+        "payee_account_sealed": payee.account_sealed if payee else None,
+        "payee_account_masked": payee.account_masked if payee else None,
+        "payee_holder_sealed": payee.holder_sealed if payee else None,
+        "payee_holder_masked": payee.holder_masked if payee else None,
+    }
+
+
+def _fill_waiting_requests(session: Session, payee: PayeeAccount) -> list[int]:
+    """Give ``payee`` to the member's withdrawals still requested (not yet reviewed) that carry no
+    account; their ids. An approval that locked one first keeps it as approved, without an account: the
+    ``UPDATE`` reads the status again once the approval's lock is released."""
+    waiting = (
+        Withdrawal.member_id == payee.member_id,
+        Withdrawal.status == WithdrawalStatus.REQUESTED,
+        Withdrawal.payee_account_sealed.is_(None),
+    )
+    done = session.execute(
+        update(Withdrawal).where(*waiting).values(**copied(payee)).returning(Withdrawal.id)
+    )
+    return sorted(int(i) for i in done.scalars())
 
 
 def require_payee(session: Session, member_id: int) -> PayeeAccount:

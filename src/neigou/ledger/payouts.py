@@ -18,7 +18,7 @@ from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import N_, Message, translations
 from neigou.kit.sealed import Sealer
 from neigou.ledger import withdrawals
-from neigou.ledger.models import PayeeAccount, PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
+from neigou.ledger.models import PayoutBatch, PayoutSettings, Withdrawal, WithdrawalStatus
 from neigou.ledger.payout_rules import PayoutRules
 from neigou.programs.models import Member
 from neigou.risk import holds
@@ -168,21 +168,21 @@ def _check_paid_at(batch: PayoutBatch, rows: list[Withdrawal], at: datetime) -> 
         )
 
 
-BatchRow = tuple[Withdrawal, str, PayeeAccount | None, str | None]
+BatchRow = tuple[Withdrawal, str, str | None]
 
 
 def _batch_page(session: Session, batch_id: int, after: int) -> list[BatchRow]:
     """Up to :data:`EXPORT_PAGE_ROWS` of the batch's withdrawals after id ``after``, in id order, with
-    their member's name, payee and hold."""
+    their member's name and hold. The payee is the withdrawal's own copy (``Withdrawal.payee_*``), never
+    the member's account now: one changed after the approval does not redirect the money approved."""
     found = session.execute(
-        select(Withdrawal, Member.name, PayeeAccount, holds.withdrawal_hold(Withdrawal.member_id))
+        select(Withdrawal, Member.name, holds.withdrawal_hold(Withdrawal.member_id))
         .join(Member, Member.id == Withdrawal.member_id)
-        .outerjoin(PayeeAccount, PayeeAccount.member_id == Withdrawal.member_id)
         .where(Withdrawal.batch_id == batch_id, Withdrawal.id > after)
         .order_by(Withdrawal.id)
         .limit(EXPORT_PAGE_ROWS)
     ).all()
-    return [(w, name, payee, hold) for w, name, payee, hold in found]
+    return [(w, name, hold) for w, name, hold in found]
 
 
 def _batch_pages(session: Session, batch_id: int) -> Iterator[BatchRow]:
@@ -200,7 +200,8 @@ def _batch_pages(session: Session, batch_id: int) -> Iterator[BatchRow]:
 
 def batch_rows(session: Session, batch_id: int, sealer: Sealer, locale: str) -> Iterator[tuple[object, ...]]:
     """The finance file's rows, one per withdrawal of the batch, read in pages as they are written, with
-    the account to pay in full (unsealed here only; empty when the member has not said where to be paid)
+    the account to pay in full (the withdrawal's copy, unsealed here only; empty when the member had not
+    said where to be paid while the request waited for review)
     and, in ``locale``, whether a risk case holds the member now (marking the batch paid would give the
     withdrawal back)."""
     gettext = translations(locale).gettext
@@ -208,7 +209,7 @@ def batch_rows(session: Session, batch_id: int, sealer: Sealer, locale: str) -> 
 
 
 def _file_row(row: BatchRow, sealer: Sealer, gettext: Callable[[str], str]) -> tuple[object, ...]:
-    w, name, payee, hold = row
+    w, name, hold = row
     return (
         w.id,
         w.member_id,
@@ -219,18 +220,19 @@ def _file_row(row: BatchRow, sealer: Sealer, gettext: Callable[[str], str]) -> t
         f"{w.net_fen // 100}.{w.net_fen % 100:02d}",
         w.requested_at.isoformat(),
         w.request_id,
-        *_payee_cells(payee, sealer),
+        *_payee_cells(w, sealer),
         gettext(HOLDS[hold]) if hold else "",
     )
 
 
-def _payee_cells(payee: PayeeAccount | None, sealer: Sealer) -> tuple[str, str, str]:
-    if payee is None:
+def _payee_cells(w: Withdrawal, sealer: Sealer) -> tuple[str, str, str]:
+    """The kind, account and holder the withdrawal is paid to, from its own sealed copy."""
+    if w.payee_kind is None or w.payee_account_sealed is None or w.payee_holder_sealed is None:
         return "", "", ""
     return (
-        payee.kind.value,
-        sealer.unseal(payee.account_sealed) or "",
-        sealer.unseal(payee.holder_sealed) or "",
+        w.payee_kind.value,
+        sealer.unseal(w.payee_account_sealed) or "",
+        sealer.unseal(w.payee_holder_sealed) or "",
     )
 
 

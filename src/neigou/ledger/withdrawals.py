@@ -14,9 +14,9 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
-from neigou.ledger import legs
+from neigou.ledger import legs, payees
 from neigou.ledger import repository as repo
-from neigou.ledger.models import Account, PostingKind, Wallet, Withdrawal, WithdrawalStatus
+from neigou.ledger.models import Account, PayeeAccount, PostingKind, Wallet, Withdrawal, WithdrawalStatus
 from neigou.ledger.payout_rules import PayoutRules, fee, refusal
 from neigou.ledger.service import draft, post
 from neigou.programs.models import Member
@@ -88,7 +88,10 @@ def request(
     chose (the caller sent none): a settlement that committed between the request's reading of the
     clock and its lock on the wallet is dated a moment later, so the request is dated when its money
     became available when that is at most ``catch_up`` later and not ahead of the clock, instead of
-    being refused. It is never dated ahead of the clock: a request dated ahead held up its payout batch."""
+    being refused. It is never dated ahead of the clock: a request dated ahead held up its payout batch.
+
+    The withdrawal keeps a copy of the member's payee account as it is now (``payees.copied``, still
+    sealed): the operator reviews that one and the payout file pays it, whatever the member sets later."""
     existing = repo.find_withdrawal(session, member.id, request_id)
     if existing is None:
         rules = rules_of(session, member.program_id)
@@ -122,6 +125,7 @@ def request(
         net_fen=amount_fen - charged,
         status=WithdrawalStatus.REQUESTED,
         requested_at=at,
+        **payees.copied(session.get(PayeeAccount, member.id)),
     )
     session.add(withdrawal)
     session.flush()

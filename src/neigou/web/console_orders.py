@@ -18,7 +18,7 @@ from neigou.kit.db import get_or_404
 from neigou.kit.deps import LaterReadsDep, SessionDep
 from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
-from neigou.ledger import payees, payouts, withdrawals
+from neigou.ledger import payouts, withdrawals
 from neigou.ledger import repository as ledger
 from neigou.ledger.models import WithdrawalStatus
 from neigou.offers import repository as offers
@@ -213,7 +213,6 @@ def withdrawals_page(
         batches_pager=batches.pager,
         names=programs.member_names(session, shown),
         balances=ledger.balances(session, [w.member_id for w in requested.items]),
-        payees=payees.masked_payees(session, shown),
         held=holds.withdrawal_holds(session, shown),
     )
 
