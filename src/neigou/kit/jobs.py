@@ -13,6 +13,8 @@ database's write lock for the whole run, so work that writes through another con
 writer) would wait on it, and work that calls out (a push's HTTP send) would hold every writer back.
 A failed run forgets its key again (what it committed stays: such a job's steps are safe to repeat); a
 process killed during the run leaves the key taken, and the job's next scheduled run does the rest.
+A job whose steps must not be repeated by its retry marks each step done in the step's own transaction
+(``mark_step``: a key ``run/step`` of the run's key, which the retry keeps), and skips the steps marked.
 
 A scheduled run's key is its schedule slot's (``name@YYYY-MM-DDTHH:MM``, the latest minute at or before
 the run that its crontab matches: ``schedule_slot``), never the minute it happens to run in: every
@@ -53,6 +55,7 @@ log = structlog.get_logger(__name__)
 
 JobHandler = Callable[[Session, dict[str, Any], datetime], None]
 _PENDING = "neigou_pending_jobs"
+_RUN_KEY = "neigou_job_run_key"
 
 
 class JobRun(Base):
@@ -112,6 +115,30 @@ JOB_RUNS_KEPT = timedelta(days=30)
 def purge_job_runs(session: Session, _payload: dict[str, Any], at: datetime) -> None:
     """Forget the keys of runs finished more than ``JOB_RUNS_KEPT`` ago."""
     session.execute(delete(JobRun).where(JobRun.finished_at < at - JOB_RUNS_KEPT))
+
+
+def run_key(session: Session) -> str | None:
+    """The key of the run whose session this is (``JobRunner.run``); None outside a job. A retry of a
+    failed run has the same key: a job whose steps commit one by one (``own_transactions``) marks each
+    step done under it (``mark_step``), and its retry skips them."""
+    run = session.info.get(_RUN_KEY)
+    return str(run[1]) if isinstance(run, tuple) else None
+
+
+def mark_step(session: Session, step: str, *, at: datetime) -> bool:
+    """Mark ``step`` of the session's run done, in the session's transaction (it counts once that
+    commits): False when a committed attempt of the run (a failed run's retry) already did it. Outside a
+    job (no run key) every step is to do. The marks are job keys of their own (``run@step``), forgotten
+    with the others (``purge_job_runs``)."""
+    run = session.info.get(_RUN_KEY)
+    if not isinstance(run, tuple):
+        return True
+    name, key = str(run[0]), f"{run[1]}/{step}"
+    if session.get(JobRun, key) is not None:
+        return False
+    session.add(JobRun(key=key, name=name, finished_at=at))
+    session.flush()  # a parallel run of the same key (none: the run's key is claimed) would wait here
+    return True
 
 
 def defer(
@@ -226,6 +253,7 @@ class JobRunner:
         if self.settings is not None:
             use_settings(session, self.settings)
         claimed = False
+        session.info[_RUN_KEY] = (name, key)
         try:
             if session.get(JobRun, key) is not None:
                 return False

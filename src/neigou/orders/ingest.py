@@ -12,23 +12,22 @@ the batch, waiting for it, is written after it (an order after an opt-out, see d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
-from neigou.campaigns import repository as campaigns
 from neigou.kit.bulk import next_ids
 from neigou.kit.columns import RowError
 from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.instants import DEFAULT_SKEW, future_message
 from neigou.links.order_attribution import OrderAttribution, OrderToAttribute, UnknownLink, attribute_orders
-from neigou.orders import batch_rows, commission, lookups, row_writes, set_writes
+from neigou.orders import batch_build, batch_rows, commission, lookups, row_writes, set_writes
 from neigou.orders.inputs import OrderIn, reused, shape_error, terms_of
-from neigou.orders.models import CommissionState, Order, OrderSource
-from neigou.orders.offer_snapshot import OfferBook
+from neigou.orders.models import Order, OrderSource
 from neigou.privacy import repository as privacy
 
 PRECHECK_BELOW = 50
@@ -188,6 +187,9 @@ class Prepared:
     seen: dict[tuple[int, str], int]
     todo: list[row_writes.NewOrder]
     ids: list[int] | None
+    # Prepared to be written on another connection: the invite history's mark and how to price again.
+    mark: int | None = None
+    redo: Callable[[Session], Prepared] | None = None
 
 
 def ingest(
@@ -229,6 +231,7 @@ def prepare(
     ``lock`` takes the batch's customer locks first (``ingest``, which writes in this transaction);
     a batch prepared on its own connection takes them in ``finish``, where it is written."""
     batch = _Batch(session, orders, secret_key, clock=clock, skew=skew, lock=lock)
+    mark = None if lock else lookups.moves_mark(session)  # read with the programs locked (``_Batch``)
     problems = {
         index: batch.check(order)
         for index, order in enumerate(orders)
@@ -263,15 +266,27 @@ def prepare(
         result.results.append(_PENDING)  # filled in once inserted
         seen[key] = index
         pending[index] = (order, ref_hash, attributed, earners)
-    todo = _build(session, batch, pending, source=source, now=now) if pending else []
+    todo = (
+        batch_build.build(session, pending, batch.programs, batch.products, source=source, now=now)
+        if pending
+        else []
+    )
     ids = next_ids(session, Order, len(todo)) if len(todo) >= SET_BASED_FROM else None
-    return Prepared(orders, batch.hashes, result, seen, todo, ids)
+    again = partial(
+        prepare, orders=orders, secret_key=secret_key, source=source, now=now, clock=clock, skew=skew
+    )
+    return Prepared(orders, batch.hashes, result, seen, todo, ids, mark, None if lock else again)
 
 
 def finish(session: Session, prepared: Prepared) -> BatchResult:
     """Write a batch prepared on another connection, in this transaction: the locks of the customers
-    of its new orders first (one statement), then :func:`_write`."""
+    of its new orders first (one statement), then :func:`_write`. A member of its programs moved to
+    another inviter since it was prepared (``lookups.moved_since``, which locks the programs until the
+    commit) has it priced again here, with the uplines as they are now."""
     privacy.lock_customers(session, (todo.head.customer_ref_hash for todo in prepared.todo))
+    programs = {o.program_id for o in prepared.orders}
+    if prepared.redo is not None and lookups.moved_since(session, prepared.mark or 0, programs):
+        prepared = prepared.redo(session)
     return _write(session, prepared)
 
 
@@ -304,57 +319,6 @@ def _chains(
     depth = max((batch.programs[orders[i].program_id].max_levels for i in sellers), default=1) - 1
     facts = lookups.member_facts(session, set(sellers.values()), depth) if sellers else {}
     return batch_rows.Chains(batch.programs, batch.tiers, facts, batch_rows.span_of(orders))
-
-
-def _build(
-    session: Session,
-    batch: _Batch,
-    pending: dict[int, tuple[OrderIn, str, OrderAttribution, list[commission.Earner]]],
-    *,
-    source: OrderSource,
-    now: datetime,
-) -> list[row_writes.NewOrder]:
-    """Each pending order's head, lines and earners."""
-    book = OfferBook(
-        session,
-        start=min(o.paid_at for o, _, _, _ in pending.values()),
-        end=max(o.paid_at for o, _, _, _ in pending.values()),
-        coupon_ids={a.link_coupon_id for _, _, a, _ in pending.values() if a.link_coupon_id is not None},
-        organization_ids=batch.organizations,
-    )
-    boosts = campaigns.boost_terms(
-        session, {a.link_campaign_id for _, _, a, _ in pending.values() if a.link_campaign_id is not None}
-    )
-    # Each organization's list prices: an order is priced with its program's organization's products.
-    prices = {o: {sku: terms.price_fen for sku, terms in own.items()} for o, own in batch.products.items()}
-    todo: list[row_writes.NewOrder] = []
-    pending_state, products = CommissionState.PENDING, batch.products
-    programs = {i: (p.organization_id, prices.get(p.organization_id, {})) for i, p in batch.programs.items()}
-    for order, ref_hash, attributed, chain in pending.values():
-        found, (organization_id, listed) = attributed.attribution, programs[order.program_id]
-        coupon_id, own = attributed.link_coupon_id, products.get(organization_id, {})
-        lines, paid_fen, list_total = batch_rows.priced_lines(
-            order.items, own, boosts.get(attributed.link_campaign_id or 0), order.paid_at
-        )
-        head = row_writes.OrderHead(
-            order.program_id,
-            order.external_id,
-            ref_hash,
-            order.link_code,
-            order.event_id,
-            found.member_id,
-            found.group_id,
-            found.basis.value,
-            found.self_purchase,
-            paid_fen,
-            order.paid_at,
-            pending_state,
-            batch_rows.snapshot_of(book, order, listed, coupon_id, organization_id, list_total=list_total),
-            source,
-            now,
-        )
-        todo.append(row_writes.NewOrder(head, lines, chain))
-    return todo
 
 
 def _write_set_based(

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neigou.events.models import Event
@@ -20,9 +20,45 @@ from neigou.programs.models import Member, MemberInviterPeriod, MemberTierPeriod
 
 
 def programs(session: Session, ids: Iterable[int]) -> dict[int, Program]:
-    """The programs with these ids."""
+    """The programs with these ids, read locked in shared mode (``FOR KEY SHARE``, PostgreSQL) until the
+    transaction ends, before the batch reads any upline: a move of a member to another inviter
+    (``programs.inviters.change_inviter``) locks its program ``FOR UPDATE``, so a batch pricing orders
+    meanwhile waits for the move's commit and reads the new upline, and a move that comes second waits
+    for the batch's commit and sees its orders (``orders.priced``). Batches do not wait for each other,
+    nor for anything but a change that locks the program ``FOR UPDATE``."""
     wanted = sorted(set(ids))
-    return {p.id: p for p in session.scalars(select(Program).where(Program.id.in_(wanted)))} if wanted else {}
+    if not wanted:
+        return {}
+    query = select(Program).where(Program.id.in_(wanted)).order_by(Program.id)
+    return {p.id: p for p in session.scalars(query.with_for_update(read=True, key_share=True))}
+
+
+def moves_mark(session: Session) -> int:
+    """How far the invite history's ids have gone (0: none yet): a batch prepared on one connection and
+    written on another (``ingest.finish``) checks at its write that no move was made since
+    (``moved_since``). Read with the programs locked (``programs``): no move of theirs is uncommitted
+    then, and the id of any later one is past the mark."""
+    return int(session.scalar(select(func.max(MemberInviterPeriod.id))) or 0)
+
+
+def moved_since(session: Session, mark: int, program_ids: Iterable[int]) -> bool:
+    """Whether a member of these programs was moved to another inviter after ``mark`` was read; the
+    programs are locked first (``programs``), so no move can commit after the answer until the
+    transaction ends."""
+    wanted = programs(session, program_ids)
+    if not wanted:
+        return False
+    moved = (
+        select(MemberInviterPeriod.id)
+        .join(Member, Member.id == MemberInviterPeriod.member_id)
+        .where(
+            MemberInviterPeriod.id > mark,
+            MemberInviterPeriod.reason == "moved",
+            Member.program_id.in_(sorted(wanted)),
+        )
+        .limit(1)
+    )
+    return session.scalar(moved) is not None
 
 
 def tiers(session: Session, program_ids: Collection[int]) -> dict[tuple[int, str], Tier]:

@@ -5,6 +5,12 @@ are never re-priced. A move dated before the latest ``paid_at`` among the member
 program would leave those orders with the old upline while a twin reported after the move, paid at the
 same time, pays the new one: the order's upline would depend on when it arrived. Such a move is
 refused (409 ``inviter_change_before_priced_orders``).
+
+The check sees every order priced with the old upline: the move holds its program ``FOR UPDATE``, and
+order intake reads its programs ``FOR KEY SHARE`` before any upline until its commit
+(``lookups.programs``), so an order being taken is committed before the move reads, and one taken
+after waits for the move and is priced with the new upline (a file's batch prepared before the move is
+priced again at its write: ``ingest.finish``).
 """
 
 from __future__ import annotations

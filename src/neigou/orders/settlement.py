@@ -5,19 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import SYSTEM, Actor
 from neigou.kit.bulk import chunks
-from neigou.kit.jobs import job
+from neigou.kit.jobs import job, mark_step
+from neigou.kit.logging import error_summary
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
 from neigou.orders.models import Commission, CommissionState, Order, Settlement
 from neigou.programs.models import Program
 from neigou.risk import holds
+
+log = structlog.get_logger(__name__)
 
 
 def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor, now: datetime) -> Settlement:
@@ -89,8 +93,53 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
     return row
 
 
-@job("orders.settle_daily", cron={"minute": "30", "hour": "18"}, retry_scheduled=True)
+class SettlementIncomplete(RuntimeError):
+    """A nightly run left programs unsettled: the run fails, and its retry settles only those."""
+
+
+@job("orders.settle_daily", cron={"minute": "30", "hour": "18"}, own_transactions=True, retry_scheduled=True)
 def settle_daily(session: Session, _payload: dict[str, Any], at: datetime) -> None:
-    """Every night (02:30 in China): release what has come out of its freeze in every program."""
-    for program in session.scalars(select(Program).order_by(Program.id)):
-        settle(session, program=program, as_of=at, actor=SYSTEM, now=at)
+    """Every night (02:30 in China): release what has come out of its freeze in every program.
+
+    Program by program, each in its own transaction, committed with the run's mark of that program
+    (``kit.jobs.mark_step``): one program's failure (a deadlock, a bad row) is logged and rolled back
+    alone, the other programs are settled all the same, and no transaction holds the locks of more than
+    one program. A run that left a program unsettled fails (``SettlementIncomplete``) and is retried
+    under its key; the retry skips the programs it marked done, so none is settled twice by one night."""
+    program_ids = list(session.scalars(select(Program.id).order_by(Program.id)))
+    session.rollback()  # the list is read; no transaction stays open across the programs
+    failed = 0
+    for n, program_id in enumerate(program_ids, start=1):
+        step = {"program_id": program_id, "program": n, "programs": len(program_ids)}
+        try:
+            row = _settle_once(session, program_id, at=at)
+            session.commit()
+        except Exception as exc:
+            session.rollback()
+            failed += 1
+            log.error("settlement.program_failed", **step, error=error_summary(exc))  # no bound values
+            continue
+        if row is None:
+            log.info("settlement.program_skipped", **step, reason="settled_by_this_run")
+        else:
+            log.info(
+                "settlement.program_settled",
+                **step,
+                settlement_id=row.id,
+                orders=row.orders,
+                released_fen=row.released_fen,
+            )
+    log.info("settlement.run_done", programs=len(program_ids), failed=failed)
+    if failed:
+        raise SettlementIncomplete(f"{failed} of {len(program_ids)} programs not settled")
+
+
+def _settle_once(session: Session, program_id: int, *, at: datetime) -> Settlement | None:
+    """Settle one program in the session's transaction, marked done for the run; None when the run
+    (an earlier attempt of it) already did, or the program is gone."""
+    if not mark_step(session, f"program:{program_id}", at=at):
+        return None
+    program = session.get(Program, program_id)
+    if program is None:
+        return None
+    return settle(session, program=program, as_of=at, actor=SYSTEM, now=at)
