@@ -1,6 +1,7 @@
 """The console's campaign form: boost in percent, times in the program's time zone, errors beside their
-fields with what was typed kept and nothing written; a live campaign keeps its start, an ended one is
-shown read-only; anonymous callers and members refused."""
+fields with what was typed kept and nothing written; a live campaign keeps its start, its products and
+its boost (read-only, by the rule the API applies), an ended one is shown read-only; anonymous callers
+and members refused."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth.models import Role
+from neigou.campaigns import service
 from neigou.kit.clock import utcnow
 from tests.campaigns import builders as b
 from tests.conftest import TokenMaker, row_counts
@@ -64,15 +67,19 @@ def test_edit_a_campaign_from_the_console(
     starts_local = datetime.fromisoformat(campaign["starts_at"]).astimezone(zone).strftime(LOCAL)
     assert f'value="{starts_local}"' in form.text
     assert 'value="5"' in form.text  # 500 bp shown as percent
+    assert _read_only(form.text) == {"starts", "skus", "boost"}  # started: as the API decides
+    assert 'data-testid="campaign-terms-locked"' in form.text
     before = row_counts(factory)
     bad = client.post(path, data=_form(campaign, zone, boost_percent="五", name="周中洗护节"))
     assert bad.status_code == 422
     assert 'data-testid="error-boost_percent"' in bad.text
     assert 'value="周中洗护节"' in bad.text  # what was typed stays
-    unknown = client.post(path, data=_form(campaign, zone, skus="LQ-SHAMPOO\nNO-SUCH-SKU"))
-    assert unknown.status_code == 422
-    assert 'data-testid="error-skus"' in unknown.text
-    assert "NO-SUCH-SKU" in unknown.text
+    for typed, field in (({"skus": "LQ-SHAMPOO"}, "skus"), ({"boost_percent": "0"}, "boost_percent")):
+        locked = client.post(path, data=_form(campaign, zone, **typed))
+        assert locked.status_code == 409, typed
+        assert f'data-testid="error-{field}" data-code="terms_locked"' in locked.text
+        assert _read_only(locked.text) == {"starts", "skus", "boost"}
+        assert 'value="5"' in locked.text  # the fixed boost is shown as stored, not as typed
     moved = (now + timedelta(hours=1)).astimezone(zone).strftime(LOCAL)
     started = client.post(path, data=_form(campaign, zone, starts_at=moved))
     assert started.status_code == 409
@@ -81,14 +88,13 @@ def test_edit_a_campaign_from_the_console(
     ends = (now + timedelta(days=5)).astimezone(zone).replace(tzinfo=None)
     saved = client.post(
         path,
-        data=_form(
-            campaign, zone, name="周中洗护节", boost_percent="3.5", ends_at=ends.strftime(LOCAL), copy_text=""
-        ),
+        data=_form(campaign, zone, name="周中洗护节", ends_at=ends.strftime(LOCAL), copy_text=""),
         follow_redirects=False,
     )
     assert saved.status_code == 303, saved.text
     stored = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=operator).json()
-    assert (stored["name"], stored["commission_boost_bp"], stored["copy"]) == ("周中洗护节", 350, None)
+    assert (stored["name"], stored["commission_boost_bp"], stored["copy"]) == ("周中洗护节", 500, None)
+    assert stored["skus"] == campaign["skus"]
     assert stored["starts_at"] == campaign["starts_at"]  # the start shown to the minute was not moved
     assert datetime.fromisoformat(stored["ends_at"]) == ends.replace(tzinfo=zone)
     audit = client.get(
@@ -106,3 +112,69 @@ def test_edit_a_campaign_from_the_console(
     assert refused.status_code == 409
     assert 'data-code="campaign_ended"' in refused.text
     assert client.get("/console/campaigns/999999/edit").status_code == 404
+
+
+def _read_only(page: str) -> set[str]:
+    """The form's fields marked read-only, by their test ids' last word."""
+    return {
+        name
+        for name in ("name", "coupon", "skus", "boost", "starts", "ends", "copy")
+        if f'readonly data-testid="campaign-edit-{name}"' in page
+    }
+
+
+def test_an_upcoming_campaign_is_edited_whole_from_the_console(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: TokenMaker
+) -> None:
+    world = b.build(client, operator, make_token)
+    zone = ZoneInfo(client.get(f"/api/v1/programs/{world.program_id}", headers=operator).json()["timezone"])
+    now = utcnow().replace(second=0, microsecond=0)
+    body = b.campaign_body(
+        world.program_id,
+        coupon_id=world.coupon_id,
+        starts_at=(now + timedelta(hours=3)).isoformat(),
+        ends_at=(now + timedelta(days=2)).isoformat(),
+    )
+    campaign = b.create_campaign(client, operator, body)
+    path = f"/console/campaigns/{campaign['id']}/edit"
+    console_sign_in(client, factory)
+    form = client.get(path)
+    assert _read_only(form.text) == set()
+    assert 'data-testid="campaign-terms-locked"' not in form.text
+    unknown = client.post(path, data=_form(campaign, zone, skus="LQ-SHAMPOO\nNO-SUCH-SKU"))
+    assert unknown.status_code == 422
+    assert 'data-testid="error-skus"' in unknown.text
+    assert "NO-SUCH-SKU" in unknown.text  # what was typed stays
+    saved = client.post(path, data=_form(campaign, zone, boost_percent="3.5"), follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    stored = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=operator).json()
+    assert stored["commission_boost_bp"] == 350
+
+
+def test_the_form_locks_by_the_rule_the_api_applies(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    make_token: TokenMaker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One rule, ``campaigns.service.terms_locked``, decides for the API and the form alike."""
+    world = b.build(client, operator, make_token)
+    now = utcnow().replace(second=0, microsecond=0)
+    body = b.campaign_body(
+        world.program_id,
+        starts_at=(now + timedelta(hours=3)).isoformat(),
+        ends_at=(now + timedelta(days=2)).isoformat(),
+    )
+    campaign = b.create_campaign(client, operator, body)
+    monkeypatch.setattr(service, "terms_locked", lambda _campaign, _at: True)
+    console_sign_in(client, factory)
+    assert _read_only(client.get(f"/console/campaigns/{campaign['id']}/edit").text) == {
+        "starts",
+        "skus",
+        "boost",
+    }
+    refused = client.patch(
+        f"/api/v1/campaigns/{campaign['id']}", json={"commission_boost_bp": 0}, headers=operator
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "terms_locked")

@@ -15,7 +15,6 @@ from neigou.auth.models import Role
 from neigou.campaigns.models import Campaign
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
-from tests.campaigns.builders import campaigns_clock
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.factories import create_member, create_program
 
@@ -46,20 +45,20 @@ def world(
         body = {"sku": sku, "title": sku, "price_fen": 1000, "commission_rate_bp": 1000}
         _ok(client.post("/api/v1/products", json=body, headers=headers))
     now = utcnow()
-    with campaigns_clock(now - timedelta(hours=1)):  # published an hour ago, live since
-        campaign = _ok(
-            client.post(
-                "/api/v1/campaigns",
-                json={
-                    "program_id": program["id"],
-                    "name": "店铺上新",
-                    "skus": ["A-SKU"],
-                    "starts_at": (now - timedelta(hours=1)).isoformat(),
-                    "ends_at": (now + timedelta(days=7)).isoformat(),
-                },
-                headers=a,
-            )
+    # Upcoming: its products and boost may still change (a started campaign keeps them: test_edit.py).
+    campaign = _ok(
+        client.post(
+            "/api/v1/campaigns",
+            json={
+                "program_id": program["id"],
+                "name": "店铺上新",
+                "skus": ["A-SKU"],
+                "starts_at": (now + timedelta(hours=1)).isoformat(),
+                "ends_at": (now + timedelta(days=7)).isoformat(),
+            },
+            headers=a,
         )
+    )
     return {
         "organization": home["id"],
         "operator": operator,

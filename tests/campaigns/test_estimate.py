@@ -49,9 +49,27 @@ def test_the_field_example() -> None:
 @given(price=fen, rate=bp, boost=bp, share=bp)
 def test_estimate_is_the_exact_floor(price: int, rate: int, boost: int, share: int) -> None:
     est = est_commission_fen(group_price_fen=price, rate_bp=rate, boost_bp=boost, share_bp=share)
-    exact = price * (rate + boost) * share
+    exact = price * min(10_000, rate + boost) * share
     assert est * 10**8 <= exact < (est + 1) * 10**8
     assert isinstance(est, int)
+
+
+@given(price=fen, rate=bp, boost=bp, share=bp)
+def test_the_estimate_is_what_an_order_line_through_the_campaign_earns(
+    price: int, rate: int, boost: int, share: int
+) -> None:
+    """The estimate prices the rate the order path pays (``boosted_rate_bp``, capped at 100%), never
+    more: the seller's share of a pool at most the price."""
+    terms = BoostTerms(boost_bp=boost, starts_at=AT, ends_at=AT + timedelta(hours=1), skus=frozenset({"X"}))
+    paid = boosted_rate_bp(rate, terms, sku="X", paid_at=AT)
+    est = est_commission_fen(group_price_fen=price, rate_bp=rate, boost_bp=boost, share_bp=share)
+    assert est == price * paid * share // 10**8
+    assert est <= price * share // 10_000
+
+
+def test_a_rate_raised_past_the_boost_estimates_at_100_percent() -> None:
+    # A product at 90% in a campaign boosting by 20% (the rate raised after publishing): 100%, not 110%.
+    assert est_commission_fen(group_price_fen=10_000, rate_bp=9000, boost_bp=2000, share_bp=5000) == 5000
 
 
 @given(price=fen, rate=bp, boost=bp, share=bp, more=st.integers(min_value=1, max_value=10_000))

@@ -248,29 +248,24 @@ def test_a_merchant_edits_its_campaign_with_the_apis_refusals(
         "copy_text": "",
     }
     assert f'value="{shown["starts_at"]}" required readonly' in page.text  # started: the start stays
+    assert 'readonly data-testid="campaign-edit-skus"' in page.text  # and its products and boost
+    assert 'readonly data-testid="campaign-edit-boost"' in page.text
     before = row_counts(factory)
     moved = client.post(path, data={**shown, "starts_at": _local(utcnow() + timedelta(hours=1), shops.zone)})
     assert moved.status_code == 409
     assert 'data-testid="error-starts_at" data-code="campaign_started"' in moved.text
     theirs = client.post(path, data={**shown, "skus": "MINE-1\nTHEIRS-1"})
-    assert theirs.status_code == 404
-    assert 'data-testid="error-skus" data-code="product_not_found"' in theirs.text
+    assert theirs.status_code == 409
+    assert 'data-testid="error-skus" data-code="terms_locked"' in theirs.text
+    assert ">MINE-1</textarea>" in theirs.text  # the fixed products are shown as stored
     past = client.post(path, data={**shown, "ends_at": _local(utcnow() - timedelta(hours=1), shops.zone)})
     assert 'data-testid="error-ends_at" data-code="ends_in_past"' in past.text
     assert row_counts(factory) == before, "a refused form writes nothing"
     assert _stored(client, operator, shops.my_campaign) == stored
-    saved = client.post(
-        path,
-        data={**shown, "name": "店铺上新 加量", "skus": "MINE-2, MINE-1", "boost_percent": "2"},
-        follow_redirects=False,
-    )
+    saved = client.post(path, data={**shown, "name": "店铺上新 加量"}, follow_redirects=False)
     assert (saved.status_code, saved.headers["location"]) == (303, LIST)
     after = _stored(client, operator, shops.my_campaign)
-    assert (after["name"], after["skus"], after["commission_boost_bp"]) == (
-        "店铺上新 加量",
-        ["MINE-2", "MINE-1"],
-        200,
-    )
+    assert (after["name"], after["skus"], after["commission_boost_bp"]) == ("店铺上新 加量", ["MINE-1"], 0)
     assert after["starts_at"] == stored["starts_at"]
     audit = client.get(
         "/api/v1/audit-log", params={"entity": "campaign", "entity_id": shops.my_campaign}, headers=operator

@@ -48,7 +48,10 @@ def get_campaign(campaign_id: int, session: SessionDep, principal: OperatorOrMer
 def update_campaign(
     campaign_id: int, body: CampaignUpdate, session: SessionDep, principal: OperatorOrMerchant
 ) -> CampaignOut:
-    """Edit a campaign that has not ended: its name, copy, boost, window, coupon or skus."""
+    """Edit a campaign that has not ended: its name, copy, boost, window, coupon or skus. Once it has
+    started, its start (409 ``campaign_started``), boost and skus (409 ``terms_locked``) stay as
+    published: an order paid during it may be reported later and is priced by it as it stands; it can
+    still end earlier (now at the earliest) or later, and change its name, copy and coupon."""
     campaign = service.require_campaign(session, campaign_id, lock=True)
     service.update_campaign(session, campaign=campaign, data=body, actor=principal.actor, at=utcnow())
     return service.campaigns_out(session, [campaign])[0]

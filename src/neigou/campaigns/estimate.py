@@ -2,8 +2,9 @@
 
 * group price = the product's price less the campaign coupon's discount on one unit, when the coupon
   is live at the moment, covers the sku and its minimum spend is met by one unit; otherwise the price.
-* estimated commission = ``floor(group_price_fen × (rate_bp + boost_bp) × share_bp / 10^8)`` at the
-  member's tier: the boost joins the pool the tiers share.
+* estimated commission = ``floor(group_price_fen × min(10^4, rate_bp + boost_bp) × share_bp / 10^8)``
+  at the member's tier: the boost joins the pool the tiers share, at the rate an order line through
+  the campaign earns (:func:`capped_rate_bp`, as :func:`boosted_rate_bp`), never above 100%.
 * boosted rate of an order line = the product's rate plus the boost when the order went through a
   campaign link, the sku is in the campaign and the order was paid inside the campaign's window;
   never above 100%.
@@ -55,11 +56,18 @@ def group_price_fen(coupon: UnitCoupon | None, *, sku: str, price_fen: int, at: 
     return price_fen - unit_discount(coupon, sku=sku, price_fen=price_fen, at=at)
 
 
+def capped_rate_bp(rate_bp: int, boost_bp: int) -> int:
+    """A product's rate plus a campaign's boost, never above 100%: what an order line earns on
+    (:func:`boosted_rate_bp`) and what the estimate promises (:func:`est_commission_fen`). A product's
+    rate raised after the campaign was published can take the sum past 100%."""
+    return min(BP, rate_bp + boost_bp)
+
+
 def est_commission_fen(*, group_price_fen: int, rate_bp: int, boost_bp: int, share_bp: int) -> int:
-    """``floor(group_price_fen × (rate_bp + boost_bp) × share_bp / 10^8)``."""
+    """``floor(group_price_fen × min(10^4, rate_bp + boost_bp) × share_bp / 10^8)``."""
     if min(group_price_fen, rate_bp, boost_bp, share_bp) < 0:
         raise ValueError("amounts and rates are never negative")
-    return group_price_fen * (rate_bp + boost_bp) * share_bp // (BP * BP)
+    return group_price_fen * capped_rate_bp(rate_bp, boost_bp) * share_bp // (BP * BP)
 
 
 @dataclass(frozen=True)
@@ -76,4 +84,4 @@ def boosted_rate_bp(rate_bp: int, terms: BoostTerms | None, *, sku: str, paid_at
     """The rate an order line earns on: the product's, plus the campaign's boost when it applies."""
     if terms is None or sku not in terms.skus or not is_live(terms.starts_at, terms.ends_at, paid_at):
         return rate_bp
-    return min(BP, rate_bp + terms.boost_bp)
+    return capped_rate_bp(rate_bp, terms.boost_bp)

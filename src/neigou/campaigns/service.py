@@ -203,14 +203,33 @@ def _dump(campaign: Campaign, skus: list[str]) -> dict[str, Any]:
     }
 
 
-def _editable(campaign: Campaign, data: CampaignUpdate, at: datetime) -> None:
-    """An ended campaign is history; a started one keeps its start and cannot end in the past."""
+def terms_locked(campaign: Campaign, at: datetime) -> bool:
+    """Whether the campaign's boost and products are fixed at ``at`` (server time): from its start on,
+    orders may be paid through it, and one reported later (a retried webhook, an import, a platform's
+    feed) is priced by the campaign as it stands then (``campaigns.repository.boost_terms``), so a
+    change would reach back to orders paid before it. The API and the console forms both ask this."""
+    return campaign.starts_at <= at
+
+
+def _locked_terms(data: CampaignUpdate, old_skus: list[str], campaign: Campaign) -> list[str]:
+    """The fixed terms ``data`` would change (sending the same ones is no change)."""
+    changed = []
+    if data.commission_boost_bp is not None and data.commission_boost_bp != campaign.commission_boost_bp:
+        changed.append("commission_boost_bp")
+    if data.skus is not None and data.skus != old_skus:
+        changed.append("skus")
+    return changed
+
+
+def _editable(campaign: Campaign, data: CampaignUpdate, old_skus: list[str], at: datetime) -> None:
+    """An ended campaign is history; a started one keeps its start, its boost and its products
+    (:func:`terms_locked`), and may end earlier (now at the earliest, not in the past) or later."""
     if campaign.ends_at <= at:
         raise Conflict(
             Message("Campaign {campaign_id} has ended and can no longer be edited.", campaign_id=campaign.id),
             code="campaign_ended",
         )
-    if campaign.starts_at > at:
+    if not terms_locked(campaign, at):
         # Not started: it may move, but not into the past (a clock a little behind ours aside).
         if data.ends_at is not None and data.ends_at <= at:
             raise Invalid(Message("A campaign cannot end in the past."), code="ends_in_past")
@@ -225,6 +244,17 @@ def _editable(campaign: Campaign, data: CampaignUpdate, at: datetime) -> None:
                 "Campaign {campaign_id} has started: its start can no longer move.", campaign_id=campaign.id
             ),
             code="campaign_started",
+        )
+    if changed := _locked_terms(data, old_skus, campaign):
+        raise Conflict(
+            Message(
+                "Campaign {campaign_id} has started and orders may be paid through it: its commission "
+                "boost and its products stay as published. It can still end earlier (now at the "
+                "earliest) or later.",
+                campaign_id=campaign.id,
+            ),
+            code="terms_locked",
+            extra={"fields": changed},
         )
     if data.ends_at is not None and data.ends_at < at:
         raise Invalid(
@@ -279,11 +309,12 @@ def update_campaign(
     session: Session, *, campaign: Campaign, data: CampaignUpdate, actor: Actor, at: datetime
 ) -> Campaign:
     """Change a campaign's name, copy, boost, window, coupon or products, checked like a new one;
-    an ended campaign, or the start of a started one, is refused (409). ``campaign`` is read locked
+    an ended campaign is refused (409 ``campaign_ended``), and so are a started one's start (409
+    ``campaign_started``), boost or products (409 ``terms_locked``). ``campaign`` is read locked
     (``require_campaign(lock=True)``): two edits at once then run one after the other, the second
     reading the first's skus, so the campaign ends with one request's list, never their union."""
-    _editable(campaign, data, at)
     old_skus = [i.sku for i in repo.items_of(session, [campaign.id])[campaign.id]]
+    _editable(campaign, data, old_skus, at)
     merged = _merged(campaign, old_skus, data)
     _check(session, merged, merchant_id=campaign.merchant_id, kept_coupon=campaign.coupon_id)
     _same_merchant(session, campaign, merged.skus)

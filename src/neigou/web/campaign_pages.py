@@ -38,6 +38,8 @@ MAX_ID = 2**63 - 1
 PICKER_SIZE = 50  # coupons offered in the coupon picker before anything is typed
 MATCHES = 20  # coupons suggested for what is typed in the coupon field
 LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> holds
+# The form fields a started campaign keeps (``campaigns.service.terms_locked``).
+LOCKED_FIELDS = ("starts_at", "skus", "boost_percent")
 # The form field a refusal of the service concerns, by its code.
 FIELD_OF = {
     "program_not_found": "program_id",
@@ -52,6 +54,7 @@ FIELD_OF = {
     "coupon_under_review": "coupon_id",
     "coupon_not_for_sku": "coupon_id",
     "campaign_started": "starts_at",
+    "terms_locked": "boost_percent",  # or beside the first fixed field the edit changed: ``_placed``
     "invalid_window": "ends_at",
     "ends_in_past": "ends_at",
     "starts_in_past": "starts_at",
@@ -109,9 +112,15 @@ def _form(
     errors: list[FieldError] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """The create form (``campaign`` None: a program to pick) or a campaign's edit form."""
+    """The create form (``campaign`` None: a program to pick) or a campaign's edit form. A started
+    campaign's start, boost and products are read-only, as the service decides
+    (``campaigns.service.terms_locked``), and shown as stored whatever was typed into them."""
     now = utcnow()
     program = require_program(session, campaign.program_id) if campaign else None
+    locked = campaign is not None and service.terms_locked(campaign, now)
+    if campaign is not None and program is not None and locked:
+        stored = _values(session, campaign, program.timezone)
+        values = {**values, **{name: stored[name] for name in LOCKED_FIELDS}}
     listed = [] if campaign else programs.list_programs(session)
     # The program whose coupons are offered: the campaign's, else the one picked (or shown first).
     shown = program or next((p for p in listed if str(p.id) == values.get("program_id")), None)
@@ -137,7 +146,7 @@ def _form(
         coupons=coupons,
         picked=picked,
         options_url=f"{console.list_url}/coupon-options",
-        started=campaign is not None and campaign.starts_at <= now,
+        started=locked,
         ended=campaign is not None and campaign.ends_at <= now,
         values=values,
         errors=errors or [],
@@ -199,8 +208,13 @@ def _invalid(exc: ValidationError) -> list[FieldError]:
 
 
 def _placed(session: Session, exc: ProblemError) -> list[FieldError]:
-    """The refusal's messages beside the fields they concern, after rolling back what was written."""
-    return [FieldError(FIELD_OF.get(e.code, e.field), e.code, e.message) for e in refusal(session, exc)]
+    """The refusal's messages beside the fields they concern, after rolling back what was written
+    (``terms_locked`` beside the first fixed field the edit changed)."""
+    fields = exc.extra.get("fields") if exc.code == "terms_locked" else None
+    first = SCHEMA_FIELDS.get(fields[0], fields[0]) if isinstance(fields, list) and fields else None
+    return [
+        FieldError(first or FIELD_OF.get(e.code, e.field), e.code, e.message) for e in refusal(session, exc)
+    ]
 
 
 def new_form(
