@@ -101,3 +101,19 @@ def test_a_long_line_is_redacted_quickly() -> None:
         started = time.perf_counter()
         redact_text(shape * (100_000 // len(shape)))
         assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Cookie: a=1; neigou_csrf=tok123; neigou_session=sess456", f"Cookie: {REDACTED}"),
+        ("cookie: a=1;neigou_session=sess456 status=200", f"cookie: {REDACTED} status=200"),
+        ("GET / cookie=a=1; neigou_session=sess456 status=200", f"GET / cookie={REDACTED} status=200"),
+        ('headers={"Cookie": "a=1; neigou_session=sess456"}', f'headers={{"Cookie": "{REDACTED}"}}'),
+        ("Set-Cookie: neigou_session=sess456; Path=/; HttpOnly", f"Set-Cookie: {REDACTED}; HttpOnly"),
+    ],
+)
+def test_every_cookie_of_a_cookie_header_is_redacted(text: str, redacted: str) -> None:
+    """Not only the first cookie's value: the session and the CSRF token after it go too."""
+    assert redact_text(text) == redacted
+    assert "sess456" not in redact_text(text)

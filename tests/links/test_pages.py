@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.auth import service as auth
 from neigou.auth.models import Role
 from neigou.kit.db import transaction
+from neigou.kit.settings import Settings
 from neigou.links.models import CouponClaim, Visitor
 from neigou.links.ratelimit import ClaimLimiter
+from neigou.web.app import create_app
 from tests.conftest import TEST_ACTOR, TokenMaker, row_counts
 from tests.links.builders import PHONE_UA, LinkWorld, build, make_link
 from tests.sign_in import console_sign_in, member_sign_in
@@ -237,3 +239,28 @@ def test_the_claim_form_tick_adds_the_shopper_to_the_sharers_customer_book(
     )
     history = client.get(f"/api/v1/customers/{customer['id']}/consents", headers=operator).json()["history"]
     assert [(c["granted"], c["source"]) for c in history] == [(True, "landing")]
+
+
+def test_the_visitor_cookie_is_secure_under_https(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    client: TestClient,
+    operator: dict[str, str],
+    world: LinkWorld,
+) -> None:
+    """Like the session cookies: ``Secure`` on an https public URL or a request that came over HTTPS,
+    from the redirect (its first, full answer and its fast path) and the landing page alike."""
+    code = make_link(client, operator, member_id=world.member_id, coupon_id=world.hidden_id)["code"]
+    https = settings.model_copy(update={"public_url": "https://shop.example", "trusted_hosts": "*"})
+    cases = (
+        (create_app(https, session_factory=factory), "http://testserver", True),
+        (create_app(settings, session_factory=factory), "https://testserver", True),
+        (create_app(settings, session_factory=factory), "http://testserver", False),
+    )
+    for app, base_url, secure in cases:
+        cookies: list[str] = []
+        with TestClient(app, base_url=base_url, follow_redirects=False) as browser:
+            for path in (f"/l/{code}", f"/l/{code}", f"/p/{code}"):  # the second redirect: the fast path
+                browser.cookies.clear()  # a new visitor each time
+                cookies.append(browser.get(path).headers["set-cookie"])
+        assert all(c.startswith("nv=") and ("; Secure" in c) is secure for c in cookies), (base_url, cookies)

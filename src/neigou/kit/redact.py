@@ -136,6 +136,20 @@ _SIGNATURE_ITEMS = re.compile(r"(?:[ \t]+v[0-9]{1,3},[^&\s\"'#;)}\]]+)*+")
 _SCHEME_DONE = re.compile(rf"[ \t]+{re.escape(REDACTED)}")
 
 
+# A cookie header's value is the whole list of cookies (``Cookie: a=1; neigou_csrf=…; neigou_session=…``,
+# ``Set-Cookie: neigou_session=…; Path=/``): every ``; name=value`` after the first goes with it.
+_COOKIE_KEY = re.compile(r"(?i)cookie2?$")
+_COOKIE_ITEMS = re.compile(r"(?:[ \t]*;[ \t]*[^\s;=\"',&#]++=[^\s;\"',&#]*+)*+")
+
+
+def _cookie_end(text: str, start: int, end: int) -> int:
+    """Where a cookie list whose first value runs from ``start`` to ``end`` ends: through its later cookies."""
+    while end > start and text[end - 1] == ";":  # ``cookie=a=1;``: the separator is the list's
+        end -= 1
+    items = _COOKIE_ITEMS.match(text, end)
+    return items.end() if items is not None else end
+
+
 def _signature_end(text: str, start: int, end: int) -> int:
     """Where a signature's value from ``start`` ends: through its commas and further ``v1,…`` items."""
     value = _SIGNATURE_VALUE.match(text, start)
@@ -165,6 +179,8 @@ def redact_params(text: str) -> str:
             start, end = colon.span(1) if colon is not None else (pos, pos)
         if start < end and _SIGNATURE_KEY.search(decoded_key(found.group(1))[-_KEY_TAIL:]):
             end = _signature_end(text, start, end)
+        if start < end and _COOKIE_KEY.search(decoded_key(found.group(1))):
+            end = _cookie_end(text, start, end)
         # Nothing to hide: no value, one redacted already (a line redacted twice stays as it was), or the
         # scheme before a credential ``_HEADERS`` took out (``Authorization: Token [redacted]``).
         if (

@@ -85,6 +85,7 @@ from neigou.web import (
     join,
     landing,
     problems,
+    security_headers,
     workspace,
     workspace_customers,
     workspace_earnings,
@@ -376,7 +377,8 @@ def create_app(
     problems.install(app)
     forms.install(app, settings)  # inside the body-size limit: it reads form bodies
     operations.install(app)
-    hosts.install(app, allowed_hosts=settings.allowed_hosts, exempt=PROBES)  # outermost
+    hosts.install(app, allowed_hosts=settings.allowed_hosts, exempt=PROBES)
+    security_headers.install(app, settings)  # outermost: a host's refusal carries them too
     # Every API and page route, built once per process (see _shared_routes).
     app.router.routes.extend(_shared_routes())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

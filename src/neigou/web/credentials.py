@@ -25,16 +25,18 @@ routes, it assumes no app overrides a dependency (an overridden authenticator wo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.requests import Request
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, compile_path
 from starlette.types import Receive, Scope, Send
 
 from neigou.auth.dependencies import Authenticator
+from neigou.kit.errors import ProblemError
 from neigou.web import route_tree
 
 _Handle = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -89,3 +91,44 @@ def install(routes: Iterable[BaseRoute]) -> None:
             gate = CredentialGate(route.handle, frozenset(route.methods or ()), checks)
             # The instance's own handle, outermost (see web.route_tree).
             route.handle = gate  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class Gated:
+    """A path behind a ``CredentialGate``: its full pattern, the methods the gate checks, its checks."""
+
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    checks: tuple[Authenticator, ...]
+
+
+def gated(routes: Iterable[BaseRoute]) -> tuple[Gated, ...]:
+    """Every path below ``routes`` whose route stands behind a gate (``install``), by its full path."""
+    found: list[Gated] = []
+    for top in routes:
+        pairs = [(top, top.path)] if isinstance(top, APIRoute) else []
+        contexts = getattr(top, "effective_route_contexts", None)
+        for context in contexts() if callable(contexts) else ():
+            if isinstance(context.original_route, APIRoute):
+                pairs.append((context.original_route, context.path))
+        for route, path in pairs:
+            gate = vars(route).get("handle")
+            if isinstance(gate, CredentialGate):
+                found.append(Gated(compile_path(path)[0], gate.methods, gate.checks))
+    return tuple(found)
+
+
+def refused_unread(scope: Scope, paths: Iterable[Gated]) -> bool:
+    """Whether a gate will refuse the request for want of a credential before its body is read: the
+    first gated path it matches (with a method the gate checks) asks for a credential it lacks."""
+    route_path = scope["path"]
+    for path in paths:
+        if path.pattern.match(route_path) and (not path.methods or scope["method"] in path.methods):
+            request = Request(scope)
+            try:
+                for check in path.checks:
+                    check.credential(request)
+            except ProblemError:
+                return True
+            return False
+    return False

@@ -41,7 +41,7 @@ from neigou.links.useragent import classify, ua_class_value
 from neigou.programs import repository as programs
 from neigou.web.click_refs import signed_ref
 from neigou.web.i18n import query_language
-from neigou.web.pages import client_ip, render
+from neigou.web.pages import client_ip, is_secure, render
 
 router = APIRouter(include_in_schema=False)
 VISITOR_COOKIE = "nv"
@@ -60,9 +60,11 @@ def new_visitor() -> str:
     return secrets.token_urlsafe(12)
 
 
-def visitor_cookie(visitor_id: str) -> str:
-    """The Set-Cookie value of a visitor id (built by hand: this is on the redirect path)."""
-    return f"{VISITOR_COOKIE}={visitor_id}; Max-Age={VISITOR_MAX_AGE}; Path=/; HttpOnly; SameSite=lax"
+def visitor_cookie(visitor_id: str, *, secure: bool) -> str:
+    """The Set-Cookie value of a visitor id (built by hand: this is on the redirect path), ``Secure``
+    under the rule of every other cookie (``web.pages.is_secure``)."""
+    cookie = f"{VISITOR_COOKIE}={visitor_id}; Max-Age={VISITOR_MAX_AGE}; Path=/; HttpOnly; SameSite=lax"
+    return cookie + "; Secure" if secure else cookie
 
 
 def _gone(request: Request, code: str, status_code: int) -> HTMLResponse:
@@ -108,7 +110,7 @@ async def follow_link(request: Request) -> Response:
     location = f"/p/{code}"
     headers = {"location": location, "cache-control": "no-store"}
     if fresh:
-        headers["set-cookie"] = visitor_cookie(visitor)
+        headers["set-cookie"] = visitor_cookie(visitor, secure=is_secure(request))
     return Response(status_code=302, headers=headers)
 
 
@@ -185,7 +187,8 @@ class ShortLinkFastPath:
             (b"content-length", b"0"),
         ]
         if fresh:
-            headers.append((b"set-cookie", visitor_cookie(visitor).encode()))
+            secure = scope["app"].state.settings.secure_cookies or scope.get("scheme") == "https"
+            headers.append((b"set-cookie", visitor_cookie(visitor, secure=secure).encode()))
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
@@ -252,7 +255,7 @@ def landing(
         buy=buy_url(offer.product.shop_url, link.code) if offer.product.shop_url else None,
     )
     if visitor_id is None:
-        response.headers.append("set-cookie", visitor_cookie(new_visitor()))
+        response.headers.append("set-cookie", visitor_cookie(new_visitor(), secure=is_secure(request)))
     return response
 
 

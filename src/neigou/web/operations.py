@@ -30,7 +30,7 @@ from neigou.kit.i18n import N_, Message
 from neigou.kit.jobs import JobRunner
 from neigou.kit.settings import POOL_RESERVE, Settings
 from neigou.links.runtime import LinksRuntime
-from neigou.web import admission, body_limit
+from neigou.web import admission, body_deadline, body_limit
 from neigou.web.paths import PROBES
 from neigou.web.problems import problem
 from neigou.web.streaming import StreamGate
@@ -80,8 +80,9 @@ class Operations:
         return bind
 
     def install(self, app: FastAPI) -> None:
-        """Routes, the exception handler of pool timeouts, and the two ASGI layers (admission outermost:
-        a shed request costs no more than its 503)."""
+        """Routes, the exception handler of pool timeouts, and the ASGI layers: the body-size limit
+        outermost, then the body deadline (a small body is read before admission), then admission (a
+        shed request costs no more than its 503), then the request metrics."""
         app.state.operations = self
         app.state.streams = self.streams
         app.include_router(router)
@@ -93,6 +94,13 @@ class Operations:
             queue_wait_ms=self.settings.queue_wait_ms,
             retry_after_ms=self.settings.retry_after_ms,
             exempt=PROBES,
+        )
+        # Outside admission: a small body is read before the request takes a slot, and no body may
+        # take longer than NEIGOU_BODY_TIMEOUT_S to arrive (web.body_deadline).
+        app.add_middleware(
+            body_deadline.BodyDeadline,
+            timeout=self.settings.body_timeout_s,
+            preread=min(self.settings.max_json_body_bytes, self.settings.max_body_bytes),
         )
         app.add_middleware(body_limit.BodyLimit, max_bytes=self.settings.max_body_bytes)
 

@@ -1,0 +1,169 @@
+"""A request's body must arrive within ``NEIGOU_BODY_TIMEOUT_S`` (15 s), and a small one is read before
+the request takes an admission slot.
+
+A body sent a byte every few seconds used to hold its admission slot (``web.admission``) while the CSRF
+check, the NUL check or a form's parsing waited for it: sixteen such sign-in forms kept every other
+caller waiting, then answered 503 ``overloaded``. This layer stands outside admission control (and
+inside ``web.body_limit.BodyLimit``, which counts every byte it reads). A body of at most ``preread``
+bytes (the JSON and form limit, ``NEIGOU_MAX_JSON_BODY_BYTES``), declared or not, is read whole here,
+holding no slot, and handed to the application as it came; a larger one (an upload) is admitted first
+and read as the application asks for it, and so is one a credential gate (``web.credentials``) will
+refuse unread: a caller without a credential still gets its 401 before a byte of its body is read. Either way, when the whole body has not arrived
+``timeout`` seconds after the request did, the request is answered 408 ``body_timeout`` (problem+json
+on a path that is not a page's, a page in the reader's language on a page's) and its connection
+closed; an admitted request hands its slot back with it. The bodies read ahead of admission across
+all requests hold at most ``budget`` bytes at once; past it, a request is admitted and read like an
+upload. A reverse proxy that buffers request bodies (nginx's default ``proxy_request_buffering on``)
+spares the application all of this (README, Operations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
+
+from neigou.kit.i18n import N_, Message
+from neigou.web.credentials import Gated, gated, refused_unread
+from neigou.web.error_pages import error_page
+from neigou.web.form_language import header, posted_page_form, sent_in
+from neigou.web.i18n import FORM_LANGUAGE
+from neigou.web.paths import is_page
+from neigou.web.problems import problem
+
+log = structlog.get_logger(__name__)
+BODY_TIMEOUT = "body_timeout"
+BUDGET_BYTES = 64 * 1024 * 1024  # bodies held ahead of admission at once, per process
+_TITLE = N_("Request body too slow")
+_PAGE = N_(
+    "What you sent did not arrive in time, so it was not accepted. Check your connection and send it again."
+)
+
+
+class _TimedOut(BaseException):  # not Exception: body parsers turn those into 400s
+    pass
+
+
+def _declared_body(scope: Scope) -> tuple[bool, int | None]:
+    """Whether the request has a body, and its declared length (None when chunked)."""
+    headers = dict(scope["headers"])
+    length = headers.get(b"content-length")
+    if length is not None and length.strip().isdigit():
+        return int(length) > 0, int(length)
+    return b"transfer-encoding" in headers, None
+
+
+async def _refuse(scope: Scope, send: Send, timeout: float) -> None:
+    """408 ``body_timeout``: problem+json off the pages, a page in the reader's language on them."""
+    request = Request(scope)
+    response: Response
+    if is_page(str(scope["path"])):
+        scope[FORM_LANGUAGE] = partial(sent_in, scope)
+        response = error_page(request, 408, BODY_TIMEOUT, _TITLE, _PAGE)
+    else:
+        detail = Message("The request body did not arrive within {seconds} seconds.", seconds=f"{timeout:g}")
+        response = problem(request, 408, BODY_TIMEOUT, _TITLE, detail)
+    response.headers["Connection"] = "close"
+    response.headers["Cache-Control"] = "no-store"
+    await response(scope, _gone, send)
+
+
+async def _gone() -> AsgiMessage:
+    return {"type": "http.disconnect"}
+
+
+class BodyDeadline:
+    """ASGI layer: the whole body within ``timeout`` seconds; up to ``preread`` bytes of it read before
+    the layers inside (admission control) see the request."""
+
+    def __init__(self, app: ASGIApp, *, timeout: float, preread: int, budget: int = BUDGET_BYTES) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.preread = preread
+        self.budget = budget
+        self.held = 0  # bytes read ahead of admission by requests still running (event loop only)
+        self._gated: tuple[Gated, ...] | None = None  # the app's gated paths, read on first need
+
+    def _read_ahead(self, scope: Scope, declared: int | None) -> bool:
+        """Whether to read the body before admission: a small one, unless a gate will refuse the request
+        for want of a credential before anything reads it (``web.credentials``; the CSRF check of a
+        page's form sent with a cookie reads it before that gate, so that one is read here too)."""
+        if declared is not None and declared > self.preread:
+            return False
+        if header(scope, b"cookie") is not None and posted_page_form(scope):
+            return True
+        if self._gated is None:
+            self._gated = gated(getattr(getattr(scope.get("app"), "router", None), "routes", ()))
+        return not refused_unread(scope, self._gated)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        has_body, declared = _declared_body(scope) if scope["type"] == "http" else (False, None)
+        if not has_body:
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        ahead: list[AsgiMessage] = []
+        held = 0
+        complete = False
+        try:
+            if self._read_ahead(scope, declared):
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        while not complete and held <= self.preread and self.held < self.budget:
+                            message = await receive()
+                            size = len(message.get("body", b""))
+                            held += size
+                            self.held += size
+                            ahead.append(message)
+                            complete = message["type"] != "http.request" or not message.get("more_body")
+                except TimeoutError:
+                    log.info("request.body_timeout", path=scope["path"], before_admission=True)
+                    await _refuse(scope, send, self.timeout)
+                    return
+            await self._run(scope, receive, send, ahead=ahead, complete=complete, deadline=deadline)
+        finally:
+            self.held -= held
+
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        ahead: list[AsgiMessage],
+        complete: bool,
+        deadline: float,
+    ) -> None:
+        started = False
+
+        async def timed_receive() -> AsgiMessage:
+            nonlocal complete
+            if ahead:
+                return ahead.pop(0)
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _TimedOut from None
+            complete = message["type"] != "http.request" or not message.get("more_body")
+            return message
+
+        async def tracking_send(message: AsgiMessage) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, tracking_send)
+        except _TimedOut:
+            log.info("request.body_timeout", path=scope["path"], before_admission=False)
+            if not started:
+                await _refuse(scope, send, self.timeout)

@@ -1,0 +1,170 @@
+"""A body that does not arrive in time (NEIGOU_BODY_TIMEOUT_S) is answered 408 ``body_timeout``, and a
+small body is read before its request takes an admission slot: slow senders cannot starve the others."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+from starlette.types import Message as AsgiMessage
+
+from neigou.kit.settings import Settings
+from neigou.web.admission import AdmissionControl
+from neigou.web.app import create_app
+from neigou.web.body_deadline import BodyDeadline
+from neigou.web.body_limit import BodyLimit
+from tests import aio
+
+TINY = 0.05  # seconds: the deadline a test sets, so that nothing waits long
+
+
+class SlowBody:
+    """A client sending ``first`` of a body that says it is ``length`` bytes long, then nothing until
+    ``more`` is set (when it sends the rest)."""
+
+    def __init__(self, path: str, *, first: bytes, length: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.first, self.length = first, length
+        self.more = asyncio.Event()
+        self.calls = 0
+        self.sent: list[AsgiMessage] = []
+        self.scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1"), (b"content-length", str(length).encode()), *headers],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+
+    async def receive(self) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 1:
+            return {"type": "http.request", "body": self.first, "more_body": True}
+        if self.calls == 2:
+            await self.more.wait()
+            rest = b"x" * (self.length - len(self.first))
+            return {"type": "http.request", "body": rest, "more_body": False}
+        await asyncio.Event().wait()  # the client stays until the answer
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: AsgiMessage) -> None:
+        self.sent.append(message)
+
+    async def run(self, app: ASGIApp) -> tuple[int, dict[bytes, bytes], bytes]:
+        await app(self.scope, self.receive, self.send)
+        start = next(m for m in self.sent if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in self.sent if m["type"] == "http.response.body")
+        return start["status"], dict(start["headers"]), body
+
+    async def waiting(self) -> None:
+        """Until the body's second part has been asked for (the request is stuck on it)."""
+        for _ in range(400):
+            if self.calls >= 2:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError("the body was never read")
+
+
+def test_slow_sign_in_forms_do_not_hold_the_admission_slots(
+    settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    """One slot: a sign-in form trickling in does not take it (the next caller is served, not shed), and
+    once its deadline passes it is answered 408 in a page, its connection closed."""
+    tight = settings.model_copy(update={"max_in_flight": 1, "queue_wait_ms": 0, "body_timeout_s": TINY})
+    app = create_app(tight, session_factory=factory, start_jobs=False)
+
+    async def scenario() -> None:
+        slow = SlowBody(
+            "/console/login",
+            first=b"email=a%40b.example&password=",
+            length=60000,
+            headers=[(b"content-type", b"application/x-www-form-urlencoded")],
+        )
+        stuck = asyncio.create_task(slow.run(app))
+        await slow.waiting()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            other = await client.get("/console/login")
+        assert other.status_code == 200  # before: 503 overloaded, the slot held by the slow form
+        status, headers, body = await asyncio.wait_for(stuck, 10)
+        assert status == 408
+        assert headers[b"connection"] == b"close"
+        assert b'data-code="body_timeout"' in body
+        assert "没有及时送达".encode() in body
+
+    aio.run(scenario())
+
+
+def _inner() -> Starlette:
+    async def echo(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(await request.body())))
+
+    return Starlette(routes=[Route("/api/v1/echo", echo, methods=["POST"])])
+
+
+def _stack(*, timeout: float, preread: int) -> tuple[ASGIApp, AdmissionControl]:
+    admission = AdmissionControl(_inner(), limit=1, queue_wait_ms=0, retry_after_ms=1000, exempt=frozenset())
+    deadline = BodyDeadline(admission, timeout=timeout, preread=preread)
+    return BodyLimit(deadline, max_bytes=1024 * 1024), admission
+
+
+def test_an_upload_read_after_admission_gives_its_slot_back_at_the_deadline() -> None:
+    """A body larger than what is read ahead is admitted first; when it stops arriving it is answered
+    408 problem+json in the caller's language and its slot is free again."""
+    app, admission = _stack(timeout=TINY, preread=16)
+
+    async def scenario() -> None:
+        slow = SlowBody("/api/v1/echo", first=b"x" * 100, length=1000, headers=[(b"accept-language", b"en")])
+        status, headers, body = await asyncio.wait_for(slow.run(app), 10)
+        assert (status, headers[b"content-type"]) == (408, b"application/problem+json")
+        assert b'"code":"body_timeout"' in body
+        assert b"did not arrive within 0.05 seconds" in body
+        assert admission.in_flight == 0
+
+    aio.run(scenario())
+
+
+def test_bodies_arriving_in_time_reach_the_application_whole() -> None:
+    """Read ahead of admission or after it, a body sent in parts arrives whole and the slot is freed."""
+    for preread in (16, 4096):
+        app, admission = _stack(timeout=60, preread=preread)
+
+        async def scenario(app: ASGIApp) -> tuple[int, dict[bytes, bytes], bytes]:
+            slow = SlowBody("/api/v1/echo", first=b"y" * 100, length=1000, headers=[])
+            task = asyncio.create_task(slow.run(app))
+            await slow.waiting()
+            slow.more.set()
+            return await asyncio.wait_for(task, 10)
+
+        status, _headers, body = aio.run(scenario(app))
+        assert (status, body) == (200, b"1000")
+        assert admission.in_flight == 0
+
+
+def test_a_chunked_body_past_the_size_limit_is_refused_while_read_ahead() -> None:
+    """Reading ahead keeps the size limit: a body without a length is counted as it comes."""
+    admission = AdmissionControl(_inner(), limit=1, queue_wait_ms=0, retry_after_ms=1000, exempt=frozenset())
+    app = BodyLimit(BodyDeadline(admission, timeout=60, preread=4096), max_bytes=2048)
+
+    async def scenario() -> tuple[int, dict[bytes, bytes], bytes]:
+        slow = SlowBody("/api/v1/echo", first=b"z" * 3000, length=1, headers=[])
+        slow.scope["headers"] = [(b"host", b"127.0.0.1"), (b"transfer-encoding", b"chunked")]
+        return await asyncio.wait_for(slow.run(app), 10)
+
+    status, _headers, body = aio.run(scenario())
+    assert status == 413
+    assert b'"code":"body_too_large"' in body
+    assert admission.in_flight == 0
