@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.ledger.models import Account, Entry, Posting, PostingKind
 from neigou.orders.models import Commission, Order
-from tests.analytics.builders import AnalyticsWorld, build
-from tests.conftest import TokenMaker
+from tests.analytics.builders import AnalyticsWorld, build, order
+from tests.conftest import TokenMaker, bearer
+from tests.factories import create_member
 
 pytestmark = pytest.mark.world_per_module
 MARCH = "from=2026-03-01&to=2026-03-31"
@@ -49,12 +51,36 @@ def test_refresh_copies_new_rows_once(
 def test_repeat_by_channel(client: TestClient, operator: dict[str, str], world: AnalyticsWorld) -> None:
     body = _get(client, f"programs/{world.program_id}/analytics/repeat?{MARCH}&window_days=30", operator)
     assert body["channels"] == [
-        {"channel": "group_link", "customers": 1, "repeat_customers": 1, "repeat_rate_bp": 10000},
-        {"channel": "organic", "customers": 2, "repeat_customers": 1, "repeat_rate_bp": 5000},
+        {
+            "channel": "group_link",
+            "customers": 1,
+            "repeat_customers": 1,
+            "repeat_rate_bp": 10000,
+            "customers_in_window": 0,
+        },
+        {
+            "channel": "organic",
+            "customers": 2,
+            "repeat_customers": 1,
+            "repeat_rate_bp": 5000,
+            "customers_in_window": 0,
+        },
     ]
     assert body["prices"] == [
-        {"price": "hidden_coupon", "customers": 1, "repeat_customers": 1, "repeat_rate_bp": 10000},
-        {"price": "public", "customers": 2, "repeat_customers": 1, "repeat_rate_bp": 5000},
+        {
+            "price": "hidden_coupon",
+            "customers": 1,
+            "repeat_customers": 1,
+            "repeat_rate_bp": 10000,
+            "customers_in_window": 0,
+        },
+        {
+            "price": "public",
+            "customers": 2,
+            "repeat_customers": 1,
+            "repeat_rate_bp": 5000,
+            "customers_in_window": 0,
+        },
     ]
     narrow = _get(client, f"programs/{world.program_id}/analytics/repeat?{MARCH}&window_days=4", operator)
     assert [(c["channel"], c["repeat_customers"]) for c in narrow["channels"]] == [
@@ -131,7 +157,13 @@ def test_member_reads_own_figures(client: TestClient, world: AnalyticsWorld) -> 
     assert body["commission_by_level"] == [{"level": 1, "commission_fen": 60}]
     repeat = _get(client, f"programs/{world.program_id}/analytics/repeat?{MARCH}", world.a_token)
     assert repeat["channels"] == [
-        {"channel": "group_link", "customers": 1, "repeat_customers": 0, "repeat_rate_bp": 0}
+        {
+            "channel": "group_link",
+            "customers": 1,
+            "repeat_customers": 0,
+            "repeat_rate_bp": 0,
+            "customers_in_window": 0,
+        }
     ]
     fission = _get(client, f"programs/{world.program_id}/analytics/fission?period=2026-03", world.a_token)
     assert (fission["members_at_start"], fission["recruits"], fission["k_factor_bp"]) == (1, 1, 10000)
@@ -139,6 +171,38 @@ def test_member_reads_own_figures(client: TestClient, world: AnalyticsWorld) -> 
     _get(client, f"programs/{world.other_program_id}/analytics/economics?{MARCH}", world.a_token, 403)
     _get(client, f"programs/{world.program_id}/analytics/economics?{MARCH}", world.integration, 403)
     assert client.post("/api/v1/analytics/refresh", headers=world.a_token).status_code == 403
+
+
+def test_a_members_commission_holds_their_override_on_recruits_sales(
+    *,
+    client: TestClient,
+    module_make_token: TokenMaker,
+    world: AnalyticsWorld,
+    factory: sessionmaker[Session],
+) -> None:
+    """The mentor sells nothing; their 10% override on A's March sales is their commission all the same,
+    on the economics and in the simulation alike, and the ledger's figure."""
+    mentor = bearer(module_make_token("member", world.mentor))
+    with factory() as session:
+        earned = session.scalar(
+            select(func.sum(Commission.amount_fen - Commission.reversed_fen))
+            .join(Order, Order.id == Commission.order_id)
+            .where(
+                Commission.member_id == world.mentor,
+                Order.paid_at >= datetime.fromisoformat("2026-03-01T00:00+08:00"),
+                Order.paid_at < datetime.fromisoformat("2026-04-01T00:00+08:00"),
+            )
+        )
+    body = _get(client, f"programs/{world.program_id}/analytics/economics?{MARCH}", mentor)
+    assert (body["orders"], body["gmv_fen"], body["commission_fen"]) == (0, 0, earned)
+    assert body["commission_by_level"] == [{"level": 2, "commission_fen": earned}]
+    path = f"/api/v1/programs/{world.program_id}/analytics/simulations"
+    same = client.post(path, json={"from": "2026-03-01", "to": "2026-03-31", "tiers": []}, headers=mentor)
+    assert same.status_code == 200, same.text
+    assert same.json()["actual_commission_fen"] == earned == 30
+    # A sees their own commission, never the mentor's
+    own = _get(client, f"programs/{world.program_id}/analytics/economics?{MARCH}", world.a_token)
+    assert own["commission_by_level"] == [{"level": 1, "commission_fen": 60}]
 
 
 def test_fission(client: TestClient, operator: dict[str, str], world: AnalyticsWorld) -> None:
@@ -260,3 +324,42 @@ def test_prices_and_funnel(client: TestClient, operator: dict[str, str], world: 
     assert own["rows"] == []
     bad = client.get(f"/api/v1/programs/{world.program_id}/analytics/funnel?{MARCH}&by=tv", headers=operator)
     assert bad.status_code == 422
+
+
+def test_customers_and_recruits_whose_window_is_still_open_are_counted_apart(
+    client: TestClient, operator: dict[str, str], world: AnalyticsWorld
+) -> None:
+    """As of the last refresh: r1 bought 40 and 30 days ago (a repeater, window ended); r2 5 days ago
+    and r3 3 and 2 days ago are still inside their 30 days, in neither figure; a recruit who joined 10
+    days ago is neither active after 30 days nor inactive yet."""
+    now = datetime.now(UTC)
+    ago = {days: (now - timedelta(days=days)).isoformat() for days in (40, 30, 10, 5, 3, 2)}
+    for external_id, customer, days in [
+        ("w1", "r1", 40),
+        ("w2", "r1", 30),
+        ("w3", "r2", 5),
+        ("w4", "r3", 3),
+        ("w5", "r3", 2),
+    ]:
+        order(client, operator, world.program_id, external_id, customer, at=ago[days])
+    recruit = create_member(
+        client, operator, world.program_id, "新人D", inviter_id=world.a, joined_at=ago[10]
+    )
+    assert client.post("/api/v1/analytics/refresh", headers=operator).status_code == 200
+    since = (now - timedelta(days=45)).date().isoformat()
+    until = (now + timedelta(days=1)).date().isoformat()
+    body = _get(client, f"programs/{world.program_id}/analytics/repeat?from={since}&to={until}", operator)
+    assert body["channels"] == [
+        {
+            "channel": "organic",
+            "customers": 1,
+            "repeat_customers": 1,
+            "repeat_rate_bp": 10000,
+            "customers_in_window": 2,
+        }
+    ]
+    period = recruit["joined_at"][:7]
+    for headers in (operator, world.a_token):
+        fission = _get(client, f"programs/{world.program_id}/analytics/fission?period={period}", headers)
+        assert (fission["recruits"], fission["recruits_active_after_30_days"]) == (1, 0)
+        assert fission["recruits_within_30_days"] == 1

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.analytics import queries, reports
+from neigou.analytics import data_time, queries, reports
 from neigou.analytics.extract import refresh
 from neigou.analytics.reports import Span
 from neigou.analytics.store import Store, open_store
@@ -19,7 +19,7 @@ from tests.conftest import TokenMaker
 
 
 def _same(store: Store, span: Span) -> None:
-    params = span.params() | {"window_us": 30 * reports.DAY_US}
+    params = span.params() | {"window_us": 30 * reports.DAY_US, "as_of_us": data_time.as_of_us(store)}
     pairs = [(sql, queries.stored(sql)) for sql in (queries.REPEAT, queries.COHORTS)]
     for key in reports.VALUE_KEYS.values():
         pairs.append((queries.CUSTOMER_VALUE.format(key=key), queries.CUSTOMER_VALUE_STORED.format(key=key)))

@@ -1,7 +1,8 @@
 """After a platform's line refunds of a many-line order, the analytics commission is the ledger's: each
 line's refunds take back the commission's share of that line (its own fee's), not a share of the order's
 price. Economics and customer value, program-wide (rollups, customer firsts) and a member's own (the
-live statements), on DuckDB and chDB, through the feed, the refund and a refresh."""
+live statements), on DuckDB and chDB, through the feed, the refund and a refresh. The commission simulation
+takes refunds back the same way: as earned, the ledger's figure; at doubled rates, twice it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from tests.platforms.builders import Feeds, feed, feeds_world, jd_row
 
 ORDER = 710001
 FEE_SKU, FREE_SKU = 1, 2  # the line carrying the whole fee (5000 fen) and the line without any
+# Every rate of the world doubled: the seller's 20% share, the owner's 5% and the mentor's 10% override.
+DOUBLED = [reports.TierRates("super_member", 4000, 1000), reports.TierRates("mentor", 6000, 2000)]
 
 
 @pytest.fixture(params=["duckdb", "chdb"])
@@ -58,6 +61,10 @@ def _assert_as_ledger(store: Store, factory: sessionmaker[Session], f: Feeds, re
         kept = _ledger(factory, f.w.program_id, member)
         economics = reports.economics(store, span)
         assert (economics.refund_fen, economics.commission_fen) == (refunded, kept)
+        same = reports.simulate(store, span, [])
+        assert (same.actual_commission_fen, same.simulated_commission_fen) == (kept, kept)
+        doubled = reports.simulate(store, span, DOUBLED)
+        assert (doubled.actual_commission_fen, doubled.simulated_commission_fen) == (kept, 2 * kept)
         values, _ = reports.customer_value(store, span)  # the customer's order, every member's commission
         assert sum(v.net_fen for v in values) == 20_000 - refunded - _ledger(factory, f.w.program_id)
 

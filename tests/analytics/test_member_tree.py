@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from neigou.analytics import queries, rollup_queries, tree
+from neigou.analytics import data_time, queries, rollup_queries, tree
 from neigou.analytics.reports import month_span
 from neigou.analytics.store import Store
 from tests.analytics.stores import Killed, dying_before_insert, load
@@ -66,8 +66,14 @@ class Network:
 
 def _same(store: Store) -> None:
     for span in SPANS:
-        scan = sorted(tuple(int(v) for v in r) for r in store.query(queries.FISSION, **span.params()))
-        kept = sorted(tuple(int(v) for v in r) for r in store.query(rollup_queries.FISSION, **span.params()))
+        scan = sorted(
+            tuple(int(v) for v in r)
+            for r in store.query(queries.FISSION, **span.params(), as_of=data_time.as_of(store))
+        )
+        kept = sorted(
+            tuple(int(v) for v in r)
+            for r in store.query(rollup_queries.FISSION, **span.params(), as_of=data_time.as_of(store))
+        )
         assert kept == scan, span
 
 
@@ -95,7 +101,11 @@ def test_the_kept_tree_answers_fission_as_the_walk_does_after_late_members_and_o
     _same(store)
     assert _keep(network, 90, 190) == (0, 0)
     _same(store)
-    active = sum(int(r[4]) for span in SPANS for r in store.query(rollup_queries.FISSION, **span.params()))
+    active = sum(
+        int(r[4])
+        for span in SPANS
+        for r in store.query(rollup_queries.FISSION, **span.params(), as_of=data_time.as_of(store))
+    )
     assert active > 0
 
 

@@ -238,5 +238,11 @@ def test_an_order_through_a_push_is_the_push_channel_in_analytics(
         headers=operator,
     )
     assert repeat.json()["channels"] == [
-        {"channel": "push", "customers": 1, "repeat_customers": 0, "repeat_rate_bp": 0}
+        {
+            "channel": "push",
+            "customers": 1,
+            "repeat_customers": 0,
+            "repeat_rate_bp": 0,
+            "customers_in_window": 0,
+        }
     ]

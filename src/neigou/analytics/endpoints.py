@@ -132,6 +132,7 @@ def get_repeat(
                 customers=r.customers,
                 repeat_customers=r.repeat_customers,
                 repeat_rate_bp=r.repeat_rate_bp,
+                customers_in_window=r.in_window,
             )
             for r in result.channels
         ],
@@ -141,6 +142,7 @@ def get_repeat(
                 customers=r.customers,
                 repeat_customers=r.repeat_customers,
                 repeat_rate_bp=r.repeat_rate_bp,
+                customers_in_window=r.in_window,
             )
             for r in result.prices
         ],
@@ -237,6 +239,7 @@ def get_fission(
         recruits=result.recruits,
         k_factor_bp=result.k_factor_bp,
         recruits_active_after_30_days=result.recruits_active_after_30_days,
+        recruits_within_30_days=result.recruits_within_30_days,
         depth=[DepthOut(level=level, members=members) for level, members in result.depth],
     )
 

@@ -25,7 +25,7 @@ from neigou.programs.models import Member, Program
 
 # The store's layout: a store written by another version is dropped and copied again by the next
 # refresh (it holds nothing the OLTP database does not).
-LAYOUT = 10
+LAYOUT = 11
 
 # kind: int | str | date | ts | bool | json (a dict read in Python into derived int columns)
 DUCK_TYPES = {"int": "BIGINT", "str": "VARCHAR", "date": "DATE", "ts": "TIMESTAMP", "bool": "BOOLEAN"}

@@ -62,12 +62,16 @@ def stored(sql: str) -> str:
     return sql.replace(_RANKED_FIRSTS, _STORED_FIRSTS)
 
 
+# Only customers whose window has ended by ``:as_of_us`` (the data's time: reports.as_of_us) count,
+# repeaters or not; those still inside it are counted apart (``in_window``), whatever they did.
 REPEAT = (
     "WITH"
     + _LIVE_ORDERS
     + """
-SELECT channel, hidden_coupon, count(*) AS customers,
-       count(CASE WHEN next_us >= paid_us AND next_us <= paid_us + :window_us THEN 1 END) AS repeat_customers
+SELECT channel, hidden_coupon, count(CASE WHEN paid_us + :window_us <= :as_of_us THEN 1 END) AS customers,
+       count(CASE WHEN paid_us + :window_us <= :as_of_us AND next_us >= paid_us AND next_us <= paid_us + :window_us
+                  THEN 1 END) AS repeat_customers,
+       count(CASE WHEN paid_us + :window_us > :as_of_us THEN 1 END) AS in_window
 FROM firsts
 GROUP BY channel, hidden_coupon
 ORDER BY channel, hidden_coupon
@@ -95,24 +99,36 @@ _REFUNDED = "SELECT order_id, " + worth.REFUNDED + " FROM refunds"
 _LINE_TAKEN = worth.line_taken("SELECT id FROM o")
 _WORTH = worth.worth("c.amount_fen")
 
+# GMV, refunds, coupon and promotion are the orders sold (a member's: their own sales); commission is
+# the commission rows' (a member's: their own rows) on every order paid in the range, whoever sold it,
+# so a member's level-2 and level-3 commission on their recruits' sales is theirs too, as the
+# simulation counts it.
 ECONOMICS = f"""
 WITH o AS (
     SELECT id, paid_fen, coupon_fen, promotion_fen FROM orders
     WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
       AND (:member_id = 0 OR member_id = :member_id)
 ),
+oc AS (
+    SELECT id, paid_fen FROM orders
+    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
+      AND (:member_id = 0 OR id IN (SELECT order_id FROM kept_commissions
+                                    WHERE program_id = :program_id AND member_id = :member_id))
+),
 r AS (
     {_REFUNDED}
-    WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
-),{_LINE_TAKEN},
+    WHERE program_id = :program_id AND (order_id IN (SELECT id FROM o) OR order_id IN (SELECT id FROM oc))
+    GROUP BY order_id
+),{worth.line_taken("SELECT id FROM oc")},
 c AS (
     SELECT c.id, c.order_id, c.level, c.amount_fen FROM kept_commissions AS c
-    WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM o)
+    WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM oc)
       AND (:member_id = 0 OR c.member_id = :member_id)
 ),
 per_level AS (
-    SELECT c.level, sum({_WORTH}) AS commission_fen
-    FROM c JOIN o ON o.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id LEFT JOIN line_taken AS lt ON lt.id = c.id
+    SELECT c.level, sum({worth.worth("c.amount_fen", order="oc")}) AS commission_fen
+    FROM c JOIN oc ON oc.id = c.order_id LEFT JOIN r ON r.order_id = c.order_id
+    LEFT JOIN line_taken AS lt ON lt.id = c.id
     GROUP BY c.level
 )
 SELECT 'total' AS part, count(*) AS orders, coalesce(sum(o.paid_fen), 0) AS gmv_fen,
@@ -174,41 +190,6 @@ GROUP BY {key} ORDER BY gmv_fen_sum DESC, key LIMIT 1200
 """
 )
 
-# The simulation recomputes commission at other rates and takes refunds back order-wide:
-# A − floor(A × R / P) of every refund R (P = 0: nothing refunded).
-SIMULATED_WORTH = "{a} - {a} * coalesce(r.refund_fen, 0) // greatest(o.paid_fen, 1)"
-
-# Commission rows of the orders paid in the range, each recomputed line by line with a new rate
-# (the pure rule: floor(paid × rate × bp / 10^8) per line, or floor(pool × bp / 10^4) for a
-# platform's fee or a fixed pool, stored as the line's pool with no rate or with a fixed commission), then worth after refunds, beside what was actually earned. {new_bp} is a CASE built
-# from the simulated tiers.
-SIMULATION = """
-WITH o AS (
-    SELECT id, paid_fen FROM orders
-    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
-),
-r AS (
-    SELECT order_id, sum(amount_fen) AS refund_fen FROM refunds
-    WHERE program_id = :program_id AND order_id IN (SELECT id FROM o) GROUP BY order_id
-),
-c AS (
-    SELECT c.id, c.order_id, c.amount_fen, {new_bp} AS new_bp FROM kept_commissions AS c
-    WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM o)
-      AND (:member_id = 0 OR c.member_id = :member_id)
-),
-s AS (
-    SELECT c.id, c.order_id, c.amount_fen,
-           sum(CASE WHEN l.fixed_commission_fen IS NOT NULL OR l.commission_rate_bp = 0
-                    THEN l.pool_fen * c.new_bp // 10000
-                    ELSE l.paid_fen * l.commission_rate_bp * c.new_bp // 100000000 END)
-               AS simulated_fen
-    FROM c JOIN order_lines AS l ON l.order_id = c.order_id
-    GROUP BY c.id, c.order_id, c.amount_fen
-)
-SELECT coalesce(sum({actual}), 0) AS actual_fen, coalesce(sum({simulated}), 0) AS simulated_fen
-FROM s JOIN o ON o.id = s.order_id LEFT JOIN r ON r.order_id = s.order_id
-"""
-
 # The invite tree from its roots (members without an inviter, or one member for their own team),
 # level 1 at the roots, over members who joined by the end of the period: per level its members,
 # those who joined before the period, the recruits of the period (joined in it, with an inviter in
@@ -231,7 +212,9 @@ SELECT t.level AS level, count(*) AS members,
        count(CASE WHEN t.joined_on < :start_on THEN 1 END) AS at_start,
        count(CASE WHEN t.joined_on >= :start_on AND t.level > 1 THEN 1 END) AS recruits,
        count(CASE WHEN t.joined_on >= :start_on AND t.level > 1
-                   AND s.last_paid_at >= t.joined_at + INTERVAL 30 DAY THEN 1 END) AS active
+                   AND s.last_paid_at >= t.joined_at + INTERVAL 30 DAY THEN 1 END) AS active,
+       count(CASE WHEN t.joined_on >= :start_on AND t.level > 1
+                   AND t.joined_at + INTERVAL 30 DAY > :as_of THEN 1 END) AS young
 FROM tree AS t LEFT JOIN sales AS s ON s.member_id = t.id
 GROUP BY t.level ORDER BY t.level
 """

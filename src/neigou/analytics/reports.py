@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from neigou.analytics import queries, rollup_queries
+from neigou.analytics import data_time, queries, rollup_queries, worth
 from neigou.analytics.store import Store
 
 DAY_US = 86_400 * 1_000_000
@@ -61,11 +61,13 @@ class Span:
 
 @dataclass(frozen=True)
 class RepeatRow:
-    """Customers whose first order came through ``key``, and those who ordered again in the window."""
+    """Customers whose first order came through ``key`` and whose repeat window has ended, those of them
+    who ordered again in the window, and those still inside their window (counted in neither)."""
 
     key: str
     customers: int
     repeat_customers: int
+    in_window: int = 0
 
     @property
     def repeat_rate_bp(self) -> int:
@@ -81,20 +83,23 @@ class Repeat:
 
 
 def _rows(totals: dict[str, list[int]]) -> list[RepeatRow]:
-    return [RepeatRow(key, c, r) for key, (c, r) in sorted(totals.items())]
+    return [RepeatRow(key, *figures) for key, figures in sorted(totals.items())]
 
 
 def repeat(store: Store, span: Span, *, window_days: int, channel: str | None = None) -> Repeat:
-    """Customers whose first counted order lies in the span, by channel of that order."""
-    rows = store.query(_firsts(queries.REPEAT, span), **span.params(), window_us=window_days * DAY_US)
-    channels: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    prices: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for name, hidden, customers, repeaters in rows:
+    """Customers whose first counted order lies in the span, by channel of that order; a customer counts
+    once their window of ``window_days`` has ended by the data's time (``data_time.as_of``)."""
+    window = {"window_us": window_days * DAY_US, "as_of_us": data_time.as_of_us(store)}
+    rows = store.query(_firsts(queries.REPEAT, span), **span.params(), **window)
+    channels: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    prices: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for name, hidden, customers, repeaters, in_window in rows:
         if channel is not None and name != channel:
             continue
         for bucket in (channels[str(name)], prices[PRICES[0] if hidden else PRICES[1]]):
             bucket[0] += int(customers)
             bucket[1] += int(repeaters)
+            bucket[2] += int(in_window)
     return Repeat(channels=_rows(channels), prices=_rows(prices))
 
 
@@ -201,12 +206,7 @@ def simulation_statement(tiers: Sequence[TierRates], *, kept: bool) -> tuple[str
     new_bp = f"(CASE {' '.join(cases)} ELSE c.bp END)" if cases else "c.bp"
     if kept:
         return rollup_queries.SIMULATION.format(new_bp=new_bp), params
-    statement = queries.SIMULATION.format(
-        new_bp=new_bp,
-        actual=queries.SIMULATED_WORTH.format(a="s.amount_fen"),
-        simulated=queries.SIMULATED_WORTH.format(a="s.simulated_fen"),
-    )
-    return statement, params
+    return worth.SIMULATION.format(new_bp=new_bp), params
 
 
 def simulate(
@@ -226,6 +226,9 @@ class Fission:
     recruits: int
     depth: list[tuple[int, int]]
     recruits_active_after_30_days: int
+    # recruits of the month whose first 30 days have not ended by the data's time (``data_time.as_of``): neither
+    # active after 30 days nor inactive yet
+    recruits_within_30_days: int = 0
 
     @property
     def k_factor_bp(self) -> int:
@@ -241,12 +244,14 @@ def month_span(program_id: int, period: str, member_id: int = 0) -> Span:
 
 def fission(store: Store, span: Span) -> Fission:
     """Depth histogram, members at the start, recruits and K-factor, recruits still selling after 30 days."""
-    rows = store.query(_kept(queries.FISSION, rollup_queries.FISSION, span), **span.params())
+    statement = _kept(queries.FISSION, rollup_queries.FISSION, span)
+    rows = store.query(statement, **span.params(), as_of=data_time.as_of(store))
     return Fission(
         members_at_start=sum(int(r[2]) for r in rows),
         recruits=sum(int(r[3]) for r in rows),
         depth=[(int(r[0]), int(r[1])) for r in rows],
         recruits_active_after_30_days=sum(int(r[4]) for r in rows),
+        recruits_within_30_days=sum(int(r[5]) for r in rows),
     )
 
 

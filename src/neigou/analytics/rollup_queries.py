@@ -36,23 +36,34 @@ FROM sku_days WHERE {_DAYS} AND kind = :kind
 GROUP BY key ORDER BY gmv_fen_sum DESC, key LIMIT 1200
 """
 
-# The shape of queries.SIMULATION. {new_bp} is the CASE over c.tier_code, c.level and c.bp. Rows with
-# commission_ref = 0 are sums of per-line terms (see analytics.rollups); the others are one
-# commission's lines, whose S is summed before the refund's floor.
+# The shape of worth.SIMULATION. {new_bp} is the CASE over c.tier_code, c.level and c.bp. A line's
+# simulated share is floor(w × bp / 10^8); its refunds take back floor(share × R_l / P_l) of it and the
+# refunds that name no line floor(S × U / P) of the commission's sum S. Rows with commission_ref = 0
+# are sums of per-line terms (no unnamed refund, all of the order refunded unnamed, or a one-line
+# order: see analytics.rollups); the others are one commission's lines, whose S is summed before the
+# unnamed refunds' floor.
 SIMULATION = f"""
 WITH s AS (
-    SELECT c.commission_ref AS commission_ref, c.paid_fen AS paid_fen, c.refund_fen AS refund_fen,
-           c.lines AS lines, c.worth_fen AS worth_fen, c.weight * {{new_bp}} // 100000000 AS line_fen
+    SELECT c.commission_ref AS commission_ref, c.paid_fen AS paid_fen, c.unnamed_fen AS unnamed_fen,
+           c.lines AS lines, c.worth_fen AS worth_fen, c.weight * {{new_bp}} // 100000000 AS line_fen,
+           c.line_paid_fen AS line_paid_fen, c.line_refund_fen AS line_refund_fen
     FROM commission_lines AS c WHERE c.{_DAYS.replace(" AND ", " AND c.")}
+),
+t AS (
+    SELECT commission_ref, paid_fen, unnamed_fen, lines, worth_fen, line_fen,
+           CASE WHEN line_paid_fen > 0 THEN line_fen * line_refund_fen // line_paid_fen ELSE 0 END AS taken_fen
+    FROM s
 ),
 parts AS (
     SELECT worth_fen AS actual_fen,
-           lines * (line_fen - line_fen * refund_fen // greatest(paid_fen, 1)) AS simulated_fen
-    FROM s WHERE commission_ref = 0
+           lines * greatest(line_fen - taken_fen - line_fen * unnamed_fen // greatest(paid_fen, 1), 0)
+               AS simulated_fen
+    FROM t WHERE commission_ref = 0
     UNION ALL
     SELECT sum(worth_fen) AS actual_fen,
-           sum(lines * line_fen) - sum(lines * line_fen) * refund_fen // greatest(paid_fen, 1) AS simulated_fen
-    FROM s WHERE commission_ref <> 0 GROUP BY commission_ref, paid_fen, refund_fen
+           greatest(sum(lines * line_fen) - sum(lines * taken_fen)
+                    - sum(lines * line_fen) * unnamed_fen // greatest(paid_fen, 1), 0) AS simulated_fen
+    FROM t WHERE commission_ref <> 0 GROUP BY commission_ref, paid_fen, unnamed_fen
 )
 SELECT coalesce(sum(actual_fen), 0) AS actual_fen, coalesce(sum(simulated_fen), 0) AS simulated_fen FROM parts
 """
@@ -99,7 +110,9 @@ SELECT t.level AS level, count(*) AS members,
        count(CASE WHEN t.joined_on < :start_on THEN 1 END) AS at_start,
        count(CASE WHEN t.joined_on >= :start_on AND t.level > 1 THEN 1 END) AS recruits,
        count(CASE WHEN t.joined_on >= :start_on AND t.level > 1
-                   AND s.last_paid_at >= t.joined_at + INTERVAL 30 DAY THEN 1 END) AS active
+                   AND s.last_paid_at >= t.joined_at + INTERVAL 30 DAY THEN 1 END) AS active,
+       count(CASE WHEN t.joined_on >= :start_on AND t.level > 1
+                   AND t.joined_at + INTERVAL 30 DAY > :as_of THEN 1 END) AS young
 FROM member_tree AS t LEFT JOIN member_sales AS s ON s.program_id = t.program_id AND s.member_id = t.member_id
 WHERE t.program_id = :program_id AND t.reach_on <= :end_on
 GROUP BY t.level ORDER BY t.level

@@ -8,13 +8,17 @@ and the commission simulation read a few rows per day instead of the range's ord
   line figures of the sku and brand economics, each line's share floored as the report floors it,
   and the prices report's units, list and paid amounts (all and through hidden coupons).
 * ``commission_lines``: what the simulation needs to recompute commission with other rates exactly.
-  A commission row's simulated worth is ``S − floor(S × R / P)`` with ``S = Σ floor(w × bp / 10^8)``
-  over the order's lines (``w = paid × rate``, or ``pool × 10^4`` for a platform's fee or a fixed pool, which gives
-  ``floor(pool × bp / 10^4)``). Without a refund (R = 0) or fully refunded (R = P) that is a sum of
-  per-line terms, and so is it for a one-line order; such rows are counted per (tier, level, bp, P,
-  R, w) with ``commission_ref = 0``. A partly refunded order of several lines keeps its commission's
-  id in ``commission_ref`` (the outer floor needs that commission's S whole). ``worth_fen`` carries
-  each commission's actual worth once (on its order's first line).
+  A commission row's simulated worth is ``max(S − Σ floor(s_l × R_l / P_l) − floor(S × U / P), 0)``
+  with ``s_l = floor(w × bp / 10^8)`` per line of the order (``w = paid × rate``, or ``pool × 10^4``
+  for a platform's fee or a fixed pool, which gives ``floor(pool × bp / 10^4)``), ``S = Σ s_l``,
+  ``R_l`` the refunds naming the line of its ``P_l``, ``U`` the order's refunds that name no line of
+  its ``P``: the ledger's reversal (``analytics.worth``) at the new rate. Without an unnamed refund
+  (U = 0) or with all of the order refunded unnamed (U ≥ P) that is a sum of per-line terms, and so
+  is it for a one-line order; such rows are counted per (tier, level, bp, P, U, w, P_l, R_l) with
+  ``commission_ref = 0``. A many-line order partly refunded without naming lines keeps its
+  commission's id in ``commission_ref`` (the outer floor needs that commission's S whole).
+  ``worth_fen`` carries each commission's actual worth (``worth.worth``) once (on its order's first
+  line).
 * ``click_days``, ``claim_days``, ``order_link_days``: the funnel's facts per program and local day,
   by link, member and group (each as the funnel keys that fact): the clicks by people (not bots,
   the link's group), the claims, and the orders with their net GMV (paid − every refund of the
@@ -55,7 +59,8 @@ _DDL = {
     ),
     "commission_lines": (
         "program_id BIGINT, paid_on DATE, tier_code VARCHAR NULL, level BIGINT, bp BIGINT, paid_fen BIGINT, "
-        "refund_fen BIGINT, commission_ref BIGINT, weight BIGINT, lines BIGINT, worth_fen BIGINT",
+        "unnamed_fen BIGINT, commission_ref BIGINT, weight BIGINT, line_paid_fen BIGINT, line_refund_fen BIGINT, "
+        "lines BIGINT, worth_fen BIGINT",
         "program_id, paid_on, commission_ref",
     ),
     "click_days": (
@@ -200,8 +205,8 @@ FROM per_sku GROUP BY program_id, paid_on, kind, key
 )
 
 _COMMISSION_LINES = (
-    "INSERT INTO commission_lines (program_id, paid_on, tier_code, level, bp, paid_fen, refund_fen, "
-    "commission_ref, weight, lines, worth_fen)"
+    "INSERT INTO commission_lines (program_id, paid_on, tier_code, level, bp, paid_fen, unnamed_fen, "
+    "commission_ref, weight, line_paid_fen, line_refund_fen, lines, worth_fen)"
     + _ORDERS
     + """,
 n AS (
@@ -210,20 +215,26 @@ n AS (
 ),
 x AS (
     SELECT p.program_id AS program_id, p.paid_on AS paid_on, cm.tier_code AS tier_code, cm.level AS level,
-           cm.bp AS bp, p.paid_fen AS paid_fen, p.refund_fen AS refund_fen,
-           CASE WHEN p.refund_fen = 0 OR p.refund_fen = p.paid_fen OR n.lines = 1 THEN 0 ELSE cm.id END
-               AS commission_ref,
+           cm.bp AS bp, p.paid_fen AS paid_fen, coalesce(r.unnamed_fen, 0) AS unnamed_fen,
+           CASE WHEN coalesce(r.unnamed_fen, 0) = 0 OR coalesce(r.unnamed_fen, 0) >= p.paid_fen OR n.lines = 1
+                THEN 0 ELSE cm.id END AS commission_ref,
            CASE WHEN l.fixed_commission_fen IS NOT NULL OR l.commission_rate_bp = 0 THEN l.pool_fen * 10000
                 ELSE l.paid_fen * l.commission_rate_bp END AS weight,
-           CASE WHEN l.id = n.first_line
-                THEN cm.amount_fen - cm.amount_fen * p.refund_fen // greatest(p.paid_fen, 1) ELSE 0 END AS worth_fen
-    FROM kept_commissions AS cm JOIN p ON p.id = cm.order_id JOIN order_lines AS l ON l.order_id = cm.order_id
-    JOIN n ON n.order_id = cm.order_id
+           l.paid_fen AS line_paid_fen, coalesce(lr.refund_fen, 0) AS line_refund_fen,
+           CASE WHEN l.id = n.first_line THEN """
+    + worth.worth("cm.amount_fen", order="p")
+    + """ ELSE 0 END AS worth_fen
+    FROM kept_commissions AS cm JOIN p ON p.id = cm.order_id
+    JOIN order_lines AS l ON l.order_id = cm.order_id JOIN n ON n.order_id = cm.order_id
+    LEFT JOIN r ON r.order_id = cm.order_id LEFT JOIN line_taken AS lt ON lt.id = cm.id
+    LEFT JOIN line_refunds AS lr ON lr.order_id = l.order_id AND lr.line_no = l.line_no
     WHERE cm.program_id = p.program_id
 )
-SELECT program_id, paid_on, tier_code, level, bp, paid_fen, refund_fen, commission_ref, weight, count(*),
-       sum(worth_fen)
-FROM x GROUP BY program_id, paid_on, tier_code, level, bp, paid_fen, refund_fen, commission_ref, weight
+SELECT program_id, paid_on, tier_code, level, bp, paid_fen, unnamed_fen, commission_ref, weight, line_paid_fen,
+       line_refund_fen, count(*), sum(worth_fen)
+FROM x
+GROUP BY program_id, paid_on, tier_code, level, bp, paid_fen, unnamed_fen, commission_ref, weight, line_paid_fen,
+         line_refund_fen
 """
 )
 

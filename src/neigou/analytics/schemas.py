@@ -22,6 +22,8 @@ class RepeatRowOut(BaseModel):
     customers: int
     repeat_customers: int
     repeat_rate_bp: int
+    # first orders whose window has not ended by the data's time: in neither figure above
+    customers_in_window: int = 0
 
 
 class PriceRowOut(BaseModel):
@@ -31,6 +33,8 @@ class PriceRowOut(BaseModel):
     customers: int
     repeat_customers: int
     repeat_rate_bp: int
+    # first orders whose window has not ended by the data's time: in neither figure above
+    customers_in_window: int = 0
 
 
 class RepeatOut(BaseModel):
@@ -117,6 +121,8 @@ class FissionOut(BaseModel):
     recruits: int
     k_factor_bp: int
     recruits_active_after_30_days: int
+    # recruits whose first 30 days have not ended by the data's time (the last refresh)
+    recruits_within_30_days: int = 0
     depth: list[DepthOut]
 
 

@@ -51,3 +51,47 @@ def worth(amount: str, *, refunds: str = "r", order: str = "o", taken: str = "lt
     the order as ``order``, ``line_taken`` as ``taken``)."""
     order_wide = f"{amount} * coalesce({refunds}.unnamed_fen, 0) // greatest({order}.paid_fen, 1)"
     return f"greatest({amount} - coalesce({taken}.fen, 0) - {order_wide}, 0)"
+
+
+# A commission's share of one line (``l``) at the simulated rate ``c.new_bp``, as ``_SHARE`` at the
+# commission's own ``bp``.
+NEW_SHARE = _SHARE.replace("k.bp", "c.new_bp")
+
+
+def simulated(share: str, taken: str, *, refunds: str = "r", order: str = "o") -> str:
+    """The simulated worth of a commission whose lines' shares at the new rate sum to ``share`` and whose
+    line refunds take back ``taken`` of them at that rate: the same reversal as ``worth``."""
+    order_wide = f"{share} * coalesce({refunds}.unnamed_fen, 0) // greatest({order}.paid_fen, 1)"
+    return f"greatest({share} - {taken} - {order_wide}, 0)"
+
+
+# The simulation over the facts (a member's own commissions, whoever sold the order): each commission
+# of the orders paid in the range recomputed line by line at its new rate (``{new_bp}``, a CASE over
+# the simulated tiers), then taken back by the order's refunds as the ledger takes them back (each
+# named line's refunds from that line's share, the others order-wide), beside its actual worth.
+SIMULATION = f"""
+WITH o AS (
+    SELECT id, paid_fen FROM orders
+    WHERE program_id = :program_id AND paid_on >= :start_on AND paid_on <= :end_on
+),
+c AS (
+    SELECT c.id, c.order_id, c.amount_fen, {{new_bp}} AS new_bp FROM kept_commissions AS c
+    WHERE c.program_id = :program_id AND c.order_id IN (SELECT id FROM o)
+      AND (:member_id = 0 OR c.member_id = :member_id)
+),
+r AS (
+    SELECT order_id, {REFUNDED} FROM refunds
+    WHERE program_id = :program_id AND order_id IN (SELECT order_id FROM c) GROUP BY order_id
+),{line_taken("SELECT order_id FROM c")},
+s AS (
+    SELECT c.id AS id, c.order_id AS order_id, c.amount_fen AS amount_fen, sum({NEW_SHARE}) AS simulated_fen,
+           sum(CASE WHEN l.paid_fen > 0 THEN ({NEW_SHARE}) * coalesce(lr.refund_fen, 0) // l.paid_fen ELSE 0 END)
+               AS simulated_taken
+    FROM c JOIN order_lines AS l ON l.order_id = c.order_id
+    LEFT JOIN line_refunds AS lr ON lr.order_id = l.order_id AND lr.line_no = l.line_no
+    GROUP BY c.id, c.order_id, c.amount_fen
+)
+SELECT coalesce(sum({worth("s.amount_fen")}), 0) AS actual_fen,
+       coalesce(sum({simulated("s.simulated_fen", "s.simulated_taken")}), 0) AS simulated_fen
+FROM s JOIN o ON o.id = s.order_id LEFT JOIN r ON r.order_id = s.order_id LEFT JOIN line_taken AS lt ON lt.id = s.id
+"""

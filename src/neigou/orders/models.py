@@ -16,9 +16,12 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, key_string, str_enum
 
@@ -105,11 +108,22 @@ class Order(Base):
     source: Mapped[OrderSource] = mapped_column(str_enum(OrderSource))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    @hybrid_property
+    def fully_refunded(self) -> bool:
+        """Whether the refunds reach what the order paid; an order paid 0 (a gift, a 100% coupon) is
+        never fully refunded. In a query, the same test as SQL: every report counts orders with it."""
+        return self.paid_fen > 0 and self.refunded_fen >= self.paid_fen
+
+    @fully_refunded.inplace.expression
+    @classmethod
+    def _fully_refunded_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.paid_fen > 0, cls.refunded_fen >= cls.paid_fen)
+
     @property
     def shown_commission_state(self) -> str:
         """Where the commission stands for people: ``reversed`` once the whole order is refunded (the
         stored state still says which account the last refund took it from)."""
-        if self.paid_fen > 0 and self.refunded_fen >= self.paid_fen:
+        if self.fully_refunded:
             return "reversed"
         return self.commission_state.value
 

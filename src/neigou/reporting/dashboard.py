@@ -24,7 +24,7 @@ TREND_DAYS = 30
 
 @dataclass(frozen=True)
 class Figures:
-    """Sales of a span: orders (fully refunded left out), GMV net of refunds, clicks, claims, commission."""
+    """Sales of a span: orders (fully refunded left out, ``Order.fully_refunded``), GMV net of refunds, clicks, claims, commission."""
 
     orders: int
     gmv_fen: int
@@ -59,7 +59,7 @@ class Dashboard:
 
 
 def _figures(session: Session, program_id: int, start: datetime, end: datetime) -> Figures:
-    fully = case((Order.refunded_fen >= Order.paid_fen, 1), else_=0)
+    fully = case((Order.fully_refunded, 1), else_=0)
     n, full, paid, refunded = session.execute(
         select(
             func.count(Order.id),
@@ -108,7 +108,7 @@ def _trend(session: Session, program: Program, today: date) -> tuple[list[date],
     starts = [day_start(d, program.timezone) for d in days]
     end = day_start(today + timedelta(days=1), program.timezone)
     index = _day_index(Order.paid_at, starts).label("day")
-    fully = case((Order.refunded_fen >= Order.paid_fen, 1), else_=0)
+    fully = case((Order.fully_refunded, 1), else_=0)
     rows = session.execute(
         select(
             index,

@@ -2,7 +2,8 @@
 
 Per group, over ``[from, to]`` in the program's time zone (a click at 23:59:59+08:00 counts for
 that day in Asia/Shanghai, one at 00:00:00+08:00 for the next): clicks by people (bots left out),
-coupon claims, orders that are not fully refunded, GMV (paid − refunded fen), the commission the
+coupon claims, orders that are not fully refunded (``Order.fully_refunded``: an order paid 0 never
+is), GMV (paid − refunded fen), the commission the
 group's sales pay (net of reversals) and the part of it the group's owner earns, and the member
 count at the start and end of the range. Orders, refunds and reversals are counted by the order's
 paid day, with every refund known now. Seven statements whatever the number of groups.
@@ -183,7 +184,7 @@ def group_sales(
     )
     claims = {int(g): int(n) for g, n in session.execute(claims_q.group_by(Group.id))}
 
-    fully = case((Order.refunded_fen >= Order.paid_fen, 1), else_=0)
+    fully = case((Order.fully_refunded, 1), else_=0)
     orders_q = select(
         Group.id,
         func.count(Order.id),

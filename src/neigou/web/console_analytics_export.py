@@ -143,6 +143,7 @@ def _fission_sheet(
         ["recruits", result.recruits],
         ["k_factor_bp", result.k_factor_bp],
         ["recruits_active_after_30_days", result.recruits_active_after_30_days],
+        ["recruits_within_30_days", result.recruits_within_30_days],
     ]
     return columns, rows + [[f"members_level_{level}", members] for level, members in result.depth]
 
