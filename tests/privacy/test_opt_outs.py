@@ -120,6 +120,7 @@ def test_opt_out_erases_exactly_the_shoppers_linkage(
         assert shopper is not None
         assert (shopper.customer_ref_hash, shopper.customer_ref_masked) == (None, None)
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.opt_out")).one()
+        assert entry.after is not None
         assert entry.after == {
             "program_id": None,
             "request_id": "shop-req-1",
