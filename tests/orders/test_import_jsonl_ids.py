@@ -20,6 +20,7 @@ from neigou.ledger.models import Posting, PostingKind
 from neigou.orders.import_rows import parse_jsonl
 from neigou.orders.inputs import OrderIn
 from neigou.orders.models import Order
+from neigou.orders.schemas import sku_text
 from tests.orders.builders import PAID_AT, SKU, World, assert_ledger_balanced, build, order_body, post_order
 from tests.orders.import_files import import_orders
 
@@ -141,3 +142,41 @@ def test_a_jsonl_null_id_names_nothing_rather_than_none(field: str) -> None:
     [(order, _)] = list(parse_jsonl([json.dumps({**body, field: None})], program_id=1))
     assert isinstance(order, OrderIn)
     assert getattr(order, field) == ""  # refused as an empty id by the face checks, never "None"
+
+
+@pytest.mark.parametrize("sku", [12345, 12345.0, 1e10, None, True, [SKU]])
+def test_a_jsonl_sku_that_is_no_text_is_refused_as_the_api_refuses_it(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], sku: object
+) -> None:
+    """A whole number is no sku's text to the API (unlike an id, read as its digits): a JSON line's line
+    reads its sku by the same function (``orders.schemas.sku_text``), so a file and the API agree."""
+    w = build(client, operator, factory)
+    items = [{"sku": sku, "quantity": 1, "paid_fen": 100}]
+    post_order(client, operator, {**order_body(w, "API-SKU"), "items": items}, status=422)
+    line = json.dumps(
+        {
+            "external_id": "J-1",
+            "customer_ref": "shopper-1",
+            "paid_at": PAID_AT.isoformat(),
+            "items": [{"sku": sku, "quantity": 1, "paid_fen": 100}],
+        }
+    )
+    [(error, _)] = list(parse_jsonl([line], program_id=1))
+    assert not isinstance(error, OrderIn)
+    assert (error.code, error.column) == ("parse_error", "items.0.sku")
+    assert str(error.message) == "Row 1: items.0.sku must be text."
+    assert "12345" not in str(error.message)
+
+
+def test_a_jsonl_sku_is_trimmed_by_the_apis_own_rule() -> None:
+    line = json.dumps(
+        {
+            "external_id": "J-1",
+            "customer_ref": "shopper-1",
+            "paid_at": PAID_AT.isoformat(),
+            "items": [{"sku": f"\u3000{SKU}\t ", "quantity": 1, "paid_fen": 100}],
+        }
+    )
+    [(order, _)] = list(parse_jsonl([line], program_id=1))
+    assert isinstance(order, OrderIn)
+    assert order.items[0].sku == sku_text(f"\u3000{SKU}\t ") == SKU

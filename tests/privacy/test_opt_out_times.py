@@ -1,6 +1,7 @@
-"""An opt-out's ``at`` dates the shopper's request and decides which claims and reservations taken
-before it, stored only after it, are stored erased: it may not lie ahead of the clock (past the skew),
-and the opt-out's audit entry is dated by the server, never by it (docs/privacy.md, The API)."""
+"""An opt-out's ``at`` dates the shopper's request; the later of it and the moment the opt-out is
+recorded decides which claims and reservations taken before, stored only after it, are stored erased: it
+may not lie ahead of the clock (past the skew), and the opt-out's audit entry is dated by the server,
+never by it (docs/privacy.md, The API)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,10 @@ def test_the_audit_entry_is_dated_when_the_opt_out_was_recorded(
     body = {"customer_ref": "13912345678", "request_id": "dated", "at": given.isoformat()}
     made = client.post(PATH, json=body, headers=operator)
     assert made.status_code == 201, made.text
-    assert datetime.fromisoformat(made.json()["requested_at"]) == given  # the request keeps its date
+    # It covers from when it was recorded, the later of the two (``test_opt_out_backdated``).
+    assert started <= datetime.fromisoformat(made.json()["requested_at"]) <= utcnow()
     with factory() as session:
-        [at] = session.scalars(select(AuditEntry.at).where(AuditEntry.action == "privacy.opt_out")).all()
-    assert started <= at <= utcnow()
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.opt_out")).all()
+    assert started <= entry.at <= utcnow()
+    assert entry.after is not None
+    assert datetime.fromisoformat(entry.after["at"]) == given  # the request's own date, kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -88,7 +89,8 @@ def test_opt_outs_are_listed_in_their_programs_zone_or_the_deployments_default(
     settings: Settings, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
     """Not in a fixed Asia/Shanghai: an opt-out of one program at its program's time, one of every
-    program in the zone the application's settings name (here not Shanghai's)."""
+    program in the zone the application's settings name (here not Shanghai's). Each is shown at its
+    ``requested_at``, the later of its ``at`` and when it was recorded (here the recording)."""
     app = create_app(
         settings.model_copy(update={"default_timezone": "America/New_York"}), session_factory=factory
     )
@@ -102,5 +104,11 @@ def test_opt_outs_are_listed_in_their_programs_zone_or_the_deployments_default(
         console_sign_in(client, factory, next_page="/console")
         page = client.get("/console/privacy")
     assert page.status_code == 200
-    shown = re.findall(r"<td>(2026-03-0\d \d\d:\d\d)</td>", page.text)
-    assert shown == ["2026-03-01 21:00", "2026-03-01 07:00"]  # newest first: the Tokyo one, then New York
+    with factory() as session:
+        stored = dict(session.execute(select(OptOut.request_id, OptOut.requested_at)).tuples().all())
+    expected = [
+        stored["in-tokyo"].astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M"),
+        stored["everywhere"].astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M"),
+    ]
+    shown = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d)</td>", page.text)
+    assert shown == expected  # newest first: the Tokyo one, then New York

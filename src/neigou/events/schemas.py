@@ -106,8 +106,8 @@ class ReservationBody(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     # A JSON number with a point or an exponent is read in exponent form (``kit.json_ids``) and, as text
-    # in exponent form marked or not, refused by the endpoint ``invalid_customer_ref`` ("write ids as
-    # text", ``kit.refs.require_exact_ref``): 13812345678.0 would be another shopper than 13812345678.
+    # in exponent form marked or not, refused ``invalid_customer_ref`` ("write ids as text",
+    # ``kit.refs.NamesSomeone``): 13812345678.0 would be another shopper than 13812345678.
     customer_ref: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=128),

@@ -20,7 +20,7 @@ from neigou.kit.actor import Actor
 from neigou.kit.db import get_or_404, insert_unique
 from neigou.kit.errors import Conflict, Forbidden, Invalid, Unauthorized, Unavailable
 from neigou.kit.field_errors import INVALID_EXTERNAL_ID
-from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
+from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, customer_ref_refusal
 from neigou.kit.i18n import Message
 from neigou.kit.instants import numeric_detail, refusal_code
 from neigou.kit.jobs import job
@@ -285,7 +285,8 @@ def _validated(model: type[M], payload: dict[str, Any]) -> M:
             raise Invalid(numeric, code=code) from exc
         fields = ", ".join(field for field, _ in named)
         if named and all(kind == INVALID_CUSTOMER_REF for _, kind in named):
-            raise Invalid(hidden_mark_in(fields), code=INVALID_CUSTOMER_REF) from exc
+            detail = customer_ref_refusal(fields, [e.get("ctx") for e in exc.errors()])
+            raise Invalid(detail, code=INVALID_CUSTOMER_REF) from exc
         raise Invalid(Message("Invalid fields: {fields}.", fields=fields), code=code) from exc
 
 

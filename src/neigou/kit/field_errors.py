@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from neigou.kit.dates import range_message
-from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF
+from neigou.kit.hidden_marks import HIDDEN_MARK_MESSAGE, INVALID_CUSTOMER_REF, exponent_form
 from neigou.kit.i18n import N_, Message, Text
+from neigou.kit.text_markers import too_long_number
 
 Limit = int | float | Decimal
 """A bound of a number, a text's or a list's length, as pydantic's error context gives it."""
@@ -224,7 +225,10 @@ def field_message(kind: str, field: str, ctx: Mapping[str, Any] | None = None) -
     product's own, a time's, or one for pydantic's type (a text's or a list's bound, a number's range,
     the values a field takes, a pattern, a number, a time or yes/no expected, a field not known);
     ``NOT_ACCEPTED`` for any other. Its values are the schema's (a bound, the values a field takes, from
-    the error's ``ctx``), never the value sent."""
+    the error's ``ctx``), never the value sent. A customer reference in exponent form is told to be
+    written as text (``kit.refs.NamesSomeone``)."""
+    if kind == INVALID_CUSTOMER_REF and exponent_form(ctx):
+        return too_long_number(field)
     if kind in OWN_FIELD_ERRORS:
         return OWN_FIELD_ERRORS[kind]
     if kind == NUMERIC_DATETIME:

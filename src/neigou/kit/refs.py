@@ -16,8 +16,10 @@ be erased.
 Nor is it a number in exponent form once read as it is hashed (``kit.text_markers.exponent_id``: bare,
 or wrapped in a text marker, ``'2.34568E+18``): a 19-digit member number a spreadsheet held roughly, whose
 digits are not the customer's, so two customers whose numbers round alike would be one. The inputs that
-record a customer refuse it as ``invalid_customer_ref`` ("write ids as text"): orders from any source and
-the customer book's import in their own checks, a claim and a reservation by :func:`require_exact_ref`.
+record a customer refuse it as ``invalid_customer_ref`` ("write ids as text"): orders from a file and the
+customer book's import in their own checks, every JSON body and form by :data:`NamesSomeone` (an order,
+a claim, a reservation, a member, a quote, a customer added to the book), and a share link's signed click
+ignores it (:func:`names_someone`).
 """
 
 from __future__ import annotations
@@ -25,11 +27,10 @@ from __future__ import annotations
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from neigou.kit.errors import Invalid
-from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hides_a_mark
+from neigou.kit.hidden_marks import EXPONENT_FORM, INVALID_CUSTOMER_REF, hides_a_mark
 from neigou.kit.i18n import Message
 from neigou.kit.ids import empty_once_hashed, names_nobody
-from neigou.kit.text_markers import exponent_id, too_long_number
+from neigou.kit.text_markers import exponent_id
 
 _NAMES_NOBODY = Message("A customer reference of only white space or invisible characters names nobody.")
 
@@ -49,19 +50,32 @@ it writes nothing a new customer could be made of."""
 
 
 def _names_someone(value: str | None) -> str | None:
-    if value is not None and names_nobody(value):
+    if value is None:
+        return value
+    if names_nobody(value):
         raise ValueError(_NAMES_NOBODY)
-    if value is not None and hides_a_mark(value):
+    if exponent_id(value):  # marked or not (``'2.34568E+18``), a JSON float read by ``kit.json_ids`` too
+        raise PydanticCustomError(
+            INVALID_CUSTOMER_REF, "a customer reference in exponent form", {"form": EXPONENT_FORM}
+        )
+    if hides_a_mark(value):
         raise PydanticCustomError(INVALID_CUSTOMER_REF, "a customer reference holding an invisible character")
     return value
 
 
 NamesSomeone = AfterValidator(_names_someone)
-"""Refuses a customer reference that names nobody (blank, or ``=""``) or hides an invisible mark (``INVALID_CUSTOMER_REF``)."""
+"""Refuses a customer reference that names nobody (blank, or ``=""``), is in exponent form, marked or not
+(``INVALID_CUSTOMER_REF``, "write ids as text": ``kit.hidden_marks.customer_ref_refusal``), or hides an
+invisible mark (``INVALID_CUSTOMER_REF``). Every input that records a customer from a JSON body or a
+form takes its reference through it: an order, a claim, a reservation, a member, a quote, a customer
+added to the book."""
 
 
-def require_exact_ref(ref: str, field: str = "customer_ref") -> None:
-    """Refuses (422 ``invalid_customer_ref``, naming ``field``, never the value) a customer reference in
-    exponent form, marked or not (``kit.text_markers.exponent_id``): its digits are not the customer's."""
-    if exponent_id(ref):
-        raise Invalid(too_long_number(field), code=INVALID_CUSTOMER_REF)
+def names_someone(ref: str) -> bool:
+    """Whether :data:`NamesSomeone` takes ``ref``: for an input that ignores a reference it would refuse
+    (a share link's signed click, ``web.landing.attributed_ref``), by the same rule."""
+    try:
+        _names_someone(ref)
+    except ValueError:  # PydanticCustomError is one too
+        return False
+    return True

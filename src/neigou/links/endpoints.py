@@ -19,7 +19,6 @@ from neigou.kit.i18n import Message
 from neigou.kit.ids import customer_ref_hash
 from neigou.kit.instants import MoneyClockDep
 from neigou.kit.paging import MAX_ID, PageDep
-from neigou.kit.refs import require_exact_ref
 from neigou.links import claim_reads, claims, service
 from neigou.links import repository as repo
 from neigou.links.claim_reads import ReadClaim
@@ -176,7 +175,6 @@ def create_claim(
     request_id = body.request_id or idempotency_key
     if body.request_id and idempotency_key and body.request_id != idempotency_key:
         raise Invalid(Message("request_id and Idempotency-Key differ."), code="request_id_mismatch")
-    require_exact_ref(body.customer_ref)  # ``'2.34568E+18``: two shoppers' one hash
     consent = body.consent if body.consent is not None and body.consent.marketing else None
     consented_at = clock.until_now(consent.at, field="consent.at") if consent is not None else None
     result = claims.claim_coupon(

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from pydantic import ValidationError
+
 from neigou.kit.columns import Column, Layout, Row, RowError
 from neigou.kit.dates import instant_in_range
 from neigou.kit.i18n import Message
@@ -27,6 +29,7 @@ from neigou.kit.json_text import holds_nul
 from neigou.kit.tabular import nul_in_row
 from neigou.orders import import_faults as faults
 from neigou.orders.inputs import ItemIn, OrderIn
+from neigou.orders.schemas import sku_text
 
 LAYOUT = Layout(
     Column("external_id", ("外部订单号", "订单号")),
@@ -107,13 +110,20 @@ def _json_item(item: object, position: int) -> ItemIn:
     for name in ("sku", "quantity", "paid_fen"):
         if name not in item:
             raise faults.missing(f"{where}.{name}")
-    if isinstance(item["sku"], float):  # the API takes a sku as text only; a float is no sku's text
-        raise faults.not_text(f"{where}.sku")
     return ItemIn(
-        trimmed(item["sku"], f"{where}.sku"),
+        _json_sku(item["sku"], f"{where}.sku"),
         _int(item["quantity"], f"{where}.quantity"),
         _int(item["paid_fen"], f"{where}.paid_fen"),
     )
+
+
+def _json_sku(value: object, where: str) -> str:
+    """A JSON line's sku read as the API reads one (``orders.schemas.sku_text``): text without surrounding
+    white space; a number, whole or not, ``null``, ``true``, a list or an object is no text."""
+    try:
+        return sku_text(value)
+    except ValidationError:  # its text may quote the value
+        raise faults.not_text(where) from None
 
 
 def _json_object(text: str) -> dict[str, Any]:

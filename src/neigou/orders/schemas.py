@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from neigou.kit.instants import Instant
 from neigou.kit.json_ids import IdNumber
@@ -15,6 +15,17 @@ from neigou.orders.inputs import MAX_QUANTITY
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)]
+SkuText = Annotated[str, StringConstraints(strip_whitespace=True)]
+"""A line's sku as every JSON input reads it (the API's and a webhook's ``ItemBody``, a JSON-lines file's
+line through :func:`sku_text`): text only, a JSON number (whole or not) being no sku's text, without
+surrounding white space (``" WH-7 "`` is ``WH-7``)."""
+_SKU_TEXT: TypeAdapter[str] = TypeAdapter(SkuText)
+
+
+def sku_text(value: object) -> str:
+    """``value`` read as :data:`SkuText`, as the API reads an item's ``sku``; a ``ValidationError`` (never
+    quoting it) when it is no text."""
+    return _SKU_TEXT.validate_python(value)
 
 
 class ItemBody(BaseModel):
@@ -22,7 +33,7 @@ class ItemBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    sku: Annotated[SkuText, StringConstraints(min_length=1, max_length=64)]
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
     paid_fen: Fen
 

@@ -176,7 +176,8 @@ Taken = tuple[int | None, int | None, str, datetime]
 
 def opted_out_since(session: Session, taken: Collection[Taken]) -> set[Taken]:
     """Those (organization, program, customer hash, instant) whose customer opted out at or after the
-    instant of what the erasure reaches them by, whoever recorded it: what was taken before an opt-out
+    instant (an opt-out's ``requested_at``: the later of its ``at`` and when it was recorded) of what the
+    erasure reaches them by, whoever recorded it: what was taken before an opt-out
     and reaches the database only after it (a claim or reservation still in its stream, a dead letter
     replayed) is stored erased. An opt-out covers them as its erasure covered the stored rows:
 

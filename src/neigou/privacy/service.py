@@ -106,6 +106,10 @@ def opt_out(
 ) -> OptOutResult:
     """Erase the shopper's linkage and record the opt-out; the same ``request_id`` returns the first.
 
+    ``at``: when the shopper asked (at most the clock skew ahead). The opt-out covers from the later of
+    it and the moment it is recorded (its ``requested_at``): a past ``at`` never lets what the shopper
+    took since then, stored only after it, keep their hash; the rows erased are stamped with that moment.
+
     ``events`` and ``links``: the application's runtimes; with Redis, reservations and claims still
     in their streams are stored first (so they are erased too), and the gates' state and the streams'
     dead letters follow the erasure once it committed."""
@@ -121,6 +125,10 @@ def opt_out(
     repo.lock_for_opt_out(session, customer)
     if (replay := _replay(session, request_id, customer, program_id)) is not None:
         return replay
+    # Covered from the later of ``at`` and now, its locks held: what was taken since a past ``at`` and
+    # is stored later (another process's stream, a dead letter) is stored erased (``opted_out_since``).
+    recorded = utcnow()
+    covers_from = max(at, recorded)
     # An organization's operator records for its organization; a platform administrator's opt-out of
     # one program belongs to that program's organization, of every program to none (all of them).
     organization_id = organization_of_caller(session)
@@ -131,7 +139,7 @@ def opt_out(
         request_id=request_id,
         program_id=program_id,
         customer_ref_hash=customer,
-        requested_at=at,
+        requested_at=covers_from,
         actor_kind=actor.kind,
         actor_ref=actor.ref[:64],
         erased=dict.fromkeys(KINDS, 0),
@@ -150,7 +158,7 @@ def opt_out(
         customer_ref_hash=customer,
         program_id=program_id,
         organization_id=organization_id,
-        at=at,
+        at=recorded,
         gate=events.gate if events is not None else None,
         stock_gate=links.gate if links is not None else None,
     )
@@ -161,8 +169,13 @@ def opt_out(
         action="privacy.opt_out",
         entity="opt_out",
         entity_id=row.id,
-        after={"program_id": program_id, "request_id": request_id, "erased": row.erased},
-        at=utcnow(),  # when it was recorded, never the caller's ``at`` (which only dates the request)
+        after={
+            "program_id": program_id,
+            "request_id": request_id,
+            "at": at.isoformat(),
+            "erased": row.erased,
+        },
+        at=recorded,  # when it was recorded, never the caller's ``at`` (which only dates the request)
     )
     return OptOutResult(opt_out=row, created=True)
 
@@ -222,7 +235,8 @@ def erase(
     gate: ReservationGate | None = None,
     stock_gate: StockGate | None = None,
 ) -> dict[str, int]:
-    """Run the erasing statements (one per kind, never one per row); rows affected per kind. With the
+    """Run the erasing statements (one per kind, never one per row); rows affected per kind (``at``: the
+    server's time of the erasure, the customer book's ``erased_at``). With the
     Redis gates, their state and their streams' dead letters follow after the commit, within the
     opt-out's scope: ``program_id``, else ``organization_id`` (the organization the opt-out was
     recorded for), else everything (platform-wide)."""

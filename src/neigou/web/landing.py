@@ -25,9 +25,9 @@ from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.deps import SessionDep
 from neigou.kit.errors import ProblemError
-from neigou.kit.hidden_marks import hides_a_mark
-from neigou.kit.ids import customer_ref_hash, names_nobody
+from neigou.kit.ids import customer_ref_hash
 from neigou.kit.phones import MAX_INPUT, mainland_mobile
+from neigou.kit.refs import names_someone
 from neigou.links import claims
 from neigou.links import repository as links
 from neigou.links.clicks import click_row, new_click_ref
@@ -119,10 +119,11 @@ def attributed_ref(raw: str | None) -> str | None:
     (``web.click_refs``): the query's value without surrounding spaces, bounded as every other customer reference (``kit.phones.MAX_INPUT``, the schemas' 128). An
     empty or longer one is ignored, not refused: the shopper's browser still follows the link to its page,
     and the click is recorded without a customer (no touch, nothing kept of the text); so is one of
-    invisible marks only (a zero-width space names no one), and one holding an invisible mark the API
-    refuses (``kit.refs``: it would hash as another customer than the same text without it)."""
+    invisible marks only (a zero-width space names no one), one holding an invisible mark and one in
+    exponent form, marked or not (``2.34568E+18``, ``'1.3812345678E10``): whatever the API refuses
+    (``kit.refs.names_someone``: another customer's hash than the shopper's)."""
     ref = (raw or "").strip()
-    return ref if 0 < len(ref) <= MAX_INPUT and not names_nobody(ref) and not hides_a_mark(ref) else None
+    return ref if 0 < len(ref) <= MAX_INPUT and names_someone(ref) else None
 
 
 class ShortLinkFastPath:

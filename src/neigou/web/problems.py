@@ -17,7 +17,7 @@ from neigou.kit.bulk import UNIQUE_VIOLATION
 from neigou.kit.db_errors import database_code
 from neigou.kit.errors import Invalid, ProblemError, Unauthorized, Unavailable
 from neigou.kit.field_errors import OWN_FIELD_ERRORS, field_message
-from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, hidden_mark_in
+from neigou.kit.hidden_marks import INVALID_CUSTOMER_REF, customer_ref_refusal
 from neigou.kit.i18n import N_, Message, Text, translate, translate_tree, translations
 from neigou.kit.instants import numeric_detail, refusal_code
 from neigou.kit.json_text import NUL_CHARACTER, holds_nul, own_body
@@ -155,8 +155,9 @@ def _failed(request: Request) -> Response:
     return problem(request, 500, "internal_error", N_("Internal error"), _FAILED)
 
 
-def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
-    """The code and detail of a request refused for ``errors``."""
+def _refused(errors: list[dict[str, Any]], contexts: list[dict[str, Any] | None]) -> tuple[str, Text]:
+    """The code and detail of a request refused for ``errors`` (each with its validation error's
+    context in ``contexts``)."""
     numeric = numeric_detail([(e["field"], e["type"]) for e in errors])
     fields = ", ".join(e["field"] or "body" for e in errors)
     detail: Text = Message("Some fields are missing or malformed: {fields}.", fields=fields)
@@ -168,7 +169,9 @@ def _refused(errors: list[dict[str, Any]]) -> tuple[str, Text]:
     kinds = {e["type"] for e in errors}
     if len(kinds) == 1 and (kind := kinds.pop()) in OWN_FIELD_ERRORS:
         # A customer reference's refusal names its field (the reference itself is never quoted).
-        return kind, hidden_mark_in(fields) if kind == INVALID_CUSTOMER_REF else OWN_FIELD_ERRORS[kind]
+        if kind == INVALID_CUSTOMER_REF:
+            return kind, customer_ref_refusal(fields, contexts)
+        return kind, OWN_FIELD_ERRORS[kind]
     # A time outside the product's days (``kit.instants.Instant``) has the code a day outside them has.
     return refusal_code([e["type"] for e in errors]), detail
 
@@ -202,13 +205,15 @@ def install(app: FastAPI) -> None:
         # schema's bound or values filled in (``kit.field_errors.field_message``): never pydantic's English
         # text, which may quote the value sent (a validator's ``Value error, …``).
         errors: list[dict[str, Any]] = []
+        contexts: list[dict[str, Any] | None] = []
         for err in exc.errors():
+            contexts.append(err.get("ctx"))
             field = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             kind = err.get("type", "")
             errors.append(
                 {"field": field, "message": field_message(kind, field, err.get("ctx")), "type": kind}
             )
-        code, detail = _refused(errors)
+        code, detail = _refused(errors, contexts)
         if is_page(request.url.path):
             return unreadable_page(
                 request, code, [e["field"].partition(".")[2] or e["field"] for e in errors]
