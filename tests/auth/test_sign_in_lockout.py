@@ -1,5 +1,6 @@
 """One address cannot lock an operator out: a username's failures are counted per address, with a
-much higher count for the username across all addresses."""
+much higher count for the username across all addresses; and every per-address limit counts an IPv6
+address as its /64 network (rotating addresses within it is no way round a limit)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from uuid import uuid4
 
 import pytest
 from limits import parse
+from starlette.requests import Request
 
 from neigou.auth.throttle import ALL_ADDRESSES_FACTOR, SignInThrottle
+from neigou.web.pages import address_bucket, client_ip
 from tests.local_redis import REDIS_URL, local_redis
 
 
@@ -52,3 +55,27 @@ def test_the_cap_across_addresses_is_ten_times_the_one_per_address() -> None:
     assert defaults.per_username_all_ips is not None
     assert defaults.per_username_all_ips.amount == ALL_ADDRESSES_FACTOR * defaults.per_username.amount == 100
     assert defaults.per_username_all_ips.get_expiry() == defaults.per_username.get_expiry()
+
+
+@pytest.mark.parametrize(
+    ("host", "bucket"),
+    [
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        ("192.0.2.1", "192.0.2.1"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_an_ipv6_address_counts_as_its_64(host: str, bucket: str) -> None:
+    assert address_bucket(host) == bucket
+
+
+def test_every_per_address_limit_reads_the_bucket() -> None:
+    def ip_of(host: str) -> str:
+        return client_ip(Request({"type": "http", "client": (host, 5000), "headers": []}))
+
+    assert ip_of("2001:db8::1") == ip_of("2001:db8::ffff:1") == "2001:db8::/64"
+    assert ip_of("2001:db8:0:1::1") != ip_of("2001:db8::1")
+    assert client_ip(Request({"type": "http", "headers": []})) == "unknown"
