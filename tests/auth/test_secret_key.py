@@ -35,10 +35,12 @@ def fresh_settings() -> Iterator[None]:
 
 @pytest.mark.parametrize("key", [DEV_SECRET_KEY, SHORT])
 @pytest.mark.parametrize(
-    "where", [{"database_url": POSTGRES}, {"public_url": "https://shop.example"}], ids=["postgresql", "https"]
+    ("database_url", "public_url"),
+    [(POSTGRES, "http://127.0.0.1:8000"), ("sqlite:///shop.db", "https://shop.example")],
+    ids=["postgresql", "https"],
 )
-def test_production_refuses_a_weak_key(key: str, where: dict[str, str]) -> None:
-    configured = Settings(secret_key=key, **where)
+def test_production_refuses_a_weak_key(key: str, database_url: str, public_url: str) -> None:
+    configured = Settings(secret_key=key, database_url=database_url, public_url=public_url)
     with pytest.raises(InsecureSecretKey, match="NEIGOU_SECRET_KEY") as refused:
         check_secret_key(configured)
     assert key not in str(refused.value)  # the key is never shown
