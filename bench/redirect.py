@@ -234,6 +234,7 @@ def main() -> int:
         )
         code = seed(url)
         env = {
+            "NEIGOU_SECRET_KEY": "bench-" + "k" * 40,  # on PostgreSQL the server refuses the default key
             **os.environ,
             "NEIGOU_DATABASE_URL": url,
             "NEIGOU_JOBS_PATH": f"{tmp}/jobs.db",

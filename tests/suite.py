@@ -20,7 +20,7 @@ PG_TEST_DATABASE = os.environ.get("NEIGOU_TEST_PG_DATABASE", "neigou_tests") + (
     f"_{worker}" if (worker := os.environ.get("PYTEST_XDIST_WORKER")) else ""
 )
 TEST_ACTOR = Actor(kind="cli", ref="tests", label="tests")
-SECRET = "test-secret-key"
+SECRET = "test-secret-key-long-enough-for-production"  # at least MIN_SECRET_KEY_LENGTH
 # Why a ``postgres_only`` test without a reason of its own is skipped on SQLite.
 PARALLEL_CONNECTIONS = "needs real parallel connections (PostgreSQL); SQLite has one writer at a time"
 # Markers of tests that run once, on SQLite.

@@ -33,7 +33,7 @@ from neigou.kit.settings import get_settings
 from neigou.programs import service as programs
 from neigou.programs.models import Program
 from neigou.programs.schemas import ProgramCreate
-from tests.conftest import TEST_ACTOR
+from tests.conftest import SECRET, TEST_ACTOR
 from tests.connections import OpenConnections
 from tests.demo_activity import out_of_order
 
@@ -153,6 +153,7 @@ def test_the_worker_closes_its_connections_once_its_consumer_stops(
 ) -> None:
     monkeypatch.setenv("NEIGOU_JOBS_BACKEND", "redis")
     monkeypatch.setenv("NEIGOU_REDIS_URL", "redis://127.0.0.1:6379/0")  # queued on, never reached here
+    monkeypatch.setenv("NEIGOU_SECRET_KEY", SECRET)  # on PostgreSQL the app refuses the default key
     monkeypatch.setattr(jobs.JobRunner, "consumer", lambda self, _threads, **_: _OneJobConsumer(self))
     get_settings.cache_clear()
     gc.collect()

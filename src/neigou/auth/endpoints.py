@@ -29,7 +29,7 @@ def create_token(body: TokenCreate, session: SessionDep, principal: Operator) ->
         member_id=body.member_id,
         label=body.label,
         actor=principal.actor,
-        issued_by_user_id=principal.user_id,  # an operator's console session; None for an API token
+        issued_by_user_id=principal.answerable_user_id,  # a console session's account, or the token's issuer
     )
     return TokenCreated(id=token.id, role=token.role, member_id=token.member_id, token=secret)
 

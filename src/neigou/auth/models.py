@@ -74,8 +74,9 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(120), default="")
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    # The console account that issued an API token (None: issued before 0054, or by the command line);
-    # stopping the account revokes it with the account's sessions.
+    # The console account that issued an API token: the caller's own, or the one that issued the API
+    # token it called with (None: by the command line, before 0054, or with an API token of none);
+    # stopping the account revokes it with the account's sessions, and a stopped issuer's token is refused.
     issued_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

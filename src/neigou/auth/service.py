@@ -49,6 +49,15 @@ class Principal:
     organization_id: int | None = None
     # The shop of a merchant's account or token.
     merchant_id: int | None = None
+    # The console account that issued this API token (None for a session, or a token issued by the
+    # command line or before 0054).
+    issued_by_user_id: int | None = None
+
+    @property
+    def answerable_user_id(self) -> int | None:
+        """The console account behind this caller: its own (a console session) or the one that issued
+        its API token. A token this caller issues is tied to it: stopping that account revokes both."""
+        return self.user_id if self.user_id is not None else self.issued_by_user_id
 
     @property
     def actor(self) -> Actor:
@@ -304,6 +313,7 @@ def resolve(session: Session, secret: str, *, at: datetime | None = None) -> Pri
         label=token.label,
         organization_id=token.organization_id,
         merchant_id=token.merchant_id,
+        issued_by_user_id=token.issued_by_user_id,
     )
 
 

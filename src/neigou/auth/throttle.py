@@ -1,17 +1,23 @@
-"""Console sign-in throttling with ``limits``: attempts are counted per username and per IP.
+"""Console sign-in throttling with ``limits``: attempts are counted per username and address, per
+username across all addresses, and per address.
 
 Each attempt is reserved before its password is checked, in a moving window: 10 a quarter of an
-hour for one username (a password guesser is slowed to a crawl, an operator who mistypes is not
-locked out for long) and 30 from one IP (a guesser cycling usernames). The reservation is one
-atomic ``hit`` per counter, so a burst of concurrent attempts cannot all pass a read-only check
-while the slow hash is verified: at most the remaining number get through. A success clears its
-username's count (the IP's stays, successes included). In memory per process by default; on
-Redis, shared by every web process, when ``NEIGOU_REDIS_URL`` is set.
+hour for one username from one address (a password guesser is slowed to a crawl, an operator who
+mistypes is not locked out for long), ten times that for one username from all addresses together (a
+guesser spread over many addresses), and 30 from one address (a guesser cycling usernames). A
+username's failures from one address never lock it out from another: ten wrong passwords for
+``admin`` from one address every quarter of an hour used to keep the real operator on 429 everywhere.
+The reservation is one atomic ``hit`` per counter, so a burst of concurrent attempts cannot all pass a
+read-only check while the slow hash is verified: at most the remaining number get through. A success
+clears its username's count from its address and gives its own attempt back to the username's count
+across addresses and to the address (their failures stay: one success must not reset a guesser). In
+memory per process by default; on Redis, shared by every web process, when ``NEIGOU_REDIS_URL`` is set.
 
+The address is the one ``web.pages.client_ip`` gives: an IPv6 address counts as its /64 network.
 A counter's key is bounded whatever is typed: a username's is the digest of its caseless form, and a
-username longer than any account's (``MAX_USERNAME_LENGTH``) is counted against its IP alone. An IP
-that has used up its attempts is refused before a username is counted, so a guesser cycling names
-from it creates no more windows.
+username longer than any account's (``MAX_USERNAME_LENGTH``) is counted against its address alone. An
+address that has used up its attempts is refused before a username is counted, so a guesser cycling
+names from it creates no more windows.
 """
 
 from __future__ import annotations
@@ -27,8 +33,10 @@ from neigou.auth.models import MAX_USERNAME_LENGTH
 from neigou.kit.ids import caseless, digest
 from neigou.kit.windows import seconds_until_free
 
-DEFAULT_PER_USERNAME = "10 per 15 minutes"
+DEFAULT_PER_USERNAME = "10 per 15 minutes"  # one username from one address
 DEFAULT_PER_IP = "30 per 15 minutes"
+# One username from all addresses together: this many times its limit from one address (unless given).
+ALL_ADDRESSES_FACTOR = 10
 
 
 @dataclass
@@ -39,8 +47,13 @@ class SignInThrottle:
     per_ip: RateLimitItem = field(default_factory=lambda: parse(DEFAULT_PER_IP))
     storage_uri: str = "memory://"
     namespace: str = "neigou-sign-in"
+    # None: ``ALL_ADDRESSES_FACTOR`` times ``per_username``, over the same window.
+    per_username_all_ips: RateLimitItem | None = None
 
     def __post_init__(self) -> None:
+        if self.per_username_all_ips is None:
+            item = self.per_username
+            self.per_username_all_ips = type(item)(item.amount * ALL_ADDRESSES_FACTOR, item.multiples)
         self._storage = storage.storage_from_string(self.storage_uri)
         if not isinstance(self._storage, RedisStorage | MemoryStorage):  # what ``_give_back`` knows
             raise TypeError(f"sign-in counters on Redis or in memory, not {self.storage_uri.split(':')[0]}")
@@ -52,20 +65,29 @@ class SignInThrottle:
         return cls(storage_uri=redis_url or "memory://", namespace=namespace)
 
     def _counters(self, ip: str, username: str) -> list[tuple[RateLimitItem, str, str]]:
+        """The address's counter, then (for a username some account may have) the username's from this
+        address and across all addresses."""
         # "Admin ", "admin" and full-width "ａｄｍｉｎ" are the same account to a guesser; the key is
         # the digest of that form, of one length whatever was typed.
         ip_counter = (self.per_ip, f"{self.namespace}-ip", ip)
         if too_long(username):
             return [ip_counter]
-        return [ip_counter, (self.per_username, f"{self.namespace}-user", digest(caseless(username)))]
+        name = digest(caseless(username))
+        assert self.per_username_all_ips is not None  # set in __post_init__
+        return [
+            ip_counter,
+            (self.per_username, f"{self.namespace}-user-ip", f"{name}-{ip}"),
+            (self.per_username_all_ips, f"{self.namespace}-user", name),
+        ]
 
     def reserve(self, *, ip: str, username: str) -> bool:
-        """Count one attempt against the username, then the IP, before its password is checked.
+        """Count one attempt against the username (across addresses, then from this one), then the
+        address, before its password is checked.
 
-        False when either has used up its attempts: the attempt is refused unchecked. An IP that has
+        False when any has used up its attempts: the attempt is refused unchecked. An address that has
         none left is refused before its username is counted; then the username goes first, so that a
-        refused username does not spend its IP's attempts as well. A username longer than any
-        account's is counted against the IP only (``too_long``: the caller refuses it unchecked).
+        refused username does not spend its address's attempts as well. A username longer than any
+        account's is counted against the address only (``too_long``: the caller refuses it unchecked).
         """
         counters = self._counters(ip, username)
         if not self._limiter.test(*counters[0]):
@@ -73,11 +95,14 @@ class SignInThrottle:
         return all(self._limiter.hit(*counter) for counter in reversed(counters))
 
     def succeeded(self, *, ip: str, username: str) -> None:
-        """Forget the username's failures and give the success's own attempt back to the IP (its
-        failures stay: one success must not reset a guesser)."""
-        ip_counter, *user_counter = self._counters(ip, username)
-        for counter in user_counter:
-            self._limiter.clear(*counter)
+        """Forget the username's failures from this address and give the success's own attempt back
+        to the address and to the username across addresses (their failures stay: one success must
+        not reset a guesser)."""
+        ip_counter, *user_counters = self._counters(ip, username)
+        if user_counters:
+            here, everywhere = user_counters
+            self._limiter.clear(*here)
+            self._give_back(*everywhere)
         self._give_back(*ip_counter)
 
     def _give_back(self, item: RateLimitItem, *identifiers: str) -> None:

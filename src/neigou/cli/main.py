@@ -24,7 +24,7 @@ from neigou.kit.clock import utcnow
 from neigou.kit.db import engine_for, make_session_factory, opened_database, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.logging import uvicorn_log_config
-from neigou.kit.settings import Settings, get_settings
+from neigou.kit.settings import InsecureSecretKey, Settings, check_secret_key, get_settings
 from neigou.migrations import registry
 from neigou.migrations.runner import upgrade
 from neigou.organizations.service import organization_id_by_code
@@ -71,6 +71,12 @@ def serve(
     workers: Annotated[int, typer.Option(help="web worker processes")] = 1,
 ) -> None:
     """Serve the API, console and workspace."""
+    settings = get_settings()
+    try:  # said once, plainly, before any worker starts (each would refuse anyway)
+        check_secret_key(settings)
+    except InsecureSecretKey as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if shared:
         # prometheus_client's multiprocess mode: the workers write their metrics here; an earlier
@@ -91,6 +97,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,  # None: FORWARDED_ALLOW_IPS, else 127.0.0.1
         log_level="info",
         log_config=uvicorn_log_config(),
     )

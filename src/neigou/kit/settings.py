@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import structlog
 from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from neigou.kit.clock import is_valid_timezone
@@ -22,6 +24,10 @@ POOL_RESERVE = 6
 # Connections the open event streams read through, together: however many streams are open, their
 # reads between pushes take no more than these (``web.streaming.StreamGate``).
 STREAM_READERS = 2
+# ``NEIGOU_SECRET_KEY`` unset: fine on a laptop (``neigou demo``), refused in production (see
+# ``check_secret_key``), as is any key shorter than ``MIN_SECRET_KEY_LENGTH``.
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - the development default, refused in production
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def with_timeouts(url: str, *, socket_s: float, connect_s: float) -> str:
@@ -59,13 +65,20 @@ class Settings(BaseSettings):
     # sign-in links) starts with it, never with a request's Host header. An https URL also makes every
     # cookie Secure.
     public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#\s]+/?$")
+    # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto `neigou serve` believes
+    # (uvicorn's ``forwarded_allow_ips``: comma-separated addresses or networks, "*" any). Unset:
+    # uvicorn's FORWARDED_ALLOW_IPS, else 127.0.0.1. Every per-address rate limit counts the address it
+    # yields (web.pages.client_ip): one the proxy names only when the proxy is listed here.
+    forwarded_allow_ips: str | None = None
     # Host names the server answers (comma-separated; "*" any, "*.example.com" a domain's hosts);
     # another Host header is refused with 400. Unset: the public URL's host, localhost and 127.0.0.1.
     trusted_hosts: str | None = None
     # How long a one-time workspace sign-in link works (minutes).
     sign_in_code_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
-    # Keyed hashing of personal data (phone, openid) and signing; set a long random value in production.
-    secret_key: str = "dev-insecure-secret-change-me"  # noqa: S105 - development default
+    # Keyed hashing of personal data (phone, openid) and signing (recruiting codes, one-time cookies),
+    # and the payee sealing key when NEIGOU_PAYEE_KEYS is unset: a long random value (at least
+    # MIN_SECRET_KEY_LENGTH characters), required in production (``check_secret_key``).
+    secret_key: str = DEV_SECRET_KEY
     # How far past this server's clock a time that moves money may lie (another system's clock runs
     # a little ahead); anything later is refused with 422 time_in_future.
     clock_skew_seconds: int = Field(default=300, ge=0, le=86_400)
@@ -163,6 +176,61 @@ class Settings(BaseSettings):
         """Connections each process keeps: the setting, or one per admitted request plus the reserve
         and the streams' readers."""
         return self.db_pool_size or self.max_in_flight + POOL_RESERVE + STREAM_READERS
+
+
+class InsecureSecretKey(RuntimeError):
+    """A production deployment configured with the development secret key or a short one."""
+
+
+_warned_of_weak_key = False
+
+
+def looks_like_production(settings: Settings) -> bool:
+    """Whether the deployment is served to people: an https public URL, or a PostgreSQL database."""
+    return settings.public_url.startswith("https://") or make_url(
+        settings.database_url
+    ).get_backend_name() in {
+        "postgresql",
+        "postgres",
+    }
+
+
+def check_secret_key(settings: Settings) -> None:
+    """Refuse to start (``InsecureSecretKey``) a deployment that looks like production
+    (:func:`looks_like_production`) with the development secret key or one shorter than
+    ``MIN_SECRET_KEY_LENGTH``: anyone who read the source could forge recruiting codes and one-time
+    cookies, and reverse the keyed phone and openid hashes. Elsewhere (``neigou demo``, tests on SQLite
+    over http) it is only a warning, logged once per process. The key itself is never shown."""
+    global _warned_of_weak_key  # noqa: PLW0603 - one warning per process
+    default = settings.secret_key == DEV_SECRET_KEY
+    if not default and len(settings.secret_key) >= MIN_SECRET_KEY_LENGTH:
+        return
+    problem = (
+        "is the development default" if default else f"is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    )
+    advice = (
+        f"NEIGOU_SECRET_KEY {problem}; set a long random value, for example the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    )
+    if looks_like_production(settings):
+        raise InsecureSecretKey(
+            advice + " (refused: NEIGOU_PUBLIC_URL is https or NEIGOU_DATABASE_URL is PostgreSQL)"
+        )
+    if not _warned_of_weak_key:
+        _warned_of_weak_key = True
+        structlog.get_logger(__name__).warning("secret_key.weak", detail=advice + " (development only)")
+
+
+def check_keys(settings: Settings) -> None:
+    """What an application checks of its keys as it starts: the secret key (:func:`check_secret_key`),
+    and a warning when payee accounts are sealed with a key derived from it."""
+    check_secret_key(settings)
+    if not settings.sealing_keys:
+        structlog.get_logger(__name__).warning(
+            "payee_keys.unset",
+            detail="payee accounts are sealed with a key derived from NEIGOU_SECRET_KEY; "
+            "set NEIGOU_PAYEE_KEYS (Fernet keys) in production",
+        )
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -41,7 +40,7 @@ from neigou.kit.db import engine_for, make_session_factory
 from neigou.kit.logging import configure_logging
 from neigou.kit.metrics import REDIRECTS
 from neigou.kit.sealed import Sealer
-from neigou.kit.settings import Settings, get_settings
+from neigou.kit.settings import Settings, check_keys, get_settings
 from neigou.kit.streams import namespace as redis_namespace
 from neigou.kit.streams import stop_together
 from neigou.ledger.endpoints import router as ledger_router
@@ -312,6 +311,7 @@ def create_app(
     caller's factory, and its engine, stay the caller's."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
+    check_keys(settings)  # refuses a production deployment with a weak key, before anything opens
     own_engine: Engine | None = None
     if session_factory is None:
         own_engine = engine_for(settings)
@@ -357,12 +357,6 @@ def create_app(
         # the engine, not the app; after a shutdown it disposes an engine that has nothing left to close.
         weakref.finalize(app, own_engine.dispose)
     app.state.settings = settings
-    if not settings.sealing_keys:
-        structlog.get_logger(__name__).warning(
-            "payee_keys.unset",
-            detail="payee accounts are sealed with a key derived from NEIGOU_SECRET_KEY; "
-            "set NEIGOU_PAYEE_KEYS (Fernet keys) in production",
-        )
     app.state.session_factory = factory
     app.state.jobs = runner
     app.state.links = links

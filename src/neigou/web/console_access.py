@@ -158,7 +158,7 @@ def create_token(
             member_id=member,
             label=label.strip(),
             actor=principal.actor,
-            issued_by_user_id=principal.user_id,
+            issued_by_user_id=principal.answerable_user_id,
         ),
         placed=TOKEN_FIELDS,
     )

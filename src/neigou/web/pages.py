@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -107,8 +108,25 @@ WorkspaceMember = Annotated[Principal, Depends(Authenticator(Role.MEMBER, cookie
 
 
 def client_ip(request: Request) -> str:
-    """The peer address a rate limit counts against ("unknown" when the server gives none)."""
-    return request.client.host if request.client else "unknown"
+    """The peer address every per-address rate limit counts against ("unknown" when the server gives
+    none), as :func:`address_bucket` groups it. Behind a reverse proxy the peer is the proxy unless
+    uvicorn trusts it (``NEIGOU_FORWARDED_ALLOW_IPS``): then it is the client the proxy names."""
+    return address_bucket(request.client.host) if request.client else "unknown"
+
+
+def address_bucket(host: str) -> str:
+    """An IPv6 address as its /64 network (one subscriber's: rotating within it would otherwise give a
+    fresh count per address), an IPv4 address (an IPv4-mapped IPv6 one too) as itself; anything
+    else, as given."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])  # no zone index ("fe80::1%eth0")
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def safe_next(target: str | None, default: str) -> str:

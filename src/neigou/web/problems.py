@@ -176,6 +176,12 @@ def _refused(errors: list[dict[str, Any]], contexts: list[dict[str, Any] | None]
     return refusal_code([e["type"] for e in errors]), detail
 
 
+def bearer_challenge(code: str) -> str:
+    """The ``WWW-Authenticate`` value of an API 401 of ``code`` (RFC 6750, section 3): a bad or unknown
+    token says ``invalid_token``; a request that presented none gets the bare scheme."""
+    return 'Bearer error="invalid_token"' if code == "invalid_token" else "Bearer"
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -195,6 +201,9 @@ def install(app: FastAPI) -> None:
             # On a thread: a workspace page's navigation reads the database.
             return await run_in_threadpool(unavailable_page, request, exc)
         answer = refusal(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        if isinstance(exc, Unauthorized) and not is_page(request.url.path):
+            # RFC 6750: a program's 401 names the scheme it takes (never a page's: it goes to a sign-in).
+            answer.headers["WWW-Authenticate"] = bearer_challenge(exc.code)
         if isinstance(exc, Unavailable):
             answer.headers["Retry-After"] = str(exc.retry_after)
         return answer
