@@ -96,7 +96,11 @@ class MemberInviterPeriod(Base):
     inviter of the instant they are about (an order's paid time, a recruit's join)."""
 
     __tablename__ = "member_inviter_periods"
-    __table_args__ = (Index("ix_member_inviter_periods_member_from", "member_id", "effective_from"),)
+    __table_args__ = (
+        Index("ix_member_inviter_periods_member_from", "member_id", "effective_from"),
+        # the periods naming an inviter: the backdated-move guard reads its recruits' stretches (0062)
+        Index("ix_member_inviter_periods_inviter", "inviter_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
