@@ -132,13 +132,13 @@ class NeigouApp(FastAPI):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._short_links = landing.ShortLinkFastPath(super().__call__)
+        self.short_links = landing.ShortLinkFastPath(super().__call__)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/l/"):
             REDIRECTS.inc()
             scope["app"] = self
-            await self._short_links(scope, receive, send)
+            await self.short_links(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
@@ -373,6 +373,7 @@ def create_app(
     operations.install(app)
     hosts.install(app, allowed_hosts=settings.allowed_hosts, exempt=PROBES)
     security_headers.install(app, settings)  # outermost: a host's refusal carries them too
+    app.short_links.fixed_headers = security_headers.fast_path_headers(settings)  # it answers ahead of them
     # Every API and page route, built once per process (see _shared_routes).
     app.router.routes.extend(_shared_routes())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -137,6 +137,9 @@ class ShortLinkFastPath:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Added to every 302 of the fast path, set once by the app's factory (web.security_headers:
+        # HSTS on an https deployment; this path answers ahead of that layer).
+        self.fixed_headers: tuple[tuple[bytes, bytes], ...] = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -186,6 +189,7 @@ class ShortLinkFastPath:
             (b"location", b"/p/" + code.encode()),
             (b"cache-control", b"no-store"),
             (b"content-length", b"0"),
+            *self.fixed_headers,
         ]
         if fresh:
             secure = scope["app"].state.settings.secure_cookies or scope.get("scheme") == "https"

@@ -26,6 +26,7 @@ from neigou.web.error_pages import HTTP_PAGES, error_page, unavailable_page, unr
 from neigou.web.i18n import problem_locale
 from neigou.web.paths import is_page
 from neigou.web.route_index import allowed
+from neigou.web.security_headers import mark_answer
 
 log = structlog.get_logger(__name__)
 _FAILED = Message("Something went wrong on our side; nothing was saved.")
@@ -279,4 +280,8 @@ def install(app: FastAPI) -> None:
         # The error's class and the redacted first line of its message, and its frames: never its whole
         # text (a database error's DETAIL, the statement's bound values) nor its causes' (kit.tracebacks).
         log.error("request.failed", path=request.url.path, error=error_summary(exc), exc_info=exc)
-        return _failed(request)
+        # Starlette runs this handler in its outermost layer, outside web.security_headers: the answer
+        # is marked here, by the same rule.
+        answer = _failed(request)
+        mark_answer(request, answer.headers)
+        return answer
