@@ -115,15 +115,15 @@ def _inner() -> Starlette:
     return Starlette(routes=[Route("/api/v1/echo", echo, methods=["POST"])])
 
 
-def _stack(*, timeout: float, preread: int) -> tuple[ASGIApp, AdmissionControl]:
+def _stack(*, timeout: float, preread: int, budget: int = 1 << 20) -> tuple[ASGIApp, AdmissionControl]:
     admission = AdmissionControl(_inner(), limit=1, queue_wait_ms=0, retry_after_ms=1000, exempt=frozenset())
-    deadline = BodyDeadline(admission, timeout=timeout, preread=preread)
+    deadline = BodyDeadline(admission, timeout=timeout, preread=preread, budget=budget)
     return BodyLimit(deadline, max_bytes=1024 * 1024), admission
 
 
-def test_an_upload_read_after_admission_gives_its_slot_back_at_the_deadline() -> None:
-    """A body larger than what is read ahead is admitted first; when it stops arriving it is answered
-    408 problem+json in the caller's language and its slot is free again."""
+def test_an_upload_that_stops_arriving_gives_its_slot_back() -> None:
+    """A body larger than what is read ahead is admitted first; when it stops arriving for longer than
+    the timeout it is answered 408 problem+json in the caller's language and its slot is free again."""
     app, admission = _stack(timeout=TINY, preread=16)
 
     async def scenario() -> None:
@@ -131,7 +131,7 @@ def test_an_upload_read_after_admission_gives_its_slot_back_at_the_deadline() ->
         status, headers, body = await asyncio.wait_for(slow.run(app), 10)
         assert (status, headers[b"content-type"]) == (408, b"application/problem+json")
         assert b'"code":"body_timeout"' in body
-        assert b"did not arrive within 0.05 seconds" in body
+        assert b"stopped arriving for more than 0.05 seconds" in body
         assert admission.in_flight == 0
 
     aio.run(scenario())
@@ -167,4 +167,54 @@ def test_a_chunked_body_past_the_size_limit_is_refused_while_read_ahead() -> Non
     status, _headers, body = aio.run(scenario())
     assert status == 413
     assert b'"code":"body_too_large"' in body
+    assert admission.in_flight == 0
+
+
+class Trickle(SlowBody):
+    """A client sending its body ``part`` by ``part``, ``gap`` seconds apart: ``parts`` of them (then the
+    body is whole), or without end when None."""
+
+    def __init__(self, *, part: bytes, gap: float, parts: int | None) -> None:
+        length = len(part) * (parts or 1_000_000)
+        super().__init__("/api/v1/echo", first=b"", length=length, headers=[(b"accept-language", b"en")])
+        self.part, self.gap, self.parts = part, gap, parts
+
+    async def receive(self) -> dict[str, Any]:
+        self.calls += 1
+        if self.parts is not None and self.calls > self.parts:
+            await asyncio.Event().wait()  # the client stays until the answer
+        await asyncio.sleep(self.gap)
+        return {"type": "http.request", "body": self.part, "more_body": self.calls != self.parts}
+
+
+def test_an_upload_that_keeps_arriving_is_read_whole_however_long_it_takes() -> None:
+    """An upload on a slow uplink: every part comes well inside the timeout, the whole body only after
+    it (fifteen gaps of a tenth of it). It is read whole; before, it was answered 408 at the timeout."""
+    app, admission = _stack(timeout=0.3, preread=16)
+
+    async def scenario() -> tuple[int, dict[bytes, bytes], bytes]:
+        return await asyncio.wait_for(Trickle(part=b"u" * 64, gap=0.03, parts=15).run(app), 10)
+
+    status, _headers, body = aio.run(scenario())
+    assert (status, body) == (200, str(64 * 15).encode())
+    assert admission.in_flight == 0
+
+
+def test_a_small_body_trickling_in_after_admission_still_has_its_deadline() -> None:
+    """A body no larger than what is read ahead, admitted first (the read-ahead budget spent), that keeps
+    sending a byte at a time: it never stalls, and is still answered 408 at its deadline."""
+    app, admission = _stack(timeout=TINY, preread=1 << 20, budget=0)
+
+    async def scenario() -> tuple[int, dict[bytes, bytes], bytes]:
+        slow = Trickle(part=b"s", gap=TINY / 10, parts=None)
+        slow.scope["headers"] = [
+            (b"host", b"127.0.0.1"),
+            (b"content-length", b"4096"),
+            (b"accept-language", b"en"),
+        ]
+        return await asyncio.wait_for(slow.run(app), 10)
+
+    status, _headers, body = aio.run(scenario())
+    assert status == 408
+    assert b"did not arrive within 0.05 seconds" in body
     assert admission.in_flight == 0

@@ -114,7 +114,8 @@ class Settings(BaseSettings):
     # (kit.json_text.takes_large_body): past it the same 413, before the body is read past it.
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     queue_wait_ms: int = Field(default=1000, ge=0)
-    # Seconds a request's whole body may take to arrive; past it 408 body_timeout (web.body_deadline).
+    # Seconds a small body (up to max_json_body_bytes) may take to arrive whole, and a larger one may stop
+    # arriving; past either, 408 body_timeout (web.body_deadline).
     body_timeout_s: float = Field(default=15.0, gt=0)
     retry_after_ms: int = Field(default=1000, ge=1)
     # Server-Sent-Event streams (the live board) open at once per web process, counted apart from

@@ -1,5 +1,5 @@
-"""A request's body must arrive within ``NEIGOU_BODY_TIMEOUT_S`` (15 s), and a small one is read before
-the request takes an admission slot.
+"""A small request body must arrive within ``NEIGOU_BODY_TIMEOUT_S`` (15 s) and is read before the
+request takes an admission slot; a larger one (an upload) must keep arriving.
 
 A body sent a byte every few seconds used to hold its admission slot (``web.admission``) while the CSRF
 check, the NUL check or a form's parsing waited for it: sixteen such sign-in forms kept every other
@@ -8,13 +8,19 @@ inside ``web.body_limit.BodyLimit``, which counts every byte it reads). A body o
 bytes (the JSON and form limit, ``NEIGOU_MAX_JSON_BODY_BYTES``), declared or not, is read whole here,
 holding no slot, and handed to the application as it came; a larger one (an upload) is admitted first
 and read as the application asks for it, and so is one a credential gate (``web.credentials``) will
-refuse unread: a caller without a credential still gets its 401 before a byte of its body is read. Either way, when the whole body has not arrived
-``timeout`` seconds after the request did, the request is answered 408 ``body_timeout`` (problem+json
-on a path that is not a page's, a page in the reader's language on a page's) and its connection
-closed; an admitted request hands its slot back with it. The bodies read ahead of admission across
-all requests hold at most ``budget`` bytes at once; past it, a request is admitted and read like an
-upload. A reverse proxy that buffers request bodies (nginx's default ``proxy_request_buffering on``)
-spares the application all of this (README, Operations).
+refuse unread: a caller without a credential still gets its 401 before a byte of its body is read.
+
+Two limits, ``timeout`` seconds each. A body that is not larger than ``preread`` (declared so, or
+without a length and no larger so far) must be whole ``timeout`` seconds after its request arrived,
+wherever it is read. A larger one may take as long as it needs, as long as it keeps coming: the
+application waiting longer than ``timeout`` for its next part (a stall) ends it. A 16 MiB import on a
+weak uplink is not refused for its size; a sender that stops is. There is no minimum rate: an upload
+sending a part every few seconds holds its slot for as long as it takes (a reverse proxy that buffers
+bodies spares the slot; README, Operations). Past either limit the request is answered 408
+``body_timeout`` (problem+json on a path that is not a page's, a page in the reader's language on a
+page's) and its connection closed; an admitted request hands its slot back with it. The bodies read
+ahead of admission across all requests hold at most ``budget`` bytes at once; past it, a request is
+admitted and read like an upload (its deadline is still that of its size).
 """
 
 from __future__ import annotations
@@ -46,7 +52,9 @@ _PAGE = N_(
 
 
 class _TimedOut(BaseException):  # not Exception: body parsers turn those into 400s
-    pass
+    def __init__(self, *, stalled: bool) -> None:
+        super().__init__()
+        self.stalled = stalled  # a large body that stopped arriving (not a small one late)
 
 
 def _declared_body(scope: Scope) -> tuple[bool, int | None]:
@@ -58,15 +66,21 @@ def _declared_body(scope: Scope) -> tuple[bool, int | None]:
     return b"transfer-encoding" in headers, None
 
 
-async def _refuse(scope: Scope, send: Send, timeout: float) -> None:
-    """408 ``body_timeout``: problem+json off the pages, a page in the reader's language on them."""
+async def _refuse(scope: Scope, send: Send, timeout: float, *, stalled: bool = False) -> None:
+    """408 ``body_timeout``: problem+json off the pages, a page in the reader's language on them;
+    ``stalled`` when a large body stopped arriving (rather than a small one not arriving whole)."""
     request = Request(scope)
     response: Response
     if is_page(str(scope["path"])):
         scope[FORM_LANGUAGE] = partial(sent_in, scope)
         response = error_page(request, 408, BODY_TIMEOUT, _TITLE, _PAGE)
     else:
-        detail = Message("The request body did not arrive within {seconds} seconds.", seconds=f"{timeout:g}")
+        seconds = f"{timeout:g}"
+        detail = (
+            Message("The request body stopped arriving for more than {seconds} seconds.", seconds=seconds)
+            if stalled
+            else Message("The request body did not arrive within {seconds} seconds.", seconds=seconds)
+        )
         response = problem(request, 408, BODY_TIMEOUT, _TITLE, detail)
     response.headers["Connection"] = "close"
     response.headers["Cache-Control"] = "no-store"
@@ -78,8 +92,8 @@ async def _gone() -> AsgiMessage:
 
 
 class BodyDeadline:
-    """ASGI layer: the whole body within ``timeout`` seconds; up to ``preread`` bytes of it read before
-    the layers inside (admission control) see the request."""
+    """ASGI layer: a body of up to ``preread`` bytes whole within ``timeout`` seconds, and read before
+    the layers inside (admission control) see the request; a larger one never idle for ``timeout``."""
 
     def __init__(self, app: ASGIApp, *, timeout: float, preread: int, budget: int = BUDGET_BYTES) -> None:
         self.app = app
@@ -125,7 +139,11 @@ class BodyDeadline:
                     log.info("request.body_timeout", path=scope["path"], before_admission=True)
                     await _refuse(scope, send, self.timeout)
                     return
-            await self._run(scope, receive, send, ahead=ahead, complete=complete, deadline=deadline)
+            # The arrival deadline holds while the body may still be a small one; past ``preread``, stalls.
+            small = (declared is None or declared <= self.preread) and held <= self.preread
+            await self._run(
+                scope, receive, send, ahead=ahead, complete=complete, deadline=deadline if small else None
+            )
         finally:
             self.held -= held
 
@@ -137,21 +155,29 @@ class BodyDeadline:
         *,
         ahead: list[AsgiMessage],
         complete: bool,
-        deadline: float,
+        deadline: float | None,
     ) -> None:
+        """The application, its body read ahead (``ahead``) then as it asks; ``deadline`` the time the
+        whole body is due by, None once it is a large one (then each part is due ``timeout`` seconds
+        after the application asks for it)."""
         started = False
+        loop = asyncio.get_running_loop()
+        received = sum(len(message.get("body", b"")) for message in ahead)
 
         async def timed_receive() -> AsgiMessage:
-            nonlocal complete
+            nonlocal complete, deadline, received
             if ahead:
                 return ahead.pop(0)
             if complete:
                 return await receive()
             try:
-                async with asyncio.timeout_at(deadline):
+                async with asyncio.timeout_at(loop.time() + self.timeout if deadline is None else deadline):
                     message = await receive()
             except TimeoutError:
-                raise _TimedOut from None
+                raise _TimedOut(stalled=deadline is None) from None
+            received += len(message.get("body", b""))
+            if received > self.preread:
+                deadline = None  # a large body after all (sent without a length): stalls from now on
             complete = message["type"] != "http.request" or not message.get("more_body")
             return message
 
@@ -163,7 +189,8 @@ class BodyDeadline:
 
         try:
             await self.app(scope, timed_receive, tracking_send)
-        except _TimedOut:
-            log.info("request.body_timeout", path=scope["path"], before_admission=False)
+        except _TimedOut as timed_out:
+            stalled = timed_out.stalled
+            log.info("request.body_timeout", path=scope["path"], before_admission=False, stalled=stalled)
             if not started:
-                await _refuse(scope, send, self.timeout)
+                await _refuse(scope, send, self.timeout, stalled=stalled)

@@ -95,8 +95,8 @@ class Operations:
             retry_after_ms=self.settings.retry_after_ms,
             exempt=PROBES,
         )
-        # Outside admission: a small body is read before the request takes a slot, and no body may
-        # take longer than NEIGOU_BODY_TIMEOUT_S to arrive (web.body_deadline).
+        # Outside admission: a small body is read before the request takes a slot and must arrive
+        # within NEIGOU_BODY_TIMEOUT_S; a larger one may not stall that long (web.body_deadline).
         app.add_middleware(
             body_deadline.BodyDeadline,
             timeout=self.settings.body_timeout_s,
