@@ -63,8 +63,10 @@ def test_a_request_and_a_payee_set_at_once_leave_the_withdrawal_with_the_account
             at=utcnow(),
         )
 
-    sides = (ask, set_payee) if first == "request" else (set_payee, ask)
-    one, other = two_sides(factory, *sides, waits)
+    if first == "request":
+        one, other = two_sides(factory, ask, set_payee, waits)
+    else:
+        one, other = two_sides(factory, set_payee, ask, waits)
     assert not isinstance(one, Exception), one
     assert not isinstance(other, Exception), other
     with factory() as session:

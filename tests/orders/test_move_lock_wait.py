@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.orders import lookups
+from neigou.orders.lookups import programs as lock_programs
 from neigou.programs.models import Member, MemberInviterPeriod
 from tests.factories import create_member, create_program
 from tests.lock_waits import WAIT_S
@@ -38,7 +38,7 @@ def test_a_move_waits_for_intake_a_bounded_time_then_succeeds_after_it(
         )
 
     with factory() as intake:
-        lookups.programs(intake, [program_id])  # what order intake holds while it prices
+        lock_programs(intake, [program_id])  # what order intake holds while it prices
         mover = threading.Thread(target=move)
         mover.start()
         mover.join(WAIT_S)  # generous: without a bound the move waits for as long as intake runs
