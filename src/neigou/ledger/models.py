@@ -100,7 +100,8 @@ class Entry(Base):
 
 
 class Wallet(Base):
-    """A member's lock row: withdrawals take ``SELECT … FOR UPDATE`` on it before reading available."""
+    """A member's lock row: withdrawals take ``SELECT … FOR UPDATE`` on it before reading available and
+    the payee account, and a change of the payee account before it writes (``ledger.wallets``)."""
 
     __tablename__ = "ledger_wallets"
 

@@ -15,6 +15,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.sealed import Sealer
 from neigou.ledger.models import PayeeAccount, Withdrawal, WithdrawalStatus
 from neigou.ledger.payee_rules import Payee, PayeeKind, check_payee
+from neigou.ledger.wallets import lock_wallet
 from neigou.programs.models import Member
 
 
@@ -33,7 +34,9 @@ def put_payee(
 
     A withdrawal keeps the account it was asked with (:func:`copied`): a change reaches none already
     requested, approved or paid. Only the member's requests still waiting for review that were asked
-    with no account at all take this one, so the operator approves them with it in view."""
+    with no account at all take this one, so the operator approves them with it in view. The change
+    takes the member's wallet lock first, as a request does before it copies the account: a request at
+    the same moment either copies this account or is filled with it, never neither."""
     checked = check_payee(kind, account, holder)
     if not isinstance(checked, Payee):
         code, message = checked
@@ -46,6 +49,9 @@ def put_payee(
         "holder_masked": checked.holder_masked,
         "updated_at": at,
     }
+    # The wallet's lock a withdrawal request takes before it copies the account: a request committed
+    # before this change is filled below, one made after it copies this account, none misses it.
+    lock_wallet(session, member)
     fresh = {"member_id": member.id, "program_id": member.program_id, **stored}
     row, created = row_to_put(session, PayeeAccount, fresh, key=["member_id"])
     before = None if created else {"kind": row.kind.value, "account": row.account_masked}

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
 from neigou.kit.actor import Actor
-from neigou.kit.bulk import insert_ignoring_duplicates
 from neigou.kit.clock import utcnow
 from neigou.kit.db import get_or_404
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message
 from neigou.ledger import legs, payees
 from neigou.ledger import repository as repo
-from neigou.ledger.models import Account, PayeeAccount, PostingKind, Wallet, Withdrawal, WithdrawalStatus
+from neigou.ledger.models import Account, PayeeAccount, PostingKind, Withdrawal, WithdrawalStatus
 from neigou.ledger.payout_rules import PayoutRules, fee, refusal
 from neigou.ledger.service import draft, post
+from neigou.ledger.wallets import lock_wallet
 from neigou.programs.models import Member
 from neigou.risk import holds
 
@@ -29,21 +29,6 @@ def rules_of(session: Session, program_id: int) -> PayoutRules:
     if row is None:
         return PayoutRules()
     return PayoutRules(row.min_withdrawal_fen, row.fee_fixed_fen, row.fee_bp)
-
-
-def lock_wallet(session: Session, member: Member) -> None:
-    """Hold the member's wallet row until commit, so withdrawals of one member run one at a time."""
-    insert_ignoring_duplicates(
-        session,
-        Wallet,
-        [{"member_id": member.id, "program_id": member.program_id, "withdrawals": 0}],
-        index_elements=["member_id"],
-    )
-    # An UPDATE takes the row lock on PostgreSQL and the write lock on SQLite before we read.
-    session.execute(
-        update(Wallet).where(Wallet.member_id == member.id).values(withdrawals=Wallet.withdrawals + 0)
-    )
-    session.execute(select(Wallet.member_id).where(Wallet.member_id == member.id).with_for_update())
 
 
 def _dump(w: Withdrawal) -> dict[str, object]:
@@ -125,7 +110,9 @@ def request(
         net_fen=amount_fen - charged,
         status=WithdrawalStatus.REQUESTED,
         requested_at=at,
-        **payees.copied(session.get(PayeeAccount, member.id)),
+        # Read after the wallet's lock: a change of the account committed before it (``payees.put_payee``
+        # takes the same lock) is the one copied.
+        **payees.copied(session.get(PayeeAccount, member.id, populate_existing=True)),
     )
     session.add(withdrawal)
     session.flush()

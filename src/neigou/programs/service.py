@@ -15,6 +15,7 @@ from neigou.kit.db import get_or_404, insert_if_free
 from neigou.kit.errors import Conflict, Invalid
 from neigou.kit.i18n import Message, Sentences
 from neigou.kit.ids import customer_ref_hash, customer_ref_mask
+from neigou.kit.lock_wait import bounded_lock_wait
 from neigou.programs import repository as repo
 from neigou.programs.models import (
     AttributionModel,
@@ -161,15 +162,26 @@ def _refuse_ladder(problems: list[LadderProblem]) -> None:
 
 
 def require_program(session: Session, program_id: int, *, lock: bool = False) -> Program:
-    """The program or a 404; ``lock`` holds its row until commit."""
-    return get_or_404(
-        session,
-        Program,
-        program_id,
-        code="program_not_found",
-        detail=Message("This program does not exist."),
-        lock=lock,
-    )
+    """The program or a 404; ``lock`` holds its row until commit (``FOR UPDATE``). Order intake reads
+    its programs ``FOR KEY SHARE`` (``orders.lookups.programs``) and keeps being granted them while this
+    lock waits, so the wait is bounded (``kit.lock_wait``): past it 503 ``overloaded``, nothing written."""
+    if not lock:
+        return get_or_404(
+            session,
+            Program,
+            program_id,
+            code="program_not_found",
+            detail=Message("This program does not exist."),
+        )
+    with bounded_lock_wait(session):
+        return get_or_404(
+            session,
+            Program,
+            program_id,
+            code="program_not_found",
+            detail=Message("This program does not exist."),
+            lock=True,
+        )
 
 
 def require_member(session: Session, member_id: int) -> Member:

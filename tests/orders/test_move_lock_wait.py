@@ -1,0 +1,60 @@
+"""A move of a member to another inviter waits a bounded time for its program's lock: order intake
+holds the program ``FOR KEY SHARE`` (a file import for as long as its batches run, and PostgreSQL keeps
+granting those while a ``FOR UPDATE`` waits), so past ``lock_wait_ms`` the move is answered 503
+``overloaded`` with Retry-After, nothing written, and succeeds once intake let go."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neigou.orders.lookups import programs as lock_programs
+from neigou.programs.models import Member, MemberInviterPeriod
+from tests.factories import create_member, create_program
+from tests.lock_waits import WAIT_S
+
+
+@pytest.mark.postgres_only
+def test_a_move_waits_for_intake_a_bounded_time_then_succeeds_after_it(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(client.app.state.settings, "lock_wait_ms", 50)  # type: ignore[attr-defined]
+    program_id = create_program(client, operator)["id"]
+    moved = create_member(client, operator, program_id, "moved")["id"]
+    other = create_member(client, operator, program_id, "other")["id"]
+    answers: list[Any] = []  # the client's responses
+
+    def move() -> None:
+        answers.append(
+            client.put(f"/api/v1/members/{moved}/inviter", json={"inviter_id": other}, headers=operator)
+        )
+
+    with factory() as intake:
+        lock_programs(intake, [program_id])  # what order intake holds while it prices
+        mover = threading.Thread(target=move)
+        mover.start()
+        mover.join(WAIT_S)  # generous: without a bound the move waits for as long as intake runs
+        waited_on = mover.is_alive()
+        intake.rollback()
+        mover.join()
+    assert not waited_on, "the move waited for intake's lock without a bound"
+    busy = answers[0]
+    assert (busy.status_code, busy.json()["code"]) == (503, "overloaded")
+    assert int(busy.headers["Retry-After"]) >= 1
+    with factory() as session:
+        assert session.get(Member, moved).inviter_id is None  # type: ignore[union-attr]
+        assert (
+            session.scalars(select(MemberInviterPeriod).where(MemberInviterPeriod.reason == "moved")).all()
+            == []
+        )
+    again = client.put(f"/api/v1/members/{moved}/inviter", json={"inviter_id": other}, headers=operator)
+    assert again.status_code == 200, again.text
+    assert again.json()["inviter_id"] == other
