@@ -56,9 +56,15 @@ def test_an_order_paid_nothing_counts_as_an_order_not_as_fully_refunded(
         program = session.get(Program, world.program_id)
         assert program is not None
         march = month_period(2026, 3, program.timezone)
-        mine = {"program_id": world.program_id, "period": march}
-        assert network.sales_of(session, member_id=world.owner_a, **mine).orders == 2
-        board = network.leaderboard(session, metric="orders", limit=5, **mine)
+        assert (
+            network.sales_of(
+                session, member_id=world.owner_a, program_id=world.program_id, period=march
+            ).orders
+            == 2
+        )
+        board = network.leaderboard(
+            session, program_id=world.program_id, period=march, metric="orders", limit=5
+        )
         assert [(r.member_id, r.value) for r in board] == [(world.owner_a, 2)]
         assert link_sales(session, world.owner_a, [world.link_a1]) == {world.link_a1: (2, 3000)}
         kept = session.scalars(select(Order.external_id).where(signals.kept_purchase(Order)))
