@@ -85,6 +85,12 @@ def test_edit_a_campaign_from_the_console(
     assert started.status_code == 409
     assert 'data-testid="error-starts_at"' in started.text
     assert row_counts(factory) == before, "a refused form writes nothing"
+    # A rate raised since the start (20% → 96%, over 100% with the 5% boost) locks nothing.
+    shampoo = client.get("/api/v1/products", params={"sku": b.SHAMPOO}, headers=operator).json()[0]
+    raised = client.patch(
+        f"/api/v1/products/{shampoo['id']}", json={"commission_rate_bp": 9600}, headers=operator
+    )
+    assert raised.status_code == 200, raised.text
     ends = (now + timedelta(days=5)).astimezone(zone).replace(tzinfo=None)
     saved = client.post(
         path,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit.clock import utcnow
 from tests.campaigns import builders as b
 from tests.conftest import TokenMaker, row_counts
+from tests.offers import factories as offers
 
 pytestmark = pytest.mark.world_per_module
 
@@ -151,3 +152,34 @@ def test_an_upcoming_campaign_still_changes_its_boost_and_products(
     edited = _patch(client, operator, campaign["id"], {"commission_boost_bp": 0, "skus": [b.SHAMPOO]})
     assert edited.status_code == 200, edited.text
     assert (edited.json()["commission_boost_bp"], edited.json()["skus"]) == (0, [b.SHAMPOO])
+
+
+def test_a_rate_raised_after_the_start_does_not_lock_the_campaign(
+    client: TestClient, operator: dict[str, str], world: b.FeedWorld
+) -> None:
+    """A 20% boost on a product at 80%, started; the product's rate is raised to 90% since: the boost
+    and the product stay as published, and the campaign still ends earlier or changes its name."""
+    product = offers.product(client, operator, "RAISED-AFTER", 1000, commission_rate_bp=8000)
+    now = utcnow().replace(microsecond=0)
+    body = b.campaign_body(
+        world.program_id,
+        skus=[product["sku"]],
+        commission_boost_bp=2000,
+        starts_at=(now - timedelta(hours=3)).isoformat(),
+        ends_at=(now + timedelta(days=2)).isoformat(),
+    )
+    campaign = b.create_campaign(client, operator, body)
+    raised = client.patch(
+        f"/api/v1/products/{product['id']}", json={"commission_rate_bp": 9000}, headers=operator
+    )
+    assert raised.status_code == 200, raised.text
+    ends = now + timedelta(hours=1)
+    moved = _patch(client, operator, campaign["id"], {"ends_at": ends.isoformat(), "name": "提前收尾"})
+    assert moved.status_code == 200, moved.text
+    assert datetime.fromisoformat(moved.json()["ends_at"]) == ends
+    assert (moved.json()["commission_boost_bp"], moved.json()["skus"]) == (2000, [product["sku"]])
+    # The terms sent back unchanged are no change either; the window is still checked.
+    same = {"commission_boost_bp": 2000, "skus": [product["sku"]], "coupon_id": None}
+    assert _patch(client, operator, campaign["id"], same).status_code == 200
+    past = _patch(client, operator, campaign["id"], {"ends_at": (now - timedelta(hours=1)).isoformat()})
+    assert (past.status_code, past.json()["code"]) == (422, "ends_in_past")

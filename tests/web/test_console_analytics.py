@@ -89,13 +89,42 @@ def test_excel_export(client: TestClient, factory: sessionmaker[Session], world:
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
     rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
-    assert rows[0] == ("渠道", "顾客数", "复购顾客数", "复购率（基点）")
-    assert ("organic", 2, 1, 5000) in rows
+    assert rows[0] == ("渠道", "顾客数", "复购顾客数", "复购率（基点）", "仍在复购窗口内的顾客")
+    assert ("organic", 2, 1, 5000, 0) in rows
     economics = client.get(f"/console/programs/{world.program_id}/analytics/export?report=economics&{MARCH}")
     economics_sheet = load_workbook(io.BytesIO(economics.content)).active
     assert economics_sheet is not None
     values = {r[0]: r[1] for r in economics_sheet.iter_rows(values_only=True)}
     assert values["net_fen"] == 2 * 2490 + 5 * 4990 - 3490 - 90
+
+
+def test_customers_still_inside_their_window_are_shown(
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    world: AnalyticsWorld,
+    make_token: TokenMaker,
+) -> None:
+    """March's first orders with a window of ten years: every customer is still inside it, counted
+    apart from the repeat figures on the page and in the export, with the data's time noted."""
+    console_sign_in(client, factory)
+    client.post(f"/console/programs/{world.program_id}/analytics/refresh")
+    wide = f"{MARCH}&window_days=3650"
+    page = client.get(f"/console/programs/{world.program_id}/analytics?{wide}")
+    assert "<th>仍在复购窗口内的顾客</th>" in page.text
+    assert 'data-testid="repeat-in-window-organic">2<' in page.text
+    assert 'data-testid="repeat-as-of">截至 ' in page.text
+    english = client.get(f"/console/programs/{world.program_id}/analytics?{wide}&lang=en")
+    assert "Still inside their window" in english.text
+    export = client.get(f"/console/programs/{world.program_id}/analytics/export?report=repeat&{wide}")
+    rows = _rows(export.content)
+    assert rows[0][-1] == "仍在复购窗口内的顾客"
+    assert ("organic", 2) in {(r[0], r[-1]) for r in rows}
+    client.post("/api/v1/analytics/refresh", headers=operator)
+    member_sign_in(client, make_token("member", world.a))
+    mine = client.get(f"/m/analytics?{MARCH}")
+    assert "仍在复购窗口内的顾客" in mine.text
+    assert 'data-testid="my-repeat-as-of"' in mine.text
 
 
 def test_pages_need_the_right_person(

@@ -52,11 +52,19 @@ def _no_product(skus: list[str], missing: list[str], *, merchant: bool) -> Probl
 
 
 def _check(
-    session: Session, data: CampaignCreate, *, merchant_id: int | None, kept_coupon: int | None = None
+    session: Session,
+    data: CampaignCreate,
+    *,
+    merchant_id: int | None,
+    kept_coupon: int | None = None,
+    terms_fixed: bool = False,
 ) -> None:
     """``data`` as a whole, for a campaign of ``merchant_id`` (None: the organization's). ``kept_coupon``
     is the coupon an edited campaign already has: kept, it is read by the program's organization, not
-    under the editor's scope (an operator's coupon stays on a merchant's campaign the merchant edits)."""
+    under the editor's scope (an operator's coupon stays on a merchant's campaign the merchant edits).
+    ``terms_fixed``: a started campaign's products and boost, unchanged (:func:`terms_locked`), are not
+    checked again against today's catalog (a rate raised since would refuse every edit, ending it early
+    too); its window and coupon still are."""
     if data.ends_at <= data.starts_at:
         raise Invalid(Message("A campaign must end after it starts."), code="invalid_window")
     if (repeat := first_repeat(data.skus)) is not None:
@@ -68,13 +76,15 @@ def _check(
     organization_id = organization_of(session, data.program_id)
     products = offers.products_by_sku(session, data.skus, organization_id=organization_id)
     missing = [s for s in data.skus if s not in products]
-    if missing:
+    if missing and not terms_fixed:
         raise _no_product(data.skus, missing, merchant=is_merchant(session))
     brand = session.get(Brand, data.brand_id) if data.brand_id is not None else None
     if data.brand_id is not None and (brand is None or brand.organization_id != organization_id):
         raise Invalid(Message("{field} names no brand.", field="brand_id"), code="unknown_brand")
     too_high = [
-        i for i, s in enumerate(data.skus) if products[s].commission_rate_bp + data.commission_boost_bp > BP
+        i
+        for i, s in enumerate(data.skus)
+        if not terms_fixed and products[s].commission_rate_bp + data.commission_boost_bp > BP
     ]
     if too_high:
         raise Invalid(
@@ -316,8 +326,13 @@ def update_campaign(
     old_skus = [i.sku for i in repo.items_of(session, [campaign.id])[campaign.id]]
     _editable(campaign, data, old_skus, at)
     merged = _merged(campaign, old_skus, data)
-    _check(session, merged, merchant_id=campaign.merchant_id, kept_coupon=campaign.coupon_id)
-    _same_merchant(session, campaign, merged.skus)
+    # Started: its products and boost are as published (``_editable`` refused any change to them).
+    fixed = terms_locked(campaign, at)
+    _check(
+        session, merged, merchant_id=campaign.merchant_id, kept_coupon=campaign.coupon_id, terms_fixed=fixed
+    )
+    if not fixed:
+        _same_merchant(session, campaign, merged.skus)
     _boost_reviewed(
         session,
         boost_bp=merged.commission_boost_bp,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from neigou.campaigns.models import Campaign, CampaignItem
 from neigou.crm import recommend
 from neigou.offers.models import Category, CouponTemplate, Product
-from neigou.orders.models import Order, OrderLine
+from neigou.orders.models import Order, OrderLine, refunded_in_full
 from neigou.programs.repository import organization_of
 
 # The most co-purchased products the bought-together signal adds as candidates.
@@ -41,9 +41,9 @@ class Purchases:
     anchors: tuple[str, ...] = ()
 
 
-def _kept(order: type[Order]) -> ColumnElement[bool]:
-    # A fully refunded order is no purchase.
-    return order.refunded_fen < order.paid_fen
+def kept_purchase(order: type[Order]) -> ColumnElement[bool]:
+    # A fully refunded order is no purchase; one paid 0 (a 100% coupon) is (``Order.fully_refunded``).
+    return ~order.fully_refunded
 
 
 def purchases(
@@ -67,7 +67,7 @@ def purchases(
             Order.program_id == program_id,
             Order.customer_ref_hash == customer_ref_hash,
             Order.member_id == member_id,
-            _kept(Order),
+            kept_purchase(Order),
         )
         .group_by(OrderLine.sku, Category.code)
         .order_by(func.max(Order.paid_at).desc(), OrderLine.sku)
@@ -113,7 +113,7 @@ def co_purchases(
         .where(
             anchor_order.c.program_id == program_id,
             anchor_order.c.customer_ref_hash != customer_ref_hash,
-            anchor_order.c.refunded_fen < anchor_order.c.paid_fen,
+            ~refunded_in_full(anchor_order.c.paid_fen, anchor_order.c.refunded_fen),
             anchor_line.c.sku.in_(sorted(anchors)),
         )
         .group_by(anchor_order.c.customer_ref_hash)
@@ -141,8 +141,8 @@ def co_purchases(
         .where(
             first_order.c.program_id == program_id,
             first_order.c.customer_ref_hash != customer_ref_hash,
-            first_order.c.refunded_fen < first_order.c.paid_fen,
-            second_order.c.refunded_fen < second_order.c.paid_fen,
+            ~refunded_in_full(first_order.c.paid_fen, first_order.c.refunded_fen),
+            ~refunded_in_full(second_order.c.paid_fen, second_order.c.refunded_fen),
             first.c.sku.in_(sorted(anchors)),
             second.c.sku.not_in(sorted({*anchors, *bought})),
         )

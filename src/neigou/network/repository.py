@@ -60,9 +60,9 @@ class RankRow:
 
 
 def _counted_order() -> ColumnElement[int]:
-    # A fully refunded order is no sale; a partly refunded one still counts, at its net amount
-    # (the same rule as tier evaluation's order count).
-    return case((Order.refunded_fen < Order.paid_fen, 1), else_=0)
+    # A fully refunded order is no sale; a partly refunded one still counts, at its net amount, and an
+    # order paid 0 (a 100% coupon) counts too (``Order.fully_refunded``, as on the dashboard).
+    return case((Order.fully_refunded, 0), else_=1)
 
 
 def _sales_by_member(program_id: int, period: Period) -> Select[int | None, int, int]:

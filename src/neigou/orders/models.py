@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, SQLCoreOperations
 
 from neigou.kit.db import Base, BigId, JSONType, UTCDateTime, key_string, str_enum
 
@@ -47,6 +47,13 @@ class OrderSource(enum.StrEnum):
     WEBHOOK = "webhook"
     IMPORT = "import"
     PLATFORM = "platform"
+
+
+def refunded_in_full(
+    paid_fen: SQLCoreOperations[int], refunded_fen: SQLCoreOperations[int]
+) -> ColumnElement[bool]:
+    """``Order.fully_refunded`` as SQL over an order's columns, also those of a table alias."""
+    return and_(paid_fen > 0, refunded_fen >= paid_fen)
 
 
 class Order(Base):
@@ -111,13 +118,17 @@ class Order(Base):
     @hybrid_property
     def fully_refunded(self) -> bool:
         """Whether the refunds reach what the order paid; an order paid 0 (a gift, a 100% coupon) is
-        never fully refunded. In a query, the same test as SQL: every report counts orders with it."""
+        never fully refunded, so it counts as a sale. In a query, the same test as SQL
+        (:func:`refunded_in_full` for a table alias): the dashboard, group sales, the network's order
+        counts and leaderboard, a link's sales (``orders.repository.link_sales``) and the CRM's
+        purchase signals count orders with it. Tier metrics (``tiers.metrics``) deliberately do not:
+        an order paid 0 is no sale toward a tier upgrade there (free orders would buy upgrades)."""
         return self.paid_fen > 0 and self.refunded_fen >= self.paid_fen
 
     @fully_refunded.inplace.expression
     @classmethod
     def _fully_refunded_expression(cls) -> ColumnElement[bool]:
-        return and_(cls.paid_fen > 0, cls.refunded_fen >= cls.paid_fen)
+        return refunded_in_full(cls.paid_fen, cls.refunded_fen)
 
     @property
     def shown_commission_state(self) -> str:

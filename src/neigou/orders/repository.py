@@ -49,7 +49,7 @@ def link_sales(session: Session, member_id: int, codes: Iterable[str]) -> dict[s
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    counted = func.sum(case((Order.refunded_fen < Order.paid_fen, 1), else_=0))
+    counted = func.sum(case((Order.fully_refunded, 0), else_=1))
     rows = session.execute(
         select(Order.link_code, counted, func.sum(Order.paid_fen - Order.refunded_fen))
         .where(Order.member_id == member_id, Order.link_code.in_(wanted))

@@ -84,6 +84,9 @@ def period_figures(
     sales = (
         select(
             Order.member_id.label("member_id"),
+            # Deliberately not ``Order.fully_refunded`` (the reports' rule, where an order paid 0
+            # is a sale): an order paid 0 (a 100% coupon, a gift) is no sale toward a tier upgrade
+            # here, or free orders would buy upgrades. See docs/tiers.md.
             func.sum(case((Order.refunded_fen < Order.paid_fen, 1), else_=0)).label("n"),
             func.sum(Order.paid_fen - Order.refunded_fen).label("gmv"),
         )

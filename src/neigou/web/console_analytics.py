@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from neigou.analytics import breakdowns, reports
+from neigou.analytics import breakdowns, data_time, reports
 from neigou.analytics.endpoints import checked_span
 from neigou.analytics.extract import refresh, watermark
 from neigou.analytics.labels import funnel_labels
@@ -102,6 +102,8 @@ def _figures(store: Store, span: Span, window_days: int) -> dict[str, object]:
         "fission": reports.fission(store, reports.month_span(span.program_id, period, span.member_id)),
         "period": period,
         "copied_orders": watermark(store, "orders"),
+        # the repeat windows' reference time: one still open at it counts in neither repeat figure
+        "data_at": data_time.as_of(store),
     }
 
 

@@ -85,9 +85,15 @@ def _sheet(
     _ = translations(locale_of(request)).gettext
     if report == "repeat":
         result = reports.repeat(store, span, window_days=window_days)
-        columns = [_(N_("Channel")), _(N_("Customers")), _(N_("Repeat customers")), _(N_("Repeat rate (bp)"))]
+        columns = [
+            _(N_("Channel")),
+            _(N_("Customers")),
+            _(N_("Repeat customers")),
+            _(N_("Repeat rate (bp)")),
+            _(N_("Still inside their window")),
+        ]
         return columns, [
-            [r.key, r.customers, r.repeat_customers, r.repeat_rate_bp]
+            [r.key, r.customers, r.repeat_customers, r.repeat_rate_bp, r.in_window]
             for r in result.channels + result.prices
         ]
     if report == "cohorts":
