@@ -218,3 +218,18 @@ def test_a_small_body_trickling_in_after_admission_still_has_its_deadline() -> N
     assert status == 408
     assert b"did not arrive within 0.05 seconds" in body
     assert admission.in_flight == 0
+
+
+def test_a_body_declared_large_but_trickled_still_has_its_deadline() -> None:
+    """A body that says it is larger than what is read ahead, sent a byte at a time: until that much has
+    actually arrived it is held to the whole-body deadline (it was timed only on stalls from its declared
+    length, so a byte every few seconds held an admission slot for hours)."""
+    app, admission = _stack(timeout=TINY, preread=4096)
+
+    async def scenario() -> tuple[int, dict[bytes, bytes], bytes]:
+        return await asyncio.wait_for(Trickle(part=b"s", gap=TINY / 10, parts=None).run(app), 10)
+
+    status, _headers, body = aio.run(scenario())
+    assert status == 408
+    assert b"did not arrive within 0.05 seconds" in body
+    assert admission.in_flight == 0

@@ -10,9 +10,10 @@ holding no slot, and handed to the application as it came; a larger one (an uplo
 and read as the application asks for it, and so is one a credential gate (``web.credentials``) will
 refuse unread: a caller without a credential still gets its 401 before a byte of its body is read.
 
-Two limits, ``timeout`` seconds each. A body that is not larger than ``preread`` (declared so, or
-without a length and no larger so far) must be whole ``timeout`` seconds after its request arrived,
-wherever it is read. A larger one may take as long as it needs, as long as it keeps coming: the
+Two limits, ``timeout`` seconds each. Until more than ``preread`` bytes of a body have actually
+arrived (whatever length it declared: a body declared large and sent a byte at a time must not hold
+its slot for hours), it must be whole ``timeout`` seconds after its request arrived, wherever it is
+read. Past ``preread`` bytes it may take as long as it needs, as long as it keeps coming: the
 application waiting longer than ``timeout`` for its next part (a stall) ends it. A 16 MiB import on a
 weak uplink is not refused for its size; a sender that stops is. There is no minimum rate: an upload
 sending a part every few seconds holds its slot for as long as it takes (a reverse proxy that buffers
@@ -139,8 +140,10 @@ class BodyDeadline:
                     log.info("request.body_timeout", path=scope["path"], before_admission=True)
                     await _refuse(scope, send, self.timeout)
                     return
-            # The arrival deadline holds while the body may still be a small one; past ``preread``, stalls.
-            small = (declared is None or declared <= self.preread) and held <= self.preread
+            # The arrival deadline holds until ``preread`` bytes have actually arrived, whatever length was
+            # declared (a declared large body trickled a byte at a time must not hold its slot for hours);
+            # past ``preread``, only stalls end it.
+            small = held <= self.preread
             await self._run(
                 scope, receive, send, ahead=ahead, complete=complete, deadline=deadline if small else None
             )
