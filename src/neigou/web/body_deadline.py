@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
 from neigou.kit.i18n import N_, Message
+from neigou.kit.ids import whole_number
 from neigou.web.credentials import Gated, gated, refused_unread
 from neigou.web.error_pages import error_page
 from neigou.web.form_language import header, posted_page_form, sent_in
@@ -62,8 +63,9 @@ def _declared_body(scope: Scope) -> tuple[bool, int | None]:
     """Whether the request has a body, and its declared length (None when chunked)."""
     headers = dict(scope["headers"])
     length = headers.get(b"content-length")
-    if length is not None and length.strip().isdigit():
-        return int(length) > 0, int(length)
+    declared = None if length is None else whole_number(length.decode("latin-1"), digits=19)
+    if declared is not None:
+        return declared > 0, declared
     return b"transfer-encoding" in headers, None
 
 
