@@ -32,6 +32,7 @@ def _any_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(import_columns, "COLUMNS_FROM", 0)  # small files too: the columns are tested
 
 
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_the_white_space_trimmed_is_what_str_strip_removes() -> None:
     assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == import_columns.WHITESPACE
 
@@ -165,6 +166,7 @@ def order_files(draw: st.DrawFn) -> bytes:
     start=st.integers(0, 40),
     block=st.sampled_from([256, 1024, 1 << 20]),
 )
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_the_columns_give_what_the_rows_give(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -203,6 +205,7 @@ def _plain(count: int) -> list[str]:
 
 
 @pytest.mark.parametrize("start", [0, 1, 2, 3, 7, 300])
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_a_plain_file_is_read_as_columns_to_its_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: int
 ) -> None:
@@ -217,6 +220,7 @@ def test_a_plain_file_is_read_as_columns_to_its_end(
     "lines", [MAX_ORDER_LINES - 1, MAX_ORDER_LINES, MAX_ORDER_LINES + 1, 3 * MAX_ORDER_LINES]
 )
 @pytest.mark.parametrize("block", [4096, 1 << 20])
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_an_order_near_or_past_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: int, block: int
 ) -> None:
@@ -230,6 +234,7 @@ def test_an_order_near_or_past_the_limit(
         assert columns.fell_back_at == 7  # the last row of the last order before the long one
 
 
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_orders_whose_cells_int_reads_differently_are_built_from_their_rows(tmp_path: Path) -> None:
     odd = [
         _line("A", quantity="+5"),
@@ -267,6 +272,7 @@ ROW = b"N-1,1,c,L," + PAID_AT.encode() + b",S,1,100"
         (ROW + b"1" * (2 << 20), False, 1 << 20),  # a row longer than a block
     ],
 )
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_what_the_columns_do_not_read_goes_to_the_row_reader(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, whole: bool, block: int
 ) -> None:
@@ -281,6 +287,7 @@ def test_what_the_columns_do_not_read_goes_to_the_row_reader(
         assert columns.fell_back_at is not None
 
 
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_blank_rows_before_the_header_go_to_the_row_reader(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     path.write_bytes(("\n,,\n" + HEADER + "\n" + "\n".join(_plain(4)) + "\n").encode())
@@ -301,12 +308,14 @@ def test_blank_rows_before_the_header_go_to_the_row_reader(tmp_path: Path) -> No
         "\n\n",
     ],
 )
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_empty_files_header_only_and_refused_headers(tmp_path: Path, text: str) -> None:
     path = tmp_path / "orders.csv"
     path.write_bytes(text.encode())
     _same(path)
 
 
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_chinese_headers_extra_columns_and_no_optional_ones(tmp_path: Path) -> None:
     header = "备注,订单号,顾客标识,支付时间,商品编码,数量,实付(分),Other"
     rows = [f"x,N-{n // 3}, c{n} ,{PAID_AT},S-{n},{n + 1},{n * 10},y" for n in range(40)]
@@ -317,6 +326,7 @@ def test_chinese_headers_extra_columns_and_no_optional_ones(tmp_path: Path) -> N
     _same(_file(tmp_path, rows, header=header), program_id=None)  # every order: program_id is missing
 
 
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_an_id_that_comes_back_later_is_another_order(tmp_path: Path) -> None:
     rows = [
         _line("A"),
@@ -361,6 +371,7 @@ def test_an_import_reads_a_plain_file_as_columns(
         assert sorted(session.scalars(select(Order.external_id))) == ["N-0", "N-1", "N-2", "N-4"]
 
 
+@pytest.mark.no_database  # the readers alone: they run once, on SQLite's run
 def test_the_progress_never_goes_back_when_the_row_reader_takes_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
