@@ -88,7 +88,10 @@ def test_payee_put_by_the_member(
     url = f"/api/v1/members/{member['id']}/payee"
     first = {"kind": "alipay", "account": "13800138000", "holder_name": "张三"}
     second = {"kind": "alipay", "account": "13900139000", "holder_name": "李四"}
-    _put_losing(client, engine, "payee_accounts", url, first=first, second=second, headers=token)
+    # A payee change takes the member's wallet lock before it reads the account (ledger.wallets): two
+    # changes run one after the other, so the loser is the one whose lock comes second, the winner's
+    # account row committed before it reads.
+    _put_losing(client, engine, "ledger_wallets", url, first=first, second=second, headers=token)
     shown = client.get(url, headers=token).json()
     assert shown["account_masked"].endswith("9000")
 

@@ -62,7 +62,9 @@ def test_leaderboards_match_the_model(
     inside = [o for o in orders if MONTH_START <= o[3] < MONTH_END]
     model: dict[str, dict[int, int]] = {"orders": {}, "gmv_fen": {}, "recruits": {}}
     for member_id, paid, refunded, _ in inside:
-        model["orders"][member_id] = model["orders"].get(member_id, 0) + (1 if refunded < paid else 0)
+        model["orders"][member_id] = model["orders"].get(member_id, 0) + (
+            1 if paid == 0 or refunded < paid else 0
+        )
         model["gmv_fen"][member_id] = model["gmv_fen"].get(member_id, 0) + paid - refunded
     for member_id, at in joined.items():
         inviter = inviters[member_id]
