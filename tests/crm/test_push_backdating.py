@@ -5,6 +5,7 @@ customer inside the cap's window than the cap allows."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from neigou.crm import push_endpoints
+from neigou.crm import push_delivery, push_endpoints
 from neigou.crm.models import PushMessage
 from neigou.crm.push_delivery import deliver_due
-from neigou.kit.clock import as_utc
+from neigou.kit.clock import as_utc, not_before_now
 from neigou.kit.db import transaction
 from neigou.kit.settings import Settings
 from neigou.links.models import ShareLink
@@ -30,7 +31,10 @@ HOOK = "https://crm.brand.example/neigou/pushes"
 
 
 def _now(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+    """The endpoints' and the delivery's clock at ``at``: a delivery run never sends before the real now
+    (``kit.clock.not_before_now``), and the real time of day would fall in the program's quiet hours."""
     monkeypatch.setattr(push_endpoints, "utcnow", lambda: at)
+    monkeypatch.setattr(push_delivery, "not_before_now", functools.partial(not_before_now, now=at))
 
 
 def _settings(client: TestClient, operator: dict[str, str], world: PushWorld, **body: Any) -> None:
