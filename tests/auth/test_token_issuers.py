@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.auth import accounts
 from neigou.auth import service as auth
 from neigou.auth.models import ApiToken, Role, User
 from neigou.kit.clock import utcnow
@@ -43,7 +44,7 @@ def test_stopping_an_operator_revokes_the_api_tokens_they_issued(
         assert (stored.issued_by_user_id, stored.user_id) == (me.user_id, None)
     create_operator(factory, "boss")
     with transaction(factory) as session:
-        auth.set_user_active(session, user_id=me.user_id, active=False, actor=TEST_ACTOR, at=utcnow())
+        accounts.set_user_active(session, user_id=me.user_id, active=False, actor=TEST_ACTOR, at=utcnow())
     assert not _works(factory, cookie)
     assert not _works(factory, theirs)
     assert _works(factory, others.json()["token"])
@@ -73,7 +74,7 @@ def test_a_token_minted_with_an_api_token_is_tied_to_the_account_behind_it(
         chain.append(issued.json()["token"])
     create_operator(factory, "boss")
     with transaction(factory) as session:
-        auth.set_user_active(session, user_id=me.user_id, active=False, actor=TEST_ACTOR, at=utcnow())
+        accounts.set_user_active(session, user_id=me.user_id, active=False, actor=TEST_ACTOR, at=utcnow())
     assert [_works(factory, secret) for secret in chain] == [False] * 4
     refused = client.get("/api/v1/me", headers=bearer(chain[-1]))
     assert (refused.status_code, refused.json()["code"]) == (401, "invalid_token")

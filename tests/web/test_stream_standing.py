@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.auth import accounts
 from neigou.auth import service as auth
 from neigou.auth.standing import valid_until
 from neigou.kit.clock import utcnow
@@ -72,7 +73,7 @@ def test_the_board_stream_ends_once_its_session_no_longer_stands(
             if how == "revoked":
                 auth.revoke(session, token_id=principal.token_id)
             else:
-                auth.set_user_active(
+                accounts.set_user_active(
                     session, user_id=principal.user_id, active=False, actor=TEST_ACTOR, at=utcnow()
                 )
         thread.join(ENDS_WITHIN)

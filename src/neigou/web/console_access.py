@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from neigou.auth import accounts
 from neigou.auth import service as auth
 from neigou.auth.dependencies import ConsoleOperator
 from neigou.auth.models import MAX_DISPLAY_NAME_LENGTH, MAX_USERNAME_LENGTH, Role
@@ -47,13 +48,13 @@ CONSOLE_ROLES = [role for role in Role if role is not Role.MERCHANT]
 def _page(
     request: Request, session: Session, principal: Principal, *, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
-    tokens = auth.list_api_tokens(session)
+    tokens = accounts.list_api_tokens(session)
     response = render(
         request,
         "console/access/index.html",
         status_code=status_code,
         principal=principal,
-        users=auth.list_users(session),
+        users=accounts.list_users(session),
         tokens=tokens,
         member_names=member_names(session, [t.member_id for t in tokens]),
         roles=[r.value for r in CONSOLE_ROLES],
@@ -123,7 +124,7 @@ def set_user_active(
     their own account."""
     if not active and principal.user_id == user_id:
         return RedirectResponse("/console/access?done=not_yourself", status_code=303)
-    auth.set_user_active(session, user_id=user_id, active=active, actor=principal.actor, at=utcnow())
+    accounts.set_user_active(session, user_id=user_id, active=active, actor=principal.actor, at=utcnow())
     return RedirectResponse(f"/console/access?done={'user_activated' if active else 'user_stopped'}", 303)
 
 
