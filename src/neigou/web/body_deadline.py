@@ -37,6 +37,7 @@ from starlette.types import Message as AsgiMessage
 
 from neigou.kit.i18n import N_, Message
 from neigou.kit.ids import whole_number
+from neigou.web.answer_started import AnswerStarted
 from neigou.web.credentials import Gated, gated, refused_unread
 from neigou.web.error_pages import error_page
 from neigou.web.form_language import header, posted_page_form, sent_in
@@ -165,7 +166,6 @@ class BodyDeadline:
         """The application, its body read ahead (``ahead``) then as it asks; ``deadline`` the time the
         whole body is due by, None once it is a large one (then each part is due ``timeout`` seconds
         after the application asks for it)."""
-        started = False
         loop = asyncio.get_running_loop()
         received = sum(len(message.get("body", b"")) for message in ahead)
 
@@ -186,16 +186,12 @@ class BodyDeadline:
             complete = message["type"] != "http.request" or not message.get("more_body")
             return message
 
-        async def tracking_send(message: AsgiMessage) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        answer = AnswerStarted(send)
 
         try:
-            await self.app(scope, timed_receive, tracking_send)
+            await self.app(scope, timed_receive, answer)
         except _TimedOut as timed_out:
             stalled = timed_out.stalled
             log.info("request.body_timeout", path=scope["path"], before_admission=False, stalled=stalled)
-            if not started:
+            if not answer.started:
                 await _refuse(scope, send, self.timeout, stalled=stalled)

@@ -40,6 +40,7 @@ from neigou.kit.i18n import N_, Message
 from neigou.kit.json_text import large_body, own_body
 from neigou.kit.settings import Settings
 from neigou.web import route_tree
+from neigou.web.answer_started import AnswerStarted
 from neigou.web.form_language import sent_in
 from neigou.web.i18n import FORM_LANGUAGE
 from neigou.web.pages import render
@@ -110,7 +111,6 @@ class BodyLimit:
             await _refuse(scope, receive, send, self.max_bytes)
             return
         seen = 0
-        started = False
 
         async def limited_receive() -> AsgiMessage:
             nonlocal seen
@@ -121,16 +121,12 @@ class BodyLimit:
                     raise _TooLarge(self.max_bytes)
             return message
 
-        async def tracking_send(message: AsgiMessage) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        answer = AnswerStarted(send)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, answer)
         except _TooLarge as refused:
-            if not started:
+            if not answer.started:
                 await _refuse(scope, receive, send, refused.limit)
 
 
