@@ -127,12 +127,12 @@ def _shape(path: str) -> tuple[str, ...]:
 
 def page_roles(path: str) -> frozenset[Role]:
     """Who opens a page: the merchant portal's merchant, the console's operator, the workspace's member;
-    the rest (sign-in, share and join pages, the redirect, health) is public."""
+    the rest (sign-in and signed-out pages, share and join pages, the redirect, health) is public."""
     if path.startswith("/console/merchant"):
         return frozenset({Role.MERCHANT})
     if path.startswith("/console") and not path.startswith("/console/login"):
         return frozenset({Role.OPERATOR})
-    if path.startswith("/m/") and path not in {"/m/login", "/m/expired"}:
+    if path.startswith("/m/") and path not in {"/m/login", "/m/expired", "/m/signed-out"}:
         return frozenset({Role.MEMBER})
     return frozenset()
 
@@ -290,8 +290,8 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 # Answers that never end: a stream is only opened with an id that does not exist.
 STREAMS = {"/console/events/{event_id}/board/stream"}
-# Signs the console out: swept last.
-LAST = {"/console/logout"}
+# Sign the console or the workspace out: swept last.
+LAST = {"/console/logout", "/m/logout"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 SIGNED_OUT = ("/console/login", "/m/expired")
 
@@ -308,7 +308,7 @@ def is_json(route: Route) -> bool:
 
 
 def of(app: FastAPI, role: Role | None, *, api: bool = False) -> list[Route]:
-    """The API's routes, or the pages a role opens (None: the public ones), the console's sign-out last."""
+    """The API's routes, or the pages a role opens (None: the public ones), the sign-outs last."""
     found = [
         r for r in routes(app) if is_json(r) == api and (api or (role in r.roles if role else not r.roles))
     ]

@@ -172,3 +172,25 @@ def test_english_labels_and_amounts_fit_on_a_phone(
     owner.screenshot(path=str(ARTIFACTS / "walk-owner-links-gmv.png"), full_page=True)
     owner.context.close()
     context.close()
+
+
+def test_the_me_page_signs_the_member_out(browser: Browser, live_server: str, world: DemoWorld) -> None:
+    """The "me" page's button ends the session: the signed-out page, then the expired page for every
+    workspace page, even with a copy of the old cookie put back."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    member_sign_in(page, live_server, world)
+    page.goto(f"{live_server}/m/me")
+    old = [c["value"] for c in context.cookies() if c["name"] == "neigou_session"]
+    assert len(old) == 1
+    page.get_by_test_id("sign-out").click()
+    page.wait_for_url(f"{live_server}/m/signed-out")
+    expect(page.get_by_test_id("signed-out")).to_contain_text("已退出登录")
+    assert not [c for c in context.cookies() if c["name"] == "neigou_session"]
+    page.screenshot(path=str(ARTIFACTS / "walk-owner-signed-out.png"), full_page=True)
+    # A copy of the cookie, kept from before.
+    context.add_cookies([{"name": "neigou_session", "value": old[0], "url": live_server}])
+    for path in ("/m/", "/m/me"):
+        page.goto(f"{live_server}{path}")
+        expect(page).to_have_url(f"{live_server}/m/expired")
+    context.close()

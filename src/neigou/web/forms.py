@@ -101,11 +101,22 @@ def end_earlier_session(request: Request, session: Session) -> None:
     computer, or planted in it) stops working when someone signs in."""
     secret = request.cookies.get(SESSION_COOKIE)
     principal = auth.resolve(session, secret) if secret else None
-    if principal is None:
-        return
-    token = session.get(ApiToken, principal.token_id)
-    if token is not None and token.kind is TokenKind.SESSION:  # never an API token put in the cookie
+    if principal is not None:
+        end_session(session, principal.token_id)
+
+
+def end_session(session: Session, token_id: int) -> None:
+    """Revoke a console or workspace session (a sign-in's, a sign-out's): from now on its secret is
+    refused wherever it is presented. Never an API token put in the cookie or sent as a bearer: a
+    program's credential is revoked on purpose, not by a page."""
+    token = session.get(ApiToken, token_id)
+    if token is not None and token.kind is TokenKind.SESSION:
         auth.revoke(session, token_id=token.id)
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    """Tell the browser to drop its session cookie (a sign-out), with the attributes it was set with."""
+    response.delete_cookie(SESSION_COOKIE, httponly=True, secure=is_secure(request), samesite="lax")
 
 
 def _origin(value: str) -> str | None:

@@ -1,4 +1,5 @@
-"""The member's mobile workspace: sign-in by one-time link, home (today's figures and tasks), and me."""
+"""The member's mobile workspace: sign-in by one-time link, sign-out, home (today's figures and tasks),
+and me."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from neigou.links import repository as links_repo
 from neigou.programs import repository as programs
 from neigou.programs.models import Member, Program
 from neigou.programs.service import require_member, require_program
-from neigou.web.forms import end_earlier_session, set_session_cookie
+from neigou.web.forms import clear_session_cookie, end_earlier_session, end_session, set_session_cookie
 from neigou.web.pages import WorkspaceMember, render
 from neigou.web.workspace_customers import customer_tasks
 
@@ -77,6 +78,24 @@ def member_login(
 def expired(request: Request) -> HTMLResponse:
     """Shown when the sign-in link or session is no longer valid."""
     return render(request, "m/expired.html", status_code=401)
+
+
+@router.post("/m/logout")
+def member_logout(request: Request, session: SessionDep, principal: WorkspaceMember) -> RedirectResponse:
+    """Close the member's workspace session (the "me" page's button): its secret is revoked, so the
+    cookie is refused even if a copy of it is presented again, and the browser is told to drop it. A
+    request without a session goes to the expired page (``web.problems``), a console session is refused
+    (403) and stays open."""
+    end_session(session, principal.token_id)
+    response = RedirectResponse("/m/signed-out", status_code=303)
+    clear_session_cookie(request, response)
+    return response
+
+
+@router.get("/m/signed-out", response_class=HTMLResponse)
+def signed_out(request: Request) -> HTMLResponse:
+    """Where a sign-out lands: the member is told they are out and how to come back."""
+    return render(request, "m/signed_out.html")
 
 
 def _profile(session: Session, member: Member, program: Program) -> dict[str, Any]:
