@@ -119,7 +119,8 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(default=15.0, gt=0)
     retry_after_ms: int = Field(default=1000, ge=1)
     # Longest wait (ms) of a request for a row lock that order intake's shared locks can keep from being
-    # granted (a program's, kit.lock_wait); past it 503 ``overloaded`` with Retry-After, nothing written.
+    # granted (a program's, kit.lock_wait), and of a risk scan for its program's lock (another scan or a
+    # tier evaluation may hold it); past it 503 ``overloaded`` with Retry-After, nothing written.
     lock_wait_ms: int = Field(default=5000, ge=1)
     # Server-Sent-Event streams (the live board) open at once per web process, counted apart from
     # ``max_in_flight`` for their whole life; one more is answered 503 ``overloaded`` with Retry-After.

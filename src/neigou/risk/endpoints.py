@@ -31,13 +31,20 @@ def run_scan(
     clock: MoneyClockDep,
     body: ScanIn | None = None,
 ) -> ScanOut:
-    """Run every rule (or the named ones) now over the window ending at ``as_of`` (not in the future)."""
+    """Run every rule (or the named ones) now over the window ending at ``as_of`` (not in the future).
+    The program's lock is waited for a bounded time: past it 503 ``overloaded``, nothing written."""
     body = body or ScanIn()
     as_of = clock.until_now(body.as_of, field="as_of")
     program = require_program(session, program_id)
     names = tuple(body.rules) if body.rules else tuple(rules.RULES)
     result = service.scan(
-        session, program=program, as_of=as_of, actor=principal.actor, now=clock.now, names=names
+        session,
+        program=program,
+        as_of=as_of,
+        actor=principal.actor,
+        now=clock.now,
+        names=names,
+        bounded_wait=True,
     )
     return ScanOut(opened=result.opened, extended=result.extended, findings=result.findings)
 

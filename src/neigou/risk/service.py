@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from neigou.kit.bulk import insert_rows
 from neigou.kit.db import get_or_404, row_to_put
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import Message
+from neigou.kit.lock_wait import bounded_lock_wait
 from neigou.kit.scoping import unscoped
 from neigou.programs.models import Program
 from neigou.risk import context, rules
@@ -91,12 +93,22 @@ def scan(
     member_ids: Sequence[int] | None = None,
     coupon_id: int | None = None,
     since: datetime | None = None,
+    bounded_wait: bool = False,
 ) -> ScanResult:
     """Run the named rules over the program up to ``as_of`` and open cases for what they find.
 
-    Once something is found the program row is locked, so two scans of one program (nightly and on demand)
-    never open the same case twice. An open case about the same subject takes the new orders; a
-    resolved subject opens again only for orders no case of the rule has named yet.
+    Once something is found the program row is locked, so two scans of one program (nightly, on demand,
+    at ingest and claim time) never open the same case twice: each reads the cases only once it holds the
+    lock, after the other's commit. The lock is ``FOR NO KEY UPDATE``, which scans (and every ``FOR
+    UPDATE`` of the program) wait for, but order intake's ``FOR KEY SHARE`` does not: the cases are all a
+    scan writes, and what a case holds is recomputed at its decision under the case's own lock
+    (``risk.review``), so intake has nothing to wait for, and an intake batch whose ingest scan finds
+    something does not deadlock with another one. ``bounded_wait`` (a scan a request started) waits for
+    the lock at most ``NEIGOU_LOCK_WAIT_MS`` (``kit.lock_wait``): past it 503 ``overloaded``, nothing
+    written; the nightly job and the ingest listeners wait for as long as it takes.
+
+    An open case about the same subject takes the new orders; a resolved subject opens again only for
+    orders no case of the rule has named yet.
     """
     t = thresholds_of(session, program.id)
     wanted = [n for n in rules.RULES if n in set(names)]
@@ -112,7 +124,8 @@ def scan(
     findings = rules.run(prepared, t, wanted)
     if not findings:
         return ScanResult(opened=0, extended=0, findings=0)
-    session.scalar(select(Program.id).where(Program.id == program.id).with_for_update())
+    with bounded_lock_wait(session) if bounded_wait else nullcontext():
+        session.scalar(select(Program.id).where(Program.id == program.id).with_for_update(key_share=True))
     new: list[tuple[RiskCase, list[int]]] = []
     extended: list[tuple[RiskCase, list[int]]] = []
     for rule in wanted:

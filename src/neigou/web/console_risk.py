@@ -162,8 +162,11 @@ def scan_page(
     principal: ConsoleOperator,
     program_id: Annotated[int, Form(ge=1, le=MAX_ID)],
 ) -> Response:
-    """Run every rule now over the program, then show what is open."""
+    """Run every rule now over the program, then show what is open. The program's lock is waited for a
+    bounded time: past it the "try again in a moment" page (503 ``overloaded``), nothing written."""
     program = require_program(session, program_id)
     now = utcnow()
-    result = service.scan(session, program=program, as_of=now, actor=principal.actor, now=now)
+    result = service.scan(
+        session, program=program, as_of=now, actor=principal.actor, now=now, bounded_wait=True
+    )
     return RedirectResponse(f"/console/risk?program_id={program.id}&opened={result.opened}", status_code=303)
