@@ -4,7 +4,9 @@
   is live at the moment, covers the sku and its minimum spend is met by one unit; otherwise the price.
 * estimated commission = ``floor(group_price_fen × min(10^4, rate_bp + boost_bp) × share_bp / 10^8)``
   at the member's tier: the boost joins the pool the tiers share, at the rate an order line through
-  the campaign earns (:func:`capped_rate_bp`, as :func:`boosted_rate_bp`), never above 100%.
+  the campaign earns (:func:`capped_rate_bp`, as :func:`boosted_rate_bp`), never above 100%. This is
+  the estimate of a product paid by its rate; a sku with a fixed commission pools that instead, which
+  the feed estimates with the order path's rule (``feed.service.unit_commission_fen``).
 * boosted rate of an order line = the product's rate plus the boost when the order went through a
   campaign link, the sku is in the campaign and the order was paid inside the campaign's window;
   never above 100%.

@@ -28,6 +28,8 @@ class FeedItemOut(BaseModel):
     coupon_id: int | None
     commission_rate_bp: int
     boost_bp: int
+    # A fixed pool per unit (``PUT /sku-commissions/{sku}``) instead of the rate: the boost leaves it as it is.
+    fixed_commission_fen: int | None = None
     est_commission_fen: int
     conversion_bp: int
     score: int

@@ -16,7 +16,8 @@ from neigou.feed.schemas import FeedItemOut
 from neigou.groups import repository as groups
 from neigou.groups.models import GroupStatus
 from neigou.offers import repository as offers
-from neigou.offers.models import CouponTemplate
+from neigou.offers.models import CouponTemplate, Product
+from neigou.orders import commission, lookups
 from neigou.orders.commission import tier_at
 from neigou.programs import repository as programs
 from neigou.programs.models import Member, Tier
@@ -82,6 +83,31 @@ def unit_coupon(coupon: CouponTemplate | None) -> estimate.UnitCoupon | None:
     )
 
 
+def unit_commission_fen(
+    *, group_price_fen: int, rate_bp: int, boost_bp: int, fixed_commission_fen: int | None, share_bp: int
+) -> int:
+    """What a member at ``share_bp`` earns selling one unit at the group price through the campaign, as
+    the order path pays it: the line's pool and share are ``orders.commission.Line``'s, the rate the
+    product's plus the boost (``campaigns.estimate.capped_rate_bp``, as ``boosted_rate_bp``). A sku with
+    a fixed commission pools ``min(fixed, group price)`` whatever the boost (the order line stores the
+    boosted rate, but a fixed pool does not read it); any other pools at the boosted rate
+    (``campaigns.estimate.est_commission_fen``, the same floor)."""
+    if fixed_commission_fen is None:
+        return estimate.est_commission_fen(
+            group_price_fen=group_price_fen, rate_bp=rate_bp, boost_bp=boost_bp, share_bp=share_bp
+        )
+    rate = estimate.capped_rate_bp(rate_bp, boost_bp)
+    return commission.Line(group_price_fen, 1, rate, fixed_commission_fen).share(share_bp)
+
+
+def _fixed_commissions(session: Session, products: Mapping[str, Product]) -> dict[str, int | None]:
+    """The fixed commission per unit of each of these products (None: the product's rate), read as the
+    order path reads it (``orders.lookups.product_terms``)."""
+    terms = lookups.product_terms(session, products, {p.organization_id for p in products.values()})
+    found = {sku: terms.get(p.organization_id, {}).get(sku) for sku, p in products.items()}
+    return {sku: None if t is None else t.fixed_commission_fen for sku, t in found.items()}
+
+
 def _sold_out(coupon: CouponTemplate | None) -> bool:
     return coupon is not None and coupon.claimed_quantity >= coupon.total_quantity
 
@@ -117,6 +143,7 @@ def feed_items(
     # The skus among the member's program's organization's products (one query, the program joined).
     pairs = {(member.program_id, i.sku) for rows in items.values() for i in rows}
     products = {sku: p for (_, sku), p in offers.products_of_programs(session, pairs).items()}
+    fixed = _fixed_commissions(session, products)
     coupons = offers.coupons_by_id(session, {c.coupon_id for c in live if c.coupon_id is not None})
     traffic = repo.campaign_traffic(session, [c.id for c in live])
     band = member_band(session, member, at, own_counts)
@@ -143,10 +170,11 @@ def feed_items(
             group_price = estimate.group_price_fen(terms, sku=item.sku, price_fen=product.price_fen, at=at)
             if not where.keeps(product.category_id, group_price):
                 continue
-            est = estimate.est_commission_fen(
+            est = unit_commission_fen(
                 group_price_fen=group_price,
                 rate_bp=product.commission_rate_bp,
                 boost_bp=campaign.commission_boost_bp,
+                fixed_commission_fen=fixed[item.sku],
                 share_bp=share_bp,
             )
             candidate = ranking.Candidate(
@@ -174,6 +202,7 @@ def feed_items(
                 coupon_id=campaign.coupon_id,
                 commission_rate_bp=product.commission_rate_bp,
                 boost_bp=campaign.commission_boost_bp,
+                fixed_commission_fen=fixed[item.sku],
                 est_commission_fen=est,
                 conversion_bp=ranking.conversion(candidate),
                 score=ranking.score(candidate, at),

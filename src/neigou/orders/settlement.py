@@ -29,6 +29,11 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
 
     Orders an open risk case holds stay frozen until the case is resolved. The orders are locked while they are released, so a parallel settlement or refund waits and
     then sees them as they now are; one posting moves each member's total from frozen to available.
+
+    A settlement with nothing to release (no order out of its freeze, or only orders whose commission is
+    worth nothing now) posts nothing: the ledger holds no posting without entries. It is still recorded
+    (with its audit entry): the row is the run's answer (its id in the API and the nightly log, its
+    counts in the console's notice) and the settlement the orders it released, if any, point to.
     """
     cutoff = as_of - timedelta(days=program.freeze_days)
     ids = list(
@@ -62,19 +67,21 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
             .values(commission_state=CommissionState.AVAILABLE, settlement_id=row.id)
         )
     row.released_fen = sum(per_member.values())
-    post(
-        session,
-        draft(
-            program_id=program.id,
-            kind=PostingKind.COMMISSION_RELEASED,
-            key=f"settlement:{row.id}",
-            source="settlement",
-            source_id=row.id,
-            at=as_of,
-            memo=f"as of {as_of.isoformat()}",
-            legs=legs.move(per_member, source=Account.FROZEN, target=Account.AVAILABLE),
-        ),
-    )
+    moved = legs.move(per_member, source=Account.FROZEN, target=Account.AVAILABLE)
+    if moved:
+        post(
+            session,
+            draft(
+                program_id=program.id,
+                kind=PostingKind.COMMISSION_RELEASED,
+                key=f"settlement:{row.id}",
+                source="settlement",
+                source_id=row.id,
+                at=as_of,
+                memo=f"as of {as_of.isoformat()}",
+                legs=moved,
+            ),
+        )
     session.flush()
     audit.record(
         session,
