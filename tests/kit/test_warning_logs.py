@@ -6,6 +6,8 @@ import json
 import warnings
 
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
 from neigou.kit import logging as kit_logging
 from neigou.kit.logging import configure_logging
@@ -65,3 +67,15 @@ def test_a_warning_shown_to_a_file_of_its_callers_own_is_written_there() -> None
     sink = Sink()
     kit_logging.log_warning("to the file", UserWarning, "x.py", 3, sink)  # type: ignore[arg-type]
     assert "UserWarning: to the file" in sink.text
+
+
+def test_a_logger_used_before_a_second_configuration_follows_it() -> None:
+    """A module's logger is cached on first use; configuring again (another app in the process) and a
+    test's log capture still reach it."""
+    logger = structlog.get_logger("neigou.tests.cached")
+    configure_logging(json=True)
+    logger.info("first.use")  # cached here, with the first configuration's processors
+    configure_logging(json=False)
+    with capture_logs() as logs:
+        logger.info("after.reconfiguring", value=1)
+    assert [(e["event"], e["value"]) for e in logs] == [("after.reconfiguring", 1)]

@@ -203,16 +203,21 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
         if json
         else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
+    # The list is replaced in place, never by a new one: a logger cached on first use keeps the list it
+    # was built with, so a second configuration (another app in the process, a test's log capture) would
+    # otherwise not reach the loggers already used.
+    processors = structlog.get_config()["processors"]
+    processors[:] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # The traceback becomes plain text here (frames only: no locals, no causes' messages).
+        format_exception,
+        redact_event,
+        renderer,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            # The traceback becomes plain text here (frames only: no locals, no causes' messages).
-            format_exception,
-            redact_event,
-            renderer,
-        ],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
