@@ -88,6 +88,21 @@ def cases_with_subject(
     )
 
 
+def lock_cases(session: Session, case_ids: Sequence[int]) -> None:
+    """Lock these cases until commit, in id order, and refresh what this session loaded of them: a
+    decision in progress (``risk.review`` locks its case first) commits before this returns, and its
+    status is then seen."""
+    if not case_ids:
+        return
+    session.scalars(
+        select(RiskCase)
+        .where(RiskCase.id.in_(sorted(set(case_ids))))
+        .order_by(RiskCase.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def orders_in_rule(session: Session, *, program_id: int, rule: str, order_ids: Sequence[int]) -> set[int]:
     """Which of ``order_ids`` some case of ``rule`` already names."""
     if not order_ids:

@@ -108,7 +108,10 @@ def scan(
     written; the nightly job and the ingest listeners wait for as long as it takes.
 
     An open case about the same subject takes the new orders; a resolved subject opens again only for
-    orders no case of the rule has named yet.
+    orders no case of the rule has named yet. The program lock does not keep reviewers out: the cases to
+    extend are locked before they take orders (``repository.lock_cases``), so a decision in progress
+    commits first, and a case decided since it was read takes nothing (its new orders open a new case):
+    a decided case's money moved already, and orders added to it later would be neither reversed nor held.
     """
     t = thresholds_of(session, program.id)
     wanted = [n for n in rules.RULES if n in set(names)]
@@ -127,7 +130,7 @@ def scan(
     with bounded_lock_wait(session) if bounded_wait else nullcontext():
         session.scalar(select(Program.id).where(Program.id == program.id).with_for_update(key_share=True))
     new: list[tuple[RiskCase, list[int]]] = []
-    extended: list[tuple[RiskCase, list[int]]] = []
+    to_extend: list[tuple[RiskCase, rules.Finding, list[int]]] = []
     for rule in wanted:
         mine = [f for f in findings if f.rule == rule]
         existing = repo.cases_with_subject(
@@ -142,28 +145,23 @@ def scan(
             open_case = next((c for c in same if c.status is CaseStatus.OPEN), None)
             if open_case is not None:
                 if fresh:
-                    open_case.evidence = finding.evidence
-                    open_case.severity = max(open_case.severity, Severity(finding.severity), key=RANK.index)
-                    open_case.explanation = _explanation(finding.explanation)
-                    extended.append((open_case, fresh))
+                    to_extend.append((open_case, finding, fresh))
                 continue
             if same and not fresh:
                 continue  # resolved before, and nothing new since
-            case = RiskCase(
-                program_id=program.id,
-                rule=rule,
-                subject=finding.subject,
-                severity=Severity(finding.severity),
-                member_id=finding.member_id,
-                status=CaseStatus.OPEN,
-                evidence=finding.evidence,
-                explanation=_explanation(finding.explanation),
-                held_fen=0,
-                opened_at=now,
-                reversed_fen=0,
-                suspended=False,
-            )
-            new.append((case, fresh))
+            new.append((_new_case(program.id, finding, now), fresh))
+    # A reviewer may have decided a case since it was read, or be deciding it now: lock the cases to
+    # extend (a decision in progress commits first) and take the orders only into those still open.
+    repo.lock_cases(session, [case.id for case, _, _ in to_extend])
+    extended: list[tuple[RiskCase, list[int]]] = []
+    for case, finding, fresh in to_extend:
+        if case.status is not CaseStatus.OPEN:
+            new.append((_new_case(program.id, finding, now), fresh))  # decided meanwhile: opens again
+            continue
+        case.evidence = finding.evidence
+        case.severity = max(case.severity, Severity(finding.severity), key=RANK.index)
+        case.explanation = _explanation(finding.explanation)
+        extended.append((case, fresh))
     session.add_all([case for case, _ in new])
     session.flush()  # one batched INSERT … RETURNING for the new cases' ids
     _hold(session, new + extended)
@@ -183,6 +181,23 @@ def scan(
             at=now,
         )
     return ScanResult(opened=len(new), extended=len(extended), findings=len(findings))
+
+
+def _new_case(program_id: int, finding: rules.Finding, now: datetime) -> RiskCase:
+    return RiskCase(
+        program_id=program_id,
+        rule=finding.rule,
+        subject=finding.subject,
+        severity=Severity(finding.severity),
+        member_id=finding.member_id,
+        status=CaseStatus.OPEN,
+        evidence=finding.evidence,
+        explanation=_explanation(finding.explanation),
+        held_fen=0,
+        opened_at=now,
+        reversed_fen=0,
+        suspended=False,
+    )
 
 
 def _hold(session: Session, held: Sequence[tuple[RiskCase, Sequence[int]]]) -> None:
