@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.kit import jobs
+from neigou.tiers import endpoints as tier_endpoints
 from neigou.tiers.jobs import EVALUATE_JOB, evaluation_key
 from tests.tiers.builders import APRIL_FIRST, SHANGHAI, build, recruit, sell, seller_commission, tiers_of
 
@@ -46,11 +48,16 @@ def test_a_scheduled_run_takes_effect_when_it_runs(
 
 
 def test_a_preview_of_a_month_under_way_takes_effect_when_it_ends(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A dry run of the current month answers its end: a run at the earliest takes effect then."""
+    """A dry run of the current month answers its end: a run at the earliest takes effect then. The
+    endpoint's clock is the test's, so the month it calls current is this one at the month's turn too."""
     w = build(client, operator, factory)
     now = datetime.now(UTC).astimezone(SHANGHAI)
+    monkeypatch.setattr(tier_endpoints, "utcnow", lambda: now)
     month = f"{now:%Y-%m}"
     response = client.post(
         f"/api/v1/programs/{w.program_id}/tier-evaluations",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,12 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.audit.models import AuditEntry
 from neigou.kit import jobs
 from neigou.kit.clock import utcnow
+from neigou.tiers import endpoints as tier_endpoints
 from neigou.tiers.jobs import TICK_JOB, evaluation_key
 from neigou.tiers.models import TierEvaluation
 from tests.conftest import row_counts
 from tests.factories import PARTNER_TIERS
 from tests.tiers.builders import (
     APRIL_FIRST,
+    MID_MARCH,
     SHANGHAI,
     build,
     current_tier,
@@ -212,7 +215,10 @@ def test_gmv_is_net_of_refunds(
 
 
 def test_bad_periods_are_refused_and_change_nothing(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     w = build(client, operator, factory)
     before = row_counts(factory)
@@ -231,6 +237,7 @@ def test_bad_periods_are_refused_and_change_nothing(
         assert (response.status_code, response.json()["code"]) == (status, code)
         assert response.headers["content-type"] == "application/problem+json"
     now = datetime.now(SHANGHAI)
+    monkeypatch.setattr(tier_endpoints, "utcnow", lambda: now)  # the month it calls current, at its turn too
     current = f"{now.year:04d}-{now.month:02d}"
     response = client.post(path, json={"period": current}, headers=operator)
     assert (response.status_code, response.json()["code"]) == (409, "period_not_over")
@@ -278,15 +285,21 @@ def test_operator_override_is_dated_audited_and_pays_from_then(
 
 
 def test_member_reads_own_progress(
-    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session], make_token: object
+    client: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    make_token: object,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """This month's figures at the endpoint's clock: pinned, since in the first half minute of a month (in
+    Shanghai) a recruit and sales made half a minute before the real now belong to the month before."""
     w = build(client, operator, factory)
-    now = datetime.now(UTC)
+    now = MID_MARCH
+    monkeypatch.setattr(tier_endpoints, "utcnow", lambda: now)
     recruit(client, operator, w, 1, at=now - timedelta(seconds=30))
     sell(client, operator, w, 2, at=now - timedelta(seconds=20), prefix="NOW")
     body = client.get(f"/api/v1/members/{w.seller}/tier-progress", headers=operator).json()
-    if body["period"] != f"{now.astimezone(SHANGHAI):%Y-%m}":  # the month turned during the test
-        return
+    assert body["period"] == "2026-03"
     assert (body["tier"], body["next_tier"], body["met"]) == ("super_member", "mentor", False)
     assert (body["direct_recruits"], body["orders"], body["gmv_fen"]) == (1, 2, 20_000)
     assert [(g["metric"], g["missing"]) for g in body["gaps"]] == [("direct_recruits", 2), ("orders", 8)]
