@@ -10,17 +10,24 @@ import pytest
 
 from neigou.analytics.schema import ensure_schema
 from neigou.analytics.store import Store, open_store
+from tests.analytics.stores import ENGINES
 
 
-@pytest.fixture(params=["duckdb", "chdb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """An empty store with its schema, on DuckDB and on chDB."""
+@pytest.fixture(params=ENGINES)
+def engine_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store without its schema (a refresh makes it), on DuckDB and on chDB."""
     if request.param == "chdb":
         pytest.importorskip("chdb")
     opened = open_store(f"{request.param}:///{tmp_path / request.param}")
-    ensure_schema(opened)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def store(engine_store: Store) -> Store:
+    """An empty store with its schema, on DuckDB and on chDB."""
+    ensure_schema(engine_store)
+    return engine_store
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from neigou.analytics.facts import BY_NAME
 from neigou.analytics.store import Store
@@ -18,6 +19,11 @@ ARROW = {
     "ts": pa.timestamp("us"),
     "bool": pa.bool_(),
 }
+
+# Both engines of the analytics store, as test parameters. chDB's side runs once, on SQLite (the ``chdb``
+# marker): the store gets the same typed Arrow columns from either database (``analytics.extract.to_arrow``),
+# so what it answers does not depend on which one the facts came from; DuckDB's side runs on both.
+ENGINES = ["duckdb", pytest.param("chdb", marks=pytest.mark.chdb)]
 
 
 class Killed(Exception):

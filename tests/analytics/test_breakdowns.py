@@ -175,6 +175,7 @@ def test_prices_from_claims_and_quotes(
     assert _get(client, f"programs/{world.program_id}/analytics/prices?{MARCH}", world.b_token)["claims"] == 0
 
 
+@pytest.mark.chdb
 def test_breakdowns_are_the_same_on_chdb(
     world: AnalyticsWorld, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

@@ -81,6 +81,7 @@ class ChdbClient:
         self._connection.close()
 
 
+@pytest.mark.chdb
 def test_the_server_engine_gives_the_same_figures_as_duckdb(
     client: TestClient,
     operator: dict[str, str],

@@ -88,6 +88,7 @@ def test_opt_out_reaches_the_store_in_the_same_refresh(
     assert reports.repeat(duck, span, window_days=30) == before
 
 
+@pytest.mark.chdb
 def test_chdb_gives_the_same_figures_as_duckdb(  # noqa: PLR0917 - fixtures
     client: TestClient,
     operator: dict[str, str],

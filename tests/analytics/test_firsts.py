@@ -15,6 +15,7 @@ from neigou.analytics.extract import refresh
 from neigou.analytics.reports import Span
 from neigou.analytics.store import Store, open_store
 from tests.analytics.builders import LIST_FEN, build, order
+from tests.analytics.stores import ENGINES
 from tests.conftest import TokenMaker
 
 
@@ -29,7 +30,7 @@ def _same(store: Store, span: Span) -> None:
         assert sorted(store.query(kept, **params), key=str) == sorted(store.query(window, **params), key=str)
 
 
-@pytest.mark.parametrize("kind", ["duckdb", "chdb"])
+@pytest.mark.parametrize("kind", ENGINES)
 def test_stored_first_orders_follow_new_orders_and_refunds(  # noqa: PLR0917 - fixtures
     client: TestClient,
     operator: dict[str, str],

@@ -21,6 +21,7 @@ from neigou.ledger.models import Account, Entry, Posting, PostingKind
 from neigou.links.models import ShareLink
 from neigou.orders.models import Commission, Order
 from tests.analytics.builders import SKU, build, refund
+from tests.analytics.stores import ENGINES
 from tests.conftest import SECRET, TokenMaker
 from tests.offers.factories import product
 
@@ -79,7 +80,7 @@ def _check(store: Store, factory: sessionmaker[Session], span: Span) -> None:
         assert 0 <= commission - sum(r.commission_fen for r in rows) <= 2
 
 
-@pytest.mark.parametrize("kind", ["duckdb", "chdb"])
+@pytest.mark.parametrize("kind", ENGINES)
 def test_kept_figures_equal_the_orders_and_the_ledger(  # noqa: PLR0917 - fixtures
     client: TestClient,
     operator: dict[str, str],

@@ -6,12 +6,9 @@ takes refunds back the same way: as earned, the ledger's figure; at doubled rate
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.analytics import reports
 from neigou.analytics.extract import refresh
 from neigou.analytics.reports import Span
-from neigou.analytics.store import Store, open_store
+from neigou.analytics.store import Store
 from neigou.orders.models import Commission, Order, Refund
 from tests.platforms.builders import Feeds, feed, feeds_world, jd_row
 
@@ -27,15 +24,6 @@ ORDER = 710001
 FEE_SKU, FREE_SKU = 1, 2  # the line carrying the whole fee (5000 fen) and the line without any
 # Every rate of the world doubled: the seller's 20% share, the owner's 5% and the mentor's 10% override.
 DOUBLED = [reports.TierRates("super_member", 4000, 1000), reports.TierRates("mentor", 6000, 2000)]
-
-
-@pytest.fixture(params=["duckdb", "chdb"])
-def engine_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "chdb":
-        pytest.importorskip("chdb")
-    store = open_store(f"{request.param}:///{tmp_path / request.param}")
-    yield store
-    store.close()
 
 
 def _row(f: Feeds, sku: int, **terms: Any) -> dict[str, Any]:

@@ -4,11 +4,8 @@ chDB, through a real confirmation and refresh."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,22 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.analytics import reports
 from neigou.analytics.extract import refresh
 from neigou.analytics.reports import Span, TierRates
-from neigou.analytics.store import Store, open_store
+from neigou.analytics.store import Store
 from neigou.orders.models import Commission
 from tests.orders import builders as orders
 from tests.orders.builders import PAID_AT
 from tests.risk.builders import MENTOR_FEN, OWNER_FEN, SELLER_FEN, brush, cases, complete, resolve
 
 HELD = 10 * (SELLER_FEN + OWNER_FEN + MENTOR_FEN)
-
-
-@pytest.fixture(params=["duckdb", "chdb"])
-def engine_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "chdb":
-        pytest.importorskip("chdb")
-    store = open_store(f"{request.param}:///{tmp_path / request.param}")
-    yield store
-    store.close()
 
 
 def _kept_in_oltp(factory: sessionmaker[Session], program_id: int) -> int:
