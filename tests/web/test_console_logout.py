@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.auth import service as auth
 from neigou.auth.models import Role
-from tests.conftest import TokenMaker
+from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 from tests.sign_in import console_sign_in, member_sign_in, merchant_sign_in
 
@@ -55,3 +55,15 @@ def test_a_members_workspace_session_is_not_a_console_one(
     assert client.post("/console/logout", follow_redirects=False).status_code == 403
     with factory() as session:
         assert auth.resolve(session, secret) is not None
+
+
+def test_an_operators_api_token_is_never_revoked_by_it(
+    client: TestClient, make_token: TokenMaker, factory: sessionmaker[Session]
+) -> None:
+    """A program's credential is revoked on purpose, not by a page: sent as a bearer or put in the cookie."""
+    token = make_token(Role.OPERATOR)
+    assert client.post("/console/logout", headers=bearer(token), follow_redirects=False).status_code == 303
+    client.cookies.set("neigou_session", token)
+    assert client.post("/console/logout", follow_redirects=False).status_code == 303
+    with factory() as session:
+        assert auth.resolve(session, token) is not None
