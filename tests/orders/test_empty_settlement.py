@@ -40,6 +40,8 @@ def _settle(client: TestClient, operator: dict[str, str], program_id: int, as_of
 def test_a_settlement_with_nothing_to_release_is_recorded_without_a_posting(
     client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
 ) -> None:
+    """A guard of what is stored (the ledger's writer drops a posting without legs as well; what
+    ``settle`` hands it is the next test's)."""
     w = build(client, operator, factory)
     post_order(client, operator, order_body(w, "FROZEN-LATER"))  # paid, never completed: not due
     before = row_counts(factory)

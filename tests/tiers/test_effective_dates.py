@@ -54,17 +54,15 @@ def test_a_preview_of_a_month_under_way_takes_effect_when_it_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A dry run of the current month answers its end: a run at the earliest takes effect then. The
-    endpoint's clock is the test's, so the month it calls current is this one at the month's turn too."""
+    endpoint's clock is pinned mid-month (in the month's last minutes the clock skew would move the answer
+    past the month's end, whatever the time of the run)."""
     w = build(client, operator, factory)
-    now = datetime.now(UTC).astimezone(SHANGHAI)
-    monkeypatch.setattr(tier_endpoints, "utcnow", lambda: now)
-    month = f"{now:%Y-%m}"
+    now = datetime(2026, 3, 16, 12, 0, tzinfo=SHANGHAI)
+    monkeypatch.setattr(tier_endpoints, "utcnow", lambda: now.astimezone(UTC))
     response = client.post(
         f"/api/v1/programs/{w.program_id}/tier-evaluations",
-        json={"period": month, "dry_run": True},
+        json={"period": "2026-03", "dry_run": True},
         headers=operator,
     )
     assert response.status_code == 200, response.text
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    next_month = (start + timedelta(days=32)).replace(day=1)
-    assert datetime.fromisoformat(response.json()["effective_from"]) == next_month
+    assert datetime.fromisoformat(response.json()["effective_from"]) == APRIL_FIRST

@@ -203,9 +203,10 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
         if json
         else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
-    # The list is replaced in place, never by a new one: a logger cached on first use keeps the list it
-    # was built with, so a second configuration (another app in the process, a test's log capture) would
-    # otherwise not reach the loggers already used.
+    # The processor list is replaced in place, never by a new one: a logger cached on first use keeps the
+    # list it was built with, so a second configuration's processors (another app in the process, a
+    # test's log capture) would otherwise not reach the loggers already used. Its level filter and
+    # factory do not reach them either: every caller configures the same level.
     processors = structlog.get_config()["processors"]
     processors[:] = [
         structlog.contextvars.merge_contextvars,

@@ -100,12 +100,13 @@ def scan(
     Once something is found the program row is locked, so two scans of one program (nightly, on demand,
     at ingest and claim time) never open the same case twice: each reads the cases only once it holds the
     lock, after the other's commit. The lock is ``FOR NO KEY UPDATE``, which scans (and every ``FOR
-    UPDATE`` of the program) wait for, but order intake's ``FOR KEY SHARE`` does not: the cases are all a
-    scan writes, and what a case holds is recomputed at its decision under the case's own lock
-    (``risk.review``), so intake has nothing to wait for, and an intake batch whose ingest scan finds
-    something does not deadlock with another one. ``bounded_wait`` (a scan a request started) waits for
-    the lock at most ``NEIGOU_LOCK_WAIT_MS`` (``kit.lock_wait``): past it 503 ``overloaded``, nothing
-    written; the nightly job and the ingest listeners wait for as long as it takes.
+    UPDATE`` of the program) wait for, but order intake's ``FOR KEY SHARE`` on the program does not: the
+    cases are all a scan writes, and what a case holds is recomputed at its decision under the case's
+    own lock (``risk.review``). (Linking an order to a case still key-shares that order's row until the
+    scan commits, so a refund or completion of a just-flagged order waits for the scan.) ``bounded_wait``
+    (a scan a request started) waits for the program's lock and for the cases' at most
+    ``NEIGOU_LOCK_WAIT_MS`` (``kit.lock_wait``): past it 503 ``overloaded``, nothing written; the
+    nightly job and the ingest listeners wait for as long as it takes.
 
     An open case about the same subject takes the new orders; a resolved subject opens again only for
     orders no case of the rule has named yet. The program lock does not keep reviewers out: the cases to
@@ -152,7 +153,8 @@ def scan(
             new.append((_new_case(program.id, finding, now), fresh))
     # A reviewer may have decided a case since it was read, or be deciding it now: lock the cases to
     # extend (a decision in progress commits first) and take the orders only into those still open.
-    repo.lock_cases(session, [case.id for case, _, _ in to_extend])
+    with bounded_lock_wait(session) if bounded_wait else nullcontext():
+        repo.lock_cases(session, [case.id for case, _, _ in to_extend])
     extended: list[tuple[RiskCase, list[int]]] = []
     for case, finding, fresh in to_extend:
         if case.status is not CaseStatus.OPEN:
