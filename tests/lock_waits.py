@@ -153,3 +153,21 @@ def paused(function: Callable[..., Any], waits: LockWaits | SqliteLockWaits) -> 
         return result
 
     return wrapper
+
+
+def answered_while_held(
+    factory: sessionmaker[Session], lock: Callable[[Session], object], request: Callable[[], Any]
+) -> Any:
+    """``request``'s answer, sent while another connection holds what ``lock`` takes; fails the test if
+    the request was still waiting after ``WAIT_S`` (a wait without a bound), then lets go either way."""
+    answers: list[Any] = []
+    with factory() as holder:
+        lock(holder)
+        sender = threading.Thread(target=lambda: answers.append(request()))
+        sender.start()
+        sender.join(WAIT_S)
+        waited_on = sender.is_alive()
+        holder.rollback()
+        sender.join()
+    assert not waited_on, "the request waited for the lock without a bound"
+    return answers[0]

@@ -5,9 +5,6 @@ granting those while a ``FOR UPDATE`` waits), so past ``lock_wait_ms`` the move 
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -16,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.orders.lookups import programs as lock_programs
 from neigou.programs.models import Member, MemberInviterPeriod
 from tests.factories import create_member, create_program
-from tests.lock_waits import WAIT_S
+from tests.lock_waits import answered_while_held
 
 
 @pytest.mark.postgres_only
@@ -30,23 +27,11 @@ def test_a_move_waits_for_intake_a_bounded_time_then_succeeds_after_it(
     program_id = create_program(client, operator)["id"]
     moved = create_member(client, operator, program_id, "moved")["id"]
     other = create_member(client, operator, program_id, "other")["id"]
-    answers: list[Any] = []  # the client's responses
-
-    def move() -> None:
-        answers.append(
-            client.put(f"/api/v1/members/{moved}/inviter", json={"inviter_id": other}, headers=operator)
-        )
-
-    with factory() as intake:
-        lock_programs(intake, [program_id])  # what order intake holds while it prices
-        mover = threading.Thread(target=move)
-        mover.start()
-        mover.join(WAIT_S)  # generous: without a bound the move waits for as long as intake runs
-        waited_on = mover.is_alive()
-        intake.rollback()
-        mover.join()
-    assert not waited_on, "the move waited for intake's lock without a bound"
-    busy = answers[0]
+    busy = answered_while_held(
+        factory,
+        lambda intake: lock_programs(intake, [program_id]),  # what order intake holds while it prices
+        lambda: client.put(f"/api/v1/members/{moved}/inviter", json={"inviter_id": other}, headers=operator),
+    )
     assert (busy.status_code, busy.json()["code"]) == (503, "overloaded")
     assert int(busy.headers["Retry-After"]) >= 1
     with factory() as session:

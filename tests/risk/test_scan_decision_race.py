@@ -5,10 +5,8 @@ a decision in progress commits first, and a case decided since the scan read it 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,7 +19,7 @@ from neigou.programs.models import Program
 from neigou.risk import repository, review, service
 from neigou.risk.models import CaseOrder, CaseStatus, RiskCase
 from tests.conftest import TEST_ACTOR
-from tests.lock_waits import WAIT_S, lock_waits, paused, two_sides
+from tests.lock_waits import answered_while_held, lock_waits, paused, two_sides
 from tests.orders import builders as orders
 from tests.orders.builders import PAID_AT, assert_ledger_balanced, balance
 from tests.risk.builders import brush, cases, complete, settle
@@ -152,19 +150,11 @@ def test_a_requested_scan_waits_a_bounded_time_for_a_case_being_decided(
     monkeypatch.setattr(client.app.state.settings, "lock_wait_ms", 50)  # type: ignore[attr-defined]
     world, case_id = _open_case_and_late_orders(client, operator, factory)
     path = f"/api/v1/programs/{world.program_id}/risk/scan"
-    answers: list[Any] = []
-    with factory() as deciding:
-        deciding.scalar(select(RiskCase.id).where(RiskCase.id == case_id).with_for_update())
-        sender = threading.Thread(
-            target=lambda: answers.append(client.post(path, json={"as_of": AT.isoformat()}, headers=operator))
-        )
-        sender.start()
-        sender.join(WAIT_S)  # generous: without a bound the scan waits as long as the case is held
-        waited_on = sender.is_alive()
-        deciding.rollback()
-        sender.join()
-    assert not waited_on, "the scan waited for the case's lock without a bound"
-    busy = answers[0]
+    busy = answered_while_held(
+        factory,
+        lambda deciding: deciding.scalar(select(RiskCase.id).where(RiskCase.id == case_id).with_for_update()),
+        lambda: client.post(path, json={"as_of": AT.isoformat()}, headers=operator),
+    )
     assert (busy.status_code, busy.json()["code"]) == (503, "overloaded")
     assert int(busy.headers["Retry-After"]) >= 1
     assert [len(c["order_ids"]) for c in cases(client, operator, world.program_id)] == [10]

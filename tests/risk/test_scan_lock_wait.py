@@ -5,10 +5,7 @@ waits for as long as it takes. Order intake's ``FOR KEY SHARE`` never holds a sc
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +21,7 @@ from neigou.programs.repository import hold_tier_changes
 from neigou.risk import jobs, service
 from neigou.risk.models import CaseOrder, RiskCase
 from tests.conftest import TEST_ACTOR
-from tests.lock_waits import WAIT_S, lock_waits, paused, two_sides
+from tests.lock_waits import answered_while_held, lock_waits, paused, two_sides
 from tests.orders import builders as orders
 from tests.orders.builders import PAID_AT
 from tests.risk.builders import brush, cases
@@ -51,23 +48,6 @@ def _unscanned_brushing(
     return world.program_id
 
 
-def _while_held(
-    factory: sessionmaker[Session], lock: Callable[[Session], object], request: Callable[[], Any]
-) -> Any:
-    """``request``'s answer, sent while another connection holds ``lock`` on the program."""
-    answers: list[Any] = []
-    with factory() as holder:
-        lock(holder)
-        sender = threading.Thread(target=lambda: answers.append(request()))
-        sender.start()
-        sender.join(WAIT_S)  # generous: without a bound the scan waits for as long as the lock is held
-        waited_on = sender.is_alive()
-        holder.rollback()
-        sender.join()
-    assert not waited_on, "the scan waited for the program's lock without a bound"
-    return answers[0]
-
-
 def _written(factory: sessionmaker[Session]) -> tuple[int, int, int]:
     with factory() as session:
         return (
@@ -91,7 +71,7 @@ def test_a_requested_scan_waits_a_bounded_time_for_the_lock_then_succeeds_after_
     def evaluating(holder: Session) -> None:
         hold_tier_changes(holder, program_id)  # what a tier evaluation holds, for tens of seconds
 
-    busy = _while_held(factory, evaluating, lambda: client.post(path, json=SCAN, headers=operator))
+    busy = answered_while_held(factory, evaluating, lambda: client.post(path, json=SCAN, headers=operator))
     assert (busy.status_code, busy.json()["code"]) == (503, "overloaded")
     assert busy.headers["content-type"].startswith("application/problem+json")
     assert int(busy.headers["Retry-After"]) >= 1
@@ -118,7 +98,7 @@ def test_the_console_scan_says_to_try_again_in_the_pages_language(
         holder.scalar(select(Program.id).where(Program.id == program_id).with_for_update(key_share=True))
 
     for query, locale in (("", "zh-CN"), ("?lang=en", "en")):
-        busy = _while_held(
+        busy = answered_while_held(
             factory,
             scanning,
             lambda q=query: client.post(  # type: ignore[misc]
@@ -146,7 +126,7 @@ def test_order_intake_does_not_hold_a_scan_up(
     def pricing(holder: Session) -> None:
         intake_locks(holder, [program_id])  # what a file import holds for as long as its batches run
 
-    done = _while_held(factory, pricing, lambda: client.post(path, json=SCAN, headers=operator))
+    done = answered_while_held(factory, pricing, lambda: client.post(path, json=SCAN, headers=operator))
     assert done.status_code == 200, done.text
     assert done.json()["opened"] == 1
 
