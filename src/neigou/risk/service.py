@@ -128,32 +128,12 @@ def scan(
     findings = rules.run(prepared, t, wanted)
     if not findings:
         return ScanResult(opened=0, extended=0, findings=0)
+    # The program's lock, then the cases to extend: a reviewer may have decided one since the scan
+    # read it, or be deciding it now (a decision in progress commits first); orders go only into those
+    # still open. A scan a request started waits for both a bounded time.
     with bounded_lock_wait(session) if bounded_wait else nullcontext():
         session.scalar(select(Program.id).where(Program.id == program.id).with_for_update(key_share=True))
-    new: list[tuple[RiskCase, list[int]]] = []
-    to_extend: list[tuple[RiskCase, rules.Finding, list[int]]] = []
-    for rule in wanted:
-        mine = [f for f in findings if f.rule == rule]
-        existing = repo.cases_with_subject(
-            session, program_id=program.id, rule=rule, subjects=[f.subject for f in mine]
-        )
-        named = repo.orders_in_rule(
-            session, program_id=program.id, rule=rule, order_ids=[i for f in mine for i in f.order_ids]
-        )
-        for finding in mine:
-            same = [c for c in existing if c.subject == finding.subject]
-            fresh = [i for i in finding.order_ids if i not in named]
-            open_case = next((c for c in same if c.status is CaseStatus.OPEN), None)
-            if open_case is not None:
-                if fresh:
-                    to_extend.append((open_case, finding, fresh))
-                continue
-            if same and not fresh:
-                continue  # resolved before, and nothing new since
-            new.append((_new_case(program.id, finding, now), fresh))
-    # A reviewer may have decided a case since it was read, or be deciding it now: lock the cases to
-    # extend (a decision in progress commits first) and take the orders only into those still open.
-    with bounded_lock_wait(session) if bounded_wait else nullcontext():
+        new, to_extend = _plan(session, program.id, wanted, findings, now)
         repo.lock_cases(session, [case.id for case, _, _ in to_extend])
     extended: list[tuple[RiskCase, list[int]]] = []
     for case, finding, fresh in to_extend:
@@ -183,6 +163,35 @@ def scan(
             at=now,
         )
     return ScanResult(opened=len(new), extended=len(extended), findings=len(findings))
+
+
+def _plan(
+    session: Session, program_id: int, wanted: Sequence[str], findings: Sequence[rules.Finding], now: datetime
+) -> tuple[list[tuple[RiskCase, list[int]]], list[tuple[RiskCase, rules.Finding, list[int]]]]:
+    """The cases to open (with their orders) and the open cases to extend (with the finding and the
+    orders no case of the rule names yet), as read under the program's lock."""
+    new: list[tuple[RiskCase, list[int]]] = []
+    to_extend: list[tuple[RiskCase, rules.Finding, list[int]]] = []
+    for rule in wanted:
+        mine = [f for f in findings if f.rule == rule]
+        existing = repo.cases_with_subject(
+            session, program_id=program_id, rule=rule, subjects=[f.subject for f in mine]
+        )
+        named = repo.orders_in_rule(
+            session, program_id=program_id, rule=rule, order_ids=[i for f in mine for i in f.order_ids]
+        )
+        for finding in mine:
+            same = [c for c in existing if c.subject == finding.subject]
+            fresh = [i for i in finding.order_ids if i not in named]
+            open_case = next((c for c in same if c.status is CaseStatus.OPEN), None)
+            if open_case is not None:
+                if fresh:
+                    to_extend.append((open_case, finding, fresh))
+                continue
+            if same and not fresh:
+                continue  # resolved before, and nothing new since
+            new.append((_new_case(program_id, finding, now), fresh))
+    return new, to_extend
 
 
 def _new_case(program_id: int, finding: rules.Finding, now: datetime) -> RiskCase:

@@ -23,7 +23,7 @@ from neigou.programs import repository as programs
 from neigou.programs.models import Member
 from neigou.programs.service import require_program
 from neigou.web import audit_labels
-from neigou.web.forms import end_earlier_session, end_session, set_session_cookie
+from neigou.web.forms import clear_session_cookie, end_earlier_session, end_session, set_session_cookie
 from neigou.web.i18n import locale_of, page_callables, query_language
 from neigou.web.listing import ListQueryDep, fetch
 from neigou.web.pages import client_ip, remember_language, render, safe_next
@@ -110,12 +110,12 @@ def login(
 
 
 @router.post("/console/logout")
-def logout(session: SessionDep, principal: ConsoleUser) -> RedirectResponse:
+def logout(request: Request, session: SessionDep, principal: ConsoleUser) -> RedirectResponse:
     """Close the console session, an operator's or a merchant's (the portal's navigation posts here); an
     API token sent here is left alone (``end_session``)."""
     end_session(session, principal.token_id)
     response = RedirectResponse("/console/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    clear_session_cookie(request, response, samesite="strict")  # as the console's sign-in set it
     return response
 
 

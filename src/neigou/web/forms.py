@@ -114,9 +114,15 @@ def end_session(session: Session, token_id: int) -> None:
         auth.revoke(session, token_id=token.id)
 
 
-def clear_session_cookie(request: Request, response: Response) -> None:
-    """Tell the browser to drop its session cookie (a sign-out), with the attributes it was set with."""
-    response.delete_cookie(SESSION_COOKIE, httponly=True, secure=is_secure(request), samesite="lax")
+def clear_session_cookie(request: Request, response: Response, *, samesite: str = "lax") -> None:
+    """Tell the browser to drop its session cookie (a sign-out), with the attributes it was set with
+    (``set_session_cookie``'s)."""
+    response.delete_cookie(
+        SESSION_COOKIE,
+        httponly=True,
+        secure=is_secure(request),
+        samesite=samesite,  # type: ignore[arg-type]  # "lax" or "strict"
+    )
 
 
 def _origin(value: str) -> str | None:
