@@ -135,6 +135,16 @@ def post_order(
     return out
 
 
+def settle(client: TestClient, headers: dict[str, str], program_id: int, as_of: datetime) -> dict[str, Any]:
+    """Run a settlement as of ``as_of``."""
+    response = client.post(
+        f"/api/v1/programs/{program_id}/settlements", json={"as_of": as_of.isoformat()}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    out: dict[str, Any] = response.json()
+    return out
+
+
 def balance(client: TestClient, headers: dict[str, str], member_id: int) -> dict[str, int]:
     """The four acceptance fields of a member's balance."""
     response = client.get(f"/api/v1/members/{member_id}/balance", headers=headers)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +17,7 @@ from neigou.ledger.service import Draft
 from neigou.orders import settlement
 from neigou.orders.models import CommissionState, Order
 from tests.conftest import row_counts
-from tests.orders.builders import PAID_AT, assert_ledger_balanced, build, order_body, post_order
+from tests.orders.builders import PAID_AT, assert_ledger_balanced, build, order_body, post_order, settle
 from tests.sign_in import console_sign_in
 
 LEDGER = ("ledger_postings", "ledger_entries")
@@ -26,15 +25,6 @@ LEDGER = ("ledger_postings", "ledger_entries")
 
 def _changed(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {table: after[table] - before[table] for table in after if after[table] != before[table]}
-
-
-def _settle(client: TestClient, operator: dict[str, str], program_id: int, as_of: Any) -> dict[str, Any]:
-    response = client.post(
-        f"/api/v1/programs/{program_id}/settlements", json={"as_of": as_of.isoformat()}, headers=operator
-    )
-    assert response.status_code == 201, response.text
-    out: dict[str, Any] = response.json()
-    return out
 
 
 def test_a_settlement_with_nothing_to_release_is_recorded_without_a_posting(
@@ -45,10 +35,10 @@ def test_a_settlement_with_nothing_to_release_is_recorded_without_a_posting(
     w = build(client, operator, factory)
     post_order(client, operator, order_body(w, "FROZEN-LATER"))  # paid, never completed: not due
     before = row_counts(factory)
-    first = _settle(client, operator, w.program_id, PAID_AT + timedelta(days=30))
+    first = settle(client, operator, w.program_id, PAID_AT + timedelta(days=30))
     assert (first["program_id"], first["orders"], first["released_fen"]) == (w.program_id, 0, 0)
     assert _changed(before, row_counts(factory)) == {"settlements": 1, "audit_entries": 1}
-    again = _settle(client, operator, w.program_id, PAID_AT + timedelta(days=31))
+    again = settle(client, operator, w.program_id, PAID_AT + timedelta(days=31))
     assert again["id"] != first["id"]
     assert (again["orders"], again["released_fen"]) == (0, 0)
     assert all(row_counts(factory)[t] == before[t] for t in LEDGER)
@@ -65,7 +55,7 @@ def test_orders_that_earned_nothing_are_released_without_a_posting(
     done = client.post("/api/v1/orders/FREE-1/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
     assert done.status_code == 200, done.text
     before = row_counts(factory)
-    row = _settle(client, operator, w.program_id, PAID_AT + timedelta(days=30))
+    row = settle(client, operator, w.program_id, PAID_AT + timedelta(days=30))
     assert (row["orders"], row["released_fen"]) == (1, 0)
     assert all(row_counts(factory)[t] == before[t] for t in LEDGER)
     with factory() as session:
@@ -90,11 +80,11 @@ def test_settle_hands_the_ledger_no_empty_posting(
         return ledger.post(session, posting)
 
     monkeypatch.setattr(settlement, "post", post)
-    _settle(client, operator, w.program_id, PAID_AT + timedelta(days=30))
+    settle(client, operator, w.program_id, PAID_AT + timedelta(days=30))
     assert drafted == []
     post_order(client, operator, order_body(w, "PAYS-1"))
     client.post("/api/v1/orders/PAYS-1/complete", json={"at": PAID_AT.isoformat()}, headers=operator)
-    released = _settle(client, operator, w.program_id, PAID_AT + timedelta(days=30))
+    released = settle(client, operator, w.program_id, PAID_AT + timedelta(days=30))
     assert released["released_fen"] > 0
     assert [bool(d.legs) for d in drafted] == [True]
     assert_ledger_balanced(factory)

@@ -67,16 +67,6 @@ def resolve(client: TestClient, headers: dict[str, str], case_id: int, decision:
     )
 
 
-def settle(client: TestClient, headers: dict[str, str], program_id: int, as_of: datetime) -> dict[str, Any]:
-    """Run a settlement as of ``as_of``."""
-    response = client.post(
-        f"/api/v1/programs/{program_id}/settlements", json={"as_of": as_of.isoformat()}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    out: dict[str, Any] = response.json()
-    return out
-
-
 def complete(
     client: TestClient, headers: dict[str, str], program_id: int, external_id: str, at: datetime
 ) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.ledger.models import Posting
 from tests.conftest import row_counts
 from tests.orders import builders as orders
-from tests.orders.builders import PAID_AT, assert_ledger_balanced, balance
-from tests.risk.builders import MENTOR_FEN, OWNER_FEN, SELLER_FEN, brush, cases, complete, resolve, settle
+from tests.orders.builders import PAID_AT, assert_ledger_balanced, balance, settle
+from tests.risk.builders import MENTOR_FEN, OWNER_FEN, SELLER_FEN, brush, cases, complete, resolve
 
 HELD = 10 * (SELLER_FEN + OWNER_FEN + MENTOR_FEN)
 

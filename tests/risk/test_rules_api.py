@@ -17,8 +17,8 @@ from tests.factories import create_member
 from tests.groups.builders import create_group, post_count
 from tests.offers import factories as offers
 from tests.orders import builders as orders
-from tests.orders.builders import PAID_AT, SKU, order_body, post_order
-from tests.risk.builders import brush, cases, claim_from_device, complete, resolve, settle
+from tests.orders.builders import PAID_AT, SKU, order_body, post_order, settle
+from tests.risk.builders import brush, cases, claim_from_device, complete, resolve
 
 
 def _scan(client: TestClient, headers: dict[str, str], program_id: int, as_of: datetime | None = None) -> Any:

@@ -21,8 +21,8 @@ from neigou.risk.models import CaseOrder, CaseStatus, RiskCase
 from tests.conftest import TEST_ACTOR
 from tests.lock_waits import answered_while_held, lock_waits, paused, two_sides
 from tests.orders import builders as orders
-from tests.orders.builders import PAID_AT, assert_ledger_balanced, balance
-from tests.risk.builders import brush, cases, complete, settle
+from tests.orders.builders import PAID_AT, assert_ledger_balanced, balance, settle
+from tests.risk.builders import brush, cases, complete
 
 LATE_AT = PAID_AT + timedelta(days=1)
 AT = PAID_AT + timedelta(days=2)
