@@ -77,6 +77,22 @@ def create_campaign(client: TestClient, headers: dict[str, str], body: dict[str,
     return created
 
 
+def create_live_campaign(
+    client: TestClient, headers: dict[str, str], program_id: int, *, now: datetime | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Today's campaign ("今日爆款", no coupon unless given): live from an hour before ``now`` (the real
+    clock's unless given) to two days after, for the pages that read the real clock's feed."""
+    at = now or utcnow()
+    body = campaign_body(
+        program_id,
+        name="今日爆款",
+        starts_at=(at - timedelta(hours=1)).isoformat(),
+        ends_at=(at + timedelta(days=2)).isoformat(),
+        **extra,
+    )
+    return create_campaign(client, headers, body)
+
+
 def build(client: TestClient, operator: dict[str, str], make_token: TokenMaker) -> FeedWorld:
     """The world; the owner is a super member (20%), the mentor 30%."""
     program = create_program(client, operator, code="feed-partners")

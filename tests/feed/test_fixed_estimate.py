@@ -4,7 +4,7 @@ boost leaves as it is, as on the order path."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -31,14 +31,7 @@ def world(
         )
         assert response.status_code == 200, response.text
     # Live now too, for the pages (the real clock's feed): no coupon, the same boost.
-    now = datetime.now(UTC)
-    today = b.campaign_body(
-        built.program_id,
-        name="今日爆款",
-        starts_at=(now - timedelta(hours=1)).isoformat(),
-        ends_at=(now + timedelta(days=2)).isoformat(),
-    )
-    b.create_campaign(module_client, module_operator, today)
+    b.create_live_campaign(module_client, module_operator, built.program_id)
     return built
 
 

@@ -40,14 +40,7 @@ def world(
         starts_at=(NOW - timedelta(days=1)).isoformat(),
         ends_at=(NOW + timedelta(days=5)).isoformat(),
     )
-    today = b.campaign_body(
-        built.program_id,
-        name="今日爆款",
-        coupon_id=coupon["id"],
-        starts_at=(NOW - timedelta(hours=1)).isoformat(),
-        ends_at=(NOW + timedelta(days=2)).isoformat(),
-    )
-    b.create_campaign(module_client, module_operator, today)
+    b.create_live_campaign(module_client, module_operator, built.program_id, now=NOW, coupon_id=coupon["id"])
     return {"world": built, "token": module_make_token("member", built.owner)}
 
 

@@ -4,8 +4,6 @@ written."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,14 +40,7 @@ def test_a_suspended_member_makes_no_posts(
     client: TestClient, operator: dict[str, str], make_token: TokenMaker, factory: sessionmaker[Session]
 ) -> None:
     world = b.build(client, operator, make_token)
-    now = utcnow()
-    live = b.campaign_body(
-        world.program_id,
-        name="今日爆款",
-        starts_at=(now - timedelta(hours=1)).isoformat(),
-        ends_at=(now + timedelta(days=2)).isoformat(),
-    )
-    b.create_campaign(client, operator, live)
+    b.create_live_campaign(client, operator, world.program_id)
     _suspend(factory, world)
     before = row_counts(factory)
     refused = client.post(

@@ -5,7 +5,7 @@ read the counts of its own groups only."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -92,14 +92,7 @@ def world(
 ) -> dict[str, Any]:
     """The feed's world with a campaign live now; its owner busy, the other owner with one of each."""
     built = b.build(module_client, module_operator, module_make_token)
-    now = datetime.now(UTC)
-    live = b.campaign_body(
-        built.program_id,
-        name="今日爆款",
-        starts_at=(now - timedelta(hours=1)).isoformat(),
-        ends_at=(now + timedelta(days=2)).isoformat(),
-    )
-    b.create_campaign(module_client, module_operator, live)
+    b.create_live_campaign(module_client, module_operator, built.program_id)
     grow = partial(_grow, module_client, module_operator, program_id=built.program_id)
     grow(member_id=built.owner, groups=built.groups, n=MANY)
     grow(member_id=built.other_owner, groups=[built.other_group], n=1)
