@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neigou.events import gate as gate_module
 from neigou.events.gate import ReservationGate
 from neigou.events.gate_keys import seeded_key
 from neigou.events.models import Reservation
@@ -89,10 +90,14 @@ def test_the_gate_never_offers_more_than_the_stock(
 
 
 def test_a_state_seeded_since_the_refund_may_have_read_it_is_seeded_again(
-    gate_api: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+    gate_api: TestClient,
+    operator: dict[str, str],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Seeded in the last seconds, the state may count the refund already: it is marked stale, not
     given back twice, and the next reservation seeds it again from the database."""
+    monkeypatch.setattr(gate_module, "SEEDED_BEFORE_REFUND_SECONDS", 3600)  # however slow the machine
     event_id, _ = paid_holds(gate_api, operator, factory)
     gate, base = dated_gate(gate_api, event_id, seeded_ago=0)
     refund(gate_api, operator, "EV-2", "R1", 9900)

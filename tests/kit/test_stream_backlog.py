@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -67,13 +67,32 @@ class Burst:
 
 
 def _writer(
-    client: redis.Redis, key: str, factory: sessionmaker[Session], stored: list[bytes]
+    client: redis.Redis,
+    key: str,
+    factory: sessionmaker[Session],
+    stored: list[bytes],
+    first_store: Callable[[], None] = lambda: None,
 ) -> StreamWriter:
     def store(_session: Session, entries: list[Entry]) -> int:
+        if not stored:
+            first_store()
         stored.extend(entry_id for entry_id, _ in entries)
         return len(entries)
 
     return StreamWriter(client, key, "backlog", factory, store, name="scheduled-drain", batch=BATCH)
+
+
+def _more_added(client: redis.Redis, key: str, count: int) -> None:
+    """Wait (a few seconds at most) until ``count`` entries newer than the stream's newest now are in it.
+    Called from the drain's first batch, after it noted where it started: a loaded machine may not
+    schedule the burst's thread while a drain runs, and a drain takes up to one batch past its start."""
+    newest: Any = client.xrevrange(key, "+", "-", count=1)
+    since = "(" + newest[0][0].decode()
+    for _ in range(500):
+        newer: Any = client.xrange(key, since, "+", count=count)
+        if len(newer) >= count:
+            return
+        threading.Event().wait(0.01)
 
 
 def _in_time(drain: Any) -> list[int]:
@@ -90,7 +109,7 @@ def test_a_scheduled_drain_ends_during_a_burst_and_leaves_the_newer_entries_wait
 ) -> None:
     present: list[bytes] = [client.xadd(key, {"k": "before"}) for _ in range(5 * BATCH)]  # type: ignore[misc]
     stored: list[bytes] = []
-    writer = _writer(client, key, factory, stored)
+    writer = _writer(client, key, factory, stored, lambda: _more_added(client, key, 2 * BATCH))
     with Burst(key) as burst:
         while len(burst.added) < 2 * BATCH:  # the burst is under way before the job starts
             threading.Event().wait(0.01)
