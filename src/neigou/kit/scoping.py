@@ -42,6 +42,12 @@ def link_request(session: Session, state: Any) -> None:
     session.info[_REQUEST_STATE] = state
 
 
+def in_request(session: Session) -> bool:
+    """Whether ``session`` is a request's (``link_request``): someone waits for its answer, so a wait
+    for a lock that long-running work may hold is bounded (``kit.lock_wait``)."""
+    return _REQUEST_STATE in session.info
+
+
 def set_request_scope(state: Any, scope: Scope | None) -> None:
     """Record the request's scope on its state (``request.state``)."""
     setattr(state, STATE_ATTRIBUTE, scope)

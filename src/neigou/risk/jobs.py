@@ -1,5 +1,9 @@
 """When the rules run: cheap ones at order ingest and claim time (scoped to the order's member or
-the claimed coupon, in the same transaction), every rule nightly for every program."""
+the claimed coupon, in the same transaction), every rule nightly for every program. A scan at ingest or
+claim time that a request set off (an order POST, a webhook, a platform feed, a claim) waits for its
+program's lock a bounded time, as a requested scan does (``service.scan``): while the nightly scan holds
+the program the request is answered 503 ``overloaded`` with Retry-After, nothing written, and its
+caller's retry (every one of those writes is idempotent) goes in after; a file import's batches wait."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy.orm import Session
 from neigou.kit.actor import SYSTEM
 from neigou.kit.events import Event, listen
 from neigou.kit.jobs import job
+from neigou.kit.scoping import in_request
 from neigou.links.claims import CLAIMED
 from neigou.orders import commission_events
 from neigou.orders.models import Order
@@ -46,6 +51,7 @@ def check_new_order(session: Session, event: Event) -> None:
         names=("order_brushing", "shared_identity"),
         member_ids=[order.member_id],
         since=since,
+        bounded_wait=in_request(session),
     )
 
 
@@ -63,4 +69,5 @@ def check_new_claim(session: Session, event: Event) -> None:
         now=event.at,
         names=("coupon_hoarding",),
         coupon_id=int(event.data["coupon_id"]),
+        bounded_wait=in_request(session),
     )

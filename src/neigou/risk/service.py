@@ -105,8 +105,9 @@ def scan(
     own lock (``risk.review``). (Linking an order to a case still key-shares that order's row until the
     scan commits, so a refund or completion of a just-flagged order waits for the scan.) ``bounded_wait``
     (a scan a request started) waits for the program's lock and for the cases' at most
-    ``NEIGOU_LOCK_WAIT_MS`` (``kit.lock_wait``): past it 503 ``overloaded``, nothing written; the
-    nightly job and the ingest listeners wait for as long as it takes.
+    ``NEIGOU_LOCK_WAIT_MS`` (``kit.lock_wait``): past it 503 ``overloaded``, nothing written; so do the
+    ingest and claim listeners inside a request (``jobs``); the nightly job and a listener in a job (a
+    file import) wait for as long as it takes.
 
     An open case about the same subject takes the new orders; a resolved subject opens again only for
     orders no case of the rule has named yet. The program lock does not keep reviewers out: the cases to
