@@ -168,3 +168,38 @@ def test_two_scans_of_a_program_open_one_case(
     assert (first, second) == (1, 0)
     [case] = cases(client, operator, program_id, "open")
     assert len(case["order_ids"]) == 10
+
+
+@pytest.mark.postgres_only
+def test_a_refund_or_completion_of_an_order_a_running_scan_flags_does_not_wait_for_it(
+    client: TestClient, operator: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """Linking an order to a case key-shares the order's row until the scan commits (the nightly one:
+    its whole run); the order's own changes lock it ``FOR NO KEY UPDATE``, which that does not block."""
+    program_id = _unscanned_brushing(client, operator, factory)
+
+    def scanning(holder: Session) -> None:  # a scan that linked the ten orders to its case, not committed
+        program = holder.get(Program, program_id)
+        assert program is not None
+        assert service.scan(holder, program=program, as_of=AT, actor=TEST_ACTOR, now=AT).opened == 1
+
+    refunded = answered_while_held(
+        factory,
+        scanning,
+        lambda: client.post(
+            f"/api/v1/orders/B-0/refunds?program_id={program_id}",
+            json={"refund_id": "R-B-0", "amount_fen": 100},
+            headers=operator,
+        ),
+    )
+    assert refunded.status_code == 201, refunded.text
+    completed = answered_while_held(
+        factory,
+        scanning,
+        lambda: client.post(
+            f"/api/v1/orders/B-1/complete?program_id={program_id}",
+            json={"at": AT.isoformat()},
+            headers=operator,
+        ),
+    )
+    assert completed.status_code == 200, completed.text

@@ -104,7 +104,11 @@ def find_order(session: Session, *, external_id: str, program_id: int | None, lo
 
     An id not stored as given is looked for without its surrounding spaces, the form the API and the
     webhooks store (``schemas.ExternalId``): ``WH-7 `` finds ``WH-7``. Looked for as given first: an order
-    a JSON-lines file stored with its spaces is still found by them."""
+    a JSON-lines file stored with its spaces is still found by them.
+
+    ``lock`` takes ``FOR NO KEY UPDATE``: an order's key never changes, and the rows that name it (a
+    refund, a risk case's link) key-share it while they are written, which ``FOR UPDATE`` would wait for
+    (a scan linking a just-flagged order holds that until it commits: the nightly one, its whole run)."""
     ids = _order_ids(session, external_id, program_id)
     if not ids and (trimmed := external_id.strip()) != external_id and trimmed:
         ids = _order_ids(session, trimmed, program_id)
@@ -117,7 +121,7 @@ def find_order(session: Session, *, external_id: str, program_id: int | None, lo
             extra={"field": "external_id"},
         )
     order = session.scalar(
-        select(Order).where(Order.id == ids[0]).with_for_update()
+        select(Order).where(Order.id == ids[0]).with_for_update(key_share=True)
         if lock
         else select(Order).where(Order.id == ids[0])
     )

@@ -46,7 +46,7 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
                 holds.not_held(Order.id),
             )
             .order_by(Order.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     )
     row = Settlement(program_id=program.id, as_of=as_of, orders=len(ids), released_fen=0, created_at=now)

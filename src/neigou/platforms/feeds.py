@@ -345,7 +345,7 @@ def _move_forward(
     """Refund each line up to its target, complete the order once a line completed. Each refund names
     its line: it takes back that line's share of the commission (its fee's), not the order's."""
     assert row.order_id is not None
-    order = session.get_one(Order, row.order_id, with_for_update=True, populate_existing=True)
+    order = session.get_one(Order, row.order_id, with_for_update={"key_share": True}, populate_existing=True)
     numbers: dict[str, int] = {}  # the order's line numbers by sku, read at its first refund
     moved = False
     for line in sorted(lines, key=lambda line: line.line_key):

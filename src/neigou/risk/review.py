@@ -102,7 +102,7 @@ def _reverse(session: Session, case: RiskCase, at: datetime) -> int:
             .join(CaseOrder, CaseOrder.order_id == Order.id)
             .where(CaseOrder.case_id == case.id)
             .order_by(Order.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     )
     if not orders:

@@ -102,8 +102,9 @@ def scan(
     lock, after the other's commit. The lock is ``FOR NO KEY UPDATE``, which scans (and every ``FOR
     UPDATE`` of the program) wait for, but order intake's ``FOR KEY SHARE`` on the program does not: the
     cases are all a scan writes, and what a case holds is recomputed at its decision under the case's
-    own lock (``risk.review``). (Linking an order to a case still key-shares that order's row until the
-    scan commits, so a refund or completion of a just-flagged order waits for the scan.) ``bounded_wait``
+    own lock (``risk.review``). Linking an order to a case key-shares that order's row until the scan
+    commits; the order's own changes (refund, completion, settlement, a decision) lock it ``FOR NO KEY
+    UPDATE``, which that does not block. ``bounded_wait``
     (a scan a request started) waits for the program's lock and for the cases' at most
     ``NEIGOU_LOCK_WAIT_MS`` (``kit.lock_wait``): past it 503 ``overloaded``, nothing written; so do the
     ingest and claim listeners inside a request (``jobs``); the nightly job and a listener in a job (a
