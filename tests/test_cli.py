@@ -29,11 +29,12 @@ from neigou.kit import jobs
 from neigou.kit.clock import utcnow
 from neigou.kit.db import transaction
 from neigou.kit.jobs import JobRun
-from neigou.kit.settings import get_settings
+from neigou.kit.settings import DEV_SECRET_KEY, get_settings
 from neigou.programs import service as programs
 from neigou.programs.models import Program
 from neigou.programs.schemas import ProgramCreate
-from tests.conftest import SECRET, TEST_ACTOR
+from tests.cli_env import cli_environment
+from tests.conftest import TEST_ACTOR, row_counts
 from tests.connections import OpenConnections
 from tests.demo_activity import out_of_order
 
@@ -42,7 +43,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def env(database_url: str, engine: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -137,6 +138,25 @@ def test_a_command_closes_its_connections_before_it_returns(
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
+@pytest.mark.parametrize("command", [name for name in COMMANDS if name != "migrate"])
+def test_a_command_refuses_the_development_key_where_the_deployment_looks_like_production(
+    command: str, env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, factory: sessionmaker[Session]
+) -> None:
+    """As ``neigou serve`` does: it would hash customers' phones and sign links with a key in the source."""
+    monkeypatch.setenv("NEIGOU_PUBLIC_URL", "https://shop.example")
+    monkeypatch.setenv("NEIGOU_OUTBOUND_ALLOW_PRIVATE", "1")  # ``platforms poll``: the key is checked first
+    monkeypatch.delenv("NEIGOU_SECRET_KEY")
+    get_settings.cache_clear()
+    before = row_counts(factory)
+    result = runner.invoke(app, COMMANDS[command](tmp_path))
+    assert result.exit_code == 2, result.output
+    assert "NEIGOU_SECRET_KEY is the development default" in result.output
+    assert DEV_SECRET_KEY not in result.output
+    assert row_counts(factory) == before
+    migrated = runner.invoke(app, ["migrate"])  # the schema's command needs no key
+    assert migrated.exit_code == 0, migrated.output
+
+
 class _OneJobConsumer:
     """Stands in for huey's consumer of the Redis queue: runs one job through the worker's runner,
     then returns as the consumer does once it is told to stop."""
@@ -153,7 +173,6 @@ def test_the_worker_closes_its_connections_once_its_consumer_stops(
 ) -> None:
     monkeypatch.setenv("NEIGOU_JOBS_BACKEND", "redis")
     monkeypatch.setenv("NEIGOU_REDIS_URL", "redis://127.0.0.1:6379/0")  # queued on, never reached here
-    monkeypatch.setenv("NEIGOU_SECRET_KEY", SECRET)  # on PostgreSQL the app refuses the default key
     monkeypatch.setattr(jobs.JobRunner, "consumer", lambda self, _threads, **_: _OneJobConsumer(self))
     get_settings.cache_clear()
     gc.collect()

@@ -22,6 +22,7 @@ from neigou.kit.db import transaction
 from neigou.kit.errors import NotFound
 from neigou.kit.ids import digest
 from neigou.kit.settings import get_settings
+from tests.cli_env import cli_environment
 from tests.conftest import TEST_ACTOR
 from tests.factories import create_member, create_program
 
@@ -134,7 +135,7 @@ def test_the_sign_in_post_needs_the_csrf_token(
 
 @pytest.fixture
 def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     monkeypatch.setenv("NEIGOU_PUBLIC_URL", "https://shop.example")
     get_settings.cache_clear()
     yield

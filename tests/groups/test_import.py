@@ -22,6 +22,7 @@ from neigou.kit.db import transaction
 from neigou.kit.errors import Invalid
 from neigou.kit.i18n import LOCALES, translate_tree
 from neigou.kit.settings import get_settings
+from tests.cli_env import cli_environment
 from tests.conftest import TEST_ACTOR, row_counts
 from tests.factories import create_member, create_program
 from tests.groups.builders import create_group
@@ -108,7 +109,7 @@ def test_one_bad_row_imports_nothing(world: dict[str, Any], factory: sessionmake
 
 @pytest.fixture
 def env(database_url: str, engine: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -29,6 +29,7 @@ from neigou.links import claim_stream, click_stream
 from neigou.links.models import CouponClaim, LinkClick
 from neigou.links.stock_gate import StockGate
 from neigou.offers.models import CouponTemplate
+from tests.cli_env import cli_environment
 from tests.conftest import TokenMaker
 from tests.connections import OpenConnections
 from tests.links.builders import build, click_event, make_link
@@ -101,7 +102,7 @@ def test_a_claim_refused_at_every_delivery_goes_to_the_dead_letters_and_is_repla
     assert writer.drain_once() == 0  # nothing comes back
 
     # The operator raises the stock and replays: the claim is stored under the id its shopper was given.
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     monkeypatch.setenv("NEIGOU_REDIS_URL", REDIS_URL)
     get_settings.cache_clear()
     monkeypatch.setattr("neigou.cli.dead_letters.stream_key", lambda _settings, _stream: key)

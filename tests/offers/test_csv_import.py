@@ -15,6 +15,7 @@ from neigou.audit.models import AuditEntry
 from neigou.cli.main import app as cli
 from neigou.kit.settings import get_settings
 from neigou.offers import repository as offers_repository
+from tests.cli_env import cli_environment
 from tests.conftest import row_counts
 from tests.offers.factories import post
 from tests.workbooks import workbook
@@ -296,7 +297,7 @@ def test_odd_files_are_answered_never_a_500(
 
 @pytest.fixture
 def env(database_url: str, engine: object, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -22,7 +22,7 @@ from neigou.kit.tabular import nul_in_row
 from neigou.ledger.models import Posting
 from neigou.orders import importer, ingest
 from neigou.orders.models import ImportCheckpoint, Order
-from tests.conftest import SECRET
+from tests.cli_env import cli_environment
 from tests.orders.builders import SKU, World, assert_ledger_balanced, balance, build
 from tests.orders.import_files import HEADER, PAID_AT, import_orders
 
@@ -31,8 +31,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
-    monkeypatch.setenv("NEIGOU_SECRET_KEY", SECRET)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -16,6 +16,7 @@ from neigou.kit.scoping import Scope, use_scope
 from neigou.kit.settings import get_settings
 from neigou.orders.models import Order
 from neigou.programs.models import Member, Program
+from tests.cli_env import cli_environment
 from tests.conftest import TokenMaker, bearer
 from tests.factories import create_member, create_program
 
@@ -156,7 +157,7 @@ def test_cli_scoped_token_and_user(
     client: TestClient, operator: dict[str, str], database_url: str, monkeypatch: Any
 ) -> None:
     organization_id = _organization(client, operator, "brand-c")
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     try:
         runner = CliRunner()

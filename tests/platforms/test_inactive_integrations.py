@@ -19,6 +19,7 @@ from neigou.integrations.service import IntegrationInactive
 from neigou.kit.settings import get_settings
 from neigou.platforms.models import PlatformOrder
 from neigou.platforms.rows import Platform
+from tests.cli_env import cli_environment
 from tests.conftest import TokenMaker, bearer, row_counts
 from tests.orders.builders import World
 from tests.organizations.builders import paid_data, send, tenant
@@ -119,7 +120,7 @@ def test_the_commands_exit_2_for_a_deactivated_integration(  # noqa: PLR0917 - f
     command: str,
 ) -> None:
     w, integration_id = world
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_KEY", "app-key")
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_SECRET", "app-secret")
     get_settings.cache_clear()

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from neigou.cli.main import app as cli
 from neigou.kit.settings import get_settings
+from tests.cli_env import cli_environment
 from tests.orders.builders import World
 from tests.platforms.stub import Stub, _jd
 from tests.platforms.test_sync import stub, world
@@ -43,7 +44,7 @@ def _args(integration_id: int, url: str) -> list[str]:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> pytest.MonkeyPatch:
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_KEY", "app-key")
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_SECRET", "app-secret")
     monkeypatch.delenv("NEIGOU_OUTBOUND_ALLOW_PRIVATE", raising=False)

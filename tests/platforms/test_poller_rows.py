@@ -16,6 +16,7 @@ from neigou.kit.settings import get_settings
 from neigou.platforms.models import PlatformOrder, PlatformOrderLine
 from neigou.platforms.rows import BEIJING, Platform
 from neigou.platforms.sync import LAG, watermark
+from tests.cli_env import cli_environment
 from tests.orders.builders import World
 from tests.platforms.builders import jd_numbers, jd_row
 from tests.platforms.stub import Stub, _jd
@@ -95,7 +96,7 @@ def test_the_poll_command_reads_again_from_since_and_never_moves_the_watermark_b
     """``--since`` reads the windows from then again (rows skipped there for a cause since cured go in);
     the watermark stays where the latest poll left it. A time without its offset or ahead is refused."""
     w, integration_id = world
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     monkeypatch.setenv("NEIGOU_OUTBOUND_ALLOW_PRIVATE", "1")  # the stub platform listens on 127.0.0.1
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_KEY", "app-key")
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_SECRET", "app-secret")

@@ -22,6 +22,7 @@ from neigou.platforms.fetchers import Credentials
 from neigou.platforms.models import PlatformOrder, PlatformOrderLine
 from neigou.platforms.rows import BEIJING, Platform
 from neigou.platforms.sync import LAG, SyncReport, poll, watermark
+from tests.cli_env import cli_environment
 from tests.orders.builders import PAID_AT, World
 from tests.platforms.builders import jd_row, taobao_row, wall
 from tests.platforms.stub import Stub, _jd
@@ -227,7 +228,7 @@ def test_the_poll_command_takes_a_window_and_an_overlap(
     world: tuple[World, int],
 ) -> None:
     _, integration_id = world
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     monkeypatch.setenv("NEIGOU_OUTBOUND_ALLOW_PRIVATE", "1")  # the stub platform listens on 127.0.0.1
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_KEY", "app-key")
     monkeypatch.setenv("NEIGOU_PLATFORM_APP_SECRET", SECRET)

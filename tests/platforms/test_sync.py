@@ -23,6 +23,7 @@ from neigou.platforms.fetchers import Credentials, PlatformError, top_sign
 from neigou.platforms.models import PlatformOrder, PlatformOrderLine
 from neigou.platforms.rows import Platform
 from neigou.platforms.sync import LAG, poll, watermark
+from tests.cli_env import cli_environment
 from tests.orders.builders import PAID_AT, World, build
 from tests.platforms.builders import integration, jd_row, pdd_row, taobao_row
 from tests.platforms.stub import Stub, _jd, stub
@@ -260,7 +261,7 @@ def test_cli_imports_an_exported_file(
     database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, world: tuple[World, int]
 ) -> None:
     w, integration_id = world
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     rows = [jd_row(500001, sub_union_id=w.link), jd_row(500002, paid="1.001", sub_union_id=w.link)]
     columns = [
@@ -296,7 +297,7 @@ def test_a_file_row_holding_a_nul_is_skipped_and_the_rest_go_in(
     """The file was refused at the row (the rows before it kept); now the row is skipped with its
     reason, like any row that cannot be mapped, and no NUL reaches either database."""
     w, integration_id = world
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     rows = [jd_row(n, sub_union_id=w.link) for n in (510001, 510002, 510003)]
     columns = ["orderId", "skuId", "skuNum", "estimateCosPrice", "estimateFee", "validCode", "orderTime"]
@@ -325,7 +326,7 @@ def test_a_file_nul_row_skips_its_whole_order_until_the_fixed_file_stores_it(
     then skipped ``line_after_order``: now every row of the order is skipped, and the fixed file stores it
     whole."""
     w, integration_id = world
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     rows = [jd_row(n, sku, sub_union_id=w.link) for n, sku in ((530001, 1), (530001, 2), (530002, 1))]
     columns = ["orderId", "skuId", "skuName", "skuNum", "estimateCosPrice", "estimateFee", "validCode"]

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from neigou.cli.main import app
 from neigou.kit.clock import utcnow
 from neigou.kit.settings import get_settings
+from tests.cli_env import cli_environment
 from tests.conftest import row_counts
 from tests.tiers.builders import build, recruit, sell
 
@@ -22,7 +23,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def env(database_url: str, engine: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("NEIGOU_DATABASE_URL", database_url)
+    cli_environment(monkeypatch, database_url)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from neigou.cli.keys import keyed_settings
 from neigou.kit.db import opened_database
-from neigou.kit.settings import get_settings
 
 app = typer.Typer(help="Analytics: the extract into the analytics store.", no_args_is_help=True)
 
@@ -18,7 +18,7 @@ def refresh() -> None:
     from neigou.analytics.runtime import store_for
     from neigou.analytics.single_flight import RefreshRunning
 
-    settings = get_settings()
+    settings = keyed_settings()
     try:
         with opened_database(settings.database_url) as factory, factory() as session:
             copied = run_refresh(session, store_for(settings))

@@ -12,11 +12,12 @@ import redis
 import typer
 from sqlalchemy.orm import Session
 
+from neigou.cli.keys import keyed_settings
 from neigou.events import writer as reservations
 from neigou.events.gate import ReservationGate
 from neigou.kit import dead_letters
 from neigou.kit.db import opened_database
-from neigou.kit.settings import Settings, get_settings
+from neigou.kit.settings import Settings
 from neigou.kit.streams import Entry, namespace
 from neigou.links import claim_stream, click_stream
 
@@ -62,7 +63,7 @@ def _redis(settings: Settings) -> Iterator[redis.Redis]:
 @app.command("list")
 def list_letters(stream: StreamArg) -> None:
     """One line per dead letter: its id, its entry's id, the reason's code and its deliveries."""
-    settings = get_settings()
+    settings = keyed_settings()
     with _redis(settings) as client:
         count = 0
         for letter in dead_letters.letters(client, stream_key(settings, stream)):
@@ -78,7 +79,7 @@ def list_letters(stream: StreamArg) -> None:
 def replay(stream: StreamArg) -> None:
     """Store every dead letter as its entry (under its id in the stream) and delete those stored;
     those the database still refuses stay."""
-    settings = get_settings()
+    settings = keyed_settings()
     with _redis(settings) as client, opened_database(settings.database_url) as factory:
         stored, kept = dead_letters.replay(client, stream_key(settings, stream), factory, STORES[stream])
     typer.echo(f"{stored} stored, {kept} still refused")
@@ -92,7 +93,7 @@ def drop(
     letter_ids: Annotated[list[str], typer.Argument(help="dead letter ids, as `list` shows them")],
 ) -> None:
     """Delete dead letters given up for good."""
-    settings = get_settings()
+    settings = keyed_settings()
     with _redis(settings) as client:
         dropped = dead_letters.forget(client, stream_key(settings, stream), [i.encode() for i in letter_ids])
     typer.echo(f"{dropped} dropped")

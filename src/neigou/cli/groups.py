@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
+from neigou.cli.keys import keyed_settings
 from neigou.groups import count_files, csv_rows
 from neigou.kit.actor import Actor
 from neigou.kit.columns import FileRefused
 from neigou.kit.db import opened_database, transaction
 from neigou.kit.errors import ProblemError
-from neigou.kit.settings import get_settings
 from neigou.kit.tabular import read_table
 
 app = typer.Typer(help="Chat groups: member counts.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def import_counts(
         total = 0  # the import reports why, in its own words
     try:
         with (
-            opened_database(get_settings().database_url) as factory,
+            opened_database(keyed_settings().database_url) as factory,
             typer.progressbar(length=total, label="importing") as bar,
             transaction(factory) as session,
         ):

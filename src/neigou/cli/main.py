@@ -18,13 +18,14 @@ from neigou.auth.models import Role
 from neigou.cli import analytics, orders, platforms, products
 from neigou.cli.dead_letters import app as dead_letters_app
 from neigou.cli.groups import app as groups_app
+from neigou.cli.keys import keyed_settings
 from neigou.cli.tiers import app as tiers_app
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import engine_for, make_session_factory, opened_database, transaction
 from neigou.kit.errors import ProblemError
 from neigou.kit.logging import uvicorn_log_config
-from neigou.kit.settings import InsecureSecretKey, Settings, check_secret_key, get_settings
+from neigou.kit.settings import Settings, get_settings
 from neigou.migrations import registry
 from neigou.migrations.runner import upgrade
 from neigou.organizations.service import organization_id_by_code
@@ -71,12 +72,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="web worker processes")] = 1,
 ) -> None:
     """Serve the API, console and workspace."""
-    settings = get_settings()
-    try:  # said once, plainly, before any worker starts (each would refuse anyway)
-        check_secret_key(settings)
-    except InsecureSecretKey as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+    settings = keyed_settings()  # said once, plainly, before any worker starts (each would refuse anyway)
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if shared:
         # prometheus_client's multiprocess mode: the workers write their metrics here; an earlier
@@ -139,7 +135,7 @@ def token_create(
     ] = None,
 ) -> None:
     """Issue an API token; the secret is printed alone on the last line."""
-    settings = get_settings()
+    settings = keyed_settings()
     try:
         with opened_database(settings.database_url) as factory, transaction(factory) as session:
             organization_id = None if organization is None else organization_id_by_code(session, organization)
@@ -169,7 +165,7 @@ def token_sign_in_link(
     ] = None,
 ) -> None:
     """Print a one-time workspace sign-in link for a member (it carries no API token)."""
-    settings = get_settings()
+    settings = keyed_settings()
     valid = minutes or settings.sign_in_code_minutes
     try:
         with opened_database(settings.database_url) as factory, transaction(factory) as session:
@@ -191,7 +187,7 @@ def user_create(
     merchant_id: Annotated[int | None, typer.Option("--merchant-id", help="a merchant's account")] = None,
 ) -> None:
     """Create an operator account for the console (a merchant's account with --merchant-id)."""
-    settings = get_settings()
+    settings = keyed_settings()
     try:
         with opened_database(settings.database_url) as factory, transaction(factory) as session:
             organization_id = None if organization is None else organization_id_by_code(session, organization)

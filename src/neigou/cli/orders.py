@@ -18,11 +18,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from neigou.cli.keys import keyed_settings
 from neigou.kit import exports
 from neigou.kit.actor import Actor
 from neigou.kit.columns import FileRefused
 from neigou.kit.db import opened_database
-from neigou.kit.settings import get_settings
 from neigou.orders.importer import import_file
 
 app = typer.Typer(help="Orders from the shop.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def import_orders(
 ) -> None:
     """Import paid orders; rerun the same command after a crash to resume from the checkpoint."""
     out, err = Console(), Console(stderr=True)
-    settings = get_settings()
+    settings = keyed_settings()
     with (
         opened_database(settings.database_url) as factory,
         Progress(

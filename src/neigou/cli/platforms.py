@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from neigou.cli.keys import keyed_settings
 from neigou.groups.webhook import require_sendable
 from neigou.integrations.service import IntegrationInactive
 from neigou.kit.actor import Actor
@@ -20,7 +21,6 @@ from neigou.kit.clock import utcnow
 from neigou.kit.columns import FileRefused
 from neigou.kit.db import opened_database
 from neigou.kit.errors import ProblemError
-from neigou.kit.settings import get_settings
 from neigou.platforms.fetchers import Credentials, PlatformError
 from neigou.platforms.files import FileFetcher
 from neigou.platforms.rows import Platform
@@ -72,7 +72,7 @@ def import_file(
     platform: PlatformOption,
 ) -> None:
     """Import a platform's exported order file whose header names the platform's fields."""
-    settings = get_settings()
+    settings = keyed_settings()
     try:
         with opened_database(settings.database_url) as factory:
             report = sync(
@@ -140,7 +140,7 @@ def poll_api(  # noqa: PLR0917 - the command's options
 ) -> None:
     """Read the orders modified since the stored watermark (three days back the first time)."""
     start = _since(since)
-    settings = get_settings()
+    settings = keyed_settings()
     allow = settings.outbound_allow_private
     try:
         # Refused as every outbound URL is (``groups.webhook.require_sendable``): no port a connection

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from neigou.cli.keys import keyed_settings
 from neigou.kit.actor import Actor
 from neigou.kit.columns import ImportRefused
 from neigou.kit.db import opened_database, transaction
 from neigou.kit.errors import ProblemError
-from neigou.kit.settings import get_settings
 from neigou.offers import csv_import
 
 app = typer.Typer(help="The product catalog.", no_args_is_help=True)
@@ -34,7 +34,7 @@ def import_file(
     content = file.read_bytes()
     try:
         with (
-            opened_database(get_settings().database_url) as factory,
+            opened_database(keyed_settings().database_url) as factory,
             Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),

@@ -6,11 +6,11 @@ from typing import Annotated
 
 import typer
 
+from neigou.cli.keys import keyed_settings
 from neigou.kit.actor import Actor
 from neigou.kit.clock import utcnow
 from neigou.kit.db import opened_database, transaction
 from neigou.kit.errors import ProblemError
-from neigou.kit.settings import get_settings
 from neigou.tiers.service import evaluate as evaluate_period
 
 app = typer.Typer(help="Tiers: monthly evaluation.", no_args_is_help=True)
@@ -25,7 +25,7 @@ def evaluate(
 ) -> None:
     """Evaluate a month: promotions and demotions take effect from the run, never before the next month."""
     try:
-        with opened_database(get_settings().database_url) as factory, transaction(factory) as session:
+        with opened_database(keyed_settings().database_url) as factory, transaction(factory) as session:
             result = evaluate_period(
                 session,
                 program_id=program_id,
