@@ -115,9 +115,11 @@ def _inner() -> Starlette:
     return Starlette(routes=[Route("/api/v1/echo", echo, methods=["POST"])])
 
 
-def _stack(*, timeout: float, preread: int, budget: int = 1 << 20) -> tuple[ASGIApp, AdmissionControl]:
+def _stack(
+    *, timeout: float, preread: int, budget: int = 1 << 20, min_rate: int = 0
+) -> tuple[ASGIApp, AdmissionControl]:
     admission = AdmissionControl(_inner(), limit=1, queue_wait_ms=0, retry_after_ms=1000, exempt=frozenset())
-    deadline = BodyDeadline(admission, timeout=timeout, preread=preread, budget=budget)
+    deadline = BodyDeadline(admission, timeout=timeout, preread=preread, budget=budget, min_rate=min_rate)
     return BodyLimit(deadline, max_bytes=1024 * 1024), admission
 
 
@@ -232,4 +234,33 @@ def test_a_body_declared_large_but_trickled_still_has_its_deadline() -> None:
     status, _headers, body = aio.run(scenario())
     assert status == 408
     assert b"did not arrive within 0.05 seconds" in body
+    assert admission.in_flight == 0
+
+
+def test_an_upload_behind_the_minimum_rate_gives_its_slot_back() -> None:
+    """A byte every 20 ms, never a stall, but 50 bytes a second against a minimum of 1,000: once the
+    first timeout has passed and the body falls behind the rate it is answered 408 and its slot freed
+    (before, a sender that never stalled held its slot for as long as it went on). A slower machine only
+    makes the sender slower."""
+    app, admission = _stack(timeout=0.5, preread=16, min_rate=1000)
+
+    async def scenario() -> tuple[int, dict[bytes, bytes], bytes]:
+        return await asyncio.wait_for(Trickle(part=b"r", gap=0.02, parts=None).run(app), 10)
+
+    status, headers, body = aio.run(scenario())
+    assert (status, headers[b"content-type"]) == (408, b"application/problem+json")
+    assert b'"code":"body_timeout"' in body
+    assert b"arrived slower than 1000 bytes a second" in body
+    assert admission.in_flight == 0
+
+
+def test_an_upload_above_the_minimum_rate_is_read_whole_past_the_timeout() -> None:
+    """Twenty times the minimum rate: read whole, though it takes longer than the timeout."""
+    app, admission = _stack(timeout=0.3, preread=16, min_rate=100)
+
+    async def scenario() -> tuple[int, dict[bytes, bytes], bytes]:
+        return await asyncio.wait_for(Trickle(part=b"u" * 64, gap=0.03, parts=15).run(app), 10)
+
+    status, _headers, body = aio.run(scenario())
+    assert (status, body) == (200, str(64 * 15).encode())
     assert admission.in_flight == 0

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     # Seconds a small body (up to max_json_body_bytes) may take to arrive whole, and a larger one may stop
     # arriving; past either, 408 body_timeout (web.body_deadline).
     body_timeout_s: float = Field(default=15.0, gt=0)
+    # Slowest a larger body may arrive on average, counted from its request's arrival after the first
+    # body_timeout_s (bytes a second; 0: no minimum); behind it, 408 body_timeout (web.body_deadline).
+    body_min_rate_bytes_s: int = Field(default=1024, ge=0)
     retry_after_ms: int = Field(default=1000, ge=1)
     # Longest wait (ms) of a request for a row lock that order intake's shared locks can keep from being
     # granted (a program's, kit.lock_wait), and of a risk scan for its program's lock (another scan or a

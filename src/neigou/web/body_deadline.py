@@ -13,11 +13,13 @@ refuse unread: a caller without a credential still gets its 401 before a byte of
 Two limits, ``timeout`` seconds each. Until more than ``preread`` bytes of a body have actually
 arrived (whatever length it declared: a body declared large and sent a byte at a time must not hold
 its slot for hours), it must be whole ``timeout`` seconds after its request arrived, wherever it is
-read. Past ``preread`` bytes it may take as long as it needs, as long as it keeps coming: the
-application waiting longer than ``timeout`` for its next part (a stall) ends it. A 16 MiB import on a
-weak uplink is not refused for its size; a sender that stops is. There is no minimum rate: an upload
-sending a part every few seconds holds its slot for as long as it takes (a reverse proxy that buffers
-bodies spares the slot; README, Operations). Past either limit the request is answered 408
+read. Past ``preread`` bytes it may take as long as it needs, as long as it keeps coming at the
+minimum rate: the application waiting longer than ``timeout`` for its next part (a stall) ends it, and so
+does a body behind ``min_rate`` bytes a second counted from its request's arrival, after the first
+``timeout`` seconds (``NEIGOU_BODY_MIN_RATE_BYTES_S``, 1 KiB/s; 0: none). A 16 MiB import on a weak uplink
+is not refused for its size; a sender that stops is, and so is one that sends a part every few seconds
+to hold its admission slot for hours (a reverse proxy that buffers bodies spares the slot; README,
+Operations). Past either limit the request is answered 408
 ``body_timeout`` (problem+json on a path that is not a page's, a page in the reader's language on a
 page's) and its connection closed; an admitted request hands its slot back with it. The bodies read
 ahead of admission across all requests hold at most ``budget`` bytes at once; past it, a request is
@@ -55,9 +57,10 @@ _PAGE = N_(
 
 
 class _TimedOut(BaseException):  # not Exception: body parsers turn those into 400s
-    def __init__(self, *, stalled: bool) -> None:
+    def __init__(self, *, stalled: bool, slow: bool = False) -> None:
         super().__init__()
         self.stalled = stalled  # a large body that stopped arriving (not a small one late)
+        self.slow = slow  # a large body that fell behind the minimum rate
 
 
 def _declared_body(scope: Scope) -> tuple[bool, int | None]:
@@ -70,9 +73,12 @@ def _declared_body(scope: Scope) -> tuple[bool, int | None]:
     return b"transfer-encoding" in headers, None
 
 
-async def _refuse(scope: Scope, send: Send, timeout: float, *, stalled: bool = False) -> None:
+async def _refuse(
+    scope: Scope, send: Send, timeout: float, *, stalled: bool = False, slow_rate: int | None = None
+) -> None:
     """408 ``body_timeout``: problem+json off the pages, a page in the reader's language on them;
-    ``stalled`` when a large body stopped arriving (rather than a small one not arriving whole)."""
+    ``stalled`` when a large body stopped arriving (rather than a small one not arriving whole),
+    ``slow_rate`` the minimum rate a large body fell behind."""
     request = Request(scope)
     response: Response
     if is_page(str(scope["path"])):
@@ -80,11 +86,16 @@ async def _refuse(scope: Scope, send: Send, timeout: float, *, stalled: bool = F
         response = error_page(request, 408, BODY_TIMEOUT, _TITLE, _PAGE)
     else:
         seconds = f"{timeout:g}"
-        detail = (
-            Message("The request body stopped arriving for more than {seconds} seconds.", seconds=seconds)
-            if stalled
-            else Message("The request body did not arrive within {seconds} seconds.", seconds=seconds)
-        )
+        if slow_rate is not None:
+            detail = Message(
+                "The request body arrived slower than {rate} bytes a second.", rate=str(slow_rate)
+            )
+        elif stalled:
+            detail = Message(
+                "The request body stopped arriving for more than {seconds} seconds.", seconds=seconds
+            )
+        else:
+            detail = Message("The request body did not arrive within {seconds} seconds.", seconds=seconds)
         response = problem(request, 408, BODY_TIMEOUT, _TITLE, detail)
     response.headers["Connection"] = "close"
     response.headers["Cache-Control"] = "no-store"
@@ -99,9 +110,12 @@ class BodyDeadline:
     """ASGI layer: a body of up to ``preread`` bytes whole within ``timeout`` seconds, and read before
     the layers inside (admission control) see the request; a larger one never idle for ``timeout``."""
 
-    def __init__(self, app: ASGIApp, *, timeout: float, preread: int, budget: int = BUDGET_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, *, timeout: float, preread: int, budget: int = BUDGET_BYTES, min_rate: int = 0
+    ) -> None:
         self.app = app
         self.timeout = timeout
+        self.min_rate = min_rate
         self.preread = preread
         self.budget = budget
         self.held = 0  # bytes read ahead of admission by requests still running (event loop only)
@@ -148,7 +162,13 @@ class BodyDeadline:
             # past ``preread``, only stalls end it.
             small = held <= self.preread
             await self._run(
-                scope, receive, send, ahead=ahead, complete=complete, deadline=deadline if small else None
+                scope,
+                receive,
+                send,
+                ahead=ahead,
+                complete=complete,
+                arrived=deadline - self.timeout,
+                deadline=deadline if small else None,
             )
         finally:
             self.held -= held
@@ -161,13 +181,23 @@ class BodyDeadline:
         *,
         ahead: list[AsgiMessage],
         complete: bool,
+        arrived: float,
         deadline: float | None,
     ) -> None:
-        """The application, its body read ahead (``ahead``) then as it asks; ``deadline`` the time the
+        """The application, its body read ahead (``ahead``) then as it asks; ``arrived`` the time its
+        request arrived, ``deadline`` the time the
         whole body is due by, None once it is a large one (then each part is due ``timeout`` seconds
-        after the application asks for it)."""
+        after the application asks for it, or sooner when the body falls behind ``min_rate``)."""
         loop = asyncio.get_running_loop()
         received = sum(len(message.get("body", b"")) for message in ahead)
+
+        def due() -> tuple[float, bool]:
+            """When the next part of a large body is due, and whether the minimum rate sets it."""
+            stall = loop.time() + self.timeout
+            if not self.min_rate:
+                return stall, False
+            pace = arrived + self.timeout + received / self.min_rate
+            return (pace, True) if pace < stall else (stall, False)
 
         async def timed_receive() -> AsgiMessage:
             nonlocal complete, deadline, received
@@ -175,11 +205,12 @@ class BodyDeadline:
                 return ahead.pop(0)
             if complete:
                 return await receive()
+            at, slow = due() if deadline is None else (deadline, False)
             try:
-                async with asyncio.timeout_at(loop.time() + self.timeout if deadline is None else deadline):
+                async with asyncio.timeout_at(at):
                     message = await receive()
             except TimeoutError:
-                raise _TimedOut(stalled=deadline is None) from None
+                raise _TimedOut(stalled=deadline is None, slow=slow) from None
             received += len(message.get("body", b""))
             if received > self.preread:
                 deadline = None  # a large body after all (sent without a length): stalls from now on
@@ -192,6 +223,13 @@ class BodyDeadline:
             await self.app(scope, timed_receive, answer)
         except _TimedOut as timed_out:
             stalled = timed_out.stalled
-            log.info("request.body_timeout", path=scope["path"], before_admission=False, stalled=stalled)
+            log.info(
+                "request.body_timeout",
+                path=scope["path"],
+                before_admission=False,
+                stalled=stalled,
+                below_rate=timed_out.slow,
+            )
             if not answer.started:
-                await _refuse(scope, send, self.timeout, stalled=stalled)
+                slow_rate = self.min_rate if timed_out.slow else None
+                await _refuse(scope, send, self.timeout, stalled=stalled, slow_rate=slow_rate)

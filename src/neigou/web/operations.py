@@ -96,11 +96,13 @@ class Operations:
             exempt=PROBES,
         )
         # Outside admission: a small body is read before the request takes a slot and must arrive
-        # within NEIGOU_BODY_TIMEOUT_S; a larger one may not stall that long (web.body_deadline).
+        # within NEIGOU_BODY_TIMEOUT_S; a larger one may not stall that long nor fall behind
+        # NEIGOU_BODY_MIN_RATE_BYTES_S (web.body_deadline).
         app.add_middleware(
             body_deadline.BodyDeadline,
             timeout=self.settings.body_timeout_s,
             preread=min(self.settings.max_json_body_bytes, self.settings.max_body_bytes),
+            min_rate=self.settings.body_min_rate_bytes_s,
         )
         app.add_middleware(body_limit.BodyLimit, max_bytes=self.settings.max_body_bytes)
 
