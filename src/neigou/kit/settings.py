@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     # Seconds a small body (up to max_json_body_bytes) may take to arrive whole, and a larger one may stop
     # arriving; past either, 408 body_timeout (web.body_deadline).
     body_timeout_s: float = Field(default=15.0, gt=0)
-    # Slowest a larger body may arrive on average, counted from its request's arrival after the first
+    # Slowest a larger body may arrive on average over the time its sender has had, after the first
     # body_timeout_s (bytes a second; 0: no minimum); behind it, 408 body_timeout (web.body_deadline).
     body_min_rate_bytes_s: int = Field(default=1024, ge=0)
     retry_after_ms: int = Field(default=1000, ge=1)

@@ -15,8 +15,9 @@ arrived (whatever length it declared: a body declared large and sent a byte at a
 its slot for hours), it must be whole ``timeout`` seconds after its request arrived, wherever it is
 read. Past ``preread`` bytes it may take as long as it needs, as long as it keeps coming at the
 minimum rate: the application waiting longer than ``timeout`` for its next part (a stall) ends it, and so
-does a body behind ``min_rate`` bytes a second counted from its request's arrival, after the first
-``timeout`` seconds (``NEIGOU_BODY_MIN_RATE_BYTES_S``, 1 KiB/s; 0: none). A 16 MiB import on a weak uplink
+does a body behind ``min_rate`` bytes a second over the time its sender has had (from its request's
+arrival, less the application's own time between its reads), after the first ``timeout`` seconds
+(``NEIGOU_BODY_MIN_RATE_BYTES_S``, 1 KiB/s; 0: none). A 16 MiB import on a weak uplink
 is not refused for its size; a sender that stops is, and so is one that sends a part every few seconds
 to hold its admission slot for hours (a reverse proxy that buffers bodies spares the slot; README,
 Operations). Past either limit the request is answered 408
@@ -190,27 +191,35 @@ class BodyDeadline:
         after the application asks for it, or sooner when the body falls behind ``min_rate``)."""
         loop = asyncio.get_running_loop()
         received = sum(len(message.get("body", b"")) for message in ahead)
+        # The sender's time so far: reading ahead, then each wait for a part. The application's time
+        # between its reads is not the sender's (a sender it does not read from cannot send).
+        waited = loop.time() - arrived
 
-        def due() -> tuple[float, bool]:
-            """When the next part of a large body is due, and whether the minimum rate sets it."""
-            stall = loop.time() + self.timeout
+        def due(now: float) -> tuple[float, bool]:
+            """When the part asked for at ``now`` of a large body is due, and whether the minimum rate
+            sets it (the body's bytes at ``min_rate``, after the first ``timeout``, against the time the
+            sender has had)."""
+            stall = now + self.timeout
             if not self.min_rate:
                 return stall, False
-            pace = arrived + self.timeout + received / self.min_rate
+            pace = now + self.timeout + received / self.min_rate - waited
             return (pace, True) if pace < stall else (stall, False)
 
         async def timed_receive() -> AsgiMessage:
-            nonlocal complete, deadline, received
+            nonlocal complete, deadline, received, waited
             if ahead:
                 return ahead.pop(0)
             if complete:
                 return await receive()
-            at, slow = due() if deadline is None else (deadline, False)
+            asked = loop.time()
+            at, slow = due(asked) if deadline is None else (deadline, False)
             try:
                 async with asyncio.timeout_at(at):
                     message = await receive()
             except TimeoutError:
                 raise _TimedOut(stalled=deadline is None, slow=slow) from None
+            finally:
+                waited += loop.time() - asked
             received += len(message.get("body", b""))
             if received > self.preread:
                 deadline = None  # a large body after all (sent without a length): stalls from now on
