@@ -171,3 +171,10 @@ def answered_while_held(
         sender.join()
     assert not waited_on, "the request waited for the lock without a bound"
     return answers[0]
+
+
+def assert_shed(response: Any) -> None:
+    """``response`` is a request answered as shed: 503 ``overloaded`` problem+json with Retry-After."""
+    assert (response.status_code, response.json()["code"]) == (503, "overloaded"), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert int(response.headers["Retry-After"]) >= 1
