@@ -40,10 +40,14 @@ def test_a_hold_fails_when_the_other_side_neither_waits_nor_ends(factory: sessio
     waits = LockWaits(factory, 2, wait_s=0.5)
     roles = iter(["first", "second"])
     done = threading.Event()
+    # Both sides joined before the hold: its short wait is then all for the other side's lock, which a
+    # side starved on a loaded machine would otherwise spend joining ("only 1 of 2 sides joined").
+    joined = threading.Barrier(2, timeout=30)
 
     def work(session: Session) -> str:
         role = next(roles)
         waits.join(session)
+        joined.wait()
         if role == "second":  # in its transaction, waiting for nothing the server sees
             assert done.wait(30)
             return role

@@ -10,7 +10,6 @@ writes nothing and leaves the other's lock alone."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from neigou.events import gate as gate_module
-from neigou.events import seeds
+from neigou.events import holds, seeds
 from neigou.events.gate import ReservationGate
 from neigou.events.gate_values import Seed
 from neigou.events.holds import settle_holds
@@ -72,19 +71,31 @@ def test_a_give_back_to_an_unseeded_state_leaves_it_alone(
 
 
 def test_a_settlement_during_a_seeding_gives_back_after_it(
-    gated: Gated, factory: sessionmaker[Session]
+    gated: Gated, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The seeding reads the database before the settlement commits; the settlement notes its give-back
     only once the seeding is done, and gives the units back to the state it wrote. It used to fail
     the seeding (the give-back marked the unseeded state stale while it read)."""
     _one_expired(gated)
+    # The settlement waits for this seeding however slowly the machine runs it (past its wait it would
+    # leave the event to its next turn).
+    monkeypatch.setattr(holds, "RETURN_NOTE_WAIT_SECONDS", holds.SETTLE_WAIT_SECONDS)
     settled = threading.Thread(target=_settle, args=(factory, gated.gate))
+    looks, waiting = gated.gate.seedings_under_way, threading.Event()
+
+    def look(bases: Any) -> set[str]:
+        busy = looks(bases)
+        if busy:
+            waiting.set()
+        return busy
+
+    monkeypatch.setattr(gated.gate, "seedings_under_way", look)
 
     def read_then_settle() -> Seed:
         with factory() as session:
             seed = seeds.seed_state(session, gated.event_id)
         settled.start()
-        time.sleep(0.3)  # the settlement waits for this seeding to be done
+        assert waiting.wait(30), "the settlement never found the seeding under way"
         return seed
 
     assert _seed(gated, factory, read_then_settle)

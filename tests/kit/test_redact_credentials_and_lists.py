@@ -85,22 +85,24 @@ def test_a_list_that_makes_no_mobiles_is_kept(text: str) -> None:
 
 def test_a_long_line_is_redacted_quickly() -> None:
     """Every line is redacted: 100 KB of what the rules read (credentials, lists of mobiles, signatures
-    and the shapes that make them scan) takes milliseconds. A generous bound, no benchmark."""
+    and the shapes that make them scan) takes milliseconds. A generous bound, no benchmark, on this
+    thread's CPU time: a loaded machine leaves a thread waiting for a CPU for seconds, which wall time
+    would count."""
     piece = (
         f"Authorization: Digest {DIGEST} 1381-234-5678 1391-234-5678 x-hub-signature-256=sha256=abc "
         "13 14 15 authorization: x a=b, c=d "
     )
     line = piece * (100_000 // len(piece) + 1)
-    started = time.perf_counter()
+    started = time.thread_time()
     redacted = redact_text(line)
-    assert time.perf_counter() - started < 2
+    assert time.thread_time() - started < 2
     assert "1381" not in redacted
     assert "6629fae4" not in redacted
     assert "sha256=abc" not in redacted
     for shape in ('authorization: x a="', "1381 234 5678 ", "13 ", "13-" * 3 + "1.5 ", "a=b, " * 3):
-        started = time.perf_counter()
+        started = time.thread_time()
         redact_text(shape * (100_000 // len(shape)))
-        assert time.perf_counter() - started < 2
+        assert time.thread_time() - started < 2
 
 
 @pytest.mark.parametrize(

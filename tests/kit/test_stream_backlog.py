@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.kit import attempts, dead_letters, streams
 from neigou.kit.streams import Entry, StreamWriter
 from tests.local_redis import local_redis
+from tests.stream_bursts import more_added
 
 BATCH = 10
 FINISH_WITHIN_S = 8.0
@@ -82,19 +83,6 @@ def _writer(
     return StreamWriter(client, key, "backlog", factory, store, name="scheduled-drain", batch=BATCH)
 
 
-def _more_added(client: redis.Redis, key: str, count: int) -> None:
-    """Wait (a few seconds at most) until ``count`` entries newer than the stream's newest now are in it.
-    Called from the drain's first batch, after it noted where it started: a loaded machine may not
-    schedule the burst's thread while a drain runs, and a drain takes up to one batch past its start."""
-    newest: Any = client.xrevrange(key, "+", "-", count=1)
-    since = "(" + newest[0][0].decode()
-    for _ in range(500):
-        newer: Any = client.xrange(key, since, "+", count=count)
-        if len(newer) >= count:
-            return
-        threading.Event().wait(0.01)
-
-
 def _in_time(drain: Any) -> list[int]:
     """Run ``drain`` on a thread; what it returned, empty when it was still running after the wait."""
     result: list[int] = []
@@ -109,7 +97,8 @@ def test_a_scheduled_drain_ends_during_a_burst_and_leaves_the_newer_entries_wait
 ) -> None:
     present: list[bytes] = [client.xadd(key, {"k": "before"}) for _ in range(5 * BATCH)]  # type: ignore[misc]
     stored: list[bytes] = []
-    writer = _writer(client, key, factory, stored, lambda: _more_added(client, key, 2 * BATCH))
+    # The drain's first batch, after it noted where it started, waits for the burst to add two batches.
+    writer = _writer(client, key, factory, stored, lambda: more_added(client, key, 2 * BATCH))
     with Burst(key) as burst:
         while len(burst.added) < 2 * BATCH:  # the burst is under way before the job starts
             threading.Event().wait(0.01)

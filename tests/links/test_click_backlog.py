@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.links import click_stream
 from neigou.links.click_stream import GROUP, StreamConsumer, pack
 from tests.local_redis import local_redis
+from tests.stream_bursts import overtaken
 
 FINISH_WITHIN_S = 8.0
+BATCH = 10
 
 
 @pytest.fixture
@@ -38,6 +40,9 @@ def test_the_scheduled_click_drain_ends_during_a_burst(
 ) -> None:
     stored: list[str] = []
     monkeypatch.setattr(click_stream, "RECOVER_MIN_IDLE_MS", 0)
+    # Once it noted where it starts, the drain waits for the burst to add more than a batch: a loaded
+    # machine may not run the burst's thread at all while the drain runs.
+    monkeypatch.setattr(click_stream, "Backlog", overtaken(BATCH + 1))
     monkeypatch.setattr(click_stream, "store_clicks", lambda _s, clicks: stored.extend(c[0] for c in clicks))
     client = local_redis()
     try:
@@ -63,7 +68,7 @@ def test_the_scheduled_click_drain_ends_during_a_burst(
         burst = threading.Thread(target=produce, daemon=True)
         burst.start()
         result: list[int] = []
-        drain = StreamConsumer(client, key, factory, name="scheduled-drain", batch=10)
+        drain = StreamConsumer(client, key, factory, name="scheduled-drain", batch=BATCH)
         job = threading.Thread(target=lambda: result.append(drain.drain_backlog()), daemon=True)
         try:
             job.start()

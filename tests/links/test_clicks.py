@@ -204,9 +204,10 @@ def test_the_flusher_woken_by_a_full_batch_writes_full_batches_only() -> None:
     try:
         for _ in range(10):
             recorder.record(click_event(1, 1, 1))
-        for _ in range(200):
-            if len(sink.batches) == 3:
-                break
+        deadline = (
+            time.monotonic() + 30
+        )  # a stall: a loaded machine may run the flusher's thread seconds late
+        while len(sink.batches) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert (sink.batches, recorder.pending) == ([10, 10, 10], 5)
     finally:
