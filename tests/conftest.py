@@ -13,6 +13,8 @@ from unittest import mock
 
 import pytest
 from _pytest.fixtures import FixtureFunctionDefinition
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from argon2 import PasswordHasher
 from hypothesis import settings as hypothesis_settings
 
@@ -20,6 +22,7 @@ from neigou.auth import passwords
 from neigou.feed import posts
 from neigou.kit import attempts, robot_budget
 from neigou.kit.clock import not_before_now
+from neigou.migrations import runner
 
 # The suite's fixtures, each defined once for the whole run in one of these modules: a module or conftest
 # that imported one would own a copy of it (and build a session-scoped one again, the demo world among them).
@@ -156,6 +159,34 @@ def _skip_postgres_only(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _posts_at_the_worlds_time() -> Iterator[None]:
     with mock.patch.object(posts, "not_before_now", functools.partial(not_before_now, now=WORLDS_NOW)):
+        yield
+
+
+# Alembic reads every revision file again for each upgrade and downgrade (``ScriptDirectory.from_config``
+# executes the sixty-odd modules and maps them: about 75 ms of CPU), and the migration tests and scratch
+# databases run hundreds. The packaged revisions do not change during a run: they are read once per process.
+_read_scripts = ScriptDirectory.from_config
+
+
+@functools.cache
+def _packaged_scripts() -> ScriptDirectory:
+    return _read_scripts(runner.alembic_config("sqlite://"))
+
+
+def _scripts_of(config: AlembicConfig) -> ScriptDirectory:
+    """The packaged revisions, read once, for a config of ``runner.alembic_config`` (its location and
+    URL only); any other config's, read afresh."""
+    options = set(config.get_section(config.config_ini_section) or {}) - set(config.file_config.defaults())
+    if options <= {"script_location", "sqlalchemy.url"} and config.get_main_option("script_location") == str(
+        runner.HERE
+    ):
+        return _packaged_scripts()
+    return _read_scripts(config)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _revisions_read_once() -> Iterator[None]:
+    with mock.patch.object(ScriptDirectory, "from_config", _scripts_of):
         yield
 
 

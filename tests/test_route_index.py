@@ -7,6 +7,7 @@ without the index."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -15,7 +16,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from neigou.web import problems
-from neigou.web.route_index import IndexedRouting, RouteIndex, route_paths
+from neigou.web.route_index import IndexedRouting, RouteIndex, _leaves, route_paths
 
 pytestmark = pytest.mark.world_per_module
 
@@ -81,6 +82,40 @@ def test_a_late_page_is_reached_past_few_routes(routes: list[BaseRoute]) -> None
         picked = index.candidates(path)
         assert 0 < len(picked) <= 6, (path, picked)
         assert _chosen([routes[n] for n in picked], path, "GET") is not None, path
+
+
+def _leaf(routes: list[BaseRoute], path: str, method: str) -> object:
+    """The route that answers: what the routers choose, followed down through the included routers
+    (each of which chooses among its own candidates, as FastAPI's dispatch does)."""
+    scope = {"type": "http", "path": path, "root_path": "", "method": method, "headers": []}
+    chosen: Any = _chosen(routes, path, method)
+    while chosen is not None and callable(getattr(chosen, "effective_candidates", None)):
+        _, _, chosen, _ = chosen._match(dict(scope))
+    return chosen
+
+
+def test_the_narrowed_included_routers_choose_what_the_full_scan_chooses(module_app: FastAPI) -> None:
+    """The included routers of the narrowed routes (the API's, with a router per domain below it) hold
+    only their routes that could match the path: the route that answers is the full scan's."""
+    routes = list(module_app.router.routes)
+    routing = IndexedRouting(APIRouter(routes=routes))
+    for path in _served_paths(routes) + ODD_PATHS:
+        narrowed = routing.narrowed(path)
+        assert narrowed is not None
+        for method in METHODS:
+            assert _leaf(narrowed.routes, path, method) is _leaf(routes, path, method), (path, method)
+
+
+def test_a_late_api_route_is_reached_past_few_routes(module_app: FastAPI) -> None:
+    """The API's router holds a router per domain: a late one's route is tried among a handful of
+    routes, not after every route of the API."""
+    routing = IndexedRouting(module_app.router)
+    for path in ("/api/v1/risk/cases/7", "/api/v1/me", "/api/v1/programs/7/members"):
+        narrowed = routing.narrowed(path)
+        assert narrowed is not None
+        tried = [leaf for route in narrowed.routes for leaf in _leaves(route)]
+        assert 0 < len(tried) <= 4, (path, len(tried))
+        assert _leaf(narrowed.routes, path, "GET") is not None, path
 
 
 def test_over_http_answers_are_those_of_the_full_scan(module_app: FastAPI) -> None:

@@ -18,6 +18,13 @@ scan gives: the index only skips routes that cannot match. A route whose paths i
 is always tried; the index is rebuilt when a route is added anywhere below the app; and a router with
 FastAPI's low-priority ``frontend()`` routes (tried before the trailing-slash redirect) is left to its
 own dispatch.
+
+An included router (the API's, with a router of its own per domain below it) tries its routes in turn
+too, twice a request (once to tell the app's router it matches, once to handle it), and so does each
+router below it: a late API route was reached after a few hundred failed matches. So a candidate that
+is an included router is narrowed the same way: a copy of it whose candidates are only those of its
+routes (and of the routers below it, narrowed in turn) whose patterns could match the path, in their
+order. It chooses what the whole router chooses, as the routes left out cannot match.
 """
 
 from __future__ import annotations
@@ -62,17 +69,32 @@ def route_paths(route: BaseRoute) -> list[str] | None:
     applied; None when they cannot be read, and the route is then tried for every request."""
     if isinstance(route, Route):  # APIRoute included
         return [route.path]
+    if _candidates_of(route) is None and hasattr(route, "original_route"):  # a route of an included router
+        return _context_paths([route])
     contexts = getattr(route, "effective_route_contexts", None)
     low_priority = getattr(route, "effective_low_priority_routes", None)
     if contexts is None or low_priority is None or low_priority():
         return None
+    return _context_paths(contexts())
+
+
+def _context_paths(contexts: Iterable[Any]) -> list[str] | None:
+    """The paths the routes of an included router serve, with their prefixes; None when one of them is
+    not a plain route (a mount, FastAPI's frontend routes)."""
     paths = []
-    for context in contexts():
+    for context in contexts:
         if not isinstance(context.original_route, (APIRoute, Route)):
             return None
         served = context.starlette_route if context.starlette_route is not None else context
         paths.append(str(served.path))
     return paths
+
+
+def _candidates_of(route: object) -> list[Any] | None:
+    """What an included router tries, in order (its routes, and the routers included in it); None for
+    a route that is not an included router."""
+    candidates = getattr(route, "effective_candidates", None)
+    return candidates() if callable(candidates) and hasattr(route, "original_router") else None
 
 
 class RouteIndex:
@@ -145,7 +167,9 @@ class _Built:
     routers: tuple[APIRouter, ...] | None  # the routers below the app whose counts make ``version``
     version: object
     index: RouteIndex | None  # None: dispatch over every route (see ``_build``)
-    narrowed: dict[tuple[int, ...], APIRouter] = field(default_factory=dict)
+    narrowed: dict[tuple[Any, ...], APIRouter] = field(default_factory=dict)
+    # Each route's candidates and index over them (None: not narrowed), by id (with the route itself).
+    branches: dict[int, tuple[object, list[Any], RouteIndex | None]] = field(default_factory=dict)
 
 
 class IndexedRouting:
@@ -201,15 +225,34 @@ class IndexedRouting:
             built = self._built = self._build(routes)
         if built.index is None:
             return None
-        picked = built.index.candidates(path)
+        picked = tuple(
+            (number, self._picks(built, routes[number], path)) for number in built.index.candidates(path)
+        )
         narrowed = built.narrowed.get(picked)
         if narrowed is None:
             narrowed = copy.copy(self.router)
-            narrowed.routes = [routes[number] for number in picked]
+            narrowed.routes = [_narrowed_branch(routes[number], below) for number, below in picked]
             narrowed.redirect_slashes = False  # a miss is redirected by the full dispatch
             narrowed.default = functools.partial(self._miss, built)
             built.narrowed[picked] = narrowed
         return narrowed
+
+    def _picks(self, built: _Built, route: Any, path: str) -> tuple[Any, ...] | None:
+        """Which of an included router's candidates could match ``path``, by position, each with its own
+        picks (an included router's); None for a route kept whole (not an included router, or one
+        whose paths cannot be read)."""
+        known = built.branches.get(id(route))
+        if known is None or known[0] is not route:
+            candidates = _candidates_of(route)
+            readable = candidates is not None and route_paths(route) is not None
+            index = RouteIndex(candidates) if candidates is not None and readable else None
+            known = built.branches[id(route)] = (route, candidates or [], index)
+        _, candidates, index = known
+        if index is None:
+            return None
+        return tuple(
+            (number, self._picks(built, candidates[number], path)) for number in index.candidates(path)
+        )
 
     def may_redirect(self, scope: Scope, built: _Built) -> bool:
         """Whether the full dispatch would answer a miss with a trailing-slash redirect: a route matches
@@ -234,6 +277,20 @@ class IndexedRouting:
             await self.full(scope, receive, send)
             return
         await self.router.default(scope, receive, send)
+
+
+def _narrowed_branch(route: BaseRoute, picks: tuple[Any, ...] | None) -> BaseRoute:
+    """``route`` itself, or a copy of an included router that tries only the picked candidates (the
+    routes whose patterns could match the request's path, and the routers below, narrowed in turn).
+    FastAPI asks a router's candidates of ``effective_candidates`` both to match and to handle."""
+    if picks is None:
+        return route
+    candidates = _candidates_of(route) or []
+    chosen = [_narrowed_branch(candidates[number], below) for number, below in picks]
+    twin: Any = copy.copy(route)
+    twin.effective_candidates = lambda: chosen
+    narrowed: BaseRoute = twin
+    return narrowed
 
 
 def _leaves(route: BaseRoute) -> Iterable[Any]:
