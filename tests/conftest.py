@@ -35,7 +35,6 @@ from tests.app_fixtures import TokenMaker, app_settings, bearer, page_client  # 
 from tests.database_fixtures import row_counts  # noqa: E402
 from tests.suite import (  # noqa: E402
     BACKEND,
-    HEAVIEST_FIRST,
     PARALLEL_CONNECTIONS,
     RUN_ONCE,
     SECRET,
@@ -95,7 +94,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid} is marked no_database but uses the database")
     _refuse_imported_fixtures(items)
     _skip_postgres_only(items)
-    _heaviest_first(items)
     if BACKEND != "postgresql":
         return
     once = pytest.mark.skip(
@@ -104,13 +102,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(item.get_closest_marker(name) for name in RUN_ONCE):
             item.add_marker(once)
-
-
-def _heaviest_first(items: list[pytest.Item]) -> None:
-    """The files of ``HEAVIEST_FIRST`` first, in its order; every other file after them as collected
-    (``scripts/test`` runs pytest-xdist with ``--no-loadscope-reorder``, which keeps this order)."""
-    rank = {path: n for n, path in enumerate(HEAVIEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
 
 
 def _refuse_imported_fixtures(items: list[pytest.Item]) -> None:

@@ -25,29 +25,6 @@ SECRET = "test-secret-key-long-enough-for-production"  # at least MIN_SECRET_KEY
 PARALLEL_CONNECTIONS = "needs real parallel connections (PostgreSQL); SQLite has one writer at a time"
 # Markers of tests that run once, on SQLite.
 RUN_ONCE = ("browser", "sqlite_only", "no_database", "chdb")
-# The files that take longest (a run's --durations), longest first: a worker takes them before the rest,
-# so the many short files fill the end of the run (pytest-xdist's own order, most tests first, left
-# these few-test sweeps to the end, one worker running the last of them while the other idled).
-HEAVIEST_FIRST = (
-    "tests/test_route_fuzz_console.py",
-    "tests/test_no_server_errors_programs.py",
-    "tests/test_no_server_errors.py",
-    "tests/test_schemathesis.py",
-    "tests/test_no_server_errors_members.py",
-    "tests/test_malformed_forms.py",
-    "tests/test_route_fuzz.py",
-    "tests/test_route_fuzz_workspace.py",
-    "tests/kit/test_worker_process.py",
-    "tests/links/test_clicks.py",
-    "tests/links/test_click_stream.py",
-    "tests/web/test_own_engine.py",
-    "tests/test_route_fuzz_writes.py",
-    "tests/ledger/test_ledger_properties.py",
-    "tests/events/test_opt_out.py",
-    "tests/web/test_streams.py",
-    "tests/organizations/test_migration.py",
-    "tests/web/test_bursts.py",
-)
 
 # The test worlds that post (the feed's, the authorization matrix's) are dated 24 March 2026, and a post
 # dated before its clock is made at the clock's time (``feed.posts``): their posts are made then, not at
