@@ -144,6 +144,13 @@ def make_token(factory: sessionmaker[Session]) -> TokenMaker:
     return _token_maker(factory)
 
 
+@pytest.fixture
+def short_lock_wait(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's app waits 50 ms for a lock it bounds (``NEIGOU_LOCK_WAIT_MS``, ``kit.lock_wait``): a
+    test holding such a lock sees the request answered without waiting the default five seconds."""
+    monkeypatch.setattr(client.app.state.settings, "lock_wait_ms", 50)  # type: ignore[attr-defined]
+
+
 def bearer(token: str) -> dict[str, str]:
     """Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}

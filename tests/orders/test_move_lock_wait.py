@@ -17,13 +17,12 @@ from tests.lock_waits import answered_while_held, assert_shed
 
 
 @pytest.mark.postgres_only
+@pytest.mark.usefixtures("short_lock_wait")
 def test_a_move_waits_for_intake_a_bounded_time_then_succeeds_after_it(
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(client.app.state.settings, "lock_wait_ms", 50)  # type: ignore[attr-defined]
     program_id = create_program(client, operator)["id"]
     moved = create_member(client, operator, program_id, "moved")["id"]
     other = create_member(client, operator, program_id, "other")["id"]

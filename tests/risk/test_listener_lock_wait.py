@@ -33,13 +33,12 @@ def _counts(factory: sessionmaker[Session]) -> tuple[int, int, int]:
 
 
 @pytest.mark.postgres_only
+@pytest.mark.usefixtures("short_lock_wait")
 def test_an_order_whose_scan_finds_brushing_waits_a_bounded_time_for_a_running_scan(
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(client.app.state.settings, "lock_wait_ms", 50)  # type: ignore[attr-defined]
     world = orders.build(client, operator, factory)
     brush(client, operator, world, 9)  # one short of the rule's ten
     assert cases(client, operator, world.program_id) == []

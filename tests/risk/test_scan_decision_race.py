@@ -139,15 +139,14 @@ def test_a_scan_waits_for_a_decision_in_progress_and_opens_a_new_case(
 
 
 @pytest.mark.postgres_only
+@pytest.mark.usefixtures("short_lock_wait")
 def test_a_requested_scan_waits_a_bounded_time_for_a_case_being_decided(
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A decision holds its case while it locks the case's orders (which a settlement may hold): a scan a
     request started waits for the case as for the program, at most ``lock_wait_ms``, then 503."""
-    monkeypatch.setattr(client.app.state.settings, "lock_wait_ms", 50)  # type: ignore[attr-defined]
     world, case_id = _open_case_and_late_orders(client, operator, factory)
     path = f"/api/v1/programs/{world.program_id}/risk/scan"
     busy = answered_while_held(

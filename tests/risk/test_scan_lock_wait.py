@@ -58,13 +58,12 @@ def _written(factory: sessionmaker[Session]) -> tuple[int, int, int]:
 
 
 @pytest.mark.postgres_only
+@pytest.mark.usefixtures("short_lock_wait")
 def test_a_requested_scan_waits_a_bounded_time_for_the_lock_then_succeeds_after_it(
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(client.app.state.settings, "lock_wait_ms", 50)  # type: ignore[attr-defined]
     program_id = _unscanned_brushing(client, operator, factory)
     path = f"/api/v1/programs/{program_id}/risk/scan"
 
@@ -81,13 +80,12 @@ def test_a_requested_scan_waits_a_bounded_time_for_the_lock_then_succeeds_after_
 
 
 @pytest.mark.postgres_only
+@pytest.mark.usefixtures("short_lock_wait")
 def test_the_console_scan_says_to_try_again_in_the_pages_language(
     client: TestClient,
     operator: dict[str, str],
     factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(client.app.state.settings, "lock_wait_ms", 50)  # type: ignore[attr-defined]
     # the page scans up to now
     program_id = _unscanned_brushing(client, operator, factory, start=utcnow() - timedelta(hours=3))
     console_sign_in(client, factory)
