@@ -87,8 +87,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (``neigou demo``), and every rule behind those pages is tested on both databases through the API.
     Tests marked ``no_database`` never touch the application's database (pure rules, the analytics
     store's own engines), so they run once too; one that asks for the database is a usage error. Tests
-    marked ``chdb`` compare the store's other engine with DuckDB, whose side runs on both: once too.
-    Tests marked ``postgres_only`` run on PostgreSQL only (``_skip_postgres_only``)."""
+    marked ``chdb`` compare the store's other engine with DuckDB, whose side runs on both: once too, as do
+    the ``routing_only`` checks of how every path's route is chosen. Tests marked ``postgres_only`` run on PostgreSQL only (``_skip_postgres_only``)."""
     for item in items:
         if item.get_closest_marker("no_database") and "database_url" in getattr(item, "fixturenames", ()):
             raise pytest.UsageError(f"{item.nodeid} is marked no_database but uses the database")
@@ -97,7 +97,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if BACKEND != "postgresql":
         return
     once = pytest.mark.skip(
-        reason="runs on SQLite only (browser, demo-world, database-free and chDB tests run once)"
+        reason="runs on SQLite only (browser, demo-world, database-free, chDB and routing tests run once)"
     )
     for item in items:
         if any(item.get_closest_marker(name) for name in RUN_ONCE):

@@ -24,7 +24,7 @@ SECRET = "test-secret-key-long-enough-for-production"  # at least MIN_SECRET_KEY
 # Why a ``postgres_only`` test without a reason of its own is skipped on SQLite.
 PARALLEL_CONNECTIONS = "needs real parallel connections (PostgreSQL); SQLite has one writer at a time"
 # Markers of tests that run once, on SQLite.
-RUN_ONCE = ("browser", "sqlite_only", "no_database", "chdb")
+RUN_ONCE = ("browser", "sqlite_only", "no_database", "chdb", "routing_only")
 
 # The test worlds that post (the feed's, the authorization matrix's) are dated 24 March 2026, and a post
 # dated before its clock is made at the clock's time (``feed.posts``): their posts are made then, not at

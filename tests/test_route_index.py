@@ -64,6 +64,7 @@ def routes(module_app: FastAPI) -> list[BaseRoute]:
     return list(module_app.router.routes)
 
 
+@pytest.mark.routing_only  # every path and method: about 9 s, the same on either database
 def test_the_narrowed_routes_choose_what_the_full_scan_chooses(routes: list[BaseRoute]) -> None:
     index = RouteIndex(routes)
     paths = _served_paths(routes) + ODD_PATHS
@@ -94,6 +95,7 @@ def _leaf(routes: list[BaseRoute], path: str, method: str) -> object:
     return chosen
 
 
+@pytest.mark.routing_only  # every path and method: about 9 s, the same on either database
 def test_the_narrowed_included_routers_choose_what_the_full_scan_chooses(module_app: FastAPI) -> None:
     """The included routers of the narrowed routes (the API's, with a router per domain below it) hold
     only their routes that could match the path: the route that answers is the full scan's."""
