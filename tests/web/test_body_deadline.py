@@ -222,9 +222,12 @@ class _GapsOnItsClock(Trickle):
 def _on_its_clock(scenario: Coroutine[Any, Any, T]) -> T:
     """Run ``scenario`` on an ``_OwnClock`` loop of a thread of its own (a minute at most)."""
     result: list[T] = []
-    thread = threading.Thread(
-        target=lambda: result.append(asyncio.Runner(loop_factory=_OwnClock).run(scenario)), daemon=True
-    )
+
+    def run() -> None:
+        with asyncio.Runner(loop_factory=_OwnClock) as runner:  # closes its loop: no unclosed-loop warning
+            result.append(runner.run(scenario))
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join(60)
     assert result, "the scenario never ended"
