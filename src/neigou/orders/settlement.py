@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,9 @@ from neigou.audit import service as audit
 from neigou.kit.actor import SYSTEM, Actor
 from neigou.kit.bulk import chunks
 from neigou.kit.jobs import job, mark_step
+from neigou.kit.lock_wait import bounded_lock_wait
 from neigou.kit.logging import error_summary
+from neigou.kit.scoping import in_request
 from neigou.ledger import legs
 from neigou.ledger.models import Account, PostingKind
 from neigou.ledger.service import draft, post
@@ -27,8 +30,15 @@ log = structlog.get_logger(__name__)
 def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor, now: datetime) -> Settlement:
     """Release every order of ``program`` completed at least ``freeze_days`` before ``as_of``.
 
-    Orders an open risk case holds stay frozen until the case is resolved. The orders are locked while they are released, so a parallel settlement or refund waits and
-    then sees them as they now are; one posting moves each member's total from frozen to available.
+    Orders an open risk case holds stay frozen until the case is resolved. A scan links orders to a case
+    under the program's lock (``FOR NO KEY UPDATE``, ``risk.service.scan``), and the settlement takes
+    the same lock before it reads which orders are held: a scan linking orders now commits first and its
+    case holds them, and a scan that takes the lock after it links orders this settlement already
+    released (the case's decision then takes their commission from available). A settlement a request
+    started waits for that lock at most ``NEIGOU_LOCK_WAIT_MS`` (503 ``overloaded``, nothing written);
+    the nightly job waits as long as it takes. The orders are locked while they are released, so a
+    parallel settlement or refund waits and then sees them as they now are; one posting moves each
+    member's total from frozen to available.
 
     A settlement with nothing to release (no order out of its freeze, or only orders whose commission is
     worth nothing now) posts nothing: the ledger holds no posting without entries. It is still recorded
@@ -36,6 +46,8 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
     counts in the console's notice) and the settlement the orders it released, if any, point to.
     """
     cutoff = as_of - timedelta(days=program.freeze_days)
+    with bounded_lock_wait(session) if in_request(session) else nullcontext():
+        session.scalar(select(Program.id).where(Program.id == program.id).with_for_update(key_share=True))
     ids = list(
         session.scalars(
             select(Order.id)
