@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pytest
@@ -56,7 +56,7 @@ class ChdbClient:
         import chdb
 
         self.params = params
-        self._connection = chdb.connect(path)  # type: ignore[no-untyped-call]
+        self._connection = cast(Any, chdb).connect(path)  # typed or not, by chdb's install order
         settings = ", ".join(f"{k} = {v!r}" for k, v in params["settings"].items())
         self._settings = f" SETTINGS {settings}"
 

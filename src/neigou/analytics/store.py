@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
@@ -183,7 +183,8 @@ class ChdbEngine:
 
         if path != ":memory:":
             Path(path).mkdir(parents=True, exist_ok=True)
-        self._connection = chdb.connect(path)  # type: ignore[no-untyped-call]
+        # Typed or not depending on which of chdb's two packages wrote chdb/__init__.py last.
+        self._connection = cast(Any, chdb).connect(path)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         assert params is None, "ClickHouse statements arrive bound"
