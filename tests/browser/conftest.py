@@ -78,7 +78,11 @@ def served(settings: Settings, factory: sessionmaker[Session]) -> Iterator[tuple
     port = _free_port()
     public = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     app = create_app(public, session_factory=factory)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # uvicorn closes an idle keep-alive connection after 5 s by default; on a loaded machine a test's
+    # steps between two requests of ``page.request`` take longer, and the second one, sent on the
+    # connection as the server closes it, fails with ECONNRESET. A test outlives no 10-minute pause.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=600)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
