@@ -31,7 +31,7 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
     """Release every order of ``program`` completed at least ``freeze_days`` before ``as_of``.
 
     Orders an open risk case holds stay frozen until the case is resolved. A scan links orders to a case
-    under the program's lock (``FOR NO KEY UPDATE``, ``risk.service.scan``), and the settlement takes
+    under the program's lock (``risk.holds.lock_case_links``), and the settlement takes
     the same lock before it reads which orders are held: a scan linking orders now commits first and its
     case holds them, and a scan that takes the lock after it links orders this settlement already
     released (the case's decision then takes their commission from available). A settlement a request
@@ -47,7 +47,7 @@ def settle(session: Session, *, program: Program, as_of: datetime, actor: Actor,
     """
     cutoff = as_of - timedelta(days=program.freeze_days)
     with bounded_lock_wait(session) if in_request(session) else nullcontext():
-        session.scalar(select(Program.id).where(Program.id == program.id).with_for_update(key_share=True))
+        holds.lock_case_links(session, program.id)
     ids = list(
         session.scalars(
             select(Order.id)

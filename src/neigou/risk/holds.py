@@ -1,6 +1,7 @@
 """What an open or confirmed case means to the rest of the system, as queries other domains call.
 
-* settlement leaves the orders of an open case frozen (``not_held``);
+* settlement leaves the orders of an open case frozen (``not_held``), read under the lock a scan links
+  orders under (``lock_case_links``);
 * withdrawals are refused while a high-severity case is open or the member is suspended: at the
   request, at the approval, and a payout batch leaves them out (``withdrawals_allowed``,
   ``withdrawal_holds``, ``withdrawal_hold``);
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from neigou.kit.errors import Conflict
 from neigou.kit.i18n import Message
+from neigou.programs.models import Program
 from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, Severity, Suspension
 
 
@@ -38,6 +40,14 @@ def confirmed_orders() -> Select[int]:
         .join(RiskCase, RiskCase.id == CaseOrder.case_id)
         .where(RiskCase.status == CaseStatus.CONFIRMED)
     )
+
+
+def lock_case_links(session: Session, program_id: int) -> None:
+    """Lock the program row ``FOR NO KEY UPDATE`` until commit: a scan takes it before it links orders
+    to cases (``service.scan``), and settlement before it reads which orders are held (``not_held``), so
+    each sees what the other committed. Order intake's ``FOR KEY SHARE`` on the program does not wait
+    for it."""
+    session.execute(select(Program.id).where(Program.id == program_id).with_for_update(key_share=True))
 
 
 def not_held(order_id: Any) -> ColumnElement[bool]:

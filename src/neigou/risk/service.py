@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neigou.audit import service as audit
@@ -20,7 +19,7 @@ from neigou.kit.i18n import Message
 from neigou.kit.lock_wait import bounded_lock_wait
 from neigou.kit.scoping import unscoped
 from neigou.programs.models import Program
-from neigou.risk import context, rules
+from neigou.risk import context, holds, rules
 from neigou.risk import repository as repo
 from neigou.risk.models import CaseOrder, CaseStatus, RiskCase, RiskSettings, Severity
 from neigou.risk.scope import Scope
@@ -134,7 +133,7 @@ def scan(
     # read it, or be deciding it now (a decision in progress commits first); orders go only into those
     # still open. A scan a request started waits for both a bounded time.
     with bounded_lock_wait(session) if bounded_wait else nullcontext():
-        session.scalar(select(Program.id).where(Program.id == program.id).with_for_update(key_share=True))
+        holds.lock_case_links(session, program.id)
         new, to_extend = _plan(session, program.id, wanted, findings, now)
         repo.lock_cases(session, [case.id for case, _, _ in to_extend])
     extended: list[tuple[RiskCase, list[int]]] = []
