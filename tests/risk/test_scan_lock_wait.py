@@ -18,7 +18,7 @@ from neigou.kit.settings import Settings, use_settings
 from neigou.orders.lookups import programs as intake_locks
 from neigou.programs.models import Program
 from neigou.programs.repository import hold_tier_changes
-from neigou.risk import jobs, service
+from neigou.risk import holds, jobs, service
 from neigou.risk.models import CaseOrder, RiskCase
 from tests.conftest import TEST_ACTOR
 from tests.lock_waits import answered_while_held, assert_shed, lock_waits, paused, two_sides
@@ -91,7 +91,7 @@ def test_the_console_scan_says_to_try_again_in_the_pages_language(
     console_sign_in(client, factory)
 
     def scanning(holder: Session) -> None:  # another scan of the program, holding its lock
-        holder.scalar(select(Program.id).where(Program.id == program_id).with_for_update(key_share=True))
+        holds.lock_case_links(holder, program_id)
 
     for query, locale in (("", "zh-CN"), ("?lang=en", "en")):
         busy = answered_while_held(

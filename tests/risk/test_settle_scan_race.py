@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neigou.orders import settlement
 from neigou.orders.models import Settlement
 from neigou.programs.models import Program
-from neigou.risk import service
+from neigou.risk import holds, service
 from tests.conftest import TEST_ACTOR
 from tests.lock_waits import answered_while_held, assert_shed, lock_waits, paused, two_sides
 from tests.orders import builders as orders
@@ -83,14 +83,9 @@ def test_a_requested_settlement_waits_a_bounded_time_for_a_scan(
     world = _flagged_only_by_a_scan(client, operator, factory)
     path = f"/api/v1/programs/{world.program_id}/settlements"
 
-    def scanning(holder: Session) -> None:  # a scan that found something holds the program's lock
-        holder.scalar(
-            select(Program.id).where(Program.id == world.program_id).with_for_update(key_share=True)
-        )
-
     busy = answered_while_held(
         factory,
-        scanning,
+        lambda scanning: holds.lock_case_links(scanning, world.program_id),  # a scan linking orders
         lambda: client.post(path, json={"as_of": AFTER_FREEZE.isoformat()}, headers=operator),
     )
     assert_shed(busy)
